@@ -1,0 +1,212 @@
+#include "cli/bench.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/client.h"
+#include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/uuid.h"
+
+namespace govledger::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Figures {
+  std::string mode;
+  uint64_t events = 0;
+  double seconds = 0;
+  std::vector<double> latencies_us;  // one per call
+};
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+void Print(Figures& f, const BenchOptions& o) {
+  double rate = f.seconds > 0 ? f.events / f.seconds : 0;
+  double p50 = Percentile(f.latencies_us, 0.50);
+  double p99 = Percentile(f.latencies_us, 0.99);
+  if (o.json) {
+    std::cout << absl::StrFormat(
+        "{\"mode\":\"%s\",\"events\":%d,\"clients\":%d,\"batch\":%d,\"size\":%d,"
+        "\"seconds\":%.3f,\"events_per_sec\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f}\n",
+        f.mode, f.events, o.clients, o.batch, o.size, f.seconds, rate, p50, p99);
+  } else {
+    std::cout << absl::StrFormat(
+        "%s: %d events, %d clients, %d per call, %d B payload: %.0f events/s, "
+        "call latency p50 %.0f us, p99 %.0f us (%.2f s)\n",
+        f.mode, f.events, o.clients, o.batch, o.size, rate, p50, p99, f.seconds);
+  }
+}
+
+}  // namespace
+
+int BenchAppend(const BenchOptions& o) {
+  if (o.clients < 1 || o.batch < 1 || o.size < 0 || o.events < 1) {
+    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
+    return 2;
+  }
+  std::string run = NewUuid().substr(0, 8);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < o.clients; ++c) {
+    channels.push_back(Connect(o.server, c));
+    if (!WaitConnected(*channels.back(), 5)) {
+      std::cerr << "govledger: cannot reach govledgerd at " << o.server
+                << " (is it running? set --server or GOVLEDGER_SERVER)\n";
+      return 3;
+    }
+  }
+  std::string payload(o.size, '\0');
+  std::mt19937_64 rng(42);
+  for (char& ch : payload) ch = static_cast<char>(rng());
+
+  std::atomic<uint64_t> remaining_calls((o.events + o.batch - 1) / o.batch);
+  std::atomic<uint64_t> appended{0};
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::string failure;
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = v1::LedgerService::NewStub(channels[c]);
+      std::vector<double> mine;
+      std::string stream = absl::StrCat("bench/", run, "/", c);
+      for (;;) {
+        uint64_t left = remaining_calls.load();
+        do {
+          if (left == 0) break;
+        } while (!remaining_calls.compare_exchange_weak(left, left - 1));
+        if (left == 0) break;
+        v1::AppendRequest request;
+        for (int i = 0; i < o.batch; ++i) {
+          v1::Event* e = request.add_events();
+          e->set_event_id(NewUuid());
+          e->set_stream_id(stream);
+          e->set_event_type("govledger.bench.Filler");
+          e->set_payload(payload);
+        }
+        v1::AppendResponse response;
+        grpc::ClientContext context;
+        auto t0 = Clock::now();
+        grpc::Status status = stub->Append(&context, request, &response);
+        auto t1 = Clock::now();
+        if (!status.ok()) {
+          std::lock_guard lock(mu);
+          failure = DescribeError(o.server, status);
+          remaining_calls = 0;
+          break;
+        }
+        appended += o.batch;
+        mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+      std::lock_guard lock(mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (!failure.empty()) {
+    std::cerr << "govledger bench append: " << failure << "\n";
+    return 1;
+  }
+  Figures f{"append", appended.load(),
+            std::chrono::duration<double>(Clock::now() - start).count(), std::move(latencies)};
+  Print(f, o);
+  return 0;
+}
+
+int BenchRead(const BenchOptions& o) {
+  if (o.clients < 1 || o.batch < 1) {
+    std::cerr << "govledger bench read: --clients and --batch must be at least 1\n";
+    return 2;
+  }
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < o.clients; ++c) {
+    channels.push_back(Connect(o.server, c));
+    if (!WaitConnected(*channels.back(), 5)) {
+      std::cerr << "govledger: cannot reach govledgerd at " << o.server
+                << " (is it running? set --server or GOVLEDGER_SERVER)\n";
+      return 3;
+    }
+  }
+  uint64_t head = 0;
+  {
+    auto stub = v1::LedgerService::NewStub(channels[0]);
+    grpc::ClientContext context;
+    v1::GetHeadResponse response;
+    grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
+    if (!status.ok()) {
+      std::cerr << "govledger bench read: " << DescribeError(o.server, status) << "\n";
+      return 1;
+    }
+    head = response.position();
+  }
+  uint64_t total = o.events == 0 ? head : o.events;
+  if (total > head) {
+    std::cerr << "govledger bench read: the ledger holds " << head << " events, fewer than --events "
+              << total << "; append more first (govledger bench append --events N)\n";
+    return 1;
+  }
+  // Positions are dense, so readers can fetch successive pages without waiting for each other.
+  std::atomic<uint64_t> next_page{0};
+  std::atomic<uint64_t> read{0};
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::string failure;
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = v1::LedgerService::NewStub(channels[c]);
+      std::vector<double> mine;
+      for (;;) {
+        uint64_t from = 1 + next_page.fetch_add(1) * o.batch;
+        if (from > total) break;
+        v1::ReadRequest request;
+        request.set_from(from);
+        request.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.batch, total - from + 1)));
+        v1::ReadResponse response;
+        grpc::ClientContext context;
+        auto t0 = Clock::now();
+        grpc::Status status = stub->Read(&context, request, &response);
+        auto t1 = Clock::now();
+        if (!status.ok() || response.events_size() == 0 ||
+            response.events(0).position() != from) {
+          std::lock_guard lock(mu);
+          failure = status.ok() ? absl::StrCat("page at ", from, " came back wrong")
+                                : DescribeError(o.server, status);
+          next_page = UINT64_MAX / 2 / std::max(o.batch, 1);
+          break;
+        }
+        read += response.events_size();
+        mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+      std::lock_guard lock(mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (!failure.empty()) {
+    std::cerr << "govledger bench read: " << failure << "\n";
+    return 1;
+  }
+  Figures f{"read", read.load(), std::chrono::duration<double>(Clock::now() - start).count(),
+            std::move(latencies)};
+  Print(f, o);
+  return 0;
+}
+
+}  // namespace govledger::cli

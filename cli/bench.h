@@ -1,0 +1,30 @@
+// `govledger bench`: load generators that print figures. They measure a running govledgerd;
+// they are not tests.
+#ifndef GOVLEDGER_CLI_BENCH_H_
+#define GOVLEDGER_CLI_BENCH_H_
+
+#include <cstdint>
+#include <string>
+
+namespace govledger::cli {
+
+struct BenchOptions {
+  std::string server;
+  int clients = 1;          // concurrent clients, each with its own connection
+  uint64_t events = 10000;  // events in all (bench read: 0 means the whole log)
+  int batch = 1;            // events per call (bench read: events per page)
+  int size = 500;           // payload bytes per event
+  bool json = false;        // one JSON object instead of a line of text
+};
+
+// Appends `events` events of `size` payload bytes, `batch` per call, from `clients` clients.
+// Prints events/s and call latency p50/p99. Returns the process exit code.
+int BenchAppend(const BenchOptions& options);
+
+// Reads the log from position 1, `batch` events per page, with `clients` readers on
+// successive pages. Prints events/s and page latency p50/p99. Returns the exit code.
+int BenchRead(const BenchOptions& options);
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_BENCH_H_

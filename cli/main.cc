@@ -1,0 +1,80 @@
+// govledger: the administrators' and auditors' command-line tool. Every command talks to a
+// running govledgerd over gRPC (--server or GOVLEDGER_SERVER).
+//
+// Exit codes: 0 success; 1 the server refused or failed the request; 2 bad command-line
+// arguments; 3 the server could not be reached.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/bench.h"
+#include "cli/client.h"
+#include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/crypto/sha256.h"
+
+namespace {
+
+int Head(const std::string& server) {
+  auto channel = govledger::cli::Connect(server);
+  auto stub = govledger::v1::LedgerService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  govledger::v1::GetHeadResponse response;
+  grpc::Status status = stub->GetHead(&context, govledger::v1::GetHeadRequest(), &response);
+  if (!status.ok()) {
+    std::cerr << "govledger: " << govledger::cli::DescribeError(server, status) << "\n";
+    return status.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
+  }
+  std::cout << "position " << response.position() << "\nevents   " << response.event_count()
+            << "\nhash     " << govledger::crypto::ToHex(response.hash()) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
+  app.require_subcommand(1);
+  std::string server_flag;
+  app.add_option("--server", server_flag,
+                 "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");
+
+  CLI::App* head = app.add_subcommand("head", "Print the head position, event count and hash");
+
+  govledger::cli::BenchOptions bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Measure a running govledgerd");
+  bench_cmd->require_subcommand(1);
+  CLI::App* bench_append = bench_cmd->add_subcommand(
+      "append", "Append events and report events/s and call latency\n\n"
+                "Examples:\n  govledger bench append --clients 32 --events 100000\n"
+                "  govledger bench append --clients 8 --batch 100 --events 1000000 --json");
+  CLI::App* bench_read = bench_cmd->add_subcommand(
+      "read", "Read the log from position 1 and report events/s and page latency\n\n"
+              "Example:\n  govledger bench read --events 1000000 --clients 2");
+  for (CLI::App* sub : {bench_append, bench_read}) {
+    sub->add_option("--server", server_flag, "govledgerd address");
+    sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
+    sub->add_flag("--json", bench.json, "Print one JSON object");
+  }
+  bench_append->add_option("--events", bench.events, "Events in all")->capture_default_str();
+  bench_append->add_option("--batch", bench.batch, "Events per call")->capture_default_str();
+  bench_append->add_option("--size", bench.size, "Payload bytes per event")->capture_default_str();
+  bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)");
+  bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  std::string server = govledger::cli::ResolveServer(server_flag);
+  if (head->parsed()) return Head(server);
+  bench.server = server;
+  if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
+  if (bench_read->parsed()) {
+    if (bench_read->count("--batch") == 0) bench.batch = 10000;
+    if (bench_read->count("--events") == 0) bench.events = 0;
+    return govledger::cli::BenchRead(bench);
+  }
+  return 2;
+}

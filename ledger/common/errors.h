@@ -1,0 +1,74 @@
+// Every error the ledger returns is built here, so that each status code keeps one meaning:
+//   INVALID_ARGUMENT     the request is malformed (fix the request)
+//   NOT_FOUND            a named entity or position does not exist
+//   ALREADY_EXISTS       an id is taken by different content
+//   ABORTED              an expected stream version did not match (re-read and retry)
+//   FAILED_PRECONDITION  a domain rule refuses the request in the current state
+//   OUT_OF_RANGE         a position or version past the end of the log or stream
+//   DATA_LOSS            stored bytes fail their hash or cannot be parsed
+//   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure
+//   INTERNAL             the storage engine failed
+#ifndef GOVLEDGER_LEDGER_COMMON_ERRORS_H_
+#define GOVLEDGER_LEDGER_COMMON_ERRORS_H_
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace govledger::errors {
+
+inline absl::Status InvalidArgument(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+inline absl::Status EventInvalid(int index, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", message));
+}
+
+inline absl::Status WrongExpectedVersion(absl::string_view stream_id, absl::string_view expected,
+                                         uint64_t actual) {
+  return absl::AbortedError(absl::StrCat("stream '", stream_id, "' expected ", expected,
+                                         " but its current version is ", actual,
+                                         "; re-read the stream and retry"));
+}
+
+inline absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("event id ", event_id, " is already stored at position ", position,
+                   " with different content; choose a new event id"));
+}
+
+inline absl::Status PositionPastHead(uint64_t position, uint64_t head) {
+  return absl::OutOfRangeError(absl::StrCat("position ", position, " is past the head (",
+                                            head, "); valid positions are 1 to ", head));
+}
+
+inline absl::Status CorruptEvent(uint64_t position, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("event at position ", position, ": ", what));
+}
+
+inline absl::Status ChainBroken(uint64_t position) {
+  return absl::DataLossError(absl::StrCat(
+      "hash chain broken at position ", position,
+      ": the stored event does not match its hash or its predecessor's hash"));
+}
+
+inline absl::Status Storage(absl::string_view operation, absl::string_view detail) {
+  return absl::InternalError(absl::StrCat("storage ", operation, " failed: ", detail));
+}
+
+inline absl::Status ShuttingDown() {
+  return absl::UnavailableError("the ledger is shutting down; retry against a running server");
+}
+
+inline absl::Status WriterStopped(absl::string_view cause) {
+  return absl::UnavailableError(
+      absl::StrCat("the ledger stopped accepting appends after a storage failure (", cause,
+                   "); restart govledgerd"));
+}
+
+}  // namespace govledger::errors
+
+#endif  // GOVLEDGER_LEDGER_COMMON_ERRORS_H_

@@ -1,0 +1,147 @@
+#include "ledger/envelope.h"
+
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
+#include "ledger/common/uuid.h"
+
+namespace govledger {
+namespace {
+
+bool IsStreamChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+}
+
+bool IsTypeChar(char c) { return IsStreamChar(c) && c != ':' && c != '/'; }
+
+}  // namespace
+
+absl::Status ValidateStreamId(absl::string_view id) {
+  if (id.empty()) return errors::InvalidArgument("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
+  if (id.size() > kMaxIdLength) {
+    return errors::InvalidArgument(
+        absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxIdLength));
+  }
+  for (char c : id) {
+    if (!IsStreamChar(c)) {
+      return errors::InvalidArgument(absl::StrCat(
+          "stream_id '", id, "' contains an illegal character; use A-Z a-z 0-9 . _ : / -"));
+    }
+  }
+  if (id.front() == '/' || id.back() == '/') {
+    return errors::InvalidArgument(
+        absl::StrCat("stream_id '", id, "' must not start or end with '/'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventType(absl::string_view type) {
+  if (type.empty()) return errors::InvalidArgument("event_type is empty");
+  if (type.size() > kMaxIdLength) {
+    return errors::InvalidArgument(
+        absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxIdLength));
+  }
+  for (char c : type) {
+    if (!IsTypeChar(c)) {
+      return errors::InvalidArgument(absl::StrCat(
+          "event_type '", type, "' contains an illegal character; use A-Z a-z 0-9 . _ -"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateActor(absl::string_view actor) {
+  if (actor.empty() || actor.size() > kMaxIdLength) {
+    return errors::InvalidArgument(
+        absl::StrCat("actor must have 1 to ", kMaxIdLength, " characters"));
+  }
+  for (unsigned char c : actor) {
+    if (c < 0x20 || c == 0x7F) {
+      return errors::InvalidArgument("actor contains a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAppendRequest(const v1::AppendRequest& request,
+                                   const AppendLimits& limits) {
+  if (request.events_size() == 0) {
+    return errors::InvalidArgument("the append request has no events; send at least one");
+  }
+  if (static_cast<size_t>(request.events_size()) > limits.max_events_per_append) {
+    return errors::InvalidArgument(
+        absl::StrCat("the append request has ", request.events_size(),
+                     " events; at most ", limits.max_events_per_append,
+                     " per call (split it into several calls)"));
+  }
+  size_t request_bytes = request.ByteSizeLong();
+  if (request_bytes > limits.max_append_bytes) {
+    return errors::InvalidArgument(absl::StrCat("the append request has ", request_bytes,
+                                                " bytes; at most ", limits.max_append_bytes));
+  }
+  std::set<std::string> ids;
+  std::set<absl::string_view> streams;
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::Event& e = request.events(i);
+    std::optional<UuidBytes> id = ParseUuid(e.event_id());
+    if (!id) {
+      return errors::EventInvalid(
+          i, absl::StrCat("event_id '", e.event_id(),
+                          "' is not a UUID; use the form 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d"));
+    }
+    if (!ids.insert(FormatUuid(*id)).second) {
+      return errors::EventInvalid(
+          i, absl::StrCat("event_id ", e.event_id(), " appears twice in the request"));
+    }
+    if (absl::Status s = ValidateStreamId(e.stream_id()); !s.ok()) {
+      return errors::EventInvalid(i, s.message());
+    }
+    streams.insert(e.stream_id());
+    if (absl::Status s = ValidateEventType(e.event_type()); !s.ok()) {
+      return errors::EventInvalid(i, s.message());
+    }
+    if (e.has_effective_time()) {
+      const auto& t = e.effective_time();
+      if (t.seconds() < kMinEffectiveSeconds || t.seconds() >= kMaxEffectiveSeconds ||
+          t.nanos() < 0 || t.nanos() > 999999999) {
+        return errors::EventInvalid(
+            i, "effective_time is out of range; it must fall between 1900-01-01 and "
+               "2199-12-31 (UTC) with nanos in [0, 999999999]");
+      }
+    }
+    if (e.position() != 0 || e.stream_version() != 0 || e.has_recorded_time() ||
+        !e.actor().empty() || !e.prev_hash().empty() || !e.hash().empty()) {
+      return errors::EventInvalid(
+          i, "position, stream_version, recorded_time, actor, prev_hash and hash are set by "
+             "the server; leave them empty");
+    }
+    size_t event_bytes = e.ByteSizeLong();
+    if (event_bytes > limits.max_event_bytes) {
+      return errors::EventInvalid(i, absl::StrCat("the event has ", event_bytes,
+                                                  " bytes; at most ", limits.max_event_bytes));
+    }
+  }
+  std::set<absl::string_view> expected;
+  for (const v1::ExpectedVersion& ev : request.expected_versions()) {
+    if (!streams.contains(ev.stream_id())) {
+      return errors::InvalidArgument(absl::StrCat("expected_versions names stream '",
+                                                  ev.stream_id(),
+                                                  "', which no event of the request appends to"));
+    }
+    if (!expected.insert(ev.stream_id()).second) {
+      return errors::InvalidArgument(absl::StrCat(
+          "expected_versions names stream '", ev.stream_id(), "' twice; give one per stream"));
+    }
+    if (!v1::ExpectedVersion::Kind_IsValid(ev.kind())) {
+      return errors::InvalidArgument(
+          absl::StrCat("expected_versions for '", ev.stream_id(), "' has unknown kind ",
+                       static_cast<int>(ev.kind())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace govledger

@@ -1,0 +1,435 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <future>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/common/uuid.h"
+#include "ledger/stored_event.h"
+
+namespace govledger {
+namespace {
+
+void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t) {
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+int64_t ToMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+// An event id seen before is a retry when its content is the same; an unset effective time
+// on the retry matches whatever was recorded.
+bool SameContent(const v1::Event& proposed, const v1::Event& stored) {
+  if (proposed.stream_id() != stored.stream_id() ||
+      proposed.event_type() != stored.event_type() || proposed.payload() != stored.payload()) {
+    return false;
+  }
+  if (!proposed.has_effective_time()) return true;
+  return proposed.effective_time().seconds() == stored.effective_time().seconds() &&
+         proposed.effective_time().nanos() == stored.effective_time().nanos();
+}
+
+std::string DescribeExpectation(const v1::ExpectedVersion& ev) {
+  switch (ev.kind()) {
+    case v1::ExpectedVersion::KIND_NO_STREAM:
+      return "no stream";
+    case v1::ExpectedVersion::KIND_EXACT:
+      return absl::StrCat("version ", ev.version());
+    default:
+      return "any version";
+  }
+}
+
+}  // namespace
+
+struct Ledger::Pending {
+  v1::AppendRequest request;
+  std::string actor;
+  AppendDone done;
+  v1::AppendResponse response;
+  absl::Status status;  // the outcome of staging
+};
+
+// What one group commit has staged so far, on top of what the store holds.
+struct Ledger::Staging {
+  uint64_t next_position = 0;
+  crypto::Hash prev_hash{};
+  int64_t recorded_micros = 0;
+  absl::flat_hash_map<std::string, uint64_t> stream_versions;  // streams read or written
+  absl::flat_hash_map<UuidBytes, size_t> new_ids;              // index into records
+  std::deque<v1::Event> records;                               // staged, without hash
+  std::vector<EventWrite> writes;
+};
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Clock* clock,
+                                                     const LedgerOptions& options) {
+  ASSIGN_OR_RETURN(ChainPoint head, store->LoadHead());
+  ASSIGN_OR_RETURN(ChainPoint verified, store->LoadVerified());
+  if (verified.position > head.position) {
+    return absl::DataLossError(absl::StrCat("the verified point (", verified.position,
+                                            ") is past the head (", head.position, ")"));
+  }
+  if (verified.position > 0) {
+    // The verified point is trusted only if the event there still has the hash it had.
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store->Get(verified.position));
+    if (!stored) return errors::CorruptEvent(verified.position, "missing");
+    ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(verified.position, *stored));
+    if (event.hash() != crypto::AsBytes(verified.hash)) {
+      return errors::ChainBroken(verified.position);
+    }
+  }
+  ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));
+  if (end.hash != head.hash) return errors::ChainBroken(head.position);
+  if (head.position > verified.position) RETURN_IF_ERROR(store->SaveVerified(head));
+
+  int64_t last_recorded = 0;
+  if (head.position > 0) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store->Get(head.position));
+    if (!stored) return errors::CorruptEvent(head.position, "missing");
+    ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(head.position, *stored));
+    last_recorded = ToMicros(event.recorded_time());
+  }
+  return std::unique_ptr<Ledger>(new Ledger(store, clock, options, head, last_recorded));
+}
+
+Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options,
+               ChainPoint head, int64_t last_recorded_micros)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      head_(head),
+      last_recorded_micros_(last_recorded_micros),
+      writer_([this] { WriterLoop(); }) {}
+
+Ledger::~Ledger() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  CloseSubscriptions();
+  writer_.join();
+}
+
+void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done) {
+  if (absl::Status s = ValidateAppendRequest(request, options_.limits); !s.ok()) {
+    done(s);
+    return;
+  }
+  if (absl::Status s = ValidateActor(actor); !s.ok()) {
+    done(s);
+    return;
+  }
+  auto pending = std::make_unique<Pending>();
+  pending->request = std::move(request);
+  pending->actor = std::move(actor);
+  pending->done = std::move(done);
+  {
+    std::lock_guard lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(pending));
+    }
+  }
+  if (pending) {
+    pending->done(errors::ShuttingDown());
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+absl::StatusOr<v1::AppendResponse> Ledger::Append(v1::AppendRequest request,
+                                                  std::string actor) {
+  std::promise<absl::StatusOr<v1::AppendResponse>> promise;
+  std::future<absl::StatusOr<v1::AppendResponse>> future = promise.get_future();
+  AppendAsync(std::move(request), std::move(actor),
+              [&promise](absl::StatusOr<v1::AppendResponse> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void Ledger::WriterLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Pending>> group;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      size_t events = 0;
+      while (!queue_.empty() &&
+             (group.empty() || events + queue_.front()->request.events_size() <=
+                                   options_.max_commit_events)) {
+        events += queue_.front()->request.events_size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+  }
+}
+
+void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  if (!failed_.ok()) {
+    for (auto& p : group) p->done(errors::WriterStopped(failed_.message()));
+    return;
+  }
+  Staging staging;
+  {
+    std::lock_guard lock(head_mu_);
+    staging.next_position = head_.position + 1;
+    staging.prev_hash = head_.hash;
+  }
+  staging.recorded_micros = std::max(clock_->NowMicros(), last_recorded_micros_);
+  for (auto& p : group) p->status = Stage(*p, staging);
+
+  ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
+  if (!staging.writes.empty()) {
+    absl::Status committed = store_->Commit(staging.writes, new_head);
+    if (!committed.ok()) {
+      // What the store holds after a failed synced write is unknown: stop writing rather
+      // than risk a fork in the chain. A restart re-reads and re-verifies the store.
+      failed_ = committed;
+      for (auto& p : group) {
+        p->done(p->status.ok() ? errors::WriterStopped(committed.message()) : p->status);
+      }
+      return;
+    }
+    last_recorded_micros_ = staging.recorded_micros;
+    {
+      std::lock_guard lock(head_mu_);
+      head_ = new_head;
+    }
+    head_cv_.notify_all();
+  }
+  for (auto& p : group) {
+    if (p->status.ok()) {
+      p->response.set_head_position(new_head.position);
+      p->done(std::move(p->response));
+    } else {
+      p->done(p->status);
+    }
+  }
+}
+
+absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
+  v1::AppendRequest& request = pending.request;
+  const int n = request.events_size();
+  std::vector<UuidBytes> ids(n);
+  std::vector<bool> duplicate(n, false);
+  int duplicates = 0;
+  for (int i = 0; i < n; ++i) {
+    v1::Event& e = *request.mutable_events(i);
+    ids[i] = *ParseUuid(e.event_id());  // ValidateAppendRequest checked it
+    v1::AppendedEvent* out = pending.response.add_events();
+    out->set_event_id(FormatUuid(ids[i]));
+
+    const v1::Event* seen = nullptr;
+    v1::Event stored;
+    if (auto it = staging.new_ids.find(ids[i]); it != staging.new_ids.end()) {
+      seen = &staging.records[it->second];
+    } else {
+      ASSIGN_OR_RETURN(std::optional<uint64_t> position, store_->FindEventId(ids[i]));
+      if (position) {
+        ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(*position));
+        if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");
+        ASSIGN_OR_RETURN(stored, DecodeStoredEvent(*position, *bytes));
+        seen = &stored;
+      }
+    }
+    if (seen != nullptr) {
+      if (!SameContent(e, *seen)) return errors::EventIdConflict(out->event_id(), seen->position());
+      duplicate[i] = true;
+      ++duplicates;
+      out->set_position(seen->position());
+      out->set_stream_version(seen->stream_version());
+      out->set_duplicate(true);
+    }
+  }
+  if (duplicates == n) return absl::OkStatus();  // a retry of a committed append
+
+  auto current_version = [&](const std::string& stream) -> absl::StatusOr<uint64_t> {
+    if (auto it = staging.stream_versions.find(stream); it != staging.stream_versions.end()) {
+      return it->second;
+    }
+    ASSIGN_OR_RETURN(uint64_t v, store_->StreamVersion(stream));
+    staging.stream_versions.emplace(stream, v);
+    return v;
+  };
+  for (const v1::ExpectedVersion& ev : request.expected_versions()) {
+    ASSIGN_OR_RETURN(uint64_t actual, current_version(ev.stream_id()));
+    bool ok = ev.kind() == v1::ExpectedVersion::KIND_ANY ||
+              (ev.kind() == v1::ExpectedVersion::KIND_NO_STREAM && actual == 0) ||
+              (ev.kind() == v1::ExpectedVersion::KIND_EXACT && actual == ev.version());
+    if (!ok) return errors::WrongExpectedVersion(ev.stream_id(), DescribeExpectation(ev), actual);
+  }
+  for (int i = 0; i < n; ++i) {
+    if (duplicate[i]) continue;
+    v1::Event& e = *request.mutable_events(i);
+    ASSIGN_OR_RETURN(uint64_t version, current_version(e.stream_id()));
+    ++version;
+    staging.stream_versions[e.stream_id()] = version;
+
+    v1::Event& record = staging.records.emplace_back();
+    record.set_event_id(pending.response.events(i).event_id());
+    record.set_stream_id(e.stream_id());
+    record.set_event_type(e.event_type());
+    if (e.has_effective_time()) {
+      *record.mutable_effective_time() = e.effective_time();
+    } else {
+      SetTimestamp(staging.recorded_micros, record.mutable_effective_time());
+    }
+    record.mutable_payload()->swap(*e.mutable_payload());
+    record.set_position(staging.next_position);
+    record.set_stream_version(version);
+    SetTimestamp(staging.recorded_micros, record.mutable_recorded_time());
+    record.set_actor(pending.actor);
+    record.set_prev_hash(std::string(crypto::AsBytes(staging.prev_hash)));
+
+    EventWrite& write = staging.writes.emplace_back();
+    write.position = staging.next_position;
+    write.stream_id = e.stream_id();
+    write.stream_version = version;
+    write.event_id = ids[i];
+    write.stored_bytes = EncodeStoredEvent(record, staging.prev_hash, &staging.prev_hash);
+    staging.new_ids[ids[i]] = staging.records.size() - 1;
+
+    v1::AppendedEvent* out = pending.response.mutable_events(i);
+    out->set_position(staging.next_position);
+    out->set_stream_version(version);
+    ++staging.next_position;
+  }
+  return absl::OkStatus();
+}
+
+ChainPoint Ledger::Head() const {
+  std::lock_guard lock(head_mu_);
+  return head_;
+}
+
+uint64_t Ledger::WaitForHead(uint64_t position,
+                             std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(head_mu_);
+  head_cv_.wait_until(lock, deadline, [&] {
+    return head_.position >= position || subscriptions_closed_;
+  });
+  return head_.position;
+}
+
+void Ledger::CloseSubscriptions() {
+  {
+    std::lock_guard lock(head_mu_);
+    subscriptions_closed_ = true;
+  }
+  head_cv_.notify_all();
+}
+
+bool Ledger::subscriptions_closed() const {
+  std::lock_guard lock(head_mu_);
+  return subscriptions_closed_;
+}
+
+absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) const {
+  if (request.limit() > kMaxReadLimit) {
+    return errors::InvalidArgument(
+        absl::StrCat("limit ", request.limit(), " is too large; at most ", kMaxReadLimit));
+  }
+  if (!v1::Direction_IsValid(request.direction())) {
+    return errors::InvalidArgument(
+        absl::StrCat("direction ", static_cast<int>(request.direction()), " is unknown"));
+  }
+  const uint32_t limit = request.limit() == 0 ? kDefaultReadLimit : request.limit();
+  const bool forward = request.direction() == v1::DIRECTION_FORWARD;
+  const uint64_t head = Head().position;
+
+  v1::ReadResponse response;
+  response.set_head_position(head);
+  size_t bytes = 0;
+  absl::Status failure;
+  // Adds one stored event; false once the page is full.
+  auto add = [&](uint64_t position, absl::string_view stored) {
+    absl::StatusOr<v1::Event> event = DecodeStoredEvent(position, stored);
+    if (!event.ok()) {
+      failure = event.status();
+      return false;
+    }
+    *response.add_events() = std::move(*event);
+    bytes += stored.size();
+    return response.events_size() < static_cast<int>(limit) && bytes < kMaxReadPageBytes;
+  };
+
+  if (request.stream_id().empty()) {
+    uint64_t from = request.from();
+    if (forward) {
+      if (from == 0) from = 1;
+      if (from > head + 1) return errors::PositionPastHead(from, head);
+    } else {
+      if (from == 0) from = head;
+      if (from > head) return errors::PositionPastHead(from, head);
+    }
+    if (head == 0 || from > head) return response;
+    uint64_t last = 0;
+    RETURN_IF_ERROR(store_->ScanLog(from, forward, [&](uint64_t position, absl::string_view s) {
+      if (position > head) return false;
+      last = position;
+      return add(position, s);
+    }));
+    RETURN_IF_ERROR(failure);
+    if (last == 0) return errors::CorruptEvent(from, "missing");
+    if (forward && last < head) response.set_next(last + 1);
+    if (!forward && last > 1) response.set_next(last - 1);
+    return response;
+  }
+
+  RETURN_IF_ERROR(ValidateStreamId(request.stream_id()));
+  ASSIGN_OR_RETURN(uint64_t version, store_->StreamVersion(request.stream_id()));
+  if (version == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("stream '", request.stream_id(), "' has no events"));
+  }
+  uint64_t from = request.from();
+  if (forward) {
+    if (from == 0) from = 1;
+    if (from > version + 1) {
+      return absl::OutOfRangeError(absl::StrCat("version ", from, " is past the end of stream '",
+                                                request.stream_id(), "' (version ", version,
+                                                ")"));
+    }
+  } else {
+    if (from == 0) from = version;
+    if (from > version) {
+      return absl::OutOfRangeError(absl::StrCat("version ", from, " is past the end of stream '",
+                                                request.stream_id(), "' (version ", version,
+                                                ")"));
+    }
+  }
+  bool full = false;
+  RETURN_IF_ERROR(store_->ScanStream(
+      request.stream_id(), from, forward, [&](uint64_t v, uint64_t position) {
+        if (position > head) return false;  // committed but not yet published
+        if (full) {
+          response.set_next(v);  // the page is full and this event starts the next one
+          return false;
+        }
+        absl::StatusOr<std::optional<std::string>> stored = store_->Get(position);
+        if (!stored.ok() || !*stored) {
+          failure = stored.ok() ? errors::CorruptEvent(position, "missing") : stored.status();
+          return false;
+        }
+        full = !add(position, **stored);
+        return failure.ok();
+      }));
+  RETURN_IF_ERROR(failure);
+  return response;
+}
+
+}  // namespace govledger

@@ -1,0 +1,119 @@
+// Ledger: the write side. Validates appends, assigns positions in commit order with a single
+// writer thread, chains hashes, group-commits many requests into one synced store write, and
+// serves reads bounded by the published head.
+//
+// Thread-safe: any number of threads may append, read and wait concurrently. Appends are
+// acknowledged (their callback runs) only after the store reports them on disk.
+#ifndef GOVLEDGER_LEDGER_LEDGER_H_
+#define GOVLEDGER_LEDGER_LEDGER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "govledger/v1/ledger.pb.h"
+#include "ledger/common/clock.h"
+#include "ledger/envelope.h"
+#include "ledger/store/event_store.h"
+
+namespace govledger {
+
+struct LedgerOptions {
+  AppendLimits limits;
+  // Most events written by one group commit (one synced store write). Default 20,000.
+  size_t max_commit_events = 20000;
+};
+
+// Read page limits (ReadRequest.limit).
+inline constexpr uint32_t kDefaultReadLimit = 1000;
+inline constexpr uint32_t kMaxReadLimit = 10000;
+// A page also ends once it holds this many bytes of events (at least one event is returned).
+inline constexpr size_t kMaxReadPageBytes = 16 << 20;
+
+class Ledger {
+ public:
+  // Opens the ledger on `store`: loads the head and verifies the hash chain from the last
+  // verified point to the head, then records the head as verified. DATA_LOSS naming the first
+  // bad position when the chain does not verify. REQUIRES: `store` and `clock` outlive the
+  // Ledger, and nothing else writes to `store`.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(EventStore* store, const Clock* clock,
+                                                      const LedgerOptions& options = {});
+
+  // Stops the writer after the appends already queued are committed; later appends fail with
+  // UNAVAILABLE.
+  ~Ledger();
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  using AppendDone = std::function<void(absl::StatusOr<v1::AppendResponse>)>;
+
+  // Appends the request's events atomically on behalf of `actor`. `done` runs exactly once,
+  // on the writer thread or the caller's, after the events are on disk or with the error:
+  // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
+  // with other content), UNAVAILABLE (stopping or stopped). `done` must not block.
+  void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
+
+  // AppendAsync, waiting for the outcome.
+  absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest request, std::string actor);
+
+  // One page of the global log or of one stream (see ReadRequest in ledger.proto).
+  // OUT_OF_RANGE past the head, NOT_FOUND for a stream with no events.
+  absl::StatusOr<v1::ReadResponse> Read(const v1::ReadRequest& request) const;
+
+  // The published head: every event at or below it is on disk and readable.
+  ChainPoint Head() const;
+
+  // Blocks until the head reaches `position`, `deadline` passes, or subscriptions are closed;
+  // returns the head position then.
+  uint64_t WaitForHead(uint64_t position, std::chrono::steady_clock::time_point deadline) const;
+
+  // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end
+  // before the server shuts down. Appends continue.
+  void CloseSubscriptions();
+  bool subscriptions_closed() const;
+
+  EventStore& store() const { return *store_; }
+
+ private:
+  struct Pending;
+  struct Staging;
+
+  Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options, ChainPoint head,
+         int64_t last_recorded_micros);
+  void WriterLoop();
+  void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  absl::Status Stage(Pending& pending, Staging& staging);
+
+  EventStore* const store_;
+  const Clock* const clock_;
+  const LedgerOptions options_;
+
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
+  bool stopping_ = false;                       // guarded by queue_mu_
+
+  mutable std::mutex head_mu_;
+  mutable std::condition_variable head_cv_;
+  ChainPoint head_;                    // guarded by head_mu_
+  bool subscriptions_closed_ = false;  // guarded by head_mu_
+
+  // Writer thread only.
+  int64_t last_recorded_micros_;
+  absl::Status failed_;  // set once a commit fails; the writer then refuses every append
+
+  std::thread writer_;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_LEDGER_H_

@@ -1,0 +1,65 @@
+// Daemon: wires clock, store, ledger and gRPC services into one running server. main() only
+// parses flags and starts it; integration tests start the real binary.
+// Start/Shutdown/Wait may be called from different threads; Shutdown is idempotent.
+#ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
+#define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ledger/common/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/store/rocksdb_event_store.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace govledger {
+
+class LedgerServiceImpl;
+
+struct DaemonOptions {
+  // Directory of the RocksDB database; created if missing. Default "./govledger-data".
+  std::string data_dir = "govledger-data";
+  // Address to listen on; port 0 picks a free port (see Daemon::port()).
+  // Default "127.0.0.1:50051".
+  std::string listen = "127.0.0.1:50051";
+  // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
+  int shutdown_grace_seconds = 10;
+  LedgerOptions ledger;
+  RocksDbOptions rocksdb;
+};
+
+class Daemon {
+ public:
+  // Opens the store (verifying the chain) and starts serving. REQUIRES: `clock` outlives the
+  // Daemon. Errors: the store's (DATA_LOSS for a broken chain), UNAVAILABLE if the address
+  // cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const DaemonOptions& options,
+                                                       const Clock* clock);
+  ~Daemon();
+
+  // The port actually bound.
+  int port() const { return port_; }
+
+  // Ends subscriptions, lets in-flight calls finish (up to the grace period), stops the
+  // writer after queued appends commit and closes the database.
+  void Shutdown();
+
+ private:
+  Daemon() = default;
+
+  DaemonOptions options_;
+  std::unique_ptr<RocksDbEventStore> store_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<LedgerServiceImpl> ledger_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_SERVER_DAEMON_H_

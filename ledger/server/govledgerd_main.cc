@@ -1,0 +1,68 @@
+// govledgerd: the ledger daemon. Parses flags, starts the Daemon, and shuts it down cleanly on
+// SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "ledger/server/daemon.h"
+
+int main(int argc, char** argv) {
+  govledger::DaemonOptions options;
+  std::string port_file;
+  CLI::App app{"govledgerd: the governance ledger daemon (gRPC over an embedded RocksDB)"};
+  app.add_option("--data-dir", options.data_dir, "Database directory, created if missing")
+      ->capture_default_str();
+  app.add_option("--listen", options.listen,
+                 "Address to serve gRPC on (port 0 picks a free port)")
+      ->capture_default_str();
+  app.add_option("--port-file", port_file,
+                 "Write the bound port to this file once serving (for scripts and tests)");
+  app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
+                 "Seconds in-flight calls may take to finish at shutdown")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--max-event-bytes", options.ledger.limits.max_event_bytes,
+                 "Largest event accepted, bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{16} << 20));
+  app.add_option("--max-append-events", options.ledger.limits.max_events_per_append,
+                 "Most events in one Append call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
+                 "RocksDB block cache, bytes")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken by sigwait below, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  govledger::SystemClock clock;
+  auto daemon = govledger::Daemon::Start(options, &clock);
+  if (!daemon.ok()) {
+    std::cerr << "govledgerd: " << daemon.status().message() << "\n";
+    return 1;
+  }
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*daemon)->port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+  std::cerr << "govledgerd: serving on port " << (*daemon)->port() << " with data in "
+            << options.data_dir << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cerr << "govledgerd: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ", shutting down" << std::endl;
+  (*daemon)->Shutdown();
+  std::cerr << "govledgerd: stopped" << std::endl;
+  return 0;
+}

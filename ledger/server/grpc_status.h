@@ -1,0 +1,22 @@
+// The one conversion from absl::Status to grpc::Status, used by every gRPC adapter.
+#ifndef GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
+#define GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
+
+#include <grpcpp/support/status.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace govledger {
+
+// The absl codes and gRPC codes share numbers; the message is kept as is.
+inline grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_

@@ -1,0 +1,81 @@
+// EventStore: the narrow interface between the ledger and its storage engine.
+//
+// The ledger's single writer is the only caller of Commit() and SaveVerified(); every other
+// method may be called from any thread at any time, concurrently with a Commit. What a store
+// returns is never newer than what its last successful Commit wrote. Implementations:
+// RocksDbEventStore (what govledgerd runs on) and MemoryEventStore (unit tests only). Both pass
+// tests/event_store_test.cc. The stored bytes and their layout are in ledger/store/FORMAT.md.
+#ifndef GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_
+#define GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ledger/common/uuid.h"
+#include "ledger/crypto/sha256.h"
+
+namespace govledger {
+
+// A position in the log and the hash of the event there (position 0: the empty log).
+struct ChainPoint {
+  uint64_t position = 0;
+  crypto::Hash hash = crypto::kGenesisHash;
+  friend bool operator==(const ChainPoint&, const ChainPoint&) = default;
+};
+
+// One event to write.
+struct EventWrite {
+  uint64_t position = 0;
+  std::string stream_id;
+  uint64_t stream_version = 0;
+  UuidBytes event_id{};
+  std::string stored_bytes;  // FORMAT.md: record || 0x7A 0x20 || hash
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Writes `events` and sets the head to `head` in one atomic write that is on disk (synced)
+  // when OK is returned. REQUIRES: events hold positions head+1, head+2, ... in order, and
+  // `head` is the last of them.
+  virtual absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) = 0;
+
+  // The head as of the last Commit (position 0 for an empty store).
+  virtual absl::StatusOr<ChainPoint> LoadHead() = 0;
+
+  // The last point whose chain was verified, as saved by SaveVerified (position 0 if never).
+  virtual absl::StatusOr<ChainPoint> LoadVerified() = 0;
+  virtual absl::Status SaveVerified(const ChainPoint& point) = 0;
+
+  // The stored bytes of the event at `position`, or nullopt when there is none.
+  virtual absl::StatusOr<std::optional<std::string>> Get(uint64_t position) = 0;
+
+  // Calls fn(position, stored_bytes) for consecutive stored events starting at `from`, in
+  // increasing (forward) or decreasing order, until fn returns false or the log ends.
+  // The bytes are valid only during the call.
+  using LogVisitor = std::function<bool(uint64_t position, absl::string_view stored_bytes)>;
+  virtual absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) = 0;
+
+  // The stream's current version (0 when it has no events).
+  virtual absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) = 0;
+
+  // Calls fn(version, position) for the stream's events starting at version `from`, in
+  // increasing (forward) or decreasing order, until fn returns false or the stream ends.
+  using StreamVisitor = std::function<bool(uint64_t version, uint64_t position)>;
+  virtual absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
+                                  const StreamVisitor& fn) = 0;
+
+  // The position of the event with this id, or nullopt when the id is unknown.
+  virtual absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) = 0;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_

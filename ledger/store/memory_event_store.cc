@@ -1,0 +1,80 @@
+#include "ledger/store/memory_event_store.h"
+
+#include <mutex>
+
+#include "ledger/common/errors.h"
+
+namespace govledger {
+
+absl::Status MemoryEventStore::Commit(const std::vector<EventWrite>& events,
+                                      const ChainPoint& head) {
+  std::unique_lock lock(mu_);
+  for (const EventWrite& e : events) {
+    if (e.position != events_.size() + 1) {
+      return errors::Storage("commit", "positions must follow the head without a gap");
+    }
+    events_.push_back(e.stored_bytes);
+    streams_[e.stream_id].push_back(e.position);
+    event_ids_[e.event_id] = e.position;
+  }
+  head_ = head;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ChainPoint> MemoryEventStore::LoadHead() {
+  std::shared_lock lock(mu_);
+  return head_;
+}
+
+absl::StatusOr<ChainPoint> MemoryEventStore::LoadVerified() {
+  std::shared_lock lock(mu_);
+  return verified_;
+}
+
+absl::Status MemoryEventStore::SaveVerified(const ChainPoint& point) {
+  std::unique_lock lock(mu_);
+  verified_ = point;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> MemoryEventStore::Get(uint64_t position) {
+  std::shared_lock lock(mu_);
+  if (position == 0 || position > events_.size()) return std::nullopt;
+  return events_[position - 1];
+}
+
+absl::Status MemoryEventStore::ScanLog(uint64_t from, bool forward, const LogVisitor& fn) {
+  std::shared_lock lock(mu_);
+  for (uint64_t p = from; p >= 1 && p <= events_.size(); forward ? ++p : --p) {
+    if (!fn(p, events_[p - 1])) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> MemoryEventStore::StreamVersion(absl::string_view stream_id) {
+  std::shared_lock lock(mu_);
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? 0 : it->second.size();
+}
+
+absl::Status MemoryEventStore::ScanStream(absl::string_view stream_id, uint64_t from,
+                                          bool forward, const StreamVisitor& fn) {
+  std::shared_lock lock(mu_);
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return absl::OkStatus();
+  const std::vector<uint64_t>& positions = it->second;
+  for (uint64_t v = from; v >= 1 && v <= positions.size(); forward ? ++v : --v) {
+    if (!fn(v, positions[v - 1])) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> MemoryEventStore::FindEventId(
+    const UuidBytes& event_id) {
+  std::shared_lock lock(mu_);
+  auto it = event_ids_.find(event_id);
+  if (it == event_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace govledger

@@ -1,0 +1,39 @@
+// MemoryEventStore: an EventStore in memory, for unit tests. Nothing survives the object.
+// Thread-safe.
+#ifndef GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
+#define GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
+
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "ledger/store/event_store.h"
+
+namespace govledger {
+
+class MemoryEventStore final : public EventStore {
+ public:
+  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::StatusOr<ChainPoint> LoadHead() override;
+  absl::StatusOr<ChainPoint> LoadVerified() override;
+  absl::Status SaveVerified(const ChainPoint& point) override;
+  absl::StatusOr<std::optional<std::string>> Get(uint64_t position) override;
+  absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override;
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override;
+  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
+                          const StreamVisitor& fn) override;
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) override;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::vector<std::string> events_;  // events_[p - 1] holds position p
+  std::map<std::string, std::vector<uint64_t>, std::less<>> streams_;  // version v at [v - 1]
+  std::map<UuidBytes, uint64_t> event_ids_;
+  ChainPoint head_;
+  ChainPoint verified_;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_

@@ -1,0 +1,60 @@
+// RocksDbEventStore: the EventStore govledgerd runs on, an embedded RocksDB database in one
+// directory. The layout of its column families and values is in ledger/store/FORMAT.md.
+// Thread-safe.
+#ifndef GOVLEDGER_LEDGER_STORE_ROCKSDB_EVENT_STORE_H_
+#define GOVLEDGER_LEDGER_STORE_ROCKSDB_EVENT_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/store/event_store.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace govledger {
+
+struct RocksDbOptions {
+  // Shared block cache for all column families, bytes. Default 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+  // Memtable size of the events column family, bytes; others use a quarter. Default 32 MiB.
+  size_t write_buffer_bytes = 32 << 20;
+};
+
+class RocksDbEventStore final : public EventStore {
+ public:
+  // Opens the database in `dir`, creating it (and `dir`) if missing. Refuses a database of
+  // another format version (FAILED_PRECONDITION) and one another process holds open.
+  static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(
+      const std::string& dir, const RocksDbOptions& options = {});
+  ~RocksDbEventStore() override;
+
+  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::StatusOr<ChainPoint> LoadHead() override;
+  absl::StatusOr<ChainPoint> LoadVerified() override;
+  absl::Status SaveVerified(const ChainPoint& point) override;
+  absl::StatusOr<std::optional<std::string>> Get(uint64_t position) override;
+  absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override;
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override;
+  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
+                          const StreamVisitor& fn) override;
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) override;
+
+ private:
+  RocksDbEventStore() = default;
+  absl::StatusOr<ChainPoint> LoadPoint(absl::string_view key);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_STORE_ROCKSDB_EVENT_STORE_H_

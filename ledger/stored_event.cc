@@ -1,0 +1,79 @@
+#include "ledger/stored_event.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
+#include "ledger/common/status_macros.h"
+
+namespace govledger {
+namespace {
+
+constexpr char kHashTag = 0x7A;  // field 15, wire type 2
+constexpr char kHashLength = 0x20;
+
+}  // namespace
+
+std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
+                              crypto::Hash* hash) {
+  std::string out;
+  out.reserve(record.ByteSizeLong() + kHashTrailerSize);
+  record.AppendToString(&out);
+  *hash = crypto::ChainHash(prev, out);
+  out.push_back(kHashTag);
+  out.push_back(kHashLength);
+  out.append(reinterpret_cast<const char*>(hash->data()), hash->size());
+  return out;
+}
+
+absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored) {
+  if (stored.size() < kHashTrailerSize ||
+      stored[stored.size() - kHashTrailerSize] != kHashTag ||
+      stored[stored.size() - kHashTrailerSize + 1] != kHashLength) {
+    return errors::CorruptEvent(position, "stored bytes lack the hash trailer");
+  }
+  v1::Event event;
+  if (!event.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return errors::CorruptEvent(position, "stored bytes do not parse as an event");
+  }
+  return event;
+}
+
+absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
+                                               const crypto::Hash& prev) {
+  ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(position, stored));
+  absl::string_view record = stored.substr(0, stored.size() - kHashTrailerSize);
+  crypto::Hash hash = crypto::ChainHash(prev, record);
+  if (std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0 ||
+      event.position() != position || event.prev_hash() != crypto::AsBytes(prev)) {
+    return errors::ChainBroken(position);
+  }
+  return hash;
+}
+
+absl::StatusOr<ChainPoint> VerifyChain(EventStore& store, const ChainPoint& start, uint64_t end,
+                                       const std::function<void(uint64_t)>& progress) {
+  ChainPoint point = start;
+  absl::Status failure;
+  RETURN_IF_ERROR(store.ScanLog(start.position + 1, /*forward=*/true,
+                                [&](uint64_t position, absl::string_view stored) {
+                                  if (position > end) return false;
+                                  absl::StatusOr<crypto::Hash> hash =
+                                      VerifyStoredEvent(position, stored, point.hash);
+                                  if (!hash.ok()) {
+                                    failure = hash.status();
+                                    return false;
+                                  }
+                                  point = {position, *hash};
+                                  if (progress) progress(position);
+                                  return true;
+                                }));
+  RETURN_IF_ERROR(failure);
+  if (point.position < end) {
+    return absl::DataLossError(absl::StrCat("event at position ", point.position + 1,
+                                            " is missing; the log should reach ", end));
+  }
+  return point;
+}
+
+}  // namespace govledger

@@ -1,0 +1,48 @@
+// The stored form of an event and the hash chain over it (ledger/store/FORMAT.md).
+//
+// Stored bytes = record || 0x7A 0x20 || hash, where record is the serialized v1::Event with
+// every field but `hash` set, and hash = SHA-256(prev_hash || record). The whole value parses
+// as a v1::Event (0x7A 0x20 is field 15, `hash`, length 32). The hash covers the bytes as
+// stored, never a re-serialisation, because protobuf serialisation is not canonical.
+#ifndef GOVLEDGER_LEDGER_STORED_EVENT_H_
+#define GOVLEDGER_LEDGER_STORED_EVENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "govledger/v1/ledger.pb.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/store/event_store.h"
+
+namespace govledger {
+
+// Bytes of the trailer that carries the hash: tag 0x7A, length 0x20, 32 hash bytes.
+inline constexpr size_t kHashTrailerSize = 2 + crypto::kHashSize;
+
+// Serializes `record` (REQUIRES: its `hash` is empty and its prev_hash is `prev`), chains it to
+// `prev` and returns the stored bytes; the event's hash goes to *hash.
+std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
+                              crypto::Hash* hash);
+
+// Parses stored bytes into an event (hash included). DATA_LOSS if they do not parse or lack
+// the hash trailer.
+absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored);
+
+// Checks that `stored` is the event at `position` chained to `prev`: trailer present, hash
+// matches, and the record names this position and this previous hash. Returns its hash, or
+// DATA_LOSS naming the position.
+absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
+                                               const crypto::Hash& prev);
+
+// Walks the chain from `start` (a point already trusted) to position `end`, verifying every
+// event. Returns the point at `end`, or DATA_LOSS naming the first bad or missing position.
+// `progress`, if set, is called with each verified position.
+absl::StatusOr<ChainPoint> VerifyChain(EventStore& store, const ChainPoint& start, uint64_t end,
+                                       const std::function<void(uint64_t)>& progress = {});
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_STORED_EVENT_H_
