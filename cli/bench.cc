@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "absl/strings/str_format.h"
 #include "cli/client.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -178,12 +179,14 @@ int BenchRead(const BenchOptions& o) {
         v1::ReadRequest request;
         request.set_from(from);
         request.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.batch, total - from + 1)));
-        v1::ReadResponse response;
+        // An arena makes parsing a page of thousands of events one allocation, not thousands.
+        google::protobuf::Arena arena;
+        auto& response = *google::protobuf::Arena::CreateMessage<v1::ReadResponse>(&arena);
         grpc::ClientContext context;
         auto t0 = Clock::now();
         grpc::Status status = stub->Read(&context, request, &response);
         auto t1 = Clock::now();
-        if (!status.ok() || response.events_size() == 0 ||
+        if (!status.ok() || response.events_size() != static_cast<int>(request.limit()) ||
             response.events(0).position() != from) {
           std::lock_guard lock(mu);
           failure = status.ok() ? absl::StrCat("page at ", from, " came back wrong")

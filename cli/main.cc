@@ -34,6 +34,7 @@ int Head(const std::string& server) {
 int main(int argc, char** argv) {
   CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
   app.require_subcommand(1);
+  app.fallthrough();
   std::string server_flag;
   app.add_option("--server", server_flag,
                  "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");

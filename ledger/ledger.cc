@@ -121,6 +121,8 @@ Ledger::~Ledger() {
   queue_cv_.notify_all();
   CloseSubscriptions();
   writer_.join();
+  // Everything up to the head was chained by this writer from a verified start.
+  if (failed_.ok()) store_->SaveVerified(Head()).IgnoreError();
 }
 
 void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done) {
@@ -205,6 +207,13 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
       return;
     }
     last_recorded_micros_ = staging.recorded_micros;
+    if (stream_versions_.size() + staging.stream_versions.size() >
+        options_.stream_cache_entries) {
+      stream_versions_.clear();
+    }
+    for (const auto& [stream, version] : staging.stream_versions) {
+      stream_versions_[stream] = version;
+    }
     {
       std::lock_guard lock(head_mu_);
       head_ = new_head;
@@ -261,7 +270,12 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     if (auto it = staging.stream_versions.find(stream); it != staging.stream_versions.end()) {
       return it->second;
     }
-    ASSIGN_OR_RETURN(uint64_t v, store_->StreamVersion(stream));
+    uint64_t v;
+    if (auto it = stream_versions_.find(stream); it != stream_versions_.end()) {
+      v = it->second;
+    } else {
+      ASSIGN_OR_RETURN(v, store_->StreamVersion(stream));
+    }
     staging.stream_versions.emplace(stream, v);
     return v;
   };
@@ -272,12 +286,15 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
               (ev.kind() == v1::ExpectedVersion::KIND_EXACT && actual == ev.version());
     if (!ok) return errors::WrongExpectedVersion(ev.stream_id(), DescribeExpectation(ev), actual);
   }
+  // Every fallible look-up happens before anything is staged, so a failure leaves the staging
+  // exactly as this request found it.
+  for (int i = 0; i < n; ++i) {
+    if (!duplicate[i]) RETURN_IF_ERROR(current_version(request.events(i).stream_id()).status());
+  }
   for (int i = 0; i < n; ++i) {
     if (duplicate[i]) continue;
     v1::Event& e = *request.mutable_events(i);
-    ASSIGN_OR_RETURN(uint64_t version, current_version(e.stream_id()));
-    ++version;
-    staging.stream_versions[e.stream_id()] = version;
+    uint64_t version = ++staging.stream_versions[e.stream_id()];
 
     v1::Event& record = staging.records.emplace_back();
     record.set_event_id(pending.response.events(i).event_id());
@@ -339,6 +356,15 @@ bool Ledger::subscriptions_closed() const {
 }
 
 absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) const {
+  ASSIGN_OR_RETURN(std::string wire, ReadWire(request));
+  v1::ReadResponse response;
+  if (!response.ParseFromString(wire)) {
+    return absl::DataLossError("a page of stored events does not parse as events");
+  }
+  return response;
+}
+
+absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) const {
   if (request.limit() > kMaxReadLimit) {
     return errors::InvalidArgument(
         absl::StrCat("limit ", request.limit(), " is too large; at most ", kMaxReadLimit));
@@ -351,20 +377,31 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
   const bool forward = request.direction() == v1::DIRECTION_FORWARD;
   const uint64_t head = Head().position;
 
-  v1::ReadResponse response;
-  response.set_head_position(head);
-  size_t bytes = 0;
+  // The page is built as ReadResponse wire bytes: each stored event already is a serialized
+  // Event, so it is framed as field 1 without being parsed and re-serialized.
+  std::string wire;
+  uint32_t count = 0;
+  uint64_t next = 0;
   absl::Status failure;
+  auto finish = [&]() -> absl::StatusOr<std::string> {
+    RETURN_IF_ERROR(failure);
+    if (next != 0) AppendVarintField(2, next, &wire);
+    if (head != 0) AppendVarintField(3, head, &wire);
+    return std::move(wire);
+  };
   // Adds one stored event; false once the page is full.
   auto add = [&](uint64_t position, absl::string_view stored) {
-    absl::StatusOr<v1::Event> event = DecodeStoredEvent(position, stored);
-    if (!event.ok()) {
-      failure = event.status();
+    if (!HasHashTrailer(stored)) {
+      failure = errors::CorruptEvent(position, "stored bytes lack the hash trailer");
       return false;
     }
-    *response.add_events() = std::move(*event);
-    bytes += stored.size();
-    return response.events_size() < static_cast<int>(limit) && bytes < kMaxReadPageBytes;
+    if (wire.empty()) {
+      wire.reserve(std::min<size_t>(limit * (stored.size() + 8), kMaxReadPageBytes + 64) +
+                   stored.size());
+    }
+    AppendBytesField(1, stored, &wire);
+    ++count;
+    return count < limit && wire.size() < kMaxReadPageBytes;
   };
 
   if (request.stream_id().empty()) {
@@ -376,18 +413,17 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
       if (from == 0) from = head;
       if (from > head) return errors::PositionPastHead(from, head);
     }
-    if (head == 0 || from > head) return response;
+    if (head == 0 || from > head) return finish();
     uint64_t last = 0;
     RETURN_IF_ERROR(store_->ScanLog(from, forward, [&](uint64_t position, absl::string_view s) {
       if (position > head) return false;
       last = position;
       return add(position, s);
     }));
-    RETURN_IF_ERROR(failure);
-    if (last == 0) return errors::CorruptEvent(from, "missing");
-    if (forward && last < head) response.set_next(last + 1);
-    if (!forward && last > 1) response.set_next(last - 1);
-    return response;
+    if (failure.ok() && last == 0) return errors::CorruptEvent(from, "missing");
+    if (forward && last < head) next = last + 1;
+    if (!forward && last > 1) next = last - 1;
+    return finish();
   }
 
   RETURN_IF_ERROR(ValidateStreamId(request.stream_id()));
@@ -417,7 +453,7 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
       request.stream_id(), from, forward, [&](uint64_t v, uint64_t position) {
         if (position > head) return false;  // committed but not yet published
         if (full) {
-          response.set_next(v);  // the page is full and this event starts the next one
+          next = v;  // the page is full and this event starts the next one
           return false;
         }
         absl::StatusOr<std::optional<std::string>> stored = store_->Get(position);
@@ -428,8 +464,7 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
         full = !add(position, **stored);
         return failure.ok();
       }));
-  RETURN_IF_ERROR(failure);
-  return response;
+  return finish();
 }
 
 }  // namespace govledger

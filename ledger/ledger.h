@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "govledger/v1/ledger.pb.h"
 #include "ledger/common/clock.h"
@@ -30,6 +31,9 @@ struct LedgerOptions {
   AppendLimits limits;
   // Most events written by one group commit (one synced store write). Default 20,000.
   size_t max_commit_events = 20000;
+  // Most stream versions the writer keeps in memory; past this the cache is emptied and
+  // refilled from the store. Default 100,000 (about 10 MB).
+  size_t stream_cache_entries = 100000;
 };
 
 // Read page limits (ReadRequest.limit).
@@ -47,8 +51,8 @@ class Ledger {
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(EventStore* store, const Clock* clock,
                                                       const LedgerOptions& options = {});
 
-  // Stops the writer after the appends already queued are committed; later appends fail with
-  // UNAVAILABLE.
+  // Stops the writer after the appends already queued are committed (later appends fail with
+  // UNAVAILABLE) and records the head as verified, so the next Open has nothing to re-verify.
   ~Ledger();
 
   Ledger(const Ledger&) = delete;
@@ -68,6 +72,10 @@ class Ledger {
   // One page of the global log or of one stream (see ReadRequest in ledger.proto).
   // OUT_OF_RANGE past the head, NOT_FOUND for a stream with no events.
   absl::StatusOr<v1::ReadResponse> Read(const v1::ReadRequest& request) const;
+
+  // Read, returning the serialized ReadResponse: stored events are framed, not re-encoded, so
+  // this is what servers send.
+  absl::StatusOr<std::string> ReadWire(const v1::ReadRequest& request) const;
 
   // The published head: every event at or below it is on disk and readable.
   ChainPoint Head() const;
@@ -108,6 +116,7 @@ class Ledger {
   bool subscriptions_closed_ = false;  // guarded by head_mu_
 
   // Writer thread only.
+  absl::flat_hash_map<std::string, uint64_t> stream_versions_;  // committed versions, a cache
   int64_t last_recorded_micros_;
   absl::Status failed_;  // set once a commit fails; the writer then refuses every append
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "google/protobuf/arena.h"
+
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
@@ -12,7 +14,32 @@ namespace {
 constexpr char kHashTag = 0x7A;  // field 15, wire type 2
 constexpr char kHashLength = 0x20;
 
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
 }  // namespace
+
+bool HasHashTrailer(absl::string_view stored) {
+  return stored.size() >= kHashTrailerSize &&
+         stored[stored.size() - kHashTrailerSize] == kHashTag &&
+         stored[stored.size() - kHashTrailerSize + 1] == kHashLength;
+}
+
+void AppendBytesField(int field, absl::string_view bytes, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(field) << 3 | 2, out);
+  AppendVarint(bytes.size(), out);
+  out->append(bytes.data(), bytes.size());
+}
+
+void AppendVarintField(int field, uint64_t value, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(field) << 3, out);
+  AppendVarint(value, out);
+}
 
 std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
                               crypto::Hash* hash) {
@@ -27,9 +54,7 @@ std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
 }
 
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored) {
-  if (stored.size() < kHashTrailerSize ||
-      stored[stored.size() - kHashTrailerSize] != kHashTag ||
-      stored[stored.size() - kHashTrailerSize + 1] != kHashLength) {
+  if (!HasHashTrailer(stored)) {
     return errors::CorruptEvent(position, "stored bytes lack the hash trailer");
   }
   v1::Event event;
@@ -41,7 +66,15 @@ absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view
 
 absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
                                                const crypto::Hash& prev) {
-  ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(position, stored));
+  if (!HasHashTrailer(stored)) {
+    return errors::CorruptEvent(position, "stored bytes lack the hash trailer");
+  }
+  // Only the position and previous hash are needed: parse them, not the payload, off an arena.
+  google::protobuf::Arena arena;
+  auto& event = *google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
+  if (!event.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return errors::CorruptEvent(position, "stored bytes do not parse as an event");
+  }
   absl::string_view record = stored.substr(0, stored.size() - kHashTrailerSize);
   crypto::Hash hash = crypto::ChainHash(prev, record);
   if (std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0 ||

@@ -22,6 +22,13 @@ namespace govledger {
 // Bytes of the trailer that carries the hash: tag 0x7A, length 0x20, 32 hash bytes.
 inline constexpr size_t kHashTrailerSize = 2 + crypto::kHashSize;
 
+// True when `stored` ends with the hash trailer (a cheap shape check; see VerifyStoredEvent).
+bool HasHashTrailer(absl::string_view stored);
+
+// Protobuf wire framing, for building messages from stored bytes without re-encoding them.
+void AppendBytesField(int field, absl::string_view bytes, std::string* out);
+void AppendVarintField(int field, uint64_t value, std::string* out);
+
 // Serializes `record` (REQUIRES: its `hash` is empty and its prev_hash is `prev`), chains it to
 // `prev` and returns the stored bytes; the event's hash goes to *hash.
 std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,

@@ -14,7 +14,7 @@ constexpr std::chrono::milliseconds kSubscribePoll(200);
 
 // The actor recorded on appended events: the caller's govledger-actor metadata if given,
 // otherwise its peer address.
-std::string ActorOf(const grpc::ServerContext& context) {
+std::string ActorOf(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find(kActorMetadataKey); it != metadata.end()) {
     return std::string(it->second.data(), it->second.size());
@@ -24,22 +24,55 @@ std::string ActorOf(const grpc::ServerContext& context) {
 
 }  // namespace
 
-grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
-                                       const v1::AppendRequest* request,
-                                       v1::AppendResponse* response) {
-  absl::StatusOr<v1::AppendResponse> result = ledger_->Append(*request, ActorOf(*context));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
+                                                    const v1::AppendRequest* request,
+                                                    v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // gRPC owns the request until the reactor finishes and allocated it non-const; the ledger
+  // takes its events by move rather than copying up to 32 MiB.
+  ledger_->AppendAsync(std::move(*const_cast<v1::AppendRequest*>(request)), ActorOf(*context),
+                       [reactor, response](absl::StatusOr<v1::AppendResponse> result) {
+                         if (result.ok()) *response = std::move(*result);
+                         reactor->Finish(ToGrpcStatus(result.status()));
+                       });
+  return reactor;
 }
 
-grpc::Status LedgerServiceImpl::Read(grpc::ServerContext* context,
-                                     const v1::ReadRequest* request,
-                                     v1::ReadResponse* response) {
-  absl::StatusOr<v1::ReadResponse> result = ledger_->Read(*request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* LedgerServiceImpl::Read(grpc::CallbackServerContext* context,
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::ReadRequest read;
+  grpc::Status parsed = grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::ReadRequest>(
+      const_cast<grpc::ByteBuffer*>(request), &read);
+  if (!parsed.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the request is not a ReadRequest: " + parsed.error_message()));
+    return reactor;
+  }
+  absl::StatusOr<std::string> wire = ledger_->ReadWire(read);
+  if (!wire.ok()) {
+    reactor->Finish(ToGrpcStatus(wire.status()));
+    return reactor;
+  }
+  auto* bytes = new std::string(std::move(*wire));
+  grpc::Slice slice(bytes->data(), bytes->size(),
+                    [](void* p) { delete static_cast<std::string*>(p); }, bytes);
+  *response = grpc::ByteBuffer(&slice, 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext* context,
+                                                     const v1::GetHeadRequest* request,
+                                                     v1::GetHeadResponse* response) {
+  ChainPoint head = ledger_->Head();
+  response->set_position(head.position);
+  response->set_hash(std::string(crypto::AsBytes(head.hash)));
+  response->set_event_count(head.position);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
@@ -72,16 +105,6 @@ grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
       next = event.position() + 1;
     }
   }
-}
-
-grpc::Status LedgerServiceImpl::GetHead(grpc::ServerContext* context,
-                                        const v1::GetHeadRequest* request,
-                                        v1::GetHeadResponse* response) {
-  ChainPoint head = ledger_->Head();
-  response->set_position(head.position);
-  response->set_hash(std::string(crypto::AsBytes(head.hash)));
-  response->set_event_count(head.position);
-  return grpc::Status::OK;
 }
 
 }  // namespace govledger

@@ -11,19 +11,29 @@ namespace govledger {
 // Metadata key a client may use to name who appends (see README, "Actors").
 inline constexpr char kActorMetadataKey[] = "govledger-actor";
 
-class LedgerServiceImpl final : public v1::LedgerService::Service {
+// Append, Read and GetHead use gRPC's callback API: an append waiting for its group commit
+// holds no thread, and Read sends stored bytes without re-encoding them. Subscribe is a
+// synchronous handler: each subscription holds one server thread while it is open.
+using LedgerServiceBase = v1::LedgerService::WithCallbackMethod_Append<
+    v1::LedgerService::WithRawCallbackMethod_Read<
+        v1::LedgerService::WithCallbackMethod_GetHead<v1::LedgerService::Service>>>;
+
+class LedgerServiceImpl final : public LedgerServiceBase {
  public:
   // REQUIRES: `ledger` outlives the service.
   explicit LedgerServiceImpl(Ledger* ledger) : ledger_(ledger) {}
 
-  grpc::Status Append(grpc::ServerContext* context, const v1::AppendRequest* request,
-                      v1::AppendResponse* response) override;
-  grpc::Status Read(grpc::ServerContext* context, const v1::ReadRequest* request,
-                    v1::ReadResponse* response) override;
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) override;
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetHead(grpc::CallbackServerContext* context,
+                                    const v1::GetHeadRequest* request,
+                                    v1::GetHeadResponse* response) override;
   grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::Event>* writer) override;
-  grpc::Status GetHead(grpc::ServerContext* context, const v1::GetHeadRequest* request,
-                       v1::GetHeadResponse* response) override;
 
  private:
   Ledger* const ledger_;

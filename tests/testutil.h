@@ -1,0 +1,64 @@
+// Test helpers: status matchers (Debian's abseil has none) and temporary directories.
+#ifndef GOVLEDGER_TESTS_TESTUTIL_H_
+#define GOVLEDGER_TESTS_TESTUTIL_H_
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace govledger::testing {
+
+inline const absl::Status& GetStatus(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+// EXPECT_THAT(status_or_statusor, IsOk());
+MATCHER(IsOk, "is OK") {
+  const absl::Status& s = GetStatus(arg);
+  if (!s.ok()) *result_listener << "status is " << s;
+  return s.ok();
+}
+
+// EXPECT_THAT(s, StatusIs(absl::StatusCode::kAborted, HasSubstr("version 3")));
+MATCHER_P2(StatusIs, code, message_matcher, "") {
+  const absl::Status& s = GetStatus(arg);
+  *result_listener << "status is " << s;
+  return s.code() == code &&
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
+                                       result_listener);
+}
+
+#define ASSERT_OK(expr) ASSERT_THAT((expr), ::govledger::testing::IsOk())
+#define EXPECT_OK(expr) EXPECT_THAT((expr), ::govledger::testing::IsOk())
+
+// A fresh directory under $TMPDIR (or /tmp), removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/govledger-test-XXXXXX";
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace govledger::testing
+
+#endif  // GOVLEDGER_TESTS_TESTUTIL_H_
