@@ -1,8 +1,8 @@
 #include "ledger/envelope.h"
 
-#include <set>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
@@ -66,8 +66,8 @@ absl::Status ValidateActor(absl::string_view actor) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateAppendRequest(const v1::AppendRequest& request,
-                                   const AppendLimits& limits) {
+absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const AppendLimits& limits,
+                                   std::vector<UuidBytes>* ids) {
   if (request.events_size() == 0) {
     return errors::InvalidArgument("the append request has no events; send at least one");
   }
@@ -82,8 +82,10 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request,
     return errors::InvalidArgument(absl::StrCat("the append request has ", request_bytes,
                                                 " bytes; at most ", limits.max_append_bytes));
   }
-  std::set<std::string> ids;
-  std::set<absl::string_view> streams;
+  ids->clear();
+  ids->reserve(request.events_size());
+  absl::flat_hash_set<UuidBytes> seen;
+  absl::flat_hash_set<absl::string_view> streams;
   for (int i = 0; i < request.events_size(); ++i) {
     const v1::Event& e = request.events(i);
     std::optional<UuidBytes> id = ParseUuid(e.event_id());
@@ -92,7 +94,8 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request,
           i, absl::StrCat("event_id '", e.event_id(),
                           "' is not a UUID; use the form 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d"));
     }
-    if (!ids.insert(FormatUuid(*id)).second) {
+    ids->push_back(*id);
+    if (!seen.insert(*id).second) {
       return errors::EventInvalid(
           i, absl::StrCat("event_id ", e.event_id(), " appears twice in the request"));
     }
@@ -124,7 +127,7 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request,
                                                   " bytes; at most ", limits.max_event_bytes));
     }
   }
-  std::set<absl::string_view> expected;
+  absl::flat_hash_set<absl::string_view> expected;
   for (const v1::ExpectedVersion& ev : request.expected_versions()) {
     if (!streams.contains(ev.stream_id())) {
       return errors::InvalidArgument(absl::StrCat("expected_versions names stream '",

@@ -8,7 +8,10 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include <vector>
+
 #include "govledger/v1/ledger.pb.h"
+#include "ledger/common/uuid.h"
 
 namespace govledger {
 
@@ -35,8 +38,10 @@ absl::Status ValidateActor(absl::string_view actor);
 // Checks the request's shape: at least one event; each event's id is a UUID, unique within the
 // request; stream id and event type are legal; effective time in range; no server-only field
 // set; sizes within `limits`; at most one expected version per stream, each naming a stream of
-// the request. OK or INVALID_ARGUMENT naming the event index and field.
-absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const AppendLimits& limits);
+// the request. OK, with the parsed event ids in *ids (in request order), or INVALID_ARGUMENT
+// naming the event index and field.
+absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const AppendLimits& limits,
+                                   std::vector<UuidBytes>* ids);
 
 }  // namespace govledger
 

@@ -1,5 +1,7 @@
 #include "ledger/ledger.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <future>
 #include "absl/strings/string_view.h"
@@ -54,8 +56,19 @@ std::string DescribeExpectation(const v1::ExpectedVersion& ev) {
 
 }  // namespace
 
+// One event of a queued append, prepared on the caller's thread so the writer only adds what
+// it alone can know.
+struct PreparedEvent {
+  UuidBytes id{};
+  std::string id_text;  // canonical (lower-case) form
+  // The serialized client fields (1 to 5, effective time filled in); the writer appends the
+  // server fields to make the stored record.
+  std::string client_record;
+};
+
 struct Ledger::Pending {
-  v1::AppendRequest request;
+  v1::AppendRequest request;  // as the client sent it, for comparing retries
+  std::vector<PreparedEvent> prepared;
   std::string actor;
   AppendDone done;
   v1::AppendResponse response;
@@ -68,8 +81,7 @@ struct Ledger::Staging {
   crypto::Hash prev_hash{};
   int64_t recorded_micros = 0;
   absl::flat_hash_map<std::string, uint64_t> stream_versions;  // streams read or written
-  absl::flat_hash_map<UuidBytes, size_t> new_ids;              // index into records
-  std::deque<v1::Event> records;                               // staged, without hash
+  absl::flat_hash_map<UuidBytes, size_t> new_ids;              // index into writes
   std::vector<EventWrite> writes;
 };
 
@@ -126,7 +138,8 @@ Ledger::~Ledger() {
 }
 
 void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done) {
-  if (absl::Status s = ValidateAppendRequest(request, options_.limits); !s.ok()) {
+  std::vector<UuidBytes> ids;
+  if (absl::Status s = ValidateAppendRequest(request, options_.limits, &ids); !s.ok()) {
     done(s);
     return;
   }
@@ -135,6 +148,25 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     return;
   }
   auto pending = std::make_unique<Pending>();
+  const int64_t received_micros = clock_->NowMicros();
+  pending->prepared.resize(request.events_size());
+  v1::Event client_fields;
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::Event& e = request.events(i);
+    PreparedEvent& p = pending->prepared[i];
+    p.id = ids[i];
+    p.id_text = FormatUuid(p.id);
+    client_fields.set_event_id(p.id_text);
+    client_fields.set_stream_id(e.stream_id());
+    client_fields.set_event_type(e.event_type());
+    if (e.has_effective_time()) {
+      *client_fields.mutable_effective_time() = e.effective_time();
+    } else {
+      SetTimestamp(received_micros, client_fields.mutable_effective_time());
+    }
+    client_fields.set_payload(e.payload());
+    client_fields.SerializeToString(&p.client_record);
+  }
   pending->request = std::move(request);
   pending->actor = std::move(actor);
   pending->done = std::move(done);
@@ -161,6 +193,7 @@ absl::StatusOr<v1::AppendResponse> Ledger::Append(v1::AppendRequest request,
 }
 
 void Ledger::WriterLoop() {
+  pthread_setname_np(pthread_self(), "ledger-writer");
   for (;;) {
     std::vector<std::unique_ptr<Pending>> group;
     {
@@ -231,36 +264,38 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
 }
 
 absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
-  v1::AppendRequest& request = pending.request;
+  const v1::AppendRequest& request = pending.request;
   const int n = request.events_size();
-  std::vector<UuidBytes> ids(n);
   std::vector<bool> duplicate(n, false);
   int duplicates = 0;
   for (int i = 0; i < n; ++i) {
-    v1::Event& e = *request.mutable_events(i);
-    ids[i] = *ParseUuid(e.event_id());  // ValidateAppendRequest checked it
+    const PreparedEvent& p = pending.prepared[i];
     v1::AppendedEvent* out = pending.response.add_events();
-    out->set_event_id(FormatUuid(ids[i]));
+    out->set_event_id(p.id_text);
 
-    const v1::Event* seen = nullptr;
-    v1::Event stored;
-    if (auto it = staging.new_ids.find(ids[i]); it != staging.new_ids.end()) {
-      seen = &staging.records[it->second];
+    // An id seen before, staged in this group or stored, is a retry or a conflict.
+    std::optional<absl::StatusOr<v1::Event>> seen;
+    if (auto it = staging.new_ids.find(p.id); it != staging.new_ids.end()) {
+      const EventWrite& w = staging.writes[it->second];
+      seen = DecodeStoredEvent(w.position, w.stored_bytes);
     } else {
-      ASSIGN_OR_RETURN(std::optional<uint64_t> position, store_->FindEventId(ids[i]));
+      ASSIGN_OR_RETURN(std::optional<uint64_t> position, store_->FindEventId(p.id));
       if (position) {
         ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(*position));
         if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");
-        ASSIGN_OR_RETURN(stored, DecodeStoredEvent(*position, *bytes));
-        seen = &stored;
+        seen = DecodeStoredEvent(*position, *bytes);
       }
     }
-    if (seen != nullptr) {
-      if (!SameContent(e, *seen)) return errors::EventIdConflict(out->event_id(), seen->position());
+    if (seen) {
+      RETURN_IF_ERROR(seen->status());
+      const v1::Event& earlier = **seen;
+      if (!SameContent(request.events(i), earlier)) {
+        return errors::EventIdConflict(out->event_id(), earlier.position());
+      }
       duplicate[i] = true;
       ++duplicates;
-      out->set_position(seen->position());
-      out->set_stream_version(seen->stream_version());
+      out->set_position(earlier.position());
+      out->set_stream_version(earlier.stream_version());
       out->set_duplicate(true);
     }
   }
@@ -291,34 +326,31 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
   for (int i = 0; i < n; ++i) {
     if (!duplicate[i]) RETURN_IF_ERROR(current_version(request.events(i).stream_id()).status());
   }
+  v1::Event server_fields;
+  SetTimestamp(staging.recorded_micros, server_fields.mutable_recorded_time());
+  server_fields.set_actor(pending.actor);
   for (int i = 0; i < n; ++i) {
     if (duplicate[i]) continue;
-    v1::Event& e = *request.mutable_events(i);
-    uint64_t version = ++staging.stream_versions[e.stream_id()];
+    const std::string& stream = request.events(i).stream_id();
+    PreparedEvent& p = pending.prepared[i];
+    const uint64_t version = ++staging.stream_versions[stream];
 
-    v1::Event& record = staging.records.emplace_back();
-    record.set_event_id(pending.response.events(i).event_id());
-    record.set_stream_id(e.stream_id());
-    record.set_event_type(e.event_type());
-    if (e.has_effective_time()) {
-      *record.mutable_effective_time() = e.effective_time();
-    } else {
-      SetTimestamp(staging.recorded_micros, record.mutable_effective_time());
-    }
-    record.mutable_payload()->swap(*e.mutable_payload());
-    record.set_position(staging.next_position);
-    record.set_stream_version(version);
-    SetTimestamp(staging.recorded_micros, record.mutable_recorded_time());
-    record.set_actor(pending.actor);
-    record.set_prev_hash(std::string(crypto::AsBytes(staging.prev_hash)));
+    // Stored record = client fields || server fields: both serialized by protobuf, in field
+    // number order, so the record is exactly the serialization of the whole event.
+    server_fields.set_position(staging.next_position);
+    server_fields.set_stream_version(version);
+    server_fields.mutable_prev_hash()->assign(
+        reinterpret_cast<const char*>(staging.prev_hash.data()), staging.prev_hash.size());
+    std::string record = std::move(p.client_record);
+    server_fields.AppendToString(&record);
 
     EventWrite& write = staging.writes.emplace_back();
     write.position = staging.next_position;
-    write.stream_id = e.stream_id();
+    write.stream_id = stream;
     write.stream_version = version;
-    write.event_id = ids[i];
-    write.stored_bytes = EncodeStoredEvent(record, staging.prev_hash, &staging.prev_hash);
-    staging.new_ids[ids[i]] = staging.records.size() - 1;
+    write.event_id = p.id;
+    write.stored_bytes = ChainRecord(std::move(record), staging.prev_hash, &staging.prev_hash);
+    staging.new_ids[p.id] = staging.writes.size() - 1;
 
     v1::AppendedEvent* out = pending.response.mutable_events(i);
     out->set_position(staging.next_position);

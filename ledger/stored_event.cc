@@ -41,16 +41,13 @@ void AppendVarintField(int field, uint64_t value, std::string* out) {
   AppendVarint(value, out);
 }
 
-std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
-                              crypto::Hash* hash) {
-  std::string out;
-  out.reserve(record.ByteSizeLong() + kHashTrailerSize);
-  record.AppendToString(&out);
-  *hash = crypto::ChainHash(prev, out);
-  out.push_back(kHashTag);
-  out.push_back(kHashLength);
-  out.append(reinterpret_cast<const char*>(hash->data()), hash->size());
-  return out;
+std::string ChainRecord(std::string record, const crypto::Hash& prev, crypto::Hash* hash) {
+  *hash = crypto::ChainHash(prev, record);
+  record.reserve(record.size() + kHashTrailerSize);
+  record.push_back(kHashTag);
+  record.push_back(kHashLength);
+  record.append(reinterpret_cast<const char*>(hash->data()), hash->size());
+  return record;
 }
 
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored) {

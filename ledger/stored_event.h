@@ -29,10 +29,9 @@ bool HasHashTrailer(absl::string_view stored);
 void AppendBytesField(int field, absl::string_view bytes, std::string* out);
 void AppendVarintField(int field, uint64_t value, std::string* out);
 
-// Serializes `record` (REQUIRES: its `hash` is empty and its prev_hash is `prev`), chains it to
-// `prev` and returns the stored bytes; the event's hash goes to *hash.
-std::string EncodeStoredEvent(const v1::Event& record, const crypto::Hash& prev,
-                              crypto::Hash* hash);
+// Chains a serialized record (REQUIRES: an Event with every field but `hash` set, prev_hash
+// equal to `prev`) to `prev`: returns the stored bytes and puts the event's hash in *hash.
+std::string ChainRecord(std::string record, const crypto::Hash& prev, crypto::Hash* hash);
 
 // Parses stored bytes into an event (hash included). DATA_LOSS if they do not parse or lack
 // the hash trailer.

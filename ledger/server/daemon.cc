@@ -42,10 +42,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
 void Daemon::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  ledger_->CloseSubscriptions();
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    std::chrono::seconds(options_.shutdown_grace_seconds));
-  server_->Wait();
+  if (ledger_ != nullptr) ledger_->CloseSubscriptions();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(options_.shutdown_grace_seconds));
+    server_->Wait();
+  }
   ledger_.reset();  // commits what is queued, then stops the writer
   store_.reset();   // closes the database
 }
