@@ -1,0 +1,358 @@
+// ValidateAppendRequest and the id rules: every malformed request is INVALID_ARGUMENT with a
+// message that tells the caller what to fix; the nearest well-formed request is OK.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "ledger/common/uuid.h"
+#include "ledger/envelope.h"
+#include "tests/testutil.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::IsOk;
+using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+
+v1::Event* AddEvent(v1::AppendRequest& request, absl::string_view stream = "programme/LPP",
+                    absl::string_view type = "govledger.v1.RiskOpened") {
+  v1::Event* e = request.add_events();
+  e->set_event_id(NewUuid());
+  e->set_stream_id(std::string(stream));
+  e->set_event_type(std::string(type));
+  e->set_payload("payload");
+  return e;
+}
+
+v1::AppendRequest OneEvent() {
+  v1::AppendRequest request;
+  AddEvent(request);
+  return request;
+}
+
+absl::Status Validate(const v1::AppendRequest& request, const AppendLimits& limits = {}) {
+  std::vector<UuidBytes> ids;
+  return ValidateAppendRequest(request, limits, &ids);
+}
+
+// ---- Well-formed requests (the other side of every rule). ----
+
+TEST(EnvelopeTest, MinimalRequestIsValid) { EXPECT_OK(Validate(OneEvent())); }
+
+TEST(EnvelopeTest, FullyPopulatedMultiStreamRequestIsValid) {
+  v1::AppendRequest request;
+  AddEvent(request, "programme/LPP");
+  AddEvent(request, "risk/LPP-R07:a_b.c-d");
+  v1::Event* e = AddEvent(request, "programme/LPP");
+  e->mutable_effective_time()->set_seconds(1700000000);
+  e->mutable_effective_time()->set_nanos(999999999);
+  v1::ExpectedVersion* ev = request.add_expected_versions();
+  ev->set_stream_id("programme/LPP");
+  ev->set_kind(v1::ExpectedVersion::KIND_EXACT);
+  ev->set_version(4);
+  ev = request.add_expected_versions();
+  ev->set_stream_id("risk/LPP-R07:a_b.c-d");
+  ev->set_kind(v1::ExpectedVersion::KIND_NO_STREAM);
+  EXPECT_OK(Validate(request));
+}
+
+TEST(EnvelopeTest, ValidRequestYieldsTheParsedIdsInRequestOrder) {
+  v1::AppendRequest request = OneEvent();
+  AddEvent(request)->set_event_id("3F2B8C1E-4D6A-4F7B-9C0D-1E2F3A4B5C6D");
+  AddEvent(request);
+  std::vector<UuidBytes> ids = {UuidBytes{}};  // replaced, not appended to
+  ASSERT_OK(ValidateAppendRequest(request, AppendLimits(), &ids));
+  ASSERT_THAT(ids, ::testing::SizeIs(3));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ids[i], *ParseUuid(request.events(i).event_id())) << i;
+  }
+  EXPECT_EQ(FormatUuid(ids[1]), "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d");
+}
+
+TEST(EnvelopeTest, UpperCaseUuidIsValid) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_event_id("3F2B8C1E-4D6A-4F7B-9C0D-1E2F3A4B5C6D");
+  EXPECT_OK(Validate(request));
+}
+
+// ---- Request shape and size limits. ----
+
+TEST(EnvelopeTest, EmptyRequestIsRejected) {
+  EXPECT_THAT(Validate(v1::AppendRequest()), StatusIs(kInvalid, HasSubstr("no events")));
+}
+
+TEST(EnvelopeTest, TooManyEventsIsRejected) {
+  AppendLimits limits;
+  limits.max_events_per_append = 3;
+  v1::AppendRequest request;
+  for (int i = 0; i < 3; ++i) AddEvent(request);
+  EXPECT_OK(Validate(request, limits));
+  AddEvent(request);
+  EXPECT_THAT(Validate(request, limits),
+              StatusIs(kInvalid, AllOf(HasSubstr("4 events"), HasSubstr("at most 3"))));
+}
+
+TEST(EnvelopeTest, TooManyEventsWithDefaultLimitIsRejected) {
+  v1::AppendRequest request;
+  const size_t count = AppendLimits().max_events_per_append + 1;
+  for (size_t i = 0; i < count; ++i) AddEvent(request);
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr(absl::StrCat(count, " events")),
+                                       HasSubstr("split it"))));
+}
+
+TEST(EnvelopeTest, EventTooLargeIsRejected) {
+  AppendLimits limits;
+  limits.max_event_bytes = 1000;
+  v1::AppendRequest request = OneEvent();
+  AddEvent(request)->set_payload(std::string(2000, 'x'));
+  EXPECT_THAT(Validate(request, limits),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("at most 1000"))));
+  request.mutable_events(1)->set_payload(std::string(500, 'x'));
+  EXPECT_OK(Validate(request, limits));
+}
+
+TEST(EnvelopeTest, EventOverDefaultOneMebibyteIsRejected) {
+  v1::AppendRequest request;
+  AddEvent(request)->set_payload(std::string(1 << 20, 'x'));
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[0]"),
+                                       HasSubstr(absl::StrCat("at most ", 1 << 20)))));
+}
+
+TEST(EnvelopeTest, RequestTooLargeIsRejected) {
+  AppendLimits limits;
+  limits.max_event_bytes = 1000;
+  limits.max_append_bytes = 2000;
+  v1::AppendRequest request;
+  for (int i = 0; i < 4; ++i) AddEvent(request)->set_payload(std::string(600, 'x'));
+  EXPECT_THAT(Validate(request, limits),
+              StatusIs(kInvalid, AllOf(HasSubstr("append request has"),
+                                       HasSubstr("bytes; at most 2000"))));
+  request.mutable_events()->RemoveLast();
+  request.mutable_events()->RemoveLast();
+  EXPECT_OK(Validate(request, limits));
+}
+
+// ---- Event ids. ----
+
+TEST(EnvelopeTest, NonUuidEventIdIsRejected) {
+  for (const char* id : {"", "not-a-uuid", "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6",
+                         "3f2b8c1e4d6a4f7b9c0d1e2f3a4b5c6d"}) {
+    v1::AppendRequest request = OneEvent();
+    AddEvent(request)->set_event_id(id);
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("not a UUID"),
+                                         HasSubstr("use the form"))))
+        << "'" << id << "'";
+  }
+}
+
+TEST(EnvelopeTest, DuplicateEventIdInRequestIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  AddEvent(request)->set_event_id(request.events(0).event_id());
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("appears twice"))));
+}
+
+TEST(EnvelopeTest, DuplicateEventIdDifferingOnlyInCaseIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_event_id("3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d");
+  AddEvent(request)->set_event_id("3F2B8C1E-4D6A-4F7B-9C0D-1E2F3A4B5C6D");
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("appears twice"))));
+}
+
+// ---- Stream ids. ----
+
+TEST(EnvelopeTest, EmptyStreamIdIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_stream_id("");
+  EXPECT_THAT(Validate(request), StatusIs(kInvalid, AllOf(HasSubstr("events[0]"),
+                                                         HasSubstr("stream_id is empty"))));
+}
+
+TEST(EnvelopeTest, TooLongStreamIdIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_stream_id(std::string(kMaxIdLength, 'a'));
+  EXPECT_OK(Validate(request));
+  request.mutable_events(0)->set_stream_id(std::string(kMaxIdLength + 1, 'a'));
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("stream_id has 201 characters"),
+                                       HasSubstr("at most 200"))));
+}
+
+TEST(EnvelopeTest, IllegalStreamIdCharactersAreRejected) {
+  for (absl::string_view id : {"programme LPP", "risk#7", "a\\b", "é", "programme/LPP\n"}) {
+    v1::AppendRequest request = OneEvent();
+    request.mutable_events(0)->set_stream_id(std::string(id));
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[0]"), HasSubstr("illegal character"),
+                                         HasSubstr("A-Z a-z 0-9"))))
+        << id;
+  }
+}
+
+TEST(EnvelopeTest, StreamIdWithNulByteIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_stream_id(std::string("programme\0LPP", 13));
+  ASSERT_EQ(request.events(0).stream_id().size(), 13u);
+  EXPECT_THAT(Validate(request), StatusIs(kInvalid, HasSubstr("illegal character")));
+  EXPECT_THAT(ValidateStreamId(absl::string_view("\0", 1)),
+              StatusIs(kInvalid, HasSubstr("illegal character")));
+}
+
+TEST(EnvelopeTest, StreamIdWithLeadingOrTrailingSlashIsRejected) {
+  for (absl::string_view id : {"/programme/LPP", "programme/LPP/", "/"}) {
+    v1::AppendRequest request = OneEvent();
+    request.mutable_events(0)->set_stream_id(std::string(id));
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, HasSubstr("must not start or end with '/'")))
+        << id;
+  }
+  EXPECT_OK(ValidateStreamId("a/b/c"));
+}
+
+// ---- Event types. ----
+
+TEST(EnvelopeTest, IllegalEventTypeIsRejected) {
+  struct Case {
+    std::string type;
+    std::string fragment;
+  };
+  const Case kCases[] = {
+      {"", "event_type is empty"},
+      {std::string(kMaxIdLength + 1, 't'), "at most 200"},
+      {"govledger.v1/RiskOpened", "illegal character"},  // '/' is legal in stream ids only
+      {"govledger:RiskOpened", "illegal character"},     // so is ':'
+      {"Risk Opened", "illegal character"},
+      {std::string("Risk\0Opened", 11), "illegal character"},
+  };
+  for (const Case& c : kCases) {
+    v1::AppendRequest request = OneEvent();
+    request.mutable_events(0)->set_event_type(c.type);
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[0]"), HasSubstr("event_type"),
+                                         HasSubstr(c.fragment))))
+        << c.type;
+  }
+  EXPECT_OK(ValidateEventType(std::string(kMaxIdLength, 't')));
+  EXPECT_OK(ValidateEventType("govledger.v1.Risk_Opened-2"));
+}
+
+// ---- Effective time. ----
+
+v1::AppendRequest WithEffectiveTime(int64_t seconds, int32_t nanos) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->mutable_effective_time()->set_seconds(seconds);
+  request.mutable_events(0)->mutable_effective_time()->set_nanos(nanos);
+  return request;
+}
+
+TEST(EnvelopeTest, EffectiveTimeRangeIsInclusiveOf1900AndExclusiveOf2200) {
+  EXPECT_OK(Validate(WithEffectiveTime(kMinEffectiveSeconds, 0)));
+  EXPECT_OK(Validate(WithEffectiveTime(kMaxEffectiveSeconds - 1, 999999999)));
+  EXPECT_OK(Validate(WithEffectiveTime(0, 0)));
+}
+
+TEST(EnvelopeTest, EffectiveTimeBefore1900IsRejected) {
+  EXPECT_THAT(Validate(WithEffectiveTime(kMinEffectiveSeconds - 1, 999999999)),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[0]"),
+                                       HasSubstr("effective_time is out of range"),
+                                       HasSubstr("1900-01-01"))));
+}
+
+TEST(EnvelopeTest, EffectiveTimeAtOrAfter2200IsRejected) {
+  for (int64_t seconds : {kMaxEffectiveSeconds, kMaxEffectiveSeconds + 1}) {
+    EXPECT_THAT(Validate(WithEffectiveTime(seconds, 0)),
+                StatusIs(kInvalid, AllOf(HasSubstr("effective_time is out of range"),
+                                         HasSubstr("2199-12-31"))))
+        << seconds;
+  }
+}
+
+TEST(EnvelopeTest, EffectiveTimeWithBadNanosIsRejected) {
+  for (int32_t nanos : {-1, 1000000000}) {
+    EXPECT_THAT(Validate(WithEffectiveTime(1700000000, nanos)),
+                StatusIs(kInvalid, AllOf(HasSubstr("effective_time is out of range"),
+                                         HasSubstr("nanos in [0, 999999999]"))))
+        << nanos;
+  }
+}
+
+// ---- Fields only the server may set. ----
+
+TEST(EnvelopeTest, EachServerOnlyFieldIsRejected) {
+  struct Case {
+    const char* field;
+    void (*set)(v1::Event*);
+  };
+  const Case kCases[] = {
+      {"position", [](v1::Event* e) { e->set_position(1); }},
+      {"stream_version", [](v1::Event* e) { e->set_stream_version(1); }},
+      {"recorded_time", [](v1::Event* e) { e->mutable_recorded_time(); }},
+      {"actor", [](v1::Event* e) { e->set_actor("alice"); }},
+      {"prev_hash", [](v1::Event* e) { e->set_prev_hash(std::string(32, '\0')); }},
+      {"hash", [](v1::Event* e) { e->set_hash(std::string(32, '\1')); }},
+  };
+  for (const Case& c : kCases) {
+    v1::AppendRequest request = OneEvent();
+    c.set(AddEvent(request));
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr(c.field),
+                                         HasSubstr("set by the server"))))
+        << c.field;
+  }
+}
+
+// ---- Expected versions. ----
+
+TEST(EnvelopeTest, ExpectedVersionForUnknownStreamIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  v1::ExpectedVersion* ev = request.add_expected_versions();
+  ev->set_stream_id("programme/OTHER");
+  ev->set_kind(v1::ExpectedVersion::KIND_NO_STREAM);
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("'programme/OTHER'"),
+                                       HasSubstr("no event of the request appends to"))));
+}
+
+TEST(EnvelopeTest, ExpectedVersionNamingAStreamTwiceIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  for (int i = 0; i < 2; ++i) {
+    v1::ExpectedVersion* ev = request.add_expected_versions();
+    ev->set_stream_id("programme/LPP");
+    ev->set_kind(v1::ExpectedVersion::KIND_EXACT);
+    ev->set_version(i);
+  }
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("'programme/LPP' twice"),
+                                       HasSubstr("one per stream"))));
+}
+
+TEST(EnvelopeTest, ExpectedVersionWithUnknownKindIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  v1::ExpectedVersion* ev = request.add_expected_versions();
+  ev->set_stream_id("programme/LPP");
+  ev->set_kind(static_cast<v1::ExpectedVersion::Kind>(7));
+  EXPECT_THAT(Validate(request), StatusIs(kInvalid, HasSubstr("unknown kind 7")));
+}
+
+// ---- Actor. ----
+
+TEST(EnvelopeTest, ActorRules) {
+  EXPECT_OK(ValidateActor("alice@example.gov"));
+  EXPECT_OK(ValidateActor(std::string(kMaxIdLength, 'a')));
+  EXPECT_THAT(ValidateActor(""), StatusIs(kInvalid, HasSubstr("1 to 200 characters")));
+  EXPECT_THAT(ValidateActor(std::string(kMaxIdLength + 1, 'a')),
+              StatusIs(kInvalid, HasSubstr("1 to 200 characters")));
+  EXPECT_THAT(ValidateActor("ali\nce"), StatusIs(kInvalid, HasSubstr("control character")));
+}
+
+}  // namespace
+}  // namespace govledger

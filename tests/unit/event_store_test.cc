@@ -1,0 +1,472 @@
+// The EventStore contract, one suite for every implementation (MemoryEventStore and
+// RocksDbEventStore), plus what only the RocksDB store promises: durability across reopen, one
+// opener per directory, and refusing another storage format version.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/memory_event_store.h"
+#include "ledger/store/rocksdb_event_store.h"
+#include "rocksdb/db.h"
+#include "tests/testutil.h"
+#include "tests/unit/matchers.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::IsOk;
+using ::govledger::testing::IsOkAndHolds;
+using ::govledger::testing::StatusIs;
+using ::govledger::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+
+// Deterministic content for the event at `position`: binary, with NUL and 0xFF bytes, so a
+// store that treats values as C strings fails.
+std::string StoredFor(uint64_t position) {
+  return absl::StrCat("event-", position, absl::string_view("\0\xff\x7a\x20", 4),
+                      std::string(position % 7, 'x'));
+}
+
+UuidBytes IdFor(uint64_t position) {
+  UuidBytes id{};
+  id[0] = 0xAB;
+  for (int i = 0; i < 8; ++i) id[15 - i] = static_cast<uint8_t>(position >> (8 * i));
+  return id;
+}
+
+using VersionAt = std::pair<uint64_t, uint64_t>;  // (stream version, position)
+VersionAt VP(uint64_t version, uint64_t position) { return {version, position}; }
+
+crypto::Hash HashFor(uint64_t position) { return crypto::Sha256(StoredFor(position)); }
+
+std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
+  std::vector<uint64_t> out;
+  if (first <= last) {
+    for (uint64_t p = first; p <= last; ++p) out.push_back(p);
+  } else {
+    for (uint64_t p = first; p >= last; --p) out.push_back(p);
+  }
+  return out;
+}
+
+// ---- The implementations under test, each made fresh for every test. ----
+
+struct StoreKind {
+  std::string name;
+  // Makes an empty store; `dir` is a fresh directory the store may use.
+  std::function<absl::StatusOr<std::unique_ptr<EventStore>>(const std::string& dir)> make;
+};
+
+const StoreKind kMemory{"Memory", [](const std::string&) -> absl::StatusOr<std::unique_ptr<EventStore>> {
+                          return std::make_unique<MemoryEventStore>();
+                        }};
+const StoreKind kRocksDb{
+    "RocksDb", [](const std::string& dir) -> absl::StatusOr<std::unique_ptr<EventStore>> {
+      absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+          RocksDbEventStore::Open(dir + "/db");
+      if (!store.ok()) return store.status();
+      return std::unique_ptr<EventStore>(std::move(*store));
+    }};
+
+void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+
+class EventStoreTest : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<EventStore>> store = GetParam().make(dir_.path());
+    ASSERT_OK(store);
+    store_ = std::move(*store);
+  }
+
+  // Commits one event per entry of `streams`, as the ledger would: next positions, next
+  // stream versions, the head at the last of them.
+  absl::Status CommitTo(const std::vector<std::string>& streams) {
+    std::vector<EventWrite> writes;
+    for (const std::string& stream : streams) {
+      EventWrite& w = writes.emplace_back();
+      w.position = ++last_position_;
+      w.stream_id = stream;
+      w.stream_version = ++versions_[stream];
+      w.event_id = IdFor(w.position);
+      w.stored_bytes = StoredFor(w.position);
+      stream_positions_[stream].push_back(w.position);
+    }
+    return store_->Commit(writes, ChainPoint{last_position_, HashFor(last_position_)});
+  }
+
+  std::vector<uint64_t> ScanLog(uint64_t from, bool forward, size_t max = SIZE_MAX) {
+    std::vector<uint64_t> seen;
+    EXPECT_OK(store_->ScanLog(from, forward, [&](uint64_t p, absl::string_view bytes) {
+      EXPECT_EQ(bytes, StoredFor(p)) << "position " << p;
+      seen.push_back(p);
+      return seen.size() < max;
+    }));
+    return seen;
+  }
+
+  // (version, position) pairs.
+  std::vector<std::pair<uint64_t, uint64_t>> ScanStream(absl::string_view stream, uint64_t from,
+                                                        bool forward, size_t max = SIZE_MAX) {
+    std::vector<std::pair<uint64_t, uint64_t>> seen;
+    EXPECT_OK(store_->ScanStream(stream, from, forward, [&](uint64_t v, uint64_t p) {
+      seen.emplace_back(v, p);
+      return seen.size() < max;
+    }));
+    return seen;
+  }
+
+  // The (version, position) pairs the model expects for `stream`, versions first..last.
+  std::vector<std::pair<uint64_t, uint64_t>> Expected(const std::string& stream, uint64_t first,
+                                                      uint64_t last) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (uint64_t v : Range(first, last)) {
+      out.emplace_back(v, stream_positions_[stream][v - 1]);
+    }
+    return out;
+  }
+
+  TempDir dir_;  // before store_: the store is closed before its directory goes
+  std::unique_ptr<EventStore> store_;
+  uint64_t last_position_ = 0;
+  std::map<std::string, uint64_t> versions_;
+  std::map<std::string, std::vector<uint64_t>> stream_positions_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, EventStoreTest, ::testing::Values(kMemory, kRocksDb),
+                         [](const ::testing::TestParamInfo<StoreKind>& info) {
+                           return info.param.name;
+                         });
+
+TEST_P(EventStoreTest, EmptyStoreHasNothing) {
+  EventStore& store = *store_;
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{}));
+  EXPECT_THAT(store.LoadVerified(), IsOkAndHolds(ChainPoint{}));
+  EXPECT_THAT(store.Get(0), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store.Get(1), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(ScanLog(1, true), IsEmpty());
+  EXPECT_THAT(ScanLog(1, false), IsEmpty());
+  EXPECT_THAT(store.StreamVersion("programme/LPP"), IsOkAndHolds(0u));
+  EXPECT_THAT(ScanStream("programme/LPP", 1, true), IsEmpty());
+  EXPECT_THAT(store.FindEventId(IdFor(1)), IsOkAndHolds(std::nullopt));
+}
+
+TEST_P(EventStoreTest, CommitThenGet) {
+  ASSERT_OK(CommitTo({"a", "b", "a"}));
+  EventStore& store = *store_;
+  for (uint64_t p = 1; p <= 3; ++p) {
+    EXPECT_THAT(store.Get(p), IsOkAndHolds(Optional(StoredFor(p)))) << p;
+  }
+  EXPECT_THAT(store.Get(0), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store.Get(4), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store.Get(UINT64_MAX), IsOkAndHolds(std::nullopt));
+}
+
+TEST_P(EventStoreTest, LargeBinaryValueIsStoredExactly) {
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + 7);
+  EventWrite w;
+  w.position = 1;
+  w.stream_id = "s";
+  w.stream_version = 1;
+  w.event_id = IdFor(1);
+  w.stored_bytes = big;
+  ASSERT_OK(store_->Commit({w}, ChainPoint{1, crypto::Sha256(big)}));
+  EXPECT_THAT(store_->Get(1), IsOkAndHolds(Optional(big)));
+}
+
+TEST_P(EventStoreTest, HeadAndVerifiedPoints) {
+  EventStore& store = *store_;
+  ASSERT_OK(CommitTo({"a", "b"}));
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{2, HashFor(2)}));
+  EXPECT_THAT(store.LoadVerified(), IsOkAndHolds(ChainPoint{}))
+      << "a commit must not move the verified point";
+
+  ASSERT_OK(store.SaveVerified(ChainPoint{2, HashFor(2)}));
+  EXPECT_THAT(store.LoadVerified(), IsOkAndHolds(ChainPoint{2, HashFor(2)}));
+
+  ASSERT_OK(CommitTo({"a"}));
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{3, HashFor(3)}));
+  EXPECT_THAT(store.LoadVerified(), IsOkAndHolds(ChainPoint{2, HashFor(2)}));
+
+  ASSERT_OK(store.SaveVerified(ChainPoint{3, HashFor(3)}));
+  EXPECT_THAT(store.LoadVerified(), IsOkAndHolds(ChainPoint{3, HashFor(3)}));
+}
+
+TEST_P(EventStoreTest, ScanLogForwardBackwardFromMiddleAndPastEnd) {
+  ASSERT_OK(CommitTo({"a", "b", "a", "c", "b", "a"}));
+  EXPECT_THAT(ScanLog(1, true), ElementsAreArray(Range(1, 6)));
+  EXPECT_THAT(ScanLog(6, false), ElementsAreArray(Range(6, 1)));
+  EXPECT_THAT(ScanLog(4, true), ElementsAre(4, 5, 6));
+  EXPECT_THAT(ScanLog(3, false), ElementsAre(3, 2, 1));
+  EXPECT_THAT(ScanLog(6, true), ElementsAre(6));
+  EXPECT_THAT(ScanLog(1, false), ElementsAre(1));
+  // Past the end, in either direction, there is nothing to visit.
+  EXPECT_THAT(ScanLog(7, true), IsEmpty());
+  EXPECT_THAT(ScanLog(7, false), IsEmpty());
+  EXPECT_THAT(ScanLog(1000, false), IsEmpty());
+  EXPECT_THAT(ScanLog(0, false), IsEmpty());
+}
+
+TEST_P(EventStoreTest, ScanLogStopsWhenVisitorReturnsFalse) {
+  ASSERT_OK(CommitTo({"a", "a", "a", "a", "a"}));
+  EXPECT_THAT(ScanLog(2, true, 2), ElementsAre(2, 3));
+  EXPECT_THAT(ScanLog(5, false, 1), ElementsAre(5));
+}
+
+TEST_P(EventStoreTest, StreamVersion) {
+  EventStore& store = *store_;
+  // Names that share prefixes must not be confused with one another.
+  ASSERT_OK(CommitTo({"risk/1", "risk/10", "risk/1", "risk", "risk/1/x", "risk/1"}));
+  EXPECT_THAT(store.StreamVersion("risk/1"), IsOkAndHolds(3u));
+  EXPECT_THAT(store.StreamVersion("risk/10"), IsOkAndHolds(1u));
+  EXPECT_THAT(store.StreamVersion("risk"), IsOkAndHolds(1u));
+  EXPECT_THAT(store.StreamVersion("risk/1/x"), IsOkAndHolds(1u));
+  EXPECT_THAT(store.StreamVersion("risk/"), IsOkAndHolds(0u));
+  EXPECT_THAT(store.StreamVersion("risk/2"), IsOkAndHolds(0u));
+  EXPECT_THAT(store.StreamVersion("ris"), IsOkAndHolds(0u));
+  EXPECT_THAT(store.StreamVersion("zzz"), IsOkAndHolds(0u));
+  EXPECT_THAT(store.StreamVersion("a"), IsOkAndHolds(0u));
+}
+
+TEST_P(EventStoreTest, ScanStreamForwardAndBackward) {
+  ASSERT_OK(CommitTo({"risk/1", "risk/10", "risk/1", "risk", "risk/1", "risk/1"}));
+  // risk/1 holds positions 1, 3, 5, 6 as versions 1..4.
+  EXPECT_THAT(ScanStream("risk/1", 1, true),
+              ElementsAre(VP(1, 1), VP(2, 3), VP(3, 5),
+                          VP(4, 6)));
+  EXPECT_THAT(ScanStream("risk/1", 4, false), ElementsAreArray(Expected("risk/1", 4, 1)));
+  EXPECT_THAT(ScanStream("risk/1", 2, true), ElementsAreArray(Expected("risk/1", 2, 4)));
+  EXPECT_THAT(ScanStream("risk/1", 3, false), ElementsAreArray(Expected("risk/1", 3, 1)));
+  EXPECT_THAT(ScanStream("risk/1", 1, true, 2), ElementsAreArray(Expected("risk/1", 1, 2)));
+  EXPECT_THAT(ScanStream("risk/1", 4, false, 1), ElementsAre(VP(4, 6)));
+  EXPECT_THAT(ScanStream("risk/10", 1, true), ElementsAre(VP(1, 2)));
+  EXPECT_THAT(ScanStream("risk/10", 1, false), ElementsAre(VP(1, 2)));
+  EXPECT_THAT(ScanStream("risk", 1, true), ElementsAre(VP(1, 4)));
+  EXPECT_THAT(ScanStream("risk/2", 1, true), IsEmpty());
+  EXPECT_THAT(ScanStream("risk/2", 1, false), IsEmpty());
+}
+
+TEST_P(EventStoreTest, ScanStreamFromPastTheEndVisitsNothing) {
+  ASSERT_OK(CommitTo({"a", "b", "a", "b"}));
+  // "Starting at version `from`": a version the stream does not have yet has nothing to give,
+  // whichever the direction, and must not leak into the next stream's entries.
+  EXPECT_THAT(ScanStream("a", 3, true), IsEmpty());
+  EXPECT_THAT(ScanStream("a", 3, false), IsEmpty());
+  EXPECT_THAT(ScanStream("a", 100, false), IsEmpty());
+  EXPECT_THAT(ScanStream("b", 0, true), IsEmpty());
+}
+
+TEST_P(EventStoreTest, FindEventId) {
+  ASSERT_OK(CommitTo({"a", "b", "c"}));
+  ASSERT_OK(CommitTo({"a", "b"}));
+  for (uint64_t p = 1; p <= 5; ++p) {
+    EXPECT_THAT(store_->FindEventId(IdFor(p)), IsOkAndHolds(Optional(p))) << p;
+  }
+  EXPECT_THAT(store_->FindEventId(IdFor(6)), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->FindEventId(UuidBytes{}), IsOkAndHolds(std::nullopt));
+}
+
+TEST_P(EventStoreTest, MultipleCommitsKeepPositionsAndVersionsContiguous) {
+  ASSERT_OK(CommitTo({"a"}));
+  ASSERT_OK(CommitTo({"b", "a", "b"}));
+  ASSERT_OK(CommitTo({"c"}));
+  ASSERT_OK(CommitTo({"a", "a", "c", "b", "a"}));
+  EventStore& store = *store_;
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{10, HashFor(10)}));
+  EXPECT_THAT(ScanLog(1, true), ElementsAreArray(Range(1, 10)));
+  EXPECT_THAT(ScanLog(10, false), ElementsAreArray(Range(10, 1)));
+  for (const std::string stream : {"a", "b", "c"}) {
+    const uint64_t version = versions_[stream];
+    EXPECT_THAT(store.StreamVersion(stream), IsOkAndHolds(version)) << stream;
+    EXPECT_THAT(ScanStream(stream, 1, true),
+                ElementsAreArray(Expected(stream, 1, version)))
+        << stream;
+  }
+  EXPECT_THAT(ScanStream("a", 1, true),
+              ElementsAre(VP(1, 1), VP(2, 3), VP(3, 6),
+                          VP(4, 7), VP(5, 10)));
+}
+
+TEST_P(EventStoreTest, ReadersNeverSeeAHeadWhoseEventsAreMissing) {
+  constexpr int kCommits = 100;
+  std::atomic<bool> writes_done = false;
+  std::atomic<uint64_t> last_seen_head[2] = {0, 0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      for (;;) {
+        // One more full check after the writer has finished, so the final state is checked.
+        const bool last_round = writes_done.load();
+        absl::StatusOr<ChainPoint> head = store_->LoadHead();
+        EXPECT_OK(head);
+        if (head.ok() && head->position > 0) {
+          const uint64_t h = head->position;
+          EXPECT_EQ(head->hash, HashFor(h));
+          EXPECT_THAT(store_->Get(h), IsOkAndHolds(Optional(StoredFor(h))));
+          uint64_t expected = 1;
+          EXPECT_OK(store_->ScanLog(1, true, [&](uint64_t p, absl::string_view bytes) {
+            EXPECT_EQ(p, expected);
+            EXPECT_EQ(bytes, StoredFor(p));
+            ++expected;
+            return p < h;
+          }));
+          EXPECT_EQ(expected, h + 1) << "the log ends before the head it reported";
+          last_seen_head[r] = h;
+        }
+        if (last_round) return;
+      }
+    });
+  }
+  for (int i = 0; i < kCommits; ++i) {
+    absl::Status committed = CommitTo({"a", "b", "c"});
+    EXPECT_OK(committed);
+    if (!committed.ok()) break;  // still join the readers
+  }
+  writes_done = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(last_seen_head[0].load(), 3u * kCommits);
+  EXPECT_EQ(last_seen_head[1].load(), 3u * kCommits);
+}
+
+// ---- RocksDB only. ----
+
+class RocksDbEventStoreTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.path() + "/db"; }
+  TempDir dir_;
+};
+
+EventWrite Write(uint64_t position, std::string stream, uint64_t version) {
+  EventWrite w;
+  w.position = position;
+  w.stream_id = std::move(stream);
+  w.stream_version = version;
+  w.event_id = IdFor(position);
+  w.stored_bytes = StoredFor(position);
+  return w;
+}
+
+TEST_F(RocksDbEventStoreTest, CreatesMissingDirectories) {
+  std::string nested = dir_.path() + "/a/b/c";
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(nested);
+  ASSERT_OK(store);
+  EXPECT_TRUE(std::filesystem::exists(nested + "/CURRENT"));
+}
+
+TEST_F(RocksDbEventStoreTest, DataSurvivesCloseAndReopen) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Commit({Write(1, "a", 1), Write(2, "b", 1)}, {2, HashFor(2)}));
+    ASSERT_OK((*store)->Commit({Write(3, "a", 2)}, {3, HashFor(3)}));
+    ASSERT_OK((*store)->SaveVerified({2, HashFor(2)}));
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EventStore& s = **store;
+  EXPECT_THAT(s.LoadHead(), IsOkAndHolds(ChainPoint{3, HashFor(3)}));
+  EXPECT_THAT(s.LoadVerified(), IsOkAndHolds(ChainPoint{2, HashFor(2)}));
+  for (uint64_t p = 1; p <= 3; ++p) {
+    EXPECT_THAT(s.Get(p), IsOkAndHolds(Optional(StoredFor(p))));
+    EXPECT_THAT(s.FindEventId(IdFor(p)), IsOkAndHolds(Optional(p)));
+  }
+  EXPECT_THAT(s.StreamVersion("a"), IsOkAndHolds(2u));
+  EXPECT_THAT(s.StreamVersion("b"), IsOkAndHolds(1u));
+  std::vector<uint64_t> positions;
+  ASSERT_OK(s.ScanStream("a", 1, true, [&](uint64_t, uint64_t p) {
+    positions.push_back(p);
+    return true;
+  }));
+  EXPECT_THAT(positions, ElementsAre(1, 3));
+  // And it keeps going where it left off.
+  ASSERT_OK(s.Commit({Write(4, "b", 2)}, {4, HashFor(4)}));
+  EXPECT_THAT(s.LoadHead(), IsOkAndHolds(ChainPoint{4, HashFor(4)}));
+}
+
+TEST_F(RocksDbEventStoreTest, SecondOpenOfAnOpenDirectoryFails) {
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> first = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(first);
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> second = RocksDbEventStore::Open(DbPath());
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("in use")));
+  // The first is unharmed.
+  EXPECT_OK((*first)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
+  first->reset();
+  EXPECT_OK(RocksDbEventStore::Open(DbPath()));
+}
+
+// Opens the database with RocksDB directly (every column family) and runs fn on meta.
+void WithRawMeta(const std::string& path,
+                 const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "meta") meta = handles[i];
+  }
+  if (meta != nullptr) fn(db, meta);
+  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  delete db;
+  ASSERT_NE(meta, nullptr) << "no 'meta' column family in " << path;
+}
+
+TEST_F(RocksDbEventStoreTest, WritesFormatVersionOne) {
+  ASSERT_OK(RocksDbEventStore::Open(DbPath()));  // created, then closed
+  std::string version;
+  WithRawMeta(DbPath(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), meta, "format_version", &version).ok());
+  });
+  EXPECT_EQ(version, "1");
+}
+
+TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
+  }
+  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db->Put(sync, meta, "format_version", "2").ok());
+  });
+  EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::AllOf(HasSubstr("format version 2"),
+                                        HasSubstr("reads format 1"))));
+  // Refusing must not rewrite the version: it is still refused.
+  EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 2")));
+}
+
+TEST_F(RocksDbEventStoreTest, MalformedHeadIsDataLoss) {
+  ASSERT_OK(RocksDbEventStore::Open(DbPath()));
+  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "head", "short").ok());
+  });
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->LoadHead(), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("'head'")));
+}
+
+}  // namespace
+}  // namespace govledger

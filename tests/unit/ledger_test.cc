@@ -1,0 +1,1106 @@
+// The Ledger over a MemoryEventStore and a FakeClock: positions, versions, recorded times, the
+// hash chain, idempotency, expected versions, atomicity, reads, concurrency, waiting for the
+// head, reopening, tamper detection and storage failure.
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "ledger/common/clock.h"
+#include "ledger/common/uuid.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/ledger.h"
+#include "ledger/store/memory_event_store.h"
+#include "ledger/stored_event.h"
+#include "tests/testutil.h"
+#include "tests/unit/matchers.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::IsOk;
+using ::govledger::testing::IsOkAndHolds;
+using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::SizeIs;
+
+// 2023-11-14T22:13:20.123456Z
+constexpr int64_t kT0 = 1700000000123456;
+constexpr absl::string_view kActor = "alice@example.gov";
+
+std::vector<uint64_t> Iota(uint64_t first, uint64_t count) {
+  std::vector<uint64_t> v(count);
+  std::iota(v.begin(), v.end(), first);
+  return v;
+}
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+v1::Event NewEvent(absl::string_view stream, absl::string_view payload = "payload",
+                   absl::string_view type = "govledger.v1.TestHappened") {
+  v1::Event e;
+  e.set_event_id(NewUuid());
+  e.set_stream_id(std::string(stream));
+  e.set_event_type(std::string(type));
+  e.set_payload(std::string(payload));
+  return e;
+}
+
+v1::AppendRequest Request(std::initializer_list<v1::Event> events) {
+  v1::AppendRequest r;
+  for (const v1::Event& e : events) *r.add_events() = e;
+  return r;
+}
+
+void Expect(v1::AppendRequest& r, absl::string_view stream, v1::ExpectedVersion::Kind kind,
+            uint64_t version = 0) {
+  v1::ExpectedVersion* ev = r.add_expected_versions();
+  ev->set_stream_id(std::string(stream));
+  ev->set_kind(kind);
+  ev->set_version(version);
+}
+
+std::vector<uint64_t> Positions(const v1::AppendResponse& response) {
+  std::vector<uint64_t> out;
+  for (const v1::AppendedEvent& e : response.events()) out.push_back(e.position());
+  return out;
+}
+
+std::vector<uint64_t> Positions(const v1::ReadResponse& response) {
+  std::vector<uint64_t> out;
+  for (const v1::Event& e : response.events()) out.push_back(e.position());
+  return out;
+}
+
+std::vector<uint64_t> Versions(const v1::ReadResponse& response) {
+  std::vector<uint64_t> out;
+  for (const v1::Event& e : response.events()) out.push_back(e.stream_version());
+  return out;
+}
+
+// Every stored event in position order, straight from the store.
+std::vector<v1::Event> AllStored(EventStore& store) {
+  std::vector<v1::Event> out;
+  EXPECT_OK(store.ScanLog(1, true, [&](uint64_t p, absl::string_view bytes) {
+    absl::StatusOr<v1::Event> e = DecodeStoredEvent(p, bytes);
+    EXPECT_OK(e);
+    if (e.ok()) out.push_back(*e);
+    return true;
+  }));
+  return out;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Reopen()); }
+
+  void Reopen() {
+    ledger_.reset();
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_);
+    ASSERT_OK(ledger);
+    ledger_ = std::move(*ledger);
+  }
+
+  absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest r) {
+    return ledger_->Append(std::move(r), std::string(kActor));
+  }
+
+  // Appends `count` single-event requests to `stream`.
+  void AppendMany(absl::string_view stream, int count) {
+    for (int i = 0; i < count; ++i) {
+      ASSERT_OK(Append(Request({NewEvent(stream, absl::StrCat("payload-", i))})));
+    }
+  }
+
+  absl::StatusOr<v1::ReadResponse> Read(absl::string_view stream, uint64_t from,
+                                        v1::Direction direction, uint32_t limit = 0) {
+    v1::ReadRequest r;
+    r.set_stream_id(std::string(stream));
+    r.set_from(from);
+    r.set_direction(direction);
+    r.set_limit(limit);
+    return ledger_->Read(r);
+  }
+
+  // Follows `next` from `from` until it is 0; returns every position seen, checking each page
+  // holds at most `limit` events.
+  std::vector<uint64_t> ReadAllPositions(absl::string_view stream, uint64_t from,
+                                         v1::Direction direction, uint32_t limit) {
+    std::vector<uint64_t> out;
+    for (int pages = 0; pages < 10000; ++pages) {
+      absl::StatusOr<v1::ReadResponse> page = Read(stream, from, direction, limit);
+      EXPECT_OK(page);
+      if (!page.ok()) break;
+      EXPECT_LE(page->events_size(), static_cast<int>(limit));
+      for (const v1::Event& e : page->events()) out.push_back(e.position());
+      if (page->next() == 0) break;
+      from = page->next();
+    }
+    return out;
+  }
+
+  FakeClock clock_{kT0};
+  MemoryEventStore store_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+// ---- Positions, versions, times. ----
+
+TEST_F(LedgerTest, PositionsAreDenseFromOne) {
+  EXPECT_EQ(ledger_->Head(), ChainPoint{});
+  for (uint64_t p = 1; p <= 3; ++p) {
+    absl::StatusOr<v1::AppendResponse> r = Append(Request({NewEvent("a")}));
+    ASSERT_OK(r);
+    EXPECT_THAT(Positions(*r), ElementsAre(p));
+    EXPECT_EQ(r->head_position(), p);
+    EXPECT_FALSE(r->events(0).duplicate());
+  }
+  absl::StatusOr<v1::AppendResponse> r =
+      Append(Request({NewEvent("a"), NewEvent("b"), NewEvent("c")}));
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(4, 5, 6));
+  EXPECT_EQ(r->head_position(), 6u);
+  EXPECT_EQ(ledger_->Head().position, 6u);
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(ledger_->Head()));
+  std::vector<uint64_t> stored;
+  for (const v1::Event& e : AllStored(store_)) stored.push_back(e.position());
+  EXPECT_THAT(stored, ElementsAreArray(Iota(1, 6)));
+}
+
+TEST_F(LedgerTest, ResponseEchoesEventIdsInLowerCase) {
+  v1::Event e = NewEvent("a");
+  e.set_event_id("3F2B8C1E-4D6A-4F7B-9C0D-1E2F3A4B5C6D");
+  absl::StatusOr<v1::AppendResponse> r = Append(Request({e}));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->events(0).event_id(), "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d");
+  EXPECT_EQ(AllStored(store_).at(0).event_id(), "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d");
+}
+
+TEST_F(LedgerTest, StreamVersionsCountPerStream) {
+  absl::StatusOr<v1::AppendResponse> r =
+      Append(Request({NewEvent("a"), NewEvent("b"), NewEvent("a")}));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->events(0).stream_version(), 1u);
+  EXPECT_EQ(r->events(1).stream_version(), 1u);
+  EXPECT_EQ(r->events(2).stream_version(), 2u);
+  r = Append(Request({NewEvent("a"), NewEvent("c")}));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->events(0).stream_version(), 3u);
+  EXPECT_EQ(r->events(1).stream_version(), 1u);
+  EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(3u));
+  EXPECT_THAT(store_.StreamVersion("b"), IsOkAndHolds(1u));
+  EXPECT_THAT(store_.StreamVersion("c"), IsOkAndHolds(1u));
+  // The stored records carry the same versions and the actor.
+  std::vector<v1::Event> stored = AllStored(store_);
+  ASSERT_THAT(stored, SizeIs(5));
+  std::vector<uint64_t> versions;
+  for (const v1::Event& e : stored) {
+    versions.push_back(e.stream_version());
+    EXPECT_EQ(e.actor(), kActor);
+  }
+  EXPECT_THAT(versions, ElementsAre(1, 1, 2, 3, 1));
+}
+
+TEST_F(LedgerTest, RecordedTimeComesFromTheClock) {
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  clock_.Advance(1500);
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  std::vector<v1::Event> stored = AllStored(store_);
+  ASSERT_THAT(stored, SizeIs(2));
+  EXPECT_EQ(stored[0].recorded_time().seconds(), 1700000000);
+  EXPECT_EQ(stored[0].recorded_time().nanos(), 123456000);
+  EXPECT_EQ(Micros(stored[1].recorded_time()), kT0 + 1500);
+}
+
+TEST_F(LedgerTest, RecordedTimeNeverGoesBackwards) {
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  clock_.Set(kT0 - 10'000'000);  // the wall clock steps back 10 s
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  clock_.Set(kT0 + 7);
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  std::vector<v1::Event> stored = AllStored(store_);
+  ASSERT_THAT(stored, SizeIs(3));
+  EXPECT_EQ(Micros(stored[0].recorded_time()), kT0);
+  EXPECT_EQ(Micros(stored[1].recorded_time()), kT0);
+  EXPECT_EQ(Micros(stored[2].recorded_time()), kT0 + 7);
+}
+
+TEST_F(LedgerTest, RecordedTimeNeverGoesBackwardsAcrossReopen) {
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  clock_.Set(kT0 - 3'600'000'000);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  std::vector<v1::Event> stored = AllStored(store_);
+  ASSERT_THAT(stored, SizeIs(2));
+  EXPECT_EQ(Micros(stored[1].recorded_time()), kT0);
+}
+
+TEST_F(LedgerTest, EffectiveTimeDefaultsToRecordedTime) {
+  clock_.Set(kT0 + 42);
+  v1::Event with_time = NewEvent("a");
+  with_time.mutable_effective_time()->set_seconds(-2208988800);  // 1900-01-01
+  with_time.mutable_effective_time()->set_nanos(5);
+  ASSERT_OK(Append(Request({NewEvent("a"), with_time})));
+  std::vector<v1::Event> stored = AllStored(store_);
+  ASSERT_THAT(stored, SizeIs(2));
+  EXPECT_EQ(Micros(stored[0].effective_time()), kT0 + 42);
+  EXPECT_EQ(stored[0].effective_time().nanos(), stored[0].recorded_time().nanos());
+  EXPECT_EQ(stored[1].effective_time().seconds(), -2208988800);
+  EXPECT_EQ(stored[1].effective_time().nanos(), 5);
+  EXPECT_EQ(Micros(stored[1].recorded_time()), kT0 + 42);
+}
+
+TEST_F(LedgerTest, MalformedRequestOrActorIsRejectedAndNothingStored) {
+  EXPECT_THAT(Append(v1::AppendRequest()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no events")));
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("actor")));
+  EXPECT_THAT(Append(Request({NewEvent("/a")})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stream_id")));
+  EXPECT_EQ(ledger_->Head().position, 0u);
+  EXPECT_THAT(AllStored(store_), IsEmpty());
+}
+
+// ---- The hash chain. ----
+
+TEST_F(LedgerTest, HashChainLinksEveryEvent) {
+  ASSERT_OK(Append(Request({NewEvent("a", "one")})));
+  ASSERT_OK(Append(Request({NewEvent("b", "two"), NewEvent("a", "three")})));
+  clock_.Advance(1);
+  ASSERT_OK(Append(Request({NewEvent("c", std::string(5000, '\0'))})));
+
+  crypto::Hash prev = crypto::kGenesisHash;
+  for (uint64_t p = 1; p <= 4; ++p) {
+    absl::StatusOr<std::optional<std::string>> stored = store_.Get(p);
+    ASSERT_OK(stored);
+    ASSERT_TRUE(stored->has_value());
+    const std::string& bytes = **stored;
+    ASSERT_GT(bytes.size(), kHashTrailerSize);
+    absl::string_view record(bytes.data(), bytes.size() - kHashTrailerSize);
+    absl::string_view trailer(bytes.data() + record.size(), kHashTrailerSize);
+    crypto::Hash expected = crypto::Sha256(crypto::AsBytes(prev), record);
+
+    EXPECT_EQ(trailer.substr(0, 2), absl::string_view("\x7a\x20", 2)) << p;
+    EXPECT_EQ(trailer.substr(2), crypto::AsBytes(expected)) << p;
+    absl::StatusOr<v1::Event> event = DecodeStoredEvent(p, bytes);
+    ASSERT_OK(event);
+    EXPECT_EQ(event->position(), p);
+    EXPECT_EQ(event->prev_hash(), crypto::AsBytes(prev)) << p;
+    EXPECT_EQ(event->hash(), crypto::AsBytes(expected)) << p;
+    if (p == 1) {
+      EXPECT_EQ(event->prev_hash(), std::string(32, '\0'));
+    }
+    EXPECT_THAT(VerifyStoredEvent(p, bytes, prev), IsOkAndHolds(expected)) << p;
+    // Chained to anything else, it does not verify.
+    EXPECT_THAT(VerifyStoredEvent(p, bytes, crypto::Sha256("other")),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(absl::StrCat("position ", p))));
+    prev = expected;
+  }
+  EXPECT_EQ(ledger_->Head(), (ChainPoint{4, prev}));
+  std::vector<uint64_t> progress;
+  EXPECT_THAT(VerifyChain(store_, ChainPoint{}, 4, [&](uint64_t p) { progress.push_back(p); }),
+              IsOkAndHolds(ChainPoint{4, prev}));
+  EXPECT_THAT(progress, ElementsAre(1, 2, 3, 4));
+  // The events Read returns carry the same hashes.
+  absl::StatusOr<v1::ReadResponse> read = Read("", 0, v1::DIRECTION_BACKWARD, 1);
+  ASSERT_OK(read);
+  ASSERT_THAT(read->events(), SizeIs(1));
+  EXPECT_EQ(read->events(0).hash(), crypto::AsBytes(prev));
+}
+
+TEST_F(LedgerTest, VerifyChainReportsAMissingTail) {
+  AppendMany("a", 3);
+  EXPECT_THAT(VerifyChain(store_, ChainPoint{}, 5),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 4 is missing")));
+}
+
+// ---- Idempotency. ----
+
+TEST_F(LedgerTest, RetryReturnsOriginalPositionsAndStoresNothing) {
+  v1::AppendRequest request = Request({NewEvent("a"), NewEvent("b")});
+  absl::StatusOr<v1::AppendResponse> first = Append(request);
+  ASSERT_OK(first);
+  AppendMany("c", 2);
+  const ChainPoint head = ledger_->Head();
+
+  absl::StatusOr<v1::AppendResponse> retry = Append(request);
+  ASSERT_OK(retry);
+  ASSERT_THAT(retry->events(), SizeIs(2));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(retry->events(i).duplicate()) << i;
+    EXPECT_EQ(retry->events(i).position(), first->events(i).position()) << i;
+    EXPECT_EQ(retry->events(i).stream_version(), first->events(i).stream_version()) << i;
+    EXPECT_EQ(retry->events(i).event_id(), first->events(i).event_id()) << i;
+  }
+  EXPECT_EQ(retry->head_position(), head.position);
+  EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(head));
+  EXPECT_THAT(AllStored(store_), SizeIs(4));
+}
+
+TEST_F(LedgerTest, RetryIgnoresExpectedVersionsOnceCommitted) {
+  v1::AppendRequest request = Request({NewEvent("a")});
+  Expect(request, "a", v1::ExpectedVersion::KIND_NO_STREAM);
+  absl::StatusOr<v1::AppendResponse> first = Append(request);
+  ASSERT_OK(first);
+  // The stream exists now, but a retry of the committed append is still a success.
+  absl::StatusOr<v1::AppendResponse> retry = Append(request);
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+  EXPECT_EQ(retry->events(0).position(), 1u);
+  EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
+TEST_F(LedgerTest, RetryWithUpperCaseIdIsTheSameEvent) {
+  v1::Event e = NewEvent("a");
+  ASSERT_OK(Append(Request({e})));
+  std::string upper = e.event_id();
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  e.set_event_id(upper);
+  absl::StatusOr<v1::AppendResponse> retry = Append(Request({e}));
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+  EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
+TEST_F(LedgerTest, RetryWithoutEffectiveTimeMatches) {
+  // Appended without an effective time (so it defaults to the recorded time), retried
+  // without one later, when the clock has moved on.
+  v1::Event e = NewEvent("a");
+  ASSERT_OK(Append(Request({e})));
+  clock_.Advance(5'000'000);
+  absl::StatusOr<v1::AppendResponse> retry = Append(Request({e}));
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+
+  // Appended with an effective time, retried without it: still the same event.
+  v1::Event timed = NewEvent("a");
+  timed.mutable_effective_time()->set_seconds(1600000000);
+  ASSERT_OK(Append(Request({timed})));
+  v1::Event untimed = timed;
+  untimed.clear_effective_time();
+  retry = Append(Request({untimed}));
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+  EXPECT_EQ(retry->events(0).position(), 2u);
+  EXPECT_EQ(ledger_->Head().position, 2u);
+}
+
+TEST_F(LedgerTest, MixedRetryStoresOnlyTheNewEvents) {
+  v1::Event old_event = NewEvent("a");
+  ASSERT_OK(Append(Request({old_event})));
+  absl::StatusOr<v1::AppendResponse> r = Append(Request({old_event, NewEvent("a")}));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->events(0).duplicate());
+  EXPECT_EQ(r->events(0).position(), 1u);
+  EXPECT_FALSE(r->events(1).duplicate());
+  EXPECT_EQ(r->events(1).position(), 2u);
+  EXPECT_EQ(r->events(1).stream_version(), 2u);
+  EXPECT_THAT(AllStored(store_), SizeIs(2));
+}
+
+TEST_F(LedgerTest, SameIdWithOtherContentIsAlreadyExistsAndStoresNothing) {
+  v1::Event original = NewEvent("a", "payload", "govledger.v1.RiskOpened");
+  original.mutable_effective_time()->set_seconds(1600000000);
+  ASSERT_OK(Append(Request({original})));
+  AppendMany("b", 1);
+  const ChainPoint head = ledger_->Head();
+
+  std::vector<std::pair<std::string, v1::Event>> variants;
+  v1::Event e = original;
+  e.set_payload("other payload");
+  variants.emplace_back("payload", e);
+  e = original;
+  e.set_stream_id("b");
+  variants.emplace_back("stream", e);
+  e = original;
+  e.set_event_type("govledger.v1.RiskClosed");
+  variants.emplace_back("type", e);
+  e = original;
+  e.mutable_effective_time()->set_seconds(1600000001);
+  variants.emplace_back("effective time", e);
+  for (const auto& [what, variant] : variants) {
+    // Alone, and alongside a new event that must not be stored either.
+    EXPECT_THAT(Append(Request({variant})),
+                StatusIs(absl::StatusCode::kAlreadyExists,
+                         AllOf(HasSubstr(original.event_id()), HasSubstr("position 1"),
+                               HasSubstr("choose a new event id"))))
+        << what;
+    EXPECT_THAT(Append(Request({NewEvent("a"), variant})),
+                StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("position 1")))
+        << what;
+  }
+  EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(AllStored(store_), SizeIs(2));
+  EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(1u));
+}
+
+// ---- Expected versions. ----
+
+TEST_F(LedgerTest, ExpectNoStream) {
+  v1::AppendRequest r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_NO_STREAM);
+  ASSERT_OK(Append(r));
+  r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_NO_STREAM);
+  EXPECT_THAT(Append(r), StatusIs(absl::StatusCode::kAborted,
+                                  AllOf(HasSubstr("stream 'a' expected no stream"),
+                                        HasSubstr("current version is 1"),
+                                        HasSubstr("re-read the stream and retry"))));
+  EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
+TEST_F(LedgerTest, ExpectExactVersion) {
+  v1::AppendRequest r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_EXACT, 0);  // 0: no stream yet
+  ASSERT_OK(Append(r));
+  AppendMany("a", 2);  // version 3
+
+  r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_EXACT, 2);
+  EXPECT_THAT(Append(r), StatusIs(absl::StatusCode::kAborted,
+                                  AllOf(HasSubstr("expected version 2"),
+                                        HasSubstr("current version is 3"))));
+  r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_EXACT, 4);
+  EXPECT_THAT(Append(r),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("current version is 3")));
+  EXPECT_EQ(ledger_->Head().position, 3u);
+
+  r = Request({NewEvent("a"), NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_EXACT, 3);
+  absl::StatusOr<v1::AppendResponse> ok = Append(r);
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->events(1).stream_version(), 5u);
+}
+
+TEST_F(LedgerTest, ExpectAnyVersion) {
+  v1::AppendRequest r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_ANY);
+  ASSERT_OK(Append(r));  // no stream yet
+  r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_ANY, 17);  // the version is ignored
+  absl::StatusOr<v1::AppendResponse> ok = Append(r);
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->events(0).stream_version(), 2u);
+}
+
+TEST_F(LedgerTest, MultiStreamAppendIsAtomicWhenASecondExpectationFails) {
+  AppendMany("b", 2);
+  const ChainPoint head = ledger_->Head();
+  v1::AppendRequest r = Request({NewEvent("a"), NewEvent("b"), NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_NO_STREAM);  // holds
+  Expect(r, "b", v1::ExpectedVersion::KIND_EXACT, 5);   // fails: b is at 2
+  EXPECT_THAT(Append(r), StatusIs(absl::StatusCode::kAborted,
+                                  AllOf(HasSubstr("stream 'b'"),
+                                        HasSubstr("current version is 2"))));
+  EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(0u));
+  EXPECT_THAT(store_.StreamVersion("b"), IsOkAndHolds(2u));
+  EXPECT_THAT(AllStored(store_), SizeIs(2));
+  for (const v1::Event& e : r.events()) {
+    EXPECT_THAT(store_.FindEventId(*ParseUuid(e.event_id())), IsOkAndHolds(std::nullopt));
+  }
+  // The failed request's ids are still free.
+  r.clear_expected_versions();
+  absl::StatusOr<v1::AppendResponse> ok = Append(r);
+  ASSERT_OK(ok);
+  EXPECT_THAT(Positions(*ok), ElementsAre(3, 4, 5));
+}
+
+TEST_F(LedgerTest, QueuedAppendsSeeEachOther) {
+  // Several appends queued at once (likely one group commit) must behave as if run one after
+  // another: the second NO_STREAM on the same stream fails, and a retry queued behind the
+  // original is a duplicate of it.
+  v1::AppendRequest first = Request({NewEvent("x")});
+  Expect(first, "x", v1::ExpectedVersion::KIND_NO_STREAM);
+  v1::AppendRequest second = Request({NewEvent("x")});
+  Expect(second, "x", v1::ExpectedVersion::KIND_NO_STREAM);
+  v1::AppendRequest third = first;  // a retry of `first`
+
+  std::mutex mu;
+  std::vector<absl::StatusOr<v1::AppendResponse>> results(3, absl::UnknownError("not run"));
+  std::atomic<int> done = 0;
+  auto record = [&](int i) {
+    return [&, i](absl::StatusOr<v1::AppendResponse> r) {
+      std::lock_guard lock(mu);
+      results[i] = std::move(r);
+      ++done;
+    };
+  };
+  ledger_->AppendAsync(first, std::string(kActor), record(0));
+  ledger_->AppendAsync(second, std::string(kActor), record(1));
+  ledger_->AppendAsync(third, std::string(kActor), record(2));
+  ASSERT_EQ(ledger_->WaitForHead(1, std::chrono::steady_clock::now() + std::chrono::seconds(30)),
+            1u);
+  ledger_.reset();  // drains the queue: every callback has run
+  ASSERT_EQ(done.load(), 3);
+  ASSERT_OK(results[0]);
+  EXPECT_EQ(results[0]->events(0).position(), 1u);
+  EXPECT_THAT(results[1],
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("current version is 1")));
+  ASSERT_OK(results[2]);
+  EXPECT_TRUE(results[2]->events(0).duplicate());
+  EXPECT_EQ(results[2]->events(0).position(), 1u);
+  EXPECT_THAT(AllStored(store_), SizeIs(1));
+}
+
+// ---- Reads. ----
+
+TEST_F(LedgerTest, ReadGlobalForwardAndBackward) {
+  AppendMany("a", 5);
+  absl::StatusOr<v1::ReadResponse> r = Read("", 0, v1::DIRECTION_FORWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_EQ(r->next(), 0u);
+  EXPECT_EQ(r->head_position(), 5u);
+  EXPECT_EQ(r->events(2).payload(), "payload-2");
+  EXPECT_EQ(r->events(2).actor(), kActor);
+  EXPECT_EQ(r->events(2).hash().size(), 32u);
+
+  r = Read("", 0, v1::DIRECTION_BACKWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(5, 4, 3, 2, 1));
+  EXPECT_EQ(r->next(), 0u);
+
+  r = Read("", 3, v1::DIRECTION_FORWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(3, 4, 5));
+  r = Read("", 3, v1::DIRECTION_BACKWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(3, 2, 1));
+  r = Read("", 5, v1::DIRECTION_BACKWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(5, 4, 3, 2, 1));
+}
+
+TEST_F(LedgerTest, ReadGlobalPagesWithNext) {
+  AppendMany("a", 7);
+  absl::StatusOr<v1::ReadResponse> r = Read("", 1, v1::DIRECTION_FORWARD, 3);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(1, 2, 3));
+  EXPECT_EQ(r->next(), 4u);
+  r = Read("", 7, v1::DIRECTION_FORWARD, 1);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(7));
+  EXPECT_EQ(r->next(), 0u) << "the last page has no next";
+  r = Read("", 0, v1::DIRECTION_BACKWARD, 3);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(7, 6, 5));
+  EXPECT_EQ(r->next(), 4u);
+  r = Read("", 1, v1::DIRECTION_BACKWARD, 3);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(1));
+  EXPECT_EQ(r->next(), 0u);
+
+  EXPECT_THAT(ReadAllPositions("", 0, v1::DIRECTION_FORWARD, 3), ElementsAreArray(Iota(1, 7)));
+  std::vector<uint64_t> backward = ReadAllPositions("", 0, v1::DIRECTION_BACKWARD, 2);
+  std::vector<uint64_t> expected = Iota(1, 7);
+  std::reverse(expected.begin(), expected.end());
+  EXPECT_THAT(backward, ElementsAreArray(expected));
+  // Page size equal to the log: one page, no next.
+  r = Read("", 1, v1::DIRECTION_FORWARD, 7);
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), SizeIs(7));
+  EXPECT_EQ(r->next(), 0u);
+}
+
+TEST_F(LedgerTest, ReadLimitDefaultAndMaximum) {
+  v1::AppendRequest big;
+  for (int i = 0; i < 1001; ++i) *big.add_events() = NewEvent("a");
+  ASSERT_OK(Append(big));
+  absl::StatusOr<v1::ReadResponse> r = Read("", 0, v1::DIRECTION_FORWARD, 0);
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), SizeIs(kDefaultReadLimit));
+  EXPECT_EQ(r->next(), 1001u);
+  r = Read("a", 0, v1::DIRECTION_FORWARD, 0);
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), SizeIs(kDefaultReadLimit));
+  EXPECT_EQ(r->next(), 1001u);
+
+  EXPECT_OK(Read("", 0, v1::DIRECTION_FORWARD, kMaxReadLimit));
+  EXPECT_THAT(Read("", 0, v1::DIRECTION_FORWARD, kMaxReadLimit + 1),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("limit 10001"), HasSubstr("at most 10000"))));
+  EXPECT_THAT(Read("a", 0, v1::DIRECTION_FORWARD, kMaxReadLimit + 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 10000")));
+}
+
+TEST_F(LedgerTest, ReadPageEndsAtSixteenMebibytes) {
+  v1::AppendRequest big;
+  for (int i = 0; i < 20; ++i) *big.add_events() = NewEvent("a", std::string(1000000, 'x'));
+  ASSERT_OK(Append(big));
+  absl::StatusOr<v1::ReadResponse> r = Read("", 0, v1::DIRECTION_FORWARD, 100);
+  ASSERT_OK(r);
+  // 16 events hold just under 16 MiB; the 17th takes the page over and ends it.
+  EXPECT_THAT(r->events(), SizeIs(17));
+  EXPECT_EQ(r->next(), 18u);
+  r = Read("", r->next(), v1::DIRECTION_FORWARD, 100);
+  ASSERT_OK(r);
+  EXPECT_THAT(Positions(*r), ElementsAre(18, 19, 20));
+  EXPECT_EQ(r->next(), 0u);
+}
+
+TEST_F(LedgerTest, ReadPastTheHead) {
+  // Empty ledger: nothing to read, position 1 is the next to come.
+  absl::StatusOr<v1::ReadResponse> r = Read("", 0, v1::DIRECTION_FORWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), IsEmpty());
+  r = Read("", 0, v1::DIRECTION_BACKWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), IsEmpty());
+  EXPECT_OK(Read("", 1, v1::DIRECTION_FORWARD));
+  EXPECT_THAT(Read("", 2, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the head (0)")));
+
+  AppendMany("a", 3);
+  r = Read("", 4, v1::DIRECTION_FORWARD);  // head + 1: an empty page, not an error
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), IsEmpty());
+  EXPECT_EQ(r->next(), 0u);
+  EXPECT_EQ(r->head_position(), 3u);
+  EXPECT_THAT(Read("", 5, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("position 5 is past the head (3)"),
+                             HasSubstr("valid positions are 1 to 3"))));
+  EXPECT_THAT(Read("", 4, v1::DIRECTION_BACKWARD),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("position 4")));
+  EXPECT_THAT(Read("", UINT64_MAX, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the head")));
+}
+
+TEST_F(LedgerTest, ReadStreamForwardAndBackwardWithNext) {
+  // a: versions 1..5 at positions 1, 3, 5, 7, 9; b in between.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(Append(Request({NewEvent("a"), NewEvent("b")})));
+  }
+  absl::StatusOr<v1::ReadResponse> r = Read("a", 0, v1::DIRECTION_FORWARD);
+  ASSERT_OK(r);
+  EXPECT_THAT(Versions(*r), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(Positions(*r), ElementsAre(1, 3, 5, 7, 9));
+  EXPECT_EQ(r->next(), 0u);
+  EXPECT_EQ(r->head_position(), 10u);
+  for (const v1::Event& e : r->events()) EXPECT_EQ(e.stream_id(), "a");
+
+  r = Read("a", 2, v1::DIRECTION_FORWARD, 2);
+  ASSERT_OK(r);
+  EXPECT_THAT(Versions(*r), ElementsAre(2, 3));
+  EXPECT_EQ(r->next(), 4u);
+  r = Read("a", 4, v1::DIRECTION_FORWARD, 2);
+  ASSERT_OK(r);
+  EXPECT_THAT(Versions(*r), ElementsAre(4, 5));
+  EXPECT_EQ(r->next(), 0u) << "the stream ends with this page";
+
+  r = Read("a", 0, v1::DIRECTION_BACKWARD, 2);
+  ASSERT_OK(r);
+  EXPECT_THAT(Versions(*r), ElementsAre(5, 4));
+  EXPECT_THAT(Positions(*r), ElementsAre(9, 7));
+  EXPECT_EQ(r->next(), 3u);
+  r = Read("a", 2, v1::DIRECTION_BACKWARD, 5);
+  ASSERT_OK(r);
+  EXPECT_THAT(Versions(*r), ElementsAre(2, 1));
+  EXPECT_EQ(r->next(), 0u);
+
+  EXPECT_THAT(ReadAllPositions("b", 0, v1::DIRECTION_FORWARD, 2),
+              ElementsAre(2, 4, 6, 8, 10));
+  EXPECT_THAT(ReadAllPositions("b", 0, v1::DIRECTION_BACKWARD, 3),
+              ElementsAre(10, 8, 6, 4, 2));
+}
+
+TEST_F(LedgerTest, ReadUnknownStreamIsNotFound) {
+  AppendMany("a", 1);
+  EXPECT_THAT(Read("programme/NONE", 0, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr("'programme/NONE'"), HasSubstr("no events"))));
+  EXPECT_THAT(Read("programme/NONE", 0, v1::DIRECTION_BACKWARD),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("'programme/NONE'")));
+}
+
+TEST_F(LedgerTest, ReadStreamPastItsEndIsOutOfRange) {
+  AppendMany("a", 3);
+  absl::StatusOr<v1::ReadResponse> r = Read("a", 4, v1::DIRECTION_FORWARD);  // version + 1
+  ASSERT_OK(r);
+  EXPECT_THAT(r->events(), IsEmpty());
+  EXPECT_THAT(Read("a", 5, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("version 5 is past the end of stream 'a'"),
+                             HasSubstr("(version 3)"))));
+  EXPECT_THAT(Read("a", 4, v1::DIRECTION_BACKWARD),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("version 4")));
+}
+
+TEST_F(LedgerTest, ReadRejectsMalformedRequests) {
+  AppendMany("a", 1);
+  EXPECT_THAT(Read("/a", 0, v1::DIRECTION_FORWARD),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stream_id")));
+  EXPECT_THAT(Read("", 0, static_cast<v1::Direction>(9)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("direction 9")));
+}
+
+// ---- Concurrency. ----
+
+TEST_F(LedgerTest, ConcurrentAppendsGetDensePositionsAndVersions) {
+  constexpr int kThreads = 16;
+  constexpr int kAppendsPerThread = 40;
+  constexpr int kStreams = 5;
+  std::mutex mu;
+  std::vector<uint64_t> positions;
+  std::map<std::string, std::vector<uint64_t>> versions;  // as acknowledged
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        // 1 or 2 events, to shared streams.
+        v1::AppendRequest r = Request({NewEvent(absl::StrCat("s", (t + i) % kStreams))});
+        if (i % 3 == 0) *r.add_events() = NewEvent(absl::StrCat("s", (t * 7 + i) % kStreams));
+        absl::StatusOr<v1::AppendResponse> response =
+            ledger_->Append(r, absl::StrCat("thread-", t));
+        if (!response.ok()) {
+          ADD_FAILURE() << response.status();
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        for (int k = 0; k < response->events_size(); ++k) {
+          EXPECT_FALSE(response->events(k).duplicate());
+          positions.push_back(response->events(k).position());
+          versions[r.events(k).stream_id()].push_back(response->events(k).stream_version());
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::sort(positions.begin(), positions.end());
+  const uint64_t n = positions.size();
+  EXPECT_THAT(positions, ElementsAreArray(Iota(1, n)));
+  EXPECT_EQ(ledger_->Head().position, n);
+  uint64_t total = 0;
+  for (auto& [stream, acknowledged] : versions) {
+    std::sort(acknowledged.begin(), acknowledged.end());
+    EXPECT_THAT(acknowledged, ElementsAreArray(Iota(1, acknowledged.size()))) << stream;
+    EXPECT_THAT(store_.StreamVersion(stream), IsOkAndHolds(acknowledged.size()));
+    // And a stream read gives versions 1..k at increasing positions.
+    absl::StatusOr<v1::ReadResponse> read = Read(stream, 0, v1::DIRECTION_FORWARD, kMaxReadLimit);
+    ASSERT_OK(read);
+    EXPECT_THAT(Versions(*read), ElementsAreArray(Iota(1, acknowledged.size()))) << stream;
+    std::vector<uint64_t> at = Positions(*read);
+    EXPECT_TRUE(std::is_sorted(at.begin(), at.end())) << stream;
+    total += acknowledged.size();
+  }
+  EXPECT_EQ(total, n);
+  EXPECT_THAT(VerifyChain(store_, ChainPoint{}, n), IsOkAndHolds(ledger_->Head()));
+}
+
+// ---- Waiting for the head. ----
+
+TEST_F(LedgerTest, WaitForHeadReturnsWhenTheHeadReachesThePosition) {
+  const auto far = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  EXPECT_EQ(ledger_->WaitForHead(0, far), 0u);  // already there
+  // A deadline in the past returns the current head at once.
+  EXPECT_EQ(ledger_->WaitForHead(5, std::chrono::steady_clock::now()), 0u);
+
+  std::atomic<uint64_t> seen = 0;
+  std::thread waiter([&] { seen = ledger_->WaitForHead(3, far); });
+  AppendMany("a", 3);
+  waiter.join();
+  // Had it returned early, it would have reported a head below 3.
+  EXPECT_EQ(seen.load(), 3u);
+  EXPECT_EQ(ledger_->WaitForHead(2, far), 3u);
+}
+
+TEST_F(LedgerTest, WaitForHeadGivesUpAtTheDeadline) {
+  AppendMany("a", 1);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(ledger_->WaitForHead(2, start + std::chrono::milliseconds(20)), 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(20));
+}
+
+TEST_F(LedgerTest, CloseSubscriptionsWakesWaiters) {
+  EXPECT_FALSE(ledger_->subscriptions_closed());
+  const auto far = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::atomic<int> woken = 0;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&] {
+      EXPECT_EQ(ledger_->WaitForHead(100, far), 0u);
+      ++woken;
+    });
+  }
+  ledger_->CloseSubscriptions();
+  for (std::thread& t : waiters) t.join();
+  EXPECT_EQ(woken.load(), 3);
+  EXPECT_LT(std::chrono::steady_clock::now(), far);
+  EXPECT_TRUE(ledger_->subscriptions_closed());
+  EXPECT_EQ(ledger_->WaitForHead(100, far), 0u) << "closed: returns at once";
+  // Appends continue.
+  EXPECT_OK(Append(Request({NewEvent("a")})));
+  EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
+// ---- Lifetime. ----
+
+TEST_F(LedgerTest, DestructionCommitsWhatIsQueued) {
+  constexpr int kCount = 50;
+  std::atomic<int> ok = 0;
+  std::atomic<int> called = 0;
+  for (int i = 0; i < kCount; ++i) {
+    ledger_->AppendAsync(Request({NewEvent("a")}), std::string(kActor),
+                         [&](absl::StatusOr<v1::AppendResponse> r) {
+                           if (r.ok()) ++ok;
+                           ++called;
+                         });
+  }
+  ledger_.reset();
+  EXPECT_EQ(called.load(), kCount);
+  EXPECT_EQ(ok.load(), kCount);
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(::testing::Field(&ChainPoint::position,
+                                                               static_cast<uint64_t>(kCount))));
+}
+
+TEST_F(LedgerTest, ReopenedLedgerContinuesTheChain) {
+  v1::Event first = NewEvent("a");
+  ASSERT_OK(Append(Request({first, NewEvent("b")})));
+  AppendMany("a", 2);
+  const ChainPoint head = ledger_->Head();
+  ASSERT_EQ(head.position, 4u);
+
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(store_.LoadVerified(), IsOkAndHolds(head)) << "Open records the verified point";
+
+  absl::StatusOr<v1::AppendResponse> r = Append(Request({NewEvent("a")}));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->events(0).position(), 5u);
+  EXPECT_EQ(r->events(0).stream_version(), 4u);
+  EXPECT_EQ(AllStored(store_).at(4).prev_hash(), crypto::AsBytes(head.hash));
+  EXPECT_THAT(VerifyChain(store_, ChainPoint{}, 5), IsOkAndHolds(ledger_->Head()));
+
+  // Idempotency survives the reopen.
+  absl::StatusOr<v1::AppendResponse> retry = Append(Request({first}));
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+  EXPECT_EQ(retry->events(0).position(), 1u);
+
+  // And again, now from a verified point above zero.
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->Head().position, 5u);
+  ASSERT_OK(Append(Request({NewEvent("c")})));
+  EXPECT_THAT(VerifyChain(store_, ChainPoint{}, 6), IsOkAndHolds(ledger_->Head()));
+}
+
+// ---- Tampering. ----
+
+// Copies `source` into a fresh MemoryEventStore (verified point 0, so Open checks everything),
+// passing each event's bytes through `tamper` first.
+std::unique_ptr<MemoryEventStore> CopyStore(
+    EventStore& source, const std::function<void(uint64_t, std::string&)>& tamper) {
+  auto copy = std::make_unique<MemoryEventStore>();
+  absl::StatusOr<ChainPoint> head = source.LoadHead();
+  EXPECT_OK(head);
+  std::vector<EventWrite> writes;
+  EXPECT_OK(source.ScanLog(1, true, [&](uint64_t p, absl::string_view bytes) {
+    absl::StatusOr<v1::Event> e = DecodeStoredEvent(p, bytes);
+    EXPECT_OK(e);
+    EventWrite& w = writes.emplace_back();
+    w.position = p;
+    w.stream_id = e->stream_id();
+    w.stream_version = e->stream_version();
+    w.event_id = *ParseUuid(e->event_id());
+    w.stored_bytes = std::string(bytes);
+    tamper(p, w.stored_bytes);
+    return true;
+  }));
+  EXPECT_OK(copy->Commit(writes, *head));
+  return copy;
+}
+
+class LedgerTamperTest : public LedgerTest {
+ protected:
+  void SetUp() override {
+    LedgerTest::SetUp();
+    for (int i = 1; i <= 5; ++i) {
+      ASSERT_OK(Append(Request({NewEvent("a", absl::StrCat("payload-", i))})));
+    }
+    ledger_.reset();
+  }
+
+  absl::Status OpenCopy(const std::function<void(uint64_t, std::string&)>& tamper) {
+    std::unique_ptr<MemoryEventStore> copy = CopyStore(store_, tamper);
+    return Ledger::Open(copy.get(), &clock_).status();
+  }
+};
+
+TEST_F(LedgerTamperTest, UntouchedCopyOpens) {
+  EXPECT_OK(OpenCopy([](uint64_t, std::string&) {}));
+}
+
+TEST_F(LedgerTamperTest, FlippedPayloadByteIsDataLossNamingThePosition) {
+  absl::Status s = OpenCopy([](uint64_t p, std::string& bytes) {
+    if (p != 3) return;
+    size_t at = bytes.find("payload-3");
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 8] = '9';
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss,
+                          AllOf(HasSubstr("position 3"), HasSubstr("hash chain broken"))));
+}
+
+TEST_F(LedgerTamperTest, ForgedHashIsCaughtByTheNextEvent) {
+  // The forger fixes event 3's own hash; event 4 still names the old one as its prev_hash.
+  absl::Status s = OpenCopy([](uint64_t p, std::string& bytes) {
+    if (p != 3) return;
+    // FORMAT.md by hand: record (the event without its hash) || 0x7A 0x20 || hash.
+    v1::Event e = *DecodeStoredEvent(p, bytes);
+    e.set_payload("forged");
+    e.clear_hash();
+    crypto::Hash prev;
+    ASSERT_EQ(e.prev_hash().size(), prev.size());
+    std::copy(e.prev_hash().begin(), e.prev_hash().end(), prev.begin());
+    std::string record = e.SerializeAsString();
+    crypto::Hash hash = crypto::ChainHash(prev, record);
+    bytes = record + "\x7a\x20" + std::string(crypto::AsBytes(hash));
+    ASSERT_OK(VerifyStoredEvent(p, bytes, prev)) << "the forgery is self-consistent";
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 4")));
+}
+
+TEST_F(LedgerTamperTest, TamperedHeadEventIsDataLoss) {
+  absl::Status s = OpenCopy([](uint64_t p, std::string& bytes) {
+    if (p == 5) bytes[bytes.size() - 1] ^= 0x01;  // the last hash byte
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 5")));
+}
+
+TEST_F(LedgerTamperTest, TruncatedEventIsDataLoss) {
+  absl::Status s = OpenCopy([](uint64_t p, std::string& bytes) {
+    if (p == 2) bytes.resize(bytes.size() - 10);
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 2")));
+}
+
+TEST_F(LedgerTamperTest, TamperedVerifiedPointIsDataLoss) {
+  // The store's own verified point (5) is trusted only while event 5 still has its hash.
+  ASSERT_NO_FATAL_FAILURE(Reopen());  // Open records the verified point
+  ledger_.reset();
+  ASSERT_THAT(store_.LoadVerified(), IsOkAndHolds(::testing::Field(&ChainPoint::position, 5u)));
+  ChainPoint verified = *store_.LoadVerified();
+  verified.hash[0] ^= 0xFF;
+  ASSERT_OK(store_.SaveVerified(verified));
+  EXPECT_THAT(Ledger::Open(&store_, &clock_),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 5")));
+}
+
+// ---- Storage failure. ----
+
+// Delegates to a MemoryEventStore; fails Commit or StreamVersion on demand.
+class FaultyEventStore final : public EventStore {
+ public:
+  std::atomic<bool> fail_commit = false;
+  std::atomic<int> commits = 0;
+  std::string fail_stream_version_of;  // set before use; read by the writer
+
+  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override {
+    ++commits;
+    if (fail_commit) return absl::InternalError("storage commit failed: disk on fire");
+    return base_.Commit(events, head);
+  }
+  absl::StatusOr<ChainPoint> LoadHead() override { return base_.LoadHead(); }
+  absl::StatusOr<ChainPoint> LoadVerified() override { return base_.LoadVerified(); }
+  absl::Status SaveVerified(const ChainPoint& p) override { return base_.SaveVerified(p); }
+  absl::StatusOr<std::optional<std::string>> Get(uint64_t p) override { return base_.Get(p); }
+  absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
+    return base_.ScanLog(from, forward, fn);
+  }
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override {
+    if (stream_id == fail_stream_version_of) {
+      return absl::InternalError("storage read stream version failed: bad sector");
+    }
+    return base_.StreamVersion(stream_id);
+  }
+  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
+                          const StreamVisitor& fn) override {
+    return base_.ScanStream(stream_id, from, forward, fn);
+  }
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& id) override {
+    return base_.FindEventId(id);
+  }
+
+ private:
+  MemoryEventStore base_;
+};
+
+TEST(LedgerStorageFailureTest, FailedCommitFailsTheAppendAndStopsTheWriter) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = (*ledger)->Head();
+
+  store.fail_commit = true;
+  EXPECT_THAT((*ledger)->Append(Request({NewEvent("a")}), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("storage failure"), HasSubstr("disk on fire"),
+                             HasSubstr("restart govledgerd"))));
+  EXPECT_EQ((*ledger)->Head(), head);
+  const int commits = store.commits.load();
+
+  // The store recovers, but the ledger does not trust it until restarted.
+  store.fail_commit = false;
+  EXPECT_THAT((*ledger)->Append(Request({NewEvent("b")}), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk on fire")));
+  EXPECT_EQ(store.commits.load(), commits) << "a stopped writer must not touch the store";
+  EXPECT_EQ((*ledger)->Head(), head);
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(head));
+  // Reads still work.
+  v1::ReadRequest read;
+  absl::StatusOr<v1::ReadResponse> page = (*ledger)->Read(read);
+  ASSERT_OK(page);
+  EXPECT_THAT(page->events(), SizeIs(1));
+
+  // A restart re-reads the store and carries on from the last committed event.
+  ledger->reset();
+  ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  absl::StatusOr<v1::AppendResponse> r = (*ledger)->Append(Request({NewEvent("a")}), "alice");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->events(0).position(), 2u);
+}
+
+TEST(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  store.fail_stream_version_of = "b";
+  // The read of b's version fails after a's event is ready to go: all or nothing.
+  EXPECT_THAT((*ledger)->Append(Request({NewEvent("a"), NewEvent("b")}), "alice"),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("bad sector")));
+  EXPECT_EQ((*ledger)->Head().position, 0u);
+  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{}));
+  EXPECT_THAT(store.StreamVersion("a"), IsOkAndHolds(0u));
+}
+
+}  // namespace
+}  // namespace govledger
