@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -55,76 +57,117 @@ void Print(Figures& f, const BenchOptions& o) {
 
 }  // namespace
 
+// One benchmark client: its own connection, one call in flight at a time, the next call
+// issued from the completion of the last (gRPC's callback API, so 32 clients need no 32
+// threads of ours competing with the daemon for the machine's cores).
+class AppendClient {
+ public:
+  AppendClient(std::shared_ptr<grpc::Channel> channel, std::string stream, const std::string& payload,
+               int batch, std::atomic<int64_t>* calls_left, std::function<void()> on_finish)
+      : stub_(v1::LedgerService::NewStub(std::move(channel))),
+        stream_(std::move(stream)),
+        payload_(payload),
+        batch_(batch),
+        calls_left_(calls_left),
+        on_finish_(std::move(on_finish)) {}
+
+  void Start() { Next(); }
+  const std::vector<double>& latencies() const { return latencies_; }
+  uint64_t appended() const { return appended_; }
+  const grpc::Status& failure() const { return failure_; }
+
+ private:
+  void Next() {
+    if (calls_left_->fetch_sub(1) <= 0) {
+      on_finish_();
+      return;
+    }
+    request_.Clear();
+    for (int i = 0; i < batch_; ++i) {
+      v1::Event* e = request_.add_events();
+      e->set_event_id(NewUuid());
+      e->set_stream_id(stream_);
+      e->set_event_type("govledger.bench.Filler");
+      e->set_payload(payload_);
+    }
+    context_ = std::make_unique<grpc::ClientContext>();
+    start_ = Clock::now();
+    stub_->async()->Append(context_.get(), &request_, &response_, [this](grpc::Status status) {
+      if (!status.ok()) {
+        failure_ = status;
+        calls_left_->store(0);
+        on_finish_();
+        return;
+      }
+      latencies_.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - start_).count());
+      appended_ += batch_;
+      Next();
+    });
+  }
+
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+  const std::string stream_;
+  const std::string& payload_;
+  const int batch_;
+  std::atomic<int64_t>* calls_left_;
+  std::function<void()> on_finish_;
+  v1::AppendRequest request_;
+  v1::AppendResponse response_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  Clock::time_point start_;
+  std::vector<double> latencies_;
+  uint64_t appended_ = 0;
+  grpc::Status failure_;
+};
+
 int BenchAppend(const BenchOptions& o) {
   if (o.clients < 1 || o.batch < 1 || o.size < 0 || o.events < 1) {
     std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
     return 2;
   }
   std::string run = NewUuid().substr(0, 8);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int c = 0; c < o.clients; ++c) {
-    channels.push_back(Connect(o.server, c));
-    if (!WaitConnected(*channels.back(), 5)) {
-      std::cerr << "govledger: cannot reach govledgerd at " << o.server
-                << " (is it running? set --server or GOVLEDGER_SERVER)\n";
-      return 3;
-    }
-  }
   std::string payload(o.size, '\0');
   std::mt19937_64 rng(42);
   for (char& ch : payload) ch = static_cast<char>(rng());
 
-  std::atomic<uint64_t> remaining_calls((o.events + o.batch - 1) / o.batch);
-  std::atomic<uint64_t> appended{0};
+  std::atomic<int64_t> calls_left(static_cast<int64_t>((o.events + o.batch - 1) / o.batch));
   std::mutex mu;
-  std::vector<double> latencies;
-  std::string failure;
-  auto start = Clock::now();
-  std::vector<std::thread> threads;
+  std::condition_variable finished_cv;
+  int finished = 0;
+  std::vector<std::unique_ptr<AppendClient>> clients;
   for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back([&, c] {
-      auto stub = v1::LedgerService::NewStub(channels[c]);
-      std::vector<double> mine;
-      std::string stream = absl::StrCat("bench/", run, "/", c);
-      for (;;) {
-        uint64_t left = remaining_calls.load();
-        do {
-          if (left == 0) break;
-        } while (!remaining_calls.compare_exchange_weak(left, left - 1));
-        if (left == 0) break;
-        v1::AppendRequest request;
-        for (int i = 0; i < o.batch; ++i) {
-          v1::Event* e = request.add_events();
-          e->set_event_id(NewUuid());
-          e->set_stream_id(stream);
-          e->set_event_type("govledger.bench.Filler");
-          e->set_payload(payload);
-        }
-        v1::AppendResponse response;
-        grpc::ClientContext context;
-        auto t0 = Clock::now();
-        grpc::Status status = stub->Append(&context, request, &response);
-        auto t1 = Clock::now();
-        if (!status.ok()) {
+    auto channel = Connect(o.server, c);
+    if (!WaitConnected(*channel, 5)) {
+      std::cerr << "govledger: cannot reach govledgerd at " << o.server
+                << " (is it running? set --server or GOVLEDGER_SERVER)\n";
+      return 3;
+    }
+    clients.push_back(std::make_unique<AppendClient>(
+        channel, absl::StrCat("bench/", run, "/", c), payload, o.batch, &calls_left, [&] {
           std::lock_guard lock(mu);
-          failure = DescribeError(o.server, status);
-          remaining_calls = 0;
-          break;
-        }
-        appended += o.batch;
-        mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-      }
-      std::lock_guard lock(mu);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-    });
+          ++finished;
+          finished_cv.notify_all();
+        }));
   }
-  for (auto& t : threads) t.join();
-  if (!failure.empty()) {
-    std::cerr << "govledger bench append: " << failure << "\n";
-    return 1;
+  auto start = Clock::now();
+  for (auto& client : clients) client->Start();
+  {
+    std::unique_lock lock(mu);
+    finished_cv.wait(lock, [&] { return finished == o.clients; });
   }
-  Figures f{"append", appended.load(),
-            std::chrono::duration<double>(Clock::now() - start).count(), std::move(latencies)};
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  Figures f{"append", 0, seconds, {}};
+  for (auto& client : clients) {
+    if (!client->failure().ok()) {
+      std::cerr << "govledger bench append: " << DescribeError(o.server, client->failure())
+                << "\n";
+      return 1;
+    }
+    f.events += client->appended();
+    f.latencies_us.insert(f.latencies_us.end(), client->latencies().begin(),
+                          client->latencies().end());
+  }
   Print(f, o);
   return 0;
 }

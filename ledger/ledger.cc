@@ -94,13 +94,19 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
                                             ") is past the head (", head.position, ")"));
   }
   if (verified.position > 0) {
-    // The verified point is trusted only if the event there still has the hash it had.
+    // The verified point is trusted only if the event there still has the hash it had, and
+    // that hash is still the hash of its stored bytes (comparing the stored hash field alone
+    // would miss an edit of the record itself).
     ASSIGN_OR_RETURN(std::optional<std::string> stored, store->Get(verified.position));
     if (!stored) return errors::CorruptEvent(verified.position, "missing");
     ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(verified.position, *stored));
-    if (event.hash() != crypto::AsBytes(verified.hash)) {
+    if (event.prev_hash().size() != crypto::kHashSize) {
       return errors::ChainBroken(verified.position);
     }
+    crypto::Hash prev{};
+    std::copy(event.prev_hash().begin(), event.prev_hash().end(), prev.begin());
+    ASSIGN_OR_RETURN(crypto::Hash hash, VerifyStoredEvent(verified.position, *stored, prev));
+    if (hash != verified.hash) return errors::ChainBroken(verified.position);
   }
   ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));
   if (end.hash != head.hash) return errors::ChainBroken(head.position);
@@ -123,7 +129,8 @@ Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& optio
       options_(options),
       head_(head),
       last_recorded_micros_(last_recorded_micros),
-      writer_([this] { WriterLoop(); }) {}
+      writer_([this] { WriterLoop(); }),
+      acker_([this] { AckLoop(); }) {}
 
 Ledger::~Ledger() {
   {
@@ -133,6 +140,12 @@ Ledger::~Ledger() {
   queue_cv_.notify_all();
   CloseSubscriptions();
   writer_.join();
+  {
+    std::lock_guard lock(ack_mu_);
+    ack_stopping_ = true;
+  }
+  ack_cv_.notify_all();
+  acker_.join();
   // Everything up to the head was chained by this writer from a verified start.
   if (failed_.ok()) store_->SaveVerified(Head()).IgnoreError();
 }
@@ -200,6 +213,12 @@ void Ledger::WriterLoop() {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (last_group_appends_ > 1 && queue_.size() < last_group_appends_ &&
+          options_.group_commit_wait_micros > 0) {
+        // Concurrent clients are about: give their appends a moment to join this commit.
+        queue_cv_.wait_for(lock, std::chrono::microseconds(options_.group_commit_wait_micros),
+                           [this] { return stopping_ || queue_.size() >= last_group_appends_; });
+      }
       size_t events = 0;
       while (!queue_.empty() &&
              (group.empty() || events + queue_.front()->request.events_size() <=
@@ -209,13 +228,15 @@ void Ledger::WriterLoop() {
         queue_.pop_front();
       }
     }
+    last_group_appends_ = group.size();
     CommitGroup(group);
   }
 }
 
 void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   if (!failed_.ok()) {
-    for (auto& p : group) p->done(errors::WriterStopped(failed_.message()));
+    for (auto& p : group) p->status = errors::WriterStopped(failed_.message());
+    Acknowledge(group);
     return;
   }
   Staging staging;
@@ -235,8 +256,9 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
       // than risk a fork in the chain. A restart re-reads and re-verifies the store.
       failed_ = committed;
       for (auto& p : group) {
-        p->done(p->status.ok() ? errors::WriterStopped(committed.message()) : p->status);
+        if (p->status.ok()) p->status = errors::WriterStopped(committed.message());
       }
+      Acknowledge(group);
       return;
     }
     last_recorded_micros_ = staging.recorded_micros;
@@ -253,12 +275,34 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     }
     head_cv_.notify_all();
   }
-  for (auto& p : group) {
-    if (p->status.ok()) {
-      p->response.set_head_position(new_head.position);
-      p->done(std::move(p->response));
-    } else {
-      p->done(p->status);
+  for (auto& p : group) p->response.set_head_position(new_head.position);
+  Acknowledge(group);
+}
+
+void Ledger::Acknowledge(std::vector<std::unique_ptr<Pending>>& group) {
+  {
+    std::lock_guard lock(ack_mu_);
+    for (auto& p : group) ack_queue_.push_back(std::move(p));
+  }
+  ack_cv_.notify_one();
+}
+
+void Ledger::AckLoop() {
+  pthread_setname_np(pthread_self(), "ledger-acks");
+  for (;;) {
+    std::deque<std::unique_ptr<Pending>> batch;
+    {
+      std::unique_lock lock(ack_mu_);
+      ack_cv_.wait(lock, [this] { return ack_stopping_ || !ack_queue_.empty(); });
+      if (ack_queue_.empty()) return;  // stopping, and every outcome is delivered
+      batch.swap(ack_queue_);
+    }
+    for (auto& p : batch) {
+      if (p->status.ok()) {
+        p->done(std::move(p->response));
+      } else {
+        p->done(p->status);
+      }
     }
   }
 }

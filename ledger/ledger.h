@@ -31,6 +31,10 @@ struct LedgerOptions {
   AppendLimits limits;
   // Most events written by one group commit (one synced store write). Default 20,000.
   size_t max_commit_events = 20000;
+  // When the previous group commit held more than one append, the writer waits up to this
+  // long for as many appends to queue before committing, so that concurrent clients share
+  // one synced write (a lone client never waits). Microseconds; 0 disables. Default 200.
+  int64_t group_commit_wait_micros = 200;
   // Most stream versions the writer keeps in memory; past this the cache is emptied and
   // refilled from the store. Default 100,000 (about 10 MB).
   size_t stream_cache_entries = 100000;
@@ -61,7 +65,7 @@ class Ledger {
   using AppendDone = std::function<void(absl::StatusOr<v1::AppendResponse>)>;
 
   // Appends the request's events atomically on behalf of `actor`. `done` runs exactly once,
-  // on the writer thread or the caller's, after the events are on disk or with the error:
+  // on the ledger's ack thread or the caller's, after the events are on disk or with the error:
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
   // with other content), UNAVAILABLE (stopping or stopped). `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
@@ -99,6 +103,10 @@ class Ledger {
          int64_t last_recorded_micros);
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  // Hands finished appends to the ack thread, which runs their callbacks in commit order, so
+  // the writer goes on to the next group while responses are sent.
+  void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
+  void AckLoop();
   absl::Status Stage(Pending& pending, Staging& staging);
 
   EventStore* const store_;
@@ -109,6 +117,7 @@ class Ledger {
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
   bool stopping_ = false;                       // guarded by queue_mu_
+  size_t last_group_appends_ = 0;               // writer thread only
 
   mutable std::mutex head_mu_;
   mutable std::condition_variable head_cv_;
@@ -120,7 +129,13 @@ class Ledger {
   int64_t last_recorded_micros_;
   absl::Status failed_;  // set once a commit fails; the writer then refuses every append
 
+  std::mutex ack_mu_;
+  std::condition_variable ack_cv_;
+  std::deque<std::unique_ptr<Pending>> ack_queue_;  // guarded by ack_mu_
+  bool ack_stopping_ = false;                       // guarded by ack_mu_
+
   std::thread writer_;
+  std::thread acker_;
 };
 
 }  // namespace govledger

@@ -25,15 +25,27 @@ std::string ActorOf(const grpc::ServerContextBase& context) {
 }  // namespace
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
-                                                    const v1::AppendRequest* request,
-                                                    v1::AppendResponse* response) {
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // gRPC owns the request until the reactor finishes and allocated it non-const; the ledger
-  // takes its events by move rather than copying up to 32 MiB.
-  ledger_->AppendAsync(std::move(*const_cast<v1::AppendRequest*>(request)), ActorOf(*context),
+  v1::AppendRequest append;
+  grpc::Status parsed = grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::AppendRequest>(
+      const_cast<grpc::ByteBuffer*>(request), &append);
+  if (!parsed.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the request does not parse as a govledger.v1.AppendRequest"));
+    return reactor;
+  }
+  ledger_->AppendAsync(std::move(append), ActorOf(*context),
                        [reactor, response](absl::StatusOr<v1::AppendResponse> result) {
-                         if (result.ok()) *response = std::move(*result);
-                         reactor->Finish(ToGrpcStatus(result.status()));
+                         if (!result.ok()) {
+                           reactor->Finish(ToGrpcStatus(result.status()));
+                           return;
+                         }
+                         bool own_buffer = false;
+                         reactor->Finish(
+                             grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::AppendResponse>(
+                                 *result, response, &own_buffer));
                        });
   return reactor;
 }

@@ -12,9 +12,11 @@ namespace govledger {
 inline constexpr char kActorMetadataKey[] = "govledger-actor";
 
 // Append, Read and GetHead use gRPC's callback API: an append waiting for its group commit
-// holds no thread, and Read sends stored bytes without re-encoding them. Subscribe is a
-// synchronous handler: each subscription holds one server thread while it is open.
-using LedgerServiceBase = v1::LedgerService::WithCallbackMethod_Append<
+// holds no thread, and Read sends stored bytes without re-encoding them. Append and Read take
+// raw bytes and parse them here, so that a request that does not parse is INVALID_ARGUMENT
+// with a message (gRPC's typed callback handlers answer UNIMPLEMENTED with no message).
+// Subscribe is a synchronous handler: each subscription holds one server thread while open.
+using LedgerServiceBase = v1::LedgerService::WithRawCallbackMethod_Append<
     v1::LedgerService::WithRawCallbackMethod_Read<
         v1::LedgerService::WithCallbackMethod_GetHead<v1::LedgerService::Service>>>;
 
@@ -24,8 +26,8 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   explicit LedgerServiceImpl(Ledger* ledger) : ledger_(ledger) {}
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
-                                   const v1::AppendRequest* request,
-                                   v1::AppendResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
                                  grpc::ByteBuffer* response) override;

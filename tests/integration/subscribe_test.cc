@@ -1,0 +1,195 @@
+// Subscribe against the real daemon: catch up, then follow live appends from concurrent
+// clients with no gap and no duplicate at the switch; a slow consumer receives everything.
+#include <grpcpp/client_context.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+// Longest a subscription in these tests may last.
+constexpr std::chrono::seconds kSubscribeTimeout{30};
+
+// A subscriber on its own channel, reading on its own thread from `from` until stopped.
+class Subscriber {
+ public:
+  Subscriber(const DaemonHarness& daemon, uint64_t from,
+             std::chrono::microseconds pause_between_reads = {})
+      : stub_(daemon.NewStub()), pause_(pause_between_reads) {
+    context_.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    reader_ = stub_->Subscribe(&context_, request);
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Subscriber() {
+    if (thread_.joinable()) Stop();
+  }
+
+  // Waits (bounded) until `count` events arrived; false if the stream ended or time ran out.
+  bool WaitFor(size_t count, std::chrono::seconds timeout = kSubscribeTimeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.load() < count) {
+      if (ended_.load() || std::chrono::steady_clock::now() >= deadline) {
+        return received_.load() >= count;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
+
+  // Cancels the call, joins the reader thread and returns everything received.
+  std::vector<v1::Event> Stop() {
+    context_.TryCancel();
+    thread_.join();
+    return std::move(events_);
+  }
+
+  const grpc::Status& status() const { return status_; }
+  size_t received() const { return received_.load(); }
+
+ private:
+  void Run() {
+    v1::Event event;
+    while (reader_->Read(&event)) {
+      events_.push_back(event);
+      received_.fetch_add(1);
+      if (pause_.count() > 0) std::this_thread::sleep_for(pause_);  // a slow consumer
+    }
+    status_ = reader_->Finish();
+    ended_.store(true);
+  }
+
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+  const std::chrono::microseconds pause_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader_;
+  std::vector<v1::Event> events_;  // reader thread only until Stop()
+  std::atomic<size_t> received_{0};
+  std::atomic<bool> ended_{false};
+  grpc::Status status_;
+  std::thread thread_;
+};
+
+class SubscribeTest : public DaemonTest {
+ protected:
+  // Appends `calls` batches of 1 to 3 events from each of `threads` concurrent clients (each on
+  // its own channel); returns event id -> acknowledged position.
+  std::map<std::string, uint64_t> AppendConcurrently(int threads, int calls,
+                                                     size_t payload_bytes = 100) {
+    std::mutex mu;
+    std::map<std::string, uint64_t> acked;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < threads; ++t) {
+      clients.emplace_back([&, t] {
+        auto stub = daemon_.NewStub();
+        std::mt19937 rng(t);
+        for (int c = 0; c < calls; ++c) {
+          std::vector<v1::Event> events;
+          const int n = 1 + static_cast<int>(rng() % 3);
+          for (int i = 0; i < n; ++i) {
+            events.push_back(MakeEvent(absl::StrCat("live/client-", t, "/", rng() % 4),
+                                       std::string(payload_bytes, static_cast<char>('a' + t))));
+          }
+          v1::AppendResponse response;
+          grpc::Status s = Append(*stub, MakeAppend(events), &response);
+          if (!s.ok()) {
+            failures.fetch_add(1);
+            continue;
+          }
+          std::lock_guard lock(mu);
+          for (const v1::AppendedEvent& e : response.events()) acked[e.event_id()] = e.position();
+        }
+      });
+    }
+    for (std::thread& c : clients) c.join();
+    EXPECT_EQ(failures.load(), 0);
+    return acked;
+  }
+
+  void ExpectExactly(const std::vector<v1::Event>& events, uint64_t first, uint64_t last,
+                     const std::map<std::string, uint64_t>& acked) {
+    ASSERT_EQ(events.size(), last - first + 1);
+    for (size_t i = 0; i < events.size(); ++i) {
+      ASSERT_EQ(events[i].position(), first + i) << "gap or duplicate at index " << i;
+      if (auto it = acked.find(events[i].event_id()); it != acked.end()) {
+        EXPECT_EQ(it->second, events[i].position()) << events[i].event_id();
+      }
+      if (i > 0) {
+        EXPECT_EQ(events[i].prev_hash(), events[i - 1].hash());
+      }
+    }
+  }
+};
+
+TEST_F(SubscribeTest, CatchUpThenLiveWithConcurrentAppenders) {
+  // 300 events before anyone subscribes.
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 10; ++i) events.push_back(MakeEvent("history/x", absl::StrCat(i)));
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  }
+  // One subscriber from the start (the switch from catch-up to live happens while the
+  // appenders run), one from the middle of the history, one from head + 1 (live only).
+  Subscriber from_start(daemon_, 1);
+  Subscriber from_middle(daemon_, 150);
+  Subscriber live_only(daemon_, 301);
+  ASSERT_TRUE(from_start.WaitFor(1)) << from_start.status().error_message();
+
+  std::map<std::string, uint64_t> acked = AppendConcurrently(/*threads=*/4, /*calls=*/100);
+  ASSERT_GE(acked.size(), 400u);
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  const uint64_t n = head->position();
+  ASSERT_EQ(n, 300 + acked.size());
+
+  ASSERT_TRUE(from_start.WaitFor(n)) << from_start.received() << " of " << n;
+  ASSERT_TRUE(from_middle.WaitFor(n - 149)) << from_middle.received();
+  ASSERT_TRUE(live_only.WaitFor(n - 300)) << live_only.received();
+  // Nothing more is appended, so nothing more may arrive.
+  std::vector<v1::Event> all = from_start.Stop();
+  std::vector<v1::Event> middle = from_middle.Stop();
+  std::vector<v1::Event> live = live_only.Stop();
+  EXPECT_THAT(from_start.status(), GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+  ExpectExactly(all, 1, n, acked);
+  ExpectExactly(middle, 150, n, acked);
+  ExpectExactly(live, 301, n, acked);
+  EXPECT_TRUE(ChainVerifies(all, *head));
+}
+
+TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {
+  // 200 events of 32 KiB (6.25 MiB), well beyond what flow-control windows buffer, so the
+  // server must wait for the consumer rather than drop or buffer without bound.
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 20; ++i) {
+      events.push_back(MakeEvent("slow/x", std::string(32 << 10, static_cast<char>('a' + i))));
+    }
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  }
+  // A consumer that pauses 2 ms after each event (about 0.6 s in all), while two clients keep
+  // appending.
+  Subscriber slow(daemon_, 1, std::chrono::milliseconds(2));
+  std::map<std::string, uint64_t> acked =
+      AppendConcurrently(/*threads=*/2, /*calls=*/25, /*payload_bytes=*/32 << 10);
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  ASSERT_TRUE(slow.WaitFor(head->position())) << slow.received() << " of " << head->position();
+  std::vector<v1::Event> events = slow.Stop();
+  ExpectExactly(events, 1, head->position(), acked);
+  for (const v1::Event& e : events) EXPECT_EQ(e.payload().size(), 32u << 10);
+}
+
+}  // namespace
+}  // namespace govledger::testing
