@@ -86,7 +86,8 @@ struct Ledger::Staging {
 };
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Clock* clock,
-                                                     const LedgerOptions& options) {
+                                                     const LedgerOptions& options,
+                                                     EventValidator* validator) {
   ASSIGN_OR_RETURN(ChainPoint head, store->LoadHead());
   ASSIGN_OR_RETURN(ChainPoint verified, store->LoadVerified());
   if (verified.position > head.position) {
@@ -119,14 +120,17 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(head.position, *stored));
     last_recorded = ToMicros(event.recorded_time());
   }
-  return std::unique_ptr<Ledger>(new Ledger(store, clock, options, head, last_recorded));
+  if (validator != nullptr) RETURN_IF_ERROR(validator->Recover(*store, head.position));
+  return std::unique_ptr<Ledger>(
+      new Ledger(store, clock, options, validator, head, last_recorded));
 }
 
 Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options,
-               ChainPoint head, int64_t last_recorded_micros)
+               EventValidator* validator, ChainPoint head, int64_t last_recorded_micros)
     : store_(store),
       clock_(clock),
       options_(options),
+      validator_(validator),
       head_(head),
       last_recorded_micros_(last_recorded_micros),
       writer_([this] { WriterLoop(); }),
@@ -246,6 +250,7 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     staging.prev_hash = head_.hash;
   }
   staging.recorded_micros = std::max(clock_->NowMicros(), last_recorded_micros_);
+  if (validator_ != nullptr) validator_->BeginGroup();
   for (auto& p : group) p->status = Stage(*p, staging);
 
   ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
@@ -255,6 +260,7 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
       // What the store holds after a failed synced write is unknown: stop writing rather
       // than risk a fork in the chain. A restart re-reads and re-verifies the store.
       failed_ = committed;
+      if (validator_ != nullptr) validator_->AbortGroup();
       for (auto& p : group) {
         if (p->status.ok()) p->status = errors::WriterStopped(committed.message());
       }
@@ -262,6 +268,7 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
       return;
     }
     last_recorded_micros_ = staging.recorded_micros;
+    if (validator_ != nullptr) validator_->CommitGroup();
     if (stream_versions_.size() + staging.stream_versions.size() >
         options_.stream_cache_entries) {
       stream_versions_.clear();
@@ -275,6 +282,7 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     }
     head_cv_.notify_all();
   }
+  if (staging.writes.empty() && validator_ != nullptr) validator_->AbortGroup();  // nothing staged
   for (auto& p : group) p->response.set_head_position(new_head.position);
   Acknowledge(group);
 }
@@ -369,6 +377,15 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
   // exactly as this request found it.
   for (int i = 0; i < n; ++i) {
     if (!duplicate[i]) RETURN_IF_ERROR(current_version(request.events(i).stream_id()).status());
+  }
+  if (validator_ != nullptr) {
+    std::vector<const v1::Event*> fresh;
+    fresh.reserve(n - duplicates);
+    for (int i = 0; i < n; ++i) {
+      if (!duplicate[i]) fresh.push_back(&request.events(i));
+    }
+    RETURN_IF_ERROR(validator_->CheckAppend(
+        fresh, {staging.next_position, staging.recorded_micros, pending.actor}));
   }
   v1::Event server_fields;
   SetTimestamp(staging.recorded_micros, server_fields.mutable_recorded_time());

@@ -23,6 +23,7 @@
 #include "govledger/v1/ledger.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/envelope.h"
+#include "ledger/event_validator.h"
 #include "ledger/store/event_store.h"
 
 namespace govledger {
@@ -52,8 +53,11 @@ class Ledger {
   // verified point to the head, then records the head as verified. DATA_LOSS naming the first
   // bad position when the chain does not verify. REQUIRES: `store` and `clock` outlive the
   // Ledger, and nothing else writes to `store`.
+  // `validator`, if not null, checks every append's new events before they are staged (see
+  // event_validator.h) and must also outlive the Ledger.
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(EventStore* store, const Clock* clock,
-                                                      const LedgerOptions& options = {});
+                                                      const LedgerOptions& options = {},
+                                                      EventValidator* validator = nullptr);
 
   // Stops the writer after the appends already queued are committed (later appends fail with
   // UNAVAILABLE) and records the head as verified, so the next Open has nothing to re-verify.
@@ -99,8 +103,8 @@ class Ledger {
   struct Pending;
   struct Staging;
 
-  Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options, ChainPoint head,
-         int64_t last_recorded_micros);
+  Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options,
+         EventValidator* validator, ChainPoint head, int64_t last_recorded_micros);
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
   // Hands finished appends to the ack thread, which runs their callbacks in commit order, so
@@ -112,6 +116,7 @@ class Ledger {
   EventStore* const store_;
   const Clock* const clock_;
   const LedgerOptions options_;
+  EventValidator* const validator_;  // may be null
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;

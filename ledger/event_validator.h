@@ -1,0 +1,55 @@
+// EventValidator: the hook through which domain rules (projections/) check appends against the
+// state they would change, inside the ledger's single writer. The ledger core knows nothing of
+// governance; the daemon wires a validator in.
+//
+// Called only from the ledger's writer thread (and from Ledger::Open before the writer starts),
+// so implementations need no locking of their own for these calls.
+#ifndef GOVLEDGER_LEDGER_EVENT_VALIDATOR_H_
+#define GOVLEDGER_LEDGER_EVENT_VALIDATOR_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "govledger/v1/ledger.pb.h"
+#include "ledger/store/event_store.h"
+
+namespace govledger {
+
+// What the writer knows of an append besides its events.
+struct AppendContext {
+  uint64_t first_position = 0;  // position the first new event will take
+  int64_t recorded_micros = 0;  // recorded time of every event of the append
+  absl::string_view actor;
+};
+
+class EventValidator {
+ public:
+  virtual ~EventValidator() = default;
+
+  // Rebuilds the validator's state from the stored log, positions 1 to `head`. Called once by
+  // Ledger::Open after the chain is verified. An error stops the ledger from opening.
+  virtual absl::Status Recover(EventStore& store, uint64_t head) = 0;
+
+  // Starts a group commit: what is accepted until CommitGroup or AbortGroup is staged.
+  virtual void BeginGroup() = 0;
+
+  // Checks one append's new events (client fields as sent; duplicates of earlier events
+  // excluded), in order, against the committed state plus the appends accepted earlier in
+  // this group. OK: the events are staged. Otherwise the status to refuse the append with
+  // (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload), and the
+  // state is exactly as before the call.
+  virtual absl::Status CheckAppend(const std::vector<const v1::Event*>& events,
+                                   const AppendContext& context) = 0;
+
+  // The group is on disk: its staged state becomes committed state.
+  virtual void CommitGroup() = 0;
+
+  // The group was not written: its staged state is dropped.
+  virtual void AbortGroup() = 0;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_EVENT_VALIDATOR_H_
