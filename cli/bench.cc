@@ -136,15 +136,19 @@ int BenchAppend(const BenchOptions& o) {
   std::condition_variable finished_cv;
   int finished = 0;
   std::vector<std::unique_ptr<AppendClient>> clients;
-  for (int c = 0; c < o.clients; ++c) {
-    auto channel = Connect(o.server, c);
-    if (!WaitConnected(*channel, 5)) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < std::clamp(o.connections, 1, o.clients); ++c) {
+    channels.push_back(Connect(o.server, c));
+    if (!WaitConnected(*channels.back(), 5)) {
       std::cerr << "govledger: cannot reach govledgerd at " << o.server
                 << " (is it running? set --server or GOVLEDGER_SERVER)\n";
       return 3;
     }
+  }
+  for (int c = 0; c < o.clients; ++c) {
     clients.push_back(std::make_unique<AppendClient>(
-        channel, absl::StrCat("bench/", run, "/", c), payload, o.batch, &calls_left, [&] {
+        channels[c % channels.size()], absl::StrCat("bench/", run, "/", c), payload, o.batch,
+        &calls_left, [&] {
           std::lock_guard lock(mu);
           ++finished;
           finished_cv.notify_all();

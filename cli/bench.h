@@ -10,7 +10,8 @@ namespace govledger::cli {
 
 struct BenchOptions {
   std::string server;
-  int clients = 1;          // concurrent clients, each with its own connection
+  int clients = 1;          // concurrent clients, each with one call in flight at a time
+  int connections = 1;      // connections the clients share, round robin
   uint64_t events = 10000;  // events in all (bench read: 0 means the whole log)
   int batch = 1;            // events per call (bench read: events per page)
   int size = 500;           // payload bytes per event

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {bench_append, bench_read}) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
+    sub->add_option("--connections", bench.connections,
+                    "Connections the clients share (up to one per client)")
+        ->capture_default_str();
     sub->add_flag("--json", bench.json, "Print one JSON object");
   }
   bench_append->add_option("--events", bench.events, "Events in all")->capture_default_str();
