@@ -42,16 +42,19 @@ void Print(Figures& f, const BenchOptions& o) {
   double rate = f.seconds > 0 ? f.events / f.seconds : 0;
   double p50 = Percentile(f.latencies_us, 0.50);
   double p99 = Percentile(f.latencies_us, 0.99);
+  const bool append = f.mode == "append";
   if (o.json) {
     std::cout << absl::StrFormat(
-        "{\"mode\":\"%s\",\"events\":%d,\"clients\":%d,\"batch\":%d,\"size\":%d,"
+        "{\"mode\":\"%s\",\"events\":%d,\"clients\":%d,\"connections\":%d,\"batch\":%d,%s"
         "\"seconds\":%.3f,\"events_per_sec\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f}\n",
-        f.mode, f.events, o.clients, o.batch, o.size, f.seconds, rate, p50, p99);
+        f.mode, f.events, o.clients, std::clamp(o.connections, 1, o.clients), o.batch,
+        append ? absl::StrCat("\"size\":", o.size, ",") : "", f.seconds, rate, p50, p99);
   } else {
     std::cout << absl::StrFormat(
-        "%s: %d events, %d clients, %d per call, %d B payload: %.0f events/s, "
+        "%s: %d events, %d clients on %d connections, %d per call%s: %.0f events/s, "
         "call latency p50 %.0f us, p99 %.0f us (%.2f s)\n",
-        f.mode, f.events, o.clients, o.batch, o.size, rate, p50, p99, f.seconds);
+        f.mode, f.events, o.clients, std::clamp(o.connections, 1, o.clients), o.batch,
+        append ? absl::StrCat(", ", o.size, " B payload") : "", rate, p50, p99, f.seconds);
   }
 }
 
@@ -182,7 +185,7 @@ int BenchRead(const BenchOptions& o) {
     return 2;
   }
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int c = 0; c < o.clients; ++c) {
+  for (int c = 0; c < std::clamp(o.connections, 1, o.clients); ++c) {
     channels.push_back(Connect(o.server, c));
     if (!WaitConnected(*channels.back(), 5)) {
       std::cerr << "govledger: cannot reach govledgerd at " << o.server
@@ -218,7 +221,7 @@ int BenchRead(const BenchOptions& o) {
   std::vector<std::thread> threads;
   for (int c = 0; c < o.clients; ++c) {
     threads.emplace_back([&, c] {
-      auto stub = v1::LedgerService::NewStub(channels[c]);
+      auto stub = v1::LedgerService::NewStub(channels[c % channels.size()]);
       std::vector<double> mine;
       for (;;) {
         uint64_t from = 1 + next_page.fetch_add(1) * o.batch;

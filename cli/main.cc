@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
     sub->add_option("--connections", bench.connections,
-                    "Connections the clients share (up to one per client)")
-        ->capture_default_str();
+                    "Connections the clients share, up to one per client (append default 1, "
+                    "read default one per client)");
     sub->add_flag("--json", bench.json, "Print one JSON object");
   }
   bench_append->add_option("--events", bench.events, "Events in all")->capture_default_str();
@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   if (bench_read->parsed()) {
     if (bench_read->count("--batch") == 0) bench.batch = 10000;
     if (bench_read->count("--events") == 0) bench.events = 0;
+    if (bench_read->count("--connections") == 0) bench.connections = bench.clients;
     return govledger::cli::BenchRead(bench);
   }
   return 2;

@@ -4,7 +4,7 @@
 // method may be called from any thread at any time, concurrently with a Commit. What a store
 // returns is never newer than what its last successful Commit wrote. Implementations:
 // RocksDbEventStore (what govledgerd runs on) and MemoryEventStore (unit tests only). Both pass
-// tests/event_store_test.cc. The stored bytes and their layout are in ledger/store/FORMAT.md.
+// tests/unit/event_store_test.cc. The stored bytes and their layout are in ledger/store/FORMAT.md.
 #ifndef GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_
 #define GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_
 
