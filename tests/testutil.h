@@ -1,4 +1,5 @@
-// Test helpers: status matchers (Debian's abseil has none) and temporary directories.
+// Test helpers: status matchers (Debian's abseil has none), position ranges and temporary
+// directories.
 #ifndef GOVLEDGER_TESTS_TESTUTIL_H_
 #define GOVLEDGER_TESTS_TESTUTIL_H_
 
@@ -7,7 +8,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,8 +39,28 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
                                        result_listener);
 }
 
+// EXPECT_THAT(status_or, IsOkAndHolds(value_or_matcher));
+MATCHER_P(IsOkAndHolds, value_matcher, "") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::govledger::testing::IsOk())
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::govledger::testing::IsOk())
+
+// The positions first..last inclusive, counting down when first > last.
+inline std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
+  std::vector<uint64_t> out;
+  if (first <= last) {
+    for (uint64_t p = first; p <= last; ++p) out.push_back(p);
+  } else {
+    for (uint64_t p = first; p >= last; --p) out.push_back(p);
+  }
+  return out;
+}
 
 // A fresh directory under $TMPDIR (or /tmp), removed with the object.
 class TempDir {

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "tests/integration/client_util.h"
+#include "tests/testutil.h"
 
 namespace govledger::testing {
 namespace {
@@ -30,15 +31,7 @@ std::vector<uint64_t> PagePositions(const v1::ReadResponse& page) {
   return Positions({page.events().begin(), page.events().end()});
 }
 
-std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
-  std::vector<uint64_t> out;
-  if (first <= last) {
-    for (uint64_t p = first; p <= last; ++p) out.push_back(p);
-  } else {
-    for (uint64_t p = first; p >= last; --p) out.push_back(p);
-  }
-  return out;
-}
+using ::govledger::testing::Range;
 
 class HappyPathTest : public DaemonTest {};
 

@@ -18,7 +18,6 @@
 #include "ledger/store/rocksdb_event_store.h"
 #include "rocksdb/db.h"
 #include "tests/testutil.h"
-#include "tests/unit/matchers.h"
 
 namespace govledger {
 namespace {
@@ -52,15 +51,7 @@ VersionAt VP(uint64_t version, uint64_t position) { return {version, position}; 
 
 crypto::Hash HashFor(uint64_t position) { return crypto::Sha256(StoredFor(position)); }
 
-std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
-  std::vector<uint64_t> out;
-  if (first <= last) {
-    for (uint64_t p = first; p <= last; ++p) out.push_back(p);
-  } else {
-    for (uint64_t p = first; p >= last; --p) out.push_back(p);
-  }
-  return out;
-}
+using ::govledger::testing::Range;
 
 // ---- The implementations under test, each made fresh for every test. ----
 

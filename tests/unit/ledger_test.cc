@@ -24,7 +24,6 @@
 #include "ledger/store/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "tests/testutil.h"
-#include "tests/unit/matchers.h"
 
 namespace govledger {
 namespace {
