@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev
+  librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev libgoogle-perftools-dev
 )
 
 if [ -r /etc/os-release ]; then
