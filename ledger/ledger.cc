@@ -217,12 +217,6 @@ void Ledger::WriterLoop() {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is done
-      if (last_group_appends_ > 1 && queue_.size() < last_group_appends_ &&
-          options_.group_commit_wait_micros > 0) {
-        // Concurrent clients are about: give their appends a moment to join this commit.
-        queue_cv_.wait_for(lock, std::chrono::microseconds(options_.group_commit_wait_micros),
-                           [this] { return stopping_ || queue_.size() >= last_group_appends_; });
-      }
       size_t events = 0;
       while (!queue_.empty() &&
              (group.empty() || events + queue_.front()->request.events_size() <=
@@ -232,7 +226,6 @@ void Ledger::WriterLoop() {
         queue_.pop_front();
       }
     }
-    last_group_appends_ = group.size();
     CommitGroup(group);
   }
 }

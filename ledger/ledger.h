@@ -32,10 +32,6 @@ struct LedgerOptions {
   AppendLimits limits;
   // Most events written by one group commit (one synced store write). Default 20,000.
   size_t max_commit_events = 20000;
-  // When the previous group commit held more than one append, the writer waits up to this
-  // long for as many appends to queue before committing, so that concurrent clients share
-  // one synced write (a lone client never waits). Microseconds; 0 disables. Default 200.
-  int64_t group_commit_wait_micros = 200;
   // Most stream versions the writer keeps in memory; past this the cache is emptied and
   // refilled from the store. Default 100,000 (about 10 MB).
   size_t stream_cache_entries = 100000;
@@ -122,7 +118,6 @@ class Ledger {
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
   bool stopping_ = false;                       // guarded by queue_mu_
-  size_t last_group_appends_ = 0;               // writer thread only
 
   mutable std::mutex head_mu_;
   mutable std::condition_variable head_cv_;

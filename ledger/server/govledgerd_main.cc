@@ -32,11 +32,6 @@ int main(int argc, char** argv) {
                  "Most events in one Append call")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--group-commit-wait-us", options.ledger.group_commit_wait_micros,
-                 "Longest wait for concurrent appends to join a group commit, microseconds "
-                 "(0: never wait)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
                  "RocksDB block cache, bytes")
       ->capture_default_str();
