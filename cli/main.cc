@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/client.h"
+#include "cli/governance.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
 
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)");
   bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
 
+  // keys generate|register, decision digest|sign|submit-signature (cli/governance.cc).
+  govledger::cli::GovernanceCommands governance(app, server_flag);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
   if (head->parsed()) return Head(server);
+  if (std::optional<int> code = governance.Run(server)) return *code;
   bench.server = server;
   if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
   if (bench_read->parsed()) {

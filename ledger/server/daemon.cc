@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/ledger_service.h"
+#include "projections/governance_validator.h"
 
 namespace govledger {
 
@@ -21,7 +22,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   std::unique_ptr<Daemon> daemon(new Daemon());
   daemon->options_ = options;
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
-  ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger));
+  daemon->validator_ = std::make_unique<projections::GovernanceValidator>();
+  ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
+                                                 daemon->validator_.get()));
   daemon->ledger_service_ = std::make_unique<LedgerServiceImpl>(daemon->ledger_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -51,6 +54,7 @@ void Daemon::Shutdown() {
     server_->Wait();
   }
   ledger_.reset();  // commits what is queued, then stops the writer
+  validator_.reset();
   store_.reset();   // closes the database
 }
 

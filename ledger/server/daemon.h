@@ -1,5 +1,6 @@
-// Daemon: wires clock, store, ledger and gRPC services into one running server. main() only
-// parses flags and starts it; integration tests start the real binary.
+// Daemon: wires clock, store, governance rules (projections::GovernanceValidator), ledger and
+// gRPC services into one running server. main() only parses flags and starts it; integration
+// tests start the real binary.
 // Start/Shutdown/Wait may be called from different threads; Shutdown is idempotent.
 #ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 #define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
@@ -19,6 +20,9 @@ class Server;
 namespace govledger {
 
 class LedgerServiceImpl;
+namespace projections {
+class GovernanceValidator;
+}
 
 struct DaemonOptions {
   // Directory of the RocksDB database; created if missing. Default "./govledger-data".
@@ -53,6 +57,8 @@ class Daemon {
 
   DaemonOptions options_;
   std::unique_ptr<RocksDbEventStore> store_;
+  // The governance rules every append is checked against; outlives ledger_.
+  std::unique_ptr<projections::GovernanceValidator> validator_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<grpc::Server> server_;

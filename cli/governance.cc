@@ -1,0 +1,423 @@
+#include "cli/governance.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "cli/client.h"
+#include "govledger/v1/events.pb.h"
+#include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/uuid.h"
+#include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/sha256.h"
+#include "projections/decision_digest.h"
+#include "projections/streams.h"
+
+namespace govledger::cli {
+namespace {
+
+constexpr int kExitRefused = 1;
+constexpr int kExitBadArgs = 2;
+constexpr int kExitUnreachable = 3;
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "govledger: " << message << "\n";
+  return code;
+}
+
+int FailCall(const std::string& server, const grpc::Status& status) {
+  return Fail(status.error_code() == grpc::StatusCode::UNAVAILABLE
+                  ? kExitUnreachable
+                  : kExitRefused,
+              DescribeError(server, status));
+}
+
+// Writes `contents` to a new file with `mode`; refuses to overwrite unless
+// `force`.
+absl::Status WriteNewFile(const std::string& path, const std::string& contents,
+                          mode_t mode, bool force) {
+  int flags = O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL);
+  int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno),
+                     errno == EEXIST ? " (use --force)" : ""));
+  }
+  ::fchmod(fd, mode);  // also when --force kept an existing file
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
+  int y = 0, m = 0, d = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a date (YYYY-MM-DD)"));
+  }
+  v1::Date date;
+  date.set_year(y);
+  date.set_month(m);
+  date.set_day(d);
+  return date;
+}
+
+// The stream named by --decision-stream, or by --organisation and --reference.
+absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
+                                             const std::string& org,
+                                             const std::string& reference) {
+  if (!stream.empty()) {
+    if (!org.empty() || !reference.empty()) {
+      return absl::InvalidArgumentError(
+          "give --decision-stream, or --organisation and --reference, not "
+          "both");
+    }
+    return stream;
+  }
+  if (org.empty() || reference.empty()) {
+    return absl::InvalidArgumentError(
+        "give --decision-stream, or both --organisation and --reference");
+  }
+  if (absl::Status s = projections::CheckId("--organisation", org); !s.ok())
+    return s;
+  if (absl::Status s = projections::CheckReference(reference); !s.ok())
+    return s;
+  return projections::DecisionStream(org, reference);
+}
+
+// Reads the decision's stream and returns its DecisionProposed. NOT_FOUND when
+// the stream has none; other codes from the server.
+absl::StatusOr<v1::DecisionProposed> FetchDecision(
+    v1::LedgerService::Stub& stub, const std::string& stream,
+    grpc::Status* rpc) {
+  uint64_t from = 0;
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::ReadRequest request;
+    request.set_stream_id(stream);
+    request.set_from(from);
+    v1::ReadResponse response;
+    *rpc = stub.Read(&context, request, &response);
+    if (!rpc->ok()) return absl::UnknownError("read failed");
+    for (const v1::Event& e : response.events()) {
+      if (e.event_type() == v1::DecisionProposed::descriptor()->full_name()) {
+        v1::DecisionProposed d;
+        if (!d.ParseFromString(e.payload())) {
+          return absl::DataLossError(
+              absl::StrCat("the DecisionProposed at position ", e.position(),
+                           " does not parse"));
+        }
+        return d;
+      }
+    }
+    if (response.next() == 0) break;
+    from = response.next();
+  }
+  return absl::NotFoundError(
+      absl::StrCat("stream ", stream, " holds no DecisionProposed"));
+}
+
+}  // namespace
+
+GovernanceCommands::GovernanceCommands(CLI::App& app,
+                                       std::string& server_flag) {
+  CLI::App* keys = app.add_subcommand("keys", "Signing keys (Ed25519)");
+  keys->require_subcommand(1);
+  keys_generate_ = keys->add_subcommand(
+      "generate",
+      "Generate an Ed25519 key pair: PREFIX.key (private, PKCS #8 PEM, mode "
+      "0600) "
+      "and PREFIX.pub (public PEM); prints the public key in hex. Offline.\n\n"
+      "Example:\n  govledger keys generate --out ~/keys/dmpc-2016");
+  keys_generate_
+      ->add_option("--out", out_prefix_, "Path prefix of the two files")
+      ->required();
+  keys_generate_->add_flag("--force", force_, "Overwrite existing files");
+
+  keys_register_ = keys->add_subcommand(
+      "register",
+      "Append a SigningKeyRegistered event for a public key\n\n"
+      "Example:\n  govledger keys register --key-id mopac-dmpc-2016 "
+      "--holder 'Sophie Linden' \\\n    --role 'Deputy Mayor for Policing and "
+      "Crime' "
+      "--pub ~/keys/dmpc-2016.pub");
+  keys_register_
+      ->add_option("--key-id", key_id_, "Key id (its stream is key/ID)")
+      ->required();
+  keys_register_->add_option("--holder", holder_, "The person holding the key")
+      ->required();
+  keys_register_->add_option("--role", role_, "The role the holder signs as")
+      ->required();
+  keys_register_
+      ->add_option("--pub", pub_file_, "Public key PEM file (PREFIX.pub)")
+      ->required();
+
+  CLI::App* decision =
+      app.add_subcommand("decision", "Decisions: digests and signatures");
+  decision->require_subcommand(1);
+  decision_digest_ =
+      decision->add_subcommand("digest",
+                               "Print the canonical digest (hex) of a stored "
+                               "decision: what signatories sign\n\n"
+                               "Example:\n  govledger decision digest "
+                               "--organisation MOPAC --reference 'PCD 72'");
+  decision_sign_ =
+      decision->add_subcommand("sign",
+                               "Sign a decision digest with a private key; "
+                               "prints the signature (hex). Offline.\n\n"
+                               "Example:\n  govledger decision sign --key "
+                               "~/keys/dmpc-2016.key --digest 1adb48eb...");
+  decision_sign_
+      ->add_option("--key", key_file_, "Private key PEM file (PREFIX.key)")
+      ->required();
+  decision_sign_
+      ->add_option("--digest", digest_hex_, "The digest, 64 hex digits")
+      ->required();
+  decision_submit_ = decision->add_subcommand(
+      "submit-signature",
+      "Append a DecisionSigned event; the ledger verifies the signature\n\n"
+      "Example:\n  govledger decision submit-signature --organisation MOPAC "
+      "--reference 'PCD 72' \\\n    --key-id mopac-dmpc-2016 --signature "
+      "5f2c...");
+  for (CLI::App* sub : {decision_digest_, decision_submit_}) {
+    sub->add_option("--decision-stream", decision_stream_,
+                    "The decision's stream, e.g. decision/MOPAC/PCD-72");
+    sub->add_option("--organisation", organisation_,
+                    "The deciding organisation's id");
+    sub->add_option("--reference", reference_,
+                    "The decision's reference, e.g. 'PCD 72'");
+  }
+  decision_submit_
+      ->add_option("--key-id", key_id_, "The registered key that signed")
+      ->required();
+  decision_submit_
+      ->add_option("--signature", signature_hex_,
+                   "The signature, 128 hex digits")
+      ->required();
+  decision_submit_->add_option("--signed-on", signed_on_,
+                               "The date beside the signature, YYYY-MM-DD");
+  for (CLI::App* sub : {keys_register_, decision_submit_}) {
+    sub->add_option(
+        "--actor", actor_,
+        "Recorded actor (govledger-actor), default the peer address");
+  }
+  for (CLI::App* sub : {keys_register_, decision_digest_, decision_submit_}) {
+    sub->add_option("--server", server_flag, "govledgerd address");
+  }
+
+  CLI::App* bench = nullptr;
+  try {
+    bench = app.get_subcommand("bench");
+  } catch (const CLI::OptionNotFound&) {
+  }
+  if (bench != nullptr) {
+    bench_typed_ = bench->add_subcommand(
+        "typed",
+        "Append typed governance events (StatusReported, checked by the rules) "
+        "and "
+        "report events/s and call latency\n\nExample:\n"
+        "  govledger bench typed --clients 8 --batch 100 --events 1000000");
+    TypedBenchOptions& t = typed_bench_;
+    bench_typed_->add_option("--server", server_flag, "govledgerd address");
+    bench_typed_->add_option("--clients", t.clients, "Concurrent clients")
+        ->capture_default_str();
+    bench_typed_->add_option("--events", t.events, "Events in all")
+        ->capture_default_str();
+    bench_typed_->add_option("--batch", t.batch, "Events per call")
+        ->capture_default_str();
+    bench_typed_->add_option("--size", t.size, "Payload bytes per event")
+        ->capture_default_str();
+    bench_typed_->add_flag(
+        "--opaque", t.opaque,
+        "Send the same payloads under an opaque type (no rules), to compare");
+    bench_typed_->add_flag("--json", t.json, "Print one JSON object");
+  }
+}
+
+std::optional<int> GovernanceCommands::Run(const std::string& server) {
+  if (keys_generate_->parsed()) return Generate();
+  if (keys_register_->parsed()) return Register(server);
+  if (decision_digest_->parsed()) return Digest(server);
+  if (decision_sign_->parsed()) return Sign();
+  if (decision_submit_->parsed()) return Submit(server);
+  if (bench_typed_ != nullptr && bench_typed_->parsed()) {
+    typed_bench_.server = server;
+    return BenchTyped(typed_bench_);
+  }
+  return std::nullopt;
+}
+
+int GovernanceCommands::Generate() {
+  absl::StatusOr<crypto::Ed25519KeyPair> pair =
+      crypto::GenerateEd25519KeyPair();
+  if (!pair.ok())
+    return Fail(kExitRefused, std::string(pair.status().message()));
+  absl::StatusOr<std::string> priv =
+      crypto::Ed25519PrivateKeyToPem(pair->private_key);
+  absl::StatusOr<std::string> pub =
+      crypto::Ed25519PublicKeyToPem(pair->public_key);
+  if (!priv.ok() || !pub.ok())
+    return Fail(kExitRefused, "cannot encode the key pair as PEM");
+  const std::string key_path = out_prefix_ + ".key",
+                    pub_path = out_prefix_ + ".pub";
+  if (absl::Status s = WriteNewFile(key_path, *priv, 0600, force_); !s.ok()) {
+    return Fail(kExitBadArgs, std::string(s.message()));
+  }
+  if (absl::Status s = WriteNewFile(pub_path, *pub, 0644, force_); !s.ok()) {
+    return Fail(kExitBadArgs, std::string(s.message()));
+  }
+  std::cout << "private key  " << key_path << " (keep it secret)\npublic key   "
+            << pub_path << "\npublic (hex) " << crypto::ToHex(pair->public_key)
+            << "\n";
+  return 0;
+}
+
+int GovernanceCommands::Register(const std::string& server) {
+  absl::StatusOr<std::string> pem = ReadFile(pub_file_);
+  if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
+  absl::StatusOr<std::string> pub = crypto::Ed25519PublicKeyFromPem(*pem);
+  if (!pub.ok())
+    return Fail(kExitBadArgs,
+                absl::StrCat(pub_file_, ": ", pub.status().message()));
+  if (absl::Status s = projections::CheckId("--key-id", key_id_); !s.ok()) {
+    return Fail(kExitBadArgs, std::string(s.message()));
+  }
+  v1::SigningKeyRegistered m;
+  m.set_key_id(key_id_);
+  m.set_holder(holder_);
+  m.set_role(role_);
+  m.set_public_key(*pub);
+  v1::AppendRequest request;
+  v1::Event* e = request.add_events();
+  e->set_event_id(NewUuid());
+  e->set_stream_id(projections::KeyStream(key_id_));
+  e->set_event_type(v1::SigningKeyRegistered::descriptor()->full_name());
+  e->set_payload(m.SerializeAsString());
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (!actor_.empty()) context.AddMetadata("govledger-actor", actor_);
+  v1::AppendResponse response;
+  grpc::Status status = stub->Append(&context, request, &response);
+  if (!status.ok()) return FailCall(server, status);
+  std::cout << "registered key " << key_id_ << " at position "
+            << response.events(0).position() << "\n";
+  return 0;
+}
+
+int GovernanceCommands::Digest(const std::string& server) {
+  absl::StatusOr<std::string> stream =
+      DecisionStreamOf(decision_stream_, organisation_, reference_);
+  if (!stream.ok())
+    return Fail(kExitBadArgs, std::string(stream.status().message()));
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  grpc::Status rpc;
+  absl::StatusOr<v1::DecisionProposed> decision =
+      FetchDecision(*stub, *stream, &rpc);
+  if (!rpc.ok()) return FailCall(server, rpc);
+  if (!decision.ok())
+    return Fail(kExitRefused, std::string(decision.status().message()));
+  std::cout << crypto::ToHex(projections::DecisionDigest(*decision)) << "\n";
+  return 0;
+}
+
+int GovernanceCommands::Sign() {
+  absl::StatusOr<std::string> pem = ReadFile(key_file_);
+  if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
+  absl::StatusOr<std::string> key = crypto::Ed25519PrivateKeyFromPem(*pem);
+  if (!key.ok())
+    return Fail(kExitBadArgs,
+                absl::StrCat(key_file_, ": ", key.status().message()));
+  absl::StatusOr<std::string> digest = crypto::FromHex(digest_hex_);
+  if (!digest.ok() || digest->size() != 32) {
+    return Fail(kExitBadArgs,
+                "--digest must be 64 hex digits (a SHA-256 digest)");
+  }
+  absl::StatusOr<std::string> signature = crypto::Ed25519Sign(*key, *digest);
+  if (!signature.ok())
+    return Fail(kExitRefused, std::string(signature.status().message()));
+  std::cout << crypto::ToHex(*signature) << "\n";
+  return 0;
+}
+
+int GovernanceCommands::Submit(const std::string& server) {
+  absl::StatusOr<std::string> stream =
+      DecisionStreamOf(decision_stream_, organisation_, reference_);
+  if (!stream.ok())
+    return Fail(kExitBadArgs, std::string(stream.status().message()));
+  absl::StatusOr<std::string> signature = crypto::FromHex(signature_hex_);
+  if (!signature.ok() || signature->size() != crypto::kEd25519SignatureSize) {
+    return Fail(kExitBadArgs,
+                "--signature must be 128 hex digits (an Ed25519 signature)");
+  }
+  v1::DecisionSigned m;
+  if (!signed_on_.empty()) {
+    absl::StatusOr<v1::Date> date = ParseDate(signed_on_);
+    if (!date.ok())
+      return Fail(kExitBadArgs, std::string(date.status().message()));
+    *m.mutable_signed_on() = *date;
+  }
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  grpc::Status rpc;
+  absl::StatusOr<v1::DecisionProposed> decision =
+      FetchDecision(*stub, *stream, &rpc);
+  if (!rpc.ok()) return FailCall(server, rpc);
+  if (!decision.ok())
+    return Fail(kExitRefused, std::string(decision.status().message()));
+  m.set_organisation_id(decision->organisation_id());
+  m.set_reference(decision->reference());
+  m.set_key_id(key_id_);
+  m.set_signature(*signature);
+  m.set_digest(projections::DecisionDigest(*decision));
+  v1::AppendRequest request;
+  v1::Event* e = request.add_events();
+  e->set_event_id(NewUuid());
+  e->set_stream_id(*stream);
+  e->set_event_type(v1::DecisionSigned::descriptor()->full_name());
+  e->set_payload(m.SerializeAsString());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (!actor_.empty()) context.AddMetadata("govledger-actor", actor_);
+  v1::AppendResponse response;
+  grpc::Status status = stub->Append(&context, request, &response);
+  if (!status.ok()) return FailCall(server, status);
+  std::cout << "signature of " << decision->organisation_id() << "/"
+            << decision->reference() << " by key " << key_id_
+            << " recorded at position " << response.events(0).position()
+            << "\n";
+  return 0;
+}
+
+}  // namespace govledger::cli

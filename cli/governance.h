@@ -1,0 +1,65 @@
+// The signatory's commands of the govledger CLI: key pairs, decision digests,
+// offline signing and submitting signatures (README, "Signing decisions").
+//
+//   govledger keys generate --out PREFIX
+//   govledger keys register --key-id ID --holder NAME --role ROLE --pub
+//   PREFIX.pub govledger decision digest (--decision-stream S | --organisation
+//   O --reference R) govledger decision sign --key PREFIX.key --digest HEX
+//   govledger decision submit-signature (--decision-stream S | --organisation O
+//   --reference R)
+//                                       --key-id ID --signature HEX
+//                                       [--signed-on YYYY-MM-DD]
+//   govledger bench typed [--clients N] [--events N] [--batch N] [--size B]
+//   [--opaque] [--json]
+//
+// Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
+// the request (or has no such decision); 2 bad arguments or unusable input
+// files; 3 the server could not be reached. Not thread-safe (one command per
+// process).
+#ifndef GOVLEDGER_CLI_GOVERNANCE_H_
+#define GOVLEDGER_CLI_GOVERNANCE_H_
+
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "cli/typed_bench.h"
+
+namespace govledger::cli {
+
+class GovernanceCommands {
+ public:
+  // Adds the `keys` and `decision` subcommands to `app`, and `typed` to its
+  // `bench` (if any). `server_flag` is the shared --server option's variable.
+  // REQUIRES: both outlive this object.
+  GovernanceCommands(CLI::App& app, std::string& server_flag);
+
+  // After app.parse(): the exit code if one of these commands was given, else
+  // nullopt.
+  std::optional<int> Run(const std::string& server);
+
+ private:
+  int Generate();
+  int Register(const std::string& server);
+  int Digest(const std::string& server);
+  int Sign();
+  int Submit(const std::string& server);
+
+  CLI::App* keys_generate_ = nullptr;
+  CLI::App* keys_register_ = nullptr;
+  CLI::App* decision_digest_ = nullptr;
+  CLI::App* decision_sign_ = nullptr;
+  CLI::App* decision_submit_ = nullptr;
+  CLI::App* bench_typed_ = nullptr;
+  TypedBenchOptions typed_bench_;
+
+  std::string out_prefix_;
+  bool force_ = false;
+  std::string key_id_, holder_, role_, pub_file_;
+  std::string decision_stream_, organisation_, reference_;
+  std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_;
+};
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_GOVERNANCE_H_

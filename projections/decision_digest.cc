@@ -1,0 +1,86 @@
+#include "projections/decision_digest.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ledger/crypto/sha256.h"
+
+namespace govledger::projections {
+namespace {
+
+void Field(absl::string_view x, std::string* out) {
+  const uint32_t n = static_cast<uint32_t>(x.size());
+  const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+  out->append(len, 4);
+  out->append(x.data(), x.size());
+}
+
+void List(std::vector<std::string> items, bool sort, std::string* out) {
+  if (sort) std::sort(items.begin(), items.end());
+  Field(absl::StrCat(items.size()), out);
+  for (const std::string& item : items) Field(item, out);
+}
+
+std::string DateText(const v1::Date& date) {
+  if (date.year() == 0 && date.month() == 0 && date.day() == 0) return "";
+  return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(),
+                         date.day());
+}
+
+std::string KindText(v1::AmountKind kind) {
+  switch (kind) {
+    case v1::AMOUNT_KIND_CAPITAL:
+      return "CAPITAL";
+    case v1::AMOUNT_KIND_REVENUE:
+      return "REVENUE";
+    case v1::AMOUNT_KIND_ONE_OFF:
+      return "ONE_OFF";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+}  // namespace
+
+std::string CanonicalDecisionEncoding(const v1::DecisionProposed& d) {
+  std::string out;
+  Field(kDecisionDigestTag, &out);
+  Field(d.organisation_id(), &out);
+  Field(d.reference(), &out);
+  Field(d.title(), &out);
+  List({d.recommendations().begin(), d.recommendations().end()}, /*sort=*/false,
+       &out);
+  std::vector<std::string> amounts;
+  for (const v1::DecisionAmount& a : d.amounts()) {
+    std::string amount;
+    Field(KindText(a.kind()), &amount);
+    Field(absl::StrCat(a.pence()), &amount);
+    Field(a.funding_source(), &amount);
+    Field(a.description(), &amount);
+    Field(a.noted_only() ? "noted" : "approved", &amount);
+    amounts.push_back(std::move(amount));
+  }
+  List(std::move(amounts), /*sort=*/true, &out);
+  List({d.required_signatory_roles().begin(),
+        d.required_signatory_roles().end()},
+       true, &out);
+  List({d.related_decisions().begin(), d.related_decisions().end()}, true,
+       &out);
+  Field(d.part1_text(), &out);
+  Field(DateText(d.part1_deferred_until()), &out);
+  Field(d.part2().text(), &out);
+  Field(d.part2().reason(), &out);
+  Field(DateText(d.part2().publication_deferred_until()), &out);
+  Field(d.programme_id(), &out);
+  return out;
+}
+
+std::string DecisionDigest(const v1::DecisionProposed& decision) {
+  crypto::Hash h = crypto::Sha256(CanonicalDecisionEncoding(decision));
+  return std::string(crypto::AsBytes(h).data(), crypto::kHashSize);
+}
+
+}  // namespace govledger::projections

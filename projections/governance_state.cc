@@ -1,0 +1,1302 @@
+#include "projections/governance_state.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ledger/crypto/ed25519.h"
+#include "projections/decision_digest.h"
+#include "projections/streams.h"
+
+namespace govledger::projections {
+
+using Mode = GovernanceState::Mode;
+
+bool DecisionState::approved() const {
+  if (outcome != Outcome::kPending) return false;
+  for (const std::string& role : proposed.required_signatory_roles()) {
+    if (!signed_roles.contains(role)) return false;
+  }
+  return !proposed.required_signatory_roles().empty();
+}
+
+std::string FormatPence(int64_t pence) {
+  std::string sign = pence < 0 ? "-" : "";
+  uint64_t abs = pence < 0 ? 0 - static_cast<uint64_t>(pence)
+                           : static_cast<uint64_t>(pence);
+  std::string pounds = absl::StrCat(abs / 100);
+  std::string grouped;
+  for (size_t i = 0; i < pounds.size(); ++i) {
+    if (i > 0 && (pounds.size() - i) % 3 == 0) grouped.push_back(',');
+    grouped.push_back(pounds[i]);
+  }
+  return absl::StrFormat("%s\xC2\xA3%s.%02d", sign, grouped,
+                         static_cast<int>(abs % 100));
+}
+
+namespace {
+
+absl::Status Invalid(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+// A broken rule: "<entity> <problem>: <rule>".
+absl::Status Refuse(absl::string_view entity, absl::string_view problem,
+                    absl::string_view rule) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(entity, " ", problem, ": ", rule));
+}
+
+absl::Status Required(absl::string_view field, absl::string_view value) {
+  if (value.empty()) return Invalid(absl::StrCat(field, " is required"));
+  return absl::OkStatus();
+}
+
+absl::Status NotNegative(absl::string_view entity, absl::string_view field,
+                         int64_t pence) {
+  if (pence < 0) {
+    return Invalid(
+        absl::StrCat(entity, ": ", field, " is ", pence,
+                     " pence; amounts are whole pence and not negative"));
+  }
+  return absl::OkStatus();
+}
+
+bool IsUnset(const v1::Date& d) {
+  return d.year() == 0 && d.month() == 0 && d.day() == 0;
+}
+
+absl::Status CheckDate(absl::string_view field, const v1::Date& d,
+                       bool required) {
+  if (IsUnset(d)) {
+    return required ? Invalid(absl::StrCat(field, " is required"))
+                    : absl::OkStatus();
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  bool leap = (d.year() % 4 == 0 && d.year() % 100 != 0) || d.year() % 400 == 0;
+  if (d.year() < 1900 || d.year() > 2199 || d.month() < 1 || d.month() > 12 ||
+      d.day() < 1 ||
+      d.day() > kDays[d.month() - 1] + (d.month() == 2 && leap ? 1 : 0)) {
+    return Invalid(absl::StrFormat(
+        "%s %04d-%02d-%02d is not a date from 1900-01-01 to 2199-12-31", field,
+        d.year(), d.month(), d.day()));
+  }
+  return absl::OkStatus();
+}
+
+int64_t DateKey(const v1::Date& d) {
+  return d.year() * 10000LL + d.month() * 100 + d.day();
+}
+
+absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
+  if (a.decision_stream().empty() == a.board().empty()) {
+    return Invalid(absl::StrCat(
+        field, ": exactly one of decision_stream and board is required"));
+  }
+  return absl::OkStatus();
+}
+
+bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
+  return a.kind() == b.kind() && a.id() == b.id();
+}
+
+std::optional<EventKey> ParseEventKey(absl::string_view s) {
+  if (s.size() != 36) return std::nullopt;
+  EventKey key{};
+  size_t k = 0;
+  for (size_t i = 0; i < s.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    int hi = absl::ascii_isxdigit(static_cast<unsigned char>(s[i])) ? 0 : -1;
+    int lo =
+        absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) ? 0 : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    auto nibble = [](char c) {
+      return c <= '9' ? c - '0'
+                      : (absl::ascii_tolower(static_cast<unsigned char>(c)) -
+                         'a' + 10);
+    };
+    key[k++] = static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1]));
+    i += 2;
+  }
+  return key;
+}
+
+bool LooksLikeUuid(absl::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-'
+             : !absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+#define RETURN_IF_ERROR_(expr)                \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) { \
+      return _s;                              \
+    }                                         \
+  } while (0)
+
+}  // namespace
+
+template <typename V>
+V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
+                           const std::string& key) {
+  auto it = map.find(key);
+  if (journal_ != nullptr) {
+    if (it == map.end()) {
+      journal_->Push([&map, key] { map.erase(key); });
+    } else {
+      journal_->Push([&map, key, old = it->second]() mutable {
+        map[key] = std::move(old);
+      });
+    }
+  }
+  if (it == map.end()) it = map.emplace(key, V{}).first;
+  return &it->second;
+}
+
+void GovernanceState::RememberEvent(absl::string_view event_id,
+                                    absl::string_view stream_id) {
+  std::optional<EventKey> key = ParseEventKey(event_id);
+  if (!key) return;  // the ledger only passes UUIDs
+  auto [it, inserted] = stream_numbers_.try_emplace(
+      stream_id, static_cast<uint32_t>(stream_ids_.size()));
+  if (inserted) stream_ids_.emplace_back(stream_id);
+  if (events_.insert_or_assign(*key, it->second).second &&
+      journal_ != nullptr) {
+    journal_->PushErase(&events_, *key);
+  }
+}
+
+void GovernanceState::CountUnknown() {
+  ++unknown_events_;
+  if (journal_ != nullptr) journal_->Push([this] { --unknown_events_; });
+}
+
+// The event handlers: for each payload type M,
+//   Shape(m)        the stream the event belongs on, or INVALID_ARGUMENT
+//   (state-independent); Rules(s, m, e)  OK or FAILED_PRECONDITION (against the
+//   current state); Do(s, m, e)     the change; tolerant of missing entities
+//   (replay applies unchecked events).
+struct GovernanceState::Access {
+  using S = GovernanceState;
+
+  // --- Shared rule helpers. ---
+
+  // The subject exists and is open (a project also needs its programme open).
+  static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref,
+                                  absl::string_view rule) {
+    const WorkState* w = s.FindWork(ref);
+    if (w == nullptr) return Refuse(Describe(ref), "is not registered", rule);
+    if (w->closed) return Refuse(Describe(ref), "is closed", rule);
+    if (ref.kind() == v1::WORK_KIND_PROJECT) {
+      const WorkState* p = s.FindProgramme(w->programme_id);
+      if (p != nullptr && p->closed) {
+        return Refuse(Describe(ref),
+                      absl::StrCat("belongs to closed programme ", p->ref.id()),
+                      rule);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status RequireRegistered(const S& s, const v1::WorkRef& ref,
+                                        absl::string_view rule) {
+    if (s.FindWork(ref) == nullptr)
+      return Refuse(Describe(ref), "is not registered", rule);
+    return absl::OkStatus();
+  }
+
+  static absl::Status RequireApproval(const S& s, const v1::Approval& a,
+                                      absl::string_view entity) {
+    if (!a.decision_stream().empty() &&
+        !s.decisions_.contains(a.decision_stream())) {
+      return Refuse(
+          entity,
+          absl::StrCat("names approving decision ", a.decision_stream(),
+                       ", which has not been proposed"),
+          "a scope change is approved by an existing decision or a board");
+    }
+    return absl::OkStatus();
+  }
+
+  static const DecisionState* Decision(const S& s, absl::string_view org,
+                                       absl::string_view ref) {
+    auto it = s.decisions_.find(DecisionStream(org, ref));
+    return it == s.decisions_.end() ? nullptr : &it->second;
+  }
+
+  static absl::Status RequirePendingDecision(const S& s, absl::string_view org,
+                                             absl::string_view ref,
+                                             absl::string_view action) {
+    std::string entity = absl::StrCat("decision ", org, "/", ref);
+    const DecisionState* d = Decision(s, org, ref);
+    if (d == nullptr) {
+      return Refuse(entity, "has not been proposed",
+                    absl::StrCat("only a proposed decision can be ", action));
+    }
+    if (d->outcome == DecisionState::Outcome::kRejected) {
+      return Refuse(entity, "was rejected",
+                    absl::StrCat("only a pending decision can be ", action));
+    }
+    if (d->outcome == DecisionState::Outcome::kWithdrawn) {
+      return Refuse(entity, "was withdrawn",
+                    absl::StrCat("only a pending decision can be ", action));
+    }
+    if (d->approved()) {
+      return Refuse(entity,
+                    "is already approved (every required role has signed)",
+                    absl::StrCat("only a pending decision can be ", action));
+    }
+    return absl::OkStatus();
+  }
+
+  static WorkState* MutableWork(S& s, const v1::WorkRef& ref) {
+    absl::StatusOr<std::string> stream = WorkStream("ref", ref);
+    if (!stream.ok() || !s.work_.contains(*stream)) return nullptr;
+    return s.Mutate(s.work_, *stream);
+  }
+
+  // --- Organisations, programmes, projects. ---
+
+  static absl::StatusOr<std::string> Shape(
+      const v1::OrganisationRegistered& m) {
+    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR_(Required("name", m.name()));
+    return OrganisationStream(m.organisation_id());
+  }
+  static absl::Status Rules(const S& s, const v1::OrganisationRegistered& m,
+                            const v1::Event&) {
+    if (s.organisations_.contains(m.organisation_id())) {
+      return Refuse(absl::StrCat("organisation ", m.organisation_id()),
+                    "is already registered",
+                    "an organisation is registered once");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::OrganisationRegistered& m, const v1::Event&) {
+    s.Mutate(s.organisations_, m.organisation_id())->registered = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ProgrammeRegistered& m) {
+    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR_(Required("name", m.name()));
+    RETURN_IF_ERROR_(
+        CheckDate("mobilisation_date", m.mobilisation_date(), true));
+    if (m.planned_weeks() < 1)
+      return Invalid("planned_weeks must be at least 1");
+    absl::flat_hash_set<int> numbers;
+    for (const v1::Tranche& t : m.tranches()) {
+      std::string f = absl::StrCat("tranche ", t.number());
+      if (t.number() < 1) return Invalid("tranche numbers start at 1");
+      if (!numbers.insert(t.number()).second)
+        return Invalid(absl::StrCat(f, " appears twice"));
+      RETURN_IF_ERROR_(
+          CheckDate(absl::StrCat(f, " start_date"), t.start_date(), true));
+      RETURN_IF_ERROR_(
+          CheckDate(absl::StrCat(f, " end_date"), t.end_date(), true));
+      if (DateKey(t.end_date()) < DateKey(t.start_date())) {
+        return Invalid(absl::StrCat(f, " ends before it starts"));
+      }
+    }
+    return ProgrammeStream(m.programme_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ProgrammeRegistered& m,
+                            const v1::Event&) {
+    std::string entity = absl::StrCat("programme ", m.programme_id());
+    if (s.work_.contains(ProgrammeStream(m.programme_id()))) {
+      return Refuse(entity, "is already registered",
+                    "a programme is registered once");
+    }
+    if (!s.organisations_.contains(m.organisation_id())) {
+      return Refuse(entity,
+                    absl::StrCat("names organisation ", m.organisation_id(),
+                                 ", which is not registered"),
+                    "a programme belongs to a registered organisation");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::ProgrammeRegistered& m, const v1::Event&) {
+    WorkState* w = s.Mutate(s.work_, ProgrammeStream(m.programme_id()));
+    w->ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    w->ref.set_id(m.programme_id());
+    w->organisation_id = m.organisation_id();
+    w->programme_id = m.programme_id();
+    w->programme = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ProgrammeClosed& m) {
+    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    return ProgrammeStream(m.programme_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ProgrammeClosed& m,
+                            const v1::Event&) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    ref.set_id(m.programme_id());
+    return RequireOpen(s, ref,
+                       "only a registered, open programme can be closed");
+  }
+  static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event&) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    ref.set_id(m.programme_id());
+    if (WorkState* w = MutableWork(s, ref)) {
+      w->closed = true;
+      w->closed_reason = m.reason();
+    }
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ProjectRegistered& m) {
+    RETURN_IF_ERROR_(CheckId("project_id", m.project_id()));
+    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR_(Required("name", m.name()));
+    return ProjectStream(m.project_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ProjectRegistered& m,
+                            const v1::Event&) {
+    if (s.work_.contains(ProjectStream(m.project_id()))) {
+      return Refuse(absl::StrCat("project ", m.project_id()),
+                    "is already registered", "a project is registered once");
+    }
+    v1::WorkRef programme;
+    programme.set_kind(v1::WORK_KIND_PROGRAMME);
+    programme.set_id(m.programme_id());
+    return RequireOpen(s, programme,
+                       "a project joins a registered, open programme");
+  }
+  static void Do(S& s, const v1::ProjectRegistered& m, const v1::Event&) {
+    const WorkState* programme = s.FindProgramme(m.programme_id());
+    WorkState* w = s.Mutate(s.work_, ProjectStream(m.project_id()));
+    w->ref.set_kind(v1::WORK_KIND_PROJECT);
+    w->ref.set_id(m.project_id());
+    w->programme_id = m.programme_id();
+    if (programme != nullptr) w->organisation_id = programme->organisation_id;
+    w->project = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ProjectClosed& m) {
+    RETURN_IF_ERROR_(CheckId("project_id", m.project_id()));
+    std::string entity = absl::StrCat("project ", m.project_id());
+    RETURN_IF_ERROR_(
+        NotNegative(entity, "final_cost_pence", m.final_cost_pence()));
+    RETURN_IF_ERROR_(NotNegative(entity, "annual_benefits_pence",
+                                 m.annual_benefits_pence()));
+    return ProjectStream(m.project_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ProjectClosed& m,
+                            const v1::Event&) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROJECT);
+    ref.set_id(m.project_id());
+    const WorkState* w = s.FindWork(ref);
+    if (w == nullptr) {
+      return Refuse(Describe(ref), "is not registered",
+                    "only a registered project can be closed");
+    }
+    if (w->closed)
+      return Refuse(Describe(ref), "is already closed",
+                    "a project is closed once");
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::ProjectClosed& m, const v1::Event&) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROJECT);
+    ref.set_id(m.project_id());
+    if (WorkState* w = MutableWork(s, ref)) {
+      w->closed = true;
+      w->closure = m;
+    }
+  }
+
+  // --- Status, gates, milestones, benefits. ---
+
+  static absl::StatusOr<std::string> Shape(const v1::StatusReported& m) {
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return stream.status();
+    if (!v1::Rag_IsValid(m.rag()))
+      return Invalid(absl::StrCat("rag ", m.rag(), " is unknown"));
+    if (!v1::DeliveryConfidence_IsValid(m.delivery_confidence())) {
+      return Invalid(absl::StrCat("delivery_confidence ",
+                                  m.delivery_confidence(), " is unknown"));
+    }
+    if (m.rag() == v1::RAG_UNSPECIFIED &&
+        m.delivery_confidence() == v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+      return Invalid("a status report sets rag, delivery_confidence or both");
+    }
+    if (m.plan_week() < 1) return Invalid("plan_week must be at least 1");
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::StatusReported& m,
+                            const v1::Event&) {
+    return RequireOpen(
+        s, m.subject(),
+        "status is reported only for a registered, open programme or project");
+  }
+  static void Do(S& s, const v1::StatusReported& m, const v1::Event&) {
+    // The hot path: journal only the previous report (moved, not copied), not
+    // the whole WorkState. The node's address is stable, and any undo that
+    // erases it runs after this one.
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return;
+    auto it = s.work_.find(*stream);
+    if (it == s.work_.end()) return;
+    WorkState* w = &it->second;
+    if (s.journal_ != nullptr) {
+      auto old = std::make_shared<v1::StatusReported>();
+      old->Swap(&w->last_status);
+      s.journal_->Push([w, old, had = w->has_status] {
+        w->last_status.Swap(old.get());
+        w->has_status = had;
+      });
+    }
+    w->has_status = true;
+    w->last_status = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::GatePassed& m) {
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("gate", m.gate()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::GatePassed& m,
+                            const v1::Event&) {
+    RETURN_IF_ERROR_(RequireOpen(
+        s, m.subject(),
+        "gates are passed only by a registered, open programme or project"));
+    const WorkState* w = s.FindWork(m.subject());
+    if (std::find(w->gates_passed.begin(), w->gates_passed.end(), m.gate()) !=
+        w->gates_passed.end()) {
+      return Refuse(Describe(m.subject()),
+                    absl::StrCat("has already passed ", m.gate()),
+                    "a gate is passed once");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::GatePassed& m, const v1::Event&) {
+    if (WorkState* w = MutableWork(s, m.subject()))
+      w->gates_passed.push_back(m.gate());
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::MilestoneReached& m) {
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("milestone", m.milestone()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::MilestoneReached& m,
+                            const v1::Event&) {
+    return RequireOpen(s, m.subject(),
+                       "milestones are reached only by a registered, open "
+                       "programme or project");
+  }
+  static void Do(S& s, const v1::MilestoneReached& m, const v1::Event&) {
+    if (WorkState* w = MutableWork(s, m.subject()))
+      w->milestones.push_back(m.milestone());
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::BenefitForecast& m) {
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR_(
+        NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::BenefitForecast& m,
+                            const v1::Event&) {
+    return RequireOpen(s, m.subject(),
+                       "benefits are forecast only for a registered, open "
+                       "programme or project");
+  }
+  static void Do(S& s, const v1::BenefitForecast& m, const v1::Event&) {
+    if (WorkState* w = MutableWork(s, m.subject())) {
+      BenefitState& b = w->benefits[m.benefit_id()];
+      if (!m.description().empty()) b.description = m.description();
+      b.has_forecast = true;
+      b.forecast_annual_pence = m.annual_pence();
+    }
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::BenefitRealised& m) {
+    absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR_(
+        NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::BenefitRealised& m,
+                            const v1::Event&) {
+    return RequireRegistered(
+        s, m.subject(),
+        "benefits are realised only by a registered programme or project");
+  }
+  static void Do(S& s, const v1::BenefitRealised& m, const v1::Event&) {
+    if (WorkState* w = MutableWork(s, m.subject())) {
+      BenefitState& b = w->benefits[m.benefit_id()];
+      if (!m.description().empty()) b.description = m.description();
+      b.has_realised = true;
+      b.realised_annual_pence = m.annual_pence();
+    }
+  }
+
+  // --- Risks. ---
+
+  static absl::Status CheckRating(const v1::Rag rating) {
+    if (rating == v1::RAG_UNSPECIFIED || !v1::Rag_IsValid(rating)) {
+      return Invalid("rating must be RAG_GREEN, RAG_AMBER or RAG_RED");
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status RequireOpenRisk(const S& s, absl::string_view risk_id,
+                                      absl::string_view rule) {
+    std::string entity = absl::StrCat("risk ", risk_id);
+    auto it = s.risks_.find(risk_id);
+    if (it == s.risks_.end())
+      return Refuse(entity, "has not been opened", rule);
+    if (!it->second.open) return Refuse(entity, "is closed", rule);
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::RiskOpened& m) {
+    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR_(WorkStream("subject", m.subject()).status());
+    RETURN_IF_ERROR_(Required("title", m.title()));
+    RETURN_IF_ERROR_(Required("description", m.description()));
+    RETURN_IF_ERROR_(CheckRating(m.rating()));
+    return RiskStream(m.risk_id());
+  }
+  static absl::Status Rules(const S& s, const v1::RiskOpened& m,
+                            const v1::Event&) {
+    if (s.risks_.contains(m.risk_id())) {
+      return Refuse(absl::StrCat("risk ", m.risk_id()),
+                    "has already been opened", "a risk id is used once");
+    }
+    return RequireOpen(s, m.subject(),
+                       "risks are opened only against a registered, open "
+                       "programme or project");
+  }
+  static void Do(S& s, const v1::RiskOpened& m, const v1::Event&) {
+    RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    r->opened = m;
+    r->subject = m.subject();
+    r->rating = m.rating();
+    r->open = true;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::RiskRerated& m) {
+    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR_(CheckRating(m.rating()));
+    return RiskStream(m.risk_id());
+  }
+  static absl::Status Rules(const S& s, const v1::RiskRerated& m,
+                            const v1::Event&) {
+    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated");
+  }
+  static void Do(S& s, const v1::RiskRerated& m, const v1::Event&) {
+    if (!s.risks_.contains(m.risk_id())) return;
+    s.Mutate(s.risks_, m.risk_id())->rating = m.rating();
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::RiskClosed& m) {
+    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    return RiskStream(m.risk_id());
+  }
+  static absl::Status Rules(const S& s, const v1::RiskClosed& m,
+                            const v1::Event&) {
+    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed");
+  }
+  static void Do(S& s, const v1::RiskClosed& m, const v1::Event&) {
+    if (!s.risks_.contains(m.risk_id())) return;
+    RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    r->open = false;
+    r->closed_reason = m.reason();
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::RiskTransferred& m) {
+    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR_(WorkStream("to", m.to()).status());
+    return RiskStream(m.risk_id());
+  }
+  static absl::Status Rules(const S& s, const v1::RiskTransferred& m,
+                            const v1::Event&) {
+    RETURN_IF_ERROR_(RequireOpenRisk(s, m.risk_id(),
+                                     "only an open risk can be transferred"));
+    if (SameRef(s.risks_.find(m.risk_id())->second.subject, m.to())) {
+      return Refuse(absl::StrCat("risk ", m.risk_id()),
+                    absl::StrCat("already belongs to ", Describe(m.to())),
+                    "a risk is transferred to another programme or project");
+    }
+    return RequireOpen(
+        s, m.to(),
+        "a risk is transferred only to an existing, open programme or project");
+  }
+  static void Do(S& s, const v1::RiskTransferred& m, const v1::Event&) {
+    if (!s.risks_.contains(m.risk_id())) return;
+    s.Mutate(s.risks_, m.risk_id())->subject = m.to();
+  }
+
+  // --- Scope items. ---
+
+  static absl::Status RequireOwner(const S& s, absl::string_view item_id,
+                                   const v1::WorkRef& from,
+                                   absl::string_view action) {
+    std::string entity = absl::StrCat("scope item ", item_id);
+    auto it = s.scope_items_.find(item_id);
+    if (it == s.scope_items_.end()) {
+      return Refuse(entity, "has not been added",
+                    absl::StrCat("only a scope item in scope can be ", action));
+    }
+    if (!it->second.in_scope) {
+      return Refuse(entity, "has been removed from scope",
+                    absl::StrCat("only a scope item in scope can be ", action));
+    }
+    if (!SameRef(it->second.owner, from)) {
+      return Refuse(
+          entity,
+          absl::StrCat("belongs to ", Describe(it->second.owner), ", not ",
+                       Describe(from)),
+          absl::StrCat("only the current owner's scope item can be ", action));
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ScopeItemAdded& m) {
+    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR_(WorkStream("owner", m.owner()).status());
+    RETURN_IF_ERROR_(Required("title", m.title()));
+    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    return ScopeStream(m.scope_item_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ScopeItemAdded& m,
+                            const v1::Event&) {
+    std::string entity = absl::StrCat("scope item ", m.scope_item_id());
+    if (s.scope_items_.contains(m.scope_item_id())) {
+      return Refuse(entity, "has already been added",
+                    "a scope item id is used once");
+    }
+    RETURN_IF_ERROR_(RequireOpen(
+        s, m.owner(),
+        "scope is added only to a registered, open programme or project"));
+    return RequireApproval(s, m.approval(), entity);
+  }
+  static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event&) {
+    ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
+    item->added = m;
+    item->owner = m.owner();
+    item->in_scope = true;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ScopeItemRemoved& m) {
+    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR_(WorkStream("from", m.from()).status());
+    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    return ScopeStream(m.scope_item_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ScopeItemRemoved& m,
+                            const v1::Event&) {
+    RETURN_IF_ERROR_(RequireOwner(s, m.scope_item_id(), m.from(), "removed"));
+    return RequireApproval(s, m.approval(),
+                           absl::StrCat("scope item ", m.scope_item_id()));
+  }
+  static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event&) {
+    if (!s.scope_items_.contains(m.scope_item_id())) return;
+    s.Mutate(s.scope_items_, m.scope_item_id())->in_scope = false;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ScopeItemTransferred& m) {
+    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR_(WorkStream("from", m.from()).status());
+    RETURN_IF_ERROR_(WorkStream("to", m.to()).status());
+    if (SameRef(m.from(), m.to()))
+      return Invalid("from and to name the same programme or project");
+    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    return ScopeStream(m.scope_item_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ScopeItemTransferred& m,
+                            const v1::Event&) {
+    RETURN_IF_ERROR_(
+        RequireOwner(s, m.scope_item_id(), m.from(), "transferred"));
+    RETURN_IF_ERROR_(RequireOpen(
+        s, m.to(),
+        "scope is transferred only to an existing, open programme or project"));
+    return RequireApproval(s, m.approval(),
+                           absl::StrCat("scope item ", m.scope_item_id()));
+  }
+  static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event&) {
+    if (!s.scope_items_.contains(m.scope_item_id())) return;
+    s.Mutate(s.scope_items_, m.scope_item_id())->owner = m.to();
+  }
+
+  // --- Decisions. ---
+
+  static absl::StatusOr<std::string> DecisionShape(absl::string_view org,
+                                                   absl::string_view ref) {
+    RETURN_IF_ERROR_(CheckId("organisation_id", org));
+    RETURN_IF_ERROR_(CheckReference(ref));
+    return DecisionStream(org, ref);
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::DecisionProposed& m) {
+    absl::StatusOr<std::string> stream =
+        DecisionShape(m.organisation_id(), m.reference());
+    if (!stream.ok()) return stream.status();
+    std::string entity =
+        absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
+    RETURN_IF_ERROR_(Required("title", m.title()));
+    if (m.required_signatory_roles().empty()) {
+      return Invalid(absl::StrCat(
+          entity, ": at least one required signatory role is needed"));
+    }
+    absl::flat_hash_set<std::string> roles;
+    for (const std::string& role : m.required_signatory_roles()) {
+      if (role.empty())
+        return Invalid(absl::StrCat(entity, ": a required role is empty"));
+      if (!roles.insert(role).second) {
+        return Invalid(
+            absl::StrCat(entity, ": required role '", role, "' appears twice"));
+      }
+    }
+    int64_t total = 0;
+    for (const v1::DecisionAmount& a : m.amounts()) {
+      if (a.kind() == v1::AMOUNT_KIND_UNSPECIFIED ||
+          !v1::AmountKind_IsValid(a.kind())) {
+        return Invalid(absl::StrCat(
+            entity, ": an amount's kind must be CAPITAL, REVENUE or ONE_OFF"));
+      }
+      RETURN_IF_ERROR_(NotNegative(entity, "an amount's pence", a.pence()));
+      RETURN_IF_ERROR_(
+          Required("an amount's funding_source", a.funding_source()));
+      if (a.pence() > std::numeric_limits<int64_t>::max() - total) {
+        return Invalid(
+            absl::StrCat(entity, ": the amounts' total overflows 64 bits"));
+      }
+      total += a.pence();
+    }
+    RETURN_IF_ERROR_(
+        CheckDate("part1_deferred_until", m.part1_deferred_until(), false));
+    RETURN_IF_ERROR_(CheckDate("part2.publication_deferred_until",
+                               m.part2().publication_deferred_until(), false));
+    if (!m.part2().text().empty() && m.part2().reason().empty()) {
+      return Invalid(absl::StrCat(
+          entity, ": a Part 2 needs the reason it is confidential"));
+    }
+    if (!m.programme_id().empty())
+      RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::DecisionProposed& m,
+                            const v1::Event& e) {
+    std::string entity =
+        absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
+    if (!s.organisations_.contains(m.organisation_id())) {
+      return Refuse(entity,
+                    absl::StrCat("names organisation ", m.organisation_id(),
+                                 ", which is not registered"),
+                    "a decision is made by a registered organisation");
+    }
+    auto existing = s.decisions_.find(e.stream_id());
+    if (existing != s.decisions_.end()) {
+      return Refuse(
+          entity,
+          absl::StrCat("uses a reference already used by this organisation ('",
+                       existing->second.proposed.reference(), "', stream ",
+                       e.stream_id(), ")"),
+          "decision references are unique per organisation");
+    }
+    if (!m.programme_id().empty() &&
+        s.FindProgramme(m.programme_id()) == nullptr) {
+      return Refuse(entity,
+                    absl::StrCat("names programme ", m.programme_id(),
+                                 ", which is not registered"),
+                    "a decision concerns a registered programme");
+    }
+    // Delegation: every rule of the organisation whose threshold the counted
+    // total reaches requires its role among the signatories.
+    std::vector<const v1::DelegationRuleSet*> rules;
+    for (const auto& [stream, rule] : s.rules_) {
+      if (rule.organisation_id() == m.organisation_id()) rules.push_back(&rule);
+    }
+    std::sort(rules.begin(), rules.end(),
+              [](auto* a, auto* b) { return a->rule_id() < b->rule_id(); });
+    for (const v1::DelegationRuleSet* rule : rules) {
+      int64_t counted = 0;
+      for (const v1::DecisionAmount& a : m.amounts()) {
+        if (a.noted_only()) continue;
+        bool covered = rule->kinds().empty() ||
+                       std::find(rule->kinds().begin(), rule->kinds().end(),
+                                 a.kind()) != rule->kinds().end();
+        if (covered) counted += a.pence();
+      }
+      if (counted < rule->threshold_pence()) continue;
+      bool has_role =
+          std::find(m.required_signatory_roles().begin(),
+                    m.required_signatory_roles().end(),
+                    rule->role()) != m.required_signatory_roles().end();
+      if (!has_role) {
+        return Refuse(
+            entity,
+            absl::StrCat("commits ", FormatPence(counted),
+                         ", at or above delegation rule ", m.organisation_id(),
+                         "/", rule->rule_id(), "'s threshold of ",
+                         FormatPence(rule->threshold_pence()),
+                         ", without the role '", rule->role(),
+                         "' among its required signatories"),
+            "a decision at or above a delegation threshold requires that "
+            "rule's role");
+      }
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::DecisionProposed& m, const v1::Event& e) {
+    DecisionState* d = s.Mutate(
+        s.decisions_, DecisionStream(m.organisation_id(), m.reference()));
+    d->proposed = m;
+    d->digest = DecisionDigest(m);
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::DecisionSigned& m) {
+    absl::StatusOr<std::string> stream =
+        DecisionShape(m.organisation_id(), m.reference());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
+    if (m.signature().size() != crypto::kEd25519SignatureSize) {
+      return Invalid(absl::StrCat("signature has ", m.signature().size(),
+                                  " bytes; an Ed25519 signature has 64"));
+    }
+    if (!m.digest().empty() && m.digest().size() != 32) {
+      return Invalid(absl::StrCat("digest has ", m.digest().size(),
+                                  " bytes; it has 32 or is unset"));
+    }
+    RETURN_IF_ERROR_(CheckDate("signed_on", m.signed_on(), false));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::DecisionSigned& m,
+                            const v1::Event&) {
+    RETURN_IF_ERROR_(RequirePendingDecision(s, m.organisation_id(),
+                                            m.reference(), "signed"));
+    const DecisionState& d = *Decision(s, m.organisation_id(), m.reference());
+    std::string entity =
+        absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
+    std::string key_entity = absl::StrCat("signing key ", m.key_id());
+    auto key = s.keys_.find(m.key_id());
+    if (key == s.keys_.end()) {
+      return Refuse(key_entity, "is not registered",
+                    "a decision is signed with a registered, unrevoked key");
+    }
+    if (key->second.revoked) {
+      return Refuse(key_entity, "has been revoked",
+                    "a decision is signed with a registered, unrevoked key");
+    }
+    const std::string& role = key->second.registered.role();
+    const auto& required = d.proposed.required_signatory_roles();
+    if (std::find(required.begin(), required.end(), role) == required.end()) {
+      return Refuse(
+          entity,
+          absl::StrCat("does not require the role '", role, "' of key ",
+                       m.key_id(), " (", key->second.registered.holder(), ")"),
+          "a signature's key holder has one of the decision's required roles");
+    }
+    if (d.signing_keys.contains(m.key_id())) {
+      return Refuse(
+          entity, absl::StrCat("has already been signed with key ", m.key_id()),
+          "a signatory signs once");
+    }
+    if (auto it = d.signed_roles.find(role); it != d.signed_roles.end()) {
+      return Refuse(entity,
+                    absl::StrCat("has already been signed for the role '", role,
+                                 "' (key ", it->second, ")"),
+                    "a signatory signs once");
+    }
+    if (!m.digest().empty() && m.digest() != d.digest) {
+      return Refuse(entity,
+                    "has a different digest from the one this signature names",
+                    "a signature covers the decision's canonical digest");
+    }
+    if (!crypto::Ed25519Verify(key->second.registered.public_key(), d.digest,
+                               m.signature())) {
+      return Refuse(
+          entity,
+          absl::StrCat("has a signature that does not verify with key ",
+                       m.key_id(), " over its canonical digest"),
+          "a signature verifies against the key over the decision's canonical "
+          "digest");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::DecisionSigned& m, const v1::Event&) {
+    std::string stream = DecisionStream(m.organisation_id(), m.reference());
+    auto key = s.keys_.find(m.key_id());
+    if (!s.decisions_.contains(stream) || key == s.keys_.end()) return;
+    DecisionState* d = s.Mutate(s.decisions_, stream);
+    d->signing_keys.insert(m.key_id());
+    d->signed_roles.emplace(key->second.registered.role(), m.key_id());
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::DecisionRejected& m) {
+    absl::StatusOr<std::string> stream =
+        DecisionShape(m.organisation_id(), m.reference());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("rejected_by", m.rejected_by()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::DecisionRejected& m,
+                            const v1::Event&) {
+    return RequirePendingDecision(s, m.organisation_id(), m.reference(),
+                                  "rejected");
+  }
+  static void Do(S& s, const v1::DecisionRejected& m, const v1::Event&) {
+    std::string stream = DecisionStream(m.organisation_id(), m.reference());
+    if (!s.decisions_.contains(stream)) return;
+    s.Mutate(s.decisions_, stream)->outcome = DecisionState::Outcome::kRejected;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::DecisionWithdrawn& m) {
+    absl::StatusOr<std::string> stream =
+        DecisionShape(m.organisation_id(), m.reference());
+    if (!stream.ok()) return stream.status();
+    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    return stream;
+  }
+  static absl::Status Rules(const S& s, const v1::DecisionWithdrawn& m,
+                            const v1::Event&) {
+    return RequirePendingDecision(s, m.organisation_id(), m.reference(),
+                                  "withdrawn");
+  }
+  static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event&) {
+    std::string stream = DecisionStream(m.organisation_id(), m.reference());
+    if (!s.decisions_.contains(stream)) return;
+    s.Mutate(s.decisions_, stream)->outcome =
+        DecisionState::Outcome::kWithdrawn;
+  }
+
+  // --- Delegation rules and keys. ---
+
+  static absl::StatusOr<std::string> Shape(const v1::DelegationRuleSet& m) {
+    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR_(CheckId("rule_id", m.rule_id()));
+    RETURN_IF_ERROR_(NotNegative(
+        absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id()),
+        "threshold_pence", m.threshold_pence()));
+    RETURN_IF_ERROR_(Required("role", m.role()));
+    for (int kind : m.kinds()) {
+      if (kind == v1::AMOUNT_KIND_UNSPECIFIED ||
+          !v1::AmountKind_IsValid(kind)) {
+        return Invalid("kinds may hold only CAPITAL, REVENUE and ONE_OFF");
+      }
+    }
+    return DelegationStream(m.organisation_id(), m.rule_id());
+  }
+  static absl::Status Rules(const S& s, const v1::DelegationRuleSet& m,
+                            const v1::Event&) {
+    if (!s.organisations_.contains(m.organisation_id())) {
+      return Refuse(absl::StrCat("delegation rule ", m.organisation_id(), "/",
+                                 m.rule_id()),
+                    absl::StrCat("names organisation ", m.organisation_id(),
+                                 ", which is not registered"),
+                    "a delegation rule belongs to a registered organisation");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event&) {
+    *s.Mutate(s.rules_, DelegationStream(m.organisation_id(), m.rule_id())) = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
+    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
+    RETURN_IF_ERROR_(Required("holder", m.holder()));
+    RETURN_IF_ERROR_(Required("role", m.role()));
+    if (m.public_key().size() != crypto::kEd25519PublicKeySize) {
+      return Invalid(absl::StrCat("public_key has ", m.public_key().size(),
+                                  " bytes; an Ed25519 public key has 32"));
+    }
+    return KeyStream(m.key_id());
+  }
+  static absl::Status Rules(const S& s, const v1::SigningKeyRegistered& m,
+                            const v1::Event&) {
+    if (s.keys_.contains(m.key_id())) {
+      return Refuse(absl::StrCat("signing key ", m.key_id()),
+                    "is already registered", "a key id is registered once");
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event&) {
+    KeyState* k = s.Mutate(s.keys_, m.key_id());
+    k->registered = m;
+    k->revoked = false;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::SigningKeyRevoked& m) {
+    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
+    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    return KeyStream(m.key_id());
+  }
+  static absl::Status Rules(const S& s, const v1::SigningKeyRevoked& m,
+                            const v1::Event&) {
+    std::string entity = absl::StrCat("signing key ", m.key_id());
+    auto it = s.keys_.find(m.key_id());
+    if (it == s.keys_.end()) {
+      return Refuse(entity, "is not registered",
+                    "only a registered key can be revoked");
+    }
+    if (it->second.revoked)
+      return Refuse(entity, "is already revoked", "a key is revoked once");
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event&) {
+    if (!s.keys_.contains(m.key_id())) return;
+    s.Mutate(s.keys_, m.key_id())->revoked = true;
+  }
+
+  // --- Corrections: the stream is the corrected event's, so Shape cannot say
+  // it. ---
+
+  static absl::StatusOr<std::string> Shape(const v1::CorrectionRecorded& m) {
+    if (!LooksLikeUuid(m.corrected_event_id())) {
+      return Invalid(absl::StrCat("corrected_event_id '",
+                                  m.corrected_event_id(), "' is not a UUID"));
+    }
+    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    return std::string();  // checked by Rules
+  }
+  static absl::Status Rules(const S& s, const v1::CorrectionRecorded& m,
+                            const v1::Event& e) {
+    std::optional<EventRecord> target = s.FindEvent(m.corrected_event_id());
+    std::string entity =
+        absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+    if (!target) {
+      return Refuse(entity, "is not a governance event in the ledger",
+                    "a correction names an existing event");
+    }
+    if (target->stream_id != e.stream_id()) {
+      return Invalid(absl::StrCat("a correction of ", entity,
+                                  " belongs on its stream ", target->stream_id,
+                                  ", not ", e.stream_id()));
+    }
+    return absl::OkStatus();
+  }
+  static void Do(S& s, const v1::CorrectionRecorded& m, const v1::Event& e) {
+    std::string id = absl::AsciiStrToLower(m.corrected_event_id());
+    s.Mutate(s.corrections_, id)
+        ->push_back(absl::AsciiStrToLower(e.event_id()));
+  }
+
+  // --- Dispatch. ---
+
+  template <typename M>
+  static absl::Status Handle(S& s, const v1::Event& e, Mode mode) {
+    M m;
+    if (!m.ParseFromString(e.payload())) {
+      return Invalid(
+          absl::StrCat("payload does not parse as ", e.event_type()));
+    }
+    if (mode == Mode::kValidate) {
+      absl::StatusOr<std::string> stream = Shape(m);
+      if (!stream.ok()) return stream.status();
+      if (!stream->empty() && *stream != e.stream_id()) {
+        return Invalid(absl::StrCat(e.event_type(),
+                                    " for this entity belongs on stream ",
+                                    *stream, ", not ", e.stream_id()));
+      }
+      RETURN_IF_ERROR_(Rules(s, m, e));
+    }
+    Do(s, m, e);
+    return absl::OkStatus();
+  }
+
+  using Handler = absl::Status (*)(S&, const v1::Event&, Mode);
+
+  template <typename M>
+  static void Register(absl::flat_hash_map<std::string, Handler>& table) {
+    table.emplace(M::descriptor()->full_name(), &Handle<M>);
+  }
+
+  static const absl::flat_hash_map<std::string, Handler>& Handlers() {
+    static const auto* table = [] {
+      auto* t = new absl::flat_hash_map<std::string, Handler>();
+      Register<v1::OrganisationRegistered>(*t);
+      Register<v1::ProgrammeRegistered>(*t);
+      Register<v1::ProgrammeClosed>(*t);
+      Register<v1::ProjectRegistered>(*t);
+      Register<v1::ProjectClosed>(*t);
+      Register<v1::StatusReported>(*t);
+      Register<v1::GatePassed>(*t);
+      Register<v1::MilestoneReached>(*t);
+      Register<v1::BenefitForecast>(*t);
+      Register<v1::BenefitRealised>(*t);
+      Register<v1::RiskOpened>(*t);
+      Register<v1::RiskRerated>(*t);
+      Register<v1::RiskClosed>(*t);
+      Register<v1::RiskTransferred>(*t);
+      Register<v1::ScopeItemAdded>(*t);
+      Register<v1::ScopeItemRemoved>(*t);
+      Register<v1::ScopeItemTransferred>(*t);
+      Register<v1::DecisionProposed>(*t);
+      Register<v1::DecisionSigned>(*t);
+      Register<v1::DecisionRejected>(*t);
+      Register<v1::DecisionWithdrawn>(*t);
+      Register<v1::DelegationRuleSet>(*t);
+      Register<v1::SigningKeyRegistered>(*t);
+      Register<v1::SigningKeyRevoked>(*t);
+      Register<v1::CorrectionRecorded>(*t);
+      return t;
+    }();
+    return *table;
+  }
+};
+
+bool IsGovernanceType(absl::string_view event_type) {
+  return absl::StartsWith(event_type, kGovernanceTypePrefix);
+}
+
+bool IsKnownGovernanceType(absl::string_view event_type) {
+  return GovernanceState::Access::Handlers().contains(event_type);
+}
+
+absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
+  if (!IsGovernanceType(event.event_type())) return absl::OkStatus();  // opaque
+  const auto& handlers = Access::Handlers();
+  auto handler = handlers.find(event.event_type());
+  absl::Status status;
+  if (handler == handlers.end()) {
+    if (mode == Mode::kValidate) {
+      return Invalid(absl::StrCat(
+          "event type ", event.event_type(),
+          " is not a governance event type this govledgerd knows; "
+          "types in package govledger.v1 must be known to be appended"));
+    }
+    CountUnknown();
+    status = absl::UnimplementedError(
+        absl::StrCat("unknown event type ", event.event_type()));
+  } else {
+    status = handler->second(*this, event, mode);
+    if (!status.ok()) {
+      if (mode == Mode::kValidate) return status;
+      CountUnknown();  // replay: skipped
+    }
+  }
+  // Every governance event (even one skipped by replay) can be named by a
+  // correction.
+  RememberEvent(event.event_id(), event.stream_id());
+  return status;
+}
+
+const OrganisationState* GovernanceState::FindOrganisation(
+    absl::string_view id) const {
+  auto it = organisations_.find(id);
+  return it == organisations_.end() ? nullptr : &it->second;
+}
+
+const WorkState* GovernanceState::FindProgramme(absl::string_view id) const {
+  auto it = work_.find(ProgrammeStream(id));
+  return it == work_.end() ? nullptr : &it->second;
+}
+
+const WorkState* GovernanceState::FindProject(absl::string_view id) const {
+  auto it = work_.find(ProjectStream(id));
+  return it == work_.end() ? nullptr : &it->second;
+}
+
+const WorkState* GovernanceState::FindWork(const v1::WorkRef& ref) const {
+  switch (ref.kind()) {
+    case v1::WORK_KIND_PROGRAMME:
+      return FindProgramme(ref.id());
+    case v1::WORK_KIND_PROJECT:
+      return FindProject(ref.id());
+    default:
+      return nullptr;
+  }
+}
+
+const RiskState* GovernanceState::FindRisk(absl::string_view id) const {
+  auto it = risks_.find(id);
+  return it == risks_.end() ? nullptr : &it->second;
+}
+
+const ScopeItemState* GovernanceState::FindScopeItem(
+    absl::string_view id) const {
+  auto it = scope_items_.find(id);
+  return it == scope_items_.end() ? nullptr : &it->second;
+}
+
+const DecisionState* GovernanceState::FindDecision(
+    absl::string_view organisation_id, absl::string_view reference) const {
+  auto it = decisions_.find(DecisionStream(organisation_id, reference));
+  return it == decisions_.end() ? nullptr : &it->second;
+}
+
+const KeyState* GovernanceState::FindKey(absl::string_view id) const {
+  auto it = keys_.find(id);
+  return it == keys_.end() ? nullptr : &it->second;
+}
+
+const v1::DelegationRuleSet* GovernanceState::FindDelegationRule(
+    absl::string_view organisation_id, absl::string_view rule_id) const {
+  auto it = rules_.find(DelegationStream(organisation_id, rule_id));
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+std::optional<EventRecord> GovernanceState::FindEvent(
+    absl::string_view event_id) const {
+  std::optional<EventKey> key = ParseEventKey(event_id);
+  if (!key) return std::nullopt;
+  auto it = events_.find(*key);
+  if (it == events_.end()) return std::nullopt;
+  EventRecord record;
+  record.stream_id = stream_ids_[it->second];
+  if (auto c = corrections_.find(absl::AsciiStrToLower(event_id));
+      c != corrections_.end()) {
+    record.corrected_by = c->second;
+  }
+  return record;
+}
+
+RiskCount GovernanceState::CountOpenRisks(
+    absl::string_view programme_id) const {
+  RiskCount count;
+  for (const auto& [id, risk] : risks_) {
+    if (!risk.open) continue;
+    const WorkState* w = FindWork(risk.subject);
+    if (w == nullptr || w->programme_id != programme_id) continue;
+    ++count.open;
+    if (risk.rating == v1::RAG_RED) ++count.red;
+  }
+  return count;
+}
+
+std::vector<const WorkState*> GovernanceState::ProjectsOf(
+    absl::string_view programme_id) const {
+  std::vector<const WorkState*> out;
+  for (const auto& [stream, w] : work_) {
+    if (w.ref.kind() == v1::WORK_KIND_PROJECT &&
+        w.programme_id == programme_id) {
+      out.push_back(&w);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const WorkState* a, const WorkState* b) {
+    return a->ref.id() < b->ref.id();
+  });
+  return out;
+}
+
+}  // namespace govledger::projections

@@ -1,0 +1,262 @@
+// GovernanceState: the current state of the governance record, as a pure fold
+// of the log's typed events (proto/govledger/v1/events.proto) in position
+// order.
+//
+// One fold, two uses:
+// - the write side (GovernanceValidator) applies each new event in
+// Mode::kValidate: the event's
+//   payload is parsed and checked for shape (INVALID_ARGUMENT) and against the
+//   rules in the current state (FAILED_PRECONDITION naming the entity and the
+//   rule) before it changes anything; a refused event leaves the state exactly
+//   as it was;
+// - replay (recovery at startup, and the read side) applies stored events in
+// Mode::kReplay:
+//   no checks, because the log may have been written under other rules (a newer
+//   version), and an event that cannot be applied (a payload that does not
+//   parse, an entity unknown to this version) is skipped and counted, never a
+//   crash.
+//
+// Events whose type is not in package govledger.v1 are opaque: ignored by both
+// modes. Events of an unknown govledger.v1 type (from a newer version) are
+// refused by kValidate (this version cannot check their rules) and skipped by
+// kReplay (their event id is still recorded).
+//
+// Undo: with a journal set (set_journal), every change records how to undo
+// itself, so a caller can roll the state back to any earlier mark (per append,
+// per group commit).
+//
+// Not thread-safe: one thread applies; readers must not run concurrently with
+// Apply.
+#ifndef GOVLEDGER_PROJECTIONS_GOVERNANCE_STATE_H_
+#define GOVLEDGER_PROJECTIONS_GOVERNANCE_STATE_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "govledger/v1/events.pb.h"
+#include "govledger/v1/ledger.pb.h"
+
+namespace govledger::projections {
+
+// An event id as its 16 UUID bytes (text order).
+using EventKey = std::array<uint8_t, 16>;
+// Every governance event applied: its id -> the index of its stream in a table
+// of stream ids.
+using EventIndex = absl::flat_hash_map<EventKey, uint32_t>;
+
+// Undo actions, newest last. Not thread-safe.
+class UndoJournal {
+ public:
+  size_t size() const { return undo_.size(); }
+  void Push(std::function<void()> undo) {
+    undo_.push_back(Entry{std::move(undo), nullptr, {}});
+  }
+  // Undo of an insertion into an EventIndex (the hot path: no allocation of its
+  // own).
+  void PushErase(EventIndex* index, const EventKey& key) {
+    undo_.push_back(Entry{nullptr, index, key});
+  }
+  // Runs the undo actions recorded after `mark`, newest first, and forgets
+  // them.
+  void RollbackTo(size_t mark) {
+    while (undo_.size() > mark) {
+      Entry& e = undo_.back();
+      if (e.index != nullptr) {
+        e.index->erase(e.key);
+      } else {
+        e.undo();
+      }
+      undo_.pop_back();
+    }
+  }
+  // Forgets every action (the changes become permanent).
+  void Clear() { undo_.clear(); }
+
+ private:
+  struct Entry {
+    std::function<void()> undo;
+    EventIndex* index;
+    EventKey key;
+  };
+  std::vector<Entry> undo_;
+};
+
+struct OrganisationState {
+  v1::OrganisationRegistered registered;
+};
+
+struct BenefitState {
+  std::string description;
+  bool has_forecast = false;
+  int64_t forecast_annual_pence = 0;
+  bool has_realised = false;
+  int64_t realised_annual_pence = 0;
+};
+
+// A programme or a project.
+struct WorkState {
+  v1::WorkRef ref;
+  std::string organisation_id;
+  // A project's programme; for a programme, its own id.
+  std::string programme_id;
+  v1::ProgrammeRegistered programme;  // set for a programme
+  v1::ProjectRegistered project;      // set for a project
+  bool closed = false;
+  std::string closed_reason;  // a closed programme's
+  v1::ProjectClosed closure;  // a closed project's closure report
+  bool has_status = false;
+  v1::StatusReported last_status;
+  std::vector<std::string> gates_passed;
+  std::vector<std::string> milestones;
+  std::map<std::string, BenefitState> benefits;
+};
+
+struct RiskState {
+  v1::RiskOpened opened;
+  v1::WorkRef subject;  // the current subject (after transfers)
+  v1::Rag rating = v1::RAG_UNSPECIFIED;
+  bool open = true;
+  std::string closed_reason;
+};
+
+struct ScopeItemState {
+  v1::ScopeItemAdded added;
+  v1::WorkRef owner;  // the current owner (after transfers)
+  bool in_scope = true;
+};
+
+struct DecisionState {
+  enum class Outcome { kPending, kRejected, kWithdrawn };
+  v1::DecisionProposed proposed;
+  std::string digest;  // 32 bytes: DecisionDigest(proposed)
+  Outcome outcome = Outcome::kPending;
+  std::map<std::string, std::string>
+      signed_roles;                    // role -> key id that signed for it
+  std::set<std::string> signing_keys;  // key ids that signed
+  // Approved is derived: every required role has signed (and it was not
+  // rejected or withdrawn, which only a pending, unapproved decision can be).
+  bool approved() const;
+};
+
+struct KeyState {
+  v1::SigningKeyRegistered registered;
+  bool revoked = false;
+};
+
+// What the state knows of a governance event: for corrections.
+struct EventRecord {
+  std::string stream_id;
+  std::vector<std::string>
+      corrected_by;  // lower-case ids of the corrections naming it
+};
+
+struct RiskCount {
+  int open = 0;
+  int red = 0;
+};
+
+class GovernanceState {
+ public:
+  enum class Mode { kValidate, kReplay };
+
+  GovernanceState() = default;
+  // The journal's undo actions refer to this object: not copyable or movable.
+  GovernanceState(const GovernanceState&) = delete;
+  GovernanceState& operator=(const GovernanceState&) = delete;
+
+  // Folds one event (client fields suffice; server fields are not read) into
+  // the state. kValidate: OK and applied; or INVALID_ARGUMENT (malformed
+  // payload, wrong stream, unknown govledger.v1 type) or FAILED_PRECONDITION (a
+  // rule), and nothing changed. kReplay: always applies what it can; returns
+  // OK, or the reason the event was skipped (which the caller may count; the
+  // state is consistent either way).
+  absl::Status Apply(const v1::Event& event, Mode mode);
+
+  // Changes from now on are journalled in `journal` (null: not journalled).
+  // REQUIRES: the journal outlives its use and is rolled back only by this
+  // state's owner.
+  void set_journal(UndoJournal* journal) { journal_ = journal; }
+
+  // Look-ups; null when unknown.
+  const OrganisationState* FindOrganisation(absl::string_view id) const;
+  const WorkState* FindProgramme(absl::string_view id) const;
+  const WorkState* FindProject(absl::string_view id) const;
+  const WorkState* FindWork(const v1::WorkRef& ref) const;
+  const RiskState* FindRisk(absl::string_view id) const;
+  const ScopeItemState* FindScopeItem(absl::string_view id) const;
+  const DecisionState* FindDecision(absl::string_view organisation_id,
+                                    absl::string_view reference) const;
+  const KeyState* FindKey(absl::string_view id) const;
+  const v1::DelegationRuleSet* FindDelegationRule(
+      absl::string_view organisation_id, absl::string_view rule_id) const;
+  // A governance event applied so far (`event_id` in any case); nullopt when
+  // unknown.
+  std::optional<EventRecord> FindEvent(absl::string_view event_id) const;
+
+  // Open risks of a programme and its projects, and how many of them are RED.
+  RiskCount CountOpenRisks(absl::string_view programme_id) const;
+  // Projects of a programme, in id order.
+  std::vector<const WorkState*> ProjectsOf(
+      absl::string_view programme_id) const;
+
+  // Events of an unknown govledger.v1 type seen, and replayed events skipped as
+  // inapplicable.
+  uint64_t unknown_events() const { return unknown_events_; }
+
+  // Used by the event handlers in governance_state.cc.
+  struct Access;
+
+ private:
+  friend struct Access;
+
+  template <typename V>
+  V* Mutate(absl::node_hash_map<std::string, V>& map, const std::string& key);
+  void CountUnknown();
+  // Records a governance event's id and stream (journalled).
+  void RememberEvent(absl::string_view event_id, absl::string_view stream_id);
+
+  UndoJournal* journal_ = nullptr;
+  absl::node_hash_map<std::string, OrganisationState>
+      organisations_;                                  // by organisation id
+  absl::node_hash_map<std::string, WorkState> work_;   // by stream id
+  absl::node_hash_map<std::string, RiskState> risks_;  // by risk id
+  absl::node_hash_map<std::string, ScopeItemState>
+      scope_items_;  // by scope item id
+  absl::node_hash_map<std::string, DecisionState> decisions_;  // by stream id
+  absl::node_hash_map<std::string, KeyState> keys_;            // by key id
+  absl::node_hash_map<std::string, v1::DelegationRuleSet>
+      rules_;  // by stream id
+  // Every governance event's id and stream, compactly (about 30 bytes an
+  // event): streams are interned in stream_ids_ (never rolled back: an unused
+  // entry is harmless).
+  EventIndex events_;
+  std::vector<std::string> stream_ids_;
+  absl::flat_hash_map<std::string, uint32_t> stream_numbers_;
+  // Lower-case id of a corrected event -> lower-case ids of its corrections.
+  absl::node_hash_map<std::string, std::vector<std::string>> corrections_;
+  uint64_t unknown_events_ = 0;
+};
+
+// True for event types in package govledger.v1 (checked by the rules, or
+// refused if unknown).
+bool IsGovernanceType(absl::string_view event_type);
+// True for the govledger.v1 types this version knows (the messages of
+// events.proto).
+bool IsKnownGovernanceType(absl::string_view event_type);
+
+// "£730,000.00" for 73000000 pence.
+std::string FormatPence(int64_t pence);
+
+}  // namespace govledger::projections
+
+#endif  // GOVLEDGER_PROJECTIONS_GOVERNANCE_STATE_H_

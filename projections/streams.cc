@@ -1,0 +1,117 @@
+#include "projections/streams.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace govledger::projections {
+namespace {
+
+bool IdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+}  // namespace
+
+absl::Status CheckId(absl::string_view field, absl::string_view id) {
+  if (id.empty())
+    return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (id.size() > kMaxIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " has ", id.size(), " characters; at most ", kMaxIdLength));
+  }
+  for (char c : id) {
+    if (!IdChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " '", id,
+          "' may hold only A-Z a-z 0-9 . _ : - (it names a stream)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReference(absl::string_view reference) {
+  if (reference.empty())
+    return absl::InvalidArgumentError("reference is required");
+  if (reference.size() > kMaxIdLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reference has ", reference.size(),
+                     " characters; at most ", kMaxIdLength));
+  }
+  for (char c : reference) {
+    if (!IdChar(c) && c != '/' && c != ' ') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reference '", reference,
+                       "' may hold only A-Z a-z 0-9 . _ : - / and spaces"));
+    }
+  }
+  if (reference.front() == '/' || reference.back() == '/' ||
+      reference.front() == ' ' || reference.back() == ' ' ||
+      absl::StrContains(reference, "//")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reference '", reference,
+        "' may not start or end with '/' or a space, or hold '//'"));
+  }
+  return absl::OkStatus();
+}
+
+std::string ReferenceSlug(absl::string_view reference) {
+  std::string slug(reference.data(), reference.size());
+  for (char& c : slug) {
+    if (c == ' ') c = '-';
+  }
+  return slug;
+}
+
+std::string OrganisationStream(absl::string_view id) {
+  return absl::StrCat("organisation/", id);
+}
+std::string ProgrammeStream(absl::string_view id) {
+  return absl::StrCat("programme/", id);
+}
+std::string ProjectStream(absl::string_view id) {
+  return absl::StrCat("project/", id);
+}
+std::string RiskStream(absl::string_view id) {
+  return absl::StrCat("risk/", id);
+}
+std::string ScopeStream(absl::string_view id) {
+  return absl::StrCat("scope/", id);
+}
+std::string KeyStream(absl::string_view id) { return absl::StrCat("key/", id); }
+std::string DelegationStream(absl::string_view organisation_id,
+                             absl::string_view rule_id) {
+  return absl::StrCat("delegation/", organisation_id, "/", rule_id);
+}
+std::string DecisionStream(absl::string_view organisation_id,
+                           absl::string_view reference) {
+  return absl::StrCat("decision/", organisation_id, "/",
+                      ReferenceSlug(reference));
+}
+
+absl::StatusOr<std::string> WorkStream(absl::string_view field,
+                                       const v1::WorkRef& ref) {
+  switch (ref.kind()) {
+    case v1::WORK_KIND_PROGRAMME:
+      if (absl::Status s = CheckId(absl::StrCat(field, ".id"), ref.id());
+          !s.ok())
+        return s;
+      return ProgrammeStream(ref.id());
+    case v1::WORK_KIND_PROJECT:
+      if (absl::Status s = CheckId(absl::StrCat(field, ".id"), ref.id());
+          !s.ok())
+        return s;
+      return ProjectStream(ref.id());
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".kind must be WORK_KIND_PROGRAMME or WORK_KIND_PROJECT"));
+  }
+}
+
+std::string Describe(const v1::WorkRef& ref) {
+  return absl::StrCat(
+      ref.kind() == v1::WORK_KIND_PROJECT ? "project " : "programme ",
+      ref.id());
+}
+
+}  // namespace govledger::projections

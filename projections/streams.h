@@ -1,0 +1,57 @@
+// Stream naming of typed governance events (proto/govledger/v1/events.proto,
+// header comment): every entity has its own stream, and a typed event must be
+// appended to its entity's stream. Pure functions; thread-safe.
+#ifndef GOVLEDGER_PROJECTIONS_STREAMS_H_
+#define GOVLEDGER_PROJECTIONS_STREAMS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "govledger/v1/events.pb.h"
+
+namespace govledger::projections {
+
+// Prefix of every typed governance event type; types outside it are opaque to
+// the rules.
+inline constexpr absl::string_view kGovernanceTypePrefix = "govledger.v1.";
+
+// Longest identifier or decision reference.
+inline constexpr size_t kMaxIdLength = 100;
+
+// OK when `id` is 1 to 100 characters from [A-Za-z0-9._:-]; otherwise
+// INVALID_ARGUMENT naming `field`.
+absl::Status CheckId(absl::string_view field, absl::string_view id);
+
+// OK when `reference` is 1 to 100 characters from [A-Za-z0-9._:/ -], does not
+// start or end with
+// '/' or ' ', and has no "//".
+absl::Status CheckReference(absl::string_view reference);
+
+// The reference with each space replaced by '-': "PCD 72" -> "PCD-72".
+std::string ReferenceSlug(absl::string_view reference);
+
+std::string OrganisationStream(absl::string_view organisation_id);
+std::string ProgrammeStream(absl::string_view programme_id);
+std::string ProjectStream(absl::string_view project_id);
+std::string RiskStream(absl::string_view risk_id);
+std::string ScopeStream(absl::string_view scope_item_id);
+std::string KeyStream(absl::string_view key_id);
+std::string DelegationStream(absl::string_view organisation_id,
+                             absl::string_view rule_id);
+// "decision/<organisation_id>/<ReferenceSlug(reference)>".
+std::string DecisionStream(absl::string_view organisation_id,
+                           absl::string_view reference);
+
+// programme/<id> or project/<id>. INVALID_ARGUMENT naming `field` for an
+// unspecified kind or an illegal id.
+absl::StatusOr<std::string> WorkStream(absl::string_view field,
+                                       const v1::WorkRef& ref);
+
+// "programme LPP" / "project LPP-INV", for messages.
+std::string Describe(const v1::WorkRef& ref);
+
+}  // namespace govledger::projections
+
+#endif  // GOVLEDGER_PROJECTIONS_STREAMS_H_

@@ -1,0 +1,155 @@
+// The signatory's CLI commands against the real daemon: generate a key pair,
+// register it, print a stored decision's digest, sign it offline, submit the
+// signature; and their exit codes.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/sha256.h"
+#include "projections/decision_digest.h"
+#include "projections/governance_state.h"
+#include "tests/governance_events.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::HasSubstr;
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+
+// Runs the govledger CLI with `args` (already shell-quoted), capturing stdout
+// and stderr.
+CliRun Cli(const std::string& args) {
+  CliRun r;
+  std::string command = absl::StrCat(GOVLEDGER_CLI_PATH, " ", args, " 2>&1");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
+  int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliSigningTest : public DaemonTest {
+ protected:
+  std::string Server() const {
+    return absl::StrCat("--server ", daemon_.address());
+  }
+  TempDir keys_dir_;
+};
+
+TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
+  const std::string prefix = keys_dir_.path() + "/dmpc";
+  CliRun gen = Cli(absl::StrCat("keys generate --out ", prefix));
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  EXPECT_THAT(gen.out, HasSubstr("public (hex) "));
+  struct stat st;
+  ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((prefix + ".pub").c_str(), &st), 0);
+  // Never overwrites a key by accident.
+  EXPECT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 2);
+
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  v1::AppendResponse response;
+  ASSERT_THAT(
+      Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response),
+      GrpcOk());
+  CliRun reg = Cli(absl::StrCat(
+      Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden'",
+      " --role '", role, "' --pub ", prefix, ".pub"));
+  ASSERT_EQ(reg.code, 0) << reg.out;
+  v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(pcd72)}), &response), GrpcOk());
+
+  CliRun digest = Cli(absl::StrCat(
+      Server(), " decision digest --organisation MOPAC --reference 'PCD 72'"));
+  ASSERT_EQ(digest.code, 0) << digest.out;
+  const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
+  EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(pcd72)));
+  CliRun by_stream = Cli(absl::StrCat(
+      Server(), " decision digest --decision-stream decision/MOPAC/PCD-72"));
+  EXPECT_EQ(absl::StripAsciiWhitespace(by_stream.out), digest_hex);
+
+  CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix,
+                                ".key --digest ", digest_hex));
+  ASSERT_EQ(sig.code, 0) << sig.out;
+  const std::string sig_hex(absl::StripAsciiWhitespace(sig.out));
+  EXPECT_EQ(sig_hex.size(), 128u);
+
+  // A signature of something else is refused by the ledger: exit 1.
+  CliRun other = Cli(absl::StrCat("decision sign --key ", prefix,
+                                  ".key --digest ", std::string(64, '0')));
+  ASSERT_EQ(other.code, 0);
+  CliRun refused = Cli(
+      absl::StrCat(Server(), " decision submit-signature --organisation MOPAC",
+                   " --reference 'PCD 72' --key-id mopac-dmpc --signature ",
+                   absl::StripAsciiWhitespace(other.out)));
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_THAT(refused.out, HasSubstr("FAILED_PRECONDITION"));
+
+  CliRun submit = Cli(absl::StrCat(
+      Server(),
+      " decision submit-signature --decision-stream decision/MOPAC/PCD-72",
+      " --key-id mopac-dmpc --signed-on 2016-10-05 --signature ", sig_hex));
+  ASSERT_EQ(submit.code, 0) << submit.out;
+  absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
+  ASSERT_TRUE(events.ok());
+  projections::GovernanceState state;
+  for (const v1::Event& e : *events) {
+    ASSERT_TRUE(
+        state.Apply(e, projections::GovernanceState::Mode::kReplay).ok());
+  }
+  EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
+}
+
+TEST_F(CliSigningTest, ExitCodes) {
+  // 2: bad arguments.
+  EXPECT_EQ(Cli("decision sign --key /nonexistent.key --digest 00").code, 2);
+  const std::string prefix = keys_dir_.path() + "/k";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
+  EXPECT_EQ(
+      Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest xyz"))
+          .code,
+      2);
+  EXPECT_EQ(Cli(absl::StrCat("decision sign --key ", prefix, ".pub --digest ",
+                             std::string(64, 'a')))
+                .code,
+            2);
+  EXPECT_EQ(
+      Cli(absl::StrCat(Server(), " decision digest --organisation MOPAC")).code,
+      2);
+  EXPECT_EQ(
+      Cli(absl::StrCat(
+              Server(),
+              " decision submit-signature --organisation MOPAC --reference X",
+              " --key-id k --signature abcd"))
+          .code,
+      2);
+  // 1: the server has no such decision.
+  CliRun missing = Cli(absl::StrCat(
+      Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));
+  EXPECT_EQ(missing.code, 1) << missing.out;
+  // 3: no server.
+  EXPECT_EQ(Cli("--server 127.0.0.1:1 decision digest --organisation MOPAC "
+                "--reference X")
+                .code,
+            3);
+}
+
+}  // namespace
+}  // namespace govledger::testing

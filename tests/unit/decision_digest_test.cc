@@ -1,0 +1,176 @@
+// The canonical encoding and digest of a decision (FORMAT.md, "Decision
+// digest"): a known answer computed independently (Python, hashlib, from the
+// documented encoding), set semantics of the sorted lists, and every field of
+// the message covered.
+#include "projections/decision_digest.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <string>
+
+#include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/sha256.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+
+v1::DecisionProposed KnownDecision() {
+  v1::DecisionProposed d;
+  d.set_organisation_id("MOPAC");
+  d.set_reference("PCD 72");
+  d.set_title("Strengthening Local Policing");
+  d.add_recommendations(
+      "endorse the approach being proposed by the SLP Programme");
+  d.add_recommendations(
+      "approve a spend of £730,000 to undertake Tranche 1 of the programme");
+  v1::DecisionAmount* a = d.add_amounts();
+  a->set_kind(v1::AMOUNT_KIND_REVENUE);
+  a->set_pence(73000000);
+  a->set_funding_source("Major Change Reserve");
+  a->set_description("Tranche 1");
+  v1::DecisionAmount* b = d.add_amounts();
+  b->set_kind(v1::AMOUNT_KIND_CAPITAL);
+  b->set_pence(195000000);
+  b->set_funding_source("additional savings");
+  b->set_noted_only(true);
+  d.add_required_signatory_roles("Deputy Mayor for Policing and Crime");
+  d.add_required_signatory_roles("Chief Executive Officer");
+  d.add_related_decisions("2015/30");
+  d.add_related_decisions("2014/01");
+  d.set_part1_text("Part 1 facts");
+  *d.mutable_part1_deferred_until() = MakeDate(2016, 10, 5);
+  d.mutable_part2()->set_text("Part 2 facts");
+  d.mutable_part2()->set_reason("Commercial Sensitivity");
+  *d.mutable_part2()->mutable_publication_deferred_until() =
+      MakeDate(2018, 3, 31);
+  d.set_programme_id("SLP");
+  return d;
+}
+
+TEST(DecisionDigestTest, KnownAnswer) {
+  // From an independent implementation of the encoding in FORMAT.md (Python 3,
+  // hashlib).
+  EXPECT_EQ(CanonicalDecisionEncoding(KnownDecision()).size(), 548u);
+  EXPECT_EQ(crypto::ToHex(DecisionDigest(KnownDecision())),
+            "1adb48ebcdafa0fb5d6341438af5cb97dd1126406834d1988a133fecdf5d405c");
+  EXPECT_EQ(crypto::ToHex(DecisionDigest(v1::DecisionProposed())),
+            "3adea5cce6f71829b4826344128d1f859223cd8f307932da8317624f12e9b143");
+}
+
+TEST(DecisionDigestTest, KnownSignature) {
+  // RFC 8032 TEST 1's key signing the known digest (Python's cryptography
+  // package agrees).
+  const std::string sk = *crypto::FromHex(
+      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  EXPECT_EQ(
+      crypto::ToHex(*crypto::Ed25519Sign(sk, DecisionDigest(KnownDecision()))),
+      "14081efc5a4e6ecdd546af0f8858bae5d5f0cb610b4566425d2bb20465cd339bd1cff9a1"
+      "d66a3ccde955"
+      "0ef3a25b666f550c04ce33d96b5b5db53bf018859f0a");
+}
+
+TEST(DecisionDigestTest, EncodingStartsWithTheTagAndIsLengthPrefixed) {
+  std::string enc = CanonicalDecisionEncoding(KnownDecision());
+  EXPECT_EQ(enc.substr(0, 4), std::string("\0\0\0\x15", 4));
+  EXPECT_EQ(enc.substr(4, 21), "govledger.decision.v1");
+  EXPECT_EQ(enc.substr(25, 9), std::string("\0\0\0\x05MOPAC", 9));
+}
+
+TEST(DecisionDigestTest, SetsAreOrderFreeButRecommendationsAreNot) {
+  v1::DecisionProposed d = KnownDecision();
+  v1::DecisionProposed reordered = d;
+  reordered.mutable_amounts()->SwapElements(0, 1);
+  reordered.mutable_required_signatory_roles()->SwapElements(0, 1);
+  reordered.mutable_related_decisions()->SwapElements(0, 1);
+  EXPECT_EQ(DecisionDigest(reordered), DecisionDigest(d));
+  v1::DecisionProposed swapped = d;
+  swapped.mutable_recommendations()->SwapElements(0, 1);
+  EXPECT_NE(DecisionDigest(swapped), DecisionDigest(d));
+}
+
+TEST(DecisionDigestTest, NotProtobufSerialization) {
+  // Unknown fields (a newer writer's) do not change the digest; the digest is
+  // not a hash of the serialized bytes.
+  v1::DecisionProposed d = KnownDecision();
+  std::string bytes = d.SerializeAsString();
+  bytes.append("\xa0\x06\x01", 3);  // field 100, varint 1
+  v1::DecisionProposed with_unknown;
+  ASSERT_TRUE(with_unknown.ParseFromString(bytes));
+  EXPECT_EQ(DecisionDigest(with_unknown), DecisionDigest(d));
+  EXPECT_NE(
+      DecisionDigest(d),
+      std::string(crypto::AsBytes(crypto::Sha256(d.SerializeAsString()))));
+}
+
+TEST(DecisionDigestTest, LengthPrefixesKeepFieldBoundaries) {
+  v1::DecisionProposed a = KnownDecision(), b = KnownDecision();
+  a.set_title("AB");
+  a.set_part1_text("C");
+  b.set_title("A");
+  b.set_part1_text("BC");
+  EXPECT_NE(DecisionDigest(a), DecisionDigest(b));
+}
+
+// Every field of the decision (and of its nested messages) changes the digest
+// when changed. If this fails after a field was added to events.proto, add the
+// field to the canonical encoding (decision_digest.cc) and to FORMAT.md, and
+// update the field counts below.
+TEST(DecisionDigestTest, EveryFieldIsCovered) {
+  EXPECT_EQ(v1::DecisionProposed::descriptor()->field_count(), 11);
+  EXPECT_EQ(v1::DecisionAmount::descriptor()->field_count(), 5);
+  EXPECT_EQ(v1::ConfidentialPart::descriptor()->field_count(), 3);
+  EXPECT_EQ(v1::Date::descriptor()->field_count(), 3);
+  const v1::DecisionProposed base = KnownDecision();
+  const std::string digest = DecisionDigest(base);
+  std::vector<
+      std::pair<std::string, std::function<void(v1::DecisionProposed&)>>>
+      changes = {
+          {"organisation_id", [](auto& d) { d.set_organisation_id("X"); }},
+          {"reference", [](auto& d) { d.set_reference("PCD 73"); }},
+          {"title", [](auto& d) { d.set_title("x"); }},
+          {"recommendations", [](auto& d) { d.add_recommendations("x"); }},
+          {"amounts.kind",
+           [](auto& d) {
+             d.mutable_amounts(0)->set_kind(v1::AMOUNT_KIND_ONE_OFF);
+           }},
+          {"amounts.pence",
+           [](auto& d) { d.mutable_amounts(0)->set_pence(73000001); }},
+          {"amounts.funding_source",
+           [](auto& d) { d.mutable_amounts(0)->set_funding_source("x"); }},
+          {"amounts.description",
+           [](auto& d) { d.mutable_amounts(0)->set_description("x"); }},
+          {"amounts.noted_only",
+           [](auto& d) { d.mutable_amounts(0)->set_noted_only(true); }},
+          {"required_signatory_roles",
+           [](auto& d) { d.add_required_signatory_roles("x"); }},
+          {"related_decisions", [](auto& d) { d.add_related_decisions("x"); }},
+          {"part1_text", [](auto& d) { d.set_part1_text("x"); }},
+          {"part1_deferred_until.year",
+           [](auto& d) { d.mutable_part1_deferred_until()->set_year(2017); }},
+          {"part1_deferred_until.month",
+           [](auto& d) { d.mutable_part1_deferred_until()->set_month(11); }},
+          {"part1_deferred_until.day",
+           [](auto& d) { d.mutable_part1_deferred_until()->set_day(6); }},
+          {"part2.text", [](auto& d) { d.mutable_part2()->set_text("x"); }},
+          {"part2.reason", [](auto& d) { d.mutable_part2()->set_reason("x"); }},
+          {"part2.publication_deferred_until",
+           [](auto& d) {
+             d.mutable_part2()->mutable_publication_deferred_until()->set_day(
+                 1);
+           }},
+          {"programme_id", [](auto& d) { d.set_programme_id("x"); }},
+      };
+  for (auto& [name, change] : changes) {
+    v1::DecisionProposed d = base;
+    change(d);
+    EXPECT_NE(DecisionDigest(d), digest)
+        << name << " is not covered by the digest";
+  }
+}
+
+}  // namespace
+}  // namespace govledger::projections

@@ -1,0 +1,897 @@
+// The governance rules, each both ways, on plain vectors of events fed to
+// GovernanceValidator exactly as the ledger's writer feeds it (BeginGroup,
+// CheckAppend per append, CommitGroup or AbortGroup). Refusals:
+// FAILED_PRECONDITION naming the entity and the rule; malformed payloads
+// INVALID_ARGUMENT; the state unchanged after either.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "projections/governance_validator.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::IsOk;
+using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
+constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
+
+class RulesTest : public ::testing::Test {
+ protected:
+  // One append in a group of its own, as the writer would run it.
+  absl::Status Append(std::vector<v1::Event> events) {
+    validator_.BeginGroup();
+    absl::Status s = CheckOnly(events);
+    if (s.ok()) {
+      validator_.CommitGroup();
+    } else {
+      validator_.AbortGroup();
+    }
+    return s;
+  }
+  absl::Status Append(v1::Event event) {
+    return Append(std::vector<v1::Event>{event});
+  }
+  // CheckAppend within the current group.
+  absl::Status CheckOnly(const std::vector<v1::Event>& events) {
+    std::vector<const v1::Event*> ptrs;
+    for (const v1::Event& e : events) ptrs.push_back(&e);
+    return validator_.CheckAppend(ptrs, AppendContext{});
+  }
+
+  // MOPAC with programme LPP (projects LPP-INV, LPP-RESP) and programme OCP.
+  void SetUpProgrammes() {
+    ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
+    ASSERT_OK(Append(
+        {Ev(Programme("LPP", "MOPAC")), Ev(Programme("OCP", "MOPAC")),
+         Ev(Project("LPP-INV", "LPP")), Ev(Project("LPP-RESP", "LPP"))}));
+  }
+
+  const GovernanceState& state() const { return validator_.state(); }
+
+  GovernanceValidator validator_;
+};
+
+// --- Registration. ---
+
+TEST_F(RulesTest, ProgrammeNeedsARegisteredOrganisation) {
+  EXPECT_THAT(Append(Ev(Programme("LPP", "NOBODY"))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP"),
+                                      HasSubstr("organisation NOBODY"),
+                                      HasSubstr("registered organisation"))));
+  ASSERT_OK(Append(Ev(Organisation("NOBODY"))));
+  EXPECT_OK(Append(Ev(Programme("LPP", "NOBODY"))));
+}
+
+TEST_F(RulesTest, EntitiesAreRegisteredOnce) {
+  SetUpProgrammes();
+  EXPECT_THAT(
+      Append(Ev(Organisation("MOPAC"))),
+      StatusIs(kFailed, HasSubstr("organisation MOPAC is already registered")));
+  EXPECT_THAT(
+      Append(Ev(Programme("LPP", "MOPAC"))),
+      StatusIs(kFailed, HasSubstr("programme LPP is already registered")));
+  EXPECT_THAT(
+      Append(Ev(Project("LPP-INV", "LPP"))),
+      StatusIs(kFailed, HasSubstr("project LPP-INV is already registered")));
+  EXPECT_OK(Append(Ev(Project("LPP-PREV", "LPP"))));
+}
+
+TEST_F(RulesTest, ProjectJoinsOnlyARegisteredOpenProgramme) {
+  SetUpProgrammes();
+  EXPECT_THAT(Append(Ev(Project("X-1", "NOPE"))),
+              StatusIs(kFailed, HasSubstr("programme NOPE is not registered")));
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  EXPECT_THAT(
+      Append(Ev(Project("OCP-1", "OCP"))),
+      StatusIs(kFailed, AllOf(HasSubstr("programme OCP is closed"),
+                              HasSubstr("registered, open programme"))));
+  EXPECT_OK(Append(Ev(Project("LPP-1", "LPP"))));
+}
+
+TEST_F(RulesTest, ProgrammeAndProjectCloseOnce) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV", 120000000))));
+  EXPECT_THAT(
+      Append(Ev(CloseProject("LPP-INV"))),
+      StatusIs(kFailed, HasSubstr("project LPP-INV is already closed")));
+  EXPECT_THAT(Append(Ev(CloseProject("NOPE"))),
+              StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  EXPECT_THAT(Append(Ev(CloseProgramme("OCP"))),
+              StatusIs(kFailed, HasSubstr("programme OCP is closed")));
+  EXPECT_TRUE(state().FindProject("LPP-INV")->closed);
+  EXPECT_EQ(state().FindProject("LPP-INV")->closure.final_cost_pence(),
+            120000000);
+}
+
+// --- Status. ---
+
+TEST_F(RulesTest, StatusOnlyForRegisteredOpenProgrammesAndProjects) {
+  SetUpProgrammes();
+  EXPECT_OK(Append(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 86))));
+  EXPECT_OK(Append(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 86))));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.rag(), v1::RAG_AMBER);
+  EXPECT_THAT(
+      Append(Ev(Status(ProgrammeRef("NOPE"), v1::RAG_RED, 1))),
+      StatusIs(
+          kFailed,
+          AllOf(HasSubstr("programme NOPE is not registered"),
+                HasSubstr("status is reported only for a registered, open"))));
+  EXPECT_THAT(Append(Ev(Status(ProjectRef("NOPE"), v1::RAG_RED, 1))),
+              StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
+}
+
+TEST_F(RulesTest, ClosedProjectTakesNoNewStatusRiskOrScope) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_THAT(Append(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 90))),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+  EXPECT_THAT(Append(Ev(Risk("R1", ProjectRef("LPP-INV")))),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+  EXPECT_THAT(Append(Ev(AddScope("S1", ProjectRef("LPP-INV")))),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+  // The open project next to it takes all three.
+  EXPECT_OK(Append(Ev(Status(ProjectRef("LPP-RESP"), v1::RAG_GREEN, 90))));
+  EXPECT_OK(Append(Ev(Risk("R1", ProjectRef("LPP-RESP")))));
+  EXPECT_OK(Append(Ev(AddScope("S1", ProjectRef("LPP-RESP")))));
+}
+
+TEST_F(RulesTest, ProjectOfAClosedProgrammeTakesNoStatus) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(CloseProgramme("LPP"))));
+  EXPECT_THAT(Append(Ev(Status(ProjectRef("LPP-RESP"), v1::RAG_GREEN, 90))),
+              StatusIs(kFailed, HasSubstr("belongs to closed programme LPP")));
+  EXPECT_THAT(Append(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90))),
+              StatusIs(kFailed, HasSubstr("programme LPP is closed")));
+}
+
+TEST_F(RulesTest, StatusReportShape) {
+  SetUpProgrammes();
+  v1::StatusReported none = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 3);
+  EXPECT_THAT(Append(Ev(none)),
+              StatusIs(kInvalid, HasSubstr("rag, delivery_confidence")));
+  none.set_delivery_confidence(v1::DELIVERY_CONFIDENCE_AMBER_RED);
+  EXPECT_OK(Append(Ev(none)));
+  EXPECT_THAT(Append(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 0))),
+              StatusIs(kInvalid, HasSubstr("plan_week")));
+  v1::StatusReported bad_rag = Status(ProgrammeRef("LPP"), v1::RAG_RED, 3);
+  bad_rag.set_rag(static_cast<v1::Rag>(9));
+  EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
+}
+
+// --- Gates, milestones, benefits. ---
+
+TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
+  SetUpProgrammes();
+  v1::GatePassed gate;
+  *gate.mutable_subject() = ProjectRef("LPP-INV");
+  gate.set_gate("Gate 3");
+  EXPECT_OK(Append(Ev(gate)));
+  EXPECT_THAT(
+      Append(Ev(gate)),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("project LPP-INV has already passed Gate 3"),
+                     HasSubstr("a gate is passed once"))));
+  gate.set_gate("Gate 4");
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_THAT(Append(Ev(gate)),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+}
+
+TEST_F(RulesTest, MilestoneOnlyForAnOpenSubject) {
+  SetUpProgrammes();
+  v1::MilestoneReached m;
+  *m.mutable_subject() = ProjectRef("LPP-RESP");
+  m.set_milestone("go-live");
+  EXPECT_OK(Append(Ev(m)));
+  *m.mutable_subject() = ProjectRef("NOPE");
+  EXPECT_THAT(Append(Ev(m)),
+              StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
+}
+
+TEST_F(RulesTest, BenefitsForecastWhileOpenAndRealisedAfterClosure) {
+  SetUpProgrammes();
+  v1::BenefitForecast f;
+  *f.mutable_subject() = ProjectRef("LPP-INV");
+  f.set_benefit_id("annual-savings");
+  f.set_annual_pence(600000000);
+  EXPECT_OK(Append(Ev(f)));
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_THAT(Append(Ev(f)),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+  v1::BenefitRealised r;
+  *r.mutable_subject() = ProjectRef("LPP-INV");
+  r.set_benefit_id("annual-savings");
+  r.set_annual_pence(450000000);
+  EXPECT_OK(Append(Ev(r)));
+  *r.mutable_subject() = ProjectRef("NOPE");
+  EXPECT_THAT(Append(Ev(r)),
+              StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
+  const BenefitState& b =
+      state().FindProject("LPP-INV")->benefits.at("annual-savings");
+  EXPECT_EQ(b.forecast_annual_pence, 600000000);
+  EXPECT_EQ(b.realised_annual_pence, 450000000);
+}
+
+// --- Risks. ---
+
+TEST_F(RulesTest, RiskOpenedOnlyAgainstRegisteredOpenSubjectAndOnce) {
+  SetUpProgrammes();
+  EXPECT_OK(Append(Ev(Risk("LPP-R07", ProgrammeRef("LPP"), v1::RAG_RED))));
+  EXPECT_THAT(
+      Append(Ev(Risk("LPP-R07", ProgrammeRef("LPP")))),
+      StatusIs(kFailed, HasSubstr("risk LPP-R07 has already been opened")));
+  EXPECT_THAT(
+      Append(Ev(Risk("R9", ProgrammeRef("NOPE")))),
+      StatusIs(kFailed, AllOf(HasSubstr("programme NOPE is not registered"),
+                              HasSubstr("risks are opened only against"))));
+  EXPECT_EQ(state().CountOpenRisks("LPP").open, 1);
+  EXPECT_EQ(state().CountOpenRisks("LPP").red, 1);
+}
+
+TEST_F(RulesTest, OnlyAnOpenRiskIsRerated) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED))));
+  EXPECT_OK(Append(Ev(Rerate("R1", v1::RAG_AMBER))));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+  ASSERT_OK(Append(Ev(CloseRisk("R1"))));
+  EXPECT_THAT(
+      Append(Ev(Rerate("R1", v1::RAG_RED))),
+      StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"),
+                              HasSubstr("only an open risk can be re-rated"))));
+  EXPECT_THAT(Append(Ev(Rerate("R2", v1::RAG_RED))),
+              StatusIs(kFailed, HasSubstr("risk R2 has not been opened")));
+}
+
+TEST_F(RulesTest, OnlyAnOpenRiskIsClosed) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP")))));
+  EXPECT_OK(Append(Ev(CloseRisk("R1"))));
+  EXPECT_THAT(
+      Append(Ev(CloseRisk("R1"))),
+      StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"),
+                              HasSubstr("only an open risk can be closed"))));
+  EXPECT_THAT(Append(Ev(CloseRisk("R2"))),
+              StatusIs(kFailed, HasSubstr("risk R2 has not been opened")));
+}
+
+TEST_F(RulesTest, OnlyAnOpenRiskIsTransferredAndOnlyToAnExistingOpenTarget) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED))));
+  EXPECT_THAT(
+      Append(Ev(TransferRisk("R1", ProgrammeRef("NOPE")))),
+      StatusIs(kFailed, AllOf(HasSubstr("programme NOPE is not registered"),
+                              HasSubstr("transferred only to an existing"))));
+  EXPECT_THAT(
+      Append(Ev(TransferRisk("R1", ProjectRef("LPP-INV")))),
+      StatusIs(kFailed,
+               HasSubstr("risk R1 already belongs to project LPP-INV")));
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  EXPECT_THAT(Append(Ev(TransferRisk("R1", ProgrammeRef("OCP")))),
+              StatusIs(kFailed, HasSubstr("programme OCP is closed")));
+  EXPECT_OK(Append(Ev(TransferRisk("R1", ProjectRef("LPP-RESP")))));
+  EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPP-RESP");
+  ASSERT_OK(Append(Ev(CloseRisk("R1"))));
+  EXPECT_THAT(
+      Append(Ev(TransferRisk("R1", ProgrammeRef("LPP")))),
+      StatusIs(kFailed, HasSubstr("only an open risk can be transferred")));
+}
+
+TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
+  // Seed 000: risks were "closed and/or transferred following the closure of
+  // the PCSO and CJ projects".
+  SetUpProgrammes();
+  ASSERT_OK(Append({Ev(Risk("R1", ProjectRef("LPP-INV"))),
+                    Ev(Risk("R2", ProjectRef("LPP-INV")))}));
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_OK(Append(Ev(CloseRisk("R1"))));
+  EXPECT_OK(Append(Ev(TransferRisk("R2", ProgrammeRef("OCP")))));
+  EXPECT_EQ(state().CountOpenRisks("LPP").open, 0);
+  EXPECT_EQ(state().CountOpenRisks("OCP").open, 1);
+}
+
+// --- Scope. ---
+
+TEST_F(RulesTest, ScopeAddedOnlyToRegisteredOpenSubjectAndOnce) {
+  SetUpProgrammes();
+  EXPECT_OK(Append(Ev(AddScope("S1", ProgrammeRef("LPP")))));
+  EXPECT_THAT(
+      Append(Ev(AddScope("S1", ProgrammeRef("LPP")))),
+      StatusIs(kFailed, HasSubstr("scope item S1 has already been added")));
+  EXPECT_THAT(Append(Ev(AddScope("S2", ProgrammeRef("NOPE")))),
+              StatusIs(kFailed, HasSubstr("programme NOPE is not registered")));
+}
+
+TEST_F(RulesTest, OnlyTheCurrentOwnerTransfersAScopeItem) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(AddScope("S1", ProgrammeRef("LPP")))));
+  EXPECT_THAT(
+      Append(
+          Ev(TransferScope("S1", ProgrammeRef("OCP"), ProjectRef("LPP-INV")))),
+      StatusIs(
+          kFailed,
+          AllOf(
+              HasSubstr(
+                  "scope item S1 belongs to programme LPP, not programme OCP"),
+              HasSubstr("only the current owner"))));
+  EXPECT_OK(Append(
+      Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP")))));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "OCP");
+  // LPP no longer owns it.
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProgrammeRef("LPP"),
+                                      ProjectRef("LPP-INV")))),
+              StatusIs(kFailed, HasSubstr("belongs to programme OCP")));
+  EXPECT_THAT(Append(Ev(TransferScope("S9", ProgrammeRef("LPP"),
+                                      ProjectRef("LPP-INV")))),
+              StatusIs(kFailed, HasSubstr("scope item S9 has not been added")));
+}
+
+TEST_F(RulesTest, ScopeTransferredOnlyToAnExistingOpenTarget) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(AddScope("S1", ProgrammeRef("LPP")))));
+  EXPECT_THAT(
+      Append(
+          Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("NOPE")))),
+      StatusIs(kFailed, AllOf(HasSubstr("programme NOPE is not registered"),
+                              HasSubstr("transferred only to an existing"))));
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProgrammeRef("LPP"),
+                                      ProjectRef("LPP-INV")))),
+              StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
+  EXPECT_OK(Append(
+      Ev(TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-RESP")))));
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProjectRef("LPP-RESP"),
+                                      ProjectRef("LPP-RESP")))),
+              StatusIs(kInvalid, HasSubstr("same programme or project")));
+}
+
+TEST_F(RulesTest, OnlyTheCurrentOwnerRemovesAScopeItemAndOnce) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(AddScope("S1", ProgrammeRef("LPP")))));
+  EXPECT_THAT(
+      Append(Ev(RemoveScope("S1", ProgrammeRef("OCP")))),
+      StatusIs(kFailed,
+               HasSubstr("belongs to programme LPP, not programme OCP")));
+  EXPECT_OK(Append(Ev(RemoveScope("S1", ProgrammeRef("LPP")))));
+  EXPECT_THAT(Append(Ev(RemoveScope("S1", ProgrammeRef("LPP")))),
+              StatusIs(kFailed,
+                       HasSubstr("scope item S1 has been removed from scope")));
+}
+
+TEST_F(RulesTest, ScopeApprovalNamesAnExistingDecisionOrABoard) {
+  SetUpProgrammes();
+  v1::ScopeItemAdded add = AddScope("S1", ProgrammeRef("LPP"));
+  add.mutable_approval()->Clear();
+  EXPECT_THAT(Append(Ev(add)),
+              StatusIs(kInvalid,
+                       HasSubstr("exactly one of decision_stream and board")));
+  add.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-99");
+  EXPECT_THAT(
+      Append(Ev(add)),
+      StatusIs(
+          kFailed,
+          AllOf(HasSubstr("scope item S1"),
+                HasSubstr(
+                    "decision/MOPAC/PCD-99, which has not been proposed"))));
+  ASSERT_OK(Append(Ev(Decision("MOPAC", "PCD 99", {"Chief Executive"}))));
+  EXPECT_OK(Append(Ev(add)));
+}
+
+// --- Decisions: references and delegation. ---
+
+TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Organisation("WWA"))));
+  ASSERT_OK(Append(Ev(Decision("MOPAC", "PCD 72", {"DMPC"}))));
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "PCD 72", {"DMPC"}))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("decision MOPAC/PCD 72"),
+                     HasSubstr("references are unique per organisation"))));
+  // "PCD-72" has the same stream (the slug), so it counts as the same
+  // reference.
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "PCD-72", {"DMPC"}))),
+      StatusIs(kFailed,
+               HasSubstr("already used by this organisation ('PCD 72'")));
+  // Another organisation may use it.
+  EXPECT_OK(Append(Ev(Decision("WWA", "PCD 72", {"PCC"}))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 73", {"DMPC"}))));
+}
+
+TEST_F(RulesTest, DecisionNeedsARegisteredOrganisation) {
+  EXPECT_THAT(
+      Append(Ev(Decision("NOBODY", "D1", {"R"}))),
+      StatusIs(kFailed,
+               HasSubstr("organisation NOBODY, which is not registered")));
+}
+
+TEST_F(RulesTest, DecisionAtOrAboveADelegationThresholdRequiresThatRole) {
+  SetUpProgrammes();
+  const std::string dmpc = "Deputy Mayor for Policing and Crime";
+  ASSERT_OK(Append(Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc))));
+  auto spend = [](int64_t pence) {
+    return std::vector<v1::DecisionAmount>{
+        Amount(v1::AMOUNT_KIND_REVENUE, pence, "Major Change Reserve")};
+  };
+  // PCD 72: £730,000 without the Deputy Mayor is refused, with the Deputy Mayor
+  // accepted.
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 72", {"Chief Executive Officer"},
+                                 spend(73000000)))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/PCD 72"),
+                                      HasSubstr("£730,000.00"),
+                                      HasSubstr("MOPAC/DMPC-500K"),
+                                      HasSubstr("£500,000.00"), HasSubstr(dmpc),
+                                      HasSubstr("delegation threshold"))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 72", {dmpc}, spend(73000000)))));
+  // Exactly at the threshold: covered.
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "D-AT", {"CEO"}, spend(50000000)))),
+              StatusIs(kFailed, HasSubstr(dmpc)));
+  // One penny below: not covered.
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "D-BELOW", {"CEO"}, spend(49999999)))));
+  // Amounts add up across lines.
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D-SUM", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, 30000000, "a"),
+                          Amount(v1::AMOUNT_KIND_REVENUE, 20000000, "b")}))),
+      StatusIs(kFailed, HasSubstr("£500,000.00, at or above")));
+  // Noted amounts do not count.
+  EXPECT_OK(Append(
+      Ev(Decision("MOPAC", "D-NOTED", {"CEO"},
+                  {Amount(v1::AMOUNT_KIND_REVENUE, 40000000, "a"),
+                   Amount(v1::AMOUNT_KIND_REVENUE, 90000000, "b", true)}))));
+  // Other organisations' rules do not apply.
+  ASSERT_OK(Append(Ev(Organisation("WWA"))));
+  EXPECT_OK(Append(Ev(Decision("WWA", "D-OTHER", {"PCC"}, spend(90000000)))));
+}
+
+TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
+  SetUpProgrammes();
+  v1::DelegationRuleSet rule =
+      Delegation("MOPAC", "CAPITAL-1M", 100000000, "Board");
+  rule.add_kinds(v1::AMOUNT_KIND_CAPITAL);
+  ASSERT_OK(Append(Ev(rule)));
+  EXPECT_OK(
+      Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_REVENUE, 200000000, "r")}))));
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D2", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "c")}))),
+      StatusIs(kFailed, HasSubstr("'Board'")));
+  // Setting the rule again replaces it.
+  rule.set_threshold_pence(300000000);
+  ASSERT_OK(Append(Ev(rule)));
+  EXPECT_OK(
+      Append(Ev(Decision("MOPAC", "D3", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "c")}))));
+}
+
+TEST_F(RulesTest, DelegationRuleNeedsARegisteredOrganisation) {
+  EXPECT_THAT(Append(Ev(Delegation("NOBODY", "R1", 1, "X"))),
+              StatusIs(kFailed, HasSubstr("delegation rule NOBODY/R1")));
+  ASSERT_OK(Append(Ev(Organisation("NOBODY"))));
+  EXPECT_OK(Append(Ev(Delegation("NOBODY", "R1", 1, "X"))));
+}
+
+TEST_F(RulesTest, AmountsAreNotNegative) {
+  SetUpProgrammes();
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, -1, "c")}))),
+      StatusIs(kInvalid,
+               AllOf(HasSubstr("decision MOPAC/D1"), HasSubstr("-1 pence"),
+                     HasSubstr("whole pence and not negative"))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                               {Amount(v1::AMOUNT_KIND_CAPITAL, 0, "c")}))));
+  EXPECT_THAT(Append(Ev(CloseProject("LPP-INV", -5))),
+              StatusIs(kInvalid, HasSubstr("final_cost_pence")));
+  EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", -1, "X"))),
+              StatusIs(kInvalid, HasSubstr("threshold_pence")));
+  v1::BenefitForecast f;
+  *f.mutable_subject() = ProjectRef("LPP-INV");
+  f.set_benefit_id("b");
+  f.set_annual_pence(-100);
+  EXPECT_THAT(Append(Ev(f)), StatusIs(kInvalid, HasSubstr("annual_pence")));
+  EXPECT_OK(Append(Ev(CloseProject("LPP-INV", 5))));
+  // An overflowing total is malformed too.
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D2", {"CEO"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, INT64_MAX, "c"),
+                          Amount(v1::AMOUNT_KIND_CAPITAL, 1, "c")}))),
+      StatusIs(kInvalid, HasSubstr("overflows")));
+}
+
+TEST_F(RulesTest, DecisionShape) {
+  SetUpProgrammes();
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "D1", {}))),
+              StatusIs(kInvalid, HasSubstr("at least one required")));
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "D1", {"A", "A"}))),
+              StatusIs(kInvalid, HasSubstr("appears twice")));
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D1", {"A"},
+                         {Amount(v1::AMOUNT_KIND_UNSPECIFIED, 1, "c")}))),
+      StatusIs(kInvalid, HasSubstr("kind")));
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"A"});
+  d.mutable_part2()->set_text("secret");
+  EXPECT_THAT(Append(Ev(d)),
+              StatusIs(kInvalid, HasSubstr("Part 2 needs the reason")));
+  d.mutable_part2()->set_reason("Commercial Sensitivity");
+  *d.mutable_part2()->mutable_publication_deferred_until() =
+      MakeDate(2017, 2, 30);
+  EXPECT_THAT(Append(Ev(d)),
+              StatusIs(kInvalid, HasSubstr("2017-02-30 is not a date")));
+  *d.mutable_part2()->mutable_publication_deferred_until() =
+      MakeDate(2017, 2, 28);
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "/D1", {"A"}))),
+              StatusIs(kInvalid, HasSubstr("reference")));
+  EXPECT_OK(Append(Ev(d)));
+}
+
+TEST_F(RulesTest, DecisionConcernsARegisteredProgramme) {
+  SetUpProgrammes();
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"CEO"});
+  d.set_programme_id("NOPE");
+  EXPECT_THAT(
+      Append(Ev(d)),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("decision MOPAC/D1"),
+                     HasSubstr("programme NOPE, which is not registered"))));
+  d.set_programme_id("LPP");
+  EXPECT_OK(Append(Ev(d)));
+}
+
+TEST_F(RulesTest, ProgrammeShape) {
+  ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
+  v1::ProgrammeRegistered p = Programme("SLP", "MOPAC");
+  v1::Tranche* t1 = p.add_tranches();
+  t1->set_number(1);
+  *t1->mutable_start_date() = MakeDate(2016, 7, 1);
+  *t1->mutable_end_date() = MakeDate(2016, 6, 30);
+  EXPECT_THAT(Append(Ev(p)),
+              StatusIs(kInvalid, HasSubstr("tranche 1 ends before it starts")));
+  *t1->mutable_end_date() = MakeDate(2016, 12, 31);
+  *p.add_tranches() = *t1;
+  EXPECT_THAT(Append(Ev(p)),
+              StatusIs(kInvalid, HasSubstr("tranche 1 appears twice")));
+  p.mutable_tranches(1)->set_number(2);
+  p.set_planned_weeks(0);
+  EXPECT_THAT(Append(Ev(p)), StatusIs(kInvalid, HasSubstr("planned_weeks")));
+  p.set_planned_weeks(90);
+  p.clear_mobilisation_date();
+  EXPECT_THAT(Append(Ev(p)),
+              StatusIs(kInvalid, HasSubstr("mobilisation_date is required")));
+  *p.mutable_mobilisation_date() = MakeDate(2016, 7, 1);
+  EXPECT_OK(Append(Ev(p)));
+  EXPECT_EQ(state().FindProgramme("SLP")->programme.tranches_size(), 2);
+}
+
+// --- Keys and signatures. ---
+
+class SignatureTest : public RulesTest {
+ protected:
+  void SetUp() override {
+    SetUpProgrammes();
+    ASSERT_OK(Append(Ev(Organisation("WWA"))));
+    ASSERT_OK(Append({Ev(wm_pcc_.Registration("John Campion")),
+                      Ev(wa_pcc_.Registration()), Ev(wm_cc_.Registration()),
+                      Ev(wa_cc_.Registration()), Ev(other_.Registration())}));
+    decision_ = Decision(
+        "WWA", "PCC/D/2017/05",
+        {wm_pcc_.role, wa_pcc_.role, wm_cc_.role, wa_cc_.role},
+        {Amount(v1::AMOUNT_KIND_ONE_OFF, 400000000, "Invest to save reserve")});
+    ASSERT_OK(Append(Ev(decision_)));
+  }
+  const DecisionState& decision() const {
+    return *state().FindDecision("WWA", "PCC/D/2017/05");
+  }
+
+  Signer wm_pcc_ =
+      NewSigner("wm-pcc", "West Mercia Police and Crime Commissioner");
+  Signer wa_pcc_ =
+      NewSigner("wa-pcc", "Warwickshire Police and Crime Commissioner");
+  Signer wm_cc_ = NewSigner("wm-cc", "West Mercia Chief Constable");
+  Signer wa_cc_ = NewSigner("wa-cc", "Warwickshire Chief Constable");
+  Signer other_ = NewSigner("other", "Chief Executive Officer");
+  v1::DecisionProposed decision_;
+};
+
+TEST_F(SignatureTest, ApprovedOnlyAfterEveryRequiredRoleHasSigned) {
+  EXPECT_FALSE(decision().approved());
+  for (const Signer* s : {&wm_pcc_, &wa_pcc_, &wm_cc_}) {
+    ASSERT_OK(Append(Ev(s->Sign(decision_))));
+    EXPECT_FALSE(decision().approved()) << "after " << s->key_id;
+  }
+  ASSERT_OK(Append(Ev(wa_cc_.Sign(decision_))));
+  EXPECT_TRUE(decision().approved());
+  EXPECT_EQ(decision().signed_roles.size(), 4u);
+  // Nothing more to sign: a fifth signature is refused.
+  EXPECT_THAT(Append(Ev(wm_pcc_.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr("is already approved")));
+}
+
+TEST_F(SignatureTest, ASignatorySignsOnce) {
+  ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
+  EXPECT_THAT(
+      Append(Ev(wm_pcc_.Sign(decision_))),
+      StatusIs(kFailed, AllOf(HasSubstr("decision WWA/PCC/D/2017/05 has "
+                                        "already been signed with key wm-pcc"),
+                              HasSubstr("a signatory signs once"))));
+  // Another key of the same role cannot sign for it again either.
+  Signer deputy = NewSigner("wm-pcc-2", wm_pcc_.role);
+  ASSERT_OK(Append(Ev(deputy.Registration())));
+  EXPECT_THAT(
+      Append(Ev(deputy.Sign(decision_))),
+      StatusIs(kFailed, HasSubstr("already been signed for the role 'West "
+                                  "Mercia Police and Crime Commissioner'")));
+}
+
+TEST_F(SignatureTest, KeyMustBeRegisteredAndUnrevoked) {
+  Signer stranger = NewSigner("stranger", wm_pcc_.role);
+  EXPECT_THAT(
+      Append(Ev(stranger.Sign(decision_))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("signing key stranger is not registered"),
+                     HasSubstr("registered, unrevoked key"))));
+  ASSERT_OK(Append(Ev(Revoke("wm-pcc"))));
+  EXPECT_THAT(
+      Append(Ev(wm_pcc_.Sign(decision_))),
+      StatusIs(kFailed, HasSubstr("signing key wm-pcc has been revoked")));
+  EXPECT_OK(Append(Ev(wa_pcc_.Sign(decision_))));
+}
+
+TEST_F(SignatureTest, KeyHolderMustHaveARequiredRole) {
+  EXPECT_THAT(
+      Append(Ev(other_.Sign(decision_))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr(
+                         "does not require the role 'Chief Executive Officer'"),
+                     HasSubstr("one of the decision's required roles"))));
+}
+
+TEST_F(SignatureTest, SignatureMustVerifyOverTheCanonicalDigest) {
+  // Signed over another decision's digest.
+  v1::DecisionProposed other = decision_;
+  other.set_title("something else");
+  v1::DecisionSigned wrong = wm_pcc_.Sign(other);
+  wrong.clear_digest();
+  EXPECT_THAT(
+      Append(Ev(wrong)),
+      StatusIs(kFailed, AllOf(HasSubstr("does not verify with key wm-pcc"),
+                              HasSubstr("canonical digest"))));
+  // Signed by another key than the one named.
+  v1::DecisionSigned forged = wa_pcc_.Sign(decision_);
+  forged.set_key_id("wm-pcc");
+  EXPECT_THAT(Append(Ev(forged)),
+              StatusIs(kFailed, HasSubstr("does not verify")));
+  // Names a digest that is not the decision's.
+  v1::DecisionSigned mismatch = wm_pcc_.Sign(decision_);
+  mismatch.set_digest(std::string(32, 'x'));
+  EXPECT_THAT(Append(Ev(mismatch)),
+              StatusIs(kFailed, HasSubstr("different digest")));
+  // Malformed signature.
+  v1::DecisionSigned short_sig = wm_pcc_.Sign(decision_);
+  short_sig.set_signature("abc");
+  EXPECT_THAT(Append(Ev(short_sig)), StatusIs(kInvalid, HasSubstr("64")));
+  EXPECT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
+  EXPECT_THAT(decision().signed_roles,
+              ::testing::Contains(::testing::Key(wm_pcc_.role)));
+}
+
+TEST_F(SignatureTest, OnlyAProposedPendingDecisionIsSigned) {
+  v1::DecisionProposed unknown =
+      Decision("WWA", "PCC/D/2017/99", {wm_pcc_.role});
+  EXPECT_THAT(
+      Append(Ev(wm_pcc_.Sign(unknown))),
+      StatusIs(kFailed,
+               HasSubstr("decision WWA/PCC/D/2017/99 has not been proposed")));
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("WWA");
+  reject.set_reference("PCC/D/2017/05");
+  reject.set_rejected_by("Warwickshire PCC");
+  ASSERT_OK(Append(Ev(reject)));
+  EXPECT_FALSE(decision().approved());
+  EXPECT_THAT(Append(Ev(wm_pcc_.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr("was rejected")));
+  EXPECT_THAT(Append(Ev(reject)), StatusIs(kFailed, HasSubstr("was rejected")));
+}
+
+TEST_F(SignatureTest, OnlyAPendingDecisionIsWithdrawn) {
+  v1::DecisionWithdrawn w;
+  w.set_organisation_id("WWA");
+  w.set_reference("PCC/D/2017/05");
+  w.set_reason("superseded");
+  ASSERT_OK(Append(Ev(w)));
+  EXPECT_THAT(Append(Ev(w)), StatusIs(kFailed, HasSubstr("was withdrawn")));
+  EXPECT_THAT(Append(Ev(wa_cc_.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr("was withdrawn")));
+  w.set_reference("NOPE");
+  EXPECT_THAT(Append(Ev(w)),
+              StatusIs(kFailed, HasSubstr("has not been proposed")));
+}
+
+TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
+  EXPECT_THAT(
+      Append(Ev(wm_pcc_.Registration())),
+      StatusIs(kFailed, HasSubstr("signing key wm-pcc is already registered")));
+  EXPECT_OK(Append(Ev(Revoke("wm-pcc"))));
+  EXPECT_THAT(Append(Ev(Revoke("wm-pcc"))),
+              StatusIs(kFailed, HasSubstr("is already revoked")));
+  EXPECT_THAT(
+      Append(Ev(Revoke("nobody"))),
+      StatusIs(kFailed, HasSubstr("signing key nobody is not registered")));
+  v1::SigningKeyRegistered bad = NewSigner("bad", "r").Registration();
+  bad.set_public_key("short");
+  EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
+}
+
+// --- Corrections. ---
+
+TEST_F(RulesTest, CorrectionsNameAnExistingEventOnItsStream) {
+  SetUpProgrammes();
+  v1::Event status = Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 80));
+  ASSERT_OK(Append(status));
+  EXPECT_OK(Append(Correction(status, "the board rated it AMBER, not RED")));
+  EXPECT_EQ(state().FindEvent(status.event_id())->corrected_by.size(), 1u);
+  // An unknown event id.
+  v1::Event ghost = status;
+  ghost.set_event_id(testing::gov::NextId());
+  EXPECT_THAT(
+      Append(Correction(ghost)),
+      StatusIs(kFailed,
+               AllOf(HasSubstr(absl::StrCat("event ", ghost.event_id())),
+                     HasSubstr("a correction names an existing event"))));
+  // The right event on the wrong stream.
+  v1::Event wrong_stream = Correction(status);
+  wrong_stream.set_stream_id("programme/OCP");
+  EXPECT_THAT(
+      Append(wrong_stream),
+      StatusIs(kInvalid, HasSubstr("belongs on its stream programme/LPP")));
+  // Upper-case ids name the same event.
+  v1::Event upper = status;
+  for (char& c : *upper.mutable_event_id())
+    c = static_cast<char>(std::toupper(c));
+  EXPECT_OK(Append(Correction(upper)));
+  // An event earlier in the same append can be corrected.
+  v1::Event fresh = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 81));
+  EXPECT_OK(Append({fresh, Correction(fresh)}));
+}
+
+// --- Envelope-level checks: streams, types, payloads. ---
+
+TEST_F(RulesTest, EventMustBeOnItsEntitysStream) {
+  SetUpProgrammes();
+  EXPECT_THAT(Append(On("risk/OTHER", Risk("R1", ProgrammeRef("LPP")))),
+              StatusIs(kInvalid,
+                       HasSubstr("belongs on stream risk/R1, not risk/OTHER")));
+  EXPECT_THAT(
+      Append(On("project/LPP", Status(ProgrammeRef("LPP"), v1::RAG_RED, 3))),
+      StatusIs(kInvalid, HasSubstr("belongs on stream programme/LPP")));
+  EXPECT_THAT(
+      Append(On("decision/MOPAC/PCD 72", Decision("MOPAC", "PCD 72", {"A"}))),
+      StatusIs(kInvalid, HasSubstr("decision/MOPAC/PCD-72")));
+  EXPECT_OK(Append(On("risk/R1", Risk("R1", ProgrammeRef("LPP")))));
+}
+
+TEST_F(RulesTest, MalformedPayloadIsInvalidArgument) {
+  SetUpProgrammes();
+  v1::Event e = Ev(Risk("R1", ProgrammeRef("LPP")));
+  e.set_payload("\xff\xff\xff");
+  EXPECT_THAT(Append(e),
+              StatusIs(kInvalid,
+                       HasSubstr("does not parse as govledger.v1.RiskOpened")));
+  v1::RiskOpened missing = Risk("R1", ProgrammeRef("LPP"));
+  missing.clear_description();
+  EXPECT_THAT(Append(Ev(missing)),
+              StatusIs(kInvalid, HasSubstr("description is required")));
+  v1::RiskOpened bad_id = Risk("R 1", ProgrammeRef("LPP"));
+  EXPECT_THAT(Append(On("risk/R-1", bad_id)),
+              StatusIs(kInvalid, HasSubstr("risk_id 'R 1'")));
+  v1::RiskOpened no_kind = Risk("R1", ProgrammeRef("LPP"));
+  no_kind.mutable_subject()->clear_kind();
+  EXPECT_THAT(Append(Ev(no_kind)),
+              StatusIs(kInvalid, HasSubstr("subject.kind")));
+}
+
+TEST_F(RulesTest, UnknownGovernanceTypesAreRefusedAndOtherTypesAreOpaque) {
+  v1::Event unknown;
+  unknown.set_event_id(testing::gov::NextId());
+  unknown.set_stream_id("programme/LPP");
+  unknown.set_event_type("govledger.v1.FutureThing");
+  EXPECT_THAT(Append(unknown),
+              StatusIs(kInvalid, AllOf(HasSubstr("govledger.v1.FutureThing"),
+                                       HasSubstr("must be known"))));
+  v1::Event opaque = unknown;
+  opaque.set_event_type("govledger.bench.Filler");
+  opaque.set_payload(std::string(500, 'x'));
+  EXPECT_OK(Append(opaque));
+  opaque.set_event_type("example.Note");
+  EXPECT_OK(Append(opaque));
+}
+
+// --- Rollback. ---
+
+TEST_F(RulesTest, ARefusedAppendChangesNothing) {
+  SetUpProgrammes();
+  // The first event is fine, the second breaks a rule: neither is applied.
+  EXPECT_THAT(Append({Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)),
+                      Ev(CloseRisk("R2"))}),
+              StatusIs(kFailed, HasSubstr("risk R2")));
+  EXPECT_EQ(state().FindRisk("R1"), nullptr);
+  EXPECT_EQ(state().CountOpenRisks("LPP").open, 0);
+  // An append may rely on its own earlier events.
+  EXPECT_OK(Append({Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)),
+                    Ev(Rerate("R1", v1::RAG_AMBER)), Ev(CloseRisk("R1"))}));
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+TEST_F(RulesTest, RefusedAppendInAGroupKeepsTheOthersAndAbortDropsThem) {
+  SetUpProgrammes();
+  validator_.BeginGroup();
+  ASSERT_OK(CheckOnly({Ev(Risk("R1", ProgrammeRef("LPP")))}));
+  // A later append of the same group sees R1.
+  ASSERT_OK(CheckOnly({Ev(Rerate("R1", v1::RAG_RED))}));
+  // A refused one in the middle leaves R1's changes in place.
+  EXPECT_THAT(CheckOnly({Ev(Rerate("R1", v1::RAG_GREEN)), Ev(CloseRisk("R9"))}),
+              StatusIs(kFailed, HasSubstr("R9")));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  ASSERT_OK(CheckOnly({Ev(Risk("R2", ProgrammeRef("LPP")))}));
+  // The group is not written: all of it goes.
+  validator_.AbortGroup();
+  EXPECT_EQ(state().FindRisk("R1"), nullptr);
+  EXPECT_EQ(state().FindRisk("R2"), nullptr);
+  EXPECT_NE(state().FindProgramme("LPP"), nullptr);  // committed earlier: kept
+  // Committed groups stay.
+  validator_.BeginGroup();
+  ASSERT_OK(CheckOnly({Ev(Risk("R1", ProgrammeRef("LPP")))}));
+  validator_.CommitGroup();
+  validator_.BeginGroup();
+  validator_.AbortGroup();
+  EXPECT_NE(state().FindRisk("R1"), nullptr);
+}
+
+// --- Replay: the fold without the rules. ---
+
+TEST(ReplayTest, ReplayAppliesWithoutRulesAndSkipsWhatItCannot) {
+  GovernanceState s;
+  // Out of order for the rules (no organisation), but replay applies what it
+  // can.
+  ASSERT_OK(
+      s.Apply(Ev(Programme("LPP", "NOBODY")), GovernanceState::Mode::kReplay));
+  EXPECT_NE(s.FindProgramme("LPP"), nullptr);
+  v1::Event future;
+  future.set_event_id(NextId());
+  future.set_stream_id("programme/LPP");
+  future.set_event_type("govledger.v1.ProgrammeRenamed");
+  future.set_payload("\x0a\x03LPP");
+  EXPECT_THAT(s.Apply(future, GovernanceState::Mode::kReplay),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("unknown event type")));
+  EXPECT_EQ(s.unknown_events(), 1u);
+  // An unknown event can still be named by a correction.
+  EXPECT_TRUE(s.FindEvent(future.event_id()).has_value());
+  v1::Event garbage = Ev(CloseRisk("R1"));
+  garbage.set_payload("\xff");
+  EXPECT_FALSE(s.Apply(garbage, GovernanceState::Mode::kReplay).ok());
+  EXPECT_EQ(s.unknown_events(), 2u);
+  // A close of an unknown risk is a no-op, not a crash.
+  EXPECT_OK(s.Apply(Ev(CloseRisk("R1")), GovernanceState::Mode::kReplay));
+  EXPECT_EQ(s.FindRisk("R1"), nullptr);
+}
+
+TEST(FormatPenceTest, Formats) {
+  EXPECT_EQ(FormatPence(73000000), "£730,000.00");
+  EXPECT_EQ(FormatPence(1), "£0.01");
+  EXPECT_EQ(FormatPence(400000000), "£4,000,000.00");
+  EXPECT_EQ(FormatPence(-12345), "-£123.45");
+}
+
+}  // namespace
+}  // namespace govledger::projections
