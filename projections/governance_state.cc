@@ -9,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "projections/decision_digest.h"
 #include "projections/streams.h"
@@ -106,50 +108,6 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
 
-std::optional<EventKey> ParseEventKey(absl::string_view s) {
-  if (s.size() != 36) return std::nullopt;
-  EventKey key{};
-  size_t k = 0;
-  for (size_t i = 0; i < s.size();) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return std::nullopt;
-      ++i;
-      continue;
-    }
-    int hi = absl::ascii_isxdigit(static_cast<unsigned char>(s[i])) ? 0 : -1;
-    int lo =
-        absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) ? 0 : -1;
-    if (hi < 0 || lo < 0) return std::nullopt;
-    auto nibble = [](char c) {
-      return c <= '9' ? c - '0'
-                      : (absl::ascii_tolower(static_cast<unsigned char>(c)) -
-                         'a' + 10);
-    };
-    key[k++] = static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1]));
-    i += 2;
-  }
-  return key;
-}
-
-bool LooksLikeUuid(absl::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-'
-             : !absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-#define RETURN_IF_ERROR_(expr)                \
-  do {                                        \
-    if (absl::Status _s = (expr); !_s.ok()) { \
-      return _s;                              \
-    }                                         \
-  } while (0)
-
 }  // namespace
 
 template <typename V>
@@ -171,7 +129,7 @@ V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
 
 void GovernanceState::RememberEvent(absl::string_view event_id,
                                     absl::string_view stream_id) {
-  std::optional<EventKey> key = ParseEventKey(event_id);
+  std::optional<EventKey> key = ParseUuid(event_id);
   if (!key) return;  // the ledger only passes UUIDs
   auto [it, inserted] = stream_numbers_.try_emplace(
       stream_id, static_cast<uint32_t>(stream_ids_.size()));
@@ -275,8 +233,8 @@ struct GovernanceState::Access {
 
   static absl::StatusOr<std::string> Shape(
       const v1::OrganisationRegistered& m) {
-    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
-    RETURN_IF_ERROR_(Required("name", m.name()));
+    RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR(Required("name", m.name()));
     return OrganisationStream(m.organisation_id());
   }
   static absl::Status Rules(const S& s, const v1::OrganisationRegistered& m,
@@ -293,10 +251,10 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeRegistered& m) {
-    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
-    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
-    RETURN_IF_ERROR_(Required("name", m.name()));
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR(Required("name", m.name()));
+    RETURN_IF_ERROR(
         CheckDate("mobilisation_date", m.mobilisation_date(), true));
     if (m.planned_weeks() < 1)
       return Invalid("planned_weeks must be at least 1");
@@ -306,9 +264,9 @@ struct GovernanceState::Access {
       if (t.number() < 1) return Invalid("tranche numbers start at 1");
       if (!numbers.insert(t.number()).second)
         return Invalid(absl::StrCat(f, " appears twice"));
-      RETURN_IF_ERROR_(
+      RETURN_IF_ERROR(
           CheckDate(absl::StrCat(f, " start_date"), t.start_date(), true));
-      RETURN_IF_ERROR_(
+      RETURN_IF_ERROR(
           CheckDate(absl::StrCat(f, " end_date"), t.end_date(), true));
       if (DateKey(t.end_date()) < DateKey(t.start_date())) {
         return Invalid(absl::StrCat(f, " ends before it starts"));
@@ -341,8 +299,8 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeClosed& m) {
-    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
-    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
     return ProgrammeStream(m.programme_id());
   }
   static absl::Status Rules(const S& s, const v1::ProgrammeClosed& m,
@@ -364,9 +322,9 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProjectRegistered& m) {
-    RETURN_IF_ERROR_(CheckId("project_id", m.project_id()));
-    RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
-    RETURN_IF_ERROR_(Required("name", m.name()));
+    RETURN_IF_ERROR(CheckId("project_id", m.project_id()));
+    RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR(Required("name", m.name()));
     return ProjectStream(m.project_id());
   }
   static absl::Status Rules(const S& s, const v1::ProjectRegistered& m,
@@ -392,11 +350,11 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProjectClosed& m) {
-    RETURN_IF_ERROR_(CheckId("project_id", m.project_id()));
+    RETURN_IF_ERROR(CheckId("project_id", m.project_id()));
     std::string entity = absl::StrCat("project ", m.project_id());
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(
         NotNegative(entity, "final_cost_pence", m.final_cost_pence()));
-    RETURN_IF_ERROR_(NotNegative(entity, "annual_benefits_pence",
+    RETURN_IF_ERROR(NotNegative(entity, "annual_benefits_pence",
                                  m.annual_benefits_pence()));
     return ProjectStream(m.project_id());
   }
@@ -473,12 +431,12 @@ struct GovernanceState::Access {
   static absl::StatusOr<std::string> Shape(const v1::GatePassed& m) {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("gate", m.gate()));
+    RETURN_IF_ERROR(Required("gate", m.gate()));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::GatePassed& m,
                             const v1::Event&) {
-    RETURN_IF_ERROR_(RequireOpen(
+    RETURN_IF_ERROR(RequireOpen(
         s, m.subject(),
         "gates are passed only by a registered, open programme or project"));
     const WorkState* w = s.FindWork(m.subject());
@@ -498,7 +456,7 @@ struct GovernanceState::Access {
   static absl::StatusOr<std::string> Shape(const v1::MilestoneReached& m) {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("milestone", m.milestone()));
+    RETURN_IF_ERROR(Required("milestone", m.milestone()));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::MilestoneReached& m,
@@ -515,8 +473,8 @@ struct GovernanceState::Access {
   static absl::StatusOr<std::string> Shape(const v1::BenefitForecast& m) {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("benefit_id", m.benefit_id()));
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR(
         NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
     return stream;
   }
@@ -538,8 +496,8 @@ struct GovernanceState::Access {
   static absl::StatusOr<std::string> Shape(const v1::BenefitRealised& m) {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("benefit_id", m.benefit_id()));
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR(
         NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
     return stream;
   }
@@ -578,11 +536,11 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskOpened& m) {
-    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
-    RETURN_IF_ERROR_(WorkStream("subject", m.subject()).status());
-    RETURN_IF_ERROR_(Required("title", m.title()));
-    RETURN_IF_ERROR_(Required("description", m.description()));
-    RETURN_IF_ERROR_(CheckRating(m.rating()));
+    RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR(WorkStream("subject", m.subject()).status());
+    RETURN_IF_ERROR(Required("title", m.title()));
+    RETURN_IF_ERROR(Required("description", m.description()));
+    RETURN_IF_ERROR(CheckRating(m.rating()));
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskOpened& m,
@@ -604,8 +562,8 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskRerated& m) {
-    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
-    RETURN_IF_ERROR_(CheckRating(m.rating()));
+    RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR(CheckRating(m.rating()));
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskRerated& m,
@@ -618,8 +576,8 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskClosed& m) {
-    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
-    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskClosed& m,
@@ -634,13 +592,13 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskTransferred& m) {
-    RETURN_IF_ERROR_(CheckId("risk_id", m.risk_id()));
-    RETURN_IF_ERROR_(WorkStream("to", m.to()).status());
+    RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
+    RETURN_IF_ERROR(WorkStream("to", m.to()).status());
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskTransferred& m,
                             const v1::Event&) {
-    RETURN_IF_ERROR_(RequireOpenRisk(s, m.risk_id(),
+    RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(),
                                      "only an open risk can be transferred"));
     if (SameRef(s.risks_.find(m.risk_id())->second.subject, m.to())) {
       return Refuse(absl::StrCat("risk ", m.risk_id()),
@@ -682,10 +640,10 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemAdded& m) {
-    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
-    RETURN_IF_ERROR_(WorkStream("owner", m.owner()).status());
-    RETURN_IF_ERROR_(Required("title", m.title()));
-    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    RETURN_IF_ERROR(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR(WorkStream("owner", m.owner()).status());
+    RETURN_IF_ERROR(Required("title", m.title()));
+    RETURN_IF_ERROR(CheckApproval("approval", m.approval()));
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemAdded& m,
@@ -695,7 +653,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "has already been added",
                     "a scope item id is used once");
     }
-    RETURN_IF_ERROR_(RequireOpen(
+    RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project"));
     return RequireApproval(s, m.approval(), entity);
@@ -708,14 +666,14 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemRemoved& m) {
-    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
-    RETURN_IF_ERROR_(WorkStream("from", m.from()).status());
-    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    RETURN_IF_ERROR(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR(WorkStream("from", m.from()).status());
+    RETURN_IF_ERROR(CheckApproval("approval", m.approval()));
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemRemoved& m,
                             const v1::Event&) {
-    RETURN_IF_ERROR_(RequireOwner(s, m.scope_item_id(), m.from(), "removed"));
+    RETURN_IF_ERROR(RequireOwner(s, m.scope_item_id(), m.from(), "removed"));
     return RequireApproval(s, m.approval(),
                            absl::StrCat("scope item ", m.scope_item_id()));
   }
@@ -725,19 +683,19 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemTransferred& m) {
-    RETURN_IF_ERROR_(CheckId("scope_item_id", m.scope_item_id()));
-    RETURN_IF_ERROR_(WorkStream("from", m.from()).status());
-    RETURN_IF_ERROR_(WorkStream("to", m.to()).status());
+    RETURN_IF_ERROR(CheckId("scope_item_id", m.scope_item_id()));
+    RETURN_IF_ERROR(WorkStream("from", m.from()).status());
+    RETURN_IF_ERROR(WorkStream("to", m.to()).status());
     if (SameRef(m.from(), m.to()))
       return Invalid("from and to name the same programme or project");
-    RETURN_IF_ERROR_(CheckApproval("approval", m.approval()));
+    RETURN_IF_ERROR(CheckApproval("approval", m.approval()));
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemTransferred& m,
                             const v1::Event&) {
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(
         RequireOwner(s, m.scope_item_id(), m.from(), "transferred"));
-    RETURN_IF_ERROR_(RequireOpen(
+    RETURN_IF_ERROR(RequireOpen(
         s, m.to(),
         "scope is transferred only to an existing, open programme or project"));
     return RequireApproval(s, m.approval(),
@@ -752,8 +710,8 @@ struct GovernanceState::Access {
 
   static absl::StatusOr<std::string> DecisionShape(absl::string_view org,
                                                    absl::string_view ref) {
-    RETURN_IF_ERROR_(CheckId("organisation_id", org));
-    RETURN_IF_ERROR_(CheckReference(ref));
+    RETURN_IF_ERROR(CheckId("organisation_id", org));
+    RETURN_IF_ERROR(CheckReference(ref));
     return DecisionStream(org, ref);
   }
 
@@ -763,7 +721,7 @@ struct GovernanceState::Access {
     if (!stream.ok()) return stream.status();
     std::string entity =
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
-    RETURN_IF_ERROR_(Required("title", m.title()));
+    RETURN_IF_ERROR(Required("title", m.title()));
     if (m.required_signatory_roles().empty()) {
       return Invalid(absl::StrCat(
           entity, ": at least one required signatory role is needed"));
@@ -784,8 +742,8 @@ struct GovernanceState::Access {
         return Invalid(absl::StrCat(
             entity, ": an amount's kind must be CAPITAL, REVENUE or ONE_OFF"));
       }
-      RETURN_IF_ERROR_(NotNegative(entity, "an amount's pence", a.pence()));
-      RETURN_IF_ERROR_(
+      RETURN_IF_ERROR(NotNegative(entity, "an amount's pence", a.pence()));
+      RETURN_IF_ERROR(
           Required("an amount's funding_source", a.funding_source()));
       if (a.pence() > std::numeric_limits<int64_t>::max() - total) {
         return Invalid(
@@ -793,16 +751,16 @@ struct GovernanceState::Access {
       }
       total += a.pence();
     }
-    RETURN_IF_ERROR_(
+    RETURN_IF_ERROR(
         CheckDate("part1_deferred_until", m.part1_deferred_until(), false));
-    RETURN_IF_ERROR_(CheckDate("part2.publication_deferred_until",
+    RETURN_IF_ERROR(CheckDate("part2.publication_deferred_until",
                                m.part2().publication_deferred_until(), false));
     if (!m.part2().text().empty() && m.part2().reason().empty()) {
       return Invalid(absl::StrCat(
           entity, ": a Part 2 needs the reason it is confidential"));
     }
     if (!m.programme_id().empty())
-      RETURN_IF_ERROR_(CheckId("programme_id", m.programme_id()));
+      RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionProposed& m,
@@ -879,7 +837,7 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream =
         DecisionShape(m.organisation_id(), m.reference());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
+    RETURN_IF_ERROR(CheckId("key_id", m.key_id()));
     if (m.signature().size() != crypto::kEd25519SignatureSize) {
       return Invalid(absl::StrCat("signature has ", m.signature().size(),
                                   " bytes; an Ed25519 signature has 64"));
@@ -888,12 +846,12 @@ struct GovernanceState::Access {
       return Invalid(absl::StrCat("digest has ", m.digest().size(),
                                   " bytes; it has 32 or is unset"));
     }
-    RETURN_IF_ERROR_(CheckDate("signed_on", m.signed_on(), false));
+    RETURN_IF_ERROR(CheckDate("signed_on", m.signed_on(), false));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionSigned& m,
                             const v1::Event&) {
-    RETURN_IF_ERROR_(RequirePendingDecision(s, m.organisation_id(),
+    RETURN_IF_ERROR(RequirePendingDecision(s, m.organisation_id(),
                                             m.reference(), "signed"));
     const DecisionState& d = *Decision(s, m.organisation_id(), m.reference());
     std::string entity =
@@ -957,7 +915,7 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream =
         DecisionShape(m.organisation_id(), m.reference());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("rejected_by", m.rejected_by()));
+    RETURN_IF_ERROR(Required("rejected_by", m.rejected_by()));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionRejected& m,
@@ -975,7 +933,7 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream =
         DecisionShape(m.organisation_id(), m.reference());
     if (!stream.ok()) return stream.status();
-    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionWithdrawn& m,
@@ -993,12 +951,12 @@ struct GovernanceState::Access {
   // --- Delegation rules and keys. ---
 
   static absl::StatusOr<std::string> Shape(const v1::DelegationRuleSet& m) {
-    RETURN_IF_ERROR_(CheckId("organisation_id", m.organisation_id()));
-    RETURN_IF_ERROR_(CheckId("rule_id", m.rule_id()));
-    RETURN_IF_ERROR_(NotNegative(
+    RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
+    RETURN_IF_ERROR(CheckId("rule_id", m.rule_id()));
+    RETURN_IF_ERROR(NotNegative(
         absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id()),
         "threshold_pence", m.threshold_pence()));
-    RETURN_IF_ERROR_(Required("role", m.role()));
+    RETURN_IF_ERROR(Required("role", m.role()));
     for (int kind : m.kinds()) {
       if (kind == v1::AMOUNT_KIND_UNSPECIFIED ||
           !v1::AmountKind_IsValid(kind)) {
@@ -1023,9 +981,9 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
-    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
-    RETURN_IF_ERROR_(Required("holder", m.holder()));
-    RETURN_IF_ERROR_(Required("role", m.role()));
+    RETURN_IF_ERROR(CheckId("key_id", m.key_id()));
+    RETURN_IF_ERROR(Required("holder", m.holder()));
+    RETURN_IF_ERROR(Required("role", m.role()));
     if (m.public_key().size() != crypto::kEd25519PublicKeySize) {
       return Invalid(absl::StrCat("public_key has ", m.public_key().size(),
                                   " bytes; an Ed25519 public key has 32"));
@@ -1047,8 +1005,8 @@ struct GovernanceState::Access {
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRevoked& m) {
-    RETURN_IF_ERROR_(CheckId("key_id", m.key_id()));
-    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    RETURN_IF_ERROR(CheckId("key_id", m.key_id()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
     return KeyStream(m.key_id());
   }
   static absl::Status Rules(const S& s, const v1::SigningKeyRevoked& m,
@@ -1072,11 +1030,11 @@ struct GovernanceState::Access {
   // it. ---
 
   static absl::StatusOr<std::string> Shape(const v1::CorrectionRecorded& m) {
-    if (!LooksLikeUuid(m.corrected_event_id())) {
+    if (!ParseUuid(m.corrected_event_id()).has_value()) {
       return Invalid(absl::StrCat("corrected_event_id '",
                                   m.corrected_event_id(), "' is not a UUID"));
     }
-    RETURN_IF_ERROR_(Required("reason", m.reason()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
     return std::string();  // checked by Rules
   }
   static absl::Status Rules(const S& s, const v1::CorrectionRecorded& m,
@@ -1118,7 +1076,7 @@ struct GovernanceState::Access {
                                     " for this entity belongs on stream ",
                                     *stream, ", not ", e.stream_id()));
       }
-      RETURN_IF_ERROR_(Rules(s, m, e));
+      RETURN_IF_ERROR(Rules(s, m, e));
     }
     Do(s, m, e);
     return absl::OkStatus();
@@ -1258,7 +1216,7 @@ const v1::DelegationRuleSet* GovernanceState::FindDelegationRule(
 
 std::optional<EventRecord> GovernanceState::FindEvent(
     absl::string_view event_id) const {
-  std::optional<EventKey> key = ParseEventKey(event_id);
+  std::optional<EventKey> key = ParseUuid(event_id);
   if (!key) return std::nullopt;
   auto it = events_.find(*key);
   if (it == events_.end()) return std::nullopt;
