@@ -16,9 +16,12 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "absl/strings/str_format.h"
+#include "absl/status/statusor.h"
 #include "cli/client.h"
+#include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/uuid.h"
+#include "projections/streams.h"
 
 namespace govledger::cli {
 namespace {
@@ -43,7 +46,7 @@ void Print(Figures& f, const BenchOptions& o) {
   double rate = f.seconds > 0 ? f.events / f.seconds : 0;
   double p50 = Percentile(f.latencies_us, 0.50);
   double p99 = Percentile(f.latencies_us, 0.99);
-  const bool append = f.mode == "append";
+  const bool append = f.mode.rfind("append", 0) == 0;
   if (o.json) {
     std::cout << absl::StrFormat(
         "{\"mode\":\"%s\",\"events\":%d,\"clients\":%d,\"connections\":%d,\"batch\":%d,%s"
@@ -64,13 +67,19 @@ void Print(Figures& f, const BenchOptions& o) {
 // One benchmark client: its own connection, one call in flight at a time, the next call
 // issued from the completion of the last (gRPC's callback API, so 32 clients need no 32
 // threads of ours competing with the daemon for the machine's cores).
+// What one client appends: every event goes to `stream` with this type and payload.
+struct EventTemplate {
+  std::string stream;
+  std::string type;
+  std::string payload;
+};
+
 class AppendClient {
  public:
-  AppendClient(std::shared_ptr<grpc::Channel> channel, std::string stream, const std::string& payload,
-               int batch, std::atomic<int64_t>* calls_left, std::function<void()> on_finish)
+  AppendClient(std::shared_ptr<grpc::Channel> channel, EventTemplate event, int batch,
+               std::atomic<int64_t>* calls_left, std::function<void()> on_finish)
       : stub_(v1::LedgerService::NewStub(std::move(channel))),
-        stream_(std::move(stream)),
-        payload_(payload),
+        event_(std::move(event)),
         batch_(batch),
         calls_left_(calls_left),
         on_finish_(std::move(on_finish)) {}
@@ -90,9 +99,9 @@ class AppendClient {
     for (int i = 0; i < batch_; ++i) {
       v1::Event* e = request_.add_events();
       e->set_event_id(NextId());
-      e->set_stream_id(stream_);
-      e->set_event_type("govledger.bench.Filler");
-      e->set_payload(payload_);
+      e->set_stream_id(event_.stream);
+      e->set_event_type(event_.type);
+      e->set_payload(event_.payload);
     }
     context_ = std::make_unique<grpc::ClientContext>();
     start_ = Clock::now();
@@ -125,8 +134,7 @@ class AppendClient {
 
   std::mt19937_64 rng_{std::hash<std::string>()(NewUuid())};
   std::unique_ptr<v1::LedgerService::Stub> stub_;
-  const std::string stream_;
-  const std::string& payload_;
+  const EventTemplate event_;
   const int batch_;
   std::atomic<int64_t>* calls_left_;
   std::function<void()> on_finish_;
@@ -139,15 +147,86 @@ class AppendClient {
   grpc::Status failure_;
 };
 
+// The events each client appends. For typed events, registers what they refer to first.
+absl::StatusOr<std::vector<EventTemplate>> EventsOf(const BenchOptions& o, const std::string& run,
+                                                    std::shared_ptr<grpc::Channel> channel) {
+  std::vector<EventTemplate> out;
+  if (o.events_of == "filler") {
+    std::string payload(o.size, '\0');
+    std::mt19937_64 rng(42);
+    for (char& ch : payload) ch = static_cast<char>(rng());
+    for (int c = 0; c < o.clients; ++c) {
+      out.push_back({absl::StrCat("bench/", run, "/", c), "govledger.bench.Filler", payload});
+    }
+    return out;
+  }
+  // An organisation, a programme and one project per client, in one append.
+  const std::string org = absl::StrCat("BENCH-", run);
+  v1::AppendRequest setup;
+  auto add = [&](const std::string& stream, const google::protobuf::Message& m) {
+    v1::Event* e = setup.add_events();
+    e->set_event_id(NewUuid());
+    e->set_stream_id(stream);
+    e->set_event_type(m.GetDescriptor()->full_name());
+    e->set_payload(m.SerializeAsString());
+  };
+  v1::OrganisationRegistered organisation;
+  organisation.set_organisation_id(org);
+  organisation.set_name("govledger bench");
+  add(projections::OrganisationStream(org), organisation);
+  v1::ProgrammeRegistered programme;
+  programme.set_programme_id(org);
+  programme.set_organisation_id(org);
+  programme.set_name("bench programme");
+  programme.mutable_mobilisation_date()->set_year(2024);
+  programme.mutable_mobilisation_date()->set_month(1);
+  programme.mutable_mobilisation_date()->set_day(1);
+  programme.set_planned_weeks(520);
+  add(projections::ProgrammeStream(org), programme);
+  for (int c = 0; c < o.clients; ++c) {
+    v1::ProjectRegistered project;
+    project.set_project_id(absl::StrCat(org, "-", c));
+    project.set_programme_id(org);
+    project.set_name("bench project");
+    add(projections::ProjectStream(project.project_id()), project);
+  }
+  auto stub = v1::LedgerService::NewStub(std::move(channel));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::AppendResponse response;
+  grpc::Status status = stub->Append(&context, setup, &response);
+  if (!status.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("registering the benchmark's programme: ", DescribeError(o.server, status)));
+  }
+  for (int c = 0; c < o.clients; ++c) {
+    const std::string project = absl::StrCat(org, "-", c);
+    v1::StatusReported report;
+    report.mutable_subject()->set_kind(v1::WORK_KIND_PROJECT);
+    report.mutable_subject()->set_id(project);
+    report.set_plan_week(1);
+    report.set_rag(v1::RAG_GREEN);
+    // Commentary pads the payload to --size bytes.
+    int pad = o.size - static_cast<int>(report.ByteSizeLong()) - 3;
+    report.set_commentary(std::string(std::max(pad, 0), 'c'));
+    out.push_back({projections::ProjectStream(project),
+                   o.events_of == "status" ? report.GetDescriptor()->full_name()
+                                           : "govledger.bench.StatusFiller",
+                   report.SerializeAsString()});
+  }
+  return out;
+}
+
 int BenchAppend(const BenchOptions& o) {
   if (o.clients < 1 || o.batch < 1 || o.size < 0 || o.events < 1) {
     std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
     return 2;
   }
-  std::string run = NewUuid().substr(0, 8);
-  std::string payload(o.size, '\0');
-  std::mt19937_64 rng(42);
-  for (char& ch : payload) ch = static_cast<char>(rng());
+  if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {
+    std::cerr << "govledger bench append: --events-of must be filler, status or status-opaque\n";
+    return 2;
+  }
+  const std::string run = NewUuid().substr(0, 8);
 
   std::atomic<int64_t> calls_left(static_cast<int64_t>((o.events + o.batch - 1) / o.batch));
   std::mutex mu;
@@ -163,10 +242,14 @@ int BenchAppend(const BenchOptions& o) {
       return 3;
     }
   }
+  absl::StatusOr<std::vector<EventTemplate>> events = EventsOf(o, run, channels[0]);
+  if (!events.ok()) {
+    std::cerr << "govledger bench append: " << events.status().message() << "\n";
+    return 1;
+  }
   for (int c = 0; c < o.clients; ++c) {
     clients.push_back(std::make_unique<AppendClient>(
-        channels[c % channels.size()], absl::StrCat("bench/", run, "/", c), payload, o.batch,
-        &calls_left, [&] {
+        channels[c % channels.size()], (*events)[c], o.batch, &calls_left, [&] {
           std::lock_guard lock(mu);
           ++finished;
           finished_cv.notify_all();
@@ -179,7 +262,8 @@ int BenchAppend(const BenchOptions& o) {
     finished_cv.wait(lock, [&] { return finished == o.clients; });
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  Figures f{"append", 0, seconds, {}};
+  Figures f{o.events_of == "filler" ? "append" : absl::StrCat("append ", o.events_of), 0,
+            seconds, {}};
   for (auto& client : clients) {
     if (!client->failure().ok()) {
       std::cerr << "govledger bench append: " << DescribeError(o.server, client->failure())

@@ -15,11 +15,17 @@ struct BenchOptions {
   uint64_t events = 10000;  // events in all (bench read: 0 means the whole log)
   int batch = 1;            // events per call (bench read: events per page)
   int size = 500;           // payload bytes per event
+  // bench append: what is appended. "filler": opaque events (no rules apply); "status":
+  // typed StatusReported events, checked by the governance rules; "status-opaque": the same
+  // bytes as "status" under an opaque type, to isolate the rules' cost.
+  std::string events_of = "filler";
   bool json = false;        // one JSON object instead of a line of text
 };
 
 // Appends `events` events of `size` payload bytes, `batch` per call, from `clients` clients.
-// Prints events/s and call latency p50/p99. Returns the process exit code.
+// For typed events it first registers a fresh organisation, programme and one project per
+// client; each client then reports its project's status. Prints events/s and call latency
+// p50/p99. Returns the process exit code.
 int BenchAppend(const BenchOptions& options);
 
 // Reads the log from position 1, `batch` events per page, with `clients` readers on

@@ -235,33 +235,6 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
     sub->add_option("--server", server_flag, "govledgerd address");
   }
 
-  CLI::App* bench = nullptr;
-  try {
-    bench = app.get_subcommand("bench");
-  } catch (const CLI::OptionNotFound&) {
-  }
-  if (bench != nullptr) {
-    bench_typed_ = bench->add_subcommand(
-        "typed",
-        "Append typed governance events (StatusReported, checked by the rules) "
-        "and "
-        "report events/s and call latency\n\nExample:\n"
-        "  govledger bench typed --clients 8 --batch 100 --events 1000000");
-    TypedBenchOptions& t = typed_bench_;
-    bench_typed_->add_option("--server", server_flag, "govledgerd address");
-    bench_typed_->add_option("--clients", t.clients, "Concurrent clients")
-        ->capture_default_str();
-    bench_typed_->add_option("--events", t.events, "Events in all")
-        ->capture_default_str();
-    bench_typed_->add_option("--batch", t.batch, "Events per call")
-        ->capture_default_str();
-    bench_typed_->add_option("--size", t.size, "Payload bytes per event")
-        ->capture_default_str();
-    bench_typed_->add_flag(
-        "--opaque", t.opaque,
-        "Send the same payloads under an opaque type (no rules), to compare");
-    bench_typed_->add_flag("--json", t.json, "Print one JSON object");
-  }
 }
 
 std::optional<int> GovernanceCommands::Run(const std::string& server) {
@@ -270,10 +243,6 @@ std::optional<int> GovernanceCommands::Run(const std::string& server) {
   if (decision_digest_->parsed()) return Digest(server);
   if (decision_sign_->parsed()) return Sign();
   if (decision_submit_->parsed()) return Submit(server);
-  if (bench_typed_ != nullptr && bench_typed_->parsed()) {
-    typed_bench_.server = server;
-    return BenchTyped(typed_bench_);
-  }
   return std::nullopt;
 }
 

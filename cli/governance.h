@@ -9,8 +9,6 @@
 //   --reference R)
 //                                       --key-id ID --signature HEX
 //                                       [--signed-on YYYY-MM-DD]
-//   govledger bench typed [--clients N] [--events N] [--batch N] [--size B]
-//   [--opaque] [--json]
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
 // the request (or has no such decision); 2 bad arguments or unusable input
@@ -23,7 +21,6 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "cli/typed_bench.h"
 
 namespace govledger::cli {
 
@@ -50,8 +47,6 @@ class GovernanceCommands {
   CLI::App* decision_digest_ = nullptr;
   CLI::App* decision_sign_ = nullptr;
   CLI::App* decision_submit_ = nullptr;
-  CLI::App* bench_typed_ = nullptr;
-  TypedBenchOptions typed_bench_;
 
   std::string out_prefix_;
   bool force_ = false;

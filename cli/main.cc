@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
   bench_append->add_option("--events", bench.events, "Events in all")->capture_default_str();
   bench_append->add_option("--batch", bench.batch, "Events per call")->capture_default_str();
   bench_append->add_option("--size", bench.size, "Payload bytes per event")->capture_default_str();
+  bench_append->add_option("--events-of", bench.events_of,
+                           "filler (opaque events), status (typed StatusReported events, checked "
+                           "by the rules) or status-opaque (the same bytes, unchecked)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"filler", "status", "status-opaque"}));
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)");
   bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
 
