@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/ledger_service.h"
+#include "ledger/server/query_service.h"
 #include "projections/governance_validator.h"
 
 namespace govledger {
@@ -26,12 +27,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
                                                  daemon->validator_.get()));
   daemon->ledger_service_ = std::make_unique<LedgerServiceImpl>(daemon->ledger_.get());
+  daemon->query_service_ = std::make_unique<QueryServiceImpl>(daemon->ledger_.get(), clock);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &daemon->port_);
   builder.RegisterService(daemon->ledger_service_.get());
+  builder.RegisterService(daemon->query_service_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Refuse a port another process already serves on (gRPC allows sharing by default).

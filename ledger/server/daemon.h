@@ -1,6 +1,6 @@
 // Daemon: wires clock, store, governance rules (projections::GovernanceValidator), ledger and
-// gRPC services into one running server. main() only parses flags and starts it; integration
-// tests start the real binary.
+// gRPC services (LedgerService, QueryService) into one running server. main() only parses flags
+// and starts it; integration tests start the real binary.
 // Start/Shutdown/Wait may be called from different threads; Shutdown is idempotent.
 #ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 #define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
@@ -20,6 +20,7 @@ class Server;
 namespace govledger {
 
 class LedgerServiceImpl;
+class QueryServiceImpl;
 namespace projections {
 class GovernanceValidator;
 }
@@ -61,6 +62,8 @@ class Daemon {
   std::unique_ptr<projections::GovernanceValidator> validator_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
+  // The read side: "as at" queries over the ledger's log.
+  std::unique_ptr<QueryServiceImpl> query_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

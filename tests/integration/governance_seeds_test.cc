@@ -18,6 +18,7 @@
 #include "projections/governance_state.h"
 #include "tests/governance_events.h"
 #include "tests/integration/client_util.h"
+#include "tests/seed000_events.h"
 
 namespace govledger::testing {
 namespace {
@@ -71,75 +72,18 @@ v1::Event Rated(const v1::WorkRef& subject, v1::Rag rag, int week,
   return Ev(m);
 }
 
-// Seed 000: the Local Policing Programme update to the Joint Audit Committee.
+// Seed 000: the Local Policing Programme update to the Joint Audit Committee
+// (the events of tests/seed000_events.h, with the refusals between them).
 TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
-  v1::OrganisationRegistered force = Organisation("LPF");
-  force.set_name("The police force of the Local Policing Programme (seed 000)");
-  v1::ProgrammeRegistered lpp = Programme("LPP", "LPF");
-  lpp.set_name("Local Policing Programme");
-  *lpp.mutable_mobilisation_date() =
-      MakeDate(2015, 5, 4);    // "mobilised in May 2015"
-  lpp.set_planned_weeks(208);  // "its original four year plan"
-  lpp.set_board("Local Policing Programme Board");
-  v1::ProgrammeRegistered ocp = Programme("OCP", "LPF");
-  ocp.set_name("Operations Command Programme");
-  v1::ProgrammeRegistered sccp = Programme("SCCP", "LPF");
-  sccp.set_name("Specialist Crime Capabilities Programme");
-  ASSERT_THAT(
-      Send({Ev(force), Ev(lpp), Ev(ocp), Ev(sccp),
-            Ev(Project("LPP-PCSO", "LPP")), Ev(Project("LPP-CJ", "LPP")),
-            Ev(Project("LPP-INV", "LPP")), Ev(Project("LPP-RESP", "LPP")),
-            Ev(Project("LPP-PREV", "LPP")),
-            Ev(AddScope("LPP-SVC-OPS", ProgrammeRef("LPP"))),
-            Ev(AddScope("LPP-SVC-SPEC", ProgrammeRef("LPP")))}),
-      GrpcOk());
-
+  const seed000::Seed000 seed = seed000::BuildSeed000();
+  ASSERT_THAT(Send(seed.registrations), GrpcOk());
   // The risk register as last reported (week 74): 14 open, 8 red.
-  std::vector<v1::Event> risks = {
-      Ev(Risk("LPP-R01", ProjectRef("LPP-PCSO"), v1::RAG_RED)),
-      Ev(Risk("LPP-R02", ProjectRef("LPP-PCSO"), v1::RAG_AMBER)),
-      Ev(Risk("LPP-R03", ProjectRef("LPP-CJ"), v1::RAG_RED)),
-      Ev(Risk("LPP-R04", ProgrammeRef("LPP"), v1::RAG_RED))};
-  const char* red_risks[] = {
-      "the technology requirements of the new model are not affordable or "
-      "cannot be delivered on time",
-      "further delays to the Mobile project and Niche patch fixes/upgrades "
-      "will impact upon Response "
-      "and Investigation designs",
-      "if the transfer of skills from PCWs to investigating officers is not "
-      "fully completed, then "
-      "this may result in casework performance failures",
-      "of a shortfall in recruitment to Public Protection following the "
-      "investment uplift",
-      "by introducing a caseload for officers when responding to the 7 "
-      "specified Home Office crime "
-      "types, this will lead to demand that is not accounted for in the "
-      "prevention model"};
-  for (int i = 0; i < 5; ++i) {
-    v1::RiskOpened r =
-        Risk(absl::StrCat("LPP-R0", 5 + i), ProgrammeRef("LPP"), v1::RAG_RED);
-    r.set_description(absl::StrCat("There is a risk that ", red_risks[i]));
-    risks.push_back(Ev(r));
-  }
-  for (int i = 10; i <= 14; ++i) {
-    risks.push_back(
-        Ev(Risk(absl::StrCat("LPP-R", i), ProgrammeRef("LPP"), v1::RAG_AMBER)));
-  }
-  ASSERT_THAT(Send(risks), GrpcOk());
-  ASSERT_THAT(Send({Rated(ProjectRef("LPP-PCSO"), v1::RAG_GREEN, 74),
-                    Rated(ProjectRef("LPP-CJ"), v1::RAG_GREEN, 74),
-                    Rated(ProjectRef("LPP-INV"), v1::RAG_AMBER, 74),
-                    Rated(ProjectRef("LPP-RESP"), v1::RAG_GREEN, 74),
-                    Rated(ProjectRef("LPP-PREV"), v1::RAG_GREEN, 74)}),
-              GrpcOk());
+  ASSERT_THAT(Send(seed.risk_register), GrpcOk());
+  ASSERT_THAT(Send(seed.week74_ratings), GrpcOk());
   const uint64_t week74 = Head();
 
   // Between weeks 74 and 86.
-  v1::ProjectClosed pcso = CloseProject("LPP-PCSO", 250000000);
-  pcso.set_annual_benefits_pence(300000000);
-  v1::ProjectClosed cj = CloseProject("LPP-CJ", 90000000);
-  cj.set_annual_benefits_pence(150000000);  // with PCSO, £4.5m a year
-  ASSERT_THAT(Send({Ev(pcso), Ev(cj)}), GrpcOk());
+  ASSERT_THAT(Send(seed.project_closures), GrpcOk());
   // A closed project takes no new status: refused through the API, nothing
   // stored.
   EXPECT_THAT(
@@ -147,38 +91,11 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
       GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                    AllOf(HasSubstr("project LPP-PCSO is closed"),
                          HasSubstr("registered, open programme or project"))));
-  ASSERT_THAT(Send({Ev(CloseRisk("LPP-R01")), Ev(CloseRisk("LPP-R02")),
-                    Ev(TransferRisk("LPP-R03", ProgrammeRef("OCP"))),
-                    Ev(Rerate("LPP-R04", v1::RAG_AMBER))}),
-              GrpcOk());
+  ASSERT_THAT(Send(seed.risk_changes), GrpcOk());
   EXPECT_THAT(Send({Ev(Rerate("LPP-R01", v1::RAG_RED))}),
               GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                            HasSubstr("only an open risk can be re-rated")));
-  v1::GatePassed gate3;
-  *gate3.mutable_subject() = ProjectRef("LPP-INV");
-  gate3.set_gate("Gate 3");
-  gate3.set_approved_by("Local Policing Programme Board");
-  gate3.set_description(
-      "business case, implementation plan and business readiness signed off");
-  v1::BenefitForecast inv_savings;
-  *inv_savings.mutable_subject() = ProjectRef("LPP-INV");
-  inv_savings.set_benefit_id("annual-savings");
-  inv_savings.set_annual_pence(600000000);  // £6m
-  v1::BenefitForecast resp_savings = inv_savings;
-  *resp_savings.mutable_subject() = ProjectRef("LPP-RESP");
-  resp_savings.set_annual_pence(165000000);  // £1.65m
-  v1::ScopeItemAdded bats =
-      AddScope("LPP-BATS-DISCOVERY", ProjectRef("LPP-PREV"));
-  bats.set_title("Discovery work for a new Briefing and Tasking System (BATS)");
-  ASSERT_THAT(
-      Send({Ev(Project("LPP-PP", "LPP")), Ev(Project("LPP-PERF", "LPP")),
-            Ev(gate3), Ev(inv_savings), Ev(resp_savings),
-            Ev(TransferScope("LPP-SVC-OPS", ProgrammeRef("LPP"),
-                             ProgrammeRef("OCP"))),
-            Ev(TransferScope("LPP-SVC-SPEC", ProgrammeRef("LPP"),
-                             ProgrammeRef("SCCP"))),
-            Ev(bats)}),
-      GrpcOk());
+  ASSERT_THAT(Send(seed.changes), GrpcOk());
   // Only the current owner transfers a scope item: LPP no longer owns
   // LPP-SVC-OPS.
   EXPECT_THAT(
@@ -186,14 +103,7 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
                              ProgrammeRef("SCCP")))}),
       GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                    HasSubstr("belongs to programme OCP, not programme LPP")));
-  ASSERT_THAT(Send({Rated(ProgrammeRef("LPP"), v1::RAG_AMBER, 86,
-                          "a deteriorating picture"),
-                    Rated(ProjectRef("LPP-INV"), v1::RAG_AMBER, 86),
-                    Rated(ProjectRef("LPP-RESP"), v1::RAG_AMBER, 86),
-                    Rated(ProjectRef("LPP-PREV"), v1::RAG_GREEN, 86),
-                    Rated(ProjectRef("LPP-PP"), v1::RAG_GREEN, 86),
-                    Rated(ProjectRef("LPP-PERF"), v1::RAG_GREEN, 86)}),
-              GrpcOk());
+  ASSERT_THAT(Send(seed.week86_ratings), GrpcOk());
 
   // As at week 74: one AMBER and four GREEN; 14 open risks of which 8 red.
   GovernanceState at74;

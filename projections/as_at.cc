@@ -1,0 +1,348 @@
+#include "projections/as_at.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "projections/streams.h"
+
+namespace govledger::projections {
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// The inverse: {year, month, day} of a day number.
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+int64_t EffectiveMicros(const v1::Event& e) {
+  return ToMicros(e.has_effective_time() ? e.effective_time()
+                                         : e.recorded_time());
+}
+
+// Lower-case ids of the events corrected by the CorrectionRecorded events among
+// `events`.
+template <typename It>
+absl::flat_hash_set<std::string> CorrectedIds(It begin, It end) {
+  absl::flat_hash_set<std::string> out;
+  static const std::string kCorrection =
+      v1::CorrectionRecorded::descriptor()->full_name();
+  for (It it = begin; it != end; ++it) {
+    if (it->event_type() != kCorrection) continue;
+    v1::CorrectionRecorded m;
+    if (m.ParseFromString(it->payload())) {
+      out.insert(absl::AsciiStrToLower(m.corrected_event_id()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t ToMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+int64_t DateMicros(const v1::Date& d) {
+  return DaysFromCivil(d.year(), static_cast<unsigned>(d.month()),
+                       static_cast<unsigned>(d.day())) *
+         kMicrosPerDay;
+}
+
+void SetMicros(int64_t micros, google::protobuf::Timestamp* t) {
+  t->set_seconds(FloorDiv(micros, 1000000));
+  t->set_nanos(static_cast<int32_t>(
+      (micros - FloorDiv(micros, 1000000) * 1000000) * 1000));
+}
+
+std::string FormatDate(const v1::Date& d) {
+  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+}
+
+std::string FormatMicros(int64_t micros) {
+  const int64_t days = FloorDiv(micros, kMicrosPerDay);
+  int64_t in_day = micros - days * kMicrosPerDay;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  const int64_t us = in_day % 1000000;
+  const int64_t s = in_day / 1000000;
+  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", y, m, d,
+                                    s / 3600, (s / 60) % 60, s % 60);
+  if (us != 0) absl::StrAppend(&out, absl::StrFormat(".%06d", us));
+  return out + "Z";
+}
+
+int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week) {
+  return DateMicros(programme.mobilisation_date()) +
+         int64_t{week} * kMicrosPerWeek - 1;
+}
+
+int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros) {
+  const int64_t since = micros - DateMicros(programme.mobilisation_date());
+  if (since < 0) return 0;
+  return static_cast<int>(since / kMicrosPerWeek) + 1;
+}
+
+absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
+    const std::vector<v1::Event>& log, absl::string_view programme_id) {
+  static const std::string kType =
+      v1::ProgrammeRegistered::descriptor()->full_name();
+  const std::string stream = ProgrammeStream(programme_id);
+  std::vector<std::string> known;
+  for (const v1::Event& e : log) {
+    if (e.event_type() != kType) continue;
+    v1::ProgrammeRegistered m;
+    if (!m.ParseFromString(e.payload())) continue;
+    if (e.stream_id() == stream && m.programme_id() == programme_id) return m;
+    known.push_back(m.programme_id());
+  }
+  std::sort(known.begin(), known.end());
+  return absl::NotFoundError(
+      absl::StrCat("programme '", programme_id,
+                   "' is not registered in the ledger; registered programmes: ",
+                   known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+}
+
+absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
+                                const std::vector<v1::Event>& log,
+                                int64_t now_micros) {
+  Cut cut;
+  if (as_at.mode() != v1::AS_AT_MODE_AS_RECORDED &&
+      as_at.mode() != v1::AS_AT_MODE_AS_KNOWN) {
+    return absl::InvalidArgumentError(
+        "as_at.mode must be AS_AT_MODE_AS_RECORDED (what the ledger held at "
+        "the cut) or "
+        "AS_AT_MODE_AS_KNOWN (what is now known to have been true at the cut)");
+  }
+  cut.mode = as_at.mode();
+  const uint64_t head = log.empty() ? 0 : log.back().position();
+  switch (as_at.point_case()) {
+    case v1::AsAt::kPosition: {
+      if (as_at.position() > head) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("as_at.position ", as_at.position(),
+                         " is past the head; valid positions are 0 to ", head));
+      }
+      if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+        cut.by_position = true;
+        cut.position = as_at.position();
+        if (cut.position > 0)
+          cut.micros = ToMicros(log[cut.position - 1].recorded_time());
+      } else {
+        // The instant the ledger reached that position; before the first event,
+        // nothing.
+        cut.micros = as_at.position() == 0
+                         ? INT64_MIN
+                         : ToMicros(log[as_at.position() - 1].recorded_time());
+      }
+      return cut;
+    }
+    case v1::AsAt::kTime: {
+      const int64_t t = ToMicros(as_at.time());
+      if (t > now_micros) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("as_at.time ", FormatMicros(t),
+                         " is in the future; valid times are up to now (",
+                         FormatMicros(now_micros), ")"));
+      }
+      cut.micros = t;
+      return cut;
+    }
+    case v1::AsAt::kProgrammeWeek: {
+      const v1::ProgrammeWeek& pw = as_at.programme_week();
+      if (pw.programme_id().empty()) {
+        return absl::InvalidArgumentError(
+            "as_at.programme_week.programme_id is required");
+      }
+      absl::StatusOr<v1::ProgrammeRegistered> programme =
+          FindProgrammeRegistration(log, pw.programme_id());
+      if (!programme.ok()) return programme.status();
+      const int last_complete = std::min<int64_t>(
+          programme->planned_weeks(),
+          std::max<int64_t>(0, PlanWeekAt(*programme, now_micros) - 1));
+      const std::string valid =
+          absl::StrCat("programme ", pw.programme_id(), " mobilised on ",
+                       FormatDate(programme->mobilisation_date()),
+                       " with a plan of ", programme->planned_weeks(),
+                       " weeks; valid weeks are 1 to ", last_complete,
+                       last_complete < programme->planned_weeks()
+                           ? " (the last week ended by now)"
+                           : "");
+      if (pw.week() < 1 || pw.week() > programme->planned_weeks()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "as_at.programme_week.week ", pw.week(),
+            pw.week() < 1 ? " is before mobilisation" : " is past the plan",
+            "; ", valid));
+      }
+      const int64_t end = EndOfWeekMicros(*programme, pw.week());
+      if (end > now_micros) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("as_at.programme_week.week ", pw.week(), " ends at ",
+                         FormatMicros(end + 1), ", in the future; ", valid));
+      }
+      cut.micros = end;
+      return cut;
+    }
+    case v1::AsAt::POINT_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "as_at needs a point: a log position, a time, or a programme week "
+      "(programme id and week)");
+}
+
+std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
+                                           const Cut& cut) {
+  std::vector<const v1::Event*> out;
+  if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+    size_t end = 0;
+    if (cut.by_position) {
+      end = std::min<size_t>(cut.position, log.size());
+    } else {
+      // Recorded time never goes backwards: the cut is a prefix.
+      const int64_t t = *cut.micros;
+      end = std::partition_point(log.begin(), log.end(),
+                                 [t](const v1::Event& e) {
+                                   return ToMicros(e.recorded_time()) <= t;
+                                 }) -
+            log.begin();
+    }
+    absl::flat_hash_set<std::string> corrected =
+        CorrectedIds(log.begin(), log.begin() + end);
+    out.reserve(end);
+    for (size_t i = 0; i < end; ++i) {
+      if (!corrected.empty() &&
+          corrected.contains(absl::AsciiStrToLower(log[i].event_id())))
+        continue;
+      out.push_back(&log[i]);
+    }
+    return out;
+  }
+  absl::flat_hash_set<std::string> corrected =
+      CorrectedIds(log.begin(), log.end());
+  const int64_t t = cut.micros.value_or(INT64_MIN);
+  for (const v1::Event& e : log) {
+    if (EffectiveMicros(e) > t) continue;
+    if (!corrected.empty() &&
+        corrected.contains(absl::AsciiStrToLower(e.event_id())))
+      continue;
+    out.push_back(&e);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const v1::Event* a, const v1::Event* b) {
+                     return EffectiveMicros(*a) < EffectiveMicros(*b);
+                   });
+  return out;
+}
+
+std::vector<const v1::Event*> SelectEvents(
+    const std::vector<const v1::Event*>& candidates, const Cut& cut) {
+  static const std::string kCorrection =
+      v1::CorrectionRecorded::descriptor()->full_name();
+  std::vector<const v1::Event*> chosen;
+  chosen.reserve(candidates.size());
+  if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+    for (const v1::Event* e : candidates) {
+      const bool in = cut.by_position
+                          ? e->position() <= cut.position
+                          : ToMicros(e->recorded_time()) <= *cut.micros;
+      if (!in) break;  // position order is recorded order
+      chosen.push_back(e);
+    }
+  } else {
+    const int64_t t = cut.micros.value_or(INT64_MIN);
+    for (const v1::Event* e : candidates) {
+      if (EffectiveMicros(*e) <= t) chosen.push_back(e);
+    }
+  }
+  // Corrections visible at the cut: AS_RECORDED, those chosen; AS_KNOWN, every
+  // candidate.
+  absl::flat_hash_set<std::string> corrected;
+  for (const v1::Event* e :
+       cut.mode == v1::AS_AT_MODE_AS_RECORDED ? chosen : candidates) {
+    if (e->event_type() != kCorrection) continue;
+    v1::CorrectionRecorded m;
+    if (m.ParseFromString(e->payload())) {
+      corrected.insert(absl::AsciiStrToLower(m.corrected_event_id()));
+    }
+  }
+  std::vector<const v1::Event*> out;
+  out.reserve(chosen.size());
+  for (const v1::Event* e : chosen) {
+    if (!corrected.empty() &&
+        corrected.contains(absl::AsciiStrToLower(e->event_id()))) {
+      continue;
+    }
+    out.push_back(e);
+  }
+  if (cut.mode == v1::AS_AT_MODE_AS_KNOWN) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const v1::Event* a, const v1::Event* b) {
+                       return EffectiveMicros(*a) < EffectiveMicros(*b);
+                     });
+  }
+  return out;
+}
+
+uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
+                    GovernanceState* state) {
+  uint64_t skipped = 0;
+  for (const v1::Event* e : events) {
+    if (!state->Apply(*e, GovernanceState::Mode::kReplay).ok()) ++skipped;
+  }
+  return skipped;
+}
+
+v1::ResolvedAsAt DescribeCut(const Cut& cut, const std::vector<v1::Event>& log,
+                             uint64_t folded) {
+  v1::ResolvedAsAt out;
+  out.set_mode(cut.mode);
+  if (cut.micros && *cut.micros != INT64_MIN)
+    SetMicros(*cut.micros, out.mutable_cut_time());
+  const uint64_t head = log.empty() ? 0 : log.back().position();
+  if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+    if (cut.by_position) {
+      out.set_position(cut.position);
+    } else {
+      const int64_t t = *cut.micros;
+      out.set_position(
+          std::partition_point(log.begin(), log.end(),
+                               [t](const v1::Event& e) {
+                                 return ToMicros(e.recorded_time()) <= t;
+                               }) -
+          log.begin());
+    }
+  } else {
+    out.set_position(head);
+  }
+  out.set_events_folded(folded);
+  return out;
+}
+
+}  // namespace govledger::projections

@@ -1,0 +1,100 @@
+// The "as at" engine: which events of the log an answer folds, for a selector
+// of proto/govledger/v1/query.proto (AsAt), and the fold itself (the same
+// GovernanceState, in Mode::kReplay, that the write side validates with).
+//
+// Pure: takes stored events (server fields set: position, recorded_time,
+// effective_time) in position order, and the current time; no gRPC, no
+// storage. Thread-compatible: the functions keep no state.
+//
+// Rules:
+// - AS_RECORDED: the events at or before the cut position (for a time cut:
+//   recorded at or before it, a prefix of the log since recorded time never
+//   goes backwards), in position order.
+// - AS_KNOWN: every event of the log whose effective time is at or before the
+//   cut instant, in effective-time order, ties by position.
+// - Corrections: an event named by a CorrectionRecorded that the cut can see
+//   (AS_RECORDED: at or before the cut; AS_KNOWN: anywhere in the log, since
+//   it is now known) is left out of the fold; the correction itself is folded
+//   like any event.
+#ifndef GOVLEDGER_PROJECTIONS_AS_AT_H_
+#define GOVLEDGER_PROJECTIONS_AS_AT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "govledger/v1/events.pb.h"
+#include "govledger/v1/ledger.pb.h"
+#include "govledger/v1/query.pb.h"
+#include "projections/governance_state.h"
+
+namespace govledger::projections {
+
+inline constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+inline constexpr int64_t kMicrosPerWeek = 7 * kMicrosPerDay;
+
+// A resolved selector.
+struct Cut {
+  v1::AsAtMode mode = v1::AS_AT_MODE_AS_RECORDED;
+  // AS_RECORDED by position: the last position folded. Otherwise unused.
+  bool by_position = false;
+  uint64_t position = 0;
+  // The cut instant, microseconds since the Unix epoch, inclusive (set unless
+  // an AS_RECORDED position cut at position 0).
+  std::optional<int64_t> micros;
+};
+
+// Microseconds since the Unix epoch of a Timestamp / a Date at 00:00 UTC.
+int64_t ToMicros(const google::protobuf::Timestamp& t);
+int64_t DateMicros(const v1::Date& d);
+void SetMicros(int64_t micros, google::protobuf::Timestamp* t);
+// "2015-05-04"; "2016-10-03T00:00:00Z" (microseconds shown only when not zero).
+std::string FormatDate(const v1::Date& d);
+std::string FormatMicros(int64_t micros);
+
+// The last microsecond of week `week` of a programme's plan (week 1 starts on
+// the mobilisation date).
+int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
+// The plan week `micros` falls in: 0 before mobilisation (not capped at the
+// plan's length).
+int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
+
+// The registration of `programme_id` anywhere in `log`; NOT_FOUND listing the
+// registered programmes when there is none.
+absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
+    const std::vector<v1::Event>& log, absl::string_view programme_id);
+
+// Resolves `as_at` against `log` (the whole log up to its head) at
+// `now_micros`. INVALID_ARGUMENT: no point or no mode, a position past the
+// head, a time after now, a week outside 1..planned_weeks or ending after now;
+// NOT_FOUND: an unknown programme. Each message says what is valid.
+absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
+                                const std::vector<v1::Event>& log,
+                                int64_t now_micros);
+
+// The events the cut folds, in fold order. REQUIRES: `log` in position order.
+std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
+                                           const Cut& cut);
+
+// The same, choosing among `candidates` only (a subset of the log, in position
+// order, e.g. a ProgrammeIndex's events for one programme): the events of the
+// subset that SelectEvents would choose from the whole log, in the same order,
+// provided every correction of a candidate is itself a candidate.
+std::vector<const v1::Event*> SelectEvents(
+    const std::vector<const v1::Event*>& candidates, const Cut& cut);
+
+// Applies `events` to `state` in Mode::kReplay; returns how many were skipped
+// as inapplicable.
+uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
+                    GovernanceState* state);
+
+// How `cut` resolved, for answers.
+v1::ResolvedAsAt DescribeCut(const Cut& cut, const std::vector<v1::Event>& log,
+                             uint64_t folded);
+
+}  // namespace govledger::projections
+
+#endif  // GOVLEDGER_PROJECTIONS_AS_AT_H_

@@ -1,0 +1,932 @@
+#include "projections/queries.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "projections/as_at.h"
+#include "projections/governance_state.h"
+#include "projections/streams.h"
+
+namespace govledger::projections {
+namespace {
+
+// A selector resolved and folded.
+struct Folded {
+  Cut cut;
+  std::vector<const v1::Event*> events;
+  GovernanceState state;
+  v1::ResolvedAsAt resolved;
+};
+
+// `candidates`, when not null, are the only events that may be folded (in
+// position order).
+absl::StatusOr<std::unique_ptr<Folded>> FoldAt(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::AsAt& as_at) {
+  auto out = std::make_unique<Folded>();
+  absl::StatusOr<Cut> cut = ResolveAsAt(as_at, log, now_micros);
+  if (!cut.ok()) return cut.status();
+  out->cut = *cut;
+  out->events = candidates == nullptr ? SelectEvents(log, out->cut)
+                                      : SelectEvents(*candidates, out->cut);
+  FoldEvents(out->events, &out->state);
+  out->resolved = DescribeCut(out->cut, log, out->events.size());
+  return out;
+}
+
+absl::Status CheckProgrammeId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("programme_id is required");
+  return absl::OkStatus();
+}
+
+// The programme at the cut: NOT_FOUND when the ledger does not hold it, or not
+// yet.
+absl::StatusOr<const WorkState*> ProgrammeAt(const std::vector<v1::Event>& log,
+                                             const Folded& f,
+                                             const std::string& id) {
+  if (const WorkState* w = f.state.FindProgramme(id)) return w;
+  absl::StatusOr<v1::ProgrammeRegistered> registered =
+      FindProgrammeRegistration(log, id);
+  if (!registered.ok()) return registered.status();
+  return absl::NotFoundError(
+      absl::StrCat("programme '", id, "' is not yet registered as at this cut",
+                   f.cut.micros && *f.cut.micros != INT64_MIN
+                       ? absl::StrCat(" (", FormatMicros(*f.cut.micros), ")")
+                       : std::string(),
+                   "; choose a later position, time or week"));
+}
+
+bool InProgramme(const GovernanceState& s, const v1::WorkRef& ref,
+                 const std::string& p) {
+  const WorkState* w = s.FindWork(ref);
+  return w != nullptr && w->programme_id == p;
+}
+
+std::string RagText(v1::Rag r) {
+  if (r == v1::RAG_UNSPECIFIED) return "";
+  return v1::Rag_Name(r).substr(4);  // "RAG_GREEN" -> "GREEN"
+}
+
+v1::WorkStatus StatusOf(const WorkState& w) {
+  v1::WorkStatus out;
+  *out.mutable_ref() = w.ref;
+  out.set_name(w.ref.kind() == v1::WORK_KIND_PROGRAMME ? w.programme.name()
+                                                       : w.project.name());
+  out.set_closed(w.closed);
+  out.set_rated(w.has_status);
+  if (w.has_status) {
+    out.set_rag(w.last_status.rag());
+    out.set_delivery_confidence(w.last_status.delivery_confidence());
+    out.set_reported_plan_week(w.last_status.plan_week());
+    out.set_commentary(w.last_status.commentary());
+  }
+  return out;
+}
+
+// Ids named by the streams "<prefix><id>" among the folded events.
+std::set<std::string> IdsOnStreams(const Folded& f, absl::string_view prefix) {
+  std::set<std::string> out;
+  for (const v1::Event* e : f.events) {
+    if (absl::StartsWith(e->stream_id(), prefix)) {
+      out.insert(e->stream_id().substr(prefix.size()));
+    }
+  }
+  return out;
+}
+
+void AddRagCounts(const std::map<v1::Rag, int>& counts,
+                  google::protobuf::RepeatedPtrField<v1::RagCount>* out) {
+  for (v1::Rag r :
+       {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED, v1::RAG_UNSPECIFIED}) {
+    auto it = counts.find(r);
+    if (it == counts.end() || it->second == 0) continue;
+    v1::RagCount* c = out->Add();
+    c->set_rag(r);
+    c->set_count(it->second);
+  }
+}
+
+// The risk's status relative to programme `p`; UNSPECIFIED when it is not the
+// programme's.
+v1::RiskStatus RiskStatusIn(const GovernanceState& s, const RiskState& r,
+                            const std::string& p) {
+  if (InProgramme(s, r.subject, p))
+    return r.open ? v1::RISK_STATUS_OPEN : v1::RISK_STATUS_CLOSED;
+  if (InProgramme(s, r.opened.subject(), p))
+    return v1::RISK_STATUS_TRANSFERRED_OUT;
+  return v1::RISK_STATUS_UNSPECIFIED;
+}
+
+}  // namespace
+
+static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::GetProgrammeStatusRequest& request) {
+  if (absl::Status s = CheckProgrammeId(request.programme_id()); !s.ok())
+    return s;
+  absl::StatusOr<std::unique_ptr<Folded>> f =
+      FoldAt(log, candidates, now_micros, request.as_at());
+  if (!f.ok()) return f.status();
+  absl::StatusOr<const WorkState*> programme =
+      ProgrammeAt(log, **f, request.programme_id());
+  if (!programme.ok()) return programme.status();
+
+  v1::GetProgrammeStatusResponse out;
+  *out.mutable_as_at() = (*f)->resolved;
+  *out.mutable_programme() = StatusOf(**programme);
+  std::map<v1::Rag, int> counts;
+  for (const WorkState* w : (*f)->state.ProjectsOf(request.programme_id())) {
+    *out.add_projects() = StatusOf(*w);
+    if (!w->closed)
+      ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
+  }
+  AddRagCounts(counts, out.mutable_project_rag_counts());
+  if ((*f)->cut.micros && *(*f)->cut.micros != INT64_MIN) {
+    out.set_plan_week(PlanWeekAt((*programme)->programme, *(*f)->cut.micros));
+  }
+  return out;
+}
+
+static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::GetRiskRegisterRequest& request) {
+  const std::string& p = request.programme_id();
+  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Folded>> f =
+      FoldAt(log, candidates, now_micros, request.as_at());
+  if (!f.ok()) return f.status();
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  if (!programme.ok()) return programme.status();
+  const GovernanceState& s = (*f)->state;
+
+  v1::GetRiskRegisterResponse out;
+  *out.mutable_as_at() = (*f)->resolved;
+  std::map<v1::Rag, int> open_by_rating;
+  // Counts by current subject's stream.
+  std::map<std::string, v1::SubjectRiskCount> by_subject;
+  auto subject_count = [&](const v1::WorkRef& ref) -> v1::SubjectRiskCount& {
+    v1::SubjectRiskCount& c =
+        by_subject[absl::StrCat(static_cast<int>(ref.kind()), "/", ref.id())];
+    *c.mutable_subject() = ref;
+    return c;
+  };
+  subject_count((*programme)->ref);
+  for (const WorkState* w : s.ProjectsOf(p)) subject_count(w->ref);
+  for (const std::string& id : IdsOnStreams(**f, "risk/")) {
+    const RiskState* r = s.FindRisk(id);
+    if (r == nullptr) continue;
+    const v1::RiskStatus status = RiskStatusIn(s, *r, p);
+    if (status == v1::RISK_STATUS_UNSPECIFIED) continue;
+    v1::RiskEntry* e = out.add_risks();
+    e->set_risk_id(id);
+    e->set_title(r->opened.title());
+    e->set_description(r->opened.description());
+    e->set_owner(r->opened.owner());
+    *e->mutable_subject() = r->subject;
+    *e->mutable_opened_against() = r->opened.subject();
+    e->set_rating(r->rating);
+    e->set_status(status);
+    e->set_closed_reason(r->closed_reason);
+    switch (status) {
+      case v1::RISK_STATUS_OPEN: {
+        out.set_open(out.open() + 1);
+        if (r->rating == v1::RAG_RED) out.set_open_red(out.open_red() + 1);
+        ++open_by_rating[r->rating];
+        v1::SubjectRiskCount& c = subject_count(r->subject);
+        c.set_open(c.open() + 1);
+        if (r->rating == v1::RAG_RED) c.set_open_red(c.open_red() + 1);
+        break;
+      }
+      case v1::RISK_STATUS_CLOSED: {
+        out.set_closed(out.closed() + 1);
+        v1::SubjectRiskCount& c = subject_count(r->subject);
+        c.set_closed(c.closed() + 1);
+        break;
+      }
+      default:
+        out.set_transferred_out(out.transferred_out() + 1);
+    }
+  }
+  AddRagCounts(open_by_rating, out.mutable_open_by_rating());
+  // Programme first (kind 1 sorts before kind 2), then projects by id.
+  for (auto& [key, c] : by_subject) *out.add_by_subject() = c;
+  return out;
+}
+
+namespace {
+
+v1::EventRef RefOf(const v1::Event& e) {
+  v1::EventRef out;
+  out.set_position(e.position());
+  out.set_event_id(e.event_id());
+  out.set_stream_id(e.stream_id());
+  out.set_event_type(e.event_type());
+  *out.mutable_recorded_time() = e.recorded_time();
+  *out.mutable_effective_time() = e.effective_time();
+  out.set_actor(e.actor());
+  return out;
+}
+
+std::string RatingText(const WorkState* w) {
+  if (w == nullptr || !w->has_status) return "";
+  std::string out = RagText(w->last_status.rag());
+  if (w->last_status.delivery_confidence() !=
+      v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+    absl::StrAppend(
+        &out, out.empty() ? "" : " ", "delivery confidence ",
+        v1::DeliveryConfidence_Name(w->last_status.delivery_confidence())
+            .substr(20));
+  }
+  return out;
+}
+
+std::string ClosedText(const WorkState* w) {
+  if (w == nullptr) return "";
+  return w->closed ? "closed" : "open";
+}
+
+std::string BenefitText(const WorkState* w, const std::string& id) {
+  if (w == nullptr) return "";
+  auto it = w->benefits.find(id);
+  if (it == w->benefits.end()) return "";
+  std::vector<std::string> parts;
+  if (it->second.has_forecast) {
+    parts.push_back(absl::StrCat(
+        "forecast ", FormatPence(it->second.forecast_annual_pence)));
+  }
+  if (it->second.has_realised) {
+    parts.push_back(absl::StrCat(
+        "realised ", FormatPence(it->second.realised_annual_pence)));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string RiskStatusText(v1::RiskStatus s) {
+  switch (s) {
+    case v1::RISK_STATUS_OPEN:
+      return "open";
+    case v1::RISK_STATUS_CLOSED:
+      return "closed";
+    case v1::RISK_STATUS_TRANSFERRED_OUT:
+      return "transferred out";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::CompareRequest& request) {
+  const std::string& p = request.programme_id();
+  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Folded>> a =
+      FoldAt(log, candidates, now_micros, request.from());
+  if (!a.ok()) {
+    return absl::Status(a.status().code(),
+                        absl::StrCat("from: ", a.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<Folded>> b =
+      FoldAt(log, candidates, now_micros, request.to());
+  if (!b.ok()) {
+    return absl::Status(b.status().code(),
+                        absl::StrCat("to: ", b.status().message()));
+  }
+  const GovernanceState& sa = (*a)->state;
+  const GovernanceState& sb = (*b)->state;
+  if (sa.FindProgramme(p) == nullptr && sb.FindProgramme(p) == nullptr) {
+    absl::StatusOr<const WorkState*> w = ProgrammeAt(log, **b, p);
+    return w.status();
+  }
+
+  // The entities of the programme at either cut, by stream.
+  std::set<std::string> entities = {ProgrammeStream(p)};
+  std::set<std::string> projects;
+  for (const GovernanceState* s : {&sa, &sb}) {
+    for (const WorkState* w : s->ProjectsOf(p)) projects.insert(w->ref.id());
+  }
+  for (const std::string& id : projects) entities.insert(ProjectStream(id));
+  std::set<std::string> risks;
+  std::set<std::string> scope_items;
+  for (const Folded* f : {a->get(), b->get()}) {
+    for (const std::string& id : IdsOnStreams(*f, "risk/")) {
+      const RiskState* r = f->state.FindRisk(id);
+      if (r != nullptr &&
+          RiskStatusIn(f->state, *r, p) != v1::RISK_STATUS_UNSPECIFIED) {
+        risks.insert(id);
+      }
+    }
+    for (const std::string& id : IdsOnStreams(*f, "scope/")) {
+      const ScopeItemState* item = f->state.FindScopeItem(id);
+      if (item != nullptr && (InProgramme(f->state, item->owner, p) ||
+                              InProgramme(f->state, item->added.owner(), p))) {
+        scope_items.insert(id);
+      }
+    }
+  }
+  for (const std::string& id : risks) entities.insert(RiskStream(id));
+  for (const std::string& id : scope_items) entities.insert(ScopeStream(id));
+
+  // The events folded at one cut and not the other, on those streams, by
+  // position.
+  absl::flat_hash_set<uint64_t> in_a, in_b;
+  for (const v1::Event* e : (*a)->events) in_a.insert(e->position());
+  for (const v1::Event* e : (*b)->events) in_b.insert(e->position());
+  std::map<uint64_t, const v1::Event*> changed;
+  for (const Folded* f : {a->get(), b->get()}) {
+    const auto& other = f == a->get() ? in_b : in_a;
+    for (const v1::Event* e : f->events) {
+      if (!other.contains(e->position()) &&
+          entities.count(e->stream_id()) > 0) {
+        changed[e->position()] = e;
+      }
+    }
+  }
+
+  v1::CompareResponse out;
+  *out.mutable_from() = (*a)->resolved;
+  *out.mutable_to() = (*b)->resolved;
+  for (const auto& [position, e] : changed) *out.add_events() = RefOf(*e);
+  auto diff = [&](const std::string& entity, const std::string& aspect,
+                  const std::string& before, const std::string& after) {
+    if (before == after) return;
+    v1::Difference* d = out.add_differences();
+    d->set_entity(entity);
+    d->set_aspect(aspect);
+    d->set_before(before);
+    d->set_after(after);
+    for (const auto& [position, e] : changed) {
+      if (e->stream_id() == entity) *d->add_events() = RefOf(*e);
+    }
+  };
+
+  auto work_diffs = [&](const std::string& stream, const WorkState* wa,
+                        const WorkState* wb) {
+    diff(stream, "registered", wa ? "registered" : "", wb ? "registered" : "");
+    diff(stream, "rating", RatingText(wa), RatingText(wb));
+    diff(stream, "closed", ClosedText(wa), ClosedText(wb));
+    diff(stream, "gate", wa ? absl::StrJoin(wa->gates_passed, ", ") : "",
+         wb ? absl::StrJoin(wb->gates_passed, ", ") : "");
+    std::set<std::string> benefits;
+    for (const WorkState* w : {wa, wb}) {
+      if (w == nullptr) continue;
+      for (const auto& [id, unused] : w->benefits) benefits.insert(id);
+    }
+    for (const std::string& id : benefits) {
+      diff(stream, absl::StrCat("benefit:", id), BenefitText(wa, id),
+           BenefitText(wb, id));
+    }
+  };
+  // Entities in stream order: programme/, project/, risk/, scope/.
+  for (const std::string& stream : entities) {
+    if (stream == ProgrammeStream(p)) {
+      work_diffs(stream, sa.FindProgramme(p), sb.FindProgramme(p));
+    } else if (absl::StartsWith(stream, "project/")) {
+      const std::string id = stream.substr(8);
+      work_diffs(stream, sa.FindProject(id), sb.FindProject(id));
+    } else if (absl::StartsWith(stream, "risk/")) {
+      const std::string id = stream.substr(5);
+      const RiskState* ra = sa.FindRisk(id);
+      const RiskState* rb = sb.FindRisk(id);
+      diff(stream, "risk", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
+           rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
+      diff(stream, "rating", ra ? RagText(ra->rating) : "",
+           rb ? RagText(rb->rating) : "");
+      diff(stream, "subject", ra ? Describe(ra->subject) : "",
+           rb ? Describe(rb->subject) : "");
+    } else if (absl::StartsWith(stream, "scope/")) {
+      const std::string id = stream.substr(6);
+      auto owner = [&](const ScopeItemState* item) -> std::string {
+        if (item == nullptr) return "";
+        return item->in_scope ? Describe(item->owner) : "removed";
+      };
+      diff(stream, "owner", owner(sa.FindScopeItem(id)),
+           owner(sb.FindScopeItem(id)));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// The organisations whose streams are folded at the cut, for messages.
+std::string KnownIds(const Folded& f, absl::string_view prefix) {
+  std::set<std::string> ids = IdsOnStreams(f, prefix);
+  return ids.empty() ? "(none)" : absl::StrJoin(ids, ", ");
+}
+
+v1::DecisionStatus DecisionStatusOf(const DecisionState& d) {
+  switch (d.outcome) {
+    case DecisionState::Outcome::kRejected:
+      return v1::DECISION_STATUS_REJECTED;
+    case DecisionState::Outcome::kWithdrawn:
+      return v1::DECISION_STATUS_WITHDRAWN;
+    case DecisionState::Outcome::kPending:
+      break;
+  }
+  return d.approved() ? v1::DECISION_STATUS_APPROVED
+                      : v1::DECISION_STATUS_PENDING;
+}
+
+// The counted total of `d`'s amounts under `rule` (noted amounts never count).
+int64_t CountedPence(const v1::DecisionProposed& d,
+                     const v1::DelegationRuleSet& rule) {
+  int64_t counted = 0;
+  for (const v1::DecisionAmount& a : d.amounts()) {
+    if (a.noted_only()) continue;
+    if (rule.kinds().empty() ||
+        std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) !=
+            rule.kinds().end()) {
+      counted += a.pence();
+    }
+  }
+  return counted;
+}
+
+v1::WorkBenefits BenefitsOf(const WorkState& w) {
+  v1::WorkBenefits out;
+  *out.mutable_subject() = w.ref;
+  out.set_closed(w.closed);
+  out.set_closure_annual_benefits_pence(w.closure.annual_benefits_pence());
+  for (const auto& [id, b] : w.benefits) {
+    v1::BenefitEntry* e = out.add_benefits();
+    e->set_benefit_id(id);
+    e->set_description(b.description);
+    e->set_has_forecast(b.has_forecast);
+    e->set_forecast_annual_pence(b.forecast_annual_pence);
+    e->set_has_realised(b.has_realised);
+    e->set_realised_annual_pence(b.realised_annual_pence);
+    if (b.has_forecast)
+      out.set_forecast_annual_pence(out.forecast_annual_pence() +
+                                    b.forecast_annual_pence);
+    if (b.has_realised)
+      out.set_realised_annual_pence(out.realised_annual_pence() +
+                                    b.realised_annual_pence);
+  }
+  return out;
+}
+
+using Aspects = std::vector<std::pair<std::string, std::string>>;
+
+void AddAspect(Aspects* out, std::string name, std::string value) {
+  if (!value.empty()) out->emplace_back(std::move(name), std::move(value));
+}
+
+void WorkAspects(const WorkState* w, Aspects* out) {
+  if (w == nullptr) return;
+  AddAspect(out, "registered",
+            w->ref.kind() == v1::WORK_KIND_PROGRAMME ? w->programme.name()
+                                                     : w->project.name());
+  if (w->ref.kind() == v1::WORK_KIND_PROJECT)
+    AddAspect(out, "programme", w->programme_id);
+  AddAspect(out, "rating", RatingText(w));
+  if (w->has_status) {
+    AddAspect(out, "reported_plan_week",
+              absl::StrCat(w->last_status.plan_week()));
+  }
+  AddAspect(out, "closed", ClosedText(w));
+  AddAspect(out, "gate", absl::StrJoin(w->gates_passed, ", "));
+  AddAspect(out, "milestone", absl::StrJoin(w->milestones, ", "));
+  for (const auto& [id, unused] : w->benefits) {
+    AddAspect(out, absl::StrCat("benefit:", id), BenefitText(w, id));
+  }
+}
+
+// The state of the entity whose stream is `stream`, as aspects. `decision`
+// names a decision stream's organisation and reference (from its
+// DecisionProposed), when known.
+Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
+                  const std::pair<std::string, std::string>& decision) {
+  Aspects out;
+  auto tail = [&](absl::string_view prefix) {
+    return stream.substr(prefix.size());
+  };
+  if (absl::StartsWith(stream, "programme/")) {
+    WorkAspects(s.FindProgramme(tail("programme/")), &out);
+  } else if (absl::StartsWith(stream, "project/")) {
+    WorkAspects(s.FindProject(tail("project/")), &out);
+  } else if (absl::StartsWith(stream, "risk/")) {
+    if (const RiskState* r = s.FindRisk(tail("risk/"))) {
+      AddAspect(&out, "status", r->open ? "open" : "closed");
+      AddAspect(&out, "rating", RagText(r->rating));
+      AddAspect(&out, "subject", Describe(r->subject));
+    }
+  } else if (absl::StartsWith(stream, "scope/")) {
+    if (const ScopeItemState* item = s.FindScopeItem(tail("scope/"))) {
+      AddAspect(&out, "owner", Describe(item->owner));
+      AddAspect(&out, "in_scope", item->in_scope ? "yes" : "no");
+    }
+  } else if (absl::StartsWith(stream, "organisation/")) {
+    if (const OrganisationState* o =
+            s.FindOrganisation(tail("organisation/"))) {
+      AddAspect(&out, "registered", o->registered.name());
+    }
+  } else if (absl::StartsWith(stream, "key/")) {
+    if (const KeyState* k = s.FindKey(tail("key/"))) {
+      AddAspect(&out, "holder", k->registered.holder());
+      AddAspect(&out, "role", k->registered.role());
+      AddAspect(&out, "revoked", k->revoked ? "yes" : "no");
+    }
+  } else if (absl::StartsWith(stream, "delegation/")) {
+    const std::string rest = tail("delegation/");
+    const size_t slash = rest.find('/');
+    if (slash != std::string::npos) {
+      if (const v1::DelegationRuleSet* r = s.FindDelegationRule(
+              rest.substr(0, slash), rest.substr(slash + 1))) {
+        AddAspect(&out, "threshold", FormatPence(r->threshold_pence()));
+        AddAspect(&out, "role", r->role());
+      }
+    }
+  } else if (absl::StartsWith(stream, "decision/") && !decision.first.empty()) {
+    if (const DecisionState* d =
+            s.FindDecision(decision.first, decision.second)) {
+      const v1::DecisionStatus status = DecisionStatusOf(*d);
+      AddAspect(&out, "status", v1::DecisionStatus_Name(status).substr(16));
+      std::vector<std::string> signed_roles;
+      for (const auto& [role, key] : d->signed_roles)
+        signed_roles.push_back(role);
+      AddAspect(&out, "signed", absl::StrJoin(signed_roles, ", "));
+    }
+  }
+  return out;
+}
+
+void ToAspects(const Aspects& in,
+               google::protobuf::RepeatedPtrField<v1::Aspect>* out) {
+  for (const auto& [name, value] : in) {
+    v1::Aspect* a = out->Add();
+    a->set_name(name);
+    a->set_value(value);
+  }
+}
+
+}  // namespace
+
+static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::GetScopeMapRequest& request) {
+  const std::string& p = request.programme_id();
+  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Folded>> f =
+      FoldAt(log, candidates, now_micros, request.as_at());
+  if (!f.ok()) return f.status();
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  if (!programme.ok()) return programme.status();
+  const GovernanceState& s = (*f)->state;
+
+  static const std::string kAdded =
+      v1::ScopeItemAdded::descriptor()->full_name();
+  static const std::string kTransferred =
+      v1::ScopeItemTransferred::descriptor()->full_name();
+  static const std::string kRemoved =
+      v1::ScopeItemRemoved::descriptor()->full_name();
+  std::map<std::string, std::vector<v1::ScopeChange>>
+      changes;  // by scope item id
+  for (const v1::Event* e : (*f)->events) {
+    if (!absl::StartsWith(e->stream_id(), "scope/")) continue;
+    v1::ScopeChange c;
+    if (e->event_type() == kAdded) {
+      v1::ScopeItemAdded m;
+      if (!m.ParseFromString(e->payload())) continue;
+      *c.mutable_to() = m.owner();
+      c.set_baseline_change_pence(m.baseline_change_pence());
+      c.set_benefit_change_pence(m.benefit_change_pence());
+      *c.mutable_approval() = m.approval();
+    } else if (e->event_type() == kTransferred) {
+      v1::ScopeItemTransferred m;
+      if (!m.ParseFromString(e->payload())) continue;
+      *c.mutable_from() = m.from();
+      *c.mutable_to() = m.to();
+      c.set_baseline_change_pence(m.baseline_change_pence());
+      c.set_benefit_change_pence(m.benefit_change_pence());
+      c.set_reason(m.reason());
+      *c.mutable_approval() = m.approval();
+    } else if (e->event_type() == kRemoved) {
+      v1::ScopeItemRemoved m;
+      if (!m.ParseFromString(e->payload())) continue;
+      *c.mutable_from() = m.from();
+      c.set_baseline_change_pence(m.baseline_change_pence());
+      c.set_benefit_change_pence(m.benefit_change_pence());
+      c.set_reason(m.reason());
+      *c.mutable_approval() = m.approval();
+    } else {
+      continue;
+    }
+    *c.mutable_event() = RefOf(*e);
+    changes[e->stream_id().substr(6)].push_back(std::move(c));
+  }
+
+  v1::GetScopeMapResponse out;
+  *out.mutable_as_at() = (*f)->resolved;
+  for (auto& [id, item_changes] : changes) {
+    const ScopeItemState* item = s.FindScopeItem(id);
+    if (item == nullptr) continue;
+    bool touched = false;
+    for (const v1::ScopeChange& c : item_changes) {
+      touched = touched || (c.has_from() && InProgramme(s, c.from(), p)) ||
+                (c.has_to() && InProgramme(s, c.to(), p));
+    }
+    if (!touched) continue;
+    v1::ScopeItemEntry* e = out.add_items();
+    e->set_scope_item_id(id);
+    e->set_title(item->added.title());
+    e->set_description(item->added.description());
+    *e->mutable_owner() = item->owner;
+    if (!InProgramme(s, item->owner, p)) {
+      e->set_status(v1::SCOPE_STATUS_TRANSFERRED_OUT);
+      out.set_transferred_out(out.transferred_out() + 1);
+    } else if (item->in_scope) {
+      e->set_status(v1::SCOPE_STATUS_IN_SCOPE);
+      out.set_in_scope(out.in_scope() + 1);
+    } else {
+      e->set_status(v1::SCOPE_STATUS_REMOVED);
+      out.set_removed(out.removed() + 1);
+    }
+    for (v1::ScopeChange& c : item_changes) *e->add_changes() = std::move(c);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetDecisionRegisterRequest& request) {
+  const std::vector<const v1::Event*>* const candidates = nullptr;
+  const std::string& org = request.organisation_id();
+  const std::string& p = request.programme_id();
+  if (org.empty() && p.empty()) {
+    return absl::InvalidArgumentError(
+        "organisation_id or programme_id (or both) is required: the decisions "
+        "of an "
+        "organisation, of a programme, or of both");
+  }
+  absl::StatusOr<std::unique_ptr<Folded>> f =
+      FoldAt(log, candidates, now_micros, request.as_at());
+  if (!f.ok()) return f.status();
+  const GovernanceState& s = (*f)->state;
+  if (!org.empty() && s.FindOrganisation(org) == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("organisation '", org,
+                     "' is not registered as at this cut; registered "
+                     "then: ",
+                     KnownIds(**f, "organisation/")));
+  }
+  if (!p.empty()) {
+    absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+    if (!programme.ok()) return programme.status();
+  }
+
+  static const std::string kProposed =
+      v1::DecisionProposed::descriptor()->full_name();
+  std::set<std::pair<std::string, std::string>>
+      keys;  // organisation, reference
+  for (const v1::Event* e : (*f)->events) {
+    if (e->event_type() != kProposed) continue;
+    v1::DecisionProposed m;
+    if (m.ParseFromString(e->payload()))
+      keys.emplace(m.organisation_id(), m.reference());
+  }
+  // Rules in force at the cut, by organisation.
+  std::map<std::string, std::vector<const v1::DelegationRuleSet*>> rules;
+  for (const std::string& id : IdsOnStreams(**f, "delegation/")) {
+    const size_t slash = id.find('/');
+    if (slash == std::string::npos) continue;
+    if (const v1::DelegationRuleSet* r =
+            s.FindDelegationRule(id.substr(0, slash), id.substr(slash + 1))) {
+      rules[r->organisation_id()].push_back(r);
+    }
+  }
+
+  v1::GetDecisionRegisterResponse out;
+  *out.mutable_as_at() = (*f)->resolved;
+  std::map<std::pair<std::string, int>, int64_t> spend;
+  for (const auto& [decision_org, reference] : keys) {
+    const DecisionState* d = s.FindDecision(decision_org, reference);
+    if (d == nullptr) continue;
+    if (!org.empty() && decision_org != org) continue;
+    if (!p.empty() && d->proposed.programme_id() != p) continue;
+    v1::DecisionEntry* e = out.add_decisions();
+    e->set_organisation_id(decision_org);
+    e->set_reference(reference);
+    e->set_title(d->proposed.title());
+    e->set_programme_id(d->proposed.programme_id());
+    const v1::DecisionStatus status = DecisionStatusOf(*d);
+    e->set_status(status);
+    for (const std::string& role : d->proposed.required_signatory_roles()) {
+      e->add_required_signatory_roles(role);
+      auto it = d->signed_roles.find(role);
+      if (it == d->signed_roles.end()) {
+        e->add_unsigned_roles(role);
+      } else {
+        v1::DecisionSignature* sig = e->add_signatures();
+        sig->set_role(role);
+        sig->set_key_id(it->second);
+      }
+    }
+    *e->mutable_amounts() = d->proposed.amounts();
+    for (const v1::DelegationRuleSet* r : rules[decision_org]) {
+      const int64_t counted = CountedPence(d->proposed, *r);
+      if (counted < r->threshold_pence()) continue;
+      v1::DelegationNeed* need = e->add_delegations();
+      need->set_rule_id(r->rule_id());
+      need->set_role(r->role());
+      need->set_threshold_pence(r->threshold_pence());
+      need->set_counted_pence(counted);
+    }
+    switch (status) {
+      case v1::DECISION_STATUS_APPROVED:
+        out.set_approved(out.approved() + 1);
+        for (const v1::DecisionAmount& a : d->proposed.amounts()) {
+          if (!a.noted_only())
+            spend[{a.funding_source(), a.kind()}] += a.pence();
+        }
+        break;
+      case v1::DECISION_STATUS_REJECTED:
+        out.set_rejected(out.rejected() + 1);
+        break;
+      case v1::DECISION_STATUS_WITHDRAWN:
+        out.set_withdrawn(out.withdrawn() + 1);
+        break;
+      default:
+        out.set_pending(out.pending() + 1);
+    }
+  }
+  for (const auto& [key, pence] : spend) {
+    v1::SpendTotal* t = out.add_approved_spend();
+    t->set_funding_source(key.first);
+    t->set_kind(static_cast<v1::AmountKind>(key.second));
+    t->set_pence(pence);
+  }
+  return out;
+}
+
+static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
+    const std::vector<v1::Event>& log,
+    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
+    const v1::GetBenefitsRequest& request) {
+  const std::string& p = request.programme_id();
+  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Folded>> f =
+      FoldAt(log, candidates, now_micros, request.as_at());
+  if (!f.ok()) return f.status();
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  if (!programme.ok()) return programme.status();
+
+  v1::GetBenefitsResponse out;
+  *out.mutable_as_at() = (*f)->resolved;
+  auto add = [&out](const v1::WorkBenefits& b) {
+    out.set_total_forecast_annual_pence(out.total_forecast_annual_pence() +
+                                        b.forecast_annual_pence());
+    out.set_total_realised_annual_pence(out.total_realised_annual_pence() +
+                                        b.realised_annual_pence());
+    out.set_total_closure_annual_benefits_pence(
+        out.total_closure_annual_benefits_pence() +
+        b.closure_annual_benefits_pence());
+  };
+  *out.mutable_programme() = BenefitsOf(**programme);
+  add(out.programme());
+  for (const WorkState* w : (*f)->state.ProjectsOf(p)) {
+    *out.add_projects() = BenefitsOf(*w);
+    add(out.projects(out.projects_size() - 1));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetEntityHistoryRequest& request) {
+  const std::string& stream = request.stream_id();
+  if (stream.empty()) {
+    return absl::InvalidArgumentError(
+        "stream_id is required: the entity's stream, e.g. \"risk/LPP-R01\" or "
+        "\"project/LPP-INV\"");
+  }
+  absl::StatusOr<Cut> cut = ResolveAsAt(request.as_at(), log, now_micros);
+  if (!cut.ok()) return cut.status();
+  const std::vector<const v1::Event*> events = SelectEvents(log, *cut);
+  static const std::string kProposed =
+      v1::DecisionProposed::descriptor()->full_name();
+  std::pair<std::string, std::string> decision;
+  GovernanceState state;
+  v1::GetEntityHistoryResponse out;
+  for (const v1::Event* e : events) {
+    if (e->stream_id() != stream) {
+      state.Apply(*e, GovernanceState::Mode::kReplay)
+          .IgnoreError();  // skips are harmless
+      continue;
+    }
+    if (e->event_type() == kProposed && decision.first.empty()) {
+      v1::DecisionProposed m;
+      if (m.ParseFromString(e->payload()))
+        decision = {m.organisation_id(), m.reference()};
+    }
+    v1::EntityChange* c = out.add_changes();
+    *c->mutable_event() = RefOf(*e);
+    ToAspects(AspectsOf(state, stream, decision), c->mutable_before());
+    state.Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();
+    ToAspects(AspectsOf(state, stream, decision), c->mutable_after());
+  }
+  if (out.changes_size() == 0) {
+    const bool anywhere = std::any_of(
+        log.begin(), log.end(),
+        [&](const v1::Event& e) { return e.stream_id() == stream; });
+    return absl::NotFoundError(
+        anywhere
+            ? absl::StrCat("stream ", stream,
+                           " has no events as at this cut; choose a later "
+                           "position, time "
+                           "or week")
+            : absl::StrCat(
+                  "the ledger holds no events on stream ", stream,
+                  "; entity streams look like programme/<id>, project/<id>, "
+                  "risk/<id>, scope/<id>, "
+                  "decision/<organisation>/<reference>"));
+  }
+  *out.mutable_as_at() = DescribeCut(*cut, log, events.size());
+  return out;
+}
+
+absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetProgrammeStatusRequest& request) {
+  return QueryProgrammeStatusImpl(log, nullptr, now_micros, request);
+}
+
+absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
+    const ProgrammeIndex& index, int64_t now_micros,
+    const v1::GetProgrammeStatusRequest& request) {
+  const std::vector<const v1::Event*> candidates =
+      index.EventsFor(request.programme_id());
+  return QueryProgrammeStatusImpl(index.log(), &candidates, now_micros,
+                                  request);
+}
+
+absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetRiskRegisterRequest& request) {
+  return QueryRiskRegisterImpl(log, nullptr, now_micros, request);
+}
+
+absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
+    const ProgrammeIndex& index, int64_t now_micros,
+    const v1::GetRiskRegisterRequest& request) {
+  const std::vector<const v1::Event*> candidates =
+      index.EventsFor(request.programme_id());
+  return QueryRiskRegisterImpl(index.log(), &candidates, now_micros, request);
+}
+
+absl::StatusOr<v1::CompareResponse> QueryCompare(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::CompareRequest& request) {
+  return QueryCompareImpl(log, nullptr, now_micros, request);
+}
+
+absl::StatusOr<v1::CompareResponse> QueryCompare(
+    const ProgrammeIndex& index, int64_t now_micros,
+    const v1::CompareRequest& request) {
+  const std::vector<const v1::Event*> candidates =
+      index.EventsFor(request.programme_id());
+  return QueryCompareImpl(index.log(), &candidates, now_micros, request);
+}
+
+absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetScopeMapRequest& request) {
+  return QueryScopeMapImpl(log, nullptr, now_micros, request);
+}
+
+absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
+    const ProgrammeIndex& index, int64_t now_micros,
+    const v1::GetScopeMapRequest& request) {
+  const std::vector<const v1::Event*> candidates =
+      index.EventsFor(request.programme_id());
+  return QueryScopeMapImpl(index.log(), &candidates, now_micros, request);
+}
+
+absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetBenefitsRequest& request) {
+  return QueryBenefitsImpl(log, nullptr, now_micros, request);
+}
+
+absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
+    const ProgrammeIndex& index, int64_t now_micros,
+    const v1::GetBenefitsRequest& request) {
+  const std::vector<const v1::Event*> candidates =
+      index.EventsFor(request.programme_id());
+  return QueryBenefitsImpl(index.log(), &candidates, now_micros, request);
+}
+
+}  // namespace govledger::projections

@@ -1,0 +1,364 @@
+// QueryService through gRPC against the real govledgerd: the seed-000 check of
+// ../shared/DOMAIN.md (the Local Policing Programme as at weeks 74 and 86, and
+// the events that explain the difference), asked both as recorded (by log
+// position) and as now known (by programme week: the events carry effective
+// times in the weeks the report gives them); the scope map, benefits and a
+// risk's history at week 86; PCD 72 in the decision register before and after
+// its signature; and bad selectors with their status codes and messages.
+#include <grpcpp/client_context.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "projections/as_at.h"
+#include "tests/governance_events.h"
+#include "tests/integration/client_util.h"
+#include "tests/seed000_events.h"
+
+namespace govledger::testing {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::AllOf;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+
+v1::AsAt Week(int week, v1::AsAtMode mode,
+              const std::string& programme = "LPP") {
+  v1::AsAt a;
+  a.mutable_programme_week()->set_programme_id(programme);
+  a.mutable_programme_week()->set_week(week);
+  a.set_mode(mode);
+  return a;
+}
+v1::AsAt Position(uint64_t position) {
+  v1::AsAt a;
+  a.set_position(position);
+  a.set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  return a;
+}
+constexpr v1::AsAtMode kRecorded = v1::AS_AT_MODE_AS_RECORDED;
+constexpr v1::AsAtMode kKnown = v1::AS_AT_MODE_AS_KNOWN;
+
+class QueryServiceTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  }
+
+  uint64_t Send(std::vector<v1::Event> events) {
+    v1::AppendResponse response;
+    grpc::Status s =
+        Append(*stub_, MakeAppend(std::move(events)), &response, "clerk");
+    EXPECT_THAT(s, GrpcOk());
+    return response.head_position();
+  }
+
+  grpc::Status ProgrammeStatus(const v1::AsAt& as_at,
+                               v1::GetProgrammeStatusResponse* out,
+                               const std::string& programme = "LPP") {
+    v1::GetProgrammeStatusRequest request;
+    request.set_programme_id(programme);
+    *request.mutable_as_at() = as_at;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->GetProgrammeStatus(&context, request, out);
+  }
+  grpc::Status RiskRegister(const v1::AsAt& as_at,
+                            v1::GetRiskRegisterResponse* out,
+                            const std::string& programme = "LPP") {
+    v1::GetRiskRegisterRequest request;
+    request.set_programme_id(programme);
+    *request.mutable_as_at() = as_at;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->GetRiskRegister(&context, request, out);
+  }
+  grpc::Status Compare(const v1::AsAt& from, const v1::AsAt& to,
+                       v1::CompareResponse* out) {
+    v1::CompareRequest request;
+    request.set_programme_id("LPP");
+    *request.mutable_from() = from;
+    *request.mutable_to() = to;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->Compare(&context, request, out);
+  }
+
+  // Seed 000 (tests/seed000_events.h) recorded: returns the head after the
+  // week-74 report; the week-86 report is the rest of the log.
+  uint64_t RecordSeed000() {
+    const seed000::Seed000 seed = seed000::BuildSeed000();
+    Send(seed.registrations);
+    Send(seed.risk_register);
+    const uint64_t week74 = Send(seed.week74_ratings);
+    Send(seed.project_closures);
+    Send(seed.risk_changes);
+    Send(seed.changes);
+    Send(seed.week86_ratings);
+    return week74;
+  }
+
+  std::unique_ptr<v1::QueryService::Stub> query_;
+};
+
+// Counts of the open projects' ratings, as "GREEN=4 AMBER=1".
+std::string Rags(const v1::GetProgrammeStatusResponse& r) {
+  std::string out;
+  for (const v1::RagCount& c : r.project_rag_counts()) {
+    absl::StrAppend(&out, out.empty() ? "" : " ",
+                    v1::Rag_Name(c.rag()).substr(4), "=", c.count());
+  }
+  return out;
+}
+
+TEST_F(QueryServiceTest, Seed000Weeks74And86AndTheEventsBetween) {
+  const uint64_t week74 = RecordSeed000();
+  const uint64_t head = GetHead(*stub_)->position();
+
+  // As at week 74, both as recorded (the log up to the week-74 report) and as
+  // now known.
+  for (const v1::AsAt& at74 : {Position(week74), Week(74, kKnown)}) {
+    SCOPED_TRACE(at74.ShortDebugString());
+    v1::GetProgrammeStatusResponse status;
+    ASSERT_THAT(ProgrammeStatus(at74, &status), GrpcOk());
+    EXPECT_EQ(Rags(status), "GREEN=4 AMBER=1");
+    EXPECT_EQ(status.projects_size(), 5);
+    EXPECT_FALSE(status.programme().rated());
+    v1::GetRiskRegisterResponse risks;
+    ASSERT_THAT(RiskRegister(at74, &risks), GrpcOk());
+    EXPECT_EQ(risks.open(), 14);
+    EXPECT_EQ(risks.open_red(), 8);
+    // Every event up to the week-74 report except OCP's and SCCP's
+    // registrations: only the events that can concern LPP are folded.
+    EXPECT_EQ(risks.as_at().events_folded(), week74 - 2);
+  }
+  v1::GetProgrammeStatusResponse known74;
+  ASSERT_THAT(ProgrammeStatus(Week(74, kKnown), &known74), GrpcOk());
+  EXPECT_EQ(known74.plan_week(), 74);
+
+  // As at week 86.
+  for (const v1::AsAt& at86 : {Position(head), Week(86, kKnown)}) {
+    SCOPED_TRACE(at86.ShortDebugString());
+    v1::GetProgrammeStatusResponse status;
+    ASSERT_THAT(ProgrammeStatus(at86, &status), GrpcOk());
+    EXPECT_EQ(status.programme().rag(), v1::RAG_AMBER);
+    EXPECT_EQ(Rags(status), "GREEN=3 AMBER=2");
+    EXPECT_EQ(status.projects_size(), 7);  // two of them closed
+    v1::GetRiskRegisterResponse risks;
+    ASSERT_THAT(RiskRegister(at86, &risks), GrpcOk());
+    EXPECT_EQ(risks.open(), 11);
+    EXPECT_EQ(risks.open_red(), 5);
+    EXPECT_EQ(risks.closed(), 2);
+    EXPECT_EQ(risks.transferred_out(), 1);
+  }
+  // As recorded at the end of week 86 (2016) the ledger held nothing: it was
+  // written later.
+  v1::GetProgrammeStatusResponse recorded86;
+  EXPECT_THAT(ProgrammeStatus(Week(86, kRecorded), &recorded86),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
+                           HasSubstr("not yet registered")));
+
+  // The difference is explained by exactly the events recorded after the
+  // week-74 report.
+  std::vector<uint64_t> between;
+  for (uint64_t p = week74 + 1; p <= head; ++p) between.push_back(p);
+  for (const auto& [from, to] :
+       {std::pair{Position(week74), Position(head)},
+        std::pair{Week(74, kKnown), Week(86, kKnown)}}) {
+    SCOPED_TRACE(from.ShortDebugString());
+    v1::CompareResponse diff;
+    ASSERT_THAT(Compare(from, to, &diff), GrpcOk());
+    std::vector<uint64_t> positions;
+    for (const v1::EventRef& e : diff.events())
+      positions.push_back(e.position());
+    EXPECT_THAT(positions, ElementsAreArray(between));
+    std::vector<std::string> lines;
+    for (const v1::Difference& d : diff.differences()) {
+      std::string events;
+      for (const v1::EventRef& e : d.events()) {
+        absl::StrAppend(&events, " ", e.event_type().substr(13));
+      }
+      lines.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ",
+                                   d.before(), " -> ", d.after(), " by",
+                                   events));
+    }
+    EXPECT_THAT(
+        lines,
+        ElementsAreArray<std::string>({
+            "programme/LPP rating:  -> AMBER by StatusReported",
+            "project/LPP-CJ closed: open -> closed by ProjectClosed",
+            "project/LPP-INV gate:  -> Gate 3 by GatePassed BenefitForecast "
+            "StatusReported",
+            "project/LPP-INV benefit:annual-savings:  -> forecast "
+            "£6,000,000.00 by GatePassed "
+            "BenefitForecast StatusReported",
+            "project/LPP-PCSO closed: open -> closed by ProjectClosed",
+            "project/LPP-PERF registered:  -> registered by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-PERF rating:  -> GREEN by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-PERF closed:  -> open by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-PP registered:  -> registered by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-PP rating:  -> GREEN by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-PP closed:  -> open by ProjectRegistered "
+            "StatusReported",
+            "project/LPP-RESP rating: GREEN -> AMBER by BenefitForecast "
+            "StatusReported",
+            "project/LPP-RESP benefit:annual-savings:  -> forecast "
+            "£1,650,000.00 by BenefitForecast StatusReported",
+            "risk/LPP-R01 risk: open -> closed by RiskClosed",
+            "risk/LPP-R02 risk: open -> closed by RiskClosed",
+            "risk/LPP-R03 risk: open -> transferred out by RiskTransferred",
+            "risk/LPP-R03 subject: project LPP-CJ -> programme OCP by "
+            "RiskTransferred",
+            "risk/LPP-R04 rating: RED -> AMBER by RiskRerated",
+            "scope/LPP-BATS-DISCOVERY owner:  -> project LPP-PREV by "
+            "ScopeItemAdded",
+            "scope/LPP-SVC-OPS owner: programme LPP -> programme OCP by "
+            "ScopeItemTransferred",
+            "scope/LPP-SVC-SPEC owner: programme LPP -> programme SCCP by "
+            "ScopeItemTransferred",
+        }));
+  }
+}
+
+TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
+  const uint64_t week74 = RecordSeed000();
+  v1::GetRiskRegisterResponse r;
+  EXPECT_THAT(RiskRegister(Week(0, kKnown), &r),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           AllOf(HasSubstr("before mobilisation"),
+                                 HasSubstr("2015-05-04"),
+                                 HasSubstr("valid weeks are 1 to 208"))));
+  EXPECT_THAT(
+      RiskRegister(Week(209, kRecorded), &r),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                   AllOf(HasSubstr("past the plan"), HasSubstr("1 to 208"))));
+  v1::AsAt future;
+  future.mutable_time()->set_seconds(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      3600);
+  future.set_mode(kKnown);
+  EXPECT_THAT(
+      RiskRegister(future, &r),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                   AllOf(HasSubstr("in the future"), HasSubstr("up to now"))));
+  EXPECT_THAT(RiskRegister(Week(74, kKnown, "NOPE"), &r),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
+                           HasSubstr("registered programmes: LPP, OCP, SCCP")));
+  EXPECT_THAT(RiskRegister(Week(74, kKnown), &r, "NOPE"),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
+                           HasSubstr("'NOPE' is not registered")));
+  EXPECT_THAT(
+      RiskRegister(Position(10000), &r),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                   HasSubstr(absl::StrCat("valid positions are 0 to ",
+                                          GetHead(*stub_)->position()))));
+  v1::AsAt no_mode = Position(week74);
+  no_mode.clear_mode();
+  EXPECT_THAT(RiskRegister(no_mode, &r),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("as_at.mode")));
+  v1::CompareResponse diff;
+  EXPECT_THAT(
+      Compare(Position(week74), Week(300, kKnown), &diff),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                   AllOf(HasSubstr("to: "), HasSubstr("past the plan"))));
+}
+
+TEST_F(QueryServiceTest, Seed000ScopeBenefitsAndHistoryAtWeek86) {
+  RecordSeed000();
+  grpc::ClientContext scope_context;
+  v1::GetScopeMapRequest scope_request;
+  scope_request.set_programme_id("LPP");
+  *scope_request.mutable_as_at() = Week(86, kKnown);
+  v1::GetScopeMapResponse scope;
+  ASSERT_THAT(query_->GetScopeMap(&scope_context, scope_request, &scope),
+              GrpcOk());
+  ASSERT_EQ(scope.items_size(), 3);
+  EXPECT_EQ(scope.items(0).scope_item_id(), "LPP-BATS-DISCOVERY");
+  EXPECT_EQ(scope.items(0).status(), v1::SCOPE_STATUS_IN_SCOPE);
+  EXPECT_EQ(scope.items(1).scope_item_id(), "LPP-SVC-OPS");
+  EXPECT_EQ(scope.items(1).status(), v1::SCOPE_STATUS_TRANSFERRED_OUT);
+  EXPECT_EQ(scope.items(1).owner().id(), "OCP");
+  EXPECT_EQ(scope.items(2).owner().id(), "SCCP");
+  EXPECT_EQ(scope.transferred_out(), 2);
+
+  grpc::ClientContext benefits_context;
+  v1::GetBenefitsRequest benefits_request;
+  benefits_request.set_programme_id("LPP");
+  *benefits_request.mutable_as_at() = Week(86, kKnown);
+  v1::GetBenefitsResponse benefits;
+  ASSERT_THAT(
+      query_->GetBenefits(&benefits_context, benefits_request, &benefits),
+      GrpcOk());
+  // Investigations £6m and Response £1.65m forecast; PCSO and CJ confirmed
+  // £4.5m a year at closure.
+  EXPECT_EQ(benefits.total_forecast_annual_pence(), 765000000);
+  EXPECT_EQ(benefits.total_closure_annual_benefits_pence(), 450000000);
+
+  grpc::ClientContext history_context;
+  v1::GetEntityHistoryRequest history_request;
+  history_request.set_stream_id("risk/LPP-R03");
+  *history_request.mutable_as_at() = Week(86, kKnown);
+  v1::GetEntityHistoryResponse history;
+  ASSERT_THAT(
+      query_->GetEntityHistory(&history_context, history_request, &history),
+      GrpcOk());
+  ASSERT_EQ(history.changes_size(), 2);
+  EXPECT_EQ(history.changes(1).event().event_type(),
+            "govledger.v1.RiskTransferred");
+  EXPECT_EQ(history.changes(1).event().actor(), "clerk");
+  ASSERT_EQ(history.changes(1).after_size(), 3);
+  EXPECT_EQ(history.changes(1).before(2).value(), "project LPP-CJ");
+  EXPECT_EQ(history.changes(1).after(2).value(), "programme OCP");
+}
+
+// Seed 001: PCD 72, £730,000, needing the Deputy Mayor because of the £500,000
+// rule.
+TEST_F(QueryServiceTest, DecisionRegisterPcd72) {
+  const std::string dmpc_role = "Deputy Mayor for Policing and Crime";
+  Signer dmpc = NewSigner("mopac-dmpc", dmpc_role);
+  v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {dmpc_role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  const uint64_t proposed =
+      Send({Ev(Organisation("MOPAC")),
+            Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc_role)),
+            Ev(dmpc.Registration("Sophie Linden")), Ev(pcd72)});
+  const uint64_t signed_at = Send({Ev(dmpc.Sign(pcd72))});
+  auto ask = [&](uint64_t position, v1::GetDecisionRegisterResponse* out) {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id("MOPAC");
+    *request.mutable_as_at() = Position(position);
+    grpc::ClientContext context;
+    return query_->GetDecisionRegister(&context, request, out);
+  };
+  v1::GetDecisionRegisterResponse before;
+  ASSERT_THAT(ask(proposed, &before), GrpcOk());
+  ASSERT_EQ(before.decisions_size(), 1);
+  EXPECT_EQ(before.decisions(0).status(), v1::DECISION_STATUS_PENDING);
+  EXPECT_THAT(before.decisions(0).unsigned_roles(),
+              ElementsAreArray({dmpc_role}));
+  ASSERT_EQ(before.decisions(0).delegations_size(), 1);
+  EXPECT_EQ(before.decisions(0).delegations(0).role(), dmpc_role);
+  EXPECT_EQ(before.approved_spend_size(), 0);
+  v1::GetDecisionRegisterResponse after;
+  ASSERT_THAT(ask(signed_at, &after), GrpcOk());
+  EXPECT_EQ(after.decisions(0).status(), v1::DECISION_STATUS_APPROVED);
+  ASSERT_EQ(after.approved_spend_size(), 1);
+  EXPECT_EQ(after.approved_spend(0).pence(), 73000000);
+  EXPECT_EQ(after.approved_spend(0).funding_source(), "Major Change Reserve");
+}
+
+}  // namespace
+}  // namespace govledger::testing

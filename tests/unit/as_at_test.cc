@@ -1,0 +1,746 @@
+// The "as at" engine (projections/as_at.h) and QueryService's answers
+// (projections/queries.h) on plain vectors of stored events: position, recorded
+// and effective time set by hand.
+#include "projections/as_at.h"
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "projections/governance_state.h"
+#include "projections/programme_index.h"
+#include "projections/queries.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::testing {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using projections::Cut;
+using projections::GovernanceState;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Programme() mobilises on 2015-05-04 (a Monday) with a plan of 208 weeks.
+const int64_t kMobilised = projections::DateMicros(MakeDate(2015, 5, 4));
+// Noon on the Wednesday of week `week` of the plan.
+int64_t InWeek(int week) {
+  return kMobilised + (week - 1) * projections::kMicrosPerWeek +
+         2 * projections::kMicrosPerDay + 12 * int64_t{3600} * 1000000;
+}
+const int64_t kNow = InWeek(300);
+
+// A log built by hand, as the ledger would store it.
+class Log {
+ public:
+  // Appends `e` recorded at `recorded` and effective at `effective` (default:
+  // recorded).
+  const v1::Event& Add(v1::Event e, int64_t recorded, int64_t effective = -1) {
+    e.set_position(events_.size() + 1);
+    projections::SetMicros(recorded, e.mutable_recorded_time());
+    projections::SetMicros(effective < 0 ? recorded : effective,
+                           e.mutable_effective_time());
+    e.set_actor("clerk");
+    events_.push_back(std::move(e));
+    return events_.back();
+  }
+  const std::vector<v1::Event>& events() const { return events_; }
+
+ private:
+  std::vector<v1::Event> events_;
+};
+
+v1::AsAt Week(int week, v1::AsAtMode mode,
+              const std::string& programme = "LPP") {
+  v1::AsAt a;
+  a.mutable_programme_week()->set_programme_id(programme);
+  a.mutable_programme_week()->set_week(week);
+  a.set_mode(mode);
+  return a;
+}
+v1::AsAt Position(uint64_t position, v1::AsAtMode mode) {
+  v1::AsAt a;
+  a.set_position(position);
+  a.set_mode(mode);
+  return a;
+}
+v1::AsAt Time(int64_t micros, v1::AsAtMode mode) {
+  v1::AsAt a;
+  projections::SetMicros(micros, a.mutable_time());
+  a.set_mode(mode);
+  return a;
+}
+constexpr v1::AsAtMode kRecorded = v1::AS_AT_MODE_AS_RECORDED;
+constexpr v1::AsAtMode kKnown = v1::AS_AT_MODE_AS_KNOWN;
+
+absl::StatusOr<v1::GetRiskRegisterResponse> Risks(
+    const Log& log, const v1::AsAt& as_at,
+    const std::string& programme = "LPP") {
+  v1::GetRiskRegisterRequest request;
+  request.set_programme_id(programme);
+  *request.mutable_as_at() = as_at;
+  return projections::QueryRiskRegister(log.events(), kNow, request);
+}
+absl::StatusOr<v1::GetProgrammeStatusResponse> ProgStatus(
+    const Log& log, const v1::AsAt& as_at,
+    const std::string& programme = "LPP") {
+  v1::GetProgrammeStatusRequest request;
+  request.set_programme_id(programme);
+  *request.mutable_as_at() = as_at;
+  return projections::QueryProgrammeStatus(log.events(), kNow, request);
+}
+
+// An organisation, programme LPP (weeks 1..208 from 2015-05-04) and project
+// LPP-INV, in week 1.
+Log Base() {
+  Log log;
+  log.Add(Ev(Organisation("LPF")), InWeek(1));
+  log.Add(Ev(Programme("LPP", "LPF")), InWeek(1));
+  log.Add(Ev(Project("LPP-INV", "LPP")), InWeek(1));
+  return log;
+}
+
+TEST(CalendarTest, WeeksOfThePlan) {
+  v1::ProgrammeRegistered p = Programme("LPP", "LPF");
+  EXPECT_EQ(projections::FormatMicros(kMobilised), "2015-05-04T00:00:00Z");
+  // Week 1 is 2015-05-04 to 2015-05-10; week 74 ends at the end of 2016-10-02.
+  EXPECT_EQ(projections::FormatMicros(projections::EndOfWeekMicros(p, 1) + 1),
+            "2015-05-11T00:00:00Z");
+  EXPECT_EQ(projections::FormatMicros(projections::EndOfWeekMicros(p, 74)),
+            "2016-10-02T23:59:59.999999Z");
+  EXPECT_EQ(projections::PlanWeekAt(p, kMobilised - 1), 0);
+  EXPECT_EQ(projections::PlanWeekAt(p, kMobilised), 1);
+  EXPECT_EQ(projections::PlanWeekAt(p, projections::EndOfWeekMicros(p, 74)),
+            74);
+  EXPECT_EQ(projections::PlanWeekAt(p, projections::EndOfWeekMicros(p, 74) + 1),
+            75);
+  EXPECT_EQ(projections::PlanWeekAt(p, InWeek(86)), 86);
+}
+
+// The issue's case: a risk closure effective in week 80 is recorded in week 84.
+TEST(AsAtTest, RiskClosedInWeek80RecordedInWeek84) {
+  Log log = Base();
+  log.Add(Ev(Risk("LPP-R01", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
+  log.Add(Ev(CloseRisk("LPP-R01")), /*recorded=*/InWeek(84),
+          /*effective=*/InWeek(80));
+
+  auto open_at = [&](const v1::AsAt& as_at) -> int {
+    absl::StatusOr<v1::GetRiskRegisterResponse> r = Risks(log, as_at);
+    EXPECT_OK(r);
+    return r.ok() ? r->open() : -1;
+  };
+  // As recorded at week 82 the ledger still said open; as now known it was
+  // closed.
+  EXPECT_EQ(open_at(Week(82, kRecorded)), 1);
+  EXPECT_EQ(open_at(Week(82, kKnown)), 0);
+  // Before the closure took effect: open either way. After it was recorded:
+  // closed either way.
+  EXPECT_EQ(open_at(Week(79, kRecorded)), 1);
+  EXPECT_EQ(open_at(Week(79, kKnown)), 1);
+  EXPECT_EQ(open_at(Week(84, kRecorded)), 0);
+  EXPECT_EQ(open_at(Week(84, kKnown)), 0);
+
+  absl::StatusOr<v1::GetRiskRegisterResponse> known =
+      Risks(log, Week(82, kKnown));
+  ASSERT_OK(known);
+  ASSERT_EQ(known->risks_size(), 1);
+  EXPECT_EQ(known->risks(0).status(), v1::RISK_STATUS_CLOSED);
+  EXPECT_EQ(known->closed(), 1);
+  EXPECT_EQ(known->as_at().position(), 5u);  // AS_KNOWN reads the whole log
+  absl::StatusOr<v1::GetRiskRegisterResponse> recorded =
+      Risks(log, Week(82, kRecorded));
+  ASSERT_OK(recorded);
+  EXPECT_EQ(recorded->open_red(), 1);
+  EXPECT_EQ(recorded->as_at().position(), 4u);
+  EXPECT_EQ(projections::FormatMicros(
+                projections::ToMicros(recorded->as_at().cut_time())),
+            "2016-11-27T23:59:59.999999Z");
+}
+
+TEST(AsAtTest, AsKnownFoldsInEffectiveOrderTiesByPosition) {
+  Log log = Base();
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 20)), InWeek(30),
+          InWeek(20));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_RED, 10)), InWeek(31),
+          InWeek(10));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 20)), InWeek(32),
+          InWeek(20));
+
+  absl::StatusOr<Cut> cut =
+      projections::ResolveAsAt(Week(25, kKnown), log.events(), kNow);
+  ASSERT_OK(cut);
+  std::vector<uint64_t> order;
+  for (const v1::Event* e : projections::SelectEvents(log.events(), *cut)) {
+    order.push_back(e->position());
+  }
+  EXPECT_THAT(order, ElementsAre(1, 2, 3, 5, 4, 6));
+  absl::StatusOr<v1::GetProgrammeStatusResponse> known =
+      ProgStatus(log, Week(25, kKnown));
+  ASSERT_OK(known);
+  ASSERT_EQ(known->projects_size(), 1);
+  EXPECT_EQ(known->projects(0).rag(), v1::RAG_AMBER);
+  // As recorded at position 5 (week 31): the RED report of week 10 was the last
+  // one recorded.
+  absl::StatusOr<v1::GetProgrammeStatusResponse> recorded =
+      ProgStatus(log, Position(5, kRecorded));
+  ASSERT_OK(recorded);
+  EXPECT_EQ(recorded->projects(0).rag(), v1::RAG_RED);
+  EXPECT_EQ(recorded->plan_week(), 31);
+  EXPECT_EQ(recorded->as_at().events_folded(), 5u);
+}
+
+TEST(AsAtTest, TimeAndPositionSelectors) {
+  Log log = Base();
+  log.Add(Ev(Risk("LPP-R01", ProgrammeRef("LPP"))), InWeek(5));
+  log.Add(Ev(Risk("LPP-R02", ProgrammeRef("LPP"))), InWeek(6));
+  EXPECT_EQ(Risks(log, Position(4, kRecorded))->open(), 1);
+  EXPECT_EQ(Risks(log, Position(5, kRecorded))->open(), 2);
+  // AS_KNOWN at a position: effective by the time that position was recorded.
+  EXPECT_EQ(Risks(log, Position(4, kKnown))->open(), 1);
+  EXPECT_EQ(Risks(log, Time(InWeek(5), kRecorded))->open(), 1);
+  EXPECT_EQ(Risks(log, Time(InWeek(5) - 1, kRecorded))->open(), 0);
+  EXPECT_EQ(Risks(log, Time(InWeek(6), kKnown))->open(), 2);
+  EXPECT_EQ(Risks(log, Time(InWeek(6), kRecorded))->as_at().position(), 5u);
+}
+
+TEST(AsAtTest, ACorrectedEventIsLeftOutOnceTheCorrectionIsSeen) {
+  Log log = Base();
+  const v1::Event wrong =
+      log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_RED, 10)), InWeek(10));
+  log.Add(Correction(wrong, "was AMBER"), InWeek(12), InWeek(12));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 10)), InWeek(12),
+          InWeek(10));
+
+  auto rag = [&](const v1::AsAt& a) {
+    absl::StatusOr<v1::GetProgrammeStatusResponse> r = ProgStatus(log, a);
+    EXPECT_OK(r);
+    return r.ok() && r->projects_size() == 1 ? r->projects(0).rag()
+                                             : v1::RAG_UNSPECIFIED;
+  };
+  // What the ledger said in week 11: RED.
+  EXPECT_EQ(rag(Week(11, kRecorded)), v1::RAG_RED);
+  // What we now know was true in week 11: AMBER (the RED report is corrected).
+  EXPECT_EQ(rag(Week(11, kKnown)), v1::RAG_AMBER);
+  EXPECT_EQ(rag(Week(12, kRecorded)), v1::RAG_AMBER);
+}
+
+TEST(AsAtTest, ProgrammeStatusCountsOpenProjectsByRating) {
+  Log log = Base();
+  log.Add(Ev(Project("LPP-CJ", "LPP")), InWeek(1));
+  log.Add(Ev(Project("LPP-PP", "LPP")), InWeek(1));
+  log.Add(Ev(Project("LPP-X", "LPP")), InWeek(1));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 74)), InWeek(74));
+  log.Add(Ev(Status(ProjectRef("LPP-CJ"), v1::RAG_GREEN, 74)), InWeek(74));
+  log.Add(Ev(Status(ProjectRef("LPP-X"), v1::RAG_GREEN, 74)), InWeek(74));
+  log.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 74)), InWeek(74));
+  log.Add(Ev(CloseProject("LPP-X")), InWeek(74));
+  absl::StatusOr<v1::GetProgrammeStatusResponse> r =
+      ProgStatus(log, Week(74, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->programme().rag(), v1::RAG_AMBER);
+  EXPECT_EQ(r->plan_week(), 74);
+  ASSERT_EQ(r->projects_size(), 4);
+  EXPECT_EQ(r->projects(0).ref().id(), "LPP-CJ");
+  EXPECT_TRUE(r->projects(3).closed());
+  // Open projects: CJ GREEN, INV AMBER, PP unrated (LPP-X is closed).
+  ASSERT_EQ(r->project_rag_counts_size(), 3);
+  EXPECT_EQ(r->project_rag_counts(0).rag(), v1::RAG_GREEN);
+  EXPECT_EQ(r->project_rag_counts(0).count(), 1);
+  EXPECT_EQ(r->project_rag_counts(1).rag(), v1::RAG_AMBER);
+  EXPECT_EQ(r->project_rag_counts(2).rag(), v1::RAG_UNSPECIFIED);
+}
+
+TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Risk("R2", ProjectRef("LPP-INV"), v1::RAG_AMBER)), InWeek(2));
+  log.Add(Ev(Risk("R3", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Risk("R4", ProgrammeRef("OCP"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(CloseRisk("R2")), InWeek(3));
+  log.Add(Ev(TransferRisk("R3", ProgrammeRef("OCP"))), InWeek(3));
+  absl::StatusOr<v1::GetRiskRegisterResponse> r =
+      Risks(log, Week(3, kRecorded));
+  ASSERT_OK(r);
+  ASSERT_EQ(r->risks_size(), 3);  // R4 is OCP's only
+  EXPECT_EQ(r->risks(0).status(), v1::RISK_STATUS_OPEN);
+  EXPECT_EQ(r->risks(1).status(), v1::RISK_STATUS_CLOSED);
+  EXPECT_EQ(r->risks(2).status(), v1::RISK_STATUS_TRANSFERRED_OUT);
+  EXPECT_EQ(r->risks(2).subject().id(), "OCP");
+  EXPECT_EQ(r->risks(2).opened_against().id(), "LPP-INV");
+  EXPECT_EQ(r->open(), 1);
+  EXPECT_EQ(r->open_red(), 1);
+  EXPECT_EQ(r->closed(), 1);
+  EXPECT_EQ(r->transferred_out(), 1);
+  ASSERT_EQ(r->by_subject_size(), 2);
+  EXPECT_EQ(r->by_subject(0).subject().id(), "LPP");
+  EXPECT_EQ(r->by_subject(0).open_red(), 1);
+  EXPECT_EQ(r->by_subject(1).subject().id(), "LPP-INV");
+  EXPECT_EQ(r->by_subject(1).closed(), 1);
+  absl::StatusOr<v1::GetRiskRegisterResponse> ocp =
+      Risks(log, Week(3, kRecorded), "OCP");
+  ASSERT_OK(ocp);
+  EXPECT_EQ(ocp->open(), 2);
+  EXPECT_EQ(ocp->open_red(), 2);
+}
+
+TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 2)), InWeek(2));
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(2));
+  const uint64_t from = log.events().size();
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(5));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 5)), InWeek(5));
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(5));  // not LPP's
+  log.Add(Ev(Project("LPP-PP", "LPP")), InWeek(5));
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r =
+      projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::vector<uint64_t> events;
+  for (const v1::EventRef& e : r->events()) events.push_back(e.position());
+  EXPECT_THAT(events, ElementsAre(7, 8, 10));
+  std::vector<std::string> diffs;
+  for (const v1::Difference& d : r->differences()) {
+    diffs.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(),
+                                 " -> ", d.after(), " @",
+                                 d.events_size() ? d.events(0).position() : 0));
+  }
+  EXPECT_THAT(diffs,
+              ElementsAre("project/LPP-INV rating: GREEN -> AMBER @8",
+                          "project/LPP-PP registered:  -> registered @10",
+                          "project/LPP-PP closed:  -> open @10",
+                          "risk/R1 rating: RED -> AMBER @7"));
+  // A bad selector says which side it is.
+  *request.mutable_to() = Week(0, kRecorded);
+  EXPECT_THAT(projections::QueryCompare(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to: ")));
+}
+
+TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
+  Log log = Base();
+  EXPECT_THAT(
+      Risks(log, Week(0, kRecorded)),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("before mobilisation"), HasSubstr("2015-05-04"),
+                     HasSubstr("valid weeks are 1 to 208"))));
+  EXPECT_THAT(Risks(log, Week(209, kKnown)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("past the plan"),
+                             HasSubstr("valid weeks are 1 to 208"))));
+  EXPECT_THAT(
+      Risks(log, Time(kNow + 1, kRecorded)),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("in the future"), HasSubstr("up to now"))));
+  EXPECT_THAT(
+      Risks(log, Week(3, kRecorded, "NOPE")),
+      StatusIs(absl::StatusCode::kNotFound,
+               AllOf(HasSubstr("'NOPE' is not registered"), HasSubstr("LPP"))));
+  EXPECT_THAT(Risks(log, Week(3, kRecorded), "NOPE"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("registered programmes: LPP")));
+  EXPECT_THAT(Risks(log, Position(4, kRecorded)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("valid positions are 0 to 3")));
+  EXPECT_THAT(
+      Risks(log, Position(1, kRecorded)),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("not yet registered")));
+  EXPECT_THAT(Risks(log, Position(1, v1::AS_AT_MODE_UNSPECIFIED)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AS_AT_MODE_AS_KNOWN")));
+  v1::AsAt no_point;
+  no_point.set_mode(kKnown);
+  EXPECT_THAT(Risks(log, no_point), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("needs a point")));
+  EXPECT_THAT(
+      Risks(log, Position(3, kRecorded), ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("programme_id")));
+  // A week that has not ended yet is in the future; the message names the last
+  // one that has.
+  Log young;
+  young.Add(Ev(Organisation("LPF")), InWeek(1));
+  v1::ProgrammeRegistered p = Programme("NEW", "LPF");
+  *p.mutable_mobilisation_date() = MakeDate(2020, 1, 6);
+  young.Add(Ev(p), InWeek(1));
+  v1::GetRiskRegisterRequest request;
+  request.set_programme_id("NEW");
+  *request.mutable_as_at() = Week(2, kKnown, "NEW");
+  const int64_t now =
+      projections::DateMicros(MakeDate(2020, 1, 15));  // in week 2
+  EXPECT_THAT(projections::QueryRiskRegister(young.events(), now, request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("in the future"),
+                             HasSubstr("valid weeks are 1 to 1"))));
+}
+
+TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(AddScope("S-OPS", ProgrammeRef("LPP"))), InWeek(2));
+  log.Add(Ev(AddScope("S-KEEP", ProjectRef("LPP-INV"))), InWeek(2));
+  log.Add(Ev(AddScope("S-GONE", ProgrammeRef("LPP"))), InWeek(2));
+  log.Add(Ev(AddScope("S-OCP", ProgrammeRef("OCP"))), InWeek(2));
+  log.Add(Ev(TransferScope("S-OPS", ProgrammeRef("LPP"), ProgrammeRef("OCP"))),
+          InWeek(5));
+  log.Add(Ev(RemoveScope("S-GONE", ProgrammeRef("LPP"))), InWeek(5));
+  v1::GetScopeMapRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_as_at() = Week(5, kRecorded);
+  absl::StatusOr<v1::GetScopeMapResponse> r =
+      projections::QueryScopeMap(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->items_size(), 3);  // S-OCP was never LPP's
+  EXPECT_EQ(r->items(0).scope_item_id(), "S-GONE");
+  EXPECT_EQ(r->items(0).status(), v1::SCOPE_STATUS_REMOVED);
+  EXPECT_EQ(r->items(1).scope_item_id(), "S-KEEP");
+  EXPECT_EQ(r->items(1).status(), v1::SCOPE_STATUS_IN_SCOPE);
+  EXPECT_EQ(r->items(1).owner().id(), "LPP-INV");
+  EXPECT_EQ(r->items(2).status(), v1::SCOPE_STATUS_TRANSFERRED_OUT);
+  EXPECT_EQ(r->items(2).owner().id(), "OCP");
+  ASSERT_EQ(r->items(2).changes_size(), 2);
+  EXPECT_EQ(r->items(2).changes(1).from().id(), "LPP");
+  EXPECT_EQ(r->items(2).changes(1).to().id(), "OCP");
+  EXPECT_EQ(r->items(2).changes(1).baseline_change_pence(), -1000000);
+  EXPECT_EQ(r->items(2).changes(1).event().position(), 9u);
+  EXPECT_EQ(r->in_scope(), 1);
+  EXPECT_EQ(r->removed(), 1);
+  EXPECT_EQ(r->transferred_out(), 1);
+  // Before the transfer (as recorded at week 4) S-OPS was LPP's.
+  *request.mutable_as_at() = Week(4, kRecorded);
+  r = projections::QueryScopeMap(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->in_scope(), 3);
+}
+
+TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
+  const std::string dmpc = "Deputy Mayor";
+  Signer deputy = NewSigner("k-dmpc", dmpc);
+  Signer ceo = NewSigner("k-ceo", "Chief Executive");
+  Log log = Base();
+  log.Add(Ev(Organisation("MOPAC")), InWeek(1));
+  log.Add(Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc)), InWeek(1));
+  log.Add(Ev(deputy.Registration()), InWeek(1));
+  log.Add(Ev(ceo.Registration()), InWeek(1));
+  v1::DecisionProposed big = Decision(
+      "MOPAC", "PCD 72", {dmpc, ceo.role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve"),
+       Amount(v1::AMOUNT_KIND_REVENUE, 10000000, "Major Change Reserve",
+              /*noted_only=*/true)});
+  big.set_programme_id("LPP");
+  v1::DecisionProposed small =
+      Decision("MOPAC", "PCD 73", {ceo.role},
+               {Amount(v1::AMOUNT_KIND_CAPITAL, 1000000, "Capital programme")});
+  log.Add(Ev(big), InWeek(2));
+  log.Add(Ev(small), InWeek(2));
+  log.Add(Ev(deputy.Sign(big)), InWeek(3));
+  log.Add(Ev(ceo.Sign(small)), InWeek(3));
+  const uint64_t one_signature = log.events().size();
+  log.Add(Ev(ceo.Sign(big)), InWeek(4));
+
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("MOPAC");
+  *request.mutable_as_at() = Position(one_signature, kRecorded);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r =
+      projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 2);
+  const v1::DecisionEntry& pcd72 = r->decisions(0);
+  EXPECT_EQ(pcd72.reference(), "PCD 72");
+  EXPECT_EQ(pcd72.status(), v1::DECISION_STATUS_PENDING);
+  ASSERT_EQ(pcd72.signatures_size(), 1);
+  EXPECT_EQ(pcd72.signatures(0).role(), dmpc);
+  EXPECT_EQ(pcd72.signatures(0).key_id(), "k-dmpc");
+  EXPECT_THAT(pcd72.unsigned_roles(), ElementsAre(ceo.role));
+  ASSERT_EQ(pcd72.delegations_size(), 1);
+  EXPECT_EQ(pcd72.delegations(0).rule_id(), "DMPC-500K");
+  EXPECT_EQ(pcd72.delegations(0).counted_pence(),
+            73000000);  // the noted amount is not counted
+  EXPECT_EQ(r->decisions(1).status(), v1::DECISION_STATUS_APPROVED);
+  EXPECT_EQ(r->decisions(1).delegations_size(), 0);
+  EXPECT_EQ(r->pending(), 1);
+  EXPECT_EQ(r->approved(), 1);
+  ASSERT_EQ(r->approved_spend_size(), 1);
+  EXPECT_EQ(r->approved_spend(0).funding_source(), "Capital programme");
+
+  // Once the Chief Executive signs PCD 72 too: both approved, spend by source
+  // and kind.
+  *request.mutable_as_at() = Position(log.events().size(), kRecorded);
+  r = projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->approved(), 2);
+  ASSERT_EQ(r->approved_spend_size(), 2);
+  EXPECT_EQ(r->approved_spend(1).funding_source(), "Major Change Reserve");
+  EXPECT_EQ(r->approved_spend(1).kind(), v1::AMOUNT_KIND_REVENUE);
+  EXPECT_EQ(r->approved_spend(1).pence(), 73000000);
+  // By programme: only PCD 72 concerns LPP.
+  request.clear_organisation_id();
+  request.set_programme_id("LPP");
+  r = projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 1);
+  EXPECT_EQ(r->decisions(0).reference(), "PCD 72");
+  // Bad requests.
+  request.clear_programme_id();
+  EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("organisation_id or")));
+  request.set_organisation_id("NOPE");
+  EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("registered then: LPF, MOPAC")));
+}
+
+TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
+  Log log = Base();
+  log.Add(Ev(Project("LPP-CJ", "LPP")), InWeek(1));
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-INV");
+  forecast.set_benefit_id("annual-savings");
+  forecast.set_annual_pence(600000000);
+  log.Add(Ev(forecast), InWeek(10));
+  forecast.set_annual_pence(500000000);  // replaces the earlier forecast
+  log.Add(Ev(forecast), InWeek(20));
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("annual-savings");
+  realised.set_annual_pence(100000000);
+  log.Add(Ev(realised), InWeek(20));
+  v1::ProjectClosed closed = CloseProject("LPP-CJ");
+  closed.set_annual_benefits_pence(150000000);
+  log.Add(Ev(closed), InWeek(20));
+  v1::GetBenefitsRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_as_at() = Week(15, kRecorded);
+  absl::StatusOr<v1::GetBenefitsResponse> r =
+      projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->total_forecast_annual_pence(), 600000000);
+  EXPECT_EQ(r->total_realised_annual_pence(), 0);
+  *request.mutable_as_at() = Week(20, kRecorded);
+  r = projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->projects_size(), 2);
+  EXPECT_EQ(r->projects(0).subject().id(), "LPP-CJ");
+  EXPECT_TRUE(r->projects(0).closed());
+  EXPECT_EQ(r->projects(0).closure_annual_benefits_pence(), 150000000);
+  ASSERT_EQ(r->projects(1).benefits_size(), 1);
+  EXPECT_EQ(r->projects(1).benefits(0).forecast_annual_pence(), 500000000);
+  EXPECT_EQ(r->projects(1).benefits(0).realised_annual_pence(), 100000000);
+  EXPECT_EQ(r->total_forecast_annual_pence(), 500000000);
+  EXPECT_EQ(r->total_realised_annual_pence(), 100000000);
+  EXPECT_EQ(r->total_closure_annual_benefits_pence(), 150000000);
+}
+
+TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 10)), InWeek(10));
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(20));
+  log.Add(Ev(CloseRisk("R1")), /*recorded=*/InWeek(84),
+          /*effective=*/InWeek(80));
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("risk/R1");
+  *request.mutable_as_at() = Week(82, kKnown);
+  absl::StatusOr<v1::GetEntityHistoryResponse> r =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  auto text =
+      [](const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
+        std::vector<std::string> out;
+        for (const v1::Aspect& a : aspects)
+          out.push_back(a.name() + "=" + a.value());
+        return absl::StrJoin(out, " ");
+      };
+  ASSERT_EQ(r->changes_size(), 3);
+  EXPECT_EQ(r->changes(0).event().position(), 4u);
+  EXPECT_EQ(text(r->changes(0).before()), "");
+  EXPECT_EQ(text(r->changes(0).after()),
+            "status=open rating=RED subject=project LPP-INV");
+  EXPECT_EQ(text(r->changes(1).after()),
+            "status=open rating=AMBER subject=project LPP-INV");
+  EXPECT_EQ(r->changes(2).event().event_type(), "govledger.v1.RiskClosed");
+  EXPECT_EQ(text(r->changes(2).after()),
+            "status=closed rating=AMBER subject=project LPP-INV");
+  // As recorded at week 82 the closure was not yet in the ledger.
+  *request.mutable_as_at() = Week(82, kRecorded);
+  r = projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->changes_size(), 2);
+  // A project's history.
+  request.set_stream_id("project/LPP-INV");
+  r = projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->changes_size(), 2);
+  EXPECT_EQ(text(r->changes(1).after()),
+            "registered=LPP-INV project programme=LPP rating=GREEN "
+            "reported_plan_week=10 "
+            "closed=open");
+  // Unknown streams, and streams with nothing at the cut.
+  request.set_stream_id("risk/NOPE");
+  EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("holds no events on stream")));
+  request.set_stream_id("risk/R1");
+  *request.mutable_as_at() = Week(5, kRecorded);
+  EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("no events as at this cut")));
+  request.clear_stream_id();
+  EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stream_id is required")));
+}
+
+TEST(ProgrammeIndexTest, ARiskTransferredInBringsItsEarlierEvents) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"))), InWeek(2));
+  log.Add(Ev(Rerate("R1", v1::RAG_RED)), InWeek(3));
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(4));
+  projections::ProgrammeIndex index;
+  for (const v1::Event& e : log.events()) index.Add(e);
+  auto positions = [&](const std::string& programme) {
+    std::vector<uint64_t> out;
+    for (const v1::Event* e : index.EventsFor(programme)) {
+      out.push_back(e->position());
+    }
+    return out;
+  };
+  // 1: the organisation (every programme's); 2, 3: LPP and its project; 4: OCP.
+  EXPECT_THAT(positions("LPP"), ElementsAre(1, 2, 3, 5, 6, 7));
+  EXPECT_THAT(positions("OCP"), ElementsAre(1, 4, 5, 6, 7));
+  EXPECT_THAT(positions("NONE"), ElementsAre(1));
+}
+
+// Answers from a ProgrammeIndex equal answers over the whole log, on a random
+// log of three programmes with risks and scope moving between them, late
+// events and corrections.
+TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
+  std::mt19937_64 rng(7);
+  Log log;
+  log.Add(Ev(Organisation("LPF")), InWeek(1));
+  const std::vector<std::string> programmes = {"P0", "P1", "P2"};
+  std::vector<v1::WorkRef> subjects;
+  for (const std::string& p : programmes) {
+    log.Add(Ev(Programme(p, "LPF")), InWeek(1));
+    subjects.push_back(ProgrammeRef(p));
+    for (int j = 0; j < 3; ++j) {
+      const std::string id = absl::StrCat(p, "-J", j);
+      log.Add(Ev(Project(id, p)), InWeek(1));
+      subjects.push_back(ProjectRef(id));
+    }
+  }
+  std::vector<std::string> risks, scope;
+  std::map<std::string, v1::WorkRef> scope_owner;
+  std::vector<v1::Event> correctable;
+  for (int n = 0; n < 800; ++n) {
+    const int week = 2 + n / 8;
+    const int64_t recorded = InWeek(week);
+    const int64_t effective =
+        rng() % 8 == 0 ? InWeek(std::max(1, week - 1 - int(rng() % 4)))
+                       : recorded;
+    const v1::WorkRef& subject = subjects[rng() % subjects.size()];
+    const unsigned kind = rng() % 9;
+    v1::Event e;
+    if (kind == 0 || risks.empty()) {
+      risks.push_back(absl::StrCat("R", n));
+      e = Ev(Risk(risks.back(), subject, static_cast<v1::Rag>(1 + rng() % 3)));
+    } else if (kind == 1) {
+      e = Ev(Rerate(risks[rng() % risks.size()],
+                    static_cast<v1::Rag>(1 + rng() % 3)));
+    } else if (kind == 2) {
+      e = Ev(CloseRisk(risks[rng() % risks.size()]));
+    } else if (kind == 3) {
+      e = Ev(TransferRisk(risks[rng() % risks.size()], subject));
+    } else if (kind == 4 || scope.empty()) {
+      scope.push_back(absl::StrCat("S", n));
+      scope_owner[scope.back()] = subject;
+      e = Ev(AddScope(scope.back(), subject));
+    } else if (kind == 5) {
+      const std::string& id = scope[rng() % scope.size()];
+      e = Ev(TransferScope(id, scope_owner[id], subject));
+      scope_owner[id] = subject;
+    } else if (kind == 6) {
+      e = Ev(Status(subject, static_cast<v1::Rag>(1 + rng() % 3), week));
+    } else if (kind == 7 && !correctable.empty()) {
+      e = Correction(correctable[rng() % correctable.size()]);
+    } else {
+      v1::BenefitForecast m;
+      *m.mutable_subject() = subject;
+      m.set_benefit_id("annual-savings");
+      m.set_annual_pence(int64_t(rng() % 1000) * 100);
+      e = Ev(m);
+    }
+    const v1::Event& added = log.Add(e, recorded, effective);
+    if (kind <= 3 || kind == 6) correctable.push_back(added);
+  }
+  projections::ProgrammeIndex index;
+  for (const v1::Event& e : log.events()) index.Add(e);
+
+  auto same = [](auto full, auto indexed) {
+    ASSERT_OK(full);
+    ASSERT_OK(indexed);
+    full->mutable_as_at()->clear_events_folded();
+    indexed->mutable_as_at()->clear_events_folded();
+    EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString())
+        << full->ShortDebugString() << "\nvs\n"
+        << indexed->ShortDebugString();
+  };
+  int checked = 0;
+  for (const std::string& p : programmes) {
+    for (int week = 1; week <= 110; week += 7) {
+      for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+        const v1::AsAt as_at = Week(week, mode, p);
+        v1::GetProgrammeStatusRequest status;
+        status.set_programme_id(p);
+        *status.mutable_as_at() = as_at;
+        same(projections::QueryProgrammeStatus(log.events(), kNow, status),
+             projections::QueryProgrammeStatus(index, kNow, status));
+        v1::GetRiskRegisterRequest risks_request;
+        risks_request.set_programme_id(p);
+        *risks_request.mutable_as_at() = as_at;
+        same(projections::QueryRiskRegister(log.events(), kNow, risks_request),
+             projections::QueryRiskRegister(index, kNow, risks_request));
+        v1::GetScopeMapRequest scope_request;
+        scope_request.set_programme_id(p);
+        *scope_request.mutable_as_at() = as_at;
+        same(projections::QueryScopeMap(log.events(), kNow, scope_request),
+             projections::QueryScopeMap(index, kNow, scope_request));
+        v1::GetBenefitsRequest benefits;
+        benefits.set_programme_id(p);
+        *benefits.mutable_as_at() = as_at;
+        same(projections::QueryBenefits(log.events(), kNow, benefits),
+             projections::QueryBenefits(index, kNow, benefits));
+        v1::CompareRequest compare;
+        compare.set_programme_id(p);
+        *compare.mutable_from() = Week(std::max(1, week - 20), mode, p);
+        *compare.mutable_to() = as_at;
+        absl::StatusOr<v1::CompareResponse> full =
+            projections::QueryCompare(log.events(), kNow, compare);
+        absl::StatusOr<v1::CompareResponse> indexed =
+            projections::QueryCompare(index, kNow, compare);
+        ASSERT_OK(full);
+        ASSERT_OK(indexed);
+        full->mutable_from()->clear_events_folded();
+        full->mutable_to()->clear_events_folded();
+        indexed->mutable_from()->clear_events_folded();
+        indexed->mutable_to()->clear_events_folded();
+        EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString());
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 3 * 16 * 2);
+}
+
+}  // namespace
+}  // namespace govledger::testing
