@@ -1,6 +1,7 @@
 // Ledger: the write side. Validates appends, assigns positions in commit order with a single
 // writer thread, chains hashes, group-commits many requests into one synced store write, and
-// serves reads bounded by the published head.
+// serves reads bounded by the published head. Two threads of its own: the writer (stages and
+// commits groups) and the ack thread (runs append callbacks in commit order).
 //
 // Thread-safe: any number of threads may append, read and wait concurrently. Appends are
 // acknowledged (their callback runs) only after the store reports them on disk.
@@ -67,7 +68,8 @@ class Ledger {
   // Appends the request's events atomically on behalf of `actor`. `done` runs exactly once,
   // on the ledger's ack thread or the caller's, after the events are on disk or with the error:
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
-  // with other content), UNAVAILABLE (stopping or stopped). `done` must not block.
+  // with other content), UNAVAILABLE (stopping or stopped), or the validator's refusal
+  // (FAILED_PRECONDITION for a broken rule). `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
 
   // AppendAsync, waiting for the outcome.
