@@ -2,9 +2,7 @@
 // register it, print a stored decision's digest, sign it offline, submit the
 // signature; and their exit codes.
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +12,7 @@
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"
 #include "tests/governance_events.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
 namespace govledger::testing {
@@ -21,26 +20,6 @@ namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
 using ::testing::HasSubstr;
-
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-// Runs the govledger CLI with `args` (already shell-quoted), capturing stdout
-// and stderr.
-CliRun Cli(const std::string& args) {
-  CliRun r;
-  std::string command = absl::StrCat(GOVLEDGER_CLI_PATH, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-  int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class CliSigningTest : public DaemonTest {
  protected:
@@ -53,7 +32,7 @@ class CliSigningTest : public DaemonTest {
 TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   const std::string prefix = keys_dir_.path() + "/dmpc";
   CliRun gen = Cli(absl::StrCat("keys generate --out ", prefix));
-  ASSERT_EQ(gen.code, 0) << gen.out;
+  ASSERT_EQ(gen.code, 0) << gen.err;
   EXPECT_THAT(gen.out, HasSubstr("public (hex) "));
   struct stat st;
   ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
@@ -70,7 +49,7 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   CliRun reg = Cli(absl::StrCat(
       Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden'",
       " --role '", role, "' --pub ", prefix, ".pub"));
-  ASSERT_EQ(reg.code, 0) << reg.out;
+  ASSERT_EQ(reg.code, 0) << reg.err;
   v1::DecisionProposed pcd72 = Decision(
       "MOPAC", "PCD 72", {role},
       {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
@@ -78,7 +57,7 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
 
   CliRun digest = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 72'"));
-  ASSERT_EQ(digest.code, 0) << digest.out;
+  ASSERT_EQ(digest.code, 0) << digest.err;
   const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
   EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(pcd72)));
   CliRun by_stream = Cli(absl::StrCat(
@@ -87,7 +66,7 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
 
   CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix,
                                 ".key --digest ", digest_hex));
-  ASSERT_EQ(sig.code, 0) << sig.out;
+  ASSERT_EQ(sig.code, 0) << sig.err;
   const std::string sig_hex(absl::StripAsciiWhitespace(sig.out));
   EXPECT_EQ(sig_hex.size(), 128u);
 
@@ -99,14 +78,14 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
       absl::StrCat(Server(), " decision submit-signature --organisation MOPAC",
                    " --reference 'PCD 72' --key-id mopac-dmpc --signature ",
                    absl::StripAsciiWhitespace(other.out)));
-  EXPECT_EQ(refused.code, 1) << refused.out;
-  EXPECT_THAT(refused.out, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_EQ(refused.code, 1) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
 
   CliRun submit = Cli(absl::StrCat(
       Server(),
       " decision submit-signature --decision-stream decision/MOPAC/PCD-72",
       " --key-id mopac-dmpc --signed-on 2016-10-05 --signature ", sig_hex));
-  ASSERT_EQ(submit.code, 0) << submit.out;
+  ASSERT_EQ(submit.code, 0) << submit.err;
   absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
   ASSERT_TRUE(events.ok());
   projections::GovernanceState state;
@@ -143,7 +122,7 @@ TEST_F(CliSigningTest, ExitCodes) {
   // 1: the server has no such decision.
   CliRun missing = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));
-  EXPECT_EQ(missing.code, 1) << missing.out;
+  EXPECT_EQ(missing.code, 1) << missing.err;
   // 3: no server.
   EXPECT_EQ(Cli("--server 127.0.0.1:1 decision digest --organisation MOPAC "
                 "--reference X")
