@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 
@@ -62,6 +63,17 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
   }
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
                       status.error_message());
+}
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "govledger: " << message << "\n";
+  return code;
+}
+
+int FailCall(const std::string& server, const grpc::Status& status) {
+  return Fail(status.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable
+                                                                    : kExitRefused,
+              DescribeError(server, status));
 }
 
 }  // namespace govledger::cli

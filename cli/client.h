@@ -22,6 +22,19 @@ bool WaitConnected(grpc::Channel& channel, int seconds);
 // One line for a failed call: "server ADDR: CODE: message".
 std::string DescribeError(const std::string& server, const grpc::Status& status);
 
+// The CLI's exit codes (README, "CLI").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;      // the server refused or failed the request
+inline constexpr int kExitBadArgs = 2;      // bad arguments or unusable input files
+inline constexpr int kExitUnreachable = 3;  // the server could not be reached
+
+// Prints "govledger: <message>" on stderr and returns `code`.
+int Fail(int code, const std::string& message);
+
+// Fail() for a failed call: kExitUnreachable for UNAVAILABLE, else kExitRefused; the message is
+// DescribeError's.
+int FailCall(const std::string& server, const grpc::Status& status);
+
 }  // namespace govledger::cli
 
 #endif  // GOVLEDGER_CLI_CLIENT_H_

@@ -24,22 +24,6 @@
 namespace govledger::cli {
 namespace {
 
-constexpr int kExitRefused = 1;
-constexpr int kExitBadArgs = 2;
-constexpr int kExitUnreachable = 3;
-
-int Fail(int code, const std::string& message) {
-  std::cerr << "govledger: " << message << "\n";
-  return code;
-}
-
-int FailCall(const std::string& server, const grpc::Status& status) {
-  return Fail(status.error_code() == grpc::StatusCode::UNAVAILABLE
-                  ? kExitUnreachable
-                  : kExitRefused,
-              DescribeError(server, status));
-}
-
 // Writes `contents` to a new file with `mode`; refuses to overwrite unless
 // `force`.
 absl::Status WriteNewFile(const std::string& path, const std::string& contents,
