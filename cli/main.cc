@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/client.h"
+#include "cli/event_commands.h"
 #include "cli/governance.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
 
   // keys generate|register, decision digest|sign|submit-signature (cli/governance.cc).
   govledger::cli::GovernanceCommands governance(app, server_flag);
+  // append, import, export, tail, verify (cli/event_commands.cc).
+  govledger::cli::EventCommands events(app, server_flag);
 
   try {
     app.parse(argc, argv);
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
   std::string server = govledger::cli::ResolveServer(server_flag);
   if (head->parsed()) return Head(server);
   if (std::optional<int> code = governance.Run(server)) return *code;
+  if (std::optional<int> code = events.Run(server)) return *code;
   bench.server = server;
   if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
   if (bench_read->parsed()) {

@@ -13,14 +13,14 @@
 //   B. an event after the verified point (15) corrupted, "verified" left as it is;
 //   C. the event at the verified point (10) corrupted;
 //   D. an event after the verified point (15) deleted.
-// Not tested because start-up does not detect it by design: an event before the verified point
-// corrupted while "verified" still names a later, intact event (start-up only checks what was
-// appended since the last verified start; detecting older tampering needs a full chain walk,
-// which no command offers yet).
+//   E. an event before the verified point (7) corrupted, "verified" left as it is. Start-up does
+//      not detect it by design (it checks only what was appended since the last verified
+//      start); `govledger verify`, which walks the whole chain, does, and names the position.
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
 namespace govledger::testing {
@@ -204,6 +204,21 @@ TEST_F(TamperTest, MissingEventFound) {
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("missing"));
   PutEvent(15, original);
   ExpectStartsAndVerifies();
+}
+
+// Case E.
+TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
+  std::string original = CorruptPayload(7);
+  ASSERT_OK(daemon_.Start());
+  CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr("does not verify at position 7"));
+  daemon_.Stop();
+  PutEvent(7, original);
+  ASSERT_OK(daemon_.Start());
+  CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
+  EXPECT_EQ(clean.code, 0) << clean.err;
+  EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 20"));
 }
 
 }  // namespace

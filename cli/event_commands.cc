@@ -1,0 +1,570 @@
+#include "cli/event_commands.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/client.h"
+#include "cli/event_json.h"
+#include "cli/progress.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/uuid.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/ledger.h"
+#include "ledger/stored_event.h"
+
+namespace govledger::cli {
+namespace {
+
+namespace pb = ::google::protobuf;
+
+constexpr std::chrono::seconds kCallTimeout{60};
+constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
+
+std::unique_ptr<grpc::ClientContext> NewContext(const std::string& actor = "") {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (!actor.empty()) context->AddMetadata("govledger-actor", actor);
+  return context;
+}
+
+grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head) {
+  auto context = NewContext();
+  return stub.GetHead(context.get(), v1::GetHeadRequest(), head);
+}
+
+// "2016-10-03" -> "2016-10-03T00:00:00Z"; other text unchanged (RFC 3339 expected).
+std::string NormalizeTime(const std::string& text) {
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') return text + "T00:00:00Z";
+  return text;
+}
+
+// --expect: "any", "no-stream" or a stream version.
+absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
+                                                  const std::string& text) {
+  v1::ExpectedVersion expected;
+  expected.set_stream_id(stream);
+  uint64_t version = 0;
+  if (text == "any") {
+    expected.set_kind(v1::ExpectedVersion::KIND_ANY);
+  } else if (text == "no-stream") {
+    expected.set_kind(v1::ExpectedVersion::KIND_NO_STREAM);
+  } else if (absl::SimpleAtoi(text, &version)) {
+    expected.set_kind(v1::ExpectedVersion::KIND_EXACT);
+    expected.set_version(version);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--expect \"", text, "\": give any, no-stream or a stream version (a whole number)"));
+  }
+  return expected;
+}
+
+absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+    ss << in.rdbuf();
+  }
+  return ss.str();
+}
+
+// The document `append` was given by flags.
+absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const std::string& type,
+                                              const std::string& id,
+                                              const std::string& effective,
+                                              const std::string& payload) {
+  pb::Struct doc;
+  auto& fields = *doc.mutable_fields();
+  fields["eventId"].set_string_value(id.empty() ? NewUuid() : id);
+  fields["streamId"].set_string_value(stream);
+  fields["eventType"].set_string_value(type);
+  if (!effective.empty()) fields["effectiveTime"].set_string_value(NormalizeTime(effective));
+  if (!payload.empty()) {
+    pb::Value value;
+    if (!pb::util::JsonStringToMessage(payload, &value).ok()) {
+      return absl::InvalidArgumentError(
+          "--payload: give a JSON object (the event type's fields) or a JSON string of base64");
+    }
+    fields["payload"] = std::move(value);
+  }
+  std::string json;
+  (void)pb::util::MessageToJsonString(doc, &json);
+  return json;
+}
+
+// The stored events of one Read page, as the server framed them (field 1 of ReadResponse, each
+// the stored bytes of one event, never re-encoded), and its `next`.
+struct RawPage {
+  std::vector<std::string> events;
+  uint64_t next = 0;
+};
+
+absl::StatusOr<RawPage> ParseRawPage(const std::string& wire) {
+  RawPage page;
+  pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(wire.data()),
+                              static_cast<int>(wire.size()));
+  in.SetTotalBytesLimit(static_cast<int>(wire.size()) + 1);
+  while (uint32_t tag = in.ReadTag()) {
+    const int field = static_cast<int>(tag >> 3);
+    const int wire_type = static_cast<int>(tag & 7);
+    bool ok = true;
+    if (field == 1 && wire_type == 2) {
+      page.events.emplace_back();
+      uint32_t size = 0;
+      ok = in.ReadVarint32(&size) && in.ReadString(&page.events.back(), static_cast<int>(size));
+    } else if (field == 2 && wire_type == 0) {
+      ok = in.ReadVarint64(&page.next);
+    } else {
+      ok = pb::internal::WireFormatLite::SkipField(&in, tag);
+    }
+    if (!ok) return absl::DataLossError("a page of the log does not parse");
+  }
+  return page;
+}
+
+grpc::Status RawRead(grpc::GenericStub& stub, const v1::ReadRequest& request, std::string* wire) {
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response;
+  auto context = NewContext();
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context.get(), kReadMethod, grpc::StubOptions(), &request_buffer, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status status = done.get_future().get();  // the deadline bounds the wait
+  if (!status.ok()) return status;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the response");
+  }
+  wire->clear();
+  for (const grpc::Slice& s : slices) {
+    wire->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return grpc::Status::OK;
+}
+
+// RFC 3339 to the second, for people.
+std::string ShortTime(const pb::Timestamp& t) {
+  std::string text = pb::util::TimeUtil::ToString(t);
+  if (size_t dot = text.find('.'); dot != std::string::npos) text = text.substr(0, dot) + "Z";
+  return text;
+}
+
+}  // namespace
+
+EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
+  append_ = app.add_subcommand(
+      "append",
+      "Append one event, given by flags or as a JSON document (README, \"Events as JSON\")\n\n"
+      "Examples:\n"
+      "  govledger append --stream programme/LPP --type govledger.v1.StatusReported \\\n"
+      "    --effective 2016-12-14 --payload "
+      "'{\"subject\":{\"kind\":\"WORK_KIND_PROGRAMME\",\"id\":\"LPP\"},\"rag\":\"RAG_AMBER\","
+      "\"planWeek\":86}'\n"
+      "  govledger append --document \"$(cat event.json)\" --expect 4\n"
+      "  govledger append --file event.json --actor 'J. Smith (PMO)'");
+  append_->add_option("--stream", stream_, "Stream id, e.g. risk/LPP-R07");
+  append_->add_option("--type", type_, "Event type, e.g. govledger.v1.RiskOpened");
+  append_->add_option("--payload", payload_,
+                      "Payload: a JSON object of the type's fields, or a JSON string of base64");
+  append_->add_option("--id", id_, "Event id, a UUID (default: a new random one)");
+  append_->add_option("--effective", effective_,
+                      "Effective time, RFC 3339 or YYYY-MM-DD (default: unset)");
+  append_->add_option("--document", document_, "The whole event as one JSON document");
+  append_->add_option("--file", file_, "Read the JSON document from FILE (- for stdin)");
+  append_->add_option("--expect", expect_,
+                      "Expected version of the stream: any, no-stream or a version")
+      ->capture_default_str();
+  append_->add_flag("--json", json_, "Print the AppendResponse as JSON");
+
+  import_ = app.add_subcommand(
+      "import",
+      "Append the events of JSON Lines files, in order, in batches; safe to rerun after an\n"
+      "interruption (event ids make it idempotent). Stops at the first bad line, naming it;\n"
+      "the events before it are stored.\n\n"
+      "Examples:\n"
+      "  govledger import deploy/demo/*.jsonl\n"
+      "  govledger export | govledger --server other:50051 import -");
+  import_->add_option("files", files_, "JSON Lines files, - for stdin")->required();
+  import_->add_option("--batch", batch_, "Events per append call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+
+  for (CLI::App* sub : {append_, import_}) {
+    sub->add_option("--actor", actor_, "Who is appending (recorded as each event's actor)");
+  }
+
+  export_ = app.add_subcommand(
+      "export",
+      "Write events as JSON Lines (every field, the server's included; import reads them back)\n\n"
+      "Examples:\n"
+      "  govledger export > ledger.jsonl\n"
+      "  govledger export --from 100 --to 200 --out part.jsonl\n"
+      "  govledger export --stream decision/MOPAC/PCD-72");
+  export_->add_option("--from", from_, "First position (stream version with --stream)");
+  export_->add_option("--to", to_, "Last position (default: the head when export starts)");
+  export_->add_option("--stream", stream_, "Only this stream");
+  export_->add_option("--out", out_, "Write to FILE instead of stdout");
+
+  tail_ = app.add_subcommand(
+      "tail",
+      "Print the last events, then follow the log live (Ctrl-C stops)\n\n"
+      "Examples:\n"
+      "  govledger tail\n"
+      "  govledger tail -n 100 --json\n"
+      "  govledger tail --from 1 --limit 50");
+  tail_->add_option("-n,--lines", last_, "Start this many events before the head")
+      ->capture_default_str();
+  tail_->add_option("--from", from_, "Start at this position instead");
+  tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)");
+  tail_->add_flag("--json", json_, "One JSON document per event");
+
+  verify_ = app.add_subcommand(
+      "verify",
+      "Walk the whole hash chain from position 1 to the head, checking every event's stored\n"
+      "bytes and hash on this machine; exit 4 names the first position that does not verify\n\n"
+      "Example:\n"
+      "  govledger verify");
+
+  for (CLI::App* sub : {append_, import_, export_, tail_, verify_}) {
+    sub->add_option("--server", server_flag, "govledgerd address");
+  }
+}
+
+std::optional<int> EventCommands::Run(const std::string& server) {
+  if (append_->parsed()) return Append(server);
+  if (import_->parsed()) return Import(server);
+  if (export_->parsed()) return Export(server);
+  if (tail_->parsed()) return Tail(server);
+  if (verify_->parsed()) return Verify(server);
+  return std::nullopt;
+}
+
+int EventCommands::Append(const std::string& server) {
+  const int sources = !document_.empty() + !file_.empty() + !stream_.empty();
+  if (sources != 1) {
+    return Fail(kExitBadArgs,
+                "append: give the event by flags (--stream and --type), or --document, or --file");
+  }
+  std::string document;
+  if (!stream_.empty()) {
+    if (type_.empty()) return Fail(kExitBadArgs, "append: --type is required with --stream");
+    absl::StatusOr<std::string> built =
+        DocumentFromFlags(stream_, type_, id_, effective_, payload_);
+    if (!built.ok()) return Fail(kExitBadArgs, std::string(built.status().message()));
+    document = *std::move(built);
+  } else if (!type_.empty() || !payload_.empty() || !id_.empty() || !effective_.empty()) {
+    return Fail(kExitBadArgs,
+                "append: --type, --payload, --id and --effective go with --stream, not with a "
+                "document");
+  } else if (!file_.empty()) {
+    absl::StatusOr<std::string> text = ReadAllOf(file_);
+    if (!text.ok()) return Fail(kExitBadArgs, std::string(text.status().message()));
+    document = *std::move(text);
+  } else {
+    document = document_;
+  }
+
+  absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
+  if (!event.ok()) return Fail(kExitBadArgs, std::string(event.status().message()));
+  if (event->event_id().empty()) event->set_event_id(NewUuid());
+
+  v1::AppendRequest request;
+  absl::StatusOr<v1::ExpectedVersion> expected = ParseExpected(event->stream_id(), expect_);
+  if (!expected.ok()) return Fail(kExitBadArgs, std::string(expected.status().message()));
+  if (expected->kind() != v1::ExpectedVersion::KIND_ANY) {
+    *request.add_expected_versions() = *std::move(expected);
+  }
+  *request.add_events() = *std::move(event);
+
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  auto context = NewContext(actor_);
+  v1::AppendResponse response;
+  grpc::Status status = stub->Append(context.get(), request, &response);
+  if (!status.ok()) return FailCall(server, status);
+  if (json_) {
+    std::string json;
+    (void)pb::util::MessageToJsonString(response, &json);
+    std::cout << json << "\n";
+    return kExitOk;
+  }
+  const v1::AppendedEvent& appended = response.events(0);
+  std::cout << (appended.duplicate() ? "already stored (same event id): position "
+                                     : "appended: position ")
+            << appended.position() << ", " << request.events(0).stream_id() << " version "
+            << appended.stream_version() << ", event id " << appended.event_id() << "\n";
+  return kExitOk;
+}
+
+int EventCommands::Import(const std::string& server) {
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  struct Pending {
+    v1::Event event;
+    std::string where;  // "FILE:LINE"
+  };
+  std::vector<Pending> pending;
+  uint64_t added = 0, duplicates = 0, head = 0;
+
+  // Appends `batch` in one call; if the server refuses it, one event at a time, so that the
+  // events before the refused one are stored and the refusal names its line.
+  std::function<int(std::vector<Pending>&)> send = [&](std::vector<Pending>& batch) -> int {
+    if (batch.empty()) return kExitOk;
+    v1::AppendRequest request;
+    for (const Pending& p : batch) *request.add_events() = p.event;
+    auto context = NewContext(actor_);
+    v1::AppendResponse response;
+    grpc::Status status = stub->Append(context.get(), request, &response);
+    if (status.ok()) {
+      for (const v1::AppendedEvent& e : response.events()) ++(e.duplicate() ? duplicates : added);
+      head = response.head_position();
+      batch.clear();
+      return kExitOk;
+    }
+    const grpc::StatusCode code = status.error_code();
+    const bool refused = code == grpc::StatusCode::INVALID_ARGUMENT ||
+                         code == grpc::StatusCode::FAILED_PRECONDITION ||
+                         code == grpc::StatusCode::ALREADY_EXISTS ||
+                         code == grpc::StatusCode::ABORTED;
+    if (refused && batch.size() > 1) {
+      for (Pending& p : batch) {
+        std::vector<Pending> one;
+        one.push_back(std::move(p));
+        if (int rc = send(one); rc != kExitOk) return rc;
+      }
+      batch.clear();
+      return kExitOk;
+    }
+    const std::string stored = absl::StrCat(added + duplicates, " events before it are stored");
+    if (refused) {
+      return Fail(kExitRefused, absl::StrCat(batch.front().where, ": event ",
+                                             batch.front().event.event_id(), " refused: ",
+                                             DescribeError(server, status), "; the ", stored));
+    }
+    return Fail(code == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitRefused,
+                absl::StrCat(DescribeError(server, status), " (at ", batch.front().where,
+                             "); rerunning the import is safe: the ", stored,
+                             " or will be stored once"));
+  };
+
+  uint64_t total_bytes = 0;
+  for (const std::string& path : files_) {
+    struct stat st;
+    if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total_bytes += static_cast<uint64_t>(st.st_size);
+    }
+  }
+  Progress progress("importing", total_bytes, "bytes");
+  uint64_t bytes_done = 0;
+  for (const std::string& path : files_) {
+    std::ifstream file;
+    if (path != "-") {
+      file.open(path, std::ios::binary);
+      if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot read ", path));
+    }
+    std::istream& in = path == "-" ? std::cin : file;
+    std::string line;
+    for (uint64_t number = 1; std::getline(in, line); ++number) {
+      bytes_done += line.size() + 1;
+      progress.Update(bytes_done);
+      if (absl::StripAsciiWhitespace(line).empty()) continue;
+      const std::string where = absl::StrCat(path == "-" ? "stdin" : path, ":", number);
+      absl::StatusOr<v1::Event> event = ParseEventDocument(line);
+      if (event.ok() && event->event_id().empty()) {
+        event = absl::InvalidArgumentError(
+            "eventId: required in an import, so that a rerun stores the event only once");
+      }
+      if (!event.ok()) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        progress.Finish();
+        return Fail(kExitBadArgs,
+                    absl::StrCat(where, ": ", event.status().message(), "; the ",
+                                 added + duplicates,
+                                 " events before it are stored (fix the line and rerun: they "
+                                 "will not be stored twice)"));
+      }
+      pending.push_back({*std::move(event), where});
+      if (pending.size() >= batch_) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+      }
+    }
+    if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", path));
+  }
+  if (int rc = send(pending); rc != kExitOk) return rc;
+  progress.Finish();
+  std::cout << "imported " << added + duplicates << " events from " << files_.size()
+            << (files_.size() == 1 ? " file" : " files") << ": " << added << " new, "
+            << duplicates << " already stored";
+  if (head != 0) std::cout << "; head position " << head;
+  std::cout << "\n";
+  return kExitOk;
+}
+
+int EventCommands::Export(const std::string& server) {
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  v1::GetHeadResponse head;
+  if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
+  const bool by_stream = !stream_.empty();
+  const uint64_t last = to_ != 0 ? to_ : (by_stream ? UINT64_MAX : head.position());
+  if (from_ > last) {
+    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", last));
+  }
+
+  std::ofstream file;
+  if (!out_.empty()) {
+    file.open(out_, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
+  }
+  std::ostream& out = out_.empty() ? std::cout : file;
+  Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
+  uint64_t written = 0;
+  v1::ReadRequest request;
+  request.set_stream_id(stream_);
+  request.set_from(from_ == 0 ? 1 : from_);
+  request.set_limit(kMaxReadLimit);
+  while (true) {
+    auto context = NewContext();
+    v1::ReadResponse page;
+    grpc::Status status = stub->Read(context.get(), request, &page);
+    if (!status.ok()) return FailCall(server, status);
+    bool done = page.next() == 0;
+    for (const v1::Event& e : page.events()) {
+      const uint64_t at = by_stream ? e.stream_version() : e.position();
+      if (at > last) {
+        done = true;
+        break;
+      }
+      out << EventDocument(e) << "\n";
+      ++written;
+    }
+    if (!out) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_));
+    if (!out_.empty()) progress.Update(written);
+    if (done) break;
+    request.set_from(page.next());
+  }
+  out.flush();
+  progress.Finish();
+  if (!out_.empty()) {
+    file.close();
+    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_));
+    std::cerr << "exported " << written << " events to " << out_ << "\n";
+  }
+  return kExitOk;
+}
+
+int EventCommands::Tail(const std::string& server) {
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  uint64_t from = from_;
+  if (from == 0) {
+    v1::GetHeadResponse head;
+    if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
+    from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
+  }
+  grpc::ClientContext context;  // no deadline: follows the log until stopped
+  v1::SubscribeRequest request;
+  request.set_from_position(from);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->Subscribe(&context, request);
+  v1::Event event;
+  uint64_t shown = 0;
+  while ((limit_ == 0 || shown < limit_) && reader->Read(&event)) {
+    if (json_) {
+      std::cout << EventDocument(event) << "\n";
+    } else {
+      std::cout << absl::StrFormat("%8d  %s  %-32s  %s  %s\n", event.position(),
+                                   ShortTime(event.recorded_time()), event.stream_id(),
+                                   event.event_type(), event.actor());
+    }
+    std::cout.flush();
+    ++shown;
+  }
+  if (limit_ != 0 && shown >= limit_) {
+    context.TryCancel();
+    return kExitOk;
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FailCall(server, status);
+  return kExitOk;
+}
+
+int EventCommands::Verify(const std::string& server) {
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto stub = v1::LedgerService::NewStub(channel);
+  v1::GetHeadResponse head;
+  if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
+  if (head.position() == 0) {
+    std::cout << "the ledger is empty: nothing to verify\n";
+    return kExitOk;
+  }
+
+  grpc::GenericStub raw(channel);
+  Progress progress("verifying", head.position());
+  crypto::Hash prev = crypto::kGenesisHash;
+  uint64_t position = 1;
+  std::string wire;
+  while (position <= head.position()) {
+    v1::ReadRequest request;
+    request.set_from(position);
+    request.set_limit(kMaxReadLimit);
+    grpc::Status status = RawRead(raw, request, &wire);
+    if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
+      progress.Finish();
+      return Fail(kExitChainBroken,
+                  absl::StrCat("the chain does not verify: the server cannot read the log from "
+                               "position ", position, ": ", status.error_message()));
+    }
+    if (!status.ok()) return FailCall(server, status);
+    absl::StatusOr<RawPage> page = ParseRawPage(wire);
+    if (!page.ok() || page->events.empty()) {
+      progress.Finish();
+      return Fail(kExitChainBroken,
+                  absl::StrCat("the chain does not verify: no readable event at position ",
+                               position));
+    }
+    for (const std::string& stored : page->events) {
+      if (position > head.position()) break;
+      absl::StatusOr<crypto::Hash> hash = VerifyStoredEvent(position, stored, prev);
+      if (!hash.ok()) {
+        progress.Finish();
+        return Fail(kExitChainBroken,
+                    absl::StrCat("the chain does not verify at position ", position, ": ",
+                                 hash.status().message()));
+      }
+      prev = *hash;
+      ++position;
+    }
+    progress.Update(position - 1);
+  }
+  progress.Finish();
+  if (crypto::AsBytes(prev) != head.hash()) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the chain does not verify: the hash of position ", head.position(),
+                             " is ", crypto::ToHex(crypto::AsBytes(prev)),
+                             " but the server's head hash is ", crypto::ToHex(head.hash())));
+  }
+  std::cout << "verified positions 1 to " << head.position() << ": " << head.position()
+            << " events, every hash chains to the one before\nhead hash "
+            << crypto::ToHex(head.hash()) << "\n";
+  return kExitOk;
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,65 @@
+// The govledger CLI's commands on the log itself (README, "CLI"):
+//
+//   govledger append (--stream S --type T [--payload JSON] [--id UUID] [--effective TIME]
+//                     | --document JSON | --file FILE) [--expect any|no-stream|N] [--actor NAME]
+//   govledger import FILE... [--batch N] [--actor NAME]        JSON Lines, idempotent
+//   govledger export [--from P] [--to P] [--stream S] [--out FILE]
+//   govledger tail [--from P | -n N] [--limit N] [--json]
+//   govledger verify                                            walks the whole hash chain
+//
+// Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
+// the CLI (cli/client.h), plus 4 from `verify`: the chain does not verify. Not thread-safe (one
+// command per process).
+#ifndef GOVLEDGER_CLI_EVENT_COMMANDS_H_
+#define GOVLEDGER_CLI_EVENT_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+
+namespace govledger::cli {
+
+// `verify` found an event that does not verify, or a gap.
+inline constexpr int kExitChainBroken = 4;
+
+class EventCommands {
+ public:
+  // Adds the subcommands to `app`. `server_flag` is the shared --server option's variable.
+  // REQUIRES: both outlive this object.
+  EventCommands(CLI::App& app, std::string& server_flag);
+
+  // After app.parse(): the exit code if one of these commands was given, else nullopt.
+  std::optional<int> Run(const std::string& server);
+
+ private:
+  int Append(const std::string& server);
+  int Import(const std::string& server);
+  int Export(const std::string& server);
+  int Tail(const std::string& server);
+  int Verify(const std::string& server);
+
+  CLI::App* append_ = nullptr;
+  CLI::App* import_ = nullptr;
+  CLI::App* export_ = nullptr;
+  CLI::App* tail_ = nullptr;
+  CLI::App* verify_ = nullptr;
+
+  // append
+  std::string stream_, type_, payload_, id_, effective_, document_, file_, expect_ = "any";
+  std::string actor_;
+  bool json_ = false;
+  // import
+  std::vector<std::string> files_;
+  uint32_t batch_ = 500;
+  // export / tail
+  uint64_t from_ = 0, to_ = 0, limit_ = 0;
+  uint64_t last_ = 10;
+  std::string out_;
+};
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_EVENT_COMMANDS_H_

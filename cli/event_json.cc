@@ -1,0 +1,178 @@
+#include "cli/event_json.h"
+
+#include <cmath>
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
+
+namespace govledger::cli {
+namespace {
+
+namespace pb = ::google::protobuf;
+
+// Envelope fields the server sets, by their JSON and proto names.
+constexpr absl::string_view kServerFields[] = {
+    "position", "streamVersion", "stream_version", "recordedTime", "recorded_time",
+    "actor",    "prevHash",      "prev_hash",      "hash"};
+
+// The generated message type an event type names, or null.
+const pb::Descriptor* PayloadType(const std::string& event_type) {
+  if (event_type.empty()) return nullptr;
+  return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(event_type);
+}
+
+// The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status).
+std::string StatusText(const pb::util::Status& s) {
+  return std::string(s.message().data(), s.message().size());
+}
+
+// The first number in `value` (recursively) that a double cannot hold exactly as an integer.
+bool HasUnsafeNumber(const pb::Value& value) {
+  switch (value.kind_case()) {
+    case pb::Value::kNumberValue:
+      return std::fabs(value.number_value()) > 9007199254740992.0;  // 2^53
+    case pb::Value::kStructValue:
+      for (const auto& [name, v] : value.struct_value().fields()) {
+        if (HasUnsafeNumber(v)) return true;
+      }
+      return false;
+    case pb::Value::kListValue:
+      for (const pb::Value& v : value.list_value().values()) {
+        if (HasUnsafeNumber(v)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+std::string Deterministic(const pb::Message& message) {
+  std::string bytes;
+  pb::io::StringOutputStream stream(&bytes);
+  pb::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&out);
+  out.Trim();
+  return bytes;
+}
+
+absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb::Value& payload) {
+  switch (payload.kind_case()) {
+    case pb::Value::KIND_NOT_SET:
+    case pb::Value::kNullValue:
+      return std::string();
+    case pb::Value::kStringValue: {
+      std::string bytes;
+      if (!absl::Base64Unescape(payload.string_value(), &bytes) &&
+          !absl::WebSafeBase64Unescape(payload.string_value(), &bytes)) {
+        return absl::InvalidArgumentError(
+            "payload: a string payload must be base64 (or give the payload as a JSON object)");
+      }
+      return bytes;
+    }
+    case pb::Value::kStructValue: {
+      const pb::Descriptor* type = PayloadType(event_type);
+      if (type == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "payload: eventType \"", event_type,
+            "\" is not a type this govledger knows, so its payload cannot be given as a JSON "
+            "object; give it as a base64 string"));
+      }
+      if (HasUnsafeNumber(payload)) {
+        return absl::InvalidArgumentError(
+            "payload: a number beyond +/-2^53 loses precision; write it as a JSON string");
+      }
+      std::string json;
+      if (auto s = pb::util::MessageToJsonString(payload.struct_value(), &json); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("payload: ", StatusText(s)));
+      }
+      std::unique_ptr<pb::Message> message(
+          pb::MessageFactory::generated_factory()->GetPrototype(type)->New());
+      if (auto s = pb::util::JsonStringToMessage(json, message.get()); !s.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("payload (", event_type, "): ", StatusText(s)));
+      }
+      return Deterministic(*message);
+    }
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "payload: must be a JSON object (the ", event_type.empty() ? "event type's" : event_type,
+          " fields) or a base64 string"));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
+  pb::Struct document;
+  if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a JSON object of an event: ", StatusText(s)));
+  }
+  auto& fields = *document.mutable_fields();
+  pb::Value payload;
+  if (auto it = fields.find("payload"); it != fields.end()) {
+    payload = std::move(it->second);
+    fields.erase(it);
+  }
+  for (absl::string_view name : kServerFields) fields.erase(std::string(name));
+
+  std::string envelope_json;
+  if (auto s = pb::util::MessageToJsonString(document, &envelope_json); !s.ok()) {
+    return absl::InvalidArgumentError(StatusText(s));
+  }
+  v1::Event event;
+  if (auto s = pb::util::JsonStringToMessage(envelope_json, &event); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("event: ", StatusText(s)));
+  }
+  absl::StatusOr<std::string> bytes = PayloadBytes(event.event_type(), payload);
+  if (!bytes.ok()) return bytes.status();
+  event.set_payload(*std::move(bytes));
+  return event;
+}
+
+std::string EventDocument(const v1::Event& event) {
+  v1::Event envelope = event;
+  envelope.clear_payload();
+  std::string json;
+  // The envelope's fields always print (every type is known and valid UTF-8 is checked on
+  // append).
+  (void)pb::util::MessageToJsonString(envelope, &json);
+
+  std::string payload_json;
+  if (!event.payload().empty()) {
+    if (const pb::Descriptor* type = PayloadType(event.event_type()); type != nullptr) {
+      std::unique_ptr<pb::Message> message(
+          pb::MessageFactory::generated_factory()->GetPrototype(type)->New());
+      std::string typed;
+      // Only when the JSON reads back to the very same bytes (no fields from a newer version,
+      // which JSON would drop; the serialization ParseEventDocument uses), so that an export
+      // re-imports as the same events.
+      std::unique_ptr<pb::Message> back(message->New());
+      if (message->ParseFromString(event.payload()) &&
+          pb::util::MessageToJsonString(*message, &typed).ok() &&
+          pb::util::JsonStringToMessage(typed, back.get()).ok() &&
+          Deterministic(*back) == event.payload()) {
+        payload_json = std::move(typed);
+      }
+    }
+    if (payload_json.empty()) {
+      payload_json = absl::StrCat("\"", absl::Base64Escape(event.payload()), "\"");
+    }
+  }
+  if (payload_json.empty()) return json;
+  // `json` is an object: "{}" or "{...}". Add the payload as its last member.
+  json.pop_back();
+  absl::StrAppend(&json, json.size() > 1 ? "," : "", "\"payload\":", payload_json, "}");
+  return json;
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,42 @@
+// Events as JSON documents, the form `govledger append`, `import` and `export` read and write
+// (README, "Events as JSON").
+//
+// A document is protobuf's JSON mapping of govledger.v1.Event (proto/govledger/v1/ledger.proto),
+// except `payload`:
+// - a JSON object: the JSON mapping of the message `eventType` names, which must be a type this
+//   program knows (every govledger.v1 payload of events.proto); it is sent as that message's
+//   deterministic serialization;
+// - a JSON string: the payload's bytes in base64, for any type (what `export` writes for types it
+//   does not know);
+// - absent or null: an empty payload.
+// Server-set fields (position, streamVersion, recordedTime, actor, prevHash, hash) may be
+// present, as `export` writes them; ParseEventDocument drops them, so an export re-imports.
+// Integers outside +/-2^53 in a payload object must be JSON strings (as the mapping prints
+// int64), since a JSON number is read as a double.
+//
+// Pure functions; thread-safe.
+#ifndef GOVLEDGER_CLI_EVENT_JSON_H_
+#define GOVLEDGER_CLI_EVENT_JSON_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "govledger/v1/ledger.pb.h"
+
+namespace govledger::cli {
+
+// Parses one document into an event with only client fields set. INVALID_ARGUMENT naming the
+// field at fault: not a JSON object, an unknown or mistyped envelope field, an unknown
+// eventType with an object payload, a payload field the type does not have or a bad value,
+// bad base64.
+absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
+
+// One document for a stored event (every field the server set included), on one line, without
+// a newline. The payload is an object when `eventType` is a type this program knows and the
+// bytes parse as it, else base64.
+std::string EventDocument(const v1::Event& event);
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_EVENT_JSON_H_

@@ -1,0 +1,323 @@
+// The CLI's commands on the log, against the real daemon through the real govledger binary:
+// append (flags and documents), import (idempotent, bad lines and refused events named by line),
+// export (every field; re-imports), tail (from a position, the last N, live) and verify (the
+// whole chain, on this machine).
+#include <fstream>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
+#include "ledger/crypto/sha256.h"
+#include "tests/governance_events.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace gov = ::govledger::testing::gov;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines;
+}
+
+// One JSON Lines document per event, as an export or a hand-written import file holds them.
+std::string Document(const v1::Event& e) {
+  std::string envelope;
+  v1::Event copy = e;
+  copy.clear_payload();
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(copy, &envelope).ok());
+  return envelope;
+}
+
+class CliEventsTest : public DaemonTest {
+ protected:
+  std::string Server() const { return absl::StrCat("--server ", daemon_.address()); }
+
+  std::string WriteFile(const std::string& name, const std::vector<std::string>& lines) {
+    const std::string path = dir_.path() + "/" + name;
+    std::ofstream out(path);
+    for (const std::string& line : lines) out << line << "\n";
+    return path;
+  }
+
+  // A JSON line for an organisation's registration (typed payload by its fields).
+  static std::string OrganisationLine(const std::string& id) {
+    return absl::StrCat(R"({"eventId":")", gov::NextId(), R"(","streamId":"organisation/)", id,
+                        R"(","eventType":"govledger.v1.OrganisationRegistered",)",
+                        R"("effectiveTime":"2015-05-04T00:00:00Z","payload":{"organisationId":")",
+                        id, R"(","name":"Force )", id, R"("}})");
+  }
+  // A JSON line for an opaque event (base64 payload).
+  static std::string OpaqueLine(int n) {
+    return absl::StrCat(R"({"eventId":")", gov::NextId(), R"(","streamId":"notes/)", n,
+                        R"(","eventType":"example.v1.Note","payload":"bm90ZQ=="})");
+  }
+
+  uint64_t HeadPosition() {
+    absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+    EXPECT_TRUE(head.ok());
+    return head.ok() ? head->position() : 0;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
+  CliRun by_flags = Cli(absl::StrCat(
+      Server(), " append --stream organisation/LPF --type govledger.v1.OrganisationRegistered",
+      " --effective 2015-05-04 --actor 'PMO clerk'",
+      R"( --payload '{"organisationId":"LPF","name":"Local Policing Force"}')"));
+  ASSERT_EQ(by_flags.code, 0) << by_flags.err;
+  EXPECT_THAT(by_flags.out, HasSubstr("appended: position 1, organisation/LPF version 1"));
+
+  const std::string line = OrganisationLine("MOPAC");
+  CliRun by_doc = Cli(absl::StrCat(Server(), " append --json --document '", line, "'"));
+  ASSERT_EQ(by_doc.code, 0) << by_doc.err;
+  v1::AppendResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(by_doc.out, &response).ok())
+      << by_doc.out;
+  EXPECT_EQ(response.events(0).position(), 2u);
+
+  // The same document again stores nothing.
+  CliRun again = Cli(absl::StrCat(Server(), " append --document '", line, "'"));
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("already stored (same event id): position 2"));
+
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].actor(), "PMO clerk");
+  EXPECT_EQ((*log)[0].effective_time().seconds(), 1430697600);  // 2015-05-04
+  v1::OrganisationRegistered org;
+  ASSERT_TRUE(org.ParseFromString((*log)[0].payload()));
+  EXPECT_EQ(org.name(), "Local Policing Force");
+
+  // From a file, with an expected version.
+  const std::string file = WriteFile("one.json", {OpaqueLine(1)});
+  EXPECT_EQ(Cli(absl::StrCat(Server(), " append --file ", file, " --expect no-stream")).code, 0);
+  CliRun wrong = Cli(absl::StrCat(Server(), " append --stream notes/1 --type example.v1.Note",
+                                  " --expect 5"));
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("ABORTED"));
+  EXPECT_THAT(wrong.err, HasSubstr("current version is 1"));
+  EXPECT_EQ(HeadPosition(), 3u);
+}
+
+TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
+  // Bad arguments: exit 2, one line saying what to fix.
+  CliRun neither = Cli(absl::StrCat(Server(), " append"));
+  EXPECT_EQ(neither.code, 2);
+  EXPECT_THAT(neither.err, HasSubstr("--stream"));
+  CliRun both = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --document '{}'"));
+  EXPECT_EQ(both.code, 2);
+  CliRun field = Cli(absl::StrCat(
+      Server(), " append --stream organisation/X --type govledger.v1.OrganisationRegistered",
+      R"( --payload '{"organisationID":"X"}')"));
+  EXPECT_EQ(field.code, 2);
+  EXPECT_THAT(field.err, HasSubstr("organisationID"));
+  CliRun expect = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --expect soon"));
+  EXPECT_EQ(expect.code, 2);
+  EXPECT_THAT(expect.err, HasSubstr("--expect"));
+  CliRun bad_id = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --id 42"));
+  EXPECT_EQ(bad_id.code, 1);
+  EXPECT_THAT(bad_id.err, HasSubstr("INVALID_ARGUMENT"));
+  // The rules refuse a typed event on the wrong stream.
+  CliRun rule = Cli(absl::StrCat(
+      Server(), " append --stream org/X --type govledger.v1.OrganisationRegistered",
+      R"( --payload '{"organisationId":"X","name":"X"}')"));
+  EXPECT_EQ(rule.code, 1);
+  EXPECT_THAT(rule.err, HasSubstr("organisation/X"));
+  EXPECT_EQ(HeadPosition(), 0u);
+
+  CliRun unreachable = Cli("--server 127.0.0.1:1 append --stream a/b --type t.X");
+  EXPECT_EQ(unreachable.code, 3);
+  EXPECT_THAT(unreachable.err, HasSubstr("127.0.0.1:1"));
+}
+
+TEST_F(CliEventsTest, ImportIsIdempotentAndExportReimports) {
+  std::vector<std::string> lines;
+  for (const char* org : {"A", "B", "C"}) lines.push_back(OrganisationLine(org));
+  for (int i = 0; i < 7; ++i) lines.push_back(OpaqueLine(i));
+  const std::string file = WriteFile("in.jsonl", lines);
+
+  CliRun first = Cli(absl::StrCat(Server(), " import --batch 4 ", file));
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("imported 10 events from 1 file: 10 new, 0 already stored"));
+  EXPECT_TRUE(first.err.empty()) << first.err;  // no progress bar without a terminal
+  CliRun rerun = Cli(absl::StrCat(Server(), " import ", file));
+  ASSERT_EQ(rerun.code, 0) << rerun.err;
+  EXPECT_THAT(rerun.out, HasSubstr("0 new, 10 already stored"));
+  EXPECT_EQ(HeadPosition(), 10u);
+
+  CliRun exported = Cli(absl::StrCat(Server(), " export"));
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  std::vector<std::string> out = Lines(exported.out);
+  ASSERT_EQ(out.size(), 10u);
+  EXPECT_THAT(out[0], HasSubstr(R"("position":"1")"));
+  EXPECT_THAT(out[0], HasSubstr(R"("payload":{"organisationId":"A")"));
+  EXPECT_THAT(out[0], HasSubstr(R"("hash":")"));
+  EXPECT_THAT(out[9], HasSubstr(R"("payload":"bm90ZQ==")"));
+
+  CliRun part = Cli(absl::StrCat(Server(), " export --from 3 --to 5"));
+  ASSERT_EQ(part.code, 0) << part.err;
+  std::vector<std::string> part_lines = Lines(part.out);
+  ASSERT_EQ(part_lines.size(), 3u);
+  EXPECT_EQ(part_lines[0], out[2]);
+  EXPECT_EQ(part_lines[2], out[4]);
+
+  CliRun stream = Cli(absl::StrCat(Server(), " export --stream organisation/B"));
+  ASSERT_EQ(stream.code, 0) << stream.err;
+  ASSERT_EQ(Lines(stream.out).size(), 1u);
+  EXPECT_EQ(Lines(stream.out)[0], out[1]);
+
+  // The export re-imports into this ledger as duplicates (same ids, same content) ...
+  const std::string exported_file = dir_.path() + "/export.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported_file)).code, 0);
+  CliRun back = Cli(absl::StrCat(Server(), " import ", exported_file));
+  ASSERT_EQ(back.code, 0) << back.err;
+  EXPECT_THAT(back.out, HasSubstr("0 new, 10 already stored"));
+
+  // ... and into a fresh ledger as the same events.
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  CliRun copied = Cli(absl::StrCat("--server ", other.address(), " import ", exported_file));
+  ASSERT_EQ(copied.code, 0) << copied.err;
+  absl::StatusOr<std::vector<v1::Event>> original = ReadAll(*stub_);
+  absl::StatusOr<std::vector<v1::Event>> copy = ReadAll(*other.NewStub());
+  ASSERT_OK(original);
+  ASSERT_OK(copy);
+  ASSERT_EQ(copy->size(), original->size());
+  for (size_t i = 0; i < copy->size(); ++i) {
+    EXPECT_EQ((*copy)[i].event_id(), (*original)[i].event_id());
+    EXPECT_EQ((*copy)[i].payload(), (*original)[i].payload());
+    EXPECT_EQ((*copy)[i].stream_id(), (*original)[i].stream_id());
+  }
+}
+
+TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 5; ++i) lines.push_back(OpaqueLine(i));
+  lines.push_back("");  // blank lines are skipped
+  lines.push_back(
+      R"({"eventId":"6f1c3c36-5b7e-4c55-9d0b-0a3f5f8e2d11","streamId":"organisation/Z",)"
+      R"("eventType":"govledger.v1.OrganisationRegistered","payload":{"orgId":"Z"}})");
+  for (int i = 5; i < 8; ++i) lines.push_back(OpaqueLine(i));
+  const std::string file = WriteFile("bad.jsonl", lines);
+
+  CliRun bad = Cli(absl::StrCat(Server(), " import --batch 2 ", file));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr(absl::StrCat(file, ":7: ")));
+  EXPECT_THAT(bad.err, HasSubstr("orgId"));
+  EXPECT_THAT(bad.err, HasSubstr("the 5 events before it are stored"));
+  EXPECT_EQ(HeadPosition(), 5u);
+
+  // Fixed and rerun: the first five are not stored twice.
+  lines[6] =
+      R"({"eventId":"6f1c3c36-5b7e-4c55-9d0b-0a3f5f8e2d11","streamId":"organisation/Z",)"
+      R"("eventType":"govledger.v1.OrganisationRegistered","payload":{"organisationId":"Z",)"
+      R"("name":"Z"}})";
+  WriteFile("bad.jsonl", lines);
+  CliRun fixed = Cli(absl::StrCat(Server(), " import --batch 2 ", file));
+  ASSERT_EQ(fixed.code, 0) << fixed.err;
+  EXPECT_THAT(fixed.out, HasSubstr("imported 9 events from 1 file: 4 new, 5 already stored"));
+  EXPECT_EQ(HeadPosition(), 9u);
+
+  // A line without an event id would not be idempotent.
+  const std::string no_id =
+      WriteFile("noid.jsonl", {R"({"streamId":"notes/x","eventType":"example.v1.Note"})"});
+  CliRun missing = Cli(absl::StrCat(Server(), " import ", no_id));
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr(":1: eventId: required"));
+
+  EXPECT_EQ(Cli(absl::StrCat(Server(), " import /nonexistent.jsonl")).code, 2);
+  EXPECT_EQ(HeadPosition(), 9u);
+}
+
+TEST_F(CliEventsTest, AnEventTheServerRefusesIsNamedByItsLine) {
+  std::vector<std::string> lines = {OpaqueLine(1), OpaqueLine(2), OpaqueLine(3)};
+  // A risk against a programme nobody registered: FAILED_PRECONDITION from the rules.
+  lines.push_back(absl::StrCat(
+      R"({"eventId":")", gov::NextId(),
+      R"(","streamId":"risk/R1","eventType":"govledger.v1.RiskOpened","payload":{"riskId":"R1",)",
+      R"("subject":{"kind":"WORK_KIND_PROGRAMME","id":"NOPE"},"title":"t",)",
+      R"("description":"There is a risk that t","rating":"RAG_RED"}})"));
+  lines.push_back(OpaqueLine(4));
+  const std::string file = WriteFile("refused.jsonl", lines);
+  CliRun refused = Cli(absl::StrCat(Server(), " import ", file));
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr(absl::StrCat(file, ":4: event ")));
+  EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(refused.err, HasSubstr("NOPE"));
+  EXPECT_EQ(HeadPosition(), 3u);
+
+  CliRun unreachable = Cli(absl::StrCat("--server 127.0.0.1:1 import ", file));
+  EXPECT_EQ(unreachable.code, 3);
+  EXPECT_THAT(unreachable.err, HasSubstr("127.0.0.1:1"));
+}
+
+TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(AppendOne(*stub_, absl::StrCat("tail/", i), "x"));
+
+  CliRun all = Cli(absl::StrCat(Server(), " tail --from 1 --limit 3 --json"));
+  ASSERT_EQ(all.code, 0) << all.err;
+  std::vector<std::string> lines = Lines(all.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[2], HasSubstr(R"("streamId":"tail/3")"));
+
+  CliRun last = Cli(absl::StrCat(Server(), " tail -n 2 --limit 2"));
+  ASSERT_EQ(last.code, 0) << last.err;
+  lines = Lines(last.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("tail/2"));
+  EXPECT_THAT(lines[1], HasSubstr("tail/3"));
+
+  // Live: the tail waits for an event appended after it started.
+  std::future<CliRun> live = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat(Server(), " tail -n 0 --limit 1"));
+  });
+  EXPECT_EQ(live.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
+  ASSERT_OK(AppendOne(*stub_, "tail/live", "x"));
+  ASSERT_EQ(live.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  CliRun got = live.get();
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_THAT(got.out, HasSubstr("tail/live"));
+  EXPECT_THAT(got.out, HasSubstr("       4  "));
+
+  CliRun beyond = Cli(absl::StrCat(Server(), " tail --from 99 --limit 1"));
+  EXPECT_EQ(beyond.code, 1);
+  EXPECT_THAT(beyond.err, HasSubstr("head"));
+}
+
+TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
+  CliRun empty = Cli(absl::StrCat(Server(), " verify"));
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_THAT(empty.out, HasSubstr("empty"));
+
+  // More than one page (10,000 events a page).
+  std::vector<v1::Event> batch;
+  for (int i = 0; i < 12000; ++i) {
+    batch.push_back(MakeEvent(absl::StrCat("verify/", i % 7), "payload"));
+    if (batch.size() == 1000) {
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend(std::move(batch)), &response), GrpcOk());
+      batch.clear();
+    }
+  }
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  CliRun ok = Cli(absl::StrCat(Server(), " verify"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("verified positions 1 to 12000: 12000 events"));
+  EXPECT_THAT(ok.out, HasSubstr(crypto::ToHex(head->hash())));
+}
+
+}  // namespace
+}  // namespace govledger::testing
