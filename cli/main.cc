@@ -10,6 +10,7 @@
 #include "cli/client.h"
 #include "cli/event_commands.h"
 #include "cli/governance.h"
+#include "cli/query_commands.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
 
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
   app.require_subcommand(1);
   app.fallthrough();
+  // A bad command line is one line on stderr, "govledger: ...", like every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("govledger: ") + e.what() + " (see --help)\n";
+  });
   std::string server_flag;
   app.add_option("--server", server_flag,
                  "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");
@@ -76,6 +81,8 @@ int main(int argc, char** argv) {
   govledger::cli::GovernanceCommands governance(app, server_flag);
   // append, import, export, tail, verify (cli/event_commands.cc).
   govledger::cli::EventCommands events(app, server_flag);
+  // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
+  govledger::cli::QueryCommands queries(app, server_flag);
 
   try {
     app.parse(argc, argv);
@@ -87,6 +94,7 @@ int main(int argc, char** argv) {
   if (head->parsed()) return Head(server);
   if (std::optional<int> code = governance.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;
+  if (std::optional<int> code = queries.Run(server)) return *code;
   bench.server = server;
   if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
   if (bench_read->parsed()) {

@@ -1,17 +1,94 @@
 #!/usr/bin/env bash
-# Installs everything (deploy/setup.sh), builds the daemon and the CLI (deploy/build.sh) and
-# runs govledgerd in the foreground on its embedded RocksDB database. Ctrl-C (SIGINT) or SIGTERM
-# stops it cleanly.
+# Installs everything (deploy/setup.sh), builds the daemon and the CLI (deploy/build.sh), starts
+# govledgerd on its embedded RocksDB database, loads the demo ledger (deploy/demo/*.jsonl, in
+# file-name order; idempotent, so every start stores it at most once), prints how to query it,
+# and stays in the foreground until Ctrl-C (SIGINT) or SIGTERM, which it passes to govledgerd so
+# that it stops cleanly; it exits with govledgerd's exit status.
 # Works from any directory.
 #   GOVLEDGER_DATA_DIR  database directory, created if missing (default /var/lib/govledger)
 #   GOVLEDGER_LISTEN    gRPC address (default 127.0.0.1:50051)
-# Further arguments go to govledgerd (see build/ledger/govledgerd --help).
+#   GOVLEDGER_DEMO      1 (default) loads the demo ledger; 0 starts govledgerd without it
+# Further arguments go to govledgerd (see build/ledger/govledgerd --help); run.sh passes
+# --data-dir, --listen and --port-file itself.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data_dir="${GOVLEDGER_DATA_DIR:-/var/lib/govledger}"
 listen="${GOVLEDGER_LISTEN:-127.0.0.1:50051}"
+demo="${GOVLEDGER_DEMO:-1}"
+if [ "$demo" != 0 ] && [ "$demo" != 1 ]; then
+  echo "run.sh: GOVLEDGER_DEMO must be 0 or 1, not '$demo'" >&2
+  exit 2
+fi
 
 bash "$root/deploy/setup.sh"
 bash "$root/deploy/build.sh" govledgerd govledger
-exec "$root/build/ledger/govledgerd" --data-dir "$data_dir" --listen "$listen" "$@"
+govledgerd="$root/build/ledger/govledgerd"
+govledger="$root/build/cli/govledger"
+
+run_dir="$(mktemp -d)"
+daemon_pid=""
+stopping=0
+stop_daemon() {
+  stopping=1
+  if [ -n "$daemon_pid" ]; then kill -TERM "$daemon_pid" 2>/dev/null || true; fi
+}
+trap stop_daemon INT TERM
+trap 'rm -rf "$run_dir"' EXIT
+
+"$govledgerd" --data-dir "$data_dir" --listen "$listen" --port-file "$run_dir/port" "$@" &
+daemon_pid=$!
+
+# Wait until it serves (it writes the port file then), or report how it ended.
+until [ -s "$run_dir/port" ]; do
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    status=0
+    wait "$daemon_pid" || status=$?
+    echo "run.sh: govledgerd exited with status $status before serving" >&2
+    exit "$status"
+  fi
+  sleep 0.1
+done
+host="${listen%:*}"
+case "$host" in
+  "" | 0.0.0.0 | "[::]" | "*") host=127.0.0.1 ;;
+esac
+server="$host:$(cat "$run_dir/port")"
+
+if [ "$demo" = 1 ]; then
+  mapfile -t demo_files < <(LC_ALL=C ls -1 -- "$root"/deploy/demo/*.jsonl)
+  if ! "$govledger" --server "$server" import --actor "govledger demo (deploy/run.sh)" \
+    "${demo_files[@]}" && [ "$stopping" = 0 ]; then
+    echo "run.sh: the demo ledger did not load (see above); stopping govledgerd" >&2
+    stop_daemon
+    wait "$daemon_pid" || true
+    exit 1
+  fi
+fi
+
+cli="$govledger"
+[ "$server" = 127.0.0.1:50051 ] || cli="$govledger --server $server"
+[ "$stopping" = 1 ] || cat <<EOF
+
+govledgerd is serving on $server (data in $data_dir); Ctrl-C stops it.
+EOF
+if [ "$demo" = 1 ] && [ "$stopping" = 0 ]; then
+  cat <<EOF
+The demo ledger (deploy/demo/README.md) reconstructs the five seed papers. Try:
+  $cli report --programme LPP --week 86 --since-week 74
+  $cli risks --programme LPP --week 74
+  $cli decisions --organisation MOPAC
+  $cli decisions --organisation WWA --json
+  $cli history risk/LPP-R03
+  $cli verify
+EOF
+fi
+
+# Stay in the foreground until govledgerd ends; a trapped signal interrupts `wait`, so wait again
+# until the process is gone, then exit with its status.
+while :; do
+  status=0
+  wait "$daemon_pid" || status=$?
+  kill -0 "$daemon_pid" 2>/dev/null || break
+done
+exit "$status"

@@ -62,9 +62,8 @@ absl::Status Required(absl::string_view field, absl::string_view value) {
 absl::Status NotNegative(absl::string_view entity, absl::string_view field,
                          int64_t pence) {
   if (pence < 0) {
-    return Invalid(
-        absl::StrCat(entity, ": ", field, " is ", pence,
-                     " pence; amounts are whole pence and not negative"));
+    return Refuse(entity, absl::StrCat("has ", field, " ", pence, " pence"),
+                  "amounts are whole pence and not negative");
   }
   return absl::OkStatus();
 }

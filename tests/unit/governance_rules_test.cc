@@ -486,20 +486,20 @@ TEST_F(RulesTest, AmountsAreNotNegative) {
   EXPECT_THAT(
       Append(Ev(Decision("MOPAC", "D1", {"CEO"},
                          {Amount(v1::AMOUNT_KIND_CAPITAL, -1, "c")}))),
-      StatusIs(kInvalid,
+      StatusIs(kFailed,
                AllOf(HasSubstr("decision MOPAC/D1"), HasSubstr("-1 pence"),
                      HasSubstr("whole pence and not negative"))));
   EXPECT_OK(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
                                {Amount(v1::AMOUNT_KIND_CAPITAL, 0, "c")}))));
   EXPECT_THAT(Append(Ev(CloseProject("LPP-INV", -5))),
-              StatusIs(kInvalid, HasSubstr("final_cost_pence")));
+              StatusIs(kFailed, HasSubstr("final_cost_pence")));
   EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", -1, "X"))),
-              StatusIs(kInvalid, HasSubstr("threshold_pence")));
+              StatusIs(kFailed, HasSubstr("threshold_pence")));
   v1::BenefitForecast f;
   *f.mutable_subject() = ProjectRef("LPP-INV");
   f.set_benefit_id("b");
   f.set_annual_pence(-100);
-  EXPECT_THAT(Append(Ev(f)), StatusIs(kInvalid, HasSubstr("annual_pence")));
+  EXPECT_THAT(Append(Ev(f)), StatusIs(kFailed, HasSubstr("annual_pence")));
   EXPECT_OK(Append(Ev(CloseProject("LPP-INV", 5))));
   // An overflowing total is malformed too.
   EXPECT_THAT(

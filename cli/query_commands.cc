@@ -1,0 +1,692 @@
+#include "cli/query_commands.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/client.h"
+#include "cli/query_text.h"
+#include "cli/report.h"
+#include "cli/table.h"
+#include "govledger/v1/ledger.grpc.pb.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "projections/as_at.h"
+#include "projections/governance_state.h"
+
+namespace govledger::cli {
+namespace {
+
+// Deadline of every call: answers fold the log, which on a large ledger takes a while.
+constexpr std::chrono::seconds kCallTimeout{60};
+
+template <typename Request, typename Response>
+using QueryMethod = grpc::Status (v1::QueryService::Stub::*)(grpc::ClientContext*, const Request&,
+                                                             Response*);
+
+template <typename Request, typename Response>
+grpc::Status Call(v1::QueryService::Stub& stub, QueryMethod<Request, Response> method,
+                  const Request& request, Response* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  return (stub.*method)(&context, request, response);
+}
+
+// The flags of one point: the later (--position, --at, --week) or the earlier (--since-...).
+struct PointFlags {
+  const char* position_flag;
+  bool has_position;
+  std::string position;
+  const char* at_flag;
+  bool has_at;
+  std::string at;
+  const char* week_flag;
+  bool has_week;
+  std::string week;
+};
+
+// A whole number written in decimal digits only (no sign), at most `max`.
+template <typename Int>
+bool ParseWhole(const std::string& text, Int max, Int* out) {
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n > static_cast<uint64_t>(max)) return false;
+  *out = static_cast<Int>(n);
+  return true;
+}
+
+// A selector from the command line. `head`: no point was given, so the caller sets
+// as_at.position to the head it reads.
+struct Selector {
+  v1::AsAt as_at;
+  bool head = false;
+};
+
+// An instant given as RFC 3339, or as YYYY-MM-DD meaning the last microsecond of that day, UTC.
+absl::StatusOr<google::protobuf::Timestamp> ParseInstant(const char* flag,
+                                                         const std::string& text) {
+  google::protobuf::Timestamp t;
+  const bool date_only = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  const std::string rfc3339 = date_only ? text + "T23:59:59.999999Z" : text;
+  if (text.empty() || !google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", text,
+                     "' is not a time: give RFC 3339, e.g. 2016-12-25T17:00:00Z, or a date, e.g. "
+                     "2016-12-25 (the end of that day, UTC)"));
+  }
+  return t;
+}
+
+// The selector `f` names. Mode: `forced` if not UNSPECIFIED, else as known for a week or time,
+// as recorded for a position or the head.
+absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& programme,
+                                    v1::AsAtMode forced) {
+  if (int(f.has_position) + int(f.has_at) + int(f.has_week) > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("give at most one of ", f.position_flag, ", ",
+                                                   f.at_flag, " and ", f.week_flag));
+  }
+  Selector s;
+  v1::AsAtMode mode = v1::AS_AT_MODE_AS_RECORDED;
+  if (f.has_position) {
+    uint64_t position = 0;
+    if (!ParseWhole(f.position, std::numeric_limits<uint64_t>::max(), &position)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f.position_flag, " '", f.position,
+                       "' is not a log position: give a whole number from 0 to the head"));
+    }
+    s.as_at.set_position(position);
+  } else if (f.has_at) {
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseInstant(f.at_flag, f.at);
+    if (!t.ok()) return t.status();
+    *s.as_at.mutable_time() = *t;
+    mode = v1::AS_AT_MODE_AS_KNOWN;
+  } else if (f.has_week) {
+    if (programme.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f.week_flag, " needs --programme: weeks count from a programme's mobilisation date"));
+    }
+    int week = 0;
+    if (!ParseWhole(f.week, std::numeric_limits<int>::max(), &week) || week < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f.week_flag, " '", f.week,
+                       "' is not a plan week: give a whole number, 1 or more (week 1 starts on the "
+                       "programme's mobilisation date)"));
+    }
+    s.as_at.mutable_programme_week()->set_programme_id(programme);
+    s.as_at.mutable_programme_week()->set_week(week);
+    mode = v1::AS_AT_MODE_AS_KNOWN;
+  } else {
+    s.head = true;
+  }
+  s.as_at.set_mode(forced != v1::AS_AT_MODE_UNSPECIFIED ? forced : mode);
+  return s;
+}
+
+// Prints `message` in protobuf's JSON mapping (lowerCamelCase names, as the CLI's event JSON;
+// fields with zero values and empty lists included) as one line on stdout.
+int PrintJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
+    return Fail(kExitRefused, "cannot print the server's answer as JSON");
+  }
+  std::cout << json << "\n";
+  return kExitOk;
+}
+
+int Print(const std::string& text) {
+  std::cout << text;
+  return kExitOk;
+}
+
+// "Label:  value" lines, values aligned.
+std::string Fields(const std::vector<std::pair<std::string, std::string>>& fields) {
+  size_t width = 0;
+  for (const auto& [label, value] : fields) width = std::max(width, DisplayWidth(label) + 1);
+  std::string out;
+  for (const auto& [label, value] : fields) {
+    absl::StrAppend(&out, label, ":", std::string(width - DisplayWidth(label) + 1, ' '), value,
+                    "\n");
+  }
+  return out;
+}
+
+using projections::FormatPence;
+
+// "GREEN 3, AMBER 2" (unrated as "unrated N"); "none" when empty.
+std::string RagCounts(const google::protobuf::RepeatedPtrField<v1::RagCount>& counts, bool colour) {
+  std::vector<std::string> parts;
+  for (const v1::RagCount& c : counts) {
+    parts.push_back(
+        c.rag() == v1::RAG_UNSPECIFIED
+            ? absl::StrCat("unrated ", c.count())
+            : absl::StrCat(Paint(RagText(c.rag()), RagStyle(c.rag()), colour), " ", c.count()));
+  }
+  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tables of each command.
+
+std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
+  const v1::WorkStatus& p = r.programme();
+  std::string rating = "not rated";
+  if (p.rated()) {
+    rating = Paint(RagText(p.rag()), RagStyle(p.rag()), colour);
+    if (p.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+      absl::StrAppend(&rating, ", delivery confidence ",
+                      Paint(ConfidenceText(p.delivery_confidence()),
+                            ConfidenceStyle(p.delivery_confidence()), colour));
+    }
+    if (p.reported_plan_week() > 0) {
+      absl::StrAppend(&rating, " (reported for week ", p.reported_plan_week(), ")");
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"Programme", absl::StrCat(p.ref().id(), "  ", p.name(), p.closed() ? " (closed)" : "")},
+      {"Rating", rating}};
+  if (!p.commentary().empty()) fields.push_back({"Commentary", p.commentary()});
+  fields.push_back({"Plan week", absl::StrCat(r.plan_week())});
+  fields.push_back({"As at", DescribeAsAt(r.as_at())});
+  std::string out = Fields(fields);
+  Table projects({"PROJECT", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK", "COMMENTARY"});
+  projects.AlignRight(5);
+  for (const v1::WorkStatus& w : r.projects()) {
+    projects.AddRow({w.ref().id(), w.name(), w.closed() ? "closed" : "open", RagCell(w.rag()),
+                     ConfidenceCell(w.delivery_confidence()),
+                     w.reported_plan_week() > 0 ? absl::StrCat(w.reported_plan_week()) : "",
+                     w.commentary()});
+  }
+  absl::StrAppend(&out, "\n", projects.rows() > 0 ? projects.Render(colour) : "No projects.\n",
+                  "\nOpen projects by rating: ", RagCounts(r.project_rag_counts(), colour), "\n");
+  return out;
+}
+
+std::string RisksView(const std::string& programme, const v1::GetRiskRegisterResponse& r,
+                      bool colour) {
+  std::string open = absl::StrCat(r.open(), ", of which ", r.open_red(), " red");
+  if (r.open_by_rating_size() > 0) {
+    absl::StrAppend(&open, " (", RagCounts(r.open_by_rating(), colour), ")");
+  }
+  std::string out = Fields({{"Programme", programme},
+                            {"As at", DescribeAsAt(r.as_at())},
+                            {"Open risks", open},
+                            {"Closed", absl::StrCat(r.closed())},
+                            {"Transferred out", absl::StrCat(r.transferred_out())}});
+  Table risks({"RISK", "RATING", "STATUS", "SUBJECT", "OWNER", "TITLE"});
+  for (const v1::RiskEntry& e : r.risks()) {
+    std::string subject = WorkText(e.subject());
+    if (e.opened_against().id() != e.subject().id() ||
+        e.opened_against().kind() != e.subject().kind()) {
+      absl::StrAppend(&subject, " (from ", WorkText(e.opened_against()), ")");
+    }
+    risks.AddRow({e.risk_id(), RagCell(e.rating()), RiskStatusText(e.status()), subject, e.owner(),
+                  e.title()});
+  }
+  absl::StrAppend(&out, "\n", risks.rows() > 0 ? risks.Render(colour) : "No risks.\n");
+  if (r.by_subject_size() > 0) {
+    Table subjects({"SUBJECT", "OPEN", "RED", "CLOSED"});
+    for (size_t c = 1; c <= 3; ++c) subjects.AlignRight(c);
+    for (const v1::SubjectRiskCount& s : r.by_subject()) {
+      subjects.AddRow({WorkText(s.subject()), absl::StrCat(s.open()), absl::StrCat(s.open_red()),
+                       absl::StrCat(s.closed())});
+    }
+    absl::StrAppend(&out, "\n", subjects.Render(colour));
+  }
+  return out;
+}
+
+std::string ScopeView(const std::string& programme, const v1::GetScopeMapResponse& r, bool colour) {
+  std::string out =
+      Fields({{"Programme", programme},
+              {"As at", DescribeAsAt(r.as_at())},
+              {"Items", absl::StrCat(r.in_scope(), " in scope, ", r.removed(), " removed, ",
+                                     r.transferred_out(), " transferred out")}});
+  if (r.items_size() == 0) return absl::StrCat(out, "\nNo scope items.\n");
+  Table items({"ITEM", "STATUS", "OWNER", "TITLE"});
+  Table changes({"POSITION", "EFFECTIVE", "ITEM", "CHANGE", "FROM", "TO", "BASELINE", "BENEFITS",
+                 "APPROVAL", "REASON"});
+  changes.AlignRight(0);
+  changes.AlignRight(6);
+  changes.AlignRight(7);
+  for (const v1::ScopeItemEntry& item : r.items()) {
+    items.AddRow({item.scope_item_id(), ScopeStatusText(item.status()), WorkText(item.owner()),
+                  item.title()});
+    for (const v1::ScopeChange& c : item.changes()) {
+      changes.AddRow({absl::StrCat(c.event().position()),
+                      TimeText(c.event().effective_time(), c.event().has_effective_time()),
+                      item.scope_item_id(), ScopeChangeText(c), WorkText(c.from()),
+                      WorkText(c.to()), NonZeroPence(c.baseline_change_pence()),
+                      NonZeroPence(c.benefit_change_pence()), ApprovalText(c.approval()),
+                      c.reason()});
+    }
+  }
+  absl::StrAppend(&out, "\n", items.Render(colour), "\nChanges:\n", changes.Render(colour));
+  return out;
+}
+
+std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResponse& r,
+                         bool colour) {
+  std::string out = Fields(
+      {{"Programme", programme},
+       {"As at", DescribeAsAt(r.as_at())},
+       {"Totals", absl::StrCat("forecast ", FormatPence(r.total_forecast_annual_pence()),
+                               " a year; realised ", FormatPence(r.total_realised_annual_pence()),
+                               " a year; confirmed at closure ",
+                               FormatPence(r.total_closure_annual_benefits_pence()), " a year")}});
+  Table works({"SUBJECT", "STATE", "FORECAST/YEAR", "REALISED/YEAR", "AT CLOSURE/YEAR"});
+  for (size_t c = 2; c <= 4; ++c) works.AlignRight(c);
+  Table benefits({"SUBJECT", "BENEFIT", "FORECAST/YEAR", "REALISED/YEAR", "DESCRIPTION"});
+  benefits.AlignRight(2);
+  benefits.AlignRight(3);
+  std::vector<const v1::WorkBenefits*> all = {&r.programme()};
+  for (const v1::WorkBenefits& w : r.projects()) all.push_back(&w);
+  for (const v1::WorkBenefits* w : all) {
+    works.AddRow({WorkText(w->subject()), w->closed() ? "closed" : "open",
+                  NonZeroPence(w->forecast_annual_pence()),
+                  NonZeroPence(w->realised_annual_pence()),
+                  NonZeroPence(w->closure_annual_benefits_pence())});
+    for (const v1::BenefitEntry& b : w->benefits()) {
+      benefits.AddRow({WorkText(w->subject()), b.benefit_id(),
+                       b.has_forecast() ? FormatPence(b.forecast_annual_pence()) : "",
+                       b.has_realised() ? FormatPence(b.realised_annual_pence()) : "",
+                       b.description()});
+    }
+  }
+  absl::StrAppend(&out, "\n", works.Render(colour));
+  if (benefits.rows() > 0) absl::StrAppend(&out, "\nBenefits:\n", benefits.Render(colour));
+  return out;
+}
+
+std::string DecisionsView(const std::string& organisation, const std::string& programme,
+                          const v1::GetDecisionRegisterResponse& r, bool colour) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!organisation.empty()) fields.push_back({"Organisation", organisation});
+  if (!programme.empty()) fields.push_back({"Programme", programme});
+  fields.push_back({"As at", DescribeAsAt(r.as_at())});
+  fields.push_back(
+      {"Decisions", absl::StrCat(r.pending(), " pending, ", r.approved(), " approved, ",
+                                 r.rejected(), " rejected, ", r.withdrawn(), " withdrawn")});
+  std::string out = Fields(fields);
+  if (r.decisions_size() == 0) return absl::StrCat(out, "\nNo decisions.\n");
+  Table decisions({"ORGANISATION", "REFERENCE", "STATUS", "AMOUNT", "SIGNED", "AWAITING",
+                   "DELEGATION", "TITLE"});
+  decisions.AlignRight(3);
+  for (const v1::DecisionEntry& d : r.decisions()) {
+    std::vector<std::string> signed_by, delegations;
+    for (const v1::DecisionSignature& s : d.signatures()) {
+      signed_by.push_back(absl::StrCat(s.role(), " (", s.key_id(), ")"));
+    }
+    for (const v1::DelegationNeed& n : d.delegations()) {
+      delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(), ")"));
+    }
+    decisions.AddRow({d.organisation_id(), d.reference(), DecisionStatusText(d.status()),
+                      DecisionAmountText(d), absl::StrJoin(signed_by, ", "),
+                      absl::StrJoin(d.unsigned_roles(), ", "), absl::StrJoin(delegations, ", "),
+                      d.title()});
+  }
+  absl::StrAppend(&out, "\n", decisions.Render(colour));
+  if (r.approved_spend_size() > 0) {
+    Table spend({"FUNDING SOURCE", "KIND", "APPROVED"});
+    spend.AlignRight(2);
+    for (const v1::SpendTotal& s : r.approved_spend()) {
+      spend.AddRow({s.funding_source(), AmountKindText(s.kind()), FormatPence(s.pence())});
+    }
+    absl::StrAppend(&out, "\nApproved spend:\n", spend.Render(colour));
+  }
+  return out;
+}
+
+std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryResponse& r,
+                        bool colour) {
+  std::string out = Fields({{"Entity", entity}, {"As at", DescribeAsAt(r.as_at())}});
+  Table changes({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "CHANGE"});
+  changes.AlignRight(0);
+  for (const v1::EntityChange& c : r.changes()) {
+    const v1::EventRef& e = c.event();
+    changes.AddRow({absl::StrCat(e.position()), TimeText(e.recorded_time(), e.has_recorded_time()),
+                    TimeText(e.effective_time(), e.has_effective_time()), e.actor(),
+                    ShortType(e.event_type()), AspectChanges(c)});
+  }
+  absl::StrAppend(&out, "\n", changes.Render(colour));
+  return out;
+}
+
+std::string CompareView(const std::string& programme, const v1::CompareResponse& r, bool colour) {
+  std::string out = Fields(
+      {{"Programme", programme}, {"From", DescribeAsAt(r.from())}, {"To", DescribeAsAt(r.to())}});
+  Table differences({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
+  for (const v1::Difference& d : r.differences()) {
+    const bool rating = d.aspect() == "rating";
+    differences.AddRow({d.entity(), d.aspect(),
+                        Cell(d.before(), rating ? RatingTextStyle(d.before()) : Style::kPlain),
+                        Cell(d.after(), rating ? RatingTextStyle(d.after()) : Style::kPlain),
+                        PositionsText(d.events())});
+  }
+  absl::StrAppend(&out, "\n",
+                  differences.rows() > 0 ? differences.Render(colour) : "No differences.\n");
+  if (r.events_size() > 0) {
+    Table events({"POSITION", "RECORDED", "EFFECTIVE", "EVENT", "STREAM", "ACTOR"});
+    events.AlignRight(0);
+    for (const v1::EventRef& e : r.events()) {
+      events.AddRow({absl::StrCat(e.position()), TimeText(e.recorded_time(), e.has_recorded_time()),
+                     TimeText(e.effective_time(), e.has_effective_time()),
+                     ShortType(e.event_type()), e.stream_id(), e.actor()});
+    }
+    absl::StrAppend(&out, "\n", r.events_size(), " events between the two points:\n",
+                    events.Render(colour));
+  }
+  return out;
+}
+
+// "position 45" for an as-recorded cut, else its cut instant.
+std::string PointText(const v1::ResolvedAsAt& a) {
+  return a.mode() == v1::AS_AT_MODE_AS_RECORDED
+             ? absl::StrCat("position ", a.position())
+             : absl::StrCat(ModeText(a.mode()), " at ", TimeText(a.cut_time(), a.has_cut_time()));
+}
+
+// Whether the first point lies after the second (then a report's --since point is not earlier).
+bool After(const v1::ResolvedAsAt& a, const v1::ResolvedAsAt& b) {
+  if (a.mode() == v1::AS_AT_MODE_AS_RECORDED && b.mode() == v1::AS_AT_MODE_AS_RECORDED) {
+    return a.position() > b.position();
+  }
+  const int64_t ta = a.has_cut_time() ? projections::ToMicros(a.cut_time()) : INT64_MIN;
+  const int64_t tb = b.has_cut_time() ? projections::ToMicros(b.cut_time()) : INT64_MIN;
+  return ta > tb;
+}
+
+constexpr const char* kPointHelp =
+    "The point (at most one; none means the head of the log):\n"
+    "  --position N   log position N (0 to the head)\n"
+    "  --at TIME      an instant: RFC 3339 (2016-12-25T17:00:00Z) or a date (2016-12-25,\n"
+    "                 meaning the end of that day, UTC)\n"
+    "  --week N       the end of week N of --programme's plan (week 1 starts on its\n"
+    "                 mobilisation date)\n"
+    "The mode: --as-recorded (what the ledger held then; the default for --position and the\n"
+    "head) or --as-known (what is now known to have been true then, including facts recorded\n"
+    "later; the default for --at and --week).";
+
+constexpr const char* kSinceHelp =
+    "The earlier point (one is required): --since-position N, --since TIME or\n"
+    "--since-week N, read like --position, --at and --week. The later point: --position,\n"
+    "--at or --week (none means the head). --as-recorded or --as-known applies to both\n"
+    "points; without one, each point takes its own default.";
+
+}  // namespace
+
+QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
+  // One line each in `govledger --help`; the points, modes and examples in the command's own.
+  status_ = app.add_subcommand(
+      "status", "A programme's and its projects' ratings, counts per rating, the plan week");
+  status_->footer(absl::StrCat(kPointHelp,
+                               "\n\nExamples:\n  govledger status --programme LPP\n"
+                               "  govledger status --programme LPP --week 74\n"
+                               "  govledger status --programme LPP --at 2016-12-25 --as-recorded "
+                               "--json"));
+  risks_ = app.add_subcommand(
+      "risks", "A programme's risk register: open, closed and transferred risks, by rating");
+  risks_->footer(absl::StrCat(kPointHelp,
+                              "\n\nExamples:\n  govledger risks --programme LPP --week 86\n"
+                              "  govledger risks --programme LPP --position 120 --json"));
+  scope_ = app.add_subcommand(
+      "scope", "A programme's scope map: owners of scope items, adds, transfers, removals");
+  scope_->footer(
+      absl::StrCat(kPointHelp, "\n\nExample:\n  govledger scope --programme LPP --week 86"));
+  benefits_ = app.add_subcommand(
+      "benefits", "Forecast, realised and at-closure annual savings per project and programme");
+  benefits_->footer(
+      absl::StrCat(kPointHelp, "\n\nExample:\n  govledger benefits --programme LPP --week 86"));
+  decisions_ = app.add_subcommand(
+      "decisions",
+      "Decisions of an organisation or programme: status, signatures, delegations, spend");
+  decisions_->footer(absl::StrCat(kPointHelp,
+                                  "\n\nExamples:\n  govledger decisions --organisation MOPAC\n"
+                                  "  govledger decisions --programme LPP --week 86 --json"));
+  history_ = app.add_subcommand(
+      "history", "Every event of one entity, with its times, actor and what it changed");
+  history_->footer(absl::StrCat(kPointHelp,
+                                "\n\nExamples:\n  govledger history risk/LPP-R03\n"
+                                "  govledger history project/LPP-INV --programme LPP --week 86\n"
+                                "  govledger history decision/MOPAC/PCD-72 --json"));
+  compare_ = app.add_subcommand(
+      "compare", "What changed for a programme between two points, and the events that explain it");
+  compare_->footer(
+      absl::StrCat(kSinceHelp, "\n\n", kPointHelp,
+                   "\n\nExamples:\n  govledger compare --programme LPP --since-week 74 --week 86\n"
+                   "  govledger compare --programme LPP --since-position 40 --json"));
+  report_ = app.add_subcommand(
+      "report", "The programme update report (Markdown), now and last time, e.g. week 86 since 74");
+  report_->footer(absl::StrCat(
+      "The report: the programme's rating and its change, projects by rating, open and red\n"
+      "risks (the red ones listed), projects closed since and their savings, forecast savings,\n"
+      "scope changes, decisions, and every difference with the events that explain it.\n"
+      "--json prints one object whose `current` and `previous` parts each give rating,\n"
+      "projects_by_rating, open_risks, red_risks and more (README, \"The govledger CLI\").\n\n",
+      kSinceHelp, "\n\n", kPointHelp,
+      "\n\nExamples:\n  govledger report --programme LPP --week 86 --since-week 74\n"
+      "  govledger report --programme LPP --week 86 --since-week 74 --json"));
+
+  for (CLI::App* sub :
+       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_}) {
+    sub->add_option("--server", server_flag, "govledgerd address");
+    sub->add_option("--programme", programme_,
+                    sub == history_ ? "The programme whose plan --week counts (with --week only)"
+                    : sub == decisions_
+                        ? "Only the decisions concerning this programme (and the plan --week "
+                          "counts in)"
+                        : "Required: the programme's id, e.g. LPP");
+    sub->add_option("--position", position_, "Log position (0 to the head)")->type_name("N");
+    sub->add_option("--at", at_, "RFC 3339 instant, or YYYY-MM-DD (the end of that day, UTC)")
+        ->type_name("TIME");
+    sub->add_option("--week", week_, "Week of --programme's plan (1 or more)")->type_name("N");
+    sub->add_flag("--as-recorded", as_recorded_, "What the ledger held at the point");
+    sub->add_flag("--as-known", as_known_, "What is now known to have been true at the point");
+    sub->add_flag("--json", json_,
+                  sub == report_ ? "One JSON object (README, \"govledger report\")"
+                                 : "The answer as one JSON object (protobuf's JSON mapping "
+                                   "of the response)");
+  }
+  decisions_->add_option("--organisation", organisation_,
+                         "Only the decisions of this organisation, e.g. MOPAC");
+  history_->add_option("ENTITY", entity_, "The entity's stream, e.g. risk/LPP-R03")->required();
+  for (CLI::App* sub : {compare_, report_}) {
+    sub->add_option("--since-position", since_position_, "The earlier point: a log position")
+        ->type_name("N");
+    sub->add_option("--since", since_, "The earlier point: an instant (as --at)")
+        ->type_name("TIME");
+    sub->add_option("--since-week", since_week_, "The earlier point: a week of the plan")
+        ->type_name("N");
+  }
+}
+
+std::optional<int> QueryCommands::Run(const std::string& server) {
+  CLI::App* cmd = nullptr;
+  for (CLI::App* sub :
+       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_}) {
+    if (sub->parsed()) cmd = sub;
+  }
+  if (cmd == nullptr) return std::nullopt;
+
+  // Arguments first: every mistake here exits 2 before the server is asked anything.
+  if (programme_.empty() && cmd != decisions_ && cmd != history_) {
+    return Fail(kExitBadArgs, absl::StrCat(cmd->get_name(), " needs --programme, e.g. ",
+                                           cmd->get_name(), " --programme LPP"));
+  }
+  if (cmd == decisions_ && organisation_.empty() && programme_.empty()) {
+    return Fail(kExitBadArgs, "give --organisation, --programme or both");
+  }
+  if (as_recorded_ && as_known_) {
+    return Fail(kExitBadArgs, "give --as-recorded or --as-known, not both");
+  }
+  const v1::AsAtMode forced = as_recorded_ ? v1::AS_AT_MODE_AS_RECORDED
+                              : as_known_  ? v1::AS_AT_MODE_AS_KNOWN
+                                           : v1::AS_AT_MODE_UNSPECIFIED;
+  const auto given = [cmd](const char* flag) { return cmd->count(flag) > 0; };
+  absl::StatusOr<Selector> to = SelectorOf({"--position", given("--position"), position_, "--at",
+                                            given("--at"), at_, "--week", given("--week"), week_},
+                                           programme_, forced);
+  if (!to.ok()) return Fail(kExitBadArgs, std::string(to.status().message()));
+  std::optional<Selector> from;
+  if (cmd == compare_ || cmd == report_) {
+    if (!given("--since-position") && !given("--since") && !given("--since-week")) {
+      return Fail(kExitBadArgs,
+                  "give the earlier point: --since-week N, --since-position N or --since TIME");
+    }
+    absl::StatusOr<Selector> since =
+        SelectorOf({"--since-position", given("--since-position"), since_position_, "--since",
+                    given("--since"), since_, "--since-week", given("--since-week"), since_week_},
+                   programme_, forced);
+    if (!since.ok()) return Fail(kExitBadArgs, std::string(since.status().message()));
+    from = *since;
+  }
+  if (cmd == history_ && !programme_.empty() && !given("--week")) {
+    return Fail(kExitBadArgs,
+                "history takes --programme only with --week (it names the plan the week "
+                "counts in)");
+  }
+
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto query = v1::QueryService::NewStub(channel);
+  // A point with no flags is the head, read once so that all of a report's calls ask about the
+  // same position.
+  if (to->head || (from && from->head)) {
+    auto ledger = v1::LedgerService::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    v1::GetHeadResponse head;
+    grpc::Status s = ledger->GetHead(&context, v1::GetHeadRequest(), &head);
+    if (!s.ok()) return FailCall(server, s);
+    if (to->head) to->as_at.set_position(head.position());
+    if (from && from->head) from->as_at.set_position(head.position());
+  }
+  const bool colour = !json_ && StdoutWantsColour();
+
+  if (cmd == status_) {
+    v1::GetProgrammeStatusRequest request;
+    request.set_programme_id(programme_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetProgrammeStatusResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetProgrammeStatus, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response) : Print(StatusView(response, colour));
+  }
+  if (cmd == risks_) {
+    v1::GetRiskRegisterRequest request;
+    request.set_programme_id(programme_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetRiskRegisterResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetRiskRegister, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response) : Print(RisksView(programme_, response, colour));
+  }
+  if (cmd == scope_) {
+    v1::GetScopeMapRequest request;
+    request.set_programme_id(programme_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetScopeMapResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetScopeMap, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response) : Print(ScopeView(programme_, response, colour));
+  }
+  if (cmd == benefits_) {
+    v1::GetBenefitsRequest request;
+    request.set_programme_id(programme_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetBenefitsResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetBenefits, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response) : Print(BenefitsView(programme_, response, colour));
+  }
+  if (cmd == decisions_) {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id(organisation_);
+    request.set_programme_id(programme_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetDecisionRegisterResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetDecisionRegister, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response)
+                 : Print(DecisionsView(organisation_, programme_, response, colour));
+  }
+  if (cmd == history_) {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id(entity_);
+    *request.mutable_as_at() = to->as_at;
+    v1::GetEntityHistoryResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetEntityHistory, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return json_ ? PrintJson(response) : Print(HistoryView(entity_, response, colour));
+  }
+
+  v1::CompareRequest compare;
+  compare.set_programme_id(programme_);
+  *compare.mutable_from() = from->as_at;
+  *compare.mutable_to() = to->as_at;
+  ReportInputs in;
+  in.programme_id = programme_;
+  grpc::Status s = Call(*query, &v1::QueryService::Stub::Compare, compare, &in.compare);
+  if (!s.ok()) return FailCall(server, s);
+  if (cmd == compare_) {
+    return json_ ? PrintJson(in.compare) : Print(CompareView(programme_, in.compare, colour));
+  }
+
+  if (After(in.compare.from(), in.compare.to())) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("the earlier point (", PointText(in.compare.from()),
+                             ") is after the report's point (", PointText(in.compare.to()),
+                             "); give an earlier --since-week, --since-position or --since"));
+  }
+  for (auto [point, as_at] :
+       {std::pair{&in.current, &to->as_at}, std::pair{&in.previous, &from->as_at}}) {
+    v1::GetProgrammeStatusRequest status;
+    status.set_programme_id(programme_);
+    *status.mutable_as_at() = *as_at;
+    v1::GetRiskRegisterRequest risks;
+    risks.set_programme_id(programme_);
+    *risks.mutable_as_at() = *as_at;
+    v1::GetBenefitsRequest benefits;
+    benefits.set_programme_id(programme_);
+    *benefits.mutable_as_at() = *as_at;
+    v1::GetScopeMapRequest scope;
+    scope.set_programme_id(programme_);
+    *scope.mutable_as_at() = *as_at;
+    v1::GetDecisionRegisterRequest decisions;
+    decisions.set_programme_id(programme_);
+    *decisions.mutable_as_at() = *as_at;
+    // In order, stopping at the first refusal.
+    grpc::Status call =
+        Call(*query, &v1::QueryService::Stub::GetProgrammeStatus, status, &point->status);
+    if (call.ok())
+      call = Call(*query, &v1::QueryService::Stub::GetRiskRegister, risks, &point->risks);
+    if (call.ok()) {
+      call = Call(*query, &v1::QueryService::Stub::GetBenefits, benefits, &point->benefits);
+    }
+    if (call.ok()) call = Call(*query, &v1::QueryService::Stub::GetScopeMap, scope, &point->scope);
+    if (call.ok()) {
+      call =
+          Call(*query, &v1::QueryService::Stub::GetDecisionRegister, decisions, &point->decisions);
+    }
+    if (!call.ok()) return FailCall(server, call);
+  }
+  if (json_) {
+    std::cout << ReportJson(in) << "\n";
+    return kExitOk;
+  }
+  return Print(ReportMarkdown(in));
+}
+
+}  // namespace govledger::cli

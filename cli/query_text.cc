@@ -1,0 +1,158 @@
+#include "cli/query_text.h"
+
+#include <map>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "projections/as_at.h"
+#include "projections/governance_state.h"
+#include "projections/streams.h"
+
+namespace govledger::cli {
+
+std::string ModeText(v1::AsAtMode mode) {
+  return mode == v1::AS_AT_MODE_AS_KNOWN ? "as known" : "as recorded";
+}
+
+std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
+  const std::string week = plan_week > 0 ? absl::StrCat("plan week ", plan_week, "; ") : "";
+  const std::string folded = absl::StrCat(as_at.events_folded(), " events folded");
+  if (as_at.mode() == v1::AS_AT_MODE_AS_KNOWN) {
+    return absl::StrCat("as known at ", TimeText(as_at.cut_time(), as_at.has_cut_time()), " (",
+                        week, "log read to position ", as_at.position(), "; ", folded, ")");
+  }
+  return absl::StrCat(
+      "as recorded at position ", as_at.position(), " (",
+      as_at.has_cut_time() ? absl::StrCat(TimeText(as_at.cut_time(), true), "; ") : "", week,
+      folded, ")");
+}
+
+std::string TimeText(const google::protobuf::Timestamp& t, bool set) {
+  return set ? projections::FormatMicros(projections::ToMicros(t)) : "";
+}
+
+std::string ShortType(const std::string& event_type) {
+  if (absl::StartsWith(event_type, projections::kGovernanceTypePrefix)) {
+    return event_type.substr(projections::kGovernanceTypePrefix.size());
+  }
+  return event_type;
+}
+
+std::string NonZeroPence(int64_t pence) {
+  return pence == 0 ? "" : projections::FormatPence(pence);
+}
+
+std::string DecisionAmountText(const v1::DecisionEntry& decision) {
+  int64_t committed = 0, noted = 0;
+  for (const v1::DecisionAmount& a : decision.amounts()) {
+    (a.noted_only() ? noted : committed) += a.pence();
+  }
+  std::string out = projections::FormatPence(committed);
+  if (noted != 0) absl::StrAppend(&out, " (+", projections::FormatPence(noted), " noted)");
+  return out;
+}
+
+std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events) {
+  std::vector<uint64_t> positions;
+  for (const v1::EventRef& e : events) positions.push_back(e.position());
+  return absl::StrJoin(positions, ", ");
+}
+
+std::string WorkText(const v1::WorkRef& ref) {
+  return ref.id().empty() ? "" : projections::Describe(ref);
+}
+
+std::string RiskStatusText(v1::RiskStatus status) {
+  switch (status) {
+    case v1::RISK_STATUS_OPEN:
+      return "open";
+    case v1::RISK_STATUS_CLOSED:
+      return "closed";
+    case v1::RISK_STATUS_TRANSFERRED_OUT:
+      return "transferred out";
+    default:
+      return "";
+  }
+}
+
+std::string ScopeStatusText(v1::ScopeStatus status) {
+  switch (status) {
+    case v1::SCOPE_STATUS_IN_SCOPE:
+      return "in scope";
+    case v1::SCOPE_STATUS_REMOVED:
+      return "removed";
+    case v1::SCOPE_STATUS_TRANSFERRED_OUT:
+      return "transferred out";
+    default:
+      return "";
+  }
+}
+
+std::string DecisionStatusText(v1::DecisionStatus status) {
+  switch (status) {
+    case v1::DECISION_STATUS_PENDING:
+      return "pending";
+    case v1::DECISION_STATUS_APPROVED:
+      return "approved";
+    case v1::DECISION_STATUS_REJECTED:
+      return "rejected";
+    case v1::DECISION_STATUS_WITHDRAWN:
+      return "withdrawn";
+    default:
+      return "";
+  }
+}
+
+std::string AmountKindText(v1::AmountKind kind) {
+  switch (kind) {
+    case v1::AMOUNT_KIND_CAPITAL:
+      return "capital";
+    case v1::AMOUNT_KIND_REVENUE:
+      return "revenue";
+    case v1::AMOUNT_KIND_ONE_OFF:
+      return "one-off";
+    default:
+      return "";
+  }
+}
+
+std::string ScopeChangeText(const v1::ScopeChange& change) {
+  if (!change.has_from()) return "added";
+  if (!change.has_to()) return "removed";
+  return "transferred";
+}
+
+std::string ApprovalText(const v1::Approval& approval) {
+  return approval.decision_stream().empty() ? approval.board() : approval.decision_stream();
+}
+
+std::string AspectChanges(const v1::EntityChange& change) {
+  std::map<std::string, std::string> before, after;
+  std::vector<std::string> order;  // aspects in the order the answer gives them
+  for (const v1::Aspect& a : change.before()) {
+    before[a.name()] = a.value();
+    order.push_back(a.name());
+  }
+  for (const v1::Aspect& a : change.after()) {
+    if (!before.contains(a.name())) order.push_back(a.name());
+    after[a.name()] = a.value();
+  }
+  std::string out;
+  for (const std::string& name : order) {
+    const auto b = before.find(name);
+    const auto a = after.find(name);
+    if (b != before.end() && a != after.end() && b->second == a->second) continue;
+    std::string text;
+    if (b == before.end()) {
+      text = absl::StrCat(name, ": ", a->second);
+    } else {
+      text = absl::StrCat(name, ": ", b->second, " -> ", a == after.end() ? "none" : a->second);
+    }
+    absl::StrAppend(&out, out.empty() ? "" : "; ", text);
+  }
+  return out;
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,62 @@
+// Words for the values of QueryService answers (proto/govledger/v1/query.proto), shared by the
+// query commands' tables and the report. Pure functions; thread-safe.
+#ifndef GOVLEDGER_CLI_QUERY_TEXT_H_
+#define GOVLEDGER_CLI_QUERY_TEXT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "google/protobuf/timestamp.pb.h"
+#include "govledger/v1/query.pb.h"
+
+namespace govledger::cli {
+
+// "as recorded" / "as known".
+std::string ModeText(v1::AsAtMode mode);
+
+// How a selector resolved, e.g.
+//   "as known at 2016-12-25T23:59:59.999999Z (plan week 86; log read to position 45; 43 events
+//   folded)" or "as recorded at position 45 (2026-11-26T14:00:00.5Z; 43 events folded)".
+// `plan_week` is left out when 0.
+std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week = 0);
+
+// RFC 3339 in UTC ("2016-01-13T12:00:00Z"); "" when unset.
+std::string TimeText(const google::protobuf::Timestamp& t, bool set);
+
+// An event type without the "govledger.v1." prefix of governance types.
+std::string ShortType(const std::string& event_type);
+
+// FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
+std::string NonZeroPence(int64_t pence);
+
+// A decision's amounts: the committed total, and the noted total beside it when there is one,
+// e.g. "£400,000.00 (+£195,000.00 noted)".
+std::string DecisionAmountText(const v1::DecisionEntry& decision);
+
+// The positions of `events`, ", "-separated: "39, 40, 46".
+std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);
+
+// "programme LPP" / "project LPP-INV"; "" for an unset reference.
+std::string WorkText(const v1::WorkRef& ref);
+
+// "open", "closed", "transferred out".
+std::string RiskStatusText(v1::RiskStatus status);
+// "in scope", "removed", "transferred out".
+std::string ScopeStatusText(v1::ScopeStatus status);
+// "pending", "approved", "rejected", "withdrawn".
+std::string DecisionStatusText(v1::DecisionStatus status);
+// "capital", "revenue", "one-off".
+std::string AmountKindText(v1::AmountKind kind);
+// "added", "removed" or "transferred", from which ends of the change are set.
+std::string ScopeChangeText(const v1::ScopeChange& change);
+// The approving decision stream, else the board; "" when neither.
+std::string ApprovalText(const v1::Approval& approval);
+
+// What an event changed in an entity's state: "name: before -> after" for each aspect that
+// differs, "; "-separated ("name: value" when it had no value before, "name: before -> none"
+// when it has none after).
+std::string AspectChanges(const v1::EntityChange& change);
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_QUERY_TEXT_H_

@@ -1,0 +1,464 @@
+#include "cli/report.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "cli/query_text.h"
+#include "cli/table.h"
+#include "projections/governance_state.h"
+
+namespace govledger::cli {
+namespace {
+
+// The ratings a report counts projects by, in order; RAG_UNSPECIFIED is "unrated".
+constexpr v1::Rag kRatings[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED, v1::RAG_UNSPECIFIED};
+
+using projections::FormatPence;
+
+std::string RatingWord(v1::Rag rag) {
+  return rag == v1::RAG_UNSPECIFIED ? "unrated" : RagText(rag);
+}
+
+int CountOf(const v1::GetProgrammeStatusResponse& s, v1::Rag rag) {
+  for (const v1::RagCount& c : s.project_rag_counts()) {
+    if (c.rag() == rag) return c.count();
+  }
+  return 0;
+}
+
+// The week a report at this cut speaks for: the latest plan week reported by the programme or
+// one of its projects (the last status report folded), else the plan week of the cut.
+int ReportWeek(const v1::GetProgrammeStatusResponse& s) {
+  int week = s.programme().reported_plan_week();
+  for (const v1::WorkStatus& w : s.projects()) week = std::max(week, w.reported_plan_week());
+  return week > 0 ? week : s.plan_week();
+}
+
+int OpenProjects(const v1::GetProgrammeStatusResponse& s) {
+  int n = 0;
+  for (const v1::RagCount& c : s.project_rag_counts()) n += c.count();
+  return n;
+}
+
+// The programme's rating: "AMBER", or "not rated".
+std::string ProgrammeRating(const v1::WorkStatus& p) {
+  return p.rated() && p.rag() != v1::RAG_UNSPECIFIED ? RagText(p.rag()) : "not rated";
+}
+
+// A project's rating for the report: "GREEN", "closed (last GREEN)", "unrated".
+std::string ProjectRating(const v1::WorkStatus& w) {
+  const std::string rating = w.rated() ? RagText(w.rag()) : "unrated";
+  return w.closed() ? absl::StrCat("closed (last ", rating, ")") : rating;
+}
+
+std::map<std::string, const v1::WorkStatus*> ProjectsById(const v1::GetProgrammeStatusResponse& s) {
+  std::map<std::string, const v1::WorkStatus*> out;
+  for (const v1::WorkStatus& w : s.projects()) out[w.ref().id()] = &w;
+  return out;
+}
+
+std::vector<const v1::RiskEntry*> RedRisks(const v1::GetRiskRegisterResponse& r) {
+  std::vector<const v1::RiskEntry*> out;
+  for (const v1::RiskEntry& e : r.risks()) {
+    if (e.status() == v1::RISK_STATUS_OPEN && e.rating() == v1::RAG_RED) out.push_back(&e);
+  }
+  return out;
+}
+
+const std::string& RiskText(const v1::RiskEntry& e) {
+  return e.description().empty() ? e.title() : e.description();
+}
+
+// Projects closed at `current` that were not closed (or not registered) at `previous`.
+std::vector<const v1::WorkStatus*> ClosedSince(const ReportInputs& in) {
+  const auto before = ProjectsById(in.previous.status);
+  std::vector<const v1::WorkStatus*> out;
+  for (const v1::WorkStatus& w : in.current.status.projects()) {
+    const auto b = before.find(w.ref().id());
+    if (w.closed() && (b == before.end() || !b->second->closed())) out.push_back(&w);
+  }
+  return out;
+}
+
+// A project's annual benefits confirmed at closure, from a benefits answer.
+int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& project_id) {
+  for (const v1::WorkBenefits& w : b.projects()) {
+    if (w.subject().id() == project_id) return w.closure_annual_benefits_pence();
+  }
+  return 0;
+}
+
+// A scope change with the item it belongs to.
+struct ItemChange {
+  const v1::ScopeItemEntry* item;
+  const v1::ScopeChange* change;
+};
+
+// The scope changes between the two points: those of the current scope map whose event is one
+// of the events Compare lists between the points.
+std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
+  std::set<uint64_t> between;
+  for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
+  std::vector<ItemChange> out;
+  for (const v1::ScopeItemEntry& item : in.current.scope.items()) {
+    for (const v1::ScopeChange& c : item.changes()) {
+      if (between.contains(c.event().position())) out.push_back({&item, &c});
+    }
+  }
+  return out;
+}
+
+std::map<std::pair<std::string, std::string>, const v1::DecisionEntry*> DecisionsByKey(
+    const v1::GetDecisionRegisterResponse& r) {
+  std::map<std::pair<std::string, std::string>, const v1::DecisionEntry*> out;
+  for (const v1::DecisionEntry& d : r.decisions()) out[{d.organisation_id(), d.reference()}] = &d;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON, written in a fixed key order. Values are JSON text.
+
+std::string JStr(absl::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      absl::StrAppend(&out, "\\", std::string(1, ch));
+    } else if (c < 0x20) {
+      absl::StrAppend(&out, absl::StrFormat("\\u%04x", c));
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out + "\"";
+}
+std::string JNum(int64_t n) { return absl::StrCat(n); }
+std::string JBool(bool b) { return b ? "true" : "false"; }
+constexpr absl::string_view kJNull = "null";
+
+std::string JList(const std::vector<std::string>& items) {
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+}
+
+// An object whose keys stay in the order they are added.
+class JObj {
+ public:
+  JObj& Add(absl::string_view key, absl::string_view json) {
+    absl::StrAppend(&text_, text_.empty() ? "" : ",", JStr(key), ":", json);
+    return *this;
+  }
+  std::string Json() const { return absl::StrCat("{", text_, "}"); }
+
+ private:
+  std::string text_;
+};
+
+// How a point resolved: {mode ("AS_RECORDED" or "AS_KNOWN"), cut_time (RFC 3339, or null),
+// position, events_folded}.
+std::string AsAtJson(const v1::ResolvedAsAt& a) {
+  return JObj()
+      .Add("mode", JStr(a.mode() == v1::AS_AT_MODE_AS_KNOWN ? "AS_KNOWN" : "AS_RECORDED"))
+      .Add("cut_time", a.has_cut_time() ? JStr(TimeText(a.cut_time(), true)) : std::string(kJNull))
+      .Add("position", JNum(static_cast<int64_t>(a.position())))
+      .Add("events_folded", JNum(static_cast<int64_t>(a.events_folded())))
+      .Json();
+}
+
+std::string RatingJson(const v1::WorkStatus& w) {
+  return w.rated() && w.rag() != v1::RAG_UNSPECIFIED ? JStr(RagText(w.rag())) : std::string(kJNull);
+}
+
+std::string ClosedProjectJson(const v1::WorkStatus& w, const v1::GetBenefitsResponse& b) {
+  return JObj()
+      .Add("project_id", JStr(w.ref().id()))
+      .Add("name", JStr(w.name()))
+      .Add("annual_benefits_pence", JNum(ClosureBenefits(b, w.ref().id())))
+      .Json();
+}
+
+std::string PointJson(const ReportPoint& p) {
+  const v1::WorkStatus& programme = p.status.programme();
+  JObj by_rating;
+  for (v1::Rag rag : kRatings) {
+    by_rating.Add(rag == v1::RAG_UNSPECIFIED ? "UNRATED" : RagText(rag),
+                  JNum(CountOf(p.status, rag)));
+  }
+  std::vector<std::string> red, projects, closed, decisions;
+  for (const v1::RiskEntry* e : RedRisks(p.risks)) {
+    red.push_back(JObj()
+                      .Add("risk_id", JStr(e->risk_id()))
+                      .Add("title", JStr(e->title()))
+                      .Add("description", JStr(e->description()))
+                      .Add("subject", JStr(WorkText(e->subject())))
+                      .Json());
+  }
+  for (const v1::WorkStatus& w : p.status.projects()) {
+    projects.push_back(JObj()
+                           .Add("project_id", JStr(w.ref().id()))
+                           .Add("name", JStr(w.name()))
+                           .Add("rating", RatingJson(w))
+                           .Add("closed", JBool(w.closed()))
+                           .Json());
+    if (w.closed()) closed.push_back(ClosedProjectJson(w, p.benefits));
+  }
+  for (const v1::DecisionEntry& d : p.decisions.decisions()) {
+    decisions.push_back(JObj()
+                            .Add("organisation_id", JStr(d.organisation_id()))
+                            .Add("reference", JStr(d.reference()))
+                            .Add("title", JStr(d.title()))
+                            .Add("status", JStr(DecisionStatusText(d.status())))
+                            .Json());
+  }
+  return JObj()
+      .Add("as_at", AsAtJson(p.status.as_at()))
+      .Add("plan_week", JNum(p.status.plan_week()))
+      .Add("report_week", JNum(ReportWeek(p.status)))
+      .Add("rating", RatingJson(programme))
+      .Add("delivery_confidence",
+           programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED
+               ? JStr(ConfidenceText(programme.delivery_confidence()))
+               : std::string(kJNull))
+      .Add("projects_by_rating", by_rating.Json())
+      .Add("open_risks", JNum(p.risks.open()))
+      .Add("red_risks", JNum(p.risks.open_red()))
+      .Add("red_risk_list", JList(red))
+      .Add("projects", JList(projects))
+      .Add("closed_projects", JList(closed))
+      .Add("forecast_annual_pence", JNum(p.benefits.total_forecast_annual_pence()))
+      .Add("realised_annual_pence", JNum(p.benefits.total_realised_annual_pence()))
+      .Add("decisions", JList(decisions))
+      .Json();
+}
+
+}  // namespace
+
+std::string ReportMarkdown(const ReportInputs& in) {
+  const ReportPoint& now = in.current;
+  const ReportPoint& then = in.previous;
+  const v1::WorkStatus& programme = now.status.programme();
+  std::string out =
+      absl::StrCat("# ", programme.name().empty() ? in.programme_id : programme.name(), " (",
+                   in.programme_id, "): update at week ", ReportWeek(now.status),
+                   ", last reported at week ", ReportWeek(then.status), "\n\n");
+  absl::StrAppend(&out, "- Now: ", DescribeAsAt(now.status.as_at(), now.status.plan_week()),
+                  "\n- Last time: ", DescribeAsAt(then.status.as_at(), then.status.plan_week()),
+                  "\n");
+
+  // Rating.
+  const std::string rating_now = ProgrammeRating(programme);
+  const std::string rating_then = ProgrammeRating(then.status.programme());
+  absl::StrAppend(&out, "\n## Rating\n\nThe programme is ", rating_now, " at week ",
+                  ReportWeek(now.status),
+                  rating_now == rating_then
+                      ? absl::StrCat(", unchanged since week ", ReportWeek(then.status))
+                      : absl::StrCat(" (week ", ReportWeek(then.status), ": ", rating_then, ")"),
+                  ".");
+  if (programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+    absl::StrAppend(&out, " Delivery confidence: ", ConfidenceText(programme.delivery_confidence()),
+                    ".");
+  }
+  absl::StrAppend(&out, "\n");
+  if (!programme.commentary().empty()) {
+    absl::StrAppend(&out, "\n> ", absl::StrReplaceAll(programme.commentary(), {{"\n", " "}}), "\n");
+  }
+
+  // Projects by rating.
+  Table counts({"RATING", "NOW", "LAST TIME"});
+  counts.AlignRight(1);
+  counts.AlignRight(2);
+  for (v1::Rag rag : kRatings) {
+    const int n = CountOf(now.status, rag), p = CountOf(then.status, rag);
+    if (rag == v1::RAG_UNSPECIFIED && n == 0 && p == 0) continue;
+    counts.AddRow({RatingWord(rag), absl::StrCat(n), absl::StrCat(p)});
+  }
+  counts.AddRow({"open projects", absl::StrCat(OpenProjects(now.status)),
+                 absl::StrCat(OpenProjects(then.status))});
+  Table projects({"PROJECT", "NAME", "NOW", "LAST TIME"});
+  const auto before = ProjectsById(then.status);
+  for (const v1::WorkStatus& w : now.status.projects()) {
+    const auto b = before.find(w.ref().id());
+    projects.AddRow({w.ref().id(), w.name(), ProjectRating(w),
+                     b == before.end() ? "not registered" : ProjectRating(*b->second)});
+  }
+  absl::StrAppend(&out, "\n## Projects by rating\n\nOpen projects:\n\n", counts.RenderMarkdown(),
+                  "\n", projects.RenderMarkdown());
+
+  // Risks.
+  absl::StrAppend(&out, "\n## Risks\n\n", now.risks.open(), " open risks (", then.risks.open(),
+                  " last time), of which ", now.risks.open_red(), " red (", then.risks.open_red(),
+                  " last time).\n");
+  const std::vector<const v1::RiskEntry*> red = RedRisks(now.risks);
+  if (!red.empty()) {
+    Table t({"RISK", "AGAINST", "OWNER", "DESCRIPTION"});
+    for (const v1::RiskEntry* e : red) {
+      t.AddRow({e->risk_id(), WorkText(e->subject()), e->owner(), RiskText(*e)});
+    }
+    absl::StrAppend(&out, "\nRed risks now:\n\n", t.RenderMarkdown());
+  }
+  Table risk_changes({"RISK", "CHANGE", "BEFORE", "AFTER", "EVENTS"});
+  for (const v1::Difference& d : in.compare.differences()) {
+    if (!absl::StartsWith(d.entity(), "risk/")) continue;
+    risk_changes.AddRow(
+        {d.entity().substr(5), d.aspect(), d.before(), d.after(), PositionsText(d.events())});
+  }
+  if (risk_changes.rows() > 0) {
+    absl::StrAppend(&out, "\nRisks opened, closed, transferred or re-rated since last time:\n\n",
+                    risk_changes.RenderMarkdown());
+  }
+
+  // Projects closed and their savings.
+  absl::StrAppend(&out, "\n## Projects closed since last time\n\n");
+  const std::vector<const v1::WorkStatus*> closed = ClosedSince(in);
+  if (closed.empty()) {
+    absl::StrAppend(&out, "None.\n");
+  } else {
+    Table t({"PROJECT", "NAME", "LAST RATING", "ANNUAL BENEFITS AT CLOSURE"});
+    t.AlignRight(3);
+    int64_t total = 0;
+    for (const v1::WorkStatus* w : closed) {
+      const int64_t benefits = ClosureBenefits(now.benefits, w->ref().id());
+      total += benefits;
+      t.AddRow({w->ref().id(), w->name(), w->rated() ? RagText(w->rag()) : "unrated",
+                FormatPence(benefits)});
+    }
+    absl::StrAppend(&out, t.RenderMarkdown(), "\n", closed.size(),
+                    closed.size() == 1 ? " project" : " projects", " closed, with ",
+                    FormatPence(total), " a year of benefits confirmed at closure.\n");
+  }
+
+  // Forecast savings.
+  std::map<std::string, const v1::WorkBenefits*> benefits_then;
+  for (const v1::WorkBenefits& w : then.benefits.projects()) benefits_then[w.subject().id()] = &w;
+  Table savings({"SUBJECT", "FORECAST A YEAR", "LAST TIME", "REALISED A YEAR"});
+  for (size_t c = 1; c <= 3; ++c) savings.AlignRight(c);
+  std::vector<const v1::WorkBenefits*> subjects = {&now.benefits.programme()};
+  for (const v1::WorkBenefits& w : now.benefits.projects()) subjects.push_back(&w);
+  for (const v1::WorkBenefits* w : subjects) {
+    const v1::WorkBenefits* b = nullptr;
+    if (w->subject().kind() == v1::WORK_KIND_PROGRAMME) {
+      b = &then.benefits.programme();
+    } else if (auto it = benefits_then.find(w->subject().id()); it != benefits_then.end()) {
+      b = it->second;
+    }
+    const int64_t forecast_then = b == nullptr ? 0 : b->forecast_annual_pence();
+    if (w->forecast_annual_pence() == 0 && w->realised_annual_pence() == 0 && forecast_then == 0) {
+      continue;
+    }
+    savings.AddRow({WorkText(w->subject()), FormatPence(w->forecast_annual_pence()),
+                    FormatPence(forecast_then), FormatPence(w->realised_annual_pence())});
+  }
+  absl::StrAppend(&out, "\n## Forecast savings\n\n");
+  if (savings.rows() > 0) absl::StrAppend(&out, savings.RenderMarkdown(), "\n");
+  absl::StrAppend(&out, "Forecast ", FormatPence(now.benefits.total_forecast_annual_pence()),
+                  " a year (", FormatPence(then.benefits.total_forecast_annual_pence()),
+                  " last time); realised ", FormatPence(now.benefits.total_realised_annual_pence()),
+                  " a year.\n");
+
+  // Scope changes.
+  absl::StrAppend(&out, "\n## Scope changes since last time\n\n");
+  const std::vector<ItemChange> scope = ScopeChangesSince(in);
+  if (scope.empty()) {
+    absl::StrAppend(&out, "None.\n");
+  } else {
+    Table t({"ITEM", "CHANGE", "FROM", "TO", "BASELINE", "BENEFITS", "REASON", "APPROVAL"});
+    t.AlignRight(4);
+    t.AlignRight(5);
+    for (const ItemChange& c : scope) {
+      t.AddRow({c.item->title().empty() || c.item->title() == c.item->scope_item_id()
+                    ? c.item->scope_item_id()
+                    : absl::StrCat(c.item->scope_item_id(), ": ", c.item->title()),
+                ScopeChangeText(*c.change), WorkText(c.change->from()), WorkText(c.change->to()),
+                NonZeroPence(c.change->baseline_change_pence()),
+                NonZeroPence(c.change->benefit_change_pence()), c.change->reason(),
+                ApprovalText(c.change->approval())});
+    }
+    absl::StrAppend(&out, t.RenderMarkdown());
+  }
+
+  // Decisions.
+  absl::StrAppend(&out, "\n## Decisions\n\n");
+  if (now.decisions.decisions_size() == 0) {
+    absl::StrAppend(&out, "No decisions concern ", in.programme_id, ".\n");
+  } else {
+    const auto decisions_then = DecisionsByKey(then.decisions);
+    Table t({"ORGANISATION", "REFERENCE", "TITLE", "NOW", "LAST TIME", "AMOUNT", "AWAITING"});
+    t.AlignRight(5);
+    for (const v1::DecisionEntry& d : now.decisions.decisions()) {
+      const auto b = decisions_then.find({d.organisation_id(), d.reference()});
+      t.AddRow(
+          {d.organisation_id(), d.reference(), d.title(), DecisionStatusText(d.status()),
+           b == decisions_then.end() ? "not proposed" : DecisionStatusText(b->second->status()),
+           DecisionAmountText(d), absl::StrJoin(d.unsigned_roles(), ", ")});
+    }
+    absl::StrAppend(&out, t.RenderMarkdown());
+  }
+
+  // Every difference.
+  absl::StrAppend(&out, "\n## Changes and the events behind them\n\n", in.compare.events_size(),
+                  in.compare.events_size() == 1 ? " event" : " events",
+                  " between the two points concern the programme, its projects, risks or scope "
+                  "items.\n");
+  if (in.compare.differences_size() > 0) {
+    Table t({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
+    for (const v1::Difference& d : in.compare.differences()) {
+      t.AddRow({d.entity(), d.aspect(), d.before(), d.after(), PositionsText(d.events())});
+    }
+    absl::StrAppend(&out, "\n", t.RenderMarkdown());
+  }
+  return out;
+}
+
+std::string ReportJson(const ReportInputs& in) {
+  std::vector<std::string> closed, scope, changes;
+  for (const v1::WorkStatus* w : ClosedSince(in)) {
+    closed.push_back(ClosedProjectJson(*w, in.current.benefits));
+  }
+  for (const ItemChange& c : ScopeChangesSince(in)) {
+    scope.push_back(JObj()
+                        .Add("scope_item_id", JStr(c.item->scope_item_id()))
+                        .Add("title", JStr(c.item->title()))
+                        .Add("change", JStr(ScopeChangeText(*c.change)))
+                        .Add("from", JStr(WorkText(c.change->from())))
+                        .Add("to", JStr(WorkText(c.change->to())))
+                        .Add("baseline_change_pence", JNum(c.change->baseline_change_pence()))
+                        .Add("benefit_change_pence", JNum(c.change->benefit_change_pence()))
+                        .Add("reason", JStr(c.change->reason()))
+                        .Add("position", JNum(c.change->event().position()))
+                        .Json());
+  }
+  for (const v1::Difference& d : in.compare.differences()) {
+    std::vector<std::string> positions;
+    for (const v1::EventRef& e : d.events()) positions.push_back(JNum(e.position()));
+    changes.push_back(JObj()
+                          .Add("entity", JStr(d.entity()))
+                          .Add("aspect", JStr(d.aspect()))
+                          .Add("before", JStr(d.before()))
+                          .Add("after", JStr(d.after()))
+                          .Add("positions", JList(positions))
+                          .Json());
+  }
+  return JObj()
+      .Add("programme", JObj()
+                            .Add("id", JStr(in.programme_id))
+                            .Add("name", JStr(in.current.status.programme().name()))
+                            .Json())
+      .Add("current", PointJson(in.current))
+      .Add("previous", PointJson(in.previous))
+      .Add("rating_changed", JBool(ProgrammeRating(in.current.status.programme()) !=
+                                   ProgrammeRating(in.previous.status.programme())))
+      .Add("projects_closed_since", JList(closed))
+      .Add("scope_changes", JList(scope))
+      .Add("changes", JList(changes))
+      .Add("events", JNum(in.compare.events_size()))
+      .Json();
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,560 @@
+// The auditors' query commands of the real govledger CLI (cli/query_commands.h) against a real
+// govledgerd holding seed 000 (tests/seed000_events.h, recorded through gRPC as
+// query_service_test.cc does): tables checked against their exact text, --json parsed back into
+// the response types, the programme update report at week 86 since week 74 reproducing seed
+// 000's figures (../shared/DOMAIN.md) as Markdown and as JSON, colour only on a terminal without
+// NO_COLOR, and bad arguments (exit 2), server refusals (exit 1) and an unreachable server
+// (exit 3).
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "govledger/v1/query.pb.h"
+#include "tests/governance_events.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+#include "tests/seed000_events.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Seed 000 recorded as its batches: positions 1-11 registrations, 12-25 the risk register,
+// 26-30 the week-74 ratings, 31-50 everything up to the week-86 report.
+constexpr uint64_t kWeek74Position = 30;
+constexpr uint64_t kHead = 50;
+
+class CliQueryTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    uint64_t head = 0;
+    for (const std::vector<v1::Event>& batch : seed000::BuildSeed000().Batches()) {
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend(batch), &response, "clerk"), GrpcOk());
+      head = response.head_position();
+      if (batch.size() == 5) {  // the week-74 ratings
+        ASSERT_EQ(head, kWeek74Position);
+      }
+    }
+    ASSERT_EQ(head, kHead);
+  }
+
+  // Runs the CLI against the daemon, without colour.
+  CliRun Run(const std::string& args) {
+    return Cli(absl::StrCat("--server ", daemon_.address(), " ", args), "NO_COLOR=1");
+  }
+
+  // Runs a --json command and parses its one line of output into `out`.
+  void RunJson(const std::string& args, google::protobuf::Message* out) {
+    CliRun r = Run(absl::StrCat(args, " --json"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    ASSERT_THAT(r.out, EndsWith("\n"));
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, out).ok()) << r.out;
+  }
+};
+
+// The fields of a JSON object parsed as a Struct.
+const google::protobuf::Value& Field(const google::protobuf::Struct& s, const std::string& key) {
+  static const google::protobuf::Value* const kMissing = new google::protobuf::Value();
+  auto it = s.fields().find(key);
+  return it == s.fields().end() ? *kMissing : it->second;
+}
+const google::protobuf::Value& Field(const google::protobuf::Value& v, const std::string& key) {
+  return Field(v.struct_value(), key);
+}
+
+TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
+  CliRun r = Run("status --programme LPP --week 86");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "Programme:   LPP  Local Policing Programme\n"
+            "Rating:      AMBER (reported for week 86)\n"
+            "Commentary:  a deteriorating picture\n"
+            "Plan week:   86\n"
+            "As at:       as known at 2016-12-25T23:59:59.999999Z (log read to position 50; 48 "
+            "events folded)\n"
+            "\n"
+            "PROJECT   NAME              STATE   RAG    CONFIDENCE  WEEK  COMMENTARY\n"
+            "LPP-CJ    LPP-CJ project    closed  GREEN  -             74  -\n"
+            "LPP-INV   LPP-INV project   open    AMBER  -             86  -\n"
+            "LPP-PCSO  LPP-PCSO project  closed  GREEN  -             74  -\n"
+            "LPP-PERF  LPP-PERF project  open    GREEN  -             86  -\n"
+            "LPP-PP    LPP-PP project    open    GREEN  -             86  -\n"
+            "LPP-PREV  LPP-PREV project  open    GREEN  -             86  -\n"
+            "LPP-RESP  LPP-RESP project  open    AMBER  -             86  -\n"
+            "\n"
+            "Open projects by rating: GREEN 3, AMBER 2\n");
+}
+
+TEST_F(CliQueryTest, RisksTableAsKnownAtWeek74) {
+  CliRun r = Run("risks --programme LPP --week 74");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string rows;
+  for (int i = 1; i <= 14; ++i) {
+    const bool red = i == 1 || (i >= 3 && i <= 9);
+    const std::string subject = i <= 2   ? "project LPP-PCSO"
+                                : i == 3 ? "project LPP-CJ  "
+                                         : "programme LPP   ";
+    const std::string id = absl::StrCat(i < 10 ? "LPP-R0" : "LPP-R", i);
+    absl::StrAppend(&rows, id, "  ", red ? "RED  " : "AMBER", "   open    ", subject,
+                    "  programme manager  ", id, "\n");
+  }
+  EXPECT_EQ(r.out,
+            absl::StrCat(
+                "Programme:        LPP\n"
+                "As at:            as known at 2016-10-02T23:59:59.999999Z (log read to position "
+                "50; 28 events folded)\n"
+                "Open risks:       14, of which 8 red (AMBER 6, RED 8)\n"
+                "Closed:           0\n"
+                "Transferred out:  0\n"
+                "\n"
+                "RISK     RATING  STATUS  SUBJECT           OWNER              TITLE\n",
+                rows,
+                "\n"
+                "SUBJECT           OPEN  RED  CLOSED\n"
+                "programme LPP       11    6       0\n"
+                "project LPP-CJ       1    1       0\n"
+                "project LPP-INV      0    0       0\n"
+                "project LPP-PCSO     2    1       0\n"
+                "project LPP-PREV     0    0       0\n"
+                "project LPP-RESP     0    0       0\n"));
+}
+
+TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
+  // The week-74 report's position, as recorded: the seed's week-74 figures.
+  CliRun at74 = Run(absl::StrCat("status --programme LPP --position ", kWeek74Position));
+  ASSERT_EQ(at74.code, 0) << at74.err;
+  EXPECT_THAT(at74.out, AllOf(HasSubstr("As at:      as recorded at position 30 ("),
+                              HasSubstr("Open projects by rating: GREEN 4, AMBER 1\n"),
+                              HasSubstr("Rating:     not rated\n")));
+  // No point: the head, as recorded.
+  v1::GetRiskRegisterResponse head;
+  RunJson("risks --programme LPP", &head);
+  EXPECT_EQ(head.as_at().mode(), v1::AS_AT_MODE_AS_RECORDED);
+  EXPECT_EQ(head.as_at().position(), kHead);
+  EXPECT_EQ(head.open(), 11);
+  EXPECT_EQ(head.open_red(), 5);
+  // The head, as known: the same facts, effective by the head's recorded time.
+  v1::GetRiskRegisterResponse known;
+  RunJson("risks --programme LPP --as-known", &known);
+  EXPECT_EQ(known.as_at().mode(), v1::AS_AT_MODE_AS_KNOWN);
+  EXPECT_EQ(known.open(), 11);
+  // --at with a date: the end of that day (UTC), as known; week 74 ended on 2016-10-02.
+  v1::GetProgrammeStatusResponse day;
+  RunJson("status --programme LPP --at 2016-10-02", &day);
+  EXPECT_EQ(day.as_at().mode(), v1::AS_AT_MODE_AS_KNOWN);
+  EXPECT_EQ(day.as_at().cut_time().seconds(), 1475452799);  // 2016-10-02T23:59:59.999999Z
+  EXPECT_EQ(day.plan_week(), 74);
+  // --week asked as recorded: in 2016 the ledger (written now) held nothing.
+  CliRun recorded86 = Run("status --programme LPP --week 86 --as-recorded");
+  EXPECT_EQ(recorded86.code, 1);
+  EXPECT_THAT(recorded86.err, HasSubstr("not yet registered"));
+}
+
+TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
+  // Protobuf's JSON mapping: lowerCamelCase names, enums by name, zero values printed.
+  CliRun raw = Run("status --programme LPP --week 86 --json");
+  EXPECT_THAT(raw.out, AllOf(HasSubstr("\"projectRagCounts\":[{\"rag\":\"RAG_GREEN\",\"count\":3}"),
+                             HasSubstr("\"closed\":false")));
+  v1::GetProgrammeStatusResponse status;
+  RunJson("status --programme LPP --week 86", &status);
+  EXPECT_EQ(status.programme().rag(), v1::RAG_AMBER);
+  EXPECT_EQ(status.projects_size(), 7);
+  EXPECT_EQ(status.plan_week(), 86);
+
+  v1::GetScopeMapResponse scope;
+  RunJson("scope --programme LPP --week 86", &scope);
+  ASSERT_EQ(scope.items_size(), 3);
+  EXPECT_EQ(scope.items(1).owner().id(), "OCP");
+  EXPECT_EQ(scope.transferred_out(), 2);
+
+  v1::GetBenefitsResponse benefits;
+  RunJson("benefits --programme LPP --week 86", &benefits);
+  EXPECT_EQ(benefits.total_forecast_annual_pence(), 765000000);
+  EXPECT_EQ(benefits.total_closure_annual_benefits_pence(), 450000000);
+
+  v1::GetEntityHistoryResponse history;
+  RunJson("history risk/LPP-R03 --programme LPP --week 86", &history);
+  ASSERT_EQ(history.changes_size(), 2);
+  EXPECT_EQ(history.changes(1).event().event_type(), "govledger.v1.RiskTransferred");
+  EXPECT_EQ(history.changes(1).event().actor(), "clerk");
+
+  v1::CompareResponse compare;
+  RunJson("compare --programme LPP --since-week 74 --week 86", &compare);
+  std::vector<uint64_t> positions;
+  for (const v1::EventRef& e : compare.events()) positions.push_back(e.position());
+  std::vector<uint64_t> between;
+  for (uint64_t p = kWeek74Position + 1; p <= kHead; ++p) between.push_back(p);
+  EXPECT_EQ(positions, between);
+  EXPECT_EQ(compare.differences_size(), 21);
+  // The same two points as dates: week 74 ends on 2016-10-02 and week 86 on 2016-12-25.
+  v1::CompareResponse by_dates;
+  RunJson("compare --programme LPP --since 2016-10-02 --at 2016-12-25", &by_dates);
+  EXPECT_EQ(by_dates.from().mode(), v1::AS_AT_MODE_AS_KNOWN);
+  EXPECT_EQ(by_dates.events_size(), compare.events_size());
+  EXPECT_EQ(by_dates.to().cut_time().seconds(), compare.to().cut_time().seconds());
+
+  v1::GetDecisionRegisterResponse decisions;
+  RunJson("decisions --programme LPP", &decisions);
+  EXPECT_EQ(decisions.decisions_size(), 0);
+}
+
+TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
+  CliRun scope = Run("scope --programme LPP --week 86");
+  ASSERT_EQ(scope.code, 0) << scope.err;
+  EXPECT_THAT(scope.out,
+              AllOf(HasSubstr("Items:      1 in scope, 0 removed, 2 transferred out\n"),
+                    HasSubstr("LPP-SVC-OPS         transferred out  programme OCP     "
+                              "LPP-SVC-OPS\n"),
+                    HasSubstr("      42  2016-11-23T12:00:00Z  LPP-SVC-OPS         transferred  "
+                              "programme LPP  programme OCP     -£10,000.00  -£5,000.00  "
+                              "Programme Board  aligns with the target operating model\n")));
+  CliRun benefits = Run("benefits --programme LPP --week 86");
+  ASSERT_EQ(benefits.code, 0) << benefits.err;
+  EXPECT_THAT(benefits.out,
+              AllOf(HasSubstr("Totals:     forecast £7,650,000.00 a year; realised £0.00 a year; "
+                              "confirmed at closure £4,500,000.00 a year\n"),
+                    HasSubstr("project LPP-PCSO  closed              -              -    "
+                              "£3,000,000.00\n"),
+                    HasSubstr("project LPP-INV   annual-savings  £6,000,000.00              -  "
+                              "-\n")));
+  CliRun history = Run("history risk/LPP-R03");
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out,
+              AllOf(HasSubstr("Entity:  risk/LPP-R03\n"),
+                    HasSubstr("clerk  RiskOpened       status: open; rating: RED; subject: "
+                              "project LPP-CJ\n"),
+                    HasSubstr("clerk  RiskTransferred  subject: project LPP-CJ -> programme "
+                              "OCP\n")));
+  CliRun compare = Run("compare --programme LPP --since-position 30");
+  ASSERT_EQ(compare.code, 0) << compare.err;
+  EXPECT_THAT(compare.out,
+              AllOf(HasSubstr("From:       as recorded at position 30 ("),
+                    HasSubstr("To:         as recorded at position 50 ("),
+                    HasSubstr("risk/LPP-R04              rating                  RED             "
+                              "AMBER                   36\n"),
+                    HasSubstr("20 events between the two points:\n")));
+}
+
+TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {
+  CliRun r = Run("report --programme LPP --week 86 --since-week 74");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            R"md(# Local Policing Programme (LPP): update at week 86, last reported at week 74
+
+- Now: as known at 2016-12-25T23:59:59.999999Z (plan week 86; log read to position 50; 48 events folded)
+- Last time: as known at 2016-10-02T23:59:59.999999Z (plan week 74; log read to position 50; 28 events folded)
+
+## Rating
+
+The programme is AMBER at week 86 (week 74: not rated).
+
+> a deteriorating picture
+
+## Projects by rating
+
+Open projects:
+
+| RATING        | NOW | LAST TIME |
+| ------------- | --: | --------: |
+| GREEN         |   3 |         4 |
+| AMBER         |   2 |         1 |
+| RED           |   0 |         0 |
+| open projects |   5 |         5 |
+
+| PROJECT  | NAME             | NOW                 | LAST TIME      |
+| -------- | ---------------- | ------------------- | -------------- |
+| LPP-CJ   | LPP-CJ project   | closed (last GREEN) | GREEN          |
+| LPP-INV  | LPP-INV project  | AMBER               | AMBER          |
+| LPP-PCSO | LPP-PCSO project | closed (last GREEN) | GREEN          |
+| LPP-PERF | LPP-PERF project | GREEN               | not registered |
+| LPP-PP   | LPP-PP project   | GREEN               | not registered |
+| LPP-PREV | LPP-PREV project | GREEN               | GREEN          |
+| LPP-RESP | LPP-RESP project | AMBER               | GREEN          |
+
+## Risks
+
+11 open risks (14 last time), of which 5 red (8 last time).
+
+Red risks now:
+
+| RISK    | AGAINST       | OWNER             | DESCRIPTION                                                                                                                                                                                        |
+| ------- | ------------- | ----------------- | -------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------- |
+| LPP-R05 | programme LPP | programme manager | There is a risk that the technology requirements of the new model are not affordable or cannot be delivered on time                                                                                |
+| LPP-R06 | programme LPP | programme manager | There is a risk that further delays to the Mobile project and Niche patch fixes/upgrades will impact upon Response and Investigation designs                                                       |
+| LPP-R07 | programme LPP | programme manager | There is a risk that if the transfer of skills from PCWs to investigating officers is not fully completed, then this may result in casework performance failures                                   |
+| LPP-R08 | programme LPP | programme manager | There is a risk that of a shortfall in recruitment to Public Protection following the investment uplift                                                                                            |
+| LPP-R09 | programme LPP | programme manager | There is a risk that by introducing a caseload for officers when responding to the 7 specified Home Office crime types, this will lead to demand that is not accounted for in the prevention model |
+
+Risks opened, closed, transferred or re-rated since last time:
+
+| RISK    | CHANGE  | BEFORE         | AFTER           | EVENTS |
+| ------- | ------- | -------------- | --------------- | ------ |
+| LPP-R01 | risk    | open           | closed          | 33     |
+| LPP-R02 | risk    | open           | closed          | 34     |
+| LPP-R03 | risk    | open           | transferred out | 35     |
+| LPP-R03 | subject | project LPP-CJ | programme OCP   | 35     |
+| LPP-R04 | rating  | RED            | AMBER           | 36     |
+
+## Projects closed since last time
+
+| PROJECT  | NAME             | LAST RATING | ANNUAL BENEFITS AT CLOSURE |
+| -------- | ---------------- | ----------- | -------------------------: |
+| LPP-CJ   | LPP-CJ project   | GREEN       |              £1,500,000.00 |
+| LPP-PCSO | LPP-PCSO project | GREEN       |              £3,000,000.00 |
+
+2 projects closed, with £4,500,000.00 a year of benefits confirmed at closure.
+
+## Forecast savings
+
+| SUBJECT          | FORECAST A YEAR | LAST TIME | REALISED A YEAR |
+| ---------------- | --------------: | --------: | --------------: |
+| project LPP-INV  |   £6,000,000.00 |     £0.00 |           £0.00 |
+| project LPP-RESP |   £1,650,000.00 |     £0.00 |           £0.00 |
+
+Forecast £7,650,000.00 a year (£0.00 last time); realised £0.00 a year.
+
+## Scope changes since last time
+
+| ITEM                                                                            | CHANGE      | FROM          | TO               |    BASELINE |   BENEFITS | REASON                                 | APPROVAL        |
+| ------------------------------------------------------------------------------- | ----------- | ------------- | ---------------- | ----------: | ---------: | -------------------------------------- | --------------- |
+| LPP-BATS-DISCOVERY: Discovery work for a new Briefing and Tasking System (BATS) | added       | -             | project LPP-PREV |           - |          - | -                                      | Programme Board |
+| LPP-SVC-OPS                                                                     | transferred | programme LPP | programme OCP    | -£10,000.00 | -£5,000.00 | aligns with the target operating model | Programme Board |
+| LPP-SVC-SPEC                                                                    | transferred | programme LPP | programme SCCP   | -£10,000.00 | -£5,000.00 | aligns with the target operating model | Programme Board |
+
+## Decisions
+
+No decisions concern LPP.
+
+## Changes and the events behind them
+
+20 events between the two points concern the programme, its projects, risks or scope items.
+
+| ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS     |
+| ------------------------ | ---------------------- | -------------- | ---------------------- | ---------- |
+| programme/LPP            | rating                 | -              | AMBER                  | 45         |
+| project/LPP-CJ           | closed                 | open           | closed                 | 32         |
+| project/LPP-INV          | gate                   | -              | Gate 3                 | 39, 40, 46 |
+| project/LPP-INV          | benefit:annual-savings | -              | forecast £6,000,000.00 | 39, 40, 46 |
+| project/LPP-PCSO         | closed                 | open           | closed                 | 31         |
+| project/LPP-PERF         | registered             | -              | registered             | 38, 50     |
+| project/LPP-PERF         | rating                 | -              | GREEN                  | 38, 50     |
+| project/LPP-PERF         | closed                 | -              | open                   | 38, 50     |
+| project/LPP-PP           | registered             | -              | registered             | 37, 49     |
+| project/LPP-PP           | rating                 | -              | GREEN                  | 37, 49     |
+| project/LPP-PP           | closed                 | -              | open                   | 37, 49     |
+| project/LPP-RESP         | rating                 | GREEN          | AMBER                  | 41, 47     |
+| project/LPP-RESP         | benefit:annual-savings | -              | forecast £1,650,000.00 | 41, 47     |
+| risk/LPP-R01             | risk                   | open           | closed                 | 33         |
+| risk/LPP-R02             | risk                   | open           | closed                 | 34         |
+| risk/LPP-R03             | risk                   | open           | transferred out        | 35         |
+| risk/LPP-R03             | subject                | project LPP-CJ | programme OCP          | 35         |
+| risk/LPP-R04             | rating                 | RED            | AMBER                  | 36         |
+| scope/LPP-BATS-DISCOVERY | owner                  | -              | project LPP-PREV       | 44         |
+| scope/LPP-SVC-OPS        | owner                  | programme LPP  | programme OCP          | 42         |
+| scope/LPP-SVC-SPEC       | owner                  | programme LPP  | programme SCCP         | 43         |
+)md");
+}
+
+TEST_F(CliQueryTest, ReportJsonGivesTheFiguresNowAndLastTime) {
+  // As known by weeks, and as recorded by positions (the week-74 report's position, and the
+  // head): the same seed-000 figures.
+  for (const std::string& points : {std::string("--week 86 --since-week 74"),
+                                    absl::StrCat("--since-position ", kWeek74Position)}) {
+    SCOPED_TRACE(points);
+    google::protobuf::Struct report;
+    RunJson(absl::StrCat("report --programme LPP ", points), &report);
+    EXPECT_EQ(Field(Field(report, "programme"), "name").string_value(), "Local Policing Programme");
+    const google::protobuf::Value& now = Field(report, "current");
+    const google::protobuf::Value& then = Field(report, "previous");
+    EXPECT_EQ(Field(now, "rating").string_value(), "AMBER");
+    EXPECT_EQ(Field(then, "rating").kind_case(), google::protobuf::Value::kNullValue);
+    EXPECT_TRUE(Field(report, "rating_changed").bool_value());
+    EXPECT_EQ(Field(now, "report_week").number_value(), 86);
+    EXPECT_EQ(Field(Field(now, "as_at"), "position").number_value(), kHead);
+    EXPECT_EQ(Field(then, "report_week").number_value(), 74);
+    const google::protobuf::Value& by_now = Field(now, "projects_by_rating");
+    const google::protobuf::Value& by_then = Field(then, "projects_by_rating");
+    EXPECT_EQ(Field(by_now, "GREEN").number_value(), 3);
+    EXPECT_EQ(Field(by_now, "AMBER").number_value(), 2);
+    EXPECT_EQ(Field(by_now, "RED").number_value(), 0);
+    EXPECT_EQ(Field(by_then, "GREEN").number_value(), 4);
+    EXPECT_EQ(Field(by_then, "AMBER").number_value(), 1);
+    EXPECT_EQ(Field(now, "open_risks").number_value(), 11);
+    EXPECT_EQ(Field(now, "red_risks").number_value(), 5);
+    EXPECT_EQ(Field(then, "open_risks").number_value(), 14);
+    EXPECT_EQ(Field(then, "red_risks").number_value(), 8);
+    std::vector<std::string> red;
+    for (const google::protobuf::Value& v : Field(now, "red_risk_list").list_value().values()) {
+      red.push_back(Field(v, "risk_id").string_value());
+    }
+    EXPECT_THAT(red, ElementsAre("LPP-R05", "LPP-R06", "LPP-R07", "LPP-R08", "LPP-R09"));
+    EXPECT_EQ(Field(then, "red_risk_list").list_value().values_size(), 8);
+    const auto& closed = Field(report, "projects_closed_since").list_value().values();
+    ASSERT_EQ(closed.size(), 2);
+    EXPECT_EQ(Field(closed[0], "project_id").string_value(), "LPP-CJ");
+    EXPECT_EQ(Field(closed[0], "annual_benefits_pence").number_value(), 150000000);
+    EXPECT_EQ(Field(closed[1], "project_id").string_value(), "LPP-PCSO");
+    EXPECT_EQ(Field(closed[1], "annual_benefits_pence").number_value(), 300000000);
+    EXPECT_EQ(Field(now, "forecast_annual_pence").number_value(), 765000000);
+    const auto& scope = Field(report, "scope_changes").list_value().values();
+    ASSERT_EQ(scope.size(), 3);
+    EXPECT_EQ(Field(scope[0], "change").string_value(), "added");
+    EXPECT_EQ(Field(scope[1], "to").string_value(), "programme OCP");
+    EXPECT_EQ(Field(scope[2], "to").string_value(), "programme SCCP");
+    EXPECT_EQ(Field(report, "events").number_value(), kHead - kWeek74Position);
+    EXPECT_EQ(Field(report, "changes").list_value().values_size(), 21);
+  }
+}
+
+TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::DecisionProposed decision =
+      Decision("LPF", "LPB 12", {"Chief Constable"},
+               {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Change Reserve"),
+                Amount(v1::AMOUNT_KIND_REVENUE, 19500000, "Change Reserve", true)});
+  decision.set_programme_id("LPP");
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(decision)}), &response), GrpcOk());
+
+  CliRun table = Run("decisions --programme LPP");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out,
+              AllOf(HasSubstr("Programme:  LPP\n"),
+                    HasSubstr("Decisions:  1 pending, 0 approved, 0 rejected, 0 withdrawn\n"),
+                    HasSubstr("LPF           LPB 12     pending  £400,000.00 (+£195,000.00 noted)  "
+                              "-       Chief Constable  -           LPB 12 title\n"),
+                    Not(HasSubstr("Approved spend"))));
+  CliRun report = Run(absl::StrCat("report --programme LPP --since-position ", kHead));
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out,
+              HasSubstr("| LPF          | LPB 12    | LPB 12 title | pending | not proposed | "
+                        "£400,000.00 (+£195,000.00 noted) | Chief Constable |\n"));
+}
+
+TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"history risk/LPP-R01 --week 3", "--week needs --programme"},
+      {"status --programme LPP --week 0", "--week '0' is not a plan week"},
+      {"risks --programme LPP --week -2", "whole number, 1 or more"},
+      {"status --programme LPP --week 86 --as-recorded --as-known",
+       "give --as-recorded or --as-known, not both"},
+      {"status --programme LPP --week 86 --position 3",
+       "at most one of --position, --at and --week"},
+      {"status --programme LPP --position -1", "--position '-1' is not a log position"},
+      {"status --programme LPP --at yesterday", "--at 'yesterday' is not a time"},
+      {"status --programme LPP --at 2016-02-30", "is not a time: give RFC 3339"},
+      {"status", "status needs --programme"},
+      {"status --programme LPP --bogus", "The following argument was not expected: --bogus"},
+      {"history", "ENTITY is required"},
+      {"decisions --week 3", "give --organisation, --programme or both"},
+      {"history risk/LPP-R01 --programme LPP", "history takes --programme only with --week"},
+      {"compare --programme LPP --week 86", "give the earlier point: --since-week N"},
+      {"report --programme LPP --since-week 74 --since-position 3",
+       "at most one of --since-position, --since and --since-week"},
+      {"report --programme LPP --since-week 0", "--since-week '0' is not a plan week"},
+      {"report --programme LPP --week 74 --since-week 86",
+       "the earlier point (as known at 2016-12-25T23:59:59.999999Z) is after the report's point"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(args);
+    CliRun r = Run(args);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_THAT(r.err, AllOf(StartsWith("govledger: "), HasSubstr(message), EndsWith("\n")));
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line";
+  }
+}
+
+TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"status --programme NOPE", "NOT_FOUND: programme 'NOPE' is not registered"},
+      {"report --programme NOPE --since-week 74", "NOT_FOUND"},
+      {"risks --programme LPP --week 300",
+       "INVALID_ARGUMENT: as_at.programme_week.week 300 is "
+       "past the plan"},
+      {"status --programme LPP --position 51", "valid positions are 0 to 50"},
+      {"history risk/NOPE", "NOT_FOUND"},
+      {"decisions --organisation NOPE", "organisation 'NOPE' is not registered"},
+      // LPP is registered at position 2: at position 1 there is nothing to report against.
+      {"report --programme LPP --since-position 1", "not yet registered as at this cut"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(args);
+    CliRun r = Run(args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_THAT(r.err, AllOf(StartsWith(absl::StrCat("govledger: server ", daemon_.address())),
+                             HasSubstr(message)));
+  }
+}
+
+TEST_F(CliQueryTest, UnreachableServerExitsThreeNamingTheAddress) {
+  const std::string address = daemon_.address();
+  ASSERT_TRUE(daemon_.Stop().Success());
+  for (const char* args : {"status --programme LPP",
+                           "report --programme LPP --since-week 74 "
+                           "--week 86 --json"}) {
+    CliRun r = Cli(absl::StrCat("--server ", address, " ", args));
+    EXPECT_EQ(r.code, 3) << args;
+    EXPECT_EQ(r.out, "");
+    EXPECT_THAT(r.err, AllOf(StartsWith("govledger: "),
+                             HasSubstr(absl::StrCat("cannot reach govledgerd at ", address))));
+  }
+}
+
+TEST_F(CliQueryTest, ColourOnlyForRatingsOnATerminalWithoutNoColor) {
+  // Through a pipe (as every other test): never colour, even without NO_COLOR.
+  CliRun piped =
+      Cli(absl::StrCat("--server ", daemon_.address(), " status --programme LPP --week 86"));
+  ASSERT_EQ(piped.code, 0) << piped.err;
+  EXPECT_THAT(piped.out, Not(HasSubstr("\x1b[")));
+  // On a terminal (script(1) gives the CLI a pseudo-terminal): the ratings, and only they, are
+  // coloured; with NO_COLOR=1 nothing is.
+  const std::string on_tty =
+      absl::StrCat("--server ", daemon_.address(), " status --programme LPP --week 86' /dev/null");
+  CliRun tty = Cli(on_tty, "NO_COLOR= script -qec '");
+  ASSERT_EQ(tty.code, 0) << tty.err;
+  EXPECT_THAT(tty.out, AllOf(HasSubstr("Rating:      \x1b[1;33mAMBER\x1b[0m (reported"),
+                             HasSubstr("open    \x1b[1;32mGREEN\x1b[0m  -")));
+  size_t escapes = 0;
+  for (size_t at = tty.out.find("\x1b["); at != std::string::npos;
+       at = tty.out.find("\x1b[", at + 1)) {
+    ++escapes;
+  }
+  // The programme's rating, the 7 projects' and the two counted in "Open projects by rating",
+  // each opened and reset.
+  EXPECT_EQ(escapes, 2u * 10u);
+  CliRun no_color = Cli(on_tty, "NO_COLOR=1 script -qec '");
+  ASSERT_EQ(no_color.code, 0) << no_color.err;
+  EXPECT_THAT(no_color.out, AllOf(HasSubstr("AMBER"), Not(HasSubstr("\x1b["))));
+}
+
+TEST_F(CliQueryTest, EveryCommandHasHelpWithExamples) {
+  for (const char* command :
+       {"status", "risks", "scope", "benefits", "decisions", "history", "compare", "report"}) {
+    CliRun r = Cli(absl::StrCat(command, " --help"));
+    EXPECT_EQ(r.code, 0) << command;
+    EXPECT_THAT(r.out, AllOf(HasSubstr("govledger "), HasSubstr("--as-known"), HasSubstr("--json"),
+                             HasSubstr("the head")))
+        << command;
+  }
+}
+
+}  // namespace
+}  // namespace govledger::testing

@@ -1,0 +1,455 @@
+// The demo ledger (deploy/demo/, described in its README.md) loaded into the
+// real govledgerd through the real CLI, every file in file-name order, as
+// deploy/run.sh loads it: it loads without a refusal and a rerun stores nothing
+// new; the three signed decisions are approved (the ledger verified each
+// signature on append), and a decision changed after signing is refused at its
+// signature's line; and seed 000's figures (../shared/DOMAIN.md) come back, as
+// known at plan weeks 74 and 86, through QueryService and through `govledger
+// report --json`.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// One demo file: its path and its non-blank lines.
+struct DemoFile {
+  std::string path;
+  std::vector<std::string> lines;
+};
+
+// The demo's JSON Lines files in file-name order (the order deploy/run.sh loads
+// them).
+std::vector<DemoFile> ReadDemo() {
+  std::vector<std::string> paths;
+  for (const fs::directory_entry& e :
+       fs::directory_iterator(GOVLEDGER_DEMO_DIR)) {
+    if (e.is_regular_file() && e.path().extension() == ".jsonl")
+      paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<DemoFile> files;
+  for (const std::string& path : paths) {
+    DemoFile f{path, {}};
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find_first_not_of(" \t\r") != std::string::npos)
+        f.lines.push_back(line);
+    }
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
+size_t LineCount(const std::vector<DemoFile>& files) {
+  size_t n = 0;
+  for (const DemoFile& f : files) n += f.lines.size();
+  return n;
+}
+
+std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
+
+v1::AsAt Week(int week) {
+  v1::AsAt a;
+  a.mutable_programme_week()->set_programme_id("LPP");
+  a.mutable_programme_week()->set_week(week);
+  a.set_mode(v1::AS_AT_MODE_AS_KNOWN);
+  return a;
+}
+
+// The open projects' last ratings, counted.
+std::map<v1::Rag, int> OpenProjectsByRating(
+    const v1::GetProgrammeStatusResponse& r) {
+  std::map<v1::Rag, int> out;
+  for (const v1::RagCount& c : r.project_rag_counts()) out[c.rag()] = c.count();
+  return out;
+}
+
+class DemoTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+    demo_ = ReadDemo();
+  }
+
+  std::string Server() const {
+    return absl::StrCat("--server ", daemon_.address());
+  }
+
+  // `govledger import` of `files`, in order, as deploy/run.sh runs it.
+  CliRun Import(const std::vector<DemoFile>& files) {
+    std::vector<std::string> paths;
+    for (const DemoFile& f : files) paths.push_back(Quoted(f.path));
+    return Cli(absl::StrCat(Server(), " import --actor demo-test ",
+                            absl::StrJoin(paths, " ")));
+  }
+
+  // Loads the whole demo; the test fails unless it loads.
+  void LoadDemo() {
+    CliRun run = Import(demo_);
+    ASSERT_EQ(run.code, 0) << run.err;
+  }
+
+  uint64_t Head() { return GetHead(*stub_)->position(); }
+
+  grpc::Status Decisions(const std::string& organisation,
+                         v1::GetDecisionRegisterResponse* out) {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id(organisation);
+    request.mutable_as_at()->set_position(Head());
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->GetDecisionRegister(&context, request, out);
+  }
+
+  std::unique_ptr<v1::QueryService::Stub> query_;
+  std::vector<DemoFile> demo_;
+};
+
+TEST_F(DemoTest, LoadsInFileNameOrderAndARerunStoresNothingNew) {
+  ASSERT_GE(demo_.size(), 5u) << "demo files in " << GOVLEDGER_DEMO_DIR;
+  EXPECT_EQ(fs::path(demo_.front().path).filename(), "00-organisations.jsonl");
+  const size_t lines = LineCount(demo_);
+
+  CliRun first = Import(demo_);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_THAT(first.out,
+              HasSubstr(absl::StrCat(lines, " new, 0 already stored")));
+  EXPECT_EQ(Head(), lines);
+
+  // deploy/run.sh imports on every start: nothing new is stored.
+  CliRun again = Import(demo_);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out,
+              HasSubstr(absl::StrCat("0 new, ", lines, " already stored")));
+  EXPECT_EQ(Head(), lines);
+
+  // Every event is a typed governance event (checked by the rules on append),
+  // recorded by the import's actor, and effective in 2015-2017, when the
+  // papers' facts became true, not today.
+  absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), lines);
+  for (const v1::Event& e : *events) {
+    SCOPED_TRACE(e.event_id());
+    EXPECT_THAT(e.event_type(), ::testing::StartsWith("govledger.v1."));
+    EXPECT_EQ(e.actor(), "demo-test");
+    EXPECT_GE(e.effective_time().seconds(),
+              1430697600);  // 2015-05-04T00:00:00Z
+    EXPECT_LT(e.effective_time().seconds(),
+              1514764800);  // 2018-01-01T00:00:00Z
+  }
+  CliRun verify = Cli(absl::StrCat(Server(), " verify"));
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+}
+
+TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
+  LoadDemo();
+  struct Expected {
+    std::string organisation, reference;
+    std::vector<std::string> keys;
+  };
+  for (const Expected& want : std::vector<Expected>{
+           {"MPS", "IAB 2016-09-22 SLP SOC", {"mps-iab-chair-2016"}},
+           {"MOPAC", "PCD 72", {"mopac-dmpc-2016"}},
+           {"WWA",
+            "PCC/D/2017/05",
+            {"wm-pcc-2017", "wa-pcc-2017", "wm-cc-2017", "wa-cc-2017"}}}) {
+    SCOPED_TRACE(want.reference);
+    v1::GetDecisionRegisterResponse r;
+    ASSERT_THAT(Decisions(want.organisation, &r), GrpcOk());
+    ASSERT_EQ(r.decisions_size(), 1);
+    const v1::DecisionEntry& d = r.decisions(0);
+    EXPECT_EQ(d.reference(), want.reference);
+    EXPECT_EQ(d.status(), v1::DECISION_STATUS_APPROVED);
+    EXPECT_EQ(d.unsigned_roles_size(), 0);
+    std::vector<std::string> keys;
+    for (const v1::DecisionSignature& s : d.signatures())
+      keys.push_back(s.key_id());
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> want_keys = want.keys;
+    std::sort(want_keys.begin(), want_keys.end());
+    EXPECT_EQ(keys, want_keys);
+  }
+
+  // PCD 72: £730,000 from the Major Change Reserve, which needed the Deputy
+  // Mayor under MOPAC's £500,000 rule.
+  v1::GetDecisionRegisterResponse mopac;
+  ASSERT_THAT(Decisions("MOPAC", &mopac), GrpcOk());
+  ASSERT_EQ(mopac.decisions(0).delegations_size(), 1);
+  EXPECT_EQ(mopac.decisions(0).delegations(0).rule_id(), "DMPC-500K");
+  EXPECT_EQ(mopac.decisions(0).delegations(0).counted_pence(), 73000000);
+  ASSERT_EQ(mopac.approved_spend_size(), 1);
+  EXPECT_EQ(mopac.approved_spend(0).funding_source(), "Major Change Reserve");
+  EXPECT_EQ(mopac.approved_spend(0).pence(), 73000000);
+  // PCC/D/2017/05: £4m approved from the Invest to save reserve; the £1.95m
+  // that may be needed and the plan's £26.5m capital and £12.4m one-off revenue
+  // are only noted.
+  v1::GetDecisionRegisterResponse wwa;
+  ASSERT_THAT(Decisions("WWA", &wwa), GrpcOk());
+  ASSERT_EQ(wwa.approved_spend_size(), 1);
+  EXPECT_EQ(wwa.approved_spend(0).funding_source(), "Invest to save reserve");
+  EXPECT_EQ(wwa.approved_spend(0).kind(), v1::AMOUNT_KIND_ONE_OFF);
+  EXPECT_EQ(wwa.approved_spend(0).pence(), 400000000);
+  EXPECT_EQ(wwa.decisions(0).amounts_size(), 4);
+}
+
+// The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
+// £1 more loads up to PCD 72's signature and is refused there, naming the file
+// and line; the events before it stay stored. Without the digest the signature
+// names, the ledger's own Ed25519 check refuses it.
+TEST_F(DemoTest, ADecisionChangedAfterSigningIsRefusedAtItsSignature) {
+  TempDir dir;
+  std::vector<DemoFile> changed = demo_;
+  std::string* proposal = nullptr;
+  std::string* signature = nullptr;
+  size_t stored_before = 0, signature_line = 0;
+  std::string signature_file;
+  for (DemoFile& f : changed) {
+    f.path = dir.path() + "/" + fs::path(f.path).filename().string();
+    for (size_t i = 0; i < f.lines.size(); ++i) {
+      std::string& line = f.lines[i];
+      const bool pcd72 = line.find("\"streamId\":\"decision/MOPAC/PCD-72\"") !=
+                         std::string::npos;
+      if (pcd72 &&
+          line.find("govledger.v1.DecisionProposed") != std::string::npos) {
+        proposal = &line;
+      }
+      if (pcd72 &&
+          line.find("govledger.v1.DecisionSigned") != std::string::npos) {
+        signature = &line;
+        signature_file = f.path;
+        signature_line = i + 1;
+      }
+    }
+    if (signature == nullptr) stored_before += f.lines.size();
+  }
+  ASSERT_NE(proposal, nullptr);
+  ASSERT_NE(signature, nullptr);
+  stored_before += signature_line - 1;
+  const std::string amount = "\"pence\":73000000";
+  ASSERT_NE(proposal->find(amount), std::string::npos);
+  proposal->replace(proposal->find(amount), amount.size(),
+                    "\"pence\":73000100");
+
+  auto write = [&]() {
+    for (const DemoFile& f : changed) {
+      std::ofstream out(f.path, std::ios::trunc);
+      for (const std::string& line : f.lines) out << line << "\n";
+    }
+  };
+  write();
+  CliRun run = Import(changed);
+  EXPECT_EQ(run.code, 1) << run.out << run.err;
+  EXPECT_THAT(run.err,
+              HasSubstr(absl::StrCat(signature_file, ":", signature_line)));
+  EXPECT_THAT(
+      run.err,
+      HasSubstr("has a different digest from the one this signature names"));
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat(stored_before,
+                                              " events before it are stored")));
+  EXPECT_EQ(Head(), stored_before);
+
+  *signature =
+      std::regex_replace(*signature, std::regex(",\"digest\":\"[^\"]*\""), "");
+  write();
+  run = Import(changed);
+  EXPECT_EQ(run.code, 1) << run.out << run.err;
+  EXPECT_THAT(run.err,
+              HasSubstr(absl::StrCat(signature_file, ":", signature_line)));
+  EXPECT_THAT(
+      run.err,
+      HasSubstr(
+          "has a signature that does not verify with key mopac-dmpc-2016"));
+  EXPECT_EQ(Head(), stored_before);
+}
+
+// DOMAIN.md's worked check: as at week 74, of LPP's five projects one AMBER and
+// four GREEN, 14 open risks of which 8 red; as at week 86, programme AMBER,
+// three GREEN and two AMBER, 11 open risks of which 5 red. Plus the report's
+// other facts: PCSO and CJ closed with £4.5m a year, Investigations through
+// Gate 3 and forecast at £6m, Response at £1.65m, three scope changes.
+TEST_F(DemoTest, Seed000FiguresThroughQueryService) {
+  LoadDemo();
+  auto call = [&](auto method, auto request, auto* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return ((*query_).*method)(&context, request, response);
+  };
+  v1::GetProgrammeStatusRequest status_request;
+  status_request.set_programme_id("LPP");
+  v1::GetRiskRegisterRequest risk_request;
+  risk_request.set_programme_id("LPP");
+
+  *status_request.mutable_as_at() = Week(74);
+  v1::GetProgrammeStatusResponse status74;
+  ASSERT_THAT(call(&v1::QueryService::Stub::GetProgrammeStatus, status_request,
+                   &status74),
+              GrpcOk());
+  EXPECT_EQ(status74.plan_week(), 74);
+  EXPECT_EQ(OpenProjectsByRating(status74),
+            (std::map<v1::Rag, int>{{v1::RAG_GREEN, 4}, {v1::RAG_AMBER, 1}}));
+  EXPECT_EQ(status74.projects_size(), 5);
+  *risk_request.mutable_as_at() = Week(74);
+  v1::GetRiskRegisterResponse risks74;
+  ASSERT_THAT(
+      call(&v1::QueryService::Stub::GetRiskRegister, risk_request, &risks74),
+      GrpcOk());
+  EXPECT_EQ(risks74.open(), 14);
+  EXPECT_EQ(risks74.open_red(), 8);
+
+  *status_request.mutable_as_at() = Week(86);
+  v1::GetProgrammeStatusResponse status86;
+  ASSERT_THAT(call(&v1::QueryService::Stub::GetProgrammeStatus, status_request,
+                   &status86),
+              GrpcOk());
+  EXPECT_EQ(status86.programme().rag(), v1::RAG_AMBER);
+  EXPECT_EQ(OpenProjectsByRating(status86),
+            (std::map<v1::Rag, int>{{v1::RAG_GREEN, 3}, {v1::RAG_AMBER, 2}}));
+  *risk_request.mutable_as_at() = Week(86);
+  v1::GetRiskRegisterResponse risks86;
+  ASSERT_THAT(
+      call(&v1::QueryService::Stub::GetRiskRegister, risk_request, &risks86),
+      GrpcOk());
+  EXPECT_EQ(risks86.open(), 11);
+  EXPECT_EQ(risks86.open_red(), 5);
+  std::vector<std::string> red;
+  for (const v1::RiskEntry& r : risks86.risks()) {
+    if (r.status() == v1::RISK_STATUS_OPEN && r.rating() == v1::RAG_RED)
+      red.push_back(r.title());
+  }
+  EXPECT_THAT(red, ElementsAre("Technology", "Mobile project and Niche delays",
+                               "Transfer of skills from PCWs",
+                               "Public Protection recruitment",
+                               "Caseload for the 7 Home Office crime types"));
+
+  v1::GetBenefitsRequest benefits_request;
+  benefits_request.set_programme_id("LPP");
+  *benefits_request.mutable_as_at() = Week(86);
+  v1::GetBenefitsResponse benefits;
+  ASSERT_THAT(
+      call(&v1::QueryService::Stub::GetBenefits, benefits_request, &benefits),
+      GrpcOk());
+  EXPECT_EQ(benefits.total_closure_annual_benefits_pence(),
+            450000000);                                          // £4.5m
+  EXPECT_EQ(benefits.total_forecast_annual_pence(), 765000000);  // £6m + £1.65m
+
+  v1::GetScopeMapRequest scope_request;
+  scope_request.set_programme_id("LPP");
+  *scope_request.mutable_as_at() = Week(86);
+  v1::GetScopeMapResponse scope;
+  ASSERT_THAT(call(&v1::QueryService::Stub::GetScopeMap, scope_request, &scope),
+              GrpcOk());
+  EXPECT_EQ(scope.transferred_out(), 2);
+  EXPECT_EQ(scope.in_scope(), 1);
+
+  v1::GetEntityHistoryRequest history_request;
+  history_request.set_stream_id("project/LPP-INV");
+  *history_request.mutable_as_at() = Week(86);
+  v1::GetEntityHistoryResponse history;
+  ASSERT_THAT(call(&v1::QueryService::Stub::GetEntityHistory, history_request,
+                   &history),
+              GrpcOk());
+  std::vector<std::string> types;
+  for (const v1::EntityChange& c : history.changes()) {
+    types.push_back(c.event().event_type().substr(13));
+  }
+  EXPECT_THAT(types, ElementsAre("ProjectRegistered", "StatusReported",
+                                 "MilestoneReached", "GatePassed",
+                                 "BenefitForecast", "StatusReported"));
+}
+
+// The same figures as the auditors read them: `govledger report --programme LPP
+// --week 86
+// --since-week 74 --json`.
+TEST_F(DemoTest, ReportReproducesSeed000) {
+  LoadDemo();
+  CliRun run = Cli(absl::StrCat(
+      Server(), " report --programme LPP --week 86 --since-week 74 --json"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  google::protobuf::Struct report;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(run.out, &report).ok())
+      << run.out;
+  const auto& fields = report.fields();
+  auto number = [](const google::protobuf::Struct& s, const std::string& key) {
+    auto it = s.fields().find(key);
+    return it == s.fields().end() ? -1.0 : it->second.number_value();
+  };
+  const google::protobuf::Struct& now = fields.at("current").struct_value();
+  const google::protobuf::Struct& then = fields.at("previous").struct_value();
+
+  EXPECT_EQ(now.fields().at("rating").string_value(), "AMBER");
+  EXPECT_EQ(
+      number(now.fields().at("projects_by_rating").struct_value(), "GREEN"), 3);
+  EXPECT_EQ(
+      number(now.fields().at("projects_by_rating").struct_value(), "AMBER"), 2);
+  EXPECT_EQ(number(now.fields().at("projects_by_rating").struct_value(), "RED"),
+            0);
+  EXPECT_EQ(number(now, "open_risks"), 11);
+  EXPECT_EQ(number(now, "red_risks"), 5);
+  std::vector<std::string> red;
+  for (const google::protobuf::Value& v :
+       now.fields().at("red_risk_list").list_value().values()) {
+    red.push_back(v.struct_value().fields().at("risk_id").string_value());
+  }
+  EXPECT_THAT(
+      red, ElementsAre("LPP-R05", "LPP-R06", "LPP-R07", "LPP-R08", "LPP-R09"));
+
+  // Seed 000 does not give the programme's week-74 rating; the demo records
+  // none.
+  EXPECT_EQ(then.fields().at("rating").kind_case(),
+            google::protobuf::Value::kNullValue);
+  EXPECT_EQ(
+      number(then.fields().at("projects_by_rating").struct_value(), "GREEN"),
+      4);
+  EXPECT_EQ(
+      number(then.fields().at("projects_by_rating").struct_value(), "AMBER"),
+      1);
+  EXPECT_EQ(number(then, "open_risks"), 14);
+  EXPECT_EQ(number(then, "red_risks"), 8);
+
+  std::vector<std::string> closed;
+  double savings = 0;
+  for (const google::protobuf::Value& v :
+       fields.at("projects_closed_since").list_value().values()) {
+    closed.push_back(v.struct_value().fields().at("project_id").string_value());
+    savings += number(v.struct_value(), "annual_benefits_pence");
+  }
+  std::sort(closed.begin(), closed.end());
+  EXPECT_THAT(closed, ElementsAre("LPP-CJ", "LPP-PCSO"));
+  EXPECT_EQ(savings, 450000000);  // £4.5m a year
+  std::vector<std::string> scope;
+  for (const google::protobuf::Value& v :
+       fields.at("scope_changes").list_value().values()) {
+    scope.push_back(
+        v.struct_value().fields().at("scope_item_id").string_value());
+  }
+  std::sort(scope.begin(), scope.end());
+  EXPECT_THAT(scope,
+              ElementsAre("LPP-BATS-DISCOVERY", "LPP-SVC-OPS", "LPP-SVC-SPEC"));
+}
+
+}  // namespace
+}  // namespace govledger::testing

@@ -1,0 +1,108 @@
+// The CLI's tables (cli/table.h): alignment, UTF-8 widths, Markdown, and the colour decision
+// (stdout a terminal and NO_COLOR unset or empty), which the integration tests cannot reach
+// because they read the CLI through a pipe.
+#include "cli/table.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace govledger::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(TableTest, AlignsColumnsTwoSpacesApartWithoutTrailingSpaces) {
+  Table t({"RISK", "RATING", "OPEN"});
+  t.AlignRight(2);
+  t.AddRow({"LPP-R01", RagCell(v1::RAG_RED), "11"});
+  t.AddRow({"R2", RagCell(v1::RAG_UNSPECIFIED), "5"});
+  EXPECT_EQ(t.Render(false),
+            "RISK     RATING  OPEN\n"
+            "LPP-R01  RED       11\n"
+            "R2       -          5\n");
+  EXPECT_EQ(t.rows(), 2u);
+}
+
+TEST(TableTest, MissingTrailingCellsAreEmpty) {
+  Table t({"A", "B"});
+  t.AddRow({"x"});
+  EXPECT_EQ(t.Render(false), "A  B\nx  -\n");
+}
+
+TEST(TableTest, WidthsCountCodePointsNotBytes) {
+  EXPECT_EQ(DisplayWidth("£730,000.00"), 11u);
+  EXPECT_EQ(DisplayWidth(""), 0u);
+  Table t({"AMOUNT", "X"});
+  t.AlignRight(0);
+  t.AddRow({"£1.00", "a"});
+  t.AddRow({"£100.00", "b"});
+  EXPECT_EQ(t.Render(false),
+            " AMOUNT  X\n"
+            "  £1.00  a\n"
+            "£100.00  b\n");
+}
+
+TEST(TableTest, ColourWrapsOnlyRatingsAndKeepsTheAlignment) {
+  Table t({"RAG", "NAME"});
+  t.AddRow({RagCell(v1::RAG_RED), "x"});
+  t.AddRow({RagCell(v1::RAG_GREEN), "y"});
+  t.AddRow({"AMBER", "z"});  // a plain cell stays plain, whatever its text
+  EXPECT_EQ(t.Render(true),
+            "RAG    NAME\n"
+            "\x1b[1;31mRED\x1b[0m    x\n"
+            "\x1b[1;32mGREEN\x1b[0m  y\n"
+            "AMBER  z\n");
+  EXPECT_THAT(t.Render(false), Not(HasSubstr("\x1b")));
+}
+
+TEST(TableTest, ColourOnlyOnATerminalWithoutNoColor) {
+  EXPECT_TRUE(ShouldColour(true, nullptr));
+  EXPECT_TRUE(ShouldColour(true, ""));  // NO_COLOR set but empty: ignored, as no-color.org says
+  EXPECT_FALSE(ShouldColour(true, "1"));
+  EXPECT_FALSE(ShouldColour(true, "0"));  // any non-empty value disables colour
+  EXPECT_FALSE(ShouldColour(false, nullptr));
+  EXPECT_FALSE(ShouldColour(false, ""));
+}
+
+TEST(TableTest, PaintIsPlainWithoutColourOrStyle) {
+  EXPECT_EQ(Paint("RED", Style::kRed, false), "RED");
+  EXPECT_EQ(Paint("text", Style::kPlain, true), "text");
+  EXPECT_EQ(Paint("AMBER", Style::kAmber, true), "\x1b[1;33mAMBER\x1b[0m");
+}
+
+TEST(TableTest, RatingWordsAndTheirColours) {
+  EXPECT_EQ(RagText(v1::RAG_GREEN), "GREEN");
+  EXPECT_EQ(RagText(v1::RAG_UNSPECIFIED), "");
+  EXPECT_EQ(RagStyle(v1::RAG_AMBER), Style::kAmber);
+  EXPECT_EQ(ConfidenceText(v1::DELIVERY_CONFIDENCE_AMBER_GREEN), "AMBER/GREEN");
+  EXPECT_EQ(ConfidenceText(v1::DELIVERY_CONFIDENCE_AMBER_RED), "AMBER/RED");
+  EXPECT_EQ(ConfidenceStyle(v1::DELIVERY_CONFIDENCE_AMBER_RED), Style::kAmber);
+  EXPECT_EQ(ConfidenceStyle(v1::DELIVERY_CONFIDENCE_RED), Style::kRed);
+  EXPECT_EQ(ConfidenceStyle(v1::DELIVERY_CONFIDENCE_UNSPECIFIED), Style::kPlain);
+  EXPECT_EQ(ConfidenceCell(v1::DELIVERY_CONFIDENCE_GREEN).style, Style::kGreen);
+  EXPECT_EQ(RatingTextStyle("RED"), Style::kRed);
+  EXPECT_EQ(RatingTextStyle("open"), Style::kPlain);
+  EXPECT_EQ(RatingTextStyle("red"), Style::kPlain);  // only the rating words as the CLI prints them
+}
+
+TEST(TableTest, MarkdownPadsRightAlignsAndEscapes) {
+  Table t({"ITEM", "AMOUNT"});
+  t.AlignRight(1);
+  t.AddRow({"a|b", "£5.00"});
+  t.AddRow({"two\nlines", ""});
+  EXPECT_EQ(t.RenderMarkdown(),
+            "| ITEM      | AMOUNT |\n"
+            "| --------- | -----: |\n"
+            "| a\\|b      |  £5.00 |\n"
+            "| two lines |      - |\n");
+}
+
+TEST(TableTest, MarkdownIsNeverColoured) {
+  Table t({"RAG"});
+  t.AddRow({RagCell(v1::RAG_RED)});
+  EXPECT_EQ(t.RenderMarkdown(), "| RAG |\n| --- |\n| RED |\n");
+}
+
+}  // namespace
+}  // namespace govledger::cli
