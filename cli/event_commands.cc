@@ -175,8 +175,8 @@ std::string ShortTime(const pb::Timestamp& t) {
 
 EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_ = app.add_subcommand(
-      "append",
-      "Append one event, given by flags or as a JSON document (README, \"Events as JSON\")\n\n"
+      "append", "Append one event, given by flags or as a JSON document (README, \"Events as JSON\")");
+  append_->footer(
       "Examples:\n"
       "  govledger append --stream programme/LPP --type govledger.v1.StatusReported \\\n"
       "    --effective 2016-12-14 --payload "
@@ -199,10 +199,10 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_->add_flag("--json", json_, "Print the AppendResponse as JSON");
 
   import_ = app.add_subcommand(
-      "import",
-      "Append the events of JSON Lines files, in order, in batches; safe to rerun after an\n"
-      "interruption (event ids make it idempotent). Stops at the first bad line, naming it;\n"
-      "the events before it are stored.\n\n"
+      "import", "Append the events of JSON Lines files, in order; safe to rerun (idempotent)");
+  import_->footer(
+      "Batches of --batch events per call. Stops at the first bad line, naming FILE:LINE and the\n"
+      "field; the events before it are stored, and a rerun stores none of them twice.\n\n"
       "Examples:\n"
       "  govledger import deploy/demo/*.jsonl\n"
       "  govledger export | govledger --server other:50051 import -");
@@ -216,8 +216,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   }
 
   export_ = app.add_subcommand(
-      "export",
-      "Write events as JSON Lines (every field, the server's included; import reads them back)\n\n"
+      "export", "Write events as JSON Lines (every field, the server's included)");
+  export_->footer(
+      "`govledger import` reads the output back.\n\n"
       "Examples:\n"
       "  govledger export > ledger.jsonl\n"
       "  govledger export --from 100 --to 200 --out part.jsonl\n"
@@ -227,9 +228,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   export_->add_option("--stream", stream_, "Only this stream");
   export_->add_option("--out", out_, "Write to FILE instead of stdout");
 
-  tail_ = app.add_subcommand(
-      "tail",
-      "Print the last events, then follow the log live (Ctrl-C stops)\n\n"
+  tail_ = app.add_subcommand("tail",
+                             "Print the last events, then follow the log live (Ctrl-C stops)");
+  tail_->footer(
       "Examples:\n"
       "  govledger tail\n"
       "  govledger tail -n 100 --json\n"
@@ -240,10 +241,10 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)");
   tail_->add_flag("--json", json_, "One JSON document per event");
 
-  verify_ = app.add_subcommand(
-      "verify",
-      "Walk the whole hash chain from position 1 to the head, checking every event's stored\n"
-      "bytes and hash on this machine; exit 4 names the first position that does not verify\n\n"
+  verify_ = app.add_subcommand("verify", "Check the whole hash chain, position 1 to the head");
+  verify_->footer(
+      "Reads every event's stored bytes and checks its hash and its link to the one before on\n"
+      "this machine; exit 4 names the first position that does not verify.\n\n"
       "Example:\n"
       "  govledger verify");
 

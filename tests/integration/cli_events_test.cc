@@ -2,8 +2,13 @@
 // append (flags and documents), import (idempotent, bad lines and refused events named by line),
 // export (every field; re-imports), tail (from a position, the last N, live) and verify (the
 // whole chain, on this machine).
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <fstream>
 #include <future>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -261,6 +266,45 @@ TEST_F(CliEventsTest, AnEventTheServerRefusesIsNamedByItsLine) {
   CliRun unreachable = Cli(absl::StrCat("--server 127.0.0.1:1 import ", file));
   EXPECT_EQ(unreachable.code, 3);
   EXPECT_THAT(unreachable.err, HasSubstr("127.0.0.1:1"));
+}
+
+TEST_F(CliEventsTest, AnImportKilledHalfWayStoresEveryEventOnceWhenRerun) {
+  constexpr int kEvents = 30000;
+  std::vector<std::string> lines;
+  for (int i = 0; i < kEvents; ++i) lines.push_back(OpaqueLine(i % 50));
+  const std::string file = WriteFile("big.jsonl", lines);
+
+  // Start the import, and SIGKILL it once part of the file is stored.
+  const std::string address = daemon_.address();
+  std::vector<std::string> args = {GOVLEDGER_CLI_PATH, "--server", address, "import",
+                                   "--batch",          "50",     file};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (HeadPosition() < 1000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const uint64_t stored = HeadPosition();
+  ASSERT_GE(stored, 1000u);
+  ASSERT_LT(stored, static_cast<uint64_t>(kEvents)) << "the import finished before the kill";
+
+  CliRun rerun = Cli(absl::StrCat(Server(), " import --batch 500 ", file));
+  ASSERT_EQ(rerun.code, 0) << rerun.err;
+  EXPECT_THAT(rerun.out, HasSubstr(absl::StrCat("imported ", kEvents, " events from 1 file: ",
+                                                kEvents - stored, " new, ", stored,
+                                                " already stored")));
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), static_cast<size_t>(kEvents));
+  std::set<std::string> ids;
+  for (const v1::Event& e : *log) ids.insert(e.event_id());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kEvents));
 }
 
 TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
