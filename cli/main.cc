@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "cli/admin_commands.h"
 #include "cli/bench.h"
 #include "cli/client.h"
 #include "cli/event_commands.h"
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
 
   // keys generate|register, decision digest|sign|submit-signature (cli/governance.cc).
   govledger::cli::GovernanceCommands governance(app, server_flag);
+  // admin backup|restore (cli/admin_commands.cc).
+  govledger::cli::AdminCommands admin(app, server_flag);
   // append, import, export, tail, verify (cli/event_commands.cc).
   govledger::cli::EventCommands events(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   std::string server = govledger::cli::ResolveServer(server_flag);
   if (head->parsed()) return Head(server);
   if (std::optional<int> code = governance.Run(server)) return *code;
+  if (std::optional<int> code = admin.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;
   if (std::optional<int> code = queries.Run(server)) return *code;
   bench.server = server;

@@ -40,11 +40,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-int64_t EffectiveMicros(const v1::Event& e) {
-  return ToMicros(e.has_effective_time() ? e.effective_time()
-                                         : e.recorded_time());
-}
-
 // Lower-case ids of the events corrected by the CorrectionRecorded events among
 // `events`.
 template <typename It>
@@ -63,6 +58,33 @@ absl::flat_hash_set<std::string> CorrectedIds(It begin, It end) {
 }
 
 }  // namespace
+
+int64_t EffectiveMicros(const v1::Event& e) {
+  return ToMicros(e.has_effective_time() ? e.effective_time()
+                                         : e.recorded_time());
+}
+
+uint64_t VectorTimeline::head() const {
+  return log_.empty() ? 0 : log_.back().position();
+}
+
+int64_t VectorTimeline::RecordedMicros(uint64_t position) const {
+  return ToMicros(log_[position - 1].recorded_time());
+}
+
+uint64_t VectorTimeline::LastRecordedAtOrBefore(int64_t micros) const {
+  return std::partition_point(log_.begin(), log_.end(),
+                              [micros](const v1::Event& e) {
+                                return ToMicros(e.recorded_time()) <= micros;
+                              }) -
+         log_.begin();
+}
+
+absl::StatusOr<v1::ProgrammeRegistered>
+VectorTimeline::FindProgrammeRegistration(
+    absl::string_view programme_id) const {
+  return projections::FindProgrammeRegistration(log_, programme_id);
+}
 
 int64_t ToMicros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
@@ -132,6 +154,11 @@ absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
 absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
                                 const std::vector<v1::Event>& log,
                                 int64_t now_micros) {
+  return ResolveAsAt(as_at, VectorTimeline(log), now_micros);
+}
+
+absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
+                                int64_t now_micros) {
   Cut cut;
   if (as_at.mode() != v1::AS_AT_MODE_AS_RECORDED &&
       as_at.mode() != v1::AS_AT_MODE_AS_KNOWN) {
@@ -141,7 +168,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
         "AS_AT_MODE_AS_KNOWN (what is now known to have been true at the cut)");
   }
   cut.mode = as_at.mode();
-  const uint64_t head = log.empty() ? 0 : log.back().position();
+  const uint64_t head = log.head();
   switch (as_at.point_case()) {
     case v1::AsAt::kPosition: {
       if (as_at.position() > head) {
@@ -152,14 +179,13 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
       if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
         cut.by_position = true;
         cut.position = as_at.position();
-        if (cut.position > 0)
-          cut.micros = ToMicros(log[cut.position - 1].recorded_time());
+        if (cut.position > 0) cut.micros = log.RecordedMicros(cut.position);
       } else {
         // The instant the ledger reached that position; before the first event,
         // nothing.
         cut.micros = as_at.position() == 0
                          ? INT64_MIN
-                         : ToMicros(log[as_at.position() - 1].recorded_time());
+                         : log.RecordedMicros(as_at.position());
       }
       return cut;
     }
@@ -181,7 +207,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
             "as_at.programme_week.programme_id is required");
       }
       absl::StatusOr<v1::ProgrammeRegistered> programme =
-          FindProgrammeRegistration(log, pw.programme_id());
+          log.FindProgrammeRegistration(pw.programme_id());
       if (!programme.ok()) return programme.status();
       const int last_complete = std::min<int64_t>(
           programme->planned_weeks(),
@@ -321,25 +347,20 @@ uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
 
 v1::ResolvedAsAt DescribeCut(const Cut& cut, const std::vector<v1::Event>& log,
                              uint64_t folded) {
+  return DescribeCut(cut, VectorTimeline(log), folded);
+}
+
+v1::ResolvedAsAt DescribeCut(const Cut& cut, const Timeline& log,
+                             uint64_t folded) {
   v1::ResolvedAsAt out;
   out.set_mode(cut.mode);
   if (cut.micros && *cut.micros != INT64_MIN)
     SetMicros(*cut.micros, out.mutable_cut_time());
-  const uint64_t head = log.empty() ? 0 : log.back().position();
   if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
-    if (cut.by_position) {
-      out.set_position(cut.position);
-    } else {
-      const int64_t t = *cut.micros;
-      out.set_position(
-          std::partition_point(log.begin(), log.end(),
-                               [t](const v1::Event& e) {
-                                 return ToMicros(e.recorded_time()) <= t;
-                               }) -
-          log.begin());
-    }
+    out.set_position(cut.by_position ? cut.position
+                                     : log.LastRecordedAtOrBefore(*cut.micros));
   } else {
-    out.set_position(head);
+    out.set_position(log.head());
   }
   out.set_events_folded(folded);
   return out;

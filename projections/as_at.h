@@ -67,12 +67,47 @@ int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id);
 
+// What resolving a selector reads of the log: the whole log's recorded times
+// and programme registrations, not its events. Implemented over a vector of
+// events (below) and by ProgrammeIndex.
+class Timeline {
+ public:
+  virtual ~Timeline() = default;
+  // The last position of the log.
+  virtual uint64_t head() const = 0;
+  // The recorded time of the event at `position` (1..head()).
+  virtual int64_t RecordedMicros(uint64_t position) const = 0;
+  // The last position recorded at or before `micros` (0 if none): recorded
+  // time never goes backwards, so the events up to it are exactly those
+  // recorded by then.
+  virtual uint64_t LastRecordedAtOrBefore(int64_t micros) const = 0;
+  // As the function above, over the whole log.
+  virtual absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
+      absl::string_view programme_id) const = 0;
+};
+
+// A Timeline over a log held in memory. REQUIRES: `log` outlives it.
+class VectorTimeline final : public Timeline {
+ public:
+  explicit VectorTimeline(const std::vector<v1::Event>& log) : log_(log) {}
+  uint64_t head() const override;
+  int64_t RecordedMicros(uint64_t position) const override;
+  uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
+  absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
+      absl::string_view programme_id) const override;
+
+ private:
+  const std::vector<v1::Event>& log_;
+};
+
 // Resolves `as_at` against `log` (the whole log up to its head) at
 // `now_micros`. INVALID_ARGUMENT: no point or no mode, a position past the
 // head, a time after now, a week outside 1..planned_weeks or ending after now;
 // NOT_FOUND: an unknown programme. Each message says what is valid.
 absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
                                 const std::vector<v1::Event>& log,
+                                int64_t now_micros);
+absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
                                 int64_t now_micros);
 
 // The events the cut folds, in fold order. REQUIRES: `log` in position order.
@@ -94,6 +129,11 @@ uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
 // How `cut` resolved, for answers.
 v1::ResolvedAsAt DescribeCut(const Cut& cut, const std::vector<v1::Event>& log,
                              uint64_t folded);
+v1::ResolvedAsAt DescribeCut(const Cut& cut, const Timeline& log,
+                             uint64_t folded);
+
+// The effective time of a stored event (its recorded time if it has none).
+int64_t EffectiveMicros(const v1::Event& e);
 
 }  // namespace govledger::projections
 

@@ -128,6 +128,7 @@ V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
 
 void GovernanceState::RememberEvent(absl::string_view event_id,
                                     absl::string_view stream_id) {
+  if (!remember_events_) return;  // no index kept (see the constructor)
   std::optional<EventKey> key = ParseUuid(event_id);
   if (!key) return;  // the ledger only passes UUIDs
   auto [it, inserted] = stream_numbers_.try_emplace(
@@ -1217,10 +1218,16 @@ std::optional<EventRecord> GovernanceState::FindEvent(
     absl::string_view event_id) const {
   std::optional<EventKey> key = ParseUuid(event_id);
   if (!key) return std::nullopt;
-  auto it = events_.find(*key);
-  if (it == events_.end()) return std::nullopt;
   EventRecord record;
-  record.stream_id = stream_ids_[it->second];
+  auto it = events_.find(*key);
+  if (it != events_.end()) {
+    record.stream_id = stream_ids_[it->second];
+  } else if (std::optional<std::string> stream =
+                 lookup_ ? lookup_(event_id) : std::nullopt) {
+    record.stream_id = *std::move(stream);
+  } else {
+    return std::nullopt;
+  }
   if (auto c = corrections_.find(absl::AsciiStrToLower(event_id));
       c != corrections_.end()) {
     record.corrected_by = c->second;

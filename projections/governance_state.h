@@ -45,6 +45,7 @@
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
+#include "govledger/v1/snapshot.pb.h"
 
 namespace govledger::projections {
 
@@ -169,7 +170,12 @@ class GovernanceState {
  public:
   enum class Mode { kValidate, kReplay };
 
-  GovernanceState() = default;
+  // `remember_events`: keep every governance event's id and stream, so that
+  // FindEvent (corrections' validation) works; the read side, which never
+  // validates, leaves it out (about 30 bytes an event saved, and the fold is
+  // faster).
+  explicit GovernanceState(bool remember_events = true)
+      : remember_events_(remember_events) {}
   // The journal's undo actions refer to this object: not copyable or movable.
   GovernanceState(const GovernanceState&) = delete;
   GovernanceState& operator=(const GovernanceState&) = delete;
@@ -200,8 +206,22 @@ class GovernanceState {
   const v1::DelegationRuleSet* FindDelegationRule(
       absl::string_view organisation_id, absl::string_view rule_id) const;
   // A governance event applied so far (`event_id` in any case); nullopt when
-  // unknown.
+  // unknown. Events forgotten (ForgetEvents) are asked of the event lookup.
   std::optional<EventRecord> FindEvent(absl::string_view event_id) const;
+
+  // Where FindEvent looks for events this state has forgotten: the stream of
+  // the governance event with this id, or nullopt (the write side reads its
+  // store). REQUIRES: it answers for every event forgotten.
+  using EventLookup =
+      std::function<std::optional<std::string>(absl::string_view event_id)>;
+  void set_event_lookup(EventLookup lookup) { lookup_ = std::move(lookup); }
+  // Drops the ids and streams of the events applied so far (about 60 bytes an
+  // event), leaving them to the event lookup. REQUIRES: a lookup is set, and no
+  // journalled change is pending (between groups).
+  void ForgetEvents();
+  // Whether Apply records events' ids and streams from now on (see the
+  // constructor).
+  void set_remember_events(bool remember) { remember_events_ = remember; }
 
   // Open risks of a programme and its projects, and how many of them are RED.
   RiskCount CountOpenRisks(absl::string_view programme_id) const;
@@ -212,6 +232,33 @@ class GovernanceState {
   // Events of an unknown govledger.v1 type seen, and replayed events skipped as
   // inapplicable.
   uint64_t unknown_events() const { return unknown_events_; }
+
+  // Every entity of a kind, for answers that list them (unordered).
+  const absl::node_hash_map<std::string, OrganisationState>& organisations()
+      const {
+    return organisations_;
+  }
+  const absl::node_hash_map<std::string, RiskState>& risks() const {
+    return risks_;
+  }  // by risk id
+  const absl::node_hash_map<std::string, ScopeItemState>& scope_items() const {
+    return scope_items_;
+  }  // by scope item id
+  const absl::node_hash_map<std::string, DecisionState>& decisions() const {
+    return decisions_;
+  }  // by stream id
+  const absl::node_hash_map<std::string, v1::DelegationRuleSet>& rules() const {
+    return rules_;
+  }  // by stream id
+
+  // Snapshots (projections/state_snapshot.cc; the layout is
+  // proto/govledger/v1/snapshot.proto). Save records everything the folds so
+  // far have built; Load replaces this state's contents with a snapshot's, so
+  // that folding on from it gives exactly what folding on from the saved state
+  // would have given. Load: DATA_LOSS for a snapshot that does not hold
+  // together (the state is then empty). REQUIRES for both: no journal set.
+  void Save(internal::GovernanceStateSnapshot* out) const;
+  absl::Status Load(const internal::GovernanceStateSnapshot& in);
 
   // Used by the event handlers in governance_state.cc.
   struct Access;
@@ -225,7 +272,11 @@ class GovernanceState {
   // Records a governance event's id and stream (journalled).
   void RememberEvent(absl::string_view event_id, absl::string_view stream_id);
 
+  void Clear();
+
+  bool remember_events_;
   UndoJournal* journal_ = nullptr;
+  EventLookup lookup_;
   absl::node_hash_map<std::string, OrganisationState>
       organisations_;                                  // by organisation id
   absl::node_hash_map<std::string, WorkState> work_;   // by stream id

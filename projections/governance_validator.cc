@@ -3,16 +3,30 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/common/uuid.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
+
+// The layout of GovernanceStateSnapshot this version writes and reads
+// (ValidatorSnapshot.state_format); bump it when the meaning of the state's
+// fields changes, and older snapshots are ignored (the log is refolded).
+constexpr uint32_t kStateFormat = 1;
 
 // The event_type (field 3) of a stored event, read without parsing the rest
 // (the payload of a large opaque event is skipped, not copied). nullopt if the
@@ -35,6 +49,129 @@ std::optional<std::string> StoredEventType(absl::string_view stored) {
   }
 }
 
+// One stored event, read and parsed ahead of the fold by Recover's reader.
+struct ReadAhead {
+  enum Kind { kOpaque, kGovernance, kUnparsable };
+  uint64_t position = 0;
+  Kind kind = kOpaque;
+  v1::Event event;  // kGovernance; reused batch after batch (strings keep
+                    // their capacity)
+  crypto::Hash hash{};  // the stored event's, for checkpoints
+};
+
+// Batches of ReadAhead from the reader thread (Fill) to the folding thread
+// (Next/Done): at most kBatches batches exist, so the reader stays at most that
+// far ahead. Thread-safe.
+class ReadAheadQueue {
+ public:
+  static constexpr size_t kBatch = 2048;
+  static constexpr size_t kBatches = 4;
+
+  ReadAheadQueue() : batches_(kBatches) {
+    for (std::vector<ReadAhead>& b : batches_) {
+      b.resize(kBatch);
+      free_.push_back(&b);
+    }
+  }
+
+  // Reads positions from..head, parsing governance events; then closes.
+  absl::Status Fill(EventStore& store, uint64_t from, uint64_t head) {
+    std::vector<ReadAhead>* batch = TakeFree();
+    size_t n = 0;
+    absl::Status status = store.ScanLog(
+        from, /*forward=*/true,
+        [&](uint64_t position, absl::string_view stored) {
+          if (batch == nullptr) return false;  // stopped
+          ReadAhead& r = (*batch)[n++];
+          r.position = position;
+          std::optional<std::string> type = StoredEventType(stored);
+          if (type && !IsGovernanceType(*type)) {
+            r.kind = ReadAhead::kOpaque;
+          } else if (type && r.event.ParseFromArray(
+                                 stored.data(), static_cast<int>(stored.size()))) {
+            r.kind = ReadAhead::kGovernance;
+          } else {
+            r.kind = ReadAhead::kUnparsable;
+          }
+          std::memcpy(r.hash.data(),
+                      stored.data() + stored.size() - crypto::kHashSize,
+                      crypto::kHashSize);
+          if (n == kBatch) {
+            Push(batch, n);
+            batch = TakeFree();
+            n = 0;
+          }
+          return position < head && batch != nullptr;
+        });
+    if (batch != nullptr && n > 0) Push(batch, n);
+    Close();
+    return status;
+  }
+
+  // The next batch and its size; false once the reader has closed and every
+  // batch was taken.
+  bool Next(std::vector<ReadAhead>** batch, size_t* n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return false;
+    *batch = full_.front().first;
+    *n = full_.front().second;
+    full_.pop_front();
+    return true;
+  }
+
+  // Gives a batch from Next back to the reader.
+  void Done(std::vector<ReadAhead>* batch) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(batch);
+    }
+    cv_.notify_all();
+  }
+
+  // Makes the reader stop at its next event.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  // A free batch, or null once stopped.
+  std::vector<ReadAhead>* TakeFree() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty() || stopped_; });
+    if (stopped_) return nullptr;
+    std::vector<ReadAhead>* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  void Push(std::vector<ReadAhead>* batch, size_t n) {
+    {
+      std::lock_guard lock(mu_);
+      full_.emplace_back(batch, n);
+    }
+    cv_.notify_all();
+  }
+  void Close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  std::vector<std::vector<ReadAhead>> batches_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<ReadAhead>*> free_;                   // guarded by mu_
+  std::deque<std::pair<std::vector<ReadAhead>*, size_t>> full_;  // guarded by mu_
+  bool closed_ = false;                                          // guarded by mu_
+  bool stopped_ = false;                                         // guarded by mu_
+};
+
 absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
   return absl::Status(
       status.code(),
@@ -44,31 +181,197 @@ absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
 
 }  // namespace
 
-GovernanceValidator::GovernanceValidator() { state_.set_journal(&journal_); }
+GovernanceValidator::GovernanceValidator(ValidatorOptions options)
+    : options_(options) {
+  state_.set_journal(&journal_);
+  // Committed events are found in the store, not kept in memory: a correction
+  // names a governance event of the log, on its stream.
+  state_.set_event_lookup(
+      [this](absl::string_view event_id) -> std::optional<std::string> {
+        std::optional<UuidBytes> id = ParseUuid(event_id);
+        if (!id || store_ == nullptr) return std::nullopt;
+        absl::StatusOr<std::optional<uint64_t>> position =
+            store_->FindEventId(*id);
+        if (!position.ok() || !*position) return std::nullopt;
+        absl::StatusOr<std::optional<std::string>> stored =
+            store_->Get(**position);
+        v1::Event event;
+        if (!stored.ok() || !*stored ||
+            !event.ParseFromString(**stored) ||
+            !IsGovernanceType(event.event_type())) {
+          return std::nullopt;
+        }
+        return event.stream_id();
+      });
+}
+
+absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
+                                       bool sync) {
+  internal::ValidatorSnapshot snapshot;
+  snapshot.set_state_format(kStateFormat);
+  snapshot.set_position(point.position);
+  if (point.position > 0) {
+    snapshot.set_hash(point.hash.data(), point.hash.size());
+  }
+  snapshot.set_rebuilding(rebuilding);
+  snapshot.set_replayed_events(replayed_total_);
+  snapshot.set_skipped_events(skipped_total_);
+  state_.Save(snapshot.mutable_state());
+  RETURN_IF_ERROR(store_->PutProjection(
+      kSnapshotKey, snapshot.SerializeAsString(), sync));
+  saved_position_ = point.position;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<uint64_t, bool>> GovernanceValidator::Load(
+    uint64_t head) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->GetProjection(kSnapshotKey));
+  if (!bytes) {
+    recovery_.snapshot_ignored = "no snapshot";
+    return std::make_pair(uint64_t{0}, false);
+  }
+  internal::ValidatorSnapshot snapshot;
+  auto ignore = [&](std::string why) {
+    recovery_.snapshot_ignored = std::move(why);
+    return std::make_pair(uint64_t{0}, false);
+  };
+  if (!snapshot.ParseFromString(*bytes)) {
+    return ignore("the snapshot does not parse");
+  }
+  if (snapshot.state_format() != kStateFormat) {
+    return ignore(absl::StrCat("the snapshot has state format ",
+                               snapshot.state_format(), "; this version uses ",
+                               kStateFormat));
+  }
+  const uint64_t position = snapshot.position();
+  if (position > head) {
+    return ignore(absl::StrCat("the snapshot claims position ", position,
+                               ", past the head ", head));
+  }
+  if (position > 0) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(position));
+    if (!stored || stored->size() < crypto::kHashSize ||
+        stored->compare(stored->size() - crypto::kHashSize, crypto::kHashSize,
+                        snapshot.hash()) != 0) {
+      return ignore(absl::StrCat("the snapshot's hash at position ", position,
+                                 " does not match the log's"));
+    }
+  }
+  if (absl::Status s = state_.Load(snapshot.state()); !s.ok()) {
+    return ignore(std::string(s.message()));
+  }
+  replayed_total_ = snapshot.replayed_events();
+  skipped_total_ = snapshot.skipped_events();
+  saved_position_ = position;
+  recovery_.snapshot_position = position;
+  return std::make_pair(position, snapshot.rebuilding());
+}
 
 absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
-  if (head == 0) return absl::OkStatus();
-  // Replay is not journalled: nothing here is ever rolled back.
+  const auto start = std::chrono::steady_clock::now();
+  store_ = &store;
+  if (options_.rebuild) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     store.GetProjection(kSnapshotKey));
+    internal::ValidatorSnapshot current;
+    if (bytes && current.ParseFromString(*bytes) && current.rebuilding() &&
+        current.state_format() == kStateFormat) {
+      recovery_.resumed = true;  // an interrupted rebuild: go on from its checkpoint
+    } else {
+      RETURN_IF_ERROR(store.DropProjections(""));
+      RETURN_IF_ERROR(Save(ChainPoint{}, /*rebuilding=*/true, /*sync=*/true));
+    }
+    recovery_.rebuilt = true;
+  }
+  ASSIGN_OR_RETURN(auto loaded, Load(head));
+  const auto [from, rebuilding] = loaded;
+  if (rebuilding) recovery_.rebuilt = true;  // resumed without the flag: finish it
+  // Replay is not journalled (nothing here is ever rolled back), and needs no
+  // event index (no rule is checked; the store answers for committed events).
   state_.set_journal(nullptr);
-  absl::Status status = store.ScanLog(
-      1, /*forward=*/true, [&](uint64_t position, absl::string_view stored) {
-        std::optional<std::string> type = StoredEventType(stored);
-        if (type && !IsGovernanceType(*type)) return position < head;  // opaque
-        v1::Event event;
-        if (!type || !event.ParseFromArray(stored.data(),
-                                           static_cast<int>(stored.size()))) {
-          ++skipped_;  // cannot happen for a verified chain; never fatal
-          return position < head;
+  state_.set_remember_events(false);
+  state_.ForgetEvents();
+  absl::Status checkpoint = absl::OkStatus();
+  absl::Status status;
+  if (from < head) {
+    // Two threads: a reader scans the store and parses each stored event, the
+    // caller's thread folds them (and checkpoints), one batch behind.
+    ReadAheadQueue queue;
+    std::thread reader([&] {
+      status = queue.Fill(store, from + 1, head);
+    });
+    std::vector<ReadAhead>* batch = nullptr;
+    size_t n = 0;
+    while (checkpoint.ok() && queue.Next(&batch, &n)) {
+      for (size_t i = 0; i < n && checkpoint.ok(); ++i) {
+        const ReadAhead& r = (*batch)[i];
+        ++recovery_.tail_positions;
+        if (r.kind == ReadAhead::kUnparsable) {
+          ++recovery_.skipped_events;  // cannot happen for a verified chain
+        } else if (r.kind == ReadAhead::kGovernance) {
+          if (state_.Apply(r.event, GovernanceState::Mode::kReplay).ok()) {
+            ++recovery_.replayed_events;
+          } else {
+            ++recovery_.skipped_events;
+          }
         }
-        if (state_.Apply(event, GovernanceState::Mode::kReplay).ok()) {
-          ++replayed_;
-        } else {
-          ++skipped_;
+        if (options_.snapshot_every > 0 && r.position < head &&
+            r.position - saved_position_ >= options_.snapshot_every) {
+          replayed_total_ += recovery_.replayed_events;
+          skipped_total_ += recovery_.skipped_events;
+          checkpoint = Save(ChainPoint{r.position, r.hash}, recovery_.rebuilt,
+                            /*sync=*/false);
+          replayed_total_ -= recovery_.replayed_events;
+          skipped_total_ -= recovery_.skipped_events;
+          if (checkpoint.ok() && recovery_.rebuilt &&
+              options_.on_rebuild_checkpoint) {
+            options_.on_rebuild_checkpoint(r.position);
+          }
         }
-        return position < head;
-      });
+      }
+      queue.Done(batch);
+    }
+    queue.Stop();  // a failed checkpoint stops the reader early
+    reader.join();
+  }
+  replayed_total_ += recovery_.replayed_events;
+  skipped_total_ += recovery_.skipped_events;
   state_.set_journal(&journal_);
-  return status;
+  state_.set_remember_events(true);
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(checkpoint);
+  if (from + recovery_.tail_positions != head) {
+    return absl::DataLossError(absl::StrCat(
+        "replaying the governance state stopped at position ",
+        from + recovery_.tail_positions, " before the head ", head));
+  }
+  committed_position_ = group_position_ = head;
+  if (recovery_.rebuilt ||
+      (options_.snapshot_every > 0 &&
+       head - saved_position_ >= options_.snapshot_every)) {
+    // The end of a rebuild (unmarked, synced), or a long tail not to replay again.
+    ASSIGN_OR_RETURN(ChainPoint point, store.LoadHead());
+    RETURN_IF_ERROR(Save(point, /*rebuilding=*/false, /*sync=*/true));
+  }
+  recovery_.seconds = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  return absl::OkStatus();
+}
+
+absl::Status GovernanceValidator::SaveSnapshot() {
+  if (store_ == nullptr) {
+    return absl::FailedPreconditionError("the validator has not recovered");
+  }
+  if (committed_position_ == saved_position_) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ChainPoint point, store_->LoadHead());
+  if (point.position != committed_position_) {
+    return absl::InternalError(absl::StrCat(
+        "the store's head ", point.position,
+        " is not the validator's committed position ", committed_position_));
+  }
+  return Save(point, /*rebuilding=*/false, /*sync=*/true);
 }
 
 void GovernanceValidator::BeginGroup() { journal_.Clear(); }
@@ -84,11 +387,29 @@ absl::Status GovernanceValidator::CheckAppend(
       return WithContext(status, *event);
     }
   }
+  if (!events.empty()) {
+    group_position_ = context.first_position + events.size() - 1;
+  }
   return absl::OkStatus();
 }
 
-void GovernanceValidator::CommitGroup() { journal_.Clear(); }
+void GovernanceValidator::CommitGroup() {
+  journal_.Clear();
+  // The group is in the store now, where the event lookup finds it (a
+  // validator that has not recovered from a store keeps them).
+  if (store_ != nullptr) state_.ForgetEvents();
+  committed_position_ = group_position_;
+  if (options_.snapshot_every > 0 && store_ != nullptr &&
+      committed_position_ - saved_position_ >= options_.snapshot_every) {
+    // After the commit, on the writer thread: the state is exactly 1..head.
+    // A failure only costs a longer replay at the next start.
+    SaveSnapshot().IgnoreError();
+  }
+}
 
-void GovernanceValidator::AbortGroup() { journal_.RollbackTo(0); }
+void GovernanceValidator::AbortGroup() {
+  journal_.RollbackTo(0);
+  group_position_ = committed_position_;
+}
 
 }  // namespace govledger::projections

@@ -18,6 +18,25 @@
 // rules and never fails on content (a log written by a newer version, with
 // types this one does not know, still opens).
 //
+// Persistence: the state is saved as a snapshot (proto/govledger/v1/snapshot.proto,
+// key "validator" of the store's projections) every `snapshot_every` committed
+// positions, during Recover's replay, and by SaveSnapshot (the daemon's clean
+// shutdown). A snapshot names the position it reflects and the hash of the event
+// there; Recover loads it only when the stored event at that position still has
+// that hash (otherwise it is ignored and the log refolded from position 1), then
+// replays only the events after it. A snapshot is written after the commit it
+// reflects, never before, so it never claims a position it does not reflect.
+//
+// Rebuild (`rebuild`): Recover first drops every projection of the store and
+// records a snapshot of the empty state marked `rebuilding`, then refolds the
+// whole log, checkpointing every `snapshot_every` positions. Interrupted (a
+// crash, SIGKILL), the next Recover resumes from the last checkpoint: a rebuild
+// that finds a snapshot still marked `rebuilding` does not drop it again. The log
+// itself is only read.
+//
+// Memory: committed events' ids are not kept; a correction's target is looked
+// up in the store (EventStore::FindEventId), so the state holds only entities.
+//
 // Thread-safety: as EventValidator (the writer thread only). state() may be
 // read only while no append is in progress (tests, or before the ledger
 // starts).
@@ -25,6 +44,9 @@
 #define GOVLEDGER_PROJECTIONS_GOVERNANCE_VALIDATOR_H_
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ledger/event_validator.h"
@@ -32,9 +54,41 @@
 
 namespace govledger::projections {
 
+struct ValidatorOptions {
+  // Save a snapshot whenever this many positions have been committed (or
+  // replayed) since the last one; 0: only by SaveSnapshot and at a rebuild's
+  // end.
+  // Default 500,000 (saving the state of a million-event ledger takes a few
+  // tenths of a second of the writer's time, during which appends wait).
+  uint64_t snapshot_every = 500000;
+  // Drop the store's projections and refold the log in Recover (see above).
+  // Default false.
+  bool rebuild = false;
+  // Called (on the recovering thread) after each checkpoint of a rebuild, with
+  // the position it reflects: progress for the daemon's log. Default none.
+  std::function<void(uint64_t position)> on_rebuild_checkpoint;
+};
+
+// What Recover did, for the daemon's log.
+struct RecoveryReport {
+  // The snapshot loaded (0: none, the log was folded from position 1) and why
+  // none was used ("" when one was).
+  uint64_t snapshot_position = 0;
+  std::string snapshot_ignored;
+  // Positions read after the snapshot, governance events among them replayed
+  // and skipped (unknown type or not applicable; they stay in the log).
+  uint64_t tail_positions = 0;
+  uint64_t replayed_events = 0;
+  uint64_t skipped_events = 0;
+  // A rebuild ran (`resumed`: from an interrupted one's checkpoint).
+  bool rebuilt = false;
+  bool resumed = false;
+  double seconds = 0;
+};
+
 class GovernanceValidator : public EventValidator {
  public:
-  GovernanceValidator();
+  explicit GovernanceValidator(ValidatorOptions options = {});
 
   absl::Status Recover(EventStore& store, uint64_t head) override;
   void BeginGroup() override;
@@ -43,18 +97,34 @@ class GovernanceValidator : public EventValidator {
   void CommitGroup() override;
   void AbortGroup() override;
 
-  const GovernanceState& state() const { return state_; }
+  // Saves the committed state as the snapshot, synced. REQUIRES: Recover has
+  // run, and the writer has stopped (no group in progress).
+  absl::Status SaveSnapshot();
 
-  // Recover's counts: governance events replayed, and those skipped (unknown
-  // type or not applicable; they stay in the log, readable and verified).
-  uint64_t replayed_events() const { return replayed_; }
-  uint64_t skipped_events() const { return skipped_; }
+  const GovernanceState& state() const { return state_; }
+  const RecoveryReport& recovery() const { return recovery_; }
+
+  // Key of the validator's snapshot among the store's projections.
+  static constexpr char kSnapshotKey[] = "validator";
 
  private:
+  // Saves the state as reflecting `point`; `rebuilding` marks a rebuild's
+  // checkpoint.
+  absl::Status Save(const ChainPoint& point, bool rebuilding, bool sync);
+  // Loads the stored snapshot if it is usable at `head`; returns its position
+  // (0 when none was loaded) and whether it is a rebuild's checkpoint.
+  absl::StatusOr<std::pair<uint64_t, bool>> Load(uint64_t head);
+
+  const ValidatorOptions options_;
+  EventStore* store_ = nullptr;  // set by Recover
   GovernanceState state_;
   UndoJournal journal_;
-  uint64_t replayed_ = 0;
-  uint64_t skipped_ = 0;
+  RecoveryReport recovery_;
+  uint64_t committed_position_ = 0;  // the state reflects 1..this
+  uint64_t group_position_ = 0;      // ... plus the group staged up to this
+  uint64_t saved_position_ = 0;      // of the last snapshot saved or loaded
+  uint64_t replayed_total_ = 0;      // governance events folded since position 1
+  uint64_t skipped_total_ = 0;
 };
 
 }  // namespace govledger::projections

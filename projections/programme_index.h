@@ -1,47 +1,163 @@
-// ProgrammeIndex: the log held in memory, with the events that can concern each
-// programme, so that an "as at" answer about one programme folds only those
-// rather than the whole log.
+// ProgrammeIndex: the read side's compact index of the log. It holds no events:
+// for every event, its recorded and effective time and the kind of its stream;
+// for every programme, the positions of the events that can concern it; the
+// corrections (which position corrects which); the programmes' registrations;
+// and a catalogue of snapshots of per-programme folds (their bytes are kept in
+// a SnapshotStore, in govledgerd the store's projections). An answer selects
+// positions from the index, starts from the nearest usable snapshot, and reads
+// only the events after it (EventSource). About 40 bytes an event.
 //
 // An event concerns a programme when it is on the programme's stream, on the
 // stream of one of its projects, or on the stream of a risk or scope item that
 // has belonged to the programme or one of its projects (every event of that
 // stream, including those from before it came to the programme). Events on
 // decision streams concern no programme (the programme answers do not read
-// decisions). Every other event (organisations, keys, delegation rules, unknown
-// streams and types) concerns every programme. Folding a programme's events
-// gives the same programme, project, risk and scope state for that programme as
-// folding the whole log, because the fold of one entity reads only its own
-// stream and the registrations of projects.
+// decisions; they are listed apart, for the decision register). Every other
+// event (organisations, keys, delegation rules, unknown streams and types)
+// concerns every programme. Folding a programme's events gives the same
+// programme, project, risk and scope state for that programme as folding the
+// whole log, because the fold of one entity reads only its own stream and the
+// registrations of projects.
+//
+// Snapshots (see queries.cc, which takes and uses them): per programme and
+// mode, the state folded from the programme's events.
+// - AS_RECORDED, at position P: the events up to P in position order, less
+//   those corrected by a correction up to P. Usable for a cut at or after P
+//   unless a correction after P (and visible at the cut) names an event at or
+//   before P.
+// - AS_KNOWN, at effective time T, taken when the log's head was H: the events
+//   up to H effective at or before T, in effective order, less those corrected
+//   by any correction up to H. Usable for a cut at or after T unless an event
+//   recorded after H is effective at or before T, or a correction recorded after
+//   H names one of its events (both would change what folds before T).
+// When a risk or scope item joins a programme its earlier events join the
+// programme's list: the programme's snapshots that could have included them are
+// dropped from the catalogue.
 //
 // Not thread-safe: callers serialize Add and the reads.
 #ifndef GOVLEDGER_PROJECTIONS_PROGRAMME_INDEX_H_
 #define GOVLEDGER_PROJECTIONS_PROGRAMME_INDEX_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
+#include "absl/container/inlined_vector.h"
+#include "projections/as_at.h"
+#include "projections/event_source.h"
 
 namespace govledger::projections {
 
-class ProgrammeIndex {
+// Where snapshot bytes live. Thread-safety: as the implementation.
+class SnapshotStore {
  public:
-  // Appends the next event of the log. REQUIRES: event.position() == size()
-  // + 1.
-  void Add(v1::Event event);
+  virtual ~SnapshotStore() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) = 0;
+  virtual absl::Status Put(absl::string_view key, absl::string_view value) = 0;
+};
 
-  // Events held: the log from position 1 to size().
-  uint64_t size() const { return log_.size(); }
-  const std::vector<v1::Event>& log() const { return log_; }
+// In memory (tests, the benchmark). Not thread-safe.
+class MemorySnapshotStore final : public SnapshotStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) override;
+  absl::Status Put(absl::string_view key, absl::string_view value) override;
+  size_t bytes() const { return bytes_; }
 
-  // The events that can concern `programme_id` and the events that concern
-  // every programme, in position order.
-  std::vector<const v1::Event*> EventsFor(absl::string_view programme_id) const;
+ private:
+  std::map<std::string, std::string, std::less<>> values_;
+  size_t bytes_ = 0;
+};
+
+// The stream an event is on, by its first segment.
+enum class StreamKind : uint8_t {
+  kOther,
+  kProgramme,
+  kProject,
+  kRisk,
+  kScope,
+  kDecision,
+};
+StreamKind KindOfStream(absl::string_view stream_id);
+
+class ProgrammeIndex final : public Timeline {
+ public:
+  // Appends the next event of the log. `source` (the same log) finds the
+  // event a correction names, and the earlier events of a risk or scope
+  // stream that joins a programme. Errors are the source's; the index is then
+  // unusable (discard it). REQUIRES: event.position() == size() + 1.
+  absl::Status Add(const v1::Event& event, EventSource& source);
+
+  // Events indexed: the log from position 1 to size().
+  uint64_t size() const { return recorded_.size(); }
+
+  // Timeline.
+  uint64_t head() const override { return size(); }
+  int64_t RecordedMicros(uint64_t position) const override {
+    return recorded_[position - 1];
+  }
+  uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
+  absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
+      absl::string_view programme_id) const override;
+
+  // The ids of the programmes registered, sorted.
+  std::vector<std::string> Programmes() const;
+
+  int64_t EffectiveMicros(uint64_t position) const {
+    return effective_[position - 1];
+  }
+  StreamKind Kind(uint64_t position) const { return kinds_[position - 1]; }
+
+  // The positions that can concern `programme_id`, and those that concern
+  // every programme, ascending.
+  std::vector<uint64_t> PositionsFor(absl::string_view programme_id) const;
+  // Positions on decision streams, and those that concern every programme,
+  // ascending.
+  std::vector<uint64_t> DecisionPositions() const;
+  // Positions that concern every programme, ascending.
+  const std::vector<uint64_t>& GlobalPositions() const { return global_; }
+  // (correction's position, corrected event's position), by the first.
+  const std::vector<std::pair<uint64_t, uint64_t>>& corrections() const {
+    return corrections_;
+  }
+
+  // The snapshot catalogue of one programme.
+  struct KnownSnapshot {
+    int64_t effective_micros;  // T
+    uint64_t head;             // H
+  };
+  struct Snapshots {
+    std::vector<uint64_t> recorded;     // positions P, ascending
+    std::vector<KnownSnapshot> known;   // by T ascending
+  };
+  const Snapshots* SnapshotsOf(absl::string_view programme_id) const;
+  void AddRecordedSnapshot(const std::string& programme_id, uint64_t position);
+  void AddKnownSnapshot(const std::string& programme_id, KnownSnapshot s);
+  // Keys of snapshot bytes in a SnapshotStore; all start with the prefix.
+  static constexpr char kSnapshotKeyPrefix[] = "query/";
+  static std::string RecordedSnapshotKey(absl::string_view programme_id,
+                                         uint64_t position);
+  static std::string KnownSnapshotKey(absl::string_view programme_id,
+                                      const KnownSnapshot& s);
+
+  // Since the index was created: snapshots taken and their bytes, and folds
+  // that started from a snapshot (AS_RECORDED, AS_KNOWN). Written by the
+  // queries (queries.cc); for tests and the benchmark.
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshot_bytes = 0;
+  uint64_t recorded_from_snapshot = 0;
+  uint64_t known_from_snapshot = 0;
 
  private:
   // Positions of a programme's events; sorted lazily (backfills append earlier
@@ -52,20 +168,34 @@ class ProgrammeIndex {
   };
   // The programme of a WorkRef ("" when unknown).
   std::string ProgrammeOf(const v1::WorkRef& ref) const;
-  // Adds programme `programme` to the programmes of `stream` (backfilling the
-  // stream's events).
-  void Join(const std::string& stream, const std::string& programme);
+  // Adds programme `programme` to `programmes`, the programmes of `stream`
+  // (backfilling the stream's events up to `position`, read from `source`
+  // unless `position` is the stream's first, and dropping the snapshots they
+  // invalidate).
+  absl::Status Join(const std::string& stream, uint64_t position, bool first,
+                    const std::string& programme,
+                    absl::InlinedVector<uint32_t, 1>& programmes,
+                    EventSource& source);
+  uint32_t ProgrammeNumber(const std::string& programme);
   void Assign(const std::string& programme, uint64_t position);
 
-  std::vector<v1::Event> log_;
+  std::vector<int64_t> recorded_;   // by position - 1
+  std::vector<int64_t> effective_;  // by position - 1
+  std::vector<StreamKind> kinds_;   // by position - 1
+  absl::flat_hash_map<std::string, v1::ProgrammeRegistered> programmes_;
   absl::flat_hash_map<std::string, std::string>
       project_programme_;  // project id -> programme
-  // Risk and scope streams: their events' positions and the programmes they
-  // have concerned.
-  absl::flat_hash_map<std::string, std::vector<uint64_t>> stream_positions_;
-  absl::flat_hash_map<std::string, std::vector<std::string>> stream_programmes_;
+  // Risk and scope streams: the programmes (numbers into programme_names_)
+  // they have concerned.
+  absl::flat_hash_map<std::string, absl::InlinedVector<uint32_t, 1>>
+      stream_programmes_;
+  std::vector<std::string> programme_names_;
+  absl::flat_hash_map<std::string, uint32_t> programme_numbers_;
   mutable absl::flat_hash_map<std::string, Positions> by_programme_;
-  std::vector<uint64_t> global_;  // concern every programme
+  std::vector<uint64_t> global_;     // concern every programme
+  std::vector<uint64_t> decisions_;  // on decision streams
+  std::vector<std::pair<uint64_t, uint64_t>> corrections_;
+  absl::flat_hash_map<std::string, Snapshots> snapshots_;
 };
 
 }  // namespace govledger::projections

@@ -6,11 +6,17 @@
 #include <set>
 #include <string>
 
+#include <functional>
+#include <numeric>
+#include <optional>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "projections/as_at.h"
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/status_macros.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
 
@@ -20,27 +26,101 @@ namespace {
 // A selector resolved and folded.
 struct Folded {
   Cut cut;
-  std::vector<const v1::Event*> events;
-  GovernanceState state;
+  // The events folded, by position, in fold order (from position 1, even when
+  // the fold started from a snapshot).
+  std::vector<uint64_t> positions;
+  GovernanceState state{/*remember_events=*/false};
   v1::ResolvedAsAt resolved;
 };
 
-// `candidates`, when not null, are the only events that may be folded (in
-// position order).
-absl::StatusOr<std::unique_ptr<Folded>> FoldAt(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::AsAt& as_at) {
-  auto out = std::make_unique<Folded>();
-  absl::StatusOr<Cut> cut = ResolveAsAt(as_at, log, now_micros);
-  if (!cut.ok()) return cut.status();
-  out->cut = *cut;
-  out->events = candidates == nullptr ? SelectEvents(log, out->cut)
-                                      : SelectEvents(*candidates, out->cut);
-  FoldEvents(out->events, &out->state);
-  out->resolved = DescribeCut(out->cut, log, out->events.size());
-  return out;
-}
+}  // namespace
+
+// Which events an answer may fold: every event (kAll), a programme's
+// (ProgrammeIndex::PositionsFor), the decision register's, or one stream's and
+// those that concern every programme.
+struct Scope {
+  enum Kind { kAll, kProgramme, kDecisions, kStream };
+  Kind kind = kAll;
+  std::string id;  // programme id (kProgramme, kDecisions: "" for none), stream
+};
+
+// Where answers get their folds and events: the whole log in memory
+// (VectorFolder), or a ProgrammeIndex, an EventSource and snapshots
+// (IndexFolder).
+class Folder {
+ public:
+  explicit Folder(int64_t now_micros) : now_micros_(now_micros) {}
+  virtual ~Folder() = default;
+  virtual const Timeline& timeline() const = 0;
+  // The positions `cut` folds among `scope`'s, in fold order.
+  virtual absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
+                                                       const Scope& scope) = 0;
+  // The events at `positions` (in that order) on streams of `kind` (all when
+  // unset).
+  virtual absl::StatusOr<std::vector<v1::Event>> Events(
+      const std::vector<uint64_t>& positions,
+      std::optional<StreamKind> kind) = 0;
+
+  // Whether the whole log holds an event on `stream`.
+  virtual absl::StatusOr<bool> StreamHasEvents(absl::string_view stream) = 0;
+
+  absl::StatusOr<Cut> Resolve(const v1::AsAt& as_at) {
+    return ResolveAsAt(as_at, timeline(), now_micros_);
+  }
+  // Resolves, selects and folds.
+  virtual absl::StatusOr<std::unique_ptr<Folded>> Fold(const v1::AsAt& as_at,
+                                                       const Scope& scope) {
+    auto out = std::make_unique<Folded>();
+    ASSIGN_OR_RETURN(out->cut, Resolve(as_at));
+    ASSIGN_OR_RETURN(out->positions, Select(out->cut, scope));
+    ASSIGN_OR_RETURN(std::vector<v1::Event> events,
+                     Events(out->positions, std::nullopt));
+    for (const v1::Event& e : events) {
+      out->state.Apply(e, GovernanceState::Mode::kReplay).IgnoreError();
+    }
+    out->resolved = DescribeCut(out->cut, timeline(), out->positions.size());
+    return out;
+  }
+
+ protected:
+  const int64_t now_micros_;
+};
+
+namespace {
+
+// The whole log in memory: every answer folds from position 1.
+class VectorFolder final : public Folder {
+ public:
+  VectorFolder(const std::vector<v1::Event>& log, int64_t now_micros)
+      : Folder(now_micros), log_(log), timeline_(log) {}
+  const Timeline& timeline() const override { return timeline_; }
+  absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
+                                               const Scope&) override {
+    std::vector<uint64_t> out;
+    for (const v1::Event* e : SelectEvents(log_, cut))
+      out.push_back(e->position());
+    return out;
+  }
+  absl::StatusOr<std::vector<v1::Event>> Events(
+      const std::vector<uint64_t>& positions,
+      std::optional<StreamKind> kind) override {
+    std::vector<v1::Event> out;
+    for (uint64_t p : positions) {
+      const v1::Event& e = log_[p - 1];
+      if (!kind || KindOfStream(e.stream_id()) == *kind) out.push_back(e);
+    }
+    return out;
+  }
+  absl::StatusOr<bool> StreamHasEvents(absl::string_view stream) override {
+    return std::any_of(log_.begin(), log_.end(), [&](const v1::Event& e) {
+      return e.stream_id() == stream;
+    });
+  }
+
+ private:
+  const std::vector<v1::Event>& log_;
+  VectorTimeline timeline_;
+};
 
 absl::Status CheckProgrammeId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("programme_id is required");
@@ -49,12 +129,12 @@ absl::Status CheckProgrammeId(const std::string& id) {
 
 // The programme at the cut: NOT_FOUND when the ledger does not hold it, or not
 // yet.
-absl::StatusOr<const WorkState*> ProgrammeAt(const std::vector<v1::Event>& log,
+absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
                                              const Folded& f,
                                              const std::string& id) {
   if (const WorkState* w = f.state.FindProgramme(id)) return w;
   absl::StatusOr<v1::ProgrammeRegistered> registered =
-      FindProgrammeRegistration(log, id);
+      folder.timeline().FindProgrammeRegistration(id);
   if (!registered.ok()) return registered.status();
   return absl::NotFoundError(
       absl::StrCat("programme '", id, "' is not yet registered as at this cut",
@@ -91,15 +171,16 @@ v1::WorkStatus StatusOf(const WorkState& w) {
   return out;
 }
 
-// Ids named by the streams "<prefix><id>" among the folded events.
-std::set<std::string> IdsOnStreams(const Folded& f, absl::string_view prefix) {
+// The ids (keys) of a state's entities of one kind, sorted.
+template <typename Map>
+std::set<std::string> IdsOf(const Map& entities) {
   std::set<std::string> out;
-  for (const v1::Event* e : f.events) {
-    if (absl::StartsWith(e->stream_id(), prefix)) {
-      out.insert(e->stream_id().substr(prefix.size()));
-    }
-  }
+  for (const auto& [id, unused] : entities) out.insert(id);
   return out;
+}
+
+Scope ProgrammeScope(const std::string& programme_id) {
+  return Scope{Scope::kProgramme, programme_id};
 }
 
 void AddRagCounts(const std::map<v1::Rag, int>& counts,
@@ -128,16 +209,14 @@ v1::RiskStatus RiskStatusIn(const GovernanceState& s, const RiskState& r,
 }  // namespace
 
 static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::GetProgrammeStatusRequest& request) {
+    Folder& folder, const v1::GetProgrammeStatusRequest& request) {
   if (absl::Status s = CheckProgrammeId(request.programme_id()); !s.ok())
     return s;
   absl::StatusOr<std::unique_ptr<Folded>> f =
-      FoldAt(log, candidates, now_micros, request.as_at());
+      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
   if (!f.ok()) return f.status();
   absl::StatusOr<const WorkState*> programme =
-      ProgrammeAt(log, **f, request.programme_id());
+      ProgrammeAt(folder, **f, request.programme_id());
   if (!programme.ok()) return programme.status();
 
   v1::GetProgrammeStatusResponse out;
@@ -157,15 +236,13 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
 }
 
 static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::GetRiskRegisterRequest& request) {
+    Folder& folder, const v1::GetRiskRegisterRequest& request) {
   const std::string& p = request.programme_id();
   if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Folded>> f =
-      FoldAt(log, candidates, now_micros, request.as_at());
+      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
   if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
   if (!programme.ok()) return programme.status();
   const GovernanceState& s = (*f)->state;
 
@@ -182,7 +259,7 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
   };
   subject_count((*programme)->ref);
   for (const WorkState* w : s.ProjectsOf(p)) subject_count(w->ref);
-  for (const std::string& id : IdsOnStreams(**f, "risk/")) {
+  for (const std::string& id : IdsOf(s.risks())) {
     const RiskState* r = s.FindRisk(id);
     if (r == nullptr) continue;
     const v1::RiskStatus status = RiskStatusIn(s, *r, p);
@@ -287,19 +364,17 @@ std::string RiskStatusText(v1::RiskStatus s) {
 }  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::CompareRequest& request) {
+    Folder& folder, const v1::CompareRequest& request) {
   const std::string& p = request.programme_id();
   if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Folded>> a =
-      FoldAt(log, candidates, now_micros, request.from());
+      folder.Fold(request.from(), ProgrammeScope(p));
   if (!a.ok()) {
     return absl::Status(a.status().code(),
                         absl::StrCat("from: ", a.status().message()));
   }
   absl::StatusOr<std::unique_ptr<Folded>> b =
-      FoldAt(log, candidates, now_micros, request.to());
+      folder.Fold(request.to(), ProgrammeScope(p));
   if (!b.ok()) {
     return absl::Status(b.status().code(),
                         absl::StrCat("to: ", b.status().message()));
@@ -307,7 +382,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   const GovernanceState& sa = (*a)->state;
   const GovernanceState& sb = (*b)->state;
   if (sa.FindProgramme(p) == nullptr && sb.FindProgramme(p) == nullptr) {
-    absl::StatusOr<const WorkState*> w = ProgrammeAt(log, **b, p);
+    absl::StatusOr<const WorkState*> w = ProgrammeAt(folder, **b, p);
     return w.status();
   }
 
@@ -321,14 +396,14 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   std::set<std::string> risks;
   std::set<std::string> scope_items;
   for (const Folded* f : {a->get(), b->get()}) {
-    for (const std::string& id : IdsOnStreams(*f, "risk/")) {
+    for (const std::string& id : IdsOf(f->state.risks())) {
       const RiskState* r = f->state.FindRisk(id);
       if (r != nullptr &&
           RiskStatusIn(f->state, *r, p) != v1::RISK_STATUS_UNSPECIFIED) {
         risks.insert(id);
       }
     }
-    for (const std::string& id : IdsOnStreams(*f, "scope/")) {
+    for (const std::string& id : IdsOf(f->state.scope_items())) {
       const ScopeItemState* item = f->state.FindScopeItem(id);
       if (item != nullptr && (InProgramme(f->state, item->owner, p) ||
                               InProgramme(f->state, item->added.owner(), p))) {
@@ -341,18 +416,26 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
 
   // The events folded at one cut and not the other, on those streams, by
   // position.
-  absl::flat_hash_set<uint64_t> in_a, in_b;
-  for (const v1::Event* e : (*a)->events) in_a.insert(e->position());
-  for (const v1::Event* e : (*b)->events) in_b.insert(e->position());
-  std::map<uint64_t, const v1::Event*> changed;
+  absl::flat_hash_set<uint64_t> in_a((*a)->positions.begin(),
+                                     (*a)->positions.end());
+  absl::flat_hash_set<uint64_t> in_b((*b)->positions.begin(),
+                                     (*b)->positions.end());
+  std::vector<uint64_t> differing;
   for (const Folded* f : {a->get(), b->get()}) {
     const auto& other = f == a->get() ? in_b : in_a;
-    for (const v1::Event* e : f->events) {
-      if (!other.contains(e->position()) &&
-          entities.count(e->stream_id()) > 0) {
-        changed[e->position()] = e;
-      }
+    for (uint64_t position : f->positions) {
+      if (!other.contains(position)) differing.push_back(position);
     }
+  }
+  std::sort(differing.begin(), differing.end());
+  differing.erase(std::unique(differing.begin(), differing.end()),
+                  differing.end());
+  absl::StatusOr<std::vector<v1::Event>> differing_events =
+      folder.Events(differing, std::nullopt);
+  if (!differing_events.ok()) return differing_events.status();
+  std::map<uint64_t, const v1::Event*> changed;
+  for (const v1::Event& e : *differing_events) {
+    if (entities.count(e.stream_id()) > 0) changed[e.position()] = &e;
   }
 
   v1::CompareResponse out;
@@ -422,8 +505,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
 namespace {
 
 // The organisations whose streams are folded at the cut, for messages.
-std::string KnownIds(const Folded& f, absl::string_view prefix) {
-  std::set<std::string> ids = IdsOnStreams(f, prefix);
+std::string KnownIds(const std::set<std::string>& ids) {
   return ids.empty() ? "(none)" : absl::StrJoin(ids, ", ");
 }
 
@@ -575,15 +657,13 @@ void ToAspects(const Aspects& in,
 }  // namespace
 
 static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::GetScopeMapRequest& request) {
+    Folder& folder, const v1::GetScopeMapRequest& request) {
   const std::string& p = request.programme_id();
   if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Folded>> f =
-      FoldAt(log, candidates, now_micros, request.as_at());
+      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
   if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
   if (!programme.ok()) return programme.status();
   const GovernanceState& s = (*f)->state;
 
@@ -595,8 +675,11 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
       v1::ScopeItemRemoved::descriptor()->full_name();
   std::map<std::string, std::vector<v1::ScopeChange>>
       changes;  // by scope item id
-  for (const v1::Event* e : (*f)->events) {
-    if (!absl::StartsWith(e->stream_id(), "scope/")) continue;
+  absl::StatusOr<std::vector<v1::Event>> scope_events =
+      folder.Events((*f)->positions, StreamKind::kScope);
+  if (!scope_events.ok()) return scope_events.status();
+  for (const v1::Event& event : *scope_events) {
+    const v1::Event* e = &event;
     v1::ScopeChange c;
     if (e->event_type() == kAdded) {
       v1::ScopeItemAdded m;
@@ -660,10 +743,9 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   return out;
 }
 
-absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetDecisionRegisterRequest& request) {
-  const std::vector<const v1::Event*>* const candidates = nullptr;
+static absl::StatusOr<v1::GetDecisionRegisterResponse>
+QueryDecisionRegisterImpl(Folder& folder,
+                          const v1::GetDecisionRegisterRequest& request) {
   const std::string& org = request.organisation_id();
   const std::string& p = request.programme_id();
   if (org.empty() && p.empty()) {
@@ -673,7 +755,7 @@ absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
         "organisation, of a programme, or of both");
   }
   absl::StatusOr<std::unique_ptr<Folded>> f =
-      FoldAt(log, candidates, now_micros, request.as_at());
+      folder.Fold(request.as_at(), Scope{Scope::kDecisions, p});
   if (!f.ok()) return f.status();
   const GovernanceState& s = (*f)->state;
   if (!org.empty() && s.FindOrganisation(org) == nullptr) {
@@ -681,32 +763,23 @@ absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
         absl::StrCat("organisation '", org,
                      "' is not registered as at this cut; registered "
                      "then: ",
-                     KnownIds(**f, "organisation/")));
+                     KnownIds(IdsOf(s.organisations()))));
   }
   if (!p.empty()) {
-    absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+    absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
     if (!programme.ok()) return programme.status();
   }
 
-  static const std::string kProposed =
-      v1::DecisionProposed::descriptor()->full_name();
   std::set<std::pair<std::string, std::string>>
       keys;  // organisation, reference
-  for (const v1::Event* e : (*f)->events) {
-    if (e->event_type() != kProposed) continue;
-    v1::DecisionProposed m;
-    if (m.ParseFromString(e->payload()))
-      keys.emplace(m.organisation_id(), m.reference());
+  for (const auto& [stream, d] : s.decisions()) {
+    keys.emplace(d.proposed.organisation_id(), d.proposed.reference());
   }
-  // Rules in force at the cut, by organisation.
+  // Rules in force at the cut, by organisation, each in stream order.
   std::map<std::string, std::vector<const v1::DelegationRuleSet*>> rules;
-  for (const std::string& id : IdsOnStreams(**f, "delegation/")) {
-    const size_t slash = id.find('/');
-    if (slash == std::string::npos) continue;
-    if (const v1::DelegationRuleSet* r =
-            s.FindDelegationRule(id.substr(0, slash), id.substr(slash + 1))) {
-      rules[r->organisation_id()].push_back(r);
-    }
+  for (const std::string& stream : IdsOf(s.rules())) {
+    const v1::DelegationRuleSet& r = s.rules().at(stream);
+    rules[r.organisation_id()].push_back(&r);
   }
 
   v1::GetDecisionRegisterResponse out;
@@ -773,15 +846,13 @@ absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
 }
 
 static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
-    const std::vector<v1::Event>& log,
-    const std::vector<const v1::Event*>* candidates, int64_t now_micros,
-    const v1::GetBenefitsRequest& request) {
+    Folder& folder, const v1::GetBenefitsRequest& request) {
   const std::string& p = request.programme_id();
   if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Folded>> f =
-      FoldAt(log, candidates, now_micros, request.as_at());
+      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
   if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(log, **f, p);
+  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
   if (!programme.ok()) return programme.status();
 
   v1::GetBenefitsResponse out;
@@ -804,24 +875,29 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
   return out;
 }
 
-absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetEntityHistoryRequest& request) {
+static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
+    Folder& folder, const v1::GetEntityHistoryRequest& request) {
   const std::string& stream = request.stream_id();
   if (stream.empty()) {
     return absl::InvalidArgumentError(
         "stream_id is required: the entity's stream, e.g. \"risk/LPP-R01\" or "
         "\"project/LPP-INV\"");
   }
-  absl::StatusOr<Cut> cut = ResolveAsAt(request.as_at(), log, now_micros);
+  absl::StatusOr<Cut> cut = folder.Resolve(request.as_at());
   if (!cut.ok()) return cut.status();
-  const std::vector<const v1::Event*> events = SelectEvents(log, *cut);
+  const Scope scope{Scope::kStream, stream};
+  absl::StatusOr<std::vector<uint64_t>> positions = folder.Select(*cut, scope);
+  if (!positions.ok()) return positions.status();
+  absl::StatusOr<std::vector<v1::Event>> events =
+      folder.Events(*positions, std::nullopt);
+  if (!events.ok()) return events.status();
   static const std::string kProposed =
       v1::DecisionProposed::descriptor()->full_name();
   std::pair<std::string, std::string> decision;
-  GovernanceState state;
+  GovernanceState state(/*remember_events=*/false);
   v1::GetEntityHistoryResponse out;
-  for (const v1::Event* e : events) {
+  for (const v1::Event& event : *events) {
+    const v1::Event* e = &event;
     if (e->stream_id() != stream) {
       state.Apply(*e, GovernanceState::Mode::kReplay)
           .IgnoreError();  // skips are harmless
@@ -839,11 +915,10 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     ToAspects(AspectsOf(state, stream, decision), c->mutable_after());
   }
   if (out.changes_size() == 0) {
-    const bool anywhere = std::any_of(
-        log.begin(), log.end(),
-        [&](const v1::Event& e) { return e.stream_id() == stream; });
+    absl::StatusOr<bool> anywhere = folder.StreamHasEvents(stream);
+    if (!anywhere.ok()) return anywhere.status();
     return absl::NotFoundError(
-        anywhere
+        *anywhere
             ? absl::StrCat("stream ", stream,
                            " has no events as at this cut; choose a later "
                            "position, time "
@@ -854,79 +929,348 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
                   "risk/<id>, scope/<id>, "
                   "decision/<organisation>/<reference>"));
   }
-  *out.mutable_as_at() = DescribeCut(*cut, log, events.size());
+  *out.mutable_as_at() =
+      DescribeCut(*cut, folder.timeline(), positions->size());
   return out;
 }
 
-absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetProgrammeStatusRequest& request) {
-  return QueryProgrammeStatusImpl(log, nullptr, now_micros, request);
+namespace {
+
+// Among `candidates` (ascending positions), those `cut` folds, in fold order:
+// SelectEvents' rules on the index's times and corrections.
+std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
+                                      const std::vector<uint64_t>& candidates,
+                                      const Cut& cut) {
+  const bool recorded = cut.mode == v1::AS_AT_MODE_AS_RECORDED;
+  const uint64_t last = !recorded       ? index.size()
+                        : cut.by_position ? cut.position
+                                          : index.LastRecordedAtOrBefore(*cut.micros);
+  // Corrections visible at the cut: AS_RECORDED, those up to it; AS_KNOWN, all.
+  absl::flat_hash_set<uint64_t> corrected;
+  for (const auto& [correction, target] : index.corrections()) {
+    if (correction > last) break;
+    corrected.insert(target);
+  }
+  std::vector<uint64_t> out;
+  if (recorded) {
+    for (uint64_t p : candidates) {
+      if (p > last) break;
+      if (!corrected.contains(p)) out.push_back(p);
+    }
+    return out;
+  }
+  const int64_t t = cut.micros.value_or(INT64_MIN);
+  for (uint64_t p : candidates) {
+    if (index.EffectiveMicros(p) <= t && !corrected.contains(p))
+      out.push_back(p);
+  }
+  std::stable_sort(out.begin(), out.end(), [&](uint64_t a, uint64_t b) {
+    return index.EffectiveMicros(a) < index.EffectiveMicros(b);
+  });
+  return out;
 }
 
-absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetProgrammeStatusRequest& request) {
-  const std::vector<const v1::Event*> candidates =
-      index.EventsFor(request.programme_id());
-  return QueryProgrammeStatusImpl(index.log(), &candidates, now_micros,
-                                  request);
-}
+}  // namespace
 
-absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetRiskRegisterRequest& request) {
-  return QueryRiskRegisterImpl(log, nullptr, now_micros, request);
-}
+// A ProgrammeIndex, the events from an EventSource, and snapshots of
+// programme folds (see programme_index.h for when one is usable).
+class IndexFolder final : public Folder {
+ public:
+  IndexFolder(ProgrammeIndex& index, EventSource& source,
+              SnapshotStore* snapshots, const SnapshotOptions& options,
+              int64_t now_micros)
+      : Folder(now_micros),
+        index_(index),
+        source_(source),
+        snapshots_(snapshots),
+        options_(options) {}
 
-absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetRiskRegisterRequest& request) {
-  const std::vector<const v1::Event*> candidates =
-      index.EventsFor(request.programme_id());
-  return QueryRiskRegisterImpl(index.log(), &candidates, now_micros, request);
-}
+  const Timeline& timeline() const override { return index_; }
 
-absl::StatusOr<v1::CompareResponse> QueryCompare(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::CompareRequest& request) {
-  return QueryCompareImpl(log, nullptr, now_micros, request);
-}
+  absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
+                                               const Scope& scope) override {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> candidates, Candidates(scope));
+    return SelectPositions(index_, candidates, cut);
+  }
 
-absl::StatusOr<v1::CompareResponse> QueryCompare(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::CompareRequest& request) {
-  const std::vector<const v1::Event*> candidates =
-      index.EventsFor(request.programme_id());
-  return QueryCompareImpl(index.log(), &candidates, now_micros, request);
-}
+  absl::StatusOr<std::vector<v1::Event>> Events(
+      const std::vector<uint64_t>& positions,
+      std::optional<StreamKind> kind) override {
+    if (!kind) return source_.Read(positions);
+    std::vector<uint64_t> wanted;
+    for (uint64_t p : positions) {
+      if (index_.Kind(p) == *kind) wanted.push_back(p);
+    }
+    return source_.Read(wanted);
+  }
 
-absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetScopeMapRequest& request) {
-  return QueryScopeMapImpl(log, nullptr, now_micros, request);
-}
+  absl::StatusOr<bool> StreamHasEvents(absl::string_view stream) override {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> positions,
+                     source_.StreamPositions(stream));
+    return !positions.empty() && positions.front() <= index_.size();
+  }
 
-absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetScopeMapRequest& request) {
-  const std::vector<const v1::Event*> candidates =
-      index.EventsFor(request.programme_id());
-  return QueryScopeMapImpl(index.log(), &candidates, now_micros, request);
-}
+  absl::StatusOr<std::unique_ptr<Folded>> Fold(const v1::AsAt& as_at,
+                                               const Scope& scope) override {
+    if (scope.kind != Scope::kProgramme || snapshots_ == nullptr) {
+      return Folder::Fold(as_at, scope);
+    }
+    auto out = std::make_unique<Folded>();
+    ASSIGN_OR_RETURN(out->cut, Resolve(as_at));
+    const std::vector<uint64_t> candidates = index_.PositionsFor(scope.id);
+    out->positions = SelectPositions(index_, candidates, out->cut);
+    out->resolved = DescribeCut(out->cut, index_, out->positions.size());
+    if (out->cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+      RETURN_IF_ERROR(FoldRecorded(scope.id, *out));
+    } else {
+      RETURN_IF_ERROR(FoldKnown(scope.id, candidates, *out));
+    }
+    return out;
+  }
 
-absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
-    const std::vector<v1::Event>& log, int64_t now_micros,
-    const v1::GetBenefitsRequest& request) {
-  return QueryBenefitsImpl(log, nullptr, now_micros, request);
-}
+ private:
+  absl::StatusOr<std::vector<uint64_t>> Candidates(const Scope& scope) {
+    switch (scope.kind) {
+      case Scope::kProgramme:
+        return index_.PositionsFor(scope.id);
+      case Scope::kDecisions: {
+        std::vector<uint64_t> out = index_.DecisionPositions();
+        if (scope.id.empty()) return out;
+        // The programme's own events too, to tell whether it is registered.
+        const std::vector<uint64_t> programme = index_.PositionsFor(scope.id);
+        std::vector<uint64_t> merged;
+        std::set_union(out.begin(), out.end(), programme.begin(),
+                       programme.end(), std::back_inserter(merged));
+        return merged;
+      }
+      case Scope::kStream: {
+        ASSIGN_OR_RETURN(std::vector<uint64_t> stream,
+                         source_.StreamPositions(scope.id));
+        stream.erase(std::upper_bound(stream.begin(), stream.end(),
+                                      index_.size()),
+                     stream.end());
+        const std::vector<uint64_t>& global = index_.GlobalPositions();
+        std::vector<uint64_t> merged;
+        std::set_union(stream.begin(), stream.end(), global.begin(),
+                       global.end(), std::back_inserter(merged));
+        return merged;
+      }
+      case Scope::kAll:
+        break;
+    }
+    std::vector<uint64_t> all(index_.size());
+    std::iota(all.begin(), all.end(), 1);
+    return all;
+  }
 
-absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetBenefitsRequest& request) {
-  const std::vector<const v1::Event*> candidates =
-      index.EventsFor(request.programme_id());
-  return QueryBenefitsImpl(index.log(), &candidates, now_micros, request);
-}
+  // True if no correction after `after` (and up to `last`) names an event at
+  // or before `upto`.
+  bool NoLaterCorrectionOf(uint64_t after, uint64_t last,
+                           const std::function<bool(uint64_t)>& in_snapshot) {
+    for (const auto& [correction, target] : index_.corrections()) {
+      if (correction <= after) continue;
+      if (correction > last) break;
+      if (in_snapshot(target)) return false;
+    }
+    return true;
+  }
+
+  absl::Status LoadSnapshot(const std::string& key, GovernanceState* state) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, snapshots_->Get(key));
+    if (!bytes) return absl::NotFoundError(key);
+    internal::GovernanceStateSnapshot snapshot;
+    if (!snapshot.ParseFromString(*bytes)) {
+      return absl::DataLossError(
+          absl::StrCat("query snapshot ", key, " does not parse"));
+    }
+    return state->Load(snapshot);
+  }
+
+  absl::Status SaveSnapshot(const std::string& key,
+                            const GovernanceState& state) {
+    internal::GovernanceStateSnapshot snapshot;
+    state.Save(&snapshot);
+    const std::string bytes = snapshot.SerializeAsString();
+    RETURN_IF_ERROR(snapshots_->Put(key, bytes));
+    ++index_.snapshots_taken;
+    index_.snapshot_bytes += bytes.size();
+    return absl::OkStatus();
+  }
+
+  // Folds `events` (read in slices) into f.state, calling `after(i)` after
+  // the i-th (index into f.positions).
+  absl::Status FoldTail(Folded& f, size_t begin,
+                        const std::function<absl::Status(size_t)>& after) {
+    constexpr size_t kSlice = 4096;
+    for (size_t at = begin; at < f.positions.size(); at += kSlice) {
+      const size_t end = std::min(f.positions.size(), at + kSlice);
+      std::vector<uint64_t> slice(f.positions.begin() + at,
+                                  f.positions.begin() + end);
+      ASSIGN_OR_RETURN(std::vector<v1::Event> events, source_.Read(slice));
+      for (size_t i = 0; i < events.size(); ++i) {
+        f.state.Apply(events[i], GovernanceState::Mode::kReplay).IgnoreError();
+        RETURN_IF_ERROR(after(at + i));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FoldRecorded(const std::string& programme, Folded& f) {
+    const uint64_t last = f.cut.by_position
+                              ? f.cut.position
+                              : index_.LastRecordedAtOrBefore(*f.cut.micros);
+    // The latest snapshot at or before the cut that no visible correction
+    // invalidates.
+    uint64_t from = 0;
+    if (const ProgrammeIndex::Snapshots* snaps = index_.SnapshotsOf(programme)) {
+      for (auto it = snaps->recorded.rbegin(); it != snaps->recorded.rend();
+           ++it) {
+        const uint64_t p = *it;
+        if (p > last) continue;
+        if (!NoLaterCorrectionOf(p, last, [p](uint64_t t) { return t <= p; }))
+          continue;
+        if (LoadSnapshot(ProgrammeIndex::RecordedSnapshotKey(programme, p),
+                         &f.state)
+                .ok()) {
+          from = p;
+          ++index_.recorded_from_snapshot;
+        }
+        break;
+      }
+    }
+    const size_t begin =
+        std::upper_bound(f.positions.begin(), f.positions.end(), from) -
+        f.positions.begin();
+    size_t since = 0;
+    return FoldTail(f, begin, [&](size_t i) -> absl::Status {
+      const uint64_t p = f.positions[i];
+      if (++since < options_.every || i + 1 == f.positions.size()) {
+        return absl::OkStatus();
+      }
+      since = 0;
+      // What this state reflects holds for every cut at or after p only if no
+      // correction up to this cut, after p, names an event up to p.
+      if (!NoLaterCorrectionOf(p, last, [p](uint64_t t) { return t <= p; }))
+        return absl::OkStatus();
+      if (const ProgrammeIndex::Snapshots* snaps =
+              index_.SnapshotsOf(programme);
+          snaps != nullptr &&
+          std::binary_search(snaps->recorded.begin(), snaps->recorded.end(),
+                             p)) {
+        return absl::OkStatus();  // taken by an earlier answer
+      }
+      RETURN_IF_ERROR(SaveSnapshot(
+          ProgrammeIndex::RecordedSnapshotKey(programme, p), f.state));
+      index_.AddRecordedSnapshot(programme, p);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status FoldKnown(const std::string& programme,
+                         const std::vector<uint64_t>& candidates, Folded& f) {
+    const int64_t t = f.cut.micros.value_or(INT64_MIN);
+    const uint64_t head = index_.size();
+    int64_t from = INT64_MIN;
+    bool loaded = false;
+    if (const ProgrammeIndex::Snapshots* snaps = index_.SnapshotsOf(programme)) {
+      for (auto it = snaps->known.rbegin(); it != snaps->known.rend(); ++it) {
+        const ProgrammeIndex::KnownSnapshot s = *it;
+        if (s.effective_micros > t) continue;
+        // Nothing recorded after the snapshot may fold at or before T.
+        bool usable = true;
+        for (auto c = std::upper_bound(candidates.begin(), candidates.end(),
+                                       s.head);
+             c != candidates.end(); ++c) {
+          if (index_.EffectiveMicros(*c) <= s.effective_micros) {
+            usable = false;
+            break;
+          }
+        }
+        usable = usable &&
+                 NoLaterCorrectionOf(s.head, head, [&](uint64_t target) {
+                   return index_.EffectiveMicros(target) <= s.effective_micros;
+                 });
+        if (!usable) continue;
+        if (LoadSnapshot(ProgrammeIndex::KnownSnapshotKey(programme, s),
+                         &f.state)
+                .ok()) {
+          from = s.effective_micros;
+          loaded = true;
+          ++index_.known_from_snapshot;
+        }
+        break;
+      }
+    }
+    size_t begin = 0;
+    if (loaded) {
+      begin = std::partition_point(f.positions.begin(), f.positions.end(),
+                                   [&](uint64_t p) {
+                                     return index_.EffectiveMicros(p) <= from;
+                                   }) -
+              f.positions.begin();
+    }
+    size_t since = 0;
+    return FoldTail(f, begin, [&](size_t i) -> absl::Status {
+      if (++since < options_.every) return absl::OkStatus();
+      const int64_t e = index_.EffectiveMicros(f.positions[i]);
+      // A snapshot at T = e needs every selected event effective at or
+      // before e folded: the next one must be later.
+      if (i + 1 < f.positions.size() &&
+          index_.EffectiveMicros(f.positions[i + 1]) <= e) {
+        return absl::OkStatus();
+      }
+      since = 0;
+      const ProgrammeIndex::KnownSnapshot s{e, head};
+      if (const ProgrammeIndex::Snapshots* snaps =
+              index_.SnapshotsOf(programme)) {
+        for (const ProgrammeIndex::KnownSnapshot& k : snaps->known) {
+          if (k.effective_micros == e && k.head == head) {
+            return absl::OkStatus();  // taken by an earlier answer
+          }
+        }
+      }
+      RETURN_IF_ERROR(
+          SaveSnapshot(ProgrammeIndex::KnownSnapshotKey(programme, s), f.state));
+      index_.AddKnownSnapshot(programme, s);
+      return absl::OkStatus();
+    });
+  }
+
+  ProgrammeIndex& index_;
+  EventSource& source_;
+  SnapshotStore* const snapshots_;
+  const SnapshotOptions options_;
+};
+
+// The public answers: over the whole log, and over an index.
+
+#define GOVLEDGER_QUERY(Name, Request, Response)                            \
+  absl::StatusOr<v1::Response> Name(const std::vector<v1::Event>& log,      \
+                                    int64_t now_micros,                     \
+                                    const v1::Request& request) {           \
+    VectorFolder folder(log, now_micros);                                   \
+    return Name##Impl(folder, request);                                     \
+  }                                                                         \
+  absl::StatusOr<v1::Response> Name(const IndexedLog& log,                  \
+                                    int64_t now_micros,                     \
+                                    const v1::Request& request) {           \
+    IndexFolder folder(*log.index, *log.source, log.snapshots, log.options, \
+                       now_micros);                                         \
+    return Name##Impl(folder, request);                                     \
+  }
+
+GOVLEDGER_QUERY(QueryProgrammeStatus, GetProgrammeStatusRequest,
+                GetProgrammeStatusResponse)
+GOVLEDGER_QUERY(QueryRiskRegister, GetRiskRegisterRequest,
+                GetRiskRegisterResponse)
+GOVLEDGER_QUERY(QueryCompare, CompareRequest, CompareResponse)
+GOVLEDGER_QUERY(QueryScopeMap, GetScopeMapRequest, GetScopeMapResponse)
+GOVLEDGER_QUERY(QueryDecisionRegister, GetDecisionRegisterRequest,
+                GetDecisionRegisterResponse)
+GOVLEDGER_QUERY(QueryBenefits, GetBenefitsRequest, GetBenefitsResponse)
+GOVLEDGER_QUERY(QueryEntityHistory, GetEntityHistoryRequest,
+                GetEntityHistoryResponse)
+
+#undef GOVLEDGER_QUERY
 
 }  // namespace govledger::projections

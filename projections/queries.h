@@ -1,12 +1,15 @@
 // The answers of QueryService (proto/govledger/v1/query.proto), computed from
 // the log by the "as at" engine (projections/as_at.h): pure functions of the
 // stored events (in position order, position 1 first, up to a head) and the
-// current time. The gRPC adapter (ledger/server/query_service.h) only reads the
-// log and maps statuses.
+// current time, answered either over the whole log in memory or over a compact
+// index, an event source and snapshots (IndexedLog, below). The gRPC adapter
+// (ledger/server/query_service.h) only catches the index up and maps statuses.
 //
 // Errors: INVALID_ARGUMENT for a malformed request or selector, NOT_FOUND for a
 // programme the ledger does not hold (or not yet at the cut); messages say what
-// is valid. Thread-compatible: no state.
+// is valid; an EventSource's or SnapshotStore's error as it is. Thread-
+// compatible: the answers over a vector keep no state; those over an
+// IndexedLog add snapshots to its index, so calls sharing one are serialized.
 #ifndef GOVLEDGER_PROJECTIONS_QUERIES_H_
 #define GOVLEDGER_PROJECTIONS_QUERIES_H_
 
@@ -16,60 +19,83 @@
 #include "absl/status/statusor.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "projections/event_source.h"
 #include "projections/programme_index.h"
 
 namespace govledger::projections {
 
+// Each answer over the whole log: every event folded from position 1.
 absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetProgrammeStatusRequest& request);
-
 absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetRiskRegisterRequest& request);
-
 absl::StatusOr<v1::CompareResponse> QueryCompare(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::CompareRequest& request);
-
 absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetScopeMapRequest& request);
-
 // Delegation needs are judged against the organisation's rules in force at the
 // cut.
 absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetDecisionRegisterRequest& request);
-
 absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetBenefitsRequest& request);
-
-// The same answers from a ProgrammeIndex: only the events that can concern the
-// programme asked about are selected and folded (the whole log still resolves
-// the selector). Identical to the answers over index.log(), except
-// ResolvedAsAt.events_folded, which counts the events folded.
-absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetProgrammeStatusRequest& request);
-absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetRiskRegisterRequest& request);
-absl::StatusOr<v1::CompareResponse> QueryCompare(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::CompareRequest& request);
-absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetScopeMapRequest& request);
-absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
-    const ProgrammeIndex& index, int64_t now_micros,
-    const v1::GetBenefitsRequest& request);
-
 // NOT_FOUND when no event of the stream is folded at the cut (naming whether
 // the log holds the stream at all).
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::GetEntityHistoryRequest& request);
+
+struct SnapshotOptions {
+  // A programme's fold is snapshotted every this many events folded past the
+  // snapshot it started from (or position 1). Default 2,000.
+  size_t every = 2000;
+};
+
+// The same answers from a compact index of the log (ProgrammeIndex), reading
+// events from `source`: a programme's answers select only the events that can
+// concern it, start from the nearest usable snapshot of that programme's fold
+// (AS_RECORDED and AS_KNOWN each have theirs; see programme_index.h), read and
+// fold only the events after it, and leave snapshots behind every
+// `options.every` events folded. The decision register folds the decision
+// streams and the events that concern every programme; an entity's history its
+// stream and those. Identical to the answers over the whole log, except
+// ResolvedAsAt.events_folded, which counts the events selected (including
+// those a snapshot covers). `snapshots` null: no snapshots.
+// REQUIRES: every position the index holds is readable from `source`; callers
+// serialize calls sharing an index.
+struct IndexedLog {
+  ProgrammeIndex* index;
+  EventSource* source;
+  SnapshotStore* snapshots;
+  SnapshotOptions options;
+};
+
+absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::GetProgrammeStatusRequest& request);
+absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegister(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::GetRiskRegisterRequest& request);
+absl::StatusOr<v1::CompareResponse> QueryCompare(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::CompareRequest& request);
+absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMap(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::GetScopeMapRequest& request);
+absl::StatusOr<v1::GetDecisionRegisterResponse> QueryDecisionRegister(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::GetDecisionRegisterRequest& request);
+absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
+    const IndexedLog& log, int64_t now_micros,
+    const v1::GetBenefitsRequest& request);
+absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
+    const IndexedLog& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
 
 }  // namespace govledger::projections

@@ -5,10 +5,14 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <gperftools/malloc_extension.h>
+
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/server/admin_service.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
 #include "projections/governance_validator.h"
@@ -23,11 +27,20 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   std::unique_ptr<Daemon> daemon(new Daemon());
   daemon->options_ = options;
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
-  daemon->validator_ = std::make_unique<projections::GovernanceValidator>();
+  projections::ValidatorOptions validator_options;
+  validator_options.snapshot_every = options.snapshot_every;
+  validator_options.rebuild = options.rebuild_projections;
+  validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
+  daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
   ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
                                                  daemon->validator_.get()));
+  // Recovery parsed a large snapshot (or replayed the log): give the freed memory back to the
+  // system (tcmalloc keeps it otherwise).
+  MallocExtension::instance()->ReleaseFreeMemory();
   daemon->ledger_service_ = std::make_unique<LedgerServiceImpl>(daemon->ledger_.get());
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(daemon->ledger_.get(), clock);
+  daemon->admin_service_ =
+      std::make_unique<AdminServiceImpl>(daemon->store_.get(), options.data_dir, clock);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -35,6 +48,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &daemon->port_);
   builder.RegisterService(daemon->ledger_service_.get());
   builder.RegisterService(daemon->query_service_.get());
+  builder.RegisterService(daemon->admin_service_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Refuse a port another process already serves on (gRPC allows sharing by default).
@@ -56,11 +70,33 @@ void Daemon::Shutdown() {
                       std::chrono::seconds(options_.shutdown_grace_seconds));
     server_->Wait();
   }
+  if (query_service_ != nullptr) query_service_->Stop();  // it reads the ledger
   ledger_.reset();  // commits what is queued, then stops the writer
+  // The next start loads this instead of replaying the log (a failure only costs a replay).
+  if (validator_ != nullptr) validator_->SaveSnapshot().IgnoreError();
   validator_.reset();
   store_.reset();   // closes the database
 }
 
 Daemon::~Daemon() { Shutdown(); }
+
+std::string Daemon::RecoverySummary() const {
+  const projections::RecoveryReport& r = validator_->recovery();
+  std::string out =
+      r.snapshot_position > 0
+          ? absl::StrCat("governance state from the snapshot at position ", r.snapshot_position)
+          : absl::StrCat("governance state folded from position 1",
+                         r.snapshot_ignored.empty() ? ""
+                                                    : absl::StrCat(" (", r.snapshot_ignored, ")"));
+  absl::StrAppend(&out, "; replayed ", r.tail_positions, " positions (", r.replayed_events,
+                  " governance events, ", r.skipped_events, " skipped) in ",
+                  absl::StrFormat("%.2f", r.seconds), " s");
+  if (r.rebuilt) {
+    absl::StrAppend(&out, r.resumed ? "; rebuild resumed and finished" : "; rebuild finished",
+                    absl::StrFormat(" (%.0f positions/s)",
+                                    r.seconds > 0 ? r.tail_positions / r.seconds : 0.0));
+  }
+  return out;
+}
 
 }  // namespace govledger

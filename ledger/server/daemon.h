@@ -1,10 +1,11 @@
 // Daemon: wires clock, store, governance rules (projections::GovernanceValidator), ledger and
-// gRPC services (LedgerService, QueryService) into one running server. main() only parses flags
-// and starts it; integration tests start the real binary.
+// gRPC services (LedgerService, QueryService, AdminService) into one running server. main()
+// only parses flags and starts it; integration tests start the real binary.
 // Start/Shutdown/Wait may be called from different threads; Shutdown is idempotent.
 #ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 #define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,7 @@ class Server;
 
 namespace govledger {
 
+class AdminServiceImpl;
 class LedgerServiceImpl;
 class QueryServiceImpl;
 namespace projections {
@@ -35,6 +37,14 @@ struct DaemonOptions {
   int shutdown_grace_seconds = 10;
   LedgerOptions ledger;
   RocksDbOptions rocksdb;
+  // Snapshots of the governance state (projections::ValidatorOptions): every this many
+  // committed positions, and at clean shutdown. Default 500,000.
+  uint64_t snapshot_every = 500000;
+  // Drop the projections and refold the whole log before serving (resumable). Default false.
+  bool rebuild_projections = false;
+  // Called after each checkpoint of a rebuild with the position reached (progress). Default
+  // none.
+  std::function<void(uint64_t position)> on_rebuild_checkpoint;
 };
 
 class Daemon {
@@ -48,6 +58,10 @@ class Daemon {
 
   // The port actually bound.
   int port() const { return port_; }
+
+  // How the governance state was recovered at start (snapshot, events replayed, rebuild), one
+  // line for the daemon's log.
+  std::string RecoverySummary() const;
 
   // Ends subscriptions, lets in-flight calls finish (up to the grace period), stops the
   // writer after queued appends commit and closes the database.
@@ -64,6 +78,8 @@ class Daemon {
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   // The read side: "as at" queries over the ledger's log.
   std::unique_ptr<QueryServiceImpl> query_service_;
+  // Online backups of store_ (checkpoints inside data_dir).
+  std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

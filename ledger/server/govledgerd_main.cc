@@ -35,7 +35,18 @@ int main(int argc, char** argv) {
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
                  "RocksDB block cache, bytes")
       ->capture_default_str();
+  app.add_option("--snapshot-every", options.snapshot_every,
+                 "Snapshot the governance state every N committed positions (0: only at "
+                 "clean shutdown)")
+      ->capture_default_str();
+  app.add_flag("--rebuild-projections", options.rebuild_projections,
+               "Drop the projections and refold the whole log before serving; an interrupted "
+               "rebuild resumes from its last checkpoint (the log is only read)");
   CLI11_PARSE(app, argc, argv);
+  options.on_rebuild_checkpoint = [](uint64_t position) {
+    std::cerr << "govledgerd: rebuilding projections: checkpoint at position " << position
+              << std::endl;
+  };
 
   // Signals are taken by sigwait below, so block them before any thread starts.
   sigset_t signals;
@@ -55,6 +66,7 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << (*daemon)->port() << "\n";
     std::rename(tmp.c_str(), port_file.c_str());
   }
+  std::cerr << "govledgerd: " << (*daemon)->RecoverySummary() << std::endl;
   std::cerr << "govledgerd: serving on port " << (*daemon)->port() << " with data in "
             << options.data_dir << std::endl;
 

@@ -1,32 +1,46 @@
 // QueryServiceImpl: the gRPC adapter of the read side
-// (proto/govledger/v1/query.proto). It keeps the log in memory in a
-// projections::ProgrammeIndex, caught up from the Ledger (Read pages, from the
-// last position it holds to the published head) at the start of each call, and
-// answers with the pure functions of projections/queries.h: a programme's
-// answers fold only the events that can concern that programme, replayed from
-// position 1. No logic here beyond reading and mapping statuses.
+// (proto/govledger/v1/query.proto). It keeps a compact index of the log
+// (projections::ProgrammeIndex: times, stream kinds, per-programme positions,
+// corrections; no events), caught up from the Ledger at the start of each call,
+// and answers with the pure functions of projections/queries.h, which read the
+// events they fold from the store (projections::StoreEventSource) and keep
+// snapshots of each programme's folds among the store's projections. No logic
+// here beyond reading and mapping statuses.
 //
-// Thread-safe: calls are serialized on one mutex (the index is built lazily, on
-// the first call; it holds every event of the log in memory, without its
-// hashes).
+// At construction a background thread builds the index and snapshots of every
+// programme's folds at the head, so the daemon serves at once and the first
+// queries need not fold from position 1; a call that arrives meanwhile waits for
+// the index it needs.
+//
+// Thread-safe: calls are serialized on one mutex.
 #ifndef GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 
+#include <atomic>
+#include <memory>
 #include <mutex>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
+#include "projections/event_source.h"
 #include "projections/programme_index.h"
+#include "projections/queries.h"
 
 namespace govledger {
 
 class QueryServiceImpl final : public v1::QueryService::Service {
  public:
-  // REQUIRES: `ledger` and `clock` outlive the service.
-  QueryServiceImpl(const Ledger* ledger, const Clock* clock)
-      : ledger_(ledger), clock_(clock) {}
+  // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
+  // before the ledger is destroyed.
+  QueryServiceImpl(const Ledger* ledger, const Clock* clock,
+                   projections::SnapshotOptions options = {});
+  ~QueryServiceImpl() override;
+
+  // Ends the background work (at its next step) and waits for it. Idempotent.
+  void Stop();
 
   grpc::Status GetProgrammeStatus(
       grpc::ServerContext* context,
@@ -53,18 +67,42 @@ class QueryServiceImpl final : public v1::QueryService::Service {
       v1::GetEntityHistoryResponse* response) override;
 
  private:
+  // Query snapshots among the store's projections (keys "query/...").
+  class StoreSnapshots final : public projections::SnapshotStore {
+   public:
+    explicit StoreSnapshots(EventStore* store) : store_(store) {}
+    absl::StatusOr<std::optional<std::string>> Get(
+        absl::string_view key) override {
+      return store_->GetProjection(key);
+    }
+    absl::Status Put(absl::string_view key, absl::string_view value) override {
+      return store_->PutProjection(key, value, /*sync=*/false);
+    }
+
+   private:
+    EventStore* const store_;
+  };
+
   // Adds the events from the index's size + 1 to the head published now.
   // REQUIRES: mu_ held.
   absl::Status CatchUp();
-  // Catches up, then runs `query(index, now)` and moves its answer into
+  // Catches up, then runs `query(log, now)` and moves its answer into
   // `response`.
   template <typename Response, typename Query>
   grpc::Status Answer(Query query, Response* response);
+  // The background thread: catch up, then fold every programme at the head in
+  // both modes (taking snapshots along the way).
+  void Warm();
 
   const Ledger* const ledger_;
   const Clock* const clock_;
+  projections::StoreEventSource source_;
+  StoreSnapshots snapshots_;
   std::mutex mu_;
   projections::ProgrammeIndex index_;  // guarded by mu_
+  projections::IndexedLog log_;        // guarded by mu_
+  std::atomic<bool> stopping_{false};
+  std::thread warmer_;
 };
 
 }  // namespace govledger

@@ -74,6 +74,23 @@ class EventStore {
 
   // The position of the event with this id, or nullopt when the id is unknown.
   virtual absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) = 0;
+
+  // The stored bytes of the events at `positions` (ascending, each at most the head), visited
+  // in that order as fn(position, stored_bytes) until fn returns false. DATA_LOSS naming the
+  // position when one is missing. The bytes are valid only during the call.
+  virtual absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) = 0;
+
+  // Projections (FORMAT.md, "projections"): state derived from the log (snapshots of folds),
+  // kept beside it but outside the chain. Any writer may rebuild them from the log at any
+  // time, so they are written without sync: a crash may lose the latest, never the log.
+  // The value stored under `key`, or nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) = 0;
+  // Stores `value` under `key`; `sync`: on disk when OK is returned (clean shutdown).
+  virtual absl::Status PutProjection(absl::string_view key, absl::string_view value,
+                                     bool sync) = 0;
+  // Deletes every projection whose key starts with `prefix` ("" for all), synced. The log and
+  // its indexes are untouched. Projection keys are ASCII.
+  virtual absl::Status DropProjections(absl::string_view prefix) = 0;
 };
 
 }  // namespace govledger

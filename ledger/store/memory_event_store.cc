@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "ledger/common/errors.h"
 
 namespace govledger {
@@ -75,6 +76,40 @@ absl::StatusOr<std::optional<uint64_t>> MemoryEventStore::FindEventId(
   auto it = event_ids_.find(event_id);
   if (it == event_ids_.end()) return std::nullopt;
   return it->second;
+}
+
+absl::Status MemoryEventStore::GetMany(const std::vector<uint64_t>& positions,
+                                       const LogVisitor& fn) {
+  std::shared_lock lock(mu_);
+  for (uint64_t p : positions) {
+    if (p == 0 || p > events_.size()) return errors::CorruptEvent(p, "missing");
+    if (!fn(p, events_[p - 1])) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> MemoryEventStore::GetProjection(
+    absl::string_view key) {
+  std::lock_guard lock(projections_mu_);
+  auto it = projections_.find(key);
+  if (it == projections_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status MemoryEventStore::PutProjection(absl::string_view key, absl::string_view value,
+                                             bool /*sync*/) {
+  std::lock_guard lock(projections_mu_);
+  projections_[std::string(key)] = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status MemoryEventStore::DropProjections(absl::string_view prefix) {
+  std::lock_guard lock(projections_mu_);
+  for (auto it = projections_.lower_bound(prefix);
+       it != projections_.end() && absl::StartsWith(it->first, prefix);) {
+    it = projections_.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace govledger

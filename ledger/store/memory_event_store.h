@@ -4,6 +4,7 @@
 #define GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
 
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ class MemoryEventStore final : public EventStore {
   absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                           const StreamVisitor& fn) override;
   absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) override;
+  absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override;
+  absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override;
+  absl::Status PutProjection(absl::string_view key, absl::string_view value, bool sync) override;
+  absl::Status DropProjections(absl::string_view prefix) override;
 
  private:
   mutable std::shared_mutex mu_;
@@ -32,6 +37,9 @@ class MemoryEventStore final : public EventStore {
   std::map<UuidBytes, uint64_t> event_ids_;
   ChainPoint head_;
   ChainPoint verified_;
+  // Its own lock: a projection may be written from inside a ScanLog visitor.
+  mutable std::mutex projections_mu_;
+  std::map<std::string, std::string, std::less<>> projections_;  // guarded by projections_mu_
 };
 
 }  // namespace govledger

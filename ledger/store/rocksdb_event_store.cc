@@ -1,5 +1,6 @@
 #include "ledger/store/rocksdb_event_store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -7,10 +8,12 @@
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace govledger {
@@ -21,10 +24,14 @@ constexpr char kEventsCf[] = "events";
 constexpr char kStreamsCf[] = "streams";
 constexpr char kEventIdsCf[] = "event_ids";
 constexpr char kMetaCf[] = "meta";
+constexpr char kProjectionsCf[] = "projections";
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kHeadKey[] = "head";
 constexpr char kVerifiedKey[] = "verified";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";
+// Format 1 is format 2 without the projections column family: a writable open creates the
+// column family and records format 2; a read-only open reads it as it is.
+constexpr char kPreviousFormatVersion[] = "1";
 
 void PutBigEndian64(uint64_t v, char* out) {
   for (int i = 7; i >= 0; --i) {
@@ -79,6 +86,13 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view operation) {
   return errors::Storage(operation, s.ToString());
 }
 
+// RocksDB's info log for a read-only open: discards everything, so the open writes no file.
+class NullLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
 rocksdb::Slice AsSlice(const UuidBytes& id) {
   return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
 }
@@ -88,7 +102,10 @@ rocksdb::Slice AsSlice(const UuidBytes& id) {
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
+  }
+  if (!options.read_only) std::filesystem::create_directories(dir, ec);
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create data directory ", dir, ": ", ec.message()));
@@ -102,6 +119,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.max_total_wal_size = 256 << 20;
   // One thread writes, and the hashed event_ids memtable does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
+  if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto table_options = [&](bool bloom) {
@@ -154,11 +172,25 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       {kStreamsCf, streams_cf},
       {kEventIdsCf, ids_cf},
       {kMetaCf, cf_options(small, false)},
+      // Snapshots of folds, a few large values: written rarely, read at startup and per query.
+      {kProjectionsCf, cf_options(small, false)},
   };
+  if (options.read_only) {
+    // A database from before the projections column family (format 1 without it) opens
+    // read-only as it is; a writable open creates the column family.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok() &&
+        std::find(existing.begin(), existing.end(), kProjectionsCf) == existing.end()) {
+      descriptors.pop_back();
+    }
+  }
 
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &raw)
+          : rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -171,17 +203,27 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   store->streams_ = store->handles_[2];
   store->event_ids_ = store->handles_[3];
   store->meta_ = store->handles_[4];
+  if (store->handles_.size() > 5) store->projections_ = store->handles_[5];
 
   std::string version;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, kFormatVersionKey, &version);
-  if (s.IsNotFound()) {
+  if (s.IsNotFound() && options.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, " holds no govledger format version"));
+  } else if (s.IsNotFound()) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
     s = store->db_->Put(sync, store->meta_, kFormatVersionKey, kFormatVersion);
     if (!s.ok()) return FromRocks(s, "write format version");
   } else if (!s.ok()) {
     return FromRocks(s, "read format version");
-  } else if (version != kFormatVersion) {
+  } else if (version == kPreviousFormatVersion && !options.read_only) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    s = store->db_->Put(sync, store->meta_, kFormatVersionKey, kFormatVersion);
+    if (!s.ok()) return FromRocks(s, "upgrade format version");
+  } else if (version != kFormatVersion &&
+             !(version == kPreviousFormatVersion && options.read_only)) {
     return absl::FailedPreconditionError(
         absl::StrCat("data directory ", dir, " holds storage format version ", version,
                      "; this govledgerd reads format ", kFormatVersion));
@@ -212,6 +254,15 @@ absl::Status RocksDbEventStore::Commit(const std::vector<EventWrite>& events,
   rocksdb::WriteOptions options;
   options.sync = true;  // an acknowledged append is on disk
   return FromRocks(db_->Write(options, &batch), "commit");
+}
+
+absl::Status RocksDbEventStore::CreateCheckpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush the memtables first, so the copied WAL holds only the commits
+  // made during the checkpoint.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), "checkpoint");
 }
 
 absl::StatusOr<ChainPoint> RocksDbEventStore::LoadPoint(absl::string_view key) {
@@ -328,6 +379,75 @@ absl::StatusOr<std::optional<uint64_t>> RocksDbEventStore::FindEventId(
   if (!s.ok()) return FromRocks(s, "read event id");
   if (value.size() != 8) return absl::DataLossError("event id index entry is malformed");
   return GetBigEndian64(value.data());
+}
+
+absl::Status RocksDbEventStore::GetMany(const std::vector<uint64_t>& positions,
+                                        const LogVisitor& fn) {
+  // MultiGet in slices: one call per slice shares the block look-ups of neighbouring keys.
+  constexpr size_t kSlice = 256;
+  std::vector<std::string> keys;
+  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::PinnableSlice> values(kSlice);
+  std::vector<rocksdb::Status> statuses(kSlice);
+  for (size_t begin = 0; begin < positions.size(); begin += kSlice) {
+    const size_t n = std::min(kSlice, positions.size() - begin);
+    keys.clear();
+    slices.clear();
+    for (size_t i = 0; i < n; ++i) keys.push_back(PositionKey(positions[begin + i]));
+    for (const std::string& k : keys) slices.emplace_back(k);
+    db_->MultiGet(rocksdb::ReadOptions(), events_, n, slices.data(), values.data(),
+                  statuses.data(), /*sorted_input=*/true);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t position = positions[begin + i];
+      if (statuses[i].IsNotFound()) return errors::CorruptEvent(position, "missing");
+      RETURN_IF_ERROR(FromRocks(statuses[i], "read event"));
+      const bool more = fn(position, absl::string_view(values[i].data(), values[i].size()));
+      values[i].Reset();
+      if (!more) {
+        for (size_t j = i + 1; j < n; ++j) values[j].Reset();
+        return absl::OkStatus();
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbEventStore::GetProjection(
+    absl::string_view key) {
+  if (projections_ == nullptr) return std::nullopt;  // read-only, older database
+  // A snapshot is read once per answer or start: keep it out of the block cache, which is
+  // the events' (a few hundred kilobytes each would evict thousands of event blocks).
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  std::string value;
+  rocksdb::Status s = db_->Get(options, projections_,
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "read projection");
+  return value;
+}
+
+absl::Status RocksDbEventStore::PutProjection(absl::string_view key, absl::string_view value,
+                                              bool sync) {
+  if (projections_ == nullptr) return errors::Storage("write projection", "read-only store");
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  return FromRocks(db_->Put(options, projections_, rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())),
+                   "write projection");
+}
+
+absl::Status RocksDbEventStore::DropProjections(absl::string_view prefix) {
+  if (projections_ == nullptr) return errors::Storage("drop projections", "read-only store");
+  // [prefix, prefix + 0xFF): every key that starts with the prefix (keys are ASCII). Synced: a
+  // rebuild that starts after this never sees a projection of the old fold.
+  std::string end(prefix);
+  end.push_back('\xFF');
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return FromRocks(db_->DeleteRange(options, projections_,
+                                    rocksdb::Slice(prefix.data(), prefix.size()), end),
+                   "drop projections");
 }
 
 }  // namespace govledger

@@ -22,6 +22,10 @@ struct RocksDbOptions {
   size_t block_cache_bytes = 64 << 20;
   // Memtable size of the events column family, bytes; others use a quarter. Default 32 MiB.
   size_t write_buffer_bytes = 32 << 20;
+  // Open read-only (for checking a backup): nothing in the directory is created or written
+  // (not even RocksDB's LOG), the directory must hold a govledger database of this format
+  // version, and Commit and SaveVerified fail. Default false.
+  bool read_only = false;
 };
 
 class RocksDbEventStore final : public EventStore {
@@ -42,6 +46,16 @@ class RocksDbEventStore final : public EventStore {
   absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                           const StreamVisitor& fn) override;
   absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) override;
+  absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override;
+  absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override;
+  absl::Status PutProjection(absl::string_view key, absl::string_view value, bool sync) override;
+  absl::Status DropProjections(absl::string_view prefix) override;
+
+  // Takes a RocksDB checkpoint into `dir`, which must not exist (on the same file system as the
+  // store: table files are hard-linked, the rest copied). The checkpoint is an openable
+  // database holding every column family as of one point of the commit sequence, so it holds
+  // whole commits only, and its `head` names its last event. Appends may run concurrently.
+  absl::Status CreateCheckpoint(const std::string& dir);
 
  private:
   RocksDbEventStore() = default;
@@ -53,6 +67,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* projections_ = nullptr;  // null: read-only, older database
 };
 
 }  // namespace govledger

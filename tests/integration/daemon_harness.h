@@ -74,6 +74,9 @@ class DaemonHarness {
   // exited 0 and the start serves.
   absl::Status Restart();
 
+  // Replaces the arguments appended to later command lines.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // The port of the running daemon (0 when not running).

@@ -49,7 +49,8 @@ class RawDatabase {
   explicit RawDatabase(const std::string& dir) {
     rocksdb::DBOptions options;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "events", "streams", "event_ids", "meta"}) {
+    for (const char* name : {"default", "events", "streams", "event_ids", "meta",
+                             "projections"}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     rocksdb::DB* db = nullptr;

@@ -4,8 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "govledger/v1/events.pb.h"
+#include "projections/governance_state.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
 
@@ -128,6 +133,34 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
                   R"({"eventType":"govledger.v1.ProjectClosed",)"
                   R"("payload":{"finalCostPence":90071992547409930}})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON string")));
+}
+
+// The README's examples (section "Events as JSON") are true: each parses, and together they
+// cover every payload type of events.proto.
+TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
+  std::ifstream in(GOVLEDGER_README);
+  ASSERT_TRUE(in) << GOVLEDGER_README;
+  std::string line;
+  while (std::getline(in, line) && line != "<!-- event-json-examples -->") {
+  }
+  ASSERT_TRUE(std::getline(in, line));
+  ASSERT_EQ(line, "```json");
+  std::set<std::string> covered;
+  while (std::getline(in, line) && line != "```") {
+    absl::StatusOr<v1::Event> event = ParseEventDocument(line);
+    ASSERT_OK(event) << line;
+    EXPECT_FALSE(event->payload().empty()) << line;
+    EXPECT_TRUE(covered.insert(event->event_type()).second) << "two examples of " << line;
+  }
+  const google::protobuf::FileDescriptor* file = v1::RiskOpened::descriptor()->file();
+  int types = 0;
+  for (int i = 0; i < file->message_type_count(); ++i) {
+    const std::string& name = file->message_type(i)->full_name();
+    if (!projections::IsKnownGovernanceType(name)) continue;
+    ++types;
+    EXPECT_TRUE(covered.contains(name)) << "no README example of " << name;
+  }
+  EXPECT_EQ(covered.size(), static_cast<size_t>(types));
 }
 
 }  // namespace

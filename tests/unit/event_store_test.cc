@@ -165,6 +165,54 @@ TEST_P(EventStoreTest, CommitThenGet) {
   EXPECT_THAT(store.Get(UINT64_MAX), IsOkAndHolds(std::nullopt));
 }
 
+TEST_P(EventStoreTest, GetManyVisitsThePositionsGivenInOrder) {
+  std::vector<std::string> streams(600, "s");  // more than one MultiGet slice
+  ASSERT_OK(CommitTo(streams));
+  std::vector<uint64_t> positions;
+  for (uint64_t p = 1; p <= 600; p += 2) positions.push_back(p);
+  std::vector<uint64_t> seen;
+  ASSERT_OK(store_->GetMany(positions, [&](uint64_t p, absl::string_view bytes) {
+    EXPECT_EQ(bytes, StoredFor(p)) << "position " << p;
+    seen.push_back(p);
+    return true;
+  }));
+  EXPECT_EQ(seen, positions);
+  // Stops when the visitor says so.
+  seen.clear();
+  ASSERT_OK(store_->GetMany(positions, [&](uint64_t p, absl::string_view) {
+    seen.push_back(p);
+    return seen.size() < 3;
+  }));
+  EXPECT_THAT(seen, ElementsAre(1, 3, 5));
+  // A position the log does not hold is DATA_LOSS naming it.
+  EXPECT_THAT(store_->GetMany({2, 601}, [](uint64_t, absl::string_view) { return true; }),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("601")));
+}
+
+TEST_P(EventStoreTest, ProjectionsAreKeptApartFromTheLogAndDropped) {
+  ASSERT_OK(CommitTo({"a", "b"}));
+  EXPECT_THAT(store_->GetProjection("validator"), IsOkAndHolds(std::nullopt));
+  ASSERT_OK(store_->PutProjection("validator", std::string("st\0ate", 6), true));
+  ASSERT_OK(store_->PutProjection("query/LPP/recorded/2", "q", false));
+  ASSERT_OK(store_->PutProjection("validator", std::string("st\0ate2", 7), false));
+  EXPECT_THAT(store_->GetProjection("validator"),
+              IsOkAndHolds(Optional(std::string("st\0ate2", 7))));
+  ASSERT_OK(store_->PutProjection("query/OCP/recorded/2", "q", false));
+  ASSERT_OK(store_->PutProjection("queryx", "not under query/", false));
+  ASSERT_OK(store_->DropProjections("query/"));
+  EXPECT_THAT(store_->GetProjection("query/LPP/recorded/2"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->GetProjection("query/OCP/recorded/2"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->GetProjection("queryx"), IsOkAndHolds(Optional(std::string("not under query/"))));
+  EXPECT_THAT(store_->GetProjection("validator"),
+              IsOkAndHolds(Optional(std::string("st\0ate2", 7))));
+  ASSERT_OK(store_->DropProjections(""));
+  EXPECT_THAT(store_->GetProjection("validator"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->GetProjection("queryx"), IsOkAndHolds(std::nullopt));
+  // The log is untouched.
+  EXPECT_THAT(ScanLog(1, true), ElementsAre(1, 2));
+  EXPECT_THAT(store_->LoadHead(), IsOkAndHolds(ChainPoint{2, HashFor(2)}));
+}
+
 TEST_P(EventStoreTest, LargeBinaryValueIsStoredExactly) {
   std::string big(300000, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + 7);
@@ -420,13 +468,52 @@ void WithRawMeta(const std::string& path,
   ASSERT_NE(meta, nullptr) << "no 'meta' column family in " << path;
 }
 
-TEST_F(RocksDbEventStoreTest, WritesFormatVersionOne) {
+TEST_F(RocksDbEventStoreTest, WritesFormatVersionTwo) {
   ASSERT_OK(RocksDbEventStore::Open(DbPath()));  // created, then closed
   std::string version;
   WithRawMeta(DbPath(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
     EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), meta, "format_version", &version).ok());
   });
-  EXPECT_EQ(version, "1");
+  EXPECT_EQ(version, "2");
+}
+
+// A format-1 database (no projections column family) opens: the column family is created and
+// the version becomes 2; its events are all there.
+TEST_F(RocksDbEventStoreTest, UpgradesAFormatOneDatabase) {
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const char* name : {"default", "events", "streams", "event_ids", "meta"}) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, DbPath(), descriptors, &handles, &db).ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db->Put(sync, handles[4], "format_version", "1").ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+    delete db;
+  }
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
+    ASSERT_OK((*store)->PutProjection("validator", "state", true));
+  }
+  std::string version;
+  WithRawMeta(DbPath(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), meta, "format_version", &version).ok());
+  });
+  EXPECT_EQ(version, "2");
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->GetProjection("validator"),
+              IsOkAndHolds(std::optional<std::string>("state")));
+  EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(::testing::Field(&ChainPoint::position, 1u)));
 }
 
 TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
@@ -438,15 +525,15 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
   WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    EXPECT_TRUE(db->Put(sync, meta, "format_version", "2").ok());
+    EXPECT_TRUE(db->Put(sync, meta, "format_version", "3").ok());
   });
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       ::testing::AllOf(HasSubstr("format version 2"),
-                                        HasSubstr("reads format 1"))));
+                       ::testing::AllOf(HasSubstr("format version 3"),
+                                        HasSubstr("reads format 2"))));
   // Refusing must not rewrite the version: it is still refused.
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 2")));
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 3")));
 }
 
 TEST_F(RocksDbEventStoreTest, MalformedHeadIsDataLoss) {

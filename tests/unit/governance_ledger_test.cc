@@ -132,8 +132,8 @@ TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
               Ev(dmpc.Registration()), Ev(Risk("R1", ProgrammeRef("LPP"))),
               Ev(CloseRisk("R1")), Ev(pcd72)}));
   Open();
-  EXPECT_EQ(validator_->replayed_events(), 7u);
-  EXPECT_EQ(validator_->skipped_events(), 0u);
+  EXPECT_EQ(validator_->recovery().replayed_events, 7u);
+  EXPECT_EQ(validator_->recovery().skipped_events, 0u);
   // The rules see the recovered state.
   EXPECT_THAT(Append({Ev(CloseRisk("R1"))}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -174,8 +174,8 @@ TEST_F(GovernanceLedgerTest,
     ASSERT_OK((*newer)->Append(Request({future}), "newer-version"));
   }
   Open();  // this version: verifies the chain, replays, skips the unknown type
-  EXPECT_EQ(validator_->skipped_events(), 1u);
-  EXPECT_EQ(validator_->replayed_events(), 2u);
+  EXPECT_EQ(validator_->recovery().skipped_events, 1u);
+  EXPECT_EQ(validator_->recovery().replayed_events, 2u);
   v1::ReadRequest read;
   absl::StatusOr<v1::ReadResponse> page = ledger_->Read(read);
   ASSERT_OK(page);

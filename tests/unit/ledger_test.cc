@@ -1044,6 +1044,19 @@ class FaultyEventStore final : public EventStore {
   absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& id) override {
     return base_.FindEventId(id);
   }
+  absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override {
+    return base_.GetMany(positions, fn);
+  }
+  absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override {
+    return base_.GetProjection(key);
+  }
+  absl::Status PutProjection(absl::string_view key, absl::string_view value,
+                             bool sync) override {
+    return base_.PutProjection(key, value, sync);
+  }
+  absl::Status DropProjections(absl::string_view prefix) override {
+    return base_.DropProjections(prefix);
+  }
 
  private:
   MemoryEventStore base_;

@@ -1,0 +1,138 @@
+#include "cli/admin_commands.h"
+
+#include <iostream>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "cli/client.h"
+#include "govledger/v1/admin.grpc.pb.h"
+#include "ledger/store/backup.h"
+
+namespace govledger::cli {
+namespace {
+
+// The exit code of a failed local operation: bad arguments (kExitBadArgs) for
+// INVALID_ARGUMENT, otherwise kExitRefused.
+int FailLocal(const absl::Status& status) {
+  return Fail(status.code() == absl::StatusCode::kInvalidArgument
+                  ? kExitBadArgs
+                  : kExitRefused,
+              std::string(status.message()));
+}
+
+void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
+  std::cout << "position " << manifest.head_position() << "\nevents   "
+            << manifest.event_count() << "\nhash     " << manifest.head_hash()
+            << "\nfiles    " << manifest.files_size() << " (" << bytes
+            << " bytes)\n";
+}
+
+}  // namespace
+
+AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
+  CLI::App* admin =
+      app.add_subcommand("admin", "Backups of the store: backup and restore");
+  admin->require_subcommand(1);
+  backup_ = admin->add_subcommand(
+      "backup",
+      "Copy a running govledgerd's store, consistently and while appends "
+      "continue, into DIR (a new or empty directory), with its manifest "
+      "DIR/govledger-backup.json (every file's size and SHA-256; the head "
+      "position, event count and hash the copy holds: what scripts should "
+      "read). Every file is checked as it is written; DIR appears only once "
+      "the backup is complete. One backup runs at a time.\n\n"
+      "Example:\n"
+      "  govledger --server 127.0.0.1:50051 admin backup /srv/backups/gl-1126");
+  backup_
+      ->add_option("DIR", backup_dir_,
+                   "Directory to create (must not exist or be empty)")
+      ->required();
+  backup_->add_option("--server", server_flag, "govledgerd address");
+
+  restore_ = admin->add_subcommand(
+      "restore",
+      "Restore a backup as a new data directory, offline (no govledgerd may "
+      "run on TARGET). Checks first that every file matches the manifest "
+      "(none missing, none unlisted, each size and SHA-256), that the "
+      "database opens and its whole hash chain verifies from position 1 to "
+      "the head, and that the head is the manifest's; only then creates "
+      "TARGET. Then start govledgerd --data-dir TARGET.\n\n"
+      "Example:\n"
+      "  govledger admin restore /srv/backups/gl-1126 "
+      "--data-dir /var/lib/govledger");
+  restore_
+      ->add_option("BACKUP_DIR", backup_dir_,
+                   "A directory written by admin backup")
+      ->required();
+  restore_
+      ->add_option("--data-dir", data_dir_,
+                   "The data directory to create (must not exist or be empty)")
+      ->required();
+}
+
+std::optional<int> AdminCommands::Run(const std::string& server) {
+  if (backup_->parsed()) return Backup(server);
+  if (restore_->parsed()) return Restore();
+  return std::nullopt;
+}
+
+int AdminCommands::Backup(const std::string& server) {
+  absl::StatusOr<std::unique_ptr<backup::BackupWriter>> writer =
+      backup::BackupWriter::Create(backup_dir_);
+  if (!writer.ok()) return FailLocal(writer.status());
+
+  auto stub = v1::AdminService::NewStub(Connect(server));
+  grpc::ClientContext
+      context;  // no deadline: a large store takes as long as it takes
+  std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+      stub->Backup(&context, v1::BackupRequest());
+  v1::BackupChunk chunk;
+  std::optional<v1::BackupManifest> manifest;
+  absl::Status failed;
+  while (failed.ok() && reader->Read(&chunk)) {
+    if (manifest.has_value()) {
+      failed = absl::DataLossError(
+          "the server sent data after the backup's manifest");
+    } else if (chunk.has_manifest()) {
+      manifest = std::move(*chunk.mutable_manifest());
+    } else {
+      failed = (*writer)->Add(chunk.file());
+    }
+  }
+  if (!failed.ok()) {
+    context.TryCancel();
+    reader->Finish();
+    return FailLocal(failed);
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FailCall(server, status);
+  if (!manifest.has_value()) {
+    return Fail(kExitRefused, absl::StrCat("server ", server,
+                                           ": the backup ended without its "
+                                           "manifest"));
+  }
+  absl::StatusOr<uint64_t> bytes = (*writer)->Finish(*manifest);
+  if (!bytes.ok()) return FailLocal(bytes.status());
+  std::cout << "backup of " << server << " written to " << backup_dir_ << "\n";
+  PrintHead(*manifest, *bytes);
+  return kExitOk;
+}
+
+int AdminCommands::Restore() {
+  absl::StatusOr<backup::RestoreResult> result =
+      backup::Restore(backup_dir_, data_dir_);
+  if (!result.ok()) {
+    return FailLocal(absl::Status(
+        result.status().code(),
+        absl::StrCat("restore refused, ", data_dir_,
+                     " left untouched: ", result.status().message())));
+  }
+  std::cout << "restored " << backup_dir_ << " to " << data_dir_
+            << " (every file and the hash chain from position 1 to the head "
+               "checked)\n";
+  PrintHead(result->manifest, result->bytes);
+  return kExitOk;
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,52 @@
+// The administrators' commands of the govledger CLI (README, "admin backup /
+// restore"):
+//
+//   govledger [--server ADDR] admin backup DIR
+//       an online, consistent copy of a running govledgerd's store
+//       (AdminService.Backup), written to DIR (new or empty) with its manifest,
+//       every file checked as it is written;
+//   govledger admin restore BACKUP_DIR --data-dir TARGET
+//       offline and local: checks the backup completely (files, hash chain,
+//       head) and only then puts it in place as TARGET (new or empty), the data
+//       directory of a govledgerd to start.
+//
+// Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
+// the backup, or a backup failed its checks (the message names the file or the
+// position); 2 bad arguments: a DIR or TARGET that exists and is not empty (or
+// whose parent does not exist), a BACKUP_DIR that is missing or has no
+// manifest; 3 the server could not be reached. Not thread-safe (one command per
+// process).
+#ifndef GOVLEDGER_CLI_ADMIN_COMMANDS_H_
+#define GOVLEDGER_CLI_ADMIN_COMMANDS_H_
+
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+
+namespace govledger::cli {
+
+class AdminCommands {
+ public:
+  // Adds the `admin` subcommand and its `backup` and `restore` to `app`.
+  // `server_flag` is the shared --server option's variable. REQUIRES: both
+  // outlive this object.
+  AdminCommands(CLI::App& app, std::string& server_flag);
+
+  // After app.parse(): the exit code if one of these commands was given, else
+  // nullopt.
+  std::optional<int> Run(const std::string& server);
+
+ private:
+  int Backup(const std::string& server);
+  int Restore();
+
+  CLI::App* backup_ = nullptr;
+  CLI::App* restore_ = nullptr;
+  std::string backup_dir_;
+  std::string data_dir_;
+};
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_ADMIN_COMMANDS_H_

@@ -1,0 +1,41 @@
+// AdminServiceImpl: the gRPC adapter of backups
+// (proto/govledger/v1/admin.proto; the checkpoint and its manifest are
+// ledger/store/backup.h's). Thread-safe.
+#ifndef GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
+#define GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
+
+#include <atomic>
+#include <string>
+
+#include "govledger/v1/admin.grpc.pb.h"
+#include "ledger/common/clock.h"
+#include "ledger/store/rocksdb_event_store.h"
+
+namespace govledger {
+
+// Backup is a synchronous handler: a backup holds one server thread while it
+// streams, and Write() blocks under flow control, so a slow client holds the
+// checkpoint (hard links, little space) but never buffers the store in memory.
+// One backup runs at a time; another Backup meanwhile is FAILED_PRECONDITION.
+class AdminServiceImpl final : public v1::AdminService::Service {
+ public:
+  // REQUIRES: `store` (the database in `data_dir`) and `clock` outlive the
+  // service.
+  AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
+                   const Clock* clock)
+      : store_(store), data_dir_(std::move(data_dir)), clock_(clock) {}
+
+  grpc::Status Backup(grpc::ServerContext* context,
+                      const v1::BackupRequest* request,
+                      grpc::ServerWriter<v1::BackupChunk>* writer) override;
+
+ private:
+  RocksDbEventStore* const store_;
+  const std::string data_dir_;
+  const Clock* const clock_;
+  std::atomic<bool> backup_running_{false};
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_

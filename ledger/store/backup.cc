@@ -1,0 +1,625 @@
+#include "ledger/store/backup.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/stored_event.h"
+
+namespace govledger::backup {
+
+namespace fs = std::filesystem;
+
+// Incremental SHA-256 (OpenSSL), for files read or written a chunk at a time.
+class Sha256Stream {
+ public:
+  Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  }
+  ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  void Update(const char* data, size_t size) {
+    EVP_DigestUpdate(ctx_, data, size);
+  }
+  // The digest as 64 lower-case hex digits. Call once.
+  std::string FinishHex() {
+    crypto::Hash hash;
+    unsigned int size = 0;
+    EVP_DigestFinal_ex(ctx_, hash.data(), &size);
+    return crypto::ToHex(crypto::AsBytes(hash));
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+namespace {
+
+constexpr mode_t kFileMode =
+    0600;  // backups hold the whole ledger, confidential parts included
+constexpr mode_t kDirMode = 0700;
+
+absl::Status FileError(absl::string_view what, const std::string& path,
+                       int error) {
+  return absl::InternalError(
+      absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error)));
+}
+
+absl::Status FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FileError("open", path, errno);
+  int rc = ::fsync(fd);
+  int error = errno;
+  ::close(fd);
+  if (rc != 0) return FileError("fsync", path, error);
+  return absl::OkStatus();
+}
+
+absl::Status WriteAll(int fd, const char* data, size_t size,
+                      const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError("write", path, errno);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncAndClose(int fd, const std::string& path) {
+  int rc = ::fsync(fd);
+  int error = errno;
+  if (::close(fd) != 0 && rc == 0) return FileError("close", path, errno);
+  if (rc != 0) return FileError("fsync", path, error);
+  return absl::OkStatus();
+}
+
+// `path` without a trailing separator, so that it has a file name and a parent.
+fs::path Normalized(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path()) p = p.parent_path();
+  return p;
+}
+
+// Checks that a directory can be created at `path`: absent (with an existing
+// parent directory) or an empty directory.
+absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
+  std::error_code ec;
+  fs::file_status status = fs::symlink_status(path, ec);
+  if (fs::exists(status)) {
+    if (!fs::is_directory(status)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " ", path.string(), " exists and is not a directory"));
+    }
+    if (!fs::is_empty(path, ec) || ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", path.string(),
+                       " is not empty; give a new or empty directory"));
+    }
+    return absl::OkStatus();
+  }
+  fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the parent directory of ", what, " ", path.string(),
+                     " does not exist; create it first"));
+  }
+  return absl::OkStatus();
+}
+
+// A plain file name: no separator, not "." or "..", not the manifest's.
+bool IsPlainFileName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos && name != kManifestFile;
+}
+
+bool IsHex64(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Checks the manifest's own fields: version, head, and each file entry (a
+// plain, unique name and a SHA-256 in hex).
+absl::Status CheckManifest(const v1::BackupManifest& manifest) {
+  if (manifest.manifest_version() != kManifestVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the manifest has version ", manifest.manifest_version(),
+                     "; this govledger reads version ", kManifestVersion));
+  }
+  if (!IsHex64(manifest.head_hash())) {
+    return absl::DataLossError(
+        "the manifest's head_hash is not 64 lower-case hex digits");
+  }
+  if (manifest.event_count() != manifest.head_position()) {
+    return absl::DataLossError(
+        absl::StrCat("the manifest's event_count (", manifest.event_count(),
+                     ") differs from its ", "head_position (",
+                     manifest.head_position(), ")"));
+  }
+  std::set<std::string> names;
+  for (const v1::BackupFile& file : manifest.files()) {
+    if (!IsPlainFileName(file.name())) {
+      return absl::DataLossError(
+          absl::StrCat("the manifest lists '", file.name(),
+                       "', which is not a plain file name"));
+    }
+    if (!names.insert(file.name()).second) {
+      return absl::DataLossError(
+          absl::StrCat("the manifest lists ", file.name(), " twice"));
+    }
+    if (!IsHex64(file.sha256())) {
+      return absl::DataLossError(
+          absl::StrCat("the manifest's sha256 of ", file.name(),
+                       " is not 64 lower-case hex digits"));
+    }
+  }
+  if (names.count("CURRENT") == 0) {
+    return absl::DataLossError(
+        "the manifest lists no CURRENT file; it is not a database");
+  }
+  return absl::OkStatus();
+}
+
+// DATA_LOSS when a file's size or hash differs from its manifest entry.
+absl::Status CheckFile(const std::string& path, const v1::BackupFile& expected,
+                       uint64_t size, const std::string& sha256) {
+  if (size != expected.size()) {
+    return absl::DataLossError(absl::StrCat("backup file ", path, " has ", size,
+                                            " bytes; the manifest says ",
+                                            expected.size()));
+  }
+  if (sha256 != expected.sha256()) {
+    return absl::DataLossError(
+        absl::StrCat("backup file ", path, " has SHA-256 ", sha256,
+                     "; the manifest says ", expected.sha256()));
+  }
+  return absl::OkStatus();
+}
+
+std::string ManifestJson(const v1::BackupManifest& manifest) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  // Cannot fail: the message holds no Any and its timestamp is in range.
+  (void)google::protobuf::util::MessageToJsonString(manifest, &json, options);
+  return json;
+}
+
+// Copies `from` to a new file `to` (kFileMode), fsynced; returns its size and
+// SHA-256.
+absl::Status CopyHashed(const std::string& from, const std::string& to,
+                        uint64_t* size, std::string* sha256) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return FileError("read", from, errno);
+  int out =
+      ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  if (out < 0) {
+    int error = errno;
+    ::close(in);
+    return FileError("create", to, error);
+  }
+  Sha256Stream hash;
+  std::string buffer(kChunkBytes, '\0');
+  *size = 0;
+  absl::Status status;
+  for (;;) {
+    ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = FileError("read", from, errno);
+      break;
+    }
+    if (n == 0) break;
+    hash.Update(buffer.data(), static_cast<size_t>(n));
+    *size += static_cast<uint64_t>(n);
+    status = WriteAll(out, buffer.data(), static_cast<size_t>(n), to);
+    if (!status.ok()) break;
+  }
+  ::close(in);
+  absl::Status closed = FsyncAndClose(out, to);
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(closed);
+  *sha256 = hash.FinishHex();
+  return absl::OkStatus();
+}
+
+// Opens the database in `dir` read-only, checks its head against the
+// manifest's, and verifies the chain from position 1 to the head.
+absl::Status VerifyDatabase(const std::string& dir,
+                            const std::string& backup_dir,
+                            const v1::BackupManifest& manifest) {
+  RocksDbOptions options;
+  options.block_cache_bytes = 8 << 20;
+  options.read_only = true;
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      RocksDbEventStore::Open(dir, options);
+  if (!store.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the database in backup ", backup_dir,
+                     " does not open: ", store.status().message()));
+  }
+  absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
+  if (!head.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("backup ", backup_dir, ": ", head.status().message()));
+  }
+  std::string head_hash = crypto::ToHex(crypto::AsBytes(head->hash));
+  if (head->position != manifest.head_position() ||
+      head_hash != manifest.head_hash()) {
+    return absl::DataLossError(absl::StrCat(
+        "the database in backup ", backup_dir, " has its head at position ",
+        head->position, " with hash ", head_hash,
+        "; the manifest says position ", manifest.head_position(),
+        " with hash ", manifest.head_hash()));
+  }
+  absl::StatusOr<ChainPoint> end =
+      VerifyChain(**store, ChainPoint{}, head->position);
+  if (!end.ok()) {
+    return absl::Status(
+        end.status().code(),
+        absl::StrCat("backup ", backup_dir, ": ", end.status().message()));
+  }
+  if (end->hash != head->hash) {
+    return absl::DataLossError(absl::StrCat(
+        "backup ", backup_dir, ": the chain ends at position ", end->position,
+        " with hash ", crypto::ToHex(crypto::AsBytes(end->hash)),
+        ", not the head's hash ", head_hash));
+  }
+  absl::StatusOr<std::optional<std::string>> past =
+      (*store)->Get(head->position + 1);
+  if (!past.ok()) return past.status();
+  if (past->has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "backup ", backup_dir, ": the database holds an event at position ",
+        head->position + 1, ", past its head"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// A hidden sibling of `path` to build it in ("<parent>/.<name>.partial-<pid>"),
+// removed on destruction unless MoveTo() put it in place.
+class TempSibling {
+ public:
+  static absl::StatusOr<std::unique_ptr<TempSibling>> Create(
+      const fs::path& path) {
+    fs::path parent =
+        path.has_parent_path() ? path.parent_path() : fs::path(".");
+    fs::path temp = parent / absl::StrCat(".", path.filename().string(),
+                                          ".partial-", ::getpid());
+    // Left by an earlier process with this pid that died.
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    if (::mkdir(temp.c_str(), kDirMode) != 0)
+      return FileError("create", temp.string(), errno);
+    return std::unique_ptr<TempSibling>(new TempSibling(temp.string()));
+  }
+  ~TempSibling() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+  // fsyncs the directory, renames it to `target` (an absent path or an empty
+  // directory) and fsyncs target's parent.
+  absl::Status MoveTo(const fs::path& target) {
+    RETURN_IF_ERROR(FsyncPath(path_));
+    if (::rename(path_.c_str(), target.c_str()) != 0) {
+      return FileError(absl::StrCat("rename ", path_, " to"), target.string(),
+                       errno);
+    }
+    path_.clear();
+    return FsyncPath(target.has_parent_path() ? target.parent_path().string()
+                                              : ".");
+  }
+
+ private:
+  explicit TempSibling(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// ---- CheckpointReader ----
+
+absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
+    RocksDbEventStore& store, const std::string& data_dir,
+    int64_t created_micros) {
+  std::unique_ptr<CheckpointReader> reader(new CheckpointReader());
+  std::string dir = (fs::path(data_dir) / kCheckpointDir).string();
+  std::error_code ec;
+  // RocksDB builds a checkpoint in "<dir>.tmp" and renames it; a crash leaves
+  // either.
+  for (const std::string& stale : {dir, dir + ".tmp"}) {
+    fs::remove_all(stale, ec);
+    if (ec) return FileError("remove the stale checkpoint", stale, ec.value());
+  }
+  RETURN_IF_ERROR(store.CreateCheckpoint(dir));
+  reader->dir_ = dir;  // from here on the destructor removes it
+
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file()) {
+      return absl::InternalError(absl::StrCat("checkpoint ", dir, " holds ",
+                                              entry.path().string(),
+                                              ", which is not a regular file"));
+    }
+    reader->names_.push_back(entry.path().filename().string());
+  }
+  if (ec) return FileError("list", dir, ec.value());
+  std::sort(reader->names_.begin(), reader->names_.end());
+
+  RocksDbOptions options;
+  options.block_cache_bytes = 1 << 20;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbEventStore> copy,
+                   RocksDbEventStore::Open(dir, options));
+  ASSIGN_OR_RETURN(ChainPoint head, copy->LoadHead());
+  copy.reset();
+
+  reader->manifest_.set_manifest_version(kManifestVersion);
+  *reader->manifest_.mutable_created_time() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(created_micros);
+  reader->manifest_.set_head_position(head.position);
+  reader->manifest_.set_event_count(head.position);
+  reader->manifest_.set_head_hash(crypto::ToHex(crypto::AsBytes(head.hash)));
+  return reader;
+}
+
+CheckpointReader::~CheckpointReader() {
+  if (fd_ >= 0) ::close(fd_);
+  if (dir_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+absl::Status CheckpointReader::OpenNextFile() {
+  std::string path = (fs::path(dir_) / names_[next_name_]).string();
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return FileError("read", path, errno);
+  offset_ = 0;
+  hash_ = std::make_unique<Sha256Stream>();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> CheckpointReader::Next(v1::BackupFileChunk* chunk) {
+  if (fd_ < 0) {
+    if (next_name_ == names_.size()) return false;
+    RETURN_IF_ERROR(OpenNextFile());
+  }
+  const std::string& name = names_[next_name_];
+  std::string* data = chunk->mutable_data();
+  data->resize(kChunkBytes);
+  ssize_t n;
+  do {
+    n = ::read(fd_, data->data(), data->size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return FileError("read", (fs::path(dir_) / name).string(), errno);
+  data->resize(static_cast<size_t>(n));
+  chunk->set_name(name);
+  chunk->set_offset(offset_);
+  hash_->Update(data->data(), data->size());
+  offset_ += static_cast<uint64_t>(n);
+  // A short read need not be the end; the file is complete when a read returns
+  // nothing, or (to send an empty file as one empty chunk, and no empty chunk
+  // after a non-empty file) when the file's size is reached.
+  struct stat st;
+  if (::fstat(fd_, &st) != 0)
+    return FileError("stat", (fs::path(dir_) / name).string(), errno);
+  if (n == 0 || offset_ >= static_cast<uint64_t>(st.st_size)) {
+    ::close(fd_);
+    fd_ = -1;
+    v1::BackupFile* file = manifest_.add_files();
+    file->set_name(name);
+    file->set_size(offset_);
+    file->set_sha256(hash_->FinishHex());
+    ++next_name_;
+  }
+  return true;
+}
+
+// ---- BackupWriter ----
+
+absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
+    const std::string& dir) {
+  fs::path path = Normalized(dir);
+  RETURN_IF_ERROR(CheckNewDirectory(path, "backup directory"));
+  std::unique_ptr<BackupWriter> writer(new BackupWriter());
+  writer->dir_ = path.string();
+  ASSIGN_OR_RETURN(writer->temp_, TempSibling::Create(path));
+  return writer;
+}
+
+BackupWriter::~BackupWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status BackupWriter::CloseCurrent() {
+  if (fd_ < 0) return absl::OkStatus();
+  Received& current = files_.back();
+  int fd = fd_;
+  fd_ = -1;
+  RETURN_IF_ERROR(
+      FsyncAndClose(fd, (fs::path(temp_->path()) / current.name).string()));
+  current.sha256 = hash_->FinishHex();
+  return absl::OkStatus();
+}
+
+absl::Status BackupWriter::Add(const v1::BackupFileChunk& chunk) {
+  const std::string& name = chunk.name();
+  if (!IsPlainFileName(name)) {
+    return absl::DataLossError(
+        absl::StrCat("the server sent a file named '", name,
+                     "', which is not a plain file name"));
+  }
+  bool continues = !files_.empty() && files_.back().name == name && fd_ >= 0;
+  if (!continues) {
+    if (names_.count(name) != 0) {
+      return absl::DataLossError(
+          absl::StrCat("the server sent file ", name, " twice"));
+    }
+    RETURN_IF_ERROR(CloseCurrent());
+    std::string path = (fs::path(temp_->path()) / name).string();
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                 kFileMode);
+    if (fd_ < 0) return FileError("create", path, errno);
+    files_.push_back({name, 0, ""});
+    names_.insert(name);
+    hash_ = std::make_unique<Sha256Stream>();
+  }
+  Received& file = files_.back();
+  if (chunk.offset() != file.size) {
+    return absl::DataLossError(absl::StrCat("the server sent ", name,
+                                            " at offset ", chunk.offset(),
+                                            " after ", file.size, " bytes"));
+  }
+  RETURN_IF_ERROR(WriteAll(fd_, chunk.data().data(), chunk.data().size(),
+                           (fs::path(temp_->path()) / name).string()));
+  hash_->Update(chunk.data().data(), chunk.data().size());
+  file.size += chunk.data().size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> BackupWriter::Finish(
+    const v1::BackupManifest& manifest) {
+  RETURN_IF_ERROR(CloseCurrent());
+  RETURN_IF_ERROR(CheckManifest(manifest));
+  std::map<std::string, const Received*> received;
+  for (const Received& r : files_) received[r.name] = &r;
+  uint64_t bytes = 0;
+  for (const v1::BackupFile& expected : manifest.files()) {
+    auto it = received.find(expected.name());
+    if (it == received.end()) {
+      return absl::DataLossError(absl::StrCat("the server's manifest lists ",
+                                              expected.name(),
+                                              ", which it did not send"));
+    }
+    RETURN_IF_ERROR(CheckFile(expected.name(), expected, it->second->size,
+                              it->second->sha256));
+    bytes += it->second->size;
+    received.erase(it);
+  }
+  if (!received.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("the server sent ", received.begin()->first,
+                     ", which its manifest does not list"));
+  }
+  std::string manifest_path =
+      (fs::path(temp_->path()) / kManifestFile).string();
+  int fd = ::open(manifest_path.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  if (fd < 0) return FileError("create", manifest_path, errno);
+  std::string json = ManifestJson(manifest);
+  absl::Status written = WriteAll(fd, json.data(), json.size(), manifest_path);
+  absl::Status closed = FsyncAndClose(fd, manifest_path);
+  RETURN_IF_ERROR(written);
+  RETURN_IF_ERROR(closed);
+
+  RETURN_IF_ERROR(temp_->MoveTo(dir_));
+  return bytes;
+}
+
+// ---- Restore ----
+
+absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
+                                      const std::string& target) {
+  fs::path backup = Normalized(backup_dir);
+  fs::path target_path = Normalized(target);
+  std::error_code ec;
+  if (!fs::is_directory(backup, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("backup directory ", backup.string(),
+                     " does not exist or is not a directory"));
+  }
+  std::string manifest_path = (backup / kManifestFile).string();
+  if (!fs::exists(manifest_path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(backup.string(), " holds no ", kManifestFile,
+                     "; give a directory written by govledger admin backup"));
+  }
+  RETURN_IF_ERROR(CheckNewDirectory(target_path, "target data directory"));
+
+  std::ifstream in(manifest_path, std::ios::binary);
+  if (!in) return FileError("read", manifest_path, errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  RestoreResult result;
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = false;
+  if (google::protobuf::util::Status parsed =
+          google::protobuf::util::JsonStringToMessage(text.str(),
+                                                      &result.manifest, parse);
+      !parsed.ok()) {
+    // protobuf's message may add the offending text on further lines: keep the
+    // first.
+    std::string why = parsed.message().as_string();
+    why = why.substr(0, why.find('\n'));
+    return absl::DataLossError(absl::StrCat("manifest ", manifest_path,
+                                            " does not parse as JSON: ", why));
+  }
+  if (absl::Status checked = CheckManifest(result.manifest); !checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat("manifest ", manifest_path,
+                                                     ": ", checked.message()));
+  }
+  // Every file of the directory must be in the manifest: RocksDB would read a
+  // stray WAL or table file that nothing has checked.
+  std::set<std::string> listed;
+  for (const v1::BackupFile& file : result.manifest.files())
+    listed.insert(file.name());
+  for (const fs::directory_entry& entry : fs::directory_iterator(backup, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name != kManifestFile && listed.count(name) == 0) {
+      return absl::DataLossError(
+          absl::StrCat("backup file ", entry.path().string(),
+                       " is not listed in the manifest"));
+    }
+  }
+  if (ec) return FileError("list", backup.string(), ec.value());
+
+  ASSIGN_OR_RETURN(std::unique_ptr<TempSibling> temp,
+                   TempSibling::Create(target_path));
+  for (const v1::BackupFile& file : result.manifest.files()) {
+    std::string from = (backup / file.name()).string();
+    fs::file_status status = fs::symlink_status(from, ec);
+    if (!fs::exists(status)) {
+      return absl::DataLossError(absl::StrCat(
+          "backup file ", from, " is missing; the manifest lists it"));
+    }
+    if (!fs::is_regular_file(status)) {
+      return absl::DataLossError(
+          absl::StrCat("backup file ", from, " is not a regular file"));
+    }
+    uint64_t size = 0;
+    std::string sha256;
+    RETURN_IF_ERROR(CopyHashed(
+        from, (fs::path(temp->path()) / file.name()).string(), &size, &sha256));
+    RETURN_IF_ERROR(CheckFile(from, file, size, sha256));
+    result.bytes += size;
+  }
+  RETURN_IF_ERROR(
+      VerifyDatabase(temp->path(), backup.string(), result.manifest));
+  RETURN_IF_ERROR(temp->MoveTo(target_path));
+  return result;
+}
+
+}  // namespace govledger::backup

@@ -1,0 +1,154 @@
+// Backups of a govledger store (ledger/store/FORMAT.md, "Backups"):
+//   - the server's side, CheckpointReader: a RocksDB checkpoint of the live
+//   store, read as
+//     chunks of its files and described by a manifest (AdminService.Backup
+//     streams these);
+//   - the client's side, BackupWriter: a backup directory written from those
+//   chunks, every
+//     file checked against the manifest before the directory appears;
+//   - Restore: a backup directory checked completely (every file's size and
+//   SHA-256, the whole
+//     hash chain, the head) before it is put in place as a new data directory.
+// A directory made by BackupWriter or Restore appears whole or not at all: it
+// is written as a hidden sibling ("<parent>/.<name>.partial-<pid>"), fsynced,
+// and renamed into place.
+//
+// Error codes: INVALID_ARGUMENT for a directory that cannot be used as asked
+// (an output that exists and is not empty, or whose parent does not exist; a
+// backup directory that does not exist or has no manifest); DATA_LOSS for data
+// that fails a check (the message names the file, or the position in the
+// chain); FAILED_PRECONDITION for a manifest of another version; INTERNAL for a
+// failed file operation (the message names the file). Each object is used by
+// one thread at a time.
+#ifndef GOVLEDGER_LEDGER_STORE_BACKUP_H_
+#define GOVLEDGER_LEDGER_STORE_BACKUP_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "govledger/v1/admin.pb.h"
+#include "ledger/store/rocksdb_event_store.h"
+
+namespace govledger::backup {
+
+// The manifest's file name in a backup directory (BackupManifest in protobuf's
+// JSON mapping).
+inline constexpr char kManifestFile[] = "govledger-backup.json";
+// BackupManifest.manifest_version written and accepted.
+inline constexpr uint32_t kManifestVersion = 1;
+// Largest BackupFileChunk.data.
+inline constexpr size_t kChunkBytes = 1 << 20;
+// The checkpoint's directory inside the data directory, while a backup runs.
+inline constexpr char kCheckpointDir[] = "backup-checkpoint";
+
+class Sha256Stream;
+class TempSibling;
+
+// A checkpoint of a live store in `data_dir`/backup-checkpoint, read file by
+// file.
+class CheckpointReader {
+ public:
+  // Removes what an earlier backup left in `data_dir` if its process died
+  // (REQUIRES: no other CheckpointReader on `data_dir` exists), takes a
+  // checkpoint of `store` (the database in `data_dir`) while appends continue,
+  // and opens it read-only to read the head it holds. `created_micros`
+  // (microseconds since the epoch) goes in the manifest.
+  static absl::StatusOr<std::unique_ptr<CheckpointReader>> Take(
+      RocksDbEventStore& store, const std::string& data_dir,
+      int64_t created_micros);
+  // Removes the checkpoint directory.
+  ~CheckpointReader();
+  CheckpointReader(const CheckpointReader&) = delete;
+  CheckpointReader& operator=(const CheckpointReader&) = delete;
+
+  // Fills `chunk` with the next piece of the checkpoint's files (at most
+  // kChunkBytes; files in name order, each from offset 0, an empty file as one
+  // empty chunk) and returns true; returns false when every file has been read,
+  // and manifest() is then complete. INTERNAL if a file cannot be read.
+  absl::StatusOr<bool> Next(v1::BackupFileChunk* chunk);
+
+  // The head and created time from Take(); the files once Next() has returned
+  // false.
+  const v1::BackupManifest& manifest() const { return manifest_; }
+
+ private:
+  CheckpointReader() = default;
+  absl::Status OpenNextFile();
+
+  std::string dir_;
+  std::vector<std::string> names_;  // the checkpoint's files, sorted
+  size_t next_name_ = 0;            // index in names_ of the file to open next
+  int fd_ = -1;                     // the file being read
+  uint64_t offset_ = 0;             // bytes of it read so far
+  std::unique_ptr<Sha256Stream> hash_;
+  v1::BackupManifest manifest_;
+};
+
+// Writes a backup directory from a Backup stream.
+class BackupWriter {
+ public:
+  // Checks `dir` (absent, or an empty directory; its parent must exist:
+  // INVALID_ARGUMENT otherwise) and creates the hidden sibling the backup is
+  // written into.
+  static absl::StatusOr<std::unique_ptr<BackupWriter>> Create(
+      const std::string& dir);
+  // Removes the hidden sibling unless Finish() succeeded.
+  ~BackupWriter();
+  BackupWriter(const BackupWriter&) = delete;
+  BackupWriter& operator=(const BackupWriter&) = delete;
+
+  // Writes one chunk. DATA_LOSS for a chunk that does not continue the stream:
+  // a name that is not a plain file name (or is the manifest's), a file sent
+  // again after another one began, an offset other than the bytes of the file
+  // received so far.
+  absl::Status Add(const v1::BackupFileChunk& chunk);
+
+  // Checks that the files received are exactly the manifest's, with its sizes
+  // and SHA-256 (DATA_LOSS naming the file otherwise) and that the manifest is
+  // well formed, writes the manifest file, fsyncs, and renames the directory
+  // into place. Returns the bytes of the files (without the manifest).
+  absl::StatusOr<uint64_t> Finish(const v1::BackupManifest& manifest);
+
+ private:
+  BackupWriter() = default;
+  absl::Status CloseCurrent();
+
+  std::string dir_;
+  std::unique_ptr<TempSibling>
+      temp_;  // where the backup is written; removed unless renamed
+  struct Received {
+    std::string name;
+    uint64_t size = 0;
+    std::string sha256;  // hex
+  };
+  std::vector<Received> files_;
+  std::set<std::string> names_;
+  int fd_ = -1;  // the file being written (files_.back())
+  std::unique_ptr<Sha256Stream> hash_;
+};
+
+// What Restore() checked and put in place.
+struct RestoreResult {
+  v1::BackupManifest manifest;
+  uint64_t bytes = 0;  // of the files copied
+};
+
+// Restores the backup in `backup_dir` as the data directory `target`, which
+// must not exist or be an empty directory, and must not be in use by a
+// govledgerd. Copies the manifest's files into a hidden sibling of `target`,
+// checking each one's size and SHA-256 as it is copied (a file missing, or
+// present but not in the manifest, is refused too), opens the copy read-only,
+// checks its head against the manifest's and verifies the whole hash chain from
+// position 1 to the head; only then fsyncs it and renames it to `target`. On
+// any failure `target` is left as it was and the sibling is removed.
+absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
+                                      const std::string& target);
+
+}  // namespace govledger::backup
+
+#endif  // GOVLEDGER_LEDGER_STORE_BACKUP_H_

@@ -1,0 +1,230 @@
+// GovernanceState::Save and Load: the state to and from a
+// govledger.internal.GovernanceStateSnapshot (proto/govledger/v1/snapshot.proto).
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "projections/governance_state.h"
+
+namespace govledger::projections {
+namespace {
+
+constexpr size_t kPackedEventBytes = 16 + 4;
+
+void PutBigEndian32(uint32_t v, char* out) {
+  for (int i = 3; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+}
+
+uint32_t GetBigEndian32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+}  // namespace
+
+void GovernanceState::Clear() {
+  organisations_.clear();
+  work_.clear();
+  risks_.clear();
+  scope_items_.clear();
+  decisions_.clear();
+  keys_.clear();
+  rules_.clear();
+  events_.clear();
+  stream_ids_.clear();
+  stream_numbers_.clear();
+  corrections_.clear();
+  unknown_events_ = 0;
+}
+
+void GovernanceState::ForgetEvents() {
+  events_ = EventIndex();
+  stream_ids_ = std::vector<std::string>();
+  stream_numbers_ = absl::flat_hash_map<std::string, uint32_t>();
+}
+
+void GovernanceState::Save(internal::GovernanceStateSnapshot* out) const {
+  using Snap = internal::GovernanceStateSnapshot;
+  out->Clear();
+  for (const auto& [id, o] : organisations_) {
+    *out->add_organisations()->mutable_registered() = o.registered;
+  }
+  for (const auto& [stream, w] : work_) {
+    Snap::Work* s = out->add_work();
+    s->set_stream_id(stream);
+    *s->mutable_ref() = w.ref;
+    s->set_organisation_id(w.organisation_id);
+    s->set_programme_id(w.programme_id);
+    if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
+      *s->mutable_programme() = w.programme;
+    } else {
+      *s->mutable_project() = w.project;
+    }
+    s->set_closed(w.closed);
+    s->set_closed_reason(w.closed_reason);
+    if (w.closed) *s->mutable_closure() = w.closure;
+    s->set_has_status(w.has_status);
+    if (w.has_status) *s->mutable_last_status() = w.last_status;
+    for (const std::string& g : w.gates_passed) s->add_gates_passed(g);
+    for (const std::string& m : w.milestones) s->add_milestones(m);
+    for (const auto& [id, b] : w.benefits) {
+      Snap::Benefit* sb = s->add_benefits();
+      sb->set_benefit_id(id);
+      sb->set_description(b.description);
+      sb->set_has_forecast(b.has_forecast);
+      sb->set_forecast_annual_pence(b.forecast_annual_pence);
+      sb->set_has_realised(b.has_realised);
+      sb->set_realised_annual_pence(b.realised_annual_pence);
+    }
+  }
+  for (const auto& [id, r] : risks_) {
+    Snap::Risk* s = out->add_risks();
+    *s->mutable_opened() = r.opened;
+    *s->mutable_subject() = r.subject;
+    s->set_rating(r.rating);
+    s->set_open(r.open);
+    s->set_closed_reason(r.closed_reason);
+  }
+  for (const auto& [id, item] : scope_items_) {
+    Snap::ScopeItem* s = out->add_scope_items();
+    *s->mutable_added() = item.added;
+    *s->mutable_owner() = item.owner;
+    s->set_in_scope(item.in_scope);
+  }
+  for (const auto& [stream, d] : decisions_) {
+    Snap::Decision* s = out->add_decisions();
+    s->set_stream_id(stream);
+    *s->mutable_proposed() = d.proposed;
+    s->set_digest(d.digest);
+    s->set_outcome(static_cast<int32_t>(d.outcome));
+    for (const auto& [role, key] : d.signed_roles) {
+      Snap::SignedRole* r = s->add_signed_roles();
+      r->set_role(role);
+      r->set_key_id(key);
+    }
+    for (const std::string& key : d.signing_keys) s->add_signing_keys(key);
+  }
+  for (const auto& [id, k] : keys_) {
+    Snap::Key* s = out->add_keys();
+    *s->mutable_registered() = k.registered;
+    s->set_revoked(k.revoked);
+  }
+  for (const auto& [stream, rule] : rules_) {
+    Snap::Rule* s = out->add_rules();
+    s->set_stream_id(stream);
+    *s->mutable_rule() = rule;
+  }
+  std::string* packed = out->mutable_events();
+  packed->resize(events_.size() * kPackedEventBytes);
+  char* p = packed->data();
+  for (const auto& [key, stream] : events_) {
+    std::memcpy(p, key.data(), key.size());
+    PutBigEndian32(stream, p + 16);
+    p += kPackedEventBytes;
+  }
+  for (const std::string& stream : stream_ids_) out->add_event_streams(stream);
+  for (const auto& [id, by] : corrections_) {
+    Snap::Correction* s = out->add_corrections();
+    s->set_corrected_event_id(id);
+    for (const std::string& c : by) s->add_correction_event_ids(c);
+  }
+  out->set_unknown_events(unknown_events_);
+}
+
+absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) {
+  Clear();
+  for (const auto& o : in.organisations()) {
+    organisations_[o.registered().organisation_id()].registered = o.registered();
+  }
+  for (const auto& s : in.work()) {
+    WorkState& w = work_[s.stream_id()];
+    w.ref = s.ref();
+    w.organisation_id = s.organisation_id();
+    w.programme_id = s.programme_id();
+    w.programme = s.programme();
+    w.project = s.project();
+    w.closed = s.closed();
+    w.closed_reason = s.closed_reason();
+    w.closure = s.closure();
+    w.has_status = s.has_status();
+    w.last_status = s.last_status();
+    w.gates_passed.assign(s.gates_passed().begin(), s.gates_passed().end());
+    w.milestones.assign(s.milestones().begin(), s.milestones().end());
+    for (const auto& b : s.benefits()) {
+      BenefitState& state = w.benefits[b.benefit_id()];
+      state.description = b.description();
+      state.has_forecast = b.has_forecast();
+      state.forecast_annual_pence = b.forecast_annual_pence();
+      state.has_realised = b.has_realised();
+      state.realised_annual_pence = b.realised_annual_pence();
+    }
+  }
+  for (const auto& s : in.risks()) {
+    RiskState& r = risks_[s.opened().risk_id()];
+    r.opened = s.opened();
+    r.subject = s.subject();
+    r.rating = s.rating();
+    r.open = s.open();
+    r.closed_reason = s.closed_reason();
+  }
+  for (const auto& s : in.scope_items()) {
+    ScopeItemState& item = scope_items_[s.added().scope_item_id()];
+    item.added = s.added();
+    item.owner = s.owner();
+    item.in_scope = s.in_scope();
+  }
+  for (const auto& s : in.decisions()) {
+    if (s.outcome() < 0 || s.outcome() > 2) {
+      Clear();
+      return absl::DataLossError(absl::StrCat(
+          "snapshot: decision ", s.stream_id(), " has outcome ", s.outcome()));
+    }
+    DecisionState& d = decisions_[s.stream_id()];
+    d.proposed = s.proposed();
+    d.digest = s.digest();
+    d.outcome = static_cast<DecisionState::Outcome>(s.outcome());
+    for (const auto& r : s.signed_roles()) d.signed_roles[r.role()] = r.key_id();
+    d.signing_keys.insert(s.signing_keys().begin(), s.signing_keys().end());
+  }
+  for (const auto& s : in.keys()) {
+    KeyState& k = keys_[s.registered().key_id()];
+    k.registered = s.registered();
+    k.revoked = s.revoked();
+  }
+  for (const auto& s : in.rules()) rules_[s.stream_id()] = s.rule();
+  const std::string& packed = in.events();
+  if (packed.size() % kPackedEventBytes != 0) {
+    Clear();
+    return absl::DataLossError("snapshot: the packed event index is truncated");
+  }
+  stream_ids_.assign(in.event_streams().begin(), in.event_streams().end());
+  stream_numbers_.reserve(stream_ids_.size());
+  for (size_t i = 0; i < stream_ids_.size(); ++i) {
+    stream_numbers_.emplace(stream_ids_[i], static_cast<uint32_t>(i));
+  }
+  if (remember_events_) {
+    events_.reserve(packed.size() / kPackedEventBytes);
+    for (size_t off = 0; off < packed.size(); off += kPackedEventBytes) {
+      EventKey key;
+      std::memcpy(key.data(), packed.data() + off, key.size());
+      const uint32_t stream = GetBigEndian32(packed.data() + off + 16);
+      if (stream >= stream_ids_.size()) {
+        Clear();
+        return absl::DataLossError(
+            "snapshot: an event names a stream the snapshot does not hold");
+      }
+      events_.emplace(key, stream);
+    }
+  }
+  for (const auto& s : in.corrections()) {
+    corrections_[s.corrected_event_id()].assign(
+        s.correction_event_ids().begin(), s.correction_event_ids().end());
+  }
+  unknown_events_ = in.unknown_events();
+  return absl::OkStatus();
+}
+
+}  // namespace govledger::projections

@@ -1,0 +1,554 @@
+// `govledger admin backup` and `admin restore` against the real govledgerd and
+// the real CLI: a backup taken while several clients append holds a verified
+// prefix of the live log and restores into a data directory a new govledgerd
+// serves and appends to; a tampered backup (a table file changed, a manifest
+// hash changed, a file missing or added, a chain broken under a consistent
+// manifest) is refused naming the file or position, leaving the target absent;
+// directories in the way, an unreachable server and concurrent backups are
+// refused with the documented exit codes and statuses; a daemon stopped during a
+// backup cancels it and leaves no checkpoint behind.
+#include <grpcpp/client_context.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "govledger/v1/admin.grpc.pb.h"
+#include "ledger/crypto/sha256.h"
+#include "rocksdb/db.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
+}
+
+std::string HexHash(absl::string_view bytes) {
+  return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
+}
+
+// The names in `dir`, sorted.
+std::vector<std::string> List(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The largest .sst file of a backup directory.
+std::string LargestTable(const std::string& dir) {
+  std::string best;
+  uintmax_t best_size = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".sst" && e.file_size() >= best_size) {
+      best = e.path().filename().string();
+      best_size = e.file_size();
+    }
+  }
+  return best;
+}
+
+std::string PositionKey(uint64_t position) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(position & 0xFF);
+    position >>= 8;
+  }
+  return key;
+}
+
+class AdminTest : public DaemonTest {
+ protected:
+  std::string Server() const {
+    return absl::StrCat("--server ", daemon_.address());
+  }
+  std::string Scratch(const std::string& name) const {
+    return scratch_.path() + "/" + name;
+  }
+
+  // Appends `n` events to `stream` and returns the last position.
+  uint64_t AppendMany(int n, const std::string& stream = "admin/x") {
+    uint64_t last = 0;
+    for (int i = 0; i < n; ++i) {
+      absl::StatusOr<v1::AppendResponse> r =
+          AppendOne(*stub_, stream, absl::StrCat("p-", i));
+      EXPECT_OK(r);
+      if (r.ok()) last = r->events(0).position();
+    }
+    return last;
+  }
+
+  // Runs `admin backup DIR`; expects success.
+  void Backup(const std::string& dir) {
+    CliRun r = Cli(absl::StrCat(Server(), " admin backup ", dir));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("written to ", dir)));
+  }
+
+  static v1::BackupManifest Manifest(const std::string& dir) {
+    v1::BackupManifest manifest;
+    google::protobuf::util::JsonParseOptions options;
+    auto parsed = google::protobuf::util::JsonStringToMessage(
+        ReadFile(dir + "/govledger-backup.json"), &manifest, options);
+    EXPECT_TRUE(parsed.ok()) << parsed.ToString();
+    return manifest;
+  }
+
+  // Rewrites the manifest of the backup in `dir` through `edit`.
+  template <typename Edit>
+  static void EditManifest(const std::string& dir, Edit edit) {
+    v1::BackupManifest manifest = Manifest(dir);
+    edit(manifest);
+    std::string json;
+    ASSERT_TRUE(
+        google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+    WriteFile(dir + "/govledger-backup.json", json);
+  }
+
+  // Runs `admin restore BACKUP --data-dir TARGET`, expects exit 1 with
+  // `message` on stderr and TARGET absent, with no temporary sibling left.
+  void ExpectRestoreRefused(const std::string& backup,
+                            const std::string& message) {
+    std::string target = Scratch("restored");
+    CliRun r =
+        Cli(absl::StrCat("admin restore ", backup, " --data-dir ", target));
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_FALSE(fs::exists(target));
+    for (const std::string& name : List(scratch_.path())) {
+      EXPECT_THAT(name, Not(HasSubstr(".partial-")));
+    }
+  }
+
+  TempDir scratch_;
+};
+
+TEST_F(
+    AdminTest,
+    BackupWhileClientsAppendHoldsAVerifiedPrefixAndRestoresToAServingDaemon) {
+  AppendMany(50);
+  std::atomic<bool> stop{false};
+  std::atomic<int> appended{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = daemon_.NewStub();
+      while (!stop.load()) {
+        absl::StatusOr<v1::AppendResponse> r =
+            AppendOne(*stub, absl::StrCat("admin/client-", c), "concurrent");
+        if (r.ok()) {
+          ++appended;
+        } else {
+          ++failures;
+        }
+      }
+    });
+  }
+  while (appended.load() < 100)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string dir = Scratch("backup");
+  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", dir));
+  int appended_at_backup_end = appended.load();
+  while (appended.load() < appended_at_backup_end + 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  // The manifest: the head the copy holds, and every file with its size and
+  // SHA-256.
+  v1::BackupManifest manifest = Manifest(dir);
+  EXPECT_EQ(manifest.manifest_version(), 1u);
+  EXPECT_GE(manifest.head_position(), 150u);
+  EXPECT_EQ(manifest.event_count(), manifest.head_position());
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("position ",
+                                            manifest.head_position(), "\n")));
+  EXPECT_THAT(r.out,
+              HasSubstr(absl::StrCat("hash     ", manifest.head_hash(), "\n")));
+  EXPECT_THAT(ReadFile(dir + "/govledger-backup.json"),
+              HasSubstr("\"head_position\""));
+  std::vector<std::string> expected_names = {"govledger-backup.json"};
+  uint64_t bytes = 0;
+  for (const v1::BackupFile& file : manifest.files()) {
+    std::string contents = ReadFile(dir + "/" + file.name());
+    EXPECT_EQ(contents.size(), file.size()) << file.name();
+    EXPECT_EQ(HexHash(contents), file.sha256()) << file.name();
+    expected_names.push_back(file.name());
+    bytes += file.size();
+  }
+  std::sort(expected_names.begin(), expected_names.end());
+  EXPECT_EQ(List(dir), expected_names);
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(manifest.files_size(), " (", bytes,
+                                            " bytes)")));
+  // The checkpoint is gone from the data directory.
+  EXPECT_FALSE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
+
+  // Appends went on during and after the backup; the live log is longer than
+  // the copy.
+  absl::StatusOr<std::vector<v1::Event>> live = ReadAll(*stub_);
+  ASSERT_OK(live);
+  ASSERT_GT(live->size(), manifest.head_position());
+
+  // Restore into the data directory of a second daemon, and start it there.
+  DaemonHarness restored;
+  CliRun restore = Cli(
+      absl::StrCat("admin restore ", dir, " --data-dir ", restored.data_dir()));
+  ASSERT_EQ(restore.code, 0) << restore.err;
+  EXPECT_THAT(restore.out,
+              HasSubstr(absl::StrCat("position ", manifest.head_position())));
+  ASSERT_OK(restored.Start());
+  auto restored_stub = restored.NewStub();
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*restored_stub);
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), manifest.head_position());
+  EXPECT_EQ(crypto::ToHex(head->hash()), manifest.head_hash());
+  absl::StatusOr<std::vector<v1::Event>> copy = ReadAll(*restored_stub);
+  ASSERT_OK(copy);
+  EXPECT_TRUE(ChainVerifies(*copy, *head));
+  ASSERT_EQ(copy->size(), manifest.head_position());
+  for (size_t i = 0; i < copy->size(); ++i) {
+    ASSERT_EQ((*copy)[i].SerializeAsString(), (*live)[i].SerializeAsString())
+        << "position " << i + 1;
+  }
+  // Appends continue on the restored ledger, chained to its head.
+  absl::StatusOr<v1::AppendResponse> next =
+      AppendOne(*restored_stub, "admin/after", "restored");
+  ASSERT_OK(next);
+  EXPECT_EQ(next->events(0).position(), manifest.head_position() + 1);
+  absl::StatusOr<std::vector<v1::Event>> after = ReadAll(*restored_stub);
+  ASSERT_OK(after);
+  absl::StatusOr<v1::GetHeadResponse> new_head = GetHead(*restored_stub);
+  ASSERT_OK(new_head);
+  EXPECT_TRUE(ChainVerifies(*after, *new_head));
+}
+
+TEST_F(AdminTest, EmptyLedgerBacksUpAndRestoresIntoEmptyDirectories) {
+  const std::string dir = Scratch("empty-backup");
+  fs::create_directory(dir);
+  Backup(dir);
+  v1::BackupManifest manifest = Manifest(dir);
+  EXPECT_EQ(manifest.head_position(), 0u);
+  EXPECT_EQ(manifest.head_hash(), std::string(64, '0'));
+
+  // An existing empty directory is a valid target too.
+  DaemonHarness restored;
+  fs::create_directory(restored.data_dir());
+  CliRun r = Cli(
+      absl::StrCat("admin restore ", dir, " --data-dir ", restored.data_dir()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("position 0\n"));
+  ASSERT_OK(restored.Start());
+  auto restored_stub = restored.NewStub();
+  absl::StatusOr<v1::AppendResponse> first =
+      AppendOne(*restored_stub, "admin/x", "first");
+  ASSERT_OK(first);
+  EXPECT_EQ(first->events(0).position(), 1u);
+}
+
+TEST_F(AdminTest, RestoreRefusesATableFileWithAFlippedByte) {
+  AppendMany(200);
+  const std::string dir = Scratch("backup");
+  Backup(dir);
+  const std::string table = LargestTable(dir);
+  ASSERT_FALSE(table.empty())
+      << "the checkpoint flushes, so it holds table files";
+  std::string contents = ReadFile(dir + "/" + table);
+  contents[contents.size() / 2] ^= 0x01;
+  WriteFile(dir + "/" + table, contents);
+  ExpectRestoreRefused(
+      dir, absl::StrCat("backup file ", dir, "/", table, " has SHA-256 "));
+}
+
+TEST_F(AdminTest, RestoreRefusesAManifestHashThatDoesNotMatch) {
+  AppendMany(20);
+  const std::string dir = Scratch("backup");
+  Backup(dir);
+  std::string changed;
+  EditManifest(dir, [&](v1::BackupManifest& m) {
+    v1::BackupFile* file = m.mutable_files(m.files_size() - 1);
+    changed = file->name();
+    std::string& hash = *file->mutable_sha256();
+    hash[0] = hash[0] == '0' ? '1' : '0';
+  });
+  ExpectRestoreRefused(
+      dir, absl::StrCat("backup file ", dir, "/", changed, " has SHA-256 "));
+}
+
+TEST_F(AdminTest, RestoreRefusesAMissingFileAndAnUnlistedFile) {
+  AppendMany(20);
+  const std::string dir = Scratch("backup");
+  Backup(dir);
+  const std::string table = LargestTable(dir);
+  ASSERT_FALSE(table.empty());
+  const std::string saved = ReadFile(dir + "/" + table);
+  fs::remove(dir + "/" + table);
+  ExpectRestoreRefused(
+      dir, absl::StrCat("backup file ", dir, "/", table, " is missing"));
+
+  WriteFile(dir + "/" + table, saved);
+  WriteFile(dir + "/999999.log", "a write-ahead log nothing has checked");
+  ExpectRestoreRefused(
+      dir, absl::StrCat("backup file ", dir,
+                        "/999999.log is not listed in the manifest"));
+
+  // With the stray file gone the backup restores: the refusals were the edits'
+  // doing.
+  fs::remove(dir + "/999999.log");
+  CliRun r = Cli(
+      absl::StrCat("admin restore ", dir, " --data-dir ", Scratch("restored")));
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// A backup whose files all match its manifest but whose log was tampered with
+// before it was taken: an event below the daemon's verified point, which
+// start-up does not re-check. Restore walks the whole chain and names the
+// position.
+TEST_F(AdminTest, RestoreRefusesABrokenChainUnderAConsistentManifest) {
+  AppendMany(10, "admin/chain");
+  stub_.reset();
+  ExitStatus stopped = daemon_.Stop();  // a clean stop records 10 as verified
+  ASSERT_TRUE(stopped.Success()) << stopped.ToString();
+  {
+    // Every column family, whatever this build's store has added.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
+                                                daemon_.data_dir(), &names)
+                    .ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names)
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), daemon_.data_dir(),
+                                  families, &handles, &raw)
+                    .ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyHandle* events = nullptr;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "events") events = handles[i];
+    }
+    ASSERT_NE(events, nullptr);
+    std::string stored;
+    ASSERT_TRUE(
+        db->Get(rocksdb::ReadOptions(), events, PositionKey(4), &stored).ok());
+    size_t at = stored.find("p-3");
+    ASSERT_NE(at, std::string::npos);
+    stored[at] = 'P';
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), events, PositionKey(4), stored).ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles)
+      db->DestroyColumnFamilyHandle(h);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+
+  const std::string dir = Scratch("backup");
+  Backup(dir);
+  ExpectRestoreRefused(
+      dir, absl::StrCat("backup ", dir, ": hash chain broken at position 4"));
+}
+
+TEST_F(AdminTest, RestoreRefusesTargetsAndBackupDirectoriesItCannotUse) {
+  AppendMany(5);
+  const std::string dir = Scratch("backup");
+  Backup(dir);
+
+  // A target that holds something is left exactly as it was.
+  const std::string target = Scratch("occupied");
+  fs::create_directory(target);
+  WriteFile(target + "/keep", "mine");
+  CliRun r = Cli(absl::StrCat("admin restore ", dir, " --data-dir ", target));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat(target, " is not empty")));
+  EXPECT_EQ(List(target), std::vector<std::string>{"keep"});
+  EXPECT_EQ(ReadFile(target + "/keep"), "mine");
+
+  // A target whose parent does not exist.
+  r = Cli(absl::StrCat("admin restore ", dir, " --data-dir ",
+                       Scratch("no/such/dir")));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("does not exist"));
+
+  // No --data-dir.
+  r = Cli(absl::StrCat("admin restore ", dir));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--data-dir"));
+
+  // A backup directory that is not one.
+  fs::create_directory(Scratch("not-a-backup"));
+  r = Cli(absl::StrCat("admin restore ", Scratch("not-a-backup"),
+                       " --data-dir ", Scratch("restored")));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("holds no govledger-backup.json"));
+  r = Cli(absl::StrCat("admin restore ", Scratch("absent"), " --data-dir ",
+                       Scratch("restored")));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err,
+              HasSubstr(absl::StrCat(Scratch("absent"), " does not exist")));
+  EXPECT_FALSE(fs::exists(Scratch("restored")));
+
+  // A manifest that is not JSON is a damaged backup.
+  WriteFile(dir + "/govledger-backup.json", "{ not json");
+  ExpectRestoreRefused(dir, "govledger-backup.json does not parse");
+}
+
+TEST_F(AdminTest, BackupRefusesANonEmptyDirectoryAndAnUnreachableServer) {
+  AppendMany(5);
+  const std::string dir = Scratch("occupied");
+  fs::create_directory(dir);
+  WriteFile(dir + "/keep", "mine");
+  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", dir));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("backup directory ", dir,
+                                            " is not empty")));
+  EXPECT_EQ(List(dir), std::vector<std::string>{"keep"});
+
+  r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("no/such/dir")));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("does not exist"));
+
+  r = Cli(absl::StrCat(Server(), " admin backup"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("DIR"));
+
+  // Nothing listens on port 1: exit 3, naming the address; no directory left
+  // behind.
+  const std::string target = Scratch("unreachable");
+  r = Cli(absl::StrCat("--server 127.0.0.1:1 admin backup ", target));
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_EQ(List(scratch_.path()), std::vector<std::string>{"occupied"});
+}
+
+TEST_F(AdminTest, HelpDescribesTheCommands) {
+  CliRun r = Cli("admin --help");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("backup"));
+  EXPECT_THAT(r.out, HasSubstr("restore"));
+  r = Cli("admin backup --help");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Example"));
+  EXPECT_THAT(r.out, HasSubstr("govledger-backup.json"));
+  r = Cli("admin restore --help");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("--data-dir"));
+  EXPECT_THAT(r.out, HasSubstr("hash chain"));
+  r = Cli("admin");
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
+// One backup at a time: while a client holds one open (reading slowly), another
+// is FAILED_PRECONDITION; once it is cancelled, the checkpoint is removed and
+// backups work again.
+TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
+  // About 24 MB of incompressible payload, far more than the HTTP/2
+  // flow-control window, so the first backup cannot finish while its client
+  // does not read.
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 24; ++i) {
+    std::string payload(1000 * 1000, '\0');
+    for (char& c : payload) c = static_cast<char>(random());
+    ASSERT_OK(AppendOne(*stub_, "admin/big", payload));
+  }
+  auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+  grpc::ClientContext slow;
+  std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+      admin->Backup(&slow, v1::BackupRequest());
+  v1::BackupChunk first;
+  ASSERT_TRUE(reader->Read(&first));
+  ASSERT_TRUE(first.has_file());
+  EXPECT_TRUE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
+
+  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("second")));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(r.err, HasSubstr("already in progress"));
+  EXPECT_FALSE(fs::exists(Scratch("second")));
+
+  slow.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The server notices the cancellation at its next write; then backups work
+  // again.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("third")));
+    if (r.code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Manifest(Scratch("third")).head_position(), 24u);
+  EXPECT_FALSE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
+}
+
+// A daemon stopped (SIGTERM) while a client holds a backup open: the backup is
+// cancelled after the shutdown grace period, the daemon exits 0, and the
+// checkpoint is gone.
+TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
+  DaemonHarness daemon({"--shutdown-grace", "1"});
+  ASSERT_OK(daemon.Start());
+  {
+    auto stub = daemon.NewStub();
+    std::mt19937_64 random(7);
+    for (int i = 0; i < 24; ++i) {
+      std::string payload(1000 * 1000, '\0');
+      for (char& c : payload) c = static_cast<char>(random());
+      ASSERT_OK(AppendOne(*stub, "admin/big", payload));
+    }
+  }
+  auto admin = v1::AdminService::NewStub(daemon.NewChannel());
+  grpc::ClientContext slow;
+  std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+      admin->Backup(&slow, v1::BackupRequest());
+  v1::BackupChunk first;
+  ASSERT_TRUE(reader->Read(&first));
+  ASSERT_TRUE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
+
+  ExitStatus stopped = daemon.Stop();
+  EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
+  EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
+  // The client never gets a manifest: the call fails.
+  v1::BackupChunk chunk;
+  bool manifest = false;
+  while (reader->Read(&chunk)) manifest = manifest || chunk.has_manifest();
+  EXPECT_FALSE(manifest);
+  EXPECT_FALSE(reader->Finish().ok());
+
+  // The store is intact.
+  ASSERT_OK(daemon.Start());
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*daemon.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 24u);
+  EXPECT_TRUE(daemon.Stop().Success());
+}
+
+}  // namespace
+}  // namespace govledger::testing

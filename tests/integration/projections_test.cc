@@ -1,0 +1,238 @@
+// Persisted projections through the real govledgerd: a restart loads the
+// governance snapshot and replays only the events after it (after a clean
+// shutdown nothing; after SIGKILL the tail since the last snapshot), and
+// `--rebuild-projections` refolds the log, resumes after being killed in the
+// middle (SIGKILL), and leaves the same answers. The daemon says how it
+// recovered on stderr: "governance state from the snapshot at position N;
+// replayed K positions ...".
+#include <grpcpp/client_context.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "tests/governance_events.h"
+#include "tests/integration/client_util.h"
+#include "tests/seed000_events.h"
+
+namespace govledger::testing {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class ProjectionsTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    Connect();
+  }
+
+  // New stubs for the daemon now running (every start binds a new port).
+  void Connect() {
+    stub_ = daemon_.NewStub();
+    query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  }
+
+  uint64_t Send(std::vector<v1::Event> events) {
+    v1::AppendResponse response;
+    grpc::Status s =
+        Append(*stub_, MakeAppend(std::move(events)), &response, "clerk");
+    EXPECT_THAT(s, GrpcOk());
+    return response.head_position();
+  }
+
+  // The daemon's line about how it recovered its governance state (it comes
+  // just after the port file).
+  std::string RecoveryLine() {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::istringstream err(daemon_.Stderr());
+      for (std::string line; std::getline(err, line);) {
+        if (line.find("governance state") != std::string::npos) return line;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return "(no recovery line) " + daemon_.Stderr();
+  }
+
+  // Answers that depend on the whole fold: LPP's status and risks as recorded
+  // at the head and as known at week 86, serialized.
+  std::string Answers() {
+    std::string out;
+    for (v1::AsAtMode mode :
+         {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
+      v1::AsAt as_at;
+      as_at.set_mode(mode);
+      if (mode == v1::AS_AT_MODE_AS_RECORDED) {
+        as_at.set_position(GetHead(*stub_)->position());
+      } else {
+        as_at.mutable_programme_week()->set_programme_id("LPP");
+        as_at.mutable_programme_week()->set_week(86);
+      }
+      v1::GetProgrammeStatusRequest status;
+      status.set_programme_id("LPP");
+      *status.mutable_as_at() = as_at;
+      v1::GetProgrammeStatusResponse status_out;
+      grpc::ClientContext c1;
+      c1.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+      EXPECT_THAT(query_->GetProgrammeStatus(&c1, status, &status_out),
+                  GrpcOk());
+      v1::GetRiskRegisterRequest risks;
+      risks.set_programme_id("LPP");
+      *risks.mutable_as_at() = as_at;
+      v1::GetRiskRegisterResponse risks_out;
+      grpc::ClientContext c2;
+      c2.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+      EXPECT_THAT(query_->GetRiskRegister(&c2, risks, &risks_out), GrpcOk());
+      absl::StrAppend(&out, status_out.ShortDebugString(), "\n",
+                      risks_out.ShortDebugString(), "\n");
+    }
+    return out;
+  }
+
+  uint64_t RecordSeed000() {
+    const seed000::Seed000 seed = seed000::BuildSeed000();
+    Send(seed.registrations);
+    Send(seed.risk_register);
+    Send(seed.week74_ratings);
+    Send(seed.project_closures);
+    Send(seed.risk_changes);
+    Send(seed.changes);
+    return Send(seed.week86_ratings);
+  }
+
+  std::unique_ptr<v1::QueryService::Stub> query_;
+};
+
+TEST_F(ProjectionsTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
+  const uint64_t head = RecordSeed000();
+  const std::string before = Answers();
+  ASSERT_OK(daemon_.Restart());  // SIGTERM: the snapshot is saved at the head
+  Connect();
+  EXPECT_THAT(RecoveryLine(),
+              HasSubstr(absl::StrCat("from the snapshot at position ", head,
+                                     "; replayed 0 positions")));
+  EXPECT_EQ(Answers(), before);
+
+  // Snapshots every 5 commits; SIGKILL loses no snapshot taken, and the next
+  // start replays only what came after the last.
+  daemon_.set_extra_args({"--snapshot-every", "5"});
+  ASSERT_OK(daemon_.Restart());
+  Connect();
+  for (int i = 1; i <= 12; ++i) {
+    Send({Ev(Risk(absl::StrCat("LPP-RX", i), ProgrammeRef("LPP")))});
+  }
+  const ExitStatus killed = daemon_.Kill();
+  EXPECT_TRUE(killed.signaled);
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  EXPECT_THAT(RecoveryLine(),
+              HasSubstr(absl::StrCat("from the snapshot at position ",
+                                     head + 10, "; replayed 2 positions (2 "
+                                                "governance events")));
+  // The rules see the snapshot's state and the tail's.
+  v1::AppendResponse response;
+  EXPECT_THAT(Append(*stub_, MakeAppend({Ev(Risk("LPP-RX3", ProgrammeRef("LPP")))}),
+                     &response),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           HasSubstr("has already been opened")));
+  EXPECT_THAT(Append(*stub_, MakeAppend({Ev(Risk("LPP-RX12", ProgrammeRef("LPP")))}),
+                     &response),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           HasSubstr("has already been opened")));
+  EXPECT_THAT(Append(*stub_, MakeAppend({Ev(CloseRisk("LPP-RX12"))}), &response),
+              GrpcOk());
+}
+
+// Reads a whole file ("" if missing).
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
+  RecordSeed000();
+  // Enough events for the rebuild to take a while: status reports of an
+  // LPP project, in calls of 5,000.
+  constexpr int kReports = 150000;
+  constexpr int kPerCall = 5000;
+  for (int i = 0; i < kReports; i += kPerCall) {
+    std::vector<v1::Event> events;
+    for (int j = 0; j < kPerCall; ++j) {
+      events.push_back(Ev(Status(ProjectRef("LPP-INV"),
+                                 j % 2 ? v1::RAG_AMBER : v1::RAG_GREEN, 80)));
+    }
+    Send(std::move(events));
+  }
+  const uint64_t head = GetHead(*stub_)->position();
+  const std::string before = Answers();
+  ASSERT_EQ(daemon_.Stop().code, 0);
+
+  // A rebuild, killed with SIGKILL once it has written its first checkpoint.
+  const std::string log = daemon_.data_dir() + ".rebuild-log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* err = std::freopen(log.c_str(), "w", stderr);
+    (void)err;
+    execl(GOVLEDGERD_PATH, GOVLEDGERD_PATH, "--data-dir",
+          daemon_.data_dir().c_str(), "--listen", "127.0.0.1:0",
+          "--rebuild-projections", "--snapshot-every", "1000",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ReadFile(log).find("checkpoint at position") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  const std::string killed_log = ReadFile(log);
+  ASSERT_THAT(killed_log, HasSubstr("checkpoint at position"));
+  ASSERT_THAT(killed_log, Not(HasSubstr("rebuild finished")))
+      << "the rebuild ended before it could be killed";
+
+  // Run again: it resumes from a checkpoint, not from position 1.
+  daemon_.set_extra_args({"--rebuild-projections", "--snapshot-every", "1000"});
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  const std::string resumed = RecoveryLine();
+  EXPECT_THAT(resumed, HasSubstr("rebuild resumed and finished"));
+  EXPECT_THAT(resumed, Not(HasSubstr("folded from position 1")));
+  EXPECT_EQ(Answers(), before);
+  EXPECT_EQ(GetHead(*stub_)->position(), head);  // the log is untouched
+  v1::AppendResponse response;
+  EXPECT_THAT(Append(*stub_, MakeAppend({Ev(Status(ProjectRef("NOPE"),
+                                                   v1::RAG_RED, 90))}),
+                     &response),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           HasSubstr("not registered")));
+
+  // Then an ordinary start: the rebuilt snapshot, nothing to replay.
+  daemon_.set_extra_args({});
+  ASSERT_OK(daemon_.Restart());
+  Connect();
+  EXPECT_THAT(RecoveryLine(),
+              HasSubstr(absl::StrCat("from the snapshot at position ", head,
+                                     "; replayed 0 positions")));
+  EXPECT_EQ(Answers(), before);
+}
+
+}  // namespace
+}  // namespace govledger::testing

@@ -1,0 +1,296 @@
+// ledger/store/backup.h without gRPC: a checkpoint of a RocksDbEventStore read
+// chunk by chunk into a BackupWriter and restored; what BackupWriter refuses
+// from a misbehaving server (the integration tests cannot make govledgerd
+// misbehave); manifests Restore refuses; and the read-only open the checks rely
+// on, which must write nothing.
+#include "ledger/store/backup.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/common/uuid.h"
+#include "ledger/stored_event.h"
+#include "tests/testutil.h"
+
+namespace govledger::backup {
+namespace {
+
+namespace fs = std::filesystem;
+using ::govledger::testing::IsOk;
+using ::govledger::testing::StatusIs;
+using ::govledger::testing::TempDir;
+using ::testing::HasSubstr;
+
+std::vector<std::string> List(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string HexSha256(absl::string_view bytes) {
+  return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
+}
+
+// Commits events 1..n, correctly chained, one commit each.
+void Fill(RocksDbEventStore& store, uint64_t n) {
+  ChainPoint head;
+  for (uint64_t p = 1; p <= n; ++p) {
+    v1::Event event;
+    event.set_event_id(NewUuid());
+    event.set_stream_id("backup/s");
+    event.set_event_type("govledger.test.Happened");
+    event.set_payload(absl::StrCat("payload-", p));
+    event.set_position(p);
+    event.set_stream_version(p);
+    event.set_prev_hash(std::string(crypto::AsBytes(head.hash)));
+    EventWrite write;
+    write.position = p;
+    write.stream_id = "backup/s";
+    write.stream_version = p;
+    std::optional<UuidBytes> id = ParseUuid(event.event_id());
+    ASSERT_TRUE(id.has_value());
+    write.event_id = *id;
+    crypto::Hash hash;
+    write.stored_bytes =
+        ChainRecord(event.SerializeAsString(), head.hash, &hash);
+    head = {p, hash};
+    ASSERT_OK(store.Commit({write}, head));
+  }
+}
+
+// Streams a checkpoint of `store` into a BackupWriter for `dir`; returns
+// Finish()'s status.
+absl::StatusOr<uint64_t> BackupTo(RocksDbEventStore& store,
+                                  const std::string& data_dir,
+                                  const std::string& dir,
+                                  v1::BackupManifest* manifest) {
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<CheckpointReader> reader,
+      CheckpointReader::Take(store, data_dir, 1'700'000'000'000'000));
+  ASSIGN_OR_RETURN(std::unique_ptr<BackupWriter> writer,
+                   BackupWriter::Create(dir));
+  v1::BackupFileChunk chunk;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&chunk));
+    if (!more) break;
+    RETURN_IF_ERROR(writer->Add(chunk));
+  }
+  *manifest = reader->manifest();
+  return writer->Finish(*manifest);
+}
+
+v1::BackupFileChunk Chunk(const std::string& name, uint64_t offset,
+                          const std::string& data) {
+  v1::BackupFileChunk chunk;
+  chunk.set_name(name);
+  chunk.set_offset(offset);
+  chunk.set_data(data);
+  return chunk;
+}
+
+v1::BackupManifest ManifestOf(
+    std::vector<std::pair<std::string, std::string>> files) {
+  v1::BackupManifest manifest;
+  manifest.set_manifest_version(kManifestVersion);
+  manifest.set_head_hash(std::string(64, '0'));
+  for (const auto& [name, contents] : files) {
+    v1::BackupFile* file = manifest.add_files();
+    file->set_name(name);
+    file->set_size(contents.size());
+    file->set_sha256(HexSha256(contents));
+  }
+  return manifest;
+}
+
+class BackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+        RocksDbEventStore::Open(data_);
+    ASSERT_OK(store);
+    store_ = std::move(*store);
+  }
+  std::string Path(const std::string& name) const {
+    return tmp_.path() + "/" + name;
+  }
+
+  TempDir tmp_;
+  const std::string data_ = tmp_.path() + "/data";
+  std::unique_ptr<RocksDbEventStore> store_;
+};
+
+TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
+  Fill(*store_, 300);
+  // What a backup that died with its process leaves behind is removed, not
+  // sent.
+  fs::create_directories(data_ + "/backup-checkpoint");
+  std::ofstream(data_ + "/backup-checkpoint/000001.log") << "stale";
+
+  v1::BackupManifest manifest;
+  absl::StatusOr<uint64_t> bytes =
+      BackupTo(*store_, data_, Path("backup"), &manifest);
+  ASSERT_OK(bytes);
+  EXPECT_FALSE(fs::exists(data_ + "/backup-checkpoint"));
+  EXPECT_EQ(manifest.head_position(), 300u);
+  absl::StatusOr<ChainPoint> live_head = store_->LoadHead();
+  ASSERT_OK(live_head);
+  EXPECT_EQ(manifest.head_hash(),
+            crypto::ToHex(crypto::AsBytes(live_head->hash)));
+  EXPECT_EQ(manifest.created_time().seconds(), 1'700'000'000);
+  uint64_t sum = 0;
+  std::vector<std::string> names = {kManifestFile};
+  for (const v1::BackupFile& f : manifest.files()) {
+    sum += f.size();
+    names.push_back(f.name());
+    std::ifstream in(Path("backup/" + f.name()), std::ios::binary);
+    std::string contents((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+    EXPECT_EQ(HexSha256(contents), f.sha256()) << f.name();
+  }
+  EXPECT_EQ(*bytes, sum);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(List(Path("backup")), names);
+  EXPECT_EQ(fs::status(Path("backup")).permissions() & fs::perms::all,
+            fs::perms::owner_all);
+
+  // The store goes on; the backup stays at 300.
+  store_.reset();
+  absl::StatusOr<RestoreResult> restored =
+      Restore(Path("backup"), Path("restored"));
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->manifest.head_position(), 300u);
+  EXPECT_EQ(restored->bytes, sum);
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> copy =
+      RocksDbEventStore::Open(Path("restored"));
+  ASSERT_OK(copy);
+  absl::StatusOr<ChainPoint> head = (*copy)->LoadHead();
+  ASSERT_OK(head);
+  EXPECT_EQ(*head, *live_head);
+  EXPECT_OK(VerifyChain(**copy, ChainPoint{}, 300));
+  // Nothing but the target was created beside it.
+  EXPECT_EQ(List(tmp_.path()),
+            (std::vector<std::string>{"backup", "data", "restored"}));
+}
+
+TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
+  for (const std::string name :
+       {"../escape", "a/b", "", ".", "..", kManifestFile}) {
+    absl::StatusOr<std::unique_ptr<BackupWriter>> writer =
+        BackupWriter::Create(Path("b"));
+    ASSERT_OK(writer);
+    EXPECT_THAT((*writer)->Add(Chunk(name, 0, "x")),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("not a plain file name")))
+        << name;
+  }
+  absl::StatusOr<std::unique_ptr<BackupWriter>> writer =
+      BackupWriter::Create(Path("b"));
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Add(Chunk("000001.sst", 0, "abc")));
+  EXPECT_THAT((*writer)->Add(Chunk("000001.sst", 4, "d")),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("at offset 4 after 3 bytes")));
+  ASSERT_OK((*writer)->Add(Chunk("000001.sst", 3, "d")));
+  ASSERT_OK((*writer)->Add(Chunk("CURRENT", 0, "MANIFEST-000001\n")));
+  EXPECT_THAT(
+      (*writer)->Add(Chunk("000001.sst", 4, "e")),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000001.sst twice")));
+  writer->reset();
+  EXPECT_EQ(List(tmp_.path()), (std::vector<std::string>{"data"}));
+}
+
+TEST_F(BackupTest, WriterFinishRefusesFilesThatDifferFromTheManifest) {
+  struct Case {
+    std::string what;
+    v1::BackupManifest manifest;
+    std::string error;
+  };
+  const std::string current = "MANIFEST-000001\n";
+  std::vector<Case> cases = {
+      {"hash",
+       ManifestOf({{"CURRENT", "MANIFEST-000002\n"}, {"000001.sst", "abcd"}}),
+       "backup file CURRENT has SHA-256 "},
+      {"size", ManifestOf({{"CURRENT", current}, {"000001.sst", "abcde"}}),
+       "backup file 000001.sst has 4 bytes; the manifest says 5"},
+      {"unsent",
+       ManifestOf(
+           {{"CURRENT", current}, {"000001.sst", "abcd"}, {"000002.sst", ""}}),
+       "lists 000002.sst, which it did not send"},
+      {"unlisted", ManifestOf({{"CURRENT", current}}),
+       "sent 000001.sst, which its manifest"},
+      {"twice", ManifestOf({{"CURRENT", current}, {"CURRENT", current}}),
+       "CURRENT twice"},
+  };
+  v1::BackupManifest version =
+      ManifestOf({{"CURRENT", current}, {"000001.sst", "abcd"}});
+  version.set_manifest_version(2);
+  cases.push_back({"version", version, "version 2"});
+  for (const Case& c : cases) {
+    absl::StatusOr<std::unique_ptr<BackupWriter>> writer =
+        BackupWriter::Create(Path("b"));
+    ASSERT_OK(writer);
+    ASSERT_OK((*writer)->Add(Chunk("CURRENT", 0, current)));
+    ASSERT_OK((*writer)->Add(Chunk("000001.sst", 0, "abcd")));
+    absl::StatusOr<uint64_t> finished = (*writer)->Finish(c.manifest);
+    EXPECT_FALSE(finished.ok()) << c.what;
+    EXPECT_THAT(std::string(finished.status().message()), HasSubstr(c.error))
+        << c.what;
+    writer->reset();
+    EXPECT_FALSE(fs::exists(Path("b"))) << c.what;
+  }
+}
+
+TEST_F(BackupTest, RestoreRefusesManifestsThatNameFilesOutsideTheBackup) {
+  Fill(*store_, 3);
+  v1::BackupManifest manifest;
+  ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest).status());
+  v1::BackupFile* file = manifest.add_files();
+  file->set_name("../data/CURRENT");
+  file->set_size(1);
+  file->set_sha256(std::string(64, 'a'));
+  std::string json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  std::ofstream(Path("backup/") + kManifestFile, std::ios::trunc) << json;
+  EXPECT_THAT(
+      Restore(Path("backup"), Path("restored")),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr(
+                   "lists '../data/CURRENT', which is not a plain file name")));
+  EXPECT_FALSE(fs::exists(Path("restored")));
+}
+
+TEST_F(BackupTest, ReadOnlyOpenWritesNothingAndRefusesWrites) {
+  Fill(*store_, 5);
+  store_.reset();
+  std::vector<std::string> before = List(data_);
+  RocksDbOptions options;
+  options.read_only = true;
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      RocksDbEventStore::Open(data_, options);
+  ASSERT_OK(store);
+  absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position, 5u);
+  EXPECT_FALSE((*store)->SaveVerified(*head).ok());
+  store->reset();
+  EXPECT_EQ(List(data_), before);
+
+  // A directory without a database is refused, and not created.
+  EXPECT_THAT(RocksDbEventStore::Open(Path("absent"), options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("does not exist")));
+  EXPECT_FALSE(fs::exists(Path("absent")));
+}
+
+}  // namespace
+}  // namespace govledger::backup

@@ -1,0 +1,387 @@
+// Snapshots of the governance fold (projections/state_snapshot.cc) and the
+// write side's persisted state (GovernanceValidator with the real Ledger on a
+// MemoryEventStore): a state folded to N equals the snapshot at N loaded, and
+// both go on to accept and refuse the same events; a restart loads the
+// snapshot and replays only the tail; a snapshot that does not match the log is
+// ignored; a rebuild drops the projections and resumes from its checkpoint.
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/store/memory_event_store.h"
+#include "projections/governance_state.h"
+#include "projections/governance_validator.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::IsOk;
+using ::govledger::testing::IsOkAndHolds;
+using ::govledger::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr int64_t kT0 = 1700000000123456;
+
+// Every kind of entity and change: organisations, programmes, projects and
+// their closure, status, gates, milestones, benefits, risks opened, re-rated,
+// transferred and closed, scope added, moved and removed, a decision signed by
+// both its signatories, a delegation rule, a key revoked, a correction.
+std::vector<v1::Event> RichLog() {
+  static const Signer dmpc =
+      NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  static const Signer cfo = NewSigner("cfo", "Chief Finance Officer");
+  const v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {dmpc.role, cfo.role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  std::vector<v1::Event> log = {
+      Ev(Organisation("MOPAC")),
+      Ev(Programme("LPP", "MOPAC")),
+      Ev(Programme("OCP", "MOPAC")),
+      Ev(Project("LPP-INV", "LPP")),
+      Ev(Project("LPP-EST", "LPP")),
+      Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc.role)),
+      Ev(dmpc.Registration()),
+      Ev(cfo.Registration()),
+      Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 3)),
+      Ev(Risk("R1", ProjectRef("LPP-INV"))),
+      Ev(Risk("R2", ProgrammeRef("LPP"))),
+      Ev(Rerate("R1", v1::RAG_RED)),
+      Ev(TransferRisk("R2", ProgrammeRef("OCP"))),
+      Ev(AddScope("S1", ProjectRef("LPP-INV"))),
+      Ev(TransferScope("S1", ProjectRef("LPP-INV"), ProjectRef("LPP-EST"))),
+      Ev(AddScope("S2", ProgrammeRef("LPP"))),
+      Ev(RemoveScope("S2", ProgrammeRef("LPP"))),
+      Ev(pcd72),
+      Ev(dmpc.Sign(pcd72)),
+  };
+  v1::GatePassed gate;
+  *gate.mutable_subject() = ProjectRef("LPP-INV");
+  gate.set_gate("Gate 3");
+  log.push_back(Ev(gate));
+  v1::MilestoneReached milestone;
+  *milestone.mutable_subject() = ProgrammeRef("LPP");
+  milestone.set_milestone("Tranche 1 complete");
+  log.push_back(Ev(milestone));
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-EST");
+  forecast.set_benefit_id("estates");
+  forecast.set_description("Estate savings");
+  forecast.set_annual_pence(1200000000);
+  log.push_back(Ev(forecast));
+  log.push_back(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 5)));
+  const v1::Event wrong = Ev(Status(ProjectRef("LPP-EST"), v1::RAG_RED, 5));
+  log.push_back(wrong);
+  log.push_back(Correction(wrong, "reported against the wrong project"));
+  log.push_back(Ev(cfo.Sign(pcd72)));
+  log.push_back(Ev(CloseRisk("R1")));
+  log.push_back(Ev(CloseProject("LPP-INV")));
+  log.push_back(Ev(Revoke("cfo")));
+  return log;
+}
+
+// A state's snapshot with every list in a fixed order (hash maps iterate in
+// any order), so that equal states compare equal.
+std::string Canonical(const GovernanceState& state) {
+  internal::GovernanceStateSnapshot s;
+  state.Save(&s);
+  auto sort = [](auto* field) {
+    std::sort(field->begin(), field->end(), [](const auto& a, const auto& b) {
+      return a.SerializeAsString() < b.SerializeAsString();
+    });
+  };
+  sort(s.mutable_organisations());
+  sort(s.mutable_work());
+  sort(s.mutable_risks());
+  sort(s.mutable_scope_items());
+  sort(s.mutable_decisions());
+  sort(s.mutable_keys());
+  sort(s.mutable_rules());
+  sort(s.mutable_corrections());
+  // Packed events: the stream numbers depend on the order streams were first
+  // seen, which a loaded state keeps; sort the 20-byte records.
+  std::vector<std::string> events;
+  for (size_t i = 0; i < s.events().size(); i += 20)
+    events.push_back(s.events().substr(i, 20));
+  std::sort(events.begin(), events.end());
+  s.clear_events();
+  for (const std::string& e : events) s.mutable_events()->append(e);
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  s.SerializeToCodedStream(&coded);
+  return out;
+}
+
+TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
+  const std::vector<v1::Event> log = RichLog();
+  for (size_t n : {size_t{0}, size_t{9}, size_t{19}, log.size()}) {
+    SCOPED_TRACE(absl::StrCat("snapshot after ", n, " events"));
+    GovernanceState folded;
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_OK(folded.Apply(log[i], GovernanceState::Mode::kValidate));
+    }
+    internal::GovernanceStateSnapshot saved;
+    folded.Save(&saved);
+    internal::GovernanceStateSnapshot parsed;
+    ASSERT_TRUE(parsed.ParseFromString(saved.SerializeAsString()));
+    GovernanceState loaded;
+    ASSERT_OK(loaded.Load(parsed));
+    EXPECT_EQ(Canonical(loaded), Canonical(folded));
+    // Both accept the rest of the log under the rules, and end equal.
+    for (size_t i = n; i < log.size(); ++i) {
+      ASSERT_OK(folded.Apply(log[i], GovernanceState::Mode::kValidate));
+      ASSERT_OK(loaded.Apply(log[i], GovernanceState::Mode::kValidate));
+    }
+    EXPECT_EQ(Canonical(loaded), Canonical(folded));
+  }
+  // What the rules read came back: closed risk, approved decision, revoked key,
+  // the event index (a correction names an event loaded, not folded).
+  GovernanceState all;
+  for (const v1::Event& e : log) {
+    ASSERT_OK(all.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  internal::GovernanceStateSnapshot saved;
+  all.Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  EXPECT_FALSE(loaded.FindRisk("R1")->open);
+  EXPECT_EQ(loaded.FindRisk("R2")->subject.id(), "OCP");
+  EXPECT_TRUE(loaded.FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_TRUE(loaded.FindKey("cfo")->revoked);
+  EXPECT_TRUE(loaded.FindProject("LPP-INV")->closed);
+  EXPECT_EQ(loaded.FindProject("LPP-INV")->gates_passed,
+            std::vector<std::string>{"Gate 3"});
+  EXPECT_EQ(loaded.FindProject("LPP-EST")->benefits.at("estates")
+                .forecast_annual_pence,
+            1200000000);
+  EXPECT_EQ(loaded.FindEvent(log[23].event_id())->corrected_by.size(), 1u);
+  EXPECT_THAT(loaded.Apply(Ev(CloseRisk("R1")), GovernanceState::Mode::kValidate),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("risk R1 is closed")));
+  EXPECT_OK(loaded.Apply(Correction(log[9]), GovernanceState::Mode::kValidate));
+}
+
+TEST(StateSnapshotTest, AMalformedSnapshotIsRefusedAndLeavesTheStateEmpty) {
+  GovernanceState folded;
+  for (const v1::Event& e : RichLog()) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kReplay));
+  }
+  internal::GovernanceStateSnapshot saved;
+  folded.Save(&saved);
+  internal::GovernanceStateSnapshot truncated = saved;
+  truncated.mutable_events()->pop_back();
+  GovernanceState loaded;
+  EXPECT_THAT(loaded.Load(truncated),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated")));
+  EXPECT_EQ(loaded.FindProgramme("LPP"), nullptr);
+  internal::GovernanceStateSnapshot bad_stream = saved;
+  bad_stream.clear_event_streams();
+  EXPECT_THAT(loaded.Load(bad_stream),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("stream")));
+}
+
+ValidatorOptions Every(uint64_t snapshot_every) {
+  ValidatorOptions o;
+  o.snapshot_every = snapshot_every;
+  return o;
+}
+
+ValidatorOptions Rebuild(uint64_t snapshot_every,
+                         std::function<void(uint64_t)> on_checkpoint) {
+  ValidatorOptions o = Every(snapshot_every);
+  o.rebuild = true;
+  o.on_rebuild_checkpoint = std::move(on_checkpoint);
+  return o;
+}
+
+class ValidatorSnapshotTest : public ::testing::Test {
+ protected:
+  // Opens the ledger with a fresh validator (a restart).
+  void Open(ValidatorOptions options) {
+    ledger_.reset();
+    validator_ = std::make_unique<GovernanceValidator>(std::move(options));
+    absl::StatusOr<std::unique_ptr<Ledger>> l =
+        Ledger::Open(&store_, &clock_, {}, validator_.get());
+    ASSERT_OK(l);
+    ledger_ = *std::move(l);
+  }
+
+  // Appends the events one call each (one commit each).
+  void AppendEach(const std::vector<v1::Event>& events) {
+    for (const v1::Event& e : events) {
+      v1::AppendRequest r;
+      *r.add_events() = e;
+      ASSERT_OK(ledger_->Append(r, "tester"));
+    }
+  }
+
+  absl::Status Append(const v1::Event& e) {
+    v1::AppendRequest r;
+    *r.add_events() = e;
+    return ledger_->Append(r, "tester").status();
+  }
+
+  internal::ValidatorSnapshot Stored() {
+    internal::ValidatorSnapshot s;
+    absl::StatusOr<std::optional<std::string>> bytes =
+        store_.GetProjection(GovernanceValidator::kSnapshotKey);
+    EXPECT_OK(bytes);
+    EXPECT_TRUE(bytes->has_value());
+    if (bytes.ok() && bytes->has_value()) {
+      EXPECT_TRUE(s.ParseFromString(**bytes));
+    }
+    return s;
+  }
+
+  void Store(const internal::ValidatorSnapshot& s) {
+    ASSERT_OK(store_.PutProjection(GovernanceValidator::kSnapshotKey,
+                                   s.SerializeAsString(), true));
+  }
+
+  FakeClock clock_{kT0};
+  MemoryEventStore store_;
+  std::unique_ptr<GovernanceValidator> validator_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(ValidatorSnapshotTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
+  const std::vector<v1::Event> log = RichLog();  // 29 events
+  Open(Every(10));
+  EXPECT_EQ(validator_->recovery().snapshot_ignored, "no snapshot");
+  AppendEach(log);
+  // Taken after the commits that reached 10 and 20 positions past the last.
+  EXPECT_EQ(Stored().position(), 20u);
+  Open(Every(10));
+  EXPECT_EQ(validator_->recovery().snapshot_position, 20u);
+  EXPECT_EQ(validator_->recovery().tail_positions, 9u);
+  EXPECT_EQ(validator_->recovery().replayed_events, 9u);
+  // The rules see the whole state.
+  EXPECT_THAT(Append(Ev(CloseRisk("R1"))),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("risk R1 is closed")));
+  EXPECT_THAT(Append(Ev(Organisation("MOPAC"))),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("already registered")));
+  // A clean shutdown's snapshot: nothing to replay.
+  ledger_.reset();
+  ASSERT_OK(validator_->SaveSnapshot());
+  EXPECT_EQ(Stored().position(), 29u);
+  Open(Every(10));
+  EXPECT_EQ(validator_->recovery().snapshot_position, 29u);
+  EXPECT_EQ(validator_->recovery().tail_positions, 0u);
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_OK(Append(Ev(Risk("R3", ProgrammeRef("LPP")))));
+  // Corrections name events the state does not hold (the snapshot keeps no
+  // event index): found in the store, on their stream, governance events only.
+  EXPECT_OK(Append(Correction(log[9], "opened against the wrong project")));
+  v1::Event wrong_stream = Correction(log[9]);
+  wrong_stream.set_stream_id("risk/R2");
+  EXPECT_THAT(Append(wrong_stream),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("belongs on its stream risk/R1")));
+  v1::Event note = On("notes/1", Organisation("X"));
+  note.set_event_type("example.Note");
+  ASSERT_OK(Append(note));
+  EXPECT_THAT(Append(Correction(note)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("is not a governance event in the ledger")));
+}
+
+TEST_F(ValidatorSnapshotTest, ASnapshotThatDoesNotMatchTheLogIsIgnored) {
+  const std::vector<v1::Event> log = RichLog();
+  Open(Every(0));
+  AppendEach(log);
+  ledger_.reset();
+  ASSERT_OK(validator_->SaveSnapshot());
+  const internal::ValidatorSnapshot good = Stored();
+
+  // The hash of another chain at that position.
+  internal::ValidatorSnapshot forged = good;
+  (*forged.mutable_hash())[0] ^= 0x01;
+  Store(forged);
+  Open(Every(0));
+  EXPECT_EQ(validator_->recovery().snapshot_position, 0u);
+  EXPECT_THAT(validator_->recovery().snapshot_ignored,
+              HasSubstr("hash at position 29 does not match"));
+  EXPECT_EQ(validator_->recovery().tail_positions, 29u);
+  EXPECT_THAT(Append(Ev(CloseRisk("R1"))),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("risk R1 is closed")));
+
+  // A position past the head, a format this version does not write, bytes
+  // that do not parse.
+  internal::ValidatorSnapshot ahead = good;
+  ahead.set_position(1000);
+  internal::ValidatorSnapshot other_format = good;
+  other_format.set_state_format(99);
+  for (const auto& [bytes, why] :
+       std::vector<std::pair<std::string, std::string>>{
+           {ahead.SerializeAsString(), "past the head"},
+           {other_format.SerializeAsString(), "state format 99"},
+           {"\xff\xff not a snapshot", "does not parse"}}) {
+    ledger_.reset();
+    ASSERT_OK(store_.PutProjection(GovernanceValidator::kSnapshotKey, bytes,
+                                   true));
+    Open(Every(0));
+    EXPECT_EQ(validator_->recovery().snapshot_position, 0u);
+    EXPECT_THAT(validator_->recovery().snapshot_ignored, HasSubstr(why));
+    EXPECT_EQ(validator_->recovery().tail_positions, 29u);
+    EXPECT_TRUE(validator_->state().FindKey("cfo")->revoked);
+  }
+}
+
+TEST_F(ValidatorSnapshotTest, ARebuildDropsTheProjectionsAndResumes) {
+  const std::vector<v1::Event> log = RichLog();
+  Open(Every(0));
+  AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 12));
+  ledger_.reset();
+  ASSERT_OK(validator_->SaveSnapshot());
+  // An interrupted rebuild's checkpoint at position 12.
+  internal::ValidatorSnapshot checkpoint = Stored();
+  checkpoint.set_rebuilding(true);
+  Open(Every(0));
+  AppendEach(std::vector<v1::Event>(log.begin() + 12, log.end()));
+  ledger_.reset();
+  Store(checkpoint);
+  ASSERT_OK(store_.PutProjection("query/LPP/recorded/5", "old", false));
+
+  // The rebuild finds its checkpoint and goes on from it.
+  std::vector<uint64_t> checkpoints;
+  Open(Rebuild(5, [&](uint64_t p) { checkpoints.push_back(p); }));
+  EXPECT_TRUE(validator_->recovery().rebuilt);
+  EXPECT_TRUE(validator_->recovery().resumed);
+  EXPECT_EQ(validator_->recovery().snapshot_position, 12u);
+  EXPECT_EQ(validator_->recovery().tail_positions, 17u);
+  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{17, 22, 27}));
+  EXPECT_FALSE(Stored().rebuilding());
+  EXPECT_EQ(Stored().position(), 29u);
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 72")->approved());
+
+  // A rebuild that finds a finished snapshot starts from scratch: it drops
+  // every projection first.
+  ledger_.reset();
+  checkpoints.clear();
+  Open(Rebuild(10, [&](uint64_t p) { checkpoints.push_back(p); }));
+  EXPECT_FALSE(validator_->recovery().resumed);
+  EXPECT_EQ(validator_->recovery().snapshot_position, 0u);
+  EXPECT_EQ(validator_->recovery().tail_positions, 29u);
+  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{10, 20}));
+  EXPECT_THAT(store_.GetProjection("query/LPP/recorded/5"),
+              IsOkAndHolds(std::optional<std::string>()));
+  EXPECT_FALSE(Stored().rebuilding());
+  EXPECT_THAT(Append(Ev(CloseRisk("R1"))),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("risk R1 is closed")));
+}
+
+}  // namespace
+}  // namespace govledger::projections
