@@ -64,19 +64,6 @@ std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
 }
 
-std::string RiskStatusText(v1::RiskStatus status) {
-  switch (status) {
-    case v1::RISK_STATUS_OPEN:
-      return "open";
-    case v1::RISK_STATUS_CLOSED:
-      return "closed";
-    case v1::RISK_STATUS_TRANSFERRED_OUT:
-      return "transferred out";
-    default:
-      return "";
-  }
-}
-
 std::string ScopeStatusText(v1::ScopeStatus status) {
   switch (status) {
     case v1::SCOPE_STATUS_IN_SCOPE:

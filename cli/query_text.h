@@ -39,8 +39,6 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);
 
-// "open", "closed", "transferred out".
-std::string RiskStatusText(v1::RiskStatus status);
 // "in scope", "removed", "transferred out".
 std::string ScopeStatusText(v1::ScopeStatus status);
 // "pending", "approved", "rejected", "withdrawn".

@@ -348,6 +348,8 @@ std::string BenefitText(const WorkState* w, const std::string& id) {
   return absl::StrJoin(parts, ", ");
 }
 
+}  // namespace
+
 std::string RiskStatusText(v1::RiskStatus s) {
   switch (s) {
     case v1::RISK_STATUS_OPEN:
@@ -360,8 +362,6 @@ std::string RiskStatusText(v1::RiskStatus s) {
       return "";
   }
 }
-
-}  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     Folder& folder, const v1::CompareRequest& request) {

@@ -24,6 +24,10 @@
 
 namespace govledger::projections {
 
+// The words answers use for a risk's status: "open", "closed", "transferred
+// out" ("" when unspecified).
+std::string RiskStatusText(v1::RiskStatus s);
+
 // Each answer over the whole log: every event folded from position 1.
 absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
     const std::vector<v1::Event>& log, int64_t now_micros,

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <cstdint>
@@ -60,6 +61,16 @@ inline std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
     for (uint64_t p = first; p >= last; --p) out.push_back(p);
   }
   return out;
+}
+
+// The names of the entries of `dir`, sorted.
+inline std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const std::filesystem::directory_entry& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with the object.

@@ -20,9 +20,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
-#include "rocksdb/db.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
+#include "tests/integration/raw_database.h"
 
 namespace govledger::testing {
 namespace {
@@ -47,15 +47,6 @@ std::string HexHash(absl::string_view bytes) {
   return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
 }
 
-// The names in `dir`, sorted.
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // The largest .sst file of a backup directory.
 std::string LargestTable(const std::string& dir) {
@@ -70,14 +61,6 @@ std::string LargestTable(const std::string& dir) {
   return best;
 }
 
-std::string PositionKey(uint64_t position) {
-  std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    key[i] = static_cast<char>(position & 0xFF);
-    position >>= 8;
-  }
-  return key;
-}
 
 class AdminTest : public DaemonTest {
  protected:
@@ -139,7 +122,7 @@ class AdminTest : public DaemonTest {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
     EXPECT_FALSE(fs::exists(target));
-    for (const std::string& name : List(scratch_.path())) {
+    for (const std::string& name : ListDir(scratch_.path())) {
       EXPECT_THAT(name, Not(HasSubstr(".partial-")));
     }
   }
@@ -204,7 +187,7 @@ TEST_F(
     bytes += file.size();
   }
   std::sort(expected_names.begin(), expected_names.end());
-  EXPECT_EQ(List(dir), expected_names);
+  EXPECT_EQ(ListDir(dir), expected_names);
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat(manifest.files_size(), " (", bytes,
                                             " bytes)")));
   // The checkpoint is gone from the data directory.
@@ -336,36 +319,14 @@ TEST_F(AdminTest, RestoreRefusesABrokenChainUnderAConsistentManifest) {
   ExitStatus stopped = daemon_.Stop();  // a clean stop records 10 as verified
   ASSERT_TRUE(stopped.Success()) << stopped.ToString();
   {
-    // Every column family, whatever this build's store has added.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
-                                                daemon_.data_dir(), &names)
-                    .ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& name : names)
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), daemon_.data_dir(),
-                                  families, &handles, &raw)
-                    .ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::ColumnFamilyHandle* events = nullptr;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events") events = handles[i];
-    }
-    ASSERT_NE(events, nullptr);
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
     std::string stored;
-    ASSERT_TRUE(
-        db->Get(rocksdb::ReadOptions(), events, PositionKey(4), &stored).ok());
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(4), &stored).ok());
     size_t at = stored.find("p-3");
     ASSERT_NE(at, std::string::npos);
     stored[at] = 'P';
-    ASSERT_TRUE(
-        db->Put(rocksdb::WriteOptions(), events, PositionKey(4), stored).ok());
-    for (rocksdb::ColumnFamilyHandle* h : handles)
-      db->DestroyColumnFamilyHandle(h);
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_TRUE(raw.db().Put(rocksdb::WriteOptions(), raw.events(), PositionKey(4), stored).ok());
   }
   ASSERT_OK(daemon_.Start());
   stub_ = daemon_.NewStub();
@@ -388,7 +349,7 @@ TEST_F(AdminTest, RestoreRefusesTargetsAndBackupDirectoriesItCannotUse) {
   CliRun r = Cli(absl::StrCat("admin restore ", dir, " --data-dir ", target));
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(target, " is not empty")));
-  EXPECT_EQ(List(target), std::vector<std::string>{"keep"});
+  EXPECT_EQ(ListDir(target), std::vector<std::string>{"keep"});
   EXPECT_EQ(ReadFile(target + "/keep"), "mine");
 
   // A target whose parent does not exist.
@@ -429,7 +390,7 @@ TEST_F(AdminTest, BackupRefusesANonEmptyDirectoryAndAnUnreachableServer) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("backup directory ", dir,
                                             " is not empty")));
-  EXPECT_EQ(List(dir), std::vector<std::string>{"keep"});
+  EXPECT_EQ(ListDir(dir), std::vector<std::string>{"keep"});
 
   r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("no/such/dir")));
   EXPECT_EQ(r.code, 2) << r.err;
@@ -446,7 +407,7 @@ TEST_F(AdminTest, BackupRefusesANonEmptyDirectoryAndAnUnreachableServer) {
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
   EXPECT_FALSE(fs::exists(target));
-  EXPECT_EQ(List(scratch_.path()), std::vector<std::string>{"occupied"});
+  EXPECT_EQ(ListDir(scratch_.path()), std::vector<std::string>{"occupied"});
 }
 
 TEST_F(AdminTest, HelpDescribesTheCommands) {

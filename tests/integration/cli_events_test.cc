@@ -33,15 +33,6 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-// One JSON Lines document per event, as an export or a hand-written import file holds them.
-std::string Document(const v1::Event& e) {
-  std::string envelope;
-  v1::Event copy = e;
-  copy.clear_payload();
-  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(copy, &envelope).ok());
-  return envelope;
-}
-
 class CliEventsTest : public DaemonTest {
  protected:
   std::string Server() const { return absl::StrCat("--server ", daemon_.address()); }

@@ -19,9 +19,9 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "rocksdb/db.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
+#include "tests/integration/raw_database.h"
 
 namespace govledger::testing {
 namespace {
@@ -31,48 +31,7 @@ using ::testing::HasSubstr;
 constexpr int kEvents = 20;
 constexpr uint64_t kVerifiedPoint = 10;
 
-std::string PositionKey(uint64_t position) {
-  std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    key[i] = static_cast<char>(position & 0xFF);
-    position >>= 8;
-  }
-  return key;
-}
-
 std::string Payload(int position) { return absl::StrCat("tamper-payload-", position); }
-
-// The daemon's database opened directly, with all its column families. REQUIRES: the daemon
-// is stopped (RocksDB's lock keeps two processes out anyway).
-class RawDatabase {
- public:
-  explicit RawDatabase(const std::string& dir) {
-    rocksdb::DBOptions options;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "events", "streams", "event_ids", "meta",
-                             "projections"}) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    rocksdb::DB* db = nullptr;
-    status_ = rocksdb::DB::Open(options, dir, families, &handles_, &db);
-    db_.reset(db);
-  }
-  ~RawDatabase() {
-    if (db_ == nullptr) return;
-    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_->Close();
-  }
-
-  const rocksdb::Status& status() const { return status_; }
-  rocksdb::ColumnFamilyHandle* events() const { return handles_[1]; }
-  rocksdb::ColumnFamilyHandle* meta() const { return handles_[4]; }
-  rocksdb::DB& db() { return *db_; }
-
- private:
-  rocksdb::Status status_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::unique_ptr<rocksdb::DB> db_;
-};
 
 class TamperTest : public DaemonTest {
  protected:

@@ -23,18 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::govledger::testing::IsOk;
+using ::govledger::testing::ListDir;
 using ::govledger::testing::StatusIs;
 using ::govledger::testing::TempDir;
 using ::testing::HasSubstr;
 
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::string HexSha256(absl::string_view bytes) {
   return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
@@ -158,7 +151,7 @@ TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
   }
   EXPECT_EQ(*bytes, sum);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(List(Path("backup")), names);
+  EXPECT_EQ(ListDir(Path("backup")), names);
   EXPECT_EQ(fs::status(Path("backup")).permissions() & fs::perms::all,
             fs::perms::owner_all);
 
@@ -177,7 +170,7 @@ TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
   EXPECT_EQ(*head, *live_head);
   EXPECT_OK(VerifyChain(**copy, ChainPoint{}, 300));
   // Nothing but the target was created beside it.
-  EXPECT_EQ(List(tmp_.path()),
+  EXPECT_EQ(ListDir(tmp_.path()),
             (std::vector<std::string>{"backup", "data", "restored"}));
 }
 
@@ -205,7 +198,7 @@ TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
       (*writer)->Add(Chunk("000001.sst", 4, "e")),
       StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000001.sst twice")));
   writer->reset();
-  EXPECT_EQ(List(tmp_.path()), (std::vector<std::string>{"data"}));
+  EXPECT_EQ(ListDir(tmp_.path()), (std::vector<std::string>{"data"}));
 }
 
 TEST_F(BackupTest, WriterFinishRefusesFilesThatDifferFromTheManifest) {
@@ -272,7 +265,7 @@ TEST_F(BackupTest, RestoreRefusesManifestsThatNameFilesOutsideTheBackup) {
 TEST_F(BackupTest, ReadOnlyOpenWritesNothingAndRefusesWrites) {
   Fill(*store_, 5);
   store_.reset();
-  std::vector<std::string> before = List(data_);
+  std::vector<std::string> before = ListDir(data_);
   RocksDbOptions options;
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
@@ -283,7 +276,7 @@ TEST_F(BackupTest, ReadOnlyOpenWritesNothingAndRefusesWrites) {
   EXPECT_EQ(head->position, 5u);
   EXPECT_FALSE((*store)->SaveVerified(*head).ok());
   store->reset();
-  EXPECT_EQ(List(data_), before);
+  EXPECT_EQ(ListDir(data_), before);
 
   // A directory without a database is refused, and not created.
   EXPECT_THAT(RocksDbEventStore::Open(Path("absent"), options),
