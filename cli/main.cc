@@ -12,25 +12,29 @@
 #include "cli/event_commands.h"
 #include "cli/governance.h"
 #include "cli/query_commands.h"
+#include "google/protobuf/util/json_util.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
 
 namespace {
 
-int Head(const std::string& server) {
+int Head(const std::string& server, bool json) {
   auto channel = govledger::cli::Connect(server);
   auto stub = govledger::v1::LedgerService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   govledger::v1::GetHeadResponse response;
   grpc::Status status = stub->GetHead(&context, govledger::v1::GetHeadRequest(), &response);
-  if (!status.ok()) {
-    std::cerr << "govledger: " << govledger::cli::DescribeError(server, status) << "\n";
-    return status.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
+  if (!status.ok()) return govledger::cli::FailCall(server, status);
+  if (json) {
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(response, &text);
+    std::cout << text << "\n";
+    return govledger::cli::kExitOk;
   }
   std::cout << "position " << response.position() << "\nevents   " << response.event_count()
             << "\nhash     " << govledger::crypto::ToHex(response.hash()) << "\n";
-  return 0;
+  return govledger::cli::kExitOk;
 }
 
 }  // namespace
@@ -48,6 +52,10 @@ int main(int argc, char** argv) {
                  "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");
 
   CLI::App* head = app.add_subcommand("head", "Print the head position, event count and hash");
+  bool head_json = false;
+  head->add_flag("--json", head_json, "Print GetHeadResponse as JSON (the hash in base64)");
+  head->add_option("--server", server_flag, "govledgerd address");
+  head->footer("Examples:\n  govledger head\n  govledger --server 10.0.0.5:50051 head --json");
 
   govledger::cli::BenchOptions bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "Measure a running govledgerd");
@@ -94,7 +102,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
-  if (head->parsed()) return Head(server);
+  if (head->parsed()) return Head(server, head_json);
   if (std::optional<int> code = governance.Run(server)) return *code;
   if (std::optional<int> code = admin.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;

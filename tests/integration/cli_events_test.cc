@@ -105,6 +105,17 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   EXPECT_THAT(wrong.err, HasSubstr("ABORTED"));
   EXPECT_THAT(wrong.err, HasSubstr("current version is 1"));
   EXPECT_EQ(HeadPosition(), 3u);
+
+  CliRun head = Cli(absl::StrCat(Server(), " head"));
+  ASSERT_EQ(head.code, 0) << head.err;
+  EXPECT_THAT(head.out, HasSubstr("position 3\nevents   3\nhash     "));
+  CliRun head_json = Cli(absl::StrCat(Server(), " head --json"));
+  ASSERT_EQ(head_json.code, 0) << head_json.err;
+  v1::GetHeadResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(head_json.out, &parsed).ok())
+      << head_json.out;
+  EXPECT_EQ(parsed.position(), 3u);
+  EXPECT_EQ(parsed.hash().size(), 32u);
 }
 
 TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
