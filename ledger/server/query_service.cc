@@ -22,6 +22,7 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
       .IgnoreError();
   warmer_ = std::thread([this] { Warm(); });
+  query_thread_ = std::thread([this] { ServeQueue(); });
 }
 
 QueryServiceImpl::~QueryServiceImpl() { Stop(); }
@@ -29,6 +30,49 @@ QueryServiceImpl::~QueryServiceImpl() { Stop(); }
 void QueryServiceImpl::Stop() {
   stopping_ = true;
   if (warmer_.joinable()) warmer_.join();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_stopped_ = true;
+  }
+  queue_cv_.notify_all();
+  if (query_thread_.joinable()) query_thread_.join();
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Defer(
+    grpc::CallbackServerContext* context,
+    std::function<grpc::Status()> answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!queue_stopped_) {
+      queue_.push_back({reactor, std::move(answer)});
+      queue_cv_.notify_one();
+      return reactor;
+    }
+  }
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "govledgerd is shutting down"));
+  return reactor;
+}
+
+void QueryServiceImpl::ServeQueue() {
+  while (true) {
+    Pending next;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return queue_stopped_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopped, nothing left
+      next = std::move(queue_.front());
+      queue_.pop_front();
+      if (queue_stopped_) {
+        lock.unlock();
+        next.reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                          "govledgerd is shutting down"));
+        continue;
+      }
+    }
+    next.reactor->Finish(next.answer());
+  }
 }
 
 void QueryServiceImpl::Warm() {
@@ -97,74 +141,88 @@ grpc::Status QueryServiceImpl::Answer(Query query, Response* response) {
   return grpc::Status::OK;
 }
 
-grpc::Status QueryServiceImpl::GetProgrammeStatus(
-    grpc::ServerContext*, const v1::GetProgrammeStatusRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetProgrammeStatus(
+    grpc::CallbackServerContext* context, const v1::GetProgrammeStatusRequest* request,
     v1::GetProgrammeStatusResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryProgrammeStatus(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryProgrammeStatus(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::GetRiskRegister(
-    grpc::ServerContext*, const v1::GetRiskRegisterRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetRiskRegister(
+    grpc::CallbackServerContext* context, const v1::GetRiskRegisterRequest* request,
     v1::GetRiskRegisterResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryRiskRegister(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryRiskRegister(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::Compare(grpc::ServerContext*,
-                                       const v1::CompareRequest* request,
-                                       v1::CompareResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryCompare(log, now, *request);
-      },
-      response);
+grpc::ServerUnaryReactor* QueryServiceImpl::Compare(
+    grpc::CallbackServerContext* context, const v1::CompareRequest* request,
+    v1::CompareResponse* response) {
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryCompare(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::GetScopeMap(
-    grpc::ServerContext*, const v1::GetScopeMapRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetScopeMap(
+    grpc::CallbackServerContext* context, const v1::GetScopeMapRequest* request,
     v1::GetScopeMapResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryScopeMap(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryScopeMap(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::GetDecisionRegister(
-    grpc::ServerContext*, const v1::GetDecisionRegisterRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetDecisionRegister(
+    grpc::CallbackServerContext* context, const v1::GetDecisionRegisterRequest* request,
     v1::GetDecisionRegisterResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryDecisionRegister(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryDecisionRegister(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::GetBenefits(
-    grpc::ServerContext*, const v1::GetBenefitsRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetBenefits(
+    grpc::CallbackServerContext* context, const v1::GetBenefitsRequest* request,
     v1::GetBenefitsResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryBenefits(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryBenefits(log, now, *request);
+        },
+        response);
+  });
 }
 
-grpc::Status QueryServiceImpl::GetEntityHistory(
-    grpc::ServerContext*, const v1::GetEntityHistoryRequest* request,
+grpc::ServerUnaryReactor* QueryServiceImpl::GetEntityHistory(
+    grpc::CallbackServerContext* context, const v1::GetEntityHistoryRequest* request,
     v1::GetEntityHistoryResponse* response) {
-  return Answer(
-      [&](const projections::IndexedLog& log, int64_t now) {
-        return projections::QueryEntityHistory(log, now, *request);
-      },
-      response);
+  return Defer(context, [this, request, response] {
+    return Answer(
+        [request](const projections::IndexedLog& log, int64_t now) {
+          return projections::QueryEntityHistory(log, now, *request);
+        },
+        response);
+  });
 }
 
 }  // namespace govledger

@@ -17,6 +17,9 @@
 #define GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,7 +34,7 @@
 
 namespace govledger {
 
-class QueryServiceImpl final : public v1::QueryService::Service {
+class QueryServiceImpl final : public v1::QueryService::CallbackService {
  public:
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
@@ -42,29 +45,30 @@ class QueryServiceImpl final : public v1::QueryService::Service {
   // Ends the background work (at its next step) and waits for it. Idempotent.
   void Stop();
 
-  grpc::Status GetProgrammeStatus(
-      grpc::ServerContext* context,
-      const v1::GetProgrammeStatusRequest* request,
-      v1::GetProgrammeStatusResponse* response) override;
-  grpc::Status GetRiskRegister(grpc::ServerContext* context,
-                               const v1::GetRiskRegisterRequest* request,
-                               v1::GetRiskRegisterResponse* response) override;
-  grpc::Status Compare(grpc::ServerContext* context,
-                       const v1::CompareRequest* request,
-                       v1::CompareResponse* response) override;
-  grpc::Status GetScopeMap(grpc::ServerContext* context,
-                           const v1::GetScopeMapRequest* request,
-                           v1::GetScopeMapResponse* response) override;
-  grpc::Status GetDecisionRegister(
-      grpc::ServerContext* context,
-      const v1::GetDecisionRegisterRequest* request,
-      v1::GetDecisionRegisterResponse* response) override;
-  grpc::Status GetBenefits(grpc::ServerContext* context,
-                           const v1::GetBenefitsRequest* request,
-                           v1::GetBenefitsResponse* response) override;
-  grpc::Status GetEntityHistory(
-      grpc::ServerContext* context, const v1::GetEntityHistoryRequest* request,
-      v1::GetEntityHistoryResponse* response) override;
+  // Each call is queued for the query thread, which answers calls one at a
+  // time (they share the index and the snapshots); gRPC's own threads never
+  // block on a query.
+  grpc::ServerUnaryReactor* GetProgrammeStatus(grpc::CallbackServerContext* context,
+                                 const v1::GetProgrammeStatusRequest* request,
+                                 v1::GetProgrammeStatusResponse* response) override;
+  grpc::ServerUnaryReactor* GetRiskRegister(grpc::CallbackServerContext* context,
+                                 const v1::GetRiskRegisterRequest* request,
+                                 v1::GetRiskRegisterResponse* response) override;
+  grpc::ServerUnaryReactor* Compare(grpc::CallbackServerContext* context,
+                                 const v1::CompareRequest* request,
+                                 v1::CompareResponse* response) override;
+  grpc::ServerUnaryReactor* GetScopeMap(grpc::CallbackServerContext* context,
+                                 const v1::GetScopeMapRequest* request,
+                                 v1::GetScopeMapResponse* response) override;
+  grpc::ServerUnaryReactor* GetDecisionRegister(grpc::CallbackServerContext* context,
+                                 const v1::GetDecisionRegisterRequest* request,
+                                 v1::GetDecisionRegisterResponse* response) override;
+  grpc::ServerUnaryReactor* GetBenefits(grpc::CallbackServerContext* context,
+                                 const v1::GetBenefitsRequest* request,
+                                 v1::GetBenefitsResponse* response) override;
+  grpc::ServerUnaryReactor* GetEntityHistory(grpc::CallbackServerContext* context,
+                                 const v1::GetEntityHistoryRequest* request,
+                                 v1::GetEntityHistoryResponse* response) override;
 
  private:
   // Query snapshots among the store's projections (keys "query/...").
@@ -90,6 +94,13 @@ class QueryServiceImpl final : public v1::QueryService::Service {
   // `response`.
   template <typename Response, typename Query>
   grpc::Status Answer(Query query, Response* response);
+  // Queues `answer` for the query thread, which runs it and finishes the call
+  // with its status.
+  grpc::ServerUnaryReactor* Defer(grpc::CallbackServerContext* context,
+                                  std::function<grpc::Status()> answer);
+  // The query thread: answers queued calls in order until Stop(); then
+  // finishes any left with CANCELLED.
+  void ServeQueue();
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
   void Warm();
@@ -103,6 +114,15 @@ class QueryServiceImpl final : public v1::QueryService::Service {
   projections::IndexedLog log_;        // guarded by mu_
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
+  struct Pending {
+    grpc::ServerUnaryReactor* reactor;
+    std::function<grpc::Status()> answer;
+  };
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;      // guarded by queue_mu_
+  bool queue_stopped_ = false;     // guarded by queue_mu_
+  std::thread query_thread_;
 };
 
 }  // namespace govledger
