@@ -12,7 +12,11 @@
 // queries need not fold from position 1; a call that arrives meanwhile waits for
 // the index it needs.
 //
-// Thread-safe: calls are serialized on one mutex.
+// Threads: gRPC's callback threads only queue each call; one query thread
+// answers them in arrival order (a synchronous service would wait out gRPC
+// 1.51's 100 ms sleeps of idle callback threads; see README, Benchmarks), and
+// the warming thread and the query thread share the index under one mutex.
+// Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 
@@ -42,7 +46,9 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
                    projections::SnapshotOptions options = {});
   ~QueryServiceImpl() override;
 
-  // Ends the background work (at its next step) and waits for it. Idempotent.
+  // Ends the background work (at its next step) and the query thread, and
+  // waits for them; calls still queued are finished with CANCELLED, later ones
+  // with UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
   void Stop();
 
   // Each call is queued for the query thread, which answers calls one at a
