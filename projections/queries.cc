@@ -11,7 +11,9 @@
 #include <optional>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "projections/as_at.h"
@@ -363,6 +365,27 @@ std::string RiskStatusText(v1::RiskStatus s) {
   }
 }
 
+namespace {
+v1::DecisionStatus DecisionStatusOf(const DecisionState& d);  // below
+
+// "approved", "pending", ... ("" for none).
+std::string DecisionText(const DecisionState* d) {
+  if (d == nullptr) return "";
+  std::string name = v1::DecisionStatus_Name(DecisionStatusOf(*d));
+  absl::string_view text = name;
+  absl::ConsumePrefix(&text, "DECISION_STATUS_");
+  return absl::AsciiStrToLower(text);
+}
+
+// The roles that have signed, in role order ("" for none).
+std::string SignedText(const DecisionState* d) {
+  if (d == nullptr) return "";
+  std::vector<std::string> roles;
+  for (const auto& [role, key] : d->signed_roles) roles.push_back(role);
+  return absl::StrJoin(roles, ", ");
+}
+}  // namespace
+
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     Folder& folder, const v1::CompareRequest& request) {
   const std::string& p = request.programme_id();
@@ -385,6 +408,14 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     absl::StatusOr<const WorkState*> w = ProgrammeAt(folder, **b, p);
     return w.status();
   }
+  // The programme's decisions, folded on their own (a programme's folds leave
+  // decision streams out).
+  absl::StatusOr<std::unique_ptr<Folded>> da =
+      folder.Fold(request.from(), Scope{Scope::kDecisions, p});
+  if (!da.ok()) return da.status();
+  absl::StatusOr<std::unique_ptr<Folded>> db =
+      folder.Fold(request.to(), Scope{Scope::kDecisions, p});
+  if (!db.ok()) return db.status();
 
   // The entities of the programme at either cut, by stream.
   std::set<std::string> entities = {ProgrammeStream(p)};
@@ -413,6 +444,11 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   }
   for (const std::string& id : risks) entities.insert(RiskStream(id));
   for (const std::string& id : scope_items) entities.insert(ScopeStream(id));
+  for (const Folded* f : {da->get(), db->get()}) {
+    for (const auto& [stream, d] : f->state.decisions()) {
+      if (d.proposed.programme_id() == p) entities.insert(stream);
+    }
+  }
 
   // The events folded at one cut and not the other, on those streams, by
   // position.
@@ -423,6 +459,16 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   std::vector<uint64_t> differing;
   for (const Folded* f : {a->get(), b->get()}) {
     const auto& other = f == a->get() ? in_b : in_a;
+    for (uint64_t position : f->positions) {
+      if (!other.contains(position)) differing.push_back(position);
+    }
+  }
+  absl::flat_hash_set<uint64_t> in_da((*da)->positions.begin(),
+                                      (*da)->positions.end());
+  absl::flat_hash_set<uint64_t> in_db((*db)->positions.begin(),
+                                      (*db)->positions.end());
+  for (const Folded* f : {da->get(), db->get()}) {
+    const auto& other = f == da->get() ? in_db : in_da;
     for (uint64_t position : f->positions) {
       if (!other.contains(position)) differing.push_back(position);
     }
@@ -472,9 +518,19 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
            BenefitText(wb, id));
     }
   };
-  // Entities in stream order: programme/, project/, risk/, scope/.
+  auto decision_at = [&](const Folded& f,
+                         const std::string& stream) -> const DecisionState* {
+    auto it = f.state.decisions().find(stream);
+    return it == f.state.decisions().end() ? nullptr : &it->second;
+  };
+  // Entities in stream order: decision/, programme/, project/, risk/, scope/.
   for (const std::string& stream : entities) {
-    if (stream == ProgrammeStream(p)) {
+    if (absl::StartsWith(stream, "decision/")) {
+      const DecisionState* xa = decision_at(**da, stream);
+      const DecisionState* xb = decision_at(**db, stream);
+      diff(stream, "decision", DecisionText(xa), DecisionText(xb));
+      diff(stream, "signed", SignedText(xa), SignedText(xb));
+    } else if (stream == ProgrammeStream(p)) {
       work_diffs(stream, sa.FindProgramme(p), sb.FindProgramme(p));
     } else if (absl::StartsWith(stream, "project/")) {
       const std::string id = stream.substr(8);

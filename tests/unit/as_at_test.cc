@@ -327,6 +327,45 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to: ")));
 }
 
+TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
+  Log log = Base();
+  Signer ceo = NewSigner("k-ceo", "Chief Executive");
+  Signer cfo = NewSigner("k-cfo", "Chief Finance Officer");
+  log.Add(Ev(ceo.Registration()), InWeek(1));
+  log.Add(Ev(cfo.Registration()), InWeek(1));
+  v1::DecisionProposed lpp =
+      Decision("LPF", "D1", {"Chief Executive", "Chief Finance Officer"});
+  lpp.set_programme_id("LPP");
+  v1::DecisionProposed other = Decision("LPF", "D2", {"Chief Executive"});
+  log.Add(Ev(lpp), InWeek(2));                // 6
+  log.Add(Ev(other), InWeek(2));              // 7: no programme's
+  log.Add(Ev(ceo.Sign(lpp)), InWeek(2));      // 8
+  const uint64_t from = log.events().size();
+  log.Add(Ev(cfo.Sign(lpp)), InWeek(3));      // 9: approves D1
+  log.Add(Ev(ceo.Sign(other)), InWeek(3));    // 10
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Week(3, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r =
+      projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::vector<uint64_t> events;
+  for (const v1::EventRef& e : r->events()) events.push_back(e.position());
+  EXPECT_THAT(events, ElementsAre(9));
+  std::vector<std::string> diffs;
+  for (const v1::Difference& d : r->differences()) {
+    diffs.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(),
+                                 " -> ", d.after(), " @",
+                                 d.events_size() ? d.events(0).position() : 0));
+  }
+  EXPECT_THAT(diffs,
+              ElementsAre("decision/LPF/D1 decision: pending -> approved @9",
+                          "decision/LPF/D1 signed: Chief Executive -> Chief "
+                          "Executive, Chief Finance Officer @9"));
+}
+
 TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
   Log log = Base();
   EXPECT_THAT(
