@@ -289,6 +289,23 @@ TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {
   EXPECT_EQ(ocp->open_red(), 2);
 }
 
+// A Compare answer's events, by position, and its differences as
+// "<entity> <aspect>: <before> -> <after> @<first event's position>".
+std::vector<uint64_t> EventPositions(const v1::CompareResponse& r) {
+  std::vector<uint64_t> events;
+  for (const v1::EventRef& e : r.events()) events.push_back(e.position());
+  return events;
+}
+std::vector<std::string> DiffLines(const v1::CompareResponse& r) {
+  std::vector<std::string> diffs;
+  for (const v1::Difference& d : r.differences()) {
+    diffs.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(),
+                                 " -> ", d.after(), " @",
+                                 d.events_size() ? d.events(0).position() : 0));
+  }
+  return diffs;
+}
+
 TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
   Log log = Base();
   log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
@@ -307,16 +324,8 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
   absl::StatusOr<v1::CompareResponse> r =
       projections::QueryCompare(log.events(), kNow, request);
   ASSERT_OK(r);
-  std::vector<uint64_t> events;
-  for (const v1::EventRef& e : r->events()) events.push_back(e.position());
-  EXPECT_THAT(events, ElementsAre(7, 8, 10));
-  std::vector<std::string> diffs;
-  for (const v1::Difference& d : r->differences()) {
-    diffs.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(),
-                                 " -> ", d.after(), " @",
-                                 d.events_size() ? d.events(0).position() : 0));
-  }
-  EXPECT_THAT(diffs,
+  EXPECT_THAT(EventPositions(*r), ElementsAre(7, 8, 10));
+  EXPECT_THAT(DiffLines(*r),
               ElementsAre("project/LPP-INV rating: GREEN -> AMBER @8",
                           "project/LPP-PP registered:  -> registered @10",
                           "project/LPP-PP closed:  -> open @10",
@@ -351,16 +360,8 @@ TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
   absl::StatusOr<v1::CompareResponse> r =
       projections::QueryCompare(log.events(), kNow, request);
   ASSERT_OK(r);
-  std::vector<uint64_t> events;
-  for (const v1::EventRef& e : r->events()) events.push_back(e.position());
-  EXPECT_THAT(events, ElementsAre(9));
-  std::vector<std::string> diffs;
-  for (const v1::Difference& d : r->differences()) {
-    diffs.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(),
-                                 " -> ", d.after(), " @",
-                                 d.events_size() ? d.events(0).position() : 0));
-  }
-  EXPECT_THAT(diffs,
+  EXPECT_THAT(EventPositions(*r), ElementsAre(9));
+  EXPECT_THAT(DiffLines(*r),
               ElementsAre("decision/LPF/D1 decision: pending -> approved @9",
                           "decision/LPF/D1 signed: Chief Executive -> Chief "
                           "Executive, Chief Finance Officer @9"));
