@@ -185,6 +185,22 @@ Scope ProgrammeScope(const std::string& programme_id) {
   return Scope{Scope::kProgramme, programme_id};
 }
 
+// One programme's answer: `programme_id` checked, the programme's events
+// folded at `as_at`, and the programme as registered at that cut.
+struct ProgrammeFold {
+  std::unique_ptr<Folded> folded;
+  const WorkState* programme = nullptr;
+};
+absl::StatusOr<ProgrammeFold> FoldProgramme(Folder& folder,
+                                            const v1::AsAt& as_at,
+                                            const std::string& programme_id) {
+  RETURN_IF_ERROR(CheckProgrammeId(programme_id));
+  ProgrammeFold out;
+  ASSIGN_OR_RETURN(out.folded, folder.Fold(as_at, ProgrammeScope(programme_id)));
+  ASSIGN_OR_RETURN(out.programme, ProgrammeAt(folder, *out.folded, programme_id));
+  return out;
+}
+
 void AddRagCounts(const std::map<v1::Rag, int>& counts,
                   google::protobuf::RepeatedPtrField<v1::RagCount>* out) {
   for (v1::Rag r :
@@ -212,27 +228,21 @@ v1::RiskStatus RiskStatusIn(const GovernanceState& s, const RiskState& r,
 
 static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
     Folder& folder, const v1::GetProgrammeStatusRequest& request) {
-  if (absl::Status s = CheckProgrammeId(request.programme_id()); !s.ok())
-    return s;
-  absl::StatusOr<std::unique_ptr<Folded>> f =
-      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
-  if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme =
-      ProgrammeAt(folder, **f, request.programme_id());
-  if (!programme.ok()) return programme.status();
+  ASSIGN_OR_RETURN(ProgrammeFold pf, FoldProgramme(folder, request.as_at(),
+                                                    request.programme_id()));
 
   v1::GetProgrammeStatusResponse out;
-  *out.mutable_as_at() = (*f)->resolved;
-  *out.mutable_programme() = StatusOf(**programme);
+  *out.mutable_as_at() = pf.folded->resolved;
+  *out.mutable_programme() = StatusOf(*pf.programme);
   std::map<v1::Rag, int> counts;
-  for (const WorkState* w : (*f)->state.ProjectsOf(request.programme_id())) {
+  for (const WorkState* w : pf.folded->state.ProjectsOf(request.programme_id())) {
     *out.add_projects() = StatusOf(*w);
     if (!w->closed)
       ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
   }
   AddRagCounts(counts, out.mutable_project_rag_counts());
-  if ((*f)->cut.micros && *(*f)->cut.micros != INT64_MIN) {
-    out.set_plan_week(PlanWeekAt((*programme)->programme, *(*f)->cut.micros));
+  if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
+    out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
   }
   return out;
 }
@@ -240,16 +250,11 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
 static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     Folder& folder, const v1::GetRiskRegisterRequest& request) {
   const std::string& p = request.programme_id();
-  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Folded>> f =
-      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
-  if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
-  if (!programme.ok()) return programme.status();
-  const GovernanceState& s = (*f)->state;
+  ASSIGN_OR_RETURN(ProgrammeFold pf, FoldProgramme(folder, request.as_at(), p));
+  const GovernanceState& s = pf.folded->state;
 
   v1::GetRiskRegisterResponse out;
-  *out.mutable_as_at() = (*f)->resolved;
+  *out.mutable_as_at() = pf.folded->resolved;
   std::map<v1::Rag, int> open_by_rating;
   // Counts by current subject's stream.
   std::map<std::string, v1::SubjectRiskCount> by_subject;
@@ -259,7 +264,7 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     *c.mutable_subject() = ref;
     return c;
   };
-  subject_count((*programme)->ref);
+  subject_count(pf.programme->ref);
   for (const WorkState* w : s.ProjectsOf(p)) subject_count(w->ref);
   for (const std::string& id : IdsOf(s.risks())) {
     const RiskState* r = s.FindRisk(id);
@@ -715,13 +720,8 @@ void ToAspects(const Aspects& in,
 static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     Folder& folder, const v1::GetScopeMapRequest& request) {
   const std::string& p = request.programme_id();
-  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Folded>> f =
-      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
-  if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
-  if (!programme.ok()) return programme.status();
-  const GovernanceState& s = (*f)->state;
+  ASSIGN_OR_RETURN(ProgrammeFold pf, FoldProgramme(folder, request.as_at(), p));
+  const GovernanceState& s = pf.folded->state;
 
   static const std::string kAdded =
       v1::ScopeItemAdded::descriptor()->full_name();
@@ -732,7 +732,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   std::map<std::string, std::vector<v1::ScopeChange>>
       changes;  // by scope item id
   absl::StatusOr<std::vector<v1::Event>> scope_events =
-      folder.Events((*f)->positions, StreamKind::kScope);
+      folder.Events(pf.folded->positions, StreamKind::kScope);
   if (!scope_events.ok()) return scope_events.status();
   for (const v1::Event& event : *scope_events) {
     const v1::Event* e = &event;
@@ -769,7 +769,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   }
 
   v1::GetScopeMapResponse out;
-  *out.mutable_as_at() = (*f)->resolved;
+  *out.mutable_as_at() = pf.folded->resolved;
   for (auto& [id, item_changes] : changes) {
     const ScopeItemState* item = s.FindScopeItem(id);
     if (item == nullptr) continue;
@@ -904,15 +904,10 @@ QueryDecisionRegisterImpl(Folder& folder,
 static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
     Folder& folder, const v1::GetBenefitsRequest& request) {
   const std::string& p = request.programme_id();
-  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Folded>> f =
-      folder.Fold(request.as_at(), ProgrammeScope(request.programme_id()));
-  if (!f.ok()) return f.status();
-  absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);
-  if (!programme.ok()) return programme.status();
+  ASSIGN_OR_RETURN(ProgrammeFold pf, FoldProgramme(folder, request.as_at(), p));
 
   v1::GetBenefitsResponse out;
-  *out.mutable_as_at() = (*f)->resolved;
+  *out.mutable_as_at() = pf.folded->resolved;
   auto add = [&out](const v1::WorkBenefits& b) {
     out.set_total_forecast_annual_pence(out.total_forecast_annual_pence() +
                                         b.forecast_annual_pence());
@@ -922,9 +917,9 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
         out.total_closure_annual_benefits_pence() +
         b.closure_annual_benefits_pence());
   };
-  *out.mutable_programme() = BenefitsOf(**programme);
+  *out.mutable_programme() = BenefitsOf(*pf.programme);
   add(out.programme());
-  for (const WorkState* w : (*f)->state.ProjectsOf(p)) {
+  for (const WorkState* w : pf.folded->state.ProjectsOf(p)) {
     *out.add_projects() = BenefitsOf(*w);
     add(out.projects(out.projects_size() - 1));
   }
