@@ -12,7 +12,7 @@ struct BenchOptions {
   std::string server;
   int clients = 1;          // concurrent clients, each with one call in flight at a time
   int connections = 1;      // connections the clients share, round robin
-  uint64_t events = 10000;  // events in all (bench read: 0 means the whole log)
+  uint64_t events = 10000;  // events in all (bench read: 0 means the whole log; ping: calls)
   int batch = 1;            // events per call (bench read: events per page)
   int size = 500;           // payload bytes per event
   // bench append: what is appended. "filler": opaque events (no rules apply); "status":
@@ -20,6 +20,9 @@ struct BenchOptions {
   // bytes as "status" under an opaque type, to isolate the rules' cost.
   std::string events_of = "filler";
   bool json = false;        // one JSON object instead of a line of text
+  // bench read: decode every event into a message (as most consumers would) instead of
+  // walking the page's framing and checking each event's position.
+  bool decode = false;
 };
 
 // Appends `events` events of `size` payload bytes, `batch` per call, from `clients` clients.
@@ -28,8 +31,14 @@ struct BenchOptions {
 // p50/p99. Returns the process exit code.
 int BenchAppend(const BenchOptions& options);
 
+// `events` GetHead calls from `clients` clients, each with one call in flight: the round trip
+// of a call that does no work, to read the append figures against. Prints calls/s and call
+// latency p50/p99. Returns the exit code.
+int BenchPing(const BenchOptions& options);
+
 // Reads the log from position 1, `batch` events per page, with `clients` readers on
-// successive pages. Prints events/s and page latency p50/p99. Returns the exit code.
+// successive pages. Each page is walked as sent, checking that every event's position follows
+// the last, unless `decode`. Prints events/s and page latency p50/p99. Returns the exit code.
 int BenchRead(const BenchOptions& options);
 
 }  // namespace govledger::cli

@@ -67,7 +67,11 @@ int main(int argc, char** argv) {
   CLI::App* bench_read = bench_cmd->add_subcommand(
       "read", "Read the log from position 1 and report events/s and page latency\n\n"
               "Example:\n  govledger bench read --events 1000000 --clients 2");
-  for (CLI::App* sub : {bench_append, bench_read}) {
+  CLI::App* bench_ping = bench_cmd->add_subcommand(
+      "ping", "GetHead round trips, which do no work: the transport's own cost, to read the "
+              "append figures against\n\n"
+              "Example:\n  govledger bench ping --clients 32 --calls 200000");
+  for (CLI::App* sub : {bench_append, bench_read, bench_ping}) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
     sub->add_option("--connections", bench.connections,
@@ -83,8 +87,11 @@ int main(int argc, char** argv) {
                            "by the rules) or status-opaque (the same bytes, unchecked)")
       ->capture_default_str()
       ->check(CLI::IsMember({"filler", "status", "status-opaque"}));
+  bench_ping->add_option("--calls", bench.events, "Calls in all")->capture_default_str();
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)");
   bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
+  bench_read->add_flag("--decode", bench.decode,
+                       "Decode every event into a message, not only check its position");
 
   // keys generate|register, decision digest|sign|submit-signature (cli/governance.cc).
   govledger::cli::GovernanceCommands governance(app, server_flag);
@@ -109,6 +116,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = queries.Run(server)) return *code;
   bench.server = server;
   if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
+  if (bench_ping->parsed()) return govledger::cli::BenchPing(bench);
   if (bench_read->parsed()) {
     if (bench_read->count("--batch") == 0) bench.batch = 10000;
     if (bench_read->count("--events") == 0) bench.events = 0;

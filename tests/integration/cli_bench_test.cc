@@ -1,0 +1,111 @@
+// `govledger bench` against the real daemon through the real binary: each mode runs, prints
+// the figures its --json promises, leaves what it appended in the ledger, and refuses what it
+// cannot do with the documented exit codes. (The figures themselves are not asserted: these
+// machines are shared; README "Benchmarks" has measured ones.)
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CliBenchTest : public DaemonTest {
+ protected:
+  std::string Server() const { return absl::StrCat("--server ", daemon_.address()); }
+
+  // The one JSON object a --json run prints.
+  static google::protobuf::Struct Json(const std::string& out) {
+    google::protobuf::Struct s;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out, &s).ok()) << out;
+    return s;
+  }
+  static double Number(const google::protobuf::Struct& s, const std::string& key) {
+    auto it = s.fields().find(key);
+    EXPECT_NE(it, s.fields().end()) << key;
+    return it == s.fields().end() ? -1 : it->second.number_value();
+  }
+
+  uint64_t Head() {
+    grpc::ClientContext context;
+    v1::GetHeadResponse head;
+    EXPECT_TRUE(stub_->GetHead(&context, v1::GetHeadRequest(), &head).ok());
+    return head.position();
+  }
+};
+
+TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
+  CliRun append = Cli(absl::StrCat("bench append ", Server(),
+                                   " --clients 4 --batch 5 --events 200 --size 64 --json"));
+  ASSERT_EQ(append.code, 0) << append.err;
+  google::protobuf::Struct a = Json(append.out);
+  EXPECT_EQ(a.fields().at("mode").string_value(), "append");
+  EXPECT_EQ(Number(a, "events"), 200);
+  EXPECT_EQ(Number(a, "size"), 64);
+  EXPECT_GT(Number(a, "events_per_sec"), 0);
+  EXPECT_GT(Number(a, "p99_us"), 0);
+  EXPECT_GE(Number(a, "p99_us"), Number(a, "p50_us"));
+  EXPECT_EQ(Head(), 200u);  // benchmark events stay in the ledger
+
+  // Pages of 30 over 3 readers: the last page is short, every position is checked.
+  CliRun read =
+      Cli(absl::StrCat("bench read ", Server(), " --clients 3 --batch 30 --json"));
+  ASSERT_EQ(read.code, 0) << read.err;
+  google::protobuf::Struct r = Json(read.out);
+  EXPECT_EQ(r.fields().at("mode").string_value(), "read");
+  EXPECT_EQ(Number(r, "events"), 200);
+  EXPECT_EQ(Number(r, "connections"), 3);
+
+  CliRun decoded = Cli(absl::StrCat("bench read ", Server(), " --events 150 --decode --json"));
+  ASSERT_EQ(decoded.code, 0) << decoded.err;
+  google::protobuf::Struct d = Json(decoded.out);
+  EXPECT_EQ(d.fields().at("mode").string_value(), "read decoded");
+  EXPECT_EQ(Number(d, "events"), 150);
+
+  CliRun ping = Cli(absl::StrCat("bench ping ", Server(), " --clients 8 --calls 400 --json"));
+  ASSERT_EQ(ping.code, 0) << ping.err;
+  google::protobuf::Struct p = Json(ping.out);
+  EXPECT_EQ(Number(p, "calls"), 400);
+  EXPECT_GT(Number(p, "calls_per_sec"), 0);
+  EXPECT_EQ(Head(), 200u);  // pinging writes nothing
+
+  CliRun text = Cli(absl::StrCat("bench ping ", Server(), " --calls 10"));
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("ping: 10 GetHead calls, 1 clients on 1 connections"));
+}
+
+TEST_F(CliBenchTest, TypedAppendsAreCheckedAndCounted) {
+  CliRun run = Cli(absl::StrCat("bench append ", Server(),
+                                " --clients 2 --events 20 --events-of status --json"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  google::protobuf::Struct s = Json(run.out);
+  EXPECT_EQ(s.fields().at("mode").string_value(), "append status");
+  EXPECT_EQ(Number(s, "events"), 20);
+  // An organisation, a programme and one project per client come first.
+  EXPECT_EQ(Head(), 20u + 4u);
+}
+
+TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
+  CliRun too_many = Cli(absl::StrCat("bench read ", Server(), " --events 10"));
+  EXPECT_EQ(too_many.code, 1);
+  EXPECT_THAT(too_many.err, HasSubstr("fewer than --events 10"));
+
+  CliRun zero = Cli(absl::StrCat("bench append ", Server(), " --clients 0"));
+  EXPECT_EQ(zero.code, 2);
+  EXPECT_THAT(zero.err, HasSubstr("must be at least 1"));
+
+  CliRun nobody = Cli("bench ping --server 127.0.0.1:1 --calls 5");
+  EXPECT_EQ(nobody.code, 3);
+  EXPECT_THAT(nobody.err, HasSubstr("cannot reach govledgerd at 127.0.0.1:1"));
+
+  // An empty ledger: every event is an append the run made, none is left by a failed run.
+  EXPECT_EQ(Head(), 0u);
+}
+
+}  // namespace
+}  // namespace govledger::testing
