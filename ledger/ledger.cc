@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
@@ -64,11 +65,17 @@ struct PreparedEvent {
   // The serialized client fields (1 to 5, effective time filled in); the writer appends the
   // server fields to make the stored record.
   std::string client_record;
+  // The position stored under this id, looked up before the append was queued (see
+  // Pending::ids_checked_through).
+  std::optional<uint64_t> stored_position;
 };
 
 struct Ledger::Pending {
   v1::AppendRequest request;  // as the client sent it, for comparing retries
   std::vector<PreparedEvent> prepared;
+  // The published head when the ids were looked up: the look-ups saw every commit up to it, so
+  // only ids committed after it remain for the writer to check.
+  uint64_t ids_checked_through = 0;
   std::string actor;
   AppendDone done;
   v1::AppendResponse response;
@@ -132,6 +139,7 @@ Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& optio
       options_(options),
       validator_(validator),
       head_(head),
+      recent_floor_(head.position),
       last_recorded_micros_(last_recorded_micros),
       writer_([this] { WriterLoop(); }),
       acker_([this] { AckLoop(); }) {}
@@ -167,6 +175,17 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   auto pending = std::make_unique<Pending>();
   const int64_t received_micros = clock_->NowMicros();
   pending->prepared.resize(request.events_size());
+  // The id look-ups happen here, on the caller's thread, so the single writer does not wait
+  // on them; the head is read first, so they see at least every commit up to it.
+  pending->ids_checked_through = Head().position;
+  for (int i = 0; i < request.events_size(); ++i) {
+    absl::StatusOr<std::optional<uint64_t>> stored = store_->FindEventId(ids[i]);
+    if (!stored.ok()) {
+      done(stored.status());
+      return;
+    }
+    pending->prepared[i].stored_position = *stored;
+  }
   v1::Event client_fields;
   for (int i = 0; i < request.events_size(); ++i) {
     const v1::Event& e = request.events(i);
@@ -269,6 +288,15 @@ void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     for (const auto& [stream, version] : staging.stream_versions) {
       stream_versions_[stream] = version;
     }
+    for (const EventWrite& w : staging.writes) {
+      recent_ids_.emplace(w.event_id, w.position);
+      recent_order_.emplace_back(w.position, w.event_id);
+    }
+    while (recent_order_.size() > options_.recent_ids) {
+      recent_floor_ = recent_order_.front().first;
+      recent_ids_.erase(recent_order_.front().second);
+      recent_order_.pop_front();
+    }
     {
       std::lock_guard lock(head_mu_);
       head_ = new_head;
@@ -324,7 +352,14 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
       const EventWrite& w = staging.writes[it->second];
       seen = DecodeStoredEvent(w.position, w.stored_bytes);
     } else {
-      ASSIGN_OR_RETURN(std::optional<uint64_t> position, store_->FindEventId(p.id));
+      std::optional<uint64_t> position = p.stored_position;
+      if (!position && pending.ids_checked_through >= recent_floor_) {
+        // Committed since the look-up, if at all: every such id is in recent_ids_.
+        if (auto it = recent_ids_.find(p.id); it != recent_ids_.end()) position = it->second;
+      } else if (!position) {
+        // The append waited past what recent_ids_ remembers: look again.
+        ASSIGN_OR_RETURN(position, store_->FindEventId(p.id));
+      }
       if (position) {
         ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(*position));
         if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");

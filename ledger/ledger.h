@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -36,6 +37,11 @@ struct LedgerOptions {
   // Most stream versions the writer keeps in memory; past this the cache is emptied and
   // refilled from the store. Default 100,000 (about 10 MB).
   size_t stream_cache_entries = 100000;
+  // Event ids of the latest commits the writer remembers. An append's ids are looked up in the
+  // store on the caller's thread, off the writer; the writer checks only the ids committed
+  // since, here, and looks in the store again only for an append that waited longer than this
+  // many events. Default 65,536 (about 3 MB).
+  size_t recent_ids = 65536;
 };
 
 // Read page limits (ReadRequest.limit).
@@ -69,7 +75,8 @@ class Ledger {
   // on the ledger's ack thread or the caller's, after the events are on disk or with the error:
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
   // with other content), UNAVAILABLE (stopping or stopped), or the validator's refusal
-  // (FAILED_PRECONDITION for a broken rule). `done` must not block.
+  // (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event ids,
+  // which happens on the caller's thread before the append is queued. `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
 
   // AppendAsync, waiting for the outcome.
@@ -128,6 +135,10 @@ class Ledger {
 
   // Writer thread only.
   absl::flat_hash_map<std::string, uint64_t> stream_versions_;  // committed versions, a cache
+  // Every event id committed at a position after recent_floor_, and those ids in commit order.
+  absl::flat_hash_map<UuidBytes, uint64_t> recent_ids_;
+  std::deque<std::pair<uint64_t, UuidBytes>> recent_order_;
+  uint64_t recent_floor_;
   int64_t last_recorded_micros_;
   absl::Status failed_;  // set once a commit fails; the writer then refuses every append
 

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1012,15 +1014,41 @@ TEST_F(LedgerTamperTest, TamperedVerifiedPointIsDataLoss) {
 
 // ---- Storage failure. ----
 
-// Delegates to a MemoryEventStore; fails Commit or StreamVersion on demand.
+// Delegates to a MemoryEventStore; fails Commit or StreamVersion on demand, and holds commits
+// in flight on demand.
 class FaultyEventStore final : public EventStore {
  public:
   std::atomic<bool> fail_commit = false;
   std::atomic<int> commits = 0;
   std::string fail_stream_version_of;  // set before use; read by the writer
 
+  // From HoldCommits() until ReleaseCommits(), a Commit waits before writing anything.
+  void HoldCommits() {
+    std::lock_guard lock(hold_mu_);
+    hold_ = true;
+  }
+  void ReleaseCommits() {
+    {
+      std::lock_guard lock(hold_mu_);
+      hold_ = false;
+    }
+    hold_cv_.notify_all();
+  }
+  // Waits until a Commit is held.
+  void AwaitHeldCommit() {
+    std::unique_lock lock(hold_mu_);
+    hold_cv_.wait(lock, [&] { return held_ > 0; });
+  }
+
   absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override {
     ++commits;
+    {
+      std::unique_lock lock(hold_mu_);
+      ++held_;
+      hold_cv_.notify_all();
+      hold_cv_.wait(lock, [&] { return !hold_; });
+      --held_;
+    }
     if (fail_commit) return absl::InternalError("storage commit failed: disk on fire");
     return base_.Commit(events, head);
   }
@@ -1060,7 +1088,67 @@ class FaultyEventStore final : public EventStore {
 
  private:
   MemoryEventStore base_;
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool hold_ = false;  // guarded by hold_mu_
+  int held_ = 0;       // commits waiting; guarded by hold_mu_
 };
+
+// An append's ids are looked up before it is queued; one committed after that look-up (here,
+// while the look-up's append waited behind it) is still found, through the writer's memory of
+// recent commits or, past that, through the store again.
+class LedgerRecentIdsTest : public ::testing::TestWithParam<size_t> {
+ protected:
+  // Appends `first` and holds its commit, then queues `second` (looked up while `first` is
+  // not yet stored), releases the commit, and returns both outcomes.
+  std::pair<absl::StatusOr<v1::AppendResponse>, absl::StatusOr<v1::AppendResponse>> Race(
+      const v1::AppendRequest& first, const v1::AppendRequest& second) {
+    LedgerOptions options;
+    options.recent_ids = GetParam();
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_, options);
+    EXPECT_OK(ledger);
+    // Something committed first, so a window of 0 has moved past the race.
+    EXPECT_OK((*ledger)->Append(Request({NewEvent("before")}), "alice"));
+    store_.HoldCommits();
+    std::promise<absl::StatusOr<v1::AppendResponse>> a, b;
+    (*ledger)->AppendAsync(first, "alice", [&](auto r) { a.set_value(std::move(r)); });
+    store_.AwaitHeldCommit();
+    (*ledger)->AppendAsync(second, "alice", [&](auto r) { b.set_value(std::move(r)); });
+    store_.ReleaseCommits();
+    auto result = std::make_pair(a.get_future().get(), b.get_future().get());
+    ledger->reset();
+    return result;
+  }
+
+  FakeClock clock_{kT0};
+  FaultyEventStore store_;
+};
+
+TEST_P(LedgerRecentIdsTest, RetryLookedUpBeforeTheOriginalCommittedIsADuplicate) {
+  const v1::AppendRequest original = Request({NewEvent("x"), NewEvent("y")});
+  auto [first, retry] = Race(original, original);
+  ASSERT_OK(first);
+  ASSERT_OK(retry);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(retry->events(i).duplicate()) << i;
+    EXPECT_EQ(retry->events(i).position(), first->events(i).position()) << i;
+  }
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(::testing::Field(&ChainPoint::position, 3u)));
+}
+
+TEST_P(LedgerRecentIdsTest, SameIdWithOtherContentLookedUpBeforeTheOriginalIsAlreadyExists) {
+  const v1::AppendRequest original = Request({NewEvent("x", "one")});
+  v1::AppendRequest other = Request({NewEvent("x", "two")});
+  other.mutable_events(0)->set_event_id(original.events(0).event_id());
+  auto [first, conflict] = Race(original, other);
+  ASSERT_OK(first);
+  EXPECT_THAT(conflict, StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("position 2")));
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(::testing::Field(&ChainPoint::position, 2u)));
+}
+
+// 65,536: the default, which remembers the race; 0: remembers nothing, so the writer looks in
+// the store again.
+INSTANTIATE_TEST_SUITE_P(Windows, LedgerRecentIdsTest, ::testing::Values(65536, 0));
 
 TEST(LedgerStorageFailureTest, FailedCommitFailsTheAppendAndStopsTheWriter) {
   FakeClock clock(kT0);
