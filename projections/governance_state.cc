@@ -1063,7 +1063,11 @@ struct GovernanceState::Access {
 
   template <typename M>
   static absl::Status Handle(S& s, const v1::Event& e, Mode mode) {
-    M m;
+    // One message per type and thread, parsed into again and again: its strings
+    // and sub-messages keep their memory, so a fold allocates only for what it
+    // keeps (about 10% faster in memory, govledger-as-at-bench's "full fold").
+    // Handle is not reentered: Do never applies events.
+    thread_local M m;
     if (!m.ParseFromString(e.payload())) {
       return Invalid(
           absl::StrCat("payload does not parse as ", e.event_type()));
