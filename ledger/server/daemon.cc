@@ -91,10 +91,16 @@ std::string Daemon::RecoverySummary() const {
   absl::StrAppend(&out, "; replayed ", r.tail_positions, " positions (", r.replayed_events,
                   " governance events, ", r.skipped_events, " skipped) in ",
                   absl::StrFormat("%.2f", r.seconds), " s");
+  if (r.saving_seconds > 0) {
+    absl::StrAppend(&out, absl::StrFormat(", of which %.2f s saving snapshots", r.saving_seconds));
+  }
   if (r.rebuilt) {
-    absl::StrAppend(&out, r.resumed ? "; rebuild resumed and finished" : "; rebuild finished",
-                    absl::StrFormat(" (%.0f positions/s)",
-                                    r.seconds > 0 ? r.tail_positions / r.seconds : 0.0));
+    const double folding = r.seconds - r.saving_seconds;
+    absl::StrAppend(
+        &out, r.resumed ? "; rebuild resumed and finished" : "; rebuild finished",
+        absl::StrFormat(" (%.0f positions/s in all, %.0f positions/s folding)",
+                        r.seconds > 0 ? r.tail_positions / r.seconds : 0.0,
+                        folding > 0 ? r.tail_positions / folding : 0.0));
   }
   return out;
 }

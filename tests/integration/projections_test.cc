@@ -215,6 +215,9 @@ TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
   const std::string resumed = RecoveryLine();
   EXPECT_THAT(resumed, HasSubstr("rebuild resumed and finished"));
   EXPECT_THAT(resumed, Not(HasSubstr("folded from position 1")));
+  // Checkpoints and the final snapshot are timed apart from the fold.
+  EXPECT_THAT(resumed, HasSubstr("s saving snapshots"));
+  EXPECT_THAT(resumed, ::testing::ContainsRegex("positions/s in all, [0-9]+ positions/s folding"));
   EXPECT_EQ(Answers(), before);
   EXPECT_EQ(GetHead(*stub_)->position(), head);  // the log is untouched
   v1::AppendResponse response;
