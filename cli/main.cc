@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "cli/admin_commands.h"
 #include "cli/bench.h"
 #include "cli/client.h"
@@ -40,6 +41,8 @@ int Head(const std::string& server, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
   app.require_subcommand(1);
   app.fallthrough();
