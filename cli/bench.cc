@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <climits>
-#include <cstring>
-#include <future>
-#include <functional>
 #include <chrono>
+#include <climits>
+#include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -16,18 +16,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/client.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "govledger/v1/events.pb.h"
+#include "govledger/v1/ledger.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
-#include "google/protobuf/arena.h"
-#include "absl/strings/str_format.h"
-#include "absl/status/statusor.h"
-#include "cli/client.h"
-#include "govledger/v1/events.pb.h"
-#include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/uuid.h"
 #include "projections/streams.h"
 
