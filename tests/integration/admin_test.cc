@@ -8,8 +8,12 @@
 // refused with the documented exit codes and statuses; a daemon stopped during a
 // backup cancels it and leaves no checkpoint behind.
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -470,6 +474,18 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   EXPECT_FALSE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
 }
 
+// A client that has stopped reading: a flow-control window far smaller than a
+// backup, which never grows, so the daemon's writes wait for the client.
+std::shared_ptr<grpc::Channel> StalledReaderChannel(const DaemonHarness& daemon) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(daemon.address(), grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
 // A daemon stopped (SIGTERM) while a client holds a backup open: the backup is
 // cancelled after the shutdown grace period, the daemon exits 0, and the
 // checkpoint is gone.
@@ -485,7 +501,7 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
       ASSERT_OK(AppendOne(*stub, "admin/big", payload));
     }
   }
-  auto admin = v1::AdminService::NewStub(daemon.NewChannel());
+  auto admin = v1::AdminService::NewStub(StalledReaderChannel(daemon));
   grpc::ClientContext slow;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
       admin->Backup(&slow, v1::BackupRequest());
@@ -493,8 +509,13 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
   ASSERT_TRUE(reader->Read(&first));
   ASSERT_TRUE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
 
+  const auto stopping = std::chrono::steady_clock::now();
   ExitStatus stopped = daemon.Stop();
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
+  // Not a speed check: gRPC's global shutdown once kept the process alive for
+  // 10 s after the database was closed, waiting on this client; the grace
+  // period is 1 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(6));
   EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
   // The client never gets a manifest: the call fails.
   v1::BackupChunk chunk;
