@@ -237,6 +237,29 @@ TEST_F(RulesTest, RiskOpenedOnlyAgainstRegisteredOpenSubjectAndOnce) {
   EXPECT_EQ(state().CountOpenRisks("LPP").red, 1);
 }
 
+// Payloads are parsed into a message reused from event to event of a type (and
+// a large one is not kept for reuse): each event's content is its own, whatever
+// came before it, refused or not.
+TEST_F(RulesTest, EachEventKeepsItsOwnContentWhateverCameBefore) {
+  SetUpProgrammes();
+  v1::RiskOpened big = Risk("LPP-R1", ProgrammeRef("LPP"));
+  big.set_description(std::string(200 << 10, 'd'));  // past the reused size
+  big.set_owner("senior responsible owner");
+  ASSERT_OK(Append(Ev(big)));
+  v1::RiskOpened refused = Risk("R-X", ProgrammeRef("NOPE"));
+  refused.set_owner("never stored");
+  EXPECT_THAT(Append(Ev(refused)), StatusIs(kFailed, HasSubstr("NOPE")));
+  const v1::RiskOpened small = Risk("LPP-R2", ProjectRef("LPP-INV"));
+  ASSERT_OK(Append(Ev(small)));
+
+  ASSERT_NE(state().FindRisk("LPP-R1"), nullptr);
+  EXPECT_EQ(state().FindRisk("LPP-R1")->opened.description().size(), size_t{200 << 10});
+  EXPECT_EQ(state().FindRisk("LPP-R1")->opened.owner(), "senior responsible owner");
+  ASSERT_NE(state().FindRisk("LPP-R2"), nullptr);
+  EXPECT_EQ(state().FindRisk("LPP-R2")->opened.SerializeAsString(), small.SerializeAsString());
+  EXPECT_EQ(state().FindRisk("R-X"), nullptr);
+}
+
 TEST_F(RulesTest, OnlyAnOpenRiskIsRerated) {
   SetUpProgrammes();
   ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED))));
