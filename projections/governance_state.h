@@ -258,6 +258,9 @@ class GovernanceState {
   // would have given. Load: DATA_LOSS for a snapshot that does not hold
   // together (the state is then empty). REQUIRES for both: no journal set.
   void Save(internal::GovernanceStateSnapshot* out) const;
+  // Save, serialized (what is stored), made on two threads. Its bytes may order
+  // fields and risks differently from Save's; they load to the same state.
+  std::string SerializeSnapshot() const;
   absl::Status Load(const internal::GovernanceStateSnapshot& in);
 
   // Used by the event handlers in governance_state.cc.
@@ -269,6 +272,11 @@ class GovernanceState {
   template <typename V>
   V* Mutate(absl::node_hash_map<std::string, V>& map, const std::string& key);
   void CountUnknown();
+  // Parts of a snapshot that share no entity: every `parts`-th risk from the
+  // `part`-th (0-based), and everything but the risks.
+  void SaveRisks(size_t part, size_t parts,
+                 internal::GovernanceStateSnapshot* out) const;
+  void SaveAllButRisks(internal::GovernanceStateSnapshot* out) const;
   // Records a governance event's id and stream (journalled).
   void RememberEvent(absl::string_view event_id, absl::string_view stream_id);
 

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <chrono>
@@ -208,11 +209,7 @@ GovernanceValidator::GovernanceValidator(ValidatorOptions options)
 
 absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
                                        bool sync) {
-  // On an arena: the copy of the state is made of thousands of small messages,
-  // made in one go and freed at once.
-  google::protobuf::Arena arena;
-  auto& snapshot =
-      *google::protobuf::Arena::CreateMessage<internal::ValidatorSnapshot>(&arena);
+  internal::ValidatorSnapshot snapshot;  // all but the state
   snapshot.set_state_format(kStateFormat);
   snapshot.set_position(point.position);
   if (point.position > 0) {
@@ -221,9 +218,15 @@ absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
   snapshot.set_rebuilding(rebuilding);
   snapshot.set_replayed_events(replayed_total_);
   snapshot.set_skipped_events(skipped_total_);
-  state_.Save(snapshot.mutable_state());
-  RETURN_IF_ERROR(store_->PutProjection(
-      kSnapshotKey, snapshot.SerializeAsString(), sync));
+  std::string bytes = snapshot.SerializeAsString();
+  {
+    // The state, field 4, serialized by the state itself (on two threads); a
+    // field's place in the bytes does not matter to a parser.
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    WireFormatLite::WriteBytes(4, state_.SerializeSnapshot(), &out);
+  }
+  RETURN_IF_ERROR(store_->PutProjection(kSnapshotKey, bytes, sync));
   saved_position_ = point.position;
   return absl::OkStatus();
 }
