@@ -1143,11 +1143,7 @@ class IndexFolder final : public Folder {
 
   absl::Status SaveSnapshot(const std::string& key,
                             const GovernanceState& state) {
-    google::protobuf::Arena arena;
-    auto* snapshot =
-        google::protobuf::Arena::CreateMessage<internal::GovernanceStateSnapshot>(&arena);
-    state.Save(snapshot);
-    const std::string bytes = snapshot->SerializeAsString();
+    const std::string bytes = state.SerializeSnapshot();
     RETURN_IF_ERROR(snapshots_->Put(key, bytes));
     ++index_.snapshots_taken;
     index_.snapshot_bytes += bytes.size();

@@ -1,4 +1,4 @@
-// GovernanceState::Save and Load: the state to and from a
+// GovernanceState::Save, SerializeSnapshot and Load: the state to and from a
 // govledger.internal.GovernanceStateSnapshot (proto/govledger/v1/snapshot.proto).
 #include <cstring>
 #include <thread>
