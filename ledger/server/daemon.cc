@@ -1,7 +1,6 @@
 #include "ledger/server/daemon.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
@@ -13,6 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
+#include "ledger/server/async_calls.h"
+#include "ledger/server/health_service.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
 #include "projections/governance_validator.h"
@@ -42,28 +43,38 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->admin_service_ =
       std::make_unique<AdminServiceImpl>(daemon->store_.get(), options.data_dir, clock);
 
-  grpc::EnableDefaultHealthCheckService(true);
+  daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
+      v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
+      v1::AdminService::service_full_name()});
+  // gRPC's own health service would bring the callback API's threads (see async_calls.h).
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &daemon->port_);
   builder.RegisterService(daemon->ledger_service_.get());
   builder.RegisterService(daemon->query_service_.get());
   builder.RegisterService(daemon->admin_service_.get());
+  builder.RegisterService(daemon->health_service_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Refuse a port another process already serves on (gRPC allows sharing by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  daemon->calls_ = builder.AddCompletionQueue();
   daemon->server_ = builder.BuildAndStart();
   if (daemon->server_ == nullptr || daemon->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
                                                "; is the address valid and the port free?"));
   }
+  daemon->ledger_service_->Listen(daemon->calls_.get());
+  daemon->query_service_->Listen(daemon->calls_.get());
+  daemon->calls_thread_ = std::thread(ServeCalls, daemon->calls_.get());
   return daemon;
 }
 
 void Daemon::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  if (health_service_ != nullptr) health_service_->Shutdown();  // ends health Watch streams
   if (ledger_ != nullptr) ledger_->CloseSubscriptions();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +
@@ -71,7 +82,19 @@ void Daemon::Shutdown() {
     server_->Wait();
   }
   if (query_service_ != nullptr) query_service_->Stop();  // it reads the ledger
-  ledger_.reset();  // commits what is queued, then stops the writer
+  ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
+  if (calls_ != nullptr) {
+    // Every call has finished now; the thread deletes the last of them and returns.
+    calls_->Shutdown();
+    if (calls_thread_.joinable()) {
+      calls_thread_.join();
+    } else {  // the server never started: nothing was requested, but the queue must drain
+      void* tag = nullptr;
+      bool ok = false;
+      while (calls_->Next(&tag, &ok)) {
+      }
+    }
+  }
   // The next start loads this instead of replaying the log (a failure only costs a replay).
   if (validator_ != nullptr) validator_->SaveSnapshot().IgnoreError();
   validator_.reset();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "ledger/common/clock.h"
@@ -16,11 +17,13 @@
 
 namespace grpc {
 class Server;
+class ServerCompletionQueue;
 }
 
 namespace govledger {
 
 class AdminServiceImpl;
+class HealthServiceImpl;
 class LedgerServiceImpl;
 class QueryServiceImpl;
 namespace projections {
@@ -80,7 +83,13 @@ class Daemon {
   std::unique_ptr<QueryServiceImpl> query_service_;
   // Online backups of store_ (checkpoints inside data_dir).
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  // grpc.health.v1.Health for the services above.
+  std::unique_ptr<HealthServiceImpl> health_service_;
   std::unique_ptr<grpc::Server> server_;
+  // The unary calls of LedgerService and QueryService (async_calls.h), and the thread that
+  // serves them.
+  std::unique_ptr<grpc::ServerCompletionQueue> calls_;
+  std::thread calls_thread_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -24,67 +24,58 @@ std::string ActorOf(const grpc::ServerContextBase& context) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
-                                                    const grpc::ByteBuffer* request,
-                                                    grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  v1::AppendRequest append;
-  grpc::Status parsed = grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::AppendRequest>(
-      const_cast<grpc::ByteBuffer*>(request), &append);
-  if (!parsed.ok()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "the request does not parse as a govledger.v1.AppendRequest"));
-    return reactor;
-  }
-  ledger_->AppendAsync(std::move(append), ActorOf(*context),
-                       [reactor, response](absl::StatusOr<v1::AppendResponse> result) {
+LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger)
+    : ledger_(ledger),
+      append_(
+          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
+            RequestAppend(context, request, responder, cq, cq, tag);
+          },
+          [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
+      read_(
+          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
+            RequestRead(context, request, responder, cq, cq, tag);
+          },
+          [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
+      get_head_(
+          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
+            RequestGetHead(context, request, responder, cq, cq, tag);
+          },
+          [this](UnaryCall<v1::GetHeadRequest>* call) { GetHead(call); }) {}
+
+void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
+  append_.Listen(cq);
+  read_.Listen(cq);
+  get_head_.Listen(cq);
+}
+
+void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
+  // The ledger answers on its acknowledging thread once the append is on disk or refused.
+  ledger_->AppendAsync(std::move(*call->mutable_request()), ActorOf(call->context()),
+                       [call](absl::StatusOr<v1::AppendResponse> result) {
                          if (!result.ok()) {
-                           reactor->Finish(ToGrpcStatus(result.status()));
+                           call->Fail(ToGrpcStatus(result.status()));
                            return;
                          }
-                         bool own_buffer = false;
-                         reactor->Finish(
-                             grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::AppendResponse>(
-                                 *result, response, &own_buffer));
+                         call->Finish(*result);
                        });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::Read(grpc::CallbackServerContext* context,
-                                                  const grpc::ByteBuffer* request,
-                                                  grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  v1::ReadRequest read;
-  grpc::Status parsed = grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::ReadRequest>(
-      const_cast<grpc::ByteBuffer*>(request), &read);
-  if (!parsed.ok()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "the request is not a ReadRequest: " + parsed.error_message()));
-    return reactor;
-  }
-  absl::StatusOr<std::string> wire = ledger_->ReadWire(read);
+void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) const {
+  absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
   if (!wire.ok()) {
-    reactor->Finish(ToGrpcStatus(wire.status()));
-    return reactor;
+    call->Fail(ToGrpcStatus(wire.status()));
+    return;
   }
-  auto* bytes = new std::string(std::move(*wire));
-  grpc::Slice slice(bytes->data(), bytes->size(),
-                    [](void* p) { delete static_cast<std::string*>(p); }, bytes);
-  *response = grpc::ByteBuffer(&slice, 1);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  call->FinishBytes(std::move(*wire));
 }
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext* context,
-                                                     const v1::GetHeadRequest* request,
-                                                     v1::GetHeadResponse* response) {
+void LedgerServiceImpl::GetHead(UnaryCall<v1::GetHeadRequest>* call) const {
   ChainPoint head = ledger_->Head();
-  response->set_position(head.position);
-  response->set_hash(std::string(crypto::AsBytes(head.hash)));
-  response->set_event_count(head.position);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  v1::GetHeadResponse response;
+  response.set_position(head.position);
+  response.set_hash(std::string(crypto::AsBytes(head.hash)));
+  response.set_event_count(head.position);
+  call->Finish(response);
 }
 
 grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,

@@ -5,40 +5,42 @@
 
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/ledger.h"
+#include "ledger/server/async_calls.h"
 
 namespace govledger {
 
 // Metadata key a client may use to name who appends (see README, "Actors").
 inline constexpr char kActorMetadataKey[] = "govledger-actor";
 
-// Append, Read and GetHead use gRPC's callback API: an append waiting for its group commit
-// holds no thread, and Read sends stored bytes without re-encoding them. Append and Read take
-// raw bytes and parse them here, so that a request that does not parse is INVALID_ARGUMENT
-// with a message (gRPC's typed callback handlers answer UNIMPLEMENTED with no message).
-// Subscribe is a synchronous handler: each subscription holds one server thread while open.
-using LedgerServiceBase = v1::LedgerService::WithRawCallbackMethod_Append<
-    v1::LedgerService::WithRawCallbackMethod_Read<
-        v1::LedgerService::WithCallbackMethod_GetHead<v1::LedgerService::Service>>>;
+// Append, Read and GetHead are asynchronous methods (async_calls.h): an append waiting for
+// its group commit holds no thread, the ledger's acknowledgement answers it; Read sends
+// stored bytes without re-encoding them. Subscribe is a synchronous handler: each
+// subscription holds one server thread while open.
+using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
+    v1::LedgerService::WithRawMethod_Read<
+        v1::LedgerService::WithRawMethod_GetHead<v1::LedgerService::Service>>>;
 
 class LedgerServiceImpl final : public LedgerServiceBase {
  public:
   // REQUIRES: `ledger` outlives the service.
-  explicit LedgerServiceImpl(Ledger* ledger) : ledger_(ledger) {}
+  explicit LedgerServiceImpl(Ledger* ledger);
 
-  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
-                                 const grpc::ByteBuffer* request,
-                                 grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* GetHead(grpc::CallbackServerContext* context,
-                                    const v1::GetHeadRequest* request,
-                                    v1::GetHeadResponse* response) override;
+  // Serves Append, Read and GetHead from `cq` (see UnaryMethod::Listen). REQUIRES: the
+  // ledger stays open until `cq` is drained (appends in flight answer their calls).
+  void Listen(grpc::ServerCompletionQueue* cq) const;
+
   grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::Event>* writer) override;
 
  private:
+  void Append(UnaryCall<v1::AppendRequest>* call) const;
+  void Read(UnaryCall<v1::ReadRequest>* call) const;
+  void GetHead(UnaryCall<v1::GetHeadRequest>* call) const;
+
   Ledger* const ledger_;
+  UnaryMethod<v1::AppendRequest> append_;
+  UnaryMethod<v1::ReadRequest> read_;
+  UnaryMethod<v1::GetHeadRequest> get_head_;
 };
 
 }  // namespace govledger

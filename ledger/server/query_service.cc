@@ -15,7 +15,42 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       clock_(clock),
       source_(&ledger->store()),
       snapshots_(&ledger->store()),
-      log_{&index_, &source_, &snapshots_, options} {
+      log_{&index_, &source_, &snapshots_, options},
+      programme_status_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetProgrammeStatus(c, r, w, cq, cq, tag);
+          },
+          projections::QueryProgrammeStatus)),
+      risk_register_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetRiskRegister(c, r, w, cq, cq, tag);
+          },
+          projections::QueryRiskRegister)),
+      compare_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestCompare(c, r, w, cq, cq, tag);
+          },
+          projections::QueryCompare)),
+      scope_map_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetScopeMap(c, r, w, cq, cq, tag);
+          },
+          projections::QueryScopeMap)),
+      decision_register_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetDecisionRegister(c, r, w, cq, cq, tag);
+          },
+          projections::QueryDecisionRegister)),
+      benefits_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetBenefits(c, r, w, cq, cq, tag);
+          },
+          projections::QueryBenefits)),
+      entity_history_(Method(
+          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
+            RequestGetEntityHistory(c, r, w, cq, cq, tag);
+          },
+          projections::QueryEntityHistory)) {
   // Snapshots of an earlier run are unknown to this run's catalogue: drop them
   // (a failure leaves them unused).
   ledger->store()
@@ -38,40 +73,60 @@ void QueryServiceImpl::Stop() {
   if (query_thread_.joinable()) query_thread_.join();
 }
 
-grpc::ServerUnaryReactor* QueryServiceImpl::Defer(
-    grpc::CallbackServerContext* context,
-    std::function<grpc::Status()> answer) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
+  programme_status_.Listen(cq);
+  risk_register_.Listen(cq);
+  compare_.Listen(cq);
+  scope_map_.Listen(cq);
+  decision_register_.Listen(cq);
+  benefits_.Listen(cq);
+  entity_history_.Listen(cq);
+}
+
+template <typename Request, typename Response>
+UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
+                                              Query<Request, Response> query) {
+  return UnaryMethod<Request>(std::move(request_call), [this, query](UnaryCall<Request>* call) {
+    Defer([this, query, call](bool stopped) {
+      if (stopped) {
+        call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));
+        return;
+      }
+      absl::StatusOr<Response> answer = Answer(query, call->request());
+      if (!answer.ok()) {
+        call->Fail(ToGrpcStatus(answer.status()));
+        return;
+      }
+      call->Finish(*answer);
+    });
+  });
+}
+
+void QueryServiceImpl::Defer(std::function<void(bool stopped)> answer) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (!queue_stopped_) {
-      queue_.push_back({reactor, std::move(answer)});
+      queue_.push_back(std::move(answer));
       queue_cv_.notify_one();
-      return reactor;
+      return;
     }
   }
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                               "govledgerd is shutting down"));
-  return reactor;
+  answer(/*stopped=*/true);
 }
 
 void QueryServiceImpl::ServeQueue() {
   while (true) {
-    Pending next;
+    std::function<void(bool stopped)> next;
+    bool stopped = false;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return queue_stopped_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopped, nothing left
       next = std::move(queue_.front());
       queue_.pop_front();
-      if (queue_stopped_) {
-        lock.unlock();
-        next.reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                          "govledgerd is shutting down"));
-        continue;
-      }
+      stopped = queue_stopped_;
     }
-    next.reactor->Finish(next.answer());
+    next(stopped);
   }
 }
 
@@ -125,104 +180,19 @@ absl::Status QueryServiceImpl::CatchUp() {
   return absl::OkStatus();
 }
 
-template <typename Response, typename Query>
-grpc::Status QueryServiceImpl::Answer(Query query, Response* response) {
+template <typename Request, typename Response>
+absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query,
+                                                  const Request& request) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = CatchUp(); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = CatchUp(); !s.ok()) return s;
   // The log is read before the clock: every event indexed was recorded at or
   // before `now`.
-  absl::StatusOr<Response> answer = query(log_, clock_->NowMicros());
+  absl::StatusOr<Response> answer = query(log_, clock_->NowMicros(), request);
   // An answer folds megabytes (a snapshot's state, the events after it) and
   // frees them: give them back now rather than at tcmalloc's own pace, so that
   // the daemon's footprint is its live data.
   MallocExtension::instance()->ReleaseFreeMemory();
-  if (!answer.ok()) return ToGrpcStatus(answer.status());
-  *response = std::move(*answer);
-  return grpc::Status::OK;
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetProgrammeStatus(
-    grpc::CallbackServerContext* context, const v1::GetProgrammeStatusRequest* request,
-    v1::GetProgrammeStatusResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryProgrammeStatus(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetRiskRegister(
-    grpc::CallbackServerContext* context, const v1::GetRiskRegisterRequest* request,
-    v1::GetRiskRegisterResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryRiskRegister(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::Compare(
-    grpc::CallbackServerContext* context, const v1::CompareRequest* request,
-    v1::CompareResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryCompare(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetScopeMap(
-    grpc::CallbackServerContext* context, const v1::GetScopeMapRequest* request,
-    v1::GetScopeMapResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryScopeMap(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetDecisionRegister(
-    grpc::CallbackServerContext* context, const v1::GetDecisionRegisterRequest* request,
-    v1::GetDecisionRegisterResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryDecisionRegister(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetBenefits(
-    grpc::CallbackServerContext* context, const v1::GetBenefitsRequest* request,
-    v1::GetBenefitsResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryBenefits(log, now, *request);
-        },
-        response);
-  });
-}
-
-grpc::ServerUnaryReactor* QueryServiceImpl::GetEntityHistory(
-    grpc::CallbackServerContext* context, const v1::GetEntityHistoryRequest* request,
-    v1::GetEntityHistoryResponse* response) {
-  return Defer(context, [this, request, response] {
-    return Answer(
-        [request](const projections::IndexedLog& log, int64_t now) {
-          return projections::QueryEntityHistory(log, now, *request);
-        },
-        response);
-  });
+  return answer;
 }
 
 }  // namespace govledger

@@ -12,10 +12,9 @@
 // queries need not fold from position 1; a call that arrives meanwhile waits for
 // the index it needs.
 //
-// Threads: gRPC's callback threads only queue each call; one query thread
-// answers them in arrival order (a synchronous service would wait out gRPC
-// 1.51's 100 ms sleeps of idle callback threads; see README, Benchmarks), and
-// the warming thread and the query thread share the index under one mutex.
+// Threads: every method is asynchronous (async_calls.h): the daemon's serving
+// thread only queues each call; one query thread answers them in arrival order,
+// and the warming thread and the query thread share the index under one mutex.
 // Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
@@ -32,13 +31,23 @@
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
+#include "ledger/server/async_calls.h"
 #include "projections/event_source.h"
 #include "projections/programme_index.h"
 #include "projections/queries.h"
 
 namespace govledger {
 
-class QueryServiceImpl final : public v1::QueryService::CallbackService {
+// All methods raw, so that async_calls.h parses the requests.
+using QueryServiceBase = v1::QueryService::WithRawMethod_GetProgrammeStatus<
+    v1::QueryService::WithRawMethod_GetRiskRegister<v1::QueryService::WithRawMethod_Compare<
+        v1::QueryService::WithRawMethod_GetScopeMap<
+            v1::QueryService::WithRawMethod_GetDecisionRegister<
+                v1::QueryService::WithRawMethod_GetBenefits<
+                    v1::QueryService::WithRawMethod_GetEntityHistory<
+                        v1::QueryService::Service>>>>>>>;
+
+class QueryServiceImpl final : public QueryServiceBase {
  public:
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
@@ -46,35 +55,15 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
                    projections::SnapshotOptions options = {});
   ~QueryServiceImpl() override;
 
-  // Ends the background work (at its next step) and the query thread, and
-  // waits for them; calls still queued are finished with CANCELLED, later ones
-  // with UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
-  void Stop();
+  // Serves every method from `cq` (see UnaryMethod::Listen): each call is
+  // queued for the query thread, which answers calls one at a time (they share
+  // the index and the snapshots).
+  void Listen(grpc::ServerCompletionQueue* cq) const;
 
-  // Each call is queued for the query thread, which answers calls one at a
-  // time (they share the index and the snapshots); gRPC's own threads never
-  // block on a query.
-  grpc::ServerUnaryReactor* GetProgrammeStatus(grpc::CallbackServerContext* context,
-                                 const v1::GetProgrammeStatusRequest* request,
-                                 v1::GetProgrammeStatusResponse* response) override;
-  grpc::ServerUnaryReactor* GetRiskRegister(grpc::CallbackServerContext* context,
-                                 const v1::GetRiskRegisterRequest* request,
-                                 v1::GetRiskRegisterResponse* response) override;
-  grpc::ServerUnaryReactor* Compare(grpc::CallbackServerContext* context,
-                                 const v1::CompareRequest* request,
-                                 v1::CompareResponse* response) override;
-  grpc::ServerUnaryReactor* GetScopeMap(grpc::CallbackServerContext* context,
-                                 const v1::GetScopeMapRequest* request,
-                                 v1::GetScopeMapResponse* response) override;
-  grpc::ServerUnaryReactor* GetDecisionRegister(grpc::CallbackServerContext* context,
-                                 const v1::GetDecisionRegisterRequest* request,
-                                 v1::GetDecisionRegisterResponse* response) override;
-  grpc::ServerUnaryReactor* GetBenefits(grpc::CallbackServerContext* context,
-                                 const v1::GetBenefitsRequest* request,
-                                 v1::GetBenefitsResponse* response) override;
-  grpc::ServerUnaryReactor* GetEntityHistory(grpc::CallbackServerContext* context,
-                                 const v1::GetEntityHistoryRequest* request,
-                                 v1::GetEntityHistoryResponse* response) override;
+  // Ends the background work (at its next step) and the query thread, and
+  // waits for them; calls still queued, and any later, are refused with
+  // UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
+  void Stop();
 
  private:
   // Query snapshots among the store's projections (keys "query/...").
@@ -96,16 +85,23 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   // Adds the events from the index's size + 1 to the head published now.
   // REQUIRES: mu_ held.
   absl::Status CatchUp();
-  // Catches up, then runs `query(log, now)` and moves its answer into
-  // `response`.
-  template <typename Response, typename Query>
-  grpc::Status Answer(Query query, Response* response);
-  // Queues `answer` for the query thread, which runs it and finishes the call
-  // with its status.
-  grpc::ServerUnaryReactor* Defer(grpc::CallbackServerContext* context,
-                                  std::function<grpc::Status()> answer);
+  // A query of the read side (projections/queries.h).
+  template <typename Request, typename Response>
+  using Query = absl::StatusOr<Response> (*)(const projections::IndexedLog& log,
+                                             int64_t now_micros, const Request& request);
+  // The method whose calls `request_call` requests, answered by `query` on the
+  // query thread.
+  template <typename Request, typename Response>
+  UnaryMethod<Request> Method(RequestRawCall request_call, Query<Request, Response> query);
+  // Catches up, then runs `query` on the log as it stands now.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request);
+  // Queues `answer` for the query thread, which runs it with false, or with
+  // true if the service stopped first (it must then cancel its call); runs it
+  // with true at once if the service has stopped.
+  void Defer(std::function<void(bool stopped)> answer);
   // The query thread: answers queued calls in order until Stop(); then
-  // finishes any left with CANCELLED.
+  // cancels any left.
   void ServeQueue();
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
@@ -120,15 +116,18 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   projections::IndexedLog log_;        // guarded by mu_
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
-  struct Pending {
-    grpc::ServerUnaryReactor* reactor;
-    std::function<grpc::Status()> answer;
-  };
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;      // guarded by queue_mu_
+  std::deque<std::function<void(bool stopped)>> queue_;  // guarded by queue_mu_
   bool queue_stopped_ = false;     // guarded by queue_mu_
   std::thread query_thread_;
+  const UnaryMethod<v1::GetProgrammeStatusRequest> programme_status_;
+  const UnaryMethod<v1::GetRiskRegisterRequest> risk_register_;
+  const UnaryMethod<v1::CompareRequest> compare_;
+  const UnaryMethod<v1::GetScopeMapRequest> scope_map_;
+  const UnaryMethod<v1::GetDecisionRegisterRequest> decision_register_;
+  const UnaryMethod<v1::GetBenefitsRequest> benefits_;
+  const UnaryMethod<v1::GetEntityHistoryRequest> entity_history_;
 };
 
 }  // namespace govledger

@@ -1,15 +1,20 @@
 // Generic gRPC tools can find and probe the daemon: the standard health service answers
 // SERVING, and server reflection lists and describes govledger.v1.LedgerService.
 //
-// Debian ships neither the C++ health stubs nor the reflection proto headers, so the calls go
-// through grpc::GenericStub with hand-encoded requests, and the responses are decoded with
-// protobuf's UnknownFieldSet (field numbers from grpc/health/v1/health.proto and
-// grpc/reflection/v1alpha/reflection.proto).
+// Check and reflection are called through grpc::GenericStub with hand-encoded requests, and
+// the responses decoded with protobuf's UnknownFieldSet (field numbers from the gRPC
+// project's grpc/health/v1/health.proto and grpc/reflection/v1alpha/reflection.proto), so the
+// wire format is checked independently of our own copy of health.proto; Watch, a stream, uses
+// the stub generated from that copy.
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/unknown_field_set.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
 
 #include "tests/integration/client_util.h"
 
@@ -17,6 +22,7 @@ namespace govledger::testing {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
 
 constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 constexpr char kReflectionInfo[] = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
@@ -68,6 +74,53 @@ TEST_F(DiscoveryTest, HealthCheckServing) {
   EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kHealthCheck,
                                LengthDelimited(1, "no.such.Service"), &response),
               GrpcStatusIs(grpc::StatusCode::NOT_FOUND, ::testing::_));
+}
+
+TEST_F(DiscoveryTest, HealthCheckKnowsEachServiceByName) {
+  std::string response;
+  for (const char* service : {"govledger.v1.LedgerService", "govledger.v1.QueryService",
+                              "govledger.v1.AdminService"}) {
+    ASSERT_THAT(GenericUnaryCall(daemon_.NewChannel(), kHealthCheck,
+                                 LengthDelimited(1, service), &response),
+                GrpcOk())
+        << service;
+    EXPECT_EQ(VarintField(response, 1), std::optional<uint64_t>(1)) << service;
+  }
+  EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kHealthCheck,
+                               LengthDelimited(1, "govledger.v1.NoSuchService"), &response),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("govledger.v1.LedgerService")));
+}
+
+TEST_F(DiscoveryTest, HealthWatchSendsServingThenNotServingAtShutdown) {
+  auto health = grpc::health::v1::Health::NewStub(daemon_.NewChannel());
+  grpc::health::v1::HealthCheckResponse response;
+
+  // A name the daemon does not serve: SERVICE_UNKNOWN, and the stream stays open.
+  grpc::ClientContext unknown_context;
+  grpc::health::v1::HealthCheckRequest unknown;
+  unknown.set_service("no.such.Service");
+  auto unknown_watch = health->Watch(&unknown_context, unknown);
+  ASSERT_TRUE(unknown_watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVICE_UNKNOWN);
+  unknown_context.TryCancel();
+  EXPECT_THAT(unknown_watch->Finish(), GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+
+  grpc::ClientContext context;
+  auto watch = health->Watch(&context, grpc::health::v1::HealthCheckRequest());
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // Stopping the daemon ends the watch at once, after NOT_SERVING, rather than holding the
+  // shutdown for its grace period.
+  const auto stop_started = std::chrono::steady_clock::now();
+  std::thread stop([&] { daemon_.Stop(); });
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(watch->Read(&response));
+  EXPECT_THAT(watch->Finish(), GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
+                                            HasSubstr("shutting down")));
+  stop.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(5));
 }
 
 TEST_F(DiscoveryTest, ReflectionListsAndDescribesLedgerService) {

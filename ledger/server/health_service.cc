@@ -1,0 +1,79 @@
+#include "ledger/server/health_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace govledger {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+
+// How often a waiting Watch checks whether its client has gone.
+constexpr std::chrono::milliseconds kWatchPoll(200);
+
+}  // namespace
+
+HealthServiceImpl::HealthServiceImpl(std::vector<std::string> services)
+    : services_(std::move(services)) {}
+
+void HealthServiceImpl::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shut_down_ = true;
+  }
+  changed_.notify_all();
+}
+
+HealthServiceImpl::ServingStatus HealthServiceImpl::StatusOf(const std::string& service) const {
+  if (!service.empty() &&
+      std::find(services_.begin(), services_.end(), service) == services_.end()) {
+    return HealthCheckResponse::SERVICE_UNKNOWN;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return shut_down_ ? HealthCheckResponse::NOT_SERVING : HealthCheckResponse::SERVING;
+}
+
+grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
+                                      const grpc::health::v1::HealthCheckRequest* request,
+                                      HealthCheckResponse* response) {
+  const ServingStatus status = StatusOf(request->service());
+  if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("no service \"", request->service(),
+                                     "\" here; ask for \"\" (the daemon) or one of ",
+                                     absl::StrJoin(services_, ", ")));
+  }
+  response->set_status(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,
+                                      const grpc::health::v1::HealthCheckRequest* request,
+                                      grpc::ServerWriter<HealthCheckResponse>* writer) {
+  ServingStatus sent = StatusOf(request->service());
+  HealthCheckResponse response;
+  response.set_status(sent);
+  if (!writer->Write(response)) return grpc::Status::CANCELLED;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait_for(lock, kWatchPoll);
+    }
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    const ServingStatus now = StatusOf(request->service());
+    if (now != sent) {
+      sent = now;
+      response.set_status(now);
+      if (!writer->Write(response)) return grpc::Status::CANCELLED;
+    }
+    if (now == HealthCheckResponse::NOT_SERVING) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down");
+    }
+  }
+}
+
+}  // namespace govledger

@@ -1,0 +1,50 @@
+// HealthServiceImpl: the standard gRPC health service (proto/grpc/health/v1/health.proto) for
+// govledgerd's own services. Every service the daemon has, and "" for the daemon as a whole,
+// is SERVING from start until Shutdown(), then NOT_SERVING; any other name is NOT_FOUND from
+// Check and SERVICE_UNKNOWN from Watch, as the protocol says.
+//
+// Both methods are synchronous handlers; a Watch holds one server thread while open, and
+// Shutdown() ends every Watch (after sending NOT_SERVING) so the server need not wait for them.
+// Thread-safe.
+#ifndef GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
+#define GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace govledger {
+
+class HealthServiceImpl final : public grpc::health::v1::Health::Service {
+ public:
+  // `services`: the fully qualified names of the services the daemon serves.
+  explicit HealthServiceImpl(std::vector<std::string> services);
+
+  // Everything NOT_SERVING from now on; open Watch streams send that and end.
+  void Shutdown();
+
+  grpc::Status Check(grpc::ServerContext* context,
+                     const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::health::v1::HealthCheckResponse* response) override;
+  grpc::Status Watch(grpc::ServerContext* context,
+                     const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
+
+ private:
+  using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
+
+  // The status of `service` now, SERVICE_UNKNOWN for a name the daemon does not serve.
+  ServingStatus StatusOf(const std::string& service) const;
+
+  const std::vector<std::string> services_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  bool shut_down_ = false;  // guarded by mu_
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
