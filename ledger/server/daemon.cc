@@ -81,7 +81,9 @@ void Daemon::Shutdown() {
                       std::chrono::seconds(options_.shutdown_grace_seconds));
     server_->Wait();
   }
-  if (query_service_ != nullptr) query_service_->Stop();  // it reads the ledger
+  // Both read the ledger.
+  if (ledger_service_ != nullptr) ledger_service_->Stop();
+  if (query_service_ != nullptr) query_service_->Stop();
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
   if (calls_ != nullptr) {
     // Every call has finished now; the thread deletes the last of them and returns.

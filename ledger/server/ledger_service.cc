@@ -60,13 +60,19 @@ void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
                        });
 }
 
-void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) const {
-  absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
-  if (!wire.ok()) {
-    call->Fail(ToGrpcStatus(wire.status()));
-    return;
-  }
-  call->FinishBytes(std::move(*wire));
+void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
+  readers_.Add([this, call](bool stopped) {
+    if (stopped) {
+      call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));
+      return;
+    }
+    absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
+    if (!wire.ok()) {
+      call->Fail(ToGrpcStatus(wire.status()));
+      return;
+    }
+    call->FinishBytes(std::move(*wire));
+  });
 }
 
 void LedgerServiceImpl::GetHead(UnaryCall<v1::GetHeadRequest>* call) const {

@@ -6,6 +6,7 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/ledger.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/server/work_queue.h"
 
 namespace govledger {
 
@@ -13,8 +14,9 @@ namespace govledger {
 inline constexpr char kActorMetadataKey[] = "govledger-actor";
 
 // Append, Read and GetHead are asynchronous methods (async_calls.h): an append waiting for
-// its group commit holds no thread, the ledger's acknowledgement answers it; Read sends
-// stored bytes without re-encoding them. Subscribe is a synchronous handler: each
+// its group commit holds no thread, the ledger's acknowledgement answers it; Read pages are
+// built on two reader threads of the service's own, from stored bytes without re-encoding
+// them. Subscribe is a synchronous handler: each
 // subscription holds one server thread while open.
 using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
     v1::LedgerService::WithRawMethod_Read<
@@ -29,15 +31,20 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   // ledger stays open until `cq` is drained (appends in flight answer their calls).
   void Listen(grpc::ServerCompletionQueue* cq) const;
 
+  // Ends the reader threads; Read calls still queued, and any later, are UNAVAILABLE. Call
+  // after the gRPC server has shut down. Idempotent.
+  void Stop() { readers_.Stop(); }
+
   grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::Event>* writer) override;
 
  private:
   void Append(UnaryCall<v1::AppendRequest>* call) const;
-  void Read(UnaryCall<v1::ReadRequest>* call) const;
+  void Read(UnaryCall<v1::ReadRequest>* call);
   void GetHead(UnaryCall<v1::GetHeadRequest>* call) const;
 
   Ledger* const ledger_;
+  WorkQueue readers_{2, "ledger-reader"};
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;
   UnaryMethod<v1::GetHeadRequest> get_head_;

@@ -57,7 +57,6 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
       .IgnoreError();
   warmer_ = std::thread([this] { Warm(); });
-  query_thread_ = std::thread([this] { ServeQueue(); });
 }
 
 QueryServiceImpl::~QueryServiceImpl() { Stop(); }
@@ -65,12 +64,7 @@ QueryServiceImpl::~QueryServiceImpl() { Stop(); }
 void QueryServiceImpl::Stop() {
   stopping_ = true;
   if (warmer_.joinable()) warmer_.join();
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    queue_stopped_ = true;
-  }
-  queue_cv_.notify_all();
-  if (query_thread_.joinable()) query_thread_.join();
+  queries_.Stop();
 }
 
 void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
@@ -87,7 +81,7 @@ template <typename Request, typename Response>
 UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                                               Query<Request, Response> query) {
   return UnaryMethod<Request>(std::move(request_call), [this, query](UnaryCall<Request>* call) {
-    Defer([this, query, call](bool stopped) {
+    queries_.Add([this, query, call](bool stopped) {
       if (stopped) {
         call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));
         return;
@@ -100,34 +94,6 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
       call->Finish(*answer);
     });
   });
-}
-
-void QueryServiceImpl::Defer(std::function<void(bool stopped)> answer) {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (!queue_stopped_) {
-      queue_.push_back(std::move(answer));
-      queue_cv_.notify_one();
-      return;
-    }
-  }
-  answer(/*stopped=*/true);
-}
-
-void QueryServiceImpl::ServeQueue() {
-  while (true) {
-    std::function<void(bool stopped)> next;
-    bool stopped = false;
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return queue_stopped_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopped, nothing left
-      next = std::move(queue_.front());
-      queue_.pop_front();
-      stopped = queue_stopped_;
-    }
-    next(stopped);
-  }
 }
 
 void QueryServiceImpl::Warm() {

@@ -20,8 +20,6 @@
 #define GOVLEDGER_LEDGER_SERVER_QUERY_SERVICE_H_
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,6 +30,7 @@
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/server/work_queue.h"
 #include "projections/event_source.h"
 #include "projections/programme_index.h"
 #include "projections/queries.h"
@@ -96,13 +95,6 @@ class QueryServiceImpl final : public QueryServiceBase {
   // Catches up, then runs `query` on the log as it stands now.
   template <typename Request, typename Response>
   absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request);
-  // Queues `answer` for the query thread, which runs it with false, or with
-  // true if the service stopped first (it must then cancel its call); runs it
-  // with true at once if the service has stopped.
-  void Defer(std::function<void(bool stopped)> answer);
-  // The query thread: answers queued calls in order until Stop(); then
-  // cancels any left.
-  void ServeQueue();
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
   void Warm();
@@ -116,11 +108,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   projections::IndexedLog log_;        // guarded by mu_
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::function<void(bool stopped)>> queue_;  // guarded by queue_mu_
-  bool queue_stopped_ = false;     // guarded by queue_mu_
-  std::thread query_thread_;
+  // The query thread: answers calls one at a time, in arrival order.
+  WorkQueue queries_{1, "query"};
   const UnaryMethod<v1::GetProgrammeStatusRequest> programme_status_;
   const UnaryMethod<v1::GetRiskRegisterRequest> risk_register_;
   const UnaryMethod<v1::CompareRequest> compare_;
