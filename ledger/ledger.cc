@@ -78,6 +78,7 @@ struct Ledger::Pending {
   uint64_t ids_checked_through = 0;
   std::string actor;
   AppendDone done;
+  size_t bytes = 0;  // of the events as received (their client records), for the queue's bound
   v1::AppendResponse response;
   absl::Status status;  // the outcome of staging
 };
@@ -202,18 +203,25 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     }
     client_fields.set_payload(e.payload());
     client_fields.SerializeToString(&p.client_record);
+    pending->bytes += p.client_record.size();
   }
   pending->request = std::move(request);
   pending->actor = std::move(actor);
   pending->done = std::move(done);
+  absl::Status refused;
   {
     std::lock_guard lock(queue_mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = errors::ShuttingDown();
+    } else if (!queue_.empty() && queued_bytes_ + pending->bytes > options_.max_queued_bytes) {
+      refused = errors::Overloaded(queued_bytes_, options_.max_queued_bytes);
+    } else {
+      queued_bytes_ += pending->bytes;
       queue_.push_back(std::move(pending));
     }
   }
-  if (pending) {
-    pending->done(errors::ShuttingDown());
+  if (!refused.ok()) {
+    pending->done(refused);
     return;
   }
   queue_cv_.notify_one();
@@ -241,6 +249,7 @@ void Ledger::WriterLoop() {
              (group.empty() || events + queue_.front()->request.events_size() <=
                                    options_.max_commit_events)) {
         events += queue_.front()->request.events_size();
+        queued_bytes_ -= queue_.front()->bytes;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

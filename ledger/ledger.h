@@ -42,6 +42,12 @@ struct LedgerOptions {
   // since, here, and looks in the store again only for an append that waited longer than this
   // many events. Default 65,536 (about 3 MB).
   size_t recent_ids = 65536;
+  // Most bytes of appends waiting for the writer (their events as received). An append that
+  // would take the queue past this while others wait fails at once with RESOURCE_EXHAUSTED,
+  // storing nothing (the client retries after a pause); an append alone in the queue always
+  // fits. Bounds the daemon's memory when clients send faster than the disk commits. Default
+  // 64 MiB.
+  size_t max_queued_bytes = 64 << 20;
 };
 
 // Read page limits (ReadRequest.limit).
@@ -126,6 +132,7 @@ class Ledger {
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
+  size_t queued_bytes_ = 0;                     // Pending::bytes of queue_; guarded by queue_mu_
   bool stopping_ = false;                       // guarded by queue_mu_
 
   mutable std::mutex head_mu_;

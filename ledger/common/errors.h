@@ -6,11 +6,13 @@
 //   FAILED_PRECONDITION  a domain rule refuses the request in the current state
 //   OUT_OF_RANGE         a position or version past the end of the log or stream
 //   DATA_LOSS            stored bytes fail their hash or cannot be parsed
+//   RESOURCE_EXHAUSTED   too many appends are waiting to be committed (retry after a pause)
 //   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure
 //   INTERNAL             the storage engine failed
 #ifndef GOVLEDGER_LEDGER_COMMON_ERRORS_H_
 #define GOVLEDGER_LEDGER_COMMON_ERRORS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include "absl/strings/string_view.h"
 
@@ -61,6 +63,12 @@ inline absl::Status Storage(absl::string_view operation, absl::string_view detai
 
 inline absl::Status ShuttingDown() {
   return absl::UnavailableError("the ledger is shutting down; retry against a running server");
+}
+
+inline absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the ledger is busy: ", queued_bytes, " bytes of appends are waiting to be committed (at "
+      "most ", max_queued_bytes, "); nothing was stored, retry after a pause"));
 }
 
 inline absl::Status WriterStopped(absl::string_view cause) {

@@ -38,6 +38,11 @@ int main(int argc, char** argv) {
                  "Most events in one Append call")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  app.add_option("--max-queued-bytes", options.ledger.max_queued_bytes,
+                 "Most bytes of appends waiting to be committed; past it appends are refused "
+                 "with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40));
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
                  "RocksDB block cache, bytes")
       ->capture_default_str();

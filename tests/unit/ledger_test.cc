@@ -1150,6 +1150,44 @@ TEST_P(LedgerRecentIdsTest, SameIdWithOtherContentLookedUpBeforeTheOriginalIsAlr
 // the store again.
 INSTANTIATE_TEST_SUITE_P(Windows, LedgerRecentIdsTest, ::testing::Values(65536, 0));
 
+// ---- The bound on appends waiting for the writer. ----
+
+TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  LedgerOptions options;
+  options.max_queued_bytes = 1;  // any append waiting behind another is over the bound
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, options);
+  ASSERT_OK(ledger);
+  store.HoldCommits();
+  std::promise<absl::StatusOr<v1::AppendResponse>> first, second, third;
+  (*ledger)->AppendAsync(Request({NewEvent("a")}), "alice",
+                         [&](auto r) { first.set_value(std::move(r)); });
+  store.AwaitHeldCommit();  // the writer holds `first`: the queue is empty
+  // Alone in the queue, an append always fits, however large.
+  (*ledger)->AppendAsync(Request({NewEvent("b"), NewEvent("c")}), "alice",
+                         [&](auto r) { second.set_value(std::move(r)); });
+  const v1::AppendRequest refused = Request({NewEvent("d")});
+  (*ledger)->AppendAsync(refused, "alice", [&](auto r) { third.set_value(std::move(r)); });
+  // Refused before any commit finishes (the store still holds the first).
+  std::future<absl::StatusOr<v1::AppendResponse>> third_result = third.get_future();
+  ASSERT_EQ(third_result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_THAT(third_result.get(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("waiting to be committed"), HasSubstr("retry"))));
+  store.ReleaseCommits();
+  ASSERT_OK(first.get_future().get());
+  ASSERT_OK(second.get_future().get());
+  EXPECT_EQ((*ledger)->Head().position, 3u);
+  std::optional<UuidBytes> refused_id = ParseUuid(refused.events(0).event_id());
+  ASSERT_TRUE(refused_id.has_value());
+  EXPECT_THAT(store.FindEventId(*refused_id), IsOkAndHolds(std::nullopt));
+  // Once the queue has drained, the same append goes in.
+  absl::StatusOr<v1::AppendResponse> retried = (*ledger)->Append(refused, "alice");
+  ASSERT_OK(retried);
+  EXPECT_EQ(retried->events(0).position(), 4u);
+}
+
 TEST(LedgerStorageFailureTest, FailedCommitFailsTheAppendAndStopsTheWriter) {
   FakeClock clock(kT0);
   FaultyEventStore store;
