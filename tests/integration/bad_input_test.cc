@@ -3,7 +3,9 @@
 // and hash) and that the daemon still serves an append.
 #include <grpcpp/client_context.h>
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -441,6 +443,78 @@ TEST_F(BadInputTest, SameEventIdDifferentContent) {
   EXPECT_TRUE(retry.events(0).duplicate());
   EXPECT_EQ(retry.head_position(), before->position());
   ExpectUnchangedAndServing(*before);
+}
+
+// Unary calls whose clients give up (a deadline that passes, a cancel) while the append waits
+// for its commit or a page is being built: the daemon answers calls that are gone, frees them,
+// and goes on serving; whatever it acknowledged is in the log, whose chain verifies.
+TEST_F(BadInputTest, ClientsThatGiveUpOnUnaryCallsLeaveTheDaemonServing) {
+  for (int i = 0; i < 20; ++i) ASSERT_OK(AppendOne(*stub_, "giveup/seed", absl::StrCat(i)));
+  constexpr int kCalls = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::AppendRequest> requests(kCalls);
+  std::vector<v1::AppendResponse> responses(kCalls);
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<v1::ReadRequest> reads(kCalls);
+  std::vector<v1::ReadResponse> pages(kCalls);
+  std::vector<grpc::Status> read_statuses(kCalls);
+  auto done = [&] {
+    std::lock_guard lock(mu);
+    ++finished;
+    cv.notify_all();
+  };
+  for (int i = 0; i < kCalls; ++i) {
+    requests[i] = MakeAppend({MakeEvent("giveup/append", absl::StrCat("event ", i))});
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    // Some expire almost at once, some are cancelled right after being sent.
+    contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::microseconds(i % 2 == 0 ? 100 : 100000));
+    stub_->async()->Append(contexts.back().get(), &requests[i], &responses[i],
+                           [&, i](grpc::Status s) {
+                             statuses[i] = std::move(s);
+                             done();
+                           });
+    if (i % 3 == 0) contexts.back()->TryCancel();
+    reads[i].set_from(1);
+    reads[i].set_limit(10000);
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::microseconds(50));
+    stub_->async()->Read(contexts.back().get(), &reads[i], &pages[i], [&, i](grpc::Status s) {
+      read_statuses[i] = std::move(s);
+      done();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kCallTimeout, [&] { return finished == 2 * kCalls; }));
+  }
+  std::vector<uint64_t> acknowledged;
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_THAT(statuses[i].error_code(),
+                ::testing::AnyOf(grpc::StatusCode::OK, grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 grpc::StatusCode::CANCELLED))
+        << statuses[i].error_message();
+    if (statuses[i].ok()) acknowledged.push_back(responses[i].events(0).position());
+    EXPECT_THAT(read_statuses[i].error_code(),
+                ::testing::AnyOf(grpc::StatusCode::OK, grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 grpc::StatusCode::CANCELLED))
+        << read_statuses[i].error_message();
+  }
+  // Still serving; everything acknowledged is there, and the chain verifies.
+  ASSERT_OK(AppendOne(*stub_, "giveup/after", "still here"));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  EXPECT_TRUE(ChainVerifies(*log, *head));
+  for (uint64_t position : acknowledged) {
+    ASSERT_LE(position, log->size());
+    EXPECT_EQ((*log)[position - 1].stream_id(), "giveup/append");
+  }
 }
 
 // Reads `count` events from a fresh subscription at `from` on its own channel and returns them.
