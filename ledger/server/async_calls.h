@@ -57,6 +57,24 @@ using RequestRawCall = std::function<void(
     grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder,
     grpc::ServerCompletionQueue* cq, void* tag)>;
 
+// The generated RequestX of a raw method, bound to `service`: the
+// RequestRawCall of X. `request` is the member pointer, e.g.
+// &LedgerServiceImpl::RequestAppend.
+template <typename Service, typename Base>
+RequestRawCall BindRequest(
+    Service* service,
+    void (Base::*request)(grpc::ServerContext*, grpc::ByteBuffer*,
+                          grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>*,
+                          grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
+                          void*)) {
+  return [service, request](
+             grpc::ServerContext* context, grpc::ByteBuffer* bytes,
+             grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder,
+             grpc::ServerCompletionQueue* cq, void* tag) {
+    (service->*request)(context, bytes, responder, cq, cq, tag);
+  };
+}
+
 template <typename Request>
 class UnaryMethod;
 

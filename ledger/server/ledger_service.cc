@@ -26,20 +26,12 @@ std::string ActorOf(const grpc::ServerContextBase& context) {
 
 LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger)
     : ledger_(ledger),
-      append_(
-          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
-            RequestAppend(context, request, responder, cq, cq, tag);
-          },
-          [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
-      read_(
-          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
-            RequestRead(context, request, responder, cq, cq, tag);
-          },
-          [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
+      append_(BindRequest(this, &LedgerServiceImpl::RequestAppend),
+              [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
+      read_(BindRequest(this, &LedgerServiceImpl::RequestRead),
+            [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
       get_head_(
-          [this](auto* context, auto* request, auto* responder, auto* cq, void* tag) {
-            RequestGetHead(context, request, responder, cq, cq, tag);
-          },
+          BindRequest(this, &LedgerServiceImpl::RequestGetHead),
           [this](UnaryCall<v1::GetHeadRequest>* call) { GetHead(call); }) {}
 
 void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {

@@ -17,40 +17,24 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       snapshots_(&ledger->store()),
       log_{&index_, &source_, &snapshots_, options},
       programme_status_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetProgrammeStatus(c, r, w, cq, cq, tag);
-          },
+          BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus),
           projections::QueryProgrammeStatus)),
-      risk_register_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetRiskRegister(c, r, w, cq, cq, tag);
-          },
-          projections::QueryRiskRegister)),
-      compare_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestCompare(c, r, w, cq, cq, tag);
-          },
-          projections::QueryCompare)),
-      scope_map_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetScopeMap(c, r, w, cq, cq, tag);
-          },
-          projections::QueryScopeMap)),
+      risk_register_(
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetRiskRegister),
+                 projections::QueryRiskRegister)),
+      compare_(Method(BindRequest(this, &QueryServiceImpl::RequestCompare),
+                      projections::QueryCompare)),
+      scope_map_(
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetScopeMap),
+                 projections::QueryScopeMap)),
       decision_register_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetDecisionRegister(c, r, w, cq, cq, tag);
-          },
+          BindRequest(this, &QueryServiceImpl::RequestGetDecisionRegister),
           projections::QueryDecisionRegister)),
-      benefits_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetBenefits(c, r, w, cq, cq, tag);
-          },
-          projections::QueryBenefits)),
-      entity_history_(Method(
-          [this](auto* c, auto* r, auto* w, auto* cq, void* tag) {
-            RequestGetEntityHistory(c, r, w, cq, cq, tag);
-          },
-          projections::QueryEntityHistory)) {
+      benefits_(Method(BindRequest(this, &QueryServiceImpl::RequestGetBenefits),
+                       projections::QueryBenefits)),
+      entity_history_(
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory),
+                 projections::QueryEntityHistory)) {
   // Snapshots of an earlier run are unknown to this run's catalogue: drop them
   // (a failure leaves them unused).
   ledger->store()
