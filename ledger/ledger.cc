@@ -93,6 +93,14 @@ struct Ledger::Staging {
   std::vector<EventWrite> writes;
 };
 
+// A group the writer has finished with, on its way to the sync thread.
+struct Ledger::Written {
+  std::vector<std::unique_ptr<Pending>> group;
+  // The head after the group's store write; nullopt when it wrote nothing (every append
+  // refused, or retries of earlier events).
+  std::optional<ChainPoint> head;
+};
+
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Clock* clock,
                                                      const LedgerOptions& options,
                                                      EventValidator* validator) {
@@ -140,9 +148,11 @@ Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& optio
       options_(options),
       validator_(validator),
       head_(head),
+      written_(head),
       recent_floor_(head.position),
       last_recorded_micros_(last_recorded_micros),
       writer_([this] { WriterLoop(); }),
+      syncer_([this] { SyncLoop(); }),
       acker_([this] { AckLoop(); }) {}
 
 Ledger::~Ledger() {
@@ -153,6 +163,12 @@ Ledger::~Ledger() {
   queue_cv_.notify_all();
   CloseSubscriptions();
   writer_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  syncer_.join();
   {
     std::lock_guard lock(ack_mu_);
     ack_stopping_ = true;
@@ -254,67 +270,118 @@ void Ledger::WriterLoop() {
         queue_.pop_front();
       }
     }
-    CommitGroup(group);
+    WriteGroup(std::move(group));
   }
 }
 
-void Ledger::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
-  if (!failed_.ok()) {
-    for (auto& p : group) p->status = errors::WriterStopped(failed_.message());
-    Acknowledge(group);
-    return;
-  }
-  Staging staging;
+void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
+  Written written;
+  absl::Status failed;
   {
-    std::lock_guard lock(head_mu_);
-    staging.next_position = head_.position + 1;
-    staging.prev_hash = head_.hash;
+    std::lock_guard lock(sync_mu_);
+    failed = failed_;
   }
-  staging.recorded_micros = std::max(clock_->NowMicros(), last_recorded_micros_);
-  if (validator_ != nullptr) validator_->BeginGroup();
-  for (auto& p : group) p->status = Stage(*p, staging);
+  if (!failed.ok()) {
+    for (auto& p : group) p->status = errors::WriterStopped(failed.message());
+  } else {
+    Staging staging;
+    staging.next_position = written_.position + 1;
+    staging.prev_hash = written_.hash;
+    staging.recorded_micros = std::max(clock_->NowMicros(), last_recorded_micros_);
+    if (validator_ != nullptr) validator_->BeginGroup();
+    for (auto& p : group) p->status = Stage(*p, staging);
 
-  ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
-  if (!staging.writes.empty()) {
-    absl::Status committed = store_->Commit(staging.writes, new_head);
-    if (!committed.ok()) {
-      // What the store holds after a failed synced write is unknown: stop writing rather
-      // than risk a fork in the chain. A restart re-reads and re-verifies the store.
-      failed_ = committed;
+    const ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
+    absl::Status wrote =
+        staging.writes.empty() ? absl::OkStatus() : store_->Write(staging.writes, new_head);
+    if (!wrote.ok()) {
+      // What the store holds after a failed write is unknown: stop writing rather than risk
+      // a fork in the chain. A restart re-reads and re-verifies the store.
+      {
+        std::lock_guard lock(sync_mu_);
+        failed_ = wrote;
+      }
       if (validator_ != nullptr) validator_->AbortGroup();
       for (auto& p : group) {
-        if (p->status.ok()) p->status = errors::WriterStopped(committed.message());
+        if (p->status.ok()) p->status = errors::WriterStopped(wrote.message());
       }
-      Acknowledge(group);
-      return;
+    } else if (staging.writes.empty()) {
+      if (validator_ != nullptr) validator_->AbortGroup();  // nothing staged
+    } else {
+      written_ = new_head;
+      written.head = new_head;
+      last_recorded_micros_ = staging.recorded_micros;
+      if (validator_ != nullptr) validator_->CommitGroup();
+      if (stream_versions_.size() + staging.stream_versions.size() >
+          options_.stream_cache_entries) {
+        stream_versions_.clear();
+      }
+      for (const auto& [stream, version] : staging.stream_versions) {
+        stream_versions_[stream] = version;
+      }
+      for (const EventWrite& w : staging.writes) {
+        recent_ids_.emplace(w.event_id, w.position);
+        recent_order_.emplace_back(w.position, w.event_id);
+      }
+      while (recent_order_.size() > options_.recent_ids) {
+        recent_floor_ = recent_order_.front().first;
+        recent_ids_.erase(recent_order_.front().second);
+        recent_order_.pop_front();
+      }
     }
-    last_recorded_micros_ = staging.recorded_micros;
-    if (validator_ != nullptr) validator_->CommitGroup();
-    if (stream_versions_.size() + staging.stream_versions.size() >
-        options_.stream_cache_entries) {
-      stream_versions_.clear();
-    }
-    for (const auto& [stream, version] : staging.stream_versions) {
-      stream_versions_[stream] = version;
-    }
-    for (const EventWrite& w : staging.writes) {
-      recent_ids_.emplace(w.event_id, w.position);
-      recent_order_.emplace_back(w.position, w.event_id);
-    }
-    while (recent_order_.size() > options_.recent_ids) {
-      recent_floor_ = recent_order_.front().first;
-      recent_ids_.erase(recent_order_.front().second);
-      recent_order_.pop_front();
-    }
-    {
-      std::lock_guard lock(head_mu_);
-      head_ = new_head;
-    }
-    head_cv_.notify_all();
+    for (auto& p : group) p->response.set_head_position(written_.position);
   }
-  if (staging.writes.empty() && validator_ != nullptr) validator_->AbortGroup();  // nothing staged
-  for (auto& p : group) p->response.set_head_position(new_head.position);
-  Acknowledge(group);
+  written.group = std::move(group);
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_queue_.push_back(std::move(written));
+  }
+  sync_cv_.notify_one();
+}
+
+void Ledger::SyncLoop() {
+  pthread_setname_np(pthread_self(), "ledger-sync");
+  // Once a sync fails, nothing written since the last good one is known to be on disk. (A
+  // failed write fails its own group, and the writer refuses the groups after it; the groups
+  // written before it are still synced here.)
+  absl::Status failed;
+  for (;;) {
+    std::deque<Written> batch;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;  // stopping, and every written group is delivered
+      batch.swap(sync_queue_);
+    }
+    // One sync puts every group of the batch on disk: each was written before it started.
+    std::optional<ChainPoint> head;
+    for (const Written& w : batch) {
+      if (w.head) head = w.head;
+    }
+    if (head && failed.ok()) {
+      failed = store_->Sync();
+      if (!failed.ok()) {
+        std::lock_guard lock(sync_mu_);
+        if (failed_.ok()) failed_ = failed;
+      }
+    }
+    if (!failed.ok()) {
+      // Not known to be on disk: no append of the batch is acknowledged as stored, and no
+      // retry is answered with a position that may not survive.
+      for (Written& w : batch) {
+        for (auto& p : w.group) {
+          if (p->status.ok()) p->status = errors::WriterStopped(failed.message());
+        }
+      }
+    } else if (head) {
+      {
+        std::lock_guard lock(head_mu_);
+        head_ = *head;
+      }
+      head_cv_.notify_all();
+    }
+    for (Written& w : batch) Acknowledge(w.group);
+  }
 }
 
 void Ledger::Acknowledge(std::vector<std::unique_ptr<Pending>>& group) {
@@ -558,6 +625,18 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
 
   RETURN_IF_ERROR(ValidateStreamId(request.stream_id()));
   ASSIGN_OR_RETURN(uint64_t version, store_->StreamVersion(request.stream_id()));
+  if (version > 0) {
+    // The store's version may count events written but not yet synced: the stream's version
+    // as published is that of its last event at or below the head.
+    uint64_t published = 0;
+    RETURN_IF_ERROR(store_->ScanStream(request.stream_id(), version, /*forward=*/false,
+                                       [&](uint64_t v, uint64_t position) {
+                                         if (position > head) return true;
+                                         published = v;
+                                         return false;
+                                       }));
+    version = published;
+  }
   if (version == 0) {
     return absl::NotFoundError(
         absl::StrCat("stream '", request.stream_id(), "' has no events"));
@@ -581,7 +660,7 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
   bool full = false;
   RETURN_IF_ERROR(store_->ScanStream(
       request.stream_id(), from, forward, [&](uint64_t v, uint64_t position) {
-        if (position > head) return false;  // committed but not yet published
+        if (position > head) return false;  // written but not yet published
         if (full) {
           next = v;  // the page is full and this event starts the next one
           return false;

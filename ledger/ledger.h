@@ -1,10 +1,15 @@
 // Ledger: the write side. Validates appends, assigns positions in commit order with a single
-// writer thread, chains hashes, group-commits many requests into one synced store write, and
-// serves reads bounded by the published head. Two threads of its own: the writer (stages and
-// commits groups) and the ack thread (runs append callbacks in commit order).
+// writer thread, chains hashes, group-commits many requests into one store write, and serves
+// reads bounded by the published head. Three threads of its own, a pipeline:
+//   - the writer stages a group of appends and writes it to the store (not yet synced);
+//   - the sync thread syncs the store, which puts on disk every group written before the
+//     sync started, then publishes the last of them as the head;
+//   - the ack thread runs those groups' append callbacks, in commit order.
+// So the writer stages and writes the next group while the disk syncs the last ones.
 //
 // Thread-safe: any number of threads may append, read and wait concurrently. Appends are
-// acknowledged (their callback runs) only after the store reports them on disk.
+// acknowledged (their callback runs) only after a sync that covers them, and nothing past the
+// published head, which only synced groups reach, is read, counted or waited for.
 #ifndef GOVLEDGER_LEDGER_LEDGER_H_
 #define GOVLEDGER_LEDGER_LEDGER_H_
 
@@ -32,7 +37,7 @@ namespace govledger {
 
 struct LedgerOptions {
   AppendLimits limits;
-  // Most events written by one group commit (one synced store write). Default 20,000.
+  // Most events written by one group commit (one store write). Default 20,000.
   size_t max_commit_events = 20000;
   // Most stream versions the writer keeps in memory; past this the cache is emptied and
   // refilled from the store. Default 100,000 (about 10 MB).
@@ -116,10 +121,14 @@ class Ledger {
 
   Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options,
          EventValidator* validator, ChainPoint head, int64_t last_recorded_micros);
+  struct Written;
+
   void WriterLoop();
-  void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  // Stages `group` and writes what it accepted; hands the group to the sync thread either way.
+  void WriteGroup(std::vector<std::unique_ptr<Pending>> group);
+  void SyncLoop();
   // Hands finished appends to the ack thread, which runs their callbacks in commit order, so
-  // the writer goes on to the next group while responses are sent.
+  // the sync thread goes on to the next sync while responses are sent.
   void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
   void AckLoop();
   absl::Status Stage(Pending& pending, Staging& staging);
@@ -141,13 +150,21 @@ class Ledger {
   bool subscriptions_closed_ = false;  // guarded by head_mu_
 
   // Writer thread only.
-  absl::flat_hash_map<std::string, uint64_t> stream_versions_;  // committed versions, a cache
-  // Every event id committed at a position after recent_floor_, and those ids in commit order.
+  ChainPoint written_;  // the head of the last group written to the store
+  absl::flat_hash_map<std::string, uint64_t> stream_versions_;  // written versions, a cache
+  // Every event id written at a position after recent_floor_, and those ids in commit order.
   absl::flat_hash_map<UuidBytes, uint64_t> recent_ids_;
   std::deque<std::pair<uint64_t, UuidBytes>> recent_order_;
   uint64_t recent_floor_;
   int64_t last_recorded_micros_;
-  absl::Status failed_;  // set once a commit fails; the writer then refuses every append
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Written> sync_queue_;  // groups in write order; guarded by sync_mu_
+  bool sync_stopping_ = false;      // guarded by sync_mu_
+  // Set once a store write or sync fails; from then on the writer refuses every append and
+  // nothing more is published. Guarded by sync_mu_.
+  absl::Status failed_;
 
   std::mutex ack_mu_;
   std::condition_variable ack_cv_;
@@ -155,6 +172,7 @@ class Ledger {
   bool ack_stopping_ = false;                       // guarded by ack_mu_
 
   std::thread writer_;
+  std::thread syncer_;
   std::thread acker_;
 };
 

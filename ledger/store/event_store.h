@@ -1,8 +1,10 @@
 // EventStore: the narrow interface between the ledger and its storage engine.
 //
-// The ledger's single writer is the only caller of Commit() and SaveVerified(); every other
-// method may be called from any thread at any time, concurrently with a Commit. What a store
-// returns is never newer than what its last successful Commit wrote. Implementations:
+// The ledger's single writer is the only caller of Write() and SaveVerified(), and its sync
+// thread the only caller of Sync(); every other method may be called from any thread at any
+// time, concurrently with them. What a store returns is never newer than what its last
+// successful Write wrote (which may not be on disk yet: the ledger bounds what it serves by the
+// head it published after a Sync). Implementations:
 // RocksDbEventStore (what govledgerd runs on) and MemoryEventStore (unit tests only). Both pass
 // tests/unit/event_store_test.cc. The stored bytes and their layout are in ledger/store/FORMAT.md.
 #ifndef GOVLEDGER_LEDGER_STORE_EVENT_STORE_H_
@@ -42,12 +44,23 @@ class EventStore {
  public:
   virtual ~EventStore() = default;
 
-  // Writes `events` and sets the head to `head` in one atomic write that is on disk (synced)
-  // when OK is returned. REQUIRES: events hold positions head+1, head+2, ... in order, and
-  // `head` is the last of them.
-  virtual absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) = 0;
+  // Writes `events` and sets the head to `head` in one atomic write, which this store's reads
+  // see at once. It is on disk only once a later Sync returns OK: a crash before that may lose
+  // it (with every Write after it), never a Write that an OK Sync followed. REQUIRES: events
+  // hold positions head+1, head+2, ... in order, and `head` is the last of them.
+  virtual absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) = 0;
 
-  // The head as of the last Commit (position 0 for an empty store).
+  // Puts every Write that returned before the call on disk. May run on another thread
+  // concurrently with Write (the ledger writes the next group while the last one syncs).
+  virtual absl::Status Sync() = 0;
+
+  // Write then Sync: one commit, on disk when OK is returned.
+  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) {
+    if (absl::Status s = Write(events, head); !s.ok()) return s;
+    return Sync();
+  }
+
+  // The head as of the last Write (position 0 for an empty store).
   virtual absl::StatusOr<ChainPoint> LoadHead() = 0;
 
   // The last point whose chain was verified, as saved by SaveVerified (position 0 if never).

@@ -7,8 +7,8 @@
 
 namespace govledger {
 
-absl::Status MemoryEventStore::Commit(const std::vector<EventWrite>& events,
-                                      const ChainPoint& head) {
+absl::Status MemoryEventStore::Write(const std::vector<EventWrite>& events,
+                                     const ChainPoint& head) {
   std::unique_lock lock(mu_);
   for (const EventWrite& e : events) {
     if (e.position != events_.size() + 1) {
@@ -21,6 +21,9 @@ absl::Status MemoryEventStore::Commit(const std::vector<EventWrite>& events,
   head_ = head;
   return absl::OkStatus();
 }
+
+// Memory is as durable as this store gets.
+absl::Status MemoryEventStore::Sync() { return absl::OkStatus(); }
 
 absl::StatusOr<ChainPoint> MemoryEventStore::LoadHead() {
   std::shared_lock lock(mu_);

@@ -15,7 +15,8 @@ namespace govledger {
 
 class MemoryEventStore final : public EventStore {
  public:
-  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::Status Sync() override;
   absl::StatusOr<ChainPoint> LoadHead() override;
   absl::StatusOr<ChainPoint> LoadVerified() override;
   absl::Status SaveVerified(const ChainPoint& point) override;

@@ -117,6 +117,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
   db_options.max_total_wal_size = 256 << 20;
+  // The default, and relied on: after a crash the WAL is replayed up to its first damaged
+  // record, so what survives is a prefix of the batches written (see Write and Sync).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // One thread writes, and the hashed event_ids memtable does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
   if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
@@ -237,8 +240,8 @@ RocksDbEventStore::~RocksDbEventStore() {
   db_->Close();
 }
 
-absl::Status RocksDbEventStore::Commit(const std::vector<EventWrite>& events,
-                                       const ChainPoint& head) {
+absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,
+                                      const ChainPoint& head) {
   rocksdb::WriteBatch batch;
   char position[8];
   for (const EventWrite& e : events) {
@@ -251,10 +254,13 @@ absl::Status RocksDbEventStore::Commit(const std::vector<EventWrite>& events,
   }
   rocksdb::Status s = batch.Put(meta_, kHeadKey, EncodePoint(head));
   if (!s.ok()) return FromRocks(s, "batch");
-  rocksdb::WriteOptions options;
-  options.sync = true;  // an acknowledged append is on disk
-  return FromRocks(db_->Write(options, &batch), "commit");
+  // Not synced here: Sync() syncs the WAL, with every batch written before it, while the
+  // ledger writes the next group. Recovery replays the WAL up to its last intact record
+  // (kPointInTimeRecovery), so a crash keeps a prefix of the batches, never a hole.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit");
 }
+
+absl::Status RocksDbEventStore::Sync() { return FromRocks(db_->SyncWAL(), "sync"); }
 
 absl::Status RocksDbEventStore::CreateCheckpoint(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
@@ -262,7 +268,11 @@ absl::Status RocksDbEventStore::CreateCheckpoint(const std::string& dir) {
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // log_size_for_flush 0: flush the memtables first, so the copied WAL holds only the commits
   // made during the checkpoint.
-  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), "checkpoint");
+  RETURN_IF_ERROR(
+      FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), "checkpoint"));
+  // The copy may hold a batch written but not yet synced here; once synced it cannot be lost
+  // here while the copy keeps it.
+  return Sync();
 }
 
 absl::StatusOr<ChainPoint> RocksDbEventStore::LoadPoint(absl::string_view key) {

@@ -38,7 +38,8 @@ class RocksDbEventStore final : public EventStore {
       const std::string& dir, const RocksDbOptions& options = {});
   ~RocksDbEventStore() override;
 
-  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
+  absl::Status Sync() override;
   absl::StatusOr<ChainPoint> LoadHead() override;
   absl::StatusOr<ChainPoint> LoadVerified() override;
   absl::Status SaveVerified(const ChainPoint& point) override;

@@ -1014,43 +1014,63 @@ TEST_F(LedgerTamperTest, TamperedVerifiedPointIsDataLoss) {
 
 // ---- Storage failure. ----
 
-// Delegates to a MemoryEventStore; fails Commit or StreamVersion on demand, and holds commits
-// in flight on demand.
-class FaultyEventStore final : public EventStore {
+// Holds the calls that pass through it from Hold() until Release().
+class Gate {
  public:
-  std::atomic<bool> fail_commit = false;
-  std::atomic<int> commits = 0;
-  std::string fail_stream_version_of;  // set before use; read by the writer
-
-  // From HoldCommits() until ReleaseCommits(), a Commit waits before writing anything.
-  void HoldCommits() {
-    std::lock_guard lock(hold_mu_);
+  void Hold() {
+    std::lock_guard lock(mu_);
     hold_ = true;
   }
-  void ReleaseCommits() {
+  void Release() {
     {
-      std::lock_guard lock(hold_mu_);
+      std::lock_guard lock(mu_);
       hold_ = false;
     }
-    hold_cv_.notify_all();
+    cv_.notify_all();
   }
-  // Waits until a Commit is held.
-  void AwaitHeldCommit() {
-    std::unique_lock lock(hold_mu_);
-    hold_cv_.wait(lock, [&] { return held_ > 0; });
+  // Waits until a call is held.
+  void AwaitHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_ > 0; });
+  }
+  void Pass() {
+    std::unique_lock lock(mu_);
+    ++held_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !hold_; });
+    --held_;
   }
 
-  absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) override {
-    ++commits;
-    {
-      std::unique_lock lock(hold_mu_);
-      ++held_;
-      hold_cv_.notify_all();
-      hold_cv_.wait(lock, [&] { return !hold_; });
-      --held_;
-    }
-    if (fail_commit) return absl::InternalError("storage commit failed: disk on fire");
-    return base_.Commit(events, head);
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;  // guarded by mu_
+  int held_ = 0;       // calls waiting; guarded by mu_
+};
+
+// Delegates to a MemoryEventStore; fails Write, Sync or StreamVersion on demand, and holds
+// writes or syncs in flight on demand.
+class FaultyEventStore final : public EventStore {
+ public:
+  std::atomic<bool> fail_write = false;
+  std::atomic<bool> fail_sync = false;
+  std::atomic<int> writes = 0;
+  std::atomic<int> syncs = 0;
+  std::string fail_stream_version_of;  // set before use; read by the writer
+  Gate write_gate;                     // a Write waits here before writing anything
+  Gate sync_gate;                      // a Sync waits here before syncing
+
+  absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override {
+    ++writes;
+    write_gate.Pass();
+    if (fail_write) return absl::InternalError("storage write failed: disk on fire");
+    return base_.Write(events, head);
+  }
+  absl::Status Sync() override {
+    ++syncs;
+    sync_gate.Pass();
+    if (fail_sync) return absl::InternalError("storage sync failed: fdatasync EIO");
+    return base_.Sync();
   }
   absl::StatusOr<ChainPoint> LoadHead() override { return base_.LoadHead(); }
   absl::StatusOr<ChainPoint> LoadVerified() override { return base_.LoadVerified(); }
@@ -1088,10 +1108,6 @@ class FaultyEventStore final : public EventStore {
 
  private:
   MemoryEventStore base_;
-  std::mutex hold_mu_;
-  std::condition_variable hold_cv_;
-  bool hold_ = false;  // guarded by hold_mu_
-  int held_ = 0;       // commits waiting; guarded by hold_mu_
 };
 
 // An append's ids are looked up before it is queued; one committed after that look-up (here,
@@ -1109,12 +1125,12 @@ class LedgerRecentIdsTest : public ::testing::TestWithParam<size_t> {
     EXPECT_OK(ledger);
     // Something committed first, so a window of 0 has moved past the race.
     EXPECT_OK((*ledger)->Append(Request({NewEvent("before")}), "alice"));
-    store_.HoldCommits();
+    store_.write_gate.Hold();
     std::promise<absl::StatusOr<v1::AppendResponse>> a, b;
     (*ledger)->AppendAsync(first, "alice", [&](auto r) { a.set_value(std::move(r)); });
-    store_.AwaitHeldCommit();
+    store_.write_gate.AwaitHeld();
     (*ledger)->AppendAsync(second, "alice", [&](auto r) { b.set_value(std::move(r)); });
-    store_.ReleaseCommits();
+    store_.write_gate.Release();
     auto result = std::make_pair(a.get_future().get(), b.get_future().get());
     ledger->reset();
     return result;
@@ -1159,11 +1175,11 @@ TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) 
   options.max_queued_bytes = 1;  // any append waiting behind another is over the bound
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, options);
   ASSERT_OK(ledger);
-  store.HoldCommits();
+  store.write_gate.Hold();
   std::promise<absl::StatusOr<v1::AppendResponse>> first, second, third;
   (*ledger)->AppendAsync(Request({NewEvent("a")}), "alice",
                          [&](auto r) { first.set_value(std::move(r)); });
-  store.AwaitHeldCommit();  // the writer holds `first`: the queue is empty
+  store.write_gate.AwaitHeld();  // the writer holds `first`: the queue is empty
   // Alone in the queue, an append always fits, however large.
   (*ledger)->AppendAsync(Request({NewEvent("b"), NewEvent("c")}), "alice",
                          [&](auto r) { second.set_value(std::move(r)); });
@@ -1175,7 +1191,7 @@ TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) 
   EXPECT_THAT(third_result.get(),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        AllOf(HasSubstr("waiting to be committed"), HasSubstr("retry"))));
-  store.ReleaseCommits();
+  store.write_gate.Release();
   ASSERT_OK(first.get_future().get());
   ASSERT_OK(second.get_future().get());
   EXPECT_EQ((*ledger)->Head().position, 3u);
@@ -1188,7 +1204,7 @@ TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) 
   EXPECT_EQ(retried->events(0).position(), 4u);
 }
 
-TEST(LedgerStorageFailureTest, FailedCommitFailsTheAppendAndStopsTheWriter) {
+TEST(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
   FakeClock clock(kT0);
   FaultyEventStore store;
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
@@ -1196,19 +1212,19 @@ TEST(LedgerStorageFailureTest, FailedCommitFailsTheAppendAndStopsTheWriter) {
   ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
   const ChainPoint head = (*ledger)->Head();
 
-  store.fail_commit = true;
+  store.fail_write = true;
   EXPECT_THAT((*ledger)->Append(Request({NewEvent("a")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("storage failure"), HasSubstr("disk on fire"),
                              HasSubstr("restart govledgerd"))));
   EXPECT_EQ((*ledger)->Head(), head);
-  const int commits = store.commits.load();
+  const int writes = store.writes.load();
 
   // The store recovers, but the ledger does not trust it until restarted.
-  store.fail_commit = false;
+  store.fail_write = false;
   EXPECT_THAT((*ledger)->Append(Request({NewEvent("b")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk on fire")));
-  EXPECT_EQ(store.commits.load(), commits) << "a stopped writer must not touch the store";
+  EXPECT_EQ(store.writes.load(), writes) << "a stopped writer must not touch the store";
   EXPECT_EQ((*ledger)->Head(), head);
   EXPECT_THAT(store.LoadHead(), IsOkAndHolds(head));
   // Reads still work.
@@ -1238,6 +1254,138 @@ TEST(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest) {
   EXPECT_EQ((*ledger)->Head().position, 0u);
   EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{}));
   EXPECT_THAT(store.StreamVersion("a"), IsOkAndHolds(0u));
+}
+
+
+// ---- The pipeline: the writer runs ahead of the sync, and nothing unsynced is served. ----
+
+// Waits (up to 10 s) until the store's own head reaches `position`.
+void AwaitStoreHead(EventStore& store, uint64_t position) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    absl::StatusOr<ChainPoint> head = store.LoadHead();
+    if (head.ok() && head->position >= position) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ADD_FAILURE() << "the store's head did not reach " << position;
+}
+
+using AppendFuture = std::future<absl::StatusOr<v1::AppendResponse>>;
+
+AppendFuture AppendInBackground(Ledger& ledger, const v1::AppendRequest& request) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<v1::AppendResponse>>>();
+  AppendFuture future = promise->get_future();
+  ledger.AppendAsync(request, "alice", [promise](auto r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+bool Waiting(AppendFuture& f) {
+  return f.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout;
+}
+
+TEST(LedgerPipelineTest, WrittenButUnsyncedEventsAreNeitherAcknowledgedNorServed) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
+
+  store.sync_gate.Hold();
+  AppendFuture first = AppendInBackground(**ledger, Request({NewEvent("a"), NewEvent("b")}));
+  store.sync_gate.AwaitHeld();  // `first` is written; its sync is held
+  // The writer goes on: the next group is written while the last one syncs.
+  AppendFuture second = AppendInBackground(**ledger, Request({NewEvent("c")}));
+  AwaitStoreHead(store, 4);
+  EXPECT_TRUE(Waiting(first));
+  EXPECT_TRUE(Waiting(second));
+
+  // Readers see only the published head.
+  EXPECT_EQ((*ledger)->Head().position, 1u);
+  EXPECT_EQ((*ledger)->WaitForHead(2, std::chrono::steady_clock::now() +
+                                          std::chrono::milliseconds(50)),
+            1u);
+  absl::StatusOr<v1::ReadResponse> log = (*ledger)->Read(v1::ReadRequest());
+  ASSERT_OK(log);
+  EXPECT_THAT(log->events(), SizeIs(1));
+  EXPECT_EQ(log->head_position(), 1u);
+  v1::ReadRequest stream_a;
+  stream_a.set_stream_id("a");
+  absl::StatusOr<v1::ReadResponse> a = (*ledger)->Read(stream_a);
+  ASSERT_OK(a);
+  EXPECT_THAT(a->events(), SizeIs(1));
+  stream_a.set_from(3);  // past the end of a as published (a's version 2 is not synced)
+  EXPECT_THAT((*ledger)->Read(stream_a),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("(version 1)")));
+  v1::ReadRequest stream_b;
+  stream_b.set_stream_id("b");
+  EXPECT_THAT((*ledger)->Read(stream_b), StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no events")));
+
+  store.sync_gate.Release();
+  absl::StatusOr<v1::AppendResponse> r1 = first.get();
+  absl::StatusOr<v1::AppendResponse> r2 = second.get();
+  ASSERT_OK(r1);
+  ASSERT_OK(r2);
+  EXPECT_EQ(r1->events(1).position(), 3u);
+  EXPECT_EQ(r2->events(0).position(), 4u);
+  EXPECT_EQ((*ledger)->Head().position, 4u);
+  EXPECT_OK((*ledger)->Read(stream_b));
+}
+
+TEST(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  const v1::AppendRequest original = Request({NewEvent("x")});
+  store.sync_gate.Hold();
+  AppendFuture first = AppendInBackground(**ledger, original);
+  store.sync_gate.AwaitHeld();
+  // The retry finds the original in the store, written but not on disk yet: its answer
+  // names the original's position, so it must wait for the same sync.
+  AppendFuture retry = AppendInBackground(**ledger, original);
+  EXPECT_TRUE(Waiting(retry));
+  store.sync_gate.Release();
+  absl::StatusOr<v1::AppendResponse> r1 = first.get();
+  absl::StatusOr<v1::AppendResponse> r2 = retry.get();
+  ASSERT_OK(r1);
+  ASSERT_OK(r2);
+  EXPECT_TRUE(r2->events(0).duplicate());
+  EXPECT_EQ(r2->events(0).position(), r1->events(0).position());
+  EXPECT_EQ(store.writes.load(), 1);
+}
+
+TEST(LedgerStorageFailureTest, FailedSyncFailsWhatItCoveredPublishesNothingAndStopsTheWriter) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
+  ASSERT_OK(ledger);
+  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = (*ledger)->Head();
+
+  store.fail_sync = true;
+  store.sync_gate.Hold();
+  AppendFuture written = AppendInBackground(**ledger, Request({NewEvent("b")}));
+  store.sync_gate.AwaitHeld();
+  // An append written behind it is not on disk either, and fails with it.
+  AppendFuture behind = AppendInBackground(**ledger, Request({NewEvent("c")}));
+  AwaitStoreHead(store, 3);
+  store.sync_gate.Release();
+  EXPECT_THAT(written.get(), StatusIs(absl::StatusCode::kUnavailable,
+                                      AllOf(HasSubstr("fdatasync EIO"),
+                                            HasSubstr("restart govledgerd"))));
+  EXPECT_THAT(behind.get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
+  EXPECT_EQ((*ledger)->Head(), head);
+  absl::StatusOr<v1::ReadResponse> page = (*ledger)->Read(v1::ReadRequest());
+  ASSERT_OK(page);
+  EXPECT_THAT(page->events(), SizeIs(1));
+
+  // The writer stopped: nothing more reaches the store.
+  store.fail_sync = false;
+  const int writes = store.writes.load();
+  EXPECT_THAT((*ledger)->Append(Request({NewEvent("d")}), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
+  EXPECT_EQ(store.writes.load(), writes);
+  EXPECT_EQ((*ledger)->Head(), head);
 }
 
 }  // namespace
