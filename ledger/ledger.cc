@@ -195,13 +195,13 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   // The id look-ups happen here, on the caller's thread, so the single writer does not wait
   // on them; the head is read first, so they see at least every commit up to it.
   pending->ids_checked_through = Head().position;
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> stored = store_->FindEventIds(ids);
+  if (!stored.ok()) {
+    done(stored.status());
+    return;
+  }
   for (int i = 0; i < request.events_size(); ++i) {
-    absl::StatusOr<std::optional<uint64_t>> stored = store_->FindEventId(ids[i]);
-    if (!stored.ok()) {
-      done(stored.status());
-      return;
-    }
-    pending->prepared[i].stored_position = *stored;
+    pending->prepared[i].stored_position = (*stored)[i];
   }
   v1::Event client_fields;
   for (int i = 0; i < request.events_size(); ++i) {

@@ -85,8 +85,17 @@ class EventStore {
   virtual absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                                   const StreamVisitor& fn) = 0;
 
-  // The position of the event with this id, or nullopt when the id is unknown.
-  virtual absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) = 0;
+  // The position of each event id (nullopt for an unknown id), in the order given: one
+  // batched look-up, cheaper per id than one call each.
+  virtual absl::StatusOr<std::vector<std::optional<uint64_t>>> FindEventIds(
+      const std::vector<UuidBytes>& event_ids) = 0;
+
+  // FindEventIds for one id.
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) {
+    absl::StatusOr<std::vector<std::optional<uint64_t>>> found = FindEventIds({event_id});
+    if (!found.ok()) return found.status();
+    return found->front();
+  }
 
   // The stored bytes of the events at `positions` (ascending, each at most the head), visited
   // in that order as fn(position, stored_bytes) until fn returns false. DATA_LOSS naming the

@@ -73,12 +73,16 @@ absl::Status MemoryEventStore::ScanStream(absl::string_view stream_id, uint64_t 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<uint64_t>> MemoryEventStore::FindEventId(
-    const UuidBytes& event_id) {
+absl::StatusOr<std::vector<std::optional<uint64_t>>> MemoryEventStore::FindEventIds(
+    const std::vector<UuidBytes>& event_ids) {
   std::shared_lock lock(mu_);
-  auto it = event_ids_.find(event_id);
-  if (it == event_ids_.end()) return std::nullopt;
-  return it->second;
+  std::vector<std::optional<uint64_t>> out;
+  out.reserve(event_ids.size());
+  for (const UuidBytes& id : event_ids) {
+    auto it = event_ids_.find(id);
+    out.push_back(it == event_ids_.end() ? std::nullopt : std::optional<uint64_t>(it->second));
+  }
+  return out;
 }
 
 absl::Status MemoryEventStore::GetMany(const std::vector<uint64_t>& positions,

@@ -381,14 +381,25 @@ absl::Status RocksDbEventStore::ScanStream(absl::string_view stream_id, uint64_t
   return FromRocks(it->status(), "scan stream");
 }
 
-absl::StatusOr<std::optional<uint64_t>> RocksDbEventStore::FindEventId(
-    const UuidBytes& event_id) {
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), event_ids_, AsSlice(event_id), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return FromRocks(s, "read event id");
-  if (value.size() != 8) return absl::DataLossError("event id index entry is malformed");
-  return GetBigEndian64(value.data());
+absl::StatusOr<std::vector<std::optional<uint64_t>>> RocksDbEventStore::FindEventIds(
+    const std::vector<UuidBytes>& event_ids) {
+  const size_t n = event_ids.size();
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(n);
+  for (const UuidBytes& id : event_ids) keys.push_back(AsSlice(id));
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  // One MultiGet: the memtables and each table's filter are visited once for all the ids.
+  db_->MultiGet(rocksdb::ReadOptions(), event_ids_, n, keys.data(), values.data(),
+                statuses.data());
+  std::vector<std::optional<uint64_t>> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    RETURN_IF_ERROR(FromRocks(statuses[i], "read event id"));
+    if (values[i].size() != 8) return absl::DataLossError("event id index entry is malformed");
+    out[i] = GetBigEndian64(values[i].data());
+  }
+  return out;
 }
 
 absl::Status RocksDbEventStore::GetMany(const std::vector<uint64_t>& positions,

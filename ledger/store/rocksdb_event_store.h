@@ -48,7 +48,8 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override;
   absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                           const StreamVisitor& fn) override;
-  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& event_id) override;
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> FindEventIds(
+      const std::vector<UuidBytes>& event_ids) override;
   absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override;
   absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override;
   absl::Status PutProjection(absl::string_view key, absl::string_view value, bool sync) override;

@@ -318,6 +318,15 @@ TEST_P(EventStoreTest, FindEventId) {
   EXPECT_THAT(store_->FindEventId(UuidBytes{}), IsOkAndHolds(std::nullopt));
 }
 
+TEST_P(EventStoreTest, FindEventIdsAnswersEachIdInTheOrderGiven) {
+  ASSERT_OK(CommitTo({"a", "b", "c"}));
+  ASSERT_OK(CommitTo({"a", "b"}));
+  EXPECT_THAT(store_->FindEventIds({IdFor(4), IdFor(9), IdFor(1), IdFor(4), IdFor(5)}),
+              IsOkAndHolds(ElementsAre(Optional(4u), std::nullopt, Optional(1u), Optional(4u),
+                                       Optional(5u))));
+  EXPECT_THAT(store_->FindEventIds({}), IsOkAndHolds(IsEmpty()));
+}
+
 TEST_P(EventStoreTest, MultipleCommitsKeepPositionsAndVersionsContiguous) {
   ASSERT_OK(CommitTo({"a"}));
   ASSERT_OK(CommitTo({"b", "a", "b"}));

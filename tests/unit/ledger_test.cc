@@ -1089,8 +1089,9 @@ class FaultyEventStore final : public EventStore {
                           const StreamVisitor& fn) override {
     return base_.ScanStream(stream_id, from, forward, fn);
   }
-  absl::StatusOr<std::optional<uint64_t>> FindEventId(const UuidBytes& id) override {
-    return base_.FindEventId(id);
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> FindEventIds(
+      const std::vector<UuidBytes>& ids) override {
+    return base_.FindEventIds(ids);
   }
   absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override {
     return base_.GetMany(positions, fn);
