@@ -1205,56 +1205,65 @@ TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) 
   EXPECT_EQ(retried->events(0).position(), 4u);
 }
 
-TEST(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
-  FakeClock clock(kT0);
-  FaultyEventStore store;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
-  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
-  const ChainPoint head = (*ledger)->Head();
+// A ledger on a FaultyEventStore.
+class LedgerOnFaultyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Open()); }
+  void Open() {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_);
+    ASSERT_OK(ledger);
+    ledger_ = std::move(*ledger);
+  }
 
-  store.fail_write = true;
-  EXPECT_THAT((*ledger)->Append(Request({NewEvent("a")}), "alice"),
+  FakeClock clock_{kT0};
+  FaultyEventStore store_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+class LedgerStorageFailureTest : public LedgerOnFaultyStoreTest {};
+class LedgerPipelineTest : public LedgerOnFaultyStoreTest {};
+
+TEST_F(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = ledger_->Head();
+
+  store_.fail_write = true;
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("storage failure"), HasSubstr("disk on fire"),
                              HasSubstr("restart govledgerd"))));
-  EXPECT_EQ((*ledger)->Head(), head);
-  const int writes = store.writes.load();
+  EXPECT_EQ(ledger_->Head(), head);
+  const int writes = store_.writes.load();
 
   // The store recovers, but the ledger does not trust it until restarted.
-  store.fail_write = false;
-  EXPECT_THAT((*ledger)->Append(Request({NewEvent("b")}), "alice"),
+  store_.fail_write = false;
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("b")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk on fire")));
-  EXPECT_EQ(store.writes.load(), writes) << "a stopped writer must not touch the store";
-  EXPECT_EQ((*ledger)->Head(), head);
-  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(head));
+  EXPECT_EQ(store_.writes.load(), writes) << "a stopped writer must not touch the store";
+  EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(head));
   // Reads still work.
   v1::ReadRequest read;
-  absl::StatusOr<v1::ReadResponse> page = (*ledger)->Read(read);
+  absl::StatusOr<v1::ReadResponse> page = ledger_->Read(read);
   ASSERT_OK(page);
   EXPECT_THAT(page->events(), SizeIs(1));
 
   // A restart re-reads the store and carries on from the last committed event.
-  ledger->reset();
-  ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
-  absl::StatusOr<v1::AppendResponse> r = (*ledger)->Append(Request({NewEvent("a")}), "alice");
+  ledger_.reset();
+  ASSERT_NO_FATAL_FAILURE(Open());
+  absl::StatusOr<v1::AppendResponse> r = ledger_->Append(Request({NewEvent("a")}), "alice");
   ASSERT_OK(r);
   EXPECT_EQ(r->events(0).position(), 2u);
 }
 
-TEST(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest) {
-  FakeClock clock(kT0);
-  FaultyEventStore store;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
-  store.fail_stream_version_of = "b";
+TEST_F(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest) {
+  store_.fail_stream_version_of = "b";
   // The read of b's version fails after a's event is ready to go: all or nothing.
-  EXPECT_THAT((*ledger)->Append(Request({NewEvent("a"), NewEvent("b")}), "alice"),
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a"), NewEvent("b")}), "alice"),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("bad sector")));
-  EXPECT_EQ((*ledger)->Head().position, 0u);
-  EXPECT_THAT(store.LoadHead(), IsOkAndHolds(ChainPoint{}));
-  EXPECT_THAT(store.StreamVersion("a"), IsOkAndHolds(0u));
+  EXPECT_EQ(ledger_->Head().position, 0u);
+  EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(ChainPoint{}));
+  EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(0u));
 }
 
 
@@ -1284,109 +1293,97 @@ bool Waiting(AppendFuture& f) {
   return f.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout;
 }
 
-TEST(LedgerPipelineTest, WrittenButUnsyncedEventsAreNeitherAcknowledgedNorServed) {
-  FakeClock clock(kT0);
-  FaultyEventStore store;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
-  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
+TEST_F(LedgerPipelineTest, WrittenButUnsyncedEventsAreNeitherAcknowledgedNorServed) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
 
-  store.sync_gate.Hold();
-  AppendFuture first = AppendInBackground(**ledger, Request({NewEvent("a"), NewEvent("b")}));
-  store.sync_gate.AwaitHeld();  // `first` is written; its sync is held
+  store_.sync_gate.Hold();
+  AppendFuture first = AppendInBackground(*ledger_, Request({NewEvent("a"), NewEvent("b")}));
+  store_.sync_gate.AwaitHeld();  // `first` is written; its sync is held
   // The writer goes on: the next group is written while the last one syncs.
-  AppendFuture second = AppendInBackground(**ledger, Request({NewEvent("c")}));
-  AwaitStoreHead(store, 4);
+  AppendFuture second = AppendInBackground(*ledger_, Request({NewEvent("c")}));
+  AwaitStoreHead(store_, 4);
   EXPECT_TRUE(Waiting(first));
   EXPECT_TRUE(Waiting(second));
 
   // Readers see only the published head.
-  EXPECT_EQ((*ledger)->Head().position, 1u);
-  EXPECT_EQ((*ledger)->WaitForHead(2, std::chrono::steady_clock::now() +
+  EXPECT_EQ(ledger_->Head().position, 1u);
+  EXPECT_EQ(ledger_->WaitForHead(2, std::chrono::steady_clock::now() +
                                           std::chrono::milliseconds(50)),
             1u);
-  absl::StatusOr<v1::ReadResponse> log = (*ledger)->Read(v1::ReadRequest());
+  absl::StatusOr<v1::ReadResponse> log = ledger_->Read(v1::ReadRequest());
   ASSERT_OK(log);
   EXPECT_THAT(log->events(), SizeIs(1));
   EXPECT_EQ(log->head_position(), 1u);
   v1::ReadRequest stream_a;
   stream_a.set_stream_id("a");
-  absl::StatusOr<v1::ReadResponse> a = (*ledger)->Read(stream_a);
+  absl::StatusOr<v1::ReadResponse> a = ledger_->Read(stream_a);
   ASSERT_OK(a);
   EXPECT_THAT(a->events(), SizeIs(1));
   stream_a.set_from(3);  // past the end of a as published (a's version 2 is not synced)
-  EXPECT_THAT((*ledger)->Read(stream_a),
+  EXPECT_THAT(ledger_->Read(stream_a),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("(version 1)")));
   v1::ReadRequest stream_b;
   stream_b.set_stream_id("b");
-  EXPECT_THAT((*ledger)->Read(stream_b), StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no events")));
+  EXPECT_THAT(ledger_->Read(stream_b), StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no events")));
 
-  store.sync_gate.Release();
+  store_.sync_gate.Release();
   absl::StatusOr<v1::AppendResponse> r1 = first.get();
   absl::StatusOr<v1::AppendResponse> r2 = second.get();
   ASSERT_OK(r1);
   ASSERT_OK(r2);
   EXPECT_EQ(r1->events(1).position(), 3u);
   EXPECT_EQ(r2->events(0).position(), 4u);
-  EXPECT_EQ((*ledger)->Head().position, 4u);
-  EXPECT_OK((*ledger)->Read(stream_b));
+  EXPECT_EQ(ledger_->Head().position, 4u);
+  EXPECT_OK(ledger_->Read(stream_b));
 }
 
-TEST(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
-  FakeClock clock(kT0);
-  FaultyEventStore store;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
+TEST_F(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
   const v1::AppendRequest original = Request({NewEvent("x")});
-  store.sync_gate.Hold();
-  AppendFuture first = AppendInBackground(**ledger, original);
-  store.sync_gate.AwaitHeld();
+  store_.sync_gate.Hold();
+  AppendFuture first = AppendInBackground(*ledger_, original);
+  store_.sync_gate.AwaitHeld();
   // The retry finds the original in the store, written but not on disk yet: its answer
   // names the original's position, so it must wait for the same sync.
-  AppendFuture retry = AppendInBackground(**ledger, original);
+  AppendFuture retry = AppendInBackground(*ledger_, original);
   EXPECT_TRUE(Waiting(retry));
-  store.sync_gate.Release();
+  store_.sync_gate.Release();
   absl::StatusOr<v1::AppendResponse> r1 = first.get();
   absl::StatusOr<v1::AppendResponse> r2 = retry.get();
   ASSERT_OK(r1);
   ASSERT_OK(r2);
   EXPECT_TRUE(r2->events(0).duplicate());
   EXPECT_EQ(r2->events(0).position(), r1->events(0).position());
-  EXPECT_EQ(store.writes.load(), 1);
+  EXPECT_EQ(store_.writes.load(), 1);
 }
 
-TEST(LedgerStorageFailureTest, FailedSyncFailsWhatItCoveredPublishesNothingAndStopsTheWriter) {
-  FakeClock clock(kT0);
-  FaultyEventStore store;
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock);
-  ASSERT_OK(ledger);
-  ASSERT_OK((*ledger)->Append(Request({NewEvent("a")}), "alice"));
-  const ChainPoint head = (*ledger)->Head();
+TEST_F(LedgerStorageFailureTest, FailedSyncFailsWhatItCoveredPublishesNothingAndStopsTheWriter) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = ledger_->Head();
 
-  store.fail_sync = true;
-  store.sync_gate.Hold();
-  AppendFuture written = AppendInBackground(**ledger, Request({NewEvent("b")}));
-  store.sync_gate.AwaitHeld();
+  store_.fail_sync = true;
+  store_.sync_gate.Hold();
+  AppendFuture written = AppendInBackground(*ledger_, Request({NewEvent("b")}));
+  store_.sync_gate.AwaitHeld();
   // An append written behind it is not on disk either, and fails with it.
-  AppendFuture behind = AppendInBackground(**ledger, Request({NewEvent("c")}));
-  AwaitStoreHead(store, 3);
-  store.sync_gate.Release();
+  AppendFuture behind = AppendInBackground(*ledger_, Request({NewEvent("c")}));
+  AwaitStoreHead(store_, 3);
+  store_.sync_gate.Release();
   EXPECT_THAT(written.get(), StatusIs(absl::StatusCode::kUnavailable,
                                       AllOf(HasSubstr("fdatasync EIO"),
                                             HasSubstr("restart govledgerd"))));
   EXPECT_THAT(behind.get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
-  EXPECT_EQ((*ledger)->Head(), head);
-  absl::StatusOr<v1::ReadResponse> page = (*ledger)->Read(v1::ReadRequest());
+  EXPECT_EQ(ledger_->Head(), head);
+  absl::StatusOr<v1::ReadResponse> page = ledger_->Read(v1::ReadRequest());
   ASSERT_OK(page);
   EXPECT_THAT(page->events(), SizeIs(1));
 
-  // The writer stopped: nothing more reaches the store.
-  store.fail_sync = false;
-  const int writes = store.writes.load();
-  EXPECT_THAT((*ledger)->Append(Request({NewEvent("d")}), "alice"),
+  // The writer stopped: nothing more reaches the store_.
+  store_.fail_sync = false;
+  const int writes = store_.writes.load();
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("d")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
-  EXPECT_EQ(store.writes.load(), writes);
-  EXPECT_EQ((*ledger)->Head(), head);
+  EXPECT_EQ(store_.writes.load(), writes);
+  EXPECT_EQ(ledger_->Head(), head);
 }
 
 }  // namespace
