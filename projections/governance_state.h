@@ -251,6 +251,12 @@ class GovernanceState {
     return rules_;
   }  // by stream id
 
+  // The layout of GovernanceStateSnapshot this version writes and reads (the
+  // state_format of validator and query snapshots); bump it when the meaning of
+  // the state's fields changes, and older snapshots are ignored (the log is
+  // refolded).
+  static constexpr uint32_t kSnapshotFormat = 1;
+
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so
   // far have built; Load replaces this state's contents with a snapshot's, so

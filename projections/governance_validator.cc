@@ -25,10 +25,7 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 
-// The layout of GovernanceStateSnapshot this version writes and reads
-// (ValidatorSnapshot.state_format); bump it when the meaning of the state's
-// fields changes, and older snapshots are ignored (the log is refolded).
-constexpr uint32_t kStateFormat = 1;
+constexpr uint32_t kStateFormat = GovernanceState::kSnapshotFormat;
 
 // The event_type (field 3) of a stored event, read without parsing the rest
 // (the payload of a large opaque event is skipped, not copied). nullopt if the

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "govledger/v1/events.pb.h"
 #include "ledger/common/status_macros.h"
+#include "projections/governance_state.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -221,17 +222,20 @@ std::vector<std::string> ProgrammeIndex::Programmes() const {
   return out;
 }
 
+void ProgrammeIndex::Normalize(Positions& p) {
+  if (p.sorted) return;
+  std::sort(p.positions.begin(), p.positions.end());
+  p.positions.erase(std::unique(p.positions.begin(), p.positions.end()),
+                    p.positions.end());
+  p.sorted = true;
+}
+
 std::vector<uint64_t> ProgrammeIndex::PositionsFor(
     absl::string_view programme_id) const {
   auto it = by_programme_.find(programme_id);
   if (it == by_programme_.end()) return global_;
   Positions& p = it->second;
-  if (!p.sorted) {
-    std::sort(p.positions.begin(), p.positions.end());
-    p.positions.erase(std::unique(p.positions.begin(), p.positions.end()),
-                      p.positions.end());
-    p.sorted = true;
-  }
+  Normalize(p);
   std::vector<uint64_t> merged;
   merged.reserve(global_.size() + p.positions.size());
   std::merge(global_.begin(), global_.end(), p.positions.begin(),
@@ -283,6 +287,165 @@ std::string ProgrammeIndex::KnownSnapshotKey(absl::string_view programme_id,
                                              const KnownSnapshot& s) {
   return absl::StrCat(kSnapshotKeyPrefix, programme_id, "/known/", s.effective_micros,
                       "/", s.head);
+}
+
+namespace {
+
+// Ascending positions as differences from the one before.
+template <typename Out>
+void PutAscending(const std::vector<uint64_t>& positions, Out* out) {
+  uint64_t last = 0;
+  for (uint64_t p : positions) {
+    out->Add(p - last);
+    last = p;
+  }
+}
+
+// The inverse of PutAscending; false when a position is not past the one before
+// or past `limit`.
+template <typename In>
+bool GetAscending(const In& deltas, uint64_t limit, std::vector<uint64_t>* out) {
+  out->clear();
+  out->reserve(deltas.size());
+  uint64_t last = 0;
+  for (uint64_t d : deltas) {
+    if (d == 0 || d > limit - last) return false;
+    last += d;
+    out->push_back(last);
+  }
+  return true;
+}
+
+}  // namespace
+
+void ProgrammeIndex::SaveTo(internal::QueryIndexSnapshot* out) const {
+  out->Clear();
+  out->set_index_format(kIndexFormat);
+  out->set_state_format(GovernanceState::kSnapshotFormat);
+  int64_t last_recorded = 0;
+  int64_t last_effective = 0;
+  out->mutable_recorded_deltas()->Reserve(static_cast<int>(recorded_.size()));
+  out->mutable_effective_deltas()->Reserve(static_cast<int>(effective_.size()));
+  for (size_t i = 0; i < recorded_.size(); ++i) {
+    out->add_recorded_deltas(recorded_[i] - last_recorded);
+    out->add_effective_deltas(effective_[i] - last_effective);
+    last_recorded = recorded_[i];
+    last_effective = effective_[i];
+  }
+  out->mutable_kinds()->assign(reinterpret_cast<const char*>(kinds_.data()), kinds_.size());
+  for (const auto& [id, registered] : programmes_) *out->add_programmes() = registered;
+  for (const auto& [project, programme] : project_programme_) {
+    (*out->mutable_project_programme())[project] = programme;
+  }
+  for (const std::string& name : programme_names_) out->add_programme_names(name);
+  for (const auto& [stream, programmes] : stream_programmes_) {
+    internal::QueryIndexSnapshot::StreamProgrammes* s = out->add_stream_programmes();
+    s->set_stream_id(stream);
+    for (uint32_t n : programmes) s->add_programmes(n);
+  }
+  for (auto& [programme, positions] : by_programme_) {
+    Normalize(positions);
+    internal::QueryIndexSnapshot::ProgrammePositions* p = out->add_by_programme();
+    p->set_programme_id(programme);
+    PutAscending(positions.positions, p->mutable_position_deltas());
+  }
+  PutAscending(global_, out->mutable_global_deltas());
+  PutAscending(decisions_, out->mutable_decision_deltas());
+  for (const auto& [correcting, corrected] : corrections_) {
+    out->add_correcting_positions(correcting);
+    out->add_corrected_positions(corrected);
+  }
+  for (const auto& [programme, snaps] : snapshots_) {
+    internal::QueryIndexSnapshot::Catalogue* c = out->add_snapshots();
+    c->set_programme_id(programme);
+    for (uint64_t p : snaps.recorded) c->add_recorded(p);
+    for (const KnownSnapshot& k : snaps.known) {
+      c->add_known_effective_micros(k.effective_micros);
+      c->add_known_heads(k.head);
+    }
+  }
+}
+
+absl::Status ProgrammeIndex::LoadFrom(const internal::QueryIndexSnapshot& in) {
+  *this = ProgrammeIndex();
+  auto broken = [this](absl::string_view why) {
+    *this = ProgrammeIndex();
+    return absl::DataLossError(absl::StrCat("the saved query index ", why));
+  };
+  if (in.index_format() != kIndexFormat) {
+    return broken(absl::StrCat("has format ", in.index_format(), "; this version uses ",
+                               kIndexFormat));
+  }
+  const uint64_t n = in.position();
+  if (static_cast<uint64_t>(in.recorded_deltas_size()) != n ||
+      static_cast<uint64_t>(in.effective_deltas_size()) != n || in.kinds().size() != n) {
+    return broken(absl::StrCat("does not hold one entry per event of positions 1..", n));
+  }
+  recorded_.reserve(n);
+  effective_.reserve(n);
+  kinds_.reserve(n);
+  int64_t recorded = 0;
+  int64_t effective = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    recorded += in.recorded_deltas(static_cast<int>(i));
+    effective += in.effective_deltas(static_cast<int>(i));
+    const auto kind = static_cast<uint8_t>(in.kinds()[i]);
+    if (kind > static_cast<uint8_t>(StreamKind::kDecision)) return broken("has an unknown kind");
+    recorded_.push_back(recorded);
+    effective_.push_back(effective);
+    kinds_.push_back(static_cast<StreamKind>(kind));
+  }
+  for (const v1::ProgrammeRegistered& p : in.programmes()) programmes_.emplace(p.programme_id(), p);
+  for (const auto& [project, programme] : in.project_programme()) {
+    project_programme_.emplace(project, programme);
+  }
+  for (const std::string& name : in.programme_names()) {
+    if (!programme_numbers_.emplace(name, programme_names_.size()).second) {
+      return broken("names a programme twice");
+    }
+    programme_names_.push_back(name);
+  }
+  for (const auto& s : in.stream_programmes()) {
+    absl::InlinedVector<uint32_t, 1>& programmes = stream_programmes_[s.stream_id()];
+    for (uint32_t number : s.programmes()) {
+      if (number >= programme_names_.size()) return broken("has an unknown programme number");
+      programmes.push_back(number);
+    }
+  }
+  for (const auto& p : in.by_programme()) {
+    Positions& positions = by_programme_[p.programme_id()];
+    if (!GetAscending(p.position_deltas(), n, &positions.positions)) {
+      return broken("has positions out of order or past its end");
+    }
+  }
+  if (!GetAscending(in.global_deltas(), n, &global_) ||
+      !GetAscending(in.decision_deltas(), n, &decisions_)) {
+    return broken("has positions out of order or past its end");
+  }
+  if (in.correcting_positions_size() != in.corrected_positions_size()) {
+    return broken("has a correction without its corrected event");
+  }
+  for (int i = 0; i < in.correcting_positions_size(); ++i) {
+    const uint64_t correcting = in.correcting_positions(i);
+    const uint64_t corrected = in.corrected_positions(i);
+    if (correcting > n || corrected == 0 || corrected >= correcting) {
+      return broken("has a correction out of range");
+    }
+    corrections_.emplace_back(correcting, corrected);
+  }
+  if (in.state_format() == GovernanceState::kSnapshotFormat) {
+    for (const auto& c : in.snapshots()) {
+      if (c.known_effective_micros_size() != c.known_heads_size()) {
+        return broken("has a known snapshot without its head");
+      }
+      Snapshots& snaps = snapshots_[c.programme_id()];
+      snaps.recorded.assign(c.recorded().begin(), c.recorded().end());
+      for (int i = 0; i < c.known_effective_micros_size(); ++i) {
+        snaps.known.push_back({c.known_effective_micros(i), c.known_heads(i)});
+      }
+    }
+  }  // else: snapshots of another state layout are not used (nor catalogued)
+  return absl::OkStatus();
 }
 
 }  // namespace govledger::projections

@@ -52,6 +52,7 @@
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
+#include "govledger/v1/snapshot.pb.h"
 #include "absl/container/inlined_vector.h"
 #include "projections/as_at.h"
 #include "projections/event_source.h"
@@ -151,6 +152,16 @@ class ProgrammeIndex final : public Timeline {
   static std::string KnownSnapshotKey(absl::string_view programme_id,
                                       const KnownSnapshot& s);
 
+  // Persistence (internal::QueryIndexSnapshot): SaveTo writes the index and its
+  // snapshot catalogue, all but position and hash (the caller's: the index
+  // covers positions 1..size()). LoadFrom replaces this index with `in`'s;
+  // DATA_LOSS, leaving this index empty, when `in` does not hold together (or
+  // has another index_format). Adding the events after it then gives the index
+  // that adding every event from position 1 would have, catalogue included.
+  static constexpr uint32_t kIndexFormat = 1;
+  void SaveTo(internal::QueryIndexSnapshot* out) const;
+  absl::Status LoadFrom(const internal::QueryIndexSnapshot& in);
+
   // Since the index was created: snapshots taken and their bytes, and folds
   // that started from a snapshot (AS_RECORDED, AS_KNOWN). Written by the
   // queries (queries.cc); for tests and the benchmark.
@@ -166,6 +177,8 @@ class ProgrammeIndex final : public Timeline {
     std::vector<uint64_t> positions;
     bool sorted = true;
   };
+  // Sorts `p` and drops repeats (backfills append earlier positions).
+  static void Normalize(Positions& p);
   // The programme of a WorkRef ("" when unknown).
   std::string ProgrammeOf(const v1::WorkRef& ref) const;
   // Adds programme `programme` to `programmes`, the programmes of `stream`

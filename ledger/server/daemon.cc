@@ -39,7 +39,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
   daemon->ledger_service_ = std::make_unique<LedgerServiceImpl>(daemon->ledger_.get());
-  daemon->query_service_ = std::make_unique<QueryServiceImpl>(daemon->ledger_.get(), clock);
+  daemon->query_service_ = std::make_unique<QueryServiceImpl>(
+      daemon->ledger_.get(), clock, projections::SnapshotOptions(),
+      options.on_query_index_ready);
   daemon->admin_service_ =
       std::make_unique<AdminServiceImpl>(daemon->store_.get(), options.data_dir, clock);
 

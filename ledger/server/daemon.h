@@ -48,6 +48,9 @@ struct DaemonOptions {
   // Called after each checkpoint of a rebuild with the position reached (progress). Default
   // none.
   std::function<void(uint64_t position)> on_rebuild_checkpoint;
+  // Told, from a background thread, how QueryService made its index ready (loaded or built,
+  // and in how long). Default none.
+  std::function<void(const std::string&)> on_query_index_ready;
 };
 
 class Daemon {

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
     std::cerr << "govledgerd: rebuilding projections: checkpoint at position " << position
               << std::endl;
   };
+  options.on_query_index_ready = [](const std::string& what) {
+    std::cerr << "govledgerd: " << what << std::endl;
+  };
 
   // Signals are taken by sigwait below, so block them before any thread starts.
   sigset_t signals;

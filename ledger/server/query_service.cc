@@ -1,16 +1,30 @@
 #include "ledger/server/query_service.h"
 
+#include <chrono>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include <gperftools/malloc_extension.h>
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
 
+namespace {
+
+// Key of the saved index among the store's projections (FORMAT.md).
+constexpr char kIndexKey[] = "query-index";
+
+}  // namespace
+
 QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
-                                   projections::SnapshotOptions options)
+                                   projections::SnapshotOptions options,
+                                   std::function<void(const std::string&)> log)
     : ledger_(ledger),
       clock_(clock),
       source_(&ledger->store()),
@@ -34,12 +48,8 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
                        projections::QueryBenefits)),
       entity_history_(
           Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory),
-                 projections::QueryEntityHistory)) {
-  // Snapshots of an earlier run are unknown to this run's catalogue: drop them
-  // (a failure leaves them unused).
-  ledger->store()
-      .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
-      .IgnoreError();
+                 projections::QueryEntityHistory)),
+      log_ready_(std::move(log)) {
   warmer_ = std::thread([this] { Warm(); });
 }
 
@@ -49,6 +59,9 @@ void QueryServiceImpl::Stop() {
   stopping_ = true;
   if (warmer_.joinable()) warmer_.join();
   queries_.Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  // A failure costs the next start a rebuild of the index from the log.
+  SaveIndex(/*sync=*/true).IgnoreError();
 }
 
 void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
@@ -101,12 +114,109 @@ void QueryServiceImpl::Warm() {
           .IgnoreError();
     }
   }
+  {
+    // A crash from here on still finds the index and the snapshots warmed.
+    std::lock_guard<std::mutex> lock(mu_);
+    SaveIndex(/*sync=*/false).IgnoreError();
+  }
   // Warming read and wrote a lot (pages of the log, snapshots): give the
   // freed memory back to the system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
 }
 
+absl::Status QueryServiceImpl::LoadIndex(size_t* size) {
+  EventStore& store = ledger_->store();
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.GetProjection(kIndexKey));
+  if (!bytes) return absl::NotFoundError("no saved index");
+  *size = bytes->size();
+  auto saved = std::make_unique<internal::QueryIndexSnapshot>();
+  if (!saved->ParseFromString(*bytes)) {
+    return absl::DataLossError("the saved query index does not parse");
+  }
+  const uint64_t position = saved->position();
+  const uint64_t head = ledger_->Head().position;
+  if (position > head) {
+    return absl::DataLossError(absl::StrCat("the saved query index claims position ", position,
+                                            ", past the head ", head));
+  }
+  if (position > 0) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(position));
+    if (!stored || stored->size() < crypto::kHashSize ||
+        stored->compare(stored->size() - crypto::kHashSize, crypto::kHashSize,
+                        saved->hash()) != 0) {
+      return absl::DataLossError(absl::StrCat("the saved query index's hash at position ",
+                                              position, " does not match the log's"));
+    }
+  }
+  RETURN_IF_ERROR(index_.LoadFrom(*saved));
+  if (saved->state_format() != projections::GovernanceState::kSnapshotFormat) {
+    // Snapshots of another state layout: not catalogued, so not kept.
+    RETURN_IF_ERROR(store.DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix));
+  }
+  saved_size_ = index_.size();
+  saved_snapshots_ = index_.snapshots_taken;
+  return absl::OkStatus();
+}
+
+absl::Status QueryServiceImpl::SaveIndex(bool sync) {
+  const uint64_t position = index_.size();
+  if (!index_ready_ ||
+      (position == saved_size_ && index_.snapshots_taken == saved_snapshots_)) {
+    return absl::OkStatus();
+  }
+  internal::QueryIndexSnapshot saved;
+  index_.SaveTo(&saved);
+  saved.set_position(position);
+  if (position > 0) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, ledger_->store().Get(position));
+    if (!stored || stored->size() < crypto::kHashSize) {
+      return absl::DataLossError(absl::StrCat("the event at position ", position,
+                                              " is missing or has no hash"));
+    }
+    saved.set_hash(stored->substr(stored->size() - crypto::kHashSize));
+  }
+  RETURN_IF_ERROR(ledger_->store().PutProjection(kIndexKey, saved.SerializeAsString(), sync));
+  saved_size_ = position;
+  saved_snapshots_ = index_.snapshots_taken;
+  return absl::OkStatus();
+}
+
 absl::Status QueryServiceImpl::CatchUp() {
+  std::optional<std::chrono::steady_clock::time_point> started;
+  std::string loaded;
+  if (!index_ready_) {
+    started = std::chrono::steady_clock::now();
+    size_t size = 0;
+    absl::Status s = LoadIndex(&size);
+    if (s.ok()) {
+      loaded = absl::StrCat("loaded at position ", index_.size(), " (",
+                            absl::StrFormat("%.1f", size / 1e6), " MB)");
+    } else {
+      // Built from position 1: the snapshots of earlier runs are not in its
+      // catalogue (a failure leaves them unused).
+      index_ = projections::ProgrammeIndex();
+      ledger_->store()
+          .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
+          .IgnoreError();
+      loaded = absl::StrCat("built from position 1 (", s.message(), ")");
+    }
+    index_ready_ = true;
+  }
+  const uint64_t before = index_.size();
+  absl::Status caught_up = CatchUpFromLog();
+  if (started && log_ready_) {
+    log_ready_(absl::StrCat(
+        "query index ", loaded, ", then ", index_.size() - before, " events read to position ",
+        index_.size(), ", in ",
+        absl::StrFormat("%.2f", std::chrono::duration<double>(
+                                    std::chrono::steady_clock::now() - *started)
+                                    .count()),
+        " s", caught_up.ok() ? "" : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
+  }
+  return caught_up;
+}
+
+absl::Status QueryServiceImpl::CatchUpFromLog() {
   const uint64_t head = ledger_->Head().position;
   uint64_t from = index_.size() + 1;
   while (from <= head) {

@@ -7,10 +7,18 @@
 // snapshots of each programme's folds among the store's projections. No logic
 // here beyond reading and mapping statuses.
 //
-// At construction a background thread builds the index and snapshots of every
-// programme's folds at the head, so the daemon serves at once and the first
-// queries need not fold from position 1; a call that arrives meanwhile waits for
-// the index it needs.
+// The index and its catalogue of snapshots persist among the store's
+// projections (key "query-index", proto internal::QueryIndexSnapshot): saved
+// when the service stops and when its warming ends, loaded by the first call or
+// the warming, whichever comes first, when its position and hash match the log.
+// Then only the events after it are read; otherwise (none saved, another
+// format, a log it does not match) the index is built from position 1 and the
+// snapshots of earlier runs are dropped.
+//
+// At construction a background thread loads or builds the index and takes
+// snapshots of every programme's folds at the head, so the daemon serves at once
+// and the first queries need not fold from position 1; a call that arrives
+// meanwhile waits for the index it needs.
 //
 // Threads: every method is asynchronous (async_calls.h): the daemon's serving
 // thread only queues each call; one query thread answers them in arrival order,
@@ -21,6 +29,7 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -50,8 +59,11 @@ class QueryServiceImpl final : public QueryServiceBase {
  public:
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
+  // `log`, if set, is told once how the index was made ready (loaded or built,
+  // and in how long).
   QueryServiceImpl(const Ledger* ledger, const Clock* clock,
-                   projections::SnapshotOptions options = {});
+                   projections::SnapshotOptions options = {},
+                   std::function<void(const std::string&)> log = nullptr);
   ~QueryServiceImpl() override;
 
   // Serves every method from `cq` (see UnaryMethod::Listen): each call is
@@ -61,7 +73,9 @@ class QueryServiceImpl final : public QueryServiceBase {
 
   // Ends the background work (at its next step) and the query thread, and
   // waits for them; calls still queued, and any later, are refused with
-  // UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
+  // UNAVAILABLE. Then saves the index (synced) if it changed since it was
+  // loaded or saved. Call after the gRPC server has shut down, while the ledger
+  // is open. Idempotent.
   void Stop();
 
  private:
@@ -81,9 +95,18 @@ class QueryServiceImpl final : public QueryServiceBase {
     EventStore* const store_;
   };
 
+  // The first time: loads the saved index (or starts an empty one, dropping
+  // earlier runs' snapshots). Every time: adds the events from the index's
+  // size + 1 to the head published now. REQUIRES: mu_ held.
+  absl::Status CatchUp();
   // Adds the events from the index's size + 1 to the head published now.
   // REQUIRES: mu_ held.
-  absl::Status CatchUp();
+  absl::Status CatchUpFromLog();
+  // Loads the saved index (`size`: its bytes) if it is usable; the reason it
+  // is not otherwise. REQUIRES: mu_ held.
+  absl::Status LoadIndex(size_t* size);
+  // Saves the index if it changed since loaded or saved. REQUIRES: mu_ held.
+  absl::Status SaveIndex(bool sync);
   // A query of the read side (projections/queries.h).
   template <typename Request, typename Response>
   using Query = absl::StatusOr<Response> (*)(const projections::IndexedLog& log,
@@ -106,6 +129,11 @@ class QueryServiceImpl final : public QueryServiceBase {
   std::mutex mu_;
   projections::ProgrammeIndex index_;  // guarded by mu_
   projections::IndexedLog log_;        // guarded by mu_
+  bool index_ready_ = false;           // loaded or started empty; guarded by mu_
+  // What the saved index holds: events and snapshots taken. Guarded by mu_.
+  uint64_t saved_size_ = 0;
+  uint64_t saved_snapshots_ = 0;
+  const std::function<void(const std::string&)> log_ready_;
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
   // The query thread: answers calls one at a time, in arrival order.

@@ -4,7 +4,9 @@
 // `--rebuild-projections` refolds the log, resumes after being killed in the
 // middle (SIGKILL), and leaves the same answers. The daemon says how it
 // recovered on stderr: "governance state from the snapshot at position N;
-// replayed K positions ...".
+// replayed K positions ...". QueryService's index of the log persists too: a
+// restart loads it and reads only the events after it ("query index loaded at
+// position N, then K events read ..."), and one that does not match is rebuilt.
 #include <grpcpp/client_context.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,12 +23,14 @@
 #include "govledger/v1/query.grpc.pb.h"
 #include "tests/governance_events.h"
 #include "tests/integration/client_util.h"
+#include "tests/integration/raw_database.h"
 #include "tests/seed000_events.h"
 
 namespace govledger::testing {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -51,20 +55,24 @@ class ProjectionsTest : public DaemonTest {
     return response.head_position();
   }
 
-  // The daemon's line about how it recovered its governance state (it comes
-  // just after the port file).
-  std::string RecoveryLine() {
+  // The first line of this run's stderr that holds `what`, waiting for it up
+  // to 10 s.
+  std::string LineWith(const std::string& what) {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
       std::istringstream err(daemon_.Stderr());
       for (std::string line; std::getline(err, line);) {
-        if (line.find("governance state") != std::string::npos) return line;
+        if (line.find(what) != std::string::npos) return line;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return "(no recovery line) " + daemon_.Stderr();
+    return absl::StrCat("(no line with '", what, "') ", daemon_.Stderr());
   }
+  // How it recovered its governance state (just after the port file).
+  std::string RecoveryLine() { return LineWith("governance state"); }
+  // How QueryService made its index ready (from its warming thread).
+  std::string IndexLine() { return LineWith("query index"); }
 
   // Answers that depend on the whole fold: LPP's status and risks as recorded
   // at the head and as known at week 86, serialized.
@@ -153,6 +161,52 @@ TEST_F(ProjectionsTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
                            HasSubstr("has already been opened")));
   EXPECT_THAT(Append(*stub_, MakeAppend({Ev(CloseRisk("LPP-RX12"))}), &response),
               GrpcOk());
+}
+
+TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) {
+  EXPECT_THAT(IndexLine(), HasSubstr("query index built from position 1 (no saved index)"));
+  const uint64_t head = RecordSeed000();
+  const std::string before = Answers();
+
+  // SIGTERM saves the index at the head; the next start loads it.
+  ASSERT_OK(daemon_.Restart());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              AllOf(HasSubstr(absl::StrCat("query index loaded at position ", head, " (")),
+                    HasSubstr(absl::StrCat(" MB), then 0 events read to position ", head))));
+  EXPECT_EQ(Answers(), before);
+
+  // After SIGKILL: the index saved last, and the events after it.
+  Send({Ev(Risk("LPP-RX1", ProgrammeRef("LPP")))});
+  Send({Ev(Rerate("LPP-RX1", v1::RAG_RED))});
+  const std::string later = Answers();
+  ASSERT_NE(later, before);
+  EXPECT_TRUE(daemon_.Kill().signaled);
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              AllOf(HasSubstr(absl::StrCat("query index loaded at position ", head, " (")),
+                    HasSubstr(absl::StrCat(" MB), then 2 events read to position ", head + 2))));
+  EXPECT_EQ(Answers(), later);
+
+  // An index that does not parse is rebuilt from the log, with the same answers.
+  ASSERT_EQ(daemon_.Stop().code, 0);
+  {
+    RawDatabase db(daemon_.data_dir());
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    ASSERT_NE(db.family("projections"), nullptr);
+    ASSERT_TRUE(db.db()
+                    .Put(rocksdb::WriteOptions(), db.family("projections"), "query-index",
+                         "not an index")
+                    .ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              HasSubstr(absl::StrCat("query index built from position 1 (the saved query "
+                                     "index does not parse), then ",
+                                     head + 2, " events read")));
+  EXPECT_EQ(Answers(), later);
 }
 
 // Reads a whole file ("" if missing).

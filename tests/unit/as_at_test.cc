@@ -3,6 +3,7 @@
 // and effective time set by hand.
 #include "projections/as_at.h"
 
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -665,10 +666,60 @@ TEST(ProgrammeIndexTest, ARiskTransferredInBringsItsEarlierEvents) {
   EXPECT_THAT(positions("NONE"), ElementsAre(1));
 }
 
+// `index` saved, serialized, parsed and loaded into a new index, as a restart
+// of QueryService does.
+projections::ProgrammeIndex Reloaded(const projections::ProgrammeIndex& index) {
+  internal::QueryIndexSnapshot saved;
+  index.SaveTo(&saved);
+  saved.set_position(index.size());
+  internal::QueryIndexSnapshot parsed;
+  EXPECT_TRUE(parsed.ParseFromString(saved.SerializeAsString()));
+  projections::ProgrammeIndex loaded;
+  EXPECT_OK(loaded.LoadFrom(parsed));
+  return loaded;
+}
+
+// Everything `a` and `b` answer is the same (for these programmes, and one
+// that is not registered).
+void ExpectSameIndex(const projections::ProgrammeIndex& a,
+                     const projections::ProgrammeIndex& b,
+                     std::vector<std::string> programmes) {
+  ASSERT_EQ(a.size(), b.size());
+  for (uint64_t p = 1; p <= a.size(); ++p) {
+    ASSERT_EQ(a.RecordedMicros(p), b.RecordedMicros(p)) << p;
+    ASSERT_EQ(a.EffectiveMicros(p), b.EffectiveMicros(p)) << p;
+    ASSERT_EQ(a.Kind(p), b.Kind(p)) << p;
+  }
+  EXPECT_EQ(a.Programmes(), b.Programmes());
+  EXPECT_EQ(a.DecisionPositions(), b.DecisionPositions());
+  EXPECT_EQ(a.GlobalPositions(), b.GlobalPositions());
+  EXPECT_EQ(a.corrections(), b.corrections());
+  programmes.push_back("NONE");
+  for (const std::string& programme : programmes) {
+    SCOPED_TRACE(programme);
+    EXPECT_EQ(a.PositionsFor(programme), b.PositionsFor(programme));
+    absl::StatusOr<v1::ProgrammeRegistered> ra = a.FindProgrammeRegistration(programme);
+    absl::StatusOr<v1::ProgrammeRegistered> rb = b.FindProgrammeRegistration(programme);
+    ASSERT_EQ(ra.ok(), rb.ok());
+    if (ra.ok()) EXPECT_EQ(ra->SerializeAsString(), rb->SerializeAsString());
+    const projections::ProgrammeIndex::Snapshots* sa = a.SnapshotsOf(programme);
+    const projections::ProgrammeIndex::Snapshots* sb = b.SnapshotsOf(programme);
+    ASSERT_EQ(sa == nullptr, sb == nullptr);
+    if (sa == nullptr) continue;
+    EXPECT_EQ(sa->recorded, sb->recorded);
+    ASSERT_EQ(sa->known.size(), sb->known.size());
+    for (size_t i = 0; i < sa->known.size(); ++i) {
+      EXPECT_EQ(sa->known[i].effective_micros, sb->known[i].effective_micros);
+      EXPECT_EQ(sa->known[i].head, sb->known[i].head);
+    }
+  }
+}
+
 // Answers from a ProgrammeIndex equal answers over the whole log, on a random
 // log of three programmes with risks and scope moving between them, late
-// events and corrections.
-TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
+// events and corrections. `reload`: between steps the index is saved and
+// loaded again, as across restarts, and goes on from the loaded one.
+void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
   std::mt19937_64 rng(7);
   Log log;
   log.Add(Ev(Organisation("LPF")), InWeek(1));
@@ -750,6 +801,12 @@ TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
   const size_t steps = 4;
   for (size_t step = 1; step <= steps; ++step) {
     const size_t upto = log.events().size() * step / steps;
+    if (reload && step > 1) {
+      projections::ProgrammeIndex loaded = Reloaded(index);
+      ASSERT_NO_FATAL_FAILURE(ExpectSameIndex(index, loaded, programmes));
+      ASSERT_NE(loaded.SnapshotsOf("P0"), nullptr) << "the catalogue was not kept";
+      index = std::move(loaded);
+    }
     while (index.size() < upto) {
       ASSERT_OK(index.Add(log.events()[index.size()], source));
     }
@@ -814,10 +871,65 @@ TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
     }
   }
   EXPECT_EQ(checked, 4 * 3 * 13 * 2);
-  // Most answers started from a snapshot, in both modes.
-  EXPECT_GT(index.snapshots_taken, 20u);
-  EXPECT_GT(index.recorded_from_snapshot, 100u);
-  EXPECT_GT(index.known_from_snapshot, 100u);
+  if (reload) {
+    // Since the last load (the counters start again), answers started from
+    // snapshots, in both modes.
+    EXPECT_GT(index.recorded_from_snapshot, 25u);
+    EXPECT_GT(index.known_from_snapshot, 25u);
+  } else {
+    // Most answers started from a snapshot, in both modes.
+    EXPECT_GT(index.snapshots_taken, 20u);
+    EXPECT_GT(index.recorded_from_snapshot, 100u);
+    EXPECT_GT(index.known_from_snapshot, 100u);
+  }
+}
+
+TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
+  CheckAnswersEqualThoseOverTheWholeLog(/*reload=*/false);
+}
+
+TEST(ProgrammeIndexTest, ASavedAndLoadedIndexGoesOnAnsweringTheSame) {
+  CheckAnswersEqualThoseOverTheWholeLog(/*reload=*/true);
+}
+
+TEST(ProgrammeIndexTest, ASavedIndexThatDoesNotHoldTogetherIsRefused) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"))), InWeek(2));
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(4));
+  const projections::ProgrammeIndex index = IndexOf(log);
+  internal::QueryIndexSnapshot good;
+  index.SaveTo(&good);
+  good.set_position(index.size());
+  {
+    projections::ProgrammeIndex loaded;
+    ASSERT_OK(loaded.LoadFrom(good));
+    EXPECT_EQ(loaded.size(), index.size());
+  }
+  auto refused = [&](const char* what,
+                     const std::function<void(internal::QueryIndexSnapshot&)>& edit) {
+    SCOPED_TRACE(what);
+    internal::QueryIndexSnapshot bad = good;
+    edit(bad);
+    projections::ProgrammeIndex loaded = IndexOf(log);
+    EXPECT_THAT(loaded.LoadFrom(bad), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr("the saved query index")));
+    EXPECT_EQ(loaded.size(), 0u) << "a refused load leaves the index empty";
+    EXPECT_THAT(loaded.Programmes(), ::testing::IsEmpty());
+  };
+  refused("another format", [](auto& m) { m.set_index_format(99); });
+  refused("a position beyond its entries", [](auto& m) { m.set_position(m.position() + 1); });
+  refused("an entry missing", [](auto& m) { m.mutable_kinds()->pop_back(); });
+  refused("an unknown kind", [](auto& m) { (*m.mutable_kinds())[0] = 42; });
+  refused("positions past the end", [](auto& m) { m.add_global_deltas(1000); });
+  refused("positions repeated", [](auto& m) { m.add_decision_deltas(0); });
+  refused("an unknown programme number",
+          [](auto& m) { m.mutable_stream_programmes(0)->add_programmes(77); });
+  refused("a correction without its target", [](auto& m) { m.add_correcting_positions(3); });
+  refused("a correction of a later event", [](auto& m) {
+    m.add_correcting_positions(2);
+    m.add_corrected_positions(3);
+  });
 }
 
 }  // namespace
