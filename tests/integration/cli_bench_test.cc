@@ -1,7 +1,8 @@
 // `govledger bench` against the real daemon through the real binary: each mode runs, prints
 // the figures its --json promises, leaves what it appended in the ledger, and refuses what it
-// cannot do with the documented exit codes. (The figures themselves are not asserted: these
-// machines are shared; README "Benchmarks" has measured ones.)
+// cannot do with the documented exit codes. And `govledger-as-at-bench` runs every part once on
+// a small ledger. (The figures themselves are not asserted: these machines are shared; README
+// "Benchmarks" has measured ones.)
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
+#include "tests/testutil.h"
 
 namespace govledger::testing {
 namespace {
@@ -105,6 +107,33 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
 
   // An empty ledger: every event is an append the run made, none is left by a failed run.
   EXPECT_EQ(Head(), 0u);
+}
+
+// Every part of the as-at benchmark, in memory and through govledgerd (which it starts,
+// restarts and rebuilds itself), on 20,000 events.
+TEST(AsAtBenchTest, RunsEveryPartOnASmallLedger) {
+  TempDir dir;
+  CliRun run = RunProgram(
+      GOVLEDGER_AS_AT_BENCH_PATH,
+      absl::StrCat("--events 20000 --programmes 4 --weeks 52 --queries 5 --replay-queries 1 "
+                   "--govledgerd ",
+                   GOVLEDGERD_PATH, " --data-dir ", dir.path(), "/ledger"));
+  ASSERT_EQ(run.code, 0) << run.out << run.err;
+  for (const char* line :
+       {"generated 20000 events", "full fold:", "whole log from position 1",
+        "as known, programme index and snapshots", "appended 20000 events",
+        "restart to serving", "index and snapshots ready", "as recorded, through govledgerd",
+        "RSS after the queries", "query index loaded at position 20000 (",
+        "then 0 events read", "start with --rebuild-projections to serving",
+        "rebuild finished"}) {
+    EXPECT_THAT(run.out, HasSubstr(line));
+  }
+  // A data directory that exists is refused, touching nothing.
+  CliRun again = RunProgram(GOVLEDGER_AS_AT_BENCH_PATH,
+                            absl::StrCat("--events 100 --govledgerd ", GOVLEDGERD_PATH,
+                                         " --data-dir ", dir.path(), "/ledger"));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_THAT(again.err, HasSubstr("exists; give a directory the benchmark may create"));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Runs the real govledger CLI binary (GOVLEDGER_CLI_PATH, set by CMake for the integration test
-// target) through the shell and captures its exit code, stdout and stderr. Thread-compatible:
-// each call uses its own temporary file for stderr.
+// target), or another of the project's programs, through the shell and captures its exit code,
+// stdout and stderr. Thread-compatible: each call uses its own temporary file for stderr.
 #ifndef GOVLEDGER_TESTS_INTEGRATION_CLI_RUNNER_H_
 #define GOVLEDGER_TESTS_INTEGRATION_CLI_RUNNER_H_
 
@@ -23,16 +23,17 @@ struct CliRun {
   std::string err;  // stderr
 };
 
-// Runs `env_prefix GOVLEDGER_CLI_PATH args` with sh (so `args` must be shell-quoted; `env_prefix`
-// sets variables for the run, e.g. "NO_COLOR=1"). stdin is /dev/null unless `args` redirects it.
-inline CliRun Cli(const std::string& args, const std::string& env_prefix = "") {
+// Runs `env_prefix program args` with sh (so `args` must be shell-quoted; `env_prefix` sets
+// variables for the run, e.g. "NO_COLOR=1"). stdin is /dev/null unless `args` redirects it.
+inline CliRun RunProgram(const std::string& program, const std::string& args,
+                         const std::string& env_prefix = "") {
   CliRun r;
   char err_path[] = "/tmp/govledger-cli-stderr-XXXXXX";
   const int fd = ::mkstemp(err_path);
   if (fd < 0) return r;
   ::close(fd);
-  const std::string command = absl::StrCat(env_prefix, " ", GOVLEDGER_CLI_PATH, " ", args,
-                                           " </dev/null 2>", err_path);
+  const std::string command =
+      absl::StrCat(env_prefix, " ", program, " ", args, " </dev/null 2>", err_path);
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe != nullptr) {
     char buf[4096];
@@ -47,6 +48,11 @@ inline CliRun Cli(const std::string& args, const std::string& env_prefix = "") {
   r.err = err.str();
   ::unlink(err_path);
   return r;
+}
+
+// RunProgram of the govledger CLI.
+inline CliRun Cli(const std::string& args, const std::string& env_prefix = "") {
+  return RunProgram(GOVLEDGER_CLI_PATH, args, env_prefix);
 }
 
 }  // namespace govledger::testing
