@@ -259,9 +259,7 @@ absl::StatusOr<std::pair<uint64_t, bool>> GovernanceValidator::Load(
   }
   if (position > 0) {
     ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(position));
-    if (!stored || stored->size() < crypto::kHashSize ||
-        stored->compare(stored->size() - crypto::kHashSize, crypto::kHashSize,
-                        snapshot.hash()) != 0) {
+    if (!stored || StoredEventHash(*stored) != snapshot.hash()) {
       return ignore(absl::StrCat("the snapshot's hash at position ", position,
                                  " does not match the log's"));
     }

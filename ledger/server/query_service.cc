@@ -10,7 +10,6 @@
 #include <gperftools/malloc_extension.h>
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
-#include "ledger/crypto/sha256.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -141,9 +140,7 @@ absl::Status QueryServiceImpl::LoadIndex(size_t* size) {
   }
   if (position > 0) {
     ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(position));
-    if (!stored || stored->size() < crypto::kHashSize ||
-        stored->compare(stored->size() - crypto::kHashSize, crypto::kHashSize,
-                        saved->hash()) != 0) {
+    if (!stored || StoredEventHash(*stored) != saved->hash()) {
       return absl::DataLossError(absl::StrCat("the saved query index's hash at position ",
                                               position, " does not match the log's"));
     }
@@ -169,11 +166,12 @@ absl::Status QueryServiceImpl::SaveIndex(bool sync) {
   saved.set_position(position);
   if (position > 0) {
     ASSIGN_OR_RETURN(std::optional<std::string> stored, ledger_->store().Get(position));
-    if (!stored || stored->size() < crypto::kHashSize) {
+    const absl::string_view hash = stored ? StoredEventHash(*stored) : absl::string_view();
+    if (hash.empty()) {
       return absl::DataLossError(absl::StrCat("the event at position ", position,
                                               " is missing or has no hash"));
     }
-    saved.set_hash(stored->substr(stored->size() - crypto::kHashSize));
+    saved.set_hash(std::string(hash));
   }
   RETURN_IF_ERROR(ledger_->store().PutProjection(kIndexKey, saved.SerializeAsString(), sync));
   saved_size_ = position;

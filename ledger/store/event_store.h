@@ -40,6 +40,14 @@ struct EventWrite {
   std::string stored_bytes;  // FORMAT.md: record || 0x7A 0x20 || hash
 };
 
+// The hash a stored event ends with (its last crypto::kHashSize bytes; FORMAT.md, "The stored
+// event"), or "" when `stored` is too short to hold one. A shape check only: VerifyStoredEvent
+// (ledger/stored_event.h) checks the hash itself.
+inline absl::string_view StoredEventHash(absl::string_view stored) {
+  return stored.size() < crypto::kHashSize ? absl::string_view()
+                                           : stored.substr(stored.size() - crypto::kHashSize);
+}
+
 class EventStore {
  public:
   virtual ~EventStore() = default;

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "govledger/v1/snapshot.pb.h"
 #include "tests/governance_events.h"
 #include "tests/integration/client_util.h"
 #include "tests/integration/raw_database.h"
@@ -206,6 +207,32 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
               HasSubstr(absl::StrCat("query index built from position 1 (the saved query "
                                      "index does not parse), then ",
                                      head + 2, " events read")));
+  EXPECT_EQ(Answers(), later);
+
+  // That stop saved the rebuilt index. One whose hash is not the log's (as if the log had
+  // changed under it) is rebuilt too.
+  ASSERT_EQ(daemon_.Stop().code, 0);
+  {
+    RawDatabase db(daemon_.data_dir());
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    std::string bytes;
+    ASSERT_TRUE(
+        db.db().Get(rocksdb::ReadOptions(), db.family("projections"), "query-index", &bytes).ok());
+    internal::QueryIndexSnapshot saved;
+    ASSERT_TRUE(saved.ParseFromString(bytes));
+    ASSERT_EQ(saved.position(), head + 2);
+    (*saved.mutable_hash())[0] ^= 0x01;
+    ASSERT_TRUE(db.db()
+                    .Put(rocksdb::WriteOptions(), db.family("projections"), "query-index",
+                         saved.SerializeAsString())
+                    .ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              HasSubstr(absl::StrCat("query index built from position 1 (the saved query "
+                                     "index's hash at position ",
+                                     head + 2, " does not match the log's)")));
   EXPECT_EQ(Answers(), later);
 }
 
