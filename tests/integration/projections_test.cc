@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -110,6 +111,19 @@ class ProjectionsTest : public DaemonTest {
     return out;
   }
 
+  // Rewrites the stopped daemon's saved query index (projections key
+  // "query-index") with `edit`.
+  void EditSavedIndex(const std::function<void(std::string&)>& edit) {
+    RawDatabase db(daemon_.data_dir());
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    rocksdb::ColumnFamilyHandle* projections = db.family("projections");
+    ASSERT_NE(projections, nullptr);
+    std::string bytes;
+    ASSERT_TRUE(db.db().Get(rocksdb::ReadOptions(), projections, "query-index", &bytes).ok());
+    ASSERT_NO_FATAL_FAILURE(edit(bytes));
+    ASSERT_TRUE(db.db().Put(rocksdb::WriteOptions(), projections, "query-index", bytes).ok());
+  }
+
   uint64_t RecordSeed000() {
     const seed000::Seed000 seed = seed000::BuildSeed000();
     Send(seed.registrations);
@@ -192,15 +206,7 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
 
   // An index that does not parse is rebuilt from the log, with the same answers.
   ASSERT_EQ(daemon_.Stop().code, 0);
-  {
-    RawDatabase db(daemon_.data_dir());
-    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
-    ASSERT_NE(db.family("projections"), nullptr);
-    ASSERT_TRUE(db.db()
-                    .Put(rocksdb::WriteOptions(), db.family("projections"), "query-index",
-                         "not an index")
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(EditSavedIndex([](std::string& bytes) { bytes = "not an index"; }));
   ASSERT_OK(daemon_.Start());
   Connect();
   EXPECT_THAT(IndexLine(),
@@ -212,21 +218,13 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
   // That stop saved the rebuilt index. One whose hash is not the log's (as if the log had
   // changed under it) is rebuilt too.
   ASSERT_EQ(daemon_.Stop().code, 0);
-  {
-    RawDatabase db(daemon_.data_dir());
-    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
-    std::string bytes;
-    ASSERT_TRUE(
-        db.db().Get(rocksdb::ReadOptions(), db.family("projections"), "query-index", &bytes).ok());
+  ASSERT_NO_FATAL_FAILURE(EditSavedIndex([&](std::string& bytes) {
     internal::QueryIndexSnapshot saved;
     ASSERT_TRUE(saved.ParseFromString(bytes));
     ASSERT_EQ(saved.position(), head + 2);
     (*saved.mutable_hash())[0] ^= 0x01;
-    ASSERT_TRUE(db.db()
-                    .Put(rocksdb::WriteOptions(), db.family("projections"), "query-index",
-                         saved.SerializeAsString())
-                    .ok());
-  }
+    bytes = saved.SerializeAsString();
+  }));
   ASSERT_OK(daemon_.Start());
   Connect();
   EXPECT_THAT(IndexLine(),
