@@ -43,7 +43,8 @@ class EventValidator {
   virtual absl::Status CheckAppend(const std::vector<const v1::Event*>& events,
                                    const AppendContext& context) = 0;
 
-  // The group is on disk: its staged state becomes committed state.
+  // The group is written to the store (readable there; a sync will put it on disk, and if that
+  // fails the ledger stops writing): its staged state becomes committed state.
   virtual void CommitGroup() = 0;
 
   // The group was not written: its staged state is dropped.
