@@ -346,7 +346,7 @@ void Ledger::SyncLoop() {
   // written before it are still synced here.)
   absl::Status failed;
   for (;;) {
-    std::deque<Written> batch;
+    std::vector<Written> batch;
     {
       std::unique_lock lock(sync_mu_);
       sync_cv_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });

@@ -160,7 +160,7 @@ class Ledger {
 
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
-  std::deque<Written> sync_queue_;  // groups in write order; guarded by sync_mu_
+  std::vector<Written> sync_queue_;  // groups in write order; guarded by sync_mu_
   bool sync_stopping_ = false;      // guarded by sync_mu_
   // Set once a store write or sync fails; from then on the writer refuses every append and
   // nothing more is published. Guarded by sync_mu_.
