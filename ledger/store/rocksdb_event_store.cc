@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/store/id_memtable.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
-#include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -161,12 +161,11 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   // look-ups behind bloom filters or served from the writer's stream-version cache.
   streams_cf.compaction_style = rocksdb::kCompactionStyleUniversal;
   streams_cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamPrefix>();
-  // Event ids are random and only ever looked up whole, never scanned: a hashed memtable (the
-  // whole 16-byte id as its "prefix") inserts and finds them without a skiplist search, which
-  // takes the writer thread's biggest cost off it (the sort moves to the background flush).
+  // Event ids are random and only ever looked up whole, never scanned: a hashed memtable
+  // inserts and finds them without a skiplist search, which takes the writer thread's biggest
+  // cost off it; the sort moves to the background flush (id_memtable.h).
   rocksdb::ColumnFamilyOptions ids_cf = cf_options(small, true);
-  ids_cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-  ids_cf.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 18));
+  ids_cf.memtable_factory = std::make_shared<HashedIdMemTableFactory>(1 << 18);
   ids_cf.compaction_style = rocksdb::kCompactionStyleUniversal;
   ids_cf.compression = rocksdb::kNoCompression;  // random ids do not compress
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {

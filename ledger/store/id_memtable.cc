@@ -1,0 +1,225 @@
+#include "ledger/store/id_memtable.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/slice.h"
+
+namespace govledger {
+namespace {
+
+using rocksdb::KeyHandle;
+using rocksdb::MemTableRep;
+using rocksdb::Slice;
+
+// An entry: the link to the next entry of its chain, then the memtable key RocksDB encodes
+// (varint32 length, internal key = user key + 8-byte sequence and type, value).
+struct Node {
+  std::atomic<Node*> next{nullptr};
+  char* Key() { return reinterpret_cast<char*>(this + 1); }
+  const char* Key() const { return reinterpret_cast<const char*>(this + 1); }
+};
+
+Slice UserKeyOfInternal(const Slice& internal_key) {
+  return Slice(internal_key.data(), internal_key.size() - 8);
+}
+
+Slice UserKeyOfEntry(const char* memtable_key) {
+  return UserKeyOfInternal(rocksdb::GetLengthPrefixedSlice(memtable_key));
+}
+
+// The first 8 bytes of the user key, big-endian, zero-padded: ordered as the bytewise
+// comparator orders the keys, except that equal prefixes need the whole comparison.
+uint64_t OrderPrefix(const char* memtable_key) {
+  Slice user = UserKeyOfEntry(memtable_key);
+  unsigned char bytes[8] = {0};
+  std::memcpy(bytes, user.data(), std::min<size_t>(8, user.size()));
+  uint64_t v = 0;
+  for (unsigned char b : bytes) v = (v << 8) | b;
+  return v;
+}
+
+class HashedIdRep final : public MemTableRep {
+ public:
+  HashedIdRep(const KeyComparator& compare, rocksdb::Allocator* allocator, size_t bucket_count)
+      : MemTableRep(allocator),
+        compare_(compare),
+        bucket_count_(std::max<size_t>(bucket_count, 1)),
+        buckets_(new std::atomic<Node*>[bucket_count_]) {
+    for (size_t i = 0; i < bucket_count_; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
+  }
+
+  // The node header goes in front of the key, in the memtable's own arena.
+  KeyHandle Allocate(const size_t len, char** buf) override {
+    char* raw = nullptr;
+    MemTableRep::Allocate(len + sizeof(Node) + alignof(Node) - 1, &raw);
+    auto at = (reinterpret_cast<uintptr_t>(raw) + alignof(Node) - 1) & ~(alignof(Node) - 1);
+    Node* node = new (reinterpret_cast<void*>(at)) Node();
+    *buf = node->Key();
+    return node;
+  }
+
+  void Insert(KeyHandle handle) override { InsertKey(handle); }
+
+  // Each chain is kept in internal-key order, so a look-up reads its key's entries newest
+  // first. The new node is linked in with a release store: a reader sees it whole or not.
+  bool InsertKey(KeyHandle handle) override {
+    Node* node = static_cast<Node*>(handle);
+    std::atomic<Node*>* link = &BucketOf(UserKeyOfEntry(node->Key()));
+    Node* next = link->load(std::memory_order_relaxed);  // only this thread writes
+    while (next != nullptr) {
+      int c = compare_(next->Key(), node->Key());
+      if (c == 0) return false;  // the same key and sequence number is already here
+      if (c > 0) break;
+      link = &next->next;
+      next = link->load(std::memory_order_relaxed);
+    }
+    node->next.store(next, std::memory_order_relaxed);
+    link->store(node, std::memory_order_release);
+    entries_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  bool Contains(const char* key) const override {
+    for (const Node* n = BucketOf(UserKeyOfEntry(key)).load(std::memory_order_acquire);
+         n != nullptr; n = n->next.load(std::memory_order_acquire)) {
+      if (compare_(n->Key(), key) == 0) return true;
+    }
+    return false;
+  }
+
+  size_t ApproximateMemoryUsage() override { return bucket_count_ * sizeof(std::atomic<Node*>); }
+
+  Iterator* GetIterator(rocksdb::Arena* arena) override {
+    std::vector<SortedIterator::Entry> entries;
+    entries.reserve(entries_.load(std::memory_order_relaxed));
+    for (size_t i = 0; i < bucket_count_; ++i) {
+      for (const Node* n = buckets_[i].load(std::memory_order_acquire); n != nullptr;
+           n = n->next.load(std::memory_order_acquire)) {
+        entries.push_back({OrderPrefix(n->Key()), n->Key()});
+      }
+    }
+    return Place<SortedIterator>(arena, compare_, std::move(entries));
+  }
+
+  Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
+    return Place<ChainIterator>(arena, *this);
+  }
+
+ private:
+  // Every entry, sorted: what a flush reads.
+  class SortedIterator final : public Iterator {
+   public:
+    struct Entry {
+      uint64_t order;
+      const char* key;
+    };
+
+    SortedIterator(const KeyComparator& compare, std::vector<Entry> entries)
+        : compare_(compare), entries_(std::move(entries)), at_(entries_.size()) {
+      std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
+        if (a.order != b.order) return a.order < b.order;
+        return compare_(a.key, b.key) < 0;
+      });
+    }
+
+    bool Valid() const override { return at_ < entries_.size(); }
+    const char* key() const override { return entries_[at_].key; }
+    void Next() override { ++at_; }
+    void Prev() override { at_ = at_ == 0 ? entries_.size() : at_ - 1; }
+    void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
+      at_ = std::partition_point(entries_.begin(), entries_.end(),
+                                 [&](const Entry& e) { return compare_(e.key, internal_key) < 0; }) -
+            entries_.begin();
+    }
+    void SeekForPrev(const Slice& internal_key, const char* /*memtable_key*/) override {
+      size_t after = std::partition_point(entries_.begin(), entries_.end(),
+                                          [&](const Entry& e) {
+                                            return compare_(e.key, internal_key) <= 0;
+                                          }) -
+                     entries_.begin();
+      at_ = after == 0 ? entries_.size() : after - 1;
+    }
+    void SeekToFirst() override { at_ = 0; }
+    void SeekToLast() override { at_ = entries_.empty() ? 0 : entries_.size() - 1; }
+
+   private:
+    const KeyComparator& compare_;
+    std::vector<Entry> entries_;
+    size_t at_;  // entries_.size() when not valid
+  };
+
+  // One chain, from a key on: what Get and MultiGet read. It has no order across chains, so
+  // it cannot go backwards or start at either end.
+  class ChainIterator final : public Iterator {
+   public:
+    explicit ChainIterator(const HashedIdRep& rep) : rep_(rep) {}
+
+    bool Valid() const override { return node_ != nullptr; }
+    const char* key() const override { return node_->Key(); }
+    void Next() override { node_ = node_->next.load(std::memory_order_acquire); }
+    void Prev() override { node_ = nullptr; }
+    void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
+      node_ = rep_.BucketOf(UserKeyOfInternal(internal_key)).load(std::memory_order_acquire);
+      while (node_ != nullptr && rep_.compare_(node_->Key(), internal_key) < 0) Next();
+    }
+    void SeekForPrev(const Slice& internal_key, const char* /*memtable_key*/) override {
+      const Node* last = nullptr;
+      for (node_ = rep_.BucketOf(UserKeyOfInternal(internal_key)).load(std::memory_order_acquire);
+           node_ != nullptr && rep_.compare_(node_->Key(), internal_key) <= 0; Next()) {
+        last = node_;
+      }
+      node_ = last;
+    }
+    void SeekToFirst() override { node_ = nullptr; }
+    void SeekToLast() override { node_ = nullptr; }
+
+   private:
+    const HashedIdRep& rep_;
+    const Node* node_ = nullptr;
+  };
+
+  std::atomic<Node*>& BucketOf(const Slice& user_key) const {
+    return buckets_[absl::Hash<absl::string_view>{}(absl::string_view(user_key.data(), user_key.size())) %
+                    bucket_count_];
+  }
+
+  // An iterator on the heap, or, when RocksDB passes its arena, in storage this memtable
+  // keeps: RocksDB then only destroys the iterator and leaves its memory to the arena, but
+  // an arena's allocator is not in RocksDB's public headers. The storage (the iterator's
+  // size, not its entries) is freed with the memtable; flushes take one per memtable.
+  template <typename It, typename... Args>
+  Iterator* Place(rocksdb::Arena* arena, Args&&... args) {
+    if (arena == nullptr) return new It(std::forward<Args>(args)...);
+    std::lock_guard<std::mutex> lock(storage_mu_);
+    storage_.push_back(std::make_unique<std::byte[]>(sizeof(It)));
+    return new (storage_.back().get()) It(std::forward<Args>(args)...);
+  }
+
+  const KeyComparator& compare_;
+  const size_t bucket_count_;
+  std::unique_ptr<std::atomic<Node*>[]> buckets_;
+  std::atomic<size_t> entries_{0};
+  std::mutex storage_mu_;
+  std::vector<std::unique_ptr<std::byte[]>> storage_;
+};
+
+}  // namespace
+
+MemTableRep* HashedIdMemTableFactory::CreateMemTableRep(const MemTableRep::KeyComparator& compare,
+                                                        rocksdb::Allocator* allocator,
+                                                        const rocksdb::SliceTransform* /*prefix*/,
+                                                        rocksdb::Logger* /*logger*/) {
+  return new HashedIdRep(compare, allocator, bucket_count_);
+}
+
+}  // namespace govledger
