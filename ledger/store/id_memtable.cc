@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,34 @@ uint64_t OrderPrefix(const char* memtable_key) {
   uint64_t v = 0;
   for (unsigned char b : bytes) v = (v << 8) | b;
   return v;
+}
+
+// The internal key a look-up seeks. RocksDB passes look-ups a LookupKey, a class outside its
+// public headers (db/dbformat.h), and its default MemTableRep::Get, which takes the key from
+// it, leaks the iterator it allocates for every look-up. Since LevelDB a LookupKey has begun
+// with three pointers: the memtable key (varint32 length, internal key), the internal key
+// within it, and their end. They are read here and checked against each other, so that a
+// RocksDB laid out otherwise stops the daemon at its first look-up instead of misreading.
+Slice InternalKeyOf(const rocksdb::LookupKey& k) {
+  struct Layout {
+    const char* start;
+    const char* kstart;
+    const char* end;
+  };
+  const auto& at = reinterpret_cast<const Layout&>(k);
+  const Slice length_prefixed =
+      at.start != nullptr && at.kstart > at.start && at.kstart - at.start <= 5 &&
+              at.end - at.kstart >= 8
+          ? rocksdb::GetLengthPrefixedSlice(at.start)
+          : Slice();
+  if (length_prefixed.data() != at.kstart ||
+      length_prefixed.size() != static_cast<size_t>(at.end - at.kstart)) {
+    std::fprintf(stderr,
+                 "govledger: this RocksDB's LookupKey is not laid out as the event-id "
+                 "memtable (ledger/store/id_memtable.cc) reads it\n");
+    std::abort();
+  }
+  return Slice(at.kstart, at.end - at.kstart);
 }
 
 class HashedIdRep final : public MemTableRep {
@@ -111,8 +141,19 @@ class HashedIdRep final : public MemTableRep {
     return Place<SortedIterator>(arena, compare_, std::move(entries));
   }
 
-  Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
-    return Place<ChainIterator>(arena, *this);
+  // Walks the key's chain from the first entry at or after the key sought (so newest first),
+  // until the callback declines an entry (RocksDB's callback declines the first entry of
+  // another user key).
+  void Get(const rocksdb::LookupKey& k, void* callback_args,
+           bool (*callback_func)(void* arg, const char* entry)) override {
+    const Slice internal_key = InternalKeyOf(k);
+    const Node* n = BucketOf(UserKeyOfInternal(internal_key)).load(std::memory_order_acquire);
+    while (n != nullptr && compare_(n->Key(), internal_key) < 0) {
+      n = n->next.load(std::memory_order_acquire);
+    }
+    for (; n != nullptr && callback_func(callback_args, n->Key());
+         n = n->next.load(std::memory_order_acquire)) {
+    }
   }
 
  private:
@@ -156,36 +197,6 @@ class HashedIdRep final : public MemTableRep {
     const KeyComparator& compare_;
     std::vector<Entry> entries_;
     size_t at_;  // entries_.size() when not valid
-  };
-
-  // One chain, from a key on: what Get and MultiGet read. It has no order across chains, so
-  // it cannot go backwards or start at either end.
-  class ChainIterator final : public Iterator {
-   public:
-    explicit ChainIterator(const HashedIdRep& rep) : rep_(rep) {}
-
-    bool Valid() const override { return node_ != nullptr; }
-    const char* key() const override { return node_->Key(); }
-    void Next() override { node_ = node_->next.load(std::memory_order_acquire); }
-    void Prev() override { node_ = nullptr; }
-    void Seek(const Slice& internal_key, const char* /*memtable_key*/) override {
-      node_ = rep_.BucketOf(UserKeyOfInternal(internal_key)).load(std::memory_order_acquire);
-      while (node_ != nullptr && rep_.compare_(node_->Key(), internal_key) < 0) Next();
-    }
-    void SeekForPrev(const Slice& internal_key, const char* /*memtable_key*/) override {
-      const Node* last = nullptr;
-      for (node_ = rep_.BucketOf(UserKeyOfInternal(internal_key)).load(std::memory_order_acquire);
-           node_ != nullptr && rep_.compare_(node_->Key(), internal_key) <= 0; Next()) {
-        last = node_;
-      }
-      node_ = last;
-    }
-    void SeekToFirst() override { node_ = nullptr; }
-    void SeekToLast() override { node_ = nullptr; }
-
-   private:
-    const HashedIdRep& rep_;
-    const Node* node_ = nullptr;
   };
 
   std::atomic<Node*>& BucketOf(const Slice& user_key) const {

@@ -12,9 +12,9 @@
 //   flush sort orders entries by the first 8 bytes of their user key before it compares
 //   whole internal keys.
 // - One writer at a time (allow_concurrent_memtable_write = false); readers run beside it.
-// - Look-ups (Get, MultiGet) and prefix iterators see only the entries whose user key
-//   hashes like the key sought; they stop at the first other user key, as RocksDB's other
-//   hashed memtables do. A total-order iterator sees every entry, in order.
+// - Look-ups (Get, MultiGet) walk only the chain of the key sought. An iterator (a flush,
+//   or a scan of the column family) sorts a copy of every entry: fine for flushes, slow for
+//   scans, which the event_ids column family never has.
 
 #ifndef GOVLEDGER_LEDGER_STORE_ID_MEMTABLE_H_
 #define GOVLEDGER_LEDGER_STORE_ID_MEMTABLE_H_
