@@ -279,10 +279,11 @@ class GovernanceState {
   V* Mutate(absl::node_hash_map<std::string, V>& map, const std::string& key);
   void CountUnknown();
   // Parts of a snapshot that share no entity: every `parts`-th risk from the
-  // `part`-th (0-based), and everything but the risks.
-  void SaveRisks(size_t part, size_t parts,
-                 internal::GovernanceStateSnapshot* out) const;
-  void SaveAllButRisks(internal::GovernanceStateSnapshot* out) const;
+  // `part`-th (0-based) and the scope items, each appended to `out` serialized
+  // as the snapshot's field; and everything else, as a message.
+  void SerializeRisks(size_t part, size_t parts, std::string* out) const;
+  void SerializeScopeItems(std::string* out) const;
+  void SaveRest(internal::GovernanceStateSnapshot* out) const;
   // Records a governance event's id and stream (journalled).
   void RememberEvent(absl::string_view event_id, absl::string_view stream_id);
 

@@ -145,6 +145,46 @@ TEST(StateSnapshotTest, SerializedSnapshotLoadsAsSavesDoes) {
   EXPECT_GE(state.risks().size(), 2u);  // both halves hold risks
 }
 
+// Risks and scope items are serialized straight from the state, not through
+// snapshot messages: every field carries the state's value.
+TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
+  GovernanceState state;
+  for (const v1::Event& e : RichLog()) {
+    ASSERT_OK(state.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  internal::GovernanceStateSnapshot saved;
+  state.Save(&saved);
+  ASSERT_EQ(saved.risks_size(), 2);
+  for (const auto& s : saved.risks()) {
+    SCOPED_TRACE(s.opened().risk_id());
+    const RiskState& r = state.risks().at(s.opened().risk_id());
+    EXPECT_EQ(s.opened().SerializeAsString(), r.opened.SerializeAsString());
+    EXPECT_EQ(s.subject().SerializeAsString(), r.subject.SerializeAsString());
+    EXPECT_EQ(s.rating(), r.rating);
+    EXPECT_EQ(s.open(), r.open);
+    EXPECT_EQ(s.closed_reason(), r.closed_reason);
+  }
+  // R1 was re-rated and closed, R2 transferred and still open.
+  const RiskState& r1 = state.risks().at("R1");
+  EXPECT_EQ(r1.rating, v1::RAG_RED);
+  EXPECT_FALSE(r1.open);
+  EXPECT_FALSE(r1.closed_reason.empty());
+  EXPECT_TRUE(state.risks().at("R2").open);
+  EXPECT_EQ(state.risks().at("R2").subject.id(), "OCP");
+
+  ASSERT_EQ(saved.scope_items_size(), 2);
+  for (const auto& s : saved.scope_items()) {
+    SCOPED_TRACE(s.added().scope_item_id());
+    const ScopeItemState& item = state.scope_items().at(s.added().scope_item_id());
+    EXPECT_EQ(s.added().SerializeAsString(), item.added.SerializeAsString());
+    EXPECT_EQ(s.owner().SerializeAsString(), item.owner.SerializeAsString());
+    EXPECT_EQ(s.in_scope(), item.in_scope);
+  }
+  EXPECT_EQ(state.scope_items().at("S1").owner.id(), "LPP-EST");
+  EXPECT_TRUE(state.scope_items().at("S1").in_scope);
+  EXPECT_FALSE(state.scope_items().at("S2").in_scope);
+}
+
 TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
   const std::vector<v1::Event> log = RichLog();
   for (size_t n : {size_t{0}, size_t{9}, size_t{19}, log.size()}) {
