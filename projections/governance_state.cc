@@ -116,17 +116,21 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
 template <typename V>
 V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
                            const std::string& key) {
+  if (V* existing = MutateExisting(map, key)) return existing;
+  if (journal_ != nullptr) journal_->Push([&map, key] { map.erase(key); });
+  return &map.emplace(key, V{}).first->second;
+}
+
+template <typename V>
+V* GovernanceState::MutateExisting(absl::node_hash_map<std::string, V>& map,
+                                   const std::string& key) {
   auto it = map.find(key);
+  if (it == map.end()) return nullptr;
   if (journal_ != nullptr) {
-    if (it == map.end()) {
-      journal_->Push([&map, key] { map.erase(key); });
-    } else {
-      journal_->Push([&map, key, old = it->second]() mutable {
-        map[key] = std::move(old);
-      });
-    }
+    journal_->Push([&map, key, old = it->second]() mutable {
+      map[key] = std::move(old);
+    });
   }
-  if (it == map.end()) it = map.emplace(key, V{}).first;
   return &it->second;
 }
 
@@ -229,8 +233,8 @@ struct GovernanceState::Access {
 
   static WorkState* MutableWork(S& s, const v1::WorkRef& ref) {
     absl::StatusOr<std::string> stream = WorkStream("ref", ref);
-    if (!stream.ok() || !s.work_.contains(*stream)) return nullptr;
-    return s.Mutate(s.work_, *stream);
+    if (!stream.ok()) return nullptr;
+    return s.MutateExisting(s.work_, *stream);
   }
 
   // --- Organisations, programmes, projects. ---
@@ -575,8 +579,9 @@ struct GovernanceState::Access {
     return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated");
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event&) {
-    if (!s.risks_.contains(m.risk_id())) return;
-    s.Mutate(s.risks_, m.risk_id())->rating = m.rating();
+    if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
+      r->rating = m.rating();
+    }
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskClosed& m) {
@@ -589,8 +594,8 @@ struct GovernanceState::Access {
     return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed");
   }
   static void Do(S& s, const v1::RiskClosed& m, const v1::Event&) {
-    if (!s.risks_.contains(m.risk_id())) return;
-    RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    RiskState* r = s.MutateExisting(s.risks_, m.risk_id());
+    if (r == nullptr) return;
     r->open = false;
     r->closed_reason = m.reason();
   }
@@ -614,8 +619,9 @@ struct GovernanceState::Access {
         "a risk is transferred only to an existing, open programme or project");
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event&) {
-    if (!s.risks_.contains(m.risk_id())) return;
-    s.Mutate(s.risks_, m.risk_id())->subject = m.to();
+    if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
+      r->subject = m.to();
+    }
   }
 
   // --- Scope items. ---
@@ -682,8 +688,10 @@ struct GovernanceState::Access {
                            absl::StrCat("scope item ", m.scope_item_id()));
   }
   static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event&) {
-    if (!s.scope_items_.contains(m.scope_item_id())) return;
-    s.Mutate(s.scope_items_, m.scope_item_id())->in_scope = false;
+    if (ScopeItemState* item =
+            s.MutateExisting(s.scope_items_, m.scope_item_id())) {
+      item->in_scope = false;
+    }
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemTransferred& m) {
@@ -706,8 +714,10 @@ struct GovernanceState::Access {
                            absl::StrCat("scope item ", m.scope_item_id()));
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event&) {
-    if (!s.scope_items_.contains(m.scope_item_id())) return;
-    s.Mutate(s.scope_items_, m.scope_item_id())->owner = m.to();
+    if (ScopeItemState* item =
+            s.MutateExisting(s.scope_items_, m.scope_item_id())) {
+      item->owner = m.to();
+    }
   }
 
   // --- Decisions. ---
@@ -909,8 +919,9 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event&) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     auto key = s.keys_.find(m.key_id());
-    if (!s.decisions_.contains(stream) || key == s.keys_.end()) return;
-    DecisionState* d = s.Mutate(s.decisions_, stream);
+    if (key == s.keys_.end()) return;
+    DecisionState* d = s.MutateExisting(s.decisions_, stream);
+    if (d == nullptr) return;
     d->signing_keys.insert(m.key_id());
     d->signed_roles.emplace(key->second.registered.role(), m.key_id());
   }
@@ -929,8 +940,9 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::DecisionRejected& m, const v1::Event&) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    if (!s.decisions_.contains(stream)) return;
-    s.Mutate(s.decisions_, stream)->outcome = DecisionState::Outcome::kRejected;
+    if (DecisionState* d = s.MutateExisting(s.decisions_, stream)) {
+      d->outcome = DecisionState::Outcome::kRejected;
+    }
   }
 
   static absl::StatusOr<std::string> Shape(const v1::DecisionWithdrawn& m) {
@@ -947,9 +959,9 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event&) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    if (!s.decisions_.contains(stream)) return;
-    s.Mutate(s.decisions_, stream)->outcome =
-        DecisionState::Outcome::kWithdrawn;
+    if (DecisionState* d = s.MutateExisting(s.decisions_, stream)) {
+      d->outcome = DecisionState::Outcome::kWithdrawn;
+    }
   }
 
   // --- Delegation rules and keys. ---
@@ -1026,8 +1038,9 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
   static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event&) {
-    if (!s.keys_.contains(m.key_id())) return;
-    s.Mutate(s.keys_, m.key_id())->revoked = true;
+    if (KeyState* k = s.MutateExisting(s.keys_, m.key_id())) {
+      k->revoked = true;
+    }
   }
 
   // --- Corrections: the stream is the corrected event's, so Shape cannot say

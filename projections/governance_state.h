@@ -275,8 +275,13 @@ class GovernanceState {
  private:
   friend struct Access;
 
+  // The entity at `key`, for a change (journalled): Mutate makes it if it is
+  // missing; MutateExisting returns nullptr then.
   template <typename V>
   V* Mutate(absl::node_hash_map<std::string, V>& map, const std::string& key);
+  template <typename V>
+  V* MutateExisting(absl::node_hash_map<std::string, V>& map,
+                    const std::string& key);
   void CountUnknown();
   // Parts of a snapshot that share no entity: every `parts`-th risk from the
   // `part`-th (0-based) and the scope items, each appended to `out` serialized
