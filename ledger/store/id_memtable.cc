@@ -138,7 +138,14 @@ class HashedIdRep final : public MemTableRep {
         entries.push_back({OrderPrefix(n->Key()), n->Key()});
       }
     }
-    return Place<SortedIterator>(arena, compare_, std::move(entries));
+    if (arena == nullptr) return new SortedIterator(compare_, std::move(entries));
+    // RocksDB passed its arena: it will only destroy the iterator and leave the memory to
+    // the arena, whose allocator is not in RocksDB's public headers. So the iterator lives
+    // in storage this memtable keeps (its size, not its entries), freed with the memtable;
+    // a flush takes one per memtable.
+    std::lock_guard<std::mutex> lock(storage_mu_);
+    storage_.push_back(std::make_unique<std::byte[]>(sizeof(SortedIterator)));
+    return new (storage_.back().get()) SortedIterator(compare_, std::move(entries));
   }
 
   // Walks the key's chain from the first entry at or after the key sought (so newest first),
@@ -202,18 +209,6 @@ class HashedIdRep final : public MemTableRep {
   std::atomic<Node*>& BucketOf(const Slice& user_key) const {
     return buckets_[absl::Hash<absl::string_view>{}(absl::string_view(user_key.data(), user_key.size())) %
                     bucket_count_];
-  }
-
-  // An iterator on the heap, or, when RocksDB passes its arena, in storage this memtable
-  // keeps: RocksDB then only destroys the iterator and leaves its memory to the arena, but
-  // an arena's allocator is not in RocksDB's public headers. The storage (the iterator's
-  // size, not its entries) is freed with the memtable; flushes take one per memtable.
-  template <typename It, typename... Args>
-  Iterator* Place(rocksdb::Arena* arena, Args&&... args) {
-    if (arena == nullptr) return new It(std::forward<Args>(args)...);
-    std::lock_guard<std::mutex> lock(storage_mu_);
-    storage_.push_back(std::make_unique<std::byte[]>(sizeof(It)));
-    return new (storage_.back().get()) It(std::forward<Args>(args)...);
   }
 
   const KeyComparator& compare_;
