@@ -116,9 +116,18 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
 template <typename V>
 V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
                            const std::string& key) {
-  if (V* existing = MutateExisting(map, key)) return existing;
-  if (journal_ != nullptr) journal_->Push([&map, key] { map.erase(key); });
-  return &map.emplace(key, V{}).first->second;
+  // One probe of the map whether the entity is new or not.
+  auto [it, inserted] = map.try_emplace(key);
+  if (journal_ != nullptr) {
+    if (inserted) {
+      journal_->Push([&map, key] { map.erase(key); });
+    } else {
+      journal_->Push([&map, key, old = it->second]() mutable {
+        map[key] = std::move(old);
+      });
+    }
+  }
+  return &it->second;
 }
 
 template <typename V>

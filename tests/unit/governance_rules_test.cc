@@ -880,6 +880,22 @@ TEST_F(RulesTest, RefusedAppendInAGroupKeepsTheOthersAndAbortDropsThem) {
   EXPECT_NE(state().FindRisk("R1"), nullptr);
 }
 
+TEST_F(RulesTest, AbortRestoresAnEntityTheGroupReplaced) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Delegation("MOPAC", "SPEND", 50000000, "Deputy Mayor"))));
+  validator_.BeginGroup();
+  // Replaced, then added to, within one group that is not written.
+  ASSERT_OK(CheckOnly({Ev(Delegation("MOPAC", "SPEND", 90000000, "Mayor"))}));
+  ASSERT_OK(CheckOnly({Ev(Delegation("MOPAC", "OTHER", 10000000, "CFO"))}));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "SPEND")->role(), "Mayor");
+  validator_.AbortGroup();
+  const v1::DelegationRuleSet* rule = state().FindDelegationRule("MOPAC", "SPEND");
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->threshold_pence(), 50000000);
+  EXPECT_EQ(rule->role(), "Deputy Mayor");
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "OTHER"), nullptr);
+}
+
 // --- Replay: the fold without the rules. ---
 
 TEST(ReplayTest, ReplayAppliesWithoutRulesAndSkipsWhatItCannot) {
