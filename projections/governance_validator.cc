@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -28,21 +29,24 @@ using google::protobuf::internal::WireFormatLite;
 constexpr uint32_t kStateFormat = GovernanceState::kSnapshotFormat;
 
 // The event_type (field 3) of a stored event, read without parsing the rest
-// (the payload of a large opaque event is skipped, not copied). nullopt if the
-// bytes do not parse that far.
-std::optional<std::string> StoredEventType(absl::string_view stored) {
+// (the payload of a large opaque event is skipped, not copied): a view into
+// `stored`, empty when the event has none. nullopt if the bytes do not parse
+// that far.
+std::optional<absl::string_view> StoredEventType(absl::string_view stored) {
   google::protobuf::io::CodedInputStream in(
       reinterpret_cast<const uint8_t*>(stored.data()),
       static_cast<int>(stored.size()));
   for (;;) {
     uint32_t tag = in.ReadTag();
-    if (tag == 0) return std::string();  // no type: not a governance event
+    if (tag == 0) return absl::string_view();  // no type: not governance
     if (WireFormatLite::GetTagFieldNumber(tag) == 3 &&
         WireFormatLite::GetTagWireType(tag) ==
             WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      std::string type;
-      if (!WireFormatLite::ReadString(&in, &type)) return std::nullopt;
-      return type;
+      uint32_t size = 0;
+      if (!in.ReadVarint32(&size)) return std::nullopt;
+      const size_t at = static_cast<size_t>(in.CurrentPosition());
+      if (size > stored.size() - at) return std::nullopt;
+      return stored.substr(at, size);
     }
     if (!WireFormatLite::SkipField(&in, tag)) return std::nullopt;
   }
@@ -83,7 +87,7 @@ class ReadAheadQueue {
           if (batch == nullptr) return false;  // stopped
           ReadAhead& r = (*batch)[n++];
           r.position = position;
-          std::optional<std::string> type = StoredEventType(stored);
+          std::optional<absl::string_view> type = StoredEventType(stored);
           if (type && !IsGovernanceType(*type)) {
             r.kind = ReadAhead::kOpaque;
           } else if (type && r.event.ParseFromArray(
@@ -314,6 +318,7 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
     // caller's thread folds them (and checkpoints), one batch behind.
     ReadAheadQueue queue;
     std::thread reader([&] {
+      pthread_setname_np(pthread_self(), "replay-reader");
       status = queue.Fill(store, from + 1, head);
     });
     std::vector<ReadAhead>* batch = nullptr;

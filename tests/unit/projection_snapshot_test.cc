@@ -360,6 +360,26 @@ TEST_F(ValidatorSnapshotTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
                        HasSubstr("is not a governance event in the ledger")));
 }
 
+TEST_F(ValidatorSnapshotTest, ReplayFoldsGovernanceEventsAndPassesOverOthers) {
+  const std::vector<v1::Event> log = RichLog();  // 29 governance events
+  Open(Every(0));
+  AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 10));
+  // Events of other types between them: stored and chained, never folded.
+  for (const char* type : {"example.Note", "govledgerx.v1.RiskOpened", "g"}) {
+    v1::Event other = On("notes/1", Organisation("X"));
+    other.set_event_type(type);
+    ASSERT_OK(Append(other));
+  }
+  AppendEach(std::vector<v1::Event>(log.begin() + 10, log.end()));
+  Open(Every(0));
+  EXPECT_EQ(validator_->recovery().tail_positions, 32u);
+  EXPECT_EQ(validator_->recovery().replayed_events, 29u);
+  EXPECT_EQ(validator_->recovery().skipped_events, 0u);
+  EXPECT_EQ(validator_->state().unknown_events(), 0u);
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_EQ(validator_->state().FindOrganisation("X"), nullptr);
+}
+
 TEST_F(ValidatorSnapshotTest, ASnapshotThatDoesNotMatchTheLogIsIgnored) {
   const std::vector<v1::Event> log = RichLog();
   Open(Every(0));
