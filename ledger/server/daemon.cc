@@ -5,6 +5,7 @@
 #include <grpcpp/server_builder.h>
 
 #include <gperftools/malloc_extension.h>
+#include <pthread.h>
 
 #include <chrono>
 
@@ -69,7 +70,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   }
   daemon->ledger_service_->Listen(daemon->calls_.get());
   daemon->query_service_->Listen(daemon->calls_.get());
-  daemon->calls_thread_ = std::thread(ServeCalls, daemon->calls_.get());
+  daemon->calls_thread_ = std::thread([cq = daemon->calls_.get()] {
+    pthread_setname_np(pthread_self(), "grpc-calls");
+    ServeCalls(cq);
+  });
   return daemon;
 }
 

@@ -1,5 +1,7 @@
 #include "ledger/server/query_service.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -29,6 +31,7 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       source_(&ledger->store()),
       snapshots_(&ledger->store()),
       log_{&index_, &source_, &snapshots_, options},
+      log_ready_(std::move(log)),
       programme_status_(Method(
           BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus),
           projections::QueryProgrammeStatus)),
@@ -47,9 +50,11 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
                        projections::QueryBenefits)),
       entity_history_(
           Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory),
-                 projections::QueryEntityHistory)),
-      log_ready_(std::move(log)) {
-  warmer_ = std::thread([this] { Warm(); });
+                 projections::QueryEntityHistory)) {
+  warmer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "query-warming");
+    Warm();
+  });
 }
 
 QueryServiceImpl::~QueryServiceImpl() { Stop(); }
