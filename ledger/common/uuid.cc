@@ -2,17 +2,28 @@
 
 #include <openssl/rand.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 
 namespace govledger {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// The value of each hex digit (either case) by byte, -1 for any other byte. A table, not
+// comparisons: with the random digits of ids every comparison would be a coin toss for the
+// branch predictor, and ids are parsed for every event appended or replayed.
+constexpr std::array<int8_t, 256> kHexValues = [] {
+  std::array<int8_t, 256> values{};
+  for (int8_t& v : values) v = -1;
+  for (int d = 0; d < 10; ++d) values['0' + d] = static_cast<int8_t>(d);
+  for (int d = 0; d < 6; ++d) {
+    values['a' + d] = static_cast<int8_t>(10 + d);
+    values['A' + d] = static_cast<int8_t>(10 + d);
+  }
+  return values;
+}();
+
+int HexValue(char c) { return kHexValues[static_cast<uint8_t>(c)]; }
 
 }  // namespace
 
@@ -26,9 +37,9 @@ std::optional<UuidBytes> ParseUuid(absl::string_view text) {
       ++i;
       continue;
     }
-    int hi = HexValue(text[i]);
-    int lo = HexValue(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    const int hi = HexValue(text[i]);
+    const int lo = HexValue(text[i + 1]);
+    if ((hi | lo) < 0) return std::nullopt;
     out[byte++] = static_cast<uint8_t>(hi << 4 | lo);
     i += 2;
   }
@@ -37,12 +48,12 @@ std::optional<UuidBytes> ParseUuid(absl::string_view text) {
 
 std::string FormatUuid(const UuidBytes& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  char* o = out.data();
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0xF]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;  // over a dash
+    *o++ = kHex[bytes[i] >> 4];
+    *o++ = kHex[bytes[i] & 0xF];
   }
   return out;
 }

@@ -65,6 +65,27 @@ TEST(UuidTest, MalformedTextIsRejected) {
   EXPECT_EQ(ParseUuid(absl::string_view(with_nul.data(), with_nul.size())), std::nullopt);
 }
 
+TEST(UuidTest, EveryByteInADigitPlaceIsReadAsItsHexValueOrRefused) {
+  const std::string valid = "00000000-0000-4000-8000-000000000000";
+  for (int c = 0; c < 256; ++c) {
+    int expected = -1;
+    if (c >= '0' && c <= '9') expected = c - '0';
+    if (c >= 'a' && c <= 'f') expected = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') expected = c - 'A' + 10;
+    for (size_t place : {size_t{0}, size_t{35}}) {  // high nibble of byte 0, low of byte 15
+      std::string text = valid;
+      text[place] = static_cast<char>(c);
+      std::optional<UuidBytes> bytes = ParseUuid(text);
+      if (expected < 0) {
+        EXPECT_EQ(bytes, std::nullopt) << "byte " << c << " at " << place;
+        continue;
+      }
+      ASSERT_TRUE(bytes.has_value()) << "byte " << c << " at " << place;
+      EXPECT_EQ(place == 0 ? (*bytes)[0] >> 4 : (*bytes)[15] & 0xF, expected) << c;
+    }
+  }
+}
+
 TEST(UuidTest, NewUuidIsVersion4WithRfc4122Variant) {
   for (int i = 0; i < 100; ++i) {
     std::string text = NewUuid();
