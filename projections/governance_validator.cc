@@ -28,39 +28,59 @@ using google::protobuf::internal::WireFormatLite;
 
 constexpr uint32_t kStateFormat = GovernanceState::kSnapshotFormat;
 
-// The event_type (field 3) of a stored event, read without parsing the rest
-// (the payload of a large opaque event is skipped, not copied): a view into
-// `stored`, empty when the event has none. nullopt if the bytes do not parse
-// that far.
-std::optional<absl::string_view> StoredEventType(absl::string_view stored) {
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(stored.data()),
-      static_cast<int>(stored.size()));
-  for (;;) {
-    uint32_t tag = in.ReadTag();
-    if (tag == 0) return absl::string_view();  // no type: not governance
-    if (WireFormatLite::GetTagFieldNumber(tag) == 3 &&
-        WireFormatLite::GetTagWireType(tag) ==
-            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      uint32_t size = 0;
-      if (!in.ReadVarint32(&size)) return std::nullopt;
-      const size_t at = static_cast<size_t>(in.CurrentPosition());
-      if (size > stored.size() - at) return std::nullopt;
-      return stored.substr(at, size);
-    }
-    if (!WireFormatLite::SkipField(&in, tag)) return std::nullopt;
-  }
-}
-
 // One stored event, read and parsed ahead of the fold by Recover's reader.
 struct ReadAhead {
   enum Kind { kOpaque, kGovernance, kUnparsable };
   uint64_t position = 0;
   Kind kind = kOpaque;
-  v1::Event event;  // kGovernance; reused batch after batch (strings keep
-                    // their capacity)
+  // kGovernance: the event's id, stream, type and payload, all the fold reads
+  // (GovernanceState::Apply); its other fields are never set. Reused batch
+  // after batch (the strings keep their capacity).
+  v1::Event event;
   crypto::Hash hash{};  // the stored event's, for checkpoints
 };
+
+// Reads a stored event (v1::Event's serialization) for the fold: kOpaque once
+// its event_type (field 3) is not a governance type, without reading further
+// (fields are stored in number order, so a large opaque payload is skipped,
+// not copied), or if it has none; otherwise its
+// event_id, stream_id, event_type and payload (fields 1, 2, 3, 5) into `event`
+// and kGovernance, or kUnparsable if the bytes are not a well-formed message.
+// The envelope's other fields (times, position, actor, hashes) are skipped
+// unparsed, and strings are not checked for UTF-8: the ledger checked them
+// when it stored the event, and the chain has been verified since.
+ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(stored.data()),
+      static_cast<int>(stored.size()));
+  std::string* const strings[] = {
+      nullptr, event->mutable_event_id(), event->mutable_stream_id(),
+      event->mutable_event_type(), nullptr, event->mutable_payload()};
+  for (std::string* field : strings) {
+    if (field != nullptr) field->clear();
+  }
+  bool typed = false;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number < 6 && strings[number] != nullptr &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t size = 0;
+      if (!in.ReadVarint32(&size) ||
+          !in.ReadString(strings[number], static_cast<int>(size))) {
+        return ReadAhead::kUnparsable;
+      }
+      if (number == 3) {
+        if (!IsGovernanceType(event->event_type())) return ReadAhead::kOpaque;
+        typed = true;
+      }
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return ReadAhead::kUnparsable;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return ReadAhead::kUnparsable;
+  return typed ? ReadAhead::kGovernance : ReadAhead::kOpaque;
+}
 
 // Batches of ReadAhead from the reader thread (Fill) to the folding thread
 // (Next/Done): at most kBatches batches exist, so the reader stays at most that
@@ -87,15 +107,7 @@ class ReadAheadQueue {
           if (batch == nullptr) return false;  // stopped
           ReadAhead& r = (*batch)[n++];
           r.position = position;
-          std::optional<absl::string_view> type = StoredEventType(stored);
-          if (type && !IsGovernanceType(*type)) {
-            r.kind = ReadAhead::kOpaque;
-          } else if (type && r.event.ParseFromArray(
-                                 stored.data(), static_cast<int>(stored.size()))) {
-            r.kind = ReadAhead::kGovernance;
-          } else {
-            r.kind = ReadAhead::kUnparsable;
-          }
+          r.kind = ParseForFold(stored, &r.event);
           std::memcpy(r.hash.data(),
                       stored.data() + stored.size() - crypto::kHashSize,
                       crypto::kHashSize);

@@ -234,6 +234,35 @@ TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
   EXPECT_OK(loaded.Apply(Correction(log[9]), GovernanceState::Mode::kValidate));
 }
 
+// Recover's reader gives the fold only an event's id, stream, type and payload
+// (ParseForFold in governance_validator.cc): the state must be the one the
+// writer folds from whole events.
+TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeAndPayload) {
+  GovernanceState whole;
+  GovernanceState bare;
+  uint64_t position = 0;
+  for (const v1::Event& e : RichLog()) {
+    v1::Event stored = e;
+    ++position;
+    stored.mutable_effective_time()->set_seconds(1000000 + 86400 * position);
+    stored.set_position(position);
+    stored.set_stream_version(position % 3 + 1);
+    stored.mutable_recorded_time()->set_seconds(2000000 + 86400 * position);
+    stored.set_actor("auditor");
+    stored.set_prev_hash(std::string(32, 'p'));
+    stored.set_hash(std::string(32, 'h'));
+    v1::Event four;
+    four.set_event_id(e.event_id());
+    four.set_stream_id(e.stream_id());
+    four.set_event_type(e.event_type());
+    four.set_payload(e.payload());
+    // As the writer checks it, and as Recover replays it.
+    ASSERT_OK(whole.Apply(stored, GovernanceState::Mode::kValidate)) << e.event_type();
+    ASSERT_OK(bare.Apply(four, GovernanceState::Mode::kReplay)) << e.event_type();
+  }
+  EXPECT_EQ(Canonical(bare), Canonical(whole));
+}
+
 TEST(StateSnapshotTest, AMalformedSnapshotIsRefusedAndLeavesTheStateEmpty) {
   GovernanceState folded;
   for (const v1::Event& e : RichLog()) {
