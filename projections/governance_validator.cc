@@ -28,6 +28,33 @@ using google::protobuf::internal::WireFormatLite;
 
 constexpr uint32_t kStateFormat = GovernanceState::kSnapshotFormat;
 
+// Whether stored ValidatorSnapshot bytes are an interrupted rebuild's
+// checkpoint (`rebuilding`) of this state format, read from those two fields
+// alone: the state (field 4, nearly all of a large snapshot) is skipped, not
+// parsed. False for bytes that are not a well-formed message.
+bool IsRebuildCheckpoint(absl::string_view bytes) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  uint64_t state_format = 0;
+  uint64_t rebuilding = 0;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const bool varint = WireFormatLite::GetTagWireType(tag) ==
+                        WireFormatLite::WIRETYPE_VARINT;
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (varint && number == internal::ValidatorSnapshot::kStateFormatFieldNumber) {
+      if (!in.ReadVarint64(&state_format)) return false;
+    } else if (varint &&
+               number == internal::ValidatorSnapshot::kRebuildingFieldNumber) {
+      if (!in.ReadVarint64(&rebuilding)) return false;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+  return in.ConsumedEntireMessage() && rebuilding != 0 &&
+         state_format == kStateFormat;
+}
+
 // One stored event, read and parsed ahead of the fold by Recover's reader.
 struct ReadAhead {
   enum Kind { kOpaque, kGovernance, kUnparsable };
@@ -296,9 +323,7 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   if (options_.rebuild) {
     ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                      store.GetProjection(kSnapshotKey));
-    internal::ValidatorSnapshot current;
-    if (bytes && current.ParseFromString(*bytes) && current.rebuilding() &&
-        current.state_format() == kStateFormat) {
+    if (bytes && IsRebuildCheckpoint(*bytes)) {
       recovery_.resumed = true;  // an interrupted rebuild: go on from its checkpoint
     } else {
       RETURN_IF_ERROR(store.DropProjections(""));

@@ -496,5 +496,36 @@ TEST_F(ValidatorSnapshotTest, ARebuildDropsTheProjectionsAndResumes) {
                        HasSubstr("risk R1 is closed")));
 }
 
+TEST_F(ValidatorSnapshotTest, ARebuildResumesOnlyFromACheckpointOfItsStateFormat) {
+  const std::vector<v1::Event> log = RichLog();
+  Open(Every(0));
+  AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 12));
+  ledger_.reset();
+  ASSERT_OK(validator_->SaveSnapshot());
+  internal::ValidatorSnapshot checkpoint = Stored();
+  checkpoint.set_rebuilding(true);
+  Open(Every(0));
+  AppendEach(std::vector<v1::Event>(log.begin() + 12, log.end()));
+  ledger_.reset();
+  internal::ValidatorSnapshot other_format = checkpoint;
+  other_format.set_state_format(99);
+  std::string cut = checkpoint.SerializeAsString();
+  cut.resize(cut.size() - 1);
+  for (const auto& [bytes, resumes] : std::vector<std::pair<std::string, bool>>{
+           {checkpoint.SerializeAsString(), true},
+           {other_format.SerializeAsString(), false},
+           {cut, false},
+           {"\xff\xff not a snapshot", false}}) {
+    ledger_.reset();
+    ASSERT_OK(store_.PutProjection(GovernanceValidator::kSnapshotKey, bytes, true));
+    Open(Rebuild(0, nullptr));
+    EXPECT_EQ(validator_->recovery().resumed, resumes);
+    EXPECT_EQ(validator_->recovery().snapshot_position, resumes ? 12u : 0u);
+    EXPECT_EQ(validator_->recovery().tail_positions, resumes ? 17u : 29u);
+    EXPECT_FALSE(Stored().rebuilding());
+    EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 72")->approved());
+  }
+}
+
 }  // namespace
 }  // namespace govledger::projections
