@@ -69,8 +69,9 @@ struct ReadAhead {
 
 // Reads a stored event (v1::Event's serialization) for the fold: kOpaque once
 // its event_type (field 3) is not a governance type, without reading further
-// (fields are stored in number order, so a large opaque payload is skipped,
-// not copied), or if it has none; otherwise its
+// (the ledger stores fields in number order, so a large opaque payload is
+// skipped, not copied; the outcome does not depend on the order), or if it
+// has none; otherwise its
 // event_id, stream_id, event_type and payload (fields 1, 2, 3, 5) into `event`
 // and kGovernance, or kUnparsable if the bytes are not a well-formed message.
 // The envelope's other fields (times, position, actor, hashes) are skipped
