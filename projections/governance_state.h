@@ -264,9 +264,10 @@ class GovernanceState {
   // would have given. Load: DATA_LOSS for a snapshot that does not hold
   // together (the state is then empty). REQUIRES for both: no journal set.
   void Save(internal::GovernanceStateSnapshot* out) const;
-  // Save, serialized (what is stored), made on two threads. Its bytes may order
-  // fields and risks differently from Save's; they load to the same state.
-  std::string SerializeSnapshot() const;
+  // Save, serialized (what is stored), made on two threads and appended to
+  // `out`. Its bytes may order fields and risks differently from Save's; they
+  // load to the same state.
+  void SerializeSnapshot(std::string* out) const;
   absl::Status Load(const internal::GovernanceStateSnapshot& in);
 
   // Used by the event handlers in governance_state.cc.

@@ -259,15 +259,25 @@ absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
   snapshot.set_rebuilding(rebuilding);
   snapshot.set_replayed_events(replayed_total_);
   snapshot.set_skipped_events(skipped_total_);
-  std::string bytes = snapshot.SerializeAsString();
-  {
-    // The state, field 4, serialized by the state itself (on two threads); a
-    // field's place in the bytes does not matter to a parser.
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    WireFormatLite::WriteBytes(4, state_.SerializeSnapshot(), &out);
-  }
-  RETURN_IF_ERROR(store_->PutProjection(kSnapshotKey, bytes, sync));
+  // The state (field 4) is serialized by the state itself (on two threads)
+  // into `bytes` after a gap that then takes its tag and length, and the other
+  // fields follow it: a field's place in the bytes does not matter to a
+  // parser, and the state (tens of megabytes for a million events) is never
+  // copied.
+  constexpr size_t kGap = 6;  // the tag (1 byte) and a length (at most 5)
+  std::string bytes(kGap, '\0');
+  state_.SerializeSnapshot(&bytes);
+  uint8_t prefix[kGap];
+  uint8_t* end = WireFormatLite::WriteTagToArray(
+      internal::ValidatorSnapshot::kStateFieldNumber,
+      WireFormatLite::WIRETYPE_LENGTH_DELIMITED, prefix);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(bytes.size() - kGap), end);
+  const size_t start = kGap - static_cast<size_t>(end - prefix);
+  std::memcpy(bytes.data() + start, prefix, kGap - start);
+  snapshot.AppendToString(&bytes);
+  RETURN_IF_ERROR(store_->PutProjection(
+      kSnapshotKey, absl::string_view(bytes).substr(start), sync));
   saved_position_ = point.position;
   return absl::OkStatus();
 }

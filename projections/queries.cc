@@ -1143,7 +1143,8 @@ class IndexFolder final : public Folder {
 
   absl::Status SaveSnapshot(const std::string& key,
                             const GovernanceState& state) {
-    const std::string bytes = state.SerializeSnapshot();
+    std::string bytes;
+    state.SerializeSnapshot(&bytes);
     RETURN_IF_ERROR(snapshots_->Put(key, bytes));
     ++index_.snapshots_taken;
     index_.snapshot_bytes += bytes.size();

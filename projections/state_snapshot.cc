@@ -60,7 +60,7 @@ void GovernanceState::Save(internal::GovernanceStateSnapshot* out) const {
   out->MergeFromString(entities);
 }
 
-std::string GovernanceState::SerializeSnapshot() const {
+void GovernanceState::SerializeSnapshot(std::string* out) const {
   // Made in two halves on two threads: walking the entities, scattered over
   // the heap, is most of a snapshot's cost, and risks are most of the
   // entities, so each half takes every other risk and one of them the rest. A
@@ -71,12 +71,11 @@ std::string GovernanceState::SerializeSnapshot() const {
   google::protobuf::Arena arena;
   auto* rest = google::protobuf::Arena::CreateMessage<internal::GovernanceStateSnapshot>(&arena);
   SaveRest(rest);
-  std::string bytes = rest->SerializeAsString();
-  SerializeRisks(0, 2, &bytes);
-  SerializeScopeItems(&bytes);
+  rest->AppendToString(out);
+  SerializeRisks(0, 2, out);
+  SerializeScopeItems(out);
   other_thread.join();
-  bytes += other;
-  return bytes;
+  out->append(other);
 }
 
 namespace {

@@ -701,7 +701,9 @@ void ExpectSameIndex(const projections::ProgrammeIndex& a,
     absl::StatusOr<v1::ProgrammeRegistered> ra = a.FindProgrammeRegistration(programme);
     absl::StatusOr<v1::ProgrammeRegistered> rb = b.FindProgrammeRegistration(programme);
     ASSERT_EQ(ra.ok(), rb.ok());
-    if (ra.ok()) EXPECT_EQ(ra->SerializeAsString(), rb->SerializeAsString());
+    if (ra.ok()) {
+      EXPECT_EQ(ra->SerializeAsString(), rb->SerializeAsString());
+    }
     const projections::ProgrammeIndex::Snapshots* sa = a.SnapshotsOf(programme);
     const projections::ProgrammeIndex::Snapshots* sb = b.SnapshotsOf(programme);
     ASSERT_EQ(sa == nullptr, sb == nullptr);

@@ -132,7 +132,10 @@ TEST(StateSnapshotTest, SerializedSnapshotLoadsAsSavesDoes) {
     internal::GovernanceStateSnapshot saved;
     state.Save(&saved);
     internal::GovernanceStateSnapshot parsed;
-    ASSERT_TRUE(parsed.ParseFromString(state.SerializeSnapshot()));
+    std::string bytes = "kept";  // appended to, not replaced
+    state.SerializeSnapshot(&bytes);
+    ASSERT_EQ(bytes.substr(0, 4), "kept");
+    ASSERT_TRUE(parsed.ParseFromString(bytes.substr(4)));
     EXPECT_EQ(parsed.risks_size(), saved.risks_size());
     EXPECT_EQ(parsed.ByteSizeLong(), saved.ByteSizeLong());
     GovernanceState loaded;
