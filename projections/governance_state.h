@@ -284,11 +284,10 @@ class GovernanceState {
   V* MutateExisting(absl::node_hash_map<std::string, V>& map,
                     const std::string& key);
   void CountUnknown();
-  // Parts of a snapshot that share no entity: every `parts`-th risk from the
-  // `part`-th (0-based) and the scope items, each appended to `out` serialized
-  // as the snapshot's field; and everything else, as a message.
-  void SerializeRisks(size_t part, size_t parts, std::string* out) const;
-  void SerializeScopeItems(std::string* out) const;
+  // Parts of a snapshot that share no entity: every `parts`-th risk and scope
+  // item from the `part`-th (0-based), appended to `out` serialized as the
+  // snapshot's fields; and everything else, as a message.
+  void SerializeEntities(size_t part, size_t parts, std::string* out) const;
   void SaveRest(internal::GovernanceStateSnapshot* out) const;
   // Records a governance event's id and stream (journalled).
   void RememberEvent(absl::string_view event_id, absl::string_view stream_id);

@@ -55,25 +55,23 @@ void GovernanceState::Save(internal::GovernanceStateSnapshot* out) const {
   out->Clear();
   SaveRest(out);
   std::string entities;
-  SerializeRisks(0, 1, &entities);
-  SerializeScopeItems(&entities);
+  SerializeEntities(0, 1, &entities);
   out->MergeFromString(entities);
 }
 
 void GovernanceState::SerializeSnapshot(std::string* out) const {
   // Made in two halves on two threads: walking the entities, scattered over
-  // the heap, is most of a snapshot's cost, and risks are most of the
-  // entities, so each half takes every other risk and one of them the rest. A
-  // serialized message followed by another parses as the two merged, and the
-  // halves share no entity.
+  // the heap, is most of a snapshot's cost, and risks and scope items are most
+  // of the entities, so each half takes every other one of those and one of
+  // them the rest. A serialized message followed by another parses as the two
+  // merged, and the halves share no entity.
   std::string other;
-  std::thread other_thread([&] { SerializeRisks(1, 2, &other); });
+  std::thread other_thread([&] { SerializeEntities(1, 2, &other); });
   google::protobuf::Arena arena;
   auto* rest = google::protobuf::Arena::CreateMessage<internal::GovernanceStateSnapshot>(&arena);
   SaveRest(rest);
   rest->AppendToString(out);
-  SerializeRisks(0, 2, out);
-  SerializeScopeItems(out);
+  SerializeEntities(0, 2, out);
   other_thread.join();
   out->append(other);
 }
@@ -100,8 +98,9 @@ void WriteNestedHeader(int field, size_t size, google::protobuf::io::CodedOutput
 // scalar at its default is left out; a message field is always present),
 // straight from the state's own messages: copying them into snapshot messages
 // first took about half of a snapshot's time.
-void GovernanceState::SerializeRisks(size_t part, size_t parts, std::string* out) const {
+void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* out) const {
   using Risk = Snapshot::Risk;
+  using Item = Snapshot::ScopeItem;
   google::protobuf::io::StringOutputStream stream(out);
   google::protobuf::io::CodedOutputStream coded(&stream);
   size_t i = 0;
@@ -129,13 +128,8 @@ void GovernanceState::SerializeRisks(size_t part, size_t parts, std::string* out
       WireFormatLite::WriteString(Risk::kClosedReasonFieldNumber, r.closed_reason, &coded);
     }
   }
-}
-
-void GovernanceState::SerializeScopeItems(std::string* out) const {
-  using Item = Snapshot::ScopeItem;
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
   for (const auto& [id, item] : scope_items_) {
+    if (i++ % parts != part) continue;
     size_t size = NestedSize(Item::kAddedFieldNumber, item.added.ByteSizeLong()) +
                   NestedSize(Item::kOwnerFieldNumber, item.owner.ByteSizeLong());
     if (item.in_scope) {
