@@ -353,13 +353,27 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   absl::Status checkpoint = absl::OkStatus();
   absl::Status status;
   // Save, its time counted in the report apart from the fold's.
+  auto last_checkpoint = std::chrono::steady_clock::now();
   auto timed_save = [&](const ChainPoint& point, bool rebuilding, bool sync) {
     const auto saving = std::chrono::steady_clock::now();
     absl::Status saved = Save(point, rebuilding, sync);
-    recovery_.saving_seconds += std::chrono::duration<double>(
-                                    std::chrono::steady_clock::now() - saving)
-                                    .count();
+    last_checkpoint = std::chrono::steady_clock::now();
+    recovery_.saving_seconds +=
+        std::chrono::duration<double>(last_checkpoint - saving).count();
     return saved;
+  };
+  // Whether the replay takes a checkpoint at `position` (see
+  // ValidatorOptions::checkpoint_seconds). Past the count of positions, the
+  // clock is read once every 1,024.
+  auto checkpoint_due = [&](uint64_t position) {
+    if (options_.snapshot_every == 0 || position >= head ||
+        position - saved_position_ < options_.snapshot_every) {
+      return false;
+    }
+    if (options_.checkpoint_seconds <= 0) return true;
+    return (position - saved_position_ - options_.snapshot_every) % 1024 == 0 &&
+           std::chrono::steady_clock::now() - last_checkpoint >=
+               std::chrono::seconds(options_.checkpoint_seconds);
   };
   if (from < head) {
     // Two threads: a reader scans the store and parses each stored event, the
@@ -384,8 +398,7 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
             ++recovery_.skipped_events;
           }
         }
-        if (options_.snapshot_every > 0 && r.position < head &&
-            r.position - saved_position_ >= options_.snapshot_every) {
+        if (checkpoint_due(r.position)) {
           replayed_total_ += recovery_.replayed_events;
           skipped_total_ += recovery_.skipped_events;
           checkpoint = timed_save(ChainPoint{r.position, r.hash},

@@ -29,7 +29,8 @@
 //
 // Rebuild (`rebuild`): Recover first drops every projection of the store and
 // records a snapshot of the empty state marked `rebuilding`, then refolds the
-// whole log, checkpointing every `snapshot_every` positions. Interrupted (a
+// whole log, checkpointing every `snapshot_every` positions but at most every
+// `checkpoint_seconds`. Interrupted (a
 // crash, SIGKILL), the next Recover resumes from the last checkpoint: a rebuild
 // that finds a snapshot still marked `rebuilding` does not drop it again. The log
 // itself is only read.
@@ -61,6 +62,13 @@ struct ValidatorOptions {
   // Default 500,000 (saving the state of a million-event ledger takes a few
   // tenths of a second of the writer's time, during which appends wait).
   uint64_t snapshot_every = 500000;
+  // During Recover's replay, a checkpoint is taken once snapshot_every
+  // positions and also this many seconds have passed since the replay began or
+  // the last checkpoint; 0: positions alone. A checkpoint bounds the work an
+  // interrupted replay loses, and costs in proportion to the state: a replay
+  // shorter than this saves none, and a long one does not spend its time
+  // saving ever larger states. Default 10.
+  int checkpoint_seconds = 10;
   // Drop the store's projections and refold the log in Recover (see above).
   // Default false.
   bool rebuild = false;

@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;
+  validator_options.checkpoint_seconds = options.checkpoint_seconds;
   validator_options.rebuild = options.rebuild_projections;
   validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);

@@ -43,6 +43,9 @@ struct DaemonOptions {
   // Snapshots of the governance state (projections::ValidatorOptions): every this many
   // committed positions, and at clean shutdown. Default 500,000.
   uint64_t snapshot_every = 500000;
+  // A replay at start checkpoints at most this often, seconds (projections::ValidatorOptions::
+  // checkpoint_seconds; 0: every snapshot_every positions). Default 10.
+  int checkpoint_seconds = 10;
   // Drop the projections and refold the whole log before serving (resumable). Default false.
   bool rebuild_projections = false;
   // Called after each checkpoint of a rebuild with the position reached (progress). Default

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
                  "Snapshot the governance state every N committed positions (0: only at "
                  "clean shutdown)")
       ->capture_default_str();
+  app.add_option("--checkpoint-seconds", options.checkpoint_seconds,
+                 "A replay at start (a rebuild, or a state refolded from the log) checkpoints "
+                 "every --snapshot-every positions but at most every this many seconds (0: "
+                 "positions alone)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_flag("--rebuild-projections", options.rebuild_projections,
                "Drop the projections and refold the whole log before serving; an interrupted "
                "rebuild resumes from its last checkpoint (the log is only read)");

@@ -269,7 +269,7 @@ TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
     execl(GOVLEDGERD_PATH, GOVLEDGERD_PATH, "--data-dir",
           daemon_.data_dir().c_str(), "--listen", "127.0.0.1:0",
           "--rebuild-projections", "--snapshot-every", "1000",
-          static_cast<char*>(nullptr));
+          "--checkpoint-seconds", "0", static_cast<char*>(nullptr));
     _exit(127);
   }
   ASSERT_GT(pid, 0);
@@ -288,7 +288,8 @@ TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
       << "the rebuild ended before it could be killed";
 
   // Run again: it resumes from a checkpoint, not from position 1.
-  daemon_.set_extra_args({"--rebuild-projections", "--snapshot-every", "1000"});
+  daemon_.set_extra_args(
+      {"--rebuild-projections", "--snapshot-every", "1000", "--checkpoint-seconds", "0"});
   ASSERT_OK(daemon_.Start());
   Connect();
   const std::string resumed = RecoveryLine();

@@ -285,9 +285,11 @@ TEST(StateSnapshotTest, AMalformedSnapshotIsRefusedAndLeavesTheStateEmpty) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("stream")));
 }
 
+// Checkpoints by positions alone, so that their positions are known.
 ValidatorOptions Every(uint64_t snapshot_every) {
   ValidatorOptions o;
   o.snapshot_every = snapshot_every;
+  o.checkpoint_seconds = 0;
   return o;
 }
 
@@ -497,6 +499,26 @@ TEST_F(ValidatorSnapshotTest, ARebuildDropsTheProjectionsAndResumes) {
   EXPECT_THAT(Append(Ev(CloseRisk("R1"))),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("risk R1 is closed")));
+}
+
+TEST_F(ValidatorSnapshotTest, AReplayShorterThanCheckpointSecondsTakesNoCheckpoint) {
+  const std::vector<v1::Event> log = RichLog();
+  Open(Every(0));
+  AppendEach(log);
+  ledger_.reset();
+  std::vector<uint64_t> checkpoints;
+  ValidatorOptions options = Rebuild(5, [&](uint64_t p) { checkpoints.push_back(p); });
+  options.checkpoint_seconds = 3600;
+  Open(std::move(options));
+  EXPECT_TRUE(validator_->recovery().rebuilt);
+  EXPECT_EQ(validator_->recovery().tail_positions, 29u);
+  EXPECT_THAT(checkpoints, ::testing::IsEmpty());
+  EXPECT_FALSE(Stored().rebuilding());  // the final snapshot still
+  EXPECT_EQ(Stored().position(), 29u);
+  // Positions alone (as every other test here): every 5.
+  ledger_.reset();
+  Open(Rebuild(5, [&](uint64_t p) { checkpoints.push_back(p); }));
+  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{5, 10, 15, 20, 25}));
 }
 
 TEST_F(ValidatorSnapshotTest, ARebuildResumesOnlyFromACheckpointOfItsStateFormat) {
