@@ -340,6 +340,22 @@ class ValidatorSnapshotTest : public ::testing::Test {
     return s;
   }
 
+  // Appends RichLog() and returns an interrupted rebuild's checkpoint at
+  // position 12 (not stored); the ledger is closed.
+  internal::ValidatorSnapshot RichLogWithCheckpointAt12() {
+    const std::vector<v1::Event> log = RichLog();
+    Open(Every(0));
+    AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 12));
+    ledger_.reset();
+    EXPECT_OK(validator_->SaveSnapshot());
+    internal::ValidatorSnapshot checkpoint = Stored();
+    checkpoint.set_rebuilding(true);
+    Open(Every(0));
+    AppendEach(std::vector<v1::Event>(log.begin() + 12, log.end()));
+    ledger_.reset();
+    return checkpoint;
+  }
+
   void Store(const internal::ValidatorSnapshot& s) {
     ASSERT_OK(store_.PutProjection(GovernanceValidator::kSnapshotKey,
                                    s.SerializeAsString(), true));
@@ -458,17 +474,7 @@ TEST_F(ValidatorSnapshotTest, ASnapshotThatDoesNotMatchTheLogIsIgnored) {
 }
 
 TEST_F(ValidatorSnapshotTest, ARebuildDropsTheProjectionsAndResumes) {
-  const std::vector<v1::Event> log = RichLog();
-  Open(Every(0));
-  AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 12));
-  ledger_.reset();
-  ASSERT_OK(validator_->SaveSnapshot());
-  // An interrupted rebuild's checkpoint at position 12.
-  internal::ValidatorSnapshot checkpoint = Stored();
-  checkpoint.set_rebuilding(true);
-  Open(Every(0));
-  AppendEach(std::vector<v1::Event>(log.begin() + 12, log.end()));
-  ledger_.reset();
+  const internal::ValidatorSnapshot checkpoint = RichLogWithCheckpointAt12();
   Store(checkpoint);
   ASSERT_OK(store_.PutProjection("query/LPP/recorded/5", "old", false));
 
@@ -522,16 +528,7 @@ TEST_F(ValidatorSnapshotTest, AReplayShorterThanCheckpointSecondsTakesNoCheckpoi
 }
 
 TEST_F(ValidatorSnapshotTest, ARebuildResumesOnlyFromACheckpointOfItsStateFormat) {
-  const std::vector<v1::Event> log = RichLog();
-  Open(Every(0));
-  AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 12));
-  ledger_.reset();
-  ASSERT_OK(validator_->SaveSnapshot());
-  internal::ValidatorSnapshot checkpoint = Stored();
-  checkpoint.set_rebuilding(true);
-  Open(Every(0));
-  AppendEach(std::vector<v1::Event>(log.begin() + 12, log.end()));
-  ledger_.reset();
+  const internal::ValidatorSnapshot checkpoint = RichLogWithCheckpointAt12();
   internal::ValidatorSnapshot other_format = checkpoint;
   other_format.set_state_format(99);
   std::string cut = checkpoint.SerializeAsString();
