@@ -67,16 +67,16 @@ struct ReadAhead {
   crypto::Hash hash{};  // the stored event's, for checkpoints
 };
 
-// Reads a stored event (v1::Event's serialization) for the fold: kOpaque once
-// its event_type (field 3) is not a governance type, without reading further
-// (the ledger stores fields in number order, so a large opaque payload is
-// skipped, not copied; the outcome does not depend on the order), or if it
-// has none; otherwise its
-// event_id, stream_id, event_type and payload (fields 1, 2, 3, 5) into `event`
-// and kGovernance, or kUnparsable if the bytes are not a well-formed message.
-// The envelope's other fields (times, position, actor, hashes) are skipped
-// unparsed, and strings are not checked for UTF-8: the ledger checked them
-// when it stored the event, and the chain has been verified since.
+// Reads a stored event (v1::Event's serialization) for the fold. kOpaque as
+// soon as its event_type (field 3) is not a governance type, without reading
+// further (the ledger stores fields in number order, so a large opaque payload
+// is skipped, not copied; the outcome does not depend on the order), or if it
+// has none. Otherwise kGovernance, with its event_id, stream_id, event_type and
+// payload (fields 1, 2, 3, 5) in `event`; or kUnparsable if the bytes are not
+// a well-formed message. The envelope's other fields (times, position, actor,
+// hashes) are skipped unparsed, and strings are not checked for UTF-8 again:
+// the ledger checked them when it stored the event, and the chain has been
+// verified since.
 ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
   google::protobuf::io::CodedInputStream in(
       reinterpret_cast<const uint8_t*>(stored.data()),
@@ -352,8 +352,9 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   state_.ForgetEvents();
   absl::Status checkpoint = absl::OkStatus();
   absl::Status status;
-  // Save, its time counted in the report apart from the fold's.
+  // When the replay began or the last save ended.
   auto last_checkpoint = std::chrono::steady_clock::now();
+  // Save, its time counted in the report apart from the fold's.
   auto timed_save = [&](const ChainPoint& point, bool rebuilding, bool sync) {
     const auto saving = std::chrono::steady_clock::now();
     absl::Status saved = Save(point, rebuilding, sync);
