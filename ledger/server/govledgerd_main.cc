@@ -43,13 +43,17 @@ int main(int argc, char** argv) {
                  "with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40));
+  // Every unsigned option takes a range: CLI11 alone reads "-5" into an
+  // unsigned integer as 2^64 - 5.
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
                  "RocksDB block cache, bytes")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1} << 40));
   app.add_option("--snapshot-every", options.snapshot_every,
                  "Snapshot the governance state every N committed positions (0: only at "
                  "clean shutdown)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
   app.add_option("--checkpoint-seconds", options.checkpoint_seconds,
                  "A replay at start (a rebuild, or a state refolded from the log) checkpoints "
                  "every --snapshot-every positions but at most every this many seconds (0: "

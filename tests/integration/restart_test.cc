@@ -1,5 +1,6 @@
 // What survives a clean restart: idempotent retries keep their original positions, and a
-// SIGTERM while clients append exits 0 with every acknowledged append on disk.
+// SIGTERM while clients append exits 0 with every acknowledged append on disk. And a start
+// with a bad flag, which never gets that far.
 #include <grpcpp/client_context.h>
 
 #include <atomic>
@@ -7,7 +8,10 @@
 #include <mutex>
 #include <thread>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
 namespace govledger::testing {
@@ -198,6 +202,34 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
     EXPECT_EQ(got.event_id(), id);
     EXPECT_EQ(got.stream_id(), want.stream_id);
     EXPECT_EQ(got.payload(), want.payload);
+  }
+}
+
+TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("govledger-flags-", getpid()))
+          .string();
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--snapshot-every", "-5"},  // not read as 2^64 - 5
+           {"--snapshot-every", "often"},
+           {"--block-cache-bytes", "-1"},
+           {"--block-cache-bytes", "2000000000000"},
+           {"--checkpoint-seconds", "-1"},
+           {"--checkpoint-seconds", "90000"},
+           {"--max-event-bytes", "10"},
+           {"--shutdown-grace", "7200"},
+       }) {
+    SCOPED_TRACE(absl::StrCat(flag, " ", value));
+    // Under timeout: a daemon that took the flag would serve until stopped.
+    const CliRun run = RunProgram(
+        GOVLEDGERD_PATH,
+        absl::StrCat("--data-dir ", dir, " --listen 127.0.0.1:0 ", flag, " ", value),
+        "timeout 20");
+    EXPECT_NE(run.code, 0);
+    EXPECT_THAT(run.err, HasSubstr(flag));
+    EXPECT_THAT(run.err, HasSubstr(value));
+    EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing is opened or created";
+    std::filesystem::remove_all(dir);
   }
 }
 
