@@ -663,19 +663,24 @@ int main(int argc, char** argv) {
       "as-at query cost by replay from position 1, on a generated in-memory "
       "ledger"};
   app.add_option("--events", o.events, "Events to generate")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   app.add_option("--programmes", o.programmes, "Programmes")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--weeks", o.weeks, "Planned weeks of each programme")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5200));
   app.add_option("--queries", o.queries,
                  "Queries per mode and method answered from the index and "
                  "snapshots (in memory, and through govledgerd)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--replay-queries", o.replay_queries,
                  "Queries per mode and method answered by replaying the whole "
                  "log from position 1 (each takes about a second)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--govledgerd", o.govledgerd,
                  "Also measure a real daemon: this govledgerd binary, started "
                  "(and restarted, and rebuilt) by the benchmark on --data-dir");
@@ -684,7 +689,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
   app.add_option("--snapshot-every", o.snapshot_every,
                  "Snapshot a programme's fold every N events folded")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 32));
   CLI11_PARSE(app, argc, argv);
   std::cout << std::unitbuf;  // each figure as soon as it is measured
   return govledger::Run(o);

@@ -338,7 +338,8 @@ int RunClients(const BenchOptions& o, const std::string& mode,
 
 int BenchAppend(const BenchOptions& o) {
   if (o.clients < 1 || o.batch < 1 || o.size < 0 || o.events < 1) {
-    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
+    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1, "
+                 "and --size at least 0\n";
     return 2;
   }
   if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {

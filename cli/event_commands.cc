@@ -223,8 +223,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger export > ledger.jsonl\n"
       "  govledger export --from 100 --to 200 --out part.jsonl\n"
       "  govledger export --stream decision/MOPAC/PCD-72");
-  export_->add_option("--from", from_, "First position (stream version with --stream)");
-  export_->add_option("--to", to_, "Last position (default: the head when export starts)");
+  // Positions and counts take a range: CLI11 alone reads "-5" into an unsigned integer as
+  // 2^64 - 5.
+  const CLI::Range position_range(uint64_t{0}, uint64_t{INT64_MAX});
+  export_->add_option("--from", from_, "First position (stream version with --stream)")
+      ->check(position_range);
+  export_->add_option("--to", to_, "Last position (default: the head when export starts)")
+      ->check(position_range);
   export_->add_option("--stream", stream_, "Only this stream");
   export_->add_option("--out", out_, "Write to FILE instead of stdout");
 
@@ -236,9 +241,11 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger tail -n 100 --json\n"
       "  govledger tail --from 1 --limit 50");
   tail_->add_option("-n,--lines", last_, "Start this many events before the head")
-      ->capture_default_str();
-  tail_->add_option("--from", from_, "Start at this position instead");
-  tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)");
+      ->capture_default_str()
+      ->check(position_range);
+  tail_->add_option("--from", from_, "Start at this position instead")->check(position_range);
+  tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
+      ->check(position_range);
   tail_->add_flag("--json", json_, "One JSON document per event");
 
   verify_ = app.add_subcommand("verify", "Check the whole hash chain, position 1 to the head");

@@ -79,10 +79,15 @@ int main(int argc, char** argv) {
     sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
     sub->add_option("--connections", bench.connections,
                     "Connections the clients share, up to one per client (append default 1, "
-                    "read default one per client)");
+                    "read default one per client)")
+        ->check(CLI::Range(1, 10000));
     sub->add_flag("--json", bench.json, "Print one JSON object");
   }
-  bench_append->add_option("--events", bench.events, "Events in all")->capture_default_str();
+  // CLI11 alone reads "-5" into an unsigned integer as 2^64 - 5.
+  const CLI::Range count_range(uint64_t{0}, uint64_t{INT64_MAX});
+  bench_append->add_option("--events", bench.events, "Events in all")
+      ->capture_default_str()
+      ->check(count_range);
   bench_append->add_option("--batch", bench.batch, "Events per call")->capture_default_str();
   bench_append->add_option("--size", bench.size, "Payload bytes per event")->capture_default_str();
   bench_append->add_option("--events-of", bench.events_of,
@@ -90,8 +95,11 @@ int main(int argc, char** argv) {
                            "by the rules) or status-opaque (the same bytes, unchecked)")
       ->capture_default_str()
       ->check(CLI::IsMember({"filler", "status", "status-opaque"}));
-  bench_ping->add_option("--calls", bench.events, "Calls in all")->capture_default_str();
-  bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)");
+  bench_ping->add_option("--calls", bench.events, "Calls in all")
+      ->capture_default_str()
+      ->check(count_range);
+  bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)")
+      ->check(count_range);
   bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
   bench_read->add_flag("--decode", bench.decode,
                        "Decode every event into a message, not only check its position");

@@ -100,6 +100,16 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
   CliRun zero = Cli(absl::StrCat("bench append ", Server(), " --clients 0"));
   EXPECT_EQ(zero.code, 2);
   EXPECT_THAT(zero.err, HasSubstr("must be at least 1"));
+  CliRun no_size = Cli(absl::StrCat("bench append ", Server(), " --size -1"));
+  EXPECT_EQ(no_size.code, 2);
+  EXPECT_THAT(no_size.err, HasSubstr("--size at least 0"));
+  // Negative counts are refused, not read as 2^64 minus a little.
+  for (const char* args : {"append --events -5", "read --events -3", "ping --calls -1",
+                           "append --connections -1", "read --connections 0"}) {
+    CliRun negative = Cli(absl::StrCat("bench ", args, " ", Server()));
+    EXPECT_EQ(negative.code, 2) << args;
+    EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;
+  }
 
   CliRun nobody = Cli("bench ping --server 127.0.0.1:1 --calls 5");
   EXPECT_EQ(nobody.code, 3);

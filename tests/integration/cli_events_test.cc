@@ -346,6 +346,14 @@ TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
   CliRun beyond = Cli(absl::StrCat(Server(), " tail --from 99 --limit 1"));
   EXPECT_EQ(beyond.code, 1);
   EXPECT_THAT(beyond.err, HasSubstr("head"));
+
+  // Negative positions and counts are refused, not read as 2^64 minus a little.
+  for (const char* args : {"tail --from -2 --limit 1", "tail --limit -1", "tail -n -1",
+                           "export --from -5", "export --to -1"}) {
+    CliRun negative = Cli(absl::StrCat(Server(), " ", args));
+    EXPECT_EQ(negative.code, 2) << args;
+    EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;
+  }
 }
 
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
