@@ -339,8 +339,11 @@ std::vector<const v1::Event*> SelectEvents(
 uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
                     GovernanceState* state) {
   uint64_t skipped = 0;
-  for (const v1::Event* e : events) {
-    if (!state->Apply(*e, GovernanceState::Mode::kReplay).ok()) ++skipped;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + GovernanceState::kPrefetchDistance < events.size()) {
+      state->Prefetch(*events[i + GovernanceState::kPrefetchDistance]);
+    }
+    if (!state->Apply(*events[i], GovernanceState::Mode::kReplay).ok()) ++skipped;
   }
   return skipped;
 }

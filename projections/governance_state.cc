@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/common/status_macros.h"
@@ -1167,6 +1168,15 @@ bool IsGovernanceType(absl::string_view event_type) {
 
 bool IsKnownGovernanceType(absl::string_view event_type) {
   return GovernanceState::Access::Handlers().contains(event_type);
+}
+
+void GovernanceState::Prefetch(const v1::Event& event) const {
+  absl::string_view stream = event.stream_id();
+  if (absl::ConsumePrefix(&stream, "risk/")) {
+    risks_.prefetch(stream);
+  } else if (absl::ConsumePrefix(&stream, "scope/")) {
+    scope_items_.prefetch(stream);
+  }
 }
 
 absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {

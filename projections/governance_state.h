@@ -219,6 +219,14 @@ class GovernanceState {
   // event), leaving them to the event lookup. REQUIRES: a lookup is set, and no
   // journalled change is pending (between groups).
   void ForgetEvents();
+  // A hint that `event` is about to be applied: starts loading the memory its
+  // risk's or scope item's look-up will touch (a fold over a large state waits
+  // on those cache misses more than on anything else). Changes nothing. A fold
+  // over many events gives it the event kPrefetchDistance ahead of the one it
+  // applies (a rebuild of a million events folded 1-15% faster with it, in nine
+  // alternations).
+  void Prefetch(const v1::Event& event) const;
+  static constexpr size_t kPrefetchDistance = 8;
   // Whether Apply records events' ids and streams from now on (see the
   // constructor).
   void set_remember_events(bool remember) { remember_events_ = remember; }

@@ -389,6 +389,9 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
     while (checkpoint.ok() && queue.Next(&batch, &n)) {
       for (size_t i = 0; i < n && checkpoint.ok(); ++i) {
         const ReadAhead& r = (*batch)[i];
+        if (i + GovernanceState::kPrefetchDistance < n) {
+          state_.Prefetch((*batch)[i + GovernanceState::kPrefetchDistance].event);
+        }
         ++recovery_.tail_positions;
         if (r.kind == ReadAhead::kUnparsable) {
           ++recovery_.skipped_events;  // cannot happen for a verified chain
