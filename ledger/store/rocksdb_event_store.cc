@@ -10,6 +10,7 @@
 #include "ledger/store/id_memtable.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -32,6 +33,36 @@ constexpr char kFormatVersion[] = "2";
 // Format 1 is format 2 without the projections column family: a writable open creates the
 // column family and records format 2; a read-only open reads it as it is.
 constexpr char kPreviousFormatVersion[] = "1";
+
+// The local file system, except that a write-ahead log's preallocated space counts in its
+// size from the start (fallocate without FALLOC_FL_KEEP_SIZE). Each commit's fdatasync then
+// has no file size to record, only the data: on this project's ext4 machine a 600-byte
+// write+fdatasync cost 150-200 us that way against 230-300 us with the size growing on every
+// write, which is RocksDB's default (its header says WAL files get this treatment by default,
+// but the POSIX file system of Debian's 7.8.3 does not apply it). A WAL closed cleanly is
+// truncated to what was written; after a crash its tail is zeros, which RocksDB's log reader
+// takes as the end of a preallocated file (record type 0 is reserved for that), so recovery
+// is unchanged (FORMAT.md, "Write-ahead log").
+class PreallocatedWalFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  using rocksdb::FileSystemWrapper::FileSystemWrapper;
+  const char* Name() const override { return "GovledgerPreallocatedWal"; }
+  rocksdb::FileOptions OptimizeForLogWrite(const rocksdb::FileOptions& file_options,
+                                           const rocksdb::DBOptions& db_options) const override {
+    rocksdb::FileOptions wal = target()->OptimizeForLogWrite(file_options, db_options);
+    wal.fallocate_with_keep_size = false;
+    return wal;
+  }
+};
+
+// One for the process, never destroyed (as rocksdb::Env::Default()): every database uses it.
+rocksdb::Env* PreallocatedWalEnv() {
+  static rocksdb::Env* const env =
+      rocksdb::NewCompositeEnv(
+          std::make_shared<PreallocatedWalFileSystem>(rocksdb::FileSystem::Default()))
+          .release();
+  return env;
+}
 
 void PutBigEndian64(uint64_t v, char* out) {
   for (int i = 7; i >= 0; --i) {
@@ -122,6 +153,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // One thread writes, and the hashed event_ids memtable does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
+  db_options.env = PreallocatedWalEnv();
   if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
