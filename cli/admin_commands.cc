@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/client.h"
 #include "govledger/v1/admin.grpc.pb.h"
+#include "ledger/access_tokens.h"
 #include "ledger/store/backup.h"
 
 namespace govledger::cli {
@@ -32,7 +33,7 @@ void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
 
 AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
   CLI::App* admin =
-      app.add_subcommand("admin", "Backups of the store: backup and restore");
+      app.add_subcommand("admin", "Backups of the store (backup, restore) and access tokens (token)");
   admin->require_subcommand(1);
   backup_ = admin->add_subcommand(
       "backup",
@@ -69,11 +70,30 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       ->add_option("--data-dir", data_dir_,
                    "The data directory to create (must not exist or be empty)")
       ->required();
+
+  token_ = admin->add_subcommand(
+      "token",
+      "Make a new access token for a govledgerd started with --tokens FILE. "
+      "Prints the token (give it to the caller, who passes it as --token or "
+      "GOVLEDGER_TOKEN; it is not stored anywhere) and the line to add to "
+      "FILE, which holds only the token's SHA-256. Restart govledgerd to "
+      "apply a changed file; delete a token's line to revoke it. Roles: "
+      "reader (reads, subscriptions, queries), writer (and appends), admin "
+      "(and backups).\n\n"
+      "Example:\n"
+      "  govledger admin token --role writer --actor \"PMO (Mayor's office)\"");
+  token_->add_option("--role", role_, "reader, writer or admin")
+      ->required()
+      ->check(CLI::IsMember({"reader", "writer", "admin"}));
+  token_->add_option("--actor", actor_,
+                     "The actor the token's appends record (1 to 200 characters)")
+      ->required();
 }
 
 std::optional<int> AdminCommands::Run(const std::string& server) {
   if (backup_->parsed()) return Backup(server);
   if (restore_->parsed()) return Restore();
+  if (token_->parsed()) return Token();
   return std::nullopt;
 }
 
@@ -132,6 +152,20 @@ int AdminCommands::Restore() {
             << " (every file and the hash chain from position 1 to the head "
                "checked)\n";
   PrintHead(result->manifest, result->bytes);
+  return kExitOk;
+}
+
+int AdminCommands::Token() {
+  Role role = Role::kReader;
+  ParseRole(role_, &role);  // CLI11 checked the name
+  absl::StatusOr<std::string> token = NewAccessToken();
+  if (!token.ok()) return Fail(kExitRefused, std::string(token.status().message()));
+  absl::StatusOr<std::string> line = TokensFileLine(*token, role, actor_);
+  if (!line.ok()) {
+    return Fail(kExitBadArgs, absl::StrCat("--actor: ", line.status().message()));
+  }
+  std::cout << "token " << *token << "\n"
+            << "tokens-file-line " << *line << "\n";
   return kExitOk;
 }
 

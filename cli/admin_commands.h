@@ -9,6 +9,9 @@
 //       offline and local: checks the backup completely (files, hash chain,
 //       head) and only then puts it in place as TARGET (new or empty), the data
 //       directory of a govledgerd to start.
+//   govledger admin token --role ROLE --actor NAME
+//       offline: a new access token and its line for govledgerd's --tokens
+//       file (ledger/access_tokens.h).
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
 // the backup, or a backup failed its checks (the message names the file or the
@@ -28,7 +31,8 @@ namespace govledger::cli {
 
 class AdminCommands {
  public:
-  // Adds the `admin` subcommand and its `backup` and `restore` to `app`.
+  // Adds the `admin` subcommand and its `backup`, `restore` and `token` to
+  // `app`.
   // `server_flag` is the shared --server option's variable. REQUIRES: both
   // outlive this object.
   AdminCommands(CLI::App& app, std::string& server_flag);
@@ -40,9 +44,13 @@ class AdminCommands {
  private:
   int Backup(const std::string& server);
   int Restore();
+  int Token();
 
   CLI::App* backup_ = nullptr;
   CLI::App* restore_ = nullptr;
+  CLI::App* token_ = nullptr;
+  std::string role_;
+  std::string actor_;
   std::string backup_dir_;
   std::string data_dir_;
 };

@@ -1,8 +1,15 @@
 #include "cli/client.h"
 
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/client_interceptor.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,7 +38,70 @@ const char* CodeName(grpc::StatusCode code) {
   }
 }
 
+// What ConfigureConnections set: the process's one client configuration.
+struct ConnectionSecurity {
+  std::string authorization;  // "Bearer <token>", or empty
+  bool tls = false;
+  std::string tls_roots_pem;  // empty with tls: gRPC's default roots (the system's)
+};
+ConnectionSecurity& Security() {
+  static ConnectionSecurity security;
+  return security;
+}
+
+std::string FlagOrEnv(const std::string& flag, const char* variable) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv(variable);
+  return env == nullptr ? std::string() : std::string(env);
+}
+
+// Adds the bearer token to the metadata of every call on the channel.
+class BearerToken final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerToken(const std::string* authorization) : authorization_(authorization) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", *authorization_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const authorization_;
+};
+
+class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new BearerToken(&Security().authorization);
+  }
+};
+
 }  // namespace
+
+absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
+                                  const std::string& tls_ca_flag) {
+  ConnectionSecurity security;
+  if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
+    security.authorization = absl::StrCat("Bearer ", token);
+  }
+  security.tls = tls;
+  if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
+    std::ifstream in(ca, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the TLS CA file ", ca, " cannot be read or holds no PEM certificate"));
+    }
+    security.tls = true;
+    security.tls_roots_pem = pem.str();
+  }
+  Security() = std::move(security);
+  return absl::OkStatus();
+}
 
 std::string ResolveServer(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -47,7 +117,17 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetMaxSendMessageSize(64 << 20);
   args.SetInt("govledger.connection_id", connection_id);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+  const ConnectionSecurity& security = Security();
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      security.tls ? grpc::SslCredentials({.pem_root_certs = security.tls_roots_pem})
+                   : grpc::InsecureChannelCredentials();
+  if (security.authorization.empty()) {
+    return grpc::CreateCustomChannel(server, credentials, args);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> token;
+  token.push_back(std::make_unique<BearerTokenFactory>());
+  return grpc::experimental::CreateCustomChannelWithInterceptors(server, credentials, args,
+                                                                 std::move(token));
 }
 
 bool WaitConnected(grpc::Channel& channel, int seconds) {
@@ -59,7 +139,8 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       status.error_message().find("failed to connect") != std::string::npos) {
     return absl::StrCat("cannot reach govledgerd at ", server,
-                        " (is it running? set --server or GOVLEDGER_SERVER)");
+                        " (is it running? set --server or GOVLEDGER_SERVER; if it serves TLS, add --tls-ca or "
+                        "--tls)");
   }
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
                       status.error_message());

@@ -7,10 +7,23 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace govledger::cli {
 
 // The server address: --server if given, else $GOVLEDGER_SERVER, else "127.0.0.1:50051".
 std::string ResolveServer(const std::string& flag);
+
+// How every later Connect() authenticates and encrypts (README, "Access control"):
+//   token: the access token sent as `authorization: Bearer <token>` on every call; the flag,
+//     else $GOVLEDGER_TOKEN; empty: none;
+//   tls_ca_file: TLS, trusting the CA certificates (PEM) in this file; the flag, else
+//     $GOVLEDGER_TLS_CA;
+//   tls: TLS, trusting the system's CA certificates (implied by a CA file).
+// Called once by main before any command runs. INVALID_ARGUMENT if the CA file cannot be
+// read or holds no PEM block.
+absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
+                                  const std::string& tls_ca_flag);
 
 // A channel to `server`. Channels with different `connection_id`s use separate connections,
 // so concurrent benchmark clients do not share one HTTP/2 connection.

@@ -53,6 +53,16 @@ int main(int argc, char** argv) {
   std::string server_flag;
   app.add_option("--server", server_flag,
                  "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");
+  std::string token_flag;
+  std::string tls_ca_flag;
+  bool tls = false;
+  app.add_option("--token", token_flag,
+                 "Access token for a govledgerd started with --tokens (default "
+                 "$GOVLEDGER_TOKEN)");
+  app.add_flag("--tls", tls, "Connect with TLS, trusting the system's CA certificates");
+  app.add_option("--tls-ca", tls_ca_flag,
+                 "Connect with TLS, trusting the CA certificates in this PEM file (default "
+                 "$GOVLEDGER_TLS_CA)");
 
   CLI::App* head = app.add_subcommand("head", "Print the head position, event count and hash");
   bool head_json = false;
@@ -120,6 +130,10 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
+  if (absl::Status s = govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag);
+      !s.ok()) {
+    return govledger::cli::Fail(govledger::cli::kExitBadArgs, std::string(s.message()));
+  }
   if (head->parsed()) return Head(server, head_json);
   if (std::optional<int> code = governance.Run(server)) return *code;
   if (std::optional<int> code = admin.Run(server)) return *code;

@@ -11,6 +11,10 @@ namespace govledger {
 grpc::Status AdminServiceImpl::Backup(
     grpc::ServerContext* context, const v1::BackupRequest* /*request*/,
     grpc::ServerWriter<v1::BackupChunk>* writer) {
+  if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kAdmin);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted.status());
+  }
   if (backup_running_.exchange(true)) {
     return grpc::Status(
         grpc::StatusCode::FAILED_PRECONDITION,

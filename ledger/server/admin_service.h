@@ -9,6 +9,7 @@
 
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/clock.h"
+#include "ledger/server/access_control.h"
 #include "ledger/store/rocksdb_event_store.h"
 
 namespace govledger {
@@ -19,11 +20,11 @@ namespace govledger {
 // One backup runs at a time; another Backup meanwhile is FAILED_PRECONDITION.
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  // REQUIRES: `store` (the database in `data_dir`) and `clock` outlive the
-  // service.
+  // Callers are admitted by `access` as admins. REQUIRES: `store` (the
+  // database in `data_dir`), `clock` and `access` outlive the service.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
-                   const Clock* clock)
-      : store_(store), data_dir_(std::move(data_dir)), clock_(clock) {}
+                   const Clock* clock, const AccessControl& access)
+      : store_(store), data_dir_(std::move(data_dir)), clock_(clock), access_(access) {}
 
   grpc::Status Backup(grpc::ServerContext* context,
                       const v1::BackupRequest* request,
@@ -33,6 +34,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   RocksDbEventStore* const store_;
   const std::string data_dir_;
   const Clock* const clock_;
+  const AccessControl& access_;
   std::atomic<bool> backup_running_{false};
 };
 

@@ -11,11 +11,12 @@
 //
 // Each method is registered raw (bytes in, bytes out) and the request is parsed here, so a
 // request that does not parse is INVALID_ARGUMENT naming the message it should be (gRPC's
-// typed asynchronous methods answer INTERNAL with no useful message).
+// typed asynchronous methods answer INTERNAL with no useful message). Before it is parsed,
+// the caller is admitted by the server's AccessControl for the method's role.
 //
 // The life of a call: UnaryMethod::Listen puts call objects in place; when one's call
 // arrives, ServeCalls (on the serving thread) puts a fresh one in place for the next call,
-// parses the request and runs the method's handler, which answers at once or hands the
+// admits the caller, parses the request and runs the method's handler, which answers at once or hands the
 // call on (to the ledger's writer, to the query thread); whoever answers calls exactly one
 // of Finish, FinishBytes or Fail, from any thread; the serving thread deletes the call
 // when gRPC reports that answer sent (or the call cancelled).
@@ -33,6 +34,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/server/access_control.h"
+#include "ledger/server/grpc_status.h"
 
 namespace govledger {
 
@@ -85,6 +88,8 @@ class UnaryCall final : public CallStep {
   const grpc::ServerContext& context() const { return context_; }
   Request* mutable_request() { return &request_; }
   const Request& request() const { return request_; }
+  // Who made the call (AccessControl::Admit): the actor its appends record.
+  const std::string& actor() const { return actor_; }
 
   // Each call is answered by exactly one of these, once, from any thread; the call must not
   // be touched afterwards.
@@ -123,6 +128,12 @@ class UnaryCall final : public CallStep {
     }
     arrived_ = true;
     method_->Await(cq_);  // the next call of this method finds a slot
+    absl::StatusOr<std::string> actor = method_->access_.Admit(context_, method_->role_);
+    if (!actor.ok()) {
+      Fail(ToGrpcStatus(actor.status()));
+      return;
+    }
+    actor_ = std::move(*actor);
     grpc::Status parsed =
         grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(&raw_request_, &request_);
     if (!parsed.ok()) {
@@ -139,6 +150,7 @@ class UnaryCall final : public CallStep {
   grpc::ServerContext context_;
   grpc::ByteBuffer raw_request_;
   Request request_;
+  std::string actor_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_{&context_};
   bool arrived_ = false;
 };
@@ -152,8 +164,13 @@ class UnaryMethod {
   // call, now or later from another thread.
   using Handler = std::function<void(UnaryCall<Request>* call)>;
 
-  UnaryMethod(RequestRawCall request_call, Handler handler)
-      : request_call_(std::move(request_call)), handler_(std::move(handler)) {}
+  // Callers need `role` (AccessControl::Admit). REQUIRES: `access` outlives the method.
+  UnaryMethod(RequestRawCall request_call, const AccessControl& access, Role role,
+              Handler handler)
+      : request_call_(std::move(request_call)),
+        access_(access),
+        role_(role),
+        handler_(std::move(handler)) {}
 
   // Waits for calls on `cq`, `slots` at a time (calls that arrive while all are taken wait
   // in gRPC's queue until the serving thread puts the next in place). REQUIRES: the method
@@ -171,6 +188,8 @@ class UnaryMethod {
   }
 
   const RequestRawCall request_call_;
+  const AccessControl& access_;
+  const Role role_;
   const Handler handler_;
 };
 

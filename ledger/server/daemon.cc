@@ -2,12 +2,15 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/server.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include <gperftools/malloc_extension.h>
 #include <pthread.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,10 +27,49 @@ namespace govledger {
 // Largest gRPC message in either direction: an append of the largest size plus framing.
 constexpr int kMaxMessageBytes = 64 << 20;
 
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the TLS ", what, " file ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the TLS ", what, " file ", path, " holds no PEM block"));
+  }
+  return text.str();
+}
+
+// Plaintext, or TLS with the options' certificate chain and key.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const DaemonOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key (or neither, for plaintext)");
+  }
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(options.tls_cert_file, "certificate"));
+  ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(options.tls_key_file, "private key"));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
+
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options,
                                                       const Clock* clock) {
   std::unique_ptr<Daemon> daemon(new Daemon());
   daemon->options_ = options;
+  // Bad access or TLS files stop the start before the store is opened.
+  if (!options.tokens_file.empty()) {
+    ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   ServerCredentials(options));
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;
@@ -40,12 +82,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   // Recovery parsed a large snapshot (or replayed the log): give the freed memory back to the
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
-  daemon->ledger_service_ = std::make_unique<LedgerServiceImpl>(daemon->ledger_.get());
+  daemon->ledger_service_ =
+      std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), daemon->access_);
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(
-      daemon->ledger_.get(), clock, projections::SnapshotOptions(),
+      daemon->ledger_.get(), clock, daemon->access_, projections::SnapshotOptions(),
       options.on_query_index_ready);
-  daemon->admin_service_ =
-      std::make_unique<AdminServiceImpl>(daemon->store_.get(), options.data_dir, clock);
+  daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
+      daemon->store_.get(), options.data_dir, clock, daemon->access_);
 
   daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
       v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
@@ -54,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &daemon->port_);
+  builder.AddListeningPort(options.listen, credentials, &daemon->port_);
   builder.RegisterService(daemon->ledger_service_.get());
   builder.RegisterService(daemon->query_service_.get());
   builder.RegisterService(daemon->admin_service_.get());
@@ -66,8 +109,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->calls_ = builder.AddCompletionQueue();
   daemon->server_ = builder.BuildAndStart();
   if (daemon->server_ == nullptr || daemon->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
-                                               "; is the address valid and the port free?"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen, "; is the address valid and the port free?",
+        options.tls_cert_file.empty() ? "" : " Are the TLS certificate and key a matching pair?"));
   }
   daemon->ledger_service_->Listen(daemon->calls_.get());
   daemon->query_service_->Listen(daemon->calls_.get());

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
+#include "ledger/server/access_control.h"
 #include "ledger/store/rocksdb_event_store.h"
 
 namespace grpc {
@@ -36,6 +37,13 @@ struct DaemonOptions {
   // Address to listen on; port 0 picks a free port (see Daemon::port()).
   // Default "127.0.0.1:50051".
   std::string listen = "127.0.0.1:50051";
+  // Access tokens (access_control.h): a file of "<sha256> <role> <actor>" lines. Empty: open,
+  // every caller may call everything under the actor it names. Default empty.
+  std::string tokens_file;
+  // TLS: the server's certificate chain and private key, PEM files; both or neither. Empty:
+  // plaintext. Default empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
   LedgerOptions ledger;
@@ -80,6 +88,8 @@ class Daemon {
   Daemon() = default;
 
   DaemonOptions options_;
+  // Who may call what; every service holds a reference.
+  AccessControl access_;
   std::unique_ptr<RocksDbEventStore> store_;
   // The governance rules every append is checked against; outlives ledger_.
   std::unique_ptr<projections::GovernanceValidator> validator_;

@@ -26,6 +26,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (for scripts and tests)");
+  app.add_option("--tokens", options.tokens_file,
+                 "Require access tokens: a file of \"<sha256 of token> <reader|writer|admin> "
+                 "<actor>\" lines (govledger token new); without it every caller may call "
+                 "everything under the actor it names")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", options.tls_cert_file,
+                 "Serve TLS with this certificate chain (PEM); needs --tls-key")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key_file,
+                 "The private key (PEM) of --tls-cert")
+      ->check(CLI::ExistingFile);
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "Seconds in-flight calls may take to finish at shutdown")
       ->capture_default_str()

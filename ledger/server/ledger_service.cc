@@ -12,27 +12,17 @@ namespace {
 // How often a waiting subscription checks whether its client has gone.
 constexpr std::chrono::milliseconds kSubscribePoll(200);
 
-// The actor recorded on appended events: the caller's govledger-actor metadata if given,
-// otherwise its peer address.
-std::string ActorOf(const grpc::ServerContextBase& context) {
-  const auto& metadata = context.client_metadata();
-  if (auto it = metadata.find(kActorMetadataKey); it != metadata.end()) {
-    return std::string(it->second.data(), it->second.size());
-  }
-  return absl::StrCat("peer:", context.peer());
-}
-
 }  // namespace
 
-LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger)
+LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access)
     : ledger_(ledger),
-      append_(BindRequest(this, &LedgerServiceImpl::RequestAppend),
+      access_(access),
+      append_(BindRequest(this, &LedgerServiceImpl::RequestAppend), access, Role::kWriter,
               [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
-      read_(BindRequest(this, &LedgerServiceImpl::RequestRead),
+      read_(BindRequest(this, &LedgerServiceImpl::RequestRead), access, Role::kReader,
             [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
-      get_head_(
-          BindRequest(this, &LedgerServiceImpl::RequestGetHead),
-          [this](UnaryCall<v1::GetHeadRequest>* call) { GetHead(call); }) {}
+      get_head_(BindRequest(this, &LedgerServiceImpl::RequestGetHead), access, Role::kReader,
+                [this](UnaryCall<v1::GetHeadRequest>* call) { GetHead(call); }) {}
 
 void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
   append_.Listen(cq);
@@ -42,7 +32,7 @@ void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
 
 void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
   // The ledger answers on its acknowledging thread once the append is on disk or refused.
-  ledger_->AppendAsync(std::move(*call->mutable_request()), ActorOf(call->context()),
+  ledger_->AppendAsync(std::move(*call->mutable_request()), call->actor(),
                        [call](absl::StatusOr<v1::AppendResponse> result) {
                          if (!result.ok()) {
                            call->Fail(ToGrpcStatus(result.status()));
@@ -81,6 +71,10 @@ grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
                                           grpc::ServerWriter<v1::Event>* writer) {
   // Every event is read back from the store in position order, so the switch from catching
   // up to following live can neither skip nor repeat one; Write() blocks under flow control.
+  if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kReader);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted.status());
+  }
   uint64_t next = request->from_position() == 0 ? 1 : request->from_position();
   uint64_t head = ledger_->Head().position;
   if (next > head + 1) {

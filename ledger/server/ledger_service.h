@@ -1,5 +1,5 @@
 // LedgerServiceImpl: the gRPC adapter of the Ledger (proto in, proto out, no logic beyond
-// mapping statuses, reading the caller's actor and pacing subscriptions). Thread-safe.
+// mapping statuses, admitting callers and pacing subscriptions). Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_LEDGER_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_LEDGER_SERVICE_H_
 
@@ -9,9 +9,6 @@
 #include "ledger/server/work_queue.h"
 
 namespace govledger {
-
-// Metadata key a client may use to name who appends (see README, "Actors").
-inline constexpr char kActorMetadataKey[] = "govledger-actor";
 
 // Append, Read and GetHead are asynchronous methods (async_calls.h): an append waiting for
 // its group commit holds no thread, the ledger's acknowledgement answers it; Read pages are
@@ -24,8 +21,9 @@ using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
 
 class LedgerServiceImpl final : public LedgerServiceBase {
  public:
-  // REQUIRES: `ledger` outlives the service.
-  explicit LedgerServiceImpl(Ledger* ledger);
+  // Callers are admitted by `access`: Append needs a writer, the rest a reader. REQUIRES:
+  // `ledger` and `access` outlive the service.
+  LedgerServiceImpl(Ledger* ledger, const AccessControl& access);
 
   // Serves Append, Read and GetHead from `cq` (see UnaryMethod::Listen). REQUIRES: the
   // ledger stays open until `cq` is drained (appends in flight answer their calls).
@@ -44,6 +42,7 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   void GetHead(UnaryCall<v1::GetHeadRequest>* call) const;
 
   Ledger* const ledger_;
+  const AccessControl& access_;
   WorkQueue readers_{2, "ledger-reader"};
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;

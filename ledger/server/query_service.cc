@@ -24,6 +24,7 @@ constexpr char kIndexKey[] = "query-index";
 }  // namespace
 
 QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
+                                   const AccessControl& access,
                                    projections::SnapshotOptions options,
                                    std::function<void(const std::string&)> log)
     : ledger_(ledger),
@@ -33,23 +34,23 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       log_{&index_, &source_, &snapshots_, options},
       log_ready_(std::move(log)),
       programme_status_(Method(
-          BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus),
+          BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus), access,
           projections::QueryProgrammeStatus)),
       risk_register_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetRiskRegister),
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetRiskRegister), access,
                  projections::QueryRiskRegister)),
-      compare_(Method(BindRequest(this, &QueryServiceImpl::RequestCompare),
+      compare_(Method(BindRequest(this, &QueryServiceImpl::RequestCompare), access,
                       projections::QueryCompare)),
       scope_map_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetScopeMap),
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetScopeMap), access,
                  projections::QueryScopeMap)),
       decision_register_(Method(
-          BindRequest(this, &QueryServiceImpl::RequestGetDecisionRegister),
+          BindRequest(this, &QueryServiceImpl::RequestGetDecisionRegister), access,
           projections::QueryDecisionRegister)),
-      benefits_(Method(BindRequest(this, &QueryServiceImpl::RequestGetBenefits),
+      benefits_(Method(BindRequest(this, &QueryServiceImpl::RequestGetBenefits), access,
                        projections::QueryBenefits)),
       entity_history_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory),
+          Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory), access,
                  projections::QueryEntityHistory)) {
   warmer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "query-warming");
@@ -80,8 +81,10 @@ void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
 
 template <typename Request, typename Response>
 UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
+                                              const AccessControl& access,
                                               Query<Request, Response> query) {
-  return UnaryMethod<Request>(std::move(request_call), [this, query](UnaryCall<Request>* call) {
+  return UnaryMethod<Request>(std::move(request_call), access, Role::kReader,
+                              [this, query](UnaryCall<Request>* call) {
     queries_.Add([this, query, call](bool stopped) {
       if (stopped) {
         call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));

@@ -60,8 +60,9 @@ class QueryServiceImpl final : public QueryServiceBase {
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
   // `log`, if set, is told once how the index was made ready (loaded or built,
-  // and in how long).
-  QueryServiceImpl(const Ledger* ledger, const Clock* clock,
+  // and in how long). Callers are admitted by `access` as readers; it must
+  // outlive the service too.
+  QueryServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    projections::SnapshotOptions options = {},
                    std::function<void(const std::string&)> log = nullptr);
   ~QueryServiceImpl() override;
@@ -114,7 +115,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   // The method whose calls `request_call` requests, answered by `query` on the
   // query thread.
   template <typename Request, typename Response>
-  UnaryMethod<Request> Method(RequestRawCall request_call, Query<Request, Response> query);
+  UnaryMethod<Request> Method(RequestRawCall request_call, const AccessControl& access,
+                              Query<Request, Response> query);
   // Catches up, then runs `query` on the log as it stands now.
   template <typename Request, typename Response>
   absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request);

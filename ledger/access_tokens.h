@@ -1,0 +1,53 @@
+// Access tokens and the tokens file (README, "Access control"): what govledgerd --tokens reads
+// and `govledger admin token` writes. A token is a random secret the caller sends as
+// `authorization: Bearer <token>`; the file holds only each token's SHA-256, with the role it
+// grants and the actor it records, so reading the file does not reveal a token.
+#ifndef GOVLEDGER_LEDGER_ACCESS_TOKENS_H_
+#define GOVLEDGER_LEDGER_ACCESS_TOKENS_H_
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace govledger {
+
+// What a call needs; each role includes the ones before it.
+enum class Role {
+  kReader = 1,  // LedgerService Read, GetHead, Subscribe; every QueryService method
+  kWriter = 2,  // and LedgerService Append
+  kAdmin = 3,   // and AdminService (backups)
+};
+
+// "reader", "writer", "admin".
+absl::string_view RoleName(Role role);
+// The role named `name`; false if none is.
+bool ParseRole(absl::string_view name, Role* role);
+
+// A new random token: "glt_" and 64 hex digits (256 bits from OpenSSL's RAND_bytes).
+absl::StatusOr<std::string> NewAccessToken();
+
+// The SHA-256 of `token`, raw bytes: the key a token is looked up by.
+std::string TokenDigest(absl::string_view token);
+
+// The tokens file's line for `token`: "<sha256 of the token, hex> <role> <actor>".
+// INVALID_ARGUMENT when the actor is not a legal actor (envelope.h, ValidateActor).
+absl::StatusOr<std::string> TokensFileLine(absl::string_view token, Role role,
+                                           absl::string_view actor);
+
+struct TokenGrant {
+  Role role;
+  std::string actor;
+};
+
+// Parses a tokens file's text: one token per line, "<sha256 hex> <role> <actor>" (the actor
+// is the rest of the line), blank lines and lines starting with '#' ignored. Keyed by
+// TokenDigest. INVALID_ARGUMENT naming `source` and the line for a malformed line, a
+// repeated hash or an illegal actor; FAILED_PRECONDITION when it names no token.
+absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
+    absl::string_view text, absl::string_view source);
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_ACCESS_TOKENS_H_

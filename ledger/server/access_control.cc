@@ -1,0 +1,71 @@
+#include "ledger/server/access_control.h"
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/common/status_macros.h"
+
+namespace govledger {
+namespace {
+
+constexpr absl::string_view kBearer = "bearer ";
+
+}  // namespace
+
+absl::StatusOr<AccessControl> AccessControl::FromTokensFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the tokens file ", path, "; does it exist, and may govledgerd "
+                     "read it?"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSIGN_OR_RETURN(auto grants, ParseTokensFile(text.str(), path));
+  return AccessControl(std::move(grants));
+}
+
+absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& context,
+                                                 Role needed) const {
+  const auto& metadata = context.client_metadata();
+  std::optional<absl::string_view> named_actor;
+  if (auto it = metadata.find(kActorMetadataKey); it != metadata.end()) {
+    named_actor = absl::string_view(it->second.data(), it->second.size());
+  }
+  if (!enforced_) {
+    return named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer());
+  }
+  auto it = metadata.find(kAuthorizationMetadataKey);
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError(
+        "this server requires an access token: send the metadata 'authorization: Bearer "
+        "<token>' (the CLI's --token or GOVLEDGER_TOKEN)");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  if (value.size() <= kBearer.size() ||
+      !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
+    return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");
+  }
+  auto grant = grants_.find(TokenDigest(value.substr(kBearer.size())));
+  if (grant == grants_.end()) {
+    return absl::UnauthenticatedError(
+        "the access token is not one this server accepts (mistyped, revoked, or for another "
+        "server)");
+  }
+  if (grant->second.role < needed) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the token of '", grant->second.actor, "' has the role ", RoleName(grant->second.role),
+        "; this call needs ", RoleName(needed)));
+  }
+  if (named_actor && *named_actor != grant->second.actor) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "govledger-actor '", *named_actor, "' is not the token's actor '", grant->second.actor,
+        "'; leave govledger-actor out: the token names the actor"));
+  }
+  return grant->second.actor;
+}
+
+}  // namespace govledger

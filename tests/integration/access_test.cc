@@ -1,0 +1,313 @@
+// Access control and TLS against the real govledgerd and CLI (README, "Access control"):
+// tokens made by `govledger admin token`, a daemon started with --tokens, and every service's
+// calls with no token, an unknown one, and tokens of each role; the actor a token records; a
+// refused append stores nothing. Then TLS: a daemon started with --tls-cert/--tls-key serves
+// the CLI and a stub that trust its certificate, and no plaintext client. Bad tokens files
+// and TLS flags stop the start with a message naming what to fix.
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "govledger/v1/admin.grpc.pb.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
+
+struct Token {
+  std::string secret;  // what the caller sends
+  std::string line;    // its line in the tokens file
+};
+
+// `text` as one shell word.
+std::string ShellQuote(const std::string& text) {
+  return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "'\\''"}}), "'");
+}
+
+// A token made the way an administrator makes one: `govledger admin token`.
+Token MakeToken(const std::string& role, const std::string& actor) {
+  CliRun run = Cli(absl::StrCat("admin token --role ", role, " --actor ", ShellQuote(actor)));
+  EXPECT_EQ(run.code, 0) << run.err;
+  Token token;
+  for (absl::string_view line : absl::StrSplit(run.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "token ")) token.secret = std::string(line);
+    if (absl::ConsumePrefix(&line, "tokens-file-line ")) token.line = std::string(line);
+  }
+  EXPECT_FALSE(token.secret.empty()) << run.out;
+  EXPECT_FALSE(token.line.empty()) << run.out;
+  return token;
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+}
+
+// A context carrying `token` (if any) and `actor` (if any), with the tests' deadline.
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token,
+                                             const std::string& actor = "") {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (!token.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  if (!actor.empty()) context->AddMetadata("govledger-actor", actor);
+  return context;
+}
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    writer_ = MakeToken("writer", "PMO (Mayor's office)");
+    reader_ = MakeToken("reader", "Internal audit");
+    admin_ = MakeToken("admin", "Operations");
+    tokens_file_ = dir_.path() + "/tokens";
+    WriteFile(tokens_file_, absl::StrCat("# govledgerd access tokens\n", writer_.line, "\n",
+                                         reader_.line, "\n\n", admin_.line, "\n"));
+    daemon_.set_extra_args({"--tokens", tokens_file_});
+    ASSERT_OK(daemon_.Start());
+    stub_ = daemon_.NewStub();
+  }
+
+  grpc::Status AppendAs(const std::string& token, const std::string& actor,
+                        v1::AppendResponse* response) {
+    auto context = Context(token, actor);
+    return stub_->Append(context.get(), MakeAppend({MakeEvent("programme/LPP", "p")}), response);
+  }
+
+  grpc::Status GetHeadAs(const std::string& token, v1::GetHeadResponse* response) {
+    auto context = Context(token);
+    return stub_->GetHead(context.get(), v1::GetHeadRequest(), response);
+  }
+
+  TempDir dir_;
+  std::string tokens_file_;
+  Token writer_, reader_, admin_;
+  DaemonHarness daemon_;
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+};
+
+TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
+  v1::AppendResponse appended;
+  EXPECT_THAT(AppendAs("", "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("Bearer <token>")));
+  EXPECT_THAT(AppendAs("glt_not-a-token-anyone-was-given", "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("not one this server")));
+  {
+    auto context = Context("");
+    context->AddMetadata("authorization", absl::StrCat("Basic ", writer_.secret));
+    EXPECT_THAT(stub_->Append(context.get(), MakeAppend({MakeEvent("programme/LPP", "p")}),
+                              &appended),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("'Bearer <token>'")));
+  }
+  // The token file's line is not a token: it holds only the digest.
+  EXPECT_THAT(AppendAs(writer_.line.substr(0, 64), "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+
+  v1::GetHeadResponse head;
+  EXPECT_THAT(GetHeadAs("", &head), GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  {
+    auto context = Context("");
+    v1::ReadResponse page;
+    EXPECT_THAT(stub_->Read(context.get(), v1::ReadRequest(), &page),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  }
+  {
+    auto context = Context("");
+    auto subscription = stub_->Subscribe(context.get(), v1::SubscribeRequest());
+    v1::Event event;
+    EXPECT_FALSE(subscription->Read(&event));
+    EXPECT_THAT(subscription->Finish(),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  }
+  {
+    auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+    auto context = Context("");
+    v1::GetProgrammeStatusRequest request;
+    request.set_programme_id("LPP");
+    v1::GetProgrammeStatusResponse status;
+    EXPECT_THAT(query->GetProgrammeStatus(context.get(), request, &status),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  }
+  {
+    auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+    auto context = Context("");
+    auto backup = admin->Backup(context.get(), v1::BackupRequest());
+    v1::BackupChunk chunk;
+    EXPECT_FALSE(backup->Read(&chunk));
+    EXPECT_THAT(backup->Finish(), GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  }
+  // Health checks stay open, for probes.
+  std::string health;
+  EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kHealthCheck, "", &health), GrpcOk());
+
+  ASSERT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
+  EXPECT_EQ(head.position(), 0u);
+}
+
+TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
+  v1::AppendResponse appended;
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+  // The same actor named explicitly is fine; anyone else is refused.
+  ASSERT_THAT(AppendAs(writer_.secret, "PMO (Mayor's office)", &appended), GrpcOk());
+  EXPECT_THAT(AppendAs(writer_.secret, "Chief Constable", &appended),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                           HasSubstr("is not the token's actor 'PMO (Mayor's office)'")));
+  // A reader reads but does not append.
+  EXPECT_THAT(AppendAs(reader_.secret, "", &appended),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                           HasSubstr("'Internal audit' has the role reader; this call needs "
+                                     "writer")));
+  // An admin may do all a writer may.
+  ASSERT_THAT(AppendAs(admin_.secret, "", &appended), GrpcOk());
+
+  auto context = Context(reader_.secret);
+  v1::ReadResponse page;
+  ASSERT_THAT(stub_->Read(context.get(), v1::ReadRequest(), &page), GrpcOk());
+  ASSERT_EQ(page.events_size(), 3);  // nothing of the refused appends was stored
+  EXPECT_EQ(page.events(0).actor(), "PMO (Mayor's office)");
+  EXPECT_EQ(page.events(1).actor(), "PMO (Mayor's office)");
+  EXPECT_EQ(page.events(2).actor(), "Operations");
+
+  // Backups need an admin.
+  auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+  auto backup_context = Context(writer_.secret);
+  auto backup = admin->Backup(backup_context.get(), v1::BackupRequest());
+  v1::BackupChunk chunk;
+  EXPECT_FALSE(backup->Read(&chunk));
+  EXPECT_THAT(backup->Finish(),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr("needs admin")));
+}
+
+TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
+  const std::string server = absl::StrCat("--server ", daemon_.address());
+  CliRun run = Cli(absl::StrCat(server, " head"));
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_THAT(run.err, HasSubstr("--token or GOVLEDGER_TOKEN"));
+
+  run = Cli(absl::StrCat(server, " --token ", writer_.secret,
+                         " append --stream programme/LPP --type govledger.test.Happened "
+                         "--payload '\"aGk=\"'"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  run = Cli(absl::StrCat(server, " append --stream programme/LPP --type govledger.test.Happened "
+                                 "--payload '\"aGk=\"' --actor Someone"),
+            absl::StrCat("GOVLEDGER_TOKEN=", writer_.secret));
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr("PERMISSION_DENIED"));
+  run = Cli(absl::StrCat(server, " export"), absl::StrCat("GOVLEDGER_TOKEN=", reader_.secret));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("\"actor\":\"PMO (Mayor's office)\""));
+
+  // A backup with an admin's token, through the CLI.
+  const std::string backup_dir = dir_.path() + "/backup";
+  run = Cli(absl::StrCat(server, " --token ", reader_.secret, " admin backup ", backup_dir));
+  EXPECT_EQ(run.code, 1);
+  EXPECT_FALSE(std::filesystem::exists(backup_dir));
+  run = Cli(absl::StrCat(server, " --token ", admin_.secret, " admin backup ", backup_dir));
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(std::filesystem::exists(backup_dir + "/govledger-backup.json"));
+}
+
+TEST(AccessTokenCommandTest, RefusesAnIllegalActorOrRole) {
+  CliRun run = Cli("admin token --role writer --actor ''");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr("--actor"));
+  run = Cli("admin token --role owner --actor Someone");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr("owner"));
+}
+
+// Starting a daemon with `args` fails, saying `says`, and creates no database.
+void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
+  DaemonHarness daemon(args);
+  EXPECT_THAT(daemon.Start(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(says)));
+  EXPECT_FALSE(daemon.running());
+  EXPECT_FALSE(std::filesystem::exists(daemon.data_dir() + "/CURRENT"));
+}
+
+TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
+  TempDir dir;
+  const std::string path = dir.path() + "/tokens";
+  WriteFile(path, absl::StrCat(std::string(64, 'a'), " writer Finance\nnot a line\n"));
+  ExpectStartFails({"--tokens", path}, absl::StrCat(path, " line 2"));
+  WriteFile(path, "# nobody yet\n");
+  ExpectStartFails({"--tokens", path}, "names no token");
+  ExpectStartFails({"--tokens", dir.path() + "/missing"}, "--tokens");
+}
+
+// A self-signed certificate for 127.0.0.1, made with the openssl tool into `dir`.
+void MakeCertificate(const std::string& dir) {
+  CliRun run = RunProgram(
+      "openssl",
+      absl::StrCat("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ",
+                   dir, "/key.pem -out ", dir,
+                   "/cert.pem -days 2 -subj /CN=govledger-test "
+                   "-addext subjectAltName=IP:127.0.0.1,DNS:localhost"));
+  ASSERT_EQ(run.code, 0) << run.err;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
+  TempDir dir;
+  MakeCertificate(dir.path());
+  const std::string cert = dir.path() + "/cert.pem";
+  DaemonHarness daemon({"--tls-cert", cert, "--tls-key", dir.path() + "/key.pem"});
+  ASSERT_OK(daemon.Start());
+
+  grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs = ReadFile(cert);
+  auto stub = v1::LedgerService::NewStub(
+      grpc::CreateChannel(daemon.address(), grpc::SslCredentials(trust)));
+  ASSERT_OK(AppendOne(*stub, "programme/LPP", "over TLS"));
+
+  const std::string server = absl::StrCat("--server ", daemon.address());
+  CliRun run = Cli(absl::StrCat(server, " --tls-ca ", cert, " head"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("events   1"));
+  run = Cli(absl::StrCat(server, " head"), absl::StrCat("GOVLEDGER_TLS_CA=", cert));
+  ASSERT_EQ(run.code, 0) << run.err;
+
+  // Plaintext does not reach it; the CLI says to add TLS.
+  run = Cli(absl::StrCat(server, " head"));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("--tls-ca"));
+  // Nor does TLS that does not trust the certificate (the system's roots).
+  run = Cli(absl::StrCat(server, " --tls head"));
+  EXPECT_EQ(run.code, 3);
+  // A CA file that is not one is a bad argument.
+  run = Cli(absl::StrCat(server, " --tls-ca ", dir.path(), "/key.pem head"));
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr("holds no PEM certificate"));
+}
+
+TEST(TlsTest, BadTlsFlagsStopTheStart) {
+  TempDir dir;
+  MakeCertificate(dir.path());
+  ExpectStartFails({"--tls-cert", dir.path() + "/cert.pem"}, "both --tls-cert and --tls-key");
+  WriteFile(dir.path() + "/empty.pem", "not PEM\n");
+  ExpectStartFails({"--tls-cert", dir.path() + "/empty.pem", "--tls-key",
+                    dir.path() + "/key.pem"},
+                   "holds no PEM block");
+}
+
+}  // namespace
+}  // namespace govledger::testing
