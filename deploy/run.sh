@@ -9,7 +9,9 @@
 #   GOVLEDGER_LISTEN    gRPC address (default 127.0.0.1:50051)
 #   GOVLEDGER_DEMO      1 (default) loads the demo ledger; 0 starts govledgerd without it
 # Further arguments go to govledgerd (see build/ledger/govledgerd --help); run.sh passes
-# --data-dir, --listen and --port-file itself.
+# --data-dir, --listen and --port-file itself. With --tokens, set GOVLEDGER_TOKEN to a writer's
+# token (the demo then records that token's actor); with TLS, GOVLEDGER_TLS_CA (README, "Access
+# control").
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +59,10 @@ server="$host:$(cat "$run_dir/port")"
 
 if [ "$demo" = 1 ]; then
   mapfile -t demo_files < <(LC_ALL=C ls -1 -- "$root"/deploy/demo/*.jsonl)
-  if ! "$govledger" --server "$server" import --actor "govledger demo (deploy/run.sh)" \
+  # A token names its own actor; without one the demo names this one.
+  actor=(--actor "govledger demo (deploy/run.sh)")
+  [ -z "${GOVLEDGER_TOKEN:-}" ] || actor=()
+  if ! "$govledger" --server "$server" import "${actor[@]}" \
     "${demo_files[@]}" && [ "$stopping" = 0 ]; then
     echo "run.sh: the demo ledger did not load (see above); stopping govledgerd" >&2
     stop_daemon
