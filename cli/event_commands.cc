@@ -212,7 +212,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       ->check(CLI::Range(1, 10000));
 
   for (CLI::App* sub : {append_, import_}) {
-    sub->add_option("--actor", actor_, "Who is appending (recorded as each event's actor)");
+    sub->add_option("--actor", actor_,
+                    "Who is appending (recorded as each event's actor); with an access token, "
+                    "the token's actor (the default)");
   }
 
   export_ = app.add_subcommand(

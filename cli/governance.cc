@@ -213,7 +213,8 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
   for (CLI::App* sub : {keys_register_, decision_submit_}) {
     sub->add_option(
         "--actor", actor_,
-        "Recorded actor (govledger-actor), default the peer address");
+        "Recorded actor (govledger-actor), default the peer address; with an access token, "
+        "the token's actor");
   }
   for (CLI::App* sub : {keys_register_, decision_digest_, decision_submit_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
