@@ -118,9 +118,12 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetInt("govledger.connection_id", connection_id);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   const ConnectionSecurity& security = Security();
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      security.tls ? grpc::SslCredentials({.pem_root_certs = security.tls_roots_pem})
-                   : grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (security.tls) {
+    grpc::SslCredentialsOptions trust;
+    trust.pem_root_certs = security.tls_roots_pem;
+    credentials = grpc::SslCredentials(trust);
+  }
   if (security.authorization.empty()) {
     return grpc::CreateCustomChannel(server, credentials, args);
   }

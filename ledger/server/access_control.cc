@@ -15,17 +15,43 @@ constexpr absl::string_view kBearer = "bearer ";
 
 }  // namespace
 
-absl::StatusOr<AccessControl> AccessControl::FromTokensFile(const std::string& path) {
+absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
   if (!in) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot read the tokens file ", path, "; does it exist, and may govledgerd "
                      "read it?"));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  ASSIGN_OR_RETURN(auto grants, ParseTokensFile(text.str(), path));
-  return AccessControl(std::move(grants));
+  return ParseTokensFile(text.str(), path);
+}
+
+absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::FromTokensFile(
+    const std::string& path) {
+  ASSIGN_OR_RETURN(Grants grants, ReadTokensFile(path));
+  auto access = std::make_unique<AccessControl>();
+  access->path_ = path;
+  access->grants_ = std::make_shared<const Grants>(std::move(grants));
+  return access;
+}
+
+absl::StatusOr<size_t> AccessControl::Reload() {
+  if (!enforced()) {
+    return absl::FailedPreconditionError(
+        "govledgerd was started without --tokens: there is no tokens file to reload");
+  }
+  ASSIGN_OR_RETURN(Grants grants, ReadTokensFile(path_));
+  const size_t count = grants.size();
+  auto fresh = std::make_shared<const Grants>(std::move(grants));
+  std::lock_guard lock(mu_);
+  grants_ = std::move(fresh);
+  return count;
+}
+
+std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {
+  std::lock_guard lock(mu_);
+  return grants_;
 }
 
 absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& context,
@@ -35,7 +61,7 @@ absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& 
   if (auto it = metadata.find(kActorMetadataKey); it != metadata.end()) {
     named_actor = absl::string_view(it->second.data(), it->second.size());
   }
-  if (!enforced_) {
+  if (!enforced()) {
     return named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer());
   }
   auto it = metadata.find(kAuthorizationMetadataKey);
@@ -49,8 +75,9 @@ absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& 
       !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
     return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");
   }
-  auto grant = grants_.find(TokenDigest(value.substr(kBearer.size())));
-  if (grant == grants_.end()) {
+  const std::shared_ptr<const Grants> grants = this->grants();
+  auto grant = grants->find(TokenDigest(value.substr(kBearer.size())));
+  if (grant == grants->end()) {
     return absl::UnauthenticatedError(
         "the access token is not one this server accepts (mistyped, revoked, or for another "
         "server)");

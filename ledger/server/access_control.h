@@ -7,14 +7,17 @@
 // of LedgerService, QueryService and AdminService must carry `authorization: Bearer <token>`
 // for a token in the file; the actor is the one the file gives the token, and the token's
 // role bounds what it may call. The health service and server reflection stay open, for
-// probes and tools.
+// probes and tools. Reload() re-reads the file (govledgerd does on SIGHUP), so tokens are
+// added and revoked without a restart.
 //
-// Immutable after construction; thread-safe.
+// Thread-safe: Admit may run on any thread while Reload swaps the tokens.
 #ifndef GOVLEDGER_LEDGER_SERVER_ACCESS_CONTROL_H_
 #define GOVLEDGER_LEDGER_SERVER_ACCESS_CONTROL_H_
 
 #include <grpcpp/server_context.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -37,10 +40,19 @@ class AccessControl {
 
   // Tokens required: those of the tokens file at `path` (ParseTokensFile's errors, or
   // FAILED_PRECONDITION if it cannot be read).
-  static absl::StatusOr<AccessControl> FromTokensFile(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<AccessControl>> FromTokensFile(const std::string& path);
+
+  AccessControl(const AccessControl&) = delete;
+  AccessControl& operator=(const AccessControl&) = delete;
 
   // Whether tokens are required.
-  bool enforced() const { return enforced_; }
+  bool enforced() const { return !path_.empty(); }
+
+  // Reads the tokens file again and, if it is good, makes its tokens the ones accepted from
+  // the next call on; returns how many there are. Otherwise the error (as FromTokensFile's)
+  // and the tokens stay as they were. FAILED_PRECONDITION when access is open (there is no
+  // file to read).
+  absl::StatusOr<size_t> Reload();
 
   // The actor of a caller allowed a call that needs `needed`. Open: the govledger-actor
   // metadata, else "peer:" and the peer address. Enforced: UNAUTHENTICATED when the call
@@ -49,11 +61,14 @@ class AccessControl {
   absl::StatusOr<std::string> Admit(const grpc::ServerContextBase& context, Role needed) const;
 
  private:
-  explicit AccessControl(absl::flat_hash_map<std::string, TokenGrant> grants)
-      : enforced_(true), grants_(std::move(grants)) {}
+  using Grants = absl::flat_hash_map<std::string, TokenGrant>;  // by TokenDigest
 
-  bool enforced_ = false;
-  absl::flat_hash_map<std::string, TokenGrant> grants_;  // by TokenDigest
+  static absl::StatusOr<Grants> ReadTokensFile(const std::string& path);
+  std::shared_ptr<const Grants> grants() const;
+
+  std::string path_;  // of the tokens file; empty: open
+  mutable std::mutex mu_;
+  std::shared_ptr<const Grants> grants_;  // guarded by mu_; null when open
 };
 
 }  // namespace govledger

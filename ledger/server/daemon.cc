@@ -83,12 +83,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
   daemon->ledger_service_ =
-      std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), daemon->access_);
+      std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), *daemon->access_);
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(
-      daemon->ledger_.get(), clock, daemon->access_, projections::SnapshotOptions(),
+      daemon->ledger_.get(), clock, *daemon->access_, projections::SnapshotOptions(),
       options.on_query_index_ready);
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
-      daemon->store_.get(), options.data_dir, clock, daemon->access_);
+      daemon->store_.get(), options.data_dir, clock, *daemon->access_);
 
   daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
       v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),

@@ -80,6 +80,10 @@ class Daemon {
   // line for the daemon's log.
   std::string RecoverySummary() const;
 
+  // Re-reads the --tokens file (AccessControl::Reload): the number of tokens now accepted, or
+  // why the file was not taken (the tokens then stay as they were).
+  absl::StatusOr<size_t> ReloadTokens() { return access_->Reload(); }
+
   // Ends subscriptions, lets in-flight calls finish (up to the grace period), stops the
   // writer after queued appends commit and closes the database.
   void Shutdown();
@@ -89,7 +93,7 @@ class Daemon {
 
   DaemonOptions options_;
   // Who may call what; every service holds a reference.
-  AccessControl access_;
+  std::unique_ptr<AccessControl> access_ = std::make_unique<AccessControl>();
   std::unique_ptr<RocksDbEventStore> store_;
   // The governance rules every append is checked against; outlives ledger_.
   std::unique_ptr<projections::GovernanceValidator> validator_;

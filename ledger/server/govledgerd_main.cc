@@ -1,5 +1,5 @@
-// govledgerd: the ledger daemon. Parses flags, starts the Daemon, and shuts it down cleanly on
-// SIGTERM or SIGINT.
+// govledgerd: the ledger daemon. Parses flags, starts the Daemon, reloads its tokens file on
+// SIGHUP, and shuts it down cleanly on SIGTERM or SIGINT.
 #include <signal.h>
 
 #include <cstdio>
@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   govledger::SystemClock clock;
@@ -106,7 +107,18 @@ int main(int argc, char** argv) {
             << options.data_dir << std::endl;
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    absl::StatusOr<size_t> tokens = (*daemon)->ReloadTokens();
+    if (tokens.ok()) {
+      std::cerr << "govledgerd: SIGHUP, tokens file reloaded: " << *tokens << " tokens"
+                << std::endl;
+    } else {
+      std::cerr << "govledgerd: SIGHUP, tokens file not reloaded, the tokens stay as they were: "
+                << tokens.status().message() << std::endl;
+    }
+  }
   std::cerr << "govledgerd: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", shutting down" << std::endl;
   (*daemon)->Shutdown();

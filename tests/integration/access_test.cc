@@ -1,17 +1,21 @@
 // Access control and TLS against the real govledgerd and CLI (README, "Access control"):
 // tokens made by `govledger admin token`, a daemon started with --tokens, and every service's
 // calls with no token, an unknown one, and tokens of each role; the actor a token records; a
-// refused append stores nothing. Then TLS: a daemon started with --tls-cert/--tls-key serves
+// refused append stores nothing; SIGHUP reloads the tokens file. Then TLS: a daemon started with --tls-cert/--tls-key serves
 // the CLI and a stub that trust its certificate, and no plaintext client. Bad tokens files
 // and TLS flags stop the start with a message naming what to fix.
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -219,6 +223,55 @@ TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   run = Cli(absl::StrCat(server, " --token ", admin_.secret, " admin backup ", backup_dir));
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_TRUE(std::filesystem::exists(backup_dir + "/govledger-backup.json"));
+}
+
+// Waits up to 10 s for the daemon's stderr to say `text` `times` times.
+bool StderrSays(const DaemonHarness& daemon, const std::string& text, int times) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string err = daemon.Stderr();
+    int found = 0;
+    for (size_t at = err.find(text); at != std::string::npos; at = err.find(text, at + 1)) {
+      ++found;
+    }
+    if (found >= times) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsBad) {
+  const Token newcomer = MakeToken("writer", "Finance (PCC office)");
+  v1::AppendResponse appended;
+  EXPECT_THAT(AppendAs(newcomer.secret, "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+
+  // The writer's token is revoked and the newcomer's added, without a restart.
+  WriteFile(tokens_file_, absl::StrCat(reader_.line, "\n", newcomer.line, "\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 2 tokens", 1)) << daemon_.Stderr();
+  ASSERT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
+  EXPECT_THAT(AppendAs(writer_.secret, "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+
+  // A bad file is refused, naming the line, and the tokens stay as they were.
+  WriteFile(tokens_file_, absl::StrCat(newcomer.line, "\nnonsense\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file not reloaded", 1)) << daemon_.Stderr();
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr(absl::StrCat(tokens_file_, " line 2")));
+  EXPECT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
+  v1::GetHeadResponse head;
+  EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
+  EXPECT_EQ(head.position(), 2u);
+}
+
+TEST(AccessOpenTest, SighupWithoutATokensFileChangesNothing) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon, "started without --tokens", 1)) << daemon.Stderr();
+  auto stub = daemon.NewStub();
+  EXPECT_OK(AppendOne(*stub, "programme/LPP", "still open"));
 }
 
 TEST(AccessTokenCommandTest, RefusesAnIllegalActorOrRole) {
