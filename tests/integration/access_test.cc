@@ -214,6 +214,10 @@ TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   run = Cli(absl::StrCat(server, " export"), absl::StrCat("GOVLEDGER_TOKEN=", reader_.secret));
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\"actor\":\"PMO (Mayor's office)\""));
+  // Subscribe, through tail, with a reader's token.
+  run = Cli(absl::StrCat(server, " --token ", reader_.secret, " tail --from 1 --limit 1"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("PMO (Mayor's office)"));
 
   // A backup with an admin's token, through the CLI.
   const std::string backup_dir = dir_.path() + "/backup";
