@@ -1,5 +1,6 @@
 #include "ledger/server/access_control.h"
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -23,6 +24,16 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
     return absl::FailedPreconditionError(
         absl::StrCat("cannot read the tokens file ", path, "; does it exist, and may govledgerd "
                      "read it?"));
+  }
+  // Whoever may write the file may grant themselves any role (as ssh refuses an
+  // authorized_keys file others may write).
+  std::error_code ec;
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(path, ec).permissions();
+  if (!ec && (mode & (perms::group_write | perms::others_write)) != perms::none) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokens file ", path, " may be written by other users, who could grant themselves "
+        "access; make it writable by its owner only (chmod go-w ", path, ")"));
   }
   return ParseTokensFile(text.str(), path);
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +43,20 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
   return text.str();
 }
 
+// A private key every user of the machine may read is no longer private (PostgreSQL refuses
+// one the same way); its group may read it, for a key shared with a service group.
+absl::Status CheckKeyIsPrivate(const std::string& path) {
+  std::error_code ec;
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(path, ec).permissions();
+  if (!ec && (mode & perms::others_all) != perms::none) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the TLS private key file ", path,
+                     " may be read by every user; restrict it (chmod o-rwx ", path, ")"));
+  }
+  return absl::OkStatus();
+}
+
 // Plaintext, or TLS with the options' certificate chain and key.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const DaemonOptions& options) {
@@ -55,6 +70,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
   ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(options.tls_cert_file, "certificate"));
   ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(options.tls_key_file, "private key"));
+  RETURN_IF_ERROR(CheckKeyIsPrivate(options.tls_key_file));
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);

@@ -57,8 +57,13 @@ Token MakeToken(const std::string& role, const std::string& actor) {
   return token;
 }
 
+// Writes `contents` to `path`, mode 0644 whatever the umask (govledgerd refuses a tokens file
+// others may write).
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+  namespace fs = std::filesystem;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
 }
 
 // A context carrying `token` (if any) and `actor` (if any), with the tests' deadline.
@@ -303,6 +308,15 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   WriteFile(path, "# nobody yet\n");
   ExpectStartFails({"--tokens", path}, "names no token");
   ExpectStartFails({"--tokens", dir.path() + "/missing"}, "--tokens");
+  // A good file that other users may write.
+  WriteFile(path, absl::StrCat(std::string(64, 'a'), " writer Finance\n"));
+  std::filesystem::permissions(path, std::filesystem::perms::group_write,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tokens", path}, "chmod go-w");
+  std::filesystem::permissions(path, std::filesystem::perms::group_write,
+                               std::filesystem::perm_options::remove);
+  DaemonHarness daemon({"--tokens", path});
+  EXPECT_OK(daemon.Start());
 }
 
 // A self-signed certificate for 127.0.0.1, made with the openssl tool into `dir`.
@@ -314,6 +328,9 @@ void MakeCertificate(const std::string& dir) {
                    "/cert.pem -days 2 -subj /CN=govledger-test "
                    "-addext subjectAltName=IP:127.0.0.1,DNS:localhost"));
   ASSERT_EQ(run.code, 0) << run.err;
+  std::filesystem::permissions(
+      absl::StrCat(dir, "/key.pem"),
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -364,6 +381,12 @@ TEST(TlsTest, BadTlsFlagsStopTheStart) {
   ExpectStartFails({"--tls-cert", dir.path() + "/empty.pem", "--tls-key",
                     dir.path() + "/key.pem"},
                    "holds no PEM block");
+  // A private key every user may read.
+  std::filesystem::permissions(dir.path() + "/key.pem", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tls-cert", dir.path() + "/cert.pem", "--tls-key",
+                    dir.path() + "/key.pem"},
+                   "chmod o-rwx");
 }
 
 }  // namespace
