@@ -33,7 +33,8 @@ void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
 
 AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
   CLI::App* admin =
-      app.add_subcommand("admin", "Backups of the store (backup, restore) and access tokens (token)");
+      app.add_subcommand("admin",
+                         "Backups of the store (backup, restore) and access tokens (token)");
   admin->require_subcommand(1);
   backup_ = admin->add_subcommand(
       "backup",

@@ -142,8 +142,8 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       status.error_message().find("failed to connect") != std::string::npos) {
     return absl::StrCat("cannot reach govledgerd at ", server,
-                        " (is it running? set --server or GOVLEDGER_SERVER; if it serves TLS, add --tls-ca or "
-                        "--tls)");
+                        " (is it running? set --server or GOVLEDGER_SERVER; if it serves TLS, "
+                        "add --tls-ca or --tls)");
   }
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
                       status.error_message());

@@ -16,10 +16,10 @@
 //
 // The life of a call: UnaryMethod::Listen puts call objects in place; when one's call
 // arrives, ServeCalls (on the serving thread) puts a fresh one in place for the next call,
-// admits the caller, parses the request and runs the method's handler, which answers at once or hands the
-// call on (to the ledger's writer, to the query thread); whoever answers calls exactly one
-// of Finish, FinishBytes or Fail, from any thread; the serving thread deletes the call
-// when gRPC reports that answer sent (or the call cancelled).
+// admits the caller, parses the request and runs the method's handler, which answers at
+// once or hands the call on (to the ledger's writer, to the query thread); whoever answers
+// calls exactly one of Finish, FinishBytes or Fail, from any thread; the serving thread
+// deletes the call when gRPC reports that answer sent (or the call cancelled).
 #ifndef GOVLEDGER_LEDGER_SERVER_ASYNC_CALLS_H_
 #define GOVLEDGER_LEDGER_SERVER_ASYNC_CALLS_H_
 

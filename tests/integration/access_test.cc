@@ -1,9 +1,10 @@
 // Access control and TLS against the real govledgerd and CLI (README, "Access control"):
 // tokens made by `govledger admin token`, a daemon started with --tokens, and every service's
 // calls with no token, an unknown one, and tokens of each role; the actor a token records; a
-// refused append stores nothing; SIGHUP reloads the tokens file. Then TLS: a daemon started with --tls-cert/--tls-key serves
-// the CLI and a stub that trust its certificate, and no plaintext client. Bad tokens files
-// and TLS flags stop the start with a message naming what to fix.
+// refused append stores nothing; SIGHUP reloads the tokens file. Then TLS: a daemon started
+// with --tls-cert/--tls-key serves the CLI and a stub that trust its certificate, and no
+// plaintext client. Bad tokens files and TLS flags stop the start with a message naming what
+// to fix.
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
