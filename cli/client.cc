@@ -5,13 +5,12 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/common/files.h"
 
 namespace govledger::cli {
 namespace {
@@ -89,15 +88,16 @@ absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
   }
   security.tls = tls;
   if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
-    std::ifstream in(ca, std::ios::binary);
-    std::stringstream pem;
-    pem << in.rdbuf();
-    if (!in || pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the TLS CA file ", ca, " cannot be read or holds no PEM certificate"));
+    absl::StatusOr<std::string> pem = ReadWholeFile(ca);
+    if (!pem.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("the TLS CA file: ", pem.status().message()));
+    }
+    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate"));
     }
     security.tls = true;
-    security.tls_roots_pem = pem.str();
+    security.tls_roots_pem = *std::move(pem);
   }
   Security() = std::move(security);
   return absl::OkStatus();

@@ -25,6 +25,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/ledger.h"
@@ -77,14 +78,9 @@ absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
 }
 
 absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
+  if (path != "-") return ReadWholeFile(path);
   std::stringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-    ss << in.rdbuf();
-  }
+  ss << std::cin.rdbuf();
   return ss.str();
 }
 

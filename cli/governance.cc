@@ -15,6 +15,7 @@
 #include "cli/client.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
@@ -49,15 +50,6 @@ absl::Status WriteNewFile(const std::string& path, const std::string& contents,
     return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
@@ -257,7 +249,7 @@ int GovernanceCommands::Generate() {
 }
 
 int GovernanceCommands::Register(const std::string& server) {
-  absl::StatusOr<std::string> pem = ReadFile(pub_file_);
+  absl::StatusOr<std::string> pem = ReadWholeFile(pub_file_);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> pub = crypto::Ed25519PublicKeyFromPem(*pem);
   if (!pub.ok())
@@ -307,7 +299,7 @@ int GovernanceCommands::Digest(const std::string& server) {
 }
 
 int GovernanceCommands::Sign() {
-  absl::StatusOr<std::string> pem = ReadFile(key_file_);
+  absl::StatusOr<std::string> pem = ReadWholeFile(key_file_);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> key = crypto::Ed25519PrivateKeyFromPem(*pem);
   if (!key.ok())

@@ -1,12 +1,11 @@
 #include "ledger/server/access_control.h"
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 
 namespace govledger {
@@ -17,13 +16,11 @@ constexpr absl::string_view kBearer = "bearer ";
 }  // namespace
 
 absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the tokens file ", path, "; does it exist, and may govledgerd "
-                     "read it?"));
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokens file: ", text.status().message(), "; does it exist, and may govledgerd "
+        "read it?"));
   }
   // Whoever may write the file may grant themselves any role (as ssh refuses an
   // authorized_keys file others may write).
@@ -35,7 +32,7 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
         "the tokens file ", path, " may be written by other users, who could grant themselves "
         "access; make it writable by its owner only (chmod go-w ", path, ")"));
   }
-  return ParseTokensFile(text.str(), path);
+  return ParseTokensFile(*text, path);
 }
 
 absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::FromTokensFile(

@@ -10,11 +10,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
 #include "ledger/server/async_calls.h"
@@ -29,18 +28,16 @@ namespace govledger {
 constexpr int kMaxMessageBytes = 64 << 20;
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the TLS ", what, " file ", path));
+        absl::StrCat("the TLS ", what, ": ", text.status().message()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().find("-----BEGIN ") == std::string::npos) {
+  if (text->find("-----BEGIN ") == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("the TLS ", what, " file ", path, " holds no PEM block"));
   }
-  return text.str();
+  return text;
 }
 
 // A private key every user of the machine may read is no longer private (PostgreSQL refuses
