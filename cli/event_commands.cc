@@ -246,12 +246,25 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       ->check(position_range);
   tail_->add_flag("--json", json_, "One JSON document per event");
 
-  verify_ = app.add_subcommand("verify", "Check the whole hash chain, position 1 to the head");
+  verify_ = app.add_subcommand(
+      "verify", "Check the whole hash chain, position 1 to the head, or an export file offline");
+  verify_->add_option("--file", verify_file_,
+                      "Check this file written by `export` (- for stdin) instead of the server: "
+                      "offline, no server needed");
+  verify_->add_option("--head-hash", head_hash_,
+                      "With --file: the hash (hex) its last event must have, e.g. a head hash "
+                      "recorded when the export was made");
+  verify_->add_flag("--allow-gaps", allow_gaps_,
+                    "With --file: the file may skip positions (an export of one stream); events "
+                    "across a gap are checked on their own");
   verify_->footer(
       "Reads every event's stored bytes and checks its hash and its link to the one before on\n"
-      "this machine; exit 4 names the first position that does not verify.\n\n"
-      "Example:\n"
-      "  govledger verify");
+      "this machine; exit 4 names the first position that does not verify. With --file, the\n"
+      "same for the events of an export: each event's hash against its content, and each\n"
+      "against the one before.\n\n"
+      "Examples:\n"
+      "  govledger verify\n"
+      "  govledger verify --file ledger.jsonl --head-hash 0090a036...");
 
   for (CLI::App* sub : {append_, import_, export_, tail_, verify_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
@@ -263,7 +276,7 @@ std::optional<int> EventCommands::Run(const std::string& server) {
   if (import_->parsed()) return Import(server);
   if (export_->parsed()) return Export(server);
   if (tail_->parsed()) return Tail(server);
-  if (verify_->parsed()) return Verify(server);
+  if (verify_->parsed()) return verify_file_.empty() ? Verify(server) : VerifyFile();
   return std::nullopt;
 }
 
@@ -570,6 +583,103 @@ int EventCommands::Verify(const std::string& server) {
   std::cout << "verified positions 1 to " << head.position() << ": " << head.position()
             << " events, every hash chains to the one before\nhead hash "
             << crypto::ToHex(head.hash()) << "\n";
+  return kExitOk;
+}
+
+int EventCommands::VerifyFile() {
+  if (!head_hash_.empty() &&
+      (head_hash_.size() != 2 * crypto::kHashSize ||
+       head_hash_.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    return Fail(kExitBadArgs, "--head-hash must be a SHA-256 in hex (64 digits), as `govledger "
+                              "head` prints it");
+  }
+  std::ifstream file;
+  if (verify_file_ != "-") {
+    file.open(verify_file_, std::ios::binary);
+    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot read ", verify_file_));
+  }
+  std::istream& in = verify_file_ == "-" ? std::cin : file;
+  const std::string name = verify_file_ == "-" ? "stdin" : verify_file_;
+
+  // Each event is checked against its own content and the previous hash it states, and, when it
+  // follows the event before it in the file (or is position 1), against that event's hash.
+  uint64_t events = 0, first = 0, last = 0, gaps = 0;
+  crypto::Hash last_hash{};
+  std::string line;
+  for (int line_number = 1; std::getline(in, line); ++line_number) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    absl::StatusOr<v1::Event> event = ParseExportedEvent(line);
+    if (!event.ok() || event->position() == 0) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat(name, " line ", line_number, " is not an event `export` wrote",
+                               event.ok() ? " (it has no position)"
+                                          : absl::StrCat(": ", event.status().message())));
+    }
+    const uint64_t position = event->position();
+    auto broken = [&](absl::string_view why) {
+      return Fail(kExitChainBroken, absl::StrCat("the export does not verify at position ",
+                                                 position, " (", name, " line ", line_number,
+                                                 "): ", why));
+    };
+    if (event->hash().size() != crypto::kHashSize ||
+        event->prev_hash().size() != crypto::kHashSize) {
+      return broken("its hash or previous hash is not 32 bytes");
+    }
+    crypto::Hash stated_prev{};
+    std::copy(event->prev_hash().begin(), event->prev_hash().end(), stated_prev.begin());
+    v1::Event record = *event;
+    record.clear_hash();
+    const crypto::Hash hash = crypto::ChainHash(stated_prev, record.SerializeAsString());
+    if (crypto::AsBytes(hash) != event->hash()) {
+      return broken("its hash does not match its content (an edited field, or an event with "
+                    "fields this govledger does not know)");
+    }
+    if (events > 0 && position <= last) {
+      return broken(absl::StrCat("it comes after position ", last,
+                                 "; an export lists positions in increasing order"));
+    }
+    if (position == 1 && stated_prev != crypto::kGenesisHash) {
+      return broken("position 1 must follow the genesis hash (32 zero bytes)");
+    }
+    if (events > 0 && position == last + 1) {
+      if (stated_prev != last_hash) {
+        return broken(absl::StrCat("it does not chain to position ", last,
+                                   " (its previous hash is not that event's hash)"));
+      }
+    } else if (events > 0) {
+      ++gaps;
+      if (!allow_gaps_) {
+        return broken(absl::StrCat(
+            position - 1 == last + 1 ? absl::StrCat("position ", last + 1, " is")
+                                     : absl::StrCat("positions ", last + 1, " to ", position - 1,
+                                                    " are"),
+            " missing; give --allow-gaps to check an export of one stream"));
+      }
+    }
+    if (events == 0) first = position;
+    last = position;
+    last_hash = hash;
+    ++events;
+  }
+  if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
+  const std::string last_hex = crypto::ToHex(crypto::AsBytes(last_hash));
+  if (!head_hash_.empty() && absl::AsciiStrToLower(head_hash_) != last_hex) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the export does not verify: its last event (position ", last,
+                             ") has the hash ", last_hex, ", not the --head-hash ",
+                             absl::AsciiStrToLower(head_hash_)));
+  }
+  std::cout << "verified " << events << " events of " << name << ", positions " << first
+            << " to " << last << ": every hash matches its event's content";
+  if (gaps == 0) {
+    std::cout << (first == 1 ? ", and every event chains to the one before it from the genesis"
+                             : ", and every event after the first chains to the one before it");
+  } else {
+    std::cout << "; " << gaps << (gaps == 1 ? " gap" : " gaps")
+              << " in the positions, across which events were checked on their own";
+  }
+  std::cout << "\nlast hash " << last_hex
+            << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n";
   return kExitOk;
 }
 

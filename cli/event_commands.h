@@ -6,6 +6,7 @@
 //   govledger export [--from P] [--to P] [--stream S] [--out FILE]
 //   govledger tail [--from P | -n N] [--limit N] [--json]
 //   govledger verify                                            walks the whole hash chain
+//   govledger verify --file FILE [--head-hash HEX] [--allow-gaps]   checks an export, offline
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
 // the CLI (cli/client.h), plus 4 from `verify`: the chain does not verify. Not thread-safe (one
@@ -40,6 +41,7 @@ class EventCommands {
   int Export(const std::string& server);
   int Tail(const std::string& server);
   int Verify(const std::string& server);
+  int VerifyFile();
 
   CLI::App* append_ = nullptr;
   CLI::App* import_ = nullptr;
@@ -58,6 +60,9 @@ class EventCommands {
   uint64_t from_ = 0, to_ = 0, limit_ = 0;
   uint64_t last_ = 10;
   std::string out_;
+  // verify --file
+  std::string verify_file_, head_hash_;
+  bool allow_gaps_ = false;
 };
 
 }  // namespace govledger::cli

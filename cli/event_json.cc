@@ -109,9 +109,8 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
   }
 }
 
-}  // namespace
-
-absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
+// ParseEventDocument, keeping the server's fields or not.
+absl::StatusOr<v1::Event> ParseDocument(absl::string_view json, bool keep_server_fields) {
   pb::Struct document;
   if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {
     return absl::InvalidArgumentError(
@@ -123,7 +122,9 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
     payload = std::move(it->second);
     fields.erase(it);
   }
-  for (absl::string_view name : kServerFields) fields.erase(std::string(name));
+  if (!keep_server_fields) {
+    for (absl::string_view name : kServerFields) fields.erase(std::string(name));
+  }
 
   std::string envelope_json;
   if (auto s = pb::util::MessageToJsonString(document, &envelope_json); !s.ok()) {
@@ -137,6 +138,16 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
   if (!bytes.ok()) return bytes.status();
   event.set_payload(*std::move(bytes));
   return event;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
+  return ParseDocument(json, /*keep_server_fields=*/false);
+}
+
+absl::StatusOr<v1::Event> ParseExportedEvent(absl::string_view json) {
+  return ParseDocument(json, /*keep_server_fields=*/true);
 }
 
 std::string EventDocument(const v1::Event& event) {

@@ -32,6 +32,11 @@ namespace govledger::cli {
 // bad base64.
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 
+// One line of `export` back into the stored event: ParseEventDocument keeping the fields the
+// server set. For an event EventDocument wrote, the result serializes to the stored record
+// (every field but `hash`), so its hash can be checked again (`govledger verify --file`).
+absl::StatusOr<v1::Event> ParseExportedEvent(absl::string_view json);
+
 // One document for a stored event (every field the server set included), on one line, without
 // a newline. The payload is an object when `eventType` is a type this program knows and the
 // bytes parse as it, else base64.

@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "ledger/common/files.h"
 #include "ledger/crypto/sha256.h"
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
@@ -377,6 +380,93 @@ TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("verified positions 1 to 12000: 12000 events"));
   EXPECT_THAT(ok.out, HasSubstr(crypto::ToHex(head->hash())));
+}
+
+// `verify --file`: an export checked offline, against the head hash the server gave, and every
+// way of damaging it refused naming the position.
+TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 6; ++i) {
+    lines.push_back(OrganisationLine(absl::StrCat("V", i)));
+    lines.push_back(OpaqueLine(i % 2));
+  }
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ", WriteFile("in.jsonl", lines))).code, 0);
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  const std::string head_hex = crypto::ToHex(head->hash());
+  const std::string exported = dir_.path() + "/ledger.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
+  absl::StatusOr<std::string> text = ReadWholeFile(exported);
+  ASSERT_OK(text);
+  std::vector<std::string> good = Lines(*text);
+  ASSERT_EQ(good.size(), 12u);
+
+  // No server is needed: the daemon is stopped.
+  ASSERT_TRUE(daemon_.Stop().Success());
+  CliRun ok = Cli(absl::StrCat("verify --file ", exported, " --head-hash ", head_hex));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("verified 12 events of " + exported + ", positions 1 to 12"));
+  EXPECT_THAT(ok.out, HasSubstr("chains to the one before it from the genesis"));
+  EXPECT_THAT(ok.out, HasSubstr("last hash " + head_hex));
+  // From stdin, and a range that starts after position 1.
+  CliRun range = Cli(absl::StrCat("verify --file - < ", WriteFile("range.jsonl",
+                                                                   {good[4], good[5], good[6]})));
+  ASSERT_EQ(range.code, 0) << range.err;
+  EXPECT_THAT(range.out, HasSubstr("positions 5 to 7"));
+
+  struct Damage {
+    std::string what;
+    std::vector<std::string> lines;
+    std::string says;
+  };
+  std::vector<std::string> edited = good;
+  edited[2] = absl::StrReplaceAll(edited[2], {{"Force V1", "Force V9"}});  // a typed payload
+  std::vector<std::string> actor = good;
+  actor[3] = absl::StrReplaceAll(actor[3], {{"\"actor\":\"", "\"actor\":\"x"}});
+  std::vector<std::string> dropped = good;
+  dropped.erase(dropped.begin() + 6);
+  std::vector<std::string> swapped = good;
+  std::swap(swapped[8], swapped[9]);
+  for (const Damage& d : {
+           Damage{"edited payload", edited, "at position 3 (" + exported + ".damaged line 3): its "
+                                                "hash does not match its content"},
+           Damage{"edited actor", actor, "at position 4"},
+           Damage{"dropped event", dropped, "position 7 is missing"},
+           Damage{"swapped events", swapped, "position 9 is missing"},
+       }) {
+    SCOPED_TRACE(d.what);
+    const std::string damaged = exported + ".damaged";
+    std::ofstream(damaged, std::ios::trunc) << absl::StrJoin(d.lines, "\n") << "\n";
+    CliRun run = Cli(absl::StrCat("verify --file ", damaged));
+    EXPECT_EQ(run.code, 4) << run.out;
+    EXPECT_THAT(run.err, HasSubstr(d.says));
+  }
+  // The wrong head hash, a bad one, a file that is no export, a missing file.
+  CliRun other_head = Cli(absl::StrCat("verify --file ", exported, " --head-hash ",
+                                       std::string(64, '0')));
+  EXPECT_EQ(other_head.code, 4);
+  EXPECT_THAT(other_head.err, HasSubstr("not the --head-hash"));
+  EXPECT_EQ(Cli(absl::StrCat("verify --file ", exported, " --head-hash abc")).code, 2);
+  CliRun not_export = Cli(absl::StrCat("verify --file ", WriteFile("in2.jsonl", {lines[0]})));
+  EXPECT_EQ(not_export.code, 2);
+  EXPECT_THAT(not_export.err, HasSubstr("line 1 is not an event `export` wrote"));
+  EXPECT_EQ(Cli("verify --file /nonexistent.jsonl").code, 2);
+}
+
+TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 6; ++i) lines.push_back(OpaqueLine(i % 3));
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ", WriteFile("in.jsonl", lines))).code, 0);
+  const std::string stream = dir_.path() + "/stream.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --stream notes/0 --out ", stream)).code, 0);
+  CliRun strict = Cli(absl::StrCat("verify --file ", stream));
+  EXPECT_EQ(strict.code, 4);
+  EXPECT_THAT(strict.err, HasSubstr("--allow-gaps"));
+  CliRun gaps = Cli(absl::StrCat("verify --file ", stream, " --allow-gaps"));
+  ASSERT_EQ(gaps.code, 0) << gaps.err;
+  EXPECT_THAT(gaps.out, HasSubstr("verified 2 events"));
+  EXPECT_THAT(gaps.out, HasSubstr("positions 1 to 4"));
+  EXPECT_THAT(gaps.out, HasSubstr("1 gap"));
 }
 
 }  // namespace

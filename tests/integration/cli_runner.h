@@ -32,8 +32,10 @@ inline CliRun RunProgram(const std::string& program, const std::string& args,
   const int fd = ::mkstemp(err_path);
   if (fd < 0) return r;
   ::close(fd);
-  const std::string command =
-      absl::StrCat(env_prefix, " ", program, " ", args, " </dev/null 2>", err_path);
+  // A later redirection would override one in `args`.
+  const bool redirects_stdin = args.find('<') != std::string::npos;
+  const std::string command = absl::StrCat(env_prefix, " ", program, " ", args,
+                                           redirects_stdin ? "" : " </dev/null", " 2>", err_path);
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe != nullptr) {
     char buf[4096];
