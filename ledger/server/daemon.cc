@@ -24,6 +24,8 @@
 
 namespace govledger {
 
+namespace {
+
 // Largest gRPC message in either direction: an append of the largest size plus framing.
 constexpr int kMaxMessageBytes = 64 << 20;
 
@@ -72,6 +74,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
 }
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options,
                                                       const Clock* clock) {
