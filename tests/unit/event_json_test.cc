@@ -76,6 +76,29 @@ TEST(EventJsonTest, AnExportedLineParsesBackToTheStoredEventByteForByte) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")));
 }
 
+// A base64 or absent payload is parsed as the plain JSON mapping, anything else the general
+// way: both must give the same event.
+TEST(EventJsonTest, BothWaysOfParsingAgree) {
+  const std::string base64 =
+      R"({"streamId":"s/1","eventType":"t.X","actor":"a","position":"3","payload":"aGk="})";
+  absl::StatusOr<v1::Event> imported = ParseEventDocument(base64);
+  ASSERT_OK(imported);
+  EXPECT_EQ(imported->payload(), "hi");
+  EXPECT_EQ(imported->position(), 0u);  // server fields dropped
+  EXPECT_TRUE(imported->actor().empty());
+  absl::StatusOr<v1::Event> exported = ParseExportedEvent(base64);
+  ASSERT_OK(exported);
+  EXPECT_EQ(exported->position(), 3u);
+  EXPECT_EQ(exported->actor(), "a");
+  // A server field the plain mapping refuses: dropped on import, an error for an export.
+  const std::string bad_position =
+      R"({"streamId":"s/1","eventType":"t.X","position":"soon","payload":"aGk="})";
+  absl::StatusOr<v1::Event> lenient = ParseEventDocument(bad_position);
+  ASSERT_OK(lenient);
+  EXPECT_EQ(lenient->payload(), "hi");
+  EXPECT_FALSE(ParseExportedEvent(bad_position).ok());
+}
+
 TEST(EventJsonTest, UnknownTypesTravelAsBase64) {
   v1::Event e = Stored(v1::Event());
   e.set_event_id("6f1c3c36-5b7e-4c55-9d0b-0a3f5f8e2d11");
