@@ -457,6 +457,8 @@ int EventCommands::Export(const std::string& server) {
   std::ostream& out = out_.empty() ? std::cout : file;
   Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
   uint64_t written = 0;
+  uint64_t last_position = 0;
+  std::string last_hash;  // of the last event written, for `verify --file --head-hash`
   v1::ReadRequest request;
   request.set_stream_id(stream_);
   request.set_from(from_ == 0 ? 1 : from_);
@@ -475,6 +477,8 @@ int EventCommands::Export(const std::string& server) {
       }
       out << EventDocument(e) << "\n";
       ++written;
+      last_position = e.position();
+      last_hash = e.hash();
     }
     if (!out) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_));
     if (!out_.empty()) progress.Update(written);
@@ -486,7 +490,12 @@ int EventCommands::Export(const std::string& server) {
   if (!out_.empty()) {
     file.close();
     if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_));
-    std::cerr << "exported " << written << " events to " << out_ << "\n";
+    std::cerr << "exported " << written << " events to " << out_;
+    if (written > 0) {
+      std::cerr << "; the last, position " << last_position << ", has the hash "
+                << crypto::ToHex(last_hash) << " (for verify --file --head-hash)";
+    }
+    std::cerr << "\n";
   }
   return kExitOk;
 }

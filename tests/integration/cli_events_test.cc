@@ -395,7 +395,10 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   ASSERT_OK(head);
   const std::string head_hex = crypto::ToHex(head->hash());
   const std::string exported = dir_.path() + "/ledger.jsonl";
-  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
+  CliRun export_run = Cli(absl::StrCat(Server(), " export --out ", exported));
+  ASSERT_EQ(export_run.code, 0) << export_run.err;
+  // It names the hash to check the file against.
+  EXPECT_THAT(export_run.err, HasSubstr("the last, position 12, has the hash " + head_hex));
   absl::StatusOr<std::string> text = ReadWholeFile(exported);
   ASSERT_OK(text);
   std::vector<std::string> good = Lines(*text);
