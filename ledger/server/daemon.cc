@@ -11,8 +11,10 @@
 #include <chrono>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
@@ -172,6 +174,28 @@ void Daemon::Shutdown() {
 }
 
 Daemon::~Daemon() { Shutdown(); }
+
+std::string Daemon::ExposureWarning(const DaemonOptions& options) {
+  absl::string_view address = options.listen;
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
+    return "";
+  }
+  absl::string_view host = address.substr(0, address.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  if (host == "localhost" || host == "::1" || absl::StartsWith(host, "127.")) return "";
+  if (options.tokens_file.empty()) {
+    return absl::StrCat("warning: ", options.listen,
+                        " may be reachable from other machines, and without --tokens anyone "
+                        "who reaches it may append under any actor (README, \"Access "
+                        "control\")");
+  }
+  if (options.tls_cert_file.empty()) {
+    return absl::StrCat("warning: ", options.listen,
+                        " may be reachable from other machines, and without --tls-cert and "
+                        "--tls-key the access tokens cross the network in plaintext");
+  }
+  return "";
+}
 
 std::string Daemon::RecoverySummary() const {
   const projections::RecoveryReport& r = validator_->recovery();

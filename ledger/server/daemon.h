@@ -80,6 +80,11 @@ class Daemon {
   // line for the daemon's log.
   std::string RecoverySummary() const;
 
+  // A warning for an address other machines can reach (`options.listen` is not loopback or a
+  // Unix socket): without --tokens anyone there may append under any actor; with tokens but
+  // without TLS the tokens cross the network in plaintext. Empty when there is nothing to say.
+  static std::string ExposureWarning(const DaemonOptions& options);
+
   // Re-reads the --tokens file (AccessControl::Reload): the number of tokens now accepted, or
   // why the file was not taken (the tokens then stay as they were).
   absl::StatusOr<size_t> ReloadTokens() { return access_->Reload(); }

@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
   std::cerr << "govledgerd: " << (*daemon)->RecoverySummary() << std::endl;
   std::cerr << "govledgerd: serving on port " << (*daemon)->port() << " with data in "
             << options.data_dir << std::endl;
+  if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
+    std::cerr << "govledgerd: " << warning << std::endl;
+  }
 
   int signal_number = 0;
   for (;;) {
