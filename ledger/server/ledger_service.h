@@ -6,18 +6,19 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/ledger.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/server/subscriptions.h"
 #include "ledger/server/work_queue.h"
 
 namespace govledger {
 
-// Append, Read and GetHead are asynchronous methods (async_calls.h): an append waiting for
-// its group commit holds no thread, the ledger's acknowledgement answers it; Read pages are
-// built on two reader threads of the service's own, from stored bytes without re-encoding
-// them. Subscribe is a synchronous handler: each
-// subscription holds one server thread while open.
+// Every method is asynchronous: Append, Read and GetHead as unary calls (async_calls.h), an
+// append waiting for its group commit holding no thread (the ledger's acknowledgement answers
+// it), Read pages built on two reader threads of the service's own from stored bytes without
+// re-encoding them; Subscribe as a stream (subscriptions.h) that holds no thread while it
+// waits, its pages read on the same reader threads.
 using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
-    v1::LedgerService::WithRawMethod_Read<
-        v1::LedgerService::WithRawMethod_GetHead<v1::LedgerService::Service>>>;
+    v1::LedgerService::WithRawMethod_Read<v1::LedgerService::WithRawMethod_Subscribe<
+        v1::LedgerService::WithRawMethod_GetHead<v1::LedgerService::Service>>>>;
 
 class LedgerServiceImpl final : public LedgerServiceBase {
  public:
@@ -25,16 +26,17 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   // `ledger` and `access` outlive the service.
   LedgerServiceImpl(Ledger* ledger, const AccessControl& access);
 
-  // Serves Append, Read and GetHead from `cq` (see UnaryMethod::Listen). REQUIRES: the
-  // ledger stays open until `cq` is drained (appends in flight answer their calls).
-  void Listen(grpc::ServerCompletionQueue* cq) const;
+  // Serves every method from `cq` (see UnaryMethod::Listen, Subscriptions::Listen).
+  // REQUIRES: the ledger stays open until `cq` is drained (appends in flight answer their
+  // calls).
+  void Listen(grpc::ServerCompletionQueue* cq);
 
-  // Ends the reader threads; Read calls still queued, and any later, are UNAVAILABLE. Call
-  // after the gRPC server has shut down. Idempotent.
-  void Stop() { readers_.Stop(); }
-
-  grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
-                         grpc::ServerWriter<v1::Event>* writer) override;
+  // Ends the reader threads and the subscriptions' waiting thread; Read calls still queued,
+  // and any later, are UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
+  void Stop() {
+    subscriptions_.Stop();
+    readers_.Stop();
+  }
 
  private:
   void Append(UnaryCall<v1::AppendRequest>* call) const;
@@ -42,11 +44,11 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   void GetHead(UnaryCall<v1::GetHeadRequest>* call) const;
 
   Ledger* const ledger_;
-  const AccessControl& access_;
   WorkQueue readers_{2, "ledger-reader"};
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;
   UnaryMethod<v1::GetHeadRequest> get_head_;
+  Subscriptions subscriptions_;
 };
 
 }  // namespace govledger

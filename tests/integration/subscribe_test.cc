@@ -3,6 +3,7 @@
 #include <grpcpp/client_context.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -189,6 +190,57 @@ TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {
   std::vector<v1::Event> events = slow.Stop();
   ExpectExactly(events, 1, head->position(), acked);
   for (const v1::Event& e : events) EXPECT_EQ(e.payload().size(), 32u << 10);
+}
+
+// Threads of the daemon process now.
+int DaemonThreads(const DaemonHarness& daemon) {
+  int threads = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", daemon.pid(), "/task"))) {
+    (void)entry;
+    ++threads;
+  }
+  return threads;
+}
+
+// A waiting subscription holds no thread of the daemon (subscriptions.h): 300 subscribers
+// that have caught up leave its thread count where it was, and each gets the next event.
+TEST_F(SubscribeTest, ManyWaitingSubscribersHoldNoThreads) {
+  ASSERT_OK(AppendOne(*stub_, "many/a", "first"));
+  const int threads_before = DaemonThreads(daemon_);
+  constexpr int kSubscribers = 300;
+  std::shared_ptr<grpc::Channel> channel = daemon_.NewChannel();
+  auto stub = v1::LedgerService::NewStub(channel);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Event>>> readers;
+  for (int i = 0; i < kSubscribers; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest request;
+    request.set_from_position(1);
+    readers.push_back(stub->Subscribe(contexts.back().get(), request));
+    v1::Event event;
+    ASSERT_TRUE(readers.back()->Read(&event)) << i;
+    ASSERT_EQ(event.position(), 1u);
+  }
+  // Every subscriber has caught up and waits for position 2.
+  EXPECT_LT(DaemonThreads(daemon_), threads_before + 10)
+      << "threads before the subscriptions: " << threads_before;
+  ASSERT_OK(AppendOne(*stub_, "many/a", "second"));
+  for (int i = 0; i < kSubscribers; ++i) {
+    v1::Event event;
+    ASSERT_TRUE(readers[i]->Read(&event)) << i;
+    EXPECT_EQ(event.position(), 2u) << i;
+  }
+  for (int i = 0; i < kSubscribers; ++i) {
+    contexts[i]->TryCancel();
+    EXPECT_THAT(readers[i]->Finish(), GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+  }
+  // The daemon still serves, and new subscribers.
+  ASSERT_OK(AppendOne(*stub_, "many/a", "third"));
+  Subscriber late(daemon_, 3);
+  EXPECT_TRUE(late.WaitFor(1));
+  EXPECT_EQ(late.Stop().at(0).position(), 3u);
 }
 
 }  // namespace

@@ -1,0 +1,289 @@
+#include "ledger/server/subscriptions.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/server/async_calls.h"
+#include "ledger/server/grpc_status.h"
+
+namespace govledger {
+namespace {
+
+// Events a subscription reads at a time (at most kMaxReadPageBytes of them): bounds the
+// memory each holds while it writes them out.
+constexpr uint32_t kPageEvents = 256;
+// How often the waiting thread looks for parked subscriptions whose client has gone, when the
+// head does not move.
+constexpr std::chrono::milliseconds kCancelPoll(200);
+
+}  // namespace
+
+// One Subscribe call, from its arrival to its end. Exactly one of these drives it at a time:
+// the completion of its one outstanding operation (arrival, a write, the finish; on the
+// serving thread), a task on a reader thread, or the waiting thread that wakes it when
+// parked. It is deleted once its operations have ended and gRPC has reported the call done.
+class SubscribeCall {
+ public:
+  SubscribeCall(Subscriptions* owner, grpc::ServerCompletionQueue* cq) : owner_(owner), cq_(cq) {}
+
+  void Listen() {
+    context_.AsyncNotifyWhenDone(done_);
+    owner_->request_call_(&context_, &raw_request_, &writer_, cq_, op_);
+  }
+
+  // Reads the events from next_ on and writes them, or parks; on a reader thread.
+  void ReadPage(bool stopped);
+
+  uint64_t next() const { return next_; }
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  // A completion-queue tag of this call.
+  struct Step final : CallStep {
+    Step(SubscribeCall* c, void (SubscribeCall::*f)(bool)) : call(c), fn(f) {}
+    void Proceed(bool ok) override { (call->*fn)(ok); }
+    SubscribeCall* const call;
+    void (SubscribeCall::*const fn)(bool);
+  };
+  enum class State { kRequested, kWriting, kFinishing };
+
+  ~SubscribeCall() = default;
+
+  void OnOperation(bool ok);
+  void OnDone(bool ok);
+  void Arrived();
+  void WriteNext();
+  void Finish(const grpc::Status& status);
+  grpc::Status ShuttingDown() const {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the server is shutting down; resubscribe from position ",
+                                     next_));
+  }
+  // Two references: the chain of operations, and gRPC's report that the call is done.
+  void Release() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  Subscriptions* const owner_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  grpc::ByteBuffer raw_request_;
+  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
+  Step operation_step_{this, &SubscribeCall::OnOperation};
+  Step done_step_{this, &SubscribeCall::OnDone};
+  CallStep* const op_ = &operation_step_;
+  CallStep* const done_ = &done_step_;
+  std::atomic<int> refs_{2};
+  std::atomic<bool> cancelled_{false};
+
+  // Touched only by whoever drives the call (see above).
+  State state_ = State::kRequested;
+  uint64_t next_ = 1;               // the position of the next event to send
+  std::vector<std::string> page_;   // stored events next_ - index_ ...
+  size_t index_ = 0;                // the next of page_ to write
+};
+
+void SubscribeCall::OnOperation(bool ok) {
+  switch (state_) {
+    case State::kRequested:
+      // Not ok: no call came (the server is shutting down), and gRPC will not report one done.
+      if (!ok) {
+        delete this;
+        return;
+      }
+      owner_->Await(cq_);  // the next subscription finds a slot
+      Arrived();
+      return;
+    case State::kWriting:
+      if (!ok) {  // the client has gone or the server cancelled the call
+        Finish(grpc::Status::CANCELLED);
+        return;
+      }
+      ++index_;
+      ++next_;
+      WriteNext();
+      return;
+    case State::kFinishing:
+      Release();
+      return;
+  }
+}
+
+void SubscribeCall::OnDone(bool /*ok*/) {
+  // Finished, or cancelled by the client or the server: start nothing more.
+  cancelled_.store(true);
+  Release();
+}
+
+void SubscribeCall::Arrived() {
+  if (absl::StatusOr<std::string> admitted = owner_->access_.Admit(context_, Role::kReader);
+      !admitted.ok()) {
+    Finish(ToGrpcStatus(admitted.status()));
+    return;
+  }
+  v1::SubscribeRequest request;
+  if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::SubscribeRequest>(&raw_request_,
+                                                                               &request)
+           .ok()) {
+    Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the request does not parse as a govledger.v1.SubscribeRequest"));
+    return;
+  }
+  next_ = request.from_position() == 0 ? 1 : request.from_position();
+  const uint64_t head = owner_->ledger_->Head().position;
+  if (next_ > head + 1) {
+    Finish(grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                        absl::StrCat("from_position ", next_, " is past the head (", head,
+                                     "); subscribe from 1 to ", head + 1)));
+    return;
+  }
+  owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
+}
+
+void SubscribeCall::ReadPage(bool stopped) {
+  if (cancelled()) {
+    Finish(grpc::Status::CANCELLED);
+    return;
+  }
+  if (stopped || owner_->ledger_->subscriptions_closed()) {
+    Finish(ShuttingDown());
+    return;
+  }
+  switch (owner_->Park(this)) {
+    case Subscriptions::kParked:
+      return;  // the waiting thread reads on when the head passes next_
+    case Subscriptions::kEnded:
+      Finish(ShuttingDown());
+      return;
+    case Subscriptions::kReadNow:
+      break;
+  }
+  v1::ReadRequest request;
+  request.set_from(next_);
+  request.set_limit(kPageEvents);
+  absl::StatusOr<std::string> wire = owner_->ledger_->ReadWire(request);
+  if (!wire.ok()) {
+    Finish(ToGrpcStatus(wire.status()));
+    return;
+  }
+  // A ReadResponse: each event (field 1) is the stored bytes of one, sent as they are.
+  namespace wfl = google::protobuf::internal;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(wire->data()),
+                                            static_cast<int>(wire->size()));
+  page_.clear();
+  index_ = 0;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (tag == wfl::WireFormatLite::MakeTag(
+                   1, wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      std::string& event = page_.emplace_back();
+      if (!wfl::WireFormatLite::ReadBytes(&in, &event)) break;
+    } else if (!wfl::WireFormatLite::SkipField(&in, tag)) {
+      break;
+    }
+  }
+  WriteNext();
+}
+
+void SubscribeCall::WriteNext() {
+  if (cancelled()) {
+    Finish(grpc::Status::CANCELLED);
+    return;
+  }
+  if (owner_->ledger_->subscriptions_closed()) {
+    Finish(ShuttingDown());
+    return;
+  }
+  if (index_ < page_.size()) {
+    state_ = State::kWriting;
+    grpc::Slice event(page_[index_]);
+    writer_.Write(grpc::ByteBuffer(&event, 1), op_);
+    return;
+  }
+  page_.clear();
+  owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
+}
+
+void SubscribeCall::Finish(const grpc::Status& status) {
+  state_ = State::kFinishing;
+  page_.clear();
+  writer_.Finish(status, op_);
+}
+
+Subscriptions::Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
+                             const AccessControl& access, WorkQueue* readers)
+    : request_call_(std::move(request_call)),
+      ledger_(ledger),
+      access_(access),
+      readers_(readers),
+      waiter_([this] {
+        pthread_setname_np(pthread_self(), "subscriptions");
+        WaitForHead();
+      }) {}
+
+Subscriptions::~Subscriptions() { Stop(); }
+
+void Subscriptions::Listen(grpc::ServerCompletionQueue* cq, int slots) {
+  for (int i = 0; i < slots; ++i) Await(cq);
+}
+
+void Subscriptions::Await(grpc::ServerCompletionQueue* cq) { (new SubscribeCall(this, cq))->Listen(); }
+
+Subscriptions::Parking Subscriptions::Park(SubscribeCall* call) {
+  std::lock_guard lock(mu_);
+  if (waiting_ended_) return kEnded;
+  // Checked under the lock the waiting thread takes before it wakes the parked calls, so a
+  // head that moves now is either seen here or wakes this call.
+  if (ledger_->Head().position >= call->next()) return kReadNow;
+  parked_.push_back(call);
+  return kParked;
+}
+
+void Subscriptions::WaitForHead() {
+  uint64_t seen = ledger_->Head().position;
+  for (;;) {
+    const uint64_t head =
+        ledger_->WaitForHead(seen + 1, std::chrono::steady_clock::now() + kCancelPoll);
+    const bool closed = ledger_->subscriptions_closed();
+    std::vector<SubscribeCall*> wake;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      if (head > seen || closed) {
+        wake.swap(parked_);
+      } else {  // no new event: only the parked calls whose client has gone
+        std::vector<SubscribeCall*> still;
+        for (SubscribeCall* call : parked_) (call->cancelled() ? wake : still).push_back(call);
+        parked_.swap(still);
+      }
+      if (closed) waiting_ended_ = true;
+    }
+    seen = std::max(seen, head);
+    for (SubscribeCall* call : wake) {
+      readers_->Add([call](bool stopped) { call->ReadPage(stopped); });
+    }
+    if (closed) {
+      std::unique_lock lock(mu_);
+      stop_cv_.wait(lock, [this] { return stopping_; });
+      return;
+    }
+  }
+}
+
+void Subscriptions::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (waiter_.joinable()) waiter_.join();
+}
+
+}  // namespace govledger

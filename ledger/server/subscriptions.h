@@ -1,0 +1,94 @@
+// Subscriptions: LedgerService.Subscribe served as a gRPC asynchronous method, so that a
+// subscription holds no thread while it waits for new events or for a slow client.
+//
+// The life of a subscription (SubscribeCall in subscriptions.cc):
+//   - it arrives on the serving thread's completion queue (async_calls.h), is admitted as a
+//     reader, and its request is parsed and checked;
+//   - a reader thread (the service's WorkQueue) reads the next page of stored events from
+//     its next position up to the published head, never past it;
+//   - the events are written to the client one at a time, as their stored bytes (each is a
+//     serialized Event), each write started when the one before has been taken by the
+//     transport: a client that stops reading holds its subscription back by flow control,
+//     and nothing is dropped;
+//   - when it has caught up it parks until the head moves (one thread, `subscriptions`,
+//     waits for the head on behalf of every parked subscription), then reads on.
+// Every event is read back from the store in position order, so the switch from catching up
+// to following live can neither skip nor repeat one. A client that goes away ends its
+// subscription (gRPC reports it); Close() ends every subscription with UNAVAILABLE, naming
+// the position to resubscribe from.
+#ifndef GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_
+#define GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_
+
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/support/async_stream.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/server/access_control.h"
+#include "ledger/server/work_queue.h"
+
+namespace govledger {
+
+class SubscribeCall;
+
+// Starts waiting for one Subscribe call: the generated WithRawMethod_Subscribe::RequestSubscribe.
+using RequestSubscribeCall = std::function<void(
+    grpc::ServerContext* context, grpc::ByteBuffer* request,
+    grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer, grpc::ServerCompletionQueue* cq,
+    void* tag)>;
+
+class Subscriptions {
+ public:
+  // REQUIRES: `ledger`, `access` and `readers` outlive this object, and the ledger stays open
+  // until the server has shut down.
+  Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
+                const AccessControl& access, WorkQueue* readers);
+  ~Subscriptions();  // Stop()s
+
+  Subscriptions(const Subscriptions&) = delete;
+  Subscriptions& operator=(const Subscriptions&) = delete;
+
+  // Waits for subscriptions on `cq`, `slots` at a time. REQUIRES: the method is registered
+  // raw with the server that owns `cq`, which has started.
+  void Listen(grpc::ServerCompletionQueue* cq, int slots = 8);
+
+  // Ends the thread that waits for the head. Call after the gRPC server has shut down (every
+  // subscription has ended by then: the ledger's CloseSubscriptions ends them). Idempotent.
+  void Stop();
+
+ private:
+  friend class SubscribeCall;
+
+  // Puts a call in place for the next subscription on `cq`.
+  void Await(grpc::ServerCompletionQueue* cq);
+  enum Parking {
+    kParked,   // the waiting thread reads on for it once the head passes its next position,
+               // the subscriptions are closed, or its client goes
+    kReadNow,  // the head is already past its next position
+    kEnded,    // the waiting has ended (subscriptions closed): the call must end
+  };
+  Parking Park(SubscribeCall* call);
+  void WaitForHead();
+
+  const RequestSubscribeCall request_call_;
+  const Ledger* const ledger_;
+  const AccessControl& access_;
+  WorkQueue* const readers_;
+
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  std::vector<SubscribeCall*> parked_;  // guarded by mu_
+  bool waiting_ended_ = false;          // guarded by mu_; no more parking
+  bool stopping_ = false;               // guarded by mu_
+  std::thread waiter_;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_
