@@ -197,7 +197,9 @@ void SubscribeCall::WriteNext() {
     Finish(grpc::Status::CANCELLED);
     return;
   }
-  if (owner_->ledger_->subscriptions_closed()) {
+  // Not the ledger's own flag: this runs on the serving thread too, which may still be
+  // draining completions after the ledger is gone.
+  if (owner_->ending_.load()) {
     Finish(ShuttingDown());
     return;
   }
@@ -263,7 +265,10 @@ void Subscriptions::WaitForHead() {
         for (SubscribeCall* call : parked_) (call->cancelled() ? wake : still).push_back(call);
         parked_.swap(still);
       }
-      if (closed) waiting_ended_ = true;
+      if (closed) {
+        waiting_ended_ = true;
+        ending_.store(true);
+      }
     }
     seen = std::max(seen, head);
     for (SubscribeCall* call : wake) {
@@ -278,6 +283,7 @@ void Subscriptions::WaitForHead() {
 }
 
 void Subscriptions::Stop() {
+  ending_.store(true);
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

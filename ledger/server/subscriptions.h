@@ -23,6 +23,7 @@
 #include <grpcpp/support/async_stream.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -86,6 +87,9 @@ class Subscriptions {
   std::vector<SubscribeCall*> parked_;  // guarded by mu_
   bool waiting_ended_ = false;          // guarded by mu_; no more parking
   bool stopping_ = false;               // guarded by mu_
+  // Set once the subscriptions are closed (seen by the waiting thread) or Stop() has run:
+  // every subscription then ends at its next step.
+  std::atomic<bool> ending_{false};
   std::thread waiter_;
 };
 
