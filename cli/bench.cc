@@ -526,4 +526,143 @@ int BenchRead(const BenchOptions& o) {
   return 0;
 }
 
+namespace {
+
+constexpr char kSubscribeMethod[] = "/govledger.v1.LedgerService/Subscribe";
+
+// The position (Event field 10) of one event as the server sent it, without decoding the rest.
+absl::StatusOr<uint64_t> PositionOf(grpc::ByteBuffer& event) {
+  grpc::ProtoBufferReader reader(&event);
+  google::protobuf::io::CodedInputStream in(&reader);
+  while (uint32_t field = in.ReadTag()) {
+    if (field == ((10 << 3) | 0)) {
+      uint64_t position = 0;
+      if (in.ReadVarint64(&position)) return position;
+      break;
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, field)) break;
+  }
+  return absl::DataLossError("an event without a position");
+}
+
+// One subscriber: subscribes from position 1 and reads `total` events; returns its seconds.
+absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
+                                 uint64_t total) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  auto next = [&cq]() {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  const auto start = Clock::now();
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&context, kSubscribeMethod, &cq);
+  call->StartCall(nullptr);
+  if (!next()) return absl::UnavailableError("the subscription did not start");
+  v1::SubscribeRequest request;
+  request.set_from_position(1);
+  grpc::ByteBuffer request_buffer;
+  bool own = false;
+  (void)grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::SubscribeRequest>(
+      request, &request_buffer, &own);
+  call->Write(request_buffer, nullptr);
+  if (!next()) return absl::UnavailableError("the subscription request was not sent");
+  call->WritesDone(nullptr);
+  if (!next()) return absl::UnavailableError("the subscription request was not closed");
+  uint64_t expected = 1;
+  grpc::ByteBuffer event;
+  while (expected <= total) {
+    call->Read(&event, nullptr);
+    if (!next()) break;
+    absl::StatusOr<uint64_t> position = PositionOf(event);
+    if (!position.ok()) return position.status();
+    if (*position != expected) {
+      return absl::DataLossError(
+          absl::StrCat("expected the event at position ", expected, ", got ", *position));
+    }
+    ++expected;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  context.TryCancel();
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  next();
+  if (expected <= total) {
+    return absl::UnavailableError(absl::StrCat("the subscription ended at position ", expected,
+                                               ": ", status.error_message()));
+  }
+  return seconds;
+}
+
+}  // namespace
+
+int BenchSubscribe(const BenchOptions& o) {
+  if (o.clients < 1) {
+    std::cerr << "govledger bench subscribe: --clients must be at least 1\n";
+    return 2;
+  }
+  auto connected = ConnectAll(o);
+  if (!connected) return 3;
+  const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
+  uint64_t head = 0;
+  {
+    auto stub = v1::LedgerService::NewStub(channels[0]);
+    grpc::ClientContext context;
+    v1::GetHeadResponse response;
+    grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
+    if (!status.ok()) {
+      std::cerr << "govledger bench subscribe: " << DescribeError(o.server, status) << "\n";
+      return 1;
+    }
+    head = response.position();
+  }
+  const uint64_t total = o.events == 0 ? head : o.events;
+  if (total > head || total == 0) {
+    std::cerr << "govledger bench subscribe: the ledger holds " << head
+              << " events; --events must be 1 to that (append more first: govledger bench "
+                 "append --events N)\n";
+    return 1;
+  }
+  std::mutex mu;
+  std::vector<double> seconds;
+  std::string failure;
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      absl::StatusOr<double> took = Subscribe(channels[c % channels.size()], total);
+      std::lock_guard lock(mu);
+      if (took.ok()) {
+        seconds.push_back(*took * 1e6);
+      } else if (failure.empty()) {
+        failure = std::string(took.status().message());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (!failure.empty()) {
+    std::cerr << "govledger bench subscribe: " << failure << "\n";
+    return 1;
+  }
+  Figures f{"subscribe", total * o.clients,
+            std::chrono::duration<double>(Clock::now() - start).count(), std::move(seconds)};
+  const double rate = f.seconds > 0 ? f.events / f.seconds : 0;
+  const double p50 = Percentile(f.latencies_us, 0.50) / 1e6;
+  const double p99 = Percentile(f.latencies_us, 0.99) / 1e6;
+  if (o.json) {
+    std::cout << absl::StrFormat(
+        "{\"mode\":\"subscribe\",\"events\":%d,\"clients\":%d,\"seconds\":%.3f,"
+        "\"events_per_sec\":%.0f,\"catch_up_p50_s\":%.3f,\"catch_up_p99_s\":%.3f}\n",
+        f.events, o.clients, f.seconds, rate, p50, p99);
+  } else {
+    std::cout << absl::StrFormat(
+        "subscribe: %d subscribers from position 1, %d events each: %.0f events/s in all, "
+        "caught up in p50 %.2f s, p99 %.2f s (%.2f s)\n",
+        o.clients, total, rate, p50, p99, f.seconds);
+  }
+  return 0;
+}
+
 }  // namespace govledger::cli

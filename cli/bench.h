@@ -41,6 +41,12 @@ int BenchPing(const BenchOptions& options);
 // the last, unless `decode`. Prints events/s and page latency p50/p99. Returns the exit code.
 int BenchRead(const BenchOptions& options);
 
+// `clients` subscribers, each subscribing from position 1 (sharing `connections`) and reading
+// `events` events (0: the log as it stands) as the server sends them, checking that every
+// event's position follows the last without decoding it. Prints events/s over all subscribers
+// and each subscriber's time to catch up (p50/p99). Returns the exit code.
+int BenchSubscribe(const BenchOptions& options);
+
 }  // namespace govledger::cli
 
 #endif  // GOVLEDGER_CLI_BENCH_H_

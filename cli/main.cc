@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
       "ping", "GetHead round trips, which do no work: the transport's own cost, to read the "
               "append figures against\n\n"
               "Example:\n  govledger bench ping --clients 32 --calls 200000");
-  for (CLI::App* sub : {bench_append, bench_read, bench_ping}) {
+  CLI::App* bench_subscribe = bench_cmd->add_subcommand(
+      "subscribe", "Subscribe from position 1 and report events/s and the time to catch up\n\n"
+                   "Example:\n  govledger bench subscribe --clients 4 --events 1000000");
+  for (CLI::App* sub : {bench_append, bench_read, bench_ping, bench_subscribe}) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--clients", bench.clients, "Concurrent clients")->capture_default_str();
     sub->add_option("--connections", bench.connections,
@@ -111,6 +114,9 @@ int main(int argc, char** argv) {
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)")
       ->check(count_range);
   bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
+  bench_subscribe->add_option("--events", bench.events,
+                              "Events each subscriber reads (0: the log as it stands)")
+      ->check(count_range);
   bench_read->add_flag("--decode", bench.decode,
                        "Decode every event into a message, not only check its position");
 
@@ -142,6 +148,11 @@ int main(int argc, char** argv) {
   bench.server = server;
   if (bench_append->parsed()) return govledger::cli::BenchAppend(bench);
   if (bench_ping->parsed()) return govledger::cli::BenchPing(bench);
+  if (bench_subscribe->parsed()) {
+    if (bench_subscribe->count("--events") == 0) bench.events = 0;
+    if (bench_subscribe->count("--connections") == 0) bench.connections = bench.clients;
+    return govledger::cli::BenchSubscribe(bench);
+  }
   if (bench_read->parsed()) {
     if (bench_read->count("--batch") == 0) bench.batch = 10000;
     if (bench_read->count("--events") == 0) bench.events = 0;
