@@ -79,6 +79,21 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
   CliRun text = Cli(absl::StrCat("bench ping ", Server(), " --calls 10"));
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("ping: 10 GetHead calls, 1 clients on 1 connections"));
+
+  // Three subscribers read the whole log, each checking every position.
+  CliRun subscribe = Cli(absl::StrCat("bench subscribe ", Server(), " --clients 3 --json"));
+  ASSERT_EQ(subscribe.code, 0) << subscribe.err;
+  google::protobuf::Struct sub = Json(subscribe.out);
+  EXPECT_EQ(sub.fields().at("mode").string_value(), "subscribe");
+  EXPECT_EQ(Number(sub, "events"), 3 * 200);
+  EXPECT_GT(Number(sub, "events_per_sec"), 0);
+  EXPECT_GE(Number(sub, "catch_up_p99_s"), Number(sub, "catch_up_p50_s"));
+  CliRun part = Cli(absl::StrCat("bench subscribe ", Server(), " --events 50"));
+  ASSERT_EQ(part.code, 0) << part.err;
+  EXPECT_THAT(part.out, HasSubstr("subscribe: 1 subscribers from position 1, 50 events each"));
+  CliRun beyond = Cli(absl::StrCat("bench subscribe ", Server(), " --events 201"));
+  EXPECT_EQ(beyond.code, 1);
+  EXPECT_THAT(beyond.err, HasSubstr("the ledger holds 200 events"));
 }
 
 TEST_F(CliBenchTest, TypedAppendsAreCheckedAndCounted) {
