@@ -379,6 +379,21 @@ namespace {
 
 constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
 
+// The published head position, for a run that reads what the log holds; nullopt, having said
+// why on stderr as `govledger bench COMMAND`, if it cannot be had.
+std::optional<uint64_t> HeadPosition(const std::shared_ptr<grpc::Channel>& channel,
+                                     const BenchOptions& o, absl::string_view command) {
+  auto stub = v1::LedgerService::NewStub(channel);
+  grpc::ClientContext context;
+  v1::GetHeadResponse response;
+  grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
+  if (!status.ok()) {
+    std::cerr << "govledger bench " << command << ": " << DescribeError(o.server, status) << "\n";
+    return std::nullopt;
+  }
+  return response.position();
+}
+
 // Walks one Read page as the server sent it (ReadResponse wire bytes: field 1 holds each
 // stored event) without decoding events into messages: for each event it reads the position
 // field (Event field 10) and checks that positions run on from `*expected`. Returns the events
@@ -425,18 +440,9 @@ int BenchRead(const BenchOptions& o) {
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
-  uint64_t head = 0;
-  {
-    auto stub = v1::LedgerService::NewStub(channels[0]);
-    grpc::ClientContext context;
-    v1::GetHeadResponse response;
-    grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
-    if (!status.ok()) {
-      std::cerr << "govledger bench read: " << DescribeError(o.server, status) << "\n";
-      return 1;
-    }
-    head = response.position();
-  }
+  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "read");
+  if (!got_head) return 1;
+  const uint64_t head = *got_head;
   uint64_t total = o.events == 0 ? head : o.events;
   if (total > head) {
     std::cerr << "govledger bench read: the ledger holds " << head << " events, fewer than --events "
@@ -606,18 +612,9 @@ int BenchSubscribe(const BenchOptions& o) {
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
-  uint64_t head = 0;
-  {
-    auto stub = v1::LedgerService::NewStub(channels[0]);
-    grpc::ClientContext context;
-    v1::GetHeadResponse response;
-    grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
-    if (!status.ok()) {
-      std::cerr << "govledger bench subscribe: " << DescribeError(o.server, status) << "\n";
-      return 1;
-    }
-    head = response.position();
-  }
+  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "subscribe");
+  if (!got_head) return 1;
+  const uint64_t head = *got_head;
   const uint64_t total = o.events == 0 ? head : o.events;
   if (total > head || total == 0) {
     std::cerr << "govledger bench subscribe: the ledger holds " << head
