@@ -55,7 +55,8 @@ class AccessControl {
   absl::StatusOr<size_t> Reload();
 
   // The actor of a caller allowed a call that needs `needed`. Open: the govledger-actor
-  // metadata, else "peer:" and the peer address. Enforced: UNAUTHENTICATED when the call
+  // metadata, else "peer:" and the peer address; empty for a reader's call, which records
+  // no actor. Enforced: UNAUTHENTICATED when the call
   // carries no bearer token or one not in the file; PERMISSION_DENIED when the token's role
   // is below `needed`, or the call's govledger-actor names anyone but the token's actor.
   absl::StatusOr<std::string> Admit(const grpc::ServerContextBase& context, Role needed) const;
