@@ -182,6 +182,16 @@ std::string RagCounts(const google::protobuf::RepeatedPtrField<v1::RagCount>& co
 // ---------------------------------------------------------------------------------------------
 // The tables of each command.
 
+// The plan week of the cut against the programme's plan: "86 of 104", "130 (the plan of 104
+// weeks has ended)", "0 (before mobilisation)". A server that does not send the planned length
+// (planned_weeks 0) gets the bare week.
+std::string PlanWeekText(int week, int planned) {
+  if (week == 0) return "0 (before mobilisation)";
+  if (planned <= 0) return absl::StrCat(week);
+  if (week > planned) return absl::StrCat(week, " (the plan of ", planned, " weeks has ended)");
+  return absl::StrCat(week, " of ", planned);
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -200,7 +210,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
       {"Programme", absl::StrCat(p.ref().id(), "  ", p.name(), p.closed() ? " (closed)" : "")},
       {"Rating", rating}};
   if (!p.commentary().empty()) fields.push_back({"Commentary", p.commentary()});
-  fields.push_back({"Plan week", absl::StrCat(r.plan_week())});
+  fields.push_back({"Plan week", PlanWeekText(r.plan_week(), r.planned_weeks())});
   fields.push_back({"As at", DescribeAsAt(r.as_at())});
   std::string out = Fields(fields);
   Table projects({"PROJECT", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK", "COMMENTARY"});

@@ -242,6 +242,7 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
       ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
   }
   AddRagCounts(counts, out.mutable_project_rag_counts());
+  out.set_planned_weeks(pf.programme->programme.planned_weeks());
   if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
     out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
   }

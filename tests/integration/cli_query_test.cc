@@ -84,7 +84,7 @@ TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
             "Programme:   LPP  Local Policing Programme\n"
             "Rating:      AMBER (reported for week 86)\n"
             "Commentary:  a deteriorating picture\n"
-            "Plan week:   86\n"
+            "Plan week:   86 of 208\n"
             "As at:       as known at 2016-12-25T23:59:59.999999Z (log read to position 50; 48 "
             "events folded)\n"
             "\n"
@@ -165,6 +165,21 @@ TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
   EXPECT_THAT(recorded86.err, HasSubstr("not yet registered"));
 }
 
+TEST_F(CliQueryTest, PlanWeekIsShownAgainstThePlan) {
+  // At the head (now, years after the seed's plan of 208 weeks from 2015-05-04 ended).
+  CliRun now = Run("status --programme LPP");
+  ASSERT_EQ(now.code, 0) << now.err;
+  EXPECT_THAT(now.out, HasSubstr(" (the plan of 208 weeks has ended)\n"));
+  EXPECT_THAT(now.out, Not(HasSubstr(" of 208\n")));
+  // The plan's last day, and the day after it.
+  CliRun last = Run("status --programme LPP --at 2019-04-28");
+  ASSERT_EQ(last.code, 0) << last.err;
+  EXPECT_THAT(last.out, HasSubstr("Plan week:   208 of 208\n"));
+  CliRun after = Run("status --programme LPP --at 2019-04-29");
+  ASSERT_EQ(after.code, 0) << after.err;
+  EXPECT_THAT(after.out, HasSubstr("Plan week:   209 (the plan of 208 weeks has ended)\n"));
+}
+
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   // Protobuf's JSON mapping: lowerCamelCase names, enums by name, zero values printed.
   CliRun raw = Run("status --programme LPP --week 86 --json");
@@ -175,6 +190,7 @@ TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   EXPECT_EQ(status.programme().rag(), v1::RAG_AMBER);
   EXPECT_EQ(status.projects_size(), 7);
   EXPECT_EQ(status.plan_week(), 86);
+  EXPECT_EQ(status.planned_weeks(), 208);
 
   v1::GetScopeMapResponse scope;
   RunJson("scope --programme LPP --week 86", &scope);
