@@ -39,6 +39,9 @@ const char* CodeName(grpc::StatusCode code) {
 
 // What ConfigureConnections set: the process's one client configuration.
 struct ConnectionSecurity {
+  // Why the settings cannot be used (an unreadable CA file), or empty. Reported by Connect, so
+  // commands that never connect are not stopped by it.
+  std::string error;
   std::string authorization;  // "Bearer <token>", or empty
   bool tls = false;
   std::string tls_roots_pem;  // empty with tls: gRPC's default roots (the system's)
@@ -80,8 +83,8 @@ class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFac
 
 }  // namespace
 
-absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
-                                  const std::string& tls_ca_flag) {
+void ConfigureConnections(const std::string& token_flag, bool tls,
+                          const std::string& tls_ca_flag) {
   ConnectionSecurity security;
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
     security.authorization = absl::StrCat("Bearer ", token);
@@ -90,17 +93,15 @@ absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
   if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
     absl::StatusOr<std::string> pem = ReadWholeFile(ca);
     if (!pem.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("the TLS CA file: ", pem.status().message()));
-    }
-    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate"));
+      security.error = absl::StrCat("the TLS CA file: ", pem.status().message());
+    } else if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      security.error = absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate");
+    } else {
+      security.tls_roots_pem = *std::move(pem);
     }
     security.tls = true;
-    security.tls_roots_pem = *std::move(pem);
   }
   Security() = std::move(security);
-  return absl::OkStatus();
 }
 
 std::string ResolveServer(const std::string& flag) {
@@ -118,6 +119,7 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetInt("govledger.connection_id", connection_id);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   const ConnectionSecurity& security = Security();
+  if (!security.error.empty()) std::exit(Fail(kExitBadArgs, security.error));
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (security.tls) {
     grpc::SslCredentialsOptions trust;

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/status.h"
 
 namespace govledger::cli {
 
@@ -20,13 +19,15 @@ std::string ResolveServer(const std::string& flag);
 //   tls_ca_file: TLS, trusting the CA certificates (PEM) in this file; the flag, else
 //     $GOVLEDGER_TLS_CA;
 //   tls: TLS, trusting the system's CA certificates (implied by a CA file).
-// Called once by main before any command runs. INVALID_ARGUMENT if the CA file cannot be
-// read or holds no PEM block.
-absl::Status ConfigureConnections(const std::string& token_flag, bool tls,
-                                  const std::string& tls_ca_flag);
+// Called once by main before any command runs. A CA file that cannot be read or holds no PEM
+// block is reported by the first Connect, so commands that work offline (verify --file, keys,
+// decision sign, admin token and restore) are not stopped by a setting they do not use.
+void ConfigureConnections(const std::string& token_flag, bool tls,
+                          const std::string& tls_ca_flag);
 
 // A channel to `server`. Channels with different `connection_id`s use separate connections,
-// so concurrent benchmark clients do not share one HTTP/2 connection.
+// so concurrent benchmark clients do not share one HTTP/2 connection. If the settings of
+// ConfigureConnections cannot be used, prints why and exits the process with kExitBadArgs.
 std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection_id = 0);
 
 // Waits up to `seconds` for the channel to connect; false if it does not.

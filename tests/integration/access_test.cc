@@ -372,6 +372,17 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   run = Cli(absl::StrCat(server, " --tls-ca ", dir.path(), "/key.pem head"));
   EXPECT_EQ(run.code, 2);
   EXPECT_THAT(run.err, HasSubstr("holds no PEM certificate"));
+  run = Cli(absl::StrCat(server, " head"), absl::StrCat("GOVLEDGER_TLS_CA=", dir.path(), "/none.pem"));
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr("the TLS CA file"));
+  // Commands that never connect do not use the setting, so a bad one does not stop them.
+  const std::string bad_ca = absl::StrCat("GOVLEDGER_TLS_CA=", dir.path(), "/none.pem");
+  run = Cli(absl::StrCat("keys generate --out ", dir.path(), "/signer"), bad_ca);
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/signer.pub"));
+  run = Cli("admin token --role reader --actor auditor", bad_ca);
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("glt_"));
 }
 
 TEST(TlsTest, BadTlsFlagsStopTheStart) {
