@@ -21,7 +21,7 @@ namespace {
 // memory each holds while it writes them out.
 constexpr uint32_t kPageEvents = 256;
 // How often the waiting thread looks for parked subscriptions whose client has gone, when the
-// head does not move.
+// head does not move, and, while none is parked, for the subscriptions' closing.
 constexpr std::chrono::milliseconds kCancelPoll(200);
 
 }  // namespace
@@ -245,12 +245,25 @@ Subscriptions::Parking Subscriptions::Park(SubscribeCall* call) {
   // head that moves now is either seen here or wakes this call.
   if (ledger_->Head().position >= call->next()) return kReadNow;
   parked_.push_back(call);
+  if (parked_.size() == 1) waiter_cv_.notify_one();
   return kParked;
 }
 
 void Subscriptions::WaitForHead() {
+  // `seen` may fall behind the head while nothing is parked; the first wait after that then
+  // returns at once and wakes the calls parked since, which read on or park again. (Taking
+  // the head afresh instead could miss the event that a call parked just before.)
   uint64_t seen = ledger_->Head().position;
   for (;;) {
+    {
+      // Looks for the subscriptions' closing now and then, so that calls still catching up
+      // end at their next event (ending_) even when none is parked.
+      std::unique_lock lock(mu_);
+      while (!stopping_ && parked_.empty() && !ledger_->subscriptions_closed()) {
+        waiter_cv_.wait_for(lock, kCancelPoll);
+      }
+      if (stopping_) return;
+    }
     const uint64_t head =
         ledger_->WaitForHead(seen + 1, std::chrono::steady_clock::now() + kCancelPoll);
     const bool closed = ledger_->subscriptions_closed();
@@ -276,7 +289,7 @@ void Subscriptions::WaitForHead() {
     }
     if (closed) {
       std::unique_lock lock(mu_);
-      stop_cv_.wait(lock, [this] { return stopping_; });
+      waiter_cv_.wait(lock, [this] { return stopping_; });
       return;
     }
   }
@@ -288,7 +301,7 @@ void Subscriptions::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
+  waiter_cv_.notify_all();
   if (waiter_.joinable()) waiter_.join();
 }
 

@@ -11,7 +11,8 @@
 //     transport: a client that stops reading holds its subscription back by flow control,
 //     and nothing is dropped;
 //   - when it has caught up it parks until the head moves (one thread, `subscriptions`,
-//     waits for the head on behalf of every parked subscription), then reads on.
+//     waits for the head on behalf of every parked subscription, and sleeps while none is
+//     parked), then reads on.
 // Every event is read back from the store in position order, so the switch from catching up
 // to following live can neither skip nor repeat one. A client that goes away ends its
 // subscription (gRPC reports it); Close() ends every subscription with UNAVAILABLE, naming
@@ -83,7 +84,9 @@ class Subscriptions {
   WorkQueue* const readers_;
 
   std::mutex mu_;
-  std::condition_variable stop_cv_;
+  // Wakes the waiting thread: a call parked where none was (while none is, it does not wait
+  // for the head, so an append wakes no one but the ledger's own threads), or Stop().
+  std::condition_variable waiter_cv_;
   std::vector<SubscribeCall*> parked_;  // guarded by mu_
   bool waiting_ended_ = false;          // guarded by mu_; no more parking
   bool stopping_ = false;               // guarded by mu_

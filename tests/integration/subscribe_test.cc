@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/integration/client_util.h"
 
@@ -241,6 +243,43 @@ TEST_F(SubscribeTest, ManyWaitingSubscribersHoldNoThreads) {
   Subscriber late(daemon_, 3);
   EXPECT_TRUE(late.WaitFor(1));
   EXPECT_EQ(late.Stop().at(0).position(), 3u);
+}
+
+// Times the daemon's `subscriptions` thread has slept and been woken
+// (voluntary_ctxt_switches in /proc), or -1 if there is no such thread.
+int64_t SubscriptionsThreadWakeUps(const DaemonHarness& daemon) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", daemon.pid(), "/task"))) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "subscriptions") continue;
+    std::ifstream status(entry.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (absl::StartsWith(line, "voluntary_ctxt_switches:")) {
+        return std::stoll(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return -1;
+}
+
+// With no subscription parked, appends do not wake the thread that waits for the head on
+// the subscriptions' behalf; once one parks, it follows the head again.
+TEST_F(SubscribeTest, AppendsWakeNoWaitingThreadWhileNoSubscriptionWaits) {
+  const int64_t before = SubscriptionsThreadWakeUps(daemon_);
+  ASSERT_GE(before, 0);
+  constexpr int kAppends = 200;
+  for (int i = 0; i < kAppends; ++i) ASSERT_OK(AppendOne(*stub_, "quiet/a", "event"));
+  const int64_t after = SubscriptionsThreadWakeUps(daemon_);
+  // It looks for the subscriptions' closing every 200 ms; 200 synced appends take longer
+  // than that, but wake it far fewer times than once each.
+  EXPECT_LT(after - before, kAppends / 4) << "woken " << after - before << " times";
+
+  Subscriber live(daemon_, kAppends + 1);
+  ASSERT_OK(AppendOne(*stub_, "quiet/a", "followed"));
+  ASSERT_TRUE(live.WaitFor(1));
+  EXPECT_EQ(live.Stop().at(0).position(), static_cast<uint64_t>(kAppends + 1));
 }
 
 }  // namespace
