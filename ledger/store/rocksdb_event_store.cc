@@ -146,7 +146,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 5;
+  db_options.max_log_file_size = options.info_log_max_bytes;
+  db_options.keep_log_file_num = kInfoLogFilesKept;
   db_options.max_total_wal_size = 256 << 20;
   // The default, and relied on: after a crash the WAL is replayed up to its first damaged
   // record, so what survives is a prefix of the batches written (see Write and Sync).

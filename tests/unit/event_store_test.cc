@@ -534,6 +534,40 @@ TEST_F(RocksDbEventStoreTest, SyncsRunBesideWritesAcrossLogSwitches) {
   EXPECT_EQ(count, last);
 }
 
+// Old info logs (LOG.old.*) in `dir`.
+size_t OldInfoLogs(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind("LOG.old.", 0) == 0) ++n;
+  }
+  return n;
+}
+
+// RocksDB's info log is rolled at its size limit, and only the newest old ones are kept, so a
+// daemon that runs for years does not grow it without bound. (Each open writes the options,
+// about 30 KB, to it, and renames the last one; old ones are deleted when a database opens.)
+TEST_F(RocksDbEventStoreTest, TheInfoLogIsRolledAtItsLimitAndOldOnesAreDeleted) {
+  RocksDbOptions options;
+  options.info_log_max_bytes = 16 << 10;
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+        RocksDbEventStore::Open(DbPath(), options);
+    ASSERT_OK(store);
+    // A new directory, opened once: only the size limit can have rolled the log.
+    EXPECT_GE(OldInfoLogs(DbPath()), 1u);
+    EXPECT_TRUE(std::filesystem::exists(DbPath() + "/LOG"));
+    ASSERT_OK((*store)->Commit({Write(1, "s", 1)}, {1, HashFor(1)}));
+  }
+  for (int open = 0; open < 10; ++open) {
+    ASSERT_OK(RocksDbEventStore::Open(DbPath(), options));
+  }
+  EXPECT_LE(OldInfoLogs(DbPath()), kInfoLogFilesKept);
+  // Nothing of the ledger went with them.
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{1, HashFor(1)}));
+}
+
 TEST_F(RocksDbEventStoreTest, SecondOpenOfAnOpenDirectoryFails) {
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> first = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(first);
