@@ -17,8 +17,8 @@ class DB;
 
 namespace govledger {
 
-// Old info logs (LOG.old.*) kept besides the current LOG.
-inline constexpr size_t kInfoLogFilesKept = 4;
+// RocksDB info log files kept: the current LOG and the newest old ones (LOG.old.*).
+inline constexpr size_t kInfoLogFilesKept = 5;
 
 struct RocksDbOptions {
   // Shared block cache for all column families, bytes. Default 32 MiB: as-at queries read
@@ -28,8 +28,8 @@ struct RocksDbOptions {
   // Memtable size of the events column family, bytes; others use a quarter. Default 32 MiB.
   size_t write_buffer_bytes = 32 << 20;
   // Size at which RocksDB's info log (DIR/LOG: flushes, compactions, and statistics every 10
-  // minutes, about 15 KB each) is renamed LOG.old.<time> and a new one begun; the newest
-  // kInfoLogFilesKept of the old ones are kept. Bounds what a daemon that runs for years
+  // minutes, about 15 KB each) is renamed LOG.old.<time> and a new one begun; old ones beyond
+  // kInfoLogFilesKept files in all are deleted. Bounds what a daemon that runs for years
   // keeps of it (otherwise one file growing about 1 GB a year until a restart). Default 16 MiB.
   size_t info_log_max_bytes = 16 << 20;
   // Open read-only (for checking a backup): nothing in the directory is created or written
