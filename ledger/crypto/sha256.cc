@@ -3,21 +3,26 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
+#include <memory>
 
 namespace govledger::crypto {
 
 Hash Sha256(absl::string_view a, absl::string_view b) {
-  // EVP_MD_CTX is reused per thread: creating one per call costs more than hashing an event.
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // EVP_MD_CTX is reused per thread (creating one per call costs more than hashing an event),
+  // and freed when the thread ends.
+  struct FreeContext {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, FreeContext> ctx(EVP_MD_CTX_new());
   // Fetched once: EVP_sha256() makes every EVP_DigestInit_ex look the digest up again in
   // OpenSSL 3's provider tables, under a lock, which cost a third of each event's hash.
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   Hash out;
   unsigned int len = 0;
-  if (ctx == nullptr || md == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
-      EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != kHashSize) {
+  if (ctx == nullptr || md == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != kHashSize) {
     std::abort();  // OpenSSL cannot fail here short of memory exhaustion.
   }
   return out;
