@@ -1,6 +1,7 @@
 #include "ledger/server/daemon.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -121,6 +122,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.RegisterService(daemon->query_service_.get());
   builder.RegisterService(daemon->admin_service_.get());
   builder.RegisterService(daemon->health_service_.get());
+  // The synchronous services' threads (gRPC's pool, pollers included) come from this quota.
+  grpc::ResourceQuota threads("govledgerd-sync-threads");
+  threads.SetMaxThreads(options.max_sync_threads);
+  builder.SetResourceQuota(threads);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Refuse a port another process already serves on (gRPC allows sharing by default).

@@ -46,6 +46,11 @@ struct DaemonOptions {
   std::string tls_key_file;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
+  // Most threads serving the synchronous calls: health Check and Watch, server reflection and
+  // Backup, one thread per open call (Append, Read, Subscribe and the queries hold none). A call
+  // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
+  // start threads without bound. At least 4. Default 32.
+  int max_sync_threads = 32;
   LedgerOptions ledger;
   RocksDbOptions rocksdb;
   // Snapshots of the governance state (projections::ValidatorOptions): every this many

@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
                  "Seconds in-flight calls may take to finish at shutdown")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  app.add_option("--max-sync-threads", options.max_sync_threads,
+                 "Most threads for health, reflection and Backup calls, one per open call; "
+                 "calls past it are refused with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(4, 4096));
   app.add_option("--max-event-bytes", options.ledger.limits.max_event_bytes,
                  "Largest event accepted, bytes")
       ->capture_default_str()

@@ -3,7 +3,8 @@
 // is SERVING from start until Shutdown(), then NOT_SERVING; any other name is NOT_FOUND from
 // Check and SERVICE_UNKNOWN from Watch, as the protocol says.
 //
-// Both methods are synchronous handlers; a Watch holds one server thread while open, and
+// Both methods are synchronous handlers; a Watch holds one server thread while open (the pool
+// is bounded by DaemonOptions::max_sync_threads), and
 // Shutdown() ends every Watch (after sending NOT_SERVING) so the server need not wait for them.
 // Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -206,6 +207,16 @@ ExitStatus DaemonHarness::Stop() {
   ::kill(pid_, SIGTERM);
   if (std::optional<ExitStatus> exit = WaitForExit(kStopTimeout)) return *exit;
   return Kill();
+}
+
+int DaemonHarness::Threads() const {
+  int threads = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid_, "/task"))) {
+    (void)entry;
+    ++threads;
+  }
+  return threads;
 }
 
 ExitStatus DaemonHarness::Kill() {

@@ -79,6 +79,9 @@ class DaemonHarness {
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
+
+  // The number of threads the daemon has now (/proc). REQUIRES: running.
+  int Threads() const;
   // The port of the running daemon (0 when not running).
   int port() const { return port_; }
   // "127.0.0.1:PORT" of the running daemon.

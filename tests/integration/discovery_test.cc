@@ -170,5 +170,68 @@ TEST_F(DiscoveryTest, ReflectionListsAndDescribesLedgerService) {
   EXPECT_TRUE(found) << "reflection did not return govledger/v1/ledger.proto";
 }
 
+// Calls that hold a thread while open (health Watch here; reflection and Backup alike) come
+// from a pool of at most --max-sync-threads: past it a call is refused at once with
+// RESOURCE_EXHAUSTED, the daemon starts no more threads, and Append, Read and health Check
+// still serve; once the watches end, new ones are served again.
+TEST(SyncThreadsTest, OpenStreamsAreBoundedAndTheRestStillServes) {
+  constexpr int kMaxThreads = 4;
+  constexpr int kWatches = 12;
+  DaemonHarness daemon({"--max-sync-threads", absl::StrCat(kMaxThreads)});
+  ASSERT_OK(daemon.Start());
+  std::shared_ptr<grpc::Channel> channel = daemon.NewChannel();
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  const int threads_before = daemon.Threads();
+
+  struct Watch {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<grpc::health::v1::HealthCheckResponse>> reader;
+  };
+  std::vector<std::unique_ptr<Watch>> open;
+  int refused = 0;
+  for (int i = 0; i < kWatches; ++i) {
+    auto watch = std::make_unique<Watch>();
+    watch->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    watch->reader = health->Watch(&watch->context, grpc::health::v1::HealthCheckRequest());
+    grpc::health::v1::HealthCheckResponse response;
+    if (watch->reader->Read(&response)) {
+      EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+      open.push_back(std::move(watch));
+    } else {
+      EXPECT_THAT(watch->reader->Finish(),
+                  GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("Threadpool Exhausted")));
+      ++refused;
+    }
+  }
+  EXPECT_GE(open.size(), 1u);
+  EXPECT_LT(open.size(), static_cast<size_t>(kMaxThreads));
+  EXPECT_EQ(static_cast<int>(open.size()) + refused, kWatches);
+  EXPECT_LE(daemon.Threads(), threads_before + kMaxThreads)
+      << "threads before the watches: " << threads_before;
+
+  // The asynchronous services hold no thread of that pool.
+  auto stub = v1::LedgerService::NewStub(channel);
+  ASSERT_OK(AppendOne(*stub, "threads/busy", "appended while every thread is held"));
+  absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub);
+  ASSERT_OK(events);
+  EXPECT_EQ(events->size(), 1u);
+
+  for (auto& watch : open) {
+    watch->context.TryCancel();
+    EXPECT_THAT(watch->reader->Finish(), GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+  }
+  open.clear();
+  // A cancelled Watch notices within its poll interval (200 ms) and gives its thread back.
+  std::string response;
+  grpc::Status check;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    check = GenericUnaryCall(channel, kHealthCheck, "", &response);
+  } while (!check.ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_THAT(check, GrpcOk());
+  EXPECT_EQ(VarintField(response, 1), std::optional<uint64_t>(1));
+}
+
 }  // namespace
 }  // namespace govledger::testing

@@ -218,6 +218,7 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
            {"--checkpoint-seconds", "90000"},
            {"--max-event-bytes", "10"},
            {"--shutdown-grace", "7200"},
+           {"--max-sync-threads", "2"},  // gRPC needs a polling thread and a worker
        }) {
     SCOPED_TRACE(absl::StrCat(flag, " ", value));
     // Under timeout: a daemon that took the flag would serve until stopped.

@@ -195,22 +195,11 @@ TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {
   for (const v1::Event& e : events) EXPECT_EQ(e.payload().size(), 32u << 10);
 }
 
-// Threads of the daemon process now.
-int DaemonThreads(const DaemonHarness& daemon) {
-  int threads = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(absl::StrCat("/proc/", daemon.pid(), "/task"))) {
-    (void)entry;
-    ++threads;
-  }
-  return threads;
-}
-
 // A waiting subscription holds no thread of the daemon (subscriptions.h): 300 subscribers
 // that have caught up leave its thread count where it was, and each gets the next event.
 TEST_F(SubscribeTest, ManyWaitingSubscribersHoldNoThreads) {
   ASSERT_OK(AppendOne(*stub_, "many/a", "first"));
-  const int threads_before = DaemonThreads(daemon_);
+  const int threads_before = daemon_.Threads();
   constexpr int kSubscribers = 300;
   std::shared_ptr<grpc::Channel> channel = daemon_.NewChannel();
   auto stub = v1::LedgerService::NewStub(channel);
@@ -227,7 +216,7 @@ TEST_F(SubscribeTest, ManyWaitingSubscribersHoldNoThreads) {
     ASSERT_EQ(event.position(), 1u);
   }
   // Every subscriber has caught up and waits for position 2.
-  EXPECT_LT(DaemonThreads(daemon_), threads_before + 10)
+  EXPECT_LT(daemon_.Threads(), threads_before + 10)
       << "threads before the subscriptions: " << threads_before;
   ASSERT_OK(AppendOne(*stub_, "many/a", "second"));
   for (int i = 0; i < kSubscribers; ++i) {
