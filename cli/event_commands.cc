@@ -440,7 +440,8 @@ int EventCommands::Import(const std::string& server) {
 }
 
 int EventCommands::Export(const std::string& server) {
-  auto stub = v1::LedgerService::NewStub(Connect(server));
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto stub = v1::LedgerService::NewStub(channel);
   v1::GetHeadResponse head;
   if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
   const bool by_stream = !stream_.empty();
@@ -463,27 +464,37 @@ int EventCommands::Export(const std::string& server) {
   request.set_stream_id(stream_);
   request.set_from(from_ == 0 ? 1 : from_);
   request.set_limit(kMaxReadLimit);
+  // Pages as stored bytes, so that an event with fields this version does not know is exported
+  // with those bytes (ExportDocument).
+  grpc::GenericStub raw(channel);
+  std::string wire;
   while (true) {
-    auto context = NewContext();
-    v1::ReadResponse page;
-    grpc::Status status = stub->Read(context.get(), request, &page);
-    if (!status.ok()) return FailCall(server, status);
-    bool done = page.next() == 0;
-    for (const v1::Event& e : page.events()) {
-      const uint64_t at = by_stream ? e.stream_version() : e.position();
+    if (grpc::Status status = RawRead(raw, request, &wire); !status.ok()) {
+      return FailCall(server, status);
+    }
+    absl::StatusOr<RawPage> page = ParseRawPage(wire);
+    if (!page.ok()) return Fail(kExitRefused, std::string(page.status().message()));
+    bool done = page->next == 0;
+    for (const std::string& stored : page->events) {
+      absl::StatusOr<v1::Event> e = DecodeStoredEvent(0, stored);
+      if (!e.ok()) {
+        return Fail(kExitRefused, absl::StrCat("export: the event after the ", written,
+                                               " written does not parse as a stored event"));
+      }
+      const uint64_t at = by_stream ? e->stream_version() : e->position();
       if (at > last) {
         done = true;
         break;
       }
-      out << EventDocument(e) << "\n";
+      out << ExportDocument(*e, stored) << "\n";
       ++written;
-      last_position = e.position();
-      last_hash = e.hash();
+      last_position = e->position();
+      last_hash = e->hash();
     }
     if (!out) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_));
     if (!out_.empty()) progress.Update(written);
     if (done) break;
-    request.set_from(page.next());
+    request.set_from(page->next);
   }
   out.flush();
   progress.Finish();
@@ -617,13 +628,14 @@ int EventCommands::VerifyFile() {
   std::string line;
   for (int line_number = 1; std::getline(in, line); ++line_number) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    absl::StatusOr<v1::Event> event = ParseExportedEvent(line);
-    if (!event.ok() || event->position() == 0) {
+    absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
+    if (!exported.ok() || exported->event.position() == 0) {
       return Fail(kExitBadArgs,
                   absl::StrCat(name, " line ", line_number, " is not an event `export` wrote",
-                               event.ok() ? " (it has no position)"
-                                          : absl::StrCat(": ", event.status().message())));
+                               exported.ok() ? " (it has no position)"
+                                             : absl::StrCat(": ", exported.status().message())));
     }
+    const v1::Event* event = &exported->event;
     const uint64_t position = event->position();
     auto broken = [&](absl::string_view why) {
       return Fail(kExitChainBroken, absl::StrCat("the export does not verify at position ",
@@ -636,12 +648,29 @@ int EventCommands::VerifyFile() {
     }
     crypto::Hash stated_prev{};
     std::copy(event->prev_hash().begin(), event->prev_hash().end(), stated_prev.begin());
-    v1::Event record = *event;
-    record.clear_hash();
-    const crypto::Hash hash = crypto::ChainHash(stated_prev, record.SerializeAsString());
-    if (crypto::AsBytes(hash) != event->hash()) {
-      return broken("its hash does not match its content (an edited field, or an event with "
-                    "fields this govledger does not know)");
+    crypto::Hash hash;
+    if (const std::string& stored = exported->stored; stored.empty()) {
+      v1::Event record = *event;
+      record.clear_hash();
+      hash = crypto::ChainHash(stated_prev, record.SerializeAsString());
+      if (crypto::AsBytes(hash) != event->hash()) {
+        return broken("its hash does not match its content (an edited field, or an event with "
+                      "fields this govledger does not know, exported by an older govledger)");
+      }
+    } else {
+      // Fields this version does not know: the hash covers the stored bytes, and the fields the
+      // line shows must be theirs.
+      absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(position, stored);
+      if (!decoded.ok()) return broken("its storedBytes are not a stored event");
+      hash = crypto::ChainHash(stated_prev, absl::string_view(stored).substr(
+                                                0, stored.size() - kHashTrailerSize));
+      if (crypto::AsBytes(hash) != event->hash() || decoded->hash() != event->hash()) {
+        return broken("its hash does not match its storedBytes");
+      }
+      decoded->DiscardUnknownFields();
+      if (decoded->SerializeAsString() != event->SerializeAsString()) {
+        return broken("its fields are not those of its storedBytes (an edited field)");
+      }
     }
     if (events > 0 && position <= last) {
       return broken(absl::StrCat("it comes after position ", last,

@@ -12,6 +12,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
+#include "ledger/stored_event.h"
 
 namespace govledger::cli {
 namespace {
@@ -22,6 +23,10 @@ namespace pb = ::google::protobuf;
 constexpr absl::string_view kServerFields[] = {
     "position", "streamVersion", "stream_version", "recordedTime", "recorded_time",
     "actor",    "prevHash",      "prev_hash",      "hash"};
+
+// The member `export` adds for an event with fields this program does not know, by its JSON
+// and proto names.
+constexpr absl::string_view kStoredBytes[] = {"storedBytes", "stored_bytes"};
 
 // The generated message type an event type names, or null.
 const pb::Descriptor* PayloadType(const std::string& event_type) {
@@ -109,8 +114,8 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
   }
 }
 
-// ParseEventDocument, keeping the server's fields or not.
-absl::StatusOr<v1::Event> ParseDocument(absl::string_view json, bool keep_server_fields) {
+// ParseEventDocument, keeping the server's fields (and storedBytes) or not.
+absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.
@@ -124,7 +129,7 @@ absl::StatusOr<v1::Event> ParseDocument(absl::string_view json, bool keep_server
       event.clear_prev_hash();
       event.clear_hash();
     }
-    return event;
+    return ExportedEvent{std::move(event), ""};
   }
   pb::Struct document;
   if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {
@@ -135,6 +140,21 @@ absl::StatusOr<v1::Event> ParseDocument(absl::string_view json, bool keep_server
   pb::Value payload;
   if (auto it = fields.find("payload"); it != fields.end()) {
     payload = std::move(it->second);
+    fields.erase(it);
+  }
+  std::string stored;
+  for (absl::string_view name : kStoredBytes) {
+    auto it = fields.find(std::string(name));
+    if (it == fields.end()) continue;
+    if (!keep_server_fields) {
+      return absl::InvalidArgumentError(
+          "storedBytes: this event has fields this govledger does not know (a newer govledgerd "
+          "wrote it), which an import would drop; import it with a govledger of that version");
+    }
+    if (it->second.kind_case() != pb::Value::kStringValue ||
+        !absl::Base64Unescape(it->second.string_value(), &stored) || stored.empty()) {
+      return absl::InvalidArgumentError("storedBytes: must be the stored bytes in base64");
+    }
     fields.erase(it);
   }
   if (!keep_server_fields) {
@@ -152,17 +172,34 @@ absl::StatusOr<v1::Event> ParseDocument(absl::string_view json, bool keep_server
   absl::StatusOr<std::string> bytes = PayloadBytes(event.event_type(), payload);
   if (!bytes.ok()) return bytes.status();
   event.set_payload(*std::move(bytes));
-  return event;
+  return ExportedEvent{std::move(event), std::move(stored)};
 }
 
 }  // namespace
 
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
-  return ParseDocument(json, /*keep_server_fields=*/false);
+  absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
+  if (!parsed.ok()) return parsed.status();
+  return std::move(parsed->event);
 }
 
-absl::StatusOr<v1::Event> ParseExportedEvent(absl::string_view json) {
+absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
   return ParseDocument(json, /*keep_server_fields=*/true);
+}
+
+std::string ExportDocument(const v1::Event& event, absl::string_view stored) {
+  std::string json = EventDocument(event);
+  // The record is what the hash covers: the stored bytes without their hash trailer. It is the
+  // serialization of the event without `hash` unless the event has fields this program does
+  // not know (parsed, they are kept aside, and serialized after the known ones).
+  v1::Event record = event;
+  record.clear_hash();
+  if (stored.size() < kHashTrailerSize ||
+      record.SerializeAsString() != stored.substr(0, stored.size() - kHashTrailerSize)) {
+    json.pop_back();  // `json` is an object with members: "{...}"
+    absl::StrAppend(&json, ",\"storedBytes\":\"", absl::Base64Escape(stored), "\"}");
+  }
+  return json;
 }
 
 std::string EventDocument(const v1::Event& event) {

@@ -11,6 +11,10 @@
 // - absent or null: an empty payload.
 // Server-set fields (position, streamVersion, recordedTime, actor, prevHash, hash) may be
 // present, as `export` writes them; ParseEventDocument drops them, so an export re-imports.
+// `export` adds `storedBytes` (base64 of the event's stored bytes) to an event whose envelope
+// holds fields this program does not know (written by a newer govledgerd), since the JSON
+// mapping cannot carry them: `verify --file` checks the hash over those bytes, and
+// ParseEventDocument refuses such a line, whose unknown fields an import would drop.
 // Integers outside +/-2^53 in a payload object must be JSON strings (as the mapping prints
 // int64), since a JSON number is read as a double.
 //
@@ -32,10 +36,22 @@ namespace govledger::cli {
 // bad base64.
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 
-// One line of `export` back into the stored event: ParseEventDocument keeping the fields the
-// server set. For an event EventDocument wrote, the result serializes to the stored record
-// (every field but `hash`), so its hash can be checked again (`govledger verify --file`).
-absl::StatusOr<v1::Event> ParseExportedEvent(absl::string_view json);
+// One line of `export` read back.
+struct ExportedEvent {
+  // ParseEventDocument's event, keeping the fields the server set. When `stored` is empty, it
+  // serializes to the stored record (every field but `hash`), so its hash can be checked again
+  // (`govledger verify --file`).
+  v1::Event event;
+  // The line's storedBytes, decoded; empty when it has none.
+  std::string stored;
+};
+absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json);
+
+// One line of `export` for an event read as its stored bytes (as a Read page frames them, never
+// re-encoded): EventDocument(event), with storedBytes when the event has fields this program
+// does not know (its record is not the serialization of what it parses to). REQUIRES: `event`
+// is what `stored` decodes to (DecodeStoredEvent, ledger/stored_event.h).
+std::string ExportDocument(const v1::Event& event, absl::string_view stored);
 
 // One document for a stored event (every field the server set included), on one line, without
 // a newline. The payload is an object when `eventType` is a type this program knows and the

@@ -20,6 +20,9 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/files.h"
+#include "ledger/common/uuid.h"
+#include "ledger/store/rocksdb_event_store.h"
+#include "ledger/stored_event.h"
 #include "ledger/crypto/sha256.h"
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
@@ -470,6 +473,89 @@ TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
   EXPECT_THAT(gaps.out, HasSubstr("verified 2 events"));
   EXPECT_THAT(gaps.out, HasSubstr("positions 1 to 4"));
   EXPECT_THAT(gaps.out, HasSubstr("1 gap"));
+}
+
+// Evolution: an event a newer govledgerd wrote with an envelope field this version does not
+// know (field 6, between the client's fields and the server's) is exported with its stored
+// bytes, so the export still verifies offline; an edit of the fields shown is caught; an
+// import refuses the line rather than drop the field.
+TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndNotImported) {
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("in.jsonl", {OrganisationLine("N1"), OpaqueLine(1)})))
+                .code,
+            0);
+  ASSERT_TRUE(daemon_.Stop().Success());
+  const std::string id = gov::NextId();
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+        RocksDbEventStore::Open(daemon_.data_dir(), RocksDbOptions{});
+    ASSERT_OK(store);
+    absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
+    ASSERT_OK(head);
+    ASSERT_EQ(head->position, 2u);
+    v1::Event client, server;
+    client.set_event_id(id);
+    client.set_stream_id("notes/7");
+    client.set_event_type("example.v1.Note");
+    client.mutable_effective_time()->set_seconds(1700000000);
+    client.set_payload("written by v2");
+    server.set_position(3);
+    server.set_stream_version(1);
+    server.mutable_recorded_time()->set_seconds(1700000001);
+    server.set_actor("govledgerd-v2");
+    server.set_prev_hash(std::string(crypto::AsBytes(head->hash)));
+    crypto::Hash hash;
+    EventWrite write;
+    write.position = 3;
+    write.stream_id = "notes/7";
+    write.stream_version = 1;
+    write.event_id = *ParseUuid(id);
+    write.stored_bytes = ChainRecord(client.SerializeAsString() +
+                                         std::string("\x32\x08" "corr-123", 10) +
+                                         server.SerializeAsString(),
+                                     head->hash, &hash);
+    ASSERT_OK((*store)->Commit({write}, ChainPoint{3, hash}));
+  }
+  ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Stderr();
+  stub_ = daemon_.NewStub();
+  CliRun verify = Cli(absl::StrCat(Server(), " verify"));
+  ASSERT_EQ(verify.code, 0) << verify.err;
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  const std::string head_hex = crypto::ToHex(head->hash());
+
+  const std::string exported = dir_.path() + "/ledger.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
+  absl::StatusOr<std::string> text = ReadWholeFile(exported);
+  ASSERT_OK(text);
+  std::vector<std::string> lines = Lines(*text);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[0], ::testing::Not(HasSubstr("storedBytes")));
+  EXPECT_THAT(lines[2], HasSubstr("\"streamId\":\"notes/7\""));  // still readable
+  EXPECT_THAT(lines[2], HasSubstr("\"storedBytes\":\""));
+  CliRun ok = Cli(absl::StrCat("verify --file ", exported, " --head-hash ", head_hex));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("verified 3 events"));
+  // An export of the stream alone carries the bytes too.
+  const std::string stream = dir_.path() + "/stream.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --stream notes/7 --out ", stream)).code, 0);
+  CliRun stream_ok = Cli(absl::StrCat("verify --file ", stream, " --head-hash ", head_hex));
+  ASSERT_EQ(stream_ok.code, 0) << stream_ok.err;
+
+  // The fields shown must be those of the stored bytes.
+  std::vector<std::string> edited = lines;
+  edited[2] = absl::StrReplaceAll(edited[2], {{"notes/7", "notes/8"}});
+  CliRun damaged = Cli(absl::StrCat("verify --file ", WriteFile("edited.jsonl", edited)));
+  EXPECT_EQ(damaged.code, 4);
+  EXPECT_THAT(damaged.err, HasSubstr("at position 3"));
+  EXPECT_THAT(damaged.err, HasSubstr("not those of its storedBytes"));
+
+  // An import stores the events before the line and names it.
+  CliRun import = Cli(absl::StrCat(Server(), " import ", exported));
+  EXPECT_EQ(import.code, 2);
+  EXPECT_THAT(import.err, HasSubstr(exported + ":3: storedBytes: this event has fields this "
+                                    "govledger does not know"));
+  EXPECT_EQ(HeadPosition(), 3u);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/escaping.h"
 #include "govledger/v1/events.pb.h"
+#include "ledger/stored_event.h"
 #include "projections/governance_state.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
@@ -58,6 +60,34 @@ TEST(EventJsonTest, TypedPayloadPrintsAsItsFieldsAndParsesBackToTheSameBytes) {
   EXPECT_TRUE(parsed->hash().empty());
 }
 
+// Stored bytes as the ledger writes them: `client` (fields 1 to 9) then `server` (10 to 14)
+// serialized, `between` in between (fields of a newer version), chained to Stored()'s
+// prev_hash. *event is what they decode to.
+std::string Chain(const v1::Event& whole, const std::string& between, v1::Event* event) {
+  v1::Event client = whole, server = whole;
+  client.clear_position();
+  client.clear_stream_version();
+  client.clear_recorded_time();
+  client.clear_actor();
+  client.clear_prev_hash();
+  client.clear_hash();
+  server.clear_event_id();
+  server.clear_stream_id();
+  server.clear_event_type();
+  server.clear_effective_time();
+  server.clear_payload();
+  server.clear_hash();
+  crypto::Hash prev;
+  std::copy(whole.prev_hash().begin(), whole.prev_hash().end(), prev.begin());
+  crypto::Hash hash;
+  std::string stored = ChainRecord(
+      client.SerializeAsString() + between + server.SerializeAsString(), prev, &hash);
+  absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(whole.position(), stored);
+  EXPECT_TRUE(decoded.ok()) << decoded.status();
+  if (decoded.ok()) *event = *decoded;
+  return stored;
+}
+
 TEST(EventJsonTest, AnExportedLineParsesBackToTheStoredEventByteForByte) {
   v1::Event typed = Stored(gov::Ev(gov::Risk("LPP-R07", gov::ProgrammeRef("LPP"), v1::RAG_RED)));
   typed.mutable_recorded_time()->set_nanos(123456000);
@@ -66,14 +96,47 @@ TEST(EventJsonTest, AnExportedLineParsesBackToTheStoredEventByteForByte) {
   opaque.set_stream_id("notes/1");
   opaque.set_event_type("example.v1.Note");
   opaque.set_payload(std::string("\x00\xff binary", 9));
-  for (const v1::Event& stored : {typed, opaque}) {
-    absl::StatusOr<v1::Event> parsed = ParseExportedEvent(EventDocument(stored));
+  for (const v1::Event& whole : {typed, opaque}) {
+    v1::Event event;
+    const std::string stored = Chain(whole, "", &event);
+    const std::string doc = ExportDocument(event, stored);
+    EXPECT_EQ(doc, EventDocument(event)) << "no storedBytes for an event this version knows";
+    absl::StatusOr<ExportedEvent> parsed = ParseExportedEvent(doc);
     ASSERT_OK(parsed);
+    EXPECT_TRUE(parsed->stored.empty());
     // Every field, the server's included, so the record (and its hash) can be recomputed.
-    EXPECT_EQ(parsed->SerializeAsString(), stored.SerializeAsString());
+    EXPECT_EQ(parsed->event.SerializeAsString(), event.SerializeAsString());
   }
   EXPECT_THAT(ParseExportedEvent(R"({"position":"x"})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")));
+}
+
+// A newer govledgerd's envelope field (6, a string, between the client's fields and the
+// server's): the JSON mapping cannot carry it, so the line carries the stored bytes too, and
+// an import refuses the line rather than drop the field.
+TEST(EventJsonTest, AnEventWithEnvelopeFieldsThisVersionDoesNotKnowCarriesItsStoredBytes) {
+  v1::Event event;
+  const std::string stored =
+      Chain(Stored(gov::Ev(gov::Risk("LPP-R07", gov::ProgrammeRef("LPP")))),
+            std::string("\x32\x08" "corr-123", 10), &event);
+  const std::string doc = ExportDocument(event, stored);
+  EXPECT_THAT(doc, HasSubstr("\"payload\":{\"riskId\":\"LPP-R07\""));  // still readable
+  EXPECT_THAT(doc, HasSubstr(absl::StrCat("\"storedBytes\":\"", absl::Base64Escape(stored),
+                                          "\"}")));
+  absl::StatusOr<ExportedEvent> parsed = ParseExportedEvent(doc);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->stored, stored);
+  v1::Event known = event;
+  known.DiscardUnknownFields();
+  EXPECT_EQ(parsed->event.SerializeAsString(), known.SerializeAsString());
+
+  EXPECT_THAT(ParseEventDocument(doc),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("fields this govledger does not know")));
+  std::string bad = doc;
+  bad.replace(bad.find("\"storedBytes\":\"") + 15, 4, "%%%%");
+  EXPECT_THAT(ParseExportedEvent(bad), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                HasSubstr("storedBytes: must be")));
 }
 
 // A base64 or absent payload is parsed as the plain JSON mapping, anything else the general
@@ -86,10 +149,10 @@ TEST(EventJsonTest, BothWaysOfParsingAgree) {
   EXPECT_EQ(imported->payload(), "hi");
   EXPECT_EQ(imported->position(), 0u);  // server fields dropped
   EXPECT_TRUE(imported->actor().empty());
-  absl::StatusOr<v1::Event> exported = ParseExportedEvent(base64);
+  absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(base64);
   ASSERT_OK(exported);
-  EXPECT_EQ(exported->position(), 3u);
-  EXPECT_EQ(exported->actor(), "a");
+  EXPECT_EQ(exported->event.position(), 3u);
+  EXPECT_EQ(exported->event.actor(), "a");
   // A server field the plain mapping refuses: dropped on import, an error for an export.
   const std::string bad_position =
       R"({"streamId":"s/1","eventType":"t.X","position":"soon","payload":"aGk="})";
