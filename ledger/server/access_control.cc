@@ -52,9 +52,28 @@ absl::StatusOr<size_t> AccessControl::Reload() {
   ASSIGN_OR_RETURN(Grants grants, ReadTokensFile(path_));
   const size_t count = grants.size();
   auto fresh = std::make_shared<const Grants>(std::move(grants));
-  std::lock_guard lock(mu_);
-  grants_ = std::move(fresh);
+  {
+    std::lock_guard lock(mu_);
+    grants_ = std::move(fresh);
+  }
+  generation_.fetch_add(1, std::memory_order_release);
   return count;
+}
+
+absl::Status AccessControl::Recheck(const grpc::ServerContextBase& context, Role needed,
+                                    uint64_t* admitted_at) const {
+  // Read before the grants Admit reads: a reload in between is seen again next time.
+  const uint64_t now = generation();
+  if (now == *admitted_at) return absl::OkStatus();
+  absl::StatusOr<std::string> admitted = Admit(context, needed);
+  if (!admitted.ok()) {
+    return absl::Status(admitted.status().code(),
+                        absl::StrCat("access withdrawn while the call was open (the tokens file "
+                                     "was reloaded): ",
+                                     admitted.status().message()));
+  }
+  *admitted_at = now;
+  return absl::OkStatus();
 }
 
 std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {

@@ -16,6 +16,8 @@
 
 #include <grpcpp/server_context.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +63,18 @@ class AccessControl {
   // is below `needed`, or the call's govledger-actor names anyone but the token's actor.
   absl::StatusOr<std::string> Admit(const grpc::ServerContextBase& context, Role needed) const;
 
+  // How many reloads have taken effect. A long call (Subscribe, Backup) records it before it is
+  // admitted, and calls Recheck as it goes.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  // For a call still open that was admitted (or last rechecked) when generation() was
+  // *admitted_at: OK at once if no reload has taken effect since; else Admit again, and on
+  // success record the generation now. A token revoked or demoted by a reload thus ends the
+  // calls it holds open: Admit's refusal, saying that access was withdrawn while the call was
+  // open.
+  absl::Status Recheck(const grpc::ServerContextBase& context, Role needed,
+                       uint64_t* admitted_at) const;
+
  private:
   using Grants = absl::flat_hash_map<std::string, TokenGrant>;  // by TokenDigest
 
@@ -70,6 +84,7 @@ class AccessControl {
   std::string path_;  // of the tokens file; empty: open
   mutable std::mutex mu_;
   std::shared_ptr<const Grants> grants_;  // guarded by mu_; null when open
+  std::atomic<uint64_t> generation_{0};   // raised after each new grants_
 };
 
 }  // namespace govledger

@@ -11,6 +11,7 @@ namespace govledger {
 grpc::Status AdminServiceImpl::Backup(
     grpc::ServerContext* context, const v1::BackupRequest* /*request*/,
     grpc::ServerWriter<v1::BackupChunk>* writer) {
+  uint64_t admitted_at = access_.generation();
   if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kAdmin);
       !admitted.ok()) {
     return ToGrpcStatus(admitted.status());
@@ -34,6 +35,10 @@ grpc::Status AdminServiceImpl::Backup(
   v1::BackupChunk chunk;
   for (;;) {
     if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    // A token revoked meanwhile gets no more of the store.
+    if (absl::Status s = access_.Recheck(*context, Role::kAdmin, &admitted_at); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     absl::StatusOr<bool> more = (*reader)->Next(chunk.mutable_file());
     if (!more.ok()) return ToGrpcStatus(more.status());
     if (!*more) break;

@@ -18,6 +18,8 @@ namespace govledger {
 // streams, and Write() blocks under flow control, so a slow client holds the
 // checkpoint (hard links, little space) but never buffers the store in memory.
 // One backup runs at a time; another Backup meanwhile is FAILED_PRECONDITION.
+// A reload of the tokens that withdraws the caller's access ends it before its
+// next chunk (AccessControl::Recheck).
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
   // Callers are admitted by `access` as admins. REQUIRES: `store` (the

@@ -44,6 +44,9 @@ class SubscribeCall {
 
   uint64_t next() const { return next_; }
   bool cancelled() const { return cancelled_.load(); }
+  // Whether a reload of the tokens may have withdrawn its access since it was last checked.
+  // REQUIRES: parked (read under Subscriptions::mu_, which parking took after the last change).
+  bool access_may_have_changed() const { return admitted_at_ != owner_->access_.generation(); }
 
  private:
   // A completion-queue tag of this call.
@@ -87,6 +90,7 @@ class SubscribeCall {
   // Touched only by whoever drives the call (see above).
   State state_ = State::kRequested;
   uint64_t next_ = 1;               // the position of the next event to send
+  uint64_t admitted_at_ = 0;        // AccessControl::generation() when last admitted
   std::vector<std::string> page_;   // stored events next_ - index_ ...
   size_t index_ = 0;                // the next of page_ to write
 };
@@ -124,6 +128,7 @@ void SubscribeCall::OnDone(bool /*ok*/) {
 }
 
 void SubscribeCall::Arrived() {
+  admitted_at_ = owner_->access_.generation();
   if (absl::StatusOr<std::string> admitted = owner_->access_.Admit(context_, Role::kReader);
       !admitted.ok()) {
     Finish(ToGrpcStatus(admitted.status()));
@@ -155,6 +160,12 @@ void SubscribeCall::ReadPage(bool stopped) {
   }
   if (stopped || owner_->ledger_->subscriptions_closed()) {
     Finish(ShuttingDown());
+    return;
+  }
+  // A token revoked meanwhile gets no further page (and a parked call is woken to see it).
+  if (absl::Status s = owner_->access_.Recheck(context_, Role::kReader, &admitted_at_);
+      !s.ok()) {
+    Finish(ToGrpcStatus(s));
     return;
   }
   switch (owner_->Park(this)) {
@@ -273,9 +284,12 @@ void Subscriptions::WaitForHead() {
       if (stopping_) return;
       if (head > seen || closed) {
         wake.swap(parked_);
-      } else {  // no new event: only the parked calls whose client has gone
+      } else {  // no new event: only the parked calls whose client has gone, or whose
+                // access a reload of the tokens may have withdrawn
         std::vector<SubscribeCall*> still;
-        for (SubscribeCall* call : parked_) (call->cancelled() ? wake : still).push_back(call);
+        for (SubscribeCall* call : parked_) {
+          (call->cancelled() || call->access_may_have_changed() ? wake : still).push_back(call);
+        }
         parked_.swap(still);
       }
       if (closed) {

@@ -15,8 +15,10 @@
 //     parked), then reads on.
 // Every event is read back from the store in position order, so the switch from catching up
 // to following live can neither skip nor repeat one. A client that goes away ends its
-// subscription (gRPC reports it); Close() ends every subscription with UNAVAILABLE, naming
-// the position to resubscribe from.
+// subscription (gRPC reports it); a reload of the tokens that withdraws its access ends it
+// before its next page (AccessControl::Recheck), and a parked one within the waiting thread's
+// poll; Close() ends every subscription with UNAVAILABLE, naming the position to resubscribe
+// from.
 #ifndef GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_
 #define GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_
 
@@ -71,7 +73,7 @@ class Subscriptions {
   void Await(grpc::ServerCompletionQueue* cq);
   enum Parking {
     kParked,   // the waiting thread reads on for it once the head passes its next position,
-               // the subscriptions are closed, or its client goes
+               // the subscriptions are closed, its client goes, or the tokens are reloaded
     kReadNow,  // the head is already past its next position
     kEnded,    // the waiting has ended (subscriptions closed): the call must end
   };

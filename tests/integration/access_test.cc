@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -273,6 +274,81 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsB
   v1::GetHeadResponse head;
   EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
   EXPECT_EQ(head.position(), 2u);
+}
+
+// A reload that revokes a token ends the calls it holds open, not only its next ones: a
+// backup stops at its next chunk, and a subscription waiting for new events ends within the
+// waiting thread's poll; a subscription whose token is still in the file goes on.
+TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
+  // 24 MiB in the store, that do not compress: a backup that is not read stops under flow
+  // control after its first chunks (of 1 MiB).
+  std::mt19937_64 random(7);
+  std::string payload(512 << 10, '\0');
+  for (int i = 0; i < 48; ++i) {
+    for (char& c : payload) c = static_cast<char>(random());
+    auto context = Context(writer_.secret);
+    v1::AppendResponse appended;
+    ASSERT_THAT(stub_->Append(context.get(),
+                              MakeAppend({MakeEvent("bulk/1", payload)}),
+                              &appended),
+                GrpcOk());
+  }
+  auto open_subscription = [&](const std::string& token) {
+    auto context = Context(token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::SubscribeRequest request;
+    request.set_from_position(49);  // the next event: it waits
+    auto reader = stub_->Subscribe(context.get(), request);
+    return std::make_pair(std::move(context), std::move(reader));
+  };
+  auto [reader_context, reader_sub] = open_subscription(reader_.secret);
+  auto [admin_context, admin_sub] = open_subscription(admin_.secret);
+  v1::AppendResponse appended;
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+  v1::Event event;
+  ASSERT_TRUE(reader_sub->Read(&event));
+  ASSERT_TRUE(admin_sub->Read(&event));
+  EXPECT_EQ(event.position(), 49u);  // both admitted, and now waiting for position 50
+
+  auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+  auto backup_context = Context(admin_.secret);
+  auto backup = admin->Backup(backup_context.get(), v1::BackupRequest());
+  v1::BackupChunk chunk;
+  ASSERT_TRUE(backup->Read(&chunk));
+  ASSERT_TRUE(chunk.has_file());
+
+  // The admin's token is revoked; the reader's stays.
+  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", reader_.line, "\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 2 tokens", 1)) << daemon_.Stderr();
+
+  // The admin's subscription ends without another event.
+  const auto revoked = std::chrono::steady_clock::now();
+  EXPECT_FALSE(admin_sub->Read(&event));
+  EXPECT_LT(std::chrono::steady_clock::now() - revoked, std::chrono::seconds(5));
+  EXPECT_THAT(admin_sub->Finish(),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
+                           HasSubstr("access withdrawn while the call was open")));
+  // The backup ends before its manifest: what was already sent, then the refusal.
+  bool manifest = false;
+  while (backup->Read(&chunk)) manifest = manifest || chunk.has_manifest();
+  EXPECT_FALSE(manifest);
+  EXPECT_THAT(backup->Finish(),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
+                           HasSubstr("access withdrawn while the call was open")));
+  // The reader's goes on.
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+  ASSERT_TRUE(reader_sub->Read(&event));
+  EXPECT_EQ(event.position(), 50u);
+
+  // Now the reader's is revoked too.
+  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
+  EXPECT_FALSE(reader_sub->Read(&event));
+  EXPECT_THAT(reader_sub->Finish(),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
+                           HasSubstr("access withdrawn while the call was open")));
 }
 
 TEST(AccessOpenTest, SighupWithoutATokensFileChangesNothing) {
