@@ -2,8 +2,9 @@
 // refusals reach the caller and leave the log unchanged; concurrent appends
 // grouped together are checked one by one; the state is rebuilt from the log
 // when the ledger reopens; a random history of accepted and refused appends
-// leaves exactly the state of the committed log; and a log holding event types this version does not
-// know (written by a newer version) opens, reads and verifies.
+// leaves exactly the state of the committed log; and a log holding event types
+// this version does not know (written by a newer version) opens, reads and
+// verifies.
 #include <atomic>
 #include <condition_variable>
 #include <iostream>
