@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
+  app.set_version_flag("--version", "govledger " GOVLEDGER_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
   // A bad command line is one line on stderr, "govledger: ...", like every other error.

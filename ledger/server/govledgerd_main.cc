@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   govledger::DaemonOptions options;
   std::string port_file;
   CLI::App app{"govledgerd: the governance ledger daemon (gRPC over an embedded RocksDB)"};
+  app.set_version_flag("--version",
+                       std::string("govledgerd " GOVLEDGER_VERSION " (storage format ") +
+                           govledger::RocksDbEventStore::kFormatVersion + ")");
   app.add_option("--data-dir", options.data_dir, "Database directory, created if missing")
       ->capture_default_str();
   app.add_option("--listen", options.listen,
@@ -28,8 +31,8 @@ int main(int argc, char** argv) {
                  "Write the bound port to this file once serving (for scripts and tests)");
   app.add_option("--tokens", options.tokens_file,
                  "Require access tokens: a file of \"<sha256 of token> <reader|writer|admin> "
-                 "<actor>\" lines (govledger token new); without it every caller may call "
-                 "everything under the actor it names")
+                 "<actor>\" lines (`govledger admin token` makes them); without it every caller "
+                 "may call everything under the actor it names")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-cert", options.tls_cert_file,
                  "Serve TLS with this certificate chain (PEM); needs --tls-key")

@@ -29,7 +29,7 @@ constexpr char kProjectionsCf[] = "projections";
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kHeadKey[] = "head";
 constexpr char kVerifiedKey[] = "verified";
-constexpr char kFormatVersion[] = "2";
+constexpr const char* kFormatVersion = RocksDbEventStore::kFormatVersion;
 // Format 1 is format 2 without the projections column family: a writable open creates the
 // column family and records format 2; a read-only open reads it as it is.
 constexpr char kPreviousFormatVersion[] = "1";

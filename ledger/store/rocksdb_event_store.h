@@ -40,6 +40,9 @@ struct RocksDbOptions {
 
 class RocksDbEventStore final : public EventStore {
  public:
+  // The storage format this build writes (FORMAT.md; the `meta` key format_version).
+  static constexpr char kFormatVersion[] = "2";
+
   // Opens the database in `dir`, creating it (and `dir`) if missing. Refuses a database of
   // another format version (FAILED_PRECONDITION) and one another process holds open.
   static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(

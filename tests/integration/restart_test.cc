@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/store/rocksdb_event_store.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
@@ -203,6 +204,23 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
     EXPECT_EQ(got.stream_id(), want.stream_id);
     EXPECT_EQ(got.payload(), want.payload);
   }
+}
+
+// --version names the release (the project's version in CMake) and the storage format, and
+// opens nothing; the CLI's names the same release.
+TEST(DaemonFlagsTest, VersionNamesTheReleaseAndTheStorageFormatAndOpensNothing) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("govledger-version-", getpid()))
+          .string();
+  const CliRun daemon = RunProgram(GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir, " --version"),
+                                   "timeout 20");
+  EXPECT_EQ(daemon.code, 0) << daemon.err;
+  EXPECT_EQ(daemon.out, absl::StrCat("govledgerd ", GOVLEDGER_VERSION, " (storage format ",
+                                     RocksDbEventStore::kFormatVersion, ")\n"));
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  const CliRun cli = Cli("--version");
+  EXPECT_EQ(cli.code, 0) << cli.err;
+  EXPECT_EQ(cli.out, absl::StrCat("govledger ", GOVLEDGER_VERSION, "\n"));
 }
 
 TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
