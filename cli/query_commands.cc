@@ -446,8 +446,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   status_->footer(absl::StrCat(kPointHelp,
                                "\n\nExamples:\n  govledger status --programme LPP\n"
                                "  govledger status --programme LPP --week 74\n"
-                               "  govledger status --programme LPP --at 2016-12-25 --as-recorded "
-                               "--json"));
+                               "  govledger status --programme LPP --at 2016-12-25 --json"));
   risks_ = app.add_subcommand(
       "risks", "A programme's risk register: open, closed and transferred risks, by rating");
   risks_->footer(absl::StrCat(kPointHelp,
