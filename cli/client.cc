@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/files.h"
 
@@ -38,17 +39,18 @@ const char* CodeName(grpc::StatusCode code) {
 }
 
 // What ConfigureConnections set: the process's one client configuration.
-struct ConnectionSecurity {
-  // Why the settings cannot be used (an unreadable CA file), or empty. Reported by Connect, so
-  // commands that never connect are not stopped by it.
+struct ConnectionSettings {
+  // Why the settings cannot be used (an unreadable CA file, a bad $GOVLEDGER_KEEPALIVE), or
+  // empty. Reported by Connect, so commands that never connect are not stopped by it.
   std::string error;
   std::string authorization;  // "Bearer <token>", or empty
   bool tls = false;
   std::string tls_roots_pem;  // empty with tls: gRPC's default roots (the system's)
+  int keepalive_ms = 30000;
 };
-ConnectionSecurity& Security() {
-  static ConnectionSecurity security;
-  return security;
+ConnectionSettings& Settings() {
+  static ConnectionSettings settings;
+  return settings;
 }
 
 std::string FlagOrEnv(const std::string& flag, const char* variable) {
@@ -77,7 +79,7 @@ class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFac
  public:
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* /*info*/) override {
-    return new BearerToken(&Security().authorization);
+    return new BearerToken(&Settings().authorization);
   }
 };
 
@@ -85,23 +87,32 @@ class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFac
 
 void ConfigureConnections(const std::string& token_flag, bool tls,
                           const std::string& tls_ca_flag) {
-  ConnectionSecurity security;
+  ConnectionSettings settings;
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
-    security.authorization = absl::StrCat("Bearer ", token);
+    settings.authorization = absl::StrCat("Bearer ", token);
   }
-  security.tls = tls;
+  settings.tls = tls;
   if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
     absl::StatusOr<std::string> pem = ReadWholeFile(ca);
     if (!pem.ok()) {
-      security.error = absl::StrCat("the TLS CA file: ", pem.status().message());
+      settings.error = absl::StrCat("the TLS CA file: ", pem.status().message());
     } else if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      security.error = absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate");
+      settings.error = absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate");
     } else {
-      security.tls_roots_pem = *std::move(pem);
+      settings.tls_roots_pem = *std::move(pem);
     }
-    security.tls = true;
+    settings.tls = true;
   }
-  Security() = std::move(security);
+  if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr && *env != '\0') {
+    int seconds = 0;
+    if (!absl::SimpleAtoi(env, &seconds) || seconds < 1 || seconds > 3600) {
+      settings.error = absl::StrCat("GOVLEDGER_KEEPALIVE must be a whole number of seconds from "
+                                    "1 to 3600, not '", env, "'");
+    } else {
+      settings.keepalive_ms = seconds * 1000;
+    }
+  }
+  Settings() = std::move(settings);
 }
 
 std::string ResolveServer(const std::string& flag) {
@@ -118,15 +129,21 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetMaxSendMessageSize(64 << 20);
   args.SetInt("govledger.connection_id", connection_id);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  const ConnectionSecurity& security = Security();
-  if (!security.error.empty()) std::exit(Fail(kExitBadArgs, security.error));
+  const ConnectionSettings& settings = Settings();
+  if (!settings.error.empty()) std::exit(Fail(kExitBadArgs, settings.error));
+  // Pings while calls are open (as many as it takes: gRPC stops at two without data in between
+  // unless told otherwise); govledgerd accepts them as often as every 10 s or its own
+  // --keepalive-seconds.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, settings.keepalive_ms);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, settings.keepalive_ms);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (security.tls) {
+  if (settings.tls) {
     grpc::SslCredentialsOptions trust;
-    trust.pem_root_certs = security.tls_roots_pem;
+    trust.pem_root_certs = settings.tls_roots_pem;
     credentials = grpc::SslCredentials(trust);
   }
-  if (security.authorization.empty()) {
+  if (settings.authorization.empty()) {
     return grpc::CreateCustomChannel(server, credentials, args);
   }
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> token;

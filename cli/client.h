@@ -18,10 +18,15 @@ std::string ResolveServer(const std::string& flag);
 //     else $GOVLEDGER_TOKEN; empty: none;
 //   tls_ca_file: TLS, trusting the CA certificates (PEM) in this file; the flag, else
 //     $GOVLEDGER_TLS_CA;
-//   tls: TLS, trusting the system's CA certificates (implied by a CA file).
+//   tls: TLS, trusting the system's CA certificates (implied by a CA file);
+// and how often it checks that the server still answers while a call is open:
+// $GOVLEDGER_KEEPALIVE seconds (default 30, at least 1): a keepalive ping then, and the call
+// fails with UNAVAILABLE if the server has not answered as long again (a connection a
+// firewall dropped, a server machine gone), rather than waiting for ever.
 // Called once by main before any command runs. A CA file that cannot be read or holds no PEM
-// block is reported by the first Connect, so commands that work offline (verify --file, keys,
-// decision sign, admin token and restore) are not stopped by a setting they do not use.
+// block, or a bad $GOVLEDGER_KEEPALIVE, is reported by the first Connect, so commands that work
+// offline (verify --file, keys, decision sign, admin token and restore) are not stopped by a
+// setting they do not use.
 void ConfigureConnections(const std::string& token_flag, bool tls,
                           const std::string& tls_ca_flag);
 

@@ -9,6 +9,7 @@
 #include <gperftools/malloc_extension.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -128,6 +129,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.SetResourceQuota(threads);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Keepalive (DaemonOptions::keepalive_seconds). gRPC sends at most two pings without data in
+  // between unless told otherwise, which would stop the pings of a subscription that is
+  // waiting for events; and refuses client pings more often than every 5 minutes.
+  const int keepalive_ms = options.keepalive_seconds * 1000;
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             std::min(keepalive_ms, 10000));
   // Refuse a port another process already serves on (gRPC allows sharing by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   daemon->calls_ = builder.AddCompletionQueue();

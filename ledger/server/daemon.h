@@ -51,6 +51,12 @@ struct DaemonOptions {
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
   // start threads without bound. At least 4. Default 32.
   int max_sync_threads = 32;
+  // Keepalive, seconds: a connection with calls open is pinged after this long without a ping,
+  // and closed, ending its calls, when its client has not answered this long after. A client
+  // that vanished without closing its connection (a machine switched off, a firewall that
+  // dropped the connection) thus frees its subscriptions, and the pings keep idle streams
+  // alive through firewalls. Clients may ping as often as every min(this, 10) s. Default 60.
+  int keepalive_seconds = 60;
   LedgerOptions ledger;
   RocksDbOptions rocksdb;
   // Snapshots of the governance state (projections::ValidatorOptions): every this many
