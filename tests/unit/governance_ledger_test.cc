@@ -363,7 +363,9 @@ TEST_F(GovernanceLedgerTest, RandomHistoryLeavesTheStateOfTheCommittedLog) {
   ASSERT_OK(store_.ScanLog(1, /*forward=*/true, [&](uint64_t position, absl::string_view bytes) {
     absl::StatusOr<v1::Event> e = DecodeStoredEvent(position, bytes);
     EXPECT_OK(e);
-    if (e.ok()) EXPECT_OK(folded.Apply(*e, GovernanceState::Mode::kReplay)) << position;
+    if (e.ok()) {
+      EXPECT_OK(folded.Apply(*e, GovernanceState::Mode::kReplay)) << position;
+    }
     return true;
   }));
   google::protobuf::util::MessageDifferencer same;
