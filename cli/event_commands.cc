@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
 
@@ -237,7 +239,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "Examples:\n"
       "  govledger tail\n"
       "  govledger tail -n 100 --json\n"
-      "  govledger tail --from 1 --limit 50");
+      "  govledger tail --from 1 --limit 50\n"
+      "  govledger tail --from 1 --retry --json >> ledger.jsonl");
   tail_->add_option("-n,--lines", last_, "Start this many events before the head")
       ->capture_default_str()
       ->check(position_range);
@@ -245,6 +248,10 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
       ->check(position_range);
   tail_->add_flag("--json", json_, "One JSON document per event");
+  tail_->add_flag("--retry", retry_,
+                  "When the connection is lost or the server restarts (UNAVAILABLE), say so on "
+                  "stderr and subscribe again after the last event printed, every few seconds "
+                  "until it succeeds: no event is skipped or repeated");
 
   verify_ = app.add_subcommand(
       "verify", "Check the whole hash chain, position 1 to the head, or an export file offline");
@@ -514,35 +521,58 @@ int EventCommands::Export(const std::string& server) {
 int EventCommands::Tail(const std::string& server) {
   auto stub = v1::LedgerService::NewStub(Connect(server));
   uint64_t from = from_;
-  if (from == 0) {
-    v1::GetHeadResponse head;
-    if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
-    from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
-  }
-  grpc::ClientContext context;  // no deadline: follows the log until stopped
-  v1::SubscribeRequest request;
-  request.set_from_position(from);
-  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->Subscribe(&context, request);
-  v1::Event event;
+  // Waits before another attempt with --retry: 1 s, doubling to at most 16 s; back to 1 s once
+  // an event has arrived.
+  std::chrono::seconds backoff(1);
+  auto lost = [&](const grpc::Status& status) {
+    std::cerr << "govledger tail: " << DescribeError(server, status) << "; subscribing again "
+              << (from == 0 ? std::string("at the head") : absl::StrCat("from position ", from))
+              << " in " << backoff.count() << " s" << std::endl;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::seconds(16));
+  };
   uint64_t shown = 0;
-  while ((limit_ == 0 || shown < limit_) && reader->Read(&event)) {
-    if (json_) {
-      std::cout << EventDocument(event) << "\n";
-    } else {
-      std::cout << absl::StrFormat("%8d  %s  %-32s  %s  %s\n", event.position(),
-                                   ShortTime(event.recorded_time()), event.stream_id(),
-                                   event.event_type(), event.actor());
+  for (;;) {
+    if (from == 0) {
+      v1::GetHeadResponse head;
+      if (grpc::Status s = GetHead(*stub, &head); !s.ok()) {
+        if (retry_ && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+          lost(s);
+          continue;
+        }
+        return FailCall(server, s);
+      }
+      from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
     }
-    std::cout.flush();
-    ++shown;
+    grpc::ClientContext context;  // no deadline: follows the log until stopped
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->Subscribe(&context, request);
+    v1::Event event;
+    while ((limit_ == 0 || shown < limit_) && reader->Read(&event)) {
+      if (json_) {
+        std::cout << EventDocument(event) << "\n";
+      } else {
+        std::cout << absl::StrFormat("%8d  %s  %-32s  %s  %s\n", event.position(),
+                                     ShortTime(event.recorded_time()), event.stream_id(),
+                                     event.event_type(), event.actor());
+      }
+      std::cout.flush();
+      ++shown;
+      from = event.position() + 1;
+      backoff = std::chrono::seconds(1);
+    }
+    if (limit_ != 0 && shown >= limit_) {
+      context.TryCancel();
+      return kExitOk;
+    }
+    grpc::Status status = reader->Finish();
+    if (status.ok()) return kExitOk;
+    if (!retry_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return FailCall(server, status);
+    }
+    lost(status);
   }
-  if (limit_ != 0 && shown >= limit_) {
-    context.TryCancel();
-    return kExitOk;
-  }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return FailCall(server, status);
-  return kExitOk;
 }
 
 int EventCommands::Verify(const std::string& server) {

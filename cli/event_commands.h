@@ -59,6 +59,7 @@ class EventCommands {
   // export / tail
   uint64_t from_ = 0, to_ = 0, limit_ = 0;
   uint64_t last_ = 10;
+  bool retry_ = false;  // tail: resubscribe after a lost connection
   std::string out_;
   // verify --file
   std::string verify_file_, head_hash_;

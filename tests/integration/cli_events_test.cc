@@ -27,6 +27,7 @@
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
+#include "tests/integration/relay.h"
 
 namespace govledger::testing {
 namespace {
@@ -360,6 +361,56 @@ TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
     EXPECT_EQ(negative.code, 2) << args;
     EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;
   }
+}
+
+// `tail --retry` outlives a restart of the server: it says so, subscribes again after the last
+// event it printed, and prints every event once. (A relay in front of the daemon keeps the
+// address fixed across the restart, which binds a new port.) Without --retry, the restart
+// ends the tail (exit 3).
+TEST_F(CliEventsTest, TailRetryFollowsTheLogAcrossARestart) {
+  // 4 KiB: more than a connection's set-up, so a relay that passed that much passed the event.
+  ASSERT_OK(AppendOne(*stub_, "retry/1", std::string(4096, 'x')));
+  // One relay for each tail (a relay carries one connection at a time).
+  Relay plain_relay(daemon_.port()), retry_relay(daemon_.port());
+  ASSERT_NE(plain_relay.port(), 0);
+  ASSERT_NE(retry_relay.port(), 0);
+  std::future<CliRun> plain = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", plain_relay.address(), " tail --from 1 --limit 3"),
+               "timeout 60");
+  });
+  std::future<CliRun> retrying = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", retry_relay.address(),
+                            " tail --retry --from 1 --limit 3 --json"),
+               "timeout 60");
+  });
+  // Both have received the first event and wait for the next.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while ((plain_relay.bytes_to_client() < 4096 || retry_relay.bytes_to_client() < 4096) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // and printed it
+
+  ASSERT_OK(daemon_.Restart());
+  plain_relay.set_upstream(daemon_.port());
+  retry_relay.set_upstream(daemon_.port());
+  stub_ = daemon_.NewStub();
+  const CliRun ended = plain.get();
+  EXPECT_EQ(ended.code, 3) << ended.err;
+  EXPECT_THAT(ended.err, HasSubstr("shutting down"));
+
+  ASSERT_OK(AppendOne(*stub_, "retry/2", "after"));
+  ASSERT_OK(AppendOne(*stub_, "retry/3", "after"));
+  const CliRun followed = retrying.get();
+  ASSERT_EQ(followed.code, 0) << followed.err;
+  EXPECT_THAT(followed.err, HasSubstr("subscribing again from position 2"));
+  std::vector<std::string> lines = Lines(followed.out);
+  ASSERT_EQ(lines.size(), 3u) << followed.out;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(lines[i], HasSubstr(absl::StrCat(R"("streamId":"retry/)", i + 1, R"(")")));
+    EXPECT_THAT(lines[i], HasSubstr(absl::StrCat(R"("position":")", i + 1, R"(")")));
+  }
+  EXPECT_GE(retry_relay.connections(), 2);  // the first subscription, then the retry
 }
 
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
