@@ -137,6 +137,9 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, settings.keepalive_ms);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, settings.keepalive_ms);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A lost server is tried again at most 16 s apart (gRPC's default grows to 120 s), as
+  // `tail --retry` does.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 16000);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (settings.tls) {
     grpc::SslCredentialsOptions trust;
