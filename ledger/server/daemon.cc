@@ -104,7 +104,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
   daemon->ledger_service_ =
-      std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), *daemon->access_);
+      std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), *daemon->access_,
+                                          options.max_subscriptions);
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, projections::SnapshotOptions(),
       options.on_query_index_ready);

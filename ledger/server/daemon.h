@@ -51,6 +51,10 @@ struct DaemonOptions {
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
   // start threads without bound. At least 4. Default 32.
   int max_sync_threads = 32;
+  // Most subscriptions open at once; another is refused with RESOURCE_EXHAUSTED. Each holds
+  // a page of at most 256 events (and 16 MiB) while it catches up, so this bounds their
+  // memory. Default 1000.
+  int max_subscriptions = 1000;
   // Keepalive, seconds: a connection with calls open is pinged after this long without a ping,
   // and closed, ending its calls, when its client has not answered this long after. A client
   // that vanished without closing its connection (a machine switched off, a firewall that

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
                  "calls past it are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::Range(4, 4096));
+  app.add_option("--max-subscriptions", options.max_subscriptions,
+                 "Most subscriptions open at once; more are refused with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--keepalive-seconds", options.keepalive_seconds,
                  "Ping a connection with calls open after this many seconds, and close it "
                  "(ending its calls) if its client does not answer within as many again")

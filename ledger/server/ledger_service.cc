@@ -7,7 +7,8 @@
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
-LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access)
+LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access,
+                                     int max_subscriptions)
     : ledger_(ledger),
       append_(BindRequest(this, &LedgerServiceImpl::RequestAppend), access, Role::kWriter,
               [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
@@ -20,7 +21,7 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access
                  grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer,
                  grpc::ServerCompletionQueue* cq,
                  void* tag) { RequestSubscribe(context, request, writer, cq, cq, tag); },
-          ledger, access, &readers_) {}
+          ledger, access, &readers_, max_subscriptions) {}
 
 void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   append_.Listen(cq);

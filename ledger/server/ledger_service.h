@@ -22,9 +22,10 @@ using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
 
 class LedgerServiceImpl final : public LedgerServiceBase {
  public:
-  // Callers are admitted by `access`: Append needs a writer, the rest a reader. REQUIRES:
-  // `ledger` and `access` outlive the service.
-  LedgerServiceImpl(Ledger* ledger, const AccessControl& access);
+  // Callers are admitted by `access`: Append needs a writer, the rest a reader. At most
+  // `max_subscriptions` subscriptions are open at once. REQUIRES: `ledger` and `access`
+  // outlive the service.
+  LedgerServiceImpl(Ledger* ledger, const AccessControl& access, int max_subscriptions);
 
   // Serves every method from `cq` (see UnaryMethod::Listen, Subscriptions::Listen).
   // REQUIRES: the ledger stays open until `cq` is drained (appends in flight answer their

@@ -58,7 +58,9 @@ class SubscribeCall {
   };
   enum class State { kRequested, kWriting, kFinishing };
 
-  ~SubscribeCall() = default;
+  ~SubscribeCall() {
+    if (counted_) owner_->open_.fetch_sub(1);
+  }
 
   void OnOperation(bool ok);
   void OnDone(bool ok);
@@ -86,6 +88,7 @@ class SubscribeCall {
   CallStep* const done_ = &done_step_;
   std::atomic<int> refs_{2};
   std::atomic<bool> cancelled_{false};
+  bool counted_ = false;  // in owner_->open_
 
   // Touched only by whoever drives the call (see above).
   State state_ = State::kRequested;
@@ -134,6 +137,15 @@ void SubscribeCall::Arrived() {
     Finish(ToGrpcStatus(admitted.status()));
     return;
   }
+  if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
+    owner_->open_.fetch_sub(1);
+    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat(owner_->max_open_, " subscriptions are open, the most this "
+                                     "server allows (govledgerd --max-subscriptions); retry "
+                                     "when some have ended")));
+    return;
+  }
+  counted_ = true;
   v1::SubscribeRequest request;
   if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::SubscribeRequest>(&raw_request_,
                                                                                &request)
@@ -231,11 +243,12 @@ void SubscribeCall::Finish(const grpc::Status& status) {
 }
 
 Subscriptions::Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
-                             const AccessControl& access, WorkQueue* readers)
+                             const AccessControl& access, WorkQueue* readers, int max_open)
     : request_call_(std::move(request_call)),
       ledger_(ledger),
       access_(access),
       readers_(readers),
+      max_open_(max_open),
       waiter_([this] {
         pthread_setname_np(pthread_self(), "subscriptions");
         WaitForHead();

@@ -49,10 +49,12 @@ using RequestSubscribeCall = std::function<void(
 
 class Subscriptions {
  public:
+  // At most `max_open` subscriptions are open at once; another is refused with
+  // RESOURCE_EXHAUSTED (each holds up to a page of events while it catches up).
   // REQUIRES: `ledger`, `access` and `readers` outlive this object, and the ledger stays open
   // until the server has shut down.
   Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
-                const AccessControl& access, WorkQueue* readers);
+                const AccessControl& access, WorkQueue* readers, int max_open);
   ~Subscriptions();  // Stop()s
 
   Subscriptions(const Subscriptions&) = delete;
@@ -84,6 +86,8 @@ class Subscriptions {
   const Ledger* const ledger_;
   const AccessControl& access_;
   WorkQueue* const readers_;
+  const int max_open_;
+  std::atomic<int> open_{0};  // subscriptions admitted and not yet deleted
 
   std::mutex mu_;
   // Wakes the waiting thread: a call parked where none was (while none is, it does not wait

@@ -238,6 +238,7 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
            {"--shutdown-grace", "7200"},
            {"--max-sync-threads", "2"},  // gRPC needs a polling thread and a worker
            {"--keepalive-seconds", "0"},
+           {"--max-subscriptions", "0"},
        }) {
     SCOPED_TRACE(absl::StrCat(flag, " ", value));
     // Under timeout: a daemon that took the flag would serve until stopped.

@@ -195,6 +195,66 @@ TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {
   for (const v1::Event& e : events) EXPECT_EQ(e.payload().size(), 32u << 10);
 }
 
+// At most --max-subscriptions are open at once: another is refused with RESOURCE_EXHAUSTED
+// naming the flag, and once one has ended a new one is taken again.
+TEST(SubscribeLimitTest, SubscriptionsPastTheLimitAreRefusedUntilOneEnds) {
+  DaemonHarness daemon({"--max-subscriptions", "3"});
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  ASSERT_OK(AppendOne(*stub, "limit/a", "first"));
+  struct Open {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::Event>> reader;
+  };
+  auto subscribe = [&] {
+    auto open = std::make_unique<Open>();
+    open->context.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest request;
+    request.set_from_position(1);
+    open->reader = stub->Subscribe(&open->context, request);
+    return open;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(subscribe());
+    v1::Event event;
+    ASSERT_TRUE(open.back()->reader->Read(&event)) << i;
+  }
+  std::unique_ptr<Open> refused = subscribe();
+  v1::Event event;
+  EXPECT_FALSE(refused->reader->Read(&event));
+  EXPECT_THAT(refused->reader->Finish(),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           ::testing::HasSubstr("3 subscriptions are open, the most this "
+                                                "server allows (govledgerd "
+                                                "--max-subscriptions)")));
+  // The three still follow the log.
+  ASSERT_OK(AppendOne(*stub, "limit/a", "second"));
+  for (auto& o : open) {
+    ASSERT_TRUE(o->reader->Read(&event));
+    EXPECT_EQ(event.position(), 2u);
+  }
+  // One ends; a new subscription is taken once the server has seen it go.
+  open.front()->context.TryCancel();
+  EXPECT_THAT(open.front()->reader->Finish(),
+              GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+  bool taken = false;
+  for (int attempt = 0; attempt < 50 && !taken; ++attempt) {
+    std::unique_ptr<Open> again = subscribe();
+    if (again->reader->Read(&event)) {
+      taken = true;
+      EXPECT_EQ(event.position(), 1u);
+      again->context.TryCancel();
+      (void)again->reader->Finish();
+    } else {
+      (void)again->reader->Finish();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(taken);
+  for (auto& o : open) o->context.TryCancel();
+}
+
 // A waiting subscription holds no thread of the daemon (subscriptions.h): 300 subscribers
 // that have caught up leave its thread count where it was, and each gets the next event.
 TEST_F(SubscribeTest, ManyWaitingSubscribersHoldNoThreads) {
