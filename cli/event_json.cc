@@ -12,7 +12,6 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
-#include "ledger/stored_event.h"
 
 namespace govledger::cli {
 namespace {
@@ -189,13 +188,10 @@ absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
 
 std::string ExportDocument(const v1::Event& event, absl::string_view stored) {
   std::string json = EventDocument(event);
-  // The record is what the hash covers: the stored bytes without their hash trailer. It is the
-  // serialization of the event without `hash` unless the event has fields this program does
-  // not know (parsed, they are kept aside, and serialized after the known ones).
-  v1::Event record = event;
-  record.clear_hash();
-  if (stored.size() < kHashTrailerSize ||
-      record.SerializeAsString() != stored.substr(0, stored.size() - kHashTrailerSize)) {
+  // Stored bytes are the record (every field but `hash`, in field order) then `hash`, the last
+  // field: the event parsed from them serializes back to exactly them, unless it has fields this
+  // program does not know (parsed, they are kept aside and serialized after the known ones).
+  if (event.SerializeAsString() != stored) {
     json.pop_back();  // `json` is an object with members: "{...}"
     absl::StrAppend(&json, ",\"storedBytes\":\"", absl::Base64Escape(stored), "\"}");
   }
