@@ -1,0 +1,570 @@
+// Mutated governance events against the real Ledger and GovernanceValidator
+// (MemoryEventStore, FakeClock), then every query over what was accepted.
+//
+// Valid events of every governance type are mutated before they are sent: a
+// field set to an extreme or meaningless value through reflection (the least
+// and greatest integers, enum numbers no release defines, empty, long, non-UTF-8
+// and NUL-holding strings, a cleared or duplicated message), payload bytes
+// flipped, cut or extended, a payload sent under another event type, an event
+// sent on another stream, an effective time far from the recorded one. The
+// contract checked:
+//   - every refusal is INVALID_ARGUMENT or FAILED_PRECONDITION with a message;
+//   - nothing crashes or trips a sanitizer (deploy/sanitize.sh runs this too);
+//   - the validator's state is the fold of the log it accepted, and a reopen
+//     recovers it;
+//   - every query (status, risks, scope, decisions, benefits, history,
+//     compare), at programme weeks, times and positions in both modes, answers
+//     or refuses with INVALID_ARGUMENT or NOT_FOUND, and the answers from the
+//     programme index equal those over the whole log.
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/store/memory_event_store.h"
+#include "ledger/stored_event.h"
+#include "projections/as_at.h"
+#include "projections/event_source.h"
+#include "projections/governance_validator.h"
+#include "projections/programme_index.h"
+#include "projections/queries.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// Programme() mobilises on 2015-05-04 with a plan of 208 weeks; the clock
+// starts in its first week and moves on about two days an append round.
+const int64_t kStart = DateMicros(MakeDate(2015, 5, 6));
+
+// Sets one field of `m`, or of a message inside it, to an edge value.
+class Mutator {
+ public:
+  explicit Mutator(std::mt19937_64* rng) : rng_(*rng) {}
+
+  void MutateField(Message* m, int depth = 0) {
+    const google::protobuf::Descriptor* d = m->GetDescriptor();
+    if (d->field_count() == 0) return;
+    const FieldDescriptor* f = d->field(rng_() % d->field_count());
+    const google::protobuf::Reflection* r = m->GetReflection();
+    if (f->is_repeated()) {
+      const int size = r->FieldSize(*m, f);
+      switch (rng_() % 3) {
+        case 0:
+          r->ClearField(m, f);
+          return;
+        case 1:
+          if (size > 0) {
+            if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+              r->AddMessage(m, f)->CopyFrom(r->GetRepeatedMessage(*m, f, 0));
+            } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+              r->AddString(m, f, r->GetRepeatedString(*m, f, 0));
+            }
+            return;
+          }
+          [[fallthrough]];
+        default:
+          if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+            Message* added = r->AddMessage(m, f);
+            if (depth < 3) MutateField(added, depth + 1);
+          } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+            r->AddString(m, f, String());
+          } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+            r->AddEnumValue(m, f, Enum());
+          } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_INT64) {
+            r->AddInt64(m, f, Int64());
+          }
+          return;
+      }
+    }
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        r->SetInt32(m, f, static_cast<int32_t>(Int64()));
+        return;
+      case FieldDescriptor::CPPTYPE_INT64:
+        r->SetInt64(m, f, Int64());
+        return;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        r->SetUInt32(m, f, static_cast<uint32_t>(Int64()));
+        return;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        r->SetUInt64(m, f, static_cast<uint64_t>(Int64()));
+        return;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        r->SetBool(m, f, !r->GetBool(*m, f));
+        return;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        r->SetEnumValue(m, f, Enum());
+        return;
+      case FieldDescriptor::CPPTYPE_STRING:
+        r->SetString(m, f, String());
+        return;
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        if (rng_() % 3 == 0 || depth >= 3) {
+          r->ClearField(m, f);
+        } else {
+          MutateField(r->MutableMessage(m, f), depth + 1);
+        }
+        return;
+      default:
+        r->ClearField(m, f);
+    }
+  }
+
+  // Flips, cuts, extends or overwrites the bytes of `bytes`.
+  void MutateBytes(std::string* bytes) {
+    switch (rng_() % 4) {
+      case 0:
+        if (!bytes->empty()) (*bytes)[rng_() % bytes->size()] ^= char(1 << (rng_() % 8));
+        return;
+      case 1:
+        bytes->resize(bytes->empty() ? 0 : rng_() % bytes->size());
+        return;
+      case 2:
+        for (int n = 1 + rng_() % 12; n > 0; --n) bytes->push_back(char(rng_()));
+        return;
+      default:
+        if (!bytes->empty()) {
+          const size_t at = rng_() % bytes->size();
+          for (size_t i = at; i < bytes->size() && i < at + 4; ++i) (*bytes)[i] = char(rng_());
+        }
+    }
+  }
+
+  int64_t Int64() {
+    static constexpr int64_t kEdges[] = {
+        0, 1, -1, 2, 12, 13, 29, 31, 32, 53, 208, 209, 100, 9999, 10000, 1 << 20, -(1 << 20),
+        std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(),
+        std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max() / 2 + 1};
+    if (rng_() % 4 == 0) return static_cast<int64_t>(rng_());
+    return kEdges[rng_() % std::size(kEdges)];
+  }
+  int Enum() {
+    static constexpr int kEdges[] = {0, 1, 2, 3, 4, 5, 6, 7, -1, 99, 1 << 30};
+    return kEdges[rng_() % std::size(kEdges)];
+  }
+  std::string String() {
+    switch (rng_() % 8) {
+      case 0:
+        return "";
+      case 1:
+        return std::string(5000, 'x');
+      case 2:
+        return std::string("a\0b", 3);
+      case 3:
+        return "\xff\xfe not UTF-8";
+      case 4:
+        return rng_() % 2 ? "P0" : "P7";  // an id of something that exists, or not yet
+      case 5:
+        return "risk/R1";
+      case 6:
+        return " ";
+      default:
+        return "Ω ünïcode";
+    }
+  }
+
+ private:
+  std::mt19937_64& rng_;
+};
+
+v1::AppendRequest Request(std::vector<v1::Event> events) {
+  v1::AppendRequest r;
+  for (auto& e : events) *r.add_events() = std::move(e);
+  return r;
+}
+
+// The state's entities; not the index of event ids and streams, which the
+// validator keeps only for the events since its start.
+internal::GovernanceStateSnapshot Entities(const GovernanceState& state) {
+  internal::GovernanceStateSnapshot snapshot;
+  state.Save(&snapshot);
+  snapshot.clear_events();
+  snapshot.clear_event_streams();
+  return snapshot;
+}
+
+TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
+  // Protobuf logs every string field holding invalid UTF-8 it serializes or
+  // parses; the refusals are what is checked.
+  google::protobuf::LogSilencer quiet;
+  std::mt19937_64 rng(20261130);
+  Mutator mutate(&rng);
+  auto pick = [&](auto& options) -> auto& { return options[rng() % options.size()]; };
+
+  FakeClock clock(kStart);
+  MemoryEventStore store;
+  auto validator = std::make_unique<GovernanceValidator>();
+  absl::StatusOr<std::unique_ptr<Ledger>> opened =
+      Ledger::Open(&store, &clock, {}, validator.get());
+  ASSERT_OK(opened);
+  std::unique_ptr<Ledger> ledger = *std::move(opened);
+
+  const std::vector<std::string> programmes = {"P0", "P1", "P2"};
+  std::vector<v1::WorkRef> subjects;
+  for (const std::string& p : programmes) subjects.push_back(ProgrammeRef(p));
+  for (int i = 0; i < 12; ++i) subjects.push_back(ProjectRef(absl::StrCat("J", i)));
+  std::vector<std::string> risks, scope, references;
+  for (int i = 0; i < 40; ++i) risks.push_back(absl::StrCat("R", i));
+  for (int i = 0; i < 20; ++i) scope.push_back(absl::StrCat("S", i));
+  for (int i = 0; i < 12; ++i) references.push_back(absl::StrCat("D", i));
+  const std::vector<Signer> signers = {NewSigner("K0", "CFO"), NewSigner("K1", "Mayor")};
+  std::map<std::string, v1::DecisionProposed> proposed;
+  std::vector<v1::Event> sent;  // for corrections to name
+  const v1::Rag rags[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED};
+
+  // A valid event of one of the governance types (valid in itself; the rules
+  // may still refuse it against the state).
+  std::function<v1::Event(Message**)> valid_event;
+  std::unique_ptr<Message> payload;
+  std::function<std::string()> restream;  // the stream of `payload` as it is now
+  valid_event = [&](Message** message) -> v1::Event {
+    const v1::WorkRef& subject = pick(subjects);
+    auto make = [&](const auto& m) {
+      using M = std::decay_t<decltype(m)>;
+      payload.reset(m.New());
+      payload->CopyFrom(m);
+      *message = payload.get();
+      restream = [p = payload.get()] { return StreamOf(*static_cast<const M*>(p)); };
+      return Ev(m);
+    };
+    switch (rng() % 20) {
+      case 0: {
+        // Most registrations repeat one; new ones often have a plan at the edge
+        // of what a date or a week count can hold.
+        if (rng() % 4) return make(Programme(pick(programmes), "O"));
+        v1::ProgrammeRegistered m = Programme(absl::StrCat("Q", rng() % 10), "O");
+        switch (rng() % 4) {
+          case 0:
+            m.set_planned_weeks(static_cast<int32_t>(mutate.Int64()));
+            break;
+          case 1:
+            m.mutable_mobilisation_date()->set_year(static_cast<int32_t>(mutate.Int64()));
+            break;
+          case 2:
+            m.mutable_mobilisation_date()->set_month(static_cast<int32_t>(mutate.Int64()));
+            m.mutable_mobilisation_date()->set_day(static_cast<int32_t>(mutate.Int64()));
+            break;
+          default:
+            break;
+        }
+        return make(m);
+      }
+      case 1:
+        return make(Project(subject.id(), pick(programmes)));
+      case 2:
+        if (rng() % 4 == 0) return make(CloseProject(subject.id(), 12345));
+        return make(Project(absl::StrCat("J", rng() % 12), pick(programmes)));
+      case 3:
+        return make(Risk(pick(risks), subject, rags[rng() % 3]));
+      case 4:
+        return make(Rerate(pick(risks), rags[rng() % 3]));
+      case 5:
+        return make(CloseRisk(pick(risks)));
+      case 6:
+        return make(TransferRisk(pick(risks), subject));
+      case 7:
+        return make(AddScope(pick(scope), subject));
+      case 8:
+        return make(RemoveScope(pick(scope), subject));
+      case 9:
+        return make(TransferScope(pick(scope), pick(subjects), subject));
+      case 10: {
+        v1::DecisionProposed d = Decision(
+            "O", pick(references), {"CFO", "Mayor"},
+            {Amount(v1::AMOUNT_KIND_CAPITAL, int64_t(rng() % 3) * 40000000, "Reserve")});
+        proposed[d.reference()] = d;
+        return make(d);
+      }
+      case 11: {
+        const std::string& ref = pick(references);
+        if (proposed.count(ref) == 0) return make(Status(subject, v1::RAG_GREEN, 2));
+        return make(pick(signers).Sign(proposed[ref]));
+      }
+      case 12:
+        return make(pick(signers).Registration());
+      case 13:
+        return make(rng() % 3 == 0 ? Delegation("O", "big", 50000000, "Mayor")
+                                   : Delegation("O", "small", 1000, "CFO"));
+      case 14: {
+        v1::GatePassed m;
+        *m.mutable_subject() = subject;
+        m.set_gate("Gate 3");
+        return make(m);
+      }
+      case 15: {
+        v1::BenefitForecast m;
+        *m.mutable_subject() = subject;
+        m.set_benefit_id("annual-savings");
+        m.set_annual_pence(int64_t(rng() % 1000) * 100);
+        return make(m);
+      }
+      case 16: {
+        v1::BenefitRealised m;
+        *m.mutable_subject() = subject;
+        m.set_benefit_id("annual-savings");
+        m.set_annual_pence(int64_t(rng() % 1000) * 100);
+        return make(m);
+      }
+      case 17: {
+        v1::MilestoneReached m;
+        *m.mutable_subject() = subject;
+        m.set_milestone("go-live");
+        return make(m);
+      }
+      case 18:
+        if (!sent.empty()) {
+          v1::Event c = Correction(pick(sent));
+          auto m = std::make_unique<v1::CorrectionRecorded>();
+          m->ParseFromString(c.payload());
+          payload = std::move(m);
+          *message = payload.get();
+          restream = [stream = c.stream_id()] { return stream; };
+          return c;
+        }
+        [[fallthrough]];
+      default:
+        return make(Status(subject, rags[rng() % 3], 1 + rng() % 208));
+    }
+  };
+
+  // Mutates a valid event one way (or not at all, a quarter of the time).
+  auto mutated_event = [&]() -> v1::Event {
+    Message* message = nullptr;
+    v1::Event e = valid_event(&message);
+    switch (rng() % 12) {
+      case 0:
+      case 1:
+      case 2:
+        for (int n = 1 + rng() % 2; n > 0; --n) mutate.MutateField(message);
+        e.set_payload(message->SerializePartialAsString());
+        // Mostly on the stream the mutated payload names, so that the rules see it.
+        if (rng() % 4 != 0) e.set_stream_id(restream());
+        break;
+      case 3:
+        mutate.MutateBytes(e.mutable_payload());
+        break;
+      case 4: {
+        // The payload under another type.
+        Message* other = nullptr;
+        e.set_event_type(valid_event(&other).event_type());
+        break;
+      }
+      case 5:
+        if (!sent.empty()) e.set_stream_id(pick(sent).stream_id());
+        break;
+      default:
+        break;
+    }
+    if (rng() % 8 == 0) {
+      // Effective long before or after it is recorded.
+      const int64_t shift = (int64_t(rng() % 600) - 300) * kMicrosPerWeek;
+      SetMicros(clock.NowMicros() + shift, e.mutable_effective_time());
+    }
+    return e;
+  };
+
+  ASSERT_OK(ledger->Append(Request({Ev(Organisation("O")), Ev(Programme("P0", "O")),
+                                    Ev(Programme("P1", "O")), Ev(Project("J0", "P0")),
+                                    Ev(Project("J1", "P1"))}),
+                           "tester"));
+  int accepted = 0;
+  std::map<absl::StatusCode, int> refused;
+  for (int round = 0; round < 4000; ++round) {
+    clock.Advance(rng() % (kMicrosPerDay / 2));
+    std::vector<v1::Event> events;
+    for (int n = 1 + (rng() % 5 == 0 ? rng() % 3 : 0); n > 0; --n) {
+      events.push_back(mutated_event());
+      sent.push_back(events.back());
+    }
+    absl::StatusOr<v1::AppendResponse> r = ledger->Append(Request(events), "tester");
+    if (r.ok()) {
+      ++accepted;
+      continue;
+    }
+    ++refused[r.status().code()];
+    EXPECT_THAT(r.status().code(),
+                ::testing::AnyOf(absl::StatusCode::kFailedPrecondition,
+                                 absl::StatusCode::kInvalidArgument))
+        << r.status();
+    EXPECT_GT(r.status().message().size(), 10u) << r.status();
+  }
+  std::cout << accepted << " appends accepted, "
+            << refused[absl::StatusCode::kInvalidArgument] << " refused as invalid, "
+            << refused[absl::StatusCode::kFailedPrecondition] << " by the rules\n";
+  EXPECT_GT(accepted, 500);
+  EXPECT_GT(refused[absl::StatusCode::kInvalidArgument], 200);
+  EXPECT_GT(refused[absl::StatusCode::kFailedPrecondition], 200);
+
+  // The committed log, and its fold.
+  std::vector<v1::Event> log;
+  GovernanceState folded;
+  ASSERT_OK(store.ScanLog(1, /*forward=*/true, [&](uint64_t position, absl::string_view bytes) {
+    absl::StatusOr<v1::Event> e = DecodeStoredEvent(position, bytes);
+    EXPECT_OK(e);
+    if (e.ok()) {
+      EXPECT_OK(folded.Apply(*e, GovernanceState::Mode::kReplay)) << position;
+      log.push_back(*std::move(e));
+    }
+    return true;
+  }));
+  google::protobuf::util::MessageDifferencer same_state;
+  same_state.set_repeated_field_comparison(
+      google::protobuf::util::MessageDifferencer::AS_SET);
+  std::string differences;
+  same_state.ReportDifferencesToString(&differences);
+  const internal::GovernanceStateSnapshot fold = Entities(folded);
+  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold)) << differences;
+
+  ledger.reset();
+  validator = std::make_unique<GovernanceValidator>();
+  opened = Ledger::Open(&store, &clock, {}, validator.get());
+  ASSERT_OK(opened);
+  differences.clear();
+  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold)) << differences;
+
+  // Every query over what was accepted, over the whole log and from the index.
+  ProgrammeIndex index;
+  VectorEventSource source(log);
+  MemorySnapshotStore snapshots;
+  const IndexedLog indexed{&index, &source, &snapshots, {40}};
+  for (const v1::Event& e : log) ASSERT_OK(index.Add(e, source));
+  const int64_t now = clock.NowMicros();
+
+  std::set<std::string> programme_ids(programmes.begin(), programmes.end());
+  std::set<std::string> streams;
+  for (const v1::Event& e : log) {
+    streams.insert(e.stream_id());
+    v1::ProgrammeRegistered p;
+    if (e.event_type() == "govledger.v1.ProgrammeRegistered" && p.ParseFromString(e.payload())) {
+      programme_ids.insert(p.programme_id());
+    }
+  }
+  std::vector<v1::AsAt> cuts;
+  for (v1::AsAtMode mode : {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
+    for (uint64_t position : {uint64_t{1}, uint64_t(log.size() / 2), uint64_t(log.size()),
+                              uint64_t(log.size() + 1)}) {
+      v1::AsAt a;
+      a.set_position(position);
+      a.set_mode(mode);
+      cuts.push_back(a);
+    }
+    for (int64_t micros : {kStart - kMicrosPerWeek, kStart + 30 * kMicrosPerWeek, now}) {
+      v1::AsAt a;
+      SetMicros(micros, a.mutable_time());
+      a.set_mode(mode);
+      cuts.push_back(a);
+    }
+  }
+  int answered = 0, refused_queries = 0;
+  auto check = [&](auto full, auto from_index, const std::string& what) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(full.status(), from_index.status());
+    if (!full.ok()) {
+      ++refused_queries;
+      EXPECT_THAT(full.status().code(),
+                  ::testing::AnyOf(absl::StatusCode::kInvalidArgument,
+                                   absl::StatusCode::kNotFound))
+          << full.status();
+      return;
+    }
+    ++answered;
+    if (!from_index.ok()) return;
+    auto clear_counts = [](auto& answer) {
+      auto& a = *answer;
+      using Answer = std::decay_t<decltype(a)>;
+      if constexpr (std::is_same_v<Answer, v1::CompareResponse>) {
+        a.mutable_from()->clear_events_folded();
+        a.mutable_to()->clear_events_folded();
+      } else {
+        a.mutable_as_at()->clear_events_folded();
+      }
+    };
+    clear_counts(full);
+    clear_counts(from_index);
+    EXPECT_EQ(full->SerializeAsString(), from_index->SerializeAsString())
+        << full->ShortDebugString() << "\nvs\n"
+        << from_index->ShortDebugString();
+  };
+  for (const std::string& p : programme_ids) {
+    std::vector<v1::AsAt> at = cuts;
+    for (int week : {-1, 0, 1, 30, 208, 209, std::numeric_limits<int32_t>::max()}) {
+      for (v1::AsAtMode mode : {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
+        v1::AsAt a;
+        a.mutable_programme_week()->set_programme_id(p);
+        a.mutable_programme_week()->set_week(week);
+        a.set_mode(mode);
+        at.push_back(a);
+      }
+    }
+    for (size_t i = 0; i < at.size(); ++i) {
+      const std::string what = absl::StrCat(p, " at ", at[i].ShortDebugString());
+      v1::GetProgrammeStatusRequest status;
+      status.set_programme_id(p);
+      *status.mutable_as_at() = at[i];
+      check(QueryProgrammeStatus(log, now, status), QueryProgrammeStatus(indexed, now, status),
+            "status " + what);
+      v1::GetRiskRegisterRequest risk_register;
+      risk_register.set_programme_id(p);
+      *risk_register.mutable_as_at() = at[i];
+      check(QueryRiskRegister(log, now, risk_register),
+            QueryRiskRegister(indexed, now, risk_register), "risks " + what);
+      v1::GetScopeMapRequest scope_map;
+      scope_map.set_programme_id(p);
+      *scope_map.mutable_as_at() = at[i];
+      check(QueryScopeMap(log, now, scope_map), QueryScopeMap(indexed, now, scope_map),
+            "scope " + what);
+      v1::GetBenefitsRequest benefits;
+      benefits.set_programme_id(p);
+      *benefits.mutable_as_at() = at[i];
+      check(QueryBenefits(log, now, benefits), QueryBenefits(indexed, now, benefits),
+            "benefits " + what);
+      v1::GetDecisionRegisterRequest decisions;
+      decisions.set_organisation_id("O");
+      *decisions.mutable_as_at() = at[i];
+      check(QueryDecisionRegister(log, now, decisions),
+            QueryDecisionRegister(indexed, now, decisions), "decisions " + what);
+      v1::CompareRequest compare;
+      compare.set_programme_id(p);
+      *compare.mutable_from() = at[i];
+      *compare.mutable_to() = at[(i + 3) % at.size()];
+      check(QueryCompare(log, now, compare), QueryCompare(indexed, now, compare),
+            "compare " + what);
+    }
+  }
+  for (const std::string& stream : streams) {
+    for (const v1::AsAt& a : cuts) {
+      v1::GetEntityHistoryRequest history;
+      history.set_stream_id(stream);
+      *history.mutable_as_at() = a;
+      check(QueryEntityHistory(log, now, history), QueryEntityHistory(indexed, now, history),
+            absl::StrCat("history of ", stream, " at ", a.ShortDebugString()));
+    }
+  }
+  std::cout << programme_ids.size() << " programmes, " << streams.size() << " streams: "
+            << answered << " queries answered, " << refused_queries << " refused\n";
+  EXPECT_GT(answered, 800);
+}
+
+}  // namespace
+}  // namespace govledger::projections
