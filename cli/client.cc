@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/printable.h"
 #include "ledger/common/files.h"
 
 namespace govledger::cli {
@@ -167,8 +168,9 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                         " (is it running? set --server or GOVLEDGER_SERVER; if it serves TLS, "
                         "add --tls-ca or --tls)");
   }
+  // The message may quote what was sent or stored, as it was.
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
-                      status.error_message());
+                      PrintableText(status.error_message()));
 }
 
 int Fail(int code, const std::string& message) {

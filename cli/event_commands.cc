@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
+#include "cli/printable.h"
 #include "cli/progress.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/struct.pb.h"
@@ -554,8 +555,10 @@ int EventCommands::Tail(const std::string& server) {
         std::cout << EventDocument(event) << "\n";
       } else {
         std::cout << absl::StrFormat("%8d  %s  %-32s  %s  %s\n", event.position(),
-                                     ShortTime(event.recorded_time()), event.stream_id(),
-                                     event.event_type(), event.actor());
+                                     ShortTime(event.recorded_time()),
+                                     PrintableText(event.stream_id()),
+                                     PrintableText(event.event_type()),
+                                     PrintableText(event.actor()));
       }
       std::cout.flush();
       ++shown;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/client.h"
+#include "cli/printable.h"
 #include "cli/query_text.h"
 #include "cli/report.h"
 #include "cli/table.h"
@@ -151,6 +152,14 @@ int PrintJson(const google::protobuf::Message& message) {
 int Print(const std::string& text) {
   std::cout << text;
   return kExitOk;
+}
+
+// `response` as JSON, or as the text `view` makes of it once its stored text is printable.
+template <typename Response, typename View>
+int Answer(bool json, Response& response, View view) {
+  if (json) return PrintJson(response);
+  MakePrintable(&response);
+  return Print(view(response));
 }
 
 // "Label:  value" lines, values aligned.
@@ -592,7 +601,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetProgrammeStatusResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetProgrammeStatus, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response) : Print(StatusView(response, colour));
+    return Answer(json_, response, [&](const auto& r) { return StatusView(r, colour); });
   }
   if (cmd == risks_) {
     v1::GetRiskRegisterRequest request;
@@ -601,7 +610,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetRiskRegisterResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetRiskRegister, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response) : Print(RisksView(programme_, response, colour));
+    return Answer(json_, response,
+                  [&](const auto& r) { return RisksView(programme_, r, colour); });
   }
   if (cmd == scope_) {
     v1::GetScopeMapRequest request;
@@ -610,7 +620,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetScopeMapResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetScopeMap, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response) : Print(ScopeView(programme_, response, colour));
+    return Answer(json_, response,
+                  [&](const auto& r) { return ScopeView(programme_, r, colour); });
   }
   if (cmd == benefits_) {
     v1::GetBenefitsRequest request;
@@ -619,7 +630,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetBenefitsResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetBenefits, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response) : Print(BenefitsView(programme_, response, colour));
+    return Answer(json_, response,
+                  [&](const auto& r) { return BenefitsView(programme_, r, colour); });
   }
   if (cmd == decisions_) {
     v1::GetDecisionRegisterRequest request;
@@ -629,8 +641,9 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetDecisionRegisterResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetDecisionRegister, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response)
-                 : Print(DecisionsView(organisation_, programme_, response, colour));
+    return Answer(json_, response, [&](const auto& r) {
+      return DecisionsView(organisation_, programme_, r, colour);
+    });
   }
   if (cmd == history_) {
     v1::GetEntityHistoryRequest request;
@@ -639,7 +652,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetEntityHistoryResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetEntityHistory, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return json_ ? PrintJson(response) : Print(HistoryView(entity_, response, colour));
+    return Answer(json_, response,
+                  [&](const auto& r) { return HistoryView(entity_, r, colour); });
   }
 
   v1::CompareRequest compare;
@@ -651,7 +665,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   grpc::Status s = Call(*query, &v1::QueryService::Stub::Compare, compare, &in.compare);
   if (!s.ok()) return FailCall(server, s);
   if (cmd == compare_) {
-    return json_ ? PrintJson(in.compare) : Print(CompareView(programme_, in.compare, colour));
+    return Answer(json_, in.compare,
+                  [&](const auto& r) { return CompareView(programme_, r, colour); });
   }
 
   if (After(in.compare.from(), in.compare.to())) {
@@ -695,6 +710,13 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   if (json_) {
     std::cout << ReportJson(in) << "\n";
     return kExitOk;
+  }
+  for (google::protobuf::Message* answer :
+       std::initializer_list<google::protobuf::Message*>{
+           &in.compare, &in.current.status, &in.current.risks, &in.current.benefits,
+           &in.current.scope, &in.current.decisions, &in.previous.status, &in.previous.risks,
+           &in.previous.benefits, &in.previous.scope, &in.previous.decisions}) {
+    MakePrintable(answer);
   }
   return Print(ReportMarkdown(in));
 }

@@ -47,7 +47,8 @@ std::string NonZeroPence(int64_t pence) {
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   int64_t committed = 0, noted = 0;
   for (const v1::DecisionAmount& a : decision.amounts()) {
-    (a.noted_only() ? noted : committed) += a.pence();
+    int64_t& total = a.noted_only() ? noted : committed;
+    total = projections::AddPence(total, a.pence());
   }
   std::string out = projections::FormatPence(committed);
   if (noted != 0) absl::StrAppend(&out, " (+", projections::FormatPence(noted), " noted)");

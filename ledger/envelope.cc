@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
@@ -28,7 +29,7 @@ absl::Status ValidateStreamId(absl::string_view id) {
   for (char c : id) {
     if (!IsStreamChar(c)) {
       return errors::InvalidArgument(absl::StrCat(
-          "stream_id '", id, "' contains an illegal character; use A-Z a-z 0-9 . _ : / -"));
+          "stream_id '", absl::CHexEscape(id), "' contains an illegal character; use A-Z a-z 0-9 . _ : / -"));
     }
   }
   if (id.front() == '/' || id.back() == '/') {
@@ -47,7 +48,7 @@ absl::Status ValidateEventType(absl::string_view type) {
   for (char c : type) {
     if (!IsTypeChar(c)) {
       return errors::InvalidArgument(absl::StrCat(
-          "event_type '", type, "' contains an illegal character; use A-Z a-z 0-9 . _ -"));
+          "event_type '", absl::CHexEscape(type), "' contains an illegal character; use A-Z a-z 0-9 . _ -"));
     }
   }
   return absl::OkStatus();
@@ -58,8 +59,11 @@ absl::Status ValidateActor(absl::string_view actor) {
     return errors::InvalidArgument(
         absl::StrCat("actor must have 1 to ", kMaxIdLength, " characters"));
   }
-  for (unsigned char c : actor) {
-    if (c < 0x20 || c == 0x7F) {
+  for (size_t i = 0; i < actor.size(); ++i) {
+    const auto c = static_cast<unsigned char>(actor[i]);
+    // C0, DEL, and C1 (U+0080 to U+009F: 0xC2 0x80 to 0xC2 0x9F in UTF-8).
+    if (c < 0x20 || c == 0x7F ||
+        (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
       return errors::InvalidArgument("actor contains a control character");
     }
   }
@@ -91,7 +95,7 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
     std::optional<UuidBytes> id = ParseUuid(e.event_id());
     if (!id) {
       return errors::EventInvalid(
-          i, absl::StrCat("event_id '", e.event_id(),
+          i, absl::StrCat("event_id '", absl::CHexEscape(e.event_id()),
                           "' is not a UUID; use the form 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d"));
     }
     ids->push_back(*id);

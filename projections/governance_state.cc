@@ -10,6 +10,9 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
@@ -26,6 +29,13 @@ bool DecisionState::approved() const {
     if (!signed_roles.contains(role)) return false;
   }
   return !proposed.required_signatory_roles().empty();
+}
+
+int64_t AddPence(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max()
+               : std::numeric_limits<int64_t>::min();
 }
 
 std::string FormatPence(int64_t pence) {
@@ -98,6 +108,67 @@ absl::Status CheckDate(absl::string_view field, const v1::Date& d,
 
 int64_t DateKey(const v1::Date& d) {
   return d.year() * 10000LL + d.month() * 100 + d.day();
+}
+
+// The byte offset in `text` (valid UTF-8) of its first control character other
+// than a tab, a line feed, or a carriage return before a line feed: C0, DEL or
+// C1 (U+0080 to U+009F). npos when there is none.
+size_t FirstControl(absl::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c >= 0x20 && c != 0x7F && c != 0xC2) continue;
+    if (c == '\t' || c == '\n') continue;
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    if (c == 0xC2 && (i + 1 >= text.size() || static_cast<uint8_t>(text[i + 1]) > 0x9F)) {
+      continue;
+    }
+    return i;
+  }
+  return absl::string_view::npos;
+}
+
+// Refuses a payload any of whose text fields (at any depth) holds a control
+// character: a terminal or a report would act on it rather than show it (a
+// carriage return or an escape sequence can overwrite what was printed before
+// it). Line breaks and tabs are text. `path` names the message's fields.
+absl::Status CheckText(const google::protobuf::Message& m, const std::string& path = "") {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor* d = m.GetDescriptor();
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::string scratch;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->type() != FieldDescriptor::TYPE_STRING &&
+        f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int k = 0; k < n; ++k) {
+      const std::string name =
+          f->is_repeated() ? absl::StrCat(path, f->name(), "[", k, "]")
+                           : absl::StrCat(path, f->name());
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (!f->is_repeated() && !r->HasField(m, f)) continue;
+        RETURN_IF_ERROR(CheckText(
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, k) : r->GetMessage(m, f),
+            name + "."));
+        continue;
+      }
+      const std::string& text =
+          f->is_repeated() ? r->GetRepeatedStringReference(m, f, k, &scratch)
+                           : r->GetStringReference(m, f, &scratch);
+      const size_t at = FirstControl(text);
+      if (at == absl::string_view::npos) continue;
+      const auto c = static_cast<uint8_t>(text[at]);
+      const int code_point =
+          c == 0xC2 ? static_cast<uint8_t>(text[at + 1]) : static_cast<int>(c);
+      return Invalid(absl::StrFormat(
+          "%s holds the control character U+%04X at byte %d; text may hold "
+          "line breaks (\\n or \\r\\n) and tabs, no other control characters",
+          name, code_point, at));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
@@ -1108,6 +1179,7 @@ struct GovernanceState::Access {
           absl::StrCat("payload does not parse as ", e.event_type()));
     }
     if (mode == Mode::kValidate) {
+      RETURN_IF_ERROR(CheckText(m));
       absl::StatusOr<std::string> stream = Shape(m);
       if (!stream.ok()) return stream.status();
       if (!stream->empty() && *stream != e.stream_id()) {

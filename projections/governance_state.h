@@ -336,6 +336,11 @@ bool IsKnownGovernanceType(absl::string_view event_type);
 // "£730,000.00" for 73000000 pence.
 std::string FormatPence(int64_t pence);
 
+// a + b, held at the limits of int64 instead of overflowing. For totals on the
+// read side: the rules bound each amount and each decision's total, not a sum
+// over many events (or events an older version accepted).
+int64_t AddPence(int64_t a, int64_t b);
+
 }  // namespace govledger::projections
 
 #endif  // GOVLEDGER_PROJECTIONS_GOVERNANCE_STATE_H_

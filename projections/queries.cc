@@ -594,7 +594,7 @@ int64_t CountedPence(const v1::DecisionProposed& d,
     if (rule.kinds().empty() ||
         std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) !=
             rule.kinds().end()) {
-      counted += a.pence();
+      counted = AddPence(counted, a.pence());
     }
   }
   return counted;
@@ -614,11 +614,11 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
     e->set_has_realised(b.has_realised);
     e->set_realised_annual_pence(b.realised_annual_pence);
     if (b.has_forecast)
-      out.set_forecast_annual_pence(out.forecast_annual_pence() +
-                                    b.forecast_annual_pence);
+      out.set_forecast_annual_pence(
+          AddPence(out.forecast_annual_pence(), b.forecast_annual_pence));
     if (b.has_realised)
-      out.set_realised_annual_pence(out.realised_annual_pence() +
-                                    b.realised_annual_pence);
+      out.set_realised_annual_pence(
+          AddPence(out.realised_annual_pence(), b.realised_annual_pence));
   }
   return out;
 }
@@ -880,8 +880,10 @@ QueryDecisionRegisterImpl(Folder& folder,
       case v1::DECISION_STATUS_APPROVED:
         out.set_approved(out.approved() + 1);
         for (const v1::DecisionAmount& a : d->proposed.amounts()) {
-          if (!a.noted_only())
-            spend[{a.funding_source(), a.kind()}] += a.pence();
+          if (!a.noted_only()) {
+            int64_t& total = spend[{a.funding_source(), a.kind()}];
+            total = AddPence(total, a.pence());
+          }
         }
         break;
       case v1::DECISION_STATUS_REJECTED:
@@ -911,13 +913,13 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
   v1::GetBenefitsResponse out;
   *out.mutable_as_at() = pf.folded->resolved;
   auto add = [&out](const v1::WorkBenefits& b) {
-    out.set_total_forecast_annual_pence(out.total_forecast_annual_pence() +
-                                        b.forecast_annual_pence());
-    out.set_total_realised_annual_pence(out.total_realised_annual_pence() +
-                                        b.realised_annual_pence());
+    out.set_total_forecast_annual_pence(AddPence(
+        out.total_forecast_annual_pence(), b.forecast_annual_pence()));
+    out.set_total_realised_annual_pence(AddPence(
+        out.total_realised_annual_pence(), b.realised_annual_pence()));
     out.set_total_closure_annual_benefits_pence(
-        out.total_closure_annual_benefits_pence() +
-        b.closure_annual_benefits_pence());
+        AddPence(out.total_closure_annual_benefits_pence(),
+                 b.closure_annual_benefits_pence()));
   };
   *out.mutable_programme() = BenefitsOf(*pf.programme);
   add(out.programme());

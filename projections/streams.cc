@@ -1,6 +1,7 @@
 #include "projections/streams.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace govledger::projections {
@@ -23,7 +24,7 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
   for (char c : id) {
     if (!IdChar(c)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          field, " '", id,
+          field, " '", absl::CHexEscape(id),
           "' may hold only A-Z a-z 0-9 . _ : - (it names a stream)"));
     }
   }
@@ -41,7 +42,7 @@ absl::Status CheckReference(absl::string_view reference) {
   for (char c : reference) {
     if (!IdChar(c) && c != '/' && c != ' ') {
       return absl::InvalidArgumentError(
-          absl::StrCat("reference '", reference,
+          absl::StrCat("reference '", absl::CHexEscape(reference),
                        "' may hold only A-Z a-z 0-9 . _ : - / and spaces"));
     }
   }

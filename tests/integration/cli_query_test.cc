@@ -14,6 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "govledger/v1/query.pb.h"
+#include "ledger/common/uuid.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/store/rocksdb_event_store.h"
+#include "ledger/stored_event.h"
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
@@ -518,6 +522,76 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
     EXPECT_THAT(r.err, AllOf(StartsWith(absl::StrCat("govledger: server ", daemon_.address())),
                              HasSubstr(message)));
   }
+}
+
+// Text a terminal would act on rather than show (here an escape sequence that erases the line
+// and a carriage return, which would make the commentary read "all fine") is refused on append;
+// stored by an older version, it is shown escaped by every text output, and kept exact in JSON.
+TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
+  const std::string hostile = "RED: overspent\r\x1b[2KGREEN: all fine";
+  v1::StatusReported report = gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_RED, 87);
+  report.set_commentary(hostile);
+  v1::AppendResponse response;
+  EXPECT_THAT(Append(*stub_, MakeAppend({gov::Ev(report)}), &response),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("commentary holds the control character U+000D at byte "
+                                     "14; text may hold line breaks")));
+  // Line breaks, tabs and a bidirectional override are accepted; the override is shown escaped.
+  report.set_commentary("Two lines\r\nand\ta tab; \xE2\x80\xAE reversed");
+  ASSERT_THAT(Append(*stub_, MakeAppend({gov::Ev(report)}), &response), GrpcOk());
+  CliRun accepted = Run("status --programme LPP");
+  ASSERT_EQ(accepted.code, 0) << accepted.err;
+  EXPECT_THAT(accepted.out,
+              HasSubstr("Commentary:  Two lines\\r\\nand\\ta tab; \\u202e reversed\n"));
+
+  // As an older version could have stored it: straight into the store, chained to the head.
+  ASSERT_TRUE(daemon_.Stop().Success());
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+        RocksDbEventStore::Open(daemon_.data_dir(), RocksDbOptions{});
+    ASSERT_OK(store);
+    absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
+    ASSERT_OK(head);
+    absl::StatusOr<uint64_t> version = (*store)->StreamVersion("programme/LPP");
+    ASSERT_OK(version);
+    report.set_commentary(hostile);
+    v1::Event event = gov::Ev(report);
+    event.mutable_effective_time()->set_seconds(1700000000);
+    event.set_position(head->position + 1);
+    event.set_stream_version(*version + 1);
+    event.mutable_recorded_time()->set_seconds(1700000001);
+    event.set_actor("clerk\xC2\x9B" "31m");  // C1 CSI: a colour change on some terminals
+    event.set_prev_hash(std::string(crypto::AsBytes(head->hash)));
+    crypto::Hash hash;
+    EventWrite write;
+    write.position = head->position + 1;
+    write.stream_id = event.stream_id();
+    write.stream_version = *version + 1;
+    write.event_id = *ParseUuid(event.event_id());
+    write.stored_bytes = ChainRecord(event.SerializeAsString(), head->hash, &hash);
+    ASSERT_OK((*store)->Commit({write}, ChainPoint{write.position, hash}));
+  }
+  ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Stderr();
+  stub_ = daemon_.NewStub();
+
+  const std::string shown = "RED: overspent\\r\\x1b[2KGREEN: all fine";
+  for (const std::string& args :
+       {std::string("status --programme LPP"), std::string("history programme/LPP"),
+        std::string("report --programme LPP --since-week 74"), std::string("tail -n 1 --limit 1")}) {
+    SCOPED_TRACE(args);
+    CliRun r = Run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.find_first_of("\r\x1b\x9b"), std::string::npos) << r.out;
+    if (args.rfind("tail", 0) == 0) {
+      EXPECT_THAT(r.out, HasSubstr("clerk\\u009b31m\n"));
+    } else if (args.rfind("history", 0) != 0) {
+      EXPECT_THAT(r.out, HasSubstr(shown));
+    }
+  }
+  // JSON keeps the stored text exact (JSON escapes control characters itself).
+  v1::GetProgrammeStatusResponse status;
+  RunJson("status --programme LPP", &status);
+  EXPECT_EQ(status.programme().commentary(), hostile);
 }
 
 TEST_F(CliQueryTest, UnreachableServerExitsThreeNamingTheAddress) {

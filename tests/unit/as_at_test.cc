@@ -4,6 +4,7 @@
 #include "projections/as_at.h"
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -580,6 +581,37 @@ TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   EXPECT_EQ(r->total_forecast_annual_pence(), 500000000);
   EXPECT_EQ(r->total_realised_annual_pence(), 100000000);
   EXPECT_EQ(r->total_closure_annual_benefits_pence(), 150000000);
+}
+
+// Each amount fits in 64 bits; a total of several need not, and is held at the limit.
+TEST(QueriesTest, TotalsPastSixtyFourBitsAreHeldAtTheLimit) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(projections::AddPence(kMax - 1, 1), kMax);
+  EXPECT_EQ(projections::AddPence(kMax, kMax), kMax);
+  EXPECT_EQ(projections::AddPence(std::numeric_limits<int64_t>::min(), -1),
+            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(projections::AddPence(-5, 3), -2);
+
+  Log log = Base();
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-INV");
+  forecast.set_annual_pence(kMax / 2 + 1);
+  for (const char* id : {"savings", "more-savings"}) {
+    forecast.set_benefit_id(id);
+    log.Add(Ev(forecast), InWeek(10));
+  }
+  *forecast.mutable_subject() = ProgrammeRef("LPP");
+  log.Add(Ev(forecast), InWeek(10));
+  v1::GetBenefitsRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_as_at() = Week(15, kRecorded);
+  absl::StatusOr<v1::GetBenefitsResponse> r =
+      projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->projects_size(), 1);
+  EXPECT_EQ(r->projects(0).forecast_annual_pence(), kMax);
+  EXPECT_EQ(r->programme().forecast_annual_pence(), kMax / 2 + 1);
+  EXPECT_EQ(r->total_forecast_annual_pence(), kMax);
 }
 
 TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {

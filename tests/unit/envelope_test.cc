@@ -207,6 +207,18 @@ TEST(EnvelopeTest, StreamIdWithNulByteIsRejected) {
               StatusIs(kInvalid, HasSubstr("illegal character")));
 }
 
+// A refusal quotes what was sent escaped, so that the message itself is safe to print.
+TEST(EnvelopeTest, RefusalsQuoteIllegalCharactersEscaped) {
+  EXPECT_THAT(ValidateStreamId("risk/\x1b[2K"),
+              StatusIs(kInvalid, HasSubstr("stream_id 'risk/\\x1b[2K' contains")));
+  EXPECT_THAT(ValidateEventType("a.B\r"),
+              StatusIs(kInvalid, HasSubstr("event_type 'a.B\\r' contains")));
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_event_id("\x1b]0;x\x07");
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, HasSubstr("event_id '\\x1b]0;x\\x07' is not a UUID")));
+}
+
 TEST(EnvelopeTest, StreamIdWithLeadingOrTrailingSlashIsRejected) {
   for (absl::string_view id : {"/programme/LPP", "programme/LPP/", "/"}) {
     v1::AppendRequest request = OneEvent();
@@ -352,6 +364,11 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_THAT(ValidateActor(std::string(kMaxIdLength + 1, 'a')),
               StatusIs(kInvalid, HasSubstr("1 to 200 characters")));
   EXPECT_THAT(ValidateActor("ali\nce"), StatusIs(kInvalid, HasSubstr("control character")));
+  EXPECT_THAT(ValidateActor("ali\x7f"), StatusIs(kInvalid, HasSubstr("control character")));
+  // C1 controls (U+0080 to U+009F), e.g. U+009B, which some terminals take as an escape.
+  EXPECT_THAT(ValidateActor("ali\xC2\x9B" "31m"),
+              StatusIs(kInvalid, HasSubstr("control character")));
+  EXPECT_OK(ValidateActor("J\xC2\xA3ne \xC3\xA9"));  // U+00A3 and U+00E9 are text
 }
 
 }  // namespace

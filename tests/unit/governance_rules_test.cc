@@ -167,6 +167,44 @@ TEST_F(RulesTest, StatusReportShape) {
   EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
 }
 
+TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabs) {
+  SetUpProgrammes();
+  v1::StatusReported report = Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3);
+  for (const char* text : {"Line one\nline two", "Windows\r\nline", "a\ttab", "\xC2\xA3 and \xE2\x80\xAE"}) {
+    report.set_commentary(text);
+    EXPECT_OK(Append(Ev(report))) << text;
+  }
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"RED\rGREEN", "commentary holds the control character U+000D at byte 3"},
+      {"bad\x1b[2K", "commentary holds the control character U+001B at byte 3"},
+      {std::string("nul\0", 4), "U+0000 at byte 3"},
+      {"del\x7f", "U+007F at byte 3"},
+      {"next line \xC2\x85", "U+0085 at byte 10"},
+      {"ends\r", "U+000D at byte 4"},
+  };
+  for (const auto& [text, message] : refused) {
+    report.set_commentary(text);
+    EXPECT_THAT(Append(Ev(report)),
+                StatusIs(kInvalid, AllOf(HasSubstr(message),
+                                         HasSubstr("text may hold line breaks"))))
+        << text;
+  }
+  // Nested and repeated fields are named by their path.
+  v1::ProgrammeRegistered programme = Programme("NEW", "MOPAC");
+  v1::Tranche* tranche = programme.add_tranches();
+  tranche->set_number(1);
+  tranche->set_name("Quick\x1b wins");
+  *tranche->mutable_start_date() = MakeDate(2015, 5, 4);
+  *tranche->mutable_end_date() = MakeDate(2015, 12, 31);
+  EXPECT_THAT(Append(Ev(programme)),
+              StatusIs(kInvalid, HasSubstr("tranches[0].name holds the control character "
+                                           "U+001B at byte 5")));
+  v1::RiskOpened risk = Risk("R-CTRL", ProjectRef("LPP-INV"));
+  risk.mutable_subject()->set_id("LPP-INV\x07");
+  EXPECT_THAT(Append(Ev(risk)), StatusIs(kInvalid, HasSubstr("subject.id holds the control")));
+  EXPECT_EQ(state().risks().count("R-CTRL"), 0u);
+}
+
 // --- Gates, milestones, benefits. ---
 
 TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {

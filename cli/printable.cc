@@ -1,0 +1,122 @@
+#include "cli/printable.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+
+namespace govledger::cli {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `s` (1 to 4), or 0 when its
+// first byte does not start one (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+size_t Utf8Length(absl::string_view s, uint32_t* code_point) {
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  const uint8_t b0 = byte(0);
+  if (b0 < 0x80) {
+    *code_point = b0;
+    return 1;
+  }
+  size_t n;
+  uint32_t cp, min;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  for (size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  *code_point = cp;
+  return n;
+}
+
+bool ActedOn(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool NeedsEscapes(absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    const size_t n = Utf8Length(text.substr(i), &cp);
+    if (n == 0 || ActedOn(cp)) return true;
+    i += n;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string PrintableText(absl::string_view text) {
+  if (!NeedsEscapes(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    const size_t n = Utf8Length(text.substr(i), &cp);
+    if (n == 0) {
+      absl::StrAppendFormat(&out, "\\x%02x", static_cast<uint8_t>(text[i]));
+      ++i;
+      continue;
+    }
+    if (!ActedOn(cp)) {
+      out.append(text.data() + i, n);
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp < 0x80) {
+      absl::StrAppendFormat(&out, "\\x%02x", cp);
+    } else {
+      absl::StrAppendFormat(&out, "\\u%04x", cp);
+    }
+    i += n;
+  }
+  return out;
+}
+
+void MakePrintable(google::protobuf::Message* message) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor* descriptor = message->GetDescriptor();
+  const google::protobuf::Reflection* reflection = message->GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->type() == FieldDescriptor::TYPE_STRING) {
+      if (field->is_repeated()) {
+        std::string scratch;
+        for (int k = 0; k < reflection->FieldSize(*message, field); ++k) {
+          const std::string& text =
+              reflection->GetRepeatedStringReference(*message, field, k, &scratch);
+          if (NeedsEscapes(text)) {
+            reflection->SetRepeatedString(message, field, k, PrintableText(text));
+          }
+        }
+      } else {
+        std::string scratch;
+        const std::string& text = reflection->GetStringReference(*message, field, &scratch);
+        if (NeedsEscapes(text)) reflection->SetString(message, field, PrintableText(text));
+      }
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int k = 0; k < reflection->FieldSize(*message, field); ++k) {
+          MakePrintable(reflection->MutableRepeatedMessage(message, field, k));
+        }
+      } else if (reflection->HasField(*message, field)) {
+        MakePrintable(reflection->MutableMessage(message, field));
+      }
+    }
+  }
+}
+
+}  // namespace govledger::cli
