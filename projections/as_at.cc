@@ -1,6 +1,7 @@
 #include "projections/as_at.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -121,8 +122,16 @@ std::string FormatMicros(int64_t micros) {
 }
 
 int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week) {
-  return DateMicros(programme.mobilisation_date()) +
-         int64_t{week} * kMicrosPerWeek - 1;
+  // A plan is at most 100 years from 1900-2199 (the rules), so this never
+  // overflows for what this version accepts; held at the limit for the rest.
+  const int64_t start = DateMicros(programme.mobilisation_date());
+  int64_t length, end;
+  if (__builtin_mul_overflow(int64_t{week}, kMicrosPerWeek, &length) ||
+      __builtin_add_overflow(start, length, &end)) {
+    return week < 0 ? std::numeric_limits<int64_t>::min()
+                    : std::numeric_limits<int64_t>::max();
+  }
+  return end - 1;
 }
 
 int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros) {

@@ -56,7 +56,7 @@ std::string FormatDate(const v1::Date& d);
 std::string FormatMicros(int64_t micros);
 
 // The last microsecond of week `week` of a programme's plan (week 1 starts on
-// the mobilisation date).
+// the mobilisation date); held at the limits of int64 rather than overflow.
 int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
 // The plan week `micros` falls in: 0 before mobilisation (not capped at the
 // plan's length).

@@ -58,6 +58,9 @@ namespace {
 // of the type (see Access::Handle); a larger one frees its buffers after use.
 constexpr size_t kReusedPayloadBytes = 64 << 10;
 
+// The longest plan a programme may register: 100 years of weeks.
+constexpr int kMaxPlannedWeeks = 5200;
+
 absl::Status Invalid(absl::string_view message) {
   return absl::InvalidArgumentError(message);
 }
@@ -345,8 +348,11 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(Required("name", m.name()));
     RETURN_IF_ERROR(
         CheckDate("mobilisation_date", m.mobilisation_date(), true));
-    if (m.planned_weeks() < 1)
-      return Invalid("planned_weeks must be at least 1");
+    if (m.planned_weeks() < 1 || m.planned_weeks() > kMaxPlannedWeeks) {
+      return Invalid(absl::StrCat("planned_weeks ", m.planned_weeks(),
+                                  " is not from 1 to ", kMaxPlannedWeeks,
+                                  " (a plan of at most 100 years)"));
+    }
     absl::flat_hash_set<int> numbers;
     for (const v1::Tranche& t : m.tranches()) {
       std::string f = absl::StrCat("tranche ", t.number());

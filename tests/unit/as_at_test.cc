@@ -125,6 +125,16 @@ TEST(CalendarTest, WeeksOfThePlan) {
 }
 
 // The case: a risk closure effective in week 80 is recorded in week 84.
+TEST(CalendarTest, TheEndOfAWeekPastInt64IsHeldAtTheLimit) {
+  v1::ProgrammeRegistered programme = Programme("LPP", "LPF");
+  EXPECT_EQ(projections::EndOfWeekMicros(programme, 1),
+            kMobilised + projections::kMicrosPerWeek - 1);
+  EXPECT_EQ(projections::EndOfWeekMicros(programme, std::numeric_limits<int>::max()),
+            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(projections::EndOfWeekMicros(programme, std::numeric_limits<int>::min()),
+            std::numeric_limits<int64_t>::min());
+}
+
 TEST(AsAtTest, RiskClosedInWeek80RecordedInWeek84) {
   Log log = Base();
   log.Add(Ev(Risk("LPP-R01", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));

@@ -15,7 +15,9 @@
 //   - every query (status, risks, scope, decisions, benefits, history,
 //     compare), at programme weeks, times and positions in both modes, answers
 //     or refuses with INVALID_ARGUMENT or NOT_FOUND, and the answers from the
-//     programme index equal those over the whole log.
+//     programme index equal those over the whole log;
+//   - `govledger report` makes its Markdown and its JSON (which parses) of the
+//     answers at every pair of points the queries answer.
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -29,9 +31,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cli/report.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/clock.h"
@@ -481,7 +486,7 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       cuts.push_back(a);
     }
   }
-  int answered = 0, refused_queries = 0;
+  int answered = 0, refused_queries = 0, reports = 0;
   auto check = [&](auto full, auto from_index, const std::string& what) {
     SCOPED_TRACE(what);
     EXPECT_EQ(full.status(), from_index.status());
@@ -510,6 +515,54 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     EXPECT_EQ(full->SerializeAsString(), from_index->SerializeAsString())
         << full->ShortDebugString() << "\nvs\n"
         << from_index->ShortDebugString();
+  };
+  // The report `govledger report` prints from the answers at two points, as Markdown and as
+  // JSON; false when a query refuses one of the points.
+  auto report = [&](const std::string& p, const v1::AsAt& from, const v1::AsAt& to) {
+    cli::ReportInputs in;
+    in.programme_id = p;
+    v1::CompareRequest compare;
+    compare.set_programme_id(p);
+    *compare.mutable_from() = from;
+    *compare.mutable_to() = to;
+    absl::StatusOr<v1::CompareResponse> compared = QueryCompare(indexed, now, compare);
+    if (!compared.ok()) return false;
+    in.compare = *std::move(compared);
+    bool complete = true;
+    auto take = [&complete](auto answer, auto* into) {
+      if (!answer.ok()) complete = false;
+      if (complete) *into = *std::move(answer);
+    };
+    for (auto [point, as_at] : {std::pair{&in.current, &to}, std::pair{&in.previous, &from}}) {
+      v1::GetProgrammeStatusRequest status;
+      v1::GetRiskRegisterRequest risks;
+      v1::GetBenefitsRequest benefits;
+      v1::GetScopeMapRequest scope;
+      v1::GetDecisionRegisterRequest decisions;
+      status.set_programme_id(p);
+      risks.set_programme_id(p);
+      benefits.set_programme_id(p);
+      scope.set_programme_id(p);
+      decisions.set_programme_id(p);
+      *status.mutable_as_at() = *as_at;
+      *risks.mutable_as_at() = *as_at;
+      *benefits.mutable_as_at() = *as_at;
+      *scope.mutable_as_at() = *as_at;
+      *decisions.mutable_as_at() = *as_at;
+      take(QueryProgrammeStatus(indexed, now, status), &point->status);
+      take(QueryRiskRegister(indexed, now, risks), &point->risks);
+      take(QueryBenefits(indexed, now, benefits), &point->benefits);
+      take(QueryScopeMap(indexed, now, scope), &point->scope);
+      take(QueryDecisionRegister(indexed, now, decisions), &point->decisions);
+    }
+    if (!complete) return false;
+    SCOPED_TRACE(absl::StrCat("report of ", p, " from ", from.ShortDebugString(), " to ",
+                              to.ShortDebugString()));
+    EXPECT_THAT(cli::ReportMarkdown(in), ::testing::HasSubstr(p));
+    google::protobuf::Struct json;
+    const std::string text = cli::ReportJson(in);
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok()) << text;
+    return true;
   };
   for (const std::string& p : programme_ids) {
     std::vector<v1::AsAt> at = cuts;
@@ -556,6 +609,14 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       check(QueryCompare(log, now, compare), QueryCompare(indexed, now, compare),
             "compare " + what);
     }
+    // Pairs of points, in both orders (the CLI refuses a report whose earlier point is the
+    // later one, but the report itself must not mind).
+    for (size_t i = 0; i < at.size(); ++i) {
+      for (size_t j = i + 1; j < at.size(); j += 3) {
+        if (report(p, at[i], at[j])) ++reports;
+        if (j == i + 1 && report(p, at[j], at[i])) ++reports;
+      }
+    }
   }
   for (const std::string& stream : streams) {
     for (const v1::AsAt& a : cuts) {
@@ -567,8 +628,10 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     }
   }
   std::cout << programme_ids.size() << " programmes, " << streams.size() << " streams: "
-            << answered << " queries answered, " << refused_queries << " refused\n";
+            << answered << " queries answered, " << refused_queries << " refused, " << reports
+            << " reports\n";
   EXPECT_GT(answered, 800);
+  EXPECT_GT(reports, 100);
 }
 
 }  // namespace

@@ -624,7 +624,12 @@ TEST_F(RulesTest, ProgrammeShape) {
               StatusIs(kInvalid, HasSubstr("tranche 1 appears twice")));
   p.mutable_tranches(1)->set_number(2);
   p.set_planned_weeks(0);
-  EXPECT_THAT(Append(Ev(p)), StatusIs(kInvalid, HasSubstr("planned_weeks")));
+  EXPECT_THAT(Append(Ev(p)),
+              StatusIs(kInvalid, HasSubstr("planned_weeks 0 is not from 1 to 5200")));
+  p.set_planned_weeks(5201);
+  EXPECT_THAT(Append(Ev(p)),
+              StatusIs(kInvalid, HasSubstr("planned_weeks 5201 is not from 1 to 5200 (a plan of "
+                                           "at most 100 years)")));
   p.set_planned_weeks(90);
   p.clear_mobilisation_date();
   EXPECT_THAT(Append(Ev(p)),
