@@ -199,6 +199,20 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       return cut;
     }
     case v1::AsAt::kTime: {
+      // google.protobuf.Timestamp's own range, which ToMicros holds without
+      // overflow.
+      constexpr int64_t kFirstSecond = -62135596800;  // 0001-01-01T00:00:00Z
+      constexpr int64_t kLastSecond = 253402300799;   // 9999-12-31T23:59:59Z
+      if (as_at.time().seconds() < kFirstSecond ||
+          as_at.time().seconds() > kLastSecond || as_at.time().nanos() < 0 ||
+          as_at.time().nanos() > 999999999) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "as_at.time (seconds ", as_at.time().seconds(), ", nanos ",
+            as_at.time().nanos(),
+            ") is not a timestamp: seconds must be from ", kFirstSecond,
+            " to ", kLastSecond,
+            " (0001-01-01 to 9999-12-31), nanos from 0 to 999999999"));
+      }
       const int64_t t = ToMicros(as_at.time());
       if (t > now_micros) {
         return absl::InvalidArgumentError(

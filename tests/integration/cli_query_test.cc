@@ -577,7 +577,8 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
   const std::string shown = "RED: overspent\\r\\x1b[2KGREEN: all fine";
   for (const std::string& args :
        {std::string("status --programme LPP"), std::string("history programme/LPP"),
-        std::string("report --programme LPP --since-week 74"), std::string("tail -n 1 --limit 1")}) {
+        std::string("report --programme LPP --since-week 74"),
+        std::string("tail -n 1 --limit 1")}) {
     SCOPED_TRACE(args);
     CliRun r = Run(args);
     ASSERT_EQ(r.code, 0) << r.err;

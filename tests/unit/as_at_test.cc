@@ -394,6 +394,21 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
       Risks(log, Time(kNow + 1, kRecorded)),
       StatusIs(absl::StatusCode::kInvalidArgument,
                AllOf(HasSubstr("in the future"), HasSubstr("up to now"))));
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{INT64_MAX, 0}, {INT64_MIN, 0},
+                                 {253402300800, 0}, {0, -1}, {0, 1000000000}}) {
+    v1::AsAt bad = Time(0, kKnown);
+    bad.mutable_time()->set_seconds(seconds);
+    bad.mutable_time()->set_nanos(nanos);
+    EXPECT_THAT(Risks(log, bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("is not a timestamp"),
+                               HasSubstr("0001-01-01 to 9999-12-31"))))
+        << seconds << " " << nanos;
+  }
+  v1::AsAt first = Time(0, kKnown);
+  first.mutable_time()->set_seconds(-62135596800);
+  EXPECT_THAT(Risks(log, first),  // nothing registered yet
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("not yet registered")));
   EXPECT_THAT(
       Risks(log, Week(3, kRecorded, "NOPE")),
       StatusIs(absl::StatusCode::kNotFound,

@@ -3,11 +3,11 @@
 //
 // Valid events of every governance type are mutated before they are sent: a
 // field set to an extreme or meaningless value through reflection (the least
-// and greatest integers, enum numbers no release defines, empty, long, non-UTF-8
-// and NUL-holding strings, a cleared or duplicated message), payload bytes
-// flipped, cut or extended, a payload sent under another event type, an event
-// sent on another stream, an effective time far from the recorded one. The
-// contract checked:
+// and greatest integers, enum numbers no release defines, empty, long,
+// non-UTF-8 and NUL-holding strings, a cleared or duplicated message), payload
+// bytes flipped, cut or extended, a payload sent under another event type, an
+// event sent on another stream, an effective time far from the recorded one.
+// The contract checked:
 //   - every refusal is INVALID_ARGUMENT or FAILED_PRECONDITION with a message;
 //   - nothing crashes or trips a sanitizer (deploy/sanitize.sh runs this too);
 //   - the validator's state is the fold of the log it accepted, and a reopen
@@ -34,8 +34,8 @@
 #include "cli/report.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
-#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "govledger/v1/snapshot.pb.h"
@@ -140,27 +140,48 @@ class Mutator {
   void MutateBytes(std::string* bytes) {
     switch (rng_() % 4) {
       case 0:
-        if (!bytes->empty()) (*bytes)[rng_() % bytes->size()] ^= char(1 << (rng_() % 8));
+        if (!bytes->empty())
+          (*bytes)[rng_() % bytes->size()] ^= char(1 << (rng_() % 8));
         return;
       case 1:
         bytes->resize(bytes->empty() ? 0 : rng_() % bytes->size());
         return;
       case 2:
-        for (int n = 1 + rng_() % 12; n > 0; --n) bytes->push_back(char(rng_()));
+        for (int n = 1 + rng_() % 12; n > 0; --n)
+          bytes->push_back(char(rng_()));
         return;
       default:
         if (!bytes->empty()) {
           const size_t at = rng_() % bytes->size();
-          for (size_t i = at; i < bytes->size() && i < at + 4; ++i) (*bytes)[i] = char(rng_());
+          for (size_t i = at; i < bytes->size() && i < at + 4; ++i)
+            (*bytes)[i] = char(rng_());
         }
     }
   }
 
   int64_t Int64() {
     static constexpr int64_t kEdges[] = {
-        0, 1, -1, 2, 12, 13, 29, 31, 32, 53, 208, 209, 100, 9999, 10000, 1 << 20, -(1 << 20),
-        std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(),
-        std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+        0,
+        1,
+        -1,
+        2,
+        12,
+        13,
+        29,
+        31,
+        32,
+        53,
+        208,
+        209,
+        100,
+        9999,
+        10000,
+        1 << 20,
+        -(1 << 20),
+        std::numeric_limits<int32_t>::max(),
+        std::numeric_limits<int32_t>::min(),
+        std::numeric_limits<int64_t>::max(),
+        std::numeric_limits<int64_t>::min(),
         std::numeric_limits<int64_t>::max() / 2 + 1};
     if (rng_() % 4 == 0) return static_cast<int64_t>(rng_());
     return kEdges[rng_() % std::size(kEdges)];
@@ -180,7 +201,8 @@ class Mutator {
       case 3:
         return "\xff\xfe not UTF-8";
       case 4:
-        return rng_() % 2 ? "P0" : "P7";  // an id of something that exists, or not yet
+        return rng_() % 2 ? "P0"
+                          : "P7";  // an id of something that exists, or not yet
       case 5:
         return "risk/R1";
       case 6:
@@ -214,13 +236,16 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   // Protobuf logs every string field holding invalid UTF-8 it serializes or
   // parses; the refusals are what is checked.
   google::protobuf::LogSilencer quiet;
-  // A fixed history by default; GOVLEDGER_FUZZ_SEED=N explores another (for longer runs by
-  // hand, e.g. under deploy/sanitize.sh's build).
+  // A fixed history by default; GOVLEDGER_FUZZ_SEED=N explores another (for
+  // longer runs by hand, e.g. under deploy/sanitize.sh's build).
   const char* seed = std::getenv("GOVLEDGER_FUZZ_SEED");
-  std::mt19937_64 rng(seed != nullptr ? std::strtoull(seed, nullptr, 10) : 20261130);
+  std::mt19937_64 rng(seed != nullptr ? std::strtoull(seed, nullptr, 10)
+                                      : 20261130);
   std::cout << "seed " << (seed != nullptr ? seed : "20261130") << "\n";
   Mutator mutate(&rng);
-  auto pick = [&](auto& options) -> auto& { return options[rng() % options.size()]; };
+  auto pick = [&](auto& options) -> auto& {
+    return options[rng() % options.size()];
+  };
 
   FakeClock clock(kStart);
   MemoryEventStore store;
@@ -233,12 +258,14 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   const std::vector<std::string> programmes = {"P0", "P1", "P2"};
   std::vector<v1::WorkRef> subjects;
   for (const std::string& p : programmes) subjects.push_back(ProgrammeRef(p));
-  for (int i = 0; i < 12; ++i) subjects.push_back(ProjectRef(absl::StrCat("J", i)));
+  for (int i = 0; i < 12; ++i)
+    subjects.push_back(ProjectRef(absl::StrCat("J", i)));
   std::vector<std::string> risks, scope, references;
   for (int i = 0; i < 40; ++i) risks.push_back(absl::StrCat("R", i));
   for (int i = 0; i < 20; ++i) scope.push_back(absl::StrCat("S", i));
   for (int i = 0; i < 12; ++i) references.push_back(absl::StrCat("D", i));
-  const std::vector<Signer> signers = {NewSigner("K0", "CFO"), NewSigner("K1", "Mayor")};
+  const std::vector<Signer> signers = {NewSigner("K0", "CFO"),
+                                       NewSigner("K1", "Mayor")};
   std::map<std::string, v1::DecisionProposed> proposed;
   std::vector<v1::Event> sent;  // for corrections to name
   const v1::Rag rags[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED};
@@ -247,7 +274,8 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   // may still refuse it against the state).
   std::function<v1::Event(Message**)> valid_event;
   std::unique_ptr<Message> payload;
-  std::function<std::string()> restream;  // the stream of `payload` as it is now
+  std::function<std::string()>
+      restream;  // the stream of `payload` as it is now
   valid_event = [&](Message** message) -> v1::Event {
     const v1::WorkRef& subject = pick(subjects);
     auto make = [&](const auto& m) {
@@ -255,7 +283,9 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       payload.reset(m.New());
       payload->CopyFrom(m);
       *message = payload.get();
-      restream = [p = payload.get()] { return StreamOf(*static_cast<const M*>(p)); };
+      restream = [p = payload.get()] {
+        return StreamOf(*static_cast<const M*>(p));
+      };
       return Ev(m);
     };
     switch (rng() % 20) {
@@ -263,17 +293,21 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
         // Most registrations repeat one; new ones often have a plan at the edge
         // of what a date or a week count can hold.
         if (rng() % 4) return make(Programme(pick(programmes), "O"));
-        v1::ProgrammeRegistered m = Programme(absl::StrCat("Q", rng() % 10), "O");
+        v1::ProgrammeRegistered m =
+            Programme(absl::StrCat("Q", rng() % 10), "O");
         switch (rng() % 4) {
           case 0:
             m.set_planned_weeks(static_cast<int32_t>(mutate.Int64()));
             break;
           case 1:
-            m.mutable_mobilisation_date()->set_year(static_cast<int32_t>(mutate.Int64()));
+            m.mutable_mobilisation_date()->set_year(
+                static_cast<int32_t>(mutate.Int64()));
             break;
           case 2:
-            m.mutable_mobilisation_date()->set_month(static_cast<int32_t>(mutate.Int64()));
-            m.mutable_mobilisation_date()->set_day(static_cast<int32_t>(mutate.Int64()));
+            m.mutable_mobilisation_date()->set_month(
+                static_cast<int32_t>(mutate.Int64()));
+            m.mutable_mobilisation_date()->set_day(
+                static_cast<int32_t>(mutate.Int64()));
             break;
           default:
             break;
@@ -300,15 +334,17 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       case 9:
         return make(TransferScope(pick(scope), pick(subjects), subject));
       case 10: {
-        v1::DecisionProposed d = Decision(
-            "O", pick(references), {"CFO", "Mayor"},
-            {Amount(v1::AMOUNT_KIND_CAPITAL, int64_t(rng() % 3) * 40000000, "Reserve")});
+        v1::DecisionProposed d =
+            Decision("O", pick(references), {"CFO", "Mayor"},
+                     {Amount(v1::AMOUNT_KIND_CAPITAL,
+                             int64_t(rng() % 3) * 40000000, "Reserve")});
         proposed[d.reference()] = d;
         return make(d);
       }
       case 11: {
         const std::string& ref = pick(references);
-        if (proposed.count(ref) == 0) return make(Status(subject, v1::RAG_GREEN, 2));
+        if (proposed.count(ref) == 0)
+          return make(Status(subject, v1::RAG_GREEN, 2));
         return make(pick(signers).Sign(proposed[ref]));
       }
       case 12:
@@ -368,7 +404,8 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       case 2:
         for (int n = 1 + rng() % 2; n > 0; --n) mutate.MutateField(message);
         e.set_payload(message->SerializePartialAsString());
-        // Mostly on the stream the mutated payload names, so that the rules see it.
+        // Mostly on the stream the mutated payload names, so that the rules see
+        // it.
         if (rng() % 4 != 0) e.set_stream_id(restream());
         break;
       case 3:
@@ -394,10 +431,11 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     return e;
   };
 
-  ASSERT_OK(ledger->Append(Request({Ev(Organisation("O")), Ev(Programme("P0", "O")),
-                                    Ev(Programme("P1", "O")), Ev(Project("J0", "P0")),
-                                    Ev(Project("J1", "P1"))}),
-                           "tester"));
+  ASSERT_OK(
+      ledger->Append(Request({Ev(Organisation("O")), Ev(Programme("P0", "O")),
+                              Ev(Programme("P1", "O")), Ev(Project("J0", "P0")),
+                              Ev(Project("J1", "P1"))}),
+                     "tester"));
   int accepted = 0;
   std::map<absl::StatusCode, int> refused;
   for (int round = 0; round < 4000; ++round) {
@@ -407,7 +445,8 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       events.push_back(mutated_event());
       sent.push_back(events.back());
     }
-    absl::StatusOr<v1::AppendResponse> r = ledger->Append(Request(events), "tester");
+    absl::StatusOr<v1::AppendResponse> r =
+        ledger->Append(Request(events), "tester");
     if (r.ok()) {
       ++accepted;
       continue;
@@ -420,8 +459,10 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     EXPECT_GT(r.status().message().size(), 10u) << r.status();
   }
   std::cout << accepted << " appends accepted, "
-            << refused[absl::StatusCode::kInvalidArgument] << " refused as invalid, "
-            << refused[absl::StatusCode::kFailedPrecondition] << " by the rules\n";
+            << refused[absl::StatusCode::kInvalidArgument]
+            << " refused as invalid, "
+            << refused[absl::StatusCode::kFailedPrecondition]
+            << " by the rules\n";
   EXPECT_GT(accepted, 500);
   EXPECT_GT(refused[absl::StatusCode::kInvalidArgument], 200);
   EXPECT_GT(refused[absl::StatusCode::kFailedPrecondition], 200);
@@ -429,29 +470,33 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   // The committed log, and its fold.
   std::vector<v1::Event> log;
   GovernanceState folded;
-  ASSERT_OK(store.ScanLog(1, /*forward=*/true, [&](uint64_t position, absl::string_view bytes) {
-    absl::StatusOr<v1::Event> e = DecodeStoredEvent(position, bytes);
-    EXPECT_OK(e);
-    if (e.ok()) {
-      EXPECT_OK(folded.Apply(*e, GovernanceState::Mode::kReplay)) << position;
-      log.push_back(*std::move(e));
-    }
-    return true;
-  }));
+  ASSERT_OK(store.ScanLog(
+      1, /*forward=*/true, [&](uint64_t position, absl::string_view bytes) {
+        absl::StatusOr<v1::Event> e = DecodeStoredEvent(position, bytes);
+        EXPECT_OK(e);
+        if (e.ok()) {
+          EXPECT_OK(folded.Apply(*e, GovernanceState::Mode::kReplay))
+              << position;
+          log.push_back(*std::move(e));
+        }
+        return true;
+      }));
   google::protobuf::util::MessageDifferencer same_state;
   same_state.set_repeated_field_comparison(
       google::protobuf::util::MessageDifferencer::AS_SET);
   std::string differences;
   same_state.ReportDifferencesToString(&differences);
   const internal::GovernanceStateSnapshot fold = Entities(folded);
-  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold)) << differences;
+  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold))
+      << differences;
 
   ledger.reset();
   validator = std::make_unique<GovernanceValidator>();
   opened = Ledger::Open(&store, &clock, {}, validator.get());
   ASSERT_OK(opened);
   differences.clear();
-  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold)) << differences;
+  EXPECT_TRUE(same_state.Compare(Entities(validator->state()), fold))
+      << differences;
 
   // Every query over what was accepted, over the whole log and from the index.
   ProgrammeIndex index;
@@ -466,22 +511,32 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   for (const v1::Event& e : log) {
     streams.insert(e.stream_id());
     v1::ProgrammeRegistered p;
-    if (e.event_type() == "govledger.v1.ProgrammeRegistered" && p.ParseFromString(e.payload())) {
+    if (e.event_type() == "govledger.v1.ProgrammeRegistered" &&
+        p.ParseFromString(e.payload())) {
       programme_ids.insert(p.programme_id());
     }
   }
   std::vector<v1::AsAt> cuts;
-  for (v1::AsAtMode mode : {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
-    for (uint64_t position : {uint64_t{1}, uint64_t(log.size() / 2), uint64_t(log.size()),
-                              uint64_t(log.size() + 1)}) {
+  for (v1::AsAtMode mode :
+       {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
+    for (uint64_t position : {uint64_t{1}, uint64_t(log.size() / 2),
+                              uint64_t(log.size()), uint64_t(log.size() + 1)}) {
       v1::AsAt a;
       a.set_position(position);
       a.set_mode(mode);
       cuts.push_back(a);
     }
-    for (int64_t micros : {kStart - kMicrosPerWeek, kStart + 30 * kMicrosPerWeek, now}) {
+    for (int64_t micros :
+         {kStart - kMicrosPerWeek, kStart + 30 * kMicrosPerWeek, now}) {
       v1::AsAt a;
       SetMicros(micros, a.mutable_time());
+      a.set_mode(mode);
+      cuts.push_back(a);
+    }
+    for (int64_t seconds : {std::numeric_limits<int64_t>::max(),
+                            std::numeric_limits<int64_t>::min()}) {
+      v1::AsAt a;  // not a timestamp
+      a.mutable_time()->set_seconds(seconds);
       a.set_mode(mode);
       cuts.push_back(a);
     }
@@ -516,16 +571,18 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
         << full->ShortDebugString() << "\nvs\n"
         << from_index->ShortDebugString();
   };
-  // The report `govledger report` prints from the answers at two points, as Markdown and as
-  // JSON; false when a query refuses one of the points.
-  auto report = [&](const std::string& p, const v1::AsAt& from, const v1::AsAt& to) {
+  // The report `govledger report` prints from the answers at two points, as
+  // Markdown and as JSON; false when a query refuses one of the points.
+  auto report = [&](const std::string& p, const v1::AsAt& from,
+                    const v1::AsAt& to) {
     cli::ReportInputs in;
     in.programme_id = p;
     v1::CompareRequest compare;
     compare.set_programme_id(p);
     *compare.mutable_from() = from;
     *compare.mutable_to() = to;
-    absl::StatusOr<v1::CompareResponse> compared = QueryCompare(indexed, now, compare);
+    absl::StatusOr<v1::CompareResponse> compared =
+        QueryCompare(indexed, now, compare);
     if (!compared.ok()) return false;
     in.compare = *std::move(compared);
     bool complete = true;
@@ -533,7 +590,8 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       if (!answer.ok()) complete = false;
       if (complete) *into = *std::move(answer);
     };
-    for (auto [point, as_at] : {std::pair{&in.current, &to}, std::pair{&in.previous, &from}}) {
+    for (auto [point, as_at] :
+         {std::pair{&in.current, &to}, std::pair{&in.previous, &from}}) {
       v1::GetProgrammeStatusRequest status;
       v1::GetRiskRegisterRequest risks;
       v1::GetBenefitsRequest benefits;
@@ -556,18 +614,22 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       take(QueryDecisionRegister(indexed, now, decisions), &point->decisions);
     }
     if (!complete) return false;
-    SCOPED_TRACE(absl::StrCat("report of ", p, " from ", from.ShortDebugString(), " to ",
+    SCOPED_TRACE(absl::StrCat("report of ", p, " from ",
+                              from.ShortDebugString(), " to ",
                               to.ShortDebugString()));
     EXPECT_THAT(cli::ReportMarkdown(in), ::testing::HasSubstr(p));
     google::protobuf::Struct json;
     const std::string text = cli::ReportJson(in);
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok()) << text;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
+        << text;
     return true;
   };
   for (const std::string& p : programme_ids) {
     std::vector<v1::AsAt> at = cuts;
-    for (int week : {-1, 0, 1, 30, 208, 209, std::numeric_limits<int32_t>::max()}) {
-      for (v1::AsAtMode mode : {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
+    for (int week :
+         {-1, 0, 1, 30, 208, 209, std::numeric_limits<int32_t>::max()}) {
+      for (v1::AsAtMode mode :
+           {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
         v1::AsAt a;
         a.mutable_programme_week()->set_programme_id(p);
         a.mutable_programme_week()->set_week(week);
@@ -576,12 +638,13 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       }
     }
     for (size_t i = 0; i < at.size(); ++i) {
-      const std::string what = absl::StrCat(p, " at ", at[i].ShortDebugString());
+      const std::string what =
+          absl::StrCat(p, " at ", at[i].ShortDebugString());
       v1::GetProgrammeStatusRequest status;
       status.set_programme_id(p);
       *status.mutable_as_at() = at[i];
-      check(QueryProgrammeStatus(log, now, status), QueryProgrammeStatus(indexed, now, status),
-            "status " + what);
+      check(QueryProgrammeStatus(log, now, status),
+            QueryProgrammeStatus(indexed, now, status), "status " + what);
       v1::GetRiskRegisterRequest risk_register;
       risk_register.set_programme_id(p);
       *risk_register.mutable_as_at() = at[i];
@@ -590,27 +653,28 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       v1::GetScopeMapRequest scope_map;
       scope_map.set_programme_id(p);
       *scope_map.mutable_as_at() = at[i];
-      check(QueryScopeMap(log, now, scope_map), QueryScopeMap(indexed, now, scope_map),
-            "scope " + what);
+      check(QueryScopeMap(log, now, scope_map),
+            QueryScopeMap(indexed, now, scope_map), "scope " + what);
       v1::GetBenefitsRequest benefits;
       benefits.set_programme_id(p);
       *benefits.mutable_as_at() = at[i];
-      check(QueryBenefits(log, now, benefits), QueryBenefits(indexed, now, benefits),
-            "benefits " + what);
+      check(QueryBenefits(log, now, benefits),
+            QueryBenefits(indexed, now, benefits), "benefits " + what);
       v1::GetDecisionRegisterRequest decisions;
       decisions.set_organisation_id("O");
       *decisions.mutable_as_at() = at[i];
       check(QueryDecisionRegister(log, now, decisions),
-            QueryDecisionRegister(indexed, now, decisions), "decisions " + what);
+            QueryDecisionRegister(indexed, now, decisions),
+            "decisions " + what);
       v1::CompareRequest compare;
       compare.set_programme_id(p);
       *compare.mutable_from() = at[i];
       *compare.mutable_to() = at[(i + 3) % at.size()];
-      check(QueryCompare(log, now, compare), QueryCompare(indexed, now, compare),
-            "compare " + what);
+      check(QueryCompare(log, now, compare),
+            QueryCompare(indexed, now, compare), "compare " + what);
     }
-    // Pairs of points, in both orders (the CLI refuses a report whose earlier point is the
-    // later one, but the report itself must not mind).
+    // Pairs of points, in both orders (the CLI refuses a report whose earlier
+    // point is the later one, but the report itself must not mind).
     for (size_t i = 0; i < at.size(); ++i) {
       for (size_t j = i + 1; j < at.size(); j += 3) {
         if (report(p, at[i], at[j])) ++reports;
@@ -623,13 +687,14 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       v1::GetEntityHistoryRequest history;
       history.set_stream_id(stream);
       *history.mutable_as_at() = a;
-      check(QueryEntityHistory(log, now, history), QueryEntityHistory(indexed, now, history),
+      check(QueryEntityHistory(log, now, history),
+            QueryEntityHistory(indexed, now, history),
             absl::StrCat("history of ", stream, " at ", a.ShortDebugString()));
     }
   }
-  std::cout << programme_ids.size() << " programmes, " << streams.size() << " streams: "
-            << answered << " queries answered, " << refused_queries << " refused, " << reports
-            << " reports\n";
+  std::cout << programme_ids.size() << " programmes, " << streams.size()
+            << " streams: " << answered << " queries answered, "
+            << refused_queries << " refused, " << reports << " reports\n";
   EXPECT_GT(answered, 800);
   EXPECT_GT(reports, 100);
 }

@@ -170,7 +170,8 @@ TEST_F(RulesTest, StatusReportShape) {
 TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabs) {
   SetUpProgrammes();
   v1::StatusReported report = Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3);
-  for (const char* text : {"Line one\nline two", "Windows\r\nline", "a\ttab", "\xC2\xA3 and \xE2\x80\xAE"}) {
+  for (const char* text :
+       {"Line one\nline two", "Windows\r\nline", "a\ttab", "\xC2\xA3 and \xE2\x80\xAE"}) {
     report.set_commentary(text);
     EXPECT_OK(Append(Ev(report))) << text;
   }
