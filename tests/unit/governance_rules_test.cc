@@ -190,6 +190,22 @@ TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabs) {
                                          HasSubstr("text may hold line breaks"))))
         << text;
   }
+  // At every offset (the scan takes eight bytes at a time), each kind of control character,
+  // and the text next to them.
+  for (size_t offset = 0; offset < 20; ++offset) {
+    for (auto [bad, code] : {std::pair<std::string, std::string>{"\x01", "U+0001"},
+                             {"\x1f", "U+001F"}, {"\x7f", "U+007F"}, {"\xC2\x80", "U+0080"},
+                             {"\xC2\x9F", "U+009F"}}) {
+      report.set_commentary(std::string(offset, 'a') + bad + std::string(9, 'b'));
+      EXPECT_THAT(Append(Ev(report)),
+                  StatusIs(kInvalid, HasSubstr(absl::StrCat(code, " at byte ", offset))))
+          << offset << " " << code;
+    }
+    for (const char* fine : {" ", "~", "\xC2\xA0", "\xC2\xBF", "\xC3\x82", "\xE2\x82\xAC"}) {
+      report.set_commentary(std::string(offset, 'a') + fine + std::string(9, 'b'));
+      EXPECT_OK(Append(Ev(report))) << offset << " " << fine;
+    }
+  }
   // Nested and repeated fields are named by their path.
   v1::ProgrammeRegistered programme = Programme("NEW", "MOPAC");
   v1::Tranche* tranche = programme.add_tranches();
