@@ -232,6 +232,29 @@ internal::GovernanceStateSnapshot Entities(const GovernanceState& state) {
   return snapshot;
 }
 
+// The requests for a programme's answers at one point, as `govledger report`
+// makes them.
+struct PointRequests {
+  v1::GetProgrammeStatusRequest status;
+  v1::GetRiskRegisterRequest risks;
+  v1::GetBenefitsRequest benefits;
+  v1::GetScopeMapRequest scope;
+  v1::GetDecisionRegisterRequest decisions;
+};
+PointRequests RequestsAt(const std::string& programme, const v1::AsAt& as_at) {
+  PointRequests r;
+  auto set = [&](auto& request) {
+    request.set_programme_id(programme);
+    *request.mutable_as_at() = as_at;
+  };
+  set(r.status);
+  set(r.risks);
+  set(r.benefits);
+  set(r.scope);
+  set(r.decisions);
+  return r;
+}
+
 TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   // Protobuf logs every string field holding invalid UTF-8 it serializes or
   // parses; the refusals are what is checked.
@@ -592,26 +615,12 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     };
     for (auto [point, as_at] :
          {std::pair{&in.current, &to}, std::pair{&in.previous, &from}}) {
-      v1::GetProgrammeStatusRequest status;
-      v1::GetRiskRegisterRequest risks;
-      v1::GetBenefitsRequest benefits;
-      v1::GetScopeMapRequest scope;
-      v1::GetDecisionRegisterRequest decisions;
-      status.set_programme_id(p);
-      risks.set_programme_id(p);
-      benefits.set_programme_id(p);
-      scope.set_programme_id(p);
-      decisions.set_programme_id(p);
-      *status.mutable_as_at() = *as_at;
-      *risks.mutable_as_at() = *as_at;
-      *benefits.mutable_as_at() = *as_at;
-      *scope.mutable_as_at() = *as_at;
-      *decisions.mutable_as_at() = *as_at;
-      take(QueryProgrammeStatus(indexed, now, status), &point->status);
-      take(QueryRiskRegister(indexed, now, risks), &point->risks);
-      take(QueryBenefits(indexed, now, benefits), &point->benefits);
-      take(QueryScopeMap(indexed, now, scope), &point->scope);
-      take(QueryDecisionRegister(indexed, now, decisions), &point->decisions);
+      const PointRequests r = RequestsAt(p, *as_at);
+      take(QueryProgrammeStatus(indexed, now, r.status), &point->status);
+      take(QueryRiskRegister(indexed, now, r.risks), &point->risks);
+      take(QueryBenefits(indexed, now, r.benefits), &point->benefits);
+      take(QueryScopeMap(indexed, now, r.scope), &point->scope);
+      take(QueryDecisionRegister(indexed, now, r.decisions), &point->decisions);
     }
     if (!complete) return false;
     SCOPED_TRACE(absl::StrCat("report of ", p, " from ",
@@ -640,32 +649,24 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
     for (size_t i = 0; i < at.size(); ++i) {
       const std::string what =
           absl::StrCat(p, " at ", at[i].ShortDebugString());
-      v1::GetProgrammeStatusRequest status;
-      status.set_programme_id(p);
-      *status.mutable_as_at() = at[i];
-      check(QueryProgrammeStatus(log, now, status),
-            QueryProgrammeStatus(indexed, now, status), "status " + what);
-      v1::GetRiskRegisterRequest risk_register;
-      risk_register.set_programme_id(p);
-      *risk_register.mutable_as_at() = at[i];
-      check(QueryRiskRegister(log, now, risk_register),
-            QueryRiskRegister(indexed, now, risk_register), "risks " + what);
-      v1::GetScopeMapRequest scope_map;
-      scope_map.set_programme_id(p);
-      *scope_map.mutable_as_at() = at[i];
-      check(QueryScopeMap(log, now, scope_map),
-            QueryScopeMap(indexed, now, scope_map), "scope " + what);
-      v1::GetBenefitsRequest benefits;
-      benefits.set_programme_id(p);
-      *benefits.mutable_as_at() = at[i];
-      check(QueryBenefits(log, now, benefits),
-            QueryBenefits(indexed, now, benefits), "benefits " + what);
-      v1::GetDecisionRegisterRequest decisions;
-      decisions.set_organisation_id("O");
-      *decisions.mutable_as_at() = at[i];
-      check(QueryDecisionRegister(log, now, decisions),
-            QueryDecisionRegister(indexed, now, decisions),
+      const PointRequests r = RequestsAt(p, at[i]);
+      check(QueryProgrammeStatus(log, now, r.status),
+            QueryProgrammeStatus(indexed, now, r.status), "status " + what);
+      check(QueryRiskRegister(log, now, r.risks),
+            QueryRiskRegister(indexed, now, r.risks), "risks " + what);
+      check(QueryScopeMap(log, now, r.scope),
+            QueryScopeMap(indexed, now, r.scope), "scope " + what);
+      check(QueryBenefits(log, now, r.benefits),
+            QueryBenefits(indexed, now, r.benefits), "benefits " + what);
+      check(QueryDecisionRegister(log, now, r.decisions),
+            QueryDecisionRegister(indexed, now, r.decisions),
             "decisions " + what);
+      v1::GetDecisionRegisterRequest organisation_decisions;
+      organisation_decisions.set_organisation_id("O");
+      *organisation_decisions.mutable_as_at() = at[i];
+      check(QueryDecisionRegister(log, now, organisation_decisions),
+            QueryDecisionRegister(indexed, now, organisation_decisions),
+            "decisions of O " + what);
       v1::CompareRequest compare;
       compare.set_programme_id(p);
       *compare.mutable_from() = at[i];
