@@ -135,8 +135,11 @@ int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week) {
 }
 
 int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros) {
-  const int64_t since = micros - DateMicros(programme.mobilisation_date());
-  if (since < 0) return 0;
+  const int64_t start = DateMicros(programme.mobilisation_date());
+  if (micros < start) return 0;
+  // micros - start can pass int64 (micros near its top, start before 1970),
+  // not uint64; and 2^64 microseconds are about 30.5 million weeks, an int.
+  const uint64_t since = static_cast<uint64_t>(micros) - static_cast<uint64_t>(start);
   return static_cast<int>(since / kMicrosPerWeek) + 1;
 }
 

@@ -125,7 +125,7 @@ TEST(CalendarTest, WeeksOfThePlan) {
 }
 
 // The case: a risk closure effective in week 80 is recorded in week 84.
-TEST(CalendarTest, TheEndOfAWeekPastInt64IsHeldAtTheLimit) {
+TEST(CalendarTest, WeeksPastTheLimitsAreHeldThere) {
   v1::ProgrammeRegistered programme = Programme("LPP", "LPF");
   EXPECT_EQ(projections::EndOfWeekMicros(programme, 1),
             kMobilised + projections::kMicrosPerWeek - 1);
@@ -133,6 +133,14 @@ TEST(CalendarTest, TheEndOfAWeekPastInt64IsHeldAtTheLimit) {
             std::numeric_limits<int64_t>::max());
   EXPECT_EQ(projections::EndOfWeekMicros(programme, std::numeric_limits<int>::min()),
             std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(projections::PlanWeekAt(programme, kMobilised), 1);
+  EXPECT_EQ(projections::PlanWeekAt(programme, kMobilised - 1), 0);
+  EXPECT_EQ(projections::PlanWeekAt(programme, std::numeric_limits<int64_t>::min()), 0);
+  // The last instant int64 holds is in week 15,247,919 of a plan from 2015 (about 292,000
+  // years), and in week 15,253,920 of one from 1900, whose start is before 1970 (negative).
+  EXPECT_EQ(projections::PlanWeekAt(programme, std::numeric_limits<int64_t>::max()), 15247919);
+  programme.mutable_mobilisation_date()->set_year(1900);
+  EXPECT_EQ(projections::PlanWeekAt(programme, std::numeric_limits<int64_t>::max()), 15253920);
 }
 
 TEST(AsAtTest, RiskClosedInWeek80RecordedInWeek84) {
