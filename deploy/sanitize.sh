@@ -14,6 +14,7 @@ bash "$root/deploy/setup.sh"
 cmake_args=(-S "$root" -B "$build" -G Ninja
   -DCMAKE_BUILD_TYPE=Debug
   -DGOVLEDGER_BUILD_TESTS=ON
+  -DGOVLEDGER_TEST_TIMEOUT_SCALE=4
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
 if command -v ccache >/dev/null 2>&1; then
   cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
