@@ -28,8 +28,9 @@ absl::Status ValidateStreamId(absl::string_view id) {
   }
   for (char c : id) {
     if (!IsStreamChar(c)) {
-      return errors::InvalidArgument(absl::StrCat(
-          "stream_id '", absl::CHexEscape(id), "' contains an illegal character; use A-Z a-z 0-9 . _ : / -"));
+      return errors::InvalidArgument(absl::StrCat("stream_id '", absl::CHexEscape(id),
+                                                  "' contains an illegal character; use A-Z "
+                                                  "a-z 0-9 . _ : / -"));
     }
   }
   if (id.front() == '/' || id.back() == '/') {
@@ -47,8 +48,9 @@ absl::Status ValidateEventType(absl::string_view type) {
   }
   for (char c : type) {
     if (!IsTypeChar(c)) {
-      return errors::InvalidArgument(absl::StrCat(
-          "event_type '", absl::CHexEscape(type), "' contains an illegal character; use A-Z a-z 0-9 . _ -"));
+      return errors::InvalidArgument(absl::StrCat("event_type '", absl::CHexEscape(type),
+                                                  "' contains an illegal character; use A-Z "
+                                                  "a-z 0-9 . _ -"));
     }
   }
   return absl::OkStatus();
@@ -63,7 +65,8 @@ absl::Status ValidateActor(absl::string_view actor) {
     const auto c = static_cast<unsigned char>(actor[i]);
     // C0, DEL, and C1 (U+0080 to U+009F: 0xC2 0x80 to 0xC2 0x9F in UTF-8).
     if (c < 0x20 || c == 0x7F ||
-        (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
+        (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) >= 0x80 &&
+         static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
       return errors::InvalidArgument("actor contains a control character");
     }
   }
