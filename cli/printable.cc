@@ -44,11 +44,17 @@ bool ActedOn(uint32_t cp) {
          (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-bool NeedsEscapes(absl::string_view text) {
+// Whether the character `cp` at `i` in `text` is a line break or tab kept as it is.
+bool Kept(absl::string_view text, size_t i, uint32_t cp, LineBreaks line_breaks) {
+  if (line_breaks != LineBreaks::kKeep) return false;
+  return cp == '\n' || cp == '\t' || (cp == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+}
+
+bool NeedsEscapes(absl::string_view text, LineBreaks line_breaks) {
   for (size_t i = 0; i < text.size();) {
     uint32_t cp;
     const size_t n = Utf8Length(text.substr(i), &cp);
-    if (n == 0 || ActedOn(cp)) return true;
+    if (n == 0 || (ActedOn(cp) && !Kept(text, i, cp, line_breaks))) return true;
     i += n;
   }
   return false;
@@ -56,8 +62,8 @@ bool NeedsEscapes(absl::string_view text) {
 
 }  // namespace
 
-std::string PrintableText(absl::string_view text) {
-  if (!NeedsEscapes(text)) return std::string(text);
+std::string PrintableText(absl::string_view text, LineBreaks line_breaks) {
+  if (!NeedsEscapes(text, line_breaks)) return std::string(text);
   std::string out;
   out.reserve(text.size() + 16);
   for (size_t i = 0; i < text.size();) {
@@ -68,7 +74,7 @@ std::string PrintableText(absl::string_view text) {
       ++i;
       continue;
     }
-    if (!ActedOn(cp)) {
+    if (!ActedOn(cp) || Kept(text, i, cp, line_breaks)) {
       out.append(text.data() + i, n);
     } else if (cp == '\n') {
       out += "\\n";
@@ -86,7 +92,7 @@ std::string PrintableText(absl::string_view text) {
   return out;
 }
 
-void MakePrintable(google::protobuf::Message* message) {
+void MakePrintable(google::protobuf::Message* message, LineBreaks line_breaks) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Descriptor* descriptor = message->GetDescriptor();
   const google::protobuf::Reflection* reflection = message->GetReflection();
@@ -98,22 +104,24 @@ void MakePrintable(google::protobuf::Message* message) {
         for (int k = 0; k < reflection->FieldSize(*message, field); ++k) {
           const std::string& text =
               reflection->GetRepeatedStringReference(*message, field, k, &scratch);
-          if (NeedsEscapes(text)) {
-            reflection->SetRepeatedString(message, field, k, PrintableText(text));
+          if (NeedsEscapes(text, line_breaks)) {
+            reflection->SetRepeatedString(message, field, k, PrintableText(text, line_breaks));
           }
         }
       } else {
         std::string scratch;
         const std::string& text = reflection->GetStringReference(*message, field, &scratch);
-        if (NeedsEscapes(text)) reflection->SetString(message, field, PrintableText(text));
+        if (NeedsEscapes(text, line_breaks)) {
+          reflection->SetString(message, field, PrintableText(text, line_breaks));
+        }
       }
     } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       if (field->is_repeated()) {
         for (int k = 0; k < reflection->FieldSize(*message, field); ++k) {
-          MakePrintable(reflection->MutableRepeatedMessage(message, field, k));
+          MakePrintable(reflection->MutableRepeatedMessage(message, field, k), line_breaks);
         }
       } else if (reflection->HasField(*message, field)) {
-        MakePrintable(reflection->MutableMessage(message, field));
+        MakePrintable(reflection->MutableMessage(message, field), line_breaks);
       }
     }
   }

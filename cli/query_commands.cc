@@ -716,7 +716,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
            &in.compare, &in.current.status, &in.current.risks, &in.current.benefits,
            &in.current.scope, &in.current.decisions, &in.previous.status, &in.previous.risks,
            &in.previous.benefits, &in.previous.scope, &in.previous.decisions}) {
-    MakePrintable(answer);
+    MakePrintable(answer, LineBreaks::kKeep);  // MarkdownText turns them into spaces
   }
   return Print(ReportMarkdown(in));
 }

@@ -245,8 +245,9 @@ std::string ReportMarkdown(const ReportInputs& in) {
   const ReportPoint& then = in.previous;
   const v1::WorkStatus& programme = now.status.programme();
   std::string out =
-      absl::StrCat("# ", programme.name().empty() ? in.programme_id : programme.name(), " (",
-                   in.programme_id, "): update at week ", ReportWeek(now.status),
+      absl::StrCat("# ",
+                   MarkdownText(programme.name().empty() ? in.programme_id : programme.name()),
+                   " (", in.programme_id, "): update at week ", ReportWeek(now.status),
                    ", last reported at week ", ReportWeek(then.status), "\n\n");
   absl::StrAppend(&out, "- Now: ", DescribeAsAt(now.status.as_at(), now.status.plan_week()),
                   "\n- Last time: ", DescribeAsAt(then.status.as_at(), then.status.plan_week()),
@@ -267,7 +268,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   absl::StrAppend(&out, "\n");
   if (!programme.commentary().empty()) {
-    absl::StrAppend(&out, "\n> ", absl::StrReplaceAll(programme.commentary(), {{"\n", " "}}), "\n");
+    absl::StrAppend(&out, "\n> ", MarkdownText(programme.commentary()), "\n");
   }
 
   // Projects by rating.

@@ -28,11 +28,25 @@ std::string Aligned(const std::string& text, const std::string& painted, size_t 
   return right ? absl::StrCat(pad, painted) : absl::StrCat(painted, pad);
 }
 
-std::string MarkdownCell(const std::string& text) {
-  return absl::StrReplaceAll(text, {{"|", "\\|"}, {"\r\n", " "}, {"\n", " "}});
-}
-
 }  // namespace
+
+std::string MarkdownText(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;  // the \n follows
+    if (c == '\n') {
+      out.push_back(' ');
+      continue;
+    }
+    if (absl::string_view("\\`*_[]<>|~&#").find(c) != absl::string_view::npos) {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
 
 Table::Table(std::vector<std::string> headers)
     : headers_(std::move(headers)), right_(headers_.size(), false) {}
@@ -77,10 +91,10 @@ std::string Table::Render(bool colour) const {
 std::string Table::RenderMarkdown() const {
   std::vector<std::vector<std::string>> cells;
   cells.push_back({});
-  for (const std::string& h : headers_) cells.back().push_back(MarkdownCell(h));
+  for (const std::string& h : headers_) cells.back().push_back(MarkdownText(h));
   for (const std::vector<Cell>& row : rows_) {
     cells.push_back({});
-    for (const Cell& cell : row) cells.back().push_back(MarkdownCell(Shown(cell)));
+    for (const Cell& cell : row) cells.back().push_back(MarkdownText(Shown(cell)));
   }
   std::vector<size_t> widths(headers_.size(), 3);
   for (const std::vector<std::string>& row : cells) {

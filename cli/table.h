@@ -47,8 +47,7 @@ class Table {
   // wrapped in ANSI SGR codes (the padding stays outside them).
   std::string Render(bool colour) const;
 
-  // A GitHub-flavoured Markdown pipe table, never coloured; "|" in cells is escaped and
-  // newlines become spaces.
+  // A GitHub-flavoured Markdown pipe table, never coloured; every cell is MarkdownText.
   std::string RenderMarkdown() const;
 
  private:
@@ -56,6 +55,12 @@ class Table {
   std::vector<bool> right_;
   std::vector<std::vector<Cell>> rows_;
 };
+
+// `text` as Markdown that renders as the text itself, on one line: a line break ("\n" or
+// "\r\n") becomes a space, and each character Markdown or HTML could act on
+// (\ ` * _ [ ] < > | ~ & #) is escaped with a backslash, so that stored text cannot add a
+// link, an image, emphasis, a table cell or an HTML comment hiding what follows it.
+std::string MarkdownText(absl::string_view text);
 
 // Columns `text` takes on a terminal: its code points (continuation bytes not counted).
 size_t DisplayWidth(absl::string_view text);

@@ -585,6 +585,9 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
     EXPECT_EQ(r.out.find_first_of("\r\x1b\x9b"), std::string::npos) << r.out;
     if (args.rfind("tail", 0) == 0) {
       EXPECT_THAT(r.out, HasSubstr("clerk\\u009b31m\n"));
+    } else if (args.rfind("report", 0) == 0) {
+      // Markdown, which shows the backslashes and the bracket as written.
+      EXPECT_THAT(r.out, HasSubstr(R"(> RED: overspent\\r\\x1b\[2KGREEN: all fine)"));
     } else if (args.rfind("history", 0) != 0) {
       EXPECT_THAT(r.out, HasSubstr(shown));
     }
@@ -593,6 +596,18 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
   v1::GetProgrammeStatusResponse status;
   RunJson("status --programme LPP", &status);
   EXPECT_EQ(status.programme().commentary(), hostile);
+
+  // Text that Markdown or HTML would act on is shown as written in the report: no HTML comment
+  // hiding what follows, no link, no emphasis, no extra table cell; line breaks are spaces.
+  report.set_plan_week(88);
+  report.set_commentary("Fine <!-- hidden --> [approved](https://example.com) **bold**\nnext|line");
+  ASSERT_THAT(Append(*stub_, MakeAppend({gov::Ev(report)}), &response), GrpcOk());
+  CliRun markdown = Run("report --programme LPP --since-week 74");
+  ASSERT_EQ(markdown.code, 0) << markdown.err;
+  EXPECT_THAT(markdown.out,
+              HasSubstr(R"(> Fine \<!-- hidden --\> \[approved\](https://example.com) )"
+                        R"(\*\*bold\*\* next\|line)"
+                        "\n"));
 }
 
 TEST_F(CliQueryTest, UnreachableServerExitsThreeNamingTheAddress) {

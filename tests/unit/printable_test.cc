@@ -33,6 +33,16 @@ TEST(PrintableTextTest, ControlCharactersAreEscaped) {
   EXPECT_EQ(PrintableText("\xC2\xA0\xE2\x80\xA9\xE2\x81\xAA"), "\xC2\xA0\xE2\x80\xA9\xE2\x81\xAA");
 }
 
+TEST(PrintableTextTest, LineBreaksAndTabsCanBeKept) {
+  EXPECT_EQ(PrintableText("a\nb\r\nc\td", LineBreaks::kKeep), "a\nb\r\nc\td");
+  // A carriage return that is not before a line feed, and the rest, are escaped all the same.
+  EXPECT_EQ(PrintableText("a\rb\x1b\r", LineBreaks::kKeep), "a\\rb\\x1b\\r");
+  v1::ProjectClosed closed;
+  closed.add_lessons("one\ntwo\x07");
+  MakePrintable(&closed, LineBreaks::kKeep);
+  EXPECT_EQ(closed.lessons(0), "one\ntwo\\x07");
+}
+
 TEST(PrintableTextTest, BytesThatAreNotUtf8AreEscapedOneByOne) {
   EXPECT_EQ(PrintableText("\xff\xfe"), "\\xff\\xfe");
   EXPECT_EQ(PrintableText("\xC0\xAF"), "\\xc0\\xaf");                  // overlong '/'

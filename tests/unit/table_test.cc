@@ -98,6 +98,15 @@ TEST(TableTest, MarkdownPadsRightAlignsAndEscapes) {
             "| two lines |      - |\n");
 }
 
+TEST(TableTest, MarkdownTextRendersAsTheTextItself) {
+  EXPECT_EQ(MarkdownText("LPP week 86: AMBER (\xC2\xA3730,000.00)"),
+            "LPP week 86: AMBER (\xC2\xA3730,000.00)");
+  EXPECT_EQ(MarkdownText("<!-- x --> [a](b) ![i](j) **b** _i_ `c` ~~s~~ a|b R&D #1 \\"),
+            "\\<!-- x --\\> \\[a\\](b) !\\[i\\](j) \\*\\*b\\*\\* \\_i\\_ \\`c\\` "
+            "\\~\\~s\\~\\~ a\\|b R\\&D \\#1 \\\\");
+  EXPECT_EQ(MarkdownText("one\ntwo\r\nthree"), "one two three");
+}
+
 TEST(TableTest, MarkdownIsNeverColoured) {
   Table t({"RAG"});
   t.AddRow({RagCell(v1::RAG_RED)});
