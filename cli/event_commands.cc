@@ -163,6 +163,87 @@ grpc::Status RawRead(grpc::GenericStub& stub, const v1::ReadRequest& request, st
   return grpc::Status::OK;
 }
 
+// A Subscribe call whose events arrive as their stored bytes, as `export` reads pages, so that
+// `tail --json` writes an event with fields this version does not know with those bytes
+// (ExportDocument), verifiable like an export. Blocking, one operation at a time; not
+// thread-safe. No deadline: it follows the log until the stream ends or Cancel.
+class RawSubscription {
+ public:
+  RawSubscription(const std::shared_ptr<grpc::Channel>& channel, uint64_t from) : stub_(channel) {
+    call_ = stub_.PrepareCall(&context_, kSubscribeMethod, &cq_);
+    call_->StartCall(this);
+    ok_ = Await();
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    const std::string bytes = request.SerializeAsString();
+    grpc::Slice slice(bytes);
+    if (ok_) {
+      call_->Write(grpc::ByteBuffer(&slice, 1), this);
+      ok_ = Await();
+    }
+    if (ok_) {
+      call_->WritesDone(this);
+      ok_ = Await();
+    }
+  }
+  RawSubscription(const RawSubscription&) = delete;
+  RawSubscription& operator=(const RawSubscription&) = delete;
+  ~RawSubscription() {
+    if (!finished_) {
+      context_.TryCancel();
+      Finish().IgnoreError();
+    }
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+  // The next event's stored bytes; false once the stream has ended (then call Finish).
+  bool Next(std::string* stored) {
+    if (!ok_) return false;
+    grpc::ByteBuffer buffer;
+    call_->Read(&buffer, this);
+    if (!(ok_ = Await())) return false;
+    std::vector<grpc::Slice> slices;
+    if (!buffer.Dump(&slices).ok()) return ok_ = false;
+    stored->clear();
+    for (const grpc::Slice& slice : slices) {
+      stored->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    return true;
+  }
+
+  // How the call ended. Once only.
+  grpc::Status Finish() {
+    grpc::Status status;
+    call_->Finish(&status, this);
+    Await();
+    finished_ = true;
+    return status;
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  static constexpr char kSubscribeMethod[] = "/govledger.v1.LedgerService/Subscribe";
+
+  // Waits for the one operation in flight; false when it failed (the stream ended).
+  bool Await() {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq_.Next(&tag, &ok) && ok;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::ClientContext context_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  bool ok_ = false;
+  bool finished_ = false;
+};
+
 // RFC 3339 to the second, for people.
 std::string ShortTime(const pb::Timestamp& t) {
   std::string text = pb::util::TimeUtil::ToString(t);
@@ -520,7 +601,8 @@ int EventCommands::Export(const std::string& server) {
 }
 
 int EventCommands::Tail(const std::string& server) {
-  auto stub = v1::LedgerService::NewStub(Connect(server));
+  const std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto stub = v1::LedgerService::NewStub(channel);
   uint64_t from = from_;
   // Waits before another attempt with --retry: 1 s, doubling to at most 16 s; back to 1 s once
   // an event has arrived.
@@ -545,14 +627,17 @@ int EventCommands::Tail(const std::string& server) {
       }
       from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
     }
-    grpc::ClientContext context;  // no deadline: follows the log until stopped
-    v1::SubscribeRequest request;
-    request.set_from_position(from);
-    std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->Subscribe(&context, request);
-    v1::Event event;
-    while ((limit_ == 0 || shown < limit_) && reader->Read(&event)) {
+    RawSubscription subscription(channel, from);
+    std::string stored;
+    while ((limit_ == 0 || shown < limit_) && subscription.Next(&stored)) {
+      absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(0, stored);
+      if (!decoded.ok()) {
+        return Fail(kExitRefused, absl::StrCat("tail: the event at position ", from,
+                                               " does not parse as a stored event"));
+      }
+      const v1::Event& event = *decoded;
       if (json_) {
-        std::cout << EventDocument(event) << "\n";
+        std::cout << ExportDocument(event, stored) << "\n";
       } else {
         std::cout << absl::StrFormat("%8d  %s  %-32s  %s  %s\n", event.position(),
                                      ShortTime(event.recorded_time()),
@@ -566,10 +651,10 @@ int EventCommands::Tail(const std::string& server) {
       backoff = std::chrono::seconds(1);
     }
     if (limit_ != 0 && shown >= limit_) {
-      context.TryCancel();
+      subscription.Cancel();
       return kExitOk;
     }
-    grpc::Status status = reader->Finish();
+    grpc::Status status = subscription.Finish();
     if (status.ok()) return kExitOk;
     if (!retry_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) {
       return FailCall(server, status);

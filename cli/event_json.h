@@ -11,9 +11,9 @@
 // - absent or null: an empty payload.
 // Server-set fields (position, streamVersion, recordedTime, actor, prevHash, hash) may be
 // present, as `export` writes them; ParseEventDocument drops them, so an export re-imports.
-// `export` adds `storedBytes` (base64 of the event's stored bytes) to an event whose envelope
-// holds fields this program does not know (written by a newer govledgerd), since the JSON
-// mapping cannot carry them: `verify --file` checks the hash over those bytes, and
+// `export` and `tail --json` add `storedBytes` (base64 of the event's stored bytes) to an event
+// whose envelope holds fields this program does not know (written by a newer govledgerd), since
+// the JSON mapping cannot carry them: `verify --file` checks the hash over those bytes, and
 // ParseEventDocument refuses such a line, whose unknown fields an import would drop.
 // Integers outside +/-2^53 in a payload object must be JSON strings (as the mapping prints
 // int64), since a JSON number is read as a double.

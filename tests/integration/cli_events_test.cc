@@ -592,6 +592,13 @@ TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndN
   ASSERT_EQ(Cli(absl::StrCat(Server(), " export --stream notes/7 --out ", stream)).code, 0);
   CliRun stream_ok = Cli(absl::StrCat("verify --file ", stream, " --head-hash ", head_hex));
   ASSERT_EQ(stream_ok.code, 0) << stream_ok.err;
+  // `tail --json` writes the same lines as `export`, so what it followed verifies too.
+  CliRun tail = Cli(absl::StrCat(Server(), " tail --from 1 --limit 3 --json"));
+  ASSERT_EQ(tail.code, 0) << tail.err;
+  EXPECT_EQ(tail.out, *text);
+  CliRun tail_ok = Cli(absl::StrCat("verify --file ", WriteFile("tail.jsonl", Lines(tail.out)),
+                                    " --head-hash ", head_hex));
+  ASSERT_EQ(tail_ok.code, 0) << tail_ok.err;
 
   // The fields shown must be those of the stored bytes.
   std::vector<std::string> edited = lines;
