@@ -18,6 +18,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -141,6 +142,8 @@ TEST_F(
   std::atomic<bool> stop{false};
   std::atomic<int> appended{0};
   std::atomic<int> failures{0};
+  std::mutex first_failure_mu;
+  std::string first_failure;  // for the message when an append fails
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
@@ -150,8 +153,9 @@ TEST_F(
             AppendOne(*stub, absl::StrCat("admin/client-", c), "concurrent");
         if (r.ok()) {
           ++appended;
-        } else {
-          ++failures;
+        } else if (++failures == 1) {
+          std::lock_guard lock(first_failure_mu);
+          first_failure = r.status().ToString();
         }
       }
     });
@@ -166,7 +170,7 @@ TEST_F(
   }
   stop = true;
   for (std::thread& t : clients) t.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << "the first: " << first_failure;
   ASSERT_EQ(r.code, 0) << r.err;
 
   // The manifest: the head the copy holds, and every file with its size and
