@@ -39,7 +39,8 @@ class EventValidator {
   // excluded), in order, against the committed state plus the appends accepted earlier in
   // this group. OK: the events are staged. Otherwise the status to refuse the append with
   // (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload), and the
-  // state is exactly as before the call.
+  // state is exactly as before the call. The events stay valid (the writer keeps them) until
+  // the group ends with CommitGroup or AbortGroup.
   virtual absl::Status CheckAppend(const std::vector<const v1::Event*>& events,
                                    const AppendContext& context) = 0;
 

@@ -292,8 +292,15 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     for (auto& p : group) p->status = Stage(*p, staging);
 
     const ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
-    absl::Status wrote =
-        staging.writes.empty() ? absl::OkStatus() : store_->Write(staging.writes, new_head);
+    absl::Status wrote = absl::OkStatus();
+    if (!staging.writes.empty()) {
+      {
+        // A sync may have failed while this group was staged: then nothing more is written.
+        std::lock_guard lock(sync_mu_);
+        wrote = failed_;
+      }
+      if (wrote.ok()) wrote = store_->Write(staging.writes, new_head);
+    }
     if (!wrote.ok()) {
       // What the store holds after a failed write is unknown: stop writing rather than risk
       // a fork in the chain. A restart re-reads and re-verifies the store.

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "projections/corrections.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -41,21 +45,33 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-// Lower-case ids of the events corrected by the CorrectionRecorded events among
-// `events`.
-template <typename It>
-absl::flat_hash_set<std::string> CorrectedIds(It begin, It end) {
-  absl::flat_hash_set<std::string> out;
+// The correction `e` is, as (its lower-case id, the lower-case id it names);
+// nullopt for any other event.
+std::optional<std::pair<std::string, std::string>> CorrectionOf(
+    const v1::Event& e) {
   static const std::string kCorrection =
       v1::CorrectionRecorded::descriptor()->full_name();
+  if (e.event_type() != kCorrection) return std::nullopt;
+  v1::CorrectionRecorded m;
+  if (!m.ParseFromString(e.payload())) return std::nullopt;
+  return std::make_pair(absl::AsciiStrToLower(e.event_id()),
+                        absl::AsciiStrToLower(m.corrected_event_id()));
+}
+
+// Lower-case ids of the events a fold leaves out for the corrections among
+// `events` (in position order; projections/corrections.h).
+template <typename It, typename Deref>
+absl::flat_hash_set<std::string> VoidedIds(It begin, It end, Deref deref) {
+  std::vector<std::pair<std::string, std::string>> corrections;
   for (It it = begin; it != end; ++it) {
-    if (it->event_type() != kCorrection) continue;
-    v1::CorrectionRecorded m;
-    if (m.ParseFromString(it->payload())) {
-      out.insert(absl::AsciiStrToLower(m.corrected_event_id()));
-    }
+    if (auto c = CorrectionOf(deref(*it))) corrections.push_back(*std::move(c));
   }
-  return out;
+  return LeftOutEvents(corrections);
+}
+absl::flat_hash_set<std::string> VoidedIds(
+    std::vector<v1::Event>::const_iterator begin,
+    std::vector<v1::Event>::const_iterator end) {
+  return VoidedIds(begin, end, [](const v1::Event& e) -> const v1::Event& { return e; });
 }
 
 }  // namespace
@@ -286,7 +302,7 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
             log.begin();
     }
     absl::flat_hash_set<std::string> corrected =
-        CorrectedIds(log.begin(), log.begin() + end);
+        VoidedIds(log.begin(), log.begin() + end);
     out.reserve(end);
     for (size_t i = 0; i < end; ++i) {
       if (!corrected.empty() &&
@@ -297,7 +313,7 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
     return out;
   }
   absl::flat_hash_set<std::string> corrected =
-      CorrectedIds(log.begin(), log.end());
+      VoidedIds(log.begin(), log.end());
   const int64_t t = cut.micros.value_or(INT64_MIN);
   for (const v1::Event& e : log) {
     if (EffectiveMicros(e) > t) continue;
@@ -315,8 +331,6 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
 
 std::vector<const v1::Event*> SelectEvents(
     const std::vector<const v1::Event*>& candidates, const Cut& cut) {
-  static const std::string kCorrection =
-      v1::CorrectionRecorded::descriptor()->full_name();
   std::vector<const v1::Event*> chosen;
   chosen.reserve(candidates.size());
   if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
@@ -335,15 +349,11 @@ std::vector<const v1::Event*> SelectEvents(
   }
   // Corrections visible at the cut: AS_RECORDED, those chosen; AS_KNOWN, every
   // candidate.
-  absl::flat_hash_set<std::string> corrected;
-  for (const v1::Event* e :
-       cut.mode == v1::AS_AT_MODE_AS_RECORDED ? chosen : candidates) {
-    if (e->event_type() != kCorrection) continue;
-    v1::CorrectionRecorded m;
-    if (m.ParseFromString(e->payload())) {
-      corrected.insert(absl::AsciiStrToLower(m.corrected_event_id()));
-    }
-  }
+  const std::vector<const v1::Event*>& visible =
+      cut.mode == v1::AS_AT_MODE_AS_RECORDED ? chosen : candidates;
+  absl::flat_hash_set<std::string> corrected =
+      VoidedIds(visible.begin(), visible.end(),
+                [](const v1::Event* e) -> const v1::Event& { return *e; });
   std::vector<const v1::Event*> out;
   out.reserve(chosen.size());
   for (const v1::Event* e : chosen) {

@@ -12,10 +12,11 @@
 //   goes backwards), in position order.
 // - AS_KNOWN: every event of the log whose effective time is at or before the
 //   cut instant, in effective-time order, ties by position.
-// - Corrections: an event named by a CorrectionRecorded that the cut can see
-//   (AS_RECORDED: at or before the cut; AS_KNOWN: anywhere in the log, since
-//   it is now known) is left out of the fold; the correction itself is folded
-//   like any event.
+// - Corrections: an event voided by the CorrectionRecorded events the cut can
+//   see (AS_RECORDED: at or before the cut; AS_KNOWN: anywhere in the log,
+//   since they are now known) is left out of the fold; corrections
+//   themselves are folded like any event. A corrected correction is voided,
+//   and the event it named counts again (projections/corrections.h).
 #ifndef GOVLEDGER_PROJECTIONS_AS_AT_H_
 #define GOVLEDGER_PROJECTIONS_AS_AT_H_
 

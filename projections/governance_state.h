@@ -227,6 +227,12 @@ class GovernanceState {
   // nine alternations with a build without it, by about 6% in the median).
   void Prefetch(const v1::Event& event) const;
   static constexpr size_t kPrefetchDistance = 8;
+  // Records that `event` (a governance event) is in the log, for FindEvent,
+  // without applying it: an event a correction voids, which later corrections
+  // may still name. As Apply, only while events are remembered.
+  void Remember(const v1::Event& event) {
+    RememberEvent(event.event_id(), event.stream_id());
+  }
   // Whether Apply records events' ids and streams from now on (see the
   // constructor).
   void set_remember_events(bool remember) { remember_events_ = remember; }
@@ -258,12 +264,20 @@ class GovernanceState {
   const absl::node_hash_map<std::string, v1::DelegationRuleSet>& rules() const {
     return rules_;
   }  // by stream id
+  // Lower-case id of each corrected event -> lower-case ids of the
+  // corrections naming it (voided or not: projections/corrections.h).
+  const absl::node_hash_map<std::string, std::vector<std::string>>&
+  corrections() const {
+    return corrections_;
+  }
 
   // The layout of GovernanceStateSnapshot this version writes and reads (the
   // state_format of validator and query snapshots); bump it when the meaning of
   // the state's fields changes, and older snapshots are ignored (the log is
-  // refolded).
-  static constexpr uint32_t kSnapshotFormat = 1;
+  // refolded). 2: corrections void events for the rules too, and a corrected
+  // correction voids nothing (projections/corrections.h), so a state saved by
+  // format 1 may still count events that format 2 leaves out.
+  static constexpr uint32_t kSnapshotFormat = 2;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

@@ -15,10 +15,15 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
+#include "projections/corrections.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -215,6 +220,12 @@ class ReadAheadQueue {
   bool stopped_ = false;                                         // guarded by mu_
 };
 
+bool IsCorrection(const v1::Event& e) {
+  static const std::string kCorrection =
+      v1::CorrectionRecorded::descriptor()->full_name();
+  return e.event_type() == kCorrection;
+}
+
 absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
   return absl::Status(
       status.code(),
@@ -225,27 +236,119 @@ absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
 }  // namespace
 
 GovernanceValidator::GovernanceValidator(ValidatorOptions options)
-    : options_(options) {
-  state_.set_journal(&journal_);
+    : options_(options), state_(NewState()) {
+  state_->set_journal(&journal_);
+}
+
+std::unique_ptr<GovernanceState> GovernanceValidator::NewState() const {
+  auto state = std::make_unique<GovernanceState>();
   // Committed events are found in the store, not kept in memory: a correction
   // names a governance event of the log, on its stream.
-  state_.set_event_lookup(
-      [this](absl::string_view event_id) -> std::optional<std::string> {
-        std::optional<UuidBytes> id = ParseUuid(event_id);
-        if (!id || store_ == nullptr) return std::nullopt;
-        absl::StatusOr<std::optional<uint64_t>> position =
-            store_->FindEventId(*id);
-        if (!position.ok() || !*position) return std::nullopt;
-        absl::StatusOr<std::optional<std::string>> stored =
-            store_->Get(**position);
-        v1::Event event;
-        if (!stored.ok() || !*stored ||
-            !event.ParseFromString(**stored) ||
-            !IsGovernanceType(event.event_type())) {
-          return std::nullopt;
-        }
-        return event.stream_id();
-      });
+  state->set_event_lookup(
+      [this](absl::string_view event_id) { return LookUpEvent(event_id); });
+  return state;
+}
+
+std::optional<std::string> GovernanceValidator::LookUpEvent(
+    absl::string_view event_id) const {
+  std::optional<UuidBytes> id = ParseUuid(event_id);
+  if (!id || store_ == nullptr) return std::nullopt;
+  absl::StatusOr<std::optional<uint64_t>> position = store_->FindEventId(*id);
+  if (!position.ok() || !*position) return std::nullopt;
+  absl::StatusOr<std::optional<std::string>> stored = store_->Get(**position);
+  v1::Event event;
+  if (!stored.ok() || !*stored || !event.ParseFromString(**stored) ||
+      !IsGovernanceType(event.event_type())) {
+    return std::nullopt;
+  }
+  return event.stream_id();
+}
+
+std::optional<std::string> GovernanceValidator::TypeOf(
+    absl::string_view event_id,
+    absl::Span<const v1::Event* const> earlier) const {
+  auto same = [&](const v1::Event& e) {
+    return absl::EqualsIgnoreCase(e.event_id(), event_id);
+  };
+  for (const v1::Event* e : earlier) {
+    if (same(*e)) return e->event_type();
+  }
+  for (const v1::Event* e : group_events_) {
+    if (same(*e)) return e->event_type();
+  }
+  for (const v1::Event& e : unstored_log_) {
+    if (same(e)) return e.event_type();
+  }
+  std::optional<UuidBytes> id = ParseUuid(event_id);
+  if (!id || store_ == nullptr) return std::nullopt;
+  absl::StatusOr<std::optional<uint64_t>> position = store_->FindEventId(*id);
+  if (!position.ok() || !*position) return std::nullopt;
+  absl::StatusOr<std::optional<std::string>> stored = store_->Get(**position);
+  v1::Event event;
+  if (!stored.ok() || !*stored || ParseForFold(**stored, &event) == ReadAhead::kUnparsable) {
+    return std::nullopt;
+  }
+  return event.event_type();
+}
+
+absl::Status GovernanceValidator::CheckCorrected(
+    const v1::Event& correction, absl::Span<const v1::Event* const> earlier) const {
+  static const absl::flat_hash_set<std::string> kRegistrations = {
+      v1::OrganisationRegistered::descriptor()->full_name(),
+      v1::ProgrammeRegistered::descriptor()->full_name(),
+      v1::ProjectRegistered::descriptor()->full_name()};
+  v1::CorrectionRecorded m;
+  if (!m.ParseFromString(correction.payload())) return absl::OkStatus();  // Apply refused it
+  std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
+  if (type && kRegistrations.contains(*type)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event ", absl::AsciiStrToLower(m.corrected_event_id()), " registers ",
+        correction.stream_id(), ", and a registration is not corrected (every later event of ",
+        correction.stream_id(),
+        " rests on it): a correction names an event other than a registration"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GovernanceValidator::Refold() {
+  const absl::flat_hash_set<std::string> voided =
+      VoidedEvents(state_->corrections());
+  std::unique_ptr<GovernanceState> fresh = NewState();
+  // Corrections themselves always fold: a correction's only effect is the
+  // link it records, which decides whether it is voided. A voided event is
+  // still known to FindEvent, for later corrections to name.
+  auto fold = [&](const v1::Event& e) {
+    if (IsCorrection(e) ||
+        !voided.contains(absl::AsciiStrToLower(e.event_id()))) {
+      fresh->Apply(e, GovernanceState::Mode::kReplay).IgnoreError();
+    } else {
+      fresh->Remember(e);
+    }
+  };
+  fresh->set_remember_events(store_ == nullptr);
+  if (store_ != nullptr && committed_position_ > 0) {
+    v1::Event event;
+    RETURN_IF_ERROR(store_->ScanLog(
+        1, /*forward=*/true, [&](uint64_t position, absl::string_view stored) {
+          if (ParseForFold(stored, &event) == ReadAhead::kGovernance) {
+            fold(event);
+          }
+          return position < committed_position_;
+        }));
+  }
+  for (const v1::Event& e : unstored_log_) fold(e);
+  fresh->set_remember_events(true);  // the group's events are not stored yet
+  for (const v1::Event* e : group_events_) fold(*e);
+  if (group_base_ == nullptr) {
+    // The first refold of the group: keep the state as the group found it.
+    group_base_ = std::move(state_);
+    std::swap(journal_, base_journal_);
+    group_base_->set_journal(&base_journal_);
+  }
+  journal_.Clear();
+  state_ = std::move(fresh);
+  state_->set_journal(&journal_);
+  return absl::OkStatus();
 }
 
 absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
@@ -266,7 +369,7 @@ absl::Status GovernanceValidator::Save(const ChainPoint& point, bool rebuilding,
   // copied.
   constexpr size_t kGap = 6;  // the tag (1 byte) and a length (at most 5)
   std::string bytes(kGap, '\0');
-  state_.SerializeSnapshot(&bytes);
+  state_->SerializeSnapshot(&bytes);
   uint8_t prefix[kGap];
   uint8_t* end = WireFormatLite::WriteTagToArray(
       internal::ValidatorSnapshot::kStateFieldNumber,
@@ -318,7 +421,7 @@ absl::StatusOr<std::pair<uint64_t, bool>> GovernanceValidator::Load(
                                  " does not match the log's"));
     }
   }
-  if (absl::Status s = state_.Load(snapshot.state()); !s.ok()) {
+  if (absl::Status s = state_->Load(snapshot.state()); !s.ok()) {
     return ignore(std::string(s.message()));
   }
   replayed_total_ = snapshot.replayed_events();
@@ -347,9 +450,9 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   if (rebuilding) recovery_.rebuilt = true;  // resumed without the flag: finish it
   // Replay is not journalled (nothing here is ever rolled back), and needs no
   // event index (no rule is checked; the store answers for committed events).
-  state_.set_journal(nullptr);
-  state_.set_remember_events(false);
-  state_.ForgetEvents();
+  state_->set_journal(nullptr);
+  state_->set_remember_events(false);
+  state_->ForgetEvents();
   absl::Status checkpoint = absl::OkStatus();
   absl::Status status;
   // When the replay began or the last save ended.
@@ -366,8 +469,11 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   // Whether the replay takes a checkpoint at `position` (see
   // ValidatorOptions::checkpoint_seconds). Past the count of positions, the
   // clock is read once every 1,024.
+  // Once the replay meets a correction, the state is exact only after the
+  // refold at its end: no checkpoint until then.
+  bool corrected = false;
   auto checkpoint_due = [&](uint64_t position) {
-    if (options_.snapshot_every == 0 || position >= head ||
+    if (corrected || options_.snapshot_every == 0 || position >= head ||
         position - saved_position_ < options_.snapshot_every) {
       return false;
     }
@@ -390,13 +496,14 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
       for (size_t i = 0; i < n && checkpoint.ok(); ++i) {
         const ReadAhead& r = (*batch)[i];
         if (i + GovernanceState::kPrefetchDistance < n) {
-          state_.Prefetch((*batch)[i + GovernanceState::kPrefetchDistance].event);
+          state_->Prefetch((*batch)[i + GovernanceState::kPrefetchDistance].event);
         }
         ++recovery_.tail_positions;
         if (r.kind == ReadAhead::kUnparsable) {
           ++recovery_.skipped_events;  // cannot happen for a verified chain
         } else if (r.kind == ReadAhead::kGovernance) {
-          if (state_.Apply(r.event, GovernanceState::Mode::kReplay).ok()) {
+          corrected = corrected || IsCorrection(r.event);
+          if (state_->Apply(r.event, GovernanceState::Mode::kReplay).ok()) {
             ++recovery_.replayed_events;
           } else {
             ++recovery_.skipped_events;
@@ -422,8 +529,8 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   }
   replayed_total_ += recovery_.replayed_events;
   skipped_total_ += recovery_.skipped_events;
-  state_.set_journal(&journal_);
-  state_.set_remember_events(true);
+  state_->set_journal(&journal_);
+  state_->set_remember_events(true);
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(checkpoint);
   if (from + recovery_.tail_positions != head) {
@@ -432,7 +539,16 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
         from + recovery_.tail_positions, " before the head ", head));
   }
   committed_position_ = group_position_ = head;
-  if (recovery_.rebuilt ||
+  if (corrected) {
+    const auto folding = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(Refold());
+    group_base_.reset();  // nothing to roll back to
+    base_journal_.Clear();
+    recovery_.refold_seconds = std::chrono::duration<double>(
+                                   std::chrono::steady_clock::now() - folding)
+                                   .count();
+  }
+  if (recovery_.rebuilt || (corrected && options_.snapshot_every > 0) ||
       (options_.snapshot_every > 0 &&
        head - saved_position_ >= options_.snapshot_every)) {
     // The end of a rebuild (unmarked, synced), or a long tail not to replay again.
@@ -459,17 +575,37 @@ absl::Status GovernanceValidator::SaveSnapshot() {
   return Save(point, /*rebuilding=*/false, /*sync=*/true);
 }
 
-void GovernanceValidator::BeginGroup() { journal_.Clear(); }
+void GovernanceValidator::BeginGroup() {
+  journal_.Clear();
+  group_events_.clear();
+}
 
 absl::Status GovernanceValidator::CheckAppend(
     const std::vector<const v1::Event*>& events, const AppendContext& context) {
   const size_t mark = journal_.size();
-  for (const v1::Event* event : events) {
-    absl::Status status =
-        state_.Apply(*event, GovernanceState::Mode::kValidate);
+  bool corrects = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const v1::Event& event = *events[i];
+    absl::Status status = state_->Apply(event, GovernanceState::Mode::kValidate);
+    if (status.ok() && IsCorrection(event)) {
+      status = CheckCorrected(event, absl::MakeConstSpan(events.data(), i));
+      corrects = true;
+    }
     if (!status.ok()) {
       journal_.RollbackTo(mark);
-      return WithContext(status, *event);
+      return WithContext(status, event);
+    }
+  }
+  const size_t accepted = group_events_.size();
+  group_events_.insert(group_events_.end(), events.begin(), events.end());
+  if (corrects) {
+    // The corrected events stop counting for the rules from now on.
+    if (absl::Status refolded = Refold(); !refolded.ok()) {
+      group_events_.resize(accepted);
+      journal_.RollbackTo(mark);
+      return absl::Status(
+          refolded.code(),
+          absl::StrCat("applying a correction: ", refolded.message()));
     }
   }
   if (!events.empty()) {
@@ -480,9 +616,15 @@ absl::Status GovernanceValidator::CheckAppend(
 
 void GovernanceValidator::CommitGroup() {
   journal_.Clear();
-  // The group is in the store now, where the event lookup finds it (a
-  // validator that has not recovered from a store keeps them).
-  if (store_ != nullptr) state_.ForgetEvents();
+  base_journal_.Clear();
+  group_base_.reset();
+  if (store_ != nullptr) {
+    // The group is in the store now, where the event lookup finds it.
+    state_->ForgetEvents();
+  } else {
+    for (const v1::Event* e : group_events_) unstored_log_.push_back(*e);
+  }
+  group_events_.clear();
   committed_position_ = group_position_;
   if (options_.snapshot_every > 0 && store_ != nullptr &&
       committed_position_ - saved_position_ >= options_.snapshot_every) {
@@ -493,7 +635,16 @@ void GovernanceValidator::CommitGroup() {
 }
 
 void GovernanceValidator::AbortGroup() {
-  journal_.RollbackTo(0);
+  if (group_base_ != nullptr) {
+    // Back to the state as the group found it: drop the refolded one.
+    journal_.Clear();
+    base_journal_.RollbackTo(0);
+    state_ = std::move(group_base_);
+    state_->set_journal(&journal_);
+  } else {
+    journal_.RollbackTo(0);
+  }
+  group_events_.clear();
   group_position_ = committed_position_;
 }
 

@@ -35,8 +35,19 @@
 // that finds a snapshot still marked `rebuilding` does not drop it again. The log
 // itself is only read.
 //
+// Corrections: a CorrectionRecorded voids the event it names for the rules as
+// for the queries (projections/corrections.h). An append holding one refolds
+// the state: the writer folds the whole log again, less the voided events
+// (about a second per million events; corrections are rare), so that later
+// appends are checked against what the ledger now says. Recover refolds
+// likewise when its replay met a correction, and takes no checkpoint after
+// meeting one until then.
+//
 // Memory: committed events' ids are not kept; a correction's target is looked
 // up in the store (EventStore::FindEventId), so the state holds only entities.
+//
+// CheckAppend's events must stay valid until the group ends (CommitGroup or
+// AbortGroup), as the ledger's writer keeps them.
 //
 // Thread-safety: as EventValidator (the writer thread only). state() may be
 // read only while no append is in progress (tests, or before the ledger
@@ -46,10 +57,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "ledger/event_validator.h"
 #include "projections/governance_state.h"
 
@@ -95,6 +110,9 @@ struct RecoveryReport {
   // rebuild's checkpoints and its final snapshot) rather than folding.
   double seconds = 0;
   double saving_seconds = 0;
+  // The replay met a correction, and refolded the log at its end
+  // (GovernanceValidator, "Corrections") in this long; 0 when it did not.
+  double refold_seconds = 0;
 };
 
 class GovernanceValidator : public EventValidator {
@@ -112,7 +130,7 @@ class GovernanceValidator : public EventValidator {
   // run, and the writer has stopped (no group in progress).
   absl::Status SaveSnapshot();
 
-  const GovernanceState& state() const { return state_; }
+  const GovernanceState& state() const { return *state_; }
   const RecoveryReport& recovery() const { return recovery_; }
 
   // Key of the validator's snapshot among the store's projections.
@@ -126,10 +144,38 @@ class GovernanceValidator : public EventValidator {
   // (0 when none was loaded) and whether it is a rebuild's checkpoint.
   absl::StatusOr<std::pair<uint64_t, bool>> Load(uint64_t head);
 
+  // A new empty state, its events found by LookUpEvent.
+  std::unique_ptr<GovernanceState> NewState() const;
+  // The stream of the committed governance event `event_id`, from the store.
+  std::optional<std::string> LookUpEvent(absl::string_view event_id) const;
+  // The type of the event `event_id` (any case): one of `earlier` (this
+  // append's), of the group's, or of the committed log; nullopt if none.
+  std::optional<std::string> TypeOf(absl::string_view event_id,
+                                    absl::Span<const v1::Event* const> earlier) const;
+  // A registration (of an organisation, programme or project) is not
+  // corrected: FAILED_PRECONDITION if `correction` names one.
+  absl::Status CheckCorrected(const v1::Event& correction,
+                              absl::Span<const v1::Event* const> earlier) const;
+  // Replaces the state with the fold (Mode::kReplay) of the committed log and
+  // the group's accepted events, less the events the state's corrections void
+  // (projections/corrections.h). The state as the group found it is kept for
+  // AbortGroup. An error (the store could not be read) changes nothing.
+  absl::Status Refold();
+
   const ValidatorOptions options_;
   EventStore* store_ = nullptr;  // set by Recover
-  GovernanceState state_;
-  UndoJournal journal_;
+  std::unique_ptr<GovernanceState> state_;
+  UndoJournal journal_;  // undoes the group's changes to *state_
+  // Once the group has refolded: the state as the group found it, and what
+  // undoes the changes the group made to it before the first refold.
+  std::unique_ptr<GovernanceState> group_base_;
+  UndoJournal base_journal_;
+  // The group's accepted events, in order (CheckAppend's events stay valid
+  // until the group ends).
+  std::vector<const v1::Event*> group_events_;
+  // Without a store (a validator that never recovered, in tests): the
+  // committed governance events, which Refold folds in place of the store's.
+  std::vector<v1::Event> unstored_log_;
   RecoveryReport recovery_;
   uint64_t committed_position_ = 0;  // the state reflects 1..this
   uint64_t group_position_ = 0;      // ... plus the group staged up to this

@@ -20,6 +20,7 @@
 #include "google/protobuf/arena.h"
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
+#include "projections/corrections.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
 
@@ -1001,11 +1002,12 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
                         : cut.by_position ? cut.position
                                           : index.LastRecordedAtOrBefore(*cut.micros);
   // Corrections visible at the cut: AS_RECORDED, those up to it; AS_KNOWN, all.
-  absl::flat_hash_set<uint64_t> corrected;
-  for (const auto& [correction, target] : index.corrections()) {
-    if (correction > last) break;
-    corrected.insert(target);
-  }
+  const auto& all = index.corrections();
+  const absl::flat_hash_set<uint64_t> corrected =
+      LeftOutEvents(std::vector<std::pair<uint64_t, uint64_t>>(
+          all.begin(),
+          std::upper_bound(all.begin(), all.end(),
+                           std::make_pair(last, UINT64_MAX))));
   std::vector<uint64_t> out;
   if (recorded) {
     for (uint64_t p : candidates) {
@@ -1118,14 +1120,24 @@ class IndexFolder final : public Folder {
     return all;
   }
 
-  // True if no correction after `after` (and up to `last`) names an event at
-  // or before `upto`.
+  // True if no correction after `after` (and up to `last`) changes whether
+  // an event `in_snapshot` says a snapshot reflects counts: none names such an
+  // event, nor a correction that names one (correcting a correction restores
+  // the event it named), and so on down the chain.
   bool NoLaterCorrectionOf(uint64_t after, uint64_t last,
                            const std::function<bool(uint64_t)>& in_snapshot) {
-    for (const auto& [correction, target] : index_.corrections()) {
+    const auto& all = index_.corrections();
+    for (const auto& [correction, target] : all) {
       if (correction <= after) continue;
       if (correction > last) break;
-      if (in_snapshot(target)) return false;
+      for (uint64_t named = target;;) {
+        if (in_snapshot(named)) return false;
+        // The event `named` names, if it is a correction.
+        auto c = std::lower_bound(all.begin(), all.end(),
+                                  std::make_pair(named, uint64_t{0}));
+        if (c == all.end() || c->first != named) break;
+        named = c->second;
+      }
     }
     return true;
   }

@@ -227,6 +227,11 @@ std::string Daemon::RecoverySummary() const {
   if (r.saving_seconds > 0) {
     absl::StrAppend(&out, absl::StrFormat(", of which %.2f s saving snapshots", r.saving_seconds));
   }
+  if (r.refold_seconds > 0) {
+    absl::StrAppend(&out, absl::StrFormat("; corrections replayed, the log refolded without the "
+                                          "events they void in %.2f s",
+                                          r.refold_seconds));
+  }
   if (r.rebuilt) {
     const double folding = r.seconds - r.saving_seconds;
     absl::StrAppend(

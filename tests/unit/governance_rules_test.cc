@@ -3,6 +3,7 @@
 // CheckAppend per append, CommitGroup or AbortGroup). Refusals:
 // FAILED_PRECONDITION naming the entity and the rule; malformed payloads
 // INVALID_ARGUMENT; the state unchanged after either.
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,12 @@ class RulesTest : public ::testing::Test {
   absl::Status Append(v1::Event event) {
     return Append(std::vector<v1::Event>{event});
   }
-  // CheckAppend within the current group.
+  // CheckAppend within the current group. The events are kept until the
+  // fixture ends, as the writer keeps them until the group ends.
   absl::Status CheckOnly(const std::vector<v1::Event>& events) {
+    const std::vector<v1::Event>& kept = kept_.emplace_back(events);
     std::vector<const v1::Event*> ptrs;
-    for (const v1::Event& e : events) ptrs.push_back(&e);
+    for (const v1::Event& e : kept) ptrs.push_back(&e);
     return validator_.CheckAppend(ptrs, AppendContext{});
   }
 
@@ -56,6 +59,7 @@ class RulesTest : public ::testing::Test {
 
   const GovernanceState& state() const { return validator_.state(); }
 
+  std::deque<std::vector<v1::Event>> kept_;  // before the validator: outlives it
   GovernanceValidator validator_;
 };
 

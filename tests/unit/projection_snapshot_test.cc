@@ -485,7 +485,10 @@ TEST_F(ValidatorSnapshotTest, ARebuildDropsTheProjectionsAndResumes) {
   EXPECT_TRUE(validator_->recovery().resumed);
   EXPECT_EQ(validator_->recovery().snapshot_position, 12u);
   EXPECT_EQ(validator_->recovery().tail_positions, 17u);
-  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{17, 22, 27}));
+  // None after the correction at position 25: from there the state is exact
+  // only after the refold at the replay's end.
+  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{17, 22}));
+  EXPECT_GT(validator_->recovery().refold_seconds, 0);
   EXPECT_FALSE(Stored().rebuilding());
   EXPECT_EQ(Stored().position(), 29u);
   EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 72")->approved());
@@ -521,10 +524,11 @@ TEST_F(ValidatorSnapshotTest, AReplayShorterThanCheckpointSecondsTakesNoCheckpoi
   EXPECT_THAT(checkpoints, ::testing::IsEmpty());
   EXPECT_FALSE(Stored().rebuilding());  // the final snapshot still
   EXPECT_EQ(Stored().position(), 29u);
-  // Positions alone (as every other test here): every 5.
+  // Positions alone (as every other test here): every 5, up to the
+  // correction at position 25.
   ledger_.reset();
   Open(Rebuild(5, [&](uint64_t p) { checkpoints.push_back(p); }));
-  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{5, 10, 15, 20, 25}));
+  EXPECT_EQ(checkpoints, (std::vector<uint64_t>{5, 10, 15, 20}));
 }
 
 TEST_F(ValidatorSnapshotTest, ARebuildResumesOnlyFromACheckpointOfItsStateFormat) {

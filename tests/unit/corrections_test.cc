@@ -1,0 +1,297 @@
+// Corrections void the events they name for the rules as for the answers
+// (projections/corrections.h): which events are voided, the validator inside
+// the real Ledger (MemoryEventStore) before and after a reopen, a group that
+// is aborted, and the as-at fold of the same log.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include "absl/strings/str_cat.h"
+#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/store/memory_event_store.h"
+#include "ledger/stored_event.h"
+#include "projections/as_at.h"
+#include "projections/corrections.h"
+#include "projections/governance_validator.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::IsOk;
+using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
+
+TEST(VoidedEventsTest, ACorrectedCorrectionRestoresTheEventItNamed) {
+  // Event 1; 2 corrects 1; 3 corrects 2; 4 corrects 3.
+  std::vector<std::pair<int, int>> chain = {{2, 1}};
+  EXPECT_THAT(VoidedEvents(chain), UnorderedElementsAre(1));
+  chain.emplace_back(3, 2);
+  EXPECT_THAT(VoidedEvents(chain), UnorderedElementsAre(2));
+  EXPECT_THAT(LeftOutEvents(chain), ::testing::IsEmpty());
+  chain.emplace_back(4, 3);
+  EXPECT_THAT(VoidedEvents(chain), UnorderedElementsAre(1, 3));
+  EXPECT_THAT(LeftOutEvents(chain), UnorderedElementsAre(1));
+  // Two corrections of one event: it stays voided while either stands.
+  std::vector<std::pair<int, int>> two = {{2, 1}, {3, 1}, {4, 2}};
+  EXPECT_THAT(VoidedEvents(two), UnorderedElementsAre(1, 2));
+  two.emplace_back(5, 3);
+  EXPECT_THAT(VoidedEvents(two), UnorderedElementsAre(2, 3));
+}
+
+TEST(VoidedEventsTest, TheStatesUnorderedRecordGivesTheSameAnswer) {
+  std::mt19937 rng(20261130);
+  for (int round = 0; round < 500; ++round) {
+    std::vector<std::pair<std::string, std::string>> ordered;
+    absl::node_hash_map<std::string, std::vector<std::string>> by_target;
+    const int events = 2 + static_cast<int>(rng() % 60);
+    for (int e = 2; e <= events; ++e) {
+      if (rng() % 3 == 0) continue;  // not a correction
+      // Mostly recent targets, so that chains of corrections form.
+      const int back = 1 + static_cast<int>(rng() % std::min(e - 1, 4));
+      const int target = rng() % 2 ? e - back : 1 + static_cast<int>(rng() % (e - 1));
+      ordered.emplace_back(absl::StrCat(e), absl::StrCat(target));
+      by_target[absl::StrCat(target)].push_back(absl::StrCat(e));
+    }
+    EXPECT_EQ(VoidedEvents(ordered), VoidedEvents(by_target)) << "round " << round;
+  }
+}
+
+v1::AppendRequest Request(std::vector<v1::Event> events) {
+  v1::AppendRequest r;
+  for (auto& e : events) *r.add_events() = std::move(e);
+  return r;
+}
+
+// The state's entities: not the index of event ids, which the validator keeps
+// only for the events since its start.
+internal::GovernanceStateSnapshot Entities(const GovernanceState& state) {
+  internal::GovernanceStateSnapshot snapshot;
+  state.Save(&snapshot);
+  snapshot.clear_events();
+  snapshot.clear_event_streams();
+  return snapshot;
+}
+
+class CorrectionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Open();
+    ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")),
+                      Ev(Project("LPP-INV", "LPP")),
+                      Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED))}));
+  }
+
+  void Open() {
+    ledger_.reset();
+    validator_ = std::make_unique<GovernanceValidator>();
+    absl::StatusOr<std::unique_ptr<Ledger>> l =
+        Ledger::Open(&store_, &clock_, {}, validator_.get());
+    ASSERT_OK(l);
+    ledger_ = *std::move(l);
+  }
+
+  absl::Status Append(std::vector<v1::Event> events) {
+    return ledger_->Append(Request(std::move(events)), "tester").status();
+  }
+
+  const GovernanceState& state() const { return validator_->state(); }
+
+  // The validator's state equals the queries' fold of the log as recorded at
+  // the head (an independent reckoning of what the corrections void).
+  void ExpectTheQueriesAgree() {
+    std::vector<v1::Event> log;
+    ASSERT_OK(store_.ScanLog(1, /*forward=*/true,
+                             [&](uint64_t position, absl::string_view bytes) {
+                               absl::StatusOr<v1::Event> e =
+                                   DecodeStoredEvent(position, bytes);
+                               EXPECT_OK(e);
+                               if (e.ok()) log.push_back(*std::move(e));
+                               return true;
+                             }));
+    Cut head;
+    head.by_position = true;
+    head.position = log.size();
+    GovernanceState folded;
+    FoldEvents(SelectEvents(log, head), &folded);
+    google::protobuf::util::MessageDifferencer same;
+    same.set_repeated_field_comparison(
+        google::protobuf::util::MessageDifferencer::AS_SET);
+    std::string differences;
+    same.ReportDifferencesToString(&differences);
+    EXPECT_TRUE(same.Compare(Entities(state()), Entities(folded))) << differences;
+  }
+
+  FakeClock clock_{1700000000000000};
+  MemoryEventStore store_;
+  std::unique_ptr<GovernanceValidator> validator_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(CorrectionsTest, ACorrectedClosureLeavesTheRiskOpenForTheRules) {
+  const v1::Event closure = Ev(CloseRisk("R1"));
+  ASSERT_OK(Append({closure}));
+  EXPECT_THAT(Append({Ev(Rerate("R1", v1::RAG_GREEN))}),
+              StatusIs(kFailed, HasSubstr("risk R1 is closed")));
+
+  ASSERT_OK(Append({Correction(closure, "closed in error: the risk is live")}));
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  ASSERT_OK(Append({Ev(Rerate("R1", v1::RAG_AMBER))}));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+  ExpectTheQueriesAgree();
+
+  // A reopen replays the correction and refolds: the same state.
+  Open();
+  EXPECT_GT(validator_->recovery().refold_seconds, 0);
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+  ExpectTheQueriesAgree();
+  // And a second reopen starts from the snapshot saved after the refold.
+  Open();
+  EXPECT_EQ(validator_->recovery().refold_seconds, 0);
+  EXPECT_EQ(validator_->recovery().snapshot_position, 7u);
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  ASSERT_OK(Append({Ev(CloseRisk("R1"))}));
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+TEST_F(CorrectionsTest, CorrectingTheCorrectionRestoresTheClosure) {
+  const v1::Event closure = Ev(CloseRisk("R1"));
+  ASSERT_OK(Append({closure}));
+  const v1::Event correction = Correction(closure, "closed in error");
+  ASSERT_OK(Append({correction}));
+  ASSERT_OK(Append({Ev(Rerate("R1", v1::RAG_AMBER))}));
+  ASSERT_TRUE(state().FindRisk("R1")->open);
+
+  // The correction was itself wrong: the closure stands again. (The
+  // re-rating recorded while the risk seemed open stays in its history, as
+  // replay folds what it can; a closed risk counts in no register.)
+  ASSERT_OK(Append({Correction(correction, "the closure was right")}));
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+  EXPECT_THAT(Append({Ev(CloseRisk("R1"))}),
+              StatusIs(kFailed, HasSubstr("risk R1 is closed")));
+  ExpectTheQueriesAgree();
+  Open();
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+  ExpectTheQueriesAgree();
+}
+
+TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {dmpc.role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  ASSERT_OK(Append({Ev(dmpc.Registration()), Ev(pcd72), signature}));
+  ASSERT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_THAT(Append({Ev(dmpc.Sign(pcd72))}),
+              StatusIs(kFailed, HasSubstr("already approved")));
+
+  ASSERT_OK(Append({Correction(signature, "signed by the wrong office")}));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  ASSERT_OK(Append({Ev(dmpc.Sign(pcd72))}));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  ExpectTheQueriesAgree();
+}
+
+TEST_F(CorrectionsTest, AnEventAndItsCorrectionInOneAppendLeaveNothing) {
+  const v1::Event rerate = Ev(Rerate("R1", v1::RAG_GREEN));
+  ASSERT_OK(Append({rerate, Correction(rerate, "keyed twice")}));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  // The voided event can still be named by a later correction.
+  ASSERT_OK(Append({Correction(rerate, "and again")}));
+  ExpectTheQueriesAgree();
+}
+
+TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {
+  // The entity's every later event rests on its registration.
+  for (const char* stream : {"organisation/MOPAC", "programme/LPP", "project/LPP-INV"}) {
+    v1::Event registration;
+    ASSERT_OK(store_.ScanLog(1, true, [&](uint64_t position, absl::string_view bytes) {
+      absl::StatusOr<v1::Event> e = DecodeStoredEvent(position, bytes);
+      if (e.ok() && e->stream_id() == stream) {
+        registration = *std::move(e);
+        return false;
+      }
+      return true;
+    }));
+    ASSERT_EQ(registration.stream_id(), stream);
+    EXPECT_THAT(Append({Correction(registration)}),
+                StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("registers ", stream)),
+                                        HasSubstr("a registration is not corrected"))));
+  }
+  // Nor one made earlier in the same append.
+  const v1::Event project = Ev(Project("LPP-EST", "LPP"));
+  EXPECT_THAT(Append({project, Correction(project)}),
+              StatusIs(kFailed, HasSubstr("a registration is not corrected")));
+  EXPECT_EQ(state().FindProject("LPP-EST"), nullptr);
+  EXPECT_EQ(ledger_->Head().position, 4u);
+}
+
+// The validator without a ledger: a correction inside a group that is then
+// aborted, or followed by a refused append.
+class CorrectionGroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Group({{Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")),
+            Ev(Risk("R1", ProgrammeRef("LPP"))), closure_}});
+    validator_.CommitGroup();
+  }
+  // Starts a group and checks each append of it; the statuses.
+  std::vector<absl::Status> Group(std::vector<std::vector<v1::Event>> appends) {
+    validator_.BeginGroup();
+    std::vector<absl::Status> out;
+    for (std::vector<v1::Event>& events : appends) {
+      const std::vector<v1::Event>& kept = kept_.emplace_back(std::move(events));
+      std::vector<const v1::Event*> ptrs;
+      for (const v1::Event& e : kept) ptrs.push_back(&e);
+      out.push_back(validator_.CheckAppend(ptrs, AppendContext{}));
+    }
+    return out;
+  }
+
+  const v1::Event closure_ = Ev(CloseRisk("R1"));
+  std::deque<std::vector<v1::Event>> kept_;  // outlives the validator
+  GovernanceValidator validator_;
+};
+
+TEST_F(CorrectionGroupTest, AnAbortedGroupTakesItsCorrectionBack) {
+  std::vector<absl::Status> s = Group({{Ev(Risk("R2", ProgrammeRef("LPP")))},
+                                       {Correction(closure_)},
+                                       {Ev(Rerate("R1", v1::RAG_GREEN))}});
+  for (const absl::Status& status : s) ASSERT_OK(status);
+  ASSERT_TRUE(validator_.state().FindRisk("R1")->open);
+  ASSERT_NE(validator_.state().FindRisk("R2"), nullptr);  // refolded with the group
+  validator_.AbortGroup();
+  EXPECT_FALSE(validator_.state().FindRisk("R1")->open);
+  EXPECT_EQ(validator_.state().FindRisk("R1")->rating, v1::RAG_AMBER);
+  EXPECT_EQ(validator_.state().FindRisk("R2"), nullptr);
+  EXPECT_THAT(validator_.state().corrections(), ::testing::IsEmpty());
+}
+
+TEST_F(CorrectionGroupTest, ARefusedAppendAfterACorrectionKeepsTheCorrection) {
+  std::vector<absl::Status> s = Group({{Correction(closure_)},
+                                       {Ev(Rerate("R1", v1::RAG_GREEN)), Ev(CloseRisk("R9"))}});
+  ASSERT_OK(s[0]);
+  EXPECT_THAT(s[1], StatusIs(kFailed, HasSubstr("R9")));
+  validator_.CommitGroup();
+  EXPECT_TRUE(validator_.state().FindRisk("R1")->open);
+  EXPECT_EQ(validator_.state().FindRisk("R1")->rating, v1::RAG_AMBER);  // the refused rerate
+}
+
+}  // namespace
+}  // namespace govledger::projections
