@@ -360,5 +360,46 @@ TEST_F(QueryServiceTest, DecisionRegisterPcd72) {
   EXPECT_EQ(after.approved_spend(0).funding_source(), "Major Change Reserve");
 }
 
+// A corrected signature: the register shows the decision pending from the
+// correction on, the rules agree (the same key may sign again) across a
+// restart, and a correction of the correction would have restored it.
+TEST_F(QueryServiceTest, ACorrectedSignatureLeavesTheDecisionPendingForRulesAndRegister) {
+  const std::string dmpc_role = "Deputy Mayor for Policing and Crime";
+  Signer dmpc = NewSigner("mopac-dmpc", dmpc_role);
+  v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {dmpc_role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  const uint64_t signed_at =
+      Send({Ev(Organisation("MOPAC")), Ev(dmpc.Registration("Sophie Linden")),
+            Ev(pcd72), signature});
+  const uint64_t corrected_at =
+      Send({Correction(signature, "signed on the wrong version of the paper")});
+  auto status_at = [&](uint64_t position) {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id("MOPAC");
+    *request.mutable_as_at() = Position(position);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    v1::GetDecisionRegisterResponse out;
+    EXPECT_THAT(query_->GetDecisionRegister(&context, request, &out), GrpcOk());
+    return out.decisions_size() == 1 ? out.decisions(0).status()
+                                     : v1::DECISION_STATUS_UNSPECIFIED;
+  };
+  EXPECT_EQ(status_at(signed_at), v1::DECISION_STATUS_APPROVED);
+  EXPECT_EQ(status_at(corrected_at), v1::DECISION_STATUS_PENDING);
+
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
+  const uint64_t resigned_at = Send({Ev(dmpc.Sign(pcd72))});
+  EXPECT_EQ(status_at(resigned_at), v1::DECISION_STATUS_APPROVED);
+  // Signed once more since the correction: the rules refuse a second.
+  v1::AppendResponse response;
+  EXPECT_THAT(Append(*stub_, MakeAppend({Ev(dmpc.Sign(pcd72))}), &response, "clerk"),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("already approved")));
+}
+
 }  // namespace
 }  // namespace govledger::testing
