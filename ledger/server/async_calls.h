@@ -20,7 +20,9 @@
 // admits the caller, parses the request and runs the method's handler, which answers at
 // once or hands the call on (to the ledger's writer, to the query thread); whoever answers
 // calls exactly one of Finish, FinishBytes or Fail, from any thread; the serving thread
-// deletes the call when gRPC reports that answer sent (or the call cancelled).
+// deletes the call when gRPC reports that answer done. A call the client cancels is answered
+// all the same (gRPC then reports it done at once), so it lives until it is answered, and a
+// pointer to it held by whoever answers it stays valid.
 #ifndef GOVLEDGER_LEDGER_SERVER_ASYNC_CALLS_H_
 #define GOVLEDGER_LEDGER_SERVER_ASYNC_CALLS_H_
 

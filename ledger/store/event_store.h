@@ -1,8 +1,9 @@
 // EventStore: the narrow interface between the ledger and its storage engine.
 //
-// The ledger's single writer is the only caller of Write() and SaveVerified(), and its sync
-// thread the only caller of Sync(); every other method may be called from any thread at any
-// time, concurrently with them. What a store returns is never newer than what its last
+// The ledger's single writer is the only caller of Write() and SaveVerified(); Sync() is called
+// by the ledger's sync thread and by CreateCheckpoint (a backup), and implementations let those
+// calls overlap; every other method may be called from any thread at any time, concurrently
+// with them. What a store returns is never newer than what its last
 // successful Write wrote (which may not be on disk yet: the ledger bounds what it serves by the
 // head it published after a Sync). Implementations:
 // RocksDbEventStore (what govledgerd runs on) and MemoryEventStore (unit tests only). Both pass
