@@ -45,7 +45,7 @@ constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
 std::unique_ptr<grpc::ClientContext> NewContext(const std::string& actor = "") {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  if (!actor.empty()) context->AddMetadata("govledger-actor", actor);
+  if (!actor.empty()) context->AddMetadata(kActorMetadataKey, actor);
   return context;
 }
 

@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success; 1 the server refused or failed the request; 2 bad command-line
 // arguments; 3 the server could not be reached.
+#include <functional>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -129,6 +130,21 @@ int main(int argc, char** argv) {
   govledger::cli::EventCommands events(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
+
+  // Every command's --actor (the governance commands' too) is checked before anything runs.
+  const CLI::Validator actor_check(
+      [](std::string& actor) {
+        absl::Status s = govledger::cli::CheckActor(actor);
+        return s.ok() ? std::string() : std::string(s.message());
+      },
+      "");
+  std::function<void(CLI::App*)> check_actors = [&](CLI::App* command) {
+    if (CLI::Option* actor = command->get_option_no_throw("--actor")) actor->check(actor_check);
+    for (CLI::App* sub : command->get_subcommands([](CLI::App*) { return true; })) {
+      check_actors(sub);
+    }
+  };
+  check_actors(&app);
 
   try {
     app.parse(argc, argv);
