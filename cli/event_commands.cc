@@ -1,10 +1,14 @@
 #include "cli/event_commands.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -14,6 +18,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -541,9 +546,27 @@ int EventCommands::Export(const std::string& server) {
 
   std::ofstream file;
   if (!out_.empty()) {
-    file.open(out_, std::ios::binary | std::ios::trunc);
-    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
+    // Created here (O_EXCL) or refused: an export never overwrites a file.
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+      return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
+                                             "--out, or remove it first"));
+    }
+    if (fd < 0) {
+      return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_, ": ", std::strerror(errno)));
+    }
+    ::close(fd);
+    file.open(out_, std::ios::binary);
   }
+  // A failed export leaves no partial file behind (a rerun may then use the same name).
+  bool complete = false;
+  absl::Cleanup remove_partial = [&] {
+    if (!out_.empty() && !complete) {
+      file.close();
+      std::remove(out_.c_str());
+    }
+  };
+  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
   std::ostream& out = out_.empty() ? std::cout : file;
   Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
   uint64_t written = 0;
@@ -590,6 +613,7 @@ int EventCommands::Export(const std::string& server) {
   if (!out_.empty()) {
     file.close();
     if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_));
+    complete = true;
     std::cerr << "exported " << written << " events to " << out_;
     if (written > 0) {
       std::cerr << "; the last, position " << last_position << ", has the hash "

@@ -742,5 +742,24 @@ TEST(CliActorTokenTest, ATokensUtf8ActorIsRecordedAndMayBeNamed) {
   }
 }
 
+TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("one.jsonl", {OpaqueLine(1)}))).code, 0);
+  const std::string existing = WriteFile("existing.jsonl", {"keep me"});
+  CliRun run = Cli(absl::StrCat(Server(), " export --out ", existing));
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr(existing + " already exists"));
+  absl::StatusOr<std::string> kept = ReadWholeFile(existing);
+  ASSERT_OK(kept);
+  EXPECT_EQ(*kept, "keep me\n");
+  // A new name is written.
+  const std::string fresh = dir_.path() + "/fresh.jsonl";
+  CliRun ok = Cli(absl::StrCat(Server(), " export --out ", fresh));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  absl::StatusOr<std::string> written = ReadWholeFile(fresh);
+  ASSERT_OK(written);
+  EXPECT_EQ(Lines(*written).size(), 1u);
+}
+
 }  // namespace
 }  // namespace govledger::testing
