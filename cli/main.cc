@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
       ->check(count_range);
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)")
       ->check(count_range);
-  bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
+  bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)")
+      ->check(CLI::Range(1, 10000));
   bench_subscribe->add_option("--events", bench.events,
                               "Events each subscriber reads (0: the log as it stands)")
       ->check(count_range);
