@@ -328,10 +328,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger tail -n 100 --json\n"
       "  govledger tail --from 1 --limit 50\n"
       "  govledger tail --from 1 --retry --json >> ledger.jsonl");
-  tail_->add_option("-n,--lines", last_, "Start this many events before the head")
-      ->capture_default_str()
-      ->check(position_range);
-  tail_->add_option("--from", from_, "Start at this position instead")->check(position_range);
+  CLI::Option* tail_lines =
+      tail_->add_option("-n,--lines", last_, "Start this many events before the head")
+          ->capture_default_str()
+          ->check(position_range);
+  tail_->add_option("--from", from_, "Start at this position instead")
+      ->check(position_range)
+      ->excludes(tail_lines);
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
       ->check(position_range);
   tail_->add_flag("--json", json_, "One JSON document per event");
@@ -383,6 +386,14 @@ int EventCommands::Append(const std::string& server) {
   std::string document;
   if (!stream_.empty()) {
     if (type_.empty()) return Fail(kExitBadArgs, "append: --type is required with --stream");
+    pb::Timestamp effective;
+    if (!effective_.empty() &&
+        !pb::util::TimeUtil::FromString(NormalizeTime(effective_), &effective)) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat("append: --effective '", PrintableText(effective_),
+                               "' is not a date (YYYY-MM-DD) or an RFC 3339 time "
+                               "(2016-12-14T09:30:00Z)"));
+    }
     absl::StatusOr<std::string> built =
         DocumentFromFlags(stream_, type_, id_, effective_, payload_);
     if (!built.ok()) return Fail(kExitBadArgs, std::string(built.status().message()));
@@ -541,7 +552,8 @@ int EventCommands::Export(const std::string& server) {
   const bool by_stream = !stream_.empty();
   const uint64_t last = to_ != 0 ? to_ : (by_stream ? UINT64_MAX : head.position());
   if (from_ > last) {
-    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", last));
+    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after ",
+                                           to_ != 0 ? "--to " : "the head ", last));
   }
 
   std::ofstream file;

@@ -30,7 +30,9 @@ int Head(const std::string& server, bool json) {
   if (!status.ok()) return govledger::cli::FailCall(server, status);
   if (json) {
     std::string text;
-    (void)google::protobuf::util::MessageToJsonString(response, &text);
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;  // an empty ledger's zeros too
+    (void)google::protobuf::util::MessageToJsonString(response, &text, options);
     std::cout << text << "\n";
     return govledger::cli::kExitOk;
   }
@@ -61,10 +63,12 @@ int main(int argc, char** argv) {
   app.add_option("--token", token_flag,
                  "Access token for a govledgerd started with --tokens (default "
                  "$GOVLEDGER_TOKEN)");
-  app.add_flag("--tls", tls, "Connect with TLS, trusting the system's CA certificates");
+  CLI::Option* tls_option =
+      app.add_flag("--tls", tls, "Connect with TLS, trusting the system's CA certificates");
   app.add_option("--tls-ca", tls_ca_flag,
                  "Connect with TLS, trusting the CA certificates in this PEM file (default "
-                 "$GOVLEDGER_TLS_CA)");
+                 "$GOVLEDGER_TLS_CA)")
+      ->excludes(tls_option);
 
   CLI::App* head = app.add_subcommand("head", "Print the head position, event count and hash");
   bool head_json = false;

@@ -761,5 +761,40 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   EXPECT_EQ(Lines(*written).size(), 1u);
 }
 
+TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
+  // An empty ledger's head: every field, zeros included, as query --json prints them.
+  CliRun head = Cli(absl::StrCat(Server(), " head --json"));
+  ASSERT_EQ(head.code, 0) << head.err;
+  EXPECT_THAT(head.out, HasSubstr(R"("position":"0")"));
+  EXPECT_THAT(head.out, HasSubstr(R"("eventCount":"0")"));
+  EXPECT_THAT(head.out, HasSubstr(R"("hash":")"));
+
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("two.jsonl", {OpaqueLine(1), OpaqueLine(2)}))).code, 0);
+  CliRun past_head = Cli(absl::StrCat(Server(), " export --from 200"));
+  EXPECT_EQ(past_head.code, 2);
+  EXPECT_THAT(past_head.err, HasSubstr("--from 200 is after the head 2"));
+  CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
+  EXPECT_EQ(past_to.code, 2);
+  EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+
+  // Alternatives in the synopsis are refused together.
+  CliRun tail = Cli(absl::StrCat(Server(), " tail -n 2 --from 5 --limit 1"));
+  EXPECT_EQ(tail.code, 2);
+  EXPECT_THAT(tail.err, HasSubstr("excludes"));
+  CliRun tls = Cli(absl::StrCat(Server(), " --tls --tls-ca ", dir_.path(), "/ca.pem head"));
+  EXPECT_EQ(tls.code, 2);
+  EXPECT_THAT(tls.err, HasSubstr("excludes"));
+
+  // A date that is not one, said without protobuf's internals.
+  CliRun date = Cli(absl::StrCat(Server(), " append --stream notes/1 --type example.v1.Note",
+                                 " --effective 2016-13-45"));
+  EXPECT_EQ(date.code, 2);
+  EXPECT_THAT(date.err, HasSubstr("--effective '2016-13-45' is not a date (YYYY-MM-DD) or an "
+                                  "RFC 3339 time"));
+  EXPECT_THAT(date.err, ::testing::Not(HasSubstr("googleapis")));
+  EXPECT_EQ(HeadPosition(), 2u);
+}
+
 }  // namespace
 }  // namespace govledger::testing
