@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -60,14 +61,31 @@ std::string FlagOrEnv(const std::string& flag, const char* variable) {
   return env == nullptr ? std::string() : std::string(env);
 }
 
-// Adds the bearer token to the metadata of every call on the channel.
-class BearerToken final : public grpc::experimental::Interceptor {
+bool IsPrintableAscii(absl::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// On every call of the channel: adds the bearer token, if any, and moves a govledger-actor
+// that is not printable ASCII to govledger-actor-bin (client.h).
+class CallMetadata final : public grpc::experimental::Interceptor {
  public:
-  explicit BearerToken(const std::string* authorization) : authorization_(authorization) {}
+  explicit CallMetadata(const std::string* authorization) : authorization_(authorization) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->emplace("authorization", *authorization_);
+      std::multimap<std::string, std::string>* metadata = methods->GetSendInitialMetadata();
+      if (!authorization_->empty()) metadata->emplace("authorization", *authorization_);
+      if (auto actor = metadata->find(kActorMetadataKey);
+          actor != metadata->end() && !IsPrintableAscii(actor->second)) {
+        std::string value = std::move(actor->second);
+        metadata->erase(actor);
+        metadata->emplace(kActorBinMetadataKey, std::move(value));
+      }
     }
     methods->Proceed();
   }
@@ -76,21 +94,51 @@ class BearerToken final : public grpc::experimental::Interceptor {
   const std::string* const authorization_;
 };
 
-class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+class CallMetadataFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* /*info*/) override {
-    return new BearerToken(&Settings().authorization);
+    return new CallMetadata(&Settings().authorization);
   }
 };
 
 }  // namespace
 
+absl::Status CheckActor(absl::string_view actor) {
+  if (actor.empty() || actor.size() > 200) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an actor has 1 to 200 bytes of UTF-8 (a letter such as é takes 2), not ",
+        actor.size()));
+  }
+  if (!IsWellFormedUtf8(actor)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the actor '", PrintableText(actor), "' is not UTF-8 text"));
+  }
+  for (size_t i = 0; i < actor.size(); ++i) {
+    const auto c = static_cast<unsigned char>(actor[i]);
+    // C0, DEL, and C1 (U+0080 to U+009F: 0xC2 0x80 to 0xC2 0x9F).
+    if (c < 0x20 || c == 0x7F ||
+        (c == 0xC2 && i + 1 < actor.size() &&
+         (static_cast<unsigned char>(actor[i + 1]) & 0xE0) == 0x80)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the actor '", PrintableText(actor), "' holds a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void ConfigureConnections(const std::string& token_flag, bool tls,
                           const std::string& tls_ca_flag) {
   ConnectionSettings settings;
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
-    settings.authorization = absl::StrCat("Bearer ", token);
+    if (IsPrintableAscii(token)) {
+      settings.authorization = absl::StrCat("Bearer ", token);
+    } else {
+      // Not shown: it is a secret.
+      settings.error = "the access token (--token or GOVLEDGER_TOKEN) holds a character other "
+                       "than printable ASCII (a line break, a control character, a letter "
+                       "such as é); a token is glt_ and 64 hex digits";
+    }
   }
   settings.tls = tls;
   if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
@@ -147,13 +195,10 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
     trust.pem_root_certs = settings.tls_roots_pem;
     credentials = grpc::SslCredentials(trust);
   }
-  if (settings.authorization.empty()) {
-    return grpc::CreateCustomChannel(server, credentials, args);
-  }
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> token;
-  token.push_back(std::make_unique<BearerTokenFactory>());
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> metadata;
+  metadata.push_back(std::make_unique<CallMetadataFactory>());
   return grpc::experimental::CreateCustomChannelWithInterceptors(server, credentials, args,
-                                                                 std::move(token));
+                                                                 std::move(metadata));
 }
 
 bool WaitConnected(grpc::Channel& channel, int seconds) {

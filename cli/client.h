@@ -7,15 +7,30 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace govledger::cli {
 
 // The server address: --server if given, else $GOVLEDGER_SERVER, else "127.0.0.1:50051".
 std::string ResolveServer(const std::string& flag);
 
+// The metadata keys that name the actor of an append (README, "Access control"). gRPC text
+// metadata may hold only printable ASCII (anything else aborts the process when the call
+// starts), so an actor with other characters (UTF-8: "José Ñ") travels as bytes under the
+// binary key, which gRPC base64-encodes on the wire and govledgerd reads as UTF-8.
+inline constexpr char kActorMetadataKey[] = "govledger-actor";
+inline constexpr char kActorBinMetadataKey[] = "govledger-actor-bin";
+
+// OK if `actor` may be sent as an actor: 1 to 200 bytes of well-formed UTF-8 without control
+// characters (C0, DEL, C1), as govledgerd requires; else INVALID_ARGUMENT saying why. Every
+// command's --actor is checked with it before anything runs (main.cc).
+absl::Status CheckActor(absl::string_view actor);
+
 // How every later Connect() authenticates and encrypts (README, "Access control"):
 //   token: the access token sent as `authorization: Bearer <token>` on every call; the flag,
-//     else $GOVLEDGER_TOKEN; empty: none;
+//     else $GOVLEDGER_TOKEN; empty: none; one with a character other than printable ASCII
+//     is an error Connect reports (no token holds one);
 //   tls_ca_file: TLS, trusting the CA certificates (PEM) in this file; the flag, else
 //     $GOVLEDGER_TLS_CA;
 //   tls: TLS, trusting the system's CA certificates (implied by a CA file);
@@ -31,8 +46,11 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
                           const std::string& tls_ca_flag);
 
 // A channel to `server`. Channels with different `connection_id`s use separate connections,
-// so concurrent benchmark clients do not share one HTTP/2 connection. If the settings of
-// ConfigureConnections cannot be used, prints why and exits the process with kExitBadArgs.
+// so concurrent benchmark clients do not share one HTTP/2 connection. Every call on it carries
+// the token, and a govledger-actor its caller added that is not printable ASCII is moved to
+// govledger-actor-bin (so callers add the actor under kActorMetadataKey, whatever it holds).
+// If the settings of ConfigureConnections cannot be used, prints why and exits the process
+// with kExitBadArgs.
 std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection_id = 0);
 
 // Waits up to `seconds` for the channel to connect; false if it does not.

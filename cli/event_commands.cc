@@ -1,10 +1,14 @@
 #include "cli/event_commands.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -14,6 +18,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -45,7 +50,7 @@ constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
 std::unique_ptr<grpc::ClientContext> NewContext(const std::string& actor = "") {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  if (!actor.empty()) context->AddMetadata("govledger-actor", actor);
+  if (!actor.empty()) context->AddMetadata(kActorMetadataKey, actor);
   return context;
 }
 
@@ -323,10 +328,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger tail -n 100 --json\n"
       "  govledger tail --from 1 --limit 50\n"
       "  govledger tail --from 1 --retry --json >> ledger.jsonl");
-  tail_->add_option("-n,--lines", last_, "Start this many events before the head")
-      ->capture_default_str()
-      ->check(position_range);
-  tail_->add_option("--from", from_, "Start at this position instead")->check(position_range);
+  CLI::Option* tail_lines =
+      tail_->add_option("-n,--lines", last_, "Start this many events before the head")
+          ->capture_default_str()
+          ->check(position_range);
+  tail_->add_option("--from", from_, "Start at this position instead")
+      ->check(position_range)
+      ->excludes(tail_lines);
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
       ->check(position_range);
   tail_->add_flag("--json", json_, "One JSON document per event");
@@ -378,6 +386,14 @@ int EventCommands::Append(const std::string& server) {
   std::string document;
   if (!stream_.empty()) {
     if (type_.empty()) return Fail(kExitBadArgs, "append: --type is required with --stream");
+    pb::Timestamp effective;
+    if (!effective_.empty() &&
+        !pb::util::TimeUtil::FromString(NormalizeTime(effective_), &effective)) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat("append: --effective '", PrintableText(effective_),
+                               "' is not a date (YYYY-MM-DD) or an RFC 3339 time "
+                               "(2016-12-14T09:30:00Z)"));
+    }
     absl::StatusOr<std::string> built =
         DocumentFromFlags(stream_, type_, id_, effective_, payload_);
     if (!built.ok()) return Fail(kExitBadArgs, std::string(built.status().message()));
@@ -536,14 +552,33 @@ int EventCommands::Export(const std::string& server) {
   const bool by_stream = !stream_.empty();
   const uint64_t last = to_ != 0 ? to_ : (by_stream ? UINT64_MAX : head.position());
   if (from_ > last) {
-    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", last));
+    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after ",
+                                           to_ != 0 ? "--to " : "the head ", last));
   }
 
   std::ofstream file;
   if (!out_.empty()) {
-    file.open(out_, std::ios::binary | std::ios::trunc);
-    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
+    // Created here (O_EXCL) or refused: an export never overwrites a file.
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+      return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
+                                             "--out, or remove it first"));
+    }
+    if (fd < 0) {
+      return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_, ": ", std::strerror(errno)));
+    }
+    ::close(fd);
+    file.open(out_, std::ios::binary);
   }
+  // A failed export leaves no partial file behind (a rerun may then use the same name).
+  bool complete = false;
+  absl::Cleanup remove_partial = [&] {
+    if (!out_.empty() && !complete) {
+      file.close();
+      std::remove(out_.c_str());
+    }
+  };
+  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
   std::ostream& out = out_.empty() ? std::cout : file;
   Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
   uint64_t written = 0;
@@ -590,6 +625,7 @@ int EventCommands::Export(const std::string& server) {
   if (!out_.empty()) {
     file.close();
     if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_));
+    complete = true;
     std::cerr << "exported " << written << " events to " << out_;
     if (written > 0) {
       std::cerr << "; the last, position " << last_position << ", has the hash "

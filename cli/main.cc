@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success; 1 the server refused or failed the request; 2 bad command-line
 // arguments; 3 the server could not be reached.
+#include <functional>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -29,7 +30,9 @@ int Head(const std::string& server, bool json) {
   if (!status.ok()) return govledger::cli::FailCall(server, status);
   if (json) {
     std::string text;
-    (void)google::protobuf::util::MessageToJsonString(response, &text);
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;  // an empty ledger's zeros too
+    (void)google::protobuf::util::MessageToJsonString(response, &text, options);
     std::cout << text << "\n";
     return govledger::cli::kExitOk;
   }
@@ -60,10 +63,12 @@ int main(int argc, char** argv) {
   app.add_option("--token", token_flag,
                  "Access token for a govledgerd started with --tokens (default "
                  "$GOVLEDGER_TOKEN)");
-  app.add_flag("--tls", tls, "Connect with TLS, trusting the system's CA certificates");
+  CLI::Option* tls_option =
+      app.add_flag("--tls", tls, "Connect with TLS, trusting the system's CA certificates");
   app.add_option("--tls-ca", tls_ca_flag,
                  "Connect with TLS, trusting the CA certificates in this PEM file (default "
-                 "$GOVLEDGER_TLS_CA)");
+                 "$GOVLEDGER_TLS_CA)")
+      ->excludes(tls_option);
 
   CLI::App* head = app.add_subcommand("head", "Print the head position, event count and hash");
   bool head_json = false;
@@ -114,7 +119,8 @@ int main(int argc, char** argv) {
       ->check(count_range);
   bench_read->add_option("--events", bench.events, "Events to read (0: the whole log)")
       ->check(count_range);
-  bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)");
+  bench_read->add_option("--batch", bench.batch, "Events per page, at most 10000 (default 10000)")
+      ->check(CLI::Range(1, 10000));
   bench_subscribe->add_option("--events", bench.events,
                               "Events each subscriber reads (0: the log as it stands)")
       ->check(count_range);
@@ -129,6 +135,21 @@ int main(int argc, char** argv) {
   govledger::cli::EventCommands events(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
+
+  // Every command's --actor (the governance commands' too) is checked before anything runs.
+  const CLI::Validator actor_check(
+      [](std::string& actor) {
+        absl::Status s = govledger::cli::CheckActor(actor);
+        return s.ok() ? std::string() : std::string(s.message());
+      },
+      "");
+  std::function<void(CLI::App*)> check_actors = [&](CLI::App* command) {
+    if (CLI::Option* actor = command->get_option_no_throw("--actor")) actor->check(actor_check);
+    for (CLI::App* sub : command->get_subcommands([](CLI::App*) { return true; })) {
+      check_actors(sub);
+    }
+  };
+  check_actors(&app);
 
   try {
     app.parse(argc, argv);

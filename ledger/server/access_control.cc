@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 
@@ -12,6 +13,28 @@ namespace govledger {
 namespace {
 
 constexpr absl::string_view kBearer = "bearer ";
+
+// The actor the call names, if it names one.
+absl::StatusOr<std::optional<absl::string_view>> NamedActor(
+    const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  const auto text = metadata.find(kActorMetadataKey);
+  const auto bytes = metadata.find(kActorBinMetadataKey);
+  if (text != metadata.end() && bytes != metadata.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the call sends both ", kActorMetadataKey, " and ", kActorBinMetadataKey, "; send one"));
+  }
+  if (text != metadata.end()) return absl::string_view(text->second.data(), text->second.size());
+  if (bytes == metadata.end()) return std::nullopt;
+  const absl::string_view actor(bytes->second.data(), bytes->second.size());
+  // As protobuf checks a string field when it parses one: a recorded actor must read back.
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(actor.data(),
+                                                           static_cast<int>(actor.size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kActorBinMetadataKey, " must be UTF-8 text"));
+  }
+  return actor;
+}
 
 }  // namespace
 
@@ -84,10 +107,7 @@ std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {
 absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& context,
                                                  Role needed) const {
   const auto& metadata = context.client_metadata();
-  std::optional<absl::string_view> named_actor;
-  if (auto it = metadata.find(kActorMetadataKey); it != metadata.end()) {
-    named_actor = absl::string_view(it->second.data(), it->second.size());
-  }
+  ASSIGN_OR_RETURN(const std::optional<absl::string_view> named_actor, NamedActor(context));
   if (!enforced()) {
     // Only appends record an actor: a read does not pay for formatting the peer's address.
     if (needed == Role::kReader) return std::string();

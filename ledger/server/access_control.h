@@ -32,6 +32,9 @@ namespace govledger {
 
 // Metadata key a caller may use to name who appends (README, "Access control").
 inline constexpr char kActorMetadataKey[] = "govledger-actor";
+// The same as bytes, for an actor text metadata cannot carry (gRPC allows only printable ASCII
+// there): UTF-8, base64-encoded on the wire by gRPC. A call sends one of the two keys.
+inline constexpr char kActorBinMetadataKey[] = "govledger-actor-bin";
 // Metadata key of the bearer token: "Bearer <token>".
 inline constexpr char kAuthorizationMetadataKey[] = "authorization";
 
@@ -56,9 +59,10 @@ class AccessControl {
   // file to read).
   absl::StatusOr<size_t> Reload();
 
-  // The actor of a caller allowed a call that needs `needed`. Open: the govledger-actor
-  // metadata, else "peer:" and the peer address; empty for a reader's call, which records
-  // no actor. Enforced: UNAUTHENTICATED when the call
+  // The actor of a caller allowed a call that needs `needed`. Open: the govledger-actor (or
+  // govledger-actor-bin) metadata, else "peer:" and the peer address; empty for a reader's
+  // call, which records no actor. INVALID_ARGUMENT when the call sends both keys, or bytes
+  // under govledger-actor-bin that are not UTF-8. Enforced: UNAUTHENTICATED when the call
   // carries no bearer token or one not in the file; PERMISSION_DENIED when the token's role
   // is below `needed`, or the call's govledger-actor names anyone but the token's actor.
   absl::StatusOr<std::string> Admit(const grpc::ServerContextBase& context, Role needed) const;

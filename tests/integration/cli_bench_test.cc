@@ -126,6 +126,15 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
     EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;
   }
 
+  // A read page holds at most 10,000 events: refused before anything is sent (a server that
+  // cannot be reached would be exit 3).
+  for (const char* batch : {"10001", "0"}) {
+    CliRun page = Cli(absl::StrCat("bench read --server 127.0.0.1:1 --batch ", batch));
+    EXPECT_EQ(page.code, 2) << batch << ": " << page.err;
+    EXPECT_THAT(page.err, HasSubstr("--batch")) << batch;
+    EXPECT_THAT(page.err, HasSubstr("10000")) << batch;
+  }
+
   CliRun nobody = Cli("bench ping --server 127.0.0.1:1 --calls 5");
   EXPECT_EQ(nobody.code, 3);
   EXPECT_THAT(nobody.err, HasSubstr("cannot reach govledgerd at 127.0.0.1:1"));

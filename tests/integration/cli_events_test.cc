@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <set>
@@ -614,6 +615,185 @@ TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndN
   EXPECT_THAT(import.err, HasSubstr(exported + ":3: storedBytes: this event has fields this "
                                     "govledger does not know"));
   EXPECT_EQ(HeadPosition(), 3u);
+}
+
+// gRPC allows only printable ASCII in text metadata (anything else aborted the CLI when the call
+// started): an actor in other UTF-8 travels as govledger-actor-bin and is recorded as given.
+TEST_F(CliEventsTest, AnActorInAnyUtf8IsRecordedAsGiven) {
+  CliRun accented = Cli(absl::StrCat(Server(), " append --stream notes/1 --type example.v1.Note",
+                                     " --actor 'José Ñ'"));
+  ASSERT_EQ(accented.code, 0) << accented.err;
+  CliRun imported = Cli(absl::StrCat(Server(), " import --actor 'Zoë (PMO) 東京' ",
+                                     WriteFile("two.jsonl", {OpaqueLine(2), OpaqueLine(3)})));
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  CliRun ascii = Cli(absl::StrCat(Server(), " append --stream notes/4 --type example.v1.Note",
+                                  " --actor 'J. Smith'"));
+  ASSERT_EQ(ascii.code, 0) << ascii.err;
+
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_EQ((*log)[0].actor(), "José Ñ");
+  EXPECT_EQ((*log)[1].actor(), "Zoë (PMO) 東京");
+  EXPECT_EQ((*log)[2].actor(), "Zoë (PMO) 東京");
+  EXPECT_EQ((*log)[3].actor(), "J. Smith");
+  CliRun tail = Cli(absl::StrCat(Server(), " tail --from 1 --limit 1"));
+  ASSERT_EQ(tail.code, 0) << tail.err;
+  EXPECT_THAT(tail.out, HasSubstr("José Ñ"));
+
+  // What govledgerd takes under govledger-actor-bin: UTF-8, and never with govledger-actor too.
+  auto append = [&](const std::vector<std::pair<std::string, std::string>>& metadata) {
+    grpc::ClientContext context;
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    v1::AppendResponse response;
+    return stub_->Append(&context, MakeAppend({MakeEvent("notes/5", "n")}), &response);
+  };
+  EXPECT_THAT(append({{"govledger-actor-bin", "Jos\xe9"}}),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("UTF-8")));
+  EXPECT_THAT(append({{"govledger-actor-bin", "a\nb"}}),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("control character")));
+  EXPECT_THAT(append({{"govledger-actor", "a"}, {"govledger-actor-bin", "b"}}),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("send one")));
+  EXPECT_EQ(HeadPosition(), 4u);
+  EXPECT_THAT(append({{"govledger-actor-bin", "Ana Sánchez"}}), GrpcOk());
+  log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  EXPECT_EQ(log->back().actor(), "Ana Sánchez");
+}
+
+// An actor the server would refuse, or one gRPC cannot send, is exit 2 before anything is sent:
+// empty, too long, not UTF-8, or with a control character; in every command that takes --actor.
+TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
+  const std::string file = WriteFile("one.jsonl", {OpaqueLine(1)});
+  const std::string append = " append --stream notes/1 --type example.v1.Note --actor ";
+  struct Case {
+    std::string args, says;
+  };
+  const std::vector<Case> cases = {
+      {absl::StrCat(append, "''"), "1 to 200 bytes"},
+      {absl::StrCat(append, std::string(201, 'x')), "1 to 200 bytes"},
+      {absl::StrCat(append, R"sh("$(printf 'a\nb')")sh"), "control character"},
+      {absl::StrCat(append, R"sh("$(printf 'a\tb')")sh"), "control character"},
+      {absl::StrCat(append, R"sh("$(printf 'a\302\205b')")sh"), "control character"},  // U+0085
+      {absl::StrCat(append, R"sh("$(printf 'Jos\351')")sh"), "not UTF-8"},              // Latin-1
+      {absl::StrCat(" import ", file, R"sh( --actor "$(printf 'a\177b')")sh"),
+       "control character"},
+      {absl::StrCat(" import ", file, " --actor ''"), "1 to 200 bytes"},
+      {R"sh( keys register --key-id k1 --holder H --role r --pub x.pub)sh"
+       R"sh( --actor "$(printf 'a\nb')")sh",
+       "control character"},
+  };
+  for (const Case& c : cases) {
+    CliRun run = Cli(absl::StrCat(Server(), c.args));
+    EXPECT_EQ(run.code, 2) << c.args << ": " << run.err;
+    EXPECT_THAT(run.err, HasSubstr("--actor")) << c.args;
+    EXPECT_THAT(run.err, HasSubstr(c.says)) << c.args;
+  }
+  // A token is glt_ and hex digits: anything gRPC cannot send is exit 2, and not shown.
+  const std::vector<std::string> tokens = {R"sh("$(printf 'abc\ndef')")sh", "'glt_é'"};
+  for (const std::string& token : tokens) {
+    CliRun flag = Cli(absl::StrCat(Server(), " --token ", token, " head"));
+    EXPECT_EQ(flag.code, 2) << token << ": " << flag.err;
+    EXPECT_THAT(flag.err, HasSubstr("printable ASCII")) << token;
+    EXPECT_THAT(flag.err, ::testing::Not(HasSubstr("def"))) << token;
+    CliRun env =
+        Cli(absl::StrCat(Server(), append, "A"), absl::StrCat("GOVLEDGER_TOKEN=", token));
+    EXPECT_EQ(env.code, 2) << token << ": " << env.err;
+    EXPECT_THAT(env.err, HasSubstr("GOVLEDGER_TOKEN")) << token;
+  }
+  EXPECT_EQ(HeadPosition(), 0u);
+}
+
+// With access tokens, a token's UTF-8 actor is the one recorded, and --actor may name it.
+TEST(CliActorTokenTest, ATokensUtf8ActorIsRecordedAndMayBeNamed) {
+  CliRun made = Cli("admin token --role writer --actor 'José Ñ'");
+  ASSERT_EQ(made.code, 0) << made.err;
+  std::string token, line;
+  for (absl::string_view l : absl::StrSplit(made.out, '\n')) {
+    if (absl::ConsumePrefix(&l, "token ")) token = std::string(l);
+    if (absl::ConsumePrefix(&l, "tokens-file-line ")) line = std::string(l);
+  }
+  ASSERT_FALSE(token.empty()) << made.out;
+  TempDir dir;
+  const std::string tokens = dir.path() + "/tokens";
+  std::ofstream(tokens) << line << "\n";
+  std::filesystem::permissions(tokens, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+  DaemonHarness daemon({"--tokens", tokens});
+  ASSERT_OK(daemon.Start());
+  const std::string cli = absl::StrCat("--server ", daemon.address(), " --token ", token,
+                                       " append --stream notes/1 --type example.v1.Note");
+  CliRun named = Cli(absl::StrCat(cli, " --actor 'José Ñ'"));
+  EXPECT_EQ(named.code, 0) << named.err;
+  CliRun unnamed = Cli(cli);
+  EXPECT_EQ(unnamed.code, 0) << unnamed.err;
+  for (const char* other_actor : {"'Jose N'", "'José Ñ2'"}) {
+    CliRun other = Cli(absl::StrCat(cli, " --actor ", other_actor));
+    EXPECT_EQ(other.code, 1) << other_actor;
+    EXPECT_THAT(other.err, HasSubstr("PERMISSION_DENIED")) << other_actor;
+  }
+  CliRun export_run = Cli(absl::StrCat("--server ", daemon.address(), " --token ", token,
+                                       " export"));
+  ASSERT_EQ(export_run.code, 0) << export_run.err;
+  const std::vector<std::string> lines = Lines(export_run.out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& exported : lines) {
+    EXPECT_THAT(exported, HasSubstr(R"("actor":"José Ñ")"));
+  }
+}
+
+TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("one.jsonl", {OpaqueLine(1)}))).code, 0);
+  const std::string existing = WriteFile("existing.jsonl", {"keep me"});
+  CliRun run = Cli(absl::StrCat(Server(), " export --out ", existing));
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.err, HasSubstr(existing + " already exists"));
+  absl::StatusOr<std::string> kept = ReadWholeFile(existing);
+  ASSERT_OK(kept);
+  EXPECT_EQ(*kept, "keep me\n");
+  // A new name is written.
+  const std::string fresh = dir_.path() + "/fresh.jsonl";
+  CliRun ok = Cli(absl::StrCat(Server(), " export --out ", fresh));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  absl::StatusOr<std::string> written = ReadWholeFile(fresh);
+  ASSERT_OK(written);
+  EXPECT_EQ(Lines(*written).size(), 1u);
+}
+
+TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
+  // An empty ledger's head: every field, zeros included, as query --json prints them.
+  CliRun head = Cli(absl::StrCat(Server(), " head --json"));
+  ASSERT_EQ(head.code, 0) << head.err;
+  EXPECT_THAT(head.out, HasSubstr(R"("position":"0")"));
+  EXPECT_THAT(head.out, HasSubstr(R"("eventCount":"0")"));
+  EXPECT_THAT(head.out, HasSubstr(R"("hash":")"));
+
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("two.jsonl", {OpaqueLine(1), OpaqueLine(2)}))).code, 0);
+  CliRun past_head = Cli(absl::StrCat(Server(), " export --from 200"));
+  EXPECT_EQ(past_head.code, 2);
+  EXPECT_THAT(past_head.err, HasSubstr("--from 200 is after the head 2"));
+  CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
+  EXPECT_EQ(past_to.code, 2);
+  EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+
+  // Alternatives in the synopsis are refused together.
+  CliRun tail = Cli(absl::StrCat(Server(), " tail -n 2 --from 5 --limit 1"));
+  EXPECT_EQ(tail.code, 2);
+  EXPECT_THAT(tail.err, HasSubstr("excludes"));
+  CliRun tls = Cli(absl::StrCat(Server(), " --tls --tls-ca ", dir_.path(), "/ca.pem head"));
+  EXPECT_EQ(tls.code, 2);
+  EXPECT_THAT(tls.err, HasSubstr("excludes"));
+
+  // A date that is not one, said without protobuf's internals.
+  CliRun date = Cli(absl::StrCat(Server(), " append --stream notes/1 --type example.v1.Note",
+                                 " --effective 2016-13-45"));
+  EXPECT_EQ(date.code, 2);
+  EXPECT_THAT(date.err, HasSubstr("--effective '2016-13-45' is not a date (YYYY-MM-DD) or an "
+                                  "RFC 3339 time"));
+  EXPECT_THAT(date.err, ::testing::Not(HasSubstr("googleapis")));
+  EXPECT_EQ(HeadPosition(), 2u);
 }
 
 }  // namespace
