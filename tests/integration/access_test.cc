@@ -268,8 +268,10 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsB
   // A bad file is refused, naming the line, and the tokens stay as they were.
   WriteFile(tokens_file_, absl::StrCat(newcomer.line, "\nnonsense\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file not reloaded", 1)) << daemon_.Stderr();
-  EXPECT_THAT(daemon_.Stderr(), HasSubstr(absl::StrCat(tokens_file_, " line 2")));
+  // Waits for the end of the message (the line it names), not its start: the daemon may be
+  // part way through writing it.
+  ASSERT_TRUE(StderrSays(daemon_, absl::StrCat(tokens_file_, " line 2"), 1)) << daemon_.Stderr();
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("tokens file not reloaded"));
   EXPECT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
   v1::GetHeadResponse head;
   EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
