@@ -289,17 +289,57 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
 
+  // A scope change's approval: a board, or a decision that exists, is
+  // approved (every required role has signed) and is of the organisation of
+  // one of `work` (the programmes or projects the change concerns), or of an
+  // organisation overseeing it.
   static absl::Status RequireApproval(const S& s, const v1::Approval& a,
-                                      absl::string_view entity) {
-    if (!a.decision_stream().empty() &&
-        !s.decisions_.contains(a.decision_stream())) {
-      return Refuse(
-          entity,
-          absl::StrCat("names approving decision ", a.decision_stream(),
-                       ", which has not been proposed"),
-          "a scope change is approved by an existing decision or a board");
+                                      absl::string_view entity,
+                                      std::initializer_list<const v1::WorkRef*> work) {
+    if (a.decision_stream().empty()) return absl::OkStatus();
+    constexpr absl::string_view kRule =
+        "a scope change is approved by a board, or by an approved decision of "
+        "the organisation owning the programme or project (or overseeing it)";
+    auto it = s.decisions_.find(a.decision_stream());
+    auto refuse = [&](absl::string_view why) {
+      return Refuse(entity,
+                    absl::StrCat("names approving decision ",
+                                 a.decision_stream(), ", which ", why),
+                    kRule);
+    };
+    if (it == s.decisions_.end()) return refuse("has not been proposed");
+    const DecisionState& d = it->second;
+    if (d.outcome == DecisionState::Outcome::kRejected) {
+      return refuse("was rejected");
     }
-    return absl::OkStatus();
+    if (d.outcome == DecisionState::Outcome::kWithdrawn) {
+      return refuse("was withdrawn");
+    }
+    if (!d.approved()) {
+      return refuse("is not approved (not every required role has signed)");
+    }
+    const std::string& decider = d.proposed.organisation_id();
+    std::string owners;
+    for (const v1::WorkRef* ref : work) {
+      const WorkState* w = s.FindWork(*ref);
+      if (w == nullptr) continue;
+      if (DecidesFor(s, decider, w->organisation_id)) return absl::OkStatus();
+      absl::StrAppend(&owners, owners.empty() ? "" : " nor ", Describe(*ref),
+                      " (organisation ", w->organisation_id, ")");
+    }
+    return refuse(absl::StrCat("is of organisation ", decider,
+                               ", which neither owns nor oversees ", owners));
+  }
+
+  // Whether a decision of organisation `decider` may concern the work of
+  // organisation `owner`: its own, or one it oversees.
+  static bool DecidesFor(const S& s, absl::string_view decider,
+                         absl::string_view owner) {
+    if (decider == owner) return true;
+    const OrganisationState* o = s.FindOrganisation(decider);
+    if (o == nullptr) return false;
+    const auto& overseen = o->registered.oversees();
+    return std::find(overseen.begin(), overseen.end(), owner) != overseen.end();
   }
 
   static const DecisionState* Decision(const S& s, absl::string_view org,
@@ -345,14 +385,32 @@ struct GovernanceState::Access {
       const v1::OrganisationRegistered& m) {
     RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
     RETURN_IF_ERROR(Required("name", m.name()));
+    absl::flat_hash_set<std::string> overseen;
+    for (const std::string& id : m.oversees()) {
+      RETURN_IF_ERROR(CheckId("oversees", id));
+      if (id == m.organisation_id()) {
+        return Invalid("oversees names the organisation itself");
+      }
+      if (!overseen.insert(id).second) {
+        return Invalid(absl::StrCat("oversees names ", id, " twice"));
+      }
+    }
     return OrganisationStream(m.organisation_id());
   }
   static absl::Status Rules(const S& s, const v1::OrganisationRegistered& m,
                             const v1::Event&) {
+    std::string entity = absl::StrCat("organisation ", m.organisation_id());
     if (s.organisations_.contains(m.organisation_id())) {
-      return Refuse(absl::StrCat("organisation ", m.organisation_id()),
-                    "is already registered",
+      return Refuse(entity, "is already registered",
                     "an organisation is registered once");
+    }
+    for (const std::string& id : m.oversees()) {
+      if (!s.organisations_.contains(id)) {
+        return Refuse(entity,
+                      absl::StrCat("oversees organisation ", id,
+                                   ", which is not registered"),
+                      "an organisation oversees registered organisations");
+      }
     }
     return absl::OkStatus();
   }
@@ -771,7 +829,7 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project"));
-    return RequireApproval(s, m.approval(), entity);
+    return RequireApproval(s, m.approval(), entity, {&m.owner()});
   }
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event&) {
     ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
@@ -790,7 +848,8 @@ struct GovernanceState::Access {
                             const v1::Event&) {
     RETURN_IF_ERROR(RequireOwner(s, m.scope_item_id(), m.from(), "removed"));
     return RequireApproval(s, m.approval(),
-                           absl::StrCat("scope item ", m.scope_item_id()));
+                           absl::StrCat("scope item ", m.scope_item_id()),
+                           {&m.from()});
   }
   static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event&) {
     if (ScopeItemState* item =
@@ -803,8 +862,6 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckId("scope_item_id", m.scope_item_id()));
     RETURN_IF_ERROR(WorkStream("from", m.from()).status());
     RETURN_IF_ERROR(WorkStream("to", m.to()).status());
-    if (SameRef(m.from(), m.to()))
-      return Invalid("from and to name the same programme or project");
     RETURN_IF_ERROR(CheckApproval("approval", m.approval()));
     return ScopeStream(m.scope_item_id());
   }
@@ -812,11 +869,20 @@ struct GovernanceState::Access {
                             const v1::Event&) {
     RETURN_IF_ERROR(
         RequireOwner(s, m.scope_item_id(), m.from(), "transferred"));
+    if (SameRef(m.from(), m.to())) {  // from is the current owner
+      return Refuse(absl::StrCat("scope item ", m.scope_item_id()),
+                    absl::StrCat("already belongs to ", Describe(m.to())),
+                    "a scope item is transferred to another programme or "
+                    "project");
+    }
     RETURN_IF_ERROR(RequireOpen(
         s, m.to(),
         "scope is transferred only to an existing, open programme or project"));
+    // Either side's organisation may approve a transfer: seed 000's services
+    // left the programme on its own board's decision.
     return RequireApproval(s, m.approval(),
-                           absl::StrCat("scope item ", m.scope_item_id()));
+                           absl::StrCat("scope item ", m.scope_item_id()),
+                           {&m.from(), &m.to()});
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event&) {
     if (ScopeItemState* item =
@@ -901,12 +967,31 @@ struct GovernanceState::Access {
                        e.stream_id(), ")"),
           "decision references are unique per organisation");
     }
-    if (!m.programme_id().empty() &&
-        s.FindProgramme(m.programme_id()) == nullptr) {
-      return Refuse(entity,
-                    absl::StrCat("names programme ", m.programme_id(),
-                                 ", which is not registered"),
-                    "a decision concerns a registered programme");
+    if (!m.programme_id().empty()) {
+      constexpr absl::string_view kRule =
+          "a decision concerns a registered, open programme of its "
+          "organisation or of one it oversees";
+      const WorkState* p = s.FindProgramme(m.programme_id());
+      if (p == nullptr) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   ", which is not registered"),
+                      kRule);
+      }
+      if (!DecidesFor(s, m.organisation_id(), p->organisation_id)) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   " of organisation ", p->organisation_id,
+                                   ", which ", m.organisation_id(),
+                                   " neither is nor oversees"),
+                      kRule);
+      }
+      if (p->closed) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   ", which is closed"),
+                      kRule);
+      }
     }
     // Delegation: every rule of the organisation whose threshold the counted
     // total reaches requires its role among the signatories.
@@ -998,6 +1083,20 @@ struct GovernanceState::Access {
       return Refuse(
           entity, absl::StrCat("has already been signed with key ", m.key_id()),
           "a signatory signs once");
+    }
+    // One person, one signature: a holder with keys for several roles
+    // satisfies only one of them.
+    const std::string& holder = key->second.registered.holder();
+    for (const std::string& signed_with : d.signing_keys) {
+      auto other = s.keys_.find(signed_with);
+      if (other != s.keys_.end() &&
+          other->second.registered.holder() == holder) {
+        return Refuse(entity,
+                      absl::StrCat("has already been signed by ", holder,
+                                   " (key ", signed_with, "; now key ",
+                                   m.key_id(), ")"),
+                      "a holder signs a decision once");
+      }
     }
     if (auto it = d.signed_roles.find(role); it != d.signed_roles.end()) {
       return Refuse(entity,

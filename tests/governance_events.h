@@ -295,11 +295,12 @@ struct Signer {
   std::string role;
   crypto::Ed25519KeyPair keys;
 
-  v1::SigningKeyRegistered Registration(
-      const std::string& holder = "A. Holder") const {
+  // `holder` defaults to one of this key alone ("Holder of <key id>"): a
+  // holder signs a decision once, whichever of its keys it uses.
+  v1::SigningKeyRegistered Registration(const std::string& holder = "") const {
     v1::SigningKeyRegistered m;
     m.set_key_id(key_id);
-    m.set_holder(holder);
+    m.set_holder(holder.empty() ? "Holder of " + key_id : holder);
     m.set_role(role);
     m.set_public_key(keys.public_key);
     return m;

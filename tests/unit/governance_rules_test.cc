@@ -426,9 +426,15 @@ TEST_F(RulesTest, ScopeTransferredOnlyToAnExistingOpenTarget) {
               StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
   EXPECT_OK(Append(
       Ev(TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-RESP")))));
+  // To its own current owner: a rule, as for a risk.
   EXPECT_THAT(Append(Ev(TransferScope("S1", ProjectRef("LPP-RESP"),
                                       ProjectRef("LPP-RESP")))),
-              StatusIs(kInvalid, HasSubstr("same programme or project")));
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("scope item S1 already belongs to project LPP-RESP"),
+                             HasSubstr("transferred to another programme or project"))));
+  // From and to the same, but not the owner: the owner rule speaks.
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("LPP")))),
+              StatusIs(kFailed, HasSubstr("belongs to project LPP-RESP, not programme LPP")));
 }
 
 TEST_F(RulesTest, OnlyTheCurrentOwnerRemovesAScopeItemAndOnce) {
@@ -459,8 +465,111 @@ TEST_F(RulesTest, ScopeApprovalNamesAnExistingDecisionOrABoard) {
           AllOf(HasSubstr("scope item S1"),
                 HasSubstr(
                     "decision/MOPAC/PCD-99, which has not been proposed"))));
-  ASSERT_OK(Append(Ev(Decision("MOPAC", "PCD 99", {"Chief Executive"}))));
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(Ev(ceo.Registration())));
+  v1::DecisionProposed pcd99 = Decision("MOPAC", "PCD 99", {"Chief Executive"});
+  ASSERT_OK(Append(Ev(pcd99)));
+  ASSERT_OK(Append(Ev(ceo.Sign(pcd99))));
   EXPECT_OK(Append(Ev(add)));
+}
+
+// A scope change approved by a decision needs that decision approved, and of
+// the organisation whose programme or project it changes (or one overseeing
+// it); for a transfer, of either side's.
+TEST_F(RulesTest, ScopeApprovalDecisionIsApprovedAndOfTheOwningOrganisation) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Organisation("ORG2"))));
+  ASSERT_OK(Append(Ev(Programme("P2", "ORG2"))));
+  v1::OrganisationRegistered pcc = Organisation("PCC");
+  pcc.add_oversees("MOPAC");
+  ASSERT_OK(Append(Ev(pcc)));
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(Ev(ceo.Registration())));
+  auto approval = [](const v1::DecisionProposed& d) {
+    v1::Approval a;
+    a.set_decision_stream(StreamOf(d));
+    return a;
+  };
+  auto proposed = [&](const std::string& org, const std::string& ref) {
+    v1::DecisionProposed d = Decision(org, ref, {"Chief Executive"});
+    EXPECT_OK(Append(Ev(d)));
+    return d;
+  };
+  const v1::DecisionProposed pending = proposed("MOPAC", "D-PENDING");
+  const v1::DecisionProposed rejected = proposed("MOPAC", "D-REJECTED");
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("MOPAC");
+  reject.set_reference("D-REJECTED");
+  reject.set_rejected_by("Chief Executive");
+  ASSERT_OK(Append(Ev(reject)));
+  const v1::DecisionProposed withdrawn = proposed("MOPAC", "D-WITHDRAWN");
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("MOPAC");
+  withdraw.set_reference("D-WITHDRAWN");
+  withdraw.set_reason("superseded");
+  ASSERT_OK(Append(Ev(withdraw)));
+  const v1::DecisionProposed mopac = proposed("MOPAC", "D-MOPAC");
+  const v1::DecisionProposed org2 = proposed("ORG2", "D-ORG2");
+  const v1::DecisionProposed overseer = proposed("PCC", "D-PCC");
+  for (const auto* d : {&mopac, &org2, &overseer}) {
+    ASSERT_OK(Append(Ev(ceo.Sign(*d))));
+  }
+  constexpr absl::string_view kRule =
+      "approved by a board, or by an approved decision of the organisation "
+      "owning the programme or project (or overseeing it)";
+
+  v1::ScopeItemAdded add = AddScope("S1", ProjectRef("LPP-INV"));
+  for (const auto& [d, why] :
+       std::vector<std::pair<const v1::DecisionProposed*, std::string>>{
+           {&pending, "is not approved (not every required role has signed)"},
+           {&rejected, "was rejected"},
+           {&withdrawn, "was withdrawn"},
+           {&org2, "is of organisation ORG2, which neither owns nor oversees "
+                   "project LPP-INV (organisation MOPAC)"}}) {
+    *add.mutable_approval() = approval(*d);
+    EXPECT_THAT(Append(Ev(add)),
+                StatusIs(kFailed, AllOf(HasSubstr("scope item S1 names approving "
+                                                  "decision " + StreamOf(*d) +
+                                                  ", which " + why),
+                                        HasSubstr(kRule))));
+  }
+  // Its own organisation's approved decision, or an overseeing organisation's.
+  *add.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(add)));
+  add.set_scope_item_id("S2");
+  *add.mutable_approval() = approval(overseer);
+  EXPECT_OK(Append(Ev(add)));
+
+  // Removal: the current owner's organisation.
+  v1::ScopeItemRemoved remove = RemoveScope("S2", ProjectRef("LPP-INV"));
+  *remove.mutable_approval() = approval(org2);
+  EXPECT_THAT(Append(Ev(remove)),
+              StatusIs(kFailed, HasSubstr("D-ORG2, which is of organisation ORG2")));
+  *remove.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(remove)));
+
+  // Transfer from MOPAC's LPP-INV to ORG2's P2: either side's decision; a third
+  // organisation's is refused, naming both sides.
+  ASSERT_OK(Append(Ev(Organisation("ORG3"))));
+  const v1::DecisionProposed org3 = proposed("ORG3", "D-ORG3");
+  ASSERT_OK(Append(Ev(ceo.Sign(org3))));
+  v1::ScopeItemTransferred move =
+      TransferScope("S1", ProjectRef("LPP-INV"), ProgrammeRef("P2"));
+  *move.mutable_approval() = approval(org3);
+  EXPECT_THAT(Append(Ev(move)),
+              StatusIs(kFailed, HasSubstr("is of organisation ORG3, which neither "
+                                          "owns nor oversees project LPP-INV "
+                                          "(organisation MOPAC) nor programme P2 "
+                                          "(organisation ORG2)")));
+  *move.mutable_approval() = approval(pending);
+  EXPECT_THAT(Append(Ev(move)), StatusIs(kFailed, HasSubstr("is not approved")));
+  *move.mutable_approval() = approval(org2);
+  EXPECT_OK(Append(Ev(move)));
+  v1::ScopeItemTransferred back =
+      TransferScope("S1", ProgrammeRef("P2"), ProgrammeRef("LPP"));
+  *back.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(back)));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPP");
 }
 
 // --- Decisions: references and delegation. ---
@@ -626,6 +735,62 @@ TEST_F(RulesTest, DecisionConcernsARegisteredProgramme) {
   EXPECT_OK(Append(Ev(d)));
 }
 
+TEST_F(RulesTest, DecisionNamesAnOpenProgrammeOfItsOwnOrAnOverseenOrganisation) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Organisation("ORG2"))));
+  ASSERT_OK(Append(Ev(Programme("P2", "ORG2"))));
+  // MOPAC's decision cannot name ORG2's programme, nor ORG2's decision MOPAC's.
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"CEO"});
+  d.set_programme_id("P2");
+  EXPECT_THAT(Append(Ev(d)),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("decision MOPAC/D1"),
+                             HasSubstr("programme P2 of organisation ORG2, which MOPAC "
+                                       "neither is nor oversees"),
+                             HasSubstr("a decision concerns a registered, open programme "
+                                       "of its organisation or of one it oversees"))));
+  v1::DecisionProposed theirs = Decision("ORG2", "D1", {"CEO"});
+  theirs.set_programme_id("LPP");
+  EXPECT_THAT(Append(Ev(theirs)), StatusIs(kFailed, HasSubstr("which ORG2 neither")));
+  theirs.set_programme_id("P2");
+  EXPECT_OK(Append(Ev(theirs)));
+  // An organisation that oversees ORG2 may name its programme (MOPAC's PCD 72 names the MPS's
+  // SLP).
+  v1::OrganisationRegistered pcc = Organisation("PCC");
+  pcc.add_oversees("ORG2");
+  ASSERT_OK(Append(Ev(pcc)));
+  v1::DecisionProposed overseeing = Decision("PCC", "PCD 72", {"DMPC"});
+  overseeing.set_programme_id("P2");
+  EXPECT_OK(Append(Ev(overseeing)));
+  // Not a closed programme.
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  v1::DecisionProposed closed = Decision("MOPAC", "D2", {"CEO"});
+  closed.set_programme_id("OCP");
+  EXPECT_THAT(Append(Ev(closed)),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/D2"),
+                                      HasSubstr("programme OCP, which is closed"))));
+  closed.set_programme_id("LPP");
+  EXPECT_OK(Append(Ev(closed)));
+}
+
+TEST_F(RulesTest, AnOrganisationOverseesRegisteredOrganisations) {
+  ASSERT_OK(Append(Ev(Organisation("MPS"))));
+  v1::OrganisationRegistered mopac = Organisation("MOPAC");
+  mopac.add_oversees("NOBODY");
+  EXPECT_THAT(Append(Ev(mopac)),
+              StatusIs(kFailed, AllOf(HasSubstr("organisation MOPAC oversees organisation "
+                                                "NOBODY, which is not registered"),
+                                      HasSubstr("oversees registered organisations"))));
+  mopac.set_oversees(0, "MOPAC");
+  EXPECT_THAT(Append(Ev(mopac)), StatusIs(kInvalid, HasSubstr("the organisation itself")));
+  mopac.set_oversees(0, "MPS");
+  mopac.add_oversees("MPS");
+  EXPECT_THAT(Append(Ev(mopac)), StatusIs(kInvalid, HasSubstr("MPS twice")));
+  mopac.mutable_oversees()->RemoveLast();
+  EXPECT_OK(Append(Ev(mopac)));
+  EXPECT_EQ(state().FindOrganisation("MOPAC")->registered.oversees(0), "MPS");
+}
+
 TEST_F(RulesTest, ProgrammeShape) {
   ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
   v1::ProgrammeRegistered p = Programme("SLP", "MOPAC");
@@ -714,6 +879,31 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
       Append(Ev(deputy.Sign(decision_))),
       StatusIs(kFailed, HasSubstr("already been signed for the role 'West "
                                   "Mercia Police and Crime Commissioner'")));
+}
+
+// Seed 003's four roles are four people: one person holding keys for two
+// roles signs once, and the decision stays pending.
+TEST_F(SignatureTest, AHolderSignsADecisionOnceWhateverTheKey) {
+  Signer campion_as_cc = NewSigner("wm-cc-campion", wm_cc_.role);
+  ASSERT_OK(Append(Ev(campion_as_cc.Registration("John Campion"))));
+  ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
+  EXPECT_THAT(
+      Append(Ev(campion_as_cc.Sign(decision_))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("decision WWA/PCC/D/2017/05 has already been "
+                               "signed by John Campion (key wm-pcc; now key "
+                               "wm-cc-campion)"),
+                     HasSubstr("a holder signs a decision once"))));
+  EXPECT_EQ(decision().signed_roles.size(), 1u);
+  // The role is still open to its own holder; after the other two, approved.
+  for (const Signer* s : {&wm_cc_, &wa_pcc_, &wa_cc_}) {
+    ASSERT_OK(Append(Ev(s->Sign(decision_)))) << s->key_id;
+  }
+  EXPECT_TRUE(decision().approved());
+  // The same holder may sign another decision.
+  v1::DecisionProposed other = Decision("WWA", "PCC/D/2017/06", {wm_cc_.role});
+  ASSERT_OK(Append(Ev(other)));
+  EXPECT_OK(Append(Ev(campion_as_cc.Sign(other))));
 }
 
 TEST_F(SignatureTest, KeyMustBeRegisteredAndUnrevoked) {
