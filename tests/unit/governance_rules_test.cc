@@ -1005,6 +1005,202 @@ TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
   EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
 }
 
+// --- Effective times: an event takes effect no earlier than its entity exists. ---
+
+class EffectiveTimeTest : public RulesTest {
+ protected:
+  // MOPAC; programme LPP registered effective 2016-01-01.
+  void SetUp() override {
+    ASSERT_OK(Append(At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1))));
+    ASSERT_OK(Append(At(Ev(Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1))));
+  }
+  static constexpr absl::string_view kRule =
+      "an event on an entity takes effect no earlier than the entity exists";
+};
+
+TEST_F(EffectiveTimeTest, WorkIsActedOnOnlyFromItsRegistration) {
+  EXPECT_THAT(
+      Append(At(Ev(Project("LPP-INV", "LPP")), MakeDate(2015, 12, 31))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("programme LPP was registered effective "
+                               "2016-01-01T12:00:00Z, after this event's "
+                               "effective time 2015-12-31T12:00:00Z"),
+                     HasSubstr(kRule))));
+  ASSERT_OK(Append(At(Ev(Project("LPP-INV", "LPP")), MakeDate(2016, 2, 1))));
+  // The same instant is not before.
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 1)),
+                      MakeDate(2016, 1, 1))));
+  for (v1::Event e :
+       {Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 3)),
+        Ev(Risk("R1", ProjectRef("LPP-INV"))),
+        Ev(AddScope("S1", ProjectRef("LPP-INV"))),
+        Ev(CloseProject("LPP-INV"))}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2016, 1, 15))),
+                StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV was registered "
+                                                  "effective 2016-02-01"),
+                                        HasSubstr(kRule))))
+        << e.event_type();
+    EXPECT_OK(Append(At(e, MakeDate(2016, 2, 2)))) << e.event_type();
+  }
+  // A decision naming a programme registered later.
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"CEO"});
+  d.set_programme_id("LPP");
+  EXPECT_THAT(Append(At(Ev(d), MakeDate(2015, 6, 1))),
+              StatusIs(kFailed, HasSubstr("programme LPP was registered effective")));
+  EXPECT_OK(Append(At(Ev(d), MakeDate(2016, 6, 1))));
+}
+
+// The reviewer's case: a risk closed effective 2016-02-01 when it was opened
+// effective 2016-03-01.
+TEST_F(EffectiveTimeTest, ARiskIsReratedClosedOrTransferredOnlyFromItsOpening) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))));
+  for (v1::Event e : {Ev(Rerate("R1", v1::RAG_RED)), Ev(CloseRisk("R1")),
+                      Ev(TransferRisk("R1", ProgrammeRef("OCP")))}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2016, 2, 1))),
+                StatusIs(kFailed,
+                         AllOf(HasSubstr("risk R1 was opened effective "
+                                         "2016-03-01T12:00:00Z, after this event's "
+                                         "effective time 2016-02-01T12:00:00Z"),
+                               HasSubstr(kRule))))
+        << e.event_type();
+  }
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  // Transferred to a programme registered after the transfer's effective time.
+  ASSERT_OK(Append(At(Ev(Programme("LATE", "MOPAC")), MakeDate(2016, 6, 1))));
+  EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LATE"))),
+                        MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, HasSubstr("programme LATE was registered effective "
+                                          "2016-06-01")));
+  EXPECT_OK(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 3, 1))));
+  EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 3, 2))));
+}
+
+TEST_F(EffectiveTimeTest, ScopeChangesOnlyFromTheAdditionAndTheApproval) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(AddScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 5, 1))));
+  EXPECT_THAT(Append(At(Ev(RemoveScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("scope item S1 was added effective "
+                                                "2016-05-01"),
+                                      HasSubstr(kRule))));
+  // Approved by a decision whose (only) signature is effective 2016-07-01.
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 1, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"Chief Executive"});
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 7, 1))));
+  v1::ScopeItemTransferred move =
+      TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"));
+  move.mutable_approval()->Clear();
+  move.mutable_approval()->set_decision_stream(StreamOf(d));
+  EXPECT_THAT(Append(At(Ev(move), MakeDate(2016, 6, 15))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("scope item S1 names approving decision "
+                                       "decision/MOPAC/D1, which was approved effective "
+                                       "2016-07-01T12:00:00Z, after this event's effective "
+                                       "time 2016-06-15T12:00:00Z"),
+                             HasSubstr("no earlier than the decision approving it"))));
+  EXPECT_OK(Append(At(Ev(move), MakeDate(2016, 7, 1))));
+}
+
+TEST_F(EffectiveTimeTest, SignaturesOnlyFromTheProposalAndTheKeysRegistration) {
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 10, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Chief Executive"});
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 9, 1))));
+  // Before the proposal.
+  EXPECT_THAT(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/PCD 72 was proposed "
+                                                "effective 2016-09-01T12:00:00Z, after "
+                                                "this event's effective time "
+                                                "2016-08-01T12:00:00Z"),
+                                      HasSubstr(kRule))));
+  // After the proposal, before the key's registration (a key registered today
+  // cannot sign a historic decision).
+  EXPECT_THAT(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 9, 15))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key ceo was registered effective "
+                                       "2016-10-01T12:00:00Z, after this event's "
+                                       "effective time 2016-09-15T12:00:00Z"),
+                             HasSubstr("no earlier than its key's registration"))));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  // Rejection and withdrawal before the proposal too.
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("MOPAC");
+  withdraw.set_reference("PCD 72");
+  withdraw.set_reason("superseded");
+  EXPECT_THAT(Append(At(Ev(withdraw), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, HasSubstr("was proposed effective 2016-09-01")));
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("MOPAC");
+  reject.set_reference("PCD 72");
+  reject.set_rejected_by("Chief Executive");
+  EXPECT_THAT(Append(At(Ev(reject), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, HasSubstr("was proposed effective 2016-09-01")));
+  ASSERT_OK(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 10, 5))));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  // A revocation takes effect no earlier than the key's registration or its
+  // latest signature.
+  EXPECT_THAT(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 9, 1))),
+              StatusIs(kFailed, HasSubstr("signing key ceo was registered effective")));
+  EXPECT_THAT(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 10, 2))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key ceo gave a signature effective "
+                                       "2016-10-05T12:00:00Z, after this event's "
+                                       "effective time 2016-10-02T12:00:00Z"),
+                             HasSubstr("no earlier than its latest signature"))));
+  EXPECT_OK(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 10, 5))));
+}
+
+// The times are part of the state: a snapshot keeps them, and the rules refuse
+// after a load as before it.
+TEST_F(EffectiveTimeTest, ASnapshotKeepsTheEffectiveTimes) {
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"Chief Executive"});
+  ASSERT_OK(Append({At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1)),
+                    At(Ev(AddScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1)),
+                    At(Ev(ceo.Registration()), MakeDate(2016, 3, 1)),
+                    At(Ev(d), MakeDate(2016, 3, 1)),
+                    At(Ev(ceo.Sign(d)), MakeDate(2016, 4, 1))}));
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  internal::GovernanceStateSnapshot again;
+  loaded.Save(&again);
+  std::string a, b;
+  loaded.SerializeSnapshot(&b);
+  state().SerializeSnapshot(&a);
+  GovernanceState from_bytes;
+  internal::GovernanceStateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(a));
+  ASSERT_OK(from_bytes.Load(parsed));
+  for (const GovernanceState* s : {&loaded, &from_bytes}) {
+    EXPECT_EQ(s->FindRisk("R1")->opened_micros, state().FindRisk("R1")->opened_micros);
+    EXPECT_EQ(s->FindScopeItem("S1")->added_micros,
+              state().FindScopeItem("S1")->added_micros);
+    EXPECT_EQ(s->FindProgramme("LPP")->opened_micros,
+              state().FindProgramme("LPP")->opened_micros);
+    EXPECT_EQ(s->FindDecision("MOPAC", "D1")->proposed_micros,
+              state().FindDecision("MOPAC", "D1")->proposed_micros);
+    EXPECT_EQ(s->FindDecision("MOPAC", "D1")->signed_micros,
+              state().FindDecision("MOPAC", "D1")->signed_micros);
+    EXPECT_EQ(s->FindKey("ceo")->registered_micros, state().FindKey("ceo")->registered_micros);
+    EXPECT_EQ(s->FindKey("ceo")->last_signed_micros,
+              state().FindKey("ceo")->last_signed_micros);
+  }
+  EXPECT_NE(state().FindRisk("R1")->opened_micros, kUnknownTime);
+  GovernanceState& target = from_bytes;
+  EXPECT_THAT(target.Apply(At(Ev(CloseRisk("R1")), MakeDate(2016, 2, 1)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("risk R1 was opened effective 2016-03-01")));
+  EXPECT_THAT(target.Apply(At(Ev(Revoke("ceo")), MakeDate(2016, 3, 15)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("gave a signature effective 2016-04-01")));
+  EXPECT_OK(target.Apply(At(Ev(CloseRisk("R1")), MakeDate(2016, 3, 1)),
+                         GovernanceState::Mode::kValidate));
+}
+
 // --- Corrections. ---
 
 TEST_F(RulesTest, CorrectionsNameAnExistingEventOnItsStream) {
