@@ -163,7 +163,7 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
       "Append a SigningKeyRegistered event for a public key\n\n"
       "Example:\n  govledger keys register --key-id mopac-dmpc-2016 "
       "--holder 'Sophie Linden' \\\n    --role 'Deputy Mayor for Policing and "
-      "Crime' "
+      "Crime' --organisation MOPAC "
       "--pub ~/keys/dmpc-2016.pub");
   keys_register_
       ->add_option("--key-id", key_id_, "Key id (its stream is key/ID)")
@@ -175,6 +175,10 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
   keys_register_
       ->add_option("--pub", pub_file_, "Public key PEM file (PREFIX.pub)")
       ->required();
+  keys_register_->add_option(
+      "--organisation", key_organisation_,
+      "The organisation the key signs for (registered); the key then signs only its "
+      "decisions. Default: none, any organisation's");
 
   CLI::App* decision =
       app.add_subcommand("decision", "Decisions: digests and signatures");
@@ -292,6 +296,12 @@ int GovernanceCommands::Register(const std::string& server) {
   m.set_holder(holder_);
   m.set_role(role_);
   m.set_public_key(*pub);
+  if (!key_organisation_.empty()) {
+    if (absl::Status s = projections::CheckId("--organisation", key_organisation_); !s.ok()) {
+      return Fail(kExitBadArgs, std::string(s.message()));
+    }
+    m.set_organisation_id(key_organisation_);
+  }
   v1::AppendRequest request;
   v1::Event* e = request.add_events();
   e->set_event_id(NewUuid());

@@ -1132,6 +1132,15 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
         "a signature takes effect no earlier than its key's registration"));
+    const std::string& key_org = key->second.registered.organisation_id();
+    if (!key_org.empty() && key_org != m.organisation_id()) {
+      return Refuse(key_entity,
+                    absl::StrCat("signs for organisation ", key_org, ", not ",
+                                 m.organisation_id(), " (decision ",
+                                 m.organisation_id(), "/", m.reference(), ")"),
+                    "a key registered for an organisation signs only that "
+                    "organisation's decisions");
+    }
     const std::string& role = key->second.registered.role();
     const auto& required = d.proposed.required_signatory_roles();
     if (std::find(required.begin(), required.end(), role) == required.end()) {
@@ -1267,6 +1276,9 @@ struct GovernanceState::Access {
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
     RETURN_IF_ERROR(CheckId("key_id", m.key_id()));
+    if (!m.organisation_id().empty()) {
+      RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
+    }
     RETURN_IF_ERROR(Required("holder", m.holder()));
     RETURN_IF_ERROR(Required("role", m.role()));
     if (m.public_key().size() != crypto::kEd25519PublicKeySize) {
@@ -1280,6 +1292,13 @@ struct GovernanceState::Access {
     if (s.keys_.contains(m.key_id())) {
       return Refuse(absl::StrCat("signing key ", m.key_id()),
                     "is already registered", "a key id is registered once");
+    }
+    if (!m.organisation_id().empty() &&
+        !s.organisations_.contains(m.organisation_id())) {
+      return Refuse(absl::StrCat("signing key ", m.key_id()),
+                    absl::StrCat("names organisation ", m.organisation_id(),
+                                 ", which is not registered"),
+                    "a key's organisation is a registered organisation");
     }
     return absl::OkStatus();
   }

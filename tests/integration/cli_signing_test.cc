@@ -111,7 +111,7 @@ TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
               GrpcOk());
   const std::string reg = absl::StrCat(
       Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden' --role '", role,
-      "' --pub ", prefix, ".pub");
+      "' --pub ", prefix, ".pub --organisation MOPAC");
   EXPECT_EQ(Cli(reg + " --effective 2016-13-01").code, 2);
   ASSERT_EQ(Cli(reg + " --effective 2016-10-04T09:30:00Z").code, 0);
   const std::string sig_hex(absl::StripAsciiWhitespace(
@@ -132,6 +132,9 @@ TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
   absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 4u);
+  v1::SigningKeyRegistered key;
+  ASSERT_TRUE(key.ParseFromString((*events)[2].payload()));
+  EXPECT_EQ(key.organisation_id(), "MOPAC");
   EXPECT_EQ((*events)[2].effective_time().seconds(), (*events)[3].effective_time().seconds() -
                                                          (14 * 3600 + 30 * 60));
 }

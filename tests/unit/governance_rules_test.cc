@@ -906,6 +906,36 @@ TEST_F(SignatureTest, AHolderSignsADecisionOnceWhateverTheKey) {
   EXPECT_OK(Append(Ev(campion_as_cc.Sign(other))));
 }
 
+// F3: ORG's key does not sign ORG2's decisions once it names its organisation.
+TEST_F(SignatureTest, AKeyOfAnOrganisationSignsOnlyItsDecisions) {
+  Signer mopac_key = NewSigner("mopac-wm-pcc", wm_pcc_.role);
+  v1::SigningKeyRegistered reg = mopac_key.Registration("Someone at MOPAC");
+  reg.set_organisation_id("NOBODY");
+  EXPECT_THAT(Append(Ev(reg)),
+              StatusIs(kFailed, AllOf(HasSubstr("signing key mopac-wm-pcc names organisation "
+                                                "NOBODY, which is not registered"),
+                                      HasSubstr("a key's organisation is a registered "
+                                                "organisation"))));
+  reg.set_organisation_id("bad id!");
+  EXPECT_THAT(Append(Ev(reg)), StatusIs(kInvalid, HasSubstr("organisation_id")));
+  reg.set_organisation_id("MOPAC");
+  ASSERT_OK(Append(Ev(reg)));
+  EXPECT_THAT(Append(Ev(mopac_key.Sign(decision_))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key mopac-wm-pcc signs for organisation "
+                                       "MOPAC, not WWA (decision WWA/PCC/D/2017/05)"),
+                             HasSubstr("signs only that organisation's decisions"))));
+  EXPECT_TRUE(decision().signed_roles.empty());
+  // A key of WWA signs WWA's decision; a key naming no organisation signs any (as before).
+  Signer wwa_key = NewSigner("wwa-wm-pcc", wm_pcc_.role);
+  v1::SigningKeyRegistered wwa = wwa_key.Registration("John Campion");
+  wwa.set_organisation_id("WWA");
+  ASSERT_OK(Append(Ev(wwa)));
+  EXPECT_OK(Append(Ev(wwa_key.Sign(decision_))));
+  EXPECT_OK(Append(Ev(wa_pcc_.Sign(decision_))));
+  EXPECT_EQ(state().FindKey("wwa-wm-pcc")->registered.organisation_id(), "WWA");
+}
+
 TEST_F(SignatureTest, KeyMustBeRegisteredAndUnrevoked) {
   Signer stranger = NewSigner("stranger", wm_pcc_.role);
   EXPECT_THAT(
