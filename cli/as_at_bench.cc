@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "govledger/v1/events.pb.h"
@@ -188,17 +189,21 @@ class Generator {
       m.set_description("There is a risk that it happens");
       m.set_rating(AnyRag());
       open.push_back(m.risk_id());
+      opened_at_[m.risk_id()] = effective;
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
     } else if (kind < 70) {
       v1::RiskRerated m;
       m.set_risk_id(open[rng_() % open.size()]);
       m.set_rating(AnyRag());
+      // Not effective before the risk was opened (the ledger refuses that).
+      effective = std::max(effective, opened_at_[m.risk_id()]);
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
     } else if (kind < 85) {
       const size_t i = rng_() % open.size();
       v1::RiskClosed m;
       m.set_risk_id(open[i]);
       m.set_reason("mitigated");
+      effective = std::max(effective, opened_at_[m.risk_id()]);
       open[i] = open.back();
       open.pop_back();
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
@@ -229,6 +234,7 @@ class Generator {
   uint64_t scope_ = 0;
   std::vector<v1::Event> log_;
   std::vector<std::vector<std::string>> open_risks_;
+  absl::flat_hash_map<std::string, int64_t> opened_at_;  // risk id -> effective
 };
 
 // Folds every programme at the head in both modes, leaving snapshots (what

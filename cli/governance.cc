@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "cli/client.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -64,6 +66,22 @@ absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
   date.set_month(m);
   date.set_day(d);
   return date;
+}
+
+// --effective: RFC 3339, or a date YYYY-MM-DD (midnight UTC).
+absl::StatusOr<google::protobuf::Timestamp> ParseEffective(
+    const std::string& text) {
+  std::string rfc3339 = text;
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
+    rfc3339 += "T00:00:00Z";
+  }
+  google::protobuf::Timestamp t;
+  if (!google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--effective '", text,
+        "' is not a time (RFC 3339, e.g. 2016-10-05T12:00:00Z, or YYYY-MM-DD)"));
+  }
+  return t;
 }
 
 // The stream named by --decision-stream, or by --organisation and --reference.
@@ -145,7 +163,7 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
       "Append a SigningKeyRegistered event for a public key\n\n"
       "Example:\n  govledger keys register --key-id mopac-dmpc-2016 "
       "--holder 'Sophie Linden' \\\n    --role 'Deputy Mayor for Policing and "
-      "Crime' "
+      "Crime' --organisation MOPAC "
       "--pub ~/keys/dmpc-2016.pub");
   keys_register_
       ->add_option("--key-id", key_id_, "Key id (its stream is key/ID)")
@@ -157,6 +175,10 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
   keys_register_
       ->add_option("--pub", pub_file_, "Public key PEM file (PREFIX.pub)")
       ->required();
+  keys_register_->add_option(
+      "--organisation", key_organisation_,
+      "The organisation the key signs for (registered); the key then signs only its "
+      "decisions. Default: none, any organisation's");
 
   CLI::App* decision =
       app.add_subcommand("decision", "Decisions: digests and signatures");
@@ -203,6 +225,11 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
   decision_submit_->add_option("--signed-on", signed_on_,
                                "The date beside the signature, YYYY-MM-DD");
   for (CLI::App* sub : {keys_register_, decision_submit_}) {
+    sub->add_option(
+        "--effective", effective_,
+        "Effective time, RFC 3339 or YYYY-MM-DD (midnight UTC); default: when the "
+        "ledger receives it. A key signs only from its registration's effective time, "
+        "so a key registered to sign a historic decision needs an earlier one");
     sub->add_option(
         "--actor", actor_,
         "Recorded actor (govledger-actor), default the peer address; with an access token, "
@@ -258,17 +285,30 @@ int GovernanceCommands::Register(const std::string& server) {
   if (absl::Status s = projections::CheckId("--key-id", key_id_); !s.ok()) {
     return Fail(kExitBadArgs, std::string(s.message()));
   }
+  std::optional<google::protobuf::Timestamp> effective;
+  if (!effective_.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffective(effective_);
+    if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
+    effective = *t;
+  }
   v1::SigningKeyRegistered m;
   m.set_key_id(key_id_);
   m.set_holder(holder_);
   m.set_role(role_);
   m.set_public_key(*pub);
+  if (!key_organisation_.empty()) {
+    if (absl::Status s = projections::CheckId("--organisation", key_organisation_); !s.ok()) {
+      return Fail(kExitBadArgs, std::string(s.message()));
+    }
+    m.set_organisation_id(key_organisation_);
+  }
   v1::AppendRequest request;
   v1::Event* e = request.add_events();
   e->set_event_id(NewUuid());
   e->set_stream_id(projections::KeyStream(key_id_));
   e->set_event_type(v1::SigningKeyRegistered::descriptor()->full_name());
   e->set_payload(m.SerializeAsString());
+  if (effective) *e->mutable_effective_time() = *effective;
   auto stub = v1::LedgerService::NewStub(Connect(server));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -327,6 +367,12 @@ int GovernanceCommands::Submit(const std::string& server) {
     return Fail(kExitBadArgs,
                 "--signature must be 128 hex digits (an Ed25519 signature)");
   }
+  std::optional<google::protobuf::Timestamp> effective;
+  if (!effective_.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffective(effective_);
+    if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
+    effective = *t;
+  }
   v1::DecisionSigned m;
   if (!signed_on_.empty()) {
     absl::StatusOr<v1::Date> date = ParseDate(signed_on_);
@@ -352,6 +398,7 @@ int GovernanceCommands::Submit(const std::string& server) {
   e->set_stream_id(*stream);
   e->set_event_type(v1::DecisionSigned::descriptor()->full_name());
   e->set_payload(m.SerializeAsString());
+  if (effective) *e->mutable_effective_time() = *effective;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));

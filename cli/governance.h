@@ -52,7 +52,8 @@ class GovernanceCommands {
   bool force_ = false;
   std::string key_id_, holder_, role_, pub_file_;
   std::string decision_stream_, organisation_, reference_;
-  std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_;
+  std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_,
+      effective_, key_organisation_;
 };
 
 }  // namespace govledger::cli

@@ -35,8 +35,9 @@ class EventValidator {
   // Starts a group commit: what is accepted until CommitGroup or AbortGroup is staged.
   virtual void BeginGroup() = 0;
 
-  // Checks one append's new events (client fields as sent; duplicates of earlier events
-  // excluded), in order, against the committed state plus the appends accepted earlier in
+  // Checks one append's new events (client fields as they will be stored: as sent, with the
+  // time the append was received as the effective time of an event that has none; duplicates
+  // of earlier events excluded), in order, against the committed state plus the appends accepted earlier in
   // this group. OK: the events are staged. Otherwise the status to refuse the append with
   // (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload), and the
   // state is exactly as before the call. The events stay valid (the writer keeps them) until

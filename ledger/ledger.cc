@@ -79,6 +79,8 @@ struct Ledger::Pending {
   std::string actor;
   AppendDone done;
   size_t bytes = 0;  // of the events as received (their client records), for the queue's bound
+  // When the append was received: the effective time of its events that have none.
+  int64_t received_micros = 0;
   v1::AppendResponse response;
   absl::Status status;  // the outcome of staging
 };
@@ -191,6 +193,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   }
   auto pending = std::make_unique<Pending>();
   const int64_t received_micros = clock_->NowMicros();
+  pending->received_micros = received_micros;
   pending->prepared.resize(request.events_size());
   // The id look-ups happen here, on the caller's thread, so the single writer does not wait
   // on them; the head is read first, so they see at least every commit up to it.
@@ -490,10 +493,23 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     if (!duplicate[i]) RETURN_IF_ERROR(current_version(request.events(i).stream_id()).status());
   }
   if (validator_ != nullptr) {
+    // The validator sees each event as it will be stored: one without an effective time gets
+    // the time the append was received (its rules compare effective times), in a copy, since
+    // `request` stays as sent for comparing retries.
     std::vector<const v1::Event*> fresh;
     fresh.reserve(n - duplicates);
+    std::vector<v1::Event> timed;
+    timed.reserve(n - duplicates);  // never reallocated: `fresh` points into it
     for (int i = 0; i < n; ++i) {
-      if (!duplicate[i]) fresh.push_back(&request.events(i));
+      if (duplicate[i]) continue;
+      const v1::Event& e = request.events(i);
+      if (e.has_effective_time()) {
+        fresh.push_back(&e);
+      } else {
+        timed.push_back(e);
+        SetTimestamp(pending.received_micros, timed.back().mutable_effective_time());
+        fresh.push_back(&timed.back());
+      }
     }
     RETURN_IF_ERROR(validator_->CheckAppend(
         fresh, {staging.next_position, staging.recorded_micros, pending.actor}));

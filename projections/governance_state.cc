@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
@@ -200,6 +201,39 @@ absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
   return absl::OkStatus();
 }
 
+// The event's effective time; kUnknownTime when it has none.
+int64_t EffectiveMicros(const v1::Event& e) {
+  if (!e.has_effective_time()) return kUnknownTime;
+  return e.effective_time().seconds() * 1000000 +
+         e.effective_time().nanos() / 1000;
+}
+
+std::string TimeText(int64_t micros) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMicros(micros),
+                          absl::UTCTimeZone());
+}
+
+// Refuses an event effective before `since`, when both times are known:
+// "<entity> <what> effective <since>, after this event's effective time <at>".
+absl::Status RequireEffectiveSince(absl::string_view entity,
+                                   absl::string_view what, int64_t since,
+                                   const v1::Event& e,
+                                   absl::string_view rule =
+                                       "an event on an entity takes effect "
+                                       "no earlier than the entity exists "
+                                       "(its registration, proposal, opening "
+                                       "or addition)") {
+  const int64_t at = EffectiveMicros(e);
+  if (since == kUnknownTime || at == kUnknownTime || at >= since) {
+    return absl::OkStatus();
+  }
+  return Refuse(entity,
+                absl::StrCat(what, " effective ", TimeText(since),
+                             ", after this event's effective time ",
+                             TimeText(at)),
+                rule);
+}
+
 bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
@@ -267,7 +301,7 @@ struct GovernanceState::Access {
 
   // The subject exists and is open (a project also needs its programme open).
   static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref,
-                                  absl::string_view rule) {
+                                  absl::string_view rule, const v1::Event& e) {
     const WorkState* w = s.FindWork(ref);
     if (w == nullptr) return Refuse(Describe(ref), "is not registered", rule);
     if (w->closed) return Refuse(Describe(ref), "is closed", rule);
@@ -279,27 +313,78 @@ struct GovernanceState::Access {
                       rule);
       }
     }
-    return absl::OkStatus();
+    return RequireEffectiveSince(Describe(ref), "was registered",
+                                 w->opened_micros, e);
   }
 
   static absl::Status RequireRegistered(const S& s, const v1::WorkRef& ref,
-                                        absl::string_view rule) {
-    if (s.FindWork(ref) == nullptr)
-      return Refuse(Describe(ref), "is not registered", rule);
-    return absl::OkStatus();
+                                        absl::string_view rule,
+                                        const v1::Event& e) {
+    const WorkState* w = s.FindWork(ref);
+    if (w == nullptr) return Refuse(Describe(ref), "is not registered", rule);
+    return RequireEffectiveSince(Describe(ref), "was registered",
+                                 w->opened_micros, e);
   }
 
+  // A scope change's approval: a board, or a decision that exists, is
+  // approved (every required role has signed) and is of the organisation of
+  // one of `work` (the programmes or projects the change concerns), or of an
+  // organisation overseeing it.
   static absl::Status RequireApproval(const S& s, const v1::Approval& a,
-                                      absl::string_view entity) {
-    if (!a.decision_stream().empty() &&
-        !s.decisions_.contains(a.decision_stream())) {
-      return Refuse(
-          entity,
-          absl::StrCat("names approving decision ", a.decision_stream(),
-                       ", which has not been proposed"),
-          "a scope change is approved by an existing decision or a board");
+                                      absl::string_view entity,
+                                      std::initializer_list<const v1::WorkRef*> work,
+                                      const v1::Event& e) {
+    if (a.decision_stream().empty()) return absl::OkStatus();
+    constexpr absl::string_view kRule =
+        "a scope change is approved by a board, or by an approved decision of "
+        "the organisation owning the programme or project (or overseeing it)";
+    auto it = s.decisions_.find(a.decision_stream());
+    auto refuse = [&](absl::string_view why) {
+      return Refuse(entity,
+                    absl::StrCat("names approving decision ",
+                                 a.decision_stream(), ", which ", why),
+                    kRule);
+    };
+    if (it == s.decisions_.end()) return refuse("has not been proposed");
+    const DecisionState& d = it->second;
+    if (d.outcome == DecisionState::Outcome::kRejected) {
+      return refuse("was rejected");
     }
-    return absl::OkStatus();
+    if (d.outcome == DecisionState::Outcome::kWithdrawn) {
+      return refuse("was withdrawn");
+    }
+    if (!d.approved()) {
+      return refuse("is not approved (not every required role has signed)");
+    }
+    RETURN_IF_ERROR(RequireEffectiveSince(
+        entity,
+        absl::StrCat("names approving decision ", a.decision_stream(),
+                     ", which was approved"),
+        d.signed_micros, e,
+        "a scope change takes effect no earlier than the decision approving "
+        "it"));
+    const std::string& decider = d.proposed.organisation_id();
+    std::string owners;
+    for (const v1::WorkRef* ref : work) {
+      const WorkState* w = s.FindWork(*ref);
+      if (w == nullptr) continue;
+      if (DecidesFor(s, decider, w->organisation_id)) return absl::OkStatus();
+      absl::StrAppend(&owners, owners.empty() ? "" : " nor ", Describe(*ref),
+                      " (organisation ", w->organisation_id, ")");
+    }
+    return refuse(absl::StrCat("is of organisation ", decider,
+                               ", which neither owns nor oversees ", owners));
+  }
+
+  // Whether a decision of organisation `decider` may concern the work of
+  // organisation `owner`: its own, or one it oversees.
+  static bool DecidesFor(const S& s, absl::string_view decider,
+                         absl::string_view owner) {
+    if (decider == owner) return true;
+    const OrganisationState* o = s.FindOrganisation(decider);
+    if (o == nullptr) return false;
+    const auto& overseen = o->registered.oversees();
+    return std::find(overseen.begin(), overseen.end(), owner) != overseen.end();
   }
 
   static const DecisionState* Decision(const S& s, absl::string_view org,
@@ -310,7 +395,8 @@ struct GovernanceState::Access {
 
   static absl::Status RequirePendingDecision(const S& s, absl::string_view org,
                                              absl::string_view ref,
-                                             absl::string_view action) {
+                                             absl::string_view action,
+                                             const v1::Event& e) {
     std::string entity = absl::StrCat("decision ", org, "/", ref);
     const DecisionState* d = Decision(s, org, ref);
     if (d == nullptr) {
@@ -330,7 +416,7 @@ struct GovernanceState::Access {
                     "is already approved (every required role has signed)",
                     absl::StrCat("only a pending decision can be ", action));
     }
-    return absl::OkStatus();
+    return RequireEffectiveSince(entity, "was proposed", d->proposed_micros, e);
   }
 
   static WorkState* MutableWork(S& s, const v1::WorkRef& ref) {
@@ -345,14 +431,32 @@ struct GovernanceState::Access {
       const v1::OrganisationRegistered& m) {
     RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
     RETURN_IF_ERROR(Required("name", m.name()));
+    absl::flat_hash_set<std::string> overseen;
+    for (const std::string& id : m.oversees()) {
+      RETURN_IF_ERROR(CheckId("oversees", id));
+      if (id == m.organisation_id()) {
+        return Invalid("oversees names the organisation itself");
+      }
+      if (!overseen.insert(id).second) {
+        return Invalid(absl::StrCat("oversees names ", id, " twice"));
+      }
+    }
     return OrganisationStream(m.organisation_id());
   }
   static absl::Status Rules(const S& s, const v1::OrganisationRegistered& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
+    std::string entity = absl::StrCat("organisation ", m.organisation_id());
     if (s.organisations_.contains(m.organisation_id())) {
-      return Refuse(absl::StrCat("organisation ", m.organisation_id()),
-                    "is already registered",
+      return Refuse(entity, "is already registered",
                     "an organisation is registered once");
+    }
+    for (const std::string& id : m.oversees()) {
+      if (!s.organisations_.contains(id)) {
+        return Refuse(entity,
+                      absl::StrCat("oversees organisation ", id,
+                                   ", which is not registered"),
+                      "an organisation oversees registered organisations");
+      }
     }
     return absl::OkStatus();
   }
@@ -388,7 +492,7 @@ struct GovernanceState::Access {
     return ProgrammeStream(m.programme_id());
   }
   static absl::Status Rules(const S& s, const v1::ProgrammeRegistered& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     std::string entity = absl::StrCat("programme ", m.programme_id());
     if (s.work_.contains(ProgrammeStream(m.programme_id()))) {
       return Refuse(entity, "is already registered",
@@ -402,8 +506,9 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::ProgrammeRegistered& m, const v1::Event&) {
+  static void Do(S& s, const v1::ProgrammeRegistered& m, const v1::Event& e) {
     WorkState* w = s.Mutate(s.work_, ProgrammeStream(m.programme_id()));
+    w->opened_micros = EffectiveMicros(e);
     w->ref.set_kind(v1::WORK_KIND_PROGRAMME);
     w->ref.set_id(m.programme_id());
     w->organisation_id = m.organisation_id();
@@ -417,12 +522,12 @@ struct GovernanceState::Access {
     return ProgrammeStream(m.programme_id());
   }
   static absl::Status Rules(const S& s, const v1::ProgrammeClosed& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROGRAMME);
     ref.set_id(m.programme_id());
     return RequireOpen(s, ref,
-                       "only a registered, open programme can be closed");
+                       "only a registered, open programme can be closed", e);
   }
   static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event&) {
     v1::WorkRef ref;
@@ -441,7 +546,7 @@ struct GovernanceState::Access {
     return ProjectStream(m.project_id());
   }
   static absl::Status Rules(const S& s, const v1::ProjectRegistered& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     if (s.work_.contains(ProjectStream(m.project_id()))) {
       return Refuse(absl::StrCat("project ", m.project_id()),
                     "is already registered", "a project is registered once");
@@ -450,11 +555,12 @@ struct GovernanceState::Access {
     programme.set_kind(v1::WORK_KIND_PROGRAMME);
     programme.set_id(m.programme_id());
     return RequireOpen(s, programme,
-                       "a project joins a registered, open programme");
+                       "a project joins a registered, open programme", e);
   }
-  static void Do(S& s, const v1::ProjectRegistered& m, const v1::Event&) {
+  static void Do(S& s, const v1::ProjectRegistered& m, const v1::Event& e) {
     const WorkState* programme = s.FindProgramme(m.programme_id());
     WorkState* w = s.Mutate(s.work_, ProjectStream(m.project_id()));
+    w->opened_micros = EffectiveMicros(e);
     w->ref.set_kind(v1::WORK_KIND_PROJECT);
     w->ref.set_id(m.project_id());
     w->programme_id = m.programme_id();
@@ -472,7 +578,7 @@ struct GovernanceState::Access {
     return ProjectStream(m.project_id());
   }
   static absl::Status Rules(const S& s, const v1::ProjectClosed& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROJECT);
     ref.set_id(m.project_id());
@@ -484,7 +590,8 @@ struct GovernanceState::Access {
     if (w->closed)
       return Refuse(Describe(ref), "is already closed",
                     "a project is closed once");
-    return absl::OkStatus();
+    return RequireEffectiveSince(Describe(ref), "was registered",
+                                 w->opened_micros, e);
   }
   static void Do(S& s, const v1::ProjectClosed& m, const v1::Event&) {
     v1::WorkRef ref;
@@ -515,10 +622,10 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::StatusReported& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequireOpen(
         s, m.subject(),
-        "status is reported only for a registered, open programme or project");
+        "status is reported only for a registered, open programme or project", e);
   }
   static void Do(S& s, const v1::StatusReported& m, const v1::Event&) {
     // The hot path: journal only the previous report (moved, not copied), not
@@ -548,10 +655,10 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::GatePassed& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     RETURN_IF_ERROR(RequireOpen(
         s, m.subject(),
-        "gates are passed only by a registered, open programme or project"));
+        "gates are passed only by a registered, open programme or project", e));
     const WorkState* w = s.FindWork(m.subject());
     if (std::find(w->gates_passed.begin(), w->gates_passed.end(), m.gate()) !=
         w->gates_passed.end()) {
@@ -573,10 +680,10 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::MilestoneReached& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequireOpen(s, m.subject(),
                        "milestones are reached only by a registered, open "
-                       "programme or project");
+                       "programme or project", e);
   }
   static void Do(S& s, const v1::MilestoneReached& m, const v1::Event&) {
     if (WorkState* w = MutableWork(s, m.subject()))
@@ -592,10 +699,10 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::BenefitForecast& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequireOpen(s, m.subject(),
                        "benefits are forecast only for a registered, open "
-                       "programme or project");
+                       "programme or project", e);
   }
   static void Do(S& s, const v1::BenefitForecast& m, const v1::Event&) {
     if (WorkState* w = MutableWork(s, m.subject())) {
@@ -615,10 +722,10 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::BenefitRealised& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequireRegistered(
         s, m.subject(),
-        "benefits are realised only by a registered programme or project");
+        "benefits are realised only by a registered programme or project", e);
   }
   static void Do(S& s, const v1::BenefitRealised& m, const v1::Event&) {
     if (WorkState* w = MutableWork(s, m.subject())) {
@@ -639,13 +746,15 @@ struct GovernanceState::Access {
   }
 
   static absl::Status RequireOpenRisk(const S& s, absl::string_view risk_id,
-                                      absl::string_view rule) {
+                                      absl::string_view rule,
+                                      const v1::Event& e) {
     std::string entity = absl::StrCat("risk ", risk_id);
     auto it = s.risks_.find(risk_id);
     if (it == s.risks_.end())
       return Refuse(entity, "has not been opened", rule);
     if (!it->second.open) return Refuse(entity, "is closed", rule);
-    return absl::OkStatus();
+    return RequireEffectiveSince(entity, "was opened",
+                                 it->second.opened_micros, e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskOpened& m) {
@@ -657,17 +766,18 @@ struct GovernanceState::Access {
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskOpened& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     if (s.risks_.contains(m.risk_id())) {
       return Refuse(absl::StrCat("risk ", m.risk_id()),
                     "has already been opened", "a risk id is used once");
     }
     return RequireOpen(s, m.subject(),
                        "risks are opened only against a registered, open "
-                       "programme or project");
+                       "programme or project", e);
   }
-  static void Do(S& s, const v1::RiskOpened& m, const v1::Event&) {
+  static void Do(S& s, const v1::RiskOpened& m, const v1::Event& e) {
     RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    r->opened_micros = EffectiveMicros(e);
     r->opened = m;
     r->subject = m.subject();
     r->rating = m.rating();
@@ -680,8 +790,8 @@ struct GovernanceState::Access {
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskRerated& m,
-                            const v1::Event&) {
-    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated");
+                            const v1::Event& e) {
+    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e);
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event&) {
     if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
@@ -695,8 +805,8 @@ struct GovernanceState::Access {
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskClosed& m,
-                            const v1::Event&) {
-    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed");
+                            const v1::Event& e) {
+    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e);
   }
   static void Do(S& s, const v1::RiskClosed& m, const v1::Event&) {
     RiskState* r = s.MutateExisting(s.risks_, m.risk_id());
@@ -711,9 +821,9 @@ struct GovernanceState::Access {
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskTransferred& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(),
-                                     "only an open risk can be transferred"));
+                                     "only an open risk can be transferred", e));
     if (SameRef(s.risks_.find(m.risk_id())->second.subject, m.to())) {
       return Refuse(absl::StrCat("risk ", m.risk_id()),
                     absl::StrCat("already belongs to ", Describe(m.to())),
@@ -721,7 +831,7 @@ struct GovernanceState::Access {
     }
     return RequireOpen(
         s, m.to(),
-        "a risk is transferred only to an existing, open programme or project");
+        "a risk is transferred only to an existing, open programme or project", e);
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event&) {
     if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
@@ -733,7 +843,8 @@ struct GovernanceState::Access {
 
   static absl::Status RequireOwner(const S& s, absl::string_view item_id,
                                    const v1::WorkRef& from,
-                                   absl::string_view action) {
+                                   absl::string_view action,
+                                   const v1::Event& e) {
     std::string entity = absl::StrCat("scope item ", item_id);
     auto it = s.scope_items_.find(item_id);
     if (it == s.scope_items_.end()) {
@@ -751,7 +862,8 @@ struct GovernanceState::Access {
                        Describe(from)),
           absl::StrCat("only the current owner's scope item can be ", action));
     }
-    return absl::OkStatus();
+    return RequireEffectiveSince(entity, "was added", it->second.added_micros,
+                                 e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemAdded& m) {
@@ -762,7 +874,7 @@ struct GovernanceState::Access {
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemAdded& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     std::string entity = absl::StrCat("scope item ", m.scope_item_id());
     if (s.scope_items_.contains(m.scope_item_id())) {
       return Refuse(entity, "has already been added",
@@ -770,11 +882,12 @@ struct GovernanceState::Access {
     }
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
-        "scope is added only to a registered, open programme or project"));
-    return RequireApproval(s, m.approval(), entity);
+        "scope is added only to a registered, open programme or project", e));
+    return RequireApproval(s, m.approval(), entity, {&m.owner()}, e);
   }
-  static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event&) {
+  static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {
     ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
+    item->added_micros = EffectiveMicros(e);
     item->added = m;
     item->owner = m.owner();
     item->in_scope = true;
@@ -787,10 +900,11 @@ struct GovernanceState::Access {
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemRemoved& m,
-                            const v1::Event&) {
-    RETURN_IF_ERROR(RequireOwner(s, m.scope_item_id(), m.from(), "removed"));
+                            const v1::Event& e) {
+    RETURN_IF_ERROR(RequireOwner(s, m.scope_item_id(), m.from(), "removed", e));
     return RequireApproval(s, m.approval(),
-                           absl::StrCat("scope item ", m.scope_item_id()));
+                           absl::StrCat("scope item ", m.scope_item_id()),
+                           {&m.from()}, e);
   }
   static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event&) {
     if (ScopeItemState* item =
@@ -803,20 +917,27 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckId("scope_item_id", m.scope_item_id()));
     RETURN_IF_ERROR(WorkStream("from", m.from()).status());
     RETURN_IF_ERROR(WorkStream("to", m.to()).status());
-    if (SameRef(m.from(), m.to()))
-      return Invalid("from and to name the same programme or project");
     RETURN_IF_ERROR(CheckApproval("approval", m.approval()));
     return ScopeStream(m.scope_item_id());
   }
   static absl::Status Rules(const S& s, const v1::ScopeItemTransferred& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     RETURN_IF_ERROR(
-        RequireOwner(s, m.scope_item_id(), m.from(), "transferred"));
+        RequireOwner(s, m.scope_item_id(), m.from(), "transferred", e));
+    if (SameRef(m.from(), m.to())) {  // from is the current owner
+      return Refuse(absl::StrCat("scope item ", m.scope_item_id()),
+                    absl::StrCat("already belongs to ", Describe(m.to())),
+                    "a scope item is transferred to another programme or "
+                    "project");
+    }
     RETURN_IF_ERROR(RequireOpen(
         s, m.to(),
-        "scope is transferred only to an existing, open programme or project"));
+        "scope is transferred only to an existing, open programme or project", e));
+    // Either side's organisation may approve a transfer: seed 000's services
+    // left the programme on its own board's decision.
     return RequireApproval(s, m.approval(),
-                           absl::StrCat("scope item ", m.scope_item_id()));
+                           absl::StrCat("scope item ", m.scope_item_id()),
+                           {&m.from(), &m.to()}, e);
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event&) {
     if (ScopeItemState* item =
@@ -901,12 +1022,34 @@ struct GovernanceState::Access {
                        e.stream_id(), ")"),
           "decision references are unique per organisation");
     }
-    if (!m.programme_id().empty() &&
-        s.FindProgramme(m.programme_id()) == nullptr) {
-      return Refuse(entity,
-                    absl::StrCat("names programme ", m.programme_id(),
-                                 ", which is not registered"),
-                    "a decision concerns a registered programme");
+    if (!m.programme_id().empty()) {
+      constexpr absl::string_view kRule =
+          "a decision concerns a registered, open programme of its "
+          "organisation or of one it oversees";
+      const WorkState* p = s.FindProgramme(m.programme_id());
+      if (p == nullptr) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   ", which is not registered"),
+                      kRule);
+      }
+      if (!DecidesFor(s, m.organisation_id(), p->organisation_id)) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   " of organisation ", p->organisation_id,
+                                   ", which ", m.organisation_id(),
+                                   " neither is nor oversees"),
+                      kRule);
+      }
+      if (p->closed) {
+        return Refuse(entity,
+                      absl::StrCat("names programme ", m.programme_id(),
+                                   ", which is closed"),
+                      kRule);
+      }
+      RETURN_IF_ERROR(RequireEffectiveSince(
+          absl::StrCat("programme ", m.programme_id()), "was registered",
+          p->opened_micros, e));
     }
     // Delegation: every rule of the organisation whose threshold the counted
     // total reaches requires its role among the signatories.
@@ -950,6 +1093,7 @@ struct GovernanceState::Access {
         s.decisions_, DecisionStream(m.organisation_id(), m.reference()));
     d->proposed = m;
     d->digest = DecisionDigest(m);
+    d->proposed_micros = EffectiveMicros(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::DecisionSigned& m) {
@@ -969,9 +1113,9 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionSigned& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     RETURN_IF_ERROR(RequirePendingDecision(s, m.organisation_id(),
-                                            m.reference(), "signed"));
+                                            m.reference(), "signed", e));
     const DecisionState& d = *Decision(s, m.organisation_id(), m.reference());
     std::string entity =
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
@@ -984,6 +1128,18 @@ struct GovernanceState::Access {
     if (key->second.revoked) {
       return Refuse(key_entity, "has been revoked",
                     "a decision is signed with a registered, unrevoked key");
+    }
+    RETURN_IF_ERROR(RequireEffectiveSince(
+        key_entity, "was registered", key->second.registered_micros, e,
+        "a signature takes effect no earlier than its key's registration"));
+    const std::string& key_org = key->second.registered.organisation_id();
+    if (!key_org.empty() && key_org != m.organisation_id()) {
+      return Refuse(key_entity,
+                    absl::StrCat("signs for organisation ", key_org, ", not ",
+                                 m.organisation_id(), " (decision ",
+                                 m.organisation_id(), "/", m.reference(), ")"),
+                    "a key registered for an organisation signs only that "
+                    "organisation's decisions");
     }
     const std::string& role = key->second.registered.role();
     const auto& required = d.proposed.required_signatory_roles();
@@ -998,6 +1154,20 @@ struct GovernanceState::Access {
       return Refuse(
           entity, absl::StrCat("has already been signed with key ", m.key_id()),
           "a signatory signs once");
+    }
+    // One person, one signature: a holder with keys for several roles
+    // satisfies only one of them.
+    const std::string& holder = key->second.registered.holder();
+    for (const std::string& signed_with : d.signing_keys) {
+      auto other = s.keys_.find(signed_with);
+      if (other != s.keys_.end() &&
+          other->second.registered.holder() == holder) {
+        return Refuse(entity,
+                      absl::StrCat("has already been signed by ", holder,
+                                   " (key ", signed_with, "; now key ",
+                                   m.key_id(), ")"),
+                      "a holder signs a decision once");
+      }
     }
     if (auto it = d.signed_roles.find(role); it != d.signed_roles.end()) {
       return Refuse(entity,
@@ -1021,14 +1191,17 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::DecisionSigned& m, const v1::Event&) {
+  static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    auto key = s.keys_.find(m.key_id());
-    if (key == s.keys_.end()) return;
+    KeyState* key = s.MutateExisting(s.keys_, m.key_id());
+    if (key == nullptr) return;
+    const int64_t at = EffectiveMicros(e);  // kUnknownTime is the least
+    key->last_signed_micros = std::max(key->last_signed_micros, at);
     DecisionState* d = s.MutateExisting(s.decisions_, stream);
     if (d == nullptr) return;
     d->signing_keys.insert(m.key_id());
-    d->signed_roles.emplace(key->second.registered.role(), m.key_id());
+    d->signed_roles.emplace(key->registered.role(), m.key_id());
+    d->signed_micros = std::max(d->signed_micros, at);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::DecisionRejected& m) {
@@ -1039,9 +1212,9 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionRejected& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequirePendingDecision(s, m.organisation_id(), m.reference(),
-                                  "rejected");
+                                  "rejected", e);
   }
   static void Do(S& s, const v1::DecisionRejected& m, const v1::Event&) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
@@ -1058,9 +1231,9 @@ struct GovernanceState::Access {
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionWithdrawn& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     return RequirePendingDecision(s, m.organisation_id(), m.reference(),
-                                  "withdrawn");
+                                  "withdrawn", e);
   }
   static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event&) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
@@ -1087,7 +1260,7 @@ struct GovernanceState::Access {
     return DelegationStream(m.organisation_id(), m.rule_id());
   }
   static absl::Status Rules(const S& s, const v1::DelegationRuleSet& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     if (!s.organisations_.contains(m.organisation_id())) {
       return Refuse(absl::StrCat("delegation rule ", m.organisation_id(), "/",
                                  m.rule_id()),
@@ -1103,6 +1276,9 @@ struct GovernanceState::Access {
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
     RETURN_IF_ERROR(CheckId("key_id", m.key_id()));
+    if (!m.organisation_id().empty()) {
+      RETURN_IF_ERROR(CheckId("organisation_id", m.organisation_id()));
+    }
     RETURN_IF_ERROR(Required("holder", m.holder()));
     RETURN_IF_ERROR(Required("role", m.role()));
     if (m.public_key().size() != crypto::kEd25519PublicKeySize) {
@@ -1112,17 +1288,25 @@ struct GovernanceState::Access {
     return KeyStream(m.key_id());
   }
   static absl::Status Rules(const S& s, const v1::SigningKeyRegistered& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     if (s.keys_.contains(m.key_id())) {
       return Refuse(absl::StrCat("signing key ", m.key_id()),
                     "is already registered", "a key id is registered once");
     }
+    if (!m.organisation_id().empty() &&
+        !s.organisations_.contains(m.organisation_id())) {
+      return Refuse(absl::StrCat("signing key ", m.key_id()),
+                    absl::StrCat("names organisation ", m.organisation_id(),
+                                 ", which is not registered"),
+                    "a key's organisation is a registered organisation");
+    }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event&) {
+  static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event& e) {
     KeyState* k = s.Mutate(s.keys_, m.key_id());
     k->registered = m;
     k->revoked = false;
+    k->registered_micros = EffectiveMicros(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRevoked& m) {
@@ -1131,7 +1315,7 @@ struct GovernanceState::Access {
     return KeyStream(m.key_id());
   }
   static absl::Status Rules(const S& s, const v1::SigningKeyRevoked& m,
-                            const v1::Event&) {
+                            const v1::Event& e) {
     std::string entity = absl::StrCat("signing key ", m.key_id());
     auto it = s.keys_.find(m.key_id());
     if (it == s.keys_.end()) {
@@ -1140,11 +1324,16 @@ struct GovernanceState::Access {
     }
     if (it->second.revoked)
       return Refuse(entity, "is already revoked", "a key is revoked once");
-    return absl::OkStatus();
+    RETURN_IF_ERROR(RequireEffectiveSince(entity, "was registered",
+                                          it->second.registered_micros, e));
+    return RequireEffectiveSince(
+        entity, "gave a signature", it->second.last_signed_micros, e,
+        "a key is revoked effective no earlier than its latest signature");
   }
-  static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event&) {
+  static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event& e) {
     if (KeyState* k = s.MutateExisting(s.keys_, m.key_id())) {
       k->revoked = true;
+      k->revoked_micros = EffectiveMicros(e);
     }
   }
 

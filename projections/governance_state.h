@@ -33,6 +33,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -92,6 +93,11 @@ class UndoJournal {
   std::vector<Entry> undo_;
 };
 
+// An effective time the state does not know (the event had none, as in tests,
+// or the state was loaded from a snapshot without it): effective-time rules
+// do not apply to it. Effective times are microseconds since the epoch.
+inline constexpr int64_t kUnknownTime = std::numeric_limits<int64_t>::min();
+
 struct OrganisationState {
   v1::OrganisationRegistered registered;
 };
@@ -120,6 +126,7 @@ struct WorkState {
   std::vector<std::string> gates_passed;
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
+  int64_t opened_micros = kUnknownTime;  // its registration's effective time
 };
 
 struct RiskState {
@@ -128,12 +135,14 @@ struct RiskState {
   v1::Rag rating = v1::RAG_UNSPECIFIED;
   bool open = true;
   std::string closed_reason;
+  int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
 };
 
 struct ScopeItemState {
   v1::ScopeItemAdded added;
   v1::WorkRef owner;  // the current owner (after transfers)
   bool in_scope = true;
+  int64_t added_micros = kUnknownTime;  // ScopeItemAdded's effective time
 };
 
 struct DecisionState {
@@ -144,6 +153,9 @@ struct DecisionState {
   std::map<std::string, std::string>
       signed_roles;                    // role -> key id that signed for it
   std::set<std::string> signing_keys;  // key ids that signed
+  int64_t proposed_micros = kUnknownTime;  // DecisionProposed's effective time
+  // The latest effective time of its signatures: once approved, when it was.
+  int64_t signed_micros = kUnknownTime;
   // Approved is derived: every required role has signed (and it was not
   // rejected or withdrawn, which only a pending, unapproved decision can be).
   bool approved() const;
@@ -152,6 +164,9 @@ struct DecisionState {
 struct KeyState {
   v1::SigningKeyRegistered registered;
   bool revoked = false;
+  int64_t registered_micros = kUnknownTime;  // effective times
+  int64_t revoked_micros = kUnknownTime;
+  int64_t last_signed_micros = kUnknownTime;  // of its latest signature
 };
 
 // What the state knows of a governance event: for corrections.
@@ -274,9 +289,11 @@ class GovernanceState {
   // The layout of GovernanceStateSnapshot this version writes and reads (the
   // state_format of validator and query snapshots); bump it when the meaning of
   // the state's fields changes, and older snapshots are ignored (the log is
-  // refolded). 2: corrections void events for the rules too, and a corrected
-  // correction voids nothing (projections/corrections.h), so a state saved by
-  // format 1 may still count events that format 2 leaves out.
+  // refolded). 2: entities' effective opening times (and keys' and decisions'
+  // signing times), without which a loaded state would check fewer rules; and
+  // corrections void events for the rules too, a corrected correction voiding
+  // nothing (projections/corrections.h), so a state saved by format 1 may
+  // still count events that format 2 leaves out.
   static constexpr uint32_t kSnapshotFormat = 2;
 
   // Snapshots (projections/state_snapshot.cc; the layout is

@@ -92,10 +92,19 @@ ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
   for (std::string* field : strings) {
     if (field != nullptr) field->clear();
   }
+  event->clear_effective_time();
   bool typed = false;
   for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
     const int number = WireFormatLite::GetTagFieldNumber(tag);
-    if (number < 6 && strings[number] != nullptr &&
+    if (number == v1::Event::kEffectiveTimeFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      // The fold records entities' effective opening times (the rules on
+      // effective times check against them).
+      if (!WireFormatLite::ReadMessage(&in, event->mutable_effective_time())) {
+        return ReadAhead::kUnparsable;
+      }
+    } else if (number < 6 && strings[number] != nullptr &&
         WireFormatLite::GetTagWireType(tag) ==
             WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t size = 0;

@@ -239,7 +239,8 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
   std::map<v1::Rag, int> counts;
   for (const WorkState* w : pf.folded->state.ProjectsOf(request.programme_id())) {
     *out.add_projects() = StatusOf(*w);
-    if (!w->closed)
+    // A project is open only while it and its programme are.
+    if (!w->closed && !pf.programme->closed)
       ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
   }
   AddRagCounts(counts, out.mutable_project_rag_counts());

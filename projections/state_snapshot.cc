@@ -118,6 +118,10 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     if (!r.closed_reason.empty()) {
       size += NestedSize(Risk::kClosedReasonFieldNumber, r.closed_reason.size());
     }
+    if (r.opened_micros != kUnknownTime) {
+      size += WireFormatLite::TagSize(Risk::kOpenedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
+              WireFormatLite::Int64Size(r.opened_micros);
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -127,6 +131,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     if (!r.closed_reason.empty()) {
       WireFormatLite::WriteString(Risk::kClosedReasonFieldNumber, r.closed_reason, &coded);
     }
+    if (r.opened_micros != kUnknownTime) {
+      WireFormatLite::WriteInt64(Risk::kOpenedMicrosFieldNumber, r.opened_micros, &coded);
+    }
   }
   for (const auto& [id, item] : scope_items_) {
     if (i++ % parts != part) continue;
@@ -135,10 +142,17 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     if (item.in_scope) {
       size += WireFormatLite::TagSize(Item::kInScopeFieldNumber, WireFormatLite::TYPE_BOOL) + 1;
     }
+    if (item.added_micros != kUnknownTime) {
+      size += WireFormatLite::TagSize(Item::kAddedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
+              WireFormatLite::Int64Size(item.added_micros);
+    }
     WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
     WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
     WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
     if (item.in_scope) WireFormatLite::WriteBool(Item::kInScopeFieldNumber, true, &coded);
+    if (item.added_micros != kUnknownTime) {
+      WireFormatLite::WriteInt64(Item::kAddedMicrosFieldNumber, item.added_micros, &coded);
+    }
   }
 }
 
@@ -165,6 +179,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (w.has_status) *s->mutable_last_status() = w.last_status;
     for (const std::string& g : w.gates_passed) s->add_gates_passed(g);
     for (const std::string& m : w.milestones) s->add_milestones(m);
+    if (w.opened_micros != kUnknownTime) s->set_opened_micros(w.opened_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -187,11 +202,16 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       r->set_key_id(key);
     }
     for (const std::string& key : d.signing_keys) s->add_signing_keys(key);
+    if (d.proposed_micros != kUnknownTime) s->set_proposed_micros(d.proposed_micros);
+    if (d.signed_micros != kUnknownTime) s->set_signed_micros(d.signed_micros);
   }
   for (const auto& [id, k] : keys_) {
     Snap::Key* s = out->add_keys();
     *s->mutable_registered() = k.registered;
     s->set_revoked(k.revoked);
+    if (k.registered_micros != kUnknownTime) s->set_registered_micros(k.registered_micros);
+    if (k.revoked_micros != kUnknownTime) s->set_revoked_micros(k.revoked_micros);
+    if (k.last_signed_micros != kUnknownTime) s->set_last_signed_micros(k.last_signed_micros);
   }
   for (const auto& [stream, rule] : rules_) {
     Snap::Rule* s = out->add_rules();
@@ -234,6 +254,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.last_status = s.last_status();
     w.gates_passed.assign(s.gates_passed().begin(), s.gates_passed().end());
     w.milestones.assign(s.milestones().begin(), s.milestones().end());
+    w.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();
@@ -250,12 +271,14 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.rating = s.rating();
     r.open = s.open();
     r.closed_reason = s.closed_reason();
+    r.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];
     item.added = s.added();
     item.owner = s.owner();
     item.in_scope = s.in_scope();
+    item.added_micros = s.has_added_micros() ? s.added_micros() : kUnknownTime;
   }
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {
@@ -269,11 +292,16 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     d.outcome = static_cast<DecisionState::Outcome>(s.outcome());
     for (const auto& r : s.signed_roles()) d.signed_roles[r.role()] = r.key_id();
     d.signing_keys.insert(s.signing_keys().begin(), s.signing_keys().end());
+    d.proposed_micros = s.has_proposed_micros() ? s.proposed_micros() : kUnknownTime;
+    d.signed_micros = s.has_signed_micros() ? s.signed_micros() : kUnknownTime;
   }
   for (const auto& s : in.keys()) {
     KeyState& k = keys_[s.registered().key_id()];
     k.registered = s.registered();
     k.revoked = s.revoked();
+    k.registered_micros = s.has_registered_micros() ? s.registered_micros() : kUnknownTime;
+    k.revoked_micros = s.has_revoked_micros() ? s.revoked_micros() : kUnknownTime;
+    k.last_signed_micros = s.has_last_signed_micros() ? s.last_signed_micros() : kUnknownTime;
   }
   for (const auto& s : in.rules()) rules_[s.stream_id()] = s.rule();
   const std::string& packed = in.events();

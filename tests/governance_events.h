@@ -295,11 +295,12 @@ struct Signer {
   std::string role;
   crypto::Ed25519KeyPair keys;
 
-  v1::SigningKeyRegistered Registration(
-      const std::string& holder = "A. Holder") const {
+  // `holder` defaults to one of this key alone ("Holder of <key id>"): a
+  // holder signs a decision once, whichever of its keys it uses.
+  v1::SigningKeyRegistered Registration(const std::string& holder = "") const {
     v1::SigningKeyRegistered m;
     m.set_key_id(key_id);
-    m.set_holder(holder);
+    m.set_holder(holder.empty() ? "Holder of " + key_id : holder);
     m.set_role(role);
     m.set_public_key(keys.public_key);
     return m;
@@ -326,6 +327,23 @@ inline v1::SigningKeyRevoked Revoke(const std::string& key_id) {
   m.set_key_id(key_id);
   m.set_reason("holder left office");
   return m;
+}
+
+// `e` effective at noon UTC of `date`.
+inline v1::Event At(v1::Event e, const v1::Date& date) {
+  int64_t days = 0;  // days from 1970-01-01 to `date` (proleptic Gregorian)
+  {
+    const int y = date.month() <= 2 ? date.year() - 1 : date.year();
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const int yoe = y - era * 400;
+    const int mp = (date.month() + 9) % 12;
+    const int doy = (153 * mp + 2) / 5 + date.day() - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = int64_t{era} * 146097 + doe - 719468;
+  }
+  e.mutable_effective_time()->set_seconds(days * 86400 + 12 * 3600);
+  e.mutable_effective_time()->set_nanos(0);
+  return e;
 }
 
 inline v1::Event Correction(const v1::Event& corrected,

@@ -96,6 +96,49 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
 }
 
+// A key registered today signs a decision of 2016 only with an effective time:
+// a signature takes effect no earlier than its key's registration.
+TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
+  const std::string prefix = keys_dir_.path() + "/dmpc";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(Organisation("MOPAC")), MakeDate(2016, 10, 1)),
+                                 At(Ev(pcd72), MakeDate(2016, 10, 3))}),
+                     &response),
+              GrpcOk());
+  const std::string reg = absl::StrCat(
+      Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden' --role '", role,
+      "' --pub ", prefix, ".pub --organisation MOPAC");
+  EXPECT_EQ(Cli(reg + " --effective 2016-13-01").code, 2);
+  ASSERT_EQ(Cli(reg + " --effective 2016-10-04T09:30:00Z").code, 0);
+  const std::string sig_hex(absl::StripAsciiWhitespace(
+      Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ",
+                       crypto::ToHex(projections::DecisionDigest(pcd72))))
+          .out));
+  const std::string submit = absl::StrCat(
+      Server(), " decision submit-signature --organisation MOPAC --reference 'PCD 72'",
+      " --key-id mopac-dmpc --signed-on 2016-10-05 --signature ", sig_hex);
+  // Effective before the key's registration: refused, naming the key.
+  CliRun early = Cli(submit + " --effective 2016-10-04");
+  EXPECT_EQ(early.code, 1) << early.err;
+  EXPECT_THAT(early.err, HasSubstr("signing key mopac-dmpc was registered effective "
+                                   "2016-10-04T09:30:00Z"));
+  // At the paper's date, after the registration: accepted.
+  CliRun on_time = Cli(submit + " --effective 2016-10-05");
+  ASSERT_EQ(on_time.code, 0) << on_time.err;
+  absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  v1::SigningKeyRegistered key;
+  ASSERT_TRUE(key.ParseFromString((*events)[2].payload()));
+  EXPECT_EQ(key.organisation_id(), "MOPAC");
+  EXPECT_EQ((*events)[2].effective_time().seconds(), (*events)[3].effective_time().seconds() -
+                                                         (14 * 3600 + 30 * 60));
+}
+
 TEST_F(CliSigningTest, ExitCodes) {
   // 2: bad arguments.
   EXPECT_EQ(Cli("decision sign --key /nonexistent.key --digest 00").code, 2);

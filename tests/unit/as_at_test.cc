@@ -273,6 +273,16 @@ TEST(AsAtTest, ProgrammeStatusCountsOpenProjectsByRating) {
   EXPECT_EQ(r->project_rag_counts(0).count(), 1);
   EXPECT_EQ(r->project_rag_counts(1).rag(), v1::RAG_AMBER);
   EXPECT_EQ(r->project_rag_counts(2).rag(), v1::RAG_UNSPECIFIED);
+  // Once the programme is closed, none of its projects is open.
+  log.Add(Ev(CloseProgramme("LPP")), InWeek(80));
+  r = ProgStatus(log, Week(80, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->programme().closed());
+  EXPECT_EQ(r->projects_size(), 4);
+  EXPECT_EQ(r->project_rag_counts_size(), 0);
+  r = ProgStatus(log, Week(79, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->project_rag_counts_size(), 3);
 }
 
 TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -318,11 +319,38 @@ TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
   ASSERT_TRUE(std::getline(in, line));
   ASSERT_EQ(line, "```json");
   std::set<std::string> covered;
+  std::vector<v1::Event> corrections;
   while (std::getline(in, line) && line != "```") {
     absl::StatusOr<v1::Event> event = ParseEventDocument(line);
     ASSERT_OK(event) << line;
     EXPECT_FALSE(event->payload().empty()) << line;
     EXPECT_TRUE(covered.insert(event->event_type()).second) << "two examples of " << line;
+    if (event->event_type() == v1::CorrectionRecorded::descriptor()->full_name()) {
+      corrections.push_back(*event);
+    }
+  }
+  // A correction's example names an event of the demo ledger, on that event's stream.
+  std::map<std::string, std::string> demo_streams;  // event id -> stream
+  for (const char* file :
+       {"00-organisations.jsonl", "10-seed000-local-policing-programme.jsonl",
+        "20-seed001-002-strengthening-local-policing.jsonl",
+        "30-seed003-mobilising-transformational-change.jsonl",
+        "40-seed004-cambridgeshire-local-policing-review.jsonl"}) {
+    std::ifstream demo(std::string(GOVLEDGER_DEMO_DIR) + "/" + file);
+    ASSERT_TRUE(demo) << file;
+    while (std::getline(demo, line)) {
+      absl::StatusOr<v1::Event> event = ParseEventDocument(line);
+      ASSERT_OK(event) << line;
+      demo_streams[event->event_id()] = event->stream_id();
+    }
+  }
+  ASSERT_EQ(corrections.size(), 1u);
+  for (const v1::Event& e : corrections) {
+    v1::CorrectionRecorded c;
+    ASSERT_TRUE(c.ParseFromString(e.payload()));
+    auto it = demo_streams.find(c.corrected_event_id());
+    ASSERT_NE(it, demo_streams.end()) << c.corrected_event_id() << " is not a demo event";
+    EXPECT_EQ(it->second, e.stream_id()) << c.corrected_event_id();
   }
   const google::protobuf::FileDescriptor* file = v1::RiskOpened::descriptor()->file();
   int types = 0;

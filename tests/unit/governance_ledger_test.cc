@@ -131,6 +131,37 @@ TEST_F(GovernanceLedgerTest,
   EXPECT_EQ(validator_->state().CountOpenRisks("LPP").open, 1);
 }
 
+// Replay reads each stored event's effective time, so the effective-time rules
+// hold after a restart as before it.
+TEST_F(GovernanceLedgerTest, EffectiveOpeningsSurviveAReopen) {
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1)),
+                    At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))}));
+  Open();
+  ASSERT_NE(validator_->state().FindRisk("R1"), nullptr);
+  EXPECT_NE(validator_->state().FindRisk("R1")->opened_micros, kUnknownTime);
+  EXPECT_THAT(Append({At(Ev(CloseRisk("R1")), MakeDate(2016, 2, 1))}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("risk R1 was opened effective 2016-03-01T12:00:00Z")));
+  EXPECT_OK(Append({At(Ev(CloseRisk("R1")), MakeDate(2016, 3, 2))}));
+}
+
+// An event sent without an effective time takes the time the ledger received
+// it, for the rules as in the log.
+TEST_F(GovernanceLedgerTest, AnEventWithoutAnEffectiveTimeTakesItsReceivedTime) {
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1)),
+                    Ev(Risk("R1", ProgrammeRef("LPP")))}));  // effective now (2023)
+  for (bool reopened : {false, true}) {
+    if (reopened) Open();
+    EXPECT_THAT(Append({At(Ev(CloseRisk("R1")), MakeDate(2016, 2, 1))}),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("risk R1 was opened effective 2023-11-14T22:13:20.123456Z")))
+        << reopened;
+  }
+  EXPECT_OK(Append({Ev(CloseRisk("R1"))}));
+}
+
 TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   v1::DecisionProposed pcd72 = Decision(

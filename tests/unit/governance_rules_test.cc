@@ -430,9 +430,15 @@ TEST_F(RulesTest, ScopeTransferredOnlyToAnExistingOpenTarget) {
               StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
   EXPECT_OK(Append(
       Ev(TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-RESP")))));
+  // To its own current owner: a rule, as for a risk.
   EXPECT_THAT(Append(Ev(TransferScope("S1", ProjectRef("LPP-RESP"),
                                       ProjectRef("LPP-RESP")))),
-              StatusIs(kInvalid, HasSubstr("same programme or project")));
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("scope item S1 already belongs to project LPP-RESP"),
+                             HasSubstr("transferred to another programme or project"))));
+  // From and to the same, but not the owner: the owner rule speaks.
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("LPP")))),
+              StatusIs(kFailed, HasSubstr("belongs to project LPP-RESP, not programme LPP")));
 }
 
 TEST_F(RulesTest, OnlyTheCurrentOwnerRemovesAScopeItemAndOnce) {
@@ -463,8 +469,111 @@ TEST_F(RulesTest, ScopeApprovalNamesAnExistingDecisionOrABoard) {
           AllOf(HasSubstr("scope item S1"),
                 HasSubstr(
                     "decision/MOPAC/PCD-99, which has not been proposed"))));
-  ASSERT_OK(Append(Ev(Decision("MOPAC", "PCD 99", {"Chief Executive"}))));
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(Ev(ceo.Registration())));
+  v1::DecisionProposed pcd99 = Decision("MOPAC", "PCD 99", {"Chief Executive"});
+  ASSERT_OK(Append(Ev(pcd99)));
+  ASSERT_OK(Append(Ev(ceo.Sign(pcd99))));
   EXPECT_OK(Append(Ev(add)));
+}
+
+// A scope change approved by a decision needs that decision approved, and of
+// the organisation whose programme or project it changes (or one overseeing
+// it); for a transfer, of either side's.
+TEST_F(RulesTest, ScopeApprovalDecisionIsApprovedAndOfTheOwningOrganisation) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Organisation("ORG2"))));
+  ASSERT_OK(Append(Ev(Programme("P2", "ORG2"))));
+  v1::OrganisationRegistered pcc = Organisation("PCC");
+  pcc.add_oversees("MOPAC");
+  ASSERT_OK(Append(Ev(pcc)));
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(Ev(ceo.Registration())));
+  auto approval = [](const v1::DecisionProposed& d) {
+    v1::Approval a;
+    a.set_decision_stream(StreamOf(d));
+    return a;
+  };
+  auto proposed = [&](const std::string& org, const std::string& ref) {
+    v1::DecisionProposed d = Decision(org, ref, {"Chief Executive"});
+    EXPECT_OK(Append(Ev(d)));
+    return d;
+  };
+  const v1::DecisionProposed pending = proposed("MOPAC", "D-PENDING");
+  const v1::DecisionProposed rejected = proposed("MOPAC", "D-REJECTED");
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("MOPAC");
+  reject.set_reference("D-REJECTED");
+  reject.set_rejected_by("Chief Executive");
+  ASSERT_OK(Append(Ev(reject)));
+  const v1::DecisionProposed withdrawn = proposed("MOPAC", "D-WITHDRAWN");
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("MOPAC");
+  withdraw.set_reference("D-WITHDRAWN");
+  withdraw.set_reason("superseded");
+  ASSERT_OK(Append(Ev(withdraw)));
+  const v1::DecisionProposed mopac = proposed("MOPAC", "D-MOPAC");
+  const v1::DecisionProposed org2 = proposed("ORG2", "D-ORG2");
+  const v1::DecisionProposed overseer = proposed("PCC", "D-PCC");
+  for (const auto* d : {&mopac, &org2, &overseer}) {
+    ASSERT_OK(Append(Ev(ceo.Sign(*d))));
+  }
+  constexpr absl::string_view kRule =
+      "approved by a board, or by an approved decision of the organisation "
+      "owning the programme or project (or overseeing it)";
+
+  v1::ScopeItemAdded add = AddScope("S1", ProjectRef("LPP-INV"));
+  for (const auto& [d, why] :
+       std::vector<std::pair<const v1::DecisionProposed*, std::string>>{
+           {&pending, "is not approved (not every required role has signed)"},
+           {&rejected, "was rejected"},
+           {&withdrawn, "was withdrawn"},
+           {&org2, "is of organisation ORG2, which neither owns nor oversees "
+                   "project LPP-INV (organisation MOPAC)"}}) {
+    *add.mutable_approval() = approval(*d);
+    EXPECT_THAT(Append(Ev(add)),
+                StatusIs(kFailed, AllOf(HasSubstr("scope item S1 names approving "
+                                                  "decision " + StreamOf(*d) +
+                                                  ", which " + why),
+                                        HasSubstr(kRule))));
+  }
+  // Its own organisation's approved decision, or an overseeing organisation's.
+  *add.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(add)));
+  add.set_scope_item_id("S2");
+  *add.mutable_approval() = approval(overseer);
+  EXPECT_OK(Append(Ev(add)));
+
+  // Removal: the current owner's organisation.
+  v1::ScopeItemRemoved remove = RemoveScope("S2", ProjectRef("LPP-INV"));
+  *remove.mutable_approval() = approval(org2);
+  EXPECT_THAT(Append(Ev(remove)),
+              StatusIs(kFailed, HasSubstr("D-ORG2, which is of organisation ORG2")));
+  *remove.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(remove)));
+
+  // Transfer from MOPAC's LPP-INV to ORG2's P2: either side's decision; a third
+  // organisation's is refused, naming both sides.
+  ASSERT_OK(Append(Ev(Organisation("ORG3"))));
+  const v1::DecisionProposed org3 = proposed("ORG3", "D-ORG3");
+  ASSERT_OK(Append(Ev(ceo.Sign(org3))));
+  v1::ScopeItemTransferred move =
+      TransferScope("S1", ProjectRef("LPP-INV"), ProgrammeRef("P2"));
+  *move.mutable_approval() = approval(org3);
+  EXPECT_THAT(Append(Ev(move)),
+              StatusIs(kFailed, HasSubstr("is of organisation ORG3, which neither "
+                                          "owns nor oversees project LPP-INV "
+                                          "(organisation MOPAC) nor programme P2 "
+                                          "(organisation ORG2)")));
+  *move.mutable_approval() = approval(pending);
+  EXPECT_THAT(Append(Ev(move)), StatusIs(kFailed, HasSubstr("is not approved")));
+  *move.mutable_approval() = approval(org2);
+  EXPECT_OK(Append(Ev(move)));
+  v1::ScopeItemTransferred back =
+      TransferScope("S1", ProgrammeRef("P2"), ProgrammeRef("LPP"));
+  *back.mutable_approval() = approval(mopac);
+  EXPECT_OK(Append(Ev(back)));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPP");
 }
 
 // --- Decisions: references and delegation. ---
@@ -630,6 +739,62 @@ TEST_F(RulesTest, DecisionConcernsARegisteredProgramme) {
   EXPECT_OK(Append(Ev(d)));
 }
 
+TEST_F(RulesTest, DecisionNamesAnOpenProgrammeOfItsOwnOrAnOverseenOrganisation) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Organisation("ORG2"))));
+  ASSERT_OK(Append(Ev(Programme("P2", "ORG2"))));
+  // MOPAC's decision cannot name ORG2's programme, nor ORG2's decision MOPAC's.
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"CEO"});
+  d.set_programme_id("P2");
+  EXPECT_THAT(Append(Ev(d)),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("decision MOPAC/D1"),
+                             HasSubstr("programme P2 of organisation ORG2, which MOPAC "
+                                       "neither is nor oversees"),
+                             HasSubstr("a decision concerns a registered, open programme "
+                                       "of its organisation or of one it oversees"))));
+  v1::DecisionProposed theirs = Decision("ORG2", "D1", {"CEO"});
+  theirs.set_programme_id("LPP");
+  EXPECT_THAT(Append(Ev(theirs)), StatusIs(kFailed, HasSubstr("which ORG2 neither")));
+  theirs.set_programme_id("P2");
+  EXPECT_OK(Append(Ev(theirs)));
+  // An organisation that oversees ORG2 may name its programme (MOPAC's PCD 72 names the MPS's
+  // SLP).
+  v1::OrganisationRegistered pcc = Organisation("PCC");
+  pcc.add_oversees("ORG2");
+  ASSERT_OK(Append(Ev(pcc)));
+  v1::DecisionProposed overseeing = Decision("PCC", "PCD 72", {"DMPC"});
+  overseeing.set_programme_id("P2");
+  EXPECT_OK(Append(Ev(overseeing)));
+  // Not a closed programme.
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  v1::DecisionProposed closed = Decision("MOPAC", "D2", {"CEO"});
+  closed.set_programme_id("OCP");
+  EXPECT_THAT(Append(Ev(closed)),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/D2"),
+                                      HasSubstr("programme OCP, which is closed"))));
+  closed.set_programme_id("LPP");
+  EXPECT_OK(Append(Ev(closed)));
+}
+
+TEST_F(RulesTest, AnOrganisationOverseesRegisteredOrganisations) {
+  ASSERT_OK(Append(Ev(Organisation("MPS"))));
+  v1::OrganisationRegistered mopac = Organisation("MOPAC");
+  mopac.add_oversees("NOBODY");
+  EXPECT_THAT(Append(Ev(mopac)),
+              StatusIs(kFailed, AllOf(HasSubstr("organisation MOPAC oversees organisation "
+                                                "NOBODY, which is not registered"),
+                                      HasSubstr("oversees registered organisations"))));
+  mopac.set_oversees(0, "MOPAC");
+  EXPECT_THAT(Append(Ev(mopac)), StatusIs(kInvalid, HasSubstr("the organisation itself")));
+  mopac.set_oversees(0, "MPS");
+  mopac.add_oversees("MPS");
+  EXPECT_THAT(Append(Ev(mopac)), StatusIs(kInvalid, HasSubstr("MPS twice")));
+  mopac.mutable_oversees()->RemoveLast();
+  EXPECT_OK(Append(Ev(mopac)));
+  EXPECT_EQ(state().FindOrganisation("MOPAC")->registered.oversees(0), "MPS");
+}
+
 TEST_F(RulesTest, ProgrammeShape) {
   ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
   v1::ProgrammeRegistered p = Programme("SLP", "MOPAC");
@@ -718,6 +883,61 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
       Append(Ev(deputy.Sign(decision_))),
       StatusIs(kFailed, HasSubstr("already been signed for the role 'West "
                                   "Mercia Police and Crime Commissioner'")));
+}
+
+// Seed 003's four roles are four people: one person holding keys for two
+// roles signs once, and the decision stays pending.
+TEST_F(SignatureTest, AHolderSignsADecisionOnceWhateverTheKey) {
+  Signer campion_as_cc = NewSigner("wm-cc-campion", wm_cc_.role);
+  ASSERT_OK(Append(Ev(campion_as_cc.Registration("John Campion"))));
+  ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
+  EXPECT_THAT(
+      Append(Ev(campion_as_cc.Sign(decision_))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("decision WWA/PCC/D/2017/05 has already been "
+                               "signed by John Campion (key wm-pcc; now key "
+                               "wm-cc-campion)"),
+                     HasSubstr("a holder signs a decision once"))));
+  EXPECT_EQ(decision().signed_roles.size(), 1u);
+  // The role is still open to its own holder; after the other two, approved.
+  for (const Signer* s : {&wm_cc_, &wa_pcc_, &wa_cc_}) {
+    ASSERT_OK(Append(Ev(s->Sign(decision_)))) << s->key_id;
+  }
+  EXPECT_TRUE(decision().approved());
+  // The same holder may sign another decision.
+  v1::DecisionProposed other = Decision("WWA", "PCC/D/2017/06", {wm_cc_.role});
+  ASSERT_OK(Append(Ev(other)));
+  EXPECT_OK(Append(Ev(campion_as_cc.Sign(other))));
+}
+
+// F3: ORG's key does not sign ORG2's decisions once it names its organisation.
+TEST_F(SignatureTest, AKeyOfAnOrganisationSignsOnlyItsDecisions) {
+  Signer mopac_key = NewSigner("mopac-wm-pcc", wm_pcc_.role);
+  v1::SigningKeyRegistered reg = mopac_key.Registration("Someone at MOPAC");
+  reg.set_organisation_id("NOBODY");
+  EXPECT_THAT(Append(Ev(reg)),
+              StatusIs(kFailed, AllOf(HasSubstr("signing key mopac-wm-pcc names organisation "
+                                                "NOBODY, which is not registered"),
+                                      HasSubstr("a key's organisation is a registered "
+                                                "organisation"))));
+  reg.set_organisation_id("bad id!");
+  EXPECT_THAT(Append(Ev(reg)), StatusIs(kInvalid, HasSubstr("organisation_id")));
+  reg.set_organisation_id("MOPAC");
+  ASSERT_OK(Append(Ev(reg)));
+  EXPECT_THAT(Append(Ev(mopac_key.Sign(decision_))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key mopac-wm-pcc signs for organisation "
+                                       "MOPAC, not WWA (decision WWA/PCC/D/2017/05)"),
+                             HasSubstr("signs only that organisation's decisions"))));
+  EXPECT_TRUE(decision().signed_roles.empty());
+  // A key of WWA signs WWA's decision; a key naming no organisation signs any (as before).
+  Signer wwa_key = NewSigner("wwa-wm-pcc", wm_pcc_.role);
+  v1::SigningKeyRegistered wwa = wwa_key.Registration("John Campion");
+  wwa.set_organisation_id("WWA");
+  ASSERT_OK(Append(Ev(wwa)));
+  EXPECT_OK(Append(Ev(wwa_key.Sign(decision_))));
+  EXPECT_OK(Append(Ev(wa_pcc_.Sign(decision_))));
+  EXPECT_EQ(state().FindKey("wwa-wm-pcc")->registered.organisation_id(), "WWA");
 }
 
 TEST_F(SignatureTest, KeyMustBeRegisteredAndUnrevoked) {
@@ -817,6 +1037,202 @@ TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
   v1::SigningKeyRegistered bad = NewSigner("bad", "r").Registration();
   bad.set_public_key("short");
   EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
+}
+
+// --- Effective times: an event takes effect no earlier than its entity exists. ---
+
+class EffectiveTimeTest : public RulesTest {
+ protected:
+  // MOPAC; programme LPP registered effective 2016-01-01.
+  void SetUp() override {
+    ASSERT_OK(Append(At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1))));
+    ASSERT_OK(Append(At(Ev(Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1))));
+  }
+  static constexpr absl::string_view kRule =
+      "an event on an entity takes effect no earlier than the entity exists";
+};
+
+TEST_F(EffectiveTimeTest, WorkIsActedOnOnlyFromItsRegistration) {
+  EXPECT_THAT(
+      Append(At(Ev(Project("LPP-INV", "LPP")), MakeDate(2015, 12, 31))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("programme LPP was registered effective "
+                               "2016-01-01T12:00:00Z, after this event's "
+                               "effective time 2015-12-31T12:00:00Z"),
+                     HasSubstr(kRule))));
+  ASSERT_OK(Append(At(Ev(Project("LPP-INV", "LPP")), MakeDate(2016, 2, 1))));
+  // The same instant is not before.
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 1)),
+                      MakeDate(2016, 1, 1))));
+  for (v1::Event e :
+       {Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 3)),
+        Ev(Risk("R1", ProjectRef("LPP-INV"))),
+        Ev(AddScope("S1", ProjectRef("LPP-INV"))),
+        Ev(CloseProject("LPP-INV"))}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2016, 1, 15))),
+                StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV was registered "
+                                                  "effective 2016-02-01"),
+                                        HasSubstr(kRule))))
+        << e.event_type();
+    EXPECT_OK(Append(At(e, MakeDate(2016, 2, 2)))) << e.event_type();
+  }
+  // A decision naming a programme registered later.
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"CEO"});
+  d.set_programme_id("LPP");
+  EXPECT_THAT(Append(At(Ev(d), MakeDate(2015, 6, 1))),
+              StatusIs(kFailed, HasSubstr("programme LPP was registered effective")));
+  EXPECT_OK(Append(At(Ev(d), MakeDate(2016, 6, 1))));
+}
+
+// The reviewer's case: a risk closed effective 2016-02-01 when it was opened
+// effective 2016-03-01.
+TEST_F(EffectiveTimeTest, ARiskIsReratedClosedOrTransferredOnlyFromItsOpening) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))));
+  for (v1::Event e : {Ev(Rerate("R1", v1::RAG_RED)), Ev(CloseRisk("R1")),
+                      Ev(TransferRisk("R1", ProgrammeRef("OCP")))}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2016, 2, 1))),
+                StatusIs(kFailed,
+                         AllOf(HasSubstr("risk R1 was opened effective "
+                                         "2016-03-01T12:00:00Z, after this event's "
+                                         "effective time 2016-02-01T12:00:00Z"),
+                               HasSubstr(kRule))))
+        << e.event_type();
+  }
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  // Transferred to a programme registered after the transfer's effective time.
+  ASSERT_OK(Append(At(Ev(Programme("LATE", "MOPAC")), MakeDate(2016, 6, 1))));
+  EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LATE"))),
+                        MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, HasSubstr("programme LATE was registered effective "
+                                          "2016-06-01")));
+  EXPECT_OK(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 3, 1))));
+  EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 3, 2))));
+}
+
+TEST_F(EffectiveTimeTest, ScopeChangesOnlyFromTheAdditionAndTheApproval) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(AddScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 5, 1))));
+  EXPECT_THAT(Append(At(Ev(RemoveScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("scope item S1 was added effective "
+                                                "2016-05-01"),
+                                      HasSubstr(kRule))));
+  // Approved by a decision whose (only) signature is effective 2016-07-01.
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 1, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"Chief Executive"});
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 7, 1))));
+  v1::ScopeItemTransferred move =
+      TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"));
+  move.mutable_approval()->Clear();
+  move.mutable_approval()->set_decision_stream(StreamOf(d));
+  EXPECT_THAT(Append(At(Ev(move), MakeDate(2016, 6, 15))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("scope item S1 names approving decision "
+                                       "decision/MOPAC/D1, which was approved effective "
+                                       "2016-07-01T12:00:00Z, after this event's effective "
+                                       "time 2016-06-15T12:00:00Z"),
+                             HasSubstr("no earlier than the decision approving it"))));
+  EXPECT_OK(Append(At(Ev(move), MakeDate(2016, 7, 1))));
+}
+
+TEST_F(EffectiveTimeTest, SignaturesOnlyFromTheProposalAndTheKeysRegistration) {
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 10, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Chief Executive"});
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 9, 1))));
+  // Before the proposal.
+  EXPECT_THAT(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/PCD 72 was proposed "
+                                                "effective 2016-09-01T12:00:00Z, after "
+                                                "this event's effective time "
+                                                "2016-08-01T12:00:00Z"),
+                                      HasSubstr(kRule))));
+  // After the proposal, before the key's registration (a key registered today
+  // cannot sign a historic decision).
+  EXPECT_THAT(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 9, 15))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key ceo was registered effective "
+                                       "2016-10-01T12:00:00Z, after this event's "
+                                       "effective time 2016-09-15T12:00:00Z"),
+                             HasSubstr("no earlier than its key's registration"))));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  // Rejection and withdrawal before the proposal too.
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("MOPAC");
+  withdraw.set_reference("PCD 72");
+  withdraw.set_reason("superseded");
+  EXPECT_THAT(Append(At(Ev(withdraw), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, HasSubstr("was proposed effective 2016-09-01")));
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("MOPAC");
+  reject.set_reference("PCD 72");
+  reject.set_rejected_by("Chief Executive");
+  EXPECT_THAT(Append(At(Ev(reject), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, HasSubstr("was proposed effective 2016-09-01")));
+  ASSERT_OK(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 10, 5))));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  // A revocation takes effect no earlier than the key's registration or its
+  // latest signature.
+  EXPECT_THAT(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 9, 1))),
+              StatusIs(kFailed, HasSubstr("signing key ceo was registered effective")));
+  EXPECT_THAT(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 10, 2))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key ceo gave a signature effective "
+                                       "2016-10-05T12:00:00Z, after this event's "
+                                       "effective time 2016-10-02T12:00:00Z"),
+                             HasSubstr("no earlier than its latest signature"))));
+  EXPECT_OK(Append(At(Ev(Revoke("ceo")), MakeDate(2016, 10, 5))));
+}
+
+// The times are part of the state: a snapshot keeps them, and the rules refuse
+// after a load as before it.
+TEST_F(EffectiveTimeTest, ASnapshotKeepsTheEffectiveTimes) {
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  v1::DecisionProposed d = Decision("MOPAC", "D1", {"Chief Executive"});
+  ASSERT_OK(Append({At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1)),
+                    At(Ev(AddScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1)),
+                    At(Ev(ceo.Registration()), MakeDate(2016, 3, 1)),
+                    At(Ev(d), MakeDate(2016, 3, 1)),
+                    At(Ev(ceo.Sign(d)), MakeDate(2016, 4, 1))}));
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  internal::GovernanceStateSnapshot again;
+  loaded.Save(&again);
+  std::string a, b;
+  loaded.SerializeSnapshot(&b);
+  state().SerializeSnapshot(&a);
+  GovernanceState from_bytes;
+  internal::GovernanceStateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(a));
+  ASSERT_OK(from_bytes.Load(parsed));
+  for (const GovernanceState* s : {&loaded, &from_bytes}) {
+    EXPECT_EQ(s->FindRisk("R1")->opened_micros, state().FindRisk("R1")->opened_micros);
+    EXPECT_EQ(s->FindScopeItem("S1")->added_micros,
+              state().FindScopeItem("S1")->added_micros);
+    EXPECT_EQ(s->FindProgramme("LPP")->opened_micros,
+              state().FindProgramme("LPP")->opened_micros);
+    EXPECT_EQ(s->FindDecision("MOPAC", "D1")->proposed_micros,
+              state().FindDecision("MOPAC", "D1")->proposed_micros);
+    EXPECT_EQ(s->FindDecision("MOPAC", "D1")->signed_micros,
+              state().FindDecision("MOPAC", "D1")->signed_micros);
+    EXPECT_EQ(s->FindKey("ceo")->registered_micros, state().FindKey("ceo")->registered_micros);
+    EXPECT_EQ(s->FindKey("ceo")->last_signed_micros,
+              state().FindKey("ceo")->last_signed_micros);
+  }
+  EXPECT_NE(state().FindRisk("R1")->opened_micros, kUnknownTime);
+  GovernanceState& target = from_bytes;
+  EXPECT_THAT(target.Apply(At(Ev(CloseRisk("R1")), MakeDate(2016, 2, 1)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("risk R1 was opened effective 2016-03-01")));
+  EXPECT_THAT(target.Apply(At(Ev(Revoke("ceo")), MakeDate(2016, 3, 15)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("gave a signature effective 2016-04-01")));
+  EXPECT_OK(target.Apply(At(Ev(CloseRisk("R1")), MakeDate(2016, 3, 1)),
+                         GovernanceState::Mode::kValidate));
 }
 
 // --- Corrections. ---
