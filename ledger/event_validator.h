@@ -21,6 +21,9 @@ namespace govledger {
 struct AppendContext {
   uint64_t first_position = 0;  // position the first new event will take
   int64_t recorded_micros = 0;  // recorded time of every event of the append
+  // When the append was received: the effective time the ledger stores for an event sent
+  // without one (0: unknown, such an event is checked without one).
+  int64_t received_micros = 0;
   absl::string_view actor;
 };
 
@@ -35,10 +38,10 @@ class EventValidator {
   // Starts a group commit: what is accepted until CommitGroup or AbortGroup is staged.
   virtual void BeginGroup() = 0;
 
-  // Checks one append's new events (client fields as they will be stored: as sent, with the
-  // time the append was received as the effective time of an event that has none; duplicates
-  // of earlier events excluded), in order, against the committed state plus the appends accepted earlier in
-  // this group. OK: the events are staged. Otherwise the status to refuse the append with
+  // Checks one append's new events (client fields as sent; duplicates of earlier events
+  // excluded; an event without an effective time will be stored with context.received_micros
+  // as its effective time), in order, against the committed state plus the appends accepted
+  // earlier in this group. OK: the events are staged. Otherwise the status to refuse the append with
   // (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload), and the
   // state is exactly as before the call. The events stay valid (the writer keeps them) until
   // the group ends with CommitGroup or AbortGroup.

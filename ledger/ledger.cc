@@ -493,26 +493,14 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     if (!duplicate[i]) RETURN_IF_ERROR(current_version(request.events(i).stream_id()).status());
   }
   if (validator_ != nullptr) {
-    // The validator sees each event as it will be stored: one without an effective time gets
-    // the time the append was received (its rules compare effective times), in a copy, since
-    // `request` stays as sent for comparing retries.
     std::vector<const v1::Event*> fresh;
     fresh.reserve(n - duplicates);
-    std::vector<v1::Event> timed;
-    timed.reserve(n - duplicates);  // never reallocated: `fresh` points into it
     for (int i = 0; i < n; ++i) {
-      if (duplicate[i]) continue;
-      const v1::Event& e = request.events(i);
-      if (e.has_effective_time()) {
-        fresh.push_back(&e);
-      } else {
-        timed.push_back(e);
-        SetTimestamp(pending.received_micros, timed.back().mutable_effective_time());
-        fresh.push_back(&timed.back());
-      }
+      if (!duplicate[i]) fresh.push_back(&request.events(i));
     }
     RETURN_IF_ERROR(validator_->CheckAppend(
-        fresh, {staging.next_position, staging.recorded_micros, pending.actor}));
+        fresh, {staging.next_position, staging.recorded_micros, pending.received_micros,
+                pending.actor}));
   }
   v1::Event server_fields;
   SetTimestamp(staging.recorded_micros, server_fields.mutable_recorded_time());

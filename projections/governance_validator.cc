@@ -23,6 +23,7 @@
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
+#include "projections/as_at.h"
 #include "projections/corrections.h"
 #include "projections/streams.h"
 
@@ -587,31 +588,48 @@ absl::Status GovernanceValidator::SaveSnapshot() {
 void GovernanceValidator::BeginGroup() {
   journal_.Clear();
   group_events_.clear();
+  timed_.clear();
 }
 
 absl::Status GovernanceValidator::CheckAppend(
     const std::vector<const v1::Event*>& events, const AppendContext& context) {
   const size_t mark = journal_.size();
+  const size_t copies = timed_.size();
+  // The events as they will be stored: a governance event sent without an
+  // effective time is checked with the one the ledger will give it, in a copy
+  // kept until the group ends.
+  std::vector<const v1::Event*> stored(events.begin(), events.end());
+  for (const v1::Event*& e : stored) {
+    if (context.received_micros != 0 && !e->has_effective_time() &&
+        IsGovernanceType(e->event_type())) {
+      v1::Event& copy = timed_.emplace_back(*e);
+      SetMicros(context.received_micros, copy.mutable_effective_time());
+      e = &copy;
+    }
+  }
   bool corrects = false;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const v1::Event& event = *events[i];
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const v1::Event& event = *stored[i];
     absl::Status status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && IsCorrection(event)) {
-      status = CheckCorrected(event, absl::MakeConstSpan(events.data(), i));
+      status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
       corrects = true;
     }
     if (!status.ok()) {
+      absl::Status refused = WithContext(status, event);  // before `event` goes
       journal_.RollbackTo(mark);
-      return WithContext(status, event);
+      timed_.resize(copies);
+      return refused;
     }
   }
   const size_t accepted = group_events_.size();
-  group_events_.insert(group_events_.end(), events.begin(), events.end());
+  group_events_.insert(group_events_.end(), stored.begin(), stored.end());
   if (corrects) {
     // The corrected events stop counting for the rules from now on.
     if (absl::Status refolded = Refold(); !refolded.ok()) {
       group_events_.resize(accepted);
       journal_.RollbackTo(mark);
+      timed_.resize(copies);
       return absl::Status(
           refolded.code(),
           absl::StrCat("applying a correction: ", refolded.message()));
@@ -634,6 +652,7 @@ void GovernanceValidator::CommitGroup() {
     for (const v1::Event* e : group_events_) unstored_log_.push_back(*e);
   }
   group_events_.clear();
+  timed_.clear();
   committed_position_ = group_position_;
   if (options_.snapshot_every > 0 && store_ != nullptr &&
       committed_position_ - saved_position_ >= options_.snapshot_every) {
@@ -654,6 +673,7 @@ void GovernanceValidator::AbortGroup() {
     journal_.RollbackTo(0);
   }
   group_events_.clear();
+  timed_.clear();
   group_position_ = committed_position_;
 }
 

@@ -56,6 +56,7 @@
 #define GOVLEDGER_PROJECTIONS_GOVERNANCE_VALIDATOR_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -171,8 +172,11 @@ class GovernanceValidator : public EventValidator {
   std::unique_ptr<GovernanceState> group_base_;
   UndoJournal base_journal_;
   // The group's accepted events, in order (CheckAppend's events stay valid
-  // until the group ends).
+  // until the group ends), some of them in timed_.
   std::vector<const v1::Event*> group_events_;
+  // The group's governance events sent without an effective time, copied with
+  // the one the ledger gives them (AppendContext::received_micros).
+  std::deque<v1::Event> timed_;
   // Without a store (a validator that never recovered, in tests): the
   // committed governance events, which Refold folds in place of the store's.
   std::vector<v1::Event> unstored_log_;
