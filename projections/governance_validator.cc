@@ -259,7 +259,7 @@ std::unique_ptr<GovernanceState> GovernanceValidator::NewState() const {
   return state;
 }
 
-std::optional<std::string> GovernanceValidator::LookUpEvent(
+std::optional<v1::Event> GovernanceValidator::StoredEvent(
     absl::string_view event_id) const {
   std::optional<UuidBytes> id = ParseUuid(event_id);
   if (!id || store_ == nullptr) return std::nullopt;
@@ -267,11 +267,18 @@ std::optional<std::string> GovernanceValidator::LookUpEvent(
   if (!position.ok() || !*position) return std::nullopt;
   absl::StatusOr<std::optional<std::string>> stored = store_->Get(**position);
   v1::Event event;
-  if (!stored.ok() || !*stored || !event.ParseFromString(**stored) ||
-      !IsGovernanceType(event.event_type())) {
+  if (!stored.ok() || !*stored ||
+      ParseForFold(**stored, &event) != ReadAhead::kGovernance) {
     return std::nullopt;
   }
-  return event.stream_id();
+  return event;
+}
+
+std::optional<std::string> GovernanceValidator::LookUpEvent(
+    absl::string_view event_id) const {
+  std::optional<v1::Event> event = StoredEvent(event_id);
+  if (!event) return std::nullopt;
+  return std::move(*event->mutable_stream_id());
 }
 
 std::optional<std::string> GovernanceValidator::TypeOf(
@@ -289,16 +296,9 @@ std::optional<std::string> GovernanceValidator::TypeOf(
   for (const v1::Event& e : unstored_log_) {
     if (same(e)) return e.event_type();
   }
-  std::optional<UuidBytes> id = ParseUuid(event_id);
-  if (!id || store_ == nullptr) return std::nullopt;
-  absl::StatusOr<std::optional<uint64_t>> position = store_->FindEventId(*id);
-  if (!position.ok() || !*position) return std::nullopt;
-  absl::StatusOr<std::optional<std::string>> stored = store_->Get(**position);
-  v1::Event event;
-  if (!stored.ok() || !*stored || ParseForFold(**stored, &event) == ReadAhead::kUnparsable) {
-    return std::nullopt;
-  }
-  return event.event_type();
+  std::optional<v1::Event> event = StoredEvent(event_id);
+  if (!event) return std::nullopt;
+  return std::move(*event->mutable_event_type());
 }
 
 absl::Status GovernanceValidator::CheckCorrected(

@@ -147,7 +147,11 @@ class GovernanceValidator : public EventValidator {
 
   // A new empty state, its events found by LookUpEvent.
   std::unique_ptr<GovernanceState> NewState() const;
-  // The stream of the committed governance event `event_id`, from the store.
+  // The committed governance event `event_id` (any case) as the fold reads it
+  // (id, stream, type, payload, effective time), from the store; nullopt if
+  // there is none or no store.
+  std::optional<v1::Event> StoredEvent(absl::string_view event_id) const;
+  // Its stream.
   std::optional<std::string> LookUpEvent(absl::string_view event_id) const;
   // The type of the event `event_id` (any case): one of `earlier` (this
   // append's), of the group's, or of the committed log; nullopt if none.
