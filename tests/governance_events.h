@@ -11,8 +11,10 @@
 #include "absl/strings/str_format.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
+#include "govledger/v1/snapshot.pb.h"
 #include "ledger/crypto/ed25519.h"
 #include "projections/decision_digest.h"
+#include "projections/governance_state.h"
 #include "projections/streams.h"
 
 namespace govledger::testing::gov {
@@ -344,6 +346,25 @@ inline v1::Event At(v1::Event e, const v1::Date& date) {
   e.mutable_effective_time()->set_seconds(days * 86400 + 12 * 3600);
   e.mutable_effective_time()->set_nanos(0);
   return e;
+}
+
+// One append request of `events`.
+inline v1::AppendRequest Request(std::vector<v1::Event> events) {
+  v1::AppendRequest r;
+  for (v1::Event& e : events) *r.add_events() = std::move(e);
+  return r;
+}
+
+// A state's entities, to compare two states: its snapshot without the index of
+// event ids and streams, which a validator keeps only for the events since its
+// start (the store answers for the others).
+inline internal::GovernanceStateSnapshot Entities(
+    const projections::GovernanceState& state) {
+  internal::GovernanceStateSnapshot snapshot;
+  state.Save(&snapshot);
+  snapshot.clear_events();
+  snapshot.clear_event_streams();
+  return snapshot;
 }
 
 inline v1::Event Correction(const v1::Event& corrected,

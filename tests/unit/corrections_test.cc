@@ -71,22 +71,6 @@ TEST(VoidedEventsTest, TheStatesUnorderedRecordGivesTheSameAnswer) {
   }
 }
 
-v1::AppendRequest Request(std::vector<v1::Event> events) {
-  v1::AppendRequest r;
-  for (auto& e : events) *r.add_events() = std::move(e);
-  return r;
-}
-
-// The state's entities: not the index of event ids, which the validator keeps
-// only for the events since its start.
-internal::GovernanceStateSnapshot Entities(const GovernanceState& state) {
-  internal::GovernanceStateSnapshot snapshot;
-  state.Save(&snapshot);
-  snapshot.clear_events();
-  snapshot.clear_event_streams();
-  return snapshot;
-}
-
 class CorrectionsTest : public ::testing::Test {
  protected:
   void SetUp() override {

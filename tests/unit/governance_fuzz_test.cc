@@ -216,22 +216,6 @@ class Mutator {
   std::mt19937_64& rng_;
 };
 
-v1::AppendRequest Request(std::vector<v1::Event> events) {
-  v1::AppendRequest r;
-  for (auto& e : events) *r.add_events() = std::move(e);
-  return r;
-}
-
-// The state's entities; not the index of event ids and streams, which the
-// validator keeps only for the events since its start.
-internal::GovernanceStateSnapshot Entities(const GovernanceState& state) {
-  internal::GovernanceStateSnapshot snapshot;
-  state.Save(&snapshot);
-  snapshot.clear_events();
-  snapshot.clear_event_streams();
-  return snapshot;
-}
-
 // The requests for a programme's answers at one point, as `govledger report`
 // makes them.
 struct PointRequests {

@@ -38,12 +38,6 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kT0 = 1700000000123456;
 
-v1::AppendRequest Request(std::vector<v1::Event> events) {
-  v1::AppendRequest r;
-  for (auto& e : events) *r.add_events() = std::move(e);
-  return r;
-}
-
 class GovernanceLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
@@ -410,23 +404,14 @@ TEST_F(GovernanceLedgerTest, RandomHistoryLeavesTheStateOfTheCommittedLog) {
   same.set_repeated_field_comparison(google::protobuf::util::MessageDifferencer::AS_SET);
   std::string differences;
   same.ReportDifferencesToString(&differences);
-  // The state's entities; not the index of event ids and streams, which the validator keeps
-  // only for the events since its start (the store answers for the others).
-  auto entities = [](const GovernanceState& state) {
-    internal::GovernanceStateSnapshot snapshot;
-    state.Save(&snapshot);
-    snapshot.clear_events();
-    snapshot.clear_event_streams();
-    return snapshot;
-  };
-  const internal::GovernanceStateSnapshot fold = entities(folded);
+  const internal::GovernanceStateSnapshot fold = Entities(folded);
   EXPECT_GT(fold.risks_size(), 3);
   EXPECT_GT(fold.decisions_size(), 1);
-  EXPECT_TRUE(same.Compare(entities(validator_->state()), fold)) << differences;
+  EXPECT_TRUE(same.Compare(Entities(validator_->state()), fold)) << differences;
 
   Open();  // the validator recovers the state from the store
   differences.clear();
-  EXPECT_TRUE(same.Compare(entities(validator_->state()), fold)) << differences;
+  EXPECT_TRUE(same.Compare(Entities(validator_->state()), fold)) << differences;
 }
 
 }  // namespace
