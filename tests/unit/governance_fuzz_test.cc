@@ -490,7 +490,9 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   GovernanceState folded;
   const std::vector<const v1::Event*> chosen = SelectEvents(log, at_head);
   const uint64_t skipped = FoldEvents(chosen, &folded);
-  if (chosen.size() == log.size()) EXPECT_EQ(skipped, 0u);
+  if (chosen.size() == log.size()) {
+    EXPECT_EQ(skipped, 0u);
+  }
   std::cout << log.size() - chosen.size()
             << " events left out of the fold, voided by corrections\n";
   google::protobuf::util::MessageDifferencer same_state;

@@ -399,7 +399,9 @@ TEST_F(GovernanceLedgerTest, RandomHistoryLeavesTheStateOfTheCommittedLog) {
   GovernanceState folded;
   const std::vector<const v1::Event*> chosen = SelectEvents(log, head);
   const uint64_t skipped = FoldEvents(chosen, &folded);
-  if (chosen.size() == log.size()) EXPECT_EQ(skipped, 0u);
+  if (chosen.size() == log.size()) {
+    EXPECT_EQ(skipped, 0u);
+  }
   google::protobuf::util::MessageDifferencer same;
   same.set_repeated_field_comparison(google::protobuf::util::MessageDifferencer::AS_SET);
   std::string differences;

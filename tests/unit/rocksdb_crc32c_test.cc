@@ -55,7 +55,9 @@ TEST(RocksDbCrc32cTest, KnownValues) {
   for (const auto& [data, crc] : cases) {
     EXPECT_EQ(rocksdb::crc32c::Extend(0, data.data(), data.size()), crc) << data.size();
     EXPECT_EQ(ExtendPortable(0, data.data(), data.size()), crc) << data.size();
-    if (HasSse42()) EXPECT_EQ(ExtendSse42(0, data.data(), data.size()), crc) << data.size();
+    if (HasSse42()) {
+      EXPECT_EQ(ExtendSse42(0, data.data(), data.size()), crc) << data.size();
+    }
   }
 }
 
@@ -74,7 +76,9 @@ TEST(RocksDbCrc32cTest, SameValuesAsTheLibrarysOwnFunctions) {
     const uint32_t expected = library.Extend(init, data, n);
     ASSERT_EQ(rocksdb::crc32c::Extend(init, data, n), expected) << offset << " " << n;
     ASSERT_EQ(ExtendPortable(init, data, n), expected) << offset << " " << n;
-    if (HasSse42()) ASSERT_EQ(ExtendSse42(init, data, n), expected) << offset << " " << n;
+    if (HasSse42()) {
+      ASSERT_EQ(ExtendSse42(init, data, n), expected) << offset << " " << n;
+    }
 
     const uint32_t a = static_cast<uint32_t>(random());
     const uint32_t b = static_cast<uint32_t>(random());
@@ -106,7 +110,9 @@ TEST(RocksDbCrc32cTest, TheLinkedFunctionsAreOurs) {
   auto library_says = reinterpret_cast<std::string (*)()>(
       dlsym(library, "_ZN7rocksdb6crc32c20IsFastCrc32SupportedB5cxx11Ev"));
   ASSERT_NE(library_says, nullptr);
-  if (HasSse42()) EXPECT_NE(library_says(), rocksdb::crc32c::IsFastCrc32Supported());
+  if (HasSse42()) {
+    EXPECT_NE(library_says(), rocksdb::crc32c::IsFastCrc32Supported());
+  }
 }
 
 }  // namespace

@@ -99,8 +99,8 @@ TEST(TableTest, MarkdownPadsRightAlignsAndEscapes) {
 }
 
 TEST(TableTest, MarkdownTextRendersAsTheTextItself) {
-  EXPECT_EQ(MarkdownText("LPP week 86: AMBER (\xC2\xA3730,000.00)"),
-            "LPP week 86: AMBER (\xC2\xA3730,000.00)");
+  EXPECT_EQ(MarkdownText("LPP week 86: AMBER (\xC2\xA3" "730,000.00)"),
+            "LPP week 86: AMBER (\xC2\xA3" "730,000.00)");
   EXPECT_EQ(MarkdownText("<!-- x --> [a](b) ![i](j) **b** _i_ `c` ~~s~~ a|b R&D #1 \\"),
             "\\<!-- x --\\> \\[a\\](b) !\\[i\\](j) \\*\\*b\\*\\* \\_i\\_ \\`c\\` "
             "\\~\\~s\\~\\~ a\\|b R\\&D \\#1 \\\\");
