@@ -211,9 +211,13 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
                       Paint(ConfidenceText(p.delivery_confidence()),
                             ConfidenceStyle(p.delivery_confidence()), colour));
     }
-    if (p.reported_plan_week() > 0) {
-      absl::StrAppend(&rating, " (reported for week ", p.reported_plan_week(), ")");
+    std::vector<std::string> reported;
+    if (p.reported_plan_week() > 0) reported.push_back(absl::StrCat("for week ", p.reported_plan_week()));
+    if (p.has_reported_time()) {
+      reported.push_back(absl::StrCat("effective ", projections::FormatMicros(
+                                                        projections::ToMicros(p.reported_time()))));
     }
+    if (!reported.empty()) absl::StrAppend(&rating, " (reported ", absl::StrJoin(reported, ", "), ")");
   }
   std::vector<std::pair<std::string, std::string>> fields = {
       {"Programme", absl::StrCat(p.ref().id(), "  ", p.name(), p.closed() ? " (closed)" : "")},

@@ -234,6 +234,13 @@ absl::Status RequireEffectiveSince(absl::string_view entity,
                 rule);
 }
 
+// Whether an event effective `at` replaces a current value effective
+// `current` (governance_state.h, BenefitState): the latest effective time
+// wins, ties the later event; an unknown time falls back to fold order.
+bool Supersedes(int64_t current, int64_t at) {
+  return current == kUnknownTime || at == kUnknownTime || at >= current;
+}
+
 bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
@@ -627,7 +634,7 @@ struct GovernanceState::Access {
         s, m.subject(),
         "status is reported only for a registered, open programme or project", e);
   }
-  static void Do(S& s, const v1::StatusReported& m, const v1::Event&) {
+  static void Do(S& s, const v1::StatusReported& m, const v1::Event& e) {
     // The hot path: journal only the previous report (moved, not copied), not
     // the whole WorkState. The node's address is stable, and any undo that
     // erases it runs after this one.
@@ -636,16 +643,22 @@ struct GovernanceState::Access {
     auto it = s.work_.find(*stream);
     if (it == s.work_.end()) return;
     WorkState* w = &it->second;
+    const int64_t at = EffectiveMicros(e);
+    // A report for an earlier time is history only: the current one stays.
+    if (w->has_status && !Supersedes(w->status_micros, at)) return;
     if (s.journal_ != nullptr) {
       auto old = std::make_shared<v1::StatusReported>();
       old->Swap(&w->last_status);
-      s.journal_->Push([w, old, had = w->has_status] {
-        w->last_status.Swap(old.get());
-        w->has_status = had;
-      });
+      s.journal_->Push(
+          [w, old, had = w->has_status, micros = w->status_micros] {
+            w->last_status.Swap(old.get());
+            w->has_status = had;
+            w->status_micros = micros;
+          });
     }
     w->has_status = true;
     w->last_status = m;
+    w->status_micros = at;
   }
 
   static absl::StatusOr<std::string> Shape(const v1::GatePassed& m) {
@@ -704,12 +717,18 @@ struct GovernanceState::Access {
                        "benefits are forecast only for a registered, open "
                        "programme or project", e);
   }
-  static void Do(S& s, const v1::BenefitForecast& m, const v1::Event&) {
+  static void Do(S& s, const v1::BenefitForecast& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
+      const int64_t at = EffectiveMicros(e);
+      if (b.has_forecast && !Supersedes(b.forecast_micros, at)) {
+        if (b.description.empty()) b.description = m.description();
+        return;
+      }
       if (!m.description().empty()) b.description = m.description();
       b.has_forecast = true;
       b.forecast_annual_pence = m.annual_pence();
+      b.forecast_micros = at;
     }
   }
 
@@ -727,12 +746,18 @@ struct GovernanceState::Access {
         s, m.subject(),
         "benefits are realised only by a registered programme or project", e);
   }
-  static void Do(S& s, const v1::BenefitRealised& m, const v1::Event&) {
+  static void Do(S& s, const v1::BenefitRealised& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
+      const int64_t at = EffectiveMicros(e);
+      if (b.has_realised && !Supersedes(b.realised_micros, at)) {
+        if (b.description.empty()) b.description = m.description();
+        return;
+      }
       if (!m.description().empty()) b.description = m.description();
       b.has_realised = true;
       b.realised_annual_pence = m.annual_pence();
+      b.realised_micros = at;
     }
   }
 
@@ -781,6 +806,7 @@ struct GovernanceState::Access {
     r->opened = m;
     r->subject = m.subject();
     r->rating = m.rating();
+    r->rating_micros = r->opened_micros;
     r->open = true;
   }
 
@@ -793,9 +819,16 @@ struct GovernanceState::Access {
                             const v1::Event& e) {
     return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e);
   }
-  static void Do(S& s, const v1::RiskRerated& m, const v1::Event&) {
+  static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
+    auto it = s.risks_.find(m.risk_id());
+    const int64_t at = EffectiveMicros(e);
+    // A re-rating for an earlier time is history only: the rating stays.
+    if (it == s.risks_.end() || !Supersedes(it->second.rating_micros, at)) {
+      return;
+    }
     if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
       r->rating = m.rating();
+      r->rating_micros = at;
     }
   }
 

@@ -102,12 +102,18 @@ struct OrganisationState {
   v1::OrganisationRegistered registered;
 };
 
+// Current values (a status, a risk's rating, a benefit's forecast or realised
+// figure) are those of the event with the latest effective time, ties going to
+// the later in the fold: a report keyed in late for an earlier week joins the
+// history without becoming current. Each keeps that event's effective time.
 struct BenefitState {
   std::string description;
   bool has_forecast = false;
   int64_t forecast_annual_pence = 0;
+  int64_t forecast_micros = kUnknownTime;
   bool has_realised = false;
   int64_t realised_annual_pence = 0;
+  int64_t realised_micros = kUnknownTime;
 };
 
 // A programme or a project.
@@ -122,7 +128,8 @@ struct WorkState {
   std::string closed_reason;  // a closed programme's
   v1::ProjectClosed closure;  // a closed project's closure report
   bool has_status = false;
-  v1::StatusReported last_status;
+  v1::StatusReported last_status;  // the current report (see BenefitState)
+  int64_t status_micros = kUnknownTime;  // its effective time
   std::vector<std::string> gates_passed;
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
@@ -132,7 +139,8 @@ struct WorkState {
 struct RiskState {
   v1::RiskOpened opened;
   v1::WorkRef subject;  // the current subject (after transfers)
-  v1::Rag rating = v1::RAG_UNSPECIFIED;
+  v1::Rag rating = v1::RAG_UNSPECIFIED;  // current (see BenefitState)
+  int64_t rating_micros = kUnknownTime;   // its effective time
   bool open = true;
   std::string closed_reason;
   int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
@@ -293,8 +301,10 @@ class GovernanceState {
   // signing times), without which a loaded state would check fewer rules; and
   // corrections void events for the rules too, a corrected correction voiding
   // nothing (projections/corrections.h), so a state saved by format 1 may
-  // still count events that format 2 leaves out.
-  static constexpr uint32_t kSnapshotFormat = 2;
+  // still count events that format 2 leaves out. 3: the effective times of
+  // current values (a report keyed in late no longer becomes current), without
+  // which a loaded state would let any later report replace them.
+  static constexpr uint32_t kSnapshotFormat = 3;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

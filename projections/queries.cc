@@ -171,6 +171,8 @@ v1::WorkStatus StatusOf(const WorkState& w) {
     out.set_delivery_confidence(w.last_status.delivery_confidence());
     out.set_reported_plan_week(w.last_status.plan_week());
     out.set_commentary(w.last_status.commentary());
+    if (w.status_micros != kUnknownTime)
+      SetMicros(w.status_micros, out.mutable_reported_time());
   }
   return out;
 }

@@ -122,6 +122,10 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
       size += WireFormatLite::TagSize(Risk::kOpenedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
               WireFormatLite::Int64Size(r.opened_micros);
     }
+    if (r.rating_micros != kUnknownTime) {
+      size += WireFormatLite::TagSize(Risk::kRatingMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
+              WireFormatLite::Int64Size(r.rating_micros);
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -133,6 +137,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     if (r.opened_micros != kUnknownTime) {
       WireFormatLite::WriteInt64(Risk::kOpenedMicrosFieldNumber, r.opened_micros, &coded);
+    }
+    if (r.rating_micros != kUnknownTime) {
+      WireFormatLite::WriteInt64(Risk::kRatingMicrosFieldNumber, r.rating_micros, &coded);
     }
   }
   for (const auto& [id, item] : scope_items_) {
@@ -180,6 +187,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     for (const std::string& g : w.gates_passed) s->add_gates_passed(g);
     for (const std::string& m : w.milestones) s->add_milestones(m);
     if (w.opened_micros != kUnknownTime) s->set_opened_micros(w.opened_micros);
+    if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -188,6 +196,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       sb->set_forecast_annual_pence(b.forecast_annual_pence);
       sb->set_has_realised(b.has_realised);
       sb->set_realised_annual_pence(b.realised_annual_pence);
+      if (b.forecast_micros != kUnknownTime) sb->set_forecast_micros(b.forecast_micros);
+      if (b.realised_micros != kUnknownTime) sb->set_realised_micros(b.realised_micros);
     }
   }
   for (const auto& [stream, d] : decisions_) {
@@ -255,6 +265,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.gates_passed.assign(s.gates_passed().begin(), s.gates_passed().end());
     w.milestones.assign(s.milestones().begin(), s.milestones().end());
     w.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
+    w.status_micros = s.has_status_micros() ? s.status_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();
@@ -262,6 +273,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
       state.forecast_annual_pence = b.forecast_annual_pence();
       state.has_realised = b.has_realised();
       state.realised_annual_pence = b.realised_annual_pence();
+      state.forecast_micros = b.has_forecast_micros() ? b.forecast_micros() : kUnknownTime;
+      state.realised_micros = b.has_realised_micros() ? b.realised_micros() : kUnknownTime;
     }
   }
   for (const auto& s : in.risks()) {
@@ -272,6 +285,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.open = s.open();
     r.closed_reason = s.closed_reason();
     r.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
+    r.rating_micros = s.has_rating_micros() ? s.rating_micros() : kUnknownTime;
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];

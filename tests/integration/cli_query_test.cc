@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "govledger/v1/query.pb.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
@@ -86,7 +88,7 @@ TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
             "Programme:   LPP  Local Policing Programme\n"
-            "Rating:      AMBER (reported for week 86)\n"
+            "Rating:      AMBER (reported for week 86, effective 2016-12-21T12:00:00Z)\n"
             "Commentary:  a deteriorating picture\n"
             "Plan week:   86 of 208\n"
             "As at:       as known at 2016-12-25T23:59:59.999999Z (log read to position 50; 48 "
@@ -556,10 +558,14 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
     ASSERT_OK(version);
     report.set_commentary(hostile);
     v1::Event event = gov::Ev(report);
-    event.mutable_effective_time()->set_seconds(1700000000);
+    // Effective between the reports appended before and after it, as the current status is
+    // the report latest in effect.
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    event.mutable_effective_time()->set_seconds(now / 1000000);
+    event.mutable_effective_time()->set_nanos(now % 1000000 * 1000);
     event.set_position(head->position + 1);
     event.set_stream_version(*version + 1);
-    event.mutable_recorded_time()->set_seconds(1700000001);
+    *event.mutable_recorded_time() = event.effective_time();
     event.set_actor("clerk\xC2\x9B" "31m");  // C1 CSI: a colour change on some terminals
     event.set_prev_hash(std::string(crypto::AsBytes(head->hash)));
     crypto::Hash hash;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "projections/as_at.h"
 #include "tests/governance_events.h"
@@ -104,6 +105,10 @@ class QueryServiceTest : public DaemonTest {
 
   std::unique_ptr<v1::QueryService::Stub> query_;
 };
+
+void AspectText(std::string* out, const v1::Aspect& a) {
+  absl::StrAppend(out, a.name(), "=", a.value());
+}
 
 // Counts of the open projects' ratings, as "GREEN=4 AMBER=1".
 std::string Rags(const v1::GetProgrammeStatusResponse& r) {
@@ -363,6 +368,53 @@ TEST_F(QueryServiceTest, DecisionRegisterPcd72) {
 // A corrected signature: the register shows the decision pending from the
 // correction on, the rules agree (the same key may sign again) across a
 // restart, and a correction of the correction would have restored it.
+// A week-80 report keyed in after the week-86 one joins the programme's history but does not
+// become its current status, as recorded or as known, before and after a restart (the state
+// then comes from the daemon's snapshots).
+TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
+  RecordSeed000();
+  v1::StatusReported late = Status(ProgrammeRef("LPP"), v1::RAG_RED, 80);
+  late.set_commentary("keyed in late");
+  v1::Event event = Ev(late);
+  projections::SetMicros(seed000::InWeek(80), event.mutable_effective_time());
+  const uint64_t head = Send({event});
+  auto expect_week86 = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    for (const v1::AsAt& as_at : {Position(head), Week(87, kKnown)}) {
+      v1::GetProgrammeStatusResponse r;
+      ASSERT_THAT(ProgrammeStatus(as_at, &r), GrpcOk());
+      EXPECT_EQ(r.programme().rag(), v1::RAG_AMBER) << as_at.ShortDebugString();
+      EXPECT_EQ(r.programme().reported_plan_week(), 86);
+      EXPECT_EQ(projections::ToMicros(r.programme().reported_time()), seed000::InWeek(86));
+    }
+    // As known at week 81, the late report was the status then.
+    v1::GetProgrammeStatusResponse then;
+    ASSERT_THAT(ProgrammeStatus(Week(81, kKnown), &then), GrpcOk());
+    EXPECT_EQ(then.programme().rag(), v1::RAG_RED);
+    EXPECT_EQ(then.programme().commentary(), "keyed in late");
+  };
+  expect_week86("before a restart");
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
+  expect_week86("after a restart");
+  // The history holds both reports, in log order.
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("programme/LPP");
+  *request.mutable_as_at() = Position(head);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  v1::GetEntityHistoryResponse history;
+  ASSERT_THAT(query_->GetEntityHistory(&context, request, &history), GrpcOk());
+  ASSERT_GE(history.changes_size(), 2);
+  const v1::EntityChange& last = history.changes(history.changes_size() - 1);
+  EXPECT_EQ(last.event().position(), head);
+  // Folding it changed nothing of the programme's current state.
+  EXPECT_EQ(absl::StrJoin(last.before(), "; ", AspectText),
+            absl::StrJoin(last.after(), "; ", AspectText));
+}
+
 TEST_F(QueryServiceTest, ACorrectedSignatureLeavesTheDecisionPendingForRulesAndRegister) {
   const std::string dmpc_role = "Deputy Mayor for Policing and Crime";
   Signer dmpc = NewSigner("mopac-dmpc", dmpc_role);

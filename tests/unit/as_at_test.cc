@@ -205,13 +205,78 @@ TEST(AsAtTest, AsKnownFoldsInEffectiveOrderTiesByPosition) {
   ASSERT_EQ(known->projects_size(), 1);
   EXPECT_EQ(known->projects(0).rag(), v1::RAG_AMBER);
   // As recorded at position 5 (week 31): the RED report of week 10 was the last
-  // one recorded.
+  // one recorded, but the week-20 GREEN one is later in effect and stays
+  // current; the late report is history only.
   absl::StatusOr<v1::GetProgrammeStatusResponse> recorded =
       ProgStatus(log, Position(5, kRecorded));
   ASSERT_OK(recorded);
-  EXPECT_EQ(recorded->projects(0).rag(), v1::RAG_RED);
+  EXPECT_EQ(recorded->projects(0).rag(), v1::RAG_GREEN);
+  EXPECT_EQ(recorded->projects(0).reported_plan_week(), 20);
+  EXPECT_EQ(projections::ToMicros(recorded->projects(0).reported_time()),
+            InWeek(20));
   EXPECT_EQ(recorded->plan_week(), 31);
   EXPECT_EQ(recorded->as_at().events_folded(), 5u);
+  // At position 6 the AMBER report ties week 20's effective time and, later
+  // in the log, replaces it: the same answer both ways.
+  absl::StatusOr<v1::GetProgrammeStatusResponse> head =
+      ProgStatus(log, Position(6, kRecorded));
+  ASSERT_OK(head);
+  EXPECT_EQ(head->projects(0).rag(), v1::RAG_AMBER);
+}
+
+// A re-rating, forecast or realised figure keyed in late for an earlier time
+// joins the history; the current value stays the one latest in effect, as
+// recorded and as known alike.
+TEST(AsAtTest, LateEntriesDoNotReplaceValuesLaterInEffect) {
+  Log log = Base();
+  log.Add(Ev(Risk("LPP-R01", ProgrammeRef("LPP"), v1::RAG_AMBER)), InWeek(5));
+  log.Add(Ev(Rerate("LPP-R01", v1::RAG_RED)), InWeek(20));
+  log.Add(Ev(Rerate("LPP-R01", v1::RAG_GREEN)), InWeek(21), InWeek(10));
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-INV");
+  forecast.set_benefit_id("annual-savings");
+  forecast.set_annual_pence(500000000);
+  log.Add(Ev(forecast), InWeek(20));
+  forecast.set_annual_pence(600000000);
+  log.Add(Ev(forecast), InWeek(22), InWeek(10));  // position 8
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("annual-savings");
+  realised.set_annual_pence(100000000);
+  log.Add(Ev(realised), InWeek(20));
+  realised.set_annual_pence(50000000);
+  log.Add(Ev(realised), InWeek(23), InWeek(15));  // position 10
+
+  for (const v1::AsAt& as_at :
+       {Position(10, kRecorded), Position(10, kKnown), Week(30, kRecorded),
+        Week(30, kKnown)}) {
+    SCOPED_TRACE(as_at.ShortDebugString());
+    absl::StatusOr<v1::GetRiskRegisterResponse> risks = Risks(log, as_at);
+    ASSERT_OK(risks);
+    ASSERT_EQ(risks->risks_size(), 1);
+    EXPECT_EQ(risks->risks(0).rating(), v1::RAG_RED);
+    v1::GetBenefitsRequest request;
+    request.set_programme_id("LPP");
+    *request.mutable_as_at() = as_at;
+    absl::StatusOr<v1::GetBenefitsResponse> benefits =
+        projections::QueryBenefits(log.events(), kNow, request);
+    ASSERT_OK(benefits);
+    EXPECT_EQ(benefits->total_forecast_annual_pence(), 500000000);
+    EXPECT_EQ(benefits->total_realised_annual_pence(), 100000000);
+  }
+  // Before the later values were recorded, the late ones were current as
+  // recorded then; as known at week 12, the week-10 values were.
+  EXPECT_EQ(Risks(log, Position(4, kRecorded))->risks(0).rating(),
+            v1::RAG_AMBER);
+  EXPECT_EQ(Risks(log, Week(12, kKnown))->risks(0).rating(), v1::RAG_GREEN);
+  // The risk's history holds all three ratings.
+  v1::GetEntityHistoryRequest history;
+  history.set_stream_id("risk/LPP-R01");
+  *history.mutable_as_at() = Position(10, kRecorded);
+  absl::StatusOr<v1::GetEntityHistoryResponse> h =
+      projections::QueryEntityHistory(log.events(), kNow, history);
+  ASSERT_OK(h);
+  EXPECT_EQ(h->changes_size(), 3);
 }
 
 TEST(AsAtTest, TimeAndPositionSelectors) {

@@ -1376,6 +1376,43 @@ TEST_F(RulesTest, AbortRestoresAnEntityTheGroupReplaced) {
   EXPECT_EQ(state().FindDelegationRule("MOPAC", "OTHER"), nullptr);
 }
 
+// A report, re-rating or forecast keyed in late for an earlier time is
+// accepted into the history but leaves the value later in effect current; an
+// aborted group takes back the current value and the time it carries.
+TEST_F(RulesTest, ALateReportJoinsTheHistoryWithoutBecomingCurrent) {
+  SetUpProgrammes();
+  auto at = [](v1::Event e, int64_t seconds) {
+    e.mutable_effective_time()->set_seconds(seconds);
+    return e;
+  };
+  constexpr int64_t kWeek = 7 * 86400;
+  constexpr int64_t kT = 1480000000;
+  ASSERT_OK(Append(at(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_AMBER)), kT)));
+  ASSERT_OK(Append({at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 86)),
+                       kT + 12 * kWeek),
+                    at(Ev(Rerate("R1", v1::RAG_RED)), kT + 12 * kWeek)}));
+  ASSERT_OK(Append({at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 74)), kT),
+                    at(Ev(Rerate("R1", v1::RAG_GREEN)), kT + kWeek)}));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.plan_week(), 86);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  // The same time replaces (ties go to the later event); an aborted group's
+  // replacement is taken back, with its time: a report between the two is
+  // then again not current.
+  validator_.BeginGroup();
+  ASSERT_OK(CheckOnly({at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 86)),
+                          kT + 12 * kWeek),
+                       at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 90)),
+                          kT + 16 * kWeek)}));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.plan_week(), 90);
+  validator_.AbortGroup();
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.rag(), v1::RAG_AMBER);
+  ASSERT_OK(Append(at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 80)),
+                      kT + 6 * kWeek)));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.plan_week(), 86);
+  EXPECT_EQ(state().FindProgramme("LPP")->status_micros,
+            (kT + 12 * kWeek) * 1000000);
+}
+
 // --- Replay: the fold without the rules. ---
 
 TEST(ReplayTest, ReplayAppliesWithoutRulesAndSkipsWhatItCannot) {

@@ -188,6 +188,67 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
   EXPECT_FALSE(state.scope_items().at("S2").in_scope);
 }
 
+// The effective times of current values (status, rating, forecast, realised)
+// come back from a snapshot, so that a loaded state, like the folded one, keeps
+// a value later in effect when an earlier one is keyed in late.
+TEST(StateSnapshotTest, CurrentValuesKeepTheirEffectiveTimesThroughASnapshot) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  auto at = [](v1::Event e, int64_t micros) {
+    e.mutable_effective_time()->set_seconds(micros / 1000000);
+    e.mutable_effective_time()->set_nanos(micros % 1000000 * 1000);
+    return e;
+  };
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-INV");
+  forecast.set_benefit_id("savings");
+  forecast.set_annual_pence(500);
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("savings");
+  realised.set_annual_pence(100);
+  const std::vector<v1::Event> log = {
+      at(Ev(Organisation("MOPAC")), kT0),
+      at(Ev(Programme("LPP", "MOPAC")), kT0),
+      at(Ev(Project("LPP-INV", "LPP")), kT0),
+      at(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_AMBER)), kT0),
+      at(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 10)), kT0 + 10 * kDay),
+      at(Ev(Rerate("R1", v1::RAG_RED)), kT0 + 10 * kDay),
+      at(Ev(forecast), kT0 + 10 * kDay),
+      at(Ev(realised), kT0 + 10 * kDay),
+  };
+  auto late = [&](v1::Event e) { return at(std::move(e), kT0 + 5 * kDay); };
+  forecast.set_annual_pence(900);
+  realised.set_annual_pence(50);
+  const std::vector<v1::Event> late_events = {
+      late(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 5))),
+      late(Ev(Rerate("R1", v1::RAG_GREEN))), late(Ev(forecast)),
+      late(Ev(realised))};
+
+  GovernanceState folded;
+  for (const v1::Event& e : log) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  std::string bytes;
+  folded.SerializeSnapshot(&bytes);
+  internal::GovernanceStateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(parsed));
+  EXPECT_EQ(Canonical(loaded), Canonical(folded));
+  for (GovernanceState* state : {&folded, &loaded}) {
+    for (const v1::Event& e : late_events) {
+      ASSERT_OK(state->Apply(e, GovernanceState::Mode::kValidate));
+    }
+    const WorkState* inv = state->FindProject("LPP-INV");
+    EXPECT_EQ(inv->last_status.rag(), v1::RAG_AMBER);
+    EXPECT_EQ(inv->status_micros, kT0 + 10 * kDay);
+    EXPECT_EQ(state->FindRisk("R1")->rating, v1::RAG_RED);
+    EXPECT_EQ(inv->benefits.at("savings").forecast_annual_pence, 500);
+    EXPECT_EQ(inv->benefits.at("savings").realised_annual_pence, 100);
+  }
+  EXPECT_EQ(Canonical(loaded), Canonical(folded));
+}
+
 TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
   const std::vector<v1::Event> log = RichLog();
   for (size_t n : {size_t{0}, size_t{9}, size_t{19}, log.size()}) {
