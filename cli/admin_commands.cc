@@ -80,13 +80,14 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "FILE, which holds only the token's SHA-256. Send govledgerd SIGHUP "
       "(systemctl reload govledgerd) to apply a changed file; delete a "
       "token's line to revoke it. Roles: "
-      "reader (reads, subscriptions, queries), writer (and appends), admin "
+      "viewer (queries and the head: no payloads, so no decision's confidential "
+      "Part 2), reader (and reads, subscriptions), writer (and appends), admin "
       "(and backups).\n\n"
       "Example:\n"
       "  govledger admin token --role writer --actor \"PMO (Mayor's office)\"");
-  token_->add_option("--role", role_, "reader, writer or admin")
+  token_->add_option("--role", role_, "viewer, reader, writer or admin")
       ->required()
-      ->check(CLI::IsMember({"reader", "writer", "admin"}));
+      ->check(CLI::IsMember({"viewer", "reader", "writer", "admin"}));
   token_->add_option("--actor", actor_,
                      "The actor the token's appends record (1 to 200 characters)")
       ->required();

@@ -24,6 +24,8 @@ constexpr absl::string_view kTokenPrefix = "glt_";
 
 absl::string_view RoleName(Role role) {
   switch (role) {
+    case Role::kViewer:
+      return "viewer";
     case Role::kReader:
       return "reader";
     case Role::kWriter:
@@ -35,7 +37,7 @@ absl::string_view RoleName(Role role) {
 }
 
 bool ParseRole(absl::string_view name, Role* role) {
-  for (Role r : {Role::kReader, Role::kWriter, Role::kAdmin}) {
+  for (Role r : {Role::kViewer, Role::kReader, Role::kWriter, Role::kAdmin}) {
     if (name == RoleName(r)) {
       *role = r;
       return true;
@@ -79,7 +81,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
     auto bad = [&](absl::string_view what) {
       return absl::InvalidArgumentError(absl::StrCat(
           source, " line ", line_number, ": ", what,
-          "; each line is \"<sha256 of the token, 64 hex digits> <reader|writer|admin> "
+          "; each line is \"<sha256 of the token, 64 hex digits> <viewer|reader|writer|admin> "
           "<actor>\" (govledger admin token prints one)"));
     };
     // Two words and the rest of the line, between runs of spaces and tabs.

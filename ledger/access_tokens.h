@@ -13,14 +13,18 @@
 
 namespace govledger {
 
-// What a call needs; each role includes the ones before it.
+// What a call needs; each role includes the ones before it. Only the names are stored (in the
+// tokens file), never these values.
 enum class Role {
-  kReader = 1,  // LedgerService Read, GetHead, Subscribe; every QueryService method
-  kWriter = 2,  // and LedgerService Append
-  kAdmin = 3,   // and AdminService (backups)
+  // LedgerService GetHead; every QueryService method. The answers are folded state: they hold
+  // no event payload, so no decision's Part 1 or confidential Part 2 text.
+  kViewer = 1,
+  kReader = 2,  // and LedgerService Read, Subscribe: whole events, payloads included
+  kWriter = 3,  // and LedgerService Append
+  kAdmin = 4,   // and AdminService (backups)
 };
 
-// "reader", "writer", "admin".
+// "viewer", "reader", "writer", "admin".
 absl::string_view RoleName(Role role);
 // The role named `name`; false if none is.
 bool ParseRole(absl::string_view name, Role* role);

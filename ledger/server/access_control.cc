@@ -110,7 +110,7 @@ absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& 
   ASSIGN_OR_RETURN(const std::optional<absl::string_view> named_actor, NamedActor(context));
   if (!enforced()) {
     // Only appends record an actor: a read does not pay for formatting the peer's address.
-    if (needed == Role::kReader) return std::string();
+    if (needed <= Role::kReader) return std::string();
     return named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer());
   }
   auto it = metadata.find(kAuthorizationMetadataKey);
@@ -134,7 +134,11 @@ absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& 
   if (grant->second.role < needed) {
     return absl::PermissionDeniedError(absl::StrCat(
         "the token of '", grant->second.actor, "' has the role ", RoleName(grant->second.role),
-        "; this call needs ", RoleName(needed)));
+        "; this call needs ", RoleName(needed),
+        grant->second.role == Role::kViewer
+            ? " (a viewer has the queries and the head only: whole events carry payloads, "
+              "decisions' confidential Part 2 included)"
+            : ""));
   }
   if (named_actor && *named_actor != grant->second.actor) {
     return absl::PermissionDeniedError(absl::StrCat(

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (for scripts and tests)");
   app.add_option("--tokens", options.tokens_file,
-                 "Require access tokens: a file of \"<sha256 of token> <reader|writer|admin> "
+                 "Require access tokens: a file of \"<sha256 of token> <viewer|reader|writer|admin> "
                  "<actor>\" lines (`govledger admin token` makes them); without it every caller "
                  "may call everything under the actor it names")
       ->check(CLI::ExistingFile);

@@ -14,7 +14,7 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access
               [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
       read_(BindRequest(this, &LedgerServiceImpl::RequestRead), access, Role::kReader,
             [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
-      get_head_(BindRequest(this, &LedgerServiceImpl::RequestGetHead), access, Role::kReader,
+      get_head_(BindRequest(this, &LedgerServiceImpl::RequestGetHead), access, Role::kViewer,
                 [this](UnaryCall<v1::GetHeadRequest>* call) { GetHead(call); }),
       subscriptions_(
           [this](grpc::ServerContext* context, grpc::ByteBuffer* request,

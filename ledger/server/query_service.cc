@@ -83,7 +83,7 @@ template <typename Request, typename Response>
 UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                                               const AccessControl& access,
                                               Query<Request, Response> query) {
-  return UnaryMethod<Request>(std::move(request_call), access, Role::kReader,
+  return UnaryMethod<Request>(std::move(request_call), access, Role::kViewer,
                               [this, query](UnaryCall<Request>* call) {
     queries_.Add([this, query, call](bool stopped) {
       if (stopped) {

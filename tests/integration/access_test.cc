@@ -31,6 +31,7 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
@@ -200,6 +201,64 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
   EXPECT_FALSE(backup->Read(&chunk));
   EXPECT_THAT(backup->Finish(),
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr("needs admin")));
+}
+
+// A viewer has the queries and the head, which hold no payload, and not the whole events, which
+// carry decisions' confidential Part 2.
+TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
+  const Token viewer = MakeToken("viewer", "Police and Crime Panel");
+  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", viewer.line, "\n"));
+  ASSERT_EQ(kill(daemon_.pid(), SIGHUP), 0);
+  v1::GetHeadResponse head;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!GetHeadAs(viewer.secret, &head).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(GetHeadAs(viewer.secret, &head), GrpcOk());
+  v1::AppendResponse appended;
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+
+  const std::string refused = "'Police and Crime Panel' has the role viewer; this call needs ";
+  {
+    auto context = Context(viewer.secret);
+    v1::ReadResponse page;
+    EXPECT_THAT(stub_->Read(context.get(), v1::ReadRequest(), &page),
+                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                             AllOf(HasSubstr(refused + "reader"), HasSubstr("Part 2"))));
+  }
+  {
+    auto context = Context(viewer.secret);
+    auto subscription = stub_->Subscribe(context.get(), v1::SubscribeRequest());
+    v1::Event event;
+    EXPECT_FALSE(subscription->Read(&event));
+    EXPECT_THAT(subscription->Finish(),
+                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr(refused + "reader")));
+  }
+  EXPECT_THAT(AppendAs(viewer.secret, "", &appended),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr(refused + "writer")));
+  {
+    // Queries are answered (here NOT_FOUND: the log holds no programme, an answer all the same).
+    auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+    auto context = Context(viewer.secret);
+    v1::GetProgrammeStatusRequest request;
+    request.set_programme_id("LPP");
+    request.mutable_as_at()->set_position(1);
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    v1::GetProgrammeStatusResponse status;
+    EXPECT_THAT(query->GetProgrammeStatus(context.get(), request, &status),
+                GrpcStatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("LPP")));
+  }
+  // The CLI: head and the queries work; tail (whole events) is refused.
+  const std::string as_viewer = absl::StrCat("--server ", daemon_.address(), " --token ",
+                                             viewer.secret, " ");
+  CliRun cli_head = Cli(as_viewer + "head");
+  EXPECT_EQ(cli_head.code, 0) << cli_head.err;
+  CliRun status = Cli(as_viewer + "status --programme LPP");
+  EXPECT_THAT(status.err, HasSubstr("LPP"));
+  EXPECT_THAT(status.err, ::testing::Not(HasSubstr("PERMISSION_DENIED")));
+  CliRun tail = Cli(as_viewer + "tail");
+  EXPECT_EQ(tail.code, 1);
+  EXPECT_THAT(tail.err, AllOf(HasSubstr("PERMISSION_DENIED"), HasSubstr("Part 2")));
 }
 
 TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {

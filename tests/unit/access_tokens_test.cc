@@ -61,10 +61,12 @@ TEST(AccessTokensTest, ALineForAnIllegalActorIsRefused) {
 TEST(AccessTokensTest, CommentsBlankLinesTabsAndUpperCaseHexAreAccepted) {
   const std::string text = absl::StrCat(
       "# govledgerd tokens\n\n", HexDigest("r"), "\treader\tAuditor (internal audit)\r\n",
-      "  ", absl::AsciiStrToUpper(HexDigest("a")), "  admin   Ops  \n");
+      "  ", absl::AsciiStrToUpper(HexDigest("a")), "  admin   Ops  \n",
+      HexDigest("v"), " viewer Scrutiny panel\n");
   auto grants = ParseTokensFile(text, "tokens");
   ASSERT_OK(grants);
-  ASSERT_EQ(grants->size(), 2u);
+  ASSERT_EQ(grants->size(), 3u);
+  EXPECT_EQ(grants->at(TokenDigest("v")).role, Role::kViewer);
   EXPECT_EQ(grants->at(TokenDigest("r")).actor, "Auditor (internal audit)");
   EXPECT_EQ(grants->at(TokenDigest("r")).role, Role::kReader);
   EXPECT_EQ(grants->at(TokenDigest("a")).actor, "Ops");
