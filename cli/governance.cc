@@ -224,6 +224,16 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
       ->required();
   decision_submit_->add_option("--signed-on", signed_on_,
                                "The date beside the signature, YYYY-MM-DD");
+  for (CLI::App* sub : {decision_digest_, decision_submit_}) {
+    CLI::Option* declaration = sub->add_option(
+        "--declaration", declaration_,
+        "The signatory's declaration of interests as worded on the form; the "
+        "signature then covers it: digest prints the signature digest to sign, "
+        "over the decision's digest and the declaration");
+    sub->add_option("--interests", interests_,
+                    "The interests recorded below the declaration (default: none)")
+        ->needs(declaration);
+  }
   for (CLI::App* sub : {keys_register_, decision_submit_}) {
     sub->add_option(
         "--effective", effective_,
@@ -327,6 +337,10 @@ int GovernanceCommands::Digest(const std::string& server) {
       DecisionStreamOf(decision_stream_, organisation_, reference_);
   if (!stream.ok())
     return Fail(kExitBadArgs, std::string(stream.status().message()));
+  const absl::StatusOr<std::optional<v1::InterestsDeclaration>> declaration =
+      Declaration(decision_digest_);
+  if (!declaration.ok())
+    return Fail(kExitBadArgs, std::string(declaration.status().message()));
   auto stub = v1::LedgerService::NewStub(Connect(server));
   grpc::Status rpc;
   absl::StatusOr<v1::DecisionProposed> decision =
@@ -334,8 +348,26 @@ int GovernanceCommands::Digest(const std::string& server) {
   if (!rpc.ok()) return FailCall(server, rpc);
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
-  std::cout << crypto::ToHex(projections::DecisionDigest(*decision)) << "\n";
+  const std::string digest = projections::DecisionDigest(*decision);
+  std::cout << crypto::ToHex(declaration->has_value()
+                                 ? projections::SignatureDigest(digest, **declaration)
+                                 : digest)
+            << "\n";
   return 0;
+}
+
+absl::StatusOr<std::optional<v1::InterestsDeclaration>> GovernanceCommands::Declaration(
+    const CLI::App* sub) const {
+  if (sub->count("--declaration") == 0) return std::nullopt;
+  if (declaration_.empty()) {
+    return absl::InvalidArgumentError(
+        "--declaration is empty: give the declaration of interests as worded on the form, or "
+        "leave the option out");
+  }
+  v1::InterestsDeclaration d;
+  d.set_statement(declaration_);
+  d.set_interests(interests_);
+  return d;
 }
 
 int GovernanceCommands::Sign() {
@@ -367,6 +399,10 @@ int GovernanceCommands::Submit(const std::string& server) {
     return Fail(kExitBadArgs,
                 "--signature must be 128 hex digits (an Ed25519 signature)");
   }
+  const absl::StatusOr<std::optional<v1::InterestsDeclaration>> declaration =
+      Declaration(decision_submit_);
+  if (!declaration.ok())
+    return Fail(kExitBadArgs, std::string(declaration.status().message()));
   std::optional<google::protobuf::Timestamp> effective;
   if (!effective_.empty()) {
     absl::StatusOr<google::protobuf::Timestamp> t = ParseEffective(effective_);
@@ -392,6 +428,7 @@ int GovernanceCommands::Submit(const std::string& server) {
   m.set_key_id(key_id_);
   m.set_signature(*signature);
   m.set_digest(projections::DecisionDigest(*decision));
+  if (declaration->has_value()) *m.mutable_declaration() = **declaration;
   v1::AppendRequest request;
   v1::Event* e = request.add_events();
   e->set_event_id(NewUuid());

@@ -2,13 +2,13 @@
 // offline signing and submitting signatures (README, "Signing decisions").
 //
 //   govledger keys generate --out PREFIX
-//   govledger keys register --key-id ID --holder NAME --role ROLE --pub
-//   PREFIX.pub govledger decision digest (--decision-stream S | --organisation
-//   O --reference R) govledger decision sign --key PREFIX.key --digest HEX
-//   govledger decision submit-signature (--decision-stream S | --organisation O
-//   --reference R)
-//                                       --key-id ID --signature HEX
-//                                       [--signed-on YYYY-MM-DD]
+//   govledger keys register --key-id ID --holder NAME --role ROLE --pub PREFIX.pub
+//   govledger decision digest (--decision-stream S | --organisation O --reference R)
+//                             [--declaration TEXT [--interests TEXT]]
+//   govledger decision sign --key PREFIX.key --digest HEX
+//   govledger decision submit-signature (--decision-stream S | --organisation O --reference R)
+//                             --key-id ID --signature HEX [--signed-on YYYY-MM-DD]
+//                             [--declaration TEXT [--interests TEXT]]
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
 // the request (or has no such decision); 2 bad arguments or unusable input
@@ -21,6 +21,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "govledger/v1/events.pb.h"
 
 namespace govledger::cli {
 
@@ -53,7 +55,12 @@ class GovernanceCommands {
   std::string key_id_, holder_, role_, pub_file_;
   std::string decision_stream_, organisation_, reference_;
   std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_,
-      effective_, key_organisation_;
+      effective_, key_organisation_, declaration_, interests_;
+
+  // --declaration and --interests of `sub` (digest or submit-signature): none when
+  // --declaration was not given; INVALID_ARGUMENT when it was, empty.
+  absl::StatusOr<std::optional<v1::InterestsDeclaration>> Declaration(
+      const CLI::App* sub) const;
 };
 
 }  // namespace govledger::cli

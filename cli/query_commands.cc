@@ -335,6 +335,38 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   return out;
 }
 
+// The officers' statements and the signatories' declarations of interests of the decisions that
+// have any, one decision after another; empty when none has.
+std::string StatementsView(const v1::GetDecisionRegisterResponse& r) {
+  std::string out;
+  auto statement = [](absl::string_view kind, const v1::OfficerStatement& s) {
+    std::string who(s.role());
+    if (!s.name().empty()) absl::StrAppend(&who, ", ", s.name());
+    if (s.has_dated()) absl::StrAppend(&who, ", ", projections::FormatDate(s.dated()));
+    return absl::StrCat("  ", kind, " (", who, ")", s.statement().empty() ? "" : ": ",
+                        s.statement(), "\n");
+  };
+  for (const v1::DecisionEntry& d : r.decisions()) {
+    std::string lines;
+    for (const v1::OfficerStatement& s : d.originating_officer_declarations()) {
+      absl::StrAppend(&lines, statement("Originating officer", s));
+    }
+    for (const v1::OfficerStatement& s : d.officer_approvals()) {
+      absl::StrAppend(&lines, statement("Officer approval", s));
+    }
+    for (const v1::DecisionSignature& s : d.signatures()) {
+      if (!s.has_declaration()) continue;
+      absl::StrAppend(&lines, "  Interests declared by ", s.role(), " (",
+                      s.holder().empty() ? s.key_id() : s.holder(), "): ",
+                      s.declaration().interests().empty() ? "none recorded"
+                                                          : s.declaration().interests(),
+                      "\n");
+    }
+    if (!lines.empty()) absl::StrAppend(&out, "\n", d.organisation_id(), " ", d.reference(), ":\n", lines);
+  }
+  return out;
+}
+
 std::string DecisionsView(const std::string& organisation, const std::string& programme,
                           const v1::GetDecisionRegisterResponse& r, bool colour) {
   std::vector<std::pair<std::string, std::string>> fields;
@@ -352,7 +384,8 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
   for (const v1::DecisionEntry& d : r.decisions()) {
     std::vector<std::string> signed_by, delegations;
     for (const v1::DecisionSignature& s : d.signatures()) {
-      signed_by.push_back(absl::StrCat(s.role(), " (", s.key_id(), ")"));
+      signed_by.push_back(absl::StrCat(s.role(), " (", s.holder().empty() ? s.key_id() : s.holder(),
+                                       ")"));
     }
     for (const v1::DelegationNeed& n : d.delegations()) {
       delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(), ")"));
@@ -362,7 +395,7 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
                       absl::StrJoin(d.unsigned_roles(), ", "), absl::StrJoin(delegations, ", "),
                       d.title()});
   }
-  absl::StrAppend(&out, "\n", decisions.Render(colour));
+  absl::StrAppend(&out, "\n", decisions.Render(colour), StatementsView(r));
   if (r.approved_spend_size() > 0) {
     Table spend({"FUNDING SOURCE", "KIND", "APPROVED"});
     spend.AlignRight(2);

@@ -43,6 +43,20 @@ std::string KindText(v1::AmountKind kind) {
   }
 }
 
+void Statements(const google::protobuf::RepeatedPtrField<v1::OfficerStatement>& statements,
+                std::string* out) {
+  std::vector<std::string> items;
+  for (const v1::OfficerStatement& s : statements) {
+    std::string item;
+    Field(s.role(), &item);
+    Field(s.name(), &item);
+    Field(s.statement(), &item);
+    Field(DateText(s.dated()), &item);
+    items.push_back(std::move(item));
+  }
+  List(std::move(items), /*sort=*/false, out);
+}
+
 }  // namespace
 
 std::string CanonicalDecisionEncoding(const v1::DecisionProposed& d) {
@@ -75,12 +89,35 @@ std::string CanonicalDecisionEncoding(const v1::DecisionProposed& d) {
   Field(d.part2().reason(), &out);
   Field(DateText(d.part2().publication_deferred_until()), &out);
   Field(d.programme_id(), &out);
+  // A section added with the officers' statements: present only when there is one, so that the
+  // digests of decisions without them are those they always had.
+  if (!d.originating_officer_declarations().empty() || !d.officer_approvals().empty()) {
+    Field(kOfficersSectionTag, &out);
+    Statements(d.originating_officer_declarations(), &out);
+    Statements(d.officer_approvals(), &out);
+  }
   return out;
 }
 
 std::string DecisionDigest(const v1::DecisionProposed& decision) {
   crypto::Hash h = crypto::Sha256(CanonicalDecisionEncoding(decision));
   return std::string(crypto::AsBytes(h).data(), crypto::kHashSize);
+}
+
+std::string SignatureDigest(absl::string_view decision_digest,
+                            const v1::InterestsDeclaration& declaration) {
+  std::string encoding;
+  Field(kSignatureDigestTag, &encoding);
+  Field(decision_digest, &encoding);
+  Field(declaration.statement(), &encoding);
+  Field(declaration.interests(), &encoding);
+  crypto::Hash h = crypto::Sha256(encoding);
+  return std::string(crypto::AsBytes(h).data(), crypto::kHashSize);
+}
+
+std::string SignedDigest(absl::string_view decision_digest, const v1::DecisionSigned& signature) {
+  if (!signature.has_declaration()) return std::string(decision_digest);
+  return SignatureDigest(decision_digest, signature.declaration());
 }
 
 }  // namespace govledger::projections

@@ -17,8 +17,16 @@
 //              L(related_decisions, sorted) F(part1_text) F(date
 //              part1_deferred_until) F(part2.text) F(part2.reason) F(date
 //              part2.publication_deferred_until) F(programme_id)
+//              and, only when the decision has officers' statements:
+//              F("officers") L(originating_officer_declarations)
+//              L(officer_approvals), each statement F(role) F(name)
+//              F(statement) F(date dated), in their order
 //   digest = SHA-256(encoding)                       32 bytes; shown as
 //   lower-case hex
+//
+// A signature with a declaration of interests is over the signature digest:
+//   SHA-256(F("govledger.signature.v1") F(decision digest, 32 bytes)
+//           F(declaration.statement) F(declaration.interests))
 //
 // kind is "CAPITAL", "REVENUE" or "ONE_OFF" ("UNSPECIFIED" never passes
 // validation). Sorting is bytewise. Pure functions; thread-safe.
@@ -27,18 +35,32 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 
 namespace govledger::projections {
 
-// The domain-separation tag that opens the encoding.
+// The domain-separation tags that open the encoding, its officers' section and
+// the signature digest's encoding.
 inline constexpr char kDecisionDigestTag[] = "govledger.decision.v1";
+inline constexpr char kOfficersSectionTag[] = "officers";
+inline constexpr char kSignatureDigestTag[] = "govledger.signature.v1";
 
 // The canonical encoding described above.
 std::string CanonicalDecisionEncoding(const v1::DecisionProposed& decision);
 
 // SHA-256 of the canonical encoding: 32 raw bytes.
 std::string DecisionDigest(const v1::DecisionProposed& decision);
+
+// The signature digest of a decision digest (32 raw bytes) and a signatory's
+// declaration of interests: 32 raw bytes.
+std::string SignatureDigest(absl::string_view decision_digest,
+                            const v1::InterestsDeclaration& declaration);
+
+// What `signature`'s Ed25519 signature is over: the signature digest when it
+// carries a declaration, the decision digest itself otherwise.
+std::string SignedDigest(absl::string_view decision_digest,
+                         const v1::DecisionSigned& signature);
 
 }  // namespace govledger::projections
 

@@ -1034,7 +1034,28 @@ struct GovernanceState::Access {
     }
     if (!m.programme_id().empty())
       RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR(CheckStatements("originating_officer_declarations",
+                                    m.originating_officer_declarations(),
+                                    /*statement_required=*/true));
+    RETURN_IF_ERROR(CheckStatements("officer_approvals", m.officer_approvals(),
+                                    /*statement_required=*/false));
     return stream;
+  }
+  static absl::Status CheckStatements(
+      absl::string_view field,
+      const google::protobuf::RepeatedPtrField<v1::OfficerStatement>& list,
+      bool statement_required) {
+    for (int i = 0; i < list.size(); ++i) {
+      const std::string name = absl::StrCat(field, "[", i, "]");
+      RETURN_IF_ERROR(Required(absl::StrCat(name, ".role"), list[i].role()));
+      if (statement_required) {
+        RETURN_IF_ERROR(
+            Required(absl::StrCat(name, ".statement"), list[i].statement()));
+      }
+      RETURN_IF_ERROR(
+          CheckDate(absl::StrCat(name, ".dated"), list[i].dated(), false));
+    }
+    return absl::OkStatus();
   }
   static absl::Status Rules(const S& s, const v1::DecisionProposed& m,
                             const v1::Event& e) {
@@ -1143,6 +1164,10 @@ struct GovernanceState::Access {
                                   " bytes; it has 32 or is unset"));
     }
     RETURN_IF_ERROR(CheckDate("signed_on", m.signed_on(), false));
+    if (m.has_declaration()) {
+      RETURN_IF_ERROR(
+          Required("declaration.statement", m.declaration().statement()));
+    }
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::DecisionSigned& m,
@@ -1213,14 +1238,19 @@ struct GovernanceState::Access {
                     "has a different digest from the one this signature names",
                     "a signature covers the decision's canonical digest");
     }
-    if (!crypto::Ed25519Verify(key->second.registered.public_key(), d.digest,
-                               m.signature())) {
+    if (!crypto::Ed25519Verify(key->second.registered.public_key(),
+                               SignedDigest(d.digest, m), m.signature())) {
       return Refuse(
           entity,
           absl::StrCat("has a signature that does not verify with key ",
-                       m.key_id(), " over its canonical digest"),
+                       m.key_id(),
+                       m.has_declaration()
+                           ? " over the signature digest of its canonical "
+                             "digest and this declaration of interests"
+                           : " over its canonical digest"),
           "a signature verifies against the key over the decision's canonical "
-          "digest");
+          "digest (with a declaration of interests, over the signature "
+          "digest, which covers both)");
     }
     return absl::OkStatus();
   }
@@ -1234,6 +1264,7 @@ struct GovernanceState::Access {
     if (d == nullptr) return;
     d->signing_keys.insert(m.key_id());
     d->signed_roles.emplace(key->registered.role(), m.key_id());
+    if (m.has_declaration()) d->declarations[m.key_id()] = m.declaration();
     d->signed_micros = std::max(d->signed_micros, at);
   }
 

@@ -161,6 +161,8 @@ struct DecisionState {
   std::map<std::string, std::string>
       signed_roles;                    // role -> key id that signed for it
   std::set<std::string> signing_keys;  // key ids that signed
+  // key id -> the declaration of interests its signature carried, if any
+  std::map<std::string, v1::InterestsDeclaration> declarations;
   int64_t proposed_micros = kUnknownTime;  // DecisionProposed's effective time
   // The latest effective time of its signatures: once approved, when it was.
   int64_t signed_micros = kUnknownTime;
@@ -303,8 +305,9 @@ class GovernanceState {
   // nothing (projections/corrections.h), so a state saved by format 1 may
   // still count events that format 2 leaves out. 3: the effective times of
   // current values (a report keyed in late no longer becomes current), without
-  // which a loaded state would let any later report replace them.
-  static constexpr uint32_t kSnapshotFormat = 3;
+  // which a loaded state would let any later report replace them. 4: signatures'
+  // declarations of interests.
+  static constexpr uint32_t kSnapshotFormat = 4;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

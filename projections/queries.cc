@@ -868,9 +868,18 @@ QueryDecisionRegisterImpl(Folder& folder,
         v1::DecisionSignature* sig = e->add_signatures();
         sig->set_role(role);
         sig->set_key_id(it->second);
+        if (const KeyState* key = s.FindKey(it->second))
+          sig->set_holder(key->registered.holder());
+        if (auto declared = d->declarations.find(it->second);
+            declared != d->declarations.end()) {
+          *sig->mutable_declaration() = declared->second;
+        }
       }
     }
     *e->mutable_amounts() = d->proposed.amounts();
+    *e->mutable_originating_officer_declarations() =
+        d->proposed.originating_officer_declarations();
+    *e->mutable_officer_approvals() = d->proposed.officer_approvals();
     for (const v1::DelegationRuleSet* r : rules[decision_org]) {
       const int64_t counted = CountedPence(d->proposed, *r);
       if (counted < r->threshold_pence()) continue;

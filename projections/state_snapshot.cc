@@ -212,6 +212,11 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       r->set_key_id(key);
     }
     for (const std::string& key : d.signing_keys) s->add_signing_keys(key);
+    for (const auto& [key, declaration] : d.declarations) {
+      Snap::Declaration* out_declaration = s->add_declarations();
+      out_declaration->set_key_id(key);
+      *out_declaration->mutable_declaration() = declaration;
+    }
     if (d.proposed_micros != kUnknownTime) s->set_proposed_micros(d.proposed_micros);
     if (d.signed_micros != kUnknownTime) s->set_signed_micros(d.signed_micros);
   }
@@ -306,6 +311,9 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     d.outcome = static_cast<DecisionState::Outcome>(s.outcome());
     for (const auto& r : s.signed_roles()) d.signed_roles[r.role()] = r.key_id();
     d.signing_keys.insert(s.signing_keys().begin(), s.signing_keys().end());
+    for (const auto& declaration : s.declarations()) {
+      d.declarations[declaration.key_id()] = declaration.declaration();
+    }
     d.proposed_micros = s.has_proposed_micros() ? s.proposed_micros() : kUnknownTime;
     d.signed_micros = s.has_signed_micros() ? s.signed_micros() : kUnknownTime;
   }

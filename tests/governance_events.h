@@ -318,6 +318,21 @@ struct Signer {
     m.set_digest(projections::DecisionDigest(decision));
     return m;
   }
+  // This signer's signature of `decision` with a declaration of interests,
+  // which the signature then covers.
+  v1::DecisionSigned SignDeclaring(const v1::DecisionProposed& decision,
+                                   const std::string& interests = "") const {
+    v1::DecisionSigned m = Sign(decision);
+    m.mutable_declaration()->set_statement(
+        "I confirm I have considered whether or not I have any personal or "
+        "prejudicial interest in this matter.");
+    m.mutable_declaration()->set_interests(interests);
+    m.set_signature(*crypto::Ed25519Sign(
+        keys.private_key,
+        projections::SignatureDigest(projections::DecisionDigest(decision),
+                                     m.declaration())));
+    return m;
+  }
 };
 
 inline Signer NewSigner(const std::string& key_id, const std::string& role) {

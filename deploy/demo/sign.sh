@@ -3,7 +3,8 @@
 #   - every SigningKeyRegistered line gets the public key of keys/<keyId>.pub (raw 32 bytes,
 #     base64);
 #   - every DecisionSigned line gets the decision's canonical digest and the Ed25519 signature
-#     of keys/<keyId>.key over it (base64).
+#     of keys/<keyId>.key over it (base64), or over the signature digest when the line carries
+#     a declaration of interests.
 # The digest comes from a throwaway govledgerd (`govledger decision digest`) holding every
 # demo line except the signatures; the signature from `govledger decision sign`. Ed25519 is
 # deterministic, so rerunning this on unchanged files and keys changes nothing. Run it after
@@ -82,7 +83,15 @@ for f in "${files[@]}"; do
       ref="$(jq -r .payload.reference <<<"$line")"
       key_id="$(jq -r .payload.keyId <<<"$line")"
       digest="$("$govledger" --server "$server" decision digest --organisation "$org" --reference "$ref")"
-      signature="$("$govledger" decision sign --key "$demo/keys/$key_id.key" --digest "$digest")"
+      # A line with a declaration of interests is signed over the signature digest, which
+      # covers the decision's digest and the declaration; .payload.digest stays the decision's.
+      signed="$digest"
+      if [ "$(jq -r '.payload | has("declaration")' <<<"$line")" = true ]; then
+        signed="$("$govledger" --server "$server" decision digest --organisation "$org" \
+          --reference "$ref" --declaration "$(jq -r .payload.declaration.statement <<<"$line")" \
+          --interests "$(jq -r '.payload.declaration.interests // ""' <<<"$line")")"
+      fi
+      signature="$("$govledger" decision sign --key "$demo/keys/$key_id.key" --digest "$signed")"
       line="$(jq -c --arg d "$(hex_to_base64 "$digest")" --arg s "$(hex_to_base64 "$signature")" \
         '.payload.digest = $d | .payload.signature = $s' <<<"$line")"
     fi

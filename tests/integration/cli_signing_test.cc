@@ -96,6 +96,83 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
 }
 
+// A signatory declares interests as they sign: the CLI prints the signature digest for the
+// declaration, the ledger verifies the signature over it, and the register shows the officers'
+// statements, the holder and the interests declared.
+TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
+  const std::string prefix = keys_dir_.path() + "/dmpc";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response), GrpcOk());
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " keys register --key-id mopac-dmpc --holder 'Sophie "
+                                       "Linden' --role '",
+                             role, "' --pub ", prefix, ".pub"))
+                .code,
+            0);
+  v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
+  v1::OfficerStatement* approval = pcd72.add_officer_approvals();
+  approval->set_role("(Acting) Chief Executive Officer");
+  approval->set_name("R. Lowrence");
+  approval->set_statement("I have been consulted about the proposal.");
+  *approval->mutable_dated() = MakeDate(2016, 10, 5);
+  v1::OfficerStatement* legal = pcd72.add_originating_officer_declarations();
+  legal->set_role("Legal Advice");
+  legal->set_statement("The MPS legal team has been consulted on the proposal.");
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(pcd72)}), &response), GrpcOk());
+
+  const std::string decision = " --organisation MOPAC --reference 'PCD 72'";
+  const std::string declared =
+      " --declaration 'I confirm I have considered whether or not I have any personal or "
+      "prejudicial interest in this matter.' --interests 'Trustee of a youth charity'";
+  CliRun digest = Cli(absl::StrCat(Server(), " decision digest", decision, declared));
+  ASSERT_EQ(digest.code, 0) << digest.err;
+  const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
+  v1::InterestsDeclaration declaration;
+  declaration.set_statement(
+      "I confirm I have considered whether or not I have any personal or prejudicial interest "
+      "in this matter.");
+  declaration.set_interests("Trustee of a youth charity");
+  EXPECT_EQ(digest_hex, crypto::ToHex(projections::SignatureDigest(
+                            projections::DecisionDigest(pcd72), declaration)));
+  // --interests needs --declaration; an empty declaration is refused.
+  EXPECT_EQ(Cli(absl::StrCat(Server(), " decision digest", decision, " --interests x")).code, 2);
+  CliRun empty = Cli(absl::StrCat(Server(), " decision digest", decision, " --declaration ''"));
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("--declaration is empty"));
+
+  CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ", digest_hex));
+  ASSERT_EQ(sig.code, 0) << sig.err;
+  const std::string sig_hex(absl::StripAsciiWhitespace(sig.out));
+  // Submitted without the declaration it signed, or with other interests: refused.
+  CliRun bare = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                                 " --key-id mopac-dmpc --signature ", sig_hex));
+  EXPECT_EQ(bare.code, 1);
+  EXPECT_THAT(bare.err, HasSubstr("over its canonical digest"));
+  CliRun other = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                                  " --key-id mopac-dmpc --signature ", sig_hex,
+                                  " --declaration 'I confirm I have considered whether or not I "
+                                  "have any personal or prejudicial interest in this matter.'"));
+  EXPECT_EQ(other.code, 1);
+  EXPECT_THAT(other.err, HasSubstr("this declaration of interests"));
+  CliRun submit = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                                   " --key-id mopac-dmpc --signature ", sig_hex, declared));
+  ASSERT_EQ(submit.code, 0) << submit.err;
+
+  CliRun view = Cli(absl::StrCat(Server(), " decisions --organisation MOPAC"));
+  ASSERT_EQ(view.code, 0) << view.err;
+  EXPECT_THAT(view.out, HasSubstr("approved"));
+  EXPECT_THAT(view.out, HasSubstr(role + " (Sophie Linden)"));
+  EXPECT_THAT(view.out, HasSubstr("MOPAC PCD 72:\n"
+                                  "  Originating officer (Legal Advice): The MPS legal team has "
+                                  "been consulted on the proposal.\n"
+                                  "  Officer approval ((Acting) Chief Executive Officer, R. "
+                                  "Lowrence, 2016-10-05): I have been consulted about the "
+                                  "proposal.\n"
+                                  "  Interests declared by " +
+                                  role + " (Sophie Linden): Trustee of a youth charity\n"));
+}
+
 // A key registered today signs a decision of 2016 only with an effective time:
 // a signature takes effect no earlier than its key's registration.
 TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {

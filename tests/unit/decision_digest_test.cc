@@ -51,6 +51,41 @@ v1::DecisionProposed KnownDecision() {
   return d;
 }
 
+v1::OfficerStatement Statement(const std::string& role, const std::string& name,
+                               const std::string& statement) {
+  v1::OfficerStatement s;
+  s.set_role(role);
+  s.set_name(name);
+  s.set_statement(statement);
+  return s;
+}
+
+// The known decision with the officers' statements of PCD 72's form (abridged).
+v1::DecisionProposed KnownDecisionWithOfficers() {
+  v1::DecisionProposed d = KnownDecision();
+  *d.add_originating_officer_declarations() = Statement(
+      "Legal Advice", "", "The MPS legal team has been consulted on the proposal.");
+  *d.add_originating_officer_declarations() =
+      Statement("Financial Advice", "",
+                "The Strategic Finance and Resource Management Team has been "
+                "consulted on this proposal.");
+  v1::OfficerStatement approval =
+      Statement("(Acting) Chief Executive Officer", "R. Lowrence",
+                "I have been consulted about the proposal.");
+  *approval.mutable_dated() = MakeDate(2016, 10, 5);
+  *d.add_officer_approvals() = approval;
+  return d;
+}
+
+v1::InterestsDeclaration KnownDeclaration(const std::string& interests = "") {
+  v1::InterestsDeclaration d;
+  d.set_statement(
+      "I confirm I have considered whether or not I have any personal or "
+      "prejudicial interest in this matter.");
+  d.set_interests(interests);
+  return d;
+}
+
 TEST(DecisionDigestTest, KnownAnswer) {
   // From an independent implementation of the encoding in FORMAT.md (Python 3,
   // hashlib).
@@ -59,6 +94,41 @@ TEST(DecisionDigestTest, KnownAnswer) {
             "1adb48ebcdafa0fb5d6341438af5cb97dd1126406834d1988a133fecdf5d405c");
   EXPECT_EQ(crypto::ToHex(DecisionDigest(v1::DecisionProposed())),
             "3adea5cce6f71829b4826344128d1f859223cd8f307932da8317624f12e9b143");
+}
+
+// The officers' section and the signature digest, against the same independent
+// implementation (Python 3, hashlib, from the encoding in FORMAT.md).
+// A decision without officers' statements keeps the digest it had before the
+// section existed (KnownAnswer above).
+TEST(DecisionDigestTest, KnownAnswersWithOfficersAndADeclaration) {
+  const v1::DecisionProposed d = KnownDecisionWithOfficers();
+  EXPECT_EQ(CanonicalDecisionEncoding(d).size(), 893u);
+  EXPECT_EQ(crypto::ToHex(DecisionDigest(d)),
+            "a3e2c34c427dc7a6f0ee70e067408876689890cf21fc0899011987764dfbba92");
+  EXPECT_EQ(crypto::ToHex(SignatureDigest(DecisionDigest(d), KnownDeclaration())),
+            "8861d216ba179d17179b344eef2a1f0c0e3b22abbbf98c7e9b1f058ffde527b1");
+  EXPECT_EQ(crypto::ToHex(SignatureDigest(DecisionDigest(d),
+                                          KnownDeclaration("Trustee of a local charity"))),
+            "dc384b6c288399f79ae5f07a5287a0cae7bf77ea5056c661a888d1867d43a3d2");
+  // What a signature is over: the decision digest alone without a declaration.
+  v1::DecisionSigned signature;
+  EXPECT_EQ(SignedDigest(DecisionDigest(d), signature), DecisionDigest(d));
+  *signature.mutable_declaration() = KnownDeclaration();
+  EXPECT_EQ(SignedDigest(DecisionDigest(d), signature),
+            SignatureDigest(DecisionDigest(d), KnownDeclaration()));
+}
+
+TEST(DecisionDigestTest, OfficersStatementsKeepTheirOrderAndTheirList) {
+  const v1::DecisionProposed d = KnownDecisionWithOfficers();
+  v1::DecisionProposed reordered = d;
+  reordered.mutable_originating_officer_declarations()->SwapElements(0, 1);
+  EXPECT_NE(DecisionDigest(reordered), DecisionDigest(d));
+  // The same statement as a declaration or as an approval is not the same decision.
+  v1::DecisionProposed moved = KnownDecision();
+  *moved.add_officer_approvals() = d.originating_officer_declarations(0);
+  v1::DecisionProposed declared = KnownDecision();
+  *declared.add_originating_officer_declarations() = d.originating_officer_declarations(0);
+  EXPECT_NE(DecisionDigest(moved), DecisionDigest(declared));
 }
 
 TEST(DecisionDigestTest, KnownSignature) {
@@ -120,11 +190,13 @@ TEST(DecisionDigestTest, LengthPrefixesKeepFieldBoundaries) {
 // field to the canonical encoding (decision_digest.cc) and to FORMAT.md, and
 // update the field counts below.
 TEST(DecisionDigestTest, EveryFieldIsCovered) {
-  EXPECT_EQ(v1::DecisionProposed::descriptor()->field_count(), 11);
+  EXPECT_EQ(v1::DecisionProposed::descriptor()->field_count(), 13);
+  EXPECT_EQ(v1::OfficerStatement::descriptor()->field_count(), 4);
+  EXPECT_EQ(v1::InterestsDeclaration::descriptor()->field_count(), 2);
   EXPECT_EQ(v1::DecisionAmount::descriptor()->field_count(), 5);
   EXPECT_EQ(v1::ConfidentialPart::descriptor()->field_count(), 3);
   EXPECT_EQ(v1::Date::descriptor()->field_count(), 3);
-  const v1::DecisionProposed base = KnownDecision();
+  const v1::DecisionProposed base = KnownDecisionWithOfficers();
   const std::string digest = DecisionDigest(base);
   std::vector<
       std::pair<std::string, std::function<void(v1::DecisionProposed&)>>>
@@ -163,7 +235,27 @@ TEST(DecisionDigestTest, EveryFieldIsCovered) {
                  1);
            }},
           {"programme_id", [](auto& d) { d.set_programme_id("x"); }},
+          {"originating_officer_declarations.role",
+           [](auto& d) { d.mutable_originating_officer_declarations(0)->set_role("x"); }},
+          {"originating_officer_declarations.name",
+           [](auto& d) { d.mutable_originating_officer_declarations(0)->set_name("x"); }},
+          {"originating_officer_declarations.statement",
+           [](auto& d) { d.mutable_originating_officer_declarations(0)->set_statement("x"); }},
+          {"originating_officer_declarations.dated",
+           [](auto& d) {
+             d.mutable_originating_officer_declarations(0)->mutable_dated()->set_year(2016);
+           }},
+          {"officer_approvals", [](auto& d) { d.add_officer_approvals()->set_role("x"); }},
+          {"officer_approvals.dated",
+           [](auto& d) { d.mutable_officer_approvals(0)->mutable_dated()->set_day(6); }},
       };
+  // Each field of a declaration of interests changes the signature digest.
+  const std::string signed_digest = SignatureDigest(digest, KnownDeclaration());
+  EXPECT_NE(SignatureDigest(digest, KnownDeclaration("x")), signed_digest);
+  v1::InterestsDeclaration other = KnownDeclaration();
+  other.set_statement("x");
+  EXPECT_NE(SignatureDigest(digest, other), signed_digest);
+  EXPECT_NE(SignatureDigest(DecisionDigest(KnownDecision()), KnownDeclaration()), signed_digest);
   for (auto& [name, change] : changes) {
     v1::DecisionProposed d = base;
     change(d);

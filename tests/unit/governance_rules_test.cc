@@ -869,6 +869,62 @@ TEST_F(SignatureTest, ApprovedOnlyAfterEveryRequiredRoleHasSigned) {
               StatusIs(kFailed, HasSubstr("is already approved")));
 }
 
+// A declaration of interests is covered by its signature: the signature is over
+// the signature digest, so one over the decision digest alone, or a declaration
+// changed after signing, does not verify.
+TEST_F(SignatureTest, ADeclarationOfInterestsIsSignedWithTheDecision) {
+  v1::DecisionSigned over_decision_digest = wm_pcc_.Sign(decision_);
+  *over_decision_digest.mutable_declaration() =
+      wm_pcc_.SignDeclaring(decision_).declaration();
+  EXPECT_THAT(Append(Ev(over_decision_digest)),
+              StatusIs(kFailed, HasSubstr("does not verify with key wm-pcc over "
+                                          "the signature digest of its canonical "
+                                          "digest and this declaration")));
+  v1::DecisionSigned changed = wm_pcc_.SignDeclaring(decision_);
+  changed.mutable_declaration()->set_interests("none");
+  EXPECT_THAT(Append(Ev(changed)), StatusIs(kFailed, HasSubstr("does not verify")));
+  EXPECT_TRUE(decision().signing_keys.empty());
+
+  ASSERT_OK(Append(Ev(wm_pcc_.SignDeclaring(decision_, "Trustee of a charity"))));
+  ASSERT_OK(Append(Ev(wa_pcc_.Sign(decision_))));  // a form without one
+  ASSERT_EQ(decision().declarations.size(), 1u);
+  EXPECT_EQ(decision().declarations.at("wm-pcc").interests(), "Trustee of a charity");
+
+  v1::DecisionSigned no_statement = wm_cc_.SignDeclaring(decision_);
+  no_statement.mutable_declaration()->clear_statement();
+  EXPECT_THAT(Append(Ev(no_statement)),
+              StatusIs(kInvalid, HasSubstr("declaration.statement is required")));
+}
+
+TEST_F(RulesTest, OfficersStatementsNeedARoleAndADeclarationAStatement) {
+  ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
+  v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Deputy Mayor"}, {});
+  v1::OfficerStatement* approval = d.add_officer_approvals();
+  approval->set_role("(Acting) Chief Executive Officer");
+  approval->set_name("R. Lowrence");
+  approval->set_statement("I have been consulted about the proposal.");
+  *approval->mutable_dated() = MakeDate(2016, 10, 5);
+  v1::DecisionProposed no_role = d;
+  no_role.add_originating_officer_declarations()->set_statement("Consulted.");
+  EXPECT_THAT(Append(Ev(no_role)),
+              StatusIs(kInvalid, HasSubstr("originating_officer_declarations[0].role is required")));
+  v1::DecisionProposed no_statement = d;
+  *no_statement.add_originating_officer_declarations() = d.officer_approvals(0);
+  no_statement.mutable_originating_officer_declarations(0)->clear_statement();
+  EXPECT_THAT(Append(Ev(no_statement)),
+              StatusIs(kInvalid,
+                       HasSubstr("originating_officer_declarations[0].statement is required")));
+  v1::DecisionProposed bad_date = d;
+  *bad_date.mutable_officer_approvals(0)->mutable_dated() = MakeDate(2016, 2, 30);
+  EXPECT_THAT(Append(Ev(bad_date)),
+              StatusIs(kInvalid, HasSubstr("officer_approvals[0].dated 2016-02-30 is not a date")));
+  // An approval may be a bare signature and date, as on seed 003's form.
+  d.add_officer_approvals()->set_role("Chief Executive Officer");
+  ASSERT_OK(Append(Ev(d)));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72")->proposed.officer_approvals(0).name(),
+            "R. Lowrence");
+}
+
 TEST_F(SignatureTest, ASignatorySignsOnce) {
   ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
   EXPECT_THAT(
