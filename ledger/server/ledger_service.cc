@@ -30,7 +30,29 @@ void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   subscriptions_.Listen(cq);
 }
 
+namespace {
+
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down");
+}
+
+}  // namespace
+
+void LedgerServiceImpl::Stop() {
+  {
+    std::unique_lock lock(mu_);
+    stopped_ = true;
+  }
+  subscriptions_.Stop();
+  readers_.Stop();
+}
+
 void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
+  std::shared_lock lock(mu_);
+  if (stopped_) {
+    call->Fail(ShuttingDown());
+    return;
+  }
   // The ledger answers on its acknowledging thread once the append is on disk or refused.
   ledger_->AppendAsync(std::move(*call->mutable_request()), call->actor(),
                        [call](absl::StatusOr<v1::AppendResponse> result) {
@@ -45,7 +67,7 @@ void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
 void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
   readers_.Add([this, call](bool stopped) {
     if (stopped) {
-      call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));
+      call->Fail(ShuttingDown());
       return;
     }
     absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
@@ -58,6 +80,11 @@ void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
 }
 
 void LedgerServiceImpl::GetHead(UnaryCall<v1::GetHeadRequest>* call) const {
+  std::shared_lock lock(mu_);
+  if (stopped_) {
+    call->Fail(ShuttingDown());
+    return;
+  }
   ChainPoint head = ledger_->Head();
   v1::GetHeadResponse response;
   response.set_position(head.position);

@@ -3,6 +3,8 @@
 #ifndef GOVLEDGER_LEDGER_SERVER_LEDGER_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_LEDGER_SERVICE_H_
 
+#include <shared_mutex>
+
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/ledger.h"
 #include "ledger/server/async_calls.h"
@@ -22,22 +24,22 @@ using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
 
 class LedgerServiceImpl final : public LedgerServiceBase {
  public:
-  // Callers are admitted by `access`: Append needs a writer, the rest a reader. At most
-  // `max_subscriptions` subscriptions are open at once. REQUIRES: `ledger` and `access`
-  // outlive the service.
+  // Callers are admitted by `access`: Append needs a writer, Read and Subscribe a reader,
+  // GetHead a viewer. At most `max_subscriptions` subscriptions are open at once. REQUIRES:
+  // `ledger` and `access` outlive the service.
   LedgerServiceImpl(Ledger* ledger, const AccessControl& access, int max_subscriptions);
 
   // Serves every method from `cq` (see UnaryMethod::Listen, Subscriptions::Listen).
-  // REQUIRES: the ledger stays open until `cq` is drained (appends in flight answer their
-  // calls).
+  // REQUIRES: the ledger stays open until Stop() has returned (appends in flight answer their
+  // calls from the ledger's threads; the ledger finishes them when it closes).
   void Listen(grpc::ServerCompletionQueue* cq);
 
-  // Ends the reader threads and the subscriptions' waiting thread; Read calls still queued,
-  // and any later, are UNAVAILABLE. Call after the gRPC server has shut down. Idempotent.
-  void Stop() {
-    subscriptions_.Stop();
-    readers_.Stop();
-  }
+  // Ends the reader threads and the subscriptions' waiting thread. From its return no call
+  // touches the ledger: Read calls still queued, and every Append, Read and GetHead whose
+  // arrival is handled later (one still queued when the server's shutdown deadline passed),
+  // are UNAVAILABLE. Call after the gRPC server has shut down, before the ledger closes.
+  // Idempotent.
+  void Stop();
 
  private:
   void Append(UnaryCall<v1::AppendRequest>* call) const;
@@ -45,6 +47,9 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   void GetHead(UnaryCall<v1::GetHeadRequest>* call) const;
 
   Ledger* const ledger_;
+  // Held shared while a handler uses the ledger, exclusively by Stop() to set stopped_.
+  mutable std::shared_mutex mu_;
+  bool stopped_ = false;  // guarded by mu_
   WorkQueue readers_{2, "ledger-reader"};
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;

@@ -155,14 +155,20 @@ void SubscribeCall::Arrived() {
     return;
   }
   next_ = request.from_position() == 0 ? 1 : request.from_position();
-  const uint64_t head = owner_->ledger_->Head().position;
-  if (next_ > head + 1) {
-    Finish(grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
-                        absl::StrCat("from_position ", next_, " is past the head (", head,
-                                     "); subscribe from 1 to ", head + 1)));
-    return;
-  }
-  owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
+  // The ledger is read on the reader threads only, which a stopped service has ended: a call
+  // whose arrival is handled after the service stopped never touches the ledger.
+  owner_->readers_->Add([this](bool stopped) {
+    if (!stopped) {
+      const uint64_t head = owner_->ledger_->Head().position;
+      if (next_ > head + 1) {
+        Finish(grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                            absl::StrCat("from_position ", next_, " is past the head (", head,
+                                         "); subscribe from 1 to ", head + 1)));
+        return;
+      }
+    }
+    ReadPage(stopped);
+  });
 }
 
 void SubscribeCall::ReadPage(bool stopped) {
