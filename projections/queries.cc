@@ -707,6 +707,16 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
       for (const auto& [role, key] : d->signed_roles)
         signed_roles.push_back(role);
       AddAspect(&out, "signed", absl::StrJoin(signed_roles, ", "));
+      std::vector<std::string> declared;
+      for (const auto& [role, key] : d->signed_roles) {
+        auto it = d->declarations.find(key);
+        if (it == d->declarations.end()) continue;
+        declared.push_back(absl::StrCat(
+            role, ": ",
+            it->second.interests().empty() ? "none recorded"
+                                           : it->second.interests()));
+      }
+      AddAspect(&out, "interests declared", absl::StrJoin(declared, "; "));
     }
   }
   return out;

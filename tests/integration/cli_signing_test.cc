@@ -171,6 +171,11 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
                                   "proposal.\n"
                                   "  Interests declared by " +
                                   role + " (Sophie Linden): Trustee of a youth charity\n"));
+  // The decision's history shows the declaration from the signature on.
+  CliRun history = Cli(absl::StrCat(Server(), " history decision/MOPAC/PCD-72 --json"));
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out, HasSubstr("{\"name\":\"interests declared\",\"value\":\"" + role +
+                                     ": Trustee of a youth charity\"}"));
 }
 
 // A key registered today signs a decision of 2016 only with an effective time:
