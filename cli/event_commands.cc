@@ -38,6 +38,7 @@
 #include "ledger/crypto/sha256.h"
 #include "ledger/ledger.h"
 #include "ledger/stored_event.h"
+#include "projections/signature_audit.h"
 
 namespace govledger::cli {
 namespace {
@@ -256,6 +257,31 @@ std::string ShortTime(const pb::Timestamp& t) {
   return text;
 }
 
+// What verify adds about decisions' signatures: nothing when the events hold none.
+std::string SignatureSummary(const projections::SignatureAudit& audit, absl::string_view where) {
+  if (audit.verified() == 0 && audit.unchecked() == 0) return "";
+  std::string out = absl::StrCat(
+      "decision signatures: ", audit.verified(), " verified (", audit.decisions_signed(),
+      audit.decisions_signed() == 1 ? " decision" : " decisions",
+      "), each over its decision's canonical digest with its key's registered public key");
+  if (audit.unchecked() > 0) {
+    absl::StrAppend(&out, "; ", audit.unchecked(),
+                    " not checked: their decision or key is not in the ", where);
+  }
+  absl::StrAppend(&out, "\n");
+  const auto keys = audit.keys_used();
+  if (!keys.empty()) {
+    absl::StrAppend(&out, "signing keys used (compare them with the keys their holders hold):\n");
+  }
+  for (const auto& [key_id, use] : keys) {
+    absl::StrAppend(&out, "  ", PrintableText(key_id), "  ", PrintableText(use.registration.holder()),
+                    ", ", PrintableText(use.registration.role()), "  public key ",
+                    crypto::ToHex(use.registration.public_key()), "  ", use.signatures,
+                    use.signatures == 1 ? " signature" : " signatures", "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
 EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
@@ -344,7 +370,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                   "until it succeeds: no event is skipped or repeated");
 
   verify_ = app.add_subcommand(
-      "verify", "Check the whole hash chain, position 1 to the head, or an export file offline");
+      "verify", "Check the whole hash chain, position 1 to the head, and every decision signature "
+                "(listing the keys that signed); or an export file, offline");
   verify_->add_option("--file", verify_file_,
                       "Check this file written by `export` (- for stdin) instead of the server: "
                       "offline, no server needed");
@@ -711,6 +738,7 @@ int EventCommands::Verify(const std::string& server) {
 
   grpc::GenericStub raw(channel);
   Progress progress("verifying", head.position());
+  projections::SignatureAudit signatures;
   crypto::Hash prev = crypto::kGenesisHash;
   uint64_t position = 1;
   std::string wire;
@@ -736,11 +764,21 @@ int EventCommands::Verify(const std::string& server) {
     for (const std::string& stored : page->events) {
       if (position > head.position()) break;
       absl::StatusOr<crypto::Hash> hash = VerifyStoredEvent(position, stored, prev);
+      absl::Status audited = hash.status();
+      if (hash.ok()) {
+        absl::StatusOr<v1::Event> event = DecodeStoredEvent(position, stored);
+        audited = event.ok() ? signatures.Add(*event) : event.status();
+      }
       if (!hash.ok()) {
         progress.Finish();
         return Fail(kExitChainBroken,
                     absl::StrCat("the chain does not verify at position ", position, ": ",
                                  hash.status().message()));
+      }
+      if (!audited.ok()) {
+        progress.Finish();
+        return Fail(kExitChainBroken,
+                    absl::StrCat("the log does not verify: ", audited.message()));
       }
       prev = *hash;
       ++position;
@@ -756,7 +794,8 @@ int EventCommands::Verify(const std::string& server) {
   }
   std::cout << "verified positions 1 to " << head.position() << ": " << head.position()
             << " events, every hash chains to the one before\nhead hash "
-            << crypto::ToHex(head.hash()) << "\n";
+            << crypto::ToHex(head.hash()) << "\n"
+            << SignatureSummary(signatures, "log");
   return kExitOk;
 }
 
@@ -779,6 +818,7 @@ int EventCommands::VerifyFile() {
   // follows the event before it in the file (or is position 1), against that event's hash.
   uint64_t events = 0, first = 0, last = 0, gaps = 0;
   crypto::Hash last_hash{};
+  projections::SignatureAudit signatures;
   std::string line;
   for (int line_number = 1; std::getline(in, line); ++line_number) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
@@ -848,6 +888,9 @@ int EventCommands::VerifyFile() {
             " missing; give --allow-gaps to check an export of one stream"));
       }
     }
+    if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
+      return broken(audited.message());
+    }
     if (events == 0) first = position;
     last = position;
     last_hash = hash;
@@ -871,7 +914,8 @@ int EventCommands::VerifyFile() {
               << " in the positions, across which events were checked on their own";
   }
   std::cout << "\nlast hash " << last_hex
-            << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n";
+            << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n"
+            << SignatureSummary(signatures, "file");
   return kExitOk;
 }
 

@@ -5,12 +5,12 @@
 //   govledger import FILE... [--batch N] [--actor NAME]        JSON Lines, idempotent
 //   govledger export [--from P] [--to P] [--stream S] [--out FILE]
 //   govledger tail [--from P | -n N] [--limit N] [--json]
-//   govledger verify                                            walks the whole hash chain
+//   govledger verify                                 walks the whole hash chain, re-verifies signatures
 //   govledger verify --file FILE [--head-hash HEX] [--allow-gaps]   checks an export, offline
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
-// the CLI (cli/client.h), plus 4 from `verify`: the chain does not verify. Not thread-safe (one
-// command per process).
+// the CLI (cli/client.h), plus 4 from `verify`: the chain or a signature does not verify. Not
+// thread-safe (one command per process).
 #ifndef GOVLEDGER_CLI_EVENT_COMMANDS_H_
 #define GOVLEDGER_CLI_EVENT_COMMANDS_H_
 
@@ -23,7 +23,8 @@
 
 namespace govledger::cli {
 
-// `verify` found an event that does not verify, or a gap.
+// `verify` found an event that does not verify (its hash, or a decision signature it
+// carries), or a gap.
 inline constexpr int kExitChainBroken = 4;
 
 class EventCommands {

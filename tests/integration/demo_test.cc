@@ -162,6 +162,10 @@ TEST_F(DemoTest, LoadsInFileNameOrderAndARerunStoresNothingNew) {
   }
   CliRun verify = Cli(absl::StrCat(Server(), " verify"));
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+  // The three decisions' six signatures, re-verified from the log, with the six keys.
+  EXPECT_THAT(verify.out, HasSubstr("decision signatures: 6 verified (3 decisions)"));
+  EXPECT_THAT(verify.out, HasSubstr("  mopac-dmpc-2016  Sophie Linden, Deputy Mayor for "
+                                    "Policing and Crime  public key "));
 }
 
 TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {

@@ -16,9 +16,17 @@
 //   E. an event before the verified point (7) corrupted, "verified" left as it is. Start-up does
 //      not detect it by design (it checks only what was appended since the last verified
 //      start); `govledger verify`, which walks the whole chain, does, and names the position.
+// And a log written whole by someone holding the store but not the signatories' keys, with a
+// chain that holds: `verify` finds the signature they could not make.
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/common/uuid.h"
+#include "ledger/store/rocksdb_event_store.h"
+#include "ledger/stored_event.h"
+#include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 #include "tests/integration/raw_database.h"
@@ -179,6 +187,84 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(clean.code, 0) << clean.err;
   EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 20"));
+}
+
+// Writes `events` to a new database in `dir` as positions 1..n, each chained to the one before,
+// as the ledger would (nothing checks the rules or the signatures).
+void WriteChainedLog(const std::string& dir, std::vector<v1::Event> events) {
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      RocksDbEventStore::Open(dir, RocksDbOptions{});
+  ASSERT_OK(store);
+  crypto::Hash prev = crypto::kGenesisHash;
+  std::vector<EventWrite> writes;
+  std::map<std::string, uint64_t> versions;
+  for (size_t i = 0; i < events.size(); ++i) {
+    v1::Event& e = events[i];
+    e.set_position(i + 1);
+    e.set_stream_version(++versions[e.stream_id()]);
+    e.mutable_recorded_time()->set_seconds(1475668800 + static_cast<int64_t>(i));
+    *e.mutable_effective_time() = e.recorded_time();
+    e.set_actor("whoever holds the store");
+    e.set_prev_hash(std::string(crypto::AsBytes(prev)));
+    EventWrite write;
+    write.position = e.position();
+    write.stream_id = e.stream_id();
+    write.stream_version = e.stream_version();
+    write.event_id = *ParseUuid(e.event_id());
+    write.stored_bytes = ChainRecord(e.SerializeAsString(), prev, &prev);
+    writes.push_back(std::move(write));
+  }
+  ASSERT_OK((*store)->Commit(writes, ChainPoint{events.size(), prev}));
+}
+
+TEST(ForgedLogTest, ASignatureTheSignatoryDidNotMakeIsFoundByVerify) {
+  using namespace gov;  // NOLINT: builders
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  const Signer dmpc = NewSigner("mopac-dmpc", role);
+  // The forger's key pair, under the signatory's key id.
+  const Signer forger{dmpc.key_id, role, NewSigner("forger", role).keys};
+  const v1::DecisionProposed pcd72 = Decision(
+      "MOPAC", "PCD 72", {role},
+      {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  DaemonHarness daemon;
+  WriteChainedLog(daemon.data_dir(), {Ev(Organisation("MOPAC")),
+                                      Ev(dmpc.Registration("Sophie Linden")), Ev(pcd72),
+                                      Ev(forger.Sign(pcd72))});
+  ASSERT_OK(daemon.Start());  // the chain holds, and a replay does not re-check signatures
+  const std::string server = absl::StrCat("--server ", daemon.address());
+  CliRun verify = Cli(absl::StrCat(server, " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err,
+              HasSubstr("the log does not verify: position 4: the signature of decision "
+                        "MOPAC/PCD 72 with key mopac-dmpc (Sophie Linden) does not verify"));
+  // The same, offline, in an export.
+  TempDir dir;
+  const std::string file = dir.path() + "/forged.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(server, " export --out ", file)).code, 0);
+  CliRun offline = Cli(absl::StrCat("verify --file ", file));
+  EXPECT_EQ(offline.code, 4) << offline.out;
+  EXPECT_THAT(offline.err, HasSubstr("position 4: the signature of decision MOPAC/PCD 72"));
+}
+
+TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
+  using namespace gov;  // NOLINT: builders
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  const Signer dmpc = NewSigner("mopac-dmpc", role);
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
+  DaemonHarness daemon;
+  WriteChainedLog(daemon.data_dir(), {Ev(Organisation("MOPAC")),
+                                      Ev(dmpc.Registration("Sophie Linden")), Ev(pcd72),
+                                      Ev(dmpc.SignDeclaring(pcd72))});
+  ASSERT_OK(daemon.Start());
+  CliRun verify = Cli(absl::StrCat("--server ", daemon.address(), " verify"));
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  EXPECT_THAT(verify.out,
+              HasSubstr("decision signatures: 1 verified (1 decision), each over its decision's "
+                        "canonical digest with its key's registered public key\n"
+                        "signing keys used (compare them with the keys their holders hold):\n"
+                        "  mopac-dmpc  Sophie Linden, " +
+                        role + "  public key " + crypto::ToHex(dmpc.keys.public_key) +
+                        "  1 signature\n"));
 }
 
 }  // namespace
