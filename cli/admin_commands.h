@@ -12,6 +12,8 @@
 //   govledger admin token --role ROLE --actor NAME
 //       offline: a new access token and its line for govledgerd's --tokens
 //       file (ledger/access_tokens.h).
+//   govledger [--server ADDR] admin stats [--json]
+//       a running govledgerd's figures (AdminService.GetStats), for monitoring.
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
 // the backup, or a backup failed its checks (the message names the file or the
@@ -42,10 +44,12 @@ class AdminCommands {
   std::optional<int> Run(const std::string& server);
 
  private:
+  int Stats(const std::string& server);
   int Backup(const std::string& server);
   int Restore();
   int Token();
 
+  CLI::App* stats_ = nullptr;
   CLI::App* backup_ = nullptr;
   CLI::App* restore_ = nullptr;
   CLI::App* token_ = nullptr;
@@ -53,6 +57,7 @@ class AdminCommands {
   std::string actor_;
   std::string backup_dir_;
   std::string data_dir_;
+  bool json_ = false;
 };
 
 }  // namespace govledger::cli

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "cli/printable.h"
 #include "ledger/common/files.h"
 
@@ -227,6 +228,17 @@ int FailCall(const std::string& server, const grpc::Status& status) {
   return Fail(status.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable
                                                                     : kExitRefused,
               DescribeError(server, status));
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
+    return Fail(kExitRefused, "cannot print the server's answer as JSON");
+  }
+  std::cout << json << "\n";
+  return kExitOk;
 }
 
 }  // namespace govledger::cli

@@ -2,6 +2,7 @@
 #ifndef GOVLEDGER_CLI_CLIENT_H_
 #define GOVLEDGER_CLI_CLIENT_H_
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -71,6 +72,11 @@ int Fail(int code, const std::string& message);
 // Fail() for a failed call: kExitUnreachable for UNAVAILABLE, else kExitRefused; the message is
 // DescribeError's.
 int FailCall(const std::string& server, const grpc::Status& status);
+
+// Prints `message` in protobuf's JSON mapping (lowerCamelCase names, as the CLI's event JSON;
+// fields with zero values and empty lists included) as one line on stdout; kExitOk, or
+// kExitRefused if it cannot be printed.
+int PrintJson(const google::protobuf::Message& message);
 
 }  // namespace govledger::cli
 

@@ -28,14 +28,7 @@ int Head(const std::string& server, bool json) {
   govledger::v1::GetHeadResponse response;
   grpc::Status status = stub->GetHead(&context, govledger::v1::GetHeadRequest(), &response);
   if (!status.ok()) return govledger::cli::FailCall(server, status);
-  if (json) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions options;
-    options.always_print_primitive_fields = true;  // an empty ledger's zeros too
-    (void)google::protobuf::util::MessageToJsonString(response, &text, options);
-    std::cout << text << "\n";
-    return govledger::cli::kExitOk;
-  }
+  if (json) return govledger::cli::PrintJson(response);  // an empty ledger's zeros too
   std::cout << "position " << response.position() << "\nevents   " << response.event_count()
             << "\nhash     " << govledger::crypto::ToHex(response.hash()) << "\n";
   return govledger::cli::kExitOk;

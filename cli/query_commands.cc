@@ -136,19 +136,6 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
   return s;
 }
 
-// Prints `message` in protobuf's JSON mapping (lowerCamelCase names, as the CLI's event JSON;
-// fields with zero values and empty lists included) as one line on stdout.
-int PrintJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
-    return Fail(kExitRefused, "cannot print the server's answer as JSON");
-  }
-  std::cout << json << "\n";
-  return kExitOk;
-}
-
 int Print(const std::string& text) {
   std::cout << text;
   return kExitOk;

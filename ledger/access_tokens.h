@@ -16,7 +16,7 @@ namespace govledger {
 // What a call needs; each role includes the ones before it. Only the names are stored (in the
 // tokens file), never these values.
 enum class Role {
-  // LedgerService GetHead; every QueryService method. The answers are folded state: they hold
+  // LedgerService GetHead; every QueryService method; AdminService GetStats. The answers hold
   // no event payload, so no decision's Part 1 or confidential Part 2 text.
   kViewer = 1,
   kReader = 2,  // and LedgerService Read, Subscribe: whole events, payloads included

@@ -153,6 +153,7 @@ Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& optio
       written_(head),
       recent_floor_(head.position),
       last_recorded_micros_(last_recorded_micros),
+      opened_position_(head.position),
       writer_([this] { WriterLoop(); }),
       syncer_([this] { SyncLoop(); }),
       acker_([this] { AckLoop(); }) {}
@@ -182,6 +183,11 @@ Ledger::~Ledger() {
 }
 
 void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done) {
+  // Every outcome, wherever it is decided, is counted once.
+  done = [this, done = std::move(done)](absl::StatusOr<v1::AppendResponse> result) {
+    (result.ok() ? appends_accepted_ : appends_refused_).fetch_add(1, std::memory_order_relaxed);
+    done(std::move(result));
+  };
   std::vector<UuidBytes> ids;
   if (absl::Status s = ValidateAppendRequest(request, options_.limits, &ids); !s.ok()) {
     done(s);
@@ -373,6 +379,8 @@ void Ledger::SyncLoop() {
       if (!failed.ok()) {
         std::lock_guard lock(sync_mu_);
         if (failed_.ok()) failed_ = failed;
+      } else {
+        syncs_.fetch_add(1, std::memory_order_relaxed);
       }
     }
     if (!failed.ok()) {
@@ -534,6 +542,15 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     ++staging.next_position;
   }
   return absl::OkStatus();
+}
+
+Ledger::Stats Ledger::stats() const {
+  Stats s;
+  s.opened_position = opened_position_;
+  s.appends_accepted = appends_accepted_.load(std::memory_order_relaxed);
+  s.appends_refused = appends_refused_.load(std::memory_order_relaxed);
+  s.syncs = syncs_.load(std::memory_order_relaxed);
+  return s;
 }
 
 ChainPoint Ledger::Head() const {

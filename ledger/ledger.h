@@ -13,6 +13,7 @@
 #ifndef GOVLEDGER_LEDGER_LEDGER_H_
 #define GOVLEDGER_LEDGER_LEDGER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -115,6 +116,15 @@ class Ledger {
 
   EventStore& store() const { return *store_; }
 
+  // What the ledger has done since it opened, for monitoring (AdminService.GetStats).
+  struct Stats {
+    uint64_t opened_position = 0;   // the head when it opened
+    uint64_t appends_accepted = 0;  // appends whose outcome was OK (stored, or a retry)
+    uint64_t appends_refused = 0;   // appends with any other outcome
+    uint64_t syncs = 0;             // store syncs that put groups on disk
+  };
+  Stats stats() const;
+
  private:
   struct Pending;
   struct Staging;
@@ -170,6 +180,11 @@ class Ledger {
   std::condition_variable ack_cv_;
   std::deque<std::unique_ptr<Pending>> ack_queue_;  // guarded by ack_mu_
   bool ack_stopping_ = false;                       // guarded by ack_mu_
+
+  const uint64_t opened_position_;
+  std::atomic<uint64_t> appends_accepted_{0};
+  std::atomic<uint64_t> appends_refused_{0};
+  std::atomic<uint64_t> syncs_{0};
 
   std::thread writer_;
   std::thread syncer_;

@@ -51,4 +51,15 @@ grpc::Status AdminServiceImpl::Backup(
   return grpc::Status::OK;
 }
 
+grpc::Status AdminServiceImpl::GetStats(grpc::ServerContext* context,
+                                        const v1::GetStatsRequest* /*request*/,
+                                        v1::GetStatsResponse* response) {
+  if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kViewer);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted.status());
+  }
+  *response = stats_();
+  return grpc::Status::OK;
+}
+
 }  // namespace govledger

@@ -5,6 +5,7 @@
 #define GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "govledger/v1/admin.grpc.pb.h"
@@ -22,21 +23,33 @@ namespace govledger {
 // next chunk (AccessControl::Recheck).
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  // Callers are admitted by `access` as admins. REQUIRES: `store` (the
-  // database in `data_dir`), `clock` and `access` outlive the service.
+  // The daemon's figures, as GetStats answers them.
+  using StatsSource = std::function<v1::GetStatsResponse()>;
+
+  // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. REQUIRES:
+  // `store` (the database in `data_dir`), `clock` and `access` outlive the service, and
+  // `stats` may be called until the server has shut down.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
-                   const Clock* clock, const AccessControl& access)
-      : store_(store), data_dir_(std::move(data_dir)), clock_(clock), access_(access) {}
+                   const Clock* clock, const AccessControl& access, StatsSource stats)
+      : store_(store),
+        data_dir_(std::move(data_dir)),
+        clock_(clock),
+        access_(access),
+        stats_(std::move(stats)) {}
 
   grpc::Status Backup(grpc::ServerContext* context,
                       const v1::BackupRequest* request,
                       grpc::ServerWriter<v1::BackupChunk>* writer) override;
+
+  grpc::Status GetStats(grpc::ServerContext* context, const v1::GetStatsRequest* request,
+                        v1::GetStatsResponse* response) override;
 
  private:
   RocksDbEventStore* const store_;
   const std::string data_dir_;
   const Clock* const clock_;
   const AccessControl& access_;
+  const StatsSource stats_;
   std::atomic<bool> backup_running_{false};
 };
 

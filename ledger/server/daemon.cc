@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
@@ -85,6 +87,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
                                                       const Clock* clock) {
   std::unique_ptr<Daemon> daemon(new Daemon());
   daemon->options_ = options;
+  daemon->clock_ = clock;
+  daemon->started_micros_ = clock->NowMicros();
   // Bad access or TLS files stop the start before the store is opened.
   if (!options.tokens_file.empty()) {
     ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
@@ -110,7 +114,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
       daemon->ledger_.get(), clock, *daemon->access_, projections::SnapshotOptions(),
       options.on_query_index_ready);
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
-      daemon->store_.get(), options.data_dir, clock, *daemon->access_);
+      daemon->store_.get(), options.data_dir, clock, *daemon->access_,
+      [d = daemon.get()] { return d->Stats(); });
 
   daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
       v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
@@ -211,6 +216,42 @@ std::string Daemon::ExposureWarning(const DaemonOptions& options) {
                         "--tls-key the access tokens cross the network in plaintext");
   }
   return "";
+}
+
+v1::GetStatsResponse Daemon::Stats() const {
+  v1::GetStatsResponse out;
+  out.set_version(GOVLEDGER_VERSION);
+  out.set_storage_format(RocksDbEventStore::kFormatVersion);
+  const int64_t now = clock_->NowMicros();
+  *out.mutable_started_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      started_micros_);
+  out.set_uptime_seconds(static_cast<double>(now - started_micros_) / 1e6);
+  const ChainPoint head = ledger_->Head();
+  out.set_head_position(head.position);
+  out.set_head_hash(std::string(crypto::AsBytes(head.hash)));
+  const Ledger::Stats stats = ledger_->stats();
+  out.set_events_appended(head.position - stats.opened_position);
+  out.set_appends_accepted(stats.appends_accepted);
+  out.set_appends_refused(stats.appends_refused);
+  out.set_syncs(stats.syncs);
+  out.set_subscriptions_open(static_cast<uint32_t>(ledger_service_->subscriptions_open()));
+  // Files may come and go meanwhile (RocksDB's compactions, a backup's checkpoint): a file
+  // gone before its size is read counts for nothing.
+  uint64_t bytes = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(options_.data_dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code size_error;
+    if (it->is_regular_file(size_error)) {
+      const uintmax_t size = it->file_size(size_error);
+      if (!size_error) bytes += size;
+    }
+  }
+  out.set_data_dir_bytes(bytes);
+  const projections::RecoveryReport& recovery = validator_->recovery();
+  out.set_recovery_positions(recovery.tail_positions);
+  out.set_recovery_seconds(recovery.seconds);
+  return out;
 }
 
 std::string Daemon::RecoverySummary() const {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "govledger/v1/admin.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/server/access_control.h"
@@ -95,6 +96,11 @@ class Daemon {
   // line for the daemon's log.
   std::string RecoverySummary() const;
 
+  // What AdminService.GetStats answers: the release, the head, the counters since the start,
+  // the data directory's size and the recovery. Thread-safe; the directory's size is summed
+  // on each call.
+  v1::GetStatsResponse Stats() const;
+
   // A warning for an address other machines can reach (`options.listen` is not loopback or a
   // Unix socket): without --tokens anyone there may append under any actor; with tokens but
   // without TLS the tokens cross the network in plaintext. Empty when there is nothing to say.
@@ -112,6 +118,8 @@ class Daemon {
   Daemon() = default;
 
   DaemonOptions options_;
+  const Clock* clock_ = nullptr;
+  int64_t started_micros_ = 0;  // when Start began
   // Who may call what; every service holds a reference.
   std::unique_ptr<AccessControl> access_ = std::make_unique<AccessControl>();
   std::unique_ptr<RocksDbEventStore> store_;

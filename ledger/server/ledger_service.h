@@ -41,6 +41,8 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   // Idempotent.
   void Stop();
 
+  int subscriptions_open() const { return subscriptions_.open(); }
+
  private:
   void Append(UnaryCall<v1::AppendRequest>* call) const;
   void Read(UnaryCall<v1::ReadRequest>* call);

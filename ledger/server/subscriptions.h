@@ -68,6 +68,9 @@ class Subscriptions {
   // subscription has ended by then: the ledger's CloseSubscriptions ends them). Idempotent.
   void Stop();
 
+  // Subscriptions admitted and not yet ended.
+  int open() const { return open_.load(); }
+
  private:
   friend class SubscribeCall;
 

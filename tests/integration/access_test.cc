@@ -253,6 +253,12 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
                                              viewer.secret, " ");
   CliRun cli_head = Cli(as_viewer + "head");
   EXPECT_EQ(cli_head.code, 0) << cli_head.err;
+  CliRun stats = Cli(as_viewer + "admin stats");
+  EXPECT_EQ(stats.code, 0) << stats.err;
+  EXPECT_THAT(stats.out, HasSubstr("1 appends accepted"));
+  CliRun no_token = Cli(absl::StrCat("--server ", daemon_.address(), " admin stats"));
+  EXPECT_EQ(no_token.code, 1);
+  EXPECT_THAT(no_token.err, HasSubstr("UNAUTHENTICATED"));
   CliRun status = Cli(as_viewer + "status --programme LPP");
   EXPECT_THAT(status.err, HasSubstr("LPP"));
   EXPECT_THAT(status.err, ::testing::Not(HasSubstr("PERMISSION_DENIED")));

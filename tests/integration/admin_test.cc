@@ -135,6 +135,73 @@ class AdminTest : public DaemonTest {
   TempDir scratch_;
 };
 
+// The daemon's figures: what it has done since it started, counted once per outcome, and its
+// recovery at start; they start again at a restart.
+TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
+  AppendMany(20);
+  v1::AppendResponse response;
+  v1::AppendRequest conflict = MakeAppend({MakeEvent("admin/x", "late")});
+  v1::ExpectedVersion* expected = conflict.add_expected_versions();
+  expected->set_stream_id("admin/x");
+  expected->set_kind(v1::ExpectedVersion::KIND_EXACT);
+  expected->set_version(3);
+  EXPECT_THAT(Append(*stub_, conflict, &response),
+              GrpcStatusIs(grpc::StatusCode::ABORTED, ::testing::_));
+  EXPECT_THAT(Append(*stub_, MakeAppend({MakeEvent("", "no stream")}), &response),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::_));
+
+  auto stats = [&] {
+    auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    v1::GetStatsResponse out;
+    EXPECT_THAT(admin->GetStats(&context, v1::GetStatsRequest(), &out), GrpcOk());
+    return out;
+  };
+  v1::GetStatsResponse s = stats();
+  EXPECT_EQ(s.version(), GOVLEDGER_VERSION);
+  EXPECT_EQ(s.head_position(), 20u);
+  EXPECT_EQ(s.head_hash().size(), 32u);
+  EXPECT_EQ(s.events_appended(), 20u);
+  EXPECT_EQ(s.appends_accepted(), 20u);
+  EXPECT_EQ(s.appends_refused(), 2u);
+  EXPECT_GE(s.syncs(), 1u);
+  EXPECT_LE(s.syncs(), 20u);
+  EXPECT_EQ(s.subscriptions_open(), 0u);
+  EXPECT_GT(s.data_dir_bytes(), 0u);
+  EXPECT_GE(s.uptime_seconds(), 0);
+
+  // A retry is accepted and appends nothing.
+  v1::AppendRequest once = MakeAppend({MakeEvent("admin/y", "once")});
+  ASSERT_THAT(Append(*stub_, once, &response), GrpcOk());
+  ASSERT_THAT(Append(*stub_, once, &response), GrpcOk());
+  s = stats();
+  EXPECT_EQ(s.events_appended(), 21u);
+  EXPECT_EQ(s.appends_accepted(), 22u);
+
+  // After a restart: counters from zero, the head as it was, the recovery's replay.
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  s = stats();
+  EXPECT_EQ(s.head_position(), 21u);
+  EXPECT_EQ(s.events_appended(), 0u);
+  EXPECT_EQ(s.appends_accepted(), 0u);
+  EXPECT_EQ(s.appends_refused(), 0u);
+
+  CliRun text = Cli(absl::StrCat(Server(), " admin stats"));
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("version        govledgerd ", GOVLEDGER_VERSION,
+                                               " (storage format 2)\n")));
+  EXPECT_THAT(text.out, HasSubstr("head           position 21, hash "));
+  EXPECT_THAT(text.out, HasSubstr("since start    0 events appended; 0 appends accepted, 0 "
+                                  "refused; 0 syncs"));
+  CliRun json = Cli(absl::StrCat(Server(), " admin stats --json"));
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::GetStatsResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
+  EXPECT_EQ(parsed.head_position(), 21u);
+}
+
 TEST_F(
     AdminTest,
     BackupWhileClientsAppendHoldsAVerifiedPrefixAndRestoresToAServingDaemon) {
