@@ -322,38 +322,6 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   return out;
 }
 
-// The officers' statements and the signatories' declarations of interests of the decisions that
-// have any, one decision after another; empty when none has.
-std::string StatementsView(const v1::GetDecisionRegisterResponse& r) {
-  std::string out;
-  auto statement = [](absl::string_view kind, const v1::OfficerStatement& s) {
-    std::string who(s.role());
-    if (!s.name().empty()) absl::StrAppend(&who, ", ", s.name());
-    if (s.has_dated()) absl::StrAppend(&who, ", ", projections::FormatDate(s.dated()));
-    return absl::StrCat("  ", kind, " (", who, ")", s.statement().empty() ? "" : ": ",
-                        s.statement(), "\n");
-  };
-  for (const v1::DecisionEntry& d : r.decisions()) {
-    std::string lines;
-    for (const v1::OfficerStatement& s : d.originating_officer_declarations()) {
-      absl::StrAppend(&lines, statement("Originating officer", s));
-    }
-    for (const v1::OfficerStatement& s : d.officer_approvals()) {
-      absl::StrAppend(&lines, statement("Officer approval", s));
-    }
-    for (const v1::DecisionSignature& s : d.signatures()) {
-      if (!s.has_declaration()) continue;
-      absl::StrAppend(&lines, "  Interests declared by ", s.role(), " (",
-                      s.holder().empty() ? s.key_id() : s.holder(), "): ",
-                      s.declaration().interests().empty() ? "none recorded"
-                                                          : s.declaration().interests(),
-                      "\n");
-    }
-    if (!lines.empty()) absl::StrAppend(&out, "\n", d.organisation_id(), " ", d.reference(), ":\n", lines);
-  }
-  return out;
-}
-
 std::string DecisionsView(const std::string& organisation, const std::string& programme,
                           const v1::GetDecisionRegisterResponse& r, bool colour) {
   std::vector<std::pair<std::string, std::string>> fields;
@@ -362,7 +330,11 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
   fields.push_back({"As at", DescribeAsAt(r.as_at())});
   fields.push_back(
       {"Decisions", absl::StrCat(r.pending(), " pending, ", r.approved(), " approved, ",
-                                 r.rejected(), " rejected, ", r.withdrawn(), " withdrawn")});
+                                 r.rejected(), " rejected, ", r.withdrawn(), " withdrawn",
+                                 r.withheld() > 0
+                                     ? absl::StrCat(" (", r.withheld(), " withheld: Part 1 not "
+                                                    "yet published)")
+                                     : "")});
   std::string out = Fields(fields);
   if (r.decisions_size() == 0) return absl::StrCat(out, "\nNo decisions.\n");
   Table decisions({"ORGANISATION", "REFERENCE", "STATUS", "AMOUNT", "SIGNED", "AWAITING",
@@ -380,9 +352,15 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
     decisions.AddRow({d.organisation_id(), d.reference(), DecisionStatusText(d.status()),
                       DecisionAmountText(d), absl::StrJoin(signed_by, ", "),
                       absl::StrJoin(d.unsigned_roles(), ", "), absl::StrJoin(delegations, ", "),
-                      d.title()});
+                      DecisionTitleText(d)});
   }
-  absl::StrAppend(&out, "\n", decisions.Render(colour), StatementsView(r));
+  absl::StrAppend(&out, "\n", decisions.Render(colour));
+  for (const v1::DecisionEntry& d : r.decisions()) {
+    const std::vector<std::string> notes = DecisionNotes(d);
+    if (notes.empty()) continue;
+    absl::StrAppend(&out, "\n", d.organisation_id(), " ", d.reference(), ":\n");
+    for (const std::string& line : notes) absl::StrAppend(&out, "  ", line, "\n");
+  }
   if (r.approved_spend_size() > 0) {
     Table spend({"FUNDING SOURCE", "KIND", "APPROVED"});
     spend.AlignRight(2);

@@ -45,6 +45,7 @@ std::string NonZeroPence(int64_t pence) {
 }
 
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
+  if (decision.withheld()) return "withheld";
   int64_t committed = 0, noted = 0;
   for (const v1::DecisionAmount& a : decision.amounts()) {
     int64_t& total = a.noted_only() ? noted : committed;
@@ -52,6 +53,44 @@ std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   }
   std::string out = projections::FormatPence(committed);
   if (noted != 0) absl::StrAppend(&out, " (+", projections::FormatPence(noted), " noted)");
+  return out;
+}
+
+std::string DecisionTitleText(const v1::DecisionEntry& decision) {
+  if (!decision.withheld()) return decision.title();
+  return absl::StrCat("withheld until ", projections::FormatDate(decision.part1_deferred_until()),
+                      " (Part 1 deferred)");
+}
+
+std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
+  std::vector<std::string> out;
+  auto statement = [&out](absl::string_view kind, const v1::OfficerStatement& s) {
+    std::string who(s.role());
+    if (!s.name().empty()) absl::StrAppend(&who, ", ", s.name());
+    if (s.has_dated()) absl::StrAppend(&who, ", ", projections::FormatDate(s.dated()));
+    out.push_back(absl::StrCat(kind, " (", who, ")", s.statement().empty() ? "" : ": ",
+                               s.statement()));
+  };
+  for (const v1::OfficerStatement& s : d.originating_officer_declarations()) {
+    statement("Originating officer", s);
+  }
+  for (const v1::OfficerStatement& s : d.officer_approvals()) statement("Officer approval", s);
+  for (const v1::DecisionSignature& s : d.signatures()) {
+    if (!s.has_declaration()) continue;
+    out.push_back(absl::StrCat("Interests declared by ", s.role(), " (",
+                               s.holder().empty() ? s.key_id() : s.holder(), "): ",
+                               s.declaration().interests().empty() ? "none recorded"
+                                                                   : s.declaration().interests()));
+  }
+  if (d.has_part1_deferred_until()) {
+    const std::string until = projections::FormatDate(d.part1_deferred_until());
+    out.push_back(d.withheld()
+                      ? absl::StrCat("Publication of Part 1 deferred until ", until,
+                                     ": its title, amounts and statements are withheld from "
+                                     "viewers until then")
+                      : absl::StrCat("Publication of Part 1 deferred until ", until,
+                                     " (viewers see its content from then)"));
+  }
   return out;
 }
 

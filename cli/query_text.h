@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "google/protobuf/timestamp.pb.h"
 #include "govledger/v1/query.pb.h"
@@ -30,8 +31,15 @@ std::string ShortType(const std::string& event_type);
 std::string NonZeroPence(int64_t pence);
 
 // A decision's amounts: the committed total, and the noted total beside it when there is one,
-// e.g. "£400,000.00 (+£195,000.00 noted)".
+// e.g. "£400,000.00 (+£195,000.00 noted)"; "withheld" for a decision withheld from the caller.
 std::string DecisionAmountText(const v1::DecisionEntry& decision);
+// A decision's title; for one withheld from the caller, "withheld until 2027-01-04 (Part 1
+// deferred)".
+std::string DecisionTitleText(const v1::DecisionEntry& decision);
+// What a decision's row cannot hold, one line each: the officers' statements on its form, the
+// signatories' declarations of interests, and the deferral of Part 1's publication. Empty when
+// it has none of these.
+std::vector<std::string> DecisionNotes(const v1::DecisionEntry& decision);
 
 // The positions of `events`, ", "-separated: "39, 40, 46".
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);

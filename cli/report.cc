@@ -215,6 +215,7 @@ std::string PointJson(const ReportPoint& p) {
                             .Add("reference", JStr(d.reference()))
                             .Add("title", JStr(d.title()))
                             .Add("status", JStr(DecisionStatusText(d.status())))
+                            .Add("withheld", JBool(d.withheld()))
                             .Json());
   }
   return JObj()
@@ -395,11 +396,18 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::DecisionEntry& d : now.decisions.decisions()) {
       const auto b = decisions_then.find({d.organisation_id(), d.reference()});
       t.AddRow(
-          {d.organisation_id(), d.reference(), d.title(), DecisionStatusText(d.status()),
+          {d.organisation_id(), d.reference(), DecisionTitleText(d), DecisionStatusText(d.status()),
            b == decisions_then.end() ? "not proposed" : DecisionStatusText(b->second->status()),
            DecisionAmountText(d), absl::StrJoin(d.unsigned_roles(), ", ")});
     }
     absl::StrAppend(&out, t.RenderMarkdown());
+    for (const v1::DecisionEntry& d : now.decisions.decisions()) {
+      const std::vector<std::string> notes = DecisionNotes(d);
+      if (notes.empty()) continue;
+      absl::StrAppend(&out, "\n", MarkdownText(absl::StrCat(d.organisation_id(), " ", d.reference())),
+                      ":\n\n");
+      for (const std::string& line : notes) absl::StrAppend(&out, "- ", MarkdownText(line), "\n");
+    }
   }
 
   // Every difference.

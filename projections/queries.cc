@@ -22,6 +22,7 @@
 #include "ledger/common/status_macros.h"
 #include "projections/corrections.h"
 #include "projections/governance_state.h"
+#include "projections/publication.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -703,6 +704,10 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
             s.FindDecision(decision.first, decision.second)) {
       const v1::DecisionStatus status = DecisionStatusOf(*d);
       AddAspect(&out, "status", v1::DecisionStatus_Name(status).substr(16));
+      if (d->proposed.has_part1_deferred_until()) {
+        AddAspect(&out, std::string(kPart1DeferredAspect),
+                  FormatDate(d->proposed.part1_deferred_until()));
+      }
       std::vector<std::string> signed_roles;
       for (const auto& [role, key] : d->signed_roles)
         signed_roles.push_back(role);
@@ -716,7 +721,7 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
             it->second.interests().empty() ? "none recorded"
                                            : it->second.interests()));
       }
-      AddAspect(&out, "interests declared", absl::StrJoin(declared, "; "));
+      AddAspect(&out, std::string(kInterestsDeclaredAspect), absl::StrJoin(declared, "; "));
     }
   }
   return out;
@@ -890,6 +895,9 @@ QueryDecisionRegisterImpl(Folder& folder,
     *e->mutable_originating_officer_declarations() =
         d->proposed.originating_officer_declarations();
     *e->mutable_officer_approvals() = d->proposed.officer_approvals();
+    if (d->proposed.has_part1_deferred_until()) {
+      *e->mutable_part1_deferred_until() = d->proposed.part1_deferred_until();
+    }
     for (const v1::DelegationRuleSet* r : rules[decision_org]) {
       const int64_t counted = CountedPence(d->proposed, *r);
       if (counted < r->threshold_pence()) continue;

@@ -88,7 +88,7 @@ absl::Status AccessControl::Recheck(const grpc::ServerContextBase& context, Role
   // Read before the grants Admit reads: a reload in between is seen again next time.
   const uint64_t now = generation();
   if (now == *admitted_at) return absl::OkStatus();
-  absl::StatusOr<std::string> admitted = Admit(context, needed);
+  absl::StatusOr<Admitted> admitted = Admit(context, needed);
   if (!admitted.ok()) {
     return absl::Status(admitted.status().code(),
                         absl::StrCat("access withdrawn while the call was open (the tokens file "
@@ -104,14 +104,14 @@ std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {
   return grants_;
 }
 
-absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& context,
-                                                 Role needed) const {
+absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
+    const grpc::ServerContextBase& context, Role needed) const {
   const auto& metadata = context.client_metadata();
   ASSIGN_OR_RETURN(const std::optional<absl::string_view> named_actor, NamedActor(context));
   if (!enforced()) {
     // Only appends record an actor: a read does not pay for formatting the peer's address.
-    if (needed <= Role::kReader) return std::string();
-    return named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer());
+    if (needed <= Role::kReader) return Admitted{};
+    return Admitted{named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer())};
   }
   auto it = metadata.find(kAuthorizationMetadataKey);
   if (it == metadata.end()) {
@@ -145,7 +145,7 @@ absl::StatusOr<std::string> AccessControl::Admit(const grpc::ServerContextBase& 
         "govledger-actor '", *named_actor, "' is not the token's actor '", grant->second.actor,
         "'; leave govledger-actor out: the token names the actor"));
   }
-  return grant->second.actor;
+  return Admitted{grant->second.actor, grant->second.role};
 }
 
 }  // namespace govledger

@@ -59,13 +59,21 @@ class AccessControl {
   // file to read).
   absl::StatusOr<size_t> Reload();
 
-  // The actor of a caller allowed a call that needs `needed`. Open: the govledger-actor (or
-  // govledger-actor-bin) metadata, else "peer:" and the peer address; empty for a reader's
-  // call, which records no actor. INVALID_ARGUMENT when the call sends both keys, or bytes
+  // Who a caller admitted to a call is.
+  struct Admitted {
+    // Recorded on its appends. Open: the govledger-actor (or govledger-actor-bin) metadata,
+    // else "peer:" and the peer address; empty for a call that needs no more than a reader,
+    // which records no actor. Enforced: the token's actor.
+    std::string actor;
+    // What it may see: the token's role; kAdmin when access is open.
+    Role role = Role::kAdmin;
+  };
+
+  // The caller of a call that needs `needed`, if it is allowed the call. INVALID_ARGUMENT when the call sends both keys, or bytes
   // under govledger-actor-bin that are not UTF-8. Enforced: UNAUTHENTICATED when the call
   // carries no bearer token or one not in the file; PERMISSION_DENIED when the token's role
   // is below `needed`, or the call's govledger-actor names anyone but the token's actor.
-  absl::StatusOr<std::string> Admit(const grpc::ServerContextBase& context, Role needed) const;
+  absl::StatusOr<Admitted> Admit(const grpc::ServerContextBase& context, Role needed) const;
 
   // How many reloads have taken effect. A long call (Subscribe, Backup) records it before it is
   // admitted, and calls Recheck as it goes.

@@ -12,7 +12,7 @@ grpc::Status AdminServiceImpl::Backup(
     grpc::ServerContext* context, const v1::BackupRequest* /*request*/,
     grpc::ServerWriter<v1::BackupChunk>* writer) {
   uint64_t admitted_at = access_.generation();
-  if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kAdmin);
+  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kAdmin);
       !admitted.ok()) {
     return ToGrpcStatus(admitted.status());
   }
@@ -54,7 +54,7 @@ grpc::Status AdminServiceImpl::Backup(
 grpc::Status AdminServiceImpl::GetStats(grpc::ServerContext* context,
                                         const v1::GetStatsRequest* /*request*/,
                                         v1::GetStatsResponse* response) {
-  if (absl::StatusOr<std::string> admitted = access_.Admit(*context, Role::kViewer);
+  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kViewer);
       !admitted.ok()) {
     return ToGrpcStatus(admitted.status());
   }

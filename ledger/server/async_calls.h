@@ -91,8 +91,9 @@ class UnaryCall final : public CallStep {
   const grpc::ServerContext& context() const { return context_; }
   Request* mutable_request() { return &request_; }
   const Request& request() const { return request_; }
-  // Who made the call (AccessControl::Admit): the actor its appends record.
-  const std::string& actor() const { return actor_; }
+  // Who made the call (AccessControl::Admit): the actor its appends record, and its role.
+  const std::string& actor() const { return caller_.actor; }
+  Role role() const { return caller_.role; }
 
   // Each call is answered by exactly one of these, once, from any thread; the call must not
   // be touched afterwards.
@@ -131,12 +132,13 @@ class UnaryCall final : public CallStep {
     }
     arrived_ = true;
     method_->Await(cq_);  // the next call of this method finds a slot
-    absl::StatusOr<std::string> actor = method_->access_.Admit(context_, method_->role_);
-    if (!actor.ok()) {
-      Fail(ToGrpcStatus(actor.status()));
+    absl::StatusOr<AccessControl::Admitted> caller =
+        method_->access_.Admit(context_, method_->role_);
+    if (!caller.ok()) {
+      Fail(ToGrpcStatus(caller.status()));
       return;
     }
-    actor_ = std::move(*actor);
+    caller_ = std::move(*caller);
     grpc::Status parsed =
         grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(&raw_request_, &request_);
     if (!parsed.ok()) {
@@ -153,7 +155,7 @@ class UnaryCall final : public CallStep {
   grpc::ServerContext context_;
   grpc::ByteBuffer raw_request_;
   Request request_;
-  std::string actor_;
+  AccessControl::Admitted caller_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_{&context_};
   bool arrived_ = false;
 };

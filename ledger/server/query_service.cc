@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "govledger/v1/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/grpc_status.h"
+#include "projections/publication.h"
 
 namespace govledger {
 
@@ -94,6 +96,12 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));
         return;
+      }
+      if constexpr (std::is_same_v<Response, v1::GetDecisionRegisterResponse> ||
+                    std::is_same_v<Response, v1::GetEntityHistoryResponse>) {
+        if (call->role() == Role::kViewer) {
+          projections::WithholdUnpublished(clock_->NowMicros(), &*answer);
+        }
       }
       call->Finish(*answer);
     });

@@ -132,7 +132,7 @@ void SubscribeCall::OnDone(bool /*ok*/) {
 
 void SubscribeCall::Arrived() {
   admitted_at_ = owner_->access_.generation();
-  if (absl::StatusOr<std::string> admitted = owner_->access_.Admit(context_, Role::kReader);
+  if (absl::StatusOr<AccessControl::Admitted> admitted = owner_->access_.Admit(context_, Role::kReader);
       !admitted.ok()) {
     Finish(ToGrpcStatus(admitted.status()));
     return;

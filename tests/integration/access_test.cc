@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
@@ -33,6 +34,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 
@@ -265,6 +267,147 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
   CliRun tail = Cli(as_viewer + "tail");
   EXPECT_EQ(tail.code, 1);
   EXPECT_THAT(tail.err, AllOf(HasSubstr("PERMISSION_DENIED"), HasSubstr("Part 2")));
+}
+
+// Part 1 deferred to a date still to come: a viewer sees that the decision exists, its status
+// and signatories, and none of its content, until then; a reader sees it whole.
+TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
+  const Token viewer = MakeToken("viewer", "Police and Crime Panel");
+  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", reader_.line, "\n", viewer.line, "\n"));
+  ASSERT_EQ(kill(daemon_.pid(), SIGHUP), 0);
+  v1::GetHeadResponse head;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!GetHeadAs(viewer.secret, &head).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(GetHeadAs(viewer.secret, &head), GrpcOk());
+
+  using gov::Amount;
+  using gov::Decision;
+  using gov::Ev;
+  using gov::MakeDate;
+  const gov::Signer dmpc =
+      gov::NewSigner("dmpc-1", "Deputy Mayor for Policing and Crime");
+  // Deferred to a date to come, deferred to a date gone by, not deferred.
+  v1::DecisionProposed secret = Decision("MOPAC", "PCD 90", {dmpc.role},
+                                         {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Reserve"),
+                                          Amount(v1::AMOUNT_KIND_REVENUE, 7000000, "Reserve")});
+  *secret.mutable_part1_deferred_until() = MakeDate(2199, 1, 1);
+  v1::OfficerStatement* officer = secret.add_officer_approvals();
+  officer->set_role("Chief Finance Officer");
+  officer->set_statement("Financial advice has been taken on this proposal.");
+  v1::DecisionProposed published = Decision(
+      "MOPAC", "PCD 91", {dmpc.role}, {Amount(v1::AMOUNT_KIND_CAPITAL, 5000000, "Reserve")});
+  *published.mutable_part1_deferred_until() = MakeDate(2017, 1, 1);
+  v1::DecisionProposed open = Decision("MOPAC", "PCD 92", {dmpc.role},
+                                       {Amount(v1::AMOUNT_KIND_REVENUE, 100000, "Grant")});
+  v1::AppendResponse appended;
+  {
+    auto context = Context(writer_.secret);
+    ASSERT_THAT(stub_->Append(context.get(),
+                              gov::Request(
+                                  {Ev(gov::Organisation("MOPAC")),
+                                   Ev(dmpc.Registration("Sophie Linden")), Ev(secret),
+                                   Ev(dmpc.SignDeclaring(secret, "a sister on the board")),
+                                   Ev(published), Ev(dmpc.SignDeclaring(published)), Ev(open),
+                                   Ev(dmpc.Sign(open))}),
+                              &appended),
+                GrpcOk());
+  }
+
+  auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("MOPAC");
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  request.mutable_as_at()->set_position(appended.head_position());
+  auto register_as = [&](const std::string& token, v1::GetDecisionRegisterResponse* r) {
+    auto context = Context(token);
+    return query->GetDecisionRegister(context.get(), request, r);
+  };
+  v1::GetDecisionRegisterResponse as_viewer, as_reader;
+  ASSERT_THAT(register_as(viewer.secret, &as_viewer), GrpcOk());
+  ASSERT_THAT(register_as(reader_.secret, &as_reader), GrpcOk());
+  ASSERT_EQ(as_viewer.decisions_size(), 3);
+  ASSERT_EQ(as_reader.decisions_size(), 3);
+
+  const v1::DecisionEntry& hidden = as_viewer.decisions(0);
+  EXPECT_EQ(hidden.reference(), "PCD 90");
+  EXPECT_TRUE(hidden.withheld());
+  EXPECT_EQ(hidden.status(), v1::DECISION_STATUS_APPROVED);
+  EXPECT_EQ(hidden.part1_deferred_until().year(), 2199);
+  EXPECT_EQ(hidden.title(), "");
+  EXPECT_EQ(hidden.amounts_size(), 0);
+  EXPECT_EQ(hidden.officer_approvals_size(), 0);
+  ASSERT_EQ(hidden.signatures_size(), 1);
+  EXPECT_EQ(hidden.signatures(0).holder(), "Sophie Linden");
+  EXPECT_FALSE(hidden.signatures(0).has_declaration());
+  EXPECT_EQ(as_viewer.withheld(), 1);
+  EXPECT_EQ(as_viewer.approved(), 3);
+  // The date has passed, and the other was never deferred: both whole.
+  EXPECT_FALSE(as_viewer.decisions(1).withheld());
+  EXPECT_EQ(as_viewer.decisions(1).title(), "PCD 91 title");
+  EXPECT_TRUE(as_viewer.decisions(1).signatures(0).has_declaration());
+  EXPECT_EQ(as_viewer.decisions(2).amounts_size(), 1);
+  // The spend totals leave the withheld decision's amounts out: its revenue total goes.
+  ASSERT_EQ(as_viewer.approved_spend_size(), 2);
+  EXPECT_EQ(as_viewer.approved_spend(0).funding_source(), "Grant");
+  EXPECT_EQ(as_viewer.approved_spend(1).funding_source(), "Reserve");
+  EXPECT_EQ(as_viewer.approved_spend(1).kind(), v1::AMOUNT_KIND_CAPITAL);
+  EXPECT_EQ(as_viewer.approved_spend(1).pence(), 5000000);
+
+  // A reader sees everything, and when Part 1 may be published.
+  const v1::DecisionEntry& whole = as_reader.decisions(0);
+  EXPECT_FALSE(whole.withheld());
+  EXPECT_EQ(whole.title(), "PCD 90 title");
+  EXPECT_EQ(whole.amounts_size(), 2);
+  EXPECT_EQ(whole.officer_approvals_size(), 1);
+  EXPECT_EQ(whole.signatures(0).declaration().interests(), "a sister on the board");
+  EXPECT_EQ(whole.part1_deferred_until().year(), 2199);
+  EXPECT_EQ(as_reader.withheld(), 0);
+  EXPECT_EQ(as_reader.approved_spend_size(), 3);
+
+  // The decision's history: a viewer does not see the interests declared.
+  v1::GetEntityHistoryRequest history_request;
+  history_request.set_stream_id(gov::StreamOf(secret));
+  history_request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  history_request.mutable_as_at()->set_position(request.as_at().position());
+  auto history_as = [&](const std::string& token) {
+    auto context = Context(token);
+    v1::GetEntityHistoryResponse r;
+    EXPECT_THAT(query->GetEntityHistory(context.get(), history_request, &r), GrpcOk());
+    std::string aspects;
+    for (const v1::EntityChange& c : r.changes()) {
+      for (const v1::Aspect& a : c.after()) absl::StrAppend(&aspects, a.name(), "=", a.value(), ";");
+    }
+    return aspects;
+  };
+  const std::string viewer_history = history_as(viewer.secret);
+  EXPECT_THAT(viewer_history, HasSubstr("part 1 deferred until=2199-01-01;"));
+  EXPECT_THAT(viewer_history, HasSubstr("status=APPROVED;"));
+  EXPECT_THAT(viewer_history, Not(HasSubstr("interests declared")));
+  EXPECT_THAT(history_as(reader_.secret),
+              HasSubstr("interests declared=Deputy Mayor for Policing and Crime: a sister on the "
+                        "board;"));
+
+  // The CLI says what is withheld and why, and shows none of it.
+  const std::string server = absl::StrCat("--server ", daemon_.address(), " --token ");
+  CliRun viewer_cli = Cli(server + viewer.secret + " decisions --organisation MOPAC");
+  ASSERT_EQ(viewer_cli.code, 0) << viewer_cli.err;
+  EXPECT_THAT(viewer_cli.out, HasSubstr("3 approved, 0 rejected, 0 withdrawn (1 withheld: Part 1 "
+                                        "not yet published)"));
+  EXPECT_THAT(viewer_cli.out, HasSubstr("withheld until 2199-01-01 (Part 1 deferred)"));
+  EXPECT_THAT(viewer_cli.out, HasSubstr("Publication of Part 1 deferred until 2199-01-01: its "
+                                        "title, amounts and statements are withheld"));
+  EXPECT_THAT(viewer_cli.out, Not(HasSubstr("PCD 90 title")));
+  EXPECT_THAT(viewer_cli.out, Not(HasSubstr("sister")));
+  EXPECT_THAT(viewer_cli.out, Not(HasSubstr("Financial advice")));
+  CliRun reader_cli = Cli(server + reader_.secret + " decisions --organisation MOPAC");
+  ASSERT_EQ(reader_cli.code, 0) << reader_cli.err;
+  EXPECT_THAT(reader_cli.out, HasSubstr("PCD 90 title"));
+  EXPECT_THAT(reader_cli.out, HasSubstr("a sister on the board"));
+  EXPECT_THAT(reader_cli.out, HasSubstr("Financial advice"));
+  EXPECT_THAT(reader_cli.out, HasSubstr("Publication of Part 1 deferred until 2199-01-01 "
+                                        "(viewers see its content from then)"));
 }
 
 TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {

@@ -451,6 +451,11 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Change Reserve"),
                 Amount(v1::AMOUNT_KIND_REVENUE, 19500000, "Change Reserve", true)});
   decision.set_programme_id("LPP");
+  v1::OfficerStatement* approval = decision.add_officer_approvals();
+  approval->set_role("Chief Finance Officer");
+  approval->set_name("A. Person");
+  approval->set_statement("Financial advice has been *taken*.");
+  *decision.mutable_part1_deferred_until() = MakeDate(2199, 1, 31);
   v1::AppendResponse response;
   ASSERT_THAT(Append(*stub_, MakeAppend({Ev(decision)}), &response), GrpcOk());
 
@@ -465,8 +470,13 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   CliRun report = Run(absl::StrCat("report --programme LPP --since-position ", kHead));
   ASSERT_EQ(report.code, 0) << report.err;
   EXPECT_THAT(report.out,
-              HasSubstr("| LPF          | LPB 12    | LPB 12 title | pending | not proposed | "
-                        "£400,000.00 (+£195,000.00 noted) | Chief Constable |\n"));
+              AllOf(HasSubstr("| LPF          | LPB 12    | LPB 12 title | pending | not proposed | "
+                              "£400,000.00 (+£195,000.00 noted) | Chief Constable |\n"),
+                    // Under the table, what its row cannot hold, as Markdown.
+                    HasSubstr("\nLPF LPB 12:\n\n- Officer approval (Chief Finance Officer, A. "
+                              "Person): Financial advice has been \\*taken\\*.\n- Publication "
+                              "of Part 1 deferred until 2199-01-31 (viewers see its content "
+                              "from then)\n")));
 }
 
 TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {

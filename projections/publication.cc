@@ -1,0 +1,66 @@
+#include "projections/publication.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "projections/as_at.h"
+
+namespace govledger::projections {
+
+bool Unpublished(const v1::Date& until, int64_t now_micros) {
+  if (until.year() == 0) return false;  // an unset Date: not deferred
+  return now_micros < DateMicros(until);
+}
+
+void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* answer) {
+  for (v1::DecisionEntry& e : *answer->mutable_decisions()) {
+    if (!Unpublished(e.part1_deferred_until(), now_micros)) continue;
+    if (e.status() == v1::DECISION_STATUS_APPROVED) {
+      for (const v1::DecisionAmount& a : e.amounts()) {
+        if (a.noted_only()) continue;
+        for (v1::SpendTotal& t : *answer->mutable_approved_spend()) {
+          if (t.funding_source() == a.funding_source() && t.kind() == a.kind()) {
+            t.set_pence(t.pence() - a.pence());
+          }
+        }
+      }
+    }
+    e.clear_title();
+    e.clear_amounts();
+    e.clear_delegations();
+    e.clear_originating_officer_declarations();
+    e.clear_officer_approvals();
+    for (v1::DecisionSignature& s : *e.mutable_signatures()) s.clear_declaration();
+    e.set_withheld(true);
+    answer->set_withheld(answer->withheld() + 1);
+  }
+  auto* totals = answer->mutable_approved_spend();
+  totals->erase(std::remove_if(totals->begin(), totals->end(),
+                               [](const v1::SpendTotal& t) { return t.pence() == 0; }),
+                totals->end());
+}
+
+void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history) {
+  if (history->changes().empty()) return;
+  // "2017-05-01": ISO dates order as text.
+  const std::string today = FormatMicros(now_micros).substr(0, 10);
+  bool unpublished = false;
+  for (const v1::Aspect& a : history->changes().rbegin()->after()) {
+    if (a.name() == kPart1DeferredAspect) unpublished = today < a.value();
+  }
+  if (!unpublished) return;
+  auto drop = [](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects) {
+    aspects->erase(std::remove_if(aspects->begin(), aspects->end(),
+                                  [](const v1::Aspect& a) {
+                                    return a.name() == kInterestsDeclaredAspect;
+                                  }),
+                   aspects->end());
+  };
+  for (v1::EntityChange& c : *history->mutable_changes()) {
+    drop(c.mutable_before());
+    drop(c.mutable_after());
+  }
+}
+
+}  // namespace govledger::projections

@@ -1,0 +1,43 @@
+// What a viewer may see of a decision whose publication is deferred (README, "Access
+// control").
+//
+// A decision's Part 1 is its public record, but its publication may be deferred until a date
+// (DecisionProposed.part1_deferred_until) when publishing at once would compromise carrying it
+// out. Until that date a viewer, the role for those outside the governance bodies, sees that
+// the decision exists (reference, programme, status, who signed and when it may be published)
+// and nothing of its content. Readers and above see it whole: they read the events themselves.
+//
+// The answers of projections/queries.h are computed for every caller alike; the query service
+// passes a viewer's through these before they leave. Pure functions of the answer and the
+// current time.
+#ifndef GOVLEDGER_PROJECTIONS_PUBLICATION_H_
+#define GOVLEDGER_PROJECTIONS_PUBLICATION_H_
+
+#include <cstdint>
+
+#include "govledger/v1/events.pb.h"
+#include "govledger/v1/query.pb.h"
+
+namespace govledger::projections {
+
+// The names of a decision's history aspects that concern publication (queries.cc).
+inline constexpr char kPart1DeferredAspect[] = "part 1 deferred until";
+inline constexpr char kInterestsDeclaredAspect[] = "interests declared";
+
+// Whether Part 1 deferred until `until` is still unpublished at `now_micros`: the date is set
+// and its 00:00 UTC is still to come.
+bool Unpublished(const v1::Date& until, int64_t now_micros);
+
+// Each unpublished decision of `register_answer` is marked withheld and loses its title,
+// amounts, delegation needs, officers' statements and its signatures' declarations; its
+// approved amounts leave the spend totals (a total left at nothing is removed), and
+// `withheld` counts it.
+void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
+
+// A decision's history whose last state shows Part 1 unpublished loses its declarations of
+// interests (the only content a decision's history shows). Other histories are unchanged.
+void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
+
+}  // namespace govledger::projections
+
+#endif  // GOVLEDGER_PROJECTIONS_PUBLICATION_H_

@@ -1,0 +1,152 @@
+// WithholdUnpublished (projections/publication.h): what a viewer's answers keep of a decision
+// whose Part 1 publication is deferred, on either side of the date.
+#include "projections/publication.h"
+
+#include <string>
+#include <vector>
+
+#include "projections/as_at.h"
+#include "projections/queries.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+
+constexpr char kRole[] = "Deputy Mayor for Policing and Crime";
+
+class PublicationTest : public ::testing::Test {
+ protected:
+  PublicationTest() {
+    deferred_ = Decision("MOPAC", "PCD 90", {kRole},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Reserve"),
+                          Amount(v1::AMOUNT_KIND_CAPITAL, 900000, "Reserve", /*noted_only=*/true),
+                          Amount(v1::AMOUNT_KIND_REVENUE, 7000000, "Reserve")});
+    *deferred_.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+    deferred_.add_originating_officer_declarations()->set_role("Director of Strategy");
+    pending_ = Decision("MOPAC", "PCD 91", {kRole, "Chief Finance Officer"},
+                        {Amount(v1::AMOUNT_KIND_CAPITAL, 5000000, "Reserve")});
+    *pending_.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+    open_ = Decision("MOPAC", "PCD 92", {kRole},
+                     {Amount(v1::AMOUNT_KIND_CAPITAL, 1000000, "Reserve")});
+    log_ = {Ev(Organisation("MOPAC")), Ev(dmpc_.Registration("Sophie Linden")),
+            Ev(deferred_),             Ev(dmpc_.SignDeclaring(deferred_, "a sister on the board")),
+            Ev(pending_),              Ev(dmpc_.Sign(pending_)),
+            Ev(open_),                 Ev(dmpc_.Sign(open_))};
+    // Stored as the ledger stores them: numbered, recorded and in effect in 2017.
+    for (size_t i = 0; i < log_.size(); ++i) {
+      log_[i].set_position(i + 1);
+      SetMicros(publication_ - 86400000000LL + static_cast<int64_t>(i),
+                log_[i].mutable_recorded_time());
+      *log_[i].mutable_effective_time() = log_[i].recorded_time();
+    }
+  }
+
+  v1::GetDecisionRegisterResponse Register(int64_t now) const {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id("MOPAC");
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    request.mutable_as_at()->set_position(log_.size());
+    absl::StatusOr<v1::GetDecisionRegisterResponse> r = QueryDecisionRegister(log_, now, request);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return *r;
+  }
+
+  v1::GetEntityHistoryResponse History(const v1::DecisionProposed& d, int64_t now) const {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id(StreamOf(d));
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    request.mutable_as_at()->set_position(log_.size());
+    absl::StatusOr<v1::GetEntityHistoryResponse> r = QueryEntityHistory(log_, now, request);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return *r;
+  }
+
+  static bool HasAspect(const v1::GetEntityHistoryResponse& h, const std::string& name) {
+    for (const v1::EntityChange& c : h.changes()) {
+      for (const auto* aspects : {&c.before(), &c.after()}) {
+        for (const v1::Aspect& a : *aspects) {
+          if (a.name() == name) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  const int64_t publication_ = DateMicros(MakeDate(2017, 5, 1));  // 00:00 UTC
+  const Signer dmpc_ = NewSigner("dmpc-1", kRole);
+  v1::DecisionProposed deferred_, pending_, open_;
+  std::vector<v1::Event> log_;
+};
+
+TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
+  v1::GetDecisionRegisterResponse r = Register(publication_ - 1);
+  const v1::GetDecisionRegisterResponse whole = r;
+  WithholdUnpublished(publication_ - 1, &r);
+
+  ASSERT_EQ(r.decisions_size(), 3);
+  const v1::DecisionEntry& d = r.decisions(0);
+  EXPECT_TRUE(d.withheld());
+  EXPECT_EQ(d.reference(), "PCD 90");
+  EXPECT_EQ(d.status(), v1::DECISION_STATUS_APPROVED);
+  EXPECT_EQ(d.title(), "");
+  EXPECT_EQ(d.amounts_size(), 0);
+  EXPECT_EQ(d.originating_officer_declarations_size(), 0);
+  ASSERT_EQ(d.signatures_size(), 1);
+  EXPECT_EQ(d.signatures(0).holder(), "Sophie Linden");
+  EXPECT_FALSE(d.signatures(0).has_declaration());
+  // Pending: withheld too, though it adds nothing to the spend.
+  EXPECT_TRUE(r.decisions(1).withheld());
+  EXPECT_EQ(r.decisions(1).unsigned_roles_size(), 1);
+  EXPECT_FALSE(r.decisions(2).withheld());
+  EXPECT_EQ(r.decisions(2).title(), "PCD 92 title");
+  EXPECT_EQ(r.withheld(), 2);
+  EXPECT_EQ(r.approved(), whole.approved());
+  EXPECT_EQ(r.pending(), whole.pending());
+
+  // Only PCD 92's capital is left; PCD 90's revenue total, now nothing, is gone (the noted
+  // amount was never in it).
+  ASSERT_EQ(whole.approved_spend_size(), 2);
+  EXPECT_EQ(whole.approved_spend(0).pence(), 41000000);
+  ASSERT_EQ(r.approved_spend_size(), 1);
+  EXPECT_EQ(r.approved_spend(0).kind(), v1::AMOUNT_KIND_CAPITAL);
+  EXPECT_EQ(r.approved_spend(0).pence(), 1000000);
+}
+
+TEST_F(PublicationTest, FromItsDateADeferredDecisionIsWhole) {
+  v1::GetDecisionRegisterResponse r = Register(publication_);
+  const v1::GetDecisionRegisterResponse whole = r;
+  WithholdUnpublished(publication_, &r);
+  EXPECT_EQ(r.SerializeAsString(), whole.SerializeAsString());
+  EXPECT_EQ(r.decisions(0).part1_deferred_until().day(), 1);
+  EXPECT_EQ(r.decisions(0).title(), "PCD 90 title");
+}
+
+TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublished) {
+  v1::GetEntityHistoryResponse before = History(deferred_, publication_ - 1);
+  ASSERT_TRUE(HasAspect(before, kInterestsDeclaredAspect));
+  ASSERT_TRUE(HasAspect(before, kPart1DeferredAspect));
+  WithholdUnpublished(publication_ - 1, &before);
+  EXPECT_FALSE(HasAspect(before, kInterestsDeclaredAspect));
+  EXPECT_TRUE(HasAspect(before, "status"));
+  EXPECT_TRUE(HasAspect(before, kPart1DeferredAspect));
+
+  v1::GetEntityHistoryResponse after = History(deferred_, publication_);
+  WithholdUnpublished(publication_, &after);
+  EXPECT_TRUE(HasAspect(after, kInterestsDeclaredAspect));
+}
+
+TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
+  v1::GetEntityHistoryResponse h = History(open_, publication_ - 1);
+  const std::string whole = h.SerializeAsString();
+  WithholdUnpublished(publication_ - 1, &h);
+  EXPECT_EQ(h.SerializeAsString(), whole);
+  EXPECT_FALSE(Unpublished(v1::Date(), 0));
+  EXPECT_TRUE(Unpublished(MakeDate(2017, 5, 1), publication_ - 1));
+  EXPECT_FALSE(Unpublished(MakeDate(2017, 5, 1), publication_));
+}
+
+}  // namespace
+}  // namespace govledger::projections
