@@ -32,12 +32,16 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "govledger/v1/audit.grpc.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
+#include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/ledger.h"
 #include "ledger/stored_event.h"
+#include "ledger/tree_head.h"
 #include "projections/signature_audit.h"
 
 namespace govledger::cli {
@@ -167,6 +171,49 @@ grpc::Status RawRead(grpc::GenericStub& stub, const v1::ReadRequest& request, st
     wire->append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   return grpc::Status::OK;
+}
+
+// A tree head from a file `tree-head` wrote.
+absl::StatusOr<v1::TreeHead> ReadTreeHeadFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  v1::TreeHead head;
+  if (!pb::util::JsonStringToMessage(*text, &head).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " does not hold a tree head (the JSON `govledger tree-head` prints)"));
+  }
+  if (absl::Status s = VerifyTreeHead(head, ""); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  return head;
+}
+
+// The 32 bytes of an Ed25519 public key in a PEM file; "" for no file.
+absl::StatusOr<std::string> ReadPublicKeyFile(const std::string& path) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> pem = ReadWholeFile(path);
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(*pem);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--public-key ", path, " holds no Ed25519 public key (PEM)"));
+  }
+  return key;
+}
+
+// "tree head of 109 events, root 1f0c...e2a9, made 2026-12-01T04:41:58Z".
+std::string DescribeTreeHead(const v1::TreeHead& head) {
+  return absl::StrCat("tree head of ", head.size(), head.size() == 1 ? " event" : " events",
+                      ", root ", crypto::ToHex(head.root_hash()), ", made ",
+                      pb::util::TimeUtil::ToString(head.time()));
+}
+
+// What the signature check came to, one line: `public_key` is the key checked with, "" for none.
+std::string SignatureLine(const std::string& public_key) {
+  return public_key.empty()
+             ? "signature not checked: give --public-key with the ledger's tree head key\n"
+             : absl::StrCat("signed by the tree head key ", crypto::ToHex(public_key),
+                            ": verified\n");
 }
 
 // A Subscribe call whose events arrive as their stored bytes, as `export` reads pages, so that
@@ -390,7 +437,50 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger verify\n"
       "  govledger verify --file ledger.jsonl --head-hash 0090a036...");
 
-  for (CLI::App* sub : {append_, import_, export_, tail_, verify_}) {
+  tree_head_ = app.add_subcommand(
+      "tree-head", "The log's tree head (AuditService): its size, Merkle root and head hash, "
+                   "signed with the ledger's tree head key; save it to prove against later");
+  tree_head_->add_option("--public-key", public_key_file_,
+                         "Check the signature with this public key (PEM): the ledger's tree "
+                         "head key's, as `govledger keys generate` wrote it");
+  tree_head_->footer(
+      "Prints the tree head as one JSON object. Exit 4 when --public-key is given and the\n"
+      "signature does not verify (or there is none).\n\n"
+      "Example:\n"
+      "  govledger tree-head --public-key ledger.pub > tree-head-2026-12-01.json");
+  CLI::App* prove = app.add_subcommand(
+      "prove", "Check on this machine, from the server's proofs, that an event is in the log "
+               "of a tree head, or that the log extends an earlier tree head's");
+  prove->require_subcommand(1);
+  prove_event_ = prove->add_subcommand(
+      "event", "That the event at POSITION, as the server stores it, is in the log of the "
+               "tree head in --tree-head (AuditService.GetInclusionProof)");
+  prove_event_->add_option("POSITION", position_, "The event's position")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
+  prove_event_->add_option("--tree-head", tree_head_file_,
+                           "A tree head `tree-head` wrote (its log must hold POSITION)")
+      ->required();
+  prove_extends_ = prove->add_subcommand(
+      "extends", "That the log the server holds now (or the tree head in --tree-head) extends "
+                 "the log of the tree head in OLD: its first events unchanged "
+                 "(AuditService.GetConsistencyProof)");
+  prove_extends_->add_option("OLD", old_tree_head_file_, "An earlier tree head `tree-head` wrote")
+      ->required();
+  prove_extends_->add_option("--tree-head", tree_head_file_,
+                             "The later tree head (default: the server's now)");
+  for (CLI::App* sub : {prove_event_, prove_extends_}) {
+    sub->add_option("--public-key", public_key_file_,
+                    "Also check each tree head's signature with this public key (PEM)");
+  }
+  prove->footer(
+      "Exit 0: verified; 4: a signature or a proof does not verify, and the message says which.\n\n"
+      "Examples:\n"
+      "  govledger prove event 42 --tree-head tree-head-2026-12-01.json --public-key ledger.pub\n"
+      "  govledger prove extends tree-head-2026-12-01.json --public-key ledger.pub");
+
+  for (CLI::App* sub : {append_, import_, export_, tail_, verify_, tree_head_, prove_event_,
+                        prove_extends_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
   }
 }
@@ -401,6 +491,9 @@ std::optional<int> EventCommands::Run(const std::string& server) {
   if (export_->parsed()) return Export(server);
   if (tail_->parsed()) return Tail(server);
   if (verify_->parsed()) return verify_file_.empty() ? Verify(server) : VerifyFile();
+  if (tree_head_->parsed()) return TreeHead(server);
+  if (prove_event_->parsed()) return ProveEvent(server);
+  if (prove_extends_->parsed()) return ProveExtends(server);
   return std::nullopt;
 }
 
@@ -916,6 +1009,162 @@ int EventCommands::VerifyFile() {
   std::cout << "\nlast hash " << last_hex
             << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n"
             << SignatureSummary(signatures, "file");
+  return kExitOk;
+}
+
+int EventCommands::TreeHead(const std::string& server) {
+  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
+  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  auto stub = v1::AuditService::NewStub(Connect(server));
+  v1::TreeHead head;
+  auto context = NewContext();
+  if (grpc::Status s = stub->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &head);
+      !s.ok()) {
+    return FailCall(server, s);
+  }
+  if (!key->empty()) {
+    if (absl::Status s = VerifyTreeHead(head, *key); !s.ok()) {
+      return Fail(kExitChainBroken, absl::StrCat("the server's ", s.message()));
+    }
+  }
+  return PrintJson(head);
+}
+
+int EventCommands::ProveEvent(const std::string& server) {
+  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
+  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<v1::TreeHead> head = ReadTreeHeadFile(tree_head_file_);
+  if (!head.ok()) return Fail(kExitBadArgs, std::string(head.status().message()));
+  if (position_ > head->size()) {
+    return Fail(kExitBadArgs, absl::StrCat("position ", position_, " is not in the log of ",
+                                           tree_head_file_, ", which holds events 1 to ",
+                                           head->size()));
+  }
+  if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
+    return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));
+  }
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  // The event's stored bytes, and its predecessor's hash, which its own hash covers: a wrong
+  // predecessor gives a hash the tree does not hold, so it needs no trust.
+  grpc::GenericStub raw(channel);
+  v1::ReadRequest request;
+  request.set_from(position_ == 1 ? 1 : position_ - 1);
+  request.set_limit(position_ == 1 ? 1 : 2);
+  std::string wire;
+  if (grpc::Status s = RawRead(raw, request, &wire); !s.ok()) return FailCall(server, s);
+  absl::StatusOr<RawPage> page = ParseRawPage(wire);
+  if (!page.ok() || page->events.size() != request.limit()) {
+    return Fail(kExitRefused, absl::StrCat("the server gave no event at position ", position_));
+  }
+  crypto::Hash prev = crypto::kGenesisHash;
+  if (position_ > 1) {
+    const absl::string_view before = StoredEventHash(page->events.front());
+    if (before.size() != prev.size()) {
+      return Fail(kExitChainBroken,
+                  absl::StrCat("the event at position ", position_ - 1, " holds no hash"));
+    }
+    std::copy(before.begin(), before.end(), prev.begin());
+  }
+  const std::string& stored = page->events.back();
+  absl::StatusOr<crypto::Hash> hash = VerifyStoredEvent(position_, stored, prev);
+  if (!hash.ok()) {
+    return Fail(kExitChainBroken, absl::StrCat("the event at position ", position_,
+                                               " does not verify: ", hash.status().message()));
+  }
+  auto audit = v1::AuditService::NewStub(channel);
+  v1::GetInclusionProofRequest proof_request;
+  proof_request.set_position(position_);
+  proof_request.set_tree_size(head->size());
+  v1::GetInclusionProofResponse proof;
+  auto context = NewContext();
+  if (grpc::Status s = audit->GetInclusionProof(context.get(), proof_request, &proof); !s.ok()) {
+    return FailCall(server, s);
+  }
+  const std::vector<std::string> path(proof.hashes().begin(), proof.hashes().end());
+  if (!crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(crypto::AsBytes(*hash)),
+                                     position_ - 1, head->size(), path, head->root_hash())) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the event at position ", position_,
+                             " is not in the log of the ", DescribeTreeHead(*head),
+                             ": the server's audit path does not lead from the event's hash "
+                             "to that root (the event, or the log before it, changed)"));
+  }
+  absl::StatusOr<v1::Event> event = DecodeStoredEvent(position_, stored);
+  std::cout << "event " << position_;
+  if (event.ok()) {
+    std::cout << " (" << PrintableText(event->event_type()) << " on "
+              << PrintableText(event->stream_id()) << ", recorded "
+              << pb::util::TimeUtil::ToString(event->recorded_time()) << ")";
+  }
+  std::cout << ", hash " << crypto::ToHex(crypto::AsBytes(*hash)) << ", is in the log of the "
+            << DescribeTreeHead(*head) << ": verified by an audit path of " << path.size()
+            << (path.size() == 1 ? " hash\n" : " hashes\n")
+            << SignatureLine(*key);
+  return kExitOk;
+}
+
+int EventCommands::ProveExtends(const std::string& server) {
+  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
+  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<v1::TreeHead> old_head = ReadTreeHeadFile(old_tree_head_file_);
+  if (!old_head.ok()) return Fail(kExitBadArgs, std::string(old_head.status().message()));
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto audit = v1::AuditService::NewStub(channel);
+  v1::TreeHead new_head;
+  std::string new_name = "the server's tree head";
+  if (!tree_head_file_.empty()) {
+    absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(tree_head_file_);
+    if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
+    new_head = *std::move(read);
+    new_name = tree_head_file_;
+  } else {
+    auto context = NewContext();
+    if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &new_head);
+        !s.ok()) {
+      return FailCall(server, s);
+    }
+  }
+  for (const auto& [head, name] : {std::pair<const v1::TreeHead*, std::string>{
+                                       &*old_head, old_tree_head_file_},
+                                   {&new_head, new_name}}) {
+    if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
+      return Fail(kExitChainBroken, absl::StrCat(name, ": ", s.message()));
+    }
+  }
+  const uint64_t from = old_head->size(), to = new_head.size();
+  if (to < from) {
+    return Fail(kExitChainBroken,
+                absl::StrCat(new_name, " holds ", to, " events, fewer than the ", from, " of ",
+                             old_tree_head_file_, ": a log only grows"));
+  }
+  std::vector<std::string> path;
+  if (from > 0) {
+    v1::GetConsistencyProofRequest request;
+    request.set_from_size(from);
+    request.set_to_size(to);
+    v1::GetConsistencyProofResponse proof;
+    auto context = NewContext();
+    if (grpc::Status s = audit->GetConsistencyProof(context.get(), request, &proof); !s.ok()) {
+      return FailCall(server, s);
+    }
+    path.assign(proof.hashes().begin(), proof.hashes().end());
+  }
+  // Equal sizes need equal heads too (the roots are compared by the proof's check).
+  const bool heads_agree = from != to || old_head->head_hash() == new_head.head_hash();
+  if (!heads_agree || !crypto::VerifyMerkleConsistency(from, to, old_head->root_hash(),
+                                                     new_head.root_hash(), path)) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the log of ", new_name, " (", DescribeTreeHead(new_head),
+                             ") does not extend the log of ", old_tree_head_file_, " (",
+                             DescribeTreeHead(*old_head), "): some of its first ", from,
+                             " events have changed, or a tree head was altered"));
+  }
+  std::cout << "the log of " << new_name << " (" << DescribeTreeHead(new_head)
+            << ") extends the log of " << old_tree_head_file_ << " ("
+            << DescribeTreeHead(*old_head) << "): its first " << from
+            << " events are unchanged, verified by a consistency proof of " << path.size()
+            << (path.size() == 1 ? " hash\n" : " hashes\n")
+            << SignatureLine(*key);
   return kExitOk;
 }
 

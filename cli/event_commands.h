@@ -7,10 +7,15 @@
 //   govledger tail [--from P | -n N] [--limit N] [--json]
 //   govledger verify                                 walks the whole hash chain, re-verifies signatures
 //   govledger verify --file FILE [--head-hash HEX] [--allow-gaps]   checks an export, offline
+//   govledger tree-head [--public-key PEM]           the log's signed tree head, as JSON
+//   govledger prove event POSITION --tree-head FILE [--public-key PEM]
+//   govledger prove extends OLD_FILE [--tree-head NEW_FILE] [--public-key PEM]
+//       check, on this machine, an event against a tree head and a later log (or tree head)
+//       against an earlier tree head, from the server's proofs (AuditService)
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
-// the CLI (cli/client.h), plus 4 from `verify`: the chain or a signature does not verify. Not
-// thread-safe (one command per process).
+// the CLI (cli/client.h), plus 4 from `verify`, `tree-head` and `prove`: the chain, a signature
+// or a proof does not verify. Not thread-safe (one command per process).
 #ifndef GOVLEDGER_CLI_EVENT_COMMANDS_H_
 #define GOVLEDGER_CLI_EVENT_COMMANDS_H_
 
@@ -24,7 +29,7 @@
 namespace govledger::cli {
 
 // `verify` found an event that does not verify (its hash, or a decision signature it
-// carries), or a gap.
+// carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`) does not.
 inline constexpr int kExitChainBroken = 4;
 
 class EventCommands {
@@ -43,12 +48,18 @@ class EventCommands {
   int Tail(const std::string& server);
   int Verify(const std::string& server);
   int VerifyFile();
+  int TreeHead(const std::string& server);
+  int ProveEvent(const std::string& server);
+  int ProveExtends(const std::string& server);
 
   CLI::App* append_ = nullptr;
   CLI::App* import_ = nullptr;
   CLI::App* export_ = nullptr;
   CLI::App* tail_ = nullptr;
   CLI::App* verify_ = nullptr;
+  CLI::App* tree_head_ = nullptr;
+  CLI::App* prove_event_ = nullptr;
+  CLI::App* prove_extends_ = nullptr;
 
   // append
   std::string stream_, type_, payload_, id_, effective_, document_, file_, expect_ = "any";
@@ -65,6 +76,9 @@ class EventCommands {
   // verify --file
   std::string verify_file_, head_hash_;
   bool allow_gaps_ = false;
+  // tree-head, prove
+  std::string public_key_file_, tree_head_file_, old_tree_head_file_;
+  uint64_t position_ = 0;
 };
 
 }  // namespace govledger::cli

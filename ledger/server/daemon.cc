@@ -18,10 +18,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
+#include "ledger/server/audit_service.h"
 #include "ledger/server/async_calls.h"
 #include "ledger/server/health_service.h"
 #include "ledger/server/ledger_service.h"
@@ -50,13 +52,13 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
 
 // A private key every user of the machine may read is no longer private (PostgreSQL refuses
 // one the same way); its group may read it, for a key shared with a service group.
-absl::Status CheckKeyIsPrivate(const std::string& path) {
+absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path) {
   std::error_code ec;
   using std::filesystem::perms;
   const perms mode = std::filesystem::status(path, ec).permissions();
   if (!ec && (mode & perms::others_all) != perms::none) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the TLS private key file ", path,
+        absl::StrCat(what, " ", path,
                      " may be read by every user; restrict it (chmod o-rwx ", path, ")"));
   }
   return absl::OkStatus();
@@ -75,10 +77,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
   ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(options.tls_cert_file, "certificate"));
   ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(options.tls_key_file, "private key"));
-  RETURN_IF_ERROR(CheckKeyIsPrivate(options.tls_key_file));
+  RETURN_IF_ERROR(CheckKeyIsPrivate("the TLS private key file", options.tls_key_file));
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
+}
+
+// The 32-byte Ed25519 seed of the tree head key file (PEM, as `govledger keys generate`
+// writes it); "" when there is none.
+absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> pem = ReadWholeFile(path);
+  if (!pem.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the tree head key: ", pem.status().message()));
+  }
+  RETURN_IF_ERROR(CheckKeyIsPrivate("the tree head key file", path));
+  absl::StatusOr<std::string> seed = crypto::Ed25519PrivateKeyFromPem(*pem);
+  if (!seed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the tree head key file ", path, " holds no Ed25519 private key (make one with "
+        "`govledger keys generate`): ", seed.status().message()));
+  }
+  return seed;
 }
 
 }  // namespace
@@ -95,6 +116,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    ServerCredentials(options));
+  ASSIGN_OR_RETURN(std::string tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;
@@ -116,10 +138,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
       daemon->store_.get(), options.data_dir, clock, *daemon->access_,
       [d = daemon.get()] { return d->Stats(); });
+  daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
+      daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));
 
   daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
       v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
-      v1::AdminService::service_full_name()});
+      v1::AdminService::service_full_name(), v1::AuditService::service_full_name()});
   // gRPC's own health service would bring the callback API's threads (see async_calls.h).
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -128,6 +152,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.RegisterService(daemon->ledger_service_.get());
   builder.RegisterService(daemon->query_service_.get());
   builder.RegisterService(daemon->admin_service_.get());
+  builder.RegisterService(daemon->audit_service_.get());
   builder.RegisterService(daemon->health_service_.get());
   // The synchronous services' threads (gRPC's pool, pollers included) come from this quota.
   grpc::ResourceQuota threads("govledgerd-sync-threads");

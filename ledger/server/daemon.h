@@ -25,6 +25,7 @@ class ServerCompletionQueue;
 namespace govledger {
 
 class AdminServiceImpl;
+class AuditServiceImpl;
 class HealthServiceImpl;
 class LedgerServiceImpl;
 class QueryServiceImpl;
@@ -45,6 +46,10 @@ struct DaemonOptions {
   // plaintext. Default empty.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // The key the ledger signs its tree heads with (README, "Proofs and signed tree heads"): an
+  // Ed25519 private key, PEM, as `govledger keys generate` writes it; others may not read the
+  // file. Empty: tree heads are unsigned. Default empty.
+  std::string tree_head_key_file;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
   // Most threads serving the synchronous calls: health Check and Watch, server reflection and
@@ -131,6 +136,8 @@ class Daemon {
   std::unique_ptr<QueryServiceImpl> query_service_;
   // Online backups of store_ (checkpoints inside data_dir).
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  // Signed tree heads and proofs of the log (its Merkle tree's chunks in memory).
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   // grpc.health.v1.Health for the services above.
   std::unique_ptr<HealthServiceImpl> health_service_;
   std::unique_ptr<grpc::Server> server_;

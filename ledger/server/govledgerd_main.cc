@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", options.tls_key_file,
                  "The private key (PEM) of --tls-cert")
       ->check(CLI::ExistingFile);
+  app.add_option("--tree-head-key", options.tree_head_key_file,
+                 "Sign tree heads (AuditService) with this Ed25519 private key (PEM, from "
+                 "`govledger keys generate`; others may not read it); without it they are "
+                 "unsigned")
+      ->check(CLI::ExistingFile);
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "Seconds in-flight calls may take to finish at shutdown")
       ->capture_default_str()

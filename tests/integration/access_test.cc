@@ -264,6 +264,9 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
   CliRun status = Cli(as_viewer + "status --programme LPP");
   EXPECT_THAT(status.err, HasSubstr("LPP"));
   EXPECT_THAT(status.err, ::testing::Not(HasSubstr("PERMISSION_DENIED")));
+  CliRun tree_head = Cli(as_viewer + "tree-head");  // hashes only
+  EXPECT_EQ(tree_head.code, 0) << tree_head.err;
+  EXPECT_THAT(tree_head.out, HasSubstr("\"size\":\"1\""));
   CliRun tail = Cli(as_viewer + "tail");
   EXPECT_EQ(tail.code, 1);
   EXPECT_THAT(tail.err, AllOf(HasSubstr("PERMISSION_DENIED"), HasSubstr("Part 2")));

@@ -79,7 +79,7 @@ TEST_F(DiscoveryTest, HealthCheckServing) {
 TEST_F(DiscoveryTest, HealthCheckKnowsEachServiceByName) {
   std::string response;
   for (const char* service : {"govledger.v1.LedgerService", "govledger.v1.QueryService",
-                              "govledger.v1.AdminService"}) {
+                              "govledger.v1.AdminService", "govledger.v1.AuditService"}) {
     ASSERT_THAT(GenericUnaryCall(daemon_.NewChannel(), kHealthCheck,
                                  LengthDelimited(1, service), &response),
                 GrpcOk())

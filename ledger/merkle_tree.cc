@@ -1,0 +1,94 @@
+#include "ledger/merkle_tree.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/crypto/merkle.h"
+
+namespace govledger {
+
+MerkleTree::MerkleTree(EventStore* store, uint64_t chunk) : store_(store), chunk_(chunk) {}
+
+absl::StatusOr<std::vector<std::string>> MerkleTree::Leaves(uint64_t begin, uint64_t end) {
+  std::vector<std::string> out;
+  out.reserve(end - begin);
+  absl::Status bad;
+  RETURN_IF_ERROR(store_->ScanLog(begin + 1, /*forward=*/true,
+                                  [&](uint64_t position, absl::string_view stored) {
+    if (position != begin + 1 + out.size()) {
+      bad = absl::DataLossError(absl::StrCat("no event at position ", begin + 1 + out.size(),
+                                             " for the Merkle tree"));
+      return false;
+    }
+    const absl::string_view hash = StoredEventHash(stored);
+    if (hash.empty()) {
+      bad = absl::DataLossError(
+          absl::StrCat("the event at position ", position, " is too short to hold a hash"));
+      return false;
+    }
+    out.push_back(crypto::MerkleLeafHash(hash));
+    return out.size() < end - begin;
+  }));
+  RETURN_IF_ERROR(bad);
+  if (out.size() < end - begin) {
+    return absl::DataLossError(absl::StrCat("no event at position ", begin + 1 + out.size(),
+                                            " for the Merkle tree"));
+  }
+  return out;
+}
+
+absl::Status MerkleTree::Extend(uint64_t size) {
+  const uint64_t complete = size / chunk_;
+  while (chunk_roots_.size() < complete) {
+    const uint64_t begin = chunk_roots_.size() * chunk_;
+    // Up to 64 chunks per read: one scan, bounded memory.
+    const uint64_t end = std::min(complete, chunk_roots_.size() + 64) * chunk_;
+    ASSIGN_OR_RETURN(std::vector<std::string> leaves, Leaves(begin, end));
+    for (uint64_t at = 0; at < leaves.size(); at += chunk_) {
+      chunk_roots_.push_back(crypto::MerkleRootOfLeaves(std::vector<std::string>(
+          std::make_move_iterator(leaves.begin() + at),
+          std::make_move_iterator(leaves.begin() + at + chunk_))));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MerkleTree::RangeHash(uint64_t begin, uint64_t end) {
+  const uint64_t n = end - begin;
+  if (n == chunk_ && begin % chunk_ == 0) return chunk_roots_[begin / chunk_];
+  if (n > chunk_) {
+    // Split as the definition does; the left part is a power of 2 of at least a chunk, aligned.
+    uint64_t k = 1;
+    while (k * 2 < n) k *= 2;
+    ASSIGN_OR_RETURN(std::string left, RangeHash(begin, begin + k));
+    ASSIGN_OR_RETURN(std::string right, RangeHash(begin + k, end));
+    return crypto::MerkleNodeHash(left, right);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves, Leaves(begin, end));
+  return crypto::MerkleRootOfLeaves(leaves);
+}
+
+absl::StatusOr<std::string> MerkleTree::Root(uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Extend(size));
+  return crypto::MerkleRoot(size, [this](uint64_t b, uint64_t e) { return RangeHash(b, e); });
+}
+
+absl::StatusOr<std::vector<std::string>> MerkleTree::InclusionProof(uint64_t position,
+                                                                    uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Extend(size));
+  return crypto::MerkleInclusionProof(position - 1, size,
+                                      [this](uint64_t b, uint64_t e) { return RangeHash(b, e); });
+}
+
+absl::StatusOr<std::vector<std::string>> MerkleTree::ConsistencyProof(uint64_t from,
+                                                                      uint64_t to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Extend(to));
+  return crypto::MerkleConsistencyProof(from, to,
+                                        [this](uint64_t b, uint64_t e) { return RangeHash(b, e); });
+}
+
+}  // namespace govledger

@@ -1,0 +1,59 @@
+// MerkleTree: the Merkle tree (crypto/merkle.h) of a store's log, for checkpoints and proofs.
+//
+// It keeps in memory the root of every complete, aligned chunk of `chunk` leaves (events
+// 1..1024, 1025..2048, ... with the default): 32 bytes a chunk, 32 KB a million events. Each
+// call first extends them to the size asked for, reading the new events' hashes from the store
+// (the first call after a start reads the whole log's once: about a second a million events);
+// any subtree is then a combination of chunk roots and, below a chunk, of at most one chunk's
+// leaves read from the store. The leaves are the chain hashes the events were stored with,
+// which the ledger verified at start (ledger.h): the tree adds no trust of its own, only proofs
+// of logarithmic size.
+//
+// Thread-safe: calls are serialized.
+#ifndef GOVLEDGER_LEDGER_MERKLE_TREE_H_
+#define GOVLEDGER_LEDGER_MERKLE_TREE_H_
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ledger/store/event_store.h"
+
+namespace govledger {
+
+class MerkleTree {
+ public:
+  // REQUIRES: `store` outlives the tree; chunk is a power of 2.
+  explicit MerkleTree(EventStore* store, uint64_t chunk = 1024);
+
+  // Sizes are numbers of events from position 1; each REQUIRES the store to hold events 1 to
+  // the size (a published head, never a write not yet synced). DATA_LOSS naming the position
+  // when an event is missing.
+
+  // The root of the first `size` events (the empty tree's for 0).
+  absl::StatusOr<std::string> Root(uint64_t size);
+  // The audit path of the event at `position` in the tree of `size` events.
+  // REQUIRES: 1 <= position <= size.
+  absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t position, uint64_t size);
+  // The consistency proof from `from` events to `to`. REQUIRES: 1 <= from <= to.
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from, uint64_t to);
+
+ private:
+  // Adds the roots of the chunks complete within the first `size` events. REQUIRES: mu_ held.
+  absl::Status Extend(uint64_t size);
+  // The leaf hashes of events begin + 1 to end. REQUIRES: mu_ held.
+  absl::StatusOr<std::vector<std::string>> Leaves(uint64_t begin, uint64_t end);
+  // MTH(D[begin:end]) (crypto::RangeHash). REQUIRES: mu_ held; the chunks within `end` extended.
+  absl::StatusOr<std::string> RangeHash(uint64_t begin, uint64_t end);
+
+  EventStore* const store_;
+  const uint64_t chunk_;
+  std::mutex mu_;
+  std::vector<std::string> chunk_roots_;  // guarded by mu_
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_MERKLE_TREE_H_

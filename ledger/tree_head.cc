@@ -1,0 +1,76 @@
+#include "ledger/tree_head.h"
+
+#include "absl/strings/str_cat.h"
+#include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/sha256.h"
+
+namespace govledger {
+namespace {
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+}  // namespace
+
+std::string TreeHeadSignedText(const v1::TreeHead& c) {
+  return absl::StrCat(kTreeHeadFormat, "\n", c.size(), "\n", crypto::ToHex(c.root_hash()), "\n",
+                      crypto::ToHex(c.head_hash()), "\n", Micros(c.time()), "\n");
+}
+
+absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_hash,
+                                              absl::string_view head_hash, int64_t time_micros,
+                                              absl::string_view private_key) {
+  v1::TreeHead c;
+  c.set_format(kTreeHeadFormat);
+  c.set_size(size);
+  c.set_root_hash(std::string(root_hash));
+  c.set_head_hash(std::string(head_hash));
+  // Floor division: a time before 1970 keeps nanos in [0, 1e9).
+  int64_t seconds = time_micros / 1000000;
+  int64_t micros = time_micros % 1000000;
+  if (micros < 0) {
+    seconds -= 1;
+    micros += 1000000;
+  }
+  c.mutable_time()->set_seconds(seconds);
+  c.mutable_time()->set_nanos(static_cast<int32_t>(micros * 1000));
+  if (!private_key.empty()) {
+    absl::StatusOr<std::string> public_key = crypto::Ed25519PublicKey(private_key);
+    if (!public_key.ok()) return public_key.status();
+    absl::StatusOr<std::string> signature =
+        crypto::Ed25519Sign(private_key, TreeHeadSignedText(c));
+    if (!signature.ok()) return signature.status();
+    c.set_public_key(*public_key);
+    c.set_signature(*signature);
+  }
+  return c;
+}
+
+absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::string_view public_key) {
+  if (c.format() != kTreeHeadFormat) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the tree head's format is '", c.format(), "'; this version knows ", kTreeHeadFormat));
+  }
+  if (c.root_hash().size() != crypto::kHashSize || c.head_hash().size() != crypto::kHashSize) {
+    return absl::InvalidArgumentError("the tree head's root and head hashes must be 32 bytes");
+  }
+  if (public_key.empty()) return absl::OkStatus();
+  if (c.signature().empty()) {
+    return absl::FailedPreconditionError(
+        "the tree head is not signed (its ledger has no tree head key): it proves nothing "
+        "about who made it");
+  }
+  if (c.public_key() != public_key) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the tree head is signed by another key (", crypto::ToHex(c.public_key()),
+                     "), not the one given (", crypto::ToHex(public_key), ")"));
+  }
+  if (!crypto::Ed25519Verify(public_key, TreeHeadSignedText(c), c.signature())) {
+    return absl::FailedPreconditionError(
+        "the tree head's signature does not verify: it was changed after it was signed");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace govledger

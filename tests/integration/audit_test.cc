@@ -1,0 +1,278 @@
+// AuditService and the CLI's tree-head and prove (README, "Proofs and signed tree heads"): a
+// real govledgerd signs tree heads with its key; every event's audit path leads to the root;
+// a later log extends an earlier tree head; and a tampered tree head, a wrong key, a rewritten
+// log and every bad request are refused, naming what is wrong.
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "govledger/v1/audit.grpc.pb.h"
+#include "ledger/crypto/merkle.h"
+#include "ledger/crypto/sha256.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+#include "tests/integration/daemon_harness.h"
+#include "tests/testutil.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return context;
+}
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Cli("keys generate --out " + dir_.path() + "/ledger").code, 0);
+    ASSERT_EQ(Cli("keys generate --out " + dir_.path() + "/other").code, 0);
+    daemon_.set_extra_args({"--tree-head-key", dir_.path() + "/ledger.key"});
+    ASSERT_OK(daemon_.Start());
+    stub_ = daemon_.NewStub();
+    audit_ = v1::AuditService::NewStub(daemon_.NewChannel());
+  }
+
+  void AppendEvents(int n, const std::string& stream = "programme/LPP") {
+    for (int i = 0; i < n; ++i) {
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend({MakeEvent(stream, "p" + std::to_string(i))}),
+                         &response),
+                  GrpcOk());
+    }
+  }
+
+  CliRun Run(const std::string& args) {
+    return Cli(absl::StrCat("--server ", daemon_.address(), " ", args));
+  }
+
+  std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+
+  TempDir dir_;
+  DaemonHarness daemon_;
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
+};
+
+TEST_F(AuditTest, EveryEventsAuditPathLeadsToTheSignedRoot) {
+  AppendEvents(35);
+  v1::TreeHead head;
+  ASSERT_THAT(audit_->GetTreeHead(Context().get(), v1::GetTreeHeadRequest(), &head), GrpcOk());
+  EXPECT_EQ(head.format(), "govledger.tree-head.v1");
+  EXPECT_EQ(head.size(), 35u);
+  EXPECT_EQ(head.signature().size(), 64u);
+  v1::ReadRequest read;
+  read.set_from(1);
+  read.set_limit(100);
+  v1::ReadResponse page;
+  ASSERT_THAT(stub_->Read(Context().get(), read, &page), GrpcOk());
+  ASSERT_EQ(page.events_size(), 35);
+  EXPECT_EQ(head.head_hash(), page.events(34).hash());
+  for (const v1::Event& e : page.events()) {
+    SCOPED_TRACE(e.position());
+    v1::GetInclusionProofRequest request;
+    request.set_position(e.position());
+    request.set_tree_size(35);
+    v1::GetInclusionProofResponse proof;
+    ASSERT_THAT(audit_->GetInclusionProof(Context().get(), request, &proof), GrpcOk());
+    const std::vector<std::string> path(proof.hashes().begin(), proof.hashes().end());
+    EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(e.hash()), e.position() - 1,
+                                              35, path, head.root_hash()));
+    EXPECT_FALSE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(e.prev_hash()),
+                                               e.position() - 1, 35, path, head.root_hash()));
+  }
+  // tree_size 0 is the head; a consistency proof of every earlier size verifies.
+  for (uint64_t from = 1; from <= 35; ++from) {
+    v1::GetConsistencyProofRequest request;
+    request.set_from_size(from);
+    v1::GetConsistencyProofResponse proof;
+    ASSERT_THAT(audit_->GetConsistencyProof(Context().get(), request, &proof), GrpcOk());
+    EXPECT_EQ(proof.to_size(), 35u);
+    EXPECT_EQ(proof.to_root_hash(), head.root_hash());
+    const std::vector<std::string> path(proof.hashes().begin(), proof.hashes().end());
+    EXPECT_TRUE(crypto::VerifyMerkleConsistency(from, 35, proof.from_root_hash(),
+                                                head.root_hash(), path))
+        << from;
+  }
+}
+
+TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
+  AppendEvents(10);
+  CliRun saved = Run("tree-head --public-key " + Path("ledger.pub"));
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  WriteText(Path("old.json"), saved.out);
+  AppendEvents(25, "risk/LPP-R01");
+
+  CliRun event = Run(absl::StrCat("prove event 7 --tree-head ", Path("old.json"),
+                                  " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(event.code, 0) << event.err;
+  EXPECT_THAT(event.out, HasSubstr("event 7 (govledger.test.Happened on programme/LPP, recorded "));
+  EXPECT_THAT(event.out, HasSubstr("is in the log of the tree head of 10 events, root "));
+  EXPECT_THAT(event.out, HasSubstr(": verified by an audit path of 4 hashes\nsigned by the tree "
+                                   "head key "));
+  CliRun extends = Run(absl::StrCat("prove extends ", Path("old.json"), " --public-key ",
+                                    Path("ledger.pub")));
+  EXPECT_EQ(extends.code, 0) << extends.err;
+  EXPECT_THAT(extends.out, HasSubstr("(tree head of 35 events, root "));
+  EXPECT_THAT(extends.out, HasSubstr("its first 10 events are unchanged, verified by a "
+                                     "consistency proof of "));
+  // Without a key: verified, and it says the signature was not checked.
+  CliRun unchecked = Run("prove event 10 --tree-head " + Path("old.json"));
+  EXPECT_EQ(unchecked.code, 0) << unchecked.err;
+  EXPECT_THAT(unchecked.out, HasSubstr("signature not checked: give --public-key"));
+
+  // Another key: refused.
+  CliRun other = Run(absl::StrCat("prove extends ", Path("old.json"), " --public-key ",
+                                  Path("other.pub")));
+  EXPECT_EQ(other.code, 4);
+  EXPECT_THAT(other.err, HasSubstr("signed by another key"));
+  EXPECT_EQ(Run("tree-head --public-key " + Path("other.pub")).code, 4);
+
+  // A tree head changed after it was signed: its signature fails; unsigned checks, its root.
+  const std::string text = ReadText(Path("old.json"));
+  ASSERT_THAT(text, HasSubstr("\"size\":\"10\""));
+  WriteText(Path("shrunk.json"), absl::StrReplaceAll(text, {{"\"size\":\"10\"", "\"size\":\"9\""}}));
+  CliRun forged = Run(absl::StrCat("prove extends ", Path("shrunk.json"), " --public-key ",
+                                   Path("ledger.pub")));
+  EXPECT_EQ(forged.code, 4);
+  EXPECT_THAT(forged.err, HasSubstr("signature does not verify: it was changed after it was "
+                                    "signed"));
+  CliRun forged_root = Run("prove extends " + Path("shrunk.json"));
+  EXPECT_EQ(forged_root.code, 4);
+  EXPECT_THAT(forged_root.err, HasSubstr("does not extend the log of " + Path("shrunk.json")));
+  CliRun forged_event = Run("prove event 3 --tree-head " + Path("shrunk.json"));
+  EXPECT_EQ(forged_event.code, 4);
+  EXPECT_THAT(forged_event.err, HasSubstr("is not in the log of the tree head of 9 events"));
+
+  // Arguments it cannot use.
+  CliRun past = Run("prove event 11 --tree-head " + Path("old.json"));
+  EXPECT_EQ(past.code, 2);
+  EXPECT_THAT(past.err, HasSubstr("position 11 is not in the log of"));
+  WriteText(Path("junk.json"), "{\"events\": 3}");
+  CliRun junk = Run("prove extends " + Path("junk.json"));
+  EXPECT_EQ(junk.code, 2);
+  EXPECT_THAT(junk.err, HasSubstr("does not hold a tree head"));
+  CliRun missing = Run("prove extends " + Path("missing.json"));
+  EXPECT_EQ(missing.code, 2);
+  CliRun not_a_key = Run("tree-head --public-key " + Path("old.json"));
+  EXPECT_EQ(not_a_key.code, 2);
+  EXPECT_THAT(not_a_key.err, HasSubstr("holds no Ed25519 public key"));
+}
+
+TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
+  AppendEvents(5);
+  auto inclusion = [&](uint64_t position, uint64_t size) {
+    v1::GetInclusionProofRequest request;
+    request.set_position(position);
+    request.set_tree_size(size);
+    v1::GetInclusionProofResponse proof;
+    return audit_->GetInclusionProof(Context().get(), request, &proof);
+  };
+  auto consistency = [&](uint64_t from, uint64_t to) {
+    v1::GetConsistencyProofRequest request;
+    request.set_from_size(from);
+    request.set_to_size(to);
+    v1::GetConsistencyProofResponse proof;
+    return audit_->GetConsistencyProof(Context().get(), request, &proof);
+  };
+  EXPECT_THAT(inclusion(0, 5), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                            HasSubstr("position 0 is not in the tree: give 1 "
+                                                      "to its size, 5")));
+  EXPECT_THAT(inclusion(4, 3), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                            HasSubstr("position 4 is not in the tree")));
+  EXPECT_THAT(inclusion(1, 6), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                            HasSubstr("tree_size 6 is past the head (5)")));
+  EXPECT_THAT(consistency(0, 5), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                              HasSubstr("from_size 0 must be 1 to to_size (5)")));
+  EXPECT_THAT(consistency(4, 3), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                              HasSubstr("from_size 4 must be 1 to to_size (3)")));
+  EXPECT_THAT(consistency(1, 9), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                              HasSubstr("to_size 9 is past the head (5)")));
+  EXPECT_THAT(inclusion(5, 0), GrpcOk());
+  v1::GetHeadResponse head;
+  ASSERT_THAT(stub_->GetHead(Context().get(), v1::GetHeadRequest(), &head), GrpcOk());
+  EXPECT_EQ(head.position(), 5u);
+}
+
+// The ledger's operator replaces the database with a log whose early events differ, under the
+// same key: a tree head an auditor kept from before shows it.
+TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
+  AppendEvents(6);
+  CliRun saved = Run("tree-head");
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  WriteText(Path("kept.json"), saved.out);
+  daemon_.Stop();
+  std::filesystem::remove_all(daemon_.data_dir());
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  AppendEvents(3, "programme/LPP");
+  AppendEvents(9, "programme/OCP");
+  CliRun rewritten = Run(absl::StrCat("prove extends ", Path("kept.json"), " --public-key ",
+                                      Path("ledger.pub")));
+  EXPECT_EQ(rewritten.code, 4) << rewritten.out;
+  EXPECT_THAT(rewritten.err, HasSubstr("(tree head of 12 events, root "));
+  EXPECT_THAT(rewritten.err, HasSubstr("does not extend the log of " + Path("kept.json")));
+  EXPECT_THAT(rewritten.err, HasSubstr("some of its first 6 events have changed"));
+}
+
+void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
+  DaemonHarness daemon(args);
+  EXPECT_THAT(daemon.Start(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(says)));
+  EXPECT_FALSE(daemon.running());
+}
+
+TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
+  TempDir dir;
+  ASSERT_EQ(Cli("keys generate --out " + dir.path() + "/ledger").code, 0);
+  // A public key where the private one should be (a file only its owner may read).
+  WriteText(dir.path() + "/public.key", ReadText(dir.path() + "/ledger.pub"));
+  std::filesystem::permissions(dir.path() + "/public.key",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ExpectStartFails({"--tree-head-key", dir.path() + "/public.key"},
+                   "holds no Ed25519 private key (make one with `govledger keys generate`)");
+  std::filesystem::permissions(dir.path() + "/ledger.key", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tree-head-key", dir.path() + "/ledger.key"}, "chmod o-rwx");
+  ExpectStartFails({"--tree-head-key", dir.path() + "/none.key"}, "--tree-head-key");
+}
+
+TEST(AuditUnsignedTest, WithoutAKeyTreeHeadsAreUnsignedAndSaySo) {
+  TempDir dir;
+  ASSERT_EQ(Cli("keys generate --out " + dir.path() + "/ledger").code, 0);
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  const std::string server = absl::StrCat("--server ", daemon.address(), " ");
+  CliRun empty = Cli(server + "tree-head");
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_THAT(empty.out, HasSubstr("\"size\":\"0\""));
+  EXPECT_THAT(empty.out, HasSubstr("\"signature\":\"\""));
+  CliRun checked = Cli(server + "tree-head --public-key " + dir.path() + "/ledger.pub");
+  EXPECT_EQ(checked.code, 4);
+  EXPECT_THAT(checked.err, HasSubstr("is not signed"));
+  // An empty log's tree head is extended by every later log.
+  WriteText(dir.path() + "/empty.json", empty.out);
+  CliRun extends = Cli(server + "prove extends " + dir.path() + "/empty.json");
+  EXPECT_EQ(extends.code, 0) << extends.err;
+  EXPECT_THAT(extends.out, HasSubstr("its first 0 events are unchanged"));
+}
+
+}  // namespace
+}  // namespace govledger::testing

@@ -1,0 +1,101 @@
+// MerkleTree (ledger/merkle_tree.h): the tree of a store's log, from chunk roots kept in memory
+// and leaves read from the store, gives the definition's roots and proofs at every size, as the
+// log grows, and names a missing event.
+#include "ledger/merkle_tree.h"
+
+#include <string>
+#include <vector>
+
+#include "ledger/crypto/merkle.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/store/memory_event_store.h"
+#include "tests/testutil.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class MerkleTreeTest : public ::testing::Test {
+ protected:
+  // Appends events whose stored bytes end with distinct 32-byte hashes, up to `size`.
+  void GrowTo(uint64_t size) {
+    std::vector<EventWrite> writes;
+    for (uint64_t p = hashes_.size() + 1; p <= size; ++p) {
+      const crypto::Hash h = crypto::Sha256("event", std::to_string(p));
+      hashes_.emplace_back(crypto::AsBytes(h));
+      EventWrite w;
+      w.position = p;
+      w.stream_id = "s";
+      w.stream_version = p;
+      w.event_id[0] = static_cast<uint8_t>(p);
+      w.event_id[1] = static_cast<uint8_t>(p >> 8);
+      w.stored_bytes = "record" + std::string("\x7a\x20", 2) + hashes_.back();
+      writes.push_back(std::move(w));
+    }
+    ASSERT_TRUE(store_.Write(writes, ChainPoint{size, crypto::Sha256(hashes_.back())}).ok());
+  }
+
+  crypto::RangeHash Naive() const {
+    return [this](uint64_t begin, uint64_t end) -> absl::StatusOr<std::string> {
+      std::vector<std::string> leaves;
+      for (uint64_t i = begin; i < end; ++i) leaves.push_back(crypto::MerkleLeafHash(hashes_[i]));
+      return crypto::MerkleRootOfLeaves(leaves);
+    };
+  }
+
+  MemoryEventStore store_;
+  std::vector<std::string> hashes_;
+};
+
+TEST_F(MerkleTreeTest, RootsAndProofsAreTheDefinitionsAsTheLogGrows) {
+  MerkleTree tree(&store_, /*chunk=*/4);
+  for (uint64_t size = 1; size <= 37; ++size) {
+    GrowTo(size);
+    SCOPED_TRACE(size);
+    absl::StatusOr<std::string> root = tree.Root(size);
+    ASSERT_TRUE(root.ok()) << root.status();
+    EXPECT_EQ(*root, *Naive()(0, size));
+    for (uint64_t position = 1; position <= size; ++position) {
+      absl::StatusOr<std::vector<std::string>> proof = tree.InclusionProof(position, size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_EQ(*proof, *crypto::MerkleInclusionProof(position - 1, size, Naive()));
+      EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(hashes_[position - 1]),
+                                                position - 1, size, *proof, *root));
+    }
+    for (uint64_t from = 1; from <= size; ++from) {
+      absl::StatusOr<std::vector<std::string>> proof = tree.ConsistencyProof(from, size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_EQ(*proof, *crypto::MerkleConsistencyProof(from, size, Naive()));
+    }
+  }
+  // Earlier sizes still answer after the tree has grown past them.
+  EXPECT_EQ(*tree.Root(5), *Naive()(0, 5));
+  EXPECT_EQ(*tree.Root(0), crypto::MerkleEmptyRoot());
+}
+
+TEST_F(MerkleTreeTest, TheDefaultChunkGivesTheSameRoots) {
+  GrowTo(2500);
+  MerkleTree tree(&store_);
+  for (uint64_t size : {1u, 1023u, 1024u, 1025u, 2048u, 2049u, 2500u}) {
+    EXPECT_EQ(*tree.Root(size), *Naive()(0, size)) << size;
+  }
+  const std::vector<std::string> proof = *tree.InclusionProof(1500, 2500);
+  EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(hashes_[1499]), 1499, 2500,
+                                            proof, *tree.Root(2500)));
+}
+
+TEST_F(MerkleTreeTest, AnEventTheStoreDoesNotHoldIsDataLoss) {
+  GrowTo(6);
+  MerkleTree tree(&store_, /*chunk=*/4);
+  EXPECT_THAT(tree.Root(9).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no event at position 7")));
+  EXPECT_THAT(tree.InclusionProof(2, 10).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 7")));
+  // What it holds still answers.
+  EXPECT_EQ(*tree.Root(6), *Naive()(0, 6));
+}
+
+}  // namespace
+}  // namespace govledger
