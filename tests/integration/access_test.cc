@@ -106,6 +106,20 @@ class AccessTest : public ::testing::Test {
     return stub_->GetHead(context.get(), v1::GetHeadRequest(), response);
   }
 
+  // Makes `tokens` the tokens file's, reloads it (SIGHUP), and waits until `fresh` is accepted.
+  void ReloadTokens(const std::vector<Token>& tokens, const Token& fresh) {
+    std::string file;
+    for (const Token& t : tokens) absl::StrAppend(&file, t.line, "\n");
+    WriteFile(tokens_file_, file);
+    ASSERT_EQ(kill(daemon_.pid(), SIGHUP), 0);
+    v1::GetHeadResponse head;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!GetHeadAs(fresh.secret, &head).ok() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_THAT(GetHeadAs(fresh.secret, &head), GrpcOk());
+  }
+
   TempDir dir_;
   std::string tokens_file_;
   Token writer_, reader_, admin_;
@@ -209,14 +223,7 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
 // carry decisions' confidential Part 2.
 TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
   const Token viewer = MakeToken("viewer", "Police and Crime Panel");
-  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", viewer.line, "\n"));
-  ASSERT_EQ(kill(daemon_.pid(), SIGHUP), 0);
-  v1::GetHeadResponse head;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!GetHeadAs(viewer.secret, &head).ok() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_THAT(GetHeadAs(viewer.secret, &head), GrpcOk());
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, viewer}, viewer));
   v1::AppendResponse appended;
   ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
 
@@ -276,14 +283,7 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
 // and signatories, and none of its content, until then; a reader sees it whole.
 TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   const Token viewer = MakeToken("viewer", "Police and Crime Panel");
-  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", reader_.line, "\n", viewer.line, "\n"));
-  ASSERT_EQ(kill(daemon_.pid(), SIGHUP), 0);
-  v1::GetHeadResponse head;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!GetHeadAs(viewer.secret, &head).ok() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_THAT(GetHeadAs(viewer.secret, &head), GrpcOk());
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, viewer}, viewer));
 
   using gov::Amount;
   using gov::Decision;
