@@ -13,6 +13,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -428,6 +429,12 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   verify_->add_flag("--allow-gaps", allow_gaps_,
                     "With --file: the file may skip positions (an export of one stream); events "
                     "across a gap are checked on their own");
+  verify_->add_option("--tree-head", tree_head_file_,
+                      "With --file: a tree head `tree-head` wrote; the export's first events (from "
+                      "position 1) must give its Merkle root")
+      ->excludes("--allow-gaps");
+  verify_->add_option("--public-key", public_key_file_,
+                      "With --tree-head: also check its signature with this public key (PEM)");
   verify_->footer(
       "Reads every event's stored bytes and checks its hash and its link to the one before on\n"
       "this machine; exit 4 names the first position that does not verify. With --file, the\n"
@@ -435,7 +442,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "against the one before.\n\n"
       "Examples:\n"
       "  govledger verify\n"
-      "  govledger verify --file ledger.jsonl --head-hash 0090a036...");
+      "  govledger verify --file ledger.jsonl --head-hash 0090a036...\n"
+      "  govledger verify --file ledger.jsonl --tree-head tree-head.json --public-key ledger.pub");
 
   tree_head_ = app.add_subcommand(
       "tree-head", "The log's tree head (AuditService): its size, Merkle root and head hash, "
@@ -820,6 +828,10 @@ int EventCommands::Tail(const std::string& server) {
 }
 
 int EventCommands::Verify(const std::string& server) {
+  if (!tree_head_file_.empty() || !public_key_file_.empty()) {
+    return Fail(kExitBadArgs, "verify: --tree-head and --public-key go with --file; to check the "
+                              "server's log against a tree head, use `prove extends`");
+  }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
   v1::GetHeadResponse head;
@@ -898,6 +910,23 @@ int EventCommands::VerifyFile() {
        head_hash_.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
     return Fail(kExitBadArgs, "--head-hash must be a SHA-256 in hex (64 digits), as `govledger "
                               "head` prints it");
+  }
+  if (tree_head_file_.empty() && !public_key_file_.empty()) {
+    return Fail(kExitBadArgs, "verify: --public-key checks a --tree-head; give both");
+  }
+  absl::StatusOr<std::string> public_key = ReadPublicKeyFile(public_key_file_);
+  if (!public_key.ok()) return Fail(kExitBadArgs, std::string(public_key.status().message()));
+  // The tree head the export's first events must give the root of, and their leaves so far.
+  std::optional<v1::TreeHead> tree_head;
+  std::vector<std::string> leaves;
+  bool root_checked = false;
+  if (!tree_head_file_.empty()) {
+    absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(tree_head_file_);
+    if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
+    if (absl::Status s = VerifyTreeHead(*read, *public_key); !s.ok()) {
+      return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));
+    }
+    tree_head = *std::move(read);
   }
   std::ifstream file;
   if (verify_file_ != "-") {
@@ -984,12 +1013,33 @@ int EventCommands::VerifyFile() {
     if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
       return broken(audited.message());
     }
+    if (tree_head && position <= tree_head->size()) {
+      if (position != leaves.size() + 1) {
+        return Fail(kExitBadArgs, absl::StrCat("--tree-head needs the export from position 1; ",
+                                               name, " starts at position ", position));
+      }
+      leaves.push_back(crypto::MerkleLeafHash(crypto::AsBytes(hash)));
+      if (position == tree_head->size()) {
+        if (crypto::MerkleRootOfLeaves(leaves) != tree_head->root_hash()) {
+          return Fail(kExitChainBroken,
+                      absl::StrCat("the export does not verify: its events 1 to ", position,
+                                   " do not give the Merkle root of ", tree_head_file_, " (",
+                                   DescribeTreeHead(*tree_head), ")"));
+        }
+        leaves = {};
+        root_checked = true;
+      }
+    }
     if (events == 0) first = position;
     last = position;
     last_hash = hash;
     ++events;
   }
   if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
+  if (tree_head && !root_checked && tree_head->size() > 0) {
+    return Fail(kExitBadArgs, absl::StrCat(name, " ends at position ", last, ", before the ",
+                                           tree_head->size(), " events of ", tree_head_file_));
+  }
   const std::string last_hex = crypto::ToHex(crypto::AsBytes(last_hash));
   if (!head_hash_.empty() && absl::AsciiStrToLower(head_hash_) != last_hex) {
     return Fail(kExitChainBroken,
@@ -1007,8 +1057,13 @@ int EventCommands::VerifyFile() {
               << " in the positions, across which events were checked on their own";
   }
   std::cout << "\nlast hash " << last_hex
-            << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n"
-            << SignatureSummary(signatures, "file");
+            << (head_hash_.empty() ? "" : " (the --head-hash given)") << "\n";
+  if (tree_head) {
+    std::cout << "events 1 to " << tree_head->size() << " give the Merkle root of "
+              << tree_head_file_ << " (" << DescribeTreeHead(*tree_head) << ")\n"
+              << SignatureLine(*public_key);
+  }
+  std::cout << SignatureSummary(signatures, "file");
   return kExitOk;
 }
 

@@ -162,6 +162,31 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
   EXPECT_EQ(forged_event.code, 4);
   EXPECT_THAT(forged_event.err, HasSubstr("is not in the log of the tree head of 9 events"));
 
+  // An export checked offline against the tree head: its first 10 events give the root.
+  ASSERT_EQ(Run("export --out " + Path("export.jsonl")).code, 0);
+  CliRun offline = Cli(absl::StrCat("verify --file ", Path("export.jsonl"), " --tree-head ",
+                                    Path("old.json"), " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(offline.code, 0) << offline.err;
+  EXPECT_THAT(offline.out, HasSubstr("events 1 to 10 give the Merkle root of " + Path("old.json") +
+                                     " (tree head of 10 events, root "));
+  CliRun offline_forged = Cli(absl::StrCat("verify --file ", Path("export.jsonl"), " --tree-head ",
+                                           Path("shrunk.json")));
+  EXPECT_EQ(offline_forged.code, 4);
+  EXPECT_THAT(offline_forged.err, HasSubstr("its events 1 to 9 do not give the Merkle root of"));
+  ASSERT_EQ(Run("export --from 2 --out " + Path("tail.jsonl")).code, 0);
+  CliRun from_two = Cli(absl::StrCat("verify --file ", Path("tail.jsonl"), " --tree-head ",
+                                     Path("old.json")));
+  EXPECT_EQ(from_two.code, 2);
+  EXPECT_THAT(from_two.err, HasSubstr("--tree-head needs the export from position 1"));
+  ASSERT_EQ(Run("export --to 5 --out " + Path("short.jsonl")).code, 0);
+  CliRun short_file = Cli(absl::StrCat("verify --file ", Path("short.jsonl"), " --tree-head ",
+                                       Path("old.json")));
+  EXPECT_EQ(short_file.code, 2);
+  EXPECT_THAT(short_file.err, HasSubstr("ends at position 5, before the 10 events of"));
+  CliRun online = Run("verify --tree-head " + Path("old.json"));
+  EXPECT_EQ(online.code, 2);
+  EXPECT_THAT(online.err, HasSubstr("use `prove extends`"));
+
   // Arguments it cannot use.
   CliRun past = Run("prove event 11 --tree-head " + Path("old.json"));
   EXPECT_EQ(past.code, 2);
@@ -231,6 +256,12 @@ TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
   EXPECT_THAT(rewritten.err, HasSubstr("(tree head of 12 events, root "));
   EXPECT_THAT(rewritten.err, HasSubstr("does not extend the log of " + Path("kept.json")));
   EXPECT_THAT(rewritten.err, HasSubstr("some of its first 6 events have changed"));
+  // Its export, though every event chains to the one before, does not give the kept root.
+  ASSERT_EQ(Run("export --out " + Path("rewritten.jsonl")).code, 0);
+  CliRun offline = Cli(absl::StrCat("verify --file ", Path("rewritten.jsonl"), " --tree-head ",
+                                    Path("kept.json"), " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(offline.code, 4);
+  EXPECT_THAT(offline.err, HasSubstr("its events 1 to 6 do not give the Merkle root of"));
 }
 
 void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
