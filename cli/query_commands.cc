@@ -361,6 +361,21 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
     absl::StrAppend(&out, "\n", d.organisation_id(), " ", d.reference(), ":\n");
     for (const std::string& line : notes) absl::StrAppend(&out, "  ", line, "\n");
   }
+  if (r.possible_splits_size() > 0) {
+    Table splits({"RULE", "THRESHOLD", "ROLE", "PROGRAMME", "DECISIONS", "TOTAL", "PROPOSED"});
+    splits.AlignRight(1);
+    splits.AlignRight(5);
+    for (const v1::PossibleSplit& split : r.possible_splits()) {
+      splits.AddRow({absl::StrCat(split.organisation_id(), " ", split.rule_id()),
+                     projections::FormatPence(split.threshold_pence()), split.role(),
+                     split.programme_id(), absl::StrJoin(split.references(), ", "),
+                     projections::FormatPence(split.total_pence()), SplitPeriodText(split)});
+    }
+    absl::StrAppend(&out, "\nPossible splits (decisions each under a delegation threshold and "
+                          "not needing its role, proposed within ", r.split_window_days(),
+                          " days of one another, that together reach it):\n",
+                    splits.Render(colour));
+  }
   if (r.approved_spend_size() > 0) {
     Table spend({"FUNDING SOURCE", "KIND", "APPROVED"});
     spend.AlignRight(2);
@@ -523,6 +538,11 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   }
   decisions_->add_option("--organisation", organisation_,
                          "Only the decisions of this organisation, e.g. MOPAC");
+  decisions_->add_option("--split-window", split_window_days_,
+                         "Possible splits: decisions proposed within this many days of the one "
+                         "before count together (default 90)")
+      ->type_name("DAYS")
+      ->check(CLI::Range(1, 3660));
   history_->add_option("ENTITY", entity_, "The entity's stream, e.g. risk/LPP-R03")->required();
   for (CLI::App* sub : {compare_, report_}) {
     sub->add_option("--since-position", since_position_, "The earlier point: a log position")
@@ -639,6 +659,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::GetDecisionRegisterRequest request;
     request.set_organisation_id(organisation_);
     request.set_programme_id(programme_);
+    request.set_split_window_days(split_window_days_);
     *request.mutable_as_at() = to->as_at;
     v1::GetDecisionRegisterResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetDecisionRegister, request, &response);

@@ -62,6 +62,14 @@ std::string DecisionTitleText(const v1::DecisionEntry& decision) {
                       " (Part 1 deferred)");
 }
 
+std::string SplitPeriodText(const v1::PossibleSplit& split) {
+  const std::string first =
+      projections::FormatMicros(projections::ToMicros(split.first_proposed())).substr(0, 10);
+  const std::string last =
+      projections::FormatMicros(projections::ToMicros(split.last_proposed())).substr(0, 10);
+  return first == last ? first : absl::StrCat(first, " to ", last);
+}
+
 std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
   std::vector<std::string> out;
   auto statement = [&out](absl::string_view kind, const v1::OfficerStatement& s) {

@@ -36,6 +36,9 @@ std::string DecisionAmountText(const v1::DecisionEntry& decision);
 // A decision's title; for one withheld from the caller, "withheld until 2027-01-04 (Part 1
 // deferred)".
 std::string DecisionTitleText(const v1::DecisionEntry& decision);
+// When a possible split's decisions were proposed: "2016-10-03 to 2016-11-20" (one date when
+// the same day).
+std::string SplitPeriodText(const v1::PossibleSplit& split);
 // What a decision's row cannot hold, one line each: the officers' statements on its form, the
 // signatories' declarations of interests, and the deferral of Part 1's publication. Empty when
 // it has none of these.

@@ -408,6 +408,17 @@ std::string ReportMarkdown(const ReportInputs& in) {
                       ":\n\n");
       for (const std::string& line : notes) absl::StrAppend(&out, "- ", MarkdownText(line), "\n");
     }
+    for (const v1::PossibleSplit& split : now.decisions.possible_splits()) {
+      absl::StrAppend(
+          &out, "\n",
+          MarkdownText(absl::StrCat(
+              "Possible split of ", split.organisation_id(), " ", split.rule_id(), " (",
+              projections::FormatPence(split.threshold_pence()), " and above needs ",
+              split.role(), "): ", absl::StrJoin(split.references(), ", "), ", ",
+              projections::FormatPence(split.total_pence()), " together, proposed ",
+              SplitPeriodText(split), ", none needing that role.")),
+          "\n");
+    }
   }
 
   // Every difference.

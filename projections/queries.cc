@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include <functional>
 #include <numeric>
@@ -820,6 +821,78 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   return out;
 }
 
+namespace {
+
+// The default window of PossibleSplit, and the longest.
+constexpr int32_t kDefaultSplitWindowDays = 90;
+constexpr int32_t kMaxSplitWindowDays = 3660;
+
+// Appends to `out` the PossibleSplits of `rules` (by organisation, each in force at the cut)
+// among the decisions of `s` (those of `programme` only, when it is not empty), chained by
+// `window_micros`.
+void FindPossibleSplits(
+    const GovernanceState& s,
+    const std::map<std::string, std::vector<const v1::DelegationRuleSet*>>& rules,
+    const std::string& organisation, const std::string& programme, int64_t window_micros,
+    v1::GetDecisionRegisterResponse* out) {
+  struct Candidate {
+    int64_t proposed_micros;
+    std::string reference;
+    int64_t counted;
+    bool operator<(const Candidate& o) const {
+      return std::tie(proposed_micros, reference) < std::tie(o.proposed_micros, o.reference);
+    }
+  };
+  for (const auto& [org, org_rules] : rules) {
+    if (!organisation.empty() && org != organisation) continue;
+    for (const v1::DelegationRuleSet* rule : org_rules) {
+      std::map<std::string, std::vector<Candidate>> by_programme;
+      for (const auto& [stream, d] : s.decisions()) {
+        const v1::DecisionProposed& p = d.proposed;
+        if (p.organisation_id() != org || p.programme_id().empty() ||
+            (!programme.empty() && p.programme_id() != programme) ||
+            d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
+          continue;
+        }
+        const auto& roles = p.required_signatory_roles();
+        if (std::find(roles.begin(), roles.end(), rule->role()) != roles.end()) continue;
+        const int64_t counted = CountedPence(p, *rule);
+        if (counted <= 0 || counted >= rule->threshold_pence()) continue;
+        by_programme[p.programme_id()].push_back({d.proposed_micros, p.reference(), counted});
+      }
+      for (auto& [programme_id, candidates] : by_programme) {
+        std::sort(candidates.begin(), candidates.end());
+        // Runs in which each was proposed within the window of the one before.
+        size_t start = 0;
+        for (size_t end = 1; end <= candidates.size(); ++end) {
+          if (end < candidates.size() && candidates[end].proposed_micros -
+                                                 candidates[end - 1].proposed_micros <=
+                                             window_micros) {
+            continue;
+          }
+          int64_t total = 0;
+          for (size_t i = start; i < end; ++i) total = AddPence(total, candidates[i].counted);
+          if (end - start >= 2 && total >= rule->threshold_pence()) {
+            v1::PossibleSplit* split = out->add_possible_splits();
+            split->set_organisation_id(org);
+            split->set_rule_id(rule->rule_id());
+            split->set_role(rule->role());
+            split->set_threshold_pence(rule->threshold_pence());
+            split->set_programme_id(programme_id);
+            for (size_t i = start; i < end; ++i) split->add_references(candidates[i].reference);
+            split->set_total_pence(total);
+            SetMicros(candidates[start].proposed_micros, split->mutable_first_proposed());
+            SetMicros(candidates[end - 1].proposed_micros, split->mutable_last_proposed());
+          }
+          start = end;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 static absl::StatusOr<v1::GetDecisionRegisterResponse>
 QueryDecisionRegisterImpl(Folder& folder,
                           const v1::GetDecisionRegisterRequest& request) {
@@ -831,6 +904,15 @@ QueryDecisionRegisterImpl(Folder& folder,
         "of an "
         "organisation, of a programme, or of both");
   }
+  if (request.split_window_days() < 0 ||
+      request.split_window_days() > kMaxSplitWindowDays) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split_window_days ", request.split_window_days(), " must be 1 to ",
+        kMaxSplitWindowDays, " (0: ", kDefaultSplitWindowDays, ")"));
+  }
+  const int32_t window_days = request.split_window_days() == 0
+                                  ? kDefaultSplitWindowDays
+                                  : request.split_window_days();
   absl::StatusOr<std::unique_ptr<Folded>> f =
       folder.Fold(request.as_at(), Scope{Scope::kDecisions, p});
   if (!f.ok()) return f.status();
@@ -933,6 +1015,8 @@ QueryDecisionRegisterImpl(Folder& folder,
     t->set_kind(static_cast<v1::AmountKind>(key.second));
     t->set_pence(pence);
   }
+  out.set_split_window_days(window_days);
+  FindPossibleSplits(s, rules, org, p, int64_t{window_days} * 86400 * 1000000, &out);
   return out;
 }
 

@@ -479,6 +479,36 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                               "from then)\n")));
 }
 
+TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({Ev(Delegation("LPF", "CC-250K", 25000000, "Chief Constable"))}),
+                     &response),
+              GrpcOk());
+  for (const char* reference : {"LPB 20", "LPB 21"}) {
+    v1::DecisionProposed d = Decision("LPF", reference, {"Director of Finance"},
+                                      {Amount(v1::AMOUNT_KIND_CAPITAL, 15000000, "Reserve")});
+    d.set_programme_id("LPP");
+    ASSERT_THAT(Append(*stub_, MakeAppend({Ev(d)}), &response), GrpcOk());
+  }
+  CliRun table = Run("decisions --organisation LPF");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("Possible splits (decisions each under a delegation threshold "
+                                   "and not needing its role, proposed within 90 days of one "
+                                   "another, that together reach it):\n"));
+  EXPECT_THAT(table.out, HasSubstr("LPF CC-250K  £250,000.00  Chief Constable  LPP        LPB 20, "
+                                   "LPB 21  £300,000.00  "));
+  CliRun report = Run(absl::StrCat("report --programme LPP --since-position ", kHead));
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out, HasSubstr("Possible split of LPF CC-250K (£250,000.00 and above needs "
+                                    "Chief Constable): LPB 20, LPB 21, £300,000.00 together, "
+                                    "proposed "));
+  CliRun bad = Run("decisions --organisation LPF --split-window 0");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--split-window"));
+}
+
 TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"history risk/LPP-R01 --week 3", "--week needs --programme"},

@@ -1,0 +1,160 @@
+// PossibleSplit (projections/queries.h, GetDecisionRegister): decisions each under a delegation
+// threshold, not needing its role, of one organisation and programme and proposed within the
+// window of one another, that together reach it; and everything that keeps a decision out.
+#include <string>
+#include <vector>
+
+#include "projections/as_at.h"
+#include "projections/publication.h"
+#include "projections/queries.h"
+#include "tests/governance_events.h"
+#include "tests/testutil.h"
+
+namespace govledger::projections {
+namespace {
+
+using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kDmpc[] = "Deputy Mayor for Policing and Crime";
+constexpr char kDirector[] = "Director of Strategy";
+constexpr int64_t kDay = int64_t{86400} * 1000000;
+
+class PossibleSplitTest : public ::testing::Test {
+ protected:
+  PossibleSplitTest() {
+    Add(Ev(Organisation("MOPAC")), 0);
+    Add(Ev(Programme("SLP", "MOPAC")), 0);
+    Add(Ev(Programme("OCP", "MOPAC")), 0);
+    Add(Ev(Delegation("MOPAC", "DMPC-500K", 50000000, kDmpc)), 0);
+  }
+
+  void Add(v1::Event e, int64_t day) {
+    e.set_position(log_.size() + 1);
+    SetMicros(start_ + day * kDay, e.mutable_recorded_time());
+    *e.mutable_effective_time() = e.recorded_time();
+    log_.push_back(std::move(e));
+  }
+
+  // A decision of `pence` capital for `programme`, needing `role`, proposed on `day`.
+  v1::DecisionProposed Propose(const std::string& reference, int64_t pence, int64_t day,
+                               const std::string& programme = "SLP",
+                               const std::string& role = kDirector) {
+    v1::DecisionProposed d =
+        Decision("MOPAC", reference, {role}, {Amount(v1::AMOUNT_KIND_CAPITAL, pence, "Reserve")});
+    d.set_programme_id(programme);
+    Add(Ev(d), day);
+    return d;
+  }
+
+  absl::StatusOr<v1::GetDecisionRegisterResponse> Register(int32_t window_days = 0) const {
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id("MOPAC");
+    request.set_split_window_days(window_days);
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    request.mutable_as_at()->set_position(log_.size());
+    return QueryDecisionRegister(log_, start_ + 400 * kDay, request);
+  }
+
+  static std::vector<std::string> References(const v1::PossibleSplit& split) {
+    return {split.references().begin(), split.references().end()};
+  }
+
+  const int64_t start_ = DateMicros(MakeDate(2016, 10, 3));
+  std::vector<v1::Event> log_;
+};
+
+TEST_F(PossibleSplitTest, TwoDecisionsUnderTheThresholdThatReachItTogetherAreFlagged) {
+  Propose("PCD 80", 30000000, 1);
+  Propose("PCD 81", 25000000, 31);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->split_window_days(), 90);
+  ASSERT_EQ(r->possible_splits_size(), 1);
+  const v1::PossibleSplit& split = r->possible_splits(0);
+  EXPECT_EQ(split.organisation_id(), "MOPAC");
+  EXPECT_EQ(split.rule_id(), "DMPC-500K");
+  EXPECT_EQ(split.role(), kDmpc);
+  EXPECT_EQ(split.threshold_pence(), 50000000);
+  EXPECT_EQ(split.programme_id(), "SLP");
+  EXPECT_THAT(References(split), ElementsAre("PCD 80", "PCD 81"));
+  EXPECT_EQ(split.total_pence(), 55000000);
+  EXPECT_EQ(ToMicros(split.first_proposed()), start_ + kDay);
+  EXPECT_EQ(ToMicros(split.last_proposed()), start_ + 31 * kDay);
+  // A window shorter than the 30 days between them: none.
+  r = Register(29);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->possible_splits_size(), 0);
+  EXPECT_EQ(r->split_window_days(), 29);
+}
+
+TEST_F(PossibleSplitTest, ARunChainsEachDecisionToTheOneBefore) {
+  Propose("PCD 80", 20000000, 0);
+  Propose("PCD 81", 20000000, 80);
+  Propose("PCD 82", 20000000, 160);  // 160 days after the first, 80 after the one before
+  Propose("PCD 83", 20000000, 300);  // alone: 140 days later
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->possible_splits_size(), 1);
+  EXPECT_THAT(References(r->possible_splits(0)), ElementsAre("PCD 80", "PCD 81", "PCD 82"));
+  EXPECT_EQ(r->possible_splits(0).total_pence(), 60000000);
+}
+
+TEST_F(PossibleSplitTest, WhatKeepsADecisionOutOfASplit) {
+  Propose("PCD 80", 30000000, 1);
+  Propose("PCD 81", 50000000, 2);                        // reaches the threshold itself
+  Propose("PCD 82", 30000000, 3, "SLP", kDmpc);          // needs the rule's role
+  Propose("PCD 83", 30000000, 4, "OCP");                 // another programme
+  const v1::DecisionProposed rejected = Propose("PCD 84", 30000000, 5);
+  v1::DecisionRejected no;
+  no.set_organisation_id("MOPAC");
+  no.set_reference("PCD 84");
+  no.set_reason("not affordable");
+  Add(Ev(no), 6);
+  v1::DecisionProposed noted = Decision(
+      "MOPAC", "PCD 85", {kDirector},
+      {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Reserve", /*noted_only=*/true)});
+  noted.set_programme_id("SLP");
+  Add(Ev(noted), 7);                                      // noted amounts are not counted
+  v1::DecisionProposed none = Decision("MOPAC", "PCD 86", {kDirector},
+                                       {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Reserve")});
+  Add(Ev(none), 8);                                       // no programme
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->possible_splits_size(), 0) << r->DebugString();
+  // One more under it in the same programme makes PCD 80 part of a split.
+  Propose("PCD 87", 20000000, 9);
+  r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->possible_splits_size(), 1);
+  EXPECT_THAT(References(r->possible_splits(0)), ElementsAre("PCD 80", "PCD 87"));
+}
+
+TEST_F(PossibleSplitTest, AViewerDoesNotSeeASplitNamingAWithheldDecision) {
+  Propose("PCD 80", 30000000, 1);
+  v1::DecisionProposed deferred = Decision(
+      "MOPAC", "PCD 81", {kDirector}, {Amount(v1::AMOUNT_KIND_CAPITAL, 25000000, "Reserve")});
+  deferred.set_programme_id("SLP");
+  *deferred.mutable_part1_deferred_until() = MakeDate(2199, 1, 1);
+  Add(Ev(deferred), 2);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->possible_splits_size(), 1);
+  WithholdUnpublished(start_ + 400 * kDay, &*r);
+  EXPECT_EQ(r->withheld(), 1);
+  EXPECT_EQ(r->possible_splits_size(), 0);
+}
+
+TEST_F(PossibleSplitTest, AWindowOutOfRangeIsRefused) {
+  EXPECT_THAT(Register(-1).status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("split_window_days -1 must be 1 to 3660 "
+                                                        "(0: 90)")));
+  EXPECT_THAT(Register(3661).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("3661")));
+  EXPECT_TRUE(Register(3660).ok());
+}
+
+}  // namespace
+}  // namespace govledger::projections
