@@ -8,6 +8,9 @@
 #   GOVLEDGER_DATA_DIR  database directory, created if missing (default /var/lib/govledger)
 #   GOVLEDGER_LISTEN    gRPC address (default 127.0.0.1:50051)
 #   GOVLEDGER_DEMO      1 (default) loads the demo ledger; 0 starts govledgerd without it
+#   GOVLEDGER_TREE_HEAD_KEY  the key pair tree heads are signed with, as a prefix: PREFIX.key and
+#                       PREFIX.pub, made by `govledger keys generate` if missing (default: the
+#                       data directory's path followed by -tree-head); 0: unsigned tree heads
 # Further arguments go to govledgerd (see build/ledger/govledgerd --help); run.sh passes
 # --data-dir, --listen and --port-file itself. With --tokens, set GOVLEDGER_TOKEN to a writer's
 # token (the demo then records that token's actor); with TLS, GOVLEDGER_TLS_CA (README, "Access
@@ -28,6 +31,19 @@ bash "$root/deploy/build.sh" govledgerd govledger
 govledgerd="$root/build/ledger/govledgerd"
 govledger="$root/build/cli/govledger"
 
+# The tree head key (README, "Proofs and signed tree heads"), beside the data directory and not
+# in it: a backup of the database does not carry the key.
+tree_head="${GOVLEDGER_TREE_HEAD_KEY:-${data_dir%/}-tree-head}"
+tree_head_args=()
+if [ "$tree_head" != 0 ]; then
+  if [ ! -e "$tree_head.key" ]; then
+    mkdir -p "$(dirname "$tree_head")"
+    "$govledger" keys generate --out "$tree_head" >/dev/null
+    echo "run.sh: made the tree head key $tree_head.key (public key $tree_head.pub)"
+  fi
+  tree_head_args=(--tree-head-key "$tree_head.key")
+fi
+
 run_dir="$(mktemp -d)"
 daemon_pid=""
 stopping=0
@@ -38,7 +54,8 @@ stop_daemon() {
 trap stop_daemon INT TERM
 trap 'rm -rf "$run_dir"' EXIT
 
-"$govledgerd" --data-dir "$data_dir" --listen "$listen" --port-file "$run_dir/port" "$@" &
+"$govledgerd" --data-dir "$data_dir" --listen "$listen" --port-file "$run_dir/port" \
+  "${tree_head_args[@]}" "$@" &
 daemon_pid=$!
 
 # Wait until it serves (it writes the port file then), or report how it ended.
@@ -86,6 +103,13 @@ The demo ledger (deploy/demo/README.md) reconstructs the five seed papers. Try:
   $cli decisions --organisation WWA --json
   $cli history risk/LPP-R03
   $cli verify
+EOF
+fi
+if [ "$tree_head" != 0 ] && [ "$stopping" = 0 ]; then
+  cat <<EOF
+Tree heads are signed with $tree_head.key; keep one and prove against it later:
+  $cli tree-head --public-key $tree_head.pub > tree-head.json
+  $cli prove extends tree-head.json --public-key $tree_head.pub
 EOF
 fi
 
