@@ -1,5 +1,8 @@
 #include "ledger/server/audit_service.h"
 
+#include <pthread.h>
+
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +43,44 @@ AuditServiceImpl::AuditServiceImpl(const Ledger* ledger, const Clock* clock,
       tree_head_key_(std::move(tree_head_key)),
       tree_(&ledger->store()) {}
 
+AuditServiceImpl::~AuditServiceImpl() { Stop(); }
+
+absl::StatusOr<v1::TreeHead> AuditServiceImpl::CurrentTreeHead() {
+  const ChainPoint head = ledger_->Head();
+  absl::StatusOr<std::string> root = tree_.Root(head.position);
+  if (!root.ok()) return root.status();
+  return MakeTreeHead(head.position, *root, crypto::AsBytes(head.hash), clock_->NowMicros(),
+                      tree_head_key_);
+}
+
+void AuditServiceImpl::StartPublishing(
+    int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish) {
+  publisher_ = std::thread([this, seconds, publish = std::move(publish)] {
+    pthread_setname_np(pthread_self(), "tree-heads");
+    uint64_t published = 0;  // the size of the last tree head published
+    bool last = false;
+    while (!last) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        last = stop_cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return stopping_; });
+      }
+      if (ledger_->Head().position == published) continue;
+      absl::StatusOr<v1::TreeHead> tree_head = CurrentTreeHead();
+      if (tree_head.ok()) published = tree_head->size();
+      publish(std::move(tree_head));
+    }
+  });
+}
+
+void AuditServiceImpl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (publisher_.joinable()) publisher_.join();
+}
+
 grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
                                              const v1::GetTreeHeadRequest* /*request*/,
                                              v1::TreeHead* response) {
@@ -47,11 +88,7 @@ grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
       !admitted.ok()) {
     return ToGrpcStatus(admitted.status());
   }
-  const ChainPoint head = ledger_->Head();
-  absl::StatusOr<std::string> root = tree_.Root(head.position);
-  if (!root.ok()) return ToGrpcStatus(root.status());
-  absl::StatusOr<v1::TreeHead> tree_head = MakeTreeHead(
-      head.position, *root, crypto::AsBytes(head.hash), clock_->NowMicros(), tree_head_key_);
+  absl::StatusOr<v1::TreeHead> tree_head = CurrentTreeHead();
   if (!tree_head.ok()) return ToGrpcStatus(tree_head.status());
   *response = std::move(*tree_head);
   return grpc::Status::OK;

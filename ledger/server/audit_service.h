@@ -8,7 +8,11 @@
 #ifndef GOVLEDGER_LEDGER_SERVER_AUDIT_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_AUDIT_SERVICE_H_
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "govledger/v1/audit.grpc.pb.h"
 #include "ledger/common/clock.h"
@@ -24,6 +28,20 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   // REQUIRES: `ledger`, `clock` and `access` outlive the service's calls.
   AuditServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    std::string tree_head_key);
+  ~AuditServiceImpl() override;  // Stop()s
+
+  // The tree head at the published head, signed when there is a key.
+  absl::StatusOr<v1::TreeHead> CurrentTreeHead();
+
+  // Publishes tree heads without being asked: every `seconds`, if the head has moved since the
+  // last one, a thread passes the current tree head to `publish` (govledgerd writes it to its
+  // log as JSON); at Stop, one more for the head then. An error is passed on as the tree head's
+  // absence. REQUIRES: called at most once, before Stop.
+  void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
+
+  // Ends the publishing thread (after its last tree head) and waits for it. Call before the
+  // ledger is destroyed. Idempotent.
+  void Stop();
 
   grpc::Status GetTreeHead(grpc::ServerContext* context, const v1::GetTreeHeadRequest* request,
                              v1::TreeHead* response) override;
@@ -43,6 +61,10 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   const AccessControl& access_;
   const std::string tree_head_key_;
   MerkleTree tree_;
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread publisher_;
 };
 
 }  // namespace govledger

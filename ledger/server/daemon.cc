@@ -140,6 +140,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
       [d = daemon.get()] { return d->Stats(); });
   daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));
+  if (options.tree_head_seconds > 0 && options.on_tree_head) {
+    daemon->audit_service_->StartPublishing(options.tree_head_seconds, options.on_tree_head);
+  }
 
   daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
       v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
@@ -197,9 +200,10 @@ void Daemon::Shutdown() {
                       std::chrono::seconds(options_.shutdown_grace_seconds));
     server_->Wait();
   }
-  // Both read the ledger.
+  // They read the ledger.
   if (ledger_service_ != nullptr) ledger_service_->Stop();
   if (query_service_ != nullptr) query_service_->Stop();
+  if (audit_service_ != nullptr) audit_service_->Stop();  // publishes the last tree head
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
   if (calls_ != nullptr) {
     // Every call has finished now; the thread deletes the last of them and returns.

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "govledger/v1/admin.pb.h"
+#include "govledger/v1/audit.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/server/access_control.h"
@@ -50,6 +51,12 @@ struct DaemonOptions {
   // Ed25519 private key, PEM, as `govledger keys generate` writes it; others may not read the
   // file. Empty: tree heads are unsigned. Default empty.
   std::string tree_head_key_file;
+  // Publish a tree head every this many seconds when the log has grown (and one at shutdown),
+  // through on_tree_head; 0: only when asked (AuditService). Default 0.
+  int tree_head_seconds = 0;
+  // Told each tree head published, or why there is none (an error reading the log). Default
+  // none.
+  std::function<void(absl::StatusOr<v1::TreeHead>)> on_tree_head;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
   // Most threads serving the synchronous calls: health Check and Watch, server reflection and

@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/json_util.h"
 #include "ledger/server/daemon.h"
 
 int main(int argc, char** argv) {
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
                  "`govledger keys generate`; others may not read it); without it they are "
                  "unsigned")
       ->check(CLI::ExistingFile);
+  app.add_option("--tree-head-seconds", options.tree_head_seconds,
+                 "Write a tree head to the log (stderr, one JSON line) every this many seconds "
+                 "when the ledger has grown, and one at shutdown; 0: only when asked")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "Seconds in-flight calls may take to finish at shutdown")
       ->capture_default_str()
@@ -103,6 +109,15 @@ int main(int argc, char** argv) {
   };
   options.on_query_index_ready = [](const std::string& what) {
     std::cerr << "govledgerd: " << what << std::endl;
+  };
+  options.on_tree_head = [](absl::StatusOr<govledger::v1::TreeHead> tree_head) {
+    std::string json;
+    if (tree_head.ok() &&
+        google::protobuf::util::MessageToJsonString(*tree_head, &json).ok()) {
+      std::cerr << "govledgerd: tree head " << json << std::endl;
+    } else {
+      std::cerr << "govledgerd: no tree head: " << tree_head.status() << std::endl;
+    }
   };
 
   // Signals are taken by sigwait below, so block them before any thread starts.

@@ -8,13 +8,19 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
 #include "govledger/v1/audit.grpc.pb.h"
+#include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/tree_head.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 #include "tests/integration/daemon_harness.h"
@@ -283,6 +289,58 @@ TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
                                std::filesystem::perm_options::add);
   ExpectStartFails({"--tree-head-key", dir.path() + "/ledger.key"}, "chmod o-rwx");
   ExpectStartFails({"--tree-head-key", dir.path() + "/none.key"}, "--tree-head-key");
+}
+
+// The tree heads govledgerd writes to its log (--tree-head-seconds), one JSON line each.
+std::vector<v1::TreeHead> PublishedTreeHeads(const std::string& stderr_text) {
+  std::vector<v1::TreeHead> out;
+  for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "govledgerd: tree head ")) continue;
+    v1::TreeHead head;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &head).ok())
+        << line;
+    out.push_back(head);
+  }
+  return out;
+}
+
+TEST_F(AuditTest, TheDaemonPublishesATreeHeadWhenTheLogHasGrownAndAtShutdown) {
+  daemon_.Stop();
+  daemon_.set_extra_args(
+      {"--tree-head-key", Path("ledger.key"), "--tree-head-seconds", "1"});
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  AppendEvents(4);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (PublishedTreeHeads(daemon_.Stderr()).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::vector<v1::TreeHead> heads = PublishedTreeHeads(daemon_.Stderr());
+  ASSERT_FALSE(heads.empty()) << daemon_.Stderr();
+  const v1::TreeHead first = heads.back();
+  EXPECT_EQ(first.size(), 4u);
+  absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(ReadText(Path("ledger.pub")));
+  ASSERT_OK(key);
+  EXPECT_OK(VerifyTreeHead(first, *key));
+  // Nothing appended: no new tree head.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(PublishedTreeHeads(daemon_.Stderr()).size(), heads.size());
+
+  // A published tree head is one to prove against, like one asked for.
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(first, &json).ok());
+  WriteText(Path("published.json"), json);
+  AppendEvents(3);
+  CliRun extends = Run(absl::StrCat("prove extends ", Path("published.json"), " --public-key ",
+                                    Path("ledger.pub")));
+  EXPECT_EQ(extends.code, 0) << extends.err;
+  // At shutdown, one for the head then.
+  ASSERT_TRUE(daemon_.Stop().Success());
+  heads = PublishedTreeHeads(daemon_.Stderr());
+  ASSERT_FALSE(heads.empty());
+  EXPECT_EQ(heads.back().size(), 7u);
+  EXPECT_OK(VerifyTreeHead(heads.back(), *key));
 }
 
 TEST(AuditUnsignedTest, WithoutAKeyTreeHeadsAreUnsignedAndSaySo) {
