@@ -1,10 +1,13 @@
 #include "ledger/merkle_tree.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
+#include "govledger/v1/snapshot.pb.h"
 #include "ledger/crypto/merkle.h"
+#include "ledger/crypto/sha256.h"
 
 namespace govledger {
 
@@ -38,7 +41,53 @@ absl::StatusOr<std::vector<std::string>> MerkleTree::Leaves(uint64_t begin, uint
   return out;
 }
 
+void MerkleTree::Load() {
+  loaded_ = true;
+  absl::StatusOr<std::optional<std::string>> bytes = store_->GetProjection(kProjectionKey);
+  if (!bytes.ok() || !bytes->has_value()) return;
+  internal::MerkleChunksSnapshot saved;
+  if (!saved.ParseFromString(**bytes) || saved.chunk_size() != chunk_ ||
+      saved.position() % chunk_ != 0 || saved.roots().size() % crypto::kHashSize != 0 ||
+      saved.roots().size() / crypto::kHashSize != saved.position() / chunk_ ||
+      saved.position() == 0) {
+    return;
+  }
+  // The log still holds, at the last position the roots cover, the event they were made from
+  // (the chain, verified at start, then vouches for every event before it).
+  absl::StatusOr<std::optional<std::string>> stored = store_->Get(saved.position());
+  if (!stored.ok() || !stored->has_value() || StoredEventHash(**stored) != saved.hash()) return;
+  for (size_t at = 0; at < saved.roots().size(); at += crypto::kHashSize) {
+    chunk_roots_.push_back(saved.roots().substr(at, crypto::kHashSize));
+  }
+  saved_chunks_ = chunk_roots_.size();
+}
+
+absl::Status MerkleTree::SaveLocked(bool sync) {
+  if (chunk_roots_.size() == saved_chunks_) return absl::OkStatus();
+  internal::MerkleChunksSnapshot saved;
+  saved.set_chunk_size(chunk_);
+  saved.set_position(chunk_roots_.size() * chunk_);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(saved.position()));
+  if (!stored.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("no event at position ", saved.position(), " for the Merkle tree"));
+  }
+  saved.set_hash(std::string(StoredEventHash(*stored)));
+  std::string* roots = saved.mutable_roots();
+  roots->reserve(chunk_roots_.size() * crypto::kHashSize);
+  for (const std::string& root : chunk_roots_) roots->append(root);
+  RETURN_IF_ERROR(store_->PutProjection(kProjectionKey, saved.SerializeAsString(), sync));
+  saved_chunks_ = chunk_roots_.size();
+  return absl::OkStatus();
+}
+
+absl::Status MerkleTree::Save(bool sync) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SaveLocked(sync);
+}
+
 absl::Status MerkleTree::Extend(uint64_t size) {
+  if (!loaded_) Load();
   const uint64_t complete = size / chunk_;
   while (chunk_roots_.size() < complete) {
     const uint64_t begin = chunk_roots_.size() * chunk_;
@@ -50,6 +99,10 @@ absl::Status MerkleTree::Extend(uint64_t size) {
           std::make_move_iterator(leaves.begin() + at),
           std::make_move_iterator(leaves.begin() + at + chunk_))));
     }
+  }
+  if (chunk_roots_.size() >= saved_chunks_ + 1024) {
+    // A failure only costs the next start a longer read.
+    SaveLocked(/*sync=*/false).IgnoreError();
   }
   return absl::OkStatus();
 }

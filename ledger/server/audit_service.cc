@@ -75,10 +75,13 @@ void AuditServiceImpl::StartPublishing(
 void AuditServiceImpl::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   stop_cv_.notify_all();
   if (publisher_.joinable()) publisher_.join();
+  // A failure costs the next start a read of the log's hashes.
+  tree_.Save(/*sync=*/true).IgnoreError();
 }
 
 grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,

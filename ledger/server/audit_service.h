@@ -39,8 +39,8 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   // absence. REQUIRES: called at most once, before Stop.
   void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
 
-  // Ends the publishing thread (after its last tree head) and waits for it. Call before the
-  // ledger is destroyed. Idempotent.
+  // Ends the publishing thread (after its last tree head) and waits for it, then saves the
+  // tree's chunk roots (synced). Call before the ledger is destroyed. Idempotent.
   void Stop();
 
   grpc::Status GetTreeHead(grpc::ServerContext* context, const v1::GetTreeHeadRequest* request,

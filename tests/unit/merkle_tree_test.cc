@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "govledger/v1/snapshot.pb.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/memory_event_store.h"
@@ -84,6 +85,47 @@ TEST_F(MerkleTreeTest, TheDefaultChunkGivesTheSameRoots) {
   const std::vector<std::string> proof = *tree.InclusionProof(1500, 2500);
   EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(hashes_[1499]), 1499, 2500,
                                             proof, *tree.Root(2500)));
+}
+
+TEST_F(MerkleTreeTest, SavedChunkRootsAreLoadedWhenTheyMatchTheLog) {
+  GrowTo(41);
+  {
+    MerkleTree tree(&store_, /*chunk=*/4);
+    ASSERT_TRUE(tree.Root(41).ok());
+    ASSERT_TRUE(tree.Save(/*sync=*/true).ok());
+  }
+  absl::StatusOr<std::optional<std::string>> bytes =
+      store_.GetProjection(MerkleTree::kProjectionKey);
+  ASSERT_TRUE(bytes.ok() && bytes->has_value());
+  internal::MerkleChunksSnapshot saved;
+  ASSERT_TRUE(saved.ParseFromString(**bytes));
+  EXPECT_EQ(saved.chunk_size(), 4u);
+  EXPECT_EQ(saved.position(), 40u);
+  EXPECT_EQ(saved.hash(), hashes_[39]);
+  EXPECT_EQ(saved.roots().size(), 10u * 32);
+
+  // A tree loads them: proven by roots altered behind its back, which it then uses.
+  internal::MerkleChunksSnapshot altered = saved;
+  (*altered.mutable_roots())[0] ^= 1;
+  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, altered.SerializeAsString(), true)
+                  .ok());
+  EXPECT_NE(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
+  // Roots saved for another log (the hash at their position differs), or another chunk size,
+  // are not used: the tree reads the log.
+  altered.set_hash(hashes_[38]);
+  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, altered.SerializeAsString(), true)
+                  .ok());
+  EXPECT_EQ(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
+  EXPECT_EQ(*MerkleTree(&store_, 8).Root(41), *Naive()(0, 41));
+  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, "not a snapshot", true).ok());
+  EXPECT_EQ(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
+  // The good ones again: loaded, then extended as the log grows.
+  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, saved.SerializeAsString(), true)
+                  .ok());
+  MerkleTree loaded(&store_, 4);
+  EXPECT_EQ(*loaded.Root(41), *Naive()(0, 41));
+  GrowTo(50);
+  EXPECT_EQ(*loaded.Root(50), *Naive()(0, 50));
 }
 
 TEST_F(MerkleTreeTest, AnEventTheStoreDoesNotHoldIsDataLoss) {
