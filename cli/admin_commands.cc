@@ -26,6 +26,11 @@ int FailLocal(const absl::Status& status) {
               std::string(status.message()));
 }
 
+// "1 append", "2 appends".
+std::string Counted(uint64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
 void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
   std::cout << "position " << manifest.head_position() << "\nevents   "
             << manifest.event_count() << "\nhash     " << manifest.head_hash()
@@ -134,9 +139,10 @@ int AdminCommands::Stats(const std::string& server) {
             << absl::StrFormat(" (up %.0f s)\n", s.uptime_seconds())
             << "head           position " << s.head_position() << ", hash "
             << crypto::ToHex(s.head_hash()) << "\n"
-            << "since start    " << s.events_appended() << " events appended; "
-            << s.appends_accepted() << " appends accepted, " << s.appends_refused()
-            << " refused; " << s.syncs() << " syncs"
+            << "since start    " << Counted(s.events_appended(), "event", "events")
+            << " appended; " << Counted(s.appends_accepted(), "append", "appends")
+            << " accepted, " << s.appends_refused() << " refused; "
+            << Counted(s.syncs(), "sync", "syncs")
             << absl::StrFormat(" (%.1f events a sync)\n", per_sync)
             << "subscriptions  " << s.subscriptions_open() << " open\n"
             << "data directory " << s.data_dir_bytes() << " bytes\n"

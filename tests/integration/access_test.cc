@@ -264,7 +264,7 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
   EXPECT_EQ(cli_head.code, 0) << cli_head.err;
   CliRun stats = Cli(as_viewer + "admin stats");
   EXPECT_EQ(stats.code, 0) << stats.err;
-  EXPECT_THAT(stats.out, HasSubstr("1 appends accepted"));
+  EXPECT_THAT(stats.out, HasSubstr("1 append accepted"));
   CliRun no_token = Cli(absl::StrCat("--server ", daemon_.address(), " admin stats"));
   EXPECT_EQ(no_token.code, 1);
   EXPECT_THAT(no_token.err, HasSubstr("UNAUTHENTICATED"));
