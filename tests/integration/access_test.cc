@@ -582,14 +582,6 @@ TEST(AccessTokenCommandTest, RefusesAnIllegalActorOrRole) {
   EXPECT_THAT(run.err, HasSubstr("owner"));
 }
 
-// Starting a daemon with `args` fails, saying `says`, and creates no database.
-void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
-  DaemonHarness daemon(args);
-  EXPECT_THAT(daemon.Start(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(says)));
-  EXPECT_FALSE(daemon.running());
-  EXPECT_FALSE(std::filesystem::exists(daemon.data_dir() + "/CURRENT"));
-}
-
 TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   TempDir dir;
   const std::string path = dir.path() + "/tokens";

@@ -270,12 +270,6 @@ TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
   EXPECT_THAT(offline.err, HasSubstr("its events 1 to 6 do not give the Merkle root of"));
 }
 
-void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
-  DaemonHarness daemon(args);
-  EXPECT_THAT(daemon.Start(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(says)));
-  EXPECT_FALSE(daemon.running());
-}
-
 TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
   TempDir dir;
   ASSERT_EQ(Cli("keys generate --out " + dir.path() + "/ledger").code, 0);

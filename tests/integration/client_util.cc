@@ -2,6 +2,8 @@
 
 #include <grpcpp/client_context.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
@@ -135,6 +137,15 @@ std::string RecomputeHash(const v1::Event& event) {
     return ::testing::AssertionFailure() << "head hash is not the hash of the last event";
   }
   return ::testing::AssertionSuccess();
+}
+
+void ExpectStartFails(const std::vector<std::string>& args, const std::string& says) {
+  DaemonHarness daemon(args);
+  absl::Status started = daemon.Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kFailedPrecondition) << started;
+  EXPECT_THAT(std::string(started.message()), ::testing::HasSubstr(says));
+  EXPECT_FALSE(daemon.running());
+  EXPECT_FALSE(std::filesystem::exists(daemon.data_dir() + "/CURRENT"));
 }
 
 void DaemonTest::SetUp() {

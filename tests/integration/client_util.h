@@ -85,6 +85,10 @@ std::string RecomputeHash(const v1::Event& event);
 ::testing::AssertionResult ChainVerifies(const std::vector<v1::Event>& events,
                                          const v1::GetHeadResponse& head);
 
+// Starting a daemon with `args` fails (FAILED_PRECONDITION), saying `says`, and creates no
+// database.
+void ExpectStartFails(const std::vector<std::string>& args, const std::string& says);
+
 // A running daemon on a fresh data directory, with a stub, for each test.
 class DaemonTest : public ::testing::Test {
  protected:
