@@ -191,7 +191,7 @@ std::string PointJson(const ReportPoint& p) {
     by_rating.Add(rag == v1::RAG_UNSPECIFIED ? "UNRATED" : RagText(rag),
                   JNum(CountOf(p.status, rag)));
   }
-  std::vector<std::string> red, projects, closed, decisions;
+  std::vector<std::string> red, projects, closed, decisions, splits;
   for (const v1::RiskEntry* e : RedRisks(p.risks)) {
     red.push_back(JObj()
                       .Add("risk_id", JStr(e->risk_id()))
@@ -218,6 +218,18 @@ std::string PointJson(const ReportPoint& p) {
                             .Add("withheld", JBool(d.withheld()))
                             .Json());
   }
+  for (const v1::PossibleSplit& split : p.decisions.possible_splits()) {
+    std::vector<std::string> references;
+    for (const std::string& r : split.references()) references.push_back(JStr(r));
+    splits.push_back(JObj()
+                         .Add("organisation_id", JStr(split.organisation_id()))
+                         .Add("rule_id", JStr(split.rule_id()))
+                         .Add("role", JStr(split.role()))
+                         .Add("threshold_pence", JNum(split.threshold_pence()))
+                         .Add("references", JList(references))
+                         .Add("total_pence", JNum(split.total_pence()))
+                         .Json());
+  }
   return JObj()
       .Add("as_at", AsAtJson(p.status.as_at()))
       .Add("plan_week", JNum(p.status.plan_week()))
@@ -236,6 +248,7 @@ std::string PointJson(const ReportPoint& p) {
       .Add("forecast_annual_pence", JNum(p.benefits.total_forecast_annual_pence()))
       .Add("realised_annual_pence", JNum(p.benefits.total_realised_annual_pence()))
       .Add("decisions", JList(decisions))
+      .Add("possible_splits", JList(splits))
       .Json();
 }
 

@@ -504,6 +504,12 @@ TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
   EXPECT_THAT(report.out, HasSubstr("Possible split of LPF CC-250K (£250,000.00 and above needs "
                                     "Chief Constable): LPB 20, LPB 21, £300,000.00 together, "
                                     "proposed "));
+  CliRun json = Run(absl::StrCat("report --programme LPP --since-position ", kHead, " --json"));
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"possible_splits\":[{\"organisation_id\":\"LPF\",\"rule_id\":"
+                                  "\"CC-250K\",\"role\":\"Chief Constable\",\"threshold_pence\":"
+                                  "25000000,\"references\":[\"LPB 20\",\"LPB 21\"],"
+                                  "\"total_pence\":30000000}]"));
   CliRun bad = Run("decisions --organisation LPF --split-window 0");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--split-window"));
