@@ -188,6 +188,16 @@ std::string PlanWeekText(int week, int planned) {
   return absl::StrCat(week, " of ", planned);
 }
 
+// A project's reported plan week, and the week its report's effective time is in when that is
+// another: "86", "68 (effective in 86)"; "" when it gave none.
+std::string ReportedWeekText(const v1::WorkStatus& w) {
+  if (w.reported_plan_week() <= 0) return "";
+  if (!w.has_reported_time() || w.effective_plan_week() == w.reported_plan_week()) {
+    return absl::StrCat(w.reported_plan_week());
+  }
+  return absl::StrCat(w.reported_plan_week(), " (effective in ", w.effective_plan_week(), ")");
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -203,6 +213,10 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     if (p.has_reported_time()) {
       reported.push_back(absl::StrCat("effective ", projections::FormatMicros(
                                                         projections::ToMicros(p.reported_time()))));
+      if (p.effective_plan_week() != p.reported_plan_week()) {
+        reported.push_back(absl::StrCat("which is in week ", p.effective_plan_week(),
+                                        " of the plan"));
+      }
     }
     if (!reported.empty()) absl::StrAppend(&rating, " (reported ", absl::StrJoin(reported, ", "), ")");
   }
@@ -218,7 +232,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   for (const v1::WorkStatus& w : r.projects()) {
     projects.AddRow({w.ref().id(), w.name(), w.closed() ? "closed" : "open", RagCell(w.rag()),
                      ConfidenceCell(w.delivery_confidence()),
-                     w.reported_plan_week() > 0 ? absl::StrCat(w.reported_plan_week()) : "",
+                     ReportedWeekText(w),
                      w.commentary()});
   }
   absl::StrAppend(&out, "\n", projects.rows() > 0 ? projects.Render(colour) : "No projects.\n",

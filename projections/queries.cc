@@ -161,7 +161,8 @@ std::string RagText(v1::Rag r) {
   return v1::Rag_Name(r).substr(4);  // "RAG_GREEN" -> "GREEN"
 }
 
-v1::WorkStatus StatusOf(const WorkState& w) {
+// `w`'s status, its effective plan week by `plan`, the programme's registration.
+v1::WorkStatus StatusOf(const WorkState& w, const v1::ProgrammeRegistered& plan) {
   v1::WorkStatus out;
   *out.mutable_ref() = w.ref;
   out.set_name(w.ref.kind() == v1::WORK_KIND_PROGRAMME ? w.programme.name()
@@ -173,8 +174,10 @@ v1::WorkStatus StatusOf(const WorkState& w) {
     out.set_delivery_confidence(w.last_status.delivery_confidence());
     out.set_reported_plan_week(w.last_status.plan_week());
     out.set_commentary(w.last_status.commentary());
-    if (w.status_micros != kUnknownTime)
+    if (w.status_micros != kUnknownTime) {
       SetMicros(w.status_micros, out.mutable_reported_time());
+      out.set_effective_plan_week(PlanWeekAt(plan, w.status_micros));
+    }
   }
   return out;
 }
@@ -239,10 +242,11 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
 
   v1::GetProgrammeStatusResponse out;
   *out.mutable_as_at() = pf.folded->resolved;
-  *out.mutable_programme() = StatusOf(*pf.programme);
+  const v1::ProgrammeRegistered& plan = pf.programme->programme;
+  *out.mutable_programme() = StatusOf(*pf.programme, plan);
   std::map<v1::Rag, int> counts;
   for (const WorkState* w : pf.folded->state.ProjectsOf(request.programme_id())) {
-    *out.add_projects() = StatusOf(*w);
+    *out.add_projects() = StatusOf(*w, plan);
     // A project is open only while it and its programme are.
     if (!w->closed && !pf.programme->closed)
       ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];

@@ -479,6 +479,30 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                               "from then)\n")));
 }
 
+// A report whose plan week is not the week its effective time falls in (here a mistyped "68"
+// dated in week 86): shown beside it, not refused.
+TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_RED, 68)),
+                                    MakeDate(2016, 12, 23)),
+                                 At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 68)),
+                                    MakeDate(2016, 12, 23))}),
+                     &response),
+              GrpcOk());
+  CliRun r = Run("status --programme LPP");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Rating:     RED (reported for week 68, effective "
+                               "2016-12-23T12:00:00Z, which is in week 86 of the plan)\n"));
+  EXPECT_THAT(r.out, HasSubstr("LPP-INV   LPP-INV project   open    RED    -           68 "
+                               "(effective in 86)  -\n"));
+  v1::GetProgrammeStatusResponse json;
+  RunJson("status --programme LPP", &json);
+  EXPECT_EQ(json.programme().reported_plan_week(), 68);
+  EXPECT_EQ(json.programme().effective_plan_week(), 86);
+}
+
 TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   v1::AppendResponse response;

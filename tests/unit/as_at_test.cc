@@ -214,6 +214,7 @@ TEST(AsAtTest, AsKnownFoldsInEffectiveOrderTiesByPosition) {
   EXPECT_EQ(recorded->projects(0).reported_plan_week(), 20);
   EXPECT_EQ(projections::ToMicros(recorded->projects(0).reported_time()),
             InWeek(20));
+  EXPECT_EQ(recorded->projects(0).effective_plan_week(), 20);
   EXPECT_EQ(recorded->plan_week(), 31);
   EXPECT_EQ(recorded->as_at().events_folded(), 5u);
   // At position 6 the AMBER report ties week 20's effective time and, later
