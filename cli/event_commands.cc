@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -21,6 +22,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -487,8 +489,23 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger prove event 42 --tree-head tree-head-2026-12-01.json --public-key ledger.pub\n"
       "  govledger prove extends tree-head-2026-12-01.json --public-key ledger.pub");
 
+  witness_ = app.add_subcommand(
+      "witness", "Keep the server's tree head in DIR after checking that its log extends the one "
+                 "kept there last (a monitor to run from cron)");
+  witness_->add_option("DIR", witness_dir_, "Where tree heads are kept (created if missing)")
+      ->required();
+  witness_->add_option("--public-key", public_key_file_,
+                       "Check every tree head's signature with this public key (PEM)");
+  witness_->footer(
+      "Each run fetches the server's tree head, checks its signature (with --public-key), proves\n"
+      "that its log extends the tree head kept last in DIR, and keeps it there as\n"
+      "tree-head-<size>.json. Exit 4 when a signature or the proof does not verify: the log was\n"
+      "rewritten, or the server shows another log than before.\n\n"
+      "Example (crontab):\n"
+      "  0 * * * * govledger witness /var/lib/govledger-witness --public-key tree-head.pub");
+
   for (CLI::App* sub : {append_, import_, export_, tail_, verify_, tree_head_, prove_event_,
-                        prove_extends_}) {
+                        prove_extends_, witness_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
   }
 }
@@ -502,6 +519,7 @@ std::optional<int> EventCommands::Run(const std::string& server) {
   if (tree_head_->parsed()) return TreeHead(server);
   if (prove_event_->parsed()) return ProveEvent(server);
   if (prove_extends_->parsed()) return ProveExtends(server);
+  if (witness_->parsed()) return Witness(server);
   return std::nullopt;
 }
 
@@ -1158,6 +1176,55 @@ int EventCommands::ProveEvent(const std::string& server) {
   return kExitOk;
 }
 
+namespace {
+
+// That the log of `new_head` extends the log of `old_head`, from the server's consistency
+// proof: kExitOk, printing how it was verified after "the log of NEW_NAME (...) extends the
+// log of OLD_NAME (...)"; otherwise Fail's code. REQUIRES: both tree heads well formed and
+// their signatures checked as the caller wants.
+int CheckExtends(const std::string& server, v1::AuditService::Stub& audit,
+                 const v1::TreeHead& old_head, const std::string& old_name,
+                 const v1::TreeHead& new_head, const std::string& new_name) {
+  const uint64_t from = old_head.size(), to = new_head.size();
+  if (to < from) {
+    return Fail(kExitChainBroken, absl::StrCat(new_name, " holds ", to, " events, fewer than the ",
+                                               from, " of ", old_name, ": a log only grows"));
+  }
+  std::vector<std::string> path;
+  if (from > 0) {
+    v1::GetConsistencyProofRequest request;
+    request.set_from_size(from);
+    request.set_to_size(to);
+    v1::GetConsistencyProofResponse proof;
+    auto context = NewContext();
+    if (grpc::Status s = audit.GetConsistencyProof(context.get(), request, &proof); !s.ok()) {
+      return FailCall(server, s);
+    }
+    path.assign(proof.hashes().begin(), proof.hashes().end());
+  }
+  // Equal sizes need equal heads too (the roots are compared by the proof's check).
+  const bool heads_agree = from != to || old_head.head_hash() == new_head.head_hash();
+  if (!heads_agree || !crypto::VerifyMerkleConsistency(from, to, old_head.root_hash(),
+                                                     new_head.root_hash(), path)) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the log of ", new_name, " (", DescribeTreeHead(new_head),
+                             ") does not extend the log of ", old_name, " (",
+                             DescribeTreeHead(old_head), "): some of its first ", from,
+                             " events have changed, or a tree head was altered"));
+  }
+  std::cout << "the log of " << new_name << " (" << DescribeTreeHead(new_head)
+            << ") extends the log of " << old_name << " (" << DescribeTreeHead(old_head)
+            << "): its first " << from
+            << " events are unchanged, verified by a consistency proof of " << path.size()
+            << (path.size() == 1 ? " hash\n" : " hashes\n");
+  return kExitOk;
+}
+
+// The name `witness` keeps a tree head under: the size zero-padded, so that names sort as sizes.
+std::string KeptName(uint64_t size) { return absl::StrFormat("tree-head-%020d.json", size); }
+
+}  // namespace
+
 int EventCommands::ProveExtends(const std::string& server) {
   absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
   if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
@@ -1186,40 +1253,80 @@ int EventCommands::ProveExtends(const std::string& server) {
       return Fail(kExitChainBroken, absl::StrCat(name, ": ", s.message()));
     }
   }
-  const uint64_t from = old_head->size(), to = new_head.size();
-  if (to < from) {
-    return Fail(kExitChainBroken,
-                absl::StrCat(new_name, " holds ", to, " events, fewer than the ", from, " of ",
-                             old_tree_head_file_, ": a log only grows"));
-  }
-  std::vector<std::string> path;
-  if (from > 0) {
-    v1::GetConsistencyProofRequest request;
-    request.set_from_size(from);
-    request.set_to_size(to);
-    v1::GetConsistencyProofResponse proof;
-    auto context = NewContext();
-    if (grpc::Status s = audit->GetConsistencyProof(context.get(), request, &proof); !s.ok()) {
-      return FailCall(server, s);
+  const int code = CheckExtends(server, *audit, *old_head, old_tree_head_file_, new_head, new_name);
+  if (code == kExitOk) std::cout << SignatureLine(*key);
+  return code;
+}
+
+int EventCommands::Witness(const std::string& server) {
+  namespace fs = std::filesystem;
+  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
+  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  std::error_code ec;
+  if (!fs::is_directory(witness_dir_, ec)) {
+    if (fs::exists(witness_dir_, ec) || !fs::create_directory(witness_dir_, ec)) {
+      return Fail(kExitBadArgs, absl::StrCat("witness: ", witness_dir_,
+                                             " is not a directory it can create or use",
+                                             ec ? absl::StrCat(" (", ec.message(), ")") : ""));
     }
-    path.assign(proof.hashes().begin(), proof.hashes().end());
   }
-  // Equal sizes need equal heads too (the roots are compared by the proof's check).
-  const bool heads_agree = from != to || old_head->head_hash() == new_head.head_hash();
-  if (!heads_agree || !crypto::VerifyMerkleConsistency(from, to, old_head->root_hash(),
-                                                     new_head.root_hash(), path)) {
-    return Fail(kExitChainBroken,
-                absl::StrCat("the log of ", new_name, " (", DescribeTreeHead(new_head),
-                             ") does not extend the log of ", old_tree_head_file_, " (",
-                             DescribeTreeHead(*old_head), "): some of its first ", from,
-                             " events have changed, or a tree head was altered"));
+  // The tree head kept last: the largest of the names KeptName gives.
+  std::string last_name;
+  for (const fs::directory_entry& entry : fs::directory_iterator(witness_dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == KeptName(0).size() && absl::StartsWith(name, "tree-head-") &&
+        absl::EndsWith(name, ".json") && name > last_name) {
+      last_name = name;
+    }
   }
-  std::cout << "the log of " << new_name << " (" << DescribeTreeHead(new_head)
-            << ") extends the log of " << old_tree_head_file_ << " ("
-            << DescribeTreeHead(*old_head) << "): its first " << from
-            << " events are unchanged, verified by a consistency proof of " << path.size()
-            << (path.size() == 1 ? " hash\n" : " hashes\n")
-            << SignatureLine(*key);
+  if (ec) return Fail(kExitBadArgs, absl::StrCat("witness: cannot list ", witness_dir_));
+  std::optional<v1::TreeHead> last;
+  const std::string last_path = (fs::path(witness_dir_) / last_name).string();
+  if (!last_name.empty()) {
+    absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(last_path);
+    if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
+    if (absl::Status s = VerifyTreeHead(*read, *key); !s.ok()) {
+      return Fail(kExitChainBroken, absl::StrCat(last_path, ": ", s.message()));
+    }
+    last = *std::move(read);
+  }
+
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto audit = v1::AuditService::NewStub(channel);
+  v1::TreeHead now;
+  auto context = NewContext();
+  if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &now);
+      !s.ok()) {
+    return FailCall(server, s);
+  }
+  if (absl::Status s = VerifyTreeHead(now, *key); !s.ok()) {
+    return Fail(kExitChainBroken, absl::StrCat("the server's ", s.message()));
+  }
+  if (last) {
+    const int code =
+        CheckExtends(server, *audit, *last, last_path, now, "the server's tree head");
+    if (code != kExitOk) return code;
+  }
+  if (!last || now.size() != last->size()) {
+    // Written whole under another name, then renamed: a kept tree head is never half written.
+    const std::string path = (fs::path(witness_dir_) / KeptName(now.size())).string();
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(now, &json, options);
+    const std::string partial = path + ".partial";
+    {
+      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+      out << json << "\n";
+      if (!out.flush()) return Fail(kExitRefused, absl::StrCat("witness: cannot write ", partial));
+    }
+    fs::rename(partial, path, ec);
+    if (ec) return Fail(kExitRefused, absl::StrCat("witness: cannot write ", path));
+    std::cout << "kept the " << DescribeTreeHead(now) << " as " << path << "\n";
+  } else {
+    std::cout << "the log has not grown since " << last_path << "; nothing new kept\n";
+  }
+  std::cout << SignatureLine(*key);
   return kExitOk;
 }
 

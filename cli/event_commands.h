@@ -12,6 +12,7 @@
 //   govledger prove extends OLD_FILE [--tree-head NEW_FILE] [--public-key PEM]
 //       check, on this machine, an event against a tree head and a later log (or tree head)
 //       against an earlier tree head, from the server's proofs (AuditService)
+//   govledger witness DIR [--public-key PEM]         keeps tree heads, each checked against the last
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
 // the CLI (cli/client.h), plus 4 from `verify`, `tree-head` and `prove`: the chain, a signature
@@ -51,6 +52,7 @@ class EventCommands {
   int TreeHead(const std::string& server);
   int ProveEvent(const std::string& server);
   int ProveExtends(const std::string& server);
+  int Witness(const std::string& server);
 
   CLI::App* append_ = nullptr;
   CLI::App* import_ = nullptr;
@@ -60,6 +62,7 @@ class EventCommands {
   CLI::App* tree_head_ = nullptr;
   CLI::App* prove_event_ = nullptr;
   CLI::App* prove_extends_ = nullptr;
+  CLI::App* witness_ = nullptr;
 
   // append
   std::string stream_, type_, payload_, id_, effective_, document_, file_, expect_ = "any";
@@ -77,7 +80,7 @@ class EventCommands {
   std::string verify_file_, head_hash_;
   bool allow_gaps_ = false;
   // tree-head, prove
-  std::string public_key_file_, tree_head_file_, old_tree_head_file_;
+  std::string public_key_file_, tree_head_file_, old_tree_head_file_, witness_dir_;
   uint64_t position_ = 0;
 };
 

@@ -243,6 +243,48 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
   EXPECT_EQ(head.position(), 5u);
 }
 
+TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {
+  const std::string dir = Path("witness");
+  const std::string witness = absl::StrCat("witness ", dir, " --public-key ", Path("ledger.pub"));
+  AppendEvents(5);
+  CliRun first = Run(witness);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("kept the tree head of 5 events, root "));
+  EXPECT_THAT(first.out, HasSubstr(dir + "/tree-head-00000000000000000005.json\n"));
+  CliRun again = Run(witness);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("the log has not grown since"));
+  AppendEvents(7);
+  CliRun grown = Run(witness);
+  ASSERT_EQ(grown.code, 0) << grown.err;
+  EXPECT_THAT(grown.out, HasSubstr("its first 5 events are unchanged, verified by a consistency "
+                                   "proof of "));
+  EXPECT_THAT(grown.out, HasSubstr("tree-head-00000000000000000012.json"));
+  // What it kept is a tree head like any other: prove an event against it.
+  CliRun event = Run(absl::StrCat("prove event 3 --tree-head ", dir,
+                                  "/tree-head-00000000000000000005.json"));
+  EXPECT_EQ(event.code, 0) << event.err;
+
+  // The database replaced by another log, signed with the same key: found, nothing kept.
+  daemon_.Stop();
+  std::filesystem::remove_all(daemon_.data_dir());
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  AppendEvents(15, "programme/OCP");
+  CliRun rewritten = Run(witness);
+  EXPECT_EQ(rewritten.code, 4) << rewritten.out;
+  EXPECT_THAT(rewritten.err, HasSubstr("does not extend the log of " + dir +
+                                       "/tree-head-00000000000000000012.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/tree-head-00000000000000000015.json"));
+  // Another key, and a DIR that is a file.
+  CliRun other = Run(absl::StrCat("witness ", dir, " --public-key ", Path("other.pub")));
+  EXPECT_EQ(other.code, 4);
+  EXPECT_THAT(other.err, HasSubstr("signed by another key"));
+  CliRun file = Run("witness " + Path("ledger.pub"));
+  EXPECT_EQ(file.code, 2);
+  EXPECT_THAT(file.err, HasSubstr("is not a directory it can create or use"));
+}
+
 // The ledger's operator replaces the database with a log whose early events differ, under the
 // same key: a tree head an auditor kept from before shows it.
 TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
