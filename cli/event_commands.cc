@@ -191,6 +191,19 @@ absl::StatusOr<v1::TreeHead> ReadTreeHeadFile(const std::string& path) {
   return head;
 }
 
+// The tree head in `path`, its signature checked with `public_key` ("": not checked): kExitOk
+// with it in `*out`, else Fail's code (kExitBadArgs for a file that is not a tree head,
+// kExitChainBroken for a signature that does not verify).
+int LoadTreeHead(const std::string& path, const std::string& public_key, v1::TreeHead* out) {
+  absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(path);
+  if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
+  if (absl::Status s = VerifyTreeHead(*read, public_key); !s.ok()) {
+    return Fail(kExitChainBroken, absl::StrCat(path, ": ", s.message()));
+  }
+  *out = *std::move(read);
+  return kExitOk;
+}
+
 // The 32 bytes of an Ed25519 public key in a PEM file; "" for no file.
 absl::StatusOr<std::string> ReadPublicKeyFile(const std::string& path) {
   if (path.empty()) return std::string();
@@ -939,12 +952,10 @@ int EventCommands::VerifyFile() {
   std::vector<std::string> leaves;
   bool root_checked = false;
   if (!tree_head_file_.empty()) {
-    absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(tree_head_file_);
-    if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
-    if (absl::Status s = VerifyTreeHead(*read, *public_key); !s.ok()) {
-      return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));
+    tree_head.emplace();
+    if (int code = LoadTreeHead(tree_head_file_, *public_key, &*tree_head); code != kExitOk) {
+      return code;
     }
-    tree_head = *std::move(read);
   }
   std::ifstream file;
   if (verify_file_ != "-") {
@@ -1283,12 +1294,8 @@ int EventCommands::Witness(const std::string& server) {
   std::optional<v1::TreeHead> last;
   const std::string last_path = (fs::path(witness_dir_) / last_name).string();
   if (!last_name.empty()) {
-    absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(last_path);
-    if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
-    if (absl::Status s = VerifyTreeHead(*read, *key); !s.ok()) {
-      return Fail(kExitChainBroken, absl::StrCat(last_path, ": ", s.message()));
-    }
-    last = *std::move(read);
+    last.emplace();
+    if (int code = LoadTreeHead(last_path, *key, &*last); code != kExitOk) return code;
   }
 
   std::shared_ptr<grpc::Channel> channel = Connect(server);
