@@ -96,6 +96,23 @@ std::string CanonicalDecisionEncoding(const v1::DecisionProposed& d) {
     Statements(d.originating_officer_declarations(), &out);
     Statements(d.officer_approvals(), &out);
   }
+  // Likewise the delegation section, added with delegated authority and referrals.
+  if (!d.delegated_authorities().empty() || d.has_referred_under()) {
+    Field(kDelegationSectionTag, &out);
+    std::vector<std::string> authorities;
+    for (const v1::DelegatedAuthority& a : d.delegated_authorities()) {
+      std::string authority;
+      Field(a.delegation_id(), &authority);
+      List({a.delegate_roles().begin(), a.delegate_roles().end()}, /*sort=*/true, &authority);
+      Field(a.scope(), &authority);
+      Field(a.referral_condition(), &authority);
+      List({a.referral_roles().begin(), a.referral_roles().end()}, /*sort=*/true, &authority);
+      authorities.push_back(std::move(authority));
+    }
+    List(std::move(authorities), /*sort=*/true, &out);
+    Field(d.referred_under().reference(), &out);
+    Field(d.referred_under().delegation_id(), &out);
+  }
   return out;
 }
 

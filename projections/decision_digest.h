@@ -21,6 +21,11 @@
 //              F("officers") L(originating_officer_declarations)
 //              L(officer_approvals), each statement F(role) F(name)
 //              F(statement) F(date dated), in their order
+//              and, only when the decision delegates authority or is referred
+//              under a delegation: F("delegation") L(delegated_authorities,
+//              each F(delegation_id) L(delegate_roles, sorted) F(scope)
+//              F(referral_condition) L(referral_roles, sorted), sorted)
+//              F(referred_under.reference) F(referred_under.delegation_id)
 //   digest = SHA-256(encoding)                       32 bytes; shown as
 //   lower-case hex
 //
@@ -40,10 +45,11 @@
 
 namespace govledger::projections {
 
-// The domain-separation tags that open the encoding, its officers' section and
-// the signature digest's encoding.
+// The domain-separation tags that open the encoding, its officers' and
+// delegation sections, and the signature digest's encoding.
 inline constexpr char kDecisionDigestTag[] = "govledger.decision.v1";
 inline constexpr char kOfficersSectionTag[] = "officers";
+inline constexpr char kDelegationSectionTag[] = "delegation";
 inline constexpr char kSignatureDigestTag[] = "govledger.signature.v1";
 
 // The canonical encoding described above.

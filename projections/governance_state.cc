@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -999,15 +1000,8 @@ struct GovernanceState::Access {
       return Invalid(absl::StrCat(
           entity, ": at least one required signatory role is needed"));
     }
-    absl::flat_hash_set<std::string> roles;
-    for (const std::string& role : m.required_signatory_roles()) {
-      if (role.empty())
-        return Invalid(absl::StrCat(entity, ": a required role is empty"));
-      if (!roles.insert(role).second) {
-        return Invalid(
-            absl::StrCat(entity, ": required role '", role, "' appears twice"));
-      }
-    }
+    RETURN_IF_ERROR(CheckRoles(entity, "required_signatory_roles",
+                               m.required_signatory_roles()));
     int64_t total = 0;
     for (const v1::DecisionAmount& a : m.amounts()) {
       if (a.kind() == v1::AMOUNT_KIND_UNSPECIFIED ||
@@ -1039,7 +1033,54 @@ struct GovernanceState::Access {
                                     /*statement_required=*/true));
     RETURN_IF_ERROR(CheckStatements("officer_approvals", m.officer_approvals(),
                                     /*statement_required=*/false));
+    RETURN_IF_ERROR(CheckDelegatedAuthorities(entity, m.delegated_authorities()));
+    if (m.has_referred_under()) {
+      RETURN_IF_ERROR(CheckReference(m.referred_under().reference()));
+      RETURN_IF_ERROR(CheckId("referred_under.delegation_id",
+                              m.referred_under().delegation_id()));
+    }
     return stream;
+  }
+  // Roles: none empty, none twice. `what` names the list in a refusal.
+  static absl::Status CheckRoles(absl::string_view entity, absl::string_view what,
+                                 const google::protobuf::RepeatedPtrField<std::string>& roles) {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (const std::string& role : roles) {
+      if (role.empty()) return Invalid(absl::StrCat(entity, ": a role in ", what, " is empty"));
+      if (!seen.insert(role).second) {
+        return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what));
+      }
+    }
+    return absl::OkStatus();
+  }
+  static absl::Status CheckDelegatedAuthorities(
+      absl::string_view entity,
+      const google::protobuf::RepeatedPtrField<v1::DelegatedAuthority>& list) {
+    absl::flat_hash_set<absl::string_view> ids;
+    for (int i = 0; i < list.size(); ++i) {
+      const v1::DelegatedAuthority& a = list[i];
+      const std::string name = absl::StrCat("delegated_authorities[", i, "]");
+      RETURN_IF_ERROR(CheckId(absl::StrCat(name, ".delegation_id"), a.delegation_id()));
+      if (!ids.insert(a.delegation_id()).second) {
+        return Invalid(absl::StrCat(entity, ": delegation_id '", a.delegation_id(),
+                                    "' appears twice"));
+      }
+      if (a.delegate_roles().empty()) {
+        return Invalid(absl::StrCat(entity, ": ", name, " needs at least one delegate role"));
+      }
+      RETURN_IF_ERROR(CheckRoles(entity, absl::StrCat(name, ".delegate_roles"),
+                                 a.delegate_roles()));
+      RETURN_IF_ERROR(Required(absl::StrCat(name, ".scope"), a.scope()));
+      if (a.referral_condition().empty() != a.referral_roles().empty()) {
+        return Invalid(absl::StrCat(
+            entity, ": ", name,
+            " needs both a referral_condition and the referral_roles that approve what it "
+            "refers back, or neither"));
+      }
+      RETURN_IF_ERROR(CheckRoles(entity, absl::StrCat(name, ".referral_roles"),
+                                 a.referral_roles()));
+    }
+    return absl::OkStatus();
   }
   static absl::Status CheckStatements(
       absl::string_view field,
@@ -1105,6 +1146,7 @@ struct GovernanceState::Access {
           absl::StrCat("programme ", m.programme_id()), "was registered",
           p->opened_micros, e));
     }
+    if (m.has_referred_under()) RETURN_IF_ERROR(CheckReferral(s, entity, m));
     // Delegation: every rule of the organisation whose threshold the counted
     // total reaches requires its role among the signatories.
     std::vector<const v1::DelegationRuleSet*> rules;
@@ -1138,6 +1180,68 @@ struct GovernanceState::Access {
                          "' among its required signatories"),
             "a decision at or above a delegation threshold requires that "
             "rule's role");
+      }
+    }
+    return absl::OkStatus();
+  }
+  // A proposal referred back under a delegation: the delegating decision is of
+  // the same organisation and approved, delegates that authority with a
+  // referral, and the referral's roles are among the required signatories.
+  static absl::Status CheckReferral(const S& s, absl::string_view entity,
+                                    const v1::DecisionProposed& m) {
+    constexpr absl::string_view kRule =
+        "a proposal referred back under delegated authority names an approved "
+        "decision of its organisation that delegates it, and requires that "
+        "delegation's referral roles";
+    const v1::DelegationReference& under = m.referred_under();
+    const std::string delegating =
+        absl::StrCat(m.organisation_id(), "/", under.reference());
+    const DecisionState* d = s.FindDecision(m.organisation_id(), under.reference());
+    if (d == nullptr) {
+      return Refuse(entity,
+                    absl::StrCat("is referred under decision ", delegating,
+                                 ", which is not recorded"),
+                    kRule);
+    }
+    if (!d->approved()) {
+      const char* why = d->outcome == DecisionState::Outcome::kRejected    ? "rejected"
+                        : d->outcome == DecisionState::Outcome::kWithdrawn ? "withdrawn"
+                                                                           : "not yet approved";
+      return Refuse(entity,
+                    absl::StrCat("is referred under decision ", delegating,
+                                 ", which is ", why),
+                    kRule);
+    }
+    const v1::DelegatedAuthority* authority = nullptr;
+    std::vector<std::string> ids;
+    for (const v1::DelegatedAuthority& a : d->proposed.delegated_authorities()) {
+      ids.push_back(a.delegation_id());
+      if (a.delegation_id() == under.delegation_id()) authority = &a;
+    }
+    if (authority == nullptr) {
+      return Refuse(entity,
+                    absl::StrCat("is referred under delegation '", under.delegation_id(),
+                                 "' of decision ", delegating, ", which delegates ",
+                                 ids.empty() ? std::string("no authority")
+                                             : absl::StrCat("only '",
+                                                            absl::StrJoin(ids, "', '"), "'")),
+                    kRule);
+    }
+    if (authority->referral_roles().empty()) {
+      return Refuse(entity,
+                    absl::StrCat("is referred under delegation '", under.delegation_id(),
+                                 "' of decision ", delegating,
+                                 ", which refers nothing back"),
+                    kRule);
+    }
+    for (const std::string& role : authority->referral_roles()) {
+      if (std::find(m.required_signatory_roles().begin(), m.required_signatory_roles().end(),
+                    role) == m.required_signatory_roles().end()) {
+        return Refuse(entity,
+                      absl::StrCat("is referred under delegation '", under.delegation_id(),
+                                   "' of decision ", delegating, " without the referral role '",
+                                   role, "' among its required signatories"),
+                      kRule);
       }
     }
     return absl::OkStatus();

@@ -306,8 +306,10 @@ class GovernanceState {
   // still count events that format 2 leaves out. 3: the effective times of
   // current values (a report keyed in late no longer becomes current), without
   // which a loaded state would let any later report replace them. 4: signatures'
-  // declarations of interests.
-  static constexpr uint32_t kSnapshotFormat = 4;
+  // declarations of interests. 5: decisions' digests cover delegated authority
+  // and referrals (a state saved by an older version holds digests without
+  // them).
+  static constexpr uint32_t kSnapshotFormat = 5;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

@@ -7,6 +7,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include <string>
+#include <vector>
 
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
@@ -77,6 +78,35 @@ v1::DecisionProposed KnownDecisionWithOfficers() {
   return d;
 }
 
+v1::DelegatedAuthority Authority(const std::string& id, std::vector<std::string> delegates,
+                                const std::string& scope, const std::string& condition,
+                                std::vector<std::string> referral_roles) {
+  v1::DelegatedAuthority a;
+  a.set_delegation_id(id);
+  for (const std::string& role : delegates) a.add_delegate_roles(role);
+  a.set_scope(scope);
+  a.set_referral_condition(condition);
+  for (const std::string& role : referral_roles) a.add_referral_roles(role);
+  return a;
+}
+
+// The known decision with officers' statements, two delegated authorities (after
+// PCC/D/2017/05's recommendations 4 and 5) and a referral under another's.
+v1::DecisionProposed KnownDecisionWithDelegation() {
+  v1::DecisionProposed d = KnownDecisionWithOfficers();
+  *d.add_delegated_authorities() = Authority(
+      "chief-constables", {"West Mercia Chief Constable", "Warwickshire Chief Constable"},
+      "use the approved investments and develop savings as described",
+      "spend proposals considered novel, contentious or repercussive",
+      {"West Mercia Police and Crime Commissioner", "Warwickshire Police and Crime Commissioner"});
+  *d.add_delegated_authorities() =
+      Authority("cfo", {"Chief Finance Officer"},
+                "fund redundancy costs in year one from year one savings", "", {});
+  d.mutable_referred_under()->set_reference("PCC/D/2016/30");
+  d.mutable_referred_under()->set_delegation_id("treasurer");
+  return d;
+}
+
 v1::InterestsDeclaration KnownDeclaration(const std::string& interests = "") {
   v1::InterestsDeclaration d;
   d.set_statement(
@@ -116,6 +146,34 @@ TEST(DecisionDigestTest, KnownAnswersWithOfficersAndADeclaration) {
   *signature.mutable_declaration() = KnownDeclaration();
   EXPECT_EQ(SignedDigest(DecisionDigest(d), signature),
             SignatureDigest(DecisionDigest(d), KnownDeclaration()));
+}
+
+// The delegation section, against the same independent implementation. A
+// decision without delegated authority or a referral keeps the digest it had
+// before the section existed (the two tests above).
+TEST(DecisionDigestTest, KnownAnswerWithDelegatedAuthorityAndAReferral) {
+  const v1::DecisionProposed d = KnownDecisionWithDelegation();
+  EXPECT_EQ(CanonicalDecisionEncoding(d).size(), 1369u);
+  EXPECT_EQ(crypto::ToHex(DecisionDigest(d)),
+            "82cba44562cd14695201c9debb8d6f0400afb3d09a47c37d2f02162f0fbb1d7e");
+  // A referral alone opens the section too.
+  v1::DecisionProposed referral = KnownDecision();
+  referral.mutable_referred_under()->set_reference("PCC/D/2016/30");
+  EXPECT_NE(DecisionDigest(referral), DecisionDigest(KnownDecision()));
+}
+
+TEST(DecisionDigestTest, DelegatedAuthoritiesAndTheirRolesAreSets) {
+  const v1::DecisionProposed d = KnownDecisionWithDelegation();
+  v1::DecisionProposed reordered = d;
+  reordered.mutable_delegated_authorities()->SwapElements(0, 1);
+  reordered.mutable_delegated_authorities(1)->mutable_delegate_roles()->SwapElements(0, 1);
+  reordered.mutable_delegated_authorities(1)->mutable_referral_roles()->SwapElements(0, 1);
+  EXPECT_EQ(DecisionDigest(reordered), DecisionDigest(d));
+  // A role moved from delegate to referral is another decision.
+  v1::DecisionProposed moved = d;
+  moved.mutable_delegated_authorities(1)->clear_delegate_roles();
+  moved.mutable_delegated_authorities(1)->add_referral_roles("Chief Finance Officer");
+  EXPECT_NE(DecisionDigest(moved), DecisionDigest(d));
 }
 
 TEST(DecisionDigestTest, OfficersStatementsKeepTheirOrderAndTheirList) {
@@ -190,13 +248,15 @@ TEST(DecisionDigestTest, LengthPrefixesKeepFieldBoundaries) {
 // field to the canonical encoding (decision_digest.cc) and to FORMAT.md, and
 // update the field counts below.
 TEST(DecisionDigestTest, EveryFieldIsCovered) {
-  EXPECT_EQ(v1::DecisionProposed::descriptor()->field_count(), 13);
+  EXPECT_EQ(v1::DecisionProposed::descriptor()->field_count(), 15);
+  EXPECT_EQ(v1::DelegatedAuthority::descriptor()->field_count(), 5);
+  EXPECT_EQ(v1::DelegationReference::descriptor()->field_count(), 2);
   EXPECT_EQ(v1::OfficerStatement::descriptor()->field_count(), 4);
   EXPECT_EQ(v1::InterestsDeclaration::descriptor()->field_count(), 2);
   EXPECT_EQ(v1::DecisionAmount::descriptor()->field_count(), 5);
   EXPECT_EQ(v1::ConfidentialPart::descriptor()->field_count(), 3);
   EXPECT_EQ(v1::Date::descriptor()->field_count(), 3);
-  const v1::DecisionProposed base = KnownDecisionWithOfficers();
+  const v1::DecisionProposed base = KnownDecisionWithDelegation();
   const std::string digest = DecisionDigest(base);
   std::vector<
       std::pair<std::string, std::function<void(v1::DecisionProposed&)>>>
@@ -248,6 +308,22 @@ TEST(DecisionDigestTest, EveryFieldIsCovered) {
           {"officer_approvals", [](auto& d) { d.add_officer_approvals()->set_role("x"); }},
           {"officer_approvals.dated",
            [](auto& d) { d.mutable_officer_approvals(0)->mutable_dated()->set_day(6); }},
+          {"delegated_authorities",
+           [](auto& d) { d.add_delegated_authorities()->set_delegation_id("x"); }},
+          {"delegated_authorities.delegation_id",
+           [](auto& d) { d.mutable_delegated_authorities(0)->set_delegation_id("x"); }},
+          {"delegated_authorities.delegate_roles",
+           [](auto& d) { d.mutable_delegated_authorities(0)->add_delegate_roles("x"); }},
+          {"delegated_authorities.scope",
+           [](auto& d) { d.mutable_delegated_authorities(0)->set_scope("x"); }},
+          {"delegated_authorities.referral_condition",
+           [](auto& d) { d.mutable_delegated_authorities(0)->set_referral_condition("x"); }},
+          {"delegated_authorities.referral_roles",
+           [](auto& d) { d.mutable_delegated_authorities(0)->add_referral_roles("x"); }},
+          {"referred_under.reference",
+           [](auto& d) { d.mutable_referred_under()->set_reference("x"); }},
+          {"referred_under.delegation_id",
+           [](auto& d) { d.mutable_referred_under()->set_delegation_id("x"); }},
       };
   // Each field of a declaration of interests changes the signature digest.
   const std::string signed_digest = SignatureDigest(digest, KnownDeclaration());

@@ -4,6 +4,7 @@
 // FAILED_PRECONDITION naming the entity and the rule; malformed payloads
 // INVALID_ARGUMENT; the state unchanged after either.
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -923,6 +924,140 @@ TEST_F(RulesTest, OfficersStatementsNeedARoleAndADeclarationAStatement) {
   ASSERT_OK(Append(Ev(d)));
   EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72")->proposed.officer_approvals(0).name(),
             "R. Lowrence");
+}
+
+TEST_F(RulesTest, DelegatedAuthorityShape) {
+  ASSERT_OK(Append(Ev(Organisation("WWA"))));
+  v1::DecisionProposed d = Decision("WWA", "D1", {"Commissioner"}, {});
+  v1::DelegatedAuthority* a = d.add_delegated_authorities();
+  a->set_delegation_id("chief-constables");
+  a->add_delegate_roles("Chief Constable");
+  a->set_scope("use the approved investments");
+  const v1::DecisionProposed good = d;
+  auto refused = [&](std::function<void(v1::DecisionProposed&)> change,
+                     const std::string& why) {
+    v1::DecisionProposed bad = good;
+    change(bad);
+    EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr(why))) << why;
+  };
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->clear_delegation_id(); },
+          "delegated_authorities[0].delegation_id");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->set_delegation_id("a b"); },
+          "delegated_authorities[0].delegation_id");
+  refused([](auto& d) { *d.add_delegated_authorities() = d.delegated_authorities(0); },
+          "delegation_id 'chief-constables' appears twice");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->clear_delegate_roles(); },
+          "delegated_authorities[0] needs at least one delegate role");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->add_delegate_roles("Chief Constable"); },
+          "role 'Chief Constable' appears twice in delegated_authorities[0].delegate_roles");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->add_delegate_roles(""); },
+          "a role in delegated_authorities[0].delegate_roles is empty");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->clear_scope(); },
+          "delegated_authorities[0].scope is required");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->set_referral_condition("novel"); },
+          "needs both a referral_condition and the referral_roles");
+  refused([](auto& d) { d.mutable_delegated_authorities(0)->add_referral_roles("Commissioner"); },
+          "needs both a referral_condition and the referral_roles");
+  refused([](auto& d) { d.mutable_referred_under()->set_delegation_id("x"); },
+          "reference");
+  refused([](auto& d) { d.mutable_referred_under()->set_reference("D0"); },
+          "referred_under.delegation_id");
+  EXPECT_TRUE(state().decisions().empty());
+  ASSERT_OK(Append(Ev(good)));
+  EXPECT_EQ(state().FindDecision("WWA", "D1")->proposed.delegated_authorities_size(), 1);
+}
+
+// Seed 003: the Chief Constables may use the approved investments; what is
+// novel, contentious or repercussive comes back to the two Commissioners.
+TEST_F(SignatureTest, AReferralBackNamesAnApprovedDelegationAndNeedsItsReferralRoles) {
+  v1::DecisionProposed delegating =
+      Decision("WWA", "PCC/D/2017/06", {wm_pcc_.role, wa_pcc_.role, wm_cc_.role, wa_cc_.role},
+               {Amount(v1::AMOUNT_KIND_CAPITAL, 100000000, "Invest to save reserve")});
+  v1::DelegatedAuthority* a = delegating.add_delegated_authorities();
+  a->set_delegation_id("chief-constables");
+  a->add_delegate_roles(wm_cc_.role);
+  a->add_delegate_roles(wa_cc_.role);
+  a->set_scope("use the approved investments and develop savings as described");
+  a->set_referral_condition("spend proposals considered novel, contentious or repercussive");
+  a->add_referral_roles(wm_pcc_.role);
+  a->add_referral_roles(wa_pcc_.role);
+  v1::DelegatedAuthority* b = delegating.add_delegated_authorities();
+  b->set_delegation_id("redundancy");
+  b->add_delegate_roles(wm_cc_.role);
+  b->set_scope("fund redundancy costs in year one from year one savings");
+  ASSERT_OK(Append(Ev(delegating)));
+
+  v1::DecisionProposed referral =
+      Decision("WWA", "PCC/D/2017/09", {wm_pcc_.role, wa_pcc_.role},
+               {Amount(v1::AMOUNT_KIND_CAPITAL, 25000000, "Invest to save reserve")});
+  referral.mutable_referred_under()->set_reference("PCC/D/2017/06");
+  referral.mutable_referred_under()->set_delegation_id("chief-constables");
+  constexpr absl::string_view kRule =
+      "a proposal referred back under delegated authority names an approved decision of its "
+      "organisation that delegates it, and requires that delegation's referral roles";
+  auto refused = [&](const v1::DecisionProposed& d, const std::string& why) {
+    EXPECT_THAT(Append(Ev(d)),
+                StatusIs(kFailed, AllOf(HasSubstr("decision WWA/PCC/D/2017/09 " + why),
+                                        HasSubstr(kRule))))
+        << why;
+  };
+  // Not before the delegating decision is approved.
+  refused(referral, "is referred under decision WWA/PCC/D/2017/06, which is not yet approved");
+  for (const Signer* s : {&wm_pcc_, &wa_pcc_, &wm_cc_, &wa_cc_}) {
+    ASSERT_OK(Append(Ev(s->Sign(delegating))));
+  }
+  v1::DecisionProposed unknown = referral;
+  unknown.mutable_referred_under()->set_reference("PCC/D/2017/99");
+  refused(unknown, "is referred under decision WWA/PCC/D/2017/99, which is not recorded");
+  v1::DecisionProposed other_org = referral;
+  other_org.set_organisation_id("MOPAC");
+  EXPECT_THAT(Append(Ev(other_org)),
+              StatusIs(kFailed, HasSubstr("is referred under decision MOPAC/PCC/D/2017/06, "
+                                          "which is not recorded")));
+  v1::DecisionProposed no_such = referral;
+  no_such.mutable_referred_under()->set_delegation_id("treasurer");
+  refused(no_such,
+          "is referred under delegation 'treasurer' of decision WWA/PCC/D/2017/06, which "
+          "delegates only 'chief-constables', 'redundancy'");
+  v1::DecisionProposed nothing_back = referral;
+  nothing_back.mutable_referred_under()->set_delegation_id("redundancy");
+  refused(nothing_back,
+          "is referred under delegation 'redundancy' of decision WWA/PCC/D/2017/06, which "
+          "refers nothing back");
+  v1::DecisionProposed one_commissioner = referral;
+  one_commissioner.mutable_required_signatory_roles()->RemoveLast();
+  refused(one_commissioner,
+          "is referred under delegation 'chief-constables' of decision WWA/PCC/D/2017/06 "
+          "without the referral role '" + wa_pcc_.role + "' among its required signatories");
+  // A decision that delegates nothing.
+  ASSERT_OK(Append({Ev(wm_pcc_.Sign(decision_)), Ev(wa_pcc_.Sign(decision_)),
+                    Ev(wm_cc_.Sign(decision_)), Ev(wa_cc_.Sign(decision_))}));
+  v1::DecisionProposed under_plain = referral;
+  under_plain.mutable_referred_under()->set_reference("PCC/D/2017/05");
+  refused(under_plain,
+          "is referred under delegation 'chief-constables' of decision WWA/PCC/D/2017/05, "
+          "which delegates no authority");
+  EXPECT_EQ(state().FindDecision("WWA", "PCC/D/2017/09"), nullptr);
+
+  ASSERT_OK(Append(Ev(referral)));
+  EXPECT_EQ(state().FindDecision("WWA", "PCC/D/2017/09")->proposed.referred_under().reference(),
+            "PCC/D/2017/06");
+
+  // A rejected or withdrawn delegating decision delegates nothing.
+  v1::DecisionProposed withdrawn_one = delegating;
+  withdrawn_one.set_reference("PCC/D/2017/07");
+  ASSERT_OK(Append(Ev(withdrawn_one)));
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("WWA");
+  withdraw.set_reference("PCC/D/2017/07");
+  withdraw.set_reason("superseded");
+  ASSERT_OK(Append(Ev(withdraw)));
+  v1::DecisionProposed under_withdrawn = referral;
+  under_withdrawn.set_reference("PCC/D/2017/10");
+  under_withdrawn.mutable_referred_under()->set_reference("PCC/D/2017/07");
+  EXPECT_THAT(Append(Ev(under_withdrawn)),
+              StatusIs(kFailed, HasSubstr("decision WWA/PCC/D/2017/10 is referred under decision "
+                                          "WWA/PCC/D/2017/07, which is withdrawn")));
 }
 
 TEST_F(SignatureTest, ASignatorySignsOnce) {
