@@ -90,6 +90,29 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
                                s.declaration().interests().empty() ? "none recorded"
                                                                    : s.declaration().interests()));
   }
+  for (const v1::DelegatedAuthority& a : d.delegated_authorities()) {
+    std::string line = absl::StrCat("Delegates authority (", a.delegation_id(), ") to ",
+                                    absl::StrJoin(a.delegate_roles(), " and "), ": ", a.scope());
+    if (!a.referral_roles().empty()) {
+      absl::StrAppend(&line, "; refers back to ", absl::StrJoin(a.referral_roles(), " and "),
+                      ": ", a.referral_condition());
+    }
+    std::vector<std::string> referrals;
+    for (const v1::DecisionReferral& r : d.referrals()) {
+      if (r.delegation_id() == a.delegation_id()) {
+        referrals.push_back(absl::StrCat(r.reference(), " (", DecisionStatusText(r.status()), ")"));
+      }
+    }
+    if (!referrals.empty()) {
+      absl::StrAppend(&line, "; referred back so far: ", absl::StrJoin(referrals, ", "));
+    }
+    out.push_back(std::move(line));
+  }
+  if (d.has_referred_under()) {
+    out.push_back(absl::StrCat("Referred back under ", d.referred_under().reference(),
+                               "'s delegated authority (", d.referred_under().delegation_id(),
+                               ")"));
+  }
   if (d.has_part1_deferred_until()) {
     const std::string until = projections::FormatDate(d.part1_deferred_until());
     out.push_back(d.withheld()

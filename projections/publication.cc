@@ -31,6 +31,7 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.clear_delegations();
     e.clear_originating_officer_declarations();
     e.clear_officer_approvals();
+    e.clear_delegated_authorities();
     for (v1::DecisionSignature& s : *e.mutable_signatures()) s.clear_declaration();
     e.set_withheld(true);
     answer->set_withheld(answer->withheld() + 1);

@@ -713,6 +713,11 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
         AddAspect(&out, std::string(kPart1DeferredAspect),
                   FormatDate(d->proposed.part1_deferred_until()));
       }
+      if (d->proposed.has_referred_under()) {
+        AddAspect(&out, "referred under",
+                  absl::StrCat(d->proposed.referred_under().reference(), ", delegation ",
+                               d->proposed.referred_under().delegation_id()));
+      }
       std::vector<std::string> signed_roles;
       for (const auto& [role, key] : d->signed_roles)
         signed_roles.push_back(role);
@@ -983,6 +988,21 @@ QueryDecisionRegisterImpl(Folder& folder,
     *e->mutable_officer_approvals() = d->proposed.officer_approvals();
     if (d->proposed.has_part1_deferred_until()) {
       *e->mutable_part1_deferred_until() = d->proposed.part1_deferred_until();
+    }
+    *e->mutable_delegated_authorities() = d->proposed.delegated_authorities();
+    if (d->proposed.has_referred_under()) {
+      *e->mutable_referred_under() = d->proposed.referred_under();
+    }
+    if (!d->proposed.delegated_authorities().empty()) {
+      for (const auto& [other_org, other_reference] : keys) {
+        if (other_org != decision_org) continue;
+        const DecisionState* r = s.FindDecision(other_org, other_reference);
+        if (r == nullptr || r->proposed.referred_under().reference() != reference) continue;
+        v1::DecisionReferral* referral = e->add_referrals();
+        referral->set_reference(other_reference);
+        referral->set_delegation_id(r->proposed.referred_under().delegation_id());
+        referral->set_status(DecisionStatusOf(*r));
+      }
     }
     for (const v1::DelegationRuleSet* r : rules[decision_org]) {
       const int64_t counted = CountedPence(d->proposed, *r);

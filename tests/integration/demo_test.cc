@@ -217,6 +217,16 @@ TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
   EXPECT_EQ(wwa.approved_spend(0).kind(), v1::AMOUNT_KIND_ONE_OFF);
   EXPECT_EQ(wwa.approved_spend(0).pence(), 400000000);
   EXPECT_EQ(wwa.decisions(0).amounts_size(), 4);
+  // Recommendation 4: the Chief Constables' delegated authority, with what comes back to the
+  // two Commissioners.
+  ASSERT_EQ(wwa.decisions(0).delegated_authorities_size(), 1);
+  const v1::DelegatedAuthority& authority = wwa.decisions(0).delegated_authorities(0);
+  EXPECT_EQ(authority.delegation_id(), "chief-constables");
+  EXPECT_THAT(authority.delegate_roles(),
+              ElementsAre("West Mercia Chief Constable", "Warwickshire Chief Constable"));
+  EXPECT_THAT(authority.referral_condition(), HasSubstr("novel, contentious or recursive"));
+  EXPECT_THAT(authority.referral_roles(), ElementsAre("West Mercia Police and Crime Commissioner",
+                                                      "Warwickshire Police and Crime Commissioner"));
 }
 
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for

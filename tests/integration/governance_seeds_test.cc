@@ -3,7 +3,7 @@
 // (projections/): the Local Policing Programme's reports at weeks 74 and 86,
 // PCD 72 (£730,000, needing the Deputy Mayor because of the £500,000 delegation
 // rule) and PCC/D/2017/05 (four signatories, approved only after the fourth
-// signature). The state is checked by folding the log read back through the API
+// signature; its delegated authority, and a proposal referred back under it). The state is checked by folding the log read back through the API
 // with the same GovernanceState the daemon uses. Also: a log holding an event
 // type this version does not know (written by a newer version) is read, listed
 // and verified after a restart.
@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/store/rocksdb_event_store.h"
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"
 #include "tests/governance_events.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 #include "tests/seed000_events.h"
 
@@ -260,6 +262,17 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
   *d.add_amounts() =
       Amount(v1::AMOUNT_KIND_ONE_OFF, 195000000, "additional savings", true);
   d.add_related_decisions("2015/30");
+  // Recommendation 4: the Chief Constables may use the investment; what is
+  // novel, contentious or recursive comes back to the Commissioners.
+  v1::DelegatedAuthority* authority = d.add_delegated_authorities();
+  authority->set_delegation_id("chief-constables");
+  authority->add_delegate_roles(wm_cc.role);
+  authority->add_delegate_roles(wa_cc.role);
+  authority->set_scope("use the approved investments and develop savings as described");
+  authority->set_referral_condition(
+      "spend proposals considered novel, contentious or recursive");
+  authority->add_referral_roles(wm_pcc.role);
+  authority->add_referral_roles(wa_pcc.role);
   ASSERT_THAT(Send({Ev(d)}), GrpcOk());
   EXPECT_EQ(StreamOf(d), "decision/WWA/PCC/D/2017/05");
 
@@ -307,6 +320,58 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
   EXPECT_THAT(Send({Ev(wa_cc.Sign(d))}),
               GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                            HasSubstr("already approved")));
+
+  // A spend proposal referred back under the delegation goes to both
+  // Commissioners: one alone is refused, naming the missing role.
+  v1::DecisionProposed referral =
+      Decision("WWA", "PCC/D/2017/09", {wm_pcc.role},
+               {Amount(v1::AMOUNT_KIND_CAPITAL, 25000000, "Invest to save reserve")});
+  referral.mutable_referred_under()->set_reference("PCC/D/2017/05");
+  referral.mutable_referred_under()->set_delegation_id("chief-constables");
+  EXPECT_THAT(Send({Ev(referral)}),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           AllOf(HasSubstr("decision WWA/PCC/D/2017/09 is referred under "
+                                           "delegation 'chief-constables' of decision "
+                                           "WWA/PCC/D/2017/05 without the referral role '" +
+                                           wa_pcc.role + "'"),
+                                 HasSubstr("requires that delegation's referral roles"))));
+  referral.add_required_signatory_roles(wa_pcc.role);
+  ASSERT_THAT(Send({Ev(referral)}), GrpcOk());
+
+  // The register shows the delegation, what was referred back under it, and
+  // under what the referral came.
+  auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("WWA");
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  request.mutable_as_at()->set_position(Head());
+  v1::GetDecisionRegisterResponse reg;
+  grpc::ClientContext context;
+  ASSERT_THAT(query->GetDecisionRegister(&context, request, &reg), GrpcOk());
+  ASSERT_EQ(reg.decisions_size(), 2);
+  const v1::DecisionEntry& delegating = reg.decisions(0);
+  EXPECT_EQ(delegating.reference(), "PCC/D/2017/05");
+  ASSERT_EQ(delegating.delegated_authorities_size(), 1);
+  EXPECT_EQ(delegating.delegated_authorities(0).SerializeAsString(),
+            authority->SerializeAsString());
+  ASSERT_EQ(delegating.referrals_size(), 1);
+  EXPECT_EQ(delegating.referrals(0).reference(), "PCC/D/2017/09");
+  EXPECT_EQ(delegating.referrals(0).delegation_id(), "chief-constables");
+  EXPECT_EQ(delegating.referrals(0).status(), v1::DECISION_STATUS_PENDING);
+  EXPECT_EQ(reg.decisions(1).referred_under().reference(), "PCC/D/2017/05");
+  CliRun cli = Cli(absl::StrCat("--server ", daemon_.address(), " decisions --organisation WWA"),
+                   "NO_COLOR=1");
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  EXPECT_THAT(cli.out,
+              AllOf(HasSubstr("WWA PCC/D/2017/05:\n  Delegates authority (chief-constables) to "
+                              "West Mercia Chief Constable and Warwickshire Chief Constable: use "
+                              "the approved investments and develop savings as described; refers "
+                              "back to West Mercia Police and Crime Commissioner and Warwickshire "
+                              "Police and Crime Commissioner: spend proposals considered novel, "
+                              "contentious or recursive; referred back so far: PCC/D/2017/09 "
+                              "(pending)\n"),
+                    HasSubstr("WWA PCC/D/2017/09:\n  Referred back under PCC/D/2017/05's "
+                              "delegated authority (chief-constables)\n")));
 }
 
 // Evolution: a log written by a newer version, holding a govledger.v1 type this

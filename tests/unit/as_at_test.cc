@@ -651,6 +651,62 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
                        HasSubstr("registered then: LPF, MOPAC")));
 }
 
+TEST(QueriesTest, DecisionRegisterListsReferralsUnderADelegationAsAtTheCut) {
+  Signer commissioner = NewSigner("k-pcc", "Commissioner");
+  Log log = Base();
+  log.Add(Ev(commissioner.Registration()), InWeek(1));
+  v1::DecisionProposed delegating = Decision(
+      "LPF", "D-5", {commissioner.role}, {Amount(v1::AMOUNT_KIND_CAPITAL, 100, "Reserve")});
+  delegating.set_programme_id("LPP");
+  v1::DelegatedAuthority* authority = delegating.add_delegated_authorities();
+  authority->set_delegation_id("chief-constable");
+  authority->add_delegate_roles("Chief Constable");
+  authority->set_scope("use the investment");
+  authority->set_referral_condition("novel spend");
+  authority->add_referral_roles(commissioner.role);
+  log.Add(Ev(delegating), InWeek(2));
+  log.Add(Ev(commissioner.Sign(delegating)), InWeek(2));
+  const uint64_t before_referral = log.events().size();
+  v1::DecisionProposed referral = Decision("LPF", "D-9", {commissioner.role}, {});
+  referral.mutable_referred_under()->set_reference("D-5");
+  referral.mutable_referred_under()->set_delegation_id("chief-constable");
+  log.Add(Ev(referral), InWeek(3));
+  log.Add(Ev(commissioner.Sign(referral)), InWeek(4));
+
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("LPF");
+  *request.mutable_as_at() = Position(before_referral, kRecorded);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r =
+      projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 1);
+  EXPECT_EQ(r->decisions(0).delegated_authorities(0).SerializeAsString(),
+            authority->SerializeAsString());
+  EXPECT_EQ(r->decisions(0).referrals_size(), 0);
+
+  // Proposed in week 3, approved in week 4: as known at each week's end.
+  for (const auto& [week, status] : std::vector<std::pair<int, v1::DecisionStatus>>{
+           {3, v1::DECISION_STATUS_PENDING}, {4, v1::DECISION_STATUS_APPROVED}}) {
+    *request.mutable_as_at() = Week(week, kKnown);
+    r = projections::QueryDecisionRegister(log.events(), kNow, request);
+    ASSERT_OK(r);
+    ASSERT_EQ(r->decisions_size(), 2);
+    ASSERT_EQ(r->decisions(0).referrals_size(), 1) << "week " << week;
+    EXPECT_EQ(r->decisions(0).referrals(0).reference(), "D-9");
+    EXPECT_EQ(r->decisions(0).referrals(0).delegation_id(), "chief-constable");
+    EXPECT_EQ(r->decisions(0).referrals(0).status(), status) << "week " << week;
+    EXPECT_EQ(r->decisions(1).referred_under().reference(), "D-5");
+  }
+  // The programme's register lists the referral, though it names no programme.
+  request.clear_organisation_id();
+  request.set_programme_id("LPP");
+  r = projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 1);
+  ASSERT_EQ(r->decisions(0).referrals_size(), 1);
+  EXPECT_EQ(r->decisions(0).referrals(0).reference(), "D-9");
+}
+
 TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   Log log = Base();
   log.Add(Ev(Project("LPP-CJ", "LPP")), InWeek(1));

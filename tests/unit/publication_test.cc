@@ -26,6 +26,10 @@ class PublicationTest : public ::testing::Test {
                           Amount(v1::AMOUNT_KIND_REVENUE, 7000000, "Reserve")});
     *deferred_.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
     deferred_.add_originating_officer_declarations()->set_role("Director of Strategy");
+    v1::DelegatedAuthority* authority = deferred_.add_delegated_authorities();
+    authority->set_delegation_id("commissioner");
+    authority->add_delegate_roles("Commissioner");
+    authority->set_scope("let the contract");
     pending_ = Decision("MOPAC", "PCD 91", {kRole, "Chief Finance Officer"},
                         {Amount(v1::AMOUNT_KIND_CAPITAL, 5000000, "Reserve")});
     *pending_.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
@@ -94,6 +98,7 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(d.title(), "");
   EXPECT_EQ(d.amounts_size(), 0);
   EXPECT_EQ(d.originating_officer_declarations_size(), 0);
+  EXPECT_EQ(d.delegated_authorities_size(), 0);
   ASSERT_EQ(d.signatures_size(), 1);
   EXPECT_EQ(d.signatures(0).holder(), "Sophie Linden");
   EXPECT_FALSE(d.signatures(0).has_declaration());
@@ -122,6 +127,7 @@ TEST_F(PublicationTest, FromItsDateADeferredDecisionIsWhole) {
   EXPECT_EQ(r.SerializeAsString(), whole.SerializeAsString());
   EXPECT_EQ(r.decisions(0).part1_deferred_until().day(), 1);
   EXPECT_EQ(r.decisions(0).title(), "PCD 90 title");
+  EXPECT_EQ(r.decisions(0).delegated_authorities(0).scope(), "let the contract");
 }
 
 TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublished) {
