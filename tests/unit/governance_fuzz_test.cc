@@ -345,7 +345,28 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
             Decision("O", pick(references), {"CFO", "Mayor"},
                      {Amount(v1::AMOUNT_KIND_CAPITAL,
                              int64_t(rng() % 3) * 40000000, "Reserve")});
-        proposed[d.reference()] = d;
+        // Some delegate authority with a referral back to the Mayor; some
+        // are referred back under another's (accepted only when that one is
+        // approved and delegates it).
+        if (rng() % 2 == 0) {
+          v1::DelegatedAuthority* a = d.add_delegated_authorities();
+          a->set_delegation_id("officers");
+          a->add_delegate_roles("CFO");
+          a->set_scope("spend the approved amounts");
+          a->set_referral_condition("novel spend");
+          a->add_referral_roles("Mayor");
+        } else if (rng() % 3 == 0) {
+          // Its own references, still free once the decisions are approved.
+          d.set_reference(absl::StrCat("R", rng() % 12));
+          std::vector<std::string> delegating;
+          for (const auto& [ref, p] : proposed) {
+            if (!p.delegated_authorities().empty()) delegating.push_back(ref);
+          }
+          d.mutable_referred_under()->set_reference(
+              delegating.empty() ? pick(references) : pick(delegating));
+          d.mutable_referred_under()->set_delegation_id("officers");
+        }
+        proposed.emplace(d.reference(), d);  // the first proposal is the one most often stored
         return make(d);
       }
       case 11: {
@@ -495,6 +516,12 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
   }
   std::cout << log.size() - chosen.size()
             << " events left out of the fold, voided by corrections\n";
+  int referrals = 0;
+  for (const auto& [stream, d] : folded.decisions()) {
+    referrals += d.proposed.has_referred_under() ? 1 : 0;
+  }
+  std::cout << folded.decisions().size() << " decisions, " << referrals
+            << " of them referred back under another's delegated authority\n";
   google::protobuf::util::MessageDifferencer same_state;
   same_state.set_repeated_field_comparison(
       google::protobuf::util::MessageDifferencer::AS_SET);
