@@ -356,9 +356,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "    --effective 2016-12-14 --payload "
       "'{\"subject\":{\"kind\":\"WORK_KIND_PROGRAMME\",\"id\":\"LPP\"},\"rag\":\"RAG_AMBER\","
       "\"planWeek\":86}'\n"
+      "  govledger append --type govledger.v1.RiskClosed --payload "
+      "'{\"riskId\":\"LPP-R07\",\"reason\":\"Mitigated\"}'   # on risk/LPP-R07\n"
       "  govledger append --document \"$(cat event.json)\" --expect 4\n"
       "  govledger append --file event.json --actor 'J. Smith (PMO)'");
-  append_->add_option("--stream", stream_, "Stream id, e.g. risk/LPP-R07");
+  append_->add_option("--stream", stream_,
+                      "Stream id, e.g. risk/LPP-R07 (default for a governance event: its "
+                      "entity's stream, read from the payload)");
   append_->add_option("--type", type_, "Event type, e.g. govledger.v1.RiskOpened");
   append_->add_option("--payload", payload_,
                       "Payload: a JSON object of the type's fields, or a JSON string of base64");
@@ -537,13 +541,15 @@ std::optional<int> EventCommands::Run(const std::string& server) {
 }
 
 int EventCommands::Append(const std::string& server) {
-  const int sources = !document_.empty() + !file_.empty() + !stream_.empty();
+  const bool by_flags = !stream_.empty() || !type_.empty();
+  const int sources = !document_.empty() + !file_.empty() + by_flags;
   if (sources != 1) {
     return Fail(kExitBadArgs,
-                "append: give the event by flags (--stream and --type), or --document, or --file");
+                "append: give the event by flags (--type, and --stream unless the type is a "
+                "governance event's), or --document, or --file");
   }
   std::string document;
-  if (!stream_.empty()) {
+  if (by_flags) {
     if (type_.empty()) return Fail(kExitBadArgs, "append: --type is required with --stream");
     pb::Timestamp effective;
     if (!effective_.empty() &&
@@ -559,8 +565,7 @@ int EventCommands::Append(const std::string& server) {
     document = *std::move(built);
   } else if (!type_.empty() || !payload_.empty() || !id_.empty() || !effective_.empty()) {
     return Fail(kExitBadArgs,
-                "append: --type, --payload, --id and --effective go with --stream, not with a "
-                "document");
+                "append: --payload, --id and --effective go with --type, not with a document");
   } else if (!file_.empty()) {
     absl::StatusOr<std::string> text = ReadAllOf(file_);
     if (!text.ok()) return Fail(kExitBadArgs, std::string(text.status().message()));

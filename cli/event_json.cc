@@ -12,6 +12,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
+#include "projections/governance_state.h"
 
 namespace govledger::cli {
 namespace {
@@ -179,7 +180,23 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
   absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
   if (!parsed.ok()) return parsed.status();
-  return std::move(parsed->event);
+  v1::Event& event = parsed->event;
+  if (event.stream_id().empty() && projections::IsKnownGovernanceType(event.event_type())) {
+    absl::StatusOr<std::string> stream =
+        projections::EntityStreamOf(event.event_type(), event.payload());
+    if (!stream.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "streamId is missing, and the entity's stream cannot be read from the payload: ",
+          stream.status().message()));
+    }
+    if (stream->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "streamId is missing: a ", event.event_type(),
+          " goes on the stream of the event it corrects, so give that stream"));
+    }
+    event.set_stream_id(*std::move(stream));
+  }
+  return std::move(event);
 }
 
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {

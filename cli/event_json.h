@@ -30,10 +30,13 @@
 
 namespace govledger::cli {
 
-// Parses one document into an event with only client fields set. INVALID_ARGUMENT naming the
-// field at fault: not a JSON object, an unknown or mistyped envelope field, an unknown
-// eventType with an object payload, a payload field the type does not have or a bad value,
-// bad base64.
+// Parses one document into an event with only client fields set. A governance event
+// (govledger.v1) without a streamId gets its entity's stream, read from its payload
+// (projections::EntityStreamOf: "decision/WWA/PCC/D/2017/05" for that DecisionProposed); a
+// correction's cannot be, and must be given. INVALID_ARGUMENT naming the field at fault: not a
+// JSON object, an unknown or mistyped envelope field, an unknown eventType with an object
+// payload, a payload field the type does not have or a bad value, bad base64, a missing
+// streamId that cannot be derived (and why).
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 
 // One line of `export` read back.

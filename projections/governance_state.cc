@@ -1574,11 +1574,26 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
 
-  using Handler = absl::Status (*)(S&, const v1::Event&, Mode);
+  template <typename M>
+  static absl::StatusOr<std::string> StreamOf(absl::string_view payload) {
+    M m;
+    if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Invalid(absl::StrCat("payload does not parse as ",
+                                  M::descriptor()->full_name()));
+    }
+    return Shape(m);
+  }
+
+  // Per type: Apply's handler, and the entity stream of a payload.
+  struct Handler {
+    absl::Status (*handle)(S&, const v1::Event&, Mode);
+    absl::StatusOr<std::string> (*stream)(absl::string_view payload);
+  };
 
   template <typename M>
   static void Register(absl::flat_hash_map<std::string, Handler>& table) {
-    table.emplace(M::descriptor()->full_name(), &Handle<M>);
+    table.emplace(M::descriptor()->full_name(),
+                  Handler{&Handle<M>, &StreamOf<M>});
   }
 
   static const absl::flat_hash_map<std::string, Handler>& Handlers() {
@@ -1623,6 +1638,18 @@ bool IsKnownGovernanceType(absl::string_view event_type) {
   return GovernanceState::Access::Handlers().contains(event_type);
 }
 
+absl::StatusOr<std::string> EntityStreamOf(absl::string_view event_type,
+                                           absl::string_view payload) {
+  const auto& handlers = GovernanceState::Access::Handlers();
+  auto handler = handlers.find(event_type);
+  if (handler == handlers.end()) {
+    return Invalid(absl::StrCat("event type ", event_type,
+                                " is not a governance event type this version "
+                                "knows, so its stream cannot be derived"));
+  }
+  return handler->second.stream(payload);
+}
+
 void GovernanceState::Prefetch(const v1::Event& event) const {
   absl::string_view stream = event.stream_id();
   if (absl::ConsumePrefix(&stream, "risk/")) {
@@ -1648,7 +1675,7 @@ absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
     status = absl::UnimplementedError(
         absl::StrCat("unknown event type ", event.event_type()));
   } else {
-    status = handler->second(*this, event, mode);
+    status = handler->second.handle(*this, event, mode);
     if (!status.ok()) {
       if (mode == Mode::kValidate) return status;
       CountUnknown();  // replay: skipped

@@ -43,6 +43,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
@@ -378,6 +379,15 @@ bool IsGovernanceType(absl::string_view event_type);
 // True for the govledger.v1 types this version knows (the messages of
 // events.proto).
 bool IsKnownGovernanceType(absl::string_view event_type);
+// The stream a typed governance event belongs on, read from its payload: the
+// one Apply checks the event's stream against (README, "Typed governance
+// events"), e.g. "decision/WWA/PCC/D/2017/05" for that DecisionProposed. ""
+// for a CorrectionRecorded, whose stream is the corrected event's.
+// INVALID_ARGUMENT for a type IsKnownGovernanceType refuses, a payload that
+// does not parse as it, or one Apply would refuse as malformed (an illegal or
+// missing id, a missing required field).
+absl::StatusOr<std::string> EntityStreamOf(absl::string_view event_type,
+                                           absl::string_view payload);
 
 // "£730,000.00" for 73000000 pence.
 std::string FormatPence(int64_t pence);

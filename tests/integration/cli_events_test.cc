@@ -104,6 +104,26 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   ASSERT_TRUE(org.ParseFromString((*log)[0].payload()));
   EXPECT_EQ(org.name(), "Local Policing Force");
 
+  // A governance event's stream is its entity's, read from the payload when not given; with
+  // an expected version of that stream.
+  CliRun derived = Cli(absl::StrCat(
+      Server(), " append --type govledger.v1.OrganisationRegistered --expect no-stream",
+      R"( --payload '{"organisationId":"WWA","name":"Warwickshire and West Mercia"}')"));
+  ASSERT_EQ(derived.code, 0) << derived.err;
+  EXPECT_THAT(derived.out, HasSubstr("appended: position 3, organisation/WWA version 1"));
+  CliRun derived_doc = Cli(absl::StrCat(
+      Server(), " append --document '",
+      R"({"eventType":"govledger.v1.DelegationRuleSet","payload":{"organisationId":"MOPAC",)",
+      R"("ruleId":"DMPC-500K","thresholdPence":"50000000","role":"Deputy Mayor"}})", "'"));
+  ASSERT_EQ(derived_doc.code, 0) << derived_doc.err;
+  EXPECT_THAT(derived_doc.out,
+              HasSubstr("appended: position 4, delegation/MOPAC/DMPC-500K version 1"));
+  CliRun underivable = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
+                                        R"( --payload '{"reason":"mitigated"}')"));
+  EXPECT_EQ(underivable.code, 2);
+  EXPECT_THAT(underivable.err, HasSubstr("streamId is missing, and the entity's stream cannot "
+                                         "be read from the payload: risk_id"));
+
   // From a file, with an expected version.
   const std::string file = WriteFile("one.json", {OpaqueLine(1)});
   EXPECT_EQ(Cli(absl::StrCat(Server(), " append --file ", file, " --expect no-stream")).code, 0);
@@ -112,17 +132,17 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   EXPECT_EQ(wrong.code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("ABORTED"));
   EXPECT_THAT(wrong.err, HasSubstr("current version is 1"));
-  EXPECT_EQ(HeadPosition(), 3u);
+  EXPECT_EQ(HeadPosition(), 5u);
 
   CliRun head = Cli(absl::StrCat(Server(), " head"));
   ASSERT_EQ(head.code, 0) << head.err;
-  EXPECT_THAT(head.out, HasSubstr("position 3\nevents   3\nhash     "));
+  EXPECT_THAT(head.out, HasSubstr("position 5\nevents   5\nhash     "));
   CliRun head_json = Cli(absl::StrCat(Server(), " head --json"));
   ASSERT_EQ(head_json.code, 0) << head_json.err;
   v1::GetHeadResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(head_json.out, &parsed).ok())
       << head_json.out;
-  EXPECT_EQ(parsed.position(), 3u);
+  EXPECT_EQ(parsed.position(), 5u);
   EXPECT_EQ(parsed.hash().size(), 32u);
 }
 

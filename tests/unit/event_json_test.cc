@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"
 #include "ledger/stored_event.h"
 #include "projections/governance_state.h"
@@ -23,6 +25,7 @@ namespace govledger::cli {
 namespace {
 
 using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 namespace gov = ::govledger::testing::gov;
 
@@ -310,17 +313,33 @@ TEST(EventJsonTest, MutatedDocumentsParseOrAreRefused) {
   EXPECT_GT(refused, 4000);
 }
 
-TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
+// The demo ledger's files (deploy/demo/), in load order.
+constexpr const char* kDemoFiles[] = {
+    "00-organisations.jsonl", "10-seed000-local-policing-programme.jsonl",
+    "20-seed001-002-strengthening-local-policing.jsonl",
+    "30-seed003-mobilising-transformational-change.jsonl",
+    "40-seed004-cambridgeshire-local-policing-review.jsonl"};
+
+// The README's example documents, one per line (README, "Events as JSON").
+std::vector<std::string> ReadmeExamples() {
   std::ifstream in(GOVLEDGER_README);
-  ASSERT_TRUE(in) << GOVLEDGER_README;
+  EXPECT_TRUE(in) << GOVLEDGER_README;
   std::string line;
   while (std::getline(in, line) && line != "<!-- event-json-examples -->") {
   }
-  ASSERT_TRUE(std::getline(in, line));
-  ASSERT_EQ(line, "```json");
+  std::vector<std::string> out;
+  if (!std::getline(in, line) || line != "```json") {
+    ADD_FAILURE() << "no ```json block after <!-- event-json-examples -->";
+    return out;
+  }
+  while (std::getline(in, line) && line != "```") out.push_back(line);
+  return out;
+}
+
+TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
   std::set<std::string> covered;
   std::vector<v1::Event> corrections;
-  while (std::getline(in, line) && line != "```") {
+  for (const std::string& line : ReadmeExamples()) {
     absl::StatusOr<v1::Event> event = ParseEventDocument(line);
     ASSERT_OK(event) << line;
     EXPECT_FALSE(event->payload().empty()) << line;
@@ -331,14 +350,10 @@ TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
   }
   // A correction's example names an event of the demo ledger, on that event's stream.
   std::map<std::string, std::string> demo_streams;  // event id -> stream
-  for (const char* file :
-       {"00-organisations.jsonl", "10-seed000-local-policing-programme.jsonl",
-        "20-seed001-002-strengthening-local-policing.jsonl",
-        "30-seed003-mobilising-transformational-change.jsonl",
-        "40-seed004-cambridgeshire-local-policing-review.jsonl"}) {
+  for (const char* file : kDemoFiles) {
     std::ifstream demo(std::string(GOVLEDGER_DEMO_DIR) + "/" + file);
     ASSERT_TRUE(demo) << file;
-    while (std::getline(demo, line)) {
+    for (std::string line; std::getline(demo, line);) {
       absl::StatusOr<v1::Event> event = ParseEventDocument(line);
       ASSERT_OK(event) << line;
       demo_streams[event->event_id()] = event->stream_id();
@@ -361,6 +376,53 @@ TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
     EXPECT_TRUE(covered.contains(name)) << "no README example of " << name;
   }
   EXPECT_EQ(covered.size(), static_cast<size_t>(types));
+}
+
+// A governance event's stream is read from its payload when the document has none: the stream
+// of every type's README example, and of every event of the demo ledger.
+TEST(EventJsonTest, AGovernanceEventWithoutAStreamGoesOnItsEntitysStream) {
+  std::vector<std::string> documents = ReadmeExamples();
+  for (const char* file : kDemoFiles) {
+    std::ifstream demo(std::string(GOVLEDGER_DEMO_DIR) + "/" + file);
+    ASSERT_TRUE(demo) << file;
+    for (std::string line; std::getline(demo, line);) documents.push_back(line);
+  }
+  std::set<std::string> types;
+  for (const std::string& document : documents) {
+    absl::StatusOr<v1::Event> given = ParseEventDocument(document);
+    ASSERT_OK(given) << document;
+    if (given->event_type() == v1::CorrectionRecorded::descriptor()->full_name()) continue;
+    google::protobuf::Struct without;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(document, &without).ok());
+    without.mutable_fields()->erase("streamId");
+    std::string json;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(without, &json).ok());
+    absl::StatusOr<v1::Event> derived = ParseEventDocument(json);
+    ASSERT_OK(derived) << json;
+    EXPECT_EQ(derived->stream_id(), given->stream_id()) << document;
+    types.insert(given->event_type());
+  }
+  EXPECT_GE(types.size(), 23u);  // every type but CorrectionRecorded
+
+  // A correction's stream is the corrected event's: it must be given.
+  EXPECT_THAT(ParseEventDocument(
+                  R"({"eventType":"govledger.v1.CorrectionRecorded","payload":)"
+                  R"({"correctedEventId":"5eed3000-0000-4000-8000-000000000014","reason":"x"}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("streamId is missing: a govledger.v1.CorrectionRecorded goes on "
+                                 "the stream of the event it corrects")));
+  // A payload without the entity's id says what is wrong with it.
+  EXPECT_THAT(ParseEventDocument(R"({"eventType":"govledger.v1.RiskClosed","payload":)"
+                                 R"({"reason":"mitigated"}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("streamId is missing, and the entity's stream cannot be "
+                                       "read from the payload: "),
+                             HasSubstr("risk_id"))));
+  // Other types keep what they were given: the server names the missing stream.
+  absl::StatusOr<v1::Event> opaque =
+      ParseEventDocument(R"({"eventType":"example.Note","payload":"aGVsbG8="})");
+  ASSERT_OK(opaque);
+  EXPECT_EQ(opaque->stream_id(), "");
 }
 
 }  // namespace
