@@ -1146,7 +1146,7 @@ struct GovernanceState::Access {
           absl::StrCat("programme ", m.programme_id()), "was registered",
           p->opened_micros, e));
     }
-    if (m.has_referred_under()) RETURN_IF_ERROR(CheckReferral(s, entity, m));
+    if (m.has_referred_under()) RETURN_IF_ERROR(CheckReferral(s, entity, m, e));
     // Delegation: every rule of the organisation whose threshold the counted
     // total reaches requires its role among the signatories.
     std::vector<const v1::DelegationRuleSet*> rules;
@@ -1188,7 +1188,8 @@ struct GovernanceState::Access {
   // the same organisation and approved, delegates that authority with a
   // referral, and the referral's roles are among the required signatories.
   static absl::Status CheckReferral(const S& s, absl::string_view entity,
-                                    const v1::DecisionProposed& m) {
+                                    const v1::DecisionProposed& m,
+                                    const v1::Event& e) {
     constexpr absl::string_view kRule =
         "a proposal referred back under delegated authority names an approved "
         "decision of its organisation that delegates it, and requires that "
@@ -1212,6 +1213,12 @@ struct GovernanceState::Access {
                                  ", which is ", why),
                     kRule);
     }
+    RETURN_IF_ERROR(RequireEffectiveSince(
+        entity,
+        absl::StrCat("is referred under decision ", delegating, ", which was approved"),
+        d->signed_micros, e,
+        "a proposal referred back under delegated authority takes effect no "
+        "earlier than the decision delegating it was approved"));
     const v1::DelegatedAuthority* authority = nullptr;
     std::vector<std::string> ids;
     for (const v1::DelegatedAuthority& a : d->proposed.delegated_authorities()) {

@@ -1043,6 +1043,24 @@ TEST_F(SignatureTest, AReferralBackNamesAnApprovedDelegationAndNeedsItsReferralR
   EXPECT_EQ(state().FindDecision("WWA", "PCC/D/2017/09")->proposed.referred_under().reference(),
             "PCC/D/2017/06");
 
+  // Not in effect before the delegating decision was approved (its last signature).
+  v1::DecisionProposed delegating_later = delegating;
+  delegating_later.set_reference("PCC/D/2017/08");
+  ASSERT_OK(Append(At(Ev(delegating_later), MakeDate(2017, 2, 1))));
+  for (const Signer* s : {&wm_pcc_, &wa_pcc_, &wm_cc_, &wa_cc_}) {
+    ASSERT_OK(Append(At(Ev(s->Sign(delegating_later)), MakeDate(2017, 2, 15))));
+  }
+  v1::DecisionProposed early = referral;
+  early.set_reference("PCC/D/2017/11");
+  early.mutable_referred_under()->set_reference("PCC/D/2017/08");
+  EXPECT_THAT(Append(At(Ev(early), MakeDate(2017, 2, 14))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision WWA/PCC/D/2017/11 is referred under "
+                                                "decision WWA/PCC/D/2017/08, which was approved "
+                                                "effective 2017-02-15"),
+                                      HasSubstr("takes effect no earlier than the decision "
+                                                "delegating it was approved"))));
+  ASSERT_OK(Append(At(Ev(early), MakeDate(2017, 2, 15))));
+
   // A rejected or withdrawn delegating decision delegates nothing.
   v1::DecisionProposed withdrawn_one = delegating;
   withdrawn_one.set_reference("PCC/D/2017/07");
