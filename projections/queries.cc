@@ -994,10 +994,15 @@ QueryDecisionRegisterImpl(Folder& folder,
       *e->mutable_referred_under() = d->proposed.referred_under();
     }
     if (!d->proposed.delegated_authorities().empty()) {
+      // References are compared as the rules compare them: by slug ("PCD 72" is "PCD-72").
+      const std::string slug = ReferenceSlug(reference);
       for (const auto& [other_org, other_reference] : keys) {
         if (other_org != decision_org) continue;
         const DecisionState* r = s.FindDecision(other_org, other_reference);
-        if (r == nullptr || r->proposed.referred_under().reference() != reference) continue;
+        if (r == nullptr || !r->proposed.has_referred_under() ||
+            ReferenceSlug(r->proposed.referred_under().reference()) != slug) {
+          continue;
+        }
         v1::DecisionReferral* referral = e->add_referrals();
         referral->set_reference(other_reference);
         referral->set_delegation_id(r->proposed.referred_under().delegation_id());

@@ -668,7 +668,7 @@ TEST(QueriesTest, DecisionRegisterListsReferralsUnderADelegationAsAtTheCut) {
   log.Add(Ev(commissioner.Sign(delegating)), InWeek(2));
   const uint64_t before_referral = log.events().size();
   v1::DecisionProposed referral = Decision("LPF", "D-9", {commissioner.role}, {});
-  referral.mutable_referred_under()->set_reference("D-5");
+  referral.mutable_referred_under()->set_reference("D 5");  // D-5's slug, as the rules allow
   referral.mutable_referred_under()->set_delegation_id("chief-constable");
   log.Add(Ev(referral), InWeek(3));
   log.Add(Ev(commissioner.Sign(referral)), InWeek(4));
@@ -695,7 +695,7 @@ TEST(QueriesTest, DecisionRegisterListsReferralsUnderADelegationAsAtTheCut) {
     EXPECT_EQ(r->decisions(0).referrals(0).reference(), "D-9");
     EXPECT_EQ(r->decisions(0).referrals(0).delegation_id(), "chief-constable");
     EXPECT_EQ(r->decisions(0).referrals(0).status(), status) << "week " << week;
-    EXPECT_EQ(r->decisions(1).referred_under().reference(), "D-5");
+    EXPECT_EQ(r->decisions(1).referred_under().reference(), "D 5");
   }
   // The programme's register lists the referral, though it names no programme.
   request.clear_organisation_id();
