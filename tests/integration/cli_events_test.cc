@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -44,6 +45,24 @@ std::vector<std::string> Lines(const std::string& text) {
 class CliEventsTest : public DaemonTest {
  protected:
   std::string Server() const { return absl::StrCat("--server ", daemon_.address()); }
+
+  // Waits (at most 30 s) until the daemon has `n` subscriptions open (AdminService.GetStats):
+  // a CLI started in the background has subscribed. A process starts slowly on a loaded
+  // machine or under a sanitizer, so no fixed pause would do.
+  bool WaitForSubscriptions(uint32_t n) {
+    auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      grpc::ClientContext context;
+      v1::GetStatsResponse stats;
+      if (admin->GetStats(&context, v1::GetStatsRequest(), &stats).ok() &&
+          stats.subscriptions_open() >= n) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
 
   std::string WriteFile(const std::string& name, const std::vector<std::string>& lines) {
     const std::string path = dir_.path() + "/" + name;
@@ -363,6 +382,7 @@ TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
   std::future<CliRun> live = std::async(std::launch::async, [&] {
     return Cli(absl::StrCat(Server(), " tail -n 0 --limit 1"));
   });
+  ASSERT_TRUE(WaitForSubscriptions(1));
   EXPECT_EQ(live.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
   ASSERT_OK(AppendOne(*stub_, "tail/live", "x"));
   ASSERT_EQ(live.wait_for(std::chrono::seconds(10)), std::future_status::ready);
