@@ -66,7 +66,8 @@ TEST(KeepaliveTest, TailStopsWhenTheServerNoLongerAnswers) {
   DaemonHarness daemon({"--keepalive-seconds", "1"});  // accepts pings every second
   ASSERT_OK(daemon.Start());
   auto direct = daemon.NewStub();
-  ASSERT_OK(AppendOne(*direct, "keepalive/2", "first"));
+  // 4 KiB: more than a connection's set-up, so a relay that passed that much passed the event.
+  ASSERT_OK(AppendOne(*direct, "keepalive/2", std::string(4096, 'x')));
   Relay relay(daemon.port());
   ASSERT_NE(relay.port(), 0);
 
@@ -76,7 +77,7 @@ TEST(KeepaliveTest, TailStopsWhenTheServerNoLongerAnswers) {
                "GOVLEDGER_KEEPALIVE=1 timeout 60");
   });
   // The event has reached the client: tail is following the log.
-  ASSERT_TRUE(WaitFor([&] { return relay.bytes_to_client() > 100; }, std::chrono::seconds(15)));
+  ASSERT_TRUE(WaitFor([&] { return relay.bytes_to_client() > 4096; }, std::chrono::seconds(15)));
   relay.BlackHole();
   const CliRun run = tail.get();
   EXPECT_EQ(run.code, 3) << run.err;  // the server could not be reached
