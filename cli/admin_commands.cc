@@ -147,7 +147,13 @@ int AdminCommands::Stats(const std::string& server) {
             << "subscriptions  " << s.subscriptions_open() << " open\n"
             << "data directory " << s.data_dir_bytes() << " bytes\n"
             << "recovery       " << s.recovery_positions()
-            << absl::StrFormat(" positions replayed at start, in %.2f s\n", s.recovery_seconds());
+            << absl::StrFormat(" positions replayed at start, in %.2f s\n", s.recovery_seconds())
+            << "appends        "
+            << (s.storage_failure().empty()
+                    ? "accepted"
+                    : absl::StrCat("STOPPED after a storage failure (", s.storage_failure(),
+                                   "); reads go on; restart govledgerd"))
+            << "\n";
   return kExitOk;
 }
 

@@ -313,10 +313,7 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     if (!wrote.ok()) {
       // What the store holds after a failed write is unknown: stop writing rather than risk
       // a fork in the chain. A restart re-reads and re-verifies the store.
-      {
-        std::lock_guard lock(sync_mu_);
-        failed_ = wrote;
-      }
+      StopAppends(wrote);
       if (validator_ != nullptr) validator_->AbortGroup();
       for (auto& p : group) {
         if (p->status.ok()) p->status = errors::WriterStopped(wrote.message());
@@ -377,8 +374,7 @@ void Ledger::SyncLoop() {
     if (head && failed.ok()) {
       failed = store_->Sync();
       if (!failed.ok()) {
-        std::lock_guard lock(sync_mu_);
-        if (failed_.ok()) failed_ = failed;
+        StopAppends(failed);
       } else {
         syncs_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -400,6 +396,20 @@ void Ledger::SyncLoop() {
     }
     for (Written& w : batch) Acknowledge(w.group);
   }
+}
+
+void Ledger::StopAppends(const absl::Status& cause) {
+  {
+    std::lock_guard lock(sync_mu_);
+    if (!failed_.ok()) return;
+    failed_ = cause;
+  }
+  if (options_.on_storage_failure) options_.on_storage_failure(cause);
+}
+
+absl::Status Ledger::storage_failure() const {
+  std::lock_guard lock(sync_mu_);
+  return failed_;
 }
 
 void Ledger::Acknowledge(std::vector<std::unique_ptr<Pending>>& group) {

@@ -54,6 +54,10 @@ struct LedgerOptions {
   // fits. Bounds the daemon's memory when clients send faster than the disk commits. Default
   // 64 MiB.
   size_t max_queued_bytes = 64 << 20;
+  // Called once, on the writer's or the sync thread, when a store write or sync fails and the
+  // ledger stops accepting appends (see storage_failure()), with the failure. Must not block
+  // and must not call back into the ledger. May be empty.
+  std::function<void(const absl::Status&)> on_storage_failure;
 };
 
 // Read page limits (ReadRequest.limit).
@@ -125,6 +129,12 @@ class Ledger {
   };
   Stats stats() const;
 
+  // OK while appends are accepted. Once a store write or sync has failed, that failure: from
+  // then on every append fails with UNAVAILABLE, nothing more is written or published, and
+  // reads go on serving the published head, until the ledger is opened again (a restart
+  // re-reads and re-verifies the store).
+  absl::Status storage_failure() const;
+
  private:
   struct Pending;
   struct Staging;
@@ -141,6 +151,9 @@ class Ledger {
   // the sync thread goes on to the next sync while responses are sent.
   void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
   void AckLoop();
+  // Records `cause` as the storage failure unless one is recorded already, and tells
+  // options_.on_storage_failure the first time. REQUIRES: sync_mu_ not held.
+  void StopAppends(const absl::Status& cause);
   absl::Status Stage(Pending& pending, Staging& staging);
 
   EventStore* const store_;
@@ -168,7 +181,7 @@ class Ledger {
   uint64_t recent_floor_;
   int64_t last_recorded_micros_;
 
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<Written> sync_queue_;  // groups in write order; guarded by sync_mu_
   bool sync_stopping_ = false;      // guarded by sync_mu_

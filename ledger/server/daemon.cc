@@ -144,9 +144,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
     daemon->audit_service_->StartPublishing(options.tree_head_seconds, options.on_tree_head);
   }
 
-  daemon->health_service_ = std::make_unique<HealthServiceImpl>(std::vector<std::string>{
-      v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
-      v1::AdminService::service_full_name(), v1::AuditService::service_full_name()});
+  daemon->health_service_ = std::make_unique<HealthServiceImpl>(
+      std::vector<std::string>{
+          v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
+          v1::AdminService::service_full_name(), v1::AuditService::service_full_name()},
+      v1::LedgerService::service_full_name(),
+      [ledger = daemon->ledger_.get()] { return !ledger->storage_failure().ok(); });
   // gRPC's own health service would bring the callback API's threads (see async_calls.h).
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -280,6 +283,9 @@ v1::GetStatsResponse Daemon::Stats() const {
   const projections::RecoveryReport& recovery = validator_->recovery();
   out.set_recovery_positions(recovery.tail_positions);
   out.set_recovery_seconds(recovery.seconds);
+  if (absl::Status failure = ledger_->storage_failure(); !failure.ok()) {
+    out.set_storage_failure(std::string(failure.message()));
+  }
   return out;
 }
 

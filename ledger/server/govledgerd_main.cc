@@ -120,6 +120,16 @@ int main(int argc, char** argv) {
     }
   };
 
+  options.ledger.on_storage_failure = [](const absl::Status& failure) {
+    std::cerr << "govledgerd: appends stopped after a storage failure: " << failure.message()
+              << ". Every acknowledged append is on disk and reads go on; free space or repair "
+                 "the disk, then restart govledgerd (README, \"When storage fails\")"
+              << std::endl;
+  };
+
+  // A write past a file size limit (ulimit -f, systemd's LimitFSIZE) then fails with EFBIG,
+  // a storage failure like any other, instead of killing the daemon with SIGXFSZ.
+  signal(SIGXFSZ, SIG_IGN);
   // Signals are taken by sigwait below, so block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);

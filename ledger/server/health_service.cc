@@ -17,8 +17,12 @@ constexpr std::chrono::milliseconds kWatchPoll(200);
 
 }  // namespace
 
-HealthServiceImpl::HealthServiceImpl(std::vector<std::string> services)
-    : services_(std::move(services)) {}
+HealthServiceImpl::HealthServiceImpl(std::vector<std::string> services,
+                                     std::string append_service,
+                                     std::function<bool()> appends_stopped)
+    : services_(std::move(services)),
+      append_service_(std::move(append_service)),
+      appends_stopped_(std::move(appends_stopped)) {}
 
 void HealthServiceImpl::Shutdown() {
   {
@@ -33,8 +37,19 @@ HealthServiceImpl::ServingStatus HealthServiceImpl::StatusOf(const std::string& 
       std::find(services_.begin(), services_.end(), service) == services_.end()) {
     return HealthCheckResponse::SERVICE_UNKNOWN;
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return HealthCheckResponse::NOT_SERVING;
+  }
+  if ((service.empty() || service == append_service_) && appends_stopped_()) {
+    return HealthCheckResponse::NOT_SERVING;
+  }
+  return HealthCheckResponse::SERVING;
+}
+
+bool HealthServiceImpl::shut_down() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return shut_down_ ? HealthCheckResponse::NOT_SERVING : HealthCheckResponse::SERVING;
+  return shut_down_;
 }
 
 grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
@@ -64,13 +79,14 @@ grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,
       changed_.wait_for(lock, kWatchPoll);
     }
     if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    const bool ending = shut_down();  // read first: then `now` is NOT_SERVING if it is set
     const ServingStatus now = StatusOf(request->service());
     if (now != sent) {
       sent = now;
       response.set_status(now);
       if (!writer->Write(response)) return grpc::Status::CANCELLED;
     }
-    if (now == HealthCheckResponse::NOT_SERVING) {
+    if (ending) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down");
     }
   }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
@@ -34,35 +36,95 @@ constexpr const char* kFormatVersion = RocksDbEventStore::kFormatVersion;
 // column family and records format 2; a read-only open reads it as it is.
 constexpr char kPreviousFormatVersion[] = "1";
 
-// The local file system, except that a write-ahead log's preallocated space counts in its
-// size from the start (fallocate without FALLOC_FL_KEEP_SIZE). Each commit's fdatasync then
-// has no file size to record, only the data: on this project's ext4 machine a 600-byte
-// write+fdatasync cost 150-200 us that way against 230-300 us with the size growing on every
-// write, which is RocksDB's default (its header says WAL files get this treatment by default,
-// but the POSIX file system of Debian's 7.8.3 does not apply it). A WAL closed cleanly is
-// truncated to what was written; after a crash its tail is zeros, which RocksDB's log reader
-// takes as the end of a preallocated file (record type 0 is reserved for that), so recovery
-// is unchanged (FORMAT.md, "Write-ahead log").
-class PreallocatedWalFileSystem : public rocksdb::FileSystemWrapper {
+}  // namespace
+
+// Orders a failed append to a write-ahead log before every later sync of the store.
+//
+// Debian's RocksDB is built with its assertions on, and one of them aborts the process when
+// a WAL that an append has failed on (a full disk, a file size limit) is synced afterwards,
+// where a release build returns the earlier error. The ledger writes the next group while
+// the last ones sync, so without this a failed write could be followed by a sync at any
+// moment. Every sync holds `mu` from its check of `failed` until RocksDB has returned, and
+// an append that fails records itself in `failed` under `mu` before RocksDB sees the
+// failure, so it waits for a sync in progress to end and every later sync refuses. Appends
+// that succeed never take `mu`.
+struct RocksDbEventStore::WalGate {
+  std::timed_mutex mu;
+  std::string failed;  // guarded by mu: the first failed WAL append, empty before one
+};
+
+namespace {
+
+// The most a failed append waits for a sync in progress. Only RocksDB's own waits inside a
+// sync could make it longer (no sync of ours waits for an append); then the append goes on
+// rather than hang.
+constexpr std::chrono::seconds kFailedAppendWait(10);
+
+// A write-ahead log file: reports a failed append to the store's gate.
+class GatedWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  using rocksdb::FileSystemWrapper::FileSystemWrapper;
-  const char* Name() const override { return "GovledgerPreallocatedWal"; }
+  GatedWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
+               std::shared_ptr<RocksDbEventStore::WalGate> gate)
+      : FSWritableFileOwnerWrapper(std::move(file)), gate_(std::move(gate)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    return Checked(target()->Append(data, options, dbg));
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    return Checked(target()->Append(data, options, info, dbg));
+  }
+
+ private:
+  rocksdb::IOStatus Checked(rocksdb::IOStatus s) {
+    if (s.ok()) return s;
+    std::unique_lock lock(gate_->mu, std::defer_lock);
+    const bool locked = lock.try_lock_for(kFailedAppendWait);
+    if (locked && gate_->failed.empty()) gate_->failed = s.ToString();
+    return s;
+  }
+
+  const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
+};
+
+// The local file system, with two changes to write-ahead logs (files named *.log):
+// - A log's preallocated space counts in its size from the start (fallocate without
+//   FALLOC_FL_KEEP_SIZE). Each commit's fdatasync then has no file size to record, only the
+//   data: on this project's ext4 machine a 600-byte write+fdatasync cost 150-200 us that way
+//   against 230-300 us with the size growing on every write, which is RocksDB's default (its
+//   header says WAL files get this treatment by default, but the POSIX file system of
+//   Debian's 7.8.3 does not apply it). A WAL closed cleanly is truncated to what was written;
+//   after a crash its tail is zeros, which RocksDB's log reader takes as the end of a
+//   preallocated file (record type 0 is reserved for that), so recovery is unchanged
+//   (FORMAT.md, "Write-ahead log").
+// - A failed append is reported to the store's WalGate.
+class WalFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  WalFileSystem(std::shared_ptr<rocksdb::FileSystem> base,
+                std::shared_ptr<RocksDbEventStore::WalGate> gate)
+      : FileSystemWrapper(std::move(base)), gate_(std::move(gate)) {}
+  const char* Name() const override { return "GovledgerWal"; }
   rocksdb::FileOptions OptimizeForLogWrite(const rocksdb::FileOptions& file_options,
                                            const rocksdb::DBOptions& db_options) const override {
     rocksdb::FileOptions wal = target()->OptimizeForLogWrite(file_options, db_options);
     wal.fallocate_with_keep_size = false;
     return wal;
   }
-};
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok() && absl::EndsWith(name, ".log")) {
+      *result = std::make_unique<GatedWalFile>(std::move(*result), gate_);
+    }
+    return s;
+  }
 
-// One for the process, never destroyed (as rocksdb::Env::Default()): every database uses it.
-rocksdb::Env* PreallocatedWalEnv() {
-  static rocksdb::Env* const env =
-      rocksdb::NewCompositeEnv(
-          std::make_shared<PreallocatedWalFileSystem>(rocksdb::FileSystem::Default()))
-          .release();
-  return env;
-}
+ private:
+  const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
+};
 
 void PutBigEndian64(uint64_t v, char* out) {
   for (int i = 7; i >= 0; --i) {
@@ -154,7 +216,10 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // One thread writes, and the hashed event_ids memtable does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
-  db_options.env = PreallocatedWalEnv();
+  auto gate = std::make_shared<WalGate>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
+      std::make_shared<WalFileSystem>(rocksdb::FileSystem::Default(), gate));
+  db_options.env = env.get();
   if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -221,6 +286,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   }
 
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
+  store->env_ = std::move(env);
+  store->gate_ = std::move(gate);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -292,7 +359,22 @@ absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit");
 }
 
-absl::Status RocksDbEventStore::Sync() { return FromRocks(db_->SyncWAL(), "sync"); }
+absl::Status RocksDbEventStore::Sync() {
+  // Every sync takes the gate, so syncs from several threads (the ledger's, a projection's)
+  // also run one at a time, and none waits inside RocksDB for another while holding it.
+  std::lock_guard lock(gate_->mu);
+  if (!gate_->failed.empty()) {
+    return errors::Storage("sync", absl::StrCat("a write to the write-ahead log failed before "
+                                                "it (", gate_->failed, ")"));
+  }
+  return FromRocks(db_->SyncWAL(), "sync");
+}
+
+absl::Status RocksDbEventStore::WriteSynced(rocksdb::WriteBatch* batch,
+                                            absl::string_view operation) {
+  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), batch), operation));
+  return Sync();
+}
 
 absl::Status RocksDbEventStore::CreateCheckpoint(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
@@ -328,10 +410,9 @@ absl::StatusOr<ChainPoint> RocksDbEventStore::LoadHead() { return LoadPoint(kHea
 absl::StatusOr<ChainPoint> RocksDbEventStore::LoadVerified() { return LoadPoint(kVerifiedKey); }
 
 absl::Status RocksDbEventStore::SaveVerified(const ChainPoint& point) {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return FromRocks(db_->Put(options, meta_, kVerifiedKey, EncodePoint(point)),
-                   "write verified point");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(meta_, kVerifiedKey, EncodePoint(point)), "batch"));
+  return WriteSynced(&batch, "write verified point");
 }
 
 absl::StatusOr<std::optional<std::string>> RocksDbEventStore::Get(uint64_t position) {
@@ -483,11 +564,12 @@ absl::StatusOr<std::optional<std::string>> RocksDbEventStore::GetProjection(
 absl::Status RocksDbEventStore::PutProjection(absl::string_view key, absl::string_view value,
                                               bool sync) {
   if (projections_ == nullptr) return errors::Storage("write projection", "read-only store");
-  rocksdb::WriteOptions options;
-  options.sync = sync;
-  return FromRocks(db_->Put(options, projections_, rocksdb::Slice(key.data(), key.size()),
-                            rocksdb::Slice(value.data(), value.size())),
-                   "write projection");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(projections_, rocksdb::Slice(key.data(), key.size()),
+                                      rocksdb::Slice(value.data(), value.size())),
+                            "batch"));
+  if (!sync) return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "write projection");
+  return WriteSynced(&batch, "write projection");
 }
 
 absl::Status RocksDbEventStore::DropProjections(absl::string_view prefix) {
@@ -496,11 +578,11 @@ absl::Status RocksDbEventStore::DropProjections(absl::string_view prefix) {
   // rebuild that starts after this never sees a projection of the old fold.
   std::string end(prefix);
   end.push_back('\xFF');
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return FromRocks(db_->DeleteRange(options, projections_,
-                                    rocksdb::Slice(prefix.data(), prefix.size()), end),
-                   "drop projections");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(
+      batch.DeleteRange(projections_, rocksdb::Slice(prefix.data(), prefix.size()), end),
+      "batch"));
+  return WriteSynced(&batch, "drop projections");
 }
 
 }  // namespace govledger

@@ -13,6 +13,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace govledger {
@@ -72,10 +74,20 @@ class RocksDbEventStore final : public EventStore {
   // whole commits only, and its `head` names its last event. Appends may run concurrently.
   absl::Status CreateCheckpoint(const std::string& dir);
 
+  // Orders a failed write-ahead-log append before later syncs (rocksdb_event_store.cc).
+  struct WalGate;
+
  private:
   RocksDbEventStore() = default;
   absl::StatusOr<ChainPoint> LoadPoint(absl::string_view key);
+  // Writes `batch` unsynced, then Sync(): RocksDB's own synced writes would sync the WAL
+  // outside the gate.
+  absl::Status WriteSynced(rocksdb::WriteBatch* batch, absl::string_view operation);
 
+  // The file system RocksDB uses for this database (WAL preallocation and the gate), and the
+  // gate; declared first, so destroyed after the database.
+  std::unique_ptr<rocksdb::Env> env_;
+  std::shared_ptr<WalGate> gate_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
   rocksdb::ColumnFamilyHandle* events_ = nullptr;

@@ -8,6 +8,7 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,6 +142,10 @@ absl::Status DaemonHarness::Start() {
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
+    if (file_size_limit_ > 0) {
+      const struct rlimit limit = {file_size_limit_, file_size_limit_};
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(125);
+    }
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(err_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);

@@ -77,6 +77,11 @@ class DaemonHarness {
   // Replaces the arguments appended to later command lines.
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
 
+  // Later starts run the daemon with RLIMIT_FSIZE at `bytes` (0: no limit, the default): a
+  // write that would take a file past it fails with EFBIG, a real storage failure from the
+  // kernel, as a full disk's ENOSPC is (govledgerd ignores SIGXFSZ).
+  void set_file_size_limit(uint64_t bytes) { file_size_limit_ = bytes; }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 
@@ -103,6 +108,7 @@ class DaemonHarness {
   std::optional<ExitStatus> WaitForExit(std::chrono::milliseconds timeout);
 
   std::vector<std::string> extra_args_;
+  uint64_t file_size_limit_ = 0;
   TempDir root_;
   std::string data_dir_;
   std::string port_file_;

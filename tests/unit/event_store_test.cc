@@ -445,7 +445,7 @@ TEST_F(RocksDbEventStoreTest, DataSurvivesCloseAndReopen) {
 }
 
 // The write-ahead log's preallocated space is in its size from the start, so a sync has no
-// size to record (rocksdb_event_store.cc, PreallocatedWalFileSystem); what a crash leaves, a
+// size to record (rocksdb_event_store.cc, WalFileSystem); what a crash leaves, a
 // log whose tail is zeros, recovers every synced batch.
 TEST_F(RocksDbEventStoreTest, TheWriteAheadLogIsPreallocatedAndACrashImageRecovers) {
   const std::string image = dir_.path() + "/crash-image";

@@ -1210,13 +1210,24 @@ class LedgerOnFaultyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(Open()); }
   void Open() {
-    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_);
+    LedgerOptions options;
+    options.on_storage_failure = [this](const absl::Status& failure) {
+      std::lock_guard lock(failures_mu_);
+      failures_.push_back(failure);
+    };
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_, options);
     ASSERT_OK(ledger);
     ledger_ = std::move(*ledger);
+  }
+  std::vector<absl::Status> failures() {
+    std::lock_guard lock(failures_mu_);
+    return failures_;
   }
 
   FakeClock clock_{kT0};
   FaultyEventStore store_;
+  std::mutex failures_mu_;
+  std::vector<absl::Status> failures_;  // what on_storage_failure was told; guarded
   std::unique_ptr<Ledger> ledger_;
 };
 
@@ -1226,6 +1237,7 @@ class LedgerPipelineTest : public LedgerOnFaultyStoreTest {};
 TEST_F(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
   ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
   const ChainPoint head = ledger_->Head();
+  EXPECT_OK(ledger_->storage_failure());
 
   store_.fail_write = true;
   EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), "alice"),
@@ -1233,6 +1245,10 @@ TEST_F(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
                        AllOf(HasSubstr("storage failure"), HasSubstr("disk on fire"),
                              HasSubstr("restart govledgerd"))));
   EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(ledger_->storage_failure(), StatusIs(absl::StatusCode::kInternal,
+                                                   HasSubstr("disk on fire")));
+  ASSERT_THAT(failures(), SizeIs(1));
+  EXPECT_THAT(failures()[0].message(), HasSubstr("disk on fire"));
   const int writes = store_.writes.load();
 
   // The store recovers, but the ledger does not trust it until restarted.
@@ -1240,6 +1256,7 @@ TEST_F(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
   EXPECT_THAT(ledger_->Append(Request({NewEvent("b")}), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk on fire")));
   EXPECT_EQ(store_.writes.load(), writes) << "a stopped writer must not touch the store";
+  EXPECT_THAT(failures(), SizeIs(1)) << "told once";
   EXPECT_EQ(ledger_->Head(), head);
   EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(head));
   // Reads still work.
@@ -1251,6 +1268,7 @@ TEST_F(LedgerStorageFailureTest, FailedWriteFailsTheAppendAndStopsTheWriter) {
   // A restart re-reads the store and carries on from the last committed event.
   ledger_.reset();
   ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_OK(ledger_->storage_failure());
   absl::StatusOr<v1::AppendResponse> r = ledger_->Append(Request({NewEvent("a")}), "alice");
   ASSERT_OK(r);
   EXPECT_EQ(r->events(0).position(), 2u);
@@ -1373,6 +1391,10 @@ TEST_F(LedgerStorageFailureTest, FailedSyncFailsWhatItCoveredPublishesNothingAnd
                                             HasSubstr("restart govledgerd"))));
   EXPECT_THAT(behind.get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
   EXPECT_EQ(ledger_->Head(), head);
+  EXPECT_THAT(ledger_->storage_failure(), StatusIs(absl::StatusCode::kInternal,
+                                                   HasSubstr("fdatasync EIO")));
+  ASSERT_THAT(failures(), SizeIs(1));
+  EXPECT_THAT(failures()[0].message(), HasSubstr("fdatasync EIO"));
   absl::StatusOr<v1::ReadResponse> page = ledger_->Read(v1::ReadRequest());
   ASSERT_OK(page);
   EXPECT_THAT(page->events(), SizeIs(1));

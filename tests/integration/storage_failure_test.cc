@@ -1,0 +1,172 @@
+// What happens when the disk refuses a write (a full disk, an I/O error): govledgerd stops
+// accepting appends with UNAVAILABLE, keeps every acknowledged event and goes on serving reads,
+// says so in its health, its figures and its log, and a restart on a healthy disk carries on
+// from the last acknowledged event with the chain intact.
+//
+// The failure is a real one from the kernel: the daemon runs with RLIMIT_FSIZE, so the write
+// that would take RocksDB's write-ahead log past the limit fails with EFBIG ("File too large"),
+// which reaches govledger's write path as a full disk's ENOSPC does.
+#include <grpcpp/client_context.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "govledger/v1/admin.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/integration/cli_runner.h"
+#include "tests/integration/client_util.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// The write-ahead log reaches this long before a memtable (32 MiB) fills, so the failure is
+// an append's write to the log.
+constexpr uint64_t kFileSizeLimit = 4 << 20;
+constexpr int kClients = 4;
+constexpr size_t kPayloadBytes = 2048;
+// Far more than fit under the limit: a client that gets this far means no failure came.
+constexpr int kMaxAppendsPerClient = 5000;
+
+HealthCheckResponse::ServingStatus Health(const DaemonHarness& daemon,
+                                          const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(daemon.NewChannel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.status();
+}
+
+v1::GetStatsResponse Stats(const DaemonHarness& daemon) {
+  auto stub = v1::AdminService::NewStub(daemon.NewChannel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  v1::GetStatsResponse response;
+  const grpc::Status status = stub->GetStats(&context, v1::GetStatsRequest(), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARestartResumes) {
+  DaemonHarness daemon;
+  daemon.set_file_size_limit(kFileSizeLimit);
+  ASSERT_OK(daemon.Start());
+  ASSERT_EQ(Health(daemon, ""), HealthCheckResponse::SERVING);
+  // A Watch of the daemon's health, open across the failure.
+  auto health = grpc::health::v1::Health::NewStub(daemon.NewChannel());
+  grpc::ClientContext watch_context;
+  auto watch = health->Watch(&watch_context, HealthCheckRequest());
+  HealthCheckResponse watched;
+  ASSERT_TRUE(watch->Read(&watched));
+  EXPECT_EQ(watched.status(), HealthCheckResponse::SERVING);
+
+  // Clients append one 2 KiB event a call until the daemon refuses one.
+  std::mutex mu;
+  std::map<uint64_t, std::string> acked;  // position -> event id
+  std::vector<grpc::Status> refusals;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = daemon.NewStub();
+      for (int i = 0; i < kMaxAppendsPerClient; ++i) {
+        const v1::AppendRequest request = MakeAppend({MakeEvent(
+            absl::StrCat("load/client-", c), std::string(kPayloadBytes, static_cast<char>('a' + c)))});
+        v1::AppendResponse response;
+        const grpc::Status status = Append(*stub, request, &response);
+        std::lock_guard lock(mu);
+        if (!status.ok()) {
+          refusals.push_back(status);
+          return;
+        }
+        acked[response.events(0).position()] = request.events(0).event_id();
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+
+  ASSERT_EQ(refusals.size(), static_cast<size_t>(kClients)) << "every client must be refused";
+  for (const grpc::Status& refusal : refusals) {
+    EXPECT_THAT(refusal, GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
+                                      AllOf(HasSubstr("stopped accepting appends after a storage "
+                                                      "failure"),
+                                            HasSubstr("File too large"),
+                                            HasSubstr("restart govledgerd"))));
+  }
+  ASSERT_GT(acked.size(), 100u) << "the limit leaves room for many events before the failure";
+  // One event a call, one writer: the acknowledged positions are 1..n, and the head is n.
+  EXPECT_EQ(acked.begin()->first, 1u);
+  EXPECT_EQ(acked.rbegin()->first, acked.size());
+  auto stub = daemon.NewStub();
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub);
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), acked.size());
+
+  // Appends stay refused, and store nothing.
+  v1::AppendResponse ignored;
+  EXPECT_THAT(Append(*stub, MakeAppend({MakeEvent("load/late", "x")}), &ignored),
+              GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("storage failure")));
+  absl::StatusOr<v1::GetHeadResponse> head_after = GetHead(*stub);
+  ASSERT_OK(head_after);
+  EXPECT_EQ(head_after->hash(), head->hash());
+
+  // Reads go on: every acknowledged event, the chain whole.
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub, "", v1::DIRECTION_FORWARD, 1000);
+  ASSERT_OK(log);
+  EXPECT_TRUE(ChainVerifies(*log, *head));
+  ASSERT_EQ(log->size(), acked.size());
+  for (const v1::Event& e : *log) EXPECT_EQ(e.event_id(), acked[e.position()]);
+
+  // Health: the appending service and the daemon need a restart; the reading services serve.
+  EXPECT_EQ(Health(daemon, ""), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(daemon, "govledger.v1.LedgerService"), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(daemon, "govledger.v1.QueryService"), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Health(daemon, "govledger.v1.AuditService"), HealthCheckResponse::SERVING);
+  // The Watch saw the change and stays open (it ends only at shutdown, below).
+  ASSERT_TRUE(watch->Read(&watched));
+  EXPECT_EQ(watched.status(), HealthCheckResponse::NOT_SERVING);
+  // The figures and the CLI name the failure; the log says what to do.
+  EXPECT_THAT(Stats(daemon).storage_failure(), HasSubstr("File too large"));
+  CliRun stats = Cli(absl::StrCat("--server ", daemon.address(), " admin stats"));
+  EXPECT_EQ(stats.code, 0) << stats.err;
+  EXPECT_THAT(stats.out, AllOf(HasSubstr("appends        STOPPED after a storage failure"),
+                               HasSubstr("File too large")));
+  EXPECT_THAT(daemon.Stderr(), AllOf(HasSubstr("appends stopped after a storage failure"),
+                                     HasSubstr("then restart govledgerd")));
+
+  // A clean stop, then a restart with room: the chain verifies (the daemon checks it at
+  // start), every acknowledged event is where it was, and appends carry on after them.
+  const ExitStatus stopped = daemon.Stop();
+  EXPECT_TRUE(stopped.Success()) << stopped.ToString() << "\n" << daemon.Stderr();
+  EXPECT_FALSE(watch->Read(&watched)) << "no change to send: NOT_SERVING already";
+  EXPECT_THAT(watch->Finish(), GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("")));
+  daemon.set_file_size_limit(0);
+  ASSERT_OK(daemon.Start());
+  stub = daemon.NewStub();
+  EXPECT_EQ(Health(daemon, ""), HealthCheckResponse::SERVING);
+  EXPECT_THAT(Stats(daemon).storage_failure(), IsEmpty());
+  absl::StatusOr<v1::GetHeadResponse> restarted_head = GetHead(*stub);
+  ASSERT_OK(restarted_head);
+  log = ReadAll(*stub, "", v1::DIRECTION_FORWARD, 1000);
+  ASSERT_OK(log);
+  EXPECT_TRUE(ChainVerifies(*log, *restarted_head));
+  // Written but never synced (so never acknowledged) events may have reached the disk too.
+  ASSERT_GE(log->size(), acked.size());
+  for (const auto& [position, id] : acked) EXPECT_EQ((*log)[position - 1].event_id(), id);
+  absl::StatusOr<v1::AppendResponse> appended = AppendOne(*stub, "load/after", "room again");
+  ASSERT_OK(appended);
+  EXPECT_EQ(appended->events(0).position(), log->size() + 1);
+}
+
+}  // namespace
+}  // namespace govledger::testing
