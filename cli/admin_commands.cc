@@ -50,8 +50,9 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "stats",
       "Print a running govledgerd's figures: release, uptime, head, appends accepted and "
       "refused and events appended since it started, syncs (group commits), subscriptions "
-      "open, the data directory's size, and its recovery at start. For monitoring: a viewer "
-      "token suffices.\n\n"
+      "open, the data directory's size and the space free on its file system, its recovery at "
+      "start, and whether appends have stopped after a storage failure. For monitoring: a "
+      "viewer token suffices.\n\n"
       "Example:\n"
       "  govledger --server 127.0.0.1:50051 admin stats --json");
   stats_->add_flag("--json", json_, "Print GetStatsResponse as one JSON object");
@@ -145,7 +146,8 @@ int AdminCommands::Stats(const std::string& server) {
             << Counted(s.syncs(), "sync", "syncs")
             << absl::StrFormat(" (%.1f events a sync)\n", per_sync)
             << "subscriptions  " << s.subscriptions_open() << " open\n"
-            << "data directory " << s.data_dir_bytes() << " bytes\n"
+            << "data directory " << s.data_dir_bytes() << " bytes; "
+            << s.data_dir_free_bytes() << " bytes free on its file system\n"
             << "recovery       " << s.recovery_positions()
             << absl::StrFormat(" positions replayed at start, in %.2f s\n", s.recovery_seconds())
             << "appends        "

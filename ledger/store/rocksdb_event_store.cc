@@ -89,7 +89,8 @@ class GatedWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
-// The local file system, with two changes to write-ahead logs (files named *.log):
+// The local file system, with two changes to the database's write-ahead logs (files named
+// *.log in its directory; not the copies a checkpoint makes elsewhere):
 // - A log's preallocated space counts in its size from the start (fallocate without
 //   FALLOC_FL_KEEP_SIZE). Each commit's fdatasync then has no file size to record, only the
 //   data: on this project's ext4 machine a 600-byte write+fdatasync cost 150-200 us that way
@@ -102,9 +103,9 @@ class GatedWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
 // - A failed append is reported to the store's WalGate.
 class WalFileSystem final : public rocksdb::FileSystemWrapper {
  public:
-  WalFileSystem(std::shared_ptr<rocksdb::FileSystem> base,
+  WalFileSystem(std::shared_ptr<rocksdb::FileSystem> base, const std::string& dir,
                 std::shared_ptr<RocksDbEventStore::WalGate> gate)
-      : FileSystemWrapper(std::move(base)), gate_(std::move(gate)) {}
+      : FileSystemWrapper(std::move(base)), wal_prefix_(dir + "/"), gate_(std::move(gate)) {}
   const char* Name() const override { return "GovledgerWal"; }
   rocksdb::FileOptions OptimizeForLogWrite(const rocksdb::FileOptions& file_options,
                                            const rocksdb::DBOptions& db_options) const override {
@@ -116,13 +117,15 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
-    if (s.ok() && absl::EndsWith(name, ".log")) {
+    if (s.ok() && absl::StartsWith(name, wal_prefix_) && absl::EndsWith(name, ".log") &&
+        name.find('/', wal_prefix_.size()) == std::string::npos) {
       *result = std::make_unique<GatedWalFile>(std::move(*result), gate_);
     }
     return s;
   }
 
  private:
+  const std::string wal_prefix_;  // the database's directory and a slash
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
@@ -218,7 +221,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.allow_concurrent_memtable_write = false;
   auto gate = std::make_shared<WalGate>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
-      std::make_shared<WalFileSystem>(rocksdb::FileSystem::Default(), gate));
+      std::make_shared<WalFileSystem>(rocksdb::FileSystem::Default(), dir, gate));
   db_options.env = env.get();
   if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
 

@@ -11,6 +11,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <sys/statvfs.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,7 +34,9 @@ namespace govledger::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 
 std::string ReadFile(const std::string& path) {
@@ -169,6 +172,13 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   EXPECT_LE(s.syncs(), 20u);
   EXPECT_EQ(s.subscriptions_open(), 0u);
   EXPECT_GT(s.data_dir_bytes(), 0u);
+  // What this process sees free there, give or take what others write meanwhile.
+  struct statvfs fs;
+  ASSERT_EQ(::statvfs(daemon_.data_dir().c_str(), &fs), 0);
+  const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+  EXPECT_NEAR(static_cast<double>(s.data_dir_free_bytes()), free_bytes, 256.0 * (1 << 20));
+  EXPECT_GT(s.data_dir_free_bytes(), 0u);
+  EXPECT_THAT(s.storage_failure(), IsEmpty());
   EXPECT_GE(s.uptime_seconds(), 0);
 
   // A retry is accepted and appends nothing.
@@ -195,6 +205,9 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   EXPECT_THAT(text.out, HasSubstr("head           position 21, hash "));
   EXPECT_THAT(text.out, HasSubstr("since start    0 events appended; 0 appends accepted, 0 "
                                   "refused; 0 syncs"));
+  EXPECT_THAT(text.out, ContainsRegex("data directory [0-9]+ bytes; [1-9][0-9]* bytes free on "
+                                      "its file system\n"));
+  EXPECT_THAT(text.out, HasSubstr("appends        accepted\n"));
   CliRun json = Cli(absl::StrCat(Server(), " admin stats --json"));
   ASSERT_EQ(json.code, 0) << json.err;
   v1::GetStatsResponse parsed;
