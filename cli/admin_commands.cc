@@ -151,10 +151,11 @@ int AdminCommands::Stats(const std::string& server) {
             << "recovery       " << s.recovery_positions()
             << absl::StrFormat(" positions replayed at start, in %.2f s\n", s.recovery_seconds())
             << "appends        "
-            << (s.storage_failure().empty()
-                    ? "accepted"
-                    : absl::StrCat("STOPPED after a storage failure (", s.storage_failure(),
-                                   "); reads go on; restart govledgerd"))
+            << (!s.storage_failure().empty()
+                    ? absl::StrCat("STOPPED after a storage failure (", s.storage_failure(),
+                                   "); reads go on; restart govledgerd")
+                : !s.appends_paused().empty() ? absl::StrCat("PAUSED: ", s.appends_paused())
+                                              : std::string("accepted"))
             << "\n";
   return kExitOk;
 }

@@ -197,6 +197,12 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     done(s);
     return;
   }
+  if (paused_.load(std::memory_order_acquire)) {
+    if (std::string why = appends_paused(); !why.empty()) {
+      done(absl::ResourceExhaustedError(why));
+      return;
+    }
+  }
   auto pending = std::make_unique<Pending>();
   const int64_t received_micros = clock_->NowMicros();
   pending->received_micros = received_micros;
@@ -396,6 +402,19 @@ void Ledger::SyncLoop() {
     }
     for (Written& w : batch) Acknowledge(w.group);
   }
+}
+
+void Ledger::PauseAppends(std::string why) {
+  std::lock_guard lock(paused_mu_);
+  appends_paused_ = std::move(why);
+  paused_.store(!appends_paused_.empty(), std::memory_order_release);
+}
+
+void Ledger::ResumeAppends() { PauseAppends(""); }
+
+std::string Ledger::appends_paused() const {
+  std::lock_guard lock(paused_mu_);
+  return appends_paused_;
 }
 
 void Ledger::StopAppends(const absl::Status& cause) {

@@ -129,6 +129,15 @@ class Ledger {
   };
   Stats stats() const;
 
+  // While paused, every append fails at once with RESOURCE_EXHAUSTED and `why` (not empty)
+  // as its message, storing nothing (a malformed one is still INVALID_ARGUMENT); appends
+  // already queued are committed. For a disk nearly full (server/free_space_watch.h).
+  // Resume undoes it; both may be called again and from any thread.
+  void PauseAppends(std::string why);
+  void ResumeAppends();
+  // Why appends are paused; empty when they are not.
+  std::string appends_paused() const;
+
   // OK while appends are accepted. Once a store write or sync has failed, that failure: from
   // then on every append fails with UNAVAILABLE, nothing more is written or published, and
   // reads go on serving the published head, until the ledger is opened again (a restart
@@ -193,6 +202,10 @@ class Ledger {
   std::condition_variable ack_cv_;
   std::deque<std::unique_ptr<Pending>> ack_queue_;  // guarded by ack_mu_
   bool ack_stopping_ = false;                       // guarded by ack_mu_
+
+  std::atomic<bool> paused_{false};  // appends_paused_ is not empty
+  mutable std::mutex paused_mu_;
+  std::string appends_paused_;  // guarded by paused_mu_
 
   const uint64_t opened_position_;
   std::atomic<uint64_t> appends_accepted_{0};

@@ -26,6 +26,7 @@
 #include "ledger/server/admin_service.h"
 #include "ledger/server/audit_service.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/server/free_space_watch.h"
 #include "ledger/server/health_service.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
@@ -127,6 +128,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
   ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
                                                  daemon->validator_.get()));
+  if (options.min_free_bytes > 0) {
+    daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(
+        daemon->ledger_.get(), options.data_dir, options.min_free_bytes,
+        FreeSpaceWatch::Of(options.data_dir), std::chrono::seconds(1), options.on_free_space);
+  }
   // Recovery parsed a large snapshot (or replayed the log): give the freed memory back to the
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();
@@ -150,7 +156,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
           v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
           v1::AdminService::service_full_name(), v1::AuditService::service_full_name()},
       v1::LedgerService::service_full_name(),
-      [ledger = daemon->ledger_.get()] { return !ledger->storage_failure().ok(); });
+      [ledger = daemon->ledger_.get()] {
+        return !ledger->storage_failure().ok() || !ledger->appends_paused().empty();
+      });
   // gRPC's own health service would bring the callback API's threads (see async_calls.h).
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -208,6 +216,7 @@ void Daemon::Shutdown() {
   if (ledger_service_ != nullptr) ledger_service_->Stop();
   if (query_service_ != nullptr) query_service_->Stop();
   if (audit_service_ != nullptr) audit_service_->Stop();  // publishes the last tree head
+  free_space_watch_.reset();
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
   if (calls_ != nullptr) {
     // Every call has finished now; the thread deletes the last of them and returns.
@@ -290,6 +299,7 @@ v1::GetStatsResponse Daemon::Stats() const {
   if (absl::Status failure = ledger_->storage_failure(); !failure.ok()) {
     out.set_storage_failure(std::string(failure.message()));
   }
+  out.set_appends_paused(ledger_->appends_paused());
   return out;
 }
 

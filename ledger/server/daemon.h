@@ -27,6 +27,7 @@ namespace govledger {
 
 class AdminServiceImpl;
 class AuditServiceImpl;
+class FreeSpaceWatch;
 class HealthServiceImpl;
 class LedgerServiceImpl;
 class QueryServiceImpl;
@@ -74,6 +75,13 @@ struct DaemonOptions {
   // dropped the connection) thus frees its subscriptions, and the pings keep idle streams
   // alive through firewalls. Clients may ping as often as every min(this, 10) s. Default 60.
   int keepalive_seconds = 60;
+  // Appends are paused (RESOURCE_EXHAUSTED) while the data directory's file system has fewer
+  // free bytes than this, checked every second, and resume by themselves above it
+  // (free_space_watch.h); 0: never. Default 64 MiB.
+  uint64_t min_free_bytes = 64 << 20;
+  // Told a line for the daemon's log when appends are paused or resumed for free space.
+  // Default none.
+  std::function<void(const std::string&)> on_free_space;
   LedgerOptions ledger;
   RocksDbOptions rocksdb;
   // Snapshots of the governance state (projections::ValidatorOptions): every this many
@@ -138,6 +146,8 @@ class Daemon {
   // The governance rules every append is checked against; outlives ledger_.
   std::unique_ptr<projections::GovernanceValidator> validator_;
   std::unique_ptr<Ledger> ledger_;
+  // Pauses ledger_'s appends while the disk is nearly full; null when min_free_bytes is 0.
+  std::unique_ptr<FreeSpaceWatch> free_space_watch_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   // The read side: "as at" queries over the ledger's log.
   std::unique_ptr<QueryServiceImpl> query_service_;

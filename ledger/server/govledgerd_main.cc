@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
                  "with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40));
+  app.add_option("--min-free-bytes", options.min_free_bytes,
+                 "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
+                 "fewer free bytes than this, checked every second; they resume by themselves "
+                 "above it (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 60));
   // Every unsigned option takes a range: CLI11 alone reads "-5" into an
   // unsigned integer as 2^64 - 5.
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
@@ -120,6 +126,9 @@ int main(int argc, char** argv) {
     }
   };
 
+  options.on_free_space = [](const std::string& what) {
+    std::cerr << "govledgerd: " << what << std::endl;
+  };
   options.ledger.on_storage_failure = [](const absl::Status& failure) {
     std::cerr << "govledgerd: appends stopped after a storage failure: " << failure.message()
               << ". Every acknowledged append is on disk and reads go on; free space or repair "

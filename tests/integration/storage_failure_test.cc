@@ -3,6 +3,8 @@
 // says so in its health, its figures and its log, and a restart on a healthy disk carries on
 // from the last acknowledged event with the chain intact.
 //
+// A disk merely nearly full pauses appends instead (FreeSpaceTest, at the end).
+//
 // The failure is a real one from the kernel: the daemon runs with RLIMIT_FSIZE, so the write
 // that would take RocksDB's write-ahead log past the limit fails with EFBIG ("File too large"),
 // which reaches govledger's write path as a full disk's ENOSPC does.
@@ -166,6 +168,54 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
   absl::StatusOr<v1::AppendResponse> appended = AppendOne(*stub, "load/after", "room again");
   ASSERT_OK(appended);
   EXPECT_EQ(appended->events(0).position(), log->size() + 1);
+}
+
+// Below --min-free-bytes appends are refused before anything is written, so the ledger never
+// reaches a failed write; here the floor is above any disk, so the first check pauses them.
+TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn) {
+  constexpr char kFloor[] = "1152921504606846976";  // 2^60 bytes
+  DaemonHarness daemon({"--min-free-bytes", kFloor});
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  v1::AppendResponse response;
+  EXPECT_THAT(Append(*stub, MakeAppend({MakeEvent("free/space", "x")}), &response),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           AllOf(HasSubstr("the disk holding the ledger is nearly full"),
+                                 HasSubstr(absl::StrCat("bytes free on the file system of ",
+                                                        daemon.data_dir())),
+                                 HasSubstr(absl::StrCat("--min-free-bytes (", kFloor, ")")),
+                                 HasSubstr("nothing was stored"))));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub);
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 0u);
+
+  EXPECT_EQ(Health(daemon, ""), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(daemon, "govledger.v1.LedgerService"), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(daemon, "govledger.v1.QueryService"), HealthCheckResponse::SERVING);
+  const v1::GetStatsResponse stats = Stats(daemon);
+  EXPECT_THAT(stats.appends_paused(), HasSubstr("nearly full"));
+  EXPECT_THAT(stats.storage_failure(), IsEmpty());
+  EXPECT_EQ(stats.appends_refused(), 1u);
+  CliRun text = Cli(absl::StrCat("--server ", daemon.address(), " admin stats"));
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("appends        PAUSED: the disk holding the ledger is "
+                                  "nearly full"));
+  CliRun append = Cli(absl::StrCat("--server ", daemon.address(),
+                                   " append --stream free/space --type govledger.test.Happened "
+                                   "--payload '\"eA==\"'"));
+  EXPECT_EQ(append.code, 1);
+  EXPECT_THAT(append.err, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("govledgerd: appends paused: the disk holding the "
+                                         "ledger is nearly full"));
+
+  // Without the floor the same database takes appends.
+  daemon.set_extra_args({"--min-free-bytes", "0"});
+  ASSERT_OK(daemon.Restart());
+  stub = daemon.NewStub();
+  absl::StatusOr<v1::AppendResponse> appended = AppendOne(*stub, "free/space", "room");
+  ASSERT_OK(appended);
+  EXPECT_EQ(appended->events(0).position(), 1u);
+  EXPECT_THAT(Stats(daemon).appends_paused(), IsEmpty());
 }
 
 }  // namespace

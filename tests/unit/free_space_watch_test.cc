@@ -1,0 +1,165 @@
+// FreeSpaceWatch over a Ledger on a MemoryEventStore, with the free space supplied by the test:
+// appends pause below the floor, from the first check, and resume above it; the log lines.
+#include "ledger/server/free_space_watch.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/common/clock.h"
+#include "ledger/common/uuid.h"
+#include "ledger/ledger.h"
+#include "ledger/store/memory_event_store.h"
+#include "tests/testutil.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::IsOk;
+using ::govledger::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+constexpr std::chrono::milliseconds kInterval(5);
+
+v1::AppendRequest OneEvent() {
+  v1::AppendRequest r;
+  v1::Event* e = r.add_events();
+  e->set_event_id(NewUuid());
+  e->set_stream_id("free/space");
+  e->set_event_type("govledger.test.Happened");
+  e->set_payload("payload");
+  return r;
+}
+
+// Waits up to 5 s for the ledger's pause to become `paused`.
+bool AwaitPaused(const Ledger& ledger, bool paused) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger.appends_paused().empty() == paused) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+class FreeSpaceWatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_);
+    ASSERT_THAT(ledger, IsOk());
+    ledger_ = std::move(*ledger);
+  }
+
+  std::unique_ptr<FreeSpaceWatch> Watch(uint64_t min_free_bytes) {
+    return std::make_unique<FreeSpaceWatch>(
+        ledger_.get(), "/srv/ledger", min_free_bytes,
+        [this]() -> absl::StatusOr<uint64_t> {
+          if (unreadable_) return absl::UnavailableError("statvfs: EIO");
+          return free_.load();
+        },
+        kInterval,
+        [this](const std::string& line) {
+          std::lock_guard lock(mu_);
+          lines_.push_back(line);
+        });
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+
+  MemoryEventStore store_;
+  FakeClock clock_{1700000000000000};
+  std::unique_ptr<Ledger> ledger_;
+  std::atomic<uint64_t> free_{1000};
+  std::atomic<bool> unreadable_{false};
+  std::mutex mu_;
+  std::vector<std::string> lines_;  // guarded by mu_
+};
+
+TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(500);
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+
+  free_ = 499;
+  ASSERT_TRUE(AwaitPaused(*ledger_, true));
+  EXPECT_THAT(ledger_->appends_paused(),
+              AllOf(HasSubstr("499 bytes free on the file system of /srv/ledger"),
+                    HasSubstr("--min-free-bytes (500)"), HasSubstr("nothing was stored"),
+                    HasSubstr("resume by themselves")));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("499 bytes free")));
+  EXPECT_EQ(ledger_->Head().position, 1u) << "a paused append stores nothing";
+  // A malformed append still says what is wrong with it.
+  v1::AppendRequest bad = OneEvent();
+  bad.mutable_events(0)->set_event_id("not-a-uuid");
+  EXPECT_THAT(ledger_->Append(bad, "alice"), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+
+  // The message follows the figure while paused.
+  free_ = 123;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger_->appends_paused().find("123 bytes") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
+
+  // A check that cannot read the free space changes nothing.
+  unreadable_ = true;
+  free_ = 10000;
+  std::this_thread::sleep_for(kInterval * 10);
+  EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
+  unreadable_ = false;
+
+  // Exactly the floor is enough.
+  free_ = 500;
+  ASSERT_TRUE(AwaitPaused(*ledger_, false));
+  absl::StatusOr<v1::AppendResponse> appended = ledger_->Append(OneEvent(), "alice");
+  ASSERT_THAT(appended, IsOk());
+  EXPECT_EQ(appended->events(0).position(), 2u);
+
+  watch.reset();
+  EXPECT_THAT(lines(),
+              ElementsAre(StartsWith("appends paused: the disk holding the ledger is nearly "
+                                     "full: 499 bytes free"),
+                          "appends resumed: 500 bytes free on the file system of /srv/ledger "
+                          "(--min-free-bytes 500)"));
+  const Ledger::Stats stats = ledger_->stats();
+  EXPECT_EQ(stats.appends_accepted, 2u);
+  EXPECT_EQ(stats.appends_refused, 2u);
+}
+
+TEST_F(FreeSpaceWatchTest, ADiskAlreadyBelowTheFloorPausesBeforeTheFirstAppend) {
+  free_ = 0;
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(1);
+  // No wait: the constructor checked.
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("0 bytes free")));
+  EXPECT_EQ(ledger_->Head().position, 0u);
+}
+
+TEST_F(FreeSpaceWatchTest, TheLedgerStaysAsTheLastCheckLeftIt) {
+  free_ = 10;
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(100);
+  watch.reset();
+  free_ = 1000;
+  std::this_thread::sleep_for(kInterval * 10);
+  EXPECT_THAT(ledger_->appends_paused(), HasSubstr("10 bytes free"));
+  // And the ledger's own resume clears it.
+  ledger_->ResumeAppends();
+  EXPECT_THAT(ledger_->appends_paused(), IsEmpty());
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+}
+
+}  // namespace
+}  // namespace govledger
