@@ -345,8 +345,9 @@ TEST_F(AppendModelTest, ConcurrentAppendsLandWholeOrNotAtAll) {
         EXPECT_EQ(stored.stream_version(), a.stream_version());
         EXPECT_FALSE(a.duplicate());
         // In request order, and contiguous: one append is one run of positions.
-        if (i > 0)
+        if (i > 0) {
           EXPECT_EQ(a.position(), call.response.events(i - 1).position() + 1);
+        }
       }
       acknowledged += call.request.events_size();
     }
