@@ -561,7 +561,12 @@ TEST_F(RocksDbEventStoreTest, TheInfoLogIsRolledAtItsLimitAndOldOnesAreDeleted) 
   for (int open = 0; open < 10; ++open) {
     ASSERT_OK(RocksDbEventStore::Open(DbPath(), options));
   }
-  EXPECT_EQ(OldInfoLogs(DbPath()), kInfoLogFilesKept - 1);
+  // Each open rolled the log at least once (eleven and more in all). RocksDB's purge at open
+  // leaves kInfoLogFilesKept - 1 old ones; what it logs after that (background work, the
+  // close: when depends on the machine's load) may roll once more before the count.
+  const size_t old_logs = OldInfoLogs(DbPath());
+  EXPECT_GE(old_logs, kInfoLogFilesKept - 1);
+  EXPECT_LE(old_logs, kInfoLogFilesKept);
   // Nothing of the ledger went with them.
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
