@@ -8,7 +8,6 @@
 
 #include <gperftools/malloc_extension.h>
 #include <pthread.h>
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -290,8 +289,8 @@ v1::GetStatsResponse Daemon::Stats() const {
     }
   }
   out.set_data_dir_bytes(bytes);
-  if (struct statvfs fs; ::statvfs(options_.data_dir.c_str(), &fs) == 0) {
-    out.set_data_dir_free_bytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize);
+  if (absl::StatusOr<uint64_t> free = FreeSpaceWatch::Of(options_.data_dir)(); free.ok()) {
+    out.set_data_dir_free_bytes(*free);
   }
   const projections::RecoveryReport& recovery = validator_->recovery();
   out.set_recovery_positions(recovery.tail_positions);

@@ -19,10 +19,10 @@ constexpr std::chrono::milliseconds kWatchPoll(200);
 
 HealthServiceImpl::HealthServiceImpl(std::vector<std::string> services,
                                      std::string append_service,
-                                     std::function<bool()> appends_stopped)
+                                     std::function<bool()> appends_refused)
     : services_(std::move(services)),
       append_service_(std::move(append_service)),
-      appends_stopped_(std::move(appends_stopped)) {}
+      appends_refused_(std::move(appends_refused)) {}
 
 void HealthServiceImpl::Shutdown() {
   {
@@ -41,7 +41,7 @@ HealthServiceImpl::ServingStatus HealthServiceImpl::StatusOf(const std::string& 
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return HealthCheckResponse::NOT_SERVING;
   }
-  if ((service.empty() || service == append_service_) && appends_stopped_()) {
+  if ((service.empty() || service == append_service_) && appends_refused_()) {
     return HealthCheckResponse::NOT_SERVING;
   }
   return HealthCheckResponse::SERVING;

@@ -1,9 +1,9 @@
 // HealthServiceImpl: the standard gRPC health service (proto/grpc/health/v1/health.proto) for
 // govledgerd's own services. Every service the daemon has, and "" for the daemon as a whole,
 // is SERVING from start until Shutdown(), then NOT_SERVING; any other name is NOT_FOUND from
-// Check and SERVICE_UNKNOWN from Watch, as the protocol says. Once the ledger has stopped
-// accepting appends after a storage failure, the appending service and "" are NOT_SERVING
-// (the daemon needs a restart) while the others, which only read, stay SERVING.
+// Check and SERVICE_UNKNOWN from Watch, as the protocol says. While the ledger refuses every
+// append (stopped after a storage failure, or paused on a nearly full disk), the appending
+// service and "" are NOT_SERVING while the others, which only read, stay SERVING.
 //
 // Both methods are synchronous handlers; a Watch holds one server thread while open (the pool
 // is bounded by DaemonOptions::max_sync_threads), sees a change within kWatchPoll, and
@@ -25,10 +25,10 @@ namespace govledger {
 class HealthServiceImpl final : public grpc::health::v1::Health::Service {
  public:
   // `services`: the fully qualified names of the services the daemon serves, among them
-  // `append_service`. `appends_stopped` tells whether the ledger has stopped accepting appends;
-  // it is called on every Check and Watch poll, so it must be cheap and thread-safe.
+  // `append_service`. `appends_refused` tells whether the ledger refuses every append now; it
+  // is called on every Check and Watch poll, so it must be cheap and thread-safe.
   HealthServiceImpl(std::vector<std::string> services, std::string append_service,
-                    std::function<bool()> appends_stopped);
+                    std::function<bool()> appends_refused);
 
   // Everything NOT_SERVING from now on; open Watch streams send that and end.
   void Shutdown();
@@ -49,7 +49,7 @@ class HealthServiceImpl final : public grpc::health::v1::Health::Service {
 
   const std::vector<std::string> services_;
   const std::string append_service_;
-  const std::function<bool()> appends_stopped_;
+  const std::function<bool()> appends_refused_;
   mutable std::mutex mu_;
   std::condition_variable changed_;
   bool shut_down_ = false;  // guarded by mu_
