@@ -117,8 +117,8 @@ class Daemon {
   std::string RecoverySummary() const;
 
   // What AdminService.GetStats answers: the release, the head, the counters since the start,
-  // the data directory's size and the recovery. Thread-safe; the directory's size is summed
-  // on each call.
+  // the data directory's size and the space free beside it, the recovery, and why appends are
+  // paused or stopped, if they are. Thread-safe; the directory's size is summed on each call.
   v1::GetStatsResponse Stats() const;
 
   // A warning for an address other machines can reach (`options.listen` is not loopback or a
