@@ -320,7 +320,7 @@ absl::Status GovernanceValidator::CheckCorrected(
   return absl::OkStatus();
 }
 
-absl::Status GovernanceValidator::Refold() {
+absl::Status GovernanceValidator::Refold(Replaced* replaced) {
   const absl::flat_hash_set<std::string> voided =
       VoidedEvents(state_->corrections());
   std::unique_ptr<GovernanceState> fresh = NewState();
@@ -354,6 +354,10 @@ absl::Status GovernanceValidator::Refold() {
     group_base_ = std::move(state_);
     std::swap(journal_, base_journal_);
     group_base_->set_journal(&base_journal_);
+  } else if (replaced != nullptr && replaced->state == nullptr) {
+    replaced->state = std::move(state_);
+    std::swap(journal_, replaced->journal);
+    replaced->state->set_journal(&replaced->journal);
   }
   journal_.Clear();
   state_ = std::move(fresh);
@@ -607,34 +611,69 @@ absl::Status GovernanceValidator::CheckAppend(
       e = &copy;
     }
   }
-  bool corrects = false;
+  const size_t accepted = group_events_.size();
+  // A correction voids the event it names for the rules from the next event
+  // on, within this append too: before the first later event that is not a
+  // correction (a correction only records a link), and at the append's end,
+  // the state is refolded with this append's events so far.
+  const bool group_refolded = group_base_ != nullptr;
+  Replaced replaced;  // the state a refold in this append replaced, when
+                      // group_refolded
+  bool refolded = false;  // by this append: journal_ no longer holds `mark`
+  auto refold_with = [&](size_t n) {
+    group_events_.insert(group_events_.end(), stored.begin(), stored.begin() + n);
+    absl::Status status = Refold(group_refolded ? &replaced : nullptr);
+    group_events_.resize(accepted);
+    if (status.ok()) refolded = true;
+    return status;
+  };
+  // Back to the state as this append found it.
+  auto refuse = [&](absl::Status status) {
+    if (!refolded) {
+      journal_.RollbackTo(mark);
+    } else if (group_refolded) {
+      replaced.journal.RollbackTo(mark);
+      state_ = std::move(replaced.state);
+      std::swap(journal_, replaced.journal);
+      state_->set_journal(&journal_);
+    } else {
+      // This append's refold was the group's first: group_base_ is the state
+      // as the group found it, changed by this append's events before it.
+      base_journal_.RollbackTo(mark);
+      state_ = std::move(group_base_);
+      std::swap(journal_, base_journal_);
+      state_->set_journal(&journal_);
+      base_journal_.Clear();
+    }
+    timed_.resize(copies);
+    return status;
+  };
+  bool refold_pending = false;
   for (size_t i = 0; i < stored.size(); ++i) {
     const v1::Event& event = *stored[i];
+    const bool correction = IsCorrection(event);
+    if (refold_pending && !correction) {
+      if (absl::Status status = refold_with(i); !status.ok()) {
+        return refuse(absl::Status(
+            status.code(), absl::StrCat("applying a correction: ", status.message())));
+      }
+      refold_pending = false;
+    }
     absl::Status status = state_->Apply(event, GovernanceState::Mode::kValidate);
-    if (status.ok() && IsCorrection(event)) {
+    if (status.ok() && correction) {
       status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
-      corrects = true;
+      refold_pending = true;
     }
-    if (!status.ok()) {
-      absl::Status refused = WithContext(status, event);  // before `event` goes
-      journal_.RollbackTo(mark);
-      timed_.resize(copies);
-      return refused;
-    }
+    if (!status.ok()) return refuse(WithContext(status, event));
   }
-  const size_t accepted = group_events_.size();
-  group_events_.insert(group_events_.end(), stored.begin(), stored.end());
-  if (corrects) {
+  if (refold_pending) {
     // The corrected events stop counting for the rules from now on.
-    if (absl::Status refolded = Refold(); !refolded.ok()) {
-      group_events_.resize(accepted);
-      journal_.RollbackTo(mark);
-      timed_.resize(copies);
-      return absl::Status(
-          refolded.code(),
-          absl::StrCat("applying a correction: ", refolded.message()));
+    if (absl::Status status = refold_with(stored.size()); !status.ok()) {
+      return refuse(absl::Status(
+          status.code(), absl::StrCat("applying a correction: ", status.message())));
     }
   }
+  group_events_.insert(group_events_.end(), stored.begin(), stored.end());
   if (!events.empty()) {
     group_position_ = context.first_position + events.size() - 1;
   }

@@ -36,8 +36,10 @@
 // itself is only read.
 //
 // Corrections: a CorrectionRecorded voids the event it names for the rules as
-// for the queries (projections/corrections.h). An append holding one refolds
-// the state: the writer folds the whole log again, less the voided events
+// for the queries (projections/corrections.h), from the next event on, the
+// rest of its own append included. An append holding one refolds the state
+// after it (once for a run of corrections, before the next other event, and at
+// the append's end): the writer folds the whole log again, less the voided events
 // (2.5 s at a million events on a 2-core machine; corrections are rare), so
 // that later appends are checked against what the ledger now says. Recover
 // refolds likewise when its replay met a correction, and takes no checkpoint
@@ -161,11 +163,18 @@ class GovernanceValidator : public EventValidator {
   // corrected: FAILED_PRECONDITION if `correction` names one.
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier) const;
+  // A state a refold replaced, with the journal that undoes its changes.
+  struct Replaced {
+    std::unique_ptr<GovernanceState> state;
+    UndoJournal journal;
+  };
   // Replaces the state with the fold (Mode::kReplay) of the committed log and
   // the group's accepted events, less the events the state's corrections void
   // (projections/corrections.h). The state as the group found it is kept for
-  // AbortGroup. An error (the store could not be read) changes nothing.
-  absl::Status Refold();
+  // AbortGroup (group_base_); a later refold of the group moves the state it
+  // replaces into `*replaced` when that is given and empty, and otherwise drops
+  // it. An error (the store could not be read) changes nothing.
+  absl::Status Refold(Replaced* replaced = nullptr);
 
   const ValidatorOptions options_;
   EventStore* store_ = nullptr;  // set by Recover

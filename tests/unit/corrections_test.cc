@@ -201,6 +201,52 @@ TEST_F(CorrectionsTest, AnEventAndItsCorrectionInOneAppendLeaveNothing) {
   ExpectTheQueriesAgree();
 }
 
+TEST_F(CorrectionsTest, ACorrectionCountsForTheRestOfItsOwnAppend) {
+  const v1::Event closure = Ev(CloseRisk("R1"));
+  ASSERT_OK(Append({closure}));
+  // Accepted as two appends would be: the closure is voided before the rerate.
+  ASSERT_OK(Append({Correction(closure, "closed in error"), Ev(Rerate("R1", v1::RAG_AMBER))}));
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+
+  // Refused as two appends would be: R2's opening voided, there is no R2 to close.
+  const v1::Event opening = Ev(Risk("R2", ProgrammeRef("LPP"), v1::RAG_RED));
+  ASSERT_OK(Append({opening}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(opening, "opened in error"), Ev(CloseRisk("R2"))}),
+              StatusIs(kFailed, HasSubstr("risk R2 has not been opened")));
+  EXPECT_EQ(ledger_->Head().position, head);
+  ASSERT_NE(state().FindRisk("R2"), nullptr);  // the refused correction is undone
+  EXPECT_TRUE(state().FindRisk("R2")->open);
+
+  // A voided signature leaves its decision pending for the events after it.
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  ASSERT_OK(Append({Ev(dmpc.Registration()), Ev(pcd72), signature}));
+  v1::ScopeItemAdded add = AddScope("S1", ProgrammeRef("LPP"));
+  add.mutable_approval()->Clear();
+  add.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-72");
+  EXPECT_THAT(Append({Correction(signature, "signed by the wrong office"), Ev(add)}),
+              StatusIs(kFailed, HasSubstr("not approved")));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_EQ(state().FindScopeItem("S1"), nullptr);
+  // A run of corrections, then the event they clear the way for.
+  const v1::Event revocation = Ev(Revoke("dmpc"));
+  ASSERT_OK(Append({revocation}));
+  const v1::DecisionProposed pcd80 = Decision("MOPAC", "PCD 80", {dmpc.role});
+  ASSERT_OK(Append({Ev(pcd80)}));
+  ASSERT_OK(Append({Correction(revocation, "revoked the wrong key"),
+                    Correction(signature, "signed by the wrong office"), Ev(dmpc.Sign(pcd80))}));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 80")->approved());
+  ExpectTheQueriesAgree();
+  Open();
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 80")->approved());
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  ExpectTheQueriesAgree();
+}
+
 TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {
   // The entity's every later event rests on its registration.
   for (const char* stream : {"organisation/MOPAC", "programme/LPP", "project/LPP-INV"}) {
@@ -275,6 +321,41 @@ TEST_F(CorrectionGroupTest, ARefusedAppendAfterACorrectionKeepsTheCorrection) {
   validator_.CommitGroup();
   EXPECT_TRUE(validator_.state().FindRisk("R1")->open);
   EXPECT_EQ(validator_.state().FindRisk("R1")->rating, v1::RAG_AMBER);  // the refused rerate
+}
+
+TEST_F(CorrectionGroupTest, AnAppendRefusedAfterItsOwnCorrectionLeavesTheGroupAsItWas) {
+  // The group's first refold is this append's: the state goes back to the
+  // group's, and the group still aborts to where it began.
+  std::vector<absl::Status> s = Group({{Ev(Risk("R2", ProgrammeRef("LPP")))},
+                                       {Correction(closure_), Ev(Rerate("R1", v1::RAG_GREEN)),
+                                        Ev(CloseRisk("R9"))},
+                                       {Ev(Rerate("R1", v1::RAG_GREEN))}});
+  ASSERT_OK(s[0]);
+  EXPECT_THAT(s[1], StatusIs(kFailed, HasSubstr("R9")));
+  EXPECT_THAT(s[2], StatusIs(kFailed, HasSubstr("risk R1 is closed")));
+  EXPECT_FALSE(validator_.state().FindRisk("R1")->open);
+  EXPECT_NE(validator_.state().FindRisk("R2"), nullptr);
+  EXPECT_THAT(validator_.state().corrections(), ::testing::IsEmpty());
+  validator_.AbortGroup();
+  EXPECT_EQ(validator_.state().FindRisk("R2"), nullptr);
+  EXPECT_FALSE(validator_.state().FindRisk("R1")->open);
+}
+
+TEST_F(CorrectionGroupTest, AnAppendRefusedAfterItsOwnCorrectionInARefoldedGroup) {
+  // The group has refolded already (the first append's correction reopens R1);
+  // the second append corrects that correction, which closes R1 again, so its
+  // rerate is refused, and the state is the first append's again.
+  const v1::Event correction = Correction(closure_);
+  std::vector<absl::Status> s = Group({{correction},
+                                       {Correction(correction), Ev(Rerate("R1", v1::RAG_GREEN))},
+                                       {Ev(Rerate("R1", v1::RAG_RED))}});
+  ASSERT_OK(s[0]);
+  EXPECT_THAT(s[1], StatusIs(kFailed, HasSubstr("risk R1 is closed")));
+  ASSERT_OK(s[2]);
+  validator_.CommitGroup();
+  EXPECT_TRUE(validator_.state().FindRisk("R1")->open);
+  EXPECT_EQ(validator_.state().FindRisk("R1")->rating, v1::RAG_RED);
+  EXPECT_EQ(validator_.state().corrections().size(), 1u);
 }
 
 }  // namespace
