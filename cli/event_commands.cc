@@ -329,15 +329,16 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
       "), each over its decision's canonical digest with its key's registered public key");
   if (audit.unchecked() > 0) {
     absl::StrAppend(&out, "; ", audit.unchecked(),
-                    " not checked: their decision or key is not in the ", where);
+                    " not checked: their decision or key is not in the ", where,
+                    " (or a correction voided it, or them)");
   }
   absl::StrAppend(&out, "\n");
   const auto keys = audit.keys_used();
   if (!keys.empty()) {
     absl::StrAppend(&out, "signing keys used (compare them with the keys their holders hold):\n");
   }
-  for (const auto& [key_id, use] : keys) {
-    absl::StrAppend(&out, "  ", PrintableText(key_id), "  ", PrintableText(use.registration.holder()),
+  for (const projections::SignatureAudit::KeyUse& use : keys) {
+    absl::StrAppend(&out, "  ", PrintableText(use.key_id), "  ", PrintableText(use.registration.holder()),
                     ", ", PrintableText(use.registration.role()), "  public key ",
                     crypto::ToHex(use.registration.public_key()), "  ", use.signatures,
                     use.signatures == 1 ? " signature" : " signatures", "\n");

@@ -10,8 +10,13 @@
 #include <optional>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "cli/client.h"
@@ -21,6 +26,7 @@
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
+#include "projections/corrections.h"
 #include "projections/decision_digest.h"
 #include "projections/streams.h"
 
@@ -107,11 +113,17 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
   return projections::DecisionStream(org, reference);
 }
 
-// Reads the decision's stream and returns its DecisionProposed. NOT_FOUND when
-// the stream has none; other codes from the server.
+// Reads the decision's stream and returns the DecisionProposed the ledger's
+// rules and answers use: the latest one that no correction voids (a proposal
+// voided by a correction can be proposed again under its reference). NOT_FOUND
+// when the stream has none; other codes from the server.
 absl::StatusOr<v1::DecisionProposed> FetchDecision(
     v1::LedgerService::Stub& stub, const std::string& stream,
     grpc::Status* rpc) {
+  // The stream's proposals (lower-case event id, payload) and corrections
+  // (correcting, corrected), which go on the corrected event's stream.
+  std::vector<std::pair<std::string, v1::Event>> proposals;
+  std::vector<std::pair<std::string, std::string>> corrections;
   uint64_t from = 0;
   for (;;) {
     grpc::ClientContext context;
@@ -123,22 +135,37 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
     v1::ReadResponse response;
     *rpc = stub.Read(&context, request, &response);
     if (!rpc->ok()) return absl::UnknownError("read failed");
-    for (const v1::Event& e : response.events()) {
+    for (v1::Event& e : *response.mutable_events()) {
+      const std::string id = absl::AsciiStrToLower(e.event_id());
       if (e.event_type() == v1::DecisionProposed::descriptor()->full_name()) {
-        v1::DecisionProposed d;
-        if (!d.ParseFromString(e.payload())) {
-          return absl::DataLossError(
-              absl::StrCat("the DecisionProposed at position ", e.position(),
-                           " does not parse"));
+        proposals.emplace_back(id, std::move(e));
+      } else if (e.event_type() ==
+                 v1::CorrectionRecorded::descriptor()->full_name()) {
+        v1::CorrectionRecorded c;
+        if (c.ParseFromString(e.payload())) {
+          corrections.emplace_back(id, absl::AsciiStrToLower(c.corrected_event_id()));
         }
-        return d;
       }
     }
     if (response.next() == 0) break;
     from = response.next();
   }
-  return absl::NotFoundError(
-      absl::StrCat("stream ", stream, " holds no DecisionProposed"));
+  const absl::flat_hash_set<std::string> left_out =
+      projections::LeftOutEvents(corrections);
+  for (auto it = proposals.rbegin(); it != proposals.rend(); ++it) {
+    if (left_out.contains(it->first)) continue;
+    v1::DecisionProposed d;
+    if (!d.ParseFromString(it->second.payload())) {
+      return absl::DataLossError(
+          absl::StrCat("the DecisionProposed at position ",
+                       it->second.position(), " does not parse"));
+    }
+    return d;
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "stream ", stream,
+      proposals.empty() ? " holds no DecisionProposed"
+                        : " holds no DecisionProposed that a correction has not voided"));
 }
 
 }  // namespace

@@ -1367,12 +1367,18 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
+    // A replay counts no signature without its key and decision, nor one that
+    // names another digest than the decision's (after a correction voided the
+    // proposal it signed); the rules refuse both on append.
+    const DecisionState* found = s.FindDecision(m.organisation_id(), m.reference());
+    if (found == nullptr || !s.keys_.contains(m.key_id()) ||
+        (!m.digest().empty() && m.digest() != found->digest)) {
+      return;
+    }
     KeyState* key = s.MutateExisting(s.keys_, m.key_id());
-    if (key == nullptr) return;
     const int64_t at = EffectiveMicros(e);  // kUnknownTime is the least
     key->last_signed_micros = std::max(key->last_signed_micros, at);
     DecisionState* d = s.MutateExisting(s.decisions_, stream);
-    if (d == nullptr) return;
     d->signing_keys.insert(m.key_id());
     d->signed_roles.emplace(key->registered.role(), m.key_id());
     if (m.has_declaration()) d->declarations[m.key_id()] = m.declaration();

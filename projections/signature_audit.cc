@@ -1,8 +1,15 @@
 #include "projections/signature_audit.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/crypto/ed25519.h"
+#include "ledger/crypto/sha256.h"
+#include "projections/corrections.h"
 #include "projections/decision_digest.h"
+#include "projections/streams.h"
 
 namespace govledger::projections {
 namespace {
@@ -12,58 +19,172 @@ bool IsType(const v1::Event& event) {
   return event.event_type() == Message::descriptor()->full_name();
 }
 
+// The latest of `entries` before `position` that `left_out` does not leave out; null if none.
+template <typename Entry>
+const Entry* LatestCounted(const std::vector<Entry>& entries, uint64_t position,
+                           const absl::flat_hash_set<std::string>& left_out) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->position < position && !left_out.contains(it->event_id)) return &*it;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::pair<const SignatureAudit::Proposal*, const SignatureAudit::Key*>
+SignatureAudit::CountedWith(const Signature& s,
+                            const absl::flat_hash_set<std::string>& left_out,
+                            bool as_recorded) const {
+  if (left_out.contains(s.event_id)) return {nullptr, nullptr};
+  auto proposals = proposals_.find(s.stream);
+  auto keys = keys_.find(s.message.key_id());
+  if (proposals == proposals_.end() || keys == keys_.end()) return {nullptr, nullptr};
+  const Proposal* proposal = LatestCounted(proposals->second, s.position, left_out);
+  const Key* key = LatestCounted(keys->second, s.position, left_out);
+  if (proposal == nullptr || key == nullptr) return {nullptr, nullptr};
+  // After a correction, a signature naming another digest is not counted (GovernanceState's
+  // fold); as recorded, the rules made them equal, and Check finds a difference.
+  if (!as_recorded && !s.message.digest().empty() && s.message.digest() != proposal->digest) {
+    return {nullptr, nullptr};
+  }
+  return {proposal, key};
+}
+
+absl::Status SignatureAudit::Check(Signature& s,
+                                   const absl::flat_hash_set<std::string>& left_out,
+                                   uint64_t view_position) {
+  auto [proposal, key] = CountedWith(s, left_out, view_position == 0);
+  if (proposal == nullptr) return absl::OkStatus();
+  if (proposal->position == s.checked_proposal && key->position == s.checked_key) {
+    return absl::OkStatus();  // verified with these already
+  }
+  const v1::DecisionSigned& m = s.message;
+  if (view_position == 0 && !m.digest().empty() && m.digest() != proposal->digest) {
+    return absl::DataLossError(absl::StrCat(
+        "position ", s.position, ": the signature of decision ", m.organisation_id(), "/",
+        m.reference(), " with key ", m.key_id(), " names the digest ", crypto::ToHex(m.digest()),
+        ", but the decision's canonical digest is ", crypto::ToHex(proposal->digest),
+        " (the ledger accepts a signature only when they are equal)"));
+  }
+  if (!crypto::Ed25519Verify(key->registration.public_key(), SignedDigest(proposal->digest, m),
+                             m.signature())) {
+    const std::string what = absl::StrCat(
+        "the signature of decision ", m.organisation_id(), "/", m.reference(), " with key ",
+        m.key_id(), " (", key->registration.holder(), ") does not verify over the decision's ",
+        m.has_declaration() ? "signature digest (with the declaration of interests)"
+                            : "canonical digest",
+        " with the key's registered public key");
+    if (view_position == 0) {
+      return absl::DataLossError(absl::StrCat("position ", s.position, ": ", what));
+    }
+    return absl::DataLossError(absl::StrCat(
+        "position ", view_position, ": after the correction there, the signature at position ",
+        s.position, " counts for the decision proposed at position ", proposal->position,
+        " and the key registered at position ", key->position, ", and ", what));
+  }
+  s.checked_proposal = proposal->position;
+  s.checked_key = key->position;
+  return absl::OkStatus();
+}
+
+absl::Status SignatureAudit::CheckAfterCorrection(
+    const absl::flat_hash_set<std::string>& changed, uint64_t position) {
+  absl::flat_hash_set<size_t> concerned;
+  auto add = [&](const auto& index, const std::string& key) {
+    if (auto it = index.find(key); it != index.end()) {
+      concerned.insert(it->second.begin(), it->second.end());
+    }
+  };
+  for (const std::string& id : changed) {
+    if (auto it = proposal_stream_.find(id); it != proposal_stream_.end()) {
+      add(signatures_by_stream_, it->second);
+    }
+    if (auto it = registration_key_.find(id); it != registration_key_.end()) {
+      add(signatures_by_key_, it->second);
+    }
+    if (auto it = signature_by_id_.find(id); it != signature_by_id_.end()) {
+      concerned.insert(it->second);
+    }
+  }
+  // In log order, so that the first failure named is the earliest signature's.
+  std::vector<size_t> order(concerned.begin(), concerned.end());
+  std::sort(order.begin(), order.end());
+  for (size_t i : order) RETURN_IF_ERROR(Check(signatures_[i], left_out_, position));
+  return absl::OkStatus();
+}
 
 absl::Status SignatureAudit::Add(const v1::Event& event) {
   auto unreadable = [&] {
     return absl::DataLossError(absl::StrCat("position ", event.position(), ": the ",
                                             event.event_type(), " payload does not parse"));
   };
+  const std::string id = absl::AsciiStrToLower(event.event_id());
   if (IsType<v1::SigningKeyRegistered>(event)) {
     v1::SigningKeyRegistered m;
     if (!m.ParseFromString(event.payload())) return unreadable();
-    keys_.emplace(m.key_id(), std::move(m));
+    registration_key_[id] = m.key_id();
+    keys_[m.key_id()].push_back(Key{event.position(), id, std::move(m)});
   } else if (IsType<v1::DecisionProposed>(event)) {
     v1::DecisionProposed m;
     if (!m.ParseFromString(event.payload())) return unreadable();
-    decisions_.emplace(std::make_pair(m.organisation_id(), m.reference()),
-                       std::make_pair(DecisionDigest(m), 0));
+    std::string stream = DecisionStream(m.organisation_id(), m.reference());
+    proposal_stream_[id] = stream;
+    proposals_[stream].push_back(Proposal{event.position(), id, DecisionDigest(m)});
   } else if (IsType<v1::DecisionSigned>(event)) {
-    v1::DecisionSigned m;
-    if (!m.ParseFromString(event.payload())) return unreadable();
-    auto decision = decisions_.find({m.organisation_id(), m.reference()});
-    auto key = keys_.find(m.key_id());
-    if (decision == decisions_.end() || key == keys_.end()) {
+    Signature s{event.position(), id, "", {}};
+    if (!s.message.ParseFromString(event.payload())) return unreadable();
+    s.stream = DecisionStream(s.message.organisation_id(), s.message.reference());
+    // As recorded: the view the ledger checked it in.
+    auto [proposal, key] = CountedWith(s, left_out_, /*as_recorded=*/true);
+    if (proposal == nullptr) {
       ++unchecked_;
-      return absl::OkStatus();
+    } else {
+      RETURN_IF_ERROR(Check(s, left_out_, 0));
+      ++verified_;
+      signed_decisions_.insert(s.stream);
+      for (Key& k : keys_[s.message.key_id()]) {
+        if (k.position == key->position) ++k.signatures;
+      }
     }
-    if (!crypto::Ed25519Verify(key->second.public_key(),
-                               SignedDigest(decision->second.first, m), m.signature())) {
-      return absl::DataLossError(absl::StrCat(
-          "position ", event.position(), ": the signature of decision ", m.organisation_id(),
-          "/", m.reference(), " with key ", m.key_id(), " (", key->second.holder(),
-          ") does not verify over the decision's ",
-          m.has_declaration() ? "signature digest (with the declaration of interests)"
-                              : "canonical digest",
-          " with the key's registered public key"));
+    const size_t index = signatures_.size();
+    signatures_by_stream_[s.stream].push_back(index);
+    signatures_by_key_[s.message.key_id()].push_back(index);
+    signature_by_id_[id] = index;
+    signatures_.push_back(std::move(s));
+  } else if (IsType<v1::CorrectionRecorded>(event)) {
+    v1::CorrectionRecorded m;
+    if (!m.ParseFromString(event.payload())) return unreadable();
+    std::string corrected = absl::AsciiStrToLower(m.corrected_event_id());
+    corrections_.emplace_back(id, corrected);
+    correcting_.insert(id);
+    absl::flat_hash_set<std::string> changed;
+    if (!correcting_.contains(corrected)) {
+      // The common case: the newest correction, which nothing names, voids an event that
+      // corrects nothing, and no other event's standing changes.
+      if (left_out_.insert(corrected).second) changed.insert(corrected);
+    } else {
+      // A correction of a correction: the events down its chain change standing.
+      absl::flat_hash_set<std::string> now = LeftOutEvents(corrections_);
+      for (const std::string& e : now) {
+        if (!left_out_.contains(e)) changed.insert(e);
+      }
+      for (const std::string& e : left_out_) {
+        if (!now.contains(e)) changed.insert(e);
+      }
+      left_out_ = std::move(now);
     }
-    ++verified_;
-    ++decision->second.second;
-    ++key_signatures_[m.key_id()];
+    // The view after this correction: every earlier signature it counts must verify there.
+    RETURN_IF_ERROR(CheckAfterCorrection(changed, event.position()));
   }
   return absl::OkStatus();
 }
 
-size_t SignatureAudit::decisions_signed() const {
-  size_t n = 0;
-  for (const auto& [unused, decision] : decisions_) n += decision.second > 0 ? 1 : 0;
-  return n;
-}
-
-std::map<std::string, SignatureAudit::KeyUse> SignatureAudit::keys_used() const {
-  std::map<std::string, KeyUse> out;
-  for (const auto& [key_id, signatures] : key_signatures_) {
-    out[key_id] = KeyUse{keys_.at(key_id), signatures};
+std::vector<SignatureAudit::KeyUse> SignatureAudit::keys_used() const {
+  std::vector<KeyUse> out;
+  for (const auto& [key_id, registrations] : keys_) {
+    for (const Key& k : registrations) {
+      if (k.signatures > 0) out.push_back(KeyUse{key_id, k.registration, k.position, k.signatures});
+    }
   }
   return out;
 }

@@ -6,9 +6,20 @@
 // copy of the log could rewrite it and compute a new chain. They could not sign for the
 // signatories: each DecisionSigned's Ed25519 signature must verify over its decision's
 // canonical digest (with a declaration of interests, the signature digest:
-// decision_digest.h), with the public key its key id was registered with. Both the decision's
-// DecisionProposed and the key's SigningKeyRegistered come earlier in the log. The keys used
-// are listed, so that the auditor can compare them with the keys the signatories hold.
+// decision_digest.h), with the public key its key id was registered with.
+//
+// Which decision and which key: those the folds use (GovernanceState), so that no answer counts
+// a signature the audit did not verify. A decision is found by its stream (organisation and
+// reference slug, as the rules find it: "PCD-72" names "PCD 72"), a key by its id; of the
+// DecisionProposed and SigningKeyRegistered events before the signature, the latest one that
+// corrections do not void (projections/corrections.h) counts, as in a fold. Corrections
+// recorded after a signature can change which one that is: every view of the log is checked,
+// as recorded when the signature was (the corrections before it) and after each later
+// correction (the last of them: the log as it now stands). In each view where a fold counts the
+// signature (it is not voided, its decision and key exist there, and the digest it names, if
+// any, is that decision's), it must verify; as recorded, the digest it names, if any, must also
+// be its decision's, as the rules required. The keys used are listed, so that the auditor can
+// compare them with the keys the signatories hold.
 //
 // Only the cryptography is checked, not the ledger's rules (roles, revocation, effective
 // times): those held when the ledger accepted each event, and a replay does not re-check them.
@@ -21,7 +32,10 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
@@ -31,28 +45,81 @@ namespace govledger::projections {
 class SignatureAudit {
  public:
   struct KeyUse {
+    std::string key_id;
     v1::SigningKeyRegistered registration;
-    int signatures = 0;  // signatures verified with it
+    uint64_t registered_at = 0;  // its position
+    int signatures = 0;          // signatures verified with it, as recorded
   };
 
   // Takes the next event of the log (position order); events of other types are passed over.
-  // DATA_LOSS naming the event's position, decision and key when a signature does not verify,
-  // or a decision event's payload does not parse; the audit stops there.
+  // DATA_LOSS naming the position when a signature does not verify in a view where it counts
+  // (at the signature's, or at a later correction's, naming the signature's), or a decision
+  // event's payload does not parse; the audit stops there.
   absl::Status Add(const v1::Event& event);
 
+  // Signatures verified as recorded, and those whose decision or key is not in the events.
   int verified() const { return verified_; }
   int unchecked() const { return unchecked_; }
-  // Decisions with at least one verified signature.
-  size_t decisions_signed() const;
-  // The keys that signed, by key id.
-  std::map<std::string, KeyUse> keys_used() const;
+  // Decisions (streams) with at least one signature verified as recorded.
+  size_t decisions_signed() const { return signed_decisions_.size(); }
+  // The key registrations that signed, by key id then position.
+  std::vector<KeyUse> keys_used() const;
 
  private:
-  std::map<std::string, v1::SigningKeyRegistered> keys_;  // by key id, first registration
-  // (organisation, reference) -> the canonical digest of its first DecisionProposed, and
-  // how many of its signatures verified.
-  std::map<std::pair<std::string, std::string>, std::pair<std::string, int>> decisions_;
-  std::map<std::string, int> key_signatures_;
+  struct Proposal {
+    uint64_t position;
+    std::string event_id;  // lower case
+    std::string digest;    // canonical
+  };
+  struct Key {
+    uint64_t position;
+    std::string event_id;
+    v1::SigningKeyRegistered registration;
+    int signatures = 0;
+  };
+  struct Signature {
+    uint64_t position;
+    std::string event_id;
+    std::string stream;
+    v1::DecisionSigned message;
+    // The (proposal, key) positions it was last verified with, so that a view that changes
+    // neither costs no verification.
+    uint64_t checked_proposal = 0;
+    uint64_t checked_key = 0;
+  };
+
+  // The proposal and key a fold counts `s` with in the view that leaves out `left_out`; null
+  // when the fold does not count it there. `as_recorded`: the view of the signature's own
+  // position, where the digest it names is not compared (Check does).
+  std::pair<const Proposal*, const Key*> CountedWith(
+      const Signature& s, const absl::flat_hash_set<std::string>& left_out,
+      bool as_recorded) const;
+  // Verifies `s` in the view `left_out`; `view_position`: 0 for the view as `s` was recorded,
+  // else the correction's position.
+  absl::Status Check(Signature& s, const absl::flat_hash_set<std::string>& left_out,
+                     uint64_t view_position);
+
+  // Re-checks, in the view after the correction at `position`, the signatures a change to
+  // whether the events `changed` are left out can concern.
+  absl::Status CheckAfterCorrection(const absl::flat_hash_set<std::string>& changed,
+                                    uint64_t position);
+
+  // By decision stream and by key id, in log order.
+  absl::flat_hash_map<std::string, std::vector<Proposal>> proposals_;
+  std::map<std::string, std::vector<Key>> keys_;
+  std::vector<Signature> signatures_;
+  // Indexes into signatures_: by decision stream, by key id, by event id.
+  absl::flat_hash_map<std::string, std::vector<size_t>> signatures_by_stream_;
+  absl::flat_hash_map<std::string, std::vector<size_t>> signatures_by_key_;
+  absl::flat_hash_map<std::string, size_t> signature_by_id_;
+  // What a proposal or key registration event is of (stream or key id), by event id.
+  absl::flat_hash_map<std::string, std::string> proposal_stream_, registration_key_;
+  // Every correction so far, (correcting, corrected) lower-case ids in log order, the
+  // correcting ids, and the events they leave out of a fold.
+  std::vector<std::pair<std::string, std::string>> corrections_;
+  absl::flat_hash_set<std::string> correcting_;
+  absl::flat_hash_set<std::string> left_out_;
+  absl::flat_hash_set<std::string> signed_decisions_;
   int verified_ = 0;
   int unchecked_ = 0;
 };

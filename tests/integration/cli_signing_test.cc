@@ -96,6 +96,60 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
 }
 
+// A proposal voided by a correction and proposed again: the digest printed, signed and
+// submitted is the live proposal's, and `verify` checks the signature against it.
+TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
+  const std::string prefix = keys_dir_.path() + "/dmpc";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response), GrpcOk());
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " keys register --key-id mopac-dmpc --holder 'Sophie "
+                                       "Linden' --role '",
+                             role, "' --pub ", prefix, ".pub"))
+                .code,
+            0);
+  v1::DecisionProposed first = Decision(
+      "MOPAC", "PCD 72", {role}, {Amount(v1::AMOUNT_KIND_REVENUE, 7300000, "Reserve")});
+  const v1::Event proposed = Ev(first);
+  v1::DecisionProposed second = first;
+  second.mutable_amounts(0)->set_pence(73000000);
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({proposed, Correction(proposed, "the amount was keyed wrong"),
+                                 Ev(second)}),
+                     &response),
+              GrpcOk());
+
+  const std::string decision = " --organisation MOPAC --reference 'PCD 72'";
+  CliRun digest = Cli(absl::StrCat(Server(), " decision digest", decision));
+  ASSERT_EQ(digest.code, 0) << digest.err;
+  const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
+  EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(second)));
+  EXPECT_NE(digest_hex, crypto::ToHex(projections::DecisionDigest(first)));
+  CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ", digest_hex));
+  ASSERT_EQ(sig.code, 0) << sig.err;
+  CliRun submit = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                                   " --key-id mopac-dmpc --signature ",
+                                   absl::StripAsciiWhitespace(sig.out)));
+  ASSERT_EQ(submit.code, 0) << submit.err;
+  CliRun verify = Cli(absl::StrCat(Server(), " verify"));
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("decision signatures: 1 verified (1 decision)"));
+
+  // With the re-proposal voided too, nothing is left to sign.
+  v1::Event again;
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_TRUE(log.ok());
+  for (const v1::Event& e : *log) {
+    if (e.event_type() == "govledger.v1.DecisionProposed") again = e;
+  }
+  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(again, "proposed in error")}), &response),
+              GrpcOk());
+  CliRun none = Cli(absl::StrCat(Server(), " decision digest", decision));
+  EXPECT_NE(none.code, 0);
+  EXPECT_THAT(none.err, HasSubstr("holds no DecisionProposed that a correction has not voided"));
+}
+
 // A signatory declares interests as they sign: the CLI prints the signature digest for the
 // declaration, the ledger verifies the signature over it, and the register shows the officers'
 // statements, the holder and the interests declared.

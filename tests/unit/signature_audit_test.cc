@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "projections/governance_state.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
 
@@ -53,11 +54,14 @@ TEST_F(SignatureAuditTest, EverySignatureOfAnHonestLogVerifies) {
   EXPECT_EQ(audit.verified(), 2);
   EXPECT_EQ(audit.unchecked(), 0);
   EXPECT_EQ(audit.decisions_signed(), 1u);
-  const auto keys = audit.keys_used();
+  const auto keys = audit.keys_used();  // by key id
   ASSERT_EQ(keys.size(), 2u);
-  EXPECT_EQ(keys.at("mopac-dmpc").registration.holder(), "Sophie Linden");
-  EXPECT_EQ(keys.at("mopac-dmpc").registration.public_key(), dmpc_.keys.public_key);
-  EXPECT_EQ(keys.at("mopac-cfo").signatures, 1);
+  EXPECT_EQ(keys[0].key_id, "mopac-cfo");
+  EXPECT_EQ(keys[0].signatures, 1);
+  EXPECT_EQ(keys[1].key_id, "mopac-dmpc");
+  EXPECT_EQ(keys[1].registration.holder(), "Sophie Linden");
+  EXPECT_EQ(keys[1].registration.public_key(), dmpc_.keys.public_key);
+  EXPECT_EQ(keys[1].registered_at, 2u);
 }
 
 // What a rewritten log would hold: the decision changed after it was signed, another public key
@@ -69,7 +73,18 @@ TEST_F(SignatureAuditTest, ALogRewrittenAfterSigningIsFoundAtTheSignature) {
     changed.mutable_amounts(0)->set_pence(73000100);
     log[3].set_payload(changed.SerializeAsString());
     SignatureAudit audit;
+    // The signature names the digest it signed, which is not the decision's now.
     EXPECT_THAT(Audit(log, &audit),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("position 5: the signature of decision MOPAC/PCD 72 "
+                                         "with key mopac-dmpc names the digest"),
+                               HasSubstr("canonical digest"))));
+    // Without it, the signature does not verify over the decision's digest.
+    v1::DecisionSigned unnamed = dmpc_.Sign(pcd72_);
+    unnamed.clear_digest();
+    log[4].set_payload(unnamed.SerializeAsString());
+    SignatureAudit again;
+    EXPECT_THAT(Audit(log, &again),
                 StatusIs(absl::StatusCode::kDataLoss,
                          AllOf(HasSubstr("position 5: the signature of decision MOPAC/PCD 72 "
                                          "with key mopac-dmpc (Sophie Linden) does not verify"),
@@ -128,6 +143,132 @@ TEST_F(SignatureAuditTest, ASignatureWithoutItsKeyOrDecisionIsUnchecked) {
   SignatureAudit opaque;
   ASSERT_OK(opaque.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 3))));
   EXPECT_EQ(opaque.verified() + opaque.unchecked(), 0);
+}
+
+// A decision found as the rules find it, by its stream: "PCD-72" names "PCD 72".
+TEST_F(SignatureAuditTest, ASignatureNamingTheReferenceSlugIsChecked) {
+  std::vector<v1::Event> log = Log();
+  v1::DecisionSigned slug = dmpc_.Sign(pcd72_);
+  slug.set_reference("PCD-72");
+  log[4].set_payload(slug.SerializeAsString());
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log, &audit));
+  EXPECT_EQ(audit.verified(), 2);
+  EXPECT_EQ(audit.decisions_signed(), 1u);
+  // Junk bytes in its place are found, not passed over as unchecked.
+  slug.set_signature(std::string(64, 'x'));
+  log[4].set_payload(slug.SerializeAsString());
+  SignatureAudit forged;
+  EXPECT_THAT(Audit(log, &forged),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 5: the signature of "
+                                                              "decision MOPAC/PCD-72")));
+}
+
+// With corrections: the proposal and key a signature counts for are the latest not voided.
+class SignatureAuditCorrectionsTest : public SignatureAuditTest {
+ protected:
+  // Appends `e` at the next position.
+  const v1::Event& Push(v1::Event e) {
+    e.set_position(log_.size() + 1);
+    return log_.emplace_back(std::move(e));
+  }
+  // The first proposal, voided, and PCD 72 proposed again with another amount.
+  void ProposeTwice() {
+    Push(Ev(Organisation("MOPAC")));
+    Push(Ev(dmpc_.Registration("Sophie Linden")));
+    first_ = Push(Ev(pcd72_));
+    first_correction_ = Push(Correction(first_, "the amount was wrong"));
+    second_ = pcd72_;
+    second_.mutable_amounts(0)->set_pence(1000000000);
+    Push(Ev(second_));
+  }
+
+  std::vector<v1::Event> log_;
+  v1::Event first_, first_correction_;
+  v1::DecisionProposed second_;
+};
+
+TEST_F(SignatureAuditCorrectionsTest, ASignatureOfTheDecisionProposedAgainVerifies) {
+  ProposeTwice();
+  Push(Ev(dmpc_.Sign(second_)));
+  // A key registered again, with another public key, after its registration was voided.
+  const Signer renewed{cfo_.key_id, cfo_.role, NewSigner("z", cfo_.role).keys};
+  const v1::Event old_key = Push(Ev(cfo_.Registration("Chief Finance Officer")));
+  Push(Correction(old_key, "the wrong public key"));
+  Push(Ev(renewed.Registration("Chief Finance Officer")));
+  Push(Ev(renewed.Sign(second_)));
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log_, &audit));
+  EXPECT_EQ(audit.verified(), 2);
+  EXPECT_EQ(audit.unchecked(), 0);
+  ASSERT_EQ(audit.keys_used().size(), 2u);
+  EXPECT_EQ(audit.keys_used()[0].registration.public_key(), renewed.keys.public_key);
+}
+
+// The forgery a rewritten log could try: the signed proposal voided, another proposed under its
+// reference, and the old signature copied after it.
+TEST_F(SignatureAuditCorrectionsTest, AnOldSignatureCopiedToTheDecisionProposedAgainIsFound) {
+  Push(Ev(Organisation("MOPAC")));
+  Push(Ev(dmpc_.Registration("Sophie Linden")));
+  const v1::Event signed_proposal = Push(Ev(pcd72_));
+  const v1::DecisionSigned honest = dmpc_.Sign(pcd72_);
+  Push(Ev(honest));
+  Push(Correction(signed_proposal, "rewritten"));
+  v1::DecisionProposed bigger = pcd72_;
+  bigger.mutable_amounts(0)->set_pence(1000000000);
+  Push(Ev(bigger));
+  // The copy without the digest it names counts for the new proposal, and does not verify.
+  v1::DecisionSigned copy = honest;
+  copy.clear_digest();
+  Push(Ev(copy));
+  SignatureAudit audit;
+  EXPECT_THAT(Audit(log_, &audit),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("position 7: the signature of decision MOPAC/PCD 72")));
+  // As it was signed, naming the old digest: the ledger would have refused it, and a fold does
+  // not count it.
+  log_.back().set_payload(honest.SerializeAsString());
+  SignatureAudit named;
+  EXPECT_THAT(Audit(log_, &named),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("position 7: the signature of decision MOPAC/PCD 72 with "
+                                       "key mopac-dmpc names the digest"),
+                             HasSubstr("but the decision's canonical digest is"))));
+  EXPECT_EQ(named.verified(), 1);
+  GovernanceState folded;
+  for (const v1::Event& e : log_) {
+    if (e.event_id() != signed_proposal.event_id()) {
+      folded.Apply(e, GovernanceState::Mode::kReplay).IgnoreError();
+    }
+  }
+  ASSERT_NE(folded.FindDecision("MOPAC", "PCD 72"), nullptr);
+  EXPECT_FALSE(folded.FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_TRUE(folded.FindDecision("MOPAC", "PCD 72")->signing_keys.empty());
+}
+
+// A correction after a signature can make a fold count it for another proposal: the view after
+// that correction is checked too.
+TEST_F(SignatureAuditCorrectionsTest, ALaterCorrectionThatMovesASignatureIsFound) {
+  ProposeTwice();
+  const v1::Event second = log_.back();
+  v1::DecisionSigned signature = dmpc_.Sign(second_);
+  signature.clear_digest();
+  Push(Ev(signature));                           // 6: counts for the second proposal
+  Push(Correction(second, "proposed in error"));  // 7: counts for nothing
+  Push(Correction(first_correction_, "the first amount was right"));  // 8: for the first
+  SignatureAudit audit;
+  EXPECT_THAT(Audit(log_, &audit),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("position 8: after the correction there, the signature "
+                                       "at position 6 counts for the decision proposed at "
+                                       "position 3"),
+                             HasSubstr("does not verify"))));
+  EXPECT_EQ(audit.verified(), 1);
+  // Naming the digest it signed, it counts for nothing after position 7.
+  log_[5].set_payload(dmpc_.Sign(second_).SerializeAsString());
+  SignatureAudit named;
+  ASSERT_OK(Audit(log_, &named));
+  EXPECT_EQ(named.verified(), 1);
 }
 
 }  // namespace
