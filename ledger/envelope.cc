@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
 
@@ -69,6 +70,13 @@ absl::Status ValidateActor(absl::string_view actor) {
          static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
       return errors::InvalidArgument("actor contains a control character");
     }
+  }
+  // Event.actor is a protobuf string: a record holding bytes that are not UTF-8
+  // would never parse again.
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(actor.data(),
+                                                           static_cast<int>(actor.size()))) {
+    return errors::InvalidArgument(
+        "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is refused)");
   }
   return absl::OkStatus();
 }

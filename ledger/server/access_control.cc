@@ -5,7 +5,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/stubs/common.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 
@@ -24,16 +23,11 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
     return absl::InvalidArgumentError(absl::StrCat(
         "the call sends both ", kActorMetadataKey, " and ", kActorBinMetadataKey, "; send one"));
   }
+  // Either is checked as every actor is (ValidateActor: UTF-8, no control
+  // characters, 1 to 200 bytes) before anything is stored.
   if (text != metadata.end()) return absl::string_view(text->second.data(), text->second.size());
   if (bytes == metadata.end()) return std::nullopt;
-  const absl::string_view actor(bytes->second.data(), bytes->second.size());
-  // As protobuf checks a string field when it parses one: a recorded actor must read back.
-  if (!google::protobuf::internal::IsStructurallyValidUTF8(actor.data(),
-                                                           static_cast<int>(actor.size()))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kActorBinMetadataKey, " must be UTF-8 text"));
-  }
-  return actor;
+  return absl::string_view(bytes->second.data(), bytes->second.size());
 }
 
 }  // namespace

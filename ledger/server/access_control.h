@@ -69,8 +69,9 @@ class AccessControl {
     Role role = Role::kAdmin;
   };
 
-  // The caller of a call that needs `needed`, if it is allowed the call. INVALID_ARGUMENT when the call sends both keys, or bytes
-  // under govledger-actor-bin that are not UTF-8. Enforced: UNAUTHENTICATED when the call
+  // The caller of a call that needs `needed`, if it is allowed the call. INVALID_ARGUMENT when
+  // the call sends both keys (an append then checks the actor itself: envelope.h,
+  // ValidateActor). Enforced: UNAUTHENTICATED when the call
   // carries no bearer token or one not in the file; PERMISSION_DENIED when the token's role
   // is below `needed`, or the call's govledger-actor names anyone but the token's actor.
   absl::StatusOr<Admitted> Admit(const grpc::ServerContextBase& context, Role needed) const;

@@ -85,6 +85,7 @@ TEST(AccessTokensTest, EachMalformedLineIsRefusedNamingTheFileAndLine) {
            Case{absl::StrCat(HexDigest("x"), " owner Someone"), "unknown role 'owner'"},
            Case{absl::StrCat(HexDigest("x"), " writer"), "expected three fields"},
            Case{absl::StrCat(HexDigest("x"), " writer bad\x01name"), "actor"},
+           Case{absl::StrCat(HexDigest("x"), " writer Jos\xe9"), "actor is not UTF-8"},
            Case{absl::StrCat(HexDigest("g"), " reader Again"), "earlier line"},
        }) {
     SCOPED_TRACE(c.line);

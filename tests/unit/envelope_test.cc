@@ -369,6 +369,10 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_THAT(ValidateActor("ali\xC2\x9B" "31m"),
               StatusIs(kInvalid, HasSubstr("control character")));
   EXPECT_OK(ValidateActor("J\xC2\xA3ne \xC3\xA9"));  // U+00A3 and U+00E9 are text
+  // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
+  for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
+    EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("not UTF-8"))) << actor;
+  }
 }
 
 }  // namespace

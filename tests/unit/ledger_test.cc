@@ -274,6 +274,10 @@ TEST_F(LedgerTest, MalformedRequestOrActorIsRejectedAndNothingStored) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no events")));
   EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), ""),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("actor")));
+  // Latin-1, as an HTTP/2 client may send it in text metadata: a record holding it would never
+  // parse again.
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), "j.smith\xe9"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("actor is not UTF-8")));
   EXPECT_THAT(Append(Request({NewEvent("/a")})),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stream_id")));
   EXPECT_EQ(ledger_->Head().position, 0u);
