@@ -869,6 +869,12 @@ int EventCommands::Verify(const std::string& server) {
     return Fail(kExitBadArgs, "verify: --tree-head and --public-key go with --file; to check the "
                               "server's log against a tree head, use `prove extends`");
   }
+  if (!head_hash_.empty() || allow_gaps_) {
+    return Fail(kExitBadArgs,
+                "verify: --head-hash and --allow-gaps go with --file (an export); to check the "
+                "server's log against a head hash recorded earlier, export it up to that "
+                "position (`export --to N`) and verify the file with --head-hash");
+  }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
   v1::GetHeadResponse head;

@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -12,6 +15,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
+#include "cli/printable.h"
 #include "projections/governance_state.h"
 
 namespace govledger::cli {
@@ -34,16 +38,27 @@ const pb::Descriptor* PayloadType(const std::string& event_type) {
   return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(event_type);
 }
 
-// The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status).
+// The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one
+// line and safe to print: a JSON parse error quotes the input near the fault on a second line
+// (and points at it on a third), and that input is whatever the file held, escape sequences
+// included.
 std::string StatusText(const pb::util::Status& s) {
-  return std::string(s.message().data(), s.message().size());
+  const absl::string_view message(s.message().data(), s.message().size());
+  const std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
+  std::string text = PrintableText(lines[0]);
+  if (lines.size() > 1 && !lines[1].empty()) {
+    absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
+  }
+  return text;
 }
 
 // The first number in `value` (recursively) that a double cannot hold exactly as an integer.
 bool HasUnsafeNumber(const pb::Value& value) {
   switch (value.kind_case()) {
     case pb::Value::kNumberValue:
-      return std::fabs(value.number_value()) > 9007199254740992.0;  // 2^53
+      // 2^53 itself is exact, but so is every larger integer's nearest double, 2^53 + 1's
+      // included: from 2^53 up, the double does not say what was written.
+      return std::fabs(value.number_value()) >= 9007199254740992.0;
     case pb::Value::kStructValue:
       for (const auto& [name, v] : value.struct_value().fields()) {
         if (HasUnsafeNumber(v)) return true;
@@ -93,7 +108,7 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
       }
       if (HasUnsafeNumber(payload)) {
         return absl::InvalidArgumentError(
-            "payload: a number beyond +/-2^53 loses precision; write it as a JSON string");
+            "payload: a number beyond +/-(2^53 - 1) loses precision; write it as a JSON string");
       }
       std::string json;
       if (auto s = pb::util::MessageToJsonString(payload.struct_value(), &json); !s.ok()) {
@@ -185,9 +200,10 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
     absl::StatusOr<std::string> stream =
         projections::EntityStreamOf(event.event_type(), event.payload());
     if (!stream.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "streamId is missing, and the entity's stream cannot be read from the payload: ",
-          stream.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the ", event.event_type(), " payload is refused: ",
+                       stream.status().message(),
+                       " (with no streamId, the entity's stream is read from the payload)"));
     }
     if (stream->empty()) {
       return absl::InvalidArgumentError(absl::StrCat(

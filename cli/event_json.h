@@ -15,7 +15,7 @@
 // whose envelope holds fields this program does not know (written by a newer govledgerd), since
 // the JSON mapping cannot carry them: `verify --file` checks the hash over those bytes, and
 // ParseEventDocument refuses such a line, whose unknown fields an import would drop.
-// Integers outside +/-2^53 in a payload object must be JSON strings (as the mapping prints
+// Integers outside +/-(2^53 - 1) in a payload object must be JSON strings (as the mapping prints
 // int64), since a JSON number is read as a double.
 //
 // Pure functions; thread-safe.

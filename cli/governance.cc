@@ -14,10 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "google/protobuf/util/time_util.h"
 #include "cli/client.h"
 #include "govledger/v1/events.pb.h"
@@ -60,12 +62,21 @@ absl::Status WriteNewFile(const std::string& path, const std::string& contents,
   return absl::OkStatus();
 }
 
+// A calendar date written YYYY-MM-DD, exactly.
 absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
   int y = 0, m = 0, d = 0;
   char extra = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3) {
+  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
+                      absl::c_all_of(text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2),
+                                     absl::ascii_isdigit);
+  if (!shaped || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", text, "' is not a date (YYYY-MM-DD)"));
+  }
+  if (const absl::CivilDay day(y, m, d);
+      day.year() != y || day.month() != m || day.day() != d) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a date of the calendar"));
   }
   v1::Date date;
   date.set_year(y);
@@ -298,12 +309,27 @@ int GovernanceCommands::Generate() {
       crypto::Ed25519PublicKeyToPem(pair->public_key);
   if (!priv.ok() || !pub.ok())
     return Fail(kExitRefused, "cannot encode the key pair as PEM");
+  if (out_prefix_.empty() || out_prefix_.back() == '/') {
+    return Fail(kExitBadArgs, absl::StrCat("--out '", out_prefix_,
+                                           "' names no file: give a prefix such as "
+                                           "~/keys/dmpc-2016, for PREFIX.key and PREFIX.pub"));
+  }
   const std::string key_path = out_prefix_ + ".key",
                     pub_path = out_prefix_ + ".pub";
+  // Neither file is written unless both can be: no private key is left without its public one.
+  if (!force_) {
+    for (const std::string& path : {key_path, pub_path}) {
+      if (struct stat st; ::lstat(path.c_str(), &st) == 0) {
+        return Fail(kExitBadArgs, absl::StrCat("cannot create ", path,
+                                               ": File exists (use --force)"));
+      }
+    }
+  }
   if (absl::Status s = WriteNewFile(key_path, *priv, 0600, force_); !s.ok()) {
     return Fail(kExitBadArgs, std::string(s.message()));
   }
   if (absl::Status s = WriteNewFile(pub_path, *pub, 0644, force_); !s.ok()) {
+    ::unlink(key_path.c_str());
     return Fail(kExitBadArgs, std::string(s.message()));
   }
   std::cout << "private key  " << key_path << " (keep it secret)\npublic key   "

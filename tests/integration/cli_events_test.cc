@@ -140,8 +140,9 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   CliRun underivable = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                         R"( --payload '{"reason":"mitigated"}')"));
   EXPECT_EQ(underivable.code, 2);
-  EXPECT_THAT(underivable.err, HasSubstr("streamId is missing, and the entity's stream cannot "
-                                         "be read from the payload: risk_id"));
+  EXPECT_THAT(underivable.err, HasSubstr("the govledger.v1.RiskClosed payload is refused: risk_id"));
+  EXPECT_THAT(underivable.err, HasSubstr("with no streamId, the entity's stream is read from the "
+                                         "payload"));
 
   // From a file, with an expected version.
   const std::string file = WriteFile("one.json", {OpaqueLine(1)});
@@ -475,6 +476,14 @@ TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("verified positions 1 to 12000: 12000 events"));
   EXPECT_THAT(ok.out, HasSubstr(crypto::ToHex(head->hash())));
+  // The flags of `verify --file` are refused, not ignored: a head hash given is never passed
+  // over as if it had been checked.
+  for (const std::string flag : {" --head-hash " + std::string(64, '0'), std::string(" --allow-gaps")}) {
+    CliRun misplaced = Cli(absl::StrCat(Server(), " verify", flag));
+    EXPECT_EQ(misplaced.code, 2) << flag;
+    EXPECT_THAT(misplaced.err, HasSubstr("go with --file")) << flag;
+    EXPECT_THAT(misplaced.out, ::testing::IsEmpty()) << flag;
+  }
 }
 
 // `verify --file`: an export checked offline, against the head hash the server gave, and every

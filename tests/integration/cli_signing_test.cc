@@ -3,6 +3,7 @@
 // signature; and their exit codes.
 #include <sys/stat.h>
 
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -298,6 +299,34 @@ TEST_F(CliSigningTest, ExitCodes) {
               " --key-id k --signature abcd"))
           .code,
       2);
+  // A signing date that is not a date of the calendar, or not written YYYY-MM-DD, before
+  // anything is sent.
+  for (const char* date : {"2016-13-45", "2016-02-30", "2016-1-5", "16-01-05"}) {
+    CliRun bad_date = Cli(absl::StrCat(
+        Server(), " decision submit-signature --organisation MOPAC --reference X",
+        " --key-id k --signed-on ", date, " --signature ", std::string(128, 'a')));
+    EXPECT_EQ(bad_date.code, 2) << date << ": " << bad_date.err;
+    EXPECT_THAT(bad_date.err, HasSubstr(date));
+  }
+  // A key pair is written whole or not at all: an existing public key leaves no new private
+  // key behind, and an empty prefix names no file.
+  const std::string half = keys_dir_.path() + "/half";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 2);  // both exist
+  {
+    std::ofstream pub(half + ".pub");
+    pub << "an earlier public key\n";
+  }
+  CliRun exists = Cli(absl::StrCat("keys generate --out ", half));
+  EXPECT_EQ(exists.code, 2);
+  EXPECT_THAT(exists.err, HasSubstr(half + ".pub: File exists"));
+  struct stat st;
+  EXPECT_NE(::stat((half + ".key").c_str(), &st), 0);
+  for (const std::string& out : {std::string("''"), keys_dir_.path() + "/"}) {
+    CliRun nameless = Cli(absl::StrCat("keys generate --out ", out));
+    EXPECT_EQ(nameless.code, 2) << out;
+    EXPECT_THAT(nameless.err, HasSubstr("names no file")) << out;
+  }
+  EXPECT_NE(::stat((keys_dir_.path() + "/.key").c_str(), &st), 0);
   // 1: the server has no such decision.
   CliRun missing = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));

@@ -243,6 +243,29 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
                   R"({"eventType":"govledger.v1.ProjectClosed",)"
                   R"("payload":{"finalCostPence":90071992547409930}})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON string")));
+  // 2^53 + 1 reads as 2^53: from 2^53 up, a number is refused; below, it is exact.
+  for (const char* pence : {"9007199254740993", "9007199254740992", "-9007199254740992"}) {
+    EXPECT_THAT(ParseEventDocument(absl::StrCat(R"({"eventType":"govledger.v1.ProjectClosed",)",
+                                                R"("payload":{"finalCostPence":)", pence, "}}")),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON string")))
+        << pence;
+  }
+  absl::StatusOr<v1::Event> largest = ParseEventDocument(
+      R"({"eventType":"govledger.v1.ProjectClosed",)"
+      R"("payload":{"projectId":"PCSO","finalCostPence":9007199254740991}})");
+  ASSERT_OK(largest);
+  v1::ProjectClosed closed;
+  ASSERT_TRUE(closed.ParseFromString(largest->payload()));
+  EXPECT_EQ(closed.final_cost_pence(), 9007199254740991);
+  // A parse error quotes the input near the fault on one line, its controls escaped: a line
+  // handed to an auditor cannot rewrite their terminal.
+  absl::StatusOr<v1::Event> hostile =
+      ParseEventDocument("{\"eventId\":\"x\",\x1b[31mRED\x1b[0m\rOK all fine }");
+  ASSERT_FALSE(hostile.ok());
+  const std::string message(hostile.status().message());
+  EXPECT_THAT(message, HasSubstr("not a JSON object of an event"));
+  EXPECT_THAT(message, HasSubstr("\\x1b[31mRED"));
+  EXPECT_EQ(message.find_first_of("\x1b\r\n"), std::string::npos) << message;
 }
 
 // The README's examples (section "Events as JSON") are true: each parses, and together they
@@ -415,9 +438,14 @@ TEST(EventJsonTest, AGovernanceEventWithoutAStreamGoesOnItsEntitysStream) {
   EXPECT_THAT(ParseEventDocument(R"({"eventType":"govledger.v1.RiskClosed","payload":)"
                                  R"({"reason":"mitigated"}})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("streamId is missing, and the entity's stream cannot be "
-                                       "read from the payload: "),
+                       AllOf(HasSubstr("the govledger.v1.RiskClosed payload is refused: "),
                              HasSubstr("risk_id"))));
+  // And a payload whose fault is not its id, likewise.
+  EXPECT_THAT(ParseEventDocument(R"({"eventType":"govledger.v1.ProjectClosed","payload":)"
+                                 R"({"projectId":"PCSO","finalCostPence":"-1"}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("the govledger.v1.ProjectClosed payload is refused: "),
+                             HasSubstr("-1"))));
   // Other types keep what they were given: the server names the missing stream.
   absl::StatusOr<v1::Event> opaque =
       ParseEventDocument(R"({"eventType":"example.Note","payload":"aGVsbG8="})");
