@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "cli/printable.h"
+#include "cli/progress.h"
 #include "ledger/common/files.h"
 
 namespace govledger::cli {
@@ -220,6 +221,7 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
 }
 
 int Fail(int code, const std::string& message) {
+  Progress::FinishShown();
   std::cerr << "govledger: " << message << "\n";
   return code;
 }

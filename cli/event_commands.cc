@@ -38,6 +38,7 @@
 #include "govledger/v1/audit.grpc.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
+#include "ledger/envelope.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/merkle.h"
@@ -578,6 +579,18 @@ int EventCommands::Append(const std::string& server) {
   absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
   if (!event.ok()) return Fail(kExitBadArgs, std::string(event.status().message()));
   if (event->event_id().empty()) event->set_event_id(NewUuid());
+  // The server's own checks of the envelope, before anything is sent.
+  if (event->stream_id().empty()) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("append: give --stream (or streamId): ",
+                             PrintableText(event->event_type()),
+                             " is not a governance event type, whose stream the CLI reads from "
+                             "its payload"));
+  }
+  for (const absl::Status& s :
+       {ValidateStreamId(event->stream_id()), ValidateEventType(event->event_type())}) {
+    if (!s.ok()) return Fail(kExitBadArgs, absl::StrCat("append: ", PrintableText(s.message())));
+  }
 
   v1::AppendRequest request;
   absl::StatusOr<v1::ExpectedVersion> expected = ParseExpected(event->stream_id(), expect_);
@@ -668,8 +681,9 @@ int EventCommands::Import(const std::string& server) {
   for (const std::string& path : files_) {
     std::ifstream file;
     if (path != "-") {
-      file.open(path, std::ios::binary);
-      if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot read ", path));
+      if (absl::Status s = OpenForReading(path, &file); !s.ok()) {
+        return Fail(kExitBadArgs, std::string(s.message()));
+      }
     }
     std::istream& in = path == "-" ? std::cin : file;
     std::string line;
@@ -685,7 +699,6 @@ int EventCommands::Import(const std::string& server) {
       }
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;
-        progress.Finish();
         return Fail(kExitBadArgs,
                     absl::StrCat(where, ": ", event.status().message(), "; the ",
                                  added + duplicates,
@@ -896,7 +909,6 @@ int EventCommands::Verify(const std::string& server) {
     request.set_limit(kMaxReadLimit);
     grpc::Status status = RawRead(raw, request, &wire);
     if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
-      progress.Finish();
       return Fail(kExitChainBroken,
                   absl::StrCat("the chain does not verify: the server cannot read the log from "
                                "position ", position, ": ", status.error_message()));
@@ -904,7 +916,6 @@ int EventCommands::Verify(const std::string& server) {
     if (!status.ok()) return FailCall(server, status);
     absl::StatusOr<RawPage> page = ParseRawPage(wire);
     if (!page.ok() || page->events.empty()) {
-      progress.Finish();
       return Fail(kExitChainBroken,
                   absl::StrCat("the chain does not verify: no readable event at position ",
                                position));
@@ -918,13 +929,11 @@ int EventCommands::Verify(const std::string& server) {
         audited = event.ok() ? signatures.Add(*event) : event.status();
       }
       if (!hash.ok()) {
-        progress.Finish();
         return Fail(kExitChainBroken,
                     absl::StrCat("the chain does not verify at position ", position, ": ",
                                  hash.status().message()));
       }
       if (!audited.ok()) {
-        progress.Finish();
         return Fail(kExitChainBroken,
                     absl::StrCat("the log does not verify: ", audited.message()));
       }
@@ -971,8 +980,9 @@ int EventCommands::VerifyFile() {
   }
   std::ifstream file;
   if (verify_file_ != "-") {
-    file.open(verify_file_, std::ios::binary);
-    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot read ", verify_file_));
+    if (absl::Status s = OpenForReading(verify_file_, &file); !s.ok()) {
+      return Fail(kExitBadArgs, std::string(s.message()));
+    }
   }
   std::istream& in = verify_file_ == "-" ? std::cin : file;
   const std::string name = verify_file_ == "-" ? "stdin" : verify_file_;
@@ -1120,7 +1130,8 @@ int EventCommands::TreeHead(const std::string& server) {
   }
   if (!key->empty()) {
     if (absl::Status s = VerifyTreeHead(head, *key); !s.ok()) {
-      return Fail(kExitChainBroken, absl::StrCat("the server's ", s.message()));
+      return Fail(kExitChainBroken,
+                  absl::StrCat("the server's tree head does not verify: ", s.message()));
     }
   }
   return PrintJson(head);
@@ -1319,7 +1330,8 @@ int EventCommands::Witness(const std::string& server) {
     return FailCall(server, s);
   }
   if (absl::Status s = VerifyTreeHead(now, *key); !s.ok()) {
-    return Fail(kExitChainBroken, absl::StrCat("the server's ", s.message()));
+    return Fail(kExitChainBroken,
+                absl::StrCat("the server's tree head does not verify: ", s.message()));
   }
   if (last) {
     const int code =

@@ -8,6 +8,11 @@
 #include "absl/strings/str_format.h"
 
 namespace govledger::cli {
+namespace {
+
+Progress* shown = nullptr;  // the bar on the terminal, if any (the CLI has one thread)
+
+}  // namespace
 
 Progress::Progress(std::string label, uint64_t total, std::string unit)
     : label_(std::move(label)),
@@ -41,13 +46,19 @@ void Progress::Draw(uint64_t done) {
   std::fputs("\x1b[K", stderr);  // clear what a longer earlier line left
   std::fflush(stderr);
   drawn_ = true;
+  shown = this;
 }
 
 void Progress::Finish() {
+  if (shown == this) shown = nullptr;
   if (!enabled_ || !drawn_) return;
   std::fputs("\r\x1b[K", stderr);
   std::fflush(stderr);
   drawn_ = false;
+}
+
+void Progress::FinishShown() {
+  if (shown != nullptr) shown->Finish();
 }
 
 }  // namespace govledger::cli

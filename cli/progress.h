@@ -24,7 +24,12 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void Update(uint64_t done);
+  // Clears the bar from the terminal (drawn again by the next Update).
   void Finish();
+
+  // Clears the bar being shown, if any: Fail calls it, so that an error is never printed on
+  // the bar's line.
+  static void FinishShown();
 
  private:
   void Draw(uint64_t done);

@@ -21,6 +21,7 @@
 #include "cli/table.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "ledger/envelope.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/queries.h"
@@ -683,6 +684,9 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     });
   }
   if (cmd == history_) {
+    if (absl::Status bad = ValidateStreamId(entity_); !bad.ok()) {
+      return Fail(kExitBadArgs, absl::StrCat("history: ENTITY: ", PrintableText(bad.message())));
+    }
     v1::GetEntityHistoryRequest request;
     request.set_stream_id(entity_);
     *request.mutable_as_at() = to->as_at;

@@ -312,6 +312,12 @@ TEST_F(CliEventsTest, AnEventTheServerRefusesIsNamedByItsLine) {
   EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
   EXPECT_THAT(refused.err, HasSubstr("NOPE"));
   EXPECT_EQ(HeadPosition(), 3u);
+  // On a terminal (script(1) gives the CLI one), the progress bar is cleared before the refusal
+  // is printed, which then starts its own line.
+  CliRun on_tty = Cli(absl::StrCat(Server(), " import ", file, "' /dev/null"), "script -qec '");
+  EXPECT_EQ(on_tty.code, 1);
+  EXPECT_THAT(on_tty.out, HasSubstr("importing ["));
+  EXPECT_THAT(on_tty.out, HasSubstr("\r\x1b[Kgovledger: "));
 
   CliRun unreachable = Cli(absl::StrCat("--server 127.0.0.1:1 import ", file));
   EXPECT_EQ(unreachable.code, 3);
@@ -826,6 +832,24 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
   EXPECT_EQ(past_to.code, 2);
   EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+
+  // Mistakes the server would refuse, refused before anything is sent: an envelope without a
+  // stream, an entity that is no stream, a directory where a file goes.
+  CliRun no_stream = Cli(absl::StrCat(Server(), " append --type custom.T"));
+  EXPECT_EQ(no_stream.code, 2);
+  EXPECT_THAT(no_stream.err, HasSubstr("give --stream"));
+  CliRun bad_stream = Cli(absl::StrCat(Server(), " append --type custom.T --stream /x"));
+  EXPECT_EQ(bad_stream.code, 2);
+  EXPECT_THAT(bad_stream.err, HasSubstr("stream_id"));
+  CliRun no_entity = Cli(absl::StrCat(Server(), " history ''"));
+  EXPECT_EQ(no_entity.code, 2);
+  EXPECT_THAT(no_entity.err, HasSubstr("stream_id is empty"));
+  for (const std::string command : {"append --file ", "import ", "verify --file "}) {
+    CliRun directory = Cli(absl::StrCat(Server(), " ", command, dir_.path()));
+    EXPECT_EQ(directory.code, 2) << command;
+    EXPECT_THAT(directory.err, HasSubstr("it is a directory")) << command;
+  }
+  EXPECT_EQ(HeadPosition(), 2u);
 
   // Alternatives in the synopsis are refused together.
   CliRun tail = Cli(absl::StrCat(Server(), " tail -n 2 --from 5 --limit 1"));
