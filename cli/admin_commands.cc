@@ -110,7 +110,7 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       ->required()
       ->check(CLI::IsMember({"viewer", "reader", "writer", "admin"}));
   token_->add_option("--actor", actor_,
-                     "The actor the token's appends record (1 to 200 characters)")
+                     "The actor the token's appends record (1 to 200 bytes of UTF-8)")
       ->required();
 }
 

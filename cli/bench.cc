@@ -99,28 +99,31 @@ struct EventTemplate {
 // Subclasses say what a call is.
 class LoadClient {
  public:
-  LoadClient(int events_per_call, int64_t* calls_left)
-      : events_per_call_(events_per_call), calls_left_(calls_left) {}
+  // `events_left`: the events (or calls, one event each) still to do, shared by the clients of
+  // a run; each call takes up to `events_per_call` of them, the last call what is left.
+  LoadClient(int events_per_call, int64_t* events_left)
+      : events_per_call_(events_per_call), events_left_(events_left) {}
   virtual ~LoadClient() = default;
 
-  // Issues the next call, its completion tagged with this client; false if no calls are left.
+  // Issues the next call, its completion tagged with this client; false if nothing is left.
   bool Next(grpc::CompletionQueue* cq) {
-    if (*calls_left_ <= 0) return false;
-    --*calls_left_;
+    if (*events_left_ <= 0) return false;
+    in_call_ = static_cast<int>(std::min<int64_t>(events_per_call_, *events_left_));
+    *events_left_ -= in_call_;
     context_ = std::make_unique<grpc::ClientContext>();
     start_ = Clock::now();
-    Issue(context_.get(), cq, &status_, this);
+    Issue(context_.get(), in_call_, cq, &status_, this);
     return true;
   }
   // Records the call that completed; false (and no more calls for anyone) if it failed.
   bool Completed() {
     if (!status_.ok()) {
       failure_ = status_;
-      *calls_left_ = 0;
+      *events_left_ = 0;
       return false;
     }
     latencies_.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start_).count());
-    events_ += events_per_call_;
+    events_ += in_call_;
     return true;
   }
 
@@ -129,13 +132,15 @@ class LoadClient {
   const grpc::Status& failure() const { return failure_; }
 
  protected:
-  // Starts one call on `context` whose Finish sets `*status` and completes `tag` on `cq`.
-  virtual void Issue(grpc::ClientContext* context, grpc::CompletionQueue* cq,
+  // Starts one call of `events` events on `context` whose Finish sets `*status` and completes
+  // `tag` on `cq`.
+  virtual void Issue(grpc::ClientContext* context, int events, grpc::CompletionQueue* cq,
                      grpc::Status* status, void* tag) = 0;
 
  private:
   const int events_per_call_;
-  int64_t* const calls_left_;  // shared by the clients of a run, all on one thread
+  int64_t* const events_left_;  // shared by the clients of a run, all on one thread
+  int in_call_ = 0;             // events of the call in flight
   std::unique_ptr<grpc::ClientContext> context_;
   Clock::time_point start_;
   grpc::Status status_;
@@ -148,17 +153,16 @@ class LoadClient {
 class AppendClient final : public LoadClient {
  public:
   AppendClient(std::shared_ptr<grpc::Channel> channel, EventTemplate event, int batch,
-               int64_t* calls_left)
-      : LoadClient(batch, calls_left),
+               int64_t* events_left)
+      : LoadClient(batch, events_left),
         stub_(v1::LedgerService::NewStub(std::move(channel))),
-        event_(std::move(event)),
-        batch_(batch) {}
+        event_(std::move(event)) {}
 
  private:
-  void Issue(grpc::ClientContext* context, grpc::CompletionQueue* cq, grpc::Status* status,
-             void* tag) override {
+  void Issue(grpc::ClientContext* context, int events, grpc::CompletionQueue* cq,
+             grpc::Status* status, void* tag) override {
     request_.Clear();
-    for (int i = 0; i < batch_; ++i) {
+    for (int i = 0; i < events; ++i) {
       v1::Event* e = request_.add_events();
       e->set_event_id(NextId());
       e->set_stream_id(event_.stream);
@@ -186,7 +190,6 @@ class AppendClient final : public LoadClient {
   std::mt19937_64 rng_{std::hash<std::string>()(NewUuid())};
   std::unique_ptr<v1::LedgerService::Stub> stub_;
   const EventTemplate event_;
-  const int batch_;
   v1::AppendRequest request_;
   v1::AppendResponse response_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::AppendResponse>> call_;
@@ -200,7 +203,7 @@ class PingClient final : public LoadClient {
       : LoadClient(1, calls_left), stub_(v1::LedgerService::NewStub(std::move(channel))) {}
 
  private:
-  void Issue(grpc::ClientContext* context, grpc::CompletionQueue* cq, grpc::Status* status,
+  void Issue(grpc::ClientContext* context, int, grpc::CompletionQueue* cq, grpc::Status* status,
              void* tag) override {
     call_ = stub_->PrepareAsyncGetHead(context, request_, cq);
     call_->StartCall();
@@ -298,7 +301,7 @@ std::optional<std::vector<std::shared_ptr<grpc::Channel>>> ConnectAll(const Benc
   return channels;
 }
 
-// Runs the clients, on this thread, until `calls_left` is used up, and prints their figures
+// Runs the clients, on this thread, until the events (or calls) left are used up, and prints their figures
 // as `mode`.
 int RunClients(const BenchOptions& o, const std::string& mode,
                const std::function<std::unique_ptr<LoadClient>(int)>& make) {
@@ -354,11 +357,11 @@ int BenchAppend(const BenchOptions& o) {
     std::cerr << "govledger bench append: " << events.status().message() << "\n";
     return 1;
   }
-  int64_t calls_left = static_cast<int64_t>((o.events + o.batch - 1) / o.batch);
+  int64_t events_left = static_cast<int64_t>(o.events);
   return RunClients(
       o, o.events_of == "filler" ? "append" : absl::StrCat("append ", o.events_of), [&](int c) {
         return std::make_unique<AppendClient>((*channels)[c % channels->size()], (*events)[c],
-                                              o.batch, &calls_left);
+                                              o.batch, &events_left);
       });
 }
 

@@ -5,6 +5,8 @@
 // arguments; 3 the server could not be reached.
 #include <functional>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
@@ -13,6 +15,7 @@
 #include "cli/client.h"
 #include "cli/event_commands.h"
 #include "cli/governance.h"
+#include "cli/printable.h"
 #include "cli/query_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -44,7 +47,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   // A bad command line is one line on stderr, "govledger: ...", like every other error.
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+  app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+    // A command that is not one reads as a missing one to CLI11 ("A subcommand is required"):
+    // name it.
+    const std::vector<std::string> left = failed->remaining(/*recurse=*/true);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !left.empty() &&
+        !left.front().empty() && left.front().front() != '-') {
+      return "govledger: '" + govledger::cli::PrintableText(left.front()) +
+             "' is not a command here (see --help)\n";
+    }
     return std::string("govledger: ") + e.what() + " (see --help)\n";
   });
   std::string server_flag;

@@ -69,12 +69,19 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
   EXPECT_EQ(d.fields().at("mode").string_value(), "read decoded");
   EXPECT_EQ(Number(d, "events"), 150);
 
+  // Events that do not fill the last batch: exactly those are appended.
+  CliRun partial = Cli(absl::StrCat("bench append ", Server(),
+                                    " --clients 2 --batch 100 --events 3 --json"));
+  ASSERT_EQ(partial.code, 0) << partial.err;
+  EXPECT_EQ(Number(Json(partial.out), "events"), 3);
+  EXPECT_EQ(Head(), 203u);
+
   CliRun ping = Cli(absl::StrCat("bench ping ", Server(), " --clients 8 --calls 400 --json"));
   ASSERT_EQ(ping.code, 0) << ping.err;
   google::protobuf::Struct p = Json(ping.out);
   EXPECT_EQ(Number(p, "calls"), 400);
   EXPECT_GT(Number(p, "calls_per_sec"), 0);
-  EXPECT_EQ(Head(), 200u);  // pinging writes nothing
+  EXPECT_EQ(Head(), 203u);  // pinging writes nothing
 
   CliRun text = Cli(absl::StrCat("bench ping ", Server(), " --calls 10"));
   ASSERT_EQ(text.code, 0) << text.err;
@@ -85,15 +92,15 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
   ASSERT_EQ(subscribe.code, 0) << subscribe.err;
   google::protobuf::Struct sub = Json(subscribe.out);
   EXPECT_EQ(sub.fields().at("mode").string_value(), "subscribe");
-  EXPECT_EQ(Number(sub, "events"), 3 * 200);
+  EXPECT_EQ(Number(sub, "events"), 3 * 203);
   EXPECT_GT(Number(sub, "events_per_sec"), 0);
   EXPECT_GE(Number(sub, "catch_up_p99_s"), Number(sub, "catch_up_p50_s"));
   CliRun part = Cli(absl::StrCat("bench subscribe ", Server(), " --events 50"));
   ASSERT_EQ(part.code, 0) << part.err;
   EXPECT_THAT(part.out, HasSubstr("subscribe: 1 subscribers from position 1, 50 events each"));
-  CliRun beyond = Cli(absl::StrCat("bench subscribe ", Server(), " --events 201"));
+  CliRun beyond = Cli(absl::StrCat("bench subscribe ", Server(), " --events 204"));
   EXPECT_EQ(beyond.code, 1);
-  EXPECT_THAT(beyond.err, HasSubstr("the ledger holds 200 events"));
+  EXPECT_THAT(beyond.err, HasSubstr("the ledger holds 203 events"));
 }
 
 TEST_F(CliBenchTest, TypedAppendsAreCheckedAndCounted) {

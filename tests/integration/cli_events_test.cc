@@ -850,6 +850,12 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
     EXPECT_THAT(directory.err, HasSubstr("it is a directory")) << command;
   }
   EXPECT_EQ(HeadPosition(), 2u);
+  // A command that is not one is named.
+  for (const char* command : {"nosuch", "keys bogus"}) {
+    CliRun unknown = Cli(command);
+    EXPECT_EQ(unknown.code, 2) << command;
+    EXPECT_THAT(unknown.err, HasSubstr("is not a command here")) << command;
+  }
 
   // Alternatives in the synopsis are refused together.
   CliRun tail = Cli(absl::StrCat(Server(), " tail -n 2 --from 5 --limit 1"));
