@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -100,8 +103,17 @@ fs::path Normalized(const std::string& path) {
 
 // Checks that a directory can be created at `path`: absent (with an existing
 // parent directory) or an empty directory.
+// The directory is built beside it and renamed into place, which cannot
+// replace a mount point: one is refused (before anything is copied), as are an
+// empty path and ".", "..", "/".
 absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
+  if (path.empty() || path.filename() == "." || path.filename() == ".." ||
+      !path.has_filename()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", path.string(), "' names no new directory; give one, e.g. /var/backups/gl-1"));
+  }
   std::error_code ec;
+  fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
   fs::file_status status = fs::symlink_status(path, ec);
   if (fs::exists(status)) {
     if (!fs::is_directory(status)) {
@@ -113,9 +125,17 @@ absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
           absl::StrCat(what, " ", path.string(),
                        " is not empty; give a new or empty directory"));
     }
+    struct stat own, above;
+    if (::stat(path.c_str(), &own) == 0 && ::stat(parent.c_str(), &above) == 0 &&
+        own.st_dev != above.st_dev) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " ", path.string(),
+          " is a mount point, which the directory built beside it cannot replace; give a new "
+          "directory inside it, e.g. ",
+          (path / "govledger").string()));
+    }
     return absl::OkStatus();
   }
-  fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (!fs::is_directory(parent, ec)) {
     return absl::InvalidArgumentError(
         absl::StrCat("the parent directory of ", what, " ", path.string(),
@@ -307,10 +327,21 @@ class TempSibling {
       const fs::path& path) {
     fs::path parent =
         path.has_parent_path() ? path.parent_path() : fs::path(".");
-    fs::path temp = parent / absl::StrCat(".", path.filename().string(),
-                                          ".partial-", ::getpid());
-    // Left by an earlier process with this pid that died.
+    const std::string prefix = absl::StrCat(".", path.filename().string(), ".partial-");
+    fs::path temp = parent / absl::StrCat(prefix, ::getpid());
+    // Left by earlier processes that died (killed, or the machine stopped):
+    // those whose pid runs no process now, and this pid's.
     std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
+      const std::string name = entry.path().filename().string();
+      int pid = 0;
+      if (absl::StartsWith(name, prefix) &&
+          absl::SimpleAtoi(absl::string_view(name).substr(prefix.size()), &pid) && pid > 0 &&
+          ::kill(pid, 0) != 0 && errno == ESRCH) {
+        std::error_code ignored;
+        fs::remove_all(entry.path(), ignored);
+      }
+    }
     fs::remove_all(temp, ec);
     if (::mkdir(temp.c_str(), kDirMode) != 0)
       return FileError("create", temp.string(), errno);
@@ -355,8 +386,10 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
     fs::remove_all(stale, ec);
     if (ec) return FileError("remove the stale checkpoint", stale, ec.value());
   }
+  // From here on the destructor removes it, also when CreateCheckpoint fails
+  // after making it (its sync of the store's log, say).
+  reader->dir_ = dir;
   RETURN_IF_ERROR(store.CreateCheckpoint(dir));
-  reader->dir_ = dir;  // from here on the destructor removes it
 
   for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
     if (!entry.is_regular_file()) {
@@ -391,6 +424,7 @@ CheckpointReader::~CheckpointReader() {
   if (dir_.empty()) return;
   std::error_code ec;
   fs::remove_all(dir_, ec);
+  fs::remove_all(dir_ + ".tmp", ec);  // RocksDB's, if the checkpoint failed half-way
 }
 
 absl::Status CheckpointReader::OpenNextFile() {

@@ -5,6 +5,8 @@
 // on, which must write nothing.
 #include "ledger/store/backup.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -172,6 +174,34 @@ TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
   // Nothing but the target was created beside it.
   EXPECT_EQ(ListDir(tmp_.path()),
             (std::vector<std::string>{"backup", "data", "restored"}));
+}
+
+// A target that names no new directory is refused before anything is copied; copies that
+// earlier processes left half-built (killed, say) are removed when a later one starts, unless
+// their process still runs.
+TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
+  for (const std::string bad : {"", ".", "..", "/"}) {
+    EXPECT_THAT(BackupWriter::Create(bad).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names no new directory")))
+        << bad;
+  }
+  Fill(*store_, 3);
+  v1::BackupManifest manifest;
+  ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest));
+  EXPECT_THAT(Restore(Path("backup"), "").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names no new directory")));
+
+  const std::string dead = Path(".copy.partial-2147483600");  // no such process
+  const std::string alive = Path(absl::StrCat(".copy.partial-", ::getppid()));
+  const std::string other = Path(".other.partial-2147483600");  // another target's
+  for (const std::string& dir : {dead, alive, other}) {
+    fs::create_directories(dir);
+    std::ofstream(dir + "/000001.sst") << "half";
+  }
+  ASSERT_OK(BackupTo(*store_, data_, Path("copy"), &manifest));
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(alive));
+  EXPECT_TRUE(fs::exists(other));
 }
 
 TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
