@@ -129,6 +129,14 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
   }
   ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));
   if (end.hash != head.hash) return errors::ChainBroken(head.position);
+  ASSIGN_OR_RETURN(uint64_t last, store->LastPosition());
+  if (last > head.position) {
+    // The head was lost or set back (a damaged or edited `meta`): appending would overwrite
+    // the events after it.
+    return absl::DataLossError(absl::StrCat(
+        "events are stored up to position ", last, ", past the head (position ", head.position,
+        "): the store's head is damaged; restore the data directory from a backup"));
+  }
   if (head.position > verified.position) RETURN_IF_ERROR(store->SaveVerified(head));
 
   int64_t last_recorded = 0;

@@ -306,13 +306,12 @@ absl::Status VerifyDatabase(const std::string& dir,
         " with hash ", crypto::ToHex(crypto::AsBytes(end->hash)),
         ", not the head's hash ", head_hash));
   }
-  absl::StatusOr<std::optional<std::string>> past =
-      (*store)->Get(head->position + 1);
-  if (!past.ok()) return past.status();
-  if (past->has_value()) {
+  absl::StatusOr<uint64_t> last = (*store)->LastPosition();
+  if (!last.ok()) return last.status();
+  if (*last > head->position) {
     return absl::DataLossError(absl::StrCat(
-        "backup ", backup_dir, ": the database holds an event at position ",
-        head->position + 1, ", past its head"));
+        "backup ", backup_dir, ": the database holds events up to position ", *last,
+        ", past its head (position ", head->position, ")"));
   }
   return absl::OkStatus();
 }

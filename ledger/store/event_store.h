@@ -79,6 +79,11 @@ class EventStore {
   // The stored bytes of the event at `position`, or nullopt when there is none.
   virtual absl::StatusOr<std::optional<std::string>> Get(uint64_t position) = 0;
 
+  // The highest position holding an event (0: none). In a sound store it is the head's: the
+  // ledger refuses to start on one holding events past its head, where an append would
+  // overwrite them.
+  virtual absl::StatusOr<uint64_t> LastPosition() = 0;
+
   // Calls fn(position, stored_bytes) for consecutive stored events starting at `from`, in
   // increasing (forward) or decreasing order, until fn returns false or the log ends.
   // The bytes are valid only during the call.

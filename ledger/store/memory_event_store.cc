@@ -47,6 +47,11 @@ absl::StatusOr<std::optional<std::string>> MemoryEventStore::Get(uint64_t positi
   return events_[position - 1];
 }
 
+absl::StatusOr<uint64_t> MemoryEventStore::LastPosition() {
+  std::shared_lock lock(mu_);
+  return events_.size();
+}
+
 absl::Status MemoryEventStore::ScanLog(uint64_t from, bool forward, const LogVisitor& fn) {
   std::shared_lock lock(mu_);
   for (uint64_t p = from; p >= 1 && p <= events_.size(); forward ? ++p : --p) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/store/id_memtable.h"
@@ -195,6 +196,43 @@ rocksdb::Slice AsSlice(const UuidBytes& id) {
 
 }  // namespace
 
+namespace {
+
+// FAILED_PRECONDITION for a database with column families this version does not know
+// (`unknown`, of `existing`): its storage format version, read from a read-only open of every
+// family, and the families.
+absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string& dir,
+                         const std::vector<std::string>& existing,
+                         const std::vector<std::string>& unknown) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> all;
+  for (const std::string& name : existing) all.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  std::string version = "unknown";
+  rocksdb::DBOptions quiet = db_options;
+  quiet.info_log = std::make_shared<NullLogger>();
+  if (rocksdb::DB::OpenForReadOnly(quiet, dir, all, &handles, &raw).ok()) {
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto meta = std::find(existing.begin(), existing.end(), kMetaCf);
+    if (meta != existing.end()) {
+      std::string value;
+      if (db->Get(rocksdb::ReadOptions(), handles[meta - existing.begin()], kFormatVersionKey,
+                  &value)
+              .ok()) {
+        version = value;
+      }
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "data directory ", dir, " holds storage format version ", version,
+      " (with column families this govledgerd does not know: ", absl::StrJoin(unknown, ", "),
+      "), written by a newer govledger; this govledgerd reads format ", kFormatVersion,
+      ": run a govledgerd at least as new as the one that wrote it"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   std::error_code ec;
@@ -278,14 +316,25 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       // Snapshots of folds, a few large values: written rarely, read at startup and per query.
       {kProjectionsCf, cf_options(small, false)},
   };
-  if (options.read_only) {
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
     // A database from before the projections column family (format 1 without it) opens
     // read-only as it is; a writable open creates the column family.
-    std::vector<std::string> existing;
-    if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok() &&
+    if (options.read_only &&
         std::find(existing.begin(), existing.end(), kProjectionsCf) == existing.end()) {
       descriptors.pop_back();
     }
+    // Column families this version does not know: a newer govledger's format (FORMAT.md,
+    // "Versioning policy"), which RocksDB would refuse to open without naming it.
+    std::vector<std::string> unknown;
+    for (const std::string& name : existing) {
+      if (std::none_of(descriptors.begin(), descriptors.end(),
+                       [&](const rocksdb::ColumnFamilyDescriptor& d) { return d.name == name; }) &&
+          name != kProjectionsCf) {
+        unknown.push_back(name);
+      }
+    }
+    if (!unknown.empty()) return NewerFormat(db_options, dir, existing, unknown);
   }
 
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
@@ -315,18 +364,15 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (s.IsNotFound() && options.read_only) {
     return absl::FailedPreconditionError(
         absl::StrCat("data directory ", dir, " holds no govledger format version"));
-  } else if (s.IsNotFound()) {
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    s = store->db_->Put(sync, store->meta_, kFormatVersionKey, kFormatVersion);
-    if (!s.ok()) return FromRocks(s, "write format version");
+  } else if (s.IsNotFound() || (s.ok() && version == kPreviousFormatVersion &&
+                                  !options.read_only)) {
+    // A new database's version, or an upgrade's.
+    rocksdb::WriteBatch batch;
+    RETURN_IF_ERROR(FromRocks(batch.Put(store->meta_, kFormatVersionKey, kFormatVersion),
+                              "write format version"));
+    RETURN_IF_ERROR(store->WriteSynced(&batch, "write format version"));
   } else if (!s.ok()) {
     return FromRocks(s, "read format version");
-  } else if (version == kPreviousFormatVersion && !options.read_only) {
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    s = store->db_->Put(sync, store->meta_, kFormatVersionKey, kFormatVersion);
-    if (!s.ok()) return FromRocks(s, "upgrade format version");
   } else if (version != kFormatVersion &&
              !(version == kPreviousFormatVersion && options.read_only)) {
     return absl::FailedPreconditionError(
@@ -424,6 +470,19 @@ absl::StatusOr<std::optional<std::string>> RocksDbEventStore::Get(uint64_t posit
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "read event");
   return value;
+}
+
+absl::StatusOr<uint64_t> RocksDbEventStore::LastPosition() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(FromRocks(it->status(), "read the last position"));
+    return 0;
+  }
+  if (it->key().size() != 8) {
+    return absl::DataLossError("the last key of the events column family is not a position");
+  }
+  return GetBigEndian64(it->key().data());
 }
 
 absl::Status RocksDbEventStore::ScanLog(uint64_t from, bool forward, const LogVisitor& fn) {

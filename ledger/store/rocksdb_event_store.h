@@ -57,6 +57,7 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<ChainPoint> LoadVerified() override;
   absl::Status SaveVerified(const ChainPoint& point) override;
   absl::StatusOr<std::optional<std::string>> Get(uint64_t position) override;
+  absl::StatusOr<uint64_t> LastPosition() override;
   absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override;
   absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override;
   absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,

@@ -174,6 +174,33 @@ TEST_F(TamperTest, MissingEventFound) {
   ExpectStartsAndVerifies();
 }
 
+// The head lost or set back (a damaged or edited `meta`): the daemon would append over the
+// events after it, so it refuses to start, naming the last stored position.
+TEST_F(TamperTest, EventsStoredPastTheHeadFound) {
+  std::string head, verified;
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok());
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.meta(), "head", &head).ok());
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.meta(), "verified", &verified).ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db().Delete(sync, raw.meta(), "head").ok());
+    ASSERT_TRUE(raw.db().Delete(sync, raw.meta(), "verified").ok());
+  }
+  ExpectRefusesToStart(kEvents);
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("past the head (position 0)"));
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db().Put(sync, raw.meta(), "head", head).ok());
+    ASSERT_TRUE(raw.db().Put(sync, raw.meta(), "verified", verified).ok());
+  }
+  ExpectStartsAndVerifies();
+}
+
 // Case E.
 TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   std::string original = CorruptPayload(7);

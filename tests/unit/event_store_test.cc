@@ -152,11 +152,13 @@ TEST_P(EventStoreTest, EmptyStoreHasNothing) {
   EXPECT_THAT(store.StreamVersion("programme/LPP"), IsOkAndHolds(0u));
   EXPECT_THAT(ScanStream("programme/LPP", 1, true), IsEmpty());
   EXPECT_THAT(store.FindEventId(IdFor(1)), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store.LastPosition(), IsOkAndHolds(0u));
 }
 
 TEST_P(EventStoreTest, CommitThenGet) {
   ASSERT_OK(CommitTo({"a", "b", "a"}));
   EventStore& store = *store_;
+  EXPECT_THAT(store.LastPosition(), IsOkAndHolds(3u));
   for (uint64_t p = 1; p <= 3; ++p) {
     EXPECT_THAT(store.Get(p), IsOkAndHolds(Optional(StoredFor(p)))) << p;
   }
@@ -672,6 +674,33 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
   // Refusing must not rewrite the version: it is still refused.
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 3")));
+}
+
+// A newer govledger adds a column family and bumps the version: this one says so, naming both,
+// rather than failing inside RocksDB ("Column families not opened").
+TEST_F(RocksDbEventStoreTest, RefusesANewerFormatWithAColumnFamilyItDoesNotKnow) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
+  }
+  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    rocksdb::ColumnFamilyHandle* merkle = nullptr;
+    EXPECT_TRUE(db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "merkle", &merkle).ok());
+    EXPECT_TRUE(db->DestroyColumnFamilyHandle(merkle).ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db->Put(sync, meta, "format_version", "3").ok());
+  });
+  for (bool read_only : {false, true}) {
+    RocksDbOptions options;
+    options.read_only = read_only;
+    EXPECT_THAT(RocksDbEventStore::Open(DbPath(), options),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         ::testing::AllOf(HasSubstr("format version 3"), HasSubstr("merkle"),
+                                          HasSubstr("reads format 2"))))
+        << read_only;
+  }
 }
 
 TEST_F(RocksDbEventStoreTest, MalformedHeadIsDataLoss) {

@@ -1080,6 +1080,7 @@ class FaultyEventStore final : public EventStore {
   absl::StatusOr<ChainPoint> LoadVerified() override { return base_.LoadVerified(); }
   absl::Status SaveVerified(const ChainPoint& p) override { return base_.SaveVerified(p); }
   absl::StatusOr<std::optional<std::string>> Get(uint64_t p) override { return base_.Get(p); }
+  absl::StatusOr<uint64_t> LastPosition() override { return base_.LastPosition(); }
   absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
     return base_.ScanLog(from, forward, fn);
   }
