@@ -670,10 +670,10 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
     uint64_t from = request.from();
     if (forward) {
       if (from == 0) from = 1;
-      if (from > head + 1) return errors::PositionPastHead(from, head);
+      if (from > head + 1) return errors::PositionPastHead(from, head, true);
     } else {
       if (from == 0) from = head;
-      if (from > head) return errors::PositionPastHead(from, head);
+      if (from > head) return errors::PositionPastHead(from, head, false);
     }
     if (head == 0 || from > head) return finish();
     uint64_t last = 0;

@@ -42,9 +42,15 @@ inline absl::Status EventIdConflict(absl::string_view event_id, uint64_t positio
                    " with different content; choose a new event id"));
 }
 
-inline absl::Status PositionPastHead(uint64_t position, uint64_t head) {
-  return absl::OutOfRangeError(absl::StrCat("position ", position, " is past the head (",
-                                            head, "); valid positions are 1 to ", head));
+// A read from `position`, past the head: forwards, head + 1 is still valid (an empty page,
+// where a caller waiting for new events reads next); backwards, the head is the last.
+inline absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward) {
+  return absl::OutOfRangeError(absl::StrCat(
+      "position ", position, " is past the head (", head, "); read ",
+      forward ? "forwards from 1 to " : "backwards from ",
+      forward ? head + 1 : head,
+      forward ? (head == 0 ? " (the ledger is empty)" : "")
+              : (head == 0 ? " (the ledger is empty: nothing to read)" : " down to 1")));
 }
 
 inline absl::Status CorruptEvent(uint64_t position, absl::string_view what) {

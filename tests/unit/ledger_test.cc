@@ -674,7 +674,12 @@ TEST_F(LedgerTest, ReadPastTheHead) {
   EXPECT_THAT(r->events(), IsEmpty());
   EXPECT_OK(Read("", 1, v1::DIRECTION_FORWARD));
   EXPECT_THAT(Read("", 2, v1::DIRECTION_FORWARD),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the head (0)")));
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("past the head (0)"),
+                             HasSubstr("read forwards from 1 to 1 (the ledger is empty)"))));
+  EXPECT_THAT(Read("", 1, v1::DIRECTION_BACKWARD),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("the ledger is empty: nothing to read")));
 
   AppendMany("a", 3);
   r = Read("", 4, v1::DIRECTION_FORWARD);  // head + 1: an empty page, not an error
@@ -685,9 +690,10 @@ TEST_F(LedgerTest, ReadPastTheHead) {
   EXPECT_THAT(Read("", 5, v1::DIRECTION_FORWARD),
               StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("position 5 is past the head (3)"),
-                             HasSubstr("valid positions are 1 to 3"))));
+                             HasSubstr("read forwards from 1 to 4"))));
   EXPECT_THAT(Read("", 4, v1::DIRECTION_BACKWARD),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("position 4")));
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("position 4"), HasSubstr("read backwards from 3 down to 1"))));
   EXPECT_THAT(Read("", UINT64_MAX, v1::DIRECTION_FORWARD),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the head")));
 }
