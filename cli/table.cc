@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <locale.h>
+#include <wchar.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cwchar>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -120,10 +124,31 @@ std::string Table::RenderMarkdown() const {
 }
 
 size_t DisplayWidth(absl::string_view text) {
-  size_t n = 0;
-  for (char ch : text) {
-    if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++n;
+  // wcwidth under the C.UTF-8 locale (glibc's tables of the Unicode version it was built
+  // with), set for this thread only while measuring: the process's locale stays "C".
+  static const locale_t kUtf8 = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  if (kUtf8 == locale_t{}) {  // no such locale: a column per code point
+    return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char ch) {
+      return (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+    }));
   }
+  const locale_t previous = ::uselocale(kUtf8);
+  size_t n = 0;
+  std::mbstate_t state{};
+  for (size_t i = 0; i < text.size();) {
+    wchar_t wc = 0;
+    const size_t used = std::mbrtowc(&wc, text.data() + i, text.size() - i, &state);
+    if (used == 0 || used > text.size() - i) {  // a NUL, or bytes that are not UTF-8
+      ++n;
+      ++i;
+      state = std::mbstate_t{};
+      continue;
+    }
+    const int w = ::wcwidth(wc);
+    n += w < 0 ? 1 : static_cast<size_t>(w);  // a control (shown escaped anyway) counts 1
+    i += used;
+  }
+  ::uselocale(previous);
   return n;
 }
 

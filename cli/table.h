@@ -62,7 +62,9 @@ class Table {
 // link, an image, emphasis, a table cell or an HTML comment hiding what follows it.
 std::string MarkdownText(absl::string_view text);
 
-// Columns `text` takes on a terminal: its code points (continuation bytes not counted).
+// Columns `text` takes on a terminal: two for a wide character (CJK, most emoji), none for a
+// combining mark or a zero-width character, one for the rest (wcwidth's answer in C.UTF-8, a
+// column per code point where that locale is missing; a byte that is not UTF-8 counts one).
 size_t DisplayWidth(absl::string_view text);
 
 // The colour decision: true only when stdout is a terminal and `no_color` (the value of

@@ -30,9 +30,25 @@ TEST(TableTest, MissingTrailingCellsAreEmpty) {
   EXPECT_EQ(t.Render(false), "A  B\nx  -\n");
 }
 
-TEST(TableTest, WidthsCountCodePointsNotBytes) {
+TEST(TableTest, WidthsAreTerminalColumns) {
   EXPECT_EQ(DisplayWidth("£730,000.00"), 11u);
   EXPECT_EQ(DisplayWidth(""), 0u);
+  // Terminal columns: wide characters take two, combining marks none.
+  EXPECT_EQ(DisplayWidth("\xE6\xB8\xAC\xE8\xA9\xA6"), 4u);        // 測試
+  EXPECT_EQ(DisplayWidth("Rollout \xF0\x9F\x9A\x93"), 10u);          // a police car emoji
+  EXPECT_EQ(DisplayWidth("Cafe\xCC\x81"), 4u);                         // e + combining acute
+  EXPECT_EQ(DisplayWidth("ab\xFF" "c"), 4u);                            // not UTF-8: a column
+  {
+    Table wide({"NAME", "STATE"});
+    wide.AddRow({"\xE6\xB8\xAC\xE8\xA9\xA6", "open"});
+    wide.AddRow({"Cafe\xCC\x81", "closed"});
+    wide.AddRow({"Police", "open"});
+    EXPECT_EQ(wide.Render(false),
+              "NAME    STATE\n"
+              "\xE6\xB8\xAC\xE8\xA9\xA6    open\n"
+              "Cafe\xCC\x81    closed\n"
+              "Police  open\n");
+  }
   Table t({"AMOUNT", "X"});
   t.AlignRight(0);
   t.AddRow({"£1.00", "a"});
