@@ -158,6 +158,13 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
           absl::StrCat("expected_versions for '", ev.stream_id(), "' has unknown kind ",
                        static_cast<int>(ev.kind())));
     }
+    if (ev.kind() != v1::ExpectedVersion::KIND_EXACT && ev.version() != 0) {
+      // A version with "any" or "no stream" says two things: which did the caller mean?
+      return errors::InvalidArgument(absl::StrCat(
+          "expected_versions for '", ev.stream_id(), "' gives version ", ev.version(),
+          " with kind ", v1::ExpectedVersion::Kind_Name(ev.kind()),
+          "; a version goes with KIND_EXACT only"));
+    }
   }
   return absl::OkStatus();
 }

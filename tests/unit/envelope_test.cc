@@ -355,6 +355,22 @@ TEST(EnvelopeTest, ExpectedVersionWithUnknownKindIsRejected) {
   EXPECT_THAT(Validate(request), StatusIs(kInvalid, HasSubstr("unknown kind 7")));
 }
 
+TEST(EnvelopeTest, ExpectedVersionWithAVersionButNotExactIsRejected) {
+  for (auto kind : {v1::ExpectedVersion::KIND_ANY, v1::ExpectedVersion::KIND_NO_STREAM}) {
+    v1::AppendRequest request = OneEvent();
+    v1::ExpectedVersion* ev = request.add_expected_versions();
+    ev->set_stream_id("programme/LPP");
+    ev->set_kind(kind);
+    ev->set_version(5);
+    EXPECT_THAT(Validate(request),
+                StatusIs(kInvalid, AllOf(HasSubstr("gives version 5"),
+                                         HasSubstr("a version goes with KIND_EXACT only"))))
+        << kind;
+    ev->set_version(0);
+    EXPECT_OK(Validate(request)) << kind;
+  }
+}
+
 // ---- Actor. ----
 
 TEST(EnvelopeTest, ActorRules) {
