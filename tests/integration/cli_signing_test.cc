@@ -27,6 +27,20 @@ class CliSigningTest : public DaemonTest {
   std::string Server() const {
     return absl::StrCat("--server ", daemon_.address());
   }
+  // MOPAC registered, and a key pair generated (PREFIX.key, PREFIX.pub) and registered as
+  // mopac-dmpc, Sophie Linden's, for kDmpcRole; sets `*prefix`.
+  void RegisterDmpcKey(std::string* prefix) {
+    *prefix = keys_dir_.path() + "/dmpc";
+    ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", *prefix)).code, 0);
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response), GrpcOk());
+    CliRun registered = Cli(absl::StrCat(Server(), " keys register --key-id mopac-dmpc",
+                                         " --holder 'Sophie Linden' --role '", kDmpcRole,
+                                         "' --pub ", *prefix, ".pub"));
+    ASSERT_EQ(registered.code, 0) << registered.err;
+  }
+
+  static constexpr char kDmpcRole[] = "Deputy Mayor for Policing and Crime";
   TempDir keys_dir_;
 };
 
@@ -100,16 +114,10 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
 // A proposal voided by a correction and proposed again: the digest printed, signed and
 // submitted is the live proposal's, and `verify` checks the signature against it.
 TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
-  const std::string prefix = keys_dir_.path() + "/dmpc";
-  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
-  const std::string role = "Deputy Mayor for Policing and Crime";
+  const std::string role = kDmpcRole;
+  std::string prefix;
+  ASSERT_NO_FATAL_FAILURE(RegisterDmpcKey(&prefix));
   v1::AppendResponse response;
-  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response), GrpcOk());
-  ASSERT_EQ(Cli(absl::StrCat(Server(), " keys register --key-id mopac-dmpc --holder 'Sophie "
-                                       "Linden' --role '",
-                             role, "' --pub ", prefix, ".pub"))
-                .code,
-            0);
   v1::DecisionProposed first = Decision(
       "MOPAC", "PCD 72", {role}, {Amount(v1::AMOUNT_KIND_REVENUE, 7300000, "Reserve")});
   const v1::Event proposed = Ev(first);
@@ -155,16 +163,10 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
 // declaration, the ledger verifies the signature over it, and the register shows the officers'
 // statements, the holder and the interests declared.
 TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
-  const std::string prefix = keys_dir_.path() + "/dmpc";
-  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 0);
-  const std::string role = "Deputy Mayor for Policing and Crime";
+  const std::string role = kDmpcRole;
+  std::string prefix;
+  ASSERT_NO_FATAL_FAILURE(RegisterDmpcKey(&prefix));
   v1::AppendResponse response;
-  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response), GrpcOk());
-  ASSERT_EQ(Cli(absl::StrCat(Server(), " keys register --key-id mopac-dmpc --holder 'Sophie "
-                                       "Linden' --role '",
-                             role, "' --pub ", prefix, ".pub"))
-                .code,
-            0);
   v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
   v1::OfficerStatement* approval = pcd72.add_officer_approvals();
   approval->set_role("(Acting) Chief Executive Officer");
