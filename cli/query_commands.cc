@@ -358,8 +358,7 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
   for (const v1::DecisionEntry& d : r.decisions()) {
     std::vector<std::string> signed_by, delegations;
     for (const v1::DecisionSignature& s : d.signatures()) {
-      signed_by.push_back(absl::StrCat(s.role(), " (", s.holder().empty() ? s.key_id() : s.holder(),
-                                       ")"));
+      signed_by.push_back(SignatoryText(s));
     }
     for (const v1::DelegationNeed& n : d.delegations()) {
       delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(), ")"));

@@ -44,6 +44,12 @@ std::string NonZeroPence(int64_t pence) {
   return pence == 0 ? "" : projections::FormatPence(pence);
 }
 
+std::string SignatoryText(const v1::DecisionSignature& signature) {
+  const std::string& who = signature.holder().empty() ? signature.key_id() : signature.holder();
+  if (absl::StartsWith(who, signature.role())) return who;
+  return absl::StrCat(signature.role(), " (", who, ")");
+}
+
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   if (decision.withheld()) return "withheld";
   int64_t committed = 0, noted = 0;
@@ -85,8 +91,7 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
   for (const v1::OfficerStatement& s : d.officer_approvals()) statement("Officer approval", s);
   for (const v1::DecisionSignature& s : d.signatures()) {
     if (!s.has_declaration()) continue;
-    out.push_back(absl::StrCat("Interests declared by ", s.role(), " (",
-                               s.holder().empty() ? s.key_id() : s.holder(), "): ",
+    out.push_back(absl::StrCat("Interests declared by ", SignatoryText(s), ": ",
                                s.declaration().interests().empty() ? "none recorded"
                                                                    : s.declaration().interests()));
   }

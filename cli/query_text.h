@@ -30,6 +30,10 @@ std::string ShortType(const std::string& event_type);
 // FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
 std::string NonZeroPence(int64_t pence);
 
+// Who signed: "ROLE (HOLDER)", the key id standing in for an unnamed holder; a holder that
+// already starts with the role ("Warwickshire PCC (not named in the paper)") alone.
+std::string SignatoryText(const v1::DecisionSignature& signature);
+
 // A decision's amounts: the committed total, and the noted total beside it when there is one,
 // e.g. "£400,000.00 (+£195,000.00 noted)"; "withheld" for a decision withheld from the caller.
 std::string DecisionAmountText(const v1::DecisionEntry& decision);

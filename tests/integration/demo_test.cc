@@ -227,6 +227,14 @@ TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
   EXPECT_THAT(authority.referral_condition(), HasSubstr("novel, contentious or recursive"));
   EXPECT_THAT(authority.referral_roles(), ElementsAre("West Mercia Police and Crime Commissioner",
                                                       "Warwickshire Police and Crime Commissioner"));
+  // The register's SIGNED column: role and holder, a holder already naming the role once.
+  CliRun table = Cli(absl::StrCat(Server(), " decisions --organisation WWA"));
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out,
+              AllOf(HasSubstr("West Mercia Police and Crime Commissioner (John Campion), "
+                              "Warwickshire Police and Crime Commissioner (not named in the "
+                              "paper), West Mercia Chief Constable (not named in the paper)"),
+                    ::testing::Not(HasSubstr("Commissioner (Warwickshire"))));
 }
 
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
