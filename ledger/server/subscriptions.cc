@@ -180,7 +180,8 @@ void SubscribeCall::ReadPage(bool stopped) {
     Finish(ShuttingDown());
     return;
   }
-  // A token revoked meanwhile gets no further page (and a parked call is woken to see it).
+  // A token revoked meanwhile gets no further page (and a parked call is woken to see it);
+  // WriteNext checks again before each event.
   if (absl::Status s = owner_->access_.Recheck(context_, Role::kReader, &admitted_at_);
       !s.ok()) {
     Finish(ToGrpcStatus(s));
@@ -233,6 +234,12 @@ void SubscribeCall::WriteNext() {
     return;
   }
   if (index_ < page_.size()) {
+    // A token revoked meanwhile gets no further event (an atomic load while nothing changed).
+    if (absl::Status s = owner_->access_.Recheck(context_, Role::kReader, &admitted_at_);
+        !s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
     state_ = State::kWriting;
     grpc::Slice event(page_[index_]);
     writer_.Write(grpc::ByteBuffer(&event, 1), op_);

@@ -16,7 +16,7 @@
 // Every event is read back from the store in position order, so the switch from catching up
 // to following live can neither skip nor repeat one. A client that goes away ends its
 // subscription (gRPC reports it); a reload of the tokens that withdraws its access ends it
-// before its next page (AccessControl::Recheck), and a parked one within the waiting thread's
+// before its next event (AccessControl::Recheck), and a parked one within the waiting thread's
 // poll; Close() ends every subscription with UNAVAILABLE, naming the position to resubscribe
 // from.
 #ifndef GOVLEDGER_LEDGER_SERVER_SUBSCRIPTIONS_H_

@@ -106,6 +106,20 @@ class AccessTest : public ::testing::Test {
     return stub_->GetHead(context.get(), v1::GetHeadRequest(), response);
   }
 
+  // `n` events of 512 KiB on bulk/1, which do not compress, appended by the writer.
+  void AppendBulk(int n) {
+    std::mt19937_64 random(7);
+    std::string payload(512 << 10, '\0');
+    for (int i = 0; i < n; ++i) {
+      for (char& c : payload) c = static_cast<char>(random());
+      auto context = Context(writer_.secret);
+      v1::AppendResponse appended;
+      ASSERT_THAT(stub_->Append(context.get(), MakeAppend({MakeEvent("bulk/1", payload)}),
+                                &appended),
+                  GrpcOk());
+    }
+  }
+
   // Makes `tokens` the tokens file's, reloads it (SIGHUP), and waits until `fresh` is accepted.
   void ReloadTokens(const std::vector<Token>& tokens, const Token& fresh) {
     std::string file;
@@ -495,17 +509,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsB
 TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
   // 24 MiB in the store, that do not compress: a backup that is not read stops under flow
   // control after its first chunks (of 1 MiB).
-  std::mt19937_64 random(7);
-  std::string payload(512 << 10, '\0');
-  for (int i = 0; i < 48; ++i) {
-    for (char& c : payload) c = static_cast<char>(random());
-    auto context = Context(writer_.secret);
-    v1::AppendResponse appended;
-    ASSERT_THAT(stub_->Append(context.get(),
-                              MakeAppend({MakeEvent("bulk/1", payload)}),
-                              &appended),
-                GrpcOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendBulk(48));
   auto open_subscription = [&](const std::string& token) {
     auto context = Context(token);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -560,6 +564,42 @@ TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
   ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
   EXPECT_FALSE(reader_sub->Read(&event));
   EXPECT_THAT(reader_sub->Finish(),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
+                           HasSubstr("access withdrawn while the call was open")));
+}
+
+// A subscription catching up is sent the events of a page (up to 16 MiB) one by one: a
+// revocation ends it at its next event, not at the page's end.
+TEST_F(AccessTest, ARevokedTokenEndsASubscriptionCatchingUpAtItsNextEvent) {
+  ASSERT_NO_FATAL_FAILURE(AppendBulk(48));  // a page holds 32 of these
+  // A client whose flow-control window holds one event at most, so that what the transport
+  // holds does not hide what the server sends after the revocation.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto small_window = v1::LedgerService::NewStub(
+      grpc::CreateCustomChannel(daemon_.address(), grpc::InsecureChannelCredentials(), args));
+  auto context = Context(reader_.secret);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::SubscribeRequest request;
+  request.set_from_position(1);
+  auto subscription = small_window->Subscribe(context.get(), request);
+  v1::Event event;
+  ASSERT_TRUE(subscription->Read(&event));
+  ASSERT_TRUE(subscription->Read(&event));
+  EXPECT_EQ(event.position(), 2u);
+
+  WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
+  // What the transport already holds (an event of 512 KiB, or two) still arrives; the rest
+  // of the page (30 events) does not.
+  int after = 0;
+  while (subscription->Read(&event)) ++after;
+  EXPECT_LE(after, 3) << "events sent after the revocation";
+  EXPECT_THAT(subscription->Finish(),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
                            HasSubstr("access withdrawn while the call was open")));
 }
