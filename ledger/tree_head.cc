@@ -55,6 +55,12 @@ absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::string_view public_key)
   if (c.root_hash().size() != crypto::kHashSize || c.head_hash().size() != crypto::kHashSize) {
     return absl::InvalidArgumentError("the tree head's root and head hashes must be 32 bytes");
   }
+  // The signed text holds the time in microseconds: digits below would be unsigned.
+  if (c.time().nanos() % 1000 != 0 || c.time().nanos() < 0 || c.time().nanos() >= 1000000000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the tree head's time has nanos ", c.time().nanos(),
+        ", not whole microseconds: a tree head is made and signed to the microsecond"));
+  }
   if (public_key.empty()) return absl::OkStatus();
   if (c.signature().empty()) {
     return absl::FailedPreconditionError(

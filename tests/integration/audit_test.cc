@@ -167,6 +167,17 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
   CliRun forged_event = Run("prove event 3 --tree-head " + Path("shrunk.json"));
   EXPECT_EQ(forged_event.code, 4);
   EXPECT_THAT(forged_event.err, HasSubstr("is not in the log of the tree head of 9 events"));
+  // Its time made finer than the microsecond the signature covers: refused, not shown.
+  v1::TreeHead finer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &finer).ok());
+  finer.mutable_time()->set_nanos(finer.time().nanos() + 999);
+  std::string finer_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(finer, &finer_json).ok());
+  WriteText(Path("finer.json"), finer_json);
+  CliRun finer_event = Run(absl::StrCat("prove event 3 --tree-head ", Path("finer.json"),
+                                        " --public-key ", Path("ledger.pub")));
+  EXPECT_NE(finer_event.code, 0);
+  EXPECT_THAT(finer_event.err, HasSubstr("not whole microseconds"));
 
   // An export checked offline against the tree head: its first 10 events give the root.
   ASSERT_EQ(Run("export --out " + Path("export.jsonl")).code, 0);
