@@ -305,6 +305,26 @@ void GovernanceState::CountUnknown() {
 struct GovernanceState::Access {
   using S = GovernanceState;
 
+  // --- Incarnations (governance_state.h). ---
+
+  static uint64_t OpenedAt(const RiskState& r) { return r.opened_position; }
+  static uint64_t OpenedAt(const ScopeItemState& i) { return i.added_position; }
+  static uint64_t OpenedAt(const DecisionState& d) { return d.proposed_position; }
+  static uint64_t OpenedAt(const KeyState& k) { return k.registered_position; }
+  // Whether `e` was recorded before the opening at position `opened`.
+  static bool RecordedBefore(uint64_t opened, const v1::Event& e) {
+    return opened != 0 && e.position() != 0 && e.position() < opened;
+  }
+  // The entity at `key` for a change by `e` (journalled); null when there is
+  // none, or when `e` was recorded against an earlier incarnation.
+  template <typename V>
+  static V* ActedOn(S& s, absl::node_hash_map<std::string, V>& map, const std::string& key,
+                    const v1::Event& e) {
+    auto it = map.find(key);
+    if (it == map.end() || RecordedBefore(OpenedAt(it->second), e)) return nullptr;
+    return s.MutateExisting(map, key);
+  }
+
   // --- Shared rule helpers. ---
 
   // The subject exists and is open (a project also needs its programme open).
@@ -803,6 +823,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskOpened& m, const v1::Event& e) {
     RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    r->opened_position = e.position();
     r->opened_micros = EffectiveMicros(e);
     r->opened = m;
     r->subject = m.subject();
@@ -827,7 +848,7 @@ struct GovernanceState::Access {
     if (it == s.risks_.end() || !Supersedes(it->second.rating_micros, at)) {
       return;
     }
-    if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
+    if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
       r->rating = m.rating();
       r->rating_micros = at;
     }
@@ -842,8 +863,8 @@ struct GovernanceState::Access {
                             const v1::Event& e) {
     return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e);
   }
-  static void Do(S& s, const v1::RiskClosed& m, const v1::Event&) {
-    RiskState* r = s.MutateExisting(s.risks_, m.risk_id());
+  static void Do(S& s, const v1::RiskClosed& m, const v1::Event& e) {
+    RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
     if (r == nullptr) return;
     r->open = false;
     r->closed_reason = m.reason();
@@ -867,8 +888,8 @@ struct GovernanceState::Access {
         s, m.to(),
         "a risk is transferred only to an existing, open programme or project", e);
   }
-  static void Do(S& s, const v1::RiskTransferred& m, const v1::Event&) {
-    if (RiskState* r = s.MutateExisting(s.risks_, m.risk_id())) {
+  static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
+    if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
       r->subject = m.to();
     }
   }
@@ -921,6 +942,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {
     ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
+    item->added_position = e.position();
     item->added_micros = EffectiveMicros(e);
     item->added = m;
     item->owner = m.owner();
@@ -940,9 +962,8 @@ struct GovernanceState::Access {
                            absl::StrCat("scope item ", m.scope_item_id()),
                            {&m.from()}, e);
   }
-  static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event&) {
-    if (ScopeItemState* item =
-            s.MutateExisting(s.scope_items_, m.scope_item_id())) {
+  static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event& e) {
+    if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
       item->in_scope = false;
     }
   }
@@ -973,9 +994,8 @@ struct GovernanceState::Access {
                            absl::StrCat("scope item ", m.scope_item_id()),
                            {&m.from(), &m.to()}, e);
   }
-  static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event&) {
-    if (ScopeItemState* item =
-            s.MutateExisting(s.scope_items_, m.scope_item_id())) {
+  static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
+    if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
       item->owner = m.to();
     }
   }
@@ -1257,6 +1277,7 @@ struct GovernanceState::Access {
     DecisionState* d = s.Mutate(
         s.decisions_, DecisionStream(m.organisation_id(), m.reference()));
     d->proposed = m;
+    d->proposed_position = e.position();
     d->digest = DecisionDigest(m);
     d->proposed_micros = EffectiveMicros(e);
   }
@@ -1367,11 +1388,15 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    // A replay counts no signature without its key and decision, nor one that
-    // names another digest than the decision's (after a correction voided the
-    // proposal it signed); the rules refuse both on append.
+    // A replay counts no signature without its key and decision (as it was
+    // recorded against them: Incarnations), nor one that names another digest
+    // than the decision's (after a correction voided the proposal it signed);
+    // the rules refuse all of these on append.
     const DecisionState* found = s.FindDecision(m.organisation_id(), m.reference());
-    if (found == nullptr || !s.keys_.contains(m.key_id()) ||
+    const KeyState* key_found = s.FindKey(m.key_id());
+    if (found == nullptr || key_found == nullptr ||
+        RecordedBefore(found->proposed_position, e) ||
+        RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {
       return;
     }
@@ -1397,9 +1422,9 @@ struct GovernanceState::Access {
     return RequirePendingDecision(s, m.organisation_id(), m.reference(),
                                   "rejected", e);
   }
-  static void Do(S& s, const v1::DecisionRejected& m, const v1::Event&) {
+  static void Do(S& s, const v1::DecisionRejected& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    if (DecisionState* d = s.MutateExisting(s.decisions_, stream)) {
+    if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kRejected;
     }
   }
@@ -1416,9 +1441,9 @@ struct GovernanceState::Access {
     return RequirePendingDecision(s, m.organisation_id(), m.reference(),
                                   "withdrawn", e);
   }
-  static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event&) {
+  static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
-    if (DecisionState* d = s.MutateExisting(s.decisions_, stream)) {
+    if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kWithdrawn;
     }
   }
@@ -1486,6 +1511,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event& e) {
     KeyState* k = s.Mutate(s.keys_, m.key_id());
     k->registered = m;
+    k->registered_position = e.position();
     k->revoked = false;
     k->registered_micros = EffectiveMicros(e);
   }
@@ -1512,7 +1538,7 @@ struct GovernanceState::Access {
         "a key is revoked effective no earlier than its latest signature");
   }
   static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event& e) {
-    if (KeyState* k = s.MutateExisting(s.keys_, m.key_id())) {
+    if (KeyState* k = ActedOn(s, s.keys_, m.key_id(), e)) {
       k->revoked = true;
       k->revoked_micros = EffectiveMicros(e);
     }

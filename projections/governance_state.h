@@ -94,6 +94,18 @@ class UndoJournal {
   std::vector<Entry> undo_;
 };
 
+// Incarnations. A risk, scope item, decision or signing key whose opening event
+// (RiskOpened, ScopeItemAdded, DecisionProposed, SigningKeyRegistered) a
+// correction voided can be opened again under the same id, and an "as known"
+// fold, in effective-time order, may meet the new opening before events that
+// were recorded against the voided one. Each entity keeps its opening's log
+// position, and a fold applies an event acting on it (a re-rating, closure,
+// transfer, removal, signature, rejection, withdrawal or revocation) only if
+// the event was recorded after that opening; otherwise it was recorded against
+// an earlier incarnation, and is skipped, as the rules' position-order fold
+// skips it. Position 0 (an event not yet stored, or a state loaded from an
+// older snapshot) is not compared.
+
 // An effective time the state does not know (the event had none, as in tests,
 // or the state was loaded from a snapshot without it): effective-time rules
 // do not apply to it. Effective times are microseconds since the epoch.
@@ -145,6 +157,7 @@ struct RiskState {
   bool open = true;
   std::string closed_reason;
   int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
+  uint64_t opened_position = 0;          // RiskOpened's (see ActedOn)
 };
 
 struct ScopeItemState {
@@ -152,6 +165,7 @@ struct ScopeItemState {
   v1::WorkRef owner;  // the current owner (after transfers)
   bool in_scope = true;
   int64_t added_micros = kUnknownTime;  // ScopeItemAdded's effective time
+  uint64_t added_position = 0;          // ScopeItemAdded's (see ActedOn)
 };
 
 struct DecisionState {
@@ -165,6 +179,7 @@ struct DecisionState {
   // key id -> the declaration of interests its signature carried, if any
   std::map<std::string, v1::InterestsDeclaration> declarations;
   int64_t proposed_micros = kUnknownTime;  // DecisionProposed's effective time
+  uint64_t proposed_position = 0;          // DecisionProposed's (see ActedOn)
   // The latest effective time of its signatures: once approved, when it was.
   int64_t signed_micros = kUnknownTime;
   // Approved is derived: every required role has signed (and it was not
@@ -178,6 +193,7 @@ struct KeyState {
   int64_t registered_micros = kUnknownTime;  // effective times
   int64_t revoked_micros = kUnknownTime;
   int64_t last_signed_micros = kUnknownTime;  // of its latest signature
+  uint64_t registered_position = 0;           // SigningKeyRegistered's (see ActedOn)
 };
 
 // What the state knows of a governance event: for corrections.
@@ -206,7 +222,8 @@ class GovernanceState {
   GovernanceState(const GovernanceState&) = delete;
   GovernanceState& operator=(const GovernanceState&) = delete;
 
-  // Folds one event (client fields suffice; server fields are not read) into
+  // Folds one event (client fields suffice; of the server's, only the position
+  // is read, and 0 is "not stored yet": Incarnations, above) into
   // the state. kValidate: OK and applied; or INVALID_ARGUMENT (malformed
   // payload, wrong stream, unknown govledger.v1 type) or FAILED_PRECONDITION (a
   // rule), and nothing changed. kReplay: always applies what it can; returns
@@ -310,7 +327,10 @@ class GovernanceState {
   // declarations of interests. 5: decisions' digests cover delegated authority
   // and referrals (a state saved by an older version holds digests without
   // them).
-  static constexpr uint32_t kSnapshotFormat = 5;
+  // 6: entities' opening positions (Incarnations, above), without which a
+  // loaded state would credit events to an incarnation they were not recorded
+  // against.
+  static constexpr uint32_t kSnapshotFormat = 6;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

@@ -126,6 +126,11 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
       size += WireFormatLite::TagSize(Risk::kRatingMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
               WireFormatLite::Int64Size(r.rating_micros);
     }
+    if (r.opened_position != 0) {
+      size += WireFormatLite::TagSize(Risk::kOpenedPositionFieldNumber,
+                                      WireFormatLite::TYPE_UINT64) +
+              WireFormatLite::UInt64Size(r.opened_position);
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -141,6 +146,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     if (r.rating_micros != kUnknownTime) {
       WireFormatLite::WriteInt64(Risk::kRatingMicrosFieldNumber, r.rating_micros, &coded);
     }
+    if (r.opened_position != 0) {
+      WireFormatLite::WriteUInt64(Risk::kOpenedPositionFieldNumber, r.opened_position, &coded);
+    }
   }
   for (const auto& [id, item] : scope_items_) {
     if (i++ % parts != part) continue;
@@ -153,12 +161,20 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
       size += WireFormatLite::TagSize(Item::kAddedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
               WireFormatLite::Int64Size(item.added_micros);
     }
+    if (item.added_position != 0) {
+      size += WireFormatLite::TagSize(Item::kAddedPositionFieldNumber,
+                                      WireFormatLite::TYPE_UINT64) +
+              WireFormatLite::UInt64Size(item.added_position);
+    }
     WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
     WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
     WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
     if (item.in_scope) WireFormatLite::WriteBool(Item::kInScopeFieldNumber, true, &coded);
     if (item.added_micros != kUnknownTime) {
       WireFormatLite::WriteInt64(Item::kAddedMicrosFieldNumber, item.added_micros, &coded);
+    }
+    if (item.added_position != 0) {
+      WireFormatLite::WriteUInt64(Item::kAddedPositionFieldNumber, item.added_position, &coded);
     }
   }
 }
@@ -219,6 +235,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     }
     if (d.proposed_micros != kUnknownTime) s->set_proposed_micros(d.proposed_micros);
     if (d.signed_micros != kUnknownTime) s->set_signed_micros(d.signed_micros);
+    s->set_proposed_position(d.proposed_position);
   }
   for (const auto& [id, k] : keys_) {
     Snap::Key* s = out->add_keys();
@@ -227,6 +244,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (k.registered_micros != kUnknownTime) s->set_registered_micros(k.registered_micros);
     if (k.revoked_micros != kUnknownTime) s->set_revoked_micros(k.revoked_micros);
     if (k.last_signed_micros != kUnknownTime) s->set_last_signed_micros(k.last_signed_micros);
+    s->set_registered_position(k.registered_position);
   }
   for (const auto& [stream, rule] : rules_) {
     Snap::Rule* s = out->add_rules();
@@ -291,6 +309,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.closed_reason = s.closed_reason();
     r.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
     r.rating_micros = s.has_rating_micros() ? s.rating_micros() : kUnknownTime;
+    r.opened_position = s.opened_position();
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];
@@ -298,6 +317,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     item.owner = s.owner();
     item.in_scope = s.in_scope();
     item.added_micros = s.has_added_micros() ? s.added_micros() : kUnknownTime;
+    item.added_position = s.added_position();
   }
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {
@@ -316,6 +336,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     }
     d.proposed_micros = s.has_proposed_micros() ? s.proposed_micros() : kUnknownTime;
     d.signed_micros = s.has_signed_micros() ? s.signed_micros() : kUnknownTime;
+    d.proposed_position = s.proposed_position();
   }
   for (const auto& s : in.keys()) {
     KeyState& k = keys_[s.registered().key_id()];
@@ -324,6 +345,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     k.registered_micros = s.has_registered_micros() ? s.registered_micros() : kUnknownTime;
     k.revoked_micros = s.has_revoked_micros() ? s.revoked_micros() : kUnknownTime;
     k.last_signed_micros = s.has_last_signed_micros() ? s.last_signed_micros() : kUnknownTime;
+    k.registered_position = s.registered_position();
   }
   for (const auto& s : in.rules()) rules_[s.stream_id()] = s.rule();
   const std::string& packed = in.events();

@@ -651,6 +651,56 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
                        HasSubstr("registered then: LPF, MOPAC")));
 }
 
+// An entity opened again after a correction voided its opening (a key registered again, a
+// decision proposed again, a risk opened again), back-dated: "as known" meets the new opening
+// before the events recorded against the voided one, and must not credit them to it, as "as
+// recorded" (and the rules) do not.
+TEST(QueriesTest, AsKnownCreditsNoEventToAnIncarnationRecordedAfterIt) {
+  Signer two = NewSigner("k2", "Treasurer");
+  const Signer someone_else{"k2", "Chair", NewSigner("x", "Chair").keys};
+  Signer five = NewSigner("k5", "Treasurer");
+  Log log = Base();
+  log.Add(Ev(Organisation("MOPAC")), InWeek(1));
+  const v1::Event first_key = log.Add(Ev(two.Registration("Holder Two")), InWeek(1));
+  log.Add(Ev(five.Registration("Holder Five")), InWeek(1));
+  v1::DecisionProposed d2 = Decision("MOPAC", "D 2", {"Chair", "Treasurer"});
+  log.Add(Ev(d2), InWeek(2));
+  log.Add(Ev(two.Sign(d2)), InWeek(3));  // k2 signs as Treasurer
+  log.Add(Correction(first_key, "the wrong holder"), InWeek(4));
+  // k2 registered again, back-dated, for another holder and role: its signature above was
+  // not made with this key.
+  log.Add(Ev(someone_else.Registration("Someone Else")), InWeek(4), InWeek(1));
+  log.Add(Ev(five.Sign(d2)), InWeek(5));
+  // A risk whose opening is voided and which is opened again, back-dated, against the project:
+  // its transfer, recorded against the first opening, does not move the second.
+  const v1::Event opened = log.Add(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(6));
+  log.Add(Ev(Programme("OTHER", "LPF")), InWeek(6));
+  log.Add(Ev(TransferRisk("R3", ProgrammeRef("OTHER"))), InWeek(7));
+  log.Add(Correction(opened, "opened against the wrong subject"), InWeek(8));
+  log.Add(Ev(Risk("R3", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(8), InWeek(6));
+
+  for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+    SCOPED_TRACE(mode);
+    v1::GetDecisionRegisterRequest request;
+    request.set_organisation_id("MOPAC");
+    *request.mutable_as_at() = Position(log.events().size(), mode);
+    absl::StatusOr<v1::GetDecisionRegisterResponse> r =
+        projections::QueryDecisionRegister(log.events(), kNow, request);
+    ASSERT_OK(r);
+    ASSERT_EQ(r->decisions_size(), 1);
+    EXPECT_EQ(r->decisions(0).status(), v1::DECISION_STATUS_PENDING);
+    ASSERT_EQ(r->decisions(0).signatures_size(), 1);
+    EXPECT_EQ(r->decisions(0).signatures(0).holder(), "Holder Five");
+
+    absl::StatusOr<v1::GetRiskRegisterResponse> risks =
+        Risks(log, Position(log.events().size(), mode));
+    ASSERT_OK(risks);
+    EXPECT_EQ(risks->open(), 1);
+    EXPECT_EQ(risks->open_red(), 1);
+    EXPECT_EQ(risks->transferred_out(), 0);
+  }
+}
+
 TEST(QueriesTest, DecisionRegisterListsReferralsUnderADelegationAsAtTheCut) {
   Signer commissioner = NewSigner("k-pcc", "Commissioner");
   Log log = Base();

@@ -502,7 +502,11 @@ TEST_F(LedgerTest, ExpectAnyVersion) {
   Expect(r, "a", v1::ExpectedVersion::KIND_ANY);
   ASSERT_OK(Append(r));  // no stream yet
   r = Request({NewEvent("a")});
-  Expect(r, "a", v1::ExpectedVersion::KIND_ANY, 17);  // the version is ignored
+  Expect(r, "a", v1::ExpectedVersion::KIND_ANY, 17);  // a version says more than "any"
+  EXPECT_THAT(Append(r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("a version goes with KIND_EXACT only")));
+  r = Request({NewEvent("a")});
+  Expect(r, "a", v1::ExpectedVersion::KIND_ANY);
   absl::StatusOr<v1::AppendResponse> ok = Append(r);
   ASSERT_OK(ok);
   EXPECT_EQ(ok->events(0).stream_version(), 2u);

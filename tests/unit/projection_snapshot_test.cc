@@ -298,10 +298,10 @@ TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
   EXPECT_OK(loaded.Apply(Correction(log[9]), GovernanceState::Mode::kValidate));
 }
 
-// Recover's reader gives the fold only an event's id, stream, type, effective
-// time and payload (ParseForFold in governance_validator.cc): the state must be
-// the one the writer folds from whole events.
-TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimeAndPayload) {
+// The fold reads an event's id, stream, type, effective time and payload, and
+// of the server's fields only its position (governance_state.h, "Incarnations"):
+// the state must be the one folded from whole events.
+TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimePayloadAndPosition) {
   GovernanceState whole;
   GovernanceState bare;
   uint64_t position = 0;
@@ -321,6 +321,7 @@ TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimeAndPayl
     four.set_event_type(e.event_type());
     four.set_payload(e.payload());
     *four.mutable_effective_time() = stored.effective_time();
+    four.set_position(position);
     // As the writer checks it, and as Recover replays it.
     ASSERT_OK(whole.Apply(stored, GovernanceState::Mode::kValidate)) << e.event_type();
     ASSERT_OK(bare.Apply(four, GovernanceState::Mode::kReplay)) << e.event_type();
