@@ -129,6 +129,12 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
             i, "effective_time is out of range; it must fall between 1900-01-01 and "
                "2199-12-31 (UTC) with nanos in [0, 999999999]");
       }
+      if (t.nanos() % 1000 != 0) {
+        return errors::EventInvalid(
+            i, absl::StrCat("effective_time has ", t.nanos() % 1000,
+                            " ns below the microsecond; the ledger keeps effective times "
+                            "to the microsecond, like recorded times: give whole microseconds"));
+      }
     }
     if (e.position() != 0 || e.stream_version() != 0 || e.has_recorded_time() ||
         !e.actor().empty() || !e.prev_hash().empty() || !e.hash().empty()) {

@@ -247,7 +247,7 @@ TEST_F(BadInputTest, JustWithinTheLimitsIsAccepted) {
   earliest.mutable_effective_time()->set_seconds(-2208988800);  // 1900-01-01T00:00:00Z
   v1::Event latest = MakeEvent("time/edge", "2199");
   latest.mutable_effective_time()->set_seconds(7258118399);  // 2199-12-31T23:59:59Z
-  latest.mutable_effective_time()->set_nanos(999999999);
+  latest.mutable_effective_time()->set_nanos(999999000);
   ASSERT_THAT(Append(*stub_, MakeAppend({earliest, latest}), &response), GrpcOk());
 }
 
@@ -315,6 +315,12 @@ TEST_F(BadInputTest, EffectiveTimeOutOfRange) {
         c.what, [&] { return AppendEvent(event); }, grpc::StatusCode::INVALID_ARGUMENT,
         HasSubstr("effective_time is out of range"));
   }
+  v1::Event event = MakeEvent("programme/LPP", "x");
+  event.mutable_effective_time()->set_seconds(1463832000);
+  event.mutable_effective_time()->set_nanos(900);
+  ExpectRejected(
+      "900 ns", [&] { return AppendEvent(event); }, grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("effective_time has 900 ns below the microsecond"));
 }
 
 TEST_F(BadInputTest, ServerOnlyFieldsSet) {

@@ -50,7 +50,7 @@ TEST(EnvelopeTest, FullyPopulatedMultiStreamRequestIsValid) {
   AddEvent(request, "risk/LPP-R07:a_b.c-d");
   v1::Event* e = AddEvent(request, "programme/LPP");
   e->mutable_effective_time()->set_seconds(1700000000);
-  e->mutable_effective_time()->set_nanos(999999999);
+  e->mutable_effective_time()->set_nanos(999999000);
   v1::ExpectedVersion* ev = request.add_expected_versions();
   ev->set_stream_id("programme/LPP");
   ev->set_kind(v1::ExpectedVersion::KIND_EXACT);
@@ -268,7 +268,7 @@ v1::AppendRequest WithEffectiveTime(int64_t seconds, int32_t nanos) {
 
 TEST(EnvelopeTest, EffectiveTimeRangeIsInclusiveOf1900AndExclusiveOf2200) {
   EXPECT_OK(Validate(WithEffectiveTime(kMinEffectiveSeconds, 0)));
-  EXPECT_OK(Validate(WithEffectiveTime(kMaxEffectiveSeconds - 1, 999999999)));
+  EXPECT_OK(Validate(WithEffectiveTime(kMaxEffectiveSeconds - 1, 999999000)));
   EXPECT_OK(Validate(WithEffectiveTime(0, 0)));
 }
 
@@ -295,6 +295,19 @@ TEST(EnvelopeTest, EffectiveTimeWithBadNanosIsRejected) {
                                          HasSubstr("nanos in [0, 999999999]"))))
         << nanos;
   }
+}
+
+// The "as at" answers compare effective times to the microsecond, as recorded times are
+// kept: a finer time would fold in an order its record does not show.
+TEST(EnvelopeTest, EffectiveTimeBelowTheMicrosecondIsRejected) {
+  for (int32_t nanos : {1, 999, 500000900, 999999999}) {
+    EXPECT_THAT(Validate(WithEffectiveTime(1700000000, nanos)),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[0]"),
+                                         HasSubstr("below the microsecond"),
+                                         HasSubstr("give whole microseconds"))))
+        << nanos;
+  }
+  EXPECT_OK(Validate(WithEffectiveTime(1700000000, 500001000)));
 }
 
 // ---- Fields only the server may set. ----
