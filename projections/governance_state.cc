@@ -827,6 +827,7 @@ struct GovernanceState::Access {
     r->opened_micros = EffectiveMicros(e);
     r->opened = m;
     r->subject = m.subject();
+    r->earlier_subjects.clear();
     r->rating = m.rating();
     r->rating_micros = r->opened_micros;
     r->open = true;
@@ -890,6 +891,10 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
+      if (std::none_of(r->earlier_subjects.begin(), r->earlier_subjects.end(),
+                       [&](const v1::WorkRef& held) { return SameRef(held, r->subject); })) {
+        r->earlier_subjects.push_back(r->subject);
+      }
       r->subject = m.to();
     }
   }

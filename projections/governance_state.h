@@ -152,6 +152,9 @@ struct WorkState {
 struct RiskState {
   v1::RiskOpened opened;
   v1::WorkRef subject;  // the current subject (after transfers)
+  // Every subject that held the risk before its current one (the opening's first), each once,
+  // in the order first held: a register lists the risk as transferred out of them.
+  std::vector<v1::WorkRef> earlier_subjects;
   v1::Rag rating = v1::RAG_UNSPECIFIED;  // current (see BenefitState)
   int64_t rating_micros = kUnknownTime;   // its effective time
   bool open = true;
@@ -330,7 +333,7 @@ class GovernanceState {
   // 6: entities' opening positions (Incarnations, above), without which a
   // loaded state would credit events to an incarnation they were not recorded
   // against.
-  static constexpr uint32_t kSnapshotFormat = 6;
+  static constexpr uint32_t kSnapshotFormat = 7;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/v1/snapshot.proto). Save records everything the folds so

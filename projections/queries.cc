@@ -222,14 +222,16 @@ void AddRagCounts(const std::map<v1::Rag, int>& counts,
   }
 }
 
-// The risk's status relative to programme `p`; UNSPECIFIED when it is not the
-// programme's.
+// The risk's status relative to programme `p`: open or closed while it is the programme's (or
+// one of its projects'), transferred out once the programme or a project of it held the risk
+// and passed it on; UNSPECIFIED when it never was the programme's.
 v1::RiskStatus RiskStatusIn(const GovernanceState& s, const RiskState& r,
                             const std::string& p) {
   if (InProgramme(s, r.subject, p))
     return r.open ? v1::RISK_STATUS_OPEN : v1::RISK_STATUS_CLOSED;
-  if (InProgramme(s, r.opened.subject(), p))
-    return v1::RISK_STATUS_TRANSFERRED_OUT;
+  for (const v1::WorkRef& held : r.earlier_subjects) {
+    if (InProgramme(s, held, p)) return v1::RISK_STATUS_TRANSFERRED_OUT;
+  }
   return v1::RISK_STATUS_UNSPECIFIED;
 }
 

@@ -131,6 +131,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
                                       WireFormatLite::TYPE_UINT64) +
               WireFormatLite::UInt64Size(r.opened_position);
     }
+    for (const v1::WorkRef& held : r.earlier_subjects) {
+      size += NestedSize(Risk::kEarlierSubjectsFieldNumber, held.ByteSizeLong());
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -148,6 +151,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     if (r.opened_position != 0) {
       WireFormatLite::WriteUInt64(Risk::kOpenedPositionFieldNumber, r.opened_position, &coded);
+    }
+    for (const v1::WorkRef& held : r.earlier_subjects) {
+      WireFormatLite::WriteMessage(Risk::kEarlierSubjectsFieldNumber, held, &coded);
     }
   }
   for (const auto& [id, item] : scope_items_) {
@@ -310,6 +316,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
     r.rating_micros = s.has_rating_micros() ? s.rating_micros() : kUnknownTime;
     r.opened_position = s.opened_position();
+    r.earlier_subjects.assign(s.earlier_subjects().begin(), s.earlier_subjects().end());
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];

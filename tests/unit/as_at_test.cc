@@ -385,6 +385,56 @@ TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {
   EXPECT_EQ(ocp->open_red(), 2);
 }
 
+// A risk passed on (LPP -> OCP -> SCCP, and OCP -> LPP -> OCP) stays in the register of every
+// programme that held it, as transferred out, as a scope item does in the scope map.
+TEST(AsAtTest, RiskRegisterListsARiskPassedOnAsTransferredOut) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Risk("R2", ProgrammeRef("OCP"), v1::RAG_AMBER)), InWeek(2));
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(3));
+  log.Add(Ev(TransferRisk("R2", ProgrammeRef("LPP"))), InWeek(3));
+  const v1::Event to_sccp = log.Add(Ev(TransferRisk("R1", ProgrammeRef("SCCP"))), InWeek(4));
+  log.Add(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), InWeek(4));
+  for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+    SCOPED_TRACE(v1::AsAtMode_Name(mode));
+    absl::StatusOr<v1::GetRiskRegisterResponse> ocp = Risks(log, Week(3, mode), "OCP");
+    ASSERT_OK(ocp);
+    EXPECT_EQ(ocp->open(), 1);  // R1, held in week 3
+    EXPECT_EQ(ocp->transferred_out(), 1);  // R2
+    ocp = Risks(log, Week(5, mode), "OCP");
+    ASSERT_OK(ocp);
+    ASSERT_EQ(ocp->risks_size(), 2);
+    EXPECT_EQ(ocp->risks(0).risk_id(), "R1");
+    EXPECT_EQ(ocp->risks(0).status(), v1::RISK_STATUS_TRANSFERRED_OUT);
+    EXPECT_EQ(ocp->risks(0).subject().id(), "SCCP");
+    EXPECT_EQ(ocp->risks(0).opened_against().id(), "LPP-INV");
+    EXPECT_EQ(ocp->risks(1).risk_id(), "R2");
+    EXPECT_EQ(ocp->risks(1).status(), v1::RISK_STATUS_OPEN);  // back with OCP
+    EXPECT_EQ(ocp->open(), 1);
+    EXPECT_EQ(ocp->transferred_out(), 1);
+    absl::StatusOr<v1::GetRiskRegisterResponse> lpp = Risks(log, Week(5, mode), "LPP");
+    ASSERT_OK(lpp);
+    ASSERT_EQ(lpp->risks_size(), 2);  // R1 opened against its project, R2 held
+    EXPECT_EQ(lpp->transferred_out(), 2);
+    EXPECT_EQ(lpp->open(), 0);
+    absl::StatusOr<v1::GetRiskRegisterResponse> sccp = Risks(log, Week(5, mode), "SCCP");
+    ASSERT_OK(sccp);
+    ASSERT_EQ(sccp->risks_size(), 1);
+    EXPECT_EQ(sccp->open_red(), 1);
+  }
+  // A correction voiding R1's transfer to SCCP leaves it with OCP again.
+  log.Add(Correction(to_sccp, "sent to the wrong programme"), InWeek(6));
+  absl::StatusOr<v1::GetRiskRegisterResponse> ocp = Risks(log, Week(6, kRecorded), "OCP");
+  ASSERT_OK(ocp);
+  EXPECT_EQ(ocp->open(), 2);
+  EXPECT_EQ(ocp->transferred_out(), 0);
+  absl::StatusOr<v1::GetRiskRegisterResponse> sccp = Risks(log, Week(6, kRecorded), "SCCP");
+  ASSERT_OK(sccp);
+  EXPECT_EQ(sccp->risks_size(), 0);
+}
+
 // A Compare answer's events, by position, and its differences as
 // "<entity> <aspect>: <before> -> <after> @<first event's position>".
 std::vector<uint64_t> EventPositions(const v1::CompareResponse& r) {

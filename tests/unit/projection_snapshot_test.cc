@@ -166,6 +166,11 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
     EXPECT_EQ(s.rating(), r.rating);
     EXPECT_EQ(s.open(), r.open);
     EXPECT_EQ(s.closed_reason(), r.closed_reason);
+    ASSERT_EQ(static_cast<size_t>(s.earlier_subjects_size()), r.earlier_subjects.size());
+    for (int i = 0; i < s.earlier_subjects_size(); ++i) {
+      EXPECT_EQ(s.earlier_subjects(i).SerializeAsString(),
+                r.earlier_subjects[i].SerializeAsString());
+    }
   }
   // R1 was re-rated and closed, R2 transferred and still open.
   const RiskState& r1 = state.risks().at("R1");
@@ -174,6 +179,10 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
   EXPECT_FALSE(r1.closed_reason.empty());
   EXPECT_TRUE(state.risks().at("R2").open);
   EXPECT_EQ(state.risks().at("R2").subject.id(), "OCP");
+  ASSERT_EQ(state.risks().at("R2").earlier_subjects.size(), 1u);
+  EXPECT_EQ(state.risks().at("R2").earlier_subjects[0].SerializeAsString(),
+            state.risks().at("R2").opened.subject().SerializeAsString());
+  EXPECT_TRUE(state.risks().at("R1").earlier_subjects.empty());
 
   ASSERT_EQ(saved.scope_items_size(), 2);
   for (const auto& s : saved.scope_items()) {
