@@ -176,6 +176,36 @@ std::string RagCounts(const google::protobuf::RepeatedPtrField<v1::RagCount>& co
   return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
 }
 
+// The open projects by rating: "GREEN 3, AMBER 2, unrated 1, delivery confidence only 1";
+// "none" when no project is open. Then, when any open project has a delivery confidence, a line
+// "Open projects by delivery confidence: AMBER/GREEN 2, AMBER/RED 1".
+std::string ProjectRatingCounts(const v1::GetProgrammeStatusResponse& r, bool colour) {
+  std::vector<std::string> parts;
+  for (const v1::RagCount& c : r.project_rag_counts()) {
+    if (c.rag() == v1::RAG_UNSPECIFIED) continue;
+    parts.push_back(
+        absl::StrCat(Paint(RagText(c.rag()), RagStyle(c.rag()), colour), " ", c.count()));
+  }
+  const UnratedProjects unrated = CountUnratedProjects(r);
+  if (unrated.no_report > 0) parts.push_back(absl::StrCat("unrated ", unrated.no_report));
+  if (unrated.confidence_only > 0) {
+    parts.push_back(absl::StrCat("delivery confidence only ", unrated.confidence_only));
+  }
+  std::string out = absl::StrCat("Open projects by rating: ",
+                                 parts.empty() ? "none" : absl::StrJoin(parts, ", "), "\n");
+  if (r.project_confidence_counts_size() > 0) {
+    parts.clear();
+    for (const v1::ConfidenceCount& c : r.project_confidence_counts()) {
+      const v1::DeliveryConfidence d = c.delivery_confidence();
+      parts.push_back(
+          absl::StrCat(Paint(ConfidenceText(d), ConfidenceStyle(d), colour), " ", c.count()));
+    }
+    absl::StrAppend(&out, "Open projects by delivery confidence: ", absl::StrJoin(parts, ", "),
+                    "\n");
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tables of each command.
 
@@ -237,7 +267,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
                      w.commentary()});
   }
   absl::StrAppend(&out, "\n", projects.rows() > 0 ? projects.Render(colour) : "No projects.\n",
-                  "\nOpen projects by rating: ", RagCounts(r.project_rag_counts(), colour), "\n");
+                  "\n", ProjectRatingCounts(r, colour));
   return out;
 }
 

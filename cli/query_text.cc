@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/table.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
@@ -138,6 +139,28 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
 
 std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
+}
+
+std::string RatingText(const v1::WorkStatus& w) {
+  if (!w.rated()) return "";
+  if (w.rag() != v1::RAG_UNSPECIFIED) return RagText(w.rag());
+  if (w.delivery_confidence() == v1::DELIVERY_CONFIDENCE_UNSPECIFIED) return "";
+  return absl::StrCat(ConfidenceText(w.delivery_confidence()), " (delivery confidence)");
+}
+
+UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r) {
+  UnratedProjects out;
+  if (r.programme().closed()) return out;  // no project of a closed programme is open
+  for (const v1::WorkStatus& w : r.projects()) {
+    if (w.closed()) continue;
+    if (!w.rated()) {
+      ++out.no_report;
+    } else if (w.rag() == v1::RAG_UNSPECIFIED &&
+               w.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+      ++out.confidence_only;
+    }
+  }
+  return out;
 }
 
 std::string ScopeStatusText(v1::ScopeStatus status) {

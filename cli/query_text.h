@@ -54,6 +54,18 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);
 
+// A programme's or project's current rating: its RAG rating ("AMBER"), else its delivery
+// confidence ("AMBER/RED (delivery confidence)"); "" when it has no report.
+std::string RatingText(const v1::WorkStatus& w);
+
+// The open projects of a status answer with no report yet, and those whose current report gives
+// a delivery confidence but no RAG rating (together, project_rag_counts' RAG_UNSPECIFIED).
+struct UnratedProjects {
+  int no_report = 0;
+  int confidence_only = 0;
+};
+UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r);
+
 // "in scope", "removed", "transferred out".
 std::string ScopeStatusText(v1::ScopeStatus status);
 // "pending", "approved", "rejected", "withdrawn".

@@ -18,18 +18,26 @@
 namespace govledger::cli {
 namespace {
 
-// The ratings a report counts projects by, in order; RAG_UNSPECIFIED is "unrated".
-constexpr v1::Rag kRatings[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED, v1::RAG_UNSPECIFIED};
+// The ratings a report counts projects by, in order; a project without one is counted as
+// unrated or rated on delivery confidence only (UnratedProjects).
+constexpr v1::Rag kRatings[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED};
+constexpr v1::DeliveryConfidence kConfidences[] = {
+    v1::DELIVERY_CONFIDENCE_GREEN, v1::DELIVERY_CONFIDENCE_AMBER_GREEN,
+    v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER_RED,
+    v1::DELIVERY_CONFIDENCE_RED};
 
 using projections::FormatPence;
-
-std::string RatingWord(v1::Rag rag) {
-  return rag == v1::RAG_UNSPECIFIED ? "unrated" : RagText(rag);
-}
 
 int CountOf(const v1::GetProgrammeStatusResponse& s, v1::Rag rag) {
   for (const v1::RagCount& c : s.project_rag_counts()) {
     if (c.rag() == rag) return c.count();
+  }
+  return 0;
+}
+
+int CountOf(const v1::GetProgrammeStatusResponse& s, v1::DeliveryConfidence confidence) {
+  for (const v1::ConfidenceCount& c : s.project_confidence_counts()) {
+    if (c.delivery_confidence() == confidence) return c.count();
   }
   return 0;
 }
@@ -48,15 +56,21 @@ int OpenProjects(const v1::GetProgrammeStatusResponse& s) {
   return n;
 }
 
-// The programme's rating: "AMBER", or "not rated".
+// The programme's rating: "AMBER", "AMBER/RED (delivery confidence)", or "not rated".
 std::string ProgrammeRating(const v1::WorkStatus& p) {
-  return p.rated() && p.rag() != v1::RAG_UNSPECIFIED ? RagText(p.rag()) : "not rated";
+  const std::string rating = RatingText(p);
+  return rating.empty() ? "not rated" : rating;
 }
 
-// A project's rating for the report: "GREEN", "closed (last GREEN)", "unrated".
+// A project's rating: "GREEN", "AMBER/RED (delivery confidence)", "unrated".
 std::string ProjectRating(const v1::WorkStatus& w) {
-  const std::string rating = w.rated() ? RagText(w.rag()) : "unrated";
-  return w.closed() ? absl::StrCat("closed (last ", rating, ")") : rating;
+  const std::string rating = RatingText(w);
+  return rating.empty() ? "unrated" : rating;
+}
+
+// A project's rating for the report's table: ProjectRating, or "closed (last GREEN)".
+std::string ProjectRatingNow(const v1::WorkStatus& w) {
+  return w.closed() ? absl::StrCat("closed (last ", ProjectRating(w), ")") : ProjectRating(w);
 }
 
 std::map<std::string, const v1::WorkStatus*> ProjectsById(const v1::GetProgrammeStatusResponse& s) {
@@ -176,6 +190,12 @@ std::string RatingJson(const v1::WorkStatus& w) {
   return w.rated() && w.rag() != v1::RAG_UNSPECIFIED ? JStr(RagText(w.rag())) : std::string(kJNull);
 }
 
+std::string ConfidenceJson(const v1::WorkStatus& w) {
+  return w.rated() && w.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED
+             ? JStr(ConfidenceText(w.delivery_confidence()))
+             : std::string(kJNull);
+}
+
 std::string ClosedProjectJson(const v1::WorkStatus& w, const v1::GetBenefitsResponse& b) {
   return JObj()
       .Add("project_id", JStr(w.ref().id()))
@@ -187,9 +207,13 @@ std::string ClosedProjectJson(const v1::WorkStatus& w, const v1::GetBenefitsResp
 std::string PointJson(const ReportPoint& p) {
   const v1::WorkStatus& programme = p.status.programme();
   JObj by_rating;
-  for (v1::Rag rag : kRatings) {
-    by_rating.Add(rag == v1::RAG_UNSPECIFIED ? "UNRATED" : RagText(rag),
-                  JNum(CountOf(p.status, rag)));
+  for (v1::Rag rag : kRatings) by_rating.Add(RagText(rag), JNum(CountOf(p.status, rag)));
+  const UnratedProjects unrated = CountUnratedProjects(p.status);
+  by_rating.Add("UNRATED", JNum(unrated.no_report))
+      .Add("DELIVERY_CONFIDENCE_ONLY", JNum(unrated.confidence_only));
+  JObj by_confidence;
+  for (v1::DeliveryConfidence c : kConfidences) {
+    by_confidence.Add(ConfidenceText(c), JNum(CountOf(p.status, c)));
   }
   std::vector<std::string> red, projects, closed, decisions, splits;
   for (const v1::RiskEntry* e : RedRisks(p.risks)) {
@@ -205,6 +229,7 @@ std::string PointJson(const ReportPoint& p) {
                            .Add("project_id", JStr(w.ref().id()))
                            .Add("name", JStr(w.name()))
                            .Add("rating", RatingJson(w))
+                           .Add("delivery_confidence", ConfidenceJson(w))
                            .Add("closed", JBool(w.closed()))
                            .Json());
     if (w.closed()) closed.push_back(ClosedProjectJson(w, p.benefits));
@@ -235,11 +260,9 @@ std::string PointJson(const ReportPoint& p) {
       .Add("plan_week", JNum(p.status.plan_week()))
       .Add("report_week", JNum(ReportWeek(p.status)))
       .Add("rating", RatingJson(programme))
-      .Add("delivery_confidence",
-           programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED
-               ? JStr(ConfidenceText(programme.delivery_confidence()))
-               : std::string(kJNull))
+      .Add("delivery_confidence", ConfidenceJson(programme))
       .Add("projects_by_rating", by_rating.Json())
+      .Add("projects_by_delivery_confidence", by_confidence.Json())
       .Add("open_risks", JNum(p.risks.open()))
       .Add("red_risks", JNum(p.risks.open_red()))
       .Add("red_risk_list", JList(red))
@@ -276,7 +299,8 @@ std::string ReportMarkdown(const ReportInputs& in) {
                       ? absl::StrCat(", unchanged since week ", ReportWeek(then.status))
                       : absl::StrCat(" (week ", ReportWeek(then.status), ": ", rating_then, ")"),
                   ".");
-  if (programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+  if (programme.rag() != v1::RAG_UNSPECIFIED &&
+      programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
     absl::StrAppend(&out, " Delivery confidence: ", ConfidenceText(programme.delivery_confidence()),
                     ".");
   }
@@ -290,9 +314,20 @@ std::string ReportMarkdown(const ReportInputs& in) {
   counts.AlignRight(1);
   counts.AlignRight(2);
   for (v1::Rag rag : kRatings) {
-    const int n = CountOf(now.status, rag), p = CountOf(then.status, rag);
-    if (rag == v1::RAG_UNSPECIFIED && n == 0 && p == 0) continue;
-    counts.AddRow({RatingWord(rag), absl::StrCat(n), absl::StrCat(p)});
+    counts.AddRow({RagText(rag), absl::StrCat(CountOf(now.status, rag)),
+                   absl::StrCat(CountOf(then.status, rag))});
+  }
+  // Rows that are 0 at both points are left out from here.
+  auto add_row = [&](const std::string& name, int n, int p) {
+    if (n != 0 || p != 0) counts.AddRow({name, absl::StrCat(n), absl::StrCat(p)});
+  };
+  const UnratedProjects unrated_now = CountUnratedProjects(now.status);
+  const UnratedProjects unrated_then = CountUnratedProjects(then.status);
+  add_row("unrated", unrated_now.no_report, unrated_then.no_report);
+  add_row("delivery confidence only", unrated_now.confidence_only, unrated_then.confidence_only);
+  for (v1::DeliveryConfidence c : kConfidences) {
+    add_row(absl::StrCat("delivery confidence ", ConfidenceText(c)), CountOf(now.status, c),
+            CountOf(then.status, c));
   }
   counts.AddRow({"open projects", absl::StrCat(OpenProjects(now.status)),
                  absl::StrCat(OpenProjects(then.status))});
@@ -300,8 +335,8 @@ std::string ReportMarkdown(const ReportInputs& in) {
   const auto before = ProjectsById(then.status);
   for (const v1::WorkStatus& w : now.status.projects()) {
     const auto b = before.find(w.ref().id());
-    projects.AddRow({w.ref().id(), w.name(), ProjectRating(w),
-                     b == before.end() ? "not registered" : ProjectRating(*b->second)});
+    projects.AddRow({w.ref().id(), w.name(), ProjectRatingNow(w),
+                     b == before.end() ? "not registered" : ProjectRatingNow(*b->second)});
   }
   absl::StrAppend(&out, "\n## Projects by rating\n\nOpen projects:\n\n", counts.RenderMarkdown(),
                   "\n", projects.RenderMarkdown());
@@ -341,8 +376,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::WorkStatus* w : closed) {
       const int64_t benefits = ClosureBenefits(now.benefits, w->ref().id());
       total += benefits;
-      t.AddRow({w->ref().id(), w->name(), w->rated() ? RagText(w->rag()) : "unrated",
-                FormatPence(benefits)});
+      t.AddRow({w->ref().id(), w->name(), ProjectRating(*w), FormatPence(benefits)});
     }
     absl::StrAppend(&out, t.RenderMarkdown(), "\n", closed.size(),
                     closed.size() == 1 ? " project" : " projects", " closed, with ",

@@ -40,10 +40,12 @@ std::string ReportMarkdown(const ReportInputs& in);
 //   current and previous, each {as_at {mode ("AS_RECORDED" or "AS_KNOWN"), cut_time (RFC 3339,
 //     or null), position, events_folded}, plan_week (of the cut instant), report_week (the
 //     latest plan week reported by the programme or one of its projects, else plan_week), rating
-//     (null when not rated), delivery_confidence (null when none), projects_by_rating {GREEN,
-//     AMBER, RED, UNRATED: counts of open projects}, open_risks, red_risks (open and red),
-//     red_risk_list [{risk_id, title, description, subject}], projects [{project_id, name, rating,
-//     closed}], closed_projects [{project_id, name, annual_benefits_pence}], forecast_annual_pence,
+//     (RAG; null when none), delivery_confidence (null when none), projects_by_rating {GREEN,
+//     AMBER, RED, UNRATED (no report), DELIVERY_CONFIDENCE_ONLY (a report without a RAG rating):
+//     counts of open projects, adding up to them}, projects_by_delivery_confidence {GREEN,
+//     AMBER/GREEN, AMBER, AMBER/RED, RED: counts of open projects}, open_risks, red_risks (open
+//     and red), red_risk_list [{risk_id, title, description, subject}], projects [{project_id,
+//     name, rating, delivery_confidence, closed}], closed_projects [{project_id, name, annual_benefits_pence}], forecast_annual_pence,
 //     realised_annual_pence, decisions
 //     [{organisation_id, reference, title, status}]};
 //   rating_changed; projects_closed_since [{project_id, name, annual_benefits_pence}];

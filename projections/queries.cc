@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "projections/as_at.h"
 #include "google/protobuf/arena.h"
 #include "govledger/v1/snapshot.pb.h"
@@ -247,13 +248,21 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
   const v1::ProgrammeRegistered& plan = pf.programme->programme;
   *out.mutable_programme() = StatusOf(*pf.programme, plan);
   std::map<v1::Rag, int> counts;
+  std::map<v1::DeliveryConfidence, int> confidences;
   for (const WorkState* w : pf.folded->state.ProjectsOf(request.programme_id())) {
     *out.add_projects() = StatusOf(*w, plan);
     // A project is open only while it and its programme are.
-    if (!w->closed && !pf.programme->closed)
-      ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
+    if (w->closed || pf.programme->closed) continue;
+    ++counts[w->has_status ? w->last_status.rag() : v1::RAG_UNSPECIFIED];
+    if (w->has_status) ++confidences[w->last_status.delivery_confidence()];
   }
   AddRagCounts(counts, out.mutable_project_rag_counts());
+  for (const auto& [confidence, n] : confidences) {  // in the enum's order, GREEN first
+    if (confidence == v1::DELIVERY_CONFIDENCE_UNSPECIFIED) continue;
+    v1::ConfidenceCount* c = out.add_project_confidence_counts();
+    c->set_delivery_confidence(confidence);
+    c->set_count(n);
+  }
   out.set_planned_weeks(pf.programme->programme.planned_weeks());
   if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
     out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
@@ -335,15 +344,19 @@ v1::EventRef RefOf(const v1::Event& e) {
   return out;
 }
 
+// "AMBER", "GREEN, delivery confidence AMBER/GREEN", "delivery confidence AMBER/RED".
 std::string RatingText(const WorkState* w) {
   if (w == nullptr || !w->has_status) return "";
   std::string out = RagText(w->last_status.rag());
   if (w->last_status.delivery_confidence() !=
       v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+    // "DELIVERY_CONFIDENCE_AMBER_GREEN" -> "AMBER/GREEN"
     absl::StrAppend(
-        &out, out.empty() ? "" : " ", "delivery confidence ",
-        v1::DeliveryConfidence_Name(w->last_status.delivery_confidence())
-            .substr(20));
+        &out, out.empty() ? "" : ", ", "delivery confidence ",
+        absl::StrReplaceAll(
+            v1::DeliveryConfidence_Name(w->last_status.delivery_confidence())
+                .substr(20),
+            {{"_", "/"}}));
   }
   return out;
 }

@@ -503,6 +503,81 @@ TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
   EXPECT_EQ(json.programme().effective_plan_week(), 86);
 }
 
+// DOMAIN.md: support both scales. A project whose current report gives only a delivery
+// confidence is rated on that scale, not "unrated"; the programme's likewise.
+TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::StatusReported confidence_only = Status(ProjectRef("LPP-INV"), v1::RAG_UNSPECIFIED, 86);
+  confidence_only.set_delivery_confidence(v1::DELIVERY_CONFIDENCE_AMBER_RED);
+  v1::StatusReported both = Status(ProjectRef("LPP-PP"), v1::RAG_GREEN, 86);
+  both.set_delivery_confidence(v1::DELIVERY_CONFIDENCE_AMBER_GREEN);
+  v1::StatusReported programme = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 86);
+  programme.set_delivery_confidence(v1::DELIVERY_CONFIDENCE_AMBER);
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(confidence_only), MakeDate(2016, 12, 23)),
+                                 At(Ev(both), MakeDate(2016, 12, 23)),
+                                 At(Ev(programme), MakeDate(2016, 12, 23))}),
+                     &response),
+              GrpcOk());
+
+  v1::GetProgrammeStatusResponse json;
+  RunJson("status --programme LPP --week 86", &json);
+  // RAG: PERF, PP, PREV GREEN; RESP AMBER; INV none (the four add up to the 5 open projects).
+  ASSERT_EQ(json.project_rag_counts_size(), 3);
+  EXPECT_EQ(json.project_rag_counts(0).count(), 3);
+  EXPECT_EQ(json.project_rag_counts(1).count(), 1);
+  EXPECT_EQ(json.project_rag_counts(2).rag(), v1::RAG_UNSPECIFIED);
+  EXPECT_EQ(json.project_rag_counts(2).count(), 1);
+  ASSERT_EQ(json.project_confidence_counts_size(), 2);
+  EXPECT_EQ(json.project_confidence_counts(0).delivery_confidence(),
+            v1::DELIVERY_CONFIDENCE_AMBER_GREEN);
+  EXPECT_EQ(json.project_confidence_counts(0).count(), 1);
+  EXPECT_EQ(json.project_confidence_counts(1).delivery_confidence(),
+            v1::DELIVERY_CONFIDENCE_AMBER_RED);
+  EXPECT_EQ(json.project_confidence_counts(1).count(), 1);
+
+  CliRun status = Run("status --programme LPP --week 86");
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_THAT(status.out,
+              AllOf(HasSubstr("\nOpen projects by rating: GREEN 3, AMBER 1, delivery confidence "
+                              "only 1\nOpen projects by delivery confidence: AMBER/GREEN 1, "
+                              "AMBER/RED 1\n"),
+                    Not(HasSubstr("unrated"))));
+
+  CliRun report = Run("report --programme LPP --week 86 --since-week 74");
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out,
+              AllOf(HasSubstr("The programme is AMBER (delivery confidence) at week 86 (week 74: "
+                              "not rated).\n"),
+                    HasSubstr("| delivery confidence only        |   1 |         0 |\n"
+                              "| delivery confidence AMBER/GREEN |   1 |         0 |\n"
+                              "| delivery confidence AMBER/RED   |   1 |         0 |\n"
+                              "| open projects                   |   5 |         5 |\n"),
+                    HasSubstr("| LPP-INV  | LPP-INV project  | AMBER/RED (delivery confidence) "),
+                    // Compare's words for the rating.
+                    HasSubstr("| GREEN, delivery confidence AMBER/GREEN |"),
+                    Not(HasSubstr("unrated"))));
+  google::protobuf::Struct report_json;
+  RunJson("report --programme LPP --week 86 --since-week 74", &report_json);
+  const google::protobuf::Value& now = Field(report_json, "current");
+  EXPECT_EQ(Field(now, "rating").kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(Field(now, "delivery_confidence").string_value(), "AMBER");
+  EXPECT_EQ(Field(Field(now, "projects_by_rating"), "UNRATED").number_value(), 0);
+  EXPECT_EQ(Field(Field(now, "projects_by_rating"), "DELIVERY_CONFIDENCE_ONLY").number_value(), 1);
+  EXPECT_EQ(Field(Field(now, "projects_by_delivery_confidence"), "AMBER/RED").number_value(), 1);
+  EXPECT_EQ(Field(Field(now, "projects_by_delivery_confidence"), "AMBER/GREEN").number_value(), 1);
+  std::map<std::string, std::string> confidence;
+  for (const google::protobuf::Value& v : Field(now, "projects").list_value().values()) {
+    confidence[Field(v, "project_id").string_value()] =
+        Field(v, "delivery_confidence").kind_case() == google::protobuf::Value::kNullValue
+            ? "null"
+            : Field(v, "delivery_confidence").string_value();
+  }
+  EXPECT_EQ(confidence["LPP-INV"], "AMBER/RED");
+  EXPECT_EQ(confidence["LPP-RESP"], "null");
+}
+
 TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   v1::AppendResponse response;
