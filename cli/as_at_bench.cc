@@ -190,6 +190,7 @@ class Generator {
       m.set_rating(AnyRag());
       open.push_back(m.risk_id());
       opened_at_[m.risk_id()] = effective;
+      latest_at_[m.risk_id()] = effective;
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
     } else if (kind < 70) {
       v1::RiskRerated m;
@@ -197,13 +198,15 @@ class Generator {
       m.set_rating(AnyRag());
       // Not effective before the risk was opened (the ledger refuses that).
       effective = std::max(effective, opened_at_[m.risk_id()]);
+      latest_at_[m.risk_id()] = std::max(latest_at_[m.risk_id()], effective);
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
     } else if (kind < 85) {
       const size_t i = rng_() % open.size();
       v1::RiskClosed m;
       m.set_risk_id(open[i]);
       m.set_reason("mitigated");
-      effective = std::max(effective, opened_at_[m.risk_id()]);
+      // Not before its opening or any re-rating (the ledger refuses that either).
+      effective = std::max(effective, latest_at_[m.risk_id()]);
       open[i] = open.back();
       open.pop_back();
       Add(projections::RiskStream(m.risk_id()), m, recorded, effective);
@@ -235,6 +238,7 @@ class Generator {
   std::vector<v1::Event> log_;
   std::vector<std::vector<std::string>> open_risks_;
   absl::flat_hash_map<std::string, int64_t> opened_at_;  // risk id -> effective
+  absl::flat_hash_map<std::string, int64_t> latest_at_;  // ... of opening and re-ratings
 };
 
 // Folds every programme at the head in both modes, leaving snapshots (what

@@ -242,6 +242,13 @@ bool Supersedes(int64_t current, int64_t at) {
   return current == kUnknownTime || at == kUnknownTime || at >= current;
 }
 
+// The later of two effective times; an unknown one counts for nothing.
+int64_t Latest(int64_t a, int64_t b) {
+  if (a == kUnknownTime) return b;
+  if (b == kUnknownTime) return a;
+  return std::max(a, b);
+}
+
 bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
@@ -803,6 +810,17 @@ struct GovernanceState::Access {
                                  it->second.opened_micros, e);
   }
 
+  // A closure or transfer of risk `risk_id` (open, RequireOpenRisk) is effective no
+  // earlier than its latest opening, re-rating or transfer.
+  static absl::Status RequireLatestForRisk(const S& s, absl::string_view risk_id,
+                                           const v1::Event& e) {
+    return RequireEffectiveSince(
+        absl::StrCat("risk ", risk_id), "has an opening, re-rating or transfer",
+        s.risks_.find(risk_id)->second.last_micros, e,
+        "a risk is closed or transferred no earlier than its latest opening, "
+        "re-rating or transfer takes effect");
+  }
+
   static absl::StatusOr<std::string> Shape(const v1::RiskOpened& m) {
     RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
     RETURN_IF_ERROR(WorkStream("subject", m.subject()).status());
@@ -830,6 +848,7 @@ struct GovernanceState::Access {
     r->earlier_subjects.clear();
     r->rating = m.rating();
     r->rating_micros = r->opened_micros;
+    r->last_micros = r->opened_micros;
     r->open = true;
   }
 
@@ -843,13 +862,12 @@ struct GovernanceState::Access {
     return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e);
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
-    auto it = s.risks_.find(m.risk_id());
+    RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
+    if (r == nullptr) return;
     const int64_t at = EffectiveMicros(e);
+    r->last_micros = Latest(r->last_micros, at);
     // A re-rating for an earlier time is history only: the rating stays.
-    if (it == s.risks_.end() || !Supersedes(it->second.rating_micros, at)) {
-      return;
-    }
-    if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
+    if (Supersedes(r->rating_micros, at)) {
       r->rating = m.rating();
       r->rating_micros = at;
     }
@@ -862,7 +880,9 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::RiskClosed& m,
                             const v1::Event& e) {
-    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e);
+    RETURN_IF_ERROR(
+        RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e));
+    return RequireLatestForRisk(s, m.risk_id(), e);
   }
   static void Do(S& s, const v1::RiskClosed& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
@@ -880,6 +900,7 @@ struct GovernanceState::Access {
                             const v1::Event& e) {
     RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(),
                                      "only an open risk can be transferred", e));
+    RETURN_IF_ERROR(RequireLatestForRisk(s, m.risk_id(), e));
     if (SameRef(s.risks_.find(m.risk_id())->second.subject, m.to())) {
       return Refuse(absl::StrCat("risk ", m.risk_id()),
                     absl::StrCat("already belongs to ", Describe(m.to())),
@@ -896,6 +917,7 @@ struct GovernanceState::Access {
         r->earlier_subjects.push_back(r->subject);
       }
       r->subject = m.to();
+      r->last_micros = Latest(r->last_micros, EffectiveMicros(e));
     }
   }
 
@@ -922,8 +944,11 @@ struct GovernanceState::Access {
                        Describe(from)),
           absl::StrCat("only the current owner's scope item can be ", action));
     }
-    return RequireEffectiveSince(entity, "was added", it->second.added_micros,
-                                 e);
+    RETURN_IF_ERROR(RequireEffectiveSince(entity, "was added", it->second.added_micros, e));
+    return RequireEffectiveSince(
+        entity, "has an addition or transfer", it->second.last_micros, e,
+        absl::StrCat("a scope item is ", action,
+                     " no earlier than its latest addition or transfer takes effect"));
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemAdded& m) {
@@ -952,6 +977,7 @@ struct GovernanceState::Access {
     item->added = m;
     item->owner = m.owner();
     item->in_scope = true;
+    item->last_micros = item->added_micros;
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ScopeItemRemoved& m) {
@@ -1002,6 +1028,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
       item->owner = m.to();
+      item->last_micros = Latest(item->last_micros, EffectiveMicros(e));
     }
   }
 

@@ -161,6 +161,10 @@ struct RiskState {
   std::string closed_reason;
   int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
   uint64_t opened_position = 0;          // RiskOpened's (see ActedOn)
+  // The latest effective time of its opening, re-ratings and transfers: a closure or transfer
+  // takes effect no earlier (the rules), so that no fold in effective order acts on a risk
+  // already closed or passed on.
+  int64_t last_micros = kUnknownTime;
 };
 
 struct ScopeItemState {
@@ -169,6 +173,9 @@ struct ScopeItemState {
   bool in_scope = true;
   int64_t added_micros = kUnknownTime;  // ScopeItemAdded's effective time
   uint64_t added_position = 0;          // ScopeItemAdded's (see ActedOn)
+  // The latest effective time of its addition and transfers: a removal or transfer takes effect
+  // no earlier (see RiskState::last_micros).
+  int64_t last_micros = kUnknownTime;
 };
 
 struct DecisionState {

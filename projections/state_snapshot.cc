@@ -134,6 +134,10 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     for (const v1::WorkRef& held : r.earlier_subjects) {
       size += NestedSize(Risk::kEarlierSubjectsFieldNumber, held.ByteSizeLong());
     }
+    if (r.last_micros != kUnknownTime) {
+      size += WireFormatLite::TagSize(Risk::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
+              WireFormatLite::Int64Size(r.last_micros);
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -155,6 +159,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     for (const v1::WorkRef& held : r.earlier_subjects) {
       WireFormatLite::WriteMessage(Risk::kEarlierSubjectsFieldNumber, held, &coded);
     }
+    if (r.last_micros != kUnknownTime) {
+      WireFormatLite::WriteInt64(Risk::kLastMicrosFieldNumber, r.last_micros, &coded);
+    }
   }
   for (const auto& [id, item] : scope_items_) {
     if (i++ % parts != part) continue;
@@ -172,6 +179,10 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
                                       WireFormatLite::TYPE_UINT64) +
               WireFormatLite::UInt64Size(item.added_position);
     }
+    if (item.last_micros != kUnknownTime) {
+      size += WireFormatLite::TagSize(Item::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
+              WireFormatLite::Int64Size(item.last_micros);
+    }
     WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
     WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
     WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
@@ -181,6 +192,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     if (item.added_position != 0) {
       WireFormatLite::WriteUInt64(Item::kAddedPositionFieldNumber, item.added_position, &coded);
+    }
+    if (item.last_micros != kUnknownTime) {
+      WireFormatLite::WriteInt64(Item::kLastMicrosFieldNumber, item.last_micros, &coded);
     }
   }
 }
@@ -317,6 +331,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.rating_micros = s.has_rating_micros() ? s.rating_micros() : kUnknownTime;
     r.opened_position = s.opened_position();
     r.earlier_subjects.assign(s.earlier_subjects().begin(), s.earlier_subjects().end());
+    r.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];
@@ -325,6 +340,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     item.in_scope = s.in_scope();
     item.added_micros = s.has_added_micros() ? s.added_micros() : kUnknownTime;
     item.added_position = s.added_position();
+    item.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
   }
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {

@@ -1346,6 +1346,77 @@ TEST_F(EffectiveTimeTest, ScopeChangesOnlyFromTheAdditionAndTheApproval) {
   EXPECT_OK(Append(At(Ev(move), MakeDate(2016, 7, 1))));
 }
 
+// A risk or scope item ends with its owner (closure, removal) or leaves it (transfer) no earlier
+// than its latest event in effect: otherwise "as known" answers, which fold in effective order,
+// would re-rate a closed risk or have a programme remove an item before it held it.
+TEST_F(EffectiveTimeTest, ARiskIsClosedOrTransferredNoEarlierThanItsLatestEvent) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Programme("SCCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))));
+  const v1::Event rerating = At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 5, 1));
+  ASSERT_OK(Append(rerating));
+  constexpr absl::string_view kLatestRule =
+      "a risk is closed or transferred no earlier than its latest opening, re-rating or "
+      "transfer takes effect";
+  for (v1::Event e : {Ev(CloseRisk("R1")), Ev(TransferRisk("R1", ProgrammeRef("OCP")))}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2016, 4, 1))),
+                StatusIs(kFailed, AllOf(HasSubstr("risk R1 has an opening, re-rating or "
+                                                  "transfer effective 2016-05-01T12:00:00Z, "
+                                                  "after this event's effective time "
+                                                  "2016-04-01T12:00:00Z"),
+                                        HasSubstr(kLatestRule))))
+        << e.event_type();
+  }
+  // A re-rating for an earlier time is still history, and moves nothing.
+  ASSERT_OK(Append(At(Ev(Rerate("R1", v1::RAG_AMBER)), MakeDate(2016, 4, 1))));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  ASSERT_OK(Append(At(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), MakeDate(2016, 6, 1))));
+  // After the transfer, neither a closure nor a transfer effective before it.
+  EXPECT_THAT(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 5, 15))),
+              StatusIs(kFailed, HasSubstr("transfer effective 2016-06-01T12:00:00Z")));
+  EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("SCCP"))), MakeDate(2016, 5, 15))),
+              StatusIs(kFailed, HasSubstr(kLatestRule)));
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  // The same instant is not before.
+  EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+// A correction of the later event frees the earlier closure.
+TEST_F(EffectiveTimeTest, ACorrectedReratingNoLongerHoldsAClosureBack) {
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))));
+  const v1::Event rerating = At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 5, 1));
+  ASSERT_OK(Append(rerating));
+  EXPECT_THAT(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, HasSubstr("re-rating or transfer effective 2016-05-01")));
+  ASSERT_OK(Append(Correction(rerating, "keyed against the wrong risk")));
+  EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 4, 1))));
+}
+
+TEST_F(EffectiveTimeTest, AScopeItemIsRemovedOrTransferredNoEarlierThanItsLatestTransfer) {
+  ASSERT_OK(Append(At(Ev(Programme("OCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Programme("SCCP", "MOPAC")), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(AddScope("S1", ProgrammeRef("LPP"))), MakeDate(2016, 3, 1))));
+  ASSERT_OK(Append(At(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"))),
+                      MakeDate(2016, 5, 1))));
+  EXPECT_THAT(
+      Append(At(Ev(RemoveScope("S1", ProgrammeRef("OCP"))), MakeDate(2016, 4, 1))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("scope item S1 has an addition or transfer effective "
+                               "2016-05-01T12:00:00Z, after this event's effective time "
+                               "2016-04-01T12:00:00Z"),
+                     HasSubstr("a scope item is removed no earlier than its latest addition "
+                               "or transfer takes effect"))));
+  EXPECT_THAT(Append(At(Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP"))),
+                        MakeDate(2016, 4, 1))),
+              StatusIs(kFailed, HasSubstr("a scope item is transferred no earlier than its "
+                                          "latest addition or transfer takes effect")));
+  EXPECT_TRUE(state().FindScopeItem("S1")->in_scope);
+  EXPECT_OK(Append(At(Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP"))),
+                      MakeDate(2016, 5, 1))));
+  EXPECT_OK(Append(At(Ev(RemoveScope("S1", ProgrammeRef("SCCP"))), MakeDate(2016, 7, 1))));
+}
+
 TEST_F(EffectiveTimeTest, SignaturesOnlyFromTheProposalAndTheKeysRegistration) {
   Signer ceo = NewSigner("ceo", "Chief Executive");
   ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 10, 1))));
@@ -1420,6 +1491,8 @@ TEST_F(EffectiveTimeTest, ASnapshotKeepsTheEffectiveTimes) {
   ASSERT_OK(from_bytes.Load(parsed));
   for (const GovernanceState* s : {&loaded, &from_bytes}) {
     EXPECT_EQ(s->FindRisk("R1")->opened_micros, state().FindRisk("R1")->opened_micros);
+    EXPECT_EQ(s->FindRisk("R1")->last_micros, state().FindRisk("R1")->last_micros);
+    EXPECT_EQ(s->FindScopeItem("S1")->last_micros, state().FindScopeItem("S1")->last_micros);
     EXPECT_EQ(s->FindScopeItem("S1")->added_micros,
               state().FindScopeItem("S1")->added_micros);
     EXPECT_EQ(s->FindProgramme("LPP")->opened_micros,
@@ -1433,6 +1506,8 @@ TEST_F(EffectiveTimeTest, ASnapshotKeepsTheEffectiveTimes) {
               state().FindKey("ceo")->last_signed_micros);
   }
   EXPECT_NE(state().FindRisk("R1")->opened_micros, kUnknownTime);
+  EXPECT_NE(state().FindRisk("R1")->last_micros, kUnknownTime);
+  EXPECT_NE(state().FindScopeItem("S1")->last_micros, kUnknownTime);
   GovernanceState& target = from_bytes;
   EXPECT_THAT(target.Apply(At(Ev(CloseRisk("R1")), MakeDate(2016, 2, 1)),
                            GovernanceState::Mode::kValidate),

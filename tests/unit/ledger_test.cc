@@ -258,14 +258,14 @@ TEST_F(LedgerTest, EffectiveTimeDefaultsToRecordedTime) {
   clock_.Set(kT0 + 42);
   v1::Event with_time = NewEvent("a");
   with_time.mutable_effective_time()->set_seconds(-2208988800);  // 1900-01-01
-  with_time.mutable_effective_time()->set_nanos(5);
+  with_time.mutable_effective_time()->set_nanos(5000);
   ASSERT_OK(Append(Request({NewEvent("a"), with_time})));
   std::vector<v1::Event> stored = AllStored(store_);
   ASSERT_THAT(stored, SizeIs(2));
   EXPECT_EQ(Micros(stored[0].effective_time()), kT0 + 42);
   EXPECT_EQ(stored[0].effective_time().nanos(), stored[0].recorded_time().nanos());
   EXPECT_EQ(stored[1].effective_time().seconds(), -2208988800);
-  EXPECT_EQ(stored[1].effective_time().nanos(), 5);
+  EXPECT_EQ(stored[1].effective_time().nanos(), 5000);
   EXPECT_EQ(Micros(stored[1].recorded_time()), kT0 + 42);
 }
 
