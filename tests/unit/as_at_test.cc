@@ -280,6 +280,40 @@ TEST(AsAtTest, LateEntriesDoNotReplaceValuesLaterInEffect) {
   EXPECT_EQ(h->changes_size(), 3);
 }
 
+// README: a voided event stays in its stream's history as at a cut before its correction;
+// later, the correction stands in its place with the state it restored.
+TEST(AsAtTest, HistoryShowsAVoidedEventOnlyBeforeItsCorrection) {
+  Log log = Base();
+  log.Add(Ev(Risk("LPP-R01", ProgrammeRef("LPP"))), InWeek(5));
+  const v1::Event closure = log.Add(Ev(CloseRisk("LPP-R01")), InWeek(6));
+  const uint64_t closed_at = log.events().size();
+  log.Add(Correction(closure, "closed in error"), InWeek(7), InWeek(7));
+  auto history = [&](const v1::AsAt& as_at) {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id("risk/LPP-R01");
+    *request.mutable_as_at() = as_at;
+    absl::StatusOr<v1::GetEntityHistoryResponse> h =
+        projections::QueryEntityHistory(log.events(), kNow, request);
+    EXPECT_OK(h);
+    std::vector<std::string> lines;
+    if (!h.ok()) return lines;
+    for (const v1::EntityChange& c : h->changes()) {
+      std::string line = absl::StrCat(c.event().position(), " ", c.event().event_type());
+      for (const v1::Aspect& a : c.after()) {
+        if (a.name() == "status") absl::StrAppend(&line, " status: ", a.value());
+      }
+      lines.push_back(line);
+    }
+    return lines;
+  };
+  EXPECT_THAT(history(Position(closed_at, kRecorded)),
+              ElementsAre(HasSubstr("govledger.v1.RiskOpened"),
+                          HasSubstr("govledger.v1.RiskClosed status: closed")));
+  EXPECT_THAT(history(Week(8, kRecorded)),
+              ElementsAre(HasSubstr("govledger.v1.RiskOpened status: open"),
+                          HasSubstr("govledger.v1.CorrectionRecorded status: open")));
+}
+
 TEST(AsAtTest, TimeAndPositionSelectors) {
   Log log = Base();
   log.Add(Ev(Risk("LPP-R01", ProgrammeRef("LPP"))), InWeek(5));
