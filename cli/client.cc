@@ -212,8 +212,11 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       status.error_message().find("failed to connect") != std::string::npos) {
     return absl::StrCat("cannot reach govledgerd at ", server,
-                        " (is it running? set --server or GOVLEDGER_SERVER; if it serves TLS, "
-                        "add --tls-ca or --tls)");
+                        " (is it running? set --server or GOVLEDGER_SERVER; ",
+                        Settings().tls ? "this call used TLS: check that --tls-ca names the CA "
+                                         "of its certificate, or, if it serves plaintext, drop "
+                                         "--tls, --tls-ca and GOVLEDGER_TLS_CA)"
+                                       : "if it serves TLS, add --tls-ca or --tls)");
   }
   // The message may quote what was sent or stored, as it was.
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",

@@ -68,6 +68,20 @@ grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head) {
   return stub.GetHead(context.get(), v1::GetHeadRequest(), head);
 }
 
+// The last version of `stream` (0 when it has no events), read backwards.
+grpc::Status GetStreamVersion(v1::LedgerService::Stub& stub, const std::string& stream,
+                              uint64_t* version) {
+  v1::ReadRequest request;
+  request.set_stream_id(stream);
+  request.set_direction(v1::DIRECTION_BACKWARD);
+  request.set_limit(1);
+  v1::ReadResponse response;
+  auto context = NewContext();
+  grpc::Status status = stub.Read(context.get(), request, &response);
+  *version = response.events_size() > 0 ? response.events(0).stream_version() : 0;
+  return status;
+}
+
 // "2016-10-03" -> "2016-10-03T00:00:00Z"; other text unchanged (RFC 3339 expected).
 std::string NormalizeTime(const std::string& text) {
   if (text.size() == 10 && text[4] == '-' && text[7] == '-') return text + "T00:00:00Z";
@@ -728,11 +742,23 @@ int EventCommands::Export(const std::string& server) {
   v1::GetHeadResponse head;
   if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
   const bool by_stream = !stream_.empty();
-  const uint64_t last = to_ != 0 ? to_ : (by_stream ? UINT64_MAX : head.position());
-  if (from_ > last) {
-    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after ",
-                                           to_ != 0 ? "--to " : "the head ", last));
+  uint64_t end = head.position();  // of the log, or the stream's last version
+  if (by_stream) {
+    if (grpc::Status s = GetStreamVersion(*stub, stream_, &end); !s.ok()) {
+      return FailCall(server, s);
+    }
   }
+  if (from_ > end) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("export: --from ", from_, " is after ",
+                             by_stream ? absl::StrCat("stream ", stream_, "'s last version ")
+                                       : "the head ",
+                             end));
+  }
+  if (to_ != 0 && from_ > to_) {
+    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", to_));
+  }
+  const uint64_t last = to_ != 0 ? to_ : end;
 
   std::ofstream file;
   if (!out_.empty()) {

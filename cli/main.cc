@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "grpc/support/log.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/admin_commands.h"
 #include "cli/bench.h"
@@ -42,6 +43,9 @@ int Head(const std::string& server, bool json) {
 int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // gRPC's own log lines (a failed TLS handshake, say) would come before the one line on stderr
+  // that says what failed, in our words; GRPC_VERBOSITY (e.g. =DEBUG) brings them back.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"govledger: query, write, verify and benchmark a govledgerd ledger"};
   app.set_version_flag("--version", "govledger " GOVLEDGER_VERSION);
   app.require_subcommand(1);

@@ -50,6 +50,15 @@ int ReportWeek(const v1::GetProgrammeStatusResponse& s) {
   return week > 0 ? week : s.plan_week();
 }
 
+// Whether a status report of the programme or one of its projects was folded.
+bool AnyReport(const v1::GetProgrammeStatusResponse& s) {
+  if (s.programme().rated()) return true;
+  for (const v1::WorkStatus& w : s.projects()) {
+    if (w.rated()) return true;
+  }
+  return false;
+}
+
 int OpenProjects(const v1::GetProgrammeStatusResponse& s) {
   int n = 0;
   for (const v1::RagCount& c : s.project_rag_counts()) n += c.count();
@@ -284,8 +293,17 @@ std::string ReportMarkdown(const ReportInputs& in) {
   std::string out =
       absl::StrCat("# ",
                    MarkdownText(programme.name().empty() ? in.programme_id : programme.name()),
-                   " (", in.programme_id, "): update at week ", ReportWeek(now.status),
-                   ", last reported at week ", ReportWeek(then.status), "\n\n");
+                   " (", in.programme_id, "): ",
+                   AnyReport(now.status)
+                       ? absl::StrCat("update at week ", ReportWeek(now.status))
+                       : absl::StrCat("update at plan week ", ReportWeek(now.status),
+                                      " (no status report yet)"),
+                   ", ",
+                   AnyReport(then.status)
+                       ? absl::StrCat("last reported at week ", ReportWeek(then.status))
+                       : absl::StrCat("last time plan week ", ReportWeek(then.status),
+                                      " (no status report then)"),
+                   "\n\n");
   absl::StrAppend(&out, "- Now: ", DescribeAsAt(now.status.as_at(), now.status.plan_week()),
                   "\n- Last time: ", DescribeAsAt(then.status.as_at(), then.status.plan_week()),
                   "\n");

@@ -130,8 +130,9 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
         "the token of '", grant->second.actor, "' has the role ", RoleName(grant->second.role),
         "; this call needs ", RoleName(needed),
         grant->second.role == Role::kViewer
-            ? " (a viewer has the queries and the head only: whole events carry payloads, "
-              "decisions' confidential Part 2 included)"
+            ? " (a viewer has the queries, the head, tree heads and proofs of them, and the "
+              "daemon's figures only: whole events carry payloads, decisions' confidential "
+              "Part 2 included)"
             : ""));
   }
   if (named_actor && *named_actor != grant->second.actor) {

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 
@@ -247,7 +249,10 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
     v1::ReadResponse page;
     EXPECT_THAT(stub_->Read(context.get(), v1::ReadRequest(), &page),
                 GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
-                             AllOf(HasSubstr(refused + "reader"), HasSubstr("Part 2"))));
+                             AllOf(HasSubstr(refused + "reader"),
+                                   HasSubstr("a viewer has the queries, the head, tree heads "
+                                             "and proofs of them, and the daemon's figures"),
+                                   HasSubstr("Part 2"))));
   }
   {
     auto context = Context(viewer.secret);
@@ -686,9 +691,20 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   run = Cli(absl::StrCat(server, " head"));
   EXPECT_EQ(run.code, 3);
   EXPECT_THAT(run.err, HasSubstr("--tls-ca"));
-  // Nor does TLS that does not trust the certificate (the system's roots).
+  // Nor does TLS that does not trust the certificate (the system's roots): one line, without
+  // gRPC's own log of the failed handshake.
   run = Cli(absl::StrCat(server, " --tls head"));
   EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, AllOf(StartsWith("govledger: cannot reach govledgerd"),
+                             HasSubstr("this call used TLS: check that --tls-ca names the CA")));
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  // TLS to a plaintext daemon: the hint is to drop it.
+  DaemonHarness plain;
+  ASSERT_OK(plain.Start());
+  run = Cli(absl::StrCat("--server ", plain.address(), " --tls-ca ", cert, " head"));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("if it serves plaintext, drop --tls, --tls-ca"));
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   // A CA file that is not one is a bad argument.
   run = Cli(absl::StrCat(server, " --tls-ca ", dir.path(), "/key.pem head"));
   EXPECT_EQ(run.code, 2);

@@ -832,6 +832,21 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
   EXPECT_EQ(past_to.code, 2);
   EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+  // With --stream, the bound is the stream's last version (notes/1 holds one event), one past
+  // it as well as further; nothing is written.
+  for (const char* from : {"2", "10"}) {
+    const std::string out = absl::StrCat(dir_.path(), "/past-stream-", from, ".jsonl");
+    CliRun past_stream = Cli(absl::StrCat(Server(), " export --stream notes/1 --from ", from,
+                                          " --out ", out));
+    EXPECT_EQ(past_stream.code, 2) << from;
+    EXPECT_THAT(past_stream.err,
+                HasSubstr(absl::StrCat("--from ", from, " is after stream notes/1's last "
+                                       "version 1")));
+    EXPECT_FALSE(std::filesystem::exists(out)) << from;
+  }
+  CliRun whole_stream = Cli(absl::StrCat(Server(), " export --stream notes/1 --from 1"));
+  EXPECT_EQ(whole_stream.code, 0) << whole_stream.err;
+  EXPECT_EQ(Lines(whole_stream.out).size(), 1u);
 
   // Mistakes the server would refuse, refused before anything is sent: an envelope without a
   // stream, an entity that is no stream, a directory where a file goes.

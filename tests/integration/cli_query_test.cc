@@ -479,6 +479,17 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                               "from then)\n")));
 }
 
+// A programme with no status report (OCP): the title says so, rather than "reported".
+TEST_F(CliQueryTest, ReportTitleOfAProgrammeNeverReported) {
+  CliRun r = Run(absl::StrCat("report --programme OCP --since-position ", kWeek74Position));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("# "));
+  EXPECT_THAT(r.out.substr(0, r.out.find('\n')),
+              AllOf(HasSubstr("(OCP): update at plan week "), HasSubstr(" (no status report yet), "
+                                                                        "last time plan week "),
+                    EndsWith(" (no status report then)")));
+}
+
 // A report whose plan week is not the week its effective time falls in (here a mistyped "68"
 // dated in week 86): shown beside it, not refused.
 TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
@@ -540,7 +551,9 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
   CliRun status = Run("status --programme LPP --week 86");
   ASSERT_EQ(status.code, 0) << status.err;
   EXPECT_THAT(status.out,
-              AllOf(HasSubstr("\nOpen projects by rating: GREEN 3, AMBER 1, delivery confidence "
+              AllOf(HasSubstr("Rating:     delivery confidence AMBER (reported for week 86, "
+                              "effective 2016-12-23T12:00:00Z)\n"),
+                    HasSubstr("\nOpen projects by rating: GREEN 3, AMBER 1, delivery confidence "
                               "only 1\nOpen projects by delivery confidence: AMBER/GREEN 1, "
                               "AMBER/RED 1\n"),
                     Not(HasSubstr("unrated"))));
