@@ -1203,7 +1203,7 @@ struct GovernanceState::Access {
     // total reaches requires its role among the signatories.
     std::vector<const v1::DelegationRuleSet*> rules;
     for (const auto& [stream, rule] : s.rules_) {
-      if (rule.organisation_id() == m.organisation_id()) rules.push_back(&rule);
+      if (rule.rule.organisation_id() == m.organisation_id()) rules.push_back(&rule.rule);
     }
     std::sort(rules.begin(), rules.end(),
               [](auto* a, auto* b) { return a->rule_id() < b->rule_id(); });
@@ -1508,8 +1508,15 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event&) {
-    *s.Mutate(s.rules_, DelegationStream(m.organisation_id(), m.rule_id())) = m;
+  static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event& e) {
+    const std::string stream = DelegationStream(m.organisation_id(), m.rule_id());
+    const int64_t at = EffectiveMicros(e);
+    // A setting for an earlier time than the one in force is history only.
+    auto it = s.rules_.find(stream);
+    if (it != s.rules_.end() && !Supersedes(it->second.set_micros, at)) return;
+    RuleState* r = s.Mutate(s.rules_, stream);
+    r->rule = m;
+    r->set_micros = at;
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
@@ -1810,7 +1817,7 @@ const KeyState* GovernanceState::FindKey(absl::string_view id) const {
 const v1::DelegationRuleSet* GovernanceState::FindDelegationRule(
     absl::string_view organisation_id, absl::string_view rule_id) const {
   auto it = rules_.find(DelegationStream(organisation_id, rule_id));
-  return it == rules_.end() ? nullptr : &it->second;
+  return it == rules_.end() ? nullptr : &it->second.rule;
 }
 
 std::optional<EventRecord> GovernanceState::FindEvent(

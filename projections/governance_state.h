@@ -167,6 +167,13 @@ struct RiskState {
   int64_t last_micros = kUnknownTime;
 };
 
+// A delegation rule: the setting latest in effect (ties: the later event), as a status report
+// is (see BenefitState); one set for an earlier time than it is history only.
+struct RuleState {
+  v1::DelegationRuleSet rule;
+  int64_t set_micros = kUnknownTime;  // its effective time
+};
+
 struct ScopeItemState {
   v1::ScopeItemAdded added;
   v1::WorkRef owner;  // the current owner (after transfers)
@@ -314,7 +321,7 @@ class GovernanceState {
   const absl::node_hash_map<std::string, DecisionState>& decisions() const {
     return decisions_;
   }  // by stream id
-  const absl::node_hash_map<std::string, v1::DelegationRuleSet>& rules() const {
+  const absl::node_hash_map<std::string, RuleState>& rules() const {
     return rules_;
   }  // by stream id
   // Lower-case id of each corrected event -> lower-case ids of the
@@ -390,8 +397,7 @@ class GovernanceState {
       scope_items_;  // by scope item id
   absl::node_hash_map<std::string, DecisionState> decisions_;  // by stream id
   absl::node_hash_map<std::string, KeyState> keys_;            // by key id
-  absl::node_hash_map<std::string, v1::DelegationRuleSet>
-      rules_;  // by stream id
+  absl::node_hash_map<std::string, RuleState> rules_;  // by stream id
   // Every governance event's id and stream, compactly (about 30 bytes an
   // event): streams are interned in stream_ids_ (never rolled back: an unused
   // entry is harmless).

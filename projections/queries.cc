@@ -961,7 +961,7 @@ QueryDecisionRegisterImpl(Folder& folder,
   // Rules in force at the cut, by organisation, each in stream order.
   std::map<std::string, std::vector<const v1::DelegationRuleSet*>> rules;
   for (const std::string& stream : IdsOf(s.rules())) {
-    const v1::DelegationRuleSet& r = s.rules().at(stream);
+    const v1::DelegationRuleSet& r = s.rules().at(stream).rule;
     rules[r.organisation_id()].push_back(&r);
   }
 

@@ -269,7 +269,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
   for (const auto& [stream, rule] : rules_) {
     Snap::Rule* s = out->add_rules();
     s->set_stream_id(stream);
-    *s->mutable_rule() = rule;
+    *s->mutable_rule() = rule.rule;
+    if (rule.set_micros != kUnknownTime) s->set_set_micros(rule.set_micros);
   }
   std::string* packed = out->mutable_events();
   packed->resize(events_.size() * kPackedEventBytes);
@@ -370,7 +371,11 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     k.last_signed_micros = s.has_last_signed_micros() ? s.last_signed_micros() : kUnknownTime;
     k.registered_position = s.registered_position();
   }
-  for (const auto& s : in.rules()) rules_[s.stream_id()] = s.rule();
+  for (const auto& s : in.rules()) {
+    RuleState& r = rules_[s.stream_id()];
+    r.rule = s.rule();
+    r.set_micros = s.has_set_micros() ? s.set_micros() : kUnknownTime;
+  }
   const std::string& packed = in.events();
   if (packed.size() % kPackedEventBytes != 0) {
     Clear();

@@ -645,6 +645,32 @@ TEST_F(RulesTest, DecisionAtOrAboveADelegationThresholdRequiresThatRole) {
   EXPECT_OK(Append(Ev(Decision("WWA", "D-OTHER", {"PCC"}, spend(90000000)))));
 }
 
+// A rule set again for an earlier time (a change keyed in late) is history: the setting latest
+// in effect stays the one the rules apply, as a status report's does.
+TEST_F(RulesTest, ADelegationRuleSetForAnEarlierTimeDoesNotReplaceTheCurrentOne) {
+  SetUpProgrammes();
+  const std::string dmpc = "Deputy Mayor for Policing and Crime";
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 50000000, dmpc)), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 100000000, "Mayor")), MakeDate(2016, 1, 1))));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "SPEND")->role(), dmpc);
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                                 {Amount(v1::AMOUNT_KIND_REVENUE, 60000000, "Reserve")}))),
+              StatusIs(kFailed, HasSubstr(dmpc)));
+  // A later setting replaces it.
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 100000000, "Mayor")), MakeDate(2016, 7, 1))));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "SPEND")->role(), "Mayor");
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                               {Amount(v1::AMOUNT_KIND_REVENUE, 60000000, "Reserve")}))));
+  // The effective time comes back from a snapshot.
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  ASSERT_OK(loaded.Apply(At(Ev(Delegation("MOPAC", "SPEND", 1, "Anyone")), MakeDate(2016, 6, 30)),
+                         GovernanceState::Mode::kValidate));
+  EXPECT_EQ(loaded.FindDelegationRule("MOPAC", "SPEND")->role(), "Mayor");
+}
+
 TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
   SetUpProgrammes();
   v1::DelegationRuleSet rule =
