@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <future>
+#include <iostream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -201,15 +204,39 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   return daemon;
 }
 
+// How long past the grace period Shutdown still waits for gRPC's calls to end: a graceful goodbye
+// to an idle client takes up to about 5 s (README, "govledgerd").
+constexpr std::chrono::seconds kCallsEndMargin{5};
+
 void Daemon::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (health_service_ != nullptr) health_service_->Shutdown();  // ends health Watch streams
   if (ledger_ != nullptr) ledger_->CloseSubscriptions();
+  bool calls_abandoned = false;
   if (server_ != nullptr) {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(options_.shutdown_grace_seconds));
-    server_->Wait();
+    // gRPC cancels the calls still open at the deadline, but a call blocked sending to a client
+    // that has stopped answering (a frozen process, a machine switched off) ends only when
+    // keepalive closes its connection, up to --keepalive-seconds later. So the wait for gRPC is
+    // bounded: past it, the stop goes on without those calls, leaving what they use (the
+    // server, its completion queue) alive, and the process exits when it is done.
+    const auto grace = std::chrono::seconds(options_.shutdown_grace_seconds);
+    auto ended = std::make_shared<std::promise<void>>();
+    std::future<void> calls_ended = ended->get_future();
+    std::thread([server = server_.get(), deadline = std::chrono::system_clock::now() + grace,
+                 ended] {
+      server->Shutdown(deadline);
+      server->Wait();
+      ended->set_value();
+    }).detach();
+    if (calls_ended.wait_for(grace + kCallsEndMargin) != std::future_status::ready) {
+      calls_abandoned = true;
+      (void)server_.release();
+      std::cerr << "govledgerd: calls still open " << kCallsEndMargin.count()
+                << " s after the grace period (their clients stopped answering) are left "
+                   "unanswered; stopping without them"
+                << std::endl;
+    }
   }
   // They read the ledger.
   if (ledger_service_ != nullptr) ledger_service_->Stop();
@@ -220,7 +247,10 @@ void Daemon::Shutdown() {
   if (calls_ != nullptr) {
     // Every call has finished now; the thread deletes the last of them and returns.
     calls_->Shutdown();
-    if (calls_thread_.joinable()) {
+    if (calls_abandoned) {  // it would wait for them: left to the process's exit
+      if (calls_thread_.joinable()) calls_thread_.detach();
+      (void)calls_.release();
+    } else if (calls_thread_.joinable()) {
       calls_thread_.join();
     } else {  // the server never started: nothing was requested, but the queue must drain
       void* tag = nullptr;
@@ -233,6 +263,14 @@ void Daemon::Shutdown() {
   if (validator_ != nullptr) validator_->SaveSnapshot().IgnoreError();
   validator_.reset();
   store_.reset();   // closes the database
+  if (calls_abandoned) {  // what the abandoned calls' handlers hold
+    (void)ledger_service_.release();
+    (void)admin_service_.release();
+    (void)query_service_.release();
+    (void)audit_service_.release();
+    (void)health_service_.release();
+    (void)access_.release();
+  }
 }
 
 Daemon::~Daemon() { Shutdown(); }

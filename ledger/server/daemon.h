@@ -131,7 +131,11 @@ class Daemon {
   absl::StatusOr<size_t> ReloadTokens() { return access_->Reload(); }
 
   // Ends subscriptions, lets in-flight calls finish (up to the grace period), stops the
-  // writer after queued appends commit and closes the database.
+  // writer after queued appends commit and closes the database. Returns within the grace
+  // period and a few seconds more: calls still open then (blocked sending to clients that stopped
+  // answering) are abandoned, with the gRPC server and the services they use, and may wake when
+  // keepalive closes their connections; the caller must then exit the process without running
+  // gRPC's global shutdown (std::_Exit, as govledgerd does).
   void Shutdown();
 
  private:

@@ -86,6 +86,55 @@ TEST(KeepaliveTest, TailStopsWhenTheServerNoLongerAnswers) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
 }
 
+// A subscriber that vanished while the daemon was sending to it (its next event held back by
+// flow control) cannot hold up a stop until keepalive finds it gone: the stop takes the grace
+// period and a few seconds, and is clean (exit 0; the next start needs no replay of the log).
+TEST(KeepaliveTest, AVanishedSubscriberDoesNotHoldUpTheStop) {
+  DaemonHarness daemon({"--shutdown-grace", "1", "--keepalive-seconds", "60"});
+  ASSERT_OK(daemon.Start());
+  auto direct = daemon.NewStub();
+  for (int batch = 0; batch < 40; ++batch) {  // 40,000 events of 500 bytes
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 1000; ++i) {
+      events.push_back(MakeEvent("keepalive/many", std::string(500, 'a' + i % 26)));
+    }
+    v1::AppendResponse appended;
+    ASSERT_THAT(Append(*direct, MakeAppend(std::move(events)), &appended), GrpcOk());
+  }
+  Relay relay(daemon.port());
+  ASSERT_NE(relay.port(), 0);
+  relay.FreezeAfter(20000);  // the subscription's first events
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  auto stub = v1::LedgerService::NewStub(
+      grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  v1::SubscribeRequest request;
+  request.set_from_position(1);
+  auto subscription = stub->Subscribe(&context, request);
+  // The daemon's first bytes reached the client, which then answers nothing more, as a frozen
+  // process would; the subscription has more to send than flow control lets it.
+  ASSERT_TRUE(
+      WaitFor([&] { return relay.bytes_to_client() >= 20000; }, std::chrono::seconds(15)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto stopping = std::chrono::steady_clock::now();
+  const ExitStatus stopped = daemon.Stop();
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
+  // Not a speed check: without the bound the stop took the keepalive's 60 s and more.
+  EXPECT_LT(took, std::chrono::seconds(20)) << daemon.Stderr();
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("stopping without them"));
+  context.TryCancel();
+
+  ASSERT_OK(daemon.Start());
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*daemon.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 40000u);
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("replayed 0 positions"));
+}
+
 TEST(KeepaliveTest, ABadKeepaliveSettingIsNamed) {
   const CliRun run = Cli("--server 127.0.0.1:1 head", "GOVLEDGER_KEEPALIVE=often");
   EXPECT_EQ(run.code, 2);

@@ -1,7 +1,8 @@
 // Relay: a TCP relay on 127.0.0.1 in front of a daemon, for tests of lost connections. It
 // relays one connection at a time, and the next once that one has ended; it can turn into a
 // black hole (reading and dropping what either side sends while both sockets stay open, as a
-// network that lost the connection does) and be pointed at another port (a daemon restarted).
+// network that lost the connection does) or freeze (as a frozen client process does), and be
+// pointed at another port (a daemon restarted).
 // Header-only.
 #ifndef GOVLEDGER_TESTS_INTEGRATION_RELAY_H_
 #define GOVLEDGER_TESTS_INTEGRATION_RELAY_H_
@@ -22,7 +23,7 @@
 
 namespace govledger::testing {
 
-// Not thread-safe, except that its accessors and BlackHole and set_upstream may be called while
+// Not thread-safe, except that its accessors, BlackHole, FreezeAfter and set_upstream may be called while
 // its thread relays.
 class Relay {
  public:
@@ -53,6 +54,10 @@ class Relay {
   // From now on, everything either side sends is read and dropped, and a side that closes is
   // not told to the other.
   void BlackHole() { black_hole_ = true; }
+  // Once `bytes` of the daemon's have been passed to the client, nothing more is read from either
+  // side, whose sockets stay open until the relay is destroyed: a client process frozen (say,
+  // SIGSTOPped) as its subscription began, whose socket buffers then fill.
+  void FreezeAfter(uint64_t bytes) { freeze_after_ = bytes; }
   // Connections accepted from now on go to `port`.
   void set_upstream(int port) { upstream_port_ = port; }
   // Bytes passed from the daemon to the client so far.
@@ -116,6 +121,10 @@ class Relay {
           if (w <= 0) return;
           sent += w;
         }
+        if (side == 1 && to_client_ >= freeze_after_) {
+          while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return;
+        }
       }
     }
   }
@@ -124,7 +133,7 @@ class Relay {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false}, black_hole_{false}, upstream_closed_{false};
-  std::atomic<uint64_t> to_client_{0};
+  std::atomic<uint64_t> to_client_{0}, freeze_after_{UINT64_MAX};
   std::atomic<int> connections_{0};
   std::thread thread_;
 };
