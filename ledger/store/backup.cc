@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -142,6 +143,32 @@ absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
                      " does not exist; create it first"));
   }
   return absl::OkStatus();
+}
+
+// The RocksDB database directory (a govledger data directory) `path` lies inside, if any: the
+// nearest ancestor holding RocksDB's CURRENT and IDENTITY files.
+std::optional<fs::path> EnclosingDatabase(const fs::path& path) {
+  std::error_code ec;
+  const fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) return std::nullopt;
+  for (fs::path dir = absolute.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_regular_file(dir / "CURRENT", ec) && fs::is_regular_file(dir / "IDENTITY", ec)) {
+      return dir;
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
+
+// Whether `inner` is `outer` or lies inside it (both resolved as far as they exist).
+bool Within(const fs::path& inner, const fs::path& outer) {
+  auto resolved = [](const fs::path& p) {
+    std::error_code ec;
+    fs::path r = fs::weakly_canonical(fs::absolute(p, ec), ec).lexically_normal();
+    return r.has_filename() || !r.has_parent_path() ? r : r.parent_path();
+  };
+  const fs::path relative = resolved(inner).lexically_relative(resolved(outer));
+  return !relative.empty() && *relative.begin() != "..";
 }
 
 // A plain file name: no separator, not "." or "..", not the manifest's.
@@ -477,6 +504,13 @@ absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
     const std::string& dir) {
   fs::path path = Normalized(dir);
   RETURN_IF_ERROR(CheckNewDirectory(path, "backup directory"));
+  // There it would share the disk it is to outlive, and the daemon removes what it finds at the
+  // names it uses for its own checkpoints.
+  if (std::optional<fs::path> database = EnclosingDatabase(path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "backup directory ", path.string(), " is inside the data directory ", database->string(),
+        " of a ledger; give a directory outside it"));
+  }
   std::unique_ptr<BackupWriter> writer(new BackupWriter());
   writer->dir_ = path.string();
   ASSIGN_OR_RETURN(writer->temp_, TempSibling::Create(path));
@@ -591,6 +625,13 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
                      "; give a directory written by govledger admin backup"));
   }
   RETURN_IF_ERROR(CheckNewDirectory(target_path, "target data directory"));
+  // A target inside the backup would add to it a directory its manifest does not list, and so
+  // make it unrestorable; a backup inside the target would be copied into itself.
+  if (Within(target_path, backup) || Within(backup, target_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target data directory ", target_path.string(), " and backup directory ",
+        backup.string(), " lie one inside the other; give a target outside the backup"));
+  }
 
   std::ifstream in(manifest_path, std::ios::binary);
   if (!in) return FileError("read", manifest_path, errno);

@@ -204,6 +204,36 @@ TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
   EXPECT_TRUE(fs::exists(other));
 }
 
+// A backup inside a data directory would share its disk, and one at the daemon's checkpoint name
+// was removed by the next backup; a restore target inside the backup (or the backup inside the
+// target) would spoil the backup. Each is refused before anything is written.
+TEST_F(BackupTest, ABackupOutsideTheDataDirectoryAndATargetOutsideTheBackup) {
+  Fill(*store_, 3);
+  v1::BackupManifest manifest;
+  for (const std::string& inside :
+       {data_ + "/backup-checkpoint", data_ + "/backup-checkpoint.tmp", data_ + "/mine"}) {
+    EXPECT_THAT(BackupWriter::Create(inside).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("is inside the data directory"), HasSubstr(data_))))
+        << inside;
+  }
+  fs::create_directories(data_ + "/deeper");
+  EXPECT_THAT(BackupWriter::Create(data_ + "/deeper/../deeper/b").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("inside the data")));
+  ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest));
+  store_.reset();
+
+  for (const std::string& target :
+       {Path("backup/inner"), Path("backup/./inner/"), Path("backup/../backup/inner")}) {
+    EXPECT_THAT(Restore(Path("backup"), target).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lie one inside the other")))
+        << target;
+  }
+  EXPECT_FALSE(fs::exists(Path("backup/inner")));
+  // A target beside it whose name starts alike is fine.
+  EXPECT_OK(Restore(Path("backup"), Path("backup-restored")).status());
+}
+
 TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
   for (const std::string name :
        {"../escape", "a/b", "", ".", "..", kManifestFile}) {
