@@ -34,6 +34,23 @@ bool WaitFor(Predicate done, std::chrono::milliseconds limit) {
   return true;
 }
 
+// A subscription from position 1 through `relay` (no HTTP proxy), open for up to `seconds`.
+struct RelayedSubscription {
+  RelayedSubscription(const Relay& relay, int seconds) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+    stub = v1::LedgerService::NewStub(
+        grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args));
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+    v1::SubscribeRequest request;
+    request.set_from_position(1);
+    reader = stub->Subscribe(&context, request);
+  }
+  std::unique_ptr<v1::LedgerService::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader;
+};
+
 TEST(KeepaliveTest, TheDaemonClosesTheConnectionOfAClientThatVanished) {
   DaemonHarness daemon({"--keepalive-seconds", "1"});
   ASSERT_OK(daemon.Start());
@@ -42,24 +59,16 @@ TEST(KeepaliveTest, TheDaemonClosesTheConnectionOfAClientThatVanished) {
 
   Relay relay(daemon.port());
   ASSERT_NE(relay.port(), 0);
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  auto stub = v1::LedgerService::NewStub(
-      grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  v1::SubscribeRequest request;
-  request.set_from_position(1);
-  auto subscription = stub->Subscribe(&context, request);
+  RelayedSubscription subscription(relay, 60);
   v1::Event event;
-  ASSERT_TRUE(subscription->Read(&event));  // caught up; waiting for position 2
+  ASSERT_TRUE(subscription.reader->Read(&event));  // caught up; waiting for position 2
 
   relay.BlackHole();
   // Pinged after 1 s, no answer within 1 s more: closed.
   EXPECT_TRUE(WaitFor([&] { return relay.upstream_closed(); }, std::chrono::seconds(15)))
       << "govledgerd kept the connection of a client that no longer answers";
   ASSERT_OK(AppendOne(*direct, "keepalive/1", "still serving"));
-  context.TryCancel();
+  subscription.context.TryCancel();
 }
 
 TEST(KeepaliveTest, TailStopsWhenTheServerNoLongerAnswers) {
@@ -104,15 +113,7 @@ TEST(KeepaliveTest, AVanishedSubscriberDoesNotHoldUpTheStop) {
   Relay relay(daemon.port());
   ASSERT_NE(relay.port(), 0);
   relay.FreezeAfter(20000);  // the subscription's first events
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  auto stub = v1::LedgerService::NewStub(
-      grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  v1::SubscribeRequest request;
-  request.set_from_position(1);
-  auto subscription = stub->Subscribe(&context, request);
+  RelayedSubscription subscription(relay, 120);
   // The daemon's first bytes reached the client, which then answers nothing more, as a frozen
   // process would; the subscription has more to send than flow control lets it.
   ASSERT_TRUE(
@@ -126,7 +127,7 @@ TEST(KeepaliveTest, AVanishedSubscriberDoesNotHoldUpTheStop) {
   // Not a speed check: without the bound the stop took the keepalive's 60 s and more.
   EXPECT_LT(took, std::chrono::seconds(20)) << daemon.Stderr();
   EXPECT_THAT(daemon.Stderr(), HasSubstr("stopping without them"));
-  context.TryCancel();
+  subscription.context.TryCancel();
 
   ASSERT_OK(daemon.Start());
   absl::StatusOr<v1::GetHeadResponse> head = GetHead(*daemon.NewStub());
