@@ -178,6 +178,17 @@ TEST_F(ProjectionsTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
               GrpcOk());
 }
 
+// Events appended with no query since are indexed at a clean stop, not read again at the start.
+TEST_F(ProjectionsTest, AStopIndexesTheEventsNoQueryHasRead) {
+  EXPECT_THAT(IndexLine(), HasSubstr("query index built from position 1 (no saved index)"));
+  const uint64_t head = RecordSeed000();
+  ASSERT_OK(daemon_.Restart());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              AllOf(HasSubstr(absl::StrCat("query index loaded at position ", head, " (")),
+                    HasSubstr(absl::StrCat(" MB), then 0 events read to position ", head))));
+}
+
 TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) {
   EXPECT_THAT(IndexLine(), HasSubstr("query index built from position 1 (no saved index)"));
   const uint64_t head = RecordSeed000();
