@@ -233,8 +233,8 @@ void Daemon::Shutdown() {
       calls_abandoned = true;
       (void)server_.release();
       std::cerr << "govledgerd: calls still open " << kCallsEndMargin.count()
-                << " s after the grace period (their clients stopped answering) are left "
-                   "unanswered; stopping without them"
+                << " s after the grace period (blocked on clients that stopped answering, or "
+                   "not finished) are left unanswered; stopping without them"
                 << std::endl;
     }
   }

@@ -145,14 +145,14 @@ absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
   return absl::OkStatus();
 }
 
-// The RocksDB database directory (a govledger data directory) `path` lies inside, if any: the
-// nearest ancestor holding RocksDB's CURRENT and IDENTITY files.
+// The ledger's data directory or backup `path` lies inside, if any: the nearest ancestor holding
+// RocksDB's CURRENT file (a data directory, restored or not) or a backup's manifest.
 std::optional<fs::path> EnclosingDatabase(const fs::path& path) {
   std::error_code ec;
   const fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
   if (ec) return std::nullopt;
   for (fs::path dir = absolute.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::is_regular_file(dir / "CURRENT", ec) && fs::is_regular_file(dir / "IDENTITY", ec)) {
+    if (fs::is_regular_file(dir / "CURRENT", ec) || fs::is_regular_file(dir / kManifestFile, ec)) {
       return dir;
     }
     if (dir == dir.root_path()) break;
@@ -504,12 +504,13 @@ absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
     const std::string& dir) {
   fs::path path = Normalized(dir);
   RETURN_IF_ERROR(CheckNewDirectory(path, "backup directory"));
-  // There it would share the disk it is to outlive, and the daemon removes what it finds at the
-  // names it uses for its own checkpoints.
+  // In a data directory it would share the disk it is to outlive, and the daemon removes what it
+  // finds at the names it uses for its own checkpoints; in a backup, a file its manifest does not
+  // list makes that backup unrestorable.
   if (std::optional<fs::path> database = EnclosingDatabase(path)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "backup directory ", path.string(), " is inside the data directory ", database->string(),
-        " of a ledger; give a directory outside it"));
+        "backup directory ", path.string(), " is inside ", database->string(),
+        ", a ledger's data directory or a backup; give a directory outside it"));
   }
   std::unique_ptr<BackupWriter> writer(new BackupWriter());
   writer->dir_ = path.string();

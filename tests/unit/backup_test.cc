@@ -214,13 +214,18 @@ TEST_F(BackupTest, ABackupOutsideTheDataDirectoryAndATargetOutsideTheBackup) {
        {data_ + "/backup-checkpoint", data_ + "/backup-checkpoint.tmp", data_ + "/mine"}) {
     EXPECT_THAT(BackupWriter::Create(inside).status(),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("is inside the data directory"), HasSubstr(data_))))
+                         AllOf(HasSubstr(absl::StrCat("is inside ", data_,
+                                                      ", a ledger's data directory or a backup")),
+                               HasSubstr("give a directory outside it"))))
         << inside;
   }
   fs::create_directories(data_ + "/deeper");
   EXPECT_THAT(BackupWriter::Create(data_ + "/deeper/../deeper/b").status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("inside the data")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is inside " + data_)));
   ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest));
+  // Nor inside a backup (whose manifest would not list it).
+  EXPECT_THAT(BackupWriter::Create(Path("backup/x")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is inside " + Path("backup"))));
   store_.reset();
 
   for (const std::string& target :
@@ -230,8 +235,11 @@ TEST_F(BackupTest, ABackupOutsideTheDataDirectoryAndATargetOutsideTheBackup) {
         << target;
   }
   EXPECT_FALSE(fs::exists(Path("backup/inner")));
-  // A target beside it whose name starts alike is fine.
+  // A target beside it whose name starts alike is fine; a backup into that restored directory
+  // (before any daemon opened it) is not.
   EXPECT_OK(Restore(Path("backup"), Path("backup-restored")).status());
+  EXPECT_THAT(BackupWriter::Create(Path("backup-restored/b")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is inside")));
 }
 
 TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
