@@ -225,7 +225,8 @@ TEST_F(BackupTest, ABackupOutsideTheDataDirectoryAndATargetOutsideTheBackup) {
   ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest));
   // Nor inside a backup (whose manifest would not list it).
   EXPECT_THAT(BackupWriter::Create(Path("backup/x")).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is inside " + Path("backup"))));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is inside " + Path("backup"))));
   store_.reset();
 
   for (const std::string& target :
