@@ -976,6 +976,7 @@ struct GovernanceState::Access {
     item->added_micros = EffectiveMicros(e);
     item->added = m;
     item->owner = m.owner();
+    item->earlier_owners.clear();
     item->in_scope = true;
     item->last_micros = item->added_micros;
   }
@@ -1027,6 +1028,10 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
+      if (std::none_of(item->earlier_owners.begin(), item->earlier_owners.end(),
+                       [&](const v1::WorkRef& held) { return SameRef(held, item->owner); })) {
+        item->earlier_owners.push_back(item->owner);
+      }
       item->owner = m.to();
       item->last_micros = Latest(item->last_micros, EffectiveMicros(e));
     }

@@ -177,6 +177,9 @@ struct RuleState {
 struct ScopeItemState {
   v1::ScopeItemAdded added;
   v1::WorkRef owner;  // the current owner (after transfers)
+  // Every owner before the current one (the addition's first), each once, in the order first
+  // held (see RiskState::earlier_subjects).
+  std::vector<v1::WorkRef> earlier_owners;
   bool in_scope = true;
   int64_t added_micros = kUnknownTime;  // ScopeItemAdded's effective time
   uint64_t added_position = 0;          // ScopeItemAdded's (see ActedOn)

@@ -468,10 +468,12 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     }
     for (const std::string& id : IdsOf(f->state.scope_items())) {
       const ScopeItemState* item = f->state.FindScopeItem(id);
-      if (item != nullptr && (InProgramme(f->state, item->owner, p) ||
-                              InProgramme(f->state, item->added.owner(), p))) {
-        scope_items.insert(id);
+      if (item == nullptr) continue;
+      bool held = InProgramme(f->state, item->owner, p);
+      for (const v1::WorkRef& earlier : item->earlier_owners) {
+        held = held || InProgramme(f->state, earlier, p);
       }
+      if (held) scope_items.insert(id);
     }
   }
   for (const std::string& id : risks) entities.insert(RiskStream(id));

@@ -183,6 +183,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
       size += WireFormatLite::TagSize(Item::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
               WireFormatLite::Int64Size(item.last_micros);
     }
+    for (const v1::WorkRef& held : item.earlier_owners) {
+      size += NestedSize(Item::kEarlierOwnersFieldNumber, held.ByteSizeLong());
+    }
     WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
     WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
     WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
@@ -195,6 +198,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     if (item.last_micros != kUnknownTime) {
       WireFormatLite::WriteInt64(Item::kLastMicrosFieldNumber, item.last_micros, &coded);
+    }
+    for (const v1::WorkRef& held : item.earlier_owners) {
+      WireFormatLite::WriteMessage(Item::kEarlierOwnersFieldNumber, held, &coded);
     }
   }
 }
@@ -342,6 +348,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     item.added_micros = s.has_added_micros() ? s.added_micros() : kUnknownTime;
     item.added_position = s.added_position();
     item.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
+    item.earlier_owners.assign(s.earlier_owners().begin(), s.earlier_owners().end());
   }
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {

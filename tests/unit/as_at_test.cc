@@ -516,6 +516,28 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to: ")));
 }
 
+// A scope item passed on (LPP -> OCP -> SCCP) between two cuts is in OCP's Compare, as in its
+// scope map, although OCP held it at neither cut.
+TEST(AsAtTest, CompareListsAScopeItemTheProgrammeHeldAndPassedOn) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(1));
+  log.Add(Ev(AddScope("S1", ProgrammeRef("LPP"))), InWeek(2));
+  const uint64_t from = log.events().size();
+  log.Add(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"))), InWeek(3));
+  log.Add(Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP"))), InWeek(4));
+  v1::CompareRequest request;
+  request.set_programme_id("OCP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r =
+      projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r),
+              ElementsAre(absl::StrCat("scope/S1 owner: programme LPP -> programme SCCP @",
+                                       from + 1)));
+}
+
 TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
   Log log = Base();
   Signer ceo = NewSigner("k-ceo", "Chief Executive");

@@ -193,6 +193,15 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
     EXPECT_EQ(s.in_scope(), item.in_scope);
   }
   EXPECT_EQ(state.scope_items().at("S1").owner.id(), "LPP-EST");
+  ASSERT_EQ(saved.scope_items_size(), 2);
+  for (const auto& s : saved.scope_items()) {
+    const ScopeItemState& item = state.scope_items().at(s.added().scope_item_id());
+    ASSERT_EQ(static_cast<size_t>(s.earlier_owners_size()), item.earlier_owners.size());
+    for (int i = 0; i < s.earlier_owners_size(); ++i) {
+      EXPECT_EQ(s.earlier_owners(i).SerializeAsString(),
+                item.earlier_owners[i].SerializeAsString());
+    }
+  }
   EXPECT_TRUE(state.scope_items().at("S1").in_scope);
   EXPECT_FALSE(state.scope_items().at("S2").in_scope);
 }
