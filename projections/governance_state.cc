@@ -253,6 +253,15 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
 
+// A transfer of a risk or scope item from `*holder` to `to`: the holder joins `*earlier` (once).
+void PassOn(const v1::WorkRef& to, v1::WorkRef* holder, std::vector<v1::WorkRef>* earlier) {
+  if (std::none_of(earlier->begin(), earlier->end(),
+                   [&](const v1::WorkRef& held) { return SameRef(held, *holder); })) {
+    earlier->push_back(*holder);
+  }
+  *holder = to;
+}
+
 }  // namespace
 
 template <typename V>
@@ -912,11 +921,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
-      if (std::none_of(r->earlier_subjects.begin(), r->earlier_subjects.end(),
-                       [&](const v1::WorkRef& held) { return SameRef(held, r->subject); })) {
-        r->earlier_subjects.push_back(r->subject);
-      }
-      r->subject = m.to();
+      PassOn(m.to(), &r->subject, &r->earlier_subjects);
       r->last_micros = Latest(r->last_micros, EffectiveMicros(e));
     }
   }
@@ -1028,11 +1033,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
-      if (std::none_of(item->earlier_owners.begin(), item->earlier_owners.end(),
-                       [&](const v1::WorkRef& held) { return SameRef(held, item->owner); })) {
-        item->earlier_owners.push_back(item->owner);
-      }
-      item->owner = m.to();
+      PassOn(m.to(), &item->owner, &item->earlier_owners);
       item->last_micros = Latest(item->last_micros, EffectiveMicros(e));
     }
   }
