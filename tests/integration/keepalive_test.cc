@@ -126,7 +126,8 @@ TEST(KeepaliveTest, AVanishedSubscriberDoesNotHoldUpTheStop) {
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
   // Not a speed check: without the bound the stop took the keepalive's 60 s and more.
   EXPECT_LT(took, std::chrono::seconds(20)) << daemon.Stderr();
-  EXPECT_THAT(daemon.Stderr(), HasSubstr("stopping without them"));
+  // Whether the stop had to leave the call ("... stopping without them" on stderr) depends on
+  // where the frozen connection stood: in most runs it must, under load it may not.
   subscription.context.TryCancel();
 
   ASSERT_OK(daemon.Start());
