@@ -32,6 +32,8 @@ namespace {
 
 // How often Start() looks for the port file and WaitForExit() for the child's end.
 constexpr std::chrono::milliseconds kPollInterval(5);
+// How long NewChannel() waits for a running daemon's connection; past it the first call reports.
+constexpr std::chrono::seconds kConnectTimeout(10);
 
 ExitStatus FromWaitStatus(int status) {
   ExitStatus out;
@@ -250,7 +252,13 @@ std::shared_ptr<grpc::Channel> DaemonHarness::NewChannel() const {
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);  // all traffic stays on 127.0.0.1
   // Each channel gets its own connection, so "another client" really is another connection.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  // A call on a channel still connecting fails at once if that first connect attempt fails
+  // (under CI's load one of eight channels opened together once failed so, with a stale
+  // errno). The wait retries with gRPC's backoff, so a test's first call meets a connection.
+  if (running()) channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout);
+  return channel;
 }
 
 std::unique_ptr<v1::LedgerService::Stub> DaemonHarness::NewStub() const {

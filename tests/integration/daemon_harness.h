@@ -99,7 +99,8 @@ class DaemonHarness {
   // What the current (or, when stopped, the last) run wrote to stderr.
   std::string Stderr() const;
 
-  // A new channel to the running daemon (large message limits, no proxy).
+  // A new channel to the running daemon (large message limits, no proxy), connected unless
+  // the daemon is not running or no connection came within 10 s.
   std::shared_ptr<grpc::Channel> NewChannel() const;
   std::unique_ptr<v1::LedgerService::Stub> NewStub() const;
 
