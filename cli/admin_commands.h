@@ -33,8 +33,8 @@ namespace govledger::cli {
 
 class AdminCommands {
  public:
-  // Adds the `admin` subcommand and its `backup`, `restore` and `token` to
-  // `app`.
+  // Adds the `admin` subcommand and its `stats`, `backup`, `restore` and
+  // `token` to `app`.
   // `server_flag` is the shared --server option's variable. REQUIRES: both
   // outlive this object.
   AdminCommands(CLI::App& app, std::string& server_flag);

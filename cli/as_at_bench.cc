@@ -1,8 +1,9 @@
 // govledger-as-at-bench: the cost of answering "as at" queries on a generated
 // in-memory ledger, in one run both ways: folding the whole log from position
 // 1, and folding only the events a projections::ProgrammeIndex holds for the
-// programme asked about (what QueryService does). No daemon, no storage: it
-// measures the selection and the fold alone.
+// programme asked about (what QueryService does). In memory, without a daemon
+// or storage, it measures the selection and the fold alone; with --govledgerd it
+// also appends the ledger to a real daemon and measures the queries through it.
 //
 // The ledger: --programmes programmes of --weeks planned weeks, mobilised a
 // week apart, each with 8 projects; every programme-week holds status reports,
@@ -38,6 +39,7 @@
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "ledger/access_tokens.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/programme_index.h"
@@ -497,7 +499,7 @@ bool AppendAll(Daemon& d, const std::vector<v1::Event>& log) {
       *e->mutable_effective_time() = log[j].effective_time();
     }
     grpc::ClientContext context;
-    context.AddMetadata("govledger-actor", "as-at-bench");
+    context.AddMetadata(kActorMetadataKey, "as-at-bench");
     v1::AppendResponse response;
     grpc::Status s = d.ledger().Append(&context, request, &response);
     if (!s.ok()) {

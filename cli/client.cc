@@ -81,7 +81,7 @@ class CallMetadata final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       std::multimap<std::string, std::string>* metadata = methods->GetSendInitialMetadata();
-      if (!authorization_->empty()) metadata->emplace("authorization", *authorization_);
+      if (!authorization_->empty()) metadata->emplace(kAuthorizationMetadataKey, *authorization_);
       if (auto actor = metadata->find(kActorMetadataKey);
           actor != metadata->end() && !IsPrintableAscii(actor->second)) {
         std::string value = std::move(actor->second);
@@ -106,35 +106,12 @@ class CallMetadataFactory final : public grpc::experimental::ClientInterceptorFa
 
 }  // namespace
 
-absl::Status CheckActor(absl::string_view actor) {
-  if (actor.empty() || actor.size() > 200) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an actor has 1 to 200 bytes of UTF-8 (a letter such as é takes 2), not ",
-        actor.size()));
-  }
-  if (!IsWellFormedUtf8(actor)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the actor '", PrintableText(actor), "' is not UTF-8 text"));
-  }
-  for (size_t i = 0; i < actor.size(); ++i) {
-    const auto c = static_cast<unsigned char>(actor[i]);
-    // C0, DEL, and C1 (U+0080 to U+009F: 0xC2 0x80 to 0xC2 0x9F).
-    if (c < 0x20 || c == 0x7F ||
-        (c == 0xC2 && i + 1 < actor.size() &&
-         (static_cast<unsigned char>(actor[i + 1]) & 0xE0) == 0x80)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the actor '", PrintableText(actor), "' holds a control character"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 void ConfigureConnections(const std::string& token_flag, bool tls,
                           const std::string& tls_ca_flag) {
   ConnectionSettings settings;
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
     if (IsPrintableAscii(token)) {
-      settings.authorization = absl::StrCat("Bearer ", token);
+      settings.authorization = absl::StrCat(kBearerPrefix, token);
     } else {
       // Not shown: it is a secret.
       settings.error = "the access token (--token or GOVLEDGER_TOKEN) holds a character other "
@@ -191,6 +168,9 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   // A lost server is tried again at most 16 s apart (gRPC's default grows to 120 s), as
   // `tail --retry` does.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 16000);
+  // The first retry after a failed connect comes 100 ms later (gRPC's default: 1 s), so that
+  // the wait below can try several times.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (settings.tls) {
     grpc::SslCredentialsOptions trust;
@@ -199,8 +179,13 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   }
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> metadata;
   metadata.push_back(std::make_unique<CallMetadataFactory>());
-  return grpc::experimental::CreateCustomChannelWithInterceptors(server, credentials, args,
-                                                                 std::move(metadata));
+  std::shared_ptr<grpc::Channel> channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+      server, credentials, args, std::move(metadata));
+  // A call made while a first connect attempt has failed fails at once, even if the next
+  // attempt would succeed (it happened under load to one of several connections opened
+  // together). So the first call waits for a connection, for up to a second.
+  WaitConnected(*channel, 1);
+  return channel;
 }
 
 bool WaitConnected(grpc::Channel& channel, int seconds) {

@@ -10,23 +10,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "ledger/access_tokens.h"  // the metadata keys
 
 namespace govledger::cli {
 
 // The server address: --server if given, else $GOVLEDGER_SERVER, else "127.0.0.1:50051".
 std::string ResolveServer(const std::string& flag);
-
-// The metadata keys that name the actor of an append (README, "Access control"). gRPC text
-// metadata may hold only printable ASCII (anything else aborts the process when the call
-// starts), so an actor with other characters (UTF-8: "José Ñ") travels as bytes under the
-// binary key, which gRPC base64-encodes on the wire and govledgerd reads as UTF-8.
-inline constexpr char kActorMetadataKey[] = "govledger-actor";
-inline constexpr char kActorBinMetadataKey[] = "govledger-actor-bin";
-
-// OK if `actor` may be sent as an actor: 1 to 200 bytes of well-formed UTF-8 without control
-// characters (C0, DEL, C1), as govledgerd requires; else INVALID_ARGUMENT saying why. Every
-// command's --actor is checked with it before anything runs (main.cc).
-absl::Status CheckActor(absl::string_view actor);
 
 // How every later Connect() authenticates and encrypts (README, "Access control"):
 //   token: the access token sent as `authorization: Bearer <token>` on every call; the flag,
@@ -51,7 +40,8 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
 // the token, and a govledger-actor its caller added that is not printable ASCII is moved to
 // govledger-actor-bin (so callers add the actor under kActorMetadataKey, whatever it holds).
 // If the settings of ConfigureConnections cannot be used, prints why and exits the process
-// with kExitBadArgs.
+// with kExitBadArgs. Returns once connected, or after trying for a second (an unreachable
+// server is then reported by the first call).
 std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection_id = 0);
 
 // Waits up to `seconds` for the channel to connect; false if it does not.
@@ -65,6 +55,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRefused = 1;      // the server refused or failed the request
 inline constexpr int kExitBadArgs = 2;      // bad arguments or unusable input files
 inline constexpr int kExitUnreachable = 3;  // the server could not be reached
+// `verify` found an event that does not verify (its hash, or a decision signature it
+// carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`) does not.
+inline constexpr int kExitChainBroken = 4;
 
 // Prints "govledger: <message>" on stderr and returns `code`.
 int Fail(int code, const std::string& message);

@@ -68,7 +68,7 @@ grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head) {
   return stub.GetHead(context.get(), v1::GetHeadRequest(), head);
 }
 
-// The last version of `stream` (0 when it has no events), read backwards.
+// The last version of `stream`, read backwards (a stream with no events: NOT_FOUND).
 grpc::Status GetStreamVersion(v1::LedgerService::Stub& stub, const std::string& stream,
                               uint64_t* version) {
   v1::ReadRequest request;
@@ -78,7 +78,7 @@ grpc::Status GetStreamVersion(v1::LedgerService::Stub& stub, const std::string& 
   v1::ReadResponse response;
   auto context = NewContext();
   grpc::Status status = stub.Read(context.get(), request, &response);
-  *version = response.events_size() > 0 ? response.events(0).stream_version() : 0;
+  if (status.ok()) *version = response.events(0).stream_version();
   return status;
 }
 
@@ -619,12 +619,7 @@ int EventCommands::Append(const std::string& server) {
   v1::AppendResponse response;
   grpc::Status status = stub->Append(context.get(), request, &response);
   if (!status.ok()) return FailCall(server, status);
-  if (json_) {
-    std::string json;
-    (void)pb::util::MessageToJsonString(response, &json);
-    std::cout << json << "\n";
-    return kExitOk;
-  }
+  if (json_) return PrintJson(response);
   const v1::AppendedEvent& appended = response.events(0);
   std::cout << (appended.duplicate() ? "already stored (same event id): position "
                                      : "appended: position ")

@@ -29,10 +29,6 @@
 
 namespace govledger::cli {
 
-// `verify` found an event that does not verify (its hash, or a decision signature it
-// carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`) does not.
-inline constexpr int kExitChainBroken = 4;
-
 class EventCommands {
  public:
   // Adds the subcommands to `app`. `server_flag` is the shared --server option's variable.

@@ -1,8 +1,9 @@
-// govledger: the administrators' and auditors' command-line tool. Every command talks to a
-// running govledgerd over gRPC (--server or GOVLEDGER_SERVER).
+// govledger: the administrators' and auditors' command-line tool. Most commands talk to a
+// running govledgerd over gRPC (--server or GOVLEDGER_SERVER); verify --file, keys generate,
+// decision sign, admin token and admin restore work offline.
 //
-// Exit codes: 0 success; 1 the server refused or failed the request; 2 bad command-line
-// arguments; 3 the server could not be reached.
+// Exit codes (cli/client.h): 0 success; 1 the server refused or failed the request; 2 bad
+// command-line arguments; 3 the server could not be reached; 4 a verification failed.
 #include <functional>
 #include <iostream>
 #include <string>
@@ -15,12 +16,13 @@
 #include "cli/bench.h"
 #include "cli/client.h"
 #include "cli/event_commands.h"
-#include "cli/governance.h"
 #include "cli/printable.h"
 #include "cli/query_commands.h"
+#include "cli/signing_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/envelope.h"
 
 namespace {
 
@@ -135,19 +137,20 @@ int main(int argc, char** argv) {
   bench_read->add_flag("--decode", bench.decode,
                        "Decode every event into a message, not only check its position");
 
-  // keys generate|register, decision digest|sign|submit-signature (cli/governance.cc).
-  govledger::cli::GovernanceCommands governance(app, server_flag);
-  // admin backup|restore (cli/admin_commands.cc).
+  // keys generate|register, decision digest|sign|submit-signature (cli/signing_commands.cc).
+  govledger::cli::SigningCommands signing(app, server_flag);
+  // admin stats|backup|restore|token (cli/admin_commands.cc).
   govledger::cli::AdminCommands admin(app, server_flag);
-  // append, import, export, tail, verify (cli/event_commands.cc).
+  // append, import, export, tail, verify, tree-head, prove, witness (cli/event_commands.cc).
   govledger::cli::EventCommands events(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
 
-  // Every command's --actor (the governance commands' too) is checked before anything runs.
+  // Every command's --actor (the signing commands' too) is checked before anything runs, as
+  // govledgerd checks it.
   const CLI::Validator actor_check(
       [](std::string& actor) {
-        absl::Status s = govledger::cli::CheckActor(actor);
+        absl::Status s = govledger::ValidateActor(actor);
         return s.ok() ? std::string() : std::string(s.message());
       },
       "");
@@ -168,7 +171,7 @@ int main(int argc, char** argv) {
   std::string server = govledger::cli::ResolveServer(server_flag);
   govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag);
   if (head->parsed()) return Head(server, head_json);
-  if (std::optional<int> code = governance.Run(server)) return *code;
+  if (std::optional<int> code = signing.Run(server)) return *code;
   if (std::optional<int> code = admin.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;
   if (std::optional<int> code = queries.Run(server)) return *code;

@@ -62,16 +62,6 @@ bool NeedsEscapes(absl::string_view text, LineBreaks line_breaks) {
 
 }  // namespace
 
-bool IsWellFormedUtf8(absl::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp;
-    const size_t n = Utf8Length(text.substr(i), &cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 std::string PrintableText(absl::string_view text, LineBreaks line_breaks) {
   if (!NeedsEscapes(text, line_breaks)) return std::string(text);
   std::string out;

@@ -32,10 +32,6 @@ enum class LineBreaks { kEscape, kKeep };
 std::string PrintableText(absl::string_view text,
                           LineBreaks line_breaks = LineBreaks::kEscape);
 
-// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
-// U+10FFFF), as protobuf requires of a string field.
-bool IsWellFormedUtf8(absl::string_view text);
-
 // PrintableText applied to every string field of `message`, in nested and repeated messages
 // too (not to bytes fields, which are never shown as text).
 void MakePrintable(google::protobuf::Message* message,

@@ -13,10 +13,23 @@
 
 namespace govledger {
 
+// The metadata a call carries (the wire contract between clients, the CLI among them, and
+// govledgerd's AccessControl).
+// The bearer token: "Bearer <token>" (govledgerd also accepts "bearer").
+inline constexpr char kAuthorizationMetadataKey[] = "authorization";
+inline constexpr char kBearerPrefix[] = "Bearer ";
+// Who appends, when govledgerd runs without a tokens file (README, "Access control"). gRPC text
+// metadata may hold only printable ASCII (anything else aborts a client as the call starts), so
+// an actor with other characters (UTF-8: "José Ñ") travels as bytes under the binary key, which
+// gRPC base64-encodes on the wire and govledgerd reads as UTF-8. A call sends one of the two.
+inline constexpr char kActorMetadataKey[] = "govledger-actor";
+inline constexpr char kActorBinMetadataKey[] = "govledger-actor-bin";
+
 // What a call needs; each role includes the ones before it. Only the names are stored (in the
 // tokens file), never these values.
 enum class Role {
-  // LedgerService GetHead; every QueryService method; AdminService GetStats. The answers hold
+  // LedgerService GetHead; every QueryService and AuditService method; AdminService GetStats.
+  // The answers hold
   // no event payload, so no decision's Part 1 or confidential Part 2 text.
   kViewer = 1,
   kReader = 2,  // and LedgerService Read, Subscribe: whole events, payloads included

@@ -59,8 +59,9 @@ absl::Status ValidateEventType(absl::string_view type) {
 
 absl::Status ValidateActor(absl::string_view actor) {
   if (actor.empty() || actor.size() > kMaxIdLength) {
-    return errors::InvalidArgument(
-        absl::StrCat("actor must have 1 to ", kMaxIdLength, " characters"));
+    return errors::InvalidArgument(absl::StrCat("an actor has 1 to ", kMaxIdLength,
+                                                " bytes of UTF-8 (a letter such as é takes 2), not ",
+                                                actor.size()));
   }
   for (size_t i = 0; i < actor.size(); ++i) {
     const auto c = static_cast<unsigned char>(actor[i]);

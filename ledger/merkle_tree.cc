@@ -1,5 +1,6 @@
 #include "ledger/merkle_tree.h"
 
+#include <cstdint>
 #include <optional>
 #include <utility>
 
@@ -53,9 +54,12 @@ void MerkleTree::Load() {
     return;
   }
   // The log still holds, at the last position the roots cover, the event they were made from
-  // (the chain, verified at start, then vouches for every event before it).
-  absl::StatusOr<std::optional<std::string>> stored = store_->Get(saved.position());
-  if (!stored.ok() || !stored->has_value() || StoredEventHash(**stored) != saved.hash()) return;
+  // (the chain, verified at start, then vouches for every event before it). No bound on the
+  // position: an event stored there is within the log, whose end the start-up checks.
+  if (!CheckAnchor(*store_, UINT64_MAX, saved.position(), saved.hash(), "the saved Merkle tree")
+           .ok()) {
+    return;
+  }
   for (size_t at = 0; at < saved.roots().size(); at += crypto::kHashSize) {
     chunk_roots_.push_back(saved.roots().substr(at, crypto::kHashSize));
   }
@@ -67,12 +71,8 @@ absl::Status MerkleTree::SaveLocked(bool sync) {
   internal::MerkleChunksSnapshot saved;
   saved.set_chunk_size(chunk_);
   saved.set_position(chunk_roots_.size() * chunk_);
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(saved.position()));
-  if (!stored.has_value()) {
-    return absl::DataLossError(
-        absl::StrCat("no event at position ", saved.position(), " for the Merkle tree"));
-  }
-  saved.set_hash(std::string(StoredEventHash(*stored)));
+  ASSIGN_OR_RETURN(*saved.mutable_hash(),
+                   AnchorHash(*store_, saved.position(), "the Merkle tree"));
   std::string* roots = saved.mutable_roots();
   roots->reserve(chunk_roots_.size() * crypto::kHashSize);
   for (const std::string& root : chunk_roots_) roots->append(root);

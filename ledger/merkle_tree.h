@@ -1,4 +1,4 @@
-// MerkleTree: the Merkle tree (crypto/merkle.h) of a store's log, for checkpoints and proofs.
+// MerkleTree: the Merkle tree (crypto/merkle.h) of a store's log, for tree heads and proofs.
 //
 // It keeps in memory the root of every complete, aligned chunk of `chunk` leaves (events
 // 1..1024, 1025..2048, ... with the default): 32 bytes a chunk, 32 KB a million events. Each

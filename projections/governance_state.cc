@@ -203,7 +203,7 @@ absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
 }
 
 // The event's effective time; kUnknownTime when it has none.
-int64_t EffectiveMicros(const v1::Event& e) {
+int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
   if (!e.has_effective_time()) return kUnknownTime;
   return e.effective_time().seconds() * 1000000 +
          e.effective_time().nanos() / 1000;
@@ -224,7 +224,7 @@ absl::Status RequireEffectiveSince(absl::string_view entity,
                                        "no earlier than the entity exists "
                                        "(its registration, proposal, opening "
                                        "or addition)") {
-  const int64_t at = EffectiveMicros(e);
+  const int64_t at = EffectiveMicrosOrUnknown(e);
   if (since == kUnknownTime || at == kUnknownTime || at >= since) {
     return absl::OkStatus();
   }
@@ -552,7 +552,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ProgrammeRegistered& m, const v1::Event& e) {
     WorkState* w = s.Mutate(s.work_, ProgrammeStream(m.programme_id()));
-    w->opened_micros = EffectiveMicros(e);
+    w->opened_micros = EffectiveMicrosOrUnknown(e);
     w->ref.set_kind(v1::WORK_KIND_PROGRAMME);
     w->ref.set_id(m.programme_id());
     w->organisation_id = m.organisation_id();
@@ -604,7 +604,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::ProjectRegistered& m, const v1::Event& e) {
     const WorkState* programme = s.FindProgramme(m.programme_id());
     WorkState* w = s.Mutate(s.work_, ProjectStream(m.project_id()));
-    w->opened_micros = EffectiveMicros(e);
+    w->opened_micros = EffectiveMicrosOrUnknown(e);
     w->ref.set_kind(v1::WORK_KIND_PROJECT);
     w->ref.set_id(m.project_id());
     w->programme_id = m.programme_id();
@@ -680,7 +680,7 @@ struct GovernanceState::Access {
     auto it = s.work_.find(*stream);
     if (it == s.work_.end()) return;
     WorkState* w = &it->second;
-    const int64_t at = EffectiveMicros(e);
+    const int64_t at = EffectiveMicrosOrUnknown(e);
     // A report for an earlier time is history only: the current one stays.
     if (w->has_status && !Supersedes(w->status_micros, at)) return;
     if (s.journal_ != nullptr) {
@@ -757,7 +757,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::BenefitForecast& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
-      const int64_t at = EffectiveMicros(e);
+      const int64_t at = EffectiveMicrosOrUnknown(e);
       if (b.has_forecast && !Supersedes(b.forecast_micros, at)) {
         if (b.description.empty()) b.description = m.description();
         return;
@@ -786,7 +786,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::BenefitRealised& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
-      const int64_t at = EffectiveMicros(e);
+      const int64_t at = EffectiveMicrosOrUnknown(e);
       if (b.has_realised && !Supersedes(b.realised_micros, at)) {
         if (b.description.empty()) b.description = m.description();
         return;
@@ -851,7 +851,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::RiskOpened& m, const v1::Event& e) {
     RiskState* r = s.Mutate(s.risks_, m.risk_id());
     r->opened_position = e.position();
-    r->opened_micros = EffectiveMicros(e);
+    r->opened_micros = EffectiveMicrosOrUnknown(e);
     r->opened = m;
     r->subject = m.subject();
     r->earlier_subjects.clear();
@@ -873,7 +873,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
     if (r == nullptr) return;
-    const int64_t at = EffectiveMicros(e);
+    const int64_t at = EffectiveMicrosOrUnknown(e);
     r->last_micros = Latest(r->last_micros, at);
     // A re-rating for an earlier time is history only: the rating stays.
     if (Supersedes(r->rating_micros, at)) {
@@ -922,7 +922,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
       PassOn(m.to(), &r->subject, &r->earlier_subjects);
-      r->last_micros = Latest(r->last_micros, EffectiveMicros(e));
+      r->last_micros = Latest(r->last_micros, EffectiveMicrosOrUnknown(e));
     }
   }
 
@@ -978,7 +978,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {
     ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
     item->added_position = e.position();
-    item->added_micros = EffectiveMicros(e);
+    item->added_micros = EffectiveMicrosOrUnknown(e);
     item->added = m;
     item->owner = m.owner();
     item->earlier_owners.clear();
@@ -1034,7 +1034,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
       PassOn(m.to(), &item->owner, &item->earlier_owners);
-      item->last_micros = Latest(item->last_micros, EffectiveMicros(e));
+      item->last_micros = Latest(item->last_micros, EffectiveMicrosOrUnknown(e));
     }
   }
 
@@ -1317,7 +1317,7 @@ struct GovernanceState::Access {
     d->proposed = m;
     d->proposed_position = e.position();
     d->digest = DecisionDigest(m);
-    d->proposed_micros = EffectiveMicros(e);
+    d->proposed_micros = EffectiveMicrosOrUnknown(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::DecisionSigned& m) {
@@ -1439,7 +1439,7 @@ struct GovernanceState::Access {
       return;
     }
     KeyState* key = s.MutateExisting(s.keys_, m.key_id());
-    const int64_t at = EffectiveMicros(e);  // kUnknownTime is the least
+    const int64_t at = EffectiveMicrosOrUnknown(e);  // kUnknownTime is the least
     key->last_signed_micros = std::max(key->last_signed_micros, at);
     DecisionState* d = s.MutateExisting(s.decisions_, stream);
     d->signing_keys.insert(m.key_id());
@@ -1516,7 +1516,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event& e) {
     const std::string stream = DelegationStream(m.organisation_id(), m.rule_id());
-    const int64_t at = EffectiveMicros(e);
+    const int64_t at = EffectiveMicrosOrUnknown(e);
     // A setting for an earlier time than the one in force is history only.
     auto it = s.rules_.find(stream);
     if (it != s.rules_.end() && !Supersedes(it->second.set_micros, at)) return;
@@ -1558,7 +1558,7 @@ struct GovernanceState::Access {
     k->registered = m;
     k->registered_position = e.position();
     k->revoked = false;
-    k->registered_micros = EffectiveMicros(e);
+    k->registered_micros = EffectiveMicrosOrUnknown(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRevoked& m) {
@@ -1585,7 +1585,7 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event& e) {
     if (KeyState* k = ActedOn(s, s.keys_, m.key_id(), e)) {
       k->revoked = true;
-      k->revoked_micros = EffectiveMicros(e);
+      k->revoked_micros = EffectiveMicrosOrUnknown(e);
     }
   }
 

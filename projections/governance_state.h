@@ -349,7 +349,9 @@ class GovernanceState {
   // them).
   // 6: entities' opening positions (Incarnations, above), without which a
   // loaded state would credit events to an incarnation they were not recorded
-  // against.
+  // against. 7: risks' earlier subjects, scope items' earlier owners, the
+  // latest effective time of a risk's or scope item's changes, and delegation
+  // rules' effective times (ledger/store/FORMAT.md, "History of changes").
   static constexpr uint32_t kSnapshotFormat = 7;
 
   // Snapshots (projections/state_snapshot.cc; the layout is

@@ -424,16 +424,11 @@ absl::StatusOr<std::pair<uint64_t, bool>> GovernanceValidator::Load(
                                kStateFormat));
   }
   const uint64_t position = snapshot.position();
-  if (position > head) {
-    return ignore(absl::StrCat("the snapshot claims position ", position,
-                               ", past the head ", head));
-  }
-  if (position > 0) {
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(position));
-    if (!stored || StoredEventHash(*stored) != snapshot.hash()) {
-      return ignore(absl::StrCat("the snapshot's hash at position ", position,
-                                 " does not match the log's"));
-    }
+  if (absl::Status s = CheckAnchor(*store_, head, position, snapshot.hash(),
+                                   "the snapshot");
+      !s.ok()) {
+    if (s.code() != absl::StatusCode::kDataLoss) return s;  // the store failed
+    return ignore(std::string(s.message()));
   }
   if (absl::Status s = state_->Load(snapshot.state()); !s.ok()) {
     return ignore(std::string(s.message()));

@@ -1,6 +1,8 @@
 #include "projections/programme_index.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -446,6 +448,32 @@ absl::Status ProgrammeIndex::LoadFrom(const internal::QueryIndexSnapshot& in) {
     }
   }  // else: snapshots of another state layout are not used (nor catalogued)
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> LoadIndex(EventStore& store, uint64_t head, ProgrammeIndex* index) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.GetProjection(kQueryIndexKey));
+  if (!bytes) return absl::NotFoundError("no saved index");
+  auto saved = std::make_unique<internal::QueryIndexSnapshot>();
+  if (!saved->ParseFromString(*bytes)) {
+    return absl::DataLossError("the saved query index does not parse");
+  }
+  RETURN_IF_ERROR(
+      CheckAnchor(store, head, saved->position(), saved->hash(), "the saved query index"));
+  RETURN_IF_ERROR(index->LoadFrom(*saved));
+  if (saved->state_format() != GovernanceState::kSnapshotFormat) {
+    // Snapshots of another state layout: not catalogued, so not kept.
+    RETURN_IF_ERROR(store.DropProjections(ProgrammeIndex::kSnapshotKeyPrefix));
+  }
+  return bytes->size();
+}
+
+absl::Status SaveIndex(EventStore& store, const ProgrammeIndex& index, bool sync) {
+  internal::QueryIndexSnapshot saved;
+  index.SaveTo(&saved);
+  saved.set_position(index.size());
+  ASSIGN_OR_RETURN(*saved.mutable_hash(),
+                   AnchorHash(store, index.size(), "the saved query index"));
+  return store.PutProjection(kQueryIndexKey, saved.SerializeAsString(), sync);
 }
 
 }  // namespace govledger::projections

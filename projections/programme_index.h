@@ -55,6 +55,7 @@
 #include "govledger/v1/snapshot.pb.h"
 #include "absl/container/inlined_vector.h"
 #include "projections/as_at.h"
+#include "ledger/store/event_store.h"
 #include "projections/event_source.h"
 
 namespace govledger::projections {
@@ -164,7 +165,8 @@ class ProgrammeIndex final : public Timeline {
 
   // Since the index was created: snapshots taken and their bytes, and folds
   // that started from a snapshot (AS_RECORDED, AS_KNOWN). Written by the
-  // queries (queries.cc); for tests and the benchmark.
+  // queries (queries.cc). QueryService saves the index when snapshots_taken
+  // has grown; tests and the benchmark read them all.
   uint64_t snapshots_taken = 0;
   uint64_t snapshot_bytes = 0;
   uint64_t recorded_from_snapshot = 0;
@@ -210,6 +212,19 @@ class ProgrammeIndex final : public Timeline {
   std::vector<std::pair<uint64_t, uint64_t>> corrections_;
   absl::flat_hash_map<std::string, Snapshots> snapshots_;
 };
+
+// QueryService's index kept among a store's projections (FORMAT.md, "projections"), anchored
+// at the last position it covers (ledger/store/event_store.h, AnchorHash).
+inline constexpr char kQueryIndexKey[] = "query-index";
+
+// Replaces `index` with the one saved in `store`, and returns the saved bytes' size. NOT_FOUND
+// when none is saved; DATA_LOSS, leaving `index` empty, when it does not parse, hold together
+// or match the log up to `head`. The store's per-programme snapshots of another state layout
+// (not in the saved catalogue) are dropped.
+absl::StatusOr<size_t> LoadIndex(EventStore& store, uint64_t head, ProgrammeIndex* index);
+
+// Saves `index` in `store`, anchored at index.size(); `sync` as EventStore::PutProjection's.
+absl::Status SaveIndex(EventStore& store, const ProgrammeIndex& index, bool sync);
 
 }  // namespace govledger::projections
 

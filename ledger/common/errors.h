@@ -1,4 +1,6 @@
-// Every error the ledger returns is built here, so that each status code keeps one meaning:
+// What each status code means, everywhere in govledger (the README's table of codes says the
+// same to clients), and the constructors of the errors several files return. A file may build
+// an absl::Status of its own for a message only it gives, in the code's one meaning:
 //   INVALID_ARGUMENT     the request is malformed (fix the request)
 //   NOT_FOUND            a named entity or position does not exist
 //   ALREADY_EXISTS       an id is taken by different content
@@ -6,8 +8,12 @@
 //   FAILED_PRECONDITION  a domain rule refuses the request in the current state
 //   OUT_OF_RANGE         a position or version past the end of the log or stream
 //   DATA_LOSS            stored bytes fail their hash or cannot be parsed
-//   RESOURCE_EXHAUSTED   too many appends are waiting to be committed (retry after a pause)
+//   RESOURCE_EXHAUSTED   a limit is reached: appends waiting, free disk space, subscriptions
+//                        (retry after a pause)
 //   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure
+//   UNAUTHENTICATED      no valid access token (or its access was withdrawn while the call ran)
+//   PERMISSION_DENIED    the token's role does not allow the call, or names another actor
+//   CANCELLED            the client went away, or the server ended the call at shutdown
 //   INTERNAL             the storage engine failed
 #ifndef GOVLEDGER_LEDGER_COMMON_ERRORS_H_
 #define GOVLEDGER_LEDGER_COMMON_ERRORS_H_

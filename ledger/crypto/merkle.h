@@ -1,5 +1,5 @@
 // The Merkle tree of the log (RFC 9162, "Certificate Transparency Version 2.0", section 2.1),
-// and its proofs: that an event is in the log a checkpoint signs, and that a later log extends
+// and its proofs: that an event is in the log a tree head signs, and that a later log extends
 // an earlier one.
 //
 // The leaves are the events' chain hashes in position order (leaf i is the event at position

@@ -4,7 +4,7 @@
 // appends is whatever it names in the govledger-actor metadata, or else its peer address.
 //
 // With a tokens file (govledgerd --tokens FILE, format in ledger/access_tokens.h): every call
-// of LedgerService, QueryService and AdminService must carry `authorization: Bearer <token>`
+// of LedgerService, QueryService, AdminService and AuditService must carry `authorization: Bearer <token>`
 // for a token in the file; the actor is the one the file gives the token, and the token's
 // role bounds what it may call. The health service and server reflection stay open, for
 // probes and tools. Reload() re-reads the file (govledgerd does on SIGHUP), so tokens are
@@ -29,14 +29,6 @@
 #include "ledger/access_tokens.h"
 
 namespace govledger {
-
-// Metadata key a caller may use to name who appends (README, "Access control").
-inline constexpr char kActorMetadataKey[] = "govledger-actor";
-// The same as bytes, for an actor text metadata cannot carry (gRPC allows only printable ASCII
-// there): UTF-8, base64-encoded on the wire by gRPC. A call sends one of the two keys.
-inline constexpr char kActorBinMetadataKey[] = "govledger-actor-bin";
-// Metadata key of the bearer token: "Bearer <token>".
-inline constexpr char kAuthorizationMetadataKey[] = "authorization";
 
 class AccessControl {
  public:

@@ -1,7 +1,8 @@
 // Daemon: wires clock, store, governance rules (projections::GovernanceValidator), ledger and
-// gRPC services (LedgerService, QueryService, AdminService) into one running server. main()
-// only parses flags and starts it; integration tests start the real binary.
-// Start/Shutdown/Wait may be called from different threads; Shutdown is idempotent.
+// gRPC services (LedgerService, QueryService, AdminService, AuditService, health) into one
+// running server. main() only parses flags and starts it; integration tests start the real
+// binary. Shutdown is idempotent; it is called by one thread at a time (govledgerd's main
+// thread, or a test's).
 #ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 #define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 
@@ -60,8 +61,9 @@ struct DaemonOptions {
   std::function<void(absl::StatusOr<v1::TreeHead>)> on_tree_head;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
-  // Most threads serving the synchronous calls: health Check and Watch, server reflection and
-  // Backup, one thread per open call (Append, Read, Subscribe and the queries hold none). A call
+  // Most threads serving the synchronous calls: health Check and Watch, server reflection,
+  // AuditService's calls and AdminService's GetStats and Backup, one thread per open call
+  // (Append, Read, GetHead, Subscribe and the queries hold none). A call
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
   // start threads without bound. At least 4. Default 32.
   int max_sync_threads = 32;

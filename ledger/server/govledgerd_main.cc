@@ -1,16 +1,37 @@
 // govledgerd: the ledger daemon. Parses flags, starts the Daemon, reloads its tokens file on
 // SIGHUP, and shuts it down cleanly on SIGTERM or SIGINT.
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
+#include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/server/daemon.h"
+
+namespace {
+
+// One line "govledgerd: <text>" on stderr, in one write, so that lines from different threads
+// (the tree-head publisher, the query index, the main thread) never interleave and a reader of
+// the log never sees half a line.
+void Say(absl::string_view text) {
+  const std::string line = absl::StrCat("govledgerd: ", text, "\n");
+  for (size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to say it
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Debian's abseil is built with its debug checks on, so every absl::Mutex lock (gRPC takes
@@ -56,8 +77,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
   app.add_option("--max-sync-threads", options.max_sync_threads,
-                 "Most threads for health, reflection and Backup calls, one per open call; "
-                 "calls past it are refused with RESOURCE_EXHAUSTED")
+                 "Most threads for health, reflection, AuditService, GetStats and Backup "
+                 "calls, one per open call; calls past it are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::Range(4, 4096));
   app.add_option("--max-subscriptions", options.max_subscriptions,
@@ -110,30 +131,24 @@ int main(int argc, char** argv) {
                "rebuild resumes from its last checkpoint (the log is only read)");
   CLI11_PARSE(app, argc, argv);
   options.on_rebuild_checkpoint = [](uint64_t position) {
-    std::cerr << "govledgerd: rebuilding projections: checkpoint at position " << position
-              << std::endl;
+    Say(absl::StrCat("rebuilding projections: checkpoint at position ", position));
   };
-  options.on_query_index_ready = [](const std::string& what) {
-    std::cerr << "govledgerd: " << what << std::endl;
-  };
+  options.on_query_index_ready = [](const std::string& what) { Say(what); };
   options.on_tree_head = [](absl::StatusOr<govledger::v1::TreeHead> tree_head) {
     std::string json;
     if (tree_head.ok() &&
         google::protobuf::util::MessageToJsonString(*tree_head, &json).ok()) {
-      std::cerr << "govledgerd: tree head " << json << std::endl;
+      Say(absl::StrCat("tree head ", json));
     } else {
-      std::cerr << "govledgerd: no tree head: " << tree_head.status() << std::endl;
+      Say(absl::StrCat("no tree head: ", tree_head.status().ToString()));
     }
   };
 
-  options.on_free_space = [](const std::string& what) {
-    std::cerr << "govledgerd: " << what << std::endl;
-  };
+  options.on_free_space = [](const std::string& what) { Say(what); };
   options.ledger.on_storage_failure = [](const absl::Status& failure) {
-    std::cerr << "govledgerd: appends stopped after a storage failure: " << failure.message()
-              << ". Every acknowledged append is on disk and reads go on; free space or repair "
-                 "the disk, then restart govledgerd (README, \"When storage fails\")"
-              << std::endl;
+    Say(absl::StrCat("appends stopped after a storage failure: ", failure.message(),
+                     ". Every acknowledged append is on disk and reads go on; free space or "
+                     "repair the disk, then restart govledgerd (README, \"When storage fails\")"));
   };
 
   // A write past a file size limit (ulimit -f, systemd's LimitFSIZE) then fails with EFBIG,
@@ -150,19 +165,19 @@ int main(int argc, char** argv) {
   govledger::SystemClock clock;
   auto daemon = govledger::Daemon::Start(options, &clock);
   if (!daemon.ok()) {
-    std::cerr << "govledgerd: " << daemon.status().message() << "\n";
+    Say(daemon.status().message());
     return 1;
   }
+  Say((*daemon)->RecoverySummary());
+  Say(absl::StrCat("serving on port ", (*daemon)->port(), " with data in ", options.data_dir));
+  if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
+    Say(warning);
+  }
+  // Last, so that whoever waits for the port file finds the lines above already written.
   if (!port_file.empty()) {
     std::string tmp = port_file + ".tmp";
     std::ofstream(tmp) << (*daemon)->port() << "\n";
     std::rename(tmp.c_str(), port_file.c_str());
-  }
-  std::cerr << "govledgerd: " << (*daemon)->RecoverySummary() << std::endl;
-  std::cerr << "govledgerd: serving on port " << (*daemon)->port() << " with data in "
-            << options.data_dir << std::endl;
-  if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
-    std::cerr << "govledgerd: " << warning << std::endl;
   }
 
   int signal_number = 0;
@@ -171,17 +186,15 @@ int main(int argc, char** argv) {
     if (signal_number != SIGHUP) break;
     absl::StatusOr<size_t> tokens = (*daemon)->ReloadTokens();
     if (tokens.ok()) {
-      std::cerr << "govledgerd: SIGHUP, tokens file reloaded: " << *tokens << " tokens"
-                << std::endl;
+      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens, " tokens"));
     } else {
-      std::cerr << "govledgerd: SIGHUP, tokens file not reloaded, the tokens stay as they were: "
-                << tokens.status().message() << std::endl;
+      Say(absl::StrCat("SIGHUP, tokens file not reloaded, the tokens stay as they were: ",
+                       tokens.status().message()));
     }
   }
-  std::cerr << "govledgerd: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
-            << ", shutting down" << std::endl;
+  Say(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
   (*daemon)->Shutdown();
-  std::cerr << "govledgerd: stopped" << std::endl;
+  Say("stopped");
   // Everything is on disk and the database is closed. Exit now: destroying the gRPC server
   // runs gRPC's global shutdown, which joins an executor thread that can sit for up to 10 s
   // in a poll on behalf of a client that has stopped reading (seen with a backup stream).

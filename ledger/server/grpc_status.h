@@ -1,4 +1,5 @@
-// The one conversion from absl::Status to grpc::Status, used by every gRPC adapter.
+// The one conversion from absl::Status to grpc::Status. The adapters use it for every status
+// their handlers return; gRPC's own codes (a cancelled call, a refused stream) pass through.
 #ifndef GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
 #define GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
 

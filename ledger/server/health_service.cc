@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ledger/common/errors.h"
+#include "ledger/server/grpc_status.h"
 
 namespace govledger {
 namespace {
@@ -87,7 +89,7 @@ grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,
       if (!writer->Write(response)) return grpc::Status::CANCELLED;
     }
     if (ending) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down");
+      return ToGrpcStatus(errors::ShuttingDown());
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -30,14 +31,6 @@ void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   subscriptions_.Listen(cq);
 }
 
-namespace {
-
-grpc::Status ShuttingDown() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down");
-}
-
-}  // namespace
-
 void LedgerServiceImpl::Stop() {
   {
     std::unique_lock lock(mu_);
@@ -50,7 +43,7 @@ void LedgerServiceImpl::Stop() {
 void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
   std::shared_lock lock(mu_);
   if (stopped_) {
-    call->Fail(ShuttingDown());
+    call->Fail(ToGrpcStatus(errors::ShuttingDown()));
     return;
   }
   // The ledger answers on its acknowledging thread once the append is on disk or refused.
@@ -67,7 +60,7 @@ void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
 void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
   readers_.Add([this, call](bool stopped) {
     if (stopped) {
-      call->Fail(ShuttingDown());
+      call->Fail(ToGrpcStatus(errors::ShuttingDown()));
       return;
     }
     absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
@@ -82,7 +75,7 @@ void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
 void LedgerServiceImpl::GetHead(UnaryCall<v1::GetHeadRequest>* call) const {
   std::shared_lock lock(mu_);
   if (stopped_) {
-    call->Fail(ShuttingDown());
+    call->Fail(ToGrpcStatus(errors::ShuttingDown()));
     return;
   }
   ChainPoint head = ledger_->Head();

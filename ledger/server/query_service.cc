@@ -11,19 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include <gperftools/malloc_extension.h>
-#include "govledger/v1/snapshot.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/grpc_status.h"
 #include "projections/publication.h"
 
 namespace govledger {
-
-namespace {
-
-// Key of the saved index among the store's projections (FORMAT.md).
-constexpr char kIndexKey[] = "query-index";
-
-}  // namespace
 
 QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
                                    const AccessControl& access,
@@ -91,7 +84,7 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                               [this, query](UnaryCall<Request>* call) {
     queries_.Add([this, query, call](bool stopped) {
       if (stopped) {
-        call->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "govledgerd is shutting down"));
+        call->Fail(ToGrpcStatus(errors::ShuttingDown()));
         return;
       }
       absl::StatusOr<Response> answer = Answer(query, call->request());
@@ -141,58 +134,13 @@ void QueryServiceImpl::Warm() {
   MallocExtension::instance()->ReleaseFreeMemory();
 }
 
-absl::Status QueryServiceImpl::LoadIndex(size_t* size) {
-  EventStore& store = ledger_->store();
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.GetProjection(kIndexKey));
-  if (!bytes) return absl::NotFoundError("no saved index");
-  *size = bytes->size();
-  auto saved = std::make_unique<internal::QueryIndexSnapshot>();
-  if (!saved->ParseFromString(*bytes)) {
-    return absl::DataLossError("the saved query index does not parse");
-  }
-  const uint64_t position = saved->position();
-  const uint64_t head = ledger_->Head().position;
-  if (position > head) {
-    return absl::DataLossError(absl::StrCat("the saved query index claims position ", position,
-                                            ", past the head ", head));
-  }
-  if (position > 0) {
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(position));
-    if (!stored || StoredEventHash(*stored) != saved->hash()) {
-      return absl::DataLossError(absl::StrCat("the saved query index's hash at position ",
-                                              position, " does not match the log's"));
-    }
-  }
-  RETURN_IF_ERROR(index_.LoadFrom(*saved));
-  if (saved->state_format() != projections::GovernanceState::kSnapshotFormat) {
-    // Snapshots of another state layout: not catalogued, so not kept.
-    RETURN_IF_ERROR(store.DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix));
-  }
-  saved_size_ = index_.size();
-  saved_snapshots_ = index_.snapshots_taken;
-  return absl::OkStatus();
-}
-
 absl::Status QueryServiceImpl::SaveIndex(bool sync) {
-  const uint64_t position = index_.size();
   if (!index_ready_ ||
-      (position == saved_size_ && index_.snapshots_taken == saved_snapshots_)) {
+      (index_.size() == saved_size_ && index_.snapshots_taken == saved_snapshots_)) {
     return absl::OkStatus();
   }
-  internal::QueryIndexSnapshot saved;
-  index_.SaveTo(&saved);
-  saved.set_position(position);
-  if (position > 0) {
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, ledger_->store().Get(position));
-    const absl::string_view hash = stored ? StoredEventHash(*stored) : absl::string_view();
-    if (hash.empty()) {
-      return absl::DataLossError(absl::StrCat("the event at position ", position,
-                                              " is missing or has no hash"));
-    }
-    saved.set_hash(std::string(hash));
-  }
-  RETURN_IF_ERROR(ledger_->store().PutProjection(kIndexKey, saved.SerializeAsString(), sync));
-  saved_size_ = position;
+  RETURN_IF_ERROR(projections::SaveIndex(ledger_->store(), index_, sync));
+  saved_size_ = index_.size();
   saved_snapshots_ = index_.snapshots_taken;
   return absl::OkStatus();
 }
@@ -202,11 +150,13 @@ absl::Status QueryServiceImpl::CatchUp() {
   std::string loaded;
   if (!index_ready_) {
     started = std::chrono::steady_clock::now();
-    size_t size = 0;
-    absl::Status s = LoadIndex(&size);
-    if (s.ok()) {
+    absl::StatusOr<size_t> size =
+        projections::LoadIndex(ledger_->store(), ledger_->Head().position, &index_);
+    if (size.ok()) {
+      saved_size_ = index_.size();
+      saved_snapshots_ = index_.snapshots_taken;
       loaded = absl::StrCat("loaded at position ", index_.size(), " (",
-                            absl::StrFormat("%.1f", size / 1e6), " MB)");
+                            absl::StrFormat("%.1f", *size / 1e6), " MB)");
     } else {
       // Built from position 1: the snapshots of earlier runs are not in its
       // catalogue (a failure leaves them unused).
@@ -214,7 +164,7 @@ absl::Status QueryServiceImpl::CatchUp() {
       ledger_->store()
           .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
           .IgnoreError();
-      loaded = absl::StrCat("built from position 1 (", s.message(), ")");
+      loaded = absl::StrCat("built from position 1 (", size.status().message(), ")");
     }
     index_ready_ = true;
   }

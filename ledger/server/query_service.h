@@ -60,7 +60,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
   // `log`, if set, is told once how the index was made ready (loaded or built,
-  // and in how long). Callers are admitted by `access` as readers; it must
+  // and in how long). Callers are admitted by `access` as viewers; it must
   // outlive the service too.
   QueryServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    projections::SnapshotOptions options = {},
@@ -103,10 +103,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   // Adds the events from the index's size + 1 to the head published now.
   // REQUIRES: mu_ held.
   absl::Status CatchUpFromLog();
-  // Loads the saved index (`size`: its bytes) if it is usable; the reason it
-  // is not otherwise. REQUIRES: mu_ held.
-  absl::Status LoadIndex(size_t* size);
-  // Saves the index if it changed since loaded or saved. REQUIRES: mu_ held.
+  // Saves the index (projections::SaveIndex) if it changed since loaded or
+  // saved. REQUIRES: mu_ held.
   absl::Status SaveIndex(bool sync);
   // A query of the read side (projections/queries.h).
   template <typename Request, typename Response>

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 
@@ -128,6 +129,45 @@ class EventStore {
   // its indexes are untouched. Projection keys are ASCII.
   virtual absl::Status DropProjections(absl::string_view prefix) = 0;
 };
+
+// A projection is saved with its anchor: the position of the log it was made from and the hash
+// of the event there. It is used again only while the log still holds that event (a log
+// restored from an older backup, or replaced, does not), so these two are the one way every
+// projection is anchored (the governance state, QueryService's index, the Merkle tree's roots).
+
+// The hash of the event at `position`, to save as a projection's anchor; "" for position 0
+// (the empty log). DATA_LOSS naming `what` when there is no event there.
+inline absl::StatusOr<std::string> AnchorHash(EventStore& store, uint64_t position,
+                                              absl::string_view what) {
+  if (position == 0) return std::string();
+  absl::StatusOr<std::optional<std::string>> stored = store.Get(position);
+  if (!stored.ok()) return stored.status();
+  const absl::string_view hash = *stored ? StoredEventHash(**stored) : absl::string_view();
+  if (hash.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("no event at position ", position, " to anchor ", what, " to"));
+  }
+  return std::string(hash);
+}
+
+// OK if a projection anchored at (`position`, `hash`) was made from this log: `position` is at
+// most `head` and the event there has `hash` (position 0 always matches). Else DATA_LOSS
+// naming `what` and the mismatch.
+inline absl::Status CheckAnchor(EventStore& store, uint64_t head, uint64_t position,
+                                absl::string_view hash, absl::string_view what) {
+  if (position > head) {
+    return absl::DataLossError(
+        absl::StrCat(what, " claims position ", position, ", past the head ", head));
+  }
+  if (position == 0) return absl::OkStatus();
+  absl::StatusOr<std::optional<std::string>> stored = store.Get(position);
+  if (!stored.ok()) return stored.status();
+  if (!*stored || StoredEventHash(**stored) != hash) {
+    return absl::DataLossError(
+        absl::StrCat(what, "'s hash at position ", position, " does not match the log's"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace govledger
 

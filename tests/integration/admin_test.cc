@@ -39,13 +39,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;
@@ -240,17 +233,26 @@ TEST_F(
       }
     });
   }
-  while (appended.load() < 100)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Until `n` appends are acknowledged; false if the clients fail or stall for 30 s.
+  auto await_appended = [&](int n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (appended.load() < n && failures.load() == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return appended.load() >= n;
+  };
   const std::string dir = Scratch("backup");
-  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", dir));
-  int appended_at_backup_end = appended.load();
-  while (appended.load() < appended_at_backup_end + 50) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CliRun r;
+  if (await_appended(100)) {
+    r = Cli(absl::StrCat(Server(), " admin backup ", dir));
+    await_appended(appended.load() + 50);
   }
+  const int acknowledged = appended.load();
   stop = true;
   for (std::thread& t : clients) t.join();
-  EXPECT_EQ(failures.load(), 0) << "the first: " << first_failure;
+  ASSERT_EQ(failures.load(), 0) << "the first: " << first_failure;
+  ASSERT_GE(acknowledged, 150) << "the clients stalled";
   ASSERT_EQ(r.code, 0) << r.err;
 
   // The manifest: the head the copy holds, and every file with its size and
@@ -519,7 +521,7 @@ TEST_F(AdminTest, HelpDescribesTheCommands) {
 // is FAILED_PRECONDITION; once it is cancelled, the checkpoint is removed and
 // backups work again.
 TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
-  // About 24 MB of incompressible payload, far more than the HTTP/2
+  // About 24 MB of incompressible payload, far more than the client's fixed
   // flow-control window, so the first backup cannot finish while its client
   // does not read.
   std::mt19937_64 random(5);
@@ -528,7 +530,7 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
     for (char& c : payload) c = static_cast<char>(random());
     ASSERT_OK(AppendOne(*stub_, "admin/big", payload));
   }
-  auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+  auto admin = v1::AdminService::NewStub(daemon_.NewSmallWindowChannel());
   grpc::ClientContext slow;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
       admin->Backup(&slow, v1::BackupRequest());
@@ -558,18 +560,6 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   EXPECT_FALSE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
 }
 
-// A client that has stopped reading: a flow-control window far smaller than a
-// backup, which never grows, so the daemon's writes wait for the client.
-std::shared_ptr<grpc::Channel> StalledReaderChannel(const DaemonHarness& daemon) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(daemon.address(), grpc::InsecureChannelCredentials(),
-                                   args);
-}
-
 // A daemon stopped (SIGTERM) while a client holds a backup open: the backup is
 // cancelled after the shutdown grace period, the daemon exits 0, and the
 // checkpoint is gone.
@@ -585,7 +575,7 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
       ASSERT_OK(AppendOne(*stub, "admin/big", payload));
     }
   }
-  auto admin = v1::AdminService::NewStub(StalledReaderChannel(daemon));
+  auto admin = v1::AdminService::NewStub(daemon.NewSmallWindowChannel());
   grpc::ClientContext slow;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
       admin->Backup(&slow, v1::BackupRequest());
@@ -598,8 +588,8 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
   // Not a speed check: gRPC's global shutdown once kept the process alive for
   // 10 s after the database was closed, waiting on this client; the grace
-  // period is 1 s.
-  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(6));
+  // period is 1 s. The bound is just below that failure, not a speed target.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(9));
   EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
   // The client never gets a manifest: the call fails.
   v1::BackupChunk chunk;

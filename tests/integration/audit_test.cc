@@ -338,10 +338,14 @@ TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
   ExpectStartFails({"--tree-head-key", dir.path() + "/none.key"}, "--tree-head-key");
 }
 
-// The tree heads govledgerd writes to its log (--tree-head-seconds), one JSON line each.
+// The tree heads govledgerd writes to its log (--tree-head-seconds), one JSON line each (whole
+// lines only: the text after the last line break may be a line still being written).
 std::vector<v1::TreeHead> PublishedTreeHeads(const std::string& stderr_text) {
   std::vector<v1::TreeHead> out;
-  for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
+  const size_t end = stderr_text.rfind('\n');
+  if (end == std::string::npos) return out;
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(stderr_text).substr(0, end), '\n')) {
     if (!absl::ConsumePrefix(&line, "govledgerd: tree head ")) continue;
     v1::TreeHead head;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &head).ok())
@@ -357,7 +361,14 @@ TEST_F(AuditTest, TheDaemonPublishesATreeHeadWhenTheLogHasGrownAndAtShutdown) {
       {"--tree-head-key", Path("ledger.key"), "--tree-head-seconds", "1"});
   ASSERT_OK(daemon_.Start());
   stub_ = daemon_.NewStub();
-  AppendEvents(4);
+  // Four events in one commit, so that every tree head published has size 0 or 4 whenever the
+  // publisher's one-second tick falls.
+  v1::AppendResponse appended;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({MakeEvent("programme/LPP", "p0"), MakeEvent("programme/LPP", "p1"),
+                                 MakeEvent("programme/LPP", "p2"), MakeEvent("programme/LPP", "p3")}),
+                     &appended),
+              GrpcOk());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (PublishedTreeHeads(daemon_.Stderr()).empty() &&
          std::chrono::steady_clock::now() < deadline) {

@@ -108,6 +108,8 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(by_doc.out, &response).ok())
       << by_doc.out;
   EXPECT_EQ(response.events(0).position(), 2u);
+  // As every --json, with its fields whose values are zero.
+  EXPECT_THAT(by_doc.out, HasSubstr("\"duplicate\":false"));
 
   // The same document again stores nothing.
   CliRun again = Cli(absl::StrCat(Server(), " append --document '", line, "'"));
@@ -484,7 +486,8 @@ TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   EXPECT_THAT(ok.out, HasSubstr(crypto::ToHex(head->hash())));
   // The flags of `verify --file` are refused, not ignored: a head hash given is never passed
   // over as if it had been checked.
-  for (const std::string flag : {" --head-hash " + std::string(64, '0'), std::string(" --allow-gaps")}) {
+  for (const std::string& flag :
+       {" --head-hash " + std::string(64, '0'), std::string(" --allow-gaps")}) {
     CliRun misplaced = Cli(absl::StrCat(Server(), " verify", flag));
     EXPECT_EQ(misplaced.code, 2) << flag;
     EXPECT_THAT(misplaced.err, HasSubstr("go with --file")) << flag;

@@ -32,7 +32,7 @@ namespace {
 
 // How often Start() looks for the port file and WaitForExit() for the child's end.
 constexpr std::chrono::milliseconds kPollInterval(5);
-// How long NewChannel() waits for a running daemon's connection; past it the first call reports.
+// How long AwaitConnection() waits; past it the first call reports.
 constexpr std::chrono::seconds kConnectTimeout(10);
 
 ExitStatus FromWaitStatus(int status) {
@@ -45,13 +45,6 @@ ExitStatus FromWaitStatus(int status) {
     out.signal = WTERMSIG(status);
   }
   return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 std::string ToString(const grpc::ByteBuffer& buffer) {
@@ -80,6 +73,13 @@ void SpeedUpIdleChannels() {
 }
 
 }  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
 
 std::string ExitStatus::ToString() const {
   if (exited) return absl::StrCat("exited with code ", code);
@@ -245,20 +245,35 @@ absl::Status DaemonHarness::Restart() {
   return Start();
 }
 
-std::shared_ptr<grpc::Channel> DaemonHarness::NewChannel() const {
-  grpc::ChannelArguments args;
+namespace {
+
+std::shared_ptr<grpc::Channel> Channel(const DaemonHarness& daemon, grpc::ChannelArguments args) {
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);  // all traffic stays on 127.0.0.1
   // Each channel gets its own connection, so "another client" really is another connection.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
-  // A call on a channel still connecting fails at once if that first connect attempt fails
-  // (under CI's load one of eight channels opened together once failed so, with a stale
-  // errno). The wait retries with gRPC's backoff, so a test's first call meets a connection.
-  if (running()) channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout);
+      grpc::CreateCustomChannel(daemon.address(), grpc::InsecureChannelCredentials(), args);
+  if (daemon.running()) AwaitConnection(*channel);
   return channel;
+}
+
+}  // namespace
+
+bool AwaitConnection(grpc::Channel& channel) {
+  return channel.WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout);
+}
+
+std::shared_ptr<grpc::Channel> DaemonHarness::NewChannel() const {
+  return Channel(*this, grpc::ChannelArguments());
+}
+
+std::shared_ptr<grpc::Channel> DaemonHarness::NewSmallWindowChannel() const {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  return Channel(*this, std::move(args));
 }
 
 std::unique_ptr<v1::LedgerService::Stub> DaemonHarness::NewStub() const {

@@ -99,9 +99,12 @@ class DaemonHarness {
   // What the current (or, when stopped, the last) run wrote to stderr.
   std::string Stderr() const;
 
-  // A new channel to the running daemon (large message limits, no proxy), connected unless
-  // the daemon is not running or no connection came within 10 s.
+  // A new channel to the running daemon (large message limits, no proxy, a connection of its
+  // own), connected unless the daemon is not running or no connection came within 10 s.
   std::shared_ptr<grpc::Channel> NewChannel() const;
+  // The same, as a client that has stopped reading: a flow-control window of 64 KiB that never
+  // grows (no BDP probing), so that what the daemon sends past it waits for the client.
+  std::shared_ptr<grpc::Channel> NewSmallWindowChannel() const;
   std::unique_ptr<v1::LedgerService::Stub> NewStub() const;
 
  private:
@@ -118,6 +121,14 @@ class DaemonHarness {
   int port_ = 0;
   ExitStatus last_exit_;
 };
+
+// The whole of the file at `path`; empty if it cannot be read.
+std::string ReadFile(const std::string& path);
+
+// Waits up to 10 s for `channel` to connect, retrying with gRPC's backoff: a call made while a
+// first connect attempt has failed fails at once (UNAVAILABLE), which under CI's load happened
+// to one of eight channels opened together. False if no connection came.
+bool AwaitConnection(grpc::Channel& channel);
 
 // Unary call of `method` ("/package.Service/Method") with raw request bytes through a
 // grpc::GenericStub, so tests can send bytes no generated stub would produce. Waits at most

@@ -120,7 +120,8 @@ TEST_F(DiscoveryTest, HealthWatchSendsServingThenNotServingAtShutdown) {
   EXPECT_THAT(watch->Finish(), GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
                                             HasSubstr("shutting down")));
   stop.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(5));
+  // Below the 10 s grace period a held watch would take (not a speed target).
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(9));
 }
 
 TEST_F(DiscoveryTest, ReflectionListsAndDescribesLedgerService) {

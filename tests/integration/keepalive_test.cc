@@ -39,8 +39,10 @@ struct RelayedSubscription {
   RelayedSubscription(const Relay& relay, int seconds) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-    stub = v1::LedgerService::NewStub(
-        grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args));
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(relay.address(), grpc::InsecureChannelCredentials(), args);
+    AwaitConnection(*channel);  // a failed wait shows as the subscription's first Read failing
+    stub = v1::LedgerService::NewStub(channel);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
     v1::SubscribeRequest request;
     request.set_from_position(1);

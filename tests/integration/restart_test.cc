@@ -164,7 +164,8 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("SIGTERM, shutting down"));
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("govledgerd: stopped"));
   // Nothing waited for the 10 s grace period: the subscription ended at once, appends finished.
-  EXPECT_LT(stop_took, std::chrono::seconds(5));
+  // (The bound is just below that failure, not a speed target.)
+  EXPECT_LT(stop_took, std::chrono::seconds(9));
   EXPECT_THAT(sub_status,
               GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("resubscribe from position")));
   // Calls refused once the daemon is gone are UNAVAILABLE. A call that reaches the server

@@ -389,9 +389,9 @@ TEST(EnvelopeTest, ExpectedVersionWithAVersionButNotExactIsRejected) {
 TEST(EnvelopeTest, ActorRules) {
   EXPECT_OK(ValidateActor("alice@example.gov"));
   EXPECT_OK(ValidateActor(std::string(kMaxIdLength, 'a')));
-  EXPECT_THAT(ValidateActor(""), StatusIs(kInvalid, HasSubstr("1 to 200 characters")));
+  EXPECT_THAT(ValidateActor(""), StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
   EXPECT_THAT(ValidateActor(std::string(kMaxIdLength + 1, 'a')),
-              StatusIs(kInvalid, HasSubstr("1 to 200 characters")));
+              StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
   EXPECT_THAT(ValidateActor("ali\nce"), StatusIs(kInvalid, HasSubstr("control character")));
   EXPECT_THAT(ValidateActor("ali\x7f"), StatusIs(kInvalid, HasSubstr("control character")));
   // C1 controls (U+0080 to U+009F), e.g. U+009B, which some terminals take as an escape.

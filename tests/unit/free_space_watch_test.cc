@@ -64,8 +64,9 @@ class FreeSpaceWatchTest : public ::testing::Test {
     return std::make_unique<FreeSpaceWatch>(
         ledger_.get(), "/srv/ledger", min_free_bytes,
         [this]() -> absl::StatusOr<uint64_t> {
-          if (unreadable_) return absl::UnavailableError("statvfs: EIO");
-          return free_.load();
+          const int64_t free = free_.load();
+          if (free == kUnreadable) return absl::UnavailableError("statvfs: EIO");
+          return static_cast<uint64_t>(free);
         },
         kInterval,
         [this](const std::string& line) {
@@ -81,8 +82,10 @@ class FreeSpaceWatchTest : public ::testing::Test {
   MemoryEventStore store_;
   FakeClock clock_{1700000000000000};
   std::unique_ptr<Ledger> ledger_;
-  std::atomic<uint64_t> free_{1000};
-  std::atomic<bool> unreadable_{false};
+  // The free bytes the watch reads next, or kUnreadable: one variable, so that a check never
+  // sees half of a change.
+  static constexpr int64_t kUnreadable = -1;
+  std::atomic<int64_t> free_{1000};
   std::mutex mu_;
   std::vector<std::string> lines_;  // guarded by mu_
 };
@@ -115,11 +118,9 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
 
   // A check that cannot read the free space changes nothing.
-  unreadable_ = true;
-  free_ = 10000;
+  free_ = kUnreadable;
   std::this_thread::sleep_for(kInterval * 10);
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
-  unreadable_ = false;
 
   // Exactly the floor is enough.
   free_ = 500;

@@ -14,8 +14,8 @@
 // the request (or has no such decision); 2 bad arguments or unusable input
 // files; 3 the server could not be reached. Not thread-safe (one command per
 // process).
-#ifndef GOVLEDGER_CLI_GOVERNANCE_H_
-#define GOVLEDGER_CLI_GOVERNANCE_H_
+#ifndef GOVLEDGER_CLI_SIGNING_COMMANDS_H_
+#define GOVLEDGER_CLI_SIGNING_COMMANDS_H_
 
 #include <optional>
 #include <string>
@@ -26,12 +26,12 @@
 
 namespace govledger::cli {
 
-class GovernanceCommands {
+class SigningCommands {
  public:
-  // Adds the `keys` and `decision` subcommands to `app`, and `typed` to its
-  // `bench` (if any). `server_flag` is the shared --server option's variable.
+  // Adds the `keys` and `decision` subcommands to `app`. `server_flag` is the
+  // shared --server option's variable.
   // REQUIRES: both outlive this object.
-  GovernanceCommands(CLI::App& app, std::string& server_flag);
+  SigningCommands(CLI::App& app, std::string& server_flag);
 
   // After app.parse(): the exit code if one of these commands was given, else
   // nullopt.
@@ -65,4 +65,4 @@ class GovernanceCommands {
 
 }  // namespace govledger::cli
 
-#endif  // GOVLEDGER_CLI_GOVERNANCE_H_
+#endif  // GOVLEDGER_CLI_SIGNING_COMMANDS_H_

@@ -1,4 +1,4 @@
-#include "cli/governance.h"
+#include "cli/signing_commands.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -181,7 +181,7 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
 
 }  // namespace
 
-GovernanceCommands::GovernanceCommands(CLI::App& app,
+SigningCommands::SigningCommands(CLI::App& app,
                                        std::string& server_flag) {
   CLI::App* keys = app.add_subcommand("keys", "Signing keys (Ed25519)");
   keys->require_subcommand(1);
@@ -289,7 +289,7 @@ GovernanceCommands::GovernanceCommands(CLI::App& app,
 
 }
 
-std::optional<int> GovernanceCommands::Run(const std::string& server) {
+std::optional<int> SigningCommands::Run(const std::string& server) {
   if (keys_generate_->parsed()) return Generate();
   if (keys_register_->parsed()) return Register(server);
   if (decision_digest_->parsed()) return Digest(server);
@@ -298,7 +298,7 @@ std::optional<int> GovernanceCommands::Run(const std::string& server) {
   return std::nullopt;
 }
 
-int GovernanceCommands::Generate() {
+int SigningCommands::Generate() {
   absl::StatusOr<crypto::Ed25519KeyPair> pair =
       crypto::GenerateEd25519KeyPair();
   if (!pair.ok())
@@ -338,7 +338,7 @@ int GovernanceCommands::Generate() {
   return 0;
 }
 
-int GovernanceCommands::Register(const std::string& server) {
+int SigningCommands::Register(const std::string& server) {
   absl::StatusOr<std::string> pem = ReadWholeFile(pub_file_);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> pub = crypto::Ed25519PublicKeyFromPem(*pem);
@@ -376,7 +376,7 @@ int GovernanceCommands::Register(const std::string& server) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
-  if (!actor_.empty()) context.AddMetadata("govledger-actor", actor_);
+  if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
   v1::AppendResponse response;
   grpc::Status status = stub->Append(&context, request, &response);
   if (!status.ok()) return FailCall(server, status);
@@ -385,7 +385,7 @@ int GovernanceCommands::Register(const std::string& server) {
   return 0;
 }
 
-int GovernanceCommands::Digest(const std::string& server) {
+int SigningCommands::Digest(const std::string& server) {
   absl::StatusOr<std::string> stream =
       DecisionStreamOf(decision_stream_, organisation_, reference_);
   if (!stream.ok())
@@ -409,7 +409,7 @@ int GovernanceCommands::Digest(const std::string& server) {
   return 0;
 }
 
-absl::StatusOr<std::optional<v1::InterestsDeclaration>> GovernanceCommands::Declaration(
+absl::StatusOr<std::optional<v1::InterestsDeclaration>> SigningCommands::Declaration(
     const CLI::App* sub) const {
   if (sub->count("--declaration") == 0) return std::nullopt;
   if (declaration_.empty()) {
@@ -423,7 +423,7 @@ absl::StatusOr<std::optional<v1::InterestsDeclaration>> GovernanceCommands::Decl
   return d;
 }
 
-int GovernanceCommands::Sign() {
+int SigningCommands::Sign() {
   absl::StatusOr<std::string> pem = ReadWholeFile(key_file_);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> key = crypto::Ed25519PrivateKeyFromPem(*pem);
@@ -442,7 +442,7 @@ int GovernanceCommands::Sign() {
   return 0;
 }
 
-int GovernanceCommands::Submit(const std::string& server) {
+int SigningCommands::Submit(const std::string& server) {
   absl::StatusOr<std::string> stream =
       DecisionStreamOf(decision_stream_, organisation_, reference_);
   if (!stream.ok())
@@ -492,7 +492,7 @@ int GovernanceCommands::Submit(const std::string& server) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
-  if (!actor_.empty()) context.AddMetadata("govledger-actor", actor_);
+  if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
   v1::AppendResponse response;
   grpc::Status status = stub->Append(&context, request, &response);
   if (!status.ok()) return FailCall(server, status);
