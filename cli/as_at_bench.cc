@@ -39,6 +39,7 @@
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "cli/bench.h"
 #include "ledger/access_tokens.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
@@ -264,12 +265,7 @@ bool Warm(const projections::IndexedLog& log, int64_t now, int programmes) {
   return true;
 }
 
-double Percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1,
-                    static_cast<size_t>(q * (v.size() - 1) + 0.5))];
-}
-
+using cli::Percentile;
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) {

@@ -43,13 +43,6 @@ struct Figures {
   std::vector<double> latencies_us;  // one per call
 };
 
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
-}
-
 void Print(Figures& f, const BenchOptions& o) {
   double rate = f.seconds > 0 ? f.events / f.seconds : 0;
   double p50 = Percentile(f.latencies_us, 0.50);
@@ -663,6 +656,79 @@ int BenchSubscribe(const BenchOptions& o) {
         o.clients, total, rate, p50, p99, f.seconds);
   }
   return 0;
+}
+
+BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure a running govledgerd");
+  bench->require_subcommand(1);
+  append_ = bench->add_subcommand(
+      "append", "Append events and report events/s and call latency\n\n"
+                "Examples:\n  govledger bench append --clients 32 --events 100000\n"
+                "  govledger bench append --clients 8 --batch 100 --events 1000000 --json");
+  read_ = bench->add_subcommand(
+      "read", "Read the log from position 1 and report events/s and page latency\n\n"
+              "Example:\n  govledger bench read --events 1000000 --clients 2");
+  ping_ = bench->add_subcommand(
+      "ping", "GetHead round trips, which do no work: the transport's own cost, to read the "
+              "append figures against\n\n"
+              "Example:\n  govledger bench ping --clients 32 --calls 200000");
+  subscribe_ = bench->add_subcommand(
+      "subscribe", "Subscribe from position 1 and report events/s and the time to catch up\n\n"
+                   "Example:\n  govledger bench subscribe --clients 4 --events 1000000");
+  for (CLI::App* sub : {append_, read_, ping_, subscribe_}) {
+    sub->add_option("--server", server_flag, "govledgerd address");
+    sub->add_option("--clients", options_.clients, "Concurrent clients")->capture_default_str();
+    sub->add_option("--connections", options_.connections,
+                    "Connections the clients share, up to one per client (append default 1, "
+                    "read default one per client)")
+        ->check(CLI::Range(1, 10000));
+    sub->add_flag("--json", options_.json, "Print one JSON object");
+  }
+  // CLI11 alone reads "-5" into an unsigned integer as 2^64 - 5.
+  const CLI::Range count_range(uint64_t{0}, uint64_t{INT64_MAX});
+  append_->add_option("--events", options_.events, "Events in all")
+      ->capture_default_str()
+      ->check(count_range);
+  append_->add_option("--batch", options_.batch, "Events per call")->capture_default_str();
+  append_->add_option("--size", options_.size, "Payload bytes per event")->capture_default_str();
+  append_->add_option("--events-of", options_.events_of,
+                      "filler (opaque events), status (typed StatusReported events, checked by "
+                      "the rules) or status-opaque (the same bytes, unchecked)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"filler", "status", "status-opaque"}));
+  ping_->add_option("--calls", options_.events, "Calls in all")
+      ->capture_default_str()
+      ->check(count_range);
+  read_->add_option("--events", options_.events, "Events to read (0: the whole log)")
+      ->check(count_range);
+  read_->add_option("--batch", options_.batch, "Events per page, at most 10000 (default 10000)")
+      ->check(CLI::Range(1, 10000));
+  subscribe_->add_option("--events", options_.events,
+                         "Events each subscriber reads (0: the log as it stands)")
+      ->check(count_range);
+  read_->add_flag("--decode", options_.decode,
+                  "Decode every event into a message, not only check its position");
+}
+
+std::optional<int> BenchCommands::Run(const std::string& server) {
+  BenchOptions o = options_;
+  o.server = server;
+  if (append_->parsed()) return BenchAppend(o);
+  if (ping_->parsed()) return BenchPing(o);
+  // Read and subscribe default to the whole log, one connection per client, and (read) pages
+  // of 10,000.
+  if (subscribe_->parsed()) {
+    if (subscribe_->count("--events") == 0) o.events = 0;
+    if (subscribe_->count("--connections") == 0) o.connections = o.clients;
+    return BenchSubscribe(o);
+  }
+  if (read_->parsed()) {
+    if (read_->count("--batch") == 0) o.batch = 10000;
+    if (read_->count("--events") == 0) o.events = 0;
+    if (read_->count("--connections") == 0) o.connections = o.clients;
+    return BenchRead(o);
+  }
+  return std::nullopt;
 }
 
 }  // namespace govledger::cli

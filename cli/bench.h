@@ -3,17 +3,34 @@
 #ifndef GOVLEDGER_CLI_BENCH_H_
 #define GOVLEDGER_CLI_BENCH_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
 
 namespace govledger::cli {
+
+// The q-quantile (q from 0 to 1) of `values` by nearest rank (the value at index q * (n - 1),
+// rounded, in sorted order); 0 when there are none. Every benchmark's p50 and p99 (bench and
+// govledger-as-at-bench) is this.
+inline double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  const size_t k =
+      std::min(values.size() - 1, static_cast<size_t>(q * (values.size() - 1) + 0.5));
+  std::nth_element(values.begin(), values.begin() + k, values.end());
+  return values[k];
+}
 
 struct BenchOptions {
   std::string server;
   int clients = 1;          // concurrent clients, each with one call in flight at a time
   int connections = 1;      // connections the clients share, round robin
-  uint64_t events = 10000;  // events in all (bench read: 0 means the whole log; ping: calls)
-  int batch = 1;            // events per call (bench read: events per page)
+  uint64_t events = 10000;  // events in all (read, subscribe: 0, their default, is the whole log;
+                            // ping: calls)
+  int batch = 1;            // events per call (read: events per page, by default 10,000)
   int size = 500;           // payload bytes per event
   // bench append: what is appended. "filler": opaque events (no rules apply); "status":
   // typed StatusReported events, checked by the governance rules; "status-opaque": the same
@@ -46,6 +63,24 @@ int BenchRead(const BenchOptions& options);
 // event's position follows the last without decoding it. Prints events/s over all subscribers
 // and each subscriber's time to catch up (p50/p99). Returns the exit code.
 int BenchSubscribe(const BenchOptions& options);
+
+// The `bench` command and its subcommands append, read, ping and subscribe.
+class BenchCommands {
+ public:
+  // Adds them to `app`. `server_flag` is the shared --server option's variable. REQUIRES: both
+  // outlive this object.
+  BenchCommands(CLI::App& app, std::string& server_flag);
+
+  // After app.parse(): the exit code if one of these commands was given, else nullopt.
+  std::optional<int> Run(const std::string& server);
+
+ private:
+  BenchOptions options_;  // as the flags set them (Run applies read's and subscribe's defaults)
+  CLI::App* append_ = nullptr;
+  CLI::App* read_ = nullptr;
+  CLI::App* ping_ = nullptr;
+  CLI::App* subscribe_ = nullptr;
+};
 
 }  // namespace govledger::cli
 

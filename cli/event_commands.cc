@@ -29,6 +29,7 @@
 #include "cli/client.h"
 #include "cli/event_json.h"
 #include "cli/printable.h"
+#include "cli/time_flags.h"
 #include "cli/progress.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/struct.pb.h"
@@ -82,12 +83,6 @@ grpc::Status GetStreamVersion(v1::LedgerService::Stub& stub, const std::string& 
   return status;
 }
 
-// "2016-10-03" -> "2016-10-03T00:00:00Z"; other text unchanged (RFC 3339 expected).
-std::string NormalizeTime(const std::string& text) {
-  if (text.size() == 10 && text[4] == '-' && text[7] == '-') return text + "T00:00:00Z";
-  return text;
-}
-
 // --expect: "any", "no-stream" or a stream version.
 absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
                                                   const std::string& text) {
@@ -115,17 +110,17 @@ absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
   return ss.str();
 }
 
-// The document `append` was given by flags.
+// The document `append` was given by flags (`effective`: absent, or as --effective gave it).
 absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const std::string& type,
                                               const std::string& id,
-                                              const std::string& effective,
+                                              const std::optional<pb::Timestamp>& effective,
                                               const std::string& payload) {
   pb::Struct doc;
   auto& fields = *doc.mutable_fields();
   fields["eventId"].set_string_value(id.empty() ? NewUuid() : id);
   fields["streamId"].set_string_value(stream);
   fields["eventType"].set_string_value(type);
-  if (!effective.empty()) fields["effectiveTime"].set_string_value(NormalizeTime(effective));
+  if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
   if (!payload.empty()) {
     pb::Value value;
     if (!pb::util::JsonStringToMessage(payload, &value).ok()) {
@@ -364,6 +359,11 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
 }  // namespace
 
 EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
+  head_ = app.add_subcommand("head", "Print the head position, event count and hash");
+  head_->add_flag("--json", json_, "Print GetHeadResponse as JSON (the hash in base64)");
+  head_->add_option("--server", server_flag, "govledgerd address");
+  head_->footer("Examples:\n  govledger head\n  govledger --server 10.0.0.5:50051 head --json");
+
   append_ = app.add_subcommand(
       "append", "Append one event, given by flags or as a JSON document (README, \"Events as JSON\")");
   append_->footer(
@@ -544,6 +544,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
 }
 
 std::optional<int> EventCommands::Run(const std::string& server) {
+  if (head_->parsed()) return Head(server);
   if (append_->parsed()) return Append(server);
   if (import_->parsed()) return Import(server);
   if (export_->parsed()) return Export(server);
@@ -554,6 +555,16 @@ std::optional<int> EventCommands::Run(const std::string& server) {
   if (prove_extends_->parsed()) return ProveExtends(server);
   if (witness_->parsed()) return Witness(server);
   return std::nullopt;
+}
+
+int EventCommands::Head(const std::string& server) {
+  auto stub = v1::LedgerService::NewStub(Connect(server));
+  v1::GetHeadResponse response;
+  if (grpc::Status s = GetHead(*stub, &response); !s.ok()) return FailCall(server, s);
+  if (json_) return PrintJson(response);  // an empty ledger's zeros too
+  std::cout << "position " << response.position() << "\nevents   " << response.event_count()
+            << "\nhash     " << crypto::ToHex(response.hash()) << "\n";
+  return kExitOk;
 }
 
 int EventCommands::Append(const std::string& server) {
@@ -567,16 +578,14 @@ int EventCommands::Append(const std::string& server) {
   std::string document;
   if (by_flags) {
     if (type_.empty()) return Fail(kExitBadArgs, "append: --type is required with --stream");
-    pb::Timestamp effective;
-    if (!effective_.empty() &&
-        !pb::util::TimeUtil::FromString(NormalizeTime(effective_), &effective)) {
-      return Fail(kExitBadArgs,
-                  absl::StrCat("append: --effective '", PrintableText(effective_),
-                               "' is not a date (YYYY-MM-DD) or an RFC 3339 time "
-                               "(2016-12-14T09:30:00Z)"));
+    std::optional<pb::Timestamp> effective;
+    if (!effective_.empty()) {
+      absl::StatusOr<pb::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
+      if (!t.ok()) return Fail(kExitBadArgs, absl::StrCat("append: ", t.status().message()));
+      effective = *t;
     }
     absl::StatusOr<std::string> built =
-        DocumentFromFlags(stream_, type_, id_, effective_, payload_);
+        DocumentFromFlags(stream_, type_, id_, effective, payload_);
     if (!built.ok()) return Fail(kExitBadArgs, std::string(built.status().message()));
     document = *std::move(built);
   } else if (!type_.empty() || !payload_.empty() || !id_.empty() || !effective_.empty()) {

@@ -39,6 +39,7 @@ class EventCommands {
   std::optional<int> Run(const std::string& server);
 
  private:
+  int Head(const std::string& server);
   int Append(const std::string& server);
   int Import(const std::string& server);
   int Export(const std::string& server);
@@ -50,6 +51,7 @@ class EventCommands {
   int ProveExtends(const std::string& server);
   int Witness(const std::string& server);
 
+  CLI::App* head_ = nullptr;
   CLI::App* append_ = nullptr;
   CLI::App* import_ = nullptr;
   CLI::App* export_ = nullptr;
@@ -63,7 +65,7 @@ class EventCommands {
   // append
   std::string stream_, type_, payload_, id_, effective_, document_, file_, expect_ = "any";
   std::string actor_;
-  bool json_ = false;
+  bool json_ = false;  // --json of head, append and tail
   // import
   std::vector<std::string> files_;
   uint32_t batch_ = 500;

@@ -1,7 +1,6 @@
 #include "cli/query_commands.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "cli/query_text.h"
 #include "cli/report.h"
 #include "cli/table.h"
+#include "cli/time_flags.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/envelope.h"
@@ -77,21 +77,6 @@ struct Selector {
   bool head = false;
 };
 
-// An instant given as RFC 3339, or as YYYY-MM-DD meaning the last microsecond of that day, UTC.
-absl::StatusOr<google::protobuf::Timestamp> ParseInstant(const char* flag,
-                                                         const std::string& text) {
-  google::protobuf::Timestamp t;
-  const bool date_only = text.size() == 10 && text[4] == '-' && text[7] == '-';
-  const std::string rfc3339 = date_only ? text + "T23:59:59.999999Z" : text;
-  if (text.empty() || !google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " '", text,
-                     "' is not a time: give RFC 3339, e.g. 2016-12-25T17:00:00Z, or a date, e.g. "
-                     "2016-12-25 (the end of that day, UTC)"));
-  }
-  return t;
-}
-
 // The selector `f` names. Mode: `forced` if not UNSPECIFIED, else as known for a week or time,
 // as recorded for a position or the head.
 absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& programme,
@@ -111,7 +96,7 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
     }
     s.as_at.set_position(position);
   } else if (f.has_at) {
-    absl::StatusOr<google::protobuf::Timestamp> t = ParseInstant(f.at_flag, f.at);
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseInstantFlag(f.at_flag, f.at);
     if (!t.ok()) return t.status();
     *s.as_at.mutable_time() = *t;
     mode = v1::AS_AT_MODE_AS_KNOWN;

@@ -20,8 +20,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "google/protobuf/util/time_util.h"
 #include "cli/client.h"
+#include "cli/time_flags.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
@@ -83,22 +83,6 @@ absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
   date.set_month(m);
   date.set_day(d);
   return date;
-}
-
-// --effective: RFC 3339, or a date YYYY-MM-DD (midnight UTC).
-absl::StatusOr<google::protobuf::Timestamp> ParseEffective(
-    const std::string& text) {
-  std::string rfc3339 = text;
-  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
-    rfc3339 += "T00:00:00Z";
-  }
-  google::protobuf::Timestamp t;
-  if (!google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--effective '", text,
-        "' is not a time (RFC 3339, e.g. 2016-10-05T12:00:00Z, or YYYY-MM-DD)"));
-  }
-  return t;
 }
 
 // The stream named by --decision-stream, or by --organisation and --reference.
@@ -350,7 +334,7 @@ int SigningCommands::Register(const std::string& server) {
   }
   std::optional<google::protobuf::Timestamp> effective;
   if (!effective_.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffective(effective_);
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
     if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
     effective = *t;
   }
@@ -458,7 +442,7 @@ int SigningCommands::Submit(const std::string& server) {
     return Fail(kExitBadArgs, std::string(declaration.status().message()));
   std::optional<google::protobuf::Timestamp> effective;
   if (!effective_.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffective(effective_);
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
     if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
     effective = *t;
   }

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -51,9 +50,8 @@ absl::StatusOr<std::string> NewAccessToken() {
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     return absl::InternalError("OpenSSL's RAND_bytes gave no random bytes");
   }
-  return absl::StrCat(kTokenPrefix,
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+  return absl::StrCat(kTokenPrefix, crypto::ToHex(absl::string_view(
+                                        reinterpret_cast<const char*>(bytes.data()), bytes.size())));
 }
 
 std::string TokenDigest(absl::string_view token) {
@@ -66,8 +64,7 @@ absl::StatusOr<std::string> TokensFileLine(absl::string_view token, Role role,
   if (absl::StripAsciiWhitespace(actor) != actor) {
     return absl::InvalidArgumentError("the actor must not start or end with white space");
   }
-  return absl::StrCat(absl::BytesToHexString(TokenDigest(token)), " ", RoleName(role), " ",
-                      actor);
+  return absl::StrCat(crypto::ToHex(TokenDigest(token)), " ", RoleName(role), " ", actor);
 }
 
 absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
@@ -95,8 +92,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
     if (fields.size() < 2 || rest.empty()) return bad("expected three fields");
     fields.push_back(rest);
     const absl::string_view hex = fields[0];
-    if (hex.size() != 64 ||
-        !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+    absl::StatusOr<std::string> digest = crypto::FromHex(hex);
+    if (hex.size() != 2 * crypto::kHashSize || !digest.ok()) {
       return bad(absl::StrCat("'", hex, "' is not a SHA-256 in hex"));
     }
     TokenGrant grant;
@@ -105,7 +102,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
     }
     grant.actor = std::string(absl::StripAsciiWhitespace(fields[2]));
     if (absl::Status s = ValidateActor(grant.actor); !s.ok()) return bad(s.message());
-    if (!grants.emplace(absl::HexStringToBytes(hex), std::move(grant)).second) {
+    if (!grants.emplace(*std::move(digest), std::move(grant)).second) {
       return bad("the same token hash is on an earlier line");
     }
   }

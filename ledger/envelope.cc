@@ -23,9 +23,9 @@ bool IsTypeChar(char c) { return IsStreamChar(c) && c != ':' && c != '/'; }
 
 absl::Status ValidateStreamId(absl::string_view id) {
   if (id.empty()) return errors::InvalidArgument("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
-  if (id.size() > kMaxIdLength) {
+  if (id.size() > kMaxNameLength) {
     return errors::InvalidArgument(
-        absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxIdLength));
+        absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxNameLength));
   }
   for (char c : id) {
     if (!IsStreamChar(c)) {
@@ -43,9 +43,9 @@ absl::Status ValidateStreamId(absl::string_view id) {
 
 absl::Status ValidateEventType(absl::string_view type) {
   if (type.empty()) return errors::InvalidArgument("event_type is empty");
-  if (type.size() > kMaxIdLength) {
+  if (type.size() > kMaxNameLength) {
     return errors::InvalidArgument(
-        absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxIdLength));
+        absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxNameLength));
   }
   for (char c : type) {
     if (!IsTypeChar(c)) {
@@ -58,8 +58,8 @@ absl::Status ValidateEventType(absl::string_view type) {
 }
 
 absl::Status ValidateActor(absl::string_view actor) {
-  if (actor.empty() || actor.size() > kMaxIdLength) {
-    return errors::InvalidArgument(absl::StrCat("an actor has 1 to ", kMaxIdLength,
+  if (actor.empty() || actor.size() > kMaxNameLength) {
+    return errors::InvalidArgument(absl::StrCat("an actor has 1 to ", kMaxNameLength,
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
   }

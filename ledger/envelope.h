@@ -25,7 +25,8 @@ struct AppendLimits {
   size_t max_append_bytes = 32 << 20;
 };
 
-inline constexpr size_t kMaxIdLength = 200;
+// Longest stream id, event type or actor, bytes.
+inline constexpr size_t kMaxNameLength = 200;
 // Effective times must fall in [1900-01-01T00:00:00Z, 2200-01-01T00:00:00Z).
 inline constexpr int64_t kMinEffectiveSeconds = -2208988800;
 inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
@@ -33,7 +34,7 @@ inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
 // OK, or INVALID_ARGUMENT naming the field to fix.
 absl::Status ValidateStreamId(absl::string_view stream_id);
 absl::Status ValidateEventType(absl::string_view event_type);
-// An actor: 1 to kMaxIdLength bytes of well-formed UTF-8 without control characters (C0, DEL,
+// An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without control characters (C0, DEL,
 // C1). The CLI checks every --actor with it before sending anything.
 absl::Status ValidateActor(absl::string_view actor);
 

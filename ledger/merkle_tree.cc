@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 

@@ -47,7 +47,7 @@
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 
 namespace govledger::projections {
 
@@ -355,7 +355,7 @@ class GovernanceState {
   static constexpr uint32_t kSnapshotFormat = 7;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
-  // proto/govledger/v1/snapshot.proto). Save records everything the folds so
+  // proto/govledger/internal/snapshot.proto). Save records everything the folds so
   // far have built; Load replaces this state's contents with a snapshot's, so
   // that folding on from it gives exactly what folding on from the saved state
   // would have given. Load: DATA_LOSS for a snapshot that does not hold

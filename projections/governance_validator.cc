@@ -20,7 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
 #include "projections/as_at.h"

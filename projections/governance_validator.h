@@ -18,7 +18,7 @@
 // rules and never fails on content (a log written by a newer version, with
 // types this one does not know, still opens).
 //
-// Persistence: the state is saved as a snapshot (proto/govledger/v1/snapshot.proto,
+// Persistence: the state is saved as a snapshot (proto/govledger/internal/snapshot.proto,
 // key "validator" of the store's projections) every `snapshot_every` committed
 // positions, during Recover's replay, and by SaveSnapshot (the daemon's clean
 // shutdown). A snapshot names the position it reflects and the hash of the event

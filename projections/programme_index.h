@@ -52,7 +52,7 @@
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "absl/container/inlined_vector.h"
 #include "projections/as_at.h"
 #include "ledger/store/event_store.h"

@@ -20,7 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "projections/as_at.h"
 #include "google/protobuf/arena.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
 #include "projections/corrections.h"
 #include "projections/governance_state.h"

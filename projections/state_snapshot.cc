@@ -1,5 +1,5 @@
 // GovernanceState::Save, SerializeSnapshot and Load: the state to and from a
-// govledger.internal.GovernanceStateSnapshot (proto/govledger/v1/snapshot.proto).
+// govledger.internal.GovernanceStateSnapshot (proto/govledger/internal/snapshot.proto).
 #include <cstring>
 #include <thread>
 

@@ -17,9 +17,9 @@ bool IdChar(char c) {
 absl::Status CheckId(absl::string_view field, absl::string_view id) {
   if (id.empty())
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if (id.size() > kMaxIdLength) {
+  if (id.size() > kMaxEntityIdLength) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, " has ", id.size(), " characters; at most ", kMaxIdLength));
+        field, " has ", id.size(), " characters; at most ", kMaxEntityIdLength));
   }
   for (char c : id) {
     if (!IdChar(c)) {
@@ -34,10 +34,10 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
 absl::Status CheckReference(absl::string_view reference) {
   if (reference.empty())
     return absl::InvalidArgumentError("reference is required");
-  if (reference.size() > kMaxIdLength) {
+  if (reference.size() > kMaxEntityIdLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("reference has ", reference.size(),
-                     " characters; at most ", kMaxIdLength));
+                     " characters; at most ", kMaxEntityIdLength));
   }
   for (char c : reference) {
     if (!IdChar(c) && c != '/' && c != ' ') {

@@ -17,8 +17,8 @@ namespace govledger::projections {
 // the rules.
 inline constexpr absl::string_view kGovernanceTypePrefix = "govledger.v1.";
 
-// Longest identifier or decision reference.
-inline constexpr size_t kMaxIdLength = 100;
+// Longest entity identifier (programme, project, risk...) or decision reference, bytes.
+inline constexpr size_t kMaxEntityIdLength = 100;
 
 // OK when `id` is 1 to 100 characters from [A-Za-z0-9._:-]; otherwise
 // INVALID_ARGUMENT naming `field`.

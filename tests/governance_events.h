@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/crypto/ed25519.h"
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"

@@ -195,22 +195,5 @@ absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem) {
   return RawPublic(key.get());
 }
 
-absl::StatusOr<std::string> FromHex(absl::string_view hex) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0)
-    return absl::InvalidArgumentError("hex has an odd number of digits");
-  std::string out(hex.size() / 2, '\0');
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("not a hex string");
-    out[i] = static_cast<char>(hi << 4 | lo);
-  }
-  return out;
-}
 
 }  // namespace govledger::crypto

@@ -50,10 +50,6 @@ absl::StatusOr<std::string> Ed25519PublicKeyToPem(absl::string_view public_key);
 absl::StatusOr<std::string> Ed25519PrivateKeyFromPem(absl::string_view pem);
 absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem);
 
-// Hex (either case) to bytes; INVALID_ARGUMENT for an odd length or a non-hex
-// digit.
-absl::StatusOr<std::string> FromHex(absl::string_view hex);
-
 }  // namespace govledger::crypto
 
 #endif  // GOVLEDGER_LEDGER_CRYPTO_ED25519_H_

@@ -43,4 +43,38 @@ std::string ToHex(absl::string_view bytes) {
   return out;
 }
 
+absl::StatusOr<std::string> FromHex(absl::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return absl::InvalidArgumentError("hex has an odd number of digits");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("not a hex string");
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(absl::string_view data) {
+  if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1) std::abort();
+}
+
+std::string Sha256Stream::FinishHex() {
+  Hash hash;
+  unsigned int size = 0;
+  if (EVP_DigestFinal_ex(ctx_, hash.data(), &size) != 1 || size != kHashSize) std::abort();
+  return ToHex(AsBytes(hash));
+}
+
 }  // namespace govledger::crypto

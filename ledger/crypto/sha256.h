@@ -5,7 +5,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace govledger::crypto {
 
@@ -26,7 +29,27 @@ inline Hash ChainHash(const Hash& prev, absl::string_view record) {
 }
 
 absl::string_view AsBytes(const Hash& h);
+
+// Bytes as lower-case hex digits, and back: FromHex takes either case; INVALID_ARGUMENT for an
+// odd length or a non-hex digit.
 std::string ToHex(absl::string_view bytes);
+absl::StatusOr<std::string> FromHex(absl::string_view hex);
+
+// SHA-256 of data given a piece at a time (a file read or written in chunks).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  void Update(absl::string_view data);
+  // The digest as 64 lower-case hex digits. Call once.
+  std::string FinishHex();
+
+ private:
+  evp_md_ctx_st* ctx_;
+};
 
 }  // namespace govledger::crypto
 

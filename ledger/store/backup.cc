@@ -1,7 +1,6 @@
 #include "ledger/store/backup.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,31 +26,6 @@
 namespace govledger::backup {
 
 namespace fs = std::filesystem;
-
-// Incremental SHA-256 (OpenSSL), for files read or written a chunk at a time.
-class Sha256Stream {
- public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
-    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  }
-  ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
-  Sha256Stream(const Sha256Stream&) = delete;
-  Sha256Stream& operator=(const Sha256Stream&) = delete;
-
-  void Update(const char* data, size_t size) {
-    EVP_DigestUpdate(ctx_, data, size);
-  }
-  // The digest as 64 lower-case hex digits. Call once.
-  std::string FinishHex() {
-    crypto::Hash hash;
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(ctx_, hash.data(), &size);
-    return crypto::ToHex(crypto::AsBytes(hash));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 namespace {
 
@@ -266,7 +240,7 @@ absl::Status CopyHashed(const std::string& from, const std::string& to,
     ::close(in);
     return FileError("create", to, error);
   }
-  Sha256Stream hash;
+  crypto::Sha256Stream hash;
   std::string buffer(kChunkBytes, '\0');
   *size = 0;
   absl::Status status;
@@ -278,7 +252,7 @@ absl::Status CopyHashed(const std::string& from, const std::string& to,
       break;
     }
     if (n == 0) break;
-    hash.Update(buffer.data(), static_cast<size_t>(n));
+    hash.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
     *size += static_cast<uint64_t>(n);
     status = WriteAll(out, buffer.data(), static_cast<size_t>(n), to);
     if (!status.ok()) break;
@@ -458,7 +432,7 @@ absl::Status CheckpointReader::OpenNextFile() {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) return FileError("read", path, errno);
   offset_ = 0;
-  hash_ = std::make_unique<Sha256Stream>();
+  hash_ = std::make_unique<crypto::Sha256Stream>();
   return absl::OkStatus();
 }
 
@@ -478,7 +452,7 @@ absl::StatusOr<bool> CheckpointReader::Next(v1::BackupFileChunk* chunk) {
   data->resize(static_cast<size_t>(n));
   chunk->set_name(name);
   chunk->set_offset(offset_);
-  hash_->Update(data->data(), data->size());
+  hash_->Update(*data);
   offset_ += static_cast<uint64_t>(n);
   // A short read need not be the end; the file is complete when a read returns
   // nothing, or (to send an empty file as one empty chunk, and no empty chunk
@@ -553,7 +527,7 @@ absl::Status BackupWriter::Add(const v1::BackupFileChunk& chunk) {
     if (fd_ < 0) return FileError("create", path, errno);
     files_.push_back({name, 0, ""});
     names_.insert(name);
-    hash_ = std::make_unique<Sha256Stream>();
+    hash_ = std::make_unique<crypto::Sha256Stream>();
   }
   Received& file = files_.back();
   if (chunk.offset() != file.size) {
@@ -563,7 +537,7 @@ absl::Status BackupWriter::Add(const v1::BackupFileChunk& chunk) {
   }
   RETURN_IF_ERROR(WriteAll(fd_, chunk.data().data(), chunk.data().size(),
                            (fs::path(temp_->path()) / name).string()));
-  hash_->Update(chunk.data().data(), chunk.data().size());
+  hash_->Update(chunk.data());
   file.size += chunk.data().size();
   return absl::OkStatus();
 }

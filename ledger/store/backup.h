@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "govledger/v1/admin.pb.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
 
 namespace govledger::backup {
@@ -46,7 +47,6 @@ inline constexpr size_t kChunkBytes = 1 << 20;
 // The checkpoint's directory inside the data directory, while a backup runs.
 inline constexpr char kCheckpointDir[] = "backup-checkpoint";
 
-class Sha256Stream;
 class TempSibling;
 
 // A checkpoint of a live store in `data_dir`/backup-checkpoint, read file by
@@ -85,7 +85,7 @@ class CheckpointReader {
   size_t next_name_ = 0;            // index in names_ of the file to open next
   int fd_ = -1;                     // the file being read
   uint64_t offset_ = 0;             // bytes of it read so far
-  std::unique_ptr<Sha256Stream> hash_;
+  std::unique_ptr<crypto::Sha256Stream> hash_;
   v1::BackupManifest manifest_;
 };
 
@@ -129,7 +129,7 @@ class BackupWriter {
   std::vector<Received> files_;
   std::set<std::string> names_;
   int fd_ = -1;  // the file being written (files_.back())
-  std::unique_ptr<Sha256Stream> hash_;
+  std::unique_ptr<crypto::Sha256Stream> hash_;
 };
 
 // What Restore() checked and put in place.

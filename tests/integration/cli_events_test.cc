@@ -887,8 +887,7 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   CliRun date = Cli(absl::StrCat(Server(), " append --stream notes/1 --type example.v1.Note",
                                  " --effective 2016-13-45"));
   EXPECT_EQ(date.code, 2);
-  EXPECT_THAT(date.err, HasSubstr("--effective '2016-13-45' is not a date (YYYY-MM-DD) or an "
-                                  "RFC 3339 time"));
+  EXPECT_THAT(date.err, HasSubstr("--effective '2016-13-45' is not a time: give RFC 3339"));
   EXPECT_THAT(date.err, ::testing::Not(HasSubstr("googleapis")));
   EXPECT_EQ(HeadPosition(), 2u);
 }

@@ -22,7 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "govledger/v1/query.grpc.pb.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "tests/governance_events.h"
 #include "tests/integration/client_util.h"
 #include "tests/integration/raw_database.h"

@@ -179,9 +179,9 @@ TEST(EnvelopeTest, EmptyStreamIdIsRejected) {
 
 TEST(EnvelopeTest, TooLongStreamIdIsRejected) {
   v1::AppendRequest request = OneEvent();
-  request.mutable_events(0)->set_stream_id(std::string(kMaxIdLength, 'a'));
+  request.mutable_events(0)->set_stream_id(std::string(kMaxNameLength, 'a'));
   EXPECT_OK(Validate(request));
-  request.mutable_events(0)->set_stream_id(std::string(kMaxIdLength + 1, 'a'));
+  request.mutable_events(0)->set_stream_id(std::string(kMaxNameLength + 1, 'a'));
   EXPECT_THAT(Validate(request),
               StatusIs(kInvalid, AllOf(HasSubstr("stream_id has 201 characters"),
                                        HasSubstr("at most 200"))));
@@ -239,7 +239,7 @@ TEST(EnvelopeTest, IllegalEventTypeIsRejected) {
   };
   const Case kCases[] = {
       {"", "event_type is empty"},
-      {std::string(kMaxIdLength + 1, 't'), "at most 200"},
+      {std::string(kMaxNameLength + 1, 't'), "at most 200"},
       {"govledger.v1/RiskOpened", "illegal character"},  // '/' is legal in stream ids only
       {"govledger:RiskOpened", "illegal character"},     // so is ':'
       {"Risk Opened", "illegal character"},
@@ -253,7 +253,7 @@ TEST(EnvelopeTest, IllegalEventTypeIsRejected) {
                                          HasSubstr(c.fragment))))
         << c.type;
   }
-  EXPECT_OK(ValidateEventType(std::string(kMaxIdLength, 't')));
+  EXPECT_OK(ValidateEventType(std::string(kMaxNameLength, 't')));
   EXPECT_OK(ValidateEventType("govledger.v1.Risk_Opened-2"));
 }
 
@@ -388,9 +388,9 @@ TEST(EnvelopeTest, ExpectedVersionWithAVersionButNotExactIsRejected) {
 
 TEST(EnvelopeTest, ActorRules) {
   EXPECT_OK(ValidateActor("alice@example.gov"));
-  EXPECT_OK(ValidateActor(std::string(kMaxIdLength, 'a')));
+  EXPECT_OK(ValidateActor(std::string(kMaxNameLength, 'a')));
   EXPECT_THAT(ValidateActor(""), StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
-  EXPECT_THAT(ValidateActor(std::string(kMaxIdLength + 1, 'a')),
+  EXPECT_THAT(ValidateActor(std::string(kMaxNameLength + 1, 'a')),
               StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
   EXPECT_THAT(ValidateActor("ali\nce"), StatusIs(kInvalid, HasSubstr("control character")));
   EXPECT_THAT(ValidateActor("ali\x7f"), StatusIs(kInvalid, HasSubstr("control character")));

@@ -38,7 +38,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/store/memory_event_store.h"

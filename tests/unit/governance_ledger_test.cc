@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "google/protobuf/util/message_differencer.h"
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/store/memory_event_store.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/memory_event_store.h"

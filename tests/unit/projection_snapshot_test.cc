@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "govledger/v1/snapshot.pb.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/store/memory_event_store.h"

@@ -1,0 +1,42 @@
+#include "cli/time_flags.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "cli/printable.h"
+
+namespace govledger::cli {
+namespace {
+
+bool IsDate(absl::string_view text) {
+  return text.size() == 10 && text[4] == '-' && text[7] == '-';
+}
+
+// `text`, or `text` + `time_of_day` when it is a date, as a Timestamp.
+absl::StatusOr<google::protobuf::Timestamp> Parse(absl::string_view flag, const std::string& text,
+                                                  absl::string_view time_of_day,
+                                                  absl::string_view date_means) {
+  google::protobuf::Timestamp t;
+  const std::string rfc3339 = IsDate(text) ? absl::StrCat(text, time_of_day) : text;
+  if (text.empty() || !google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", PrintableText(text),
+        "' is not a time: give RFC 3339, e.g. 2016-12-14T09:30:00Z, or a date, e.g. 2016-12-14 (",
+        date_means, ", UTC)"));
+  }
+  return t;
+}
+
+}  // namespace
+
+absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view flag,
+                                                               const std::string& text) {
+  return Parse(flag, text, "T00:00:00Z", "the start of that day");
+}
+
+absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
+                                                             const std::string& text) {
+  return Parse(flag, text, "T23:59:59.999999Z", "the end of that day");
+}
+
+}  // namespace govledger::cli

@@ -1,0 +1,28 @@
+// Times given on the command line: every flag that takes a time parses it here, so that they all
+// accept the same forms and refuse the same way.
+#ifndef GOVLEDGER_CLI_TIME_FLAGS_H_
+#define GOVLEDGER_CLI_TIME_FLAGS_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace govledger::cli {
+
+// A time when something took effect (--effective): RFC 3339 (2016-10-05T12:00:00Z), or a date
+// YYYY-MM-DD meaning the start of that day, UTC. INVALID_ARGUMENT naming `flag` and the text
+// (made printable) otherwise.
+absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view flag,
+                                                               const std::string& text);
+
+// A point to answer "as at" (--at and the like): RFC 3339, or a date YYYY-MM-DD meaning the last
+// microsecond of that day, UTC (everything that day is in). INVALID_ARGUMENT as above.
+absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
+                                                             const std::string& text);
+
+}  // namespace govledger::cli
+
+#endif  // GOVLEDGER_CLI_TIME_FLAGS_H_
