@@ -146,8 +146,8 @@ class Generator {
     e.set_position(log_.size() + 1);
     recorded = std::max(recorded, last_recorded_);
     last_recorded_ = recorded;
-    projections::SetMicros(recorded, e.mutable_recorded_time());
-    projections::SetMicros(effective, e.mutable_effective_time());
+    SetMicros(recorded, e.mutable_recorded_time());
+    SetMicros(effective, e.mutable_effective_time());
     e.set_actor("bench");
     log_.push_back(std::move(e));
   }
@@ -288,7 +288,7 @@ int RunInMemory(const std::vector<v1::Event>& log, const Options& o) {
         skipped);
   }
   const int64_t now =
-      projections::ToMicros(log.back().recorded_time()) + kMicrosPerWeek * 1000;
+      ToMicros(log.back().recorded_time()) + kMicrosPerWeek * 1000;
   projections::ProgrammeIndex index;
   projections::VectorEventSource source(log);
   projections::MemorySnapshotStore snapshots;
@@ -532,7 +532,7 @@ bool DaemonQueries(Daemon& d, const std::vector<v1::Event>& log,
         as_at.set_position(
             std::partition_point(log.begin(), log.end(),
                                  [end](const v1::Event& e) {
-                                   return projections::ToMicros(
+                                   return ToMicros(
                                               e.recorded_time()) <= end;
                                  }) -
             log.begin());

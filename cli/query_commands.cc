@@ -233,7 +233,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     if (p.reported_plan_week() > 0) reported.push_back(absl::StrCat("for week ", p.reported_plan_week()));
     if (p.has_reported_time()) {
       reported.push_back(absl::StrCat("effective ", projections::FormatMicros(
-                                                        projections::ToMicros(p.reported_time()))));
+                                                        ToMicros(p.reported_time()))));
       if (p.effective_plan_week() != p.reported_plan_week()) {
         reported.push_back(absl::StrCat("which is in week ", p.effective_plan_week(),
                                         " of the plan"));
@@ -475,8 +475,8 @@ bool After(const v1::ResolvedAsAt& a, const v1::ResolvedAsAt& b) {
   if (a.mode() == v1::AS_AT_MODE_AS_RECORDED && b.mode() == v1::AS_AT_MODE_AS_RECORDED) {
     return a.position() > b.position();
   }
-  const int64_t ta = a.has_cut_time() ? projections::ToMicros(a.cut_time()) : INT64_MIN;
-  const int64_t tb = b.has_cut_time() ? projections::ToMicros(b.cut_time()) : INT64_MIN;
+  const int64_t ta = a.has_cut_time() ? ToMicros(a.cut_time()) : INT64_MIN;
+  const int64_t tb = b.has_cut_time() ? ToMicros(b.cut_time()) : INT64_MIN;
   return ta > tb;
 }
 

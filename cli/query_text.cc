@@ -31,7 +31,7 @@ std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
 }
 
 std::string TimeText(const google::protobuf::Timestamp& t, bool set) {
-  return set ? projections::FormatMicros(projections::ToMicros(t)) : "";
+  return set ? projections::FormatMicros(ToMicros(t)) : "";
 }
 
 std::string ShortType(const std::string& event_type) {
@@ -71,9 +71,9 @@ std::string DecisionTitleText(const v1::DecisionEntry& decision) {
 
 std::string SplitPeriodText(const v1::PossibleSplit& split) {
   const std::string first =
-      projections::FormatMicros(projections::ToMicros(split.first_proposed())).substr(0, 10);
+      projections::FormatMicros(ToMicros(split.first_proposed())).substr(0, 10);
   const std::string last =
-      projections::FormatMicros(projections::ToMicros(split.last_proposed())).substr(0, 10);
+      projections::FormatMicros(ToMicros(split.last_proposed())).substr(0, 10);
   return first == last ? first : absl::StrCat(first, " to ", last);
 }
 

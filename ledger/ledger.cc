@@ -11,26 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/stored_event.h"
 
 namespace govledger {
 namespace {
-
-void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t) {
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  t->set_seconds(seconds);
-  t->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
-int64_t ToMicros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
 
 // An event id seen before is a retry when its content is the same; an unset effective time
 // on the retry matches whatever was recorded.
@@ -238,7 +224,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     if (e.has_effective_time()) {
       *client_fields.mutable_effective_time() = e.effective_time();
     } else {
-      SetTimestamp(received_micros, client_fields.mutable_effective_time());
+      SetMicros(received_micros, client_fields.mutable_effective_time());
     }
     client_fields.set_payload(e.payload());
     client_fields.SerializeToString(&p.client_record);
@@ -548,7 +534,7 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
                 pending.actor}));
   }
   v1::Event server_fields;
-  SetTimestamp(staging.recorded_micros, server_fields.mutable_recorded_time());
+  SetMicros(staging.recorded_micros, server_fields.mutable_recorded_time());
   server_fields.set_actor(pending.actor);
   for (int i = 0; i < n; ++i) {
     if (duplicate[i]) continue;

@@ -2,20 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/crypto/ed25519.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 
 namespace govledger {
-namespace {
-
-int64_t Micros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
-}  // namespace
 
 std::string TreeHeadSignedText(const v1::TreeHead& c) {
   return absl::StrCat(kTreeHeadFormat, "\n", c.size(), "\n", crypto::ToHex(c.root_hash()), "\n",
-                      crypto::ToHex(c.head_hash()), "\n", Micros(c.time()), "\n");
+                      crypto::ToHex(c.head_hash()), "\n", ToMicros(c.time()), "\n");
 }
 
 absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_hash,

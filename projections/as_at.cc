@@ -103,20 +103,10 @@ VectorTimeline::FindProgrammeRegistration(
   return projections::FindProgrammeRegistration(log_, programme_id);
 }
 
-int64_t ToMicros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
 int64_t DateMicros(const v1::Date& d) {
   return DaysFromCivil(d.year(), static_cast<unsigned>(d.month()),
                        static_cast<unsigned>(d.day())) *
          kMicrosPerDay;
-}
-
-void SetMicros(int64_t micros, google::protobuf::Timestamp* t) {
-  t->set_seconds(FloorDiv(micros, 1000000));
-  t->set_nanos(static_cast<int32_t>(
-      (micros - FloorDiv(micros, 1000000) * 1000000) * 1000));
 }
 
 std::string FormatDate(const v1::Date& d) {

@@ -30,6 +30,7 @@
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "ledger/common/time.h"
 #include "projections/governance_state.h"
 
 namespace govledger::projections {
@@ -48,10 +49,9 @@ struct Cut {
   std::optional<int64_t> micros;
 };
 
-// Microseconds since the Unix epoch of a Timestamp / a Date at 00:00 UTC.
-int64_t ToMicros(const google::protobuf::Timestamp& t);
+// Microseconds since the Unix epoch of a Date at 00:00 UTC (of a Timestamp: ToMicros and
+// SetMicros, ledger/common/time.h).
 int64_t DateMicros(const v1::Date& d);
-void SetMicros(int64_t micros, google::protobuf::Timestamp* t);
 // "2015-05-04"; "2016-10-03T00:00:00Z" (microseconds shown only when not zero).
 std::string FormatDate(const v1::Date& d);
 std::string FormatMicros(int64_t micros);

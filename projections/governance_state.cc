@@ -17,6 +17,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "projections/decision_digest.h"
@@ -205,8 +206,7 @@ absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
 // The event's effective time; kUnknownTime when it has none.
 int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
   if (!e.has_effective_time()) return kUnknownTime;
-  return e.effective_time().seconds() * 1000000 +
-         e.effective_time().nanos() / 1000;
+  return ToMicros(e.effective_time());
 }
 
 std::string TimeText(int64_t micros) {

@@ -62,7 +62,7 @@ struct Seed000 {
 inline std::vector<v1::Event> EffectiveIn(int week,
                                           std::vector<v1::Event> events) {
   for (v1::Event& e : events) {
-    projections::SetMicros(InWeek(week), e.mutable_effective_time());
+    SetMicros(InWeek(week), e.mutable_effective_time());
   }
   return events;
 }

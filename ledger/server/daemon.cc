@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/common/files.h"
@@ -302,8 +302,7 @@ v1::GetStatsResponse Daemon::Stats() const {
   out.set_version(GOVLEDGER_VERSION);
   out.set_storage_format(RocksDbEventStore::kFormatVersion);
   const int64_t now = clock_->NowMicros();
-  *out.mutable_started_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      started_micros_);
+  SetMicros(started_micros_, out.mutable_started_time());
   out.set_uptime_seconds(static_cast<double>(now - started_micros_) / 1e6);
   const ChainPoint head = ledger_->Head();
   out.set_head_position(head.position);

@@ -18,7 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/time_util.h"
+#include "ledger/common/time.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/stored_event.h"
@@ -411,8 +411,7 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
   copy.reset();
 
   reader->manifest_.set_manifest_version(kManifestVersion);
-  *reader->manifest_.mutable_created_time() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(created_micros);
+  SetMicros(created_micros, reader->manifest_.mutable_created_time());
   reader->manifest_.set_head_position(head.position);
   reader->manifest_.set_event_count(head.position);
   reader->manifest_.set_head_hash(crypto::ToHex(crypto::AsBytes(head.hash)));

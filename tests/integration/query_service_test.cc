@@ -376,7 +376,7 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
   v1::StatusReported late = Status(ProgrammeRef("LPP"), v1::RAG_RED, 80);
   late.set_commentary("keyed in late");
   v1::Event event = Ev(late);
-  projections::SetMicros(seed000::InWeek(80), event.mutable_effective_time());
+  SetMicros(seed000::InWeek(80), event.mutable_effective_time());
   const uint64_t head = Send({event});
   auto expect_week86 = [&](const std::string& when) {
     SCOPED_TRACE(when);
@@ -385,7 +385,7 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
       ASSERT_THAT(ProgrammeStatus(as_at, &r), GrpcOk());
       EXPECT_EQ(r.programme().rag(), v1::RAG_AMBER) << as_at.ShortDebugString();
       EXPECT_EQ(r.programme().reported_plan_week(), 86);
-      EXPECT_EQ(projections::ToMicros(r.programme().reported_time()), seed000::InWeek(86));
+      EXPECT_EQ(ToMicros(r.programme().reported_time()), seed000::InWeek(86));
     }
     // As known at week 81, the late report was the status then.
     v1::GetProgrammeStatusResponse then;

@@ -44,8 +44,8 @@ class Log {
   // recorded).
   const v1::Event& Add(v1::Event e, int64_t recorded, int64_t effective = -1) {
     e.set_position(events_.size() + 1);
-    projections::SetMicros(recorded, e.mutable_recorded_time());
-    projections::SetMicros(effective < 0 ? recorded : effective,
+    SetMicros(recorded, e.mutable_recorded_time());
+    SetMicros(effective < 0 ? recorded : effective,
                            e.mutable_effective_time());
     e.set_actor("clerk");
     events_.push_back(std::move(e));
@@ -73,7 +73,7 @@ v1::AsAt Position(uint64_t position, v1::AsAtMode mode) {
 }
 v1::AsAt Time(int64_t micros, v1::AsAtMode mode) {
   v1::AsAt a;
-  projections::SetMicros(micros, a.mutable_time());
+  SetMicros(micros, a.mutable_time());
   a.set_mode(mode);
   return a;
 }
@@ -178,7 +178,7 @@ TEST(AsAtTest, RiskClosedInWeek80RecordedInWeek84) {
   EXPECT_EQ(recorded->open_red(), 1);
   EXPECT_EQ(recorded->as_at().position(), 4u);
   EXPECT_EQ(projections::FormatMicros(
-                projections::ToMicros(recorded->as_at().cut_time())),
+                ToMicros(recorded->as_at().cut_time())),
             "2016-11-27T23:59:59.999999Z");
 }
 
@@ -212,7 +212,7 @@ TEST(AsAtTest, AsKnownFoldsInEffectiveOrderTiesByPosition) {
   ASSERT_OK(recorded);
   EXPECT_EQ(recorded->projects(0).rag(), v1::RAG_GREEN);
   EXPECT_EQ(recorded->projects(0).reported_plan_week(), 20);
-  EXPECT_EQ(projections::ToMicros(recorded->projects(0).reported_time()),
+  EXPECT_EQ(ToMicros(recorded->projects(0).reported_time()),
             InWeek(20));
   EXPECT_EQ(recorded->projects(0).effective_plan_week(), 20);
   EXPECT_EQ(recorded->plan_week(), 31);

@@ -1,0 +1,34 @@
+// Times as the ledger holds them: microseconds since the Unix epoch (UTC), converted to and from
+// protobuf Timestamps. Every fold, rule and comparison of times works in these microseconds
+// (append refuses an effective time finer than a microsecond, so nothing is lost).
+#ifndef GOVLEDGER_LEDGER_COMMON_TIME_H_
+#define GOVLEDGER_LEDGER_COMMON_TIME_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdint>
+
+namespace govledger {
+
+inline constexpr int64_t kMicrosPerSecond = 1000000;
+
+// `t` in microseconds (nanoseconds below a microsecond dropped).
+inline int64_t ToMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * kMicrosPerSecond + t.nanos() / 1000;
+}
+
+// Sets `t` to `micros` (negative ones, before 1970, included: nanos stay in 0..999,999,999).
+inline void SetMicros(int64_t micros, google::protobuf::Timestamp* t) {
+  int64_t seconds = micros / kMicrosPerSecond;
+  int64_t rest = micros % kMicrosPerSecond;
+  if (rest < 0) {
+    rest += kMicrosPerSecond;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_COMMON_TIME_H_
