@@ -85,6 +85,18 @@ RequestRawCall BindRequest(
 template <typename Request>
 class UnaryMethod;
 
+// Parses a request registered raw (here and in Subscribe, subscriptions.h): OK, or
+// INVALID_ARGUMENT naming the message type the bytes should have been.
+template <typename Request>
+grpc::Status ParseRequest(grpc::ByteBuffer* raw, Request* request) {
+  if (grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(raw, request).ok()) {
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("the request does not parse as a ",
+                                   Request::descriptor()->full_name()));
+}
+
 // One call of a unary method, from its arrival to its answer.
 template <typename Request>
 class UnaryCall final : public CallStep {
@@ -140,12 +152,8 @@ class UnaryCall final : public CallStep {
       return;
     }
     caller_ = std::move(*caller);
-    grpc::Status parsed =
-        grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(&raw_request_, &request_);
-    if (!parsed.ok()) {
-      Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("the request does not parse as a ",
-                                     Request::descriptor()->full_name())));
+    if (grpc::Status parsed = ParseRequest(&raw_request_, &request_); !parsed.ok()) {
+      Fail(parsed);
       return;
     }
     method_->handler_(this);

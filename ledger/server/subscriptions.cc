@@ -147,11 +147,8 @@ void SubscribeCall::Arrived() {
   }
   counted_ = true;
   v1::SubscribeRequest request;
-  if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::SubscribeRequest>(&raw_request_,
-                                                                               &request)
-           .ok()) {
-    Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "the request does not parse as a govledger.v1.SubscribeRequest"));
+  if (grpc::Status parsed = ParseRequest(&raw_request_, &request); !parsed.ok()) {
+    Finish(parsed);
     return;
   }
   next_ = request.from_position() == 0 ? 1 : request.from_position();
