@@ -22,10 +22,7 @@ fi
 cmake_args=(-S "$root" -B "$build" -G Ninja
   -DCMAKE_BUILD_TYPE="$build_type"
   -DGOVLEDGER_BUILD_TESTS=ON)
-if command -v ccache >/dev/null 2>&1; then
-  cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
-cmake "${cmake_args[@]}"
+cmake "${cmake_args[@]}"  # ccache, when installed, is found by CMakeLists.txt
 
 ninja_args=(-C "$build")
 if [ -n "${GOVLEDGER_BUILD_JOBS:-}" ]; then

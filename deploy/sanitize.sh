@@ -16,9 +16,6 @@ cmake_args=(-S "$root" -B "$build" -G Ninja
   -DGOVLEDGER_BUILD_TESTS=ON
   -DGOVLEDGER_TEST_TIMEOUT_SCALE=4
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
-if command -v ccache >/dev/null 2>&1; then
-  cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
 cmake "${cmake_args[@]}"
 ninja -C "$build"
 
