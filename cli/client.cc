@@ -168,9 +168,6 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   // A lost server is tried again at most 16 s apart (gRPC's default grows to 120 s), as
   // `tail --retry` does.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 16000);
-  // The first retry after a failed connect comes 100 ms later (gRPC's default: 1 s), so that
-  // the wait below can try several times.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (settings.tls) {
     grpc::SslCredentialsOptions trust;
@@ -179,13 +176,8 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   }
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> metadata;
   metadata.push_back(std::make_unique<CallMetadataFactory>());
-  std::shared_ptr<grpc::Channel> channel = grpc::experimental::CreateCustomChannelWithInterceptors(
-      server, credentials, args, std::move(metadata));
-  // A call made while a first connect attempt has failed fails at once, even if the next
-  // attempt would succeed (it happened under load to one of several connections opened
-  // together). So the first call waits for a connection, for up to a second.
-  WaitConnected(*channel, 1);
-  return channel;
+  return grpc::experimental::CreateCustomChannelWithInterceptors(server, credentials, args,
+                                                                 std::move(metadata));
 }
 
 bool WaitConnected(grpc::Channel& channel, int seconds) {

@@ -40,8 +40,7 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
 // the token, and a govledger-actor its caller added that is not printable ASCII is moved to
 // govledger-actor-bin (so callers add the actor under kActorMetadataKey, whatever it holds).
 // If the settings of ConfigureConnections cannot be used, prints why and exits the process
-// with kExitBadArgs. Returns once connected, or after trying for a second (an unreachable
-// server is then reported by the first call).
+// with kExitBadArgs.
 std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection_id = 0);
 
 // Waits up to `seconds` for the channel to connect; false if it does not.
