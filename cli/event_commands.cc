@@ -79,8 +79,13 @@ grpc::Status GetStreamVersion(v1::LedgerService::Stub& stub, const std::string& 
   v1::ReadResponse response;
   auto context = NewContext();
   grpc::Status status = stub.Read(context.get(), request, &response);
-  if (status.ok()) *version = response.events(0).stream_version();
-  return status;
+  if (!status.ok()) return status;
+  if (response.events().empty()) {  // a server that answers an empty stream with no events
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("stream ", stream, " has no events"));
+  }
+  *version = response.events(0).stream_version();
+  return grpc::Status::OK;
 }
 
 // --expect: "any", "no-stream" or a stream version.

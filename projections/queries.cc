@@ -416,6 +416,42 @@ std::string SignedText(const DecisionState* d) {
   for (const auto& [role, key] : d->signed_roles) roles.push_back(role);
   return absl::StrJoin(roles, ", ");
 }
+
+// Whether `e`, an event on an entity's stream, is of a kind that can change `aspect` of that
+// entity (a Difference's aspect): a StatusReported can change a project's "rating", a
+// GatePassed its "gate", a BenefitForecast of benefit B its "benefit:B", and so on. A
+// correction or a milestone changes no aspect that Compare shows.
+bool CanChange(absl::string_view aspect, const v1::Event& e) {
+  absl::string_view type = e.event_type();
+  if (!absl::ConsumePrefix(&type, kGovernanceTypePrefix)) return false;
+  if (absl::ConsumePrefix(&aspect, "benefit:")) {
+    if (type == "BenefitForecast") {
+      v1::BenefitForecast m;
+      return m.ParseFromString(e.payload()) && m.benefit_id() == aspect;
+    }
+    if (type == "BenefitRealised") {
+      v1::BenefitRealised m;
+      return m.ParseFromString(e.payload()) && m.benefit_id() == aspect;
+    }
+    return false;
+  }
+  static const auto* const kTypes =
+      new std::map<absl::string_view, std::set<absl::string_view>>{
+          {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
+          {"closed",
+           {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
+          {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
+          {"gate", {"GatePassed"}},
+          {"risk", {"RiskOpened", "RiskClosed", "RiskTransferred"}},
+          {"subject", {"RiskOpened", "RiskTransferred"}},
+          {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred"}},
+          {"decision",
+           {"DecisionProposed", "DecisionSigned", "DecisionRejected", "DecisionWithdrawn"}},
+          {"signed", {"DecisionSigned"}},
+      };
+  auto it = kTypes->find(aspect);
+  return it != kTypes->end() && it->second.contains(type);
+}
 }  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
@@ -531,7 +567,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     d->set_before(before);
     d->set_after(after);
     for (const auto& [position, e] : changed) {
-      if (e->stream_id() == entity) *d->add_events() = RefOf(*e);
+      if (e->stream_id() == entity && CanChange(aspect, *e)) *d->add_events() = RefOf(*e);
     }
   };
 

@@ -367,29 +367,29 @@ No decisions concern LPP.
 
 20 events between the two points concern the programme, its projects, risks or scope items.
 
-| ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS     |
-| ------------------------ | ---------------------- | -------------- | ---------------------- | ---------- |
-| programme/LPP            | rating                 | -              | AMBER                  | 45         |
-| project/LPP-CJ           | closed                 | open           | closed                 | 32         |
-| project/LPP-INV          | gate                   | -              | Gate 3                 | 39, 40, 46 |
-| project/LPP-INV          | benefit:annual-savings | -              | forecast £6,000,000.00 | 39, 40, 46 |
-| project/LPP-PCSO         | closed                 | open           | closed                 | 31         |
-| project/LPP-PERF         | registered             | -              | registered             | 38, 50     |
-| project/LPP-PERF         | rating                 | -              | GREEN                  | 38, 50     |
-| project/LPP-PERF         | closed                 | -              | open                   | 38, 50     |
-| project/LPP-PP           | registered             | -              | registered             | 37, 49     |
-| project/LPP-PP           | rating                 | -              | GREEN                  | 37, 49     |
-| project/LPP-PP           | closed                 | -              | open                   | 37, 49     |
-| project/LPP-RESP         | rating                 | GREEN          | AMBER                  | 41, 47     |
-| project/LPP-RESP         | benefit:annual-savings | -              | forecast £1,650,000.00 | 41, 47     |
-| risk/LPP-R01             | risk                   | open           | closed                 | 33         |
-| risk/LPP-R02             | risk                   | open           | closed                 | 34         |
-| risk/LPP-R03             | risk                   | open           | transferred out        | 35         |
-| risk/LPP-R03             | subject                | project LPP-CJ | programme OCP          | 35         |
-| risk/LPP-R04             | rating                 | RED            | AMBER                  | 36         |
-| scope/LPP-BATS-DISCOVERY | owner                  | -              | project LPP-PREV       | 44         |
-| scope/LPP-SVC-OPS        | owner                  | programme LPP  | programme OCP          | 42         |
-| scope/LPP-SVC-SPEC       | owner                  | programme LPP  | programme SCCP         | 43         |
+| ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
+| ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |
+| programme/LPP            | rating                 | -              | AMBER                  | 45     |
+| project/LPP-CJ           | closed                 | open           | closed                 | 32     |
+| project/LPP-INV          | gate                   | -              | Gate 3                 | 39     |
+| project/LPP-INV          | benefit:annual-savings | -              | forecast £6,000,000.00 | 40     |
+| project/LPP-PCSO         | closed                 | open           | closed                 | 31     |
+| project/LPP-PERF         | registered             | -              | registered             | 38     |
+| project/LPP-PERF         | rating                 | -              | GREEN                  | 50     |
+| project/LPP-PERF         | closed                 | -              | open                   | 38     |
+| project/LPP-PP           | registered             | -              | registered             | 37     |
+| project/LPP-PP           | rating                 | -              | GREEN                  | 49     |
+| project/LPP-PP           | closed                 | -              | open                   | 37     |
+| project/LPP-RESP         | rating                 | GREEN          | AMBER                  | 47     |
+| project/LPP-RESP         | benefit:annual-savings | -              | forecast £1,650,000.00 | 41     |
+| risk/LPP-R01             | risk                   | open           | closed                 | 33     |
+| risk/LPP-R02             | risk                   | open           | closed                 | 34     |
+| risk/LPP-R03             | risk                   | open           | transferred out        | 35     |
+| risk/LPP-R03             | subject                | project LPP-CJ | programme OCP          | 35     |
+| risk/LPP-R04             | rating                 | RED            | AMBER                  | 36     |
+| scope/LPP-BATS-DISCOVERY | owner                  | -              | project LPP-PREV       | 44     |
+| scope/LPP-SVC-OPS        | owner                  | programme LPP  | programme OCP          | 42     |
+| scope/LPP-SVC-SPEC       | owner                  | programme LPP  | programme SCCP         | 43     |
 )md");
 }
 

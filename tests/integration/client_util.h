@@ -28,8 +28,9 @@ inline void PrintTo(const Status& s, std::ostream* os) {
 
 namespace govledger::testing {
 
-// Deadline of every unary call the tests make.
-inline constexpr std::chrono::seconds kCallTimeout{10};
+// Deadline of every unary call the tests make: 10 s, times GOVLEDGER_TEST_TIMEOUT_SCALE
+// (tests/CMakeLists.txt; deploy/sanitize.sh sets 4, as the sanitizers slow the daemon too).
+inline constexpr std::chrono::seconds kCallTimeout{10 * GOVLEDGER_TEST_TIMEOUT_SCALE};
 
 // EXPECT_THAT(grpc_status, GrpcStatusIs(grpc::StatusCode::ABORTED, HasSubstr("version 2")));
 MATCHER_P2(GrpcStatusIs, code, message_matcher, "") {

@@ -516,6 +516,58 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to: ")));
 }
 
+// Each difference names only the events that changed that aspect, not every event of its
+// entity between the cuts (the worked check of DOMAIN.md: "exactly which events explain the
+// difference").
+TEST(AsAtTest, CompareExplainsEachAspectByTheEventsThatChangedIt) {
+  Log log = Base();
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 2)), InWeek(2));  // 4
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));   // 5
+  const uint64_t from = log.events().size();
+  v1::GatePassed gate;
+  *gate.mutable_subject() = ProjectRef("LPP-INV");
+  gate.set_gate("Gate 3");
+  v1::MilestoneReached milestone;
+  *milestone.mutable_subject() = ProjectRef("LPP-INV");
+  milestone.set_milestone("Business case approved");
+  v1::BenefitForecast savings;
+  *savings.mutable_subject() = ProjectRef("LPP-INV");
+  savings.set_benefit_id("savings");
+  savings.set_annual_pence(600000000);
+  v1::BenefitRealised overtime;
+  *overtime.mutable_subject() = ProjectRef("LPP-INV");
+  overtime.set_benefit_id("overtime");
+  overtime.set_annual_pence(100000);
+  log.Add(Ev(milestone), InWeek(3));                                         // 6
+  log.Add(Ev(gate), InWeek(3));                                              // 7
+  log.Add(Ev(savings), InWeek(3));                                           // 8
+  log.Add(Ev(overtime), InWeek(4));                                          // 9
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 4)), InWeek(4));  // 10
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(4));                      // 11
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), InWeek(4));          // 12
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(EventPositions(*r), ElementsAre(6, 7, 8, 9, 10, 11, 12));
+  std::vector<std::string> lines;
+  for (const v1::Difference& d : r->differences()) {
+    std::vector<uint64_t> positions;
+    for (const v1::EventRef& e : d.events()) positions.push_back(e.position());
+    lines.push_back(absl::StrCat(d.entity(), " ", d.aspect(), " by ",
+                                 absl::StrJoin(positions, " ")));
+  }
+  EXPECT_THAT(lines, ElementsAre("project/LPP-INV rating by 10",
+                                 "project/LPP-INV gate by 7",
+                                 "project/LPP-INV benefit:overtime by 9",
+                                 "project/LPP-INV benefit:savings by 8",
+                                 "risk/R1 rating by 11",
+                                 "risk/R1 subject by 12"));
+}
+
 // A scope item passed on (LPP -> OCP -> SCCP) between two cuts is in OCP's Compare, as in its
 // scope map, although OCP held it at neither cut.
 TEST(AsAtTest, CompareListsAScopeItemTheProgrammeHeldAndPassedOn) {
