@@ -53,13 +53,17 @@ std::string SignatoryText(const v1::DecisionSignature& signature) {
 
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   if (decision.withheld()) return "withheld";
-  int64_t committed = 0, noted = 0;
+  int64_t committed = 0;
+  int noted = 0;
   for (const v1::DecisionAmount& a : decision.amounts()) {
-    int64_t& total = a.noted_only() ? noted : committed;
-    total = projections::AddPence(total, a.pence());
+    if (a.noted_only()) {
+      ++noted;
+    } else {
+      committed = projections::AddPence(committed, a.pence());
+    }
   }
   std::string out = projections::FormatPence(committed);
-  if (noted != 0) absl::StrAppend(&out, " (+", projections::FormatPence(noted), " noted)");
+  if (noted > 0) absl::StrAppend(&out, " (+", noted, " noted)");
   return out;
 }
 
@@ -79,6 +83,16 @@ std::string SplitPeriodText(const v1::PossibleSplit& split) {
 
 std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
   std::vector<std::string> out;
+  for (int i = 0; i < d.recommendations_size(); ++i) {
+    out.push_back(absl::StrCat("Recommendation ", i + 1, ": ", d.recommendations(i)));
+  }
+  for (const v1::DecisionAmount& a : d.amounts()) {
+    std::string line = absl::StrCat(a.noted_only() ? "Noted, not approved: " : "Amount: ",
+                                    projections::FormatPence(a.pence()), " ",
+                                    AmountKindText(a.kind()), " from ", a.funding_source());
+    if (!a.description().empty()) absl::StrAppend(&line, " (", a.description(), ")");
+    out.push_back(std::move(line));
+  }
   auto statement = [&out](absl::string_view kind, const v1::OfficerStatement& s) {
     std::string who(s.role());
     if (!s.name().empty()) absl::StrAppend(&who, ", ", s.name());
@@ -90,6 +104,15 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     statement("Originating officer", s);
   }
   for (const v1::OfficerStatement& s : d.officer_approvals()) statement("Officer approval", s);
+  if (!d.related_decisions().empty()) {
+    out.push_back(absl::StrCat("Related decisions: ", absl::StrJoin(d.related_decisions(), ", ")));
+  }
+  for (const v1::DecisionSignature& s : d.signatures()) {
+    if (s.has_signed_on()) {
+      out.push_back(absl::StrCat("Signed by ", SignatoryText(s), " on ",
+                                 projections::FormatDate(s.signed_on())));
+    }
+  }
   for (const v1::DecisionSignature& s : d.signatures()) {
     if (!s.has_declaration()) continue;
     out.push_back(absl::StrCat("Interests declared by ", SignatoryText(s), ": ",
@@ -118,6 +141,15 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     out.push_back(absl::StrCat("Referred back under ", d.referred_under().reference(),
                                "'s delegated authority (", d.referred_under().delegation_id(),
                                ")"));
+  }
+  if (d.has_part2()) {
+    std::string line = absl::StrCat("Has a confidential Part 2",
+                                    d.part2().reason().empty() ? "" : ": ", d.part2().reason());
+    if (d.part2().has_publication_deferred_until()) {
+      absl::StrAppend(&line, "; its publication deferred until ",
+                      projections::FormatDate(d.part2().publication_deferred_until()));
+    }
+    out.push_back(std::move(line));
   }
   if (d.has_part1_deferred_until()) {
     const std::string until = projections::FormatDate(d.part1_deferred_until());

@@ -34,8 +34,10 @@ std::string NonZeroPence(int64_t pence);
 // already starts with the role ("Warwickshire PCC (not named in the paper)") alone.
 std::string SignatoryText(const v1::DecisionSignature& signature);
 
-// A decision's amounts: the committed total, and the noted total beside it when there is one,
-// e.g. "£400,000.00 (+£195,000.00 noted)"; "withheld" for a decision withheld from the caller.
+// A decision's amounts: the committed total, and how many amounts it only notes, e.g.
+// "£400,000.00 (+1 noted)" (noted amounts are of different kinds and sources, and may include
+// the decision's own, so they are not added up; DecisionNotes lists each); "withheld" for a
+// decision withheld from the caller.
 std::string DecisionAmountText(const v1::DecisionEntry& decision);
 // A decision's title; for one withheld from the caller, "withheld until 2027-01-04 (Part 1
 // deferred)".
@@ -43,9 +45,12 @@ std::string DecisionTitleText(const v1::DecisionEntry& decision);
 // When a possible split's decisions were proposed: "2016-10-03 to 2016-11-20" (one date when
 // the same day).
 std::string SplitPeriodText(const v1::PossibleSplit& split);
-// What a decision's row cannot hold, one line each: the officers' statements on its form, the
-// signatories' declarations of interests, and the deferral of Part 1's publication. Empty when
-// it has none of these.
+// What a decision's row cannot hold, one line each: its recommendations, its amounts (kind,
+// funding source, description; noted ones as such), the officers' statements on its form, the
+// related decisions it names, the dates beside its signatures, the signatories' declarations
+// of interests, the authority it delegates and what was referred back under it, that it has a
+// confidential Part 2 (why, and any deferral of its publication; never its text), and the
+// deferral of Part 1's publication. Empty when it has none of these.
 std::vector<std::string> DecisionNotes(const v1::DecisionEntry& decision);
 
 // The positions of `events`, ", "-separated: "39, 40, 46".

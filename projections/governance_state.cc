@@ -1445,6 +1445,7 @@ struct GovernanceState::Access {
     d->signing_keys.insert(m.key_id());
     d->signed_roles.emplace(key->registered.role(), m.key_id());
     if (m.has_declaration()) d->declarations[m.key_id()] = m.declaration();
+    if (m.has_signed_on()) d->signed_on[m.key_id()] = m.signed_on();
     d->signed_micros = std::max(d->signed_micros, at);
   }
 

@@ -198,6 +198,8 @@ struct DecisionState {
   std::set<std::string> signing_keys;  // key ids that signed
   // key id -> the declaration of interests its signature carried, if any
   std::map<std::string, v1::InterestsDeclaration> declarations;
+  // key id -> the date written beside its signature, if any (DecisionSigned.signed_on)
+  std::map<std::string, v1::Date> signed_on;
   int64_t proposed_micros = kUnknownTime;  // DecisionProposed's effective time
   uint64_t proposed_position = 0;          // DecisionProposed's (see ActedOn)
   // The latest effective time of its signatures: once approved, when it was.
@@ -351,8 +353,9 @@ class GovernanceState {
   // loaded state would credit events to an incarnation they were not recorded
   // against. 7: risks' earlier subjects, scope items' earlier owners, the
   // latest effective time of a risk's or scope item's changes, and delegation
-  // rules' effective times (ledger/store/FORMAT.md, "History of changes").
-  static constexpr uint32_t kSnapshotFormat = 7;
+  // rules' effective times (ledger/store/FORMAT.md, "History of changes"). 8:
+  // the dates written beside signatures, which the decision register shows.
+  static constexpr uint32_t kSnapshotFormat = 8;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -32,6 +32,9 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.clear_originating_officer_declarations();
     e.clear_officer_approvals();
     e.clear_delegated_authorities();
+    e.clear_recommendations();
+    e.clear_related_decisions();
+    e.clear_part2();
     for (v1::DecisionSignature& s : *e.mutable_signatures()) s.clear_declaration();
     e.set_withheld(true);
     answer->set_withheld(answer->withheld() + 1);

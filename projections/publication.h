@@ -29,7 +29,8 @@ inline constexpr char kInterestsDeclaredAspect[] = "interests declared";
 bool Unpublished(const v1::Date& until, int64_t now_micros);
 
 // Each unpublished decision of `register_answer` is marked withheld and loses its title,
-// amounts, delegation needs, officers' statements and its signatures' declarations; its
+// amounts, delegation needs, officers' statements, delegated authorities, recommendations,
+// related decisions, Part 2's summary and its signatures' declarations; its
 // approved amounts leave the spend totals (a total left at nothing is removed), a possible
 // split that names it is left out, and `withheld` counts it.
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);

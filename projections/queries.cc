@@ -1033,9 +1033,22 @@ QueryDecisionRegisterImpl(Folder& folder,
             declared != d->declarations.end()) {
           *sig->mutable_declaration() = declared->second;
         }
+        if (auto dated = d->signed_on.find(it->second); dated != d->signed_on.end()) {
+          *sig->mutable_signed_on() = dated->second;
+        }
       }
     }
     *e->mutable_amounts() = d->proposed.amounts();
+    *e->mutable_recommendations() = d->proposed.recommendations();
+    *e->mutable_related_decisions() = d->proposed.related_decisions();
+    if (const v1::ConfidentialPart& part2 = d->proposed.part2();
+        !part2.text().empty() || !part2.reason().empty()) {
+      e->mutable_part2()->set_reason(part2.reason());
+      if (part2.has_publication_deferred_until()) {
+        *e->mutable_part2()->mutable_publication_deferred_until() =
+            part2.publication_deferred_until();
+      }
+    }
     *e->mutable_originating_officer_declarations() =
         d->proposed.originating_officer_declarations();
     *e->mutable_officer_approvals() = d->proposed.officer_approvals();

@@ -252,6 +252,9 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       Snap::SignedRole* r = s->add_signed_roles();
       r->set_role(role);
       r->set_key_id(key);
+      if (auto it = d.signed_on.find(key); it != d.signed_on.end()) {
+        *r->mutable_signed_on() = it->second;
+      }
     }
     for (const std::string& key : d.signing_keys) s->add_signing_keys(key);
     for (const auto& [key, declaration] : d.declarations) {
@@ -360,7 +363,10 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     d.proposed = s.proposed();
     d.digest = s.digest();
     d.outcome = static_cast<DecisionState::Outcome>(s.outcome());
-    for (const auto& r : s.signed_roles()) d.signed_roles[r.role()] = r.key_id();
+    for (const auto& r : s.signed_roles()) {
+      d.signed_roles[r.role()] = r.key_id();
+      if (r.has_signed_on()) d.signed_on[r.key_id()] = r.signed_on();
+    }
     d.signing_keys.insert(s.signing_keys().begin(), s.signing_keys().end());
     for (const auto& declaration : s.declarations()) {
       d.declarations[declaration.key_id()] = declaration.declaration();

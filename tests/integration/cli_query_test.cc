@@ -464,16 +464,22 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   EXPECT_THAT(table.out,
               AllOf(HasSubstr("Programme:  LPP\n"),
                     HasSubstr("Decisions:  1 pending, 0 approved, 0 rejected, 0 withdrawn\n"),
-                    HasSubstr("LPF           LPB 12     pending  £400,000.00 (+£195,000.00 noted)  "
+                    HasSubstr("LPF           LPB 12     pending  £400,000.00 (+1 noted)  "
                               "-       Chief Constable  -           LPB 12 title\n"),
+                    // Each amount under the table, the noted one not added to the other.
+                    HasSubstr("\nLPF LPB 12:\n  Recommendation 1: approve it\n  Amount: £400,000.00 capital from Change "
+                              "Reserve\n  Noted, not approved: £195,000.00 revenue from "
+                              "Change Reserve\n"),
                     Not(HasSubstr("Approved spend"))));
   CliRun report = Run(absl::StrCat("report --programme LPP --since-position ", kHead));
   ASSERT_EQ(report.code, 0) << report.err;
   EXPECT_THAT(report.out,
               AllOf(HasSubstr("| LPF          | LPB 12    | LPB 12 title | pending | not proposed | "
-                              "£400,000.00 (+£195,000.00 noted) | Chief Constable |\n"),
+                              "£400,000.00 (+1 noted) | Chief Constable |\n"),
                     // Under the table, what its row cannot hold, as Markdown.
-                    HasSubstr("\nLPF LPB 12:\n\n- Officer approval (Chief Finance Officer, A. "
+                    HasSubstr("\nLPF LPB 12:\n\n- Recommendation 1: approve it\n- Amount: £400,000.00 capital from Change "
+                              "Reserve\n- Noted, not approved: £195,000.00 revenue from Change "
+                              "Reserve\n- Officer approval (Chief Finance Officer, A. "
                               "Person): Financial advice has been \\*taken\\*.\n- Publication "
                               "of Part 1 deferred until 2199-01-31 (viewers see its content "
                               "from then)\n")));

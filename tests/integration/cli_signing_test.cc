@@ -221,6 +221,7 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
   EXPECT_THAT(view.out, HasSubstr("approved"));
   EXPECT_THAT(view.out, HasSubstr(role + " (Sophie Linden)"));
   EXPECT_THAT(view.out, HasSubstr("MOPAC PCD 72:\n"
+                                  "  Recommendation 1: approve it\n"
                                   "  Originating officer (Legal Advice): The MPS legal team has "
                                   "been consulted on the proposal.\n"
                                   "  Officer approval ((Acting) Chief Executive Officer, R. "

@@ -206,6 +206,22 @@ TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
   EXPECT_EQ(mopac.decisions(0).delegations(0).counted_pence(), 73000000);
   ASSERT_EQ(mopac.approved_spend_size(), 1);
   EXPECT_EQ(mopac.approved_spend(0).funding_source(), "Major Change Reserve");
+  // Signed on 05/10/2016; a Part 2 exempt for commercial sensitivity (its text never in a
+  // query's answer); two recommendations; the IAB paper it follows.
+  const v1::DecisionEntry& pcd72 = mopac.decisions(0);
+  ASSERT_EQ(pcd72.signatures_size(), 1);
+  EXPECT_EQ(pcd72.signatures(0).signed_on().ShortDebugString(), "year: 2016 month: 10 day: 5");
+  EXPECT_EQ(pcd72.part2().reason(), "Commercial Sensitivity");
+  EXPECT_FALSE(pcd72.part2().has_publication_deferred_until());
+  EXPECT_EQ(pcd72.recommendations_size(), 2);
+  EXPECT_THAT(pcd72.related_decisions(), ElementsAre("IAB 2016-09-22 SLP SOC"));
+  CliRun register_text = Cli(absl::StrCat(Server(), " decisions --organisation MOPAC"));
+  ASSERT_EQ(register_text.code, 0) << register_text.err;
+  EXPECT_THAT(register_text.out,
+              AllOf(HasSubstr("\n  Signed by Deputy Mayor for Policing and Crime (Sophie Linden) "
+                              "on 2016-10-05\n"),
+                    HasSubstr("\n  Has a confidential Part 2: Commercial Sensitivity\n"),
+                    HasSubstr("\n  Amount: £730,000.00 one-off from Major Change Reserve")));
   EXPECT_EQ(mopac.approved_spend(0).pence(), 73000000);
   // PCC/D/2017/05: £4m approved from the Invest to save reserve; the £1.95m
   // that may be needed and the plan's £26.5m capital and £12.4m one-off revenue
@@ -217,6 +233,9 @@ TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
   EXPECT_EQ(wwa.approved_spend(0).kind(), v1::AMOUNT_KIND_ONE_OFF);
   EXPECT_EQ(wwa.approved_spend(0).pence(), 400000000);
   EXPECT_EQ(wwa.decisions(0).amounts_size(), 4);
+  EXPECT_THAT(wwa.decisions(0).related_decisions(), ElementsAre("2015/30"));
+  EXPECT_EQ(wwa.decisions(0).recommendations_size(), 6);
+  EXPECT_FALSE(wwa.decisions(0).has_part2());
   // Recommendation 4: the Chief Constables' delegated authority, with what comes back to the
   // two Commissioners.
   ASSERT_EQ(wwa.decisions(0).delegated_authorities_size(), 1);

@@ -363,14 +363,16 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
                    "NO_COLOR=1");
   ASSERT_EQ(cli.code, 0) << cli.err;
   EXPECT_THAT(cli.out,
-              AllOf(HasSubstr("WWA PCC/D/2017/05:\n  Delegates authority (chief-constables) to "
+              AllOf(HasSubstr("\n  Related decisions: 2015/30\n  Delegates authority (chief-constables) to "
                               "West Mercia Chief Constable and Warwickshire Chief Constable: use "
                               "the approved investments and develop savings as described; refers "
                               "back to West Mercia Police and Crime Commissioner and Warwickshire "
                               "Police and Crime Commissioner: spend proposals considered novel, "
                               "contentious or recursive; referred back so far: PCC/D/2017/09 "
                               "(pending)\n"),
-                    HasSubstr("WWA PCC/D/2017/09:\n  Referred back under PCC/D/2017/05's "
+                    HasSubstr("WWA PCC/D/2017/09:\n  Recommendation 1: approve it\n  Amount: £250,000.00 "
+                              "capital from Invest to save reserve\n  Referred back under "
+                              "PCC/D/2017/05's "
                               "delegated authority (chief-constables)\n")));
 }
 

@@ -14,6 +14,9 @@ namespace govledger::projections {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kRole[] = "Deputy Mayor for Policing and Crime";
 
@@ -25,6 +28,9 @@ class PublicationTest : public ::testing::Test {
                           Amount(v1::AMOUNT_KIND_CAPITAL, 900000, "Reserve", /*noted_only=*/true),
                           Amount(v1::AMOUNT_KIND_REVENUE, 7000000, "Reserve")});
     *deferred_.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+    deferred_.add_related_decisions("PCD 12");
+    deferred_.mutable_part2()->set_text("the contract's price");
+    deferred_.mutable_part2()->set_reason("Commercial Sensitivity");
     deferred_.add_originating_officer_declarations()->set_role("Director of Strategy");
     v1::DelegatedAuthority* authority = deferred_.add_delegated_authorities();
     authority->set_delegation_id("commissioner");
@@ -99,6 +105,9 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(d.amounts_size(), 0);
   EXPECT_EQ(d.originating_officer_declarations_size(), 0);
   EXPECT_EQ(d.delegated_authorities_size(), 0);
+  EXPECT_EQ(d.recommendations_size(), 0);
+  EXPECT_EQ(d.related_decisions_size(), 0);
+  EXPECT_FALSE(d.has_part2());
   ASSERT_EQ(d.signatures_size(), 1);
   EXPECT_EQ(d.signatures(0).holder(), "Sophie Linden");
   EXPECT_FALSE(d.signatures(0).has_declaration());
@@ -128,6 +137,10 @@ TEST_F(PublicationTest, FromItsDateADeferredDecisionIsWhole) {
   EXPECT_EQ(r.decisions(0).part1_deferred_until().day(), 1);
   EXPECT_EQ(r.decisions(0).title(), "PCD 90 title");
   EXPECT_EQ(r.decisions(0).delegated_authorities(0).scope(), "let the contract");
+  EXPECT_THAT(r.decisions(0).recommendations(), ElementsAre("approve it"));
+  EXPECT_THAT(r.decisions(0).related_decisions(), ElementsAre("PCD 12"));
+  EXPECT_EQ(r.decisions(0).part2().reason(), "Commercial Sensitivity");
+  EXPECT_THAT(r.SerializeAsString(), Not(HasSubstr("the contract's price")));  // Part 2's text
 }
 
 TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublished) {
