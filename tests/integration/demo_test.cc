@@ -1,8 +1,8 @@
 // The demo ledger (deploy/demo/, described in its README.md) loaded into the
 // real govledgerd through the real CLI, every file in file-name order, as
 // deploy/run.sh loads it: it loads without a refusal and a rerun stores nothing
-// new; the three signed decisions are approved (the ledger verified each
-// signature on append), and a decision changed after signing is refused at its
+// new; the two signed decisions are approved (the ledger verified each
+// signature on append) and the IAB paper, which seeks approval, is pending; a decision changed after signing is refused at its
 // signature's line; and seed 000's figures (../shared/DOMAIN.md) come back, as
 // known at plan weeks 74 and 86, through QueryService and through `govledger
 // report --json`.
@@ -162,20 +162,19 @@ TEST_F(DemoTest, LoadsInFileNameOrderAndARerunStoresNothingNew) {
   }
   CliRun verify = Cli(absl::StrCat(Server(), " verify"));
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
-  // The three decisions' six signatures, re-verified from the log, with the six keys.
-  EXPECT_THAT(verify.out, HasSubstr("decision signatures: 6 verified (3 decisions)"));
+  // The two decisions' five signatures, re-verified from the log, with the five keys.
+  EXPECT_THAT(verify.out, HasSubstr("decision signatures: 5 verified (2 decisions)"));
   EXPECT_THAT(verify.out, HasSubstr("  mopac-dmpc-2016  Sophie Linden, Deputy Mayor for "
                                     "Policing and Crime  public key "));
 }
 
-TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
+TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
   LoadDemo();
   struct Expected {
     std::string organisation, reference;
     std::vector<std::string> keys;
   };
   for (const Expected& want : std::vector<Expected>{
-           {"MPS", "IAB 2016-09-22 SLP SOC", {"mps-iab-chair-2016"}},
            {"MOPAC", "PCD 72", {"mopac-dmpc-2016"}},
            {"WWA",
             "PCC/D/2017/05",
@@ -196,6 +195,16 @@ TEST_F(DemoTest, TheThreeSignedDecisionsAreApproved) {
     std::sort(want_keys.begin(), want_keys.end());
     EXPECT_EQ(keys, want_keys);
   }
+
+  // The paper to the IAB seeks approval of the tranche's £727,946; no paper records an
+  // outcome. PCD 72 approves the tranche's money: SLP's approved spend is its £730,000 alone.
+  v1::GetDecisionRegisterResponse mps;
+  ASSERT_THAT(Decisions("MPS", &mps), GrpcOk());
+  ASSERT_EQ(mps.decisions_size(), 1);
+  EXPECT_EQ(mps.decisions(0).reference(), "IAB 2016-09-22 SLP SOC");
+  EXPECT_EQ(mps.decisions(0).status(), v1::DECISION_STATUS_PENDING);
+  EXPECT_EQ(mps.decisions(0).signatures_size(), 0);
+  EXPECT_EQ(mps.approved_spend_size(), 0);
 
   // PCD 72: £730,000 from the Major Change Reserve, which needed the Deputy
   // Mayor under MOPAC's £500,000 rule.
