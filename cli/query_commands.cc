@@ -248,6 +248,26 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   fields.push_back({"Plan week", PlanWeekText(r.plan_week(), r.planned_weeks())});
   fields.push_back({"As at", DescribeAsAt(r.as_at())});
   std::string out = Fields(fields);
+  // The programme as registered, what the reports do not repeat, in a block of its own.
+  const v1::ProgrammeRegistered& plan = r.registration();
+  fields.clear();
+  if (!plan.organisation_id().empty()) {
+    fields.push_back({"Organisation", plan.organisation_id()});
+    fields.push_back({"Mobilised", absl::StrCat(projections::FormatDate(plan.mobilisation_date()),
+                                                ", a plan of ", plan.planned_weeks(), " weeks")});
+  }
+  if (!plan.senior_responsible_owner().empty()) {
+    fields.push_back({"SRO", plan.senior_responsible_owner()});  // senior responsible owner
+  }
+  if (!plan.board().empty()) fields.push_back({"Board", plan.board()});
+  for (const v1::Tranche& t : plan.tranches()) {
+    fields.push_back({absl::StrCat("Tranche ", t.number()),
+                      absl::StrCat(projections::FormatDate(t.start_date()), " to ",
+                                   projections::FormatDate(t.end_date()),
+                                   t.name().empty() ? "" : ": ", t.name())});
+  }
+  if (!plan.description().empty()) fields.push_back({"Description", plan.description()});
+  if (!fields.empty()) absl::StrAppend(&out, "\n", Fields(fields));
   Table projects({"PROJECT", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK", "COMMENTARY"});
   projects.AlignRight(5);
   for (const v1::WorkStatus& w : r.projects()) {

@@ -264,6 +264,7 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
     c->set_count(n);
   }
   out.set_planned_weeks(pf.programme->programme.planned_weeks());
+  *out.mutable_registration() = pf.programme->programme;
   if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
     out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
   }

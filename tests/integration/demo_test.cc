@@ -265,6 +265,25 @@ TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
                     ::testing::Not(HasSubstr("Commissioner (Warwickshire"))));
 }
 
+// A programme's registration, which no report repeats: seed 001's four tranches with their
+// dates, seed 004's senior responsible owner and board.
+TEST_F(DemoTest, StatusShowsTheProgrammeAsRegistered) {
+  LoadDemo();
+  CliRun slp = Cli(absl::StrCat(Server(), " status --programme SLP"));
+  ASSERT_EQ(slp.code, 0) << slp.err;
+  EXPECT_THAT(slp.out,
+              AllOf(HasSubstr("Organisation:  MPS\n"),
+                    HasSubstr("Mobilised:     2016-07-01, a plan of 196 weeks\n"),
+                    HasSubstr("Tranche 1:     2016-07-01 to 2016-12-31: Initial testing & Quick "
+                              "Wins\n"),
+                    HasSubstr("Tranche 4:     2018-04-01 to 2020-03-31: Further consolidation "
+                              "and improvements\n")));
+  CliRun lpr = Cli(absl::StrCat(Server(), " status --programme LPR"));
+  ASSERT_EQ(lpr.code, 0) << lpr.err;
+  EXPECT_THAT(lpr.out, AllOf(HasSubstr("\nSRO:  "), HasSubstr("Deputy Chief Constable\n"),
+                             HasSubstr("\nBoard:  ")));
+}
+
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
 // £1 more loads up to PCD 72's signature and is refused there, naming the file
 // and line; the events before it stay stored. Without the digest the signature
