@@ -912,7 +912,9 @@ void FindPossibleSplits(
       std::map<std::string, std::vector<Candidate>> by_programme;
       for (const auto& [stream, d] : s.decisions()) {
         const v1::DecisionProposed& p = d.proposed;
-        if (p.organisation_id() != org || p.programme_id().empty() ||
+        // Decisions that name no programme form a group of their own: leaving the
+        // programme out must not hide a split.
+        if (p.organisation_id() != org ||
             (!programme.empty() && p.programme_id() != programme) ||
             d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
           continue;

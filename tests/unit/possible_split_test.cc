@@ -1,6 +1,7 @@
 // PossibleSplit (projections/queries.h, GetDecisionRegister): decisions each under a delegation
-// threshold, not needing its role, of one organisation and programme and proposed within the
-// window of one another, that together reach it; and everything that keeps a decision out.
+// threshold, not needing its role, of one organisation and programme (or all naming none) and
+// proposed within the window of one another, that together reach it; and everything that keeps
+// a decision out.
 #include <string>
 #include <vector>
 
@@ -120,7 +121,7 @@ TEST_F(PossibleSplitTest, WhatKeepsADecisionOutOfASplit) {
   Add(Ev(noted), 7);                                      // noted amounts are not counted
   v1::DecisionProposed none = Decision("MOPAC", "PCD 86", {kDirector},
                                        {Amount(v1::AMOUNT_KIND_CAPITAL, 40000000, "Reserve")});
-  Add(Ev(none), 8);                                       // no programme
+  Add(Ev(none), 8);                                       // no programme: alone in its group
   absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->possible_splits_size(), 0) << r->DebugString();
@@ -130,6 +131,20 @@ TEST_F(PossibleSplitTest, WhatKeepsADecisionOutOfASplit) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->possible_splits_size(), 1);
   EXPECT_THAT(References(r->possible_splits(0)), ElementsAre("PCD 80", "PCD 87"));
+}
+
+// Leaving the programme out does not hide a split: decisions naming none are a group of their
+// own, apart from every programme's.
+TEST_F(PossibleSplitTest, DecisionsNamingNoProgrammeAreAGroupOfTheirOwn) {
+  Propose("PCD 80", 30000000, 1, "");
+  Propose("PCD 81", 10000000, 2);  // SLP's: not in the group
+  Propose("PCD 82", 25000000, 15, "");
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->possible_splits_size(), 1) << r->DebugString();
+  EXPECT_EQ(r->possible_splits(0).programme_id(), "");
+  EXPECT_THAT(References(r->possible_splits(0)), ElementsAre("PCD 80", "PCD 82"));
+  EXPECT_EQ(r->possible_splits(0).total_pence(), 55000000);
 }
 
 TEST_F(PossibleSplitTest, AViewerDoesNotSeeASplitNamingAWithheldDecision) {
