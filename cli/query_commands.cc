@@ -444,13 +444,13 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
 std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryResponse& r,
                         bool colour) {
   std::string out = Fields({{"Entity", entity}, {"As at", DescribeAsAt(r.as_at())}});
-  Table changes({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "CHANGE"});
+  Table changes({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "CHANGE", "NOTE"});
   changes.AlignRight(0);
   for (const v1::EntityChange& c : r.changes()) {
     const v1::EventRef& e = c.event();
     changes.AddRow({absl::StrCat(e.position()), TimeText(e.recorded_time(), e.has_recorded_time()),
                     TimeText(e.effective_time(), e.has_effective_time()), e.actor(),
-                    ShortType(e.event_type()), AspectChanges(c)});
+                    ShortType(e.event_type()), AspectChanges(c), c.note()});
   }
   absl::StrAppend(&out, "\n", changes.Render(colour));
   return out;

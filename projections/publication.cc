@@ -80,6 +80,7 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
   for (v1::EntityChange& c : *history->mutable_changes()) {
     drop(c.mutable_before());
     drop(c.mutable_after());
+    c.clear_note();
   }
 }
 

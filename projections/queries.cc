@@ -791,6 +791,82 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
   return out;
 }
 
+// EntityChange.note: what `e` says in its own words ("" for none, or a payload that does not
+// parse).
+std::string NoteOf(const v1::Event& e) {
+  absl::string_view type = e.event_type();
+  if (!absl::ConsumePrefix(&type, kGovernanceTypePrefix)) return "";
+  std::vector<std::string> parts;
+  auto add = [&parts](absl::string_view label, absl::string_view text) {
+    if (!text.empty()) parts.push_back(absl::StrCat(label, text));
+  };
+  auto changes = [&add](int64_t baseline, int64_t benefit) {
+    if (baseline != 0) add("baseline change ", FormatPence(baseline));
+    if (benefit != 0) add("benefit change ", FormatPence(benefit));
+  };
+  auto parsed = [&e](google::protobuf::MessageLite* m) { return m->ParseFromString(e.payload()); };
+  if (type == "StatusReported") {
+    v1::StatusReported m;
+    if (parsed(&m)) add("", m.commentary());
+  } else if (type == "GatePassed") {
+    v1::GatePassed m;
+    if (parsed(&m)) {
+      add("approved by ", m.approved_by());
+      add("", m.description());
+    }
+  } else if (type == "ProjectClosed") {
+    v1::ProjectClosed m;
+    if (parsed(&m)) {
+      add("", m.summary());
+      if (m.final_cost_pence() != 0) add("final cost ", FormatPence(m.final_cost_pence()));
+      if (m.annual_benefits_pence() != 0) {
+        add("annual benefits ", FormatPence(m.annual_benefits_pence()));
+      }
+      add("lessons: ", absl::StrJoin(m.lessons(), "; "));
+    }
+  } else if (type == "ProgrammeClosed") {
+    v1::ProgrammeClosed m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "RiskRerated") {
+    v1::RiskRerated m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "RiskClosed") {
+    v1::RiskClosed m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "RiskTransferred") {
+    v1::RiskTransferred m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "ScopeItemRemoved") {
+    v1::ScopeItemRemoved m;
+    if (parsed(&m)) {
+      add("", m.reason());
+      changes(m.baseline_change_pence(), m.benefit_change_pence());
+    }
+  } else if (type == "ScopeItemTransferred") {
+    v1::ScopeItemTransferred m;
+    if (parsed(&m)) {
+      add("", m.reason());
+      changes(m.baseline_change_pence(), m.benefit_change_pence());
+    }
+  } else if (type == "DecisionRejected") {
+    v1::DecisionRejected m;
+    if (parsed(&m)) {
+      add("rejected by ", m.rejected_by());
+      add("", m.reason());
+    }
+  } else if (type == "DecisionWithdrawn") {
+    v1::DecisionWithdrawn m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "SigningKeyRevoked") {
+    v1::SigningKeyRevoked m;
+    if (parsed(&m)) add("", m.reason());
+  } else if (type == "CorrectionRecorded") {
+    v1::CorrectionRecorded m;
+    if (parsed(&m)) add("", m.reason());
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
 void ToAspects(const Aspects& in,
                google::protobuf::RepeatedPtrField<v1::Aspect>* out) {
   for (const auto& [name, value] : in) {
@@ -1181,6 +1257,7 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     ToAspects(AspectsOf(state, stream, decision), c->mutable_before());
     state.Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();
     ToAspects(AspectsOf(state, stream, decision), c->mutable_after());
+    c->set_note(NoteOf(*e));
   }
   if (out.changes_size() == 0) {
     absl::StatusOr<bool> anywhere = folder.StreamHasEvents(stream);

@@ -263,9 +263,10 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   EXPECT_THAT(history.out,
               AllOf(HasSubstr("Entity:  risk/LPP-R03\n"),
                     HasSubstr("clerk  RiskOpened       status: open; rating: RED; subject: "
-                              "project LPP-CJ\n"),
+                              "project LPP-CJ  -\n"),
+                    // The transfer's reason, as recorded.
                     HasSubstr("clerk  RiskTransferred  subject: project LPP-CJ -> programme "
-                              "OCP\n")));
+                              "OCP            belongs there\n")));
   CliRun compare = Run("compare --programme LPP --since-position 30");
   ASSERT_EQ(compare.code, 0) << compare.err;
   EXPECT_THAT(compare.out,

@@ -987,6 +987,46 @@ TEST(QueriesTest, TotalsPastSixtyFourBitsAreHeldAtTheLimit) {
   EXPECT_EQ(r->total_forecast_annual_pence(), kMax);
 }
 
+// Each change carries what its event says in its own words: the reasons, a closure's summary
+// and amounts, a report's commentary.
+TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  v1::StatusReported report = Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 2);
+  report.set_commentary("on track");
+  log.Add(Ev(report), InWeek(2));
+  v1::ProjectClosed closure = CloseProject("LPP-INV", 250000000);
+  closure.set_annual_benefits_pence(300000000);
+  closure.set_summary("closed on time");
+  log.Add(Ev(closure), InWeek(9));
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(3));
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(4));
+  log.Add(Ev(CloseRisk("R1")), InWeek(5));
+  log.Add(Ev(AddScope("S1", ProgrammeRef("LPP"))), InWeek(3));
+  log.Add(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"))), InWeek(6));
+  auto notes = [&](const std::string& stream) {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id(stream);
+    *request.mutable_as_at() = Week(20, kKnown);
+    absl::StatusOr<v1::GetEntityHistoryResponse> r =
+        projections::QueryEntityHistory(log.events(), kNow, request);
+    EXPECT_OK(r);
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const v1::EntityChange& c : r->changes()) out.push_back(c.note());
+    }
+    return out;
+  };
+  EXPECT_THAT(notes("project/LPP-INV"),
+              ElementsAre("", "on track",
+                          "closed on time; final cost £2,500,000.00; annual benefits "
+                          "£3,000,000.00; lessons: lesson"));
+  EXPECT_THAT(notes("risk/R1"), ElementsAre("", "reviewed", "mitigated"));
+  EXPECT_THAT(notes("scope/S1"),
+              ElementsAre("", "aligns with the target operating model; baseline change "
+                              "-£10,000.00; benefit change -£5,000.00"));
+}
+
 TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
   Log log = Base();
   log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));

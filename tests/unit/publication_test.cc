@@ -157,6 +157,28 @@ TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublishe
   EXPECT_TRUE(HasAspect(after, kInterestsDeclaredAspect));
 }
 
+// A withdrawal's reason is Part 1's content too.
+TEST_F(PublicationTest, AHistoryLosesItsNotesWhileTheDecisionIsUnpublished) {
+  v1::DecisionWithdrawn withdrawn;
+  withdrawn.set_organisation_id("MOPAC");
+  withdrawn.set_reference("PCD 91");
+  withdrawn.set_reason("superseded by PCD 93");
+  v1::Event e = Ev(withdrawn);
+  e.set_position(log_.size() + 1);
+  SetMicros(publication_ - 86400000000LL + static_cast<int64_t>(log_.size()),
+            e.mutable_recorded_time());
+  *e.mutable_effective_time() = e.recorded_time();
+  log_.push_back(e);
+
+  v1::GetEntityHistoryResponse before = History(pending_, publication_ - 1);
+  ASSERT_EQ(before.changes().rbegin()->note(), "superseded by PCD 93");
+  WithholdUnpublished(publication_ - 1, &before);
+  EXPECT_EQ(before.changes().rbegin()->note(), "");
+  v1::GetEntityHistoryResponse after = History(pending_, publication_);
+  WithholdUnpublished(publication_, &after);
+  EXPECT_EQ(after.changes().rbegin()->note(), "superseded by PCD 93");
+}
+
 TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   v1::GetEntityHistoryResponse h = History(open_, publication_ - 1);
   const std::string whole = h.SerializeAsString();
