@@ -304,11 +304,11 @@ std::string RisksView(const std::string& programme, const v1::GetRiskRegisterRes
   }
   absl::StrAppend(&out, "\n", risks.rows() > 0 ? risks.Render(colour) : "No risks.\n");
   if (r.by_subject_size() > 0) {
-    Table subjects({"SUBJECT", "OPEN", "RED", "CLOSED"});
-    for (size_t c = 1; c <= 3; ++c) subjects.AlignRight(c);
+    Table subjects({"SUBJECT", "OPEN", "RED", "CLOSED", "TRANSFERRED OUT"});
+    for (size_t c = 1; c <= 4; ++c) subjects.AlignRight(c);
     for (const v1::SubjectRiskCount& s : r.by_subject()) {
       subjects.AddRow({WorkText(s.subject()), absl::StrCat(s.open()), absl::StrCat(s.open_red()),
-                       absl::StrCat(s.closed())});
+                       absl::StrCat(s.closed()), absl::StrCat(s.transferred_out())});
     }
     absl::StrAppend(&out, "\n", subjects.Render(colour));
   }
@@ -328,17 +328,25 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
   changes.AlignRight(0);
   changes.AlignRight(6);
   changes.AlignRight(7);
+  // The changes of all items in log order: (item id, change).
+  std::vector<std::pair<const std::string*, const v1::ScopeChange*>> in_log_order;
   for (const v1::ScopeItemEntry& item : r.items()) {
     items.AddRow({item.scope_item_id(), ScopeStatusText(item.status()), WorkText(item.owner()),
                   item.title()});
     for (const v1::ScopeChange& c : item.changes()) {
-      changes.AddRow({absl::StrCat(c.event().position()),
-                      TimeText(c.event().effective_time(), c.event().has_effective_time()),
-                      item.scope_item_id(), ScopeChangeText(c), WorkText(c.from()),
-                      WorkText(c.to()), NonZeroPence(c.baseline_change_pence()),
-                      NonZeroPence(c.benefit_change_pence()), ApprovalText(c.approval()),
-                      c.reason()});
+      in_log_order.emplace_back(&item.scope_item_id(), &c);
     }
+  }
+  std::stable_sort(in_log_order.begin(), in_log_order.end(), [](const auto& a, const auto& b) {
+    return a.second->event().position() < b.second->event().position();
+  });
+  for (const auto& [id, c] : in_log_order) {
+    changes.AddRow({absl::StrCat(c->event().position()),
+                    TimeText(c->event().effective_time(), c->event().has_effective_time()), *id,
+                    ScopeChangeText(*c), WorkText(c->from()), WorkText(c->to()),
+                    NonZeroPence(c->baseline_change_pence()),
+                    NonZeroPence(c->benefit_change_pence()), ApprovalText(c->approval()),
+                    c->reason()});
   }
   absl::StrAppend(&out, "\n", items.Render(colour), "\nChanges:\n", changes.Render(colour));
   return out;

@@ -321,8 +321,16 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
         c.set_closed(c.closed() + 1);
         break;
       }
-      default:
+      default: {
         out.set_transferred_out(out.transferred_out() + 1);
+        // Counted against the last of the programme's subjects that held it.
+        for (auto it = r->earlier_subjects.rbegin(); it != r->earlier_subjects.rend(); ++it) {
+          if (!InProgramme(s, *it, p)) continue;
+          v1::SubjectRiskCount& c = subject_count(*it);
+          c.set_transferred_out(c.transferred_out() + 1);
+          break;
+        }
+      }
     }
   }
   AddRagCounts(open_by_rating, out.mutable_open_by_rating());

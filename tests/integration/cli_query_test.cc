@@ -8,10 +8,13 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -135,13 +138,19 @@ TEST_F(CliQueryTest, RisksTableAsKnownAtWeek74) {
                 "RISK     RATING  STATUS  SUBJECT           OWNER              TITLE\n",
                 rows,
                 "\n"
-                "SUBJECT           OPEN  RED  CLOSED\n"
-                "programme LPP       11    6       0\n"
-                "project LPP-CJ       1    1       0\n"
-                "project LPP-INV      0    0       0\n"
-                "project LPP-PCSO     2    1       0\n"
-                "project LPP-PREV     0    0       0\n"
-                "project LPP-RESP     0    0       0\n"));
+                "SUBJECT           OPEN  RED  CLOSED  TRANSFERRED OUT\n"
+                "programme LPP       11    6       0                0\n"
+                "project LPP-CJ       1    1       0                0\n"
+                "project LPP-INV      0    0       0                0\n"
+                "project LPP-PCSO     2    1       0                0\n"
+                "project LPP-PREV     0    0       0                0\n"
+                "project LPP-RESP     0    0       0                0\n"));
+  // At week 86 the CJ project's risk has passed to OCP: counted against the project.
+  CliRun at86 = Run("risks --programme LPP --week 86");
+  ASSERT_EQ(at86.code, 0) << at86.err;
+  EXPECT_THAT(at86.out, AllOf(HasSubstr("Transferred out:  1\n"),
+                              HasSubstr("project LPP-CJ       0    0       0                1\n"),
+                              HasSubstr("project LPP-PCSO     0    0       2                0\n")));
 }
 
 TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
@@ -249,6 +258,18 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                     HasSubstr("      42  2016-11-23T12:00:00Z  LPP-SVC-OPS         transferred  "
                               "programme LPP  programme OCP     -£10,000.00  -£5,000.00  "
                               "Programme Board  aligns with the target operating model\n")));
+  // The changes of all items in log order, not item by item.
+  std::vector<int> positions;
+  const size_t table = scope.out.find("\nChanges:\n");
+  ASSERT_NE(table, std::string::npos);
+  std::istringstream rows(scope.out.substr(table));
+  for (std::string row; std::getline(rows, row);) {
+    int position = 0;
+    if (std::istringstream(row) >> position) positions.push_back(position);
+  }
+  EXPECT_GE(positions.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()))
+      << absl::StrJoin(positions, ", ");
   CliRun benefits = Run("benefits --programme LPP --week 86");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
