@@ -808,11 +808,21 @@ std::string NoteOf(const v1::Event& e) {
   auto add = [&parts](absl::string_view label, absl::string_view text) {
     if (!text.empty()) parts.push_back(absl::StrCat(label, text));
   };
-  auto changes = [&add](int64_t baseline, int64_t benefit) {
-    if (baseline != 0) add("baseline change ", FormatPence(baseline));
-    if (benefit != 0) add("benefit change ", FormatPence(benefit));
-  };
   auto parsed = [&e](google::protobuf::MessageLite* m) { return m->ParseFromString(e.payload()); };
+  // The events whose note is their reason alone, and the scope changes (reason and amounts).
+  auto reason = [&](auto m) {
+    if (parsed(&m)) add("", m.reason());
+  };
+  auto scope_change = [&](auto m) {
+    if (!parsed(&m)) return;
+    add("", m.reason());
+    if (m.baseline_change_pence() != 0) {
+      add("baseline change ", FormatPence(m.baseline_change_pence()));
+    }
+    if (m.benefit_change_pence() != 0) {
+      add("benefit change ", FormatPence(m.benefit_change_pence()));
+    }
+  };
   if (type == "StatusReported") {
     v1::StatusReported m;
     if (parsed(&m)) add("", m.commentary());
@@ -832,45 +842,30 @@ std::string NoteOf(const v1::Event& e) {
       }
       add("lessons: ", absl::StrJoin(m.lessons(), "; "));
     }
-  } else if (type == "ProgrammeClosed") {
-    v1::ProgrammeClosed m;
-    if (parsed(&m)) add("", m.reason());
-  } else if (type == "RiskRerated") {
-    v1::RiskRerated m;
-    if (parsed(&m)) add("", m.reason());
-  } else if (type == "RiskClosed") {
-    v1::RiskClosed m;
-    if (parsed(&m)) add("", m.reason());
-  } else if (type == "RiskTransferred") {
-    v1::RiskTransferred m;
-    if (parsed(&m)) add("", m.reason());
-  } else if (type == "ScopeItemRemoved") {
-    v1::ScopeItemRemoved m;
-    if (parsed(&m)) {
-      add("", m.reason());
-      changes(m.baseline_change_pence(), m.benefit_change_pence());
-    }
-  } else if (type == "ScopeItemTransferred") {
-    v1::ScopeItemTransferred m;
-    if (parsed(&m)) {
-      add("", m.reason());
-      changes(m.baseline_change_pence(), m.benefit_change_pence());
-    }
   } else if (type == "DecisionRejected") {
     v1::DecisionRejected m;
     if (parsed(&m)) {
       add("rejected by ", m.rejected_by());
       add("", m.reason());
     }
+  } else if (type == "ScopeItemRemoved") {
+    scope_change(v1::ScopeItemRemoved());
+  } else if (type == "ScopeItemTransferred") {
+    scope_change(v1::ScopeItemTransferred());
+  } else if (type == "ProgrammeClosed") {
+    reason(v1::ProgrammeClosed());
+  } else if (type == "RiskRerated") {
+    reason(v1::RiskRerated());
+  } else if (type == "RiskClosed") {
+    reason(v1::RiskClosed());
+  } else if (type == "RiskTransferred") {
+    reason(v1::RiskTransferred());
   } else if (type == "DecisionWithdrawn") {
-    v1::DecisionWithdrawn m;
-    if (parsed(&m)) add("", m.reason());
+    reason(v1::DecisionWithdrawn());
   } else if (type == "SigningKeyRevoked") {
-    v1::SigningKeyRevoked m;
-    if (parsed(&m)) add("", m.reason());
+    reason(v1::SigningKeyRevoked());
   } else if (type == "CorrectionRecorded") {
-    v1::CorrectionRecorded m;
-    if (parsed(&m)) add("", m.reason());
+    reason(v1::CorrectionRecorded());
   }
   return absl::StrJoin(parts, "; ");
 }
