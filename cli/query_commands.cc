@@ -357,9 +357,8 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   std::string out = Fields(
       {{"Programme", programme},
        {"As at", DescribeAsAt(r.as_at())},
-       {"Totals", absl::StrCat("forecast ", FormatPence(r.total_forecast_annual_pence()),
-                               " a year; realised ", FormatPence(r.total_realised_annual_pence()),
-                               " a year; confirmed at closure ",
+       {"Totals", absl::StrCat("forecast ", ForecastTotalText(r), "; realised ",
+                               RealisedTotalText(r), "; confirmed at closure ",
                                FormatPence(r.total_closure_annual_benefits_pence()), " a year")}});
   Table works({"SUBJECT", "STATE", "FORECAST/YEAR", "REALISED/YEAR", "AT CLOSURE/YEAR"});
   for (size_t c = 2; c <= 4; ++c) works.AlignRight(c);
@@ -369,9 +368,8 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   std::vector<const v1::WorkBenefits*> all = {&r.programme()};
   for (const v1::WorkBenefits& w : r.projects()) all.push_back(&w);
   for (const v1::WorkBenefits* w : all) {
-    works.AddRow({WorkText(w->subject()), w->closed() ? "closed" : "open",
-                  NonZeroPence(w->forecast_annual_pence()),
-                  NonZeroPence(w->realised_annual_pence()),
+    works.AddRow({WorkText(w->subject()), w->closed() ? "closed" : "open", ForecastText(*w),
+                  RealisedText(*w),
                   NonZeroPence(w->closure_annual_benefits_pence())});
     for (const v1::BenefitEntry& b : w->benefits()) {
       benefits.AddRow({WorkText(w->subject()), b.benefit_id(),

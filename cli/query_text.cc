@@ -45,6 +45,44 @@ std::string NonZeroPence(int64_t pence) {
   return pence == 0 ? "" : projections::FormatPence(pence);
 }
 
+namespace {
+
+// Whether any benefit of `subject` has a forecast (`forecast`) or a realised amount recorded.
+bool Recorded(const v1::WorkBenefits& subject, bool forecast) {
+  for (const v1::BenefitEntry& b : subject.benefits()) {
+    if (forecast ? b.has_forecast() : b.has_realised()) return true;
+  }
+  return false;
+}
+
+std::string TotalText(const v1::GetBenefitsResponse& r, bool forecast) {
+  bool recorded = Recorded(r.programme(), forecast);
+  for (const v1::WorkBenefits& w : r.projects()) recorded = recorded || Recorded(w, forecast);
+  if (!recorded) return "none recorded";
+  return absl::StrCat(projections::FormatPence(forecast ? r.total_forecast_annual_pence()
+                                                        : r.total_realised_annual_pence()),
+                      " a year");
+}
+
+}  // namespace
+
+std::string ForecastText(const v1::WorkBenefits& subject) {
+  return Recorded(subject, true) ? projections::FormatPence(subject.forecast_annual_pence()) : "";
+}
+
+std::string RealisedText(const v1::WorkBenefits& subject) {
+  return Recorded(subject, false) ? projections::FormatPence(subject.realised_annual_pence())
+                                  : "";
+}
+
+std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits) {
+  return TotalText(benefits, true);
+}
+
+std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits) {
+  return TotalText(benefits, false);
+}
+
 std::string SignatoryText(const v1::DecisionSignature& signature) {
   const std::string& who = signature.holder().empty() ? signature.key_id() : signature.holder();
   if (absl::StartsWith(who, signature.role())) return who;

@@ -30,6 +30,15 @@ std::string ShortType(const std::string& event_type);
 // FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
 std::string NonZeroPence(int64_t pence);
 
+// A subject's forecast (realised) annual sum, or "" (a table's "-") when none of its benefits
+// has a forecast (a realised amount) recorded: unknown, which is not nothing.
+std::string ForecastText(const v1::WorkBenefits& subject);
+std::string RealisedText(const v1::WorkBenefits& subject);
+// The forecast (realised) total over an answer's programme and projects, "£7,650,000.00 a
+// year", or "none recorded" when no benefit of theirs has one.
+std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits);
+std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits);
+
 // Who signed: "ROLE (HOLDER)", the key id standing in for an unnamed holder; a holder that
 // already starts with the role ("Warwickshire PCC (not named in the paper)") alone.
 std::string SignatoryText(const v1::DecisionSignature& signature);

@@ -415,19 +415,17 @@ std::string ReportMarkdown(const ReportInputs& in) {
     } else if (auto it = benefits_then.find(w->subject().id()); it != benefits_then.end()) {
       b = it->second;
     }
-    const int64_t forecast_then = b == nullptr ? 0 : b->forecast_annual_pence();
-    if (w->forecast_annual_pence() == 0 && w->realised_annual_pence() == 0 && forecast_then == 0) {
-      continue;
-    }
-    savings.AddRow({WorkText(w->subject()), FormatPence(w->forecast_annual_pence()),
-                    FormatPence(forecast_then), FormatPence(w->realised_annual_pence())});
+    // "-" where nothing was recorded: unknown, not nothing.
+    const std::string forecast_then = b == nullptr ? "" : ForecastText(*b);
+    const std::string forecast = ForecastText(*w), realised = RealisedText(*w);
+    if (forecast.empty() && realised.empty() && forecast_then.empty()) continue;
+    savings.AddRow({WorkText(w->subject()), forecast, forecast_then, realised});
   }
   absl::StrAppend(&out, "\n## Forecast savings\n\n");
   if (savings.rows() > 0) absl::StrAppend(&out, savings.RenderMarkdown(), "\n");
-  absl::StrAppend(&out, "Forecast ", FormatPence(now.benefits.total_forecast_annual_pence()),
-                  " a year (", FormatPence(then.benefits.total_forecast_annual_pence()),
-                  " last time); realised ", FormatPence(now.benefits.total_realised_annual_pence()),
-                  " a year.\n");
+  absl::StrAppend(&out, "Forecast ", ForecastTotalText(now.benefits), " (",
+                  ForecastTotalText(then.benefits), " last time); realised ",
+                  RealisedTotalText(now.benefits), ".\n");
 
   // Scope changes.
   absl::StrAppend(&out, "\n## Scope changes since last time\n\n");

@@ -273,8 +273,8 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   CliRun benefits = Run("benefits --programme LPP --week 86");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
-              AllOf(HasSubstr("Totals:     forecast £7,650,000.00 a year; realised £0.00 a year; "
-                              "confirmed at closure £4,500,000.00 a year\n"),
+              AllOf(HasSubstr("Totals:     forecast £7,650,000.00 a year; realised none "
+                              "recorded; confirmed at closure £4,500,000.00 a year\n"),
                     HasSubstr("project LPP-PCSO  closed              -              -    "
                               "£3,000,000.00\n"),
                     HasSubstr("project LPP-INV   annual-savings  £6,000,000.00              -  "
@@ -372,10 +372,10 @@ Risks opened, closed, transferred or re-rated since last time:
 
 | SUBJECT          | FORECAST A YEAR | LAST TIME | REALISED A YEAR |
 | ---------------- | --------------: | --------: | --------------: |
-| project LPP-INV  |   £6,000,000.00 |     £0.00 |           £0.00 |
-| project LPP-RESP |   £1,650,000.00 |     £0.00 |           £0.00 |
+| project LPP-INV  |   £6,000,000.00 |         - |               - |
+| project LPP-RESP |   £1,650,000.00 |         - |               - |
 
-Forecast £7,650,000.00 a year (£0.00 last time); realised £0.00 a year.
+Forecast £7,650,000.00 a year (none recorded last time); realised none recorded.
 
 ## Scope changes since last time
 
