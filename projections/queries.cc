@@ -447,11 +447,11 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
   static const auto* const kTypes =
       new std::map<absl::string_view, std::set<absl::string_view>>{
           {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
-          {"closed",
+          {"state",
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
           {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
           {"gate", {"GatePassed"}},
-          {"risk", {"RiskOpened", "RiskClosed", "RiskTransferred"}},
+          {"status", {"RiskOpened", "RiskClosed", "RiskTransferred"}},
           {"subject", {"RiskOpened", "RiskTransferred"}},
           {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred"}},
           {"decision",
@@ -584,7 +584,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
                         const WorkState* wb) {
     diff(stream, "registered", wa ? "registered" : "", wb ? "registered" : "");
     diff(stream, "rating", RatingText(wa), RatingText(wb));
-    diff(stream, "closed", ClosedText(wa), ClosedText(wb));
+    diff(stream, "state", ClosedText(wa), ClosedText(wb));
     diff(stream, "gate", wa ? absl::StrJoin(wa->gates_passed, ", ") : "",
          wb ? absl::StrJoin(wb->gates_passed, ", ") : "");
     std::set<std::string> benefits;
@@ -618,7 +618,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
       const std::string id = stream.substr(5);
       const RiskState* ra = sa.FindRisk(id);
       const RiskState* rb = sb.FindRisk(id);
-      diff(stream, "risk", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
+      diff(stream, "status", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
            rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
       diff(stream, "rating", ra ? RagText(ra->rating) : "",
            rb ? RagText(rb->rating) : "");
@@ -713,7 +713,7 @@ void WorkAspects(const WorkState* w, Aspects* out) {
     AddAspect(out, "reported_plan_week",
               absl::StrCat(w->last_status.plan_week()));
   }
-  AddAspect(out, "closed", ClosedText(w));
+  AddAspect(out, "state", ClosedText(w));
   AddAspect(out, "gate", absl::StrJoin(w->gates_passed, ", "));
   AddAspect(out, "milestone", absl::StrJoin(w->milestones, ", "));
   for (const auto& [id, unused] : w->benefits) {

@@ -353,9 +353,9 @@ Risks opened, closed, transferred or re-rated since last time:
 
 | RISK    | CHANGE  | BEFORE         | AFTER           | EVENTS |
 | ------- | ------- | -------------- | --------------- | ------ |
-| LPP-R01 | risk    | open           | closed          | 33     |
-| LPP-R02 | risk    | open           | closed          | 34     |
-| LPP-R03 | risk    | open           | transferred out | 35     |
+| LPP-R01 | status  | open           | closed          | 33     |
+| LPP-R02 | status  | open           | closed          | 34     |
+| LPP-R03 | status  | open           | transferred out | 35     |
 | LPP-R03 | subject | project LPP-CJ | programme OCP   | 35     |
 | LPP-R04 | rating  | RED            | AMBER           | 36     |
 
@@ -396,21 +396,21 @@ No decisions concern LPP.
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |
 | programme/LPP            | rating                 | -              | AMBER                  | 45     |
-| project/LPP-CJ           | closed                 | open           | closed                 | 32     |
+| project/LPP-CJ           | state                  | open           | closed                 | 32     |
 | project/LPP-INV          | gate                   | -              | Gate 3                 | 39     |
 | project/LPP-INV          | benefit:annual-savings | -              | forecast £6,000,000.00 | 40     |
-| project/LPP-PCSO         | closed                 | open           | closed                 | 31     |
+| project/LPP-PCSO         | state                  | open           | closed                 | 31     |
 | project/LPP-PERF         | registered             | -              | registered             | 38     |
 | project/LPP-PERF         | rating                 | -              | GREEN                  | 50     |
-| project/LPP-PERF         | closed                 | -              | open                   | 38     |
+| project/LPP-PERF         | state                  | -              | open                   | 38     |
 | project/LPP-PP           | registered             | -              | registered             | 37     |
 | project/LPP-PP           | rating                 | -              | GREEN                  | 49     |
-| project/LPP-PP           | closed                 | -              | open                   | 37     |
+| project/LPP-PP           | state                  | -              | open                   | 37     |
 | project/LPP-RESP         | rating                 | GREEN          | AMBER                  | 47     |
 | project/LPP-RESP         | benefit:annual-savings | -              | forecast £1,650,000.00 | 41     |
-| risk/LPP-R01             | risk                   | open           | closed                 | 33     |
-| risk/LPP-R02             | risk                   | open           | closed                 | 34     |
-| risk/LPP-R03             | risk                   | open           | transferred out        | 35     |
+| risk/LPP-R01             | status                 | open           | closed                 | 33     |
+| risk/LPP-R02             | status                 | open           | closed                 | 34     |
+| risk/LPP-R03             | status                 | open           | transferred out        | 35     |
 | risk/LPP-R03             | subject                | project LPP-CJ | programme OCP          | 35     |
 | risk/LPP-R04             | rating                 | RED            | AMBER                  | 36     |
 | scope/LPP-BATS-DISCOVERY | owner                  | -              | project LPP-PREV       | 44     |

@@ -508,7 +508,7 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
   EXPECT_THAT(DiffLines(*r),
               ElementsAre("project/LPP-INV rating: GREEN -> AMBER @8",
                           "project/LPP-PP registered:  -> registered @10",
-                          "project/LPP-PP closed:  -> open @10",
+                          "project/LPP-PP state:  -> open @10",
                           "risk/R1 rating: RED -> AMBER @7"));
   // A bad selector says which side it is.
   *request.mutable_to() = Week(0, kRecorded);
@@ -1070,7 +1070,7 @@ TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
   EXPECT_EQ(text(r->changes(1).after()),
             "registered=LPP-INV project programme=LPP rating=GREEN "
             "reported_plan_week=10 "
-            "closed=open");
+            "state=open");
   // Unknown streams, and streams with nothing at the cut.
   request.set_stream_id("risk/NOPE");
   EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
