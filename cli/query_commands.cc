@@ -570,8 +570,9 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
       "The report: the programme's rating and its change, projects by rating, open and red\n"
       "risks (the red ones listed), projects closed since and their savings, forecast savings,\n"
       "scope changes, decisions, and every difference with the events that explain it.\n"
-      "--json prints one object whose `current` and `previous` parts each give rating,\n"
-      "projects_by_rating, open_risks, red_risks and more (README, \"The govledger CLI\").\n\n",
+      "--json prints it as a ProgrammeReport (proto/govledger/v1/report.proto) in protobuf's\n"
+      "JSON mapping: `current` and `previous` each give the programme's rating,\n"
+      "projectsByRating, openRisks, redRisks and more (README, \"Queries\").\n\n",
       kSinceHelp, "\n\n", kPointHelp,
       "\n\nExamples:\n  govledger report --programme LPP --week 86 --since-week 74\n"
       "  govledger report --programme LPP --week 86 --since-week 74 --json"));
@@ -793,10 +794,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     }
     if (!call.ok()) return FailCall(server, call);
   }
-  if (json_) {
-    std::cout << ReportJson(in) << "\n";
-    return kExitOk;
-  }
+  if (json_) return PrintJson(ReportMessage(in));
   for (google::protobuf::Message* answer :
        std::initializer_list<google::protobuf::Message*>{
            &in.compare, &in.current.status, &in.current.risks, &in.current.benefits,

@@ -55,16 +55,15 @@ bool Recorded(const v1::WorkBenefits& subject, bool forecast) {
   return false;
 }
 
-std::string TotalText(const v1::GetBenefitsResponse& r, bool forecast) {
-  bool recorded = Recorded(r.programme(), forecast);
-  for (const v1::WorkBenefits& w : r.projects()) recorded = recorded || Recorded(w, forecast);
-  if (!recorded) return "none recorded";
-  return absl::StrCat(projections::FormatPence(forecast ? r.total_forecast_annual_pence()
-                                                        : r.total_realised_annual_pence()),
-                      " a year");
-}
-
 }  // namespace
+
+bool AnyRecorded(const v1::GetBenefitsResponse& benefits, bool forecast) {
+  bool recorded = Recorded(benefits.programme(), forecast);
+  for (const v1::WorkBenefits& w : benefits.projects()) {
+    recorded = recorded || Recorded(w, forecast);
+  }
+  return recorded;
+}
 
 std::string ForecastText(const v1::WorkBenefits& subject) {
   return Recorded(subject, true) ? projections::FormatPence(subject.forecast_annual_pence()) : "";
@@ -74,6 +73,17 @@ std::string RealisedText(const v1::WorkBenefits& subject) {
   return Recorded(subject, false) ? projections::FormatPence(subject.realised_annual_pence())
                                   : "";
 }
+
+namespace {
+
+std::string TotalText(const v1::GetBenefitsResponse& r, bool forecast) {
+  if (!AnyRecorded(r, forecast)) return "none recorded";
+  return absl::StrCat(projections::FormatPence(forecast ? r.total_forecast_annual_pence()
+                                                        : r.total_realised_annual_pence()),
+                      " a year");
+}
+
+}  // namespace
 
 std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits) {
   return TotalText(benefits, true);
@@ -274,10 +284,21 @@ std::string AmountKindText(v1::AmountKind kind) {
   }
 }
 
+v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change) {
+  if (!change.has_from()) return v1::SCOPE_CHANGE_KIND_ADDED;
+  if (!change.has_to()) return v1::SCOPE_CHANGE_KIND_REMOVED;
+  return v1::SCOPE_CHANGE_KIND_TRANSFERRED;
+}
+
 std::string ScopeChangeText(const v1::ScopeChange& change) {
-  if (!change.has_from()) return "added";
-  if (!change.has_to()) return "removed";
-  return "transferred";
+  switch (ScopeChangeKindOf(change)) {
+    case v1::SCOPE_CHANGE_KIND_ADDED:
+      return "added";
+    case v1::SCOPE_CHANGE_KIND_REMOVED:
+      return "removed";
+    default:
+      return "transferred";
+  }
 }
 
 std::string ApprovalText(const v1::Approval& approval) {

@@ -9,6 +9,7 @@
 
 #include "google/protobuf/timestamp.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "govledger/v1/report.pb.h"
 
 namespace govledger::cli {
 
@@ -34,6 +35,9 @@ std::string NonZeroPence(int64_t pence);
 // has a forecast (a realised amount) recorded: unknown, which is not nothing.
 std::string ForecastText(const v1::WorkBenefits& subject);
 std::string RealisedText(const v1::WorkBenefits& subject);
+// Whether any benefit of an answer's programme or projects has a forecast (`forecast`) or a
+// realised amount recorded.
+bool AnyRecorded(const v1::GetBenefitsResponse& benefits, bool forecast);
 // The forecast (realised) total over an answer's programme and projects, "£7,650,000.00 a
 // year", or "none recorded" when no benefit of theirs has one.
 std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits);
@@ -86,7 +90,9 @@ std::string ScopeStatusText(v1::ScopeStatus status);
 std::string DecisionStatusText(v1::DecisionStatus status);
 // "capital", "revenue", "one-off".
 std::string AmountKindText(v1::AmountKind kind);
-// "added", "removed" or "transferred", from which ends of the change are set.
+// Added, removed or transferred, from which ends of the change are set; and as text ("added",
+// "removed", "transferred").
+v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change);
 std::string ScopeChangeText(const v1::ScopeChange& change);
 // The approving decision stream, else the board; "" when neither.
 std::string ApprovalText(const v1::Approval& approval);

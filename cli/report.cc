@@ -125,8 +125,8 @@ struct ItemChange {
   const v1::ScopeChange* change;
 };
 
-// The scope changes between the two points: those of the current scope map whose event is one
-// of the events Compare lists between the points.
+// The scope changes between the two points, in log order: those of the current scope map whose
+// event is one of the events Compare lists between the points.
 std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
   std::set<uint64_t> between;
   for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
@@ -136,6 +136,9 @@ std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
       if (between.contains(c.event().position())) out.push_back({&item, &c});
     }
   }
+  std::sort(out.begin(), out.end(), [](const ItemChange& a, const ItemChange& b) {
+    return a.change->event().position() < b.change->event().position();
+  });
   return out;
 }
 
@@ -146,142 +149,47 @@ std::map<std::pair<std::string, std::string>, const v1::DecisionEntry*> Decision
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON, written in a fixed key order. Values are JSON text.
+v1::ClosedProject ClosedProjectOf(const v1::WorkStatus& w, const v1::GetBenefitsResponse& b) {
+  v1::ClosedProject out;
+  out.set_project_id(w.ref().id());
+  out.set_name(w.name());
+  out.set_annual_benefits_pence(ClosureBenefits(b, w.ref().id()));
+  return out;
+}
 
-std::string JStr(absl::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      absl::StrAppend(&out, "\\", std::string(1, ch));
-    } else if (c < 0x20) {
-      absl::StrAppend(&out, absl::StrFormat("\\u%04x", c));
-    } else {
-      out.push_back(ch);
-    }
+v1::ReportPoint PointOf(const ReportPoint& p) {
+  v1::ReportPoint out;
+  *out.mutable_as_at() = p.status.as_at();
+  out.set_plan_week(p.status.plan_week());
+  out.set_report_week(ReportWeek(p.status));
+  *out.mutable_programme() = p.status.programme();
+  for (v1::Rag rag : kRatings) {
+    v1::RagCount* count = out.add_projects_by_rating();
+    count->set_rag(rag);
+    count->set_count(CountOf(p.status, rag));
   }
-  return out + "\"";
-}
-std::string JNum(int64_t n) { return absl::StrCat(n); }
-std::string JBool(bool b) { return b ? "true" : "false"; }
-constexpr absl::string_view kJNull = "null";
-
-std::string JList(const std::vector<std::string>& items) {
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
-}
-
-// An object whose keys stay in the order they are added.
-class JObj {
- public:
-  JObj& Add(absl::string_view key, absl::string_view json) {
-    absl::StrAppend(&text_, text_.empty() ? "" : ",", JStr(key), ":", json);
-    return *this;
-  }
-  std::string Json() const { return absl::StrCat("{", text_, "}"); }
-
- private:
-  std::string text_;
-};
-
-// How a point resolved: {mode ("AS_RECORDED" or "AS_KNOWN"), cut_time (RFC 3339, or null),
-// position, events_folded}.
-std::string AsAtJson(const v1::ResolvedAsAt& a) {
-  return JObj()
-      .Add("mode", JStr(a.mode() == v1::AS_AT_MODE_AS_KNOWN ? "AS_KNOWN" : "AS_RECORDED"))
-      .Add("cut_time", a.has_cut_time() ? JStr(TimeText(a.cut_time(), true)) : std::string(kJNull))
-      .Add("position", JNum(static_cast<int64_t>(a.position())))
-      .Add("events_folded", JNum(static_cast<int64_t>(a.events_folded())))
-      .Json();
-}
-
-std::string RatingJson(const v1::WorkStatus& w) {
-  return w.rated() && w.rag() != v1::RAG_UNSPECIFIED ? JStr(RagText(w.rag())) : std::string(kJNull);
-}
-
-std::string ConfidenceJson(const v1::WorkStatus& w) {
-  return w.rated() && w.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED
-             ? JStr(ConfidenceText(w.delivery_confidence()))
-             : std::string(kJNull);
-}
-
-std::string ClosedProjectJson(const v1::WorkStatus& w, const v1::GetBenefitsResponse& b) {
-  return JObj()
-      .Add("project_id", JStr(w.ref().id()))
-      .Add("name", JStr(w.name()))
-      .Add("annual_benefits_pence", JNum(ClosureBenefits(b, w.ref().id())))
-      .Json();
-}
-
-std::string PointJson(const ReportPoint& p) {
-  const v1::WorkStatus& programme = p.status.programme();
-  JObj by_rating;
-  for (v1::Rag rag : kRatings) by_rating.Add(RagText(rag), JNum(CountOf(p.status, rag)));
   const UnratedProjects unrated = CountUnratedProjects(p.status);
-  by_rating.Add("UNRATED", JNum(unrated.no_report))
-      .Add("DELIVERY_CONFIDENCE_ONLY", JNum(unrated.confidence_only));
-  JObj by_confidence;
+  out.set_projects_unrated(unrated.no_report);
+  out.set_projects_delivery_confidence_only(unrated.confidence_only);
   for (v1::DeliveryConfidence c : kConfidences) {
-    by_confidence.Add(ConfidenceText(c), JNum(CountOf(p.status, c)));
+    v1::ConfidenceCount* count = out.add_projects_by_delivery_confidence();
+    count->set_delivery_confidence(c);
+    count->set_count(CountOf(p.status, c));
   }
-  std::vector<std::string> red, projects, closed, decisions, splits;
-  for (const v1::RiskEntry* e : RedRisks(p.risks)) {
-    red.push_back(JObj()
-                      .Add("risk_id", JStr(e->risk_id()))
-                      .Add("title", JStr(e->title()))
-                      .Add("description", JStr(e->description()))
-                      .Add("subject", JStr(WorkText(e->subject())))
-                      .Json());
-  }
+  out.set_open_risks(p.risks.open());
+  out.set_red_risks(p.risks.open_red());
+  for (const v1::RiskEntry* e : RedRisks(p.risks)) *out.add_red_risk_list() = *e;
   for (const v1::WorkStatus& w : p.status.projects()) {
-    projects.push_back(JObj()
-                           .Add("project_id", JStr(w.ref().id()))
-                           .Add("name", JStr(w.name()))
-                           .Add("rating", RatingJson(w))
-                           .Add("delivery_confidence", ConfidenceJson(w))
-                           .Add("closed", JBool(w.closed()))
-                           .Json());
-    if (w.closed()) closed.push_back(ClosedProjectJson(w, p.benefits));
+    *out.add_projects() = w;
+    if (w.closed()) *out.add_closed_projects() = ClosedProjectOf(w, p.benefits);
   }
-  for (const v1::DecisionEntry& d : p.decisions.decisions()) {
-    decisions.push_back(JObj()
-                            .Add("organisation_id", JStr(d.organisation_id()))
-                            .Add("reference", JStr(d.reference()))
-                            .Add("title", JStr(d.title()))
-                            .Add("status", JStr(DecisionStatusText(d.status())))
-                            .Add("withheld", JBool(d.withheld()))
-                            .Json());
-  }
-  for (const v1::PossibleSplit& split : p.decisions.possible_splits()) {
-    std::vector<std::string> references;
-    for (const std::string& r : split.references()) references.push_back(JStr(r));
-    splits.push_back(JObj()
-                         .Add("organisation_id", JStr(split.organisation_id()))
-                         .Add("rule_id", JStr(split.rule_id()))
-                         .Add("role", JStr(split.role()))
-                         .Add("threshold_pence", JNum(split.threshold_pence()))
-                         .Add("references", JList(references))
-                         .Add("total_pence", JNum(split.total_pence()))
-                         .Json());
-  }
-  return JObj()
-      .Add("as_at", AsAtJson(p.status.as_at()))
-      .Add("plan_week", JNum(p.status.plan_week()))
-      .Add("report_week", JNum(ReportWeek(p.status)))
-      .Add("rating", RatingJson(programme))
-      .Add("delivery_confidence", ConfidenceJson(programme))
-      .Add("projects_by_rating", by_rating.Json())
-      .Add("projects_by_delivery_confidence", by_confidence.Json())
-      .Add("open_risks", JNum(p.risks.open()))
-      .Add("red_risks", JNum(p.risks.open_red()))
-      .Add("red_risk_list", JList(red))
-      .Add("projects", JList(projects))
-      .Add("closed_projects", JList(closed))
-      .Add("forecast_annual_pence", JNum(p.benefits.total_forecast_annual_pence()))
-      .Add("realised_annual_pence", JNum(p.benefits.total_realised_annual_pence()))
-      .Add("decisions", JList(decisions))
-      .Add("possible_splits", JList(splits))
-      .Json();
+  out.set_forecast_annual_pence(p.benefits.total_forecast_annual_pence());
+  out.set_forecast_recorded(AnyRecorded(p.benefits, /*forecast=*/true));
+  out.set_realised_annual_pence(p.benefits.total_realised_annual_pence());
+  out.set_realised_recorded(AnyRecorded(p.benefits, /*forecast=*/false));
+  *out.mutable_decisions() = p.decisions.decisions();
+  *out.mutable_possible_splits() = p.decisions.possible_splits();
+  return out;
 }
 
 }  // namespace
@@ -499,49 +407,27 @@ std::string ReportMarkdown(const ReportInputs& in) {
   return out;
 }
 
-std::string ReportJson(const ReportInputs& in) {
-  std::vector<std::string> closed, scope, changes;
+v1::ProgrammeReport ReportMessage(const ReportInputs& in) {
+  v1::ProgrammeReport out;
+  out.set_programme_id(in.programme_id);
+  out.set_programme_name(in.current.status.programme().name());
+  *out.mutable_current() = PointOf(in.current);
+  *out.mutable_previous() = PointOf(in.previous);
+  out.set_rating_changed(ProgrammeRating(in.current.status.programme()) !=
+                         ProgrammeRating(in.previous.status.programme()));
   for (const v1::WorkStatus* w : ClosedSince(in)) {
-    closed.push_back(ClosedProjectJson(*w, in.current.benefits));
+    *out.add_projects_closed_since() = ClosedProjectOf(*w, in.current.benefits);
   }
   for (const ItemChange& c : ScopeChangesSince(in)) {
-    scope.push_back(JObj()
-                        .Add("scope_item_id", JStr(c.item->scope_item_id()))
-                        .Add("title", JStr(c.item->title()))
-                        .Add("change", JStr(ScopeChangeText(*c.change)))
-                        .Add("from", JStr(WorkText(c.change->from())))
-                        .Add("to", JStr(WorkText(c.change->to())))
-                        .Add("baseline_change_pence", JNum(c.change->baseline_change_pence()))
-                        .Add("benefit_change_pence", JNum(c.change->benefit_change_pence()))
-                        .Add("reason", JStr(c.change->reason()))
-                        .Add("position", JNum(c.change->event().position()))
-                        .Json());
+    v1::ReportScopeChange* change = out.add_scope_changes();
+    change->set_scope_item_id(c.item->scope_item_id());
+    change->set_title(c.item->title());
+    change->set_kind(ScopeChangeKindOf(*c.change));
+    *change->mutable_change() = *c.change;
   }
-  for (const v1::Difference& d : in.compare.differences()) {
-    std::vector<std::string> positions;
-    for (const v1::EventRef& e : d.events()) positions.push_back(JNum(e.position()));
-    changes.push_back(JObj()
-                          .Add("entity", JStr(d.entity()))
-                          .Add("aspect", JStr(d.aspect()))
-                          .Add("before", JStr(d.before()))
-                          .Add("after", JStr(d.after()))
-                          .Add("positions", JList(positions))
-                          .Json());
-  }
-  return JObj()
-      .Add("programme", JObj()
-                            .Add("id", JStr(in.programme_id))
-                            .Add("name", JStr(in.current.status.programme().name()))
-                            .Json())
-      .Add("current", PointJson(in.current))
-      .Add("previous", PointJson(in.previous))
-      .Add("rating_changed", JBool(ProgrammeRating(in.current.status.programme()) !=
-                                   ProgrammeRating(in.previous.status.programme())))
-      .Add("projects_closed_since", JList(closed))
-      .Add("scope_changes", JList(scope))
-      .Add("changes", JList(changes))
-      .Add("events", JNum(in.compare.events_size()))
-      .Json();
+  *out.mutable_changes() = in.compare.differences();
+  out.set_events(in.compare.events_size());
+  return out;
 }
 
 }  // namespace govledger::cli

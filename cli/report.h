@@ -12,6 +12,7 @@
 #include <string>
 
 #include "govledger/v1/query.pb.h"
+#include "govledger/v1/report.pb.h"
 
 namespace govledger::cli {
 
@@ -35,26 +36,9 @@ struct ReportInputs {
 // The report as Markdown (no colour), ending in a newline.
 std::string ReportMarkdown(const ReportInputs& in);
 
-// The report as one JSON object on one line (no trailing newline), keys in this order:
-//   programme {id, name};
-//   current and previous, each {as_at {mode ("AS_RECORDED" or "AS_KNOWN"), cut_time (RFC 3339,
-//     or null), position, events_folded}, plan_week (of the cut instant), report_week (the
-//     latest plan week reported by the programme or one of its projects, else plan_week), rating
-//     (RAG; null when none), delivery_confidence (null when none), projects_by_rating {GREEN,
-//     AMBER, RED, UNRATED (no report), DELIVERY_CONFIDENCE_ONLY (a report without a RAG rating):
-//     counts of open projects, adding up to them}, projects_by_delivery_confidence {GREEN,
-//     AMBER/GREEN, AMBER, AMBER/RED, RED: counts of open projects}, open_risks, red_risks (open
-//     and red), red_risk_list [{risk_id, title, description, subject}], projects [{project_id,
-//     name, rating, delivery_confidence, closed}], closed_projects [{project_id, name, annual_benefits_pence}], forecast_annual_pence,
-//     realised_annual_pence, decisions
-//     [{organisation_id, reference, title, status}]};
-//   rating_changed; projects_closed_since [{project_id, name, annual_benefits_pence}];
-//   scope_changes [{scope_item_id, title, change, from, to, baseline_change_pence,
-//     benefit_change_pence, reason, position}];
-//   changes [{entity, aspect, before, after, positions}] (Compare's differences);
-//   events (how many events between the two points concern the programme: Compare's events).
-// Amounts are whole numbers of pence.
-std::string ReportJson(const ReportInputs& in);
+// The report as a message (proto/govledger/v1/report.proto), which `report --json` prints in
+// protobuf's JSON mapping.
+v1::ProgrammeReport ReportMessage(const ReportInputs& in);
 
 }  // namespace govledger::cli
 

@@ -5,10 +5,10 @@
 // 000's figures (../shared/DOMAIN.md) as Markdown and as JSON, colour only on a terminal without
 // NO_COLOR, and bad arguments (exit 2), server refusals (exit 1) and an unreachable server
 // (exit 3).
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "govledger/v1/query.pb.h"
+#include "govledger/v1/report.pb.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -75,15 +76,13 @@ class CliQueryTest : public DaemonTest {
   }
 };
 
-// The fields of a JSON object parsed as a Struct.
-const google::protobuf::Value& Field(const google::protobuf::Struct& s, const std::string& key) {
-  static const google::protobuf::Value* const kMissing = new google::protobuf::Value();
-  auto it = s.fields().find(key);
-  return it == s.fields().end() ? *kMissing : it->second;
+// A report point's open projects rated GREEN, AMBER and RED, in that order.
+std::vector<int> RatingCounts(const v1::ReportPoint& point) {
+  std::map<v1::Rag, int> by;
+  for (const v1::RagCount& c : point.projects_by_rating()) by[c.rag()] = c.count();
+  return {by[v1::RAG_GREEN], by[v1::RAG_AMBER], by[v1::RAG_RED]};
 }
-const google::protobuf::Value& Field(const google::protobuf::Value& v, const std::string& key) {
-  return Field(v.struct_value(), key);
-}
+
 
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   CliRun r = Run("status --programme LPP --week 86");
@@ -381,9 +380,9 @@ Forecast £7,650,000.00 a year (none recorded last time); realised none recorded
 
 | ITEM                                                                            | CHANGE      | FROM          | TO               |    BASELINE |   BENEFITS | REASON                                 | APPROVAL        |
 | ------------------------------------------------------------------------------- | ----------- | ------------- | ---------------- | ----------: | ---------: | -------------------------------------- | --------------- |
-| LPP-BATS-DISCOVERY: Discovery work for a new Briefing and Tasking System (BATS) | added       | -             | project LPP-PREV |           - |          - | -                                      | Programme Board |
 | LPP-SVC-OPS                                                                     | transferred | programme LPP | programme OCP    | -£10,000.00 | -£5,000.00 | aligns with the target operating model | Programme Board |
 | LPP-SVC-SPEC                                                                    | transferred | programme LPP | programme SCCP   | -£10,000.00 | -£5,000.00 | aligns with the target operating model | Programme Board |
+| LPP-BATS-DISCOVERY: Discovery work for a new Briefing and Tasking System (BATS) | added       | -             | project LPP-PREV |           - |          - | -                                      | Programme Board |
 
 ## Decisions
 
@@ -425,48 +424,54 @@ TEST_F(CliQueryTest, ReportJsonGivesTheFiguresNowAndLastTime) {
   for (const std::string& points : {std::string("--week 86 --since-week 74"),
                                     absl::StrCat("--since-position ", kWeek74Position)}) {
     SCOPED_TRACE(points);
-    google::protobuf::Struct report;
+    // Printed in protobuf's JSON mapping, as every --json: lowerCamelCase names.
+    CliRun raw = Run(absl::StrCat("report --programme LPP ", points, " --json"));
+    EXPECT_THAT(raw.out, AllOf(HasSubstr("\"openRisks\":11"), HasSubstr("\"rag\":\"RAG_AMBER\""),
+                               Not(HasSubstr("open_risks"))));
+    v1::ProgrammeReport report;
     RunJson(absl::StrCat("report --programme LPP ", points), &report);
-    EXPECT_EQ(Field(Field(report, "programme"), "name").string_value(), "Local Policing Programme");
-    const google::protobuf::Value& now = Field(report, "current");
-    const google::protobuf::Value& then = Field(report, "previous");
-    EXPECT_EQ(Field(now, "rating").string_value(), "AMBER");
-    EXPECT_EQ(Field(then, "rating").kind_case(), google::protobuf::Value::kNullValue);
-    EXPECT_TRUE(Field(report, "rating_changed").bool_value());
-    EXPECT_EQ(Field(now, "report_week").number_value(), 86);
-    EXPECT_EQ(Field(Field(now, "as_at"), "position").number_value(), kHead);
-    EXPECT_EQ(Field(then, "report_week").number_value(), 74);
-    const google::protobuf::Value& by_now = Field(now, "projects_by_rating");
-    const google::protobuf::Value& by_then = Field(then, "projects_by_rating");
-    EXPECT_EQ(Field(by_now, "GREEN").number_value(), 3);
-    EXPECT_EQ(Field(by_now, "AMBER").number_value(), 2);
-    EXPECT_EQ(Field(by_now, "RED").number_value(), 0);
-    EXPECT_EQ(Field(by_then, "GREEN").number_value(), 4);
-    EXPECT_EQ(Field(by_then, "AMBER").number_value(), 1);
-    EXPECT_EQ(Field(now, "open_risks").number_value(), 11);
-    EXPECT_EQ(Field(now, "red_risks").number_value(), 5);
-    EXPECT_EQ(Field(then, "open_risks").number_value(), 14);
-    EXPECT_EQ(Field(then, "red_risks").number_value(), 8);
+    EXPECT_EQ(report.programme_id(), "LPP");
+    EXPECT_EQ(report.programme_name(), "Local Policing Programme");
+    const v1::ReportPoint& now = report.current();
+    const v1::ReportPoint& then = report.previous();
+    EXPECT_TRUE(now.programme().rated());
+    EXPECT_EQ(now.programme().rag(), v1::RAG_AMBER);
+    EXPECT_FALSE(then.programme().rated());
+    EXPECT_TRUE(report.rating_changed());
+    EXPECT_EQ(now.report_week(), 86);
+    EXPECT_EQ(now.as_at().position(), kHead);
+    EXPECT_EQ(then.report_week(), 74);
+    EXPECT_THAT(RatingCounts(now), ElementsAre(3, 2, 0));  // GREEN, AMBER, RED
+    EXPECT_THAT(RatingCounts(then), ElementsAre(4, 1, 0));
+    EXPECT_EQ(now.projects_unrated(), 0);
+    EXPECT_EQ(now.open_risks(), 11);
+    EXPECT_EQ(now.red_risks(), 5);
+    EXPECT_EQ(then.open_risks(), 14);
+    EXPECT_EQ(then.red_risks(), 8);
     std::vector<std::string> red;
-    for (const google::protobuf::Value& v : Field(now, "red_risk_list").list_value().values()) {
-      red.push_back(Field(v, "risk_id").string_value());
-    }
+    for (const v1::RiskEntry& e : now.red_risk_list()) red.push_back(e.risk_id());
     EXPECT_THAT(red, ElementsAre("LPP-R05", "LPP-R06", "LPP-R07", "LPP-R08", "LPP-R09"));
-    EXPECT_EQ(Field(then, "red_risk_list").list_value().values_size(), 8);
-    const auto& closed = Field(report, "projects_closed_since").list_value().values();
-    ASSERT_EQ(closed.size(), 2);
-    EXPECT_EQ(Field(closed[0], "project_id").string_value(), "LPP-CJ");
-    EXPECT_EQ(Field(closed[0], "annual_benefits_pence").number_value(), 150000000);
-    EXPECT_EQ(Field(closed[1], "project_id").string_value(), "LPP-PCSO");
-    EXPECT_EQ(Field(closed[1], "annual_benefits_pence").number_value(), 300000000);
-    EXPECT_EQ(Field(now, "forecast_annual_pence").number_value(), 765000000);
-    const auto& scope = Field(report, "scope_changes").list_value().values();
-    ASSERT_EQ(scope.size(), 3);
-    EXPECT_EQ(Field(scope[0], "change").string_value(), "added");
-    EXPECT_EQ(Field(scope[1], "to").string_value(), "programme OCP");
-    EXPECT_EQ(Field(scope[2], "to").string_value(), "programme SCCP");
-    EXPECT_EQ(Field(report, "events").number_value(), kHead - kWeek74Position);
-    EXPECT_EQ(Field(report, "changes").list_value().values_size(), 21);
+    EXPECT_EQ(then.red_risk_list_size(), 8);
+    ASSERT_EQ(report.projects_closed_since_size(), 2);
+    EXPECT_EQ(report.projects_closed_since(0).project_id(), "LPP-CJ");
+    EXPECT_EQ(report.projects_closed_since(0).annual_benefits_pence(), 150000000);
+    EXPECT_EQ(report.projects_closed_since(1).project_id(), "LPP-PCSO");
+    EXPECT_EQ(report.projects_closed_since(1).annual_benefits_pence(), 300000000);
+    EXPECT_EQ(now.forecast_annual_pence(), 765000000);
+    EXPECT_TRUE(now.forecast_recorded());
+    // No realised saving is recorded: the sum's 0 is unknown, and says so.
+    EXPECT_FALSE(now.realised_recorded());
+    EXPECT_EQ(now.realised_annual_pence(), 0);
+    // In log order: the two services moved out (positions 42, 43), then the discovery work
+    // added (44).
+    ASSERT_EQ(report.scope_changes_size(), 3);
+    EXPECT_EQ(report.scope_changes(0).kind(), v1::SCOPE_CHANGE_KIND_TRANSFERRED);
+    EXPECT_EQ(report.scope_changes(0).change().to().id(), "OCP");
+    EXPECT_EQ(report.scope_changes(1).change().to().id(), "SCCP");
+    EXPECT_EQ(report.scope_changes(2).kind(), v1::SCOPE_CHANGE_KIND_ADDED);
+    EXPECT_EQ(report.scope_changes(2).scope_item_id(), "LPP-BATS-DISCOVERY");
+    EXPECT_EQ(report.events(), kHead - kWeek74Position);
+    EXPECT_EQ(report.changes_size(), 21);
   }
 }
 
@@ -603,24 +608,23 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
                     // Compare's words for the rating.
                     HasSubstr("| GREEN, delivery confidence AMBER/GREEN |"),
                     Not(HasSubstr("unrated"))));
-  google::protobuf::Struct report_json;
+  v1::ProgrammeReport report_json;
   RunJson("report --programme LPP --week 86 --since-week 74", &report_json);
-  const google::protobuf::Value& now = Field(report_json, "current");
-  EXPECT_EQ(Field(now, "rating").kind_case(), google::protobuf::Value::kNullValue);
-  EXPECT_EQ(Field(now, "delivery_confidence").string_value(), "AMBER");
-  EXPECT_EQ(Field(Field(now, "projects_by_rating"), "UNRATED").number_value(), 0);
-  EXPECT_EQ(Field(Field(now, "projects_by_rating"), "DELIVERY_CONFIDENCE_ONLY").number_value(), 1);
-  EXPECT_EQ(Field(Field(now, "projects_by_delivery_confidence"), "AMBER/RED").number_value(), 1);
-  EXPECT_EQ(Field(Field(now, "projects_by_delivery_confidence"), "AMBER/GREEN").number_value(), 1);
-  std::map<std::string, std::string> confidence;
-  for (const google::protobuf::Value& v : Field(now, "projects").list_value().values()) {
-    confidence[Field(v, "project_id").string_value()] =
-        Field(v, "delivery_confidence").kind_case() == google::protobuf::Value::kNullValue
-            ? "null"
-            : Field(v, "delivery_confidence").string_value();
+  const v1::ReportPoint& now = report_json.current();
+  EXPECT_EQ(now.programme().rag(), v1::RAG_UNSPECIFIED);
+  EXPECT_EQ(now.programme().delivery_confidence(), v1::DELIVERY_CONFIDENCE_AMBER);
+  EXPECT_EQ(now.projects_unrated(), 0);
+  EXPECT_EQ(now.projects_delivery_confidence_only(), 1);
+  std::map<v1::DeliveryConfidence, int> by_confidence;
+  for (const v1::ConfidenceCount& c : now.projects_by_delivery_confidence()) {
+    by_confidence[c.delivery_confidence()] = c.count();
   }
-  EXPECT_EQ(confidence["LPP-INV"], "AMBER/RED");
-  EXPECT_EQ(confidence["LPP-RESP"], "null");
+  EXPECT_EQ(by_confidence[v1::DELIVERY_CONFIDENCE_AMBER_RED], 1);
+  EXPECT_EQ(by_confidence[v1::DELIVERY_CONFIDENCE_AMBER_GREEN], 1);
+  std::map<std::string, v1::DeliveryConfidence> confidence;
+  for (const v1::WorkStatus& w : now.projects()) confidence[w.ref().id()] = w.delivery_confidence();
+  EXPECT_EQ(confidence["LPP-INV"], v1::DELIVERY_CONFIDENCE_AMBER_RED);
+  EXPECT_EQ(confidence["LPP-RESP"], v1::DELIVERY_CONFIDENCE_UNSPECIFIED);
 }
 
 TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
@@ -648,12 +652,17 @@ TEST_F(CliQueryTest, DecisionsShowPossibleSplitsOfADelegationThreshold) {
   EXPECT_THAT(report.out, HasSubstr("Possible split of LPF CC-250K (£250,000.00 and above needs "
                                     "Chief Constable): LPB 20, LPB 21, £300,000.00 together, "
                                     "proposed "));
-  CliRun json = Run(absl::StrCat("report --programme LPP --since-position ", kHead, " --json"));
-  ASSERT_EQ(json.code, 0) << json.err;
-  EXPECT_THAT(json.out, HasSubstr("\"possible_splits\":[{\"organisation_id\":\"LPF\",\"rule_id\":"
-                                  "\"CC-250K\",\"role\":\"Chief Constable\",\"threshold_pence\":"
-                                  "25000000,\"references\":[\"LPB 20\",\"LPB 21\"],"
-                                  "\"total_pence\":30000000}]"));
+  v1::ProgrammeReport json;
+  RunJson(absl::StrCat("report --programme LPP --since-position ", kHead), &json);
+  ASSERT_EQ(json.current().possible_splits_size(), 1);
+  const v1::PossibleSplit& split = json.current().possible_splits(0);
+  EXPECT_EQ(split.organisation_id(), "LPF");
+  EXPECT_EQ(split.rule_id(), "CC-250K");
+  EXPECT_EQ(split.role(), "Chief Constable");
+  EXPECT_EQ(split.threshold_pence(), 25000000);
+  EXPECT_THAT(split.references(), ElementsAre("LPB 20", "LPB 21"));
+  EXPECT_EQ(split.total_pence(), 30000000);
+  EXPECT_EQ(json.previous().possible_splits_size(), 0);
   CliRun bad = Run("decisions --organisation LPF --split-window 0");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--split-window"));

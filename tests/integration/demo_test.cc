@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "govledger/v1/report.pb.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
 
@@ -457,63 +458,49 @@ TEST_F(DemoTest, ReportReproducesSeed000) {
   CliRun run = Cli(absl::StrCat(
       Server(), " report --programme LPP --week 86 --since-week 74 --json"));
   ASSERT_EQ(run.code, 0) << run.err;
-  google::protobuf::Struct report;
+  v1::ProgrammeReport report;
   ASSERT_TRUE(
       google::protobuf::util::JsonStringToMessage(run.out, &report).ok())
       << run.out;
-  const auto& fields = report.fields();
-  auto number = [](const google::protobuf::Struct& s, const std::string& key) {
-    auto it = s.fields().find(key);
-    return it == s.fields().end() ? -1.0 : it->second.number_value();
+  auto by_rating = [](const v1::ReportPoint& point) {
+    std::map<v1::Rag, int> by;
+    for (const v1::RagCount& c : point.projects_by_rating()) {
+      by[c.rag()] = c.count();
+    }
+    return std::vector<int>{by[v1::RAG_GREEN], by[v1::RAG_AMBER],
+                            by[v1::RAG_RED]};
   };
-  const google::protobuf::Struct& now = fields.at("current").struct_value();
-  const google::protobuf::Struct& then = fields.at("previous").struct_value();
+  const v1::ReportPoint& now = report.current();
+  const v1::ReportPoint& then = report.previous();
 
-  EXPECT_EQ(now.fields().at("rating").string_value(), "AMBER");
-  EXPECT_EQ(
-      number(now.fields().at("projects_by_rating").struct_value(), "GREEN"), 3);
-  EXPECT_EQ(
-      number(now.fields().at("projects_by_rating").struct_value(), "AMBER"), 2);
-  EXPECT_EQ(number(now.fields().at("projects_by_rating").struct_value(), "RED"),
-            0);
-  EXPECT_EQ(number(now, "open_risks"), 11);
-  EXPECT_EQ(number(now, "red_risks"), 5);
+  EXPECT_EQ(now.programme().rag(), v1::RAG_AMBER);
+  EXPECT_THAT(by_rating(now), ElementsAre(3, 2, 0));  // GREEN, AMBER, RED
+  EXPECT_EQ(now.open_risks(), 11);
+  EXPECT_EQ(now.red_risks(), 5);
   std::vector<std::string> red;
-  for (const google::protobuf::Value& v :
-       now.fields().at("red_risk_list").list_value().values()) {
-    red.push_back(v.struct_value().fields().at("risk_id").string_value());
-  }
+  for (const v1::RiskEntry& e : now.red_risk_list()) red.push_back(e.risk_id());
   EXPECT_THAT(
       red, ElementsAre("LPP-R05", "LPP-R06", "LPP-R07", "LPP-R08", "LPP-R09"));
 
   // Seed 000 does not give the programme's week-74 rating; the demo records
   // none.
-  EXPECT_EQ(then.fields().at("rating").kind_case(),
-            google::protobuf::Value::kNullValue);
-  EXPECT_EQ(
-      number(then.fields().at("projects_by_rating").struct_value(), "GREEN"),
-      4);
-  EXPECT_EQ(
-      number(then.fields().at("projects_by_rating").struct_value(), "AMBER"),
-      1);
-  EXPECT_EQ(number(then, "open_risks"), 14);
-  EXPECT_EQ(number(then, "red_risks"), 8);
+  EXPECT_FALSE(then.programme().rated());
+  EXPECT_THAT(by_rating(then), ElementsAre(4, 1, 0));
+  EXPECT_EQ(then.open_risks(), 14);
+  EXPECT_EQ(then.red_risks(), 8);
 
   std::vector<std::string> closed;
-  double savings = 0;
-  for (const google::protobuf::Value& v :
-       fields.at("projects_closed_since").list_value().values()) {
-    closed.push_back(v.struct_value().fields().at("project_id").string_value());
-    savings += number(v.struct_value(), "annual_benefits_pence");
+  int64_t savings = 0;
+  for (const v1::ClosedProject& p : report.projects_closed_since()) {
+    closed.push_back(p.project_id());
+    savings += p.annual_benefits_pence();
   }
   std::sort(closed.begin(), closed.end());
   EXPECT_THAT(closed, ElementsAre("LPP-CJ", "LPP-PCSO"));
   EXPECT_EQ(savings, 450000000);  // £4.5m a year
   std::vector<std::string> scope;
-  for (const google::protobuf::Value& v :
-       fields.at("scope_changes").list_value().values()) {
-    scope.push_back(
-        v.struct_value().fields().at("scope_item_id").string_value());
+  for (const v1::ReportScopeChange& c : report.scope_changes()) {
+    scope.push_back(c.scope_item_id());
   }
   std::sort(scope.begin(), scope.end());
   EXPECT_THAT(scope,

@@ -645,10 +645,24 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
                               from.ShortDebugString(), " to ",
                               to.ShortDebugString()));
     EXPECT_THAT(cli::ReportMarkdown(in), ::testing::HasSubstr(p));
-    google::protobuf::Struct json;
-    const std::string text = cli::ReportJson(in);
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
-        << text;
+    const v1::ProgrammeReport report = cli::ReportMessage(in);
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(report, &json).ok());
+    // The projects counted by rating are the open projects, each counted once.
+    for (const auto& [point, answers] :
+         {std::pair{&report.current(), &in.current},
+          std::pair{&report.previous(), &in.previous}}) {
+      int counted = point->projects_unrated() +
+                    point->projects_delivery_confidence_only();
+      for (const v1::RagCount& c : point->projects_by_rating()) {
+        counted += c.count();
+      }
+      int open = 0;
+      for (const v1::WorkStatus& w : answers->status.projects()) {
+        open += w.closed() ? 0 : 1;
+      }
+      EXPECT_EQ(counted, open);
+    }
     return true;
   };
   for (const std::string& p : programme_ids) {
