@@ -7,9 +7,13 @@
 #include <grpcpp/server_builder.h>
 
 #include <gperftools/malloc_extension.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -106,6 +110,49 @@ absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
   return seed;
 }
 
+// Refuses a listen address ("HOST:PORT", an IPv6 host in brackets) that another process already
+// listens on, by binding a socket to each of its addresses and closing it, as gRPC binds them
+// (SO_REUSEADDR, no SO_REUSEPORT). So a port taken stops the start before the store is opened or
+// its directory made. Port 0, a host that does not resolve and anything else gRPC accepts
+// (unix:PATH, ...) are left to gRPC, whose failure to bind is reported after the store is open.
+// A port taken between this check and gRPC's bind is reported that way too.
+absl::Status CheckListenAddressFree(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || absl::StartsWith(listen, "unix:")) return absl::OkStatus();
+  absl::string_view host = absl::string_view(listen).substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port == "0") return absl::OkStatus();
+  if (absl::ConsumePrefix(&host, "[")) {
+    if (!absl::ConsumeSuffix(&host, "]")) return absl::OkStatus();
+  } else if (absl::StrContains(host, ':')) {
+    return absl::OkStatus();  // an unbracketed IPv6 address: gRPC's to judge
+  }
+  const std::string host_name(host);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host_name.empty() ? nullptr : host_name.c_str(), port.c_str(), &hints,
+                  &found) != 0) {
+    return absl::OkStatus();
+  }
+  bool taken = false;
+  for (addrinfo* a = found; a != nullptr && !taken; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    taken = bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (!taken) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "cannot listen on ", listen, ": another process is listening on that address (another "
+      "govledgerd?); stop it or choose another --listen"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options,
@@ -114,13 +161,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->options_ = options;
   daemon->clock_ = clock;
   daemon->started_micros_ = clock->NowMicros();
-  // Bad access or TLS files stop the start before the store is opened.
+  // Bad access or TLS files, or a listen address taken, stop the start before the store is
+  // opened.
   if (!options.tokens_file.empty()) {
     ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    ServerCredentials(options));
   ASSIGN_OR_RETURN(std::string tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
+  RETURN_IF_ERROR(CheckListenAddressFree(options.listen));
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;

@@ -255,5 +255,29 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
   }
 }
 
+// A second govledgerd on the address of a running one stops at once, saying why, before it
+// opens or makes its data directory; the first goes on serving.
+TEST(DaemonFlagsTest, AListenAddressInUseStopsTheStartBeforeTheDataDirectoryIsMade) {
+  DaemonHarness first;
+  ASSERT_TRUE(first.Start().ok());
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("govledger-port-", getpid()))
+          .string();
+  std::filesystem::remove_all(dir);
+  const CliRun run = RunProgram(
+      GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir, " --listen ", first.address()),
+      "timeout 20");
+  EXPECT_NE(run.code, 0);
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("cannot listen on ", first.address(),
+                                              ": another process is listening on that address")));
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing is opened or created";
+  std::filesystem::remove_all(dir);
+  auto stub = first.NewStub();
+  grpc::ClientContext context;
+  v1::GetHeadResponse head;
+  EXPECT_TRUE(stub->GetHead(&context, v1::GetHeadRequest(), &head).ok());
+  EXPECT_TRUE(first.Stop().Success());
+}
+
 }  // namespace
 }  // namespace govledger::testing
