@@ -483,7 +483,7 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
                      TimeText(e.effective_time(), e.has_effective_time()),
                      ShortType(e.event_type()), e.stream_id(), e.actor()});
     }
-    absl::StrAppend(&out, "\n", r.events_size(), " events between the two points:\n",
+    absl::StrAppend(&out, "\n", r.events_size(), " events folded at one point and not the other:\n",
                     events.Render(colour));
   }
   return out;

@@ -294,7 +294,7 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                     HasSubstr("To:         as recorded at position 50 ("),
                     HasSubstr("risk/LPP-R04              rating                  RED             "
                               "AMBER                   36\n"),
-                    HasSubstr("20 events between the two points:\n")));
+                    HasSubstr("20 events folded at one point and not the other:\n")));
 }
 
 TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {
@@ -390,7 +390,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events between the two points concern the programme, its projects, risks or scope items.
+20 events folded at one point and not the other concern the programme, its projects, risks or scope items.
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |

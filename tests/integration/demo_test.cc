@@ -507,5 +507,63 @@ TEST_F(DemoTest, ReportReproducesSeed000) {
               ElementsAre("LPP-BATS-DISCOVERY", "LPP-SVC-OPS", "LPP-SVC-SPEC"));
 }
 
+// README, "Try it: what was known when", step by step: a correction and a fact
+// recorded late change what is now known about week 77, while the record as it
+// stood before them is still there to be read.
+TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
+  LoadDemo();
+  const int64_t loaded = static_cast<int64_t>(LineCount(demo_));
+  auto risks_at_week_77 = [&] {
+    CliRun run = Cli(absl::StrCat(Server(), " risks --programme LPP --week 77"));
+    EXPECT_EQ(run.code, 0) << run.err;
+    return run.out;
+  };
+  EXPECT_THAT(risks_at_week_77(),
+              HasSubstr("Open risks:       14, of which 8 red"));
+  CliRun corrected = Cli(absl::StrCat(
+      Server(),
+      " append --actor 'J. Smith (PMO)' --stream risk/LPP-R01"
+      " --type govledger.v1.CorrectionRecorded"
+      " --payload '{\"correctedEventId\":\"5eed1000-0000-4000-8000-000000000032\","
+      "\"reason\":\"The closure was effective in week 76, not week 78\"}'"));
+  ASSERT_EQ(corrected.code, 0) << corrected.err;
+  CliRun closed = Cli(absl::StrCat(
+      Server(),
+      " append --actor 'J. Smith (PMO)' --type govledger.v1.RiskClosed"
+      " --effective 2016-10-14T12:00:00Z"
+      " --payload '{\"riskId\":\"LPP-R01\",\"reason\":\"Closed following the"
+      " formal closure of the PCSO project.\"}'"));
+  ASSERT_EQ(closed.code, 0) << closed.err;
+
+  // As now known, LPP-R01 was closed in week 76.
+  EXPECT_THAT(risks_at_week_77(),
+              HasSubstr("Open risks:       13, of which 7 red"));
+  // Its history now leaves the voided closure out and lists the correction
+  // and the closure recorded late; as recorded when the demo was loaded, it
+  // holds the first closure.
+  const std::string voided = absl::StrCat(
+      "\n", std::string(6, ' '), "37  ");  // the voided closure's row
+  CliRun now = Cli(absl::StrCat(Server(), " history risk/LPP-R01"));
+  ASSERT_EQ(now.code, 0) << now.err;
+  EXPECT_THAT(now.out, HasSubstr("The closure was effective in week 76"));
+  EXPECT_THAT(now.out, HasSubstr("J. Smith (PMO)  CorrectionRecorded"));
+  EXPECT_THAT(now.out, HasSubstr("2016-10-14T12:00:00Z"));
+  EXPECT_EQ(now.out.find(voided), std::string::npos) << now.out;
+  CliRun then = Cli(absl::StrCat(Server(), " history risk/LPP-R01 --position ",
+                                 loaded));
+  ASSERT_EQ(then.code, 0) << then.err;
+  EXPECT_NE(then.out.find(voided), std::string::npos) << then.out;
+  EXPECT_THAT(then.out, HasSubstr("2016-10-26T12:00:00Z"));
+  EXPECT_THAT(then.out, ::testing::Not(HasSubstr("week 76")));
+  // At the head the risk is closed either way; the events folded at one
+  // point and not the other are the voided closure and the two new events.
+  CliRun compare = Cli(absl::StrCat(Server(), " compare --programme LPP",
+                                    " --since-position ", loaded));
+  ASSERT_EQ(compare.code, 0) << compare.err;
+  EXPECT_THAT(compare.out, HasSubstr("No differences."));
+  EXPECT_THAT(compare.out,
+              HasSubstr("3 events folded at one point and not the other:"));
+}
+
 }  // namespace
 }  // namespace govledger::testing
