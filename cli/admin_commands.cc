@@ -101,9 +101,9 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "FILE, which holds only the token's SHA-256. Send govledgerd SIGHUP "
       "(systemctl reload govledgerd) to apply a changed file; delete a "
       "token's line to revoke it. Roles: "
-      "viewer (queries and the head: no payloads, so no decision's confidential "
-      "Part 2), reader (and reads, subscriptions), writer (and appends), admin "
-      "(and backups).\n\n"
+      "viewer (queries, the head, tree heads and proofs of them, and the daemon's "
+      "figures: no payloads, so no decision's confidential Part 2), reader (and "
+      "reads, subscriptions), writer (and appends), admin (and backups).\n\n"
       "Example:\n"
       "  govledger admin token --role writer --actor \"PMO (Mayor's office)\"");
   token_->add_option("--role", role_, "viewer, reader, writer or admin")

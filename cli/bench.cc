@@ -679,8 +679,8 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--clients", options_.clients, "Concurrent clients")->capture_default_str();
     sub->add_option("--connections", options_.connections,
-                    "Connections the clients share, up to one per client (append default 1, "
-                    "read default one per client)")
+                    "Connections the clients share, up to one per client (default: 1 for "
+                    "append and ping, one per client for read and subscribe)")
         ->check(CLI::Range(1, 10000));
     sub->add_flag("--json", options_.json, "Print one JSON object");
   }

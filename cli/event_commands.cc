@@ -389,7 +389,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                       "Payload: a JSON object of the type's fields, or a JSON string of base64");
   append_->add_option("--id", id_, "Event id, a UUID (default: a new random one)");
   append_->add_option("--effective", effective_,
-                      "Effective time, RFC 3339 or YYYY-MM-DD (default: unset)");
+                      "Effective time, RFC 3339 or YYYY-MM-DD (default: when the server receives "
+                      "the append)");
   append_->add_option("--document", document_, "The whole event as one JSON document");
   append_->add_option("--file", file_, "Read the JSON document from FILE (- for stdin)");
   append_->add_option("--expect", expect_,
@@ -537,7 +538,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   witness_->footer(
       "Each run fetches the server's tree head, checks its signature (with --public-key), proves\n"
       "that its log extends the tree head kept last in DIR, and keeps it there as\n"
-      "tree-head-<size>.json. Exit 4 when a signature or the proof does not verify: the log was\n"
+      "tree-head-<size, 20 digits>.json. Exit 4 when a signature or the proof does not verify: the log was\n"
       "rewritten, or the server shows another log than before.\n\n"
       "Example (crontab):\n"
       "  0 * * * * govledger witness /var/lib/govledger-witness --public-key tree-head.pub");

@@ -528,7 +528,9 @@ constexpr const char* kSinceHelp =
 QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   // One line each in `govledger --help`; the points, modes and examples in the command's own.
   status_ = app.add_subcommand(
-      "status", "A programme's and its projects' ratings, counts per rating, the plan week");
+      "status",
+      "A programme's and its projects' ratings, counts per rating, the plan week, and the "
+      "programme as registered (SRO, board, tranches)");
   status_->footer(absl::StrCat(kPointHelp,
                                "\n\nExamples:\n  govledger status --programme LPP\n"
                                "  govledger status --programme LPP --week 74\n"
@@ -553,7 +555,9 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
                                   "\n\nExamples:\n  govledger decisions --organisation MOPAC\n"
                                   "  govledger decisions --programme LPP --week 86 --json"));
   history_ = app.add_subcommand(
-      "history", "Every event of one entity, with its times, actor and what it changed");
+      "history",
+      "Every event of one entity, with its times, actor, what it changed and what it says "
+      "(reasons, commentary)");
   history_->footer(absl::StrCat(kPointHelp,
                                 "\n\nExamples:\n  govledger history risk/LPP-R03\n"
                                 "  govledger history project/LPP-INV --programme LPP --week 86\n"
@@ -593,7 +597,8 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
     sub->add_flag("--as-recorded", as_recorded_, "What the ledger held at the point");
     sub->add_flag("--as-known", as_known_, "What is now known to have been true at the point");
     sub->add_flag("--json", json_,
-                  sub == report_ ? "One JSON object (README, \"govledger report\")"
+                  sub == report_ ? "The report as one JSON object (a ProgrammeReport in protobuf's "
+                                                   "JSON mapping; README, \"Queries\")"
                                  : "The answer as one JSON object (protobuf's JSON mapping "
                                    "of the response)");
   }

@@ -45,52 +45,31 @@ std::string NonZeroPence(int64_t pence) {
   return pence == 0 ? "" : projections::FormatPence(pence);
 }
 
-namespace {
-
-// Whether any benefit of `subject` has a forecast (`forecast`) or a realised amount recorded.
-bool Recorded(const v1::WorkBenefits& subject, bool forecast) {
-  for (const v1::BenefitEntry& b : subject.benefits()) {
-    if (forecast ? b.has_forecast() : b.has_realised()) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-bool AnyRecorded(const v1::GetBenefitsResponse& benefits, bool forecast) {
-  bool recorded = Recorded(benefits.programme(), forecast);
-  for (const v1::WorkBenefits& w : benefits.projects()) {
-    recorded = recorded || Recorded(w, forecast);
-  }
-  return recorded;
-}
-
 std::string ForecastText(const v1::WorkBenefits& subject) {
-  return Recorded(subject, true) ? projections::FormatPence(subject.forecast_annual_pence()) : "";
+  return subject.forecast_recorded() ? projections::FormatPence(subject.forecast_annual_pence())
+                                     : "";
 }
 
 std::string RealisedText(const v1::WorkBenefits& subject) {
-  return Recorded(subject, false) ? projections::FormatPence(subject.realised_annual_pence())
-                                  : "";
+  return subject.realised_recorded() ? projections::FormatPence(subject.realised_annual_pence())
+                                     : "";
 }
 
 namespace {
 
-std::string TotalText(const v1::GetBenefitsResponse& r, bool forecast) {
-  if (!AnyRecorded(r, forecast)) return "none recorded";
-  return absl::StrCat(projections::FormatPence(forecast ? r.total_forecast_annual_pence()
-                                                        : r.total_realised_annual_pence()),
-                      " a year");
+std::string TotalText(bool recorded, int64_t pence) {
+  if (!recorded) return "none recorded";
+  return absl::StrCat(projections::FormatPence(pence), " a year");
 }
 
 }  // namespace
 
 std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits) {
-  return TotalText(benefits, true);
+  return TotalText(benefits.total_forecast_recorded(), benefits.total_forecast_annual_pence());
 }
 
 std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits) {
-  return TotalText(benefits, false);
+  return TotalText(benefits.total_realised_recorded(), benefits.total_realised_annual_pence());
 }
 
 std::string SignatoryText(const v1::DecisionSignature& signature) {

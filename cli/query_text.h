@@ -35,9 +35,6 @@ std::string NonZeroPence(int64_t pence);
 // has a forecast (a realised amount) recorded: unknown, which is not nothing.
 std::string ForecastText(const v1::WorkBenefits& subject);
 std::string RealisedText(const v1::WorkBenefits& subject);
-// Whether any benefit of an answer's programme or projects has a forecast (`forecast`) or a
-// realised amount recorded.
-bool AnyRecorded(const v1::GetBenefitsResponse& benefits, bool forecast);
 // The forecast (realised) total over an answer's programme and projects, "£7,650,000.00 a
 // year", or "none recorded" when no benefit of theirs has one.
 std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits);

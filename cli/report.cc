@@ -184,9 +184,9 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
     if (w.closed()) *out.add_closed_projects() = ClosedProjectOf(w, p.benefits);
   }
   out.set_forecast_annual_pence(p.benefits.total_forecast_annual_pence());
-  out.set_forecast_recorded(AnyRecorded(p.benefits, /*forecast=*/true));
+  out.set_forecast_recorded(p.benefits.total_forecast_recorded());
   out.set_realised_annual_pence(p.benefits.total_realised_annual_pence());
-  out.set_realised_recorded(AnyRecorded(p.benefits, /*forecast=*/false));
+  out.set_realised_recorded(p.benefits.total_realised_recorded());
   *out.mutable_decisions() = p.decisions.decisions();
   *out.mutable_possible_splits() = p.decisions.possible_splits();
   return out;

@@ -174,7 +174,8 @@ SigningCommands::SigningCommands(CLI::App& app,
       "Generate an Ed25519 key pair: PREFIX.key (private, PKCS #8 PEM, mode "
       "0600) "
       "and PREFIX.pub (public PEM); prints the public key in hex. Offline.\n\n"
-      "Example:\n  govledger keys generate --out ~/keys/dmpc-2016");
+      "Example:\n  mkdir -p ~/keys && chmod 700 ~/keys\n"
+      "  govledger keys generate --out ~/keys/dmpc-2016");
   keys_generate_
       ->add_option("--out", out_prefix_, "Path prefix of the two files")
       ->required();

@@ -451,11 +451,12 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
           {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
           {"gate", {"GatePassed"}},
-          {"status", {"RiskOpened", "RiskClosed", "RiskTransferred"}},
+          // A risk's status, or a decision's (only an entity's own events are looked at).
+          {"status",
+           {"RiskOpened", "RiskClosed", "RiskTransferred", "DecisionProposed", "DecisionSigned",
+            "DecisionRejected", "DecisionWithdrawn"}},
           {"subject", {"RiskOpened", "RiskTransferred"}},
           {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred"}},
-          {"decision",
-           {"DecisionProposed", "DecisionSigned", "DecisionRejected", "DecisionWithdrawn"}},
           {"signed", {"DecisionSigned"}},
       };
   auto it = kTypes->find(aspect);
@@ -607,7 +608,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     if (absl::StartsWith(stream, "decision/")) {
       const DecisionState* xa = decision_at(**da, stream);
       const DecisionState* xb = decision_at(**db, stream);
-      diff(stream, "decision", DecisionText(xa), DecisionText(xb));
+      diff(stream, "status", DecisionText(xa), DecisionText(xb));
       diff(stream, "signed", SignedText(xa), SignedText(xb));
     } else if (stream == ProgrammeStream(p)) {
       work_diffs(stream, sa.FindProgramme(p), sb.FindProgramme(p));
@@ -685,12 +686,16 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
     e->set_forecast_annual_pence(b.forecast_annual_pence);
     e->set_has_realised(b.has_realised);
     e->set_realised_annual_pence(b.realised_annual_pence);
-    if (b.has_forecast)
+    if (b.has_forecast) {
       out.set_forecast_annual_pence(
           AddPence(out.forecast_annual_pence(), b.forecast_annual_pence));
-    if (b.has_realised)
+      out.set_forecast_recorded(true);
+    }
+    if (b.has_realised) {
       out.set_realised_annual_pence(
           AddPence(out.realised_annual_pence(), b.realised_annual_pence));
+      out.set_realised_recorded(true);
+    }
   }
   return out;
 }
@@ -769,8 +774,7 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
   } else if (absl::StartsWith(stream, "decision/") && !decision.first.empty()) {
     if (const DecisionState* d =
             s.FindDecision(decision.first, decision.second)) {
-      const v1::DecisionStatus status = DecisionStatusOf(*d);
-      AddAspect(&out, "status", v1::DecisionStatus_Name(status).substr(16));
+      AddAspect(&out, "status", DecisionText(d));
       if (d->proposed.has_part1_deferred_until()) {
         AddAspect(&out, std::string(kPart1DeferredAspect),
                   FormatDate(d->proposed.part1_deferred_until()));
@@ -1212,6 +1216,8 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
     out.set_total_closure_annual_benefits_pence(
         AddPence(out.total_closure_annual_benefits_pence(),
                  b.closure_annual_benefits_pence()));
+    if (b.forecast_recorded()) out.set_total_forecast_recorded(true);
+    if (b.realised_recorded()) out.set_total_realised_recorded(true);
   };
   *out.mutable_programme() = BenefitsOf(*pf.programme);
   add(out.programme());

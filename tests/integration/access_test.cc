@@ -405,7 +405,7 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   };
   const std::string viewer_history = history_as(viewer.secret);
   EXPECT_THAT(viewer_history, HasSubstr("part 1 deferred until=2199-01-01;"));
-  EXPECT_THAT(viewer_history, HasSubstr("status=APPROVED;"));
+  EXPECT_THAT(viewer_history, HasSubstr("status=approved;"));
   EXPECT_THAT(viewer_history, Not(HasSubstr("interests declared")));
   EXPECT_THAT(history_as(reader_.secret),
               HasSubstr("interests declared=Deputy Mayor for Policing and Crime: a sister on the "

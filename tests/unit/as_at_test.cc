@@ -616,7 +616,7 @@ TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
   ASSERT_OK(r);
   EXPECT_THAT(EventPositions(*r), ElementsAre(9));
   EXPECT_THAT(DiffLines(*r),
-              ElementsAre("decision/LPF/D1 decision: pending -> approved @9",
+              ElementsAre("decision/LPF/D1 status: pending -> approved @9",
                           "decision/LPF/D1 signed: Chief Executive -> Chief "
                           "Executive, Chief Finance Officer @9"));
 }
@@ -935,12 +935,22 @@ TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   log.Add(Ev(closed), InWeek(20));
   v1::GetBenefitsRequest request;
   request.set_programme_id("LPP");
-  *request.mutable_as_at() = Week(15, kRecorded);
+  // Before any forecast: nothing recorded, which the 0s alone would not say.
+  *request.mutable_as_at() = Week(5, kRecorded);
   absl::StatusOr<v1::GetBenefitsResponse> r =
       projections::QueryBenefits(log.events(), kNow, request);
   ASSERT_OK(r);
+  EXPECT_EQ(r->total_forecast_annual_pence(), 0);
+  EXPECT_FALSE(r->total_forecast_recorded());
+  EXPECT_FALSE(r->total_realised_recorded());
+  *request.mutable_as_at() = Week(15, kRecorded);
+  r = projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
   EXPECT_EQ(r->total_forecast_annual_pence(), 600000000);
+  EXPECT_TRUE(r->total_forecast_recorded());
   EXPECT_EQ(r->total_realised_annual_pence(), 0);
+  EXPECT_FALSE(r->total_realised_recorded());
+  EXPECT_FALSE(r->programme().forecast_recorded());
   *request.mutable_as_at() = Week(20, kRecorded);
   r = projections::QueryBenefits(log.events(), kNow, request);
   ASSERT_OK(r);
@@ -953,6 +963,10 @@ TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   EXPECT_EQ(r->projects(1).benefits(0).realised_annual_pence(), 100000000);
   EXPECT_EQ(r->total_forecast_annual_pence(), 500000000);
   EXPECT_EQ(r->total_realised_annual_pence(), 100000000);
+  EXPECT_TRUE(r->total_realised_recorded());
+  EXPECT_TRUE(r->projects(1).forecast_recorded());
+  EXPECT_TRUE(r->projects(1).realised_recorded());
+  EXPECT_FALSE(r->projects(0).forecast_recorded());  // closed, with no benefit of its own
   EXPECT_EQ(r->total_closure_annual_benefits_pence(), 150000000);
 }
 
