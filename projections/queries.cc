@@ -871,7 +871,14 @@ std::string NoteOf(const v1::Event& e) {
   } else if (type == "CorrectionRecorded") {
     reason(v1::CorrectionRecorded());
   }
-  return absl::StrJoin(parts, "; ");
+  // Parts joined by "; ", or by a space after a part that ends a sentence ("... in 2017.
+  // annual benefits £1.5m", not "2017.; annual").
+  std::string note;
+  for (const std::string& part : parts) {
+    if (!note.empty()) absl::StrAppend(&note, absl::EndsWith(note, ".") ? " " : "; ");
+    absl::StrAppend(&note, part);
+  }
+  return note;
 }
 
 void ToAspects(const Aspects& in,

@@ -1011,7 +1011,7 @@ TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
   log.Add(Ev(report), InWeek(2));
   v1::ProjectClosed closure = CloseProject("LPP-INV", 250000000);
   closure.set_annual_benefits_pence(300000000);
-  closure.set_summary("closed on time");
+  closure.set_summary("Closed on time.");  // a sentence: no "; " after it
   log.Add(Ev(closure), InWeek(9));
   log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(3));
   log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(4));
@@ -1033,7 +1033,7 @@ TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
   };
   EXPECT_THAT(notes("project/LPP-INV"),
               ElementsAre("", "on track",
-                          "closed on time; final cost £2,500,000.00; annual benefits "
+                          "Closed on time. final cost £2,500,000.00; annual benefits "
                           "£3,000,000.00; lessons: lesson"));
   EXPECT_THAT(notes("risk/R1"), ElementsAre("", "reviewed", "mitigated"));
   EXPECT_THAT(notes("scope/S1"),

@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"
@@ -399,6 +401,92 @@ TEST(EventJsonTest, TheReadmeHasAValidExampleOfEveryEventType) {
     EXPECT_TRUE(covered.contains(name)) << "no README example of " << name;
   }
   EXPECT_EQ(covered.size(), static_cast<size_t>(types));
+}
+
+// Whether the README's `example` says what the demo's `demo` says: the same members, values and
+// list lengths, except that an example's text ending in " ..." only needs to start the demo's.
+// `where` names the member for the failure message.
+bool ShortenedFrom(const google::protobuf::Value& example, const google::protobuf::Value& demo,
+                   const std::string& where, std::string* why) {
+  using google::protobuf::Value;
+  if (example.kind_case() != demo.kind_case()) {
+    *why = absl::StrCat(where, ": another kind of value");
+    return false;
+  }
+  switch (example.kind_case()) {
+    case Value::kStringValue: {
+      absl::string_view text = example.string_value();
+      if (absl::ConsumeSuffix(&text, " ...") ? absl::StartsWith(demo.string_value(), text)
+                                              : text == demo.string_value()) {
+        return true;
+      }
+      *why = absl::StrCat(where, ": \"", example.string_value(), "\" against \"",
+                          demo.string_value(), "\"");
+      return false;
+    }
+    case Value::kStructValue: {
+      const auto& a = example.struct_value().fields();
+      const auto& b = demo.struct_value().fields();
+      for (const auto& [key, value] : b) {
+        if (!a.contains(key)) {
+          *why = absl::StrCat(where, ".", key, ": missing from the example");
+          return false;
+        }
+      }
+      for (const auto& [key, value] : a) {
+        auto it = b.find(key);
+        if (it == b.end()) {
+          *why = absl::StrCat(where, ".", key, ": not in the demo");
+          return false;
+        }
+        if (!ShortenedFrom(value, it->second, absl::StrCat(where, ".", key), why)) return false;
+      }
+      return true;
+    }
+    case Value::kListValue: {
+      const auto& a = example.list_value().values();
+      const auto& b = demo.list_value().values();
+      if (a.size() != b.size()) {
+        *why = absl::StrCat(where, ": ", a.size(), " items against ", b.size());
+        return false;
+      }
+      for (int i = 0; i < a.size(); ++i) {
+        if (!ShortenedFrom(a[i], b[i], absl::StrCat(where, "[", i, "]"), why)) return false;
+      }
+      return true;
+    }
+    default:
+      if (example.SerializeAsString() == demo.SerializeAsString()) return true;
+      *why = absl::StrCat(where, ": ", example.ShortDebugString(), " against ",
+                          demo.ShortDebugString());
+      return false;
+  }
+}
+
+// An example that carries a demo event's id is that event, shortened: it never says something
+// the demo does not (a rule's kinds, a signature from before the demo was re-signed).
+TEST(EventJsonTest, TheReadmeExamplesOfDemoEventsAgreeWithTheDemo) {
+  std::map<std::string, google::protobuf::Value> demo;  // by event id
+  for (const char* file : kDemoFiles) {
+    std::ifstream in(std::string(GOVLEDGER_DEMO_DIR) + "/" + file);
+    ASSERT_TRUE(in) << file;
+    for (std::string line; std::getline(in, line);) {
+      google::protobuf::Value v;
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &v).ok()) << line;
+      demo[v.struct_value().fields().at("eventId").string_value()] = v;
+    }
+  }
+  int compared = 0;
+  for (const std::string& line : ReadmeExamples()) {
+    google::protobuf::Value example;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &example).ok()) << line;
+    auto it = demo.find(example.struct_value().fields().at("eventId").string_value());
+    if (it == demo.end()) continue;  // an event the demo does not hold
+    ++compared;
+    std::string why;
+    EXPECT_TRUE(ShortenedFrom(example, it->second, "event", &why)) << why << "\n" << line;
+  }
+  EXPECT_GE(compared, 10);
 }
 
 // A governance event's stream is read from its payload when the document has none: the stream
