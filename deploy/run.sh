@@ -5,7 +5,9 @@
 # and stays in the foreground until Ctrl-C (SIGINT) or SIGTERM, which it passes to govledgerd so
 # that it stops cleanly; it exits with govledgerd's exit status.
 # Works from any directory.
-#   GOVLEDGER_DATA_DIR  database directory, created if missing (default /var/lib/govledger)
+#   GOVLEDGER_DATA_DIR  database directory, created if missing (default /var/lib/govledger-demo:
+#                       not the system service's /var/lib/govledger, which a demo, whose signing
+#                       keys' private halves are published, must never enter: run.sh refuses it)
 #   GOVLEDGER_LISTEN    gRPC address (default 127.0.0.1:50051)
 #   GOVLEDGER_DEMO      1 (default) loads the demo ledger; 0 starts govledgerd without it
 #   GOVLEDGER_TREE_HEAD_KEY  the key pair tree heads are signed with, as a prefix: PREFIX.key and
@@ -18,11 +20,18 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-data_dir="${GOVLEDGER_DATA_DIR:-/var/lib/govledger}"
+data_dir="${GOVLEDGER_DATA_DIR:-/var/lib/govledger-demo}"
 listen="${GOVLEDGER_LISTEN:-127.0.0.1:50051}"
 demo="${GOVLEDGER_DEMO:-1}"
 if [ "$demo" != 0 ] && [ "$demo" != 1 ]; then
   echo "run.sh: GOVLEDGER_DEMO must be 0 or 1, not '$demo'" >&2
+  exit 2
+fi
+# Events are never deleted: the demo loaded into the service's database would stay there.
+if [ "$demo" = 1 ] && [ "$(realpath -m "$data_dir")" = /var/lib/govledger ]; then
+  echo "run.sh: /var/lib/govledger is the system service's database (deploy/govledgerd.service);" \
+    "the demo would stay in it for good. Leave GOVLEDGER_DATA_DIR unset (the demo's" \
+    "/var/lib/govledger-demo) or name another directory, or set GOVLEDGER_DEMO=0" >&2
   exit 2
 fi
 

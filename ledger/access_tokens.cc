@@ -106,12 +106,6 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
       return bad("the same token hash is on an earlier line");
     }
   }
-  if (grants.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the tokens file ", source,
-                     " names no token, so no call could be made; add a line (govledger admin "
-                     "token prints one)"));
-  }
   return grants;
 }
 

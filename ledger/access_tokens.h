@@ -61,7 +61,8 @@ struct TokenGrant {
 // Parses a tokens file's text: one token per line, "<sha256 hex> <role> <actor>" (the actor
 // is the rest of the line), blank lines and lines starting with '#' ignored. Keyed by
 // TokenDigest. INVALID_ARGUMENT naming `source` and the line for a malformed line, a
-// repeated hash or an illegal actor; FAILED_PRECONDITION when it names no token.
+// repeated hash or an illegal actor. A file that names no token gives no grant (the daemon
+// refuses to start on one, but takes it on a reload: every token revoked).
 absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
     absl::string_view text, absl::string_view source);
 

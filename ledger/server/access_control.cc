@@ -55,6 +55,12 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
 absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::FromTokensFile(
     const std::string& path) {
   ASSIGN_OR_RETURN(Grants grants, ReadTokensFile(path));
+  if (grants.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the tokens file ", path,
+                     " names no token, so no call could be made; add a line (govledger admin "
+                     "token prints one)"));
+  }
   auto access = std::make_unique<AccessControl>();
   access->path_ = path;
   access->grants_ = std::make_shared<const Grants>(std::move(grants));

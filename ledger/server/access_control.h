@@ -36,7 +36,7 @@ class AccessControl {
   AccessControl() = default;
 
   // Tokens required: those of the tokens file at `path` (ParseTokensFile's errors, or
-  // FAILED_PRECONDITION if it cannot be read).
+  // FAILED_PRECONDITION if it cannot be read or names no token: no call could be made).
   static absl::StatusOr<std::unique_ptr<AccessControl>> FromTokensFile(const std::string& path);
 
   AccessControl(const AccessControl&) = delete;
@@ -46,8 +46,9 @@ class AccessControl {
   bool enforced() const { return !path_.empty(); }
 
   // Reads the tokens file again and, if it is good, makes its tokens the ones accepted from
-  // the next call on; returns how many there are. Otherwise the error (as FromTokensFile's)
-  // and the tokens stay as they were. FAILED_PRECONDITION when access is open (there is no
+  // the next call on; returns how many there are. A file that names no token is good here:
+  // it revokes every token (an operator's way to shut every caller out at once). Otherwise
+  // the error (as FromTokensFile's) and the tokens stay as they were. FAILED_PRECONDITION when access is open (there is no
   // file to read).
   absl::StatusOr<size_t> Reload();
 

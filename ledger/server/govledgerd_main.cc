@@ -186,7 +186,10 @@ int main(int argc, char** argv) {
     if (signal_number != SIGHUP) break;
     absl::StatusOr<size_t> tokens = (*daemon)->ReloadTokens();
     if (tokens.ok()) {
-      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens, " tokens"));
+      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens, " tokens",
+                       *tokens == 0 ? " (every token revoked: only health checks are answered "
+                                      "until a token is added)"
+                                    : ""));
     } else {
       Say(absl::StrCat("SIGHUP, tokens file not reloaded, the tokens stay as they were: ",
                        tokens.status().message()));

@@ -239,7 +239,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
   }
-  if (!options.read_only) std::filesystem::create_directories(dir, ec);
+  // A directory made here is its owner's alone (0700): the log holds decisions' confidential
+  // parts, which no other user of the machine should read, whatever the umask. One that exists
+  // keeps its mode (the system service's is 0700 too: StateDirectoryMode).
+  if (!options.read_only && std::filesystem::create_directories(dir, ec)) {
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create data directory ", dir, ": ", ec.message()));

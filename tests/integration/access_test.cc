@@ -481,7 +481,7 @@ bool StderrSays(const DaemonHarness& daemon, const std::string& text, int times)
   return false;
 }
 
-TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsBad) {
+TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadAndAnEmptyOneRevokesAll) {
   const Token newcomer = MakeToken("writer", "Finance (PCC office)");
   v1::AppendResponse appended;
   EXPECT_THAT(AppendAs(newcomer.secret, "", &appended),
@@ -504,6 +504,22 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileAndKeepsTheOldTokensIfTheNewFileIsB
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("tokens file not reloaded"));
   EXPECT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
   v1::GetHeadResponse head;
+  EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
+  EXPECT_EQ(head.position(), 2u);
+
+  // A file emptied of tokens revokes them all: every caller is shut out, nothing is stored.
+  WriteFile(tokens_file_, "# all access revoked\n");
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 0 tokens (every token revoked", 1))
+      << daemon_.Stderr();
+  EXPECT_THAT(AppendAs(newcomer.secret, "", &appended),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  EXPECT_THAT(GetHeadAs(reader_.secret, &head),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  // Adding a line back lets its caller in again; the log is as it was.
+  WriteFile(tokens_file_, absl::StrCat(reader_.line, "\n"));
+  ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
   EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
   EXPECT_EQ(head.position(), 2u);
 }

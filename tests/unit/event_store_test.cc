@@ -410,11 +410,23 @@ EventWrite Write(uint64_t position, std::string stream, uint64_t version) {
   return w;
 }
 
-TEST_F(RocksDbEventStoreTest, CreatesMissingDirectories) {
+// The directory it makes is its owner's alone, whatever the umask; one that exists keeps its
+// mode.
+TEST_F(RocksDbEventStoreTest, CreatesMissingDirectoriesTheOwnersAlone) {
   std::string nested = dir_.path() + "/a/b/c";
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(nested);
   ASSERT_OK(store);
   EXPECT_TRUE(std::filesystem::exists(nested + "/CURRENT"));
+  EXPECT_EQ(std::filesystem::status(nested).permissions(), std::filesystem::perms::owner_all);
+  const std::string existing = dir_.path() + "/shared";
+  std::filesystem::create_directory(existing);
+  std::filesystem::permissions(existing, std::filesystem::perms::owner_all |
+                                             std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec);
+  ASSERT_OK(RocksDbEventStore::Open(existing));
+  EXPECT_EQ(std::filesystem::status(existing).permissions(),
+            std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                std::filesystem::perms::group_exec);
 }
 
 TEST_F(RocksDbEventStoreTest, DataSurvivesCloseAndReopen) {
