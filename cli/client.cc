@@ -15,6 +15,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "cli/printable.h"
 #include "cli/progress.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 
 namespace govledger::cli {
@@ -206,10 +207,14 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
+int ExitCodeOf(const grpc::Status& status) {
+  const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                           !errors::IsWriterStopped(status.error_message());
+  return unreachable ? kExitUnreachable : kExitRefused;
+}
+
 int FailCall(const std::string& server, const grpc::Status& status) {
-  return Fail(status.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable
-                                                                    : kExitRefused,
-              DescribeError(server, status));
+  return Fail(ExitCodeOf(status), DescribeError(server, status));
 }
 
 int PrintJson(const google::protobuf::Message& message) {

@@ -61,8 +61,12 @@ inline constexpr int kExitChainBroken = 4;
 // Prints "govledger: <message>" on stderr and returns `code`.
 int Fail(int code, const std::string& message);
 
-// Fail() for a failed call: kExitUnreachable for UNAVAILABLE, else kExitRefused; the message is
-// DescribeError's.
+// The exit code of a failed call: kExitUnreachable for UNAVAILABLE (the server unreachable, or
+// shutting down: worth retrying), else kExitRefused, as for a server that has stopped appends
+// after a storage failure (it needs a restart).
+int ExitCodeOf(const grpc::Status& status);
+
+// Fail() for a failed call, with ExitCodeOf's code and DescribeError's message.
 int FailCall(const std::string& server, const grpc::Status& status);
 
 // Prints `message` in protobuf's JSON mapping (lowerCamelCase names, as the CLI's event JSON;

@@ -687,7 +687,7 @@ int EventCommands::Import(const std::string& server) {
                                              batch.front().event.event_id(), " refused: ",
                                              DescribeError(server, status), "; the ", stored));
     }
-    return Fail(code == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitRefused,
+    return Fail(ExitCodeOf(status),
                 absl::StrCat(DescribeError(server, status), " (at ", batch.front().where,
                              "); rerunning the import is safe: the ", stored,
                              " or will be stored once"));

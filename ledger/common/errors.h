@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace govledger::errors {
@@ -83,10 +84,19 @@ inline absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
       "most ", max_queued_bytes, "); nothing was stored, retry after a pause"));
 }
 
+inline constexpr absl::string_view kWriterStoppedPrefix =
+    "the ledger stopped accepting appends after a storage failure";
+
 inline absl::Status WriterStopped(absl::string_view cause) {
   return absl::UnavailableError(
-      absl::StrCat("the ledger stopped accepting appends after a storage failure (", cause,
-                   "); restart govledgerd"));
+      absl::StrCat(kWriterStoppedPrefix, " (", cause, "); restart govledgerd"));
+}
+
+// Whether a call's UNAVAILABLE `message` is WriterStopped's: the server is up, but refuses
+// appends until someone restarts it (not worth retrying on its own, unlike the other
+// UNAVAILABLEs: an unreachable server, one shutting down).
+inline bool IsWriterStopped(absl::string_view message) {
+  return absl::StartsWith(message, kWriterStoppedPrefix);
 }
 
 }  // namespace govledger::errors

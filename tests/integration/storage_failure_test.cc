@@ -145,6 +145,13 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
                                HasSubstr("File too large")));
   EXPECT_THAT(daemon.Stderr(), AllOf(HasSubstr("appends stopped after a storage failure"),
                                      HasSubstr("then restart govledgerd")));
+  // The CLI's append is refused (exit 1, as a refusal), not "unreachable" (3): the server is up,
+  // and retrying will not help until it is restarted.
+  CliRun append = Cli(absl::StrCat("--server ", daemon.address(),
+                                   " append --stream load/cli --type govledger.test.Happened "
+                                   "--payload '\"eA==\"'"));
+  EXPECT_EQ(append.code, 1) << append.err;
+  EXPECT_THAT(append.err, HasSubstr("UNAVAILABLE: the ledger stopped accepting appends"));
 
   // A clean stop, then a restart with room: the chain verifies (the daemon checks it at
   // start), every acknowledged event is where it was, and appends carry on after them.
