@@ -30,6 +30,14 @@ absl::Status MemorySnapshotStore::Put(absl::string_view key,
   return absl::OkStatus();
 }
 
+absl::Status MemorySnapshotStore::Delete(absl::string_view key) {
+  if (auto it = values_.find(key); it != values_.end()) {
+    bytes_ -= it->second.size();
+    values_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
 StreamKind KindOfStream(absl::string_view stream_id) {
   if (absl::StartsWith(stream_id, "programme/")) return StreamKind::kProgramme;
   if (absl::StartsWith(stream_id, "project/")) return StreamKind::kProject;
@@ -92,13 +100,19 @@ absl::Status ProgrammeIndex::Join(const std::string& stream, uint64_t position,
   auto it = snapshots_.find(programme);
   if (it == snapshots_.end()) return absl::OkStatus();
   std::vector<uint64_t>& recorded = it->second.recorded;
-  recorded.erase(
-      std::lower_bound(recorded.begin(), recorded.end(), first_position),
-      recorded.end());
+  const auto stale =
+      std::lower_bound(recorded.begin(), recorded.end(), first_position);
+  for (auto r = stale; r != recorded.end(); ++r) {
+    dropped_snapshot_keys_.push_back(RecordedSnapshotKey(programme, *r));
+  }
+  recorded.erase(stale, recorded.end());
   std::vector<KnownSnapshot>& known = it->second.known;
   known.erase(std::remove_if(known.begin(), known.end(),
                              [&](const KnownSnapshot& s) {
-                               return s.effective_micros >= first_effective;
+                               if (s.effective_micros < first_effective) return false;
+                               dropped_snapshot_keys_.push_back(
+                                   KnownSnapshotKey(programme, s));
+                               return true;
                              }),
               known.end());
   return absl::OkStatus();
@@ -274,10 +288,30 @@ void ProgrammeIndex::AddKnownSnapshot(const std::string& programme_id,
                                return a.effective_micros < b.effective_micros;
                              });
   if (it != v.end() && it->effective_micros == s.effective_micros) {
+    if (it->head != s.head) {
+      dropped_snapshot_keys_.push_back(KnownSnapshotKey(programme_id, *it));
+    }
     *it = s;  // the newer one: valid for longer
   } else {
     v.insert(it, s);
   }
+}
+
+void ProgrammeIndex::DropKnownSnapshot(const std::string& programme_id,
+                                       const KnownSnapshot& s) {
+  auto it = snapshots_.find(programme_id);
+  if (it == snapshots_.end()) return;
+  std::vector<KnownSnapshot>& v = it->second.known;
+  auto at = std::find_if(v.begin(), v.end(), [&](const KnownSnapshot& k) {
+    return k.effective_micros == s.effective_micros && k.head == s.head;
+  });
+  if (at == v.end()) return;
+  dropped_snapshot_keys_.push_back(KnownSnapshotKey(programme_id, *at));
+  v.erase(at);
+}
+
+std::vector<std::string> ProgrammeIndex::TakeDroppedSnapshotKeys() {
+  return std::exchange(dropped_snapshot_keys_, {});
 }
 
 std::string ProgrammeIndex::RecordedSnapshotKey(absl::string_view programme_id,

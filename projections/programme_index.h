@@ -67,6 +67,8 @@ class SnapshotStore {
   virtual absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) = 0;
   virtual absl::Status Put(absl::string_view key, absl::string_view value) = 0;
+  // Deletes the snapshot under `key`, if any.
+  virtual absl::Status Delete(absl::string_view key) = 0;
 };
 
 // In memory (tests, the benchmark). Not thread-safe.
@@ -75,7 +77,9 @@ class MemorySnapshotStore final : public SnapshotStore {
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) override;
   absl::Status Put(absl::string_view key, absl::string_view value) override;
+  absl::Status Delete(absl::string_view key) override;
   size_t bytes() const { return bytes_; }
+  size_t size() const { return values_.size(); }
 
  private:
   std::map<std::string, std::string, std::less<>> values_;
@@ -145,7 +149,16 @@ class ProgrammeIndex final : public Timeline {
   };
   const Snapshots* SnapshotsOf(absl::string_view programme_id) const;
   void AddRecordedSnapshot(const std::string& programme_id, uint64_t position);
+  // A snapshot at the same T as one in the catalogue replaces it (the newer is valid for
+  // longer), and the old one's key is dropped.
   void AddKnownSnapshot(const std::string& programme_id, KnownSnapshot s);
+  // Leaves `s` out of the catalogue and drops its key: for a snapshot no answer can use any
+  // more (an event recorded after its head folds at or before its time, which stays so).
+  void DropKnownSnapshot(const std::string& programme_id, const KnownSnapshot& s);
+  // The keys of the snapshots left out of the catalogue since the last call (replaced, or
+  // dropped when a risk or scope item joined the programme), whose bytes the caller deletes
+  // from its SnapshotStore before it saves any snapshot again.
+  std::vector<std::string> TakeDroppedSnapshotKeys();
   // Keys of snapshot bytes in a SnapshotStore; all start with the prefix.
   static constexpr char kSnapshotKeyPrefix[] = "query/";
   static std::string RecordedSnapshotKey(absl::string_view programme_id,
@@ -211,6 +224,7 @@ class ProgrammeIndex final : public Timeline {
   std::vector<uint64_t> decisions_;  // on decision streams
   std::vector<std::pair<uint64_t, uint64_t>> corrections_;
   absl::flat_hash_map<std::string, Snapshots> snapshots_;
+  std::vector<std::string> dropped_snapshot_keys_;  // see TakeDroppedSnapshotKeys
 };
 
 // QueryService's index kept among a store's projections (FORMAT.md, "projections"), anchored

@@ -1461,6 +1461,15 @@ class IndexFolder final : public Folder {
     return state->Load(*snapshot);
   }
 
+  // Deletes the bytes of the snapshots the catalogue has left out since the last time, before
+  // any is saved again (a key dropped and saved anew must keep the new bytes).
+  absl::Status DeleteDroppedSnapshots() {
+    for (const std::string& key : index_.TakeDroppedSnapshotKeys()) {
+      RETURN_IF_ERROR(snapshots_->Delete(key));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status SaveSnapshot(const std::string& key,
                             const GovernanceState& state) {
     std::string bytes;
@@ -1490,6 +1499,7 @@ class IndexFolder final : public Folder {
   }
 
   absl::Status FoldRecorded(const std::string& programme, Folded& f) {
+    RETURN_IF_ERROR(DeleteDroppedSnapshots());
     const uint64_t last = f.cut.by_position
                               ? f.cut.position
                               : index_.LastRecordedAtOrBefore(*f.cut.micros);
@@ -1542,10 +1552,14 @@ class IndexFolder final : public Folder {
 
   absl::Status FoldKnown(const std::string& programme,
                          const std::vector<uint64_t>& candidates, Folded& f) {
+    RETURN_IF_ERROR(DeleteDroppedSnapshots());
     const int64_t t = f.cut.micros.value_or(INT64_MIN);
     const uint64_t head = index_.size();
     int64_t from = INT64_MIN;
     bool loaded = false;
+    // Snapshots found unusable: they stay so (the events and corrections that make them so
+    // are never removed), so the catalogue leaves them out.
+    std::vector<ProgrammeIndex::KnownSnapshot> unusable;
     if (const ProgrammeIndex::Snapshots* snaps = index_.SnapshotsOf(programme)) {
       for (auto it = snaps->known.rbegin(); it != snaps->known.rend(); ++it) {
         const ProgrammeIndex::KnownSnapshot s = *it;
@@ -1564,7 +1578,10 @@ class IndexFolder final : public Folder {
                  NoLaterCorrectionOf(s.head, head, [&](uint64_t target) {
                    return index_.EffectiveMicros(target) <= s.effective_micros;
                  });
-        if (!usable) continue;
+        if (!usable) {
+          unusable.push_back(s);
+          continue;
+        }
         if (LoadSnapshot(ProgrammeIndex::KnownSnapshotKey(programme, s),
                          &f.state)
                 .ok()) {
@@ -1574,6 +1591,9 @@ class IndexFolder final : public Folder {
         }
         break;
       }
+    }
+    for (const ProgrammeIndex::KnownSnapshot& s : unusable) {
+      index_.DropKnownSnapshot(programme, s);
     }
     size_t begin = 0;
     if (loaded) {

@@ -91,6 +91,7 @@ class QueryServiceImpl final : public QueryServiceBase {
     absl::Status Put(absl::string_view key, absl::string_view value) override {
       return store_->PutProjection(key, value, /*sync=*/false);
     }
+    absl::Status Delete(absl::string_view key) override { return store_->DeleteProjection(key); }
 
    private:
     EventStore* const store_;

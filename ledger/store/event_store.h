@@ -125,6 +125,8 @@ class EventStore {
   // Stores `value` under `key`; `sync`: on disk when OK is returned (clean shutdown).
   virtual absl::Status PutProjection(absl::string_view key, absl::string_view value,
                                      bool sync) = 0;
+  // Deletes the projection under `key`, if any (not synced, as PutProjection without sync).
+  virtual absl::Status DeleteProjection(absl::string_view key) = 0;
   // Deletes every projection whose key starts with `prefix` ("" for all), synced. The log and
   // its indexes are untouched. Projection keys are ASCII.
   virtual absl::Status DropProjections(absl::string_view prefix) = 0;

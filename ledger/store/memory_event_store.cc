@@ -115,6 +115,12 @@ absl::Status MemoryEventStore::PutProjection(absl::string_view key, absl::string
   return absl::OkStatus();
 }
 
+absl::Status MemoryEventStore::DeleteProjection(absl::string_view key) {
+  std::lock_guard lock(projections_mu_);
+  if (auto it = projections_.find(key); it != projections_.end()) projections_.erase(it);
+  return absl::OkStatus();
+}
+
 absl::Status MemoryEventStore::DropProjections(absl::string_view prefix) {
   std::lock_guard lock(projections_mu_);
   for (auto it = projections_.lower_bound(prefix);

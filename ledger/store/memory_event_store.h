@@ -31,6 +31,7 @@ class MemoryEventStore final : public EventStore {
   absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override;
   absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override;
   absl::Status PutProjection(absl::string_view key, absl::string_view value, bool sync) override;
+  absl::Status DeleteProjection(absl::string_view key) override;
   absl::Status DropProjections(absl::string_view prefix) override;
 
  private:

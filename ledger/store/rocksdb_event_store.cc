@@ -640,6 +640,13 @@ absl::Status RocksDbEventStore::PutProjection(absl::string_view key, absl::strin
   return WriteSynced(&batch, "write projection");
 }
 
+absl::Status RocksDbEventStore::DeleteProjection(absl::string_view key) {
+  if (projections_ == nullptr) return errors::Storage("delete projection", "read-only store");
+  return FromRocks(db_->Delete(rocksdb::WriteOptions(), projections_,
+                               rocksdb::Slice(key.data(), key.size())),
+                   "delete projection");
+}
+
 absl::Status RocksDbEventStore::DropProjections(absl::string_view prefix) {
   if (projections_ == nullptr) return errors::Storage("drop projections", "read-only store");
   // [prefix, prefix + 0xFF): every key that starts with the prefix (keys are ASCII). Synced: a

@@ -68,6 +68,7 @@ class RocksDbEventStore final : public EventStore {
   absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override;
   absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override;
   absl::Status PutProjection(absl::string_view key, absl::string_view value, bool sync) override;
+  absl::Status DeleteProjection(absl::string_view key) override;
   absl::Status DropProjections(absl::string_view prefix) override;
 
   // Takes a RocksDB checkpoint into `dir`, which must not exist (on the same file system as the

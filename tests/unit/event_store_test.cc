@@ -201,6 +201,14 @@ TEST_P(EventStoreTest, ProjectionsAreKeptApartFromTheLogAndDropped) {
   EXPECT_THAT(store_->GetProjection("validator"),
               IsOkAndHolds(Optional(std::string("st\0ate2", 7))));
   ASSERT_OK(store_->PutProjection("query/OCP/recorded/2", "q", false));
+  ASSERT_OK(store_->PutProjection("query/OCP/recorded/20", "q20", false));
+  // One key alone: not the keys it starts.
+  ASSERT_OK(store_->DeleteProjection("query/OCP/recorded/2"));
+  ASSERT_OK(store_->DeleteProjection("query/none"));  // absent: nothing to do
+  EXPECT_THAT(store_->GetProjection("query/OCP/recorded/2"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->GetProjection("query/OCP/recorded/20"),
+              IsOkAndHolds(Optional(std::string("q20"))));
+  ASSERT_OK(store_->PutProjection("query/OCP/recorded/2", "q", false));
   ASSERT_OK(store_->PutProjection("queryx", "not under query/", false));
   ASSERT_OK(store_->DropProjections("query/"));
   EXPECT_THAT(store_->GetProjection("query/LPP/recorded/2"), IsOkAndHolds(std::nullopt));

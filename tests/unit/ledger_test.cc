@@ -1118,6 +1118,9 @@ class FaultyEventStore final : public EventStore {
                              bool sync) override {
     return base_.PutProjection(key, value, sync);
   }
+  absl::Status DeleteProjection(absl::string_view key) override {
+    return base_.DeleteProjection(key);
+  }
   absl::Status DropProjections(absl::string_view prefix) override {
     return base_.DropProjections(prefix);
   }
