@@ -6,7 +6,6 @@
 // signature's line; and seed 000's figures (../shared/DOMAIN.md) come back, as
 // known at plan weeks 74 and 86, through QueryService and through `govledger
 // report --json`.
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
