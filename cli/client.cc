@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,7 @@ struct ConnectionSettings {
   std::string authorization;  // "Bearer <token>", or empty
   bool tls = false;
   std::string tls_roots_pem;  // empty with tls: gRPC's default roots (the system's)
+  std::string tls_server_name;  // empty: the host dialled
   int keepalive_ms = 30000;
 };
 ConnectionSettings& Settings() {
@@ -108,7 +110,8 @@ class CallMetadataFactory final : public grpc::experimental::ClientInterceptorFa
 }  // namespace
 
 void ConfigureConnections(const std::string& token_flag, bool tls,
-                          const std::string& tls_ca_flag) {
+                          const std::string& tls_ca_flag,
+                          const std::string& tls_server_name_flag) {
   ConnectionSettings settings;
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
     if (IsPrintableAscii(token)) {
@@ -130,6 +133,11 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
     } else {
       settings.tls_roots_pem = *std::move(pem);
     }
+    settings.tls = true;
+  }
+  if (std::string name = FlagOrEnv(tls_server_name_flag, "GOVLEDGER_TLS_SERVER_NAME");
+      !name.empty()) {
+    settings.tls_server_name = std::move(name);
     settings.tls = true;
   }
   if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr && *env != '\0') {
@@ -174,6 +182,10 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
     grpc::SslCredentialsOptions trust;
     trust.pem_root_certs = settings.tls_roots_pem;
     credentials = grpc::SslCredentials(trust);
+    if (!settings.tls_server_name.empty()) {
+      // Checked against the certificate's names instead of the host dialled, and sent as SNI.
+      args.SetSslTargetNameOverride(settings.tls_server_name);
+    }
   }
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> metadata;
   metadata.push_back(std::make_unique<CallMetadataFactory>());
@@ -187,18 +199,38 @@ bool WaitConnected(grpc::Channel& channel, int seconds) {
 }
 
 std::string DescribeError(const std::string& server, const grpc::Status& status) {
+  const std::string& message = status.error_message();
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message().find("failed to connect") != std::string::npos) {
-    return absl::StrCat("cannot reach govledgerd at ", server,
-                        " (is it running? set --server or GOVLEDGER_SERVER; ",
+      message.find("failed to connect") != std::string::npos) {
+    const std::string prefix = absl::StrCat("cannot reach govledgerd at ", server, " (");
+    // gRPC's words for a certificate that does not carry the name checked.
+    constexpr std::string_view kPeerName = "Peer name ";
+    constexpr std::string_view kNotInCertificate = " is not in peer certificate";
+    if (const size_t end = message.find(kNotInCertificate); end != std::string::npos) {
+      const size_t start = message.rfind(kPeerName, end);
+      const std::string name =
+          start == std::string::npos
+              ? std::string()
+              : message.substr(start + kPeerName.size(), end - start - kPeerName.size());
+      return absl::StrCat(prefix, "its TLS certificate does not name ",
+                          name.empty() ? "the host dialled" : PrintableText(name),
+                          ": dial a name the certificate carries, or give one with "
+                          "--tls-server-name or GOVLEDGER_TLS_SERVER_NAME)");
+    }
+    if (message.find("certificate verify failed") != std::string::npos) {
+      return absl::StrCat(prefix, "its TLS certificate is not signed by a CA this call "
+                          "trusts: check that --tls-ca names the CA of its certificate)");
+    }
+    return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",
                         Settings().tls ? "this call used TLS: check that --tls-ca names the CA "
                                          "of its certificate, or, if it serves plaintext, drop "
-                                         "--tls, --tls-ca and GOVLEDGER_TLS_CA)"
+                                         "--tls, --tls-ca, --tls-server-name, "
+                                         "GOVLEDGER_TLS_CA and GOVLEDGER_TLS_SERVER_NAME)"
                                        : "if it serves TLS, add --tls-ca or --tls)");
   }
   // The message may quote what was sent or stored, as it was.
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
-                      PrintableText(status.error_message()));
+                      PrintableText(message));
 }
 
 int Fail(int code, const std::string& message) {

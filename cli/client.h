@@ -23,7 +23,10 @@ std::string ResolveServer(const std::string& flag);
 //     is an error Connect reports (no token holds one);
 //   tls_ca_file: TLS, trusting the CA certificates (PEM) in this file; the flag, else
 //     $GOVLEDGER_TLS_CA;
-//   tls: TLS, trusting the system's CA certificates (implied by a CA file);
+//   tls: TLS, trusting the system's CA certificates (implied by a CA file or a server name);
+//   tls_server_name: the name the server's certificate must carry when it is not the host in
+//     the address dialled (a tunnel, an IP address the certificate does not name); the flag,
+//     else $GOVLEDGER_TLS_SERVER_NAME; empty: the host dialled;
 // and how often it checks that the server still answers while a call is open:
 // $GOVLEDGER_KEEPALIVE seconds (default 30, at least 1): a keepalive ping then, and the call
 // fails with UNAVAILABLE if the server has not answered as long again (a connection a
@@ -33,7 +36,8 @@ std::string ResolveServer(const std::string& flag);
 // offline (verify --file, keys, decision sign, admin token and restore) are not stopped by a
 // setting they do not use.
 void ConfigureConnections(const std::string& token_flag, bool tls,
-                          const std::string& tls_ca_flag);
+                          const std::string& tls_ca_flag,
+                          const std::string& tls_server_name_flag);
 
 // A channel to `server`. Channels with different `connection_id`s use separate connections,
 // so concurrent benchmark clients do not share one HTTP/2 connection. Every call on it carries

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
                  "govledgerd address (default $GOVLEDGER_SERVER, else 127.0.0.1:50051)");
   std::string token_flag;
   std::string tls_ca_flag;
+  std::string tls_server_name_flag;
   bool tls = false;
   app.add_option("--token", token_flag,
                  "Access token for a govledgerd started with --tokens (default "
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
                  "Connect with TLS, trusting the CA certificates in this PEM file (default "
                  "$GOVLEDGER_TLS_CA)")
       ->excludes(tls_option);
+  app.add_option("--tls-server-name", tls_server_name_flag,
+                 "Connect with TLS, checking that the server's certificate names this host "
+                 "rather than the one in --server, e.g. through a tunnel (default "
+                 "$GOVLEDGER_TLS_SERVER_NAME)");
 
   // bench append|read|ping|subscribe (cli/bench.cc).
   govledger::cli::BenchCommands bench(app, server_flag);
@@ -93,7 +98,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
-  govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag);
+  govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);
   if (std::optional<int> code = signing.Run(server)) return *code;
   if (std::optional<int> code = admin.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;

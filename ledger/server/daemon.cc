@@ -396,6 +396,11 @@ std::string Daemon::RecoverySummary() const {
           : absl::StrCat("governance state folded from position 1",
                          r.snapshot_ignored.empty() ? ""
                                                     : absl::StrCat(" (", r.snapshot_ignored, ")"));
+  if (!store_->upgraded_from().empty()) {
+    absl::StrAppend(&out, "; data directory upgraded from storage format ",
+                    store_->upgraded_from(), " to ", RocksDbEventStore::kFormatVersion,
+                    " (one way: an older govledgerd can no longer open it)");
+  }
   absl::StrAppend(&out, "; replayed ", r.tail_positions, " positions (", r.replayed_events,
                   " governance events, ", r.skipped_events, " skipped) in ",
                   absl::StrFormat("%.2f", r.seconds), " s");

@@ -373,6 +373,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   } else if (s.IsNotFound() || (s.ok() && version == kPreviousFormatVersion &&
                                   !options.read_only)) {
     // A new database's version, or an upgrade's.
+    if (s.ok()) store->upgraded_from_ = version;
     rocksdb::WriteBatch batch;
     RETURN_IF_ERROR(FromRocks(batch.Put(store->meta_, kFormatVersionKey, kFormatVersion),
                               "write format version"));

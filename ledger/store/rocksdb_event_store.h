@@ -52,6 +52,10 @@ class RocksDbEventStore final : public EventStore {
       const std::string& dir, const RocksDbOptions& options = {});
   ~RocksDbEventStore() override;
 
+  // The storage format Open upgraded the database from ("1"; one way: FORMAT.md, "Versioning
+  // policy"), or empty if it was already of this format or new.
+  const std::string& upgraded_from() const { return upgraded_from_; }
+
   absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
   absl::Status Sync() override;
   absl::StatusOr<ChainPoint> LoadHead() override;
@@ -98,6 +102,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* projections_ = nullptr;  // null: read-only, older database
+  std::string upgraded_from_;
 };
 
 }  // namespace govledger

@@ -657,14 +657,16 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   EXPECT_OK(daemon.Start());
 }
 
-// A self-signed certificate for 127.0.0.1, made with the openssl tool into `dir`.
-void MakeCertificate(const std::string& dir) {
+// A self-signed certificate for the names `alt_names` (by default 127.0.0.1 and localhost),
+// made with the openssl tool into `dir`.
+void MakeCertificate(const std::string& dir,
+                     const std::string& alt_names = "IP:127.0.0.1,DNS:localhost") {
   CliRun run = RunProgram(
       "openssl",
       absl::StrCat("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ",
                    dir, "/key.pem -out ", dir,
-                   "/cert.pem -days 2 -subj /CN=govledger-test "
-                   "-addext subjectAltName=IP:127.0.0.1,DNS:localhost"));
+                   "/cert.pem -days 2 -subj /CN=govledger-test -addext subjectAltName=",
+                   alt_names));
   ASSERT_EQ(run.code, 0) << run.err;
   std::filesystem::permissions(
       absl::StrCat(dir, "/key.pem"),
@@ -701,8 +703,10 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   // gRPC's own log of the failed handshake.
   run = Cli(absl::StrCat(server, " --tls head"));
   EXPECT_EQ(run.code, 3);
-  EXPECT_THAT(run.err, AllOf(StartsWith("govledger: cannot reach govledgerd"),
-                             HasSubstr("this call used TLS: check that --tls-ca names the CA")));
+  EXPECT_THAT(run.err,
+              AllOf(StartsWith("govledger: cannot reach govledgerd"),
+                    HasSubstr("its TLS certificate is not signed by a CA this call trusts: "
+                              "check that --tls-ca names the CA")));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   // TLS to a plaintext daemon: the hint is to drop it.
   DaemonHarness plain;
@@ -726,6 +730,36 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   run = Cli("admin token --role reader --actor auditor", bad_ca);
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("glt_"));
+}
+
+// README's example certificate names a host, not the address the CLI dials: the CLI says so,
+// naming that address and --tls-server-name, which checks the certificate for another name.
+TEST(TlsTest, ACertificateForAnotherNameIsCheckedForTheNameGivenWithTlsServerName) {
+  TempDir dir;
+  MakeCertificate(dir.path(), "DNS:ledger.example");
+  const std::string cert = dir.path() + "/cert.pem";
+  DaemonHarness daemon({"--tls-cert", cert, "--tls-key", dir.path() + "/key.pem"});
+  ASSERT_OK(daemon.Start());
+  const std::string flags = absl::StrCat("--server ", daemon.address(), " --tls-ca ", cert);
+
+  CliRun run = Cli(absl::StrCat(flags, " head"));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("its TLS certificate does not name 127.0.0.1: dial a name the "
+                                 "certificate carries, or give one with --tls-server-name"));
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  run = Cli(absl::StrCat(flags, " --tls-server-name ledger.example head"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("events   0"));
+  run = Cli(absl::StrCat(flags, " head"), "GOVLEDGER_TLS_SERVER_NAME=ledger.example");
+  ASSERT_EQ(run.code, 0) << run.err;
+  // The name alone implies TLS; trusting the system's CAs, this certificate is not trusted.
+  run = Cli(absl::StrCat("--server ", daemon.address(), " --tls-server-name ledger.example head"));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("not signed by a CA this call trusts"));
+  // A name the certificate does not carry is refused, and named.
+  run = Cli(absl::StrCat(flags, " --tls-server-name other.example head"));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("its TLS certificate does not name other.example"));
 }
 
 TEST(TlsTest, BadTlsFlagsStopTheStart) {

@@ -668,6 +668,7 @@ TEST_F(RocksDbEventStoreTest, UpgradesAFormatOneDatabase) {
   {
     absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
     ASSERT_OK(store);
+    EXPECT_EQ((*store)->upgraded_from(), "1");
     ASSERT_OK((*store)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
     ASSERT_OK((*store)->PutProjection("validator", "state", true));
   }
@@ -678,6 +679,7 @@ TEST_F(RocksDbEventStoreTest, UpgradesAFormatOneDatabase) {
   EXPECT_EQ(version, "2");
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
+  EXPECT_EQ((*store)->upgraded_from(), "");
   EXPECT_THAT((*store)->GetProjection("validator"),
               IsOkAndHolds(std::optional<std::string>("state")));
   EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(::testing::Field(&ChainPoint::position, 1u)));
