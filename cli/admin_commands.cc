@@ -196,8 +196,14 @@ int AdminCommands::Backup(const std::string& server) {
                                            "manifest"));
   }
   absl::StatusOr<uint64_t> bytes = (*writer)->Finish(*manifest);
-  if (!bytes.ok()) return FailLocal(bytes.status());
-  std::cout << "backup of " << server << " written to " << backup_dir_ << "\n";
+  if (!bytes.ok()) {
+    return FailLocal(absl::Status(
+        bytes.status().code(),
+        absl::StrCat("backup not written, ", backup_dir_, " left as it was: ",
+                     bytes.status().message())));
+  }
+  std::cout << "backup of " << server << " written to " << backup_dir_
+            << " (every file and the hash chain from position 1 to the head checked)\n";
   PrintHead(*manifest, *bytes);
   return kExitOk;
 }

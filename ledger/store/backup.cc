@@ -266,9 +266,9 @@ absl::Status CopyHashed(const std::string& from, const std::string& to,
 }
 
 // Opens the database in `dir` read-only, checks its head against the
-// manifest's, and verifies the chain from position 1 to the head.
-absl::Status VerifyDatabase(const std::string& dir,
-                            const std::string& backup_dir,
+// manifest's, and verifies the chain from position 1 to the head. Errors start
+// with `what`, the database's name for the reader ("backup /b", "the copy").
+absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
                             const v1::BackupManifest& manifest) {
   RocksDbOptions options;
   options.block_cache_bytes = 8 << 20;
@@ -277,41 +277,35 @@ absl::Status VerifyDatabase(const std::string& dir,
       RocksDbEventStore::Open(dir, options);
   if (!store.ok()) {
     return absl::DataLossError(
-        absl::StrCat("the database in backup ", backup_dir,
-                     " does not open: ", store.status().message()));
+        absl::StrCat(what, " does not open: ", store.status().message()));
   }
   absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
   if (!head.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("backup ", backup_dir, ": ", head.status().message()));
+    return absl::DataLossError(absl::StrCat(what, ": ", head.status().message()));
   }
   std::string head_hash = crypto::ToHex(crypto::AsBytes(head->hash));
   if (head->position != manifest.head_position() ||
       head_hash != manifest.head_hash()) {
     return absl::DataLossError(absl::StrCat(
-        "the database in backup ", backup_dir, " has its head at position ",
-        head->position, " with hash ", head_hash,
-        "; the manifest says position ", manifest.head_position(),
-        " with hash ", manifest.head_hash()));
+        what, " has its head at position ", head->position, " with hash ", head_hash,
+        "; the manifest says position ", manifest.head_position(), " with hash ",
+        manifest.head_hash()));
   }
   absl::StatusOr<ChainPoint> end =
       VerifyChain(**store, ChainPoint{}, head->position);
   if (!end.ok()) {
-    return absl::Status(
-        end.status().code(),
-        absl::StrCat("backup ", backup_dir, ": ", end.status().message()));
+    return absl::Status(end.status().code(), absl::StrCat(what, ": ", end.status().message()));
   }
   if (end->hash != head->hash) {
     return absl::DataLossError(absl::StrCat(
-        "backup ", backup_dir, ": the chain ends at position ", end->position,
-        " with hash ", crypto::ToHex(crypto::AsBytes(end->hash)),
-        ", not the head's hash ", head_hash));
+        what, ": the chain ends at position ", end->position, " with hash ",
+        crypto::ToHex(crypto::AsBytes(end->hash)), ", not the head's hash ", head_hash));
   }
   absl::StatusOr<uint64_t> last = (*store)->LastPosition();
   if (!last.ok()) return last.status();
   if (*last > head->position) {
     return absl::DataLossError(absl::StrCat(
-        "backup ", backup_dir, ": the database holds events up to position ", *last,
+        what, ": the database holds events up to position ", *last,
         ", past its head (position ", head->position, ")"));
   }
   return absl::OkStatus();
@@ -372,6 +366,57 @@ class TempSibling {
   std::string path_;
 };
 
+// RocksDB's log format (its db/log_format.h): 32 KiB blocks of records, each a 7-byte header
+// (CRC32C 4, payload length 2, little-endian, type 1) and its payload, within one block; a
+// block's last 6 bytes or fewer, too few for a header, are zeros; a zero header (type 0,
+// reserved for preallocated files) ends the records, and RocksDB's log reader reads a log cut
+// there as it reads the whole file.
+absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string& path) {
+  constexpr uint64_t kBlock = 32768;
+  constexpr uint64_t kHeader = 7;
+  auto read_at = [&](uint64_t offset, char* out, size_t n) -> absl::Status {
+    while (n > 0) {
+      const ssize_t got = ::pread(fd, out, n, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return FileError("read", path, errno);
+      if (got == 0) return absl::InternalError(absl::StrCat(path, " shrank while read"));
+      out += got;
+      offset += static_cast<uint64_t>(got);
+      n -= static_cast<size_t>(got);
+    }
+    return absl::OkStatus();
+  };
+  uint64_t end = 0;  // after the last record
+  for (;;) {
+    uint64_t header = end;
+    if (kBlock - header % kBlock < kHeader) header += kBlock - header % kBlock;
+    if (header + kHeader > size) return size;
+    unsigned char h[kHeader];
+    RETURN_IF_ERROR(read_at(header, reinterpret_cast<char*>(h), kHeader));
+    if (std::all_of(h, h + kHeader, [](unsigned char c) { return c == 0; })) break;
+    const uint64_t length = h[4] | (static_cast<uint64_t>(h[5]) << 8);
+    // Types 1-4 (whole, first, middle, last) and 9-10 (metadata records) have this header;
+    // 5-8 (recycled logs, which govledgerd does not use) a longer one.
+    const unsigned type = h[6];
+    if (type == 0 || (type >= 5 && type <= 8) || type > 10 ||
+        header % kBlock + kHeader + length > kBlock || header + kHeader + length > size) {
+      return size;
+    }
+    end = header + kHeader + length;
+  }
+  std::string buffer(kChunkBytes, '\0');
+  for (uint64_t offset = end; offset < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
+    RETURN_IF_ERROR(read_at(offset, buffer.data(), n));
+    if (!std::all_of(buffer.data(), buffer.data() + n, [](char c) { return c == 0; })) {
+      return size;
+    }
+    offset += n;
+  }
+  return end;
+}
+
+
 // ---- CheckpointReader ----
 
 absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
@@ -427,11 +472,21 @@ CheckpointReader::~CheckpointReader() {
 }
 
 absl::Status CheckpointReader::OpenNextFile() {
-  std::string path = (fs::path(dir_) / names_[next_name_]).string();
+  const std::string& name = names_[next_name_];
+  std::string path = (fs::path(dir_) / name).string();
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) return FileError("read", path, errno);
   offset_ = 0;
   hash_ = std::make_unique<crypto::Sha256Stream>();
+  // The size is fixed here: nothing writes to a checkpoint. A write-ahead log is sent without
+  // its preallocated zeros; the file itself is left as it is (a log RocksDB hard-linked into
+  // the checkpoint is the live database's file).
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return FileError("stat", path, errno);
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (absl::EndsWith(name, ".log")) {
+    ASSIGN_OR_RETURN(size_, LogRecordsEnd(fd_, size_, path));
+  }
   return absl::OkStatus();
 }
 
@@ -442,11 +497,13 @@ absl::StatusOr<bool> CheckpointReader::Next(v1::BackupFileChunk* chunk) {
   }
   const std::string& name = names_[next_name_];
   std::string* data = chunk->mutable_data();
-  data->resize(kChunkBytes);
-  ssize_t n;
-  do {
-    n = ::read(fd_, data->data(), data->size());
-  } while (n < 0 && errno == EINTR);
+  data->resize(static_cast<size_t>(std::min<uint64_t>(kChunkBytes, size_ - offset_)));
+  ssize_t n = 0;
+  if (!data->empty()) {
+    do {
+      n = ::read(fd_, data->data(), data->size());
+    } while (n < 0 && errno == EINTR);
+  }
   if (n < 0) return FileError("read", (fs::path(dir_) / name).string(), errno);
   data->resize(static_cast<size_t>(n));
   chunk->set_name(name);
@@ -455,11 +512,8 @@ absl::StatusOr<bool> CheckpointReader::Next(v1::BackupFileChunk* chunk) {
   offset_ += static_cast<uint64_t>(n);
   // A short read need not be the end; the file is complete when a read returns
   // nothing, or (to send an empty file as one empty chunk, and no empty chunk
-  // after a non-empty file) when the file's size is reached.
-  struct stat st;
-  if (::fstat(fd_, &st) != 0)
-    return FileError("stat", (fs::path(dir_) / name).string(), errno);
-  if (n == 0 || offset_ >= static_cast<uint64_t>(st.st_size)) {
+  // after a non-empty file) when the size to send is reached.
+  if (n == 0 || offset_ >= size_) {
     ::close(fd_);
     fd_ = -1;
     v1::BackupFile* file = manifest_.add_files();
@@ -576,6 +630,15 @@ absl::StatusOr<uint64_t> BackupWriter::Finish(
   RETURN_IF_ERROR(written);
   RETURN_IF_ERROR(closed);
 
+  // As a restore would check it: a ledger damaged on disk (an event that no longer hashes to
+  // its chain) is found now, not on the day the backup is needed.
+  if (absl::Status checked = VerifyDatabase(temp_->path(), "the copy", manifest);
+      !checked.ok()) {
+    return absl::Status(checked.code(),
+                        absl::StrCat(checked.message(),
+                                     "; its files are those the server sent, so the ledger "
+                                     "it serves is damaged too: keep the earlier backups"));
+  }
   RETURN_IF_ERROR(temp_->MoveTo(dir_));
   return bytes;
 }
@@ -665,7 +728,7 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
     result.bytes += size;
   }
   RETURN_IF_ERROR(
-      VerifyDatabase(temp->path(), backup.string(), result.manifest));
+      VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()), result.manifest));
   RETURN_IF_ERROR(temp->MoveTo(target_path));
   return result;
 }

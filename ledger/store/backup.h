@@ -68,7 +68,8 @@ class CheckpointReader {
 
   // Fills `chunk` with the next piece of the checkpoint's files (at most
   // kChunkBytes; files in name order, each from offset 0, an empty file as one
-  // empty chunk) and returns true; returns false when every file has been read,
+  // empty chunk; a write-ahead log without the zeros preallocated after its
+  // records) and returns true; returns false when every file has been read,
   // and manifest() is then complete. INTERNAL if a file cannot be read.
   absl::StatusOr<bool> Next(v1::BackupFileChunk* chunk);
 
@@ -85,9 +86,17 @@ class CheckpointReader {
   size_t next_name_ = 0;            // index in names_ of the file to open next
   int fd_ = -1;                     // the file being read
   uint64_t offset_ = 0;             // bytes of it read so far
+  uint64_t size_ = 0;               // bytes of it to send
   std::unique_ptr<crypto::Sha256Stream> hash_;
   v1::BackupManifest manifest_;
 };
+
+// The end of the records of the RocksDB write-ahead log open as `fd` (`size` bytes long,
+// named `path` in errors) when every byte after it is zero: the space govledgerd preallocates
+// for a live log (FORMAT.md, "Write-ahead log"), which a checkpoint copies too. Otherwise (no
+// zeros at the end, or bytes not laid out as RocksDB writes records) `size`. RocksDB reads
+// the log cut at that end as it reads the whole file. INTERNAL if the file cannot be read.
+absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string& path);
 
 // Writes a backup directory from a Backup stream.
 class BackupWriter {
@@ -110,8 +119,10 @@ class BackupWriter {
 
   // Checks that the files received are exactly the manifest's, with its sizes
   // and SHA-256 (DATA_LOSS naming the file otherwise) and that the manifest is
-  // well formed, writes the manifest file, fsyncs, and renames the directory
-  // into place. Returns the bytes of the files (without the manifest).
+  // well formed, writes the manifest file, fsyncs, checks the database as
+  // Restore() does (it opens read-only, its head is the manifest's, the whole
+  // chain verifies: DATA_LOSS naming the position otherwise), and renames the
+  // directory into place. Returns the bytes of the files (without the manifest).
   absl::StatusOr<uint64_t> Finish(const v1::BackupManifest& manifest);
 
  private:

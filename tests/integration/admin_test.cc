@@ -399,17 +399,17 @@ TEST_F(AdminTest, RestoreRefusesAMissingFileAndAnUnlistedFile) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
-// A backup whose files all match its manifest but whose log was tampered with
-// before it was taken: an event below the daemon's verified point, which
-// start-up does not re-check. Restore walks the whole chain and names the
-// position.
-TEST_F(AdminTest, RestoreRefusesABrokenChainUnderAConsistentManifest) {
+// A ledger damaged on disk (an event below the daemon's verified point, which start-up does not
+// re-check) fails its next backup, which names the position and writes nothing. A backup
+// damaged the same way after it was taken, its manifest made to match its files again, is
+// refused by restore, which walks the whole chain too.
+TEST_F(AdminTest, ABrokenChainFailsTheBackupAndTheRestore) {
   AppendMany(10, "admin/chain");
-  stub_.reset();
-  ExitStatus stopped = daemon_.Stop();  // a clean stop records 10 as verified
-  ASSERT_TRUE(stopped.Success()) << stopped.ToString();
-  {
-    RawDatabase raw(daemon_.data_dir());
+  const std::string good = Scratch("good");
+  Backup(good);
+  // Event 4's payload "p-3" becomes "P-3", its hash left as it was.
+  auto damage = [](const std::string& dir) {
+    RawDatabase raw(dir);
     ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
     std::string stored;
     ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(4), &stored).ok());
@@ -417,14 +417,41 @@ TEST_F(AdminTest, RestoreRefusesABrokenChainUnderAConsistentManifest) {
     ASSERT_NE(at, std::string::npos);
     stored[at] = 'P';
     ASSERT_TRUE(raw.db().Put(rocksdb::WriteOptions(), raw.events(), PositionKey(4), stored).ok());
-  }
+  };
+  stub_.reset();
+  ExitStatus stopped = daemon_.Stop();  // a clean stop records 10 as verified
+  ASSERT_TRUE(stopped.Success()) << stopped.ToString();
+  damage(daemon_.data_dir());
   ASSERT_OK(daemon_.Start());
   stub_ = daemon_.NewStub();
 
   const std::string dir = Scratch("backup");
-  Backup(dir);
-  ExpectRestoreRefused(
-      dir, absl::StrCat("backup ", dir, ": hash chain broken at position 4"));
+  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", dir));
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("backup not written, ", dir,
+                                            " left as it was: the copy: hash chain broken at "
+                                            "position 4")));
+  EXPECT_THAT(r.err, HasSubstr("the ledger it serves is damaged too: keep the earlier backups"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(fs::exists(dir));
+  for (const std::string& name : ListDir(scratch_.path())) {
+    EXPECT_THAT(name, Not(HasSubstr(".partial-")));
+  }
+
+  damage(good);
+  EditManifest(good, [&](v1::BackupManifest& manifest) {
+    manifest.clear_files();
+    for (const std::string& name : ListDir(good)) {
+      if (name == "govledger-backup.json") continue;
+      const std::string contents = ReadFile(good + "/" + name);
+      v1::BackupFile* file = manifest.add_files();
+      file->set_name(name);
+      file->set_size(contents.size());
+      file->set_sha256(HexHash(contents));
+    }
+  });
+  ExpectRestoreRefused(good, absl::StrCat("backup ", good, ": hash chain broken at position 4"));
 }
 
 TEST_F(AdminTest, RestoreRefusesTargetsAndBackupDirectoriesItCannotUse) {
