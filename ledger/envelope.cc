@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/stubs/common.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
 
@@ -142,6 +143,14 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
       return errors::EventInvalid(
           i, "position, stream_version, recorded_time, actor, prev_hash and hash are set by "
              "the server; leave them empty");
+    }
+    // A field this version's Event does not have (a newer client's) would not be stored.
+    if (const google::protobuf::UnknownFieldSet& unknown = e.GetReflection()->GetUnknownFields(e);
+        !unknown.empty()) {
+      return errors::EventInvalid(
+          i, absl::StrCat("holds field number ", unknown.field(0).number(),
+                          ", which this govledgerd's Event does not have (from a newer "
+                          "client?); it would not be stored, so the event is refused"));
     }
     size_t event_bytes = e.ByteSizeLong();
     if (event_bytes > limits.max_event_bytes) {

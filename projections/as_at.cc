@@ -190,7 +190,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
   switch (as_at.point_case()) {
     case v1::AsAt::kPosition: {
       if (as_at.position() > head) {
-        return absl::InvalidArgumentError(
+        return absl::OutOfRangeError(
             absl::StrCat("as_at.position ", as_at.position(),
                          " is past the head; valid positions are 0 to ", head));
       }

@@ -1745,8 +1745,23 @@ void GovernanceState::Prefetch(const v1::Event& event) const {
 }
 
 absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
-  if (!IsGovernanceType(event.event_type())) return absl::OkStatus();  // opaque
   const auto& handlers = Access::Handlers();
+  if (!IsGovernanceType(event.event_type())) {  // opaque
+    // Unless it names a governance event without its package, or in another case ("RiskClosed",
+    // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
+    // would store the fact unchecked and fold it nowhere.
+    const absl::string_view type = event.event_type();
+    const absl::string_view last = type.substr(type.rfind('.') + 1);
+    if (mode == Mode::kValidate &&
+        handlers.contains(absl::StrCat(kGovernanceTypePrefix, last))) {
+      return Invalid(absl::StrCat(
+          "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
+          " without its exact package: give the full name ", kGovernanceTypePrefix, last,
+          " (its message descriptor's full name), or a type of your own that does not end in ",
+          "a governance event's name"));
+    }
+    return absl::OkStatus();
+  }
   auto handler = handlers.find(event.event_type());
   absl::Status status;
   if (handler == handlers.end()) {

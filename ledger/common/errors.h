@@ -46,7 +46,9 @@ inline absl::Status WrongExpectedVersion(absl::string_view stream_id, absl::stri
 inline absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
   return absl::AlreadyExistsError(
       absl::StrCat("event id ", event_id, " is already stored at position ", position,
-                   " with different content; choose a new event id"));
+                   " with different content (stream, type, effective time or payload bytes): "
+                   "a retry must resend the bytes first sent (read position ", position,
+                   " to compare); a new fact needs a new event id"));
 }
 
 // A read from `position`, past the head: forwards, head + 1 is still valid (an empty page,

@@ -256,7 +256,7 @@ TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
                            HasSubstr("'NOPE' is not registered")));
   EXPECT_THAT(
       RiskRegister(Position(10000), &r),
-      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+      GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                    HasSubstr(absl::StrCat("valid positions are 0 to ",
                                           GetHead(*stub_)->position()))));
   v1::AsAt no_mode = Position(week74);

@@ -659,7 +659,7 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("registered programmes: LPP")));
   EXPECT_THAT(Risks(log, Position(4, kRecorded)),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("valid positions are 0 to 3")));
   EXPECT_THAT(
       Risks(log, Position(1, kRecorded)),

@@ -122,6 +122,7 @@ TEST(DecisionDigestTest, KnownAnswer) {
   EXPECT_EQ(CanonicalDecisionEncoding(KnownDecision()).size(), 548u);
   EXPECT_EQ(crypto::ToHex(DecisionDigest(KnownDecision())),
             "1adb48ebcdafa0fb5d6341438af5cb97dd1126406834d1988a133fecdf5d405c");
+  EXPECT_EQ(CanonicalDecisionEncoding(v1::DecisionProposed()).size(), 81u);  // FORMAT.md
   EXPECT_EQ(crypto::ToHex(DecisionDigest(v1::DecisionProposed())),
             "3adea5cce6f71829b4826344128d1f859223cd8f307932da8317624f12e9b143");
 }

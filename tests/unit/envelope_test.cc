@@ -335,6 +335,20 @@ TEST(EnvelopeTest, EachServerOnlyFieldIsRejected) {
   }
 }
 
+// A field this version's Event does not have would be lost: refused, naming its number.
+TEST(EnvelopeTest, AnEventFieldThisVersionDoesNotKnowIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  v1::Event* event = AddEvent(request);
+  event->GetReflection()->MutableUnknownFields(event)->AddVarint(99, 1);
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("field number 99"),
+                                       HasSubstr("it would not be stored"))));
+  // The same bytes parsed from the wire.
+  v1::AppendRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(request.SerializeAsString()));
+  EXPECT_THAT(Validate(parsed), StatusIs(kInvalid, HasSubstr("field number 99")));
+}
+
 // ---- Expected versions. ----
 
 TEST(EnvelopeTest, ExpectedVersionForUnknownStreamIsRejected) {

@@ -231,6 +231,35 @@ TEST_F(GovernanceLedgerTest,
   EXPECT_OK(Append({Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 3))}));
 }
 
+// A governance event's name without its exact package ("RiskClosed", as a descriptor's short
+// name gives it) would be an opaque event, stored unchecked and folded nowhere: refused,
+// naming the full name; opaque types of one's own still go in.
+TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
+  ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
+  v1::Event typed = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 3));
+  for (const std::string type : {"StatusReported", "GovLedger.v1.StatusReported",
+                                 "govledger.V1.StatusReported", "v1.StatusReported",
+                                 "govledger.v1beta.StatusReported"}) {
+    v1::Event slip = typed;
+    slip.set_event_id(NextId());
+    slip.set_event_type(type);
+    EXPECT_THAT(Append({slip}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr(absl::StrCat("event type ", type,
+                                                      " names the governance event "
+                                                      "govledger.v1.StatusReported")),
+                               HasSubstr("give the full name govledger.v1.StatusReported"))))
+        << type;
+  }
+  for (const std::string type : {"myorg.StatusReportedByEmail", "Status", "govledger.test.x"}) {
+    v1::Event own = typed;
+    own.set_event_id(NextId());
+    own.set_event_type(type);
+    EXPECT_OK(Append({own})) << type;
+  }
+  EXPECT_OK(Append({typed}));
+}
+
 // A random history of about 3,500 appends over a small world (seven programmes, one never
 // registered; twelve projects; ten risks; six scope items; four decisions; two signatories),
 // many of them refused by a rule, some several events long, several at a time so that groups

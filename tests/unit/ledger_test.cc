@@ -447,7 +447,7 @@ TEST_F(LedgerTest, SameIdWithOtherContentIsAlreadyExistsAndStoresNothing) {
     EXPECT_THAT(Append(Request({variant})),
                 StatusIs(absl::StatusCode::kAlreadyExists,
                          AllOf(HasSubstr(original.event_id()), HasSubstr("position 1"),
-                               HasSubstr("choose a new event id"))))
+                               HasSubstr("a new fact needs a new event id"))))
         << what;
     EXPECT_THAT(Append(Request({NewEvent("a"), variant})),
                 StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("position 1")))

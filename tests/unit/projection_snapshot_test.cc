@@ -496,7 +496,7 @@ TEST_F(ValidatorSnapshotTest, ReplayFoldsGovernanceEventsAndPassesOverOthers) {
   Open(Every(0));
   AppendEach(std::vector<v1::Event>(log.begin(), log.begin() + 10));
   // Events of other types between them: stored and chained, never folded.
-  for (const char* type : {"example.Note", "govledgerx.v1.RiskOpened", "g"}) {
+  for (const char* type : {"example.Note", "govledgerx.v1.RiskNote", "g"}) {
     v1::Event other = On("notes/1", Organisation("X"));
     other.set_event_type(type);
     ASSERT_OK(Append(other));
