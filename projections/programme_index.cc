@@ -103,15 +103,14 @@ absl::Status ProgrammeIndex::Join(const std::string& stream, uint64_t position,
   const auto stale =
       std::lower_bound(recorded.begin(), recorded.end(), first_position);
   for (auto r = stale; r != recorded.end(); ++r) {
-    dropped_snapshot_keys_.push_back(RecordedSnapshotKey(programme, *r));
+    DropKey(RecordedSnapshotKey(programme, *r));
   }
   recorded.erase(stale, recorded.end());
   std::vector<KnownSnapshot>& known = it->second.known;
   known.erase(std::remove_if(known.begin(), known.end(),
                              [&](const KnownSnapshot& s) {
                                if (s.effective_micros < first_effective) return false;
-                               dropped_snapshot_keys_.push_back(
-                                   KnownSnapshotKey(programme, s));
+                               DropKey(KnownSnapshotKey(programme, s));
                                return true;
                              }),
               known.end());
@@ -289,7 +288,7 @@ void ProgrammeIndex::AddKnownSnapshot(const std::string& programme_id,
                              });
   if (it != v.end() && it->effective_micros == s.effective_micros) {
     if (it->head != s.head) {
-      dropped_snapshot_keys_.push_back(KnownSnapshotKey(programme_id, *it));
+      DropKey(KnownSnapshotKey(programme_id, *it));
     }
     *it = s;  // the newer one: valid for longer
   } else {
@@ -306,12 +305,20 @@ void ProgrammeIndex::DropKnownSnapshot(const std::string& programme_id,
     return k.effective_micros == s.effective_micros && k.head == s.head;
   });
   if (at == v.end()) return;
-  dropped_snapshot_keys_.push_back(KnownSnapshotKey(programme_id, *at));
+  DropKey(KnownSnapshotKey(programme_id, *at));
   v.erase(at);
 }
 
-std::vector<std::string> ProgrammeIndex::TakeDroppedSnapshotKeys() {
-  return std::exchange(dropped_snapshot_keys_, {});
+absl::Status ProgrammeIndex::DeleteDroppedSnapshots(SnapshotStore& snapshots) {
+  size_t deleted = 0;
+  absl::Status status;
+  for (; deleted < dropped_snapshot_keys_.size(); ++deleted) {
+    status = snapshots.Delete(dropped_snapshot_keys_[deleted]);
+    if (!status.ok()) break;
+  }
+  dropped_snapshot_keys_.erase(dropped_snapshot_keys_.begin(),
+                               dropped_snapshot_keys_.begin() + deleted);
+  return status;
 }
 
 std::string ProgrammeIndex::RecordedSnapshotKey(absl::string_view programme_id,

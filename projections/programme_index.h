@@ -155,10 +155,15 @@ class ProgrammeIndex final : public Timeline {
   // Leaves `s` out of the catalogue and drops its key: for a snapshot no answer can use any
   // more (an event recorded after its head folds at or before its time, which stays so).
   void DropKnownSnapshot(const std::string& programme_id, const KnownSnapshot& s);
-  // The keys of the snapshots left out of the catalogue since the last call (replaced, or
-  // dropped when a risk or scope item joined the programme), whose bytes the caller deletes
-  // from its SnapshotStore before it saves any snapshot again.
-  std::vector<std::string> TakeDroppedSnapshotKeys();
+  // Deletes from `snapshots` the bytes of every snapshot left out of the catalogue since the
+  // last call (replaced, dropped by DropKnownSnapshot, or dropped when a risk or scope item
+  // joined the programme). Whoever folds calls it before saving any snapshot again (a key
+  // dropped and then saved anew keeps its new bytes), and whoever persists the catalogue
+  // after saving it, so that no snapshot outlives its place in the catalogue. A key whose
+  // delete fails stays pending.
+  absl::Status DeleteDroppedSnapshots(SnapshotStore& snapshots);
+  // The keys DeleteDroppedSnapshots would delete now.
+  const std::vector<std::string>& dropped_snapshot_keys() const { return dropped_snapshot_keys_; }
   // Keys of snapshot bytes in a SnapshotStore; all start with the prefix.
   static constexpr char kSnapshotKeyPrefix[] = "query/";
   static std::string RecordedSnapshotKey(absl::string_view programme_id,
@@ -179,8 +184,9 @@ class ProgrammeIndex final : public Timeline {
   // Since the index was created: snapshots taken and their bytes, and folds
   // that started from a snapshot (AS_RECORDED, AS_KNOWN). Written by the
   // queries (queries.cc). QueryService saves the index when snapshots_taken
-  // has grown; tests and the benchmark read them all.
+  // or snapshots_dropped has grown; tests and the benchmark read them all.
   uint64_t snapshots_taken = 0;
+  uint64_t snapshots_dropped = 0;  // left out of the catalogue (the keys above)
   uint64_t snapshot_bytes = 0;
   uint64_t recorded_from_snapshot = 0;
   uint64_t known_from_snapshot = 0;
@@ -224,7 +230,12 @@ class ProgrammeIndex final : public Timeline {
   std::vector<uint64_t> decisions_;  // on decision streams
   std::vector<std::pair<uint64_t, uint64_t>> corrections_;
   absl::flat_hash_map<std::string, Snapshots> snapshots_;
-  std::vector<std::string> dropped_snapshot_keys_;  // see TakeDroppedSnapshotKeys
+  // See DeleteDroppedSnapshots; every push counts in snapshots_dropped.
+  std::vector<std::string> dropped_snapshot_keys_;
+  void DropKey(std::string key) {
+    dropped_snapshot_keys_.push_back(std::move(key));
+    ++snapshots_dropped;
+  }
 };
 
 // QueryService's index kept among a store's projections (FORMAT.md, "projections"), anchored

@@ -1461,15 +1461,6 @@ class IndexFolder final : public Folder {
     return state->Load(*snapshot);
   }
 
-  // Deletes the bytes of the snapshots the catalogue has left out since the last time, before
-  // any is saved again (a key dropped and saved anew must keep the new bytes).
-  absl::Status DeleteDroppedSnapshots() {
-    for (const std::string& key : index_.TakeDroppedSnapshotKeys()) {
-      RETURN_IF_ERROR(snapshots_->Delete(key));
-    }
-    return absl::OkStatus();
-  }
-
   absl::Status SaveSnapshot(const std::string& key,
                             const GovernanceState& state) {
     std::string bytes;
@@ -1499,7 +1490,7 @@ class IndexFolder final : public Folder {
   }
 
   absl::Status FoldRecorded(const std::string& programme, Folded& f) {
-    RETURN_IF_ERROR(DeleteDroppedSnapshots());
+    RETURN_IF_ERROR(index_.DeleteDroppedSnapshots(*snapshots_));
     const uint64_t last = f.cut.by_position
                               ? f.cut.position
                               : index_.LastRecordedAtOrBefore(*f.cut.micros);
@@ -1552,7 +1543,7 @@ class IndexFolder final : public Folder {
 
   absl::Status FoldKnown(const std::string& programme,
                          const std::vector<uint64_t>& candidates, Folded& f) {
-    RETURN_IF_ERROR(DeleteDroppedSnapshots());
+    RETURN_IF_ERROR(index_.DeleteDroppedSnapshots(*snapshots_));
     const int64_t t = f.cut.micros.value_or(INT64_MIN);
     const uint64_t head = index_.size();
     int64_t from = INT64_MIN;

@@ -136,13 +136,17 @@ void QueryServiceImpl::Warm() {
 
 absl::Status QueryServiceImpl::SaveIndex(bool sync) {
   if (!index_ready_ ||
-      (index_.size() == saved_size_ && index_.snapshots_taken == saved_snapshots_)) {
+      (index_.size() == saved_size_ && index_.snapshots_taken == saved_snapshots_ &&
+       index_.snapshots_dropped == saved_dropped_)) {
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(projections::SaveIndex(ledger_->store(), index_, sync));
   saved_size_ = index_.size();
   saved_snapshots_ = index_.snapshots_taken;
-  return absl::OkStatus();
+  saved_dropped_ = index_.snapshots_dropped;
+  // The catalogue saved no longer lists them (after it, so that a crash leaves bytes, never
+  // a catalogued snapshot without them).
+  return index_.DeleteDroppedSnapshots(snapshots_);
 }
 
 absl::Status QueryServiceImpl::CatchUp() {
@@ -155,6 +159,7 @@ absl::Status QueryServiceImpl::CatchUp() {
     if (size.ok()) {
       saved_size_ = index_.size();
       saved_snapshots_ = index_.snapshots_taken;
+      saved_dropped_ = index_.snapshots_dropped;
       loaded = absl::StrCat("loaded at position ", index_.size(), " (",
                             absl::StrFormat("%.1f", *size / 1e6), " MB)");
     } else {

@@ -105,7 +105,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   // REQUIRES: mu_ held.
   absl::Status CatchUpFromLog();
   // Saves the index (projections::SaveIndex) if it changed since loaded or
-  // saved. REQUIRES: mu_ held.
+  // saved (events added, snapshots taken or left out of the catalogue), then
+  // deletes the snapshots it no longer lists. REQUIRES: mu_ held.
   absl::Status SaveIndex(bool sync);
   // A query of the read side (projections/queries.h).
   template <typename Request, typename Response>
@@ -131,9 +132,10 @@ class QueryServiceImpl final : public QueryServiceBase {
   projections::ProgrammeIndex index_;  // guarded by mu_
   projections::IndexedLog log_;        // guarded by mu_
   bool index_ready_ = false;           // loaded or started empty; guarded by mu_
-  // What the saved index holds: events and snapshots taken. Guarded by mu_.
+  // What the saved index holds: events, snapshots taken and left out. Guarded by mu_.
   uint64_t saved_size_ = 0;
   uint64_t saved_snapshots_ = 0;
+  uint64_t saved_dropped_ = 0;
   const std::function<void(const std::string&)> log_ready_;
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
