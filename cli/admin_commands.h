@@ -4,7 +4,8 @@
 //   govledger [--server ADDR] admin backup DIR
 //       an online, consistent copy of a running govledgerd's store
 //       (AdminService.Backup), written to DIR (new or empty) with its manifest,
-//       every file checked as it is written;
+//       every file checked as it is written and the copy checked as a restore
+//       checks it (head, whole hash chain) before DIR appears;
 //   govledger admin restore BACKUP_DIR --data-dir TARGET
 //       offline and local: checks the backup completely (files, hash chain,
 //       head) and only then puts it in place as TARGET (new or empty), the data

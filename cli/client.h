@@ -59,7 +59,8 @@ inline constexpr int kExitRefused = 1;      // the server refused or failed the 
 inline constexpr int kExitBadArgs = 2;      // bad arguments or unusable input files
 inline constexpr int kExitUnreachable = 3;  // the server could not be reached
 // `verify` found an event that does not verify (its hash, or a decision signature it
-// carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`) does not.
+// carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`, `witness`)
+// does not.
 inline constexpr int kExitChainBroken = 4;
 
 // Prints "govledger: <message>" on stderr and returns `code`.

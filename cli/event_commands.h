@@ -13,10 +13,11 @@
 //       check, on this machine, an event against a tree head and a later log (or tree head)
 //       against an earlier tree head, from the server's proofs (AuditService)
 //   govledger witness DIR [--public-key PEM]         keeps tree heads, each checked against the last
+//   govledger head [--json]                          the head position, event count and hash
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
-// the CLI (cli/client.h), plus 4 from `verify`, `tree-head` and `prove`: the chain, a signature
-// or a proof does not verify. Not thread-safe (one command per process).
+// the CLI (cli/client.h), plus 4 from `verify`, `tree-head`, `prove` and `witness`: the chain,
+// a signature or a proof does not verify. Not thread-safe (one command per process).
 #ifndef GOVLEDGER_CLI_EVENT_COMMANDS_H_
 #define GOVLEDGER_CLI_EVENT_COMMANDS_H_
 

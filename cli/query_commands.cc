@@ -1,7 +1,5 @@
 #include "cli/query_commands.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <chrono>
 #include <iostream>

@@ -11,8 +11,6 @@
 namespace govledger {
 namespace {
 
-constexpr absl::string_view kBearer = "bearer ";
-
 // The actor the call names, if it names one.
 absl::StatusOr<std::optional<absl::string_view>> NamedActor(
     const grpc::ServerContextBase& context) {
@@ -120,6 +118,8 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
         "<token>' (the CLI's --token or GOVLEDGER_TOKEN)");
   }
   absl::string_view value(it->second.data(), it->second.size());
+  // The scheme's name is case-insensitive (RFC 9110).
+  const absl::string_view kBearer = kBearerPrefix;
   if (value.size() <= kBearer.size() ||
       !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
     return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");

@@ -17,7 +17,6 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <iostream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -281,10 +280,12 @@ void Daemon::Shutdown() {
     if (calls_ended.wait_for(grace + kCallsEndMargin) != std::future_status::ready) {
       calls_abandoned = true;
       (void)server_.release();
-      std::cerr << "govledgerd: calls still open " << kCallsEndMargin.count()
-                << " s after the grace period (blocked on clients that stopped answering, or "
-                   "not finished) are left unanswered; stopping without them"
-                << std::endl;
+      if (options_.on_calls_abandoned) {
+        options_.on_calls_abandoned(absl::StrCat(
+            "calls still open ", kCallsEndMargin.count(),
+            " s after the grace period (blocked on clients that stopped answering, or not "
+            "finished) are left unanswered; stopping without them"));
+      }
     }
   }
   // They read the ledger.

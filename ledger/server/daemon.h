@@ -100,6 +100,9 @@ struct DaemonOptions {
   // Told, from a background thread, how QueryService made its index ready (loaded or built,
   // and in how long). Default none.
   std::function<void(const std::string&)> on_query_index_ready;
+  // Told a line for the daemon's log when Shutdown stops without calls still open past the
+  // grace period. Default none.
+  std::function<void(const std::string&)> on_calls_abandoned;
 };
 
 class Daemon {

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 

@@ -134,8 +134,10 @@ class EventStore {
 
 // A projection is saved with its anchor: the position of the log it was made from and the hash
 // of the event there. It is used again only while the log still holds that event (a log
-// restored from an older backup, or replaced, does not), so these two are the one way every
-// projection is anchored (the governance state, QueryService's index, the Merkle tree's roots).
+// restored from an older backup, or replaced, does not). CheckAnchor is the one way every
+// projection's anchor is checked when it is loaded (the governance state, QueryService's index,
+// the Merkle tree's roots); AnchorHash gives the hash to save for those that do not hold it
+// already (the governance state saves the hash of the ChainPoint it was folded to).
 
 // The hash of the event at `position`, to save as a projection's anchor; "" for position 0
 // (the empty log). DATA_LOSS naming `what` when there is no event there.

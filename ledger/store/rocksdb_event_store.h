@@ -36,7 +36,8 @@ struct RocksDbOptions {
   size_t info_log_max_bytes = 16 << 20;
   // Open read-only (for checking a backup): nothing in the directory is created or written
   // (not even RocksDB's LOG), the directory must hold a govledger database of this format
-  // version, and every write (Write, SaveVerified, PutProjection, DropProjections) fails.
+  // version, and every write (Write, SaveVerified, PutProjection, DeleteProjection,
+  // DropProjections) fails.
   // Default false.
   bool read_only = false;
 };

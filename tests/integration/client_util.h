@@ -93,6 +93,9 @@ void ExpectStartFails(const std::vector<std::string>& args, const std::string& s
 // A running daemon on a fresh data directory, with a stub, for each test.
 class DaemonTest : public ::testing::Test {
  protected:
+  // `daemon_args`: govledgerd's flags beyond the harness's own.
+  explicit DaemonTest(std::vector<std::string> daemon_args = {})
+      : daemon_(std::move(daemon_args)) {}
   void SetUp() override;
   void TearDown() override;
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -245,7 +244,6 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
   EXPECT_EQ(Answers(), later);
 }
 
-// Reads a whole file ("" if missing).
 TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
   RecordSeed000();
   // Enough events for the rebuild to take a while: status reports of an

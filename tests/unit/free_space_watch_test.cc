@@ -64,6 +64,7 @@ class FreeSpaceWatchTest : public ::testing::Test {
     return std::make_unique<FreeSpaceWatch>(
         ledger_.get(), "/srv/ledger", min_free_bytes,
         [this]() -> absl::StatusOr<uint64_t> {
+          ++checks_;
           const int64_t free = free_.load();
           if (free == kUnreadable) return absl::UnavailableError("statvfs: EIO");
           return static_cast<uint64_t>(free);
@@ -86,6 +87,7 @@ class FreeSpaceWatchTest : public ::testing::Test {
   // sees half of a change.
   static constexpr int64_t kUnreadable = -1;
   std::atomic<int64_t> free_{1000};
+  std::atomic<int> checks_{0};  // the watch's reads of the free space
   std::mutex mu_;
   std::vector<std::string> lines_;  // guarded by mu_
 };
@@ -117,9 +119,14 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   }
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
 
-  // A check that cannot read the free space changes nothing.
+  // A check that cannot read the free space changes nothing (two checks made, bounded wait).
   free_ = kUnreadable;
-  std::this_thread::sleep_for(kInterval * 10);
+  const int checks = checks_.load() + 2;
+  const auto read = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (checks_.load() < checks && std::chrono::steady_clock::now() < read) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(checks_.load(), checks) << "the watch stopped checking";
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
 
   // Exactly the floor is enough.
