@@ -252,7 +252,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   if (!plan.organisation_id().empty()) {
     fields.push_back({"Organisation", plan.organisation_id()});
     fields.push_back({"Mobilised", absl::StrCat(projections::FormatDate(plan.mobilisation_date()),
-                                                ", a plan of ", plan.planned_weeks(), " weeks")});
+                                                ", a plan of ", r.planned_weeks(), " weeks")});
   }
   if (!plan.senior_responsible_owner().empty()) {
     fields.push_back({"SRO", plan.senior_responsible_owner()});  // senior responsible owner

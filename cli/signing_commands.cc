@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -14,12 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
 #include "cli/client.h"
 #include "cli/time_flags.h"
 #include "govledger/v1/events.pb.h"
@@ -60,29 +57,6 @@ absl::Status WriteNewFile(const std::string& path, const std::string& contents,
     return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
   }
   return absl::OkStatus();
-}
-
-// A calendar date written YYYY-MM-DD, exactly.
-absl::StatusOr<v1::Date> ParseDate(const std::string& text) {
-  int y = 0, m = 0, d = 0;
-  char extra = 0;
-  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
-                      absl::c_all_of(text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2),
-                                     absl::ascii_isdigit);
-  if (!shaped || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not a date (YYYY-MM-DD)"));
-  }
-  if (const absl::CivilDay day(y, m, d);
-      day.year() != y || day.month() != m || day.day() != d) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not a date of the calendar"));
-  }
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
 }
 
 // The stream named by --decision-stream, or by --organisation and --reference.
@@ -449,7 +423,7 @@ int SigningCommands::Submit(const std::string& server) {
   }
   v1::DecisionSigned m;
   if (!signed_on_.empty()) {
-    absl::StatusOr<v1::Date> date = ParseDate(signed_on_);
+    absl::StatusOr<v1::Date> date = ParseDateFlag("--signed-on", signed_on_);
     if (!date.ok())
       return Fail(kExitBadArgs, std::string(date.status().message()));
     *m.mutable_signed_on() = *date;

@@ -2,12 +2,17 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "cli/printable.h"
 
 namespace govledger::cli {
 namespace {
 
+// Shaped as a date, YYYY-MM-DD (digits not checked).
 bool IsDate(absl::string_view text) {
   return text.size() == 10 && text[4] == '-' && text[7] == '-';
 }
@@ -37,6 +42,28 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
                                                              const std::string& text) {
   return Parse(flag, text, "T23:59:59.999999Z", "the end of that day");
+}
+
+absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag, const std::string& text) {
+  int y = 0, m = 0, d = 0;
+  const bool digits =
+      IsDate(text) && absl::c_all_of(text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2),
+                                     absl::ascii_isdigit);
+  if (!digits || !absl::SimpleAtoi(text.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(text.substr(5, 2), &m) || !absl::SimpleAtoi(text.substr(8, 2), &d)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", PrintableText(text), "' is not a date: give YYYY-MM-DD, e.g. 2016-12-14"));
+  }
+  if (const absl::CivilDay day(y, m, d);
+      day.year() != y || day.month() != m || day.day() != d) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", PrintableText(text), "' is not a day of the calendar"));
+  }
+  v1::Date date;
+  date.set_year(y);
+  date.set_month(m);
+  date.set_day(d);
+  return date;
 }
 
 }  // namespace govledger::cli

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "govledger/v1/events.pb.h"
 
 namespace govledger::cli {
 
@@ -22,6 +23,10 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
 // microsecond of that day, UTC (everything that day is in). INVALID_ARGUMENT as above.
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
                                                              const std::string& text);
+
+// A calendar date (--signed-on): YYYY-MM-DD exactly, a day of the calendar. INVALID_ARGUMENT
+// naming `flag` and the text (made printable) otherwise.
+absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag, const std::string& text);
 
 }  // namespace govledger::cli
 

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
@@ -70,7 +71,11 @@ absl::Status ValidateActor(absl::string_view actor) {
     if (c < 0x20 || c == 0x7F ||
         (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) >= 0x80 &&
          static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
-      return errors::InvalidArgument("actor contains a control character");
+      const unsigned code = c == 0xC2 ? static_cast<unsigned char>(actor[i + 1]) : c;
+      return errors::InvalidArgument(
+          absl::StrFormat("actor holds the control character U+%04X at byte %d; an actor is a "
+                          "name without control characters (line breaks, tabs, escapes)",
+                          code, i));
     }
   }
   // Event.actor is a protobuf string: a record holding bytes that are not UTF-8

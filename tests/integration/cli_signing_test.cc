@@ -309,7 +309,7 @@ TEST_F(CliSigningTest, ExitCodes) {
         Server(), " decision submit-signature --organisation MOPAC --reference X",
         " --key-id k --signed-on ", date, " --signature ", std::string(128, 'a')));
     EXPECT_EQ(bad_date.code, 2) << date << ": " << bad_date.err;
-    EXPECT_THAT(bad_date.err, HasSubstr(date));
+    EXPECT_THAT(bad_date.err, HasSubstr(absl::StrCat("--signed-on '", date, "' is not a")));
   }
   // A key pair is written whole or not at all: an existing public key leaves no new private
   // key behind, and an empty prefix names no file.

@@ -406,11 +406,13 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_THAT(ValidateActor(""), StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
   EXPECT_THAT(ValidateActor(std::string(kMaxNameLength + 1, 'a')),
               StatusIs(kInvalid, HasSubstr("1 to 200 bytes")));
-  EXPECT_THAT(ValidateActor("ali\nce"), StatusIs(kInvalid, HasSubstr("control character")));
-  EXPECT_THAT(ValidateActor("ali\x7f"), StatusIs(kInvalid, HasSubstr("control character")));
+  EXPECT_THAT(ValidateActor("ali\nce"),
+              StatusIs(kInvalid, HasSubstr("the control character U+000A at byte 3")));
+  EXPECT_THAT(ValidateActor("ali\x7f"),
+              StatusIs(kInvalid, HasSubstr("the control character U+007F at byte 3")));
   // C1 controls (U+0080 to U+009F), e.g. U+009B, which some terminals take as an escape.
   EXPECT_THAT(ValidateActor("ali\xC2\x9B" "31m"),
-              StatusIs(kInvalid, HasSubstr("control character")));
+              StatusIs(kInvalid, HasSubstr("the control character U+009B at byte 3")));
   EXPECT_OK(ValidateActor("J\xC2\xA3ne \xC3\xA9"));  // U+00A3 and U+00E9 are text
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
