@@ -326,23 +326,15 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
   changes.AlignRight(0);
   changes.AlignRight(6);
   changes.AlignRight(7);
-  // The changes of all items in log order: (item id, change).
-  std::vector<std::pair<const std::string*, const v1::ScopeChange*>> in_log_order;
   for (const v1::ScopeItemEntry& item : r.items()) {
     items.AddRow({item.scope_item_id(), ScopeStatusText(item.status()), WorkText(item.owner()),
                   item.title()});
-    for (const v1::ScopeChange& c : item.changes()) {
-      in_log_order.emplace_back(&item.scope_item_id(), &c);
-    }
   }
-  std::stable_sort(in_log_order.begin(), in_log_order.end(), [](const auto& a, const auto& b) {
-    return a.second->event().position() < b.second->event().position();
-  });
-  for (const auto& [id, c] : in_log_order) {
+  for (const auto& [item, c] : ScopeChangesInLogOrder(r)) {
     changes.AddRow({absl::StrCat(c->event().position()),
-                    TimeText(c->event().effective_time(), c->event().has_effective_time()), *id,
-                    ScopeChangeText(*c), WorkText(c->from()), WorkText(c->to()),
-                    NonZeroPence(c->baseline_change_pence()),
+                    TimeText(c->event().effective_time(), c->event().has_effective_time()),
+                    item->scope_item_id(), ScopeChangeText(*c), WorkText(c->from()),
+                    WorkText(c->to()), NonZeroPence(c->baseline_change_pence()),
                     NonZeroPence(c->benefit_change_pence()), ApprovalText(c->approval()),
                     c->reason()});
   }

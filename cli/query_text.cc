@@ -1,5 +1,6 @@
 #include "cli/query_text.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -267,6 +268,17 @@ v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change) {
   if (!change.has_from()) return v1::SCOPE_CHANGE_KIND_ADDED;
   if (!change.has_to()) return v1::SCOPE_CHANGE_KIND_REMOVED;
   return v1::SCOPE_CHANGE_KIND_TRANSFERRED;
+}
+
+std::vector<ItemChange> ScopeChangesInLogOrder(const v1::GetScopeMapResponse& map) {
+  std::vector<ItemChange> out;
+  for (const v1::ScopeItemEntry& item : map.items()) {
+    for (const v1::ScopeChange& c : item.changes()) out.push_back({&item, &c});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ItemChange& a, const ItemChange& b) {
+    return a.change->event().position() < b.change->event().position();
+  });
+  return out;
 }
 
 std::string ScopeChangeText(const v1::ScopeChange& change) {

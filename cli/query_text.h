@@ -91,6 +91,14 @@ std::string AmountKindText(v1::AmountKind kind);
 // "removed", "transferred").
 v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change);
 std::string ScopeChangeText(const v1::ScopeChange& change);
+// A scope change with the item it belongs to.
+struct ItemChange {
+  const v1::ScopeItemEntry* item;
+  const v1::ScopeChange* change;
+};
+// The changes of every item of `map` in log order (by their events' positions), pointing into
+// `map`.
+std::vector<ItemChange> ScopeChangesInLogOrder(const v1::GetScopeMapResponse& map);
 // The approving decision stream, else the board; "" when neither.
 std::string ApprovalText(const v1::Approval& approval);
 

@@ -117,25 +117,14 @@ int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& pro
   return 0;
 }
 
-// A scope change with the item it belongs to.
-struct ItemChange {
-  const v1::ScopeItemEntry* item;
-  const v1::ScopeChange* change;
-};
-
 // The scope changes between the two points, in log order: those of the current scope map whose
 // event is one of the events Compare lists between the points.
 std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
   std::set<uint64_t> between;
   for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
-  std::vector<ItemChange> out;
-  for (const v1::ScopeItemEntry& item : in.current.scope.items()) {
-    for (const v1::ScopeChange& c : item.changes()) {
-      if (between.contains(c.event().position())) out.push_back({&item, &c});
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const ItemChange& a, const ItemChange& b) {
-    return a.change->event().position() < b.change->event().position();
+  std::vector<ItemChange> out = ScopeChangesInLogOrder(in.current.scope);
+  std::erase_if(out, [&](const ItemChange& c) {
+    return !between.contains(c.change->event().position());
   });
   return out;
 }

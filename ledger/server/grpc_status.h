@@ -1,5 +1,8 @@
-// The one conversion from absl::Status to grpc::Status. The adapters use it for every status
-// their handlers return; gRPC's own codes (a cancelled call, a refused stream) pass through.
+// The one conversion from absl::Status to grpc::Status: the adapters use it for every status the
+// ledger, the store and the projections return. What the adapters decide themselves (a request
+// that does not parse, a subscription refused or ended at shutdown, a tree size past the head)
+// they build as grpc::Status where they decide it, with the codes of ledger/common/errors.h's
+// table; gRPC's own codes (a cancelled call, a refused stream) pass through.
 #ifndef GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
 #define GOVLEDGER_LEDGER_SERVER_GRPC_STATUS_H_
 
