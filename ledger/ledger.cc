@@ -511,13 +511,18 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     staging.stream_versions.emplace(stream, v);
     return v;
   };
+  std::vector<std::string> mismatches;  // all of them, so that one retry can fix them all
   for (const v1::ExpectedVersion& ev : request.expected_versions()) {
     ASSIGN_OR_RETURN(uint64_t actual, current_version(ev.stream_id()));
     bool ok = ev.kind() == v1::ExpectedVersion::KIND_ANY ||
               (ev.kind() == v1::ExpectedVersion::KIND_NO_STREAM && actual == 0) ||
               (ev.kind() == v1::ExpectedVersion::KIND_EXACT && actual == ev.version());
-    if (!ok) return errors::WrongExpectedVersion(ev.stream_id(), DescribeExpectation(ev), actual);
+    if (!ok) {
+      mismatches.push_back(
+          errors::VersionMismatch(ev.stream_id(), DescribeExpectation(ev), actual));
+    }
   }
+  if (!mismatches.empty()) return errors::WrongExpectedVersions(mismatches);
   // Every fallible look-up happens before anything is staged, so a failure leaves the staging
   // exactly as this request found it.
   for (int i = 0; i < n; ++i) {

@@ -20,11 +20,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include "absl/strings/string_view.h"
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 
 namespace govledger::errors {
 
@@ -36,11 +39,20 @@ inline absl::Status EventInvalid(int index, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", message));
 }
 
-inline absl::Status WrongExpectedVersion(absl::string_view stream_id, absl::string_view expected,
-                                         uint64_t actual) {
-  return absl::AbortedError(absl::StrCat("stream '", stream_id, "' expected ", expected,
-                                         " but its current version is ", actual,
-                                         "; re-read the stream and retry"));
+// One expected version that did not match, for WrongExpectedVersions.
+inline std::string VersionMismatch(absl::string_view stream_id, absl::string_view expected,
+                                   uint64_t actual) {
+  return absl::StrCat("stream '", stream_id, "' expected ", expected,
+                      " but its current version is ", actual);
+}
+
+// Every expected version of a request that did not match (VersionMismatch each, in request
+// order).
+inline absl::Status WrongExpectedVersions(const std::vector<std::string>& mismatches) {
+  return absl::AbortedError(absl::StrCat(absl::StrJoin(mismatches, "; "),
+                                         mismatches.size() == 1
+                                             ? "; re-read the stream and retry"
+                                             : "; re-read the streams and retry"));
 }
 
 inline absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {

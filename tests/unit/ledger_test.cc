@@ -533,6 +533,19 @@ TEST_F(LedgerTest, MultiStreamAppendIsAtomicWhenASecondExpectationFails) {
   absl::StatusOr<v1::AppendResponse> ok = Append(r);
   ASSERT_OK(ok);
   EXPECT_THAT(Positions(*ok), ElementsAre(3, 4, 5));
+
+  // Every expectation that fails is named, so that one re-read can fix them all.
+  AppendMany("e", 2);
+  AppendMany("f", 1);
+  v1::AppendRequest two = Request({NewEvent("d"), NewEvent("e"), NewEvent("f")});
+  Expect(two, "d", v1::ExpectedVersion::KIND_NO_STREAM);  // holds
+  Expect(two, "e", v1::ExpectedVersion::KIND_EXACT, 5);   // e is at 2
+  Expect(two, "f", v1::ExpectedVersion::KIND_NO_STREAM);  // f is at 1
+  EXPECT_THAT(Append(two),
+              StatusIs(absl::StatusCode::kAborted,
+                       HasSubstr("stream 'e' expected version 5 but its current version is 2; "
+                                 "stream 'f' expected no stream but its current version is 1; "
+                                 "re-read the streams and retry")));
 }
 
 TEST_F(LedgerTest, QueuedAppendsSeeEachOther) {
