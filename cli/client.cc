@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -240,8 +241,12 @@ int Fail(int code, const std::string& message) {
 }
 
 int ExitCodeOf(const grpc::Status& status) {
+  std::optional<google::rpc::ErrorInfo> info;
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    info = errors::ErrorInfoOfDetails(status.error_details());
+  }
   const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                           !errors::IsWriterStopped(status.error_message());
+                           !(info && info->reason() == errors::reason::kWriterStopped);
   return unreachable ? kExitUnreachable : kExitRefused;
 }
 

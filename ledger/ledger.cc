@@ -193,7 +193,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   }
   if (paused_.load(std::memory_order_acquire)) {
     if (std::string why = appends_paused(); !why.empty()) {
-      done(absl::ResourceExhaustedError(why));
+      done(errors::WithReason(absl::ResourceExhaustedError(why), errors::reason::kAppendsPaused));
       return;
     }
   }
@@ -511,15 +511,14 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     staging.stream_versions.emplace(stream, v);
     return v;
   };
-  std::vector<std::string> mismatches;  // all of them, so that one retry can fix them all
+  std::vector<errors::VersionMismatch> mismatches;  // all of them, so one retry fixes them all
   for (const v1::ExpectedVersion& ev : request.expected_versions()) {
     ASSIGN_OR_RETURN(uint64_t actual, current_version(ev.stream_id()));
     bool ok = ev.kind() == v1::ExpectedVersion::KIND_ANY ||
               (ev.kind() == v1::ExpectedVersion::KIND_NO_STREAM && actual == 0) ||
               (ev.kind() == v1::ExpectedVersion::KIND_EXACT && actual == ev.version());
     if (!ok) {
-      mismatches.push_back(
-          errors::VersionMismatch(ev.stream_id(), DescribeExpectation(ev), actual));
+      mismatches.push_back({ev.stream_id(), DescribeExpectation(ev), actual});
     }
   }
   if (!mismatches.empty()) return errors::WrongExpectedVersions(mismatches);
@@ -698,20 +697,9 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
         absl::StrCat("stream '", request.stream_id(), "' has no events"));
   }
   uint64_t from = request.from();
-  if (forward) {
-    if (from == 0) from = 1;
-    if (from > version + 1) {
-      return absl::OutOfRangeError(absl::StrCat("version ", from, " is past the end of stream '",
-                                                request.stream_id(), "' (version ", version,
-                                                ")"));
-    }
-  } else {
-    if (from == 0) from = version;
-    if (from > version) {
-      return absl::OutOfRangeError(absl::StrCat("version ", from, " is past the end of stream '",
-                                                request.stream_id(), "' (version ", version,
-                                                ")"));
-    }
+  if (from == 0) from = forward ? 1 : version;
+  if (from > (forward ? version + 1 : version)) {
+    return errors::VersionPastStreamEnd(request.stream_id(), from, version);
   }
   bool full = false;
   RETURN_IF_ERROR(store_->ScanStream(

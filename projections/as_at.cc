@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "ledger/common/errors.h"
 #include "projections/corrections.h"
 #include "projections/streams.h"
 
@@ -190,9 +191,11 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
   switch (as_at.point_case()) {
     case v1::AsAt::kPosition: {
       if (as_at.position() > head) {
-        return absl::OutOfRangeError(
-            absl::StrCat("as_at.position ", as_at.position(),
-                         " is past the head; valid positions are 0 to ", head));
+        return errors::WithReason(
+            absl::OutOfRangeError(absl::StrCat("as_at.position ", as_at.position(),
+                                               " is past the head; valid positions are 0 to ",
+                                               head)),
+            errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
       }
       if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
         cut.by_position = true;

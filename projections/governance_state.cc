@@ -16,6 +16,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
@@ -66,14 +67,17 @@ constexpr size_t kReusedPayloadBytes = 64 << 10;
 constexpr int kMaxPlannedWeeks = 5200;
 
 absl::Status Invalid(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
+  return errors::WithReason(absl::InvalidArgumentError(message),
+                            errors::reason::kInvalidEvent);
 }
 
 // A broken rule: "<entity> <problem>: <rule>".
 absl::Status Refuse(absl::string_view entity, absl::string_view problem,
                     absl::string_view rule) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(entity, " ", problem, ": ", rule));
+  return errors::WithReason(
+      absl::FailedPreconditionError(absl::StrCat(entity, " ", problem, ": ", rule)),
+      errors::reason::kRuleRefused,
+      {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
 }
 
 absl::Status Required(absl::string_view field, absl::string_view value) {

@@ -21,6 +21,7 @@
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
 #include "projections/as_at.h"
@@ -237,10 +238,10 @@ bool IsCorrection(const v1::Event& e) {
 }
 
 absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
-  return absl::Status(
-      status.code(),
-      absl::StrCat("event ", event.event_id(), " (", event.event_type(), " on ",
-                   event.stream_id(), "): ", status.message()));
+  return errors::WithContext(status,
+                             absl::StrCat("event ", event.event_id(), " (", event.event_type(),
+                                          " on ", event.stream_id(), "): "),
+                             {{"event_id", event.event_id()}});
 }
 
 }  // namespace
@@ -311,11 +312,16 @@ absl::Status GovernanceValidator::CheckCorrected(
   if (!m.ParseFromString(correction.payload())) return absl::OkStatus();  // Apply refused it
   std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
   if (type && kRegistrations.contains(*type)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "event ", absl::AsciiStrToLower(m.corrected_event_id()), " registers ",
-        correction.stream_id(), ", and a registration is not corrected (every later event of ",
-        correction.stream_id(),
-        " rests on it): a correction names an event other than a registration"));
+    constexpr absl::string_view kRule =
+        "a correction names an event other than a registration";
+    const std::string entity =
+        absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+    return errors::WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            entity, " registers ", correction.stream_id(),
+            ", and a registration is not corrected (every later event of ",
+            correction.stream_id(), " rests on it): ", kRule)),
+        errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
   }
   return absl::OkStatus();
 }
@@ -649,8 +655,7 @@ absl::Status GovernanceValidator::CheckAppend(
     const bool correction = IsCorrection(event);
     if (refold_pending && !correction) {
       if (absl::Status status = refold_with(i); !status.ok()) {
-        return refuse(absl::Status(
-            status.code(), absl::StrCat("applying a correction: ", status.message())));
+        return refuse(errors::WithContext(status, "applying a correction: "));
       }
       refold_pending = false;
     }
@@ -664,8 +669,7 @@ absl::Status GovernanceValidator::CheckAppend(
   if (refold_pending) {
     // The corrected events stop counting for the rules from now on.
     if (absl::Status status = refold_with(stored.size()); !status.ok()) {
-      return refuse(absl::Status(
-          status.code(), absl::StrCat("applying a correction: ", status.message())));
+      return refuse(errors::WithContext(status, "applying a correction: "));
     }
   }
   group_events_.insert(group_events_.end(), stored.begin(), stored.end());

@@ -15,103 +15,129 @@
 //   PERMISSION_DENIED    the token's role does not allow the call, or names another actor
 //   CANCELLED            the client went away, or the server ended the call at shutdown
 //   INTERNAL             the storage engine failed
+//
+// Errors a program must tell apart within one code also carry a reason: a google.rpc.ErrorInfo
+// (domain "govledger", a reason of `reason::` below, metadata as documented there) attached to
+// the absl::Status as a payload under kErrorInfoTypeUrl. ToGrpcStatus (ledger/server/
+// grpc_status.h) sends it to clients in the standard trailer grpc-status-details-bin.
 #ifndef GOVLEDGER_LEDGER_COMMON_ERRORS_H_
 #define GOVLEDGER_LEDGER_COMMON_ERRORS_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "google/rpc/error_details.pb.h"
 
 namespace govledger::errors {
 
-inline absl::Status InvalidArgument(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
-}
+// The reasons govledgerd gives, in ErrorInfo.reason. Released names never change; the README's
+// "Error reasons" lists them for clients. Metadata keys are given with each.
+namespace reason {
+// INVALID_ARGUMENT: one event of an Append is malformed or breaks a field's rule.
+// Metadata: "event_index" (its index in the request) when the ledger core found it, or
+// "event_id" when the governance rules did.
+inline constexpr absl::string_view kInvalidEvent = "INVALID_EVENT";
+// ABORTED: expected versions did not match. Metadata: each such stream's id, mapped to its
+// current version (decimal; "0" for a stream with no events).
+inline constexpr absl::string_view kWrongExpectedVersion = "WRONG_EXPECTED_VERSION";
+// ALREADY_EXISTS: an event id is stored with different content. Metadata: "event_id",
+// "position" (where it is stored).
+inline constexpr absl::string_view kEventIdConflict = "EVENT_ID_CONFLICT";
+// FAILED_PRECONDITION: a governance rule refuses an event. Metadata: "entity" (as "risk
+// LPP-R07"), "rule" (the rule's sentence), "event_id".
+inline constexpr absl::string_view kRuleRefused = "RULE_REFUSED";
+// OUT_OF_RANGE: a position past the head. Metadata: "head".
+inline constexpr absl::string_view kPositionPastHead = "POSITION_PAST_HEAD";
+// OUT_OF_RANGE: a version past a stream's end. Metadata: "stream", "stream_version".
+inline constexpr absl::string_view kVersionPastStreamEnd = "VERSION_PAST_STREAM_END";
+// DATA_LOSS: an event's stored bytes are missing or do not parse. Metadata: "position".
+inline constexpr absl::string_view kEventCorrupt = "EVENT_CORRUPT";
+// DATA_LOSS: the hash chain does not verify. Metadata: "position".
+inline constexpr absl::string_view kChainBroken = "CHAIN_BROKEN";
+// INTERNAL: the storage engine failed. Metadata: "operation".
+inline constexpr absl::string_view kStorageFailed = "STORAGE_FAILED";
+// RESOURCE_EXHAUSTED: appends already waiting reach --max-queued-bytes; retry after a pause.
+// Metadata: "queued_bytes", "max_queued_bytes".
+inline constexpr absl::string_view kAppendsBacklogged = "APPENDS_BACKLOGGED";
+// RESOURCE_EXHAUSTED: appends are paused (the data directory's free space is below
+// --min-free-bytes); retry once an operator has freed space.
+inline constexpr absl::string_view kAppendsPaused = "APPENDS_PAUSED";
+// RESOURCE_EXHAUSTED: --max-subscriptions subscriptions are open. Metadata:
+// "max_subscriptions".
+inline constexpr absl::string_view kSubscriptionsFull = "SUBSCRIPTIONS_FULL";
+// UNAVAILABLE: the server is shutting down; retry against a running server. A subscription
+// ended by it has metadata "next_position", where to resubscribe.
+inline constexpr absl::string_view kShuttingDown = "SHUTTING_DOWN";
+// UNAVAILABLE: the writer stopped after a storage failure; appends fail until govledgerd is
+// restarted (not worth retrying on its own). Metadata: "cause".
+inline constexpr absl::string_view kWriterStopped = "WRITER_STOPPED";
+}  // namespace reason
 
-inline absl::Status EventInvalid(int index, absl::string_view message) {
-  return absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", message));
-}
+inline constexpr absl::string_view kDomain = "govledger";
+inline constexpr absl::string_view kErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 
-// One expected version that did not match, for WrongExpectedVersions.
-inline std::string VersionMismatch(absl::string_view stream_id, absl::string_view expected,
-                                   uint64_t actual) {
-  return absl::StrCat("stream '", stream_id, "' expected ", expected,
-                      " but its current version is ", actual);
-}
+// ErrorInfo metadata: keys and values, in the order given.
+using Metadata = std::vector<std::pair<std::string, std::string>>;
 
-// Every expected version of a request that did not match (VersionMismatch each, in request
-// order).
-inline absl::Status WrongExpectedVersions(const std::vector<std::string>& mismatches) {
-  return absl::AbortedError(absl::StrCat(absl::StrJoin(mismatches, "; "),
-                                         mismatches.size() == 1
-                                             ? "; re-read the stream and retry"
-                                             : "; re-read the streams and retry"));
-}
+// `status` (not OK) with an ErrorInfo of `reason` and `metadata` attached, replacing any
+// attached before.
+absl::Status WithReason(absl::Status status, absl::string_view reason,
+                        const Metadata& metadata = {});
 
-inline absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
-  return absl::AlreadyExistsError(
-      absl::StrCat("event id ", event_id, " is already stored at position ", position,
-                   " with different content (stream, type, effective time or payload bytes): "
-                   "a retry must resend the bytes first sent (read position ", position,
-                   " to compare); a new fact needs a new event id"));
-}
+// The ErrorInfo attached to `status`, if any.
+std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status);
+
+// The ErrorInfo in a serialized google.rpc.Status (what grpc::Status::error_details() holds on
+// a client), if any.
+std::optional<google::rpc::ErrorInfo> ErrorInfoOfDetails(absl::string_view details);
+
+// `status` with its message prefixed by `prefix` and `metadata` added to its ErrorInfo (if it
+// has one): context added on the way out, nothing else lost.
+absl::Status WithContext(const absl::Status& status, absl::string_view prefix,
+                         const Metadata& metadata = {});
+
+absl::Status InvalidArgument(absl::string_view message);
+
+// Event `index` of an Append (INVALID_EVENT).
+absl::Status EventInvalid(int index, absl::string_view message);
+
+// One expected version that did not match.
+struct VersionMismatch {
+  std::string stream_id;
+  std::string expected;  // as the request put it ("version 3", "no stream yet")
+  uint64_t actual;
+};
+
+// Every expected version of a request that did not match, in request order.
+absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatches);
+
+absl::Status EventIdConflict(absl::string_view event_id, uint64_t position);
 
 // A read from `position`, past the head: forwards, head + 1 is still valid (an empty page,
 // where a caller waiting for new events reads next); backwards, the head is the last.
-inline absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward) {
-  return absl::OutOfRangeError(absl::StrCat(
-      "position ", position, " is past the head (", head, "); read ",
-      forward ? "forwards from 1 to " : "backwards from ",
-      forward ? head + 1 : head,
-      forward ? (head == 0 ? " (the ledger is empty)" : "")
-              : (head == 0 ? " (the ledger is empty: nothing to read)" : " down to 1")));
-}
+absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward);
 
-inline absl::Status CorruptEvent(uint64_t position, absl::string_view what) {
-  return absl::DataLossError(absl::StrCat("event at position ", position, ": ", what));
-}
+// A read of `stream_id` from `version`, past its end (`stream_version`).
+absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
+                                  uint64_t stream_version);
 
-inline absl::Status ChainBroken(uint64_t position) {
-  return absl::DataLossError(absl::StrCat(
-      "hash chain broken at position ", position,
-      ": the stored event does not match its hash or its predecessor's hash"));
-}
+absl::Status CorruptEvent(uint64_t position, absl::string_view what);
 
-inline absl::Status Storage(absl::string_view operation, absl::string_view detail) {
-  return absl::InternalError(absl::StrCat("storage ", operation, " failed: ", detail));
-}
+absl::Status ChainBroken(uint64_t position);
 
-inline absl::Status ShuttingDown() {
-  return absl::UnavailableError("the ledger is shutting down; retry against a running server");
-}
+absl::Status Storage(absl::string_view operation, absl::string_view detail);
 
-inline absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "the ledger is busy: ", queued_bytes, " bytes of appends are waiting to be committed (at "
-      "most ", max_queued_bytes, "); nothing was stored, retry after a pause"));
-}
+absl::Status ShuttingDown();
 
-inline constexpr absl::string_view kWriterStoppedPrefix =
-    "the ledger stopped accepting appends after a storage failure";
+absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes);
 
-inline absl::Status WriterStopped(absl::string_view cause) {
-  return absl::UnavailableError(
-      absl::StrCat(kWriterStoppedPrefix, " (", cause, "); restart govledgerd"));
-}
-
-// Whether a call's UNAVAILABLE `message` is WriterStopped's: the server is up, but refuses
-// appends until someone restarts it (not worth retrying on its own, unlike the other
-// UNAVAILABLEs: an unreachable server, one shutting down).
-inline bool IsWriterStopped(absl::string_view message) {
-  return absl::StartsWith(message, kWriterStoppedPrefix);
-}
+absl::Status WriterStopped(absl::string_view cause);
 
 }  // namespace govledger::errors
 

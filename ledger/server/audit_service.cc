@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/tree_head.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -21,9 +22,10 @@ grpc::Status Invalid(std::string message) {
 grpc::Status ResolveSize(const char* field, uint64_t head, uint64_t* size) {
   if (*size == 0) *size = head;
   if (*size > head) {
-    return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
-                        absl::StrCat(field, " ", *size, " is past the head (", head,
-                                     "); give 1 to ", head, ", or 0 for the head"));
+    return ToGrpcStatus(errors::WithReason(
+        absl::OutOfRangeError(absl::StrCat(field, " ", *size, " is past the head (", head,
+                                           "); give 1 to ", head, ", or 0 for the head")),
+        errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}}));
   }
   return grpc::Status::OK;
 }

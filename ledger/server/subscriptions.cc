@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -68,9 +69,10 @@ class SubscribeCall {
   void WriteNext();
   void Finish(const grpc::Status& status);
   grpc::Status ShuttingDown() const {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("the server is shutting down; resubscribe from position ",
-                                     next_));
+    return ToGrpcStatus(errors::WithReason(
+        absl::UnavailableError(
+            absl::StrCat("the server is shutting down; resubscribe from position ", next_)),
+        errors::reason::kShuttingDown, {{"next_position", absl::StrCat(next_)}}));
   }
   // Two references: the chain of operations, and gRPC's report that the call is done.
   void Release() {
@@ -139,10 +141,12 @@ void SubscribeCall::Arrived() {
   }
   if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
     owner_->open_.fetch_sub(1);
-    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat(owner_->max_open_, " subscriptions are open, the most this "
-                                     "server allows (govledgerd --max-subscriptions); retry "
-                                     "when some have ended")));
+    Finish(ToGrpcStatus(errors::WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            owner_->max_open_, " subscriptions are open, the most this server allows "
+            "(govledgerd --max-subscriptions); retry when some have ended")),
+        errors::reason::kSubscriptionsFull,
+        {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
     return;
   }
   counted_ = true;
@@ -158,9 +162,10 @@ void SubscribeCall::Arrived() {
     if (!stopped) {
       const uint64_t head = owner_->ledger_->Head().position;
       if (next_ > head + 1) {
-        Finish(grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
-                            absl::StrCat("from_position ", next_, " is past the head (", head,
-                                         "); subscribe from 1 to ", head + 1)));
+        Finish(ToGrpcStatus(errors::WithReason(
+            absl::OutOfRangeError(absl::StrCat("from_position ", next_, " is past the head (",
+                                               head, "); subscribe from 1 to ", head + 1)),
+            errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}})));
         return;
       }
     }

@@ -14,9 +14,14 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::_;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Matcher;
+using ::testing::Pair;
+using ::testing::Property;
 
 constexpr char kAppendMethod[] = "/govledger.v1.LedgerService/Append";
 
@@ -30,14 +35,18 @@ class BadInputTest : public DaemonTest {
     ASSERT_OK(AppendOne(*stub_, "programme/LPP", "two"));
   }
 
-  // Runs `call`, which must fail with `code` and a message matching `message`; then checks the
-  // head did not move and that an append still succeeds.
+  // Runs `call`, which must fail with `code`, a message matching `message` and error details
+  // matching `details` (HasErrorInfo); then checks the head did not move and that an append
+  // still succeeds.
   void ExpectRejected(const std::string& what, const std::function<grpc::Status()>& call,
-                      grpc::StatusCode code, const Matcher<const std::string&>& message) {
+                      grpc::StatusCode code, const Matcher<const std::string&>& message,
+                      const Matcher<const grpc::Status&>& details = _) {
     SCOPED_TRACE(what);
     absl::StatusOr<v1::GetHeadResponse> before = GetHead(*stub_);
     ASSERT_OK(before);
-    EXPECT_THAT(call(), GrpcStatusIs(code, message));
+    const grpc::Status status = call();
+    EXPECT_THAT(status, GrpcStatusIs(code, message));
+    EXPECT_THAT(status, details);
     ExpectUnchangedAndServing(*before);
   }
 
@@ -64,7 +73,8 @@ TEST_F(BadInputTest, EmptyRequest) {
         v1::AppendResponse response;
         return Append(*stub_, v1::AppendRequest(), &response);
       },
-      grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("no events"));
+      grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("no events"),
+      Property(&grpc::Status::error_details, IsEmpty()));
   // Zero bytes on the wire parse as the empty request.
   ExpectRejected(
       "zero bytes through a generic stub",
@@ -130,7 +140,8 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         return GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, no_type.SerializeAsString(),
                                 &response);
       },
-      grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("event_type is empty"));
+      grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("event_type is empty"),
+      HasErrorInfo("INVALID_EVENT", ElementsAre(Pair("event_index", "0"))));
 }
 
 TEST_F(BadInputTest, WrongExpectedVersion) {
@@ -145,7 +156,8 @@ TEST_F(BadInputTest, WrongExpectedVersion) {
   };
   ExpectRejected(
       "exact version 5", [&] { return append_expecting(v1::ExpectedVersion::KIND_EXACT, 5); },
-      grpc::StatusCode::ABORTED, HasSubstr("current version is 2"));
+      grpc::StatusCode::ABORTED, HasSubstr("current version is 2"),
+      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("programme/LPP", "2"))));
   ExpectRejected(
       "exact version 0", [&] { return append_expecting(v1::ExpectedVersion::KIND_EXACT, 0); },
       grpc::StatusCode::ABORTED, HasSubstr("current version is 2"));
@@ -172,7 +184,27 @@ TEST_F(BadInputTest, WrongExpectedVersion) {
         v1::AppendResponse response;
         return Append(*stub_, request, &response);
       },
-      grpc::StatusCode::ABORTED, AllOf(HasSubstr("risk/new"), HasSubstr("current version is 0")));
+      grpc::StatusCode::ABORTED, AllOf(HasSubstr("risk/new"), HasSubstr("current version is 0")),
+      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("risk/new", "0"))));
+  // Both wrong: the details give each stream's current version, so one retry can fix both.
+  ExpectRejected(
+      "both expectations wrong",
+      [&] {
+        v1::AppendRequest request =
+            MakeAppend({MakeEvent("programme/LPP", "three"), MakeEvent("risk/new", "r1")});
+        v1::ExpectedVersion* ev = request.add_expected_versions();
+        ev->set_stream_id("programme/LPP");
+        ev->set_kind(v1::ExpectedVersion::KIND_NO_STREAM);
+        ev = request.add_expected_versions();
+        ev->set_stream_id("risk/new");
+        ev->set_kind(v1::ExpectedVersion::KIND_EXACT);
+        ev->set_version(7);
+        v1::AppendResponse response;
+        return Append(*stub_, request, &response);
+      },
+      grpc::StatusCode::ABORTED, HasSubstr("re-read the streams and retry"),
+      HasErrorInfo("WRONG_EXPECTED_VERSION",
+                   ElementsAre(Pair("programme/LPP", "2"), Pair("risk/new", "0"))));
   absl::StatusOr<std::vector<v1::Event>> lpp = ReadAll(*stub_, "programme/LPP");
   ASSERT_OK(lpp);
   EXPECT_EQ(lpp->size(), 2u);
@@ -348,7 +380,8 @@ TEST_F(BadInputTest, ReadingPastTheHead) {
   };
   ExpectRejected(
       "forward from head + 2", [&] { return read_at(2, v1::DIRECTION_FORWARD); },
-      grpc::StatusCode::OUT_OF_RANGE, HasSubstr("past the head"));
+      grpc::StatusCode::OUT_OF_RANGE, HasSubstr("past the head"),
+      HasErrorInfo("POSITION_PAST_HEAD", ElementsAre(Pair("head", "2"))));
   ExpectRejected(
       "forward from far away", [&] { return read_at(1000000, v1::DIRECTION_FORWARD); },
       grpc::StatusCode::OUT_OF_RANGE, HasSubstr("past the head"));
@@ -364,7 +397,9 @@ TEST_F(BadInputTest, ReadingPastTheHead) {
         v1::ReadResponse response;
         return Read(*stub_, request, &response);
       },
-      grpc::StatusCode::OUT_OF_RANGE, HasSubstr("past the end of stream 'programme/LPP'"));
+      grpc::StatusCode::OUT_OF_RANGE, HasSubstr("past the end of stream 'programme/LPP'"),
+      HasErrorInfo("VERSION_PAST_STREAM_END",
+                   ElementsAre(Pair("stream", "programme/LPP"), Pair("stream_version", "2"))));
   ExpectRejected(
       "page limit over 10000",
       [&] {
@@ -401,7 +436,8 @@ TEST_F(BadInputTest, SubscribingBeyondTheHead) {
   };
   ExpectRejected(
       "from head + 2", [&] { return subscribe_at(2); }, grpc::StatusCode::OUT_OF_RANGE,
-      AllOf(HasSubstr("past the head"), HasSubstr("subscribe from 1 to")));
+      AllOf(HasSubstr("past the head"), HasSubstr("subscribe from 1 to")),
+      HasErrorInfo("POSITION_PAST_HEAD", ElementsAre(Pair("head", "2"))));
   ExpectRejected(
       "from far away", [&] { return subscribe_at(1u << 30); }, grpc::StatusCode::OUT_OF_RANGE,
       HasSubstr("past the head"));
@@ -418,7 +454,10 @@ TEST_F(BadInputTest, SameEventIdDifferentContent) {
   ExpectRejected(
       "other payload", [&] { return AppendEvent(other_payload); }, grpc::StatusCode::ALREADY_EXISTS,
       AllOf(HasSubstr(original.event_id()),
-            HasSubstr(absl::StrCat("already stored at position ", position))));
+            HasSubstr(absl::StrCat("already stored at position ", position))),
+      HasErrorInfo("EVENT_ID_CONFLICT",
+                   ElementsAre(Pair("event_id", original.event_id()),
+                               Pair("position", absl::StrCat(position)))));
   v1::Event other_stream = original;
   other_stream.set_stream_id("risk/LPP-R08");
   ExpectRejected(

@@ -9,12 +9,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "tests/integration/daemon_harness.h"
 
@@ -38,6 +41,36 @@ MATCHER_P2(GrpcStatusIs, code, message_matcher, "") {
                    << arg.error_message() << "\"";
   return arg.error_code() == code &&
          ::testing::ExplainMatchResult(message_matcher, arg.error_message(), result_listener);
+}
+
+// Matches a failed grpc::Status whose grpc-status-details-bin holds what a client library
+// expects: a google.rpc.Status with the call's code and message and one detail, an ErrorInfo of
+// domain "govledger" with reason `reason` and metadata (as a std::map) matching
+// `metadata_matcher`. Decoded here by hand, not with the server's or the CLI's helpers.
+MATCHER_P2(HasErrorInfo, reason, metadata_matcher, "") {
+  google::rpc::Status details;
+  if (arg.error_details().empty() || !details.ParseFromString(arg.error_details())) {
+    *result_listener << "no google.rpc.Status in the error details (code "
+                     << static_cast<int>(arg.error_code()) << ", \"" << arg.error_message()
+                     << "\")";
+    return false;
+  }
+  if (details.code() != static_cast<int>(arg.error_code()) ||
+      details.message() != arg.error_message() || details.details_size() != 1 ||
+      details.details(0).type_url() != "type.googleapis.com/google.rpc.ErrorInfo") {
+    *result_listener << "unexpected google.rpc.Status " << details.ShortDebugString();
+    return false;
+  }
+  google::rpc::ErrorInfo info;
+  if (!details.details(0).UnpackTo(&info) || info.domain() != "govledger" ||
+      info.reason() != reason) {
+    *result_listener << "ErrorInfo " << info.ShortDebugString();
+    return false;
+  }
+  const std::map<std::string, std::string> metadata(info.metadata().begin(),
+                                                    info.metadata().end());
+  *result_listener << "ErrorInfo " << info.ShortDebugString();
+  return ::testing::ExplainMatchResult(metadata_matcher, metadata, result_listener);
 }
 
 MATCHER(GrpcOk, "is OK") {

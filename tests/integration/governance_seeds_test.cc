@@ -29,6 +29,8 @@ using namespace ::govledger::testing::gov;  // NOLINT: builders
 using projections::GovernanceState;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 class GovernanceSeedsTest : public DaemonTest {
  protected:
@@ -94,9 +96,17 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
                    AllOf(HasSubstr("project LPP-PCSO is closed"),
                          HasSubstr("registered, open programme or project"))));
   ASSERT_THAT(Send(seed.risk_changes), GrpcOk());
-  EXPECT_THAT(Send({Ev(Rerate("LPP-R01", v1::RAG_RED))}),
-              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
-                           HasSubstr("only an open risk can be re-rated")));
+  // The refusal also says so to a program: reason RULE_REFUSED, naming the entity, the rule
+  // and the event refused.
+  const v1::Event rerate_closed = Ev(Rerate("LPP-R01", v1::RAG_RED));
+  const grpc::Status refused = Send({rerate_closed});
+  EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                                    HasSubstr("only an open risk can be re-rated")));
+  EXPECT_THAT(refused,
+              HasErrorInfo("RULE_REFUSED",
+                           UnorderedElementsAre(Pair("entity", "risk LPP-R01"),
+                                                Pair("rule", "only an open risk can be re-rated"),
+                                                Pair("event_id", rerate_closed.event_id()))));
   ASSERT_THAT(Send(seed.changes), GrpcOk());
   // Only the current owner transfers a scope item: LPP no longer owns
   // LPP-SVC-OPS.

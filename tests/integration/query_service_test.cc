@@ -254,11 +254,14 @@ TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
   EXPECT_THAT(RiskRegister(Week(74, kKnown), &r, "NOPE"),
               GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
                            HasSubstr("'NOPE' is not registered")));
-  EXPECT_THAT(
-      RiskRegister(Position(10000), &r),
-      GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
-                   HasSubstr(absl::StrCat("valid positions are 0 to ",
-                                          GetHead(*stub_)->position()))));
+  const uint64_t head = GetHead(*stub_)->position();
+  const grpc::Status past_head = RiskRegister(Position(10000), &r);
+  EXPECT_THAT(past_head,
+              GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                           HasSubstr(absl::StrCat("valid positions are 0 to ", head))));
+  EXPECT_THAT(past_head,
+              HasErrorInfo("POSITION_PAST_HEAD",
+                           ::testing::ElementsAre(::testing::Pair("head", absl::StrCat(head)))));
   v1::AsAt no_mode = Position(week74);
   no_mode.clear_mode();
   EXPECT_THAT(RiskRegister(no_mode, &r),

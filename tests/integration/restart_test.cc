@@ -18,7 +18,9 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 // A grace period far beyond the bounds the tests put on a stop, so that a stop that waited for
 // it fails them by a wide margin.
@@ -119,10 +121,10 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
   sub_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto sub_reader = sub_stub->Subscribe(&sub_context, v1::SubscribeRequest());
   grpc::Status sub_status;
+  uint64_t sub_last = 0;  // the last position the subscriber received
   std::thread subscriber([&] {
     v1::Event event;
-    while (sub_reader->Read(&event)) {
-    }
+    while (sub_reader->Read(&event)) sub_last = event.position();
     sub_status = sub_reader->Finish();
   });
 
@@ -172,6 +174,10 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
   EXPECT_LT(stop_took, DaemonHarness::kStopTimeout);
   EXPECT_THAT(sub_status,
               GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("resubscribe from position")));
+  // Where to resubscribe, for a program: the position after the last one received.
+  EXPECT_THAT(sub_status,
+              HasErrorInfo("SHUTTING_DOWN", ElementsAre(Pair("next_position",
+                                                             absl::StrCat(sub_last + 1)))));
   // Calls refused once the daemon is gone are UNAVAILABLE. A call that reaches the server
   // while it is shutting down, before it was handed to the ledger, is cancelled by gRPC
   // itself (CANCELLED, message "CANCELLED"). In practice nothing of such a call is stored;

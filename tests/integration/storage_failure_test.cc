@@ -26,8 +26,10 @@ namespace {
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 // The write-ahead log reaches this long before a memtable (32 MiB) fills, so the failure is
 // an append's write to the log.
@@ -116,8 +118,11 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
 
   // Appends stay refused, and store nothing.
   v1::AppendResponse ignored;
-  EXPECT_THAT(Append(*stub, MakeAppend({MakeEvent("load/late", "x")}), &ignored),
-              GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("storage failure")));
+  const grpc::Status late = Append(*stub, MakeAppend({MakeEvent("load/late", "x")}), &ignored);
+  EXPECT_THAT(late, GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("storage failure")));
+  // A program tells this UNAVAILABLE (restart needed) from a shutdown's by its reason.
+  EXPECT_THAT(late, HasErrorInfo("WRITER_STOPPED",
+                                 ElementsAre(Pair("cause", HasSubstr("File too large")))));
   absl::StatusOr<v1::GetHeadResponse> head_after = GetHead(*stub);
   ASSERT_OK(head_after);
   EXPECT_EQ(head_after->hash(), head->hash());
@@ -185,7 +190,9 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   ASSERT_OK(daemon.Start());
   auto stub = daemon.NewStub();
   v1::AppendResponse response;
-  EXPECT_THAT(Append(*stub, MakeAppend({MakeEvent("free/space", "x")}), &response),
+  const grpc::Status paused = Append(*stub, MakeAppend({MakeEvent("free/space", "x")}), &response);
+  EXPECT_THAT(paused, HasErrorInfo("APPENDS_PAUSED", IsEmpty()));
+  EXPECT_THAT(paused,
               GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
                            AllOf(HasSubstr("the disk holding the ledger is nearly full"),
                                  HasSubstr(absl::StrCat("bytes free on the file system of ",

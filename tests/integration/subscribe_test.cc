@@ -223,11 +223,14 @@ TEST(SubscribeLimitTest, SubscriptionsPastTheLimitAreRefusedUntilOneEnds) {
   std::unique_ptr<Open> refused = subscribe();
   v1::Event event;
   EXPECT_FALSE(refused->reader->Read(&event));
-  EXPECT_THAT(refused->reader->Finish(),
-              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                           ::testing::HasSubstr("3 subscriptions are open, the most this "
-                                                "server allows (govledgerd "
-                                                "--max-subscriptions)")));
+  const grpc::Status refusal = refused->reader->Finish();
+  EXPECT_THAT(refusal, GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                    ::testing::HasSubstr("3 subscriptions are open, the most this "
+                                                         "server allows (govledgerd "
+                                                         "--max-subscriptions)")));
+  EXPECT_THAT(refusal, HasErrorInfo("SUBSCRIPTIONS_FULL",
+                                    ::testing::ElementsAre(::testing::Pair("max_subscriptions",
+                                                                           "3"))));
   // The three still follow the log.
   ASSERT_OK(AppendOne(*stub, "limit/a", "second"));
   for (auto& o : open) {

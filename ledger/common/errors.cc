@@ -1,0 +1,152 @@
+#include "ledger/common/errors.h"
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/rpc/status.pb.h"
+
+namespace govledger::errors {
+
+absl::Status WithReason(absl::Status status, absl::string_view reason,
+                        const Metadata& metadata) {
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(std::string(kDomain));
+  for (const auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
+  status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kErrorInfoTypeUrl);  // absl::optional in Debian's abseil
+  google::rpc::ErrorInfo info;
+  if (!payload || !info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return info;
+}
+
+std::optional<google::rpc::ErrorInfo> ErrorInfoOfDetails(absl::string_view details) {
+  google::rpc::Status status;
+  if (details.empty() || !status.ParseFromString(std::string(details))) return std::nullopt;
+  for (const google::protobuf::Any& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.type_url() == kErrorInfoTypeUrl && info.ParseFromString(any.value())) return info;
+  }
+  return std::nullopt;
+}
+
+absl::Status WithContext(const absl::Status& status, absl::string_view prefix,
+                         const Metadata& metadata) {
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload([&out](absl::string_view type_url, const absl::Cord& payload) {
+    out.SetPayload(type_url, payload);
+  });
+  if (metadata.empty()) return out;
+  if (std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(out)) {
+    for (const auto& [key, value] : metadata) {
+      (*info->mutable_metadata())[key] = value;
+    }
+    out.SetPayload(kErrorInfoTypeUrl, absl::Cord(info->SerializeAsString()));
+  }
+  return out;
+}
+
+absl::Status InvalidArgument(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+absl::Status EventInvalid(int index, absl::string_view message) {
+  return WithReason(absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", message)),
+                    reason::kInvalidEvent, {{"event_index", absl::StrCat(index)}});
+}
+
+absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatches) {
+  std::vector<std::string> parts;
+  Metadata current_versions;
+  for (const VersionMismatch& m : mismatches) {
+    parts.push_back(absl::StrCat("stream '", m.stream_id, "' expected ", m.expected,
+                                 " but its current version is ", m.actual));
+    current_versions.emplace_back(m.stream_id, absl::StrCat(m.actual));
+  }
+  return WithReason(
+      absl::AbortedError(absl::StrCat(absl::StrJoin(parts, "; "),
+                                      mismatches.size() == 1 ? "; re-read the stream and retry"
+                                                             : "; re-read the streams and retry")),
+      reason::kWrongExpectedVersion, current_versions);
+}
+
+absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
+  return WithReason(
+      absl::AlreadyExistsError(absl::StrCat(
+          "event id ", event_id, " is already stored at position ", position,
+          " with different content (stream, type, effective time or payload bytes): "
+          "a retry must resend the bytes first sent (read position ",
+          position, " to compare); a new fact needs a new event id")),
+      reason::kEventIdConflict,
+      {{"event_id", std::string(event_id)}, {"position", absl::StrCat(position)}});
+}
+
+absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward) {
+  return WithReason(
+      absl::OutOfRangeError(absl::StrCat(
+          "position ", position, " is past the head (", head, "); read ",
+          forward ? "forwards from 1 to " : "backwards from ", forward ? head + 1 : head,
+          forward ? (head == 0 ? " (the ledger is empty)" : "")
+                  : (head == 0 ? " (the ledger is empty: nothing to read)" : " down to 1"))),
+      reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
+}
+
+absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
+                                  uint64_t stream_version) {
+  return WithReason(
+      absl::OutOfRangeError(absl::StrCat("version ", version, " is past the end of stream '",
+                                         stream_id, "' (version ", stream_version, ")")),
+      reason::kVersionPastStreamEnd,
+      {{"stream", std::string(stream_id)}, {"stream_version", absl::StrCat(stream_version)}});
+}
+
+absl::Status CorruptEvent(uint64_t position, absl::string_view what) {
+  return WithReason(
+      absl::DataLossError(absl::StrCat("event at position ", position, ": ", what)),
+      reason::kEventCorrupt, {{"position", absl::StrCat(position)}});
+}
+
+absl::Status ChainBroken(uint64_t position) {
+  return WithReason(
+      absl::DataLossError(absl::StrCat(
+          "hash chain broken at position ", position,
+          ": the stored event does not match its hash or its predecessor's hash")),
+      reason::kChainBroken, {{"position", absl::StrCat(position)}});
+}
+
+absl::Status Storage(absl::string_view operation, absl::string_view detail) {
+  return WithReason(
+      absl::InternalError(absl::StrCat("storage ", operation, " failed: ", detail)),
+      reason::kStorageFailed, {{"operation", std::string(operation)}});
+}
+
+absl::Status ShuttingDown() {
+  return WithReason(
+      absl::UnavailableError("the ledger is shutting down; retry against a running server"),
+      reason::kShuttingDown);
+}
+
+absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "the ledger is busy: ", queued_bytes,
+          " bytes of appends are waiting to be committed (at most ", max_queued_bytes,
+          "); nothing was stored, retry after a pause")),
+      reason::kAppendsBacklogged,
+      {{"queued_bytes", absl::StrCat(queued_bytes)},
+       {"max_queued_bytes", absl::StrCat(max_queued_bytes)}});
+}
+
+absl::Status WriterStopped(absl::string_view cause) {
+  return WithReason(
+      absl::UnavailableError(
+          absl::StrCat("the ledger stopped accepting appends after a storage failure (", cause,
+                       "); restart govledgerd")),
+      reason::kWriterStopped, {{"cause", std::string(cause)}});
+}
+
+}  // namespace govledger::errors

@@ -1,0 +1,91 @@
+// Errors' reasons (ledger/common/errors.h) on their way to a client: attached to an absl::Status,
+// kept when context is added, and sent by ToGrpcStatus as a google.rpc.Status a client decodes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "google/rpc/status.pb.h"
+#include "ledger/common/errors.h"
+#include "ledger/server/grpc_status.h"
+
+namespace govledger {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+std::map<std::string, std::string> MetadataOf(const google::rpc::ErrorInfo& info) {
+  return {info.metadata().begin(), info.metadata().end()};
+}
+
+TEST(ErrorDetailsTest, AReasonTravelsWithTheStatusAndItsFacts) {
+  const absl::Status status = errors::EventIdConflict("0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11", 7);
+  std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "EVENT_ID_CONFLICT");
+  EXPECT_EQ(info->domain(), "govledger");
+  EXPECT_THAT(MetadataOf(*info),
+              ElementsAre(Pair("event_id", "0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11"),
+                          Pair("position", "7")));
+  EXPECT_FALSE(errors::ErrorInfoOf(absl::InvalidArgumentError("no reason")).has_value());
+}
+
+TEST(ErrorDetailsTest, ContextAddedOnTheWayOutKeepsTheReasonAndAddsFacts) {
+  const absl::Status refused = errors::WithReason(absl::FailedPreconditionError("risk R1 is closed"),
+                                                  errors::reason::kRuleRefused,
+                                                  {{"entity", "risk R1"}});
+  const absl::Status out = errors::WithContext(refused, "event e1: ", {{"event_id", "e1"}});
+  EXPECT_EQ(out.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(out.message(), "event e1: risk R1 is closed");
+  std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(out);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "RULE_REFUSED");
+  EXPECT_THAT(MetadataOf(*info), ElementsAre(Pair("entity", "risk R1"), Pair("event_id", "e1")));
+  // Without a reason, context adds none.
+  EXPECT_FALSE(errors::ErrorInfoOf(errors::WithContext(absl::InternalError("x"), "y: ",
+                                                       {{"event_id", "e1"}}))
+                   .has_value());
+}
+
+TEST(ErrorDetailsTest, EveryMismatchedStreamIsNamedWithItsCurrentVersion) {
+  const absl::Status status = errors::WrongExpectedVersions(
+      {{"programme/LPP", "version 5", 2}, {"risk/LPP-R07", "no stream", 3}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(status.message(),
+            "stream 'programme/LPP' expected version 5 but its current version is 2; stream "
+            "'risk/LPP-R07' expected no stream but its current version is 3; re-read the "
+            "streams and retry");
+  std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "WRONG_EXPECTED_VERSION");
+  EXPECT_THAT(MetadataOf(*info),
+              ElementsAre(Pair("programme/LPP", "2"), Pair("risk/LPP-R07", "3")));
+}
+
+TEST(ErrorDetailsTest, ToGrpcStatusSendsTheReasonAsAGoogleRpcStatus) {
+  const grpc::Status sent = ToGrpcStatus(errors::WriterStopped("No space left on device"));
+  EXPECT_EQ(sent.error_code(), grpc::StatusCode::UNAVAILABLE);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(sent.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(details.message(), sent.error_message());
+  ASSERT_EQ(details.details_size(), 1);
+  EXPECT_EQ(details.details(0).type_url(), "type.googleapis.com/google.rpc.ErrorInfo");
+  // What the CLI reads back.
+  std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOfDetails(sent.error_details());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "WRITER_STOPPED");
+  EXPECT_THAT(MetadataOf(*info), ElementsAre(Pair("cause", "No space left on device")));
+
+  // A status without a reason sends no details; neither does OK.
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_details(), "");
+  EXPECT_EQ(ToGrpcStatus(absl::OkStatus()).error_details(), "");
+  EXPECT_FALSE(errors::ErrorInfoOfDetails("").has_value());
+  EXPECT_FALSE(errors::ErrorInfoOfDetails("not a google.rpc.Status").has_value());
+}
+
+}  // namespace
+}  // namespace govledger
