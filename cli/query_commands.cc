@@ -397,7 +397,8 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
       signed_by.push_back(SignatoryText(s));
     }
     for (const v1::DelegationNeed& n : d.delegations()) {
-      delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(), ")"));
+      delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(),
+                                         n.role_required() ? ")" : ", NOT REQUIRED)"));
     }
     decisions.AddRow({d.organisation_id(), d.reference(), DecisionStatusText(d.status()),
                       DecisionAmountText(d), absl::StrJoin(signed_by, ", "),

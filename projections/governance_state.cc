@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -21,6 +23,7 @@
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
+#include "projections/as_at.h"
 #include "projections/decision_digest.h"
 #include "projections/streams.h"
 
@@ -152,6 +155,46 @@ size_t FirstControl(absl::string_view text) {
     return i;
   }
   return absl::string_view::npos;
+}
+
+// Whether `c` does not show as itself in a name: a format or variation
+// character (U+200B, U+FEFF, bidirectional controls, tags...), a filler, or a
+// space other than U+0020.
+bool InvisibleInName(char32_t c) {
+  return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F ||
+         c == 0x1160 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+         (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
+}
+
+// Refuses a name (a key's holder or role) holding a tab, a line break or a
+// character InvisibleInName: two keys whose holders differ only there would
+// look like one person and count as two. `text` is valid UTF-8 (proto3).
+absl::Status CheckName(absl::string_view field, absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<uint8_t>(text[i]);
+    const int n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t c = n == 1 ? b : b & (0xFF >> (n + 1));
+    for (int k = 1; k < n && i + k < text.size(); ++k) {
+      c = (c << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
+    }
+    if (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c)) {
+      return Invalid(absl::StrFormat(
+          "%s holds U+%04X at byte %d, which does not show as itself: a name is "
+          "written in visible characters and ordinary spaces (U+0020)",
+          field, static_cast<uint32_t>(c), i));
+    }
+    i += n;
+  }
+  return absl::OkStatus();
+}
+
+// A holder as the rule "a holder signs a decision once" compares it: ASCII
+// letters in lower case, runs of spaces as one, none at either end.
+std::string HolderKey(absl::string_view holder) {
+  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(holder, ' ', absl::SkipEmpty()), " "));
 }
 
 // Refuses a payload any of whose text fields (at any depth) holds a control
@@ -574,8 +617,48 @@ struct GovernanceState::Access {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROGRAMME);
     ref.set_id(m.programme_id());
-    return RequireOpen(s, ref,
-                       "only a registered, open programme can be closed", e);
+    RETURN_IF_ERROR(RequireOpen(s, ref,
+                                "only a registered, open programme can be closed", e));
+    return RequireClosedAfterFacts(s, *s.FindWork(ref), e);
+  }
+
+  // The latest effective time of a fact on `w`: its registration, its current status report,
+  // gates, milestones and benefit figures, the risks it holds (their opening, re-ratings and
+  // transfers) and the scope items it owns (their addition and transfers); for a programme,
+  // also those of its projects.
+  static int64_t LatestFactOn(const S& s, const WorkState& w) {
+    int64_t latest = Latest(w.opened_micros, w.last_micros);
+    if (w.has_status) latest = Latest(latest, w.status_micros);
+    for (const auto& [id, b] : w.benefits) {
+      if (b.has_forecast) latest = Latest(latest, b.forecast_micros);
+      if (b.has_realised) latest = Latest(latest, b.realised_micros);
+    }
+    auto is_w = [&w](const v1::WorkRef& ref) {
+      return ref.kind() == w.ref.kind() && ref.id() == w.ref.id();
+    };
+    for (const auto& [id, r] : s.risks_) {
+      if (is_w(r.subject)) latest = Latest(latest, r.last_micros);
+    }
+    for (const auto& [id, item] : s.scope_items_) {
+      if (is_w(item.owner)) latest = Latest(latest, item.last_micros);
+    }
+    if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
+      for (const auto& [stream, project] : s.work_) {
+        if (project.ref.kind() == v1::WORK_KIND_PROJECT &&
+            project.programme_id == w.ref.id()) {
+          latest = Latest(latest, LatestFactOn(s, project));
+        }
+      }
+    }
+    return latest;
+  }
+  static absl::Status RequireClosedAfterFacts(const S& s, const WorkState& w,
+                                              const v1::Event& e) {
+    return RequireEffectiveSince(
+        Describe(w.ref), "has a fact recorded", LatestFactOn(s, w), e,
+        "a programme or project is closed no earlier than the latest fact on it (a status "
+        "report, gate, milestone, benefit, risk or scope item; for a programme, also its "
+        "projects') takes effect");
   }
   static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event&) {
     v1::WorkRef ref;
@@ -638,8 +721,9 @@ struct GovernanceState::Access {
     if (w->closed)
       return Refuse(Describe(ref), "is already closed",
                     "a project is closed once");
-    return RequireEffectiveSince(Describe(ref), "was registered",
-                                 w->opened_micros, e);
+    RETURN_IF_ERROR(RequireEffectiveSince(Describe(ref), "was registered",
+                                          w->opened_micros, e));
+    return RequireClosedAfterFacts(s, *w, e);
   }
   static void Do(S& s, const v1::ProjectClosed& m, const v1::Event&) {
     v1::WorkRef ref;
@@ -722,9 +806,11 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::GatePassed& m, const v1::Event&) {
-    if (WorkState* w = MutableWork(s, m.subject()))
+  static void Do(S& s, const v1::GatePassed& m, const v1::Event& e) {
+    if (WorkState* w = MutableWork(s, m.subject())) {
       w->gates_passed.push_back(m.gate());
+      w->last_micros = Latest(w->last_micros, EffectiveMicrosOrUnknown(e));
+    }
   }
 
   static absl::StatusOr<std::string> Shape(const v1::MilestoneReached& m) {
@@ -739,9 +825,11 @@ struct GovernanceState::Access {
                        "milestones are reached only by a registered, open "
                        "programme or project", e);
   }
-  static void Do(S& s, const v1::MilestoneReached& m, const v1::Event&) {
-    if (WorkState* w = MutableWork(s, m.subject()))
+  static void Do(S& s, const v1::MilestoneReached& m, const v1::Event& e) {
+    if (WorkState* w = MutableWork(s, m.subject())) {
       w->milestones.push_back(m.milestone());
+      w->last_micros = Latest(w->last_micros, EffectiveMicrosOrUnknown(e));
+    }
   }
 
   static absl::StatusOr<std::string> Shape(const v1::BenefitForecast& m) {
@@ -854,6 +942,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskOpened& m, const v1::Event& e) {
     RiskState* r = s.Mutate(s.risks_, m.risk_id());
+    *r = RiskState();  // a new incarnation: nothing of an earlier one carries over
     r->opened_position = e.position();
     r->opened_micros = EffectiveMicrosOrUnknown(e);
     r->opened = m;
@@ -981,6 +1070,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {
     ScopeItemState* item = s.Mutate(s.scope_items_, m.scope_item_id());
+    *item = ScopeItemState();  // a new incarnation
     item->added_position = e.position();
     item->added_micros = EffectiveMicrosOrUnknown(e);
     item->added = m;
@@ -1003,8 +1093,17 @@ struct GovernanceState::Access {
                            absl::StrCat("scope item ", m.scope_item_id()),
                            {&m.from()}, e);
   }
+  // A replay applies a removal or transfer only from the item's owner (the
+  // rules require it on append): a correction voiding an earlier transfer
+  // leaves a later one "from" a programme that never held the item.
+  static ScopeItemState* ActedOnByOwner(S& s, const std::string& item_id,
+                                        const v1::WorkRef& from, const v1::Event& e) {
+    auto it = s.scope_items_.find(item_id);
+    if (it == s.scope_items_.end() || !SameRef(it->second.owner, from)) return nullptr;
+    return ActedOn(s, s.scope_items_, item_id, e);
+  }
   static void Do(S& s, const v1::ScopeItemRemoved& m, const v1::Event& e) {
-    if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
+    if (ScopeItemState* item = ActedOnByOwner(s, m.scope_item_id(), m.from(), e)) {
       item->in_scope = false;
     }
   }
@@ -1036,7 +1135,7 @@ struct GovernanceState::Access {
                            {&m.from(), &m.to()}, e);
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
-    if (ScopeItemState* item = ActedOn(s, s.scope_items_, m.scope_item_id(), e)) {
+    if (ScopeItemState* item = ActedOnByOwner(s, m.scope_item_id(), m.from(), e)) {
       PassOn(m.to(), &item->owner, &item->earlier_owners);
       item->last_micros = Latest(item->last_micros, EffectiveMicrosOrUnknown(e));
     }
@@ -1211,9 +1310,13 @@ struct GovernanceState::Access {
     if (m.has_referred_under()) RETURN_IF_ERROR(CheckReferral(s, entity, m, e));
     // Delegation: every rule of the organisation whose threshold the counted
     // total reaches requires its role among the signatories.
+    // Each rule's setting in force when the decision is proposed.
     std::vector<const v1::DelegationRuleSet*> rules;
     for (const auto& [stream, rule] : s.rules_) {
-      if (rule.rule.organisation_id() == m.organisation_id()) rules.push_back(&rule.rule);
+      if (rule.rule().organisation_id() != m.organisation_id()) continue;
+      if (const v1::DelegationRuleSet* in_force = rule.InForceAt(EffectiveMicrosOrUnknown(e))) {
+        rules.push_back(in_force);
+      }
     }
     std::sort(rules.begin(), rules.end(),
               [](auto* a, auto* b) { return a->rule_id() < b->rule_id(); });
@@ -1318,6 +1421,10 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::DecisionProposed& m, const v1::Event& e) {
     DecisionState* d = s.Mutate(
         s.decisions_, DecisionStream(m.organisation_id(), m.reference()));
+    // A new incarnation: signatures, declarations and an outcome of an earlier
+    // proposal (one a correction revived, folded before this one) do not carry
+    // over to content nobody signed.
+    *d = DecisionState();
     d->proposed = m;
     d->proposed_position = e.position();
     d->digest = DecisionDigest(m);
@@ -1390,10 +1497,11 @@ struct GovernanceState::Access {
     // One person, one signature: a holder with keys for several roles
     // satisfies only one of them.
     const std::string& holder = key->second.registered.holder();
+    const std::string holder_key = HolderKey(holder);
     for (const std::string& signed_with : d.signing_keys) {
       auto other = s.keys_.find(signed_with);
       if (other != s.keys_.end() &&
-          other->second.registered.holder() == holder) {
+          HolderKey(other->second.registered.holder()) == holder_key) {
         return Refuse(entity,
                       absl::StrCat("has already been signed by ", holder,
                                    " (key ", signed_with, "; now key ",
@@ -1426,17 +1534,57 @@ struct GovernanceState::Access {
           "digest (with a declaration of interests, over the signature "
           "digest, which covers both)");
     }
+    if (m.has_signed_on()) {
+      RETURN_IF_ERROR(CheckSignedOn(m, d, key->second, e));
+    }
+    return absl::OkStatus();
+  }
+  // The date written beside a signature (which the signature does not cover)
+  // falls on or after the day the decision was proposed and its key
+  // registered, and on or before the day the signature takes effect (UTC days;
+  // unknown times bound nothing).
+  static absl::Status CheckSignedOn(const v1::DecisionSigned& m, const DecisionState& d,
+                                    const KeyState& key, const v1::Event& e) {
+    constexpr absl::string_view kRule =
+        "the date beside a signature falls between the decision's proposal (and its key's "
+        "registration) and the signature's effective time";
+    auto day = [](int64_t micros) {
+      const absl::CivilDay c = absl::ToCivilDay(absl::FromUnixMicros(micros), absl::UTCTimeZone());
+      return c.year() * 10000LL + c.month() * 100 + c.day();
+    };
+    const int64_t signed_on = DateKey(m.signed_on());
+    const std::string entity = absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
+    const std::string date = FormatDate(m.signed_on());
+    const std::pair<int64_t, std::string> earliest[] = {
+        {d.proposed_micros, "it was proposed"},
+        {key.registered_micros, absl::StrCat("signing key ", m.key_id(), " was registered")}};
+    for (const auto& [micros, what] : earliest) {
+      if (micros != kUnknownTime && signed_on < day(micros)) {
+        return Refuse(entity,
+                      absl::StrCat("has a signature dated ", date, ", before ", what, " (",
+                                   TimeText(micros), ")"),
+                      kRule);
+      }
+    }
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    if (at != kUnknownTime && signed_on > day(at)) {
+      return Refuse(entity,
+                    absl::StrCat("has a signature dated ", date,
+                                 ", after the signature takes effect (", TimeText(at), ")"),
+                    kRule);
+    }
     return absl::OkStatus();
   }
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     // A replay counts no signature without its key and decision (as it was
-    // recorded against them: Incarnations), nor one that names another digest
-    // than the decision's (after a correction voided the proposal it signed);
-    // the rules refuse all of these on append.
+    // recorded against them: Incarnations), nor one by a key revoked by then,
+    // nor one that names another digest than the decision's (after a
+    // correction voided the proposal it signed); the rules refuse all of these
+    // on append.
     const DecisionState* found = s.FindDecision(m.organisation_id(), m.reference());
     const KeyState* key_found = s.FindKey(m.key_id());
-    if (found == nullptr || key_found == nullptr ||
+    if (found == nullptr || key_found == nullptr || key_found->revoked ||
         RecordedBefore(found->proposed_position, e) ||
         RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {
@@ -1522,12 +1670,11 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event& e) {
     const std::string stream = DelegationStream(m.organisation_id(), m.rule_id());
     const int64_t at = EffectiveMicrosOrUnknown(e);
-    // A setting for an earlier time than the one in force is history only.
-    auto it = s.rules_.find(stream);
-    if (it != s.rules_.end() && !Supersedes(it->second.set_micros, at)) return;
     RuleState* r = s.Mutate(s.rules_, stream);
-    r->rule = m;
-    r->set_micros = at;
+    // After every setting it supersedes (ties: the later event).
+    auto place = r->settings.end();
+    while (place != r->settings.begin() && !Supersedes((place - 1)->micros, at)) --place;
+    r->settings.insert(place, {at, m});
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {
@@ -1537,6 +1684,8 @@ struct GovernanceState::Access {
     }
     RETURN_IF_ERROR(Required("holder", m.holder()));
     RETURN_IF_ERROR(Required("role", m.role()));
+    RETURN_IF_ERROR(CheckName("holder", m.holder()));
+    RETURN_IF_ERROR(CheckName("role", m.role()));
     if (m.public_key().size() != crypto::kEd25519PublicKeySize) {
       return Invalid(absl::StrCat("public_key has ", m.public_key().size(),
                                   " bytes; an Ed25519 public key has 32"));
@@ -1560,9 +1709,9 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event& e) {
     KeyState* k = s.Mutate(s.keys_, m.key_id());
+    *k = KeyState();  // a new incarnation
     k->registered = m;
     k->registered_position = e.position();
-    k->revoked = false;
     k->registered_micros = EffectiveMicrosOrUnknown(e);
   }
 
@@ -1748,6 +1897,29 @@ void GovernanceState::Prefetch(const v1::Event& event) const {
   }
 }
 
+absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
+                                            int64_t recorded_micros) {
+  static const absl::flat_hash_set<std::string> kMayBeAhead = {
+      v1::OrganisationRegistered::descriptor()->full_name(),
+      v1::ProgrammeRegistered::descriptor()->full_name(),
+      v1::ProjectRegistered::descriptor()->full_name(),
+      v1::DelegationRuleSet::descriptor()->full_name(),
+      v1::SigningKeyRegistered::descriptor()->full_name(),
+      v1::SigningKeyRevoked::descriptor()->full_name()};
+  const int64_t at = EffectiveMicrosOrUnknown(event);
+  if (at == kUnknownTime || recorded_micros == 0 ||
+      at - recorded_micros <= kFutureAllowanceMicros ||
+      !IsGovernanceType(event.event_type()) || kMayBeAhead.contains(event.event_type())) {
+    return absl::OkStatus();
+  }
+  return Refuse(absl::StrCat("event ", absl::AsciiStrToLower(event.event_id())),
+                absl::StrCat("takes effect ", TimeText(at), ", more than a day after it is "
+                             "recorded (", TimeText(recorded_micros), ")"),
+                "a fact takes effect no later than it is recorded (a day allowed for clocks); "
+                "only a registration, a delegation rule's setting and a key's registration "
+                "or revocation may be dated ahead");
+}
+
 absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
   const auto& handlers = Access::Handlers();
   if (!IsGovernanceType(event.event_type())) {  // opaque
@@ -1843,7 +2015,15 @@ const KeyState* GovernanceState::FindKey(absl::string_view id) const {
 const v1::DelegationRuleSet* GovernanceState::FindDelegationRule(
     absl::string_view organisation_id, absl::string_view rule_id) const {
   auto it = rules_.find(DelegationStream(organisation_id, rule_id));
-  return it == rules_.end() ? nullptr : &it->second.rule;
+  return it == rules_.end() ? nullptr : &it->second.rule();
+}
+
+const v1::DelegationRuleSet* RuleState::InForceAt(int64_t micros) const {
+  if (micros == kUnknownTime) return &rule();
+  for (auto it = settings.rbegin(); it != settings.rend(); ++it) {
+    if (it->micros == kUnknownTime || it->micros <= micros) return &it->rule;
+  }
+  return nullptr;
 }
 
 std::optional<EventRecord> GovernanceState::FindEvent(

@@ -147,6 +147,9 @@ struct WorkState {
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
   int64_t opened_micros = kUnknownTime;  // its registration's effective time
+  // The latest effective time of its gates and milestones (a closure takes effect no earlier
+  // than any fact on the work: GovernanceState::Access::LatestFactOn).
+  int64_t last_micros = kUnknownTime;
 };
 
 struct RiskState {
@@ -167,11 +170,23 @@ struct RiskState {
   int64_t last_micros = kUnknownTime;
 };
 
-// A delegation rule: the setting latest in effect (ties: the later event), as a status report
-// is (see BenefitState); one set for an earlier time than it is history only.
+// A delegation rule: every setting of it, each in force from its effective time until the next.
+// A decision is held to the setting in force when it was proposed, not to a later one (nor to
+// one dated in the future).
 struct RuleState {
-  v1::DelegationRuleSet rule;
-  int64_t set_micros = kUnknownTime;  // its effective time
+  struct Setting {
+    int64_t micros = kUnknownTime;  // its effective time
+    v1::DelegationRuleSet rule;
+  };
+  // By effective time; ties, and settings of unknown time (only outside the ledger), in log
+  // order. Never empty.
+  std::vector<Setting> settings;
+
+  // The setting latest in effect (what the rule says at the end of the log).
+  const v1::DelegationRuleSet& rule() const { return settings.back().rule; }
+  // The setting in force at `micros` (the last effective at or before it, or of unknown time);
+  // null before the first. kUnknownTime: the latest.
+  const v1::DelegationRuleSet* InForceAt(int64_t micros) const;
 };
 
 struct ScopeItemState {
@@ -252,6 +267,15 @@ class GovernanceState {
   // OK, or the reason the event was skipped (which the caller may count; the
   // state is consistent either way).
   absl::Status Apply(const v1::Event& event, Mode mode);
+
+  // The rule only an append can check: a governance fact takes effect no later than it is
+  // recorded (`recorded_micros`), with kFutureAllowanceMicros for clocks; a
+  // registration, a delegation rule's setting and a key's registration or
+  // revocation may be dated ahead (they take effect from then). Otherwise a
+  // fact dated ahead would stay the current value over every fact recorded
+  // after it. OK, or FAILED_PRECONDITION.
+  static absl::Status CheckNotAhead(const v1::Event& event, int64_t recorded_micros);
+  static constexpr int64_t kFutureAllowanceMicros = int64_t{86400} * 1000000;
 
   // Changes from now on are journalled in `journal` (null: not journalled).
   // REQUIRES: the journal outlives its use and is rolled back only by this
@@ -354,8 +378,10 @@ class GovernanceState {
   // against. 7: risks' earlier subjects, scope items' earlier owners, the
   // latest effective time of a risk's or scope item's changes, and delegation
   // rules' effective times (ledger/store/FORMAT.md, "History of changes"). 8:
-  // the dates written beside signatures, which the decision register shows.
-  static constexpr uint32_t kSnapshotFormat = 8;
+  // the dates written beside signatures, which the decision register shows. 9:
+  // every setting of a delegation rule, each held to decisions proposed while
+  // it was in force.
+  static constexpr uint32_t kSnapshotFormat = 9;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

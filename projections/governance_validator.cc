@@ -311,6 +311,18 @@ absl::Status GovernanceValidator::CheckCorrected(
   v1::CorrectionRecorded m;
   if (!m.ParseFromString(correction.payload())) return absl::OkStatus();  // Apply refused it
   std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
+  static const std::string kRevocation = v1::SigningKeyRevoked::descriptor()->full_name();
+  if (type && *type == kRevocation) {
+    constexpr absl::string_view kRule =
+        "a key's revocation is not corrected (a revoked key signs nothing more): register a "
+        "new key for its holder instead";
+    const std::string entity =
+        absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+    return errors::WithReason(
+        absl::FailedPreconditionError(
+            absl::StrCat(entity, " revokes a key on ", correction.stream_id(), ": ", kRule)),
+        errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+  }
   if (type && kRegistrations.contains(*type)) {
     constexpr absl::string_view kRule =
         "a correction names an event other than a registration";
@@ -659,7 +671,8 @@ absl::Status GovernanceValidator::CheckAppend(
       }
       refold_pending = false;
     }
-    absl::Status status = state_->Apply(event, GovernanceState::Mode::kValidate);
+    absl::Status status = GovernanceState::CheckNotAhead(event, context.received_micros);
+    if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
       status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
       refold_pending = true;

@@ -980,25 +980,25 @@ namespace {
 constexpr int32_t kDefaultSplitWindowDays = 90;
 constexpr int32_t kMaxSplitWindowDays = 3660;
 
-// Appends to `out` the PossibleSplits of `rules` (by organisation, each in force at the cut)
-// among the decisions of `s` (those of `programme` only, when it is not empty), chained by
-// `window_micros`.
-void FindPossibleSplits(
-    const GovernanceState& s,
-    const std::map<std::string, std::vector<const v1::DelegationRuleSet*>>& rules,
-    const std::string& organisation, const std::string& programme, int64_t window_micros,
-    v1::GetDecisionRegisterResponse* out) {
+// Appends to `out` the PossibleSplits of `rules` (by organisation) among the decisions of `s`
+// (those of `programme` only, when it is not empty), chained by `window_micros`. Each decision
+// is held to the setting in force when it was proposed; a run, to the setting of its last.
+void FindPossibleSplits(const GovernanceState& s,
+                        const std::map<std::string, std::vector<const RuleState*>>& rules,
+                        const std::string& organisation, const std::string& programme,
+                        int64_t window_micros, v1::GetDecisionRegisterResponse* out) {
   struct Candidate {
     int64_t proposed_micros;
     std::string reference;
     int64_t counted;
+    const v1::DelegationRuleSet* setting;
     bool operator<(const Candidate& o) const {
       return std::tie(proposed_micros, reference) < std::tie(o.proposed_micros, o.reference);
     }
   };
   for (const auto& [org, org_rules] : rules) {
     if (!organisation.empty() && org != organisation) continue;
-    for (const v1::DelegationRuleSet* rule : org_rules) {
+    for (const RuleState* rule_state : org_rules) {
       std::map<std::string, std::vector<Candidate>> by_programme;
       for (const auto& [stream, d] : s.decisions()) {
         const v1::DecisionProposed& p = d.proposed;
@@ -1009,11 +1009,14 @@ void FindPossibleSplits(
             d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
           continue;
         }
+        const v1::DelegationRuleSet* setting = rule_state->InForceAt(d.proposed_micros);
+        if (setting == nullptr) continue;
         const auto& roles = p.required_signatory_roles();
-        if (std::find(roles.begin(), roles.end(), rule->role()) != roles.end()) continue;
-        const int64_t counted = CountedPence(p, *rule);
-        if (counted <= 0 || counted >= rule->threshold_pence()) continue;
-        by_programme[p.programme_id()].push_back({d.proposed_micros, p.reference(), counted});
+        if (std::find(roles.begin(), roles.end(), setting->role()) != roles.end()) continue;
+        const int64_t counted = CountedPence(p, *setting);
+        if (counted <= 0 || counted >= setting->threshold_pence()) continue;
+        by_programme[p.programme_id()].push_back(
+            {d.proposed_micros, p.reference(), counted, setting});
       }
       for (auto& [programme_id, candidates] : by_programme) {
         std::sort(candidates.begin(), candidates.end());
@@ -1027,6 +1030,7 @@ void FindPossibleSplits(
           }
           int64_t total = 0;
           for (size_t i = start; i < end; ++i) total = AddPence(total, candidates[i].counted);
+          const v1::DelegationRuleSet* rule = candidates[end - 1].setting;
           if (end - start >= 2 && total >= rule->threshold_pence()) {
             v1::PossibleSplit* split = out->add_possible_splits();
             split->set_organisation_id(org);
@@ -1089,11 +1093,12 @@ QueryDecisionRegisterImpl(Folder& folder,
   for (const auto& [stream, d] : s.decisions()) {
     keys.emplace(d.proposed.organisation_id(), d.proposed.reference());
   }
-  // Rules in force at the cut, by organisation, each in stream order.
-  std::map<std::string, std::vector<const v1::DelegationRuleSet*>> rules;
+  // The delegation rules known at the cut, by organisation, each in stream order; a decision is
+  // held to each one's setting in force when it was proposed.
+  std::map<std::string, std::vector<const RuleState*>> rules;
   for (const std::string& stream : IdsOf(s.rules())) {
-    const v1::DelegationRuleSet& r = s.rules().at(stream).rule;
-    rules[r.organisation_id()].push_back(&r);
+    const RuleState& r = s.rules().at(stream);
+    rules[r.rule().organisation_id()].push_back(&r);
   }
 
   v1::GetDecisionRegisterResponse out;
@@ -1168,7 +1173,9 @@ QueryDecisionRegisterImpl(Folder& folder,
         referral->set_status(DecisionStatusOf(*r));
       }
     }
-    for (const v1::DelegationRuleSet* r : rules[decision_org]) {
+    for (const RuleState* rule : rules[decision_org]) {
+      const v1::DelegationRuleSet* r = rule->InForceAt(d->proposed_micros);
+      if (r == nullptr) continue;
       const int64_t counted = CountedPence(d->proposed, *r);
       if (counted < r->threshold_pence()) continue;
       v1::DelegationNeed* need = e->add_delegations();
@@ -1176,6 +1183,8 @@ QueryDecisionRegisterImpl(Folder& folder,
       need->set_role(r->role());
       need->set_threshold_pence(r->threshold_pence());
       need->set_counted_pence(counted);
+      const auto& roles = d->proposed.required_signatory_roles();
+      need->set_role_required(std::find(roles.begin(), roles.end(), r->role()) != roles.end());
     }
     switch (status) {
       case v1::DECISION_STATUS_APPROVED:

@@ -229,6 +229,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     for (const std::string& g : w.gates_passed) s->add_gates_passed(g);
     for (const std::string& m : w.milestones) s->add_milestones(m);
     if (w.opened_micros != kUnknownTime) s->set_opened_micros(w.opened_micros);
+    if (w.last_micros != kUnknownTime) s->set_last_micros(w.last_micros);
     if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
@@ -278,8 +279,11 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
   for (const auto& [stream, rule] : rules_) {
     Snap::Rule* s = out->add_rules();
     s->set_stream_id(stream);
-    *s->mutable_rule() = rule.rule;
-    if (rule.set_micros != kUnknownTime) s->set_set_micros(rule.set_micros);
+    for (const RuleState::Setting& setting : rule.settings) {
+      Snap::Rule::Setting* out_setting = s->add_settings();
+      *out_setting->mutable_rule() = setting.rule;
+      if (setting.micros != kUnknownTime) out_setting->set_micros(setting.micros);
+    }
   }
   std::string* packed = out->mutable_events();
   packed->resize(events_.size() * kPackedEventBytes);
@@ -318,6 +322,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.gates_passed.assign(s.gates_passed().begin(), s.gates_passed().end());
     w.milestones.assign(s.milestones().begin(), s.milestones().end());
     w.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
+    w.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
     w.status_micros = s.has_status_micros() ? s.status_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
@@ -385,9 +390,16 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     k.registered_position = s.registered_position();
   }
   for (const auto& s : in.rules()) {
+    if (s.settings().empty()) {
+      Clear();
+      return absl::DataLossError(
+          absl::StrCat("snapshot: delegation rule ", s.stream_id(), " has no setting"));
+    }
     RuleState& r = rules_[s.stream_id()];
-    r.rule = s.rule();
-    r.set_micros = s.has_set_micros() ? s.set_micros() : kUnknownTime;
+    for (const auto& setting : s.settings()) {
+      r.settings.push_back(
+          {setting.has_micros() ? setting.micros() : kUnknownTime, setting.rule()});
+    }
   }
   const std::string& packed = in.events();
   if (packed.size() % kPackedEventBytes != 0) {

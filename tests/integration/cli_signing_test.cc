@@ -58,17 +58,19 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
 
   const std::string role = "Deputy Mayor for Policing and Crime";
   v1::AppendResponse response;
-  ASSERT_THAT(
-      Append(*stub_, MakeAppend({Ev(Organisation("MOPAC"))}), &response),
-      GrpcOk());
+  // Effective on the papers' dates, so that the signature's date (2016-10-05) follows them.
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(Organisation("MOPAC")), MakeDate(2016, 1, 1))}),
+                     &response),
+              GrpcOk());
   CliRun reg = Cli(absl::StrCat(
       Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden'",
-      " --role '", role, "' --pub ", prefix, ".pub"));
+      " --role '", role, "' --pub ", prefix, ".pub --effective 2016-06-01"));
   ASSERT_EQ(reg.code, 0) << reg.err;
   v1::DecisionProposed pcd72 = Decision(
       "MOPAC", "PCD 72", {role},
       {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
-  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(pcd72)}), &response), GrpcOk());
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(pcd72), MakeDate(2016, 10, 4))}), &response),
+              GrpcOk());
 
   CliRun digest = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 72'"));

@@ -184,9 +184,14 @@ TEST_F(GovernanceSeedsTest,
   upskill.set_description(
       "There is a risk that we are not able to upskill our officers to "
       "undertake the roles we need in the local policing model");
-  ASSERT_THAT(Send({Ev(mopac), Ev(slp), Ev(rule),
-                    Ev(dmpc.Registration("Sophie Linden")),
-                    Ev(ceo.Registration("R. Lowrence")), Ev(upskill)}),
+  // Effective on the papers' dates: the date beside the Deputy Mayor's signature (2016-10-05)
+  // falls after the proposal and the key's registration.
+  const v1::Date before_pcd72 = MakeDate(2016, 7, 1);
+  ASSERT_THAT(Send({At(Ev(mopac), before_pcd72), At(Ev(slp), before_pcd72),
+                    At(Ev(rule), before_pcd72),
+                    At(Ev(dmpc.Registration("Sophie Linden")), before_pcd72),
+                    At(Ev(ceo.Registration("R. Lowrence")), before_pcd72),
+                    At(Ev(upskill), before_pcd72)}),
               GrpcOk());
 
   v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {ceo.role});
@@ -210,7 +215,7 @@ TEST_F(GovernanceSeedsTest,
                 HasSubstr("£500,000.00"), HasSubstr(dmpc_role))));
   pcd72.clear_required_signatory_roles();
   pcd72.add_required_signatory_roles(dmpc_role);
-  ASSERT_THAT(Send({Ev(pcd72)}), GrpcOk());
+  ASSERT_THAT(Send({At(Ev(pcd72), MakeDate(2016, 10, 4))}), GrpcOk());
 
   // The Chief Executive's key cannot sign: not a required role.
   EXPECT_THAT(

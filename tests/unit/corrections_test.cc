@@ -232,11 +232,15 @@ TEST_F(CorrectionsTest, ACorrectionCountsForTheRestOfItsOwnAppend) {
   EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
   EXPECT_EQ(state().FindScopeItem("S1"), nullptr);
   // A run of corrections, then the event they clear the way for.
-  const v1::Event revocation = Ev(Revoke("dmpc"));
-  ASSERT_OK(Append({revocation}));
   const v1::DecisionProposed pcd80 = Decision("MOPAC", "PCD 80", {dmpc.role});
   ASSERT_OK(Append({Ev(pcd80)}));
-  ASSERT_OK(Append({Correction(revocation, "revoked the wrong key"),
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PCD 80");
+  rejected.set_rejected_by("Deputy Mayor for Policing and Crime");
+  const v1::Event rejection = Ev(rejected);
+  ASSERT_OK(Append({rejection}));
+  ASSERT_OK(Append({Correction(rejection, "rejected the wrong decision"),
                     Correction(signature, "signed by the wrong office"), Ev(dmpc.Sign(pcd80))}));
   EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
   EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 80")->approved());
@@ -245,6 +249,73 @@ TEST_F(CorrectionsTest, ACorrectionCountsForTheRestOfItsOwnAppend) {
   EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 80")->approved());
   EXPECT_TRUE(state().FindRisk("R1")->open);
   ExpectTheQueriesAgree();
+}
+
+// A revoked key signs nothing more: a revocation recorded in error is mended by registering a
+// new key, never by voiding the revocation (which would let the key sign again, and a
+// correction of that correction would leave its signatures counted beside the revocation).
+TEST_F(CorrectionsTest, ARevocationIsNotCorrected) {
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::Event revocation = Ev(Revoke("dmpc"));
+  ASSERT_OK(Append({Ev(dmpc.Registration()), revocation}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(revocation, "revoked the wrong key")}),
+              StatusIs(kFailed, AllOf(HasSubstr("revokes a key on key/dmpc"),
+                                      HasSubstr("a key's revocation is not corrected"))));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_TRUE(state().FindKey("dmpc")->revoked);
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  EXPECT_THAT(Append({Ev(pcd72), Ev(dmpc.Sign(pcd72))}), StatusIs(kFailed, HasSubstr("revoked")));
+}
+
+// A correction of a correction revives the proposal the first voided. Signatures made on that
+// proposal must not count for a later proposal of the same decision, whose content nobody
+// signed: the later one is a new incarnation, pending, in the validator and in every answer.
+TEST_F(CorrectionsTest, ARevivedProposalLendsNoSignaturesToALaterOne) {
+  Signer ce = NewSigner("ce", "Chief Executive");
+  const v1::DecisionProposed small = Decision(
+      "MOPAC", "D 1", {ce.role}, {Amount(v1::AMOUNT_KIND_REVENUE, 10000, "Operations")});
+  const v1::Event proposal = Ev(small);
+  ASSERT_OK(Append({Ev(ce.Registration()), proposal, Ev(ce.Sign(small))}));
+  ASSERT_TRUE(state().FindDecision("MOPAC", "D 1")->approved());
+  const v1::Event voided = Correction(proposal, "wrong form");
+  ASSERT_OK(Append({voided}));
+  const v1::DecisionProposed large = Decision(
+      "MOPAC", "D 1", {ce.role}, {Amount(v1::AMOUNT_KIND_CAPITAL, 49999999, "Reserves")});
+  ASSERT_OK(Append({Ev(large)}));
+  ASSERT_FALSE(state().FindDecision("MOPAC", "D 1")->approved());
+  ASSERT_OK(Append({Correction(voided, "the first form was right after all")}));
+  const projections::DecisionState* d = state().FindDecision("MOPAC", "D 1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->proposed.amounts(0).pence(), 49999999);
+  EXPECT_FALSE(d->approved());
+  EXPECT_TRUE(d->signed_roles.empty());
+  ExpectTheQueriesAgree();
+  Open();
+  EXPECT_FALSE(state().FindDecision("MOPAC", "D 1")->approved());
+}
+
+// Voiding the middle of a chain of transfers leaves the item with the owner before it: the
+// later transfer "from" a programme that never held the item does not count, in the
+// validator or in any answer, and the item moves on only from its real owner.
+TEST_F(CorrectionsTest, AVoidedTransferLeavesTheItemWithItsOwnerBefore) {
+  ASSERT_OK(Append({Ev(Programme("OCP", "MOPAC")), Ev(Programme("SCCP", "MOPAC")),
+                    Ev(AddScope("S1", ProgrammeRef("LPP")))}));
+  const v1::Event first = Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP")));
+  ASSERT_OK(Append({first}));
+  ASSERT_OK(Append({Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")))}));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "SCCP");
+  ASSERT_OK(Append({Correction(first, "never went to OCP")}));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPP");
+  EXPECT_TRUE(state().FindScopeItem("S1")->earlier_owners.empty());
+  ExpectTheQueriesAgree();
+  EXPECT_THAT(Append({Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")))}),
+              StatusIs(kFailed, HasSubstr("only the current owner")));
+  ASSERT_OK(Append({Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("SCCP")))}));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "SCCP");
+  ExpectTheQueriesAgree();
+  Open();
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "SCCP");
 }
 
 TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {

@@ -156,6 +156,44 @@ TEST_F(GovernanceLedgerTest, AnEventWithoutAnEffectiveTimeTakesItsReceivedTime) 
   EXPECT_OK(Append({Ev(CloseRisk("R1"))}));
 }
 
+// A fact dated ahead of its recording would stay the current value over every fact recorded
+// after it (a GREEN report dated 2199 hiding a real RED one): refused beyond a day's allowance
+// for clocks. Registrations, delegation rules' settings and keys take effect from a date, and
+// may be dated ahead; so may events of other types than govledger.v1's.
+TEST_F(GovernanceLedgerTest, AFactIsNotDatedAheadOfItsRecording) {
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1))}));
+  const uint64_t head = HeadPosition();
+  auto at_micros = [](v1::Event e, int64_t micros) {
+    SetMicros(micros, e.mutable_effective_time());
+    return e;
+  };
+  const int64_t day = GovernanceState::kFutureAllowanceMicros;
+  const v1::Event ahead =
+      At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90)), MakeDate(2199, 1, 1));
+  EXPECT_THAT(Append({ahead}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("event ", ahead.event_id(),
+                                                    " takes effect 2199-01-01T12:00:00Z, more "
+                                                    "than a day after it is recorded "
+                                                    "(2023-11-14T22:13:20.123456Z)")),
+                             HasSubstr("a fact takes effect no later than it is recorded"))));
+  EXPECT_THAT(Append({at_micros(Ev(Risk("R1", ProgrammeRef("LPP"))), kT0 + day + 1)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("more than a day")));
+  EXPECT_EQ(HeadPosition(), head);
+  // Within the allowance; and what takes effect from a date.
+  EXPECT_OK(Append({at_micros(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 95)), kT0 + day)}));
+  EXPECT_OK(Append({At(Ev(Delegation("MOPAC", "SPEND", 50000000, "Mayor")),
+                       MakeDate(2199, 1, 1)),
+                    At(Ev(Programme("OCP", "MOPAC")), MakeDate(2199, 1, 1))}));
+  v1::Event opaque;
+  opaque.set_event_id(NextId());
+  opaque.set_stream_id("bench/1/0");
+  opaque.set_event_type("govledger.bench.Filler");
+  SetMicros(DateMicros(MakeDate(2199, 1, 1)), opaque.mutable_effective_time());
+  EXPECT_OK(Append({opaque}));
+}
+
 TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   v1::DecisionProposed pcd72 = Decision(

@@ -671,6 +671,42 @@ TEST_F(RulesTest, ADelegationRuleSetForAnEarlierTimeDoesNotReplaceTheCurrentOne)
   EXPECT_EQ(loaded.FindDelegationRule("MOPAC", "SPEND")->role(), "Mayor");
 }
 
+// A decision is held to each rule's setting in force when it is proposed: a setting dated in
+// the future relaxes nothing before its date, a change applies from its date on, and before a
+// rule's first setting there was no rule.
+TEST_F(RulesTest, ADecisionIsHeldToTheRuleSettingInForceWhenItIsProposed) {
+  SetUpProgrammes();
+  const std::string dmpc = "Deputy Mayor for Policing and Crime";
+  auto decision = [](const std::string& reference, int64_t pence, const v1::Date& on) {
+    return At(Ev(Decision("MOPAC", reference, {"CEO"},
+                          {Amount(v1::AMOUNT_KIND_REVENUE, pence, "Major Change Reserve")})),
+              on);
+  };
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 50000000, dmpc)), MakeDate(2020, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 9000000000000000, dmpc)),
+                      MakeDate(2199, 12, 31))));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "SPEND")->threshold_pence(), 9000000000000000);
+  EXPECT_THAT(Append(decision("D 3", 2500000000, MakeDate(2021, 3, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("£25,000,000.00"), HasSubstr("£500,000.00"),
+                                      HasSubstr(dmpc))));
+  // Raised to £1,000,000 from 2022: decisions proposed from then on only.
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "SPEND", 100000000, dmpc)), MakeDate(2022, 1, 1))));
+  EXPECT_OK(Append(decision("D 4", 60000000, MakeDate(2022, 6, 1))));
+  EXPECT_THAT(Append(decision("D 5", 60000000, MakeDate(2021, 6, 1))),
+              StatusIs(kFailed, HasSubstr("£500,000.00")));
+  EXPECT_OK(Append(decision("D 6", 60000000, MakeDate(2019, 6, 1))));
+  // Every setting comes back from a snapshot.
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  EXPECT_THAT(loaded.Apply(decision("D 7", 60000000, MakeDate(2021, 6, 1)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("£500,000.00")));
+  EXPECT_OK(loaded.Apply(decision("D 8", 60000000, MakeDate(2023, 6, 1)),
+                         GovernanceState::Mode::kValidate));
+}
+
 TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
   SetUpProgrammes();
   v1::DelegationRuleSet rule =
@@ -1104,6 +1140,28 @@ TEST_F(SignatureTest, AReferralBackNamesAnApprovedDelegationAndNeedsItsReferralR
                                           "WWA/PCC/D/2017/07, which is withdrawn")));
 }
 
+// The date written beside a signature is not covered by it, so the rules bound it: no earlier
+// than the proposal, no later than the signature takes effect.
+TEST_F(SignatureTest, TheDateBesideASignatureFallsBetweenTheProposalAndTheSignature) {
+  const v1::DecisionProposed d = Decision("WWA", "PCC/D/2017/07", {wm_pcc_.role});
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2017, 3, 1))));
+  auto signed_on = [&](const v1::Date& date) {
+    v1::DecisionSigned m = wm_pcc_.Sign(d);
+    *m.mutable_signed_on() = date;
+    return At(Ev(m), MakeDate(2017, 3, 10));
+  };
+  EXPECT_THAT(Append(signed_on(MakeDate(2017, 2, 28))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision WWA/PCC/D/2017/07 has a signature "
+                                                "dated 2017-02-28, before it was proposed "
+                                                "(2017-03-01T12:00:00Z)"),
+                                      HasSubstr("the date beside a signature falls between"))));
+  EXPECT_THAT(Append(signed_on(MakeDate(2017, 3, 11))),
+              StatusIs(kFailed, HasSubstr("dated 2017-03-11, after the signature takes effect "
+                                          "(2017-03-10T12:00:00Z)")));
+  EXPECT_OK(Append(signed_on(MakeDate(2017, 3, 1))));
+  EXPECT_TRUE(state().FindDecision("WWA", "PCC/D/2017/07")->approved());
+}
+
 TEST_F(SignatureTest, ASignatorySignsOnce) {
   ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
   EXPECT_THAT(
@@ -1118,6 +1176,30 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
       Append(Ev(deputy.Sign(decision_))),
       StatusIs(kFailed, HasSubstr("already been signed for the role 'West "
                                   "Mercia Police and Crime Commissioner'")));
+}
+
+// A holder is one person however the name is keyed: an invisible character (U+200B, a
+// no-break space) is refused in a key's holder and role, and letter case and runs of spaces do
+// not make another person.
+TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
+  for (const std::string& holder :
+       {std::string("John Campion\u200b"), std::string("John\u00a0Campion"),
+        std::string("John Campion\u202e"), std::string("John\tCampion")}) {
+    Signer hidden = NewSigner("wm-cc-hidden", wm_cc_.role);
+    EXPECT_THAT(Append(Ev(hidden.Registration(holder))),
+                StatusIs(kInvalid, AllOf(HasSubstr("holder holds U+"),
+                                         HasSubstr("does not show as itself"))))
+        << holder;
+  }
+  Signer role_hidden = NewSigner("wm-cc-hidden", wm_cc_.role + "\u2060");
+  EXPECT_THAT(Append(Ev(role_hidden.Registration())),
+              StatusIs(kInvalid, HasSubstr("role holds U+2060 at byte")));
+  // Another spelling of the same name is the same holder.
+  Signer campion_as_cc = NewSigner("wm-cc-campion", wm_cc_.role);
+  ASSERT_OK(Append(Ev(campion_as_cc.Registration(" john  CAMPION"))));
+  ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
+  EXPECT_THAT(Append(Ev(campion_as_cc.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr("a holder signs a decision once")));
 }
 
 // Seed 003's four roles are four people: one person holding keys for two
@@ -1406,6 +1488,65 @@ TEST_F(EffectiveTimeTest, ARiskIsClosedOrTransferredNoEarlierThanItsLatestEvent)
   // The same instant is not before.
   EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
   EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+// A programme or project closes no earlier than the latest fact on it: otherwise "as known"
+// answers would show a project closed in week 57 carrying a week-86 status report.
+TEST_F(EffectiveTimeTest, WorkIsClosedNoEarlierThanTheLatestFactOnIt) {
+  constexpr absl::string_view kClosedRule =
+      "a programme or project is closed no earlier than the latest fact on it";
+  ASSERT_OK(Append(At(Ev(Project("LPP-INV", "LPP")), MakeDate(2016, 2, 1))));
+  ASSERT_OK(Append(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 86)),
+                      MakeDate(2017, 9, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV has a fact recorded effective "
+                                                "2017-09-01T12:00:00Z, after this event's "
+                                                "effective time 2016-06-01T12:00:00Z"),
+                                      HasSubstr(kClosedRule))));
+  // A gate, a milestone, a risk, a scope item and a benefit each hold a closure back too.
+  v1::GatePassed gate;
+  *gate.mutable_subject() = ProjectRef("P-GATE");
+  gate.set_gate("Gate 3");
+  v1::MilestoneReached milestone;
+  *milestone.mutable_subject() = ProjectRef("P-MILESTONE");
+  milestone.set_milestone("Go live");
+  v1::BenefitForecast benefit;
+  *benefit.mutable_subject() = ProjectRef("P-BENEFIT");
+  benefit.set_benefit_id("B1");
+  benefit.set_annual_pence(100);
+  const std::vector<std::pair<std::string, v1::Event>> facts = {
+      {"P-GATE", Ev(gate)},
+      {"P-MILESTONE", Ev(milestone)},
+      {"P-RISK", Ev(Risk("R1", ProjectRef("P-RISK")))},
+      {"P-SCOPE", Ev(AddScope("S1", ProjectRef("P-SCOPE")))},
+      {"P-BENEFIT", Ev(benefit)}};
+  for (const auto& [project, fact] : facts) {
+    ASSERT_OK(Append(At(Ev(Project(project, "LPP")), MakeDate(2016, 2, 1))));
+    ASSERT_OK(Append(At(fact, MakeDate(2017, 10, 1))));
+    EXPECT_THAT(Append(At(Ev(CloseProject(project)), MakeDate(2017, 9, 30))),
+                StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("project ", project,
+                                                               " has a fact recorded")),
+                                        HasSubstr(kClosedRule))))
+        << fact.event_type();
+  }
+  // The programme: its own facts and its projects'.
+  ASSERT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90)), MakeDate(2017, 9, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 9, 30))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP has a fact recorded effective "
+                                                "2017-10-01T12:00:00Z"),
+                                      HasSubstr(kClosedRule))));
+  EXPECT_FALSE(state().FindProject("LPP-INV")->closed);
+  // The gate's time survives a snapshot.
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  EXPECT_THAT(loaded.Apply(At(Ev(CloseProject("P-GATE")), MakeDate(2017, 9, 30)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr(kClosedRule)));
+  // The same instant is not before.
+  EXPECT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2017, 10, 1))));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 10, 1))));
 }
 
 // A correction of the later event frees the earlier closure.

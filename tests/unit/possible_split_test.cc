@@ -67,6 +67,25 @@ class PossibleSplitTest : public ::testing::Test {
   std::vector<v1::Event> log_;
 };
 
+// A decision's delegation needs are those of each rule's setting in force when it was proposed,
+// and say whether it requires the rule's role (a replay folds what the rules would have
+// refused, as a back-dated setting recorded after the proposal leaves it).
+TEST_F(PossibleSplitTest, DelegationNeedsAreTheSettingsInForceWhenProposed) {
+  Propose("D-1", 60000000, 10, "SLP", kDmpc);
+  Propose("D-2", 60000000, 20);
+  Add(Ev(Delegation("MOPAC", "DMPC-500K", 100000000, kDmpc)), 30);
+  Propose("D-3", 60000000, 40);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 3);
+  ASSERT_EQ(r->decisions(0).delegations_size(), 1);
+  EXPECT_EQ(r->decisions(0).delegations(0).threshold_pence(), 50000000);
+  EXPECT_TRUE(r->decisions(0).delegations(0).role_required());
+  ASSERT_EQ(r->decisions(1).delegations_size(), 1);
+  EXPECT_FALSE(r->decisions(1).delegations(0).role_required());
+  EXPECT_EQ(r->decisions(2).delegations_size(), 0) << "£1,000,000 is in force from day 30";
+}
+
 TEST_F(PossibleSplitTest, TwoDecisionsUnderTheThresholdThatReachItTogetherAreFlagged) {
   Propose("PCD 80", 30000000, 1);
   Propose("PCD 81", 25000000, 31);
