@@ -195,5 +195,4 @@ absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem) {
   return RawPublic(key.get());
 }
 
-
 }  // namespace govledger::crypto

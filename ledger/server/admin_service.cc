@@ -1,64 +1,174 @@
 #include "ledger/server/admin_service.h"
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 #include "ledger/store/backup.h"
 
 namespace govledger {
 
-grpc::Status AdminServiceImpl::Backup(
-    grpc::ServerContext* context, const v1::BackupRequest* /*request*/,
-    grpc::ServerWriter<v1::BackupChunk>* writer) {
+// One Backup call. It arrives on the serving thread and is streamed from an admin thread, which
+// waits for each write in turn (Write); every operation's completion comes back to Proceed on
+// the serving thread. It is deleted when its finish has completed.
+class AdminServiceImpl::BackupCall final : public CallStep {
+ public:
+  BackupCall(AdminServiceImpl* service, grpc::ServerCompletionQueue* cq)
+      : service_(service), cq_(cq) {}
+
+  void Listen() { service_->RequestBackup(&context_, &raw_request_, &writer_, cq_, cq_, this); }
+
+  const grpc::ServerContext& context() const { return context_; }
+
+  // Sends `chunk` and waits until gRPC has taken it (flow control holds it while the client is
+  // behind); false once the call has ended: the client has gone, or the server has cancelled
+  // the call at shutdown. On an admin thread.
+  bool Write(const v1::BackupChunk& chunk) {
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::BackupChunk>(chunk, &bytes,
+                                                                          &own_buffer)
+             .ok()) {
+      return false;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    written_ = false;
+    writer_.Write(bytes, this);
+    written_cv_.wait(lock, [this] { return written_; });
+    return write_ok_;
+  }
+
+  // Ends the call with `status`, from any thread, once; the call must not be touched after.
+  void Finish(const grpc::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finishing_ = true;
+    }
+    writer_.Finish(status, this);
+  }
+
+ private:
+  ~BackupCall() = default;
+
+  void Proceed(bool ok) override {
+    if (!arrived_) {
+      if (!ok) {  // no call will come: the server is shutting down
+        delete this;
+        return;
+      }
+      arrived_ = true;
+      service_->AwaitBackup(cq_);  // the next Backup finds a slot
+      service_->Arrived(this);
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (finishing_) {
+      lock.unlock();
+      delete this;
+      return;
+    }
+    write_ok_ = ok;
+    written_ = true;
+    written_cv_.notify_one();
+  }
+
+  friend class AdminServiceImpl;
+
+  AdminServiceImpl* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  grpc::ByteBuffer raw_request_;
+  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
+  bool arrived_ = false;  // serving thread only
+  std::mutex mu_;
+  std::condition_variable written_cv_;
+  bool written_ = false;    // guarded by mu_
+  bool write_ok_ = false;   // guarded by mu_
+  bool finishing_ = false;  // guarded by mu_
+};
+
+AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
+                                   const Clock* clock, const AccessControl& access,
+                                   StatsSource stats)
+    : store_(store),
+      data_dir_(std::move(data_dir)),
+      clock_(clock),
+      access_(access),
+      stats_(std::move(stats)),
+      get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
+                 [this](UnaryCall<v1::GetStatsRequest>* call) {
+                   work_.Add([this, call](bool stopped) {
+                     if (stopped) {
+                       call->Fail(ToGrpcStatus(errors::ShuttingDown()));
+                       return;
+                     }
+                     call->Finish(stats_());
+                   });
+                 }) {}
+
+AdminServiceImpl::~AdminServiceImpl() { Stop(); }
+
+void AdminServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
+  get_stats_.Listen(cq);
+  // One backup runs at a time: a second slot is enough to refuse another at once.
+  AwaitBackup(cq);
+  AwaitBackup(cq);
+}
+
+void AdminServiceImpl::Stop() { work_.Stop(); }
+
+void AdminServiceImpl::AwaitBackup(grpc::ServerCompletionQueue* cq) {
+  (new BackupCall(this, cq))->Listen();
+}
+
+void AdminServiceImpl::Arrived(BackupCall* call) {
   uint64_t admitted_at = access_.generation();
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kAdmin);
+  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(call->context(), Role::kAdmin);
       !admitted.ok()) {
-    return ToGrpcStatus(admitted.status());
+    call->Finish(ToGrpcStatus(admitted.status()));
+    return;
+  }
+  v1::BackupRequest request;
+  if (grpc::Status parsed = ParseRequest(&call->raw_request_, &request); !parsed.ok()) {
+    call->Finish(parsed);
+    return;
   }
   if (backup_running_.exchange(true)) {
-    return grpc::Status(
+    call->Finish(grpc::Status(
         grpc::StatusCode::FAILED_PRECONDITION,
-        "a backup of this server is already in progress; retry when it has "
-        "finished");
+        "a backup of this server is already in progress; retry when it has finished"));
+    return;
   }
-  struct Release {
-    std::atomic<bool>& running;
-    ~Release() { running.store(false); }
-  } release{backup_running_};
+  work_.Add([this, call, admitted_at](bool stopped) {
+    grpc::Status status =
+        stopped ? ToGrpcStatus(errors::ShuttingDown()) : Backup(call, admitted_at);
+    backup_running_.store(false);  // before the client hears: it may start the next at once
+    call->Finish(status);
+  });
+}
 
-  // The reader (and with it the checkpoint directory) is destroyed on every
-  // return below.
+grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
+  // The reader (and with it the checkpoint directory) is destroyed on every return below.
   absl::StatusOr<std::unique_ptr<backup::CheckpointReader>> reader =
       backup::CheckpointReader::Take(*store_, data_dir_, clock_->NowMicros());
   if (!reader.ok()) return ToGrpcStatus(reader.status());
   v1::BackupChunk chunk;
   for (;;) {
-    if (context->IsCancelled()) return grpc::Status::CANCELLED;
     // A token revoked meanwhile gets no more of the store.
-    if (absl::Status s = access_.Recheck(*context, Role::kAdmin, &admitted_at); !s.ok()) {
+    if (absl::Status s = access_.Recheck(call->context(), Role::kAdmin, &admitted_at); !s.ok()) {
       return ToGrpcStatus(s);
     }
     absl::StatusOr<bool> more = (*reader)->Next(chunk.mutable_file());
     if (!more.ok()) return ToGrpcStatus(more.status());
     if (!*more) break;
-    // Blocks under flow control; false once the client has gone or the server
-    // has cancelled the call at shutdown.
-    if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+    if (!call->Write(chunk)) return grpc::Status::CANCELLED;
   }
   *chunk.mutable_manifest() = (*reader)->manifest();
-  if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminServiceImpl::GetStats(grpc::ServerContext* context,
-                                        const v1::GetStatsRequest* /*request*/,
-                                        v1::GetStatsResponse* response) {
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kViewer);
-      !admitted.ok()) {
-    return ToGrpcStatus(admitted.status());
-  }
-  *response = stats_();
+  if (!call->Write(chunk)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
 }
 

@@ -1,6 +1,16 @@
-// AdminServiceImpl: the gRPC adapter of backups
+// AdminServiceImpl: the gRPC adapter of backups and the daemon's figures
 // (proto/govledger/v1/admin.proto; the checkpoint and its manifest are
 // ledger/store/backup.h's). Thread-safe.
+//
+// Both methods are asynchronous and raw (async_calls.h parses the requests):
+// the serving thread admits the caller and hands the call to one of two admin
+// threads. GetStats is answered there. A Backup holds one of them while it
+// streams, each chunk's write waited for, so flow control holds a slow client's
+// backup back (the checkpoint costs hard links, little space) and the store is
+// never buffered in memory; the other thread still answers GetStats. One backup
+// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A reload of
+// the tokens that withdraws the caller's access ends it before its next chunk
+// (AccessControl::Recheck).
 #ifndef GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 
@@ -11,46 +21,56 @@
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/server/access_control.h"
+#include "ledger/server/async_calls.h"
+#include "ledger/server/work_queue.h"
 #include "ledger/store/rocksdb_event_store.h"
 
 namespace govledger {
 
-// Backup is a synchronous handler: a backup holds one server thread while it
-// streams, and Write() blocks under flow control, so a slow client holds the
-// checkpoint (hard links, little space) but never buffers the store in memory.
-// One backup runs at a time; another Backup meanwhile is FAILED_PRECONDITION.
-// A reload of the tokens that withdraws the caller's access ends it before its
-// next chunk (AccessControl::Recheck).
-class AdminServiceImpl final : public v1::AdminService::Service {
+using AdminServiceBase = v1::AdminService::WithRawMethod_Backup<
+    v1::AdminService::WithRawMethod_GetStats<v1::AdminService::Service>>;
+
+class AdminServiceImpl final : public AdminServiceBase {
  public:
   // The daemon's figures, as GetStats answers them.
   using StatsSource = std::function<v1::GetStatsResponse()>;
 
   // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. REQUIRES:
   // `store` (the database in `data_dir`), `clock` and `access` outlive the service, and
-  // `stats` may be called until the server has shut down.
-  AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
-                   const Clock* clock, const AccessControl& access, StatsSource stats)
-      : store_(store),
-        data_dir_(std::move(data_dir)),
-        clock_(clock),
-        access_(access),
-        stats_(std::move(stats)) {}
+  // `stats` may be called until Stop.
+  AdminServiceImpl(RocksDbEventStore* store, std::string data_dir, const Clock* clock,
+                   const AccessControl& access, StatsSource stats);
+  ~AdminServiceImpl() override;  // Stop()s
 
-  grpc::Status Backup(grpc::ServerContext* context,
-                      const v1::BackupRequest* request,
-                      grpc::ServerWriter<v1::BackupChunk>* writer) override;
+  // Serves both methods from `cq` (see UnaryMethod::Listen).
+  void Listen(grpc::ServerCompletionQueue* cq);
 
-  grpc::Status GetStats(grpc::ServerContext* context, const v1::GetStatsRequest* request,
-                        v1::GetStatsResponse* response) override;
+  // Waits for the admin threads' calls (a backup in progress ends once the server has
+  // cancelled it) and ends the threads; calls still queued, and any later, are refused with
+  // UNAVAILABLE. Call after the gRPC server has shut down, while the store is open, before the
+  // completion queue is shut down. Idempotent.
+  void Stop();
 
  private:
+  class BackupCall;
+
+  // Starts waiting for the next Backup call on `cq`.
+  void AwaitBackup(grpc::ServerCompletionQueue* cq);
+  // A Backup call has arrived (serving thread): admits the caller, parses the request, and
+  // queues the backup unless one is running.
+  void Arrived(BackupCall* call);
+  // Streams a backup to `call`, on an admin thread: the status to finish it with. The caller
+  // was admitted at AccessControl::generation() `admitted_at`.
+  grpc::Status Backup(BackupCall* call, uint64_t admitted_at);
+
   RocksDbEventStore* const store_;
   const std::string data_dir_;
   const Clock* const clock_;
   const AccessControl& access_;
   const StatsSource stats_;
   std::atomic<bool> backup_running_{false};
+  WorkQueue work_{2, "admin"};
+  const UnaryMethod<v1::GetStatsRequest> get_stats_;
 };
 
 }  // namespace govledger

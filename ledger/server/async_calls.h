@@ -1,10 +1,10 @@
 // Unary methods served as gRPC asynchronous methods from one completion queue.
 //
-// The busy unary methods of govledgerd (LedgerService's Append, Read and GetHead, and all of
-// QueryService) are served this way, and Subscribe as an asynchronous stream on the same queue
-// (subscriptions.h). The rest are synchronous, on gRPC's thread pool (--max-sync-threads):
-// AuditService's calls, AdminService's GetStats and Backup, health Check and Watch, and
-// reflection. The server has no callback-API method at all, on purpose: in
+// Every unary method of govledgerd's own services (LedgerService, QueryService, AuditService,
+// AdminService) is served this way, and Subscribe and Backup as asynchronous streams on the
+// same queue (subscriptions.h, admin_service.h). Only health Check and Watch and reflection
+// are synchronous, on gRPC's thread pool (--max-sync-threads). The server has no
+// callback-API method at all, on purpose: in
 // gRPC 1.51 a server with any callback method starts the callback API's own threads, which
 // then share the polling of the sockets with everyone else, and every call crosses threads
 // more often. Measured on the project's 2-core machine (README, "Benchmarks"), the same

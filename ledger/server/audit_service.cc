@@ -6,28 +6,25 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ledger/tree_head.h"
-#include "ledger/crypto/sha256.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/status_macros.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/server/grpc_status.h"
+#include "ledger/tree_head.h"
 
 namespace govledger {
 namespace {
 
-grpc::Status Invalid(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
-}
-
 // OUT_OF_RANGE for a size past the head; `*size` 0 becomes the head.
-grpc::Status ResolveSize(const char* field, uint64_t head, uint64_t* size) {
+absl::Status ResolveSize(const char* field, uint64_t head, uint64_t* size) {
   if (*size == 0) *size = head;
   if (*size > head) {
-    return ToGrpcStatus(errors::WithReason(
+    return errors::WithReason(
         absl::OutOfRangeError(absl::StrCat(field, " ", *size, " is past the head (", head,
                                            "); give 1 to ", head, ", or 0 for the head")),
-        errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}}));
+        errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 template <typename T>
@@ -41,11 +38,44 @@ AuditServiceImpl::AuditServiceImpl(const Ledger* ledger, const Clock* clock,
                                    const AccessControl& access, std::string tree_head_key)
     : ledger_(ledger),
       clock_(clock),
-      access_(access),
       tree_head_key_(std::move(tree_head_key)),
-      tree_(&ledger->store()) {}
+      tree_(&ledger->store()),
+      tree_head_(Method(BindRequest(this, &AuditServiceImpl::RequestGetTreeHead), access,
+                        &AuditServiceImpl::TreeHead)),
+      inclusion_proof_(Method(BindRequest(this, &AuditServiceImpl::RequestGetInclusionProof),
+                              access, &AuditServiceImpl::InclusionProof)),
+      consistency_proof_(
+          Method(BindRequest(this, &AuditServiceImpl::RequestGetConsistencyProof), access,
+                 &AuditServiceImpl::ConsistencyProof)) {}
 
 AuditServiceImpl::~AuditServiceImpl() { Stop(); }
+
+void AuditServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
+  tree_head_.Listen(cq);
+  inclusion_proof_.Listen(cq);
+  consistency_proof_.Listen(cq);
+}
+
+template <typename Request, typename Response>
+UnaryMethod<Request> AuditServiceImpl::Method(
+    RequestRawCall request_call, const AccessControl& access,
+    absl::StatusOr<Response> (AuditServiceImpl::*answer)(const Request&)) {
+  return UnaryMethod<Request>(std::move(request_call), access, Role::kViewer,
+                              [this, answer](UnaryCall<Request>* call) {
+    audits_.Add([this, answer, call](bool stopped) {
+      if (stopped) {
+        call->Fail(ToGrpcStatus(errors::ShuttingDown()));
+        return;
+      }
+      absl::StatusOr<Response> response = (this->*answer)(call->request());
+      if (!response.ok()) {
+        call->Fail(ToGrpcStatus(response.status()));
+        return;
+      }
+      call->Finish(*response);
+    });
+  });
+}
 
 absl::StatusOr<v1::TreeHead> AuditServiceImpl::CurrentTreeHead() {
   const ChainPoint head = ledger_->Head();
@@ -75,6 +105,7 @@ void AuditServiceImpl::StartPublishing(
 }
 
 void AuditServiceImpl::Stop() {
+  audits_.Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
@@ -86,72 +117,51 @@ void AuditServiceImpl::Stop() {
   tree_.Save(/*sync=*/true).IgnoreError();
 }
 
-grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
-                                             const v1::GetTreeHeadRequest* /*request*/,
-                                             v1::TreeHead* response) {
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kViewer);
-      !admitted.ok()) {
-    return ToGrpcStatus(admitted.status());
-  }
-  absl::StatusOr<v1::TreeHead> tree_head = CurrentTreeHead();
-  if (!tree_head.ok()) return ToGrpcStatus(tree_head.status());
-  *response = std::move(*tree_head);
-  return grpc::Status::OK;
+absl::StatusOr<v1::TreeHead> AuditServiceImpl::TreeHead(const v1::GetTreeHeadRequest& /*request*/) {
+  return CurrentTreeHead();
 }
 
-grpc::Status AuditServiceImpl::GetInclusionProof(grpc::ServerContext* context,
-                                                 const v1::GetInclusionProofRequest* request,
-                                                 v1::GetInclusionProofResponse* response) {
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kViewer);
-      !admitted.ok()) {
-    return ToGrpcStatus(admitted.status());
+absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
+    const v1::GetInclusionProofRequest& request) {
+  uint64_t size = request.tree_size();
+  RETURN_IF_ERROR(ResolveSize("tree_size", ledger_->Head().position, &size));
+  if (size == 0) {
+    return absl::InvalidArgumentError("the ledger is empty: there is no event to prove");
   }
-  uint64_t size = request->tree_size();
-  if (grpc::Status s = ResolveSize("tree_size", ledger_->Head().position, &size); !s.ok()) {
-    return s;
+  if (request.position() == 0 || request.position() > size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "position ", request.position(), " is not in the tree: give 1 to its size, ", size));
   }
-  if (size == 0) return Invalid("the ledger is empty: there is no event to prove");
-  if (request->position() == 0 || request->position() > size) {
-    return Invalid(absl::StrCat("position ", request->position(),
-                                " is not in the tree: give 1 to its size, ", size));
-  }
-  absl::StatusOr<std::vector<std::string>> proof = tree_.InclusionProof(request->position(), size);
-  if (!proof.ok()) return ToGrpcStatus(proof.status());
-  absl::StatusOr<std::string> root = tree_.Root(size);
-  if (!root.ok()) return ToGrpcStatus(root.status());
-  response->set_position(request->position());
-  response->set_tree_size(size);
-  SetHashes(*proof, response);
-  response->set_root_hash(*root);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(std::vector<std::string> proof,
+                   tree_.InclusionProof(request.position(), size));
+  ASSIGN_OR_RETURN(std::string root, tree_.Root(size));
+  v1::GetInclusionProofResponse response;
+  response.set_position(request.position());
+  response.set_tree_size(size);
+  SetHashes(proof, &response);
+  response.set_root_hash(std::move(root));
+  return response;
 }
 
-grpc::Status AuditServiceImpl::GetConsistencyProof(grpc::ServerContext* context,
-                                                   const v1::GetConsistencyProofRequest* request,
-                                                   v1::GetConsistencyProofResponse* response) {
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(*context, Role::kViewer);
-      !admitted.ok()) {
-    return ToGrpcStatus(admitted.status());
-  }
-  uint64_t to = request->to_size();
-  if (grpc::Status s = ResolveSize("to_size", ledger_->Head().position, &to); !s.ok()) return s;
-  const uint64_t from = request->from_size();
+absl::StatusOr<v1::GetConsistencyProofResponse> AuditServiceImpl::ConsistencyProof(
+    const v1::GetConsistencyProofRequest& request) {
+  uint64_t to = request.to_size();
+  RETURN_IF_ERROR(ResolveSize("to_size", ledger_->Head().position, &to));
+  const uint64_t from = request.from_size();
   if (from == 0 || from > to) {
-    return Invalid(absl::StrCat("from_size ", from, " must be 1 to to_size (", to,
-                                "): every log extends the empty one"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_size ", from, " must be 1 to to_size (", to, "): every log extends the empty one"));
   }
-  absl::StatusOr<std::vector<std::string>> proof = tree_.ConsistencyProof(from, to);
-  if (!proof.ok()) return ToGrpcStatus(proof.status());
-  absl::StatusOr<std::string> from_root = tree_.Root(from);
-  if (!from_root.ok()) return ToGrpcStatus(from_root.status());
-  absl::StatusOr<std::string> to_root = tree_.Root(to);
-  if (!to_root.ok()) return ToGrpcStatus(to_root.status());
-  response->set_from_size(from);
-  response->set_to_size(to);
-  SetHashes(*proof, response);
-  response->set_from_root_hash(*from_root);
-  response->set_to_root_hash(*to_root);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(std::vector<std::string> proof, tree_.ConsistencyProof(from, to));
+  ASSIGN_OR_RETURN(std::string from_root, tree_.Root(from));
+  ASSIGN_OR_RETURN(std::string to_root, tree_.Root(to));
+  v1::GetConsistencyProofResponse response;
+  response.set_from_size(from);
+  response.set_to_size(to);
+  SetHashes(proof, &response);
+  response.set_from_root_hash(std::move(from_root));
+  response.set_to_root_hash(std::move(to_root));
+  return response;
 }
 
 }  // namespace govledger

@@ -1,10 +1,11 @@
 // AuditServiceImpl: the gRPC adapter of signed tree heads and proofs (proto/govledger/v1/audit.proto;
 // the tree is ledger/merkle_tree.h, the tree head's signed text ledger/tree_head.h).
 //
-// Synchronous handlers: auditors' calls are few, and each holds a server thread only while it
-// reads a chunk of hashes. Every call needs a viewer: the answers hold hashes, never a payload.
-// Sizes are bounded by the head published when the call arrives, so a proof never covers an
-// event not yet on disk. Thread-safe.
+// Every method is asynchronous and raw (async_calls.h parses the requests): the serving thread
+// admits the caller and queues the call; one audit thread answers the calls in arrival order,
+// each holding it only while it reads a chunk of hashes. Every call needs a viewer: the answers
+// hold hashes, never a payload. Sizes are bounded by the head published when the call is
+// answered, so a proof never covers an event not yet on disk. Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_AUDIT_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_AUDIT_SERVICE_H_
 
@@ -14,21 +15,31 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/statusor.h"
 #include "govledger/v1/audit.grpc.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle_tree.h"
 #include "ledger/server/access_control.h"
+#include "ledger/server/async_calls.h"
+#include "ledger/server/work_queue.h"
 
 namespace govledger {
 
-class AuditServiceImpl final : public v1::AuditService::Service {
+using AuditServiceBase = v1::AuditService::WithRawMethod_GetTreeHead<
+    v1::AuditService::WithRawMethod_GetInclusionProof<
+        v1::AuditService::WithRawMethod_GetConsistencyProof<v1::AuditService::Service>>>;
+
+class AuditServiceImpl final : public AuditServiceBase {
  public:
   // `tree_head_key`: the 32-byte Ed25519 seed tree heads are signed with; empty: unsigned.
-  // REQUIRES: `ledger`, `clock` and `access` outlive the service's calls.
+  // REQUIRES: `ledger`, `clock` and `access` outlive the service.
   AuditServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    std::string tree_head_key);
   ~AuditServiceImpl() override;  // Stop()s
+
+  // Serves every method from `cq` (UnaryMethod::Listen).
+  void Listen(grpc::ServerCompletionQueue* cq) const;
 
   // The tree head at the published head, signed when there is a key.
   absl::StatusOr<v1::TreeHead> CurrentTreeHead();
@@ -39,32 +50,39 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   // absence. REQUIRES: called at most once, before Stop.
   void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
 
-  // Ends the publishing thread (after its last tree head) and waits for it, then saves the
-  // tree's chunk roots (synced). Call before the ledger is destroyed. Idempotent.
+  // Ends the audit thread (calls still queued, and any later, are refused with UNAVAILABLE),
+  // then the publishing thread (after its last tree head), and waits for them; then saves the
+  // tree's chunk roots (synced). Call after the gRPC server has shut down, before the ledger is
+  // destroyed. Idempotent.
   void Stop();
 
-  grpc::Status GetTreeHead(grpc::ServerContext* context, const v1::GetTreeHeadRequest* request,
-                             v1::TreeHead* response) override;
+ private:
+  // The answers, on the audit thread.
+  absl::StatusOr<v1::TreeHead> TreeHead(const v1::GetTreeHeadRequest& request);
   // INVALID_ARGUMENT for position 0 or past tree_size; OUT_OF_RANGE for a tree_size past the
   // head (naming the head).
-  grpc::Status GetInclusionProof(grpc::ServerContext* context,
-                                 const v1::GetInclusionProofRequest* request,
-                                 v1::GetInclusionProofResponse* response) override;
+  absl::StatusOr<v1::GetInclusionProofResponse> InclusionProof(
+      const v1::GetInclusionProofRequest& request);
   // INVALID_ARGUMENT for from_size 0 or past to_size; OUT_OF_RANGE for a to_size past the head.
-  grpc::Status GetConsistencyProof(grpc::ServerContext* context,
-                                   const v1::GetConsistencyProofRequest* request,
-                                   v1::GetConsistencyProofResponse* response) override;
+  absl::StatusOr<v1::GetConsistencyProofResponse> ConsistencyProof(
+      const v1::GetConsistencyProofRequest& request);
+  // The method whose calls `request_call` requests, answered by `answer` on the audit thread.
+  template <typename Request, typename Response>
+  UnaryMethod<Request> Method(RequestRawCall request_call, const AccessControl& access,
+                              absl::StatusOr<Response> (AuditServiceImpl::*answer)(const Request&));
 
- private:
   const Ledger* const ledger_;
   const Clock* const clock_;
-  const AccessControl& access_;
   const std::string tree_head_key_;
   MerkleTree tree_;
   std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by mu_
   std::thread publisher_;
+  WorkQueue audits_{1, "audit"};
+  const UnaryMethod<v1::GetTreeHeadRequest> tree_head_;
+  const UnaryMethod<v1::GetInclusionProofRequest> inclusion_proof_;
+  const UnaryMethod<v1::GetConsistencyProofRequest> consistency_proof_;
 };
 
 }  // namespace govledger

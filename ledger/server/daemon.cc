@@ -245,6 +245,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   }
   daemon->ledger_service_->Listen(daemon->calls_.get());
   daemon->query_service_->Listen(daemon->calls_.get());
+  daemon->admin_service_->Listen(daemon->calls_.get());
+  daemon->audit_service_->Listen(daemon->calls_.get());
   daemon->calls_thread_ = std::thread([cq = daemon->calls_.get()] {
     pthread_setname_np(pthread_self(), "grpc-calls");
     ServeCalls(cq);
@@ -292,6 +294,7 @@ void Daemon::Shutdown() {
   if (ledger_service_ != nullptr) ledger_service_->Stop();
   if (query_service_ != nullptr) query_service_->Stop();
   if (audit_service_ != nullptr) audit_service_->Stop();  // publishes the last tree head
+  if (admin_service_ != nullptr) admin_service_->Stop();  // ends a backup the server cancelled
   free_space_watch_.reset();
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
   if (calls_ != nullptr) {

@@ -416,7 +416,6 @@ absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string&
   return end;
 }
 
-
 // ---- CheckpointReader ----
 
 absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(

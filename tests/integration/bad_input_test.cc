@@ -108,7 +108,13 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
            {"/govledger.v1.LedgerService/GetHead", "govledger.v1.GetHeadRequest"},
            {"/govledger.v1.QueryService/GetProgrammeStatus",
             "govledger.v1.GetProgrammeStatusRequest"},
-           {"/govledger.v1.QueryService/Compare", "govledger.v1.CompareRequest"}}) {
+           {"/govledger.v1.QueryService/Compare", "govledger.v1.CompareRequest"},
+           {"/govledger.v1.AuditService/GetTreeHead", "govledger.v1.GetTreeHeadRequest"},
+           {"/govledger.v1.AuditService/GetInclusionProof",
+            "govledger.v1.GetInclusionProofRequest"},
+           {"/govledger.v1.AuditService/GetConsistencyProof",
+            "govledger.v1.GetConsistencyProofRequest"},
+           {"/govledger.v1.AdminService/GetStats", "govledger.v1.GetStatsRequest"}}) {
     ExpectRejected(
         absl::StrCat("malformed request to ", method),
         [&] {
@@ -118,19 +124,22 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         },
         grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("does not parse as a " + type));
   }
-  // Subscribe parses its request itself too (subscriptions.cc).
-  ExpectRejected(
-      "malformed Subscribe request",
-      [&] {
-        std::vector<std::string> events;
-        grpc::Status s =
-            GenericBidiCall(daemon_.NewChannel(), "/govledger.v1.LedgerService/Subscribe",
-                            {std::string("\x0f\x0f\x0f", 3)}, &events);
-        EXPECT_TRUE(events.empty());
-        return s;
-      },
-      grpc::StatusCode::INVALID_ARGUMENT,
-      HasSubstr("does not parse as a govledger.v1.SubscribeRequest"));
+  // The streaming methods, Subscribe and Backup, parse theirs too (subscriptions.cc,
+  // admin_service.cc).
+  for (const auto& [method, type] : std::vector<std::pair<std::string, std::string>>{
+           {"/govledger.v1.LedgerService/Subscribe", "govledger.v1.SubscribeRequest"},
+           {"/govledger.v1.AdminService/Backup", "govledger.v1.BackupRequest"}}) {
+    ExpectRejected(
+        absl::StrCat("malformed request to ", method),
+        [&] {
+          std::vector<std::string> messages;
+          grpc::Status s = GenericBidiCall(daemon_.NewChannel(), method,
+                                           {std::string("\x0f\x0f\x0f", 3)}, &messages);
+          EXPECT_TRUE(messages.empty());
+          return s;
+        },
+        grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("does not parse as a " + type));
+  }
   // An event that is itself well-formed protobuf but not a valid event is INVALID_ARGUMENT.
   v1::AppendRequest no_type = MakeAppend({MakeEvent("programme/LPP", "x", /*event_type=*/"")});
   ExpectRejected(

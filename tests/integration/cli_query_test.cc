@@ -83,7 +83,6 @@ std::vector<int> RatingCounts(const v1::ReportPoint& point) {
   return {by[v1::RAG_GREEN], by[v1::RAG_AMBER], by[v1::RAG_RED]};
 }
 
-
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   CliRun r = Run("status --programme LPP --week 86");
   ASSERT_EQ(r.code, 0) << r.err;

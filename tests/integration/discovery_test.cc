@@ -176,7 +176,7 @@ TEST_F(DiscoveryTest, ReflectionListsAndDescribesLedgerService) {
   EXPECT_TRUE(found) << "reflection did not return govledger/v1/ledger.proto";
 }
 
-// Calls that hold a thread while open (health Watch here; reflection and Backup alike) come
+// Calls that hold a thread while open (health Watch here; reflection alike) come
 // from a pool of at most --max-sync-threads: past it a call is refused at once with
 // RESOURCE_EXHAUSTED, the daemon starts no more threads, and Append, Read and health Check
 // still serve; once the watches end, new ones are served again.

@@ -32,7 +32,6 @@ using ::govledger::testing::StatusIs;
 using ::govledger::testing::TempDir;
 using ::testing::HasSubstr;
 
-
 std::string HexSha256(absl::string_view bytes) {
   return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
 }

@@ -1315,7 +1315,6 @@ TEST_F(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest)
   EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(0u));
 }
 
-
 // ---- The pipeline: the writer runs ahead of the sync, and nothing unsynced is served. ----
 
 // Waits (up to 10 s) until the store's own head reaches `position`.
