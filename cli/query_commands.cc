@@ -335,7 +335,7 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
                     TimeText(c->event().effective_time(), c->event().has_effective_time()),
                     item->scope_item_id(), ScopeChangeText(*c), WorkText(c->from()),
                     WorkText(c->to()), NonZeroPence(c->baseline_change_pence()),
-                    NonZeroPence(c->benefit_change_pence()), ApprovalText(c->approval()),
+                    NonZeroPence(c->benefit_change_pence()), ApprovalText(*c),
                     c->reason()});
   }
   absl::StrAppend(&out, "\n", items.Render(colour), "\nChanges:\n", changes.Render(colour));

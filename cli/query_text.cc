@@ -292,8 +292,11 @@ std::string ScopeChangeText(const v1::ScopeChange& change) {
   }
 }
 
-std::string ApprovalText(const v1::Approval& approval) {
-  return approval.decision_stream().empty() ? approval.board() : approval.decision_stream();
+std::string ApprovalText(const v1::ScopeChange& change) {
+  const v1::Approval& approval = change.approval();
+  if (approval.decision_stream().empty()) return approval.board();
+  if (change.approval_lapsed().empty()) return approval.decision_stream();
+  return absl::StrCat(approval.decision_stream(), " (LAPSED: ", change.approval_lapsed(), ")");
 }
 
 std::string AspectChanges(const v1::EntityChange& change) {

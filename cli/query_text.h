@@ -99,8 +99,9 @@ struct ItemChange {
 // The changes of every item of `map` in log order (by their events' positions), pointing into
 // `map`.
 std::vector<ItemChange> ScopeChangesInLogOrder(const v1::GetScopeMapResponse& map);
-// The approving decision stream, else the board; "" when neither.
-std::string ApprovalText(const v1::Approval& approval);
+// The approving decision stream, else the board; "" when neither. A decision whose approval
+// has lapsed since (ScopeChange.approval_lapsed) is followed by "(LAPSED: why)".
+std::string ApprovalText(const v1::ScopeChange& change);
 
 // What an event changed in an entity's state: "name: before -> after" for each aspect that
 // differs, "; "-separated ("name: value" when it had no value before, "name: before -> none"

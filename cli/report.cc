@@ -338,7 +338,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
                 ScopeChangeText(*c.change), WorkText(c.change->from()), WorkText(c.change->to()),
                 NonZeroPence(c.change->baseline_change_pence()),
                 NonZeroPence(c.change->benefit_change_pence()), c.change->reason(),
-                ApprovalText(c.change->approval())});
+                ApprovalText(*c.change)});
     }
     absl::StrAppend(&out, t.RenderMarkdown());
   }

@@ -890,6 +890,28 @@ void ToAspects(const Aspects& in,
   }
 }
 
+// Why the decision approving a scope change no longer stands in `s`; empty when it does (or
+// a board approved the change).
+std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approval) {
+  const std::string& stream = approval.decision_stream();
+  if (stream.empty()) return "";
+  auto it = s.decisions().find(stream);
+  if (it == s.decisions().end()) {
+    return "its proposal is no longer on record: a correction voided it";
+  }
+  const DecisionState& d = it->second;
+  switch (d.outcome) {
+    case DecisionState::Outcome::kRejected:
+      return "it was rejected";
+    case DecisionState::Outcome::kWithdrawn:
+      return "it was withdrawn";
+    case DecisionState::Outcome::kPending:
+      break;
+  }
+  if (d.approved()) return "";
+  return "not every required role's signature stands now: a correction voided one";
+}
+
 }  // namespace
 
 static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
@@ -939,6 +961,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     } else {
       continue;
     }
+    c.set_approval_lapsed(ApprovalLapsed(s, c.approval()));
     *c.mutable_event() = RefOf(*e);
     changes[e->stream_id().substr(6)].push_back(std::move(c));
   }

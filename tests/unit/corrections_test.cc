@@ -21,6 +21,7 @@
 #include "projections/as_at.h"
 #include "projections/corrections.h"
 #include "projections/governance_validator.h"
+#include "projections/queries.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
 
@@ -95,11 +96,9 @@ class CorrectionsTest : public ::testing::Test {
 
   const GovernanceState& state() const { return validator_->state(); }
 
-  // The validator's state equals the queries' fold of the log as recorded at
-  // the head (an independent reckoning of what the corrections void).
-  void ExpectTheQueriesAgree() {
+  std::vector<v1::Event> Log() {
     std::vector<v1::Event> log;
-    ASSERT_OK(store_.ScanLog(1, /*forward=*/true,
+    EXPECT_OK(store_.ScanLog(1, /*forward=*/true,
                              [&](uint64_t position, absl::string_view bytes) {
                                absl::StatusOr<v1::Event> e =
                                    DecodeStoredEvent(position, bytes);
@@ -107,6 +106,13 @@ class CorrectionsTest : public ::testing::Test {
                                if (e.ok()) log.push_back(*std::move(e));
                                return true;
                              }));
+    return log;
+  }
+
+  // The validator's state equals the queries' fold of the log as recorded at
+  // the head (an independent reckoning of what the corrections void).
+  void ExpectTheQueriesAgree() {
+    const std::vector<v1::Event> log = Log();
     Cut head;
     head.by_position = true;
     head.position = log.size();
@@ -249,6 +255,65 @@ TEST_F(CorrectionsTest, ACorrectionCountsForTheRestOfItsOwnAppend) {
   EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 80")->approved());
   EXPECT_TRUE(state().FindRisk("R1")->open);
   ExpectTheQueriesAgree();
+}
+
+// A scope change stands as appended when a later correction takes its approving decision's
+// approval away, and the scope map says the approval has lapsed (review Q, 9b), as at every
+// point after the correction and not before it.
+TEST_F(CorrectionsTest, AScopeChangeWhoseDecisionLosesItsApprovalShowsTheApprovalLapsed) {
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  v1::ScopeItemAdded add = AddScope("S1", ProgrammeRef("LPP"));
+  add.mutable_approval()->Clear();
+  add.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-72");
+  ASSERT_OK(Append({Ev(dmpc.Registration()), Ev(pcd72), signature, Ev(add)}));
+  const uint64_t approved_at = ledger_->Head().position;
+  auto lapsed = [&](uint64_t position) -> std::string {
+    v1::GetScopeMapRequest request;
+    request.set_programme_id("LPP");
+    request.mutable_as_at()->set_position(position);
+    request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    absl::StatusOr<v1::GetScopeMapResponse> map =
+        QueryScopeMap(Log(), clock_.NowMicros(), request);
+    EXPECT_OK(map);
+    if (!map.ok() || map->items_size() != 1 || map->items(0).changes_size() != 1) {
+      ADD_FAILURE() << "want one scope item with one change";
+      return "?";
+    }
+    EXPECT_EQ(map->items(0).changes(0).approval().decision_stream(), "decision/MOPAC/PCD-72");
+    return map->items(0).changes(0).approval_lapsed();
+  };
+  EXPECT_EQ(lapsed(approved_at), "");
+
+  ASSERT_OK(Append({Correction(signature, "signed by the wrong office")}));
+  ASSERT_NE(state().FindScopeItem("S1"), nullptr);  // the change stands
+  EXPECT_EQ(lapsed(ledger_->Head().position),
+            "not every required role's signature stands now: a correction voided one");
+  EXPECT_EQ(lapsed(approved_at), "");  // as recorded before the correction
+
+  ASSERT_OK(Append({Ev(dmpc.Sign(pcd72))}));  // signed again: the approval stands again
+  EXPECT_EQ(lapsed(ledger_->Head().position), "");
+
+  v1::DecisionProposed pcd80 = Decision("MOPAC", "PCD 80", {dmpc.role});
+  const v1::Event proposal = Ev(pcd80);
+  v1::ScopeItemTransferred move = TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-INV"));
+  move.mutable_approval()->Clear();
+  move.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-80");
+  ASSERT_OK(Append({proposal, Ev(dmpc.Sign(pcd80)), Ev(move)}));
+  ASSERT_OK(Append({Correction(proposal, "proposed in error")}));
+  v1::GetScopeMapRequest request;
+  request.set_programme_id("LPP");
+  request.mutable_as_at()->set_position(ledger_->Head().position);
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  absl::StatusOr<v1::GetScopeMapResponse> map =
+      QueryScopeMap(Log(), clock_.NowMicros(), request);
+  ASSERT_OK(map);
+  ASSERT_EQ(map->items_size(), 1);
+  ASSERT_EQ(map->items(0).changes_size(), 2);
+  EXPECT_EQ(map->items(0).changes(0).approval_lapsed(), "");
+  EXPECT_EQ(map->items(0).changes(1).approval_lapsed(),
+            "its proposal is no longer on record: a correction voided it");
 }
 
 // A revoked key signs nothing more: a revocation recorded in error is mended by registering a

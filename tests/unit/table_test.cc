@@ -1,10 +1,13 @@
 // The CLI's tables (cli/table.h): alignment, UTF-8 widths, Markdown, and the colour decision
 // (stdout a terminal and NO_COLOR unset or empty), which the integration tests cannot reach
-// because they read the CLI through a pipe.
+// because they read the CLI through a pipe; and cells of the query views (cli/query_text.h)
+// that the demo ledger never shows.
 #include "cli/table.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "cli/query_text.h"
 
 namespace govledger::cli {
 namespace {
@@ -127,6 +130,18 @@ TEST(TableTest, MarkdownIsNeverColoured) {
   Table t({"RAG"});
   t.AddRow({RagCell(v1::RAG_RED)});
   EXPECT_EQ(t.RenderMarkdown(), "| RAG |\n| --- |\n| RED |\n");
+}
+
+// A scope change's approval cell: the board, or the decision, marked when its approval has
+// lapsed since (a later correction took it away).
+TEST(QueryTextTest, AnApprovalShowsTheBoardOrTheDecisionAndWhetherItHasLapsed) {
+  v1::ScopeChange change;
+  change.mutable_approval()->set_board("LPP Programme Board");
+  EXPECT_EQ(ApprovalText(change), "LPP Programme Board");
+  change.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-72");
+  EXPECT_EQ(ApprovalText(change), "decision/MOPAC/PCD-72");
+  change.set_approval_lapsed("it was rejected");
+  EXPECT_EQ(ApprovalText(change), "decision/MOPAC/PCD-72 (LAPSED: it was rejected)");
 }
 
 }  // namespace
