@@ -244,6 +244,46 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
   EXPECT_EQ(Answers(), later);
 }
 
+// A daemon restarted day after day does not pile up query snapshots: they grow with the
+// events appended (answers take one every 2,000 events they fold), and a start with nothing
+// new to fold adds none, however often it happens.
+TEST_F(ProjectionsTest, QuerySnapshotsGrowWithTheLogNotWithRestarts) {
+  RecordSeed000();
+  auto query_keys = [&]() -> int {
+    RawDatabase db(daemon_.data_dir());
+    EXPECT_TRUE(db.status().ok()) << db.status().ToString();
+    rocksdb::ColumnFamilyHandle* projections = db.family("projections");
+    if (projections == nullptr) return -1;
+    std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(rocksdb::ReadOptions(), projections));
+    int keys = 0;
+    for (it->Seek("query/"); it->Valid() && it->key().starts_with("query/"); it->Next()) ++keys;
+    return keys;
+  };
+  std::vector<int> counts;  // after each day's stop
+  for (int day = 0; day < 6; ++day) {
+    if (day < 3) {  // 3,000 status reports of an LPP project a day, then none
+      for (int call = 0; call < 3; ++call) {
+        std::vector<v1::Event> events;
+        for (int j = 0; j < 1000; ++j) {
+          events.push_back(
+              Ev(Status(ProjectRef("LPP-INV"), j % 2 ? v1::RAG_AMBER : v1::RAG_GREEN, 80)));
+        }
+        Send(std::move(events));
+      }
+    }
+    Answers();
+    ASSERT_EQ(daemon_.Stop().code, 0);
+    counts.push_back(query_keys());
+    ASSERT_OK(daemon_.Start());
+    Connect();
+  }
+  SCOPED_TRACE(::testing::PrintToString(counts));
+  EXPECT_GT(counts[0], 0);
+  EXPECT_GT(counts[2], counts[0]);  // the log grew
+  EXPECT_EQ(counts[5], counts[4]);  // two starts with nothing new to fold
+  EXPECT_LE(counts[5], counts[2] + 2);
+}
+
 TEST_F(ProjectionsTest, ARebuildKilledMidwayResumesAndGivesTheSameAnswers) {
   RecordSeed000();
   // Enough events for the rebuild to take a while: status reports of an
