@@ -124,12 +124,15 @@ int64_t DateKey(const v1::Date& d) {
   return d.year() * 10000LL + d.month() * 100 + d.day();
 }
 
-// The byte offset in `text` (valid UTF-8) of its first control character other
-// than a tab, a line feed, or a carriage return before a line feed: C0, DEL or
-// C1 (U+0080 to U+009F). npos when there is none.
+// The byte offset in `text` (valid UTF-8) of its first character that acts
+// rather than shows: a control character other than a tab, a line feed, or a
+// carriage return before a line feed (C0, DEL or C1, U+0080 to U+009F); or a
+// bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to
+// U+2069), which reorders the text around it when shown. npos when there is
+// none.
 size_t FirstControl(absl::string_view text) {
-  // Most text has none, which eight bytes at a time show (the two tests are
-  // exact about whether a word has such a byte, not about which).
+  // Most text has none, which eight bytes at a time show (the tests are exact
+  // about whether a word has such a byte, not about which).
   constexpr uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
   auto has_zero = [](uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
   auto has_below_0x20 = [](uint64_t w) {
@@ -140,16 +143,23 @@ size_t FirstControl(absl::string_view text) {
     uint64_t w;
     std::memcpy(&w, text.data() + first, 8);
     if (has_below_0x20(w) || has_zero(w ^ (0x7F * kOnes)) ||
-        has_zero(w ^ (0xC2 * kOnes))) {
+        has_zero(w ^ (0xC2 * kOnes)) || has_zero(w ^ (0xE2 * kOnes))) {
       break;
     }
   }
   for (size_t i = first; i < text.size(); ++i) {
     const auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x20 && c != 0x7F && c != 0xC2) continue;
+    if (c >= 0x20 && c != 0x7F && c != 0xC2 && c != 0xE2) continue;
     if (c == '\t' || c == '\n') continue;
     if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
-    if (c == 0xC2 && (i + 1 >= text.size() || static_cast<uint8_t>(text[i + 1]) > 0x9F)) {
+    const uint8_t next = i + 1 < text.size() ? static_cast<uint8_t>(text[i + 1]) : 0;
+    if (c == 0xC2 && next > 0x9F) continue;
+    if (c == 0xE2) {
+      const uint8_t last = i + 2 < text.size() ? static_cast<uint8_t>(text[i + 2]) : 0;
+      if ((next == 0x80 && last >= 0xAA && last <= 0xAE) ||
+          (next == 0x81 && last >= 0xA6 && last <= 0xA9)) {
+        return i;
+      }
       continue;
     }
     return i;
@@ -198,10 +208,11 @@ std::string HolderKey(absl::string_view holder) {
 }
 
 // Refuses a payload any of whose text fields (at any depth) holds a control
-// character: a terminal or a report would act on it rather than show it (a
-// carriage return or an escape sequence can overwrite what was printed before
-// it). Line breaks and tabs are text. The message names the field by its path
-// (e.g. tranches[0].name).
+// character or a bidirectional control (FirstControl): a terminal or a report
+// would act on it rather than show it (a carriage return or an escape sequence
+// can overwrite what was printed before it; a right-to-left override shows
+// "£000,037" for what is stored as "£730,000"). Line breaks and tabs are text.
+// The message names the field by its path (e.g. tranches[0].name).
 absl::Status CheckText(const google::protobuf::Message& m) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Descriptor* d = m.GetDescriptor();
@@ -231,6 +242,15 @@ absl::Status CheckText(const google::protobuf::Message& m) {
       const size_t at = FirstControl(text);
       if (at == absl::string_view::npos) continue;
       const auto c = static_cast<uint8_t>(text[at]);
+      if (c == 0xE2) {
+        const int code_point = 0x2000 | ((static_cast<uint8_t>(text[at + 1]) & 0x3F) << 6) |
+                               (static_cast<uint8_t>(text[at + 2]) & 0x3F);
+        return Invalid(absl::StrFormat(
+            "%s holds the bidirectional control U+%04X at byte %d, which would "
+            "reorder the text around it when shown; text holds no bidirectional "
+            "embeddings, overrides or isolates (U+202A to U+202E, U+2066 to U+2069)",
+            name(), code_point, at));
+      }
       const int code_point =
           c == 0xC2 ? static_cast<uint8_t>(text[at + 1]) : static_cast<int>(c);
       return Invalid(absl::StrFormat(

@@ -726,10 +726,11 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
 }
 
 // Text a terminal would act on rather than show (here an escape sequence that erases the line
-// and a carriage return, which would make the commentary read "all fine") is refused on append;
+// and a carriage return, which would make the commentary read "all fine", and a right-to-left
+// override) is refused on append;
 // stored by an older version, it is shown escaped by every text output, and kept exact in JSON.
 TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
-  const std::string hostile = "RED: overspent\r\x1b[2KGREEN: all fine";
+  const std::string hostile = "RED: overspent\r\x1b[2KGREEN: all fine \xE2\x80\xAE" "reversed";
   v1::StatusReported report = gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_RED, 87);
   report.set_commentary(hostile);
   v1::AppendResponse response;
@@ -737,13 +738,18 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                            HasSubstr("commentary holds the control character U+000D at byte "
                                      "14; text may hold line breaks")));
-  // Line breaks, tabs and a bidirectional override are accepted; the override is shown escaped.
-  report.set_commentary("Two lines\r\nand\ta tab; \xE2\x80\xAE reversed");
+  // A bidirectional override is refused too.
+  report.set_commentary("all fine \xE2\x80\xAE" "reversed");
+  EXPECT_THAT(Append(*stub_, MakeAppend({gov::Ev(report)}), &response),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("commentary holds the bidirectional control U+202E at "
+                                     "byte 9")));
+  // Line breaks and tabs are accepted, and shown escaped.
+  report.set_commentary("Two lines\r\nand\ta tab");
   ASSERT_THAT(Append(*stub_, MakeAppend({gov::Ev(report)}), &response), GrpcOk());
   CliRun accepted = Run("status --programme LPP");
   ASSERT_EQ(accepted.code, 0) << accepted.err;
-  EXPECT_THAT(accepted.out,
-              HasSubstr("Commentary:  Two lines\\r\\nand\\ta tab; \\u202e reversed\n"));
+  EXPECT_THAT(accepted.out, HasSubstr("Commentary:  Two lines\\r\\nand\\ta tab\n"));
 
   // As an older version could have stored it: straight into the store, chained to the head.
   ASSERT_TRUE(daemon_.Stop().Success());
@@ -779,7 +785,7 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
   ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Stderr();
   stub_ = daemon_.NewStub();
 
-  const std::string shown = "RED: overspent\\r\\x1b[2KGREEN: all fine";
+  const std::string shown = "RED: overspent\\r\\x1b[2KGREEN: all fine \\u202ereversed";
   for (const std::string& args :
        {std::string("status --programme LPP"), std::string("history programme/LPP"),
         std::string("report --programme LPP --since-week 74"),
@@ -788,11 +794,12 @@ TEST_F(CliQueryTest, StoredTextATerminalWouldActOnIsShownEscaped) {
     CliRun r = Run(args);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out.find_first_of("\r\x1b\x9b"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("\xE2\x80\xAE"), std::string::npos) << r.out;
     if (args.rfind("tail", 0) == 0) {
       EXPECT_THAT(r.out, HasSubstr("clerk\\u009b31m\n"));
     } else if (args.rfind("report", 0) == 0) {
       // Markdown, which shows the backslashes and the bracket as written.
-      EXPECT_THAT(r.out, HasSubstr(R"(> RED: overspent\\r\\x1b\[2KGREEN: all fine)"));
+      EXPECT_THAT(r.out, HasSubstr(R"(> RED: overspent\\r\\x1b\[2KGREEN: all fine \\u202ereversed)"));
     } else if (args.rfind("history", 0) != 0) {
       EXPECT_THAT(r.out, HasSubstr(shown));
     }

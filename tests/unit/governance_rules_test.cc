@@ -172,11 +172,11 @@ TEST_F(RulesTest, StatusReportShape) {
   EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
 }
 
-TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabs) {
+TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabsAndNoBidirectionalControls) {
   SetUpProgrammes();
   v1::StatusReported report = Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3);
   for (const char* text :
-       {"Line one\nline two", "Windows\r\nline", "a\ttab", "\xC2\xA3 and \xE2\x80\xAE"}) {
+       {"Line one\nline two", "Windows\r\nline", "a\ttab", "\xC2\xA3 and \xE2\x80\x99s"}) {
     report.set_commentary(text);
     EXPECT_OK(Append(Ev(report))) << text;
   }
@@ -195,18 +195,28 @@ TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabs) {
                                          HasSubstr("text may hold line breaks"))))
         << text;
   }
+  // A bidirectional embedding, override or isolate would show the text around it reordered:
+  // "approve \u202E000,037\u202C" shows as "approve 730,000".
+  report.set_commentary("approve \xE2\x80\xAE" "000,037\xE2\x80\xAC from the reserve");
+  EXPECT_THAT(Append(Ev(report)),
+              StatusIs(kInvalid, HasSubstr("commentary holds the bidirectional control U+202E "
+                                           "at byte 8, which would reorder the text around it")));
   // At every offset (the scan takes eight bytes at a time), each kind of control character,
   // and the text next to them.
   for (size_t offset = 0; offset < 20; ++offset) {
     for (auto [bad, code] : {std::pair<std::string, std::string>{"\x01", "U+0001"},
                              {"\x1f", "U+001F"}, {"\x7f", "U+007F"}, {"\xC2\x80", "U+0080"},
-                             {"\xC2\x9F", "U+009F"}}) {
+                             {"\xC2\x9F", "U+009F"}, {"\xE2\x80\xAA", "U+202A"},
+                             {"\xE2\x80\xAE", "U+202E"}, {"\xE2\x81\xA6", "U+2066"},
+                             {"\xE2\x81\xA9", "U+2069"}}) {
       report.set_commentary(std::string(offset, 'a') + bad + std::string(9, 'b'));
       EXPECT_THAT(Append(Ev(report)),
                   StatusIs(kInvalid, HasSubstr(absl::StrCat(code, " at byte ", offset))))
           << offset << " " << code;
     }
-    for (const char* fine : {" ", "~", "\xC2\xA0", "\xC2\xBF", "\xC3\x82", "\xE2\x82\xAC"}) {
+    for (const char* fine : {" ", "~", "\xC2\xA0", "\xC2\xBF", "\xC3\x82", "\xE2\x82\xAC",
+                             "\xE2\x80\x99", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\xA5",
+                             "\xE2\x81\xAA"}) {
       report.set_commentary(std::string(offset, 'a') + fine + std::string(9, 'b'));
       EXPECT_OK(Append(Ev(report))) << offset << " " << fine;
     }
@@ -1184,7 +1194,7 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
 TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
   for (const std::string& holder :
        {std::string("John Campion\u200b"), std::string("John\u00a0Campion"),
-        std::string("John Campion\u202e"), std::string("John\tCampion")}) {
+        std::string("John Campion\u200e"), std::string("John\tCampion")}) {
     Signer hidden = NewSigner("wm-cc-hidden", wm_cc_.role);
     EXPECT_THAT(Append(Ev(hidden.Registration(holder))),
                 StatusIs(kInvalid, AllOf(HasSubstr("holder holds U+"),
