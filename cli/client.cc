@@ -125,7 +125,9 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
     }
   }
   settings.tls = tls;
-  if (std::string ca = FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA"); !ca.empty()) {
+  // --tls asks for the system's CA certificates: GOVLEDGER_TLS_CA, a default, gives way to it.
+  if (std::string ca = tls ? tls_ca_flag : FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA");
+      !ca.empty()) {
     absl::StatusOr<std::string> pem = ReadWholeFile(ca);
     if (!pem.ok()) {
       settings.error = absl::StrCat("the TLS CA file: ", pem.status().message());

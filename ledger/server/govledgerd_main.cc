@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
   app.add_option("--max-sync-threads", options.max_sync_threads,
-                 "Most threads for health, reflection, AuditService, GetStats and Backup "
-                 "calls, one per open call; calls past it are refused with RESOURCE_EXHAUSTED")
+                 "Most threads for health and reflection calls, one per open call; calls "
+                 "past it are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(CLI::Range(4, 4096));
   app.add_option("--max-subscriptions", options.max_subscriptions,

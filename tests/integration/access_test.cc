@@ -707,6 +707,11 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
                     HasSubstr("its TLS certificate is not signed by a CA this call trusts: "
                               "check that --tls-ca names the CA")));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  // --tls asks for the system's roots even where GOVLEDGER_TLS_CA names a file: the variable is
+  // only the default of --tls-ca.
+  run = Cli(absl::StrCat(server, " --tls head"), absl::StrCat("GOVLEDGER_TLS_CA=", cert));
+  EXPECT_EQ(run.code, 3);
+  EXPECT_THAT(run.err, HasSubstr("its TLS certificate is not signed by a CA this call trusts"));
   // TLS to a plaintext daemon: the hint is to drop it.
   DaemonHarness plain;
   ASSERT_OK(plain.Start());
