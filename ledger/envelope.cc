@@ -24,34 +24,34 @@ bool IsTypeChar(char c) { return IsStreamChar(c) && c != ':' && c != '/'; }
 }  // namespace
 
 absl::Status ValidateStreamId(absl::string_view id) {
-  if (id.empty()) return errors::InvalidArgument("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
+  if (id.empty()) return absl::InvalidArgumentError("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
   if (id.size() > kMaxNameLength) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxNameLength));
   }
   for (char c : id) {
     if (!IsStreamChar(c)) {
-      return errors::InvalidArgument(absl::StrCat("stream_id '", absl::CHexEscape(id),
+      return absl::InvalidArgumentError(absl::StrCat("stream_id '", absl::CHexEscape(id),
                                                   "' contains an illegal character; use A-Z "
                                                   "a-z 0-9 . _ : / -"));
     }
   }
   if (id.front() == '/' || id.back() == '/') {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("stream_id '", id, "' must not start or end with '/'"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateEventType(absl::string_view type) {
-  if (type.empty()) return errors::InvalidArgument("event_type is empty");
+  if (type.empty()) return absl::InvalidArgumentError("event_type is empty");
   if (type.size() > kMaxNameLength) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxNameLength));
   }
   for (char c : type) {
     if (!IsTypeChar(c)) {
-      return errors::InvalidArgument(absl::StrCat("event_type '", absl::CHexEscape(type),
+      return absl::InvalidArgumentError(absl::StrCat("event_type '", absl::CHexEscape(type),
                                                   "' contains an illegal character; use A-Z "
                                                   "a-z 0-9 . _ -"));
     }
@@ -61,7 +61,7 @@ absl::Status ValidateEventType(absl::string_view type) {
 
 absl::Status ValidateActor(absl::string_view actor) {
   if (actor.empty() || actor.size() > kMaxNameLength) {
-    return errors::InvalidArgument(absl::StrCat("an actor has 1 to ", kMaxNameLength,
+    return absl::InvalidArgumentError(absl::StrCat("an actor has 1 to ", kMaxNameLength,
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
   }
@@ -72,7 +72,7 @@ absl::Status ValidateActor(absl::string_view actor) {
         (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) >= 0x80 &&
          static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
       const unsigned code = c == 0xC2 ? static_cast<unsigned char>(actor[i + 1]) : c;
-      return errors::InvalidArgument(
+      return absl::InvalidArgumentError(
           absl::StrFormat("actor holds the control character U+%04X at byte %d; an actor is a "
                           "name without control characters (line breaks, tabs, escapes)",
                           code, i));
@@ -82,7 +82,7 @@ absl::Status ValidateActor(absl::string_view actor) {
   // would never parse again.
   if (!google::protobuf::internal::IsStructurallyValidUTF8(actor.data(),
                                                            static_cast<int>(actor.size()))) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is refused)");
   }
   return absl::OkStatus();
@@ -91,17 +91,17 @@ absl::Status ValidateActor(absl::string_view actor) {
 absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const AppendLimits& limits,
                                    std::vector<UuidBytes>* ids) {
   if (request.events_size() == 0) {
-    return errors::InvalidArgument("the append request has no events; send at least one");
+    return absl::InvalidArgumentError("the append request has no events; send at least one");
   }
   if (static_cast<size_t>(request.events_size()) > limits.max_events_per_append) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("the append request has ", request.events_size(),
                      " events; at most ", limits.max_events_per_append,
                      " per call (split it into several calls)"));
   }
   size_t request_bytes = request.ByteSizeLong();
   if (request_bytes > limits.max_append_bytes) {
-    return errors::InvalidArgument(absl::StrCat("the append request has ", request_bytes,
+    return absl::InvalidArgumentError(absl::StrCat("the append request has ", request_bytes,
                                                 " bytes; at most ", limits.max_append_bytes));
   }
   ids->clear();
@@ -166,22 +166,22 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
   absl::flat_hash_set<absl::string_view> expected;
   for (const v1::ExpectedVersion& ev : request.expected_versions()) {
     if (!streams.contains(ev.stream_id())) {
-      return errors::InvalidArgument(absl::StrCat("expected_versions names stream '",
+      return absl::InvalidArgumentError(absl::StrCat("expected_versions names stream '",
                                                   ev.stream_id(),
                                                   "', which no event of the request appends to"));
     }
     if (!expected.insert(ev.stream_id()).second) {
-      return errors::InvalidArgument(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           "expected_versions names stream '", ev.stream_id(), "' twice; give one per stream"));
     }
     if (!v1::ExpectedVersion::Kind_IsValid(ev.kind())) {
-      return errors::InvalidArgument(
+      return absl::InvalidArgumentError(
           absl::StrCat("expected_versions for '", ev.stream_id(), "' has unknown kind ",
                        static_cast<int>(ev.kind())));
     }
     if (ev.kind() != v1::ExpectedVersion::KIND_EXACT && ev.version() != 0) {
       // A version with "any" or "no stream" says two things: which did the caller mean?
-      return errors::InvalidArgument(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           "expected_versions for '", ev.stream_id(), "' gives version ", ev.version(),
           " with kind ", v1::ExpectedVersion::Kind_Name(ev.kind()),
           "; a version goes with KIND_EXACT only"));

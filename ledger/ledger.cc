@@ -618,11 +618,11 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
 
 absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) const {
   if (request.limit() > kMaxReadLimit) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("limit ", request.limit(), " is too large; at most ", kMaxReadLimit));
   }
   if (!v1::Direction_IsValid(request.direction())) {
-    return errors::InvalidArgument(
+    return absl::InvalidArgumentError(
         absl::StrCat("direction ", static_cast<int>(request.direction()), " is unknown"));
   }
   const uint32_t limit = request.limit() == 0 ? kDefaultReadLimit : request.limit();

@@ -90,12 +90,14 @@ class Ledger {
   // Appends the request's events atomically on behalf of `actor`. `done` runs exactly once,
   // on the ledger's ack thread or the caller's, after the events are on disk or with the error:
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
-  // with other content), UNAVAILABLE (stopping or stopped), or the validator's refusal
+  // with other content), RESOURCE_EXHAUSTED (appends paused by PauseAppends, or more than
+  // max_queued_bytes already waiting), UNAVAILABLE (stopping or stopped), or the validator's refusal
   // (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event ids,
   // which happens on the caller's thread before the append is queued. `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
 
-  // AppendAsync, waiting for the outcome.
+  // AppendAsync, waiting for the outcome (for tests and tools: govledgerd appends with
+  // AppendAsync).
   absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest request, std::string actor);
 
   // One page of the global log or of one stream (see ReadRequest in ledger.proto).

@@ -100,7 +100,7 @@ absl::Status MerkleTree::Extend(uint64_t size) {
           std::make_move_iterator(leaves.begin() + at + chunk_))));
     }
   }
-  if (chunk_roots_.size() >= saved_chunks_ + 1024) {
+  if (chunk_roots_.size() >= saved_chunks_ + kSaveEveryChunks) {
     // A failure only costs the next start a longer read.
     SaveLocked(/*sync=*/false).IgnoreError();
   }

@@ -47,6 +47,10 @@ class MerkleTree {
   // when OK is returned. A failure costs the next start a read of the log.
   absl::Status Save(bool sync);
 
+  // The chunks a call adds before the roots are saved without being asked (a crash then
+  // costs the next start at most this many chunks' reading).
+  static constexpr uint64_t kSaveEveryChunks = 1024;
+
   // Key of the saved roots among the store's projections.
   static constexpr char kProjectionKey[] = "merkle-chunks";
 

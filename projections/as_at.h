@@ -102,9 +102,10 @@ class VectorTimeline final : public Timeline {
 };
 
 // Resolves `as_at` against `log` (the whole log up to its head) at
-// `now_micros`. INVALID_ARGUMENT: no point or no mode, a position past the
-// head, a time after now, a week outside 1..planned_weeks or ending after now;
-// NOT_FOUND: an unknown programme. Each message says what is valid.
+// `now_micros`. INVALID_ARGUMENT: no point or no mode, a time after now, a
+// week outside 1..planned_weeks or ending after now; OUT_OF_RANGE (reason
+// POSITION_PAST_HEAD, metadata head): a position past the head; NOT_FOUND: an
+// unknown programme. Each message says what is valid.
 absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
                                 const std::vector<v1::Event>& log,
                                 int64_t now_micros);

@@ -26,7 +26,6 @@
 #include "ledger/common/uuid.h"
 #include "projections/as_at.h"
 #include "projections/corrections.h"
-#include "projections/streams.h"
 
 namespace govledger::projections {
 namespace {

@@ -11,7 +11,6 @@
 #include "govledger/v1/events.pb.h"
 #include "ledger/common/status_macros.h"
 #include "projections/governance_state.h"
-#include "projections/streams.h"
 
 namespace govledger::projections {
 

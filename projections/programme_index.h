@@ -162,7 +162,7 @@ class ProgrammeIndex final : public Timeline {
   // after saving it, so that no snapshot outlives its place in the catalogue. A key whose
   // delete fails stays pending.
   absl::Status DeleteDroppedSnapshots(SnapshotStore& snapshots);
-  // The keys DeleteDroppedSnapshots would delete now.
+  // The keys DeleteDroppedSnapshots would delete now (tests read them).
   const std::vector<std::string>& dropped_snapshot_keys() const { return dropped_snapshot_keys_; }
   // Keys of snapshot bytes in a SnapshotStore; all start with the prefix.
   static constexpr char kSnapshotKeyPrefix[] = "query/";

@@ -3,10 +3,12 @@
 // stored events (in position order, position 1 first, up to a head) and the
 // current time, answered either over the whole log in memory or over a compact
 // index, an event source and snapshots (IndexedLog, below). The gRPC adapter
-// (ledger/server/query_service.h) only catches the index up and maps statuses.
+// (ledger/server/query_service.h) keeps the index and its snapshots among the
+// store's projections, catches it up and maps statuses.
 //
-// Errors: INVALID_ARGUMENT for a malformed request or selector, NOT_FOUND for a
-// programme the ledger does not hold (or not yet at the cut); messages say what
+// Errors: INVALID_ARGUMENT for a malformed request or selector, OUT_OF_RANGE
+// for a position past the head (ResolveAsAt), NOT_FOUND for a programme the
+// ledger does not hold (or not yet at the cut); messages say what
 // is valid; an EventSource's or SnapshotStore's error as it is. Thread-
 // compatible: the answers over a vector keep no state; those over an
 // IndexedLog add snapshots to its index, so calls sharing one are serialized.

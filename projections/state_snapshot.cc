@@ -1,5 +1,6 @@
-// GovernanceState::Save, SerializeSnapshot and Load: the state to and from a
-// govledger.internal.GovernanceStateSnapshot (proto/govledger/internal/snapshot.proto).
+// GovernanceState's snapshot half: Save, SerializeSnapshot and Load (the state to and from a
+// govledger.internal.GovernanceStateSnapshot, proto/govledger/internal/snapshot.proto) and
+// their helpers, and Clear and ForgetEvents, which must know every member as they do.
 #include <cstring>
 #include <thread>
 

@@ -21,7 +21,7 @@ class SystemClock final : public Clock {
   int64_t NowMicros() const override;
 };
 
-// A clock that moves only when told to. Thread-safe.
+// A clock that moves only when told to (for tests). Thread-safe.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t start_micros) : now_(start_micros) {}

@@ -50,10 +50,6 @@ absl::Status WithContext(const absl::Status& status, absl::string_view prefix,
   return out;
 }
 
-absl::Status InvalidArgument(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
-}
-
 absl::Status EventInvalid(int index, absl::string_view message) {
   return WithReason(absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", message)),
                     reason::kInvalidEvent, {{"event_index", absl::StrCat(index)}});

@@ -102,8 +102,6 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOfDetails(absl::string_view detai
 absl::Status WithContext(const absl::Status& status, absl::string_view prefix,
                          const Metadata& metadata = {});
 
-absl::Status InvalidArgument(absl::string_view message);
-
 // Event `index` of an Append (INVALID_EVENT).
 absl::Status EventInvalid(int index, absl::string_view message);
 

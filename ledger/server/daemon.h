@@ -61,9 +61,9 @@ struct DaemonOptions {
   std::function<void(absl::StatusOr<v1::TreeHead>)> on_tree_head;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
-  // Most threads serving the synchronous calls: health Check and Watch, server reflection,
-  // AuditService's calls and AdminService's GetStats and Backup, one thread per open call
-  // (Append, Read, GetHead, Subscribe and the queries hold none). A call
+  // Most threads serving the synchronous calls: health Check and Watch and server reflection,
+  // one thread per open call (LedgerService, QueryService, AuditService and AdminService hold
+  // none: async_calls.h). A call
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
   // start threads without bound. At least 4. Default 32.
   int max_sync_threads = 32;
@@ -167,8 +167,9 @@ class Daemon {
   // grpc.health.v1.Health for the services above.
   std::unique_ptr<HealthServiceImpl> health_service_;
   std::unique_ptr<grpc::Server> server_;
-  // The unary calls of LedgerService and QueryService (async_calls.h), and the one thread
-  // that serves them (a second was measured slower: both then poll the sockets).
+  // The calls of LedgerService, QueryService, AuditService and AdminService (async_calls.h;
+  // Subscribe and Backup stream from it too), and the one thread that serves them (a second
+  // was measured slower: both then poll the sockets).
   std::unique_ptr<grpc::ServerCompletionQueue> calls_;
   std::thread calls_thread_;
   int port_ = 0;

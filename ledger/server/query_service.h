@@ -4,8 +4,9 @@
 // corrections; no events), caught up from the Ledger at the start of each call,
 // and answers with the pure functions of projections/queries.h, which read the
 // events they fold from the store (projections::StoreEventSource) and keep
-// snapshots of each programme's folds among the store's projections. No logic
-// here beyond reading and mapping statuses.
+// snapshots of each programme's folds among the store's projections. Beyond
+// reading and mapping statuses, it owns the index's persistence (below): when
+// it is loaded, rebuilt and saved, and when dropped snapshots' bytes go.
 //
 // The index and its catalogue of snapshots persist among the store's
 // projections (key "query-index", proto internal::QueryIndexSnapshot): saved

@@ -1,8 +1,11 @@
 // EventStore: the narrow interface between the ledger and its storage engine.
 //
-// The ledger's single writer is the only caller of Write() and SaveVerified(); Sync() is called
-// by the ledger's sync thread and by CreateCheckpoint (a backup), and implementations let those
-// calls overlap; every other method may be called from any thread at any time, concurrently
+// Write() is called by one thread at a time (the ledger's writer); SaveVerified() by
+// Ledger::Open and ~Ledger, never while Write() may run. Sync() may be called from any thread,
+// concurrently with Write(), and implementations must allow it: the ledger's sync thread calls
+// it, and so do CreateCheckpoint (a backup) and a store's own synced writes (SaveVerified, a
+// synced PutProjection, DropProjections), which the writer, the query and warming threads and
+// shutdown make. Every other method may be called from any thread at any time, concurrently
 // with them. What a store returns is never newer than what its last
 // successful Write wrote (which may not be on disk yet: the ledger bounds what it serves by the
 // head it published after a Sync). Implementations:
@@ -64,7 +67,8 @@ class EventStore {
   // concurrently with Write (the ledger writes the next group while the last one syncs).
   virtual absl::Status Sync() = 0;
 
-  // Write then Sync: one commit, on disk when OK is returned.
+  // Write then Sync: one commit, on disk when OK is returned (for tests and tools: the ledger
+  // writes and syncs apart, to group commits).
   absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) {
     if (absl::Status s = Write(events, head); !s.ok()) return s;
     return Sync();
