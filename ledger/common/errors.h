@@ -68,6 +68,9 @@ inline constexpr absl::string_view kAppendsBacklogged = "APPENDS_BACKLOGGED";
 // RESOURCE_EXHAUSTED: appends are paused (the data directory's free space is below
 // --min-free-bytes); retry once an operator has freed space.
 inline constexpr absl::string_view kAppendsPaused = "APPENDS_PAUSED";
+// RESOURCE_EXHAUSTED: the calls of one kind (reads, queries, audit or admin calls) already
+// waiting for their thread reach its limit; retry after a pause. Metadata: "waiting".
+inline constexpr absl::string_view kCallsBacklogged = "CALLS_BACKLOGGED";
 // RESOURCE_EXHAUSTED: --max-subscriptions subscriptions are open. Metadata:
 // "max_subscriptions".
 inline constexpr absl::string_view kSubscriptionsFull = "SUBSCRIPTIONS_FULL";

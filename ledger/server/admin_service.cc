@@ -101,13 +101,9 @@ AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_di
       stats_(std::move(stats)),
       get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
                  [this](UnaryCall<v1::GetStatsRequest>* call) {
-                   work_.Add([this, call](bool stopped) {
-                     if (stopped) {
-                       call->Fail(ToGrpcStatus(errors::ShuttingDown()));
-                       return;
-                     }
-                     call->Finish(stats_());
-                   });
+                   QueueCall<v1::GetStatsRequest>(
+                       work_, kMaxWaitingCalls, call,
+                       [this](UnaryCall<v1::GetStatsRequest>* call) { call->Finish(stats_()); });
                  }) {}
 
 AdminServiceImpl::~AdminServiceImpl() { Stop(); }

@@ -33,13 +33,16 @@
 #include <grpcpp/support/async_unary_call.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
 #include "ledger/server/access_control.h"
 #include "ledger/server/grpc_status.h"
+#include "ledger/server/work_queue.h"
 
 namespace govledger {
 
@@ -104,6 +107,8 @@ class UnaryCall final : public CallStep {
   const grpc::ServerContext& context() const { return context_; }
   Request* mutable_request() { return &request_; }
   const Request& request() const { return request_; }
+  // Whether the client's deadline has passed: an answer would reach no one.
+  bool Expired() const { return context_.deadline() <= std::chrono::system_clock::now(); }
   // Who made the call (AccessControl::Admit): the actor its appends record, and its role.
   const std::string& actor() const { return caller_.actor; }
   Role role() const { return caller_.role; }
@@ -206,6 +211,38 @@ class UnaryMethod {
   const Role role_;
   const Handler handler_;
 };
+
+// Calls of one kind that may wait for their thread (QueueCall) where no other limit is given.
+inline constexpr size_t kMaxWaitingCalls = 64;
+
+// Hands `call` to `queue`, whose thread runs `answer(call)`, which answers it. A queue that
+// already holds `max_waiting` calls refuses it at once (RESOURCE_EXHAUSTED, CALLS_BACKLOGGED),
+// so a flood of calls costs the server a bounded backlog; a stopped queue refuses it
+// (UNAVAILABLE, SHUTTING_DOWN); a call whose deadline passed while it waited is answered
+// DEADLINE_EXCEEDED without the work, which nobody would read.
+template <typename Request>
+void QueueCall(WorkQueue& queue, size_t max_waiting, UnaryCall<Request>* call,
+               std::function<void(UnaryCall<Request>*)> answer) {
+  const bool queued = queue.TryAdd(
+      [call, answer = std::move(answer)](bool stopped) {
+        if (stopped) {
+          call->Fail(ToGrpcStatus(errors::ShuttingDown()));
+        } else if (call->Expired()) {
+          call->Fail(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                  "the call's deadline passed while it waited for its thread"));
+        } else {
+          answer(call);
+        }
+      },
+      max_waiting);
+  if (!queued) {
+    call->Fail(ToGrpcStatus(errors::WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            max_waiting, " calls of this kind are already waiting for the server; retry after "
+            "a pause")),
+        errors::reason::kCallsBacklogged, {{"waiting", absl::StrCat(max_waiting)}})));
+  }
+}
 
 }  // namespace govledger
 

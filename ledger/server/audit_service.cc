@@ -62,11 +62,7 @@ UnaryMethod<Request> AuditServiceImpl::Method(
     absl::StatusOr<Response> (AuditServiceImpl::*answer)(const Request&)) {
   return UnaryMethod<Request>(std::move(request_call), access, Role::kViewer,
                               [this, answer](UnaryCall<Request>* call) {
-    audits_.Add([this, answer, call](bool stopped) {
-      if (stopped) {
-        call->Fail(ToGrpcStatus(errors::ShuttingDown()));
-        return;
-      }
+    QueueCall<Request>(audits_, kMaxWaitingCalls, call, [this, answer](UnaryCall<Request>* call) {
       absl::StatusOr<Response> response = (this->*answer)(call->request());
       if (!response.ok()) {
         call->Fail(ToGrpcStatus(response.status()));

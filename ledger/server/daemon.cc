@@ -35,6 +35,7 @@
 #include "ledger/server/health_service.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
+#include "ledger/store/backup.h"
 #include "projections/governance_validator.h"
 
 namespace govledger {
@@ -372,6 +373,10 @@ v1::GetStatsResponse Daemon::Stats() const {
   std::error_code error;
   for (auto it = std::filesystem::recursive_directory_iterator(options_.data_dir, error);
        !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (it.depth() == 0 && it->path().filename() == backup::kCheckpointDir) {
+      it.disable_recursion_pending();  // hard links to the files counted here
+      continue;
+    }
     std::error_code size_error;
     if (it->is_regular_file(size_error)) {
       const uintmax_t size = it->file_size(size_error);

@@ -57,11 +57,7 @@ void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
 }
 
 void LedgerServiceImpl::Read(UnaryCall<v1::ReadRequest>* call) {
-  readers_.Add([this, call](bool stopped) {
-    if (stopped) {
-      call->Fail(ToGrpcStatus(errors::ShuttingDown()));
-      return;
-    }
+  QueueCall<v1::ReadRequest>(readers_, kMaxWaitingReads, call, [this](UnaryCall<v1::ReadRequest>* call) {
     absl::StatusOr<std::string> wire = ledger_->ReadWire(call->request());
     if (!wire.ok()) {
       call->Fail(ToGrpcStatus(wire.status()));

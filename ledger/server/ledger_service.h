@@ -53,6 +53,8 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   mutable std::shared_mutex mu_;
   bool stopped_ = false;  // guarded by mu_
   WorkQueue readers_{2, "ledger-reader"};
+  // Read calls that may wait for a reader thread (QueueCall); Subscribe's pages always queue.
+  static constexpr size_t kMaxWaitingReads = 256;
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;
   UnaryMethod<v1::GetHeadRequest> get_head_;

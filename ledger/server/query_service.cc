@@ -82,11 +82,7 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                                               Query<Request, Response> query) {
   return UnaryMethod<Request>(std::move(request_call), access, Role::kViewer,
                               [this, query](UnaryCall<Request>* call) {
-    queries_.Add([this, query, call](bool stopped) {
-      if (stopped) {
-        call->Fail(ToGrpcStatus(errors::ShuttingDown()));
-        return;
-      }
+    QueueCall<Request>(queries_, kMaxWaitingCalls, call, [this, query](UnaryCall<Request>* call) {
       absl::StatusOr<Response> answer = Answer(query, call->request());
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));

@@ -30,6 +30,20 @@ void WorkQueue::Add(Task task) {
   task(/*stopped=*/true);
 }
 
+bool WorkQueue::TryAdd(Task task, size_t max_waiting) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopped_) {
+      if (tasks_.size() >= max_waiting) return false;
+      tasks_.push_back(std::move(task));
+      ready_.notify_one();
+      return true;
+    }
+  }
+  task(/*stopped=*/true);
+  return true;
+}
+
 void WorkQueue::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);

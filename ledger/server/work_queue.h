@@ -32,6 +32,9 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
 
   void Add(Task task);
+  // Add, unless `max_waiting` tasks or more are already waiting (not counting those running):
+  // then false, and `task` is dropped without running. A stopped queue runs it stopped, as Add.
+  bool TryAdd(Task task, size_t max_waiting);
 
   // Waits for the running tasks, then runs the queued ones stopped. Idempotent.
   void Stop();

@@ -560,6 +560,14 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
     for (char& c : payload) c = static_cast<char>(random());
     ASSERT_OK(AppendOne(*stub_, "admin/big", payload));
   }
+  auto data_dir_bytes = [&] {
+    CliRun stats = Cli(absl::StrCat(Server(), " admin stats --json"));
+    EXPECT_EQ(stats.code, 0) << stats.err;
+    v1::GetStatsResponse parsed;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(stats.out, &parsed).ok());
+    return parsed.data_dir_bytes();
+  };
+  const uint64_t before = data_dir_bytes();
   auto admin = v1::AdminService::NewStub(daemon_.NewSmallWindowChannel());
   grpc::ClientContext slow;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
@@ -568,6 +576,9 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   ASSERT_TRUE(reader->Read(&first));
   ASSERT_TRUE(first.has_file());
   EXPECT_TRUE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
+  // The checkpoint's hard links to the database's files are not counted a second time.
+  EXPECT_GT(before, 24'000'000u);
+  EXPECT_LT(data_dir_bytes(), before * 3 / 2);
 
   CliRun r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("second")));
   EXPECT_EQ(r.code, 1) << r.err;

@@ -29,7 +29,10 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -252,6 +255,60 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
   v1::GetHeadResponse head;
   ASSERT_THAT(stub_->GetHead(Context().get(), v1::GetHeadRequest(), &head), GrpcOk());
   EXPECT_EQ(head.position(), 5u);
+}
+
+// A flood of audit calls costs the server a bounded backlog: past 64 waiting, a call is refused
+// at once (RESOURCE_EXHAUSTED, CALLS_BACKLOGGED) rather than queued without end, and once the
+// flood has passed, calls are answered again.
+TEST_F(AuditTest, AFloodOfCallsIsRefusedPastABoundedBacklog) {
+  // Each tree head reads the events of the unfinished chunk of 1,024: 1,000 events of 20 KB
+  // make every call take milliseconds, so 2,000 sent at once pile up.
+  for (int call = 0; call < 20; ++call) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 50; ++i) {
+      events.push_back(MakeEvent("audit/flood", std::string(20000, static_cast<char>('a' + i % 26))));
+    }
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  }
+  constexpr int kCalls = 2000;
+  grpc::CompletionQueue cq;
+  struct Call {
+    grpc::ClientContext context;
+    v1::TreeHead response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::TreeHead>> reader;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    auto call = std::make_unique<Call>();
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    call->reader = audit_->AsyncGetTreeHead(&call->context, v1::GetTreeHeadRequest(), &cq);
+    call->reader->Finish(&call->response, &call->status, call.get());
+    calls.push_back(std::move(call));
+  }
+  int answered = 0, refused = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    const Call& call = *static_cast<Call*>(tag);
+    if (call.status.ok()) {
+      EXPECT_EQ(call.response.size(), 1000u);
+      ++answered;
+    } else {
+      EXPECT_THAT(call.status,
+                  AllOf(GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     HasSubstr("64 calls of this kind are already waiting")),
+                        HasErrorInfo("CALLS_BACKLOGGED", ElementsAre(Pair("waiting", "64")))));
+      ++refused;
+    }
+  }
+  EXPECT_GT(answered, 0);
+  EXPECT_GT(refused, 0);
+  v1::TreeHead tree_head;
+  EXPECT_THAT(audit_->GetTreeHead(Context().get(), v1::GetTreeHeadRequest(), &tree_head),
+              GrpcOk());
 }
 
 TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {

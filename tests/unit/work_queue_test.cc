@@ -57,6 +57,35 @@ TEST(WorkQueueTest, TwoThreadsRunTwoTasksAtOnce) {
   EXPECT_TRUE(second_saw.get_future().get());
 }
 
+// TryAdd bounds the tasks waiting (not those running): past the bound a task is dropped
+// unrun, and once the thread has taken tasks there is room again.
+TEST(WorkQueueTest, TryAddRefusesPastTheTasksWaiting) {
+  WorkQueue queue(1, "test");
+  std::promise<void> started, release;
+  std::shared_future<void> released = release.get_future().share();
+  queue.Add([&](bool) {
+    started.set_value();
+    released.wait();
+  });
+  started.get_future().wait();  // running, not waiting
+  std::atomic<int> ran{0};
+  EXPECT_TRUE(queue.TryAdd([&](bool) { ++ran; }, 2));
+  EXPECT_TRUE(queue.TryAdd([&](bool) { ++ran; }, 2));
+  EXPECT_FALSE(queue.TryAdd([&](bool) { ran += 100; }, 2));
+  release.set_value();
+  std::promise<void> done;
+  queue.Add([&](bool) { done.set_value(); });
+  ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_TRUE(queue.TryAdd([&](bool) { ++ran; }, 1));
+  queue.Stop();
+  EXPECT_EQ(ran.load(), 3);
+  // A stopped queue runs the task stopped, as Add does.
+  bool ran_stopped = false;
+  EXPECT_TRUE(queue.TryAdd([&](bool stopped) { ran_stopped = stopped; }, 0));
+  EXPECT_TRUE(ran_stopped);
+}
+
 TEST(WorkQueueTest, StopRunsQueuedTasksStoppedAndLaterOnesAtOnce) {
   WorkQueue queue(1, "test");
   std::promise<void> release;
