@@ -171,6 +171,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   ASSIGN_OR_RETURN(std::string tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
   RETURN_IF_ERROR(CheckListenAddressFree(options.listen));
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
+  // A backup cut short by a crash left its checkpoint (hard links that hold the space of files
+  // the database has since dropped); the store is open, so no other process is backing it up.
+  RETURN_IF_ERROR(backup::CheckpointReader::RemoveStaleCheckpoint(options.data_dir));
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;
   validator_options.checkpoint_seconds = options.checkpoint_seconds;

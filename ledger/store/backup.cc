@@ -418,18 +418,25 @@ absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string&
 
 // ---- CheckpointReader ----
 
+absl::Status CheckpointReader::RemoveStaleCheckpoint(const std::string& data_dir) {
+  const std::string dir = (fs::path(data_dir) / kCheckpointDir).string();
+  // RocksDB builds a checkpoint in "<dir>.tmp" and renames it; a crash leaves
+  // either.
+  for (const std::string& stale : {dir, dir + ".tmp"}) {
+    std::error_code ec;
+    fs::remove_all(stale, ec);
+    if (ec) return FileError("remove the stale checkpoint", stale, ec.value());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
     RocksDbEventStore& store, const std::string& data_dir,
     int64_t created_micros) {
   std::unique_ptr<CheckpointReader> reader(new CheckpointReader());
   std::string dir = (fs::path(data_dir) / kCheckpointDir).string();
   std::error_code ec;
-  // RocksDB builds a checkpoint in "<dir>.tmp" and renames it; a crash leaves
-  // either.
-  for (const std::string& stale : {dir, dir + ".tmp"}) {
-    fs::remove_all(stale, ec);
-    if (ec) return FileError("remove the stale checkpoint", stale, ec.value());
-  }
+  RETURN_IF_ERROR(RemoveStaleCheckpoint(data_dir));
   // From here on the destructor removes it, also when CreateCheckpoint fails
   // after making it (its sync of the store's log, say).
   reader->dir_ = dir;

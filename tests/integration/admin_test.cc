@@ -652,5 +652,24 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
   EXPECT_TRUE(daemon.Stop().Success());
 }
 
+// A checkpoint left by a backup whose daemon died (hard links holding the space of files the
+// database has since dropped) is removed at the next start, not at the next backup.
+TEST(AdminShutdownTest, AStartRemovesTheCheckpointOfABackupCutShortByACrash) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  ASSERT_OK(AppendOne(*daemon.NewStub(), "admin/crash", "kept"));
+  ASSERT_TRUE(daemon.Stop().Success());
+  for (const std::string dir : {"/backup-checkpoint", "/backup-checkpoint.tmp"}) {
+    fs::create_directories(daemon.data_dir() + dir);
+    std::ofstream(daemon.data_dir() + dir + "/000009.sst") << "left by a crash";
+  }
+  ASSERT_OK(daemon.Start());
+  EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
+  EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint.tmp"));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*daemon.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 1u);
+}
+
 }  // namespace
 }  // namespace govledger::testing
