@@ -5,44 +5,10 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
+#include "ledger/common/text.h"
 
 namespace govledger::cli {
 namespace {
-
-// The length of the well-formed UTF-8 sequence at the start of `s` (1 to 4), or 0 when its
-// first byte does not start one (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
-size_t Utf8Length(absl::string_view s, uint32_t* code_point) {
-  const auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
-  const uint8_t b0 = byte(0);
-  if (b0 < 0x80) {
-    *code_point = b0;
-    return 1;
-  }
-  size_t n;
-  uint32_t cp, min;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  for (size_t i = 1; i < n; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  *code_point = cp;
-  return n;
-}
-
-bool ActedOn(uint32_t cp) {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-}
 
 // Whether the character `cp` at `i` in `text` is a line break or tab kept as it is.
 bool Kept(absl::string_view text, size_t i, uint32_t cp, LineBreaks line_breaks) {
@@ -54,7 +20,7 @@ bool NeedsEscapes(absl::string_view text, LineBreaks line_breaks) {
   for (size_t i = 0; i < text.size();) {
     uint32_t cp;
     const size_t n = Utf8Length(text.substr(i), &cp);
-    if (n == 0 || (ActedOn(cp) && !Kept(text, i, cp, line_breaks))) return true;
+    if (n == 0 || (ActsRatherThanShows(cp) && !Kept(text, i, cp, line_breaks))) return true;
     i += n;
   }
   return false;
@@ -74,7 +40,7 @@ std::string PrintableText(absl::string_view text, LineBreaks line_breaks) {
       ++i;
       continue;
     }
-    if (!ActedOn(cp) || Kept(text, i, cp, line_breaks)) {
+    if (!ActsRatherThanShows(cp) || Kept(text, i, cp, line_breaks)) {
       out.append(text.data() + i, n);
     } else if (cp == '\n') {
       out += "\\n";

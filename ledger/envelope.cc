@@ -6,9 +6,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/text.h"
 #include "ledger/common/uuid.h"
 
 namespace govledger {
@@ -65,25 +65,29 @@ absl::Status ValidateActor(absl::string_view actor) {
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
   }
-  for (size_t i = 0; i < actor.size(); ++i) {
-    const auto c = static_cast<unsigned char>(actor[i]);
-    // C0, DEL, and C1 (U+0080 to U+009F: 0xC2 0x80 to 0xC2 0x9F in UTF-8).
-    if (c < 0x20 || c == 0x7F ||
-        (c == 0xC2 && i + 1 < actor.size() && static_cast<unsigned char>(actor[i + 1]) >= 0x80 &&
-         static_cast<unsigned char>(actor[i + 1]) <= 0x9F)) {
-      const unsigned code = c == 0xC2 ? static_cast<unsigned char>(actor[i + 1]) : c;
+  for (size_t i = 0; i < actor.size();) {
+    uint32_t cp = 0;
+    const size_t n = Utf8Length(actor.substr(i), &cp);
+    // Event.actor is a protobuf string: a record holding bytes that are not UTF-8 would never
+    // parse again.
+    if (n == 0) {
+      return absl::InvalidArgumentError(
+          "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is "
+          "refused)");
+    }
+    if (IsBidiControl(cp)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "actor holds the bidirectional control U+%04X at byte %d, which would reorder the "
+          "text around it when shown; an actor is a name without such characters",
+          cp, i));
+    }
+    if (ActsRatherThanShows(cp)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("actor holds the control character U+%04X at byte %d; an actor is a "
                           "name without control characters (line breaks, tabs, escapes)",
-                          code, i));
+                          cp, i));
     }
-  }
-  // Event.actor is a protobuf string: a record holding bytes that are not UTF-8
-  // would never parse again.
-  if (!google::protobuf::internal::IsStructurallyValidUTF8(actor.data(),
-                                                           static_cast<int>(actor.size()))) {
-    return absl::InvalidArgumentError(
-        "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is refused)");
+    i += n;
   }
   return absl::OkStatus();
 }

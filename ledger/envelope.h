@@ -34,8 +34,9 @@ inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
 // OK, or INVALID_ARGUMENT naming the field to fix.
 absl::Status ValidateStreamId(absl::string_view stream_id);
 absl::Status ValidateEventType(absl::string_view event_type);
-// An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without control characters (C0, DEL,
-// C1). The CLI checks every --actor with it before sending anything.
+// An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without a character that acts rather
+// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls).
+// The CLI checks every --actor with it before sending anything.
 absl::Status ValidateActor(absl::string_view actor);
 
 // Checks the request's shape: at least one event; each event's id is a UUID, unique within the

@@ -20,6 +20,7 @@
 #include "google/protobuf/reflection.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/text.h"
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
@@ -125,14 +126,14 @@ int64_t DateKey(const v1::Date& d) {
 }
 
 // The byte offset in `text` (valid UTF-8) of its first character that acts
-// rather than shows: a control character other than a tab, a line feed, or a
-// carriage return before a line feed (C0, DEL or C1, U+0080 to U+009F); or a
-// bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to
-// U+2069), which reorders the text around it when shown. npos when there is
+// rather than shows (ActsRatherThanShows, ledger/common/text.h) other than a
+// tab, a line feed, or a carriage return before a line feed. npos when there is
 // none.
 size_t FirstControl(absl::string_view text) {
-  // Most text has none, which eight bytes at a time show (the tests are exact
-  // about whether a word has such a byte, not about which).
+  // Most text has none, which eight bytes at a time show: every such character
+  // holds a byte below 0x20, 0x7F, or starts with 0xC2 (C1) or 0xE2 (the
+  // bidirectional controls). The tests are exact about whether a word has such
+  // a byte, not about which.
   constexpr uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
   auto has_zero = [](uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
   auto has_below_0x20 = [](uint64_t w) {
@@ -147,22 +148,20 @@ size_t FirstControl(absl::string_view text) {
       break;
     }
   }
-  for (size_t i = first; i < text.size(); ++i) {
-    const auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x20 && c != 0x7F && c != 0xC2 && c != 0xE2) continue;
-    if (c == '\t' || c == '\n') continue;
-    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
-    const uint8_t next = i + 1 < text.size() ? static_cast<uint8_t>(text[i + 1]) : 0;
-    if (c == 0xC2 && next > 0x9F) continue;
-    if (c == 0xE2) {
-      const uint8_t last = i + 2 < text.size() ? static_cast<uint8_t>(text[i + 2]) : 0;
-      if ((next == 0x80 && last >= 0xAA && last <= 0xAE) ||
-          (next == 0x81 && last >= 0xA6 && last <= 0xA9)) {
-        return i;
-      }
-      continue;
+  // From the first word that may hold one, character by character (a word may
+  // start inside a character: back up to its start).
+  while (first > 0 && first < text.size() &&
+         (static_cast<uint8_t>(text[first]) & 0xC0) == 0x80) {
+    --first;
+  }
+  for (size_t i = first; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &cp));
+    if (ActsRatherThanShows(cp) && cp != '\t' && cp != '\n' &&
+        !(cp == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
+      return i;
     }
-    return i;
+    i += n;
   }
   return absl::string_view::npos;
 }
@@ -184,12 +183,8 @@ bool InvisibleInName(char32_t c) {
 // look like one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
   for (size_t i = 0; i < text.size();) {
-    const auto b = static_cast<uint8_t>(text[i]);
-    const int n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    char32_t c = n == 1 ? b : b & (0xFF >> (n + 1));
-    for (int k = 1; k < n && i + k < text.size(); ++k) {
-      c = (c << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
-    }
+    uint32_t c = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
     if (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c)) {
       return Invalid(absl::StrFormat(
           "%s holds U+%04X at byte %d, which does not show as itself: a name is "
@@ -241,18 +236,15 @@ absl::Status CheckText(const google::protobuf::Message& m) {
                            : r->GetStringReference(m, f, &scratch);
       const size_t at = FirstControl(text);
       if (at == absl::string_view::npos) continue;
-      const auto c = static_cast<uint8_t>(text[at]);
-      if (c == 0xE2) {
-        const int code_point = 0x2000 | ((static_cast<uint8_t>(text[at + 1]) & 0x3F) << 6) |
-                               (static_cast<uint8_t>(text[at + 2]) & 0x3F);
+      uint32_t code_point = 0;
+      Utf8Length(absl::string_view(text).substr(at), &code_point);
+      if (IsBidiControl(code_point)) {
         return Invalid(absl::StrFormat(
             "%s holds the bidirectional control U+%04X at byte %d, which would "
             "reorder the text around it when shown; text holds no bidirectional "
             "embeddings, overrides or isolates (U+202A to U+202E, U+2066 to U+2069)",
             name(), code_point, at));
       }
-      const int code_point =
-          c == 0xC2 ? static_cast<uint8_t>(text[at + 1]) : static_cast<int>(c);
       return Invalid(absl::StrFormat(
           "%s holds the control character U+%04X at byte %d; text may hold "
           "line breaks (\\n or \\r\\n) and tabs, no other control characters",

@@ -414,6 +414,12 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_THAT(ValidateActor("ali\xC2\x9B" "31m"),
               StatusIs(kInvalid, HasSubstr("the control character U+009B at byte 3")));
   EXPECT_OK(ValidateActor("J\xC2\xA3ne \xC3\xA9"));  // U+00A3 and U+00E9 are text
+  // A bidirectional override would show the name around it reversed in history and tail.
+  EXPECT_THAT(ValidateActor("PMO \xE2\x80\xAE" "kram"),
+              StatusIs(kInvalid, HasSubstr("the bidirectional control U+202E at byte 4")));
+  EXPECT_THAT(ValidateActor("PMO \xE2\x81\xA6" "x"),
+              StatusIs(kInvalid, HasSubstr("the bidirectional control U+2066 at byte 4")));
+  EXPECT_OK(ValidateActor("O\xE2\x80\x99Brien"));  // U+2019 is text
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("not UTF-8"))) << actor;

@@ -1,0 +1,37 @@
+// Text that acts rather than shows, and the UTF-8 decoding that finds it: one definition for
+// what the ledger refuses in stored text (an actor, ledger/envelope.cc; a governance event's
+// text fields, projections/governance_state.cc) and what the CLI escapes when it shows text
+// stored before those checks, or in opaque events (cli/printable.cc).
+#ifndef GOVLEDGER_LEDGER_COMMON_TEXT_H_
+#define GOVLEDGER_LEDGER_COMMON_TEXT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+
+namespace govledger {
+
+// The length of the well-formed UTF-8 sequence at the start of `s` (1 to 4), with its code
+// point in `*code_point`; 0 when `s` is empty or its first byte does not start one (RFC 3629:
+// no overlong forms, no surrogates, at most U+10FFFF).
+size_t Utf8Length(absl::string_view s, uint32_t* code_point);
+
+// Whether `cp` is a bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to
+// U+2069), which shows the text around it reordered: "approve U+202E 000,037" reads as
+// "approve 730,000".
+constexpr bool IsBidiControl(uint32_t cp) {
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// Whether `cp` acts rather than shows: a control character (C0, DEL, C1: U+0080 to U+009F),
+// which a terminal acts on (a carriage return or an escape sequence overwrites what was
+// printed before it), or a bidirectional control (IsBidiControl). Line breaks and tabs are
+// among the controls: where text may hold them, the caller lets them through.
+constexpr bool ActsRatherThanShows(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || IsBidiControl(cp);
+}
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_COMMON_TEXT_H_
