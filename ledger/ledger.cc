@@ -660,10 +660,21 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
     uint64_t from = request.from();
     if (forward) {
       if (from == 0) from = 1;
-      if (from > head + 1) return errors::PositionPastHead(from, head, true);
+      // head + 1 is still valid: an empty page, where a caller waiting for new events reads next.
+      if (from > head + 1) {
+        return errors::PositionPastHead(
+            "position", from, head,
+            absl::StrCat("read forwards from 1 to ", head + 1,
+                         head == 0 ? " (the ledger is empty)" : ""));
+      }
     } else {
       if (from == 0) from = head;
-      if (from > head) return errors::PositionPastHead(from, head, false);
+      if (from > head) {
+        return errors::PositionPastHead(
+            "position", from, head,
+            head == 0 ? "read backwards from 0 (the ledger is empty: nothing to read)"
+                      : absl::StrCat("read backwards from ", head, " down to 1"));
+      }
     }
     if (head == 0 || from > head) return finish();
     uint64_t last = 0;

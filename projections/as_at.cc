@@ -191,11 +191,8 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
   switch (as_at.point_case()) {
     case v1::AsAt::kPosition: {
       if (as_at.position() > head) {
-        return errors::WithReason(
-            absl::OutOfRangeError(absl::StrCat("as_at.position ", as_at.position(),
-                                               " is past the head; valid positions are 0 to ",
-                                               head)),
-            errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
+        return errors::PositionPastHead("as_at.position", as_at.position(), head,
+                                        absl::StrCat("valid positions are 0 to ", head));
       }
       if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
         cut.by_position = true;

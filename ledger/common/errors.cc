@@ -81,14 +81,11 @@ absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
       {{"event_id", std::string(event_id)}, {"position", absl::StrCat(position)}});
 }
 
-absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward) {
-  return WithReason(
-      absl::OutOfRangeError(absl::StrCat(
-          "position ", position, " is past the head (", head, "); read ",
-          forward ? "forwards from 1 to " : "backwards from ", forward ? head + 1 : head,
-          forward ? (head == 0 ? " (the ledger is empty)" : "")
-                  : (head == 0 ? " (the ledger is empty: nothing to read)" : " down to 1"))),
-      reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
+absl::Status PositionPastHead(absl::string_view field, uint64_t position, uint64_t head,
+                              absl::string_view valid) {
+  return WithReason(absl::OutOfRangeError(absl::StrCat(field, " ", position,
+                                                       " is past the head (", head, "); ", valid)),
+                    reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
 }
 
 absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,

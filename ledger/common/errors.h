@@ -120,9 +120,11 @@ absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatche
 
 absl::Status EventIdConflict(absl::string_view event_id, uint64_t position);
 
-// A read from `position`, past the head: forwards, head + 1 is still valid (an empty page,
-// where a caller waiting for new events reads next); backwards, the head is the last.
-absl::Status PositionPastHead(uint64_t position, uint64_t head, bool forward);
+// OUT_OF_RANGE (POSITION_PAST_HEAD, metadata "head"): `field` (as the request names it) is
+// `position`, past the head; `valid` says what the caller may give instead. The message is
+// "<field> <position> is past the head (<head>); <valid>".
+absl::Status PositionPastHead(absl::string_view field, uint64_t position, uint64_t head,
+                              absl::string_view valid);
 
 // A read of `stream_id` from `version`, past its end (`stream_version`).
 absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,

@@ -19,10 +19,8 @@ namespace {
 absl::Status ResolveSize(const char* field, uint64_t head, uint64_t* size) {
   if (*size == 0) *size = head;
   if (*size > head) {
-    return errors::WithReason(
-        absl::OutOfRangeError(absl::StrCat(field, " ", *size, " is past the head (", head,
-                                           "); give 1 to ", head, ", or 0 for the head")),
-        errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}});
+    return errors::PositionPastHead(field, *size, head,
+                                    absl::StrCat("give 1 to ", head, ", or 0 for the head"));
   }
   return absl::OkStatus();
 }

@@ -162,10 +162,8 @@ void SubscribeCall::Arrived() {
     if (!stopped) {
       const uint64_t head = owner_->ledger_->Head().position;
       if (next_ > head + 1) {
-        Finish(ToGrpcStatus(errors::WithReason(
-            absl::OutOfRangeError(absl::StrCat("from_position ", next_, " is past the head (",
-                                               head, "); subscribe from 1 to ", head + 1)),
-            errors::reason::kPositionPastHead, {{"head", absl::StrCat(head)}})));
+        Finish(ToGrpcStatus(errors::PositionPastHead(
+            "from_position", next_, head, absl::StrCat("subscribe from 1 to ", head + 1))));
         return;
       }
     }

@@ -709,7 +709,7 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
        "INVALID_ARGUMENT: as_at.programme_week.week 300 is "
        "past the plan"},
       {"status --programme LPP --position 51",
-       "OUT_OF_RANGE: as_at.position 51 is past the head; valid positions are 0 to 50"},
+       "OUT_OF_RANGE: as_at.position 51 is past the head (50); valid positions are 0 to 50"},
       {"history risk/NOPE", "NOT_FOUND"},
       {"decisions --organisation NOPE", "organisation 'NOPE' is not registered"},
       // LPP is registered at position 2: at position 1 there is nothing to report against.
