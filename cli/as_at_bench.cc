@@ -50,7 +50,6 @@
 namespace govledger {
 namespace {
 
-using projections::kMicrosPerDay;
 using projections::kMicrosPerWeek;
 
 struct Options {

@@ -20,15 +20,7 @@ absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_
   c.set_size(size);
   c.set_root_hash(std::string(root_hash));
   c.set_head_hash(std::string(head_hash));
-  // Floor division: a time before 1970 keeps nanos in [0, 1e9).
-  int64_t seconds = time_micros / 1000000;
-  int64_t micros = time_micros % 1000000;
-  if (micros < 0) {
-    seconds -= 1;
-    micros += 1000000;
-  }
-  c.mutable_time()->set_seconds(seconds);
-  c.mutable_time()->set_nanos(static_cast<int32_t>(micros * 1000));
+  SetMicros(time_micros, c.mutable_time());
   if (!private_key.empty()) {
     absl::StatusOr<std::string> public_key = crypto::Ed25519PublicKey(private_key);
     if (!public_key.ok()) return public_key.status();

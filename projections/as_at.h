@@ -35,7 +35,6 @@
 
 namespace govledger::projections {
 
-inline constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 inline constexpr int64_t kMicrosPerWeek = 7 * kMicrosPerDay;
 
 // A resolved selector.

@@ -48,6 +48,7 @@
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "ledger/common/time.h"
 
 namespace govledger::projections {
 
@@ -275,7 +276,7 @@ class GovernanceState {
   // fact dated ahead would stay the current value over every fact recorded
   // after it. OK, or FAILED_PRECONDITION.
   static absl::Status CheckNotAhead(const v1::Event& event, int64_t recorded_micros);
-  static constexpr int64_t kFutureAllowanceMicros = int64_t{86400} * 1000000;
+  static constexpr int64_t kFutureAllowanceMicros = kMicrosPerDay;
 
   // Changes from now on are journalled in `journal` (null: not journalled).
   // REQUIRES: the journal outlives its use and is rolled back only by this

@@ -1236,7 +1236,7 @@ QueryDecisionRegisterImpl(Folder& folder,
     t->set_pence(pence);
   }
   out.set_split_window_days(window_days);
-  FindPossibleSplits(s, rules, org, p, int64_t{window_days} * 86400 * 1000000, &out);
+  FindPossibleSplits(s, rules, org, p, int64_t{window_days} * kMicrosPerDay, &out);
   return out;
 }
 

@@ -23,7 +23,7 @@ namespace govledger::testing::seed000 {
 inline int64_t InWeek(int week) {
   return projections::DateMicros(gov::MakeDate(2015, 5, 4)) +
          (week - 1) * projections::kMicrosPerWeek +
-         2 * projections::kMicrosPerDay + 12 * int64_t{3600} * 1000000;
+         2 * kMicrosPerDay + 12 * int64_t{3600} * 1000000;
 }
 
 inline v1::Event Rated(const v1::WorkRef& subject, v1::Rag rag, int week,

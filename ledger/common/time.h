@@ -11,6 +11,7 @@
 namespace govledger {
 
 inline constexpr int64_t kMicrosPerSecond = 1000000;
+inline constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 
 // `t` in microseconds (nanoseconds below a microsecond dropped).
 inline int64_t ToMicros(const google::protobuf::Timestamp& t) {

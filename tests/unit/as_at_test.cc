@@ -34,7 +34,7 @@ const int64_t kMobilised = projections::DateMicros(MakeDate(2015, 5, 4));
 // Noon on the Wednesday of week `week` of the plan.
 int64_t InWeek(int week) {
   return kMobilised + (week - 1) * projections::kMicrosPerWeek +
-         2 * projections::kMicrosPerDay + 12 * int64_t{3600} * 1000000;
+         2 * kMicrosPerDay + 12 * int64_t{3600} * 1000000;
 }
 const int64_t kNow = InWeek(300);
 
