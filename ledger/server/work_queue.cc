@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace govledger {
@@ -19,15 +20,7 @@ WorkQueue::WorkQueue(int threads, const std::string& name) {
 WorkQueue::~WorkQueue() { Stop(); }
 
 void WorkQueue::Add(Task task) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopped_) {
-      tasks_.push_back(std::move(task));
-      ready_.notify_one();
-      return;
-    }
-  }
-  task(/*stopped=*/true);
+  TryAdd(std::move(task), std::numeric_limits<size_t>::max());
 }
 
 bool WorkQueue::TryAdd(Task task, size_t max_waiting) {
