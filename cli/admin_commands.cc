@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/util/time_util.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 #include "cli/client.h"
 #include "govledger/v1/admin.grpc.pb.h"
@@ -136,7 +136,7 @@ int AdminCommands::Stats(const std::string& server) {
   std::cout << "version        govledgerd " << s.version() << " (storage format "
             << s.storage_format() << ")\n"
             << "started        "
-            << google::protobuf::util::TimeUtil::ToString(s.started_time())
+            << FormatRfc3339(ToMicros(s.started_time()))
             << absl::StrFormat(" (up %.0f s)\n", s.uptime_seconds())
             << "head           position " << s.head_position() << ", hash "
             << crypto::ToHex(s.head_hash()) << "\n"

@@ -41,6 +41,7 @@
 #include "govledger/v1/query.pb.h"
 #include "cli/bench.h"
 #include "ledger/access_tokens.h"
+#include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/programme_index.h"
@@ -124,8 +125,8 @@ class Generator {
   }
 
   static v1::Date DateOf(int64_t days) {
-    // Inverse of DateMicros, through FormatMicros' civil date.
-    std::string s = projections::FormatMicros(days * kMicrosPerDay);
+    // Inverse of DateMicros, through FormatRfc3339's civil date.
+    std::string s = FormatRfc3339(days * kMicrosPerDay);
     v1::Date d;
     d.set_year(std::stoi(s.substr(0, 4)));
     d.set_month(std::stoi(s.substr(5, 2)));

@@ -39,6 +39,7 @@
 #include "govledger/v1/audit.grpc.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
+#include "ledger/common/time.h"
 #include "ledger/envelope.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
@@ -236,7 +237,7 @@ absl::StatusOr<std::string> ReadPublicKeyFile(const std::string& path) {
 std::string DescribeTreeHead(const v1::TreeHead& head) {
   return absl::StrCat("tree head of ", head.size(), head.size() == 1 ? " event" : " events",
                       ", root ", crypto::ToHex(head.root_hash()), ", made ",
-                      pb::util::TimeUtil::ToString(head.time()));
+                      FormatRfc3339(ToMicros(head.time())));
 }
 
 // What the signature check came to, one line: `public_key` is the key checked with, "" for none.
@@ -330,9 +331,7 @@ class RawSubscription {
 
 // RFC 3339 to the second, for people.
 std::string ShortTime(const pb::Timestamp& t) {
-  std::string text = pb::util::TimeUtil::ToString(t);
-  if (size_t dot = text.find('.'); dot != std::string::npos) text = text.substr(0, dot) + "Z";
-  return text;
+  return FormatRfc3339(t.seconds() * kMicrosPerSecond);
 }
 
 // What verify adds about decisions' signatures: nothing when the events hold none.
@@ -1237,7 +1236,7 @@ int EventCommands::ProveEvent(const std::string& server) {
   if (event.ok()) {
     std::cout << " (" << PrintableText(event->event_type()) << " on "
               << PrintableText(event->stream_id()) << ", recorded "
-              << pb::util::TimeUtil::ToString(event->recorded_time()) << ")";
+              << FormatRfc3339(ToMicros(event->recorded_time())) << ")";
   }
   std::cout << ", hash " << crypto::ToHex(crypto::AsBytes(*hash)) << ", is in the log of the "
             << DescribeTreeHead(*head) << ": verified by an audit path of " << path.size()
@@ -1375,20 +1374,18 @@ int EventCommands::Witness(const std::string& server) {
     if (code != kExitOk) return code;
   }
   if (!last || now.size() != last->size()) {
-    // Written whole under another name, then renamed: a kept tree head is never half written.
+    // Written whole under another name, then renamed: a kept tree head is never half written,
+    // and is on disk before this says it is kept.
     const std::string path = (fs::path(witness_dir_) / KeptName(now.size())).string();
     google::protobuf::util::JsonPrintOptions options;
     options.always_print_primitive_fields = true;
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(now, &json, options);
-    const std::string partial = path + ".partial";
-    {
-      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-      out << json << "\n";
-      if (!out.flush()) return Fail(kExitRefused, absl::StrCat("witness: cannot write ", partial));
+    if (absl::Status s = WriteFileAtomically(path, absl::StrCat(json, "\n"), 0644,
+                                             IfExists::kReplace);
+        !s.ok()) {
+      return Fail(kExitRefused, absl::StrCat("witness: ", s.message()));
     }
-    fs::rename(partial, path, ec);
-    if (ec) return Fail(kExitRefused, absl::StrCat("witness: cannot write ", path));
     std::cout << "kept the " << DescribeTreeHead(now) << " as " << path << "\n";
   } else {
     std::cout << "the log has not grown since " << last_path << "; nothing new kept\n";

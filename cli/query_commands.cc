@@ -20,6 +20,7 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/envelope.h"
+#include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/queries.h"
@@ -230,7 +231,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     std::vector<std::string> reported;
     if (p.reported_plan_week() > 0) reported.push_back(absl::StrCat("for week ", p.reported_plan_week()));
     if (p.has_reported_time()) {
-      reported.push_back(absl::StrCat("effective ", projections::FormatMicros(
+      reported.push_back(absl::StrCat("effective ", FormatRfc3339(
                                                         ToMicros(p.reported_time()))));
       if (p.effective_plan_week() != p.reported_plan_week()) {
         reported.push_back(absl::StrCat("which is in week ", p.effective_plan_week(),

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/table.h"
+#include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
@@ -32,7 +33,7 @@ std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
 }
 
 std::string TimeText(const google::protobuf::Timestamp& t, bool set) {
-  return set ? projections::FormatMicros(ToMicros(t)) : "";
+  return set ? FormatRfc3339(ToMicros(t)) : "";
 }
 
 std::string ShortType(const std::string& event_type) {
@@ -103,9 +104,9 @@ std::string DecisionTitleText(const v1::DecisionEntry& decision) {
 
 std::string SplitPeriodText(const v1::PossibleSplit& split) {
   const std::string first =
-      projections::FormatMicros(ToMicros(split.first_proposed())).substr(0, 10);
+      FormatRfc3339(ToMicros(split.first_proposed())).substr(0, 10);
   const std::string last =
-      projections::FormatMicros(ToMicros(split.last_proposed())).substr(0, 10);
+      FormatRfc3339(ToMicros(split.last_proposed())).substr(0, 10);
   return first == last ? first : absl::StrCat(first, " to ", last);
 }
 

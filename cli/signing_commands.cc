@@ -1,11 +1,8 @@
 #include "cli/signing_commands.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
-#include <fstream>
 #include <optional>
 #include <iostream>
 #include <sstream>
@@ -31,33 +28,6 @@
 
 namespace govledger::cli {
 namespace {
-
-// Writes `contents` to a new file with `mode`; refuses to overwrite unless
-// `force`.
-absl::Status WriteNewFile(const std::string& path, const std::string& contents,
-                          mode_t mode, bool force) {
-  int flags = O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL);
-  int fd = ::open(path.c_str(), flags, mode);
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot create ", path, ": ", std::strerror(errno),
-                     errno == EEXIST ? " (use --force)" : ""));
-  }
-  ::fchmod(fd, mode);  // also when --force kept an existing file
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
-}
 
 // The stream named by --decision-stream, or by --organisation and --reference.
 absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
@@ -279,17 +249,22 @@ int SigningCommands::Generate() {
   if (!force_) {
     for (const std::string& path : {key_path, pub_path}) {
       if (struct stat st; ::lstat(path.c_str(), &st) == 0) {
-        return Fail(kExitBadArgs, absl::StrCat("cannot create ", path,
-                                               ": File exists (use --force)"));
+        return Fail(kExitBadArgs,
+                    absl::StrCat("cannot create ", path, ": it exists (use --force)"));
       }
     }
   }
-  if (absl::Status s = WriteNewFile(key_path, *priv, 0600, force_); !s.ok()) {
-    return Fail(kExitBadArgs, std::string(s.message()));
+  const IfExists if_exists = force_ ? IfExists::kReplace : IfExists::kRefuse;
+  auto failed = [](const absl::Status& s) {
+    return Fail(kExitBadArgs, absl::StrCat(s.message(), absl::IsAlreadyExists(s) ? " (use --force)"
+                                                                                 : ""));
+  };
+  if (absl::Status s = WriteFileAtomically(key_path, *priv, 0600, if_exists); !s.ok()) {
+    return failed(s);
   }
-  if (absl::Status s = WriteNewFile(pub_path, *pub, 0644, force_); !s.ok()) {
+  if (absl::Status s = WriteFileAtomically(pub_path, *pub, 0644, if_exists); !s.ok()) {
     ::unlink(key_path.c_str());
-    return Fail(kExitBadArgs, std::string(s.message()));
+    return failed(s);
   }
   std::cout << "private key  " << key_path << " (keep it secret)\npublic key   "
             << pub_path << "\npublic (hex) " << crypto::ToHex(pair->public_key)

@@ -11,40 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/time.h"
 #include "projections/corrections.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-// The inverse: {year, month, day} of a day number.
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
 
 // The correction `e` is, as (its lower-case id, the lower-case id it names);
 // nullopt for any other event.
@@ -105,27 +80,12 @@ VectorTimeline::FindProgrammeRegistration(
 }
 
 int64_t DateMicros(const v1::Date& d) {
-  return DaysFromCivil(d.year(), static_cast<unsigned>(d.month()),
-                       static_cast<unsigned>(d.day())) *
-         kMicrosPerDay;
+  return absl::ToUnixMicros(
+      absl::FromCivil(absl::CivilDay(d.year(), d.month(), d.day()), absl::UTCTimeZone()));
 }
 
 std::string FormatDate(const v1::Date& d) {
   return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
-}
-
-std::string FormatMicros(int64_t micros) {
-  const int64_t days = FloorDiv(micros, kMicrosPerDay);
-  int64_t in_day = micros - days * kMicrosPerDay;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  const int64_t us = in_day % 1000000;
-  const int64_t s = in_day / 1000000;
-  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", y, m, d,
-                                    s / 3600, (s / 60) % 60, s % 60);
-  if (us != 0) absl::StrAppend(&out, absl::StrFormat(".%06d", us));
-  return out + "Z";
 }
 
 int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week) {
@@ -225,9 +185,9 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       const int64_t t = ToMicros(as_at.time());
       if (t > now_micros) {
         return absl::InvalidArgumentError(
-            absl::StrCat("as_at.time ", FormatMicros(t),
+            absl::StrCat("as_at.time ", FormatRfc3339(t),
                          " is in the future; valid times are up to now (",
-                         FormatMicros(now_micros), ")"));
+                         FormatRfc3339(now_micros), ")"));
       }
       cut.micros = t;
       return cut;
@@ -262,7 +222,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       if (end > now_micros) {
         return absl::InvalidArgumentError(
             absl::StrCat("as_at.programme_week.week ", pw.week(), " ends at ",
-                         FormatMicros(end + 1), ", in the future; ", valid));
+                         FormatRfc3339(end + 1), ", in the future; ", valid));
       }
       cut.micros = end;
       return cut;

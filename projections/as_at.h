@@ -49,11 +49,11 @@ struct Cut {
 };
 
 // Microseconds since the Unix epoch of a Date at 00:00 UTC (of a Timestamp: ToMicros and
-// SetMicros, ledger/common/time.h).
+// SetMicros; an instant as text: FormatRfc3339; ledger/common/time.h). A day past its month's
+// end counts on into the next month, as a date the rules accept never is.
 int64_t DateMicros(const v1::Date& d);
-// "2015-05-04"; "2016-10-03T00:00:00Z" (microseconds shown only when not zero).
+// "2015-05-04".
 std::string FormatDate(const v1::Date& d);
-std::string FormatMicros(int64_t micros);
 
 // The last microsecond of week `week` of a programme's plan (week 1 starts on
 // the mobilisation date); held at the limits of int64 rather than overflow.

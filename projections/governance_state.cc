@@ -268,11 +268,6 @@ int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
   return ToMicros(e.effective_time());
 }
 
-std::string TimeText(int64_t micros) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMicros(micros),
-                          absl::UTCTimeZone());
-}
-
 // Refuses an event effective before `since`, when both times are known:
 // "<entity> <what> effective <since>, after this event's effective time <at>".
 absl::Status RequireEffectiveSince(absl::string_view entity,
@@ -288,9 +283,9 @@ absl::Status RequireEffectiveSince(absl::string_view entity,
     return absl::OkStatus();
   }
   return Refuse(entity,
-                absl::StrCat(what, " effective ", TimeText(since),
+                absl::StrCat(what, " effective ", FormatRfc3339(since),
                              ", after this event's effective time ",
-                             TimeText(at)),
+                             FormatRfc3339(at)),
                 rule);
 }
 
@@ -1574,7 +1569,7 @@ struct GovernanceState::Access {
       if (micros != kUnknownTime && signed_on < day(micros)) {
         return Refuse(entity,
                       absl::StrCat("has a signature dated ", date, ", before ", what, " (",
-                                   TimeText(micros), ")"),
+                                   FormatRfc3339(micros), ")"),
                       kRule);
       }
     }
@@ -1582,7 +1577,7 @@ struct GovernanceState::Access {
     if (at != kUnknownTime && signed_on > day(at)) {
       return Refuse(entity,
                     absl::StrCat("has a signature dated ", date,
-                                 ", after the signature takes effect (", TimeText(at), ")"),
+                                 ", after the signature takes effect (", FormatRfc3339(at), ")"),
                     kRule);
     }
     return absl::OkStatus();
@@ -1925,8 +1920,8 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
     return absl::OkStatus();
   }
   return Refuse(absl::StrCat("event ", absl::AsciiStrToLower(event.event_id())),
-                absl::StrCat("takes effect ", TimeText(at), ", more than a day after it is "
-                             "recorded (", TimeText(recorded_micros), ")"),
+                absl::StrCat("takes effect ", FormatRfc3339(at), ", more than a day after it is "
+                             "recorded (", FormatRfc3339(recorded_micros), ")"),
                 "a fact takes effect no later than it is recorded (a day allowed for clocks); "
                 "only a registration, a delegation rule's setting and a key's registration "
                 "or revocation may be dated ahead");

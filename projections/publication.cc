@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "ledger/common/time.h"
 #include "projections/as_at.h"
 
 namespace govledger::projections {
@@ -64,7 +65,7 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history) {
   if (history->changes().empty()) return;
   // "2017-05-01": ISO dates order as text.
-  const std::string today = FormatMicros(now_micros).substr(0, 10);
+  const std::string today = FormatRfc3339(now_micros).substr(0, 10);
   bool unpublished = false;
   for (const v1::Aspect& a : history->changes().rbegin()->after()) {
     if (a.name() == kPart1DeferredAspect) unpublished = today < a.value();

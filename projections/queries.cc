@@ -22,6 +22,7 @@
 #include "google/protobuf/arena.h"
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "projections/corrections.h"
 #include "projections/governance_state.h"
 #include "projections/publication.h"
@@ -146,7 +147,7 @@ absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
   return absl::NotFoundError(
       absl::StrCat("programme '", id, "' is not yet registered as at this cut",
                    f.cut.micros && *f.cut.micros != INT64_MIN
-                       ? absl::StrCat(" (", FormatMicros(*f.cut.micros), ")")
+                       ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
                        : std::string(),
                    "; choose a later position, time or week"));
 }

@@ -1,9 +1,12 @@
 #include "ledger/common/files.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +37,63 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
         "cannot read ", path, ": ", errno != 0 ? std::strerror(errno) : "read failed"));
   }
   return bytes.str();
+}
+
+absl::Status FileError(absl::string_view what, const std::string& path, int error) {
+  return absl::InternalError(absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error)));
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError("write", path, errno);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncAndClose(int fd, const std::string& path) {
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  if (::close(fd) != 0 && rc == 0) return FileError("close", path, errno);
+  if (rc != 0) return FileError("fsync", path, error);
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FileError("open", path, errno);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) return FileError("fsync", path, error);
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 IfExists if_exists) {
+  const std::string partial = path + ".partial";
+  ::unlink(partial.c_str());
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return FileError("create", partial, errno);
+  absl::Status status;
+  if (::fchmod(fd, mode) != 0) status = FileError("set the mode of", partial, errno);
+  if (status.ok()) status = WriteAll(fd, contents, partial);
+  if (absl::Status closed = FsyncAndClose(fd, partial); status.ok()) status = closed;
+  if (status.ok()) {
+    if (if_exists == IfExists::kReplace) {
+      if (::rename(partial.c_str(), path.c_str()) != 0) status = FileError("replace", path, errno);
+    } else if (::link(partial.c_str(), path.c_str()) != 0) {
+      status = errno == EEXIST
+                   ? absl::AlreadyExistsError(absl::StrCat("cannot create ", path, ": it exists"))
+                   : FileError("create", path, errno);
+    }
+  }
+  ::unlink(partial.c_str());  // after a rename, nothing is there
+  if (!status.ok()) return status;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return FsyncDirectory(parent.empty() ? "." : parent.string());
 }
 
 }  // namespace govledger

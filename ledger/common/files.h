@@ -1,13 +1,18 @@
-// Reading files: small whole files (keys, certificates, the tokens file, JSON documents), and
-// files read line by line (an import, an export to verify).
+// Reading and writing files. Reading: small whole files (keys, certificates, the tokens file,
+// JSON documents), and files read line by line (an import, an export to verify). Writing, always
+// durably: small whole files that must never be seen half written (keys, kept tree heads, the
+// daemon's port file), and the pieces a writer of many files builds from (a backup).
 #ifndef GOVLEDGER_LEDGER_COMMON_FILES_H_
 #define GOVLEDGER_LEDGER_COMMON_FILES_H_
+
+#include <sys/types.h>
 
 #include <fstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace govledger {
 
@@ -19,6 +24,30 @@ absl::Status OpenForReading(const std::string& path, std::ifstream* file);
 // The bytes of the file at `path`, as they are. FAILED_PRECONDITION as OpenForReading, or
 // "cannot read PATH: REASON" when it cannot be read.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
+// INTERNAL "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing
+// functions below return when the system refuses.
+absl::Status FileError(absl::string_view what, const std::string& path, int error);
+
+// What WriteFileAtomically does when `path` already exists.
+enum class IfExists { kRefuse, kReplace };
+
+// Writes `contents` to the file `path` with permission bits `mode` (exactly: the umask does not
+// apply) so that a reader, even after a crash, finds the file as it was (or none) or all of the
+// new one, never part: the bytes go to PATH.partial, which is fsynced, then renamed over `path`
+// (kReplace) or linked to it (kRefuse: ALREADY_EXISTS "cannot create PATH: it exists" when
+// something is there, which is then left as it was), and the directory is fsynced. A
+// PATH.partial left by a crash is replaced; none is left behind by an error.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 IfExists if_exists);
+
+// The pieces, for a writer of many files. WriteAll writes all of `data` to `fd` (short writes and
+// EINTR retried); FsyncAndClose fsyncs `fd` and closes it (closed either way); FsyncDirectory
+// fsyncs the directory `path`, which makes the names created, renamed or removed in it durable.
+// `path` names the file in errors.
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+absl::Status FsyncAndClose(int fd, const std::string& path);
+absl::Status FsyncDirectory(const std::string& path);
 
 }  // namespace govledger
 

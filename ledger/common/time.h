@@ -1,5 +1,5 @@
 // Times as the ledger holds them: microseconds since the Unix epoch (UTC), converted to and from
-// protobuf Timestamps. Every fold, rule and comparison of times works in these microseconds
+// protobuf Timestamps, and written for people. Every fold, rule and comparison of times works in these microseconds
 // (append refuses an effective time finer than a microsecond, so nothing is lost).
 #ifndef GOVLEDGER_LEDGER_COMMON_TIME_H_
 #define GOVLEDGER_LEDGER_COMMON_TIME_H_
@@ -7,6 +7,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include <cstdint>
+#include <string>
 
 namespace govledger {
 
@@ -29,6 +30,11 @@ inline void SetMicros(int64_t micros, google::protobuf::Timestamp* t) {
   t->set_seconds(seconds);
   t->set_nanos(static_cast<int32_t>(rest * 1000));
 }
+
+// `micros` as RFC 3339 in UTC, the one form every message and listing of ours gives a time in:
+// "2016-12-14T09:30:00Z", or "2016-12-14T09:30:00.250000Z" when it has microseconds (always
+// six digits then). Its first 10 characters are the UTC date.
+std::string FormatRfc3339(int64_t micros);
 
 }  // namespace govledger
 

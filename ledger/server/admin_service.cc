@@ -25,9 +25,10 @@ class AdminServiceImpl::BackupCall final : public CallStep {
   const grpc::ServerContext& context() const { return context_; }
 
   // Sends `chunk` and waits until gRPC has taken it (flow control holds it while the client is
-  // behind); false once the call has ended: the client has gone, or the server has cancelled
-  // the call at shutdown. On an admin thread.
-  bool Write(const v1::BackupChunk& chunk) {
+  // behind); false once the call has ended: the client has gone, the server has cancelled the
+  // call at shutdown, or gRPC took nothing for `stall_limit`, and this cancelled it. On an
+  // admin thread.
+  bool Write(const v1::BackupChunk& chunk, std::chrono::seconds stall_limit) {
     grpc::ByteBuffer bytes;
     bool own_buffer = false;
     if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::BackupChunk>(chunk, &bytes,
@@ -38,7 +39,11 @@ class AdminServiceImpl::BackupCall final : public CallStep {
     std::unique_lock<std::mutex> lock(mu_);
     written_ = false;
     writer_.Write(bytes, this);
-    written_cv_.wait(lock, [this] { return written_; });
+    if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_; })) {
+      // The write then completes, not ok, on the serving thread.
+      context_.TryCancel();
+      written_cv_.wait(lock, [this] { return written_; });
+    }
     return write_ok_;
   }
 
@@ -93,12 +98,13 @@ class AdminServiceImpl::BackupCall final : public CallStep {
 
 AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
                                    const Clock* clock, const AccessControl& access,
-                                   StatsSource stats)
+                                   StatsSource stats, std::chrono::seconds stall_limit)
     : store_(store),
       data_dir_(std::move(data_dir)),
       clock_(clock),
       access_(access),
       stats_(std::move(stats)),
+      stall_limit_(stall_limit),
       get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
                  [this](UnaryCall<v1::GetStatsRequest>* call) {
                    QueueCall<v1::GetStatsRequest>(
@@ -161,10 +167,10 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
     absl::StatusOr<bool> more = (*reader)->Next(chunk.mutable_file());
     if (!more.ok()) return ToGrpcStatus(more.status());
     if (!*more) break;
-    if (!call->Write(chunk)) return grpc::Status::CANCELLED;
+    if (!call->Write(chunk, stall_limit_)) return grpc::Status::CANCELLED;
   }
   *chunk.mutable_manifest() = (*reader)->manifest();
-  if (!call->Write(chunk)) return grpc::Status::CANCELLED;
+  if (!call->Write(chunk, stall_limit_)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
 }
 

@@ -8,13 +8,16 @@
 // streams, each chunk's write waited for, so flow control holds a slow client's
 // backup back (the checkpoint costs hard links, little space) and the store is
 // never buffered in memory; the other thread still answers GetStats. One backup
-// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A reload of
-// the tokens that withdraws the caller's access ends it before its next chunk
-// (AccessControl::Recheck).
+// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A client
+// that takes no chunk for `stall_limit` (it stopped reading, though its
+// connection still answers pings) has its backup cancelled, so that it does not
+// hold the one backup for ever. A reload of the tokens that withdraws the
+// caller's access ends it before its next chunk (AccessControl::Recheck).
 #ifndef GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -35,11 +38,13 @@ class AdminServiceImpl final : public AdminServiceBase {
   // The daemon's figures, as GetStats answers them.
   using StatsSource = std::function<v1::GetStatsResponse()>;
 
-  // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. REQUIRES:
-  // `store` (the database in `data_dir`), `clock` and `access` outlive the service, and
-  // `stats` may be called until Stop.
+  // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. A backup
+  // whose client takes no chunk for `stall_limit` is cancelled. REQUIRES: `store` (the
+  // database in `data_dir`), `clock` and `access` outlive the service, and `stats` may be
+  // called until Stop.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir, const Clock* clock,
-                   const AccessControl& access, StatsSource stats);
+                   const AccessControl& access, StatsSource stats,
+                   std::chrono::seconds stall_limit);
   ~AdminServiceImpl() override;  // Stop()s
 
   // Serves both methods from `cq` (see UnaryMethod::Listen).
@@ -68,6 +73,7 @@ class AdminServiceImpl final : public AdminServiceBase {
   const Clock* const clock_;
   const AccessControl& access_;
   const StatsSource stats_;
+  const std::chrono::seconds stall_limit_;
   std::atomic<bool> backup_running_{false};
   WorkQueue work_{2, "admin"};
   const UnaryMethod<v1::GetStatsRequest> get_stats_;

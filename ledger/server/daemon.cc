@@ -198,7 +198,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
       options.on_query_index_ready);
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
       daemon->store_.get(), options.data_dir, clock, *daemon->access_,
-      [d = daemon.get()] { return d->Stats(); });
+      [d = daemon.get()] { return d->Stats(); },
+      std::chrono::seconds(options.backup_stall_seconds));
   daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));
   if (options.tree_head_seconds > 0 && options.on_tree_head) {

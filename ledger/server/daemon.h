@@ -77,6 +77,11 @@ struct DaemonOptions {
   // dropped the connection) thus frees its subscriptions, and the pings keep idle streams
   // alive through firewalls. Clients may ping as often as every min(this, 10) s. Default 60.
   int keepalive_seconds = 60;
+  // A backup whose client takes none of its chunks (1 MiB each) for this long, seconds, is
+  // cancelled: a client that stopped reading, though its connection still answers the
+  // keepalive pings, would otherwise hold the one backup slot until it went away. The default
+  // keeps a backup going on a link of 4 KB/s. Default 300.
+  int backup_stall_seconds = 300;
   // Appends are paused (RESOURCE_EXHAUSTED) while the data directory's file system has fewer
   // free bytes than this, checked every second, and resume by themselves above it
   // (free_space_watch.h); 0: never. Default 64 MiB.

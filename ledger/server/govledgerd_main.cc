@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -14,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
+#include "ledger/common/files.h"
 #include "ledger/server/daemon.h"
 
 namespace {
@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
                  "(ending its calls) if its client does not answer within as many again")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--backup-stall-seconds", options.backup_stall_seconds,
+                 "Cancel a backup whose client has taken none of its 1 MiB chunks for this many seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   app.add_option("--max-event-bytes", options.ledger.limits.max_event_bytes,
                  "Largest event accepted, bytes")
       ->capture_default_str()
@@ -175,10 +179,17 @@ int main(int argc, char** argv) {
     Say(warning);
   }
   // Last, so that whoever waits for the port file finds the lines above already written.
+  // Whoever waits for it reads the whole port or nothing; a daemon that cannot tell them its
+  // port stops rather than serve unseen.
   if (!port_file.empty()) {
-    std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << (*daemon)->port() << "\n";
-    std::rename(tmp.c_str(), port_file.c_str());
+    if (absl::Status s = govledger::WriteFileAtomically(
+            port_file, absl::StrCat((*daemon)->port(), "\n"), 0644,
+            govledger::IfExists::kReplace);
+        !s.ok()) {
+      Say(absl::StrCat("--port-file: ", s.message(), "; shutting down"));
+      (*daemon)->Shutdown();
+      return 1;
+    }
   }
 
   int signal_number = 0;

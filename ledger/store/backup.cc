@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "ledger/common/files.h"
 #include "ledger/common/time.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/crypto/sha256.h"
@@ -32,42 +33,6 @@ namespace {
 constexpr mode_t kFileMode =
     0600;  // backups hold the whole ledger, confidential parts included
 constexpr mode_t kDirMode = 0700;
-
-absl::Status FileError(absl::string_view what, const std::string& path,
-                       int error) {
-  return absl::InternalError(
-      absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error)));
-}
-
-absl::Status FsyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError("open", path, errno);
-  int rc = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (rc != 0) return FileError("fsync", path, error);
-  return absl::OkStatus();
-}
-
-absl::Status WriteAll(int fd, const char* data, size_t size,
-                      const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FileError("write", path, errno);
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status FsyncAndClose(int fd, const std::string& path) {
-  int rc = ::fsync(fd);
-  int error = errno;
-  if (::close(fd) != 0 && rc == 0) return FileError("close", path, errno);
-  if (rc != 0) return FileError("fsync", path, error);
-  return absl::OkStatus();
-}
 
 // `path` without a trailing separator, so that it has a file name and a parent.
 fs::path Normalized(const std::string& path) {
@@ -254,7 +219,7 @@ absl::Status CopyHashed(const std::string& from, const std::string& to,
     if (n == 0) break;
     hash.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
     *size += static_cast<uint64_t>(n);
-    status = WriteAll(out, buffer.data(), static_cast<size_t>(n), to);
+    status = WriteAll(out, absl::string_view(buffer.data(), static_cast<size_t>(n)), to);
     if (!status.ok()) break;
   }
   ::close(in);
@@ -351,13 +316,13 @@ class TempSibling {
   // fsyncs the directory, renames it to `target` (an absent path or an empty
   // directory) and fsyncs target's parent.
   absl::Status MoveTo(const fs::path& target) {
-    RETURN_IF_ERROR(FsyncPath(path_));
+    RETURN_IF_ERROR(FsyncDirectory(path_));
     if (::rename(path_.c_str(), target.c_str()) != 0) {
       return FileError(absl::StrCat("rename ", path_, " to"), target.string(),
                        errno);
     }
     path_.clear();
-    return FsyncPath(target.has_parent_path() ? target.parent_path().string()
+    return FsyncDirectory(target.has_parent_path() ? target.parent_path().string()
                                               : ".");
   }
 
@@ -594,8 +559,7 @@ absl::Status BackupWriter::Add(const v1::BackupFileChunk& chunk) {
                                             " at offset ", chunk.offset(),
                                             " after ", file.size, " bytes"));
   }
-  RETURN_IF_ERROR(WriteAll(fd_, chunk.data().data(), chunk.data().size(),
-                           (fs::path(temp_->path()) / name).string()));
+  RETURN_IF_ERROR(WriteAll(fd_, chunk.data(), (fs::path(temp_->path()) / name).string()));
   hash_->Update(chunk.data());
   file.size += chunk.data().size();
   return absl::OkStatus();
@@ -631,7 +595,7 @@ absl::StatusOr<uint64_t> BackupWriter::Finish(
                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0) return FileError("create", manifest_path, errno);
   std::string json = ManifestJson(manifest);
-  absl::Status written = WriteAll(fd, json.data(), json.size(), manifest_path);
+  absl::Status written = WriteAll(fd, json, manifest_path);
   absl::Status closed = FsyncAndClose(fd, manifest_path);
   RETURN_IF_ERROR(written);
   RETURN_IF_ERROR(closed);

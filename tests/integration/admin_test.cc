@@ -652,6 +652,48 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
   EXPECT_TRUE(daemon.Stop().Success());
 }
 
+// A client that stops reading a backup while its connection stays up (it answers pings) has
+// the backup cancelled after --backup-stall-seconds, so the next backup runs; before, it held
+// the one backup slot until the client went away.
+TEST(AdminShutdownTest, ABackupWhoseClientStopsReadingIsCancelledAfterTheStallLimit) {
+  DaemonHarness daemon({"--backup-stall-seconds", "1"});
+  ASSERT_OK(daemon.Start());
+  {
+    auto stub = daemon.NewStub();
+    std::mt19937_64 random(9);
+    for (int i = 0; i < 24; ++i) {
+      std::string payload(1000 * 1000, '\0');
+      for (char& c : payload) c = static_cast<char>(random());
+      ASSERT_OK(AppendOne(*stub, "admin/big", payload));
+    }
+  }
+  auto admin = v1::AdminService::NewStub(daemon.NewSmallWindowChannel());
+  grpc::ClientContext stalled;
+  std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+      admin->Backup(&stalled, v1::BackupRequest());
+  v1::BackupChunk first;
+  ASSERT_TRUE(reader->Read(&first));  // and no more
+
+  TempDir scratch;
+  CliRun r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    r = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", scratch.path(),
+                         "/next"));
+    if (r.code == 0) break;
+    EXPECT_THAT(r.err, HasSubstr("already in progress"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The stalled client finds its backup cancelled, without a manifest.
+  v1::BackupChunk chunk;
+  bool manifest = false;
+  while (reader->Read(&chunk)) manifest = manifest || chunk.has_manifest();
+  EXPECT_FALSE(manifest);
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(daemon.Stop().Success()) << daemon.Stderr();
+}
+
 // A checkpoint left by a backup whose daemon died (hard links holding the space of files the
 // database has since dropped) is removed at the next start, not at the next backup.
 TEST(AdminShutdownTest, AStartRemovesTheCheckpointOfABackupCutShortByACrash) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "ledger/common/files.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "projections/decision_digest.h"
@@ -53,8 +54,20 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((prefix + ".pub").c_str(), &st), 0);
-  // Never overwrites a key by accident.
-  EXPECT_EQ(Cli(absl::StrCat("keys generate --out ", prefix)).code, 2);
+  // Never overwrites a key by accident; --force replaces both, and leaves no partial file.
+  const absl::StatusOr<std::string> first_pub = ReadWholeFile(prefix + ".pub");
+  ASSERT_TRUE(first_pub.ok());
+  CliRun again = Cli(absl::StrCat("keys generate --out ", prefix));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_THAT(again.err, HasSubstr(prefix + ".key: it exists (use --force)"));
+  EXPECT_EQ(ReadWholeFile(prefix + ".pub").value_or(""), *first_pub);
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --force --out ", prefix)).code, 0);
+  EXPECT_NE(ReadWholeFile(prefix + ".pub").value_or(*first_pub), *first_pub);
+  ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((prefix + ".pub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_NE(::stat((prefix + ".key.partial").c_str(), &st), 0);
 
   const std::string role = "Deputy Mayor for Policing and Crime";
   v1::AppendResponse response;
@@ -323,7 +336,7 @@ TEST_F(CliSigningTest, ExitCodes) {
   }
   CliRun exists = Cli(absl::StrCat("keys generate --out ", half));
   EXPECT_EQ(exists.code, 2);
-  EXPECT_THAT(exists.err, HasSubstr(half + ".pub: File exists"));
+  EXPECT_THAT(exists.err, HasSubstr(half + ".pub: it exists (use --force)"));
   struct stat st;
   EXPECT_NE(::stat((half + ".key").c_str(), &st), 0);
   for (const std::string& out : {std::string("''"), keys_dir_.path() + "/"}) {

@@ -289,5 +289,20 @@ TEST(DaemonFlagsTest, AListenAddressInUseStopsTheStartBeforeTheDataDirectoryIsMa
   EXPECT_TRUE(first.Stop().Success());
 }
 
+// A port file that cannot be written stops the daemon, which says why: whoever waits for the
+// file would otherwise wait for ever on a daemon that serves.
+TEST(DaemonFlagsTest, APortFileThatCannotBeWrittenStopsTheDaemon) {
+  TempDir dir;
+  const CliRun run = RunProgram(
+      GOVLEDGERD_PATH,
+      absl::StrCat("--data-dir ", dir.path(), "/data --listen 127.0.0.1:0 --port-file ",
+                   dir.path(), "/missing/port"),
+      "timeout 20");
+  EXPECT_EQ(run.code, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("--port-file: cannot create ", dir.path(),
+                                              "/missing/port.partial: No such file")));
+  EXPECT_THAT(run.err, HasSubstr("shutting down"));
+}
+
 }  // namespace
 }  // namespace govledger::testing

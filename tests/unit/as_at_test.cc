@@ -13,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "ledger/common/time.h"
 #include "projections/governance_state.h"
 #include "projections/programme_index.h"
 #include "projections/queries.h"
@@ -108,13 +109,25 @@ Log Base() {
   return log;
 }
 
+TEST(CalendarTest, TimesAreWrittenInRfc3339AndDatesCountFromMidnightUtc) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatRfc3339(1'500'000), "1970-01-01T00:00:01.500000Z");
+  EXPECT_EQ(FormatRfc3339(projections::DateMicros(MakeDate(2016, 2, 29))), "2016-02-29T00:00:00Z");
+  EXPECT_EQ(projections::FormatDate(MakeDate(2016, 2, 29)), "2016-02-29");
+  // 1900 is not a leap year; the last day the rules accept.
+  EXPECT_EQ(FormatRfc3339(projections::DateMicros(MakeDate(1900, 3, 1)) - 1),
+            "1900-02-28T23:59:59.999999Z");
+  EXPECT_EQ(projections::DateMicros(MakeDate(2199, 12, 31)), int64_t{7258032000} * kMicrosPerSecond);
+}
+
 TEST(CalendarTest, WeeksOfThePlan) {
   v1::ProgrammeRegistered p = Programme("LPP", "LPF");
-  EXPECT_EQ(projections::FormatMicros(kMobilised), "2015-05-04T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(kMobilised), "2015-05-04T00:00:00Z");
   // Week 1 is 2015-05-04 to 2015-05-10; week 74 ends at the end of 2016-10-02.
-  EXPECT_EQ(projections::FormatMicros(projections::EndOfWeekMicros(p, 1) + 1),
+  EXPECT_EQ(FormatRfc3339(projections::EndOfWeekMicros(p, 1) + 1),
             "2015-05-11T00:00:00Z");
-  EXPECT_EQ(projections::FormatMicros(projections::EndOfWeekMicros(p, 74)),
+  EXPECT_EQ(FormatRfc3339(projections::EndOfWeekMicros(p, 74)),
             "2016-10-02T23:59:59.999999Z");
   EXPECT_EQ(projections::PlanWeekAt(p, kMobilised - 1), 0);
   EXPECT_EQ(projections::PlanWeekAt(p, kMobilised), 1);
@@ -178,7 +191,7 @@ TEST(AsAtTest, RiskClosedInWeek80RecordedInWeek84) {
   ASSERT_OK(recorded);
   EXPECT_EQ(recorded->open_red(), 1);
   EXPECT_EQ(recorded->as_at().position(), 4u);
-  EXPECT_EQ(projections::FormatMicros(
+  EXPECT_EQ(FormatRfc3339(
                 ToMicros(recorded->as_at().cut_time())),
             "2016-11-27T23:59:59.999999Z");
 }

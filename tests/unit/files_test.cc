@@ -1,0 +1,76 @@
+// Durable whole-file writing (ledger/common/files.h): keys, kept tree heads and the port file.
+#include "ledger/common/files.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 0777 : 0;
+}
+
+TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartialFile) {
+  TempDir dir;
+  const std::string path = dir.path() + "/key";
+  const mode_t umask_was = ::umask(077);  // the mode given wins over the umask
+  const absl::Status written = WriteFileAtomically(path, "secret\n", 0644, IfExists::kRefuse);
+  ::umask(umask_was);
+  ASSERT_TRUE(written.ok()) << written;
+  EXPECT_EQ(ReadWholeFile(path).value_or(""), "secret\n");
+  EXPECT_EQ(ModeOf(path), 0644u);
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+}
+
+TEST(WriteFileAtomicallyTest, RefusesAnExistingFileAndLeavesItAsItWas) {
+  TempDir dir;
+  const std::string path = dir.path() + "/key";
+  ASSERT_TRUE(WriteFileAtomically(path, "first", 0600, IfExists::kRefuse).ok());
+  const absl::Status again = WriteFileAtomically(path, "second", 0644, IfExists::kRefuse);
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.message(), "cannot create " + path + ": it exists");
+  EXPECT_EQ(ReadWholeFile(path).value_or(""), "first");
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+}
+
+TEST(WriteFileAtomicallyTest, ReplacesAnExistingFileAndAPartialOneACrashLeft) {
+  TempDir dir;
+  const std::string path = dir.path() + "/port";
+  ASSERT_TRUE(WriteFileAtomically(path, "1234\n", 0644, IfExists::kReplace).ok());
+  ASSERT_TRUE(WriteFileAtomically(path + ".partial", "half", 0600, IfExists::kRefuse).ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "56789\n", 0600, IfExists::kReplace).ok());
+  EXPECT_EQ(ReadWholeFile(path).value_or(""), "56789\n");
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+}
+
+TEST(WriteFileAtomicallyTest, AFileTheSystemRefusesIsAnErrorNamingIt) {
+  TempDir dir;
+  const std::string path = dir.path() + "/missing/key";
+  const absl::Status s = WriteFileAtomically(path, "x", 0600, IfExists::kReplace);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("cannot create " + path + ".partial: No such file or directory"));
+  // A directory in the way of a rename.
+  std::filesystem::create_directory(dir.path() + "/taken");
+  const absl::Status taken =
+      WriteFileAtomically(dir.path() + "/taken", "x", 0600, IfExists::kReplace);
+  EXPECT_EQ(taken.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(taken.message()), HasSubstr("cannot replace " + dir.path() + "/taken"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() + "/taken"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/taken.partial"));
+}
+
+}  // namespace
+}  // namespace govledger::testing
