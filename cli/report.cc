@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/query_text.h"
 #include "cli/table.h"
 #include "projections/governance_state.h"
+#include "projections/streams.h"
 
 namespace govledger::cli {
 namespace {
@@ -268,9 +269,11 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   Table risk_changes({"RISK", "CHANGE", "BEFORE", "AFTER", "EVENTS"});
   for (const v1::Difference& d : in.compare.differences()) {
-    if (!absl::StartsWith(d.entity(), "risk/")) continue;
-    risk_changes.AddRow(
-        {d.entity().substr(5), d.aspect(), d.before(), d.after(), PositionsText(d.events())});
+    const std::optional<projections::EntityStream> entity =
+        projections::ParseEntityStream(d.entity());
+    if (!entity || entity->kind != projections::EntityKind::kRisk) continue;
+    risk_changes.AddRow({std::string(entity->id), d.aspect(), d.before(), d.after(),
+                         PositionsText(d.events())});
   }
   if (risk_changes.rows() > 0) {
     absl::StrAppend(&out, "\nRisks opened, closed, transferred or re-rated since last time:\n\n",

@@ -1896,11 +1896,12 @@ absl::StatusOr<std::string> EntityStreamOf(absl::string_view event_type,
 }
 
 void GovernanceState::Prefetch(const v1::Event& event) const {
-  absl::string_view stream = event.stream_id();
-  if (absl::ConsumePrefix(&stream, "risk/")) {
-    risks_.prefetch(stream);
-  } else if (absl::ConsumePrefix(&stream, "scope/")) {
-    scope_items_.prefetch(stream);
+  const std::optional<EntityStream> entity = ParseEntityStream(event.stream_id());
+  if (!entity) return;
+  if (entity->kind == EntityKind::kRisk) {
+    risks_.prefetch(entity->id);
+  } else if (entity->kind == EntityKind::kScope) {
+    scope_items_.prefetch(entity->id);
   }
 }
 

@@ -4,13 +4,13 @@
 #include <memory>
 #include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "govledger/v1/events.pb.h"
 #include "ledger/common/status_macros.h"
 #include "projections/governance_state.h"
+#include "projections/streams.h"
 
 namespace govledger::projections {
 
@@ -38,11 +38,24 @@ absl::Status MemorySnapshotStore::Delete(absl::string_view key) {
 }
 
 StreamKind KindOfStream(absl::string_view stream_id) {
-  if (absl::StartsWith(stream_id, "programme/")) return StreamKind::kProgramme;
-  if (absl::StartsWith(stream_id, "project/")) return StreamKind::kProject;
-  if (absl::StartsWith(stream_id, "risk/")) return StreamKind::kRisk;
-  if (absl::StartsWith(stream_id, "scope/")) return StreamKind::kScope;
-  if (absl::StartsWith(stream_id, "decision/")) return StreamKind::kDecision;
+  const std::optional<EntityStream> entity = ParseEntityStream(stream_id);
+  if (!entity) return StreamKind::kOther;
+  switch (entity->kind) {
+    case EntityKind::kProgramme:
+      return StreamKind::kProgramme;
+    case EntityKind::kProject:
+      return StreamKind::kProject;
+    case EntityKind::kRisk:
+      return StreamKind::kRisk;
+    case EntityKind::kScope:
+      return StreamKind::kScope;
+    case EntityKind::kDecision:
+      return StreamKind::kDecision;
+    case EntityKind::kOrganisation:
+    case EntityKind::kKey:
+    case EntityKind::kDelegation:
+      return StreamKind::kOther;
+  }
   return StreamKind::kOther;
 }
 

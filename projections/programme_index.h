@@ -86,7 +86,9 @@ class MemorySnapshotStore final : public SnapshotStore {
   size_t bytes_ = 0;
 };
 
-// The stream an event is on, by its first segment.
+// What the index makes of the stream an event is on (ParseEntityStream, streams.h): the kinds
+// that can concern one programme, and kOther for the rest. Stored in the index's snapshot as
+// these numbers: never renumber.
 enum class StreamKind : uint8_t {
   kOther,
   kProgramme,

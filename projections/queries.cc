@@ -606,34 +606,45 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   };
   // Entities in stream order: decision/, programme/, project/, risk/, scope/.
   for (const std::string& stream : entities) {
-    if (absl::StartsWith(stream, "decision/")) {
-      const DecisionState* xa = decision_at(**da, stream);
-      const DecisionState* xb = decision_at(**db, stream);
-      diff(stream, "status", DecisionText(xa), DecisionText(xb));
-      diff(stream, "signed", SignedText(xa), SignedText(xb));
-    } else if (stream == ProgrammeStream(p)) {
-      work_diffs(stream, sa.FindProgramme(p), sb.FindProgramme(p));
-    } else if (absl::StartsWith(stream, "project/")) {
-      const std::string id = stream.substr(8);
-      work_diffs(stream, sa.FindProject(id), sb.FindProject(id));
-    } else if (absl::StartsWith(stream, "risk/")) {
-      const std::string id = stream.substr(5);
-      const RiskState* ra = sa.FindRisk(id);
-      const RiskState* rb = sb.FindRisk(id);
-      diff(stream, "status", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
-           rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
-      diff(stream, "rating", ra ? RagText(ra->rating) : "",
-           rb ? RagText(rb->rating) : "");
-      diff(stream, "subject", ra ? Describe(ra->subject) : "",
-           rb ? Describe(rb->subject) : "");
-    } else if (absl::StartsWith(stream, "scope/")) {
-      const std::string id = stream.substr(6);
-      auto owner = [&](const ScopeItemState* item) -> std::string {
-        if (item == nullptr) return "";
-        return item->in_scope ? Describe(item->owner) : "removed";
-      };
-      diff(stream, "owner", owner(sa.FindScopeItem(id)),
-           owner(sb.FindScopeItem(id)));
+    const std::optional<EntityStream> entity = ParseEntityStream(stream);
+    if (!entity) continue;
+    const std::string id(entity->id);
+    switch (entity->kind) {
+      case EntityKind::kDecision: {
+        const DecisionState* xa = decision_at(**da, stream);
+        const DecisionState* xb = decision_at(**db, stream);
+        diff(stream, "status", DecisionText(xa), DecisionText(xb));
+        diff(stream, "signed", SignedText(xa), SignedText(xb));
+        break;
+      }
+      case EntityKind::kProgramme:
+        if (id == p) work_diffs(stream, sa.FindProgramme(p), sb.FindProgramme(p));
+        break;
+      case EntityKind::kProject:
+        work_diffs(stream, sa.FindProject(id), sb.FindProject(id));
+        break;
+      case EntityKind::kRisk: {
+        const RiskState* ra = sa.FindRisk(id);
+        const RiskState* rb = sb.FindRisk(id);
+        diff(stream, "status", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
+             rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
+        diff(stream, "rating", ra ? RagText(ra->rating) : "", rb ? RagText(rb->rating) : "");
+        diff(stream, "subject", ra ? Describe(ra->subject) : "",
+             rb ? Describe(rb->subject) : "");
+        break;
+      }
+      case EntityKind::kScope: {
+        auto owner = [&](const ScopeItemState* item) -> std::string {
+          if (item == nullptr) return "";
+          return item->in_scope ? Describe(item->owner) : "removed";
+        };
+        diff(stream, "owner", owner(sa.FindScopeItem(id)), owner(sb.FindScopeItem(id)));
+        break;
+      }
+      case EntityKind::kOrganisation:
+      case EntityKind::kKey:
+      case EntityKind::kDelegation:
+        break;
     }
   }
   return out;
@@ -733,73 +744,80 @@ void WorkAspects(const WorkState* w, Aspects* out) {
 Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
                   const std::pair<std::string, std::string>& decision) {
   Aspects out;
-  auto tail = [&](absl::string_view prefix) {
-    return stream.substr(prefix.size());
-  };
-  if (absl::StartsWith(stream, "programme/")) {
-    WorkAspects(s.FindProgramme(tail("programme/")), &out);
-  } else if (absl::StartsWith(stream, "project/")) {
-    WorkAspects(s.FindProject(tail("project/")), &out);
-  } else if (absl::StartsWith(stream, "risk/")) {
-    if (const RiskState* r = s.FindRisk(tail("risk/"))) {
-      AddAspect(&out, "status", r->open ? "open" : "closed");
-      AddAspect(&out, "rating", RagText(r->rating));
-      AddAspect(&out, "subject", Describe(r->subject));
-    }
-  } else if (absl::StartsWith(stream, "scope/")) {
-    if (const ScopeItemState* item = s.FindScopeItem(tail("scope/"))) {
-      AddAspect(&out, "owner", Describe(item->owner));
-      AddAspect(&out, "in_scope", item->in_scope ? "yes" : "no");
-    }
-  } else if (absl::StartsWith(stream, "organisation/")) {
-    if (const OrganisationState* o =
-            s.FindOrganisation(tail("organisation/"))) {
-      AddAspect(&out, "registered", o->registered.name());
-    }
-  } else if (absl::StartsWith(stream, "key/")) {
-    if (const KeyState* k = s.FindKey(tail("key/"))) {
-      AddAspect(&out, "holder", k->registered.holder());
-      AddAspect(&out, "role", k->registered.role());
-      AddAspect(&out, "revoked", k->revoked ? "yes" : "no");
-    }
-  } else if (absl::StartsWith(stream, "delegation/")) {
-    const std::string rest = tail("delegation/");
-    const size_t slash = rest.find('/');
-    if (slash != std::string::npos) {
-      if (const v1::DelegationRuleSet* r = s.FindDelegationRule(
-              rest.substr(0, slash), rest.substr(slash + 1))) {
-        AddAspect(&out, "threshold", FormatPence(r->threshold_pence()));
-        AddAspect(&out, "role", r->role());
+  const std::optional<EntityStream> entity = ParseEntityStream(stream);
+  if (!entity) return out;
+  const std::string id(entity->id);
+  switch (entity->kind) {
+    case EntityKind::kProgramme:
+      WorkAspects(s.FindProgramme(id), &out);
+      break;
+    case EntityKind::kProject:
+      WorkAspects(s.FindProject(id), &out);
+      break;
+    case EntityKind::kRisk:
+      if (const RiskState* r = s.FindRisk(id)) {
+        AddAspect(&out, "status", r->open ? "open" : "closed");
+        AddAspect(&out, "rating", RagText(r->rating));
+        AddAspect(&out, "subject", Describe(r->subject));
       }
-    }
-  } else if (absl::StartsWith(stream, "decision/") && !decision.first.empty()) {
-    if (const DecisionState* d =
-            s.FindDecision(decision.first, decision.second)) {
-      AddAspect(&out, "status", DecisionText(d));
-      if (d->proposed.has_part1_deferred_until()) {
-        AddAspect(&out, std::string(kPart1DeferredAspect),
-                  FormatDate(d->proposed.part1_deferred_until()));
+      break;
+    case EntityKind::kScope:
+      if (const ScopeItemState* item = s.FindScopeItem(id)) {
+        AddAspect(&out, "owner", Describe(item->owner));
+        AddAspect(&out, "in_scope", item->in_scope ? "yes" : "no");
       }
-      if (d->proposed.has_referred_under()) {
-        AddAspect(&out, "referred under",
-                  absl::StrCat(d->proposed.referred_under().reference(), ", delegation ",
-                               d->proposed.referred_under().delegation_id()));
+      break;
+    case EntityKind::kOrganisation:
+      if (const OrganisationState* o = s.FindOrganisation(id)) {
+        AddAspect(&out, "registered", o->registered.name());
       }
-      std::vector<std::string> signed_roles;
-      for (const auto& [role, key] : d->signed_roles)
-        signed_roles.push_back(role);
-      AddAspect(&out, "signed", absl::StrJoin(signed_roles, ", "));
-      std::vector<std::string> declared;
-      for (const auto& [role, key] : d->signed_roles) {
-        auto it = d->declarations.find(key);
-        if (it == d->declarations.end()) continue;
-        declared.push_back(absl::StrCat(
-            role, ": ",
-            it->second.interests().empty() ? "none recorded"
-                                           : it->second.interests()));
+      break;
+    case EntityKind::kKey:
+      if (const KeyState* k = s.FindKey(id)) {
+        AddAspect(&out, "holder", k->registered.holder());
+        AddAspect(&out, "role", k->registered.role());
+        AddAspect(&out, "revoked", k->revoked ? "yes" : "no");
       }
-      AddAspect(&out, std::string(kInterestsDeclaredAspect), absl::StrJoin(declared, "; "));
-    }
+      break;
+    case EntityKind::kDelegation:
+      if (const size_t slash = id.find('/'); slash != std::string::npos) {
+        if (const v1::DelegationRuleSet* r =
+                s.FindDelegationRule(id.substr(0, slash), id.substr(slash + 1))) {
+          AddAspect(&out, "threshold", FormatPence(r->threshold_pence()));
+          AddAspect(&out, "role", r->role());
+        }
+      }
+      break;
+    case EntityKind::kDecision:
+      if (decision.first.empty()) break;
+      if (const DecisionState* d =
+              s.FindDecision(decision.first, decision.second)) {
+        AddAspect(&out, "status", DecisionText(d));
+        if (d->proposed.has_part1_deferred_until()) {
+          AddAspect(&out, std::string(kPart1DeferredAspect),
+                    FormatDate(d->proposed.part1_deferred_until()));
+        }
+        if (d->proposed.has_referred_under()) {
+          AddAspect(&out, "referred under",
+                    absl::StrCat(d->proposed.referred_under().reference(), ", delegation ",
+                                 d->proposed.referred_under().delegation_id()));
+        }
+        std::vector<std::string> signed_roles;
+        for (const auto& [role, key] : d->signed_roles)
+          signed_roles.push_back(role);
+        AddAspect(&out, "signed", absl::StrJoin(signed_roles, ", "));
+        std::vector<std::string> declared;
+        for (const auto& [role, key] : d->signed_roles) {
+          auto it = d->declarations.find(key);
+          if (it == d->declarations.end()) continue;
+          declared.push_back(absl::StrCat(
+              role, ": ",
+              it->second.interests().empty() ? "none recorded"
+                                             : it->second.interests()));
+        }
+        AddAspect(&out, std::string(kInterestsDeclaredAspect), absl::StrJoin(declared, "; "));
+      }
+      break;
   }
   return out;
 }

@@ -1,8 +1,11 @@
 #include "projections/streams.h"
 
+#include <iterator>
+
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace govledger::projections {
 namespace {
@@ -10,6 +13,16 @@ namespace {
 bool IdChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+// The first segment of each EntityKind's streams, '/' included, in the enum's order.
+constexpr absl::string_view kEntityPrefixes[] = {
+    "organisation/", "programme/", "project/", "risk/",
+    "scope/",        "key/",       "delegation/", "decision/",
+};
+
+std::string StreamOf(EntityKind kind, absl::string_view id) {
+  return absl::StrCat(kEntityPrefixes[static_cast<int>(kind)], id);
 }
 
 }  // namespace
@@ -64,30 +77,30 @@ std::string ReferenceSlug(absl::string_view reference) {
   return slug;
 }
 
+std::optional<EntityStream> ParseEntityStream(absl::string_view stream) {
+  for (int k = 0; k < static_cast<int>(std::size(kEntityPrefixes)); ++k) {
+    absl::string_view id = stream;
+    if (absl::ConsumePrefix(&id, kEntityPrefixes[k]) && !id.empty()) {
+      return EntityStream{static_cast<EntityKind>(k), id};
+    }
+  }
+  return std::nullopt;
+}
+
 std::string OrganisationStream(absl::string_view id) {
-  return absl::StrCat("organisation/", id);
+  return StreamOf(EntityKind::kOrganisation, id);
 }
-std::string ProgrammeStream(absl::string_view id) {
-  return absl::StrCat("programme/", id);
+std::string ProgrammeStream(absl::string_view id) { return StreamOf(EntityKind::kProgramme, id); }
+std::string ProjectStream(absl::string_view id) { return StreamOf(EntityKind::kProject, id); }
+std::string RiskStream(absl::string_view id) { return StreamOf(EntityKind::kRisk, id); }
+std::string ScopeStream(absl::string_view id) { return StreamOf(EntityKind::kScope, id); }
+std::string KeyStream(absl::string_view id) { return StreamOf(EntityKind::kKey, id); }
+std::string DelegationStream(absl::string_view organisation_id, absl::string_view rule_id) {
+  return StreamOf(EntityKind::kDelegation, absl::StrCat(organisation_id, "/", rule_id));
 }
-std::string ProjectStream(absl::string_view id) {
-  return absl::StrCat("project/", id);
-}
-std::string RiskStream(absl::string_view id) {
-  return absl::StrCat("risk/", id);
-}
-std::string ScopeStream(absl::string_view id) {
-  return absl::StrCat("scope/", id);
-}
-std::string KeyStream(absl::string_view id) { return absl::StrCat("key/", id); }
-std::string DelegationStream(absl::string_view organisation_id,
-                             absl::string_view rule_id) {
-  return absl::StrCat("delegation/", organisation_id, "/", rule_id);
-}
-std::string DecisionStream(absl::string_view organisation_id,
-                           absl::string_view reference) {
-  return absl::StrCat("decision/", organisation_id, "/",
-                      ReferenceSlug(reference));
+std::string DecisionStream(absl::string_view organisation_id, absl::string_view reference) {
+  return StreamOf(EntityKind::kDecision,
+                  absl::StrCat(organisation_id, "/", ReferenceSlug(reference)));
 }
 
 absl::StatusOr<std::string> WorkStream(absl::string_view field,

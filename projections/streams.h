@@ -4,6 +4,7 @@
 #ifndef GOVLEDGER_PROJECTIONS_STREAMS_H_
 #define GOVLEDGER_PROJECTIONS_STREAMS_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -31,6 +32,18 @@ absl::Status CheckReference(absl::string_view reference);
 
 // The reference with each space replaced by '-': "PCD 72" -> "PCD-72".
 std::string ReferenceSlug(absl::string_view reference);
+
+// The kinds of entity stream, each named by its first segment ("risk/LPP-R07": kRisk, id
+// "LPP-R07"; "delegation/<organisation_id>/<rule_id>" and
+// "decision/<organisation_id>/<reference slug>" have two segments in their id).
+enum class EntityKind { kOrganisation, kProgramme, kProject, kRisk, kScope, kKey, kDelegation, kDecision };
+struct EntityStream {
+  EntityKind kind;
+  absl::string_view id;  // the stream after its kind's "<segment>/", non-empty
+};
+// The entity `stream` names, by its first segment; nullopt for a stream of no entity kind
+// (an opaque event's, or one that is only a segment).
+std::optional<EntityStream> ParseEntityStream(absl::string_view stream);
 
 std::string OrganisationStream(absl::string_view organisation_id);
 std::string ProgrammeStream(absl::string_view programme_id);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "projections/governance_validator.h"
+#include "projections/streams.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
 
@@ -65,6 +66,33 @@ class RulesTest : public ::testing::Test {
 };
 
 // --- Registration. ---
+
+// Every entity stream the builders name parses back to its kind and id; anything else is no
+// entity's.
+TEST(StreamsTest, EntityStreamsParseBackToTheirKindAndId) {
+  const std::pair<std::string, EntityKind> named[] = {
+      {OrganisationStream("MOPAC"), EntityKind::kOrganisation},
+      {ProgrammeStream("LPP"), EntityKind::kProgramme},
+      {ProjectStream("LPP-INV"), EntityKind::kProject},
+      {RiskStream("LPP-R07"), EntityKind::kRisk},
+      {ScopeStream("S1"), EntityKind::kScope},
+      {KeyStream("mopac-dmpc"), EntityKind::kKey},
+      {DelegationStream("MOPAC", "R500K"), EntityKind::kDelegation},
+      {DecisionStream("MOPAC", "PCD 72"), EntityKind::kDecision},
+  };
+  const std::string ids[] = {"MOPAC", "LPP", "LPP-INV", "LPP-R07", "S1", "mopac-dmpc",
+                             "MOPAC/R500K", "MOPAC/PCD-72"};
+  for (size_t i = 0; i < std::size(named); ++i) {
+    const std::optional<EntityStream> parsed = ParseEntityStream(named[i].first);
+    ASSERT_TRUE(parsed.has_value()) << named[i].first;
+    EXPECT_EQ(parsed->kind, named[i].second) << named[i].first;
+    EXPECT_EQ(parsed->id, ids[i]) << named[i].first;
+  }
+  for (const char* other : {"programme", "programme/", "programmes/LPP", "finance/ledger/7",
+                            "Risk/LPP-R07", ""}) {
+    EXPECT_FALSE(ParseEntityStream(other).has_value()) << other;
+  }
+}
 
 TEST_F(RulesTest, ProgrammeNeedsARegisteredOrganisation) {
   EXPECT_THAT(Append(Ev(Programme("LPP", "NOBODY"))),
