@@ -5,16 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ledger/common/big_endian.h"
 #include "ledger/crypto/sha256.h"
 
 namespace govledger::projections {
 namespace {
 
 void Field(absl::string_view x, std::string* out) {
-  const uint32_t n = static_cast<uint32_t>(x.size());
-  const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                       static_cast<char>(n >> 8), static_cast<char>(n)};
-  out->append(len, 4);
+  AppendBigEndian(static_cast<uint32_t>(x.size()), out);
   out->append(x.data(), x.size());
 }
 

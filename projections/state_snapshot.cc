@@ -9,25 +9,13 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "ledger/common/big_endian.h"
 #include "projections/governance_state.h"
 
 namespace govledger::projections {
 namespace {
 
 constexpr size_t kPackedEventBytes = 16 + 4;
-
-void PutBigEndian32(uint32_t v, char* out) {
-  for (int i = 3; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xFF);
-    v >>= 8;
-  }
-}
-
-uint32_t GetBigEndian32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 }  // namespace
 
@@ -291,7 +279,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
   char* p = packed->data();
   for (const auto& [key, stream] : events_) {
     std::memcpy(p, key.data(), key.size());
-    PutBigEndian32(stream, p + 16);
+    PutBigEndian<uint32_t>(stream, p + 16);
     p += kPackedEventBytes;
   }
   for (const std::string& stream : stream_ids_) out->add_event_streams(stream);
@@ -417,7 +405,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     for (size_t off = 0; off < packed.size(); off += kPackedEventBytes) {
       EventKey key;
       std::memcpy(key.data(), packed.data() + off, key.size());
-      const uint32_t stream = GetBigEndian32(packed.data() + off + 16);
+      const uint32_t stream = GetBigEndian<uint32_t>(packed.data() + off + 16);
       if (stream >= stream_ids_.size()) {
         Clear();
         return absl::DataLossError(

@@ -14,6 +14,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "ledger/common/big_endian.h"
 #include "rocksdb/slice.h"
 
 namespace govledger {
@@ -43,11 +44,9 @@ Slice UserKeyOfEntry(const char* memtable_key) {
 // comparator orders the keys, except that equal prefixes need the whole comparison.
 uint64_t OrderPrefix(const char* memtable_key) {
   Slice user = UserKeyOfEntry(memtable_key);
-  unsigned char bytes[8] = {0};
+  char bytes[8] = {0};
   std::memcpy(bytes, user.data(), std::min<size_t>(8, user.size()));
-  uint64_t v = 0;
-  for (unsigned char b : bytes) v = (v << 8) | b;
-  return v;
+  return GetBigEndian<uint64_t>(bytes);
 }
 
 // The internal key a look-up seeks. RocksDB passes look-ups a LookupKey, a class outside its

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ledger/common/big_endian.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/store/id_memtable.h"
@@ -130,22 +131,9 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
-void PutBigEndian64(uint64_t v, char* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xFF);
-    v >>= 8;
-  }
-}
-
-uint64_t GetBigEndian64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
 std::string PositionKey(uint64_t position) {
   std::string key(8, '\0');
-  PutBigEndian64(position, key.data());
+  PutBigEndian<uint64_t>(position, key.data());
   return key;
 }
 
@@ -156,13 +144,13 @@ std::string StreamKey(absl::string_view stream_id, uint64_t version) {
   key.append(stream_id.data(), stream_id.size());
   key.push_back('\0');
   key.resize(key.size() + 8);
-  PutBigEndian64(version, key.data() + key.size() - 8);
+  PutBigEndian<uint64_t>(version, key.data() + key.size() - 8);
   return key;
 }
 
 std::string EncodePoint(const ChainPoint& p) {
   std::string out(8 + crypto::kHashSize, '\0');
-  PutBigEndian64(p.position, out.data());
+  PutBigEndian<uint64_t>(p.position, out.data());
   std::memcpy(out.data() + 8, p.hash.data(), crypto::kHashSize);
   return out;
 }
@@ -400,7 +388,7 @@ absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,
   rocksdb::WriteBatch batch;
   char position[8];
   for (const EventWrite& e : events) {
-    PutBigEndian64(e.position, position);
+    PutBigEndian<uint64_t>(e.position, position);
     rocksdb::Slice pos(position, 8);
     rocksdb::Status s = batch.Put(events_, pos, e.stored_bytes);
     if (s.ok()) s = batch.Put(streams_, StreamKey(e.stream_id, e.stream_version), pos);
@@ -456,7 +444,7 @@ absl::StatusOr<ChainPoint> RocksDbEventStore::LoadPoint(absl::string_view key) {
                                             " bytes; expected ", 8 + crypto::kHashSize));
   }
   ChainPoint p;
-  p.position = GetBigEndian64(value.data());
+  p.position = GetBigEndian<uint64_t>(value.data());
   std::memcpy(p.hash.data(), value.data() + 8, crypto::kHashSize);
   return p;
 }
@@ -489,7 +477,7 @@ absl::StatusOr<uint64_t> RocksDbEventStore::LastPosition() {
   if (it->key().size() != 8) {
     return absl::DataLossError("the last key of the events column family is not a position");
   }
-  return GetBigEndian64(it->key().data());
+  return GetBigEndian<uint64_t>(it->key().data());
 }
 
 absl::Status RocksDbEventStore::ScanLog(uint64_t from, bool forward, const LogVisitor& fn) {
@@ -507,7 +495,7 @@ absl::Status RocksDbEventStore::ScanLog(uint64_t from, bool forward, const LogVi
   for (; it->Valid(); forward ? it->Next() : it->Prev()) {
     rocksdb::Slice key = it->key();
     if (key.size() != 8) return errors::CorruptEvent(expected, "malformed position key");
-    uint64_t position = GetBigEndian64(key.data());
+    uint64_t position = GetBigEndian<uint64_t>(key.data());
     if (position != expected) break;  // the log is dense; a gap ends the scan
     rocksdb::Slice value = it->value();
     if (!fn(position, absl::string_view(value.data(), value.size()))) break;
@@ -531,7 +519,7 @@ absl::StatusOr<uint64_t> RocksDbEventStore::StreamVersion(absl::string_view stre
       key[stream_id.size()] != '\0') {
     return 0;
   }
-  return GetBigEndian64(key.data() + stream_id.size() + 1);
+  return GetBigEndian<uint64_t>(key.data() + stream_id.size() + 1);
 }
 
 absl::Status RocksDbEventStore::ScanStream(absl::string_view stream_id, uint64_t from,
@@ -549,7 +537,7 @@ absl::Status RocksDbEventStore::ScanStream(absl::string_view stream_id, uint64_t
   for (; it->Valid(); forward ? it->Next() : it->Prev()) {
     rocksdb::Slice key = it->key();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
-    uint64_t version = GetBigEndian64(key.data() + prefix.size());
+    uint64_t version = GetBigEndian<uint64_t>(key.data() + prefix.size());
     // Versions are dense: the scan starts at `from` itself (a version past the end, or 0,
     // visits nothing, as in MemoryEventStore) and ends at a gap.
     if (version == 0 || version != expected) break;
@@ -558,7 +546,7 @@ absl::Status RocksDbEventStore::ScanStream(absl::string_view stream_id, uint64_t
       return absl::DataLossError(absl::StrCat("stream index of '", stream_id, "' version ",
                                               version, " is malformed"));
     }
-    if (!fn(version, GetBigEndian64(it->value().data()))) break;
+    if (!fn(version, GetBigEndian<uint64_t>(it->value().data()))) break;
   }
   return FromRocks(it->status(), "scan stream");
 }
@@ -579,7 +567,7 @@ absl::StatusOr<std::vector<std::optional<uint64_t>>> RocksDbEventStore::FindEven
     if (statuses[i].IsNotFound()) continue;
     RETURN_IF_ERROR(FromRocks(statuses[i], "read event id"));
     if (values[i].size() != 8) return absl::DataLossError("event id index entry is malformed");
-    out[i] = GetBigEndian64(values[i].data());
+    out[i] = GetBigEndian<uint64_t>(values[i].data());
   }
   return out;
 }

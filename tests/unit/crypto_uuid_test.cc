@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "ledger/common/big_endian.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "tests/testutil.h"
@@ -11,6 +12,21 @@ namespace govledger {
 namespace {
 
 using ::testing::Optional;
+
+TEST(BigEndianTest, MostSignificantByteFirstSoBytesSortAsNumbers) {
+  std::string bytes;
+  AppendBigEndian(uint32_t{0x01020304}, &bytes);
+  AppendBigEndian(uint64_t{0x1122334455667788}, &bytes);
+  EXPECT_EQ(bytes, std::string("\x01\x02\x03\x04\x11\x22\x33\x44\x55\x66\x77\x88"));
+  EXPECT_EQ(GetBigEndian<uint32_t>(bytes.data()), 0x01020304u);
+  EXPECT_EQ(GetBigEndian<uint64_t>(bytes.data() + 4), uint64_t{0x1122334455667788});
+  std::string low(8, '\0'), high(8, '\0');
+  PutBigEndian<uint64_t>(255, low.data());
+  PutBigEndian<uint64_t>(256, high.data());
+  EXPECT_LT(low, high);
+  PutBigEndian<uint64_t>(UINT64_MAX, high.data());
+  EXPECT_EQ(high, std::string(8, '\xff'));
+}
 
 TEST(UuidTest, ParseThenFormatRoundTrips) {
   const std::string text = "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d";
