@@ -94,6 +94,7 @@ absl::Status MerkleTree::Extend(uint64_t size) {
     // Up to 64 chunks per read: one scan, bounded memory.
     const uint64_t end = std::min(complete, chunk_roots_.size() + 64) * chunk_;
     ASSIGN_OR_RETURN(std::vector<std::string> leaves, Leaves(begin, end));
+    tail_leaves_.clear();  // they were the first chunk's
     for (uint64_t at = 0; at < leaves.size(); at += chunk_) {
       chunk_roots_.push_back(crypto::MerkleRootOfLeaves(std::vector<std::string>(
           std::make_move_iterator(leaves.begin() + at),
@@ -118,8 +119,21 @@ absl::StatusOr<std::string> MerkleTree::RangeHash(uint64_t begin, uint64_t end) 
     ASSIGN_OR_RETURN(std::string right, RangeHash(begin + k, end));
     return crypto::MerkleNodeHash(left, right);
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> leaves, Leaves(begin, end));
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves, ChunkLeaves(begin, end));
   return crypto::MerkleRootOfLeaves(leaves);
+}
+
+absl::StatusOr<std::vector<std::string>> MerkleTree::ChunkLeaves(uint64_t begin, uint64_t end) {
+  const uint64_t tail = chunk_roots_.size() * chunk_;
+  if (begin < tail) return Leaves(begin, end);
+  const uint64_t held = tail + tail_leaves_.size();
+  if (end > held) {
+    ASSIGN_OR_RETURN(std::vector<std::string> more, Leaves(held, end));
+    tail_leaves_.insert(tail_leaves_.end(), std::make_move_iterator(more.begin()),
+                        std::make_move_iterator(more.end()));
+  }
+  return std::vector<std::string>(tail_leaves_.begin() + (begin - tail),
+                                  tail_leaves_.begin() + (end - tail));
 }
 
 absl::StatusOr<std::string> MerkleTree::Root(uint64_t size) {

@@ -4,7 +4,9 @@
 // 1..1024, 1025..2048, ... with the default): 32 bytes a chunk, 32 KB a million events. Each
 // call first extends them to the size asked for, reading the new events' hashes from the store;
 // any subtree is then a combination of chunk roots and, below a chunk, of at most one chunk's
-// leaves read from the store. The roots are saved among the store's projections (key
+// leaves read from the store. The leaves of the unfinished chunk at the end of the log are kept
+// too (at most chunk - 1 of them, 32 KB with the default), so that tree heads and proofs of a
+// growing log read each of its events once, not once a call. The roots are saved among the store's projections (key
 // `merkle-chunks`, FORMAT.md) by Save and whenever a call has added 1,024 chunks since the last
 // save, and the first call after a start loads them if the stored event at their last position
 // still has the hash they were saved with; otherwise it reads the whole log's hashes once
@@ -63,6 +65,10 @@ class MerkleTree {
   absl::Status SaveLocked(bool sync);
   // The leaf hashes of events begin + 1 to end. REQUIRES: mu_ held.
   absl::StatusOr<std::vector<std::string>> Leaves(uint64_t begin, uint64_t end);
+  // Leaves(begin, end) of a range within one chunk: from tail_leaves_ (read only past what it
+  // holds) when that chunk is the unfinished one. REQUIRES: mu_ held; the chunks within `end`
+  // extended.
+  absl::StatusOr<std::vector<std::string>> ChunkLeaves(uint64_t begin, uint64_t end);
   // MTH(D[begin:end]) (crypto::RangeHash). REQUIRES: mu_ held; the chunks within `end` extended.
   absl::StatusOr<std::string> RangeHash(uint64_t begin, uint64_t end);
 
@@ -70,6 +76,9 @@ class MerkleTree {
   const uint64_t chunk_;
   std::mutex mu_;
   std::vector<std::string> chunk_roots_;  // guarded by mu_
+  // The first leaves of the chunk after the complete ones (events chunk_roots_.size() * chunk_
+  // + 1 on); emptied when that chunk completes. Guarded by mu_.
+  std::vector<std::string> tail_leaves_;
   bool loaded_ = false;                    // Load has run; guarded by mu_
   size_t saved_chunks_ = 0;                // chunks the saved roots hold; guarded by mu_
 };

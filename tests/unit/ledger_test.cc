@@ -25,6 +25,7 @@
 #include "ledger/ledger.h"
 #include "ledger/store/memory_event_store.h"
 #include "ledger/stored_event.h"
+#include "tests/forwarding_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger {
@@ -1075,9 +1076,8 @@ class Gate {
   int held_ = 0;       // calls waiting; guarded by mu_
 };
 
-// Delegates to a MemoryEventStore; fails Write, Sync or StreamVersion on demand, and holds
-// writes or syncs in flight on demand.
-class FaultyEventStore final : public EventStore {
+// Fails Write, Sync or StreamVersion on demand, and holds writes or syncs in flight on demand.
+class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore {
  public:
   std::atomic<bool> fail_write = false;
   std::atomic<bool> fail_sync = false;
@@ -1091,55 +1091,20 @@ class FaultyEventStore final : public EventStore {
     ++writes;
     write_gate.Pass();
     if (fail_write) return absl::InternalError("storage write failed: disk on fire");
-    return base_.Write(events, head);
+    return ForwardingEventStore::Write(events, head);
   }
   absl::Status Sync() override {
     ++syncs;
     sync_gate.Pass();
     if (fail_sync) return absl::InternalError("storage sync failed: fdatasync EIO");
-    return base_.Sync();
-  }
-  absl::StatusOr<ChainPoint> LoadHead() override { return base_.LoadHead(); }
-  absl::StatusOr<ChainPoint> LoadVerified() override { return base_.LoadVerified(); }
-  absl::Status SaveVerified(const ChainPoint& p) override { return base_.SaveVerified(p); }
-  absl::StatusOr<std::optional<std::string>> Get(uint64_t p) override { return base_.Get(p); }
-  absl::StatusOr<uint64_t> LastPosition() override { return base_.LastPosition(); }
-  absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
-    return base_.ScanLog(from, forward, fn);
+    return ForwardingEventStore::Sync();
   }
   absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) override {
     if (stream_id == fail_stream_version_of) {
       return absl::InternalError("storage read stream version failed: bad sector");
     }
-    return base_.StreamVersion(stream_id);
+    return ForwardingEventStore::StreamVersion(stream_id);
   }
-  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
-                          const StreamVisitor& fn) override {
-    return base_.ScanStream(stream_id, from, forward, fn);
-  }
-  absl::StatusOr<std::vector<std::optional<uint64_t>>> FindEventIds(
-      const std::vector<UuidBytes>& ids) override {
-    return base_.FindEventIds(ids);
-  }
-  absl::Status GetMany(const std::vector<uint64_t>& positions, const LogVisitor& fn) override {
-    return base_.GetMany(positions, fn);
-  }
-  absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) override {
-    return base_.GetProjection(key);
-  }
-  absl::Status PutProjection(absl::string_view key, absl::string_view value,
-                             bool sync) override {
-    return base_.PutProjection(key, value, sync);
-  }
-  absl::Status DeleteProjection(absl::string_view key) override {
-    return base_.DeleteProjection(key);
-  }
-  absl::Status DropProjections(absl::string_view prefix) override {
-    return base_.DropProjections(prefix);
-  }
-
- private:
-  MemoryEventStore base_;
 };
 
 // An append's ids are looked up before it is queued; one committed after that look-up (here,

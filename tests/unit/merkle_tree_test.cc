@@ -3,6 +3,7 @@
 // log grows, and names a missing event.
 #include "ledger/merkle_tree.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/memory_event_store.h"
+#include "tests/forwarding_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger {
@@ -46,7 +48,20 @@ class MerkleTreeTest : public ::testing::Test {
     };
   }
 
-  MemoryEventStore store_;
+  // Counts the events the tree reads.
+  class CountingStore final : public ::govledger::testing::ForwardingEventStore {
+   public:
+    absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
+      return ForwardingEventStore::ScanLog(from, forward,
+                                           [&](uint64_t position, absl::string_view stored) {
+                                             ++read;
+                                             return fn(position, stored);
+                                           });
+    }
+    uint64_t read = 0;
+  };
+
+  CountingStore store_;
   std::vector<std::string> hashes_;
 };
 
@@ -85,6 +100,32 @@ TEST_F(MerkleTreeTest, TheDefaultChunkGivesTheSameRoots) {
   const std::vector<std::string> proof = *tree.InclusionProof(1500, 2500);
   EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(hashes_[1499]), 1499, 2500,
                                             proof, *tree.Root(2500)));
+}
+
+// Tree heads and proofs of a growing log read each event of its unfinished last chunk once,
+// not once a call; a chunk's events are read once more when it completes.
+TEST_F(MerkleTreeTest, EachEventOfTheUnfinishedChunkIsReadOnce) {
+  MerkleTree tree(&store_);
+  GrowTo(2048 + 1000);
+  ASSERT_TRUE(tree.Root(2048 + 1000).ok());
+  EXPECT_EQ(store_.read, 2048u + 1000u);
+  for (uint64_t size = 2048 + 1001; size <= 2048 + 1030; ++size) {
+    SCOPED_TRACE(size);
+    GrowTo(size);
+    store_.read = 0;
+    const absl::StatusOr<std::string> root = tree.Root(size);
+    ASSERT_EQ(*root, *Naive()(0, size));
+    // The new event; at 3,072, the chunk it completes.
+    EXPECT_EQ(store_.read, size == 3072 ? 1024u : 1u);
+    if (size % 1024 == 0) continue;
+    // A proof of an event of the unfinished chunk reads nothing more.
+    store_.read = 0;
+    const uint64_t position = size - std::min<uint64_t>(3, size % 1024 - 1);
+    const std::vector<std::string> proof = *tree.InclusionProof(position, size);
+    EXPECT_TRUE(crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(hashes_[position - 1]),
+                                              position - 1, size, proof, *root));
+    EXPECT_EQ(store_.read, 0u);
+  }
 }
 
 TEST_F(MerkleTreeTest, SavedChunkRootsAreLoadedWhenTheyMatchTheLog) {
