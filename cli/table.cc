@@ -166,39 +166,9 @@ std::string Paint(absl::string_view text, Style style, bool colour) {
   return absl::StrCat("\x1b[1;", code, "m", text, "\x1b[0m");
 }
 
-std::string RagText(v1::Rag rag) {
-  switch (rag) {
-    case v1::RAG_GREEN:
-      return "GREEN";
-    case v1::RAG_AMBER:
-      return "AMBER";
-    case v1::RAG_RED:
-      return "RED";
-    default:
-      return "";
-  }
-}
-
 Style RagStyle(v1::Rag rag) { return RatingTextStyle(RagText(rag)); }
 
 Cell RagCell(v1::Rag rag) { return Cell(RagText(rag), RagStyle(rag)); }
-
-std::string ConfidenceText(v1::DeliveryConfidence confidence) {
-  switch (confidence) {
-    case v1::DELIVERY_CONFIDENCE_GREEN:
-      return "GREEN";
-    case v1::DELIVERY_CONFIDENCE_AMBER_GREEN:
-      return "AMBER/GREEN";
-    case v1::DELIVERY_CONFIDENCE_AMBER:
-      return "AMBER";
-    case v1::DELIVERY_CONFIDENCE_AMBER_RED:
-      return "AMBER/RED";
-    case v1::DELIVERY_CONFIDENCE_RED:
-      return "RED";
-    default:
-      return "";
-  }
-}
 
 Style ConfidenceStyle(v1::DeliveryConfidence confidence) {
   return RatingTextStyle(ConfidenceText(confidence));

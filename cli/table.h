@@ -13,6 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
+#include "projections/queries.h"
 
 namespace govledger::cli {
 
@@ -77,15 +78,15 @@ bool StdoutWantsColour();
 // `text` wrapped in the SGR codes of `style` when `colour` and style is not kPlain; else `text`.
 std::string Paint(absl::string_view text, Style style, bool colour);
 
-// "GREEN", "AMBER", "RED"; "" for RAG_UNSPECIFIED.
-std::string RagText(v1::Rag rag);
+// Ratings as the answers word them (projections/queries.h); the CLI colours them.
+using projections::ConfidenceText;
+using projections::RagText;
+
 Style RagStyle(v1::Rag rag);
 // A rating cell: RagText and RagStyle ("-" when unrated).
 Cell RagCell(v1::Rag rag);
 
-// "GREEN", "AMBER/GREEN", "AMBER", "AMBER/RED", "RED"; "" when unspecified. AMBER/GREEN and
-// AMBER/RED are coloured amber.
-std::string ConfidenceText(v1::DeliveryConfidence confidence);
+// AMBER/GREEN and AMBER/RED are coloured amber.
 Style ConfidenceStyle(v1::DeliveryConfidence confidence);
 Cell ConfidenceCell(v1::DeliveryConfidence confidence);
 

@@ -17,7 +17,6 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "projections/as_at.h"
 #include "google/protobuf/arena.h"
 #include "govledger/internal/snapshot.pb.h"
@@ -156,11 +155,6 @@ bool InProgramme(const GovernanceState& s, const v1::WorkRef& ref,
                  const std::string& p) {
   const WorkState* w = s.FindWork(ref);
   return w != nullptr && w->programme_id == p;
-}
-
-std::string RagText(v1::Rag r) {
-  if (r == v1::RAG_UNSPECIFIED) return "";
-  return v1::Rag_Name(r).substr(4);  // "RAG_GREEN" -> "GREEN"
 }
 
 // `w`'s status, its effective plan week by `plan`, the programme's registration.
@@ -358,15 +352,9 @@ v1::EventRef RefOf(const v1::Event& e) {
 std::string RatingText(const WorkState* w) {
   if (w == nullptr || !w->has_status) return "";
   std::string out = RagText(w->last_status.rag());
-  if (w->last_status.delivery_confidence() !=
-      v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
-    // "DELIVERY_CONFIDENCE_AMBER_GREEN" -> "AMBER/GREEN"
-    absl::StrAppend(
-        &out, out.empty() ? "" : ", ", "delivery confidence ",
-        absl::StrReplaceAll(
-            v1::DeliveryConfidence_Name(w->last_status.delivery_confidence())
-                .substr(20),
-            {{"_", "/"}}));
+  if (w->last_status.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "delivery confidence ",
+                    ConfidenceText(w->last_status.delivery_confidence()));
   }
   return out;
 }
@@ -393,6 +381,36 @@ std::string BenefitText(const WorkState* w, const std::string& id) {
 }
 
 }  // namespace
+
+std::string RagText(v1::Rag rag) {
+  switch (rag) {
+    case v1::RAG_GREEN:
+      return "GREEN";
+    case v1::RAG_AMBER:
+      return "AMBER";
+    case v1::RAG_RED:
+      return "RED";
+    default:
+      return "";
+  }
+}
+
+std::string ConfidenceText(v1::DeliveryConfidence confidence) {
+  switch (confidence) {
+    case v1::DELIVERY_CONFIDENCE_GREEN:
+      return "GREEN";
+    case v1::DELIVERY_CONFIDENCE_AMBER_GREEN:
+      return "AMBER/GREEN";
+    case v1::DELIVERY_CONFIDENCE_AMBER:
+      return "AMBER";
+    case v1::DELIVERY_CONFIDENCE_AMBER_RED:
+      return "AMBER/RED";
+    case v1::DELIVERY_CONFIDENCE_RED:
+      return "RED";
+    default:
+      return "";
+  }
+}
 
 std::string RiskStatusText(v1::RiskStatus s) {
   switch (s) {

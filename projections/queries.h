@@ -26,9 +26,13 @@
 
 namespace govledger::projections {
 
-// The words answers use for a risk's status: "open", "closed", "transferred
-// out" ("" when unspecified).
+// The words answers (and the CLI) use for a risk's status: "open", "closed",
+// "transferred out"; for a RAG rating: "GREEN", "AMBER", "RED"; for delivery
+// confidence: "GREEN", "AMBER/GREEN", "AMBER", "AMBER/RED", "RED". "" when
+// unspecified.
 std::string RiskStatusText(v1::RiskStatus s);
+std::string RagText(v1::Rag rag);
+std::string ConfidenceText(v1::DeliveryConfidence confidence);
 
 // Each answer over the whole log: every event folded from position 1.
 absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatus(
