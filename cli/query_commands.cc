@@ -298,7 +298,7 @@ std::string RisksView(const std::string& programme, const v1::GetRiskRegisterRes
         e.opened_against().kind() != e.subject().kind()) {
       absl::StrAppend(&subject, " (from ", WorkText(e.opened_against()), ")");
     }
-    risks.AddRow({e.risk_id(), RagCell(e.rating()), projections::RiskStatusText(e.status()), subject, e.owner(),
+    risks.AddRow({e.risk_id(), RagCell(e.rating()), RiskStatusText(e.status()), subject, e.owner(),
                   e.title()});
   }
   absl::StrAppend(&out, "\n", risks.rows() > 0 ? risks.Render(colour) : "No risks.\n");

@@ -224,34 +224,6 @@ UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
-std::string ScopeStatusText(v1::ScopeStatus status) {
-  switch (status) {
-    case v1::SCOPE_STATUS_IN_SCOPE:
-      return "in scope";
-    case v1::SCOPE_STATUS_REMOVED:
-      return "removed";
-    case v1::SCOPE_STATUS_TRANSFERRED_OUT:
-      return "transferred out";
-    default:
-      return "";
-  }
-}
-
-std::string DecisionStatusText(v1::DecisionStatus status) {
-  switch (status) {
-    case v1::DECISION_STATUS_PENDING:
-      return "pending";
-    case v1::DECISION_STATUS_APPROVED:
-      return "approved";
-    case v1::DECISION_STATUS_REJECTED:
-      return "rejected";
-    case v1::DECISION_STATUS_WITHDRAWN:
-      return "withdrawn";
-    default:
-      return "";
-  }
-}
-
 std::string AmountKindText(v1::AmountKind kind) {
   switch (kind) {
     case v1::AMOUNT_KIND_CAPITAL:

@@ -10,6 +10,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "govledger/v1/query.pb.h"
 #include "govledger/v1/report.pb.h"
+#include "projections/queries.h"
 
 namespace govledger::cli {
 
@@ -81,10 +82,10 @@ struct UnratedProjects {
 };
 UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r);
 
-// "in scope", "removed", "transferred out".
-std::string ScopeStatusText(v1::ScopeStatus status);
-// "pending", "approved", "rejected", "withdrawn".
-std::string DecisionStatusText(v1::DecisionStatus status);
+// The words of the answers' statuses (projections/queries.h).
+using projections::DecisionStatusText;
+using projections::RiskStatusText;
+using projections::ScopeStatusText;
 // "capital", "revenue", "one-off".
 std::string AmountKindText(v1::AmountKind kind);
 // Added, removed or transferred, from which ends of the change are set; and as text ("added",

@@ -382,6 +382,34 @@ std::string BenefitText(const WorkState* w, const std::string& id) {
 
 }  // namespace
 
+std::string ScopeStatusText(v1::ScopeStatus status) {
+  switch (status) {
+    case v1::SCOPE_STATUS_IN_SCOPE:
+      return "in scope";
+    case v1::SCOPE_STATUS_REMOVED:
+      return "removed";
+    case v1::SCOPE_STATUS_TRANSFERRED_OUT:
+      return "transferred out";
+    default:
+      return "";
+  }
+}
+
+std::string DecisionStatusText(v1::DecisionStatus status) {
+  switch (status) {
+    case v1::DECISION_STATUS_PENDING:
+      return "pending";
+    case v1::DECISION_STATUS_APPROVED:
+      return "approved";
+    case v1::DECISION_STATUS_REJECTED:
+      return "rejected";
+    case v1::DECISION_STATUS_WITHDRAWN:
+      return "withdrawn";
+    default:
+      return "";
+  }
+}
+
 std::string RagText(v1::Rag rag) {
   switch (rag) {
     case v1::RAG_GREEN:
@@ -430,11 +458,7 @@ v1::DecisionStatus DecisionStatusOf(const DecisionState& d);  // below
 
 // "approved", "pending", ... ("" for none).
 std::string DecisionText(const DecisionState* d) {
-  if (d == nullptr) return "";
-  std::string name = v1::DecisionStatus_Name(DecisionStatusOf(*d));
-  absl::string_view text = name;
-  absl::ConsumePrefix(&text, "DECISION_STATUS_");
-  return absl::AsciiStrToLower(text);
+  return d == nullptr ? "" : DecisionStatusText(DecisionStatusOf(*d));
 }
 
 // The roles that have signed, in role order ("" for none).

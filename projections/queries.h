@@ -27,10 +27,13 @@
 namespace govledger::projections {
 
 // The words answers (and the CLI) use for a risk's status: "open", "closed",
-// "transferred out"; for a RAG rating: "GREEN", "AMBER", "RED"; for delivery
-// confidence: "GREEN", "AMBER/GREEN", "AMBER", "AMBER/RED", "RED". "" when
-// unspecified.
+// "transferred out"; a scope item's: "in scope", "removed", "transferred out";
+// a decision's: "pending", "approved", "rejected", "withdrawn"; a RAG rating:
+// "GREEN", "AMBER", "RED"; delivery confidence: "GREEN", "AMBER/GREEN",
+// "AMBER", "AMBER/RED", "RED". "" when unspecified.
 std::string RiskStatusText(v1::RiskStatus s);
+std::string ScopeStatusText(v1::ScopeStatus status);
+std::string DecisionStatusText(v1::DecisionStatus status);
 std::string RagText(v1::Rag rag);
 std::string ConfidenceText(v1::DeliveryConfidence confidence);
 
