@@ -19,7 +19,7 @@ std::string ModeText(v1::AsAtMode mode);
 
 // How a selector resolved, e.g.
 //   "as known at 2016-12-25T23:59:59.999999Z (plan week 86; log read to position 45; 43 events
-//   folded)" or "as recorded at position 45 (2026-11-26T14:00:00.5Z; 43 events folded)".
+//   folded)" or "as recorded at position 45 (2026-11-26T14:00:00.500000Z; 43 events folded)".
 // `plan_week` is left out when 0.
 std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week = 0);
 

@@ -93,8 +93,12 @@ absl::Status MerkleTree::Extend(uint64_t size) {
     const uint64_t begin = chunk_roots_.size() * chunk_;
     // Up to 64 chunks per read: one scan, bounded memory.
     const uint64_t end = std::min(complete, chunk_roots_.size() + 64) * chunk_;
-    ASSIGN_OR_RETURN(std::vector<std::string> leaves, Leaves(begin, end));
-    tail_leaves_.clear();  // they were the first chunk's
+    // The first chunk's leaves already kept are not read again.
+    std::vector<std::string> leaves = std::move(tail_leaves_);
+    tail_leaves_.clear();
+    ASSIGN_OR_RETURN(std::vector<std::string> more, Leaves(begin + leaves.size(), end));
+    leaves.insert(leaves.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
     for (uint64_t at = 0; at < leaves.size(); at += chunk_) {
       chunk_roots_.push_back(crypto::MerkleRootOfLeaves(std::vector<std::string>(
           std::make_move_iterator(leaves.begin() + at),

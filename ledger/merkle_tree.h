@@ -5,8 +5,8 @@
 // call first extends them to the size asked for, reading the new events' hashes from the store;
 // any subtree is then a combination of chunk roots and, below a chunk, of at most one chunk's
 // leaves read from the store. The leaves of the unfinished chunk at the end of the log are kept
-// too (at most chunk - 1 of them, 32 KB with the default), so that tree heads and proofs of a
-// growing log read each of its events once, not once a call. The roots are saved among the store's projections (key
+// too (at most chunk - 1 of them, about 80 KB with the default), so that tree heads and proofs
+// of a growing log read each of its events once, not once a call. The roots are saved among the store's projections (key
 // `merkle-chunks`, FORMAT.md) by Save and whenever a call has added 1,024 chunks since the last
 // save, and the first call after a start loads them if the stored event at their last position
 // still has the hash they were saved with; otherwise it reads the whole log's hashes once

@@ -22,6 +22,8 @@ void List(std::vector<std::string> items, bool sort, std::string* out) {
   for (const std::string& item : items) Field(item, out);
 }
 
+// Written here, not by FormatDate (as_at.h), which may change as a display: these bytes are
+// signed, and must stay as FORMAT.md gives them.
 std::string DateText(const v1::Date& date) {
   if (date.year() == 0 && date.month() == 0 && date.day() == 0) return "";
   return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(),

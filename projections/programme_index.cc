@@ -165,7 +165,7 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
   kinds_.push_back(kind);
   switch (kind) {
     case StreamKind::kProgramme: {
-      const std::string id = stream.substr(10);
+      const std::string id(ParseEntityStream(stream)->id);
       if (type == kProgramme && !programmes_.contains(id)) {
         v1::ProgrammeRegistered m;
         if (m.ParseFromString(event.payload()) && m.programme_id() == id) {
@@ -176,7 +176,7 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
       break;
     }
     case StreamKind::kProject: {
-      const std::string id = stream.substr(8);
+      const std::string id(ParseEntityStream(stream)->id);
       if (type == kProject && !project_programme_.contains(id)) {
         v1::ProjectRegistered m;
         if (m.ParseFromString(event.payload()) && m.project_id() == id) {

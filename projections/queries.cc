@@ -1024,7 +1024,9 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     }
     c.set_approval_lapsed(ApprovalLapsed(s, c.approval()));
     *c.mutable_event() = RefOf(*e);
-    changes[e->stream_id().substr(6)].push_back(std::move(c));
+    const std::optional<EntityStream> item = ParseEntityStream(e->stream_id());
+    if (!item || item->kind != EntityKind::kScope) continue;  // appends never store one
+    changes[std::string(item->id)].push_back(std::move(c));
   }
 
   v1::GetScopeMapResponse out;

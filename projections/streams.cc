@@ -21,6 +21,9 @@ constexpr absl::string_view kEntityPrefixes[] = {
     "scope/",        "key/",       "delegation/", "decision/",
 };
 
+static_assert(std::size(kEntityPrefixes) == static_cast<size_t>(EntityKind::kDecision) + 1,
+              "one prefix for each EntityKind");
+
 std::string StreamOf(EntityKind kind, absl::string_view id) {
   return absl::StrCat(kEntityPrefixes[static_cast<int>(kind)], id);
 }

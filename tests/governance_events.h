@@ -12,7 +12,9 @@
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/ed25519.h"
+#include "projections/as_at.h"
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
@@ -348,18 +350,8 @@ inline v1::SigningKeyRevoked Revoke(const std::string& key_id) {
 
 // `e` effective at noon UTC of `date`.
 inline v1::Event At(v1::Event e, const v1::Date& date) {
-  int64_t days = 0;  // days from 1970-01-01 to `date` (proleptic Gregorian)
-  {
-    const int y = date.month() <= 2 ? date.year() - 1 : date.year();
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const int yoe = y - era * 400;
-    const int mp = (date.month() + 9) % 12;
-    const int doy = (153 * mp + 2) / 5 + date.day() - 1;
-    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = int64_t{era} * 146097 + doe - 719468;
-  }
-  e.mutable_effective_time()->set_seconds(days * 86400 + 12 * 3600);
-  e.mutable_effective_time()->set_nanos(0);
+  SetMicros(projections::DateMicros(date) + 12 * 3600 * kMicrosPerSecond,
+            e.mutable_effective_time());
   return e;
 }
 

@@ -73,10 +73,10 @@ absl::Status FsyncDirectory(const std::string& path) {
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
                                  IfExists if_exists) {
-  const std::string partial = path + ".partial";
-  ::unlink(partial.c_str());
-  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return FileError("create", partial, errno);
+  // A name of this call's own, so that two writers of `path` never write one file.
+  std::string partial = path + ".partial-XXXXXX";
+  const int fd = ::mkostemp(partial.data(), O_CLOEXEC);
+  if (fd < 0) return FileError("create", path + ".partial-*", errno);
   absl::Status status;
   if (::fchmod(fd, mode) != 0) status = FileError("set the mode of", partial, errno);
   if (status.ok()) status = WriteAll(fd, contents, partial);
@@ -84,10 +84,16 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   if (status.ok()) {
     if (if_exists == IfExists::kReplace) {
       if (::rename(partial.c_str(), path.c_str()) != 0) status = FileError("replace", path, errno);
-    } else if (::link(partial.c_str(), path.c_str()) != 0) {
-      status = errno == EEXIST
-                   ? absl::AlreadyExistsError(absl::StrCat("cannot create ", path, ": it exists"))
-                   : FileError("create", path, errno);
+    } else {
+      // Renamed only where nothing is; a file system without that (some FUSE ones) gets a
+      // hard link, which is as exclusive.
+      int rc = ::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+      if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) rc = ::link(partial.c_str(), path.c_str());
+      if (rc != 0) {
+        status = errno == EEXIST
+                     ? absl::AlreadyExistsError(absl::StrCat("cannot create ", path, ": it exists"))
+                     : FileError("create", path, errno);
+      }
     }
   }
   ::unlink(partial.c_str());  // after a rename, nothing is there

@@ -34,10 +34,11 @@ enum class IfExists { kRefuse, kReplace };
 
 // Writes `contents` to the file `path` with permission bits `mode` (exactly: the umask does not
 // apply) so that a reader, even after a crash, finds the file as it was (or none) or all of the
-// new one, never part: the bytes go to PATH.partial, which is fsynced, then renamed over `path`
-// (kReplace) or linked to it (kRefuse: ALREADY_EXISTS "cannot create PATH: it exists" when
-// something is there, which is then left as it was), and the directory is fsynced. A
-// PATH.partial left by a crash is replaced; none is left behind by an error.
+// new one, never part: the bytes go to a file of this call's own beside it (PATH.partial-XXXXXX,
+// so that concurrent writers of one path do not mix), which is fsynced, then renamed over
+// `path` (kReplace) or to `path` only if nothing is there (kRefuse: ALREADY_EXISTS "cannot
+// create PATH: it exists", leaving what is there as it was), and the directory is fsynced. An
+// error leaves no partial file behind; a crash may (its name says what it is).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
                                  IfExists if_exists);
 

@@ -31,9 +31,10 @@ inline void SetMicros(int64_t micros, google::protobuf::Timestamp* t) {
   t->set_nanos(static_cast<int32_t>(rest * 1000));
 }
 
-// `micros` as RFC 3339 in UTC, the one form every message and listing of ours gives a time in:
-// "2016-12-14T09:30:00Z", or "2016-12-14T09:30:00.250000Z" when it has microseconds (always
-// six digits then). Its first 10 characters are the UTC date.
+// `micros` as RFC 3339 in UTC, the form of every time in messages, listings and reports
+// (JSON output keeps protobuf's mapping): "2016-12-14T09:30:00Z", or
+// "2016-12-14T09:30:00.250000Z" when it has microseconds (always six digits then). Its first
+// 10 characters are the UTC date, years before 1000 included ("0500-01-01T00:00:00Z").
 std::string FormatRfc3339(int64_t micros);
 
 }  // namespace govledger

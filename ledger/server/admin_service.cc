@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -14,7 +15,10 @@ namespace govledger {
 
 // One Backup call. It arrives on the serving thread and is streamed from an admin thread, which
 // waits for each write in turn (Write); every operation's completion comes back to Proceed on
-// the serving thread. It is deleted when its finish has completed.
+// the serving thread. A write abandoned after the stall limit may complete long after (only
+// when the connection ends, if the client's machine stopped reading its socket): the finish
+// then waits for it, since gRPC takes no finish while a write is in flight, but the admin
+// thread and the backup slot do not. It is deleted when its finish has completed.
 class AdminServiceImpl::BackupCall final : public CallStep {
  public:
   BackupCall(AdminServiceImpl* service, grpc::ServerCompletionQueue* cq)
@@ -40,17 +44,21 @@ class AdminServiceImpl::BackupCall final : public CallStep {
     written_ = false;
     writer_.Write(bytes, this);
     if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_; })) {
-      // The write then completes, not ok, on the serving thread.
-      context_.TryCancel();
-      written_cv_.wait(lock, [this] { return written_; });
+      context_.TryCancel();  // the write completes, not ok, whenever gRPC lets it go
+      return false;
     }
     return write_ok_;
   }
 
-  // Ends the call with `status`, from any thread, once; the call must not be touched after.
+  // Ends the call with `status`, from any thread, once (after a write still in flight has
+  // completed); the call must not be touched after.
   void Finish(const grpc::Status& status) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (!written_) {  // Proceed finishes it when the write completes
+        finish_after_write_ = status;
+        return;
+      }
       finishing_ = true;
     }
     writer_.Finish(status, this);
@@ -78,6 +86,13 @@ class AdminServiceImpl::BackupCall final : public CallStep {
     }
     write_ok_ = ok;
     written_ = true;
+    if (finish_after_write_) {
+      finishing_ = true;
+      const grpc::Status status = *std::move(finish_after_write_);
+      lock.unlock();
+      writer_.Finish(status, this);
+      return;
+    }
     written_cv_.notify_one();
   }
 
@@ -91,9 +106,11 @@ class AdminServiceImpl::BackupCall final : public CallStep {
   bool arrived_ = false;  // serving thread only
   std::mutex mu_;
   std::condition_variable written_cv_;
-  bool written_ = false;    // guarded by mu_
+  bool written_ = true;     // no write in flight; guarded by mu_
   bool write_ok_ = false;   // guarded by mu_
   bool finishing_ = false;  // guarded by mu_
+  // The status Finish was given while a write was in flight; guarded by mu_.
+  std::optional<grpc::Status> finish_after_write_;
 };
 
 AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,

@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
         !s.ok()) {
       Say(absl::StrCat("--port-file: ", s.message(), "; shutting down"));
       (*daemon)->Shutdown();
-      return 1;
+      Say("stopped");
+      std::_Exit(1);  // as below, without gRPC's global shutdown
     }
   }
 

@@ -11,7 +11,10 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <signal.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -58,6 +61,18 @@ std::string LargestTable(const std::string& dir) {
     }
   }
   return best;
+}
+
+// Appends `n` events of 1 MB of random bytes to "admin/big": n MB that does not compress, far
+// more than a small-window client's flow-control window, so that a backup of it cannot finish
+// while its client does not read.
+void AppendIncompressible(v1::LedgerService::Stub& stub, int n = 24) {
+  std::mt19937_64 random(5);
+  for (int i = 0; i < n; ++i) {
+    std::string payload(1000 * 1000, '\0');
+    for (char& c : payload) c = static_cast<char>(random());
+    ASSERT_OK(AppendOne(stub, "admin/big", payload));
+  }
 }
 
 class AdminTest : public DaemonTest {
@@ -551,15 +566,7 @@ TEST_F(AdminTest, HelpDescribesTheCommands) {
 // is FAILED_PRECONDITION; once it is cancelled, the checkpoint is removed and
 // backups work again.
 TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
-  // About 24 MB of incompressible payload, far more than the client's fixed
-  // flow-control window, so the first backup cannot finish while its client
-  // does not read.
-  std::mt19937_64 random(5);
-  for (int i = 0; i < 24; ++i) {
-    std::string payload(1000 * 1000, '\0');
-    for (char& c : payload) c = static_cast<char>(random());
-    ASSERT_OK(AppendOne(*stub_, "admin/big", payload));
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*stub_));
   auto data_dir_bytes = [&] {
     CliRun stats = Cli(absl::StrCat(Server(), " admin stats --json"));
     EXPECT_EQ(stats.code, 0) << stats.err;
@@ -612,15 +619,7 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
 TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
   DaemonHarness daemon({"--shutdown-grace", "1"});
   ASSERT_OK(daemon.Start());
-  {
-    auto stub = daemon.NewStub();
-    std::mt19937_64 random(7);
-    for (int i = 0; i < 24; ++i) {
-      std::string payload(1000 * 1000, '\0');
-      for (char& c : payload) c = static_cast<char>(random());
-      ASSERT_OK(AppendOne(*stub, "admin/big", payload));
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*daemon.NewStub()));
   auto admin = v1::AdminService::NewStub(daemon.NewSmallWindowChannel());
   grpc::ClientContext slow;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
@@ -658,15 +657,7 @@ TEST(AdminShutdownTest, ShutdownDuringABackupCancelsItAndRemovesTheCheckpoint) {
 TEST(AdminShutdownTest, ABackupWhoseClientStopsReadingIsCancelledAfterTheStallLimit) {
   DaemonHarness daemon({"--backup-stall-seconds", "1"});
   ASSERT_OK(daemon.Start());
-  {
-    auto stub = daemon.NewStub();
-    std::mt19937_64 random(9);
-    for (int i = 0; i < 24; ++i) {
-      std::string payload(1000 * 1000, '\0');
-      for (char& c : payload) c = static_cast<char>(random());
-      ASSERT_OK(AppendOne(*stub, "admin/big", payload));
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*daemon.NewStub()));
   auto admin = v1::AdminService::NewStub(daemon.NewSmallWindowChannel());
   grpc::ClientContext stalled;
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
@@ -691,6 +682,47 @@ TEST(AdminShutdownTest, ABackupWhoseClientStopsReadingIsCancelledAfterTheStallLi
   while (reader->Read(&chunk)) manifest = manifest || chunk.has_manifest();
   EXPECT_FALSE(manifest);
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(daemon.Stop().Success()) << daemon.Stderr();
+}
+
+// A client whose process stops (SIGSTOP: its socket fills, so the server's write of a chunk
+// never completes while the connection lasts) has its backup cancelled after the stall limit
+// too, and the next backup runs while the stopped client's connection is still open.
+TEST(AdminShutdownTest, ABackupWhoseClientProcessStopsIsCancelledAfterTheStallLimit) {
+  DaemonHarness daemon({"--backup-stall-seconds", "1"});
+  ASSERT_OK(daemon.Start());
+  ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*daemon.NewStub(), 64));
+  TempDir scratch;
+  const std::string first = scratch.path() + "/first";
+  const pid_t client = ::fork();
+  if (client == 0) {
+    ::execl(GOVLEDGER_CLI_PATH, GOVLEDGER_CLI_PATH, "--server", daemon.address().c_str(),
+            "admin", "backup", first.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(client, 0);
+  // Stopped once it has received some of the backup.
+  const auto started = std::chrono::steady_clock::now();
+  while (!fs::exists(daemon.data_dir() + "/backup-checkpoint") &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(client, SIGSTOP);
+
+  CliRun r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    r = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", scratch.path(),
+                         "/next"));
+    if (r.code == 0) break;
+    EXPECT_THAT(r.err, HasSubstr("already in progress"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("written to ", scratch.path(), "/next")));
+  ::kill(client, SIGKILL);
+  int status = 0;
+  ::waitpid(client, &status, 0);
   EXPECT_TRUE(daemon.Stop().Success()) << daemon.Stderr();
 }
 

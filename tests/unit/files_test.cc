@@ -3,8 +3,14 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_join.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,6 +20,15 @@ namespace govledger::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The names in `dir`, sorted, separated by spaces.
+std::string Names(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.insert(e.path().filename().string());
+  }
+  return absl::StrJoin(names, " ");
+}
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;
@@ -29,7 +44,7 @@ TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartial
   ASSERT_TRUE(written.ok()) << written;
   EXPECT_EQ(ReadWholeFile(path).value_or(""), "secret\n");
   EXPECT_EQ(ModeOf(path), 0644u);
-  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  EXPECT_EQ(Names(dir.path()), "key");
 }
 
 TEST(WriteFileAtomicallyTest, RefusesAnExistingFileAndLeavesItAsItWas) {
@@ -41,18 +56,44 @@ TEST(WriteFileAtomicallyTest, RefusesAnExistingFileAndLeavesItAsItWas) {
   EXPECT_EQ(again.message(), "cannot create " + path + ": it exists");
   EXPECT_EQ(ReadWholeFile(path).value_or(""), "first");
   EXPECT_EQ(ModeOf(path), 0600u);
-  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  EXPECT_EQ(Names(dir.path()), "key");
 }
 
-TEST(WriteFileAtomicallyTest, ReplacesAnExistingFileAndAPartialOneACrashLeft) {
+TEST(WriteFileAtomicallyTest, ReplacesAnExistingFile) {
   TempDir dir;
   const std::string path = dir.path() + "/port";
   ASSERT_TRUE(WriteFileAtomically(path, "1234\n", 0644, IfExists::kReplace).ok());
-  ASSERT_TRUE(WriteFileAtomically(path + ".partial", "half", 0600, IfExists::kRefuse).ok());
   ASSERT_TRUE(WriteFileAtomically(path, "56789\n", 0600, IfExists::kReplace).ok());
   EXPECT_EQ(ReadWholeFile(path).value_or(""), "56789\n");
   EXPECT_EQ(ModeOf(path), 0600u);
-  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  EXPECT_EQ(Names(dir.path()), "port");
+}
+
+// Writers of one path at once each write a file of their own: every version read is whole,
+// and exactly one kRefuse writer creates the file.
+TEST(WriteFileAtomicallyTest, ConcurrentWritersNeverMixTheirBytes) {
+  TempDir dir;
+  const std::string path = dir.path() + "/head";
+  std::atomic<int> created = 0;
+  std::vector<std::thread> writers;
+  for (char c : std::string("abcdefgh")) {
+    writers.emplace_back([&, c] {
+      const std::string contents(1 << 20, c);
+      for (int i = 0; i < 5; ++i) {
+        EXPECT_TRUE(WriteFileAtomically(path, contents, 0644, IfExists::kReplace).ok());
+        const std::string read = ReadWholeFile(path).value_or("");
+        EXPECT_EQ(read.size(), contents.size());
+        EXPECT_EQ(read.find_first_not_of(read.empty() ? 'x' : read[0]), std::string::npos);
+      }
+      const absl::Status s =
+          WriteFileAtomically(path + ".once", contents, 0644, IfExists::kRefuse);
+      if (s.ok()) ++created;
+      else EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(Names(dir.path()), "head head.once");
 }
 
 TEST(WriteFileAtomicallyTest, AFileTheSystemRefusesIsAnErrorNamingIt) {
@@ -61,7 +102,7 @@ TEST(WriteFileAtomicallyTest, AFileTheSystemRefusesIsAnErrorNamingIt) {
   const absl::Status s = WriteFileAtomically(path, "x", 0600, IfExists::kReplace);
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(s.message()),
-              HasSubstr("cannot create " + path + ".partial: No such file or directory"));
+              HasSubstr("cannot create " + path + ".partial-*: No such file or directory"));
   // A directory in the way of a rename.
   std::filesystem::create_directory(dir.path() + "/taken");
   const absl::Status taken =
@@ -69,7 +110,7 @@ TEST(WriteFileAtomicallyTest, AFileTheSystemRefusesIsAnErrorNamingIt) {
   EXPECT_EQ(taken.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(taken.message()), HasSubstr("cannot replace " + dir.path() + "/taken"));
   EXPECT_TRUE(std::filesystem::is_directory(dir.path() + "/taken"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/taken.partial"));
+  EXPECT_EQ(Names(dir.path()), "taken");
 }
 
 }  // namespace

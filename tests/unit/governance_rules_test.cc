@@ -80,6 +80,15 @@ TEST(StreamsTest, EntityStreamsParseBackToTheirKindAndId) {
       {DelegationStream("MOPAC", "R500K"), EntityKind::kDelegation},
       {DecisionStream("MOPAC", "PCD 72"), EntityKind::kDecision},
   };
+  // The names as events.proto documents them.
+  EXPECT_EQ(named[0].first, "organisation/MOPAC");
+  EXPECT_EQ(named[1].first, "programme/LPP");
+  EXPECT_EQ(named[2].first, "project/LPP-INV");
+  EXPECT_EQ(named[3].first, "risk/LPP-R07");
+  EXPECT_EQ(named[4].first, "scope/S1");
+  EXPECT_EQ(named[5].first, "key/mopac-dmpc");
+  EXPECT_EQ(named[6].first, "delegation/MOPAC/R500K");
+  EXPECT_EQ(named[7].first, "decision/MOPAC/PCD-72");
   const std::string ids[] = {"MOPAC", "LPP", "LPP-INV", "LPP-R07", "S1", "mopac-dmpc",
                              "MOPAC/R500K", "MOPAC/PCD-72"};
   for (size_t i = 0; i < std::size(named); ++i) {
