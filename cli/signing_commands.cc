@@ -123,7 +123,9 @@ SigningCommands::SigningCommands(CLI::App& app,
   keys_generate_
       ->add_option("--out", out_prefix_, "Path prefix of the two files")
       ->required();
-  keys_generate_->add_flag("--force", force_, "Overwrite existing files");
+  keys_generate_->add_flag("--force", force_,
+                           "Replace existing files (a symbolic link is replaced, not written "
+                           "through)");
 
   keys_register_ = keys->add_subcommand(
       "register",

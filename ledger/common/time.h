@@ -14,9 +14,16 @@ namespace govledger {
 inline constexpr int64_t kMicrosPerSecond = 1000000;
 inline constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 
-// `t` in microseconds (nanoseconds below a microsecond dropped).
+// `t` in microseconds (nanoseconds below a microsecond dropped). A time past what 64 bits of
+// microseconds hold (about 292,000 years from 1970, never a valid Timestamp, but one a peer
+// can send) is held at the limit.
 inline int64_t ToMicros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * kMicrosPerSecond + t.nanos() / 1000;
+  int64_t micros;
+  if (__builtin_mul_overflow(t.seconds(), kMicrosPerSecond, &micros) ||
+      __builtin_add_overflow(micros, int64_t{t.nanos() / 1000}, &micros)) {
+    return t.seconds() < 0 ? INT64_MIN : INT64_MAX;
+  }
+  return micros;
 }
 
 // Sets `t` to `micros` (negative ones, before 1970, included: nanos stay in 0..999,999,999).

@@ -114,6 +114,15 @@ TEST(CalendarTest, TimesAreWrittenInRfc3339AndDatesCountFromMidnightUtc) {
   EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatRfc3339(1'500'000), "1970-01-01T00:00:01.500000Z");
   EXPECT_EQ(FormatRfc3339(projections::DateMicros(MakeDate(500, 1, 1))), "0500-01-01T00:00:00Z");
+  // A time no Timestamp may hold, as a peer could send it, is held at the limits.
+  google::protobuf::Timestamp absurd;
+  absurd.set_seconds(INT64_MAX / 1000);
+  EXPECT_EQ(ToMicros(absurd), INT64_MAX);
+  absurd.set_seconds(INT64_MIN / 1000);
+  EXPECT_EQ(ToMicros(absurd), INT64_MIN);
+  absurd.set_seconds(-1);
+  absurd.set_nanos(999'999'000);
+  EXPECT_EQ(ToMicros(absurd), -1);
   EXPECT_EQ(FormatRfc3339(projections::DateMicros(MakeDate(2016, 2, 29))), "2016-02-29T00:00:00Z");
   EXPECT_EQ(projections::FormatDate(MakeDate(2016, 2, 29)), "2016-02-29");
   // 1900 is not a leap year; the last day the rules accept.
