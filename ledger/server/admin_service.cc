@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 #include "ledger/store/backup.h"
@@ -28,26 +29,28 @@ class AdminServiceImpl::BackupCall final : public CallStep {
 
   const grpc::ServerContext& context() const { return context_; }
 
+  enum class Written { kYes, kCallEnded, kStalled };
+
   // Sends `chunk` and waits until gRPC has taken it (flow control holds it while the client is
-  // behind); false once the call has ended: the client has gone, the server has cancelled the
-  // call at shutdown, or gRPC took nothing for `stall_limit`, and this cancelled it. On an
-  // admin thread.
-  bool Write(const v1::BackupChunk& chunk, std::chrono::seconds stall_limit) {
+  // behind). kCallEnded once the call has ended: the client has gone, or the server has
+  // cancelled the call at shutdown; kStalled when gRPC took nothing for `stall_limit`, and
+  // this cancelled the call. On an admin thread.
+  Written Write(const v1::BackupChunk& chunk, std::chrono::seconds stall_limit) {
     grpc::ByteBuffer bytes;
     bool own_buffer = false;
     if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::BackupChunk>(chunk, &bytes,
                                                                           &own_buffer)
              .ok()) {
-      return false;
+      return Written::kCallEnded;
     }
     std::unique_lock<std::mutex> lock(mu_);
     written_ = false;
     writer_.Write(bytes, this);
     if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_; })) {
       context_.TryCancel();  // the write completes, not ok, whenever gRPC lets it go
-      return false;
+      return Written::kStalled;
     }
-    return write_ok_;
+    return write_ok_ ? Written::kYes : Written::kCallEnded;
   }
 
   // Ends the call with `status`, from any thread, once (after a write still in flight has
@@ -115,13 +118,15 @@ class AdminServiceImpl::BackupCall final : public CallStep {
 
 AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
                                    const Clock* clock, const AccessControl& access,
-                                   StatsSource stats, std::chrono::seconds stall_limit)
+                                   StatsSource stats, std::chrono::seconds stall_limit,
+                                   std::function<void(const std::string&)> on_stalled)
     : store_(store),
       data_dir_(std::move(data_dir)),
       clock_(clock),
       access_(access),
       stats_(std::move(stats)),
       stall_limit_(stall_limit),
+      on_stalled_(std::move(on_stalled)),
       get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
                  [this](UnaryCall<v1::GetStatsRequest>* call) {
                    QueueCall<v1::GetStatsRequest>(
@@ -184,11 +189,28 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
     absl::StatusOr<bool> more = (*reader)->Next(chunk.mutable_file());
     if (!more.ok()) return ToGrpcStatus(more.status());
     if (!*more) break;
-    if (!call->Write(chunk, stall_limit_)) return grpc::Status::CANCELLED;
+    if (!Send(call, chunk)) return grpc::Status::CANCELLED;
   }
   *chunk.mutable_manifest() = (*reader)->manifest();
-  if (!call->Write(chunk, stall_limit_)) return grpc::Status::CANCELLED;
+  if (!Send(call, chunk)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
+}
+
+bool AdminServiceImpl::Send(BackupCall* call, const v1::BackupChunk& chunk) {
+  switch (call->Write(chunk, stall_limit_)) {
+    case BackupCall::Written::kYes:
+      return true;
+    case BackupCall::Written::kStalled:
+      if (on_stalled_) {
+        on_stalled_(absl::StrCat("backup for ", call->context().peer(),
+                                 " cancelled: its client took no chunk for ",
+                                 stall_limit_.count(), " s (--backup-stall-seconds)"));
+      }
+      return false;
+    case BackupCall::Written::kCallEnded:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace govledger

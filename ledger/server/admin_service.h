@@ -39,12 +39,13 @@ class AdminServiceImpl final : public AdminServiceBase {
   using StatsSource = std::function<v1::GetStatsResponse()>;
 
   // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. A backup
-  // whose client takes no chunk for `stall_limit` is cancelled. REQUIRES: `store` (the
-  // database in `data_dir`), `clock` and `access` outlive the service, and `stats` may be
-  // called until Stop.
+  // whose client takes no chunk for `stall_limit` is cancelled, and `on_stalled` (if set) told
+  // a line for the log, from an admin thread. REQUIRES: `store` (the database in `data_dir`),
+  // `clock` and `access` outlive the service, and `stats` may be called until Stop.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir, const Clock* clock,
                    const AccessControl& access, StatsSource stats,
-                   std::chrono::seconds stall_limit);
+                   std::chrono::seconds stall_limit,
+                   std::function<void(const std::string&)> on_stalled = {});
   ~AdminServiceImpl() override;  // Stop()s
 
   // Serves both methods from `cq` (see UnaryMethod::Listen).
@@ -67,6 +68,9 @@ class AdminServiceImpl final : public AdminServiceBase {
   // Streams a backup to `call`, on an admin thread: the status to finish it with. The caller
   // was admitted at AccessControl::generation() `admitted_at`.
   grpc::Status Backup(BackupCall* call, uint64_t admitted_at);
+  // Writes `chunk` to `call` (BackupCall::Write), telling on_stalled_ of a stall: whether the
+  // backup goes on.
+  bool Send(BackupCall* call, const v1::BackupChunk& chunk);
 
   RocksDbEventStore* const store_;
   const std::string data_dir_;
@@ -74,6 +78,7 @@ class AdminServiceImpl final : public AdminServiceBase {
   const AccessControl& access_;
   const StatsSource stats_;
   const std::chrono::seconds stall_limit_;
+  const std::function<void(const std::string&)> on_stalled_;
   std::atomic<bool> backup_running_{false};
   WorkQueue work_{2, "admin"};
   const UnaryMethod<v1::GetStatsRequest> get_stats_;

@@ -199,7 +199,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
       daemon->store_.get(), options.data_dir, clock, *daemon->access_,
       [d = daemon.get()] { return d->Stats(); },
-      std::chrono::seconds(options.backup_stall_seconds));
+      std::chrono::seconds(options.backup_stall_seconds), options.on_backup_stalled);
   daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));
   if (options.tree_head_seconds > 0 && options.on_tree_head) {

@@ -108,6 +108,9 @@ struct DaemonOptions {
   // Told a line for the daemon's log when Shutdown stops without calls still open past the
   // grace period. Default none.
   std::function<void(const std::string&)> on_calls_abandoned;
+  // Told a line for the daemon's log when a backup is cancelled because its client took no
+  // chunk for backup_stall_seconds. Default none.
+  std::function<void(const std::string&)> on_backup_stalled;
 };
 
 class Daemon {

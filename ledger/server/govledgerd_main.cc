@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   };
   options.on_query_index_ready = [](const std::string& what) { Say(what); };
   options.on_calls_abandoned = [](const std::string& what) { Say(what); };
+  options.on_backup_stalled = [](const std::string& what) { Say(what); };
   options.on_tree_head = [](absl::StatusOr<govledger::v1::TreeHead> tree_head) {
     std::string json;
     if (tree_head.ok() &&

@@ -682,6 +682,8 @@ TEST(AdminShutdownTest, ABackupWhoseClientStopsReadingIsCancelledAfterTheStallLi
   while (reader->Read(&chunk)) manifest = manifest || chunk.has_manifest();
   EXPECT_FALSE(manifest);
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_THAT(daemon.Stderr(), HasSubstr(" cancelled: its client took no chunk for 1 s "
+                                         "(--backup-stall-seconds)"));
   EXPECT_TRUE(daemon.Stop().Success()) << daemon.Stderr();
 }
 
