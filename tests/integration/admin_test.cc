@@ -75,6 +75,21 @@ void AppendIncompressible(v1::LedgerService::Stub& stub, int n = 24) {
   }
 }
 
+// Runs `govledger admin backup DIR` against the daemon at `address` until the one backup slot
+// is free and it succeeds (every refusal before must be "already in progress"), for at most
+// 30 s; the last run.
+CliRun BackupOnceFree(const std::string& address, const std::string& dir) {
+  CliRun r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    r = Cli(absl::StrCat("--server ", address, " admin backup ", dir));
+    if (r.code == 0) break;
+    EXPECT_THAT(r.err, HasSubstr("already in progress"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return r;
+}
+
 class AdminTest : public DaemonTest {
  protected:
   std::string Server() const {
@@ -602,12 +617,7 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   // The server notices the cancellation at its next write; then backups work
   // again.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  do {
-    r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("third")));
-    if (r.code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  } while (std::chrono::steady_clock::now() < deadline);
+  r = BackupOnceFree(daemon_.address(), Scratch("third"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Manifest(Scratch("third")).head_position(), 24u);
   EXPECT_FALSE(fs::exists(daemon_.data_dir() + "/backup-checkpoint"));
@@ -666,15 +676,7 @@ TEST(AdminShutdownTest, ABackupWhoseClientStopsReadingIsCancelledAfterTheStallLi
   ASSERT_TRUE(reader->Read(&first));  // and no more
 
   TempDir scratch;
-  CliRun r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  do {
-    r = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", scratch.path(),
-                         "/next"));
-    if (r.code == 0) break;
-    EXPECT_THAT(r.err, HasSubstr("already in progress"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  } while (std::chrono::steady_clock::now() < deadline);
+  const CliRun r = BackupOnceFree(daemon.address(), scratch.path() + "/next");
   ASSERT_EQ(r.code, 0) << r.err;
   // The stalled client finds its backup cancelled, without a manifest.
   v1::BackupChunk chunk;
@@ -711,15 +713,7 @@ TEST(AdminShutdownTest, ABackupWhoseClientProcessStopsIsCancelledAfterTheStallLi
   }
   ::kill(client, SIGSTOP);
 
-  CliRun r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  do {
-    r = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", scratch.path(),
-                         "/next"));
-    if (r.code == 0) break;
-    EXPECT_THAT(r.err, HasSubstr("already in progress"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  } while (std::chrono::steady_clock::now() < deadline);
+  const CliRun r = BackupOnceFree(daemon.address(), scratch.path() + "/next");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("written to ", scratch.path(), "/next")));
   ::kill(client, SIGKILL);
