@@ -3,7 +3,6 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -16,10 +15,12 @@ namespace govledger {
 
 // One Backup call. It arrives on the serving thread and is streamed from an admin thread, which
 // waits for each write in turn (Write); every operation's completion comes back to Proceed on
-// the serving thread. A write abandoned after the stall limit may complete long after (only
-// when the connection ends, if the client's machine stopped reading its socket): the finish
-// then waits for it, since gRPC takes no finish while a write is in flight, but the admin
-// thread and the backup slot do not. It is deleted when its finish has completed.
+// the serving thread. It is deleted when its finish has completed, or, for a call abandoned
+// after the stall limit, once both its cancelled write has completed and Finish has been called:
+// that write may complete long after (only when the connection ends, if the client's process or
+// machine stopped), so neither the admin thread nor the backup slot waits for it, and no finish
+// is issued then (gRPC takes none while a write is in flight, nor once the completion queue is
+// shut down; the client has had CANCELLED already).
 class AdminServiceImpl::BackupCall final : public CallStep {
  public:
   BackupCall(AdminServiceImpl* service, grpc::ServerCompletionQueue* cq)
@@ -28,13 +29,15 @@ class AdminServiceImpl::BackupCall final : public CallStep {
   void Listen() { service_->RequestBackup(&context_, &raw_request_, &writer_, cq_, cq_, this); }
 
   const grpc::ServerContext& context() const { return context_; }
+  // The client's address, as gRPC names it when the call arrived (a cancelled call forgets it).
+  const std::string& peer() const { return peer_; }
 
   enum class Written { kYes, kCallEnded, kStalled };
 
   // Sends `chunk` and waits until gRPC has taken it (flow control holds it while the client is
   // behind). kCallEnded once the call has ended: the client has gone, or the server has
-  // cancelled the call at shutdown; kStalled when gRPC took nothing for `stall_limit`, and
-  // this cancelled the call. On an admin thread.
+  // cancelled the call at shutdown; kStalled when gRPC had not taken the chunk after
+  // `stall_limit`, and this cancelled the call and abandoned the write. On an admin thread.
   Written Write(const v1::BackupChunk& chunk, std::chrono::seconds stall_limit) {
     grpc::ByteBuffer bytes;
     bool own_buffer = false;
@@ -48,18 +51,22 @@ class AdminServiceImpl::BackupCall final : public CallStep {
     writer_.Write(bytes, this);
     if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_; })) {
       context_.TryCancel();  // the write completes, not ok, whenever gRPC lets it go
+      abandoned_ = true;
       return Written::kStalled;
     }
     return write_ok_ ? Written::kYes : Written::kCallEnded;
   }
 
-  // Ends the call with `status`, from any thread, once (after a write still in flight has
-  // completed); the call must not be touched after.
+  // Ends the call with `status` (an abandoned one without a finish), from any thread, once; the
+  // call must not be touched after.
   void Finish(const grpc::Status& status) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!written_) {  // Proceed finishes it when the write completes
-        finish_after_write_ = status;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (abandoned_) {
+        finish_called_ = true;
+        if (!written_) return;  // Proceed deletes it when the write completes
+        lock.unlock();
+        delete this;
         return;
       }
       finishing_ = true;
@@ -77,6 +84,7 @@ class AdminServiceImpl::BackupCall final : public CallStep {
         return;
       }
       arrived_ = true;
+      peer_ = context_.peer();
       service_->AwaitBackup(cq_);  // the next Backup finds a slot
       service_->Arrived(this);
       return;
@@ -89,11 +97,11 @@ class AdminServiceImpl::BackupCall final : public CallStep {
     }
     write_ok_ = ok;
     written_ = true;
-    if (finish_after_write_) {
-      finishing_ = true;
-      const grpc::Status status = *std::move(finish_after_write_);
-      lock.unlock();
-      writer_.Finish(status, this);
+    if (abandoned_) {
+      if (finish_called_) {
+        lock.unlock();
+        delete this;
+      }  // else Finish deletes it
       return;
     }
     written_cv_.notify_one();
@@ -107,13 +115,14 @@ class AdminServiceImpl::BackupCall final : public CallStep {
   grpc::ByteBuffer raw_request_;
   grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
   bool arrived_ = false;  // serving thread only
+  std::string peer_;      // set on arrival, before any other thread sees the call
   std::mutex mu_;
   std::condition_variable written_cv_;
   bool written_ = true;     // no write in flight; guarded by mu_
   bool write_ok_ = false;   // guarded by mu_
   bool finishing_ = false;  // guarded by mu_
-  // The status Finish was given while a write was in flight; guarded by mu_.
-  std::optional<grpc::Status> finish_after_write_;
+  bool abandoned_ = false;      // Write gave up on a stalled write; guarded by mu_
+  bool finish_called_ = false;  // Finish has been called on an abandoned call; guarded by mu_
 };
 
 AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
@@ -202,7 +211,7 @@ bool AdminServiceImpl::Send(BackupCall* call, const v1::BackupChunk& chunk) {
       return true;
     case BackupCall::Written::kStalled:
       if (on_stalled_) {
-        on_stalled_(absl::StrCat("backup for ", call->context().peer(),
+        on_stalled_(absl::StrCat("backup for ", call->peer(),
                                  " cancelled: its client took no chunk for ",
                                  stall_limit_.count(), " s (--backup-stall-seconds)"));
       }

@@ -8,10 +8,11 @@
 // streams, each chunk's write waited for, so flow control holds a slow client's
 // backup back (the checkpoint costs hard links, little space) and the store is
 // never buffered in memory; the other thread still answers GetStats. One backup
-// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A client
-// that takes no chunk for `stall_limit` (it stopped reading, though its
-// connection still answers pings) has its backup cancelled, so that it does not
-// hold the one backup for ever. A reload of the tokens that withdraws the
+// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A backup
+// whose chunk (1 MiB) gRPC has not taken `stall_limit` after it was sent (the
+// client stopped reading, though its connection still answers pings, or its
+// process or machine stopped) is cancelled, so that it does not hold the one
+// backup for ever. A reload of the tokens that withdraws the
 // caller's access ends it before its next chunk (AccessControl::Recheck).
 #ifndef GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_ADMIN_SERVICE_H_
@@ -39,8 +40,8 @@ class AdminServiceImpl final : public AdminServiceBase {
   using StatsSource = std::function<v1::GetStatsResponse()>;
 
   // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. A backup
-  // whose client takes no chunk for `stall_limit` is cancelled, and `on_stalled` (if set) told
-  // a line for the log, from an admin thread. REQUIRES: `store` (the database in `data_dir`),
+  // whose chunk is not taken `stall_limit` after it was sent is cancelled, and `on_stalled`
+  // (if set) told a line for the log, from an admin thread. REQUIRES: `store` (the database in `data_dir`),
   // `clock` and `access` outlive the service, and `stats` may be called until Stop.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir, const Clock* clock,
                    const AccessControl& access, StatsSource stats,
@@ -52,7 +53,7 @@ class AdminServiceImpl final : public AdminServiceBase {
   void Listen(grpc::ServerCompletionQueue* cq);
 
   // Waits for the admin threads' calls (a backup in progress ends once the server has
-  // cancelled it) and ends the threads; calls still queued, and any later, are refused with
+  // cancelled it, or at the stall limit if its write is stuck) and ends the threads; calls still queued, and any later, are refused with
   // UNAVAILABLE. Call after the gRPC server has shut down, while the store is open, before the
   // completion queue is shut down. Idempotent.
   void Stop();

@@ -303,7 +303,8 @@ void Daemon::Shutdown() {
   free_space_watch_.reset();
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
   if (calls_ != nullptr) {
-    // Every call has finished now; the thread deletes the last of them and returns.
+    // Every call has finished (or, a stalled backup, been abandoned) now; the thread deletes
+    // the last of them as their operations drain, and returns.
     calls_->Shutdown();
     if (calls_abandoned) {  // it would wait for them: left to the process's exit
       if (calls_thread_.joinable()) calls_thread_.detach();
