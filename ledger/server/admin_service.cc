@@ -47,14 +47,25 @@ class AdminServiceImpl::BackupCall final : public CallStep {
       return Written::kCallEnded;
     }
     std::unique_lock<std::mutex> lock(mu_);
+    if (given_up_) return Written::kCallEnded;
     written_ = false;
     writer_.Write(bytes, this);
-    if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_; })) {
+    if (!written_cv_.wait_for(lock, stall_limit, [this] { return written_ || given_up_; }) ||
+        !written_) {
       context_.TryCancel();  // the write completes, not ok, whenever gRPC lets it go
       abandoned_ = true;
-      return Written::kStalled;
+      return given_up_ ? Written::kCallEnded : Written::kStalled;
     }
     return write_ok_ ? Written::kYes : Written::kCallEnded;
+  }
+
+  // Makes a Write waiting now, and any later, give up as at a stall (at shutdown: the server
+  // has cancelled the call, but a write stuck in a connection whose client stopped completes
+  // only when the connection ends). From any thread.
+  void GiveUp() {
+    std::lock_guard<std::mutex> lock(mu_);
+    given_up_ = true;
+    written_cv_.notify_one();
   }
 
   // Ends the call with `status` (an abandoned one without a finish), from any thread, once; the
@@ -121,6 +132,7 @@ class AdminServiceImpl::BackupCall final : public CallStep {
   bool written_ = true;     // no write in flight; guarded by mu_
   bool write_ok_ = false;   // guarded by mu_
   bool finishing_ = false;  // guarded by mu_
+  bool given_up_ = false;      // GiveUp was called; guarded by mu_
   bool abandoned_ = false;      // Write gave up on a stalled write; guarded by mu_
   bool finish_called_ = false;  // Finish has been called on an abandoned call; guarded by mu_
 };
@@ -152,7 +164,14 @@ void AdminServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   AwaitBackup(cq);
 }
 
-void AdminServiceImpl::Stop() { work_.Stop(); }
+void AdminServiceImpl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(running_mu_);
+    stopping_ = true;
+    if (running_ != nullptr) running_->GiveUp();
+  }
+  work_.Stop();
+}
 
 void AdminServiceImpl::AwaitBackup(grpc::ServerCompletionQueue* cq) {
   (new BackupCall(this, cq))->Listen();
@@ -177,8 +196,17 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
     return;
   }
   work_.Add([this, call, admitted_at](bool stopped) {
+    {
+      std::lock_guard<std::mutex> lock(running_mu_);
+      running_ = call;
+      if (stopping_) call->GiveUp();
+    }
     grpc::Status status =
         stopped ? ToGrpcStatus(errors::ShuttingDown()) : Backup(call, admitted_at);
+    {
+      std::lock_guard<std::mutex> lock(running_mu_);
+      running_ = nullptr;
+    }
     backup_running_.store(false);  // before the client hears: it may start the next at once
     call->Finish(status);
   });

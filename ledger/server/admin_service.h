@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "govledger/v1/admin.grpc.pb.h"
@@ -52,8 +53,8 @@ class AdminServiceImpl final : public AdminServiceBase {
   // Serves both methods from `cq` (see UnaryMethod::Listen).
   void Listen(grpc::ServerCompletionQueue* cq);
 
-  // Waits for the admin threads' calls (a backup in progress ends once the server has
-  // cancelled it, or at the stall limit if its write is stuck) and ends the threads; calls still queued, and any later, are refused with
+  // Waits for the admin threads' calls (a backup in progress ends at its next write, or at
+  // once if a write of it is stuck) and ends the threads; calls still queued, and any later, are refused with
   // UNAVAILABLE. Call after the gRPC server has shut down, while the store is open, before the
   // completion queue is shut down. Idempotent.
   void Stop();
@@ -81,6 +82,9 @@ class AdminServiceImpl final : public AdminServiceBase {
   const std::chrono::seconds stall_limit_;
   const std::function<void(const std::string&)> on_stalled_;
   std::atomic<bool> backup_running_{false};
+  std::mutex running_mu_;
+  BackupCall* running_ = nullptr;  // the backup an admin thread streams; guarded by running_mu_
+  bool stopping_ = false;          // Stop has begun; guarded by running_mu_
   WorkQueue work_{2, "admin"};
   const UnaryMethod<v1::GetStatsRequest> get_stats_;
 };

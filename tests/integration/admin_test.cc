@@ -90,6 +90,27 @@ CliRun BackupOnceFree(const std::string& address, const std::string& dir) {
   return r;
 }
 
+// Starts `govledger admin backup DIR` against `daemon` in a process of its own and stops that
+// process (SIGSTOP) once the backup has begun: its socket then fills, and the server's write of
+// a chunk does not complete while the connection lasts. The process's id (SIGKILL it after),
+// or -1.
+pid_t StartThenStopABackupClient(const DaemonHarness& daemon, const std::string& dir) {
+  const pid_t client = ::fork();
+  if (client == 0) {
+    ::execl(GOVLEDGER_CLI_PATH, GOVLEDGER_CLI_PATH, "--server", daemon.address().c_str(),
+            "admin", "backup", dir.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (client < 0) return -1;
+  const auto started = std::chrono::steady_clock::now();
+  while (!fs::exists(daemon.data_dir() + "/backup-checkpoint") &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(client, SIGSTOP);
+  return client;
+}
+
 class AdminTest : public DaemonTest {
  protected:
   std::string Server() const {
@@ -698,21 +719,8 @@ TEST(AdminShutdownTest, ABackupWhoseClientProcessStopsIsCancelledAfterTheStallLi
   ASSERT_OK(daemon.Start());
   ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*daemon.NewStub(), 64));
   TempDir scratch;
-  const std::string first = scratch.path() + "/first";
-  const pid_t client = ::fork();
-  if (client == 0) {
-    ::execl(GOVLEDGER_CLI_PATH, GOVLEDGER_CLI_PATH, "--server", daemon.address().c_str(),
-            "admin", "backup", first.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t client = StartThenStopABackupClient(daemon, scratch.path() + "/first");
   ASSERT_GT(client, 0);
-  // Stopped once it has received some of the backup.
-  const auto started = std::chrono::steady_clock::now();
-  while (!fs::exists(daemon.data_dir() + "/backup-checkpoint") &&
-         std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ::kill(client, SIGSTOP);
 
   const CliRun r = BackupOnceFree(daemon.address(), scratch.path() + "/next");
   EXPECT_EQ(r.code, 0) << r.err;
@@ -726,6 +734,27 @@ TEST(AdminShutdownTest, ABackupWhoseClientProcessStopsIsCancelledAfterTheStallLi
   int status = 0;
   ::waitpid(client, &status, 0);
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
+}
+
+// A daemon stopped while a backup's write is stuck in the connection of a stopped client stops
+// within the grace period and the 5 s after it, not at the stall limit.
+TEST(AdminShutdownTest, AStopDoesNotWaitForTheStallLimitOfAStuckBackup) {
+  DaemonHarness daemon({"--backup-stall-seconds", "120", "--shutdown-grace", "1"});
+  ASSERT_OK(daemon.Start());
+  ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*daemon.NewStub(), 64));
+  TempDir scratch;
+  const pid_t client = StartThenStopABackupClient(daemon, scratch.path() + "/first");
+  ASSERT_GT(client, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the connection's buffers fill
+  const auto stopping = std::chrono::steady_clock::now();
+  const ExitStatus stopped = daemon.Stop();
+  // Not a speed check: the failure this guards against waits for the stall limit, 120 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(60));
+  ::kill(client, SIGKILL);
+  int status = 0;
+  ::waitpid(client, &status, 0);
+  EXPECT_TRUE(stopped.Success()) << stopped.ToString() << daemon.Stderr();
+  EXPECT_FALSE(fs::exists(daemon.data_dir() + "/backup-checkpoint"));
 }
 
 // A checkpoint left by a backup whose daemon died (hard links holding the space of files the
