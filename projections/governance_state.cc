@@ -1873,6 +1873,19 @@ struct GovernanceState::Access {
     }();
     return *table;
   }
+
+  // The governance event types' names without their package ("RiskClosed"), for Apply's check
+  // of an opaque type that names one.
+  static const absl::flat_hash_set<std::string>& ShortNames() {
+    static const auto* names = [] {
+      auto* n = new absl::flat_hash_set<std::string>();
+      for (const auto& [type, handler] : Handlers()) {
+        n->insert(type.substr(kGovernanceTypePrefix.size()));
+      }
+      return n;
+    }();
+    return *names;
+  }
 };
 
 bool IsGovernanceType(absl::string_view event_type) {
@@ -1936,8 +1949,7 @@ absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
     // would store the fact unchecked and fold it nowhere.
     const absl::string_view type = event.event_type();
     const absl::string_view last = type.substr(type.rfind('.') + 1);
-    if (mode == Mode::kValidate &&
-        handlers.contains(absl::StrCat(kGovernanceTypePrefix, last))) {
+    if (mode == Mode::kValidate && Access::ShortNames().contains(last)) {
       return Invalid(absl::StrCat(
           "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
           " without its exact package: give the full name ", kGovernanceTypePrefix, last,
