@@ -2067,19 +2067,6 @@ std::optional<EventRecord> GovernanceState::FindEvent(
   return record;
 }
 
-RiskCount GovernanceState::CountOpenRisks(
-    absl::string_view programme_id) const {
-  RiskCount count;
-  for (const auto& [id, risk] : risks_) {
-    if (!risk.open) continue;
-    const WorkState* w = FindWork(risk.subject);
-    if (w == nullptr || w->programme_id != programme_id) continue;
-    ++count.open;
-    if (risk.rating == v1::RAG_RED) ++count.red;
-  }
-  return count;
-}
-
 std::vector<const WorkState*> GovernanceState::ProjectsOf(
     absl::string_view programme_id) const {
   std::vector<const WorkState*> out;

@@ -241,11 +241,6 @@ struct EventRecord {
       corrected_by;  // lower-case ids of the corrections naming it
 };
 
-struct RiskCount {
-  int open = 0;
-  int red = 0;
-};
-
 class GovernanceState {
  public:
   enum class Mode { kValidate, kReplay };
@@ -327,8 +322,6 @@ class GovernanceState {
   // constructor).
   void set_remember_events(bool remember) { remember_events_ = remember; }
 
-  // Open risks of a programme and its projects, and how many of them are RED.
-  RiskCount CountOpenRisks(absl::string_view programme_id) const;
   // Projects of a programme, in id order.
   std::vector<const WorkState*> ProjectsOf(
       absl::string_view programme_id) const;

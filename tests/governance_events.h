@@ -388,6 +388,25 @@ inline v1::Event Correction(const v1::Event& corrected,
   return On(corrected.stream_id(), m);
 }
 
+// Open risks of a programme and its projects in `state`, and how many of them are RED: counted
+// from the state's risks directly, to check the folds (and QueryService's counts) against.
+struct RiskCount {
+  int open = 0;
+  int red = 0;
+};
+inline RiskCount CountOpenRisks(const projections::GovernanceState& state,
+                                const std::string& programme_id) {
+  RiskCount count;
+  for (const auto& [id, risk] : state.risks()) {
+    if (!risk.open) continue;
+    const projections::WorkState* w = state.FindWork(risk.subject);
+    if (w == nullptr || w->programme_id != programme_id) continue;
+    ++count.open;
+    if (risk.rating == v1::RAG_RED) ++count.red;
+  }
+  return count;
+}
+
 }  // namespace govledger::testing::gov
 
 #endif  // GOVLEDGER_TESTS_GOVERNANCE_EVENTS_H_

@@ -120,8 +120,8 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
   // As at week 74: one AMBER and four GREEN; 14 open risks of which 8 red.
   GovernanceState at74;
   Fold(at74, week74);
-  EXPECT_EQ(at74.CountOpenRisks("LPP").open, 14);
-  EXPECT_EQ(at74.CountOpenRisks("LPP").red, 8);
+  EXPECT_EQ(CountOpenRisks(at74, "LPP").open, 14);
+  EXPECT_EQ(CountOpenRisks(at74, "LPP").red, 8);
   EXPECT_EQ(ProjectRags(at74, "LPP", 74),
             (std::map<v1::Rag, int>{{v1::RAG_GREEN, 4}, {v1::RAG_AMBER, 1}}));
   // As at week 86: programme AMBER, three GREEN and two AMBER; 11 open risks of
@@ -129,8 +129,8 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
   GovernanceState at86;
   Fold(at86);
   EXPECT_EQ(at86.FindProgramme("LPP")->last_status.rag(), v1::RAG_AMBER);
-  EXPECT_EQ(at86.CountOpenRisks("LPP").open, 11);
-  EXPECT_EQ(at86.CountOpenRisks("LPP").red, 5);
+  EXPECT_EQ(CountOpenRisks(at86, "LPP").open, 11);
+  EXPECT_EQ(CountOpenRisks(at86, "LPP").red, 5);
   EXPECT_EQ(ProjectRags(at86, "LPP", 86),
             (std::map<v1::Rag, int>{{v1::RAG_GREEN, 3}, {v1::RAG_AMBER, 2}}));
   EXPECT_EQ(at86.FindProject("LPP-PCSO")->closure.annual_benefits_pence() +

@@ -122,7 +122,7 @@ TEST_F(GovernanceLedgerTest,
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(refused.load(), kClients - 1);
-  EXPECT_EQ(validator_->state().CountOpenRisks("LPP").open, 1);
+  EXPECT_EQ(CountOpenRisks(validator_->state(), "LPP").open, 1);
 }
 
 // Replay reads each stored event's effective time, so the effective-time rules
