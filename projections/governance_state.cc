@@ -1712,6 +1712,13 @@ struct GovernanceState::Access {
                                  ", which is not registered"),
                     "a key's organisation is a registered organisation");
     }
+    for (const auto& [id, key] : s.keys_) {  // a few hundred keys at most
+      if (key.revoked && key.registered.public_key() == m.public_key()) {
+        return Refuse(absl::StrCat("signing key ", m.key_id()),
+                      absl::StrCat("has the public key of signing key ", id, ", which is revoked"),
+                      "a revoked key signs nothing more, under any id: generate a new key pair");
+      }
+    }
     return absl::OkStatus();
   }
   static void Do(S& s, const v1::SigningKeyRegistered& m, const v1::Event& e) {

@@ -21,6 +21,7 @@
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "projections/streams.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
@@ -307,32 +308,47 @@ absl::Status GovernanceValidator::CheckCorrected(
       v1::OrganisationRegistered::descriptor()->full_name(),
       v1::ProgrammeRegistered::descriptor()->full_name(),
       v1::ProjectRegistered::descriptor()->full_name()};
+  static const std::string kRevocation = v1::SigningKeyRevoked::descriptor()->full_name();
+  static const std::string kKeyRegistration =
+      v1::SigningKeyRegistered::descriptor()->full_name();
+  static const std::string kCorrection = v1::CorrectionRecorded::descriptor()->full_name();
   v1::CorrectionRecorded m;
   if (!m.ParseFromString(correction.payload())) return absl::OkStatus();  // Apply refused it
-  std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
-  static const std::string kRevocation = v1::SigningKeyRevoked::descriptor()->full_name();
-  if (type && *type == kRevocation) {
-    constexpr absl::string_view kRule =
-        "a key's revocation is not corrected (a revoked key signs nothing more): register a "
-        "new key for its holder instead";
-    const std::string entity =
-        absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+  const std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
+  if (!type) return absl::OkStatus();  // Apply refused it
+  const std::string entity = absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+  auto refuse = [&](absl::string_view what, absl::string_view rule) {
     return errors::WithReason(
-        absl::FailedPreconditionError(
-            absl::StrCat(entity, " revokes a key on ", correction.stream_id(), ": ", kRule)),
-        errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+        absl::FailedPreconditionError(absl::StrCat(entity, " ", what, ": ", rule)),
+        errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(rule)}});
+  };
+  if (*type == kCorrection) {
+    // Voiding a correction would make the event it voided count again, unchecked against
+    // everything recorded since (a signature by a key since re-registered to someone else, a
+    // closure of a project that has since reported).
+    return refuse(absl::StrCat("is itself a correction on ", correction.stream_id()),
+                  "a correction is not corrected: record the fact it voided again, as a new "
+                  "event, which the rules check against the record as it now stands");
   }
-  if (type && kRegistrations.contains(*type)) {
-    constexpr absl::string_view kRule =
-        "a correction names an event other than a registration";
-    const std::string entity =
-        absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
-    return errors::WithReason(
-        absl::FailedPreconditionError(absl::StrCat(
-            entity, " registers ", correction.stream_id(),
-            ", and a registration is not corrected (every later event of ",
-            correction.stream_id(), " rests on it): ", kRule)),
-        errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+  if (*type == kRevocation) {
+    return refuse(absl::StrCat("revokes a key on ", correction.stream_id()),
+                  "a key's revocation is not corrected (a revoked key signs nothing more): "
+                  "register a new key for its holder instead");
+  }
+  if (*type == kKeyRegistration) {
+    const std::optional<EntityStream> key = ParseEntityStream(correction.stream_id());
+    const KeyState* k = key ? state_->FindKey(key->id) : nullptr;
+    if (k != nullptr && k->revoked) {
+      return refuse(absl::StrCat("registers ", correction.stream_id(), ", which is revoked"),
+                    "a revoked key's registration is not corrected (its id could then be "
+                    "registered again and sign): register a new key for its holder instead");
+    }
+  }
+  if (kRegistrations.contains(*type)) {
+    return refuse(absl::StrCat("registers ", correction.stream_id(),
+                               ", and a registration is not corrected (every later event of ",
+                               correction.stream_id(), " rests on it)"),
+                  "a correction names an event other than a registration");
   }
   return absl::OkStatus();
 }

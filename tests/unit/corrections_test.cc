@@ -12,6 +12,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
@@ -94,6 +95,18 @@ class CorrectionsTest : public ::testing::Test {
     return ledger_->Append(Request(std::move(events)), "tester").status();
   }
 
+  // Stores `events` unchecked, as an earlier version with fewer rules would have (a ledger
+  // without a validator), then reopens the ledger with one.
+  void AppendAsAnEarlierVersion(std::vector<v1::Event> events) {
+    ledger_.reset();
+    {
+      absl::StatusOr<std::unique_ptr<Ledger>> earlier = Ledger::Open(&store_, &clock_);
+      ASSERT_OK(earlier);
+      ASSERT_OK((*earlier)->Append(Request(std::move(events)), "earlier-version"));
+    }
+    Open();
+  }
+
   const GovernanceState& state() const { return validator_->state(); }
 
   std::vector<v1::Event> Log() {
@@ -159,21 +172,36 @@ TEST_F(CorrectionsTest, ACorrectedClosureLeavesTheRiskOpenForTheRules) {
   EXPECT_FALSE(state().FindRisk("R1")->open);
 }
 
-TEST_F(CorrectionsTest, CorrectingTheCorrectionRestoresTheClosure) {
+// A correction is not corrected: voiding it would make the closure it voided count again,
+// unchecked against the re-rating recorded since. The closure is recorded again instead, as a
+// new event the rules check.
+TEST_F(CorrectionsTest, ACorrectionIsNotCorrectedTheFactIsRecordedAgain) {
   const v1::Event closure = Ev(CloseRisk("R1"));
   ASSERT_OK(Append({closure}));
   const v1::Event correction = Correction(closure, "closed in error");
   ASSERT_OK(Append({correction}));
   ASSERT_OK(Append({Ev(Rerate("R1", v1::RAG_AMBER))}));
   ASSERT_TRUE(state().FindRisk("R1")->open);
+  const uint64_t head = ledger_->Head().position;
 
-  // The correction was itself wrong: the closure stands again. (The
-  // re-rating recorded while the risk seemed open stays in its history, as
-  // replay folds what it can; a closed risk counts in no register.)
-  ASSERT_OK(Append({Correction(correction, "the closure was right")}));
+  EXPECT_THAT(
+      Append({Correction(correction, "the closure was right")}),
+      StatusIs(kFailed,
+               AllOf(HasSubstr(absl::StrCat("event ", absl::AsciiStrToLower(correction.event_id()),
+                                            " is itself a correction on risk/R1")),
+                     HasSubstr("a correction is not corrected: record the fact it voided "
+                               "again"))));
+  // Nor in the append that makes it.
+  const v1::Event rerating = Ev(Rerate("R1", v1::RAG_GREEN));
+  const v1::Event mistaken = Correction(rerating, "rated in error");
+  EXPECT_THAT(Append({rerating, mistaken, Correction(mistaken)}),
+              StatusIs(kFailed, HasSubstr("a correction is not corrected")));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+
+  ASSERT_OK(Append({Ev(CloseRisk("R1"))}));
   EXPECT_FALSE(state().FindRisk("R1")->open);
-  EXPECT_THAT(Append({Ev(CloseRisk("R1"))}),
-              StatusIs(kFailed, HasSubstr("risk R1 is closed")));
   ExpectTheQueriesAgree();
   Open();
   EXPECT_FALSE(state().FindRisk("R1")->open);
@@ -333,10 +361,41 @@ TEST_F(CorrectionsTest, ARevocationIsNotCorrected) {
   EXPECT_THAT(Append({Ev(pcd72), Ev(dmpc.Sign(pcd72))}), StatusIs(kFailed, HasSubstr("revoked")));
 }
 
-// A correction of a correction revives the proposal the first voided. Signatures made on that
-// proposal must not count for a later proposal of the same decision, whose content nobody
-// signed: the later one is a new incarnation, pending, in the validator and in every answer.
-TEST_F(CorrectionsTest, ARevivedProposalLendsNoSignaturesToALaterOne) {
+// Nor is a revoked key's registration: voiding it would free the key id, to be registered
+// again with the same public key and sign. And a revoked key's public key is not registered
+// again under another id.
+TEST_F(CorrectionsTest, ARevokedKeyIsNotRevivedByCorrectionOrUnderAnotherId) {
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::Event registration = Ev(dmpc.Registration());
+  ASSERT_OK(Append({registration, Ev(Revoke("dmpc"))}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(registration, "registered in error")}),
+              StatusIs(kFailed, AllOf(HasSubstr("registers key/dmpc, which is revoked"),
+                                      HasSubstr("a revoked key's registration is not "
+                                                "corrected"))));
+  Signer again = dmpc;
+  again.key_id = "dmpc-2";
+  EXPECT_THAT(Append({Ev(again.Registration())}),
+              StatusIs(kFailed, AllOf(HasSubstr("signing key dmpc-2 has the public key of "
+                                                "signing key dmpc, which is revoked"),
+                                      HasSubstr("generate a new key pair"))));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_TRUE(state().FindKey("dmpc")->revoked);
+  EXPECT_EQ(state().FindKey("dmpc-2"), nullptr);
+  // A key not revoked may still have its registration corrected, and its key pair registered
+  // again, rightly.
+  Signer ce = NewSigner("ce", "Chief Executive");
+  const v1::Event wrong = Ev(ce.Registration("Wrong Holder"));
+  ASSERT_OK(Append({wrong}));
+  ASSERT_OK(Append({Correction(wrong, "wrong holder"), Ev(ce.Registration("Right Holder"))}));
+  EXPECT_EQ(state().FindKey("ce")->registered.holder(), "Right Holder");
+}
+
+// A log written by an earlier version may hold a correction of a correction, which revives
+// the proposal the first voided. Signatures made on that proposal must not count for a later
+// proposal of the same decision, whose content nobody signed: the later one is a new
+// incarnation, pending, in the validator's replay and in every answer.
+TEST_F(CorrectionsTest, ARevivedProposalInAnEarlierVersionsLogLendsNoSignaturesToALaterOne) {
   Signer ce = NewSigner("ce", "Chief Executive");
   const v1::DecisionProposed small = Decision(
       "MOPAC", "D 1", {ce.role}, {Amount(v1::AMOUNT_KIND_REVENUE, 10000, "Operations")});
@@ -349,15 +408,17 @@ TEST_F(CorrectionsTest, ARevivedProposalLendsNoSignaturesToALaterOne) {
       "MOPAC", "D 1", {ce.role}, {Amount(v1::AMOUNT_KIND_CAPITAL, 49999999, "Reserves")});
   ASSERT_OK(Append({Ev(large)}));
   ASSERT_FALSE(state().FindDecision("MOPAC", "D 1")->approved());
-  ASSERT_OK(Append({Correction(voided, "the first form was right after all")}));
+  // This version refuses the correction of the correction; an earlier one stored it.
+  const v1::Event revival = Correction(voided, "the first form was right after all");
+  EXPECT_THAT(Append({revival}), StatusIs(kFailed, HasSubstr("a correction is not corrected")));
+  AppendAsAnEarlierVersion({revival});
+  Open();  // replays the log
   const projections::DecisionState* d = state().FindDecision("MOPAC", "D 1");
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->proposed.amounts(0).pence(), 49999999);
   EXPECT_FALSE(d->approved());
   EXPECT_TRUE(d->signed_roles.empty());
   ExpectTheQueriesAgree();
-  Open();
-  EXPECT_FALSE(state().FindDecision("MOPAC", "D 1")->approved());
 }
 
 // Voiding the middle of a chain of transfers leaves the item with the owner before it: the
@@ -414,7 +475,7 @@ class CorrectionGroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Group({{Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")),
-            Ev(Risk("R1", ProgrammeRef("LPP"))), closure_}});
+            opening_, closure_}});
     validator_.CommitGroup();
   }
   // Starts a group and checks each append of it; the statuses.
@@ -430,6 +491,7 @@ class CorrectionGroupTest : public ::testing::Test {
     return out;
   }
 
+  const v1::Event opening_ = Ev(Risk("R1", ProgrammeRef("LPP")));
   const v1::Event closure_ = Ev(CloseRisk("R1"));
   std::deque<std::vector<v1::Event>> kept_;  // outlives the validator
   GovernanceValidator validator_;
@@ -478,15 +540,14 @@ TEST_F(CorrectionGroupTest, AnAppendRefusedAfterItsOwnCorrectionLeavesTheGroupAs
 }
 
 TEST_F(CorrectionGroupTest, AnAppendRefusedAfterItsOwnCorrectionInARefoldedGroup) {
-  // The group has refolded already (the first append's correction reopens R1);
-  // the second append corrects that correction, which closes R1 again, so its
-  // rerate is refused, and the state is the first append's again.
-  const v1::Event correction = Correction(closure_);
-  std::vector<absl::Status> s = Group({{correction},
-                                       {Correction(correction), Ev(Rerate("R1", v1::RAG_GREEN))},
+  // The group has refolded already (the first append's correction reopens R1); the second
+  // append corrects R1's opening, so that its rerate finds no risk R1 and is refused, and the
+  // state is the first append's again.
+  std::vector<absl::Status> s = Group({{Correction(closure_)},
+                                       {Correction(opening_), Ev(Rerate("R1", v1::RAG_GREEN))},
                                        {Ev(Rerate("R1", v1::RAG_RED))}});
   ASSERT_OK(s[0]);
-  EXPECT_THAT(s[1], StatusIs(kFailed, HasSubstr("risk R1 is closed")));
+  EXPECT_THAT(s[1], StatusIs(kFailed, HasSubstr("risk R1")));
   ASSERT_OK(s[2]);
   validator_.CommitGroup();
   EXPECT_TRUE(validator_.state().FindRisk("R1")->open);
