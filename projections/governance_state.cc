@@ -289,6 +289,23 @@ absl::Status RequireEffectiveSince(absl::string_view entity,
                 rule);
 }
 
+// Refuses an event of `entity` that names organisation `id` when the organisation is not
+// registered (`rule`), or takes effect before its registration does.
+absl::Status RequireOrganisation(const GovernanceState& s, absl::string_view entity,
+                                 absl::string_view id, absl::string_view rule,
+                                 const v1::Event& e) {
+  const OrganisationState* o = s.FindOrganisation(id);
+  if (o == nullptr) {
+    return Refuse(entity, absl::StrCat("names organisation ", id, ", which is not registered"),
+                  rule);
+  }
+  return RequireEffectiveSince(
+      entity, absl::StrCat("names organisation ", id, ", which was registered"),
+      o->registered_micros, e,
+      "an organisation's programmes, signing keys, delegation rules and decisions take effect "
+      "no earlier than its registration");
+}
+
 // Whether an event effective `at` replaces a current value effective
 // `current` (governance_state.h, BenefitState): the latest effective time
 // wins, ties the later event; an unknown time falls back to fold order.
@@ -558,8 +575,10 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  static void Do(S& s, const v1::OrganisationRegistered& m, const v1::Event&) {
-    s.Mutate(s.organisations_, m.organisation_id())->registered = m;
+  static void Do(S& s, const v1::OrganisationRegistered& m, const v1::Event& e) {
+    OrganisationState* o = s.Mutate(s.organisations_, m.organisation_id());
+    o->registered = m;
+    o->registered_micros = EffectiveMicrosOrUnknown(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeRegistered& m) {
@@ -596,13 +615,8 @@ struct GovernanceState::Access {
       return Refuse(entity, "is already registered",
                     "a programme is registered once");
     }
-    if (!s.organisations_.contains(m.organisation_id())) {
-      return Refuse(entity,
-                    absl::StrCat("names organisation ", m.organisation_id(),
-                                 ", which is not registered"),
-                    "a programme belongs to a registered organisation");
-    }
-    return absl::OkStatus();
+    return RequireOrganisation(s, entity, m.organisation_id(),
+                               "a programme belongs to a registered organisation", e);
   }
   static void Do(S& s, const v1::ProgrammeRegistered& m, const v1::Event& e) {
     WorkState* w = s.Mutate(s.work_, ProgrammeStream(m.programme_id()));
@@ -1270,12 +1284,8 @@ struct GovernanceState::Access {
                             const v1::Event& e) {
     std::string entity =
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
-    if (!s.organisations_.contains(m.organisation_id())) {
-      return Refuse(entity,
-                    absl::StrCat("names organisation ", m.organisation_id(),
-                                 ", which is not registered"),
-                    "a decision is made by a registered organisation");
-    }
+    RETURN_IF_ERROR(RequireOrganisation(s, entity, m.organisation_id(),
+                                        "a decision is made by a registered organisation", e));
     auto existing = s.decisions_.find(e.stream_id());
     if (existing != s.decisions_.end()) {
       return Refuse(
@@ -1665,14 +1675,9 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::DelegationRuleSet& m,
                             const v1::Event& e) {
-    if (!s.organisations_.contains(m.organisation_id())) {
-      return Refuse(absl::StrCat("delegation rule ", m.organisation_id(), "/",
-                                 m.rule_id()),
-                    absl::StrCat("names organisation ", m.organisation_id(),
-                                 ", which is not registered"),
-                    "a delegation rule belongs to a registered organisation");
-    }
-    return absl::OkStatus();
+    return RequireOrganisation(
+        s, absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id()),
+        m.organisation_id(), "a delegation rule belongs to a registered organisation", e);
   }
   static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event& e) {
     const std::string stream = DelegationStream(m.organisation_id(), m.rule_id());
@@ -1705,12 +1710,10 @@ struct GovernanceState::Access {
       return Refuse(absl::StrCat("signing key ", m.key_id()),
                     "is already registered", "a key id is registered once");
     }
-    if (!m.organisation_id().empty() &&
-        !s.organisations_.contains(m.organisation_id())) {
-      return Refuse(absl::StrCat("signing key ", m.key_id()),
-                    absl::StrCat("names organisation ", m.organisation_id(),
-                                 ", which is not registered"),
-                    "a key's organisation is a registered organisation");
+    if (!m.organisation_id().empty()) {
+      RETURN_IF_ERROR(RequireOrganisation(s, absl::StrCat("signing key ", m.key_id()),
+                                          m.organisation_id(),
+                                          "a key's organisation is a registered organisation", e));
     }
     for (const auto& [id, key] : s.keys_) {  // a few hundred keys at most
       if (key.revoked && key.registered.public_key() == m.public_key()) {

@@ -114,6 +114,7 @@ inline constexpr int64_t kUnknownTime = std::numeric_limits<int64_t>::min();
 
 struct OrganisationState {
   v1::OrganisationRegistered registered;
+  int64_t registered_micros = kUnknownTime;  // effective time
 };
 
 // Current values (a status, a risk's rating, a benefit's forecast or realised
@@ -374,8 +375,8 @@ class GovernanceState {
   // rules' effective times (ledger/store/FORMAT.md, "History of changes"). 8:
   // the dates written beside signatures, which the decision register shows. 9:
   // every setting of a delegation rule, each held to decisions proposed while
-  // it was in force.
-  static constexpr uint32_t kSnapshotFormat = 9;
+  // it was in force. 10: organisations' effective times.
+  static constexpr uint32_t kSnapshotFormat = 10;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -197,7 +197,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
 void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
   using Snap = internal::GovernanceStateSnapshot;
   for (const auto& [id, o] : organisations_) {
-    *out->add_organisations()->mutable_registered() = o.registered;
+    internal::GovernanceStateSnapshot::Organisation* saved = out->add_organisations();
+    *saved->mutable_registered() = o.registered;
+    if (o.registered_micros != kUnknownTime) saved->set_registered_micros(o.registered_micros);
   }
   for (const auto& [stream, w] : work_) {
     Snap::Work* s = out->add_work();
@@ -294,7 +296,9 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
 absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) {
   Clear();
   for (const auto& o : in.organisations()) {
-    organisations_[o.registered().organisation_id()].registered = o.registered();
+    OrganisationState& loaded = organisations_[o.registered().organisation_id()];
+    loaded.registered = o.registered();
+    loaded.registered_micros = o.has_registered_micros() ? o.registered_micros() : kUnknownTime;
   }
   for (const auto& s : in.work()) {
     WorkState& w = work_[s.stream_id()];

@@ -1448,6 +1448,29 @@ TEST_F(EffectiveTimeTest, WorkIsActedOnOnlyFromItsRegistration) {
   EXPECT_OK(Append(At(Ev(d), MakeDate(2016, 6, 1))));
 }
 
+// An organisation's programmes, keys, delegation rules and decisions take effect no earlier
+// than its registration: else a proposal backdated before the organisation (and so before the
+// delegation rule set with it) would escape the rule.
+TEST_F(EffectiveTimeTest, AnOrganisationsEventsTakeEffectOnlyFromItsRegistration) {
+  v1::SigningKeyRegistered key = NewSigner("clerk", "Clerk").Registration();
+  key.set_organisation_id("MOPAC");
+  const v1::DecisionProposed decision = Decision("MOPAC", "PCD 72", {"Clerk"});
+  for (v1::Event e : {Ev(Programme("OCP", "MOPAC")), Ev(key),
+                      Ev(Delegation("MOPAC", "DM-500K", 50000000, "Deputy Mayor")),
+                      Ev(decision)}) {
+    EXPECT_THAT(Append(At(e, MakeDate(2014, 12, 31))),
+                StatusIs(kFailed,
+                         AllOf(HasSubstr("names organisation MOPAC, which was registered "
+                                         "effective 2015-01-01T12:00:00Z, after this event's "
+                                         "effective time 2014-12-31T12:00:00Z"),
+                               HasSubstr("an organisation's programmes, signing keys, "
+                                         "delegation rules and decisions take effect no "
+                                         "earlier than its registration"))))
+        << e.event_type();
+    EXPECT_OK(Append(At(e, MakeDate(2015, 1, 1)))) << e.event_type();
+  }
+}
+
 // The reviewer's case: a risk closed effective 2016-02-01 when it was opened
 // effective 2016-03-01.
 TEST_F(EffectiveTimeTest, ARiskIsReratedClosedOrTransferredOnlyFromItsOpening) {
