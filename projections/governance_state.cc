@@ -534,6 +534,17 @@ struct GovernanceState::Access {
     return RequireEffectiveSince(entity, "was proposed", d->proposed_micros, e);
   }
 
+  // Refuses a rejection or withdrawal effective before the pending decision's latest signature
+  // (which would show a signature given after the decision was rejected). REQUIRES: the
+  // decision is proposed.
+  static absl::Status RequireEndedAfterSignatures(const S& s, absl::string_view org,
+                                                  absl::string_view ref, const v1::Event& e) {
+    return RequireEffectiveSince(absl::StrCat("decision ", org, "/", ref), "was signed",
+                                 Decision(s, org, ref)->signed_micros, e,
+                                 "a decision is rejected or withdrawn effective no earlier "
+                                 "than its latest signature");
+  }
+
   static WorkState* MutableWork(S& s, const v1::WorkRef& ref) {
     absl::StatusOr<std::string> stream = WorkStream("ref", ref);
     if (!stream.ok()) return nullptr;
@@ -645,8 +656,9 @@ struct GovernanceState::Access {
 
   // The latest effective time of a fact on `w`: its registration, its current status report,
   // gates, milestones and benefit figures, the risks it holds (their opening, re-ratings and
-  // transfers) and the scope items it owns (their addition and transfers); for a programme,
-  // also those of its projects.
+  // transfers) and the scope items it owns (their addition and transfers), the opening of
+  // those opened on it and passed on; for a programme, also those of its projects, and the
+  // proposals of the decisions naming it.
   static int64_t LatestFactOn(const S& s, const WorkState& w) {
     int64_t latest = Latest(w.opened_micros, w.last_micros);
     if (w.has_status) latest = Latest(latest, w.status_micros);
@@ -657,13 +669,27 @@ struct GovernanceState::Access {
     auto is_w = [&w](const v1::WorkRef& ref) {
       return ref.kind() == w.ref.kind() && ref.id() == w.ref.id();
     };
+    // A risk or scope item it holds counts with its latest change; one opened on it and passed
+    // on since, with its opening (a closure before that would show a closed project taking a
+    // new risk or scope).
     for (const auto& [id, r] : s.risks_) {
-      if (is_w(r.subject)) latest = Latest(latest, r.last_micros);
+      if (is_w(r.subject)) {
+        latest = Latest(latest, r.last_micros);
+      } else if (is_w(r.opened.subject())) {
+        latest = Latest(latest, r.opened_micros);
+      }
     }
     for (const auto& [id, item] : s.scope_items_) {
-      if (is_w(item.owner)) latest = Latest(latest, item.last_micros);
+      if (is_w(item.owner)) {
+        latest = Latest(latest, item.last_micros);
+      } else if (is_w(item.added.owner())) {
+        latest = Latest(latest, item.added_micros);
+      }
     }
     if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
+      for (const auto& [stream, d] : s.decisions_) {
+        if (d.proposed.programme_id() == w.ref.id()) latest = Latest(latest, d.proposed_micros);
+      }
       for (const auto& [stream, project] : s.work_) {
         if (project.ref.kind() == v1::WORK_KIND_PROJECT &&
             project.programme_id == w.ref.id()) {
@@ -678,8 +704,8 @@ struct GovernanceState::Access {
     return RequireEffectiveSince(
         Describe(w.ref), "has a fact recorded", LatestFactOn(s, w), e,
         "a programme or project is closed no earlier than the latest fact on it (a status "
-        "report, gate, milestone, benefit, risk or scope item; for a programme, also its "
-        "projects') takes effect");
+        "report, gate, milestone, benefit, a risk or scope item it holds or that was opened on "
+        "it; for a programme, also its projects' and the decisions naming it) takes effect");
   }
   static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event&) {
     v1::WorkRef ref;
@@ -1627,8 +1653,9 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::DecisionRejected& m,
                             const v1::Event& e) {
-    return RequirePendingDecision(s, m.organisation_id(), m.reference(),
-                                  "rejected", e);
+    RETURN_IF_ERROR(RequirePendingDecision(s, m.organisation_id(), m.reference(),
+                                           "rejected", e));
+    return RequireEndedAfterSignatures(s, m.organisation_id(), m.reference(), e);
   }
   static void Do(S& s, const v1::DecisionRejected& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
@@ -1646,8 +1673,9 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::DecisionWithdrawn& m,
                             const v1::Event& e) {
-    return RequirePendingDecision(s, m.organisation_id(), m.reference(),
-                                  "withdrawn", e);
+    RETURN_IF_ERROR(RequirePendingDecision(s, m.organisation_id(), m.reference(),
+                                           "withdrawn", e));
+    return RequireEndedAfterSignatures(s, m.organisation_id(), m.reference(), e);
   }
   static void Do(S& s, const v1::DecisionWithdrawn& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());

@@ -1471,6 +1471,38 @@ TEST_F(EffectiveTimeTest, AnOrganisationsEventsTakeEffectOnlyFromItsRegistration
   }
 }
 
+// A rejection or withdrawal takes effect no earlier than the decision's latest signature: else
+// the register would show a signature given after the decision was rejected.
+TEST_F(EffectiveTimeTest, ADecisionEndsNoEarlierThanItsLatestSignature) {
+  Signer ann = NewSigner("ann", "Role A");
+  ASSERT_OK(Append(At(Ev(ann.Registration()), MakeDate(2015, 6, 1))));
+  v1::DecisionRejected reject;
+  reject.set_organisation_id("MOPAC");
+  reject.set_rejected_by("Board");
+  v1::DecisionWithdrawn withdraw;
+  withdraw.set_organisation_id("MOPAC");
+  withdraw.set_reason("superseded");
+  for (const std::string reference : {"D 5", "D 6"}) {
+    const v1::DecisionProposed d = Decision("MOPAC", reference, {ann.role, "Role B"});
+    ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 2, 1))));
+    ASSERT_OK(Append(At(Ev(ann.Sign(d)), MakeDate(2016, 3, 1))));
+    reject.set_reference(reference);
+    withdraw.set_reference(reference);
+    const v1::Event end = reference == "D 5" ? Ev(reject) : Ev(withdraw);
+    EXPECT_THAT(Append(At(end, MakeDate(2016, 2, 10))),
+                StatusIs(kFailed,
+                         AllOf(HasSubstr(absl::StrCat("decision MOPAC/", reference,
+                                                      " was signed effective "
+                                                      "2016-03-01T12:00:00Z, after this "
+                                                      "event's effective time "
+                                                      "2016-02-10T12:00:00Z")),
+                               HasSubstr("a decision is rejected or withdrawn effective no "
+                                         "earlier than its latest signature"))))
+        << reference;
+    EXPECT_OK(Append(At(end, MakeDate(2016, 3, 1)))) << reference;
+  }
+}
+
 // The reviewer's case: a risk closed effective 2016-02-01 when it was opened
 // effective 2016-03-01.
 TEST_F(EffectiveTimeTest, ARiskIsReratedClosedOrTransferredOnlyFromItsOpening) {
@@ -1558,6 +1590,39 @@ TEST_F(EffectiveTimeTest, ARiskIsClosedOrTransferredNoEarlierThanItsLatestEvent)
   // The same instant is not before.
   EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
   EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+// A risk or scope item opened on a project and passed on since holds its closure back to the
+// opening (else "as known" answers would show a closed project taking a new risk and new
+// scope); one passed on may then close without waiting for the changes made elsewhere. A
+// decision naming a programme holds the programme's closure back to its proposal.
+TEST_F(EffectiveTimeTest, WhatWasOpenedOnWorkAndPassedOnHoldsItsClosureBack) {
+  for (const std::string project : {"YA", "YC"}) {
+    ASSERT_OK(Append(At(Ev(Project(project, "LPP")), MakeDate(2016, 1, 15))));
+  }
+  ASSERT_OK(Append(At(Ev(Risk("Y-R1", ProjectRef("YA"))), MakeDate(2016, 4, 1))));
+  ASSERT_OK(Append(At(Ev(AddScope("Y-S1", ProjectRef("YA"))), MakeDate(2016, 4, 2))));
+  ASSERT_OK(Append(At(Ev(TransferRisk("Y-R1", ProjectRef("YC"))), MakeDate(2016, 5, 1))));
+  ASSERT_OK(Append(At(Ev(TransferScope("Y-S1", ProjectRef("YA"), ProjectRef("YC"))),
+                      MakeDate(2016, 5, 1))));
+  ASSERT_OK(Append(At(Ev(Rerate("Y-R1", v1::RAG_GREEN)), MakeDate(2016, 9, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProject("YA")), MakeDate(2016, 3, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("project YA has a fact recorded effective "
+                                                "2016-04-02T12:00:00Z"),
+                                      HasSubstr("a risk or scope item it holds or that was "
+                                                "opened on it"))));
+  EXPECT_FALSE(state().FindProject("YA")->closed);
+  EXPECT_OK(Append(At(Ev(CloseProject("YA")), MakeDate(2016, 6, 1))));
+
+  ASSERT_OK(Append(At(Ev(Programme("PDP", "MOPAC")), MakeDate(2016, 1, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "PD 1", {"CEO"});
+  d.set_programme_id("PDP");
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 5, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 3, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme PDP has a fact recorded effective "
+                                                "2016-05-01T12:00:00Z"),
+                                      HasSubstr("the decisions naming it"))));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 5, 1))));
 }
 
 // A programme or project closes no earlier than the latest fact on it: otherwise "as known"
