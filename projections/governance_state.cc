@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -1364,23 +1365,10 @@ struct GovernanceState::Access {
     std::sort(rules.begin(), rules.end(),
               [](auto* a, auto* b) { return a->rule_id() < b->rule_id(); });
     for (const v1::DelegationRuleSet* rule : rules) {
-      int64_t counted = 0;
-      for (const v1::DecisionAmount& a : m.amounts()) {
-        if (a.noted_only()) continue;
-        bool covered = rule->kinds().empty() ||
-                       std::find(rule->kinds().begin(), rule->kinds().end(),
-                                 a.kind()) != rule->kinds().end();
-        if (covered) counted += a.pence();
-      }
-      if (counted < rule->threshold_pence()) continue;
-      bool has_role =
-          std::find(m.required_signatory_roles().begin(),
-                    m.required_signatory_roles().end(),
-                    rule->role()) != m.required_signatory_roles().end();
-      if (!has_role) {
+      if (const std::optional<int64_t> counted = Shortfall(*rule, m)) {
         return Refuse(
             entity,
-            absl::StrCat("commits ", FormatPence(counted),
+            absl::StrCat("commits ", FormatPence(*counted),
                          ", at or above delegation rule ", m.organisation_id(),
                          "/", rule->rule_id(), "'s threshold of ",
                          FormatPence(rule->threshold_pence()),
@@ -1391,6 +1379,26 @@ struct GovernanceState::Access {
       }
     }
     return absl::OkStatus();
+  }
+  // The total `m` commits of `rule`'s kinds (amounts only noted left out) when it reaches the
+  // rule's threshold without the rule's role among `m`'s required signatories; nullopt when the
+  // rule does not stand in `m`'s way.
+  static std::optional<int64_t> Shortfall(const v1::DelegationRuleSet& rule,
+                                          const v1::DecisionProposed& m) {
+    int64_t counted = 0;
+    for (const v1::DecisionAmount& a : m.amounts()) {
+      if (a.noted_only()) continue;
+      const bool covered = rule.kinds().empty() ||
+                           std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) !=
+                               rule.kinds().end();
+      if (covered) counted += a.pence();
+    }
+    if (counted < rule.threshold_pence()) return std::nullopt;
+    const bool has_role = std::find(m.required_signatory_roles().begin(),
+                                    m.required_signatory_roles().end(),
+                                    rule.role()) != m.required_signatory_roles().end();
+    if (has_role) return std::nullopt;
+    return counted;
   }
   // A proposal referred back under a delegation: the delegating decision is of
   // the same organisation and approved, delegates that authority with a
@@ -1703,9 +1711,45 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::DelegationRuleSet& m,
                             const v1::Event& e) {
-    return RequireOrganisation(
-        s, absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id()),
-        m.organisation_id(), "a delegation rule belongs to a registered organisation", e);
+    const std::string entity =
+        absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id());
+    RETURN_IF_ERROR(RequireOrganisation(
+        s, entity, m.organisation_id(), "a delegation rule belongs to a registered organisation",
+        e));
+    // The setting is in force from its effective time until the rule's next later setting: a
+    // decision already proposed in that span is held to it, so it must not need a role the
+    // decision lacks (the decision could otherwise be approved without it, or be found in
+    // breach after the fact).
+    const int64_t from = EffectiveMicrosOrUnknown(e);
+    if (from == kUnknownTime) return absl::OkStatus();
+    int64_t until = std::numeric_limits<int64_t>::max();
+    if (auto rule = s.rules_.find(DelegationStream(m.organisation_id(), m.rule_id()));
+        rule != s.rules_.end()) {
+      for (const RuleState::Setting& setting : rule->second.settings) {
+        if (setting.micros != kUnknownTime && setting.micros > from) {
+          until = std::min(until, setting.micros);
+        }
+      }
+    }
+    for (const auto& [stream, d] : s.decisions_) {
+      if (d.proposed.organisation_id() != m.organisation_id() ||
+          d.proposed_micros == kUnknownTime || d.proposed_micros < from ||
+          d.proposed_micros >= until || d.outcome != DecisionState::Outcome::kPending) {
+        continue;
+      }
+      if (const std::optional<int64_t> counted = Shortfall(m, d.proposed)) {
+        return Refuse(
+            entity,
+            absl::StrCat("would hold decision ", m.organisation_id(), "/",
+                         d.proposed.reference(), ", proposed effective ",
+                         FormatRfc3339(d.proposed_micros), " for ", FormatPence(*counted),
+                         " without the role '", m.role(), "', to its threshold of ",
+                         FormatPence(m.threshold_pence())),
+            "a delegation rule's setting takes effect no earlier than a decision it would "
+            "hold to a role the decision lacks: date it after that decision's proposal");
+      }
+    }
+    return absl::OkStatus();
   }
   static void Do(S& s, const v1::DelegationRuleSet& m, const v1::Event& e) {
     const std::string stream = DelegationStream(m.organisation_id(), m.rule_id());

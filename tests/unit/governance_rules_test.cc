@@ -754,6 +754,44 @@ TEST_F(RulesTest, ADecisionIsHeldToTheRuleSettingInForceWhenItIsProposed) {
                          GovernanceState::Mode::kValidate));
 }
 
+// A setting dated back over a decision already proposed would hold that decision to a role it
+// lacks (approved without it, or pending and then approvable without it): refused, naming the
+// decision. Dated after the proposal, or covering only decisions that meet it, it stands; a
+// rejected or withdrawn decision no longer counts.
+TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMissingRole) {
+  SetUpProgrammes();
+  const std::string dm = "Deputy Mayor";
+  ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 9", {"CEO"},
+                                  {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")})),
+                      MakeDate(2016, 3, 1))));
+  ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 10", {"CEO", dm},
+                                  {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")})),
+                      MakeDate(2016, 3, 1))));
+  EXPECT_THAT(
+      Append(At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 1, 1))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("delegation rule MOPAC/DM-500K would hold decision MOPAC/PCD 9, "
+                               "proposed effective 2016-03-01T12:00:00Z for £730,000.00 "
+                               "without the role 'Deputy Mayor', to its threshold of "
+                               "£500,000.00"),
+                     HasSubstr("date it after that decision's proposal"))));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "DM-500K"), nullptr);
+  // A threshold PCD 9 does not reach, or a date after it, stands.
+  EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-1M", 100000000, dm)), MakeDate(2016, 1, 1))));
+  EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 3, 2))));
+  // A setting before that one covers PCD 9 until 2016-03-02: refused; once PCD 9 is withdrawn,
+  // it stands.
+  EXPECT_THAT(
+      Append(At(Ev(Delegation("MOPAC", "DM-500K", 40000000, dm)), MakeDate(2016, 2, 1))),
+      StatusIs(kFailed, HasSubstr("would hold decision MOPAC/PCD 9")));
+  v1::DecisionWithdrawn withdrawn;
+  withdrawn.set_organisation_id("MOPAC");
+  withdrawn.set_reference("PCD 9");
+  withdrawn.set_reason("superseded by PCD 10");
+  ASSERT_OK(Append(At(Ev(withdrawn), MakeDate(2016, 3, 5))));
+  EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 40000000, dm)), MakeDate(2016, 2, 1))));
+}
+
 TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
   SetUpProgrammes();
   v1::DelegationRuleSet rule =
