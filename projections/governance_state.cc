@@ -132,9 +132,9 @@ int64_t DateKey(const v1::Date& d) {
 // none.
 size_t FirstControl(absl::string_view text) {
   // Most text has none, which eight bytes at a time show: every such character
-  // holds a byte below 0x20, 0x7F, or starts with 0xC2 (C1) or 0xE2 (the
-  // bidirectional controls). The tests are exact about whether a word has such
-  // a byte, not about which.
+  // holds a byte below 0x20, 0x7F, or starts with 0xC2 (C1), 0xD8 (the Arabic
+  // letter mark) or 0xE2 (the other bidirectional controls). The tests are exact
+  // about whether a word has such a byte, not about which.
   constexpr uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
   auto has_zero = [](uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
   auto has_below_0x20 = [](uint64_t w) {
@@ -145,7 +145,8 @@ size_t FirstControl(absl::string_view text) {
     uint64_t w;
     std::memcpy(&w, text.data() + first, 8);
     if (has_below_0x20(w) || has_zero(w ^ (0x7F * kOnes)) ||
-        has_zero(w ^ (0xC2 * kOnes)) || has_zero(w ^ (0xE2 * kOnes))) {
+        has_zero(w ^ (0xC2 * kOnes)) || has_zero(w ^ (0xD8 * kOnes)) ||
+        has_zero(w ^ (0xE2 * kOnes))) {
       break;
     }
   }
@@ -242,8 +243,9 @@ absl::Status CheckText(const google::protobuf::Message& m) {
       if (IsBidiControl(code_point)) {
         return Invalid(absl::StrFormat(
             "%s holds the bidirectional control U+%04X at byte %d, which would "
-            "reorder the text around it when shown; text holds no bidirectional "
-            "embeddings, overrides or isolates (U+202A to U+202E, U+2066 to U+2069)",
+            "reorder the text around it when shown; text holds no bidirectional marks, "
+            "embeddings, overrides or isolates (U+061C, U+200E, U+200F, U+202A to U+202E, "
+            "U+2066 to U+2069)",
             name(), code_point, at));
       }
       return Invalid(absl::StrFormat(

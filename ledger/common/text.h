@@ -17,11 +17,13 @@ namespace govledger {
 // no overlong forms, no surrogates, at most U+10FFFF).
 size_t Utf8Length(absl::string_view s, uint32_t* code_point);
 
-// Whether `cp` is a bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to
-// U+2069), which shows the text around it reordered: "approve U+202E 000,037" reads as
-// "approve 730,000".
+// Whether `cp` is a bidirectional mark (U+061C, U+200E, U+200F), embedding, override or
+// isolate (U+202A to U+202E, U+2066 to U+2069), which shows the text around it reordered:
+// "approve U+202E 000,037" reads as "approve 730,000", and so does "000,730" with right-to-left
+// marks around its digits.
 constexpr bool IsBidiControl(uint32_t cp) {
-  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+  return cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
 }
 
 // Whether `cp` acts rather than shows: a control character (C0, DEL, C1: U+0080 to U+009F),

@@ -245,7 +245,8 @@ TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabsAndNoBidirecti
                              {"\x1f", "U+001F"}, {"\x7f", "U+007F"}, {"\xC2\x80", "U+0080"},
                              {"\xC2\x9F", "U+009F"}, {"\xE2\x80\xAA", "U+202A"},
                              {"\xE2\x80\xAE", "U+202E"}, {"\xE2\x81\xA6", "U+2066"},
-                             {"\xE2\x81\xA9", "U+2069"}}) {
+                             {"\xE2\x81\xA9", "U+2069"}, {"\xD8\x9C", "U+061C"},
+                             {"\xE2\x80\x8E", "U+200E"}, {"\xE2\x80\x8F", "U+200F"}}) {
       report.set_commentary(std::string(offset, 'a') + bad + std::string(9, 'b'));
       EXPECT_THAT(Append(Ev(report)),
                   StatusIs(kInvalid, HasSubstr(absl::StrCat(code, " at byte ", offset))))
@@ -253,7 +254,7 @@ TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabsAndNoBidirecti
     }
     for (const char* fine : {" ", "~", "\xC2\xA0", "\xC2\xBF", "\xC3\x82", "\xE2\x82\xAC",
                              "\xE2\x80\x99", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\xA5",
-                             "\xE2\x81\xAA"}) {
+                             "\xE2\x81\xAA", "\xD8\x9B", "\xD8\xA7", "\xE2\x80\x90"}) {
       report.set_commentary(std::string(offset, 'a') + fine + std::string(9, 'b'));
       EXPECT_OK(Append(Ev(report))) << offset << " " << fine;
     }
@@ -1269,13 +1270,17 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
 TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
   for (const std::string& holder :
        {std::string("John Campion\u200b"), std::string("John\u00a0Campion"),
-        std::string("John Campion\u200e"), std::string("John\tCampion")}) {
+        std::string("John\tCampion")}) {
     Signer hidden = NewSigner("wm-cc-hidden", wm_cc_.role);
     EXPECT_THAT(Append(Ev(hidden.Registration(holder))),
                 StatusIs(kInvalid, AllOf(HasSubstr("holder holds U+"),
                                          HasSubstr("does not show as itself"))))
         << holder;
   }
+  // A left-to-right mark is refused in any text, as a bidirectional control.
+  EXPECT_THAT(Append(Ev(NewSigner("wm-cc-hidden", wm_cc_.role)
+                            .Registration(std::string("John Campion\u200e")))),
+              StatusIs(kInvalid, HasSubstr("holder holds the bidirectional control U+200E")));
   Signer role_hidden = NewSigner("wm-cc-hidden", wm_cc_.role + "\u2060");
   EXPECT_THAT(Append(Ev(role_hidden.Registration())),
               StatusIs(kInvalid, HasSubstr("role holds U+2060 at byte")));

@@ -29,6 +29,9 @@ TEST(PrintableTextTest, ControlCharactersAreEscaped) {
   // Bidirectional embeddings, overrides and isolates.
   EXPECT_EQ(PrintableText("\xE2\x80\xAA\xE2\x80\xAE\xE2\x81\xA6\xE2\x81\xA9"),
             "\\u202a\\u202e\\u2066\\u2069");
+  // And the bidirectional marks, with which "000,730" shows as "730,000".
+  EXPECT_EQ(PrintableText("\xE2\x80\x8F" "000\xE2\x80\x8F,\xD8\x9C" "730\xE2\x80\x8E"),
+            "\\u200f000\\u200f,\\u061c730\\u200e");
   // Their neighbours are text.
   EXPECT_EQ(PrintableText("\xC2\xA0\xE2\x80\xA9\xE2\x81\xAA"), "\xC2\xA0\xE2\x80\xA9\xE2\x81\xAA");
 }
