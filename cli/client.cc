@@ -17,6 +17,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "cli/printable.h"
 #include "cli/progress.h"
+#include "ledger/common/address.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 
@@ -171,6 +172,10 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   const ConnectionSettings& settings = Settings();
   if (!settings.error.empty()) std::exit(Fail(kExitBadArgs, settings.error));
+  if (absl::Status address = CheckAddress(server, /*port_zero_allowed=*/false); !address.ok()) {
+    std::exit(Fail(kExitBadArgs, absl::StrCat("--server (or GOVLEDGER_SERVER): ",
+                                              address.message())));
+  }
   // Pings while calls are open (as many as it takes: gRPC stops at two without data in between
   // unless told otherwise); govledgerd accepts them as often as every 10 s or its own
   // --keepalive-seconds.

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
+#include "ledger/common/address.h"
 #include "ledger/common/files.h"
 #include "ledger/server/daemon.h"
 
@@ -47,8 +48,12 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir, "Database directory, created if missing")
       ->capture_default_str();
   app.add_option("--listen", options.listen,
-                 "Address to serve gRPC on (port 0 picks a free port)")
-      ->capture_default_str();
+                 "Address to serve gRPC on, HOST:PORT (port 0 picks a free port)")
+      ->capture_default_str()
+      ->check([](const std::string& address) -> std::string {
+        const absl::Status status = govledger::CheckAddress(address, /*port_zero_allowed=*/true);
+        return status.ok() ? "" : std::string(status.message());
+      });
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (for scripts and tests)");
   app.add_option("--tokens", options.tokens_file,

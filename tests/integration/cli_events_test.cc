@@ -747,6 +747,19 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
     EXPECT_THAT(run.err, HasSubstr("--actor")) << c.args;
     EXPECT_THAT(run.err, HasSubstr(c.says)) << c.args;
   }
+  // A server address without a port, from --server or GOVLEDGER_SERVER, is exit 2 before any
+  // call: gRPC alone would dial port 443.
+  for (const std::string& args : {std::string("--server 127.0.0.1 head"),
+                                  std::string("--server 127.0.0.1:99999 head")}) {
+    CliRun run = Cli(args);
+    EXPECT_EQ(run.code, 2) << args << ": " << run.err;
+    EXPECT_THAT(run.err, AllOf(HasSubstr("--server (or GOVLEDGER_SERVER): address '127.0.0.1"),
+                               HasSubstr("give HOST:PORT")))
+        << args;
+  }
+  CliRun from_env = RunProgram(GOVLEDGER_CLI_PATH, "head", "GOVLEDGER_SERVER=localhost");
+  EXPECT_EQ(from_env.code, 2) << from_env.err;
+  EXPECT_THAT(from_env.err, HasSubstr("address 'localhost' has no port"));
   // A token is glt_ and hex digits: anything gRPC cannot send is exit 2, and not shown.
   const std::vector<std::string> tokens = {R"sh("$(printf 'abc\ndef')")sh", "'glt_é'"};
   for (const std::string& token : tokens) {

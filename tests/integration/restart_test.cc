@@ -265,6 +265,25 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
   }
 }
 
+// A listen address without a port, or with one past 65535, stops the start before the data
+// directory is made: gRPC alone would serve on port 443, or on the port less 65536.
+TEST(DaemonFlagsTest, AListenAddressWithoutAValidPortStopsTheStart) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("govledger-listen-", getpid()))
+          .string();
+  std::filesystem::remove_all(dir);
+  for (const auto& [address, says] : std::vector<std::pair<std::string, std::string>>{
+           {"localhost", "has no port"},
+           {"127.0.0.1:99999", "has the port '99999', not a number from 0 to 65535"}}) {
+    const CliRun run = RunProgram(
+        GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir, " --listen ", address), "timeout 20");
+    EXPECT_NE(run.code, 0) << address;
+    EXPECT_THAT(run.err, AllOf(HasSubstr("--listen"), HasSubstr(says))) << address;
+    EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing is opened or created";
+    std::filesystem::remove_all(dir);
+  }
+}
+
 // A second govledgerd on the address of a running one stops at once, saying why, before it
 // opens or makes its data directory; the first goes on serving.
 TEST(DaemonFlagsTest, AListenAddressInUseStopsTheStartBeforeTheDataDirectoryIsMade) {

@@ -1,0 +1,47 @@
+#include "ledger/common/address.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace govledger {
+
+absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address '", address, "' ", why, ": give HOST:PORT, e.g. 127.0.0.1:50051"));
+  };
+  for (absl::string_view scheme : {"unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(address, scheme)) {
+      if (address.size() == scheme.size()) return invalid("names nothing after its scheme");
+      return absl::OkStatus();
+    }
+  }
+  if (absl::StrContains(address, "://")) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) return invalid("has no port");
+  const absl::string_view host = address.substr(0, colon);
+  const absl::string_view port = address.substr(colon + 1);
+  if (host.empty()) return invalid("has no host");
+  if (host.front() == '[' ? host.back() != ']' : absl::StrContains(host, ':')) {
+    return invalid("has an IPv6 host without its brackets ([::1]:50051)");
+  }
+  uint32_t number = 0;
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char c) { return absl::ascii_isdigit(c); });
+  if (!digits || !absl::SimpleAtoi(port, &number) || number > 65535) {
+    return invalid(absl::StrCat("has the port '", port, "', not a number from ",
+                                port_zero_allowed ? 0 : 1, " to 65535"));
+  }
+  if (number == 0 && !port_zero_allowed) {
+    return invalid("has port 0, which names no server");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace govledger

@@ -1,0 +1,59 @@
+// gRPC addresses as --listen and --server take them (ledger/common/address.h).
+#include "ledger/common/address.h"
+
+#include <initializer_list>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+
+namespace govledger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(AddressTest, HostAndPortAndGrpcTargetsPass) {
+  for (const char* address :
+       {"127.0.0.1:50051", "localhost:1", "ledger.example.org:65535", "[::1]:50051",
+        "[::]:443", "0.0.0.0:50051", "unix:/run/govledger.sock", "unix-abstract:govledger",
+        "dns:///ledger.example.org:50051", "ipv4:127.0.0.1:50051"}) {
+    EXPECT_THAT(CheckAddress(address, /*port_zero_allowed=*/false), IsOk()) << address;
+  }
+  EXPECT_THAT(CheckAddress("127.0.0.1:0", /*port_zero_allowed=*/true), IsOk());
+}
+
+// gRPC alone would serve on, or dial, port 443 for "localhost", and port 99999 - 65536 for
+// "127.0.0.1:99999".
+TEST(AddressTest, AMissingOrImpossiblePortIsRefusedSayingWhatToGive) {
+  struct Case {
+    std::string address, says;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"localhost", "has no port"},
+           {"127.0.0.1", "has no port"},
+           {"127.0.0.1:99999", "has the port '99999', not a number from 1 to 65535"},
+           {"127.0.0.1:65536", "not a number from 1 to 65535"},
+           {"127.0.0.1:", "has the port ''"},
+           {"127.0.0.1:-1", "has the port '-1'"},
+           {"127.0.0.1:5005x", "has the port '5005x'"},
+           {"127.0.0.1:0000050051", "has the port '0000050051'"},
+           {":50051", "has no host"},
+           {"::1:50051", "IPv6 host without its brackets"},
+           {"127.0.0.1:0", "has port 0, which names no server"},
+           {"unix:", "names nothing after its scheme"},
+       }) {
+    EXPECT_THAT(CheckAddress(c.address, /*port_zero_allowed=*/false),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::AllOf(HasSubstr(absl::StrCat("address '", c.address, "' ")),
+                                          HasSubstr(c.says),
+                                          HasSubstr("give HOST:PORT, e.g. 127.0.0.1:50051"))))
+        << c.address;
+  }
+  EXPECT_THAT(CheckAddress("127.0.0.1:70000", /*port_zero_allowed=*/true),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("from 0 to 65535")));
+}
+
+}  // namespace
+}  // namespace govledger::testing
