@@ -117,6 +117,13 @@ absl::Status Storage(absl::string_view operation, absl::string_view detail) {
       reason::kStorageFailed, {{"operation", std::string(operation)}});
 }
 
+absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detail) {
+  return WithReason(
+      absl::DataLossError(absl::StrCat("storage ", operation, " found the database corrupt: ",
+                                       detail, "; restore the data directory from a backup")),
+      reason::kStorageCorrupt, {{"operation", std::string(operation)}});
+}
+
 absl::Status ShuttingDown() {
   return WithReason(
       absl::UnavailableError("the ledger is shutting down; retry against a running server"),

@@ -62,6 +62,9 @@ inline constexpr absl::string_view kEventCorrupt = "EVENT_CORRUPT";
 inline constexpr absl::string_view kChainBroken = "CHAIN_BROKEN";
 // INTERNAL: the storage engine failed. Metadata: "operation".
 inline constexpr absl::string_view kStorageFailed = "STORAGE_FAILED";
+// DATA_LOSS: the storage engine found its own files corrupt (a block's checksum does not
+// match). Metadata: "operation".
+inline constexpr absl::string_view kStorageCorrupt = "STORAGE_CORRUPT";
 // RESOURCE_EXHAUSTED: appends already waiting reach --max-queued-bytes; retry after a pause.
 // Metadata: "queued_bytes", "max_queued_bytes".
 inline constexpr absl::string_view kAppendsBacklogged = "APPENDS_BACKLOGGED";
@@ -135,6 +138,9 @@ absl::Status CorruptEvent(uint64_t position, absl::string_view what);
 absl::Status ChainBroken(uint64_t position);
 
 absl::Status Storage(absl::string_view operation, absl::string_view detail);
+
+// The storage engine's files are corrupt (DATA_LOSS, kStorageCorrupt): restore from a backup.
+absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detail);
 
 absl::Status ShuttingDown();
 

@@ -168,6 +168,7 @@ class StreamPrefix final : public rocksdb::SliceTransform {
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view operation) {
   if (s.ok()) return absl::OkStatus();
+  if (s.IsCorruption()) return errors::StorageCorrupt(operation, s.ToString());
   return errors::Storage(operation, s.ToString());
 }
 

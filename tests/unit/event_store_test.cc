@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@ using ::govledger::testing::IsOk;
 using ::govledger::testing::IsOkAndHolds;
 using ::govledger::testing::StatusIs;
 using ::govledger::testing::TempDir;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -465,6 +467,50 @@ TEST_F(RocksDbEventStoreTest, DataSurvivesCloseAndReopen) {
   // And it keeps going where it left off.
   ASSERT_OK(s.Commit({Write(4, "b", 2)}, {4, HashFor(4)}));
   EXPECT_THAT(s.LoadHead(), IsOkAndHolds(ChainPoint{4, HashFor(4)}));
+}
+
+// A table file whose bytes rot on disk: the reads that meet the bad block are DATA_LOSS
+// (STORAGE_CORRUPT), saying to restore from a backup, not INTERNAL, so that `govledger verify`
+// reports the log unverifiable (exit 4) rather than the server failing.
+TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
+  // 48 MB of events: more than the events' 32 MiB memtable, which is flushed to a table file.
+  constexpr uint64_t kEvents = 12000;
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    for (uint64_t first = 1; first <= kEvents; first += 500) {
+      std::vector<EventWrite> writes;
+      for (uint64_t p = first; p < first + 500; ++p) {
+        writes.push_back(Write(p, "s", p));
+        writes.back().stored_bytes.resize(4000, static_cast<char>(p));
+      }
+      ASSERT_OK((*store)->Commit(writes, {first + 499, HashFor(first + 499)}));
+    }
+  }
+  int rotted = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
+    if (entry.path().extension() != ".sst" || entry.file_size() < 4096) continue;
+    std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(100);
+    char byte = 0;
+    file.get(byte);
+    file.seekp(100);
+    file.put(static_cast<char>(byte ^ 0x5A));
+    ++rotted;
+  }
+  ASSERT_GT(rotted, 0) << "no table file was written";
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  uint64_t read = 0;
+  EXPECT_THAT((*store)->ScanLog(1, /*forward=*/true,
+                                [&](uint64_t, absl::string_view) {
+                                  ++read;
+                                  return true;
+                                }),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("found the database corrupt"),
+                             HasSubstr("restore the data directory from a backup"))));
+  EXPECT_LT(read, kEvents);
 }
 
 // The write-ahead log's preallocated space is in its size from the start, so a sync has no
