@@ -601,6 +601,9 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
                          "before count together (default 90)")
       ->type_name("DAYS")
       ->check(CLI::Range(1, 3660));
+  decisions_->add_flag("--published-only", published_only_,
+                       "The register as a viewer sees it: decisions whose Part 1 is deferred "
+                       "withheld, and possible splits among the published ones");
   history_->add_option("ENTITY", entity_, "The entity's stream, e.g. risk/LPP-R03")->required();
   for (CLI::App* sub : {compare_, report_}) {
     sub->add_option("--since-position", since_position_, "The earlier point: a log position")
@@ -718,6 +721,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     request.set_organisation_id(organisation_);
     request.set_programme_id(programme_);
     request.set_split_window_days(split_window_days_);
+    request.set_published_only(published_only_);
     *request.mutable_as_at() = to->as_at;
     v1::GetDecisionRegisterResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::GetDecisionRegister, request, &response);

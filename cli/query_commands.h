@@ -50,6 +50,7 @@ class QueryCommands {
 
   std::string programme_, organisation_, entity_;
   int split_window_days_ = 0;  // decisions --split-window; 0: the server's default
+  bool published_only_ = false;  // decisions --published-only
   // The points' flags as given; parsed in Run() so that every mistake gets its own message.
   std::string position_, at_, week_;
   std::string since_position_, since_, since_week_;

@@ -40,22 +40,6 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.set_withheld(true);
     answer->set_withheld(answer->withheld() + 1);
   }
-  // A split naming a withheld decision would show what it adds to the total.
-  auto* splits = answer->mutable_possible_splits();
-  splits->erase(
-      std::remove_if(splits->begin(), splits->end(),
-                     [answer](const v1::PossibleSplit& split) {
-                       for (const v1::DecisionEntry& e : answer->decisions()) {
-                         if (!e.withheld() || e.organisation_id() != split.organisation_id()) {
-                           continue;
-                         }
-                         for (const std::string& reference : split.references()) {
-                           if (reference == e.reference()) return true;
-                         }
-                       }
-                       return false;
-                     }),
-      splits->end());
   auto* totals = answer->mutable_approved_spend();
   totals->erase(std::remove_if(totals->begin(), totals->end(),
                                [](const v1::SpendTotal& t) { return t.pence() == 0; }),

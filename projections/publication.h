@@ -7,9 +7,10 @@
 // the decision exists (reference, programme, status, who signed and when it may be published)
 // and nothing of its content. Readers and above see it whole: they read the events themselves.
 //
-// The answers of projections/queries.h are computed for every caller alike; the query service
-// passes a viewer's through these before they leave. Pure functions of the answer and the
-// current time.
+// The decision register withholds them when asked for the published register
+// (GetDecisionRegisterRequest.published_only, which the query service sets for a viewer); the
+// query service passes a viewer's entity histories through the second function. Pure functions
+// of the answer and the current time.
 #ifndef GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 #define GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 
@@ -31,8 +32,9 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 // Each unpublished decision of `register_answer` is marked withheld and loses its title,
 // amounts, delegation needs, officers' statements, delegated authorities, recommendations,
 // related decisions, Part 2's summary and its signatures' declarations; its
-// approved amounts leave the spend totals (a total left at nothing is removed), a possible
-// split that names it is left out, and `withheld` counts it.
+// approved amounts leave the spend totals (a total left at nothing is removed), and `withheld`
+// counts it. (Possible splits are found among the published decisions alone by the query
+// itself, GetDecisionRegisterRequest.published_only, which calls this.)
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // A decision's history whose last state shows Part 1 unpublished loses its declarations of

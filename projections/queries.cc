@@ -58,6 +58,7 @@ class Folder {
  public:
   explicit Folder(int64_t now_micros) : now_micros_(now_micros) {}
   virtual ~Folder() = default;
+  int64_t now_micros() const { return now_micros_; }
   virtual const Timeline& timeline() const = 0;
   // The positions `cut` folds among `scope`'s, in fold order.
   virtual absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
@@ -1069,10 +1070,12 @@ constexpr int32_t kMaxSplitWindowDays = 3660;
 // Appends to `out` the PossibleSplits of `rules` (by organisation) among the decisions of `s`
 // (those of `programme` only, when it is not empty), chained by `window_micros`. Each decision
 // is held to the setting in force when it was proposed; a run, to the setting of its last.
+// `published_at`, unless kUnknownTime: only decisions whose Part 1 is published then count.
 void FindPossibleSplits(const GovernanceState& s,
                         const std::map<std::string, std::vector<const RuleState*>>& rules,
                         const std::string& organisation, const std::string& programme,
-                        int64_t window_micros, v1::GetDecisionRegisterResponse* out) {
+                        int64_t window_micros, int64_t published_at,
+                        v1::GetDecisionRegisterResponse* out) {
   struct Candidate {
     int64_t proposed_micros;
     std::string reference;
@@ -1092,7 +1095,9 @@ void FindPossibleSplits(const GovernanceState& s,
         // programme out must not hide a split.
         if (p.organisation_id() != org ||
             (!programme.empty() && p.programme_id() != programme) ||
-            d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
+            d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime ||
+            (published_at != kUnknownTime &&
+             Unpublished(p.part1_deferred_until(), published_at))) {
           continue;
         }
         const v1::DelegationRuleSet* setting = rule_state->InForceAt(d.proposed_micros);
@@ -1299,7 +1304,9 @@ QueryDecisionRegisterImpl(Folder& folder,
     t->set_pence(pence);
   }
   out.set_split_window_days(window_days);
-  FindPossibleSplits(s, rules, org, p, int64_t{window_days} * kMicrosPerDay, &out);
+  FindPossibleSplits(s, rules, org, p, int64_t{window_days} * kMicrosPerDay,
+                     request.published_only() ? folder.now_micros() : kUnknownTime, &out);
+  if (request.published_only()) WithholdUnpublished(folder.now_micros(), &out);
   return out;
 }
 

@@ -83,13 +83,18 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
   return UnaryMethod<Request>(std::move(request_call), access, Role::kViewer,
                               [this, query](UnaryCall<Request>* call) {
     QueueCall<Request>(queries_, kMaxWaitingCalls, call, [this, query](UnaryCall<Request>* call) {
-      absl::StatusOr<Response> answer = Answer(query, call->request());
+      Request request = call->request();
+      if constexpr (std::is_same_v<Request, v1::GetDecisionRegisterRequest>) {
+        // A viewer sees the published register: withheld decisions, and possible splits
+        // among the published ones.
+        if (call->role() == Role::kViewer) request.set_published_only(true);
+      }
+      absl::StatusOr<Response> answer = Answer(query, request);
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));
         return;
       }
-      if constexpr (std::is_same_v<Response, v1::GetDecisionRegisterResponse> ||
-                    std::is_same_v<Response, v1::GetEntityHistoryResponse>) {
+      if constexpr (std::is_same_v<Response, v1::GetEntityHistoryResponse>) {
         if (call->role() == Role::kViewer) {
           projections::WithholdUnpublished(clock_->NowMicros(), &*answer);
         }

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "tests/governance_events.h"
@@ -386,6 +387,16 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   EXPECT_EQ(whole.part1_deferred_until().year(), 2199);
   EXPECT_EQ(as_reader.withheld(), 0);
   EXPECT_EQ(as_reader.approved_spend_size(), 3);
+  // A reader asking for the published register sees what a viewer sees; a viewer asking for it
+  // sees nothing more.
+  request.set_published_only(true);
+  v1::GetDecisionRegisterResponse published_for_reader, published_for_viewer;
+  ASSERT_THAT(register_as(reader_.secret, &published_for_reader), GrpcOk());
+  ASSERT_THAT(register_as(viewer.secret, &published_for_viewer), GrpcOk());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(published_for_reader, as_viewer))
+      << published_for_reader.DebugString();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(published_for_viewer, as_viewer));
+  request.set_published_only(false);
 
   // The decision's history: a viewer does not see the interests declared.
   v1::GetEntityHistoryRequest history_request;

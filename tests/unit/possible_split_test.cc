@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "projections/as_at.h"
-#include "projections/publication.h"
 #include "projections/queries.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
@@ -50,10 +49,12 @@ class PossibleSplitTest : public ::testing::Test {
     return d;
   }
 
-  absl::StatusOr<v1::GetDecisionRegisterResponse> Register(int32_t window_days = 0) const {
+  absl::StatusOr<v1::GetDecisionRegisterResponse> Register(int32_t window_days = 0,
+                                                           bool published_only = false) const {
     v1::GetDecisionRegisterRequest request;
     request.set_organisation_id("MOPAC");
     request.set_split_window_days(window_days);
+    request.set_published_only(published_only);
     request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
     request.mutable_as_at()->set_position(log_.size());
     return QueryDecisionRegister(log_, start_ + 400 * kDay, request);
@@ -166,19 +167,35 @@ TEST_F(PossibleSplitTest, DecisionsNamingNoProgrammeAreAGroupOfTheirOwn) {
   EXPECT_EQ(r->possible_splits(0).total_pence(), 55000000);
 }
 
-TEST_F(PossibleSplitTest, AViewerDoesNotSeeASplitNamingAWithheldDecision) {
+// The published register (a viewer's) finds possible splits among the published decisions
+// alone: a withheld decision is named in none, nor adds to any total, and it hides none that
+// the published ones make by themselves.
+TEST_F(PossibleSplitTest, ThePublishedRegisterFindsSplitsAmongThePublishedDecisions) {
   Propose("PCD 80", 30000000, 1);
   v1::DecisionProposed deferred = Decision(
-      "MOPAC", "PCD 81", {kDirector}, {Amount(v1::AMOUNT_KIND_CAPITAL, 25000000, "Reserve")});
+      "MOPAC", "PCD 81", {kDirector}, {Amount(v1::AMOUNT_KIND_CAPITAL, 1000000, "Reserve")});
   deferred.set_programme_id("SLP");
   *deferred.mutable_part1_deferred_until() = MakeDate(2199, 1, 1);
   Add(Ev(deferred), 2);
-  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->possible_splits_size(), 1);
-  WithholdUnpublished(start_ + 400 * kDay, &*r);
-  EXPECT_EQ(r->withheld(), 1);
-  EXPECT_EQ(r->possible_splits_size(), 0);
+  Propose("PCD 82", 30000000, 3);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> all = Register();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->possible_splits_size(), 1);
+  EXPECT_THAT(References(all->possible_splits(0)), ElementsAre("PCD 80", "PCD 81", "PCD 82"));
+  EXPECT_EQ(all->withheld(), 0);
+
+  absl::StatusOr<v1::GetDecisionRegisterResponse> published = Register(0, /*published_only=*/true);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->withheld(), 1);
+  ASSERT_EQ(published->possible_splits_size(), 1);
+  EXPECT_THAT(References(published->possible_splits(0)), ElementsAre("PCD 80", "PCD 82"));
+  EXPECT_EQ(published->possible_splits(0).total_pence(), 60000000);
+
+  // Alone with a withheld decision, a published one makes no split.
+  log_.pop_back();
+  published = Register(0, /*published_only=*/true);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->possible_splits_size(), 0);
 }
 
 TEST_F(PossibleSplitTest, AWindowOutOfRangeIsRefused) {
