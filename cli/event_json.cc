@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
@@ -101,8 +102,23 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
     case pb::Value::kStructValue: {
       const pb::Descriptor* type = PayloadType(event_type);
       if (type == nullptr) {
+        // A governance event's name without its exact package ("RiskClosed") is the likeliest
+        // slip, and a misspelt one in govledger.v1 the next: base64 would not help either.
+        const std::string full = absl::StrCat(
+            "govledger.v1.", absl::string_view(event_type).substr(event_type.rfind('.') + 1));
+        if (PayloadType(full) != nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "payload: eventType \"", PrintableText(event_type), "\" is not a type this "
+              "govledger knows; did you mean ", full, "? (give its full name)"));
+        }
+        if (absl::StartsWith(event_type, "govledger.v1.")) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "payload: eventType \"", PrintableText(event_type), "\" is not a governance event "
+              "type this govledger knows: check its spelling (README, \"Typed governance "
+              "events\", lists them)"));
+        }
         return absl::InvalidArgumentError(absl::StrCat(
-            "payload: eventType \"", event_type,
+            "payload: eventType \"", PrintableText(event_type),
             "\" is not a type this govledger knows, so its payload cannot be given as a JSON "
             "object; give it as a base64 string"));
       }

@@ -225,9 +225,26 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("streamID")));
   EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"yesterday"})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("effectiveTime")));
+  // An unknown type's payload cannot be a JSON object: a governance event's name without its
+  // package gets the full name, a misspelt governance type the advice to check it, and a type of
+  // one's own the advice to give base64.
   EXPECT_THAT(
       ParseEventDocument(R"({"eventType":"govledger.v1.Nope","payload":{"a":1}})"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a type this govledger knows")));
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::AllOf(HasSubstr("is not a governance event type this govledger knows"),
+                                HasSubstr("check its spelling"))));
+  for (const std::string type : {"RiskClosed", "GovLedger.v1.RiskClosed", "v1.RiskClosed"}) {
+    EXPECT_THAT(
+        ParseEventDocument(absl::StrCat(R"({"eventType":")", type, R"(","payload":{"a":1}})")),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 HasSubstr("did you mean govledger.v1.RiskClosed? (give its full name)")))
+        << type;
+  }
+  EXPECT_THAT(
+      ParseEventDocument(R"({"eventType":"example.v1.Note","payload":{"a":1}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::AllOf(HasSubstr("not a type this govledger knows"),
+                                HasSubstr("give it as a base64 string"))));
   EXPECT_THAT(
       ParseEventDocument(
           R"({"eventType":"govledger.v1.RiskOpened","payload":{"riskID":"R1"}})"),
