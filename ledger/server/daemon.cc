@@ -100,13 +100,19 @@ absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("the tree head key: ", pem.status().message()));
   }
-  RETURN_IF_ERROR(CheckKeyIsPrivate("the tree head key file", path));
+  // What the file holds first: a public key given by mistake is readable by all, and the fix
+  // is the other file, not its mode.
   absl::StatusOr<std::string> seed = crypto::Ed25519PrivateKeyFromPem(*pem);
   if (!seed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the tree head key file ", path, " holds no Ed25519 private key (make one with "
-        "`govledger keys generate`): ", seed.status().message()));
+        "the tree head key file ", path, " holds no Ed25519 private key",
+        absl::StrContains(*pem, "PUBLIC KEY")
+            ? " but a public key: give the private key, PREFIX.key of `govledger keys generate "
+              "--out PREFIX`, not PREFIX.pub"
+            : " (make one with `govledger keys generate`)",
+        ": ", seed.status().message()));
   }
+  RETURN_IF_ERROR(CheckKeyIsPrivate("the tree head key file", path));
   return seed;
 }
 

@@ -388,6 +388,14 @@ TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
   std::filesystem::permissions(dir.path() + "/public.key",
                                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   ExpectStartFails({"--tree-head-key", dir.path() + "/public.key"},
+                   "holds no Ed25519 private key but a public key: give the private key");
+  // The .pub file itself, which every user may read: the fix named is the other file.
+  ExpectStartFails({"--tree-head-key", dir.path() + "/ledger.pub"}, "not PREFIX.pub");
+  // Neither key.
+  WriteText(dir.path() + "/garbage.key", "not a key");
+  std::filesystem::permissions(dir.path() + "/garbage.key",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ExpectStartFails({"--tree-head-key", dir.path() + "/garbage.key"},
                    "holds no Ed25519 private key (make one with `govledger keys generate`)");
   std::filesystem::permissions(dir.path() + "/ledger.key", std::filesystem::perms::others_read,
                                std::filesystem::perm_options::add);
