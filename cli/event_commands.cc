@@ -386,7 +386,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_->add_option("--type", type_, "Event type, e.g. govledger.v1.RiskOpened");
   append_->add_option("--payload", payload_,
                       "Payload: a JSON object of the type's fields, or a JSON string of base64");
-  append_->add_option("--id", id_, "Event id, a UUID (default: a new random one)");
+  append_->add_option("--id", id_, "Event id, a UUID (default: a new random one)")
+      ->check([](const std::string& id) -> std::string {
+        return ParseUuid(id).has_value()
+                   ? ""
+                   : "not a UUID: give 8-4-4-4-12 hex digits, e.g. "
+                     "3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192";
+      });
   append_->add_option("--effective", effective_,
                       "Effective time, RFC 3339 or YYYY-MM-DD (default: when the server receives "
                       "the append)");

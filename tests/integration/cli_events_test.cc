@@ -34,6 +34,7 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 namespace gov = ::govledger::testing::gov;
 
@@ -184,8 +185,8 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
   EXPECT_EQ(expect.code, 2);
   EXPECT_THAT(expect.err, HasSubstr("--expect"));
   CliRun bad_id = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --id 42"));
-  EXPECT_EQ(bad_id.code, 1);
-  EXPECT_THAT(bad_id.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_EQ(bad_id.code, 2);  // a bad argument, refused before anything is sent
+  EXPECT_THAT(bad_id.err, AllOf(HasSubstr("--id"), HasSubstr("not a UUID")));
   // The rules refuse a typed event on the wrong stream.
   CliRun rule = Cli(absl::StrCat(
       Server(), " append --stream org/X --type govledger.v1.OrganisationRegistered",
