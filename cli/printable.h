@@ -24,8 +24,8 @@ enum class LineBreaks { kEscape, kKeep };
 //   - C0 controls and DEL as \xNN, except line feed, carriage return and tab: \n, \r and \t
 //     (or, with LineBreaks::kKeep, as they are: a line feed, a tab, a carriage return before a
 //     line feed);
-//   - C1 controls (U+0080 to U+009F) and the bidirectional embeddings, overrides and isolates
-//     (U+202A to U+202E, U+2066 to U+2069) as \uNNNN;
+//   - C1 controls (U+0080 to U+009F) and the bidirectional marks, embeddings, overrides and
+//     isolates (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) as \uNNNN;
 //   - bytes that are not part of well-formed UTF-8 as \xNN.
 // Everything else is unchanged, "\" included. Text without such characters is returned as it
 // is, so PrintableText(PrintableText(t)) == PrintableText(t).

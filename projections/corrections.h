@@ -3,9 +3,11 @@
 // A CorrectionRecorded names an earlier governance event of the log. The named
 // event is voided: the rules checked on append and every answer whose cut sees
 // the correction leave it out, as if it had never been recorded (it stays in
-// the log, and in its stream's history). A correction can itself be corrected;
-// that voids the correction, and the event it named counts again. So an event
-// is voided when at least one of the corrections naming it is not voided.
+// the log, and in its stream's history). A log written before the rule that a
+// correction is not corrected (governance_validator.cc, CheckCorrected) may hold
+// a correction of a correction; that voids the correction, and the event it named
+// counts again. So an event is voided when at least one of the corrections naming
+// it is not voided.
 // Folds (the rules' state, every answer) leave out the voided events other
 // than corrections: a correction always folds, since all it does is record the
 // event it names, and that record is what lets a later correction of it

@@ -661,7 +661,7 @@ struct GovernanceState::Access {
   // gates, milestones and benefit figures, the risks it holds (their opening, re-ratings and
   // transfers) and the scope items it owns (their addition and transfers), the opening of
   // those opened on it and passed on; for a programme, also those of its projects, and the
-  // proposals of the decisions naming it.
+  // proposals of the pending or approved decisions naming it.
   static int64_t LatestFactOn(const S& s, const WorkState& w) {
     int64_t latest = Latest(w.opened_micros, w.last_micros);
     if (w.has_status) latest = Latest(latest, w.status_micros);
@@ -691,7 +691,11 @@ struct GovernanceState::Access {
     }
     if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
       for (const auto& [stream, d] : s.decisions_) {
-        if (d.proposed.programme_id() == w.ref.id()) latest = Latest(latest, d.proposed_micros);
+        // A rejected or withdrawn proposal binds nothing (one may record the closure itself).
+        if (d.proposed.programme_id() == w.ref.id() &&
+            d.outcome == DecisionState::Outcome::kPending) {
+          latest = Latest(latest, d.proposed_micros);
+        }
       }
       for (const auto& [stream, project] : s.work_) {
         if (project.ref.kind() == v1::WORK_KIND_PROJECT &&
@@ -1521,6 +1525,13 @@ struct GovernanceState::Access {
       return Refuse(key_entity, "has been revoked",
                     "a decision is signed with a registered, unrevoked key");
     }
+    for (const auto& [id, other] : s.keys_) {  // a few hundred keys at most
+      if (other.revoked && other.registered.public_key() == key->second.registered.public_key()) {
+        return Refuse(key_entity,
+                      absl::StrCat("has the public key of signing key ", id, ", which is revoked"),
+                      "a revoked key signs nothing more, under any id");
+      }
+    }
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
         "a signature takes effect no earlier than its key's registration"));
@@ -2149,6 +2160,30 @@ std::optional<EventRecord> GovernanceState::FindEvent(
     record.corrected_by = c->second;
   }
   return record;
+}
+
+std::map<std::string, std::string> GovernanceState::DecisionsShortOfTheirRules() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [stream, d] : decisions_) {
+    if (d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
+      continue;
+    }
+    for (const auto& [rule_stream, rule] : rules_) {
+      if (rule.rule().organisation_id() != d.proposed.organisation_id()) continue;
+      const v1::DelegationRuleSet* setting = rule.InForceAt(d.proposed_micros);
+      if (setting == nullptr) continue;
+      if (const std::optional<int64_t> counted = Access::Shortfall(*setting, d.proposed)) {
+        out.emplace(stream, absl::StrCat("decision ", d.proposed.organisation_id(), "/",
+                                         d.proposed.reference(), " (",
+                                         FormatPence(*counted), ") without the role '",
+                                         setting->role(), "' that delegation rule ",
+                                         setting->organisation_id(), "/", setting->rule_id(),
+                                         " requires of it"));
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<const WorkState*> GovernanceState::ProjectsOf(

@@ -323,6 +323,13 @@ class GovernanceState {
   // constructor).
   void set_remember_events(bool remember) { remember_events_ = remember; }
 
+  // The pending or approved decisions that fall short of a delegation rule's setting in force
+  // when they were proposed (they reach its threshold without its role): by decision stream,
+  // what each lacks. The rules keep this from growing, but a correction (of a withdrawal, of a
+  // setting) can reinstate one: the validator refuses a correction that adds to it. A log
+  // written before these rules may hold some.
+  std::map<std::string, std::string> DecisionsShortOfTheirRules() const;
+
   // Projects of a programme, in id order.
   std::vector<const WorkState*> ProjectsOf(
       absl::string_view programme_id) const;

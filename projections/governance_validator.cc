@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <optional>
@@ -460,7 +461,12 @@ absl::StatusOr<std::pair<uint64_t, bool>> GovernanceValidator::Load(
   if (absl::Status s = CheckAnchor(*store_, head, position, snapshot.hash(),
                                    "the snapshot");
       !s.ok()) {
-    if (s.code() != absl::StatusCode::kDataLoss) return s;  // the store failed
+    // The store failed, or found its files corrupt: no replay would do better.
+    const std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(s);
+    if (s.code() != absl::StatusCode::kDataLoss ||
+        (info && info->reason() == errors::reason::kStorageCorrupt)) {
+      return s;
+    }
     return ignore(std::string(s.message()));
   }
   if (absl::Status s = state_->Load(snapshot.state()); !s.ok()) {
@@ -649,11 +655,26 @@ absl::Status GovernanceValidator::CheckAppend(
                       // group_refolded
   bool refolded = false;  // by this append: journal_ no longer holds `mark`
   auto refold_with = [&](size_t n) {
+    const std::map<std::string, std::string> short_before = state_->DecisionsShortOfTheirRules();
     group_events_.insert(group_events_.end(), stored.begin(), stored.begin() + n);
     absl::Status status = Refold(group_refolded ? &replaced : nullptr);
     group_events_.resize(accepted);
-    if (status.ok()) refolded = true;
-    return status;
+    if (!status.ok()) return status;
+    refolded = true;
+    // A correction that reinstates a decision (voids its withdrawal or rejection) or relaxes
+    // nothing but leaves one short of a rule (voids the later setting it was proposed under)
+    // would let it be approved without the rule's role.
+    for (const auto& [stream, lacks] : state_->DecisionsShortOfTheirRules()) {
+      if (short_before.contains(stream)) continue;
+      constexpr absl::string_view kRule =
+          "a correction leaves no pending or approved decision short of the delegation rule's "
+          "setting in force when it was proposed";
+      const std::string entity = absl::StrCat("decision on ", stream);
+      return errors::WithReason(
+          absl::FailedPreconditionError(absl::StrCat("it would leave ", lacks, ": ", kRule)),
+          errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+    }
+    return absl::OkStatus();
   };
   // Back to the state as this append found it.
   auto refuse = [&](absl::Status status) {

@@ -23,7 +23,9 @@ absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed) {
   }
   if (absl::StrContains(address, "://")) return absl::OkStatus();
   const size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) return invalid("has no port");
+  if (colon == absl::string_view::npos || absl::EndsWith(address, "]")) {
+    return invalid("has no port");
+  }
   const absl::string_view host = address.substr(0, colon);
   const absl::string_view port = address.substr(colon + 1);
   if (host.empty()) return invalid("has no host");

@@ -7,7 +7,8 @@
 //   ABORTED              an expected stream version did not match (re-read and retry)
 //   FAILED_PRECONDITION  a domain rule refuses the request in the current state
 //   OUT_OF_RANGE         a position or version past the end of the log or stream
-//   DATA_LOSS            stored bytes fail their hash or cannot be parsed
+//   DATA_LOSS            stored bytes fail their hash or cannot be parsed, or the storage
+//                        engine finds its files corrupt
 //   RESOURCE_EXHAUSTED   a limit is reached: appends waiting, free disk space, subscriptions
 //                        (retry after a pause)
 //   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure

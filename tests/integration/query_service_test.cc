@@ -360,8 +360,8 @@ TEST_F(QueryServiceTest, DecisionRegisterPcd72) {
 }
 
 // A corrected signature: the register shows the decision pending from the
-// correction on, the rules agree (the same key may sign again) across a
-// restart, and a correction of the correction would have restored it.
+// correction on, and the rules agree (the same key may sign again) across a
+// restart.
 // A week-80 report keyed in after the week-86 one joins the programme's history but does not
 // become its current status, as recorded or as known, before and after a restart (the state
 // then comes from the daemon's snapshots).

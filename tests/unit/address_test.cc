@@ -41,6 +41,7 @@ TEST(AddressTest, AMissingOrImpossiblePortIsRefusedSayingWhatToGive) {
            {"127.0.0.1:0000050051", "has the port '0000050051'"},
            {":50051", "has no host"},
            {"::1:50051", "IPv6 host without its brackets"},
+           {"[::1]", "has no port"},
            {"127.0.0.1:0", "has port 0, which names no server"},
            {"unix:", "names nothing after its scheme"},
        }) {

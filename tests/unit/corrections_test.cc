@@ -382,6 +382,20 @@ TEST_F(CorrectionsTest, ARevokedKeyIsNotRevivedByCorrectionOrUnderAnotherId) {
   EXPECT_EQ(ledger_->Head().position, head);
   EXPECT_TRUE(state().FindKey("dmpc")->revoked);
   EXPECT_EQ(state().FindKey("dmpc-2"), nullptr);
+  // Nor does a key registered with that key pair before the revocation sign after it.
+  Signer twin = NewSigner("twin", "Chief Finance Officer");
+  Signer twin_2 = twin;
+  twin_2.key_id = "twin-2";
+  twin_2.role = "Chief Executive";
+  ASSERT_OK(Append({Ev(twin.Registration("Tam")), Ev(twin_2.Registration("Tam")),
+                    Ev(Revoke("twin"))}));
+  const v1::DecisionProposed d = Decision("MOPAC", "D 9", {twin_2.role});
+  ASSERT_OK(Append({Ev(d)}));
+  EXPECT_THAT(Append({Ev(twin_2.Sign(d))}),
+              StatusIs(kFailed, AllOf(HasSubstr("signing key twin-2 has the public key of "
+                                                "signing key twin, which is revoked"),
+                                      HasSubstr("a revoked key signs nothing more, under any "
+                                                "id"))));
   // A key not revoked may still have its registration corrected, and its key pair registered
   // again, rightly.
   Signer ce = NewSigner("ce", "Chief Executive");

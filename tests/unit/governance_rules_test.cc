@@ -789,8 +789,30 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
   withdrawn.set_organisation_id("MOPAC");
   withdrawn.set_reference("PCD 9");
   withdrawn.set_reason("superseded by PCD 10");
-  ASSERT_OK(Append(At(Ev(withdrawn), MakeDate(2016, 3, 5))));
+  const v1::Event withdrawal = At(Ev(withdrawn), MakeDate(2016, 3, 5));
+  ASSERT_OK(Append(withdrawal));
   EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 40000000, dm)), MakeDate(2016, 2, 1))));
+  // Nor does a correction of the withdrawal reinstate PCD 9 under that setting, to be approved
+  // without the Deputy Mayor.
+  EXPECT_THAT(
+      Append(Correction(withdrawal, "withdrawn in error")),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("it would leave decision MOPAC/PCD 9 (£730,000.00) without the "
+                               "role 'Deputy Mayor' that delegation rule MOPAC/DM-500K requires "
+                               "of it"),
+                     HasSubstr("a correction leaves no pending or approved decision short"))));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 9")->outcome,
+            DecisionState::Outcome::kWithdrawn);
+  // A correction of a later, laxer setting that a decision was proposed under: the same.
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "M-1M", 100000000, "Mayor")), MakeDate(2016, 4, 1))));
+  const v1::Event lax =
+      At(Ev(Delegation("MOPAC", "M-1M", 900000000, "Mayor")), MakeDate(2016, 4, 2));
+  ASSERT_OK(Append(lax));
+  ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 11", {"CEO", dm},
+                                  {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "Reserve")})),
+                      MakeDate(2016, 4, 3))));
+  EXPECT_THAT(Append(Correction(lax, "set in error")),
+              StatusIs(kFailed, HasSubstr("it would leave decision MOPAC/PCD 11")));
 }
 
 TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
@@ -1666,6 +1688,17 @@ TEST_F(EffectiveTimeTest, WhatWasOpenedOnWorkAndPassedOnHoldsItsClosureBack) {
                                                 "2016-05-01T12:00:00Z"),
                                       HasSubstr("the decisions naming it"))));
   EXPECT_OK(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 5, 1))));
+  // A withdrawn proposal binds nothing.
+  ASSERT_OK(Append(At(Ev(Programme("PDQ", "MOPAC")), MakeDate(2016, 1, 1))));
+  d.set_reference("PD 2");
+  d.set_programme_id("PDQ");
+  ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 5, 10))));
+  v1::DecisionWithdrawn withdrawn;
+  withdrawn.set_organisation_id("MOPAC");
+  withdrawn.set_reference("PD 2");
+  withdrawn.set_reason("the programme closed on 30 April");
+  ASSERT_OK(Append(At(Ev(withdrawn), MakeDate(2016, 5, 11))));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("PDQ")), MakeDate(2016, 4, 30))));
 }
 
 // A programme or project closes no earlier than the latest fact on it: otherwise "as known"
