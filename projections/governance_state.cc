@@ -1525,13 +1525,8 @@ struct GovernanceState::Access {
       return Refuse(key_entity, "has been revoked",
                     "a decision is signed with a registered, unrevoked key");
     }
-    for (const auto& [id, other] : s.keys_) {  // a few hundred keys at most
-      if (other.revoked && other.registered.public_key() == key->second.registered.public_key()) {
-        return Refuse(key_entity,
-                      absl::StrCat("has the public key of signing key ", id, ", which is revoked"),
-                      "a revoked key signs nothing more, under any id");
-      }
-    }
+    RETURN_IF_ERROR(RequireKeyPairNotRevoked(s, key_entity, key->second.registered.public_key(),
+                                             "a revoked key signs nothing more, under any id"));
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
         "a signature takes effect no earlier than its key's registration"));
@@ -1800,11 +1795,20 @@ struct GovernanceState::Access {
                                           m.organisation_id(),
                                           "a key's organisation is a registered organisation", e));
     }
+    return RequireKeyPairNotRevoked(
+        s, absl::StrCat("signing key ", m.key_id()), m.public_key(),
+        "a revoked key signs nothing more, under any id: generate a new key pair");
+  }
+  // Refuses `entity` (a key) when a revoked key has `public_key`: a key pair once revoked signs
+  // nothing more, whichever key id names it.
+  static absl::Status RequireKeyPairNotRevoked(const S& s, absl::string_view entity,
+                                               absl::string_view public_key,
+                                               absl::string_view rule) {
     for (const auto& [id, key] : s.keys_) {  // a few hundred keys at most
-      if (key.revoked && key.registered.public_key() == m.public_key()) {
-        return Refuse(absl::StrCat("signing key ", m.key_id()),
+      if (key.revoked && key.registered.public_key() == public_key) {
+        return Refuse(entity,
                       absl::StrCat("has the public key of signing key ", id, ", which is revoked"),
-                      "a revoked key signs nothing more, under any id: generate a new key pair");
+                      rule);
       }
     }
     return absl::OkStatus();
