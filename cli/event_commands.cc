@@ -770,10 +770,23 @@ int EventCommands::Export(const std::string& server) {
                                        : "the head ",
                              end));
   }
-  if (to_ != 0 && from_ > to_) {
+  const bool to_given = export_->count("--to") != 0;
+  if (to_given && to_ == 0) {
+    return Fail(kExitBadArgs, "export: --to 0 is no position (they start at 1); leave --to out "
+                              "to export to the head");
+  }
+  if (to_given && from_ > to_) {
     return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", to_));
   }
-  const uint64_t last = to_ != 0 ? to_ : end;
+  // An auditor who asks for events up to N is told when there are fewer, not handed them silently.
+  if (to_ > end) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("export: --to ", to_, " is after ",
+                             by_stream ? absl::StrCat("stream ", stream_, "'s last version ")
+                                       : "the head ",
+                             end, "; give --to ", end, " or less, or leave it out"));
+  }
+  const uint64_t last = to_given ? to_ : end;
 
   std::ofstream file;
   if (!out_.empty()) {

@@ -19,6 +19,7 @@
 #include "cli/time_flags.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/envelope.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
@@ -498,6 +499,14 @@ bool After(const v1::ResolvedAsAt& a, const v1::ResolvedAsAt& b) {
   return ta > tb;
 }
 
+// Whether `status` refuses a programme registered after the point asked about.
+bool NotYetRegistered(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::NOT_FOUND) return false;
+  const std::optional<google::rpc::ErrorInfo> info =
+      errors::ErrorInfoOfDetails(status.error_details());
+  return info && info->reason() == errors::reason::kNotYetRegistered;
+}
+
 constexpr const char* kPointHelp =
     "The point (at most one; none means the head of the log):\n"
     "  --position N   log position N (0 to the head)\n"
@@ -783,6 +792,13 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     // In order, stopping at the first refusal.
     grpc::Status call =
         Call(*query, &v1::QueryService::Stub::GetProgrammeStatus, status, &point->status);
+    if (point == &in.previous && NotYetRegistered(call)) {
+      // A report since before the programme existed ("since the start"): nothing then, and
+      // everything since is new.
+      in.registered_since = true;
+      *in.previous.status.mutable_as_at() = in.compare.from();
+      continue;
+    }
     if (call.ok())
       call = Call(*query, &v1::QueryService::Stub::GetRiskRegister, risks, &point->risks);
     if (call.ok()) {

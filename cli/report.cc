@@ -195,21 +195,23 @@ std::string ReportMarkdown(const ReportInputs& in) {
                        : absl::StrCat("update at plan week ", ReportWeek(now.status),
                                       " (no status report yet)"),
                    ", ",
-                   AnyReport(then.status)
+                   in.registered_since ? "since before its registration"
+                   : AnyReport(then.status)
                        ? absl::StrCat("last reported at week ", ReportWeek(then.status))
                        : absl::StrCat("last time plan week ", ReportWeek(then.status),
                                       " (no status report then)"),
                    "\n\n");
   absl::StrAppend(&out, "- Now: ", DescribeAsAt(now.status.as_at(), now.status.plan_week()),
                   "\n- Last time: ", DescribeAsAt(then.status.as_at(), then.status.plan_week()),
-                  "\n");
+                  in.registered_since ? ": the programme was not yet registered" : "", "\n");
 
   // Rating.
   const std::string rating_now = ProgrammeRating(programme);
   const std::string rating_then = ProgrammeRating(then.status.programme());
   absl::StrAppend(&out, "\n## Rating\n\nThe programme is ", rating_now, " at week ",
                   ReportWeek(now.status),
-                  rating_now == rating_then
+                  in.registered_since ? " (not registered last time)"
+                  : rating_now == rating_then
                       ? absl::StrCat(", unchanged since week ", ReportWeek(then.status))
                       : absl::StrCat(" (week ", ReportWeek(then.status), ": ", rating_then, ")"),
                   ".");
@@ -417,6 +419,7 @@ v1::ProgrammeReport ReportMessage(const ReportInputs& in) {
   }
   *out.mutable_changes() = in.compare.differences();
   out.set_events(in.compare.events_size());
+  out.set_registered_since(in.registered_since);
   return out;
 }
 

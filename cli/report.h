@@ -28,6 +28,9 @@ struct ReportPoint {
 // Everything a report is made of. `compare` runs from `previous` to `current`.
 struct ReportInputs {
   std::string programme_id;
+  // The programme was registered after `previous`, whose answers are then empty but for
+  // `status.as_at`: a report "since the start".
+  bool registered_since = false;
   ReportPoint previous;
   ReportPoint current;
   v1::CompareResponse compare;

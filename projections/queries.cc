@@ -20,6 +20,7 @@
 #include "projections/as_at.h"
 #include "google/protobuf/arena.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "projections/corrections.h"
@@ -144,12 +145,14 @@ absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
   absl::StatusOr<v1::ProgrammeRegistered> registered =
       folder.timeline().FindProgrammeRegistration(id);
   if (!registered.ok()) return registered.status();
-  return absl::NotFoundError(
-      absl::StrCat("programme '", id, "' is not yet registered as at this cut",
-                   f.cut.micros && *f.cut.micros != INT64_MIN
-                       ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
-                       : std::string(),
-                   "; choose a later position, time or week"));
+  return errors::WithReason(
+      absl::NotFoundError(
+          absl::StrCat("programme '", id, "' is not yet registered as at this cut",
+                       f.cut.micros && *f.cut.micros != INT64_MIN
+                           ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
+                           : std::string(),
+                       "; choose a later position, time or week")),
+      errors::reason::kNotYetRegistered, {{"programme", id}});
 }
 
 bool InProgramme(const GovernanceState& s, const v1::WorkRef& ref,

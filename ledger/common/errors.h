@@ -53,6 +53,9 @@ inline constexpr absl::string_view kEventIdConflict = "EVENT_ID_CONFLICT";
 // FAILED_PRECONDITION: a governance rule refuses an event. Metadata: "entity" (as "risk
 // LPP-R07"), "rule" (the rule's sentence), "event_id".
 inline constexpr absl::string_view kRuleRefused = "RULE_REFUSED";
+// NOT_FOUND: a programme the ledger holds, but registered after the query's cut (an earlier
+// cut has nothing of it). Metadata: "programme".
+inline constexpr absl::string_view kNotYetRegistered = "NOT_YET_REGISTERED";
 // OUT_OF_RANGE: a position past the head. Metadata: "head".
 inline constexpr absl::string_view kPositionPastHead = "POSITION_PAST_HEAD";
 // OUT_OF_RANGE: a version past a stream's end. Metadata: "stream", "stream_version".

@@ -849,6 +849,17 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
   EXPECT_EQ(past_to.code, 2);
   EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+  // A --to past the head is not quietly the head: the auditor asked for more than there is.
+  CliRun to_past_head = Cli(absl::StrCat(Server(), " export --to 3"));
+  EXPECT_EQ(to_past_head.code, 2);
+  EXPECT_THAT(to_past_head.err, HasSubstr("--to 3 is after the head 2; give --to 2 or less"));
+  EXPECT_EQ(to_past_head.out, "");
+  CliRun to_zero = Cli(absl::StrCat(Server(), " export --to 0"));
+  EXPECT_EQ(to_zero.code, 2);
+  EXPECT_THAT(to_zero.err, HasSubstr("--to 0 is no position"));
+  CliRun to_head = Cli(absl::StrCat(Server(), " export --to 2"));
+  EXPECT_EQ(to_head.code, 0) << to_head.err;
+  EXPECT_EQ(Lines(to_head.out).size(), 2u);
   // With --stream, the bound is the stream's last version (notes/1 holds one event), one past
   // it as well as further; nothing is written.
   for (const char* from : {"2", "10"}) {

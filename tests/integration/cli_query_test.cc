@@ -474,6 +474,36 @@ TEST_F(CliQueryTest, ReportJsonGivesTheFiguresNowAndLastTime) {
   }
 }
 
+// A report since a point before the programme's registration is a report "since the start":
+// nothing last time, everything since new (LPP is registered at position 2).
+TEST_F(CliQueryTest, ReportSinceBeforeTheProgrammesRegistration) {
+  v1::ProgrammeReport report;
+  RunJson("report --programme LPP --since-position 1", &report);
+  EXPECT_TRUE(report.registered_since());
+  const v1::ReportPoint& then = report.previous();
+  EXPECT_EQ(then.as_at().position(), 1u);
+  EXPECT_EQ(then.open_risks(), 0);
+  EXPECT_EQ(then.projects_size(), 0);
+  EXPECT_FALSE(then.programme().rated());
+  EXPECT_EQ(report.current().open_risks(), 11);
+  EXPECT_EQ(report.current().as_at().position(), kHead);
+  // Every event of the programme since position 1 explains the report.
+  EXPECT_GT(report.events(), 40);
+  ASSERT_EQ(report.projects_closed_since_size(), 2);
+
+  CliRun text = Run("report --programme LPP --since-position 1");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("update at week 86, since before its registration"));
+  EXPECT_THAT(text.out, HasSubstr("the programme was not yet registered"));
+  EXPECT_THAT(text.out, HasSubstr("(not registered last time)"));
+  EXPECT_THAT(text.out, HasSubstr("11 open risks (0 last time)"));
+
+  // A report since a registered point says nothing of it.
+  v1::ProgrammeReport since74;
+  RunJson("report --programme LPP --week 86 --since-week 74", &since74);
+  EXPECT_FALSE(since74.registered_since());
+}
+
 TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   v1::DecisionProposed decision =
@@ -712,8 +742,9 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
        "OUT_OF_RANGE: as_at.position 51 is past the head (50); valid positions are 0 to 50"},
       {"history risk/NOPE", "NOT_FOUND"},
       {"decisions --organisation NOPE", "organisation 'NOPE' is not registered"},
-      // LPP is registered at position 2: at position 1 there is nothing to report against.
-      {"report --programme LPP --since-position 1", "not yet registered as at this cut"},
+      // A report's own point must hold the programme (LPP is registered at position 2).
+      {"report --programme LPP --position 1 --since-position 0",
+       "not yet registered as at this cut"},
   };
   for (const auto& [args, message] : cases) {
     SCOPED_TRACE(args);

@@ -23,8 +23,10 @@ namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 v1::AsAt Week(int week, v1::AsAtMode mode,
               const std::string& programme = "LPP") {
@@ -163,9 +165,11 @@ TEST_F(QueryServiceTest, Seed000Weeks74And86AndTheEventsBetween) {
   // As recorded at the end of week 86 (2016) the ledger held nothing: it was
   // written later.
   v1::GetProgrammeStatusResponse recorded86;
-  EXPECT_THAT(ProgrammeStatus(Week(86, kRecorded), &recorded86),
-              GrpcStatusIs(grpc::StatusCode::NOT_FOUND,
-                           HasSubstr("not yet registered")));
+  grpc::Status not_yet = ProgrammeStatus(Week(86, kRecorded), &recorded86);
+  EXPECT_THAT(not_yet, GrpcStatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("not yet registered")));
+  // Told apart from a programme the ledger does not hold by its reason.
+  EXPECT_THAT(not_yet, HasErrorInfo("NOT_YET_REGISTERED",
+                                    ElementsAre(Pair("programme", "LPP"))));
 
   // The difference is explained by exactly the events recorded after the
   // week-74 report.
