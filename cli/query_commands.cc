@@ -511,7 +511,7 @@ constexpr const char* kPointHelp =
     "The point (at most one; none means the head of the log):\n"
     "  --position N   log position N (0 to the head)\n"
     "  --at TIME      an instant: RFC 3339 (2016-12-25T17:00:00Z) or a date (2016-12-25,\n"
-    "                 meaning the end of that day, UTC)\n"
+    "                 meaning the end of that day, UTC; today means now)\n"
     "  --week N       the end of week N of --programme's plan (week 1 starts on its\n"
     "                 mobilisation date)\n"
     "The mode: --as-recorded (what the ledger held then; the default for --position and the\n"
@@ -592,7 +592,8 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
                           "counts in)"
                         : "Required: the programme's id, e.g. LPP");
     sub->add_option("--position", position_, "Log position (0 to the head)")->type_name("N");
-    sub->add_option("--at", at_, "RFC 3339 instant, or YYYY-MM-DD (the end of that day, UTC)")
+    sub->add_option("--at", at_,
+                    "RFC 3339 instant, or YYYY-MM-DD (the end of that day, UTC; today: now)")
         ->type_name("TIME");
     sub->add_option("--week", week_, "Week of --programme's plan (1 or more)")->type_name("N");
     sub->add_flag("--as-recorded", as_recorded_, "What the ledger held at the point");

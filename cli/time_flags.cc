@@ -12,6 +12,8 @@
 namespace govledger::cli {
 namespace {
 
+constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
+
 // Shaped as a date, YYYY-MM-DD (digits not checked).
 bool IsDate(absl::string_view text) {
   return text.size() == 10 && text[4] == '-' && text[7] == '-';
@@ -41,7 +43,18 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
 
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
                                                              const std::string& text) {
-  return Parse(flag, text, "T23:59:59.999999Z", "the end of that day");
+  absl::StatusOr<google::protobuf::Timestamp> t =
+      Parse(flag, text, "T23:59:59.999999Z", "the end of that day, or now for today");
+  if (!t.ok() || !IsDate(text)) return t;
+  // Today's date: the day is not over, and a server answers nothing after now.
+  const google::protobuf::Timestamp now = google::protobuf::util::TimeUtil::GetCurrentTime();
+  const google::protobuf::Timestamp day_start =
+      *t - google::protobuf::util::TimeUtil::MicrosecondsToDuration(kMicrosPerDay - 1);
+  if (now < *t && day_start <= now) {
+    return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(now));
+  }
+  return t;
 }
 
 absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag, const std::string& text) {

@@ -20,7 +20,8 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
                                                                const std::string& text);
 
 // A point to answer "as at" (--at and the like): RFC 3339, or a date YYYY-MM-DD meaning the last
-// microsecond of that day, UTC (everything that day is in). INVALID_ARGUMENT as above.
+// microsecond of that day, UTC (everything that day is in), or, for today's date (by this
+// machine's clock), now. INVALID_ARGUMENT as above.
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
                                                              const std::string& text);
 

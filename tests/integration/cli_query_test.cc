@@ -176,6 +176,21 @@ TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
   EXPECT_EQ(day.as_at().mode(), v1::AS_AT_MODE_AS_KNOWN);
   EXPECT_EQ(day.as_at().cut_time().seconds(), 1475452799);  // 2016-10-02T23:59:59.999999Z
   EXPECT_EQ(day.plan_week(), 74);
+  // Today's date: the day is not over, so it means now (the server refuses a time after now).
+  const absl::Time before = absl::Now();
+  const std::string today = absl::FormatTime("%Y-%m-%d", before, absl::UTCTimeZone());
+  v1::GetProgrammeStatusResponse today_status;
+  RunJson(absl::StrCat("status --programme LPP --at ", today), &today_status);
+  const absl::Time cut = absl::FromUnixMicros(today_status.as_at().cut_time().seconds() * 1000000 +
+                                              today_status.as_at().cut_time().nanos() / 1000);
+  EXPECT_GE(cut, absl::FromUnixMicros(absl::ToUnixMicros(before)));
+  EXPECT_LE(cut, absl::Now());
+  // A later day is still the future.
+  const std::string tomorrow =
+      absl::FormatTime("%Y-%m-%d", before + absl::Hours(24), absl::UTCTimeZone());
+  CliRun future = Run(absl::StrCat("status --programme LPP --at ", tomorrow));
+  EXPECT_EQ(future.code, 1);
+  EXPECT_THAT(future.err, HasSubstr("is in the future"));
   // --week asked as recorded: in 2016 the ledger (written now) held nothing.
   CliRun recorded86 = Run("status --programme LPP --week 86 --as-recorded");
   EXPECT_EQ(recorded86.code, 1);
