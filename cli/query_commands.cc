@@ -351,7 +351,7 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
        {"As at", DescribeAsAt(r.as_at())},
        {"Totals", absl::StrCat("forecast ", ForecastTotalText(r), "; realised ",
                                RealisedTotalText(r), "; confirmed at closure ",
-                               FormatPence(r.total_closure_annual_benefits_pence()), " a year")}});
+                               SumText(r.total_closure_annual_benefits_pence()), " a year")}});
   Table works({"SUBJECT", "STATE", "FORECAST/YEAR", "REALISED/YEAR", "AT CLOSURE/YEAR"});
   for (size_t c = 2; c <= 4; ++c) works.AlignRight(c);
   Table benefits({"SUBJECT", "BENEFIT", "FORECAST/YEAR", "REALISED/YEAR", "DESCRIPTION"});
@@ -422,7 +422,7 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
       splits.AddRow({absl::StrCat(split.organisation_id(), " ", split.rule_id()),
                      projections::FormatPence(split.threshold_pence()), split.role(),
                      split.programme_id(), absl::StrJoin(split.references(), ", "),
-                     projections::FormatPence(split.total_pence()), SplitPeriodText(split)});
+                     SumText(split.total_pence()), SplitPeriodText(split)});
     }
     absl::StrAppend(&out, "\nPossible splits (decisions each under a delegation threshold and "
                           "not needing its role, proposed within ", r.split_window_days(),
@@ -433,7 +433,7 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
     Table spend({"FUNDING SOURCE", "KIND", "APPROVED"});
     spend.AlignRight(2);
     for (const v1::SpendTotal& s : r.approved_spend()) {
-      spend.AddRow({s.funding_source(), AmountKindText(s.kind()), FormatPence(s.pence())});
+      spend.AddRow({s.funding_source(), AmountKindText(s.kind()), SumText(s.pence())});
     }
     absl::StrAppend(&out, "\nApproved spend:\n", spend.Render(colour));
   }

@@ -1,6 +1,7 @@
 #include "cli/query_text.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -47,21 +48,25 @@ std::string NonZeroPence(int64_t pence) {
   return pence == 0 ? "" : projections::FormatPence(pence);
 }
 
+std::string SumText(int64_t pence) {
+  return pence == std::numeric_limits<int64_t>::max()
+             ? absl::StrCat(projections::FormatPence(pence), " or more")
+             : projections::FormatPence(pence);
+}
+
 std::string ForecastText(const v1::WorkBenefits& subject) {
-  return subject.forecast_recorded() ? projections::FormatPence(subject.forecast_annual_pence())
-                                     : "";
+  return subject.forecast_recorded() ? SumText(subject.forecast_annual_pence()) : "";
 }
 
 std::string RealisedText(const v1::WorkBenefits& subject) {
-  return subject.realised_recorded() ? projections::FormatPence(subject.realised_annual_pence())
-                                     : "";
+  return subject.realised_recorded() ? SumText(subject.realised_annual_pence()) : "";
 }
 
 namespace {
 
 std::string TotalText(bool recorded, int64_t pence) {
   if (!recorded) return "none recorded";
-  return absl::StrCat(projections::FormatPence(pence), " a year");
+  return absl::StrCat(SumText(pence), " a year");
 }
 
 }  // namespace

@@ -32,6 +32,11 @@ std::string ShortType(const std::string& event_type);
 // FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
 std::string NonZeroPence(int64_t pence);
 
+// A sum the server computed, as FormatPence, marked "or more" when it is held at the largest
+// int64 (a sum past about £92 quadrillion is held there rather than wrapping), so that a capped
+// figure does not read as exact.
+std::string SumText(int64_t pence);
+
 // A subject's forecast (realised) annual sum, or "" (a table's "-") when none of its benefits
 // has a forecast (a realised amount) recorded: unknown, which is not nothing.
 std::string ForecastText(const v1::WorkBenefits& subject);

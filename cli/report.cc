@@ -293,12 +293,12 @@ std::string ReportMarkdown(const ReportInputs& in) {
     int64_t total = 0;
     for (const v1::WorkStatus* w : closed) {
       const int64_t benefits = ClosureBenefits(now.benefits, w->ref().id());
-      total += benefits;
+      total = projections::AddPence(total, benefits);
       t.AddRow({w->ref().id(), w->name(), ProjectRating(*w), FormatPence(benefits)});
     }
     absl::StrAppend(&out, t.RenderMarkdown(), "\n", closed.size(),
                     closed.size() == 1 ? " project" : " projects", " closed, with ",
-                    FormatPence(total), " a year of benefits confirmed at closure.\n");
+                    SumText(total), " a year of benefits confirmed at closure.\n");
   }
 
   // Forecast savings.
@@ -378,7 +378,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
               "Possible split of ", split.organisation_id(), " ", split.rule_id(), " (",
               projections::FormatPence(split.threshold_pence()), " and above needs ",
               split.role(), "): ", absl::StrJoin(split.references(), ", "), ", ",
-              projections::FormatPence(split.total_pence()), " together, proposed ",
+              SumText(split.total_pence()), " together, proposed ",
               SplitPeriodText(split), ", none needing that role.")),
           "\n");
     }

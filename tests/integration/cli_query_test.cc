@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -569,6 +570,30 @@ TEST_F(CliQueryTest, ReportTitleOfAProgrammeNeverReported) {
               AllOf(HasSubstr("(OCP): update at plan week "), HasSubstr(" (no status report yet), "
                                                                         "last time plan week "),
                     EndsWith(" (no status report then)")));
+}
+
+// A sum held at the largest int64 (the server's totals saturate rather than wrap) is shown as a
+// lower bound, not as an exact figure.
+TEST_F(CliQueryTest, ASaturatedTotalIsShownAsALowerBound) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  std::vector<v1::Event> huge;
+  for (const char* project : {"LPP-INV", "LPP-RESP"}) {
+    v1::BenefitForecast forecast;
+    *forecast.mutable_subject() = ProjectRef(project);
+    forecast.set_benefit_id("huge");
+    forecast.set_annual_pence(std::numeric_limits<int64_t>::max());
+    huge.push_back(Ev(forecast));
+  }
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend(huge), &response), GrpcOk());
+  CliRun r = Run("benefits --programme LPP");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("forecast £92,233,720,368,547,758.07 or more a year"));
+  // One benefit at the largest amount is exact, and shown so.
+  EXPECT_THAT(r.out, HasSubstr("huge"));
+  CliRun report = Run("report --programme LPP --since-week 74");
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out, HasSubstr("Forecast £92,233,720,368,547,758.07 or more a year"));
 }
 
 // A report whose plan week is not the week its effective time falls in (here a mistyped "68"
