@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "cli/printable.h"
 
 namespace govledger::cli {
@@ -47,13 +48,12 @@ absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view f
       Parse(flag, text, "T23:59:59.999999Z", "the end of that day, or now for today");
   if (!t.ok() || !IsDate(text)) return t;
   // Today's date: the day is not over, and a server answers nothing after now.
-  const google::protobuf::Timestamp now = google::protobuf::util::TimeUtil::GetCurrentTime();
+  // absl's clock: protobuf's GetCurrentTime gives whole seconds on Debian 12.
+  const google::protobuf::Timestamp now =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
   const google::protobuf::Timestamp day_start =
       *t - google::protobuf::util::TimeUtil::MicrosecondsToDuration(kMicrosPerDay - 1);
-  if (now < *t && day_start <= now) {
-    return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-        google::protobuf::util::TimeUtil::TimestampToMicroseconds(now));
-  }
+  if (now < *t && day_start <= now) return now;
   return t;
 }
 
