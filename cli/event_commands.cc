@@ -129,9 +129,10 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
   if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
   if (!payload.empty()) {
     pb::Value value;
-    if (!pb::util::JsonStringToMessage(payload, &value).ok()) {
-      return absl::InvalidArgumentError(
-          "--payload: give a JSON object (the event type's fields) or a JSON string of base64");
+    if (auto parsed = pb::util::JsonStringToMessage(payload, &value); !parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--payload is not JSON (", JsonErrorText(parsed),
+          "): give a JSON object (the event type's fields) or a JSON string of base64"));
     }
     fields["payload"] = std::move(value);
   }
@@ -614,6 +615,10 @@ int EventCommands::Append(const std::string& server) {
   if (!event.ok()) return Fail(kExitBadArgs, std::string(event.status().message()));
   if (event->event_id().empty()) event->set_event_id(NewUuid());
   // The server's own checks of the envelope, before anything is sent.
+  if (event->event_type().empty()) {
+    return Fail(kExitBadArgs, "append: the event has no eventType: give one, e.g. "
+                              "\"eventType\": \"govledger.v1.RiskClosed\" (or --type)");
+  }
   if (event->stream_id().empty()) {
     return Fail(kExitBadArgs,
                 absl::StrCat("append: give --stream (or streamId): ",
@@ -1112,7 +1117,9 @@ int EventCommands::VerifyFile() {
             position - 1 == last + 1 ? absl::StrCat("position ", last + 1, " is")
                                      : absl::StrCat("positions ", last + 1, " to ", position - 1,
                                                     " are"),
-            " missing; give --allow-gaps to check an export of one stream"));
+            " missing here, or out of order (an export of the log lists every position in "
+            "increasing order); for an export of one stream, which skips positions, give "
+            "--allow-gaps"));
       }
     }
     if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
@@ -1340,6 +1347,18 @@ int EventCommands::ProveExtends(const std::string& server) {
     if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
       return Fail(kExitChainBroken, absl::StrCat(name, ": ", s.message()));
     }
+  }
+  // Two files, the smaller made first (both signed, so the times are the ledger's own): given
+  // the wrong way round, a mistake rather than evidence against the log. (The server's own
+  // tree head smaller than a kept one is evidence, whatever its time: CheckExtends says so.)
+  if (!tree_head_file_.empty() && new_head.size() < old_head->size() &&
+      ToMicros(new_head.time()) < ToMicros(old_head->time())) {
+    return Fail(kExitBadArgs,
+                absl::StrCat(tree_head_file_, " (", new_head.size(), " events, made ",
+                             FormatRfc3339(ToMicros(new_head.time())), ") is older than ",
+                             old_tree_head_file_, " (", old_head->size(), " events, made ",
+                             FormatRfc3339(ToMicros(old_head->time())),
+                             "): give the older tree head as OLD and the newer as --tree-head"));
   }
   const int code = CheckExtends(server, *audit, *old_head, old_tree_head_file_, new_head, new_name);
   if (code == kExitOk) std::cout << SignatureLine(*key);

@@ -39,20 +39,6 @@ const pb::Descriptor* PayloadType(const std::string& event_type) {
   return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(event_type);
 }
 
-// The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one
-// line and safe to print: a JSON parse error quotes the input near the fault on a second line
-// (and points at it on a third), and that input is whatever the file held, escape sequences
-// included.
-std::string StatusText(const pb::util::Status& s) {
-  const absl::string_view message(s.message().data(), s.message().size());
-  const std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
-  std::string text = PrintableText(lines[0]);
-  if (lines.size() > 1 && !lines[1].empty()) {
-    absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
-  }
-  return text;
-}
-
 // The first number in `value` (recursively) that a double cannot hold exactly as an integer.
 bool HasUnsafeNumber(const pb::Value& value) {
   switch (value.kind_case()) {
@@ -128,13 +114,13 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
       }
       std::string json;
       if (auto s = pb::util::MessageToJsonString(payload.struct_value(), &json); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("payload: ", StatusText(s)));
+        return absl::InvalidArgumentError(absl::StrCat("payload: ", JsonErrorText(s)));
       }
       std::unique_ptr<pb::Message> message(
           pb::MessageFactory::generated_factory()->GetPrototype(type)->New());
       if (auto s = pb::util::JsonStringToMessage(json, message.get()); !s.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("payload (", event_type, "): ", StatusText(s)));
+            absl::StrCat("payload (", event_type, "): ", JsonErrorText(s)));
       }
       return Deterministic(*message);
     }
@@ -165,7 +151,7 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
   pb::Struct document;
   if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("not a JSON object of an event: ", StatusText(s)));
+        absl::StrCat("not a JSON object of an event: ", JsonErrorText(s)));
   }
   auto& fields = *document.mutable_fields();
   pb::Value payload;
@@ -194,11 +180,11 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
 
   std::string envelope_json;
   if (auto s = pb::util::MessageToJsonString(document, &envelope_json); !s.ok()) {
-    return absl::InvalidArgumentError(StatusText(s));
+    return absl::InvalidArgumentError(JsonErrorText(s));
   }
   v1::Event event;
   if (auto s = pb::util::JsonStringToMessage(envelope_json, &event); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("event: ", StatusText(s)));
+    return absl::InvalidArgumentError(absl::StrCat("event: ", JsonErrorText(s)));
   }
   absl::StatusOr<std::string> bytes = PayloadBytes(event.event_type(), payload);
   if (!bytes.ok()) return bytes.status();
@@ -207,6 +193,16 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
 }
 
 }  // namespace
+
+std::string JsonErrorText(const pb::util::Status& s) {
+  const absl::string_view message(s.message().data(), s.message().size());
+  const std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
+  std::string text = PrintableText(lines[0]);
+  if (lines.size() > 1 && !lines[1].empty()) {
+    absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
+  }
+  return text;
+}
 
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
   absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
@@ -218,8 +214,7 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
     if (!stream.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("the ", event.event_type(), " payload is refused: ",
-                       stream.status().message(),
-                       " (with no streamId, the entity's stream is read from the payload)"));
+                       stream.status().message()));
     }
     if (stream->empty()) {
       return absl::InvalidArgumentError(absl::StrCat(

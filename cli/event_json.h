@@ -22,6 +22,8 @@
 #ifndef GOVLEDGER_CLI_EVENT_JSON_H_
 #define GOVLEDGER_CLI_EVENT_JSON_H_
 
+#include <google/protobuf/stubs/status.h>
+
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -38,6 +40,12 @@ namespace govledger::cli {
 // payload, a payload field the type does not have or a bad value, bad base64, a missing
 // streamId that cannot be derived (and why).
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
+
+// The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one
+// line and safe to print: a JSON parse error quotes the input near the fault on a second line
+// (and points at it on a third), and that input is whatever was given, escape sequences
+// included; the quote is kept as "(near: ...)".
+std::string JsonErrorText(const google::protobuf::util::Status& s);
 
 // One line of `export` read back.
 struct ExportedEvent {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +26,7 @@
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/queries.h"
+#include "projections/streams.h"
 
 namespace govledger::cli {
 namespace {
@@ -742,7 +744,16 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   }
   if (cmd == history_) {
     if (absl::Status bad = ValidateStreamId(entity_); !bad.ok()) {
-      return Fail(kExitBadArgs, absl::StrCat("history: ENTITY: ", PrintableText(bad.message())));
+      // The likely mistake: a decision's reference as written, where its stream has the slug.
+      const std::string slug = projections::ReferenceSlug(entity_);
+      const bool spaced_decision =
+          absl::StartsWith(entity_, "decision/") && slug != entity_ && ValidateStreamId(slug).ok();
+      return Fail(kExitBadArgs,
+                  absl::StrCat("history: ENTITY: ", PrintableText(bad.message()),
+                               spaced_decision ? absl::StrCat("; a decision's stream has its "
+                                                              "reference with '-' for each space: ",
+                                                              PrintableText(slug))
+                                               : ""));
     }
     v1::GetEntityHistoryRequest request;
     request.set_stream_id(entity_);

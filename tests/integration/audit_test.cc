@@ -143,6 +143,20 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
   EXPECT_THAT(extends.out, HasSubstr("(tree head of 35 events, root "));
   EXPECT_THAT(extends.out, HasSubstr("its first 10 events are unchanged, verified by a "
                                      "consistency proof of "));
+  // Two kept tree heads, given the wrong way round: a mistake (exit 2), not a tamper alarm.
+  CliRun now = Run("tree-head --public-key " + Path("ledger.pub"));
+  ASSERT_EQ(now.code, 0) << now.err;
+  WriteText(Path("new.json"), now.out);
+  CliRun forwards = Run(absl::StrCat("prove extends ", Path("old.json"), " --tree-head ",
+                                     Path("new.json"), " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(forwards.code, 0) << forwards.err;
+  CliRun swapped = Run(absl::StrCat("prove extends ", Path("new.json"), " --tree-head ",
+                                    Path("old.json"), " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(swapped.code, 2);
+  EXPECT_THAT(swapped.err, AllOf(HasSubstr(Path("old.json") + " (10 events, made "),
+                                 HasSubstr(absl::StrCat("is older than ", Path("new.json"),
+                                                        " (35 events, made ")),
+                                 HasSubstr("give the older tree head as OLD")));
   // Without a key: verified, and it says the signature was not checked.
   CliRun unchecked = Run("prove event 10 --tree-head " + Path("old.json"));
   EXPECT_EQ(unchecked.code, 0) << unchecked.err;

@@ -36,6 +36,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace gov = ::govledger::testing::gov;
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -144,8 +145,24 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
                                         R"( --payload '{"reason":"mitigated"}')"));
   EXPECT_EQ(underivable.code, 2);
   EXPECT_THAT(underivable.err, HasSubstr("the govledger.v1.RiskClosed payload is refused: risk_id"));
-  EXPECT_THAT(underivable.err, HasSubstr("with no streamId, the entity's stream is read from the "
-                                         "payload"));
+  // A payload refused for what it holds says only that, with no note about streams.
+  CliRun negative = Cli(absl::StrCat(
+      Server(), " append --type govledger.v1.BenefitForecast",
+      R"( --payload '{"subject":{"kind":"WORK_KIND_PROGRAMME","id":"LPP"},"benefitId":"b",)",
+      R"("annualPence":"-5"}')"));
+  EXPECT_EQ(negative.code, 2);
+  EXPECT_THAT(negative.err, HasSubstr("the govledger.v1.BenefitForecast payload is refused: "));
+  EXPECT_THAT(negative.err, Not(HasSubstr("streamId")));
+  // A --payload cut short says where.
+  CliRun cut_short = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
+                                      R"( --payload '{"riskId":"LPP-R06","reason":"x"')"));
+  EXPECT_EQ(cut_short.code, 2);
+  EXPECT_THAT(cut_short.err, AllOf(HasSubstr("--payload is not JSON ("),
+                                   HasSubstr("give a JSON object")));
+  // A document without an event type is told so.
+  CliRun no_type = Cli(absl::StrCat(Server(), " append --document '{}'"));
+  EXPECT_EQ(no_type.code, 2);
+  EXPECT_THAT(no_type.err, HasSubstr("append: the event has no eventType: give one"));
 
   // From a file, with an expected version.
   const std::string file = WriteFile("one.json", {OpaqueLine(1)});
@@ -549,7 +566,7 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
                                                 "hash does not match its content"},
            Damage{"edited actor", actor, "at position 4"},
            Damage{"dropped event", dropped, "position 7 is missing"},
-           Damage{"swapped events", swapped, "position 9 is missing"},
+           Damage{"swapped events", swapped, "position 9 is missing here, or out of order"},
        }) {
     SCOPED_TRACE(d.what);
     const std::string damaged = exported + ".damaged";

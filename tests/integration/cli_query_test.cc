@@ -748,6 +748,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
        "at most one of --position, --at and --week"},
       {"status --programme LPP --position -1", "--position '-1' is not a log position"},
       {"status --programme LPP --at yesterday", "--at 'yesterday' is not a time"},
+      // A decision's reference as written: the stream has its slug.
+      {"history 'decision/MOPAC/PCD 72'",
+       "a decision's stream has its reference with '-' for each space: decision/MOPAC/PCD-72"},
       {"status --programme LPP --at 2016-02-30", "is not a time: give RFC 3339"},
       {"status", "status needs --programme"},
       {"status --programme LPP --bogus", "The following argument was not expected: --bogus"},
