@@ -303,6 +303,51 @@ std::optional<std::string> GovernanceValidator::TypeOf(
   return std::move(*event->mutable_event_type());
 }
 
+absl::Status GovernanceValidator::CheckNothingBuiltOn(const std::string& type,
+                                                      const std::string& stream) const {
+  // The entity as the state holds it is the one the corrected opening made: an opening
+  // voided before is not corrected again, and a stream opened again holds a new one.
+  const std::optional<EntityStream> entity = ParseEntityStream(stream);
+  if (!entity) return absl::OkStatus();
+  auto built_on = [&](absl::string_view what, absl::string_view since) {
+    return absl::FailedPreconditionError(absl::StrCat(what, " ", stream, ", which has since ",
+                                                      since));
+  };
+  if (type == v1::DecisionProposed::descriptor()->full_name()) {
+    const size_t slash = entity->id.find('/');
+    const DecisionState* d =
+        slash == absl::string_view::npos
+            ? nullptr
+            : state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
+    if (d == nullptr) return absl::OkStatus();
+    if (!d->signing_keys.empty()) return built_on("proposes", "been signed");
+    if (d->outcome == DecisionState::Outcome::kRejected) return built_on("proposes", "been rejected");
+    if (d->outcome == DecisionState::Outcome::kWithdrawn) {
+      return built_on("proposes", "been withdrawn");
+    }
+  } else if (type == v1::RiskOpened::descriptor()->full_name()) {
+    const RiskState* r = state_->FindRisk(entity->id);
+    if (r == nullptr) return absl::OkStatus();
+    if (!r->open) return built_on("opens", "been closed");
+    if (!r->earlier_subjects.empty()) return built_on("opens", "been transferred");
+    // A re-rating changes the rating, or the time the latest took effect.
+    if (r->rating != r->opened.rating() || r->last_micros != r->opened_micros) {
+      return built_on("opens", "been re-rated");
+    }
+  } else if (type == v1::ScopeItemAdded::descriptor()->full_name()) {
+    const ScopeItemState* item = state_->FindScopeItem(entity->id);
+    if (item == nullptr) return absl::OkStatus();
+    if (!item->in_scope) return built_on("adds", "been removed from scope");
+    if (!item->earlier_owners.empty()) return built_on("adds", "been transferred");
+  } else if (type == v1::SigningKeyRegistered::descriptor()->full_name()) {
+    const KeyState* k = state_->FindKey(entity->id);
+    if (k != nullptr && k->last_signed_micros != kUnknownTime) {
+      return built_on("registers", "signed a decision");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status GovernanceValidator::CheckCorrected(
     const v1::Event& correction, absl::Span<const v1::Event* const> earlier) const {
   static const absl::flat_hash_set<std::string> kRegistrations = {
@@ -344,6 +389,12 @@ absl::Status GovernanceValidator::CheckCorrected(
                     "a revoked key's registration is not corrected (its id could then be "
                     "registered again and sign): register a new key for its holder instead");
     }
+  }
+  if (absl::Status built_on = CheckNothingBuiltOn(*type, correction.stream_id());
+      !built_on.ok()) {
+    return refuse(built_on.message(),
+                  "an event that later events of its entity build on is not corrected: correct "
+                  "those first, newest first");
   }
   if (kRegistrations.contains(*type)) {
     return refuse(absl::StrCat("registers ", correction.stream_id(),
@@ -711,6 +762,15 @@ absl::Status GovernanceValidator::CheckAppend(
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
       status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
+      if (!status.ok() && refold_pending) {
+        // Judged by a state that still counts what this append's earlier corrections void
+        // (a signature voided just before its decision's proposal): judged again after them.
+        if (absl::Status refolded_now = refold_with(i); !refolded_now.ok()) {
+          return refuse(errors::WithContext(refolded_now, "applying a correction: "));
+        }
+        status = state_->Apply(event, GovernanceState::Mode::kValidate);
+        if (status.ok()) status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
+      }
       refold_pending = true;
     }
     if (!status.ok()) return refuse(WithContext(status, event));

@@ -159,10 +159,18 @@ class GovernanceValidator : public EventValidator {
   // append's), of the group's, or of the committed log; nullopt if none.
   std::optional<std::string> TypeOf(absl::string_view event_id,
                                     absl::Span<const v1::Event* const> earlier) const;
-  // A registration (of an organisation, programme or project) is not
-  // corrected: FAILED_PRECONDITION if `correction` names one.
+  // What a correction may not void, FAILED_PRECONDITION (RULE_REFUSED) if `correction` names
+  // it: a correction; a registration (of an organisation, programme or project); a key's
+  // revocation, or a revoked key's registration; an event later events build on
+  // (CheckNothingBuiltOn).
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier) const;
+  // An opening (of a decision, risk or scope item, or a key's registration) of the entity on
+  // `stream` whose entity has since changed (signed, rejected or withdrawn; closed,
+  // transferred or re-rated; removed or transferred; signed with): voiding it would leave those
+  // later events without effect, silently (a signed, approved decision would vanish from the
+  // register). FAILED_PRECONDITION "VERB STREAM, which has since ..." if so.
+  absl::Status CheckNothingBuiltOn(const std::string& type, const std::string& stream) const;
   // A state a refold replaced, with the journal that undoes its changes.
   struct Replaced {
     std::unique_ptr<GovernanceState> state;

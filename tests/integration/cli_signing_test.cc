@@ -163,14 +163,22 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
   EXPECT_EQ(verify.code, 0) << verify.err;
   EXPECT_THAT(verify.out, HasSubstr("decision signatures: 1 verified (1 decision)"));
 
-  // With the re-proposal voided too, nothing is left to sign.
-  v1::Event again;
+  // With the re-proposal voided too (after its signature, which builds on it), nothing is left
+  // to sign.
+  v1::Event again, signed_again;
   absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
   ASSERT_TRUE(log.ok());
   for (const v1::Event& e : *log) {
     if (e.event_type() == "govledger.v1.DecisionProposed") again = e;
+    if (e.event_type() == "govledger.v1.DecisionSigned") signed_again = e;
   }
-  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(again, "proposed in error")}), &response),
+  EXPECT_THAT(Append(*stub_, MakeAppend({Correction(again, "proposed in error")}), &response),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           HasSubstr("which has since been signed")));
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({Correction(signed_again, "proposed in error"),
+                                 Correction(again, "proposed in error")}),
+                     &response),
               GrpcOk());
   CliRun none = Cli(absl::StrCat(Server(), " decision digest", decision));
   EXPECT_NE(none.code, 0);

@@ -208,6 +208,58 @@ TEST_F(CorrectionsTest, ACorrectionIsNotCorrectedTheFactIsRecordedAgain) {
   ExpectTheQueriesAgree();
 }
 
+// An opening later events build on is not voided: they would be left without effect, silently
+// (a signed decision would vanish from the register). The later events are corrected first,
+// newest first; then the opening may be.
+TEST_F(CorrectionsTest, AnOpeningLaterEventsBuildOnIsNotCorrected) {
+  auto refused = [&](const v1::Event& opening, const std::string& why) {
+    const uint64_t head = ledger_->Head().position;
+    EXPECT_THAT(Append({Correction(opening, "in error")}),
+                StatusIs(kFailed, AllOf(HasSubstr(why),
+                                        HasSubstr("an event that later events of its entity "
+                                                  "build on is not corrected: correct those "
+                                                  "first, newest first"))));
+    EXPECT_EQ(ledger_->Head().position, head);
+  };
+  // A risk re-rated, then closed.
+  const v1::Event opened = Ev(Risk("R2", ProgrammeRef("LPP"), v1::RAG_AMBER));
+  const v1::Event rerated = Ev(Rerate("R2", v1::RAG_RED));
+  ASSERT_OK(Append({opened, rerated}));
+  refused(opened, "opens risk/R2, which has since been re-rated");
+  const v1::Event closed = Ev(CloseRisk("R2"));
+  ASSERT_OK(Append({closed}));
+  refused(opened, "opens risk/R2, which has since been closed");
+  ASSERT_OK(Append({Correction(closed, "in error"), Correction(rerated, "in error")}));
+  ASSERT_OK(Append({Correction(opened, "in error")}));
+  EXPECT_EQ(state().FindRisk("R2"), nullptr);
+  // A risk transferred.
+  const v1::Event r3 = Ev(Risk("R3", ProgrammeRef("LPP")));
+  ASSERT_OK(Append({r3, Ev(TransferRisk("R3", ProjectRef("LPP-INV")))}));
+  refused(r3, "opens risk/R3, which has since been transferred");
+  // A scope item transferred, or removed.
+  const v1::Event s1 = Ev(AddScope("S1", ProgrammeRef("LPP")));
+  ASSERT_OK(Append({s1, Ev(TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-INV")))}));
+  refused(s1, "adds scope/S1, which has since been transferred");
+  const v1::Event s2 = Ev(AddScope("S2", ProgrammeRef("LPP")));
+  ASSERT_OK(Append({s2, Ev(RemoveScope("S2", ProgrammeRef("LPP")))}));
+  refused(s2, "adds scope/S2, which has since been removed from scope");
+  // A decision signed, and the key that signed it.
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  const v1::Event key = Ev(dmpc.Registration());
+  const v1::Event proposal = Ev(pcd72);
+  ASSERT_OK(Append({key, proposal, Ev(dmpc.Sign(pcd72))}));
+  ASSERT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  refused(proposal, "proposes decision/MOPAC/PCD-72, which has since been signed");
+  refused(key, "registers key/dmpc, which has since signed a decision");
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  // An opening nothing builds on yet may be voided.
+  const v1::Event unsigned_proposal = Ev(Decision("MOPAC", "PCD 73", {dmpc.role}));
+  ASSERT_OK(Append({unsigned_proposal}));
+  ASSERT_OK(Append({Correction(unsigned_proposal, "proposed in error")}));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 73"), nullptr);
+}
+
 TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   const v1::DecisionProposed pcd72 = Decision(
@@ -328,8 +380,14 @@ TEST_F(CorrectionsTest, AScopeChangeWhoseDecisionLosesItsApprovalShowsTheApprova
   v1::ScopeItemTransferred move = TransferScope("S1", ProgrammeRef("LPP"), ProjectRef("LPP-INV"));
   move.mutable_approval()->Clear();
   move.mutable_approval()->set_decision_stream("decision/MOPAC/PCD-80");
-  ASSERT_OK(Append({proposal, Ev(dmpc.Sign(pcd80)), Ev(move)}));
-  ASSERT_OK(Append({Correction(proposal, "proposed in error")}));
+  const v1::Event signature80 = Ev(dmpc.Sign(pcd80));
+  ASSERT_OK(Append({proposal, signature80, Ev(move)}));
+  // A signed proposal is voided after its signature (here in one append, newest first).
+  EXPECT_THAT(Append({Correction(proposal, "proposed in error")}),
+              StatusIs(kFailed, HasSubstr("proposes decision/MOPAC/PCD-80, which has since been "
+                                          "signed")));
+  ASSERT_OK(Append({Correction(signature80, "proposed in error"),
+                    Correction(proposal, "proposed in error")}));
   v1::GetScopeMapRequest request;
   request.set_programme_id("LPP");
   request.mutable_as_at()->set_position(ledger_->Head().position);
@@ -405,8 +463,8 @@ TEST_F(CorrectionsTest, ARevokedKeyIsNotRevivedByCorrectionOrUnderAnotherId) {
   EXPECT_EQ(state().FindKey("ce")->registered.holder(), "Right Holder");
 }
 
-// A log written by an earlier version may hold a correction of a correction, which revives
-// the proposal the first voided. Signatures made on that proposal must not count for a later
+// A log written by an earlier version may hold a correction of a signed proposal, and a
+// correction of that correction, which revives the proposal the first voided. Signatures made on that proposal must not count for a later
 // proposal of the same decision, whose content nobody signed: the later one is a new
 // incarnation, pending, in the validator's replay and in every answer.
 TEST_F(CorrectionsTest, ARevivedProposalInAnEarlierVersionsLogLendsNoSignaturesToALaterOne) {
@@ -417,7 +475,9 @@ TEST_F(CorrectionsTest, ARevivedProposalInAnEarlierVersionsLogLendsNoSignaturesT
   ASSERT_OK(Append({Ev(ce.Registration()), proposal, Ev(ce.Sign(small))}));
   ASSERT_TRUE(state().FindDecision("MOPAC", "D 1")->approved());
   const v1::Event voided = Correction(proposal, "wrong form");
-  ASSERT_OK(Append({voided}));
+  // This version refuses to void a signed proposal; an earlier one stored it.
+  EXPECT_THAT(Append({voided}), StatusIs(kFailed, HasSubstr("which has since been signed")));
+  AppendAsAnEarlierVersion({voided});
   const v1::DecisionProposed large = Decision(
       "MOPAC", "D 1", {ce.role}, {Amount(v1::AMOUNT_KIND_CAPITAL, 49999999, "Reserves")});
   ASSERT_OK(Append({Ev(large)}));

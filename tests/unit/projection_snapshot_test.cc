@@ -477,7 +477,11 @@ TEST_F(ValidatorSnapshotTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
   EXPECT_OK(Append(Ev(Risk("R3", ProgrammeRef("LPP")))));
   // Corrections name events the state does not hold (the snapshot keeps no
   // event index): found in the store, on their stream, governance events only.
-  EXPECT_OK(Append(Correction(log[9], "opened against the wrong project")));
+  EXPECT_OK(Append(Correction(log[11], "re-rated in error")));
+  // R1's opening: its closure builds on it (the snapshot's state says so).
+  EXPECT_THAT(Append(Correction(log[9], "opened against the wrong project")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("opens risk/R1, which has since been closed")));
   v1::Event wrong_stream = Correction(log[9]);
   wrong_stream.set_stream_id("risk/R2");
   EXPECT_THAT(Append(wrong_stream),
