@@ -600,6 +600,10 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
     sub->add_option("--week", week_, "Week of --programme's plan (1 or more)")->type_name("N");
     sub->add_flag("--as-recorded", as_recorded_, "What the ledger held at the point");
     sub->add_flag("--as-known", as_known_, "What is now known to have been true at the point");
+    sub->add_option("--known-through", known_through_,
+                    "As known: read the log only to position N (what the ledger held true "
+                    "when it reached N), corrections included")
+        ->type_name("N");
     sub->add_flag("--json", json_,
                   sub == report_ ? "The report as one JSON object (a ProgrammeReport in protobuf's "
                                                    "JSON mapping; README, \"Queries\")"
@@ -667,6 +671,25 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     if (!since.ok()) return Fail(kExitBadArgs, std::string(since.status().message()));
     from = *since;
   }
+  if (given("--known-through")) {
+    uint64_t through = 0;
+    if (!ParseWhole(known_through_, std::numeric_limits<uint64_t>::max(), &through) ||
+        through == 0) {
+      return Fail(kExitBadArgs, absl::StrCat("--known-through '", PrintableText(known_through_),
+                                             "' is not a log position: give a whole number from "
+                                             "1 to the head"));
+    }
+    bool as_known = false;
+    for (Selector* s : {&*to, from ? &*from : nullptr}) {
+      if (s == nullptr || s->as_at.mode() != v1::AS_AT_MODE_AS_KNOWN) continue;
+      s->as_at.set_known_through(through);
+      as_known = true;
+    }
+    if (!as_known) {
+      return Fail(kExitBadArgs, "--known-through goes with as known points (--at, --week, or "
+                                "--as-known): as recorded, the point bounds what is read");
+    }
+  }
   if (cmd == history_ && !programme_.empty() && !given("--week")) {
     return Fail(kExitBadArgs,
                 "history takes --programme only with --week (it names the plan the week "
@@ -676,8 +699,15 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto query = v1::QueryService::NewStub(channel);
   // A point with no flags is the head, read once so that all of a report's calls ask about the
-  // same position.
-  if (to->head || (from && from->head)) {
+  // same position; so is what a report's as known points read (appends landing between its
+  // calls would otherwise show in some sections and not others).
+  auto unpinned = [](const Selector* s) {
+    return s != nullptr && s->as_at.mode() == v1::AS_AT_MODE_AS_KNOWN &&
+           s->as_at.known_through() == 0;
+  };
+  Selector* const from_selector = from ? &*from : nullptr;
+  const bool pin = cmd == report_ && (unpinned(&*to) || unpinned(from_selector));
+  if (to->head || (from && from->head) || pin) {
     auto ledger = v1::LedgerService::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
@@ -686,6 +716,11 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     if (!s.ok()) return FailCall(server, s);
     if (to->head) to->as_at.set_position(head.position());
     if (from && from->head) from->as_at.set_position(head.position());
+    if (pin) {
+      for (Selector* s : {&*to, from_selector}) {
+        if (unpinned(s)) s->as_at.set_known_through(head.position());
+      }
+    }
   }
   const bool colour = !json_ && StdoutWantsColour();
 

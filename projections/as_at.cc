@@ -148,6 +148,19 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
   }
   cut.mode = as_at.mode();
   const uint64_t head = log.head();
+  if (as_at.known_through() != 0) {
+    if (cut.mode != v1::AS_AT_MODE_AS_KNOWN) {
+      return absl::InvalidArgumentError(
+          "as_at.known_through goes with AS_AT_MODE_AS_KNOWN (what was known by a position); "
+          "AS_AT_MODE_AS_RECORDED reads the log up to its point already");
+    }
+    if (as_at.known_through() > head) {
+      return errors::PositionPastHead("as_at.known_through", as_at.known_through(), head,
+                                      absl::StrCat("valid positions are 1 to ", head,
+                                                   ", or 0 for the head"));
+    }
+    cut.known_through = as_at.known_through();
+  }
   switch (as_at.point_case()) {
     case v1::AsAt::kPosition: {
       if (as_at.position() > head) {
@@ -262,10 +275,14 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
     }
     return out;
   }
+  const size_t read = cut.known_through == 0
+                          ? log.size()
+                          : std::min<size_t>(cut.known_through, log.size());
   absl::flat_hash_set<std::string> corrected =
-      VoidedIds(log.begin(), log.end());
+      VoidedIds(log.begin(), log.begin() + read);
   const int64_t t = cut.micros.value_or(INT64_MIN);
-  for (const v1::Event& e : log) {
+  for (size_t i = 0; i < read; ++i) {
+    const v1::Event& e = log[i];
     if (EffectiveMicros(e) > t) continue;
     if (!corrected.empty() &&
         corrected.contains(absl::AsciiStrToLower(e.event_id())))
@@ -280,7 +297,17 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
 }
 
 std::vector<const v1::Event*> SelectEvents(
-    const std::vector<const v1::Event*>& candidates, const Cut& cut) {
+    const std::vector<const v1::Event*>& all_candidates, const Cut& cut) {
+  // AS_KNOWN up to a position: the candidates recorded by then (position order).
+  std::vector<const v1::Event*> read;
+  if (cut.mode == v1::AS_AT_MODE_AS_KNOWN && cut.known_through != 0) {
+    for (const v1::Event* e : all_candidates) {
+      if (e->position() > cut.known_through) break;
+      read.push_back(e);
+    }
+  }
+  const std::vector<const v1::Event*>& candidates =
+      cut.mode == v1::AS_AT_MODE_AS_KNOWN && cut.known_through != 0 ? read : all_candidates;
   std::vector<const v1::Event*> chosen;
   chosen.reserve(candidates.size());
   if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
@@ -349,7 +376,7 @@ v1::ResolvedAsAt DescribeCut(const Cut& cut, const Timeline& log,
     out.set_position(cut.by_position ? cut.position
                                      : log.LastRecordedAtOrBefore(*cut.micros));
   } else {
-    out.set_position(log.head());
+    out.set_position(cut.known_through != 0 ? cut.known_through : log.head());
   }
   out.set_events_folded(folded);
   return out;

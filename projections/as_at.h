@@ -10,11 +10,12 @@
 // - AS_RECORDED: the events at or before the cut position (for a time cut:
 //   recorded at or before it, a prefix of the log since recorded time never
 //   goes backwards), in position order.
-// - AS_KNOWN: every event of the log whose effective time is at or before the
-//   cut instant, in effective-time order, ties by position.
+// - AS_KNOWN: every event of the log (up to known_through, if given) whose
+//   effective time is at or before the cut instant, in effective-time order,
+//   ties by position.
 // - Corrections: an event voided by the CorrectionRecorded events the cut can
-//   see (AS_RECORDED: at or before the cut; AS_KNOWN: anywhere in the log,
-//   since they are now known) is left out of the fold; corrections
+//   see (AS_RECORDED: at or before the cut; AS_KNOWN: anywhere in the log
+//   read, since they are known) is left out of the fold; corrections
 //   themselves are folded like any event. A corrected correction is voided,
 //   and the event it named counts again (projections/corrections.h).
 #ifndef GOVLEDGER_PROJECTIONS_AS_AT_H_
@@ -46,6 +47,8 @@ struct Cut {
   // The cut instant, microseconds since the Unix epoch, inclusive (set unless
   // an AS_RECORDED position cut at position 0).
   std::optional<int64_t> micros;
+  // AS_KNOWN: the last position read (AsAt.known_through), or 0 for the head.
+  uint64_t known_through = 0;
 };
 
 // Microseconds since the Unix epoch of a Date at 00:00 UTC (of a Timestamp: ToMicros and

@@ -1408,7 +1408,7 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
                                       const std::vector<uint64_t>& candidates,
                                       const Cut& cut) {
   const bool recorded = cut.mode == v1::AS_AT_MODE_AS_RECORDED;
-  const uint64_t last = !recorded       ? index.size()
+  const uint64_t last = !recorded ? (cut.known_through != 0 ? cut.known_through : index.size())
                         : cut.by_position ? cut.position
                                           : index.LastRecordedAtOrBefore(*cut.micros);
   // Corrections visible at the cut: AS_RECORDED, those up to it; AS_KNOWN, all.
@@ -1428,6 +1428,7 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
   }
   const int64_t t = cut.micros.value_or(INT64_MIN);
   for (uint64_t p : candidates) {
+    if (p > last) break;
     if (index.EffectiveMicros(p) <= t && !corrected.contains(p))
       out.push_back(p);
   }
@@ -1650,7 +1651,8 @@ class IndexFolder final : public Folder {
                          const std::vector<uint64_t>& candidates, Folded& f) {
     RETURN_IF_ERROR(index_.DeleteDroppedSnapshots(*snapshots_));
     const int64_t t = f.cut.micros.value_or(INT64_MIN);
-    const uint64_t head = index_.size();
+    // The last position read: a snapshot that read past it folds what this answer may not.
+    const uint64_t head = f.cut.known_through != 0 ? f.cut.known_through : index_.size();
     int64_t from = INT64_MIN;
     bool loaded = false;
     // Snapshots found unusable: they stay so (the events and corrections that make them so
@@ -1659,12 +1661,13 @@ class IndexFolder final : public Folder {
     if (const ProgrammeIndex::Snapshots* snaps = index_.SnapshotsOf(programme)) {
       for (auto it = snaps->known.rbegin(); it != snaps->known.rend(); ++it) {
         const ProgrammeIndex::KnownSnapshot s = *it;
-        if (s.effective_micros > t) continue;
-        // Nothing recorded after the snapshot may fold at or before T.
+        if (s.effective_micros > t || s.head > head) continue;
+        // Nothing recorded after the snapshot (up to what this answer reads) may fold at or
+        // before T.
         bool usable = true;
         for (auto c = std::upper_bound(candidates.begin(), candidates.end(),
                                        s.head);
-             c != candidates.end(); ++c) {
+             c != candidates.end() && *c <= head; ++c) {
           if (index_.EffectiveMicros(*c) <= s.effective_micros) {
             usable = false;
             break;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -196,6 +197,51 @@ TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
   CliRun recorded86 = Run("status --programme LPP --week 86 --as-recorded");
   EXPECT_EQ(recorded86.code, 1);
   EXPECT_THAT(recorded86.err, HasSubstr("not yet registered"));
+}
+
+// --known-through: what the ledger, when it reached a position, held true at the point. The
+// closure of LPP-R01 (week 78) is voided and recorded again in week 76.
+TEST_F(CliQueryTest, KnownThroughAPositionIsWhatWasBelievedThen) {
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_TRUE(log.ok());
+  std::optional<v1::Event> closure;
+  for (const v1::Event& e : *log) {
+    if (e.event_type() == "govledger.v1.RiskClosed" && e.stream_id() == "risk/LPP-R01") closure = e;
+  }
+  ASSERT_TRUE(closure.has_value());
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({gov::Correction(*closure, "closed in week 76"),
+                                 seed000::EffectiveIn(76, {gov::Ev(gov::CloseRisk("LPP-R01"))})[0]}),
+                     &response),
+              GrpcOk());
+  v1::GetRiskRegisterResponse now, then;
+  RunJson("risks --programme LPP --week 77", &now);
+  RunJson(absl::StrCat("risks --programme LPP --week 77 --known-through ", kHead), &then);
+  EXPECT_EQ(now.open(), 13);
+  EXPECT_EQ(then.open(), 14);
+  EXPECT_EQ(then.as_at().position(), kHead);
+  CliRun text = Run(absl::StrCat("risks --programme LPP --week 77 --known-through ", kHead));
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("log read to position ", kHead)));
+  // A report between the two beliefs about week 77.
+  v1::ProgrammeReport report;
+  RunJson(absl::StrCat("report --programme LPP --week 77 --since-week 77 --known-through ", kHead),
+          &report);
+  EXPECT_EQ(report.previous().open_risks(), 14);
+  EXPECT_EQ(report.current().open_risks(), 14);  // --known-through applies to both points
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"risks --programme LPP --week 77 --known-through 0", "is not a log position"},
+           {"risks --programme LPP --position 3 --known-through 5",
+            "--known-through goes with as known points"},
+       }) {
+    CliRun bad = Run(args);
+    EXPECT_EQ(bad.code, 2) << args;
+    EXPECT_THAT(bad.err, HasSubstr(message)) << args;
+  }
+  CliRun past = Run("risks --programme LPP --week 77 --known-through 500");
+  EXPECT_EQ(past.code, 1);
+  EXPECT_THAT(past.err, HasSubstr("as_at.known_through 500 is past the head"));
 }
 
 TEST_F(CliQueryTest, PlanWeekIsShownAgainstThePlan) {

@@ -537,6 +537,11 @@ TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
   // As now known, LPP-R01 was closed in week 76.
   EXPECT_THAT(risks_at_week_77(),
               HasSubstr("Open risks:       13, of which 7 red"));
+  // As believed before the correction (the log read to where the demo ended): 14 and 8.
+  CliRun believed = Cli(absl::StrCat(Server(), " risks --programme LPP --week 77 --known-through ",
+                                     loaded));
+  ASSERT_EQ(believed.code, 0) << believed.err;
+  EXPECT_THAT(believed.out, HasSubstr("Open risks:       14, of which 8 red"));
   // Its history now leaves the voided closure out and lists the correction
   // and the closure recorded late; as recorded when the demo was loaded, it
   // holds the first closure.

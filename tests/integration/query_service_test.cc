@@ -7,6 +7,7 @@
 // its signature; and bad selectors with their status codes and messages.
 #include <grpcpp/client_context.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -227,6 +228,68 @@ TEST_F(QueryServiceTest, Seed000Weeks74And86AndTheEventsBetween) {
             "ScopeItemTransferred",
         }));
   }
+}
+
+// "What did we believe, when the log had reached position P, about week 77?" LPP-R01's
+// closure is recorded as effective in week 78; a correction later voids it and records it
+// again in week 76. As now known, week 77 has the risk closed; as known through the position
+// before the correction, open; as recorded at week 77, the ledger held nothing yet.
+TEST_F(QueryServiceTest, AsKnownThroughAPositionIsWhatWasBelievedThen) {
+  RecordSeed000();
+  const uint64_t before = GetHead(*stub_)->position();
+  std::optional<v1::Event> closure;
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_TRUE(log.ok());
+  for (const v1::Event& e : *log) {
+    if (e.event_type() == "govledger.v1.RiskClosed" && e.stream_id() == "risk/LPP-R01") {
+      closure = e;
+    }
+  }
+  ASSERT_TRUE(closure.has_value());
+  // Warm the as-known answers at the head, so that snapshots exist that read past `before`.
+  v1::GetRiskRegisterResponse r;
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(RiskRegister(Week(77, kKnown), &r), GrpcOk());
+  EXPECT_EQ(r.open(), 14);  // LPP-R01 closed in week 78
+  const v1::Event again = seed000::EffectiveIn(76, {Ev(CloseRisk("LPP-R01"))})[0];
+  const uint64_t after =
+      Send({gov::Correction(*closure, "closed in week 76, not 78"), again});
+  ASSERT_EQ(after, before + 2);
+
+  auto open_at_77 = [&](uint64_t through) {
+    v1::AsAt a = Week(77, kKnown);
+    a.set_known_through(through);
+    v1::GetRiskRegisterResponse out;
+    EXPECT_THAT(RiskRegister(a, &out), GrpcOk());
+    return std::pair<int, uint64_t>{out.open(), out.as_at().position()};
+  };
+  EXPECT_EQ(open_at_77(0), std::make_pair(13, after));       // as now known
+  EXPECT_EQ(open_at_77(after), std::make_pair(13, after));
+  EXPECT_EQ(open_at_77(before), std::make_pair(14, before));  // as believed then
+  EXPECT_EQ(open_at_77(before + 1), std::make_pair(14, before + 1));  // voided, not re-closed
+  // Asked again (snapshots now taken at both bounds): the same.
+  EXPECT_EQ(open_at_77(before), std::make_pair(14, before));
+  EXPECT_EQ(open_at_77(0), std::make_pair(13, after));
+
+  // Compare between the two beliefs about week 77 names the events that explain them.
+  v1::AsAt then = Week(77, kKnown);
+  then.set_known_through(before);
+  v1::CompareResponse diff;
+  ASSERT_THAT(Compare(then, Week(77, kKnown), &diff), GrpcOk());
+  std::vector<uint64_t> events;
+  for (const v1::EventRef& e : diff.events()) events.push_back(e.position());
+  EXPECT_THAT(events, ::testing::Contains(after));
+
+  // Refused: with AS_RECORDED, and past the head.
+  v1::AsAt recorded = Week(77, kRecorded);
+  recorded.set_known_through(before);
+  EXPECT_THAT(RiskRegister(recorded, &r),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("as_at.known_through goes with AS_AT_MODE_AS_KNOWN")));
+  v1::AsAt past = Week(77, kKnown);
+  past.set_known_through(after + 1);
+  EXPECT_THAT(RiskRegister(past, &r),
+              GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                           HasSubstr(absl::StrCat("as_at.known_through ", after + 1))));
 }
 
 TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
