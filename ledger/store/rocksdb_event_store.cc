@@ -247,9 +247,12 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.max_log_file_size = options.info_log_max_bytes;
   db_options.keep_log_file_num = kInfoLogFilesKept;
   db_options.max_total_wal_size = 256 << 20;
-  // The default, and relied on: after a crash the WAL is replayed up to its first damaged
-  // record, so what survives is a prefix of the batches written (see Write and Sync).
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // After a crash only the last record of the write-ahead log may be cut short (a write the
+  // crash interrupted, never acknowledged: every acknowledged batch was synced whole), and the
+  // replay drops it. A damaged record anywhere before it is damage to acknowledged events: the
+  // open fails (DATA_LOSS), where RocksDB's default (kPointInTimeRecovery) would stop the
+  // replay there and silently drop every acknowledged batch after it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // One thread writes, and the hashed event_ids memtable does not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
   auto gate = std::make_shared<WalGate>();
@@ -345,7 +348,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       return absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " is in use by another process: ", s.ToString()));
     }
-    return errors::Storage("open", s.ToString());
+    return FromRocks(s, "open");
   }
   store->db_.reset(raw);
   store->events_ = store->handles_[1];

@@ -524,6 +524,44 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
   EXPECT_LT(read, kEvents);
 }
 
+// A damaged record in the write-ahead log before its last is damage to acknowledged (synced)
+// events: the open refuses (DATA_LOSS), where RocksDB's default recovery would stop replaying
+// there and drop every acknowledged batch after it without a word.
+TEST_F(RocksDbEventStoreTest, ADamagedWriteAheadLogRecordBeforeItsEndIsDataLoss) {
+  constexpr uint64_t kEvents = 100;
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    for (uint64_t p = 1; p <= kEvents; ++p) {
+      std::vector<EventWrite> writes = {Write(p, "s", p)};
+      writes.back().stored_bytes.resize(300, static_cast<char>(p));
+      ASSERT_OK((*store)->Commit(writes, {p, HashFor(p)}));
+    }
+  }
+  std::filesystem::path wal;
+  for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
+    if (entry.path().extension() == ".log" &&
+        (wal.empty() || entry.file_size() > std::filesystem::file_size(wal))) {
+      wal = entry.path();
+    }
+  }
+  ASSERT_FALSE(wal.empty());
+  const uintmax_t size = std::filesystem::file_size(wal);
+  ASSERT_GT(size, kEvents * 300) << "the events are not in the write-ahead log";
+  {
+    std::fstream file(wal, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(size / 3);
+    char byte = 0;
+    file.get(byte);
+    file.seekp(size / 3);
+    file.put(static_cast<char>(byte ^ 0x5A));
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  EXPECT_THAT(store.status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("restore the data directory from a backup")));
+}
+
 // The write-ahead log's preallocated space is in its size from the start, so a sync has no
 // size to record (rocksdb_event_store.cc, WalFileSystem); what a crash leaves, a
 // log whose tail is zeros, recovers every synced batch.
