@@ -235,7 +235,13 @@ std::string ExportDocument(const v1::Event& event, absl::string_view stored) {
   // Stored bytes are the record (every field but `hash`, in field order) then `hash`, the last
   // field: the event parsed from them serializes back to exactly them, unless it has fields this
   // program does not know (parsed, they are kept aside and serialized after the known ones).
-  if (event.SerializeAsString() != stored) {
+  // Unknown fields inside a time serialize back in place, but the JSON mapping drops them
+  // (an older govledgerd stored such an effective_time): the bytes go with the document too.
+  const auto unknown_in = [](const google::protobuf::Timestamp& t) {
+    return !t.GetReflection()->GetUnknownFields(t).empty();
+  };
+  if (unknown_in(event.effective_time()) || unknown_in(event.recorded_time()) ||
+      event.SerializeAsString() != stored) {
     json.pop_back();  // `json` is an object with members: "{...}"
     absl::StrAppend(&json, ",\"storedBytes\":\"", absl::Base64Escape(stored), "\"}");
   }

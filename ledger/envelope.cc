@@ -153,13 +153,23 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
           i, "position, stream_version, recorded_time, actor, prev_hash and hash are set by "
              "the server; leave them empty");
     }
-    // A field this version's Event does not have (a newer client's) would not be stored.
+    // A field this version's Event does not have (a newer client's) would not be stored. One
+    // inside effective_time would be: hashed, but dropped by every JSON export, whose copy
+    // would then fail verification for good.
     if (const google::protobuf::UnknownFieldSet& unknown = e.GetReflection()->GetUnknownFields(e);
         !unknown.empty()) {
       return errors::EventInvalid(
           i, absl::StrCat("holds field number ", unknown.field(0).number(),
                           ", which this govledgerd's Event does not have (from a newer "
                           "client?); it would not be stored, so the event is refused"));
+    }
+    if (const google::protobuf::UnknownFieldSet& unknown =
+            e.effective_time().GetReflection()->GetUnknownFields(e.effective_time());
+        e.has_effective_time() && !unknown.empty()) {
+      return errors::EventInvalid(
+          i, absl::StrCat("effective_time holds field number ", unknown.field(0).number(),
+                          ", which a google.protobuf.Timestamp does not have; give seconds and "
+                          "nanos only"));
     }
     size_t event_bytes = e.ByteSizeLong();
     if (event_bytes > limits.max_event_bytes) {

@@ -349,6 +349,23 @@ TEST(EnvelopeTest, AnEventFieldThisVersionDoesNotKnowIsRejected) {
   EXPECT_THAT(Validate(parsed), StatusIs(kInvalid, HasSubstr("field number 99")));
 }
 
+// A field inside effective_time would be stored and hashed, but a JSON export cannot carry it,
+// so every export holding the event would fail verification for good.
+TEST(EnvelopeTest, AFieldATimestampDoesNotHaveIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  v1::Event* event = AddEvent(request);
+  event->mutable_effective_time()->set_seconds(1475000000);
+  google::protobuf::Timestamp* t = event->mutable_effective_time();
+  t->GetReflection()->MutableUnknownFields(t)->AddVarint(7, 1);
+  v1::AppendRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(request.SerializeAsString()));
+  EXPECT_THAT(Validate(parsed),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"),
+                                       HasSubstr("effective_time holds field number 7"))));
+  parsed.mutable_events(1)->mutable_effective_time()->DiscardUnknownFields();
+  EXPECT_OK(Validate(parsed));
+}
+
 // ---- Expected versions. ----
 
 TEST(EnvelopeTest, ExpectedVersionForUnknownStreamIsRejected) {

@@ -147,6 +147,25 @@ TEST(EventJsonTest, AnEventWithEnvelopeFieldsThisVersionDoesNotKnowCarriesItsSto
                                                 HasSubstr("storedBytes: must be")));
 }
 
+// A field inside effective_time (which an older govledgerd stored) serializes back in place, but
+// the JSON mapping drops it: the line carries the stored bytes, which the hash covers.
+TEST(EventJsonTest, AnEffectiveTimeWithAFieldTheMappingDropsCarriesItsStoredBytes) {
+  v1::Event event = gov::Ev(gov::Risk("LPP-R07", gov::ProgrammeRef("LPP")));
+  event.set_position(7);
+  event.mutable_effective_time()->set_seconds(1475000000);
+  google::protobuf::Timestamp* t = event.mutable_effective_time();
+  t->GetReflection()->MutableUnknownFields(t)->AddVarint(7, 1);
+  const std::string stored = event.SerializeAsString();
+  const std::string doc = ExportDocument(event, stored);
+  EXPECT_THAT(doc, HasSubstr(absl::StrCat("\"storedBytes\":\"", absl::Base64Escape(stored))));
+  absl::StatusOr<ExportedEvent> parsed = ParseExportedEvent(doc);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->stored, stored);
+  // Without the field, no stored bytes.
+  event.mutable_effective_time()->DiscardUnknownFields();
+  EXPECT_EQ(ExportDocument(event, event.SerializeAsString()), EventDocument(event));
+}
+
 // A base64 or absent payload is parsed as the plain JSON mapping, anything else the general
 // way: both must give the same event.
 TEST(EventJsonTest, BothWaysOfParsingAgree) {
