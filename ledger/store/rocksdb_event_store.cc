@@ -471,6 +471,10 @@ absl::StatusOr<std::optional<std::string>> RocksDbEventStore::Get(uint64_t posit
   return value;
 }
 
+absl::Status RocksDbEventStore::VerifyChecksums() {
+  return FromRocks(db_->VerifyChecksum(), "verify table checksums");
+}
+
 absl::StatusOr<uint64_t> RocksDbEventStore::LastPosition() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
   it->SeekToLast();

@@ -82,6 +82,11 @@ class RocksDbEventStore final : public EventStore {
   // whole commits only, and its `head` names its last event. Appends may run concurrently.
   absl::Status CreateCheckpoint(const std::string& dir);
 
+  // Reads every block of every table file, of every column family (the indexes and
+  // projections too, which a chain check never reads whole), and checks its checksum.
+  // DATA_LOSS (STORAGE_CORRUPT) naming the file when one does not match.
+  absl::Status VerifyChecksums();
+
   // Orders a failed write-ahead-log append before later syncs (rocksdb_event_store.cc).
   struct WalGate;
 

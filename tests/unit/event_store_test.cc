@@ -512,6 +512,11 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
   ASSERT_GT(rotted, 0) << "no table file was written";
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
+  // Every table's blocks checked (what a backup does first): the damaged file is named.
+  EXPECT_THAT((*store)->VerifyChecksums(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("verify table checksums"), HasSubstr(".sst"),
+                             HasSubstr("restore the data directory from a backup"))));
   uint64_t read = 0;
   EXPECT_THAT((*store)->ScanLog(1, /*forward=*/true,
                                 [&](uint64_t, absl::string_view) {
