@@ -239,6 +239,11 @@ bool IsCorrection(const v1::Event& e) {
 }
 
 absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
+  // Every malformed payload is INVALID_EVENT, whichever check found it (some, shared with
+  // the read side, return a bare INVALID_ARGUMENT), so a client can tell which event to fix.
+  if (status.code() == absl::StatusCode::kInvalidArgument && !errors::ErrorInfoOf(status)) {
+    return WithContext(errors::WithReason(status, errors::reason::kInvalidEvent), event);
+  }
   return errors::WithContext(status,
                              absl::StrCat("event ", event.event_id(), " (", event.event_type(),
                                           " on ", event.stream_id(), "): "),

@@ -107,6 +107,24 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
                            UnorderedElementsAre(Pair("entity", "risk LPP-R01"),
                                                 Pair("rule", "only an open risk can be re-rated"),
                                                 Pair("event_id", rerate_closed.event_id()))));
+  // A malformed payload is INVALID_EVENT naming the event, whichever check finds it (here an
+  // empty risk id, and a subject of no kind).
+  v1::Event no_risk_id = Ev(Rerate("LPP-R05", v1::RAG_RED));
+  v1::RiskRerated empty_id;
+  empty_id.set_rating(v1::RAG_RED);
+  no_risk_id.set_payload(empty_id.SerializeAsString());
+  v1::StatusReported kindless = gov::Status(ProgrammeRef("LPP"), v1::RAG_RED, 80);
+  kindless.mutable_subject()->set_kind(v1::WORK_KIND_UNSPECIFIED);
+  v1::Event no_kind = Ev(kindless);
+  no_kind.set_stream_id("programme/LPP");
+  for (const v1::Event& bad : {no_risk_id, no_kind}) {
+    const grpc::Status malformed = Send({bad});
+    EXPECT_THAT(malformed, GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                        ::testing::AnyOf(HasSubstr("risk_id is required"),
+                                                         HasSubstr("subject.kind must be"))));
+    EXPECT_THAT(malformed, HasErrorInfo("INVALID_EVENT",
+                                        UnorderedElementsAre(Pair("event_id", bad.event_id()))));
+  }
   ASSERT_THAT(Send(seed.changes), GrpcOk());
   // Only the current owner transfers a scope item: LPP no longer owns
   // LPP-SVC-OPS.
