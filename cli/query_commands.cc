@@ -108,6 +108,12 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
           f.week_flag, " needs --programme: weeks count from a programme's mobilisation date"));
     }
     int week = 0;
+    uint64_t week_or_more = 0;
+    if (ParseWhole(f.week, std::numeric_limits<uint64_t>::max(), &week_or_more) &&
+        week_or_more > uint64_t{std::numeric_limits<int>::max()}) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f.week_flag, " '", f.week, "' is too large: no plan has that many weeks"));
+    }
     if (!ParseWhole(f.week, std::numeric_limits<int>::max(), &week) || week < 1) {
       return absl::InvalidArgumentError(
           absl::StrCat(f.week_flag, " '", f.week,

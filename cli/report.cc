@@ -258,7 +258,8 @@ std::string ReportMarkdown(const ReportInputs& in) {
                   "\n", projects.RenderMarkdown());
 
   // Risks.
-  absl::StrAppend(&out, "\n## Risks\n\n", now.risks.open(), " open risks (", then.risks.open(),
+  absl::StrAppend(&out, "\n## Risks\n\n", now.risks.open(),
+                  now.risks.open() == 1 ? " open risk (" : " open risks (", then.risks.open(),
                   " last time), of which ", now.risks.open_red(), " red (", then.risks.open_red(),
                   " last time).\n");
   const std::vector<const v1::RiskEntry*> red = RedRisks(now.risks);

@@ -217,14 +217,16 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       const int last_complete = std::min<int64_t>(
           programme->planned_weeks(),
           std::max<int64_t>(0, PlanWeekAt(*programme, now_micros) - 1));
-      const std::string valid =
-          absl::StrCat("programme ", pw.programme_id(), " mobilised on ",
-                       FormatDate(programme->mobilisation_date()),
-                       " with a plan of ", programme->planned_weeks(),
-                       " weeks; valid weeks are 1 to ", last_complete,
-                       last_complete < programme->planned_weeks()
-                           ? " (the last week ended by now)"
-                           : "");
+      const std::string valid = absl::StrCat(
+          "programme ", pw.programme_id(), " mobilised on ",
+          FormatDate(programme->mobilisation_date()), " with a plan of ",
+          programme->planned_weeks(), " weeks; ",
+          last_complete == 0
+              ? "no week of it has ended yet: ask about a time (as_at.time) instead"
+              : absl::StrCat("valid weeks are 1 to ", last_complete,
+                             last_complete < programme->planned_weeks()
+                                 ? " (the last week ended by now)"
+                                 : ""));
       if (pw.week() < 1 || pw.week() > programme->planned_weeks()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "as_at.programme_week.week ", pw.week(),

@@ -788,6 +788,7 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"history risk/LPP-R01 --week 3", "--week needs --programme"},
       {"status --programme LPP --week 0", "--week '0' is not a plan week"},
       {"risks --programme LPP --week -2", "whole number, 1 or more"},
+      {"risks --programme LPP --week 99999999999", "is too large: no plan has that many weeks"},
       {"status --programme LPP --week 86 --as-recorded --as-known",
        "give --as-recorded or --as-known, not both"},
       {"status --programme LPP --week 86 --position 3",

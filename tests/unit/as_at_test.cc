@@ -714,6 +714,14 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("in the future"),
                              HasSubstr("valid weeks are 1 to 1"))));
+  // In its first week, no week has ended: not "valid weeks are 1 to 0".
+  *request.mutable_as_at() = Week(1, kKnown, "NEW");
+  EXPECT_THAT(projections::QueryRiskRegister(young.events(),
+                                             projections::DateMicros(MakeDate(2020, 1, 8)),
+                                             request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("in the future"),
+                             HasSubstr("no week of it has ended yet: ask about a time"))));
 }
 
 TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
