@@ -222,6 +222,22 @@ std::string ReportedWeekText(const v1::WorkStatus& w) {
   return absl::StrCat(w.reported_plan_week(), " (effective in ", w.effective_plan_week(), ")");
 }
 
+// "  LPP-INV: Gate 3; milestone Investigations go-live\n" for the programme and each project
+// with any; "" when none has.
+std::string GatesAndMilestonesText(const v1::GetProgrammeStatusResponse& r) {
+  std::string out;
+  auto add = [&](const v1::WorkStatus& w) {
+    std::vector<std::string> parts(w.gates_passed().begin(), w.gates_passed().end());
+    for (const std::string& m : w.milestones()) parts.push_back(absl::StrCat("milestone ", m));
+    if (!parts.empty()) {
+      absl::StrAppend(&out, "  ", w.ref().id(), ": ", absl::StrJoin(parts, "; "), "\n");
+    }
+  };
+  add(r.programme());
+  for (const v1::WorkStatus& w : r.projects()) add(w);
+  return out;
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -286,6 +302,8 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   }
   absl::StrAppend(&out, "\n", projects.rows() > 0 ? projects.Render(colour) : "No projects.\n",
                   "\n", ProjectRatingCounts(r, colour));
+  const std::string passed = GatesAndMilestonesText(r);
+  if (!passed.empty()) absl::StrAppend(&out, "\nGates and milestones:\n", passed);
   return out;
 }
 

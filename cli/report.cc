@@ -180,6 +180,13 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
   return out;
 }
 
+// The programme, then its projects.
+std::vector<const v1::WorkStatus*> WorksOf(const v1::GetProgrammeStatusResponse& status) {
+  std::vector<const v1::WorkStatus*> out = {&status.programme()};
+  for (const v1::WorkStatus& w : status.projects()) out.push_back(&w);
+  return out;
+}
+
 }  // namespace
 
 std::string ReportMarkdown(const ReportInputs& in) {
@@ -256,6 +263,26 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   absl::StrAppend(&out, "\n## Projects by rating\n\nOpen projects:\n\n", counts.RenderMarkdown(),
                   "\n", projects.RenderMarkdown());
+
+  // Gates and milestones: each one passed by now, those passed since last time marked.
+  std::map<std::string, std::set<std::string>> passed_then;
+  auto items_of = [](const v1::WorkStatus& w) {
+    std::vector<std::string> items(w.gates_passed().begin(), w.gates_passed().end());
+    for (const std::string& m : w.milestones()) items.push_back(absl::StrCat("milestone ", m));
+    return items;
+  };
+  for (const v1::WorkStatus* w : WorksOf(then.status)) {
+    for (std::string& item : items_of(*w)) passed_then[w->ref().id()].insert(std::move(item));
+  }
+  std::string passed;
+  for (const v1::WorkStatus* w : WorksOf(now.status)) {
+    for (const std::string& item : items_of(*w)) {
+      absl::StrAppend(&passed, "- ", MarkdownText(absl::StrCat(w->ref().id(), ": ", item)),
+                      passed_then[w->ref().id()].contains(item) ? "" : " (since last time)",
+                      "\n");
+    }
+  }
+  if (!passed.empty()) absl::StrAppend(&out, "\n## Gates and milestones\n\n", passed);
 
   // Risks.
   absl::StrAppend(&out, "\n## Risks\n\n", now.risks.open(),

@@ -168,6 +168,8 @@ v1::WorkStatus StatusOf(const WorkState& w, const v1::ProgrammeRegistered& plan)
   out.set_name(w.ref.kind() == v1::WORK_KIND_PROGRAMME ? w.programme.name()
                                                        : w.project.name());
   out.set_closed(w.closed);
+  for (const std::string& gate : w.gates_passed) out.add_gates_passed(gate);
+  for (const std::string& milestone : w.milestones) out.add_milestones(milestone);
   out.set_rated(w.has_status);
   if (w.has_status) {
     out.set_rag(w.last_status.rag());

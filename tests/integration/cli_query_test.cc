@@ -110,7 +110,19 @@ TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
             "LPP-PREV  LPP-PREV project  open    GREEN  -             86  -\n"
             "LPP-RESP  LPP-RESP project  open    AMBER  -             86  -\n"
             "\n"
-            "Open projects by rating: GREEN 3, AMBER 2\n");
+            "Open projects by rating: GREEN 3, AMBER 2\n"
+            "\n"
+            "Gates and milestones:\n"
+            "  LPP-INV: Gate 3\n");
+  v1::GetProgrammeStatusResponse json;
+  RunJson("status --programme LPP --week 86", &json);
+  for (const v1::WorkStatus& w : json.projects()) {
+    EXPECT_EQ(w.gates_passed_size(), w.ref().id() == "LPP-INV" ? 1 : 0) << w.ref().id();
+  }
+  // Before it passed Gate 3 (week 82), no gates.
+  CliRun week74 = Run("status --programme LPP --week 74");
+  ASSERT_EQ(week74.code, 0) << week74.err;
+  EXPECT_THAT(week74.out, Not(HasSubstr("Gates and milestones")));
 }
 
 TEST_F(CliQueryTest, RisksTableAsKnownAtWeek74) {
@@ -394,6 +406,10 @@ Open projects:
 | LPP-PP   | LPP-PP project   | GREEN               | not registered |
 | LPP-PREV | LPP-PREV project | GREEN               | GREEN          |
 | LPP-RESP | LPP-RESP project | AMBER               | GREEN          |
+
+## Gates and milestones
+
+- LPP-INV: Gate 3 (since last time)
 
 ## Risks
 
