@@ -372,12 +372,19 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
 
 std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResponse& r,
                          bool colour) {
+  // With no project closed, nothing was confirmed at closure: not "£0.00", which reads as a
+  // figure someone confirmed.
+  const bool any_closed = std::any_of(r.projects().begin(), r.projects().end(),
+                                      [](const v1::WorkBenefits& w) { return w.closed(); });
   std::string out = Fields(
       {{"Programme", programme},
        {"As at", DescribeAsAt(r.as_at())},
-       {"Totals", absl::StrCat("forecast ", ForecastTotalText(r), "; realised ",
-                               RealisedTotalText(r), "; confirmed at closure ",
-                               SumText(r.total_closure_annual_benefits_pence()), " a year")}});
+       {"Totals",
+        absl::StrCat("forecast ", ForecastTotalText(r), "; realised ", RealisedTotalText(r),
+                     "; confirmed at closure ",
+                     any_closed
+                         ? absl::StrCat(SumText(r.total_closure_annual_benefits_pence()), " a year")
+                         : "none (no project closed)")}});
   Table works({"SUBJECT", "STATE", "FORECAST/YEAR", "REALISED/YEAR", "AT CLOSURE/YEAR"});
   for (size_t c = 2; c <= 4; ++c) works.AlignRight(c);
   Table benefits({"SUBJECT", "BENEFIT", "FORECAST/YEAR", "REALISED/YEAR", "DESCRIPTION"});

@@ -120,6 +120,13 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
           i, absl::StrCat("event_id '", absl::CHexEscape(e.event_id()),
                           "' is not a UUID; use the form 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d"));
     }
+    // The nil UUID is what a client that never sets its ids sends: taken as an id, every later
+    // such event would be answered as a duplicate of the first and silently not stored.
+    if (*id == UuidBytes{}) {
+      return errors::EventInvalid(
+          i, "event_id is the nil UUID (all zeros), which a client that sets no id sends; give "
+             "each event its own UUID (a random, version 4 one)");
+    }
     ids->push_back(*id);
     if (!seen.insert(*id).second) {
       return errors::EventInvalid(

@@ -225,6 +225,14 @@ absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   std::error_code ec;
+  if (dir.empty()) {
+    return absl::InvalidArgumentError("the data directory is empty: give a path");
+  }
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " is a file, not a directory: give a directory (created if "
+        "missing)"));
+  }
   if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
   }

@@ -342,6 +342,10 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   EXPECT_GE(positions.size(), 3u);
   EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()))
       << absl::StrJoin(positions, ", ");
+  // Before any project closed, nothing was confirmed at closure (not "£0.00").
+  CliRun before_closures = Run("benefits --programme LPP --week 74");
+  ASSERT_EQ(before_closures.code, 0) << before_closures.err;
+  EXPECT_THAT(before_closures.out, HasSubstr("; confirmed at closure none (no project closed)\n"));
   CliRun benefits = Run("benefits --programme LPP --week 86");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,

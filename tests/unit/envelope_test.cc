@@ -153,6 +153,13 @@ TEST(EnvelopeTest, NonUuidEventIdIsRejected) {
   }
 }
 
+TEST(EnvelopeTest, TheNilUuidIsRejected) {
+  v1::AppendRequest request = OneEvent();
+  request.mutable_events(0)->set_event_id("00000000-0000-0000-0000-000000000000");
+  EXPECT_THAT(Validate(request),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[0]"), HasSubstr("the nil UUID"))));
+}
+
 TEST(EnvelopeTest, DuplicateEventIdInRequestIsRejected) {
   v1::AppendRequest request = OneEvent();
   AddEvent(request)->set_event_id(request.events(0).event_id());

@@ -529,6 +529,18 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
   EXPECT_LT(read, kEvents);
 }
 
+TEST_F(RocksDbEventStoreTest, AnEmptyPathOrAFileIsNoDataDirectory) {
+  EXPECT_THAT(RocksDbEventStore::Open("").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the data directory is empty: give a path")));
+  const std::string file = dir_.path() + "/a-file";
+  std::ofstream(file) << "not a database";
+  EXPECT_THAT(RocksDbEventStore::Open(file).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("data directory ", file,
+                                              " is a file, not a directory"))));
+}
+
 // A damaged record in the write-ahead log before its last is damage to acknowledged (synced)
 // events: the open refuses (DATA_LOSS), where RocksDB's default recovery would stop replaying
 // there and drop every acknowledged batch after it without a word.
