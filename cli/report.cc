@@ -227,6 +227,14 @@ std::string ReportMarkdown(const ReportInputs& in) {
     absl::StrAppend(&out, " Delivery confidence: ", ConfidenceText(programme.delivery_confidence()),
                     ".");
   }
+  if (programme.closed()) {
+    const int open = now.risks.open();
+    absl::StrAppend(&out, " The programme is closed",
+                    open == 0 ? ""
+                              : absl::StrCat(", with ", open, open == 1 ? " risk" : " risks",
+                                             " still open against it or its projects"),
+                    ".");
+  }
   absl::StrAppend(&out, "\n");
   if (!programme.commentary().empty()) {
     absl::StrAppend(&out, "\n> ", MarkdownText(programme.commentary()), "\n");

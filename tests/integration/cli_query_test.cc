@@ -628,6 +628,21 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
 }
 
 // A programme with no status report (OCP): the title says so, rather than "reported".
+// A closed programme's report says so, and what is still open against it (OCP holds LPP-R03,
+// transferred to it in week 78).
+TEST_F(CliQueryTest, AClosedProgrammesReportSaysSo) {
+  CliRun open = Run(absl::StrCat("report --programme OCP --since-position ", kWeek74Position));
+  ASSERT_EQ(open.code, 0) << open.err;
+  EXPECT_THAT(open.out, Not(HasSubstr("The programme is closed")));
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({gov::Ev(gov::CloseProgramme("OCP"))}), &response),
+              GrpcOk());
+  CliRun closed = Run(absl::StrCat("report --programme OCP --since-position ", kWeek74Position));
+  ASSERT_EQ(closed.code, 0) << closed.err;
+  EXPECT_THAT(closed.out, HasSubstr(" The programme is closed, with 1 risk still open against it "
+                                    "or its projects.\n"));
+}
+
 TEST_F(CliQueryTest, ReportTitleOfAProgrammeNeverReported) {
   CliRun r = Run(absl::StrCat("report --programme OCP --since-position ", kWeek74Position));
   ASSERT_EQ(r.code, 0) << r.err;
