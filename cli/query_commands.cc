@@ -227,8 +227,7 @@ std::string ReportedWeekText(const v1::WorkStatus& w) {
 std::string GatesAndMilestonesText(const v1::GetProgrammeStatusResponse& r) {
   std::string out;
   auto add = [&](const v1::WorkStatus& w) {
-    std::vector<std::string> parts(w.gates_passed().begin(), w.gates_passed().end());
-    for (const std::string& m : w.milestones()) parts.push_back(absl::StrCat("milestone ", m));
+    const std::vector<std::string> parts = PassedItems(w);
     if (!parts.empty()) {
       absl::StrAppend(&out, "  ", w.ref().id(), ": ", absl::StrJoin(parts, "; "), "\n");
     }

@@ -48,6 +48,12 @@ std::string NonZeroPence(int64_t pence) {
   return pence == 0 ? "" : projections::FormatPence(pence);
 }
 
+std::vector<std::string> PassedItems(const v1::WorkStatus& w) {
+  std::vector<std::string> items(w.gates_passed().begin(), w.gates_passed().end());
+  for (const std::string& m : w.milestones()) items.push_back(absl::StrCat("milestone ", m));
+  return items;
+}
+
 std::string SumText(int64_t pence) {
   return pence == std::numeric_limits<int64_t>::max()
              ? absl::StrCat(projections::FormatPence(pence), " or more")

@@ -29,6 +29,10 @@ std::string TimeText(const google::protobuf::Timestamp& t, bool set);
 // An event type without the "govledger.v1." prefix of governance types.
 std::string ShortType(const std::string& event_type);
 
+// The gates a programme or project has passed and the milestones it has reached, in order:
+// {"Gate 3", "milestone Investigations go-live"}.
+std::vector<std::string> PassedItems(const v1::WorkStatus& w);
+
 // FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
 std::string NonZeroPence(int64_t pence);
 

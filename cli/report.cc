@@ -274,17 +274,12 @@ std::string ReportMarkdown(const ReportInputs& in) {
 
   // Gates and milestones: each one passed by now, those passed since last time marked.
   std::map<std::string, std::set<std::string>> passed_then;
-  auto items_of = [](const v1::WorkStatus& w) {
-    std::vector<std::string> items(w.gates_passed().begin(), w.gates_passed().end());
-    for (const std::string& m : w.milestones()) items.push_back(absl::StrCat("milestone ", m));
-    return items;
-  };
   for (const v1::WorkStatus* w : WorksOf(then.status)) {
-    for (std::string& item : items_of(*w)) passed_then[w->ref().id()].insert(std::move(item));
+    for (std::string& item : PassedItems(*w)) passed_then[w->ref().id()].insert(std::move(item));
   }
   std::string passed;
   for (const v1::WorkStatus* w : WorksOf(now.status)) {
-    for (const std::string& item : items_of(*w)) {
+    for (const std::string& item : PassedItems(*w)) {
       absl::StrAppend(&passed, "- ", MarkdownText(absl::StrCat(w->ref().id(), ": ", item)),
                       passed_then[w->ref().id()].contains(item) ? "" : " (since last time)",
                       "\n");
