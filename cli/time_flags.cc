@@ -9,11 +9,10 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "cli/printable.h"
+#include "ledger/common/time.h"
 
 namespace govledger::cli {
 namespace {
-
-constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
 
 // Shaped as a date, YYYY-MM-DD (digits not checked).
 bool IsDate(absl::string_view text) {
