@@ -678,14 +678,21 @@ absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) con
     }
     if (head == 0 || from > head) return finish();
     uint64_t last = 0;
+    bool full = false;
     RETURN_IF_ERROR(store_->ScanLog(from, forward, [&](uint64_t position, absl::string_view s) {
       if (position > head) return false;
       last = position;
-      return add(position, s);
+      full = !add(position, s);
+      return !full;
     }));
-    if (failure.ok() && last == 0) return errors::CorruptEvent(from, "missing");
-    if (forward && last < head) next = last + 1;
-    if (!forward && last > 1) next = last - 1;
+    RETURN_IF_ERROR(failure);
+    // The log is dense from 1 to the head: a scan that ended before its page was full and
+    // before the log's end met a missing event, which is reported, not passed off as a short
+    // page.
+    if (last == 0) return errors::CorruptEvent(from, "missing");
+    const uint64_t end = forward ? head : 1;
+    if (!full && last != end) return errors::CorruptEvent(forward ? last + 1 : last - 1, "missing");
+    if (last != end) next = forward ? last + 1 : last - 1;
     return finish();
   }
 
