@@ -1204,9 +1204,11 @@ int EventCommands::ProveEvent(const std::string& server) {
   absl::StatusOr<v1::TreeHead> head = ReadTreeHeadFile(tree_head_file_);
   if (!head.ok()) return Fail(kExitBadArgs, std::string(head.status().message()));
   if (position_ > head->size()) {
-    return Fail(kExitBadArgs, absl::StrCat("position ", position_, " is not in the log of ",
-                                           tree_head_file_, ", which holds events 1 to ",
-                                           head->size()));
+    return Fail(kExitBadArgs,
+                absl::StrCat("position ", position_, " is not in the log of ", tree_head_file_,
+                             head->size() == 0
+                                 ? ", which holds no events (take a tree head of a later log)"
+                                 : absl::StrCat(", which holds events 1 to ", head->size())));
   }
   if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
     return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));

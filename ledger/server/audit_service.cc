@@ -117,14 +117,21 @@ absl::StatusOr<v1::TreeHead> AuditServiceImpl::TreeHead(const v1::GetTreeHeadReq
 
 absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
     const v1::GetInclusionProofRequest& request) {
+  const uint64_t head = ledger_->Head().position;
   uint64_t size = request.tree_size();
-  RETURN_IF_ERROR(ResolveSize("tree_size", ledger_->Head().position, &size));
-  if (size == 0) {
-    return absl::InvalidArgumentError("the ledger is empty: there is no event to prove");
+  RETURN_IF_ERROR(ResolveSize("tree_size", head, &size));
+  // A position past the head is OUT_OF_RANGE, as in Read: it may be provable once the log has
+  // grown. One past a smaller tree the caller named is a request at odds with itself.
+  if (request.position() > head) {
+    return errors::PositionPastHead(
+        "position", request.position(), head,
+        head == 0 ? "the ledger is empty: there is no event to prove"
+                  : absl::StrCat("give 1 to ", head));
   }
   if (request.position() == 0 || request.position() > size) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "position ", request.position(), " is not in the tree: give 1 to its size, ", size));
+        "position ", request.position(), " is not in the tree: give 1 to its size, ", size,
+        request.position() == 0 ? "" : ", or a tree_size of at least the position (0: the head)"));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> proof,
                    tree_.InclusionProof(request.position(), size));

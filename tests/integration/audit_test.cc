@@ -236,6 +236,15 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
   EXPECT_THAT(not_a_key.err, HasSubstr("holds no Ed25519 public key"));
 }
 
+TEST_F(AuditTest, AnEmptyLedgerHasNoEventToProve) {
+  v1::GetInclusionProofRequest request;
+  request.set_position(1);
+  v1::GetInclusionProofResponse proof;
+  EXPECT_THAT(audit_->GetInclusionProof(Context().get(), request, &proof),
+              GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                           HasSubstr("the ledger is empty: there is no event to prove")));
+}
+
 TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
   AppendEvents(5);
   auto inclusion = [&](uint64_t position, uint64_t size) {
@@ -257,6 +266,11 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
                                                       "to its size, 5")));
   EXPECT_THAT(inclusion(4, 3), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                                             HasSubstr("position 4 is not in the tree")));
+  EXPECT_THAT(inclusion(6, 0), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                            HasSubstr("position 6 is past the head (5); give 1 "
+                                                      "to 5")));
+  EXPECT_THAT(inclusion(9, 5), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                            HasSubstr("position 9 is past the head (5)")));
   EXPECT_THAT(inclusion(1, 6), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                                             HasSubstr("tree_size 6 is past the head (5)")));
   EXPECT_THAT(consistency(0, 5), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
@@ -498,6 +512,10 @@ TEST(AuditUnsignedTest, WithoutAKeyTreeHeadsAreUnsignedAndSaySo) {
   CliRun extends = Cli(server + "prove extends " + dir.path() + "/empty.json");
   EXPECT_EQ(extends.code, 0) << extends.err;
   EXPECT_THAT(extends.out, HasSubstr("its first 0 events are unchanged"));
+  // An empty log's tree head proves no event.
+  CliRun nothing = Cli(server + "prove event 1 --tree-head " + dir.path() + "/empty.json");
+  EXPECT_EQ(nothing.code, 2);
+  EXPECT_THAT(nothing.err, HasSubstr("which holds no events"));
 }
 
 }  // namespace
