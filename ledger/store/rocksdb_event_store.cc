@@ -12,6 +12,7 @@
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/store/id_memtable.h"
+#include "ledger/store/info_log.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
@@ -252,7 +253,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  db_options.max_log_file_size = options.info_log_max_bytes;
+  // RocksDB's clean-up of obsolete files deletes old info logs past this count too.
   db_options.keep_log_file_num = kInfoLogFilesKept;
   db_options.max_total_wal_size = 256 << 20;
   // After a crash only the last record of the write-ahead log may be cut short (a write the
@@ -267,7 +268,12 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
       std::make_shared<WalFileSystem>(rocksdb::FileSystem::Default(), dir, gate));
   db_options.env = env.get();
-  if (options.read_only) db_options.info_log = std::make_shared<NullLogger>();
+  if (options.read_only) {
+    db_options.info_log = std::make_shared<NullLogger>();
+  } else {
+    db_options.info_log =
+        std::make_shared<InfoLog>(dir, options.info_log_max_bytes, kInfoLogFilesKept);
+  }
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto table_options = [&](bool bloom) {

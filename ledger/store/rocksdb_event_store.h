@@ -29,9 +29,9 @@ struct RocksDbOptions {
   size_t block_cache_bytes = 32 << 20;
   // Memtable size of the events column family, bytes; others use a quarter. Default 32 MiB.
   size_t write_buffer_bytes = 32 << 20;
-  // Size at which RocksDB's info log (DIR/LOG: flushes, compactions, and statistics every 10
-  // minutes, about 15 KB each) is renamed LOG.old.<time> and a new one begun; old ones beyond
-  // kInfoLogFilesKept files in all are deleted. Bounds what a daemon that runs for years
+  // Size at which RocksDB's info log (DIR/LOG, written by InfoLog: flushes, compactions, and
+  // statistics every 10 minutes, about 15 KB each) is renamed LOG.old.<time> and a new one
+  // begun; old ones beyond kInfoLogFilesKept files in all are deleted. Bounds what a daemon that runs for years
   // keeps of it (otherwise one file growing about 1 GB a year until a restart). Default 16 MiB.
   size_t info_log_max_bytes = 16 << 20;
   // Open read-only (for checking a backup): nothing in the directory is created or written

@@ -10,6 +10,7 @@
 // which reaches govledger's write path as a full disk's ENOSPC does.
 #include <grpcpp/client_context.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -180,6 +181,37 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
   absl::StatusOr<v1::AppendResponse> appended = AppendOne(*stub, "load/after", "room again");
   ASSERT_OK(appended);
   EXPECT_EQ(appended->events(0).position(), log->size() + 1);
+}
+
+// A full disk refuses RocksDB's info log (LOG) as well as the events' files; RocksDB's own
+// logger would abort the daemon on the write after the refused one. Here the limit is below
+// what an open logs (its options, about 80 KB) and above RocksDB's options file (about 28 KB):
+// the log's writes fail from the first start, and the daemon serves, stops appends at the
+// write-ahead log's failure as above, and stops cleanly.
+TEST(StorageFailureTest, AnInfoLogTheDiskRefusesDoesNotStopTheDaemon) {
+  constexpr uint64_t kLimit = 48 << 10;
+  DaemonHarness daemon;
+  daemon.set_file_size_limit(kLimit);
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  grpc::Status refused;
+  int acked = 0;
+  while (acked < 1000) {
+    v1::AppendResponse response;
+    refused = Append(*stub, MakeAppend({MakeEvent("load/small", std::string(512, 'x'))}),
+                     &response);
+    if (!refused.ok()) break;
+    ++acked;
+  }
+  EXPECT_GT(acked, 0);
+  EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("File too large")));
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub, "", v1::DIRECTION_FORWARD, 1000);
+  ASSERT_OK(log);
+  EXPECT_EQ(log->size(), static_cast<size_t>(acked));
+  const ExitStatus stopped = daemon.Stop();
+  EXPECT_TRUE(stopped.Success()) << stopped.ToString() << "\n" << daemon.Stderr();
+  EXPECT_EQ(std::filesystem::file_size(daemon.data_dir() + "/LOG"), kLimit)
+      << "the log's writes were refused";
 }
 
 // Below --min-free-bytes appends are refused before anything is written, so the ledger never

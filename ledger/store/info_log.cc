@@ -1,0 +1,149 @@
+#include "ledger/store/info_log.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace govledger {
+namespace {
+
+constexpr char kOldPrefix[] = "LOG.old.";
+
+uint64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes all of `data`; false if the file took less (a full disk, a size limit, an error).
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+InfoLog::InfoLog(std::string dir, size_t max_bytes, size_t keep)
+    : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL),
+      dir_(std::move(dir)),
+      path_(dir_ + "/LOG"),
+      max_bytes_(max_bytes),
+      keep_(std::max<size_t>(keep, 1)) {
+  std::lock_guard lock(mu_);
+  std::error_code ec;
+  if (std::filesystem::file_size(path_, ec) > 0 && !ec) {
+    Roll();
+  } else {
+    OpenFile();
+  }
+}
+
+InfoLog::~InfoLog() { Close().PermitUncheckedError(); }
+
+rocksdb::Status InfoLog::CloseImpl() {
+  std::lock_guard lock(mu_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  shut_ = true;
+  return rocksdb::Status::OK();
+}
+
+uint64_t InfoLog::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+void InfoLog::OpenFile() {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st;
+  size_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
+void InfoLog::Roll() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  // RocksDB's own name for an old info log, which its clean-up of obsolete files knows too.
+  uint64_t stamp = NowMicros();
+  std::error_code ec;
+  while (std::filesystem::exists(absl::StrCat(path_, ".old.", stamp), ec)) ++stamp;
+  std::filesystem::rename(path_, absl::StrCat(path_, ".old.", stamp), ec);
+  std::vector<std::pair<uint64_t, std::filesystem::path>> old;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    uint64_t time = 0;
+    if (name.rfind(kOldPrefix, 0) == 0 &&
+        absl::SimpleAtoi(absl::string_view(name).substr(sizeof(kOldPrefix) - 1), &time)) {
+      old.emplace_back(time, entry.path());
+    }
+  }
+  if (old.size() > keep_ - 1) {
+    std::sort(old.begin(), old.end());
+    for (size_t i = 0; i < old.size() - (keep_ - 1); ++i) {
+      std::filesystem::remove(old[i].second, ec);
+    }
+  }
+  OpenFile();
+}
+
+void InfoLog::Logv(const char* format, va_list ap) {
+  const uint64_t now = NowMicros();
+  const time_t seconds = static_cast<time_t>(now / 1000000);
+  struct tm t;
+  gmtime_r(&seconds, &t);
+  char prefix[64];
+  const int p = std::snprintf(prefix, sizeof(prefix), "%04d/%02d/%02d-%02d:%02d:%02d.%06d %lx ",
+                              t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
+                              t.tm_sec, static_cast<int>(now % 1000000),
+                              static_cast<unsigned long>(pthread_self()));
+  std::string line(prefix, static_cast<size_t>(std::max(p, 0)));
+  va_list copy;
+  va_copy(copy, ap);
+  char buffer[1024];
+  const int n = std::vsnprintf(buffer, sizeof(buffer), format, copy);
+  va_end(copy);
+  if (n < 0) return;
+  if (static_cast<size_t>(n) < sizeof(buffer)) {
+    line.append(buffer, static_cast<size_t>(n));
+  } else {
+    const size_t start = line.size();
+    line.resize(start + static_cast<size_t>(n) + 1);
+    std::vsnprintf(line.data() + start, static_cast<size_t>(n) + 1, format, ap);
+    line.resize(start + static_cast<size_t>(n));
+  }
+  if (line.back() != '\n') line.push_back('\n');
+
+  std::lock_guard lock(mu_);
+  if (shut_) return;
+  if (fd_ >= 0 && size_ > 0 && size_ + line.size() > max_bytes_) Roll();
+  if (fd_ < 0) OpenFile();
+  if (fd_ >= 0 && WriteAll(fd_, line.data(), line.size())) {
+    size_ += line.size();
+  } else {
+    ++dropped_;
+    // What did reach the file counts towards the roll.
+    struct stat st;
+    if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = static_cast<size_t>(st.st_size);
+  }
+}
+
+}  // namespace govledger

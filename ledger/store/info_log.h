@@ -1,0 +1,59 @@
+// RocksDB's info log (the data directory's LOG: flushes, compactions, RocksDB's statistics),
+// written by govledger instead of by RocksDB.
+//
+// RocksDB's own logger stops the process on the write after one that failed (an assertion
+// that Debian's librocksdb keeps), so a full disk, which fails a LOG write sooner or later,
+// would kill the daemon. This one drops a line it cannot write and goes on: logging never
+// fails, blocks on a retry or stops the process, and the events' own files report their
+// failures through the store as before.
+#ifndef GOVLEDGER_LEDGER_STORE_INFO_LOG_H_
+#define GOVLEDGER_LEDGER_STORE_INFO_LOG_H_
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "rocksdb/env.h"
+
+namespace govledger {
+
+class InfoLog final : public rocksdb::Logger {
+ public:
+  // Writes DIR/LOG. A LOG already there (an earlier run's) is first renamed
+  // LOG.old.<microseconds since the epoch>, as it is whenever the current one reaches
+  // `max_bytes`; each rename then deletes old ones beyond the newest `keep - 1`, so the log
+  // takes at most about keep * max_bytes. Lines are "YYYY/MM/DD-HH:MM:SS.micros (UTC)
+  // thread-id message". REQUIRES: `dir` exists; max_bytes > 0; keep >= 1.
+  InfoLog(std::string dir, size_t max_bytes, size_t keep);
+  ~InfoLog() override;
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override;
+
+  // Lines dropped because they could not be written.
+  uint64_t dropped() const;
+
+ private:
+  rocksdb::Status CloseImpl() override;
+  // Renames LOG to LOG.old.<time>, deletes the surplus old ones and opens a new LOG.
+  // REQUIRES: mu_ held.
+  void Roll();
+  void OpenFile();  // REQUIRES: mu_ held; on failure fd_ stays -1 and the next line retries
+
+  const std::string dir_;
+  const std::string path_;
+  const size_t max_bytes_;
+  const size_t keep_;
+  mutable std::mutex mu_;
+  int fd_ = -1;           // guarded by mu_
+  size_t size_ = 0;       // bytes in the current LOG; guarded by mu_
+  uint64_t dropped_ = 0;  // guarded by mu_
+  bool shut_ = false;     // closed: later lines are dropped; guarded by mu_
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_STORE_INFO_LOG_H_
