@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -998,6 +999,20 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   absl::StatusOr<std::vector<v1::Event>> scope_events =
       folder.Events(pf.folded->positions, StreamKind::kScope);
   if (!scope_events.ok()) return scope_events.status();
+  // Each approving decision folded at the cut on its own stream (with the events that concern
+  // every programme: keys, rules): a programme's fold holds no decision streams.
+  absl::flat_hash_map<std::string, std::string> lapsed;  // decision stream -> why, or ""
+  auto lapsed_reason = [&](const v1::Approval& a) -> absl::StatusOr<std::string> {
+    const std::string& stream = a.decision_stream();
+    if (stream.empty()) return std::string();
+    auto it = lapsed.find(stream);
+    if (it == lapsed.end()) {
+      ASSIGN_OR_RETURN(std::unique_ptr<Folded> decision,
+                       folder.Fold(request.as_at(), Scope{Scope::kStream, stream}));
+      it = lapsed.emplace(stream, ApprovalLapsed(decision->state, a)).first;
+    }
+    return it->second;
+  };
   for (const v1::Event& event : *scope_events) {
     const v1::Event* e = &event;
     v1::ScopeChange c;
@@ -1028,7 +1043,8 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     } else {
       continue;
     }
-    c.set_approval_lapsed(ApprovalLapsed(s, c.approval()));
+    ASSIGN_OR_RETURN(std::string why, lapsed_reason(c.approval()));
+    c.set_approval_lapsed(std::move(why));
     *c.mutable_event() = RefOf(*e);
     const std::optional<EntityStream> item = ParseEntityStream(e->stream_id());
     if (!item || item->kind != EntityKind::kScope) continue;  // appends never store one
