@@ -341,7 +341,12 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
   std::string out = absl::StrCat(
       "decision signatures: ", audit.verified(), " verified (", audit.decisions_signed(),
       audit.decisions_signed() == 1 ? " decision" : " decisions",
-      "), each over its decision's canonical digest with its key's registered public key");
+      "), each over its decision's digest (canonical, or with a declaration of interests the "
+      "signature digest) with its key's registered public key");
+  if (const int voided = audit.voided(); voided > 0) {
+    absl::StrAppend(&out, "; ", voided, voided == 1 ? " of them is" : " of them are",
+                    " since voided by a correction, and no longer counted towards approval");
+  }
   if (audit.unchecked() > 0) {
     absl::StrAppend(&out, "; ", audit.unchecked(),
                     " not checked: their decision or key is not in the ", where,

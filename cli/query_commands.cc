@@ -508,7 +508,11 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
                      TimeText(e.effective_time(), e.has_effective_time()),
                      ShortType(e.event_type()), e.stream_id(), e.actor()});
     }
-    absl::StrAppend(&out, "\n", r.events_size(), " events folded at one point and not the other:\n",
+    absl::StrAppend(&out, "\n", r.events_size(), r.events_size() == 1 ? " event" : " events",
+                    " folded at one point and not the other ",
+                    r.events_size() == 1 ? "concerns " : "concern ", programme,
+                    " (its own, its projects', and those of the risks and scope items it held "
+                    "at either point):\n",
                     events.Render(colour));
   }
   return out;

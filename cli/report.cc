@@ -418,8 +418,9 @@ std::string ReportMarkdown(const ReportInputs& in) {
   // Every difference.
   absl::StrAppend(&out, "\n## Changes and the events behind them\n\n", in.compare.events_size(),
                   in.compare.events_size() == 1 ? " event" : " events",
-                  " folded at one point and not the other concern the programme, its projects, "
-                  "risks or scope items.\n");
+                  " folded at one point and not the other ",
+                  in.compare.events_size() == 1 ? "concerns" : "concern",
+                  " the programme, its projects, risks or scope items.\n");
   if (in.compare.differences_size() > 0) {
     Table t({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
     for (const v1::Difference& d : in.compare.differences()) {

@@ -141,6 +141,7 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     } else {
       RETURN_IF_ERROR(Check(s, left_out_, 0));
       ++verified_;
+      s.verified = true;
       signed_decisions_.insert(s.stream);
       for (Key& k : keys_[s.message.key_id()]) {
         if (k.position == key->position) ++k.signatures;
@@ -177,6 +178,12 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     RETURN_IF_ERROR(CheckAfterCorrection(changed, event.position()));
   }
   return absl::OkStatus();
+}
+
+int SignatureAudit::voided() const {
+  int n = 0;
+  for (const Signature& s : signatures_) n += s.verified && left_out_.contains(s.event_id);
+  return n;
 }
 
 std::vector<SignatureAudit::KeyUse> SignatureAudit::keys_used() const {

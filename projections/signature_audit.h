@@ -60,6 +60,9 @@ class SignatureAudit {
   // Signatures verified as recorded, and those whose decision or key is not in the events.
   int verified() const { return verified_; }
   int unchecked() const { return unchecked_; }
+  // Of the signatures verified as recorded, those a correction now voids (the folds of the log
+  // as it stands no longer count them).
+  int voided() const;
   // Decisions (streams) with at least one signature verified as recorded.
   size_t decisions_signed() const { return signed_decisions_.size(); }
   // The key registrations that signed, by key id then position.
@@ -86,6 +89,7 @@ class SignatureAudit {
     // neither costs no verification.
     uint64_t checked_proposal = 0;
     uint64_t checked_key = 0;
+    bool verified = false;  // as recorded
   };
 
   // The proposal and key a fold counts `s` with in the view that leaves out `left_out`; null

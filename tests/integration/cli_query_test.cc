@@ -371,7 +371,9 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                     HasSubstr("To:         as recorded at position 50 ("),
                     HasSubstr("risk/LPP-R04              rating                  RED             "
                               "AMBER                   36\n"),
-                    HasSubstr("20 events folded at one point and not the other:\n")));
+                    HasSubstr("20 events folded at one point and not the other concern LPP (its own, its "
+                              "projects', and those of the risks and scope items it held at "
+                              "either point):\n")));
 }
 
 TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {

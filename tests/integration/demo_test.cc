@@ -566,7 +566,7 @@ TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
   ASSERT_EQ(compare.code, 0) << compare.err;
   EXPECT_THAT(compare.out, HasSubstr("No differences."));
   EXPECT_THAT(compare.out,
-              HasSubstr("3 events folded at one point and not the other:"));
+              HasSubstr("3 events folded at one point and not the other concern LPP"));
 }
 
 }  // namespace

@@ -287,7 +287,8 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
   EXPECT_EQ(verify.code, 0) << verify.err;
   EXPECT_THAT(verify.out,
               HasSubstr("decision signatures: 1 verified (1 decision), each over its decision's "
-                        "canonical digest with its key's registered public key\n"
+                        "digest (canonical, or with a declaration of interests the signature "
+                        "digest) with its key's registered public key\n"
                         "signing keys used (compare them with the keys their holders hold):\n"
                         "  mopac-dmpc  Sophie Linden, " +
                         role + "  public key " + crypto::ToHex(dmpc.keys.public_key) +

@@ -48,6 +48,27 @@ class SignatureAuditTest : public ::testing::Test {
       {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
 };
 
+// A signature a later correction voids was verified as recorded, and is now counted apart: the
+// folds of the log as it stands no longer count it towards approval.
+TEST_F(SignatureAuditTest, ASignatureVoidedLaterIsCountedAsVoided) {
+  std::vector<v1::Event> log = Log();
+  SignatureAudit before;
+  ASSERT_OK(Audit(log, &before));
+  EXPECT_EQ(before.voided(), 0);
+  log.push_back(Correction(log[log.size() - 2], "signed by the wrong office"));
+  log.back().set_position(log.size());
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log, &audit));
+  EXPECT_EQ(audit.verified(), 2);
+  EXPECT_EQ(audit.voided(), 1);
+  // Correcting the correction restores it.
+  log.push_back(Correction(log.back(), "the office was right after all"));
+  log.back().set_position(log.size());
+  SignatureAudit restored;
+  ASSERT_OK(Audit(log, &restored));
+  EXPECT_EQ(restored.voided(), 0);
+}
+
 TEST_F(SignatureAuditTest, EverySignatureOfAnHonestLogVerifies) {
   SignatureAudit audit;
   ASSERT_OK(Audit(Log(), &audit));
