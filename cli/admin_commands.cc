@@ -80,10 +80,14 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "(none missing, none unlisted, each size and SHA-256), that the "
       "database opens and its whole hash chain verifies from position 1 to "
       "the head, and that the head is the manifest's; only then creates "
-      "TARGET. Then start govledgerd --data-dir TARGET.\n\n"
-      "Example:\n"
+      "TARGET (its files mode 0600, owned by whoever runs this). Then start "
+      "govledgerd --data-dir TARGET.\n\n"
+      "Example (the system service's database, README \"As a system service\"):\n"
+      "  systemctl stop govledgerd; mv /var/lib/govledger /var/lib/govledger.lost\n"
       "  govledger admin restore /srv/backups/gl-1126 "
-      "--data-dir /var/lib/govledger");
+      "--data-dir /var/lib/govledger.restored\n"
+      "  chown -R govledger: /var/lib/govledger.restored\n"
+      "  mv /var/lib/govledger.restored /var/lib/govledger; systemctl start govledgerd");
   restore_
       ->add_option("BACKUP_DIR", backup_dir_,
                    "A directory written by admin backup")

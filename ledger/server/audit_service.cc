@@ -146,9 +146,14 @@ absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
 
 absl::StatusOr<v1::GetConsistencyProofResponse> AuditServiceImpl::ConsistencyProof(
     const v1::GetConsistencyProofRequest& request) {
+  const uint64_t head = ledger_->Head().position;
   uint64_t to = request.to_size();
-  RETURN_IF_ERROR(ResolveSize("to_size", ledger_->Head().position, &to));
+  RETURN_IF_ERROR(ResolveSize("to_size", head, &to));
   const uint64_t from = request.from_size();
+  if (from > head) {
+    return errors::PositionPastHead("from_size", from, head,
+                                    absl::StrCat("give 1 to ", head, ", at most to_size"));
+  }
   if (from == 0 || from > to) {
     return absl::InvalidArgumentError(absl::StrCat(
         "from_size ", from, " must be 1 to to_size (", to, "): every log extends the empty one"));

@@ -277,6 +277,8 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
                                               HasSubstr("from_size 0 must be 1 to to_size (5)")));
   EXPECT_THAT(consistency(4, 3), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                                               HasSubstr("from_size 4 must be 1 to to_size (3)")));
+  EXPECT_THAT(consistency(6, 0), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                              HasSubstr("from_size 6 is past the head (5)")));
   EXPECT_THAT(consistency(1, 9), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                                               HasSubstr("to_size 9 is past the head (5)")));
   EXPECT_THAT(inclusion(5, 0), GrpcOk());
