@@ -137,6 +137,13 @@ absl::Status CheckProgrammeId(const std::string& id) {
   return absl::OkStatus();
 }
 
+// For a cut whose log is read only to known_through: that a later bound may be what is wanted.
+std::string KnownThroughHint(const Cut& cut) {
+  if (cut.known_through == 0) return "";
+  return absl::StrCat(", or a later known_through (the log was read only to position ",
+                      cut.known_through, ")");
+}
+
 // The programme at the cut: NOT_FOUND when the ledger does not hold it, or not
 // yet.
 absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
@@ -152,7 +159,8 @@ absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
                        f.cut.micros && *f.cut.micros != INT64_MIN
                            ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
                            : std::string(),
-                       "; choose a later position, time or week")),
+                       "; choose a later position, time or week",
+                       KnownThroughHint(f.cut))),
       errors::reason::kNotYetRegistered, {{"programme", id}});
 }
 
@@ -1404,9 +1412,9 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     return absl::NotFoundError(
         *anywhere
             ? absl::StrCat("stream ", stream,
-                           " has no events as at this cut; choose a later "
-                           "position, time "
-                           "or week")
+                           " has no events as at this cut; choose a later position, time or "
+                           "week",
+                           KnownThroughHint(*cut))
             : absl::StrCat(
                   "the ledger holds no events on stream ", stream,
                   "; entity streams look like programme/<id>, project/<id>, "

@@ -254,6 +254,15 @@ TEST_F(CliQueryTest, KnownThroughAPositionIsWhatWasBelievedThen) {
   CliRun past = Run("risks --programme LPP --week 77 --known-through 500");
   EXPECT_EQ(past.code, 1);
   EXPECT_THAT(past.err, HasSubstr("as_at.known_through 500 is past the head"));
+  // A bound below the programme's registration: the bound, not the week, is what to change.
+  CliRun early = Run("status --programme LPP --week 86 --known-through 1");
+  EXPECT_EQ(early.code, 1);
+  EXPECT_THAT(early.err, HasSubstr("or a later known_through (the log was read only to "
+                                   "position 1)"));
+  CliRun history = Run("history risk/LPP-R01 --week 86 --programme LPP --known-through 1");
+  EXPECT_EQ(history.code, 1);
+  EXPECT_THAT(history.err, HasSubstr("or a later known_through (the log was read only to "
+                                     "position 1)"));
 }
 
 TEST_F(CliQueryTest, PlanWeekIsShownAgainstThePlan) {
