@@ -520,9 +520,12 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
 
 // "position 45" for an as-recorded cut, else its cut instant.
 std::string PointText(const v1::ResolvedAsAt& a) {
-  return a.mode() == v1::AS_AT_MODE_AS_RECORDED
-             ? absl::StrCat("position ", a.position())
-             : absl::StrCat(ModeText(a.mode()), " at ", TimeText(a.cut_time(), a.has_cut_time()));
+  if (a.mode() != v1::AS_AT_MODE_AS_RECORDED) {
+    return absl::StrCat(ModeText(a.mode()), " at ", TimeText(a.cut_time(), a.has_cut_time()));
+  }
+  return a.has_cut_time() ? absl::StrCat("position ", a.position(), ", recorded at ",
+                                         TimeText(a.cut_time(), true))
+                          : absl::StrCat("position ", a.position());
 }
 
 // Whether the first point lies after the second (then a report's --since point is not earlier).
@@ -851,7 +854,13 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     return Fail(kExitBadArgs,
                 absl::StrCat("the earlier point (", PointText(in.compare.from()),
                              ") is after the report's point (", PointText(in.compare.to()),
-                             "); give an earlier --since-week, --since-position or --since"));
+                             "); give an earlier --since-week, --since-position or --since",
+                             in.compare.from().mode() != in.compare.to().mode()
+                                 ? " (a position is a point in when events were recorded, the "
+                                   "other a point in when facts took effect: pair "
+                                   "--since-position with --position, or --since-week and "
+                                   "--since with --week and --at)"
+                                 : ""));
   }
   for (auto [point, as_at] :
        {std::pair{&in.current, &to->as_at}, std::pair{&in.previous, &from->as_at}}) {
