@@ -77,11 +77,16 @@ until [ -s "$run_dir/port" ]; do
   fi
   sleep 0.1
 done
-host="${listen%:*}"
-case "$host" in
-  "" | 0.0.0.0 | "[::]" | "*") host=127.0.0.1 ;;
+case "$listen" in
+  unix:* | unix-abstract:*) server="$listen" ;;  # the port file holds the address
+  *)
+    host="${listen%:*}"
+    case "$host" in
+      "" | 0.0.0.0 | "[::]" | "*") host=127.0.0.1 ;;
+    esac
+    server="$host:$(cat "$run_dir/port")"
+    ;;
 esac
-server="$host:$(cat "$run_dir/port")"
 
 if [ "$demo" = 1 ]; then
   mapfile -t demo_files < <(LC_ALL=C ls -1 -- "$root"/deploy/demo/*.jsonl)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
         return status.ok() ? "" : std::string(status.message());
       });
   app.add_option("--port-file", port_file,
-                 "Write the bound port to this file once serving (for scripts and tests)");
+                 "Write the bound port to this file once serving (for scripts and tests; for a "
+                 "unix: address, the address)");
   app.add_option("--tokens", options.tokens_file,
                  "Require access tokens: a file of \"<sha256 of token> <viewer|reader|writer|admin> "
                  "<actor>\" lines (`govledger admin token` makes them); without it every caller "
@@ -180,7 +182,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   Say((*daemon)->RecoverySummary());
-  Say(absl::StrCat("serving on port ", (*daemon)->port(), " with data in ", options.data_dir));
+  // A unix socket has no port: the address itself is what a client dials.
+  const bool unix_socket = absl::StartsWith(options.listen, "unix:") ||
+                           absl::StartsWith(options.listen, "unix-abstract:");
+  const std::string bound =
+      unix_socket ? options.listen : absl::StrCat((*daemon)->port());
+  Say(absl::StrCat("serving on ", unix_socket ? "" : "port ", bound, " with data in ",
+                   options.data_dir));
   if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
     Say(warning);
   }
@@ -189,7 +197,7 @@ int main(int argc, char** argv) {
   // port stops rather than serve unseen.
   if (!port_file.empty()) {
     if (absl::Status s = govledger::WriteFileAtomically(
-            port_file, absl::StrCat((*daemon)->port(), "\n"), 0644,
+            port_file, absl::StrCat(bound, "\n"), 0644,
             govledger::IfExists::kReplace);
         !s.ok()) {
       Say(absl::StrCat("--port-file: ", s.message(), "; shutting down"));

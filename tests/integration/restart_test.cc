@@ -9,6 +9,8 @@
 #include <thread>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -321,6 +323,28 @@ TEST(DaemonFlagsTest, APortFileThatCannotBeWrittenStopsTheDaemon) {
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("--port-file: cannot create ", dir.path(),
                                               "/missing/port.partial-*: No such file")));
   EXPECT_THAT(run.err, HasSubstr("shutting down"));
+}
+
+// On a unix socket there is no port: the start-up line and the port file give the address,
+// which the CLI dials.
+TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
+  TempDir dir;
+  const std::string address = absl::StrCat("unix:", dir.path(), "/govledgerd.sock");
+  const std::string port_file = dir.path() + "/port";
+  const std::string script = absl::StrCat(
+      GOVLEDGERD_PATH, " --data-dir ", dir.path(), "/data --listen ", address, " --port-file ",
+      port_file, " 2>", dir.path(), "/stderr & pid=$!; i=0; "
+      "until [ -s ", port_file, " ] || [ $i -gt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+      "cat ", port_file, "; ", GOVLEDGER_CLI_PATH, " --server ", address, " head; "
+      "kill -TERM $pid; wait $pid; echo \"exit $?\"");
+  const CliRun run = RunProgram("timeout 60 sh -c", absl::StrCat("'", script, "'"));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat(address, "\n")));
+  EXPECT_THAT(run.out, HasSubstr("position 0"));
+  EXPECT_THAT(run.out, HasSubstr("exit 0"));
+  std::ifstream in(dir.path() + "/stderr");
+  std::stringstream err;
+  err << in.rdbuf();
+  EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("serving on ", address, " with data in ")));
 }
 
 }  // namespace
