@@ -61,9 +61,6 @@ std::string TokenDigest(absl::string_view token) {
 absl::StatusOr<std::string> TokensFileLine(absl::string_view token, Role role,
                                            absl::string_view actor) {
   if (absl::Status s = ValidateActor(actor); !s.ok()) return s;
-  if (absl::StripAsciiWhitespace(actor) != actor) {
-    return absl::InvalidArgumentError("the actor must not start or end with white space");
-  }
   return absl::StrCat(crypto::ToHex(TokenDigest(token)), " ", RoleName(role), " ", actor);
 }
 

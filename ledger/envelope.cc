@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -64,6 +65,11 @@ absl::Status ValidateActor(absl::string_view actor) {
     return absl::InvalidArgumentError(absl::StrCat("an actor has 1 to ", kMaxNameLength,
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
+  }
+  // " bob" would read as bob wherever it is shown, and not match bob's token.
+  if (absl::StripAsciiWhitespace(actor) != actor) {
+    return absl::InvalidArgumentError(
+        "an actor must not start or end with white space; send the name without it");
   }
   for (size_t i = 0; i < actor.size();) {
     uint32_t cp = 0;

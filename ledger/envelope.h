@@ -35,7 +35,8 @@ inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
 absl::Status ValidateStreamId(absl::string_view stream_id);
 absl::Status ValidateEventType(absl::string_view event_type);
 // An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without a character that acts rather
-// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls).
+// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls),
+// not starting or ending with white space.
 // The CLI checks every --actor with it before sending anything.
 absl::Status ValidateActor(absl::string_view actor);
 

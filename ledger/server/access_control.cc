@@ -21,6 +21,12 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
     return absl::InvalidArgumentError(absl::StrCat(
         "the call sends both ", kActorMetadataKey, " and ", kActorBinMetadataKey, "; send one"));
   }
+  for (const char* key : {kActorMetadataKey, kActorBinMetadataKey}) {
+    if (const size_t n = metadata.count(key); n > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the call sends ", key, " ", n, " times; send one actor"));
+    }
+  }
   // Either is checked as every actor is (ValidateActor: UTF-8, no control
   // characters, 1 to 200 bytes) before anything is stored.
   if (text != metadata.end()) return absl::string_view(text->second.data(), text->second.size());

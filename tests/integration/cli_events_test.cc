@@ -730,6 +730,11 @@ TEST_F(CliEventsTest, AnActorInAnyUtf8IsRecordedAsGiven) {
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("control character")));
   EXPECT_THAT(append({{"govledger-actor", "a"}, {"govledger-actor-bin", "b"}}),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("send one")));
+  EXPECT_THAT(append({{"govledger-actor", "a"}, {"govledger-actor", "b"}}),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("the call sends govledger-actor 2 times; send one actor")));
+  EXPECT_THAT(append({{"govledger-actor", " a"}}),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("white space")));
   EXPECT_EQ(HeadPosition(), 4u);
   EXPECT_THAT(append({{"govledger-actor-bin", "Ana Sánchez"}}), GrpcOk());
   log = ReadAll(*stub_);
@@ -752,6 +757,7 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
       {absl::StrCat(append, R"sh("$(printf 'a\tb')")sh"), "control character"},
       {absl::StrCat(append, R"sh("$(printf 'a\302\205b')")sh"), "control character"},  // U+0085
       {absl::StrCat(append, R"sh("$(printf 'Jos\351')")sh"), "not UTF-8"},              // Latin-1
+      {absl::StrCat(append, "' bob'"), "white space"},
       {absl::StrCat(" import ", file, R"sh( --actor "$(printf 'a\177b')")sh"),
        "control character"},
       {absl::StrCat(" import ", file, " --actor ''"), "1 to 200 bytes"},

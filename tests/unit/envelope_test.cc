@@ -444,6 +444,11 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_THAT(ValidateActor("PMO \xE2\x81\xA6" "x"),
               StatusIs(kInvalid, HasSubstr("the bidirectional control U+2066 at byte 4")));
   EXPECT_OK(ValidateActor("O\xE2\x80\x99Brien"));  // U+2019 is text
+  // " bob" would read as bob, and match no token of bob's.
+  for (const char* actor : {" bob", "bob ", " "}) {
+    EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("white space"))) << actor;
+  }
+  EXPECT_OK(ValidateActor("J. Smith (PMO)"));
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("not UTF-8"))) << actor;
