@@ -335,6 +335,29 @@ std::string ShortTime(const pb::Timestamp& t) {
   return FormatRfc3339(t.seconds() * kMicrosPerSecond);
 }
 
+// The server's own checks of an event's stream and type, made before anything is sent (append,
+// import); INVALID_ARGUMENT saying what to give. `flags`: append's, which may give them too.
+absl::Status CheckEnvelope(const v1::Event& event, bool flags) {
+  if (event.event_type().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the event has no eventType: give one, e.g. \"eventType\": "
+                     "\"govledger.v1.RiskClosed\"",
+                     flags ? " (or --type)" : ""));
+  }
+  if (event.stream_id().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the event has no streamId: ", PrintableText(event.event_type()),
+        " is not a governance event type, whose stream the CLI reads from its payload; give "
+        "one",
+        flags ? " (--stream, or streamId)" : ""));
+  }
+  for (const absl::Status& s :
+       {ValidateStreamId(event.stream_id()), ValidateEventType(event.event_type())}) {
+    if (!s.ok()) return absl::InvalidArgumentError(PrintableText(s.message()));
+  }
+  return absl::OkStatus();
+}
+
 // What verify adds about decisions' signatures: nothing when the events hold none.
 std::string SignatureSummary(const projections::SignatureAudit& audit, absl::string_view where) {
   if (audit.verified() == 0 && audit.unchecked() == 0) return "";
@@ -619,21 +642,8 @@ int EventCommands::Append(const std::string& server) {
   absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
   if (!event.ok()) return Fail(kExitBadArgs, std::string(event.status().message()));
   if (event->event_id().empty()) event->set_event_id(NewUuid());
-  // The server's own checks of the envelope, before anything is sent.
-  if (event->event_type().empty()) {
-    return Fail(kExitBadArgs, "append: the event has no eventType: give one, e.g. "
-                              "\"eventType\": \"govledger.v1.RiskClosed\" (or --type)");
-  }
-  if (event->stream_id().empty()) {
-    return Fail(kExitBadArgs,
-                absl::StrCat("append: give --stream (or streamId): ",
-                             PrintableText(event->event_type()),
-                             " is not a governance event type, whose stream the CLI reads from "
-                             "its payload"));
-  }
-  for (const absl::Status& s :
-       {ValidateStreamId(event->stream_id()), ValidateEventType(event->event_type())}) {
-    if (!s.ok()) return Fail(kExitBadArgs, absl::StrCat("append: ", PrintableText(s.message())));
+  if (absl::Status s = CheckEnvelope(*event, /*flags=*/true); !s.ok()) {
+    return Fail(kExitBadArgs, absl::StrCat("append: ", s.message()));
   }
 
   v1::AppendRequest request;
@@ -735,6 +745,9 @@ int EventCommands::Import(const std::string& server) {
       if (event.ok() && event->event_id().empty()) {
         event = absl::InvalidArgumentError(
             "eventId: required in an import, so that a rerun stores the event only once");
+      }
+      if (event.ok()) {
+        if (absl::Status s = CheckEnvelope(*event, /*flags=*/false); !s.ok()) event = s;
       }
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;

@@ -311,6 +311,20 @@ TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {
   CliRun missing = Cli(absl::StrCat(Server(), " import ", no_id));
   EXPECT_EQ(missing.code, 2);
   EXPECT_THAT(missing.err, HasSubstr(":1: eventId: required"));
+  // A line without a stream or type, or with an illegal stream, is named before it is sent.
+  const std::vector<std::pair<std::string, std::string>> incomplete = {
+      {R"({"eventId":"3f2b8c1e-1111-4a2b-8c3d-0123456789ab"})", "the event has no eventType"},
+      {R"({"eventId":"3f2b8c1e-1111-4a2b-8c3d-0123456789ab","eventType":"example.v1.Note"})",
+       "the event has no streamId: example.v1.Note is not a governance event type"},
+      {R"({"eventId":"3f2b8c1e-1111-4a2b-8c3d-0123456789ab","eventType":"example.v1.Note",)"
+       R"("streamId":"bad stream"})",
+       "stream_id 'bad stream' contains an illegal character"},
+  };
+  for (const auto& [line, says] : incomplete) {
+    CliRun run = Cli(absl::StrCat(Server(), " import ", WriteFile("part.jsonl", {line})));
+    EXPECT_EQ(run.code, 2) << line;
+    EXPECT_THAT(run.err, HasSubstr(":1: " + says)) << line;
+  }
 
   EXPECT_EQ(Cli(absl::StrCat(Server(), " import /nonexistent.jsonl")).code, 2);
   EXPECT_EQ(HeadPosition(), 9u);
@@ -903,7 +917,9 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   // stream, an entity that is no stream, a directory where a file goes.
   CliRun no_stream = Cli(absl::StrCat(Server(), " append --type custom.T"));
   EXPECT_EQ(no_stream.code, 2);
-  EXPECT_THAT(no_stream.err, HasSubstr("give --stream"));
+  EXPECT_THAT(no_stream.err, HasSubstr("has no streamId: custom.T is not a governance event "
+                                      "type, whose stream the CLI reads from its payload; give "
+                                      "one (--stream, or streamId)"));
   CliRun bad_stream = Cli(absl::StrCat(Server(), " append --type custom.T --stream /x"));
   EXPECT_EQ(bad_stream.code, 2);
   EXPECT_THAT(bad_stream.err, HasSubstr("stream_id"));
