@@ -479,11 +479,33 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   changes.AlignRight(0);
   for (const v1::EntityChange& c : r.changes()) {
     const v1::EventRef& e = c.event();
+    const std::string change =
+        c.has_corrects() ? absl::StrCat("corrects ", c.corrects().position(), " (",
+                                        ShortType(c.corrects().event_type()), ")")
+                         : AspectChanges(c);
     changes.AddRow({absl::StrCat(e.position()), TimeText(e.recorded_time(), e.has_recorded_time()),
                     TimeText(e.effective_time(), e.has_effective_time()), e.actor(),
-                    ShortType(e.event_type()), AspectChanges(c), c.note()});
+                    ShortType(e.event_type()), change, c.note()});
   }
-  absl::StrAppend(&out, "\n", changes.Render(colour));
+  absl::StrAppend(&out, "\n", changes.rows() > 0 ? changes.Render(colour)
+                                                  : "No event of it is folded here.\n");
+  if (r.voided_size() > 0) {
+    Table voided({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "VOIDED BY", "REASON"});
+    voided.AlignRight(0);
+    for (const v1::VoidedEvent& v : r.voided()) {
+      const v1::EventRef& e = v.event();
+      voided.AddRow({absl::StrCat(e.position()),
+                     TimeText(e.recorded_time(), e.has_recorded_time()),
+                     TimeText(e.effective_time(), e.has_effective_time()), e.actor(),
+                     ShortType(e.event_type()),
+                     absl::StrCat(v.voided_by().position(), " (", v.voided_by().actor(), ")"),
+                     v.reason()});
+    }
+    absl::StrAppend(&out, "\nLeft out: ", r.voided_size(),
+                    r.voided_size() == 1 ? " event" : " events",
+                    " voided by a correction, as the ledger stands at this point:\n",
+                    voided.Render(colour));
+  }
   return out;
 }
 

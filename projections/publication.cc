@@ -47,7 +47,12 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
 }
 
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history) {
-  if (history->changes().empty()) return;
+  if (history->changes().empty()) {
+    // Nothing folded says whether the decision's Part 1 is published yet: say no more than
+    // which events were voided.
+    for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
+    return;
+  }
   // "2017-05-01": ISO dates order as text.
   const std::string today = FormatRfc3339(now_micros).substr(0, 10);
   bool unpublished = false;
@@ -67,6 +72,7 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
     drop(c.mutable_after());
     c.clear_note();
   }
+  for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
 }
 
 }  // namespace govledger::projections

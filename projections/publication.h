@@ -38,7 +38,8 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // A decision's history whose last state shows Part 1 unpublished loses its declarations of
-// interests and its events' notes (reasons: the only content a decision's history shows).
+// interests, its events' notes and its voided events' reasons (reasons: the only content a
+// decision's history shows).
 // Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
 

@@ -73,6 +73,8 @@ class Folder {
 
   // Whether the whole log holds an event on `stream`.
   virtual absl::StatusOr<bool> StreamHasEvents(absl::string_view stream) = 0;
+  // The position of the event with this id (any case), if the log holds it.
+  virtual absl::StatusOr<std::optional<uint64_t>> FindEvent(absl::string_view event_id) = 0;
 
   absl::StatusOr<Cut> Resolve(const v1::AsAt& as_at) {
     return ResolveAsAt(as_at, timeline(), now_micros_);
@@ -125,6 +127,12 @@ class VectorFolder final : public Folder {
     return std::any_of(log_.begin(), log_.end(), [&](const v1::Event& e) {
       return e.stream_id() == stream;
     });
+  }
+  absl::StatusOr<std::optional<uint64_t>> FindEvent(absl::string_view event_id) override {
+    for (const v1::Event& e : log_) {
+      if (absl::EqualsIgnoreCase(e.event_id(), event_id)) return e.position();
+    }
+    return std::nullopt;
   }
 
  private:
@@ -1366,6 +1374,72 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
   return out;
 }
 
+// Sets each correction's `corrects` in `out` and adds the events of `stream` that corrections
+// void at `cut`. A correction goes on the stream of the event it names, and corrections stand
+// or fall by position whatever their effective times: the stream's events recorded by the cut
+// (as known: read by then) hold every correction that counts there.
+static absl::Status AddVoided(Folder& folder, const Cut& cut, const std::string& stream,
+                              v1::GetEntityHistoryResponse* out) {
+  Cut recorded = cut;
+  if (cut.mode != v1::AS_AT_MODE_AS_RECORDED) {
+    recorded = Cut{};
+    recorded.by_position = true;
+    recorded.position = cut.known_through != 0 ? cut.known_through : folder.timeline().head();
+  }
+  ASSIGN_OR_RETURN(std::vector<uint64_t> positions,
+                   folder.Select(recorded, Scope{Scope::kStream, stream}));
+  ASSIGN_OR_RETURN(std::vector<v1::Event> events, folder.Events(positions, std::nullopt));
+  static const std::string kCorrection = v1::CorrectionRecorded::descriptor()->full_name();
+  // (correcting, corrected) lower-case ids in log order, and each correction's event.
+  std::vector<std::pair<std::string, std::string>> corrections;
+  absl::flat_hash_map<std::string, std::pair<const v1::Event*, v1::CorrectionRecorded>> by_id;
+  for (const v1::Event& e : events) {
+    if (e.stream_id() != stream || e.event_type() != kCorrection) continue;
+    v1::CorrectionRecorded m;
+    if (!m.ParseFromString(e.payload())) continue;
+    const std::string id = absl::AsciiStrToLower(e.event_id());
+    corrections.emplace_back(id, absl::AsciiStrToLower(m.corrected_event_id()));
+    by_id[id] = {&e, std::move(m)};
+  }
+  if (corrections.empty()) return absl::OkStatus();
+  // What each correction names, for its row.
+  absl::flat_hash_map<std::string, v1::EventRef> named;  // lower-case id -> its event
+  for (const auto& [correcting, corrected] : corrections) {
+    if (named.contains(corrected)) continue;
+    ASSIGN_OR_RETURN(std::optional<uint64_t> position, folder.FindEvent(corrected));
+    if (!position) continue;
+    ASSIGN_OR_RETURN(std::vector<v1::Event> found, folder.Events({*position}, std::nullopt));
+    if (!found.empty()) named[corrected] = RefOf(found[0]);
+  }
+  for (v1::EntityChange& c : *out->mutable_changes()) {
+    auto it = by_id.find(absl::AsciiStrToLower(c.event().event_id()));
+    if (it == by_id.end()) continue;
+    auto ref = named.find(absl::AsciiStrToLower(it->second.second.corrected_event_id()));
+    if (ref != named.end()) *c.mutable_corrects() = ref->second;
+  }
+  const absl::flat_hash_set<std::string> left_out = LeftOutEvents(corrections);
+  const int64_t t = cut.micros.value_or(INT64_MIN);
+  std::map<uint64_t, v1::VoidedEvent> voided;  // by position
+  for (auto it = corrections.rbegin(); it != corrections.rend(); ++it) {
+    const auto& [correcting, corrected] = *it;
+    if (!left_out.contains(corrected) || left_out.contains(correcting)) continue;
+    auto ref = named.find(corrected);
+    if (ref == named.end()) continue;
+    if (cut.mode != v1::AS_AT_MODE_AS_RECORDED &&
+        ToMicros(ref->second.effective_time()) > t) {
+      continue;  // not effective by the cut: no fold there would have held it
+    }
+    if (voided.contains(ref->second.position())) continue;  // a later correction voids it
+    v1::VoidedEvent& v = voided[ref->second.position()];
+    *v.mutable_event() = ref->second;
+    const auto& [event, message] = by_id.at(correcting);
+    *v.mutable_voided_by() = RefOf(*event);
+    v.set_reason(message.reason());
+  }
+  for (auto& [position, v] : voided) *out->add_voided() = std::move(v);
+  return absl::OkStatus();
+}
+
 static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     Folder& folder, const v1::GetEntityHistoryRequest& request) {
   const std::string& stream = request.stream_id();
@@ -1406,7 +1480,8 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     ToAspects(AspectsOf(state, stream, decision), c->mutable_after());
     c->set_note(NoteOf(*e));
   }
-  if (out.changes_size() == 0) {
+  RETURN_IF_ERROR(AddVoided(folder, *cut, stream, &out));
+  if (out.changes_size() == 0 && out.voided_size() == 0) {
     absl::StatusOr<bool> anywhere = folder.StreamHasEvents(stream);
     if (!anywhere.ok()) return anywhere.status();
     return absl::NotFoundError(
@@ -1502,6 +1577,11 @@ class IndexFolder final : public Folder {
     ASSIGN_OR_RETURN(std::vector<uint64_t> positions,
                      source_.StreamPositions(stream));
     return !positions.empty() && positions.front() <= index_.size();
+  }
+  absl::StatusOr<std::optional<uint64_t>> FindEvent(absl::string_view event_id) override {
+    ASSIGN_OR_RETURN(std::optional<uint64_t> position, source_.FindEvent(event_id));
+    if (position && *position > index_.size()) return std::nullopt;
+    return position;
   }
 
   absl::StatusOr<std::unique_ptr<Folded>> Fold(const v1::AsAt& as_at,

@@ -542,9 +542,10 @@ TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
                                      loaded));
   ASSERT_EQ(believed.code, 0) << believed.err;
   EXPECT_THAT(believed.out, HasSubstr("Open risks:       14, of which 8 red"));
-  // Its history now leaves the voided closure out and lists the correction
-  // and the closure recorded late; as recorded when the demo was loaded, it
-  // holds the first closure.
+  // Its history now leaves the voided closure out of its changes, lists the correction (naming
+  // what it corrects) and the closure recorded late, and lists the voided closure apart with
+  // the correction that voids it; as recorded when the demo was loaded, it holds the first
+  // closure.
   const std::string voided = absl::StrCat(
       "\n", std::string(6, ' '), "37  ");  // the voided closure's row
   CliRun now = Cli(absl::StrCat(Server(), " history risk/LPP-R01"));
@@ -552,7 +553,12 @@ TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
   EXPECT_THAT(now.out, HasSubstr("The closure was effective in week 76"));
   EXPECT_THAT(now.out, HasSubstr("J. Smith (PMO)  CorrectionRecorded"));
   EXPECT_THAT(now.out, HasSubstr("2016-10-14T12:00:00Z"));
-  EXPECT_EQ(now.out.find(voided), std::string::npos) << now.out;
+  EXPECT_THAT(now.out, HasSubstr("corrects 37 (RiskClosed)"));
+  const size_t left_out = now.out.find("Left out: 1 event voided by a correction");
+  ASSERT_NE(left_out, std::string::npos) << now.out;
+  EXPECT_GT(now.out.find(voided), left_out) << "37 is a row of the voided events only";
+  EXPECT_THAT(now.out.substr(left_out), HasSubstr("RiskClosed  108 (J. Smith (PMO))  The closure "
+                                                  "was effective in week 76"));
   CliRun then = Cli(absl::StrCat(Server(), " history risk/LPP-R01 --position ",
                                  loaded));
   ASSERT_EQ(then.code, 0) << then.err;

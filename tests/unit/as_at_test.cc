@@ -1073,6 +1073,58 @@ TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
                               "-£10,000.00; benefit change -£5,000.00"));
 }
 
+// A correction's row names the event it corrects, and the events corrections void are listed
+// apart, each with the correction that voids it: as recorded before the correction the closure
+// stands; after it, it is voided, and voided no longer once the correction is itself voided.
+TEST(QueriesTest, EntityHistoryNamesWhatCorrectionsVoid) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
+  const v1::Event closure = log.Add(Ev(CloseRisk("R1")), InWeek(20));
+  const uint64_t before = closure.position();
+  const v1::Event correction = log.Add(Correction(closure, "closed in week 18"), InWeek(22));
+  log.Add(Ev(CloseRisk("R1")), /*recorded=*/InWeek(22), /*effective=*/InWeek(18));
+  auto history = [&](const v1::AsAt& as_at) {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id("risk/R1");
+    *request.mutable_as_at() = as_at;
+    absl::StatusOr<v1::GetEntityHistoryResponse> r =
+        projections::QueryEntityHistory(log.events(), kNow, request);
+    EXPECT_OK(r);
+    return r.ok() ? *r : v1::GetEntityHistoryResponse();
+  };
+  auto head = [&] {
+    v1::AsAt at;
+    at.set_mode(v1::AS_AT_MODE_AS_RECORDED);
+    at.set_position(log.events().size());
+    return at;
+  };
+  v1::GetEntityHistoryResponse now = history(head());
+  ASSERT_EQ(now.changes_size(), 3);  // opened, the correction, the closure recorded again
+  EXPECT_EQ(now.changes(1).event().position(), correction.position());
+  EXPECT_EQ(now.changes(1).corrects().position(), closure.position());
+  EXPECT_EQ(now.changes(1).corrects().event_type(), "govledger.v1.RiskClosed");
+  EXPECT_FALSE(now.changes(2).has_corrects());
+  ASSERT_EQ(now.voided_size(), 1);
+  EXPECT_EQ(now.voided(0).event().position(), closure.position());
+  EXPECT_EQ(now.voided(0).voided_by().position(), correction.position());
+  EXPECT_EQ(now.voided(0).reason(), "closed in week 18");
+  // As recorded before the correction: nothing voided.
+  v1::AsAt then;
+  then.set_position(before);
+  then.set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  EXPECT_EQ(history(then).voided_size(), 0);
+  // As known at week 19 the voided closure (effective in week 20) would not have been folded.
+  EXPECT_EQ(history(Week(19, kKnown)).voided_size(), 0);
+  EXPECT_EQ(history(Week(21, kKnown)).voided_size(), 1);
+  // The correction voided in turn: the closure stands again.
+  log.Add(Correction(correction, "the first closure was right"), InWeek(23));
+  v1::GetEntityHistoryResponse restored = history(head());
+  EXPECT_EQ(restored.voided_size(), 0);
+  ASSERT_EQ(restored.changes_size(), 5);
+  EXPECT_EQ(restored.changes(1).event().position(), closure.position());
+  EXPECT_EQ(restored.changes(4).corrects().position(), correction.position());
+}
+
 TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
   Log log = Base();
   log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
