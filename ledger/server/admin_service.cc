@@ -216,7 +216,18 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
   // The reader (and with it the checkpoint directory) is destroyed on every return below.
   absl::StatusOr<std::unique_ptr<backup::CheckpointReader>> reader =
       backup::CheckpointReader::Take(*store_, data_dir_, clock_->NowMicros());
-  if (!reader.ok()) return ToGrpcStatus(reader.status());
+  if (!reader.ok()) {
+    // A checkpoint flushes and syncs the store, which a failed disk refuses as it refused the
+    // append: say so, and what to do, rather than pass on the storage engine's words alone.
+    if (const std::string failure = stats_().storage_failure(); !failure.empty()) {
+      return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+          "no backup while appends are stopped after a storage failure (", failure,
+          "): the checkpoint failed too (", reader.status().message(),
+          "); every acknowledged append is on disk: free space or repair the disk, restart "
+          "govledgerd, then back up")));
+    }
+    return ToGrpcStatus(reader.status());
+  }
   v1::BackupChunk chunk;
   for (;;) {
     // A token revoked meanwhile gets no more of the store.

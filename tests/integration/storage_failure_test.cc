@@ -151,6 +151,16 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
                                HasSubstr("File too large")));
   EXPECT_THAT(daemon.Stderr(), AllOf(HasSubstr("appends stopped after a storage failure"),
                                      HasSubstr("then restart govledgerd")));
+  // A backup's checkpoint writes to the failed store too: refused, saying why and what to do.
+  TempDir backups;
+  CliRun backup = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ",
+                                   backups.path(), "/b"));
+  EXPECT_EQ(backup.code, 1) << backup.err;
+  EXPECT_THAT(backup.err,
+              AllOf(HasSubstr("FAILED_PRECONDITION: no backup while appends are stopped after a "
+                              "storage failure"),
+                    HasSubstr("restart govledgerd, then back up")));
+  EXPECT_FALSE(std::filesystem::exists(backups.path() + "/b"));
   // The CLI's append is refused (exit 1, as a refusal), not "unreachable" (3): the server is up,
   // and retrying will not help until it is restarted.
   CliRun append = Cli(absl::StrCat("--server ", daemon.address(),
