@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <system_error>
@@ -50,12 +51,7 @@ InfoLog::InfoLog(std::string dir, size_t max_bytes, size_t keep)
       max_bytes_(max_bytes),
       keep_(std::max<size_t>(keep, 1)) {
   std::lock_guard lock(mu_);
-  std::error_code ec;
-  if (std::filesystem::file_size(path_, ec) > 0 && !ec) {
-    Roll();
-  } else {
-    OpenFile();
-  }
+  OpenFile();
 }
 
 InfoLog::~InfoLog() { Close().PermitUncheckedError(); }
@@ -138,8 +134,17 @@ void InfoLog::Logv(const char* format, va_list ap) {
   if (fd_ < 0) OpenFile();
   if (fd_ >= 0 && WriteAll(fd_, line.data(), line.size())) {
     size_ += line.size();
+    failing_ = false;
   } else {
+    const int error = errno;
     ++dropped_;
+    if (!failing_) {
+      failing_ = true;
+      std::fprintf(stderr,
+                   "govledgerd: the info log %s refused a line (%s); its lines are dropped "
+                   "until it takes them again\n",
+                   path_.c_str(), std::strerror(error));
+    }
     // What did reach the file counts towards the roll.
     struct stat st;
     if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = static_cast<size_t>(st.st_size);

@@ -22,11 +22,12 @@ namespace govledger {
 
 class InfoLog final : public rocksdb::Logger {
  public:
-  // Writes DIR/LOG. A LOG already there (an earlier run's) is first renamed
-  // LOG.old.<microseconds since the epoch>, as it is whenever the current one reaches
-  // `max_bytes`; each rename then deletes old ones beyond the newest `keep - 1`, so the log
-  // takes at most about keep * max_bytes. Lines are "YYYY/MM/DD-HH:MM:SS.micros (UTC)
-  // thread-id message". REQUIRES: `dir` exists; max_bytes > 0; keep >= 1.
+  // Appends to DIR/LOG, carrying on an earlier run's (so that a start that fails, again and
+  // again, does not push out the lines of the run that saw why). Once it reaches `max_bytes`
+  // it is renamed LOG.old.<microseconds since the epoch> and a new one begun, and old ones
+  // beyond the newest `keep - 1` are deleted: the log takes at most about keep * max_bytes.
+  // Lines are "YYYY/MM/DD-HH:MM:SS.micros (UTC) thread-id message"; the first line dropped
+  // after one written is also said on stderr. REQUIRES: `dir` exists; max_bytes > 0; keep >= 1.
   InfoLog(std::string dir, size_t max_bytes, size_t keep);
   ~InfoLog() override;
 
@@ -52,6 +53,7 @@ class InfoLog final : public rocksdb::Logger {
   size_t size_ = 0;       // bytes in the current LOG; guarded by mu_
   uint64_t dropped_ = 0;  // guarded by mu_
   bool shut_ = false;     // closed: later lines are dropped; guarded by mu_
+  bool failing_ = false;  // the last line was dropped (said once on stderr); guarded by mu_
 };
 
 }  // namespace govledger

@@ -222,6 +222,9 @@ TEST(StorageFailureTest, AnInfoLogTheDiskRefusesDoesNotStopTheDaemon) {
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << "\n" << daemon.Stderr();
   EXPECT_EQ(std::filesystem::file_size(daemon.data_dir() + "/LOG"), kLimit)
       << "the log's writes were refused";
+  EXPECT_THAT(daemon.Stderr(), HasSubstr(absl::StrCat("govledgerd: the info log ",
+                                                      daemon.data_dir(), "/LOG refused a line "
+                                                      "(File too large)")));
 }
 
 // Below --min-free-bytes appends are refused before anything is written, so the ledger never

@@ -86,16 +86,22 @@ TEST(InfoLogTest, RolledAtItsLimitKeepingTheNewestOldOnes) {
   for (; n < 100; ++n) EXPECT_THAT(kept, HasSubstr(" line 0" + std::to_string(n) + " ")) << n;
 }
 
-TEST(InfoLogTest, AnEarlierRunsLogIsRolledAtOpen) {
+// A start carries on the last run's LOG, so that starts that fail again and again (each
+// logging its options) do not push out the lines of the run that saw why; the size limit
+// still rolls it.
+TEST(InfoLogTest, AnEarlierRunsLogIsCarriedOn) {
   TempDir dir;
-  { InfoLog log(dir.path(), 1 << 20, 5); Log(log, "first run"); }
-  { InfoLog log(dir.path(), 1 << 20, 5); Log(log, "second run"); }
-  const std::vector<std::filesystem::path> old = OldLogs(dir.path());
-  ASSERT_THAT(old, SizeIs(1));
-  EXPECT_THAT(ReadFile(old[0]), HasSubstr("first run"));
+  { InfoLog log(dir.path(), 1000, 3); Log(log, "the run that failed"); }
+  for (int start = 0; start < 5; ++start) {
+    InfoLog log(dir.path(), 1000, 3);
+    Log(log, "a start that fails at once");
+  }
+  EXPECT_THAT(OldLogs(dir.path()), SizeIs(0));
   const std::string now = ReadFile(dir.path() + "/LOG");
-  EXPECT_THAT(now, HasSubstr("second run"));
-  EXPECT_THAT(now, ::testing::Not(HasSubstr("first run")));
+  EXPECT_THAT(now, HasSubstr("the run that failed"));
+  InfoLog log(dir.path(), 1000, 3);
+  for (int i = 0; i < 20; ++i) Log(log, "%s", std::string(60, '.').c_str());
+  EXPECT_THAT(OldLogs(dir.path()), SizeIs(2));
 }
 
 TEST(InfoLogTest, NothingIsWrittenOnceClosed) {
