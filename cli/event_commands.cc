@@ -676,6 +676,11 @@ int EventCommands::Import(const std::string& server) {
   };
   std::vector<Pending> pending;
   uint64_t added = 0, duplicates = 0, head = 0;
+  // "the 5 events before it are stored", for a message about the line an import stopped at.
+  auto stored_before = [&] {
+    const uint64_t n = added + duplicates;
+    return absl::StrCat("the ", n, n == 1 ? " event before it is stored" : " events before it are stored");
+  };
 
   // Appends `batch` in one call; if the server refuses it, one event at a time, so that the
   // events before the refused one are stored and the refusal names its line.
@@ -706,15 +711,15 @@ int EventCommands::Import(const std::string& server) {
       batch.clear();
       return kExitOk;
     }
-    const std::string stored = absl::StrCat(added + duplicates, " events before it are stored");
     if (refused) {
       return Fail(kExitRefused, absl::StrCat(batch.front().where, ": event ",
                                              batch.front().event.event_id(), " refused: ",
-                                             DescribeError(server, status), "; the ", stored));
+                                             DescribeError(server, status), "; ",
+                                             stored_before()));
     }
     return Fail(ExitCodeOf(status),
                 absl::StrCat(DescribeError(server, status), " (at ", batch.front().where,
-                             "); rerunning the import is safe: the ", stored,
+                             "); rerunning the import is safe: ", stored_before(),
                              " or will be stored once"));
   };
 
@@ -752,10 +757,9 @@ int EventCommands::Import(const std::string& server) {
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;
         return Fail(kExitBadArgs,
-                    absl::StrCat(where, ": ", event.status().message(), "; the ",
-                                 added + duplicates,
-                                 " events before it are stored (fix the line and rerun: they "
-                                 "will not be stored twice)"));
+                    absl::StrCat(where, ": ", event.status().message(), "; ",
+                                 stored_before(),
+                                 " (fix the line and rerun: none is stored twice)"));
       }
       pending.push_back({*std::move(event), where});
       if (pending.size() >= batch_) {

@@ -3,7 +3,6 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -66,14 +65,12 @@ absl::Status ValidateActor(absl::string_view actor) {
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
   }
-  // " bob" would read as bob wherever it is shown, and not match bob's token.
-  if (absl::StripAsciiWhitespace(actor) != actor) {
-    return absl::InvalidArgumentError(
-        "an actor must not start or end with white space; send the name without it");
-  }
+  uint32_t first = 0, last = 0;
   for (size_t i = 0; i < actor.size();) {
     uint32_t cp = 0;
     const size_t n = Utf8Length(actor.substr(i), &cp);
+    if (i == 0) first = cp;
+    last = cp;
     // Event.actor is a protobuf string: a record holding bytes that are not UTF-8 would never
     // parse again.
     if (n == 0) {
@@ -94,6 +91,14 @@ absl::Status ValidateActor(absl::string_view actor) {
                           cp, i));
     }
     i += n;
+  }
+  // " bob" (or bob after a no-break space) would read as bob wherever it is shown, and not
+  // match bob's token.
+  if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "an actor must not start or end with white space (here U+%04X); send the name "
+        "without it",
+        IsWhiteSpace(first) ? first : last));
   }
   return absl::OkStatus();
 }

@@ -1422,7 +1422,7 @@ static absl::Status AddVoided(Folder& folder, const Cut& cut, const std::string&
   std::map<uint64_t, v1::VoidedEvent> voided;  // by position
   for (auto it = corrections.rbegin(); it != corrections.rend(); ++it) {
     const auto& [correcting, corrected] = *it;
-    if (!left_out.contains(corrected) || left_out.contains(correcting)) continue;
+    if (!left_out.contains(corrected)) continue;  // (a correction is never left out)
     auto ref = named.find(corrected);
     if (ref == named.end()) continue;
     if (cut.mode != v1::AS_AT_MODE_AS_RECORDED &&

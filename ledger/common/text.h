@@ -26,6 +26,14 @@ constexpr bool IsBidiControl(uint32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
+// Unicode's White_Space characters: the ASCII ones, NEL, the no-break, ogham, en to hair,
+// line and paragraph, narrow no-break, medium mathematical and ideographic spaces.
+constexpr bool IsWhiteSpace(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
 // Whether `cp` acts rather than shows: a control character (C0, DEL, C1: U+0080 to U+009F),
 // which a terminal acts on (a carriage return or an escape sequence overwrites what was
 // printed before it), or a bidirectional control (IsBidiControl). Line breaks and tabs are

@@ -325,9 +325,15 @@ TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {
     EXPECT_EQ(run.code, 2) << line;
     EXPECT_THAT(run.err, HasSubstr(":1: " + says)) << line;
   }
+  CliRun after_one = Cli(absl::StrCat(
+      Server(), " import ", WriteFile("one-then-bad.jsonl", {OpaqueLine(100), incomplete[0].first})));
+  EXPECT_EQ(after_one.code, 2);
+  EXPECT_THAT(after_one.err, HasSubstr(":2: the event has no eventType"));
+  EXPECT_THAT(after_one.err, HasSubstr("the 1 event before it is stored"));
+  EXPECT_EQ(HeadPosition(), 10u);
 
   EXPECT_EQ(Cli(absl::StrCat(Server(), " import /nonexistent.jsonl")).code, 2);
-  EXPECT_EQ(HeadPosition(), 9u);
+  EXPECT_EQ(HeadPosition(), 10u);
 }
 
 TEST_F(CliEventsTest, AnEventTheServerRefusesIsNamedByItsLine) {

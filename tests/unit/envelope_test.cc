@@ -445,9 +445,13 @@ TEST(EnvelopeTest, ActorRules) {
               StatusIs(kInvalid, HasSubstr("the bidirectional control U+2066 at byte 4")));
   EXPECT_OK(ValidateActor("O\xE2\x80\x99Brien"));  // U+2019 is text
   // " bob" would read as bob, and match no token of bob's.
-  for (const char* actor : {" bob", "bob ", " "}) {
+  // Unicode's white space too: a no-break space, an ideographic space, a line separator.
+  for (const char* actor : {" bob", "bob ", " ", "\xC2\xA0" "bob", "bob\xE3\x80\x80",
+                            "bob\xE2\x80\xA8"}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("white space"))) << actor;
   }
+  EXPECT_THAT(ValidateActor("\xC2\xA0" "bob"), StatusIs(kInvalid, HasSubstr("(here U+00A0)")));
+  EXPECT_OK(ValidateActor("Jean\xC2\xA0" "Dupont"));  // within a name, a space is a space
   EXPECT_OK(ValidateActor("J. Smith (PMO)"));
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
