@@ -84,12 +84,14 @@ void InfoLog::Roll() {
   while (std::filesystem::exists(absl::StrCat(path_, ".old.", stamp), ec)) ++stamp;
   std::filesystem::rename(path_, absl::StrCat(path_, ".old.", stamp), ec);
   std::vector<std::pair<uint64_t, std::filesystem::path>> old;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string name = entry.path().filename().string();
+  // Without exceptions: a logger throws into no caller of RocksDB's.
+  for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     uint64_t time = 0;
     if (name.rfind(kOldPrefix, 0) == 0 &&
         absl::SimpleAtoi(absl::string_view(name).substr(sizeof(kOldPrefix) - 1), &time)) {
-      old.emplace_back(time, entry.path());
+      old.emplace_back(time, it->path());
     }
   }
   if (old.size() > keep_ - 1) {
