@@ -1795,9 +1795,21 @@ struct GovernanceState::Access {
                                           m.organisation_id(),
                                           "a key's organisation is a registered organisation", e));
     }
-    return RequireKeyPairNotRevoked(
-        s, absl::StrCat("signing key ", m.key_id()), m.public_key(),
-        "a revoked key signs nothing more, under any id: generate a new key pair");
+    const std::string entity = absl::StrCat("signing key ", m.key_id());
+    RETURN_IF_ERROR(RequireKeyPairNotRevoked(
+        s, entity, m.public_key(),
+        "a revoked key signs nothing more, under any id: generate a new key pair"));
+    // Otherwise one holder's signature would count for a second holder or role as well.
+    for (const auto& [id, key] : s.keys_) {  // a few hundred keys at most
+      if (key.registered.public_key() == m.public_key()) {
+        return Refuse(entity,
+                      absl::StrCat("has the public key of signing key ", id, ", registered to ",
+                                   key.registered.holder(), " (", key.registered.role(), ")"),
+                      "a key pair is registered once, to one holder and role: generate a new "
+                      "key pair for each");
+      }
+    }
+    return absl::OkStatus();
   }
   // Refuses `entity` (a key) when a revoked key has `public_key`: a key pair once revoked signs
   // nothing more, whichever key id names it.

@@ -1468,6 +1468,27 @@ TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
   EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
 }
 
+// One key pair under two key ids would let one holder's signature count for another holder and
+// role as well (the same bytes verify under either id).
+TEST_F(SignatureTest, AKeyPairIsRegisteredOnce) {
+  Signer twin{"wa-cc-twin", wa_cc_.role, wm_pcc_.keys};
+  EXPECT_THAT(Append(Ev(twin.Registration("Someone Else"))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signing key wa-cc-twin has the public key of signing key "
+                                       "wm-pcc, registered to "),
+                             HasSubstr("a key pair is registered once"))));
+  EXPECT_EQ(state().FindKey("wa-cc-twin"), nullptr);
+  // Nor under the same holder and role: a person who needs another key id generates a new pair.
+  Signer again{"wm-pcc-again", wm_pcc_.role, wm_pcc_.keys};
+  EXPECT_THAT(Append(Ev(again.Registration())),
+              StatusIs(kFailed, HasSubstr("a key pair is registered once")));
+  // Once revoked, the pair stays refused (with the revocation's message).
+  ASSERT_OK(Append(Ev(Revoke("wm-pcc"))));
+  EXPECT_THAT(Append(Ev(twin.Registration("Someone Else"))),
+              StatusIs(kFailed, HasSubstr("which is revoked")));
+  EXPECT_OK(Append(Ev(NewSigner("wa-cc-new", wa_cc_.role).Registration("Someone Else"))));
+}
+
 // --- Effective times: an event takes effect no earlier than its entity exists. ---
 
 class EffectiveTimeTest : public RulesTest {
