@@ -19,6 +19,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/text.h"
@@ -255,6 +256,53 @@ absl::Status CheckText(const google::protobuf::Message& m) {
     }
   }
   return absl::OkStatus();
+}
+
+// A field `m` holds that its type does not declare (at any depth): the path of the message
+// holding it ("" for `m` itself, else e.g. "amounts[0]"), the message's type and the field's
+// number; nullopt when there is none.
+struct UnknownField {
+  std::string path;
+  std::string type;
+  int number = 0;
+};
+std::optional<UnknownField> FindUnknownField(const google::protobuf::Message& m) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+  if (!unknown.empty()) {
+    return UnknownField{"", m.GetDescriptor()->full_name(), unknown.field(0).number()};
+  }
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int k = 0; k < n; ++k) {
+      std::optional<UnknownField> found = FindUnknownField(
+          f->is_repeated() ? r->GetRepeatedMessage(m, f, k) : r->GetMessage(m, f));
+      if (!found) continue;
+      found->path = absl::StrCat(f->name(), f->is_repeated() ? absl::StrCat("[", k, "]") : "",
+                                 found->path.empty() ? "" : ".", found->path);
+      return found;
+    }
+  }
+  return std::nullopt;
+}
+
+// Refuses a payload holding a field its type does not declare: no rule checks it and no
+// signature covers it (a decision's digest is over the fields this version knows), yet it
+// would be stored as part of the fact.
+absl::Status CheckNoUnknownFields(absl::string_view event_type,
+                                  const google::protobuf::Message& m) {
+  std::optional<UnknownField> found = FindUnknownField(m);
+  if (!found) return absl::OkStatus();
+  return Invalid(absl::StrCat(
+      "the ", event_type, " payload holds field number ", found->number,
+      found->path.empty() ? "" : absl::StrCat(" in ", found->path), ", which ", found->type,
+      " does not have in this version of govledgerd: a payload holds only the fields of its "
+      "type (proto/govledger/v1), since no rule could check another and no signature would "
+      "cover it (a client built from newer protos needs a govledgerd built from them)"));
 }
 
 absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
@@ -1916,6 +1964,7 @@ struct GovernanceState::Access {
           absl::StrCat("payload does not parse as ", e.event_type()));
     }
     if (mode == Mode::kValidate) {
+      RETURN_IF_ERROR(CheckNoUnknownFields(e.event_type(), m));
       RETURN_IF_ERROR(CheckText(m));
       absl::StatusOr<std::string> stream = Shape(m);
       if (!stream.ok()) return stream.status();

@@ -209,6 +209,33 @@ TEST_F(RulesTest, StatusReportShape) {
   EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
 }
 
+// A field the payload's type does not declare is refused on append, at any depth: no rule
+// checks it and a decision's digest does not cover it. Replay (a log a newer version wrote)
+// folds the fields it knows.
+TEST_F(RulesTest, APayloadHoldsOnlyTheFieldsOfItsType) {
+  SetUpProgrammes();
+  v1::DecisionProposed extra = Decision("MOPAC", "PCD 72", {"DMPC"});
+  extra.GetReflection()->MutableUnknownFields(&extra)->AddLengthDelimited(127, "also 10m");
+  EXPECT_THAT(Append(Ev(extra)),
+              StatusIs(kInvalid, AllOf(HasSubstr("the govledger.v1.DecisionProposed payload "
+                                                 "holds field number 127, which "
+                                                 "govledger.v1.DecisionProposed does not have"),
+                                       HasSubstr("no signature would cover it"))));
+  v1::DecisionProposed nested =
+      Decision("MOPAC", "PCD 72", {"DMPC"}, {Amount(v1::AMOUNT_KIND_CAPITAL, 100, "Reserve")});
+  v1::DecisionAmount* amount = nested.mutable_amounts(0);
+  amount->GetReflection()->MutableUnknownFields(amount)->AddVarint(9, 5);
+  EXPECT_THAT(Append(Ev(nested)),
+              StatusIs(kInvalid, HasSubstr("holds field number 9 in amounts[0], which "
+                                           "govledger.v1.DecisionAmount does not have")));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72"), nullptr);
+  GovernanceState replayed;
+  ASSERT_OK(replayed.Apply(Ev(Organisation("MOPAC")), GovernanceState::Mode::kReplay));
+  ASSERT_OK(replayed.Apply(Ev(extra), GovernanceState::Mode::kReplay));
+  EXPECT_NE(replayed.FindDecision("MOPAC", "PCD 72"), nullptr);
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 72", {"DMPC"}))));
+}
+
 TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabsAndNoBidirectionalControls) {
   SetUpProgrammes();
   v1::StatusReported report = Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3);
