@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "govledger/v1/ledger.pb.h"
+#include "ledger/common/names.h"
 #include "ledger/common/uuid.h"
 
 namespace govledger {
@@ -25,20 +26,10 @@ struct AppendLimits {
   size_t max_append_bytes = 32 << 20;
 };
 
-// Longest stream id, event type or actor, bytes.
-inline constexpr size_t kMaxNameLength = 200;
 // Effective times must fall in [1900-01-01T00:00:00Z, 2200-01-01T00:00:00Z).
 inline constexpr int64_t kMinEffectiveSeconds = -2208988800;
 inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
 
-// OK, or INVALID_ARGUMENT naming the field to fix.
-absl::Status ValidateStreamId(absl::string_view stream_id);
-absl::Status ValidateEventType(absl::string_view event_type);
-// An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without a character that acts rather
-// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls),
-// not starting or ending with white space.
-// The CLI checks every --actor with it before sending anything.
-absl::Status ValidateActor(absl::string_view actor);
 
 // Checks the request's shape: at least one event; each event's id is a UUID, unique within the
 // request; stream id and event type are legal; effective time in range; no server-only field

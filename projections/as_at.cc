@@ -14,6 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "projections/corrections.h"
 #include "projections/streams.h"
@@ -207,10 +208,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
     }
     case v1::AsAt::kProgrammeWeek: {
       const v1::ProgrammeWeek& pw = as_at.programme_week();
-      if (pw.programme_id().empty()) {
-        return absl::InvalidArgumentError(
-            "as_at.programme_week.programme_id is required");
-      }
+      RETURN_IF_ERROR(CheckId("as_at.programme_week.programme_id", pw.programme_id()));
       absl::StatusOr<v1::ProgrammeRegistered> programme =
           log.FindProgrammeRegistration(pw.programme_id());
       if (!programme.ok()) return programme.status();

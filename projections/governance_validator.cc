@@ -381,6 +381,20 @@ absl::Status GovernanceValidator::CheckCorrected(
                   "a correction is not corrected: record the fact it voided again, as a new "
                   "event, which the rules check against the record as it now stands");
   }
+  // A second correction of a voided event would change nothing but which correction a history
+  // credits with the voiding.
+  if (auto named = state_->corrections().find(absl::AsciiStrToLower(m.corrected_event_id()));
+      named != state_->corrections().end()) {
+    const absl::flat_hash_set<std::string> voided = VoidedEvents(state_->corrections());
+    const std::string self = absl::AsciiStrToLower(correction.event_id());  // applied already
+    for (const std::string& by : named->second) {
+      // Nor a correction voided (under an older version's rules).
+      if (by == self || voided.contains(by)) continue;
+      return refuse(absl::StrCat("is already voided by correction ", by),
+                    "an event is corrected once: its correction stands (a correction is not "
+                    "corrected); record the fact as it should stand as a new event");
+    }
+  }
   if (*type == kRevocation) {
     return refuse(absl::StrCat("revokes a key on ", correction.stream_id()),
                   "a key's revocation is not corrected (a revoked key signs nothing more): "

@@ -22,6 +22,7 @@
 #include "google/protobuf/arena.h"
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/names.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "projections/corrections.h"
@@ -140,10 +141,7 @@ class VectorFolder final : public Folder {
   VectorTimeline timeline_;
 };
 
-absl::Status CheckProgrammeId(const std::string& id) {
-  if (id.empty()) return absl::InvalidArgumentError("programme_id is required");
-  return absl::OkStatus();
-}
+absl::Status CheckProgrammeId(const std::string& id) { return CheckId("programme_id", id); }
 
 // For a cut whose log is read only to known_through: that a later bound may be what is wanted.
 std::string KnownThroughHint(const Cut& cut) {
@@ -533,19 +531,13 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     Folder& folder, const v1::CompareRequest& request) {
   const std::string& p = request.programme_id();
-  if (absl::Status s = CheckProgrammeId(p); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckProgrammeId(p));
   absl::StatusOr<std::unique_ptr<Folded>> a =
       folder.Fold(request.from(), ProgrammeScope(p));
-  if (!a.ok()) {
-    return absl::Status(a.status().code(),
-                        absl::StrCat("from: ", a.status().message()));
-  }
+  if (!a.ok()) return errors::WithContext(a.status(), "from: ");
   absl::StatusOr<std::unique_ptr<Folded>> b =
       folder.Fold(request.to(), ProgrammeScope(p));
-  if (!b.ok()) {
-    return absl::Status(b.status().code(),
-                        absl::StrCat("to: ", b.status().message()));
-  }
+  if (!b.ok()) return errors::WithContext(b.status(), "to: ");
   const GovernanceState& sa = (*a)->state;
   const GovernanceState& sb = (*b)->state;
   if (sa.FindProgramme(p) == nullptr && sb.FindProgramme(p) == nullptr) {
@@ -1191,6 +1183,8 @@ QueryDecisionRegisterImpl(Folder& folder,
         "of an "
         "organisation, of a programme, or of both");
   }
+  if (!org.empty()) RETURN_IF_ERROR(CheckId("organisation_id", org));
+  if (!p.empty()) RETURN_IF_ERROR(CheckProgrammeId(p));
   if (request.split_window_days() < 0 ||
       request.split_window_days() > kMaxSplitWindowDays) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1448,6 +1442,7 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
         "stream_id is required: the entity's stream, e.g. \"risk/LPP-R01\" or "
         "\"project/LPP-INV\"");
   }
+  RETURN_IF_ERROR(ValidateStreamId(stream));
   absl::StatusOr<Cut> cut = folder.Resolve(request.as_at());
   if (!cut.ok()) return cut.status();
   const Scope scope{Scope::kStream, stream};

@@ -123,6 +123,11 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
         "this server requires an access token: send the metadata 'authorization: Bearer "
         "<token>' (the CLI's --token or GOVLEDGER_TOKEN)");
   }
+  // Which of several tokens would count is nobody's guess (a proxy may add one): refuse.
+  if (const size_t n = metadata.count(kAuthorizationMetadataKey); n > 1) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the call sends ", kAuthorizationMetadataKey, " ", n, " times; send one token"));
+  }
   absl::string_view value(it->second.data(), it->second.size());
   // The scheme's name is case-insensitive (RFC 9110).
   const absl::string_view kBearer = kBearerPrefix;

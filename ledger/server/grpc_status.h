@@ -14,25 +14,48 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "google/rpc/status.pb.h"
 #include "ledger/common/errors.h"
 
 namespace govledger {
 
-// The absl codes and gRPC codes share numbers; the message is kept as is. A status with an
-// ErrorInfo (errors::WithReason) also carries a google.rpc.Status with the same code and
-// message and the ErrorInfo as its one detail: grpc-status-details-bin, where gRPC's client
-// libraries look.
+// The most of a status message, and of each ErrorInfo metadata value, sent. gRPC sends both
+// in the call's trailing metadata (the message percent-encoded, up to three bytes a byte; the
+// details in base64), and a client refuses trailers over its limit (8 KiB by default) whole,
+// as RESOURCE_EXHAUSTED, a code that says "retry later": a message echoing a 20,000-character
+// id would hide the real status behind it.
+inline constexpr size_t kMaxStatusMessageBytes = 1024;
+inline constexpr size_t kMaxErrorMetadataBytes = 256;
+
+// `text` cut to at most `max` bytes at a UTF-8 character boundary, saying how much was left
+// out; `text` itself when it fits.
+inline std::string CutForStatus(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end)) + "... (" + std::to_string(text.size() - end) +
+         " more bytes cut)";
+}
+
+// The absl codes and gRPC codes share numbers; the message is kept as is up to
+// kMaxStatusMessageBytes. A status with an ErrorInfo (errors::WithReason) also carries a
+// google.rpc.Status with the same code and message and the ErrorInfo as its one detail:
+// grpc-status-details-bin, where gRPC's client libraries look.
 inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message = CutForStatus(status.message(), kMaxStatusMessageBytes);
   std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(status);
-  if (!info) return grpc::Status(code, std::string(status.message()));
+  if (!info) return grpc::Status(code, message);
+  for (auto& [key, value] : *info->mutable_metadata()) {
+    if (value.size() > kMaxErrorMetadataBytes) value = CutForStatus(value, kMaxErrorMetadataBytes);
+  }
   google::rpc::Status details;
   details.set_code(static_cast<int32_t>(status.code()));
-  details.set_message(std::string(status.message()));
+  details.set_message(message);
   details.add_details()->PackFrom(*info);
-  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
+  return grpc::Status(code, message, details.SerializeAsString());
 }
 
 }  // namespace govledger

@@ -59,10 +59,12 @@ grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
                                       HealthCheckResponse* response) {
   const ServingStatus status = StatusOf(request->service());
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("no service \"", request->service(),
-                                     "\" here; ask for \"\" (the daemon) or one of ",
-                                     absl::StrJoin(services_, ", ")));
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        CutForStatus(absl::StrCat("no service \"", request->service(),
+                                  "\" here; ask for \"\" (the daemon) or one of ",
+                                  absl::StrJoin(services_, ", ")),
+                     kMaxStatusMessageBytes));
   }
   response->set_status(status);
   return grpc::Status::OK;

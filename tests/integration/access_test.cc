@@ -156,6 +156,18 @@ TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
                               &appended),
                 GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("'Bearer <token>'")));
   }
+  // Two tokens: which would count is nobody's guess, so neither does (whatever their order).
+  for (const bool admin_first : {true, false}) {
+    auto context = Context("");
+    const std::string first = admin_first ? admin_.secret : reader_.secret;
+    const std::string second = admin_first ? reader_.secret : admin_.secret;
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", first));
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", second));
+    v1::GetHeadResponse head;
+    EXPECT_THAT(stub_->GetHead(context.get(), v1::GetHeadRequest(), &head),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
+                             HasSubstr("sends authorization 2 times; send one token")));
+  }
   // The token file's line is not a token: it holds only the digest.
   EXPECT_THAT(AppendAs(writer_.line.substr(0, 64), "", &appended),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));

@@ -304,6 +304,18 @@ TEST_F(BadInputTest, EmptyOrIllegalStreamId) {
         absl::StrCat("stream id '", id, "'"), [&] { return AppendEvent(MakeEvent(id, "x")); },
         grpc::StatusCode::INVALID_ARGUMENT, AllOf(HasSubstr("events[0]"), HasSubstr("stream_id")));
   }
+  // A message that would echo a huge id is cut, so that the client sees the status rather than
+  // its own limit on trailers (RESOURCE_EXHAUSTED, which says retry).
+  ExpectRejected(
+      "expected version of a 20,000-character stream",
+      [&] {
+        v1::AppendRequest request = MakeAppend({MakeEvent("programme/LPP", "x")});
+        request.add_expected_versions()->set_stream_id(std::string(20000, 's'));
+        v1::AppendResponse response;
+        return Append(*stub_, request, &response);
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      AllOf(HasSubstr("expected_versions names stream 'sss"), HasSubstr("more bytes cut)")));
   // Reading an illegal stream id is rejected the same way.
   ExpectRejected(
       "read of an illegal stream id",

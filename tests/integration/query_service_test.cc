@@ -339,6 +339,46 @@ TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
       Compare(Position(week74), Week(300, kKnown), &diff),
       GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                    AllOf(HasSubstr("to: "), HasSubstr("past the plan"))));
+  // Compare keeps the reason of the point it names.
+  const grpc::Status compare_past = Compare(Position(week74), Position(10000), &diff);
+  EXPECT_THAT(compare_past, GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE, HasSubstr("to: ")));
+  EXPECT_THAT(compare_past,
+              HasErrorInfo("POSITION_PAST_HEAD",
+                           ::testing::ElementsAre(::testing::Pair("head", absl::StrCat(head)))));
+}
+
+// An id that could name nothing is INVALID_ARGUMENT saying why, not NOT_FOUND; one long
+// enough to pass a client's limit on trailers (its message would echo it) is too, not
+// RESOURCE_EXHAUSTED.
+TEST_F(QueryServiceTest, MalformedIdsAreInvalidArguments) {
+  RecordSeed000();
+  v1::GetRiskRegisterResponse r;
+  for (const std::string& id : {std::string("LPP "), std::string("LP/P"), std::string(20000, 'X')}) {
+    EXPECT_THAT(RiskRegister(Week(74, kKnown), &r, id),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("programme_id")))
+        << id.size();
+    EXPECT_THAT(RiskRegister(Week(74, kKnown, id), &r),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("as_at.programme_week.programme_id")))
+        << id.size();
+  }
+  for (const std::string& stream : {std::string("risk/LPP-R01 "), std::string("programme/LPP/"),
+                                    std::string(20000, 'a')}) {
+    grpc::ClientContext context;
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id(stream);
+    v1::GetEntityHistoryResponse response;
+    EXPECT_THAT(query_->GetEntityHistory(&context, request, &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("stream_id")))
+        << stream.size();
+  }
+  grpc::ClientContext context;
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id(std::string(20000, 'M'));
+  v1::GetDecisionRegisterResponse response;
+  const grpc::Status long_org = query_->GetDecisionRegister(&context, request, &response);
+  EXPECT_THAT(long_org, GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                     HasSubstr("organisation_id has 20000 characters")));
 }
 
 TEST_F(QueryServiceTest, Seed000ScopeBenefitsAndHistoryAtWeek86) {

@@ -232,6 +232,29 @@ TEST_F(CorrectionsTest, ACorrectionIsNotCorrectedTheFactIsRecordedAgain) {
   ExpectTheQueriesAgree();
 }
 
+// An event is corrected once: a second correction would change nothing but which correction a
+// history credits with the voiding.
+TEST_F(CorrectionsTest, AVoidedEventIsNotCorrectedAgain) {
+  const v1::Event closure = Ev(CloseRisk("R1"));
+  ASSERT_OK(Append({closure}));
+  const v1::Event first = Correction(closure, "closed in error");
+  ASSERT_OK(Append({first}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(closure, "closed in error, again")}),
+              StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat(
+                                          "event ", absl::AsciiStrToLower(closure.event_id()),
+                                          " is already voided by correction ",
+                                          absl::AsciiStrToLower(first.event_id()))),
+                                      HasSubstr("an event is corrected once"))));
+  // Nor twice in one append.
+  const v1::Event rerating = Ev(Rerate("R1", v1::RAG_GREEN));
+  EXPECT_THAT(Append({rerating, Correction(rerating), Correction(rerating)}),
+              StatusIs(kFailed, HasSubstr("an event is corrected once")));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_TRUE(state().FindRisk("R1")->open);
+  ExpectTheQueriesAgree();
+}
+
 // An opening later events build on is not voided: they would be left without effect, silently
 // (a signed decision would vanish from the register). The later events are corrected first,
 // newest first; then the opening may be.
@@ -306,8 +329,9 @@ TEST_F(CorrectionsTest, AnEventAndItsCorrectionInOneAppendLeaveNothing) {
   const v1::Event rerate = Ev(Rerate("R1", v1::RAG_GREEN));
   ASSERT_OK(Append({rerate, Correction(rerate, "keyed twice")}));
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
-  // The voided event can still be named by a later correction.
-  ASSERT_OK(Append({Correction(rerate, "and again")}));
+  // The voided event is not corrected again.
+  EXPECT_THAT(Append({Correction(rerate, "and again")}),
+              StatusIs(kFailed, HasSubstr("an event is corrected once")));
   ExpectTheQueriesAgree();
 }
 
@@ -462,13 +486,17 @@ TEST_F(CorrectionsTest, ARevokedKeyIsNotRevivedByCorrectionOrUnderAnotherId) {
   EXPECT_EQ(ledger_->Head().position, head);
   EXPECT_TRUE(state().FindKey("dmpc")->revoked);
   EXPECT_EQ(state().FindKey("dmpc-2"), nullptr);
-  // Nor does a key registered with that key pair before the revocation sign after it.
+  // Nor does a key an earlier version registered with that key pair (this one registers a key
+  // pair once) sign after the revocation.
   Signer twin = NewSigner("twin", "Chief Finance Officer");
   Signer twin_2 = twin;
   twin_2.key_id = "twin-2";
   twin_2.role = "Chief Executive";
-  ASSERT_OK(Append({Ev(twin.Registration("Tam")), Ev(twin_2.Registration("Tam")),
-                    Ev(Revoke("twin"))}));
+  ASSERT_OK(Append({Ev(twin.Registration("Tam"))}));
+  EXPECT_THAT(Append({Ev(twin_2.Registration("Tam"))}),
+              StatusIs(kFailed, HasSubstr("a key pair is registered once")));
+  AppendAsAnEarlierVersion({Ev(twin_2.Registration("Tam"))});
+  ASSERT_OK(Append({Ev(Revoke("twin"))}));
   const v1::DecisionProposed d = Decision("MOPAC", "D 9", {twin_2.role});
   ASSERT_OK(Append({Ev(d)}));
   EXPECT_THAT(Append({Ev(twin_2.Sign(d))}),

@@ -14,6 +14,9 @@
 namespace govledger {
 namespace {
 
+using ::testing::AllOf;
+using ::testing::EndsWith;
+using ::testing::StartsWith;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
@@ -85,6 +88,31 @@ TEST(ErrorDetailsTest, ToGrpcStatusSendsTheReasonAsAGoogleRpcStatus) {
   EXPECT_EQ(ToGrpcStatus(absl::OkStatus()).error_details(), "");
   EXPECT_FALSE(errors::ErrorInfoOfDetails("").has_value());
   EXPECT_FALSE(errors::ErrorInfoOfDetails("not a google.rpc.Status").has_value());
+}
+
+// A message echoing a huge id is cut (a client would refuse the trailers whole, as
+// RESOURCE_EXHAUSTED), at a character boundary and saying so; so is a long metadata value.
+TEST(ErrorDetailsTest, ToGrpcStatusCutsLongMessagesAndMetadata) {
+  const std::string id = "\xc2\xa3" + std::string(20000, 'X');  // "£XXX..."
+  const grpc::Status sent = ToGrpcStatus(absl::NotFoundError("programme " + id));
+  EXPECT_EQ(sent.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(sent.error_message(),
+              AllOf(StartsWith("programme \xc2\xa3XXX"), EndsWith(" more bytes cut)")));
+  EXPECT_LE(sent.error_message().size(), kMaxStatusMessageBytes + 40);
+  // Cut inside a two-byte character: the whole character goes.
+  const std::string pounds = std::string(kMaxStatusMessageBytes - 1, 'a') + "\xc2\xa3";
+  EXPECT_EQ(CutForStatus(pounds, kMaxStatusMessageBytes),
+            std::string(kMaxStatusMessageBytes - 1, 'a') + "... (2 more bytes cut)");
+  EXPECT_EQ(CutForStatus("short", kMaxStatusMessageBytes), "short");
+
+  const grpc::Status with_reason = ToGrpcStatus(errors::WriterStopped(std::string(5000, 'c')));
+  std::optional<google::rpc::ErrorInfo> info =
+      errors::ErrorInfoOfDetails(with_reason.error_details());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_THAT(info->metadata().at("cause"),
+              AllOf(StartsWith(std::string(kMaxErrorMetadataBytes, 'c')),
+                    EndsWith("... (4744 more bytes cut)")));
+  EXPECT_LE(with_reason.error_message().size(), kMaxStatusMessageBytes + 40);
 }
 
 }  // namespace

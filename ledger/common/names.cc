@@ -1,0 +1,102 @@
+#include "ledger/common/names.h"
+
+#include <cstdint>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ledger/common/text.h"
+
+namespace govledger {
+namespace {
+
+bool IsStreamChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+}
+
+bool IsTypeChar(char c) { return IsStreamChar(c) && c != ':' && c != '/'; }
+
+}  // namespace
+
+absl::Status ValidateStreamId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
+  if (id.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxNameLength));
+  }
+  for (char c : id) {
+    if (!IsStreamChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat("stream_id '", absl::CHexEscape(id),
+                                                  "' contains an illegal character; use A-Z "
+                                                  "a-z 0-9 . _ : / -"));
+    }
+  }
+  if (id.front() == '/' || id.back() == '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream_id '", id, "' must not start or end with '/'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventType(absl::string_view type) {
+  if (type.empty()) return absl::InvalidArgumentError("event_type is empty");
+  if (type.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxNameLength));
+  }
+  for (char c : type) {
+    if (!IsTypeChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat("event_type '", absl::CHexEscape(type),
+                                                  "' contains an illegal character; use A-Z "
+                                                  "a-z 0-9 . _ -"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateActor(absl::string_view actor) {
+  if (actor.empty() || actor.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat("an actor has 1 to ", kMaxNameLength,
+                                                " bytes of UTF-8 (a letter such as é takes 2), not ",
+                                                actor.size()));
+  }
+  uint32_t first = 0, last = 0;
+  for (size_t i = 0; i < actor.size();) {
+    uint32_t cp = 0;
+    const size_t n = Utf8Length(actor.substr(i), &cp);
+    if (i == 0) first = cp;
+    last = cp;
+    // Event.actor is a protobuf string: a record holding bytes that are not UTF-8 would never
+    // parse again.
+    if (n == 0) {
+      return absl::InvalidArgumentError(
+          "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is "
+          "refused)");
+    }
+    if (IsBidiControl(cp)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "actor holds the bidirectional control U+%04X at byte %d, which would reorder the "
+          "text around it when shown; an actor is a name without such characters",
+          cp, i));
+    }
+    if (ActsRatherThanShows(cp)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("actor holds the control character U+%04X at byte %d; an actor is a "
+                          "name without control characters (line breaks, tabs, escapes)",
+                          cp, i));
+    }
+    i += n;
+  }
+  // " bob" (or bob after a no-break space) would read as bob wherever it is shown, and not
+  // match bob's token.
+  if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "an actor must not start or end with white space (here U+%04X); send the name "
+        "without it",
+        IsWhiteSpace(first) ? first : last));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace govledger

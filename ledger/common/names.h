@@ -1,0 +1,28 @@
+// The names an envelope carries (stream ids, event types, actors) and the rules for them: the
+// ledger core checks every append with these, and the query side checks the stream ids it is
+// asked about, so that a malformed one is INVALID_ARGUMENT wherever it is sent.
+#ifndef GOVLEDGER_LEDGER_COMMON_NAMES_H_
+#define GOVLEDGER_LEDGER_COMMON_NAMES_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace govledger {
+
+// Longest stream id, event type or actor, bytes.
+inline constexpr size_t kMaxNameLength = 200;
+
+// OK, or INVALID_ARGUMENT naming the field to fix.
+absl::Status ValidateStreamId(absl::string_view stream_id);
+absl::Status ValidateEventType(absl::string_view event_type);
+// An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without a character that acts rather
+// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls),
+// not starting or ending with white space.
+// The CLI checks every --actor with it before sending anything.
+absl::Status ValidateActor(absl::string_view actor);
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_COMMON_NAMES_H_
