@@ -227,7 +227,11 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
     }
     if (message.find("certificate verify failed") != std::string::npos) {
       return absl::StrCat(prefix, "its TLS certificate is not signed by a CA this call "
-                          "trusts: check that --tls-ca names the CA of its certificate)");
+                          "trusts: ",
+                          Settings().tls_roots_pem.empty()
+                              ? "give its CA with --tls-ca FILE instead of --tls, which trusts "
+                                "only the system's CAs)"
+                              : "check that --tls-ca names the CA of its certificate)");
     }
     return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",
                         Settings().tls ? "this call used TLS: check that --tls-ca names the CA "

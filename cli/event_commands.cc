@@ -65,6 +65,15 @@ std::unique_ptr<grpc::ClientContext> NewContext(const std::string& actor = "") {
   return context;
 }
 
+// A document refused before anything is sent: exit 2 when it is malformed; 1, as the server's
+// refusal would be, when deriving its stream met a governance rule (ParseEventDocument).
+int FailDocument(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    return Fail(kExitRefused, absl::StrCat("FAILED_PRECONDITION: ", status.message()));
+  }
+  return Fail(kExitBadArgs, std::string(status.message()));
+}
+
 grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head) {
   auto context = NewContext();
   return stub.GetHead(context.get(), v1::GetHeadRequest(), head);
@@ -481,11 +490,13 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       tail_->add_option("-n,--lines", last_, "Start this many events before the head")
           ->capture_default_str()
           ->check(position_range);
-  tail_->add_option("--from", from_, "Start at this position instead")
-      ->check(position_range)
+  // 0 is no position and no count (from_ and limit_ hold 0 for "not given").
+  const CLI::Range from_one(uint64_t{1}, uint64_t{INT64_MAX});
+  tail_->add_option("--from", from_, "Start at this position instead (1: the first event)")
+      ->check(from_one)
       ->excludes(tail_lines);
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
-      ->check(position_range);
+      ->check(from_one);
   tail_->add_flag("--json", json_, "One JSON document per event");
   tail_->add_flag("--retry", retry_,
                   "When the connection is lost or the server restarts (UNAVAILABLE), say so on "
@@ -640,7 +651,7 @@ int EventCommands::Append(const std::string& server) {
   }
 
   absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
-  if (!event.ok()) return Fail(kExitBadArgs, std::string(event.status().message()));
+  if (!event.ok()) return FailDocument(event.status());
   if (event->event_id().empty()) event->set_event_id(NewUuid());
   if (absl::Status s = CheckEnvelope(*event, /*flags=*/true); !s.ok()) {
     return Fail(kExitBadArgs, absl::StrCat("append: ", s.message()));
@@ -756,10 +767,10 @@ int EventCommands::Import(const std::string& server) {
       }
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;
-        return Fail(kExitBadArgs,
-                    absl::StrCat(where, ": ", event.status().message(), "; ",
-                                 stored_before(),
-                                 " (fix the line and rerun: none is stored twice)"));
+        return FailDocument(absl::Status(
+            event.status().code(),
+            absl::StrCat(where, ": ", event.status().message(), "; ", stored_before(),
+                         " (fix the line and rerun: none is stored twice)")));
       }
       pending.push_back({*std::move(event), where});
       if (pending.size() >= batch_) {

@@ -212,9 +212,9 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
     absl::StatusOr<std::string> stream =
         projections::EntityStreamOf(event.event_type(), event.payload());
     if (!stream.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the ", event.event_type(), " payload is refused: ",
-                       stream.status().message()));
+      return absl::Status(stream.status().code(),
+                          absl::StrCat("the ", event.event_type(), " payload is refused: ",
+                                       stream.status().message()));
     }
     if (stream->empty()) {
       return absl::InvalidArgumentError(absl::StrCat(

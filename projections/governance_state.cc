@@ -199,6 +199,15 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
   return absl::OkStatus();
 }
 
+// A decision reference or a gate's name as the rules "references are unique per organisation"
+// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens as spaces, runs
+// of spaces as one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one reference).
+std::string SpellingKey(absl::string_view name) {
+  std::string spaced(name.data(), name.size());
+  std::replace(spaced.begin(), spaced.end(), '-', ' ');
+  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
+}
+
 // A holder as the rule "a holder signs a decision once" compares it: ASCII
 // letters in lower case, runs of spaces as one, none at either end.
 std::string HolderKey(absl::string_view holder) {
@@ -702,6 +711,14 @@ struct GovernanceState::Access {
     ref.set_id(m.programme_id());
     RETURN_IF_ERROR(RequireOpen(s, ref,
                                 "only a registered, open programme can be closed", e));
+    // Otherwise its open projects would go on with nothing they could record: no status, risk
+    // or scope for a project of a closed programme.
+    for (const WorkState* project : s.ProjectsOf(m.programme_id())) {
+      if (project->closed) continue;
+      return Refuse(absl::StrCat("programme ", m.programme_id()),
+                    absl::StrCat("has project ", project->ref.id(), ", which is open"),
+                    "a programme is closed after its projects: close each first");
+    }
     return RequireClosedAfterFacts(s, *s.FindWork(ref), e);
   }
 
@@ -857,9 +874,39 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::StatusReported& m,
                             const v1::Event& e) {
-    return RequireOpen(
+    RETURN_IF_ERROR(RequireOpen(
         s, m.subject(),
-        "status is reported only for a registered, open programme or project", e);
+        "status is reported only for a registered, open programme or project", e));
+    return RequireWeekBegun(s, m, e);
+  }
+  // Refuses a report for a plan week that had not begun by the report's effective time (a
+  // day's grace for time zones): week 5,000 of a plan in its fifth week, or any week before
+  // mobilisation. A report for an earlier week (keyed in late) is history, and stands.
+  static absl::Status RequireWeekBegun(const S& s, const v1::StatusReported& m,
+                                       const v1::Event& e) {
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    if (at == kUnknownTime) return absl::OkStatus();
+    const WorkState* w = s.FindWork(m.subject());
+    const WorkState* programme = s.FindProgramme(w->programme_id);
+    if (programme == nullptr) return absl::OkStatus();
+    const v1::ProgrammeRegistered& plan = programme->programme;
+    const int64_t grace = at > std::numeric_limits<int64_t>::max() - kMicrosPerDay
+                              ? std::numeric_limits<int64_t>::max()
+                              : at + kMicrosPerDay;
+    const int begun = PlanWeekAt(plan, grace);
+    if (m.plan_week() <= begun) return absl::OkStatus();
+    return Refuse(
+        Describe(m.subject()),
+        absl::StrCat("reports plan week ", m.plan_week(), " effective ", FormatRfc3339(at),
+                     begun == 0 ? absl::StrCat(", before programme ", programme->ref.id(),
+                                               " mobilised (", FormatDate(
+                                                   plan.mobilisation_date()), ")")
+                                : absl::StrCat(", in week ", PlanWeekAt(plan, at),
+                                               " of programme ", programme->ref.id(),
+                                               "'s plan (week 1 began ",
+                                               FormatDate(plan.mobilisation_date()), ")")),
+        "a status report is for a plan week that has begun by its effective time (a day's "
+        "grace for time zones)");
   }
   static void Do(S& s, const v1::StatusReported& m, const v1::Event& e) {
     // The hot path: journal only the previous report (moved, not copied), not
@@ -900,11 +947,14 @@ struct GovernanceState::Access {
         s, m.subject(),
         "gates are passed only by a registered, open programme or project", e));
     const WorkState* w = s.FindWork(m.subject());
-    if (std::find(w->gates_passed.begin(), w->gates_passed.end(), m.gate()) !=
-        w->gates_passed.end()) {
+    const std::string gate = SpellingKey(m.gate());
+    for (const std::string& passed : w->gates_passed) {
+      if (SpellingKey(passed) != gate) continue;
       return Refuse(Describe(m.subject()),
-                    absl::StrCat("has already passed ", m.gate()),
-                    "a gate is passed once");
+                    absl::StrCat("has already passed ", m.gate(),
+                                 passed == m.gate() ? "" : absl::StrCat(" (as '", passed, "')")),
+                    "a gate is passed once (names that differ only in letter case, hyphens or "
+                    "spacing are one gate)");
     }
     return absl::OkStatus();
   }
@@ -1063,7 +1113,27 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::RiskRerated& m,
                             const v1::Event& e) {
-    return RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e);
+    RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e));
+    // A closed project takes no new risk: nor a change of one it still holds (which would
+    // change its closed register's counts). Closing or passing the risk on is what is left.
+    const RiskState& r = s.risks_.find(m.risk_id())->second;
+    const WorkState* holder = s.FindWork(r.subject);
+    const WorkState* programme =
+        holder == nullptr ? nullptr : s.FindProgramme(holder->programme_id);
+    const WorkState* closed =
+        holder != nullptr && holder->closed ? holder
+        : programme != nullptr && programme->closed ? programme
+                                                    : nullptr;
+    if (closed != nullptr) {
+      return Refuse(absl::StrCat("risk ", m.risk_id()),
+                    absl::StrCat("is held by ", Describe(r.subject),
+                                 closed == holder ? ", which is closed"
+                                                  : absl::StrCat(", of closed programme ",
+                                                                 closed->ref.id())),
+                    "a risk of a closed programme or project is closed or transferred, not "
+                    "re-rated");
+    }
+    return absl::OkStatus();
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
@@ -1367,14 +1437,18 @@ struct GovernanceState::Access {
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
     RETURN_IF_ERROR(RequireOrganisation(s, entity, m.organisation_id(),
                                         "a decision is made by a registered organisation", e));
-    auto existing = s.decisions_.find(e.stream_id());
-    if (existing != s.decisions_.end()) {
-      return Refuse(
-          entity,
-          absl::StrCat("uses a reference already used by this organisation ('",
-                       existing->second.proposed.reference(), "', stream ",
-                       e.stream_id(), ")"),
-          "decision references are unique per organisation");
+    // Decisions are made by people, hundreds a year: a scan costs nothing beside the proposal.
+    const std::string key = SpellingKey(m.reference());
+    for (const auto& [stream, d] : s.decisions_) {
+      if (d.proposed.organisation_id() == m.organisation_id() &&
+          SpellingKey(d.proposed.reference()) == key) {
+        return Refuse(entity,
+                      absl::StrCat("uses a reference already used by this organisation ('",
+                                   d.proposed.reference(), "', stream ", stream,
+                                   "): references that differ only in letter case, hyphens or "
+                                   "spacing are one reference"),
+                      "decision references are unique per organisation");
+      }
     }
     if (!m.programme_id().empty()) {
       constexpr absl::string_view kRule =

@@ -344,6 +344,15 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(const std::string& type,
     if (item == nullptr) return absl::OkStatus();
     if (!item->in_scope) return built_on("adds", "been removed from scope");
     if (!item->earlier_owners.empty()) return built_on("adds", "been transferred");
+  } else if (type == v1::ProjectClosed::descriptor()->full_name()) {
+    // Its programme closed after it (a programme is closed after its projects).
+    const WorkState* project = state_->FindProject(entity->id);
+    const WorkState* programme =
+        project == nullptr ? nullptr : state_->FindProgramme(project->programme_id);
+    if (programme != nullptr && programme->closed) {
+      return built_on("closes", absl::StrCat("seen its programme ", programme->ref.id(),
+                                             " closed"));
+    }
   } else if (type == v1::SigningKeyRegistered::descriptor()->full_name()) {
     const KeyState* k = state_->FindKey(entity->id);
     if (k != nullptr && k->last_signed_micros != kUnknownTime) {

@@ -442,9 +442,12 @@ TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
   EXPECT_EQ(beyond.code, 1);
   EXPECT_THAT(beyond.err, HasSubstr("head"));
 
-  // Negative positions and counts are refused, not read as 2^64 minus a little.
+  // Negative positions and counts are refused, not read as 2^64 minus a little; so are a tail
+  // from position 0 (which would have started at the head, as if --from were not given) and a
+  // limit of 0 (which would have followed for ever).
   for (const char* args : {"tail --from -2 --limit 1", "tail --limit -1", "tail -n -1",
-                           "export --from -5", "export --to -1"}) {
+                           "export --from -5", "export --to -1", "tail --from 0 --limit 1",
+                           "tail -n 2 --limit 0"}) {
     CliRun negative = Cli(absl::StrCat(Server(), " ", args));
     EXPECT_EQ(negative.code, 2) << args;
     EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;

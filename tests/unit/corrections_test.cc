@@ -305,6 +305,11 @@ TEST_F(CorrectionsTest, AnOpeningLaterEventsBuildOnIsNotCorrected) {
   ASSERT_OK(Append({unsigned_proposal}));
   ASSERT_OK(Append({Correction(unsigned_proposal, "proposed in error")}));
   EXPECT_EQ(state().FindDecision("MOPAC", "PCD 73"), nullptr);
+  // A project's closure, once its programme has closed (after it).
+  const v1::Event project_closed = Ev(CloseProject("LPP-INV"));
+  ASSERT_OK(Append({project_closed, Ev(CloseProgramme("LPP"))}));
+  refused(project_closed, "closes project/LPP-INV, which has since seen its programme LPP closed");
+  EXPECT_TRUE(state().FindProject("LPP-INV")->closed);
 }
 
 TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {

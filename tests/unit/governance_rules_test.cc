@@ -186,13 +186,29 @@ TEST_F(RulesTest, ClosedProjectTakesNoNewStatusRiskOrScope) {
   EXPECT_OK(Append(Ev(AddScope("S1", ProjectRef("LPP-RESP")))));
 }
 
-TEST_F(RulesTest, ProjectOfAClosedProgrammeTakesNoStatus) {
+// A programme closes after its projects: an open project of a closed programme could record
+// nothing more. One a log of an earlier version holds (closed with open projects) takes no
+// status either.
+TEST_F(RulesTest, AProgrammeClosesAfterItsProjects) {
   SetUpProgrammes();
-  ASSERT_OK(Append(Ev(CloseProgramme("LPP"))));
-  EXPECT_THAT(Append(Ev(Status(ProjectRef("LPP-RESP"), v1::RAG_GREEN, 90))),
-              StatusIs(kFailed, HasSubstr("belongs to closed programme LPP")));
+  ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  EXPECT_THAT(Append(Ev(CloseProgramme("LPP"))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP has project LPP-RESP, which is "
+                                                "open"),
+                                      HasSubstr("a programme is closed after its projects"))));
+  EXPECT_FALSE(state().FindProgramme("LPP")->closed);
+  ASSERT_OK(Append({Ev(CloseProject("LPP-RESP")), Ev(CloseProgramme("LPP"))}));
   EXPECT_THAT(Append(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90))),
               StatusIs(kFailed, HasSubstr("programme LPP is closed")));
+
+  GovernanceState earlier;
+  for (const v1::Event& e : {Ev(Organisation("MOPAC")), Ev(Programme("OCP", "MOPAC")),
+                             Ev(Project("OCP-1", "OCP")), Ev(CloseProgramme("OCP"))}) {
+    ASSERT_OK(earlier.Apply(e, GovernanceState::Mode::kReplay));
+  }
+  EXPECT_THAT(earlier.Apply(Ev(Status(ProjectRef("OCP-1"), v1::RAG_GREEN, 90)),
+                            GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("belongs to closed programme OCP")));
 }
 
 TEST_F(RulesTest, StatusReportShape) {
@@ -207,6 +223,30 @@ TEST_F(RulesTest, StatusReportShape) {
   v1::StatusReported bad_rag = Status(ProgrammeRef("LPP"), v1::RAG_RED, 3);
   bad_rag.set_rag(static_cast<v1::Rag>(9));
   EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
+}
+
+// A report is for a plan week that has begun by its effective time: LPP mobilised on
+// 2015-05-04, so 2016-12-21 (noon, UTC) is in week 86 (seed 000's report); 87 is refused, and
+// so is any week before mobilisation. A report keyed in late for an earlier week stands.
+TEST_F(RulesTest, AStatusReportIsForAWeekThatHasBegun) {
+  SetUpProgrammes();
+  const v1::Date dec21 = MakeDate(2016, 12, 21);
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 86)), dec21)));
+  EXPECT_THAT(
+      Append(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 5000)), dec21)),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("project LPP-INV reports plan week 5000 effective "
+                               "2016-12-21T12:00:00Z, in week 86 of programme LPP's plan "
+                               "(week 1 began 2015-05-04)"),
+                     HasSubstr("a status report is for a plan week that has begun by its "
+                               "effective time"))));
+  EXPECT_THAT(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 88)), dec21)),
+              StatusIs(kFailed, HasSubstr("in week 86")));
+  // Week 87 begins on 2016-12-26: a report dated the day before it is within the grace.
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 87)), MakeDate(2016, 12, 25))));
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 74)), dec21)));
+  EXPECT_THAT(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 1)), MakeDate(2015, 5, 1))),
+              StatusIs(kFailed, HasSubstr("before programme LPP mobilised (2015-05-04)")));
 }
 
 // A field the payload's type does not declare is refused on append, at any depth: no rule
@@ -315,6 +355,15 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
       StatusIs(kFailed,
                AllOf(HasSubstr("project LPP-INV has already passed Gate 3"),
                      HasSubstr("a gate is passed once"))));
+  // Nor spelled another way.
+  for (const char* spelling : {"gate 3", "GATE-3", " Gate  3"}) {
+    gate.set_gate(spelling);
+    EXPECT_THAT(Append(Ev(gate)),
+                StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("has already passed ", spelling,
+                                                               " (as 'Gate 3')")),
+                                        HasSubstr("letter case, hyphens or spacing"))));
+  }
+  EXPECT_EQ(state().FindProject("LPP-INV")->gates_passed.size(), 1u);
   gate.set_gate("Gate 4");
   ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
   EXPECT_THAT(Append(Ev(gate)),
@@ -450,8 +499,14 @@ TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
   ASSERT_OK(Append({Ev(Risk("R1", ProjectRef("LPP-INV"))),
                     Ev(Risk("R2", ProjectRef("LPP-INV")))}));
   ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
+  // Not re-rated: that would change a closed project's register.
+  EXPECT_THAT(Append(Ev(Rerate("R1", v1::RAG_GREEN))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is held by project LPP-INV, which is "
+                                                "closed"),
+                                      HasSubstr("is closed or transferred, not re-rated"))));
   EXPECT_OK(Append(Ev(CloseRisk("R1"))));
   EXPECT_OK(Append(Ev(TransferRisk("R2", ProgrammeRef("OCP")))));
+  EXPECT_OK(Append(Ev(Rerate("R2", v1::RAG_GREEN))));
   EXPECT_EQ(CountOpenRisks(state(), "LPP").open, 0);
   EXPECT_EQ(CountOpenRisks(state(), "OCP").open, 1);
 }
@@ -663,12 +718,14 @@ TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
       StatusIs(kFailed,
                AllOf(HasSubstr("decision MOPAC/PCD 72"),
                      HasSubstr("references are unique per organisation"))));
-  // "PCD-72" has the same stream (the slug), so it counts as the same
-  // reference.
-  EXPECT_THAT(
-      Append(Ev(Decision("MOPAC", "PCD-72", {"DMPC"}))),
-      StatusIs(kFailed,
-               HasSubstr("already used by this organisation ('PCD 72'")));
+  // "PCD-72" has the same stream (the slug), and "pcd 72" and "PCD  72" differ only in case
+  // or spacing: each counts as the same reference.
+  for (const char* same : {"PCD-72", "pcd 72", "PCD  72", "Pcd--72"}) {
+    EXPECT_THAT(Append(Ev(Decision("MOPAC", same, {"DMPC"}))),
+                StatusIs(kFailed, HasSubstr("already used by this organisation ('PCD 72', "
+                                            "stream decision/MOPAC/PCD-72)")))
+        << same;
+  }
   // Another organisation may use it.
   EXPECT_OK(Append(Ev(Decision("WWA", "PCD 72", {"PCC"}))));
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 73", {"DMPC"}))));
@@ -1788,12 +1845,6 @@ TEST_F(EffectiveTimeTest, WorkIsClosedNoEarlierThanTheLatestFactOnIt) {
                                         HasSubstr(kClosedRule))))
         << fact.event_type();
   }
-  // The programme: its own facts and its projects'.
-  ASSERT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90)), MakeDate(2017, 9, 1))));
-  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 9, 30))),
-              StatusIs(kFailed, AllOf(HasSubstr("programme LPP has a fact recorded effective "
-                                                "2017-10-01T12:00:00Z"),
-                                      HasSubstr(kClosedRule))));
   EXPECT_FALSE(state().FindProject("LPP-INV")->closed);
   // The gate's time survives a snapshot.
   internal::GovernanceStateSnapshot saved;
@@ -1804,7 +1855,16 @@ TEST_F(EffectiveTimeTest, WorkIsClosedNoEarlierThanTheLatestFactOnIt) {
                            GovernanceState::Mode::kValidate),
               StatusIs(kFailed, HasSubstr(kClosedRule)));
   // The same instant is not before.
-  EXPECT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2017, 10, 1))));
+  for (const WorkState* project : state().ProjectsOf("LPP")) {
+    EXPECT_OK(Append(At(Ev(CloseProject(project->ref.id())), MakeDate(2017, 10, 1))))
+        << project->ref.id();
+  }
+  // The programme (closed after its projects): its own facts and its projects'.
+  ASSERT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 90)), MakeDate(2017, 9, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 9, 30))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP has a fact recorded effective "
+                                                "2017-10-01T12:00:00Z"),
+                                      HasSubstr(kClosedRule))));
   EXPECT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 10, 1))));
 }
 
@@ -1968,7 +2028,9 @@ TEST_F(RulesTest, CorrectionsNameAnExistingEventOnItsStream) {
       Append(wrong_stream),
       StatusIs(kInvalid, HasSubstr("belongs on its stream programme/LPP")));
   // Upper-case ids name the same event.
-  v1::Event upper = status;
+  v1::Event other = Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 80));
+  ASSERT_OK(Append(other));
+  v1::Event upper = other;
   for (char& c : *upper.mutable_event_id())
     c = static_cast<char>(std::toupper(c));
   EXPECT_OK(Append(Correction(upper)));
