@@ -171,15 +171,19 @@ class Generator {
     const int64_t start = base_ + (int64_t(p) + week - 1) * kMicrosPerWeek;
     const int64_t recorded = start + int64_t(rng_() % 6) * kMicrosPerDay;
     int64_t effective = recorded;
-    if (rng_() % 20 == 0 && week > 4)
-      effective -= int64_t(1 + rng_() % 4) * kMicrosPerWeek;
+    int effective_week = week;  // the plan week `effective` falls in
+    if (rng_() % 20 == 0 && week > 4) {
+      const int back = 1 + static_cast<int>(rng_() % 4);
+      effective -= back * kMicrosPerWeek;
+      effective_week -= back;
+    }
     const unsigned kind = rng_() % 100;
     std::vector<std::string>& open = open_risks_[p];
     if (kind < 15) {
       v1::StatusReported m;
       *m.mutable_subject() = Subject(p);
       m.set_rag(AnyRag());
-      m.set_plan_week(week);
+      m.set_plan_week(effective_week);
       Add(m.subject().kind() == v1::WORK_KIND_PROJECT
               ? projections::ProjectStream(m.subject().id())
               : projections::ProgrammeStream(m.subject().id()),

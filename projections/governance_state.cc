@@ -21,6 +21,7 @@
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/parse_errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/text.h"
 #include "ledger/common/time.h"
@@ -86,8 +87,20 @@ absl::Status Refuse(absl::string_view entity, absl::string_view problem,
       {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
 }
 
+// Whether `text` (valid UTF-8) is empty or only white space.
+bool IsBlank(absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t c = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
+    if (!IsWhiteSpace(c)) return false;
+    i += n;
+  }
+  return true;
+}
+
 absl::Status Required(absl::string_view field, absl::string_view value) {
   if (value.empty()) return Invalid(absl::StrCat(field, " is required"));
+  if (IsBlank(value)) return Invalid(absl::StrCat(field, " is required (it holds only white space)"));
   return absl::OkStatus();
 }
 
@@ -185,6 +198,20 @@ bool InvisibleInName(char32_t c) {
 // character InvisibleInName: two keys whose holders differ only there would
 // look like one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
+  uint32_t first = 0, last = 0;
+  Utf8Length(text, &first);
+  for (size_t i = 0; i < text.size();) {
+    uint32_t c = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
+    last = c;
+    i += n;
+  }
+  // " Chair" would show as Chair and never match it.
+  if (!text.empty() && (IsWhiteSpace(first) || IsWhiteSpace(last))) {
+    return Invalid(absl::StrFormat("%s '%s' starts or ends with white space: send the name "
+                                   "without it",
+                                   field, text));
+  }
   for (size_t i = 0; i < text.size();) {
     uint32_t c = 0;
     const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
@@ -988,6 +1015,7 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
     RETURN_IF_ERROR(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR(CheckName("benefit_id", m.benefit_id()));
     RETURN_IF_ERROR(
         NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
     return stream;
@@ -1017,6 +1045,7 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
     RETURN_IF_ERROR(Required("benefit_id", m.benefit_id()));
+    RETURN_IF_ERROR(CheckName("benefit_id", m.benefit_id()));
     RETURN_IF_ERROR(
         NotNegative(Describe(m.subject()), "annual_pence", m.annual_pence()));
     return stream;
@@ -1378,10 +1407,15 @@ struct GovernanceState::Access {
   static absl::Status CheckRoles(absl::string_view entity, absl::string_view what,
                                  const google::protobuf::RepeatedPtrField<std::string>& roles) {
     absl::flat_hash_set<absl::string_view> seen;
+    absl::flat_hash_set<std::string> keys;
     for (const std::string& role : roles) {
       if (role.empty()) return Invalid(absl::StrCat(entity, ": a role in ", what, " is empty"));
-      if (!seen.insert(role).second) {
-        return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what));
+      RETURN_IF_ERROR(CheckName(absl::StrCat(entity, ": a role in ", what), role));
+      // "Chair" and "chair" would be two roles to sign for, one of them held by nobody.
+      if (!seen.insert(role).second || !keys.insert(HolderKey(role)).second) {
+        return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what,
+                                    " (roles that differ only in letter case or spacing are "
+                                    "one role)"));
       }
     }
     return absl::OkStatus();
@@ -2033,9 +2067,9 @@ struct GovernanceState::Access {
         if (e.payload().size() > kReusedPayloadBytes) m = M();
       }
     } shrink{e};
+    ParseErrors why;  // protobuf's reason (a string that is not UTF-8), not its log line
     if (!m.ParseFromString(e.payload())) {
-      return Invalid(
-          absl::StrCat("payload does not parse as ", e.event_type()));
+      return Invalid(absl::StrCat("payload does not parse as ", e.event_type(), why.Suffix()));
     }
     if (mode == Mode::kValidate) {
       RETURN_IF_ERROR(CheckNoUnknownFields(e.event_type(), m));

@@ -40,6 +40,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/parse_errors.h"
 #include "ledger/server/access_control.h"
 #include "ledger/server/grpc_status.h"
 #include "ledger/server/work_queue.h"
@@ -92,12 +93,14 @@ class UnaryMethod;
 // INVALID_ARGUMENT naming the message type the bytes should have been.
 template <typename Request>
 grpc::Status ParseRequest(grpc::ByteBuffer* raw, Request* request) {
+  ParseErrors why;  // protobuf's reason (a field that is not UTF-8), not its log line
   if (grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(raw, request).ok()) {
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      absl::StrCat("the request does not parse as a ",
-                                   Request::descriptor()->full_name()));
+                      CutForStatus(absl::StrCat("the request does not parse as a ",
+                                                Request::descriptor()->full_name(), why.Suffix()),
+                                   kMaxStatusMessageBytes));
 }
 
 // One call of a unary method, from its arrival to its answer.

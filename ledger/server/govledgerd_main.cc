@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/address.h"
 #include "ledger/common/files.h"
+#include "ledger/common/parse_errors.h"
 #include "ledger/server/daemon.h"
 
 namespace {
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   // several a call) would also update a global lock-order graph to detect deadlocks: about 1%
   // of the daemon's time under load, for a check meant for tests.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // A request that does not parse is answered with protobuf's reason, not logged.
+  govledger::InstallParseErrorCapture();
   govledger::DaemonOptions options;
   std::string port_file;
   CLI::App app{"govledgerd: the governance ledger daemon (gRPC over an embedded RocksDB)"};

@@ -335,56 +335,6 @@ class TempSibling {
   std::string path_;
 };
 
-// RocksDB's log format (its db/log_format.h): 32 KiB blocks of records, each a 7-byte header
-// (CRC32C 4, payload length 2, little-endian, type 1) and its payload, within one block; a
-// block's last 6 bytes or fewer, too few for a header, are zeros; a zero header (type 0,
-// reserved for preallocated files) ends the records, and RocksDB's log reader reads a log cut
-// there as it reads the whole file.
-absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string& path) {
-  constexpr uint64_t kBlock = 32768;
-  constexpr uint64_t kHeader = 7;
-  auto read_at = [&](uint64_t offset, char* out, size_t n) -> absl::Status {
-    while (n > 0) {
-      const ssize_t got = ::pread(fd, out, n, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return FileError("read", path, errno);
-      if (got == 0) return absl::InternalError(absl::StrCat(path, " shrank while read"));
-      out += got;
-      offset += static_cast<uint64_t>(got);
-      n -= static_cast<size_t>(got);
-    }
-    return absl::OkStatus();
-  };
-  uint64_t end = 0;  // after the last record
-  for (;;) {
-    uint64_t header = end;
-    if (kBlock - header % kBlock < kHeader) header += kBlock - header % kBlock;
-    if (header + kHeader > size) return size;
-    unsigned char h[kHeader];
-    RETURN_IF_ERROR(read_at(header, reinterpret_cast<char*>(h), kHeader));
-    if (std::all_of(h, h + kHeader, [](unsigned char c) { return c == 0; })) break;
-    const uint64_t length = h[4] | (static_cast<uint64_t>(h[5]) << 8);
-    // Types 1-4 (whole, first, middle, last) and 9-10 (metadata records) have this header;
-    // 5-8 (recycled logs, which govledgerd does not use) a longer one.
-    const unsigned type = h[6];
-    if (type == 0 || (type >= 5 && type <= 8) || type > 10 ||
-        header % kBlock + kHeader + length > kBlock || header + kHeader + length > size) {
-      return size;
-    }
-    end = header + kHeader + length;
-  }
-  std::string buffer(kChunkBytes, '\0');
-  for (uint64_t offset = end; offset < size;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
-    RETURN_IF_ERROR(read_at(offset, buffer.data(), n));
-    if (!std::all_of(buffer.data(), buffer.data() + n, [](char c) { return c == 0; })) {
-      return size;
-    }
-    offset += n;
-  }
-  return end;
-}
-
 // ---- CheckpointReader ----
 
 absl::Status CheckpointReader::RemoveStaleCheckpoint(const std::string& data_dir) {
@@ -453,15 +403,10 @@ absl::Status CheckpointReader::OpenNextFile() {
   if (fd_ < 0) return FileError("read", path, errno);
   offset_ = 0;
   hash_ = std::make_unique<crypto::Sha256Stream>();
-  // The size is fixed here: nothing writes to a checkpoint. A write-ahead log is sent without
-  // its preallocated zeros; the file itself is left as it is (a log RocksDB hard-linked into
-  // the checkpoint is the live database's file).
+  // The size is fixed here: nothing writes to a checkpoint.
   struct stat st;
   if (::fstat(fd_, &st) != 0) return FileError("stat", path, errno);
   size_ = static_cast<uint64_t>(st.st_size);
-  if (absl::EndsWith(name, ".log")) {
-    ASSIGN_OR_RETURN(size_, LogRecordsEnd(fd_, size_, path));
-  }
   return absl::OkStatus();
 }
 

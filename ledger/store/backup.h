@@ -72,8 +72,7 @@ class CheckpointReader {
 
   // Fills `chunk` with the next piece of the checkpoint's files (at most
   // kChunkBytes; files in name order, each from offset 0, an empty file as one
-  // empty chunk; a write-ahead log without the zeros preallocated after its
-  // records) and returns true; returns false when every file has been read,
+  // empty chunk) and returns true; returns false when every file has been read,
   // and manifest() is then complete. INTERNAL if a file cannot be read.
   absl::StatusOr<bool> Next(v1::BackupFileChunk* chunk);
 
@@ -94,13 +93,6 @@ class CheckpointReader {
   std::unique_ptr<crypto::Sha256Stream> hash_;
   v1::BackupManifest manifest_;
 };
-
-// The end of the records of the RocksDB write-ahead log open as `fd` (`size` bytes long,
-// named `path` in errors) when every byte after it is zero: the space govledgerd preallocates
-// for a live log (FORMAT.md, "Write-ahead log"), which a checkpoint copies too. Otherwise (no
-// zeros at the end, or bytes not laid out as RocksDB writes records) `size`. RocksDB reads
-// the log cut at that end as it reads the whole file. INTERNAL if the file cannot be read.
-absl::StatusOr<uint64_t> LogRecordsEnd(int fd, uint64_t size, const std::string& path);
 
 // Writes a backup directory from a Backup stream.
 class BackupWriter {

@@ -11,6 +11,7 @@
 #include "ledger/common/big_endian.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/store/backup.h"
 #include "ledger/store/id_memtable.h"
 #include "ledger/store/info_log.h"
 #include "rocksdb/db.h"
@@ -92,30 +93,19 @@ class GatedWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
-// The local file system, with two changes to the database's write-ahead logs (files named
-// *.log in its directory; not the copies a checkpoint makes elsewhere):
-// - A log's preallocated space counts in its size from the start (fallocate without
-//   FALLOC_FL_KEEP_SIZE). Each commit's fdatasync then has no file size to record, only the
-//   data: on this project's ext4 machine a 600-byte write+fdatasync cost 150-200 us that way
-//   against 230-300 us with the size growing on every write, which is RocksDB's default (its
-//   header says WAL files get this treatment by default, but the POSIX file system of
-//   Debian's 7.8.3 does not apply it). A WAL closed cleanly is truncated to what was written;
-//   after a crash its tail is zeros, which RocksDB's log reader takes as the end of a
-//   preallocated file (record type 0 is reserved for that), so recovery is unchanged
-//   (FORMAT.md, "Write-ahead log").
-// - A failed append is reported to the store's WalGate.
+// The local file system, with the database's write-ahead logs (files named *.log in its
+// directory; not the copies a checkpoint makes elsewhere) reporting a failed append to the
+// store's WalGate. The logs keep RocksDB's preallocation, which leaves the file's size at what
+// was written (FALLOC_FL_KEEP_SIZE): a crash in the middle of a record leaves the log ending
+// there, which the replay drops as a cut-short last record. (Preallocating with the size
+// made each sync cheaper, with no size to record, but left zeros after such a cut, which
+// RocksDB takes for damage in the middle of the log: the store would not open again.)
 class WalFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   WalFileSystem(std::shared_ptr<rocksdb::FileSystem> base, const std::string& dir,
                 std::shared_ptr<RocksDbEventStore::WalGate> gate)
       : FileSystemWrapper(std::move(base)), wal_prefix_(dir + "/"), gate_(std::move(gate)) {}
   const char* Name() const override { return "GovledgerWal"; }
-  rocksdb::FileOptions OptimizeForLogWrite(const rocksdb::FileOptions& file_options,
-                                           const rocksdb::DBOptions& db_options) const override {
-    rocksdb::FileOptions wal = target()->OptimizeForLogWrite(file_options, db_options);
-    wal.fallocate_with_keep_size = false;
-    return wal;
-  }
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
@@ -131,6 +121,45 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
   const std::string wal_prefix_;  // the database's directory and a slash
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
+
+// Before a database is made in `dir`, which has no CURRENT file: FAILED_PRECONDITION when it
+// holds what a database would (a MANIFEST, tables, write-ahead logs, OPTIONS, IDENTITY) or is a
+// backup, saying what to do; for a read-only open, when it holds no database at all.
+absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(dir) / backup::kManifestFile, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " is a backup (it holds ", backup::kManifestFile,
+        "): restore it into a new data directory with `govledger admin restore ", dir,
+        " NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
+        "it no longer restores"));
+  }
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StartsWith(name, "MANIFEST-") || absl::StartsWith(name, "OPTIONS-") ||
+        name == "IDENTITY" || absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) {
+      found.push_back(name);
+    }
+  }
+  if (!found.empty()) {
+    std::sort(found.begin(), found.end());
+    if (found.size() > 4) {
+      found.resize(4);
+      found.push_back("...");
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " holds a database's files (", absl::StrJoin(found, ", "),
+        ") but no CURRENT file, which names its MANIFEST: it is damaged or was copied in part. "
+        "Restore it from a backup (govledger admin restore), or, if only CURRENT was lost, "
+        "write the name of its newest MANIFEST file and a line break into CURRENT"));
+  }
+  if (read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, " holds no database"));
+  }
+  return absl::OkStatus();
+}
 
 std::string PositionKey(uint64_t position) {
   std::string key(8, '\0');
@@ -249,8 +278,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
         absl::StrCat("cannot create data directory ", dir, ": ", ec.message()));
   }
 
+  // A database is made only in a directory that holds none: one whose CURRENT file is lost
+  // (damage, a partial copy) would otherwise be made anew beside the old files, and served
+  // empty while RocksDB deleted the old tables as obsolete.
+  const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
+  if (!exists) RETURN_IF_ERROR(RefuseLeftovers(dir, options.read_only));
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
+  db_options.create_if_missing = !exists && !options.read_only;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   // RocksDB's clean-up of obsolete files deletes old info logs past this count too.
@@ -358,6 +392,11 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &raw)
           : rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("Permission denied") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "govledgerd may not write to data directory ", dir, " (", s.ToString(),
+          "): run it as the directory's owner, or give it a directory it may write"));
+    }
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " is in use by another process: ", s.ToString()));
@@ -373,9 +412,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
 
   std::string version;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, kFormatVersionKey, &version);
-  if (s.IsNotFound() && options.read_only) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("data directory ", dir, " holds no govledger format version"));
+  if (s.IsNotFound() && (options.read_only || exists)) {
+    // Written in the batch that made the database, before any event: a database that was
+    // there before this open and lacks it is not govledger's, or lost it.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " holds a RocksDB database without a govledger storage format "
+        "version: it is not a govledger data directory, or it is damaged (restore it from a "
+        "backup)"));
   } else if (s.IsNotFound() || (s.ok() && version == kPreviousFormatVersion &&
                                   !options.read_only)) {
     // A new database's version, or an upgrade's.
@@ -416,8 +459,9 @@ absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,
   rocksdb::Status s = batch.Put(meta_, kHeadKey, EncodePoint(head));
   if (!s.ok()) return FromRocks(s, "batch");
   // Not synced here: Sync() syncs the WAL, with every batch written before it, while the
-  // ledger writes the next group. Recovery replays the WAL up to its last intact record
-  // (kPointInTimeRecovery), so a crash keeps a prefix of the batches, never a hole.
+  // ledger writes the next group. Recovery replays the WAL up to its last intact record (a
+  // record cut short at its end is dropped: kTolerateCorruptedTailRecords), so a crash keeps a
+  // prefix of the batches, never a hole.
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit");
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "govledger/v1/events.pb.h"
 #include "tests/integration/client_util.h"
 
 namespace govledger::testing {
@@ -100,6 +101,33 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         },
         grpc::StatusCode::INVALID_ARGUMENT,
         HasSubstr("does not parse as a govledger.v1.AppendRequest"));
+  }
+  // The one that is not UTF-8 is told which field, as protobuf says it, and the daemon logs
+  // nothing for it (a client could otherwise fill its journal).
+  {
+    std::string response;
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, not_utf8_bytes, &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             AllOf(HasSubstr("does not parse as a govledger.v1.AppendRequest: "),
+                                   HasSubstr("govledger.v1.Event.stream_id"),
+                                   HasSubstr("invalid UTF-8"))));
+    // A typed payload (bytes) holding such a string is refused the same way.
+    v1::ProgrammeRegistered programme;
+    programme.set_programme_id("UTF");
+    programme.set_organisation_id("ORG");
+    programme.set_name("N\xffN");
+    std::string payload;
+    ASSERT_TRUE(programme.SerializePartialToString(&payload));
+    v1::AppendResponse appended;
+    EXPECT_THAT(Append(*stub_,
+                       MakeAppend({MakeEvent("programme/UTF", payload,
+                                             "govledger.v1.ProgrammeRegistered")}),
+                       &appended),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             AllOf(HasSubstr("payload does not parse as "
+                                             "govledger.v1.ProgrammeRegistered: "),
+                                   HasSubstr("govledger.v1.ProgrammeRegistered.name"))));
+    EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("libprotobuf")));
   }
   // Every unary method parses its request the same way (ledger/server/async_calls.h), and
   // says which message it expected.

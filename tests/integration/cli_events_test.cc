@@ -145,14 +145,23 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
                                         R"( --payload '{"reason":"mitigated"}')"));
   EXPECT_EQ(underivable.code, 2);
   EXPECT_THAT(underivable.err, HasSubstr("the govledger.v1.RiskClosed payload is refused: risk_id"));
-  // A payload refused for what it holds says only that, with no note about streams.
-  CliRun negative = Cli(absl::StrCat(
-      Server(), " append --type govledger.v1.BenefitForecast",
-      R"( --payload '{"subject":{"kind":"WORK_KIND_PROGRAMME","id":"LPP"},"benefitId":"b",)",
-      R"("annualPence":"-5"}')"));
-  EXPECT_EQ(negative.code, 2);
-  EXPECT_THAT(negative.err, HasSubstr("the govledger.v1.BenefitForecast payload is refused: "));
+  // A payload refused for what it holds says only that, with no note about streams; a rule's
+  // refusal (a negative amount) is exit 1, FAILED_PRECONDITION, as with --stream the server's.
+  const std::string negative_payload =
+      R"( --payload '{"subject":{"kind":"WORK_KIND_PROGRAMME","id":"LPP"},"benefitId":"b",)"
+      R"("annualPence":"-5"}')";
+  CliRun negative = Cli(absl::StrCat(Server(), " append --type govledger.v1.BenefitForecast",
+                                     negative_payload));
+  EXPECT_EQ(negative.code, 1);
+  EXPECT_THAT(negative.err, HasSubstr("FAILED_PRECONDITION: the govledger.v1.BenefitForecast "
+                                      "payload is refused: "));
   EXPECT_THAT(negative.err, Not(HasSubstr("streamId")));
+  CliRun negative_on_stream =
+      Cli(absl::StrCat(Server(), " append --stream programme/LPP --type "
+                                 "govledger.v1.BenefitForecast",
+                       negative_payload));
+  EXPECT_EQ(negative_on_stream.code, 1);
+  EXPECT_THAT(negative_on_stream.err, HasSubstr("FAILED_PRECONDITION"));
   // A --payload cut short says where.
   CliRun cut_short = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                       R"( --payload '{"riskId":"LPP-R06","reason":"x"')"));

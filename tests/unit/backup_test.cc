@@ -177,49 +177,6 @@ TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
             (std::vector<std::string>{"backup", "data", "restored"}));
 }
 
-// The live write-ahead log is preallocated (zeros after its records); LogRecordsEnd finds where
-// the records end, and the database read with its log cut there holds every event, chained.
-// A log with anything but zeros after that point is not cut.
-TEST_F(BackupTest, AWriteAheadLogCutAfterItsRecordsReadsTheSame) {
-  Fill(*store_, 300);
-  // A copy of the open database: what a machine stopped now would leave, every commit synced.
-  fs::copy(data_, Path("copy"), fs::copy_options::recursive);
-  std::string log;
-  for (const std::string& name : ListDir(Path("copy"))) {
-    if (name.size() > 4 && name.substr(name.size() - 4) == ".log" &&
-        fs::file_size(Path("copy/" + name)) > 0) {
-      log = Path("copy/" + name);
-    }
-  }
-  ASSERT_FALSE(log.empty());
-  const uint64_t size = fs::file_size(log);
-  int fd = ::open(log.c_str(), O_RDWR | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  absl::StatusOr<uint64_t> end = LogRecordsEnd(fd, size, log);
-  ASSERT_OK(end);
-  // 300 records of a few hundred bytes, then megabytes of zeros.
-  EXPECT_GT(*end, 300u * 100);
-  EXPECT_LT(*end, 1u << 20);
-  EXPECT_GT(size, 4 * *end);
-  // Not cut when a byte after the records is not zero.
-  ASSERT_EQ(::pwrite(fd, "\x01", 1, static_cast<off_t>(size - 1)), 1);
-  EXPECT_THAT(LogRecordsEnd(fd, size, log), IsOkAndHolds(size));
-  ASSERT_EQ(::pwrite(fd, "\0", 1, static_cast<off_t>(size - 1)), 1);
-  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(*end)), 0);
-  // Cut, it is all records.
-  EXPECT_THAT(LogRecordsEnd(fd, *end, log), IsOkAndHolds(*end));
-  ::close(fd);
-
-  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> copy =
-      RocksDbEventStore::Open(Path("copy"));
-  ASSERT_OK(copy);
-  absl::StatusOr<ChainPoint> head = (*copy)->LoadHead();
-  ASSERT_OK(head);
-  EXPECT_EQ(*head, *store_->LoadHead());
-  EXPECT_THAT(VerifyChain(**copy, ChainPoint{}, 300),
-              IsOkAndHolds(::testing::Field(&ChainPoint::position, 300u)));
-}
-
 // A target that names no new directory is refused before anything is copied; copies that
 // earlier processes left half-built (killed, say) are removed when a later one starts, unless
 // their process still runs.

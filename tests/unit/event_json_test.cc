@@ -564,10 +564,11 @@ TEST(EventJsonTest, AGovernanceEventWithoutAStreamGoesOnItsEntitysStream) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("the govledger.v1.RiskClosed payload is refused: "),
                              HasSubstr("risk_id"))));
-  // And a payload whose fault is not its id, likewise.
+  // And a payload whose fault is not its id, likewise: a rule's refusal keeps its code, as the
+  // server would answer it.
   EXPECT_THAT(ParseEventDocument(R"({"eventType":"govledger.v1.ProjectClosed","payload":)"
                                  R"({"projectId":"PCSO","finalCostPence":"-1"}})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("the govledger.v1.ProjectClosed payload is refused: "),
                              HasSubstr("-1"))));
   // Other types keep what they were given: the server names the missing stream.

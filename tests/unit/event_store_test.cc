@@ -1,6 +1,11 @@
 // The EventStore contract, one suite for every implementation (MemoryEventStore and
 // RocksDbEventStore), plus what only the RocksDB store promises: durability across reopen, one
 // opener per directory, and refusing another storage format version.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -572,34 +577,127 @@ TEST_F(RocksDbEventStoreTest, ADamagedWriteAheadLogRecordBeforeItsEndIsDataLoss)
                        HasSubstr("restore the data directory from a backup")));
 }
 
-// The write-ahead log's preallocated space is in its size from the start, so a sync has no
-// size to record (rocksdb_event_store.cc, WalFileSystem); what a crash leaves, a
-// log whose tail is zeros, recovers every synced batch.
-TEST_F(RocksDbEventStoreTest, TheWriteAheadLogIsPreallocatedAndACrashImageRecovers) {
-  const std::string image = dir_.path() + "/crash-image";
-  {
+// A crash in the middle of writing a large batch (a kill between two of its writes, power lost
+// before its pages reached the disk) leaves the write-ahead log's last record cut short. Here
+// the kernel cuts the write (RLIMIT_FSIZE) in a child that then dies without closing the store.
+// The open drops that batch, never acknowledged, and keeps every synced one before it. (With
+// the log's space preallocated in its size, the cut was followed by zeros, which RocksDB took
+// for damage in the middle of the log: the store never opened again.)
+TEST_F(RocksDbEventStoreTest, ALargeBatchCutShortByACrashIsDroppedAndTheStoreOpens) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails (EFBIG) rather than kills
     absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
-    ASSERT_OK(store);
-    ASSERT_OK((*store)->Write({Write(1, "a", 1), Write(2, "b", 1)}, {2, HashFor(2)}));
-    ASSERT_OK((*store)->Sync());
-    ASSERT_OK((*store)->Write({Write(3, "a", 2)}, {3, HashFor(3)}));
-    ASSERT_OK((*store)->Sync());
-    uintmax_t wal_bytes = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
-      if (entry.path().extension() == ".log") wal_bytes += entry.file_size();
+    if (!store.ok()) ::_exit(10);
+    if (!(*store)->Write({Write(1, "a", 1), Write(2, "b", 1), Write(3, "a", 2)},
+                         {3, HashFor(3)}).ok() ||
+        !(*store)->Sync().ok()) {
+      ::_exit(11);
     }
-    // Three small events are a few hundred bytes; the preallocated log is megabytes.
-    EXPECT_GE(wal_bytes, uintmax_t{1} << 20);
-    // The files as they are now, the store still open: what SIGKILL or power loss leaves.
-    std::filesystem::copy(DbPath(), image);
+    const rlimit limit{256 << 10, 256 << 10};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(12);
+    std::vector<EventWrite> large;  // about 2 MB: several writes of the log
+    for (uint64_t p = 4; p < 2004; ++p) {
+      large.push_back(Write(p, "large", p - 3));
+      large.back().stored_bytes.resize(1000, 'x');
+    }
+    absl::Status s = (*store)->Write(large, {2003, HashFor(2003)});
+    if (s.ok()) s = (*store)->Sync();
+    ::_exit(s.ok() ? 13 : 0);  // the store is not closed: a crash
   }
-  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(image);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10: open, 11: first batch, 12: setrlimit, 13: the large "
+                                       "batch was not cut";
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
   EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{3, HashFor(3)}));
   for (uint64_t p = 1; p <= 3; ++p) {
     EXPECT_THAT((*store)->Get(p), IsOkAndHolds(Optional(StoredFor(p))));
   }
-  EXPECT_THAT((*store)->StreamVersion("a"), IsOkAndHolds(2u));
+  EXPECT_THAT((*store)->Get(4), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT((*store)->StreamVersion("large"), IsOkAndHolds(0u));
+  // And it takes new batches.
+  ASSERT_OK((*store)->Commit({Write(4, "a", 3)}, {4, HashFor(4)}));
+}
+
+// Events not yet flushed to tables live only in the write-ahead log. A database whose log was
+// lost with every event in it (and with the format version, written in the first batch) is
+// refused, not stamped as new and served empty.
+TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEmpty) {
+  const std::string image = dir_.path() + "/image";
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    for (uint64_t p = 1; p <= 50; ++p) {
+      ASSERT_OK((*store)->Commit({Write(p, "s", p)}, {p, HashFor(p)}));
+    }
+    std::filesystem::copy(DbPath(), image);  // what SIGKILL or power loss leaves
+  }
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(image)) {
+    if (entry.path().extension() == ".log") removed += std::filesystem::remove(entry.path());
+  }
+  ASSERT_GE(removed, 1);
+  EXPECT_THAT(RocksDbEventStore::Open(image).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("without a govledger storage format version")));
+  // The database itself opens with every event.
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{50, HashFor(50)}));
+}
+
+// A directory holding a database's files but no CURRENT (lost, or a partial copy) is refused,
+// and nothing is written to it: RocksDB would have made a new, empty database beside the old
+// files and deleted them as obsolete. So is a backup directory, and one holding files of a
+// RocksDB database that has no govledger format version.
+TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Commit({Write(1, "s", 1)}, {1, HashFor(1)}));
+  }
+  std::filesystem::remove(std::filesystem::path(DbPath()) / "CURRENT");
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
+      if (entry.path().filename() != "LOG") names.push_back(entry.path().filename());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> before = listing();
+  for (int attempt = 0; attempt < 2; ++attempt) {  // a service manager's restart too
+    EXPECT_THAT(RocksDbEventStore::Open(DbPath()).status(),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr("holds a database's files ("),
+                               HasSubstr("IDENTITY, MANIFEST-"),
+                               HasSubstr("but no CURRENT file"),
+                               HasSubstr("write the name of its newest MANIFEST file"))));
+  }
+  EXPECT_EQ(listing(), before);
+
+  const std::string backup = dir_.path() + "/backup";
+  std::filesystem::create_directories(backup);
+  std::ofstream(backup + "/govledger-backup.json") << "{}";
+  EXPECT_THAT(RocksDbEventStore::Open(backup).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("is a backup"), HasSubstr("govledger admin restore"))));
+
+  const std::string foreign = dir_.path() + "/foreign";
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, foreign, &db).ok());
+    delete db;
+  }
+  EXPECT_THAT(RocksDbEventStore::Open(foreign).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("without a govledger storage format version")));
 }
 
 // The ledger writes on one thread while another syncs: every write is readable at once, and

@@ -381,6 +381,35 @@ TEST_F(RulesTest, MilestoneOnlyForAnOpenSubject) {
               StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
 }
 
+// A name that is blank, or padded with white space, is refused: " b1 " would show as b1 beside
+// another b1, " Chair" would never match a key's "Chair", and "Chair" and "chair" would be two
+// roles to sign for.
+TEST_F(RulesTest, NamesAreNeitherBlankNorPadded) {
+  SetUpProgrammes();
+  v1::BenefitForecast benefit;
+  *benefit.mutable_subject() = ProjectRef("LPP-INV");
+  benefit.set_benefit_id(" b1 ");
+  benefit.set_annual_pence(100);
+  EXPECT_THAT(Append(Ev(benefit)),
+              StatusIs(kInvalid, HasSubstr("benefit_id ' b1 ' starts or ends with white space")));
+  v1::ProgrammeRegistered blank = Programme("BLANK", "MOPAC");
+  blank.set_name("   ");
+  EXPECT_THAT(Append(Ev(blank)),
+              StatusIs(kInvalid, HasSubstr("name is required (it holds only white space)")));
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {" Chair"}))),
+              StatusIs(kInvalid, HasSubstr("starts or ends with white space")));
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {"Chair", "chair"}))),
+              StatusIs(kInvalid, HasSubstr("role 'chair' appears twice in "
+                                           "required_signatory_roles (roles that differ only in "
+                                           "letter case or spacing are one role)")));
+  Signer padded = NewSigner("padded", "Chair");
+  EXPECT_THAT(Append(Ev(padded.Registration("Bob "))),
+              StatusIs(kInvalid, HasSubstr("holder 'Bob ' starts or ends with white space")));
+  benefit.set_benefit_id("b1");
+  EXPECT_OK(Append(Ev(benefit)));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 80", {"Chair"}))));
+}
+
 TEST_F(RulesTest, BenefitsForecastWhileOpenAndRealisedAfterClosure) {
   SetUpProgrammes();
   v1::BenefitForecast f;
@@ -1392,7 +1421,7 @@ TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
               StatusIs(kInvalid, HasSubstr("role holds U+2060 at byte")));
   // Another spelling of the same name is the same holder.
   Signer campion_as_cc = NewSigner("wm-cc-campion", wm_cc_.role);
-  ASSERT_OK(Append(Ev(campion_as_cc.Registration(" john  CAMPION"))));
+  ASSERT_OK(Append(Ev(campion_as_cc.Registration("john  CAMPION"))));
   ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
   EXPECT_THAT(Append(Ev(campion_as_cc.Sign(decision_))),
               StatusIs(kFailed, HasSubstr("a holder signs a decision once")));

@@ -326,10 +326,11 @@ TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimePayload
   for (const v1::Event& e : RichLog()) {
     v1::Event stored = e;
     ++position;
-    stored.mutable_effective_time()->set_seconds(1000000 + 86400 * position);
+    // A day apart from 2016-01-04 (week 36 of LPP's plan, which mobilised on 2015-05-04).
+    stored.mutable_effective_time()->set_seconds(1451865600 + 86400 * position);
     stored.set_position(position);
     stored.set_stream_version(position % 3 + 1);
-    stored.mutable_recorded_time()->set_seconds(2000000 + 86400 * position);
+    stored.mutable_recorded_time()->set_seconds(1460000000 + 86400 * position);
     stored.set_actor("auditor");
     stored.set_prev_hash(std::string(32, 'p'));
     stored.set_hash(std::string(32, 'h'));

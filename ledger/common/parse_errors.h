@@ -1,0 +1,41 @@
+// Why protobuf refused to parse a message. Protobuf says why (a string field holding bytes that
+// are not UTF-8, naming the field) only to its log handler, which writes an ERROR line to stderr:
+// one line per bad request, which any client could use to fill the daemon's journal, while the
+// client is told only that its message does not parse.
+//
+// InstallParseErrorCapture() (once, at start-up, before any thread parses) sets a handler that
+// gives what protobuf logs on a thread with a ParseErrors alive to that ParseErrors, and writes
+// everything else to stderr as protobuf's own handler does.
+#ifndef GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
+#define GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
+
+#include <string>
+
+namespace govledger {
+
+void InstallParseErrorCapture();
+
+// Collects what protobuf logs on this thread while it is alive (nested: the innermost
+// collects). Not thread-safe; one thread's.
+class ParseErrors {
+ public:
+  ParseErrors();
+  ~ParseErrors();
+  ParseErrors(const ParseErrors&) = delete;
+  ParseErrors& operator=(const ParseErrors&) = delete;
+
+  // ": " and what was logged, messages joined by "; ", or "" when nothing was (or the capture is
+  // not installed): for the end of an error message.
+  std::string Suffix() const;
+
+  // The handler's: adds one message.
+  void Add(const std::string& message);
+
+ private:
+  ParseErrors* outer_;
+  std::string text_;
+};
+
+}  // namespace govledger
+
+#endif  // GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
