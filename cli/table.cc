@@ -40,7 +40,7 @@ std::string MarkdownText(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;  // the \n follows
-    if (c == '\n') {
+    if (c == '\n' || c == '\t') {  // a tab would be code or a cell break to some renderers
       out.push_back(' ');
       continue;
     }

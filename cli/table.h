@@ -58,7 +58,7 @@ class Table {
 };
 
 // `text` as Markdown that renders as the text itself, on one line: a line break ("\n" or
-// "\r\n") becomes a space, and each character Markdown or HTML could act on
+// "\r\n") or a tab becomes a space, and each character Markdown or HTML could act on
 // (\ ` * _ [ ] < > | ~ & #) is escaped with a backslash, so that stored text cannot add a
 // link, an image, emphasis, a table cell or an HTML comment hiding what follows it.
 std::string MarkdownText(absl::string_view text);

@@ -92,7 +92,9 @@ absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
                                   uint64_t stream_version) {
   return WithReason(
       absl::OutOfRangeError(absl::StrCat("version ", version, " is past the end of stream '",
-                                         stream_id, "' (version ", stream_version, ")")),
+                                         stream_id, "' (version ", stream_version,
+                                         "); read it from 1 to ", stream_version,
+                                         " (0: from its start forwards, its end backwards)")),
       reason::kVersionPastStreamEnd,
       {{"stream", std::string(stream_id)}, {"stream_version", absl::StrCat(stream_version)}});
 }

@@ -19,8 +19,10 @@ namespace {
 absl::Status ResolveSize(const char* field, uint64_t head, uint64_t* size) {
   if (*size == 0) *size = head;
   if (*size > head) {
-    return errors::PositionPastHead(field, *size, head,
-                                    absl::StrCat("give 1 to ", head, ", or 0 for the head"));
+    return errors::PositionPastHead(
+        field, *size, head,
+        head == 0 ? std::string("the ledger is empty: its only tree is size 0 (0: the head)")
+                  : absl::StrCat("give 1 to ", head, ", or 0 for the head"));
   }
   return absl::OkStatus();
 }
@@ -128,6 +130,9 @@ absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
         head == 0 ? "the ledger is empty: there is no event to prove"
                   : absl::StrCat("give 1 to ", head));
   }
+  if (size == 0) {
+    return absl::InvalidArgumentError("the ledger is empty: there is no event to prove");
+  }
   if (request.position() == 0 || request.position() > size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "position ", request.position(), " is not in the tree: give 1 to its size, ", size,
@@ -151,12 +156,24 @@ absl::StatusOr<v1::GetConsistencyProofResponse> AuditServiceImpl::ConsistencyPro
   RETURN_IF_ERROR(ResolveSize("to_size", head, &to));
   const uint64_t from = request.from_size();
   if (from > head) {
-    return errors::PositionPastHead("from_size", from, head,
-                                    absl::StrCat("give 1 to ", head, ", at most to_size"));
+    return errors::PositionPastHead(
+        "from_size", from, head,
+        head == 0 ? std::string("the ledger is empty: there is no tree to prove consistency with")
+                  : absl::StrCat("give 1 to ", head, ", at most to_size"));
   }
-  if (from == 0 || from > to) {
+  if (to == 0) {
+    return absl::InvalidArgumentError(
+        "the ledger is empty: there is no tree to prove consistency with");
+  }
+  if (from == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "from_size ", from, " must be 1 to to_size (", to, "): every log extends the empty one"));
+        "from_size 0: every log extends the empty one, so there is nothing to prove; give 1 to "
+        "to_size (", to, ")"));
+  }
+  if (from > to) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_size ", from, " is past to_size ", to, ": a consistency proof goes from an earlier "
+        "tree to a later one; give from_size 1 to ", to, ", or a larger to_size (0: the head)"));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> proof, tree_.ConsistencyProof(from, to));
   ASSIGN_OR_RETURN(std::string from_root, tree_.Root(from));

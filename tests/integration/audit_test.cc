@@ -32,6 +32,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::string ReadText(const std::string& path) {
@@ -243,6 +244,23 @@ TEST_F(AuditTest, AnEmptyLedgerHasNoEventToProve) {
   EXPECT_THAT(audit_->GetInclusionProof(Context().get(), request, &proof),
               GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                            HasSubstr("the ledger is empty: there is no event to prove")));
+  // Nor does any request about it give a range it cannot satisfy ("1 to 0").
+  request.set_position(0);
+  EXPECT_THAT(audit_->GetInclusionProof(Context().get(), request, &proof),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("the ledger is empty: there is no event to prove")));
+  v1::GetConsistencyProofResponse consistency;
+  for (uint64_t from : {0, 1}) {
+    v1::GetConsistencyProofRequest c;
+    c.set_from_size(from);
+    const grpc::Status status = audit_->GetConsistencyProof(Context().get(), c, &consistency);
+    EXPECT_THAT(status, GrpcStatusIs(from == 0 ? grpc::StatusCode::INVALID_ARGUMENT
+                                               : grpc::StatusCode::OUT_OF_RANGE,
+                                     HasSubstr("the ledger is empty: there is no tree to prove "
+                                               "consistency with")))
+        << from;
+    EXPECT_THAT(status.error_message(), Not(HasSubstr("1 to 0")));
+  }
 }
 
 TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
@@ -273,10 +291,15 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
                                             HasSubstr("position 9 is past the head (5)")));
   EXPECT_THAT(inclusion(1, 6), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                                             HasSubstr("tree_size 6 is past the head (5)")));
-  EXPECT_THAT(consistency(0, 5), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                                              HasSubstr("from_size 0 must be 1 to to_size (5)")));
-  EXPECT_THAT(consistency(4, 3), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                                              HasSubstr("from_size 4 must be 1 to to_size (3)")));
+  EXPECT_THAT(consistency(0, 5),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("from_size 0: every log extends the empty one, so there is "
+                                     "nothing to prove; give 1 to to_size (5)")));
+  EXPECT_THAT(consistency(4, 3),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("from_size 4 is past to_size 3: a consistency proof goes "
+                                     "from an earlier tree to a later one; give from_size 1 to "
+                                     "3")));
   EXPECT_THAT(consistency(6, 0), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                                               HasSubstr("from_size 6 is past the head (5)")));
   EXPECT_THAT(consistency(1, 9), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,

@@ -123,7 +123,7 @@ TEST(TableTest, MarkdownTextRendersAsTheTextItself) {
   EXPECT_EQ(MarkdownText("<!-- x --> [a](b) ![i](j) **b** _i_ `c` ~~s~~ a|b R&D #1 \\"),
             "\\<!-- x --\\> \\[a\\](b) !\\[i\\](j) \\*\\*b\\*\\* \\_i\\_ \\`c\\` "
             "\\~\\~s\\~\\~ a\\|b R\\&D \\#1 \\\\");
-  EXPECT_EQ(MarkdownText("one\ntwo\r\nthree"), "one two three");
+  EXPECT_EQ(MarkdownText("one\ntwo\r\nthree\tfour"), "one two three four");
 }
 
 TEST(TableTest, MarkdownIsNeverColoured) {
