@@ -178,9 +178,10 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     out.push_back(std::move(line));
   }
   if (d.has_referred_under()) {
+    const std::string& id = d.referred_under().delegation_id();  // withheld from a viewer
     out.push_back(absl::StrCat("Referred back under ", d.referred_under().reference(),
-                               "'s delegated authority (", d.referred_under().delegation_id(),
-                               ")"));
+                               "'s delegated authority", id.empty() ? "" : " (", id,
+                               id.empty() ? "" : ")"));
   }
   if (d.has_part2()) {
     std::string line = absl::StrCat("Has a confidential Part 2",

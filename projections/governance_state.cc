@@ -227,11 +227,14 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
 }
 
 // A decision reference or a gate's name as the rules "references are unique per organisation"
-// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens as spaces, runs
-// of spaces as one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one reference).
+// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens and ASCII white
+// space (a tab, a line break) as spaces, runs of spaces as one, none at either end ("PCD 72",
+// "pcd-72" and "PCD  72" are one reference; "Gate\t3" and "Gate 3" one gate).
 std::string SpellingKey(absl::string_view name) {
   std::string spaced(name.data(), name.size());
-  std::replace(spaced.begin(), spaced.end(), '-', ' ');
+  for (char& c : spaced) {
+    if (c == '-' || absl::ascii_isspace(static_cast<unsigned char>(c))) c = ' ';
+  }
   return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
 }
 
@@ -309,11 +312,12 @@ std::optional<UnknownField> FindUnknownField(const google::protobuf::Message& m)
   if (!unknown.empty()) {
     return UnknownField{"", m.GetDescriptor()->full_name(), unknown.field(0).number()};
   }
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
+  // The hot path (every typed append): no allocation, and only the message fields set.
+  const google::protobuf::Descriptor* d = m.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
     if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : (r->HasField(m, f) ? 1 : 0);
     for (int k = 0; k < n; ++k) {
       std::optional<UnknownField> found = FindUnknownField(
           f->is_repeated() ? r->GetRepeatedMessage(m, f, k) : r->GetMessage(m, f));
@@ -871,13 +875,15 @@ struct GovernanceState::Access {
                                           w->opened_micros, e));
     return RequireClosedAfterFacts(s, *w, e);
   }
-  static void Do(S& s, const v1::ProjectClosed& m, const v1::Event&) {
+  static void Do(S& s, const v1::ProjectClosed& m, const v1::Event& e) {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROJECT);
     ref.set_id(m.project_id());
     if (WorkState* w = MutableWork(s, ref)) {
       w->closed = true;
       w->closure = m;
+      // Its programme closes no earlier (a programme is closed after its projects).
+      w->last_micros = Latest(w->last_micros, EffectiveMicrosOrUnknown(e));
     }
   }
 
@@ -914,7 +920,8 @@ struct GovernanceState::Access {
     const int64_t at = EffectiveMicrosOrUnknown(e);
     if (at == kUnknownTime) return absl::OkStatus();
     const WorkState* w = s.FindWork(m.subject());
-    const WorkState* programme = s.FindProgramme(w->programme_id);
+    const WorkState* programme =
+        w->ref.kind() == v1::WORK_KIND_PROGRAMME ? w : s.FindProgramme(w->programme_id);
     if (programme == nullptr) return absl::OkStatus();
     const v1::ProgrammeRegistered& plan = programme->programme;
     const int64_t grace = at > std::numeric_limits<int64_t>::max() - kMicrosPerDay
@@ -1217,7 +1224,15 @@ struct GovernanceState::Access {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
       PassOn(m.to(), &r->subject, &r->earlier_subjects);
       r->last_micros = Latest(r->last_micros, EffectiveMicrosOrUnknown(e));
+      Received(s, m.to(), e);
     }
+  }
+  // A risk or scope item passed to `to` is a fact on it, which its closure may not precede
+  // even once the item has been passed on again (WorkState::last_micros).
+  static void Received(S& s, const v1::WorkRef& to, const v1::Event& e) {
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    if (at == kUnknownTime) return;
+    if (WorkState* w = MutableWork(s, to)) w->last_micros = Latest(w->last_micros, at);
   }
 
   // --- Scope items. ---
@@ -1339,6 +1354,7 @@ struct GovernanceState::Access {
     if (ScopeItemState* item = ActedOnByOwner(s, m.scope_item_id(), m.from(), e)) {
       PassOn(m.to(), &item->owner, &item->earlier_owners);
       item->last_micros = Latest(item->last_micros, EffectiveMicrosOrUnknown(e));
+      Received(s, m.to(), e);
     }
   }
 
@@ -2067,10 +2083,14 @@ struct GovernanceState::Access {
         if (e.payload().size() > kReusedPayloadBytes) m = M();
       }
     } shrink{e};
-    ParseErrors why;  // protobuf's reason (a string that is not UTF-8), not its log line
-    if (!m.ParseFromString(e.payload())) {
-      return Invalid(absl::StrCat("payload does not parse as ", e.event_type(), why.Suffix()));
-    }
+    std::string why;  // protobuf's reason (a string that is not UTF-8), not its log line
+    const bool parsed = [&] {
+      ParseErrors errors;
+      if (m.ParseFromString(e.payload())) return true;
+      why = errors.Suffix();
+      return false;
+    }();
+    if (!parsed) return Invalid(absl::StrCat("payload does not parse as ", e.event_type(), why));
     if (mode == Mode::kValidate) {
       RETURN_IF_ERROR(CheckNoUnknownFields(e.event_type(), m));
       RETURN_IF_ERROR(CheckText(m));

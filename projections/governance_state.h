@@ -149,8 +149,10 @@ struct WorkState {
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
   int64_t opened_micros = kUnknownTime;  // its registration's effective time
-  // The latest effective time of its gates and milestones (a closure takes effect no earlier
-  // than any fact on the work: GovernanceState::Access::LatestFactOn).
+  // The latest effective time of its gates and milestones, of the transfers of risks and scope
+  // items to it, and of a project's closure (a closure takes effect no earlier than any fact on
+  // the work, including a risk it received and passed on again, and a programme's no earlier
+  // than its projects': GovernanceState::Access::LatestFactOn).
   int64_t last_micros = kUnknownTime;
 };
 
@@ -382,8 +384,11 @@ class GovernanceState {
   // rules' effective times (ledger/store/FORMAT.md, "History of changes"). 8:
   // the dates written beside signatures, which the decision register shows. 9:
   // every setting of a delegation rule, each held to decisions proposed while
-  // it was in force. 10: organisations' effective times.
-  static constexpr uint32_t kSnapshotFormat = 10;
+  // it was in force. 10: organisations' effective times. 11: a programme's or project's
+  // last_micros counts the risks and scope items transferred to it and a project's closure,
+  // without which a loaded state would let a closure precede a transfer to a holder that has
+  // passed the item on, or a programme's closure precede its project's.
+  static constexpr uint32_t kSnapshotFormat = 11;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -37,6 +37,8 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.clear_related_decisions();
     e.clear_part2();
     for (v1::DecisionSignature& s : *e.mutable_signatures()) s.clear_declaration();
+    if (e.has_referred_under()) e.mutable_referred_under()->clear_delegation_id();
+    for (v1::DecisionReferral& r : *e.mutable_referrals()) r.clear_delegation_id();
     e.set_withheld(true);
     answer->set_withheld(answer->withheld() + 1);
   }
@@ -63,7 +65,8 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
   auto drop = [](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects) {
     aspects->erase(std::remove_if(aspects->begin(), aspects->end(),
                                   [](const v1::Aspect& a) {
-                                    return a.name() == kInterestsDeclaredAspect;
+                                    return a.name() == kInterestsDeclaredAspect ||
+                                           a.name() == kReferredUnderAspect;
                                   }),
                    aspects->end());
   };

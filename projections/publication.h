@@ -24,6 +24,7 @@ namespace govledger::projections {
 // The names of a decision's history aspects that concern publication (queries.cc).
 inline constexpr char kPart1DeferredAspect[] = "part 1 deferred until";
 inline constexpr char kInterestsDeclaredAspect[] = "interests declared";
+inline constexpr char kReferredUnderAspect[] = "referred under";
 
 // Whether Part 1 deferred until `until` is still unpublished at `now_micros`: the date is set
 // and its 00:00 UTC is still to come.
@@ -31,15 +32,17 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 
 // Each unpublished decision of `register_answer` is marked withheld and loses its title,
 // amounts, delegation needs, officers' statements, delegated authorities, recommendations,
-// related decisions, Part 2's summary and its signatures' declarations; its
+// related decisions, Part 2's summary, its signatures' declarations and the delegation ids of
+// its referrals either way (which name its own, or another decision's, delegated authority);
+// its
 // approved amounts leave the spend totals (a total left at nothing is removed), and `withheld`
 // counts it. (Possible splits are found among the published decisions alone by the query
 // itself, GetDecisionRegisterRequest.published_only, which calls this.)
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // A decision's history whose last state shows Part 1 unpublished loses its declarations of
-// interests, its events' notes and its voided events' reasons (reasons: the only content a
-// decision's history shows).
+// interests, the delegation it was referred under, its events' notes and its voided events'
+// reasons (reasons: the only content a decision's history shows).
 // Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
 

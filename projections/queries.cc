@@ -855,7 +855,7 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
                     FormatDate(d->proposed.part1_deferred_until()));
         }
         if (d->proposed.has_referred_under()) {
-          AddAspect(&out, "referred under",
+          AddAspect(&out, std::string(kReferredUnderAspect),
                     absl::StrCat(d->proposed.referred_under().reference(), ", delegation ",
                                  d->proposed.referred_under().delegation_id()));
         }

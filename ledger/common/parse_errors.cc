@@ -11,7 +11,9 @@ thread_local ParseErrors* current = nullptr;
 
 void Handle(google::protobuf::LogLevel level, const char* filename, int line,
             const std::string& message) {
-  if (current != nullptr) {
+  // Only errors: a warning is the operator's, and a fatal message is the last thing a dying
+  // process says.
+  if (current != nullptr && level == google::protobuf::LOGLEVEL_ERROR) {
     current->Add(message);
     return;
   }

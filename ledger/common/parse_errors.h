@@ -4,8 +4,9 @@
 // client is told only that its message does not parse.
 //
 // InstallParseErrorCapture() (once, at start-up, before any thread parses) sets a handler that
-// gives what protobuf logs on a thread with a ParseErrors alive to that ParseErrors, and writes
-// everything else to stderr as protobuf's own handler does.
+// gives the errors protobuf logs on a thread with a ParseErrors alive to that ParseErrors, and
+// writes everything else (warnings, fatal messages, errors elsewhere) to stderr as protobuf's
+// own handler does. Keep a ParseErrors alive around the parse alone.
 #ifndef GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
 #define GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
 

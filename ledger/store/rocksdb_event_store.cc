@@ -122,25 +122,30 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
+// FAILED_PRECONDITION when `dir` is a backup (it holds a backup's manifest): a daemon run on
+// it would change it so that it no longer restores.
+absl::Status RefuseBackup(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / backup::kManifestFile, ec)) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "data directory ", dir, " is a backup (it holds ", backup::kManifestFile,
+      "): restore it into a new data directory with `govledger admin restore ", dir,
+      " NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
+      "it no longer restores"));
+}
+
 // Before a database is made in `dir`, which has no CURRENT file: FAILED_PRECONDITION when it
-// holds what a database would (a MANIFEST, tables, write-ahead logs, OPTIONS, IDENTITY) or is a
-// backup, saying what to do; for a read-only open, when it holds no database at all.
+// holds data a database would (tables, write-ahead logs), saying what to do; for a read-only
+// open, when it holds no database at all. A MANIFEST, OPTIONS or IDENTITY alone is what a
+// first start killed while making the database leaves, and is made again.
 absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::path(dir) / backup::kManifestFile, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data directory ", dir, " is a backup (it holds ", backup::kManifestFile,
-        "): restore it into a new data directory with `govledger admin restore ", dir,
-        " NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
-        "it no longer restores"));
-  }
   std::vector<std::string> found;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (absl::StartsWith(name, "MANIFEST-") || absl::StartsWith(name, "OPTIONS-") ||
-        name == "IDENTITY" || absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) {
-      found.push_back(name);
-    }
+    if (absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) found.push_back(name);
   }
   if (!found.empty()) {
     std::sort(found.begin(), found.end());
@@ -281,6 +286,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   // A database is made only in a directory that holds none: one whose CURRENT file is lost
   // (damage, a partial copy) would otherwise be made anew beside the old files, and served
   // empty while RocksDB deleted the old tables as obsolete.
+  if (!options.read_only) RETURN_IF_ERROR(RefuseBackup(dir));  // a backup is read to verify it
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
   if (!exists) RETURN_IF_ERROR(RefuseLeftovers(dir, options.read_only));
   rocksdb::DBOptions db_options;
@@ -413,12 +419,15 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::string version;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, kFormatVersionKey, &version);
   if (s.IsNotFound() && (options.read_only || exists)) {
-    // Written in the batch that made the database, before any event: a database that was
-    // there before this open and lacks it is not govledger's, or lost it.
+    // Written right after the database is made, before any event: a database that was there
+    // before this open without it is not govledger's, or lost it with its write-ahead log (which
+    // held every event not yet in a table), or was made by a first start killed before writing
+    // it; an empty database cannot tell the last two apart, so it is refused too.
     return absl::FailedPreconditionError(absl::StrCat(
         "data directory ", dir, " holds a RocksDB database without a govledger storage format "
         "version: it is not a govledger data directory, or it is damaged (restore it from a "
-        "backup)"));
+        "backup), or a first start was stopped before it could write one (if the directory "
+        "has never held events, remove it and start again)"));
   } else if (s.IsNotFound() || (s.ok() && version == kPreviousFormatVersion &&
                                   !options.read_only)) {
     // A new database's version, or an upgrade's.

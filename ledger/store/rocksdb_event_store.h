@@ -97,7 +97,7 @@ class RocksDbEventStore final : public EventStore {
   // outside the gate.
   absl::Status WriteSynced(rocksdb::WriteBatch* batch, absl::string_view operation);
 
-  // The file system RocksDB uses for this database (WAL preallocation and the gate), and the
+  // The file system RocksDB uses for this database (its write-ahead logs' gate), and the
   // gate; declared first, so destroyed after the database.
   std::unique_ptr<rocksdb::Env> env_;
   std::shared_ptr<WalGate> gate_;

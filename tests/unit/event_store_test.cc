@@ -624,8 +624,8 @@ TEST_F(RocksDbEventStoreTest, ALargeBatchCutShortByACrashIsDroppedAndTheStoreOpe
 }
 
 // Events not yet flushed to tables live only in the write-ahead log. A database whose log was
-// lost with every event in it (and with the format version, written in the first batch) is
-// refused, not stamped as new and served empty.
+// lost with every event in it (and with the format version, written right after the database
+// was made) is refused, not stamped as new and served empty.
 TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEmpty) {
   const std::string image = dir_.path() + "/image";
   {
@@ -650,16 +650,20 @@ TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEm
   EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{50, HashFor(50)}));
 }
 
-// A directory holding a database's files but no CURRENT (lost, or a partial copy) is refused,
-// and nothing is written to it: RocksDB would have made a new, empty database beside the old
-// files and deleted them as obsolete. So is a backup directory, and one holding files of a
-// RocksDB database that has no govledger format version.
+// A directory holding a database's data (tables, write-ahead logs) but no CURRENT (lost, or a
+// partial copy) is refused, and nothing is written to it: RocksDB would have made a new, empty
+// database beside the old files and deleted them as obsolete. So is a backup directory, and a
+// RocksDB database without govledger's format version (saying what to do if a first start was
+// killed before writing it). A MANIFEST and IDENTITY without CURRENT, what a first start killed
+// while RocksDB made its database leaves, is made again.
 TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) {
   {
     absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
     ASSERT_OK(store);
     ASSERT_OK((*store)->Commit({Write(1, "s", 1)}, {1, HashFor(1)}));
   }
+  const std::string backup = dir_.path() + "/backup";
+  std::filesystem::copy(DbPath(), backup);
   std::filesystem::remove(std::filesystem::path(DbPath()) / "CURRENT");
   auto listing = [&] {
     std::vector<std::string> names;
@@ -673,15 +677,13 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
   for (int attempt = 0; attempt < 2; ++attempt) {  // a service manager's restart too
     EXPECT_THAT(RocksDbEventStore::Open(DbPath()).status(),
                 StatusIs(absl::StatusCode::kFailedPrecondition,
-                         AllOf(HasSubstr("holds a database's files ("),
-                               HasSubstr("IDENTITY, MANIFEST-"),
+                         AllOf(HasSubstr("holds a database's files ("), HasSubstr(".log"),
                                HasSubstr("but no CURRENT file"),
                                HasSubstr("write the name of its newest MANIFEST file"))));
   }
   EXPECT_EQ(listing(), before);
 
-  const std::string backup = dir_.path() + "/backup";
-  std::filesystem::create_directories(backup);
+  // A backup holds CURRENT too.
   std::ofstream(backup + "/govledger-backup.json") << "{}";
   EXPECT_THAT(RocksDbEventStore::Open(backup).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -693,11 +695,35 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
     options.create_if_missing = true;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, foreign, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "someone's", "data").ok());
     delete db;
   }
   EXPECT_THAT(RocksDbEventStore::Open(foreign).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("without a govledger storage format version")));
+
+  // Killed after RocksDB made the database, before the version: an empty database, which
+  // cannot be told from one that lost its only write-ahead log, and is refused saying so.
+  const std::string unstamped = dir_.path() + "/unstamped";
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, unstamped, &db).ok());
+    delete db;
+  }
+  EXPECT_THAT(RocksDbEventStore::Open(unstamped).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("if the directory has never held events, remove it and start "
+                                 "again")));
+  // Killed before CURRENT: a MANIFEST and IDENTITY alone.
+  const std::string half_made = dir_.path() + "/half-made";
+  std::filesystem::create_directories(half_made);
+  std::ofstream(half_made + "/IDENTITY") << "x";
+  std::ofstream(half_made + "/MANIFEST-000001") << "";
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> made = RocksDbEventStore::Open(half_made);
+  ASSERT_OK(made);
+  EXPECT_OK((*made)->Commit({Write(1, "s", 1)}, {1, HashFor(1)}));
 }
 
 // The ledger writes on one thread while another syncs: every write is readable at once, and

@@ -356,7 +356,7 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
                AllOf(HasSubstr("project LPP-INV has already passed Gate 3"),
                      HasSubstr("a gate is passed once"))));
   // Nor spelled another way.
-  for (const char* spelling : {"gate 3", "GATE-3", " Gate  3"}) {
+  for (const char* spelling : {"gate 3", "GATE-3", " Gate  3", "Gate\t3"}) {
     gate.set_gate(spelling);
     EXPECT_THAT(Append(Ev(gate)),
                 StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("has already passed ", spelling,
@@ -1895,6 +1895,45 @@ TEST_F(EffectiveTimeTest, WorkIsClosedNoEarlierThanTheLatestFactOnIt) {
                                                 "2017-10-01T12:00:00Z"),
                                       HasSubstr(kClosedRule))));
   EXPECT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2017, 10, 1))));
+}
+
+// A project that received a risk or scope item and passed it on is not closed before it
+// received it: "as known" answers would show it closed and holding an open risk.
+TEST_F(EffectiveTimeTest, WorkIsNotClosedBeforeItReceivedWhatItPassedOn) {
+  for (const char* p : {"J1", "J2", "J3"}) {
+    ASSERT_OK(Append(At(Ev(Project(p, "LPP")), MakeDate(2016, 2, 1))));
+  }
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProjectRef("J1"))), MakeDate(2016, 2, 1))));
+  ASSERT_OK(Append(At(Ev(AddScope("S1", ProjectRef("J1"))), MakeDate(2016, 2, 1))));
+  ASSERT_OK(Append(At(Ev(TransferRisk("R1", ProjectRef("J2"))), MakeDate(2016, 3, 1))));
+  ASSERT_OK(Append(At(Ev(TransferRisk("R1", ProjectRef("J3"))), MakeDate(2016, 4, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProject("J2")), MakeDate(2016, 2, 15))),
+              StatusIs(kFailed, HasSubstr("project J2 has a fact recorded effective "
+                                          "2016-03-01T12:00:00Z")));
+  ASSERT_OK(Append(At(Ev(TransferScope("S1", ProjectRef("J1"), ProjectRef("J2"))),
+                      MakeDate(2016, 5, 1))));
+  ASSERT_OK(Append(At(Ev(TransferScope("S1", ProjectRef("J2"), ProjectRef("J3"))),
+                      MakeDate(2016, 6, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProject("J2")), MakeDate(2016, 4, 15))),
+              StatusIs(kFailed, HasSubstr("project J2 has a fact recorded effective "
+                                          "2016-05-01T12:00:00Z")));
+  // A snapshot keeps it.
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  EXPECT_THAT(loaded.Apply(At(Ev(CloseProject("J2")), MakeDate(2016, 4, 15)),
+                           GovernanceState::Mode::kValidate),
+              StatusIs(kFailed, HasSubstr("2016-05-01T12:00:00Z")));
+  EXPECT_OK(Append(At(Ev(CloseProject("J2")), MakeDate(2016, 6, 1))));
+  // Nor is a programme closed before its projects were.
+  ASSERT_OK(Append(At(Ev(CloseProject("J1")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 7, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProject("J3")), MakeDate(2016, 9, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 8, 1))),
+              StatusIs(kFailed, HasSubstr("programme LPP has a fact recorded effective "
+                                          "2016-09-01T12:00:00Z")));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 9, 1))));
 }
 
 // A correction of the later event frees the earlier closure.

@@ -129,6 +129,46 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(r.approved_spend(0).pence(), 1000000);
 }
 
+// A withheld decision's referrals either way keep their references, not the delegation ids,
+// which name a withheld delegated authority; its history loses the delegation it was referred
+// under.
+TEST_F(PublicationTest, AWithheldDecisionsReferralsKeepTheirReferencesOnly) {
+  v1::GetDecisionRegisterResponse r;
+  v1::DecisionEntry* e = r.add_decisions();
+  e->set_reference("PCD 95");
+  *e->mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  e->mutable_referred_under()->set_reference("PCD 90");
+  e->mutable_referred_under()->set_delegation_id("secret-outsourcing-deal");
+  v1::DecisionReferral* referral = e->add_referrals();
+  referral->set_reference("PCD 96");
+  referral->set_delegation_id("another-secret");
+  v1::DecisionEntry* plain = r.add_decisions();  // withheld, referred under nothing
+  plain->set_reference("PCD 97");
+  *plain->mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  WithholdUnpublished(publication_ - 1, &r);
+  EXPECT_TRUE(r.decisions(0).withheld());
+  EXPECT_EQ(r.decisions(0).referred_under().reference(), "PCD 90");
+  EXPECT_EQ(r.decisions(0).referred_under().delegation_id(), "");
+  EXPECT_EQ(r.decisions(0).referrals(0).reference(), "PCD 96");
+  EXPECT_EQ(r.decisions(0).referrals(0).delegation_id(), "");
+  EXPECT_FALSE(r.decisions(1).has_referred_under());
+  EXPECT_THAT(r.SerializeAsString(), Not(HasSubstr("secret")));
+
+  v1::GetEntityHistoryResponse history;
+  v1::EntityChange* change = history.add_changes();
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {kPart1DeferredAspect, "2017-05-01"},
+           {kReferredUnderAspect, "PCD 90, delegation secret-outsourcing-deal"},
+           {"status", "pending"}}) {
+    v1::Aspect* a = change->add_after();
+    a->set_name(name);
+    a->set_value(value);
+  }
+  WithholdUnpublished(publication_ - 1, &history);
+  EXPECT_FALSE(HasAspect(history, kReferredUnderAspect));
+  EXPECT_TRUE(HasAspect(history, "status"));
+}
+
 TEST_F(PublicationTest, FromItsDateADeferredDecisionIsWhole) {
   v1::GetDecisionRegisterResponse r = Register(publication_);
   const v1::GetDecisionRegisterResponse whole = r;
