@@ -1613,6 +1613,15 @@ class EffectiveTimeTest : public RulesTest {
   }
   static constexpr absl::string_view kRule =
       "an event on an entity takes effect no earlier than the entity exists";
+
+  // `e` checked against the state saved to a snapshot and loaded again.
+  absl::Status CheckAfterSnapshot(const v1::Event& e) const {
+    internal::GovernanceStateSnapshot saved;
+    state().Save(&saved);
+    GovernanceState loaded;
+    if (absl::Status s = loaded.Load(saved); !s.ok()) return s;
+    return loaded.Apply(e, GovernanceState::Mode::kValidate);
+  }
 };
 
 TEST_F(EffectiveTimeTest, WorkIsActedOnOnlyFromItsRegistration) {
@@ -1876,12 +1885,7 @@ TEST_F(EffectiveTimeTest, WorkIsClosedNoEarlierThanTheLatestFactOnIt) {
   }
   EXPECT_FALSE(state().FindProject("LPP-INV")->closed);
   // The gate's time survives a snapshot.
-  internal::GovernanceStateSnapshot saved;
-  state().Save(&saved);
-  GovernanceState loaded;
-  ASSERT_OK(loaded.Load(saved));
-  EXPECT_THAT(loaded.Apply(At(Ev(CloseProject("P-GATE")), MakeDate(2017, 9, 30)),
-                           GovernanceState::Mode::kValidate),
+  EXPECT_THAT(CheckAfterSnapshot(At(Ev(CloseProject("P-GATE")), MakeDate(2017, 9, 30))),
               StatusIs(kFailed, HasSubstr(kClosedRule)));
   // The same instant is not before.
   for (const WorkState* project : state().ProjectsOf("LPP")) {
@@ -1918,12 +1922,7 @@ TEST_F(EffectiveTimeTest, WorkIsNotClosedBeforeItReceivedWhatItPassedOn) {
               StatusIs(kFailed, HasSubstr("project J2 has a fact recorded effective "
                                           "2016-05-01T12:00:00Z")));
   // A snapshot keeps it.
-  internal::GovernanceStateSnapshot saved;
-  state().Save(&saved);
-  GovernanceState loaded;
-  ASSERT_OK(loaded.Load(saved));
-  EXPECT_THAT(loaded.Apply(At(Ev(CloseProject("J2")), MakeDate(2016, 4, 15)),
-                           GovernanceState::Mode::kValidate),
+  EXPECT_THAT(CheckAfterSnapshot(At(Ev(CloseProject("J2")), MakeDate(2016, 4, 15))),
               StatusIs(kFailed, HasSubstr("2016-05-01T12:00:00Z")));
   EXPECT_OK(Append(At(Ev(CloseProject("J2")), MakeDate(2016, 6, 1))));
   // Nor is a programme closed before its projects were.
