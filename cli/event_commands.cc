@@ -499,7 +499,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       ->check(from_one);
   tail_->add_flag("--json", json_, "One JSON document per event");
   tail_->add_flag("--retry", retry_,
-                  "When the connection is lost or the server restarts (UNAVAILABLE), say so on "
+                  "When the connection is lost or the server restarts (UNAVAILABLE, or a call "
+                  "the stopping server cancels: CANCELLED), say so on "
                   "stderr and subscribe again after the last event printed, every few seconds "
                   "until it succeeds: no event is skipped or repeated");
 
@@ -906,6 +907,14 @@ int EventCommands::Export(const std::string& server) {
   return kExitOk;
 }
 
+// What --retry resubscribes after: the connection lost or the server restarting
+// (UNAVAILABLE), or a call the stopping server cancelled (CANCELLED: this client cancels only
+// when it stops itself).
+static bool Resubscribable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
+}
+
 int EventCommands::Tail(const std::string& server) {
   const std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
@@ -925,7 +934,7 @@ int EventCommands::Tail(const std::string& server) {
     if (from == 0) {
       v1::GetHeadResponse head;
       if (grpc::Status s = GetHead(*stub, &head); !s.ok()) {
-        if (retry_ && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        if (retry_ && Resubscribable(s)) {
           lost(s);
           continue;
         }
@@ -962,9 +971,7 @@ int EventCommands::Tail(const std::string& server) {
     }
     grpc::Status status = subscription.Finish();
     if (status.ok()) return kExitOk;
-    if (!retry_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      return FailCall(server, status);
-    }
+    if (!retry_ || !Resubscribable(status)) return FailCall(server, status);
     lost(status);
   }
 }
