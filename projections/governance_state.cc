@@ -199,11 +199,17 @@ bool InvisibleInName(char32_t c) {
 // look like one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
   uint32_t first = 0, last = 0;
-  Utf8Length(text, &first);
+  uint32_t hidden = 0;            // the first character that does not show as itself
+  size_t hidden_at = text.size();  // and its byte
   for (size_t i = 0; i < text.size();) {
     uint32_t c = 0;
     const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
+    if (i == 0) first = c;
     last = c;
+    if (hidden_at == text.size() && (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c))) {
+      hidden = c;
+      hidden_at = i;
+    }
     i += n;
   }
   // " Chair" would show as Chair and never match it.
@@ -212,16 +218,11 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
                                    "without it",
                                    field, text));
   }
-  for (size_t i = 0; i < text.size();) {
-    uint32_t c = 0;
-    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
-    if (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c)) {
-      return Invalid(absl::StrFormat(
-          "%s holds U+%04X at byte %d, which does not show as itself: a name is "
-          "written in visible characters and ordinary spaces (U+0020)",
-          field, static_cast<uint32_t>(c), i));
-    }
-    i += n;
+  if (hidden_at != text.size()) {
+    return Invalid(absl::StrFormat(
+        "%s holds U+%04X at byte %d, which does not show as itself: a name is "
+        "written in visible characters and ordinary spaces (U+0020)",
+        field, hidden, hidden_at));
   }
   return absl::OkStatus();
 }
