@@ -232,6 +232,26 @@ class ReadAheadQueue {
   bool stopped_ = false;                                         // guarded by mu_
 };
 
+// The events that make a risk or scope item, or pass it on, with how CheckNothingBuiltOn
+// names them; and the events of its stream that build on them, with how they are described.
+const absl::flat_hash_map<std::string, std::string>& PassedOn() {
+  static const auto* const kVerbs = new absl::flat_hash_map<std::string, std::string>{
+      {v1::RiskOpened::descriptor()->full_name(), "opens"},
+      {v1::RiskTransferred::descriptor()->full_name(), "transfers"},
+      {v1::ScopeItemAdded::descriptor()->full_name(), "adds"},
+      {v1::ScopeItemTransferred::descriptor()->full_name(), "transfers"}};
+  return *kVerbs;
+}
+const absl::flat_hash_map<std::string, std::string>& BuiltOnSince() {
+  static const auto* const kSince = new absl::flat_hash_map<std::string, std::string>{
+      {v1::RiskRerated::descriptor()->full_name(), "been re-rated"},
+      {v1::RiskClosed::descriptor()->full_name(), "been closed"},
+      {v1::RiskTransferred::descriptor()->full_name(), "been transferred"},
+      {v1::ScopeItemTransferred::descriptor()->full_name(), "been transferred"},
+      {v1::ScopeItemRemoved::descriptor()->full_name(), "been removed from scope"}};
+  return *kSince;
+}
+
 bool IsCorrection(const v1::Event& e) {
   static const std::string kCorrection =
       v1::CorrectionRecorded::descriptor()->full_name();
@@ -308,8 +328,53 @@ std::optional<std::string> GovernanceValidator::TypeOf(
   return std::move(*event->mutable_event_type());
 }
 
-absl::Status GovernanceValidator::CheckNothingBuiltOn(const std::string& type,
-                                                      const std::string& stream) const {
+absl::StatusOr<std::optional<v1::Event>> GovernanceValidator::NewestStandingAfter(
+    const std::string& stream, absl::string_view event_id,
+    absl::Span<const v1::Event* const> earlier) const {
+  const absl::flat_hash_set<std::string> voided = VoidedEvents(state_->corrections());
+  const std::string id = absl::AsciiStrToLower(event_id);
+  std::optional<v1::Event> newest;
+  // Newest first: true once the named event, or a standing one after it, is reached.
+  auto reached = [&](const v1::Event& e) {
+    if (e.stream_id() != stream) return false;
+    const std::string e_id = absl::AsciiStrToLower(e.event_id());
+    if (e_id == id) return true;
+    if (!BuiltOnSince().contains(e.event_type()) || voided.contains(e_id)) return false;
+    newest = e;
+    return true;
+  };
+  for (auto e = earlier.rbegin(); e != earlier.rend(); ++e) {
+    if (reached(**e)) return newest;
+  }
+  for (auto e = group_events_.rbegin(); e != group_events_.rend(); ++e) {
+    if (reached(**e)) return newest;
+  }
+  for (auto e = unstored_log_.rbegin(); e != unstored_log_.rend(); ++e) {
+    if (reached(*e)) return newest;
+  }
+  if (store_ == nullptr) return newest;
+  ASSIGN_OR_RETURN(const uint64_t version, store_->StreamVersion(stream));
+  if (version == 0) return newest;
+  v1::Event event;
+  absl::Status read = absl::OkStatus();
+  RETURN_IF_ERROR(store_->ScanStream(
+      stream, version, /*forward=*/false, [&](uint64_t, uint64_t position) {
+        absl::StatusOr<std::optional<std::string>> stored = store_->Get(position);
+        if (!stored.ok() || !*stored) {
+          read = stored.ok() ? absl::DataLossError(absl::StrCat("position ", position,
+                                                                " of ", stream, " is missing"))
+                             : stored.status();
+          return false;
+        }
+        return ParseForFold(**stored, &event) != ReadAhead::kGovernance || !reached(event);
+      }));
+  RETURN_IF_ERROR(read);
+  return newest;
+}
+
+absl::Status GovernanceValidator::CheckNothingBuiltOn(
+    const std::string& type, const std::string& stream, absl::string_view event_id,
+    absl::Span<const v1::Event* const> earlier) const {
   // The entity as the state holds it is the one the corrected opening made: an opening
   // voided before is not corrected again, and a stream opened again holds a new one.
   const std::optional<EntityStream> entity = ParseEntityStream(stream);
@@ -330,20 +395,14 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(const std::string& type,
     if (d->outcome == DecisionState::Outcome::kWithdrawn) {
       return built_on("proposes", "been withdrawn");
     }
-  } else if (type == v1::RiskOpened::descriptor()->full_name()) {
-    const RiskState* r = state_->FindRisk(entity->id);
-    if (r == nullptr) return absl::OkStatus();
-    if (!r->open) return built_on("opens", "been closed");
-    if (!r->earlier_subjects.empty()) return built_on("opens", "been transferred");
-    // A re-rating changes the rating, or the time the latest took effect.
-    if (r->rating != r->opened.rating() || r->last_micros != r->opened_micros) {
-      return built_on("opens", "been re-rated");
+  } else if (const auto verb = PassedOn().find(type); verb != PassedOn().end()) {
+    ASSIGN_OR_RETURN(const std::optional<v1::Event> later,
+                     NewestStandingAfter(stream, event_id, earlier));
+    if (later) {
+      return built_on(verb->second,
+                      absl::StrCat(BuiltOnSince().at(later->event_type()), " (event ",
+                                   absl::AsciiStrToLower(later->event_id()), ")"));
     }
-  } else if (type == v1::ScopeItemAdded::descriptor()->full_name()) {
-    const ScopeItemState* item = state_->FindScopeItem(entity->id);
-    if (item == nullptr) return absl::OkStatus();
-    if (!item->in_scope) return built_on("adds", "been removed from scope");
-    if (!item->earlier_owners.empty()) return built_on("adds", "been transferred");
   } else if (type == v1::ProjectClosed::descriptor()->full_name()) {
     // Its programme closed after it (a programme is closed after its projects).
     const WorkState* project = state_->FindProject(entity->id);
@@ -418,7 +477,8 @@ absl::Status GovernanceValidator::CheckCorrected(
                     "registered again and sign): register a new key for its holder instead");
     }
   }
-  if (absl::Status built_on = CheckNothingBuiltOn(*type, correction.stream_id());
+  if (absl::Status built_on =
+          CheckNothingBuiltOn(*type, correction.stream_id(), m.corrected_event_id(), earlier);
       !built_on.ok()) {
     return refuse(built_on.message(),
                   "an event that later events of its entity build on is not corrected: correct "

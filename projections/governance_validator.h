@@ -165,12 +165,24 @@ class GovernanceValidator : public EventValidator {
   // (CheckNothingBuiltOn).
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier) const;
-  // An opening (of a decision, risk or scope item, or a key's registration) of the entity on
-  // `stream` whose entity has since changed (signed, rejected or withdrawn; closed,
-  // transferred or re-rated; removed or transferred; signed with): voiding it would leave those
-  // later events without effect, silently (a signed, approved decision would vanish from the
-  // register). FAILED_PRECONDITION "VERB STREAM, which has since ..." if so.
-  absl::Status CheckNothingBuiltOn(const std::string& type, const std::string& stream) const;
+  // An event `event_id` of the entity on `stream` that later events build on: an opening of a
+  // decision whose entity has since changed (signed, rejected or withdrawn), or a key's
+  // registration once it has signed; a risk's opening or transfer, or a scope item's addition
+  // or transfer, followed on its stream by an event that stands (NewestStandingAfter); a
+  // project's closure once its programme has closed. Voiding it would leave those later events
+  // without effect, silently (a signed, approved decision would vanish from the register), or
+  // acting on a holder they never had (a re-rating made after a transfer, counted against the
+  // project the risk came from). FAILED_PRECONDITION "VERB STREAM, which has since ..." if so;
+  // the store's error if it could not be read.
+  absl::Status CheckNothingBuiltOn(const std::string& type, const std::string& stream,
+                                   absl::string_view event_id,
+                                   absl::Span<const v1::Event* const> earlier) const;
+  // The newest event on `stream` after the event `event_id` (any case), in log order, that
+  // passes the risk or scope item on, re-rates, closes or removes it and is not voided:
+  // searched in `earlier` (this append's), the group's and the committed log; nullopt if none.
+  absl::StatusOr<std::optional<v1::Event>> NewestStandingAfter(
+      const std::string& stream, absl::string_view event_id,
+      absl::Span<const v1::Event* const> earlier) const;
   // A state a refold replaced, with the journal that undoes its changes.
   struct Replaced {
     std::unique_ptr<GovernanceState> state;

@@ -550,17 +550,38 @@ TEST_F(CorrectionsTest, ARevivedProposalInAnEarlierVersionsLogLendsNoSignaturesT
   ExpectTheQueriesAgree();
 }
 
-// Voiding the middle of a chain of transfers leaves the item with the owner before it: the
-// later transfer "from" a programme that never held the item does not count, in the
-// validator or in any answer, and the item moves on only from its real owner.
-TEST_F(CorrectionsTest, AVoidedTransferLeavesTheItemWithItsOwnerBefore) {
+// A transfer that later events of its item build on is not voided: the later transfer "from"
+// the programme it named would be left acting for an owner that never held the item, and a
+// re-rating made after a risk's transfer would count against the project it came from. They are
+// corrected first, newest first; then the transfer may be, and the item is back with its owner
+// before it.
+TEST_F(CorrectionsTest, ATransferLaterEventsBuildOnIsNotCorrectedUntilTheyAre) {
   ASSERT_OK(Append({Ev(Programme("OCP", "MOPAC")), Ev(Programme("SCCP", "MOPAC")),
                     Ev(AddScope("S1", ProgrammeRef("LPP")))}));
   const v1::Event first = Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP")));
   ASSERT_OK(Append({first}));
-  ASSERT_OK(Append({Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")))}));
+  const v1::Event second = Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")));
+  ASSERT_OK(Append({second}));
+  // Events of other streams, corrections and opaque events on its stream are not built on it.
+  v1::Event opaque;
+  opaque.set_event_id("9b3c6a52-0d1e-4c55-8a7e-2f1b0c9d8e71");
+  opaque.set_stream_id("scope/S1");
+  opaque.set_event_type("example.Note");
+  ASSERT_OK(Append({opaque, Ev(AddScope("S2", ProgrammeRef("LPP")))}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(first, "never went to OCP")}),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("transfers scope/S1, which has since been transferred "
+                                       "(event " + absl::AsciiStrToLower(second.event_id())),
+                             HasSubstr("correct those first, newest first"))));
+  // Nor in one append, oldest first.
+  EXPECT_THAT(Append({Correction(first, "never went to OCP"), Correction(second, "nor on")}),
+              StatusIs(kFailed, HasSubstr("transfers scope/S1, which has since been")));
+  EXPECT_EQ(ledger_->Head().position, head);
   EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "SCCP");
-  ASSERT_OK(Append({Correction(first, "never went to OCP")}));
+  // Newest first, in one append: the item is back with LPP.
+  ASSERT_OK(Append({Correction(second, "never went to SCCP"),
+                    Correction(first, "never went to OCP")}));
   EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPP");
   EXPECT_TRUE(state().FindScopeItem("S1")->earlier_owners.empty());
   ExpectTheQueriesAgree();
@@ -571,6 +592,20 @@ TEST_F(CorrectionsTest, AVoidedTransferLeavesTheItemWithItsOwnerBefore) {
   ExpectTheQueriesAgree();
   Open();
   EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "SCCP");
+
+  // A risk transferred out of a project, then re-rated where it went: the re-rating first, in
+  // two appends, the later after a reopen (the stream is read from the store).
+  const v1::Event out = Ev(TransferRisk("R1", ProjectRef("LPP-INV")));
+  const v1::Event rerated = Ev(Rerate("R1", v1::RAG_GREEN));
+  ASSERT_OK(Append({out, rerated}));
+  EXPECT_THAT(Append({Correction(out, "stays with the programme")}),
+              StatusIs(kFailed, HasSubstr("transfers risk/R1, which has since been re-rated")));
+  ASSERT_OK(Append({Correction(rerated, "rated on the wrong holder")}));
+  Open();
+  ASSERT_OK(Append({Correction(out, "stays with the programme")}));
+  EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPP");
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  ExpectTheQueriesAgree();
 }
 
 TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {
