@@ -395,6 +395,22 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
     if (d->outcome == DecisionState::Outcome::kWithdrawn) {
       return built_on("proposes", "been withdrawn");
     }
+  } else if (type == v1::DecisionSigned::descriptor()->full_name()) {
+    // The approval a referral back was proposed under (no decision is referred under one
+    // that is not approved, so one of its signatures is enough to look for).
+    const size_t slash = entity->id.find('/');
+    const DecisionState* d =
+        slash == absl::string_view::npos
+            ? nullptr
+            : state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
+    if (d == nullptr || !d->approved()) return absl::OkStatus();
+    for (const auto& [other_stream, other] : state_->decisions()) {
+      const v1::DecisionProposed& p = other.proposed;
+      if (p.has_referred_under() &&
+          state_->FindDecision(p.organisation_id(), p.referred_under().reference()) == d) {
+        return built_on("signs", absl::StrCat("had ", other_stream, " referred back under it"));
+      }
+    }
   } else if (const auto verb = PassedOn().find(type); verb != PassedOn().end()) {
     ASSIGN_OR_RETURN(const std::optional<v1::Event> later,
                      NewestStandingAfter(stream, event_id, earlier));

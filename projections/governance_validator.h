@@ -166,8 +166,9 @@ class GovernanceValidator : public EventValidator {
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier) const;
   // An event `event_id` of the entity on `stream` that later events build on: an opening of a
-  // decision whose entity has since changed (signed, rejected or withdrawn), or a key's
-  // registration once it has signed; a risk's opening or transfer, or a scope item's addition
+  // decision whose entity has since changed (signed, rejected or withdrawn); a signature of an
+  // approved decision that a standing proposal was referred back under; a key's registration
+  // once it has signed; a risk's opening or transfer, or a scope item's addition
   // or transfer, followed on its stream by an event that stands (NewestStandingAfter); a
   // project's closure once its programme has closed. Voiding it would leave those later events
   // without effect, silently (a signed, approved decision would vanish from the register), or

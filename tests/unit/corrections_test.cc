@@ -312,6 +312,43 @@ TEST_F(CorrectionsTest, AnOpeningLaterEventsBuildOnIsNotCorrected) {
   EXPECT_TRUE(state().FindProject("LPP-INV")->closed);
 }
 
+// A signature of a decision that a later proposal was referred back under is not voided: the
+// referral would stay pending and approvable under authority no longer delegated. The referral
+// is corrected first; then the signature may be.
+TEST_F(CorrectionsTest, ASignatureAReferralBackRestsOnIsNotCorrectedUntilTheReferralIs) {
+  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  Signer cfo = NewSigner("cfo", "Chief Finance Officer");
+  v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  v1::DelegatedAuthority* a = pcd72.add_delegated_authorities();
+  a->set_delegation_id("cfo");
+  a->add_delegate_roles(cfo.role);
+  a->set_scope("spend within the approved budget");
+  a->set_referral_condition("anything novel or contentious");
+  a->add_referral_roles(dmpc.role);
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  ASSERT_OK(Append({Ev(dmpc.Registration()), Ev(cfo.Registration()), Ev(pcd72), signature}));
+  v1::DecisionProposed pcd80 = Decision("MOPAC", "PCD 80", {dmpc.role});
+  pcd80.mutable_referred_under()->set_reference("PCD 72");
+  pcd80.mutable_referred_under()->set_delegation_id("cfo");
+  const v1::Event referral = Ev(pcd80);
+  ASSERT_OK(Append({referral}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(signature, "signed by the wrong office")}),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("signs decision/MOPAC/PCD-72, which has since had "
+                                       "decision/MOPAC/PCD-80 referred back under it"),
+                             HasSubstr("correct those first, newest first"))));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  ASSERT_OK(Append({Correction(referral, "referred in error"),
+                    Correction(signature, "signed by the wrong office")}));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 80"), nullptr);
+  // Nor is the referral proposed again until the decision is signed again.
+  EXPECT_THAT(Append({Ev(pcd80)}), StatusIs(kFailed, HasSubstr("which is not yet approved")));
+  ExpectTheQueriesAgree();
+}
+
 TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   const v1::DecisionProposed pcd72 = Decision(
