@@ -191,7 +191,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   if (options.min_free_bytes > 0) {
     daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(
         daemon->ledger_.get(), options.data_dir, options.min_free_bytes,
-        FreeSpaceWatch::Of(options.data_dir), std::chrono::seconds(1), options.on_free_space);
+        FreeSpaceWatch::Of(options.data_dir), std::chrono::seconds(1), options.log);
   }
   // Recovery parsed a large snapshot (or replayed the log): give the freed memory back to the
   // system (tcmalloc keeps it otherwise).
@@ -201,11 +201,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
                                           options.max_subscriptions);
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, projections::SnapshotOptions(),
-      options.on_query_index_ready);
+      options.log);
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
       daemon->store_.get(), options.data_dir, clock, *daemon->access_,
       [d = daemon.get()] { return d->Stats(); },
-      std::chrono::seconds(options.backup_stall_seconds), options.on_backup_stalled);
+      std::chrono::seconds(options.backup_stall_seconds), options.log);
   daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));
   if (options.tree_head_seconds > 0 && options.on_tree_head) {
@@ -293,8 +293,8 @@ void Daemon::Shutdown() {
     if (calls_ended.wait_for(grace + kCallsEndMargin) != std::future_status::ready) {
       calls_abandoned = true;
       (void)server_.release();
-      if (options_.on_calls_abandoned) {
-        options_.on_calls_abandoned(absl::StrCat(
+      if (options_.log) {
+        options_.log(absl::StrCat(
             "calls still open ", kCallsEndMargin.count(),
             " s after the grace period (blocked on clients that stopped answering, or not "
             "finished) are left unanswered; stopping without them"));
@@ -325,7 +325,12 @@ void Daemon::Shutdown() {
     }
   }
   // The next start loads this instead of replaying the log (a failure only costs a replay).
-  if (validator_ != nullptr) validator_->SaveSnapshot().IgnoreError();
+  if (validator_ != nullptr) {
+    if (absl::Status saved = validator_->SaveSnapshot(); !saved.ok() && options_.log) {
+      options_.log(absl::StrCat("governance rules' snapshot not saved (", saved.message(),
+                                "): the next start replays the log from its last snapshot"));
+    }
+  }
   validator_.reset();
   store_.reset();   // closes the database
   if (calls_abandoned) {  // what the abandoned calls' handlers hold

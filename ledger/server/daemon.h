@@ -86,9 +86,6 @@ struct DaemonOptions {
   // free bytes than this, checked every second, and resume by themselves above it
   // (free_space_watch.h); 0: never. Default 64 MiB.
   uint64_t min_free_bytes = 64 << 20;
-  // Told a line for the daemon's log when appends are paused or resumed for free space.
-  // Default none.
-  std::function<void(const std::string&)> on_free_space;
   LedgerOptions ledger;
   RocksDbOptions rocksdb;
   // Snapshots of the governance state (projections::ValidatorOptions): every this many
@@ -102,15 +99,13 @@ struct DaemonOptions {
   // Called after each checkpoint of a rebuild with the position reached (progress). Default
   // none.
   std::function<void(uint64_t position)> on_rebuild_checkpoint;
-  // Told, from a background thread, how QueryService made its index ready (loaded or built,
-  // and in how long). Default none.
-  std::function<void(const std::string&)> on_query_index_ready;
-  // Told a line for the daemon's log when Shutdown stops without calls still open past the
-  // grace period. Default none.
-  std::function<void(const std::string&)> on_calls_abandoned;
-  // Told a line for the daemon's log when a backup is cancelled because its client took no
-  // chunk for backup_stall_seconds. Default none.
-  std::function<void(const std::string&)> on_backup_stalled;
+  // Told, from any of the daemon's threads, each line for its log (one call at a time is not
+  // promised): appends paused or resumed for free space; how QueryService made its index ready
+  // (loaded or built, and in how long); a backup cancelled because its client took no chunk for
+  // backup_stall_seconds; calls still open when Shutdown stopped waiting; a projection's
+  // snapshot (the governance rules' state, the query index) that could not be saved. Default
+  // none.
+  std::function<void(const std::string&)> log;
 };
 
 class Daemon {

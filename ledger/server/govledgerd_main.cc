@@ -147,9 +147,7 @@ int main(int argc, char** argv) {
   options.on_rebuild_checkpoint = [](uint64_t position) {
     Say(absl::StrCat("rebuilding projections: checkpoint at position ", position));
   };
-  options.on_query_index_ready = [](const std::string& what) { Say(what); };
-  options.on_calls_abandoned = [](const std::string& what) { Say(what); };
-  options.on_backup_stalled = [](const std::string& what) { Say(what); };
+  options.log = [](const std::string& what) { Say(what); };
   options.on_tree_head = [](absl::StatusOr<govledger::v1::TreeHead> tree_head) {
     std::string json;
     if (tree_head.ok() &&
@@ -160,7 +158,6 @@ int main(int argc, char** argv) {
     }
   };
 
-  options.on_free_space = [](const std::string& what) { Say(what); };
   options.ledger.on_storage_failure = [](const absl::Status& failure) {
     Say(absl::StrCat("appends stopped after a storage failure: ", failure.message(),
                      ". Every acknowledged append is on disk and reads go on; free space or "

@@ -27,7 +27,7 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       source_(&ledger->store()),
       snapshots_(&ledger->store()),
       log_{&index_, &source_, &snapshots_, options},
-      log_ready_(std::move(log)),
+      log_line_(std::move(log)),
       programme_status_(Method(
           BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus), access,
           projections::QueryProgrammeStatus)),
@@ -62,8 +62,16 @@ void QueryServiceImpl::Stop() {
   std::lock_guard<std::mutex> lock(mu_);
   // Index what was appended since the last query, so that the next start loads it instead of
   // reading those events again. A failure (of either) costs the next start that reading.
-  if (index_ready_ && !CatchUpFromLog().ok()) return;
-  SaveIndex(/*sync=*/true).IgnoreError();
+  if (!index_ready_) return;
+  absl::Status saved = CatchUpFromLog();
+  if (saved.ok()) saved = SaveIndex(/*sync=*/true);
+  LogUnsaved(saved);
+}
+
+void QueryServiceImpl::LogUnsaved(const absl::Status& status) const {
+  if (status.ok() || !log_line_) return;
+  log_line_(absl::StrCat("query index not saved (", status.message(), "): the next start reads the ",
+                    "log from position ", saved_size_ + 1, " to index it"));
 }
 
 void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
@@ -128,7 +136,7 @@ void QueryServiceImpl::Warm() {
   {
     // A crash from here on still finds the index and the snapshots warmed.
     std::lock_guard<std::mutex> lock(mu_);
-    SaveIndex(/*sync=*/false).IgnoreError();
+    LogUnsaved(SaveIndex(/*sync=*/false));
   }
   // Warming read and wrote a lot (pages of the log, snapshots): give the
   // freed memory back to the system (tcmalloc keeps it otherwise).
@@ -176,8 +184,8 @@ absl::Status QueryServiceImpl::CatchUp() {
   }
   const uint64_t before = index_.size();
   absl::Status caught_up = CatchUpFromLog();
-  if (started && log_ready_) {
-    log_ready_(absl::StrCat(
+  if (started && log_line_) {
+    log_line_(absl::StrCat(
         "query index ", loaded, ", then ", index_.size() - before, " events read to position ",
         index_.size(), ", in ",
         absl::StrFormat("%.2f", std::chrono::duration<double>(

@@ -61,7 +61,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
   // `log`, if set, is told once how the index was made ready (loaded or built,
-  // and in how long). Callers are admitted by `access` as viewers; it must
+  // and in how long), and of each save of it that failed. Callers are admitted by `access` as viewers; it must
   // outlive the service too.
   QueryServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    projections::SnapshotOptions options = {},
@@ -109,6 +109,9 @@ class QueryServiceImpl final : public QueryServiceBase {
   // saved (events added, snapshots taken or left out of the catalogue), then
   // deletes the snapshots it no longer lists. REQUIRES: mu_ held.
   absl::Status SaveIndex(bool sync);
+  // Tells the log that a save of the index (or the catch-up before it) failed with `status`;
+  // nothing if it is OK.
+  void LogUnsaved(const absl::Status& status) const;
   // A query of the read side (projections/queries.h).
   template <typename Request, typename Response>
   using Query = absl::StatusOr<Response> (*)(const projections::IndexedLog& log,
@@ -137,7 +140,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   uint64_t saved_size_ = 0;
   uint64_t saved_snapshots_ = 0;
   uint64_t saved_dropped_ = 0;
-  const std::function<void(const std::string&)> log_ready_;
+  const std::function<void(const std::string&)> log_line_;
   std::atomic<bool> stopping_{false};
   std::thread warmer_;
   // The query thread: answers calls one at a time, in arrival order.

@@ -173,6 +173,11 @@ TEST(StorageFailureTest, AFailedWriteStopsAppendsKeepsWhatWasAcknowledgedAndARes
   // start), every acknowledged event is where it was, and appends carry on after them.
   const ExitStatus stopped = daemon.Stop();
   EXPECT_TRUE(stopped.Success()) << stopped.ToString() << "\n" << daemon.Stderr();
+  // The store refused the projections' snapshots too; the log says what that costs.
+  EXPECT_THAT(daemon.Stderr(),
+              AllOf(HasSubstr("governance rules' snapshot not saved ("),
+                    HasSubstr("query index not saved ("),
+                    HasSubstr("the next start reads the log from position 1 to index it")));
   EXPECT_FALSE(watch->Read(&watched)) << "no change to send: NOT_SERVING already";
   EXPECT_THAT(watch->Finish(), GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("")));
   daemon.set_file_size_limit(0);
