@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <type_traits>
@@ -60,10 +61,12 @@ void QueryServiceImpl::Stop() {
   if (warmer_.joinable()) warmer_.join();
   queries_.Stop();
   std::lock_guard<std::mutex> lock(mu_);
-  // Index what was appended since the last query, so that the next start loads it instead of
-  // reading those events again. A failure (of either) costs the next start that reading.
+  // Index what was appended since the last query, up to kIndexedAtStop events, so that the next
+  // start loads it instead of reading those events again; more would hold the stop up (a
+  // million take seconds), and are read by the next start, in the background. A failure costs
+  // the next start that reading.
   if (!index_ready_) return;
-  absl::Status saved = CatchUpFromLog();
+  absl::Status saved = CatchUpFromLog(/*stopping=*/true);
   if (saved.ok()) saved = SaveIndex(/*sync=*/true);
   LogUnsaved(saved);
 }
@@ -191,18 +194,26 @@ absl::Status QueryServiceImpl::CatchUp() {
         absl::StrFormat("%.2f", std::chrono::duration<double>(
                                     std::chrono::steady_clock::now() - *started)
                                     .count()),
-        " s", caught_up.ok() ? "" : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
+        " s",
+        caught_up.ok() ? ""
+        : stopping_    ? " (stopped by the shutdown: the next start goes on from there)"
+                       : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
   }
   return caught_up;
 }
 
-absl::Status QueryServiceImpl::CatchUpFromLog() {
-  const uint64_t head = ledger_->Head().position;
+absl::Status QueryServiceImpl::CatchUpFromLog(bool stopping) {
+  const uint64_t head =
+      stopping ? std::min(ledger_->Head().position, index_.size() + kIndexedAtStop)
+               : ledger_->Head().position;
   uint64_t from = index_.size() + 1;
   while (from <= head) {
+    // A stop does not wait for the rest (an index built from position 1 takes seconds a
+    // million events); it saves what is indexed.
+    if (stopping_ && !stopping) return errors::ShuttingDown();
     v1::ReadRequest request;
     request.set_from(from);
-    request.set_limit(kMaxReadLimit);
+    request.set_limit(std::min<uint64_t>(kMaxReadLimit, head - from + 1));
     absl::StatusOr<v1::ReadResponse> page = ledger_->Read(request);
     if (!page.ok()) return page.status();
     if (page->events_size() == 0) break;

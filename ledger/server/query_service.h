@@ -61,8 +61,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   // REQUIRES: `ledger` and `clock` outlive the service, and Stop() is called
   // before the ledger is destroyed.
   // `log`, if set, is told once how the index was made ready (loaded or built,
-  // and in how long), and of each save of it that failed. Callers are admitted by `access` as viewers; it must
-  // outlive the service too.
+  // and in how long), and of each save of it that failed. Callers are admitted
+  // by `access` as viewers; it must outlive the service too.
   QueryServiceImpl(const Ledger* ledger, const Clock* clock, const AccessControl& access,
                    projections::SnapshotOptions options = {},
                    std::function<void(const std::string&)> log = nullptr);
@@ -73,10 +73,11 @@ class QueryServiceImpl final : public QueryServiceBase {
   // the index and the snapshots).
   void Listen(grpc::ServerCompletionQueue* cq) const;
 
-  // Ends the background work (at its next step) and the query thread, and
-  // waits for them; calls still queued, and any later, are refused with
-  // UNAVAILABLE. Then saves the index (synced) if it changed since it was
-  // loaded or saved. Call after the gRPC server has shut down, while the ledger
+  // Ends the background work (at its next step: a page of the log while the
+  // index is built or caught up) and the query thread, and waits for them;
+  // calls still queued, and any later, are refused with UNAVAILABLE. Then
+  // indexes up to kIndexedAtStop events appended since, and saves the index
+  // (synced) if it changed since it was loaded or saved. Call after the gRPC server has shut down, while the ledger
   // is open. Idempotent.
   void Stop();
 
@@ -102,9 +103,12 @@ class QueryServiceImpl final : public QueryServiceBase {
   // earlier runs' snapshots). Every time: adds the events from the index's
   // size + 1 to the head published now. REQUIRES: mu_ held.
   absl::Status CatchUp();
-  // Adds the events from the index's size + 1 to the head published now.
+  // Adds the events from the index's size + 1 to the head published now;
+  // UNAVAILABLE (SHUTTING_DOWN) between two pages once Stop has begun. Stop's
+  // own (`stopping`) adds at most kIndexedAtStop events, and goes on.
   // REQUIRES: mu_ held.
-  absl::Status CatchUpFromLog();
+  absl::Status CatchUpFromLog(bool stopping = false);
+  static constexpr uint64_t kIndexedAtStop = 100000;
   // Saves the index (projections::SaveIndex) if it changed since loaded or
   // saved (events added, snapshots taken or left out of the catalogue), then
   // deletes the snapshots it no longer lists. REQUIRES: mu_ held.

@@ -188,6 +188,24 @@ TEST_F(ProjectionsTest, AStopIndexesTheEventsNoQueryHasRead) {
                     HasSubstr(absl::StrCat(" MB), then 0 events read to position ", head))));
 }
 
+// A stop indexes at most 100,000 of them (a million would hold it up for seconds); the next
+// start reads the rest, in the background.
+TEST_F(ProjectionsTest, AStopIndexesAtMostAHundredThousandEvents) {
+  EXPECT_THAT(IndexLine(), HasSubstr("query index built from position 1 (no saved index)"));
+  constexpr int kEvents = 120000;
+  constexpr int kBatch = 10000;
+  for (int sent = 0; sent < kEvents; sent += kBatch) {
+    std::vector<v1::Event> batch;
+    for (int i = 0; i < kBatch; ++i) batch.push_back(MakeEvent("load/filler", "x"));
+    Send(std::move(batch));
+  }
+  ASSERT_OK(daemon_.Restart());
+  Connect();
+  EXPECT_THAT(IndexLine(),
+              AllOf(HasSubstr("query index loaded at position 100000 ("),
+                    HasSubstr(absl::StrCat(" MB), then 20000 events read to position ", kEvents))));
+}
+
 TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) {
   EXPECT_THAT(IndexLine(), HasSubstr("query index built from position 1 (no saved index)"));
   const uint64_t head = RecordSeed000();
