@@ -1154,23 +1154,37 @@ struct GovernanceState::Access {
     // A closed project takes no new risk: nor a change of one it still holds (which would
     // change its closed register's counts). Closing or passing the risk on is what is left.
     const RiskState& r = s.risks_.find(m.risk_id())->second;
-    const WorkState* holder = s.FindWork(r.subject);
-    const WorkState* programme =
-        holder == nullptr ? nullptr : s.FindProgramme(holder->programme_id);
-    const WorkState* closed =
-        holder != nullptr && holder->closed ? holder
-        : programme != nullptr && programme->closed ? programme
-                                                    : nullptr;
-    if (closed != nullptr) {
-      return Refuse(absl::StrCat("risk ", m.risk_id()),
-                    absl::StrCat("is held by ", Describe(r.subject),
-                                 closed == holder ? ", which is closed"
-                                                  : absl::StrCat(", of closed programme ",
-                                                                 closed->ref.id())),
+    const std::string entity = absl::StrCat("risk ", m.risk_id());
+    if (const std::string closed = ClosedRegister(s, r.subject); !closed.empty()) {
+      return Refuse(entity, absl::StrCat("is held by ", closed),
                     "a risk of a closed programme or project is closed or transferred, not "
                     "re-rated");
     }
+    // Nor dated back into the time a closed holder had it.
+    for (const v1::WorkRef& earlier : r.earlier_subjects) {
+      if (const std::string closed = ClosedRegister(s, earlier); !closed.empty()) {
+        return RequireEffectiveSince(
+            entity,
+            absl::StrCat("was held by ", closed, ", and has an opening, re-rating or transfer"),
+            r.last_micros, e,
+            "a re-rating of a risk a closed programme or project once held takes effect no "
+            "earlier than the risk's latest opening, re-rating or transfer (dated earlier, it "
+            "could change that closed register)");
+      }
+    }
     return absl::OkStatus();
+  }
+  // "project P, which is closed" or "project P, of closed programme Q" when the register of
+  // `ref` is closed; "" when it is open (or unknown).
+  static std::string ClosedRegister(const S& s, const v1::WorkRef& ref) {
+    const WorkState* holder = s.FindWork(ref);
+    if (holder == nullptr) return "";
+    if (holder->closed) return absl::StrCat(Describe(ref), ", which is closed");
+    const WorkState* programme = s.FindProgramme(holder->programme_id);
+    if (programme != nullptr && programme->closed) {
+      return absl::StrCat(Describe(ref), ", of closed programme ", programme->ref.id());
+    }
+    return "";
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);

@@ -526,7 +526,7 @@ TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
   // the PCSO and CJ projects".
   SetUpProgrammes();
   ASSERT_OK(Append({Ev(Risk("R1", ProjectRef("LPP-INV"))),
-                    Ev(Risk("R2", ProjectRef("LPP-INV")))}));
+                    At(Ev(Risk("R2", ProjectRef("LPP-INV"))), MakeDate(2016, 1, 11))}));
   ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
   // Not re-rated: that would change a closed project's register.
   EXPECT_THAT(Append(Ev(Rerate("R1", v1::RAG_GREEN))),
@@ -534,8 +534,16 @@ TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
                                                 "closed"),
                                       HasSubstr("is closed or transferred, not re-rated"))));
   EXPECT_OK(Append(Ev(CloseRisk("R1"))));
-  EXPECT_OK(Append(Ev(TransferRisk("R2", ProgrammeRef("OCP")))));
-  EXPECT_OK(Append(Ev(Rerate("R2", v1::RAG_GREEN))));
+  EXPECT_OK(Append(At(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), MakeDate(2016, 3, 1))));
+  // Nor re-rated where it went with a date from the time the closed project held it.
+  EXPECT_THAT(
+      Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 2, 8))),
+      StatusIs(kFailed,
+               AllOf(HasSubstr("risk R2 was held by project LPP-INV, which is closed, and has an "
+                               "opening, re-rating or transfer effective 2016-03-01T12:00:00Z"),
+                     HasSubstr("a re-rating of a risk a closed programme or project once held "
+                               "takes effect no earlier than"))));
+  EXPECT_OK(Append(At(Ev(Rerate("R2", v1::RAG_GREEN)), MakeDate(2016, 3, 2))));
   EXPECT_EQ(CountOpenRisks(state(), "LPP").open, 0);
   EXPECT_EQ(CountOpenRisks(state(), "OCP").open, 1);
 }
