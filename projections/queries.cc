@@ -966,9 +966,10 @@ void ToAspects(const Aspects& in,
   }
 }
 
-// Why the decision approving a scope change no longer stands in `s`; empty when it does (or
-// a board approved the change).
-std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approval) {
+// Why the decision approving a scope change effective at `micros` no longer stands in `s`;
+// empty when it does (or a board approved the change).
+std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approval,
+                           int64_t micros) {
   const std::string& stream = approval.decision_stream();
   if (stream.empty()) return "";
   auto it = s.decisions().find(stream);
@@ -984,8 +985,16 @@ std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approva
     case DecisionState::Outcome::kPending:
       break;
   }
-  if (d.approved()) return "";
-  return "not every required role's signature stands now: a correction voided one";
+  if (!d.approved()) {
+    return "not every required role's signature stands now: a correction voided one";
+  }
+  // Signed again after a correction voided a signature it had: approved only after the change.
+  if (d.signed_micros != kUnknownTime && d.signed_micros > micros) {
+    return absl::StrCat("it was approved only effective ", FormatRfc3339(d.signed_micros),
+                        ", after the change took effect: a correction voided a signature it "
+                        "had then");
+  }
+  return "";
 }
 
 }  // namespace
@@ -1009,17 +1018,18 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
   if (!scope_events.ok()) return scope_events.status();
   // Each approving decision folded at the cut on its own stream (with the events that concern
   // every programme: keys, rules): a programme's fold holds no decision streams.
-  absl::flat_hash_map<std::string, std::string> lapsed;  // decision stream -> why, or ""
-  auto lapsed_reason = [&](const v1::Approval& a) -> absl::StatusOr<std::string> {
+  absl::flat_hash_map<std::string, std::unique_ptr<Folded>> decisions;  // by stream
+  auto lapsed_reason = [&](const v1::Approval& a,
+                           const v1::Event& change) -> absl::StatusOr<std::string> {
     const std::string& stream = a.decision_stream();
     if (stream.empty()) return std::string();
-    auto it = lapsed.find(stream);
-    if (it == lapsed.end()) {
+    auto it = decisions.find(stream);
+    if (it == decisions.end()) {
       ASSIGN_OR_RETURN(std::unique_ptr<Folded> decision,
                        folder.Fold(request.as_at(), Scope{Scope::kStream, stream}));
-      it = lapsed.emplace(stream, ApprovalLapsed(decision->state, a)).first;
+      it = decisions.emplace(stream, std::move(decision)).first;
     }
-    return it->second;
+    return ApprovalLapsed(it->second->state, a, EffectiveMicros(change));
   };
   for (const v1::Event& event : *scope_events) {
     const v1::Event* e = &event;
@@ -1051,7 +1061,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     } else {
       continue;
     }
-    ASSIGN_OR_RETURN(std::string why, lapsed_reason(c.approval()));
+    ASSIGN_OR_RETURN(std::string why, lapsed_reason(c.approval(), *e));
     c.set_approval_lapsed(std::move(why));
     *c.mutable_event() = RefOf(*e);
     const std::optional<EntityStream> item = ParseEntityStream(e->stream_id());

@@ -461,7 +461,19 @@ TEST_F(CorrectionsTest, AScopeChangeWhoseDecisionLosesItsApprovalShowsTheApprova
             "not every required role's signature stands now: a correction voided one");
   EXPECT_EQ(lapsed(approved_at), "");  // as recorded before the correction
 
-  ASSERT_OK(Append({Ev(dmpc.Sign(pcd72))}));  // signed again: the approval stands again
+  // Signed again, a day on: the decision is approved, but only after the change took effect.
+  clock_.Advance(24LL * 3600 * 1000000);
+  const v1::Event again = Ev(dmpc.Sign(pcd72));
+  ASSERT_OK(Append({again}));
+  EXPECT_EQ(lapsed(ledger_->Head().position),
+            "it was approved only effective 2023-11-15T22:13:20Z, after the change took effect: "
+            "a correction voided a signature it had then");
+  // Signed again effective when it was first signed (the signature recorded in error was
+  // another's): the approval stands again.
+  ASSERT_OK(Append({Correction(again, "dated wrongly")}));
+  v1::Event as_then = Ev(dmpc.Sign(pcd72));
+  SetMicros(clock_.NowMicros() - 24LL * 3600 * 1000000, as_then.mutable_effective_time());
+  ASSERT_OK(Append({as_then}));
   EXPECT_EQ(lapsed(ledger_->Head().position), "");
 
   v1::DecisionProposed pcd80 = Decision("MOPAC", "PCD 80", {dmpc.role});
