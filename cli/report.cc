@@ -215,12 +215,18 @@ std::string ReportMarkdown(const ReportInputs& in) {
   // Rating.
   const std::string rating_now = ProgrammeRating(programme);
   const std::string rating_then = ProgrammeRating(then.status.programme());
-  absl::StrAppend(&out, "\n## Rating\n\nThe programme is ", rating_now, " at week ",
-                  ReportWeek(now.status),
-                  in.registered_since ? " (not registered last time)"
-                  : rating_now == rating_then
-                      ? absl::StrCat(", unchanged since week ", ReportWeek(then.status))
-                      : absl::StrCat(" (week ", ReportWeek(then.status), ": ", rating_then, ")"),
+  // The week of the programme's own report, not the heading's (a project's may be later).
+  auto reported = [](const v1::WorkStatus& w) {
+    return w.reported_plan_week() > 0 ? absl::StrCat(", as reported for week ",
+                                                     w.reported_plan_week())
+                                      : std::string();
+  };
+  absl::StrAppend(&out, "\n## Rating\n\nThe programme is ", rating_now, reported(programme),
+                  in.registered_since           ? " (not registered last time)"
+                  : rating_now == rating_then ? ", unchanged since last time"
+                                              : absl::StrCat(" (last time: ", rating_then,
+                                                             reported(then.status.programme()),
+                                                             ")"),
                   ".");
   if (programme.rag() != v1::RAG_UNSPECIFIED &&
       programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {

@@ -397,7 +397,7 @@ TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {
 
 ## Rating
 
-The programme is AMBER at week 86 (week 74: not rated).
+The programme is AMBER, as reported for week 86 (last time: not rated).
 
 > a deteriorating picture
 
@@ -712,6 +712,25 @@ TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
   EXPECT_EQ(json.programme().effective_plan_week(), 86);
 }
 
+// The heading's week is the latest report's of the programme or its projects; the rating's
+// sentence names the programme's own report (a project's report for week 87 does not make the
+// programme's week-86 rating a week-87 one).
+TEST_F(CliQueryTest, TheReportsRatingNamesTheProgrammesOwnReport) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 87)),
+                                    MakeDate(2016, 12, 28))}),
+                     &response),
+              GrpcOk());
+  CliRun r = Run("report --programme LPP --week 87 --since-week 86");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(StartsWith("# Local Policing Programme (LPP): update at week 87, last "
+                                      "reported at week 86\n"),
+                           HasSubstr("The programme is AMBER, as reported for week 86, unchanged "
+                                     "since last time.\n")));
+}
+
 // DOMAIN.md: support both scales. A project whose current report gives only a delivery
 // confidence is rated on that scale, not "unrated"; the programme's likewise.
 TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
@@ -759,8 +778,8 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
   CliRun report = Run("report --programme LPP --week 86 --since-week 74");
   ASSERT_EQ(report.code, 0) << report.err;
   EXPECT_THAT(report.out,
-              AllOf(HasSubstr("The programme is AMBER (delivery confidence) at week 86 (week 74: "
-                              "not rated).\n"),
+              AllOf(HasSubstr("The programme is AMBER (delivery confidence), as reported for week 86 "
+                              "(last time: not rated).\n"),
                     HasSubstr("| delivery confidence only        |   1 |         0 |\n"
                               "| delivery confidence AMBER/GREEN |   1 |         0 |\n"
                               "| delivery confidence AMBER/RED   |   1 |         0 |\n"
