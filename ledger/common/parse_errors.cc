@@ -1,6 +1,10 @@
 #include "ledger/common/parse_errors.h"
 
+#include <chrono>
 #include <cstdio>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
 
 #include "google/protobuf/stubs/logging.h"
 
@@ -8,6 +12,9 @@ namespace govledger {
 namespace {
 
 thread_local ParseErrors* current = nullptr;
+
+std::mutex limiter_mu;
+LogLimiter* limiter = new LogLimiter();  // guarded by limiter_mu; never destroyed
 
 void Handle(google::protobuf::LogLevel level, const char* filename, int line,
             const std::string& message) {
@@ -17,14 +24,42 @@ void Handle(google::protobuf::LogLevel level, const char* filename, int line,
     current->Add(message);
     return;
   }
+  uint64_t dropped = 0;
+  if (level == google::protobuf::LOGLEVEL_ERROR) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    std::lock_guard<std::mutex> lock(limiter_mu);
+    if (!limiter->Admit(now, &dropped)) return;
+  }
   static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
   const int n = static_cast<int>(level);
-  std::fprintf(stderr, "[libprotobuf %s %s:%d] %s\n", n >= 0 && n < 4 ? kLevels[n] : "LOG",
-               filename, line, message.c_str());
+  std::fprintf(stderr, "[libprotobuf %s %s:%d] %s%s\n", n >= 0 && n < 4 ? kLevels[n] : "LOG",
+               filename, line, message.c_str(),
+               dropped == 0
+                   ? ""
+                   : absl::StrCat(" (", dropped, " more such errors were not logged before it)")
+                         .c_str());
   std::fflush(stderr);
 }
 
 }  // namespace
+
+bool LogLimiter::Admit(int64_t now_micros, uint64_t* dropped) {
+  constexpr int64_t kMinute = 60'000'000;
+  if (lines_ == 0 || now_micros - minute_start_ >= kMinute) {
+    minute_start_ = now_micros;
+    lines_ = 0;
+  }
+  if (lines_ >= kLinesPerMinute) {
+    ++dropped_;
+    return false;
+  }
+  ++lines_;
+  *dropped = dropped_;
+  dropped_ = 0;
+  return true;
+}
 
 void InstallParseErrorCapture() { google::protobuf::SetLogHandler(&Handle); }
 

@@ -7,14 +7,34 @@
 // gives the errors protobuf logs on a thread with a ParseErrors alive to that ParseErrors, and
 // writes everything else (warnings, fatal messages, errors elsewhere) to stderr as protobuf's
 // own handler does. Keep a ParseErrors alive around the parse alone.
+//
+// Errors elsewhere come from parses gRPC makes itself (a health check or reflection request
+// whose string is not UTF-8): at most LogLimiter::kLinesPerMinute of them are written a minute,
+// and the first line after a minute that dropped some says how many.
 #ifndef GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
 #define GOVLEDGER_LEDGER_COMMON_PARSE_ERRORS_H_
 
+#include <cstdint>
 #include <string>
 
 namespace govledger {
 
 void InstallParseErrorCapture();
+
+// How many lines of one kind a log takes in a minute: the first kLinesPerMinute of each minute
+// (from the first line of it), the rest dropped and counted. Not thread-safe.
+class LogLimiter {
+ public:
+  static constexpr int kLinesPerMinute = 10;
+  // Whether a line at `now_micros` is written. `*dropped` is set to the lines dropped since
+  // the last one written (to say so with this one), when it is.
+  bool Admit(int64_t now_micros, uint64_t* dropped);
+
+ private:
+  int64_t minute_start_ = 0;
+  int lines_ = 0;
+  uint64_t dropped_ = 0;
+};
 
 // Collects what protobuf logs on this thread while it is alive (nested: the innermost
 // collects). Not thread-safe; one thread's.

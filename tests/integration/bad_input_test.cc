@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "govledger/v1/events.pb.h"
 #include "tests/integration/client_util.h"
 
@@ -179,6 +180,32 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
       },
       grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("event_type is empty"),
       HasErrorInfo("INVALID_EVENT", ElementsAre(Pair("event_index", "0"))));
+}
+
+// gRPC parses a health check itself: a service name that is not UTF-8 makes protobuf log an
+// error, which the daemon writes at most ten times a minute, so that a client cannot fill its
+// journal with them.
+TEST_F(BadInputTest, ParseErrorsGrpcLogsItselfAreLimitedPerMinute) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("ledger");
+  std::string bytes = request.SerializeAsString();
+  bytes.back() = '\xff';
+  for (int i = 0; i < 15; ++i) {
+    std::string response;
+    EXPECT_THAT(
+        GenericUnaryCall(daemon_.NewChannel(), "/grpc.health.v1.Health/Check", bytes, &response),
+        GrpcStatusIs(grpc::StatusCode::INTERNAL, IsEmpty()));
+  }
+  const std::string err = daemon_.Stderr();
+  int lines = 0;
+  for (size_t at = err.find("[libprotobuf ERROR"); at != std::string::npos;
+       at = err.find("[libprotobuf ERROR", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 10) << err;
+  EXPECT_THAT(err, HasSubstr("invalid UTF-8"));
+  // The daemon still serves.
+  EXPECT_OK(GetHead(*stub_));
 }
 
 TEST_F(BadInputTest, WrongExpectedVersion) {

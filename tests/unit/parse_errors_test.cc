@@ -1,0 +1,52 @@
+// What protobuf says about a parse reaches the caller's ParseErrors, and errors logged elsewhere
+// (parses gRPC makes itself) are limited per minute (ledger/common/parse_errors.h).
+#include "ledger/common/parse_errors.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "govledger/v1/ledger.pb.h"
+
+namespace govledger {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kSecond = 1000000;
+
+TEST(ParseErrorsTest, AParseOfAStringThatIsNotUtf8IsToldWhichField) {
+  InstallParseErrorCapture();
+  v1::Event event;
+  event.set_stream_id("ok");
+  std::string bytes = event.SerializeAsString();
+  bytes[bytes.size() - 1] = '\xff';
+  v1::Event parsed;
+  ParseErrors errors;
+  EXPECT_FALSE(parsed.ParseFromString(bytes));
+  EXPECT_THAT(errors.Suffix(), HasSubstr("govledger.v1.Event.stream_id"));
+  {
+    ParseErrors inner;  // the innermost collects
+    EXPECT_FALSE(parsed.ParseFromString(bytes));
+    EXPECT_THAT(inner.Suffix(), HasSubstr("invalid UTF-8"));
+  }
+  EXPECT_EQ(errors.Suffix().find(';'), std::string::npos) << errors.Suffix();
+}
+
+TEST(LogLimiterTest, TakesTenLinesAMinuteAndSaysHowManyItDropped) {
+  LogLimiter limiter;
+  uint64_t dropped = 99;
+  for (int i = 0; i < LogLimiter::kLinesPerMinute; ++i) {
+    ASSERT_TRUE(limiter.Admit(1000 * kSecond + i, &dropped)) << i;
+    EXPECT_EQ(dropped, 0u);
+  }
+  EXPECT_FALSE(limiter.Admit(1000 * kSecond + 30 * kSecond, &dropped));
+  EXPECT_FALSE(limiter.Admit(1000 * kSecond + 59 * kSecond, &dropped));
+  // A minute after the first line of the minute: a new minute, and the first line says 2.
+  ASSERT_TRUE(limiter.Admit(1060 * kSecond, &dropped));
+  EXPECT_EQ(dropped, 2u);
+  ASSERT_TRUE(limiter.Admit(1061 * kSecond, &dropped));
+  EXPECT_EQ(dropped, 0u);
+}
+
+}  // namespace
+}  // namespace govledger
