@@ -1254,6 +1254,23 @@ int EventCommands::ProveEvent(const std::string& server) {
     return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto audit = v1::AuditService::NewStub(channel);
+  {
+    // A log that holds fewer events than a tree head its server signed was cut back: no proof
+    // of it is worth asking for.
+    v1::TreeHead now;
+    auto context = NewContext();
+    if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &now);
+        !s.ok()) {
+      return FailCall(server, s);
+    }
+    if (now.size() < head->size()) {
+      return Fail(kExitChainBroken,
+                  absl::StrCat("the server's log holds ", now.size(), " events, fewer than the ",
+                               head->size(), " of ", tree_head_file_,
+                               ": a log only grows (it was cut back, or replaced)"));
+    }
+  }
   // The event's stored bytes, and its predecessor's hash, which its own hash covers: a wrong
   // predecessor gives a hash the tree does not hold, so it needs no trust.
   grpc::GenericStub raw(channel);
@@ -1281,7 +1298,6 @@ int EventCommands::ProveEvent(const std::string& server) {
     return Fail(kExitChainBroken, absl::StrCat("the event at position ", position_,
                                                " does not verify: ", hash.status().message()));
   }
-  auto audit = v1::AuditService::NewStub(channel);
   v1::GetInclusionProofRequest proof_request;
   proof_request.set_position(position_);
   proof_request.set_tree_size(head->size());

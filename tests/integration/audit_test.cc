@@ -433,6 +433,38 @@ TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
   EXPECT_THAT(offline.err, HasSubstr("its events 1 to 6 do not give the Merkle root of"));
 }
 
+// A log cut back below a tree head its server signed (a restore from an older backup): neither
+// an event of it nor the log extends the kept tree head, exit 4 (a proof that fails), not a
+// refusal of the call.
+TEST_F(AuditTest, ALogCutBackBelowAKeptTreeHeadIsAProofThatFails) {
+  AppendEvents(4);
+  daemon_.Stop();
+  const std::string older = Path("older-copy");
+  std::filesystem::copy(daemon_.data_dir(), older, std::filesystem::copy_options::recursive);
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  AppendEvents(3);
+  CliRun saved = Run("tree-head");
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  WriteText(Path("kept.json"), saved.out);
+  daemon_.Stop();
+  std::filesystem::remove_all(daemon_.data_dir());
+  std::filesystem::rename(older, daemon_.data_dir());
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  for (const char* position : {"2", "6"}) {
+    CliRun event = Run(absl::StrCat("prove event ", position, " --tree-head ", Path("kept.json"),
+                                    " --public-key ", Path("ledger.pub")));
+    EXPECT_EQ(event.code, 4) << position << ": " << event.err;
+    EXPECT_THAT(event.err, HasSubstr("the server's log holds 4 events, fewer than the 7 of " +
+                                     Path("kept.json") + ": a log only grows"));
+  }
+  CliRun extends = Run(absl::StrCat("prove extends ", Path("kept.json"), " --public-key ",
+                                    Path("ledger.pub")));
+  EXPECT_EQ(extends.code, 4) << extends.err;
+  EXPECT_THAT(extends.err, HasSubstr("a log only grows"));
+}
+
 TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
   TempDir dir;
   ASSERT_EQ(Cli("keys generate --out " + dir.path() + "/ledger").code, 0);
