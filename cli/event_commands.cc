@@ -782,7 +782,8 @@ int EventCommands::Import(const std::string& server) {
   }
   if (int rc = send(pending); rc != kExitOk) return rc;
   progress.Finish();
-  std::cout << "imported " << added + duplicates << " events from " << files_.size()
+  std::cout << "imported " << added + duplicates << (added + duplicates == 1 ? " event" : " events")
+            << " from " << files_.size()
             << (files_.size() == 1 ? " file" : " files") << ": " << added << " new, "
             << duplicates << " already stored";
   if (head != 0) std::cout << "; head position " << head;

@@ -132,7 +132,7 @@ absl::Status RefuseBackup(const std::string& dir) {
   return absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " is a backup (it holds ", backup::kManifestFile,
       "): restore it into a new data directory with `govledger admin restore ", dir,
-      " NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
+      " --data-dir NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
       "it no longer restores"));
 }
 

@@ -687,7 +687,10 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
   std::ofstream(backup + "/govledger-backup.json") << "{}";
   EXPECT_THAT(RocksDbEventStore::Open(backup).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("is a backup"), HasSubstr("govledger admin restore"))));
+                       AllOf(HasSubstr("is a backup"),
+                             // the restore command's syntax (cli/admin_commands.cc)
+                             HasSubstr(absl::StrCat("`govledger admin restore ", backup,
+                                                    " --data-dir NEW_DIR`")))));
 
   const std::string foreign = dir_.path() + "/foreign";
   {
