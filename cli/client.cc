@@ -229,8 +229,8 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
       return absl::StrCat(prefix, "its TLS certificate is not signed by a CA this call "
                           "trusts: ",
                           Settings().tls_roots_pem.empty()
-                              ? "give its CA with --tls-ca FILE instead of --tls, which trusts "
-                                "only the system's CAs)"
+                              ? "give its CA with --tls-ca FILE (without it, TLS trusts only "
+                                "the system's CAs)"
                               : "check that --tls-ca names the CA of its certificate)");
     }
     return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",

@@ -661,7 +661,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
     sub->add_flag("--as-known", as_known_, "What is now known to have been true at the point");
     sub->add_option("--known-through", known_through_,
                     "As known: read the log only to position N (what the ledger held true "
-                    "when it reached N), corrections included")
+                    "when it reached N), corrections included; 0: the head, as without it")
         ->type_name("N");
     sub->add_flag("--json", json_,
                   sub == report_ ? "The report as one JSON object (a ProgrammeReport in protobuf's "
@@ -732,11 +732,10 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   }
   if (given("--known-through")) {
     uint64_t through = 0;
-    if (!ParseWhole(known_through_, std::numeric_limits<uint64_t>::max(), &through) ||
-        through == 0) {
+    if (!ParseWhole(known_through_, std::numeric_limits<uint64_t>::max(), &through)) {
       return Fail(kExitBadArgs, absl::StrCat("--known-through '", PrintableText(known_through_),
                                              "' is not a log position: give a whole number from "
-                                             "1 to the head"));
+                                             "1 to the head (0: the head)"));
     }
     bool as_known = false;
     for (Selector* s : {&*to, from ? &*from : nullptr}) {

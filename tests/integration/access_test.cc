@@ -728,7 +728,8 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   EXPECT_THAT(run.err,
               AllOf(StartsWith("govledger: cannot reach govledgerd"),
                     HasSubstr("its TLS certificate is not signed by a CA this call trusts: "
-                              "give its CA with --tls-ca FILE instead of --tls")));
+                              "give its CA with --tls-ca FILE (without it, TLS trusts only "
+                              "the system's CAs)")));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   // --tls asks for the system's roots even where GOVLEDGER_TLS_CA names a file: the variable is
   // only the default of --tls-ca.

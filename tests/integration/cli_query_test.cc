@@ -242,8 +242,12 @@ TEST_F(CliQueryTest, KnownThroughAPositionIsWhatWasBelievedThen) {
           &report);
   EXPECT_EQ(report.previous().open_risks(), 14);
   EXPECT_EQ(report.current().open_risks(), 14);  // --known-through applies to both points
+  // 0 is the head, as in the API.
+  v1::GetRiskRegisterResponse zero;
+  RunJson("risks --programme LPP --week 77 --known-through 0", &zero);
+  EXPECT_EQ(zero.open(), 13);
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
-           {"risks --programme LPP --week 77 --known-through 0", "is not a log position"},
+           {"risks --programme LPP --week 77 --known-through x", "is not a log position"},
            {"risks --programme LPP --position 3 --known-through 5",
             "--known-through goes with as known points"},
        }) {
