@@ -751,6 +751,17 @@ struct GovernanceState::Access {
                     absl::StrCat("has project ", project->ref.id(), ", which is open"),
                     "a programme is closed after its projects: close each first");
     }
+    // Otherwise a decision about it could be approved after it closed.
+    for (const auto& [stream, d] : s.decisions_) {
+      if (d.proposed.programme_id() != m.programme_id() ||
+          d.outcome != DecisionState::Outcome::kPending || d.approved()) {
+        continue;
+      }
+      return Refuse(absl::StrCat("programme ", m.programme_id()),
+                    absl::StrCat("is named by ", stream, ", which is pending"),
+                    "a programme is closed once the decisions naming it are approved, rejected "
+                    "or withdrawn");
+    }
     return RequireClosedAfterFacts(s, *s.FindWork(ref), e);
   }
 
@@ -758,7 +769,7 @@ struct GovernanceState::Access {
   // gates, milestones and benefit figures, the risks it holds (their opening, re-ratings and
   // transfers) and the scope items it owns (their addition and transfers), the opening of
   // those opened on it and passed on; for a programme, also those of its projects, and the
-  // proposals of the pending or approved decisions naming it.
+  // proposals and signatures of the pending or approved decisions naming it.
   static int64_t LatestFactOn(const S& s, const WorkState& w) {
     int64_t latest = Latest(w.opened_micros, w.last_micros);
     if (w.has_status) latest = Latest(latest, w.status_micros);
@@ -791,7 +802,7 @@ struct GovernanceState::Access {
         // A rejected or withdrawn proposal binds nothing (one may record the closure itself).
         if (d.proposed.programme_id() == w.ref.id() &&
             d.outcome == DecisionState::Outcome::kPending) {
-          latest = Latest(latest, d.proposed_micros);
+          latest = Latest(latest, Latest(d.proposed_micros, d.signed_micros));
         }
       }
       for (const auto& [stream, project] : s.work_) {

@@ -379,30 +379,39 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
   // voided before is not corrected again, and a stream opened again holds a new one.
   const std::optional<EntityStream> entity = ParseEntityStream(stream);
   if (!entity) return absl::OkStatus();
+  // The decision of a decision stream's event (null on other streams, or when there is none).
+  const DecisionState* d = nullptr;
+  if (const size_t slash = entity->id.find('/');
+      entity->kind == EntityKind::kDecision && slash != absl::string_view::npos) {
+    d = state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
+  }
   auto built_on = [&](absl::string_view what, absl::string_view since) {
     return absl::FailedPreconditionError(absl::StrCat(what, " ", stream, ", which has since ",
                                                       since));
   };
   if (type == v1::DecisionProposed::descriptor()->full_name()) {
-    const size_t slash = entity->id.find('/');
-    const DecisionState* d =
-        slash == absl::string_view::npos
-            ? nullptr
-            : state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
     if (d == nullptr) return absl::OkStatus();
     if (!d->signing_keys.empty()) return built_on("proposes", "been signed");
     if (d->outcome == DecisionState::Outcome::kRejected) return built_on("proposes", "been rejected");
     if (d->outcome == DecisionState::Outcome::kWithdrawn) {
       return built_on("proposes", "been withdrawn");
     }
+  } else if (type == v1::DecisionRejected::descriptor()->full_name() ||
+             type == v1::DecisionWithdrawn::descriptor()->full_name()) {
+    // Its programme closed after it (a programme is closed once the decisions naming it are
+    // decided): voided, the decision would be pending, and approvable, in a closed programme.
+    const WorkState* programme =
+        d == nullptr || d->proposed.programme_id().empty()
+            ? nullptr
+            : state_->FindProgramme(d->proposed.programme_id());
+    if (programme != nullptr && programme->closed) {
+      return built_on(type == v1::DecisionRejected::descriptor()->full_name() ? "rejects"
+                                                                              : "withdraws",
+                      absl::StrCat("seen its programme ", programme->ref.id(), " closed"));
+    }
   } else if (type == v1::DecisionSigned::descriptor()->full_name()) {
     // The approval a referral back was proposed under (no decision is referred under one
     // that is not approved, so one of its signatures is enough to look for).
-    const size_t slash = entity->id.find('/');
-    const DecisionState* d =
-        slash == absl::string_view::npos
-            ? nullptr
-            : state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
     if (d == nullptr || !d->approved()) return absl::OkStatus();
     for (const auto& [other_stream, other] : state_->decisions()) {
       const v1::DecisionProposed& p = other.proposed;

@@ -349,6 +349,39 @@ TEST_F(CorrectionsTest, ASignatureAReferralBackRestsOnIsNotCorrectedUntilTheRefe
   ExpectTheQueriesAgree();
 }
 
+// A rejection or withdrawal of a decision whose programme has closed since is not voided: the
+// decision would be pending, and could be approved, about a closed programme (a programme is
+// closed once the decisions naming it are decided).
+TEST_F(CorrectionsTest, ARejectionIsNotCorrectedOnceItsProgrammeHasClosed) {
+  v1::DecisionProposed pd9 = Decision("MOPAC", "PD 9", {"Chief Executive"});
+  pd9.set_programme_id("LPP");
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PD 9");
+  rejected.set_reason("not affordable");
+  rejected.set_rejected_by("Deputy Mayor for Policing and Crime");
+  const v1::Event rejection = Ev(rejected);
+  ASSERT_OK(Append({Ev(pd9), rejection}));
+  // Nothing built on it yet: it may be voided, and the decision is pending again.
+  const v1::Event voiding = Correction(rejection, "rejected in error");
+  ASSERT_OK(Append({voiding}));
+  EXPECT_THAT(Append({Ev(CloseProject("LPP-INV")), Ev(CloseProgramme("LPP"))}),
+              StatusIs(kFailed, HasSubstr("programme LPP is named by decision/MOPAC/PD-9, which "
+                                          "is pending")));
+  v1::Event again = Ev(rejected);
+  again.set_event_id("6a1f0b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b");
+  ASSERT_OK(Append({again, Ev(CloseProject("LPP-INV")), Ev(CloseProgramme("LPP"))}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(Append({Correction(again, "rejected in error")}),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("rejects decision/MOPAC/PD-9, which has since seen its "
+                                       "programme LPP closed"),
+                             HasSubstr("correct those first, newest first"))));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_EQ(state().FindDecision("MOPAC", "PD 9")->outcome, DecisionState::Outcome::kRejected);
+  ExpectTheQueriesAgree();
+}
+
 TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   const v1::DecisionProposed pcd72 = Decision(

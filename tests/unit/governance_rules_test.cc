@@ -1831,14 +1831,25 @@ TEST_F(EffectiveTimeTest, WhatWasOpenedOnWorkAndPassedOnHoldsItsClosureBack) {
   EXPECT_OK(Append(At(Ev(CloseProject("YA")), MakeDate(2016, 6, 1))));
 
   ASSERT_OK(Append(At(Ev(Programme("PDP", "MOPAC")), MakeDate(2016, 1, 1))));
+  Signer ceo = NewSigner("ceo", "CEO");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 1, 1))));
   v1::DecisionProposed d = Decision("MOPAC", "PD 1", {"CEO"});
   d.set_programme_id("PDP");
   ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 5, 1))));
-  EXPECT_THAT(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 3, 1))),
+  // Not while a decision naming it is pending: it could be approved after the closure.
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 6, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme PDP is named by decision/MOPAC/PD-1, "
+                                                "which is pending"),
+                                      HasSubstr("a programme is closed once the decisions "
+                                                "naming it are approved, rejected or "
+                                                "withdrawn"))));
+  // Approved, its signature is a fact on the programme, as its proposal is.
+  ASSERT_OK(Append(At(Ev(ceo.Sign(d)), MakeDate(2016, 5, 20))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 5, 10))),
               StatusIs(kFailed, AllOf(HasSubstr("programme PDP has a fact recorded effective "
-                                                "2016-05-01T12:00:00Z"),
+                                                "2016-05-20T12:00:00Z"),
                                       HasSubstr("the decisions naming it"))));
-  EXPECT_OK(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 5, 1))));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("PDP")), MakeDate(2016, 5, 20))));
   // A withdrawn proposal binds nothing.
   ASSERT_OK(Append(At(Ev(Programme("PDQ", "MOPAC")), MakeDate(2016, 1, 1))));
   d.set_reference("PD 2");
