@@ -2235,18 +2235,31 @@ void GovernanceState::Prefetch(const v1::Event& event) const {
 absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
                                             int64_t recorded_micros) {
   static const absl::flat_hash_set<std::string> kMayBeAhead = {
-      v1::OrganisationRegistered::descriptor()->full_name(),
-      v1::ProgrammeRegistered::descriptor()->full_name(),
-      v1::ProjectRegistered::descriptor()->full_name(),
       v1::DelegationRuleSet::descriptor()->full_name(),
       v1::SigningKeyRegistered::descriptor()->full_name(),
       v1::SigningKeyRevoked::descriptor()->full_name()};
+  static const absl::flat_hash_set<std::string> kEntityRegistrations = {
+      v1::OrganisationRegistered::descriptor()->full_name(),
+      v1::ProgrammeRegistered::descriptor()->full_name(),
+      v1::ProjectRegistered::descriptor()->full_name()};
   const int64_t at = EffectiveMicrosOrUnknown(event);
   if (at == kUnknownTime || recorded_micros == 0 ||
       at - recorded_micros <= kFutureAllowanceMicros ||
-      !IsGovernanceType(event.event_type()) || kMayBeAhead.contains(event.event_type())) {
+      !IsGovernanceType(event.event_type())) {
     return absl::OkStatus();
   }
+  if (kEntityRegistrations.contains(event.event_type())) {
+    if (at - recorded_micros <= kRegistrationAheadMicros) return absl::OkStatus();
+    return Refuse(absl::StrCat("event ", absl::AsciiStrToLower(event.event_id())),
+                  absl::StrCat("registers ", event.stream_id(), " effective ", FormatRfc3339(at),
+                               ", more than a year after it is recorded (",
+                               FormatRfc3339(recorded_micros), ")"),
+                  "an organisation, programme or project is registered at most a year ahead: "
+                  "nothing can be recorded on it before then, and a registration is not "
+                  "corrected, so a mistyped year would hold the entity, and its programme's "
+                  "closure, back for years");
+  }
+  if (kMayBeAhead.contains(event.event_type())) return absl::OkStatus();
   return Refuse(absl::StrCat("event ", absl::AsciiStrToLower(event.event_id())),
                 absl::StrCat("takes effect ", FormatRfc3339(at), ", more than a day after it is "
                              "recorded (", FormatRfc3339(recorded_micros), ")"),

@@ -269,12 +269,15 @@ class GovernanceState {
 
   // The rule only an append can check: a governance fact takes effect no later than it is
   // recorded (`recorded_micros`), with kFutureAllowanceMicros for clocks; a
-  // registration, a delegation rule's setting and a key's registration or
-  // revocation may be dated ahead (they take effect from then). Otherwise a
+  // registration (of an organisation, programme or project: at most
+  // kRegistrationAheadMicros), a delegation rule's setting and a key's
+  // registration or revocation may be dated ahead (they take effect from then). Otherwise a
   // fact dated ahead would stay the current value over every fact recorded
   // after it. OK, or FAILED_PRECONDITION.
   static absl::Status CheckNotAhead(const v1::Event& event, int64_t recorded_micros);
   static constexpr int64_t kFutureAllowanceMicros = kMicrosPerDay;
+  // How far ahead an organisation's, programme's or project's registration may be dated.
+  static constexpr int64_t kRegistrationAheadMicros = 366 * kMicrosPerDay;
 
   // Changes from now on are journalled in `journal` (null: not journalled).
   // REQUIRES: the journal outlives its use and is rolled back only by this

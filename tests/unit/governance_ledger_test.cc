@@ -185,7 +185,22 @@ TEST_F(GovernanceLedgerTest, AFactIsNotDatedAheadOfItsRecording) {
   EXPECT_OK(Append({at_micros(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 95)), kT0 + day)}));
   EXPECT_OK(Append({At(Ev(Delegation("MOPAC", "SPEND", 50000000, "Mayor")),
                        MakeDate(2199, 1, 1)),
-                    At(Ev(Programme("OCP", "MOPAC")), MakeDate(2199, 1, 1))}));
+                    at_micros(Ev(Programme("OCP", "MOPAC")),
+                              kT0 + GovernanceState::kRegistrationAheadMicros)}));
+  // An organisation, programme or project at most a year ahead: a mistyped year would hold it
+  // back for years, and a registration is not corrected.
+  for (const v1::Event& registration :
+       {At(Ev(Organisation("MPS")), MakeDate(2061, 1, 5)),
+        at_micros(Ev(Programme("SLP", "MOPAC")), kT0 + GovernanceState::kRegistrationAheadMicros + 1),
+        At(Ev(Project("LPP-X", "LPP")), MakeDate(2061, 1, 5))}) {
+    EXPECT_THAT(Append({registration}),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr(absl::StrCat("registers ", registration.stream_id(),
+                                                      " effective ")),
+                               HasSubstr("more than a year after it is recorded"),
+                               HasSubstr("registered at most a year ahead"))))
+        << registration.stream_id();
+  }
   v1::Event opaque;
   opaque.set_event_id(NextId());
   opaque.set_stream_id("bench/1/0");
