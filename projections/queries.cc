@@ -966,10 +966,10 @@ void ToAspects(const Aspects& in,
   }
 }
 
-// Why the decision approving a scope change effective at `micros` no longer stands in `s`;
-// empty when it does (or a board approved the change).
+// Why the decision approving scope change `change` no longer stands in `s`; empty when it does
+// (or a board approved the change).
 std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approval,
-                           int64_t micros) {
+                           const v1::Event& change) {
   const std::string& stream = approval.decision_stream();
   if (stream.empty()) return "";
   auto it = s.decisions().find(stream);
@@ -977,6 +977,12 @@ std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approva
     return "its proposal is no longer on record: a correction voided it";
   }
   const DecisionState& d = it->second;
+  // The rules take only an approved decision, so a proposal after the change is a new one.
+  if (d.proposed_position > change.position()) {
+    return absl::StrCat("the proposal it approved is no longer on record: a correction voided "
+                        "it, and the decision was proposed again afterwards (position ",
+                        d.proposed_position, ")");
+  }
   switch (d.outcome) {
     case DecisionState::Outcome::kRejected:
       return "it was rejected";
@@ -989,7 +995,7 @@ std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approva
     return "not every required role's signature stands now: a correction voided one";
   }
   // Signed again after a correction voided a signature it had: approved only after the change.
-  if (d.signed_micros != kUnknownTime && d.signed_micros > micros) {
+  if (d.signed_micros != kUnknownTime && d.signed_micros > EffectiveMicros(change)) {
     return absl::StrCat("it was approved only effective ", FormatRfc3339(d.signed_micros),
                         ", after the change took effect: a correction voided a signature it "
                         "had then");
@@ -1029,7 +1035,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
                        folder.Fold(request.as_at(), Scope{Scope::kStream, stream}));
       it = decisions.emplace(stream, std::move(decision)).first;
     }
-    return ApprovalLapsed(it->second->state, a, EffectiveMicros(change));
+    return ApprovalLapsed(it->second->state, a, change);
   };
   for (const v1::Event& event : *scope_events) {
     const v1::Event* e = &event;

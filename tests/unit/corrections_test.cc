@@ -533,6 +533,19 @@ TEST_F(CorrectionsTest, AScopeChangeWhoseDecisionLosesItsApprovalShowsTheApprova
   EXPECT_EQ(map->items(0).changes(0).approval_lapsed(), "");
   EXPECT_EQ(map->items(0).changes(1).approval_lapsed(),
             "its proposal is no longer on record: a correction voided it");
+  // Proposed again, about something else, and signed: still not what approved the transfer.
+  v1::DecisionProposed other = pcd80;
+  other.set_title("Buy new vehicles");
+  ASSERT_OK(Append({Ev(other), Ev(dmpc.Sign(other))}));
+  const uint64_t reproposed = ledger_->Head().position - 1;
+  request.mutable_as_at()->set_position(ledger_->Head().position);
+  map = ScopeMapBothWays(request);
+  ASSERT_OK(map);
+  ASSERT_EQ(map->items(0).changes_size(), 2);
+  EXPECT_EQ(map->items(0).changes(1).approval_lapsed(),
+            absl::StrCat("the proposal it approved is no longer on record: a correction voided "
+                         "it, and the decision was proposed again afterwards (position ",
+                         reproposed, ")"));
 }
 
 // A revoked key signs nothing more: a revocation recorded in error is mended by registering a
