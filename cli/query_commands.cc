@@ -436,7 +436,7 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
     }
     decisions.AddRow({d.organisation_id(), d.reference(), DecisionStatusText(d.status()),
                       DecisionAmountText(d), absl::StrJoin(signed_by, ", "),
-                      absl::StrJoin(d.unsigned_roles(), ", "), absl::StrJoin(delegations, ", "),
+                      AwaitingText(d), absl::StrJoin(delegations, ", "),
                       DecisionTitleText(d)});
   }
   absl::StrAppend(&out, "\n", decisions.Render(colour));

@@ -91,6 +91,11 @@ std::string SignatoryText(const v1::DecisionSignature& signature) {
   return absl::StrCat(signature.role(), " (", who, ")");
 }
 
+std::string AwaitingText(const v1::DecisionEntry& decision) {
+  if (decision.status() != v1::DECISION_STATUS_PENDING) return "";
+  return absl::StrJoin(decision.unsigned_roles(), ", ");
+}
+
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   if (decision.withheld()) return "withheld";
   int64_t committed = 0;

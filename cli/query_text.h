@@ -59,6 +59,9 @@ std::string SignatoryText(const v1::DecisionSignature& signature);
 // the decision's own, so they are not added up; DecisionNotes lists each); "withheld" for a
 // decision withheld from the caller.
 std::string DecisionAmountText(const v1::DecisionEntry& decision);
+// The roles a pending decision awaits, joined; "" for one approved, rejected or withdrawn (a
+// rejected decision awaits nobody, whichever roles never signed).
+std::string AwaitingText(const v1::DecisionEntry& decision);
 // A decision's title; for one withheld from the caller, "withheld until 2027-01-04 (Part 1
 // deferred)".
 std::string DecisionTitleText(const v1::DecisionEntry& decision);

@@ -398,7 +398,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
       t.AddRow(
           {d.organisation_id(), d.reference(), DecisionTitleText(d), DecisionStatusText(d.status()),
            b == decisions_then.end() ? "not proposed" : DecisionStatusText(b->second->status()),
-           DecisionAmountText(d), absl::StrJoin(d.unsigned_roles(), ", ")});
+           DecisionAmountText(d), AwaitingText(d)});
     }
     absl::StrAppend(&out, t.RenderMarkdown());
     for (const v1::DecisionEntry& d : now.decisions.decisions()) {

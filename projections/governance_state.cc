@@ -600,6 +600,20 @@ struct GovernanceState::Access {
     return it == s.decisions_.end() ? nullptr : &it->second;
   }
 
+  // " (references are matched exactly: did you mean 'PCD 72'?)" when a decision of `org`
+  // has a reference that differs from `ref` only in letter case, hyphens or spacing; "" if
+  // none does.
+  static std::string SpelledAlike(const S& s, absl::string_view org, absl::string_view ref) {
+    const std::string key = SpellingKey(ref);
+    for (const auto& [stream, d] : s.decisions_) {
+      if (d.proposed.organisation_id() == org && SpellingKey(d.proposed.reference()) == key) {
+        return absl::StrCat(" (references are matched exactly: did you mean '",
+                            d.proposed.reference(), "'?)");
+      }
+    }
+    return "";
+  }
+
   static absl::Status RequirePendingDecision(const S& s, absl::string_view org,
                                              absl::string_view ref,
                                              absl::string_view action,
@@ -607,7 +621,7 @@ struct GovernanceState::Access {
     std::string entity = absl::StrCat("decision ", org, "/", ref);
     const DecisionState* d = Decision(s, org, ref);
     if (d == nullptr) {
-      return Refuse(entity, "has not been proposed",
+      return Refuse(entity, absl::StrCat("has not been proposed", SpelledAlike(s, org, ref)),
                     absl::StrCat("only a proposed decision can be ", action));
     }
     if (d->outcome == DecisionState::Outcome::kRejected) {
@@ -1621,7 +1635,8 @@ struct GovernanceState::Access {
     if (d == nullptr) {
       return Refuse(entity,
                     absl::StrCat("is referred under decision ", delegating,
-                                 ", which is not recorded"),
+                                 ", which is not recorded",
+                                 SpelledAlike(s, m.organisation_id(), under.reference())),
                     kRule);
     }
     if (!d->approved()) {

@@ -640,6 +640,16 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                               "Person): Financial advice has been \\*taken\\*.\n- Publication "
                               "of Part 1 deferred until 2199-01-31 (viewers see its content "
                               "from then)\n")));
+  // Rejected, it awaits nobody.
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("LPF");
+  rejected.set_reference("LPB 12");
+  rejected.set_reason("not affordable this year");
+  rejected.set_rejected_by("Police and Crime Commissioner");
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(rejected)}), &response), GrpcOk());
+  CliRun after = Run("decisions --programme LPP");
+  ASSERT_EQ(after.code, 0) << after.err;
+  EXPECT_THAT(after.out, AllOf(HasSubstr("LPB 12     rejected"), Not(HasSubstr("Chief Constable"))));
 }
 
 // A programme with no status report (OCP): the title says so, rather than "reported".

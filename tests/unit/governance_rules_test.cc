@@ -1300,6 +1300,11 @@ TEST_F(SignatureTest, AReferralBackNamesAnApprovedDelegationAndNeedsItsReferralR
   v1::DecisionProposed unknown = referral;
   unknown.mutable_referred_under()->set_reference("PCC/D/2017/99");
   refused(unknown, "is referred under decision WWA/PCC/D/2017/99, which is not recorded");
+  // A reference spelled otherwise is not matched, but named.
+  v1::DecisionProposed lower = referral;
+  lower.mutable_referred_under()->set_reference("pcc/d/2017/06");
+  refused(lower, "is referred under decision WWA/pcc/d/2017/06, which is not recorded "
+                 "(references are matched exactly: did you mean 'PCC/D/2017/06'?)");
   v1::DecisionProposed other_org = referral;
   other_org.set_organisation_id("MOPAC");
   EXPECT_THAT(Append(Ev(other_org)),
