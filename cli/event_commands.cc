@@ -1220,16 +1220,26 @@ int EventCommands::VerifyFile() {
   return kExitOk;
 }
 
+namespace {
+
+// The server's tree head now, into `*out`: kExitOk, or FailCall's code.
+int FetchTreeHead(const std::string& server, v1::AuditService::Stub& audit, v1::TreeHead* out) {
+  auto context = NewContext();
+  if (grpc::Status s = audit.GetTreeHead(context.get(), v1::GetTreeHeadRequest(), out);
+      !s.ok()) {
+    return FailCall(server, s);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int EventCommands::TreeHead(const std::string& server) {
   absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
   if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
   auto stub = v1::AuditService::NewStub(Connect(server));
   v1::TreeHead head;
-  auto context = NewContext();
-  if (grpc::Status s = stub->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &head);
-      !s.ok()) {
-    return FailCall(server, s);
-  }
+  if (int code = FetchTreeHead(server, *stub, &head); code != kExitOk) return code;
   if (!key->empty()) {
     if (absl::Status s = VerifyTreeHead(head, *key); !s.ok()) {
       return Fail(kExitChainBroken,
@@ -1260,11 +1270,7 @@ int EventCommands::ProveEvent(const std::string& server) {
     // A log that holds fewer events than a tree head its server signed was cut back: no proof
     // of it is worth asking for.
     v1::TreeHead now;
-    auto context = NewContext();
-    if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &now);
-        !s.ok()) {
-      return FailCall(server, s);
-    }
+    if (int code = FetchTreeHead(server, *audit, &now); code != kExitOk) return code;
     if (now.size() < head->size()) {
       return Fail(kExitChainBroken,
                   absl::StrCat("the server's log holds ", now.size(), " events, fewer than the ",
@@ -1393,12 +1399,8 @@ int EventCommands::ProveExtends(const std::string& server) {
     if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
     new_head = *std::move(read);
     new_name = tree_head_file_;
-  } else {
-    auto context = NewContext();
-    if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &new_head);
-        !s.ok()) {
-      return FailCall(server, s);
-    }
+  } else if (int code = FetchTreeHead(server, *audit, &new_head); code != kExitOk) {
+    return code;
   }
   for (const auto& [head, name] : {std::pair<const v1::TreeHead*, std::string>{
                                        &*old_head, old_tree_head_file_},
@@ -1456,11 +1458,7 @@ int EventCommands::Witness(const std::string& server) {
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto audit = v1::AuditService::NewStub(channel);
   v1::TreeHead now;
-  auto context = NewContext();
-  if (grpc::Status s = audit->GetTreeHead(context.get(), v1::GetTreeHeadRequest(), &now);
-      !s.ok()) {
-    return FailCall(server, s);
-  }
+  if (int code = FetchTreeHead(server, *audit, &now); code != kExitOk) return code;
   if (absl::Status s = VerifyTreeHead(now, *key); !s.ok()) {
     return Fail(kExitChainBroken,
                 absl::StrCat("the server's tree head does not verify: ", s.message()));
