@@ -411,7 +411,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_->footer(
       "Examples:\n"
       "  govledger append --stream programme/LPP --type govledger.v1.StatusReported \\\n"
-      "    --effective 2016-12-14 --payload "
+      "    --effective 2016-12-21 --payload "
       "'{\"subject\":{\"kind\":\"WORK_KIND_PROGRAMME\",\"id\":\"LPP\"},\"rag\":\"RAG_AMBER\","
       "\"planWeek\":86}'\n"
       "  govledger append --type govledger.v1.RiskClosed --payload "

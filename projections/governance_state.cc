@@ -1734,12 +1734,19 @@ struct GovernanceState::Access {
       return Refuse(key_entity, "is not registered",
                     "a decision is signed with a registered, unrevoked key");
     }
-    if (key->second.revoked) {
-      return Refuse(key_entity, "has been revoked",
-                    "a decision is signed with a registered, unrevoked key");
+    if (key->second.revoked && !RevokedOnlyLater(s, key->second, e)) {
+      return Refuse(key_entity,
+                    key->second.revoked_micros == kUnknownTime
+                        ? std::string("has been revoked")
+                        : absl::StrCat("has been revoked, effective ",
+                                       FormatRfc3339(key->second.revoked_micros)),
+                    "a decision is signed with a registered, unrevoked key (one whose "
+                    "revocation, dated ahead, takes effect after the signature is recorded and "
+                    "after it takes effect signs until then)");
     }
     RETURN_IF_ERROR(RequireKeyPairNotRevoked(s, key_entity, key->second.registered.public_key(),
-                                             "a revoked key signs nothing more, under any id"));
+                                             "a revoked key signs nothing more, under any id",
+                                             m.key_id()));
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
         "a signature takes effect no earlier than its key's registration"));
@@ -2024,13 +2031,24 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
-  // Refuses `entity` (a key) when a revoked key has `public_key`: a key pair once revoked signs
-  // nothing more, whichever key id names it.
+  // Whether revoked key `k` still signs `e`: its revocation was dated ahead (a term's end) and
+  // takes effect after the append recording `e` and after `e` takes effect. A revocation in
+  // effect stops every later signature, whatever its effective time (a signature keyed in late
+  // included: a revoked key may be in other hands).
+  static bool RevokedOnlyLater(const S& s, const KeyState& k, const v1::Event& e) {
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    return k.revoked_micros != kUnknownTime && s.recording_micros_ != kUnknownTime &&
+           at != kUnknownTime && s.recording_micros_ < k.revoked_micros &&
+           at < k.revoked_micros;
+  }
+  // Refuses `entity` (a key) when a revoked key other than `except_id` has `public_key`: a key
+  // pair once revoked signs nothing more, whichever key id names it.
   static absl::Status RequireKeyPairNotRevoked(const S& s, absl::string_view entity,
                                                absl::string_view public_key,
-                                               absl::string_view rule) {
+                                               absl::string_view rule,
+                                               absl::string_view except_id = "") {
     for (const auto& [id, key] : s.keys_) {  // a few hundred keys at most
-      if (key.revoked && key.registered.public_key() == public_key) {
+      if (key.revoked && id != except_id && key.registered.public_key() == public_key) {
         return Refuse(entity,
                       absl::StrCat("has the public key of signing key ", id, ", which is revoked"),
                       rule);

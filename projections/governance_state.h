@@ -279,6 +279,11 @@ class GovernanceState {
   // How far ahead an organisation's, programme's or project's registration may be dated.
   static constexpr int64_t kRegistrationAheadMicros = 366 * kMicrosPerDay;
 
+  // The recorded time of the append Apply checks next (Mode::kValidate): a key whose revocation
+  // is dated ahead signs until the revocation takes effect. kUnknownTime (the default): a
+  // revoked key signs nothing.
+  void set_recording_micros(int64_t micros) { recording_micros_ = micros; }
+
   // Changes from now on are journalled in `journal` (null: not journalled).
   // REQUIRES: the journal outlives its use and is rolled back only by this
   // state's owner.
@@ -431,6 +436,7 @@ class GovernanceState {
   void Clear();
 
   bool remember_events_;
+  int64_t recording_micros_ = kUnknownTime;
   UndoJournal* journal_ = nullptr;
   EventLookup lookup_;
   absl::node_hash_map<std::string, OrganisationState>

@@ -872,6 +872,7 @@ absl::Status GovernanceValidator::CheckAppend(
       refold_pending = false;
     }
     absl::Status status = GovernanceState::CheckNotAhead(event, context.received_micros);
+    state_->set_recording_micros(context.recorded_micros);
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
       status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
@@ -881,6 +882,7 @@ absl::Status GovernanceValidator::CheckAppend(
         if (absl::Status refolded_now = refold_with(i); !refolded_now.ok()) {
           return refuse(errors::WithContext(refolded_now, "applying a correction: "));
         }
+        state_->set_recording_micros(context.recorded_micros);
         status = state_->Apply(event, GovernanceState::Mode::kValidate);
         if (status.ok()) status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
       }
@@ -918,7 +920,11 @@ void GovernanceValidator::CommitGroup() {
       committed_position_ - saved_position_ >= options_.snapshot_every) {
     // After the commit, on the writer thread: the state is exactly 1..head.
     // A failure only costs a longer replay at the next start.
-    SaveSnapshot().IgnoreError();
+    if (absl::Status saved = SaveSnapshot(); !saved.ok() && options_.log) {
+      options_.log(absl::StrCat("governance rules' snapshot at position ", committed_position_,
+                                " not saved (", saved.message(),
+                                "): the next start replays the log from an earlier one"));
+    }
   }
 }
 

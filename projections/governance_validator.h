@@ -93,6 +93,9 @@ struct ValidatorOptions {
   // Called (on the recovering thread) after each checkpoint of a rebuild, with
   // the position it reflects: progress for the daemon's log. Default none.
   std::function<void(uint64_t position)> on_rebuild_checkpoint;
+  // Told a line for the daemon's log when a snapshot taken every snapshot_every positions could
+  // not be saved (a full disk). Default none.
+  std::function<void(const std::string&)> log;
 };
 
 // What Recover did, for the daemon's log.

@@ -185,6 +185,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   validator_options.checkpoint_seconds = options.checkpoint_seconds;
   validator_options.rebuild = options.rebuild_projections;
   validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
+  validator_options.log = options.log;
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
   ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
                                                  daemon->validator_.get()));
@@ -274,6 +275,9 @@ void Daemon::Shutdown() {
   shut_down_ = true;
   if (health_service_ != nullptr) health_service_->Shutdown();  // ends health Watch streams
   if (ledger_ != nullptr) ledger_->CloseSubscriptions();
+  // A query waiting on the query index's build at start is answered UNAVAILABLE at the build's
+  // next page rather than held for the whole build.
+  if (query_service_ != nullptr) query_service_->BeginStop();
   bool calls_abandoned = false;
   if (server_ != nullptr) {
     // gRPC cancels the calls still open at the deadline, but a call blocked sending to a client

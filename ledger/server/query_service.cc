@@ -196,8 +196,10 @@ absl::Status QueryServiceImpl::CatchUp() {
                                     .count()),
         " s",
         caught_up.ok() ? ""
-        : stopping_    ? " (stopped by the shutdown: the next start goes on from there)"
-                       : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
+        : errors::ErrorInfoOf(caught_up).value_or(google::rpc::ErrorInfo()).reason() ==
+                  errors::reason::kShuttingDown
+            ? " (stopped by the shutdown: the next start goes on from there)"
+            : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
   }
   return caught_up;
 }

@@ -80,6 +80,9 @@ class QueryServiceImpl final : public QueryServiceBase {
   // (synced) if it changed since it was loaded or saved. Call after the gRPC server has shut down, while the ledger
   // is open. Idempotent.
   void Stop();
+  // Stop's first step alone, before the gRPC server shuts down: the index's build or
+  // catch-up stops at its next page, and a call waiting on it is refused with UNAVAILABLE.
+  void BeginStop() { stopping_ = true; }
 
  private:
   // Query snapshots among the store's projections (keys "query/...").

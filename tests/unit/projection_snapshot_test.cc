@@ -16,6 +16,7 @@
 #include "ledger/store/memory_event_store.h"
 #include "projections/governance_state.h"
 #include "projections/governance_validator.h"
+#include "tests/forwarding_event_store.h"
 #include "tests/governance_events.h"
 #include "tests/testutil.h"
 
@@ -448,6 +449,35 @@ class ValidatorSnapshotTest : public ::testing::Test {
   std::unique_ptr<GovernanceValidator> validator_;
   std::unique_ptr<Ledger> ledger_;
 };
+
+// A snapshot the store refuses (a full disk) costs only a longer replay at the next start, and
+// the daemon's log says so.
+TEST(ValidatorSnapshotSaveTest, ASnapshotTheStoreRefusesIsLoggedAndAppendsGoOn) {
+  class RefusingProjections final : public ::govledger::testing::ForwardingEventStore {
+   public:
+    absl::Status PutProjection(absl::string_view, absl::string_view, bool) override {
+      return absl::InternalError("storage put projection failed: IO error: No space left");
+    }
+  };
+  RefusingProjections store;
+  FakeClock clock(kT0);
+  std::vector<std::string> lines;
+  ValidatorOptions options = Every(2);
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  GovernanceValidator validator(options);
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, {}, &validator);
+  ASSERT_OK(ledger);
+  for (const v1::Event& e : {Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}) {
+    v1::AppendRequest r;
+    *r.add_events() = e;
+    ASSERT_OK((*ledger)->Append(r, "tester"));
+  }
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("governance rules' snapshot at position 2 not saved "
+                                  "(storage put projection failed: IO error: No space left): "
+                                  "the next start replays the log from an earlier one"));
+  EXPECT_NE(validator.state().FindProgramme("LPP"), nullptr);
+}
 
 TEST_F(ValidatorSnapshotTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
   const std::vector<v1::Event> log = RichLog();  // 29 events
