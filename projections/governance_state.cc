@@ -1728,6 +1728,15 @@ struct GovernanceState::Access {
     const DecisionState& d = *Decision(s, m.organisation_id(), m.reference());
     std::string entity =
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
+    // Only a log written before programmes closed after their decisions holds such a decision.
+    if (const WorkState* p = d.proposed.programme_id().empty()
+                                 ? nullptr
+                                 : s.FindProgramme(d.proposed.programme_id());
+        p != nullptr && p->closed) {
+      return Refuse(entity, absl::StrCat("names programme ", p->ref.id(), ", which is closed"),
+                    "a decision about a closed programme is not signed (record its rejection or "
+                    "withdrawal)");
+    }
     std::string key_entity = absl::StrCat("signing key ", m.key_id());
     auto key = s.keys_.find(m.key_id());
     if (key == s.keys_.end()) {

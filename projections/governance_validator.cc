@@ -385,6 +385,12 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
       entity->kind == EntityKind::kDecision && slash != absl::string_view::npos) {
     d = state_->FindDecision(entity->id.substr(0, slash), entity->id.substr(slash + 1));
   }
+  // Its programme, when it names one that is closed.
+  const WorkState* closed_programme =
+      d == nullptr || d->proposed.programme_id().empty()
+          ? nullptr
+          : state_->FindProgramme(d->proposed.programme_id());
+  if (closed_programme != nullptr && !closed_programme->closed) closed_programme = nullptr;
   auto built_on = [&](absl::string_view what, absl::string_view since) {
     return absl::FailedPreconditionError(absl::StrCat(what, " ", stream, ", which has since ",
                                                       since));
@@ -397,17 +403,18 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
       return built_on("proposes", "been withdrawn");
     }
   } else if (type == v1::DecisionRejected::descriptor()->full_name() ||
-             type == v1::DecisionWithdrawn::descriptor()->full_name()) {
+             type == v1::DecisionWithdrawn::descriptor()->full_name() ||
+             (type == v1::DecisionSigned::descriptor()->full_name() && d != nullptr &&
+              d->approved() && closed_programme != nullptr)) {
     // Its programme closed after it (a programme is closed once the decisions naming it are
     // decided): voided, the decision would be pending, and approvable, in a closed programme.
-    const WorkState* programme =
-        d == nullptr || d->proposed.programme_id().empty()
-            ? nullptr
-            : state_->FindProgramme(d->proposed.programme_id());
-    if (programme != nullptr && programme->closed) {
-      return built_on(type == v1::DecisionRejected::descriptor()->full_name() ? "rejects"
-                                                                              : "withdraws",
-                      absl::StrCat("seen its programme ", programme->ref.id(), " closed"));
+    if (closed_programme != nullptr) {
+      const std::string verb = type == v1::DecisionRejected::descriptor()->full_name() ? "rejects"
+                               : type == v1::DecisionWithdrawn::descriptor()->full_name()
+                                   ? "withdraws"
+                                   : "signs";
+      return built_on(verb,
+                      absl::StrCat("seen its programme ", closed_programme->ref.id(), " closed"));
     }
   } else if (type == v1::DecisionSigned::descriptor()->full_name()) {
     // The approval a referral back was proposed under (no decision is referred under one

@@ -382,6 +382,32 @@ TEST_F(CorrectionsTest, ARejectionIsNotCorrectedOnceItsProgrammeHasClosed) {
   ExpectTheQueriesAgree();
 }
 
+// Nor a signature of an approved decision whose programme has closed since: voided, the decision
+// would be pending, and signed again, about a closed programme. A log written before these rules
+// may hold a decision pending in a closed programme: it is not signed.
+TEST_F(CorrectionsTest, ASignatureIsNotCorrectedOnceItsProgrammeHasClosed) {
+  Signer ceo = NewSigner("ceo", "Chief Executive");
+  v1::DecisionProposed pd1 = Decision("MOPAC", "PD 1", {ceo.role});
+  pd1.set_programme_id("LPP");
+  const v1::Event signature = Ev(ceo.Sign(pd1));
+  ASSERT_OK(Append({Ev(ceo.Registration()), Ev(pd1), signature, Ev(CloseProject("LPP-INV")),
+                    Ev(CloseProgramme("LPP"))}));
+  EXPECT_THAT(Append({Correction(signature, "signed in error")}),
+              StatusIs(kFailed, AllOf(HasSubstr("signs decision/MOPAC/PD-1, which has since seen "
+                                                "its programme LPP closed"),
+                                      HasSubstr("correct those first, newest first"))));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PD 1")->approved());
+
+  v1::DecisionProposed pd2 = Decision("MOPAC", "PD 2", {ceo.role});
+  pd2.set_programme_id("OCP");
+  AppendAsAnEarlierVersion({Ev(Programme("OCP", "MOPAC")), Ev(pd2), Ev(CloseProgramme("OCP"))});
+  EXPECT_THAT(Append({Ev(ceo.Sign(pd2))}),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/PD 2 names programme OCP, which "
+                                                "is closed"),
+                                      HasSubstr("a decision about a closed programme is not "
+                                                "signed"))));
+}
+
 TEST_F(CorrectionsTest, ACorrectedSignatureLeavesTheDecisionPendingToBeSignedAgain) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   const v1::DecisionProposed pcd72 = Decision(
