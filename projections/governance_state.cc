@@ -1866,20 +1866,13 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     // A replay counts no signature without its key and decision (as it was
-    // recorded against them: Incarnations), nor one by a key revoked by then
-    // (unless the revocation, dated ahead, takes effect after the signature:
-    // the rules took such a signature only before the revocation took
-    // effect), nor one that names another digest than the decision's (after a
+    // recorded against them: Incarnations), nor one by a key revoked by then,
+    // nor one that names another digest than the decision's (after a
     // correction voided the proposal it signed); the rules refuse all of these
     // on append.
     const DecisionState* found = s.FindDecision(m.organisation_id(), m.reference());
     const KeyState* key_found = s.FindKey(m.key_id());
-    const int64_t signed_at = EffectiveMicrosOrUnknown(e);
-    const bool revoked_by_then =
-        key_found != nullptr && key_found->revoked &&
-        (key_found->revoked_micros == kUnknownTime || signed_at == kUnknownTime ||
-         signed_at >= key_found->revoked_micros);
-    if (found == nullptr || key_found == nullptr || revoked_by_then ||
+    if (found == nullptr || key_found == nullptr || key_found->revoked ||
         RecordedBefore(found->proposed_position, e) ||
         RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {

@@ -868,8 +868,6 @@ absl::Status GovernanceValidator::CheckAppend(
     timed_.resize(copies);
     return status;
   };
-  // 0: unknown (a caller outside the ledger).
-  const int64_t recording = context.recorded_micros == 0 ? kUnknownTime : context.recorded_micros;
   bool refold_pending = false;
   for (size_t i = 0; i < stored.size(); ++i) {
     const v1::Event& event = *stored[i];
@@ -881,7 +879,7 @@ absl::Status GovernanceValidator::CheckAppend(
       refold_pending = false;
     }
     absl::Status status = GovernanceState::CheckNotAhead(event, context.received_micros);
-    state_->set_recording_micros(recording);
+    state_->set_recording_micros(context.recorded_micros);
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
       status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
@@ -891,7 +889,7 @@ absl::Status GovernanceValidator::CheckAppend(
         if (absl::Status refolded_now = refold_with(i); !refolded_now.ok()) {
           return refuse(errors::WithContext(refolded_now, "applying a correction: "));
         }
-        state_->set_recording_micros(recording);
+        state_->set_recording_micros(context.recorded_micros);
         status = state_->Apply(event, GovernanceState::Mode::kValidate);
         if (status.ok()) status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
       }

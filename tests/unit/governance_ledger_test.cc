@@ -209,41 +209,6 @@ TEST_F(GovernanceLedgerTest, AFactIsNotDatedAheadOfItsRecording) {
   EXPECT_OK(Append({opaque}));
 }
 
-// A revocation dated ahead (a term's end) lets the key sign until it takes effect; from then on
-// the key signs nothing, a signature dated before the revocation but recorded after it included
-// (a revoked key may be in other hands).
-TEST_F(GovernanceLedgerTest, AKeyWhoseRevocationIsDatedAheadSignsUntilThen) {
-  Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
-  const v1::DecisionProposed a = Decision("MOPAC", "PCD 1", {dmpc.role});
-  const v1::DecisionProposed b = Decision("MOPAC", "PCD 2", {dmpc.role});
-  const v1::DecisionProposed c = Decision("MOPAC", "PCD 3", {dmpc.role});
-  ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(dmpc.Registration()), Ev(a), Ev(b), Ev(c)}));
-  constexpr int64_t kDay = 24LL * 3600 * 1000000;
-  v1::Event term_ends = Ev(Revoke("dmpc"));
-  SetMicros(kT0 + 30 * kDay, term_ends.mutable_effective_time());
-  ASSERT_OK(Append({term_ends}));
-  EXPECT_OK(Append({Ev(dmpc.Sign(a))}));
-  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 1")->approved());
-  // Hours before the term ends, a signature dated after it is refused.
-  clock_.Advance(29 * kDay + kDay / 2);
-  v1::Event late = Ev(dmpc.Sign(b));
-  SetMicros(kT0 + 30 * kDay + 1, late.mutable_effective_time());
-  EXPECT_THAT(Append({late}), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                       HasSubstr("signing key dmpc has been revoked, effective ")));
-  // Once it has ended, nothing more, whatever the signature's date.
-  clock_.Advance(kDay);
-  v1::Event keyed_in_late = Ev(dmpc.Sign(c));
-  SetMicros(kT0 + kDay, keyed_in_late.mutable_effective_time());
-  EXPECT_THAT(Append({keyed_in_late}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("signing key dmpc has been revoked, effective "),
-                             HasSubstr("a decision is signed with a registered, unrevoked key"))));
-  EXPECT_FALSE(validator_->state().FindDecision("MOPAC", "PCD 3")->approved());
-  // A reopen (the state replayed) holds the signature given before the revocation.
-  Open();
-  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "PCD 1")->approved());
-}
-
 TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
   Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
   v1::DecisionProposed pcd72 = Decision(
