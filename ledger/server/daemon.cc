@@ -275,8 +275,8 @@ void Daemon::Shutdown() {
   shut_down_ = true;
   if (health_service_ != nullptr) health_service_->Shutdown();  // ends health Watch streams
   if (ledger_ != nullptr) ledger_->CloseSubscriptions();
-  // A query waiting on the query index's build at start is answered UNAVAILABLE at the build's
-  // next page rather than held for the whole build.
+  // The query index's build at start, and the warming, stop at their next step: the calls the
+  // grace period lets finish do not wait behind them.
   if (query_service_ != nullptr) query_service_->BeginStop();
   bool calls_abandoned = false;
   if (server_ != nullptr) {

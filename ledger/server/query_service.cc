@@ -66,7 +66,7 @@ void QueryServiceImpl::Stop() {
   // million take seconds), and are read by the next start, in the background. A failure costs
   // the next start that reading.
   if (!index_ready_) return;
-  absl::Status saved = CatchUpFromLog(/*stopping=*/true);
+  absl::Status saved = CatchUpFromLog(Caller::kStop);
   if (saved.ok()) saved = SaveIndex(/*sync=*/true);
   LogUnsaved(saved);
 }
@@ -119,13 +119,13 @@ void QueryServiceImpl::Warm() {
   std::vector<std::string> programmes;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!CatchUp().ok()) return;  // the calls will report it
+    if (!CatchUp(Caller::kWarmer).ok()) return;  // the calls will report it
     programmes = index_.Programmes();
   }
   for (const std::string& programme : programmes) {
     for (v1::AsAtMode mode :
          {v1::AS_AT_MODE_AS_RECORDED, v1::AS_AT_MODE_AS_KNOWN}) {
-      if (stopping_) return;
+      if (stopping_ || warming_stopped_) return;
       std::lock_guard<std::mutex> lock(mu_);
       v1::GetProgrammeStatusRequest request;
       request.set_programme_id(programme);
@@ -161,7 +161,7 @@ absl::Status QueryServiceImpl::SaveIndex(bool sync) {
   return index_.DeleteDroppedSnapshots(snapshots_);
 }
 
-absl::Status QueryServiceImpl::CatchUp() {
+absl::Status QueryServiceImpl::CatchUp(Caller caller) {
   std::optional<std::chrono::steady_clock::time_point> started;
   std::string loaded;
   if (!index_ready_) {
@@ -186,7 +186,7 @@ absl::Status QueryServiceImpl::CatchUp() {
     index_ready_ = true;
   }
   const uint64_t before = index_.size();
-  absl::Status caught_up = CatchUpFromLog();
+  absl::Status caught_up = CatchUpFromLog(caller);
   if (started && log_line_) {
     log_line_(absl::StrCat(
         "query index ", loaded, ", then ", index_.size() - before, " events read to position ",
@@ -204,15 +204,19 @@ absl::Status QueryServiceImpl::CatchUp() {
   return caught_up;
 }
 
-absl::Status QueryServiceImpl::CatchUpFromLog(bool stopping) {
+absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
   const uint64_t head =
-      stopping ? std::min(ledger_->Head().position, index_.size() + kIndexedAtStop)
-               : ledger_->Head().position;
+      caller == Caller::kStop
+          ? std::min(ledger_->Head().position, index_.size() + kIndexedAtStop)
+          : ledger_->Head().position;
   uint64_t from = index_.size() + 1;
   while (from <= head) {
     // A stop does not wait for the rest (an index built from position 1 takes seconds a
     // million events); it saves what is indexed.
-    if (stopping_ && !stopping) return errors::ShuttingDown();
+    if ((caller == Caller::kCall && stopping_) ||
+        (caller == Caller::kWarmer && (stopping_ || warming_stopped_))) {
+      return errors::ShuttingDown();
+    }
     v1::ReadRequest request;
     request.set_from(from);
     request.set_limit(std::min<uint64_t>(kMaxReadLimit, head - from + 1));
@@ -237,7 +241,7 @@ template <typename Request, typename Response>
 absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query,
                                                   const Request& request) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = CatchUp(); !s.ok()) return s;
+  if (absl::Status s = CatchUp(Caller::kCall); !s.ok()) return s;
   // The log is read before the clock: every event indexed was recorded at or
   // before `now`.
   absl::StatusOr<Response> answer = query(log_, clock_->NowMicros(), request);

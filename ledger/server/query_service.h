@@ -80,9 +80,10 @@ class QueryServiceImpl final : public QueryServiceBase {
   // (synced) if it changed since it was loaded or saved. Call after the gRPC server has shut down, while the ledger
   // is open. Idempotent.
   void Stop();
-  // Stop's first step alone, before the gRPC server shuts down: the index's build or
-  // catch-up stops at its next page, and a call waiting on it is refused with UNAVAILABLE.
-  void BeginStop() { stopping_ = true; }
+  // Stop's first step alone, before the gRPC server shuts down: the background work (the
+  // index's build at start, the warming) stops at its next step, so that the calls the grace
+  // period lets finish do not wait behind it.
+  void BeginStop() { warming_stopped_ = true; }
 
  private:
   // Query snapshots among the store's projections (keys "query/...").
@@ -102,15 +103,18 @@ class QueryServiceImpl final : public QueryServiceBase {
     EventStore* const store_;
   };
 
+  // Who catches the index up, and so what stops it: a call, once Stop has
+  // begun; the warmer, once BeginStop (or Stop) has; Stop itself, after
+  // kIndexedAtStop events.
+  enum class Caller { kCall, kWarmer, kStop };
   // The first time: loads the saved index (or starts an empty one, dropping
   // earlier runs' snapshots). Every time: adds the events from the index's
-  // size + 1 to the head published now. REQUIRES: mu_ held.
-  absl::Status CatchUp();
+  // size + 1 to the head published now (CatchUpFromLog). REQUIRES: mu_ held.
+  absl::Status CatchUp(Caller caller);
   // Adds the events from the index's size + 1 to the head published now;
-  // UNAVAILABLE (SHUTTING_DOWN) between two pages once Stop has begun. Stop's
-  // own (`stopping`) adds at most kIndexedAtStop events, and goes on.
-  // REQUIRES: mu_ held.
-  absl::Status CatchUpFromLog(bool stopping = false);
+  // UNAVAILABLE (SHUTTING_DOWN) between two pages once `caller` is to stop;
+  // Stop's own adds at most kIndexedAtStop events. REQUIRES: mu_ held.
+  absl::Status CatchUpFromLog(Caller caller);
   static constexpr uint64_t kIndexedAtStop = 100000;
   // Saves the index (projections::SaveIndex) if it changed since loaded or
   // saved (events added, snapshots taken or left out of the catalogue), then
@@ -149,6 +153,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   uint64_t saved_dropped_ = 0;
   const std::function<void(const std::string&)> log_line_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> warming_stopped_{false};
   std::thread warmer_;
   // The query thread: answers calls one at a time, in arrival order.
   WorkQueue queries_{1, "query"};
