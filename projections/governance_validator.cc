@@ -402,24 +402,20 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
     if (d->outcome == DecisionState::Outcome::kWithdrawn) {
       return built_on("proposes", "been withdrawn");
     }
-  } else if (type == v1::DecisionRejected::descriptor()->full_name() ||
-             type == v1::DecisionWithdrawn::descriptor()->full_name() ||
-             (type == v1::DecisionSigned::descriptor()->full_name() && d != nullptr &&
-              d->approved() && closed_programme != nullptr)) {
+  } else if (const bool rejects = type == v1::DecisionRejected::descriptor()->full_name(),
+                        withdraws = type == v1::DecisionWithdrawn::descriptor()->full_name(),
+                        signs = type == v1::DecisionSigned::descriptor()->full_name();
+             rejects || withdraws || signs) {
     // Its programme closed after it (a programme is closed once the decisions naming it are
     // decided): voided, the decision would be pending, and approvable, in a closed programme.
-    if (closed_programme != nullptr) {
-      const std::string verb = type == v1::DecisionRejected::descriptor()->full_name() ? "rejects"
-                               : type == v1::DecisionWithdrawn::descriptor()->full_name()
-                                   ? "withdraws"
-                                   : "signs";
-      return built_on(verb,
+    // (Voiding a signature of a decision not yet approved leaves it pending either way.)
+    if (closed_programme != nullptr && (!signs || d->approved())) {
+      return built_on(rejects ? "rejects" : withdraws ? "withdraws" : "signs",
                       absl::StrCat("seen its programme ", closed_programme->ref.id(), " closed"));
     }
-  } else if (type == v1::DecisionSigned::descriptor()->full_name()) {
     // The approval a referral back was proposed under (no decision is referred under one
     // that is not approved, so one of its signatures is enough to look for).
-    if (d == nullptr || !d->approved()) return absl::OkStatus();
+    if (!signs || d == nullptr || !d->approved()) return absl::OkStatus();
     for (const auto& [other_stream, other] : state_->decisions()) {
       const v1::DecisionProposed& p = other.proposed;
       if (p.has_referred_under() &&
