@@ -600,18 +600,26 @@ struct GovernanceState::Access {
     return it == s.decisions_.end() ? nullptr : &it->second;
   }
 
-  // " (references are matched exactly: did you mean 'PCD 72'?)" when a decision of `org`
-  // has a reference that differs from `ref` only in letter case, hyphens or spacing; "" if
-  // none does.
-  static std::string SpelledAlike(const S& s, absl::string_view org, absl::string_view ref) {
+  // A decision of `org` whose reference differs from `ref` at most in letter case, hyphens or
+  // spacing (one reference, for uniqueness), with its stream; {"", null} if none.
+  static std::pair<std::string, const DecisionState*> SpelledAlike(const S& s,
+                                                                   absl::string_view org,
+                                                                   absl::string_view ref) {
     const std::string key = SpellingKey(ref);
     for (const auto& [stream, d] : s.decisions_) {
       if (d.proposed.organisation_id() == org && SpellingKey(d.proposed.reference()) == key) {
-        return absl::StrCat(" (references are matched exactly: did you mean '",
-                            d.proposed.reference(), "'?)");
+        return {stream, &d};
       }
     }
-    return "";
+    return {"", nullptr};
+  }
+  // " (references are matched exactly: did you mean 'PCD 72'?)" for SpelledAlike's decision;
+  // "" if none.
+  static std::string DidYouMean(const S& s, absl::string_view org, absl::string_view ref) {
+    const DecisionState* d = SpelledAlike(s, org, ref).second;
+    if (d == nullptr) return "";
+    return absl::StrCat(" (references are matched exactly: did you mean '",
+                        d->proposed.reference(), "'?)");
   }
 
   static absl::Status RequirePendingDecision(const S& s, absl::string_view org,
@@ -621,7 +629,7 @@ struct GovernanceState::Access {
     std::string entity = absl::StrCat("decision ", org, "/", ref);
     const DecisionState* d = Decision(s, org, ref);
     if (d == nullptr) {
-      return Refuse(entity, absl::StrCat("has not been proposed", SpelledAlike(s, org, ref)),
+      return Refuse(entity, absl::StrCat("has not been proposed", DidYouMean(s, org, ref)),
                     absl::StrCat("only a proposed decision can be ", action));
     }
     if (d->outcome == DecisionState::Outcome::kRejected) {
@@ -1528,17 +1536,14 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOrganisation(s, entity, m.organisation_id(),
                                         "a decision is made by a registered organisation", e));
     // Decisions are made by people, hundreds a year: a scan costs nothing beside the proposal.
-    const std::string key = SpellingKey(m.reference());
-    for (const auto& [stream, d] : s.decisions_) {
-      if (d.proposed.organisation_id() == m.organisation_id() &&
-          SpellingKey(d.proposed.reference()) == key) {
-        return Refuse(entity,
-                      absl::StrCat("uses a reference already used by this organisation ('",
-                                   d.proposed.reference(), "', stream ", stream,
-                                   "): references that differ only in letter case, hyphens or "
-                                   "spacing are one reference"),
-                      "decision references are unique per organisation");
-      }
+    if (const auto [stream, d] = SpelledAlike(s, m.organisation_id(), m.reference());
+        d != nullptr) {
+      return Refuse(entity,
+                    absl::StrCat("uses a reference already used by this organisation ('",
+                                 d->proposed.reference(), "', stream ", stream,
+                                 "): references that differ only in letter case, hyphens or "
+                                 "spacing are one reference"),
+                    "decision references are unique per organisation");
     }
     if (!m.programme_id().empty()) {
       constexpr absl::string_view kRule =
@@ -1636,7 +1641,7 @@ struct GovernanceState::Access {
       return Refuse(entity,
                     absl::StrCat("is referred under decision ", delegating,
                                  ", which is not recorded",
-                                 SpelledAlike(s, m.organisation_id(), under.reference())),
+                                 DidYouMean(s, m.organisation_id(), under.reference())),
                     kRule);
     }
     if (!d->approved()) {
