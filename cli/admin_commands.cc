@@ -164,6 +164,11 @@ int AdminCommands::Stats(const std::string& server) {
   return kExitOk;
 }
 
+absl::Status AdminCommands::NotWritten(const absl::Status& why) const {
+  return absl::Status(why.code(), absl::StrCat("backup not written, ", backup_dir_,
+                                               " left as it was: ", why.message()));
+}
+
 int AdminCommands::Backup(const std::string& server) {
   absl::StatusOr<std::unique_ptr<backup::BackupWriter>> writer =
       backup::BackupWriter::Create(backup_dir_);
@@ -190,7 +195,7 @@ int AdminCommands::Backup(const std::string& server) {
   if (!failed.ok()) {
     context.TryCancel();
     reader->Finish();
-    return FailLocal(failed);
+    return FailLocal(NotWritten(failed));
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return FailCall(server, status);
@@ -200,12 +205,7 @@ int AdminCommands::Backup(const std::string& server) {
                                            "manifest"));
   }
   absl::StatusOr<uint64_t> bytes = (*writer)->Finish(*manifest);
-  if (!bytes.ok()) {
-    return FailLocal(absl::Status(
-        bytes.status().code(),
-        absl::StrCat("backup not written, ", backup_dir_, " left as it was: ",
-                     bytes.status().message())));
-  }
+  if (!bytes.ok()) return FailLocal(NotWritten(bytes.status()));
   std::cout << "backup of " << server << " written to " << backup_dir_
             << " (every file and the hash chain from position 1 to the head checked)\n";
   PrintHead(*manifest, *bytes);

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 
 namespace govledger::cli {
 
@@ -49,6 +50,8 @@ class AdminCommands {
   int Backup(const std::string& server);
   int Restore();
   int Token();
+  // `why` with its code, said as a backup not written: the directory is left as it was.
+  absl::Status NotWritten(const absl::Status& why) const;
 
   CLI::App* stats_ = nullptr;
   CLI::App* backup_ = nullptr;

@@ -40,7 +40,11 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 absl::Status FileError(absl::string_view what, const std::string& path, int error) {
-  return absl::InternalError(absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error)));
+  std::string message = absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error));
+  if (error == ENOSPC || error == EDQUOT || error == EFBIG) {
+    return absl::ResourceExhaustedError(std::move(message));
+  }
+  return absl::InternalError(std::move(message));
 }
 
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {

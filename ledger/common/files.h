@@ -25,8 +25,9 @@ absl::Status OpenForReading(const std::string& path, std::ifstream* file);
 // "cannot read PATH: REASON" when it cannot be read.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
-// INTERNAL "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing
-// functions below return when the system refuses.
+// "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing functions below
+// return when the system refuses. RESOURCE_EXHAUSTED for a full file system, a disk quota or a
+// file size limit (ENOSPC, EDQUOT, EFBIG), which freeing space mends; otherwise INTERNAL.
 absl::Status FileError(absl::string_view what, const std::string& path, int error);
 
 // What WriteFileAtomically does when `path` already exists.

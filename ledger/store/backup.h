@@ -17,8 +17,9 @@
 // (an output that exists and is not empty, or whose parent does not exist; a
 // backup directory that does not exist or has no manifest); DATA_LOSS for data
 // that fails a check (the message names the file, or the position in the
-// chain); FAILED_PRECONDITION for a manifest of another version; INTERNAL for a
-// failed file operation (the message names the file). Each object is used by
+// chain); FAILED_PRECONDITION for a manifest of another version; for a
+// failed file operation (the message names the file), RESOURCE_EXHAUSTED when
+// the file system is full or a size limit is reached, else INTERNAL (FileError). Each object is used by
 // one thread at a time.
 #ifndef GOVLEDGER_LEDGER_STORE_BACKUP_H_
 #define GOVLEDGER_LEDGER_STORE_BACKUP_H_

@@ -36,6 +36,7 @@ namespace govledger::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -573,6 +574,21 @@ TEST_F(AdminTest, BackupRefusesANonEmptyDirectoryAndAnUnreachableServer) {
   EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
   EXPECT_FALSE(fs::exists(target));
   EXPECT_EQ(ListDir(scratch_.path()), std::vector<std::string>{"occupied"});
+}
+
+// A file size limit fails the backup's writes as a full disk does (EFBIG, where a full disk
+// gives ENOSPC; the shell ignores SIGXFSZ, and the CLI inherits that): the CLI says which file
+// and that nothing was written, and leaves no directory behind.
+TEST_F(AdminTest, BackupOnAFullDiskSaysSoAndLeavesNothingBehind) {
+  AppendMany(5);
+  const std::string target = Scratch("full");
+  CliRun r = Cli(absl::StrCat(Server(), " admin backup ", target), "trap '' XFSZ; ulimit -f 2;");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr(absl::StrCat("backup not written, ", target,
+                                                  " left as it was: cannot write ")),
+                           HasSubstr("File too large")));
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_THAT(ListDir(scratch_.path()), IsEmpty());
 }
 
 TEST_F(AdminTest, HelpDescribesTheCommands) {

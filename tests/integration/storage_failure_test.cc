@@ -271,6 +271,20 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   EXPECT_THAT(append.err, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(daemon.Stderr(), HasSubstr("govledgerd: appends paused: the disk holding the "
                                          "ledger is nearly full"));
+  // Nor a backup: its checkpoint, written in the data directory, could fill the disk.
+  const std::string backup_dir = daemon.data_dir() + "-backup";
+  CliRun backup = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", backup_dir));
+  EXPECT_EQ(backup.code, 1);
+  EXPECT_THAT(backup.err, AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
+                                HasSubstr(absl::StrCat("no backup while the disk holding the "
+                                                       "ledger is nearly full (")),
+                                HasSubstr(absl::StrCat("bytes free on the file system of ",
+                                                       daemon.data_dir(), ", below govledgerd's "
+                                                       "--min-free-bytes")),
+                                HasSubstr("free space there, then back up")));
+  EXPECT_FALSE(std::filesystem::exists(backup_dir));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(daemon.data_dir()) /
+                                       "backup-checkpoint"));
 
   // Without the floor the same database takes appends.
   daemon.set_extra_args({"--min-free-bytes", "0"});
