@@ -416,11 +416,20 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
 
-// A transfer of a risk or scope item from `*holder` to `to`: the holder joins `*earlier` (once).
-void PassOn(const v1::WorkRef& to, v1::WorkRef* holder, std::vector<v1::WorkRef>* earlier) {
+// A transfer of a risk (rated `rating`) or scope item from `*holder` to `to`: the holder joins
+// `*earlier` (once), and a transfer out of the holder's programme is that programme's departure.
+void PassOn(const GovernanceState& s, const v1::WorkRef& to, v1::Rag rating,
+            v1::WorkRef* holder, std::vector<v1::WorkRef>* earlier,
+            std::map<std::string, Departure>* departures) {
   if (std::none_of(earlier->begin(), earlier->end(),
                    [&](const v1::WorkRef& held) { return SameRef(held, *holder); })) {
     earlier->push_back(*holder);
+  }
+  const WorkState* from_work = s.FindWork(*holder);
+  const WorkState* to_work = s.FindWork(to);
+  if (from_work != nullptr &&
+      (to_work == nullptr || to_work->programme_id != from_work->programme_id)) {
+    (*departures)[from_work->programme_id] = Departure{to, rating};
   }
   *holder = to;
 }
@@ -1270,7 +1279,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
-      PassOn(m.to(), &r->subject, &r->earlier_subjects);
+      PassOn(s, m.to(), r->rating, &r->subject, &r->earlier_subjects, &r->departures);
       r->last_micros = Latest(r->last_micros, EffectiveMicrosOrUnknown(e));
       Received(s, m.to(), e);
     }
@@ -1400,7 +1409,8 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOnByOwner(s, m.scope_item_id(), m.from(), e)) {
-      PassOn(m.to(), &item->owner, &item->earlier_owners);
+      PassOn(s, m.to(), v1::RAG_UNSPECIFIED, &item->owner, &item->earlier_owners,
+             &item->departures);
       item->last_micros = Latest(item->last_micros, EffectiveMicrosOrUnknown(e));
       Received(s, m.to(), e);
     }

@@ -156,12 +156,23 @@ struct WorkState {
   int64_t last_micros = kUnknownTime;
 };
 
+// A risk's or scope item's last departure from a programme (a transfer from the programme or
+// one of its projects to work outside it): where it went and, for a risk, its rating then. The
+// programme's answers show it as it left, not what later holders did with it.
+struct Departure {
+  v1::WorkRef to;
+  v1::Rag rating = v1::RAG_UNSPECIFIED;  // a risk's; unset for a scope item
+};
+
 struct RiskState {
   v1::RiskOpened opened;
   v1::WorkRef subject;  // the current subject (after transfers)
   // Every subject that held the risk before its current one (the opening's first), each once,
   // in the order first held: a register lists the risk as transferred out of them.
   std::vector<v1::WorkRef> earlier_subjects;
+  // By programme id: its last departure from each programme that held it. Only programmes whose
+  // work is in the state are known, so a fold of one programme's streams records its own.
+  std::map<std::string, Departure> departures;
   v1::Rag rating = v1::RAG_UNSPECIFIED;  // current (see BenefitState)
   int64_t rating_micros = kUnknownTime;   // its effective time
   bool open = true;
@@ -199,6 +210,7 @@ struct ScopeItemState {
   // Every owner before the current one (the addition's first), each once, in the order first
   // held (see RiskState::earlier_subjects).
   std::vector<v1::WorkRef> earlier_owners;
+  std::map<std::string, Departure> departures;  // as RiskState::departures
   bool in_scope = true;
   int64_t added_micros = kUnknownTime;  // ScopeItemAdded's effective time
   uint64_t added_position = 0;          // ScopeItemAdded's (see ActedOn)
@@ -395,8 +407,10 @@ class GovernanceState {
   // it was in force. 10: organisations' effective times. 11: a programme's or project's
   // last_micros counts the risks and scope items transferred to it and a project's closure,
   // without which a loaded state would let a closure precede a transfer to a holder that has
-  // passed the item on, or a programme's closure precede its project's.
-  static constexpr uint32_t kSnapshotFormat = 11;
+  // passed the item on, or a programme's closure precede its project's. 12: risks' and scope
+  // items' departures from programmes, without which a loaded state would show a programme's
+  // answers what a later holder did with a risk or item it passed on.
+  static constexpr uint32_t kSnapshotFormat = 12;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

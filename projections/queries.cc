@@ -252,6 +252,14 @@ v1::RiskStatus RiskStatusIn(const GovernanceState& s, const RiskState& r,
   return v1::RISK_STATUS_UNSPECIFIED;
 }
 
+// The risk's last departure from programme `p` once it is transferred out (RiskStatusIn), else
+// null: the programme's comparisons show it as it left, not what later holders did with it.
+const Departure* DepartedFrom(const GovernanceState& s, const RiskState& r, const std::string& p) {
+  if (RiskStatusIn(s, r, p) != v1::RISK_STATUS_TRANSFERRED_OUT) return nullptr;
+  auto it = r.departures.find(p);
+  return it == r.departures.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
 static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
@@ -681,21 +689,37 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         work_diffs(stream, sa.FindProject(id), sb.FindProject(id));
         break;
       case EntityKind::kRisk: {
+        // A risk the programme passed on, as it left (its later holders' changes are theirs).
+        auto rating = [&](const GovernanceState& s, const RiskState* r) -> std::string {
+          if (r == nullptr) return "";
+          const Departure* left = DepartedFrom(s, *r, p);
+          return RagText(left != nullptr ? left->rating : r->rating);
+        };
+        auto subject = [&](const GovernanceState& s, const RiskState* r) -> std::string {
+          if (r == nullptr) return "";
+          const Departure* left = DepartedFrom(s, *r, p);
+          return Describe(left != nullptr ? left->to : r->subject);
+        };
         const RiskState* ra = sa.FindRisk(id);
         const RiskState* rb = sb.FindRisk(id);
         diff(stream, "status", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
              rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
-        diff(stream, "rating", ra ? RagText(ra->rating) : "", rb ? RagText(rb->rating) : "");
-        diff(stream, "subject", ra ? Describe(ra->subject) : "",
-             rb ? Describe(rb->subject) : "");
+        diff(stream, "rating", rating(sa, ra), rating(sb, rb));
+        diff(stream, "subject", subject(sa, ra), subject(sb, rb));
         break;
       }
       case EntityKind::kScope: {
-        auto owner = [&](const ScopeItemState* item) -> std::string {
+        // An item the programme passed on, where it went (not what its later owners did).
+        auto owner = [&](const GovernanceState& s) -> std::string {
+          const ScopeItemState* item = s.FindScopeItem(id);
           if (item == nullptr) return "";
+          if (auto left = item->departures.find(p);
+              left != item->departures.end() && !InProgramme(s, item->owner, p)) {
+            return Describe(left->second.to);
+          }
           return item->in_scope ? Describe(item->owner) : "removed";
         };
-        diff(stream, "owner", owner(sa.FindScopeItem(id)), owner(sb.FindScopeItem(id)));
+        diff(stream, "owner", owner(sa), owner(sb));
         break;
       }
       case EntityKind::kOrganisation:

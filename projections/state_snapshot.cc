@@ -2,7 +2,10 @@
 // govledger.internal.GovernanceStateSnapshot, proto/govledger/internal/snapshot.proto) and
 // their helpers, and Clear and ForgetEvents, which must know every member as they do.
 #include <cstring>
+#include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
@@ -81,6 +84,26 @@ void WriteNestedHeader(int field, size_t size, google::protobuf::io::CodedOutput
   out->WriteVarint32(static_cast<uint32_t>(size));
 }
 
+// `departures` as snapshot messages, with the bytes they add to an entity written in field
+// `field` (few entities have any).
+std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Departure>& departures,
+                                              int field, size_t* size) {
+  std::vector<Snapshot::Departure> out;
+  for (const auto& [programme_id, departure] : departures) {
+    Snapshot::Departure& d = out.emplace_back();
+    d.set_programme_id(programme_id);
+    *d.mutable_to() = departure.to;
+    d.set_rating(departure.rating);
+    *size += NestedSize(field, d.ByteSizeLong());
+  }
+  return out;
+}
+
+void LoadDepartures(const google::protobuf::RepeatedPtrField<Snapshot::Departure>& in,
+                    std::map<std::string, Departure>* out) {
+  for (const Snapshot::Departure& d : in) (*out)[d.programme_id()] = Departure{d.to(), d.rating()};
+}
+
 }  // namespace
 
 // Each entity is written as its snapshot message would serialize (proto3: a
@@ -127,6 +150,8 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
       size += WireFormatLite::TagSize(Risk::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
               WireFormatLite::Int64Size(r.last_micros);
     }
+    const std::vector<Snapshot::Departure> departures =
+        DeparturesOf(r.departures, Risk::kDeparturesFieldNumber, &size);
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -150,6 +175,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     if (r.last_micros != kUnknownTime) {
       WireFormatLite::WriteInt64(Risk::kLastMicrosFieldNumber, r.last_micros, &coded);
+    }
+    for (const Snapshot::Departure& d : departures) {
+      WireFormatLite::WriteMessage(Risk::kDeparturesFieldNumber, d, &coded);
     }
   }
   for (const auto& [id, item] : scope_items_) {
@@ -175,6 +203,8 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     for (const v1::WorkRef& held : item.earlier_owners) {
       size += NestedSize(Item::kEarlierOwnersFieldNumber, held.ByteSizeLong());
     }
+    const std::vector<Snapshot::Departure> departures =
+        DeparturesOf(item.departures, Item::kDeparturesFieldNumber, &size);
     WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
     WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
     WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
@@ -190,6 +220,9 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     for (const v1::WorkRef& held : item.earlier_owners) {
       WireFormatLite::WriteMessage(Item::kEarlierOwnersFieldNumber, held, &coded);
+    }
+    for (const Snapshot::Departure& d : departures) {
+      WireFormatLite::WriteMessage(Item::kDeparturesFieldNumber, d, &coded);
     }
   }
 }
@@ -340,6 +373,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.opened_position = s.opened_position();
     r.earlier_subjects.assign(s.earlier_subjects().begin(), s.earlier_subjects().end());
     r.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
+    LoadDepartures(s.departures(), &r.departures);
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];
@@ -350,6 +384,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     item.added_position = s.added_position();
     item.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
     item.earlier_owners.assign(s.earlier_owners().begin(), s.earlier_owners().end());
+    LoadDepartures(s.departures(), &item.departures);
   }
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {

@@ -29,6 +29,7 @@ using projections::GovernanceState;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 // Programme() mobilises on 2015-05-04 (a Monday) with a plan of 208 weeks.
 const int64_t kMobilised = projections::DateMicros(MakeDate(2015, 5, 4));
@@ -612,6 +613,55 @@ TEST(AsAtTest, CompareListsAScopeItemTheProgrammeHeldAndPassedOn) {
   EXPECT_THAT(DiffLines(*r),
               ElementsAre(absl::StrCat("scope/S1 owner: programme LPP -> programme SCCP @",
                                        from + 1)));
+}
+
+// What a programme passed on shows in its Compare as it left: where it went and a risk's rating
+// then. What the next holder did with it afterwards (a re-rating, a transfer on, a removal) is
+// that holder's, and shows in its Compare instead.
+TEST(AsAtTest, CompareShowsWhatTheProgrammePassedOnAsItLeft) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(AddScope("S1", ProgrammeRef("LPP"))), InWeek(2));
+  const uint64_t before = log.events().size();
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(3));
+  log.Add(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"))), InWeek(3));
+  const uint64_t left = log.events().size();
+  log.Add(Ev(Rerate("R1", v1::RAG_GREEN)), InWeek(4));
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("SCCP"))), InWeek(4));
+  log.Add(Ev(RemoveScope("S1", ProgrammeRef("OCP"))), InWeek(4));
+
+  for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+    SCOPED_TRACE(v1::AsAtMode_Name(mode));
+    v1::CompareRequest request;
+    request.set_programme_id("LPP");
+    *request.mutable_from() = Position(before, kRecorded);
+    *request.mutable_to() = Week(5, mode);
+    absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+    ASSERT_OK(r);
+    EXPECT_THAT(DiffLines(*r),
+                ElementsAre(absl::StrCat("risk/R1 status: open -> transferred out @", before + 1),
+                            absl::StrCat("risk/R1 subject: project LPP-INV -> programme OCP @",
+                                         before + 1),
+                            absl::StrCat("scope/S1 owner: programme LPP -> programme OCP @",
+                                         before + 2)));
+    // Once passed on, nothing more of them is LPP's.
+    *request.mutable_from() = Position(left, kRecorded);
+    r = projections::QueryCompare(log.events(), kNow, request);
+    ASSERT_OK(r);
+    EXPECT_THAT(DiffLines(*r), IsEmpty());
+    // It is OCP's.
+    request.set_programme_id("OCP");
+    r = projections::QueryCompare(log.events(), kNow, request);
+    ASSERT_OK(r);
+    EXPECT_THAT(DiffLines(*r),
+                ElementsAre(absl::StrCat("risk/R1 status: open -> transferred out @", left + 2),
+                            absl::StrCat("risk/R1 rating: RED -> GREEN @", left + 1),
+                            absl::StrCat("risk/R1 subject: programme OCP -> programme SCCP @",
+                                         left + 2),
+                            absl::StrCat("scope/S1 owner: programme OCP -> removed @", left + 3)));
+  }
 }
 
 TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {

@@ -184,6 +184,17 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
   EXPECT_EQ(state.risks().at("R2").earlier_subjects[0].SerializeAsString(),
             state.risks().at("R2").opened.subject().SerializeAsString());
   EXPECT_TRUE(state.risks().at("R1").earlier_subjects.empty());
+  // R2 left LPP for OCP: LPP's departure, saved with the rating it had.
+  const RiskState& r2 = state.risks().at("R2");
+  ASSERT_EQ(r2.departures.size(), 1u);
+  EXPECT_EQ(r2.departures.at("LPP").to.id(), "OCP");
+  for (const auto& s : saved.risks()) {
+    if (s.opened().risk_id() != "R2") continue;
+    ASSERT_EQ(s.departures_size(), 1);
+    EXPECT_EQ(s.departures(0).programme_id(), "LPP");
+    EXPECT_EQ(s.departures(0).to().id(), "OCP");
+    EXPECT_EQ(s.departures(0).rating(), r2.departures.at("LPP").rating);
+  }
 
   ASSERT_EQ(saved.scope_items_size(), 2);
   for (const auto& s : saved.scope_items()) {
@@ -203,6 +214,8 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
                 item.earlier_owners[i].SerializeAsString());
     }
   }
+  // S1 moved between LPP's projects: no departure from LPP.
+  EXPECT_TRUE(state.scope_items().at("S1").departures.empty());
   EXPECT_TRUE(state.scope_items().at("S1").in_scope);
   EXPECT_FALSE(state.scope_items().at("S2").in_scope);
 }
