@@ -866,15 +866,12 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   in.programme_id = programme_;
   grpc::Status s = Call(*query, &v1::QueryService::Stub::Compare, compare, &in.compare);
   if (!s.ok()) return FailCall(server, s);
-  if (cmd == compare_) {
-    return Answer(json_, in.compare,
-                  [&](const auto& r) { return CompareView(programme_, r, colour); });
-  }
-
+  // Otherwise BEFORE and AFTER would be the wrong way round.
   if (After(in.compare.from(), in.compare.to())) {
     return Fail(kExitBadArgs,
-                absl::StrCat("the earlier point (", PointText(in.compare.from()),
-                             ") is after the report's point (", PointText(in.compare.to()),
+                absl::StrCat("the earlier point (", PointText(in.compare.from()), ") is after the ",
+                             cmd == compare_ ? "later" : "report's", " point (",
+                             PointText(in.compare.to()),
                              "); give an earlier --since-week, --since-position or --since",
                              in.compare.from().mode() != in.compare.to().mode()
                                  ? " (a position is a point in when events were recorded, the "
@@ -882,6 +879,10 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
                                    "--since-position with --position, or --since-week and "
                                    "--since with --week and --at)"
                                  : ""));
+  }
+  if (cmd == compare_) {
+    return Answer(json_, in.compare,
+                  [&](const auto& r) { return CompareView(programme_, r, colour); });
   }
   for (auto [point, as_at] :
        {std::pair{&in.current, &to->as_at}, std::pair{&in.previous, &from->as_at}}) {

@@ -889,6 +889,11 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"report --programme LPP --since-week 0", "--since-week '0' is not a plan week"},
       {"report --programme LPP --week 74 --since-week 86",
        "the earlier point (as known at 2016-12-25T23:59:59.999999Z) is after the report's point"},
+      // A comparison the wrong way round would show BEFORE and AFTER swapped.
+      {"compare --programme LPP --week 74 --since-week 86",
+       "the earlier point (as known at 2016-12-25T23:59:59.999999Z) is after the later point"},
+      {"compare --programme LPP --since-position 30 --week 86",
+       "pair --since-position with --position, or --since-week and --since with --week and --at"},
       // Every event was recorded today, after week 86 took effect.
       {"report --programme LPP --since-position 30 --week 86",
        "recorded at 20"},
