@@ -476,7 +476,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   export_->add_option("--to", to_, "Last position (default: the head when export starts)")
       ->check(position_range);
   export_->add_option("--stream", stream_, "Only this stream");
-  export_->add_option("--out", out_, "Write to FILE instead of stdout");
+  export_->add_option("--out", out_, "Write to FILE (new) instead of stdout ('-': stdout)");
 
   tail_ = app.add_subcommand("tail",
                              "Print the last events, then follow the log live (Ctrl-C stops)");
@@ -792,6 +792,15 @@ int EventCommands::Import(const std::string& server) {
 }
 
 int EventCommands::Export(const std::string& server) {
+  if (export_->count("--out") != 0 && out_.empty()) {
+    return Fail(kExitBadArgs, "export: --out is empty: give FILE, or - for stdout");
+  }
+  if (out_ == "-") out_.clear();  // stdout, as '-' is stdin for append, import and verify
+  // Said before any call: the file is the user's to mend, whatever the server's state.
+  if (struct stat st; !out_.empty() && ::lstat(out_.c_str(), &st) == 0) {
+    return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
+                                           "--out, or remove it first"));
+  }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
   v1::GetHeadResponse head;

@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  // An empty --server (an unset variable in a script, say) is a mistake, not the default.
+  if (app.count("--server") > 0 && server_flag.empty()) {
+    return govledger::cli::Fail(govledger::cli::kExitBadArgs,
+                                "--server is empty: give HOST:PORT, e.g. 127.0.0.1:50051, or "
+                                "leave --server out for $GOVLEDGER_SERVER or 127.0.0.1:50051");
+  }
   std::string server = govledger::cli::ResolveServer(server_flag);
   govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);
   if (std::optional<int> code = signing.Run(server)) return *code;

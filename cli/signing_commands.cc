@@ -6,6 +6,7 @@
 #include <optional>
 #include <iostream>
 #include <sstream>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -244,6 +245,12 @@ int SigningCommands::Generate() {
     return Fail(kExitBadArgs, absl::StrCat("--out '", out_prefix_,
                                            "' names no file: give a prefix such as "
                                            "~/keys/dmpc-2016, for PREFIX.key and PREFIX.pub"));
+  }
+  // Otherwise the keys would land beside the directory (`--out /tmp`: /tmp.key and /tmp.pub).
+  if (std::error_code ec; std::filesystem::is_directory(out_prefix_, ec)) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("--out '", out_prefix_, "' is a directory: give a prefix inside it, "
+                             "such as ", out_prefix_, "/dmpc-2016, for PREFIX.key and PREFIX.pub"));
   }
   const std::string key_path = out_prefix_ + ".key",
                     pub_path = out_prefix_ + ".pub";

@@ -21,6 +21,13 @@ absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed) {
       return absl::OkStatus();
     }
   }
+  // A web address's scheme, which gRPC would take for part of a host name to look up.
+  for (absl::string_view scheme : {"http://", "https://"}) {
+    if (absl::StartsWith(absl::AsciiStrToLower(address.substr(0, scheme.size())), scheme)) {
+      return invalid(absl::StrCat("starts with ", scheme.substr(0, scheme.size() - 3),
+                                  "://, which gRPC does not take (for TLS, give --tls)"));
+    }
+  }
   if (absl::StrContains(address, "://")) return absl::OkStatus();
   const size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos || absl::EndsWith(address, "]")) {

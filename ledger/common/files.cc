@@ -80,7 +80,8 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   // A name of this call's own, so that two writers of `path` never write one file.
   std::string partial = path + ".partial-XXXXXX";
   const int fd = ::mkostemp(partial.data(), O_CLOEXEC);
-  if (fd < 0) return FileError("create", path + ".partial-*", errno);
+  // Named as the file asked for: the temporary name is this function's business.
+  if (fd < 0) return FileError("create", path, errno);
   absl::Status status;
   if (::fchmod(fd, mode) != 0) status = FileError("set the mode of", partial, errno);
   if (status.ok()) status = WriteAll(fd, contents, partial);

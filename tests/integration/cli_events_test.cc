@@ -816,6 +816,14 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
   CliRun from_env = RunProgram(GOVLEDGER_CLI_PATH, "head", "GOVLEDGER_SERVER=localhost");
   EXPECT_EQ(from_env.code, 2) << from_env.err;
   EXPECT_THAT(from_env.err, HasSubstr("address 'localhost' has no port"));
+  // A web address's scheme; an empty --server (an unset variable), not taken as the default.
+  CliRun web = Cli("--server http://127.0.0.1:50051 head");
+  EXPECT_EQ(web.code, 2) << web.err;
+  EXPECT_THAT(web.err, HasSubstr("starts with http://, which gRPC does not take"));
+  CliRun empty = RunProgram(GOVLEDGER_CLI_PATH, "--server '' head",
+                            absl::StrCat("GOVLEDGER_SERVER=", daemon_.address()));
+  EXPECT_EQ(empty.code, 2) << empty.err;
+  EXPECT_THAT(empty.err, HasSubstr("--server is empty: give HOST:PORT"));
   // A token is glt_ and hex digits: anything gRPC cannot send is exit 2, and not shown.
   const std::vector<std::string> tokens = {R"sh("$(printf 'abc\ndef')")sh", "'glt_é'"};
   for (const std::string& token : tokens) {
@@ -886,6 +894,19 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   absl::StatusOr<std::string> written = ReadWholeFile(fresh);
   ASSERT_OK(written);
   EXPECT_EQ(Lines(*written).size(), 1u);
+  // Said before any call: exit 2 with no server to reach, not 3.
+  CliRun unreachable = Cli(absl::StrCat("--server 127.0.0.1:1 export --out ", existing));
+  EXPECT_EQ(unreachable.code, 2) << unreachable.err;
+  EXPECT_THAT(unreachable.err, HasSubstr(existing + " already exists"));
+  // '-' is stdout, as it is stdin for import; an empty --out is a mistake.
+  CliRun dash = Cli(absl::StrCat(Server(), " export --out -"), absl::StrCat("cd ", dir_.path(), ";"));
+  ASSERT_EQ(dash.code, 0) << dash.err;
+  EXPECT_EQ(Lines(dash.out).size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/-"));
+  CliRun empty = Cli(absl::StrCat(Server(), " export --out ''"));
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("export: --out is empty"));
+  EXPECT_EQ(empty.out, "");
 }
 
 TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {

@@ -356,6 +356,12 @@ TEST_F(CliSigningTest, ExitCodes) {
     EXPECT_THAT(nameless.err, HasSubstr("names no file")) << out;
   }
   EXPECT_NE(::stat((keys_dir_.path() + "/.key").c_str(), &st), 0);
+  // A directory without the slash: the keys would have landed beside it.
+  CliRun directory = Cli(absl::StrCat("keys generate --out ", keys_dir_.path()));
+  EXPECT_EQ(directory.code, 2);
+  EXPECT_THAT(directory.err, HasSubstr(absl::StrCat("--out '", keys_dir_.path(),
+                                                    "' is a directory: give a prefix inside it")));
+  EXPECT_NE(::stat((keys_dir_.path() + ".key").c_str(), &st), 0);
   // 1: the server has no such decision.
   CliRun missing = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));

@@ -321,7 +321,7 @@ TEST(DaemonFlagsTest, APortFileThatCannotBeWrittenStopsTheDaemon) {
       "timeout 20");
   EXPECT_EQ(run.code, 1) << run.err;
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("--port-file: cannot create ", dir.path(),
-                                              "/missing/port.partial-*: No such file")));
+                                              "/missing/port: No such file")));
   EXPECT_THAT(run.err, HasSubstr("shutting down"));
 }
 

@@ -44,6 +44,10 @@ TEST(AddressTest, AMissingOrImpossiblePortIsRefusedSayingWhatToGive) {
            {"[::1]", "has no port"},
            {"127.0.0.1:0", "has port 0, which names no server"},
            {"unix:", "names nothing after its scheme"},
+           // gRPC would look "http://127.0.0.1:50051" up as a host name.
+           {"http://127.0.0.1:50051", "starts with http://, which gRPC does not take"},
+           {"HTTPS://ledger.example.org:443", "starts with https://, which gRPC does not take "
+                                              "(for TLS, give --tls)"},
        }) {
     EXPECT_THAT(CheckAddress(c.address, /*port_zero_allowed=*/false),
                 StatusIs(absl::StatusCode::kInvalidArgument,
