@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -147,6 +148,12 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
       event.clear_hash();
     }
     return ExportedEvent{std::move(event), ""};
+  }
+  // Text that is no JSON object at all is not quoted back: it may be a file given by mistake
+  // (a private key, a tokens file), whose start would end up on the terminal or in a log.
+  if (!absl::StartsWith(absl::StripLeadingAsciiWhitespace(json), "{")) {
+    return absl::InvalidArgumentError(
+        "not a JSON object of an event: it does not start with '{' (is it the right file?)");
   }
   pb::Struct document;
   if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {

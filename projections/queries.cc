@@ -159,14 +159,26 @@ absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
   absl::StatusOr<v1::ProgrammeRegistered> registered =
       folder.timeline().FindProgrammeRegistration(id);
   if (!registered.ok()) return registered.status();
+  const bool timed = f.cut.micros && *f.cut.micros != INT64_MIN;
+  // As recorded, a week or date of the plan may fall before the ledger recorded anything (a
+  // history keyed in years later): say so, and where the answer is.
+  std::string recorded_hint;
+  if (f.cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
+    const Timeline& timeline = folder.timeline();
+    const bool before_first =
+        timed && timeline.head() > 0 && *f.cut.micros < timeline.RecordedMicros(1);
+    recorded_hint = absl::StrCat(
+        before_first ? absl::StrCat(" (the ledger recorded nothing before ",
+                                    FormatRfc3339(timeline.RecordedMicros(1)), ")")
+                     : "",
+        ", or ask as known (AS_AT_MODE_AS_KNOWN; the CLI's --as-known) for what is now known "
+        "to have been true then");
+  }
   return errors::WithReason(
-      absl::NotFoundError(
-          absl::StrCat("programme '", id, "' is not yet registered as at this cut",
-                       f.cut.micros && *f.cut.micros != INT64_MIN
-                           ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
-                           : std::string(),
-                       "; choose a later position, time or week",
-                       KnownThroughHint(f.cut))),
+      absl::NotFoundError(absl::StrCat(
+          "programme '", id, "' is not yet registered as at this cut",
+          timed ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")") : std::string(),
+          "; choose a later position, time or week", KnownThroughHint(f.cut), recorded_hint)),
       errors::reason::kNotYetRegistered, {{"programme", id}});
 }
 

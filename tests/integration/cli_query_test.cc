@@ -208,7 +208,13 @@ TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
   // --week asked as recorded: in 2016 the ledger (written now) held nothing.
   CliRun recorded86 = Run("status --programme LPP --week 86 --as-recorded");
   EXPECT_EQ(recorded86.code, 1);
-  EXPECT_THAT(recorded86.err, HasSubstr("not yet registered"));
+  EXPECT_THAT(recorded86.err,
+              AllOf(HasSubstr("not yet registered"),
+                    HasSubstr("(the ledger recorded nothing before 20"),
+                    HasSubstr("or ask as known (AS_AT_MODE_AS_KNOWN; the CLI's --as-known) for "
+                              "what is now known to have been true then")));
+  // As known, the same week is answered.
+  EXPECT_EQ(Run("status --programme LPP --week 86 --as-known").code, 0);
 }
 
 // --known-through: what the ledger, when it reached a position, held true at the point. The

@@ -29,6 +29,7 @@ namespace {
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace gov = ::govledger::testing::gov;
 
 v1::Event Stored(v1::Event e) {
@@ -304,6 +305,16 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
   EXPECT_THAT(message, HasSubstr("not a JSON object of an event"));
   EXPECT_THAT(message, HasSubstr("\\x1b[31mRED"));
   EXPECT_EQ(message.find_first_of("\x1b\r\n"), std::string::npos) << message;
+  // A file that is no JSON at all, given by mistake, is not quoted back: its start may be a
+  // secret.
+  for (const char* secret : {"-----BEGIN PRIVATE KEY-----", "root:*:20228:0:99999:7:::",
+                             "  glt_0123456789abcdef reader alice"}) {
+    absl::StatusOr<v1::Event> wrong_file = ParseEventDocument(secret);
+    ASSERT_FALSE(wrong_file.ok());
+    EXPECT_THAT(wrong_file.status().message(),
+                AllOf(HasSubstr("it does not start with '{' (is it the right file?)"),
+                      Not(HasSubstr("BEGIN")), Not(HasSubstr("root")), Not(HasSubstr("glt_"))));
+  }
 }
 
 // The README's examples (section "Events as JSON") are true: each parses, and together they
