@@ -189,25 +189,42 @@ std::vector<const v1::WorkStatus*> WorksOf(const v1::GetProgrammeStatusResponse&
 
 }  // namespace
 
+// A point asked as known at a week or date of the plan whose latest status report is for an
+// earlier week: the week asked about (the title would otherwise name only the report's week,
+// and a week-84 report read as the week-74 one).
+bool LaterThanItsReport(const v1::GetProgrammeStatusResponse& s) {
+  return s.as_at().mode() == v1::AS_AT_MODE_AS_KNOWN && s.plan_week() > ReportWeek(s);
+}
+
 std::string ReportMarkdown(const ReportInputs& in) {
   const ReportPoint& now = in.current;
   const ReportPoint& then = in.previous;
   const v1::WorkStatus& programme = now.status.programme();
-  std::string out =
-      absl::StrCat("# ",
-                   MarkdownText(programme.name().empty() ? in.programme_id : programme.name()),
-                   " (", in.programme_id, "): ",
-                   AnyReport(now.status)
-                       ? absl::StrCat("update at week ", ReportWeek(now.status))
-                       : absl::StrCat("update at plan week ", ReportWeek(now.status),
-                                      " (no status report yet)"),
-                   ", ",
-                   in.registered_since ? "since before its registration"
-                   : AnyReport(then.status)
-                       ? absl::StrCat("last reported at week ", ReportWeek(then.status))
-                       : absl::StrCat("last time plan week ", ReportWeek(then.status),
-                                      " (no status report then)"),
-                   "\n\n");
+  std::string now_title;
+  if (!AnyReport(now.status)) {
+    now_title = absl::StrCat("update at plan week ", ReportWeek(now.status),
+                             " (no status report yet)");
+  } else if (LaterThanItsReport(now.status)) {
+    now_title = absl::StrCat("update at week ", now.status.plan_week(),
+                             " (latest status report for week ", ReportWeek(now.status), ")");
+  } else {
+    now_title = absl::StrCat("update at week ", ReportWeek(now.status));
+  }
+  std::string then_title;
+  if (in.registered_since) {
+    then_title = "since before its registration";
+  } else if (!AnyReport(then.status)) {
+    then_title = absl::StrCat("last time plan week ", ReportWeek(then.status),
+                              " (no status report then)");
+  } else if (LaterThanItsReport(then.status)) {
+    then_title = absl::StrCat("last time week ", then.status.plan_week(),
+                              " (latest status report for week ", ReportWeek(then.status), ")");
+  } else {
+    then_title = absl::StrCat("last reported at week ", ReportWeek(then.status));
+  }
+  std::string out = absl::StrCat(
+      "# ", MarkdownText(programme.name().empty() ? in.programme_id : programme.name()), " (",
+      in.programme_id, "): ", now_title, ", ", then_title, "\n\n");
   absl::StrAppend(&out, "- Now: ", DescribeAsAt(now.status.as_at(), now.status.plan_week()),
                   "\n- Last time: ", DescribeAsAt(then.status.as_at(), then.status.plan_week()),
                   in.registered_since ? ": the programme was not yet registered" : "", "\n");

@@ -749,6 +749,17 @@ TEST_F(CliQueryTest, TheReportsRatingNamesTheProgrammesOwnReport) {
                                       "reported at week 86\n"),
                            HasSubstr("The programme is AMBER, as reported for week 86, unchanged "
                                      "since last time.\n")));
+  // Weeks after their latest report: each named, with the report's week (not "update at week
+  // 74" for week 84).
+  r = Run("report --programme LPP --week 84 --since-week 83");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 84 (latest "
+                                "status report for week 74), last time week 83 (latest status "
+                                "report for week 74)\n"));
+  // As recorded at a position, the report's week, as before.
+  r = Run("report --programme LPP --since-position 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87, "));
 }
 
 // DOMAIN.md: support both scales. A project whose current report gives only a delivery
