@@ -128,6 +128,14 @@ std::string SplitPeriodText(const v1::PossibleSplit& split) {
 
 std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
   std::vector<std::string> out;
+  if (d.has_proposed_time()) {
+    std::string line = absl::StrCat("Proposed effective ", FormatRfc3339(ToMicros(d.proposed_time())));
+    if (d.has_approved_time()) {
+      absl::StrAppend(&line, "; approved effective ", FormatRfc3339(ToMicros(d.approved_time())),
+                      " (its last required signature)");
+    }
+    out.push_back(std::move(line));
+  }
   for (int i = 0; i < d.recommendations_size(); ++i) {
     out.push_back(absl::StrCat("Recommendation ", i + 1, ": ", d.recommendations(i)));
   }

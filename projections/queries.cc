@@ -1290,6 +1290,12 @@ QueryDecisionRegisterImpl(Folder& folder,
     e->set_programme_id(d->proposed.programme_id());
     const v1::DecisionStatus status = DecisionStatusOf(*d);
     e->set_status(status);
+    if (d->proposed_micros != kUnknownTime) {
+      SetMicros(d->proposed_micros, e->mutable_proposed_time());
+    }
+    if (status == v1::DECISION_STATUS_APPROVED && d->signed_micros != kUnknownTime) {
+      SetMicros(d->signed_micros, e->mutable_approved_time());
+    }
     for (const std::string& role : d->proposed.required_signatory_roles()) {
       e->add_required_signatory_roles(role);
       auto it = d->signed_roles.find(role);

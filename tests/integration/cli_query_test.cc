@@ -630,7 +630,9 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
                     HasSubstr("LPF           LPB 12     pending  £400,000.00 (+1 noted)  "
                               "-       Chief Constable  -           LPB 12 title\n"),
                     // Each amount under the table, the noted one not added to the other.
-                    HasSubstr("\nLPF LPB 12:\n  Recommendation 1: approve it\n  Amount: £400,000.00 capital from Change "
+                    // When it was proposed (the event's effective time: now), first.
+                    HasSubstr("\nLPF LPB 12:\n  Proposed effective 20"),
+                    HasSubstr("Z\n  Recommendation 1: approve it\n  Amount: £400,000.00 capital from Change "
                               "Reserve\n  Noted, not approved: £195,000.00 revenue from "
                               "Change Reserve\n"),
                     Not(HasSubstr("Approved spend"))));
@@ -640,7 +642,8 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
               AllOf(HasSubstr("| LPF          | LPB 12    | LPB 12 title | pending | not proposed | "
                               "£400,000.00 (+1 noted) | Chief Constable |\n"),
                     // Under the table, what its row cannot hold, as Markdown.
-                    HasSubstr("\nLPF LPB 12:\n\n- Recommendation 1: approve it\n- Amount: £400,000.00 capital from Change "
+                    HasSubstr("\nLPF LPB 12:\n\n- Proposed effective 20"),
+                    HasSubstr("Z\n- Recommendation 1: approve it\n- Amount: £400,000.00 capital from Change "
                               "Reserve\n- Noted, not approved: £195,000.00 revenue from Change "
                               "Reserve\n- Officer approval (Chief Finance Officer, A. "
                               "Person): Financial advice has been \\*taken\\*.\n- Publication "

@@ -22,6 +22,7 @@ namespace govledger::testing {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 class CliSigningTest : public DaemonTest {
@@ -246,7 +247,10 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
   ASSERT_EQ(view.code, 0) << view.err;
   EXPECT_THAT(view.out, HasSubstr("approved"));
   EXPECT_THAT(view.out, HasSubstr(role + " (Sophie Linden)"));
-  EXPECT_THAT(view.out, HasSubstr("MOPAC PCD 72:\n"
+  // Proposed, and approved by its one signature, now (the events' effective times).
+  EXPECT_THAT(view.out, ContainsRegex("MOPAC PCD 72:\n  Proposed effective 20[-0-9T:.]+Z; approved "
+                                      "effective 20[-0-9T:.]+Z \\(its last required signature\\)\n"));
+  EXPECT_THAT(view.out, HasSubstr("Z (its last required signature)\n"
                                   "  Recommendation 1: approve it\n"
                                   "  Originating officer (Legal Advice): The MPS legal team has "
                                   "been consulted on the proposal.\n"

@@ -392,6 +392,12 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
   EXPECT_EQ(delegating.referrals(0).delegation_id(), "chief-constables");
   EXPECT_EQ(delegating.referrals(0).status(), v1::DECISION_STATUS_PENDING);
   EXPECT_EQ(reg.decisions(1).referred_under().reference(), "PCC/D/2017/05");
+  // Approved when its last required signature took effect; the referral, pending, is not.
+  EXPECT_TRUE(delegating.has_proposed_time());
+  ASSERT_TRUE(delegating.has_approved_time());
+  EXPECT_GE(ToMicros(delegating.approved_time()), ToMicros(delegating.proposed_time()));
+  EXPECT_TRUE(reg.decisions(1).has_proposed_time());
+  EXPECT_FALSE(reg.decisions(1).has_approved_time());
   CliRun cli = Cli(absl::StrCat("--server ", daemon_.address(), " decisions --organisation WWA"),
                    "NO_COLOR=1");
   ASSERT_EQ(cli.code, 0) << cli.err;
@@ -403,7 +409,8 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
                               "Police and Crime Commissioner: spend proposals considered novel, "
                               "contentious or recursive; referred back so far: PCC/D/2017/09 "
                               "(pending)\n"),
-                    HasSubstr("WWA PCC/D/2017/09:\n  Recommendation 1: approve it\n  Amount: £250,000.00 "
+                    HasSubstr("WWA PCC/D/2017/09:\n  Proposed effective 20"),
+                    HasSubstr("Z\n  Recommendation 1: approve it\n  Amount: £250,000.00 "
                               "capital from Invest to save reserve\n  Referred back under "
                               "PCC/D/2017/05's "
                               "delegated authority (chief-constables)\n")));

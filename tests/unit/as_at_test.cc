@@ -858,6 +858,10 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
             73000000);  // the noted amount is not counted
   EXPECT_EQ(r->decisions(1).status(), v1::DECISION_STATUS_APPROVED);
   EXPECT_EQ(r->decisions(1).delegations_size(), 0);
+  // When each was proposed, and when the approved one was: its signature's effective time.
+  EXPECT_EQ(ToMicros(pcd72.proposed_time()), InWeek(2));
+  EXPECT_FALSE(pcd72.has_approved_time());
+  EXPECT_EQ(ToMicros(r->decisions(1).approved_time()), InWeek(3));
   EXPECT_EQ(r->pending(), 1);
   EXPECT_EQ(r->approved(), 1);
   ASSERT_EQ(r->approved_spend_size(), 1);
@@ -869,6 +873,8 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
   r = projections::QueryDecisionRegister(log.events(), kNow, request);
   ASSERT_OK(r);
   EXPECT_EQ(r->approved(), 2);
+  // PCD 72 once its last required signature (the Chief Executive's, in week 4) took effect.
+  EXPECT_EQ(ToMicros(r->decisions(0).approved_time()), InWeek(4));
   ASSERT_EQ(r->approved_spend_size(), 2);
   EXPECT_EQ(r->approved_spend(1).funding_source(), "Major Change Reserve");
   EXPECT_EQ(r->approved_spend(1).kind(), v1::AMOUNT_KIND_REVENUE);
