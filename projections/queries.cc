@@ -512,8 +512,8 @@ std::string SignedText(const DecisionState* d) {
 
 // Whether `e`, an event on an entity's stream, is of a kind that can change `aspect` of that
 // entity (a Difference's aspect): a StatusReported can change a project's "rating", a
-// GatePassed its "gate", a BenefitForecast of benefit B its "benefit:B", and so on. A
-// correction or a milestone changes no aspect that Compare shows.
+// GatePassed its "gate", a MilestoneReached its "milestone", a BenefitForecast of benefit B its
+// "benefit:B", and so on. A correction changes what the event it voids did (QueryCompareImpl).
 bool CanChange(absl::string_view aspect, const v1::Event& e) {
   absl::string_view type = e.event_type();
   if (!absl::ConsumePrefix(&type, kGovernanceTypePrefix)) return false;
@@ -535,6 +535,7 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
           {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
           {"gate", {"GatePassed"}},
+          {"milestone", {"MilestoneReached"}},
           // A risk's status, or a decision's (only an entity's own events are looked at).
           {"status",
            {"RiskOpened", "RiskClosed", "RiskTransferred", "DecisionProposed", "DecisionSigned",
@@ -646,6 +647,23 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   *out.mutable_from() = (*a)->resolved;
   *out.mutable_to() = (*b)->resolved;
   for (const auto& [position, e] : changed) *out.add_events() = RefOf(*e);
+  // A correction folded at one cut and not the other voids, at that cut, an event that is
+  // folded at the other (so also among `changed`): it explains what that event changed.
+  absl::flat_hash_map<std::string, const v1::Event*> changed_by_id;
+  for (const auto& [position, e] : changed) changed_by_id[absl::AsciiStrToLower(e->event_id())] = e;
+  auto explains = [&](const std::string& aspect, const v1::Event* e) {
+    // A correction of a correction (only an older log holds one) explains what the first did.
+    for (int depth = 0; depth < 8 && e != nullptr; ++depth) {
+      if (e->event_type() != absl::StrCat(kGovernanceTypePrefix, "CorrectionRecorded")) {
+        return CanChange(aspect, *e);
+      }
+      v1::CorrectionRecorded m;
+      if (!m.ParseFromString(e->payload())) return false;
+      auto it = changed_by_id.find(absl::AsciiStrToLower(m.corrected_event_id()));
+      e = it == changed_by_id.end() ? nullptr : it->second;
+    }
+    return false;
+  };
   auto diff = [&](const std::string& entity, const std::string& aspect,
                   const std::string& before, const std::string& after) {
     if (before == after) return;
@@ -655,7 +673,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     d->set_before(before);
     d->set_after(after);
     for (const auto& [position, e] : changed) {
-      if (e->stream_id() == entity && CanChange(aspect, *e)) *d->add_events() = RefOf(*e);
+      if (e->stream_id() == entity && explains(aspect, e)) *d->add_events() = RefOf(*e);
     }
   };
 
@@ -666,6 +684,8 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     diff(stream, "state", ClosedText(wa), ClosedText(wb));
     diff(stream, "gate", wa ? absl::StrJoin(wa->gates_passed, ", ") : "",
          wb ? absl::StrJoin(wb->gates_passed, ", ") : "");
+    diff(stream, "milestone", wa ? absl::StrJoin(wa->milestones, "; ") : "",
+         wb ? absl::StrJoin(wb->milestones, "; ") : "");
     std::set<std::string> benefits;
     for (const WorkState* w : {wa, wb}) {
       if (w == nullptr) continue;
@@ -825,7 +845,7 @@ void WorkAspects(const WorkState* w, Aspects* out) {
   }
   AddAspect(out, "state", ClosedText(w));
   AddAspect(out, "gate", absl::StrJoin(w->gates_passed, ", "));
-  AddAspect(out, "milestone", absl::StrJoin(w->milestones, ", "));
+  AddAspect(out, "milestone", absl::StrJoin(w->milestones, "; "));
   for (const auto& [id, unused] : w->benefits) {
     AddAspect(out, absl::StrCat("benefit:", id), BenefitText(w, id));
   }

@@ -587,6 +587,7 @@ TEST(AsAtTest, CompareExplainsEachAspectByTheEventsThatChangedIt) {
   }
   EXPECT_THAT(lines, ElementsAre("project/LPP-INV rating by 10",
                                  "project/LPP-INV gate by 7",
+                                 "project/LPP-INV milestone by 6",
                                  "project/LPP-INV benefit:overtime by 9",
                                  "project/LPP-INV benefit:savings by 8",
                                  "risk/R1 rating by 11",
@@ -613,6 +614,29 @@ TEST(AsAtTest, CompareListsAScopeItemTheProgrammeHeldAndPassedOn) {
   EXPECT_THAT(DiffLines(*r),
               ElementsAre(absl::StrCat("scope/S1 owner: programme LPP -> programme SCCP @",
                                        from + 1)));
+}
+
+// A correction that voids an event explains what that event changed: an auditor is pointed at
+// the correction, not only at the event it voided (which changed the aspect the other way).
+TEST(AsAtTest, CompareCitesTheCorrectionBehindADifference) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
+  const v1::Event rerated = log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(3));
+  const uint64_t before = log.events().size();
+  const v1::Event correction = log.Add(Correction(rerated, "it was never re-rated"), InWeek(4));
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(before, kRecorded);
+  *request.mutable_to() = Position(log.events().size(), kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->differences_size(), 1);
+  const v1::Difference& d = r->differences(0);
+  EXPECT_EQ(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(), " -> ", d.after()),
+            "risk/R1 rating: AMBER -> RED");
+  std::vector<uint64_t> positions;
+  for (const v1::EventRef& e : d.events()) positions.push_back(e.position());
+  EXPECT_THAT(positions, ElementsAre(rerated.position(), correction.position()));
 }
 
 // What a programme passed on shows in its Compare as it left: where it went and a risk's rating
