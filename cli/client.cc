@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -20,6 +21,8 @@
 #include "ledger/common/address.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
+#include "ledger/common/names.h"
+#include "projections/streams.h"
 
 namespace govledger::cli {
 namespace {
@@ -249,6 +252,21 @@ int Fail(int code, const std::string& message) {
   Progress::FinishShown();
   std::cerr << "govledger: " << message << "\n";
   return code;
+}
+
+absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream) {
+  absl::Status bad = ValidateStreamId(stream);
+  if (bad.ok()) return bad;
+  // The likely mistake: a decision's reference as written, where its stream has the slug.
+  const std::string slug = projections::ReferenceSlug(stream);
+  const bool spaced_decision =
+      absl::StartsWith(stream, "decision/") && slug != stream && ValidateStreamId(slug).ok();
+  return absl::InvalidArgumentError(absl::StrCat(
+      flag, ": ", PrintableText(bad.message()),
+      spaced_decision ? absl::StrCat("; a decision's stream has its reference with '-' for each "
+                                     "space: ",
+                                     PrintableText(slug))
+                      : ""));
 }
 
 int ExitCodeOf(const grpc::Status& status) {

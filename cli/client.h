@@ -66,6 +66,12 @@ inline constexpr int kExitChainBroken = 4;
 // Prints "govledger: <message>" on stderr and returns `code`.
 int Fail(int code, const std::string& message);
 
+// OK when `stream` is a legal stream id; otherwise INVALID_ARGUMENT "FLAG: why" (made
+// printable), adding, for a decision's reference as written ("decision/MOPAC/PCD 72"), the
+// stream it has ("decision/MOPAC/PCD-72"). For the flags that name a stream, checked before
+// any call.
+absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
+
 // The exit code of a failed call: kExitUnreachable for UNAVAILABLE (the server unreachable, or
 // shutting down: worth retrying), else kExitRefused, as for a server that has stopped appends
 // after a storage failure (it needs a restart).

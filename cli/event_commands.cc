@@ -796,6 +796,11 @@ int EventCommands::Export(const std::string& server) {
     return Fail(kExitBadArgs, "export: --out is empty: give FILE, or - for stdout");
   }
   if (out_ == "-") out_.clear();  // stdout, as '-' is stdin for append, import and verify
+  if (!stream_.empty()) {
+    if (absl::Status bad = CheckStreamFlag("export: --stream", stream_); !bad.ok()) {
+      return Fail(kExitBadArgs, std::string(bad.message()));
+    }
+  }
   // Said before any call: the file is the user's to mend, whatever the server's state.
   if (struct stat st; !out_.empty() && ::lstat(out_.c_str(), &st) == 0) {
     return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "

@@ -706,6 +706,17 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   if (cmd == decisions_ && organisation_.empty() && programme_.empty()) {
     return Fail(kExitBadArgs, "give --organisation, --programme or both");
   }
+  for (const auto& [flag, id] : {std::pair{"--programme", &programme_},
+                                 std::pair{"--organisation", &organisation_}}) {
+    if (absl::Status bad = projections::CheckId(flag, *id); !id->empty() && !bad.ok()) {
+      return Fail(kExitBadArgs, PrintableText(bad.message()));
+    }
+  }
+  if (cmd == history_) {
+    if (absl::Status bad = CheckStreamFlag("history: ENTITY", entity_); !bad.ok()) {
+      return Fail(kExitBadArgs, std::string(bad.message()));
+    }
+  }
   if (as_recorded_ && as_known_) {
     return Fail(kExitBadArgs, "give --as-recorded or --as-known, not both");
   }
@@ -836,18 +847,6 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     });
   }
   if (cmd == history_) {
-    if (absl::Status bad = ValidateStreamId(entity_); !bad.ok()) {
-      // The likely mistake: a decision's reference as written, where its stream has the slug.
-      const std::string slug = projections::ReferenceSlug(entity_);
-      const bool spaced_decision =
-          absl::StartsWith(entity_, "decision/") && slug != entity_ && ValidateStreamId(slug).ok();
-      return Fail(kExitBadArgs,
-                  absl::StrCat("history: ENTITY: ", PrintableText(bad.message()),
-                               spaced_decision ? absl::StrCat("; a decision's stream has its "
-                                                              "reference with '-' for each space: ",
-                                                              PrintableText(slug))
-                                               : ""));
-    }
     v1::GetEntityHistoryRequest request;
     request.set_stream_id(entity_);
     *request.mutable_as_at() = to->as_at;

@@ -16,15 +16,18 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/client.h"
+#include "cli/printable.h"
 #include "cli/time_flags.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "projections/corrections.h"
 #include "projections/decision_digest.h"
+#include "projections/governance_state.h"
 #include "projections/streams.h"
 
 namespace govledger::cli {
@@ -40,6 +43,7 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
           "give --decision-stream, or --organisation and --reference, not "
           "both");
     }
+    RETURN_IF_ERROR(CheckStreamFlag("--decision-stream", stream));
     return stream;
   }
   if (org.empty() || reference.empty()) {
@@ -307,6 +311,13 @@ int SigningCommands::Register(const std::string& server) {
       return Fail(kExitBadArgs, std::string(s.message()));
     }
     m.set_organisation_id(key_organisation_);
+  }
+  // What the server would refuse as malformed (an empty --holder or --role), said before any
+  // call.
+  if (absl::StatusOr<std::string> shape = projections::EntityStreamOf(
+          v1::SigningKeyRegistered::descriptor()->full_name(), m.SerializeAsString());
+      !shape.ok()) {
+    return Fail(kExitBadArgs, PrintableText(shape.status().message()));
   }
   v1::AppendRequest request;
   v1::Event* e = request.add_events();

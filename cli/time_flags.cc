@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "cli/printable.h"
 #include "ledger/common/time.h"
+#include "ledger/envelope.h"
 
 namespace govledger::cli {
 namespace {
@@ -38,7 +39,15 @@ absl::StatusOr<google::protobuf::Timestamp> Parse(absl::string_view flag, const 
 
 absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view flag,
                                                                const std::string& text) {
-  return Parse(flag, text, "T00:00:00Z", "the start of that day");
+  absl::StatusOr<google::protobuf::Timestamp> t =
+      Parse(flag, text, "T00:00:00Z", "the start of that day");
+  if (!t.ok()) return t;
+  // As the server would refuse it (exit 1), said before any call (exit 2).
+  if (absl::Status s = CheckEffectiveTime(*t); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", PrintableText(text), "' ", s.message()));
+  }
+  return t;
 }
 
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,

@@ -14,8 +14,9 @@
 namespace govledger::cli {
 
 // A time when something took effect (--effective): RFC 3339 (2016-10-05T12:00:00Z), or a date
-// YYYY-MM-DD meaning the start of that day, UTC. INVALID_ARGUMENT naming `flag` and the text
-// (made printable) otherwise.
+// YYYY-MM-DD meaning the start of that day, UTC, within the ledger's range and in whole
+// microseconds (CheckEffectiveTime). INVALID_ARGUMENT naming `flag` and the text (made
+// printable) otherwise.
 absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view flag,
                                                                const std::string& text);
 

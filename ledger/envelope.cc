@@ -11,6 +11,22 @@
 
 namespace govledger {
 
+absl::Status CheckEffectiveTime(const google::protobuf::Timestamp& t) {
+  if (t.seconds() < kMinEffectiveSeconds || t.seconds() >= kMaxEffectiveSeconds || t.nanos() < 0 ||
+      t.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        "is out of range; it must fall between 1900-01-01 and 2199-12-31 (UTC) with nanos in "
+        "[0, 999999999]");
+  }
+  if (t.nanos() % 1000 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("has ", t.nanos() % 1000,
+                     " ns below the microsecond; the ledger keeps effective times to the "
+                     "microsecond, like recorded times: give whole microseconds"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const AppendLimits& limits,
                                    std::vector<UuidBytes>* ids) {
   if (request.events_size() == 0) {
@@ -59,18 +75,8 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
       return errors::EventInvalid(i, s.message());
     }
     if (e.has_effective_time()) {
-      const auto& t = e.effective_time();
-      if (t.seconds() < kMinEffectiveSeconds || t.seconds() >= kMaxEffectiveSeconds ||
-          t.nanos() < 0 || t.nanos() > 999999999) {
-        return errors::EventInvalid(
-            i, "effective_time is out of range; it must fall between 1900-01-01 and "
-               "2199-12-31 (UTC) with nanos in [0, 999999999]");
-      }
-      if (t.nanos() % 1000 != 0) {
-        return errors::EventInvalid(
-            i, absl::StrCat("effective_time has ", t.nanos() % 1000,
-                            " ns below the microsecond; the ledger keeps effective times "
-                            "to the microsecond, like recorded times: give whole microseconds"));
+      if (absl::Status s = CheckEffectiveTime(e.effective_time()); !s.ok()) {
+        return errors::EventInvalid(i, absl::StrCat("effective_time ", s.message()));
       }
     }
     if (e.position() != 0 || e.stream_version() != 0 || e.has_recorded_time() ||

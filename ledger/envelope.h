@@ -30,6 +30,11 @@ struct AppendLimits {
 inline constexpr int64_t kMinEffectiveSeconds = -2208988800;
 inline constexpr int64_t kMaxEffectiveSeconds = 7258118400;
 
+// OK when `t` is an effective time the ledger keeps: in the range above, in whole microseconds
+// (as recorded times are kept). Otherwise why not, as a phrase after the field's name
+// ("is out of range; ...").
+absl::Status CheckEffectiveTime(const google::protobuf::Timestamp& t);
+
 
 // Checks the request's shape: at least one event; each event's id is a UUID, unique within the
 // request; stream id and event type are legal; effective time in range; no server-only field

@@ -903,6 +903,9 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   ASSERT_EQ(dash.code, 0) << dash.err;
   EXPECT_EQ(Lines(dash.out).size(), 1u);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/-"));
+  CliRun spaced = Cli("--server 127.0.0.1:1 export --stream 'risk/LPP R03'");
+  EXPECT_EQ(spaced.code, 2) << spaced.err;
+  EXPECT_THAT(spaced.err, HasSubstr("export: --stream: "));
   CliRun empty = Cli(absl::StrCat(Server(), " export --out ''"));
   EXPECT_EQ(empty.code, 2);
   EXPECT_THAT(empty.err, HasSubstr("export: --out is empty"));
@@ -992,6 +995,15 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   EXPECT_EQ(date.code, 2);
   EXPECT_THAT(date.err, HasSubstr("--effective '2016-13-45' is not a time: give RFC 3339"));
   EXPECT_THAT(date.err, ::testing::Not(HasSubstr("googleapis")));
+  // A time the ledger does not keep is exit 2 before any call, as the server would refuse it.
+  for (const auto& [effective, says] : std::vector<std::pair<std::string, std::string>>{
+           {"1899-12-31", "is out of range; it must fall between 1900-01-01 and 2199-12-31"},
+           {"2016-12-21T12:00:00.1234567Z", "has 700 ns below the microsecond"}}) {
+    CliRun refused = Cli(absl::StrCat("--server 127.0.0.1:1 append --stream notes/1 --type "
+                                      "example.v1.Note --effective ", effective));
+    EXPECT_EQ(refused.code, 2) << effective << ": " << refused.err;
+    EXPECT_THAT(refused.err, HasSubstr(absl::StrCat("--effective '", effective, "' ", says)));
+  }
   EXPECT_EQ(HeadPosition(), 2u);
 }
 

@@ -898,6 +898,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"history 'decision/MOPAC/PCD 72'",
        "a decision's stream has its reference with '-' for each space: decision/MOPAC/PCD-72"},
       {"status --programme LPP --at 2016-02-30", "is not a time: give RFC 3339"},
+      // An id no programme or organisation can have, before any call.
+      {"risks --programme 'LP P'", "--programme 'LP P' may hold only A-Z a-z 0-9 . _ : -"},
+      {"decisions --organisation 'MO PAC'", "--organisation 'MO PAC' may hold only"},
       {"status", "status needs --programme"},
       {"status --programme LPP --bogus", "The following argument was not expected: --bogus"},
       {"history", "ENTITY is required"},

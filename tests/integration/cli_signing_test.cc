@@ -366,6 +366,19 @@ TEST_F(CliSigningTest, ExitCodes) {
   EXPECT_THAT(directory.err, HasSubstr(absl::StrCat("--out '", keys_dir_.path(),
                                                     "' is a directory: give a prefix inside it")));
   EXPECT_NE(::stat((keys_dir_.path() + ".key").c_str(), &st), 0);
+  // A decision's reference as written, where its stream has the slug: exit 2 before any call.
+  CliRun spaced = Cli("--server 127.0.0.1:1 decision digest --decision-stream "
+                      "'decision/MOPAC/PCD 72'");
+  EXPECT_EQ(spaced.code, 2) << spaced.err;
+  EXPECT_THAT(spaced.err, HasSubstr("--decision-stream: "));
+  EXPECT_THAT(spaced.err, HasSubstr("a decision's stream has its reference with '-' for each "
+                                    "space: decision/MOPAC/PCD-72"));
+  // A key's registration the server would refuse as malformed: exit 2 before any call.
+  CliRun holderless = Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-empty "
+                                       "--holder '' --role 'Chief Executive' --pub ",
+                                       prefix, ".pub"));
+  EXPECT_EQ(holderless.code, 2) << holderless.err;
+  EXPECT_THAT(holderless.err, HasSubstr("holder is required"));
   // 1: the server has no such decision.
   CliRun missing = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));
