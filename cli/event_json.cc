@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -201,10 +202,58 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
 
 }  // namespace
 
+namespace {
+
+// Protobuf's words for a value of the wrong kind, 'invalid value "RED" for type
+// type.googleapis.com/govledger.v1.Rag' or '... for type TYPE_INT32', said as what to give
+// instead; other messages as they are.
+std::string ValueErrorText(absl::string_view message) {
+  constexpr absl::string_view kInvalid = "invalid value \"";
+  constexpr absl::string_view kForType = "\" for type ";
+  const size_t start = message.find(kInvalid);
+  const size_t end = start == absl::string_view::npos ? start : message.find(kForType, start);
+  if (end == absl::string_view::npos) return std::string(message);
+  const absl::string_view value =
+      message.substr(start + kInvalid.size(), end - start - kInvalid.size());
+  absl::string_view type = message.substr(end + kForType.size());
+  const std::string given =
+      absl::StrCat(message.substr(0, start), "invalid value \"", value, "\"");
+  if (absl::ConsumePrefix(&type, "type.googleapis.com/")) {
+    const pb::EnumDescriptor* e = pb::DescriptorPool::generated_pool()->FindEnumTypeByName(
+        std::string(type));
+    if (e == nullptr) return std::string(message);
+    std::vector<std::string> names;
+    std::string meant;
+    for (int i = 0; i < e->value_count(); ++i) {
+      const std::string& name = e->value(i)->name();
+      if (e->value(i)->number() == 0) continue;  // the unset value, never meant
+      names.push_back(name);
+      if (absl::EndsWith(name, absl::StrCat("_", absl::AsciiStrToUpper(value)))) meant = name;
+    }
+    return absl::StrCat(given, ": give one of ", absl::StrJoin(names, ", "),
+                        meant.empty() ? "" : absl::StrCat(" (did you mean ", meant, "?)"));
+  }
+  if (type == "TYPE_INT32" || type == "TYPE_INT64" || type == "TYPE_UINT32" ||
+      type == "TYPE_UINT64") {
+    return absl::StrCat(given, ": give a whole number", absl::StartsWith(type, "TYPE_U") ?
+                        " of 0 or more" : "");
+  }
+  if (type == "TYPE_BOOL") return absl::StrCat(given, ": give true or false");
+  if (type == "TYPE_DOUBLE" || type == "TYPE_FLOAT") return absl::StrCat(given, ": give a number");
+  return std::string(message);
+}
+
+}  // namespace
+
 std::string JsonErrorText(const pb::util::Status& s) {
   const absl::string_view message(s.message().data(), s.message().size());
   const std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
-  std::string text = PrintableText(lines[0]);
+  std::string text = PrintableText(ValueErrorText(lines[0]));
+  // Protobuf's "colour: Cannot find field." for a field the message does not have.
+  if (absl::EndsWith(text, ": Cannot find field.")) {
+    text = absl::StrCat(text.substr(0, text.size() - std::string_view(" Cannot find field.").size()),
+                        " no such field");
+  }
   if (lines.size() > 1 && !lines[1].empty()) {
     absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
   }

@@ -305,6 +305,28 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
   EXPECT_THAT(message, HasSubstr("not a JSON object of an event"));
   EXPECT_THAT(message, HasSubstr("\\x1b[31mRED"));
   EXPECT_EQ(message.find_first_of("\x1b\r\n"), std::string::npos) << message;
+  // A value of the wrong kind says what to give, not protobuf's type names.
+  for (const auto& [payload, says] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"riskId":"R1","rating":"RED"})",
+            R"((rating): invalid value "RED": give one of RAG_GREEN, RAG_AMBER, RAG_RED (did you )"
+            R"(mean RAG_RED?))"},
+           {R"({"riskId":"R1","rating":"PURPLE"})",
+            R"(invalid value "PURPLE": give one of RAG_GREEN, RAG_AMBER, RAG_RED)"},
+           {R"({"riskId":"R1","rating":"RAG_RED","colour":"x"})", "colour: no such field"}}) {
+    absl::StatusOr<v1::Event> bad = ParseEventDocument(absl::StrCat(
+        R"({"eventType":"govledger.v1.RiskRerated","streamId":"risk/R1","payload":)", payload,
+        "}"));
+    ASSERT_FALSE(bad.ok()) << payload;
+    EXPECT_THAT(bad.status().message(),
+                AllOf(HasSubstr(says), Not(HasSubstr("googleapis")), Not(HasSubstr("Cannot"))))
+        << payload;
+  }
+  absl::StatusOr<v1::Event> week = ParseEventDocument(
+      R"({"eventType":"govledger.v1.StatusReported","streamId":"programme/LPP","payload":)"
+      R"({"subject":{"kind":"WORK_KIND_PROGRAMME","id":"LPP"},"planWeek":"abc"}})");
+  ASSERT_FALSE(week.ok());
+  EXPECT_THAT(week.status().message(),
+              HasSubstr(R"((plan_week): invalid value "abc": give a whole number)"));
   // A file that is no JSON at all, given by mistake, is not quoted back: its start may be a
   // secret.
   for (const char* secret : {"-----BEGIN PRIVATE KEY-----", "root:*:20228:0:99999:7:::",
