@@ -392,7 +392,8 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
   for (const projections::SignatureAudit::KeyUse& use : keys) {
     absl::StrAppend(&out, "  ", PrintableText(use.key_id), "  ", PrintableText(use.registration.holder()),
                     ", ", PrintableText(use.registration.role()), "  public key ",
-                    crypto::ToHex(use.registration.public_key()), "  ", use.signatures,
+                    crypto::ToHex(use.registration.public_key()), " (registered at position ",
+                    use.registered_at, ")  ", use.signatures,
                     use.signatures == 1 ? " signature" : " signatures", "\n");
   }
   return out;
@@ -1072,8 +1073,7 @@ int EventCommands::Verify(const std::string& server) {
 
 int EventCommands::VerifyFile() {
   if (!head_hash_.empty() &&
-      (head_hash_.size() != 2 * crypto::kHashSize ||
-       head_hash_.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+      (head_hash_.size() != 2 * crypto::kHashSize || !crypto::FromHex(head_hash_).ok())) {
     return Fail(kExitBadArgs, "--head-hash must be a SHA-256 in hex (64 digits), as `govledger "
                               "head` prints it");
   }
@@ -1266,17 +1266,15 @@ int EventCommands::TreeHead(const std::string& server) {
 int EventCommands::ProveEvent(const std::string& server) {
   absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
   if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
-  absl::StatusOr<v1::TreeHead> head = ReadTreeHeadFile(tree_head_file_);
-  if (!head.ok()) return Fail(kExitBadArgs, std::string(head.status().message()));
+  v1::TreeHead loaded;
+  if (int code = LoadTreeHead(tree_head_file_, *key, &loaded); code != kExitOk) return code;
+  const v1::TreeHead* head = &loaded;
   if (position_ > head->size()) {
     return Fail(kExitBadArgs,
                 absl::StrCat("position ", position_, " is not in the log of ", tree_head_file_,
                              head->size() == 0
                                  ? ", which holds no events (take a tree head of a later log)"
                                  : absl::StrCat(", which holds events 1 to ", head->size())));
-  }
-  if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
-    return Fail(kExitChainBroken, absl::StrCat(tree_head_file_, ": ", s.message()));
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto audit = v1::AuditService::NewStub(channel);

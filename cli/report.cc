@@ -196,32 +196,29 @@ bool LaterThanItsReport(const v1::GetProgrammeStatusResponse& s) {
   return s.as_at().mode() == v1::AS_AT_MODE_AS_KNOWN && s.plan_week() > ReportWeek(s);
 }
 
+// The title's words for one point: `reported` ("update at", "last reported at") when its
+// latest report is for the week asked about, else `asked` ("update at", "last time") and
+// `none` ("yet", "then") when no report was folded.
+std::string PointTitle(const v1::GetProgrammeStatusResponse& s, absl::string_view reported,
+                       absl::string_view asked, absl::string_view none) {
+  if (!AnyReport(s)) {
+    return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no status report ", none, ")");
+  }
+  if (LaterThanItsReport(s)) {
+    return absl::StrCat(asked, " week ", s.plan_week(), " (latest status report for week ",
+                        ReportWeek(s), ")");
+  }
+  return absl::StrCat(reported, " week ", ReportWeek(s));
+}
+
 std::string ReportMarkdown(const ReportInputs& in) {
   const ReportPoint& now = in.current;
   const ReportPoint& then = in.previous;
   const v1::WorkStatus& programme = now.status.programme();
-  std::string now_title;
-  if (!AnyReport(now.status)) {
-    now_title = absl::StrCat("update at plan week ", ReportWeek(now.status),
-                             " (no status report yet)");
-  } else if (LaterThanItsReport(now.status)) {
-    now_title = absl::StrCat("update at week ", now.status.plan_week(),
-                             " (latest status report for week ", ReportWeek(now.status), ")");
-  } else {
-    now_title = absl::StrCat("update at week ", ReportWeek(now.status));
-  }
-  std::string then_title;
-  if (in.registered_since) {
-    then_title = "since before its registration";
-  } else if (!AnyReport(then.status)) {
-    then_title = absl::StrCat("last time plan week ", ReportWeek(then.status),
-                              " (no status report then)");
-  } else if (LaterThanItsReport(then.status)) {
-    then_title = absl::StrCat("last time week ", then.status.plan_week(),
-                              " (latest status report for week ", ReportWeek(then.status), ")");
-  } else {
-    then_title = absl::StrCat("last reported at week ", ReportWeek(then.status));
-  }
+  const std::string now_title = PointTitle(now.status, "update at", "update at", "yet");
+  const std::string then_title =
+      in.registered_since ? "since before its registration"
+                          : PointTitle(then.status, "last reported at", "last time", "then");
   std::string out = absl::StrCat(
       "# ", MarkdownText(programme.name().empty() ? in.programme_id : programme.name()), " (",
       in.programme_id, "): ", now_title, ", ", then_title, "\n\n");

@@ -18,6 +18,10 @@
 namespace govledger {
 namespace {
 
+// Most events written by one group commit (one store write): appends queued past it wait for
+// the next commit (an append larger than this alone is one commit).
+constexpr size_t kMaxCommitEvents = 20000;
+
 // An event id seen before is a retry when its content is the same; an unset effective time
 // on the retry matches whatever was recorded.
 bool SameContent(const v1::Event& proposed, const v1::Event& stored) {
@@ -272,7 +276,7 @@ void Ledger::WriterLoop() {
       size_t events = 0;
       while (!queue_.empty() &&
              (group.empty() || events + queue_.front()->request.events_size() <=
-                                   options_.max_commit_events)) {
+                                   kMaxCommitEvents)) {
         events += queue_.front()->request.events_size();
         queued_bytes_ -= queue_.front()->bytes;
         group.push_back(std::move(queue_.front()));

@@ -38,10 +38,8 @@ namespace govledger {
 
 struct LedgerOptions {
   AppendLimits limits;
-  // Most events written by one group commit (one store write). Default 20,000.
-  size_t max_commit_events = 20000;
   // Most stream versions the writer keeps in memory; past this the cache is emptied and
-  // refilled from the store. Default 100,000 (about 10 MB).
+  // refilled from the store. Default 100,000 (about 10 MB); set by tests.
   size_t stream_cache_entries = 100000;
   // Event ids of the latest commits the writer remembers. An append's ids are looked up in the
   // store on the caller's thread, off the writer; the writer checks only the ids committed

@@ -125,10 +125,15 @@ absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     known.push_back(m.programme_id());
   }
   std::sort(known.begin(), known.end());
+  return ProgrammeNotRegistered(programme_id, known);
+}
+
+absl::Status ProgrammeNotRegistered(absl::string_view programme_id,
+                                    const std::vector<std::string>& registered) {
   return absl::NotFoundError(
       absl::StrCat("programme '", programme_id,
                    "' is not registered in the ledger; registered programmes: ",
-                   known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+                   registered.empty() ? "(none)" : absl::StrJoin(registered, ", ")));
 }
 
 absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,

@@ -69,6 +69,10 @@ int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 // registered programmes when there is none.
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id);
+// That NOT_FOUND, for a Timeline's FindProgrammeRegistration: `registered` (sorted) are the
+// programme ids the log holds.
+absl::Status ProgrammeNotRegistered(absl::string_view programme_id,
+                                    const std::vector<std::string>& registered);
 
 // What resolving a selector reads of the log: the whole log's recorded times
 // and programme registrations, not its events. Implemented over a vector of

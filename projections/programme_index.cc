@@ -235,11 +235,7 @@ ProgrammeIndex::FindProgrammeRegistration(
     absl::string_view programme_id) const {
   auto it = programmes_.find(programme_id);
   if (it != programmes_.end()) return it->second;
-  const std::vector<std::string> known = Programmes();
-  return absl::NotFoundError(
-      absl::StrCat("programme '", programme_id,
-                   "' is not registered in the ledger; registered programmes: ",
-                   known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+  return ProgrammeNotRegistered(programme_id, Programmes());
 }
 
 std::vector<std::string> ProgrammeIndex::Programmes() const {

@@ -6,14 +6,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "ledger/common/names.h"
 
 namespace govledger::projections {
 namespace {
-
-bool IdChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
-}
 
 // The first segment of each EntityKind's streams, '/' included, in the enum's order.
 constexpr absl::string_view kEntityPrefixes[] = {
@@ -38,7 +34,7 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
         field, " has ", id.size(), " characters; at most ", kMaxEntityIdLength));
   }
   for (char c : id) {
-    if (!IdChar(c)) {
+    if (!IsSegmentChar(c)) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, " '", absl::CHexEscape(id),
           "' may hold only A-Z a-z 0-9 . _ : - (it names a stream)"));
@@ -56,7 +52,7 @@ absl::Status CheckReference(absl::string_view reference) {
                      " characters; at most ", kMaxEntityIdLength));
   }
   for (char c : reference) {
-    if (!IdChar(c) && c != '/' && c != ' ') {
+    if (!IsSegmentChar(c) && c != '/' && c != ' ') {
       return absl::InvalidArgumentError(
           absl::StrCat("reference '", absl::CHexEscape(reference),
                        "' may hold only A-Z a-z 0-9 . _ : - / and spaces"));

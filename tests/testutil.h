@@ -1,5 +1,5 @@
-// Test helpers: status matchers (Debian's abseil has none), position ranges and temporary
-// directories.
+// Test helpers: status matchers (Debian's abseil has none), position ranges, temporary
+// directories and a clock moved by hand.
 #ifndef GOVLEDGER_TESTS_TESTUTIL_H_
 #define GOVLEDGER_TESTS_TESTUTIL_H_
 
@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <cstdint>
@@ -15,8 +16,21 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ledger/common/clock.h"
 
 namespace govledger::testing {
+
+// A clock that moves only when told to. Thread-safe.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t start_micros) : now_(start_micros) {}
+  int64_t NowMicros() const override { return now_.load(); }
+  void Set(int64_t micros) { now_.store(micros); }
+  void Advance(int64_t micros) { now_.fetch_add(micros); }
+
+ private:
+  std::atomic<int64_t> now_;
+};
 
 inline const absl::Status& GetStatus(const absl::Status& s) { return s; }
 template <typename T>

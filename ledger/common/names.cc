@@ -10,10 +10,7 @@
 namespace govledger {
 namespace {
 
-bool IsStreamChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
-}
+bool IsStreamChar(char c) { return IsSegmentChar(c) || c == '/'; }
 
 bool IsTypeChar(char c) { return IsStreamChar(c) && c != ':' && c != '/'; }
 

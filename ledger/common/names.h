@@ -14,6 +14,13 @@ namespace govledger {
 // Longest stream id, event type or actor, bytes.
 inline constexpr size_t kMaxNameLength = 200;
 
+// The characters of a stream id's segment: A-Z a-z 0-9 . _ : - (a stream id joins segments
+// with '/'; projections' entity ids are one segment).
+constexpr bool IsSegmentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == ':' || c == '-';
+}
+
 // OK, or INVALID_ARGUMENT naming the field to fix.
 absl::Status ValidateStreamId(absl::string_view stream_id);
 absl::Status ValidateEventType(absl::string_view event_type);

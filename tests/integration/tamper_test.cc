@@ -292,7 +292,7 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
                         "signing keys used (compare them with the keys their holders hold):\n"
                         "  mopac-dmpc  Sophie Linden, " +
                         role + "  public key " + crypto::ToHex(dmpc.keys.public_key) +
-                        "  1 signature\n"));
+                        " (registered at position 2)  1 signature\n"));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 namespace govledger {
 namespace {
 
+using ::govledger::testing::FakeClock;
 using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;

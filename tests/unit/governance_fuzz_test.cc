@@ -54,6 +54,7 @@ namespace govledger::projections {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::FakeClock;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 

@@ -31,6 +31,7 @@ namespace govledger::projections {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::FakeClock;
 using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;

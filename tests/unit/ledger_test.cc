@@ -31,6 +31,7 @@
 namespace govledger {
 namespace {
 
+using ::govledger::testing::FakeClock;
 using ::govledger::testing::IsOk;
 using ::govledger::testing::IsOkAndHolds;
 using ::govledger::testing::StatusIs;
@@ -1207,6 +1208,36 @@ TEST_P(LedgerRecentIdsTest, SameIdWithOtherContentLookedUpBeforeTheOriginalIsAlr
 // 65,536: the default, which remembers the race; 0: remembers nothing, so the writer looks in
 // the store again.
 INSTANTIATE_TEST_SUITE_P(Windows, LedgerRecentIdsTest, ::testing::Values(65536, 0));
+
+// ---- The writer's cache of stream versions. ----
+
+// Past its bound the cache is emptied and refilled from the store: versions and expected-version
+// checks stay right for streams it has forgotten.
+TEST(LedgerStreamCacheTest, StreamsForgottenByTheCacheKeepTheirVersions) {
+  FakeClock clock(kT0);
+  MemoryEventStore store;
+  LedgerOptions options;
+  options.stream_cache_entries = 2;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, options);
+  ASSERT_OK(ledger);
+  for (uint64_t round = 1; round <= 3; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string stream = absl::StrCat("s", i);
+      SCOPED_TRACE(absl::StrCat(stream, " round ", round));
+      v1::AppendRequest stale = Request({NewEvent(stream)});
+      Expect(stale, stream, v1::ExpectedVersion::KIND_EXACT, round);  // one ahead
+      EXPECT_THAT((*ledger)->Append(stale, std::string(kActor)),
+                  StatusIs(absl::StatusCode::kAborted,
+                           HasSubstr(absl::StrCat("current version is ", round - 1))));
+      v1::AppendRequest r = Request({NewEvent(stream)});
+      Expect(r, stream, v1::ExpectedVersion::KIND_EXACT, round - 1);
+      absl::StatusOr<v1::AppendResponse> ok = (*ledger)->Append(r, std::string(kActor));
+      ASSERT_OK(ok);
+      EXPECT_EQ(ok->events(0).stream_version(), round);
+    }
+  }
+  EXPECT_EQ((*ledger)->Head().position, 15u);
+}
 
 // ---- The bound on appends waiting for the writer. ----
 

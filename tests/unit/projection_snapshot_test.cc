@@ -24,6 +24,7 @@ namespace govledger::projections {
 namespace {
 
 using namespace ::govledger::testing::gov;  // NOLINT: builders
+using ::govledger::testing::FakeClock;
 using ::govledger::testing::IsOk;
 using ::govledger::testing::IsOkAndHolds;
 using ::govledger::testing::StatusIs;
