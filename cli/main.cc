@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> left = failed->remaining(/*recurse=*/true);
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !left.empty() &&
         !left.front().empty() && left.front().front() != '-') {
-      return "govledger: '" + govledger::cli::PrintableText(left.front()) +
+      return "govledger: '" + govledger::PrintableText(left.front()) +
              "' is not a command here (see --help)\n";
     }
     return std::string("govledger: ") + e.what() + " (see --help)\n";

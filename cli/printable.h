@@ -12,25 +12,9 @@
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
+#include "ledger/common/text.h"  // PrintableText, LineBreaks
 
 namespace govledger::cli {
-
-// Whether line feeds and tabs (and a carriage return before a line feed) stay as they are: for
-// output that replaces them itself (the Markdown of `report`, whose table cells and quotes turn
-// line breaks into spaces), where escaping them would show "\n" in text that had a line break.
-enum class LineBreaks { kEscape, kKeep };
-
-// `text` with every character a terminal would act on shown as an escape instead:
-//   - C0 controls and DEL as \xNN, except line feed, carriage return and tab: \n, \r and \t
-//     (or, with LineBreaks::kKeep, as they are: a line feed, a tab, a carriage return before a
-//     line feed);
-//   - C1 controls (U+0080 to U+009F) and the bidirectional marks, embeddings, overrides and
-//     isolates (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) as \uNNNN;
-//   - bytes that are not part of well-formed UTF-8 as \xNN.
-// Everything else is unchanged, "\" included. Text without such characters is returned as it
-// is, so PrintableText(PrintableText(t)) == PrintableText(t).
-std::string PrintableText(absl::string_view text,
-                          LineBreaks line_breaks = LineBreaks::kEscape);
 
 // PrintableText applied to every string field of `message`, in nested and repeated messages
 // too (not to bytes fields, which are never shown as text).

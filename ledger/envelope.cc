@@ -3,10 +3,10 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/text.h"
 #include "ledger/common/uuid.h"
 
 namespace govledger {
@@ -52,7 +52,7 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
     std::optional<UuidBytes> id = ParseUuid(e.event_id());
     if (!id) {
       return errors::EventInvalid(
-          i, absl::StrCat("event_id '", absl::CHexEscape(e.event_id()),
+          i, absl::StrCat("event_id '", PrintableText(e.event_id()),
                           "' is not a UUID; use the form 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d"));
     }
     // The nil UUID is what a client that never sets its ids sends: taken as an id, every later

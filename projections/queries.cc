@@ -336,9 +336,11 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     e->set_title(r->opened.title());
     e->set_description(r->opened.description());
     e->set_owner(r->opened.owner());
-    *e->mutable_subject() = r->subject;
+    // A risk the programme passed on, as it left (as Compare shows it).
+    const Departure* left = DepartedFrom(s, *r, p);
+    *e->mutable_subject() = left != nullptr ? left->to : r->subject;
     *e->mutable_opened_against() = r->opened.subject();
-    e->set_rating(r->rating);
+    e->set_rating(left != nullptr ? left->rating : r->rating);
     e->set_status(status);
     e->set_closed_reason(r->closed_reason);
     switch (status) {

@@ -94,8 +94,10 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
     d.set_programme_id(programme_id);
     *d.mutable_to() = departure.to;
     d.set_rating(departure.rating);
-    *size += NestedSize(field, d.ByteSizeLong());
   }
+  // Sized only once every message is in place: WriteMessage writes the size ByteSizeLong
+  // caches, and a message moved as the vector grows does not keep it.
+  for (const Snapshot::Departure& d : out) *size += NestedSize(field, d.ByteSizeLong());
   return out;
 }
 

@@ -3,10 +3,10 @@
 #include <iterator>
 
 #include "absl/strings/match.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "ledger/common/names.h"
+#include "ledger/common/text.h"
 
 namespace govledger::projections {
 namespace {
@@ -31,12 +31,12 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   if (id.size() > kMaxEntityIdLength) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, " has ", id.size(), " characters; at most ", kMaxEntityIdLength));
+        field, " has ", id.size(), " bytes; at most ", kMaxEntityIdLength));
   }
   for (char c : id) {
     if (!IsSegmentChar(c)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          field, " '", absl::CHexEscape(id),
+          field, " '", PrintableText(id),
           "' may hold only A-Z a-z 0-9 . _ : - (it names a stream)"));
     }
   }
@@ -49,12 +49,12 @@ absl::Status CheckReference(absl::string_view reference) {
   if (reference.size() > kMaxEntityIdLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("reference has ", reference.size(),
-                     " characters; at most ", kMaxEntityIdLength));
+                     " bytes; at most ", kMaxEntityIdLength));
   }
   for (char c : reference) {
     if (!IsSegmentChar(c) && c != '/' && c != ' ') {
       return absl::InvalidArgumentError(
-          absl::StrCat("reference '", absl::CHexEscape(reference),
+          absl::StrCat("reference '", PrintableText(reference),
                        "' may hold only A-Z a-z 0-9 . _ : - / and spaces"));
     }
   }

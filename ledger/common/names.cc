@@ -2,7 +2,6 @@
 
 #include <cstdint>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/common/text.h"
@@ -20,11 +19,11 @@ absl::Status ValidateStreamId(absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError("stream_id is empty; name the entity's stream, e.g. 'programme/LPP'");
   if (id.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(
-        absl::StrCat("stream_id has ", id.size(), " characters; at most ", kMaxNameLength));
+        absl::StrCat("stream_id has ", id.size(), " bytes; at most ", kMaxNameLength));
   }
   for (char c : id) {
     if (!IsStreamChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat("stream_id '", absl::CHexEscape(id),
+      return absl::InvalidArgumentError(absl::StrCat("stream_id '", PrintableText(id),
                                                   "' contains an illegal character; use A-Z "
                                                   "a-z 0-9 . _ : / -"));
     }
@@ -40,11 +39,11 @@ absl::Status ValidateEventType(absl::string_view type) {
   if (type.empty()) return absl::InvalidArgumentError("event_type is empty");
   if (type.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(
-        absl::StrCat("event_type has ", type.size(), " characters; at most ", kMaxNameLength));
+        absl::StrCat("event_type has ", type.size(), " bytes; at most ", kMaxNameLength));
   }
   for (char c : type) {
     if (!IsTypeChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat("event_type '", absl::CHexEscape(type),
+      return absl::InvalidArgumentError(absl::StrCat("event_type '", PrintableText(type),
                                                   "' contains an illegal character; use A-Z "
                                                   "a-z 0-9 . _ -"));
     }

@@ -1,6 +1,27 @@
 #include "ledger/common/text.h"
 
+#include "absl/strings/str_format.h"
+
 namespace govledger {
+namespace {
+
+// Whether the character `cp` at `i` in `text` is a line break or tab kept as it is.
+bool Kept(absl::string_view text, size_t i, uint32_t cp, LineBreaks line_breaks) {
+  if (line_breaks != LineBreaks::kKeep) return false;
+  return cp == '\n' || cp == '\t' || (cp == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+}
+
+bool NeedsEscapes(absl::string_view text, LineBreaks line_breaks) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    const size_t n = Utf8Length(text.substr(i), &cp);
+    if (n == 0 || (ActsRatherThanShows(cp) && !Kept(text, i, cp, line_breaks))) return true;
+    i += n;
+  }
+  return false;
+}
+
+}  // namespace
 
 size_t Utf8Length(absl::string_view s, uint32_t* code_point) {
   if (s.empty()) return 0;
@@ -29,6 +50,36 @@ size_t Utf8Length(absl::string_view s, uint32_t* code_point) {
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   *code_point = cp;
   return n;
+}
+
+std::string PrintableText(absl::string_view text, LineBreaks line_breaks) {
+  if (!NeedsEscapes(text, line_breaks)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    const size_t n = Utf8Length(text.substr(i), &cp);
+    if (n == 0) {
+      absl::StrAppendFormat(&out, "\\x%02x", static_cast<uint8_t>(text[i]));
+      ++i;
+      continue;
+    }
+    if (!ActsRatherThanShows(cp) || Kept(text, i, cp, line_breaks)) {
+      out.append(text.data() + i, n);
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp < 0x80) {
+      absl::StrAppendFormat(&out, "\\x%02x", cp);
+    } else {
+      absl::StrAppendFormat(&out, "\\u%04x", cp);
+    }
+    i += n;
+  }
+  return out;
 }
 
 }  // namespace govledger

@@ -1,12 +1,14 @@
 // Text that acts rather than shows, and the UTF-8 decoding that finds it: one definition for
 // what the ledger refuses in stored text (an actor, ledger/envelope.cc; a governance event's
-// text fields, projections/governance_state.cc) and what the CLI escapes when it shows text
-// stored before those checks, or in opaque events (cli/printable.cc).
+// text fields, projections/governance_state.cc), what its error messages quote of a refused
+// name, and what the CLI escapes when it shows text stored before those checks, or in opaque
+// events (PrintableText, below; cli/printable.h).
 #ifndef GOVLEDGER_LEDGER_COMMON_TEXT_H_
 #define GOVLEDGER_LEDGER_COMMON_TEXT_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -41,6 +43,23 @@ constexpr bool IsWhiteSpace(uint32_t cp) {
 constexpr bool ActsRatherThanShows(uint32_t cp) {
   return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || IsBidiControl(cp);
 }
+
+// Whether line feeds and tabs (and a carriage return before a line feed) stay as they are: for
+// output that replaces them itself (the Markdown of `report`, whose table cells and quotes turn
+// line breaks into spaces), where escaping them would show "\n" in text that had a line break.
+enum class LineBreaks { kEscape, kKeep };
+
+// `text` with every character a terminal would act on shown as an escape instead:
+//   - C0 controls and DEL as \xNN, except line feed, carriage return and tab: \n, \r and \t
+//     (or, with LineBreaks::kKeep, as they are: a line feed, a tab, a carriage return before a
+//     line feed);
+//   - C1 controls (U+0080 to U+009F) and the bidirectional marks, embeddings, overrides and
+//     isolates (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) as \uNNNN;
+//   - bytes that are not part of well-formed UTF-8 as \xNN.
+// Everything else is unchanged (other Unicode text shows as it is), "\" included. Text without such characters is returned as it
+// is, so PrintableText(PrintableText(t)) == PrintableText(t).
+std::string PrintableText(absl::string_view text,
+                          LineBreaks line_breaks = LineBreaks::kEscape);
 
 }  // namespace govledger
 

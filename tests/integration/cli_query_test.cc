@@ -901,6 +901,8 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       // An id no programme or organisation can have, before any call.
       {"risks --programme 'LP P'", "--programme 'LP P' may hold only A-Z a-z 0-9 . _ : -"},
       {"decisions --organisation 'MO PAC'", "--organisation 'MO PAC' may hold only"},
+      // Shown as typed (only bytes that are not UTF-8, or characters that act, are escaped).
+      {"risks --programme ЛПП", "--programme 'ЛПП' may hold only A-Z a-z 0-9 . _ : -"},
       {"status", "status needs --programme"},
       {"status --programme LPP --bogus", "The following argument was not expected: --bogus"},
       {"history", "ENTITY is required"},

@@ -378,7 +378,7 @@ TEST_F(QueryServiceTest, MalformedIdsAreInvalidArguments) {
   v1::GetDecisionRegisterResponse response;
   const grpc::Status long_org = query_->GetDecisionRegister(&context, request, &response);
   EXPECT_THAT(long_org, GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                                     HasSubstr("organisation_id has 20000 characters")));
+                                     HasSubstr("organisation_id has 20000 bytes")));
 }
 
 TEST_F(QueryServiceTest, Seed000ScopeBenefitsAndHistoryAtWeek86) {

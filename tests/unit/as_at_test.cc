@@ -477,6 +477,9 @@ TEST(AsAtTest, RiskRegisterListsARiskPassedOnAsTransferredOut) {
     ASSERT_OK(lpp);
     ASSERT_EQ(lpp->risks_size(), 2);  // R1 opened against its project, R2 held
     EXPECT_EQ(lpp->transferred_out(), 2);
+    // Where LPP passed R1 (OCP, which has passed it on to SCCP since).
+    EXPECT_EQ(lpp->risks(0).subject().id(), "OCP");
+    EXPECT_EQ(lpp->risks(0).rating(), v1::RAG_RED);
     EXPECT_EQ(lpp->open(), 0);
     absl::StatusOr<v1::GetRiskRegisterResponse> sccp = Risks(log, Week(5, mode), "SCCP");
     ASSERT_OK(sccp);

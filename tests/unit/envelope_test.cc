@@ -190,7 +190,7 @@ TEST(EnvelopeTest, TooLongStreamIdIsRejected) {
   EXPECT_OK(Validate(request));
   request.mutable_events(0)->set_stream_id(std::string(kMaxNameLength + 1, 'a'));
   EXPECT_THAT(Validate(request),
-              StatusIs(kInvalid, AllOf(HasSubstr("stream_id has 201 characters"),
+              StatusIs(kInvalid, AllOf(HasSubstr("stream_id has 201 bytes"),
                                        HasSubstr("at most 200"))));
 }
 

@@ -1,9 +1,12 @@
 // Durable whole-file writing (ledger/common/files.h): keys, kept tree heads and the port file.
 #include "ledger/common/files.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -94,6 +97,30 @@ TEST(WriteFileAtomicallyTest, ConcurrentWritersNeverMixTheirBytes) {
   for (std::thread& t : writers) t.join();
   EXPECT_EQ(created.load(), 1);
   EXPECT_EQ(Names(dir.path()), "head head.once");
+}
+
+// A full file system, or a file size limit, is RESOURCE_EXHAUSTED (freeing space mends it), and
+// leaves nothing behind. The limit stands in for a full disk: the write fails with EFBIG (SIGXFSZ
+// ignored), where a full disk gives ENOSPC, which FileError treats alike.
+TEST(WriteFileAtomicallyTest, AWriteOverASizeLimitIsResourceExhausted) {
+  TempDir dir;
+  const std::string path = dir.path() + "/big";
+  struct rlimit before;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  const sighandler_t handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limited = before;
+  limited.rlim_cur = 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  const absl::Status s = WriteFileAtomically(path, std::string(4096, 'x'), 0600,
+                                             IfExists::kRefuse);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &before), 0);
+  std::signal(SIGXFSZ, handler);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("File too large"));
+  EXPECT_EQ(Names(dir.path()), "");
+  // Other refusals stay INTERNAL.
+  EXPECT_EQ(FileError("write", path, EIO).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(FileError("write", path, ENOSPC).code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST(WriteFileAtomicallyTest, AFileTheSystemRefusesIsAnErrorNamingIt) {

@@ -221,6 +221,44 @@ TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
   EXPECT_FALSE(state.scope_items().at("S2").in_scope);
 }
 
+// A risk and a scope item that left two programmes each (LPP -> OCP -> SCCP) come back from a
+// serialized snapshot with both departures, and with their subject, owner and rating: every
+// departure is written with its own size (sized once all were built, a growing vector having
+// moved the first and lost its cached size, which spilled its bytes into the risk).
+TEST(StateSnapshotTest, EntitiesThatLeftSeveralProgrammesRoundTrip) {
+  GovernanceState state;
+  for (const v1::Event& e :
+       {Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")), Ev(Programme("OCP", "MOPAC")),
+        Ev(Programme("SCCP", "MOPAC")), Ev(Risk("R1", ProgrammeRef("LPP"))),
+        Ev(Rerate("R1", v1::RAG_RED)), Ev(TransferRisk("R1", ProgrammeRef("OCP"))),
+        Ev(Rerate("R1", v1::RAG_GREEN)), Ev(TransferRisk("R1", ProgrammeRef("SCCP"))),
+        Ev(AddScope("S1", ProgrammeRef("LPP"))),
+        Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP"))),
+        Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")))}) {
+    ASSERT_OK(state.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  std::string bytes;
+  state.SerializeSnapshot(&bytes);
+  internal::GovernanceStateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(parsed));
+  EXPECT_EQ(Canonical(loaded), Canonical(state));
+  const RiskState& r1 = loaded.risks().at("R1");
+  EXPECT_EQ(r1.subject.id(), "SCCP");
+  EXPECT_EQ(r1.rating, v1::RAG_GREEN);
+  ASSERT_EQ(r1.departures.size(), 2u);
+  EXPECT_EQ(r1.departures.at("LPP").to.id(), "OCP");
+  EXPECT_EQ(r1.departures.at("LPP").rating, v1::RAG_RED);
+  EXPECT_EQ(r1.departures.at("OCP").to.id(), "SCCP");
+  EXPECT_EQ(r1.departures.at("OCP").rating, v1::RAG_GREEN);
+  const ScopeItemState& s1 = loaded.scope_items().at("S1");
+  EXPECT_EQ(s1.owner.id(), "SCCP");
+  ASSERT_EQ(s1.departures.size(), 2u);
+  EXPECT_EQ(s1.departures.at("LPP").to.id(), "OCP");
+  EXPECT_EQ(s1.departures.at("OCP").to.id(), "SCCP");
+}
+
 // The effective times of current values (status, rating, forecast, realised)
 // come back from a snapshot, so that a loaded state, like the folded one, keeps
 // a value later in effect when an earlier one is keyed in late.
