@@ -41,6 +41,7 @@
 #include "govledger/v1/query.pb.h"
 #include "cli/bench.h"
 #include "ledger/access_tokens.h"
+#include "ledger/common/flags.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
@@ -676,23 +677,23 @@ int main(int argc, char** argv) {
       "ledger"};
   app.add_option("--events", o.events, "Events to generate")
       ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+      ->check(govledger::WholeNumberIn(uint64_t{1}, uint64_t{1} << 32));
   app.add_option("--programmes", o.programmes, "Programmes")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(govledger::WholeNumberIn(1, 100000));
   app.add_option("--weeks", o.weeks, "Planned weeks of each programme")
       ->capture_default_str()
-      ->check(CLI::Range(1, 5200));
+      ->check(govledger::WholeNumberIn(1, 5200));
   app.add_option("--queries", o.queries,
                  "Queries per mode and method answered from the index and "
                  "snapshots (in memory, and through govledgerd)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--replay-queries", o.replay_queries,
                  "Queries per mode and method answered by replaying the whole "
                  "log from position 1 (each takes about a second)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--govledgerd", o.govledgerd,
                  "Also measure a real daemon: this govledgerd binary, started "
                  "(and restarted, and rebuilt) by the benchmark on --data-dir");
@@ -702,7 +703,7 @@ int main(int argc, char** argv) {
   app.add_option("--snapshot-every", o.snapshot_every,
                  "Snapshot a programme's fold every N events folded")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 32));
+      ->check(govledger::WholeNumberIn(size_t{1}, size_t{1} << 32));
   CLI11_PARSE(app, argc, argv);
   std::cout << std::unitbuf;  // each figure as soon as it is measured
   return govledger::Run(o);

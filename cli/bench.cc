@@ -28,6 +28,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
+#include "ledger/common/flags.h"
 #include "ledger/common/uuid.h"
 #include "projections/streams.h"
 
@@ -681,11 +682,11 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
     sub->add_option("--connections", options_.connections,
                     "Connections the clients share, up to one per client (default: 1 for "
                     "append and ping, one per client for read and subscribe)")
-        ->check(CLI::Range(1, 10000));
+        ->check(WholeNumberIn(1, 10000));
     sub->add_flag("--json", options_.json, "Print one JSON object");
   }
   // CLI11 alone reads "-5" into an unsigned integer as 2^64 - 5.
-  const CLI::Range count_range(uint64_t{0}, uint64_t{INT64_MAX});
+  const CLI::Validator count_range = WholeNumberIn(uint64_t{0}, uint64_t{INT64_MAX});
   append_->add_option("--events", options_.events, "Events in all")
       ->capture_default_str()
       ->check(count_range);
@@ -702,7 +703,7 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
   read_->add_option("--events", options_.events, "Events to read (0: the whole log)")
       ->check(count_range);
   read_->add_option("--batch", options_.batch, "Events per page, at most 10000 (default 10000)")
-      ->check(CLI::Range(1, 10000));
+      ->check(WholeNumberIn(1, 10000));
   subscribe_->add_option("--events", options_.events,
                          "Events each subscriber reads (0: the log as it stands)")
       ->check(count_range);

@@ -39,6 +39,7 @@
 #include "govledger/v1/audit.grpc.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
+#include "ledger/common/flags.h"
 #include "ledger/common/time.h"
 #include "ledger/envelope.h"
 #include "ledger/common/uuid.h"
@@ -453,7 +454,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   import_->add_option("files", files_, "JSON Lines files, - for stdin")->required();
   import_->add_option("--batch", batch_, "Events per append call")
       ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+      ->check(WholeNumberIn(1, 10000));
 
   for (CLI::App* sub : {append_, import_}) {
     sub->add_option("--actor", actor_,
@@ -471,7 +472,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger export --stream decision/MOPAC/PCD-72");
   // Positions and counts take a range: CLI11 alone reads "-5" into an unsigned integer as
   // 2^64 - 5.
-  const CLI::Range position_range(uint64_t{0}, uint64_t{INT64_MAX});
+  const CLI::Validator position_range = WholeNumberIn(uint64_t{0}, uint64_t{INT64_MAX});
   export_->add_option("--from", from_, "First position (stream version with --stream)")
       ->check(position_range);
   export_->add_option("--to", to_, "Last position (default: the head when export starts)")
@@ -492,7 +493,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
           ->capture_default_str()
           ->check(position_range);
   // 0 is no position and no count (from_ and limit_ hold 0 for "not given").
-  const CLI::Range from_one(uint64_t{1}, uint64_t{INT64_MAX});
+  const CLI::Validator from_one = WholeNumberIn(uint64_t{1}, uint64_t{INT64_MAX});
   tail_->add_option("--from", from_, "Start at this position instead (1: the first event)")
       ->check(from_one)
       ->excludes(tail_lines);
@@ -553,7 +554,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                "tree head in --tree-head (AuditService.GetInclusionProof)");
   prove_event_->add_option("POSITION", position_, "The event's position")
       ->required()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
+      ->check(WholeNumberIn(uint64_t{1}, uint64_t{1} << 62));
   prove_event_->add_option("--tree-head", tree_head_file_,
                            "A tree head `tree-head` wrote (its log must hold POSITION)")
       ->required();

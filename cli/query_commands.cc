@@ -21,6 +21,7 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/flags.h"
 #include "ledger/envelope.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
@@ -675,7 +676,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
                          "Possible splits: decisions proposed within this many days of the one "
                          "before count together (default 90)")
       ->type_name("DAYS")
-      ->check(CLI::Range(1, 3660));
+      ->check(WholeNumberIn(1, 3660));
   decisions_->add_flag("--published-only", published_only_,
                        "The register as a viewer sees it: decisions whose Part 1 is deferred "
                        "withheld, and possible splits among the published ones");

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/address.h"
 #include "ledger/common/files.h"
+#include "ledger/common/flags.h"
 #include "ledger/common/parse_errors.h"
 #include "ledger/server/daemon.h"
 
@@ -81,65 +82,65 @@ int main(int argc, char** argv) {
                  "Write a tree head to the log (stderr, one JSON line) every this many seconds "
                  "when the ledger has grown, and one at shutdown; 0: only when asked")
       ->capture_default_str()
-      ->check(CLI::Range(0, 86400));
+      ->check(govledger::WholeNumberIn(0, 86400));
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "Seconds in-flight calls may take to finish at shutdown")
       ->capture_default_str()
-      ->check(CLI::Range(0, 3600));
+      ->check(govledger::WholeNumberIn(0, 3600));
   app.add_option("--max-sync-threads", options.max_sync_threads,
                  "Most threads for health and reflection calls, one per open call; calls "
                  "past it are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
-      ->check(CLI::Range(4, 4096));
+      ->check(govledger::WholeNumberIn(4, 4096));
   app.add_option("--max-subscriptions", options.max_subscriptions,
                  "Most subscriptions open at once; more are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--keepalive-seconds", options.keepalive_seconds,
                  "Ping a connection with calls open after this many seconds, and close it "
                  "(ending its calls) if its client does not answer within as many again")
       ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
+      ->check(govledger::WholeNumberIn(1, 3600));
   app.add_option("--backup-stall-seconds", options.backup_stall_seconds,
                  "Cancel a backup whose client has taken none of its 1 MiB chunks for this many seconds")
       ->capture_default_str()
-      ->check(CLI::Range(1, 86400));
+      ->check(govledger::WholeNumberIn(1, 86400));
   app.add_option("--max-event-bytes", options.ledger.limits.max_event_bytes,
                  "Largest event accepted, bytes")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{1024}, size_t{16} << 20));
+      ->check(govledger::WholeNumberIn(size_t{1024}, size_t{16} << 20));
   app.add_option("--max-append-events", options.ledger.limits.max_events_per_append,
                  "Most events in one Append call")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(govledger::WholeNumberIn(1, 100000));
   app.add_option("--max-queued-bytes", options.ledger.max_queued_bytes,
                  "Most bytes of appends waiting to be committed; past it appends are refused "
                  "with RESOURCE_EXHAUSTED")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40));
+      ->check(govledger::WholeNumberIn(size_t{1} << 20, size_t{1} << 40));
   app.add_option("--min-free-bytes", options.min_free_bytes,
                  "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
                  "fewer free bytes than this, checked every second; they resume by themselves "
                  "above it (0: never)")
       ->capture_default_str()
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 60));
+      ->check(govledger::WholeNumberIn(uint64_t{0}, uint64_t{1} << 60));
   // Every unsigned option takes a range: CLI11 alone reads "-5" into an
   // unsigned integer as 2^64 - 5.
   app.add_option("--block-cache-bytes", options.rocksdb.block_cache_bytes,
                  "RocksDB block cache, bytes")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{0}, size_t{1} << 40));
+      ->check(govledger::WholeNumberIn(size_t{0}, size_t{1} << 40));
   app.add_option("--snapshot-every", options.snapshot_every,
                  "Snapshot the governance state every N committed positions (0: only at "
                  "clean shutdown)")
       ->capture_default_str()
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+      ->check(govledger::WholeNumberIn(uint64_t{0}, uint64_t{1} << 40));
   app.add_option("--checkpoint-seconds", options.checkpoint_seconds,
                  "A replay at start (a rebuild, or a state refolded from the log) checkpoints "
                  "every --snapshot-every positions but at most every this many seconds (0: "
                  "positions alone)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 86400));
+      ->check(govledger::WholeNumberIn(0, 86400));
   app.add_flag("--rebuild-projections", options.rebuild_projections,
                "Drop the projections and refold the whole log before serving; an interrupted "
                "rebuild resumes from its last checkpoint (the log is only read)");

@@ -130,7 +130,7 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
                            "append --connections -1", "read --connections 0"}) {
     CliRun negative = Cli(absl::StrCat("bench ", args, " ", Server()));
     EXPECT_EQ(negative.code, 2) << args;
-    EXPECT_THAT(negative.err, HasSubstr("not in range")) << args;
+    EXPECT_THAT(negative.err, HasSubstr("is not a whole number from")) << args;
   }
 
   // A read page holds at most 10,000 events: refused before anything is sent (a server that
