@@ -211,6 +211,12 @@ bool WaitConnected(grpc::Channel& channel, int seconds) {
 
 std::string DescribeError(const std::string& server, const grpc::Status& status) {
   const std::string& message = status.error_message();
+  // gRPC's (c-ares's) words for a host name that does not resolve.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      message.find("DNS resolution failed") != std::string::npos) {
+    return absl::StrCat("cannot reach govledgerd at ", PrintableText(server),
+                        " (its host name is not known: check --server or GOVLEDGER_SERVER)");
+  }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       message.find("failed to connect") != std::string::npos) {
     const std::string prefix = absl::StrCat("cannot reach govledgerd at ", server, " (");
@@ -232,7 +238,7 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
       return absl::StrCat(prefix, "its TLS certificate is not signed by a CA this call "
                           "trusts: ",
                           Settings().tls_roots_pem.empty()
-                              ? "give its CA with --tls-ca FILE (without it, TLS trusts only "
+                              ? "give its CA with --tls-ca FILE; without it, TLS trusts only "
                                 "the system's CAs)"
                               : "check that --tls-ca names the CA of its certificate)");
     }

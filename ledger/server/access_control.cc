@@ -146,7 +146,7 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
     return absl::PermissionDeniedError(absl::StrCat(
         "the token of '", grant->second.actor, "' has the role ", RoleName(grant->second.role),
         "; this call needs ", RoleName(needed),
-        grant->second.role == Role::kViewer
+        grant->second.role == Role::kViewer && needed == Role::kReader
             ? " (a viewer has the queries, the head, tree heads and proofs of them, and the "
               "daemon's figures only: whole events carry payloads, decisions' confidential "
               "Part 2 included)"
@@ -155,7 +155,7 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
   if (named_actor && *named_actor != grant->second.actor) {
     return absl::PermissionDeniedError(absl::StrCat(
         "govledger-actor '", *named_actor, "' is not the token's actor '", grant->second.actor,
-        "'; leave govledger-actor out: the token names the actor"));
+        "'; leave govledger-actor (the CLI's --actor) out: the token names the actor"));
   }
   return Admitted{grant->second.actor, grant->second.role};
 }

@@ -1,0 +1,37 @@
+// How the CLI says a failed call (cli/client.h): gRPC's own words for a connection that failed
+// are turned into what to check, with the exit code a script can act on. The integration tests
+// reach the refused, unreachable and TLS cases; a host name that does not resolve needs a
+// resolver, so its wording is checked here.
+#include "cli/client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace govledger::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(DescribeErrorTest, AHostNameThatDoesNotResolveIsSaidPlainly) {
+  const grpc::Status status(
+      grpc::StatusCode::UNAVAILABLE,
+      "DNS resolution failed for nosuchhost.invalid:50051: C-ares status is not ARES_SUCCESS "
+      "qtype=A name=nosuchhost.invalid is_balancer=0: Domain name not found");
+  const std::string said = DescribeError("nosuchhost.invalid:50051", status);
+  EXPECT_EQ(said,
+            "cannot reach govledgerd at nosuchhost.invalid:50051 (its host name is not known: "
+            "check --server or GOVLEDGER_SERVER)");
+  EXPECT_THAT(said, Not(HasSubstr("C-ares")));
+  EXPECT_EQ(ExitCodeOf(status), kExitUnreachable);
+}
+
+TEST(DescribeErrorTest, OtherRefusalsKeepTheServersWords) {
+  const grpc::Status status(grpc::StatusCode::FAILED_PRECONDITION, "risk R1 is closed");
+  EXPECT_EQ(DescribeError("127.0.0.1:50051", status),
+            "server 127.0.0.1:50051: FAILED_PRECONDITION: risk R1 is closed");
+  EXPECT_EQ(ExitCodeOf(status), kExitRefused);
+}
+
+}  // namespace
+}  // namespace govledger::cli
