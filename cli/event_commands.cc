@@ -25,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_format.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
@@ -988,7 +989,13 @@ int EventCommands::Tail(const std::string& server) {
     }
     grpc::Status status = subscription.Finish();
     if (status.ok()) return kExitOk;
-    if (!retry_ || !Resubscribable(status)) return FailCall(server, status);
+    if (!retry_ || !Resubscribable(status)) {
+      // The server names the request's field; the user gave --from.
+      return FailCall(server, grpc::Status(status.error_code(),
+                                           absl::StrReplaceAll(status.error_message(),
+                                                               {{"from_position", "--from"}}),
+                                           status.error_details()));
+    }
     lost(status);
   }
 }

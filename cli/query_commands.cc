@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
 #include "cli/client.h"
 #include "cli/printable.h"
@@ -44,7 +45,28 @@ grpc::Status Call(v1::QueryService::Stub& stub, QueryMethod<Request, Response> m
                   const Request& request, Response* response) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  return (stub.*method)(&context, request, response);
+  const grpc::Status status = (stub.*method)(&context, request, response);
+  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT &&
+      status.error_code() != grpc::StatusCode::OUT_OF_RANGE) {
+    return status;
+  }
+  // The server names the request's fields; the user gave flags. ("from: " and "to: " are
+  // Compare's earlier and later points.)
+  const std::string message = absl::StrReplaceAll(
+      status.error_message(),
+      {{"from: as_at.programme_week.week", "--since-week"},
+       {"from: as_at.position", "--since-position"},
+       {"from: as_at.time", "--since"},
+       {"from: as_at.known_through", "--known-through"},
+       {"to: as_at.programme_week.week", "--week"},
+       {"to: as_at.position", "--position"},
+       {"to: as_at.time", "--at"},
+       {"to: as_at.known_through", "--known-through"},
+       {"as_at.programme_week.week", "--week"},
+       {"as_at.position", "--position"},
+       {"as_at.time", "--at"},
+       {"as_at.known_through", "--known-through"}});
+  return grpc::Status(status.error_code(), message, status.error_details());
 }
 
 // The flags of one point: the later (--position, --at, --week) or the earlier (--since-...).

@@ -263,7 +263,7 @@ TEST_F(CliQueryTest, KnownThroughAPositionIsWhatWasBelievedThen) {
   }
   CliRun past = Run("risks --programme LPP --week 77 --known-through 500");
   EXPECT_EQ(past.code, 1);
-  EXPECT_THAT(past.err, HasSubstr("as_at.known_through 500 is past the head"));
+  EXPECT_THAT(past.err, HasSubstr("--known-through 500 is past the head"));
   // A bound below the programme's registration: the bound, not the week, is what to change.
   CliRun early = Run("status --programme LPP --week 86 --known-through 1");
   EXPECT_EQ(early.code, 1);
@@ -940,10 +940,13 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
       {"status --programme NOPE", "NOT_FOUND: programme 'NOPE' is not registered"},
       {"report --programme NOPE --since-week 74", "NOT_FOUND"},
       {"risks --programme LPP --week 300",
-       "INVALID_ARGUMENT: as_at.programme_week.week 300 is "
+       "INVALID_ARGUMENT: --week 300 is "
        "past the plan"},
       {"status --programme LPP --position 51",
-       "OUT_OF_RANGE: as_at.position 51 is past the head (50); valid positions are 0 to 50"},
+       "OUT_OF_RANGE: --position 51 is past the head (50); valid positions are 0 to 50"},
+      // The earlier point of a comparison is named by its own flag.
+      {"compare --programme LPP --since-position 51 --position 50",
+       "OUT_OF_RANGE: --since-position 51 is past the head (50)"},
       {"history risk/NOPE", "NOT_FOUND"},
       {"decisions --organisation NOPE", "organisation 'NOPE' is not registered"},
       // A report's own point must hold the programme (LPP is registered at position 2).
