@@ -497,7 +497,12 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
 
 std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryResponse& r,
                         bool colour) {
-  std::string out = Fields({{"Entity", entity}, {"As at", DescribeAsAt(r.as_at())}});
+  // The count of events folded is not the entity's alone: say what else its state reads.
+  std::string out = Fields({{"Entity", entity},
+                            {"As at", DescribeAsAt(r.as_at())},
+                            {"Folded", "its own events, and those every entity's state reads "
+                                       "(organisations, signing keys, delegation rules, events "
+                                       "of other kinds)"}});
   Table changes({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "CHANGE", "NOTE"});
   changes.AlignRight(0);
   for (const v1::EntityChange& c : r.changes()) {

@@ -378,6 +378,7 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   ASSERT_EQ(history.code, 0) << history.err;
   EXPECT_THAT(history.out,
               AllOf(HasSubstr("Entity:  risk/LPP-R03\n"),
+                    HasSubstr("Folded:  its own events, and those every entity's state reads"),
                     HasSubstr("clerk  RiskOpened       status: open; rating: RED; subject: "
                               "project LPP-CJ  -\n"),
                     // The transfer's reason, as recorded.
