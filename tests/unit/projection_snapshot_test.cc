@@ -123,6 +123,16 @@ std::string Canonical(const GovernanceState& state) {
   return out;
 }
 
+// `state` serialized as a snapshot, parsed and loaded into `*loaded`, which must then equal it.
+void RoundTrip(const GovernanceState& state, GovernanceState* loaded) {
+  std::string bytes;
+  state.SerializeSnapshot(&bytes);
+  internal::GovernanceStateSnapshot parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  ASSERT_OK(loaded->Load(parsed));
+  EXPECT_EQ(Canonical(*loaded), Canonical(state));
+}
+
 // SerializeSnapshot builds its halves on two threads: its bytes load to the
 // state Save's snapshot loads to, at every point of a fold, and hold as many
 // entities.
@@ -237,13 +247,8 @@ TEST(StateSnapshotTest, EntitiesThatLeftSeveralProgrammesRoundTrip) {
         Ev(TransferScope("S1", ProgrammeRef("OCP"), ProgrammeRef("SCCP")))}) {
     ASSERT_OK(state.Apply(e, GovernanceState::Mode::kValidate));
   }
-  std::string bytes;
-  state.SerializeSnapshot(&bytes);
-  internal::GovernanceStateSnapshot parsed;
-  ASSERT_TRUE(parsed.ParseFromString(bytes));
   GovernanceState loaded;
-  ASSERT_OK(loaded.Load(parsed));
-  EXPECT_EQ(Canonical(loaded), Canonical(state));
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(state, &loaded));
   const RiskState& r1 = loaded.risks().at("R1");
   EXPECT_EQ(r1.subject.id(), "SCCP");
   EXPECT_EQ(r1.rating, v1::RAG_GREEN);
@@ -299,13 +304,8 @@ TEST(StateSnapshotTest, CurrentValuesKeepTheirEffectiveTimesThroughASnapshot) {
   for (const v1::Event& e : log) {
     ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
   }
-  std::string bytes;
-  folded.SerializeSnapshot(&bytes);
-  internal::GovernanceStateSnapshot parsed;
-  ASSERT_TRUE(parsed.ParseFromString(bytes));
   GovernanceState loaded;
-  ASSERT_OK(loaded.Load(parsed));
-  EXPECT_EQ(Canonical(loaded), Canonical(folded));
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
   for (GovernanceState* state : {&folded, &loaded}) {
     for (const v1::Event& e : late_events) {
       ASSERT_OK(state->Apply(e, GovernanceState::Mode::kValidate));
