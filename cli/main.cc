@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/support/log.h"
 #include "cli/admin_commands.h"
@@ -20,6 +21,48 @@
 #include "cli/query_commands.h"
 #include "cli/signing_commands.h"
 #include "ledger/envelope.h"
+
+namespace {
+
+// The commands below `app` that have an option `name`, as "compare, report".
+std::string CommandsWithOption(const CLI::App& app, const std::string& name,
+                               const std::string& prefix) {
+  std::string found;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const std::string path = prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name();
+    if (sub->get_option_no_throw(name) != nullptr) {
+      absl::StrAppend(&found, found.empty() ? "" : ", ", path);
+    }
+    const std::string deeper = CommandsWithOption(*sub, name, path);
+    if (!deeper.empty()) absl::StrAppend(&found, found.empty() ? "" : ", ", deeper);
+  }
+  return found;
+}
+
+// What CLI11 says as "The following arguments were not expected: 1 --foo" (last first), said
+// of the command given: its first unknown option, and which commands have an option of that
+// name, or else its first stray argument.
+std::string UnexpectedArguments(const CLI::App& app) {
+  std::string command = "govledger";
+  for (std::vector<CLI::App*> parsed = app.get_subcommands(); !parsed.empty();
+       parsed = parsed.front()->get_subcommands()) {
+    absl::StrAppend(&command, " ", parsed.front()->get_name());
+  }
+  const std::vector<std::string> left = app.remaining(/*recurse=*/true);  // as given
+  for (const std::string& arg : left) {
+    if (arg.size() < 2 || arg.front() != '-') continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    std::string message = "'" + command + "' has no option " + govledger::PrintableText(name);
+    const std::string elsewhere = CommandsWithOption(app, name, "");
+    if (!elsewhere.empty()) absl::StrAppend(&message, " (it is an option of ", elsewhere, ")");
+    return message + "; '" + command + " --help' lists its options";
+  }
+  const std::string stray = left.empty() ? "" : left.front();
+  return "'" + command + "' takes no argument '" + govledger::PrintableText(stray) +
+         "' (an option's value follows its option; '" + command + " --help' lists them)";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
@@ -40,6 +83,9 @@ int main(int argc, char** argv) {
         !left.front().empty() && left.front().front() != '-') {
       return "govledger: '" + govledger::PrintableText(left.front()) +
              "' is not a command here (see --help)\n";
+    }
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      return "govledger: " + UnexpectedArguments(*failed) + "\n";
     }
     return std::string("govledger: ") + e.what() + " (see --help)\n";
   });

@@ -905,7 +905,12 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       // Shown as typed (only bytes that are not UTF-8, or characters that act, are escaped).
       {"risks --programme ЛПП", "--programme 'ЛПП' may hold only A-Z a-z 0-9 . _ : -"},
       {"status", "status needs --programme"},
-      {"status --programme LPP --bogus", "The following argument was not expected: --bogus"},
+      {"status --programme LPP --bogus",
+       "'govledger status' has no option --bogus; 'govledger status --help' lists its options"},
+      // An option of other commands says which; the first unknown option is named.
+      {"benefits --programme LPP --since-week 3 --bogus",
+       "'govledger benefits' has no option --since-week (it is an option of compare, report)"},
+      {"status --programme LPP 86", "'govledger status' takes no argument '86'"},
       {"history", "ENTITY is required"},
       {"decisions --week 3", "give --organisation, --programme or both"},
       {"history risk/LPP-R01 --programme LPP", "history takes --programme only with --week"},
