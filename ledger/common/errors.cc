@@ -57,12 +57,16 @@ absl::Status EventInvalid(int index, absl::string_view message) {
 
 absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatches) {
   std::vector<std::string> parts;
-  Metadata current_versions;
+  // ErrorInfo's metadata keys are fixed names ([a-z][a-zA-Z0-9-_]*), so the streams go in one
+  // value, a JSON object. A stream id holds no character JSON escapes (names.h).
+  std::vector<std::string> current;
   for (const VersionMismatch& m : mismatches) {
     parts.push_back(absl::StrCat("stream '", m.stream_id, "' expected ", m.expected,
                                  " but its current version is ", m.actual));
-    current_versions.emplace_back(m.stream_id, absl::StrCat(m.actual));
+    current.push_back(absl::StrCat("\"", m.stream_id, "\":", m.actual));
   }
+  const Metadata current_versions = {
+      {"current_versions", absl::StrCat("{", absl::StrJoin(current, ","), "}")}};
   return WithReason(
       absl::AbortedError(absl::StrCat(absl::StrJoin(parts, "; "),
                                       mismatches.size() == 1 ? "; re-read the stream and retry"

@@ -44,9 +44,13 @@ namespace reason {
 // Metadata: "event_index" (its index in the request) when the ledger core found it, or
 // "event_id" when the governance rules did.
 inline constexpr absl::string_view kInvalidEvent = "INVALID_EVENT";
-// ABORTED: expected versions did not match. Metadata: each such stream's id, mapped to its
-// current version (decimal; "0" for a stream with no events).
+// ABORTED: expected versions did not match. Metadata: "current_versions", a JSON object of
+// each such stream's id and its current version (0 for a stream with no events).
 inline constexpr absl::string_view kWrongExpectedVersion = "WRONG_EXPECTED_VERSION";
+// INVALID_ARGUMENT: a request (outside its events, which INVALID_EVENT covers) holds a field
+// this govledgerd does not know, from a newer client: it would be ignored. Metadata: "field"
+// (where, as "as_at" or "expected_versions[1]"; "" for the request itself), "field_number".
+inline constexpr absl::string_view kUnknownField = "UNKNOWN_FIELD";
 // ALREADY_EXISTS: an event id is stored with different content. Metadata: "event_id",
 // "position" (where it is stored).
 inline constexpr absl::string_view kEventIdConflict = "EVENT_ID_CONFLICT";

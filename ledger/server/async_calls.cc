@@ -1,6 +1,62 @@
 #include "ledger/server/async_calls.h"
 
+#include <vector>
+
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "govledger/v1/ledger.pb.h"
+
 namespace govledger {
+namespace {
+
+// The number of the first unknown field in `message` or the messages it holds, depth first,
+// with `path` set to where it is ("" for `message` itself) and `type` to the message type that
+// lacks it; 0 if none.
+int FirstUnknownField(const google::protobuf::Message& message, std::string* path,
+                      std::string* type) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (const google::protobuf::UnknownFieldSet& unknown = reflection->GetUnknownFields(message);
+      !unknown.empty()) {
+    *type = message.GetDescriptor()->full_name();
+    return unknown.field(0).number();
+  }
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    // An event's fields are the ledger core's to check (ValidateAppend), by its index.
+    if (field->message_type() == v1::Event::descriptor()) continue;
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const google::protobuf::Message& inner =
+          field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                               : reflection->GetMessage(message, field);
+      std::string inner_path;
+      if (const int number = FirstUnknownField(inner, &inner_path, type); number != 0) {
+        *path = field->is_repeated() ? absl::StrCat(field->name(), "[", i, "]") : field->name();
+        if (!inner_path.empty()) absl::StrAppend(path, ".", inner_path);
+        return number;
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {
+  std::string path;
+  std::string type;
+  const int number = FirstUnknownField(request, &path, &type);
+  if (number == 0) return absl::OkStatus();
+  return errors::WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          path.empty() ? "the request" : absl::StrCat("the request's ", path),
+          " holds field number ", number, ", which this govledgerd's ", type, " (release ",
+          GOVLEDGER_VERSION, ") does not have: it is from a newer client, and would be ignored, "
+          "so the request is refused; leave the field unset, or upgrade govledgerd")),
+      errors::reason::kUnknownField, {{"field", path}, {"field_number", absl::StrCat(number)}});
+}
 
 void ServeCalls(grpc::ServerCompletionQueue* cq) {
   void* tag = nullptr;

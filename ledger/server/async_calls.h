@@ -89,13 +89,20 @@ RequestRawCall BindRequest(
 template <typename Request>
 class UnaryMethod;
 
+// OK, or INVALID_ARGUMENT (UNKNOWN_FIELD) when `request` holds a field this govledgerd's
+// messages do not have, anywhere but inside an Append's events (each of which the ledger core
+// checks, naming its index): a newer client's field, which would be ignored, and such a field
+// may narrow what the request asks (AsAt.known_through, say) or guard it.
+absl::Status RefuseUnknownFields(const google::protobuf::Message& request);
+
 // Parses a request registered raw (here and in Subscribe, subscriptions.h): OK, or
-// INVALID_ARGUMENT naming the message type the bytes should have been.
+// INVALID_ARGUMENT naming the message type the bytes should have been, or the field they hold
+// that it does not have (RefuseUnknownFields).
 template <typename Request>
 grpc::Status ParseRequest(grpc::ByteBuffer* raw, Request* request) {
   ParseErrors why;  // protobuf's reason (a field that is not UTF-8), not its log line
   if (grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(raw, request).ok()) {
-    return grpc::Status::OK;
+    return ToGrpcStatus(RefuseUnknownFields(*request));
   }
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                       CutForStatus(absl::StrCat("the request does not parse as a ",

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
 #include "govledger/v1/events.pb.h"
+#include "govledger/v1/query.pb.h"
 #include "tests/integration/client_util.h"
 
 namespace govledger::testing {
@@ -221,7 +222,7 @@ TEST_F(BadInputTest, WrongExpectedVersion) {
   ExpectRejected(
       "exact version 5", [&] { return append_expecting(v1::ExpectedVersion::KIND_EXACT, 5); },
       grpc::StatusCode::ABORTED, HasSubstr("current version is 2"),
-      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("programme/LPP", "2"))));
+      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("current_versions", R"({"programme/LPP":2})"))));
   ExpectRejected(
       "exact version 0", [&] { return append_expecting(v1::ExpectedVersion::KIND_EXACT, 0); },
       grpc::StatusCode::ABORTED, HasSubstr("current version is 2"));
@@ -249,7 +250,7 @@ TEST_F(BadInputTest, WrongExpectedVersion) {
         return Append(*stub_, request, &response);
       },
       grpc::StatusCode::ABORTED, AllOf(HasSubstr("risk/new"), HasSubstr("current version is 0")),
-      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("risk/new", "0"))));
+      HasErrorInfo("WRONG_EXPECTED_VERSION", ElementsAre(Pair("current_versions", R"({"risk/new":0})"))));
   // Both wrong: the details give each stream's current version, so one retry can fix both.
   ExpectRejected(
       "both expectations wrong",
@@ -268,7 +269,8 @@ TEST_F(BadInputTest, WrongExpectedVersion) {
       },
       grpc::StatusCode::ABORTED, HasSubstr("re-read the streams and retry"),
       HasErrorInfo("WRONG_EXPECTED_VERSION",
-                   ElementsAre(Pair("programme/LPP", "2"), Pair("risk/new", "0"))));
+                   ElementsAre(Pair("current_versions",
+                                    R"({"programme/LPP":2,"risk/new":0})"))));
   absl::StatusOr<std::vector<v1::Event>> lpp = ReadAll(*stub_, "programme/LPP");
   ASSERT_OK(lpp);
   EXPECT_EQ(lpp->size(), 2u);
@@ -442,6 +444,89 @@ TEST_F(BadInputTest, ServerOnlyFieldsSet) {
   ExpectRejected(
       "actor set", [&] { return AppendEvent(event); }, grpc::StatusCode::INVALID_ARGUMENT,
       HasSubstr("set by the server"));
+}
+
+// A field this govledgerd's messages do not have (a newer client's) would be ignored, and it
+// may narrow or guard what the request asks (a later AsAt.known_through, say): the request is
+// refused, wherever the field is. Inside an event it is the event that is refused.
+TEST_F(BadInputTest, FieldsFromANewerClientAreRefused) {
+  auto with_unknown_field = [](google::protobuf::Message* message, int number) {
+    message->GetReflection()->MutableUnknownFields(message)->AddVarint(number, 1);
+  };
+  v1::AppendRequest append = MakeAppend({MakeEvent("programme/LPP", "x")});
+  with_unknown_field(&append, 9);
+  ExpectRejected(
+      "an AppendRequest's own field",
+      [&] {
+        v1::AppendResponse response;
+        return Append(*stub_, append, &response);
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("the request holds field number 9, which this govledgerd's "
+                "govledger.v1.AppendRequest (release "),
+      HasErrorInfo("UNKNOWN_FIELD", ElementsAre(Pair("field", ""), Pair("field_number", "9"))));
+
+  append = MakeAppend({MakeEvent("programme/LPP", "x"), MakeEvent("risk/LPP-R01", "y")});
+  for (const char* stream : {"programme/LPP", "risk/LPP-R01"}) {
+    v1::ExpectedVersion* expected = append.add_expected_versions();
+    expected->set_stream_id(stream);
+    expected->set_kind(v1::ExpectedVersion::KIND_ANY);
+  }
+  with_unknown_field(append.mutable_expected_versions(1), 4);
+  ExpectRejected(
+      "an expected version's field",
+      [&] {
+        v1::AppendResponse response;
+        return Append(*stub_, append, &response);
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      AllOf(HasSubstr("the request's expected_versions[1] holds field number 4, which this "
+                      "govledgerd's govledger.v1.ExpectedVersion"),
+            HasSubstr("would be ignored, so the request is refused; leave the field unset, or "
+                      "upgrade govledgerd")),
+      HasErrorInfo("UNKNOWN_FIELD",
+                   ElementsAre(Pair("field", "expected_versions[1]"), Pair("field_number", "4"))));
+
+  v1::Event event = MakeEvent("programme/LPP", "x");
+  with_unknown_field(&event, 40);
+  ExpectRejected(
+      "an event's field", [&] { return AppendEvent(event); }, grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("events[0]: holds field number 40"),
+      HasErrorInfo("INVALID_EVENT", ElementsAre(Pair("event_index", "0"))));
+
+  v1::GetProgrammeStatusRequest status;
+  status.set_programme_id("LPP");
+  status.mutable_as_at()->set_position(1);
+  with_unknown_field(status.mutable_as_at(), 6);
+  ExpectRejected(
+      "a query's as_at field",
+      [&] {
+        std::string response;
+        return GenericUnaryCall(daemon_.NewChannel(),
+                                "/govledger.v1.QueryService/GetProgrammeStatus",
+                                status.SerializeAsString(), &response);
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("the request's as_at holds field number 6, which this govledgerd's "
+                "govledger.v1.AsAt"),
+      HasErrorInfo("UNKNOWN_FIELD",
+                   ElementsAre(Pair("field", "as_at"), Pair("field_number", "6"))));
+
+  v1::SubscribeRequest subscribe;
+  with_unknown_field(&subscribe, 7);
+  ExpectRejected(
+      "a subscription's field",
+      [&] {
+        std::vector<std::string> messages;
+        grpc::Status s =
+            GenericBidiCall(daemon_.NewChannel(), "/govledger.v1.LedgerService/Subscribe",
+                            {subscribe.SerializeAsString()}, &messages);
+        EXPECT_TRUE(messages.empty());
+        return s;
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("the request holds field number 7, which this govledgerd's "
+                "govledger.v1.SubscribeRequest"));
 }
 
 TEST_F(BadInputTest, ReadingPastTheHead) {

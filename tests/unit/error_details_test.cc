@@ -65,7 +65,7 @@ TEST(ErrorDetailsTest, EveryMismatchedStreamIsNamedWithItsCurrentVersion) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "WRONG_EXPECTED_VERSION");
   EXPECT_THAT(MetadataOf(*info),
-              ElementsAre(Pair("programme/LPP", "2"), Pair("risk/LPP-R07", "3")));
+              ElementsAre(Pair("current_versions", R"({"programme/LPP":2,"risk/LPP-R07":3})")));
 }
 
 TEST(ErrorDetailsTest, ToGrpcStatusSendsTheReasonAsAGoogleRpcStatus) {
