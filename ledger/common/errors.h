@@ -77,7 +77,7 @@ inline constexpr absl::string_view kStorageCorrupt = "STORAGE_CORRUPT";
 // Metadata: "queued_bytes", "max_queued_bytes".
 inline constexpr absl::string_view kAppendsBacklogged = "APPENDS_BACKLOGGED";
 // RESOURCE_EXHAUSTED: appends are paused (the data directory's free space is below
-// --min-free-bytes); retry once an operator has freed space.
+// --min-free-bytes), and with them backups; retry once an operator has freed space.
 inline constexpr absl::string_view kAppendsPaused = "APPENDS_PAUSED";
 // RESOURCE_EXHAUSTED: the calls of one kind (reads, queries, audit or admin calls) already
 // waiting for their thread reach its limit; retry after a pause. Metadata: "waiting".
@@ -85,6 +85,9 @@ inline constexpr absl::string_view kCallsBacklogged = "CALLS_BACKLOGGED";
 // RESOURCE_EXHAUSTED: --max-subscriptions subscriptions are open. Metadata:
 // "max_subscriptions".
 inline constexpr absl::string_view kSubscriptionsFull = "SUBSCRIPTIONS_FULL";
+// RESOURCE_EXHAUSTED: a Backup while another is in progress (one runs at a time); retry when it
+// has finished.
+inline constexpr absl::string_view kBackupInProgress = "BACKUP_IN_PROGRESS";
 // UNAVAILABLE: the server is shutting down; retry against a running server. A subscription
 // ended by it has metadata "next_position", where to resubscribe.
 inline constexpr absl::string_view kShuttingDown = "SHUTTING_DOWN";

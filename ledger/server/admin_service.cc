@@ -190,9 +190,10 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
     return;
   }
   if (backup_running_.exchange(true)) {
-    call->Finish(grpc::Status(
-        grpc::StatusCode::FAILED_PRECONDITION,
-        "a backup of this server is already in progress; retry when it has finished"));
+    call->Finish(ToGrpcStatus(errors::WithReason(
+        absl::ResourceExhaustedError(
+            "a backup of this server is already in progress; retry when it has finished"),
+        errors::reason::kBackupInProgress)));
     return;
   }
   work_.Add([this, call, admitted_at](bool stopped) {
@@ -217,11 +218,14 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
   // copies the write-ahead log): on a disk already nearly full it could fill it, and a full disk
   // stops appends until a restart.
   if (const v1::GetStatsResponse stats = stats_(); !stats.appends_paused().empty()) {
-    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-        "no backup while the disk holding the ledger is nearly full (",
-        stats.data_dir_free_bytes(), " bytes free on the file system of ", data_dir_,
-        ", below govledgerd's --min-free-bytes: appends are paused too): a backup's checkpoint "
-        "is written in the data directory and could fill it; free space there, then back up")));
+    return ToGrpcStatus(errors::WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "no backup while the disk holding the ledger is nearly full (",
+            stats.data_dir_free_bytes(), " bytes free on the file system of ", data_dir_,
+            ", below govledgerd's --min-free-bytes: appends are paused too): a backup's "
+            "checkpoint is written in the data directory and could fill it; free space there, "
+            "then back up")),
+        errors::reason::kAppendsPaused));
   }
   // The reader (and with it the checkpoint directory) is destroyed on every return below.
   absl::StatusOr<std::unique_ptr<backup::CheckpointReader>> reader =

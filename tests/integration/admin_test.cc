@@ -609,8 +609,8 @@ TEST_F(AdminTest, HelpDescribesTheCommands) {
 }
 
 // One backup at a time: while a client holds one open (reading slowly), another
-// is FAILED_PRECONDITION; once it is cancelled, the checkpoint is removed and
-// backups work again.
+// is RESOURCE_EXHAUSTED (BACKUP_IN_PROGRESS); once it is cancelled, the checkpoint is removed
+// and backups work again.
 TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   ASSERT_NO_FATAL_FAILURE(AppendIncompressible(*stub_));
   auto data_dir_bytes = [&] {
@@ -635,9 +635,18 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
 
   CliRun r = Cli(absl::StrCat(Server(), " admin backup ", Scratch("second")));
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(r.err, HasSubstr("already in progress"));
   EXPECT_FALSE(fs::exists(Scratch("second")));
+  {
+    // The reason tells it from gRPC's own RESOURCE_EXHAUSTED (a message over a size limit).
+    grpc::ClientContext second;
+    std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> refused =
+        v1::AdminService::NewStub(daemon_.NewChannel())->Backup(&second, v1::BackupRequest());
+    v1::BackupChunk chunk;
+    EXPECT_FALSE(refused->Read(&chunk));
+    EXPECT_THAT(refused->Finish(), HasErrorInfo("BACKUP_IN_PROGRESS", IsEmpty()));
+  }
   // The backup holds one admin thread while it waits on its client; the daemon's figures are
   // still answered by the other.
   r = Cli(absl::StrCat(Server(), " admin stats"));
