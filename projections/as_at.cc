@@ -203,7 +203,8 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       }
       const int64_t t = ToMicros(as_at.time());
       if (t > now_micros) {
-        return absl::InvalidArgumentError(
+        // OUT_OF_RANGE, like a position past the head: it becomes valid as time passes.
+        return absl::OutOfRangeError(
             absl::StrCat("as_at.time ", FormatRfc3339(t),
                          " is in the future; valid times are up to now (",
                          FormatRfc3339(now_micros), ")"));
@@ -238,7 +239,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       }
       const int64_t end = EndOfWeekMicros(*programme, pw.week());
       if (end > now_micros) {
-        return absl::InvalidArgumentError(
+        return absl::OutOfRangeError(
             absl::StrCat("as_at.programme_week.week ", pw.week(), " ends at ",
                          FormatRfc3339(end + 1), ", in the future; ", valid));
       }

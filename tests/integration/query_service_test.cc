@@ -313,7 +313,7 @@ TEST_F(QueryServiceTest, BadSelectorsAreRefusedWithWhatIsValid) {
   future.set_mode(kKnown);
   EXPECT_THAT(
       RiskRegister(future, &r),
-      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+      GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                    AllOf(HasSubstr("in the future"), HasSubstr("up to now"))));
   EXPECT_THAT(RiskRegister(Week(74, kKnown, "NOPE"), &r),
               GrpcStatusIs(grpc::StatusCode::NOT_FOUND,

@@ -735,7 +735,7 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
                              HasSubstr("valid weeks are 1 to 208"))));
   EXPECT_THAT(
       Risks(log, Time(kNow + 1, kRecorded)),
-      StatusIs(absl::StatusCode::kInvalidArgument,
+      StatusIs(absl::StatusCode::kOutOfRange,
                AllOf(HasSubstr("in the future"), HasSubstr("up to now"))));
   for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{INT64_MAX, 0}, {INT64_MIN, 0},
                                  {253402300800, 0}, {0, -1}, {0, 1000000000}}) {
@@ -788,7 +788,7 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
   const int64_t now =
       projections::DateMicros(MakeDate(2020, 1, 15));  // in week 2
   EXPECT_THAT(projections::QueryRiskRegister(young.events(), now, request),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("in the future"),
                              HasSubstr("valid weeks are 1 to 1"))));
   // In its first week, no week has ended: not "valid weeks are 1 to 0".
@@ -796,7 +796,7 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
   EXPECT_THAT(projections::QueryRiskRegister(young.events(),
                                              projections::DateMicros(MakeDate(2020, 1, 8)),
                                              request),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("in the future"),
                              HasSubstr("no week of it has ended yet: ask about a time"))));
 }
