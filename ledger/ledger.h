@@ -61,7 +61,8 @@ struct LedgerOptions {
 // Read page limits (ReadRequest.limit).
 inline constexpr uint32_t kDefaultReadLimit = 1000;
 inline constexpr uint32_t kMaxReadLimit = 10000;
-// A page also ends once it holds this many bytes of events (at least one event is returned).
+// A page also ends with the event that takes it to this many bytes (so it holds at most this and
+// one event, and always at least one event).
 inline constexpr size_t kMaxReadPageBytes = 16 << 20;
 
 class Ledger {

@@ -95,10 +95,11 @@ absl::Status PositionPastHead(absl::string_view field, uint64_t position, uint64
 absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
                                   uint64_t stream_version) {
   return WithReason(
-      absl::OutOfRangeError(absl::StrCat("version ", version, " is past the end of stream '",
-                                         stream_id, "' (version ", stream_version,
-                                         "); read it from 1 to ", stream_version,
-                                         " (0: from its start forwards, its end backwards)")),
+      absl::OutOfRangeError(absl::StrCat(
+          "version ", version, " is past the end of stream '", stream_id, "' (version ",
+          stream_version, "); read it forwards from 1 to ", stream_version + 1, " (",
+          stream_version + 1, ": its next event, once there is one) or backwards from 1 to ",
+          stream_version, " (0: from its start forwards, its end backwards)")),
       reason::kVersionPastStreamEnd,
       {{"stream", std::string(stream_id)}, {"stream_version", absl::StrCat(stream_version)}});
 }

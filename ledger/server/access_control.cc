@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/files.h"
@@ -129,14 +130,16 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
         "the call sends ", kAuthorizationMetadataKey, " ", n, " times; send one token"));
   }
   absl::string_view value(it->second.data(), it->second.size());
-  // The scheme's name is case-insensitive (RFC 9110).
+  // The scheme's name is case-insensitive (RFC 9110), and one or more spaces follow it
+  // (RFC 6750: "Bearer" 1*SP b64token).
   const absl::string_view kBearer = kBearerPrefix;
   if (value.size() <= kBearer.size() ||
       !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
     return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");
   }
+  const absl::string_view token = absl::StripLeadingAsciiWhitespace(value.substr(kBearer.size()));
   const std::shared_ptr<const Grants> grants = this->grants();
-  auto grant = grants->find(TokenDigest(value.substr(kBearer.size())));
+  auto grant = grants->find(TokenDigest(token));
   if (grant == grants->end()) {
     return absl::UnauthenticatedError(
         "the access token is not one this server accepts (mistyped, revoked, or for another "

@@ -8,12 +8,18 @@
 
 #include <gperftools/malloc_extension.h>
 #include <netdb.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -72,6 +78,39 @@ absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path) 
   return absl::OkStatus();
 }
 
+// OK when the first certificate of `cert_pem` (the server's own) is for the private key of
+// `key_pem`: gRPC would otherwise find out only when it starts listening, once the store is
+// open, and say no more than that it could not.
+absl::Status CheckKeyMatchesCertificate(const std::string& cert_pem, const std::string& key_pem,
+                                        const DaemonOptions& options) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
+      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the TLS certificate file ", options.tls_cert_file,
+        " does not begin with a PEM certificate (BEGIN CERTIFICATE)"));
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the TLS private key file ", options.tls_key_file,
+                     " holds no private key that can be read without a passphrase"));
+  }
+  const bool matches = X509_check_private_key(cert.get(), key.get()) == 1;
+  ERR_clear_error();  // OpenSSL's reasons are said here, not left for the next caller
+  if (!matches) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the TLS certificate ", options.tls_cert_file, " is not for the private key ",
+        options.tls_key_file, "; give the key the certificate was made for"));
+  }
+  return absl::OkStatus();
+}
+
 // Plaintext, or TLS with the options' certificate chain and key.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const DaemonOptions& options) {
@@ -86,6 +125,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(options.tls_cert_file, "certificate"));
   ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(options.tls_key_file, "private key"));
   RETURN_IF_ERROR(CheckKeyIsPrivate("the TLS private key file", options.tls_key_file));
+  RETURN_IF_ERROR(CheckKeyMatchesCertificate(pair.cert_chain, pair.private_key, options));
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
@@ -123,8 +163,18 @@ absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
 // (unix:PATH, ...) are left to gRPC, whose failure to bind is reported after the store is open.
 // A port taken between this check and gRPC's bind is reported that way too.
 absl::Status CheckListenAddressFree(const std::string& listen) {
+  if (absl::string_view path = listen; absl::ConsumePrefix(&path, "unix:")) {
+    const std::filesystem::path dir = std::filesystem::path(std::string(path)).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot listen on ", listen, ": there is no directory ", dir.string(),
+          " for the socket; create it (under systemd, RuntimeDirectory= makes one in /run)"));
+    }
+    return absl::OkStatus();
+  }
   const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || absl::StartsWith(listen, "unix:")) return absl::OkStatus();
+  if (colon == std::string::npos) return absl::OkStatus();
   absl::string_view host = absl::string_view(listen).substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   if (port.empty() || port == "0") return absl::OkStatus();
@@ -143,20 +193,37 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
                   &found) != 0) {
     return absl::OkStatus();
   }
+  // gRPC listens on every address the host resolves to, and fails if none can be bound.
   bool taken = false;
+  bool bound = false;
+  int first_errno = 0;
   for (addrinfo* a = found; a != nullptr && !taken; a = a->ai_next) {
     const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    taken = bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE;
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      bound = true;
+    } else {
+      taken = errno == EADDRINUSE;
+      if (first_errno == 0) first_errno = errno;
+    }
     close(fd);
   }
   freeaddrinfo(found);
-  if (!taken) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(
-      "cannot listen on ", listen, ": another process is listening on that address (another "
-      "govledgerd?); stop it or choose another --listen"));
+  if (taken) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen, ": another process is listening on that address (another "
+        "govledgerd?); stop it or choose another --listen"));
+  }
+  if (!bound && first_errno != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen, ": ", std::strerror(first_errno),
+        first_errno == EADDRNOTAVAIL ? " (no interface of this machine has that address)"
+        : first_errno == EACCES      ? " (a port below 1024 needs CAP_NET_BIND_SERVICE)"
+                                     : ""));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -189,6 +256,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
   ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
                                                  daemon->validator_.get()));
+  daemon->ledger_opened_ = true;
   if (options.min_free_bytes > 0) {
     daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(
         daemon->ledger_.get(), options.data_dir, options.min_free_bytes,
@@ -329,7 +397,7 @@ void Daemon::Shutdown() {
     }
   }
   // The next start loads this instead of replaying the log (a failure only costs a replay).
-  if (validator_ != nullptr) {
+  if (validator_ != nullptr && ledger_opened_) {
     if (absl::Status saved = validator_->SaveSnapshot(); !saved.ok() && options_.log) {
       options_.log(absl::StrCat("governance rules' snapshot not saved (", saved.message(),
                                 "): the next start replays the log from its last snapshot"));
@@ -369,6 +437,17 @@ std::string Daemon::ExposureWarning(const DaemonOptions& options) {
                         "--tls-key the access tokens cross the network in plaintext");
   }
   return "";
+}
+
+std::string Daemon::DataDirWarning(const std::string& data_dir) {
+  std::error_code ec;
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(data_dir, ec).permissions();
+  if (ec || (mode & (perms::group_all | perms::others_all)) == perms::none) return "";
+  return absl::StrFormat(
+      "warning: other users may enter the data directory %s (mode %04o), whose files hold every "
+      "event, confidential Part 2 text included; restrict it (chmod 700 %s)",
+      data_dir, static_cast<unsigned>(mode & perms::mask), data_dir);
 }
 
 v1::GetStatsResponse Daemon::Stats() const {

@@ -134,6 +134,10 @@ class Daemon {
   // without TLS the tokens cross the network in plaintext. Empty when there is nothing to say.
   static std::string ExposureWarning(const DaemonOptions& options);
 
+  // A warning for a data directory other users may enter (its files hold every event,
+  // confidential Part 2 text included); empty when only its owner may.
+  static std::string DataDirWarning(const std::string& data_dir);
+
   // Re-reads the --tokens file (AccessControl::Reload): the number of tokens now accepted, or
   // why the file was not taken (the tokens then stay as they were).
   absl::StatusOr<size_t> ReloadTokens() { return access_->Reload(); }
@@ -158,6 +162,8 @@ class Daemon {
   // The governance rules every append is checked against; outlives ledger_.
   std::unique_ptr<projections::GovernanceValidator> validator_;
   std::unique_ptr<Ledger> ledger_;
+  // The ledger opened (the validator recovered): only then is there a state to snapshot.
+  bool ledger_opened_ = false;
   // Pauses ledger_'s appends while the disk is nearly full; null when min_free_bytes is 0.
   std::unique_ptr<FreeSpaceWatch> free_space_watch_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;

@@ -1,6 +1,7 @@
 // govledgerd: the ledger daemon. Parses flags, starts the Daemon, reloads its tokens file on
 // SIGHUP, and shuts it down cleanly on SIGTERM or SIGINT.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,9 @@ void Say(absl::string_view text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every file govledgerd makes (the database's, snapshots, tree heads, backups' checkpoints)
+  // holds events, Part 2 text included: its owner's alone, whatever the caller's umask.
+  umask(077);
   // Debian's abseil is built with its debug checks on, so every absl::Mutex lock (gRPC takes
   // several a call) would also update a global lock-order graph to detect deadlocks: about 1%
   // of the daemon's time under load, for a check meant for tests.
@@ -191,6 +195,10 @@ int main(int argc, char** argv) {
   Say(absl::StrCat("serving on ", unix_socket ? "" : "port ", bound, " with data in ",
                    options.data_dir));
   if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
+    Say(warning);
+  }
+  if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir);
+      !warning.empty()) {
     Say(warning);
   }
   // Last, so that whoever waits for the port file finds the lines above already written.

@@ -28,11 +28,14 @@ namespace govledger {
 inline constexpr size_t kMaxStatusMessageBytes = 1024;
 inline constexpr size_t kMaxErrorMetadataBytes = 256;
 
-// `text` cut to at most `max` bytes at a UTF-8 character boundary, saying how much was left
-// out; `text` itself when it fits.
+// `text` cut at a UTF-8 character boundary and ending "... (N more bytes cut)", at most `max`
+// bytes in all; `text` itself when it fits. REQUIRES: `max` leaves room for the ending.
 inline std::string CutForStatus(absl::string_view text, size_t max) {
   if (text.size() <= max) return std::string(text);
-  size_t end = max;
+  // The ending is longest when N has as many digits as the text's size.
+  const size_t ending =
+      std::string("... ( more bytes cut)").size() + std::to_string(text.size()).size();
+  size_t end = max > ending ? max - ending : 0;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return std::string(text.substr(0, end)) + "... (" + std::to_string(text.size() - end) +
          " more bytes cut)";

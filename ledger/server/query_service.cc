@@ -61,6 +61,10 @@ void QueryServiceImpl::Stop() {
   if (warmer_.joinable()) warmer_.join();
   queries_.Stop();
   std::lock_guard<std::mutex> lock(mu_);
+  // Once only: the destructor's Stop may come after the ledger is gone (a daemon that failed to
+  // start, say, stops its services and closes the ledger before destroying them).
+  if (stopped_) return;
+  stopped_ = true;
   // Index what was appended since the last query, up to kIndexedAtStop events, so that the next
   // start loads it instead of reading those events again; more would hold the stop up (a
   // million take seconds), and are read by the next start, in the background. A failure costs

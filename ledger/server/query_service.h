@@ -147,6 +147,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   projections::ProgrammeIndex index_;  // guarded by mu_
   projections::IndexedLog log_;        // guarded by mu_
   bool index_ready_ = false;           // loaded or started empty; guarded by mu_
+  bool stopped_ = false;               // Stop has run; guarded by mu_
   // What the saved index holds: events, snapshots taken and left out. Guarded by mu_.
   uint64_t saved_size_ = 0;
   uint64_t saved_snapshots_ = 0;

@@ -156,6 +156,13 @@ TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
                               &appended),
                 GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("'Bearer <token>'")));
   }
+  // The scheme's name in any case, and more than one space after it (RFC 6750), are accepted.
+  for (const char* scheme : {"bearer ", "BEARER ", "Bearer   "}) {
+    auto context = Context("");
+    context->AddMetadata("authorization", absl::StrCat(scheme, reader_.secret));
+    v1::GetHeadResponse head;
+    EXPECT_TRUE(stub_->GetHead(context.get(), v1::GetHeadRequest(), &head).ok()) << scheme;
+  }
   // Two tokens: which would count is nobody's guess, so neither does (whatever their order).
   for (const bool admin_first : {true, false}) {
     auto context = Context("");
@@ -800,6 +807,18 @@ TEST(TlsTest, BadTlsFlagsStopTheStart) {
   ExpectStartFails({"--tls-cert", dir.path() + "/empty.pem", "--tls-key",
                     dir.path() + "/key.pem"},
                    "holds no PEM block");
+  // A certificate made for another key: found before the store is opened.
+  std::filesystem::create_directory(dir.path() + "/other");
+  MakeCertificate(dir.path() + "/other");
+  ExpectStartFails({"--tls-cert", dir.path() + "/cert.pem", "--tls-key",
+                    dir.path() + "/other/key.pem"},
+                   absl::StrCat("the TLS certificate ", dir.path(), "/cert.pem is not for the "
+                                "private key ", dir.path(), "/other/key.pem"));
+  WriteFile(dir.path() + "/not-a-certificate.pem",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  ExpectStartFails({"--tls-cert", dir.path() + "/not-a-certificate.pem", "--tls-key",
+                    dir.path() + "/key.pem"},
+                   "does not begin with a PEM certificate");
   // A private key every user may read.
   std::filesystem::permissions(dir.path() + "/key.pem", std::filesystem::perms::others_read,
                                std::filesystem::perm_options::add);

@@ -98,11 +98,12 @@ TEST(ErrorDetailsTest, ToGrpcStatusCutsLongMessagesAndMetadata) {
   EXPECT_EQ(sent.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(sent.error_message(),
               AllOf(StartsWith("programme \xc2\xa3XXX"), EndsWith(" more bytes cut)")));
-  EXPECT_LE(sent.error_message().size(), kMaxStatusMessageBytes + 40);
-  // Cut inside a two-byte character: the whole character goes.
-  const std::string pounds = std::string(kMaxStatusMessageBytes - 1, 'a') + "\xc2\xa3";
+  EXPECT_LE(sent.error_message().size(), kMaxStatusMessageBytes);
+  // The ending counts: of 1,100 bytes, 999 and a 25-byte "... (NNNN more bytes cut)" would
+  // fit; the cut falls inside a two-byte character, so the whole character goes.
+  const std::string pounds = std::string(998, 'a') + "\xc2\xa3" + std::string(100, 'b');
   EXPECT_EQ(CutForStatus(pounds, kMaxStatusMessageBytes),
-            std::string(kMaxStatusMessageBytes - 1, 'a') + "... (2 more bytes cut)");
+            std::string(998, 'a') + "... (102 more bytes cut)");
   EXPECT_EQ(CutForStatus("short", kMaxStatusMessageBytes), "short");
 
   const grpc::Status with_reason = ToGrpcStatus(errors::WriterStopped(std::string(5000, 'c')));
@@ -110,9 +111,10 @@ TEST(ErrorDetailsTest, ToGrpcStatusCutsLongMessagesAndMetadata) {
       errors::ErrorInfoOfDetails(with_reason.error_details());
   ASSERT_TRUE(info.has_value());
   EXPECT_THAT(info->metadata().at("cause"),
-              AllOf(StartsWith(std::string(kMaxErrorMetadataBytes, 'c')),
-                    EndsWith("... (4744 more bytes cut)")));
-  EXPECT_LE(with_reason.error_message().size(), kMaxStatusMessageBytes + 40);
+              AllOf(StartsWith(std::string(kMaxErrorMetadataBytes - 25, 'c')),
+                    EndsWith(" more bytes cut)")));
+  EXPECT_EQ(info->metadata().at("cause").size(), kMaxErrorMetadataBytes);
+  EXPECT_LE(with_reason.error_message().size(), kMaxStatusMessageBytes);
 }
 
 }  // namespace

@@ -772,7 +772,8 @@ TEST_F(LedgerTest, ReadStreamPastItsEndIsOutOfRange) {
   EXPECT_THAT(Read("a", 5, v1::DIRECTION_FORWARD),
               StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("version 5 is past the end of stream 'a'"),
-                             HasSubstr("(version 3)"))));
+                             HasSubstr("(version 3); read it forwards from 1 to 4 (4: its next "
+                                       "event, once there is one) or backwards from 1 to 3"))));
   EXPECT_THAT(Read("a", 4, v1::DIRECTION_BACKWARD),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("version 4")));
 }
