@@ -370,6 +370,23 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   };
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    // Another program's database (it lacks the column families every govledger database has
+    // had since format 1) is refused before an open could change it: a writable open would add
+    // column families, flush its log and rewrite its OPTIONS.
+    std::vector<std::string> missing;
+    for (const char* name : {kEventsCf, kStreamsCf, kEventIdsCf, kMetaCf}) {
+      if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+        missing.push_back(name);
+      }
+    }
+    if (!missing.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", dir, " holds a RocksDB database that is not govledger's: it has "
+          "no column family ", absl::StrJoin(missing, ", "), " (it has ",
+          absl::StrJoin(existing, ", "), "); nothing in it was changed. Give govledgerd a "
+          "directory of its own (or, if a first start was stopped here before it made its "
+          "database, and the directory has never held events, remove it and start again)"));
+    }
     // A database from before the projections column family (format 1 without it) opens
     // read-only as it is; a writable open creates the column family.
     if (options.read_only &&

@@ -701,9 +701,25 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "someone's", "data").ok());
     delete db;
   }
+  // Another program's database is refused before an open could change it (add column
+  // families, flush its log, rewrite its OPTIONS).
+  auto files_of = [](const std::string& dir) {
+    std::map<std::string, uintmax_t> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      files[entry.path().filename()] = entry.file_size();
+    }
+    return files;
+  };
+  const std::map<std::string, uintmax_t> foreign_files = files_of(foreign);
   EXPECT_THAT(RocksDbEventStore::Open(foreign).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("without a govledger storage format version")));
+                       AllOf(HasSubstr("holds a RocksDB database that is not govledger's: it has "
+                                       "no column family events, streams, event_ids, meta (it "
+                                       "has default); nothing in it was changed"))));
+  EXPECT_EQ(files_of(foreign), foreign_files);
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), foreign, &families).ok());
+  EXPECT_THAT(families, ElementsAre("default"));
 
   // Killed after RocksDB made the database, before the version: an empty database, which
   // cannot be told from one that lost its only write-ahead log, and is refused saying so.
@@ -716,6 +732,26 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
     delete db;
   }
   EXPECT_THAT(RocksDbEventStore::Open(unstamped).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("and the directory has never held events, remove it and start "
+                                 "again")));
+  // Killed after RocksDB made its column families, before the version.
+  const std::string unversioned = dir_.path() + "/unversioned";
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "events", "streams", "event_ids", "meta", "projections"}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, unversioned, families, &handles, &db).ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  EXPECT_THAT(RocksDbEventStore::Open(unversioned).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("if the directory has never held events, remove it and start "
                                  "again")));
