@@ -249,6 +249,11 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                                          "GOVLEDGER_TLS_CA and GOVLEDGER_TLS_SERVER_NAME)"
                                        : "if it serves TLS, add --tls-ca or --tls)");
   }
+  if (status.error_code() == grpc::StatusCode::CANCELLED &&
+      (message.empty() || message == "CANCELLED" || message == "Cancelled")) {
+    return absl::StrCat("server ", server, ": CANCELLED: the server ended the call (shutting "
+                        "down?); retry once it serves again");
+  }
   // The message may quote what was sent or stored, as it was.
   return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
                       PrintableText(message));
@@ -282,7 +287,10 @@ int ExitCodeOf(const grpc::Status& status) {
   }
   const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
                            !(info && info->reason() == errors::reason::kWriterStopped);
-  return unreachable ? kExitUnreachable : kExitRefused;
+  // The CLI cancels none of its calls: a CANCELLED is the server's (a call that arrived as it
+  // shut down), worth retrying as UNAVAILABLE is.
+  const bool cancelled = status.error_code() == grpc::StatusCode::CANCELLED;
+  return unreachable || cancelled ? kExitUnreachable : kExitRefused;
 }
 
 int FailCall(const std::string& server, const grpc::Status& status) {

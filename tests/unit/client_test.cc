@@ -33,5 +33,15 @@ TEST(DescribeErrorTest, OtherRefusalsKeepTheServersWords) {
   EXPECT_EQ(ExitCodeOf(status), kExitRefused);
 }
 
+// The CLI cancels none of the calls whose status it reports: a CANCELLED is the server's (a call
+// that arrived as it shut down), worth retrying, so exit 3 as for UNAVAILABLE.
+TEST(DescribeErrorTest, ACallTheServerCancelledIsWorthRetrying) {
+  const grpc::Status status(grpc::StatusCode::CANCELLED, "CANCELLED");
+  EXPECT_EQ(DescribeError("127.0.0.1:50051", status),
+            "server 127.0.0.1:50051: CANCELLED: the server ended the call (shutting down?); "
+            "retry once it serves again");
+  EXPECT_EQ(ExitCodeOf(status), kExitUnreachable);
+}
+
 }  // namespace
 }  // namespace govledger::cli
