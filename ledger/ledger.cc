@@ -99,8 +99,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
   ASSIGN_OR_RETURN(ChainPoint head, store->LoadHead());
   ASSIGN_OR_RETURN(ChainPoint verified, store->LoadVerified());
   if (verified.position > head.position) {
-    return absl::DataLossError(absl::StrCat("the verified point (", verified.position,
-                                            ") is past the head (", head.position, ")"));
+    return absl::DataLossError(absl::StrCat(
+        "the verified point (", verified.position, ") is past the head (", head.position,
+        "): events once verified are missing; restore the data directory from a backup "
+        "(govledger admin restore)"));
   }
   if (verified.position > 0) {
     // The verified point is trusted only if the event there still has the hash it had, and

@@ -254,8 +254,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
   validator_options.log = options.log;
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
-  ASSIGN_OR_RETURN(daemon->ledger_, Ledger::Open(daemon->store_.get(), clock, options.ledger,
-                                                 daemon->validator_.get()));
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger =
+      Ledger::Open(daemon->store_.get(), clock, options.ledger, daemon->validator_.get());
+  if (!ledger.ok()) {
+    // A broken chain or a corrupt event found at start: say what to do.
+    if (ledger.status().code() == absl::StatusCode::kDataLoss &&
+        !absl::StrContains(ledger.status().message(), "from a backup")) {
+      return absl::DataLossError(absl::StrCat(
+          ledger.status().message(), "; the data directory is damaged or was altered: keep it "
+          "for inspection, and restore the ledger from a backup (govledger admin restore)"));
+    }
+    return ledger.status();
+  }
+  daemon->ledger_ = std::move(*ledger);
   daemon->ledger_opened_ = true;
   if (options.min_free_bytes > 0) {
     daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(

@@ -144,6 +144,9 @@ TEST_F(TamperTest, CorruptedEventAfterTheVerifiedPointFound) {
   std::string original = CorruptPayload(15);
   ExpectRefusesToStart(15);
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("hash chain broken at position 15"));
+  EXPECT_THAT(daemon_.Stderr(),
+              HasSubstr("the data directory is damaged or was altered: keep it for inspection, "
+                        "and restore the ledger from a backup (govledger admin restore)"));
   PutEvent(15, original);
   ExpectStartsAndVerifies();
 }
