@@ -292,15 +292,18 @@ class TempSibling {
         path.has_parent_path() ? path.parent_path() : fs::path(".");
     const std::string prefix = absl::StrCat(".", path.filename().string(), ".partial-");
     fs::path temp = parent / absl::StrCat(prefix, ::getpid());
-    // Left by earlier processes that died (killed, or the machine stopped):
-    // those whose pid runs no process now, and this pid's.
+    // Left by earlier processes that died (killed, or the machine stopped), whatever their
+    // target (a nightly backup killed leaves its copy, and the next night's has another name):
+    // the directories ".<name>.partial-<pid>" whose pid runs no process now, and this pid's.
     std::error_code ec;
     for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
       const std::string name = entry.path().filename().string();
+      constexpr std::string_view kPartial = ".partial-";
+      const size_t at = name.rfind(kPartial);
       int pid = 0;
-      if (absl::StartsWith(name, prefix) &&
-          absl::SimpleAtoi(absl::string_view(name).substr(prefix.size()), &pid) && pid > 0 &&
-          ::kill(pid, 0) != 0 && errno == ESRCH) {
+      if (absl::StartsWith(name, ".") && at != std::string::npos && at > 1 &&
+          absl::SimpleAtoi(absl::string_view(name).substr(at + kPartial.size()), &pid) &&
+          pid > 0 && entry.is_directory(ec) && ::kill(pid, 0) != 0 && errno == ESRCH) {
         std::error_code ignored;
         fs::remove_all(entry.path(), ignored);
       }

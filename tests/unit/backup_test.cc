@@ -194,15 +194,25 @@ TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
 
   const std::string dead = Path(".copy.partial-2147483600");  // no such process
   const std::string alive = Path(absl::StrCat(".copy.partial-", ::getppid()));
-  const std::string other = Path(".other.partial-2147483600");  // another target's
-  for (const std::string& dir : {dead, alive, other}) {
+  // Another target's (yesterday's nightly backup, killed): its process is gone too.
+  const std::string other = Path(".other.partial-2147483600");
+  const std::string other_alive = Path(absl::StrCat(".other.partial-", ::getppid()));
+  for (const std::string& dir : {dead, alive, other, other_alive}) {
     fs::create_directories(dir);
     std::ofstream(dir + "/000001.sst") << "half";
   }
+  // Not a directory, or not named as one of ours: someone else's.
+  const std::string file = Path(".notes.partial-2147483600");
+  std::ofstream(file) << "mine";
+  const std::string unnamed = Path(".partial-2147483600");
+  fs::create_directories(unnamed);
   ASSERT_OK(BackupTo(*store_, data_, Path("copy"), &manifest));
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(alive));
-  EXPECT_TRUE(fs::exists(other));
+  EXPECT_FALSE(fs::exists(other));
+  EXPECT_TRUE(fs::exists(other_alive));
+  EXPECT_TRUE(fs::exists(file));
+  EXPECT_TRUE(fs::exists(unnamed));
 }
 
 // A backup inside a data directory would share its disk, and one at the daemon's checkpoint name
