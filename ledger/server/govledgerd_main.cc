@@ -148,7 +148,16 @@ int main(int argc, char** argv) {
   app.add_flag("--rebuild-projections", options.rebuild_projections,
                "Drop the projections and refold the whole log before serving; an interrupted "
                "rebuild resumes from its last checkpoint (the log is only read)");
-  CLI11_PARSE(app, argc, argv);
+  // A bad command line is one line on stderr, "govledgerd: ...", exit 2, as for the CLI.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("govledgerd: ") + e.what() + " (see --help)\n";
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   options.on_rebuild_checkpoint = [](uint64_t position) {
     Say(absl::StrCat("rebuilding projections: checkpoint at position ", position));
   };
@@ -220,9 +229,15 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) break;
+    if (options.tokens_file.empty()) {
+      Say("SIGHUP ignored: govledgerd was started without --tokens, so there is no tokens file "
+          "to reload");
+      continue;
+    }
     absl::StatusOr<size_t> tokens = (*daemon)->ReloadTokens();
     if (tokens.ok()) {
-      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens, " tokens",
+      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens,
+                       *tokens == 1 ? " token" : " tokens",
                        *tokens == 0 ? " (every token revoked: only health checks are answered "
                                       "until a token is added)"
                                     : ""));

@@ -550,7 +550,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   // Adding a line back lets its caller in again; the log is as it was.
   WriteFile(tokens_file_, absl::StrCat(reader_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
   EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
   EXPECT_EQ(head.position(), 2u);
 }
@@ -614,7 +614,7 @@ TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
   // Now the reader's is revoked too.
   WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
   EXPECT_FALSE(reader_sub->Read(&event));
   EXPECT_THAT(reader_sub->Finish(),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
@@ -640,7 +640,7 @@ TEST_F(AccessTest, ARevokedTokenEndsASubscriptionCatchingUpAtItsNextEvent) {
 
   WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 tokens", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
   // What the transport already holds (an event of 512 KiB, or two) still arrives; the rest
   // of the page (30 events) does not.
   int after = 0;
@@ -655,7 +655,8 @@ TEST(AccessOpenTest, SighupWithoutATokensFileChangesNothing) {
   DaemonHarness daemon;
   ASSERT_OK(daemon.Start());
   ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon, "started without --tokens", 1)) << daemon.Stderr();
+  ASSERT_TRUE(StderrSays(daemon, "SIGHUP ignored: govledgerd was started without --tokens", 1))
+      << daemon.Stderr();
   auto stub = daemon.NewStub();
   EXPECT_OK(AppendOne(*stub, "programme/LPP", "still open"));
 }

@@ -252,6 +252,7 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
            {"--max-sync-threads", "2"},  // gRPC needs a polling thread and a worker
            {"--keepalive-seconds", "0"},
            {"--max-subscriptions", "0"},
+           {"--tokens", "/nonexistent-tokens-file"},
        }) {
     SCOPED_TRACE(absl::StrCat(flag, " ", value));
     // Under timeout: a daemon that took the flag would serve until stopped.
@@ -259,7 +260,10 @@ TEST(DaemonFlagsTest, AFlagOutOfRangeStopsTheStartNamingTheFlag) {
         GOVLEDGERD_PATH,
         absl::StrCat("--data-dir ", dir, " --listen 127.0.0.1:0 ", flag, " ", value),
         "timeout 20");
-    EXPECT_NE(run.code, 0);
+    // One line, as every other refusal, and the exit status of a bad command line.
+    EXPECT_EQ(run.code, 2);
+    EXPECT_THAT(run.err, ::testing::StartsWith("govledgerd: "));
+    EXPECT_THAT(run.err, ::testing::EndsWith(" (see --help)\n"));
     EXPECT_THAT(run.err, HasSubstr(flag));
     EXPECT_THAT(run.err, HasSubstr(value));
     EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing is opened or created";
