@@ -203,6 +203,17 @@ int main(int argc, char** argv) {
       unix_socket ? options.listen : absl::StrCat((*daemon)->port());
   Say(absl::StrCat("serving on ", unix_socket ? "" : "port ", bound, " with data in ",
                    options.data_dir));
+  // What the command line put in force, so that the journal shows an edited unit's effect.
+  Say(absl::StrCat(
+      options.tls_cert_file.empty() ? "plaintext"
+                                    : absl::StrCat("TLS with ", options.tls_cert_file),
+      "; ",
+      options.tokens_file.empty() ? "open to every caller (no --tokens)"
+                                  : absl::StrCat("access tokens of ", options.tokens_file),
+      "; ",
+      options.tree_head_key_file.empty()
+          ? "tree heads unsigned (no --tree-head-key)"
+          : absl::StrCat("tree heads signed with ", options.tree_head_key_file)));
   if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
     Say(warning);
   }

@@ -711,6 +711,9 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   const std::string cert = dir.path() + "/cert.pem";
   DaemonHarness daemon({"--tls-cert", cert, "--tls-key", dir.path() + "/key.pem"});
   ASSERT_OK(daemon.Start());
+  EXPECT_THAT(daemon.Stderr(),
+              HasSubstr(absl::StrCat("govledgerd: TLS with ", cert,
+                                     "; open to every caller (no --tokens); tree heads")));
 
   grpc::SslCredentialsOptions trust;
   trust.pem_root_certs = ReadFile(cert);

@@ -398,6 +398,9 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
   std::stringstream err;
   err << in.rdbuf();
   EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("serving on ", address, " with data in ")));
+  EXPECT_THAT(err.str(),
+              HasSubstr("govledgerd: plaintext; open to every caller (no --tokens); tree heads "
+                        "unsigned (no --tree-head-key)\n"));
 }
 
 }  // namespace
