@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 
@@ -68,6 +69,16 @@ absl::StatusOr<v1::GetHeadResponse> GetHead(v1::LedgerService::Stub& stub) {
   grpc::Status s = stub.GetHead(&context, v1::GetHeadRequest(), &response);
   if (!s.ok()) return ToAbsl(s);
   return response;
+}
+
+grpc::Status RefusedBackup(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> backup =
+      v1::AdminService::NewStub(channel)->Backup(&context, v1::BackupRequest());
+  v1::BackupChunk chunk;
+  EXPECT_FALSE(backup->Read(&chunk)) << "the backup was not refused";
+  return backup->Finish();
 }
 
 absl::StatusOr<std::vector<v1::Event>> ReadAll(v1::LedgerService::Stub& stub,

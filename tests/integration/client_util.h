@@ -101,6 +101,10 @@ grpc::Status Read(v1::LedgerService::Stub& stub, const v1::ReadRequest& request,
 
 absl::StatusOr<v1::GetHeadResponse> GetHead(v1::LedgerService::Stub& stub);
 
+// The status of a Backup on `channel` that the server refuses before its first chunk (a test
+// fails if a chunk comes).
+grpc::Status RefusedBackup(const std::shared_ptr<grpc::Channel>& channel);
+
 // Every event of the global log (stream_id empty) or of one stream, following `next` page by
 // page with `limit` events per page, in `direction`.
 absl::StatusOr<std::vector<v1::Event>> ReadAll(v1::LedgerService::Stub& stub,

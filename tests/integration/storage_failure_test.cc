@@ -285,14 +285,7 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   EXPECT_FALSE(std::filesystem::exists(backup_dir));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(daemon.data_dir()) /
                                        "backup-checkpoint"));
-  {
-    grpc::ClientContext context;
-    std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> refused =
-        v1::AdminService::NewStub(daemon.NewChannel())->Backup(&context, v1::BackupRequest());
-    v1::BackupChunk chunk;
-    EXPECT_FALSE(refused->Read(&chunk));
-    EXPECT_THAT(refused->Finish(), HasErrorInfo("APPENDS_PAUSED", IsEmpty()));
-  }
+  EXPECT_THAT(RefusedBackup(daemon.NewChannel()), HasErrorInfo("APPENDS_PAUSED", IsEmpty()));
 
   // Without the floor the same database takes appends.
   daemon.set_extra_args({"--min-free-bytes", "0"});
