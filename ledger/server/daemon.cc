@@ -157,11 +157,13 @@ absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
 }
 
 // Refuses a listen address ("HOST:PORT", an IPv6 host in brackets) that another process already
-// listens on, by binding a socket to each of its addresses and closing it, as gRPC binds them
-// (SO_REUSEADDR, no SO_REUSEPORT). So a port taken stops the start before the store is opened or
-// its directory made. Port 0, a host that does not resolve and anything else gRPC accepts
-// (unix:PATH, ...) are left to gRPC, whose failure to bind is reported after the store is open.
-// A port taken between this check and gRPC's bind is reported that way too.
+// listens on, or that none of whose addresses can be bound (with the reason: no interface has
+// it, a port that needs privilege), by binding a socket to each of its addresses and closing
+// it, as gRPC binds them (SO_REUSEADDR, no SO_REUSEPORT); and a unix:PATH whose directory is
+// not there. So these stop the start before the store is opened or its directory made. Port 0,
+// a host that does not resolve and anything else gRPC accepts (unix-abstract:, ...) are left to
+// gRPC, whose failure to bind is reported after the store is open; so is a port taken between
+// this check and gRPC's bind.
 absl::Status CheckListenAddressFree(const std::string& listen) {
   if (absl::string_view path = listen; absl::ConsumePrefix(&path, "unix:")) {
     const std::filesystem::path dir = std::filesystem::path(std::string(path)).parent_path();

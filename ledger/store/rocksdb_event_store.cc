@@ -415,21 +415,17 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &raw)
           : rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("Permission denied") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "govledgerd may not write to data directory ", dir, " (", s.ToString(),
-          "): run it as the directory's owner, or give it a directory it may write"));
-    }
     if (s.IsIOError() && s.ToString().find("Read-only file system") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " is on a read-only file system (", s.ToString(),
           "): govledgerd writes there; give it a writable directory"));
     }
+    // RocksDB says IO error for the directory, Invalid argument for a file it may not read.
     if (s.ToString().find("Permission denied") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "govledgerd may not read or write a file in data directory ", dir, " (",
-          s.ToString(), "): every file there must be its user's (a start as root leaves "
-          "root's files: chown -R the directory to the service's user)"));
+          "govledgerd may not read or write data directory ", dir, " (", s.ToString(),
+          "): run it as the directory's owner, and make every file there that user's (a start "
+          "as root leaves root's files: chown -R the directory to the service's user)"));
     }
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
