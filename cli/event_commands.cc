@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <initializer_list>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
 #include "cli/printable.h"
@@ -213,36 +215,42 @@ absl::StatusOr<v1::TreeHead> ReadTreeHeadFile(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " does not hold a tree head (the JSON `govledger tree-head` prints)"));
   }
-  if (absl::Status s = VerifyTreeHead(head, ""); !s.ok()) {
+  if (absl::Status s = VerifyTreeHead(head, {}); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
   }
   return head;
 }
 
-// The tree head in `path`, its signature checked with `public_key` ("": not checked): kExitOk
-// with it in `*out`, else Fail's code (kExitBadArgs for a file that is not a tree head,
-// kExitChainBroken for a signature that does not verify).
-int LoadTreeHead(const std::string& path, const std::string& public_key, v1::TreeHead* out) {
+// The tree head in `path`, its signature checked with one of `public_keys` (none: not
+// checked): kExitOk with it in `*out`, else Fail's code (kExitBadArgs for a file that is not a
+// tree head, kExitChainBroken for a signature that does not verify).
+int LoadTreeHead(const std::string& path, const std::vector<std::string>& public_keys,
+                 v1::TreeHead* out) {
   absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(path);
   if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
-  if (absl::Status s = VerifyTreeHead(*read, public_key); !s.ok()) {
+  if (absl::Status s = VerifyTreeHead(*read, public_keys); !s.ok()) {
     return Fail(kExitChainBroken, absl::StrCat(path, ": ", s.message()));
   }
   *out = *std::move(read);
   return kExitOk;
 }
 
-// The 32 bytes of an Ed25519 public key in a PEM file; "" for no file.
-absl::StatusOr<std::string> ReadPublicKeyFile(const std::string& path) {
-  if (path.empty()) return std::string();
-  absl::StatusOr<std::string> pem = ReadWholeFile(path);
-  if (!pem.ok()) return pem.status();
-  absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(*pem);
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--public-key ", path, " holds no Ed25519 public key (PEM)"));
+// The 32 bytes of the Ed25519 public key in each PEM file of `paths` (--public-key, given once
+// for each tree head key the ledger has had).
+absl::StatusOr<std::vector<std::string>> ReadPublicKeyFiles(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> keys;
+  for (const std::string& path : paths) {
+    absl::StatusOr<std::string> pem = ReadWholeFile(path);
+    if (!pem.ok()) return pem.status();
+    absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(*pem);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--public-key ", path, " holds no Ed25519 public key (PEM)"));
+    }
+    keys.push_back(*std::move(key));
   }
-  return key;
+  return keys;
 }
 
 // "tree head of 109 events, root 1f0c...e2a9, made 2026-12-01T04:41:58Z".
@@ -252,12 +260,19 @@ std::string DescribeTreeHead(const v1::TreeHead& head) {
                       FormatRfc3339(ToMicros(head.time())));
 }
 
-// What the signature check came to, one line: `public_key` is the key checked with, "" for none.
-std::string SignatureLine(const std::string& public_key) {
-  return public_key.empty()
-             ? "signature not checked: give --public-key with the ledger's tree head key\n"
-             : absl::StrCat("signed by the tree head key ", crypto::ToHex(public_key),
-                            ": verified\n");
+// What the signature check of `heads` came to, one line: `checked` when they were checked with
+// the keys of --public-key.
+std::string SignatureLine(bool checked, std::initializer_list<const v1::TreeHead*> heads) {
+  if (!checked) return "signature not checked: give --public-key with the ledger's tree head key\n";
+  std::vector<std::string> keys;
+  for (const v1::TreeHead* head : heads) {
+    const std::string key = crypto::ToHex(head->public_key());
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  }
+  return keys.size() == 1
+             ? absl::StrCat("signed by the tree head key ", keys[0], ": verified\n")
+             : absl::StrCat("signed by the tree head keys ", absl::StrJoin(keys, " and then "),
+                            " (the ledger's key was replaced between them): verified\n");
 }
 
 // A Subscribe call whose events arrive as their stored bytes, as `export` reads pages, so that
@@ -403,6 +418,11 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
 
 }  // namespace
 
+void EventCommands::AddPublicKeyOption(CLI::App* command, const std::string& help) {
+  // One file a --public-key: `--public-key a.pub OLD` leaves OLD to the positional.
+  command->add_option("--public-key", public_key_files_, help)->allow_extra_args(false);
+}
+
 EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   head_ = app.add_subcommand("head", "Print the head position, event count and hash");
   head_->add_flag("--json", json_, "Print GetHeadResponse as JSON (the hash in base64)");
@@ -523,8 +543,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                       "With --file: a tree head `tree-head` wrote; the export's first events (from "
                       "position 1) must give its Merkle root")
       ->excludes("--allow-gaps");
-  verify_->add_option("--public-key", public_key_file_,
-                      "With --tree-head: also check its signature with this public key (PEM)");
+  AddPublicKeyOption(verify_, "With --tree-head: also check its signature with this public key "
+                              "(PEM; repeat for each tree head key the ledger has had)");
   verify_->footer(
       "Reads every event's stored bytes and checks its hash and its link to the one before on\n"
       "this machine; exit 4 names the first position that does not verify. With --file, the\n"
@@ -538,9 +558,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   tree_head_ = app.add_subcommand(
       "tree-head", "The log's tree head (AuditService): its size, Merkle root and head hash, "
                    "signed with the ledger's tree head key; save it to prove against later");
-  tree_head_->add_option("--public-key", public_key_file_,
-                         "Check the signature with this public key (PEM): the ledger's tree "
-                         "head key's, as `govledger keys generate` wrote it");
+  AddPublicKeyOption(tree_head_, "Check the signature with this public key (PEM): the ledger's "
+                                 "tree head key's, as `govledger keys generate` wrote it");
   tree_head_->footer(
       "Prints the tree head as one JSON object. Exit 4 when --public-key is given and the\n"
       "signature does not verify (or there is none).\n\n"
@@ -568,8 +587,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   prove_extends_->add_option("--tree-head", tree_head_file_,
                              "The later tree head (default: the server's now)");
   for (CLI::App* sub : {prove_event_, prove_extends_}) {
-    sub->add_option("--public-key", public_key_file_,
-                    "Also check each tree head's signature with this public key (PEM)");
+    AddPublicKeyOption(sub, "Also check each tree head's signature with this public key (PEM; "
+                            "repeat for each tree head key the ledger has had)");
   }
   prove->footer(
       "Exit 0: verified; 4: a signature or a proof does not verify, and the message says which.\n\n"
@@ -582,8 +601,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                  "kept there last (a monitor to run from cron)");
   witness_->add_option("DIR", witness_dir_, "Where tree heads are kept (created if missing)")
       ->required();
-  witness_->add_option("--public-key", public_key_file_,
-                       "Check every tree head's signature with this public key (PEM)");
+  AddPublicKeyOption(witness_, "Check every tree head's signature with this public key (PEM; "
+                               "repeat for each tree head key the ledger has had)");
   witness_->footer(
       "Each run fetches the server's tree head, checks its signature (with --public-key), proves\n"
       "that its log extends the tree head kept last in DIR, and keeps it there as\n"
@@ -1001,7 +1020,7 @@ int EventCommands::Tail(const std::string& server) {
 }
 
 int EventCommands::Verify(const std::string& server) {
-  if (!tree_head_file_.empty() || !public_key_file_.empty()) {
+  if (!tree_head_file_.empty() || !public_key_files_.empty()) {
     return Fail(kExitBadArgs, "verify: --tree-head and --public-key go with --file; to check the "
                               "server's log against a tree head, use `prove extends`");
   }
@@ -1085,18 +1104,18 @@ int EventCommands::VerifyFile() {
     return Fail(kExitBadArgs, "--head-hash must be a SHA-256 in hex (64 digits), as `govledger "
                               "head` prints it");
   }
-  if (tree_head_file_.empty() && !public_key_file_.empty()) {
+  if (tree_head_file_.empty() && !public_key_files_.empty()) {
     return Fail(kExitBadArgs, "verify: --public-key checks a --tree-head; give both");
   }
-  absl::StatusOr<std::string> public_key = ReadPublicKeyFile(public_key_file_);
-  if (!public_key.ok()) return Fail(kExitBadArgs, std::string(public_key.status().message()));
+  absl::StatusOr<std::vector<std::string>> public_keys = ReadPublicKeyFiles(public_key_files_);
+  if (!public_keys.ok()) return Fail(kExitBadArgs, std::string(public_keys.status().message()));
   // The tree head the export's first events must give the root of, and their leaves so far.
   std::optional<v1::TreeHead> tree_head;
   std::vector<std::string> leaves;
   bool root_checked = false;
   if (!tree_head_file_.empty()) {
     tree_head.emplace();
-    if (int code = LoadTreeHead(tree_head_file_, *public_key, &*tree_head); code != kExitOk) {
+    if (int code = LoadTreeHead(tree_head_file_, *public_keys, &*tree_head); code != kExitOk) {
       return code;
     }
   }
@@ -1236,7 +1255,7 @@ int EventCommands::VerifyFile() {
   if (tree_head) {
     std::cout << "events 1 to " << tree_head->size() << " give the Merkle root of "
               << tree_head_file_ << " (" << DescribeTreeHead(*tree_head) << ")\n"
-              << SignatureLine(*public_key);
+              << SignatureLine(!public_keys->empty(), {&*tree_head});
   }
   std::cout << SignatureSummary(signatures, "file");
   return kExitOk;
@@ -1257,13 +1276,13 @@ int FetchTreeHead(const std::string& server, v1::AuditService::Stub& audit, v1::
 }  // namespace
 
 int EventCommands::TreeHead(const std::string& server) {
-  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
-  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<std::vector<std::string>> keys = ReadPublicKeyFiles(public_key_files_);
+  if (!keys.ok()) return Fail(kExitBadArgs, std::string(keys.status().message()));
   auto stub = v1::AuditService::NewStub(Connect(server));
   v1::TreeHead head;
   if (int code = FetchTreeHead(server, *stub, &head); code != kExitOk) return code;
-  if (!key->empty()) {
-    if (absl::Status s = VerifyTreeHead(head, *key); !s.ok()) {
+  if (!keys->empty()) {
+    if (absl::Status s = VerifyTreeHead(head, *keys); !s.ok()) {
       return Fail(kExitChainBroken,
                   absl::StrCat("the server's tree head does not verify: ", s.message()));
     }
@@ -1272,10 +1291,10 @@ int EventCommands::TreeHead(const std::string& server) {
 }
 
 int EventCommands::ProveEvent(const std::string& server) {
-  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
-  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<std::vector<std::string>> keys = ReadPublicKeyFiles(public_key_files_);
+  if (!keys.ok()) return Fail(kExitBadArgs, std::string(keys.status().message()));
   v1::TreeHead loaded;
-  if (int code = LoadTreeHead(tree_head_file_, *key, &loaded); code != kExitOk) return code;
+  if (int code = LoadTreeHead(tree_head_file_, *keys, &loaded); code != kExitOk) return code;
   const v1::TreeHead* head = &loaded;
   if (position_ > head->size()) {
     return Fail(kExitBadArgs,
@@ -1352,7 +1371,7 @@ int EventCommands::ProveEvent(const std::string& server) {
   std::cout << ", hash " << crypto::ToHex(crypto::AsBytes(*hash)) << ", is in the log of the "
             << DescribeTreeHead(*head) << ": verified by an audit path of " << path.size()
             << (path.size() == 1 ? " hash\n" : " hashes\n")
-            << SignatureLine(*key);
+            << SignatureLine(!keys->empty(), {head});
   return kExitOk;
 }
 
@@ -1406,8 +1425,8 @@ std::string KeptName(uint64_t size) { return absl::StrFormat("tree-head-%020d.js
 }  // namespace
 
 int EventCommands::ProveExtends(const std::string& server) {
-  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
-  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<std::vector<std::string>> keys = ReadPublicKeyFiles(public_key_files_);
+  if (!keys.ok()) return Fail(kExitBadArgs, std::string(keys.status().message()));
   absl::StatusOr<v1::TreeHead> old_head = ReadTreeHeadFile(old_tree_head_file_);
   if (!old_head.ok()) return Fail(kExitBadArgs, std::string(old_head.status().message()));
   std::shared_ptr<grpc::Channel> channel = Connect(server);
@@ -1425,7 +1444,7 @@ int EventCommands::ProveExtends(const std::string& server) {
   for (const auto& [head, name] : {std::pair<const v1::TreeHead*, std::string>{
                                        &*old_head, old_tree_head_file_},
                                    {&new_head, new_name}}) {
-    if (absl::Status s = VerifyTreeHead(*head, *key); !s.ok()) {
+    if (absl::Status s = VerifyTreeHead(*head, *keys); !s.ok()) {
       return Fail(kExitChainBroken, absl::StrCat(name, ": ", s.message()));
     }
   }
@@ -1442,14 +1461,14 @@ int EventCommands::ProveExtends(const std::string& server) {
                              "): give the older tree head as OLD and the newer as --tree-head"));
   }
   const int code = CheckExtends(server, *audit, *old_head, old_tree_head_file_, new_head, new_name);
-  if (code == kExitOk) std::cout << SignatureLine(*key);
+  if (code == kExitOk) std::cout << SignatureLine(!keys->empty(), {&*old_head, &new_head});
   return code;
 }
 
 int EventCommands::Witness(const std::string& server) {
   namespace fs = std::filesystem;
-  absl::StatusOr<std::string> key = ReadPublicKeyFile(public_key_file_);
-  if (!key.ok()) return Fail(kExitBadArgs, std::string(key.status().message()));
+  absl::StatusOr<std::vector<std::string>> keys = ReadPublicKeyFiles(public_key_files_);
+  if (!keys.ok()) return Fail(kExitBadArgs, std::string(keys.status().message()));
   std::error_code ec;
   if (!fs::is_directory(witness_dir_, ec)) {
     if (fs::exists(witness_dir_, ec) || !fs::create_directory(witness_dir_, ec)) {
@@ -1472,14 +1491,14 @@ int EventCommands::Witness(const std::string& server) {
   const std::string last_path = (fs::path(witness_dir_) / last_name).string();
   if (!last_name.empty()) {
     last.emplace();
-    if (int code = LoadTreeHead(last_path, *key, &*last); code != kExitOk) return code;
+    if (int code = LoadTreeHead(last_path, *keys, &*last); code != kExitOk) return code;
   }
 
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto audit = v1::AuditService::NewStub(channel);
   v1::TreeHead now;
   if (int code = FetchTreeHead(server, *audit, &now); code != kExitOk) return code;
-  if (absl::Status s = VerifyTreeHead(now, *key); !s.ok()) {
+  if (absl::Status s = VerifyTreeHead(now, *keys); !s.ok()) {
     return Fail(kExitChainBroken,
                 absl::StrCat("the server's tree head does not verify: ", s.message()));
   }
@@ -1505,7 +1524,11 @@ int EventCommands::Witness(const std::string& server) {
   } else {
     std::cout << "the log has not grown since " << last_path << "; nothing new kept\n";
   }
-  std::cout << SignatureLine(*key);
+  if (last) {
+    std::cout << SignatureLine(!keys->empty(), {&*last, &now});
+  } else {
+    std::cout << SignatureLine(!keys->empty(), {&now});
+  }
   return kExitOk;
 }
 

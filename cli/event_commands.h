@@ -51,6 +51,8 @@ class EventCommands {
   int ProveEvent(const std::string& server);
   int ProveExtends(const std::string& server);
   int Witness(const std::string& server);
+  // --public-key of `command`, into public_key_files_: one file each time it is given.
+  void AddPublicKeyOption(CLI::App* command, const std::string& help);
 
   CLI::App* head_ = nullptr;
   CLI::App* append_ = nullptr;
@@ -78,8 +80,9 @@ class EventCommands {
   // verify --file
   std::string verify_file_, head_hash_;
   bool allow_gaps_ = false;
-  // tree-head, prove
-  std::string public_key_file_, tree_head_file_, old_tree_head_file_, witness_dir_;
+  // tree-head, prove, witness
+  std::vector<std::string> public_key_files_;  // --public-key, repeatable
+  std::string tree_head_file_, old_tree_head_file_, witness_dir_;
   uint64_t position_ = 0;
 };
 

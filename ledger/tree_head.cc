@@ -1,6 +1,10 @@
 #include "ledger/tree_head.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
@@ -33,7 +37,7 @@ absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_
   return c;
 }
 
-absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::string_view public_key) {
+absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::Span<const std::string> public_keys) {
   if (c.format() != kTreeHeadFormat) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the tree head's format is '", c.format(), "'; this version knows ", kTreeHeadFormat));
@@ -47,18 +51,23 @@ absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::string_view public_key)
         "the tree head's time has nanos ", c.time().nanos(),
         ", not whole microseconds: a tree head is made and signed to the microsecond"));
   }
-  if (public_key.empty()) return absl::OkStatus();
+  if (public_keys.empty()) return absl::OkStatus();
   if (c.signature().empty()) {
     return absl::FailedPreconditionError(
         "the tree head is not signed (its ledger has no tree head key): it proves nothing "
         "about who made it");
   }
-  if (c.public_key() != public_key) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the tree head is signed by another key (", crypto::ToHex(c.public_key()),
-                     "), not the one given (", crypto::ToHex(public_key), ")"));
+  if (std::find(public_keys.begin(), public_keys.end(), c.public_key()) == public_keys.end()) {
+    std::vector<std::string> given;
+    for (const std::string& key : public_keys) given.push_back(crypto::ToHex(key));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tree head is signed by another key (", crypto::ToHex(c.public_key()), "), not ",
+        public_keys.size() == 1 ? "the one given (" : "one of those given (",
+        absl::StrJoin(given, ", "),
+        "); if the ledger's tree head key was replaced, give the public keys of before and "
+        "after"));
   }
-  if (!crypto::Ed25519Verify(public_key, TreeHeadSignedText(c), c.signature())) {
+  if (!crypto::Ed25519Verify(c.public_key(), TreeHeadSignedText(c), c.signature())) {
     return absl::FailedPreconditionError(
         "the tree head's signature does not verify: it was changed after it was signed");
   }

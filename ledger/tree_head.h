@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "govledger/v1/audit.pb.h"
 
 namespace govledger {
@@ -34,10 +35,12 @@ absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_
                                               absl::string_view private_key);
 
 // OK when `tree_head` is well formed (its format known, hashes of 32 bytes) and, if
-// `public_key` is not empty, carries that key's valid signature of its signed text.
-// INVALID_ARGUMENT saying what is malformed; FAILED_PRECONDITION when it is unsigned, signed
-// by another key, or its signature does not verify.
-absl::Status VerifyTreeHead(const v1::TreeHead& tree_head, absl::string_view public_key);
+// `public_keys` is not empty, carries a valid signature of its signed text by one of them (a
+// ledger's tree heads from before and after its tree head key was replaced). INVALID_ARGUMENT
+// saying what is malformed; FAILED_PRECONDITION when it is unsigned, signed by another key, or
+// its signature does not verify.
+absl::Status VerifyTreeHead(const v1::TreeHead& tree_head,
+                            absl::Span<const std::string> public_keys);
 
 }  // namespace govledger
 

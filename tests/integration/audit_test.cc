@@ -406,6 +406,59 @@ TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {
   EXPECT_THAT(file.err, HasSubstr("is not a directory it can create or use"));
 }
 
+// The ledger's tree head key is replaced (README, "As a system service"): tree heads from
+// before and after are checked together, each with the key that signed it, and the log's
+// continuity across the change is proved as before.
+TEST_F(AuditTest, TreeHeadsFromBeforeAndAfterTheTreeHeadKeyIsReplacedAreCheckedWithBothKeys) {
+  const std::string dir = Path("witness");
+  const std::string old_key = " --public-key " + Path("ledger.pub");
+  const std::string new_key = " --public-key " + Path("other.pub");
+  AppendEvents(3);
+  ASSERT_EQ(Run("witness " + dir + old_key).code, 0);
+  CliRun saved = Run("tree-head" + old_key);
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  WriteText(Path("old.json"), saved.out);
+  daemon_.Stop();
+  daemon_.set_extra_args({"--tree-head-key", Path("other.key")});
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  AppendEvents(2);
+
+  // The new key alone does not check the tree head kept under the old one, and says why.
+  CliRun new_only = Run("witness " + dir + new_key);
+  EXPECT_EQ(new_only.code, 4) << new_only.out;
+  EXPECT_THAT(new_only.err, HasSubstr("tree-head-00000000000000000003.json: the tree head is "
+                                      "signed by another key"));
+  EXPECT_THAT(new_only.err, HasSubstr("if the ledger's tree head key was replaced, give the "
+                                      "public keys of before and after"));
+  CliRun old_only = Run("prove extends " + Path("old.json") + old_key);
+  EXPECT_EQ(old_only.code, 4) << old_only.out;
+  EXPECT_THAT(old_only.err, HasSubstr("the server's tree head: the tree head is signed by "
+                                      "another key"));
+
+  // Both keys: the log of 5 events extends the one of 3, signed by one key and then the other.
+  CliRun both = Run("witness " + dir + new_key + old_key);
+  ASSERT_EQ(both.code, 0) << both.err;
+  EXPECT_THAT(both.out, HasSubstr("its first 3 events are unchanged"));
+  EXPECT_THAT(both.out, HasSubstr("kept the tree head of 5 events"));
+  EXPECT_THAT(both.out, HasSubstr("(the ledger's key was replaced between them): verified"));
+  CliRun extends = Run("prove extends " + Path("old.json") + old_key + new_key);
+  EXPECT_EQ(extends.code, 0) << extends.err;
+  EXPECT_THAT(extends.out, HasSubstr("signed by the tree head keys "));
+  // Once a tree head under the new key is kept, the witness needs only the new key.
+  AppendEvents(1);
+  CliRun later = Run("witness " + dir + new_key);
+  ASSERT_EQ(later.code, 0) << later.err;
+  EXPECT_THAT(later.out, HasSubstr("kept the tree head of 6 events"));
+  EXPECT_THAT(later.out, HasSubstr("signed by the tree head key "));
+  EXPECT_THAT(later.out, Not(HasSubstr("replaced")));
+  // One of several keys that is not a key: exit 2, naming it.
+  CliRun bad = Run("prove extends " + Path("old.json") + old_key + " --public-key " +
+                   Path("old.json"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--public-key " + Path("old.json") + " holds no Ed25519"));
+}
+
 // The ledger's operator replaces the database with a log whose early events differ, under the
 // same key: a tree head an auditor kept from before shows it.
 TEST_F(AuditTest, ARewrittenLogDoesNotExtendTheTreeHeadAnAuditorKept) {
@@ -530,7 +583,7 @@ TEST_F(AuditTest, TheDaemonPublishesATreeHeadWhenTheLogHasGrownAndAtShutdown) {
   EXPECT_EQ(first.size(), 4u);
   absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(ReadText(Path("ledger.pub")));
   ASSERT_OK(key);
-  EXPECT_OK(VerifyTreeHead(first, *key));
+  EXPECT_OK(VerifyTreeHead(first, {*key}));
   // Nothing appended: no new tree head.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(PublishedTreeHeads(daemon_.Stderr()).size(), heads.size());
@@ -548,7 +601,7 @@ TEST_F(AuditTest, TheDaemonPublishesATreeHeadWhenTheLogHasGrownAndAtShutdown) {
   heads = PublishedTreeHeads(daemon_.Stderr());
   ASSERT_FALSE(heads.empty());
   EXPECT_EQ(heads.back().size(), 7u);
-  EXPECT_OK(VerifyTreeHead(heads.back(), *key));
+  EXPECT_OK(VerifyTreeHead(heads.back(), {*key}));
 }
 
 TEST(AuditUnsignedTest, WithoutAKeyTreeHeadsAreUnsignedAndSaySo) {
