@@ -246,7 +246,10 @@ absl::StatusOr<std::vector<std::string>> ReadPublicKeyFiles(
     absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(*pem);
     if (!key.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--public-key ", path, " holds no Ed25519 public key (PEM)"));
+          absl::StrCat("--public-key ", path, " holds no Ed25519 public key (PEM)",
+                       absl::StartsWith(key.status().message(), "the PEM holds an")
+                           ? absl::StrCat(": ", key.status().message())
+                           : ""));
     }
     keys.push_back(*std::move(key));
   }

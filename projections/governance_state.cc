@@ -2039,6 +2039,12 @@ struct GovernanceState::Access {
                                           m.organisation_id(),
                                           "a key's organisation is a registered organisation", e));
     }
+    // Checked here, not in Shape: a key of small order stored by an earlier version still
+    // replays (it verifies no signature: crypto::Ed25519Verify).
+    if (absl::Status s = crypto::CheckEd25519PublicKey(m.public_key()); !s.ok()) {
+      return Invalid(absl::StrCat("signing key ", m.key_id(), ": ", s.message(),
+                                  "; register the .pub that `govledger keys generate` wrote"));
+    }
     const std::string entity = absl::StrCat("signing key ", m.key_id());
     RETURN_IF_ERROR(RequireKeyPairNotRevoked(
         s, entity, m.public_key(),

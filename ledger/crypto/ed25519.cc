@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include <memory>
 
@@ -127,10 +128,25 @@ absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key,
   return sig;
 }
 
+absl::Status CheckEd25519PublicKey(absl::string_view public_key) {
+  if (public_key.size() != kEd25519PublicKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an Ed25519 public key has 32 bytes, not ", public_key.size()));
+  }
+  static const bool initialised = sodium_init() >= 0;
+  if (!initialised) return absl::InternalError("libsodium failed to initialise");
+  if (crypto_core_ed25519_is_valid_point(U(public_key)) != 1) {
+    return absl::InvalidArgumentError(
+        "the public key is not one a private key makes: not a point of the curve's "
+        "prime-order subgroup (a point of small order, such as all zeros, would let anyone "
+        "sign without a private key)");
+  }
+  return absl::OkStatus();
+}
+
 bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
                    absl::string_view signature) {
-  if (public_key.size() != kEd25519PublicKeySize ||
-      signature.size() != kEd25519SignatureSize) {
+  if (signature.size() != kEd25519SignatureSize || !CheckEd25519PublicKey(public_key).ok()) {
     return false;
   }
   Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(public_key),
@@ -192,7 +208,13 @@ absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem) {
     ERR_clear_error();
     return absl::InvalidArgumentError("not a PEM Ed25519 public key");
   }
-  return RawPublic(key.get());
+  absl::StatusOr<std::string> raw = RawPublic(key.get());
+  if (!raw.ok()) return raw.status();
+  if (absl::Status s = CheckEd25519PublicKey(*raw); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the PEM holds an Ed25519 key, but ", s.message()));
+  }
+  return raw;
 }
 
 }  // namespace govledger::crypto

@@ -1,5 +1,5 @@
 // Ed25519 signatures (RFC 8032, pure Ed25519) through OpenSSL 3's EVP
-// interface.
+// interface; libsodium checks that a public key is a point of prime order.
 //
 // Keys are handled as RFC 8032 raw bytes (a 32-byte private seed, a 32-byte
 // public key) or as PEM (PKCS #8 "PRIVATE KEY" for the private key,
@@ -37,8 +37,16 @@ absl::StatusOr<std::string> Ed25519PublicKey(absl::string_view private_key);
 absl::StatusOr<std::string> Ed25519Sign(absl::string_view private_key,
                                         absl::string_view message);
 
+// OK when `public_key` (32 bytes) is the canonical encoding of a point of the
+// curve's prime-order subgroup, as every key made from a private key is.
+// INVALID_ARGUMENT saying why otherwise: a point of small order (such as all
+// zeros, or the identity) is "verified" by RFC 8032's equation for signatures
+// anyone can make without a private key, so no such key may sign.
+absl::Status CheckEd25519PublicKey(absl::string_view public_key);
+
 // True only when `signature` (64 bytes) is `public_key`'s (32 bytes) signature
-// of `message`. Wrong sizes verify false.
+// of `message`, and the key passes CheckEd25519PublicKey. Wrong sizes verify
+// false.
 bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
                    absl::string_view signature);
 
@@ -46,7 +54,8 @@ bool Ed25519Verify(absl::string_view public_key, absl::string_view message,
 absl::StatusOr<std::string> Ed25519PrivateKeyToPem(
     absl::string_view private_key);
 absl::StatusOr<std::string> Ed25519PublicKeyToPem(absl::string_view public_key);
-// INVALID_ARGUMENT when the PEM does not hold an Ed25519 key of that kind.
+// INVALID_ARGUMENT when the PEM does not hold an Ed25519 key of that kind (a
+// public key also as CheckEd25519PublicKey says).
 absl::StatusOr<std::string> Ed25519PrivateKeyFromPem(absl::string_view pem);
 absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem);
 

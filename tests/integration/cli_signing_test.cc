@@ -379,6 +379,17 @@ TEST_F(CliSigningTest, ExitCodes) {
                                        prefix, ".pub"));
   EXPECT_EQ(holderless.code, 2) << holderless.err;
   EXPECT_THAT(holderless.err, HasSubstr("holder is required"));
+  // A public key no private key makes (all zeros: anyone could sign for it).
+  {
+    std::ofstream pub(keys_dir_.path() + "/zero.pub");
+    pub << *crypto::Ed25519PublicKeyToPem(std::string(32, '\0'));
+  }
+  CliRun zero = Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-zero --holder "
+                                 "Mallory --role 'Chief Executive' --pub ",
+                                 keys_dir_.path(), "/zero.pub"));
+  EXPECT_EQ(zero.code, 2) << zero.err;
+  EXPECT_THAT(zero.err, HasSubstr("zero.pub: the PEM holds an Ed25519 key, but the public key "
+                                  "is not one a private key makes"));
   // 1: the server has no such decision.
   CliRun missing = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 1'"));

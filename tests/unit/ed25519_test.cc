@@ -68,6 +68,30 @@ TEST(Ed25519Test, GeneratedKeysSignAndVerifyAndTamperingFails) {
   EXPECT_NE(GenerateEd25519KeyPair()->private_key, pair->private_key);
 }
 
+// Points of small order (and encodings of no point) verify signatures no private key made:
+// OpenSSL accepts the identity's "signature" (R the identity, S zero) of any message.
+TEST(Ed25519Test, KeysOfSmallOrderAreRefusedAndVerifyNothing) {
+  const std::string identity = std::string("\x01", 1) + std::string(31, '\0');
+  const std::string forged = identity + std::string(32, '\0');
+  std::string p_minus_1(32, '\xff');  // y = p - 1: the point of order 2
+  p_minus_1[0] = '\xec';
+  p_minus_1[31] = '\x7f';
+  for (const std::string& key : {identity, std::string(32, '\0'), p_minus_1}) {
+    SCOPED_TRACE(ToHex(key));
+    EXPECT_THAT(CheckEd25519PublicKey(key),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("small order")));
+    EXPECT_FALSE(Ed25519Verify(key, "approve 730,000 pounds", forged));
+    absl::StatusOr<std::string> pem = Ed25519PublicKeyToPem(key);
+    ASSERT_OK(pem);
+    EXPECT_THAT(Ed25519PublicKeyFromPem(*pem),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("the PEM holds an Ed25519 key, but the public key is not one")));
+  }
+  EXPECT_THAT(CheckEd25519PublicKey("short"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes, not 5")));
+  for (int i = 0; i < 20; ++i) EXPECT_OK(CheckEd25519PublicKey(GenerateEd25519KeyPair()->public_key));
+}
+
 TEST(Ed25519Test, PemRoundTrips) {
   Ed25519KeyPair pair = *GenerateEd25519KeyPair();
   absl::StatusOr<std::string> priv_pem =

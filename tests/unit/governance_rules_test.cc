@@ -1592,6 +1592,13 @@ TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
   v1::SigningKeyRegistered bad = NewSigner("bad", "r").Registration();
   bad.set_public_key("short");
   EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
+  // All zeros, a point of small order: anyone could sign for it.
+  bad.set_public_key(std::string(32, '\0'));
+  EXPECT_THAT(Append(Ev(bad)),
+              StatusIs(kInvalid, AllOf(HasSubstr("signing key bad: the public key is not one "
+                                                 "a private key makes"),
+                                       HasSubstr("small order"))));
+  EXPECT_EQ(state().FindKey("bad"), nullptr);
 }
 
 // One key pair under two key ids would let one holder's signature count for another holder and
