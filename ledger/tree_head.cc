@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/common/time.h"
+#include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 
 namespace govledger {
@@ -44,6 +45,14 @@ absl::Status VerifyTreeHead(const v1::TreeHead& c, absl::Span<const std::string>
   }
   if (c.root_hash().size() != crypto::kHashSize || c.head_hash().size() != crypto::kHashSize) {
     return absl::InvalidArgumentError("the tree head's root and head hashes must be 32 bytes");
+  }
+  // The empty log has one tree head's hashes, whoever signed it.
+  if (c.size() == 0 && (c.root_hash() != crypto::MerkleEmptyRoot() ||
+                        c.head_hash() != std::string(crypto::kHashSize, '\0'))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the tree head is of 0 events, whose root is ", crypto::ToHex(crypto::MerkleEmptyRoot()),
+        " (the hash of nothing) and head hash 32 zero bytes; it holds root ",
+        crypto::ToHex(c.root_hash()), " and head hash ", crypto::ToHex(c.head_hash())));
   }
   // The signed text holds the time in microseconds: digits below would be unsigned.
   if (c.time().nanos() % 1000 != 0 || c.time().nanos() < 0 || c.time().nanos() >= 1000000000) {

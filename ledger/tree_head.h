@@ -34,7 +34,8 @@ absl::StatusOr<v1::TreeHead> MakeTreeHead(uint64_t size, absl::string_view root_
                                               absl::string_view head_hash, int64_t time_micros,
                                               absl::string_view private_key);
 
-// OK when `tree_head` is well formed (its format known, hashes of 32 bytes) and, if
+// OK when `tree_head` is well formed (its format known, hashes of 32 bytes, the empty log's
+// hashes at size 0) and, if
 // `public_keys` is not empty, carries a valid signature of its signed text by one of them (a
 // ledger's tree heads from before and after its tree head key was replaced). INVALID_ARGUMENT
 // saying what is malformed; FAILED_PRECONDITION when it is unsigned, signed by another key, or

@@ -185,6 +185,20 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
   CliRun forged_event = Run("prove event 3 --tree-head " + Path("shrunk.json"));
   EXPECT_EQ(forged_event.code, 4);
   EXPECT_THAT(forged_event.err, HasSubstr("is not in the log of the tree head of 9 events"));
+  // Made a tree head of the empty log, unsigned, keeping its root: the empty log has one root.
+  v1::TreeHead empty;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &empty).ok());
+  empty.set_size(0);
+  empty.clear_signature();
+  empty.clear_public_key();
+  std::string empty_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(empty, &empty_json).ok());
+  WriteText(Path("empty.json"), empty_json);
+  CliRun forged_empty = Run("prove extends " + Path("empty.json"));
+  EXPECT_EQ(forged_empty.code, 2) << forged_empty.out;
+  EXPECT_THAT(forged_empty.err,
+              HasSubstr("the tree head is of 0 events, whose root is e3b0c44298fc1c149afbf4c8996fb"
+                        "92427ae41e4649b934ca495991b7852b855 (the hash of nothing)"));
   // Its time made finer than the microsecond the signature covers: refused, not shown.
   v1::TreeHead finer;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &finer).ok());
