@@ -1881,13 +1881,15 @@ struct GovernanceState::Access {
   static void Do(S& s, const v1::DecisionSigned& m, const v1::Event& e) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     // A replay counts no signature without its key and decision (as it was
-    // recorded against them: Incarnations), nor one by a key revoked by then,
+    // recorded against them: Incarnations), nor one by a key revoked by then
+    // (a revocation dated ahead not yet in effect aside, as the rules have it),
     // nor one that names another digest than the decision's (after a
     // correction voided the proposal it signed); the rules refuse all of these
     // on append.
     const DecisionState* found = s.FindDecision(m.organisation_id(), m.reference());
     const KeyState* key_found = s.FindKey(m.key_id());
-    if (found == nullptr || key_found == nullptr || key_found->revoked ||
+    if (found == nullptr || key_found == nullptr ||
+        (key_found->revoked && !RevokedOnlyLater(s, *key_found, e)) ||
         RecordedBefore(found->proposed_position, e) ||
         RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {
@@ -2067,9 +2069,11 @@ struct GovernanceState::Access {
   // included: a revoked key may be in other hands).
   static bool RevokedOnlyLater(const S& s, const KeyState& k, const v1::Event& e) {
     const int64_t at = EffectiveMicrosOrUnknown(e);
-    return k.revoked_micros != kUnknownTime && s.recording_micros_ != kUnknownTime &&
-           at != kUnknownTime && s.recording_micros_ < k.revoked_micros &&
-           at < k.revoked_micros;
+    // Recorded: as stored (a replay, a refold), else the append being checked.
+    const int64_t recorded =
+        e.has_recorded_time() ? ToMicros(e.recorded_time()) : s.recording_micros_;
+    return k.revoked_micros != kUnknownTime && recorded != kUnknownTime &&
+           at != kUnknownTime && recorded < k.revoked_micros && at < k.revoked_micros;
   }
   // Refuses `entity` (a key) when a revoked key other than `except_id` has `public_key`: a key
   // pair once revoked signs nothing more, whichever key id names it.

@@ -409,8 +409,10 @@ class GovernanceState {
   // without which a loaded state would let a closure precede a transfer to a holder that has
   // passed the item on, or a programme's closure precede its project's. 12: risks' and scope
   // items' departures from programmes, without which a loaded state would show a programme's
-  // answers what a later holder did with a risk or item it passed on.
-  static constexpr uint32_t kSnapshotFormat = 12;
+  // answers what a later holder did with a risk or item it passed on. 13: signatures by a key
+  // whose revocation is dated ahead, given before it takes effect, count (a state folded
+  // before left them out).
+  static constexpr uint32_t kSnapshotFormat = 13;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -68,8 +68,8 @@ struct ReadAhead {
   enum Kind { kOpaque, kGovernance, kUnparsable };
   uint64_t position = 0;
   Kind kind = kOpaque;
-  // kGovernance: the event's id, stream, type and payload, all the fold reads
-  // (GovernanceState::Apply); its other fields are never set. Reused batch
+  // kGovernance: the event's id, stream, type, payload and times, all the fold
+  // reads (GovernanceState::Apply); its other fields are never set. Reused batch
   // after batch (the strings keep their capacity).
   v1::Event event;
   crypto::Hash hash{};  // the stored event's, for checkpoints
@@ -79,10 +79,10 @@ struct ReadAhead {
 // soon as its event_type (field 3) is not a governance type, without reading
 // further (the ledger stores fields in number order, so a large opaque payload
 // is skipped, not copied; the outcome does not depend on the order), or if it
-// has none. Otherwise kGovernance, with its event_id, stream_id, event_type and
-// payload (fields 1, 2, 3, 5) in `event`; or kUnparsable if the bytes are not
-// a well-formed message. The envelope's other fields (times, position, actor,
-// hashes) are skipped unparsed, and strings are not checked for UTF-8 again:
+// has none. Otherwise kGovernance, with its event_id, stream_id, event_type,
+// payload, effective_time and recorded_time (fields 1, 2, 3, 5, 4, 12) in
+// `event`; or kUnparsable if the bytes are not a well-formed message. The
+// envelope's other fields (position, actor, hashes) are skipped unparsed, and strings are not checked for UTF-8 again:
 // the ledger checked them when it stored the event, and the chain has been
 // verified since.
 ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
@@ -96,15 +96,20 @@ ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
     if (field != nullptr) field->clear();
   }
   event->clear_effective_time();
+  event->clear_recorded_time();
   bool typed = false;
   for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
     const int number = WireFormatLite::GetTagFieldNumber(tag);
-    if (number == v1::Event::kEffectiveTimeFieldNumber &&
-        WireFormatLite::GetTagWireType(tag) ==
-            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    const bool time = number == v1::Event::kEffectiveTimeFieldNumber ||
+                      number == v1::Event::kRecordedTimeFieldNumber;
+    if (time && WireFormatLite::GetTagWireType(tag) ==
+                    WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       // The fold records entities' effective opening times (the rules on
-      // effective times check against them).
-      if (!WireFormatLite::ReadMessage(&in, event->mutable_effective_time())) {
+      // effective times check against them), and a signature by a key whose
+      // revocation is dated ahead counts if recorded before it takes effect.
+      if (!WireFormatLite::ReadMessage(&in, number == v1::Event::kEffectiveTimeFieldNumber
+                                                ? event->mutable_effective_time()
+                                                : event->mutable_recorded_time())) {
         return ReadAhead::kUnparsable;
       }
     } else if (number < 6 && strings[number] != nullptr &&

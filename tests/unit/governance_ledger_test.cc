@@ -244,6 +244,29 @@ TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
                        HasSubstr("already approved")));
 }
 
+// A key whose revocation is dated ahead (a term's end) signs until then, and each such
+// signature counts, now and after a replay: it was accepted but not counted, so the holder
+// could sign again and the decision stayed pending until a correction's refold (found by
+// review).
+TEST_F(GovernanceLedgerTest, AKeyRevokedAheadSignsOnceAndItsSignatureCounts) {
+  Signer chair = NewSigner("chair", "Chair");
+  Signer treasurer = NewSigner("treasurer", "Treasurer");
+  v1::DecisionProposed d = Decision("MOPAC", "D3", {chair.role, treasurer.role});
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(chair.Registration()), MakeDate(2016, 1, 1)),
+                    At(Ev(treasurer.Registration()), MakeDate(2016, 1, 1)),
+                    At(Ev(d), MakeDate(2020, 2, 1))}));
+  ASSERT_OK(Append({At(Ev(Revoke("treasurer")), MakeDate(2024, 6, 1))}));  // after kT0
+  ASSERT_OK(Append({Ev(treasurer.Sign(d))}));
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->signing_keys.contains("treasurer"));
+  EXPECT_THAT(Append({Ev(treasurer.Sign(d))}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("signs once")));
+  ASSERT_OK(Append({Ev(chair.Sign(d))}));
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->approved());
+  Open();
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->approved());
+}
+
 TEST_F(GovernanceLedgerTest,
        ALogWithUnknownTypesFromANewerVersionOpensReadsAndVerifies) {
   ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
