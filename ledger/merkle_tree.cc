@@ -1,93 +1,72 @@
 #include "ledger/merkle_tree.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
-#include "govledger/internal/snapshot.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/stored_event.h"
 
 namespace govledger {
+namespace {
+
+absl::Status MissingEvent(uint64_t position) {
+  return absl::DataLossError(
+      absl::StrCat("no event at position ", position, " for the Merkle tree"));
+}
+
+}  // namespace
 
 MerkleTree::MerkleTree(EventStore* store, uint64_t chunk) : store_(store), chunk_(chunk) {}
 
 absl::StatusOr<std::vector<std::string>> MerkleTree::Leaves(uint64_t begin, uint64_t end) {
   std::vector<std::string> out;
   out.reserve(end - begin);
+  // Event `begin`'s hash: the last one read in order, or read again (a proof within a chunk).
+  crypto::Hash prev = begin == read_ ? read_hash_ : crypto::kGenesisHash;
+  bool have_prev = begin == read_ || begin == 0;
   absl::Status bad;
-  RETURN_IF_ERROR(store_->ScanLog(begin + 1, /*forward=*/true,
+  RETURN_IF_ERROR(store_->ScanLog(have_prev ? begin + 1 : begin, /*forward=*/true,
                                   [&](uint64_t position, absl::string_view stored) {
+    if (!have_prev) {  // event `begin`: the hash the first event of the range chains to
+      const absl::string_view hash = StoredEventHash(stored);
+      if (position != begin || hash.empty()) {
+        bad = position != begin ? MissingEvent(begin) : errors::CorruptEvent(position,
+                                                                "stored bytes lack a hash");
+        return false;
+      }
+      std::copy(hash.begin(), hash.end(), prev.begin());
+      have_prev = true;
+      return true;
+    }
     if (position != begin + 1 + out.size()) {
-      bad = absl::DataLossError(absl::StrCat("no event at position ", begin + 1 + out.size(),
-                                             " for the Merkle tree"));
+      bad = MissingEvent(begin + 1 + out.size());
       return false;
     }
-    const absl::string_view hash = StoredEventHash(stored);
-    if (hash.empty()) {
-      bad = absl::DataLossError(
-          absl::StrCat("the event at position ", position, " is too short to hold a hash"));
+    absl::StatusOr<crypto::Hash> hash = VerifyStoredEvent(position, stored, prev);
+    if (!hash.ok()) {
+      bad = hash.status();
       return false;
     }
-    out.push_back(crypto::MerkleLeafHash(hash));
+    prev = *hash;
+    out.push_back(crypto::MerkleLeafHash(crypto::AsBytes(prev)));
     return out.size() < end - begin;
   }));
   RETURN_IF_ERROR(bad);
-  if (out.size() < end - begin) {
-    return absl::DataLossError(absl::StrCat("no event at position ", begin + 1 + out.size(),
-                                            " for the Merkle tree"));
+  if (!have_prev) return MissingEvent(begin);
+  if (out.size() < end - begin) return MissingEvent(begin + 1 + out.size());
+  if (end > read_) {
+    read_ = end;
+    read_hash_ = prev;
   }
   return out;
 }
 
-void MerkleTree::Load() {
-  loaded_ = true;
-  absl::StatusOr<std::optional<std::string>> bytes = store_->GetProjection(kProjectionKey);
-  if (!bytes.ok() || !bytes->has_value()) return;
-  internal::MerkleChunksSnapshot saved;
-  if (!saved.ParseFromString(**bytes) || saved.chunk_size() != chunk_ ||
-      saved.position() % chunk_ != 0 || saved.roots().size() % crypto::kHashSize != 0 ||
-      saved.roots().size() / crypto::kHashSize != saved.position() / chunk_ ||
-      saved.position() == 0) {
-    return;
-  }
-  // The log still holds, at the last position the roots cover, the event they were made from
-  // (the chain, verified at start, then vouches for every event before it). No bound on the
-  // position: an event stored there is within the log, whose end the start-up checks.
-  if (!CheckAnchor(*store_, UINT64_MAX, saved.position(), saved.hash(), "the saved Merkle tree")
-           .ok()) {
-    return;
-  }
-  for (size_t at = 0; at < saved.roots().size(); at += crypto::kHashSize) {
-    chunk_roots_.push_back(saved.roots().substr(at, crypto::kHashSize));
-  }
-  saved_chunks_ = chunk_roots_.size();
-}
-
-absl::Status MerkleTree::SaveLocked(bool sync) {
-  if (chunk_roots_.size() == saved_chunks_) return absl::OkStatus();
-  internal::MerkleChunksSnapshot saved;
-  saved.set_chunk_size(chunk_);
-  saved.set_position(chunk_roots_.size() * chunk_);
-  ASSIGN_OR_RETURN(*saved.mutable_hash(),
-                   AnchorHash(*store_, saved.position(), "the Merkle tree"));
-  std::string* roots = saved.mutable_roots();
-  roots->reserve(chunk_roots_.size() * crypto::kHashSize);
-  for (const std::string& root : chunk_roots_) roots->append(root);
-  RETURN_IF_ERROR(store_->PutProjection(kProjectionKey, saved.SerializeAsString(), sync));
-  saved_chunks_ = chunk_roots_.size();
-  return absl::OkStatus();
-}
-
-absl::Status MerkleTree::Save(bool sync) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return SaveLocked(sync);
-}
-
 absl::Status MerkleTree::Extend(uint64_t size) {
-  if (!loaded_) Load();
   const uint64_t complete = size / chunk_;
   while (chunk_roots_.size() < complete) {
     const uint64_t begin = chunk_roots_.size() * chunk_;
@@ -104,10 +83,6 @@ absl::Status MerkleTree::Extend(uint64_t size) {
           std::make_move_iterator(leaves.begin() + at),
           std::make_move_iterator(leaves.begin() + at + chunk_))));
     }
-  }
-  if (chunk_roots_.size() >= saved_chunks_ + kSaveEveryChunks) {
-    // A failure only costs the next start a longer read.
-    SaveLocked(/*sync=*/false).IgnoreError();
   }
   return absl::OkStatus();
 }

@@ -6,13 +6,13 @@
 // any subtree is then a combination of chunk roots and, below a chunk, of at most one chunk's
 // leaves read from the store. The leaves of the unfinished chunk at the end of the log are kept
 // too (at most chunk - 1 of them, about 80 KB with the default), so that tree heads and proofs
-// of a growing log read each of its events once, not once a call. The roots are saved among the store's projections (key
-// `merkle-chunks`, FORMAT.md) by Save and whenever a call has added 1,024 chunks since the last
-// save, and the first call after a start loads them if the stored event at their last position
-// still has the hash they were saved with; otherwise it reads the whole log's hashes once
-// (about 0.7 s a million events). The leaves are the chain hashes the events were stored with,
-// which the ledger verified at start (ledger.h): the tree adds no trust of its own, only proofs
-// of logarithmic size.
+// of a growing log read each of its events once, not once a call; the first call after a start
+// reads the whole log (about 1.3 s a million events). The leaves are the events' chain hashes,
+// and every event read is verified first, its hash against its stored bytes and its link to
+// the one before (DATA_LOSS naming the first that fails): the ledger's start verifies only the
+// events after its last verified point, and nothing derived from the log is kept across starts
+// (roots saved once were trusted beside a log rewritten under them), so a tree head is never
+// signed over events that are not what their hashes say.
 //
 // Thread-safe: calls are serialized.
 #ifndef GOVLEDGER_LEDGER_MERKLE_TREE_H_
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/store/event_store.h"
 
 namespace govledger {
@@ -45,25 +46,10 @@ class MerkleTree {
   // The consistency proof from `from` events to `to`. REQUIRES: 1 <= from <= to.
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from, uint64_t to);
 
-  // Saves the chunk roots if any were added since they were loaded or saved; `sync`: on disk
-  // when OK is returned. A failure costs the next start a read of the log.
-  absl::Status Save(bool sync);
-
-  // The chunks a call adds before the roots are saved without being asked (a crash then
-  // costs the next start at most this many chunks' reading).
-  static constexpr uint64_t kSaveEveryChunks = 1024;
-
-  // Key of the saved roots among the store's projections.
-  static constexpr char kProjectionKey[] = "merkle-chunks";
-
- private:
-  // Loads the saved roots the first time; adds the roots of the chunks complete within the first
-  // `size` events. REQUIRES: mu_ held.
+  // Adds the roots of the chunks complete within the first `size` events. REQUIRES: mu_ held.
   absl::Status Extend(uint64_t size);
-  // The saved roots, if they match the log. REQUIRES: mu_ held.
-  void Load();
-  absl::Status SaveLocked(bool sync);
-  // The leaf hashes of events begin + 1 to end. REQUIRES: mu_ held.
+  // The leaf hashes of events begin + 1 to end, each event verified against its stored bytes
+  // and chained to the one before (event `begin`'s hash, read too). REQUIRES: mu_ held.
   absl::StatusOr<std::vector<std::string>> Leaves(uint64_t begin, uint64_t end);
   // Leaves(begin, end) of a range within one chunk: from tail_leaves_ (read only past what it
   // holds) when that chunk is the unfinished one. REQUIRES: mu_ held; the chunks within `end`
@@ -79,8 +65,10 @@ class MerkleTree {
   // The first leaves of the chunk after the complete ones (events chunk_roots_.size() * chunk_
   // + 1 on); emptied when that chunk completes. Guarded by mu_.
   std::vector<std::string> tail_leaves_;
-  bool loaded_ = false;                    // Load has run; guarded by mu_
-  size_t saved_chunks_ = 0;                // chunks the saved roots hold; guarded by mu_
+  // The events read and verified in order, 1 to read_, and the last one's chain hash. Guarded
+  // by mu_.
+  uint64_t read_ = 0;
+  crypto::Hash read_hash_ = crypto::kGenesisHash;
 };
 
 }  // namespace govledger

@@ -109,8 +109,6 @@ void AuditServiceImpl::Stop() {
   }
   stop_cv_.notify_all();
   if (publisher_.joinable()) publisher_.join();
-  // A failure costs the next start a read of the log's hashes.
-  tree_.Save(/*sync=*/true).IgnoreError();
 }
 
 absl::StatusOr<v1::TreeHead> AuditServiceImpl::TreeHead(const v1::GetTreeHeadRequest& /*request*/) {

@@ -211,6 +211,10 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(verify.code, 4) << verify.out;
   EXPECT_THAT(verify.err, HasSubstr("does not verify at position 7"));
+  // Nor is a tree head made over it (one would be signed with the ledger's key).
+  CliRun tree_head = Cli(absl::StrCat("--server ", daemon_.address(), " tree-head"));
+  EXPECT_NE(tree_head.code, 0) << tree_head.out;
+  EXPECT_THAT(tree_head.err, HasSubstr("hash chain broken at position 7"));
   daemon_.Stop();
   PutEvent(7, original);
   ASSERT_OK(daemon_.Start());

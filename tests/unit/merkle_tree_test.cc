@@ -1,16 +1,18 @@
 // MerkleTree (ledger/merkle_tree.h): the tree of a store's log, from chunk roots kept in memory
 // and leaves read from the store, gives the definition's roots and proofs at every size, as the
-// log grows, and names a missing event.
+// log grows, and names a missing event and one that is not what its hash says.
 #include "ledger/merkle_tree.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "govledger/internal/snapshot.pb.h"
+#include "govledger/v1/ledger.pb.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/memory_event_store.h"
+#include "ledger/stored_event.h"
 #include "tests/forwarding_event_store.h"
 #include "tests/testutil.h"
 
@@ -22,22 +24,32 @@ using ::testing::HasSubstr;
 
 class MerkleTreeTest : public ::testing::Test {
  protected:
-  // Appends events whose stored bytes end with distinct 32-byte hashes, up to `size`.
+  // Appends events chained as the ledger chains them, up to `size`.
   void GrowTo(uint64_t size) {
     std::vector<EventWrite> writes;
     for (uint64_t p = hashes_.size() + 1; p <= size; ++p) {
-      const crypto::Hash h = crypto::Sha256("event", std::to_string(p));
-      hashes_.emplace_back(crypto::AsBytes(h));
-      EventWrite w;
-      w.position = p;
-      w.stream_id = "s";
-      w.stream_version = p;
-      w.event_id[0] = static_cast<uint8_t>(p);
-      w.event_id[1] = static_cast<uint8_t>(p >> 8);
-      w.stored_bytes = "record" + std::string("\x7a\x20", 2) + hashes_.back();
-      writes.push_back(std::move(w));
+      writes.push_back(Chained(p, "payload " + std::to_string(p), prev_));
+      hashes_.emplace_back(crypto::AsBytes(prev_));
     }
-    ASSERT_TRUE(store_.Write(writes, ChainPoint{size, crypto::Sha256(hashes_.back())}).ok());
+    ASSERT_TRUE(store_.Write(writes, ChainPoint{size, prev_}).ok());
+  }
+
+  // The event at `position` with `payload`, chained to `*prev` (then its hash).
+  static EventWrite Chained(uint64_t position, const std::string& payload, crypto::Hash& prev) {
+    v1::Event e;
+    e.set_position(position);
+    e.set_stream_id("s");
+    e.set_stream_version(position);
+    e.set_payload(payload);
+    e.set_prev_hash(std::string(crypto::AsBytes(prev)));
+    EventWrite w;
+    w.position = position;
+    w.stream_id = "s";
+    w.stream_version = position;
+    w.event_id[0] = static_cast<uint8_t>(position);
+    w.event_id[1] = static_cast<uint8_t>(position >> 8);
+    w.stored_bytes = ChainRecord(e.SerializeAsString(), prev, &prev);
+    return w;
   }
 
   crypto::RangeHash Naive() const {
@@ -48,21 +60,26 @@ class MerkleTreeTest : public ::testing::Test {
     };
   }
 
-  // Counts the events the tree reads.
+  // Counts the events the tree reads, and gives `changed` bytes for the events it holds (a log
+  // changed on disk).
   class CountingStore final : public ::govledger::testing::ForwardingEventStore {
    public:
     absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
       return ForwardingEventStore::ScanLog(from, forward,
                                            [&](uint64_t position, absl::string_view stored) {
                                              ++read;
-                                             return fn(position, stored);
+                                             auto it = changed.find(position);
+                                             return fn(position,
+                                                       it == changed.end() ? stored : it->second);
                                            });
     }
     uint64_t read = 0;
+    std::map<uint64_t, std::string> changed;
   };
 
   CountingStore store_;
   std::vector<std::string> hashes_;
+  crypto::Hash prev_ = crypto::kGenesisHash;
 };
 
 TEST_F(MerkleTreeTest, RootsAndProofsAreTheDefinitionsAsTheLogGrows) {
@@ -128,45 +145,39 @@ TEST_F(MerkleTreeTest, EachEventOfTheUnfinishedChunkIsReadOnce) {
   }
 }
 
-TEST_F(MerkleTreeTest, SavedChunkRootsAreLoadedWhenTheyMatchTheLog) {
+// The ledger's start verifies only the events after its last verified point: an event changed
+// on disk before it, or a log rewritten and chained afresh under a tree built before, must not
+// get a root the tree head key would sign. A new tree (a restart) reads and verifies all.
+TEST_F(MerkleTreeTest, AnEventThatIsNotWhatItsHashSaysIsDataLossAndNoRootIsGiven) {
   GrowTo(41);
-  {
-    MerkleTree tree(&store_, /*chunk=*/4);
-    ASSERT_TRUE(tree.Root(41).ok());
-    ASSERT_TRUE(tree.Save(/*sync=*/true).ok());
+  ASSERT_EQ(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
+  // Event 10's payload changed, its hash kept: position 10 does not verify.
+  crypto::Hash prev;
+  std::copy(hashes_[8].begin(), hashes_[8].end(), prev.begin());
+  EventWrite changed = Chained(10, "payload changed", prev);
+  const std::string kept_hash = hashes_[9];
+  changed.stored_bytes.replace(changed.stored_bytes.size() - 32, 32, kept_hash);
+  store_.changed[10] = changed.stored_bytes;
+  for (uint64_t chunk : {4, 1024}) {
+    MerkleTree tree(&store_, chunk);
+    EXPECT_THAT(tree.Root(41).status(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("hash chain broken at position "
+                                                                "10")))
+        << chunk;
+    EXPECT_THAT(tree.InclusionProof(3, 41).status(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 10")));
+    // The events before it still answer.
+    EXPECT_EQ(*tree.Root(9), *Naive()(0, 9)) << chunk;
   }
-  absl::StatusOr<std::optional<std::string>> bytes =
-      store_.GetProjection(MerkleTree::kProjectionKey);
-  ASSERT_TRUE(bytes.ok() && bytes->has_value());
-  internal::MerkleChunksSnapshot saved;
-  ASSERT_TRUE(saved.ParseFromString(**bytes));
-  EXPECT_EQ(saved.chunk_size(), 4u);
-  EXPECT_EQ(saved.position(), 40u);
-  EXPECT_EQ(saved.hash(), hashes_[39]);
-  EXPECT_EQ(saved.roots().size(), 10u * 32);
-
-  // A tree loads them: proven by roots altered behind its back, which it then uses.
-  internal::MerkleChunksSnapshot altered = saved;
-  (*altered.mutable_roots())[0] ^= 1;
-  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, altered.SerializeAsString(), true)
-                  .ok());
-  EXPECT_NE(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
-  // Roots saved for another log (the hash at their position differs), or another chunk size,
-  // are not used: the tree reads the log.
-  altered.set_hash(hashes_[38]);
-  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, altered.SerializeAsString(), true)
-                  .ok());
+  // Events 10 to 41 rewritten and chained afresh: every event verifies, and the root is the
+  // new log's, not the one a tree built before would have kept.
+  crypto::Hash rewritten;
+  std::copy(hashes_[8].begin(), hashes_[8].end(), rewritten.begin());
+  for (uint64_t p = 10; p <= 41; ++p) {
+    store_.changed[p] = Chained(p, "rewritten " + std::to_string(p), rewritten).stored_bytes;
+    hashes_[p - 1] = std::string(crypto::AsBytes(rewritten));
+  }
   EXPECT_EQ(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
-  EXPECT_EQ(*MerkleTree(&store_, 8).Root(41), *Naive()(0, 41));
-  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, "not a snapshot", true).ok());
-  EXPECT_EQ(*MerkleTree(&store_, 4).Root(41), *Naive()(0, 41));
-  // The good ones again: loaded, then extended as the log grows.
-  ASSERT_TRUE(store_.PutProjection(MerkleTree::kProjectionKey, saved.SerializeAsString(), true)
-                  .ok());
-  MerkleTree loaded(&store_, 4);
-  EXPECT_EQ(*loaded.Root(41), *Naive()(0, 41));
-  GrowTo(50);
-  EXPECT_EQ(*loaded.Root(50), *Naive()(0, 50));
 }
 
 TEST_F(MerkleTreeTest, AnEventTheStoreDoesNotHoldIsDataLoss) {
