@@ -25,6 +25,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -228,7 +229,19 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
   return absl::OkStatus();
 }
 
+// Marks a status as Start's configuration error (IsConfigurationError).
+constexpr char kConfigurationPayload[] = "type.googleapis.com/govledger.ConfigurationError";
+
+absl::Status ConfigurationError(absl::Status status) {
+  status.SetPayload(kConfigurationPayload, absl::Cord());
+  return status;
+}
+
 }  // namespace
+
+bool Daemon::IsConfigurationError(const absl::Status& status) {
+  return status.GetPayload(kConfigurationPayload).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options,
                                                       const Clock* clock) {
@@ -236,14 +249,21 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->options_ = options;
   daemon->clock_ = clock;
   daemon->started_micros_ = clock->NowMicros();
-  // Bad access or TLS files, or a listen address taken, stop the start before the store is
-  // opened.
-  if (!options.tokens_file.empty()) {
-    ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
+  // Bad access, TLS or key files, or a listen address taken, stop the start before the store
+  // is opened.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::string tree_head_key;
+  if (absl::Status files = [&]() -> absl::Status {
+        if (!options.tokens_file.empty()) {
+          ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
+        }
+        ASSIGN_OR_RETURN(credentials, ServerCredentials(options));
+        ASSIGN_OR_RETURN(tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
+        return absl::OkStatus();
+      }();
+      !files.ok()) {
+    return ConfigurationError(std::move(files));
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                   ServerCredentials(options));
-  ASSIGN_OR_RETURN(std::string tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
   RETURN_IF_ERROR(CheckListenAddressFree(options.listen));
   ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
   // A backup cut short by a crash left its checkpoint (hard links that hold the space of files

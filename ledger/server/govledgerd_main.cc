@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   auto daemon = govledger::Daemon::Start(options, &clock);
   if (!daemon.ok()) {
     Say(daemon.status().message());
-    return 1;
+    return govledger::Daemon::IsConfigurationError(daemon.status()) ? 2 : 1;
   }
   Say((*daemon)->RecoverySummary());
   // A unix socket has no port: the address itself is what a client dials.

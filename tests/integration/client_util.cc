@@ -156,6 +156,8 @@ void ExpectStartFails(const std::vector<std::string>& args, const std::string& s
   EXPECT_EQ(started.code(), absl::StatusCode::kFailedPrecondition) << started;
   EXPECT_THAT(std::string(started.message()), ::testing::HasSubstr(says));
   EXPECT_FALSE(daemon.running());
+  EXPECT_TRUE(daemon.last_exit().exited && daemon.last_exit().code == 2)
+      << daemon.last_exit().ToString() << " for " << says;
   EXPECT_FALSE(std::filesystem::exists(daemon.data_dir() + "/CURRENT"));
 }
 

@@ -123,8 +123,8 @@ std::string RecomputeHash(const v1::Event& event);
 ::testing::AssertionResult ChainVerifies(const std::vector<v1::Event>& events,
                                          const v1::GetHeadResponse& head);
 
-// Starting a daemon with `args` fails (FAILED_PRECONDITION), saying `says`, and creates no
-// database.
+// Starting a daemon with `args` fails (FAILED_PRECONDITION), saying `says`, with exit status 2
+// (a command line or a file it names that the operator must fix), and creates no database.
 void ExpectStartFails(const std::vector<std::string>& args, const std::string& says);
 
 // A running daemon on a fresh data directory, with a stub, for each test.
