@@ -687,9 +687,10 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
   }
   // CLI11 alone reads "-5" into an unsigned integer as 2^64 - 5.
   const CLI::Validator count_range = WholeNumberIn(uint64_t{0}, uint64_t{INT64_MAX});
+  const CLI::Validator positive_count = WholeNumberIn(uint64_t{1}, uint64_t{INT64_MAX});
   append_->add_option("--events", options_.events, "Events in all")
       ->capture_default_str()
-      ->check(count_range);
+      ->check(positive_count);
   append_->add_option("--batch", options_.batch, "Events per call")->capture_default_str();
   append_->add_option("--size", options_.size, "Payload bytes per event")->capture_default_str();
   append_->add_option("--events-of", options_.events_of,
@@ -699,7 +700,7 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
       ->check(CLI::IsMember({"filler", "status", "status-opaque"}));
   ping_->add_option("--calls", options_.events, "Calls in all")
       ->capture_default_str()
-      ->check(count_range);
+      ->check(positive_count);
   read_->add_option("--events", options_.events, "Events to read (0: the whole log)")
       ->check(count_range);
   read_->add_option("--batch", options_.batch, "Events per page, at most 10000 (default 10000)")

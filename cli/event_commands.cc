@@ -594,7 +594,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                             "repeat for each tree head key the ledger has had)");
   }
   prove->footer(
-      "Exit 0: verified; 4: a signature or a proof does not verify, and the message says which.\n\n"
+      "Exit 0: verified; 4: a signature or a proof does not verify, and the message says which;\n"
+      "2: a file that is not a tree head, a position past its size, two files the wrong way round.\n\n"
       "Examples:\n"
       "  govledger prove event 42 --tree-head tree-head-2026-12-01.json --public-key ledger.pub\n"
       "  govledger prove extends tree-head-2026-12-01.json --public-key ledger.pub");
@@ -612,7 +613,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "tree-head-<size, 20 digits>.json. Exit 4 when a signature or the proof does not verify: the log was\n"
       "rewritten, or the server shows another log than before.\n\n"
       "Example (crontab):\n"
-      "  0 * * * * govledger witness /var/lib/govledger-witness --public-key tree-head.pub");
+      "  0 * * * * govledger witness /var/lib/govledger-witness --public-key tree-head.pub "
+      ">/dev/null\n(cron mails what a run prints: on success nothing reaches it; failures are on "
+      "stderr)");
 
   for (CLI::App* sub : {append_, import_, export_, tail_, verify_, tree_head_, prove_event_,
                         prove_extends_, witness_}) {

@@ -629,7 +629,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
       "risks", "A programme's risk register: open, closed and transferred risks, by rating");
   risks_->footer(absl::StrCat(kPointHelp,
                               "\n\nExamples:\n  govledger risks --programme LPP --week 86\n"
-                              "  govledger risks --programme LPP --position 120 --json"));
+                              "  govledger risks --programme LPP --position 100 --json"));
   scope_ = app.add_subcommand(
       "scope", "A programme's scope map: owners of scope items, adds, transfers, removals");
   scope_->footer(

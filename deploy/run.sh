@@ -14,7 +14,8 @@
 #                       PREFIX.pub, made by `govledger keys generate` if missing (default: the
 #                       data directory's path followed by -tree-head); 0: unsigned tree heads
 # Further arguments go to govledgerd (see build/ledger/govledgerd --help); run.sh passes
-# --data-dir, --listen and --port-file itself. With --tokens, set GOVLEDGER_TOKEN to a writer's
+# --data-dir, --listen and --port-file itself, and --tree-head-key unless
+# GOVLEDGER_TREE_HEAD_KEY=0. With --tokens, set GOVLEDGER_TOKEN to a writer's
 # token (the demo then records that token's actor); with TLS, GOVLEDGER_TLS_CA (README, "Access
 # control").
 set -euo pipefail

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir, "Database directory, created if missing")
       ->capture_default_str();
   app.add_option("--listen", options.listen,
-                 "Address to serve gRPC on, HOST:PORT (port 0 picks a free port)")
+                 "Address to serve gRPC on, HOST:PORT (IPv6 in brackets; port 0 picks a free "
+                 "port) or unix:PATH")
       ->capture_default_str()
       ->check([](const std::string& address) -> std::string {
         const absl::Status status = govledger::CheckAddress(address, /*port_zero_allowed=*/true);
