@@ -907,6 +907,22 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
                                    "--since with --week and --at)"
                                  : ""));
   }
+  // An earlier point as known that reads further than a later one as recorded: facts recorded
+  // in between would show as known before and gone after.
+  if (in.compare.from().mode() == v1::AS_AT_MODE_AS_KNOWN &&
+      in.compare.to().mode() == v1::AS_AT_MODE_AS_RECORDED &&
+      in.compare.from().position() > in.compare.to().position()) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("the earlier point (", PointText(in.compare.from()),
+                             ") reads the log to position ", in.compare.from().position(),
+                             ", past the ", cmd == compare_ ? "later" : "report's", " point (",
+                             PointText(in.compare.to()), "): what was recorded after position ",
+                             in.compare.to().position(),
+                             " would show as known before and gone after. Give --known-through ",
+                             in.compare.to().position(),
+                             " (the earlier point then reads as far), or pair --since-position "
+                             "with --position"));
+  }
   if (cmd == compare_) {
     return Answer(json_, in.compare,
                   [&](const auto& r) { return CompareView(programme_, r, colour); });

@@ -55,9 +55,10 @@ absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view f
   absl::StatusOr<google::protobuf::Timestamp> t =
       Parse(flag, text, "T23:59:59.999999Z", "the end of that day, or now for today");
   if (!t.ok() || !IsDate(text)) return t;
-  // Today's date: the day is not over, and a server answers nothing after now.
-  // absl's clock: protobuf's GetCurrentTime gives whole seconds on Debian 12.
-  const google::protobuf::Timestamp now =
+  // Today's date: the day is not over, and a server answers nothing after now. One now for the
+  // whole command, so that two flags giving today's date name one point (compare --since
+  // today --at today). absl's clock: protobuf's GetCurrentTime gives whole seconds on Debian 12.
+  static const google::protobuf::Timestamp now =
       google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now()));
   const google::protobuf::Timestamp day_start =
       *t - google::protobuf::util::TimeUtil::MicrosecondsToDuration(kMicrosPerDay - 1);

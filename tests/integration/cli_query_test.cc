@@ -17,6 +17,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -925,6 +927,11 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
        "the earlier point (as known at 2016-12-25T23:59:59.999999Z) is after the later point"},
       {"compare --programme LPP --since-position 30 --week 86",
        "pair --since-position with --position, or --since-week and --since with --week and --at"},
+      // As known reading the whole log, against as recorded at 30: the facts recorded after 30
+      // would seem to vanish.
+      {"report --programme LPP --since-week 74 --position 30",
+       "reads the log to position 50, past the report's point (position 30, recorded at "},
+      {"compare --programme LPP --since-week 74 --position 30", "Give --known-through 30"},
       // Every event was recorded today, after week 86 took effect.
       {"report --programme LPP --since-position 30 --week 86",
        "recorded at 20"},
@@ -939,6 +946,18 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
     EXPECT_THAT(r.err, AllOf(StartsWith("govledger: "), HasSubstr(message), EndsWith("\n")));
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line";
   }
+}
+
+// Today's date means now: given twice, it names one point, not two a few microseconds apart
+// (the second then "before" the first).
+TEST_F(CliQueryTest, TodayAgainstTodayIsOnePoint) {
+  const std::string today = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  CliRun r = Run(absl::StrCat("compare --programme LPP --since ", today, " --at ", today));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("No differences."));
+  // A mixed pair whose earlier point reads the log only as far as the later one.
+  CliRun mixed = Run("compare --programme LPP --since-week 74 --position 30 --known-through 30");
+  EXPECT_EQ(mixed.code, 0) << mixed.err;
 }
 
 TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
