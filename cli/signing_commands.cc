@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <optional>
+#include <chrono>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <filesystem>
 #include <string>
@@ -20,6 +22,7 @@
 #include "cli/time_flags.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
+#include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
 #include "ledger/common/status_macros.h"
@@ -110,6 +113,44 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
       "stream ", stream,
       proposals.empty() ? " holds no DecisionProposed"
                         : " holds no DecisionProposed that a correction has not voided"));
+}
+
+// FetchDecision of `*stream`. When the stream holds no events and the decision was named by
+// --organisation and --reference (`reference` not empty), once more with the reference of the
+// organisation's decision that the rules count as the same ("pcd 72" for "PCD 72": compared
+// without case, hyphens or runs of spaces), found in its decision register and said on stderr.
+absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation,
+    const std::string& reference, std::string* stream, grpc::Status* rpc) {
+  auto stub = v1::LedgerService::NewStub(channel);
+  absl::StatusOr<v1::DecisionProposed> decision = FetchDecision(*stub, *stream, rpc);
+  if (rpc->error_code() != grpc::StatusCode::NOT_FOUND || reference.empty()) return decision;
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  grpc::ClientContext head_context;
+  head_context.set_deadline(deadline);
+  v1::GetHeadResponse head;
+  if (!stub->GetHead(&head_context, v1::GetHeadRequest(), &head).ok()) return decision;
+  grpc::ClientContext context;
+  context.set_deadline(deadline);
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id(organisation);
+  request.mutable_as_at()->set_position(head.position());
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  v1::GetDecisionRegisterResponse response;
+  auto query = v1::QueryService::NewStub(channel);
+  if (!query->GetDecisionRegister(&context, request, &response).ok()) return decision;
+  for (const v1::DecisionEntry& entry : response.decisions()) {
+    if (entry.reference() == reference ||
+        projections::SpellingKey(entry.reference()) != projections::SpellingKey(reference)) {
+      continue;
+    }
+    std::cerr << "govledger: '" << PrintableText(reference) << "' is " << organisation
+              << "'s decision '" << PrintableText(entry.reference())
+              << "' (references are compared without case, hyphens or runs of spaces)\n";
+    *stream = projections::DecisionStream(organisation, entry.reference());
+    return FetchDecision(*stub, *stream, rpc);
+  }
+  return decision;
 }
 
 }  // namespace
@@ -348,10 +389,10 @@ int SigningCommands::Digest(const std::string& server) {
       Declaration(decision_digest_);
   if (!declaration.ok())
     return Fail(kExitBadArgs, std::string(declaration.status().message()));
-  auto stub = v1::LedgerService::NewStub(Connect(server));
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
   absl::StatusOr<v1::DecisionProposed> decision =
-      FetchDecision(*stub, *stream, &rpc);
+      FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc);
   if (!rpc.ok()) return FailCall(server, rpc);
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
@@ -423,10 +464,10 @@ int SigningCommands::Submit(const std::string& server) {
       return Fail(kExitBadArgs, std::string(date.status().message()));
     *m.mutable_signed_on() = *date;
   }
-  auto stub = v1::LedgerService::NewStub(Connect(server));
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
   absl::StatusOr<v1::DecisionProposed> decision =
-      FetchDecision(*stub, *stream, &rpc);
+      FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc);
   if (!rpc.ok()) return FailCall(server, rpc);
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
@@ -448,7 +489,8 @@ int SigningCommands::Submit(const std::string& server) {
                        std::chrono::seconds(10));
   if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
   v1::AppendResponse response;
-  grpc::Status status = stub->Append(&context, request, &response);
+  grpc::Status status =
+      v1::LedgerService::NewStub(channel)->Append(&context, request, &response);
   if (!status.ok()) return FailCall(server, status);
   std::cout << "signature of " << decision->organisation_id() << "/"
             << decision->reference() << " by key " << key_id_

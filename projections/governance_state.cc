@@ -227,18 +227,6 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
   return absl::OkStatus();
 }
 
-// A decision reference or a gate's name as the rules "references are unique per organisation"
-// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens and ASCII white
-// space (a tab, a line break) as spaces, runs of spaces as one, none at either end ("PCD 72",
-// "pcd-72" and "PCD  72" are one reference; "Gate\t3" and "Gate 3" one gate).
-std::string SpellingKey(absl::string_view name) {
-  std::string spaced(name.data(), name.size());
-  for (char& c : spaced) {
-    if (c == '-' || absl::ascii_isspace(static_cast<unsigned char>(c))) c = ' ';
-  }
-  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
-}
-
 // A holder as the rule "a holder signs a decision once" compares it: ASCII
 // letters in lower case, runs of spaces as one, none at either end.
 std::string HolderKey(absl::string_view holder) {

@@ -2,8 +2,11 @@
 
 #include <iterator>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "ledger/common/names.h"
 #include "ledger/common/text.h"
@@ -66,6 +69,14 @@ absl::Status CheckReference(absl::string_view reference) {
         "' may not start or end with '/' or a space, or hold '//'"));
   }
   return absl::OkStatus();
+}
+
+std::string SpellingKey(absl::string_view name) {
+  std::string spaced(name.data(), name.size());
+  for (char& c : spaced) {
+    if (c == '-' || absl::ascii_isspace(static_cast<unsigned char>(c))) c = ' ';
+  }
+  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
 }
 
 std::string ReferenceSlug(absl::string_view reference) {

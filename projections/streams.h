@@ -33,6 +33,12 @@ absl::Status CheckReference(absl::string_view reference);
 // The reference with each space replaced by '-': "PCD 72" -> "PCD-72".
 std::string ReferenceSlug(absl::string_view reference);
 
+// A decision reference or a gate's name as the rules "references are unique per organisation"
+// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens and ASCII white
+// space (a tab, a line break) as spaces, runs of spaces as one, none at either end ("PCD 72",
+// "pcd-72" and "PCD  72" are one reference; "Gate\t3" and "Gate 3" one gate).
+std::string SpellingKey(absl::string_view name);
+
 // The kinds of entity stream, each named by its first segment ("risk/LPP-R07": kRisk, id
 // "LPP-R07"; "delegation/<organisation_id>/<rule_id>" and
 // "decision/<organisation_id>/<reference slug>" have two segments in their id).

@@ -97,6 +97,15 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   CliRun by_stream = Cli(absl::StrCat(
       Server(), " decision digest --decision-stream decision/MOPAC/PCD-72"));
   EXPECT_EQ(absl::StripAsciiWhitespace(by_stream.out), digest_hex);
+  // A reference the rules count as the same: the decision as registered, said so.
+  for (const char* alike : {"pcd 72", "PCD  72", "pcd-72"}) {
+    CliRun spelt = Cli(absl::StrCat(Server(), " decision digest --organisation MOPAC --reference '",
+                                    alike, "'"));
+    EXPECT_EQ(spelt.code, 0) << alike << ": " << spelt.err;
+    EXPECT_EQ(absl::StripAsciiWhitespace(spelt.out), digest_hex) << alike;
+    EXPECT_THAT(spelt.err, HasSubstr(absl::StrCat("'", alike, "' is MOPAC's decision 'PCD 72' "
+                                                  "(references are compared without case")));
+  }
 
   CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix,
                                 ".key --digest ", digest_hex));
