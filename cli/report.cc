@@ -189,11 +189,12 @@ std::vector<const v1::WorkStatus*> WorksOf(const v1::GetProgrammeStatusResponse&
 
 }  // namespace
 
-// A point asked as known at a week or date of the plan whose latest status report is for an
-// earlier week: the week asked about (the title would otherwise name only the report's week,
-// and a week-84 report read as the week-74 one).
-bool LaterThanItsReport(const v1::GetProgrammeStatusResponse& s) {
-  return s.as_at().mode() == v1::AS_AT_MODE_AS_KNOWN && s.plan_week() > ReportWeek(s);
+// A point asked as known at a week or date of the plan whose latest status report is for
+// another week: an earlier one, or a later one sent within a day's allowance before that week
+// began. The title then names the week asked about (it would otherwise name only the report's
+// week, a week-84 report read as the week-74 one, or a week-88 one as week 87's).
+bool OtherThanItsReport(const v1::GetProgrammeStatusResponse& s) {
+  return s.as_at().mode() == v1::AS_AT_MODE_AS_KNOWN && s.plan_week() != ReportWeek(s);
 }
 
 // The title's words for one point: `reported` ("update at", "last reported at") when its
@@ -204,7 +205,7 @@ std::string PointTitle(const v1::GetProgrammeStatusResponse& s, absl::string_vie
   if (!AnyReport(s)) {
     return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no status report ", none, ")");
   }
-  if (LaterThanItsReport(s)) {
+  if (OtherThanItsReport(s)) {
     return absl::StrCat(asked, " week ", s.plan_week(), " (latest status report for week ",
                         ReportWeek(s), ")");
   }

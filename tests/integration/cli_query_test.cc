@@ -766,6 +766,17 @@ TEST_F(CliQueryTest, TheReportsRatingNamesTheProgrammesOwnReport) {
   r = Run("report --programme LPP --since-position 1");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87, "));
+  // A report for week 88 sent on the last day of week 87 (within a day's allowance): week 87's
+  // report is titled week 87, naming the later report, not "update at week 88".
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(Status(ProjectRef("LPP-PREV"), v1::RAG_GREEN, 88)),
+                                    MakeDate(2017, 1, 1))}),
+                     &response),
+              GrpcOk());
+  r = Run("report --programme LPP --week 87 --since-week 86");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87 (latest "
+                                "status report for week 88), last reported at week 86\n"));
 }
 
 // DOMAIN.md: support both scales. A project whose current report gives only a delivery
