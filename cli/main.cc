@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
                  "Connect with TLS, checking that the server's certificate names this host "
                  "rather than the one in --server, e.g. through a tunnel (default "
                  "$GOVLEDGER_TLS_SERVER_NAME)");
+  app.footer("Environment: GOVLEDGER_SERVER, GOVLEDGER_TOKEN, GOVLEDGER_TLS_CA and\n"
+             "GOVLEDGER_TLS_SERVER_NAME as the options say; GOVLEDGER_KEEPALIVE, the seconds between\n"
+             "pings while a call is open (default 30, 1 to 3600). README, \"The govledger CLI\".");
 
   // bench append|read|ping|subscribe (cli/bench.cc).
   govledger::cli::BenchCommands bench(app, server_flag);
