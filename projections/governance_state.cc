@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -503,6 +504,24 @@ struct GovernanceState::Access {
 
   // --- Shared rule helpers. ---
 
+  // Refuses `entity`, whose id is `key` in `map`, when the map holds a key that differs from it
+  // only in letter case ("lpp" beside "LPP"): streams and queries would tell the two apart,
+  // their readers would not. `map` is keyed by id, or by stream ("programme/LPP"). A scan:
+  // registrations and openings are few beside the log's other events.
+  template <typename Map>
+  static absl::Status RefuseCaseTwin(const Map& map, absl::string_view key,
+                                     absl::string_view entity, absl::string_view kind) {
+    for (const auto& [k, unused] : map) {
+      if (k == key || !absl::EqualsIgnoreCase(k, key)) continue;
+      std::string twin = kind.empty() ? absl::StrReplaceAll(k, {{"/", " "}})
+                                      : absl::StrCat(kind, " ", k);
+      return Refuse(entity, absl::StrCat("differs only in letter case from ", twin),
+                    "ids are compared without letter case: use the existing one's spelling, or "
+                    "another id");
+    }
+    return absl::OkStatus();
+  }
+
   // The subject exists and is open (a project also needs its programme open).
   static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref,
                                   absl::string_view rule, const v1::Event& e) {
@@ -687,6 +706,8 @@ struct GovernanceState::Access {
       return Refuse(entity, "is already registered",
                     "an organisation is registered once");
     }
+    RETURN_IF_ERROR(RefuseCaseTwin(s.organisations_, m.organisation_id(), entity,
+                                   "organisation"));
     for (const std::string& id : m.oversees()) {
       if (!s.organisations_.contains(id)) {
         return Refuse(entity,
@@ -737,6 +758,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "is already registered",
                     "a programme is registered once");
     }
+    RETURN_IF_ERROR(RefuseCaseTwin(s.work_, ProgrammeStream(m.programme_id()), entity, ""));
     return RequireOrganisation(s, entity, m.organisation_id(),
                                "a programme belongs to a registered organisation", e);
   }
@@ -863,6 +885,8 @@ struct GovernanceState::Access {
       return Refuse(absl::StrCat("project ", m.project_id()),
                     "is already registered", "a project is registered once");
     }
+    RETURN_IF_ERROR(RefuseCaseTwin(s.work_, ProjectStream(m.project_id()),
+                                   absl::StrCat("project ", m.project_id()), ""));
     v1::WorkRef programme;
     programme.set_kind(v1::WORK_KIND_PROGRAMME);
     programme.set_id(m.programme_id());
@@ -1155,6 +1179,8 @@ struct GovernanceState::Access {
       return Refuse(absl::StrCat("risk ", m.risk_id()),
                     "has already been opened", "a risk id is used once");
     }
+    RETURN_IF_ERROR(
+        RefuseCaseTwin(s.risks_, m.risk_id(), absl::StrCat("risk ", m.risk_id()), "risk"));
     return RequireOpen(s, m.subject(),
                        "risks are opened only against a registered, open "
                        "programme or project", e);
@@ -1324,6 +1350,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "has already been added",
                     "a scope item id is used once");
     }
+    RETURN_IF_ERROR(RefuseCaseTwin(s.scope_items_, m.scope_item_id(), entity, "scope item"));
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project", e));
@@ -2024,6 +2051,8 @@ struct GovernanceState::Access {
       return Refuse(absl::StrCat("signing key ", m.key_id()),
                     "is already registered", "a key id is registered once");
     }
+    RETURN_IF_ERROR(RefuseCaseTwin(s.keys_, m.key_id(), absl::StrCat("signing key ", m.key_id()),
+                                   "signing key"));
     if (!m.organisation_id().empty()) {
       RETURN_IF_ERROR(RequireOrganisation(s, absl::StrCat("signing key ", m.key_id()),
                                           m.organisation_id(),

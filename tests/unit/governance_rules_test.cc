@@ -126,6 +126,35 @@ TEST_F(RulesTest, EntitiesAreRegisteredOnce) {
   EXPECT_OK(Append(Ev(Project("LPP-PREV", "LPP"))));
 }
 
+// Streams and queries tell "lpp" from "LPP"; an auditor would not (found by review).
+TEST_F(RulesTest, IdsDifferingOnlyInLetterCaseAreRefused) {
+  SetUpProgrammes();
+  ASSERT_OK(Append({Ev(Risk("LPP-R01", ProgrammeRef("LPP"))),
+                    Ev(AddScope("LPP-S01", ProgrammeRef("LPP"))),
+                    Ev(NewSigner("mopac-ceo", "Chief Executive").Registration())}));
+  const std::string rule = "ids are compared without letter case";
+  const std::vector<std::pair<v1::Event, std::string>> twins = {
+      {Ev(Organisation("Mopac")), "organisation Mopac differs only in letter case from "
+                                  "organisation MOPAC"},
+      {Ev(Programme("lpp", "MOPAC")), "programme lpp differs only in letter case from "
+                                      "programme LPP"},
+      {Ev(Project("lpp-inv", "LPP")), "project lpp-inv differs only in letter case from "
+                                      "project LPP-INV"},
+      {Ev(Risk("lpp-r01", ProgrammeRef("LPP"))), "risk lpp-r01 differs only in letter case "
+                                                 "from risk LPP-R01"},
+      {Ev(AddScope("Lpp-S01", ProgrammeRef("LPP"))), "scope item Lpp-S01 differs only in "
+                                                     "letter case from scope item LPP-S01"},
+      {Ev(NewSigner("MOPAC-CEO", "Chief Executive").Registration()),
+       "signing key MOPAC-CEO differs only in letter case from signing key mopac-ceo"},
+  };
+  for (const auto& [event, message] : twins) {
+    EXPECT_THAT(Append(event), StatusIs(kFailed, AllOf(HasSubstr(message), HasSubstr(rule))))
+        << message;
+  }
+  // A programme and a project may share an id's spelling: they are different kinds.
+  EXPECT_OK(Append(Ev(Project("ocp", "LPP"))));
+}
+
 TEST_F(RulesTest, ProjectJoinsOnlyARegisteredOpenProgramme) {
   SetUpProgrammes();
   EXPECT_THAT(Append(Ev(Project("X-1", "NOPE"))),
