@@ -85,6 +85,11 @@ void AuditServiceImpl::StartPublishing(
     int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish) {
   publisher_ = std::thread([this, seconds, publish = std::move(publish)] {
     pthread_setname_np(pthread_self(), "tree-heads");
+    // The tree built now, reading and verifying the whole log (MerkleTree), rather than at the
+    // first tick or at shutdown; a log that does not verify is said at once.
+    if (absl::StatusOr<std::string> root = tree_.Root(ledger_->Head().position); !root.ok()) {
+      publish(root.status());
+    }
     uint64_t published = 0;  // the size of the last tree head published
     bool last = false;
     while (!last) {

@@ -46,8 +46,9 @@ class AuditServiceImpl final : public AuditServiceBase {
 
   // Publishes tree heads without being asked: every `seconds`, if the head has moved since the
   // last one, a thread passes the current tree head to `publish` (govledgerd writes it to its
-  // log as JSON); at Stop, one more for the head then. An error is passed on as the tree head's
-  // absence. REQUIRES: called at most once, before Stop.
+  // log as JSON); at Stop, one more for the head then. The thread first builds the tree (so a
+  // log that does not verify is passed on at once, and Stop does not wait for a build). An
+  // error is passed on as the tree head's absence. REQUIRES: called at most once, before Stop.
   void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
 
   // Ends the audit thread (calls still queued, and any later, are refused with UNAVAILABLE),

@@ -18,10 +18,13 @@
 //      start); `govledger verify`, which walks the whole chain, does, and names the position.
 // And a log written whole by someone holding the store but not the signatories' keys, with a
 // chain that holds: `verify` finds the signature they could not make.
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/uuid.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -215,7 +218,19 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun tree_head = Cli(absl::StrCat("--server ", daemon_.address(), " tree-head"));
   EXPECT_NE(tree_head.code, 0) << tree_head.out;
   EXPECT_THAT(tree_head.err, HasSubstr("hash chain broken at position 7"));
+  // Publishing tree heads, the daemon builds the tree at start and says so at once.
   daemon_.Stop();
+  daemon_.set_extra_args({"--tree-head-seconds", "3600"});
+  ASSERT_OK(daemon_.Start());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!absl::StrContains(daemon_.Stderr(), "no tree head: ") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(daemon_.Stderr(),
+              HasSubstr("govledgerd: no tree head: DATA_LOSS: hash chain broken at position 7"));
+  daemon_.Stop();
+  daemon_.set_extra_args({});
   PutEvent(7, original);
   ASSERT_OK(daemon_.Start());
   CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
