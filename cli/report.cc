@@ -119,13 +119,21 @@ int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& pro
 }
 
 // The scope changes between the two points, in log order: those of the current scope map whose
-// event is one of the events Compare lists between the points.
+// event is one of the events Compare lists between the points, and earlier ones whose approval
+// has lapsed since (a correction took away the approving decision's approval: the change now
+// stands on an approval the record no longer holds).
 std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
   std::set<uint64_t> between;
   for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
+  std::set<uint64_t> lapsed_before;
+  for (const auto& [item, change] : ScopeChangesInLogOrder(in.previous.scope)) {
+    if (!change->approval_lapsed().empty()) lapsed_before.insert(change->event().position());
+  }
   std::vector<ItemChange> out = ScopeChangesInLogOrder(in.current.scope);
   std::erase_if(out, [&](const ItemChange& c) {
-    return !between.contains(c.change->event().position());
+    const uint64_t position = c.change->event().position();
+    return !between.contains(position) &&
+           (c.change->approval_lapsed().empty() || lapsed_before.contains(position));
   });
   return out;
 }

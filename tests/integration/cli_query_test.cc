@@ -610,6 +610,39 @@ TEST_F(CliQueryTest, ReportSinceBeforeTheProgrammesRegistration) {
   EXPECT_FALSE(since74.registered_since());
 }
 
+// A scope change made before the report's earlier point whose approving decision has since lost
+// its approval (a signature corrected away) is a change since last time: the report lists it,
+// LAPSED, as `scope` shows it (found by review).
+TEST_F(CliQueryTest, AScopeChangeWhoseApprovalLapsedSinceLastTimeIsInTheReport) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  Signer chief = NewSigner("lpf-cc", "Chief Constable");
+  v1::DecisionProposed decision = Decision("LPF", "LPB 20", {chief.role});
+  decision.set_programme_id("LPP");
+  const v1::Event signature = Ev(chief.Sign(decision));
+  v1::ScopeItemAdded add = AddScope("LPP-S99", ProgrammeRef("LPP"));
+  add.mutable_approval()->Clear();
+  add.mutable_approval()->set_decision_stream("decision/LPF/LPB-20");
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(chief.Registration()), Ev(decision), signature,
+                                         Ev(add)}),
+                     &response),
+              GrpcOk());
+  const uint64_t added = response.head_position();
+  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(signature, "signed for the wrong force")}),
+                     &response),
+              GrpcOk());
+  CliRun r = Run(absl::StrCat("report --programme LPP --since-position ", added));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("decision/LPF/LPB-20 (LAPSED: not every required role's "
+                               "signature stands now"));
+  EXPECT_THAT(r.out, Not(HasSubstr("## Scope changes since last time\n\nNone.")));
+  // Before the correction, nothing had changed since.
+  CliRun before = Run(absl::StrCat("report --programme LPP --since-position ", added,
+                                   " --position ", added));
+  ASSERT_EQ(before.code, 0) << before.err;
+  EXPECT_THAT(before.out, HasSubstr("## Scope changes since last time\n\nNone."));
+}
+
 TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   v1::DecisionProposed decision =
