@@ -49,10 +49,7 @@ InfoLog::InfoLog(std::string dir, size_t max_bytes, size_t keep)
       dir_(std::move(dir)),
       path_(dir_ + "/LOG"),
       max_bytes_(max_bytes),
-      keep_(std::max<size_t>(keep, 1)) {
-  std::lock_guard lock(mu_);
-  OpenFile();
-}
+      keep_(std::max<size_t>(keep, 1)) {}
 
 InfoLog::~InfoLog() { Close().PermitUncheckedError(); }
 
@@ -62,6 +59,24 @@ rocksdb::Status InfoLog::CloseImpl() {
   fd_ = -1;
   shut_ = true;
   return rocksdb::Status::OK();
+}
+
+void InfoLog::Keep() {
+  std::lock_guard lock(mu_);
+  if (!holding_) return;
+  holding_ = false;
+  if (shut_) return;
+  OpenFile();
+  std::string held = std::move(held_);
+  held_.clear();
+  Write(held);
+}
+
+void InfoLog::Discard() {
+  std::lock_guard lock(mu_);
+  holding_ = false;
+  held_.clear();
+  shut_ = true;
 }
 
 uint64_t InfoLog::dropped() const {
@@ -132,6 +147,15 @@ void InfoLog::Logv(const char* format, va_list ap) {
 
   std::lock_guard lock(mu_);
   if (shut_) return;
+  if (holding_) {
+    held_ += line;
+    return;
+  }
+  Write(line);
+}
+
+void InfoLog::Write(const std::string& line) {
+  if (line.empty()) return;
   if (fd_ >= 0 && size_ > 0 && size_ + line.size() > max_bytes_) Roll();
   if (fd_ < 0) OpenFile();
   if (fd_ >= 0 && WriteAll(fd_, line.data(), line.size())) {

@@ -28,11 +28,20 @@ class InfoLog final : public rocksdb::Logger {
   // beyond the newest `keep - 1` are deleted: the log takes at most about keep * max_bytes.
   // Lines are "YYYY/MM/DD-HH:MM:SS.micros (UTC) thread-id message"; the first line dropped
   // after one written is also said on stderr. REQUIRES: `dir` exists; max_bytes > 0; keep >= 1.
+  //
+  // Lines are held in memory, and the file not touched, until Keep() or Discard(): RocksDB
+  // logs its options before it takes the database's lock, and a second daemon started on a
+  // running one's directory must not write into (or roll) the running one's LOG.
   InfoLog(std::string dir, size_t max_bytes, size_t keep);
   ~InfoLog() override;
 
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override;
+
+  // Writes the lines held so far, and every later one, to the file.
+  void Keep();
+  // Drops the lines held so far and every later one: the database was not opened here.
+  void Discard();
 
   // Lines dropped because they could not be written.
   uint64_t dropped() const;
@@ -42,6 +51,7 @@ class InfoLog final : public rocksdb::Logger {
   // Renames LOG to LOG.old.<time>, deletes the surplus old ones and opens a new LOG.
   // REQUIRES: mu_ held.
   void Roll();
+  void Write(const std::string& line);  // REQUIRES: mu_ held; not holding
   void OpenFile();  // REQUIRES: mu_ held; on failure fd_ stays -1 and the next line retries
 
   const std::string dir_;
@@ -53,6 +63,8 @@ class InfoLog final : public rocksdb::Logger {
   size_t size_ = 0;       // bytes in the current LOG; guarded by mu_
   uint64_t dropped_ = 0;  // guarded by mu_
   bool shut_ = false;     // closed: later lines are dropped; guarded by mu_
+  bool holding_ = true;   // before Keep(): lines go to held_; guarded by mu_
+  std::string held_;      // guarded by mu_
   bool failing_ = false;  // the last line was dropped (said once on stderr); guarded by mu_
 };
 

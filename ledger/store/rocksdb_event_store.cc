@@ -308,11 +308,12 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
       std::make_shared<WalFileSystem>(rocksdb::FileSystem::Default(), dir, gate));
   db_options.env = env.get();
+  std::shared_ptr<InfoLog> info_log;
   if (options.read_only) {
     db_options.info_log = std::make_shared<NullLogger>();
   } else {
-    db_options.info_log =
-        std::make_shared<InfoLog>(dir, options.info_log_max_bytes, kInfoLogFilesKept);
+    info_log = std::make_shared<InfoLog>(dir, options.info_log_max_bytes, kInfoLogFilesKept);
+    db_options.info_log = info_log;
   }
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -414,6 +415,16 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &raw)
           : rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw);
+  // The lines of an open refused for the lock are not this process's to write: the LOG is
+  // the running daemon's.
+  const bool locked_out = s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+  if (info_log != nullptr) {
+    if (locked_out) {
+      info_log->Discard();
+    } else {
+      info_log->Keep();
+    }
+  }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("Read-only file system") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -427,9 +438,11 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           "): run it as the directory's owner, and make every file there that user's (a start "
           "as root leaves root's files: chown -R the directory to the service's user)"));
     }
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "data directory ", dir, " is in use by another process: ", s.ToString()));
+          "data directory ", dir, " is in use by another process (", s.ToString(),
+          "): a govledgerd is running on it. Stop that one first, or give this one another "
+          "--data-dir; a backup of a running daemon's directory is `govledger admin backup`"));
     }
     return FromRocks(s, "open");
   }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -873,8 +874,20 @@ TEST_F(RocksDbEventStoreTest, TheInfoLogIsRolledAtItsLimitAndOldOnesAreDeleted) 
 TEST_F(RocksDbEventStoreTest, SecondOpenOfAnOpenDirectoryFails) {
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> first = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(first);
+  auto opens_logged = [&] {
+    std::ifstream in(DbPath() + "/LOG");
+    std::stringstream text;
+    text << in.rdbuf();
+    size_t n = 0;
+    for (size_t at = 0; (at = text.str().find("DB SUMMARY", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  ASSERT_EQ(opens_logged(), 1u);
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> second = RocksDbEventStore::Open(DbPath());
-  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("in use")));
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr("in use"), HasSubstr("Stop that one first"))));
+  // The refused open wrote nothing into the first's info log.
+  EXPECT_EQ(opens_logged(), 1u);
   // The first is unharmed.
   EXPECT_OK((*first)->Commit({Write(1, "a", 1)}, {1, HashFor(1)}));
   first->reset();

@@ -55,6 +55,7 @@ TEST(InfoLogTest, LinesAreStampedAndFormatted) {
   TempDir dir;
   {
     InfoLog log(dir.path(), 1 << 20, 5);
+    log.Keep();
     Log(log, "flushed %d bytes to %s", 4096, "000012.sst");
     Log(log, "%s", std::string(3000, 'x').c_str());  // longer than the stack buffer
   }
@@ -72,6 +73,7 @@ TEST(InfoLogTest, LinesAreStampedAndFormatted) {
 TEST(InfoLogTest, RolledAtItsLimitKeepingTheNewestOldOnes) {
   TempDir dir;
   InfoLog log(dir.path(), 1000, 3);
+  log.Keep();
   for (int i = 0; i < 100; ++i) Log(log, "line %03d %s", i, std::string(60, '.').c_str());
   EXPECT_LE(std::filesystem::file_size(dir.path() + "/LOG"), 1000u);
   // LOG and the two newest old ones: the last lines written, in order, none lost between.
@@ -91,22 +93,59 @@ TEST(InfoLogTest, RolledAtItsLimitKeepingTheNewestOldOnes) {
 // still rolls it.
 TEST(InfoLogTest, AnEarlierRunsLogIsCarriedOn) {
   TempDir dir;
-  { InfoLog log(dir.path(), 1000, 3); Log(log, "the run that failed"); }
+  {
+    InfoLog log(dir.path(), 1000, 3);
+    log.Keep();
+    Log(log, "the run that failed");
+  }
   for (int start = 0; start < 5; ++start) {
     InfoLog log(dir.path(), 1000, 3);
+    log.Keep();
     Log(log, "a start that fails at once");
   }
   EXPECT_THAT(OldLogs(dir.path()), SizeIs(0));
   const std::string now = ReadFile(dir.path() + "/LOG");
   EXPECT_THAT(now, HasSubstr("the run that failed"));
   InfoLog log(dir.path(), 1000, 3);
+  log.Keep();
   for (int i = 0; i < 20; ++i) Log(log, "%s", std::string(60, '.').c_str());
   EXPECT_THAT(OldLogs(dir.path()), SizeIs(2));
+}
+
+// Until Keep() or Discard() lines are held and the file is not touched (RocksDB logs before it
+// takes the database's lock, and the LOG may be a running daemon's): Keep() writes them in
+// order, Discard() drops them and every later one.
+TEST(InfoLogTest, LinesAreHeldUntilKeptOrDiscarded) {
+  TempDir dir;
+  {
+    InfoLog log(dir.path(), 1 << 20, 5);
+    Log(log, "held one");
+    Log(log, "held two");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/LOG"));
+    log.Keep();
+    Log(log, "after keep");
+  }
+  const std::string kept = ReadFile(dir.path() + "/LOG");
+  const size_t one = kept.find("held one"), two = kept.find("held two");
+  ASSERT_NE(one, std::string::npos);
+  ASSERT_NE(two, std::string::npos);
+  EXPECT_LT(one, two);
+  EXPECT_GT(kept.find("after keep"), two);
+  EXPECT_NE(kept.find("after keep"), std::string::npos);
+  {
+    InfoLog log(dir.path(), 1000, 3);
+    for (int i = 0; i < 100; ++i) Log(log, "refused start %d %s", i, std::string(60, '.').c_str());
+    log.Discard();
+    Log(log, "after discard");
+  }
+  EXPECT_EQ(ReadFile(dir.path() + "/LOG"), kept);
+  EXPECT_THAT(OldLogs(dir.path()), SizeIs(0)) << "a discarded log rolled the file";
 }
 
 TEST(InfoLogTest, NothingIsWrittenOnceClosed) {
   TempDir dir;
   InfoLog log(dir.path(), 1 << 20, 5);
+  log.Keep();
   Log(log, "before");
   ASSERT_TRUE(log.Close().ok());
   Log(log, "after");
@@ -125,6 +164,7 @@ TEST(InfoLogTest, LinesTheDiskRefusesAreDroppedAndLoggingGoesOn) {
     const struct rlimit limit = {4096, 4096};
     if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
     InfoLog log(dir.path(), 1 << 20, 5);
+    log.Keep();
     for (int i = 0; i < 200; ++i) Log(log, "line %03d %s", i, std::string(80, '.').c_str());
     // About 40 lines fit under the limit; the rest were dropped, and the process lives on.
     ::_exit(log.dropped() >= 150 && log.dropped() < 200 ? 0 : 11);
