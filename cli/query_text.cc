@@ -297,14 +297,18 @@ std::string ApprovalText(const v1::ScopeChange& change) {
   return absl::StrCat(approval.decision_stream(), " (LAPSED: ", change.approval_lapsed(), ")");
 }
 
-std::string AspectChanges(const v1::EntityChange& change) {
+namespace {
+
+using AspectList = google::protobuf::RepeatedPtrField<v1::Aspect>;
+
+std::string AspectDifferences(const AspectList& before_list, const AspectList& after_list) {
   std::map<std::string, std::string> before, after;
   std::vector<std::string> order;  // aspects in the order the answer gives them
-  for (const v1::Aspect& a : change.before()) {
+  for (const v1::Aspect& a : before_list) {
     before[a.name()] = a.value();
     order.push_back(a.name());
   }
-  for (const v1::Aspect& a : change.after()) {
+  for (const v1::Aspect& a : after_list) {
     if (!before.contains(a.name())) order.push_back(a.name());
     after[a.name()] = a.value();
   }
@@ -320,6 +324,18 @@ std::string AspectChanges(const v1::EntityChange& change) {
       text = absl::StrCat(name, ": ", b->second, " -> ", a == after.end() ? "none" : a->second);
     }
     absl::StrAppend(&out, out.empty() ? "" : "; ", text);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string AspectChanges(const v1::EntityChange& change) {
+  std::string out = AspectDifferences(change.before(), change.after());
+  if (out.empty() && change.after_at_effective_time_size() > 0) {
+    out = absl::StrCat("none now (a later-effective event stands); at its effective time: ",
+                       AspectDifferences(change.before_at_effective_time(),
+                                         change.after_at_effective_time()));
   }
   return out;
 }

@@ -1514,6 +1514,36 @@ static absl::Status AddVoided(Folder& folder, const Cut& cut, const std::string&
   return absl::OkStatus();
 }
 
+// For an event of an as-recorded history that left its entity's state as it was: what it
+// changed as at its own effective time, among the events recorded before it (`events` is in
+// log order; `index` is the event's). A late fact dated before an event already recorded
+// changes nothing now (the later-effective one stands) but did change the entity then; that
+// change goes in `c`'s at-effective aspects, which stay empty where there is none either.
+static void AddChangeAtEffectiveTime(const std::vector<v1::Event>& events, size_t index,
+                                     const std::string& stream,
+                                     const std::pair<std::string, std::string>& decision,
+                                     v1::EntityChange* c) {
+  const v1::Event& late = events[index];
+  const int64_t t = ToMicros(late.effective_time());
+  std::vector<const v1::Event*> earlier;
+  for (size_t j = 0; j < index; ++j) {
+    if (ToMicros(events[j].effective_time()) <= t) earlier.push_back(&events[j]);
+  }
+  std::stable_sort(earlier.begin(), earlier.end(), [](const v1::Event* a, const v1::Event* b) {
+    return ToMicros(a->effective_time()) < ToMicros(b->effective_time());
+  });
+  GovernanceState state(/*remember_events=*/false);
+  for (const v1::Event* e : earlier) {
+    state.Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();  // skips are harmless
+  }
+  const Aspects before = AspectsOf(state, stream, decision);
+  state.Apply(late, GovernanceState::Mode::kReplay).IgnoreError();
+  const Aspects after = AspectsOf(state, stream, decision);
+  if (before == after) return;
+  ToAspects(before, c->mutable_before_at_effective_time());
+  ToAspects(after, c->mutable_after_at_effective_time());
+}
+
 static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     Folder& folder, const v1::GetEntityHistoryRequest& request) {
   const std::string& stream = request.stream_id();
@@ -1536,8 +1566,9 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
   std::pair<std::string, std::string> decision;
   GovernanceState state(/*remember_events=*/false);
   v1::GetEntityHistoryResponse out;
-  for (const v1::Event& event : *events) {
-    const v1::Event* e = &event;
+  const bool recorded = cut->mode == v1::AS_AT_MODE_AS_RECORDED;
+  for (size_t i = 0; i < events->size(); ++i) {
+    const v1::Event* e = &(*events)[i];
     if (e->stream_id() != stream) {
       state.Apply(*e, GovernanceState::Mode::kReplay)
           .IgnoreError();  // skips are harmless
@@ -1550,10 +1581,13 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     }
     v1::EntityChange* c = out.add_changes();
     *c->mutable_event() = RefOf(*e);
-    ToAspects(AspectsOf(state, stream, decision), c->mutable_before());
+    const Aspects before = AspectsOf(state, stream, decision);
     state.Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();
-    ToAspects(AspectsOf(state, stream, decision), c->mutable_after());
+    const Aspects after = AspectsOf(state, stream, decision);
+    ToAspects(before, c->mutable_before());
+    ToAspects(after, c->mutable_after());
     c->set_note(NoteOf(*e));
+    if (recorded && before == after) AddChangeAtEffectiveTime(*events, i, stream, decision, c);
   }
   RETURN_IF_ERROR(AddVoided(folder, *cut, stream, &out));
   if (out.changes_size() == 0 && out.voided_size() == 0) {

@@ -169,7 +169,9 @@ int main(int argc, char** argv) {
         google::protobuf::util::MessageToJsonString(*tree_head, &json).ok()) {
       Say(absl::StrCat("tree head ", json));
     } else {
-      Say(absl::StrCat("no tree head: ", tree_head.status().ToString()));
+      // The code and message, not ToString(): its payloads are serialized protos.
+      Say(absl::StrCat("no tree head: ", absl::StatusCodeToString(tree_head.status().code()),
+                       ": ", tree_head.status().message()));
     }
   };
 

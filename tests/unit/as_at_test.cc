@@ -1208,6 +1208,44 @@ TEST(QueriesTest, EntityHistoryNamesWhatCorrectionsVoid) {
   EXPECT_EQ(restored.changes(4).corrects().position(), correction.position());
 }
 
+// As recorded, a late re-rating dated before one already recorded changes nothing now (the
+// later-effective rating stands), so its before and after are equal; what it changed at its
+// own effective time is given apart. Events that did change the state, and as-known histories,
+// have no such aspects.
+TEST(QueriesTest, AsRecordedHistoryGivesALateFactsChangeAtItsEffectiveTime) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
+  log.Add(Ev(Rerate("R1", v1::RAG_GREEN)), InWeek(20));
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), /*recorded=*/InWeek(22), /*effective=*/InWeek(15));
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("risk/R1");
+  *request.mutable_as_at() = Week(30, kRecorded);
+  absl::StatusOr<v1::GetEntityHistoryResponse> r =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  auto rating = [](const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
+    for (const v1::Aspect& a : aspects) {
+      if (a.name() == "rating") return a.value();
+    }
+    return std::string("none");
+  };
+  ASSERT_EQ(r->changes_size(), 3);
+  const v1::EntityChange& late = r->changes(2);
+  EXPECT_EQ(rating(late.before()), "GREEN");
+  EXPECT_EQ(rating(late.after()), "GREEN");
+  EXPECT_EQ(rating(late.before_at_effective_time()), "RED");
+  EXPECT_EQ(rating(late.after_at_effective_time()), "AMBER");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(r->changes(i).after_at_effective_time_size(), 0) << i;
+  *request.mutable_as_at() = Week(30, kKnown);
+  r = projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->changes_size(), 3);
+  EXPECT_EQ(rating(r->changes(1).after()), "AMBER");  // in effective order
+  for (const v1::EntityChange& c : r->changes()) {
+    EXPECT_EQ(c.after_at_effective_time_size(), 0) << c.event().position();
+  }
+}
+
 TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
   Log log = Base();
   log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));

@@ -144,5 +144,26 @@ TEST(QueryTextTest, AnApprovalShowsTheBoardOrTheDecisionAndWhetherItHasLapsed) {
   EXPECT_EQ(ApprovalText(change), "decision/MOPAC/PCD-72 (LAPSED: it was rejected)");
 }
 
+// The CHANGE cell of a history row: each differing aspect; for an as-recorded late fact that
+// changed nothing now, what it changed at its effective time.
+TEST(QueryTextTest, AHistoryChangeCellSaysWhatALateFactChangedAtItsEffectiveTime) {
+  v1::EntityChange change;
+  auto set = [](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects, const char* rating) {
+    v1::Aspect* a = aspects->Add();
+    a->set_name("rating");
+    a->set_value(rating);
+  };
+  set(change.mutable_before(), "RED");
+  set(change.mutable_after(), "GREEN");
+  EXPECT_EQ(AspectChanges(change), "rating: RED -> GREEN");
+  change.mutable_before(0)->set_value("GREEN");
+  EXPECT_EQ(AspectChanges(change), "");
+  set(change.mutable_before_at_effective_time(), "RED");
+  set(change.mutable_after_at_effective_time(), "AMBER");
+  EXPECT_EQ(AspectChanges(change),
+            "none now (a later-effective event stands); at its effective time: "
+            "rating: RED -> AMBER");
+}
+
 }  // namespace
 }  // namespace govledger::cli
