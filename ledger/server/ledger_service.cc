@@ -21,7 +21,7 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access
                  grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer,
                  grpc::ServerCompletionQueue* cq,
                  void* tag) { RequestSubscribe(context, request, writer, cq, cq, tag); },
-          ledger, access, &readers_, max_subscriptions) {}
+          ledger, access, &page_readers_, max_subscriptions) {}
 
 void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   append_.Listen(cq);
@@ -36,6 +36,7 @@ void LedgerServiceImpl::Stop() {
     stopped_ = true;
   }
   subscriptions_.Stop();
+  page_readers_.Stop();
   readers_.Stop();
 }
 

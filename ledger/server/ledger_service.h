@@ -52,9 +52,13 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   // Held shared while a handler uses the ledger, exclusively by Stop() to set stopped_.
   mutable std::shared_mutex mu_;
   bool stopped_ = false;  // guarded by mu_
+  // Read calls, and only they: the backlog limit counts Read calls, and a Read never waits
+  // behind subscriptions' pages.
   WorkQueue readers_{2, "ledger-reader"};
-  // Read calls that may wait for a reader thread (QueueCall); Subscribe's pages always queue.
+  // Read calls that may wait for a reader thread (QueueCall).
   static constexpr size_t kMaxWaitingReads = 256;
+  // Subscriptions' pages, which always queue: every append wakes each live subscription.
+  WorkQueue page_readers_{2, "page-reader"};
   UnaryMethod<v1::AppendRequest> append_;
   UnaryMethod<v1::ReadRequest> read_;
   UnaryMethod<v1::GetHeadRequest> get_head_;

@@ -1,7 +1,7 @@
 // WorkQueue: a fixed set of threads that run queued tasks in arrival order (one thread: one
 // task at a time, in order). The daemon's serving thread hands slow work to one, so that it
-// goes back to answering calls at once: Read pages (two threads, so two readers use both
-// cores), queries (one thread: they share an index), AuditService's calls (one) and
+// goes back to answering calls at once: Read calls and, apart, Subscribe's pages (two threads
+// each, so two readers use both cores), queries (one thread: they share an index), AuditService's calls (one) and
 // AdminService's (two: a backup holds one while it streams).
 //
 // Each task is told whether the queue has stopped: Stop() ends the threads after their

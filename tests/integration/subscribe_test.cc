@@ -195,6 +195,55 @@ TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {
   for (const v1::Event& e : events) EXPECT_EQ(e.payload().size(), 32u << 10);
 }
 
+// Subscriptions' pages have their own threads: with 600 live subscriptions, each append
+// wakes them all, and a client's Reads, one at a time, are neither refused as backlogged
+// (the limit counts Read calls only) nor left behind the pages.
+TEST(SubscribeLoadTest, ManyLiveSubscriptionsDoNotCrowdOutReads) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  ASSERT_OK(AppendOne(*stub, "load/a", "first"));
+  std::vector<std::unique_ptr<v1::LedgerService::Stub>> channels;
+  for (int i = 0; i < 8; ++i) channels.push_back(daemon.NewStub());
+  struct Open {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::Event>> reader;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 600; ++i) {
+    auto o = std::make_unique<Open>();
+    o->context.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest request;
+    request.set_from_position(2);  // the head's next: parked until an append
+    o->reader = channels[i % channels.size()]->Subscribe(&o->context, request);
+    open.push_back(std::move(o));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them park
+  int refused = 0;
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_OK(AppendOne(*stub, "load/a", absl::StrCat("round ", round)));
+    for (int i = 0; i < 5; ++i) {
+      v1::ReadRequest request;
+      request.set_limit(1);
+      v1::ReadResponse page;
+      const grpc::Status status = Read(*stub, request, &page);
+      if (!status.ok()) {
+        ++refused;
+        ADD_FAILURE() << "round " << round << " read " << i << ": " << status.error_message();
+      }
+    }
+  }
+  EXPECT_EQ(refused, 0);
+  // Every subscription got every append.
+  for (auto& o : open) {
+    v1::Event event;
+    ASSERT_TRUE(o->reader->Read(&event));
+    EXPECT_EQ(event.position(), 2u);
+  }
+  for (auto& o : open) o->context.TryCancel();
+  for (auto& o : open) (void)o->reader->Finish();
+}
+
 // At most --max-subscriptions are open at once: another is refused with RESOURCE_EXHAUSTED
 // naming the flag, and once one has ended a new one is taken again.
 TEST(SubscribeLimitTest, SubscriptionsPastTheLimitAreRefusedUntilOneEnds) {
