@@ -961,7 +961,33 @@ std::string NoteOf(const v1::Event& e) {
       add("benefit change ", FormatPence(m.benefit_change_pence()));
     }
   };
-  if (type == "StatusReported") {
+  auto description = [&](auto m) {
+    if (parsed(&m)) add("", m.description());
+  };
+  if (type == "ProgrammeRegistered") {
+    description(v1::ProgrammeRegistered());
+  } else if (type == "ProjectRegistered") {
+    description(v1::ProjectRegistered());
+  } else if (type == "RiskOpened") {
+    description(v1::RiskOpened());
+  } else if (type == "ScopeItemAdded") {
+    v1::ScopeItemAdded m;
+    if (parsed(&m)) {
+      add("", m.description());
+      if (m.baseline_change_pence() != 0) {
+        add("baseline change ", FormatPence(m.baseline_change_pence()));
+      }
+      if (m.benefit_change_pence() != 0) {
+        add("benefit change ", FormatPence(m.benefit_change_pence()));
+      }
+    }
+  } else if (type == "MilestoneReached") {
+    description(v1::MilestoneReached());
+  } else if (type == "BenefitForecast") {
+    description(v1::BenefitForecast());
+  } else if (type == "BenefitRealised") {
+    description(v1::BenefitRealised());
+  } else if (type == "StatusReported") {
     v1::StatusReported m;
     if (parsed(&m)) add("", m.commentary());
   } else if (type == "GatePassed") {

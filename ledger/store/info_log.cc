@@ -67,9 +67,9 @@ void InfoLog::Keep() {
   holding_ = false;
   if (shut_) return;
   OpenFile();
-  std::string held = std::move(held_);
+  // Line by line, so that the size limit rolls the file between them as it would have.
+  for (const std::string& line : held_) Write(line);
   held_.clear();
-  Write(held);
 }
 
 void InfoLog::Discard() {
@@ -148,14 +148,13 @@ void InfoLog::Logv(const char* format, va_list ap) {
   std::lock_guard lock(mu_);
   if (shut_) return;
   if (holding_) {
-    held_ += line;
+    held_.push_back(std::move(line));
     return;
   }
   Write(line);
 }
 
 void InfoLog::Write(const std::string& line) {
-  if (line.empty()) return;
   if (fd_ >= 0 && size_ > 0 && size_ + line.size() > max_bytes_) Roll();
   if (fd_ < 0) OpenFile();
   if (fd_ >= 0 && WriteAll(fd_, line.data(), line.size())) {

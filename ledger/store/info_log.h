@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "rocksdb/env.h"
 
@@ -64,7 +65,7 @@ class InfoLog final : public rocksdb::Logger {
   uint64_t dropped_ = 0;  // guarded by mu_
   bool shut_ = false;     // closed: later lines are dropped; guarded by mu_
   bool holding_ = true;   // before Keep(): lines go to held_; guarded by mu_
-  std::string held_;      // guarded by mu_
+  std::vector<std::string> held_;  // lines; guarded by mu_
   bool failing_ = false;  // the last line was dropped (said once on stderr); guarded by mu_
 };
 

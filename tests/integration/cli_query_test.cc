@@ -382,7 +382,7 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
               AllOf(HasSubstr("Entity:  risk/LPP-R03\n"),
                     HasSubstr("Folded:  its own events, and those every entity's state reads"),
                     HasSubstr("clerk  RiskOpened       status: open; rating: RED; subject: "
-                              "project LPP-CJ  -\n"),
+                              "project LPP-CJ  There is a risk that LPP-R03 happens\n"),
                     // The transfer's reason, as recorded.
                     HasSubstr("clerk  RiskTransferred  subject: project LPP-CJ -> programme "
                               "OCP            belongs there\n")));

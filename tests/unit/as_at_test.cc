@@ -1150,7 +1150,8 @@ TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
               ElementsAre("", "on track",
                           "Closed on time. final cost £2,500,000.00; annual benefits "
                           "£3,000,000.00; lessons: lesson"));
-  EXPECT_THAT(notes("risk/R1"), ElementsAre("", "reviewed", "mitigated"));
+  EXPECT_THAT(notes("risk/R1"),
+              ElementsAre("There is a risk that R1 happens", "reviewed", "mitigated"));
   EXPECT_THAT(notes("scope/S1"),
               ElementsAre("", "aligns with the target operating model; baseline change "
                               "-£10,000.00; benefit change -£5,000.00"));
