@@ -458,8 +458,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                      "3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192";
       });
   append_->add_option("--effective", effective_,
-                      "Effective time, RFC 3339 or YYYY-MM-DD (default: when the server receives "
-                      "the append)");
+                      "Effective time, RFC 3339 or YYYY-MM-DD (the start of that day, 00:00 UTC; "
+                      "default: when the server receives the append)");
   append_->add_option("--document", document_, "The whole event as one JSON document");
   append_->add_option("--file", file_, "Read the JSON document from FILE (- for stdin)");
   append_->add_option("--expect", expect_,

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -675,7 +676,8 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
        {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
     sub->add_option("--programme", programme_,
-                    sub == history_ ? "The programme whose plan --week counts (with --week only)"
+                    sub == history_ ? "The programme whose plan --week counts (with --week only; "
+                                      "for a programme's own history, that programme)"
                     : sub == decisions_
                         ? "Only the decisions concerning this programme (and the plan --week "
                           "counts in)"
@@ -743,6 +745,11 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   if (cmd == history_) {
     if (absl::Status bad = CheckStreamFlag("history: ENTITY", entity_); !bad.ok()) {
       return Fail(kExitBadArgs, std::string(bad.message()));
+    }
+    // A programme's own history counts --week in its own plan.
+    absl::string_view own = entity_;
+    if (programme_.empty() && cmd->count("--week") > 0 && absl::ConsumePrefix(&own, "programme/")) {
+      programme_ = std::string(own);
     }
   }
   if (as_recorded_ && as_known_) {

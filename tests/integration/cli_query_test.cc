@@ -376,6 +376,11 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                               "£3,000,000.00\n"),
                     HasSubstr("project LPP-INV   annual-savings  £6,000,000.00              -  "
                               "-\n")));
+  // A programme's own history counts --week in its own plan, --programme or not.
+  CliRun own = Run("history programme/LPP --week 10");
+  ASSERT_EQ(own.code, 0) << own.err;
+  EXPECT_THAT(own.out, HasSubstr("Entity:  programme/LPP\n"));
+  EXPECT_EQ(own.out, Run("history programme/LPP --programme LPP --week 10").out);
   CliRun history = Run("history risk/LPP-R03");
   ASSERT_EQ(history.code, 0) << history.err;
   EXPECT_THAT(history.out,
