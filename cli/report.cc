@@ -211,7 +211,12 @@ bool OtherThanItsReport(const v1::GetProgrammeStatusResponse& s) {
 std::string PointTitle(const v1::GetProgrammeStatusResponse& s, absl::string_view reported,
                        absl::string_view asked, absl::string_view none) {
   if (!AnyReport(s)) {
-    return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no status report ", none, ")");
+    const std::string ended =
+        s.planned_weeks() > 0 && ReportWeek(s) > s.planned_weeks()
+            ? absl::StrCat("; the plan of ", s.planned_weeks(), " weeks has ended")
+            : "";
+    return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no status report ", none, ended,
+                        ")");
   }
   if (OtherThanItsReport(s)) {
     return absl::StrCat(asked, " week ", s.plan_week(), " (latest status report for week ",

@@ -723,9 +723,11 @@ TEST_F(CliQueryTest, ReportTitleOfAProgrammeNeverReported) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("# "));
   EXPECT_THAT(r.out.substr(0, r.out.find('\n')),
-              AllOf(HasSubstr("(OCP): update at plan week "), HasSubstr(" (no status report yet), "
-                                                                        "last time plan week "),
-                    EndsWith(" (no status report then)")));
+              AllOf(HasSubstr("(OCP): update at plan week "),
+                    // Both points are today's, past the end of OCP's plan, and say so.
+                    HasSubstr(" (no status report yet; the plan of 208 weeks has ended), "
+                              "last time plan week "),
+                    EndsWith(" (no status report then; the plan of 208 weeks has ended)")));
 }
 
 // A sum held at the largest int64 (the server's totals saturate rather than wrap) is shown as a
