@@ -222,32 +222,45 @@ rocksdb::Slice AsSlice(const UuidBytes& id) {
 
 namespace {
 
-// FAILED_PRECONDITION for a database with column families this version does not know
-// (`unknown`, of `existing`): its storage format version, read from a read-only open of every
-// family, and the families.
-absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string& dir,
-                         const std::vector<std::string>& existing,
-                         const std::vector<std::string>& unknown) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> all;
-  for (const std::string& name : existing) all.emplace_back(name, rocksdb::ColumnFamilyOptions());
+// FAILED_PRECONDITION for a database of storage format `version`, which this one neither
+// writes nor upgrades.
+absl::Status OtherFormat(const std::string& dir, const std::string& version) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "data directory ", dir, " holds storage format version ", version,
+      "; this govledgerd reads format ", kFormatVersion, " (and upgrades format ",
+      kPreviousFormatVersion, "): nothing in it was changed. Run a govledgerd at least as new "
+      "as the one that wrote it"));
+}
+
+// The storage format version `dir`'s database holds, from a read-only open of its default and
+// meta column families (a read-only open writes nothing, and may leave families out); "" when
+// it holds none or cannot be read so.
+std::string ReadFormatVersion(const rocksdb::DBOptions& db_options, const std::string& dir) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kMetaCf, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  std::string version = "unknown";
   rocksdb::DBOptions quiet = db_options;
   quiet.info_log = std::make_shared<NullLogger>();
-  if (rocksdb::DB::OpenForReadOnly(quiet, dir, all, &handles, &raw).ok()) {
+  std::string version;
+  if (rocksdb::DB::OpenForReadOnly(quiet, dir, families, &handles, &raw).ok()) {
     std::unique_ptr<rocksdb::DB> db(raw);
-    auto meta = std::find(existing.begin(), existing.end(), kMetaCf);
-    if (meta != existing.end()) {
-      std::string value;
-      if (db->Get(rocksdb::ReadOptions(), handles[meta - existing.begin()], kFormatVersionKey,
-                  &value)
-              .ok()) {
-        version = value;
-      }
+    if (!db->Get(rocksdb::ReadOptions(), handles[1], kFormatVersionKey, &version).ok()) {
+      version.clear();
     }
     for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
   }
+  return version;
+}
+
+// FAILED_PRECONDITION for a database with column families this version does not know
+// (`unknown`, of `existing`): its storage format version and the families.
+absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string& dir,
+                         const std::vector<std::string>& existing,
+                         const std::vector<std::string>& unknown) {
+  std::string version = ReadFormatVersion(db_options, dir);
+  if (version.empty()) version = "unknown";
   return absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
       " (with column families this govledgerd does not know: ", absl::StrJoin(unknown, ", "),
@@ -405,6 +418,16 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       }
     }
     if (!unknown.empty()) return NewerFormat(db_options, dir, existing, unknown);
+    // A version this one does not write is refused before a writable open, which would replay
+    // the write-ahead log into a table, start a new log and rewrite MANIFEST and OPTIONS (again
+    // at every restart a service manager makes). The read-only open costs one more read of the
+    // write-ahead log at start.
+    if (!options.read_only) {
+      const std::string version = ReadFormatVersion(db_options, dir);
+      if (!version.empty() && version != kFormatVersion && version != kPreviousFormatVersion) {
+        return OtherFormat(dir, version);
+      }
+    }
   }
 
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
@@ -477,9 +500,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     return FromRocks(s, "read format version");
   } else if (version != kFormatVersion &&
              !(version == kPreviousFormatVersion && options.read_only)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("data directory ", dir, " holds storage format version ", version,
-                     "; this govledgerd reads format ", kFormatVersion));
+    return OtherFormat(dir, version);
   }
   return store;
 }

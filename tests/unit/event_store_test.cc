@@ -977,10 +977,29 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
     sync.sync = true;
     EXPECT_TRUE(db->Put(sync, meta, "format_version", "3").ok());
   });
+  // Every file of the directory, with its content: a refusal changes none.
+  auto files = [&] {
+    std::map<std::string, std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      out[entry.path().filename().string()] = bytes.str();
+    }
+    return out;
+  };
+  const std::map<std::string, std::string> before = files();
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        ::testing::AllOf(HasSubstr("format version 3"),
-                                        HasSubstr("reads format 2"))));
+                                        HasSubstr("reads format 2"),
+                                        HasSubstr("nothing in it was changed"),
+                                        HasSubstr("at least as new"))));
+  const std::map<std::string, std::string> after = files();
+  EXPECT_EQ(before.size(), after.size());
+  for (const auto& [name, bytes] : before) {
+    EXPECT_TRUE(after.contains(name) && after.at(name) == bytes) << name << " changed";
+  }
   // Refusing must not rewrite the version: it is still refused.
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 3")));
