@@ -699,6 +699,19 @@ int EventCommands::Append(const std::string& server) {
   v1::AppendResponse response;
   grpc::Status status = stub->Append(context.get(), request, &response);
   if (!status.ok()) return FailCall(server, status);
+  // A paper's status report recorded without its date takes effect now, and reads as the
+  // latest report of every week since: say so, once it is stored.
+  const v1::Event& sent = request.events(0);
+  v1::StatusReported report;
+  if (!sent.has_effective_time() &&
+      sent.event_type() == v1::StatusReported::descriptor()->full_name() &&
+      report.ParseFromString(sent.payload()) && !response.events(0).duplicate()) {
+    std::cerr << "govledger: note: the status report";
+    if (report.plan_week() > 0) std::cerr << " for plan week " << report.plan_week();
+    std::cerr << " was given no --effective, so it took effect when the server received it: a "
+                 "report of an earlier paper is recorded with --effective DATE (correct this "
+                 "one with a CorrectionRecorded and record it again)\n";
+  }
   if (json_) return PrintJson(response);
   const v1::AppendedEvent& appended = response.events(0);
   std::cout << (appended.duplicate() ? "already stored (same event id): position "

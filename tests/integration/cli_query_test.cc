@@ -87,6 +87,23 @@ std::vector<int> RatingCounts(const v1::ReportPoint& point) {
   return {by[v1::RAG_GREEN], by[v1::RAG_AMBER], by[v1::RAG_RED]};
 }
 
+// A status report appended without --effective takes effect now: the CLI says so (once it is
+// stored), and says nothing when the paper's date is given.
+TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
+  const std::string payload =
+      R"('{"subject":{"kind":"WORK_KIND_PROJECT","id":"LPP-INV"},"rag":"RAG_AMBER","planWeek":74}')";
+  CliRun now = Run(absl::StrCat("append --type govledger.v1.StatusReported --payload ", payload));
+  ASSERT_EQ(now.code, 0) << now.err;
+  EXPECT_THAT(now.err, AllOf(HasSubstr("the status report for plan week 74 was given no "
+                                       "--effective, so it took effect when the server "
+                                       "received it"),
+                             HasSubstr("--effective DATE")));
+  CliRun dated = Run(absl::StrCat("append --type govledger.v1.StatusReported --effective "
+                                  "2016-10-14 --payload ", payload));
+  ASSERT_EQ(dated.code, 0) << dated.err;
+  EXPECT_EQ(dated.err, "");
+}
+
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   CliRun r = Run("status --programme LPP --week 86");
   ASSERT_EQ(r.code, 0) << r.err;
