@@ -293,7 +293,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   }
   if (ec) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot create data directory ", dir, ": ", ec.message()));
+        absl::StrCat("cannot create data directory ", dir, ": ", ec.message(),
+                     "; choose a directory govledgerd's user may create, or make it yourself "
+                     "and give it to that user (mkdir, then chown)"));
   }
 
   // A database is made only in a directory that holds none: one whose CURRENT file is lost
@@ -458,8 +460,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     if (s.ToString().find("Permission denied") != std::string::npos) {
       return absl::FailedPreconditionError(absl::StrCat(
           "govledgerd may not read or write data directory ", dir, " (", s.ToString(),
-          "): run it as the directory's owner, and make every file there that user's (a start "
-          "as root leaves root's files: chown -R the directory to the service's user)"));
+          "): run it as the directory's owner, make every file there that user's (a start "
+          "as root leaves root's files: chown -R the directory to the service's user), and "
+          "let the owner read and write them (chmod -R u+rwX the directory)"));
     }
     if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -10,15 +10,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "ledger/store/event_store.h"
@@ -526,6 +527,43 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
                        AllOf(HasSubstr("found the database corrupt"),
                              HasSubstr("restore the data directory from a backup"))));
   EXPECT_LT(read, kEvents);
+}
+
+// A data directory its user may not read or write: FAILED_PRECONDITION saying whose files they
+// must be and with what mode. (In a child process that gives up root, as the service's user
+// would not have it; skipped where the test does not run as root, which could not set it up.)
+TEST_F(RocksDbEventStoreTest, ADirectoryItsUserMayNotWriteIsRefusedSayingWhy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the open as another user";
+  { ASSERT_OK(RocksDbEventStore::Open(DbPath())); }  // made by root, mode 0700
+  std::filesystem::permissions(std::filesystem::path(DbPath()).parent_path(),
+                               std::filesystem::perms::all ^ std::filesystem::perms::others_write ^
+                                   std::filesystem::perms::group_write);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    if (store.ok()) ::_exit(11);
+    const std::string message(store.status().message());
+    const bool says = store.status().code() == absl::StatusCode::kFailedPrecondition &&
+                      message.find("may not read or write data directory") != std::string::npos &&
+                      message.find("chown -R") != std::string::npos &&
+                      message.find("chmod -R u+rwX") != std::string::npos;
+    if (!says) std::fprintf(stderr, "refused with: %s\n", store.status().ToString().c_str());
+    // One it may not make, beside it.
+    store = RocksDbEventStore::Open(DbPath() + "-new");
+    const bool says_new = !store.ok() &&
+                          absl::StrContains(store.status().message(), "cannot create data directory") &&
+                          absl::StrContains(store.status().message(), "mkdir, then chown");
+    if (!says_new) std::fprintf(stderr, "refused with: %s\n", store.status().ToString().c_str());
+    ::_exit(says && says_new ? 0 : 12);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Nothing of it changed for root, who may.
+  EXPECT_OK(RocksDbEventStore::Open(DbPath()));
 }
 
 TEST_F(RocksDbEventStoreTest, AnEmptyPathOrAFileIsNoDataDirectory) {
