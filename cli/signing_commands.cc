@@ -17,8 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/client.h"
 #include "cli/printable.h"
+#include "cli/query_text.h"
 #include "cli/time_flags.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -396,6 +398,22 @@ int SigningCommands::Digest(const std::string& server) {
   if (!rpc.ok()) return FailCall(server, rpc);
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
+  // What the digest is of, on stderr (stdout stays the digest alone, for scripts): the
+  // signatory who signs it offline sees only the hex, so this is what to check it against.
+  std::cerr << "govledger: the digest of decision " << PrintableText(decision->reference())
+            << " of " << PrintableText(decision->organisation_id()) << ", \""
+            << PrintableText(decision->title()) << "\"";
+  for (const v1::DecisionAmount& a : decision->amounts()) {
+    std::cerr << "; " << projections::FormatPence(a.pence()) << " "
+              << AmountKindText(a.kind());
+    if (!a.funding_source().empty()) std::cerr << " from " << PrintableText(a.funding_source());
+    if (a.noted_only()) std::cerr << " (noted only)";
+  }
+  std::cerr << "; " << decision->recommendations_size() << " recommendation"
+            << (decision->recommendations_size() == 1 ? "" : "s") << "; to be signed by "
+            << PrintableText(absl::StrJoin(decision->required_signatory_roles(), ", "))
+            << (declaration->has_value() ? "; with the declaration of interests given" : "")
+            << "\n";
   const std::string digest = projections::DecisionDigest(*decision);
   std::cout << crypto::ToHex(declaration->has_value()
                                  ? projections::SignatureDigest(digest, **declaration)

@@ -94,6 +94,10 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   ASSERT_EQ(digest.code, 0) << digest.err;
   const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
   EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(pcd72)));
+  // What it is the digest of, for the signatory to check, apart from it on stderr.
+  EXPECT_THAT(digest.err, AllOf(HasSubstr("the digest of decision PCD 72 of MOPAC, \""),
+                                HasSubstr("; \u00a3730,000.00 revenue from Major Change Reserve"),
+                                HasSubstr("to be signed by ")));
   CliRun by_stream = Cli(absl::StrCat(
       Server(), " decision digest --decision-stream decision/MOPAC/PCD-72"));
   EXPECT_EQ(absl::StripAsciiWhitespace(by_stream.out), digest_hex);
