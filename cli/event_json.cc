@@ -122,7 +122,7 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
           pb::MessageFactory::generated_factory()->GetPrototype(type)->New());
       if (auto s = pb::util::JsonStringToMessage(json, message.get()); !s.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("payload (", event_type, "): ", JsonErrorText(s)));
+            absl::StrCat("payload (", event_type, "): ", JsonErrorText(s, type)));
       }
       return Deterministic(*message);
     }
@@ -245,7 +245,7 @@ std::string ValueErrorText(absl::string_view message) {
 
 }  // namespace
 
-std::string JsonErrorText(const pb::util::Status& s) {
+std::string JsonErrorText(const pb::util::Status& s, const pb::Descriptor* type) {
   const absl::string_view message(s.message().data(), s.message().size());
   const std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
   std::string text = PrintableText(ValueErrorText(lines[0]));
@@ -253,6 +253,23 @@ std::string JsonErrorText(const pb::util::Status& s) {
   if (absl::EndsWith(text, ": Cannot find field.")) {
     text = absl::StrCat(text.substr(0, text.size() - std::string_view(" Cannot find field.").size()),
                         " no such field");
+    // The fields the message has, at the path protobuf names ("(subject) kindd": those of
+    // subject's message).
+    std::vector<std::string> path;
+    if (absl::StartsWith(lines[0], "(") && lines[0].find(')') != absl::string_view::npos) {
+      path = absl::StrSplit(lines[0].substr(1, lines[0].find(')') - 1), '.');
+    }
+    for (size_t i = 0; type != nullptr && i < path.size(); ++i) {
+      const std::string name = path[i].substr(0, path[i].find('['));  // "tranches[0]"
+      const pb::FieldDescriptor* f = type->FindFieldByCamelcaseName(name);
+      if (f == nullptr) f = type->FindFieldByName(name);
+      type = f != nullptr ? f->message_type() : nullptr;
+    }
+    if (type != nullptr && type->field_count() > 0) {
+      std::vector<std::string> names;
+      for (int i = 0; i < type->field_count(); ++i) names.push_back(type->field(i)->json_name());
+      absl::StrAppend(&text, "; ", type->name(), " has ", absl::StrJoin(names, ", "));
+    }
   }
   if (lines.size() > 1 && !lines[1].empty()) {
     absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");

@@ -45,8 +45,10 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 // The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one
 // line and safe to print: a JSON parse error quotes the input near the fault on a second line
 // (and points at it on a third), and that input is whatever was given, escape sequences
-// included; the quote is kept as "(near: ...)".
-std::string JsonErrorText(const google::protobuf::util::Status& s);
+// included; the quote is kept as "(near: ...)". A field the message does not have is "NAME: no
+// such field", followed, when `type` (the message parsed) is given, by the fields it has.
+std::string JsonErrorText(const google::protobuf::util::Status& s,
+                          const google::protobuf::Descriptor* type = nullptr);
 
 // One line of `export` read back.
 struct ExportedEvent {

@@ -312,7 +312,11 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
             R"(mean RAG_RED?))"},
            {R"({"riskId":"R1","rating":"PURPLE"})",
             R"(invalid value "PURPLE": give one of RAG_GREEN, RAG_AMBER, RAG_RED)"},
-           {R"({"riskId":"R1","rating":"RAG_RED","colour":"x"})", "colour: no such field"}}) {
+           // A field it does not have: the fields it has, of the message at that path.
+           {R"({"riskId":"R1","rating":"RAG_RED","colour":"x"})",
+            "colour: no such field; RiskRerated has riskId, rating, reason"},
+           {R"({"riskId":"R1","rating":"RAG_RED","subject":{"kindd":"x"}})",
+            "subject: no such field; RiskRerated has riskId, rating, reason"}}) {
     absl::StatusOr<v1::Event> bad = ParseEventDocument(absl::StrCat(
         R"({"eventType":"govledger.v1.RiskRerated","streamId":"risk/R1","payload":)", payload,
         "}"));
@@ -321,6 +325,13 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
                 AllOf(HasSubstr(says), Not(HasSubstr("googleapis")), Not(HasSubstr("Cannot"))))
         << payload;
   }
+  absl::StatusOr<v1::Event> nested = ParseEventDocument(
+      R"({"eventType":"govledger.v1.ProgrammeRegistered","streamId":"programme/LPP","payload":)"
+      R"({"programmeId":"LPP","tranches":[{"nam":"Tranche 1"}]}})");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_THAT(nested.status().message(),
+              HasSubstr("(tranches[0]) nam: no such field; Tranche has number, name, startDate, "
+                        "endDate"));
   absl::StatusOr<v1::Event> week = ParseEventDocument(
       R"({"eventType":"govledger.v1.StatusReported","streamId":"programme/LPP","payload":)"
       R"({"subject":{"kind":"WORK_KIND_PROGRAMME","id":"LPP"},"planWeek":"abc"}})");
