@@ -951,15 +951,18 @@ std::string NoteOf(const v1::Event& e) {
   auto reason = [&](auto m) {
     if (parsed(&m)) add("", m.reason());
   };
-  auto scope_change = [&](auto m) {
-    if (!parsed(&m)) return;
-    add("", m.reason());
+  auto scope_amounts = [&](const auto& m) {
     if (m.baseline_change_pence() != 0) {
       add("baseline change ", FormatPence(m.baseline_change_pence()));
     }
     if (m.benefit_change_pence() != 0) {
       add("benefit change ", FormatPence(m.benefit_change_pence()));
     }
+  };
+  auto scope_change = [&](auto m) {
+    if (!parsed(&m)) return;
+    add("", m.reason());
+    scope_amounts(m);
   };
   auto description = [&](auto m) {
     if (parsed(&m)) add("", m.description());
@@ -974,12 +977,7 @@ std::string NoteOf(const v1::Event& e) {
     v1::ScopeItemAdded m;
     if (parsed(&m)) {
       add("", m.description());
-      if (m.baseline_change_pence() != 0) {
-        add("baseline change ", FormatPence(m.baseline_change_pence()));
-      }
-      if (m.benefit_change_pence() != 0) {
-        add("benefit change ", FormatPence(m.benefit_change_pence()));
-      }
+      scope_amounts(m);
     }
   } else if (type == "MilestoneReached") {
     description(v1::MilestoneReached());
