@@ -530,18 +530,21 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
 }
 
 // A data directory its user may not read or write: FAILED_PRECONDITION saying whose files they
-// must be and with what mode. (In a child process that gives up root, as the service's user
-// would not have it; skipped where the test does not run as root, which could not set it up.)
+// must be and with what mode. The directory gets no permissions at all, its parent no write
+// permission, and the open runs in a child process that, when the test runs as root (whom
+// permissions do not stop), first becomes user nobody, as a service's user would be.
 TEST_F(RocksDbEventStoreTest, ADirectoryItsUserMayNotWriteIsRefusedSayingWhy) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the open as another user";
-  { ASSERT_OK(RocksDbEventStore::Open(DbPath())); }  // made by root, mode 0700
-  std::filesystem::permissions(std::filesystem::path(DbPath()).parent_path(),
-                               std::filesystem::perms::all ^ std::filesystem::perms::others_write ^
-                                   std::filesystem::perms::group_write);
+  namespace fs = std::filesystem;
+  { ASSERT_OK(RocksDbEventStore::Open(DbPath())); }
+  const fs::path parent = fs::path(DbPath()).parent_path();
+  fs::permissions(DbPath(), fs::perms::none);
+  fs::permissions(parent, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
     absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
     if (store.ok()) ::_exit(11);
     const std::string message(store.status().message());
@@ -562,7 +565,9 @@ TEST_F(RocksDbEventStoreTest, ADirectoryItsUserMayNotWriteIsRefusedSayingWhy) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  // Nothing of it changed for root, who may.
+  // Given back its permissions, it opens as it was.
+  fs::permissions(parent, fs::perms::owner_all);
+  fs::permissions(DbPath(), fs::perms::owner_all);
   EXPECT_OK(RocksDbEventStore::Open(DbPath()));
 }
 
