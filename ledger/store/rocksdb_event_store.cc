@@ -11,6 +11,7 @@
 #include "ledger/common/big_endian.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/store/acknowledged_head.h"
 #include "ledger/store/backup.h"
 #include "ledger/store/id_memtable.h"
 #include "ledger/store/info_log.h"
@@ -122,6 +123,16 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
   const std::shared_ptr<RocksDbEventStore::WalGate> gate_;
 };
 
+// FAILED_PRECONDITION for a data directory, or a file in it, that govledgerd's user may not
+// read or write (`detail` says which), saying how to mend it.
+absl::Status MayNotReadOrWrite(const std::string& dir, absl::string_view detail) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "govledgerd may not read or write data directory ", dir, " (", detail,
+      "): run it as the directory's owner, make every file there that user's (a start "
+      "as root leaves root's files: chown -R the directory to the service's user), and "
+      "let the owner read and write them (chmod -R u+rwX the directory)"));
+}
+
 // FAILED_PRECONDITION when `dir` is a backup (it holds a backup's manifest): a daemon run on
 // it would change it so that it no longer restores.
 absl::Status RefuseBackup(const std::string& dir) {
@@ -190,6 +201,18 @@ std::string EncodePoint(const ChainPoint& p) {
   return out;
 }
 
+// The point meta key `key` holds as `value`.
+absl::StatusOr<ChainPoint> DecodePoint(absl::string_view key, absl::string_view value) {
+  if (value.size() != 8 + crypto::kHashSize) {
+    return absl::DataLossError(absl::StrCat("meta key '", key, "' has ", value.size(),
+                                            " bytes; expected ", 8 + crypto::kHashSize));
+  }
+  ChainPoint p;
+  p.position = GetBigEndian<uint64_t>(value.data());
+  std::memcpy(p.hash.data(), value.data() + 8, crypto::kHashSize);
+  return p;
+}
+
 // The stream part of a streams key ("stream_id\0"): consecutive versions of one stream are
 // inserted next to each other, so the memtable can insert with a per-stream hint.
 class StreamPrefix final : public rocksdb::SliceTransform {
@@ -232,26 +255,41 @@ absl::Status OtherFormat(const std::string& dir, const std::string& version) {
       "as the one that wrote it"));
 }
 
-// The storage format version `dir`'s database holds, from a read-only open of its default and
-// meta column families (a read-only open writes nothing, and may leave families out); "" when
-// it holds none or cannot be read so.
-std::string ReadFormatVersion(const rocksdb::DBOptions& db_options, const std::string& dir) {
+// What a read-only open of `dir`'s database (its default, meta and events column families)
+// shows, before a writable open, which would replay the write-ahead log into a table, start a
+// new log and rewrite MANIFEST and OPTIONS. A read-only open writes nothing, and may leave
+// column families out.
+struct ReadOnlyView {
+  bool opened = false;
+  std::string version;                // "" when it holds none
+  std::string head;                   // meta's head, encoded; "" when it holds none
+  std::optional<std::string> stored;  // the event at the position asked for, if any
+};
+
+ReadOnlyView ReadOnly(const rocksdb::DBOptions& db_options, const std::string& dir,
+                      uint64_t position) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {kMetaCf, rocksdb::ColumnFamilyOptions()}};
+      {kMetaCf, rocksdb::ColumnFamilyOptions()},
+      {kEventsCf, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions quiet = db_options;
   quiet.info_log = std::make_shared<NullLogger>();
-  std::string version;
-  if (rocksdb::DB::OpenForReadOnly(quiet, dir, families, &handles, &raw).ok()) {
-    std::unique_ptr<rocksdb::DB> db(raw);
-    if (!db->Get(rocksdb::ReadOptions(), handles[1], kFormatVersionKey, &version).ok()) {
-      version.clear();
-    }
-    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  ReadOnlyView view;
+  if (!rocksdb::DB::OpenForReadOnly(quiet, dir, families, &handles, &raw).ok()) return view;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  view.opened = true;
+  if (!db->Get(rocksdb::ReadOptions(), handles[1], kFormatVersionKey, &view.version).ok()) {
+    view.version.clear();
   }
-  return version;
+  if (!db->Get(rocksdb::ReadOptions(), handles[1], kHeadKey, &view.head).ok()) view.head.clear();
+  std::string stored;
+  if (db->Get(rocksdb::ReadOptions(), handles[2], PositionKey(position), &stored).ok()) {
+    view.stored = std::move(stored);
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  return view;
 }
 
 // FAILED_PRECONDITION for a database with column families this version does not know
@@ -259,7 +297,7 @@ std::string ReadFormatVersion(const rocksdb::DBOptions& db_options, const std::s
 absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string& dir,
                          const std::vector<std::string>& existing,
                          const std::vector<std::string>& unknown) {
-  std::string version = ReadFormatVersion(db_options, dir);
+  std::string version = ReadOnly(db_options, dir, 0).version;
   if (version.empty()) version = "unknown";
   return absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
@@ -304,6 +342,17 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (!options.read_only) RETURN_IF_ERROR(RefuseBackup(dir));  // a backup is read to verify it
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
   if (!exists) RETURN_IF_ERROR(RefuseLeftovers(dir, options.read_only));
+  // The head last acknowledged here, read before the database: whatever a daemon running on
+  // it acknowledges after this read is in the log read below (FORMAT.md, "Acknowledged head").
+  absl::StatusOr<std::optional<ChainPoint>> read = ReadAcknowledgedHead(dir);
+  if (!read.ok() && absl::StrContains(read.status().message(), "Permission denied")) {
+    return MayNotReadOrWrite(dir, read.status().message());
+  }
+  ASSIGN_OR_RETURN(std::optional<ChainPoint> acknowledged, std::move(read));
+  if (!exists && acknowledged.has_value()) {
+    RETURN_IF_ERROR(CheckAcknowledgedHead(dir, *acknowledged, ChainPoint{}, std::nullopt));
+  }
+  bool acknowledged_checked = !acknowledged.has_value();
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = !exists && !options.read_only;
   db_options.create_missing_column_families = true;
@@ -420,14 +469,24 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       }
     }
     if (!unknown.empty()) return NewerFormat(db_options, dir, existing, unknown);
-    // A version this one does not write is refused before a writable open, which would replay
-    // the write-ahead log into a table, start a new log and rewrite MANIFEST and OPTIONS (again
-    // at every restart a service manager makes). The read-only open costs one more read of the
-    // write-ahead log at start.
+    // A version this one does not write, and a log that lost acknowledged events, are refused
+    // before a writable open, which would replay the write-ahead log into a table, start a new
+    // log and rewrite MANIFEST and OPTIONS (again at every restart a service manager makes).
+    // The read-only open costs one more read of the write-ahead log at start.
     if (!options.read_only) {
-      const std::string version = ReadFormatVersion(db_options, dir);
-      if (!version.empty() && version != kFormatVersion && version != kPreviousFormatVersion) {
-        return OtherFormat(dir, version);
+      const ReadOnlyView view =
+          ReadOnly(db_options, dir, acknowledged.has_value() ? acknowledged->position : 0);
+      if (!view.version.empty() && view.version != kFormatVersion &&
+          view.version != kPreviousFormatVersion) {
+        return OtherFormat(dir, view.version);
+      }
+      if (view.opened && !acknowledged_checked) {
+        ChainPoint head;
+        if (!view.head.empty()) {
+          ASSIGN_OR_RETURN(head, DecodePoint(kHeadKey, view.head));
+        }
+        RETURN_IF_ERROR(CheckAcknowledgedHead(dir, *acknowledged, head, view.stored));
+        acknowledged_checked = true;
       }
     }
   }
@@ -458,11 +517,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     }
     // RocksDB says IO error for the directory, Invalid argument for a file it may not read.
     if (s.ToString().find("Permission denied") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "govledgerd may not read or write data directory ", dir, " (", s.ToString(),
-          "): run it as the directory's owner, make every file there that user's (a start "
-          "as root leaves root's files: chown -R the directory to the service's user), and "
-          "let the owner read and write them (chmod -R u+rwX the directory)"));
+      return MayNotReadOrWrite(dir, s.ToString());
     }
     if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -505,6 +560,22 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
              !(version == kPreviousFormatVersion && options.read_only)) {
     return OtherFormat(dir, version);
   }
+  ASSIGN_OR_RETURN(ChainPoint head, store->LoadHead());
+  if (!acknowledged_checked) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, store->Get(acknowledged->position));
+    RETURN_IF_ERROR(CheckAcknowledgedHead(dir, *acknowledged, head, stored));
+  }
+  if (!options.read_only) {
+    // The head is on disk: RocksDB's recovery writes what it replays from the write-ahead log
+    // into synced tables before the open returns. The record never goes back (a head set back
+    // by damage is the ledger's start to refuse).
+    store->written_ = head;
+    ASSIGN_OR_RETURN(store->acknowledged_,
+                     AcknowledgedHead::Create(dir, acknowledged.has_value() &&
+                                                           acknowledged->position > head.position
+                                                       ? *acknowledged
+                                                       : head));
+  }
   return store;
 }
 
@@ -532,7 +603,10 @@ absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,
   // ledger writes the next group. Recovery replays the WAL up to its last intact record (a
   // record cut short at its end is dropped: kTolerateCorruptedTailRecords), so a crash keeps a
   // prefix of the batches, never a hole.
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit");
+  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit"));
+  std::lock_guard lock(written_mu_);
+  written_ = head;
+  return absl::OkStatus();
 }
 
 absl::Status RocksDbEventStore::Sync() {
@@ -543,7 +617,16 @@ absl::Status RocksDbEventStore::Sync() {
     return errors::Storage("sync", absl::StrCat("a write to the write-ahead log failed before "
                                                 "it (", gate_->failed, ")"));
   }
-  return FromRocks(db_->SyncWAL(), "sync");
+  ChainPoint covered;  // every batch written before the sync begins is synced by it
+  {
+    std::lock_guard written_lock(written_mu_);
+    covered = written_;
+  }
+  RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "sync"));
+  if (acknowledged_ == nullptr) return absl::OkStatus();
+  absl::Status recorded = acknowledged_->Record(covered);
+  if (!recorded.ok()) return errors::Storage("record the acknowledged head", recorded.message());
+  return absl::OkStatus();
 }
 
 absl::Status RocksDbEventStore::WriteSynced(rocksdb::WriteBatch* batch,
@@ -571,14 +654,7 @@ absl::StatusOr<ChainPoint> RocksDbEventStore::LoadPoint(absl::string_view key) {
       db_->Get(rocksdb::ReadOptions(), meta_, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return ChainPoint{};
   if (!s.ok()) return FromRocks(s, "read meta");
-  if (value.size() != 8 + crypto::kHashSize) {
-    return absl::DataLossError(absl::StrCat("meta key '", key, "' has ", value.size(),
-                                            " bytes; expected ", 8 + crypto::kHashSize));
-  }
-  ChainPoint p;
-  p.position = GetBigEndian<uint64_t>(value.data());
-  std::memcpy(p.hash.data(), value.data() + 8, crypto::kHashSize);
-  return p;
+  return DecodePoint(key, value);
 }
 
 absl::StatusOr<ChainPoint> RocksDbEventStore::LoadHead() { return LoadPoint(kHeadKey); }

@@ -5,9 +5,11 @@
 #define GOVLEDGER_LEDGER_STORE_ROCKSDB_EVENT_STORE_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "ledger/store/acknowledged_head.h"
 #include "ledger/store/event_store.h"
 
 namespace rocksdb {
@@ -96,6 +98,12 @@ class RocksDbEventStore final : public EventStore {
   // Writes `batch` unsynced, then Sync(): RocksDB's own synced writes would sync the WAL
   // outside the gate.
   absl::Status WriteSynced(rocksdb::WriteBatch* batch, absl::string_view operation);
+
+  // The head of the last batch written, which the next Sync() covers.
+  std::mutex written_mu_;
+  ChainPoint written_;  // guarded by written_mu_
+  // DIR/ACKNOWLEDGED_HEAD, given each head a Sync() covers; null when read-only.
+  std::unique_ptr<AcknowledgedHead> acknowledged_;
 
   // The file system RocksDB uses for this database (its write-ahead logs' gate), and the
   // gate; declared first, so destroyed after the database.

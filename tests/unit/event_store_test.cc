@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "ledger/store/acknowledged_head.h"
 #include "ledger/store/event_store.h"
 #include "ledger/store/memory_event_store.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -43,10 +44,15 @@ using ::testing::IsEmpty;
 using ::testing::Optional;
 
 // Deterministic content for the event at `position`: binary, with NUL and 0xFF bytes, so a
-// store that treats values as C strings fails.
-std::string StoredFor(uint64_t position) {
+// store that treats values as C strings fails; like every event's stored bytes, it ends with the
+// event's hash (HashFor), which a store reads as such (StoredEventHash).
+std::string RecordFor(uint64_t position) {
   return absl::StrCat("event-", position, absl::string_view("\0\xff\x7a\x20", 4),
                       std::string(position % 7, 'x'));
+}
+crypto::Hash HashFor(uint64_t position) { return crypto::Sha256(RecordFor(position)); }
+std::string StoredFor(uint64_t position) {
+  return absl::StrCat(RecordFor(position), crypto::AsBytes(HashFor(position)));
 }
 
 UuidBytes IdFor(uint64_t position) {
@@ -58,8 +64,6 @@ UuidBytes IdFor(uint64_t position) {
 
 using VersionAt = std::pair<uint64_t, uint64_t>;  // (stream version, position)
 VersionAt VP(uint64_t version, uint64_t position) { return {version, position}; }
-
-crypto::Hash HashFor(uint64_t position) { return crypto::Sha256(StoredFor(position)); }
 
 using ::govledger::testing::Range;
 
@@ -489,7 +493,8 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
       std::vector<EventWrite> writes;
       for (uint64_t p = first; p < first + 500; ++p) {
         writes.push_back(Write(p, "s", p));
-        writes.back().stored_bytes.resize(4000, static_cast<char>(p));
+        // Padded in front: stored bytes end with the event's hash.
+        writes.back().stored_bytes.insert(0, 4000, static_cast<char>(p));
       }
       ASSERT_OK((*store)->Commit(writes, {first + 499, HashFor(first + 499)}));
     }
@@ -593,7 +598,7 @@ TEST_F(RocksDbEventStoreTest, ADamagedWriteAheadLogRecordBeforeItsEndIsDataLoss)
     ASSERT_OK(store);
     for (uint64_t p = 1; p <= kEvents; ++p) {
       std::vector<EventWrite> writes = {Write(p, "s", p)};
-      writes.back().stored_bytes.resize(300, static_cast<char>(p));
+      writes.back().stored_bytes.insert(0, 300, static_cast<char>(p));
       ASSERT_OK((*store)->Commit(writes, {p, HashFor(p)}));
     }
   }
@@ -669,7 +674,8 @@ TEST_F(RocksDbEventStoreTest, ALargeBatchCutShortByACrashIsDroppedAndTheStoreOpe
 
 // Events not yet flushed to tables live only in the write-ahead log. A database whose log was
 // lost with every event in it (and with the format version, written right after the database
-// was made) is refused, not stamped as new and served empty.
+// was made) is refused, not stamped as new and served empty: as one that lost acknowledged
+// events while it holds ACKNOWLEDGED_HEAD, and, without it, as one without a format version.
 TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEmpty) {
   const std::string image = dir_.path() + "/image";
   {
@@ -685,6 +691,13 @@ TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEm
     if (entry.path().extension() == ".log") removed += std::filesystem::remove(entry.path());
   }
   ASSERT_GE(removed, 1);
+  EXPECT_THAT(RocksDbEventStore::Open(image).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("has lost acknowledged events: its log ends at position "
+                                       "0, but govledgerd acknowledged every event up to "
+                                       "position 50"),
+                             HasSubstr("To go on without positions 1 to 50"))));
+  ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(image) / "ACKNOWLEDGED_HEAD"));
   EXPECT_THAT(RocksDbEventStore::Open(image).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("without a govledger storage format version")));
@@ -842,7 +855,7 @@ TEST_F(RocksDbEventStoreTest, SyncsRunBesideWritesAcrossLogSwitches) {
       for (uint64_t i = 0; i < kPerGroup; ++i) {
         ++position;
         EventWrite& w = writes.emplace_back(Write(position, "s", position));
-        w.stored_bytes = payload;
+        w.stored_bytes.insert(0, payload);
       }
       ASSERT_OK(s.Write(writes, {position, HashFor(position)}));
       // Readable before any sync is known to cover it.
@@ -1080,9 +1093,205 @@ TEST_F(RocksDbEventStoreTest, MalformedHeadIsDataLoss) {
   WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
     EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "head", "short").ok());
   });
+  EXPECT_THAT(RocksDbEventStore::Open(DbPath()).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("'head'")));
+}
+
+
+// ---- ACKNOWLEDGED_HEAD: the last head a sync covered, kept outside the write-ahead log. ----
+
+// Every file of `dir` but the info log (which every open appends to), with its bytes.
+std::map<std::string, std::string> FilesIn(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename();
+    if (absl::StartsWith(name, "LOG")) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files[name] = bytes.str();
+  }
+  return files;
+}
+
+// The largest write-ahead log of `dir`.
+std::filesystem::path LargestWal(const std::string& dir) {
+  std::filesystem::path wal;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log" &&
+        (wal.empty() || entry.file_size() > std::filesystem::file_size(wal))) {
+      wal = entry.path();
+    }
+  }
+  return wal;
+}
+
+// Commits events first..last one at a time, each padded in front to about 300 bytes.
+void CommitEach(RocksDbEventStore& store, uint64_t first, uint64_t last) {
+  for (uint64_t p = first; p <= last; ++p) {
+    std::vector<EventWrite> writes = {Write(p, "s", p)};
+    writes.back().stored_bytes.insert(0, 300, static_cast<char>(p));
+    ASSERT_OK(store.Commit(writes, {p, HashFor(p)}));
+  }
+}
+
+std::optional<ChainPoint> Acknowledged(const std::string& dir) {
+  absl::StatusOr<std::optional<ChainPoint>> read = ReadAcknowledgedHead(dir);
+  EXPECT_OK(read);
+  return read.ok() ? *read : std::nullopt;
+}
+
+// The file names the head of the last batch a sync covered, as soon as the sync returns (a
+// process killed then keeps it), never a batch written but not yet synced.
+TEST_F(RocksDbEventStoreTest, TheAcknowledgedHeadFollowsEachSync) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    EXPECT_EQ(Acknowledged(DbPath()), ChainPoint{});  // a new database's: the empty log
+    ASSERT_OK((*store)->Commit({Write(1, "a", 1), Write(2, "b", 1)}, {2, HashFor(2)}));
+    EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{2, HashFor(2)}));
+    ASSERT_OK((*store)->Write({Write(3, "a", 2)}, {3, HashFor(3)}));
+    EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{2, HashFor(2)})) << "written, not synced";
+    ASSERT_OK((*store)->Sync());
+    EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{3, HashFor(3)}));
+    ASSERT_OK((*store)->SaveVerified({3, HashFor(3)}));  // a sync with no new batch
+    EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{3, HashFor(3)}));
+  }
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
-  EXPECT_THAT((*store)->LoadHead(), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("'head'")));
+  EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{3, HashFor(3)}));
+  EXPECT_EQ(std::filesystem::status(std::filesystem::path(DbPath()) / kAcknowledgedHeadFile)
+                .permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+// A write-ahead log cut short by other means than a crash (by hand, a failing copy) drops every
+// batch after the cut, acknowledged or not, and the replay cannot tell. The file can: the open
+// is refused, writable or read-only, and changes nothing. Removing the file accepts the loss.
+TEST_F(RocksDbEventStoreTest, AWriteAheadLogCutShortBelowTheAcknowledgedHeadIsRefused) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    CommitEach(**store, 1, 100);
+  }
+  const std::filesystem::path wal = LargestWal(DbPath());
+  ASSERT_FALSE(wal.empty());
+  ASSERT_GT(std::filesystem::file_size(wal), 100u * 300) << "the events are not in the log";
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) / 2);
+  const std::map<std::string, std::string> before = FilesIn(DbPath());
+  for (bool read_only : {false, false, true}) {  // a service manager's restart too
+    RocksDbOptions options;
+    options.read_only = read_only;
+    EXPECT_THAT(RocksDbEventStore::Open(DbPath(), options).status(),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr(absl::StrCat("data directory ", DbPath(),
+                                                      " has lost acknowledged events: its log "
+                                                      "ends at position ")),
+                               HasSubstr("but govledgerd acknowledged every event up to "
+                                         "position 100"),
+                               HasSubstr("nothing in it was changed"),
+                               HasSubstr("from a backup that holds position 100"),
+                               HasSubstr(absl::StrCat("remove ", DbPath(),
+                                                      "/ACKNOWLEDGED_HEAD only once you accept "
+                                                      "that")))))
+        << read_only;
+    EXPECT_EQ(FilesIn(DbPath()), before);
+  }
+  ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(DbPath()) / kAcknowledgedHeadFile));
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
+  ASSERT_OK(head);
+  EXPECT_GT(head->position, 0u);
+  EXPECT_LT(head->position, 100u);
+  EXPECT_EQ(Acknowledged(DbPath()), *head);  // recorded anew
+}
+
+// Files of another ledger (or a rewritten log) under the file: the event at the acknowledged
+// position is not the one acknowledged there.
+TEST_F(RocksDbEventStoreTest, AnotherLogUnderTheAcknowledgedHeadIsRefused) {
+  const std::string other = dir_.path() + "/other";
+  for (const std::string& dir : {DbPath(), other}) {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(dir);
+    ASSERT_OK(store);
+    for (uint64_t p = 1; p <= 10; ++p) {
+      std::vector<EventWrite> writes = {Write(p, "s", p)};
+      crypto::Hash hash = HashFor(p);
+      if (dir == other) {  // other content, other hashes
+        hash = crypto::Sha256(absl::StrCat("other ", p));
+        writes.back().stored_bytes = absl::StrCat("other ", p, crypto::AsBytes(hash));
+      }
+      ASSERT_OK((*store)->Commit(writes, {p, hash}));
+    }
+  }
+  std::filesystem::copy_file(std::filesystem::path(DbPath()) / kAcknowledgedHeadFile,
+                             std::filesystem::path(other) / kAcknowledgedHeadFile,
+                             std::filesystem::copy_options::overwrite_existing);
+  const std::map<std::string, std::string> before = FilesIn(other);
+  EXPECT_THAT(
+      RocksDbEventStore::Open(other).status(),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr(absl::StrCat("data directory ", other,
+                                            " does not hold the log govledgerd acknowledged: at "
+                                            "position 10 it has an event with hash ",
+                                            crypto::ToHex(crypto::AsBytes(
+                                                crypto::Sha256("other 10"))))),
+                     HasSubstr(absl::StrCat("records the event acknowledged there with hash ",
+                                            crypto::ToHex(crypto::AsBytes(HashFor(10))))),
+                     HasSubstr("If the directory is meant to hold this other log, remove"))));
+  EXPECT_EQ(FilesIn(other), before);
+}
+
+// A file that does not decode (damaged, a newer govledger's) is refused, changing nothing; a
+// data directory that holds the file but no database has lost every acknowledged event.
+TEST_F(RocksDbEventStoreTest, ADamagedAcknowledgedHeadOrOneWithoutItsDatabaseIsRefused) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    CommitEach(**store, 1, 5);
+  }
+  const std::filesystem::path file = std::filesystem::path(DbPath()) / kAcknowledgedHeadFile;
+  const std::string good = FilesIn(DbPath()).at(kAcknowledgedHeadFile);
+  std::string damaged = good;
+  damaged[damaged.find("position ") + 27] ^= 1;  // a digit of the position
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << damaged;
+  const std::map<std::string, std::string> before = FilesIn(DbPath());
+  EXPECT_THAT(RocksDbEventStore::Open(DbPath()).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr(absl::StrCat(file.string(), " is damaged: its checksum "
+                                                    "does not match its contents")),
+                             HasSubstr("nothing in the data directory was changed"))));
+  EXPECT_EQ(FilesIn(DbPath()), before);
+
+  const std::string empty = dir_.path() + "/empty";
+  std::filesystem::create_directory(empty);
+  std::ofstream(std::filesystem::path(empty) / kAcknowledgedHeadFile, std::ios::binary) << good;
+  EXPECT_THAT(RocksDbEventStore::Open(empty).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("its log ends at position 0, but govledgerd acknowledged every "
+                                 "event up to position 5")));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(empty) / "CURRENT"));
+}
+
+// A head set back (damage to `meta` alone) while the acknowledged event is still stored opens:
+// the ledger's start refuses it, naming the events stored past the head. The file is not set
+// back with it.
+TEST_F(RocksDbEventStoreTest, AHeadSetBackBelowAStoredAcknowledgedEventOpensAndKeepsTheRecord) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    CommitEach(**store, 1, 5);
+  }
+  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db->Delete(sync, meta, "head").ok());
+  });
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{}));
+  EXPECT_THAT((*store)->LastPosition(), IsOkAndHolds(5u));
+  EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{5, HashFor(5)}));
 }
 
 }  // namespace
