@@ -37,6 +37,7 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr int kEvents = 20;
@@ -205,6 +206,53 @@ TEST_F(TamperTest, EventsStoredPastTheHeadFound) {
     ASSERT_TRUE(raw.db().Put(sync, raw.meta(), "verified", verified).ok());
   }
   ExpectStartsAndVerifies();
+}
+
+// The write-ahead log cut short after a kill (by hand, a failing copy), dropping events that
+// were acknowledged: RocksDB's replay cannot tell it from a crash's cut, ACKNOWLEDGED_HEAD can.
+// The daemon refuses to start, changing nothing; removing the file (accepting the loss) lets
+// it start on what is left, with a chain that verifies.
+TEST(CutShortLogTest, AcknowledgedEventsLostWithTheLogAreFoundAndTheLossAcceptedOnlyByHand) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  std::unique_ptr<v1::LedgerService::Stub> stub = daemon.NewStub();
+  for (int p = 1; p <= kEvents; ++p) ASSERT_OK(AppendOne(*stub, "cut/x", Payload(p)));
+  stub.reset();
+  ASSERT_TRUE(daemon.Kill().signaled);
+  std::filesystem::path wal;  // the log being written: the one holding the events
+  for (const auto& entry : std::filesystem::directory_iterator(daemon.data_dir())) {
+    if (entry.path().extension() == ".log" &&
+        (wal.empty() || entry.file_size() > std::filesystem::file_size(wal))) {
+      wal = entry.path();
+    }
+  }
+  ASSERT_FALSE(wal.empty());
+  const uintmax_t cut = std::filesystem::file_size(wal) / 2;
+  std::filesystem::resize_file(wal, cut);
+
+  absl::Status started = daemon.Start();
+  ASSERT_FALSE(started.ok()) << "govledgerd started without acknowledged events";
+  EXPECT_NE(daemon.last_exit().code, 0) << daemon.last_exit().ToString();
+  EXPECT_THAT(daemon.Stderr(),
+              AllOf(HasSubstr("has lost acknowledged events: its log ends at position "),
+                    HasSubstr(absl::StrCat("but govledgerd acknowledged every event up to "
+                                           "position ", kEvents)),
+                    HasSubstr("nothing in it was changed")));
+  EXPECT_EQ(std::filesystem::file_size(wal), cut) << "the log was changed";
+
+  ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(daemon.data_dir()) /
+                                      "ACKNOWLEDGED_HEAD"));
+  ASSERT_OK(daemon.Start());
+  stub = daemon.NewStub();
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub);
+  ASSERT_OK(head);
+  EXPECT_LT(head->position(), static_cast<uint64_t>(kEvents));
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub);
+  ASSERT_OK(log);
+  EXPECT_TRUE(ChainVerifies(*log, *head));
+  absl::StatusOr<v1::AppendResponse> next = AppendOne(*stub, "cut/x", "after the loss");
+  ASSERT_OK(next);
+  EXPECT_EQ(next->events(0).position(), head->position() + 1);
 }
 
 // Case E.
