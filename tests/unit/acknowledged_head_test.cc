@@ -1,0 +1,103 @@
+// DIR/ACKNOWLEDGED_HEAD's record (ledger/store/FORMAT.md, "Acknowledged head"): its encoding,
+// what a damaged one is refused as, and AcknowledgedHead's writes. The store's use of it (what
+// an open refuses) is in event_store_test.
+#include "ledger/store/acknowledged_head.h"
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/crypto/sha256.h"
+#include "tests/testutil.h"
+
+namespace govledger {
+namespace {
+
+using ::govledger::testing::IsOkAndHolds;
+using ::govledger::testing::StatusIs;
+using ::govledger::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+ChainPoint Point(uint64_t position) {
+  return {position, crypto::Sha256(absl::StrCat("event ", position))};
+}
+
+std::string FileBytes(const std::string& dir) {
+  std::ifstream in(std::filesystem::path(dir) / kAcknowledgedHeadFile, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+TEST(AcknowledgedHeadTest, EncodesFourFixedLengthLinesAndDecodesThemBack) {
+  const ChainPoint head = Point(1234);
+  const std::string record = EncodeAcknowledgedHead(head);
+  EXPECT_EQ(record.substr(0, record.rfind("crc32c ")),
+            absl::StrCat("govledger acknowledged head v1\nposition 00000000000000001234\nhash ",
+                         crypto::ToHex(crypto::AsBytes(head.hash)), "\n"));
+  EXPECT_EQ(record.size(), 147u);
+  for (const ChainPoint& p :
+       {ChainPoint{}, head, Point(std::numeric_limits<uint64_t>::max())}) {
+    EXPECT_EQ(EncodeAcknowledgedHead(p).size(), record.size()) << p.position;
+    EXPECT_THAT(DecodeAcknowledgedHead(EncodeAcknowledgedHead(p)), IsOkAndHolds(p));
+  }
+}
+
+TEST(AcknowledgedHeadTest, ADamagedOrForeignRecordIsDataLossSayingWhat) {
+  const std::string record = EncodeAcknowledgedHead(Point(7));
+  std::string digit = record;
+  digit[digit.find("position ") + 28] = '8';  // the position's last digit: 7 -> 8
+  EXPECT_THAT(DecodeAcknowledgedHead(digit),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("checksum does not match")));
+  EXPECT_THAT(DecodeAcknowledgedHead(record.substr(0, 60)),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("not a record this govledgerd writes (60 bytes")));
+  std::string newer = record;
+  newer.replace(newer.find("v1"), 2, "v2");
+  EXPECT_THAT(DecodeAcknowledgedHead(newer),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not a record this govledgerd")));
+  EXPECT_THAT(DecodeAcknowledgedHead(""),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("(0 bytes; a record is 147")));
+}
+
+TEST(AcknowledgedHeadTest, ReadsNoneFromADirectoryWithoutTheFile) {
+  TempDir dir;
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(std::nullopt));
+}
+
+// Each record replaces the last in place, at once (no sync is waited for), and only a head past
+// it is recorded; the file stays a whole record of the last head after the close.
+TEST(AcknowledgedHeadTest, RecordsOnlyHeadsPastTheLastInPlace) {
+  TempDir dir;
+  {
+    absl::StatusOr<std::unique_ptr<AcknowledgedHead>> file =
+        AcknowledgedHead::Create(dir.path(), Point(5));
+    ASSERT_OK(file);
+    EXPECT_EQ(FileBytes(dir.path()), EncodeAcknowledgedHead(Point(5)));
+    ASSERT_OK((*file)->Record(Point(9)));
+    EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(9))));
+    ASSERT_OK((*file)->Record(Point(8)));  // behind: ignored
+    ASSERT_OK((*file)->Record(Point(9)));
+    EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(9))));
+    ASSERT_OK((*file)->Record(Point(10000000000)));  // more digits, the same length
+    EXPECT_EQ(FileBytes(dir.path()), EncodeAcknowledgedHead(Point(10000000000)));
+  }
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(10000000000))));
+  // Made again, it replaces whatever is there.
+  ASSERT_OK(AcknowledgedHead::Create(dir.path(), Point(3)));
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(3))));
+  std::error_code ec;
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path(), ec)) {
+    ++files;
+    EXPECT_EQ(entry.path().filename(), kAcknowledgedHeadFile) << "a temporary file was left";
+  }
+  EXPECT_EQ(files, 1u);
+}
+
+}  // namespace
+}  // namespace govledger
