@@ -321,7 +321,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
       v1::LedgerService::service_full_name(),
       [ledger = daemon->ledger_.get()] {
         return !ledger->storage_failure().ok() || !ledger->appends_paused().empty();
-      });
+      },
+      std::max(1, options.max_sync_threads - kSyncThreadsNotForWatches));
   // gRPC's own health service would bring the callback API's threads (see async_calls.h).
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -36,6 +36,9 @@ namespace projections {
 class GovernanceValidator;
 }
 
+// Threads of --max-sync-threads that health Watch streams never hold (DaemonOptions).
+inline constexpr int kSyncThreadsNotForWatches = 4;
+
 struct DaemonOptions {
   // Directory of the RocksDB database; created if missing. Default "./govledger-data".
   std::string data_dir = "govledger-data";
@@ -65,7 +68,10 @@ struct DaemonOptions {
   // one thread per open call (LedgerService, QueryService, AuditService and AdminService hold
   // none: async_calls.h). A call
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
-  // start threads without bound. At least 4. Default 32.
+  // start threads without bound. At least 4. Default 32. Health Watch streams, which anyone
+  // who can connect may hold open, get all but kSyncThreadsNotForWatches of them (at least one):
+  // past that a Watch is refused (RESOURCE_EXHAUSTED), and Check, which probes call, and
+  // reflection still have threads (gRPC's pollers take two of them).
   int max_sync_threads = 32;
   // Most subscriptions open at once; another is refused with RESOURCE_EXHAUSTED. Each holds
   // a page of at most 256 events (and 16 MiB) while it catches up, so this bounds their

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ledger/common/errors.h"
@@ -21,10 +22,11 @@ constexpr std::chrono::milliseconds kWatchPoll(200);
 
 HealthServiceImpl::HealthServiceImpl(std::vector<std::string> services,
                                      std::string append_service,
-                                     std::function<bool()> appends_refused)
+                                     std::function<bool()> appends_refused, int max_watches)
     : services_(std::move(services)),
       append_service_(std::move(append_service)),
-      appends_refused_(std::move(appends_refused)) {}
+      appends_refused_(std::move(appends_refused)),
+      max_watches_(max_watches) {}
 
 void HealthServiceImpl::Shutdown() {
   {
@@ -73,6 +75,15 @@ grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
 grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,
                                       const grpc::health::v1::HealthCheckRequest* request,
                                       grpc::ServerWriter<HealthCheckResponse>* writer) {
+  if (open_watches_.fetch_add(1) >= max_watches_) {
+    open_watches_.fetch_sub(1);
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat(max_watches_, " health Watch streams are open, the most this server "
+                     "allows (govledgerd --max-sync-threads less the threads kept for Check and "
+                     "reflection); use Check, or retry when some have ended"));
+  }
+  const absl::Cleanup counted = [this] { open_watches_.fetch_sub(1); };
   ServingStatus sent = StatusOf(request->service());
   HealthCheckResponse response;
   response.set_status(sent);

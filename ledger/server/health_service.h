@@ -8,10 +8,14 @@
 // Both methods are synchronous handlers; a Watch holds one server thread while open (the pool
 // is bounded by DaemonOptions::max_sync_threads), sees a change within kWatchPoll, and
 // Shutdown() ends every Watch (after sending NOT_SERVING) so the server need not wait for them.
+// At most `max_watches` Watch streams are open at once; another is refused at once with
+// RESOURCE_EXHAUSTED, so that streams held open (by anyone who can connect: health is open to
+// every caller) leave the pool's other threads to Check, which probes use, and to reflection.
 // Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -28,7 +32,7 @@ class HealthServiceImpl final : public grpc::health::v1::Health::Service {
   // `append_service`. `appends_refused` tells whether the ledger refuses every append now; it
   // is called on every Check and Watch poll, so it must be cheap and thread-safe.
   HealthServiceImpl(std::vector<std::string> services, std::string append_service,
-                    std::function<bool()> appends_refused);
+                    std::function<bool()> appends_refused, int max_watches);
 
   // Everything NOT_SERVING from now on; open Watch streams send that and end.
   void Shutdown();
@@ -50,6 +54,8 @@ class HealthServiceImpl final : public grpc::health::v1::Health::Service {
   const std::vector<std::string> services_;
   const std::string append_service_;
   const std::function<bool()> appends_refused_;
+  const int max_watches_;
+  std::atomic<int> open_watches_{0};
   mutable std::mutex mu_;
   std::condition_variable changed_;
   bool shut_down_ = false;  // guarded by mu_

@@ -176,12 +176,13 @@ TEST_F(DiscoveryTest, ReflectionListsAndDescribesLedgerService) {
   EXPECT_TRUE(found) << "reflection did not return govledger/v1/ledger.proto";
 }
 
-// Calls that hold a thread while open (health Watch here; reflection alike) come
-// from a pool of at most --max-sync-threads: past it a call is refused at once with
-// RESOURCE_EXHAUSTED, the daemon starts no more threads, and Append, Read and health Check
-// still serve; once the watches end, new ones are served again.
+// Calls that hold a thread while open (health Watch, reflection) come from a pool of at most
+// --max-sync-threads, and all but 4 of them at most serve Watch streams: past that a Watch is
+// refused at once with RESOURCE_EXHAUSTED, the daemon starts no more threads, and health
+// Check (what probes call), Append and Read still serve; once the watches end, new ones are
+// served again.
 TEST(SyncThreadsTest, OpenStreamsAreBoundedAndTheRestStillServes) {
-  constexpr int kMaxThreads = 4;
+  constexpr int kMaxThreads = 8;
   constexpr int kWatches = 12;
   DaemonHarness daemon({"--max-sync-threads", absl::StrCat(kMaxThreads)});
   ASSERT_OK(daemon.Start());
@@ -205,15 +206,23 @@ TEST(SyncThreadsTest, OpenStreamsAreBoundedAndTheRestStillServes) {
       open.push_back(std::move(watch));
     } else {
       EXPECT_THAT(watch->reader->Finish(),
-                  GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("Threadpool Exhausted")));
+                  GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               HasSubstr("4 health Watch streams are open, the most this "
+                                         "server allows (govledgerd --max-sync-threads less "
+                                         "the threads kept for Check and reflection)")));
       ++refused;
     }
   }
-  EXPECT_GE(open.size(), 1u);
-  EXPECT_LT(open.size(), static_cast<size_t>(kMaxThreads));
+  EXPECT_EQ(open.size(), static_cast<size_t>(kMaxThreads - 4));
   EXPECT_EQ(static_cast<int>(open.size()) + refused, kWatches);
   EXPECT_LE(daemon.Threads(), threads_before + kMaxThreads)
       << "threads before the watches: " << threads_before;
+  // Check has a thread while the watches hold theirs.
+  for (int i = 0; i < 20; ++i) {
+    std::string check_response;
+    ASSERT_THAT(GenericUnaryCall(channel, kHealthCheck, "", &check_response), GrpcOk()) << i;
+    EXPECT_EQ(VarintField(check_response, 1), std::optional<uint64_t>(1));
+  }
 
   // The asynchronous services hold no thread of that pool.
   auto stub = v1::LedgerService::NewStub(channel);
