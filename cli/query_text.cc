@@ -161,10 +161,10 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     out.push_back(absl::StrCat("Related decisions: ", absl::StrJoin(d.related_decisions(), ", ")));
   }
   for (const v1::DecisionSignature& s : d.signatures()) {
-    if (s.has_signed_on()) {
-      out.push_back(absl::StrCat("Signed by ", SignatoryText(s), " on ",
-                                 projections::FormatDate(s.signed_on())));
-    }
+    out.push_back(absl::StrCat("Signed by ", SignatoryText(s),
+                               s.has_signed_on()
+                                   ? absl::StrCat(" on ", projections::FormatDate(s.signed_on()))
+                                   : " (no date written beside the signature)"));
   }
   for (const v1::DecisionSignature& s : d.signatures()) {
     if (!s.has_declaration()) continue;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "govledger/v1/query.grpc.pb.h"
@@ -243,6 +244,16 @@ TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
   EXPECT_EQ(wwa.approved_spend(0).pence(), 400000000);
   EXPECT_EQ(wwa.decisions(0).amounts_size(), 4);
   EXPECT_THAT(wwa.decisions(0).related_decisions(), ElementsAre("2015/30"));
+  // Its four signatures carry no date written beside them; each is listed all the same.
+  CliRun wwa_text = Cli(absl::StrCat(Server(), " decisions --organisation WWA"));
+  ASSERT_EQ(wwa_text.code, 0) << wwa_text.err;
+  size_t undated = 0;
+  for (size_t at = wwa_text.out.find("\n  Signed by "); at != std::string::npos;
+       at = wwa_text.out.find("\n  Signed by ", at + 1)) {
+    const std::string line = wwa_text.out.substr(at + 1, wwa_text.out.find('\n', at + 1) - at - 1);
+    undated += absl::EndsWith(line, " (no date written beside the signature)");
+  }
+  EXPECT_EQ(undated, 4u) << wwa_text.out;
   EXPECT_EQ(wwa.decisions(0).recommendations_size(), 6);
   EXPECT_FALSE(wwa.decisions(0).has_part2());
   // Recommendation 4: the Chief Constables' delegated authority, with what comes back to the
