@@ -519,6 +519,20 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     if (s.ToString().find("Permission denied") != std::string::npos) {
       return MayNotReadOrWrite(dir, s.ToString());
     }
+    // The open writes: what it replays from the write-ahead log goes into a table first.
+    if (s.ToString().find("No space left on device") != std::string::npos) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the file system of data directory ", dir, " is full (", s.ToString(),
+          "): opening the database writes what its write-ahead log holds into a table (up to "
+          "about 300 MiB). Free space there and start again; the database is as it was"));
+    }
+    if (s.ToString().find("File too large") != std::string::npos) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a file size limit stopped the open of data directory ", dir, " (", s.ToString(),
+          "): opening the database writes what its write-ahead log holds into a table (up to "
+          "about 300 MiB). Raise or remove the limit (ulimit -f, systemd's LimitFSIZE=) and "
+          "start again; the database is as it was"));
+    }
     if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " is in use by another process (", s.ToString(),

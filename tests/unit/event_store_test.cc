@@ -1294,5 +1294,42 @@ TEST_F(RocksDbEventStoreTest, AHeadSetBackBelowAStoredAcknowledgedEventOpensAndK
   EXPECT_EQ(Acknowledged(DbPath()), (ChainPoint{5, HashFor(5)}));
 }
 
+
+// An open writes what the write-ahead log holds into a table; a full disk or a file size limit
+// that stops it is said with what to do, and the database is as it was: opened again without
+// the limit, it holds every event. (A full file system says "is full" alike; a file size limit
+// is what a test can set.)
+TEST_F(RocksDbEventStoreTest, AnOpenStoppedByAFileSizeLimitSaysWhatToDoAndLosesNothing) {
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    ASSERT_OK(store);
+    CommitEach(**store, 1, 2000);  // about 700 KB, in the write-ahead log only
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails (EFBIG) rather than kills
+    const rlimit limit{64 << 10, 64 << 10};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(12);
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    const bool says = store.status().code() == absl::StatusCode::kResourceExhausted &&
+                      absl::StrContains(store.status().message(),
+                                        absl::StrCat("a file size limit stopped the open of "
+                                                     "data directory ", DbPath())) &&
+                      absl::StrContains(store.status().message(),
+                                        "Raise or remove the limit (ulimit -f, systemd's "
+                                        "LimitFSIZE=) and start again");
+    if (!says) std::fprintf(stderr, "open gave: %s\n", store.status().ToString().c_str());
+    ::_exit(says ? 0 : 11);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "11: another status, 12: setrlimit";
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  ASSERT_OK(store);
+  EXPECT_THAT((*store)->LoadHead(), IsOkAndHolds(ChainPoint{2000, HashFor(2000)}));
+}
+
 }  // namespace
 }  // namespace govledger
