@@ -115,15 +115,29 @@ absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id) {
   static const std::string kType =
       v1::ProgrammeRegistered::descriptor()->full_name();
+  static const std::string kReplanned =
+      v1::ProgrammeReplanned::descriptor()->full_name();
   const std::string stream = ProgrammeStream(programme_id);
   std::vector<std::string> known;
+  std::optional<v1::ProgrammeRegistered> found;
   for (const v1::Event& e : log) {
+    if (found && e.event_type() == kReplanned && e.stream_id() == stream) {
+      v1::ProgrammeReplanned m;
+      if (m.ParseFromString(e.payload()) && m.planned_weeks() > found->planned_weeks()) {
+        found->set_planned_weeks(m.planned_weeks());
+      }
+      continue;
+    }
     if (e.event_type() != kType) continue;
     v1::ProgrammeRegistered m;
     if (!m.ParseFromString(e.payload())) continue;
-    if (e.stream_id() == stream && m.programme_id() == programme_id) return m;
+    if (e.stream_id() == stream && m.programme_id() == programme_id) {
+      if (!found) found = std::move(m);
+      continue;
+    }
     known.push_back(m.programme_id());
   }
+  if (found) return *std::move(found);
   std::sort(known.begin(), known.end());
   return ProgrammeNotRegistered(programme_id, known);
 }

@@ -65,8 +65,10 @@ int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
 // plan's length).
 int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 
-// The registration of `programme_id` anywhere in `log`; NOT_FOUND listing the
-// registered programmes when there is none.
+// The registration of `programme_id` anywhere in `log`, with the longest planned length its
+// re-plans recorded (what bounds the plan weeks a question may name: a plan extended since
+// registration has its later weeks); NOT_FOUND listing the registered programmes when there
+// is none.
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id);
 // That NOT_FOUND, for a Timeline's FindProgrammeRegistration: `registered` (sorted) are the

@@ -730,13 +730,22 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(Required("name", m.name()));
     RETURN_IF_ERROR(
         CheckDate("mobilisation_date", m.mobilisation_date(), true));
-    if (m.planned_weeks() < 1 || m.planned_weeks() > kMaxPlannedWeeks) {
-      return Invalid(absl::StrCat("planned_weeks ", m.planned_weeks(),
-                                  " is not from 1 to ", kMaxPlannedWeeks,
-                                  " (a plan of at most 100 years)"));
+    RETURN_IF_ERROR(CheckPlannedWeeks(m.planned_weeks()));
+    RETURN_IF_ERROR(CheckTranches(m.tranches()));
+    return ProgrammeStream(m.programme_id());
+  }
+  static absl::Status CheckPlannedWeeks(int weeks) {
+    if (weeks < 1 || weeks > kMaxPlannedWeeks) {
+      return Invalid(absl::StrCat("planned_weeks ", weeks, " is not from 1 to ",
+                                  kMaxPlannedWeeks, " (a plan of at most 100 years)"));
     }
+    return absl::OkStatus();
+  }
+  // A programme's tranches: numbered from 1, each number once, each a date range.
+  static absl::Status CheckTranches(
+      const google::protobuf::RepeatedPtrField<v1::Tranche>& tranches) {
     absl::flat_hash_set<int> numbers;
-    for (const v1::Tranche& t : m.tranches()) {
+    for (const v1::Tranche& t : tranches) {
       std::string f = absl::StrCat("tranche ", t.number());
       if (t.number() < 1) return Invalid("tranche numbers start at 1");
       if (!numbers.insert(t.number()).second)
@@ -749,7 +758,7 @@ struct GovernanceState::Access {
         return Invalid(absl::StrCat(f, " ends before it starts"));
       }
     }
-    return ProgrammeStream(m.programme_id());
+    return absl::OkStatus();
   }
   static absl::Status Rules(const S& s, const v1::ProgrammeRegistered& m,
                             const v1::Event& e) {
@@ -770,6 +779,47 @@ struct GovernanceState::Access {
     w->organisation_id = m.organisation_id();
     w->programme_id = m.programme_id();
     w->programme = m;
+  }
+
+  static absl::StatusOr<std::string> Shape(const v1::ProgrammeReplanned& m) {
+    RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
+    RETURN_IF_ERROR(Required("reason", m.reason()));
+    if (m.planned_weeks() == 0 && m.senior_responsible_owner().empty() && m.board().empty() &&
+        m.tranches().empty()) {
+      return Invalid(
+          "a re-plan sets planned_weeks, senior_responsible_owner, board, tranches or several");
+    }
+    if (m.planned_weeks() != 0) RETURN_IF_ERROR(CheckPlannedWeeks(m.planned_weeks()));
+    RETURN_IF_ERROR(CheckTranches(m.tranches()));
+    return ProgrammeStream(m.programme_id());
+  }
+  static absl::Status Rules(const S& s, const v1::ProgrammeReplanned& m, const v1::Event& e) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    ref.set_id(m.programme_id());
+    RETURN_IF_ERROR(
+        RequireOpen(s, ref, "only a registered, open programme is re-planned", e));
+    // Each re-plan sets the plan from its effective time on: one dated before the last would
+    // leave the plan as at any time after both unclear.
+    return RequireEffectiveSince(Describe(ref), "was last re-planned",
+                                 s.FindWork(ref)->replanned_micros, e,
+                                 "a programme's re-plans take effect in the order recorded "
+                                 "(correct the later one first to record an earlier one)");
+  }
+  static void Do(S& s, const v1::ProgrammeReplanned& m, const v1::Event& e) {
+    v1::WorkRef ref;
+    ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    ref.set_id(m.programme_id());
+    WorkState* w = MutableWork(s, ref);
+    if (w == nullptr) return;
+    v1::ProgrammeRegistered& plan = w->programme;
+    if (m.planned_weeks() != 0) plan.set_planned_weeks(m.planned_weeks());
+    if (!m.senior_responsible_owner().empty()) {
+      plan.set_senior_responsible_owner(m.senior_responsible_owner());
+    }
+    if (!m.board().empty()) plan.set_board(m.board());
+    if (!m.tranches().empty()) *plan.mutable_tranches() = m.tranches();
+    w->replanned_micros = EffectiveMicrosOrUnknown(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeClosed& m) {
@@ -2244,6 +2294,7 @@ struct GovernanceState::Access {
       auto* t = new absl::flat_hash_map<std::string, Handler>();
       Register<v1::OrganisationRegistered>(*t);
       Register<v1::ProgrammeRegistered>(*t);
+      Register<v1::ProgrammeReplanned>(*t);
       Register<v1::ProgrammeClosed>(*t);
       Register<v1::ProjectRegistered>(*t);
       Register<v1::ProjectClosed>(*t);

@@ -137,7 +137,9 @@ struct WorkState {
   std::string organisation_id;
   // A project's programme; for a programme, its own id.
   std::string programme_id;
-  v1::ProgrammeRegistered programme;  // set for a programme
+  // Set for a programme: its registration, with what re-plans have changed since (planned
+  // weeks, senior responsible owner, board, tranches).
+  v1::ProgrammeRegistered programme;
   v1::ProjectRegistered project;      // set for a project
   bool closed = false;
   std::string closed_reason;  // a closed programme's
@@ -149,6 +151,7 @@ struct WorkState {
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
   int64_t opened_micros = kUnknownTime;  // its registration's effective time
+  int64_t replanned_micros = kUnknownTime;  // a programme's last re-plan's effective time
   // The latest effective time of its gates and milestones, of the transfers of risks and scope
   // items to it, and of a project's closure (a closure takes effect no earlier than any fact on
   // the work, including a risk it received and passed on again, and a programme's no earlier
@@ -411,8 +414,9 @@ class GovernanceState {
   // items' departures from programmes, without which a loaded state would show a programme's
   // answers what a later holder did with a risk or item it passed on. 13: signatures by a key
   // whose revocation is dated ahead, given before it takes effect, count (a state folded
-  // before left them out).
-  static constexpr uint32_t kSnapshotFormat = 13;
+  // before left them out). 14: a programme's last re-plan's effective time (ProgrammeReplanned),
+  // without which a loaded state would take a re-plan dated before the last.
+  static constexpr uint32_t kSnapshotFormat = 14;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -133,6 +133,8 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
                                  EventSource& source) {
   static const std::string kProgramme =
       v1::ProgrammeRegistered::descriptor()->full_name();
+  static const std::string kReplanned =
+      v1::ProgrammeReplanned::descriptor()->full_name();
   static const std::string kProject =
       v1::ProjectRegistered::descriptor()->full_name();
   static const std::string kRiskOpened =
@@ -170,6 +172,14 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
         v1::ProgrammeRegistered m;
         if (m.ParseFromString(event.payload()) && m.programme_id() == id) {
           programmes_.emplace(id, std::move(m));
+        }
+      } else if (type == kReplanned) {
+        // The longest plan recorded bounds the weeks asked about (FindProgrammeRegistration).
+        v1::ProgrammeReplanned m;
+        auto it = programmes_.find(id);
+        if (it != programmes_.end() && m.ParseFromString(event.payload()) &&
+            m.planned_weeks() > it->second.planned_weeks()) {
+          it->second.set_planned_weeks(m.planned_weeks());
         }
       }
       Assign(id, position);

@@ -256,6 +256,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     for (const std::string& m : w.milestones) s->add_milestones(m);
     if (w.opened_micros != kUnknownTime) s->set_opened_micros(w.opened_micros);
     if (w.last_micros != kUnknownTime) s->set_last_micros(w.last_micros);
+    if (w.replanned_micros != kUnknownTime) s->set_replanned_micros(w.replanned_micros);
     if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
@@ -351,6 +352,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.milestones.assign(s.milestones().begin(), s.milestones().end());
     w.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
     w.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
+    w.replanned_micros = s.has_replanned_micros() ? s.replanned_micros() : kUnknownTime;
     w.status_micros = s.has_status_micros() ? s.status_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];

@@ -59,6 +59,9 @@ inline std::string StreamOf(const v1::OrganisationRegistered& m) {
 inline std::string StreamOf(const v1::ProgrammeRegistered& m) {
   return projections::ProgrammeStream(m.programme_id());
 }
+inline std::string StreamOf(const v1::ProgrammeReplanned& m) {
+  return projections::ProgrammeStream(m.programme_id());
+}
 inline std::string StreamOf(const v1::ProgrammeClosed& m) {
   return projections::ProgrammeStream(m.programme_id());
 }
@@ -162,6 +165,14 @@ inline v1::ProgrammeRegistered Programme(const std::string& id,
   m.set_name(id + " programme");
   *m.mutable_mobilisation_date() = MakeDate(2015, 5, 4);
   m.set_planned_weeks(208);
+  return m;
+}
+// A re-plan of programme `id` to `weeks` planned weeks (0: unchanged).
+inline v1::ProgrammeReplanned Replan(const std::string& id, int weeks) {
+  v1::ProgrammeReplanned m;
+  m.set_programme_id(id);
+  m.set_planned_weeks(weeks);
+  m.set_reason("re-baselined");
   return m;
 }
 inline v1::ProgrammeClosed CloseProgramme(const std::string& id) {

@@ -270,6 +270,8 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
                                   "  Officer approval ((Acting) Chief Executive Officer, R. "
                                   "Lowrence, 2016-10-05): I have been consulted about the "
                                   "proposal.\n"
+                                  "  Signed by Deputy Mayor for Policing and Crime (Sophie "
+                                  "Linden) (no date written beside the signature)\n"
                                   "  Interests declared by " +
                                   role + " (Sophie Linden): Trustee of a youth charity\n"));
   // The decision's history shows the declaration from the signature on.

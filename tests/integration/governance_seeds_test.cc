@@ -402,7 +402,10 @@ TEST_F(GovernanceSeedsTest, Seed003FourSignatoriesApprovedOnlyAfterTheFourth) {
                    "NO_COLOR=1");
   ASSERT_EQ(cli.code, 0) << cli.err;
   EXPECT_THAT(cli.out,
-              AllOf(HasSubstr("\n  Related decisions: 2015/30\n  Delegates authority (chief-constables) to "
+              AllOf(HasSubstr("\n  Related decisions: 2015/30\n"),
+                    HasSubstr("\n  Signed by Warwickshire Chief Constable (Holder of wa-cc-2017) (no "
+                              "date written beside the signature)\n  Delegates authority "
+                              "(chief-constables) to "
                               "West Mercia Chief Constable and Warwickshire Chief Constable: use "
                               "the approved investments and develop savings as described; refers "
                               "back to West Mercia Police and Crime Commissioner and Warwickshire "

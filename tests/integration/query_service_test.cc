@@ -516,6 +516,60 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
             absl::StrJoin(last.after(), "; ", AspectText));
 }
 
+// A re-plan extends seed 000's programme from 208 weeks to 260 and names a new board, from week
+// 90 on: a point before it shows the plan as registered, one after it the new plan; weeks past
+// the first plan may be asked about; the history says what changed and why; and after a
+// restart (the state loaded from its snapshot) a re-plan dated before it is still refused.
+TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
+  RecordSeed000();
+  v1::ProgrammeReplanned replan = Replan("LPP", 260);
+  replan.set_board("LPP Board (re-formed)");
+  replan.set_reason("Re-baselined after the week 86 report");
+  replan.set_approved_by("Joint Audit Committee");
+  v1::Event event = Ev(replan);
+  SetMicros(seed000::InWeek(90), event.mutable_effective_time());
+  const uint64_t head = Send({event});
+
+  v1::GetProgrammeStatusResponse before, after;
+  ASSERT_THAT(ProgrammeStatus(Week(86, kKnown), &before), GrpcOk());
+  EXPECT_EQ(before.planned_weeks(), 208);
+  EXPECT_NE(before.registration().board(), "LPP Board (re-formed)");
+  ASSERT_THAT(ProgrammeStatus(Week(230, kKnown), &after), GrpcOk());
+  EXPECT_EQ(after.planned_weeks(), 260);
+  EXPECT_EQ(after.registration().board(), "LPP Board (re-formed)");
+  EXPECT_EQ(after.plan_week(), 230);
+  v1::GetRiskRegisterResponse r;
+  EXPECT_THAT(RiskRegister(Week(261, kKnown), &r),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           AllOf(HasSubstr("past the plan"), HasSubstr("1 to 260"))));
+
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("programme/LPP");
+  *request.mutable_as_at() = Position(head);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  v1::GetEntityHistoryResponse history;
+  ASSERT_THAT(query_->GetEntityHistory(&context, request, &history), GrpcOk());
+  const v1::EntityChange& last = history.changes(history.changes_size() - 1);
+  EXPECT_EQ(last.event().position(), head);
+  EXPECT_THAT(absl::StrJoin(last.before(), "; ", AspectText), HasSubstr("plan=208 weeks"));
+  EXPECT_THAT(absl::StrJoin(last.after(), "; ", AspectText),
+              HasSubstr("plan=260 weeks; board LPP Board (re-formed)"));
+  EXPECT_THAT(last.note(), AllOf(HasSubstr("Re-baselined after the week 86 report"),
+                                 HasSubstr("approved by Joint Audit Committee")));
+
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
+  v1::Event earlier = Ev(Replan("LPP", 300));
+  SetMicros(seed000::InWeek(88), earlier.mutable_effective_time());
+  v1::AppendResponse refused;
+  EXPECT_THAT(Append(*stub_, MakeAppend({earlier}), &refused, "clerk"),
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                           HasSubstr("programme LPP was last re-planned effective")));
+}
+
 TEST_F(QueryServiceTest, ACorrectedSignatureLeavesTheDecisionPendingForRulesAndRegister) {
   const std::string dmpc_role = "Deputy Mayor for Policing and Crime";
   Signer dmpc = NewSigner("mopac-dmpc", dmpc_role);

@@ -183,6 +183,73 @@ TEST_F(RulesTest, ProgrammeAndProjectCloseOnce) {
             120000000);
 }
 
+// A re-plan sets the plan's length, owner, board or tranches from then on, for a registered,
+// open programme, in the order recorded; what it leaves unset stays as it was.
+TEST_F(RulesTest, AProgrammeIsReplannedWhileOpenInEffectiveOrder) {
+  SetUpProgrammes();
+  const v1::Date jul3 = MakeDate(2017, 7, 3);
+  v1::ProgrammeReplanned longer = Replan("LPP", 260);
+  longer.set_board("LPP Board");
+  v1::Tranche* t = longer.add_tranches();
+  t->set_number(1);
+  *t->mutable_start_date() = MakeDate(2015, 5, 4);
+  *t->mutable_end_date() = MakeDate(2020, 4, 30);
+  ASSERT_OK(Append(At(Ev(longer), jul3)));
+  const v1::ProgrammeRegistered& plan = state().FindProgramme("LPP")->programme;
+  EXPECT_EQ(plan.planned_weeks(), 260);
+  EXPECT_EQ(plan.board(), "LPP Board");
+  ASSERT_EQ(plan.tranches_size(), 1);
+  EXPECT_EQ(plan.name(), "LPP programme");  // unchanged
+  v1::ProgrammeReplanned owner = Replan("LPP", 0);
+  owner.set_senior_responsible_owner("Deputy Chief Constable");
+  ASSERT_OK(Append(At(Ev(owner), MakeDate(2017, 8, 1))));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.senior_responsible_owner(),
+            "Deputy Chief Constable");
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 260);
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.board(), "LPP Board");
+
+  // Dated before the last re-plan, before registration, or for no open programme: refused.
+  EXPECT_THAT(Append(At(Ev(Replan("LPP", 300)), jul3)),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP was last re-planned effective "
+                                                "2017-08-01T12:00:00"),
+                                      HasSubstr("a programme's re-plans take effect in the "
+                                                "order recorded"))));
+  ASSERT_OK(Append(At(Ev(Programme("NEW", "MOPAC")), MakeDate(2015, 5, 4))));
+  EXPECT_THAT(Append(At(Ev(Replan("NEW", 300)), MakeDate(2010, 1, 1))),
+              StatusIs(kFailed, HasSubstr("programme NEW was registered effective")));
+  EXPECT_EQ(state().FindProgramme("NEW")->programme.planned_weeks(), 208);
+  EXPECT_THAT(Append(Ev(Replan("NOPE", 300))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme NOPE is not registered"),
+                                      HasSubstr("only a registered, open programme is "
+                                                "re-planned"))));
+  ASSERT_OK(Append(Ev(CloseProgramme("OCP"))));
+  EXPECT_THAT(Append(Ev(Replan("OCP", 300))),
+              StatusIs(kFailed, HasSubstr("programme OCP is closed")));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 260);
+}
+
+TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
+  SetUpProgrammes();
+  EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
+              StatusIs(kInvalid, HasSubstr("a re-plan sets planned_weeks, "
+                                           "senior_responsible_owner, board, tranches or "
+                                           "several")));
+  v1::ProgrammeReplanned no_reason = Replan("LPP", 300);
+  no_reason.clear_reason();
+  EXPECT_THAT(Append(Ev(no_reason)), StatusIs(kInvalid, HasSubstr("reason")));
+  EXPECT_THAT(Append(Ev(Replan("LPP", 5201))),
+              StatusIs(kInvalid, HasSubstr("planned_weeks 5201 is not from 1 to 5200")));
+  v1::ProgrammeReplanned twice = Replan("LPP", 0);
+  for (int i = 0; i < 2; ++i) {
+    v1::Tranche* t = twice.add_tranches();
+    t->set_number(2);
+    *t->mutable_start_date() = MakeDate(2016, 1, 1);
+    *t->mutable_end_date() = MakeDate(2016, 6, 30);
+  }
+  EXPECT_THAT(Append(Ev(twice)), StatusIs(kInvalid, HasSubstr("tranche 2 appears twice")));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 208);
+}
+
 // --- Status. ---
 
 TEST_F(RulesTest, StatusOnlyForRegisteredOpenProgrammesAndProjects) {
