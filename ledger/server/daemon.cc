@@ -530,6 +530,8 @@ v1::GetStatsResponse Daemon::Stats() const {
   return out;
 }
 
+bool Daemon::created_ledger() const { return store_->created(); }
+
 std::string Daemon::RecoverySummary() const {
   const projections::RecoveryReport& r = validator_->recovery();
   std::string out =

@@ -130,6 +130,8 @@ class Daemon {
 
   // The port actually bound.
   int port() const { return port_; }
+  // Whether this start made the database: the data directory held none.
+  bool created_ledger() const;
 
   // How the governance state was recovered at start (snapshot, events replayed, rebuild), one
   // line for the daemon's log.

@@ -204,8 +204,13 @@ int main(int argc, char** argv) {
                            absl::StartsWith(options.listen, "unix-abstract:");
   const std::string bound =
       unix_socket ? options.listen : absl::StrCat((*daemon)->port());
+  // A mistyped --data-dir makes a new ledger rather than fail: say so where it is seen.
   Say(absl::StrCat("serving on ", unix_socket ? "" : "port ", bound, " with data in ",
-                   options.data_dir));
+                   options.data_dir,
+                   (*daemon)->created_ledger()
+                       ? " (a new, empty ledger: the directory held no database; if you meant "
+                         "an existing ledger, stop govledgerd and check --data-dir)"
+                       : ""));
   // What the command line put in force, so that the journal shows an edited unit's effect.
   Say(absl::StrCat(
       options.tls_cert_file.empty() ? "plaintext"

@@ -494,6 +494,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
   store->env_ = std::move(env);
   store->gate_ = std::move(gate);
+  store->created_ = !exists && !options.read_only;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       options.read_only

@@ -58,6 +58,8 @@ class RocksDbEventStore final : public EventStore {
   // The storage format Open upgraded the database from ("1"; one way: FORMAT.md, "Versioning
   // policy"), or empty if it was already of this format or new.
   const std::string& upgraded_from() const { return upgraded_from_; }
+  // Whether Open made the database: the directory held none.
+  bool created() const { return created_; }
 
   absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
   absl::Status Sync() override;
@@ -117,6 +119,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* projections_ = nullptr;  // null: read-only, older database
   std::string upgraded_from_;
+  bool created_ = false;
 };
 
 }  // namespace govledger

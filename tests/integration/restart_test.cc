@@ -39,6 +39,12 @@ class RestartTest : public DaemonTest {
 };
 
 TEST_F(RestartTest, IdempotentRetryAcrossRestart) {
+  // The first start made the ledger, and said so (a mistyped --data-dir makes a new one).
+  EXPECT_THAT(daemon_.Stderr(),
+              HasSubstr(absl::StrCat("with data in ", daemon_.data_dir(),
+                                     " (a new, empty ledger: the directory held no database; "
+                                     "if you meant an existing ledger, stop govledgerd and "
+                                     "check --data-dir)\n")));
   v1::Event single = MakeEvent("programme/LPP", "approved");
   v1::AppendResponse r1;
   ASSERT_THAT(Append(*stub_, MakeAppend({single}), &r1), GrpcOk());
@@ -53,6 +59,7 @@ TEST_F(RestartTest, IdempotentRetryAcrossRestart) {
 
   RestartDaemon();
   if (HasFatalFailure()) return;
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr(absl::StrCat("with data in ", daemon_.data_dir(), "\n")));
 
   absl::StatusOr<v1::GetHeadResponse> after_restart = GetHead(*stub_);
   ASSERT_OK(after_restart);
