@@ -533,7 +533,10 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
   static const auto* const kTypes =
       new std::map<absl::string_view, std::set<absl::string_view>>{
           {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
-          {"plan", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+          {"planned_weeks", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+          {"sro", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+          {"board", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+          {"tranches", {"ProgrammeRegistered", "ProgrammeReplanned"}},
           {"state",
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
           {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
@@ -834,22 +837,18 @@ void AddAspect(Aspects* out, std::string name, std::string value) {
   if (!value.empty()) out->emplace_back(std::move(name), std::move(value));
 }
 
-// A programme's plan as registered and re-planned since: "170 weeks; SRO Deputy Chief
-// Constable; board Local Policing Review Programme Board; tranches 1 (2016-10-03 to
-// 2017-03-31), 2 (...)".
-std::string PlanText(const v1::ProgrammeRegistered& plan) {
-  std::string out = absl::StrCat(plan.planned_weeks(), " weeks");
-  if (!plan.senior_responsible_owner().empty()) {
-    absl::StrAppend(&out, "; SRO ", plan.senior_responsible_owner());
-  }
-  if (!plan.board().empty()) absl::StrAppend(&out, "; board ", plan.board());
+// A programme's plan, as registered and re-planned since, as aspects: "planned_weeks" (170),
+// "sro", "board", "tranches" ("1 (2016-10-03 to 2017-03-31), 2 (...)").
+void PlanAspects(const v1::ProgrammeRegistered& plan, Aspects* out) {
+  AddAspect(out, "planned_weeks", absl::StrCat(plan.planned_weeks()));
+  AddAspect(out, "sro", plan.senior_responsible_owner());
+  AddAspect(out, "board", plan.board());
   std::vector<std::string> tranches;
   for (const v1::Tranche& t : plan.tranches()) {
     tranches.push_back(absl::StrCat(t.number(), " (", FormatDate(t.start_date()), " to ",
                                     FormatDate(t.end_date()), ")"));
   }
-  if (!tranches.empty()) absl::StrAppend(&out, "; tranches ", absl::StrJoin(tranches, ", "));
-  return out;
+  AddAspect(out, "tranches", absl::StrJoin(tranches, ", "));
 }
 
 void WorkAspects(const WorkState* w, Aspects* out) {
@@ -859,7 +858,7 @@ void WorkAspects(const WorkState* w, Aspects* out) {
                                                      : w->project.name());
   if (w->ref.kind() == v1::WORK_KIND_PROJECT)
     AddAspect(out, "programme", w->programme_id);
-  if (w->ref.kind() == v1::WORK_KIND_PROGRAMME) AddAspect(out, "plan", PlanText(w->programme));
+  if (w->ref.kind() == v1::WORK_KIND_PROGRAMME) PlanAspects(w->programme, out);
   AddAspect(out, "rating", RatingText(w));
   if (w->has_status) {
     AddAspect(out, "reported_plan_week",
