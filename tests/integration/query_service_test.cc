@@ -81,6 +81,15 @@ class QueryServiceTest : public DaemonTest {
     context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     return query_->GetRiskRegister(&context, request, out);
   }
+  grpc::Status History(const std::string& stream, const v1::AsAt& as_at,
+                       v1::GetEntityHistoryResponse* out) {
+    v1::GetEntityHistoryRequest request;
+    request.set_stream_id(stream);
+    *request.mutable_as_at() = as_at;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->GetEntityHistory(&context, request, out);
+  }
   grpc::Status Compare(const v1::AsAt& from, const v1::AsAt& to,
                        v1::CompareResponse* out) {
     v1::CompareRequest request;
@@ -501,13 +510,8 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
   expect_week86("after a restart");
   // The history holds both reports, in log order.
-  v1::GetEntityHistoryRequest request;
-  request.set_stream_id("programme/LPP");
-  *request.mutable_as_at() = Position(head);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
   v1::GetEntityHistoryResponse history;
-  ASSERT_THAT(query_->GetEntityHistory(&context, request, &history), GrpcOk());
+  ASSERT_THAT(History("programme/LPP", Position(head), &history), GrpcOk());
   ASSERT_GE(history.changes_size(), 2);
   const v1::EntityChange& last = history.changes(history.changes_size() - 1);
   EXPECT_EQ(last.event().position(), head);
@@ -543,13 +547,8 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                            AllOf(HasSubstr("past the plan"), HasSubstr("1 to 260"))));
 
-  v1::GetEntityHistoryRequest request;
-  request.set_stream_id("programme/LPP");
-  *request.mutable_as_at() = Position(head);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
   v1::GetEntityHistoryResponse history;
-  ASSERT_THAT(query_->GetEntityHistory(&context, request, &history), GrpcOk());
+  ASSERT_THAT(History("programme/LPP", Position(head), &history), GrpcOk());
   const v1::EntityChange& last = history.changes(history.changes_size() - 1);
   EXPECT_EQ(last.event().position(), head);
   const std::string was = absl::StrJoin(last.before(), "; ", AspectText);
