@@ -2,7 +2,8 @@
 //
 // Every unary method of govledgerd's own services (LedgerService, QueryService, AuditService,
 // AdminService) is served this way, and Subscribe and Backup as asynchronous streams on the
-// same queue (subscriptions.h, admin_service.h). Only health Check and Watch and reflection
+// same queue (subscriptions.h, admin_service.h), as are calls of methods the daemon does not
+// have (unknown_methods.h). Only health Check and Watch and reflection
 // are synchronous, on gRPC's thread pool (--max-sync-threads). The server has no
 // callback-API method at all, on purpose: in
 // gRPC 1.51 a server with any callback method starts the callback API's own threads, which

@@ -40,6 +40,7 @@
 #include "ledger/server/async_calls.h"
 #include "ledger/server/free_space_watch.h"
 #include "ledger/server/health_service.h"
+#include "ledger/server/unknown_methods.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
 #include "ledger/store/backup.h"
@@ -333,6 +334,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.RegisterService(daemon->admin_service_.get());
   builder.RegisterService(daemon->audit_service_.get());
   builder.RegisterService(daemon->health_service_.get());
+  daemon->unknown_methods_ = std::make_unique<UnknownMethods>(std::vector<std::string>{
+      v1::LedgerService::service_full_name(), v1::QueryService::service_full_name(),
+      v1::AdminService::service_full_name(), v1::AuditService::service_full_name(),
+      grpc::health::v1::Health::service_full_name()});
+  builder.RegisterAsyncGenericService(daemon->unknown_methods_->service());
   // The synchronous services' threads (gRPC's pool, pollers included) come from this quota.
   grpc::ResourceQuota threads("govledgerd-sync-threads");
   threads.SetMaxThreads(options.max_sync_threads);
@@ -361,6 +367,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->query_service_->Listen(daemon->calls_.get());
   daemon->admin_service_->Listen(daemon->calls_.get());
   daemon->audit_service_->Listen(daemon->calls_.get());
+  daemon->unknown_methods_->Listen(daemon->calls_.get());
   daemon->calls_thread_ = std::thread([cq = daemon->calls_.get()] {
     pthread_setname_np(pthread_self(), "grpc-calls");
     ServeCalls(cq);

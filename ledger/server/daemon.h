@@ -32,6 +32,7 @@ class FreeSpaceWatch;
 class HealthServiceImpl;
 class LedgerServiceImpl;
 class QueryServiceImpl;
+class UnknownMethods;
 namespace projections {
 class GovernanceValidator;
 }
@@ -188,6 +189,8 @@ class Daemon {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   // grpc.health.v1.Health for the services above.
   std::unique_ptr<HealthServiceImpl> health_service_;
+  // Calls of methods none of the services above has (served from calls_).
+  std::unique_ptr<UnknownMethods> unknown_methods_;
   std::unique_ptr<grpc::Server> server_;
   // The calls of LedgerService, QueryService, AuditService and AdminService (async_calls.h;
   // Subscribe and Backup stream from it too), and the one thread that serves them (a second

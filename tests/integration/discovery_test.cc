@@ -95,6 +95,30 @@ TEST_F(DiscoveryTest, HealthCheckKnowsEachServiceByName) {
               GrpcStatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("govledger.v1.LedgerService")));
 }
 
+// A method the daemon does not have is UNIMPLEMENTED with a message naming it and what there
+// is (gRPC's own answer has none), and the daemon serves on.
+TEST_F(DiscoveryTest, AnUnknownMethodOrServiceIsUnimplementedSayingWhatThereIs) {
+  std::shared_ptr<grpc::Channel> channel = daemon_.NewChannel();
+  std::string response;
+  EXPECT_THAT(GenericUnaryCall(channel, "/govledger.v1.LedgerService/AppendAll", "", &response),
+              GrpcStatusIs(grpc::StatusCode::UNIMPLEMENTED,
+                           HasSubstr("govledger.v1.LedgerService has no method AppendAll; it has "
+                                     "Append, Read, Subscribe, GetHead")));
+  EXPECT_THAT(GenericUnaryCall(channel, "/grpc.health.v1.Health/List", "", &response),
+              GrpcStatusIs(grpc::StatusCode::UNIMPLEMENTED,
+                           HasSubstr("grpc.health.v1.Health has no method List; it has Check, "
+                                     "Watch")));
+  for (int i = 0; i < 5; ++i) {  // more calls than the slots waiting for them
+    EXPECT_THAT(GenericUnaryCall(channel, "/govledger.v2.LedgerService/Append", "", &response),
+                GrpcStatusIs(grpc::StatusCode::UNIMPLEMENTED,
+                             HasSubstr("govledgerd has no service govledger.v2.LedgerService; "
+                                       "it serves govledger.v1.LedgerService, "
+                                       "govledger.v1.QueryService")));
+  }
+  auto stub = v1::LedgerService::NewStub(channel);
+  ASSERT_OK(AppendOne(*stub, "unknown/after", "still serving"));
+}
+
 TEST_F(DiscoveryTest, HealthWatchSendsServingThenNotServingAtShutdown) {
   auto health = grpc::health::v1::Health::NewStub(daemon_.NewChannel());
   grpc::health::v1::HealthCheckResponse response;
