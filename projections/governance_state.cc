@@ -1185,9 +1185,16 @@ struct GovernanceState::Access {
 
   // --- Risks. ---
 
-  static absl::Status CheckRating(const v1::Rag rating) {
-    if (rating == v1::RAG_UNSPECIFIED || !v1::Rag_IsValid(rating)) {
-      return Invalid("rating must be RAG_GREEN, RAG_AMBER or RAG_RED");
+  // A risk's rating: RAG_GREEN, RAG_AMBER or RAG_RED; at its opening also RAG_UNSPECIFIED,
+  // "not rated" (a paper can list a risk without rating it), when `unrated_allowed`.
+  static absl::Status CheckRating(const v1::Rag rating, bool unrated_allowed) {
+    if (!v1::Rag_IsValid(rating)) {
+      return Invalid(absl::StrCat("rating ", rating,
+                                  " is unknown: give RAG_GREEN, RAG_AMBER or RAG_RED",
+                                  unrated_allowed ? ", or leave it unset for a risk not rated" : ""));
+    }
+    if (rating == v1::RAG_UNSPECIFIED && !unrated_allowed) {
+      return Invalid("a re-rating gives the rating: RAG_GREEN, RAG_AMBER or RAG_RED");
     }
     return absl::OkStatus();
   }
@@ -1220,7 +1227,7 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(WorkStream("subject", m.subject()).status());
     RETURN_IF_ERROR(Required("title", m.title()));
     RETURN_IF_ERROR(Required("description", m.description()));
-    RETURN_IF_ERROR(CheckRating(m.rating()));
+    RETURN_IF_ERROR(CheckRating(m.rating(), /*unrated_allowed=*/true));
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskOpened& m,
@@ -1251,7 +1258,7 @@ struct GovernanceState::Access {
 
   static absl::StatusOr<std::string> Shape(const v1::RiskRerated& m) {
     RETURN_IF_ERROR(CheckId("risk_id", m.risk_id()));
-    RETURN_IF_ERROR(CheckRating(m.rating()));
+    RETURN_IF_ERROR(CheckRating(m.rating(), /*unrated_allowed=*/false));
     return RiskStream(m.risk_id());
   }
   static absl::Status Rules(const S& s, const v1::RiskRerated& m,

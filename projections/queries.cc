@@ -466,6 +466,10 @@ std::string RagText(v1::Rag rag) {
   }
 }
 
+std::string RiskRatingText(v1::Rag rag) {
+  return rag == v1::RAG_UNSPECIFIED ? "not rated" : RagText(rag);
+}
+
 std::string ConfidenceText(v1::DeliveryConfidence confidence) {
   switch (confidence) {
     case v1::DELIVERY_CONFIDENCE_GREEN:
@@ -731,7 +735,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         auto rating = [&](const GovernanceState& s, const RiskState* r) -> std::string {
           if (r == nullptr) return "";
           const Departure* left = DepartedFrom(s, *r, p);
-          return RagText(left != nullptr ? left->rating : r->rating);
+          return RiskRatingText(left != nullptr ? left->rating : r->rating);
         };
         auto subject = [&](const GovernanceState& s, const RiskState* r) -> std::string {
           if (r == nullptr) return "";
@@ -891,7 +895,7 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
     case EntityKind::kRisk:
       if (const RiskState* r = s.FindRisk(id)) {
         AddAspect(&out, "status", r->open ? "open" : "closed");
-        AddAspect(&out, "rating", RagText(r->rating));
+        AddAspect(&out, "rating", RiskRatingText(r->rating));
         AddAspect(&out, "subject", Describe(r->subject));
       }
       break;

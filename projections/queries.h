@@ -35,6 +35,8 @@ std::string RiskStatusText(v1::RiskStatus s);
 std::string ScopeStatusText(v1::ScopeStatus status);
 std::string DecisionStatusText(v1::DecisionStatus status);
 std::string RagText(v1::Rag rag);
+// A risk's rating: RagText, or "not rated" for a risk opened without one.
+std::string RiskRatingText(v1::Rag rag);
 std::string ConfidenceText(v1::DeliveryConfidence confidence);
 
 // Each answer over the whole log: every event folded from position 1.

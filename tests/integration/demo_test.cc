@@ -295,6 +295,22 @@ TEST_F(DemoTest, StatusShowsTheProgrammeAsRegistered) {
                              HasSubstr("\nBoard:  ")));
 }
 
+// The papers list SLP's nine risks and WWA's recruitment risk without ratings: the register
+// holds them open and not rated, none red.
+TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
+  LoadDemo();
+  CliRun slp = Cli(absl::StrCat(Server(), " risks --programme SLP"));
+  ASSERT_EQ(slp.code, 0) << slp.err;
+  EXPECT_THAT(slp.out, HasSubstr("Open risks:       9, of which 0 red (unrated 9)\n"));
+  EXPECT_THAT(slp.out, ::testing::Not(HasSubstr("AMBER")));
+  CliRun wwa = Cli(absl::StrCat(Server(), " risks --programme WWA-CHANGE"));
+  ASSERT_EQ(wwa.code, 0) << wwa.err;
+  EXPECT_THAT(wwa.out, HasSubstr("1, of which 0 red (unrated 1)\n"));
+  CliRun history = Cli(absl::StrCat(Server(), " history risk/WWA-R01"));
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out, HasSubstr("rating: not rated"));
+}
+
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
 // £1 more loads up to PCD 72's signature and is refused there, naming the file
 // and line; the events before it stay stored. Without the digest the signature

@@ -544,6 +544,42 @@ TEST(AsAtTest, CompareListsEachDifferenceWithItsEvents) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to: ")));
 }
 
+// A risk opened without a rating is "not rated": counted open, not red, under RAG_UNSPECIFIED in
+// the register's counts, and so in a comparison until a re-rating rates it.
+TEST(AsAtTest, ARiskNotRatedIsCountedAndComparedAsNotRated) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED)), InWeek(2));  // 4
+  log.Add(Ev(Risk("R2", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));          // 5
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(5));                           // 6
+  absl::StatusOr<v1::GetRiskRegisterResponse> r = Risks(log, Week(3, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->open(), 2);
+  EXPECT_EQ(r->open_red(), 1);
+  ASSERT_EQ(r->open_by_rating_size(), 2);
+  EXPECT_EQ(r->open_by_rating(0).rag(), v1::RAG_RED);
+  EXPECT_EQ(r->open_by_rating(1).rag(), v1::RAG_UNSPECIFIED);
+  EXPECT_EQ(r->open_by_rating(1).count(), 1);
+  EXPECT_EQ(r->risks(0).rating(), v1::RAG_UNSPECIFIED);
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Week(3, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> c = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(c);
+  EXPECT_THAT(DiffLines(*c), ElementsAre("risk/R1 rating: not rated -> AMBER @6"));
+  *request.mutable_from() = Week(1, kRecorded);
+  *request.mutable_to() = Week(3, kRecorded);
+  c = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(c);
+  EXPECT_THAT(DiffLines(*c), ElementsAre("risk/R1 status:  -> open @4",
+                                         "risk/R1 rating:  -> not rated @4",
+                                         "risk/R1 subject:  -> programme LPP @4",
+                                         "risk/R2 status:  -> open @5",
+                                         "risk/R2 rating:  -> RED @5",
+                                         "risk/R2 subject:  -> programme LPP @5"));
+}
+
 // Each difference names only the events that changed that aspect, not every event of its
 // entity between the cuts (the worked check of DOMAIN.md: "exactly which events explain the
 // difference").

@@ -569,6 +569,27 @@ TEST_F(RulesTest, EachEventKeepsItsOwnContentWhateverCameBefore) {
   EXPECT_EQ(state().FindRisk("R-X"), nullptr);
 }
 
+// A paper can list a risk without rating it: it is opened not rated (RAG_UNSPECIFIED), open and
+// not red, until a re-rating rates it; a re-rating cannot take the rating away again.
+TEST_F(RulesTest, ARiskIsOpenedNotRatedAndRatedByARerating) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED))));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_UNSPECIFIED);
+  EXPECT_EQ(CountOpenRisks(state(), "LPP").open, 1);
+  EXPECT_EQ(CountOpenRisks(state(), "LPP").red, 0);
+  EXPECT_THAT(Append(Ev(Rerate("R1", v1::RAG_UNSPECIFIED))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a re-rating gives the rating: RAG_GREEN, RAG_AMBER or RAG_RED")));
+  EXPECT_THAT(Append(Ev(Risk("R2", ProgrammeRef("LPP"), static_cast<v1::Rag>(7)))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("rating 7 is unknown"),
+                             HasSubstr("or leave it unset for a risk not rated"))));
+  EXPECT_EQ(state().FindRisk("R2"), nullptr);
+  ASSERT_OK(Append(Ev(Rerate("R1", v1::RAG_RED))));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  EXPECT_EQ(CountOpenRisks(state(), "LPP").red, 1);
+}
+
 TEST_F(RulesTest, OnlyAnOpenRiskIsRerated) {
   SetUpProgrammes();
   ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED))));
