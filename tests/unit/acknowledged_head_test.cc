@@ -3,6 +3,11 @@
 // an open refuses) is in event_store_test.
 #include "ledger/store/acknowledged_head.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -10,6 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ledger/crypto/sha256.h"
 #include "tests/testutil.h"
 
@@ -97,6 +103,53 @@ TEST(AcknowledgedHeadTest, RecordsOnlyHeadsPastTheLastInPlace) {
     EXPECT_EQ(entry.path().filename(), kAcknowledgedHeadFile) << "a temporary file was left";
   }
   EXPECT_EQ(files, 1u);
+}
+
+// A record the file system does not take is an error naming the file, returned again for every
+// later record (the store stops on the first). Made to fail with a file size limit below the
+// record's length, in a child process (the limit and the ignored SIGXFSZ stay there): the write
+// is cut short.
+TEST(AcknowledgedHeadTest, AFailedWriteIsAnErrorNamingTheFileFromThenOn) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<AcknowledgedHead>> file =
+      AcknowledgedHead::Create(dir.path(), Point(5));
+  ASSERT_OK(file);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    const rlimit limit{64, 64};
+    ::signal(SIGXFSZ, SIG_IGN);
+    std::string report;
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) {
+      report = "setrlimit failed";
+    } else {
+      const absl::Status first = (*file)->Record(Point(9));
+      const absl::Status again = (*file)->Record(Point(10));
+      report = absl::StrCat(first.ToString(), "\n", again.ToString());
+    }
+    ssize_t unused = ::write(pipe_fds[1], report.data(), report.size());
+    (void)unused;
+    ::_exit(0);  // not the destructor: the syncing thread is the parent's
+  }
+  ::close(pipe_fds[1]);
+  std::string report;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const std::string path = (std::filesystem::path(dir.path()) / kAcknowledgedHeadFile).string();
+  const std::vector<std::string> lines = absl::StrSplit(report, '\n');
+  ASSERT_EQ(lines.size(), 2u) << report;
+  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("cannot write ", path, ": ")));
+  EXPECT_EQ(lines[1], lines[0]);
+  // The parent, without the limit, still records.
+  ASSERT_OK((*file)->Record(Point(11)));
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(11))));
 }
 
 }  // namespace
