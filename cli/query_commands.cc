@@ -261,6 +261,24 @@ std::string GatesAndMilestonesText(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
+// "  LPR: week 38, effective 2017-06-22T12:00:00Z: <commentary>\n" for the programme and each
+// project with a report without a rating (its latest); "" when none has.
+std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
+  std::string out;
+  auto add = [&](const v1::WorkStatus& w) {
+    if (!w.has_update()) return;
+    const v1::StatusUpdate& u = w.update();
+    absl::StrAppend(&out, "  ", w.ref().id(), ": week ", u.plan_week());
+    if (u.has_reported_time()) {
+      absl::StrAppend(&out, ", effective ", FormatRfc3339(ToMicros(u.reported_time())));
+    }
+    absl::StrAppend(&out, ": ", u.commentary(), "\n");
+  };
+  add(r.programme());
+  for (const v1::WorkStatus& w : r.projects()) add(w);
+  return out;
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -327,6 +345,10 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
                   "\n", ProjectRatingCounts(r, colour));
   const std::string passed = GatesAndMilestonesText(r);
   if (!passed.empty()) absl::StrAppend(&out, "\nGates and milestones:\n", passed);
+  const std::string updates = UpdatesText(r);
+  if (!updates.empty()) {
+    absl::StrAppend(&out, "\nLatest reports without a rating (progress updates):\n", updates);
+  }
   return out;
 }
 

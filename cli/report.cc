@@ -215,8 +215,8 @@ std::string PointTitle(const v1::GetProgrammeStatusResponse& s, absl::string_vie
         s.planned_weeks() > 0 && ReportWeek(s) > s.planned_weeks()
             ? absl::StrCat("; the plan of ", s.planned_weeks(), " weeks has ended")
             : "";
-    return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no status report ", none, ended,
-                        ")");
+    return absl::StrCat(asked, " plan week ", ReportWeek(s), " (no rated status report ", none,
+                        ended, ")");
   }
   if (OtherThanItsReport(s)) {
     return absl::StrCat(asked, " week ", s.plan_week(), " (latest status report for week ",
@@ -272,6 +272,15 @@ std::string ReportMarkdown(const ReportInputs& in) {
   absl::StrAppend(&out, "\n");
   if (!programme.commentary().empty()) {
     absl::StrAppend(&out, "\n> ", MarkdownText(programme.commentary()), "\n");
+  }
+  if (programme.has_update()) {  // its latest report without a rating
+    const v1::StatusUpdate& u = programme.update();
+    absl::StrAppend(&out, "\nIts latest progress update (a report without a rating) is for week ",
+                    u.plan_week(),
+                    u.has_reported_time()
+                        ? absl::StrCat(", effective ", FormatRfc3339(ToMicros(u.reported_time())))
+                        : "",
+                    ":\n\n> ", MarkdownText(u.commentary()), "\n");
   }
 
   // Projects by rating.

@@ -856,14 +856,15 @@ struct GovernanceState::Access {
     return RequireClosedAfterFacts(s, *s.FindWork(ref), e);
   }
 
-  // The latest effective time of a fact on `w`: its registration, its current status report,
-  // gates, milestones and benefit figures, the risks it holds (their opening, re-ratings and
-  // transfers) and the scope items it owns (their addition and transfers), the opening of
-  // those opened on it and passed on; for a programme, also those of its projects, and the
+  // The latest effective time of a fact on `w`: its registration, its current status report
+  // and update, gates, milestones and benefit figures, the risks it holds (their opening,
+  // re-ratings and transfers) and the scope items it owns (their addition and transfers), the
+  // opening of those opened on it and passed on; for a programme, also those of its projects, and the
   // proposals and signatures of the pending or approved decisions naming it.
   static int64_t LatestFactOn(const S& s, const WorkState& w) {
     int64_t latest = Latest(w.opened_micros, w.last_micros);
     if (w.has_status) latest = Latest(latest, w.status_micros);
+    if (w.has_update) latest = Latest(latest, w.update_micros);
     for (const auto& [id, b] : w.benefits) {
       if (b.has_forecast) latest = Latest(latest, b.forecast_micros);
       if (b.has_realised) latest = Latest(latest, b.realised_micros);
@@ -1003,9 +1004,10 @@ struct GovernanceState::Access {
       return Invalid(absl::StrCat("delivery_confidence ",
                                   m.delivery_confidence(), " is unknown"));
     }
-    if (m.rag() == v1::RAG_UNSPECIFIED &&
-        m.delivery_confidence() == v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
-      return Invalid("a status report sets rag, delivery_confidence or both");
+    if (!Rated(m) && m.commentary().empty()) {
+      return Invalid(
+          "a status report sets rag, delivery_confidence or both; a report without a rating (a "
+          "progress update) gives its commentary");
     }
     if (m.plan_week() < 1) return Invalid("plan_week must be at least 1");
     return stream;
@@ -1047,6 +1049,10 @@ struct GovernanceState::Access {
         "a status report is for a plan week that has begun by its effective time (a day's "
         "grace for time zones)");
   }
+  static bool Rated(const v1::StatusReported& m) {
+    return m.rag() != v1::RAG_UNSPECIFIED ||
+           m.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED;
+  }
   static void Do(S& s, const v1::StatusReported& m, const v1::Event& e) {
     // The hot path: journal only the previous report (moved, not copied), not
     // the whole WorkState. The node's address is stable, and any undo that
@@ -1056,22 +1062,26 @@ struct GovernanceState::Access {
     auto it = s.work_.find(*stream);
     if (it == s.work_.end()) return;
     WorkState* w = &it->second;
+    // A rated report is the current status; one without a rating the latest update.
+    const bool rated = Rated(m);
+    bool* has = rated ? &w->has_status : &w->has_update;
+    v1::StatusReported* last = rated ? &w->last_status : &w->last_update;
+    int64_t* micros = rated ? &w->status_micros : &w->update_micros;
     const int64_t at = EffectiveMicrosOrUnknown(e);
     // A report for an earlier time is history only: the current one stays.
-    if (w->has_status && !Supersedes(w->status_micros, at)) return;
+    if (*has && !Supersedes(*micros, at)) return;
     if (s.journal_ != nullptr) {
       auto old = std::make_shared<v1::StatusReported>();
-      old->Swap(&w->last_status);
-      s.journal_->Push(
-          [w, old, had = w->has_status, micros = w->status_micros] {
-            w->last_status.Swap(old.get());
-            w->has_status = had;
-            w->status_micros = micros;
-          });
+      old->Swap(last);
+      s.journal_->Push([has, last, micros, old, had = *has, was = *micros] {
+        last->Swap(old.get());
+        *has = had;
+        *micros = was;
+      });
     }
-    w->has_status = true;
-    w->last_status = m;
-    w->status_micros = at;
+    *has = true;
+    *last = m;
+    *micros = at;
   }
 
   static absl::StatusOr<std::string> Shape(const v1::GatePassed& m) {

@@ -145,8 +145,12 @@ struct WorkState {
   std::string closed_reason;  // a closed programme's
   v1::ProjectClosed closure;  // a closed project's closure report
   bool has_status = false;
-  v1::StatusReported last_status;  // the current report (see BenefitState)
+  v1::StatusReported last_status;  // the current rated report (see BenefitState)
   int64_t status_micros = kUnknownTime;  // its effective time
+  // The latest report without a rating (a progress update, which leaves last_status as it is).
+  bool has_update = false;
+  v1::StatusReported last_update;
+  int64_t update_micros = kUnknownTime;  // its effective time
   std::vector<std::string> gates_passed;
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
@@ -415,8 +419,9 @@ class GovernanceState {
   // answers what a later holder did with a risk or item it passed on. 13: signatures by a key
   // whose revocation is dated ahead, given before it takes effect, count (a state folded
   // before left them out). 14: a programme's last re-plan's effective time (ProgrammeReplanned),
-  // without which a loaded state would take a re-plan dated before the last.
-  static constexpr uint32_t kSnapshotFormat = 14;
+  // without which a loaded state would take a re-plan dated before the last. 15: the latest
+  // report without a rating (a progress update), kept apart from the current rated report.
+  static constexpr uint32_t kSnapshotFormat = 15;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

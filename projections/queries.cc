@@ -208,6 +208,15 @@ v1::WorkStatus StatusOf(const WorkState& w, const v1::ProgrammeRegistered& plan)
       out.set_effective_plan_week(PlanWeekAt(plan, w.status_micros));
     }
   }
+  if (w.has_update) {
+    v1::StatusUpdate* update = out.mutable_update();
+    update->set_plan_week(w.last_update.plan_week());
+    update->set_commentary(w.last_update.commentary());
+    if (w.update_micros != kUnknownTime) {
+      SetMicros(w.update_micros, update->mutable_reported_time());
+      update->set_effective_plan_week(PlanWeekAt(plan, w.update_micros));
+    }
+  }
   return out;
 }
 
@@ -402,6 +411,12 @@ std::string RatingText(const WorkState* w) {
   return out;
 }
 
+// The latest report without a rating: "week 38" of the plan; "" when there is none.
+std::string UpdateText(const WorkState* w) {
+  if (w == nullptr || !w->has_update) return "";
+  return absl::StrCat("week ", w->last_update.plan_week());
+}
+
 std::string ClosedText(const WorkState* w) {
   if (w == nullptr) return "";
   return w->closed ? "closed" : "open";
@@ -534,6 +549,13 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
     }
     return false;
   }
+  if (type == "StatusReported") {  // a rated report changes the rating, one without the update
+    v1::StatusReported m;
+    if (!m.ParseFromString(e.payload())) return false;
+    const bool rated = m.rag() != v1::RAG_UNSPECIFIED ||
+                       m.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED;
+    return aspect == (rated ? "rating" : "update");
+  }
   static const auto* const kTypes =
       new std::map<absl::string_view, std::set<absl::string_view>>{
           {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
@@ -543,7 +565,7 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
           {"tranches", {"ProgrammeRegistered", "ProgrammeReplanned"}},
           {"state",
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
-          {"rating", {"StatusReported", "RiskOpened", "RiskRerated"}},
+          {"rating", {"RiskOpened", "RiskRerated"}},  // a work's: StatusReported, above
           {"gate", {"GatePassed"}},
           {"milestone", {"MilestoneReached"}},
           // A risk's status, or a decision's (only an entity's own events are looked at).
@@ -691,6 +713,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
                         const WorkState* wb) {
     diff(stream, "registered", wa ? "registered" : "", wb ? "registered" : "");
     diff(stream, "rating", RatingText(wa), RatingText(wb));
+    diff(stream, "update", UpdateText(wa), UpdateText(wb));
     diff(stream, "state", ClosedText(wa), ClosedText(wb));
     diff(stream, "gate", wa ? absl::StrJoin(wa->gates_passed, ", ") : "",
          wb ? absl::StrJoin(wb->gates_passed, ", ") : "");
@@ -868,6 +891,7 @@ void WorkAspects(const WorkState* w, Aspects* out) {
     AddAspect(out, "reported_plan_week",
               absl::StrCat(w->last_status.plan_week()));
   }
+  AddAspect(out, "update", UpdateText(w));
   AddAspect(out, "state", ClosedText(w));
   AddAspect(out, "gate", absl::StrJoin(w->gates_passed, ", "));
   AddAspect(out, "milestone", absl::StrJoin(w->milestones, "; "));

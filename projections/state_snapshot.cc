@@ -258,6 +258,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (w.last_micros != kUnknownTime) s->set_last_micros(w.last_micros);
     if (w.replanned_micros != kUnknownTime) s->set_replanned_micros(w.replanned_micros);
     if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
+    if (w.has_update) *s->mutable_last_update() = w.last_update;
+    if (w.update_micros != kUnknownTime) s->set_update_micros(w.update_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -354,6 +356,9 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
     w.replanned_micros = s.has_replanned_micros() ? s.replanned_micros() : kUnknownTime;
     w.status_micros = s.has_status_micros() ? s.status_micros() : kUnknownTime;
+    w.has_update = s.has_last_update();
+    w.last_update = s.last_update();
+    w.update_micros = s.has_update_micros() ? s.update_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();

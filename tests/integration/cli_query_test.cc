@@ -719,7 +719,7 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   EXPECT_THAT(after.out, AllOf(HasSubstr("LPB 12     rejected"), Not(HasSubstr("Chief Constable"))));
 }
 
-// A programme with no status report (OCP): the title says so, rather than "reported".
+// A programme with no rated status report (OCP): the title says so, rather than "reported".
 // A closed programme's report says so, and what is still open against it (OCP holds LPP-R03,
 // transferred to it in week 78).
 TEST_F(CliQueryTest, AClosedProgrammesReportSaysSo) {
@@ -742,9 +742,9 @@ TEST_F(CliQueryTest, ReportTitleOfAProgrammeNeverReported) {
   EXPECT_THAT(r.out.substr(0, r.out.find('\n')),
               AllOf(HasSubstr("(OCP): update at plan week "),
                     // Both points are today's, past the end of OCP's plan, and say so.
-                    HasSubstr(" (no status report yet; the plan of 208 weeks has ended), "
+                    HasSubstr(" (no rated status report yet; the plan of 208 weeks has ended), "
                               "last time plan week "),
-                    EndsWith(" (no status report then; the plan of 208 weeks has ended)")));
+                    EndsWith(" (no rated status report then; the plan of 208 weeks has ended)")));
 }
 
 // A sum held at the largest int64 (the server's totals saturate rather than wrap) is shown as a

@@ -580,6 +580,40 @@ TEST(AsAtTest, ARiskNotRatedIsCountedAndComparedAsNotRated) {
                                          "risk/R2 subject:  -> programme LPP @5"));
 }
 
+// A report without a rating is the work's latest update (WorkStatus.update), beside its rated
+// report; a comparison shows it as the "update" aspect, explained by that report alone, and
+// the rating as the rated reports left it.
+TEST(AsAtTest, AReportWithoutARatingIsTheUpdateAndLeavesTheRating) {
+  Log log = Base();
+  log.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 2)), InWeek(2));  // 4
+  v1::StatusReported update = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 4);
+  update.set_commentary("Engagement continues");
+  log.Add(Ev(update), InWeek(4));                                          // 5
+  log.Add(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 4)), InWeek(4));  // 6
+  absl::StatusOr<v1::GetProgrammeStatusResponse> r = ProgStatus(log, Week(5, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->programme().rated());
+  EXPECT_EQ(r->programme().rag(), v1::RAG_AMBER);
+  EXPECT_EQ(r->programme().reported_plan_week(), 2);
+  ASSERT_TRUE(r->programme().has_update());
+  EXPECT_EQ(r->programme().update().plan_week(), 4);
+  EXPECT_EQ(r->programme().update().commentary(), "Engagement continues");
+  EXPECT_EQ(r->programme().update().effective_plan_week(), 4);
+  EXPECT_EQ(ToMicros(r->programme().update().reported_time()), InWeek(4));
+  ASSERT_EQ(r->projects_size(), 1);
+  EXPECT_FALSE(r->projects(0).has_update());
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Week(3, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> c = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(c);
+  EXPECT_THAT(DiffLines(*c), ElementsAre("programme/LPP update:  -> week 4 @5",
+                                         "project/LPP-INV rating:  -> GREEN @6"));
+  ASSERT_EQ(c->differences(0).events_size(), 1);
+}
+
 // Each difference names only the events that changed that aspect, not every event of its
 // entity between the cuts (the worked check of DOMAIN.md: "exactly which events explain the
 // difference").

@@ -417,8 +417,14 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
           return c;
         }
         [[fallthrough]];
-      default:
-        return make(Status(subject, rags[rng() % 3], 1 + rng() % 208));
+      default: {
+        v1::StatusReported report = Status(subject, rags[rng() % 3], 1 + rng() % 208);
+        if (rng() % 4 == 0) {  // a progress update, without a rating
+          report.clear_rag();
+          report.set_commentary("progress");
+        }
+        return make(report);
+      }
     }
   };
 

@@ -311,7 +311,9 @@ TEST_F(RulesTest, StatusReportShape) {
   SetUpProgrammes();
   v1::StatusReported none = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 3);
   EXPECT_THAT(Append(Ev(none)),
-              StatusIs(kInvalid, HasSubstr("rag, delivery_confidence")));
+              StatusIs(kInvalid, AllOf(HasSubstr("rag, delivery_confidence"),
+                                       HasSubstr("a report without a rating (a progress "
+                                                 "update) gives its commentary"))));
   none.set_delivery_confidence(v1::DELIVERY_CONFIDENCE_AMBER_RED);
   EXPECT_OK(Append(Ev(none)));
   EXPECT_THAT(Append(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 0))),
@@ -319,6 +321,51 @@ TEST_F(RulesTest, StatusReportShape) {
   v1::StatusReported bad_rag = Status(ProgrammeRef("LPP"), v1::RAG_RED, 3);
   bad_rag.set_rag(static_cast<v1::Rag>(9));
   EXPECT_THAT(Append(Ev(bad_rag)), StatusIs(kInvalid, HasSubstr("rag 9")));
+}
+
+// A report without a rating (a progress update: seed 004's paper "to note") is recorded as the
+// latest update, beside the current rated report, which it leaves as it is; the update obeys
+// the rules of any report. A later update replaces it; one for an earlier time is history.
+TEST_F(RulesTest, AReportWithoutARatingIsAnUpdateThatLeavesTheRating) {
+  SetUpProgrammes();
+  const v1::Date week3 = MakeDate(2015, 5, 20);
+  ASSERT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3)), week3)));
+  v1::StatusReported update = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 4);
+  update.set_commentary("Engagement with staff continues; a draft business case is due.");
+  ASSERT_OK(Append(At(Ev(update), MakeDate(2015, 5, 27))));
+  const WorkState* lpp = state().FindProgramme("LPP");
+  ASSERT_NE(lpp, nullptr);
+  EXPECT_EQ(lpp->last_status.rag(), v1::RAG_AMBER);
+  EXPECT_EQ(lpp->last_status.plan_week(), 3);
+  ASSERT_TRUE(lpp->has_update);
+  EXPECT_EQ(lpp->last_update.plan_week(), 4);
+  EXPECT_EQ(lpp->last_update.commentary(), update.commentary());
+  // Keyed in late, for week 2: history, not the latest update.
+  v1::StatusReported late = update;
+  late.set_plan_week(2);
+  ASSERT_OK(Append(At(Ev(late), MakeDate(2015, 5, 13))));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_update.plan_week(), 4);
+  // The rules of any report: a week not yet begun, a subject not registered.
+  v1::StatusReported ahead = update;
+  ahead.set_plan_week(40);
+  EXPECT_THAT(Append(At(Ev(ahead), MakeDate(2015, 5, 27))),
+              StatusIs(kFailed, HasSubstr("reports plan week 40")));
+  v1::StatusReported nowhere = update;
+  *nowhere.mutable_subject() = ProgrammeRef("NOPE");
+  EXPECT_THAT(Append(Ev(nowhere)), StatusIs(kFailed, HasSubstr("programme NOPE is not registered")));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_update.plan_week(), 4);
+  // A snapshot keeps the update and its time: loaded, an earlier update is history still.
+  internal::GovernanceStateSnapshot saved;
+  state().Save(&saved);
+  GovernanceState loaded;
+  ASSERT_OK(loaded.Load(saved));
+  const WorkState* again = loaded.FindProgramme("LPP");
+  ASSERT_TRUE(again->has_update);
+  EXPECT_EQ(again->last_update.SerializeAsString(), lpp->last_update.SerializeAsString());
+  EXPECT_EQ(again->update_micros, lpp->update_micros);
+  EXPECT_EQ(again->last_status.plan_week(), 3);
+  ASSERT_OK(loaded.Apply(At(Ev(late), MakeDate(2015, 5, 20)), GovernanceState::Mode::kValidate));
+  EXPECT_EQ(loaded.FindProgramme("LPP")->last_update.plan_week(), 4);
 }
 
 // A report is for a plan week that has begun by its effective time: LPP mobilised on
