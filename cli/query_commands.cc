@@ -325,6 +325,9 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     fields.push_back({"SRO", plan.senior_responsible_owner()});  // senior responsible owner
   }
   if (!plan.board().empty()) fields.push_back({"Board", plan.board()});
+  if (!plan.excluded_scope().empty()) {
+    fields.push_back({"Excluded", absl::StrJoin(plan.excluded_scope(), "; ")});  // from scope
+  }
   for (const v1::Tranche& t : plan.tranches()) {
     fields.push_back({absl::StrCat("Tranche ", t.number()),
                       absl::StrCat(projections::FormatDate(t.start_date()), " to ",
@@ -387,11 +390,13 @@ std::string RisksView(const std::string& programme, const v1::GetRiskRegisterRes
 }
 
 std::string ScopeView(const std::string& programme, const v1::GetScopeMapResponse& r, bool colour) {
-  std::string out =
-      Fields({{"Programme", programme},
-              {"As at", DescribeAsAt(r.as_at())},
-              {"Items", absl::StrCat(r.in_scope(), " in scope, ", r.removed(), " removed, ",
-                                     r.transferred_out(), " transferred out")}});
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"Programme", programme},
+      {"As at", DescribeAsAt(r.as_at())},
+      {"Items", absl::StrCat(r.in_scope(), " in scope, ", r.removed(), " removed, ",
+                             r.transferred_out(), " transferred out")}};
+  if (r.excluded_size() > 0) fields.push_back({"Excluded", absl::StrJoin(r.excluded(), "; ")});
+  std::string out = Fields(fields);
   if (r.items_size() == 0) return absl::StrCat(out, "\nNo scope items.\n");
   Table items({"ITEM", "STATUS", "OWNER", "TITLE"});
   Table changes({"POSITION", "EFFECTIVE", "ITEM", "CHANGE", "FROM", "TO", "BASELINE", "BENEFITS",

@@ -732,7 +732,22 @@ struct GovernanceState::Access {
         CheckDate("mobilisation_date", m.mobilisation_date(), true));
     RETURN_IF_ERROR(CheckPlannedWeeks(m.planned_weeks()));
     RETURN_IF_ERROR(CheckTranches(m.tranches()));
+    RETURN_IF_ERROR(CheckExclusions(m.excluded_scope()));
     return ProgrammeStream(m.programme_id());
+  }
+  // What a programme's scope leaves out: each entry written, none twice (in any letter case).
+  static absl::Status CheckExclusions(
+      const google::protobuf::RepeatedPtrField<std::string>& excluded) {
+    absl::flat_hash_set<std::string> seen;
+    for (const std::string& x : excluded) {
+      if (absl::StripAsciiWhitespace(x).empty()) {
+        return Invalid("excluded_scope has an empty entry: name each exclusion, or leave it out");
+      }
+      if (!seen.insert(absl::AsciiStrToLower(x)).second) {
+        return Invalid(absl::StrCat("excluded_scope names \"", x, "\" twice"));
+      }
+    }
+    return absl::OkStatus();
   }
   static absl::Status CheckPlannedWeeks(int weeks) {
     if (weeks < 1 || weeks > kMaxPlannedWeeks) {
@@ -785,12 +800,14 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
     RETURN_IF_ERROR(Required("reason", m.reason()));
     if (m.planned_weeks() == 0 && m.senior_responsible_owner().empty() && m.board().empty() &&
-        m.tranches().empty()) {
+        m.tranches().empty() && m.excluded_scope().empty()) {
       return Invalid(
-          "a re-plan sets planned_weeks, senior_responsible_owner, board, tranches or several");
+          "a re-plan sets planned_weeks, senior_responsible_owner, board, tranches, "
+          "excluded_scope or several");
     }
     if (m.planned_weeks() != 0) RETURN_IF_ERROR(CheckPlannedWeeks(m.planned_weeks()));
     RETURN_IF_ERROR(CheckTranches(m.tranches()));
+    RETURN_IF_ERROR(CheckExclusions(m.excluded_scope()));
     return ProgrammeStream(m.programme_id());
   }
   static absl::Status Rules(const S& s, const v1::ProgrammeReplanned& m, const v1::Event& e) {
@@ -819,6 +836,7 @@ struct GovernanceState::Access {
     }
     if (!m.board().empty()) plan.set_board(m.board());
     if (!m.tranches().empty()) *plan.mutable_tranches() = m.tranches();
+    if (!m.excluded_scope().empty()) *plan.mutable_excluded_scope() = m.excluded_scope();
     w->replanned_micros = EffectiveMicrosOrUnknown(e);
   }
 

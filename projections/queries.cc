@@ -563,6 +563,7 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
           {"sro", {"ProgrammeRegistered", "ProgrammeReplanned"}},
           {"board", {"ProgrammeRegistered", "ProgrammeReplanned"}},
           {"tranches", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+          {"excluded_scope", {"ProgrammeRegistered", "ProgrammeReplanned"}},
           {"state",
            {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
           {"rating", {"RiskOpened", "RiskRerated"}},  // a work's: StatusReported, above
@@ -579,6 +580,28 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
   auto it = kTypes->find(aspect);
   return it != kTypes->end() && it->second.contains(type);
 }
+using Aspects = std::vector<std::pair<std::string, std::string>>;
+
+void AddAspect(Aspects* out, std::string name, std::string value) {
+  if (!value.empty()) out->emplace_back(std::move(name), std::move(value));
+}
+
+// A programme's plan, as registered and re-planned since, as aspects: "planned_weeks" (170),
+// "sro", "board", "tranches" ("1 (2016-10-03 to 2017-03-31), 2 (...)"), "excluded_scope"
+// ("Collaborated functions; Back office functions").
+void PlanAspects(const v1::ProgrammeRegistered& plan, Aspects* out) {
+  AddAspect(out, "planned_weeks", absl::StrCat(plan.planned_weeks()));
+  AddAspect(out, "sro", plan.senior_responsible_owner());
+  AddAspect(out, "board", plan.board());
+  std::vector<std::string> tranches;
+  for (const v1::Tranche& t : plan.tranches()) {
+    tranches.push_back(absl::StrCat(t.number(), " (", FormatDate(t.start_date()), " to ",
+                                    FormatDate(t.end_date()), ")"));
+  }
+  AddAspect(out, "tranches", absl::StrJoin(tranches, ", "));
+  AddAspect(out, "excluded_scope", absl::StrJoin(plan.excluded_scope(), "; "));
+}
+
 }  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
@@ -712,6 +735,22 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   auto work_diffs = [&](const std::string& stream, const WorkState* wa,
                         const WorkState* wb) {
     diff(stream, "registered", wa ? "registered" : "", wb ? "registered" : "");
+    // A programme's plan, re-planned between the cuts (its registration is "registered").
+    if (wa != nullptr && wb != nullptr && wa->ref.kind() == v1::WORK_KIND_PROGRAMME) {
+      Aspects plan_a, plan_b;
+      PlanAspects(wa->programme, &plan_a);
+      PlanAspects(wb->programme, &plan_b);
+      auto value = [](const Aspects& aspects, absl::string_view name) {
+        for (const auto& [n, v] : aspects) {
+          if (n == name) return v;
+        }
+        return std::string();
+      };
+      for (absl::string_view name : {"planned_weeks", "sro", "board", "tranches",
+                                     "excluded_scope"}) {
+        diff(stream, std::string(name), value(plan_a, name), value(plan_b, name));
+      }
+    }
     diff(stream, "rating", RatingText(wa), RatingText(wb));
     diff(stream, "update", UpdateText(wa), UpdateText(wb));
     diff(stream, "state", ClosedText(wa), ClosedText(wb));
@@ -856,26 +895,6 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
     }
   }
   return out;
-}
-
-using Aspects = std::vector<std::pair<std::string, std::string>>;
-
-void AddAspect(Aspects* out, std::string name, std::string value) {
-  if (!value.empty()) out->emplace_back(std::move(name), std::move(value));
-}
-
-// A programme's plan, as registered and re-planned since, as aspects: "planned_weeks" (170),
-// "sro", "board", "tranches" ("1 (2016-10-03 to 2017-03-31), 2 (...)").
-void PlanAspects(const v1::ProgrammeRegistered& plan, Aspects* out) {
-  AddAspect(out, "planned_weeks", absl::StrCat(plan.planned_weeks()));
-  AddAspect(out, "sro", plan.senior_responsible_owner());
-  AddAspect(out, "board", plan.board());
-  std::vector<std::string> tranches;
-  for (const v1::Tranche& t : plan.tranches()) {
-    tranches.push_back(absl::StrCat(t.number(), " (", FormatDate(t.start_date()), " to ",
-                                    FormatDate(t.end_date()), ")"));
-  }
-  AddAspect(out, "tranches", absl::StrJoin(tranches, ", "));
 }
 
 void WorkAspects(const WorkState* w, Aspects* out) {
@@ -1238,6 +1257,7 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     }
     for (v1::ScopeChange& c : item_changes) *e->add_changes() = std::move(c);
   }
+  *out.mutable_excluded() = pf.programme->programme.excluded_scope();
   return out;
 }
 

@@ -292,7 +292,14 @@ TEST_F(DemoTest, StatusShowsTheProgrammeAsRegistered) {
   CliRun lpr = Cli(absl::StrCat(Server(), " status --programme LPR"));
   ASSERT_EQ(lpr.code, 0) << lpr.err;
   EXPECT_THAT(lpr.out, AllOf(HasSubstr("\nSRO:  "), HasSubstr("Deputy Chief Constable\n"),
-                             HasSubstr("\nBoard:  ")));
+                             HasSubstr("\nBoard:  "),
+                             HasSubstr("Excluded:      Collaborated functions; Back office "
+                                       "functions\n")));
+  CliRun scope = Cli(absl::StrCat(Server(), " scope --programme LPR"));
+  ASSERT_EQ(scope.code, 0) << scope.err;
+  EXPECT_THAT(scope.out, AllOf(HasSubstr("Items:      11 in scope, 0 removed, 0 transferred out\n"),
+                               HasSubstr("Excluded:   Collaborated functions; Back office "
+                                         "functions\n")));
   // Seed 004's paper rates nothing: the programme is not rated, and the paper is its progress
   // update of week 38.
   EXPECT_THAT(lpr.out, AllOf(HasSubstr("Rating:     not rated\n"),

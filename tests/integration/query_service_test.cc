@@ -530,6 +530,7 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   replan.set_board("LPP Board (re-formed)");
   replan.set_reason("Re-baselined after the week 86 report");
   replan.set_approved_by("Joint Audit Committee");
+  replan.add_excluded_scope("Back office functions");
   v1::Event event = Ev(replan);
   SetMicros(seed000::InWeek(90), event.mutable_effective_time());
   const uint64_t head = Send({event});
@@ -541,7 +542,32 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   ASSERT_THAT(ProgrammeStatus(Week(230, kKnown), &after), GrpcOk());
   EXPECT_EQ(after.planned_weeks(), 260);
   EXPECT_EQ(after.registration().board(), "LPP Board (re-formed)");
+  EXPECT_THAT(after.registration().excluded_scope(), ElementsAre("Back office functions"));
+  EXPECT_THAT(before.registration().excluded_scope(), ::testing::IsEmpty());
   EXPECT_EQ(after.plan_week(), 230);
+  for (const int week : {86, 230}) {
+    grpc::ClientContext context;
+    v1::GetScopeMapRequest request;
+    request.set_programme_id("LPP");
+    *request.mutable_as_at() = Week(week, kKnown);
+    v1::GetScopeMapResponse scope;
+    ASSERT_THAT(query_->GetScopeMap(&context, request, &scope), GrpcOk());
+    EXPECT_EQ(absl::StrJoin(scope.excluded(), "; "), week == 86 ? "" : "Back office functions");
+  }
+  // Compare shows what the re-plan changed, each explained by it.
+  v1::CompareResponse compared;
+  ASSERT_THAT(Compare(Week(86, kKnown), Week(230, kKnown), &compared), GrpcOk());
+  std::vector<std::string> plan_changes;
+  for (const v1::Difference& d : compared.differences()) {
+    if (d.entity() != "programme/LPP") continue;
+    ASSERT_EQ(d.events_size(), 1) << d.aspect();
+    EXPECT_EQ(d.events(0).position(), head) << d.aspect();
+    plan_changes.push_back(absl::StrCat(d.aspect(), ": ", d.before(), " -> ", d.after()));
+  }
+  EXPECT_THAT(plan_changes,
+              ElementsAre("planned_weeks: 208 -> 260",
+                          ::testing::StartsWith("board: "),
+                          "excluded_scope:  -> Back office functions"));
   v1::GetRiskRegisterResponse r;
   EXPECT_THAT(RiskRegister(Week(261, kKnown), &r),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
@@ -554,7 +580,8 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   const std::string was = absl::StrJoin(last.before(), "; ", AspectText);
   const std::string now = absl::StrJoin(last.after(), "; ", AspectText);
   EXPECT_THAT(was, HasSubstr("planned_weeks=208"));
-  EXPECT_THAT(now, AllOf(HasSubstr("planned_weeks=260"), HasSubstr("board=LPP Board (re-formed)")));
+  EXPECT_THAT(now, AllOf(HasSubstr("planned_weeks=260"), HasSubstr("board=LPP Board (re-formed)"),
+                         HasSubstr("excluded_scope=Back office functions")));
   EXPECT_THAT(was, ::testing::Not(HasSubstr("board=LPP Board (re-formed)")));
   EXPECT_THAT(last.note(), AllOf(HasSubstr("Re-baselined after the week 86 report"),
                                  HasSubstr("approved by Joint Audit Committee")));

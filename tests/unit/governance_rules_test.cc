@@ -21,6 +21,7 @@ using namespace ::govledger::testing::gov;  // NOLINT: builders
 using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
@@ -228,12 +229,40 @@ TEST_F(RulesTest, AProgrammeIsReplannedWhileOpenInEffectiveOrder) {
   EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 260);
 }
 
+// What a programme's scope leaves out (seed 004: "The LPR excludes collaborated functions and
+// back office functions") is named at registration, each entry once, and a re-plan may give
+// the whole list again.
+TEST_F(RulesTest, AProgrammeNamesWhatItsScopeExcludesAndAReplanReplacesIt) {
+  ASSERT_OK(Append(Ev(Organisation("CAMBS"))));
+  v1::ProgrammeRegistered lpr = Programme("LPR", "CAMBS");
+  lpr.add_excluded_scope("Collaborated functions");
+  lpr.add_excluded_scope("collaborated functions");
+  EXPECT_THAT(Append(Ev(lpr)),
+              StatusIs(kInvalid, HasSubstr("excluded_scope names \"collaborated functions\" "
+                                           "twice")));
+  lpr.set_excluded_scope(1, " ");
+  EXPECT_THAT(Append(Ev(lpr)), StatusIs(kInvalid, HasSubstr("excluded_scope has an empty entry")));
+  EXPECT_EQ(state().FindProgramme("LPR"), nullptr);
+  lpr.set_excluded_scope(1, "Back office functions");
+  ASSERT_OK(Append(Ev(lpr)));
+  EXPECT_THAT(state().FindProgramme("LPR")->programme.excluded_scope(),
+              ElementsAre("Collaborated functions", "Back office functions"));
+  v1::ProgrammeReplanned narrower = Replan("LPR", 0);  // changes nothing else
+  narrower.add_excluded_scope("Back office functions");
+  ASSERT_OK(Append(Ev(narrower)));
+  const v1::ProgrammeRegistered& plan = state().FindProgramme("LPR")->programme;
+  EXPECT_THAT(plan.excluded_scope(), ElementsAre("Back office functions"));
+  EXPECT_EQ(plan.planned_weeks(), 208);
+  narrower.set_excluded_scope(0, "");
+  EXPECT_THAT(Append(Ev(narrower)), StatusIs(kInvalid, HasSubstr("excluded_scope")));
+}
+
 TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
   SetUpProgrammes();
   EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
               StatusIs(kInvalid, HasSubstr("a re-plan sets planned_weeks, "
-                                           "senior_responsible_owner, board, tranches or "
-                                           "several")));
+                                           "senior_responsible_owner, board, tranches, "
+                                           "excluded_scope or several")));
   v1::ProgrammeReplanned no_reason = Replan("LPP", 300);
   no_reason.clear_reason();
   EXPECT_THAT(Append(Ev(no_reason)), StatusIs(kInvalid, HasSubstr("reason")));
