@@ -279,6 +279,30 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
+// One re-plan in effect: "2018-04-01: planned length 208 weeks; SRO ACC Smith. Re-baselined
+// after Gate 3 (approved by Force Executive Board)". What it left unchanged is not named.
+std::string ReplanText(const v1::ReplanEntry& e) {
+  const v1::ProgrammeReplanned& p = e.replan();
+  std::vector<std::string> changed;
+  if (p.planned_weeks() > 0) {
+    changed.push_back(absl::StrCat("planned length ", p.planned_weeks(), " weeks"));
+  }
+  if (!p.senior_responsible_owner().empty()) {
+    changed.push_back(absl::StrCat("SRO ", p.senior_responsible_owner()));
+  }
+  if (!p.board().empty()) changed.push_back(absl::StrCat("board ", p.board()));
+  if (p.tranches_size() > 0) changed.push_back(absl::StrCat(p.tranches_size(), " tranches"));
+  if (p.excluded_scope_size() > 0) {
+    changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
+  }
+  std::string out = e.has_effective_time()
+                        ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10)
+                        : std::string("date not known");
+  absl::StrAppend(&out, ": ", absl::StrJoin(changed, "; "), ". ", p.reason());
+  if (!p.approved_by().empty()) absl::StrAppend(&out, " (approved by ", p.approved_by(), ")");
+  return out;
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -318,8 +342,12 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   fields.clear();
   if (!plan.organisation_id().empty()) {
     fields.push_back({"Organisation", plan.organisation_id()});
-    fields.push_back({"Mobilised", absl::StrCat(projections::FormatDate(plan.mobilisation_date()),
-                                                ", a plan of ", r.planned_weeks(), " weeks")});
+    std::string mobilised = absl::StrCat(projections::FormatDate(plan.mobilisation_date()),
+                                         ", a plan of ", r.planned_weeks(), " weeks");
+    if (r.replans_size() > 0 && r.as_registered().planned_weeks() != r.planned_weeks()) {
+      absl::StrAppend(&mobilised, " (", r.as_registered().planned_weeks(), " as registered)");
+    }
+    fields.push_back({"Mobilised", std::move(mobilised)});
   }
   if (!plan.senior_responsible_owner().empty()) {
     fields.push_back({"SRO", plan.senior_responsible_owner()});  // senior responsible owner
@@ -335,6 +363,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
                                    t.name().empty() ? "" : ": ", t.name())});
   }
   if (!plan.description().empty()) fields.push_back({"Description", plan.description()});
+  for (const v1::ReplanEntry& e : r.replans()) fields.push_back({"Re-planned", ReplanText(e)});
   if (!fields.empty()) absl::StrAppend(&out, "\n", Fields(fields));
   Table projects({"PROJECT", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK", "COMMENTARY"});
   projects.AlignRight(5);

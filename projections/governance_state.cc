@@ -819,9 +819,12 @@ struct GovernanceState::Access {
     // Each re-plan sets the plan from its effective time on: one dated before the last would
     // leave the plan as at any time after both unclear.
     return RequireEffectiveSince(Describe(ref), "was last re-planned",
-                                 s.FindWork(ref)->replanned_micros, e,
+                                 LastReplanMicros(*s.FindWork(ref)), e,
                                  "a programme's re-plans take effect in the order recorded "
                                  "(correct the later one first to record an earlier one)");
+  }
+  static int64_t LastReplanMicros(const WorkState& w) {
+    return w.replans.empty() ? kUnknownTime : w.replans.back().micros;
   }
   static void Do(S& s, const v1::ProgrammeReplanned& m, const v1::Event& e) {
     v1::WorkRef ref;
@@ -830,6 +833,8 @@ struct GovernanceState::Access {
     WorkState* w = MutableWork(s, ref);
     if (w == nullptr) return;
     v1::ProgrammeRegistered& plan = w->programme;
+    if (w->replans.empty()) w->as_registered = plan;
+    w->replans.push_back({EffectiveMicrosOrUnknown(e), m});
     if (m.planned_weeks() != 0) plan.set_planned_weeks(m.planned_weeks());
     if (!m.senior_responsible_owner().empty()) {
       plan.set_senior_responsible_owner(m.senior_responsible_owner());
@@ -837,7 +842,6 @@ struct GovernanceState::Access {
     if (!m.board().empty()) plan.set_board(m.board());
     if (!m.tranches().empty()) *plan.mutable_tranches() = m.tranches();
     if (!m.excluded_scope().empty()) *plan.mutable_excluded_scope() = m.excluded_scope();
-    w->replanned_micros = EffectiveMicrosOrUnknown(e);
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeClosed& m) {

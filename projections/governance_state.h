@@ -155,7 +155,14 @@ struct WorkState {
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
   int64_t opened_micros = kUnknownTime;  // its registration's effective time
-  int64_t replanned_micros = kUnknownTime;  // a programme's last re-plan's effective time
+  // A programme's re-plans, in the order recorded (which is their effective order), each with
+  // its effective time; and, once it has one, the plan as first registered.
+  struct Replan {
+    int64_t micros = kUnknownTime;
+    v1::ProgrammeReplanned replan;
+  };
+  std::vector<Replan> replans;
+  v1::ProgrammeRegistered as_registered;  // set when replans is not empty
   // The latest effective time of its gates and milestones, of the transfers of risks and scope
   // items to it, and of a project's closure (a closure takes effect no earlier than any fact on
   // the work, including a risk it received and passed on again, and a programme's no earlier
@@ -421,7 +428,8 @@ class GovernanceState {
   // before left them out). 14: a programme's last re-plan's effective time (ProgrammeReplanned),
   // without which a loaded state would take a re-plan dated before the last. 15: the latest
   // report without a rating (a progress update), kept apart from the current rated report.
-  static constexpr uint32_t kSnapshotFormat = 15;
+  // 16: a programme's re-plans and its plan as registered, which its status shows.
+  static constexpr uint32_t kSnapshotFormat = 16;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

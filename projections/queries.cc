@@ -310,6 +310,12 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
   }
   out.set_planned_weeks(pf.programme->programme.planned_weeks());
   *out.mutable_registration() = pf.programme->programme;
+  for (const WorkState::Replan& r : pf.programme->replans) {
+    v1::ReplanEntry* entry = out.add_replans();
+    if (r.micros != kUnknownTime) SetMicros(r.micros, entry->mutable_effective_time());
+    *entry->mutable_replan() = r.replan;
+  }
+  if (!pf.programme->replans.empty()) *out.mutable_as_registered() = pf.programme->as_registered;
   if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
     out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
   }

@@ -256,7 +256,12 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     for (const std::string& m : w.milestones) s->add_milestones(m);
     if (w.opened_micros != kUnknownTime) s->set_opened_micros(w.opened_micros);
     if (w.last_micros != kUnknownTime) s->set_last_micros(w.last_micros);
-    if (w.replanned_micros != kUnknownTime) s->set_replanned_micros(w.replanned_micros);
+    for (const WorkState::Replan& r : w.replans) {
+      Snap::Work::Replan* sr = s->add_replans();
+      if (r.micros != kUnknownTime) sr->set_micros(r.micros);
+      *sr->mutable_replan() = r.replan;
+    }
+    if (!w.replans.empty()) *s->mutable_as_registered() = w.as_registered;
     if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
     if (w.has_update) *s->mutable_last_update() = w.last_update;
     if (w.update_micros != kUnknownTime) s->set_update_micros(w.update_micros);
@@ -354,7 +359,11 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.milestones.assign(s.milestones().begin(), s.milestones().end());
     w.opened_micros = s.has_opened_micros() ? s.opened_micros() : kUnknownTime;
     w.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
-    w.replanned_micros = s.has_replanned_micros() ? s.replanned_micros() : kUnknownTime;
+    w.replans.clear();
+    for (const auto& r : s.replans()) {
+      w.replans.push_back({r.has_micros() ? r.micros() : kUnknownTime, r.replan()});
+    }
+    w.as_registered = s.as_registered();
     w.status_micros = s.has_status_micros() ? s.status_micros() : kUnknownTime;
     w.has_update = s.has_last_update();
     w.last_update = s.last_update();

@@ -309,6 +309,33 @@ TEST_F(CliQueryTest, PlanWeekIsShownAgainstThePlan) {
   EXPECT_THAT(after.out, HasSubstr("Plan week:   209 (the plan of 208 weeks has ended)\n"));
 }
 
+// A re-plan shows in status from its effective date on: the plan's length against the one
+// registered, and a line naming what it changed, why and who approved it.
+TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::ProgrammeReplanned replan = Replan("LPP", 260);
+  replan.set_senior_responsible_owner("ACC Local Policing");
+  replan.set_reason("Re-baselined after the week 86 report");
+  replan.set_approved_by("Joint Audit Committee");
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(replan), MakeDate(2017, 1, 9))}), &response),
+              GrpcOk());
+  CliRun before = Run("status --programme LPP --at 2017-01-08");
+  ASSERT_EQ(before.code, 0) << before.err;
+  EXPECT_THAT(before.out, AllOf(HasSubstr("Mobilised:     2015-05-04, a plan of 208 weeks\n"),
+                                Not(HasSubstr("Re-planned"))));
+  CliRun after = Run("status --programme LPP --at 2017-01-09");
+  ASSERT_EQ(after.code, 0) << after.err;
+  EXPECT_THAT(after.out,
+              AllOf(HasSubstr("Plan week:   89 of 260\n"),
+                    HasSubstr("Mobilised:     2015-05-04, a plan of 260 weeks (208 as "
+                              "registered)\n"),
+                    HasSubstr("SRO:           ACC Local Policing\n"),
+                    HasSubstr("Re-planned:    2017-01-09: planned length 260 weeks; SRO ACC "
+                              "Local Policing. Re-baselined after the week 86 report (approved "
+                              "by Joint Audit Committee)\n")));
+}
+
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   // Protobuf's JSON mapping: lowerCamelCase names, enums by name, zero values printed.
   CliRun raw = Run("status --programme LPP --week 86 --json");

@@ -545,6 +545,15 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   EXPECT_THAT(after.registration().excluded_scope(), ElementsAre("Back office functions"));
   EXPECT_THAT(before.registration().excluded_scope(), ::testing::IsEmpty());
   EXPECT_EQ(after.plan_week(), 230);
+  // The re-plan is listed with its effective time, and the plan as first registered kept.
+  EXPECT_THAT(before.replans(), ::testing::IsEmpty());
+  EXPECT_FALSE(before.has_as_registered());
+  ASSERT_EQ(after.replans_size(), 1);
+  EXPECT_EQ(ToMicros(after.replans(0).effective_time()), seed000::InWeek(90));
+  EXPECT_EQ(after.replans(0).replan().reason(), "Re-baselined after the week 86 report");
+  EXPECT_EQ(after.replans(0).replan().planned_weeks(), 260);
+  EXPECT_EQ(after.as_registered().planned_weeks(), 208);
+  EXPECT_EQ(after.as_registered().board(), before.registration().board());
   for (const int week : {86, 230}) {
     grpc::ClientContext context;
     v1::GetScopeMapRequest request;

@@ -160,6 +160,44 @@ TEST(StateSnapshotTest, SerializedSnapshotLoadsAsSavesDoes) {
   EXPECT_GE(state.risks().size(), 2u);  // both halves hold risks
 }
 
+// A programme's re-plans, with their effective times, and the plan as first registered come
+// back from a snapshot; a re-plan with an earlier effective time than the last is still refused
+// after the load.
+TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  auto at = [](v1::Event e, int64_t micros) {
+    e.mutable_effective_time()->set_seconds(micros / 1000000);
+    e.mutable_effective_time()->set_nanos(micros % 1000000 * 1000);
+    return e;
+  };
+  v1::ProgrammeReplanned board = Replan("LPP", 0);
+  board.set_board("LPP Board (re-formed)");
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {at(Ev(Organisation("MOPAC")), kT0), at(Ev(Programme("LPP", "MOPAC")), kT0),
+        at(Ev(Replan("LPP", 300)), kT0 + 10 * kDay), at(Ev(board), kT0 + 20 * kDay)}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  const WorkState* lpp = loaded.FindProgramme("LPP");
+  ASSERT_NE(lpp, nullptr);
+  ASSERT_EQ(lpp->replans.size(), 2u);
+  EXPECT_EQ(lpp->replans[0].micros, kT0 + 10 * kDay);
+  EXPECT_EQ(lpp->replans[0].replan.planned_weeks(), 300);
+  EXPECT_EQ(lpp->replans[1].micros, kT0 + 20 * kDay);
+  EXPECT_EQ(lpp->replans[1].replan.board(), "LPP Board (re-formed)");
+  EXPECT_EQ(lpp->programme.planned_weeks(), 300);
+  EXPECT_EQ(lpp->programme.board(), "LPP Board (re-formed)");
+  EXPECT_EQ(lpp->as_registered.planned_weeks(), Programme("LPP", "MOPAC").planned_weeks());
+  EXPECT_EQ(lpp->as_registered.board(), Programme("LPP", "MOPAC").board());
+  for (GovernanceState* state : {&folded, &loaded}) {
+    EXPECT_THAT(state->Apply(at(Ev(Replan("LPP", 310)), kT0 + 15 * kDay),
+                             GovernanceState::Mode::kValidate),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("LPP")));
+  }
+}
+
 // Risks and scope items are serialized straight from the state, not through
 // snapshot messages: every field carries the state's value.
 TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
