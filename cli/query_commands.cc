@@ -279,30 +279,6 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
-// One re-plan in effect: "2018-04-01: planned length 208 weeks; SRO ACC Smith. Re-baselined
-// after Gate 3 (approved by Force Executive Board)". What it left unchanged is not named.
-std::string ReplanText(const v1::ReplanEntry& e) {
-  const v1::ProgrammeReplanned& p = e.replan();
-  std::vector<std::string> changed;
-  if (p.planned_weeks() > 0) {
-    changed.push_back(absl::StrCat("planned length ", p.planned_weeks(), " weeks"));
-  }
-  if (!p.senior_responsible_owner().empty()) {
-    changed.push_back(absl::StrCat("SRO ", p.senior_responsible_owner()));
-  }
-  if (!p.board().empty()) changed.push_back(absl::StrCat("board ", p.board()));
-  if (p.tranches_size() > 0) changed.push_back(absl::StrCat(p.tranches_size(), " tranches"));
-  if (p.excluded_scope_size() > 0) {
-    changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
-  }
-  std::string out = e.has_effective_time()
-                        ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10)
-                        : std::string("date not known");
-  absl::StrAppend(&out, ": ", absl::StrJoin(changed, "; "), ". ", p.reason());
-  if (!p.approved_by().empty()) absl::StrAppend(&out, " (approved by ", p.approved_by(), ")");
-  return out;
-}
-
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";

@@ -340,4 +340,28 @@ std::string AspectChanges(const v1::EntityChange& change) {
   return out;
 }
 
+std::string ReplanText(const v1::ReplanEntry& e) {
+  const v1::ProgrammeReplanned& p = e.replan();
+  std::vector<std::string> changed;
+  if (p.planned_weeks() > 0) {
+    changed.push_back(absl::StrCat("planned length ", p.planned_weeks(), " weeks"));
+  }
+  if (!p.senior_responsible_owner().empty()) {
+    changed.push_back(absl::StrCat("SRO ", p.senior_responsible_owner()));
+  }
+  if (!p.board().empty()) changed.push_back(absl::StrCat("board ", p.board()));
+  if (p.tranches_size() > 0) {
+    changed.push_back(absl::StrCat(p.tranches_size(), p.tranches_size() == 1 ? " tranche" : " tranches"));
+  }
+  if (p.excluded_scope_size() > 0) {
+    changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
+  }
+  std::string out = e.has_effective_time()
+                        ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10)
+                        : std::string("date not known");
+  absl::StrAppend(&out, ": ", absl::StrJoin(changed, "; "), ". ", p.reason());
+  if (!p.approved_by().empty()) absl::StrAppend(&out, " (approved by ", p.approved_by(), ")");
+  return out;
+}
+
 }  // namespace govledger::cli

@@ -76,6 +76,12 @@ std::string SplitPeriodText(const v1::PossibleSplit& split);
 // deferral of Part 1's publication. Empty when it has none of these.
 std::vector<std::string> DecisionNotes(const v1::DecisionEntry& decision);
 
+// One re-plan: "2017-01-09: planned length 260 weeks; SRO ACC Local Policing. Re-baselined
+// after the week 86 report (approved by Joint Audit Committee)": its effective date ("date not
+// known" without one), what it changed (what it left unchanged is not named), why and who
+// approved it.
+std::string ReplanText(const v1::ReplanEntry& e);
+
 // The positions of `events`, ", "-separated: "39, 40, 46".
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);
 

@@ -158,6 +158,7 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
   *out.mutable_as_at() = p.status.as_at();
   out.set_plan_week(p.status.plan_week());
   out.set_report_week(ReportWeek(p.status));
+  out.set_planned_weeks(p.status.planned_weeks());
   *out.mutable_programme() = p.status.programme();
   for (v1::Rag rag : kRatings) {
     v1::RagCount* count = out.add_projects_by_rating();
@@ -185,6 +186,18 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
   out.set_realised_recorded(p.benefits.total_realised_recorded());
   *out.mutable_decisions() = p.decisions.decisions();
   *out.mutable_possible_splits() = p.decisions.possible_splits();
+  return out;
+}
+
+// The re-plans in effect at `current` and not at `previous` (a correction may have voided one
+// in effect then), in the order they took effect.
+std::vector<const v1::ReplanEntry*> ReplansSince(const ReportInputs& in) {
+  std::set<std::string> then;
+  for (const v1::ReplanEntry& e : in.previous.status.replans()) then.insert(e.SerializeAsString());
+  std::vector<const v1::ReplanEntry*> out;
+  for (const v1::ReplanEntry& e : in.current.status.replans()) {
+    if (!then.contains(e.SerializeAsString())) out.push_back(&e);
+  }
   return out;
 }
 
@@ -281,6 +294,20 @@ std::string ReportMarkdown(const ReportInputs& in) {
                         ? absl::StrCat(", effective ", FormatRfc3339(ToMicros(u.reported_time())))
                         : "",
                     ":\n\n> ", MarkdownText(u.commentary()), "\n");
+  }
+
+  // The plan, when re-planned since last time.
+  const std::vector<const v1::ReplanEntry*> replans = ReplansSince(in);
+  if (!replans.empty()) {
+    const int weeks = now.status.planned_weeks(), weeks_then = then.status.planned_weeks();
+    absl::StrAppend(&out, "\n## Plan\n\nRe-planned since last time: a plan of ", weeks, " weeks",
+                    weeks_then == 0 || weeks_then == weeks
+                        ? ""
+                        : absl::StrCat(" (", weeks_then, " last time)"),
+                    ".\n\n");
+    for (const v1::ReplanEntry* e : replans) {
+      absl::StrAppend(&out, "- ", MarkdownText(ReplanText(*e)), "\n");
+    }
   }
 
   // Projects by rating.
@@ -495,6 +522,7 @@ v1::ProgrammeReport ReportMessage(const ReportInputs& in) {
   *out.mutable_changes() = in.compare.differences();
   out.set_events(in.compare.events_size());
   out.set_registered_since(in.registered_since);
+  for (const v1::ReplanEntry* e : ReplansSince(in)) *out.add_replans_since() = *e;
   return out;
 }
 

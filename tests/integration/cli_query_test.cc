@@ -334,6 +334,23 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
                     HasSubstr("Re-planned:    2017-01-09: planned length 260 weeks; SRO ACC "
                               "Local Policing. Re-baselined after the week 86 report (approved "
                               "by Joint Audit Committee)\n")));
+  // The report since before it names it; one since after it does not.
+  CliRun report = Run("report --programme LPP --at 2017-01-09 --since-week 86");
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out,
+              HasSubstr("\n## Plan\n\nRe-planned since last time: a plan of 260 weeks (208 last "
+                        "time).\n\n- 2017-01-09: planned length 260 weeks; SRO ACC Local "
+                        "Policing. Re-baselined after the week 86 report (approved by Joint Audit "
+                        "Committee)\n\n## Projects by rating\n"));
+  v1::ProgrammeReport json;
+  RunJson("report --programme LPP --at 2017-01-09 --since-week 86", &json);
+  ASSERT_EQ(json.replans_since_size(), 1);
+  EXPECT_EQ(json.replans_since(0).replan().planned_weeks(), 260);
+  EXPECT_EQ(json.current().planned_weeks(), 260);
+  EXPECT_EQ(json.previous().planned_weeks(), 208);
+  CliRun later = Run("report --programme LPP --at 2017-02-01 --since 2017-01-10");
+  ASSERT_EQ(later.code, 0) << later.err;
+  EXPECT_THAT(later.out, Not(HasSubstr("## Plan")));
 }
 
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
