@@ -366,6 +366,12 @@ inline v1::Event At(v1::Event e, const v1::Date& date) {
   return e;
 }
 
+// `e` effective at `micros` (microseconds since the Unix epoch).
+inline v1::Event At(v1::Event e, int64_t micros) {
+  SetMicros(micros, e.mutable_effective_time());
+  return e;
+}
+
 // One append request of `events`.
 inline v1::AppendRequest Request(std::vector<v1::Event> events) {
   v1::AppendRequest r;

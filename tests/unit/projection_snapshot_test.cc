@@ -165,17 +165,12 @@ TEST(StateSnapshotTest, SerializedSnapshotLoadsAsSavesDoes) {
 // after the load.
 TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
   constexpr int64_t kDay = int64_t{86400} * 1000000;
-  auto at = [](v1::Event e, int64_t micros) {
-    e.mutable_effective_time()->set_seconds(micros / 1000000);
-    e.mutable_effective_time()->set_nanos(micros % 1000000 * 1000);
-    return e;
-  };
   v1::ProgrammeReplanned board = Replan("LPP", 0);
   board.set_board("LPP Board (re-formed)");
   GovernanceState folded;
   for (const v1::Event& e :
-       {at(Ev(Organisation("MOPAC")), kT0), at(Ev(Programme("LPP", "MOPAC")), kT0),
-        at(Ev(Replan("LPP", 300)), kT0 + 10 * kDay), at(Ev(board), kT0 + 20 * kDay)}) {
+       {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
+        At(Ev(Replan("LPP", 300)), kT0 + 10 * kDay), At(Ev(board), kT0 + 20 * kDay)}) {
     ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
   }
   GovernanceState loaded;
@@ -192,7 +187,7 @@ TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
   EXPECT_EQ(lpp->as_registered.planned_weeks(), Programme("LPP", "MOPAC").planned_weeks());
   EXPECT_EQ(lpp->as_registered.board(), Programme("LPP", "MOPAC").board());
   for (GovernanceState* state : {&folded, &loaded}) {
-    EXPECT_THAT(state->Apply(at(Ev(Replan("LPP", 310)), kT0 + 15 * kDay),
+    EXPECT_THAT(state->Apply(At(Ev(Replan("LPP", 310)), kT0 + 15 * kDay),
                              GovernanceState::Mode::kValidate),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("LPP")));
   }
@@ -307,11 +302,6 @@ TEST(StateSnapshotTest, EntitiesThatLeftSeveralProgrammesRoundTrip) {
 // a value later in effect when an earlier one is keyed in late.
 TEST(StateSnapshotTest, CurrentValuesKeepTheirEffectiveTimesThroughASnapshot) {
   constexpr int64_t kDay = int64_t{86400} * 1000000;
-  auto at = [](v1::Event e, int64_t micros) {
-    e.mutable_effective_time()->set_seconds(micros / 1000000);
-    e.mutable_effective_time()->set_nanos(micros % 1000000 * 1000);
-    return e;
-  };
   v1::BenefitForecast forecast;
   *forecast.mutable_subject() = ProjectRef("LPP-INV");
   forecast.set_benefit_id("savings");
@@ -321,16 +311,16 @@ TEST(StateSnapshotTest, CurrentValuesKeepTheirEffectiveTimesThroughASnapshot) {
   realised.set_benefit_id("savings");
   realised.set_annual_pence(100);
   const std::vector<v1::Event> log = {
-      at(Ev(Organisation("MOPAC")), kT0),
-      at(Ev(Programme("LPP", "MOPAC")), kT0),
-      at(Ev(Project("LPP-INV", "LPP")), kT0),
-      at(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_AMBER)), kT0),
-      at(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 10)), kT0 + 10 * kDay),
-      at(Ev(Rerate("R1", v1::RAG_RED)), kT0 + 10 * kDay),
-      at(Ev(forecast), kT0 + 10 * kDay),
-      at(Ev(realised), kT0 + 10 * kDay),
+      At(Ev(Organisation("MOPAC")), kT0),
+      At(Ev(Programme("LPP", "MOPAC")), kT0),
+      At(Ev(Project("LPP-INV", "LPP")), kT0),
+      At(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_AMBER)), kT0),
+      At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 10)), kT0 + 10 * kDay),
+      At(Ev(Rerate("R1", v1::RAG_RED)), kT0 + 10 * kDay),
+      At(Ev(forecast), kT0 + 10 * kDay),
+      At(Ev(realised), kT0 + 10 * kDay),
   };
-  auto late = [&](v1::Event e) { return at(std::move(e), kT0 + 5 * kDay); };
+  auto late = [&](v1::Event e) { return At(std::move(e), kT0 + 5 * kDay); };
   forecast.set_annual_pence(900);
   realised.set_annual_pence(50);
   const std::vector<v1::Event> late_events = {
