@@ -129,10 +129,12 @@ absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
   return ss.str();
 }
 
-// The document `append` was given by flags (`effective`: absent, or as --effective gave it).
+// The document `append` was given by flags (`effective`: absent, or as --effective gave it;
+// `source`: "" for none).
 absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const std::string& type,
                                               const std::string& id,
                                               const std::optional<pb::Timestamp>& effective,
+                                              const std::string& source,
                                               const std::string& payload) {
   pb::Struct doc;
   auto& fields = *doc.mutable_fields();
@@ -140,6 +142,7 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
   fields["streamId"].set_string_value(stream);
   fields["eventType"].set_string_value(type);
   if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
+  if (!source.empty()) fields["source"].set_string_value(source);
   if (!payload.empty()) {
     pb::Value value;
     if (auto parsed = pb::util::JsonStringToMessage(payload, &value); !parsed.ok()) {
@@ -437,7 +440,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_->footer(
       "Examples:\n"
       "  govledger append --stream programme/LPP --type govledger.v1.StatusReported \\\n"
-      "    --effective 2016-12-21 --payload "
+      "    --effective 2016-12-21 --source 'JAC programme update report, week 86' --payload "
       "'{\"subject\":{\"kind\":\"WORK_KIND_PROGRAMME\",\"id\":\"LPP\"},\"rag\":\"RAG_AMBER\","
       "\"planWeek\":86}'\n"
       "  govledger append --type govledger.v1.RiskClosed --payload "
@@ -460,6 +463,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   append_->add_option("--effective", effective_,
                       "Effective time, RFC 3339 or YYYY-MM-DD (the start of that day, 00:00 UTC; "
                       "default: when the server receives the append)");
+  append_->add_option("--source", source_,
+                      "Where the fact comes from: the paper, meeting or system, one line of at "
+                      "most 500 bytes (stored with the event, shown by history)");
   append_->add_option("--document", document_, "The whole event as one JSON document");
   append_->add_option("--file", file_, "Read the JSON document from FILE (- for stdin)");
   append_->add_option("--expect", expect_,
@@ -665,12 +671,14 @@ int EventCommands::Append(const std::string& server) {
       effective = *t;
     }
     absl::StatusOr<std::string> built =
-        DocumentFromFlags(stream_, type_, id_, effective, payload_);
+        DocumentFromFlags(stream_, type_, id_, effective, source_, payload_);
     if (!built.ok()) return Fail(kExitBadArgs, std::string(built.status().message()));
     document = *std::move(built);
-  } else if (!type_.empty() || !payload_.empty() || !id_.empty() || !effective_.empty()) {
+  } else if (!type_.empty() || !payload_.empty() || !id_.empty() || !effective_.empty() ||
+             !source_.empty()) {
     return Fail(kExitBadArgs,
-                "append: --payload, --id and --effective go with --type, not with a document");
+                "append: --payload, --id, --effective and --source go with --type, not with a "
+                "document (a document gives its own \"source\")");
   } else if (!file_.empty()) {
     absl::StatusOr<std::string> text = ReadAllOf(file_);
     if (!text.ok()) return Fail(kExitBadArgs, std::string(text.status().message()));

@@ -66,7 +66,7 @@ class EventCommands {
   CLI::App* witness_ = nullptr;
 
   // append
-  std::string stream_, type_, payload_, id_, effective_, document_, file_, expect_ = "any";
+  std::string stream_, type_, payload_, id_, effective_, source_, document_, file_, expect_ = "any";
   std::string actor_;
   bool json_ = false;  // --json of head, append and tail
   // import

@@ -550,6 +550,13 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   }
   absl::StrAppend(&out, "\n", changes.rows() > 0 ? changes.Render(colour)
                                                   : "No event of it is folded here.\n");
+  // Sources are long text: listed under the table rather than in a column of it.
+  std::string sources;
+  for (const v1::EntityChange& c : r.changes()) {
+    if (c.event().source().empty()) continue;
+    absl::StrAppend(&sources, "  ", c.event().position(), ": ", c.event().source(), "\n");
+  }
+  if (!sources.empty()) absl::StrAppend(&out, "\nSources (where each fact comes from):\n", sources);
   if (r.voided_size() > 0) {
     Table voided({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "VOIDED BY", "REASON"});
     voided.AlignRight(0);

@@ -74,6 +74,9 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
     if (absl::Status s = ValidateEventType(e.event_type()); !s.ok()) {
       return errors::EventInvalid(i, s.message());
     }
+    if (absl::Status s = ValidateSource(e.source()); !s.ok()) {
+      return errors::EventInvalid(i, s.message());
+    }
     if (e.has_effective_time()) {
       if (absl::Status s = CheckEffectiveTime(e.effective_time()); !s.ok()) {
         return errors::EventInvalid(i, absl::StrCat("effective_time ", s.message()));

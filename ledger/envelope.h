@@ -37,7 +37,7 @@ absl::Status CheckEffectiveTime(const google::protobuf::Timestamp& t);
 
 
 // Checks the request's shape: at least one event; each event's id is a UUID, unique within the
-// request; stream id and event type are legal; effective time in range; no server-only field
+// request; stream id, event type and source are legal; effective time in range; no server-only field
 // set; sizes within `limits`; at most one expected version per stream, each naming a stream of
 // the request. OK, with the parsed event ids in *ids (in request order), or INVALID_ARGUMENT
 // naming the event index and field.

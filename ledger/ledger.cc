@@ -26,7 +26,8 @@ constexpr size_t kMaxCommitEvents = 20000;
 // on the retry matches whatever was recorded.
 bool SameContent(const v1::Event& proposed, const v1::Event& stored) {
   if (proposed.stream_id() != stored.stream_id() ||
-      proposed.event_type() != stored.event_type() || proposed.payload() != stored.payload()) {
+      proposed.event_type() != stored.event_type() || proposed.payload() != stored.payload() ||
+      proposed.source() != stored.source()) {
     return false;
   }
   if (!proposed.has_effective_time()) return true;
@@ -52,7 +53,7 @@ std::string DescribeExpectation(const v1::ExpectedVersion& ev) {
 struct PreparedEvent {
   UuidBytes id{};
   std::string id_text;  // canonical (lower-case) form
-  // The serialized client fields (1 to 5, effective time filled in); the writer appends the
+  // The serialized client fields (1 to 6, effective time filled in); the writer appends the
   // server fields to make the stored record.
   std::string client_record;
   // The position stored under this id, looked up before the append was queued (see
@@ -233,6 +234,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
       SetMicros(received_micros, client_fields.mutable_effective_time());
     }
     client_fields.set_payload(e.payload());
+    client_fields.set_source(e.source());
     client_fields.SerializeToString(&p.client_record);
     pending->bytes += p.client_record.size();
   }

@@ -403,6 +403,7 @@ v1::EventRef RefOf(const v1::Event& e) {
   *out.mutable_recorded_time() = e.recorded_time();
   *out.mutable_effective_time() = e.effective_time();
   out.set_actor(e.actor());
+  out.set_source(e.source());
   return out;
 }
 

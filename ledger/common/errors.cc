@@ -78,7 +78,7 @@ absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
   return WithReason(
       absl::AlreadyExistsError(absl::StrCat(
           "event id ", event_id, " is already stored at position ", position,
-          " with different content (stream, type, effective time or payload bytes): "
+          " with different content (stream, type, effective time, payload bytes or source): "
           "a retry must resend the bytes first sent (read position ",
           position, " to compare); a new fact needs a new event id")),
       reason::kEventIdConflict,

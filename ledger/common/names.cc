@@ -51,36 +51,36 @@ absl::Status ValidateEventType(absl::string_view type) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateActor(absl::string_view actor) {
-  if (actor.empty() || actor.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat("an actor has 1 to ", kMaxNameLength,
-                                                " bytes of UTF-8 (a letter such as é takes 2), not ",
-                                                actor.size()));
-  }
+namespace {
+
+// One line of text naming something (`what`: "actor", "source"; `is_a`: "an actor is a name"):
+// well-formed UTF-8 without a character that acts rather than shows, not starting or ending
+// with white space.
+absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::string_view text) {
   uint32_t first = 0, last = 0;
-  for (size_t i = 0; i < actor.size();) {
+  for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
-    const size_t n = Utf8Length(actor.substr(i), &cp);
+    const size_t n = Utf8Length(text.substr(i), &cp);
     if (i == 0) first = cp;
     last = cp;
-    // Event.actor is a protobuf string: a record holding bytes that are not UTF-8 would never
-    // parse again.
+    // Event's strings are protobuf strings: a record holding bytes that are not UTF-8 would
+    // never parse again.
     if (n == 0) {
-      return absl::InvalidArgumentError(
-          "actor is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is "
-          "refused)");
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " is not UTF-8 text; send it as UTF-8 (any other encoding, Latin-1 say, is "
+                "refused)"));
     }
     if (IsBidiControl(cp)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "actor holds the bidirectional control U+%04X at byte %d, which would reorder the "
-          "text around it when shown; an actor is a name without such characters",
-          cp, i));
+          "%s holds the bidirectional control U+%04X at byte %d, which would reorder the "
+          "text around it when shown; %s without such characters",
+          what, cp, i, is_a));
     }
     if (ActsRatherThanShows(cp)) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("actor holds the control character U+%04X at byte %d; an actor is a "
-                          "name without control characters (line breaks, tabs, escapes)",
-                          cp, i));
+          absl::StrFormat("%s holds the control character U+%04X at byte %d; %s without "
+                          "control characters (line breaks, tabs, escapes)",
+                          what, cp, i, is_a));
     }
     i += n;
   }
@@ -88,11 +88,30 @@ absl::Status ValidateActor(absl::string_view actor) {
   // match bob's token.
   if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "an actor must not start or end with white space (here U+%04X); send the name "
-        "without it",
-        IsWhiteSpace(first) ? first : last));
+        "%s %s must not start or end with white space (here U+%04X); send it without it",
+        what == "actor" ? "an" : "a", what, IsWhiteSpace(first) ? first : last));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateActor(absl::string_view actor) {
+  if (actor.empty() || actor.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat("an actor has 1 to ", kMaxNameLength,
+                                                " bytes of UTF-8 (a letter such as é takes 2), not ",
+                                                actor.size()));
+  }
+  return CheckOneLine("actor", "an actor is a name", actor);
+}
+
+absl::Status ValidateSource(absl::string_view source) {
+  if (source.size() > kMaxSourceLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source has ", source.size(), " bytes; at most ", kMaxSourceLength,
+        " bytes of UTF-8 (a letter such as é takes 2): name the paper, not its text"));
+  }
+  return CheckOneLine("source", "a source is one line of text", source);
 }
 
 }  // namespace govledger

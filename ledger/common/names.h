@@ -1,4 +1,4 @@
-// The names an envelope carries (stream ids, event types, actors) and the rules for them: the
+// The names an envelope carries (stream ids, event types, actors, sources) and the rules for them: the
 // ledger core checks every append with these, and the query side checks the stream ids it is
 // asked about, so that a malformed one is INVALID_ARGUMENT wherever it is sent.
 #ifndef GOVLEDGER_LEDGER_COMMON_NAMES_H_
@@ -29,6 +29,11 @@ absl::Status ValidateEventType(absl::string_view event_type);
 // not starting or ending with white space.
 // The CLI checks every --actor with it before sending anything.
 absl::Status ValidateActor(absl::string_view actor);
+
+// Longest Event.source, bytes.
+inline constexpr size_t kMaxSourceLength = 500;
+// An event's source: empty, or up to kMaxSourceLength bytes of text under the actor's rules.
+absl::Status ValidateSource(absl::string_view source);
 
 }  // namespace govledger
 

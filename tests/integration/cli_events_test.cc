@@ -99,6 +99,7 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   CliRun by_flags = Cli(absl::StrCat(
       Server(), " append --stream organisation/LPF --type govledger.v1.OrganisationRegistered",
       " --effective 2015-05-04 --actor 'PMO clerk'",
+      " --source 'Force Executive Board minutes, 4 May 2015'",
       R"( --payload '{"organisationId":"LPF","name":"Local Policing Force"}')"));
   ASSERT_EQ(by_flags.code, 0) << by_flags.err;
   EXPECT_THAT(by_flags.out, HasSubstr("appended: position 1, organisation/LPF version 1"));
@@ -122,6 +123,8 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   ASSERT_OK(log);
   ASSERT_EQ(log->size(), 2u);
   EXPECT_EQ((*log)[0].actor(), "PMO clerk");
+  EXPECT_EQ((*log)[0].source(), "Force Executive Board minutes, 4 May 2015");
+  EXPECT_EQ((*log)[1].source(), "");
   EXPECT_EQ((*log)[0].effective_time().seconds(), 1430697600);  // 2015-05-04
   v1::OrganisationRegistered org;
   ASSERT_TRUE(org.ParseFromString((*log)[0].payload()));
@@ -210,6 +213,17 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
   CliRun expect = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --expect soon"));
   EXPECT_EQ(expect.code, 2);
   EXPECT_THAT(expect.err, HasSubstr("--expect"));
+  CliRun source_with_document =
+      Cli(absl::StrCat(Server(), " append --document '{}' --source 'a paper'"));
+  EXPECT_EQ(source_with_document.code, 2);
+  EXPECT_THAT(source_with_document.err,
+              HasSubstr("--source go with --type, not with a document"));
+  // A source of two lines: the server's INVALID_ARGUMENT, naming the field.
+  CliRun two_lines = Cli(absl::StrCat(
+      Server(), " append --stream a/b --type t.X --source \"$(printf 'minutes\\nitem 4')\""));
+  EXPECT_EQ(two_lines.code, 1);
+  EXPECT_THAT(two_lines.err, AllOf(HasSubstr("INVALID_ARGUMENT"),
+                                   HasSubstr("source holds the control character U+000A")));
   CliRun bad_id = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --id 42"));
   EXPECT_EQ(bad_id.code, 2);  // a bad argument, refused before anything is sent
   EXPECT_THAT(bad_id.err, AllOf(HasSubstr("--id"), HasSubstr("not a UUID")));
@@ -637,7 +651,7 @@ TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
 }
 
 // Evolution: an event a newer govledgerd wrote with an envelope field this version does not
-// know (field 6, between the client's fields and the server's) is exported with its stored
+// know (field 7, between the client's fields and the server's) is exported with its stored
 // bytes, so the export still verifies offline; an edit of the fields shown is caught; an
 // import refuses the line rather than drop the field.
 TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndNotImported) {
@@ -672,7 +686,7 @@ TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndN
     write.stream_version = 1;
     write.event_id = *ParseUuid(id);
     write.stored_bytes = ChainRecord(client.SerializeAsString() +
-                                         std::string("\x32\x08" "corr-123", 10) +
+                                         std::string("\x3A\x08" "corr-123", 10) +
                                          server.SerializeAsString(),
                                      head->hash, &hash);
     ASSERT_OK((*store)->Commit({write}, ChainPoint{3, hash}));

@@ -317,9 +317,10 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
   replan.set_senior_responsible_owner("ACC Local Policing");
   replan.set_reason("Re-baselined after the week 86 report");
   replan.set_approved_by("Joint Audit Committee");
+  v1::Event event = At(Ev(replan), MakeDate(2017, 1, 9));
+  event.set_source("Joint Audit Committee minutes, 9 January 2017, item 5");
   v1::AppendResponse response;
-  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(replan), MakeDate(2017, 1, 9))}), &response),
-              GrpcOk());
+  ASSERT_THAT(Append(*stub_, MakeAppend({event}), &response), GrpcOk());
   CliRun before = Run("status --programme LPP --at 2017-01-08");
   ASSERT_EQ(before.code, 0) << before.err;
   EXPECT_THAT(before.out, AllOf(HasSubstr("Mobilised:     2015-05-04, a plan of 208 weeks\n"),
@@ -351,6 +352,13 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
   CliRun later = Run("report --programme LPP --at 2017-02-01 --since 2017-01-10");
   ASSERT_EQ(later.code, 0) << later.err;
   EXPECT_THAT(later.out, Not(HasSubstr("## Plan")));
+  // The history lists the paper the re-plan records, by its position.
+  CliRun history = Run("history programme/LPP");
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out,
+              EndsWith(absl::StrCat("\nSources (where each fact comes from):\n  ",
+                                    response.events(0).position(),
+                                    ": Joint Audit Committee minutes, 9 January 2017, item 5\n")));
 }
 
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
@@ -451,7 +459,8 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                               "project LPP-CJ  There is a risk that LPP-R03 happens\n"),
                     // The transfer's reason, as recorded.
                     HasSubstr("clerk  RiskTransferred  subject: project LPP-CJ -> programme "
-                              "OCP            belongs there\n")));
+                              "OCP            belongs there\n"),
+                    Not(HasSubstr("Sources"))));  // the seed's events name none
   CliRun compare = Run("compare --programme LPP --since-position 30");
   ASSERT_EQ(compare.code, 0) << compare.err;
   EXPECT_THAT(compare.out,

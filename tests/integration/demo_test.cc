@@ -29,6 +29,7 @@ namespace govledger::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -329,7 +330,12 @@ TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
   EXPECT_THAT(wwa.out, HasSubstr("1, of which 0 red (unrated 1)\n"));
   CliRun history = Cli(absl::StrCat(Server(), " history risk/WWA-R01"));
   ASSERT_EQ(history.code, 0) << history.err;
-  EXPECT_THAT(history.out, HasSubstr("rating: not rated"));
+  EXPECT_THAT(history.out,
+              AllOf(HasSubstr("rating: not rated"),
+                    HasSubstr("\nSources (where each fact comes from):\n"),
+                    HasSubstr(": Record of Decision PCC/D/2017/05, Mobilising Transformational "
+                              "Change, Police and Crime Commissioners for Warwickshire and West "
+                              "Mercia\n")));
 }
 
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
@@ -491,6 +497,8 @@ TEST_F(DemoTest, Seed000FiguresThroughQueryService) {
   std::vector<std::string> types;
   for (const v1::EntityChange& c : history.changes()) {
     types.push_back(c.event().event_type().substr(13));
+    // Every demo event names the paper it reconstructs.
+    EXPECT_THAT(c.event().source(), HasSubstr("Local Policing Programme Update Report"));
   }
   EXPECT_THAT(types, ElementsAre("ProjectRegistered", "StatusReported",
                                  "MilestoneReached", "GatePassed",

@@ -487,6 +487,7 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
   late.set_commentary("keyed in late");
   v1::Event event = Ev(late);
   SetMicros(seed000::InWeek(80), event.mutable_effective_time());
+  event.set_source("Programme board highlight report, week 80");
   const uint64_t head = Send({event});
   auto expect_week86 = [&](const std::string& when) {
     SCOPED_TRACE(when);
@@ -515,6 +516,9 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
   ASSERT_GE(history.changes_size(), 2);
   const v1::EntityChange& last = history.changes(history.changes_size() - 1);
   EXPECT_EQ(last.event().position(), head);
+  // With the paper it records; the seed's events name none.
+  EXPECT_EQ(last.event().source(), "Programme board highlight report, week 80");
+  EXPECT_EQ(history.changes(0).event().source(), "");
   // Folding it changed nothing of the programme's current state.
   EXPECT_EQ(absl::StrJoin(last.before(), "; ", AspectText),
             absl::StrJoin(last.after(), "; ", AspectText));

@@ -422,6 +422,29 @@ TEST(EnvelopeTest, ExpectedVersionWithAVersionButNotExactIsRejected) {
   }
 }
 
+// ---- Source. ----
+
+TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
+  v1::AppendRequest r = OneEvent();
+  EXPECT_OK(Validate(r));  // none
+  r.mutable_events(0)->set_source("Joint Audit Committee, programme update report (week 86)");
+  EXPECT_OK(Validate(r));
+  r.mutable_events(0)->set_source(std::string(kMaxSourceLength, 's'));
+  EXPECT_OK(Validate(r));
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {std::string(kMaxSourceLength + 1, 's'), "source has 501 bytes; at most 500"},
+      {"report\nweek 86", "source holds the control character U+000A at byte 6"},
+      {"report \xE2\x80\xAE" "68 keew", "source holds the bidirectional control U+202E"},
+      {" report", "must not start or end with white space"},
+      {"Rapport \xe9t\xe9", "source is not UTF-8"}};
+  for (const auto& [source, message] : bad) {
+    r.mutable_events(0)->set_source(source);
+    EXPECT_THAT(Validate(r),
+                StatusIs(kInvalid, AllOf(HasSubstr("events[0]"), HasSubstr(message))))
+        << source;
+  }
+}
+
 // ---- Actor. ----
 
 TEST(EnvelopeTest, ActorRules) {

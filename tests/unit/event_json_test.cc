@@ -120,14 +120,14 @@ TEST(EventJsonTest, AnExportedLineParsesBackToTheStoredEventByteForByte) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")));
 }
 
-// A newer govledgerd's envelope field (6, a string, between the client's fields and the
+// A newer govledgerd's envelope field (7, a string, between the client's fields and the
 // server's): the JSON mapping cannot carry it, so the line carries the stored bytes too, and
 // an import refuses the line rather than drop the field.
 TEST(EventJsonTest, AnEventWithEnvelopeFieldsThisVersionDoesNotKnowCarriesItsStoredBytes) {
   v1::Event event;
   const std::string stored =
       Chain(Stored(gov::Ev(gov::Risk("LPP-R07", gov::ProgrammeRef("LPP")))),
-            std::string("\x32\x08" "corr-123", 10), &event);
+            std::string("\x3A\x08" "corr-123", 10), &event);
   const std::string doc = ExportDocument(event, stored);
   EXPECT_THAT(doc, HasSubstr("\"payload\":{\"riskId\":\"LPP-R07\""));  // still readable
   EXPECT_THAT(doc, HasSubstr(absl::StrCat("\"storedBytes\":\"", absl::Base64Escape(stored),

@@ -444,6 +444,9 @@ TEST_F(LedgerTest, SameIdWithOtherContentIsAlreadyExistsAndStoresNothing) {
   e = original;
   e.mutable_effective_time()->set_seconds(1600000001);
   variants.emplace_back("effective time", e);
+  e = original;
+  e.set_source("JAC programme update report, week 86");
+  variants.emplace_back("source", e);
   for (const auto& [what, variant] : variants) {
     // Alone, and alongside a new event that must not be stored either.
     EXPECT_THAT(Append(Request({variant})),
