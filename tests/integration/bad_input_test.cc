@@ -433,6 +433,27 @@ TEST_F(BadInputTest, EffectiveTimeOutOfRange) {
       HasSubstr("effective_time has 900 ns below the microsecond"));
 }
 
+TEST_F(BadInputTest, SourceOverItsLimitOrNotOneLineOfText) {
+  struct Case {
+    const char* what;
+    std::string source;
+    const char* says;
+  };
+  for (const Case& c :
+       {Case{"501 bytes", std::string(501, 'p'), "source has 501 bytes; at most 500"},
+        Case{"two lines", "Minutes\nitem 4", "source holds the control character U+000A"},
+        Case{"an escape", "Minutes \x1b[2J", "source holds the control character U+001B"},
+        // protobuf's own parse refuses a string field that is not UTF-8, naming it.
+        Case{"Latin-1", "Proc\xe8s-verbal", "'govledger.v1.Event.source' contains invalid UTF-8"},
+        Case{"padded", "Minutes ", "must not start or end with white space"}}) {
+    v1::Event event = MakeEvent("programme/LPP", "x");
+    event.set_source(c.source);
+    ExpectRejected(
+        c.what, [&] { return AppendEvent(event); }, grpc::StatusCode::INVALID_ARGUMENT,
+        HasSubstr(c.says));
+  }
+}
+
 TEST_F(BadInputTest, ServerOnlyFieldsSet) {
   v1::Event event = MakeEvent("programme/LPP", "x");
   event.set_position(3);
