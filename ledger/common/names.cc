@@ -88,8 +88,8 @@ absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::
   // match bob's token.
   if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s %s must not start or end with white space (here U+%04X); send it without it",
-        what == "actor" ? "an" : "a", what, IsWhiteSpace(first) ? first : last));
+        "%s must not start or end with white space (here U+%04X); send it without it", what,
+        IsWhiteSpace(first) ? first : last));
   }
   return absl::OkStatus();
 }
