@@ -550,13 +550,24 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   }
   absl::StrAppend(&out, "\n", changes.rows() > 0 ? changes.Render(colour)
                                                   : "No event of it is folded here.\n");
-  // Sources are long text: listed under the table rather than in a column of it.
-  std::string sources;
+  // Sources are long text, often one paper for many events: listed under the table rather than
+  // in a column of it, each once with its events' positions ("3, 7, 12: <paper>"), in the order
+  // first named.
+  std::vector<std::pair<std::string, std::vector<uint64_t>>> sources;
   for (const v1::EntityChange& c : r.changes()) {
-    if (c.event().source().empty()) continue;
-    absl::StrAppend(&sources, "  ", c.event().position(), ": ", c.event().source(), "\n");
+    const std::string& source = c.event().source();
+    if (source.empty()) continue;
+    auto it = std::find_if(sources.begin(), sources.end(),
+                           [&](const auto& s) { return s.first == source; });
+    if (it == sources.end()) it = sources.insert(sources.end(), {source, {}});
+    it->second.push_back(c.event().position());
   }
-  if (!sources.empty()) absl::StrAppend(&out, "\nSources (where each fact comes from):\n", sources);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each fact comes from):\n");
+    for (const auto& [source, positions] : sources) {
+      absl::StrAppend(&out, "  ", absl::StrJoin(positions, ", "), ": ", source, "\n");
+    }
+  }
   if (r.voided_size() > 0) {
     Table voided({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "VOIDED BY", "REASON"});
     voided.AlignRight(0);

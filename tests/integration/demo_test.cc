@@ -336,6 +336,16 @@ TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
                     HasSubstr(": Record of Decision PCC/D/2017/05, Mobilising Transformational "
                               "Change, Police and Crime Commissioners for Warwickshire and West "
                               "Mercia\n")));
+  // A paper behind several events is listed once, with their positions.
+  CliRun lpr = Cli(absl::StrCat(Server(), " history programme/LPR"));
+  ASSERT_EQ(lpr.code, 0) << lpr.err;
+  const size_t sources = lpr.out.find("\nSources (where each fact comes from):\n  ");
+  ASSERT_NE(sources, std::string::npos) << lpr.out;
+  const std::string block = lpr.out.substr(sources);
+  EXPECT_THAT(block, ::testing::MatchesRegex(
+                         "\nSources \\(where each fact comes from\\):\n  [0-9]+(, [0-9]+)+: "
+                         "Cambridgeshire Constabulary Local Policing Review update to the "
+                         "Business Coordination Board, 22 June 2017\n"));
 }
 
 // The signatures bind the decisions: a copy of the demo whose PCD 72 asks for
