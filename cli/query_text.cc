@@ -351,7 +351,8 @@ std::string ReplanText(const v1::ReplanEntry& e) {
   }
   if (!p.board().empty()) changed.push_back(absl::StrCat("board ", p.board()));
   if (p.tranches_size() > 0) {
-    changed.push_back(absl::StrCat(p.tranches_size(), p.tranches_size() == 1 ? " tranche" : " tranches"));
+    changed.push_back(
+        absl::StrCat(p.tranches_size(), p.tranches_size() == 1 ? " tranche" : " tranches"));
   }
   if (p.excluded_scope_size() > 0) {
     changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
