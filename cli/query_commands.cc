@@ -357,6 +357,20 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   if (!updates.empty()) {
     absl::StrAppend(&out, "\nLatest reports without a rating (progress updates):\n", updates);
   }
+  // Where each current rating and update comes from: "LPP, LPP-INV: <paper>".
+  std::vector<std::pair<std::string, std::string>> labelled;
+  auto add = [&](const v1::WorkStatus& w) {
+    if (w.rated()) labelled.push_back({w.reported_source(), w.ref().id()});
+    if (w.has_update()) {
+      labelled.push_back({w.update().source(), absl::StrCat(w.ref().id(), " (update)")});
+    }
+  };
+  add(p);
+  for (const v1::WorkStatus& w : r.projects()) add(w);
+  const std::string sources = SourcesText(labelled);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each current report comes from):\n", sources);
+  }
   return out;
 }
 
@@ -550,24 +564,12 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   }
   absl::StrAppend(&out, "\n", changes.rows() > 0 ? changes.Render(colour)
                                                   : "No event of it is folded here.\n");
-  // Sources are long text, often one paper for many events: listed under the table rather than
-  // in a column of it, each once with its events' positions ("3, 7, 12: <paper>"), in the order
-  // first named.
-  std::vector<std::pair<std::string, std::vector<uint64_t>>> sources;
+  std::vector<std::pair<std::string, uint64_t>> labelled;
   for (const v1::EntityChange& c : r.changes()) {
-    const std::string& source = c.event().source();
-    if (source.empty()) continue;
-    auto it = std::find_if(sources.begin(), sources.end(),
-                           [&](const auto& s) { return s.first == source; });
-    if (it == sources.end()) it = sources.insert(sources.end(), {source, {}});
-    it->second.push_back(c.event().position());
+    labelled.push_back({c.event().source(), c.event().position()});
   }
-  if (!sources.empty()) {
-    absl::StrAppend(&out, "\nSources (where each fact comes from):\n");
-    for (const auto& [source, positions] : sources) {
-      absl::StrAppend(&out, "  ", absl::StrJoin(positions, ", "), ": ", source, "\n");
-    }
-  }
+  const std::string sources = PositionSourcesText(labelled);
+  if (!sources.empty()) absl::StrAppend(&out, "\nSources (where each fact comes from):\n", sources);
   if (r.voided_size() > 0) {
     Table voided({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "VOIDED BY", "REASON"});
     voided.AlignRight(0);
@@ -615,6 +617,10 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
                     " (its own, its projects', and those of the risks and scope items it held "
                     "at either point):\n",
                     events.Render(colour));
+    const std::string sources = EventSourcesText(r.events());
+    if (!sources.empty()) {
+      absl::StrAppend(&out, "\nSources (where each event comes from):\n", sources);
+    }
   }
   return out;
 }

@@ -223,6 +223,63 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
   return absl::StrJoin(positions, ", ");
 }
 
+namespace {
+
+// `labelled`'s labels grouped by source, in the order each source was first named.
+template <typename Label>
+std::vector<std::pair<std::string, std::vector<Label>>> BySource(
+    const std::vector<std::pair<std::string, Label>>& labelled) {
+  std::vector<std::pair<std::string, std::vector<Label>>> sources;
+  for (const auto& [source, label] : labelled) {
+    if (source.empty()) continue;
+    auto it = std::find_if(sources.begin(), sources.end(),
+                           [&](const auto& s) { return s.first == source; });
+    if (it == sources.end()) it = sources.insert(sources.end(), {source, {}});
+    it->second.push_back(label);
+  }
+  return sources;
+}
+
+// "35-56, 60" for positions 35 to 56 and 60, in the order given.
+std::string PositionRuns(const std::vector<uint64_t>& positions) {
+  std::vector<std::string> runs;
+  for (size_t i = 0; i < positions.size();) {
+    size_t j = i;
+    while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1) ++j;
+    runs.push_back(j == i ? absl::StrCat(positions[i])
+                          : absl::StrCat(positions[i], j == i + 1 ? ", " : "-", positions[j]));
+    i = j + 1;
+  }
+  return absl::StrJoin(runs, ", ");
+}
+
+}  // namespace
+
+std::string SourcesText(const std::vector<std::pair<std::string, std::string>>& labelled,
+                        absl::string_view prefix) {
+  std::string out;
+  for (const auto& [source, labels] : BySource(labelled)) {
+    absl::StrAppend(&out, prefix, absl::StrJoin(labels, ", "), ": ", source, "\n");
+  }
+  return out;
+}
+
+std::string PositionSourcesText(const std::vector<std::pair<std::string, uint64_t>>& events,
+                                absl::string_view prefix) {
+  std::string out;
+  for (const auto& [source, positions] : BySource(events)) {
+    absl::StrAppend(&out, prefix, PositionRuns(positions), ": ", source, "\n");
+  }
+  return out;
+}
+
+std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events,
+                             absl::string_view prefix) {
+  std::vector<std::pair<std::string, uint64_t>> labelled;
+  for (const v1::EventRef& e : events) labelled.push_back({e.source(), e.position()});
+  return PositionSourcesText(labelled, prefix);
+}
+
 std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
 }

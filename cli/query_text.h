@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "govledger/v1/query.pb.h"
 #include "govledger/v1/report.pb.h"
@@ -84,6 +85,19 @@ std::string ReplanText(const v1::ReplanEntry& e);
 
 // The positions of `events`, ", "-separated: "39, 40, 46".
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);
+
+// Sources (Event.source) are long text, often one paper for many facts: listed under a table
+// rather than in a column of it. Given (source, label) pairs, a line per source, in the order
+// first named, with the labels of its facts in order: "  3, 7, 12: <paper>" (`prefix` begins
+// each line). Pairs with an empty source are left out; "" when none is left.
+std::string SourcesText(const std::vector<std::pair<std::string, std::string>>& labelled,
+                        absl::string_view prefix = "  ");
+// SourcesText of events given as (source, position) pairs, labelled by their positions, runs
+// of consecutive positions shortened: "  35-56, 60: <paper>".
+std::string PositionSourcesText(const std::vector<std::pair<std::string, uint64_t>>& events,
+                                absl::string_view prefix = "  ");
+std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events,
+                             absl::string_view prefix = "  ");
 
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);

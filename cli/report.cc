@@ -498,6 +498,11 @@ std::string ReportMarkdown(const ReportInputs& in) {
     }
     absl::StrAppend(&out, "\n", t.RenderMarkdown());
   }
+  const std::string sources = EventSourcesText(in.compare.events(), "- ");
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nWhere these events come from (their sources, by position):\n\n",
+                    sources);
+  }
   return out;
 }
 

@@ -1089,21 +1089,25 @@ struct GovernanceState::Access {
     bool* has = rated ? &w->has_status : &w->has_update;
     v1::StatusReported* last = rated ? &w->last_status : &w->last_update;
     int64_t* micros = rated ? &w->status_micros : &w->update_micros;
+    std::string* source = rated ? &w->status_source : &w->update_source;
     const int64_t at = EffectiveMicrosOrUnknown(e);
     // A report for an earlier time is history only: the current one stays.
     if (*has && !Supersedes(*micros, at)) return;
     if (s.journal_ != nullptr) {
       auto old = std::make_shared<v1::StatusReported>();
       old->Swap(last);
-      s.journal_->Push([has, last, micros, old, had = *has, was = *micros] {
+      s.journal_->Push([has, last, micros, source, old, had = *has, was = *micros,
+                        was_source = std::move(*source)]() mutable {
         last->Swap(old.get());
         *has = had;
         *micros = was;
+        *source = std::move(was_source);
       });
     }
     *has = true;
     *last = m;
     *micros = at;
+    *source = e.source();
   }
 
   static absl::StatusOr<std::string> Shape(const v1::GatePassed& m) {

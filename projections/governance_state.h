@@ -147,10 +147,12 @@ struct WorkState {
   bool has_status = false;
   v1::StatusReported last_status;  // the current rated report (see BenefitState)
   int64_t status_micros = kUnknownTime;  // its effective time
+  std::string status_source;             // its event's source (Event.source), if it named one
   // The latest report without a rating (a progress update, which leaves last_status as it is).
   bool has_update = false;
   v1::StatusReported last_update;
   int64_t update_micros = kUnknownTime;  // its effective time
+  std::string update_source;             // its event's source
   std::vector<std::string> gates_passed;
   std::vector<std::string> milestones;
   std::map<std::string, BenefitState> benefits;
@@ -428,8 +430,9 @@ class GovernanceState {
   // before left them out). 14: a programme's last re-plan's effective time (ProgrammeReplanned),
   // without which a loaded state would take a re-plan dated before the last. 15: the latest
   // report without a rating (a progress update), kept apart from the current rated report.
-  // 16: a programme's re-plans and its plan as registered, which its status shows.
-  static constexpr uint32_t kSnapshotFormat = 16;
+  // 16: a programme's re-plans and its plan as registered, which its status shows. 17: the
+  // sources of the current report and update, which a status cites.
+  static constexpr uint32_t kSnapshotFormat = 17;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -203,6 +203,7 @@ v1::WorkStatus StatusOf(const WorkState& w, const v1::ProgrammeRegistered& plan)
     out.set_delivery_confidence(w.last_status.delivery_confidence());
     out.set_reported_plan_week(w.last_status.plan_week());
     out.set_commentary(w.last_status.commentary());
+    out.set_reported_source(w.status_source);
     if (w.status_micros != kUnknownTime) {
       SetMicros(w.status_micros, out.mutable_reported_time());
       out.set_effective_plan_week(PlanWeekAt(plan, w.status_micros));
@@ -212,6 +213,7 @@ v1::WorkStatus StatusOf(const WorkState& w, const v1::ProgrammeRegistered& plan)
     v1::StatusUpdate* update = out.mutable_update();
     update->set_plan_week(w.last_update.plan_week());
     update->set_commentary(w.last_update.commentary());
+    update->set_source(w.update_source);
     if (w.update_micros != kUnknownTime) {
       SetMicros(w.update_micros, update->mutable_reported_time());
       update->set_effective_plan_week(PlanWeekAt(plan, w.update_micros));

@@ -265,6 +265,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (w.status_micros != kUnknownTime) s->set_status_micros(w.status_micros);
     if (w.has_update) *s->mutable_last_update() = w.last_update;
     if (w.update_micros != kUnknownTime) s->set_update_micros(w.update_micros);
+    s->set_status_source(w.status_source);
+    s->set_update_source(w.update_source);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -368,6 +370,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.has_update = s.has_last_update();
     w.last_update = s.last_update();
     w.update_micros = s.has_update_micros() ? s.update_micros() : kUnknownTime;
+    w.status_source = s.status_source();
+    w.update_source = s.update_source();
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();

@@ -17,8 +17,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -359,6 +357,52 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
               EndsWith(absl::StrCat("\nSources (where each fact comes from):\n  ",
                                     response.events(0).position(),
                                     ": Joint Audit Committee minutes, 9 January 2017, item 5\n")));
+}
+
+// status says which paper each current rating and update comes from, once per paper; compare
+// and report list the sources of the events behind their differences, runs of positions
+// shortened.
+TEST_F(CliQueryTest, StatusCompareAndReportNameTheirSources) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  const std::string paper = "Update Report to the Joint Audit Committee, week 90";
+  std::vector<v1::Event> events;
+  for (const char* id : {"LPP", "LPP-INV", "LPP-RESP"}) {
+    v1::WorkRef ref = std::string(id) == "LPP" ? ProgrammeRef(id) : ProjectRef(id);
+    v1::Event e = At(Ev(Status(ref, v1::RAG_RED, 90)), seed000::InWeek(90));
+    e.set_source(paper);
+    events.push_back(e);
+  }
+  v1::StatusReported progress = Status(ProjectRef("LPP-PP"), v1::RAG_UNSPECIFIED, 90);
+  progress.set_commentary("recruitment under way");
+  v1::Event update = At(Ev(progress), seed000::InWeek(90));
+  update.set_source("Public Protection highlight report, week 90");
+  events.push_back(update);
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend(events), &response), GrpcOk());
+  const uint64_t first = response.events(0).position();
+  CliRun status = Run("status --programme LPP");
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_THAT(status.out, EndsWith(absl::StrCat(
+                              "\nSources (where each current report comes from):\n"
+                              "  LPP, LPP-INV, LPP-RESP: ", paper, "\n"
+                              "  LPP-PP (update): Public Protection highlight report, week 90\n")));
+  // Before them, the seed's reports name no source: no such block.
+  CliRun before = Run("status --programme LPP --week 86");
+  ASSERT_EQ(before.code, 0) << before.err;
+  EXPECT_THAT(before.out, Not(HasSubstr("Sources")));
+  CliRun compare = Run("compare --programme LPP --since-week 86 --week 90");
+  ASSERT_EQ(compare.code, 0) << compare.err;
+  EXPECT_THAT(compare.out,
+              EndsWith(absl::StrCat("\nSources (where each event comes from):\n  ", first, "-",
+                                    first + 2, ": ", paper, "\n  ", first + 3,
+                                    ": Public Protection highlight report, week 90\n")));
+  CliRun report = Run("report --programme LPP --week 90 --since-week 86");
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out,
+              EndsWith(absl::StrCat("\nWhere these events come from (their sources, by "
+                                    "position):\n\n- ", first, "-", first + 2, ": ", paper,
+                                    "\n- ", first + 3,
+                                    ": Public Protection highlight report, week 90\n")));
 }
 
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {

@@ -343,7 +343,7 @@ TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
   ASSERT_NE(sources, std::string::npos) << lpr.out;
   const std::string block = lpr.out.substr(sources);
   EXPECT_THAT(block, ::testing::MatchesRegex(
-                         "\nSources \\(where each fact comes from\\):\n  [0-9]+(, [0-9]+)+: "
+                         "\nSources \\(where each fact comes from\\):\n  [0-9]+((, |-)[0-9]+)+: "
                          "Cambridgeshire Constabulary Local Policing Review update to the "
                          "Business Coordination Board, 22 June 2017\n"));
 }

@@ -524,6 +524,54 @@ TEST_F(QueryServiceTest, AReportKeyedInLateIsHistoryNotTheCurrentStatus) {
             absl::StrJoin(last.after(), "; ", AspectText));
 }
 
+// The current rated report and the latest update each name the paper they record
+// (WorkStatus.reported_source, StatusUpdate.source), as recorded and as known, and still do
+// after a restart (the state then comes from the daemon's snapshots); a report keyed in late
+// for an earlier week does not take the current one's source.
+TEST_F(QueryServiceTest, TheCurrentReportAndUpdateNameTheirSourcesAcrossARestart) {
+  RecordSeed000();
+  v1::Event rated = Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 90));
+  SetMicros(seed000::InWeek(90), rated.mutable_effective_time());
+  rated.set_source("Update Report to the Joint Audit Committee, week 90");
+  v1::StatusReported update_report = Status(ProjectRef("LPP-INV"), v1::RAG_UNSPECIFIED, 91);
+  update_report.set_commentary("consultation closed");
+  v1::Event update = Ev(update_report);
+  SetMicros(seed000::InWeek(91), update.mutable_effective_time());
+  update.set_source("Investigations project highlight report, week 91");
+  v1::Event late = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 88));
+  SetMicros(seed000::InWeek(88), late.mutable_effective_time());
+  late.set_source("Programme board minutes, week 88");
+  const uint64_t head = Send({rated, update, late});
+  auto expect_sources = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    for (const v1::AsAt& as_at : {Position(head), Week(92, kKnown)}) {
+      v1::GetProgrammeStatusResponse r;
+      ASSERT_THAT(ProgrammeStatus(as_at, &r), GrpcOk());
+      EXPECT_EQ(r.programme().reported_plan_week(), 90) << as_at.ShortDebugString();
+      EXPECT_EQ(r.programme().reported_source(),
+                "Update Report to the Joint Audit Committee, week 90");
+      const v1::WorkStatus* inv = nullptr;
+      for (const v1::WorkStatus& w : r.projects()) {
+        if (w.ref().id() == "LPP-INV") inv = &w;
+      }
+      ASSERT_NE(inv, nullptr);
+      EXPECT_EQ(inv->reported_source(), "");  // its week 86 rating: seed 000 names none
+      EXPECT_EQ(inv->update().source(), "Investigations project highlight report, week 91");
+    }
+    // As known at week 89, the late report was current, with its own source.
+    v1::GetProgrammeStatusResponse then;
+    ASSERT_THAT(ProgrammeStatus(Week(89, kKnown), &then), GrpcOk());
+    EXPECT_EQ(then.programme().reported_plan_week(), 88);
+    EXPECT_EQ(then.programme().reported_source(), "Programme board minutes, week 88");
+  };
+  expect_sources("before a restart");
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
+  expect_sources("after a restart");
+}
+
 // A re-plan extends seed 000's programme from 208 weeks to 260 and names a new board, from week
 // 90 on: a point before it shows the plan as registered, one after it the new plan; weeks past
 // the first plan may be asked about; the history says what changed and why; and after a

@@ -2476,6 +2476,40 @@ TEST_F(RulesTest, ALateReportJoinsTheHistoryWithoutBecomingCurrent) {
             (kT + 12 * kWeek) * 1000000);
 }
 
+// The current report and the latest update keep their events' sources; a late report leaves the
+// current source as it is, and an aborted group takes back the source it set.
+TEST_F(RulesTest, TheCurrentReportKeepsItsSourceAndAnAbortTakesItBack) {
+  SetUpProgrammes();
+  auto at = [](v1::Event e, int64_t seconds, const std::string& source) {
+    e.mutable_effective_time()->set_seconds(seconds);
+    e.set_source(source);
+    return e;
+  };
+  auto Update = [](int week) {
+    v1::StatusReported m = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, week);
+    m.set_commentary("progress");
+    return m;
+  };
+  constexpr int64_t kWeek = 7 * 86400;
+  constexpr int64_t kT = 1480000000;
+  ASSERT_OK(Append({at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 82)), kT, "week 82 paper"),
+                    at(Ev(Update(83)), kT + kWeek, "week 83 update")}));
+  EXPECT_EQ(state().FindProgramme("LPP")->status_source, "week 82 paper");
+  EXPECT_EQ(state().FindProgramme("LPP")->update_source, "week 83 update");
+  ASSERT_OK(Append(at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 76)), kT - 6 * kWeek,
+                      "week 76 paper, keyed in late")));
+  EXPECT_EQ(state().FindProgramme("LPP")->status_source, "week 82 paper");
+  validator_.BeginGroup();
+  ASSERT_OK(CheckOnly({at(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 86)), kT + 4 * kWeek,
+                          "week 86 paper"),
+                       at(Ev(Update(86)), kT + 4 * kWeek, "")}));
+  EXPECT_EQ(state().FindProgramme("LPP")->status_source, "week 86 paper");
+  EXPECT_EQ(state().FindProgramme("LPP")->update_source, "");
+  validator_.AbortGroup();
+  EXPECT_EQ(state().FindProgramme("LPP")->status_source, "week 82 paper");
+  EXPECT_EQ(state().FindProgramme("LPP")->update_source, "week 83 update");
+}
+
 // --- Replay: the fold without the rules. ---
 
 TEST(ReplayTest, ReplayAppliesWithoutRulesAndSkipsWhatItCannot) {

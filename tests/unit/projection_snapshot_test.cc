@@ -193,6 +193,29 @@ TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
   }
 }
 
+// The sources of a programme's current report and latest update come back from a snapshot.
+TEST(StateSnapshotTest, TheCurrentReportsSourcesRoundTrip) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  v1::Event rated = At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 2)), kT0 + 10 * kDay);
+  rated.set_source("Joint Audit Committee update, week 2");
+  v1::StatusReported progress = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 3);
+  progress.set_commentary("progress");
+  v1::Event update = At(Ev(progress), kT0 + 17 * kDay);
+  update.set_source("Programme board highlight report, week 3");
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0), rated,
+        update}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  const WorkState* lpp = loaded.FindProgramme("LPP");
+  ASSERT_NE(lpp, nullptr);
+  EXPECT_EQ(lpp->status_source, "Joint Audit Committee update, week 2");
+  EXPECT_EQ(lpp->update_source, "Programme board highlight report, week 3");
+}
+
 // Risks and scope items are serialized straight from the state, not through
 // snapshot messages: every field carries the state's value.
 TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
