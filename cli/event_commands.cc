@@ -14,8 +14,10 @@
 #include <future>
 #include <initializer_list>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -32,6 +34,8 @@
 #include "cli/client.h"
 #include "cli/event_json.h"
 #include "cli/printable.h"
+#include "cli/query_text.h"
+#include "cli/table.h"
 #include "cli/time_flags.h"
 #include "cli/progress.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -43,6 +47,7 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/flags.h"
+#include "ledger/common/names.h"
 #include "ledger/common/time.h"
 #include "ledger/envelope.h"
 #include "ledger/common/uuid.h"
@@ -623,8 +628,25 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       ">/dev/null\n(cron mails what a run prints: on success nothing reaches it; failures are on "
       "stderr)");
 
+  sources_ = app.add_subcommand(
+      "sources", "The sources events name (the papers, meetings and systems they record), each "
+                 "with its events; or the events that name one");
+  sources_->add_option("--source", source_filter_,
+                       "List the events that name this source (exactly as recorded) instead");
+  sources_->add_flag("--json", json_,
+                     "With --source: one JSON document per event, as `export` writes them");
+  sources_->footer(
+      "Reads the whole log. Each source is listed once, in the order first named, with how many\n"
+      "events name it, how many entities (streams) they concern, the positions of the first and\n"
+      "last, and the dates their effective times span; then how many events name none.\n\n"
+      "Examples:\n"
+      "  govledger sources\n"
+      "  govledger sources --source 'Record of Decision PCC/D/2017/05, Mobilising "
+      "Transformational Change, ...'\n"
+      "  govledger sources --source \"$PAPER\" --json > paper.jsonl");
+
   for (CLI::App* sub : {append_, import_, export_, tail_, verify_, tree_head_, prove_event_,
-                        prove_extends_, witness_}) {
+                        prove_extends_, witness_, sources_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
   }
 }
@@ -640,6 +662,7 @@ std::optional<int> EventCommands::Run(const std::string& server) {
   if (prove_event_->parsed()) return ProveEvent(server);
   if (prove_extends_->parsed()) return ProveExtends(server);
   if (witness_->parsed()) return Witness(server);
+  if (sources_->parsed()) return Sources(server);
   return std::nullopt;
 }
 
@@ -968,6 +991,138 @@ int EventCommands::Export(const std::string& server) {
     }
     std::cerr << "\n";
   }
+  return kExitOk;
+}
+
+namespace {
+
+// One source's events, for `sources`.
+struct SourceEvents {
+  std::string source;
+  uint64_t events = 0;
+  uint64_t first = 0, last = 0;  // positions
+  std::set<std::string> streams;
+  int64_t earliest = 0, latest = 0;  // effective times, microseconds; when `dated`
+  bool dated = false;
+};
+
+// "2015-05-04 to 2016-12-21", or one date when they are the same day.
+std::string DateSpanText(int64_t earliest, int64_t latest) {
+  const std::string from = FormatRfc3339(earliest).substr(0, 10);
+  const std::string to = FormatRfc3339(latest).substr(0, 10);
+  return from == to ? from : absl::StrCat(from, " to ", to);
+}
+
+}  // namespace
+
+int EventCommands::Sources(const std::string& server) {
+  if (sources_->count("--source") != 0) {
+    if (absl::Status bad = ValidateSource(source_filter_); !bad.ok() || source_filter_.empty()) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat("sources: --source is no source an event could name: ",
+                               source_filter_.empty() ? "it is empty" : bad.message()));
+    }
+  } else if (json_) {
+    return Fail(kExitBadArgs, "sources: --json goes with --source (the events naming it)");
+  }
+  const bool listing = sources_->count("--source") == 0;
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto stub = v1::LedgerService::NewStub(channel);
+  v1::GetHeadResponse head;
+  if (grpc::Status s = GetHead(*stub, &head); !s.ok()) return FailCall(server, s);
+  std::vector<SourceEvents> sources;    // in the order first named
+  std::map<std::string, size_t> index;  // source -> its place in `sources`
+  uint64_t unsourced = 0;
+  Table events({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "STREAM"});
+  events.AlignRight(0);
+  std::string json_lines;
+  Progress progress("reading", head.position());
+  grpc::GenericStub raw(channel);
+  v1::ReadRequest request;
+  request.set_from(1);
+  request.set_limit(kMaxReadLimit);
+  std::string wire;
+  uint64_t read = 0;
+  while (read < head.position()) {
+    if (grpc::Status status = RawRead(raw, request, &wire); !status.ok()) {
+      return FailCall(server, status);
+    }
+    absl::StatusOr<RawPage> page = ParseRawPage(wire);
+    if (!page.ok()) return Fail(kExitRefused, std::string(page.status().message()));
+    for (const std::string& stored : page->events) {
+      absl::StatusOr<v1::Event> e = DecodeStoredEvent(0, stored);
+      if (!e.ok()) {
+        return Fail(kExitRefused, absl::StrCat("sources: the event after position ", read,
+                                               " does not parse as a stored event"));
+      }
+      read = e->position();
+      if (read > head.position()) break;
+      if (!listing && e->source() == source_filter_) {
+        if (json_) {
+          absl::StrAppend(&json_lines, ExportDocument(*e, stored), "\n");
+        } else {
+          events.AddRow({absl::StrCat(e->position()), FormatRfc3339(ToMicros(e->recorded_time())),
+                         e->has_effective_time() ? FormatRfc3339(ToMicros(e->effective_time()))
+                                                 : "",
+                         e->actor(), ShortType(e->event_type()), e->stream_id()});
+        }
+      }
+      if (e->source().empty()) {
+        ++unsourced;
+        continue;
+      }
+      auto [it, added] = index.try_emplace(e->source(), sources.size());
+      if (added) sources.push_back({.source = e->source(), .first = e->position()});
+      SourceEvents& named = sources[it->second];
+      ++named.events;
+      named.last = e->position();
+      named.streams.insert(e->stream_id());
+      if (e->has_effective_time()) {
+        const int64_t at = ToMicros(e->effective_time());
+        named.earliest = named.dated ? std::min(named.earliest, at) : at;
+        named.latest = named.dated ? std::max(named.latest, at) : at;
+        named.dated = true;
+      }
+    }
+    progress.Update(read);
+    if (page->next == 0 || page->events.empty()) break;
+    request.set_from(page->next);
+  }
+  progress.Finish();
+  if (!listing) {
+    if (events.rows() == 0 && json_lines.empty()) {
+      // The sources that contain it, ignoring case: what may have been meant.
+      const std::string wanted = absl::AsciiStrToLower(source_filter_);
+      std::vector<std::string> near;
+      for (const SourceEvents& named : sources) {
+        if (absl::StrContains(absl::AsciiStrToLower(named.source), wanted)) {
+          near.push_back(absl::StrCat("'", named.source, "'"));
+        }
+      }
+      return Fail(kExitRefused,
+                  absl::StrCat("sources: no event of the ", head.position(),
+                               " in the log names the source '", PrintableText(source_filter_),
+                               "' (exactly as recorded); ",
+                               near.empty() ? "`govledger sources` lists those they name"
+                                            : absl::StrCat("did you mean ",
+                                                           absl::StrJoin(near, " or "), "?")));
+    }
+    std::cout << (json_ ? json_lines : events.Render(false));
+    return kExitOk;
+  }
+  Table table({"EVENTS", "ENTITIES", "FIRST", "LAST", "EFFECTIVE", "SOURCE"});
+  for (size_t column : {0, 1, 2, 3}) table.AlignRight(column);
+  uint64_t named = 0;
+  for (const SourceEvents& s : sources) {
+    named += s.events;
+    table.AddRow({absl::StrCat(s.events), absl::StrCat(s.streams.size()), absl::StrCat(s.first),
+                  absl::StrCat(s.last), s.dated ? DateSpanText(s.earliest, s.latest) : "",
+                  s.source});
+  }
+  std::cout << sources.size() << (sources.size() == 1 ? " source" : " sources") << " named by "
+            << named << " of the " << head.position() << " events in the log; " << unsourced
+            << (unsourced == 1 ? " names" : " name") << " none.\n";
+  if (table.rows() > 0) std::cout << "\n" << table.Render(false);
   return kExitOk;
 }
 

@@ -14,6 +14,8 @@
 //       against an earlier tree head, from the server's proofs (AuditService)
 //   govledger witness DIR [--public-key PEM]         keeps tree heads, each checked against the last
 //   govledger head [--json]                          the head position, event count and hash
+//   govledger sources [--source TEXT [--json]]       the sources events name (Event.source), each
+//       with its events' count, positions and effective dates; or the events naming one
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
 // the CLI (cli/client.h), plus 4 from `verify`, `tree-head`, `prove` and `witness`: the chain,
@@ -51,6 +53,7 @@ class EventCommands {
   int ProveEvent(const std::string& server);
   int ProveExtends(const std::string& server);
   int Witness(const std::string& server);
+  int Sources(const std::string& server);
   // --public-key of `command`, into public_key_files_: one file each time it is given.
   void AddPublicKeyOption(CLI::App* command, const std::string& help);
 
@@ -64,6 +67,7 @@ class EventCommands {
   CLI::App* prove_event_ = nullptr;
   CLI::App* prove_extends_ = nullptr;
   CLI::App* witness_ = nullptr;
+  CLI::App* sources_ = nullptr;
 
   // append
   std::string stream_, type_, payload_, id_, effective_, source_, document_, file_, expect_ = "any";
@@ -84,6 +88,8 @@ class EventCommands {
   std::vector<std::string> public_key_files_;  // --public-key, repeatable
   std::string tree_head_file_, old_tree_head_file_, witness_dir_;
   uint64_t position_ = 0;
+  // sources
+  std::string source_filter_;
 };
 
 }  // namespace govledger::cli

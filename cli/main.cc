@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
   govledger::cli::SigningCommands signing(app, server_flag);
   // admin stats|backup|restore|token (cli/admin_commands.cc).
   govledger::cli::AdminCommands admin(app, server_flag);
-  // head, append, import, export, tail, verify, tree-head, prove, witness (cli/event_commands.cc).
+  // head, append, import, export, tail, verify, tree-head, prove, witness,
+  // sources (cli/event_commands.cc).
   govledger::cli::EventCommands events(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);

@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/files.h"
@@ -35,8 +36,10 @@ namespace govledger::testing {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 namespace gov = ::govledger::testing::gov;
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -889,6 +892,83 @@ TEST(CliActorTokenTest, ATokensUtf8ActorIsRecordedAndMayBeNamed) {
   ASSERT_EQ(lines.size(), 2u);
   for (const std::string& exported : lines) {
     EXPECT_THAT(exported, HasSubstr(R"("actor":"José Ñ")"));
+  }
+}
+
+// `sources` lists each source the log's events name once, in the order first named, with its
+// events' count, streams, first and last positions and the dates they take effect; --source
+// lists the events naming one (as export documents with --json), and a source named by none is
+// refused with what may have been meant.
+TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) {
+  const std::string minutes = "Programme board minutes, 4 May 2015";
+  const std::string report = "Update report to the Joint Audit Committee, week 86";
+  struct Planned {
+    std::string stream, source;
+    int64_t seconds;  // effective time
+  };
+  // 2015-05-04, 2016-12-21 and 2016-12-22 at 12:00 UTC.
+  constexpr int64_t kMay = 1430740800, kDec21 = 1482321600, kDec22 = kDec21 + 86400;
+  std::vector<v1::Event> events;
+  for (const Planned& p : std::vector<Planned>{{"notes/1", minutes, kMay},
+                                               {"notes/2", report, kDec21},
+                                               {"notes/3", "", kDec21},
+                                               {"notes/2", report, kDec22},
+                                               {"notes/1", minutes, kMay}}) {
+    v1::Event e = MakeEvent(p.stream, "note");
+    e.set_source(p.source);
+    e.mutable_effective_time()->set_seconds(p.seconds);
+    events.push_back(e);
+  }
+  v1::AppendResponse appended;
+  ASSERT_THAT(Append(*stub_, MakeAppend(events), &appended), GrpcOk());
+
+  CliRun all = Cli(absl::StrCat(Server(), " sources"));
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(all.out,
+            absl::StrCat("2 sources named by 4 of the 5 events in the log; 1 names none.\n\n"
+                         "EVENTS  ENTITIES  FIRST  LAST  EFFECTIVE                 SOURCE\n"
+                         "     2         1      1     5  2015-05-04                ", minutes,
+                         "\n"
+                         "     2         1      2     4  2016-12-21 to 2016-12-22  ", report,
+                         "\n"));
+
+  CliRun named = Cli(absl::StrCat(Server(), " sources --source '", report, "'"));
+  ASSERT_EQ(named.code, 0) << named.err;
+  std::vector<std::string> lines = Lines(named.out);
+  ASSERT_EQ(lines.size(), 3u) << named.out;
+  EXPECT_THAT(lines[0], StartsWith("POSITION  RECORDED"));
+  EXPECT_THAT(lines[1], AllOf(StartsWith("       2  "), HasSubstr("  2016-12-21T12:00:00Z  "),
+                              EndsWith("  notes/2")));
+  EXPECT_THAT(lines[2], AllOf(StartsWith("       4  "), HasSubstr("  2016-12-22T12:00:00Z  ")));
+
+  CliRun json = Cli(absl::StrCat(Server(), " sources --json --source '", minutes, "'"));
+  ASSERT_EQ(json.code, 0) << json.err;
+  lines = Lines(json.out);
+  ASSERT_EQ(lines.size(), 2u) << json.out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    google::protobuf::Struct doc;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[i], &doc).ok()) << lines[i];
+    EXPECT_EQ(doc.fields().at("source").string_value(), minutes);
+    EXPECT_EQ(doc.fields().at("position").string_value(), i == 0 ? "1" : "5") << lines[i];
+  }
+
+  // Named by none: exit 1, with the sources that contain it, ignoring case.
+  CliRun near = Cli(absl::StrCat(Server(), " sources --source 'board minutes'"));
+  EXPECT_EQ(near.code, 1);
+  EXPECT_THAT(near.err,
+              HasSubstr(absl::StrCat("no event of the 5 in the log names the source 'board "
+                                     "minutes' (exactly as recorded); did you mean '",
+                                     minutes, "'?")));
+  CliRun none = Cli(absl::StrCat(Server(), " sources --source 'Cabinet papers'"));
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("`govledger sources` lists those they name"));
+  // Bad arguments: exit 2 before anything is read.
+  for (const std::string& args :
+       {std::string(" sources --json"), std::string(" sources --source ''"),
+        std::string(" sources --source ' padded'")}) {
+    CliRun bad = Cli(absl::StrCat(Server(), args));
+    EXPECT_EQ(bad.code, 2) << args << ": " << bad.err;
+    EXPECT_THAT(bad.err, HasSubstr("govledger: sources: ")) << args;
   }
 }
 

@@ -317,6 +317,34 @@ TEST_F(DemoTest, StatusShowsTheProgrammeAsRegistered) {
                               "Business Coordination Board")));
 }
 
+// Every demo event names the paper it reconstructs: `sources` lists the four (seeds 001 and 002
+// are one decision's papers), in the order the demo's files first name them, and no event
+// naming none.
+TEST_F(DemoTest, SourcesListsTheFourPapersAndNoEventWithoutOne) {
+  LoadDemo();
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  CliRun sources = Cli(absl::StrCat(Server(), " sources"));
+  ASSERT_EQ(sources.code, 0) << sources.err;
+  EXPECT_THAT(sources.out, ::testing::StartsWith(absl::StrCat(
+                               "4 sources named by ", head->position(), " of the ",
+                               head->position(), " events in the log; 0 name none.\n\n")));
+  size_t at = 0;
+  for (const char* paper :
+       {"Local Policing Programme Update Report to the Joint Audit Committee (its sixth "
+        "update, week 86 of the plan)\n",
+        "MOPAC PCD 72, Strengthening Local Policing, as signed, with the MPS Investment Advisory "
+        "Board paper of 22 September 2016\n",
+        "Cambridgeshire Constabulary Local Policing Review update to the Business Coordination "
+        "Board, 22 June 2017\n",
+        "Record of Decision PCC/D/2017/05, Mobilising Transformational Change, Police and Crime "
+        "Commissioners for Warwickshire and West Mercia\n"}) {
+    const size_t found = sources.out.find(paper, at);
+    ASSERT_NE(found, std::string::npos) << paper << " in order in:\n" << sources.out;
+    at = found;
+  }
+}
+
 // The papers list SLP's nine risks and WWA's recruitment risk without ratings: the register
 // holds them open and not rated, none red.
 TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
