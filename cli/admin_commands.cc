@@ -1,12 +1,19 @@
 #include "cli/admin_commands.h"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 #include "cli/client.h"
@@ -60,17 +67,32 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
   backup_ = admin->add_subcommand(
       "backup",
       "Copy a running govledgerd's store, consistently and while appends "
-      "continue, into DIR (a new or empty directory), with its manifest "
+      "continue, into DIR (a new or empty directory; or one --into names by "
+      "the time), with its manifest "
       "DIR/govledger-backup.json (every file's size and SHA-256; the head "
       "position, event count and hash the copy holds: what scripts should "
       "read). Every file is checked as it is written; DIR appears only once "
       "the backup is complete. One backup runs at a time.\n\n"
       "Example:\n"
       "  govledger --server 127.0.0.1:50051 admin backup /srv/backups/gl-1126");
+  CLI::Option* backup_dir =
+      backup_->add_option("DIR", backup_dir_, "Directory to create (must not exist or be empty)");
+  CLI::Option* into =
+      backup_
+          ->add_option("--into", into_,
+                       "Instead of DIR: a new directory in this one (which must exist), named "
+                       "by the time, backup-YYYYMMDDTHHMMSS.mmmZ (UTC), as a scheduled job wants")
+          ->excludes(backup_dir);
   backup_
-      ->add_option("DIR", backup_dir_,
-                   "Directory to create (must not exist or be empty)")
-      ->required();
+      ->add_option("--keep", keep_,
+                   "With --into: once the backup is written and checked, remove all but the N "
+                   "newest backups there (those named as --into names them that hold a "
+                   "manifest; nothing else is touched)")
+      ->check(CLI::Range(1, 100000))
+      ->needs(into);
+  backup_->footer(
+      "Scheduled (deploy/govledger-backup.timer, daily):\n"
+      "  govledger admin backup --into /var/backups/govledger --keep 14");
   backup_->add_option("--server", server_flag, "govledgerd address");
 
   restore_ = admin->add_subcommand(
@@ -169,7 +191,77 @@ absl::Status AdminCommands::NotWritten(const absl::Status& why) const {
                                                " left as it was: ", why.message()));
 }
 
+namespace {
+
+constexpr absl::string_view kTimedPrefix = "backup-";
+
+// Whether `name` is one that --into gives: backup-YYYYMMDDTHHMMSS.mmmZ.
+bool IsTimedBackupName(absl::string_view name) {
+  constexpr absl::string_view kShape = "00000000T000000.000Z";
+  if (!absl::ConsumePrefix(&name, kTimedPrefix) || name.size() != kShape.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const bool digit = kShape[i] == '0';
+    if (digit ? !absl::ascii_isdigit(name[i]) : name[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int AdminCommands::Prune(const std::string& written) const {
+  namespace fs = std::filesystem;
+  std::vector<std::string> backups;  // names, complete ones (a manifest) only
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(into_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!IsTimedBackupName(name) || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    if (!fs::is_regular_file(entry.path() / backup::kManifestFile, ec)) continue;
+    backups.push_back(name);
+  }
+  if (ec) {
+    return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
+                                           ", but older backups in ", into_,
+                                           " could not be listed to keep ", keep_, ": ",
+                                           ec.message()));
+  }
+  std::sort(backups.begin(), backups.end());  // oldest first: the names sort by time
+  const std::string kept = fs::path(written).filename().string();
+  for (size_t i = 0; i + keep_ < backups.size(); ++i) {
+    if (backups[i] == kept) continue;
+    const fs::path old = fs::path(into_) / backups[i];
+    fs::remove_all(old, ec);
+    if (ec) {
+      return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
+                                             ", but the older backup ", old.string(),
+                                             " could not be removed: ", ec.message()));
+    }
+    std::cout << "removed the older backup " << old.string() << " (--keep " << keep_ << ")\n";
+  }
+  return kExitOk;
+}
+
 int AdminCommands::Backup(const std::string& server) {
+  if (backup_dir_.empty() == into_.empty()) {
+    return Fail(kExitBadArgs, backup_dir_.empty()
+                                  ? "admin backup: give DIR, the directory to create, or --into "
+                                    "PARENT (and optionally --keep N)"
+                                  : "admin backup: give DIR or --into, not both");
+  }
+  if (!into_.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(into_, ec)) {
+      return Fail(kExitBadArgs, absl::StrCat("admin backup: --into ", into_,
+                                             " is not a directory; make it first (it holds the "
+                                             "timed backups)"));
+    }
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    backup_dir_ = (std::filesystem::path(into_) /
+                   absl::StrCat(kTimedPrefix, absl::FormatTime("%Y%m%dT%H%M%S",
+                                                                absl::FromUnixMicros(now),
+                                                                absl::UTCTimeZone()),
+                                absl::StrFormat(".%03dZ", (now / 1000) % 1000)))
+                      .string();
+  }
   absl::StatusOr<std::unique_ptr<backup::BackupWriter>> writer =
       backup::BackupWriter::Create(backup_dir_);
   if (!writer.ok()) return FailLocal(writer.status());
@@ -209,7 +301,7 @@ int AdminCommands::Backup(const std::string& server) {
   std::cout << "backup of " << server << " written to " << backup_dir_
             << " (every file and the hash chain from position 1 to the head checked)\n";
   PrintHead(*manifest, *bytes);
-  return kExitOk;
+  return keep_ == 0 ? kExitOk : Prune(backup_dir_);
 }
 
 int AdminCommands::Restore() {

@@ -52,6 +52,9 @@ class AdminCommands {
   int Token();
   // `why` with its code, said as a backup not written: the directory is left as it was.
   absl::Status NotWritten(const absl::Status& why) const;
+  // After a backup into into_: removes all but the keep_ newest backups there (by their names),
+  // never `written`, and says what it removed.
+  int Prune(const std::string& written) const;
 
   CLI::App* stats_ = nullptr;
   CLI::App* backup_ = nullptr;
@@ -61,6 +64,10 @@ class AdminCommands {
   std::string actor_;
   std::string backup_dir_;
   std::string data_dir_;
+  // backup --into PARENT [--keep N]: a new directory in PARENT named by the time, and the N
+  // newest such backups kept (0: --keep not given).
+  std::string into_;
+  uint32_t keep_ = 0;
   bool json_ = false;
 };
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -392,6 +393,60 @@ TEST_F(AdminTest, EmptyLedgerBacksUpAndRestoresIntoEmptyDirectories) {
       AppendOne(*restored_stub, "admin/x", "first");
   ASSERT_OK(first);
   EXPECT_EQ(first->events(0).position(), 1u);
+}
+
+// A scheduled backup: --into names a new directory by the time; --keep removes all but the N
+// newest such backups once the new one is written, leaving alone everything else there (other
+// files, a directory named like a backup without a manifest); a failed backup removes nothing.
+TEST_F(AdminTest, BackupIntoADirectoryKeepsTheNewestN) {
+  const std::string parent = Scratch("scheduled");
+  fs::create_directories(parent + "/notes");
+  fs::create_directories(parent + "/backup-20000101T000000.000Z");  // no manifest: not ours
+  WriteFile(parent + "/README", "offsite copies: see runbook");
+  const ::testing::Matcher<std::string> timed =
+      ::testing::MatchesRegex("backup-[0-9]{8}T[0-9]{6}\\.[0-9]{3}Z");
+  std::vector<std::string> written;
+  for (int run = 0; run < 4; ++run) {
+    AppendMany(1);
+    CliRun r = Cli(absl::StrCat(Server(), " admin backup --into ", parent, " --keep 2"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string prefix = absl::StrCat("written to ", parent, "/");
+    const size_t at = r.out.find(prefix);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string name = r.out.substr(at + prefix.size(), 27);
+    EXPECT_THAT(name, timed);
+    EXPECT_EQ(Manifest(parent + "/" + name).head_position(), static_cast<uint64_t>(run + 1));
+    if (run >= 2) {
+      EXPECT_THAT(r.out, HasSubstr(absl::StrCat("removed the older backup ", parent, "/",
+                                                written[run - 2], " (--keep 2)\n")));
+    }
+    written.push_back(name);
+    // Names differ by the millisecond: make sure the next one cannot take this one's.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::vector<std::string> expected = {"README", "backup-20000101T000000.000Z", written[2],
+                                       written[3], "notes"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ListDir(parent), expected);
+
+  // A backup that fails (nothing listens on port 1) removes nothing.
+  CliRun unreachable = Cli(absl::StrCat("--server 127.0.0.1:1 admin backup --into ", parent,
+                                        " --keep 1"));
+  EXPECT_EQ(unreachable.code, 3) << unreachable.err;
+  EXPECT_EQ(ListDir(parent), expected);
+
+  // Bad arguments: exit 2, nothing written.
+  for (const std::string& args :
+       {absl::StrCat(" admin backup --keep 2"),
+        absl::StrCat(" admin backup ", Scratch("x"), " --into ", parent),
+        absl::StrCat(" admin backup --into ", Scratch("missing")),
+        absl::StrCat(" admin backup --into ", parent, " --keep 0"),
+        absl::StrCat(" admin backup")}) {
+    CliRun bad = Cli(absl::StrCat(Server(), args));
+    EXPECT_EQ(bad.code, 2) << args << ": " << bad.err;
+  }
+  EXPECT_EQ(ListDir(parent), expected);
+  EXPECT_FALSE(fs::exists(Scratch("x")));
 }
 
 TEST_F(AdminTest, RestoreRefusesATableFileWithAFlippedByte) {
