@@ -211,11 +211,15 @@ bool IsTimedBackupName(absl::string_view name) {
 int AdminCommands::Prune(const std::string& written) const {
   namespace fs = std::filesystem;
   std::vector<std::string> backups;  // names, complete ones (a manifest) only
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(into_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!IsTimedBackupName(name) || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
-    if (!fs::is_regular_file(entry.path() / backup::kManifestFile, ec)) continue;
+  std::error_code ec;  // of the listing itself
+  for (fs::directory_iterator it(into_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code unknown;  // an entry that cannot be examined is not one to remove
+    if (!IsTimedBackupName(name) || it->is_symlink(unknown) || !it->is_directory(unknown) ||
+        !fs::is_regular_file(it->path() / backup::kManifestFile, unknown)) {
+      continue;
+    }
     backups.push_back(name);
   }
   if (ec) {

@@ -1554,6 +1554,13 @@ struct GovernanceState::Access {
             entity, ": an amount's kind must be CAPITAL, REVENUE or ONE_OFF"));
       }
       RETURN_IF_ERROR(NotNegative(entity, "an amount's pence", a.pence()));
+      if (a.pence() == 0) {
+        // Proto3 cannot tell 0 from a figure left out: a sum of nothing is refused rather than
+        // shown as £0.00 approved.
+        return Refuse(entity, "has an amount of 0 pence",
+                      "a decision's amount states its sum, more than 0 pence: give the figure, "
+                      "or leave the amount out (a decision may have none)");
+      }
       RETURN_IF_ERROR(
           Required("an amount's funding_source", a.funding_source()));
       if (a.pence() > std::numeric_limits<int64_t>::max() - total) {

@@ -18,6 +18,7 @@
 //     programme index equal those over the whole log;
 //   - `govledger report` makes its Markdown and its JSON (which parses) of the
 //     answers at every pair of points the queries answer.
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -344,7 +345,9 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
         v1::DecisionProposed d =
             Decision("O", pick(references), {"CFO", "Mayor"},
                      {Amount(v1::AMOUNT_KIND_CAPITAL,
-                             int64_t(rng() % 3) * 40000000, "Reserve")});
+                             // Under both delegation rules' thresholds, between, and over both.
+                             std::array<int64_t, 3>{500, 40000000, 80000000}[rng() % 3],
+                             "Reserve")});
         // Some delegate authority with a referral back to the Mayor; some
         // are referred back under another's (accepted only when that one is
         // approved and delegates it).

@@ -1165,8 +1165,12 @@ TEST_F(RulesTest, AmountsAreNotNegative) {
       StatusIs(kFailed,
                AllOf(HasSubstr("decision MOPAC/D1"), HasSubstr("-1 pence"),
                      HasSubstr("whole pence and not negative"))));
-  EXPECT_OK(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
-                               {Amount(v1::AMOUNT_KIND_CAPITAL, 0, "c")}))));
+  // Zero states no sum (proto3 cannot tell it from a figure left out); none at all is fine.
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
+                                 {Amount(v1::AMOUNT_KIND_CAPITAL, 0, "c")}))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/D1 has an amount of 0 pence"),
+                                      HasSubstr("give the figure, or leave the amount out"))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "D1", {"CEO"}, {}))));
   EXPECT_THAT(Append(Ev(CloseProject("LPP-INV", -5))),
               StatusIs(kFailed, HasSubstr("final_cost_pence")));
   EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", -1, "X"))),
