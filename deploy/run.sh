@@ -117,6 +117,7 @@ The demo ledger (deploy/demo/README.md) reconstructs the five seed papers. Try:
   $cli decisions --organisation MOPAC
   $cli decisions --organisation WWA --json
   $cli history risk/LPP-R03
+  $cli sources
   $cli verify
 README.md, "Try it: what was known when", records a correction on a scratch copy of the demo
 to show "as recorded" and "as known" answers part.
