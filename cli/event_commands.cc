@@ -292,12 +292,13 @@ std::string SignatureLine(bool checked, std::initializer_list<const v1::TreeHead
 // thread-safe. No deadline: it follows the log until the stream ends or Cancel.
 class RawSubscription {
  public:
-  RawSubscription(const std::shared_ptr<grpc::Channel>& channel, uint64_t from) : stub_(channel) {
+  // Subscribes with `request` (its from_position and filters).
+  RawSubscription(const std::shared_ptr<grpc::Channel>& channel,
+                  const v1::SubscribeRequest& request)
+      : stub_(channel) {
     call_ = stub_.PrepareCall(&context_, kSubscribeMethod, &cq_);
     call_->StartCall(this);
     ok_ = Await();
-    v1::SubscribeRequest request;
-    request.set_from_position(from);
     const std::string bytes = request.SerializeAsString();
     grpc::Slice slice(bytes);
     if (ok_) {
@@ -522,6 +523,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "  govledger tail\n"
       "  govledger tail -n 100 --json\n"
       "  govledger tail --from 1 --limit 50\n"
+      "  govledger tail -n 0 --stream-prefix decision/ --type govledger.v1.DecisionSigned\n"
       "  govledger tail --from 1 --retry --json >> ledger.jsonl");
   CLI::Option* tail_lines =
       tail_->add_option("-n,--lines", last_, "Start this many events before the head")
@@ -535,6 +537,12 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   tail_->add_option("--limit", limit_, "Stop after this many events (default: follow forever)")
       ->check(from_one);
   tail_->add_flag("--json", json_, "One JSON document per event");
+  tail_->add_option("--stream-prefix", stream_prefixes_,
+                    "Only events whose stream id starts with this, e.g. decision/ (repeat for "
+                    "several; filtered by the server)");
+  tail_->add_option("--type", event_types_,
+                    "Only events of this type, e.g. govledger.v1.DecisionSigned (repeat for "
+                    "several; with --stream-prefix, an event must match both)");
   tail_->add_flag("--retry", retry_,
                   "When the connection is lost or the server restarts (UNAVAILABLE, or a call "
                   "the stopping server cancels: CANCELLED), say so on "
@@ -1161,7 +1169,11 @@ int EventCommands::Tail(const std::string& server) {
       }
       from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
     }
-    RawSubscription subscription(channel, from);
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    for (const std::string& prefix : stream_prefixes_) request.add_stream_prefixes(prefix);
+    for (const std::string& type : event_types_) request.add_event_types(type);
+    RawSubscription subscription(channel, request);
     std::string stored;
     while ((limit_ == 0 || shown < limit_) && subscription.Next(&stored)) {
       absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(0, stored);
@@ -1194,7 +1206,9 @@ int EventCommands::Tail(const std::string& server) {
       // The server names the request's field; the user gave --from.
       return FailCall(server, grpc::Status(status.error_code(),
                                            absl::StrReplaceAll(status.error_message(),
-                                                               {{"from_position", "--from"}}),
+                                                               {{"from_position", "--from"},
+                                                                {"stream_prefixes", "--stream-prefix"},
+                                                                {"event_types", "--type"}}),
                                            status.error_details()));
     }
     lost(status);

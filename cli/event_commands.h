@@ -4,7 +4,7 @@
 //                     | --document JSON | --file FILE) [--expect any|no-stream|N] [--actor NAME]
 //   govledger import FILE... [--batch N] [--actor NAME]        JSON Lines, idempotent
 //   govledger export [--from P] [--to P] [--stream S] [--out FILE]
-//   govledger tail [--from P | -n N] [--limit N] [--json]
+//   govledger tail [--from P | -n N] [--limit N] [--json] [--stream-prefix P]... [--type T]...
 //   govledger verify                                 walks the whole hash chain, re-verifies signatures
 //   govledger verify --file FILE [--head-hash HEX] [--allow-gaps]   checks an export, offline
 //   govledger tree-head [--public-key PEM]           the log's signed tree head, as JSON
@@ -80,6 +80,7 @@ class EventCommands {
   uint64_t from_ = 0, to_ = 0, limit_ = 0;
   uint64_t last_ = 10;
   bool retry_ = false;  // tail: resubscribe after a lost connection
+  std::vector<std::string> stream_prefixes_, event_types_;  // tail: the server's filters
   std::string out_;
   // verify --file
   std::string verify_file_, head_hash_;

@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "google/protobuf/arena.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
@@ -48,6 +50,36 @@ std::string ChainRecord(std::string record, const crypto::Hash& prev, crypto::Ha
   record.push_back(kHashLength);
   record.append(reinterpret_cast<const char*>(hash->data()), hash->size());
   return record;
+}
+
+absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(stored.data()),
+                                            static_cast<int>(stored.size()));
+  StoredEventKeys keys;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const auto wire_type = WireFormatLite::GetTagWireType(tag);
+    bool ok = true;
+    if ((field == 2 || field == 3) && wire_type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t size = 0;
+      ok = in.ReadVarint32(&size) && in.Skip(static_cast<int>(size));
+      if (ok) {
+        const size_t end = static_cast<size_t>(in.CurrentPosition());
+        (field == 2 ? keys.stream_id : keys.event_type) = stored.substr(end - size, size);
+      }
+    } else if (field == 10 && wire_type == WireFormatLite::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(&keys.position);
+    } else {
+      ok = WireFormatLite::SkipField(&in, tag);
+    }
+    if (!ok) return absl::DataLossError("a stored event does not parse");
+  }
+  // ReadTag gives 0 at the end and on a malformed tag: only the end is a whole message.
+  if (static_cast<size_t>(in.CurrentPosition()) != stored.size()) {
+    return absl::DataLossError("a stored event does not parse");
+  }
+  return keys;
 }
 
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored) {

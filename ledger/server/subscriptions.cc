@@ -5,14 +5,20 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/server/async_calls.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/names.h"
+#include "ledger/common/text.h"
+#include "ledger/stored_event.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -24,6 +30,41 @@ constexpr uint32_t kPageEvents = 256;
 // How often the waiting thread looks for parked subscriptions whose client has gone, when the
 // head does not move, and, while none is parked, for the subscriptions' closing.
 constexpr std::chrono::milliseconds kCancelPoll(200);
+
+// Most stream prefixes and event types one subscription may filter on.
+constexpr int kMaxFilters = 100;
+
+// OK, or INVALID_ARGUMENT naming the filter to fix (SubscribeRequest's limits).
+absl::Status CheckFilters(const v1::SubscribeRequest& request) {
+  for (const auto& [name, list] :
+       {std::pair{"stream_prefixes", &request.stream_prefixes()},
+        std::pair{"event_types", &request.event_types()}}) {
+    if (list->size() > kMaxFilters) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " has ", list->size(), " entries; at most ", kMaxFilters,
+          ": subscribe to a shorter prefix, or to several subscriptions"));
+    }
+  }
+  for (int i = 0; i < request.stream_prefixes_size(); ++i) {
+    const std::string& prefix = request.stream_prefixes(i);
+    // The start of a stream id: it may end with '/'.
+    if (prefix.empty() || prefix.size() > kMaxNameLength || prefix.front() == '/' ||
+        !std::all_of(prefix.begin(), prefix.end(),
+                     [](char c) { return IsSegmentChar(c) || c == '/'; })) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stream_prefixes[", i, "] '", PrintableText(prefix), "' is not the start of a "
+          "stream id: give 1 to ", kMaxNameLength, " bytes of A-Z a-z 0-9 . _ : / -, not "
+          "starting with '/' (e.g. 'decision/' or 'programme/LPP')"));
+    }
+  }
+  for (int i = 0; i < request.event_types_size(); ++i) {
+    if (absl::Status s = ValidateEventType(request.event_types(i)); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("event_types[", i, "]: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -67,6 +108,8 @@ class SubscribeCall {
   void OnDone(bool ok);
   void Arrived();
   void WriteNext();
+  // Whether a stored event passes the request's filters.
+  bool Passes(absl::string_view stored) const;
   void Finish(const grpc::Status& status);
   grpc::Status ShuttingDown() const {
     return ToGrpcStatus(errors::WithReason(
@@ -94,10 +137,15 @@ class SubscribeCall {
 
   // Touched only by whoever drives the call (see above).
   State state_ = State::kRequested;
-  uint64_t next_ = 1;               // the position of the next event to send
+  uint64_t next_ = 1;               // the position from which nothing has been sent or skipped
   uint64_t admitted_at_ = 0;        // AccessControl::generation() when last admitted
-  std::vector<std::string> page_;   // stored events next_ - index_ ...
+  std::vector<std::string> page_;   // the stored events of a page that pass the filters
+  std::vector<uint64_t> positions_;  // their positions
   size_t index_ = 0;                // the next of page_ to write
+  uint64_t page_end_ = 1;           // the position after the page's last event, sent or not
+  // The request's filters (empty: none).
+  std::vector<std::string> stream_prefixes_;
+  absl::flat_hash_set<std::string> event_types_;
 };
 
 void SubscribeCall::OnOperation(bool ok) {
@@ -116,8 +164,8 @@ void SubscribeCall::OnOperation(bool ok) {
         Finish(grpc::Status::CANCELLED);
         return;
       }
+      next_ = positions_[index_] + 1;
       ++index_;
-      ++next_;
       WriteNext();
       return;
     case State::kFinishing:
@@ -155,6 +203,12 @@ void SubscribeCall::Arrived() {
     Finish(parsed);
     return;
   }
+  if (absl::Status bad = CheckFilters(request); !bad.ok()) {
+    Finish(ToGrpcStatus(bad));
+    return;
+  }
+  stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
+  event_types_.insert(request.event_types().begin(), request.event_types().end());
   next_ = request.from_position() == 0 ? 1 : request.from_position();
   // The ledger is read on the reader threads only, which a stopped service has ended: a call
   // whose arrival is handled after the service stopped never touches the ledger.
@@ -209,12 +263,19 @@ void SubscribeCall::ReadPage(bool stopped) {
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(wire->data()),
                                             static_cast<int>(wire->size()));
   page_.clear();
+  positions_.clear();
   index_ = 0;
+  page_end_ = next_;
+  const bool filtered = !stream_prefixes_.empty() || !event_types_.empty();
+  std::string event;
   for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
     if (tag == wfl::WireFormatLite::MakeTag(
                    1, wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      std::string& event = page_.emplace_back();
       if (!wfl::WireFormatLite::ReadBytes(&in, &event)) break;
+      const uint64_t position = page_end_++;  // a page holds consecutive positions
+      if (filtered && !Passes(event)) continue;
+      page_.push_back(std::move(event));
+      positions_.push_back(position);
     } else if (!wfl::WireFormatLite::SkipField(&in, tag)) {
       break;
     }
@@ -246,7 +307,17 @@ void SubscribeCall::WriteNext() {
     return;
   }
   page_.clear();
+  next_ = page_end_;  // the page's events that did not pass the filters are skipped
   owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
+}
+
+bool SubscribeCall::Passes(absl::string_view stored) const {
+  absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(stored);
+  if (!keys.ok()) return true;  // sent as it is: the client's parse says what is wrong
+  if (!event_types_.empty() && !event_types_.contains(keys->event_type)) return false;
+  if (stream_prefixes_.empty()) return true;
+  return std::any_of(stream_prefixes_.begin(), stream_prefixes_.end(),
+                     [&](const std::string& p) { return absl::StartsWith(keys->stream_id, p); });
 }
 
 void SubscribeCall::Finish(const grpc::Status& status) {

@@ -481,6 +481,42 @@ TEST_F(CliEventsTest, TailFromAPositionTheLastNAndLive) {
   }
 }
 
+// `tail --stream-prefix/--type`: the server sends only the matching events, with their log
+// positions; a bad filter is refused naming the option.
+TEST_F(CliEventsTest, TailFiltersByStreamPrefixAndType) {
+  for (const auto& [stream, type] : std::vector<std::pair<std::string, std::string>>{
+           {"decision/A", "t.v1.Signed"},
+           {"decision/A", "t.v1.Proposed"},
+           {"risk/R1", "t.v1.Signed"},
+           {"decision/B", "t.v1.Signed"},
+           {"notes/decision/C", "t.v1.Signed"}}) {
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend({MakeEvent(stream, "x", type)}), &response),
+                GrpcOk());
+  }
+  CliRun both = Cli(absl::StrCat(Server(),
+                                 " tail --from 1 --limit 2 --stream-prefix decision/ --type "
+                                 "t.v1.Signed"));
+  ASSERT_EQ(both.code, 0) << both.err;
+  std::vector<std::string> lines = Lines(both.out);
+  ASSERT_EQ(lines.size(), 2u) << both.out;
+  EXPECT_THAT(lines[0], AllOf(StartsWith("       1  "), HasSubstr("decision/A")));
+  EXPECT_THAT(lines[1], AllOf(StartsWith("       4  "), HasSubstr("decision/B")));
+  CliRun prefixes = Cli(absl::StrCat(Server(),
+                                     " tail --from 2 --limit 2 --json --stream-prefix risk/ "
+                                     "--stream-prefix notes/"));
+  ASSERT_EQ(prefixes.code, 0) << prefixes.err;
+  lines = Lines(prefixes.out);
+  ASSERT_EQ(lines.size(), 2u) << prefixes.out;
+  EXPECT_THAT(lines[0], HasSubstr(R"("streamId":"risk/R1")"));
+  EXPECT_THAT(lines[1], HasSubstr(R"("streamId":"notes/decision/C")"));
+  CliRun bad = Cli(absl::StrCat(Server(), " tail --limit 1 --stream-prefix /decision"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, AllOf(HasSubstr("INVALID_ARGUMENT: --stream-prefix[0] '/decision' is not "
+                                       "the start of a stream id"),
+                             Not(HasSubstr("stream_prefixes"))));
+}
+
 // `tail --retry` outlives a restart of the server: it says so, subscribes again after the last
 // event it printed, and prints every event once. (A relay in front of the daemon keeps the
 // address fixed across the restart, which binds a new port.) Without --retry, the restart

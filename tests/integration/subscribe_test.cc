@@ -6,11 +6,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/integration/client_util.h"
@@ -26,12 +28,20 @@ class Subscriber {
  public:
   Subscriber(const DaemonHarness& daemon, uint64_t from,
              std::chrono::microseconds pause_between_reads = {})
+      : Subscriber(daemon, From(from), pause_between_reads) {}
+  // With the filters `request` gives.
+  Subscriber(const DaemonHarness& daemon, const v1::SubscribeRequest& request,
+             std::chrono::microseconds pause_between_reads = {})
       : stub_(daemon.NewStub()), pause_(pause_between_reads) {
     context_.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
-    v1::SubscribeRequest request;
-    request.set_from_position(from);
     reader_ = stub_->Subscribe(&context_, request);
     thread_ = std::thread([this] { Run(); });
+  }
+
+  static v1::SubscribeRequest From(uint64_t from) {
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    return request;
   }
 
   ~Subscriber() {
@@ -169,6 +179,117 @@ TEST_F(SubscribeTest, CatchUpThenLiveWithConcurrentAppenders) {
   ExpectExactly(middle, 150, n, acked);
   ExpectExactly(live, 301, n, acked);
   EXPECT_TRUE(ChainVerifies(all, *head));
+}
+
+// Filters: the server sends only the events whose stream starts with one of the prefixes and
+// whose type is one of the types, in position order, catching up (across pages with no match
+// at all) and then live, with no gap among the matches and no duplicate; a subscription from
+// a later position gets the rest.
+TEST_F(SubscribeTest, AFilteredSubscriptionSendsExactlyTheMatchingEvents) {
+  auto append = [&](int n, int seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < n; i += 10) {
+      std::vector<v1::Event> events;
+      for (int j = 0; j < 10; ++j) {
+        const char* streams[] = {"decision/MOPAC/PCD-72", "decision/WWA/D-1", "risk/R1",
+                                 "notes/decision/x"};
+        const char* types[] = {"t.v1.Signed", "t.v1.Proposed"};
+        events.push_back(MakeEvent(streams[rng() % 4], "x", types[rng() % 2]));
+      }
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+    }
+  };
+  append(300, 1);
+  // 300 events that no filter below matches: a page and more without a match.
+  for (int i = 0; i < 30; ++i) {
+    std::vector<v1::Event> events;
+    for (int j = 0; j < 10; ++j) events.push_back(MakeEvent("filler/x", "x", "t.v1.Filler"));
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  }
+  v1::SubscribeRequest signed_decisions = Subscriber::From(1);
+  signed_decisions.add_stream_prefixes("decision/");
+  signed_decisions.add_event_types("t.v1.Signed");
+  v1::SubscribeRequest two_prefixes = Subscriber::From(1);
+  two_prefixes.add_stream_prefixes("decision/WWA/");
+  two_prefixes.add_stream_prefixes("risk/");
+  v1::SubscribeRequest from_later = signed_decisions;
+  from_later.set_from_position(450);
+  Subscriber a(daemon_, signed_decisions), b(daemon_, two_prefixes), c(daemon_, from_later);
+  append(300, 2);  // live, for the two that have caught up by now (or are still catching up)
+
+  absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub_);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), 900u);
+  auto matching = [&](const v1::SubscribeRequest& r) {
+    std::vector<uint64_t> positions;
+    for (const v1::Event& e : *log) {
+      if (e.position() < r.from_position()) continue;
+      const bool type = r.event_types().empty() ||
+                        absl::c_linear_search(r.event_types(), e.event_type());
+      const bool stream = r.stream_prefixes().empty() ||
+                          absl::c_any_of(r.stream_prefixes(), [&](const std::string& p) {
+                            return absl::StartsWith(e.stream_id(), p);
+                          });
+      if (type && stream) positions.push_back(e.position());
+    }
+    return positions;
+  };
+  for (auto [subscriber, request] :
+       {std::pair{&a, &signed_decisions}, std::pair{&b, &two_prefixes},
+        std::pair{&c, &from_later}}) {
+    const std::vector<uint64_t> expected = matching(*request);
+    ASSERT_GT(expected.size(), 20u);
+    ASSERT_TRUE(subscriber->WaitFor(expected.size())) << subscriber->received();
+    // Give a wrongly sent extra event the time to arrive.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<uint64_t> received;
+    for (const v1::Event& e : subscriber->Stop()) received.push_back(e.position());
+    EXPECT_EQ(received, expected) << request->ShortDebugString();
+  }
+}
+
+// Filters out of their limits are INVALID_ARGUMENT naming the filter; the daemon serves on.
+TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
+  ASSERT_OK(AppendOne(*stub_, "decision/A", "x"));
+  auto refused = [&](const std::function<void(v1::SubscribeRequest*)>& edit,
+                     const std::string& message) {
+    SCOPED_TRACE(message);
+    v1::SubscribeRequest request = Subscriber::From(1);
+    edit(&request);
+    Subscriber s(daemon_, request);
+    EXPECT_FALSE(s.WaitFor(1, std::chrono::seconds(10)));
+    EXPECT_THAT(s.status(), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                         ::testing::HasSubstr(message)));
+    EXPECT_EQ(s.received(), 0u);
+  };
+  refused([](v1::SubscribeRequest* r) { r->add_stream_prefixes(""); },
+          "stream_prefixes[0] '' is not the start of a stream id");
+  refused([](v1::SubscribeRequest* r) {
+            r->add_stream_prefixes("decision/");
+            r->add_stream_prefixes("/decision");
+          },
+          "stream_prefixes[1] '/decision' is not the start of a stream id");
+  refused([](v1::SubscribeRequest* r) { r->add_stream_prefixes("risk R1"); },
+          "stream_prefixes[0] 'risk R1'");
+  refused([](v1::SubscribeRequest* r) { r->add_stream_prefixes(std::string(201, 'a')); },
+          "give 1 to 200 bytes");
+  refused([](v1::SubscribeRequest* r) { r->add_event_types("not a type"); },
+          "event_types[0]: event_type 'not a type' contains an illegal character");
+  refused([](v1::SubscribeRequest* r) {
+            for (int i = 0; i < 101; ++i) r->add_event_types(absl::StrCat("t.v1.T", i));
+          },
+          "event_types has 101 entries; at most 100");
+  // A prefix of 200 bytes, and a filter that matches nothing yet, are fine: it waits.
+  v1::SubscribeRequest fine = Subscriber::From(1);
+  fine.add_stream_prefixes(std::string(200, 'a'));
+  Subscriber waiting(daemon_, fine);
+  EXPECT_FALSE(waiting.WaitFor(1, std::chrono::seconds(1)));
+  waiting.Stop();
+  EXPECT_THAT(waiting.status(), GrpcStatusIs(grpc::StatusCode::CANCELLED, ::testing::_));
+  Subscriber all(daemon_, 1);
+  EXPECT_TRUE(all.WaitFor(1));
 }
 
 TEST_F(SubscribeTest, SlowConsumerReceivesEverything) {

@@ -316,6 +316,14 @@ TEST_F(LedgerTest, HashChainLinksEveryEvent) {
       EXPECT_EQ(event->prev_hash(), std::string(32, '\0'));
     }
     EXPECT_THAT(VerifyStoredEvent(p, bytes, prev), IsOkAndHolds(expected)) << p;
+    // What a subscription's filters read, without parsing the rest.
+    absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(bytes);
+    ASSERT_OK(keys);
+    EXPECT_EQ(keys->position, p);
+    EXPECT_EQ(keys->stream_id, event->stream_id());
+    EXPECT_EQ(keys->event_type, event->event_type());
+    EXPECT_THAT(ReadStoredEventKeys(absl::string_view(bytes).substr(0, bytes.size() - 1)),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("does not parse")));
     // Chained to anything else, it does not verify.
     EXPECT_THAT(VerifyStoredEvent(p, bytes, crypto::Sha256("other")),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr(absl::StrCat("position ", p))));
