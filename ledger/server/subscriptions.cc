@@ -42,7 +42,8 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request) {
     if (list->size() > kMaxFilters) {
       return absl::InvalidArgumentError(absl::StrCat(
           name, " has ", list->size(), " entries; at most ", kMaxFilters,
-          ": subscribe to a shorter prefix, or to several subscriptions"));
+          ": give fewer (a shorter stream prefix matches more streams), or subscribe "
+          "more than once"));
     }
   }
   for (int i = 0; i < request.stream_prefixes_size(); ++i) {
