@@ -1203,13 +1203,13 @@ int EventCommands::Tail(const std::string& server) {
     grpc::Status status = subscription.Finish();
     if (status.ok()) return kExitOk;
     if (!retry_ || !Resubscribable(status)) {
-      // The server names the request's field; the user gave --from.
-      return FailCall(server, grpc::Status(status.error_code(),
-                                           absl::StrReplaceAll(status.error_message(),
-                                                               {{"from_position", "--from"},
-                                                                {"stream_prefixes", "--stream-prefix"},
-                                                                {"event_types", "--type"}}),
-                                           status.error_details()));
+      // The server names the request's fields; the user gave the options.
+      const std::string message =
+          absl::StrReplaceAll(status.error_message(), {{"from_position", "--from"},
+                                                       {"stream_prefixes", "--stream-prefix"},
+                                                       {"event_types", "--type"}});
+      return FailCall(server,
+                      grpc::Status(status.error_code(), message, status.error_details()));
     }
     lost(status);
   }
