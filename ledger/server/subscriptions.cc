@@ -147,6 +147,8 @@ class SubscribeCall {
   // The request's filters (empty: none).
   std::vector<std::string> stream_prefixes_;
   absl::flat_hash_set<std::string> event_types_;
+  uint32_t checkpoint_interval_ = 0;  // 0: no checkpoints
+  uint64_t skipped_ = 0;  // events skipped since the last event or checkpoint sent
 };
 
 void SubscribeCall::OnOperation(bool ok) {
@@ -210,6 +212,7 @@ void SubscribeCall::Arrived() {
   }
   stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
   event_types_.insert(request.event_types().begin(), request.event_types().end());
+  checkpoint_interval_ = request.checkpoint_interval();
   next_ = request.from_position() == 0 ? 1 : request.from_position();
   // The ledger is read on the reader threads only, which a stopped service has ended: a call
   // whose arrival is handled after the service stopped never touches the ledger.
@@ -274,12 +277,24 @@ void SubscribeCall::ReadPage(bool stopped) {
                    1, wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
       if (!wfl::WireFormatLite::ReadBytes(&in, &event)) break;
       const uint64_t position = page_end_++;  // a page holds consecutive positions
-      if (filtered && !Passes(event)) continue;
+      if (filtered && !Passes(event)) {
+        ++skipped_;
+        continue;
+      }
       page_.push_back(std::move(event));
       positions_.push_back(position);
+      skipped_ = 0;
     } else if (!wfl::WireFormatLite::SkipField(&in, tag)) {
       break;
     }
+  }
+  if (checkpoint_interval_ != 0 && skipped_ >= checkpoint_interval_) {
+    // The page's last event was skipped: a checkpoint at it (SubscribeRequest).
+    v1::Event checkpoint;
+    checkpoint.set_position(page_end_ - 1);
+    page_.push_back(checkpoint.SerializeAsString());
+    positions_.push_back(page_end_ - 1);
+    skipped_ = 0;
   }
   WriteNext();
 }

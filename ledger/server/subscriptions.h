@@ -7,7 +7,8 @@
 //   - a reader thread (the service's WorkQueue) reads the next page of stored events from
 //     its next position up to the published head, never past it;
 //   - events that do not pass the request's filters (stream prefixes, event types) are left
-//     out of the page, read from their stored bytes' stream id and type alone;
+//     out of the page, read from their stored bytes' stream id and type alone; when enough
+//     have been skipped in a row, a checkpoint (an Event with only a position) ends the page;
 //   - the events are written to the client one at a time, as their stored bytes (each is a
 //     serialized Event), each write started when the one before has been taken by the
 //     transport: a client that stops reading holds its subscription back by flow control,

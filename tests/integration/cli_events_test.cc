@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -565,6 +566,46 @@ TEST_F(CliEventsTest, TailRetryFollowsTheLogAcrossARestart) {
     EXPECT_THAT(lines[i], HasSubstr(absl::StrCat(R"("position":")", i + 1, R"(")")));
   }
   EXPECT_GE(retry_relay.connections(), 2);  // the first subscription, then the retry
+}
+
+// A filtered `tail --retry` resubscribes after the last checkpoint the server sent (one after
+// 10,000 events skipped in a row), not after the last event it printed: the events skipped
+// before the restart are not read again.
+TEST_F(CliEventsTest, AFilteredTailRetryResumesAfterTheServersCheckpoint) {
+  // Position 1 matches; 10,239 more do not: 40 pages of 256, the checkpoint ending the last.
+  ASSERT_OK(AppendOne(*stub_, "decision/A", std::string(4096, 'x')));
+  for (int sent = 1; sent < 10'240; sent += 1'000) {
+    std::vector<v1::Event> events;
+    for (int i = sent; i < std::min(sent + 1'000, 10'240); ++i) {
+      events.push_back(MakeEvent("filler/x", "x"));
+    }
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  }
+  Relay relay(daemon_.port());
+  ASSERT_NE(relay.port(), 0);
+  std::future<CliRun> tail = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", relay.address(),
+                            " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
+               "timeout 60");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // The server reads the other 10,239 in well under this, and sends the checkpoint.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_OK(daemon_.Restart());
+  relay.set_upstream(daemon_.port());
+  stub_ = daemon_.NewStub();
+  ASSERT_OK(AppendOne(*stub_, "decision/B", "after"));
+  const CliRun followed = tail.get();
+  ASSERT_EQ(followed.code, 0) << followed.err;
+  EXPECT_THAT(followed.err, HasSubstr("subscribing again from position 10241"));
+  std::vector<std::string> lines = Lines(followed.out);
+  ASSERT_EQ(lines.size(), 2u) << followed.out;
+  EXPECT_THAT(lines[0], AllOf(StartsWith("       1  "), HasSubstr("decision/A")));
+  EXPECT_THAT(lines[1], AllOf(StartsWith("   10241  "), HasSubstr("decision/B")));
 }
 
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/algorithm/container.h"
@@ -69,12 +70,15 @@ class Subscriber {
 
   const grpc::Status& status() const { return status_; }
   size_t received() const { return received_.load(); }
+  // The position of the last event (or checkpoint) received; 0 before the first.
+  uint64_t last_position() const { return last_position_.load(); }
 
  private:
   void Run() {
     v1::Event event;
     while (reader_->Read(&event)) {
       events_.push_back(event);
+      last_position_.store(event.position());
       received_.fetch_add(1);
       if (pause_.count() > 0) std::this_thread::sleep_for(pause_);  // a slow consumer
     }
@@ -88,6 +92,7 @@ class Subscriber {
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader_;
   std::vector<v1::Event> events_;  // reader thread only until Stop()
   std::atomic<size_t> received_{0};
+  std::atomic<uint64_t> last_position_{0};
   std::atomic<bool> ended_{false};
   grpc::Status status_;
   std::thread thread_;
@@ -248,6 +253,87 @@ TEST_F(SubscribeTest, AFilteredSubscriptionSendsExactlyTheMatchingEvents) {
     for (const v1::Event& e : subscriber->Stop()) received.push_back(e.position());
     EXPECT_EQ(received, expected) << request->ShortDebugString();
   }
+}
+
+// With checkpoint_interval, a filtered subscription also receives checkpoints (an Event with
+// only a position) once that many events in a row have been skipped, at the end of a page:
+// while catching up and live. Resubscribing after a checkpoint skips nothing twice and misses
+// nothing; without filters, or without the interval, none is sent.
+TEST_F(SubscribeTest, CheckpointsSayHowFarAFilteredSubscriptionHasRead) {
+  constexpr uint32_t kInterval = 300;
+  auto append = [&](uint64_t first, uint64_t last, const std::set<uint64_t>& decisions) {
+    for (uint64_t p = first; p <= last; p += 100) {
+      std::vector<v1::Event> events;
+      for (uint64_t q = p; q < p + 100 && q <= last; ++q) {
+        events.push_back(decisions.contains(q) ? MakeEvent("decision/A", "x")
+                                               : MakeEvent("filler/x", "x"));
+      }
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+      ASSERT_EQ(response.events(0).position(), p);
+    }
+  };
+  append(1, 1000, {100, 700});
+  v1::SubscribeRequest decisions = Subscriber::From(1);
+  decisions.add_stream_prefixes("decision/");
+  decisions.set_checkpoint_interval(kInterval);
+  v1::SubscribeRequest no_checkpoints = Subscriber::From(1);
+  no_checkpoints.add_stream_prefixes("decision/");
+  v1::SubscribeRequest unfiltered = Subscriber::From(1);
+  unfiltered.set_checkpoint_interval(1);
+  Subscriber a(daemon_, decisions), b(daemon_, no_checkpoints), c(daemon_, unfiltered);
+  ASSERT_TRUE(a.WaitFor(3));  // 100, 700 and at least one checkpoint
+  append(1001, 1600, {});     // live: nothing matches
+  // The checkpoints go on while nothing matches: by now one past 1600 - kInterval.
+  const auto deadline = std::chrono::steady_clock::now() + kSubscribeTimeout;
+  while (a.last_position() <= 1600 - kInterval && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(c.WaitFor(1600));
+  ASSERT_TRUE(b.WaitFor(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // time for a wrong extra one
+
+  const std::vector<v1::Event> received = a.Stop();
+  std::vector<uint64_t> events, checkpoints;
+  uint64_t previous = 0;
+  for (const v1::Event& e : received) {
+    ASSERT_GT(e.position(), previous) << "out of order";
+    if (e.event_id().empty()) {
+      // Only a position; at least kInterval skipped since the message before, and no more
+      // than a page (256) beyond that.
+      v1::Event only;
+      only.set_position(e.position());
+      EXPECT_EQ(e.SerializeAsString(), only.SerializeAsString());
+      EXPECT_GE(e.position() - previous, kInterval) << e.position();
+      EXPECT_LT(e.position() - previous, kInterval + 256) << e.position();
+      checkpoints.push_back(e.position());
+    } else {
+      EXPECT_EQ(e.stream_id(), "decision/A");
+      events.push_back(e.position());
+    }
+    previous = e.position();
+  }
+  EXPECT_EQ(events, (std::vector<uint64_t>{100, 700}));
+  ASSERT_GE(checkpoints.size(), 3u);  // two or more while catching up, one or more live
+  EXPECT_GT(checkpoints.back(), 1600 - kInterval);
+  EXPECT_LE(checkpoints.back(), 1600u);
+
+  std::vector<uint64_t> plain;
+  for (const v1::Event& e : b.Stop()) plain.push_back(e.position());
+  EXPECT_EQ(plain, (std::vector<uint64_t>{100, 700}));
+  const std::vector<v1::Event> all = c.Stop();
+  EXPECT_EQ(all.size(), 1600u);
+  EXPECT_TRUE(absl::c_none_of(all, [](const v1::Event& e) { return e.event_id().empty(); }));
+
+  // Resuming after the last checkpoint: the next match, and nothing before it.
+  decisions.set_from_position(checkpoints.back() + 1);
+  Subscriber resumed(daemon_, decisions);
+  append(1601, 1700, {1650});
+  ASSERT_TRUE(resumed.WaitFor(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::vector<v1::Event> after = resumed.Stop();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].position(), 1650u);
 }
 
 // Filters out of their limits are INVALID_ARGUMENT naming the filter; the daemon serves on.
