@@ -405,6 +405,11 @@ std::string RisksView(const std::string& programme, const v1::GetRiskRegisterRes
     }
     absl::StrAppend(&out, "\n", subjects.Render(colour));
   }
+  const std::string sources = RiskSourcesText(r);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each rating, closure and transfer comes from):\n",
+                    sources);
+  }
   return out;
 }
 

@@ -280,6 +280,38 @@ std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventR
   return PositionSourcesText(labelled, prefix);
 }
 
+std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
+  // 0: the risk's rating; 1: its closure; 2: its transfer out.
+  std::vector<std::pair<std::string, std::pair<int, std::string>>> labelled;
+  for (const v1::RiskEntry& e : r.risks()) {
+    labelled.push_back({e.rating_source(), {0, e.risk_id()}});
+    if (e.status() == v1::RISK_STATUS_CLOSED) {
+      labelled.push_back({e.status_source(), {1, e.risk_id()}});
+    } else if (e.status() == v1::RISK_STATUS_TRANSFERRED_OUT) {
+      labelled.push_back({e.status_source(), {2, e.risk_id()}});
+    }
+  }
+  std::string out;
+  for (const auto& [source, labels] : BySource(labelled)) {
+    std::vector<std::string> ids[3];
+    for (const auto& [kind, id] : labels) ids[kind].push_back(id);
+    std::vector<std::string> parts;
+    if (r.risks_size() > 1 && ids[0].size() == static_cast<size_t>(r.risks_size())) {
+      parts.push_back("every rating");
+    } else if (!ids[0].empty()) {
+      parts.push_back(absl::StrJoin(ids[0], ", "));
+    }
+    for (int kind : {1, 2}) {
+      if (ids[kind].empty()) continue;
+      parts.push_back(absl::StrCat(kind == 1 ? "closure" : "transfer",
+                                   ids[kind].size() == 1 ? " of " : "s of ",
+                                   absl::StrJoin(ids[kind], ", ")));
+    }
+    absl::StrAppend(&out, "  ", absl::StrJoin(parts, "; "), ": ", source, "\n");
+  }
+  return out;
+}
+
 std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
 }

@@ -98,6 +98,10 @@ std::string PositionSourcesText(const std::vector<std::pair<std::string, uint64_
                                 absl::string_view prefix = "  ");
 std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events,
                              absl::string_view prefix = "  ");
+// The sources of a risk register's ratings, closures and transfers out, a line per source:
+// "  LPP-R04, LPP-R05; closures of LPP-R01, LPP-R02; transfer of LPP-R03: <paper>", or
+// "every rating" when every risk's rating comes from that source.
+std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r);
 
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);

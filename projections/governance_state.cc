@@ -405,11 +405,12 @@ bool SameRef(const v1::WorkRef& a, const v1::WorkRef& b) {
   return a.kind() == b.kind() && a.id() == b.id();
 }
 
-// A transfer of a risk (rated `rating`) or scope item from `*holder` to `to`: the holder joins
-// `*earlier` (once), and a transfer out of the holder's programme is that programme's departure.
+// A transfer `e` of a risk (rated `rating`, by an event of source `rating_source`) or scope
+// item from `*holder` to `to`: the holder joins `*earlier` (once), and a transfer out of the
+// holder's programme is that programme's departure.
 void PassOn(const GovernanceState& s, const v1::WorkRef& to, v1::Rag rating,
-            v1::WorkRef* holder, std::vector<v1::WorkRef>* earlier,
-            std::map<std::string, Departure>* departures) {
+            const std::string& rating_source, const v1::Event& e, v1::WorkRef* holder,
+            std::vector<v1::WorkRef>* earlier, std::map<std::string, Departure>* departures) {
   if (std::none_of(earlier->begin(), earlier->end(),
                    [&](const v1::WorkRef& held) { return SameRef(held, *holder); })) {
     earlier->push_back(*holder);
@@ -418,7 +419,7 @@ void PassOn(const GovernanceState& s, const v1::WorkRef& to, v1::Rag rating,
   const WorkState* to_work = s.FindWork(to);
   if (from_work != nullptr &&
       (to_work == nullptr || to_work->programme_id != from_work->programme_id)) {
-    (*departures)[from_work->programme_id] = Departure{to, rating};
+    (*departures)[from_work->programme_id] = Departure{to, rating, rating_source, e.source()};
   }
   *holder = to;
 }
@@ -1288,6 +1289,7 @@ struct GovernanceState::Access {
     r->earlier_subjects.clear();
     r->rating = m.rating();
     r->rating_micros = r->opened_micros;
+    r->rating_source = e.source();
     r->last_micros = r->opened_micros;
     r->open = true;
   }
@@ -1344,6 +1346,7 @@ struct GovernanceState::Access {
     if (Supersedes(r->rating_micros, at)) {
       r->rating = m.rating();
       r->rating_micros = at;
+      r->rating_source = e.source();
     }
   }
 
@@ -1363,6 +1366,7 @@ struct GovernanceState::Access {
     if (r == nullptr) return;
     r->open = false;
     r->closed_reason = m.reason();
+    r->closed_source = e.source();
   }
 
   static absl::StatusOr<std::string> Shape(const v1::RiskTransferred& m) {
@@ -1386,7 +1390,8 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
-      PassOn(s, m.to(), r->rating, &r->subject, &r->earlier_subjects, &r->departures);
+      PassOn(s, m.to(), r->rating, r->rating_source, e, &r->subject, &r->earlier_subjects,
+             &r->departures);
       r->last_micros = Latest(r->last_micros, EffectiveMicrosOrUnknown(e));
       Received(s, m.to(), e);
     }
@@ -1517,7 +1522,7 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::ScopeItemTransferred& m, const v1::Event& e) {
     if (ScopeItemState* item = ActedOnByOwner(s, m.scope_item_id(), m.from(), e)) {
-      PassOn(s, m.to(), v1::RAG_UNSPECIFIED, &item->owner, &item->earlier_owners,
+      PassOn(s, m.to(), v1::RAG_UNSPECIFIED, "", e, &item->owner, &item->earlier_owners,
              &item->departures);
       item->last_micros = Latest(item->last_micros, EffectiveMicrosOrUnknown(e));
       Received(s, m.to(), e);

@@ -178,6 +178,8 @@ struct WorkState {
 struct Departure {
   v1::WorkRef to;
   v1::Rag rating = v1::RAG_UNSPECIFIED;  // a risk's; unset for a scope item
+  std::string rating_source;  // the source (Event.source) of the event that set that rating
+  std::string source;         // the transfer's source
 };
 
 struct RiskState {
@@ -191,8 +193,10 @@ struct RiskState {
   std::map<std::string, Departure> departures;
   v1::Rag rating = v1::RAG_UNSPECIFIED;  // current (see BenefitState)
   int64_t rating_micros = kUnknownTime;   // its effective time
+  std::string rating_source;  // the source (Event.source) of the event that set it, if any
   bool open = true;
   std::string closed_reason;
+  std::string closed_source;  // the closure's source
   int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
   uint64_t opened_position = 0;          // RiskOpened's (see ActedOn)
   // The latest effective time of its opening, re-ratings and transfers: a closure or transfer
@@ -431,8 +435,9 @@ class GovernanceState {
   // without which a loaded state would take a re-plan dated before the last. 15: the latest
   // report without a rating (a progress update), kept apart from the current rated report.
   // 16: a programme's re-plans and its plan as registered, which its status shows. 17: the
-  // sources of the current report and update, which a status cites.
-  static constexpr uint32_t kSnapshotFormat = 17;
+  // sources of the current report and update, which a status cites. 18: the sources of a
+  // risk's current rating, closure and departures, which a register cites.
+  static constexpr uint32_t kSnapshotFormat = 18;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -94,6 +94,8 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
     d.set_programme_id(programme_id);
     *d.mutable_to() = departure.to;
     d.set_rating(departure.rating);
+    d.set_rating_source(departure.rating_source);
+    d.set_source(departure.source);
   }
   // Sized only once every message is in place: WriteMessage writes the size ByteSizeLong
   // caches, and a message moved as the vector grows does not keep it.
@@ -103,7 +105,9 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
 
 void LoadDepartures(const google::protobuf::RepeatedPtrField<Snapshot::Departure>& in,
                     std::map<std::string, Departure>* out) {
-  for (const Snapshot::Departure& d : in) (*out)[d.programme_id()] = Departure{d.to(), d.rating()};
+  for (const Snapshot::Departure& d : in) {
+    (*out)[d.programme_id()] = Departure{d.to(), d.rating(), d.rating_source(), d.source()};
+  }
 }
 
 }  // namespace
@@ -154,6 +158,12 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     const std::vector<Snapshot::Departure> departures =
         DeparturesOf(r.departures, Risk::kDeparturesFieldNumber, &size);
+    if (!r.rating_source.empty()) {
+      size += NestedSize(Risk::kRatingSourceFieldNumber, r.rating_source.size());
+    }
+    if (!r.closed_source.empty()) {
+      size += NestedSize(Risk::kClosedSourceFieldNumber, r.closed_source.size());
+    }
     WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
     // WriteMessage writes the sizes ByteSizeLong has just cached.
     WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
@@ -180,6 +190,12 @@ void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* 
     }
     for (const Snapshot::Departure& d : departures) {
       WireFormatLite::WriteMessage(Risk::kDeparturesFieldNumber, d, &coded);
+    }
+    if (!r.rating_source.empty()) {
+      WireFormatLite::WriteString(Risk::kRatingSourceFieldNumber, r.rating_source, &coded);
+    }
+    if (!r.closed_source.empty()) {
+      WireFormatLite::WriteString(Risk::kClosedSourceFieldNumber, r.closed_source, &coded);
     }
   }
   for (const auto& [id, item] : scope_items_) {
@@ -396,6 +412,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.earlier_subjects.assign(s.earlier_subjects().begin(), s.earlier_subjects().end());
     r.last_micros = s.has_last_micros() ? s.last_micros() : kUnknownTime;
     LoadDepartures(s.departures(), &r.departures);
+    r.rating_source = s.rating_source();
+    r.closed_source = s.closed_source();
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];

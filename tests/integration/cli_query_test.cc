@@ -405,6 +405,35 @@ TEST_F(CliQueryTest, StatusCompareAndReportNameTheirSources) {
                                     ": Public Protection highlight report, week 90\n")));
 }
 
+// risks says which paper each rating, closure and transfer comes from, once per paper.
+TEST_F(CliQueryTest, RisksNameTheSourcesOfTheirRatingsClosuresAndTransfers) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  const std::string paper = "Update Report to the Joint Audit Committee, week 90";
+  auto sourced = [](v1::Event e, const std::string& source) {
+    e = At(std::move(e), seed000::InWeek(90));
+    e.set_source(source);
+    return e;
+  };
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({sourced(Ev(CloseRisk("LPP-R05")), paper),
+                                 sourced(Ev(Rerate("LPP-R06", v1::RAG_AMBER)), paper),
+                                 sourced(Ev(TransferRisk("LPP-R07", ProgrammeRef("OCP"))),
+                                         "Scope change note 4")}),
+                     &response),
+              GrpcOk());
+  CliRun risks = Run("risks --programme LPP");
+  ASSERT_EQ(risks.code, 0) << risks.err;
+  EXPECT_THAT(risks.out,
+              EndsWith(absl::StrCat("\nSources (where each rating, closure and transfer comes "
+                                    "from):\n  LPP-R06; closure of LPP-R05: ", paper,
+                                    "\n  transfer of LPP-R07: Scope change note 4\n")));
+  // Before them, the seed's events name no source: no such block.
+  CliRun before = Run("risks --programme LPP --week 86");
+  ASSERT_EQ(before.code, 0) << before.err;
+  EXPECT_THAT(before.out, Not(HasSubstr("Sources")));
+}
+
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   // Protobuf's JSON mapping: lowerCamelCase names, enums by name, zero values printed.
   CliRun raw = Run("status --programme LPP --week 86 --json");

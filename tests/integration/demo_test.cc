@@ -343,6 +343,14 @@ TEST_F(DemoTest, SourcesListsTheFourPapersAndNoEventWithoutOne) {
     ASSERT_NE(found, std::string::npos) << paper << " in order in:\n" << sources.out;
     at = found;
   }
+  // The LPP register cites the update report for every rating, both closures and the transfer.
+  CliRun risks = Cli(absl::StrCat(Server(), " risks --programme LPP"));
+  ASSERT_EQ(risks.code, 0) << risks.err;
+  EXPECT_THAT(risks.out,
+              ::testing::EndsWith("\nSources (where each rating, closure and transfer comes "
+                                  "from):\n  every rating; closures of LPP-R01, LPP-R02; transfer "
+                                  "of LPP-R03: Local Policing Programme Update Report to the Joint "
+                                  "Audit Committee (its sixth update, week 86 of the plan)\n"));
 }
 
 // The papers list SLP's nine risks and WWA's recruitment risk without ratings: the register

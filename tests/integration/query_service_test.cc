@@ -572,6 +572,67 @@ TEST_F(QueryServiceTest, TheCurrentReportAndUpdateNameTheirSourcesAcrossARestart
   expect_sources("after a restart");
 }
 
+// The risk register names where each entry comes from (RiskEntry.rating_source and
+// status_source): the event that set the rating in effect (not a re-rating keyed in late for an
+// earlier week), the closure, the transfer out; as recorded and as known, and after a restart
+// (from the daemon's snapshots).
+TEST_F(QueryServiceTest, TheRiskRegisterNamesTheSourceOfEachRatingClosureAndTransfer) {
+  RecordSeed000();
+  auto in_week = [](auto message, int week, const std::string& source) {
+    v1::Event e = Ev(message);
+    SetMicros(seed000::InWeek(week), e.mutable_effective_time());
+    e.set_source(source);
+    return e;
+  };
+  const uint64_t head = Send(
+      {in_week(Risk("LPP-R20", ProgrammeRef("LPP"), v1::RAG_AMBER), 88, "Risk register, week 88"),
+       in_week(Rerate("LPP-R20", v1::RAG_RED), 90, "Update report, week 90"),
+       in_week(Rerate("LPP-R20", v1::RAG_GREEN), 89, "Board minutes, week 89, keyed in late"),
+       in_week(CloseRisk("LPP-R05"), 90, "Update report, week 90"),
+       in_week(TransferRisk("LPP-R06", ProgrammeRef("OCP")), 90, "Scope change note 4")});
+  auto entry = [](const v1::GetRiskRegisterResponse& r, const std::string& id) {
+    for (const v1::RiskEntry& e : r.risks()) {
+      if (e.risk_id() == id) return e;
+    }
+    ADD_FAILURE() << "no " << id;
+    return v1::RiskEntry();
+  };
+  auto expect_sources = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    for (const v1::AsAt& as_at : {Position(head), Week(92, kKnown)}) {
+      SCOPED_TRACE(as_at.ShortDebugString());
+      v1::GetRiskRegisterResponse lpp;
+      ASSERT_THAT(RiskRegister(as_at, &lpp), GrpcOk());
+      const v1::RiskEntry r20 = entry(lpp, "LPP-R20");
+      EXPECT_EQ(r20.rating(), v1::RAG_RED);
+      EXPECT_EQ(r20.rating_source(), "Update report, week 90");
+      EXPECT_EQ(r20.status_source(), "");
+      const v1::RiskEntry r05 = entry(lpp, "LPP-R05");
+      EXPECT_EQ(r05.status(), v1::RISK_STATUS_CLOSED);
+      EXPECT_EQ(r05.rating_source(), "");  // opened by seed 000, which names no source
+      EXPECT_EQ(r05.status_source(), "Update report, week 90");
+      const v1::RiskEntry r06 = entry(lpp, "LPP-R06");
+      EXPECT_EQ(r06.status(), v1::RISK_STATUS_TRANSFERRED_OUT);
+      EXPECT_EQ(r06.status_source(), "Scope change note 4");
+      v1::GetRiskRegisterResponse ocp;
+      ASSERT_THAT(RiskRegister(as_at, &ocp, "OCP"), GrpcOk());
+      EXPECT_EQ(entry(ocp, "LPP-R06").status(), v1::RISK_STATUS_OPEN);
+      EXPECT_EQ(entry(ocp, "LPP-R06").status_source(), "");
+    }
+    // As known in week 89, the late re-rating was in effect, with its own source.
+    v1::GetRiskRegisterResponse then;
+    ASSERT_THAT(RiskRegister(Week(89, kKnown), &then), GrpcOk());
+    EXPECT_EQ(entry(then, "LPP-R20").rating(), v1::RAG_GREEN);
+    EXPECT_EQ(entry(then, "LPP-R20").rating_source(), "Board minutes, week 89, keyed in late");
+  };
+  expect_sources("before a restart");
+  ASSERT_OK(daemon_.Restart());
+  stub_ = daemon_.NewStub();
+  query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("governance state from the snapshot"));
+  expect_sources("after a restart");
+}
+
 // A re-plan extends seed 000's programme from 208 weeks to 260 and names a new board, from week
 // 90 on: a point before it shows the plan as registered, one after it the new plan; weeks past
 // the first plan may be asked about; the history says what changed and why; and after a

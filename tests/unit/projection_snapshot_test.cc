@@ -216,6 +216,41 @@ TEST(StateSnapshotTest, TheCurrentReportsSourcesRoundTrip) {
   EXPECT_EQ(lpp->update_source, "Programme board highlight report, week 3");
 }
 
+// The sources of a risk's current rating, its closure and its departures come back from a
+// snapshot; a re-rating keyed in late for an earlier time does not take the rating's source.
+TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  auto sourced = [](v1::Event e, int64_t micros, const std::string& source) {
+    e = At(std::move(e), micros);
+    e.set_source(source);
+    return e;
+  };
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
+        At(Ev(Programme("OCP", "MOPAC")), kT0),
+        sourced(Ev(Risk("R1", ProgrammeRef("LPP"))), kT0 + kDay, "risk register"),
+        sourced(Ev(Rerate("R1", v1::RAG_RED)), kT0 + 10 * kDay, "update, day 10"),
+        sourced(Ev(Rerate("R1", v1::RAG_GREEN)), kT0 + 5 * kDay, "minutes, day 5, late"),
+        sourced(Ev(CloseRisk("R1")), kT0 + 11 * kDay, "closure note"),
+        sourced(Ev(Risk("R2", ProgrammeRef("LPP"), v1::RAG_RED)), kT0 + kDay, "register 2"),
+        sourced(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), kT0 + 12 * kDay, "transfer note")}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  const RiskState& r1 = loaded.risks().at("R1");
+  EXPECT_EQ(r1.rating, v1::RAG_RED);
+  EXPECT_EQ(r1.rating_source, "update, day 10");
+  EXPECT_EQ(r1.closed_source, "closure note");
+  const RiskState& r2 = loaded.risks().at("R2");
+  EXPECT_EQ(r2.rating_source, "register 2");
+  EXPECT_EQ(r2.closed_source, "");
+  ASSERT_EQ(r2.departures.size(), 1u);
+  EXPECT_EQ(r2.departures.at("LPP").rating_source, "register 2");
+  EXPECT_EQ(r2.departures.at("LPP").source, "transfer note");
+}
+
 // Risks and scope items are serialized straight from the state, not through
 // snapshot messages: every field carries the state's value.
 TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
