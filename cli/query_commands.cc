@@ -432,7 +432,9 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
     items.AddRow({item.scope_item_id(), ScopeStatusText(item.status()), WorkText(item.owner()),
                   item.title()});
   }
+  std::vector<std::pair<std::string, uint64_t>> sourced;  // (source, position) of each change
   for (const auto& [item, c] : ScopeChangesInLogOrder(r)) {
+    sourced.push_back({c->event().source(), c->event().position()});
     changes.AddRow({absl::StrCat(c->event().position()),
                     TimeText(c->event().effective_time(), c->event().has_effective_time()),
                     item->scope_item_id(), ScopeChangeText(*c), WorkText(c->from()),
@@ -441,6 +443,10 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
                     c->reason()});
   }
   absl::StrAppend(&out, "\n", items.Render(colour), "\nChanges:\n", changes.Render(colour));
+  const std::string sources = PositionSourcesText(sourced);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each change comes from, by position):\n", sources);
+  }
   return out;
 }
 

@@ -405,8 +405,9 @@ TEST_F(CliQueryTest, StatusCompareAndReportNameTheirSources) {
                                     ": Public Protection highlight report, week 90\n")));
 }
 
-// risks says which paper each rating, closure and transfer comes from, once per paper.
-TEST_F(CliQueryTest, RisksNameTheSourcesOfTheirRatingsClosuresAndTransfers) {
+// risks says which paper each rating, closure and transfer comes from, once per paper; scope
+// which paper each change comes from, by position.
+TEST_F(CliQueryTest, RisksAndScopeNameTheirSources) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   const std::string paper = "Update Report to the Joint Audit Committee, week 90";
   auto sourced = [](v1::Event e, const std::string& source) {
@@ -419,6 +420,8 @@ TEST_F(CliQueryTest, RisksNameTheSourcesOfTheirRatingsClosuresAndTransfers) {
                      MakeAppend({sourced(Ev(CloseRisk("LPP-R05")), paper),
                                  sourced(Ev(Rerate("LPP-R06", v1::RAG_AMBER)), paper),
                                  sourced(Ev(TransferRisk("LPP-R07", ProgrammeRef("OCP"))),
+                                         "Scope change note 4"),
+                                 sourced(Ev(AddScope("LPP-NEW", ProjectRef("LPP-INV"))),
                                          "Scope change note 4")}),
                      &response),
               GrpcOk());
@@ -428,10 +431,18 @@ TEST_F(CliQueryTest, RisksNameTheSourcesOfTheirRatingsClosuresAndTransfers) {
               EndsWith(absl::StrCat("\nSources (where each rating, closure and transfer comes "
                                     "from):\n  LPP-R06; closure of LPP-R05: ", paper,
                                     "\n  transfer of LPP-R07: Scope change note 4\n")));
+  CliRun scope = Run("scope --programme LPP");
+  ASSERT_EQ(scope.code, 0) << scope.err;
+  EXPECT_THAT(scope.out, EndsWith(absl::StrCat(
+                             "\nSources (where each change comes from, by position):\n  ",
+                             response.events(3).position(), ": Scope change note 4\n")));
   // Before them, the seed's events name no source: no such block.
-  CliRun before = Run("risks --programme LPP --week 86");
-  ASSERT_EQ(before.code, 0) << before.err;
-  EXPECT_THAT(before.out, Not(HasSubstr("Sources")));
+  for (const char* command :
+       {"risks --programme LPP --week 86", "scope --programme LPP --week 86"}) {
+    CliRun before = Run(command);
+    ASSERT_EQ(before.code, 0) << before.err;
+    EXPECT_THAT(before.out, Not(HasSubstr("Sources"))) << command;
+  }
 }
 
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
