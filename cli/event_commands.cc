@@ -643,13 +643,15 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   sources_->add_option("--source", source_filter_,
                        "List the events that name this source (exactly as recorded) instead");
   sources_->add_flag("--json", json_,
-                     "With --source: one JSON document per event, as `export` writes them");
+                     "The list as one JSON object (README); with --source, one JSON document "
+                     "per event, as `export` writes them");
   sources_->footer(
       "Reads the whole log. Each source is listed once, in the order first named, with how many\n"
       "events name it, how many entities (streams) they concern, the positions of the first and\n"
       "last, and the dates their effective times span; then how many events name none.\n\n"
       "Examples:\n"
       "  govledger sources\n"
+      "  govledger sources --json | jq -r '.sources[].source'\n"
       "  govledger sources --source 'Record of Decision PCC/D/2017/05, Mobilising "
       "Transformational Change, ...'\n"
       "  govledger sources --source \"$PAPER\" --json > paper.jsonl");
@@ -1022,6 +1024,35 @@ std::string DateSpanText(int64_t earliest, int64_t latest) {
   return from == to ? from : absl::StrCat(from, " to ", to);
 }
 
+// `sources --json`: one object, 64-bit counts and positions as strings (as protobuf's JSON
+// mapping writes them everywhere else): {"events", "named", "unsourced", "sources": [{"source",
+// "events", "entities", "firstPosition", "lastPosition", "earliestEffective",
+// "latestEffective"}]}, the effective times RFC 3339 and left out when no event gives one.
+std::string SourcesJson(const std::vector<SourceEvents>& sources, uint64_t events,
+                        uint64_t unsourced) {
+  pb::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["events"].set_string_value(absl::StrCat(events));
+  fields["named"].set_string_value(absl::StrCat(events - unsourced));
+  fields["unsourced"].set_string_value(absl::StrCat(unsourced));
+  pb::ListValue* list = fields["sources"].mutable_list_value();
+  for (const SourceEvents& s : sources) {
+    auto& f = *list->add_values()->mutable_struct_value()->mutable_fields();
+    f["source"].set_string_value(s.source);
+    f["events"].set_string_value(absl::StrCat(s.events));
+    f["entities"].set_string_value(absl::StrCat(s.streams.size()));
+    f["firstPosition"].set_string_value(absl::StrCat(s.first));
+    f["lastPosition"].set_string_value(absl::StrCat(s.last));
+    if (s.dated) {
+      f["earliestEffective"].set_string_value(FormatRfc3339(s.earliest));
+      f["latestEffective"].set_string_value(FormatRfc3339(s.latest));
+    }
+  }
+  std::string json;
+  (void)pb::util::MessageToJsonString(out, &json);
+  return json;
+}
+
 }  // namespace
 
 int EventCommands::Sources(const std::string& server) {
@@ -1031,8 +1062,6 @@ int EventCommands::Sources(const std::string& server) {
                   absl::StrCat("sources: --source is no source an event could name: ",
                                source_filter_.empty() ? "it is empty" : bad.message()));
     }
-  } else if (json_) {
-    return Fail(kExitBadArgs, "sources: --json goes with --source (the events naming it)");
   }
   const bool listing = sources_->count("--source") == 0;
   std::shared_ptr<grpc::Channel> channel = Connect(server);
@@ -1117,6 +1146,10 @@ int EventCommands::Sources(const std::string& server) {
                                                            absl::StrJoin(near, " or "), "?")));
     }
     std::cout << (json_ ? json_lines : events.Render(false));
+    return kExitOk;
+  }
+  if (json_) {
+    std::cout << SourcesJson(sources, head.position(), unsourced) << "\n";
     return kExitOk;
   }
   Table table({"EVENTS", "ENTITIES", "FIRST", "LAST", "EFFECTIVE", "SOURCE"});

@@ -14,7 +14,7 @@
 //       against an earlier tree head, from the server's proofs (AuditService)
 //   govledger witness DIR [--public-key PEM]         keeps tree heads, each checked against the last
 //   govledger head [--json]                          the head position, event count and hash
-//   govledger sources [--source TEXT [--json]]       the sources events name (Event.source), each
+//   govledger sources [--source TEXT] [--json]       the sources events name (Event.source), each
 //       with its events' count, positions and effective dates; or the events naming one
 //
 // Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of

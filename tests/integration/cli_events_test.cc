@@ -974,8 +974,8 @@ TEST(CliActorTokenTest, ATokensUtf8ActorIsRecordedAndMayBeNamed) {
 
 // `sources` lists each source the log's events name once, in the order first named, with its
 // events' count, streams, first and last positions and the dates they take effect; --source
-// lists the events naming one (as export documents with --json), and a source named by none is
-// refused with what may have been meant.
+// lists the events naming one (as export documents with --json; without --source, --json gives
+// the list as one object), and a source named by none is refused with what may have been meant.
 TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) {
   const std::string minutes = "Programme board minutes, 4 May 2015";
   const std::string report = "Update report to the Joint Audit Committee, week 86";
@@ -1009,6 +1009,33 @@ TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) 
                          "     2         1      2     4  2016-12-21 to 2016-12-22  ", report,
                          "\n"));
 
+  // --json: the same as one object, 64-bit figures as strings.
+  CliRun listed = Cli(absl::StrCat(Server(), " sources --json"));
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  ASSERT_EQ(Lines(listed.out).size(), 1u) << listed.out;
+  google::protobuf::Struct list;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(listed.out, &list).ok()) << listed.out;
+  auto text = [](const google::protobuf::Struct& m, const std::string& key) {
+    auto it = m.fields().find(key);
+    return it == m.fields().end() ? std::string("(none)") : it->second.string_value();
+  };
+  EXPECT_EQ(text(list, "events"), "5");
+  EXPECT_EQ(text(list, "named"), "4");
+  EXPECT_EQ(text(list, "unsourced"), "1");
+  const google::protobuf::ListValue& each = list.fields().at("sources").list_value();
+  ASSERT_EQ(each.values_size(), 2);
+  const std::vector<std::vector<std::string>> expected = {
+      {minutes, "2", "1", "1", "5", "2015-05-04T12:00:00Z", "2015-05-04T12:00:00Z"},
+      {report, "2", "1", "2", "4", "2016-12-21T12:00:00Z", "2016-12-22T12:00:00Z"}};
+  for (int i = 0; i < 2; ++i) {
+    std::vector<std::string> got;
+    for (const char* key : {"source", "events", "entities", "firstPosition", "lastPosition",
+                            "earliestEffective", "latestEffective"}) {
+      got.push_back(text(each.values(i).struct_value(), key));
+    }
+    EXPECT_EQ(got, expected[i]);
+  }
+
   CliRun named = Cli(absl::StrCat(Server(), " sources --source '", report, "'"));
   ASSERT_EQ(named.code, 0) << named.err;
   std::vector<std::string> lines = Lines(named.out);
@@ -1041,7 +1068,7 @@ TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) 
   EXPECT_THAT(none.err, HasSubstr("`govledger sources` lists those they name"));
   // Bad arguments: exit 2 before anything is read.
   for (const std::string& args :
-       {std::string(" sources --json"), std::string(" sources --source ''"),
+       {std::string(" sources --source ''"),
         std::string(" sources --source ' padded'")}) {
     CliRun bad = Cli(absl::StrCat(Server(), args));
     EXPECT_EQ(bad.code, 2) << args << ": " << bad.err;
