@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "ledger/common/files.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 #include "cli/client.h"
@@ -31,6 +32,58 @@ int FailLocal(const absl::Status& status) {
                   ? kExitBadArgs
                   : kExitRefused,
               std::string(status.message()));
+}
+
+// `stats` in Prometheus's text exposition format (version 0.0.4): govledger_up, and with the
+// figures (null: govledgerd could not be asked) a gauge or counter for each.
+std::string PrometheusText(const v1::GetStatsResponse* s) {
+  std::string out;
+  auto metric = [&](absl::string_view name, absl::string_view type, absl::string_view help,
+                    absl::string_view value, absl::string_view labels = "") {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name,
+                    labels, " ", value, "\n");
+  };
+  metric("govledger_up", "gauge", "Whether govledgerd answered GetStats (1) or not (0).",
+         s == nullptr ? "0" : "1");
+  if (s == nullptr) return out;
+  // Label values would escape backslash, double quote and newline; a release holds none.
+  metric("govledger_info", "gauge", "The release and storage format, as labels.", "1",
+         absl::StrCat("{version=\"", s->version(), "\",storage_format=\"", s->storage_format(),
+                      "\"}"));
+  auto number = [](auto v) { return absl::StrCat(v); };
+  metric("govledger_start_time_seconds", "gauge", "When govledgerd started serving (Unix time).",
+         number(s->started_time().seconds()));
+  metric("govledger_uptime_seconds", "gauge", "Seconds since govledgerd started serving.",
+         absl::StrFormat("%.3f", s->uptime_seconds()));
+  metric("govledger_head_position", "gauge", "The last position: events in the log.",
+         number(s->head_position()));
+  metric("govledger_events_appended_total", "counter", "Events appended since the start.",
+         number(s->events_appended()));
+  metric("govledger_appends_accepted_total", "counter",
+         "Append calls answered OK since the start.", number(s->appends_accepted()));
+  metric("govledger_appends_refused_total", "counter",
+         "Append calls refused since the start (bad input, a rule, a conflict, shutting down).",
+         number(s->appends_refused()));
+  metric("govledger_syncs_total", "counter",
+         "Store syncs (group commits) since the start.", number(s->syncs()));
+  metric("govledger_subscriptions_open", "gauge", "Subscriptions open now.",
+         number(s->subscriptions_open()));
+  metric("govledger_data_dir_bytes", "gauge", "Bytes of every file in the data directory.",
+         number(s->data_dir_bytes()));
+  metric("govledger_data_dir_free_bytes", "gauge",
+         "Bytes free to govledgerd on the data directory's file system.",
+         number(s->data_dir_free_bytes()));
+  metric("govledger_recovery_positions", "gauge",
+         "Positions the governance state replayed at start.", number(s->recovery_positions()));
+  metric("govledger_recovery_seconds", "gauge", "Seconds the recovery at start took.",
+         absl::StrFormat("%.3f", s->recovery_seconds()));
+  metric("govledger_storage_failed", "gauge",
+         "1 once a store write or sync has failed: appends stopped until a restart.",
+         s->storage_failure().empty() ? "0" : "1");
+  metric("govledger_appends_paused", "gauge",
+         "1 while appends are paused for want of free space (--min-free-bytes).",
+         s->appends_paused().empty() ? "0" : "1");
+  return out;
 }
 
 // "1 append", "2 appends".
@@ -60,9 +113,23 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "open, the data directory's size and the space free on its file system, its recovery at "
       "start, and whether appends have stopped after a storage failure. For monitoring: a "
       "viewer token suffices.\n\n"
-      "Example:\n"
-      "  govledger --server 127.0.0.1:50051 admin stats --json");
-  stats_->add_flag("--json", json_, "Print GetStatsResponse as one JSON object");
+      "Examples:\n"
+      "  govledger --server 127.0.0.1:50051 admin stats --json\n"
+      "  govledger admin stats --prometheus --out "
+      "/var/lib/prometheus/node-exporter/govledger.prom");
+  CLI::Option* json =
+      stats_->add_flag("--json", json_, "Print GetStatsResponse as one JSON object");
+  CLI::Option* prometheus =
+      stats_->add_flag("--prometheus", prometheus_,
+                       "Print the figures in Prometheus's text exposition format (metrics "
+                       "named govledger_*; README); when govledgerd cannot be asked, "
+                       "govledger_up 0, and exit 3")
+          ->excludes(json);
+  stats_
+      ->add_option("--out", metrics_file_,
+                   "With --prometheus: write them to this file instead, atomically (a new file "
+                   "renamed over it), for node_exporter's textfile collector")
+      ->needs(prometheus);
   stats_->add_option("--server", server_flag, "govledgerd address");
   backup_ = admin->add_subcommand(
       "backup",
@@ -153,9 +220,20 @@ int AdminCommands::Stats(const std::string& server) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::GetStatsResponse s;
-  if (grpc::Status status = stub->GetStats(&context, v1::GetStatsRequest(), &s); !status.ok()) {
-    return FailCall(server, status);
+  grpc::Status status = stub->GetStats(&context, v1::GetStatsRequest(), &s);
+  if (prometheus_) {
+    // Written whether or not the call succeeded: a scrape then sees govledger_up 0.
+    const std::string metrics = PrometheusText(status.ok() ? &s : nullptr);
+    if (metrics_file_.empty()) {
+      std::cout << metrics << std::flush;
+    } else if (absl::Status written =
+                   WriteFileAtomically(metrics_file_, metrics, 0644, IfExists::kReplace);
+               !written.ok()) {
+      return Fail(kExitRefused, std::string(written.message()));
+    }
   }
+  if (!status.ok()) return FailCall(server, status);
+  if (prometheus_) return kExitOk;
   if (json_) return PrintJson(s);
   const double per_sync =
       s.syncs() == 0 ? 0 : static_cast<double>(s.events_appended()) / static_cast<double>(s.syncs());

@@ -13,7 +13,7 @@
 //   govledger admin token --role ROLE --actor NAME
 //       offline: a new access token and its line for govledgerd's --tokens
 //       file (ledger/access_tokens.h).
-//   govledger [--server ADDR] admin stats [--json]
+//   govledger [--server ADDR] admin stats [--json | --prometheus [--out FILE]]
 //       a running govledgerd's figures (AdminService.GetStats), for monitoring.
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
@@ -69,6 +69,10 @@ class AdminCommands {
   std::string into_;
   uint32_t keep_ = 0;
   bool json_ = false;
+  // stats --prometheus [--out FILE]: the figures in Prometheus's text format, to stdout or
+  // written atomically to FILE (for node_exporter's textfile collector).
+  bool prometheus_ = false;
+  std::string metrics_file_;
 };
 
 }  // namespace govledger::cli

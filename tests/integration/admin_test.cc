@@ -21,11 +21,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/crypto/sha256.h"
@@ -38,7 +42,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::AllOf;
+using ::testing::AnyOf;
 using ::testing::ContainsRegex;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -256,6 +262,72 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   v1::GetStatsResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
   EXPECT_EQ(parsed.head_position(), 21u);
+}
+
+// `admin stats --prometheus` prints the figures in Prometheus's text format: every sample named
+// govledger_*, after its HELP and TYPE; --out replaces a file atomically (no partial file left);
+// a daemon that does not answer gives govledger_up 0 and exit 3; misused flags are exit 2.
+TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
+  AppendMany(7);
+  CliRun printed = Cli(absl::StrCat(Server(), " admin stats --prometheus"));
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  std::map<std::string, std::string> samples;  // name (with labels) -> value
+  std::string described;                       // the name the last HELP and TYPE named
+  for (absl::string_view line : absl::StrSplit(printed.out, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ');
+    if (absl::StartsWith(line, "# HELP ")) {
+      described = words[2];
+    } else if (absl::StartsWith(line, "# TYPE ")) {
+      EXPECT_EQ(words[2], described) << line;
+      EXPECT_THAT(words[3], AnyOf("gauge", "counter")) << line;
+      EXPECT_EQ(absl::EndsWith(words[2], "_total"), words[3] == "counter") << line;
+    } else {
+      ASSERT_EQ(words.size(), 2u) << line;
+      EXPECT_TRUE(absl::StartsWith(words[0], described)) << line << " after HELP " << described;
+      double value = 0;
+      EXPECT_TRUE(absl::SimpleAtod(words[1], &value)) << line;
+      samples[words[0]] = words[1];
+    }
+  }
+  EXPECT_EQ(samples["govledger_up"], "1");
+  EXPECT_EQ(samples[absl::StrCat("govledger_info{version=\"", GOVLEDGER_VERSION,
+                                 "\",storage_format=\"2\"}")],
+            "1");
+  EXPECT_EQ(samples["govledger_head_position"], "7");
+  EXPECT_EQ(samples["govledger_events_appended_total"], "7");
+  EXPECT_EQ(samples["govledger_appends_accepted_total"], "7");
+  EXPECT_EQ(samples["govledger_storage_failed"], "0");
+  EXPECT_EQ(samples["govledger_appends_paused"], "0");
+  EXPECT_EQ(samples.size(), 16u) << printed.out;
+
+  const std::string file = Scratch("govledger.prom");
+  WriteFile(file, "stale\n");
+  CliRun written = Cli(absl::StrCat(Server(), " admin stats --prometheus --out ", file));
+  ASSERT_EQ(written.code, 0) << written.err;
+  EXPECT_EQ(written.out, "");
+  EXPECT_THAT(ReadFile(file), AllOf(HasSubstr("\ngovledger_up 1\n"),
+                                    HasSubstr("\ngovledger_head_position 7\n")));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(scratch_.path())) {
+    names.push_back(entry.path().filename());
+  }
+  EXPECT_THAT(names, ElementsAre("govledger.prom"));  // no partial file left beside it
+
+  // No daemon at the address: the file says so, for an alert on govledger_up.
+  TempDir nowhere;
+  const std::string down =
+      absl::StrCat("--server unix:", nowhere.path(), "/none.sock admin stats --prometheus");
+  CliRun unanswered = Cli(absl::StrCat(down, " --out ", file));
+  EXPECT_EQ(unanswered.code, 3) << unanswered.err;
+  EXPECT_THAT(unanswered.err, HasSubstr("cannot reach govledgerd"));
+  EXPECT_EQ(ReadFile(file), "# HELP govledger_up Whether govledgerd answered GetStats (1) or "
+                            "not (0).\n# TYPE govledger_up gauge\ngovledger_up 0\n");
+
+  for (const char* args : {" admin stats --out x.prom", " admin stats --json --prometheus"}) {
+    CliRun bad = Cli(absl::StrCat(Server(), args));
+    EXPECT_EQ(bad.code, 2) << args;
+    EXPECT_THAT(bad.err, AnyOf(HasSubstr("requires --prometheus"), HasSubstr("excludes")));
+  }
 }
 
 TEST_F(
