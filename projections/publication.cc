@@ -52,7 +52,11 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
   if (history->changes().empty()) {
     // Nothing folded says whether the decision's Part 1 is published yet: say no more than
     // which events were voided.
-    for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
+    for (v1::VoidedEvent& v : *history->mutable_voided()) {
+      v.clear_reason();
+      v.mutable_event()->clear_source();
+      if (v.has_voided_by()) v.mutable_voided_by()->clear_source();
+    }
     return;
   }
   // "2017-05-01": ISO dates order as text.
@@ -62,6 +66,15 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
     if (a.name() == kPart1DeferredAspect) unpublished = today < a.value();
   }
   if (!unpublished) return;
+  // Its events' sources may name what is withheld (a record of decision by its title).
+  for (v1::EntityChange& c : *history->mutable_changes()) {
+    c.mutable_event()->clear_source();
+    if (c.has_corrects()) c.mutable_corrects()->clear_source();
+  }
+  for (v1::VoidedEvent& v : *history->mutable_voided()) {
+    v.mutable_event()->clear_source();
+    if (v.has_voided_by()) v.mutable_voided_by()->clear_source();
+  }
   auto drop = [](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects) {
     aspects->erase(std::remove_if(aspects->begin(), aspects->end(),
                                   [](const v1::Aspect& a) {

@@ -41,8 +41,9 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // A decision's history whose last state shows Part 1 unpublished loses its declarations of
-// interests, the delegation it was referred under, its events' notes and its voided events'
-// reasons (reasons: the only content a decision's history shows).
+// interests, the delegation it was referred under, its events' notes and sources (a source may
+// name the record of decision by its title) and its voided events' reasons and sources
+// (reasons: the only content a decision's history shows).
 // Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
 

@@ -844,6 +844,25 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         break;
     }
   }
+  if (request.published_only()) {
+    // The streams of the programme's decisions whose Part 1 is not yet published at either cut.
+    std::set<std::string> unpublished;
+    for (const Folded* f : {da->get(), db->get()}) {
+      for (const auto& [stream, d] : f->state.decisions()) {
+        if (d.proposed.programme_id() == p &&
+            Unpublished(d.proposed.part1_deferred_until(), folder.now_micros())) {
+          unpublished.insert(stream);
+        }
+      }
+    }
+    auto withhold = [&](v1::EventRef& e) {
+      if (unpublished.contains(e.stream_id())) e.clear_source();
+    };
+    for (v1::EventRef& e : *out.mutable_events()) withhold(e);
+    for (v1::Difference& d : *out.mutable_differences()) {
+      for (v1::EventRef& e : *d.mutable_events()) withhold(e);
+    }
+  }
   return out;
 }
 

@@ -99,9 +99,10 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                               [this, query](UnaryCall<Request>* call) {
     QueueCall<Request>(queries_, kMaxWaitingCalls, call, [this, query](UnaryCall<Request>* call) {
       Request request = call->request();
-      if constexpr (std::is_same_v<Request, v1::GetDecisionRegisterRequest>) {
+      if constexpr (std::is_same_v<Request, v1::GetDecisionRegisterRequest> ||
+                    std::is_same_v<Request, v1::CompareRequest>) {
         // A viewer sees the published register: withheld decisions, and possible splits
-        // among the published ones.
+        // among the published ones; and comparisons without the sources of their events.
         if (call->role() == Role::kViewer) request.set_published_only(true);
       }
       absl::StatusOr<Response> answer = Answer(query, request);

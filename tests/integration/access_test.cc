@@ -34,6 +34,9 @@ namespace govledger::testing {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::Each;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -344,18 +347,28 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   *published.mutable_part1_deferred_until() = MakeDate(2017, 1, 1);
   v1::DecisionProposed open = Decision("MOPAC", "PCD 92", {dmpc.role},
                                        {Amount(v1::AMOUNT_KIND_REVENUE, 100000, "Grant")});
+  secret.set_programme_id("LPP");
+  published.set_programme_id("LPP");
+  // Sources that name the record of decision, title and all.
+  auto sourced = [](v1::Event e, const std::string& source) {
+    e.set_source(source);
+    return e;
+  };
   v1::AppendResponse appended;
   {
     auto context = Context(writer_.secret);
-    ASSERT_THAT(stub_->Append(context.get(),
-                              gov::Request(
-                                  {Ev(gov::Organisation("MOPAC")),
-                                   Ev(dmpc.Registration("Sophie Linden")), Ev(secret),
-                                   Ev(dmpc.SignDeclaring(secret, "a sister on the board")),
-                                   Ev(published), Ev(dmpc.SignDeclaring(published)), Ev(open),
-                                   Ev(dmpc.Sign(open))}),
-                              &appended),
-                GrpcOk());
+    ASSERT_THAT(
+        stub_->Append(
+            context.get(),
+            gov::Request({Ev(gov::Organisation("MOPAC")), Ev(gov::Programme("LPP", "MOPAC")),
+                          Ev(dmpc.Registration("Sophie Linden")),
+                          sourced(Ev(secret), "Record of Decision PCD 90, PCD 90 title"),
+                          sourced(Ev(dmpc.SignDeclaring(secret, "a sister on the board")),
+                                  "Record of Decision PCD 90, PCD 90 title, as signed"),
+                          sourced(Ev(published), "Record of Decision PCD 91, PCD 91 title"),
+                          Ev(dmpc.SignDeclaring(published)), Ev(open), Ev(dmpc.Sign(open))}),
+            &appended),
+        GrpcOk());
   }
 
   auto query = v1::QueryService::NewStub(daemon_.NewChannel());
@@ -441,6 +454,50 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   EXPECT_THAT(history_as(reader_.secret),
               HasSubstr("interests declared=Deputy Mayor for Policing and Crime: a sister on the "
                         "board;"));
+  // Nor the sources of its events, which name its title; a reader does.
+  auto history_sources = [&](const std::string& token) {
+    auto context = Context(token);
+    v1::GetEntityHistoryResponse r;
+    EXPECT_THAT(query->GetEntityHistory(context.get(), history_request, &r), GrpcOk());
+    std::vector<std::string> sources;
+    for (const v1::EntityChange& c : r.changes()) sources.push_back(c.event().source());
+    return sources;
+  };
+  EXPECT_THAT(history_sources(viewer.secret), ElementsAre("", ""));
+  EXPECT_THAT(history_sources(reader_.secret),
+              ElementsAre("Record of Decision PCD 90, PCD 90 title",
+                          "Record of Decision PCD 90, PCD 90 title, as signed"));
+  // A comparison lists the withheld decision's events without their sources, the published
+  // one's with them; a reader sees all, and with published_only what a viewer sees.
+  v1::CompareRequest compare_request;
+  compare_request.set_programme_id("LPP");
+  for (v1::AsAt* cut : {compare_request.mutable_from(), compare_request.mutable_to()}) {
+    cut->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  }
+  compare_request.mutable_from()->set_position(2);
+  compare_request.mutable_to()->set_position(appended.head_position());
+  auto compare_sources = [&](const std::string& token) {
+    auto context = Context(token);
+    v1::CompareResponse r;
+    EXPECT_THAT(query->Compare(context.get(), compare_request, &r), GrpcOk());
+    std::vector<std::string> sources;
+    for (const v1::EventRef& e : r.events()) {
+      if (!e.source().empty()) sources.push_back(e.source());
+    }
+    for (const v1::Difference& d : r.differences()) {
+      for (const v1::EventRef& e : d.events()) {
+        if (!e.source().empty()) sources.push_back(e.source());
+      }
+    }
+    return sources;
+  };
+  const std::vector<std::string> for_viewer = compare_sources(viewer.secret);
+  EXPECT_THAT(for_viewer, Contains("Record of Decision PCD 91, PCD 91 title"));
+  EXPECT_THAT(for_viewer, Each(Not(HasSubstr("PCD 90"))));
+  EXPECT_THAT(compare_sources(reader_.secret),
+              Contains("Record of Decision PCD 90, PCD 90 title, as signed"));
+  compare_request.set_published_only(true);
+  EXPECT_EQ(compare_sources(reader_.secret), for_viewer);
 
   // The CLI says what is withheld and why, and shows none of it.
   const std::string server = absl::StrCat("--server ", daemon_.address(), " --token ");
