@@ -485,6 +485,19 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   }
   absl::StrAppend(&out, "\n", works.Render(colour));
   if (benefits.rows() > 0) absl::StrAppend(&out, "\nBenefits:\n", benefits.Render(colour));
+  // Where each current figure comes from: "LPP-INV savings (forecast), ...: <paper>".
+  std::vector<std::pair<std::string, std::string>> labelled;
+  for (const v1::WorkBenefits* w : all) {
+    for (const v1::BenefitEntry& b : w->benefits()) {
+      const std::string name = absl::StrCat(w->subject().id(), " ", b.benefit_id());
+      if (b.has_forecast()) labelled.push_back({b.forecast_source(), name + " (forecast)"});
+      if (b.has_realised()) labelled.push_back({b.realised_source(), name + " (realised)"});
+    }
+  }
+  const std::string sources = SourcesText(labelled);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each current figure comes from):\n", sources);
+  }
   return out;
 }
 

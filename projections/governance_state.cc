@@ -1187,6 +1187,7 @@ struct GovernanceState::Access {
       b.has_forecast = true;
       b.forecast_annual_pence = m.annual_pence();
       b.forecast_micros = at;
+      b.forecast_source = e.source();
     }
   }
 
@@ -1217,6 +1218,7 @@ struct GovernanceState::Access {
       b.has_realised = true;
       b.realised_annual_pence = m.annual_pence();
       b.realised_micros = at;
+      b.realised_source = e.source();
     }
   }
 

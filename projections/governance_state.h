@@ -126,9 +126,11 @@ struct BenefitState {
   bool has_forecast = false;
   int64_t forecast_annual_pence = 0;
   int64_t forecast_micros = kUnknownTime;
+  std::string forecast_source;  // the current forecast's event's source (Event.source)
   bool has_realised = false;
   int64_t realised_annual_pence = 0;
   int64_t realised_micros = kUnknownTime;
+  std::string realised_source;
 };
 
 // A programme or a project.
@@ -436,7 +438,8 @@ class GovernanceState {
   // report without a rating (a progress update), kept apart from the current rated report.
   // 16: a programme's re-plans and its plan as registered, which its status shows. 17: the
   // sources of the current report and update, which a status cites. 18: the sources of a
-  // risk's current rating, closure and departures, which a register cites.
+  // risk's current rating, closure and departures, which a register cites, and of a benefit's
+  // current forecast and realised figures.
   static constexpr uint32_t kSnapshotFormat = 18;
 
   // Snapshots (projections/state_snapshot.cc; the layout is

@@ -914,6 +914,8 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
     e->set_forecast_annual_pence(b.forecast_annual_pence);
     e->set_has_realised(b.has_realised);
     e->set_realised_annual_pence(b.realised_annual_pence);
+    e->set_forecast_source(b.forecast_source);
+    e->set_realised_source(b.realised_source);
     if (b.has_forecast) {
       out.set_forecast_annual_pence(
           AddPence(out.forecast_annual_pence(), b.forecast_annual_pence));

@@ -293,6 +293,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       sb->set_realised_annual_pence(b.realised_annual_pence);
       if (b.forecast_micros != kUnknownTime) sb->set_forecast_micros(b.forecast_micros);
       if (b.realised_micros != kUnknownTime) sb->set_realised_micros(b.realised_micros);
+      sb->set_forecast_source(b.forecast_source);
+      sb->set_realised_source(b.realised_source);
     }
   }
   for (const auto& [stream, d] : decisions_) {
@@ -397,6 +399,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
       state.realised_annual_pence = b.realised_annual_pence();
       state.forecast_micros = b.has_forecast_micros() ? b.forecast_micros() : kUnknownTime;
       state.realised_micros = b.has_realised_micros() ? b.realised_micros() : kUnknownTime;
+      state.forecast_source = b.forecast_source();
+      state.realised_source = b.realised_source();
     }
   }
   for (const auto& s : in.risks()) {

@@ -406,8 +406,8 @@ TEST_F(CliQueryTest, StatusCompareAndReportNameTheirSources) {
 }
 
 // risks says which paper each rating, closure and transfer comes from, once per paper; scope
-// which paper each change comes from, by position.
-TEST_F(CliQueryTest, RisksAndScopeNameTheirSources) {
+// which paper each change comes from, by position; benefits which paper each current figure.
+TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   const std::string paper = "Update Report to the Joint Audit Committee, week 90";
   auto sourced = [](v1::Event e, const std::string& source) {
@@ -415,6 +415,10 @@ TEST_F(CliQueryTest, RisksAndScopeNameTheirSources) {
     e.set_source(source);
     return e;
   };
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("annual-savings");
+  realised.set_annual_pence(100000000);
   v1::AppendResponse response;
   ASSERT_THAT(Append(*stub_,
                      MakeAppend({sourced(Ev(CloseRisk("LPP-R05")), paper),
@@ -422,7 +426,8 @@ TEST_F(CliQueryTest, RisksAndScopeNameTheirSources) {
                                  sourced(Ev(TransferRisk("LPP-R07", ProgrammeRef("OCP"))),
                                          "Scope change note 4"),
                                  sourced(Ev(AddScope("LPP-NEW", ProjectRef("LPP-INV"))),
-                                         "Scope change note 4")}),
+                                         "Scope change note 4"),
+                                 sourced(Ev(realised), "Investigations benefits report")}),
                      &response),
               GrpcOk());
   CliRun risks = Run("risks --programme LPP");
@@ -436,9 +441,15 @@ TEST_F(CliQueryTest, RisksAndScopeNameTheirSources) {
   EXPECT_THAT(scope.out, EndsWith(absl::StrCat(
                              "\nSources (where each change comes from, by position):\n  ",
                              response.events(3).position(), ": Scope change note 4\n")));
+  CliRun benefits = Run("benefits --programme LPP");
+  ASSERT_EQ(benefits.code, 0) << benefits.err;
+  EXPECT_THAT(benefits.out,
+              EndsWith("\nSources (where each current figure comes from):\n"
+                       "  LPP-INV annual-savings (realised): Investigations benefits report\n"));
   // Before them, the seed's events name no source: no such block.
-  for (const char* command :
-       {"risks --programme LPP --week 86", "scope --programme LPP --week 86"}) {
+  for (const char* command : {"risks --programme LPP --week 86",
+                              "scope --programme LPP --week 86",
+                              "benefits --programme LPP --week 86"}) {
     CliRun before = Run(command);
     ASSERT_EQ(before.code, 0) << before.err;
     EXPECT_THAT(before.out, Not(HasSubstr("Sources"))) << command;

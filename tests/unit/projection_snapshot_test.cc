@@ -251,6 +251,34 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
   EXPECT_EQ(r2.departures.at("LPP").source, "transfer note");
 }
 
+// The sources of a benefit's current forecast and realised figures come back from a snapshot; a
+// forecast keyed in late for an earlier time does not take the current one's source.
+TEST(StateSnapshotTest, TheBenefitsSourcesRoundTrip) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  auto figure = [](auto m, int64_t pence, int64_t micros, const std::string& source) {
+    *m.mutable_subject() = ProgrammeRef("LPP");
+    m.set_benefit_id("savings");
+    m.set_annual_pence(pence);
+    v1::Event e = At(Ev(m), micros);
+    e.set_source(source);
+    return e;
+  };
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
+        figure(v1::BenefitForecast(), 500, kT0 + 10 * kDay, "business case, day 10"),
+        figure(v1::BenefitForecast(), 400, kT0 + 5 * kDay, "minutes, day 5, late"),
+        figure(v1::BenefitRealised(), 100, kT0 + 20 * kDay, "benefits report, day 20")}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  const BenefitState& b = loaded.FindProgramme("LPP")->benefits.at("savings");
+  EXPECT_EQ(b.forecast_annual_pence, 500);
+  EXPECT_EQ(b.forecast_source, "business case, day 10");
+  EXPECT_EQ(b.realised_source, "benefits report, day 20");
+}
+
 // Risks and scope items are serialized straight from the state, not through
 // snapshot messages: every field carries the state's value.
 TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {
