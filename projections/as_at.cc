@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -111,35 +113,60 @@ int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros) {
   return static_cast<int>(since / kMicrosPerWeek) + 1;
 }
 
+std::optional<v1::ProgrammeRegistered> StandingPlan(
+    const std::vector<PlanEvent>& events, absl::FunctionRef<bool(uint64_t)> voided) {
+  std::optional<v1::ProgrammeRegistered> plan;
+  for (const PlanEvent& e : events) {
+    if (voided(e.position)) continue;
+    if (!e.replan) {
+      if (!plan) plan = e.registered;
+    } else if (plan && e.registered.planned_weeks() > plan->planned_weeks()) {
+      plan->set_planned_weeks(e.registered.planned_weeks());
+    }
+  }
+  return plan;
+}
+
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id) {
   static const std::string kType =
       v1::ProgrammeRegistered::descriptor()->full_name();
   static const std::string kReplanned =
       v1::ProgrammeReplanned::descriptor()->full_name();
-  const std::string stream = ProgrammeStream(programme_id);
-  std::vector<std::string> known;
-  std::optional<v1::ProgrammeRegistered> found;
+  std::vector<std::pair<std::string, std::string>> corrections;
+  absl::flat_hash_map<uint64_t, std::string> ids;  // of the plan events, lower-case
+  std::map<std::string, std::vector<PlanEvent>, std::less<>> plans;  // by programme
   for (const v1::Event& e : log) {
-    if (found && e.event_type() == kReplanned && e.stream_id() == stream) {
+    if (auto c = CorrectionOf(e)) {
+      corrections.push_back(*std::move(c));
+      continue;
+    }
+    if (e.event_type() != kType && e.event_type() != kReplanned) continue;
+    const std::optional<EntityStream> stream = ParseEntityStream(e.stream_id());
+    if (!stream || stream->kind != EntityKind::kProgramme) continue;
+    PlanEvent plan{.position = e.position()};
+    if (e.event_type() == kReplanned) {
       v1::ProgrammeReplanned m;
-      if (m.ParseFromString(e.payload()) && m.planned_weeks() > found->planned_weeks()) {
-        found->set_planned_weeks(m.planned_weeks());
-      }
+      if (!m.ParseFromString(e.payload())) continue;
+      plan.replan = true;
+      plan.registered.set_planned_weeks(m.planned_weeks());
+    } else if (!plan.registered.ParseFromString(e.payload()) ||
+               plan.registered.programme_id() != stream->id) {
       continue;
     }
-    if (e.event_type() != kType) continue;
-    v1::ProgrammeRegistered m;
-    if (!m.ParseFromString(e.payload())) continue;
-    if (e.stream_id() == stream && m.programme_id() == programme_id) {
-      if (!found) found = std::move(m);
-      continue;
-    }
-    known.push_back(m.programme_id());
+    ids[plan.position] = absl::AsciiStrToLower(e.event_id());
+    plans[std::string(stream->id)].push_back(std::move(plan));
   }
-  if (found) return *std::move(found);
-  std::sort(known.begin(), known.end());
-  return ProgrammeNotRegistered(programme_id, known);
+  const absl::flat_hash_set<std::string> voided = VoidedEvents(corrections);
+  auto is_voided = [&](uint64_t p) { return voided.contains(ids[p]); };
+  std::vector<std::string> registered;  // sorted, as `plans`
+  for (const auto& [id, events] : plans) {
+    std::optional<v1::ProgrammeRegistered> plan = StandingPlan(events, is_voided);
+    if (!plan) continue;
+    if (id == programme_id) return *std::move(plan);
+    registered.push_back(id);
+  }
+  return ProgrammeNotRegistered(programme_id, registered);
 }
 
 absl::Status ProgrammeNotRegistered(absl::string_view programme_id,

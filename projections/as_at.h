@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "govledger/v1/events.pb.h"
@@ -65,12 +66,25 @@ int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
 // plan's length).
 int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 
-// The registration of `programme_id` anywhere in `log`, with the longest planned length its
-// re-plans recorded (what bounds the plan weeks a question may name: a plan extended since
-// registration has its later weeks); NOT_FOUND listing the registered programmes when there
-// is none.
+// The registration of `programme_id` in `log` that stands (the first that no correction in the
+// whole log voids: a programme registered with a wrong mobilisation date, corrected and
+// registered again, counts its weeks from the right date), with the longest planned length of
+// the standing re-plans after it (what bounds the plan weeks a question may name: a plan
+// extended since registration has its later weeks); NOT_FOUND listing the registered
+// programmes when there is none.
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     const std::vector<v1::Event>& log, absl::string_view programme_id);
+
+// One of a programme's registrations or re-plans, for StandingPlan.
+struct PlanEvent {
+  uint64_t position = 0;
+  bool replan = false;  // a ProgrammeReplanned: of `registered` only planned_weeks is set
+  v1::ProgrammeRegistered registered;
+};
+// What FindProgrammeRegistration answers from a programme's plan events (in log order) and
+// which positions corrections void; nullopt when no registration stands.
+std::optional<v1::ProgrammeRegistered> StandingPlan(
+    const std::vector<PlanEvent>& events, absl::FunctionRef<bool(uint64_t)> voided);
 // That NOT_FOUND, for a Timeline's FindProgrammeRegistration: `registered` (sorted) are the
 // programme ids the log holds.
 absl::Status ProgrammeNotRegistered(absl::string_view programme_id,
@@ -90,7 +104,7 @@ class Timeline {
   // time never goes backwards, so the events up to it are exactly those
   // recorded by then.
   virtual uint64_t LastRecordedAtOrBefore(int64_t micros) const = 0;
-  // As the function above, over the whole log.
+  // As the function FindProgrammeRegistration, over the whole log.
   virtual absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const = 0;
 };

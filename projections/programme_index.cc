@@ -4,11 +4,13 @@
 #include <memory>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "govledger/v1/events.pb.h"
 #include "ledger/common/status_macros.h"
+#include "projections/corrections.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
 
@@ -168,18 +170,19 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
   switch (kind) {
     case StreamKind::kProgramme: {
       const std::string id(ParseEntityStream(stream)->id);
-      if (type == kProgramme && !programmes_.contains(id)) {
-        v1::ProgrammeRegistered m;
-        if (m.ParseFromString(event.payload()) && m.programme_id() == id) {
-          programmes_.emplace(id, std::move(m));
+      // Which registration and re-plans stand is settled when asked (StandingPlan).
+      PlanEvent plan{.position = position};
+      if (type == kProgramme) {
+        if (plan.registered.ParseFromString(event.payload()) &&
+            plan.registered.programme_id() == id) {
+          plans_[id].push_back(std::move(plan));
         }
       } else if (type == kReplanned) {
-        // The longest plan recorded bounds the weeks asked about (FindProgrammeRegistration).
         v1::ProgrammeReplanned m;
-        auto it = programmes_.find(id);
-        if (it != programmes_.end() && m.ParseFromString(event.payload()) &&
-            m.planned_weeks() > it->second.planned_weeks()) {
-          it->second.set_planned_weeks(m.planned_weeks());
+        if (m.ParseFromString(event.payload())) {
+          plan.replan = true;
+          plan.registered.set_planned_weeks(m.planned_weeks());
+          plans_[id].push_back(std::move(plan));
         }
       }
       Assign(id, position);
@@ -187,17 +190,25 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
     }
     case StreamKind::kProject: {
       const std::string id(ParseEntityStream(stream)->id);
-      if (type == kProject && !project_programme_.contains(id)) {
-        v1::ProjectRegistered m;
-        if (m.ParseFromString(event.payload()) && m.project_id() == id) {
-          project_programme_[id] = m.programme_id();
-        }
+      absl::InlinedVector<uint32_t, 1>& programmes = stream_programmes_[stream];
+      for (uint32_t programme : programmes) Assign(programme_names_[programme], position);
+      v1::ProjectRegistered m;
+      if (type != kProject || !m.ParseFromString(event.payload()) || m.project_id() != id ||
+          m.programme_id().empty()) {
+        // Before its registration a project's events concern every programme.
+        if (programmes.empty()) global_.push_back(position);
+        break;
       }
-      auto it = project_programme_.find(id);
-      if (it != project_programme_.end()) {
-        Assign(it->second, position);
-      } else {
-        global_.push_back(position);
+      const bool registered_before = !programmes.empty();
+      project_programme_[id] = m.programme_id();
+      RETURN_IF_ERROR(Join(stream, position, /*first=*/!registered_before, m.programme_id(),
+                           programmes, source));
+      if (registered_before) {
+        // Registered again (its earlier registration voided): its risks and scope join too.
+        for (const std::string& named : project_streams_[id]) {
+          RETURN_IF_ERROR(Join(named, position, /*first=*/false, m.programme_id(),
+                               stream_programmes_[named], source));
+        }
       }
       break;
     }
@@ -221,6 +232,12 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
         v1::ScopeItemTransferred m;
         if (m.ParseFromString(event.payload())) to = m.to();
       }
+      if (to.kind() == v1::WORK_KIND_PROJECT) {
+        std::vector<std::string>& named = project_streams_[to.id()];
+        if (std::find(named.begin(), named.end(), stream) == named.end()) {
+          named.push_back(stream);
+        }
+      }
       RETURN_IF_ERROR(Join(stream, position, first, ProgrammeOf(to),
                            programmes, source));
       break;
@@ -243,14 +260,24 @@ uint64_t ProgrammeIndex::LastRecordedAtOrBefore(int64_t micros) const {
 absl::StatusOr<v1::ProgrammeRegistered>
 ProgrammeIndex::FindProgrammeRegistration(
     absl::string_view programme_id) const {
-  auto it = programmes_.find(programme_id);
-  if (it != programmes_.end()) return it->second;
+  auto it = plans_.find(programme_id);
+  if (it != plans_.end()) {
+    const absl::flat_hash_set<uint64_t> voided = VoidedEvents(corrections_);
+    std::optional<v1::ProgrammeRegistered> plan =
+        StandingPlan(it->second, [&](uint64_t p) { return voided.contains(p); });
+    if (plan) return *std::move(plan);
+  }
   return ProgrammeNotRegistered(programme_id, Programmes());
 }
 
 std::vector<std::string> ProgrammeIndex::Programmes() const {
+  const absl::flat_hash_set<uint64_t> voided = VoidedEvents(corrections_);
   std::vector<std::string> out;
-  for (const auto& [id, unused] : programmes_) out.push_back(id);
+  for (const auto& [id, events] : plans_) {
+    if (StandingPlan(events, [&](uint64_t p) { return voided.contains(p); })) {
+      out.push_back(id);
+    }
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -273,6 +300,9 @@ std::vector<uint64_t> ProgrammeIndex::PositionsFor(
   merged.reserve(global_.size() + p.positions.size());
   std::merge(global_.begin(), global_.end(), p.positions.begin(),
              p.positions.end(), std::back_inserter(merged));
+  // A project registered again after its first registration was voided backfills its stream,
+  // whose events from before its first registration are among the global ones.
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
   return merged;
 }
 
@@ -394,7 +424,21 @@ void ProgrammeIndex::SaveTo(internal::QueryIndexSnapshot* out) const {
     last_effective = effective_[i];
   }
   out->mutable_kinds()->assign(reinterpret_cast<const char*>(kinds_.data()), kinds_.size());
-  for (const auto& [id, registered] : programmes_) *out->add_programmes() = registered;
+  for (const auto& [id, events] : plans_) {
+    internal::QueryIndexSnapshot::ProgrammePlan* plan = out->add_plans();
+    plan->set_programme_id(id);
+    for (const PlanEvent& e : events) {
+      internal::QueryIndexSnapshot::PlanEvent* saved = plan->add_events();
+      saved->set_position(e.position);
+      saved->set_replan(e.replan);
+      *saved->mutable_registered() = e.registered;
+    }
+  }
+  for (const auto& [project, streams] : project_streams_) {
+    internal::QueryIndexSnapshot::ProjectStreams* p = out->add_project_streams();
+    p->set_project_id(project);
+    for (const std::string& stream : streams) p->add_streams(stream);
+  }
   for (const auto& [project, programme] : project_programme_) {
     (*out->mutable_project_programme())[project] = programme;
   }
@@ -456,7 +500,19 @@ absl::Status ProgrammeIndex::LoadFrom(const internal::QueryIndexSnapshot& in) {
     effective_.push_back(effective);
     kinds_.push_back(static_cast<StreamKind>(kind));
   }
-  for (const v1::ProgrammeRegistered& p : in.programmes()) programmes_.emplace(p.programme_id(), p);
+  for (const auto& plan : in.plans()) {
+    std::vector<PlanEvent>& events = plans_[plan.programme_id()];
+    for (const auto& e : plan.events()) {
+      if (e.position() == 0 || e.position() > n ||
+          (!events.empty() && e.position() <= events.back().position)) {
+        return broken("has a programme's plan out of order or past its end");
+      }
+      events.push_back({e.position(), e.replan(), e.registered()});
+    }
+  }
+  for (const auto& p : in.project_streams()) {
+    project_streams_[p.project_id()].assign(p.streams().begin(), p.streams().end());
+  }
   for (const auto& [project, programme] : in.project_programme()) {
     project_programme_.emplace(project, programme);
   }

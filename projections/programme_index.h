@@ -8,9 +8,12 @@
 // only the events after it (EventSource). About 40 bytes an event.
 //
 // An event concerns a programme when it is on the programme's stream, on the
-// stream of one of its projects, or on the stream of a risk or scope item that
-// has belonged to the programme or one of its projects (every event of that
-// stream, including those from before it came to the programme). Events on
+// stream of a project that has been registered under it, or on the stream of a
+// risk or scope item that has belonged to the programme or to a project that has
+// been registered under it (every event of that stream, including those from
+// before it came to the programme). A project registered under the wrong
+// programme, corrected and registered again under the right one, so concerns
+// both, as answers as at a cut before the correction need. Events on
 // decision streams concern no programme (the programme answers do not read
 // decisions; they are listed apart, for the decision register). Every other
 // event (organisations, keys, delegation rules, unknown streams and types)
@@ -179,7 +182,9 @@ class ProgrammeIndex final : public Timeline {
   // DATA_LOSS, leaving this index empty, when `in` does not hold together (or
   // has another index_format). Adding the events after it then gives the index
   // that adding every event from position 1 would have, catalogue included.
-  static constexpr uint32_t kIndexFormat = 1;
+  // Format 2: programmes' plans with their positions (a registration or re-plan a correction
+  // voids is not used), projects' streams.
+  static constexpr uint32_t kIndexFormat = 2;
   void SaveTo(internal::QueryIndexSnapshot* out) const;
   absl::Status LoadFrom(const internal::QueryIndexSnapshot& in);
 
@@ -218,10 +223,13 @@ class ProgrammeIndex final : public Timeline {
   std::vector<int64_t> recorded_;   // by position - 1
   std::vector<int64_t> effective_;  // by position - 1
   std::vector<StreamKind> kinds_;   // by position - 1
-  absl::flat_hash_map<std::string, v1::ProgrammeRegistered> programmes_;
+  // Programme id -> its registrations and re-plans, in log order.
+  absl::flat_hash_map<std::string, std::vector<PlanEvent>> plans_;
   absl::flat_hash_map<std::string, std::string>
-      project_programme_;  // project id -> programme
-  // Risk and scope streams: the programmes (numbers into programme_names_)
+      project_programme_;  // project id -> programme of its last registration
+  // Project id -> the risk and scope streams opened, added or transferred to it.
+  absl::flat_hash_map<std::string, std::vector<std::string>> project_streams_;
+  // Project, risk and scope streams: the programmes (numbers into programme_names_)
   // they have concerned.
   absl::flat_hash_map<std::string, absl::InlinedVector<uint32_t, 1>>
       stream_programmes_;

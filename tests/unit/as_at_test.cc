@@ -1686,6 +1686,119 @@ TEST(ProgrammeIndexTest, ASavedAndLoadedIndexGoesOnAnsweringTheSame) {
   CheckAnswersEqualThoseOverTheWholeLog(/*reload=*/true);
 }
 
+// Registrations a correction voided: a project registered under the wrong programme and
+// registered again under the right one, a programme registered with the wrong mobilisation date
+// and registered again, a re-plan voided. The index answers as the whole log does.
+TEST(ProgrammeIndexTest, RegistrationsAndReplansACorrectionVoidedAreNotUsed) {
+  Log log;
+  log.Add(Ev(Organisation("LPF")), InWeek(1));
+  log.Add(Ev(Programme("LPP", "LPF")), InWeek(1));
+  // OCP registered as mobilising a year late, then corrected and registered again.
+  v1::ProgrammeRegistered late = Programme("OCP", "LPF");
+  *late.mutable_mobilisation_date() = MakeDate(2016, 5, 2);
+  const v1::Event wrong_programme = log.Add(Ev(late), InWeek(1));
+  // A re-plan to 400 weeks, voided: questions may not name week 300.
+  const v1::Event replan = log.Add(Ev(Replan("LPP", 400)), InWeek(2));
+  // The project registered under LPP by mistake, with a risk on it.
+  const v1::Event wrong_project = log.Add(Ev(Project("OCP-INV", "LPP")), InWeek(2));
+  log.Add(Ev(Risk("R1", ProjectRef("OCP-INV"), v1::RAG_RED)), InWeek(3));
+  log.Add(Ev(Status(ProjectRef("OCP-INV"), v1::RAG_AMBER, 3)), InWeek(3));
+  log.Add(Correction(wrong_programme), InWeek(4));
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(4));
+  log.Add(Correction(replan), InWeek(4));
+  log.Add(Correction(wrong_project), InWeek(5));
+  log.Add(Ev(Project("OCP-INV", "OCP")), InWeek(5));
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(6));
+  log.Add(Ev(Status(ProjectRef("OCP-INV"), v1::RAG_GREEN, 6)), InWeek(6));
+
+  projections::ProgrammeIndex index = IndexOf(log);
+  for (const projections::ProgrammeIndex* i :
+       std::vector<const projections::ProgrammeIndex*>{&index, nullptr}) {
+    SCOPED_TRACE(i == nullptr ? "whole log" : "index");
+    // Weeks count from the registration that stands: week 1 of OCP is LPP's.
+    absl::StatusOr<v1::ProgrammeRegistered> ocp =
+        i == nullptr ? projections::FindProgrammeRegistration(log.events(), "OCP")
+                     : i->FindProgrammeRegistration("OCP");
+    ASSERT_OK(ocp);
+    EXPECT_EQ(projections::FormatDate(ocp->mobilisation_date()), "2015-05-04");
+    absl::StatusOr<v1::ProgrammeRegistered> lpp =
+        i == nullptr ? projections::FindProgrammeRegistration(log.events(), "LPP")
+                     : i->FindProgrammeRegistration("LPP");
+    ASSERT_OK(lpp);
+    EXPECT_EQ(lpp->planned_weeks(), 208);
+  }
+  // The project's events concern OCP, where it now is, and LPP, where it was.
+  EXPECT_THAT(index.PositionsFor("OCP"), ::testing::IsSupersetOf({5, 6, 7, 11, 12, 13, 14}));
+  EXPECT_THAT(index.PositionsFor("LPP"), ::testing::IsSupersetOf({5, 6, 7}));
+  // Saved and loaded (the plans and the project's streams with it), it answers the same.
+  ASSERT_NO_FATAL_FAILURE(ExpectSameIndex(index, Reloaded(index), {"LPP", "OCP"}));
+  {
+    // A correction seen after the load still voids the registration it names.
+    Log more = log;
+    const v1::Event& again = more.Add(Ev(Programme("XP", "LPF")), InWeek(7));
+    projections::ProgrammeIndex loaded = Reloaded(IndexOf(more));
+    more.Add(Correction(again), InWeek(7));
+    projections::VectorEventSource more_source(more.events());
+    ASSERT_OK(loaded.Add(more.events().back(), more_source));
+    EXPECT_THAT(loaded.FindProgrammeRegistration("XP"),
+                StatusIs(absl::StatusCode::kNotFound,
+                         HasSubstr("registered programmes: LPP, OCP")));
+  }
+
+  projections::VectorEventSource source(log.events());
+  projections::MemorySnapshotStore snapshots;
+  const projections::IndexedLog indexed_log{&index, &source, &snapshots, {2}};
+  for (const std::string programme : {"LPP", "OCP"}) {
+    for (const v1::AsAt& as_at :
+         {Position(log.events().size(), kRecorded), Position(log.events().size(), kKnown),
+          Position(7, kRecorded), Week(6, kRecorded, programme)}) {
+      SCOPED_TRACE(absl::StrCat(programme, " ", as_at.ShortDebugString()));
+      v1::GetProgrammeStatusRequest status;
+      status.set_programme_id(programme);
+      *status.mutable_as_at() = as_at;
+      absl::StatusOr<v1::GetProgrammeStatusResponse> full =
+          projections::QueryProgrammeStatus(log.events(), kNow, status);
+      absl::StatusOr<v1::GetProgrammeStatusResponse> indexed =
+          projections::QueryProgrammeStatus(indexed_log, kNow, status);
+      ASSERT_OK(full);
+      ASSERT_OK(indexed);
+      full->mutable_as_at()->clear_events_folded();
+      indexed->mutable_as_at()->clear_events_folded();
+      EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString())
+          << full->ShortDebugString() << "\nvs\n" << indexed->ShortDebugString();
+      v1::GetRiskRegisterRequest risks;
+      risks.set_programme_id(programme);
+      *risks.mutable_as_at() = as_at;
+      absl::StatusOr<v1::GetRiskRegisterResponse> full_risks =
+          projections::QueryRiskRegister(log.events(), kNow, risks);
+      absl::StatusOr<v1::GetRiskRegisterResponse> indexed_risks =
+          projections::QueryRiskRegister(indexed_log, kNow, risks);
+      ASSERT_OK(full_risks);
+      ASSERT_OK(indexed_risks);
+      full_risks->mutable_as_at()->clear_events_folded();
+      indexed_risks->mutable_as_at()->clear_events_folded();
+      EXPECT_EQ(full_risks->SerializeAsString(), indexed_risks->SerializeAsString())
+          << full_risks->ShortDebugString() << "\nvs\n" << indexed_risks->ShortDebugString();
+    }
+  }
+  // Now, the project and its risk are OCP's.
+  v1::GetRiskRegisterRequest now;
+  now.set_programme_id("OCP");
+  now.mutable_as_at()->set_position(log.events().size());
+  now.mutable_as_at()->set_mode(kRecorded);
+  absl::StatusOr<v1::GetRiskRegisterResponse> ocp_risks =
+      projections::QueryRiskRegister(indexed_log, kNow, now);
+  ASSERT_OK(ocp_risks);
+  ASSERT_EQ(ocp_risks->risks_size(), 1) << ocp_risks->ShortDebugString();
+  EXPECT_EQ(ocp_risks->risks(0).risk_id(), "R1");
+  // Week 300 of LPP is past its plan: the re-plan that would have reached it was voided.
+  v1::GetProgrammeStatusRequest past;
+  past.set_programme_id("LPP");
+  *past.mutable_as_at() = Week(300, kRecorded);
+  EXPECT_THAT(projections::QueryProgrammeStatus(indexed_log, kNow, past),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("past the plan")));
+}
+
 TEST(ProgrammeIndexTest, ASavedIndexThatDoesNotHoldTogetherIsRefused) {
   Log log = Base();
   log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
