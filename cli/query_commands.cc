@@ -563,6 +563,10 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
     }
     absl::StrAppend(&out, "\nApproved spend:\n", spend.Render(colour));
   }
+  const std::string sources = DecisionSourcesText(r);
+  if (!sources.empty()) {
+    absl::StrAppend(&out, "\nSources (where each decision comes from):\n", sources);
+  }
   return out;
 }
 

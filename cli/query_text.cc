@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -310,6 +311,36 @@ std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
     absl::StrAppend(&out, "  ", absl::StrJoin(parts, "; "), ": ", source, "\n");
   }
   return out;
+}
+
+std::string DecisionSourcesText(const v1::GetDecisionRegisterResponse& r) {
+  std::set<std::string> organisations;
+  for (const v1::DecisionEntry& d : r.decisions()) organisations.insert(d.organisation_id());
+  std::vector<std::pair<std::string, std::string>> labelled;
+  for (const v1::DecisionEntry& d : r.decisions()) {
+    const std::string name = organisations.size() > 1
+                                 ? absl::StrCat(d.organisation_id(), " ", d.reference())
+                                 : d.reference();
+    std::vector<std::pair<std::string, std::string>> parts = {{d.proposed_source(), "proposal"}};
+    for (const v1::DecisionSignature& s : d.signatures()) {
+      parts.push_back({s.source(), absl::StrCat("signed by ", s.role())});
+    }
+    if (!d.outcome_source().empty()) {
+      parts.push_back({d.outcome_source(), d.status() == v1::DECISION_STATUS_REJECTED
+                                               ? "rejection"
+                                               : "withdrawal"});
+    }
+    const bool one = std::all_of(parts.begin(), parts.end(),
+                                 [&](const auto& p) { return p.first == parts[0].first; });
+    if (one) {
+      labelled.push_back({parts[0].first, name});
+      continue;
+    }
+    for (const auto& [source, part] : parts) {
+      labelled.push_back({source, absl::StrCat(name, " (", part, ")")});
+    }
+  }
+  return SourcesText(labelled);
 }
 
 std::string WorkText(const v1::WorkRef& ref) {

@@ -102,6 +102,11 @@ std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventR
 // "  LPP-R04, LPP-R05; closures of LPP-R01, LPP-R02; transfer of LPP-R03: <paper>", or
 // "every rating" when every risk's rating comes from that source.
 std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r);
+// The sources of a decision register's decisions, a line per source: "  PCD 72, PCD 73:
+// <paper>", or, for a decision whose events name different papers, its parts: "PCD 74
+// (proposal)", "PCD 74 (signed by Deputy Mayor)", "(rejection)", "(withdrawal)". References
+// are preceded by the organisation when the register has more than one.
+std::string DecisionSourcesText(const v1::GetDecisionRegisterResponse& r);
 
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);

@@ -1836,6 +1836,7 @@ struct GovernanceState::Access {
     d->proposed_position = e.position();
     d->digest = DecisionDigest(m);
     d->proposed_micros = EffectiveMicrosOrUnknown(e);
+    d->proposed_source = e.source();
   }
 
   static absl::StatusOr<std::string> Shape(const v1::DecisionSigned& m) {
@@ -2025,6 +2026,7 @@ struct GovernanceState::Access {
     d->signed_roles.emplace(key->registered.role(), m.key_id());
     if (m.has_declaration()) d->declarations[m.key_id()] = m.declaration();
     if (m.has_signed_on()) d->signed_on[m.key_id()] = m.signed_on();
+    if (!e.source().empty()) d->signed_sources[m.key_id()] = e.source();
     d->signed_micros = std::max(d->signed_micros, at);
   }
 
@@ -2045,6 +2047,7 @@ struct GovernanceState::Access {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kRejected;
+      d->outcome_source = e.source();
     }
   }
 
@@ -2065,6 +2068,7 @@ struct GovernanceState::Access {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kWithdrawn;
+      d->outcome_source = e.source();
     }
   }
 

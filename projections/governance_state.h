@@ -255,6 +255,11 @@ struct DecisionState {
   std::map<std::string, v1::Date> signed_on;
   int64_t proposed_micros = kUnknownTime;  // DecisionProposed's effective time
   uint64_t proposed_position = 0;          // DecisionProposed's (see ActedOn)
+  // The sources (Event.source) of its proposal, of each signature (key id -> source, when it
+  // named one) and of its rejection or withdrawal.
+  std::string proposed_source;
+  std::map<std::string, std::string> signed_sources;
+  std::string outcome_source;
   // The latest effective time of its signatures: once approved, when it was.
   int64_t signed_micros = kUnknownTime;
   // Approved is derived: every required role has signed (and it was not
@@ -439,8 +444,9 @@ class GovernanceState {
   // 16: a programme's re-plans and its plan as registered, which its status shows. 17: the
   // sources of the current report and update, which a status cites. 18: the sources of a
   // risk's current rating, closure and departures, which a register cites, and of a benefit's
-  // current forecast and realised figures.
-  static constexpr uint32_t kSnapshotFormat = 18;
+  // current forecast and realised figures. 19: the sources of a decision's proposal,
+  // signatures and rejection or withdrawal, which the decision register cites.
+  static constexpr uint32_t kSnapshotFormat = 19;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -36,7 +36,13 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.clear_recommendations();
     e.clear_related_decisions();
     e.clear_part2();
-    for (v1::DecisionSignature& s : *e.mutable_signatures()) s.clear_declaration();
+    // Sources may name the record of decision by its title.
+    e.clear_proposed_source();
+    e.clear_outcome_source();
+    for (v1::DecisionSignature& s : *e.mutable_signatures()) {
+      s.clear_declaration();
+      s.clear_source();
+    }
     if (e.has_referred_under()) e.mutable_referred_under()->clear_delegation_id();
     for (v1::DecisionReferral& r : *e.mutable_referrals()) r.clear_delegation_id();
     e.set_withheld(true);

@@ -32,7 +32,8 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 
 // Each unpublished decision of `register_answer` is marked withheld and loses its title,
 // amounts, delegation needs, officers' statements, delegated authorities, recommendations,
-// related decisions, Part 2's summary, its signatures' declarations and the delegation ids of
+// related decisions, Part 2's summary, its events' sources (which may name the record of
+// decision by its title), its signatures' declarations and the delegation ids of
 // its referrals either way (which name its own, or another decision's, delegated authority);
 // its
 // approved amounts leave the spend totals (a total left at nothing is removed), and `withheld`

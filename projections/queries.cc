@@ -1466,8 +1466,13 @@ QueryDecisionRegisterImpl(Folder& folder,
         if (auto dated = d->signed_on.find(it->second); dated != d->signed_on.end()) {
           *sig->mutable_signed_on() = dated->second;
         }
+        if (auto named = d->signed_sources.find(it->second); named != d->signed_sources.end()) {
+          sig->set_source(named->second);
+        }
       }
     }
+    e->set_proposed_source(d->proposed_source);
+    e->set_outcome_source(d->outcome_source);
     *e->mutable_amounts() = d->proposed.amounts();
     *e->mutable_recommendations() = d->proposed.recommendations();
     *e->mutable_related_decisions() = d->proposed.related_decisions();

@@ -310,6 +310,9 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       if (auto it = d.signed_on.find(key); it != d.signed_on.end()) {
         *r->mutable_signed_on() = it->second;
       }
+      if (auto it = d.signed_sources.find(key); it != d.signed_sources.end()) {
+        r->set_source(it->second);
+      }
     }
     for (const std::string& key : d.signing_keys) s->add_signing_keys(key);
     for (const auto& [key, declaration] : d.declarations) {
@@ -320,6 +323,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (d.proposed_micros != kUnknownTime) s->set_proposed_micros(d.proposed_micros);
     if (d.signed_micros != kUnknownTime) s->set_signed_micros(d.signed_micros);
     s->set_proposed_position(d.proposed_position);
+    s->set_proposed_source(d.proposed_source);
+    s->set_outcome_source(d.outcome_source);
   }
   for (const auto& [id, k] : keys_) {
     Snap::Key* s = out->add_keys();
@@ -443,6 +448,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     for (const auto& r : s.signed_roles()) {
       d.signed_roles[r.role()] = r.key_id();
       if (r.has_signed_on()) d.signed_on[r.key_id()] = r.signed_on();
+      if (!r.source().empty()) d.signed_sources[r.key_id()] = r.source();
     }
     d.signing_keys.insert(s.signing_keys().begin(), s.signing_keys().end());
     for (const auto& declaration : s.declarations()) {
@@ -451,6 +457,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     d.proposed_micros = s.has_proposed_micros() ? s.proposed_micros() : kUnknownTime;
     d.signed_micros = s.has_signed_micros() ? s.signed_micros() : kUnknownTime;
     d.proposed_position = s.proposed_position();
+    d.proposed_source = s.proposed_source();
+    d.outcome_source = s.outcome_source();
   }
   for (const auto& s : in.keys()) {
     KeyState& k = keys_[s.registered().key_id()];

@@ -232,7 +232,13 @@ TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
               AllOf(HasSubstr("\n  Signed by Deputy Mayor for Policing and Crime (Sophie Linden) "
                               "on 2016-10-05\n"),
                     HasSubstr("\n  Has a confidential Part 2: Commercial Sensitivity\n"),
-                    HasSubstr("\n  Amount: £730,000.00 one-off from Major Change Reserve")));
+                    HasSubstr("\n  Amount: £730,000.00 one-off from Major Change Reserve"),
+                    // Its proposal and signature come from the record of decision.
+                    ::testing::EndsWith(
+                        "\nSources (where each decision comes from):\n  PCD 72: MOPAC PCD 72, "
+                        "Strengthening Local Policing, as signed, with the MPS Investment "
+                        "Advisory Board paper of 22 September 2016\n")));
+  EXPECT_EQ(pcd72.proposed_source(), pcd72.signatures(0).source());
   EXPECT_EQ(mopac.approved_spend(0).pence(), 73000000);
   // PCC/D/2017/05: £4m approved from the Invest to save reserve; the £1.95m
   // that may be needed and the plan's £26.5m capital and £12.4m one-off revenue

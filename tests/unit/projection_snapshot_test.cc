@@ -279,6 +279,40 @@ TEST(StateSnapshotTest, TheBenefitsSourcesRoundTrip) {
   EXPECT_EQ(b.realised_source, "benefits report, day 20");
 }
 
+TEST(StateSnapshotTest, TheDecisionsSourcesRoundTrip) {
+  const Signer dmpc = NewSigner("dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  const v1::DecisionProposed pcd73 = Decision("MOPAC", "PCD 73", {dmpc.role});
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PCD 73");
+  rejected.set_reason("not affordable");
+  rejected.set_rejected_by(dmpc.role);
+  auto sourced = [](v1::Event e, const std::string& source) {
+    e.set_source(source);
+    return e;
+  };
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {Ev(Organisation("MOPAC")), Ev(dmpc.Registration()),
+        sourced(Ev(pcd72), "PCD 72 form"), sourced(Ev(dmpc.Sign(pcd72)), "PCD 72 as signed"),
+        sourced(Ev(pcd73), "PCD 73 form"), sourced(Ev(rejected), "DMPC's letter")}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  const DecisionState* signed_one = loaded.FindDecision("MOPAC", "PCD 72");
+  ASSERT_NE(signed_one, nullptr);
+  EXPECT_EQ(signed_one->proposed_source, "PCD 72 form");
+  EXPECT_EQ(signed_one->signed_sources.at("dmpc"), "PCD 72 as signed");
+  EXPECT_EQ(signed_one->outcome_source, "");
+  const DecisionState* rejected_one = loaded.FindDecision("MOPAC", "PCD 73");
+  ASSERT_NE(rejected_one, nullptr);
+  EXPECT_EQ(rejected_one->proposed_source, "PCD 73 form");
+  EXPECT_TRUE(rejected_one->signed_sources.empty());
+  EXPECT_EQ(rejected_one->outcome_source, "DMPC's letter");
+}
+
 // Risks and scope items are serialized straight from the state, not through
 // snapshot messages: every field carries the state's value.
 TEST(StateSnapshotTest, SavedRisksAndScopeItemsCarryTheStatesValues) {

@@ -129,6 +129,30 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(r.approved_spend(0).pence(), 1000000);
 }
 
+// Each decision cites the sources of its events; a withheld one loses them, since a source may
+// name the record of decision by its title.
+TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
+  log_[2].set_source("PCD 90: Let the secret contract, record of decision");
+  log_[3].set_source("PCD 90 as signed");
+  log_[6].set_source("PCD 92 form");
+  log_[7].set_source("PCD 92 as signed");
+  v1::GetDecisionRegisterResponse r = Register(publication_ - 1);
+  ASSERT_EQ(r.decisions_size(), 3);
+  EXPECT_EQ(r.decisions(0).proposed_source(), "PCD 90: Let the secret contract, record of decision");
+  ASSERT_EQ(r.decisions(0).signatures_size(), 1);
+  EXPECT_EQ(r.decisions(0).signatures(0).source(), "PCD 90 as signed");
+  WithholdUnpublished(publication_ - 1, &r);
+  EXPECT_EQ(r.decisions(0).proposed_source(), "");
+  EXPECT_EQ(r.decisions(0).signatures(0).source(), "");
+  EXPECT_THAT(r.ShortDebugString(), Not(HasSubstr("secret")));
+  EXPECT_EQ(r.decisions(2).proposed_source(), "PCD 92 form");
+  EXPECT_EQ(r.decisions(2).signatures(0).source(), "PCD 92 as signed");
+  // From its date, it is whole.
+  v1::GetDecisionRegisterResponse later = Register(publication_);
+  WithholdUnpublished(publication_, &later);
+  EXPECT_EQ(later.decisions(0).signatures(0).source(), "PCD 90 as signed");
+}
+
 // A withheld decision's referrals either way keep their references, not the delegation ids,
 // which name a withheld delegated authority; its history loses the delegation it was referred
 // under.

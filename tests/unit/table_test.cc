@@ -165,5 +165,38 @@ TEST(QueryTextTest, AHistoryChangeCellSaysWhatALateFactChangedAtItsEffectiveTime
             "rating: RED -> AMBER");
 }
 
+// A decision register's sources: one line per paper; a decision whose events name different
+// papers is listed by part; the organisation is named when the register spans two.
+TEST(QueryTextTest, DecisionSourcesAreListedByPaperAndByPartWhereTheyDiffer) {
+  v1::GetDecisionRegisterResponse r;
+  v1::DecisionEntry* pcd72 = r.add_decisions();
+  pcd72->set_organisation_id("MOPAC");
+  pcd72->set_reference("PCD 72");
+  pcd72->set_proposed_source("PCD 72 as signed");
+  v1::DecisionSignature* s = pcd72->add_signatures();
+  s->set_role("Deputy Mayor");
+  s->set_source("PCD 72 as signed");
+  v1::DecisionEntry* pcd73 = r.add_decisions();
+  pcd73->set_organisation_id("MOPAC");
+  pcd73->set_reference("PCD 73");
+  pcd73->set_status(v1::DECISION_STATUS_REJECTED);
+  pcd73->set_proposed_source("PCD 73 form");
+  pcd73->add_signatures()->set_role("Chief Finance Officer");  // names no source
+  pcd73->set_outcome_source("PCD 72 as signed");
+  v1::DecisionEntry* unsourced = r.add_decisions();
+  unsourced->set_organisation_id("MOPAC");
+  unsourced->set_reference("PCD 74");
+  EXPECT_EQ(DecisionSourcesText(r),
+            "  PCD 72, PCD 73 (rejection): PCD 72 as signed\n"
+            "  PCD 73 (proposal): PCD 73 form\n");
+  unsourced->set_organisation_id("WWA");
+  unsourced->set_proposed_source("PCC/D/2017/05");
+  pcd73->set_status(v1::DECISION_STATUS_WITHDRAWN);
+  EXPECT_EQ(DecisionSourcesText(r),
+            "  MOPAC PCD 72, MOPAC PCD 73 (withdrawal): PCD 72 as signed\n"
+            "  MOPAC PCD 73 (proposal): PCD 73 form\n"
+            "  WWA PCD 74: PCC/D/2017/05\n");
+}
+
 }  // namespace
 }  // namespace govledger::cli
