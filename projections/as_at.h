@@ -67,9 +67,9 @@ int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
 int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 
 // The registration of `programme_id` in `log` that stands (the first that no correction in the
-// whole log voids: a programme registered with a wrong mobilisation date, corrected and
-// registered again, counts its weeks from the right date), with the longest planned length of
-// the standing re-plans after it (what bounds the plan weeks a question may name: a plan
+// whole log voids: the rules never let a registration be corrected, but a log written by an
+// earlier version may hold such a correction), with the longest planned length of the standing
+// re-plans after it (what bounds the plan weeks a question may name: a plan
 // extended since registration has its later weeks); NOT_FOUND listing the registered
 // programmes when there is none.
 absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(

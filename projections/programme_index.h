@@ -11,9 +11,10 @@
 // stream of a project that has been registered under it, or on the stream of a
 // risk or scope item that has belonged to the programme or to a project that has
 // been registered under it (every event of that stream, including those from
-// before it came to the programme). A project registered under the wrong
-// programme, corrected and registered again under the right one, so concerns
-// both, as answers as at a cut before the correction need. Events on
+// before it came to the programme). A project registered again under another
+// programme (its registration voided by a correction, which the rules no longer
+// accept but a log written by an earlier version may hold) so concerns both, as
+// answers as at a cut before the correction need. Events on
 // decision streams concern no programme (the programme answers do not read
 // decisions; they are listed apart, for the decision register). Every other
 // event (organisations, keys, delegation rules, unknown streams and types)

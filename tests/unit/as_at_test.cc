@@ -1686,9 +1686,11 @@ TEST(ProgrammeIndexTest, ASavedAndLoadedIndexGoesOnAnsweringTheSame) {
   CheckAnswersEqualThoseOverTheWholeLog(/*reload=*/true);
 }
 
-// Registrations a correction voided: a project registered under the wrong programme and
-// registered again under the right one, a programme registered with the wrong mobilisation date
-// and registered again, a re-plan voided. The index answers as the whole log does.
+// A re-plan a correction voided; and registrations a correction voided, which the rules no
+// longer accept but a log written by an earlier version may hold (this one is built by hand): a
+// project registered under the wrong programme and registered again under the right one, a
+// programme registered with the wrong mobilisation date and registered again. The index answers
+// as the whole log does.
 TEST(ProgrammeIndexTest, RegistrationsAndReplansACorrectionVoidedAreNotUsed) {
   Log log;
   log.Add(Ev(Organisation("LPF")), InWeek(1));
