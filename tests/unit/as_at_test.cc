@@ -1452,6 +1452,18 @@ void ExpectSameIndex(const projections::ProgrammeIndex& a,
   }
 }
 
+// `full` (an answer over the whole log) and `indexed` (the same question's from a
+// ProgrammeIndex) are one answer, but for the count of events folded.
+template <typename Answer>
+void ExpectSameAnswer(absl::StatusOr<Answer> full, absl::StatusOr<Answer> indexed) {
+  ASSERT_OK(full);
+  ASSERT_OK(indexed);
+  full->mutable_as_at()->clear_events_folded();
+  indexed->mutable_as_at()->clear_events_folded();
+  EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString())
+      << full->ShortDebugString() << "\nvs\n" << indexed->ShortDebugString();
+}
+
 // Answers from a ProgrammeIndex equal answers over the whole log, on a random
 // log of three programmes with risks and scope moving between them, late
 // events and corrections. `reload`: between steps the index is saved and
@@ -1542,15 +1554,6 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
   projections::MemorySnapshotStore snapshots;
   const projections::IndexedLog indexed_log{&index, &source, &snapshots, {25}};
 
-  auto same = [](auto full, auto indexed) {
-    ASSERT_OK(full);
-    ASSERT_OK(indexed);
-    full->mutable_as_at()->clear_events_folded();
-    indexed->mutable_as_at()->clear_events_folded();
-    EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString())
-        << full->ShortDebugString() << "\nvs\n"
-        << indexed->ShortDebugString();
-  };
   int checked = 0;
   size_t dropped_checked = 0;  // snapshots left out that an answer was checked to delete
   const size_t steps = 4;
@@ -1591,23 +1594,23 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
           v1::GetProgrammeStatusRequest status;
           status.set_programme_id(p);
           *status.mutable_as_at() = as_at;
-          same(projections::QueryProgrammeStatus(prefix, kNow, status),
+          ExpectSameAnswer(projections::QueryProgrammeStatus(prefix, kNow, status),
                projections::QueryProgrammeStatus(indexed_log, kNow, status));
           v1::GetRiskRegisterRequest risks_request;
           risks_request.set_programme_id(p);
           *risks_request.mutable_as_at() = as_at;
-          same(projections::QueryRiskRegister(prefix, kNow, risks_request),
+          ExpectSameAnswer(projections::QueryRiskRegister(prefix, kNow, risks_request),
                projections::QueryRiskRegister(indexed_log, kNow,
                                               risks_request));
           v1::GetScopeMapRequest scope_request;
           scope_request.set_programme_id(p);
           *scope_request.mutable_as_at() = as_at;
-          same(projections::QueryScopeMap(prefix, kNow, scope_request),
+          ExpectSameAnswer(projections::QueryScopeMap(prefix, kNow, scope_request),
                projections::QueryScopeMap(indexed_log, kNow, scope_request));
           v1::GetBenefitsRequest benefits;
           benefits.set_programme_id(p);
           *benefits.mutable_as_at() = as_at;
-          same(projections::QueryBenefits(prefix, kNow, benefits),
+          ExpectSameAnswer(projections::QueryBenefits(prefix, kNow, benefits),
                projections::QueryBenefits(indexed_log, kNow, benefits));
           v1::GetEntityHistoryRequest history;
           history.set_stream_id(absl::StrCat("risk/", risks[week % risks.size()]));
@@ -1618,7 +1621,7 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
               projections::QueryEntityHistory(indexed_log, kNow, history);
           EXPECT_EQ(full_history.status(), indexed_history.status());
           if (full_history.ok() && indexed_history.ok()) {
-            same(full_history, indexed_history);
+            ExpectSameAnswer(full_history, indexed_history);
           }
           if (mode == kKnown) {
             // As known through an earlier position: exactly what the log's first events alone
@@ -1629,13 +1632,13 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
                                                  log.events().begin() + through);
               v1::GetRiskRegisterRequest bounded = risks_request;
               bounded.mutable_as_at()->set_known_through(through);
-              same(projections::QueryRiskRegister(known, kNow, risks_request),
+              ExpectSameAnswer(projections::QueryRiskRegister(known, kNow, risks_request),
                    projections::QueryRiskRegister(indexed_log, kNow, bounded));
-              same(projections::QueryRiskRegister(known, kNow, risks_request),
+              ExpectSameAnswer(projections::QueryRiskRegister(known, kNow, risks_request),
                    projections::QueryRiskRegister(prefix, kNow, bounded));
               v1::GetProgrammeStatusRequest bounded_status = status;
               bounded_status.mutable_as_at()->set_known_through(through);
-              same(projections::QueryProgrammeStatus(known, kNow, status),
+              ExpectSameAnswer(projections::QueryProgrammeStatus(known, kNow, status),
                    projections::QueryProgrammeStatus(indexed_log, kNow, bounded_status));
             }
           }
@@ -1758,29 +1761,13 @@ TEST(ProgrammeIndexTest, RegistrationsAndReplansACorrectionVoidedAreNotUsed) {
       v1::GetProgrammeStatusRequest status;
       status.set_programme_id(programme);
       *status.mutable_as_at() = as_at;
-      absl::StatusOr<v1::GetProgrammeStatusResponse> full =
-          projections::QueryProgrammeStatus(log.events(), kNow, status);
-      absl::StatusOr<v1::GetProgrammeStatusResponse> indexed =
-          projections::QueryProgrammeStatus(indexed_log, kNow, status);
-      ASSERT_OK(full);
-      ASSERT_OK(indexed);
-      full->mutable_as_at()->clear_events_folded();
-      indexed->mutable_as_at()->clear_events_folded();
-      EXPECT_EQ(full->SerializeAsString(), indexed->SerializeAsString())
-          << full->ShortDebugString() << "\nvs\n" << indexed->ShortDebugString();
+      ExpectSameAnswer(projections::QueryProgrammeStatus(log.events(), kNow, status),
+                       projections::QueryProgrammeStatus(indexed_log, kNow, status));
       v1::GetRiskRegisterRequest risks;
       risks.set_programme_id(programme);
       *risks.mutable_as_at() = as_at;
-      absl::StatusOr<v1::GetRiskRegisterResponse> full_risks =
-          projections::QueryRiskRegister(log.events(), kNow, risks);
-      absl::StatusOr<v1::GetRiskRegisterResponse> indexed_risks =
-          projections::QueryRiskRegister(indexed_log, kNow, risks);
-      ASSERT_OK(full_risks);
-      ASSERT_OK(indexed_risks);
-      full_risks->mutable_as_at()->clear_events_folded();
-      indexed_risks->mutable_as_at()->clear_events_folded();
-      EXPECT_EQ(full_risks->SerializeAsString(), indexed_risks->SerializeAsString())
-          << full_risks->ShortDebugString() << "\nvs\n" << indexed_risks->ShortDebugString();
+      ExpectSameAnswer(projections::QueryRiskRegister(log.events(), kNow, risks),
+                       projections::QueryRiskRegister(indexed_log, kNow, risks));
     }
   }
   // Now, the project and its risk are OCP's.

@@ -138,7 +138,8 @@ TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
   log_[7].set_source("PCD 92 as signed");
   v1::GetDecisionRegisterResponse r = Register(publication_ - 1);
   ASSERT_EQ(r.decisions_size(), 3);
-  EXPECT_EQ(r.decisions(0).proposed_source(), "PCD 90: Let the secret contract, record of decision");
+  EXPECT_EQ(r.decisions(0).proposed_source(),
+            "PCD 90: Let the secret contract, record of decision");
   ASSERT_EQ(r.decisions(0).signatures_size(), 1);
   EXPECT_EQ(r.decisions(0).signatures(0).source(), "PCD 90 as signed");
   WithholdUnpublished(publication_ - 1, &r);
