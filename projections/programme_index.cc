@@ -232,12 +232,8 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
         v1::ScopeItemTransferred m;
         if (m.ParseFromString(event.payload())) to = m.to();
       }
-      if (to.kind() == v1::WORK_KIND_PROJECT) {
-        std::vector<std::string>& named = project_streams_[to.id()];
-        if (std::find(named.begin(), named.end(), stream) == named.end()) {
-          named.push_back(stream);
-        }
-      }
+      // (A stream transferred back to a project is listed again: joining is idempotent.)
+      if (to.kind() == v1::WORK_KIND_PROJECT) project_streams_[to.id()].push_back(stream);
       RETURN_IF_ERROR(Join(stream, position, first, ProgrammeOf(to),
                            programmes, source));
       break;

@@ -228,7 +228,8 @@ class ProgrammeIndex final : public Timeline {
   absl::flat_hash_map<std::string, std::vector<PlanEvent>> plans_;
   absl::flat_hash_map<std::string, std::string>
       project_programme_;  // project id -> programme of its last registration
-  // Project id -> the risk and scope streams opened, added or transferred to it.
+  // Project id -> the risk and scope streams opened, added or transferred to it (in that order;
+  // one transferred to it twice is listed twice).
   absl::flat_hash_map<std::string, std::vector<std::string>> project_streams_;
   // Project, risk and scope streams: the programmes (numbers into programme_names_)
   // they have concerned.
