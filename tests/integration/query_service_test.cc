@@ -720,6 +720,35 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
                            HasSubstr("programme LPP was last re-planned effective")));
 }
 
+// A re-plan recorded in error and corrected no longer lengthens the plan: its weeks may not be
+// asked about, through the daemon's index, before and after a restart (the index saved and
+// loaded).
+TEST_F(QueryServiceTest, ACorrectedReplanNoLongerLengthensThePlan) {
+  RecordSeed000();
+  v1::Event replan = Ev(Replan("LPP", 260));
+  SetMicros(seed000::InWeek(90), replan.mutable_effective_time());
+  Send({replan});
+  v1::GetProgrammeStatusResponse status;
+  ASSERT_THAT(ProgrammeStatus(Week(230, kKnown), &status), GrpcOk());
+  EXPECT_EQ(status.planned_weeks(), 260);
+  Send({Correction(replan, "the re-plan was not approved")});
+  for (const bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "after a restart" : "before a restart");
+    if (restarted) {
+      ASSERT_OK(daemon_.Restart());
+      stub_ = daemon_.NewStub();
+      query_ = v1::QueryService::NewStub(daemon_.NewChannel());
+    }
+    EXPECT_THAT(ProgrammeStatus(Week(230, kKnown), &status),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             AllOf(HasSubstr("past the plan"), HasSubstr("a plan of 208 weeks"),
+                                   HasSubstr("1 to 208"))));
+    ASSERT_THAT(ProgrammeStatus(Week(200, kKnown), &status), GrpcOk());
+    EXPECT_EQ(status.planned_weeks(), 208);
+  }
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("query index loaded"));
+}
+
 TEST_F(QueryServiceTest, ACorrectedSignatureLeavesTheDecisionPendingForRulesAndRegister) {
   const std::string dmpc_role = "Deputy Mayor for Policing and Crime";
   Signer dmpc = NewSigner("mopac-dmpc", dmpc_role);
