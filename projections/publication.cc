@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
 
@@ -95,6 +99,32 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
     c.clear_note();
   }
   for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
+}
+
+void WithholdSources(const absl::flat_hash_set<std::string>& sources,
+                     google::protobuf::Message* answer) {
+  if (sources.empty()) return;
+  namespace pb = ::google::protobuf;
+  const pb::Reflection* reflection = answer->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  reflection->ListFields(*answer, &fields);  // those set: a cleared field is never listed
+  for (const pb::FieldDescriptor* field : fields) {
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection->FieldSize(*answer, field); ++i) {
+          WithholdSources(sources, reflection->MutableRepeatedMessage(answer, field, i));
+        }
+      } else {
+        WithholdSources(sources, reflection->MutableMessage(answer, field));
+      }
+    } else if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING &&
+               !field->is_repeated() &&
+               (field->name() == "source" || absl::EndsWith(field->name(), "_source")) &&
+               field->name() != "funding_source" &&
+               sources.contains(reflection->GetString(*answer, field))) {
+      reflection->ClearField(answer, field);
+    }
+  }
 }
 
 }  // namespace govledger::projections

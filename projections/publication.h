@@ -11,11 +11,20 @@
 // (GetDecisionRegisterRequest.published_only, which the query service sets for a viewer); the
 // query service passes a viewer's entity histories through the second function. Pure functions
 // of the answer and the current time.
+//
+// Nor does a viewer see the papers such a decision's events cite (Event.source), wherever
+// they are cited: a source may name the record of decision by its title, and the events of
+// other entities (a scope transfer it approved, a programme it set up) may cite the same paper.
+// The query service gathers those sources (QueryWithheldSources, queries.h) and passes every
+// answer a viewer gets, and every published_only answer, through WithholdSources.
 #ifndef GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 #define GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 
 #include <cstdint>
+#include <string>
 
+#include "absl/container/flat_hash_set.h"
+#include "google/protobuf/message.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/query.pb.h"
 
@@ -47,6 +56,14 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* re
 // (reasons: the only content a decision's history shows).
 // Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
+
+// Clears, anywhere in `answer` (every message field, repeated or not, at any depth), each
+// string field named `source` or `..._source` (Event.source as an answer carries it: `source`,
+// `reported_source`, `rating_source`, `proposed_source`, ...; not `funding_source`, which
+// names where money comes from) whose value is one of `sources`, the sources a viewer may not
+// see. Other fields, and other sources, are unchanged.
+void WithholdSources(const absl::flat_hash_set<std::string>& sources,
+                     google::protobuf::Message* answer);
 
 }  // namespace govledger::projections
 

@@ -1785,6 +1785,30 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
 
 }  // namespace
 
+namespace {
+
+absl::StatusOr<absl::flat_hash_set<std::string>> WithheldSources(Folder& folder) {
+  absl::flat_hash_set<std::string> out;
+  const uint64_t head = folder.timeline().head();
+  if (head == 0) return out;
+  v1::AsAt at;
+  at.set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  at.set_position(head);
+  ASSIGN_OR_RETURN(std::unique_ptr<Folded> f, folder.Fold(at, Scope{Scope::kDecisions, ""}));
+  for (const auto& [stream, d] : f->state.decisions()) {
+    if (!Unpublished(d.proposed.part1_deferred_until(), folder.now_micros())) continue;
+    for (const std::string* source : {&d.proposed_source, &d.outcome_source}) {
+      if (!source->empty()) out.insert(*source);
+    }
+    for (const auto& [key, source] : d.signed_sources) {
+      if (!source.empty()) out.insert(source);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 // A ProgrammeIndex, the events from an EventSource, and snapshots of
 // programme folds (see programme_index.h for when one is usable).
 class IndexFolder final : public Folder {
@@ -2115,5 +2139,17 @@ GOVLEDGER_QUERY(QueryEntityHistory, GetEntityHistoryRequest,
                 GetEntityHistoryResponse)
 
 #undef GOVLEDGER_QUERY
+
+absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(
+    const std::vector<v1::Event>& log, int64_t now_micros) {
+  VectorFolder folder(log, now_micros);
+  return WithheldSources(folder);
+}
+
+absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(const IndexedLog& log,
+                                                                      int64_t now_micros) {
+  IndexFolder folder(*log.index, *log.source, log.snapshots, log.options, now_micros);
+  return WithheldSources(folder);
+}
 
 }  // namespace govledger::projections

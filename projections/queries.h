@@ -16,8 +16,10 @@
 #define GOVLEDGER_PROJECTIONS_QUERIES_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.pb.h"
@@ -66,6 +68,14 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
 
+// The sources (Event.source) a viewer may not see (publication.h, WithholdSources): every
+// source that an event of a decision whose Part 1 is unpublished at `now_micros` names, its
+// proposal's, its signatures' and its rejection's or withdrawal's, the decisions as recorded
+// at the head (what is withheld now, whatever cut an answer asks about). Empty for an empty
+// log.
+absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(
+    const std::vector<v1::Event>& log, int64_t now_micros);
+
 struct SnapshotOptions {
   // A programme's fold is snapshotted every this many events folded past the
   // snapshot it started from (or position 1). Default 2,000.
@@ -112,6 +122,9 @@ absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const IndexedLog& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
+// Folds the decision streams and the events that concern every programme.
+absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(const IndexedLog& log,
+                                                                      int64_t now_micros);
 
 }  // namespace govledger::projections
 

@@ -99,13 +99,15 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
                               [this, query](UnaryCall<Request>* call) {
     QueueCall<Request>(queries_, kMaxWaitingCalls, call, [this, query](UnaryCall<Request>* call) {
       Request request = call->request();
+      bool published = call->role() == Role::kViewer;
       if constexpr (std::is_same_v<Request, v1::GetDecisionRegisterRequest> ||
                     std::is_same_v<Request, v1::CompareRequest>) {
         // A viewer sees the published register: withheld decisions, and possible splits
         // among the published ones; and comparisons without the sources of their events.
-        if (call->role() == Role::kViewer) request.set_published_only(true);
+        if (published) request.set_published_only(true);
+        published = request.published_only();
       }
-      absl::StatusOr<Response> answer = Answer(query, request);
+      absl::StatusOr<Response> answer = Answer(query, request, published);
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));
         return;
@@ -244,12 +246,19 @@ absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query,
-                                                  const Request& request) {
+                                                  const Request& request, bool published) {
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status s = CatchUp(Caller::kCall); !s.ok()) return s;
   // The log is read before the clock: every event indexed was recorded at or
   // before `now`.
-  absl::StatusOr<Response> answer = query(log_, clock_->NowMicros(), request);
+  const int64_t now = clock_->NowMicros();
+  absl::StatusOr<Response> answer = query(log_, now, request);
+  if (answer.ok() && published) {
+    absl::StatusOr<absl::flat_hash_set<std::string>> withheld =
+        projections::QueryWithheldSources(log_, now);
+    if (!withheld.ok()) return withheld.status();
+    projections::WithholdSources(*withheld, &*answer);
+  }
   // An answer folds megabytes (a snapshot's state, the events after it) and
   // frees them: give them back now rather than at tcmalloc's own pace, so that
   // the daemon's footprint is its live data.

@@ -132,9 +132,12 @@ class QueryServiceImpl final : public QueryServiceBase {
   template <typename Request, typename Response>
   UnaryMethod<Request> Method(RequestRawCall request_call, const AccessControl& access,
                               Query<Request, Response> query);
-  // Catches up, then runs `query` on the log as it stands now.
+  // Catches up, then runs `query` on the log as it stands now. `published`: the answer as a
+  // viewer may see it, without the sources of decisions not yet published
+  // (projections/publication.h, WithholdSources).
   template <typename Request, typename Response>
-  absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request);
+  absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request,
+                                  bool published);
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
   void Warm();

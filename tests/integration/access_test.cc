@@ -520,6 +520,134 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
                                         "(viewers see its content from then)"));
 }
 
+// Other entities' events may cite the withheld decision's record too (the scope change it
+// approved, the report that announced it, a risk it opened): a viewer sees none of them cite
+// it, in any answer, while the papers of published decisions and other papers stay cited. A
+// reader sees every source, and with published_only what a viewer sees.
+TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
+  const Token viewer = MakeToken("viewer", "Police and Crime Panel");
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, viewer}, viewer));
+
+  const gov::Signer dmpc = gov::NewSigner("dmpc-1", "Deputy Mayor for Policing and Crime");
+  v1::DecisionProposed secret = gov::Decision("MOPAC", "PCD 90", {dmpc.role});
+  *secret.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
+  secret.set_programme_id("LPP");
+  v1::DecisionProposed published = gov::Decision("MOPAC", "PCD 91", {dmpc.role});
+  published.set_programme_id("LPP");
+  const std::string record = "Record of Decision PCD 90, Let the secret contract";
+  const std::string published_record = "Record of Decision PCD 91, Open the new front counter";
+  const std::string update = "LPP update report, week 86";
+  auto cites = [](v1::Event e, const std::string& source) {
+    e.set_source(source);
+    return e;
+  };
+  v1::ScopeItemAdded counter = gov::AddScope("LPP-SVC-CONTRACT", gov::ProjectRef("LPP-INV"));
+  counter.mutable_approval()->clear_board();
+  counter.mutable_approval()->set_decision_stream(gov::StreamOf(secret));
+  v1::ScopeItemAdded front = gov::AddScope("LPP-SVC-FRONT", gov::ProjectRef("LPP-INV"));
+  front.mutable_approval()->clear_board();
+  front.mutable_approval()->set_decision_stream(gov::StreamOf(published));
+  v1::AppendResponse appended;
+  {
+    auto context = Context(writer_.secret);
+    ASSERT_THAT(
+        stub_->Append(
+            context.get(),
+            gov::Request(
+                {gov::Ev(gov::Organisation("MOPAC")), gov::Ev(gov::Programme("LPP", "MOPAC")),
+                 gov::Ev(gov::Project("LPP-INV", "LPP")), gov::Ev(dmpc.Registration("Sophie Linden")),
+                 cites(gov::Ev(secret), record), cites(gov::Ev(dmpc.Sign(secret)), record),
+                 cites(gov::Ev(published), published_record),
+                 cites(gov::Ev(dmpc.Sign(published)), published_record),
+                 cites(gov::Ev(counter), record), cites(gov::Ev(front), published_record),
+                 cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)), record),
+                 cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
+                       update),
+                 cites(gov::Ev(gov::Risk("LPP-R01", gov::ProgrammeRef("LPP"))), record),
+                 cites(gov::Ev(gov::Risk("LPP-R02", gov::ProjectRef("LPP-INV"))), update)}),
+            &appended),
+        GrpcOk());
+  }
+
+  auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+  v1::AsAt head;
+  head.set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  head.set_position(appended.head_position());
+  // Every answer about the programme, as one text: the comparison and the decision register
+  // last, from `published_only_at` (`published_only`: theirs as the public sees them).
+  size_t published_only_at = 0;
+  auto answers = [&](const std::string& token, bool published_only) {
+    std::string all;
+    auto call = [&](auto method, auto request, auto response) {
+      auto context = Context(token);
+      EXPECT_THAT(((*query).*method)(context.get(), request, &response), GrpcOk());
+      absl::StrAppend(&all, response.DebugString());
+    };
+    v1::GetProgrammeStatusRequest status;
+    status.set_programme_id("LPP");
+    *status.mutable_as_at() = head;
+    call(&v1::QueryService::Stub::GetProgrammeStatus, status, v1::GetProgrammeStatusResponse());
+    v1::GetRiskRegisterRequest risks;
+    risks.set_programme_id("LPP");
+    *risks.mutable_as_at() = head;
+    call(&v1::QueryService::Stub::GetRiskRegister, risks, v1::GetRiskRegisterResponse());
+    v1::GetScopeMapRequest scope;
+    scope.set_programme_id("LPP");
+    *scope.mutable_as_at() = head;
+    call(&v1::QueryService::Stub::GetScopeMap, scope, v1::GetScopeMapResponse());
+    for (const std::string stream : {"scope/LPP-SVC-CONTRACT", "risk/LPP-R01", "programme/LPP"}) {
+      v1::GetEntityHistoryRequest history;
+      history.set_stream_id(stream);
+      *history.mutable_as_at() = head;
+      call(&v1::QueryService::Stub::GetEntityHistory, history, v1::GetEntityHistoryResponse());
+    }
+    published_only_at = all.size();
+    v1::CompareRequest compare;
+    compare.set_programme_id("LPP");
+    *compare.mutable_from() = head;
+    compare.mutable_from()->set_position(2);
+    *compare.mutable_to() = head;
+    compare.set_published_only(published_only);
+    call(&v1::QueryService::Stub::Compare, compare, v1::CompareResponse());
+    v1::GetDecisionRegisterRequest decisions;
+    decisions.set_programme_id("LPP");
+    *decisions.mutable_as_at() = head;
+    decisions.set_published_only(published_only);
+    call(&v1::QueryService::Stub::GetDecisionRegister, decisions,
+         v1::GetDecisionRegisterResponse());
+    return all;
+  };
+  const std::string for_reader = answers(reader_.secret, false);
+  EXPECT_THAT(for_reader, HasSubstr("secret contract"));
+  EXPECT_THAT(for_reader, HasSubstr("new front counter"));
+  EXPECT_THAT(for_reader, HasSubstr(update));
+  // The scope item approved by the withheld decision still says so: that PCD 90 exists and
+  // approved it is public, as in the register.
+  const std::string for_viewer = answers(viewer.secret, false);
+  EXPECT_THAT(for_viewer, Not(HasSubstr("secret contract")));
+  EXPECT_THAT(for_viewer, HasSubstr("decision/MOPAC/PCD-90"));
+  EXPECT_THAT(for_viewer, HasSubstr("new front counter"));
+  EXPECT_THAT(for_viewer, HasSubstr(update));
+  // A reader asking for the published comparison and register sees what a viewer sees.
+  const std::string published_for_viewer = answers(viewer.secret, true).substr(published_only_at);
+  const std::string published_for_reader = answers(reader_.secret, true).substr(published_only_at);
+  EXPECT_EQ(published_for_reader, published_for_viewer);
+  EXPECT_THAT(published_for_reader, Not(HasSubstr("secret contract")));
+  EXPECT_THAT(published_for_reader, HasSubstr("new front counter"));
+
+  // The CLI's status and report cite what the answers cite.
+  const std::string server = absl::StrCat("--server ", daemon_.address(), " --token ");
+  for (const std::string command : {" status --programme LPP", " report --programme LPP --since-position 2"}) {
+    CliRun as_viewer = Cli(server + viewer.secret + command);
+    ASSERT_EQ(as_viewer.code, 0) << command << ": " << as_viewer.err;
+    EXPECT_THAT(as_viewer.out, Not(HasSubstr("secret contract"))) << command;
+    EXPECT_THAT(as_viewer.out, HasSubstr(update)) << command;
+    CliRun as_reader = Cli(server + reader_.secret + command);
+    ASSERT_EQ(as_reader.code, 0) << command << ": " << as_reader.err;
+    EXPECT_THAT(as_reader.out, HasSubstr("secret contract")) << command;
+  }
+}
+
 TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   const std::string server = absl::StrCat("--server ", daemon_.address());
   CliRun run = Cli(absl::StrCat(server, " head"));

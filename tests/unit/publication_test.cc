@@ -254,5 +254,73 @@ TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   EXPECT_FALSE(Unpublished(MakeDate(2017, 5, 1), publication_));
 }
 
+// The papers a viewer may not see cited: those the events of a decision still unpublished
+// name, none of the others, and none once the date has come.
+TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
+  log_[2].set_source("PCD 90: Let the secret contract, record of decision");
+  log_[3].set_source("PCD 90 as signed");
+  log_[4].set_source("PCD 91 form");
+  log_[6].set_source("PCD 92 form");
+  log_[7].set_source("PCD 92 as signed");
+  absl::StatusOr<absl::flat_hash_set<std::string>> before =
+      QueryWithheldSources(log_, publication_ - 1);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_THAT(*before, ::testing::UnorderedElementsAre(
+                           "PCD 90: Let the secret contract, record of decision",
+                           "PCD 90 as signed", "PCD 91 form"));
+  absl::StatusOr<absl::flat_hash_set<std::string>> from = QueryWithheldSources(log_, publication_);
+  ASSERT_TRUE(from.ok()) << from.status();
+  EXPECT_THAT(*from, ::testing::IsEmpty());
+  absl::StatusOr<absl::flat_hash_set<std::string>> none = QueryWithheldSources(std::vector<v1::Event>(), 0);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, ::testing::IsEmpty());
+}
+
+// WithholdSources clears the source fields holding a withheld paper at any depth, and nothing
+// else: other sources, other fields holding the same words, a funding source.
+TEST_F(PublicationTest, WithholdSourcesClearsEverySourceFieldCitingAWithheldPaper) {
+  const std::string paper = "PCD 90: Let the secret contract, record of decision";
+  v1::GetEntityHistoryResponse history;
+  v1::EntityChange* change = history.add_changes();
+  change->mutable_event()->set_source(paper);
+  change->set_note(paper);
+  change->mutable_corrects()->set_source(paper);
+  v1::EntityChange* other = history.add_changes();
+  other->mutable_event()->set_source("update report, week 86");
+  v1::VoidedEvent* voided = history.add_voided();
+  voided->mutable_event()->set_source(paper);
+  voided->mutable_voided_by()->set_source(paper);
+  WithholdSources({paper}, &history);
+  EXPECT_EQ(history.changes(0).event().source(), "");
+  EXPECT_EQ(history.changes(0).corrects().source(), "");
+  EXPECT_EQ(history.changes(0).note(), paper);
+  EXPECT_EQ(history.changes(1).event().source(), "update report, week 86");
+  EXPECT_EQ(history.voided(0).event().source(), "");
+  EXPECT_EQ(history.voided(0).voided_by().source(), "");
+
+  v1::GetProgrammeStatusResponse status;
+  status.mutable_programme()->set_reported_source(paper);
+  status.mutable_programme()->mutable_update()->set_source(paper);
+  status.add_projects()->set_reported_source("update report, week 86");
+  v1::GetDecisionRegisterResponse decisions;
+  decisions.add_decisions()->set_proposed_source(paper);
+  decisions.mutable_decisions(0)->add_signatures()->set_source(paper);
+  decisions.add_approved_spend()->set_funding_source(paper);
+  WithholdSources({paper}, &status);
+  WithholdSources({paper}, &decisions);
+  EXPECT_EQ(status.programme().reported_source(), "");
+  EXPECT_EQ(status.programme().update().source(), "");
+  EXPECT_EQ(status.projects(0).reported_source(), "update report, week 86");
+  EXPECT_EQ(decisions.decisions(0).proposed_source(), "");
+  EXPECT_EQ(decisions.decisions(0).signatures(0).source(), "");
+  // Money's source is not a paper: never cleared.
+  EXPECT_EQ(decisions.approved_spend(0).funding_source(), paper);
+  // Nothing withheld: nothing changes.
+  v1::GetProgrammeStatusResponse whole;
+  whole.mutable_programme()->set_reported_source(paper);
+  WithholdSources({}, &whole);
+  EXPECT_EQ(whole.programme().reported_source(), paper);
+}
+
 }  // namespace
 }  // namespace govledger::projections
