@@ -1794,15 +1794,41 @@ absl::StatusOr<absl::flat_hash_set<std::string>> WithheldSources(Folder& folder)
   v1::AsAt at;
   at.set_mode(v1::AS_AT_MODE_AS_RECORDED);
   at.set_position(head);
-  ASSIGN_OR_RETURN(std::unique_ptr<Folded> f, folder.Fold(at, Scope{Scope::kDecisions, ""}));
-  for (const auto& [stream, d] : f->state.decisions()) {
-    if (!Unpublished(d.proposed.part1_deferred_until(), folder.now_micros())) continue;
-    for (const std::string* source : {&d.proposed_source, &d.outcome_source}) {
-      if (!source->empty()) out.insert(*source);
+  ASSIGN_OR_RETURN(const Cut cut, folder.Resolve(at));
+  ASSIGN_OR_RETURN(const std::vector<uint64_t> positions,
+                   folder.Select(cut, Scope{Scope::kDecisions, ""}));
+  // The decision streams' events alone, corrections of them included (a correction is on the
+  // stream of the event it corrects).
+  ASSIGN_OR_RETURN(const std::vector<v1::Event> events,
+                   folder.Events(positions, StreamKind::kDecision));
+  static const std::string kCorrection = v1::CorrectionRecorded::descriptor()->full_name();
+  static const std::string kProposed = v1::DecisionProposed::descriptor()->full_name();
+  std::vector<std::pair<std::string, std::string>> corrections;  // in log order
+  for (const v1::Event& e : events) {
+    v1::CorrectionRecorded m;
+    if (e.event_type() == kCorrection && m.ParseFromString(e.payload())) {
+      corrections.emplace_back(absl::AsciiStrToLower(e.event_id()),
+                               absl::AsciiStrToLower(m.corrected_event_id()));
     }
-    for (const auto& [key, source] : d.signed_sources) {
-      if (!source.empty()) out.insert(source);
+  }
+  const absl::flat_hash_set<std::string> voided = VoidedEvents(corrections);
+  struct Cited {
+    v1::Date deferred_until;  // its standing proposal's
+    std::vector<std::string> sources;
+  };
+  absl::flat_hash_map<std::string, Cited> by_stream;
+  for (const v1::Event& e : events) {
+    if (voided.contains(absl::AsciiStrToLower(e.event_id()))) continue;
+    Cited& cited = by_stream[e.stream_id()];
+    v1::DecisionProposed m;
+    if (e.event_type() == kProposed && m.ParseFromString(e.payload())) {
+      cited.deferred_until = m.part1_deferred_until();
     }
+    if (!e.source().empty()) cited.sources.push_back(e.source());
+  }
+  for (auto& [stream, cited] : by_stream) {
+    if (!Unpublished(cited.deferred_until, folder.now_micros())) continue;
+    for (std::string& source : cited.sources) out.insert(std::move(source));
   }
   return out;
 }

@@ -69,10 +69,11 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const v1::GetEntityHistoryRequest& request);
 
 // The sources (Event.source) a viewer may not see (publication.h, WithholdSources): every
-// source that an event of a decision whose Part 1 is unpublished at `now_micros` names, its
-// proposal's, its signatures' and its rejection's or withdrawal's, the decisions as recorded
-// at the head (what is withheld now, whatever cut an answer asks about). Empty for an empty
-// log.
+// source named by an event on the stream of a decision whose Part 1 is unpublished at
+// `now_micros` (its proposal, signatures, rejection or withdrawal, and corrections of them),
+// less the events corrections void, each decision's deferral its standing proposal's; all as
+// recorded at the head (what is withheld now, whatever cut an answer asks about). Reads the
+// decision streams' events only. Empty for an empty log.
 absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(
     const std::vector<v1::Event>& log, int64_t now_micros);
 
@@ -122,7 +123,6 @@ absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const IndexedLog& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
-// Folds the decision streams and the events that concern every programme.
 absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(const IndexedLog& log,
                                                                       int64_t now_micros);
 

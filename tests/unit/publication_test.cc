@@ -17,6 +17,7 @@ using namespace ::govledger::testing::gov;  // NOLINT: builders
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::govledger::testing::IsOkAndHolds;
 
 constexpr char kRole[] = "Deputy Mayor for Policing and Crime";
 
@@ -254,20 +255,34 @@ TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   EXPECT_FALSE(Unpublished(MakeDate(2017, 5, 1), publication_));
 }
 
-// The papers a viewer may not see cited: those the events of a decision still unpublished
-// name, none of the others, and none once the date has come.
+// The papers a viewer may not see cited: those the standing events of a decision still
+// unpublished name (a correction's too, not the event it voids), none of the others, and none
+// once the date has come.
 TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
   log_[2].set_source("PCD 90: Let the secret contract, record of decision");
   log_[3].set_source("PCD 90 as signed");
   log_[4].set_source("PCD 91 form");
+  log_[5].set_source("PCD 91 signed by the wrong key");
   log_[6].set_source("PCD 92 form");
   log_[7].set_source("PCD 92 as signed");
+  v1::Event correction = Correction(log_[5], "signed in error");
+  correction.set_source("PCD 91 correction notice");
+  correction.set_position(log_.size() + 1);
+  *correction.mutable_recorded_time() = log_.back().recorded_time();
+  *correction.mutable_effective_time() = log_.back().recorded_time();
+  log_.push_back(correction);
   absl::StatusOr<absl::flat_hash_set<std::string>> before =
       QueryWithheldSources(log_, publication_ - 1);
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_THAT(*before, ::testing::UnorderedElementsAre(
                            "PCD 90: Let the secret contract, record of decision",
-                           "PCD 90 as signed", "PCD 91 form"));
+                           "PCD 90 as signed", "PCD 91 form", "PCD 91 correction notice"));
+  // The same from QueryService's index, which reads the decision streams alone.
+  ProgrammeIndex index;
+  VectorEventSource source(log_);
+  for (const v1::Event& e : log_) ASSERT_TRUE(index.Add(e, source).ok());
+  const IndexedLog indexed{&index, &source, nullptr, {}};
+  EXPECT_THAT(QueryWithheldSources(indexed, publication_ - 1), IsOkAndHolds(*before));
   absl::StatusOr<absl::flat_hash_set<std::string>> from = QueryWithheldSources(log_, publication_);
   ASSERT_TRUE(from.ok()) << from.status();
   EXPECT_THAT(*from, ::testing::IsEmpty());
