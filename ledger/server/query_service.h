@@ -5,8 +5,11 @@
 // and answers with the pure functions of projections/queries.h, which read the
 // events they fold from the store (projections::StoreEventSource) and keep
 // snapshots of each programme's folds among the store's projections. Beyond
-// reading and mapping statuses, it owns the index's persistence (below): when
-// it is loaded, rebuilt and saved, and when dropped snapshots' bytes go.
+// reading and mapping statuses, it withholds from a viewer's answers what a
+// viewer may not see (projections/publication.h: decisions whose Part 1 is not
+// yet published, and the papers their events cite), and it owns the index's
+// persistence (below): when it is loaded, rebuilt and saved, and when dropped
+// snapshots' bytes go.
 //
 // The index and its catalogue of snapshots persist among the store's
 // projections (key "query-index", proto internal::QueryIndexSnapshot): saved
