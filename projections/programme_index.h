@@ -137,6 +137,9 @@ class ProgrammeIndex final : public Timeline {
   // Positions on decision streams, and those that concern every programme,
   // ascending.
   std::vector<uint64_t> DecisionPositions() const;
+  // How many events are on decision streams (corrections of their events included): while it
+  // stays the same, so does everything the decision streams hold.
+  size_t decision_events() const { return decisions_.size(); }
   // Positions that concern every programme, ascending.
   const std::vector<uint64_t>& GlobalPositions() const { return global_; }
   // (correction's position, corrected event's position), by the first.

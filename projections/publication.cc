@@ -101,6 +101,17 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
   for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
 }
 
+absl::flat_hash_set<std::string> WithheldSources(const std::vector<DeferredCitations>& deferred,
+                                                 int64_t now_micros) {
+  absl::flat_hash_set<std::string> out;
+  for (const DeferredCitations& d : deferred) {
+    if (Unpublished(d.part1_deferred_until, now_micros)) {
+      out.insert(d.sources.begin(), d.sources.end());
+    }
+  }
+  return out;
+}
+
 void WithholdSources(const absl::flat_hash_set<std::string>& sources,
                      google::protobuf::Message* answer) {
   if (sources.empty()) return;

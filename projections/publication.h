@@ -15,13 +15,16 @@
 // Nor does a viewer see the papers such a decision's events cite (Event.source), wherever
 // they are cited: a source may name the record of decision by its title, and the events of
 // other entities (a scope transfer it approved, a programme it set up) may cite the same paper.
-// The query service gathers those sources (QueryWithheldSources, queries.h) and passes every
-// answer a viewer gets, and every published_only answer, through WithholdSources.
+// The query service gathers the papers each deferred decision's events cite
+// (QueryDeferredCitations, queries.h), keeps them until a decision event is appended, and
+// passes every answer a viewer gets, and every published_only answer, through WithholdSources
+// with those still unpublished (WithheldSources).
 #ifndef GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 #define GOVLEDGER_PROJECTIONS_PUBLICATION_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "google/protobuf/message.h"
@@ -56,6 +59,17 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* re
 // (reasons: the only content a decision's history shows).
 // Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
+
+// The papers cited on the stream of a decision whose Part 1 publication is deferred.
+struct DeferredCitations {
+  v1::Date part1_deferred_until;
+  std::vector<std::string> sources;  // as cited, in log order (repeats kept)
+};
+
+// The sources of `deferred` whose date is still to come at `now_micros` (Unpublished): the
+// sources a viewer may not see.
+absl::flat_hash_set<std::string> WithheldSources(const std::vector<DeferredCitations>& deferred,
+                                                 int64_t now_micros);
 
 // Clears, anywhere in `answer` (every message field, repeated or not, at any depth), each
 // string field named `source` or `..._source` (Event.source as an answer carries it: `source`,

@@ -1787,8 +1787,8 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
 
 namespace {
 
-absl::StatusOr<absl::flat_hash_set<std::string>> WithheldSources(Folder& folder) {
-  absl::flat_hash_set<std::string> out;
+absl::StatusOr<std::vector<DeferredCitations>> DeferredCitationsOf(Folder& folder) {
+  std::vector<DeferredCitations> out;
   const uint64_t head = folder.timeline().head();
   if (head == 0) return out;
   v1::AsAt at;
@@ -1812,23 +1812,18 @@ absl::StatusOr<absl::flat_hash_set<std::string>> WithheldSources(Folder& folder)
     }
   }
   const absl::flat_hash_set<std::string> voided = VoidedEvents(corrections);
-  struct Cited {
-    v1::Date deferred_until;  // its standing proposal's
-    std::vector<std::string> sources;
-  };
-  absl::flat_hash_map<std::string, Cited> by_stream;
+  std::map<std::string, DeferredCitations> by_stream;
   for (const v1::Event& e : events) {
     if (voided.contains(absl::AsciiStrToLower(e.event_id()))) continue;
-    Cited& cited = by_stream[e.stream_id()];
+    DeferredCitations& cited = by_stream[e.stream_id()];
     v1::DecisionProposed m;
     if (e.event_type() == kProposed && m.ParseFromString(e.payload())) {
-      cited.deferred_until = m.part1_deferred_until();
+      cited.part1_deferred_until = m.part1_deferred_until();
     }
     if (!e.source().empty()) cited.sources.push_back(e.source());
   }
   for (auto& [stream, cited] : by_stream) {
-    if (!Unpublished(cited.deferred_until, folder.now_micros())) continue;
-    for (std::string& source : cited.sources) out.insert(std::move(source));
+    if (cited.part1_deferred_until.year() != 0) out.push_back(std::move(cited));
   }
   return out;
 }
@@ -2166,16 +2161,16 @@ GOVLEDGER_QUERY(QueryEntityHistory, GetEntityHistoryRequest,
 
 #undef GOVLEDGER_QUERY
 
-absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(
-    const std::vector<v1::Event>& log, int64_t now_micros) {
-  VectorFolder folder(log, now_micros);
-  return WithheldSources(folder);
+// A position cut reads no clock.
+absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(
+    const std::vector<v1::Event>& log) {
+  VectorFolder folder(log, /*now_micros=*/0);
+  return DeferredCitationsOf(folder);
 }
 
-absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(const IndexedLog& log,
-                                                                      int64_t now_micros) {
-  IndexFolder folder(*log.index, *log.source, log.snapshots, log.options, now_micros);
-  return WithheldSources(folder);
+absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(const IndexedLog& log) {
+  IndexFolder folder(*log.index, *log.source, log.snapshots, log.options, /*now_micros=*/0);
+  return DeferredCitationsOf(folder);
 }
 
 }  // namespace govledger::projections

@@ -25,6 +25,7 @@
 #include "govledger/v1/query.pb.h"
 #include "projections/event_source.h"
 #include "projections/programme_index.h"
+#include "projections/publication.h"
 
 namespace govledger::projections {
 
@@ -68,14 +69,13 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
 
-// The sources (Event.source) a viewer may not see (publication.h, WithholdSources): every
-// source named by an event on the stream of a decision whose Part 1 is unpublished at
-// `now_micros` (its proposal, signatures, rejection or withdrawal, and corrections of them),
-// less the events corrections void, each decision's deferral its standing proposal's; all as
-// recorded at the head (what is withheld now, whatever cut an answer asks about). Reads the
-// decision streams' events only. Empty for an empty log.
-absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(
-    const std::vector<v1::Event>& log, int64_t now_micros);
+// For each decision whose standing proposal defers Part 1's publication (to any date), the
+// sources (Event.source) named by the events on its stream (its proposal, signatures, rejection
+// or withdrawal, and corrections of them), less the events corrections void; as recorded at the
+// head, in log order. What a viewer may not see of them depends on the day (publication.h,
+// WithheldSources): the answer does not. Reads the decision streams' events only.
+absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(
+    const std::vector<v1::Event>& log);
 
 struct SnapshotOptions {
   // A programme's fold is snapshotted every this many events folded past the
@@ -123,8 +123,7 @@ absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const IndexedLog& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
-absl::StatusOr<absl::flat_hash_set<std::string>> QueryWithheldSources(const IndexedLog& log,
-                                                                      int64_t now_micros);
+absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(const IndexedLog& log);
 
 }  // namespace govledger::projections
 

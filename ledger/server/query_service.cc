@@ -254,10 +254,14 @@ absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query
   const int64_t now = clock_->NowMicros();
   absl::StatusOr<Response> answer = query(log_, now, request);
   if (answer.ok() && published) {
-    absl::StatusOr<absl::flat_hash_set<std::string>> withheld =
-        projections::QueryWithheldSources(log_, now);
-    if (!withheld.ok()) return withheld.status();
-    projections::WithholdSources(*withheld, &*answer);
+    if (deferred_read_at_ != index_.decision_events()) {
+      absl::StatusOr<std::vector<projections::DeferredCitations>> deferred =
+          projections::QueryDeferredCitations(log_);
+      if (!deferred.ok()) return deferred.status();
+      deferred_ = *std::move(deferred);
+      deferred_read_at_ = index_.decision_events();
+    }
+    projections::WithholdSources(projections::WithheldSources(deferred_, now), &*answer);
   }
   // An answer folds megabytes (a snapshot's state, the events after it) and
   // frees them: give them back now rather than at tcmalloc's own pace, so that

@@ -36,7 +36,9 @@
 #include <string>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "govledger/v1/query.grpc.pb.h"
@@ -154,6 +156,11 @@ class QueryServiceImpl final : public QueryServiceBase {
   projections::IndexedLog log_;        // guarded by mu_
   bool index_ready_ = false;           // loaded or started empty; guarded by mu_
   bool stopped_ = false;               // Stop has run; guarded by mu_
+  // The papers deferred decisions cite (projections::QueryDeferredCitations) and
+  // index_.decision_events() when they were read: read again once a decision event is indexed.
+  // Guarded by mu_.
+  std::vector<projections::DeferredCitations> deferred_;
+  std::optional<size_t> deferred_read_at_;
   // What the saved index holds: events, snapshots taken and left out. Guarded by mu_.
   uint64_t saved_size_ = 0;
   uint64_t saved_snapshots_ = 0;

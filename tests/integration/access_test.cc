@@ -635,6 +635,7 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
   EXPECT_THAT(published_for_reader, Not(HasSubstr("secret contract")));
   EXPECT_THAT(published_for_reader, HasSubstr("new front counter"));
 
+
   // The CLI's status and report cite what the answers cite.
   const std::string server = absl::StrCat("--server ", daemon_.address(), " --token ");
   for (const std::string command : {" status --programme LPP", " report --programme LPP --since-position 2"}) {
@@ -646,6 +647,28 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
     ASSERT_EQ(as_reader.code, 0) << command << ": " << as_reader.err;
     EXPECT_THAT(as_reader.out, HasSubstr("secret contract")) << command;
   }
+
+  // A decision deferred after the viewer's last answer: its paper is withheld from the next.
+  v1::DecisionProposed later = gov::Decision("MOPAC", "PCD 93", {dmpc.role});
+  *later.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
+  const std::string later_record = "Record of Decision PCD 93, Buy the secret helicopter";
+  {
+    auto context = Context(writer_.secret);
+    ASSERT_THAT(
+        stub_->Append(context.get(),
+                      gov::Request({cites(gov::Ev(later), later_record),
+                                    cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"),
+                                                              v1::RAG_RED, 87)),
+                                          later_record)}),
+                      &appended),
+        GrpcOk());
+  }
+  head.set_position(appended.head_position());
+  EXPECT_THAT(answers(reader_.secret, false), HasSubstr("secret helicopter"));
+  const std::string later_for_viewer = answers(viewer.secret, false);
+  EXPECT_THAT(later_for_viewer, Not(HasSubstr("secret helicopter")));
+  EXPECT_THAT(later_for_viewer, Not(HasSubstr("secret contract")));
+  EXPECT_THAT(later_for_viewer, HasSubstr("new front counter"));
 }
 
 TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {

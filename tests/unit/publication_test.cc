@@ -271,22 +271,31 @@ TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
   *correction.mutable_recorded_time() = log_.back().recorded_time();
   *correction.mutable_effective_time() = log_.back().recorded_time();
   log_.push_back(correction);
-  absl::StatusOr<absl::flat_hash_set<std::string>> before =
-      QueryWithheldSources(log_, publication_ - 1);
-  ASSERT_TRUE(before.ok()) << before.status();
-  EXPECT_THAT(*before, ::testing::UnorderedElementsAre(
-                           "PCD 90: Let the secret contract, record of decision",
-                           "PCD 90 as signed", "PCD 91 form", "PCD 91 correction notice"));
+  absl::StatusOr<std::vector<DeferredCitations>> deferred = QueryDeferredCitations(log_);
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  // PCD 92 is not deferred.
+  ASSERT_EQ(deferred->size(), 2);
+  EXPECT_THAT(WithheldSources(*deferred, publication_ - 1),
+              ::testing::UnorderedElementsAre(
+                  "PCD 90: Let the secret contract, record of decision", "PCD 90 as signed",
+                  "PCD 91 form", "PCD 91 correction notice"));
+  EXPECT_THAT(WithheldSources(*deferred, publication_), ::testing::IsEmpty());
   // The same from QueryService's index, which reads the decision streams alone.
   ProgrammeIndex index;
   VectorEventSource source(log_);
   for (const v1::Event& e : log_) ASSERT_TRUE(index.Add(e, source).ok());
+  EXPECT_EQ(index.decision_events(), 7);
   const IndexedLog indexed{&index, &source, nullptr, {}};
-  EXPECT_THAT(QueryWithheldSources(indexed, publication_ - 1), IsOkAndHolds(*before));
-  absl::StatusOr<absl::flat_hash_set<std::string>> from = QueryWithheldSources(log_, publication_);
-  ASSERT_TRUE(from.ok()) << from.status();
-  EXPECT_THAT(*from, ::testing::IsEmpty());
-  absl::StatusOr<absl::flat_hash_set<std::string>> none = QueryWithheldSources(std::vector<v1::Event>(), 0);
+  absl::StatusOr<std::vector<DeferredCitations>> from_index = QueryDeferredCitations(indexed);
+  ASSERT_TRUE(from_index.ok()) << from_index.status();
+  ASSERT_EQ(from_index->size(), deferred->size());
+  for (size_t i = 0; i < deferred->size(); ++i) {
+    EXPECT_EQ((*from_index)[i].part1_deferred_until.SerializeAsString(),
+              (*deferred)[i].part1_deferred_until.SerializeAsString());
+    EXPECT_EQ((*from_index)[i].sources, (*deferred)[i].sources);
+  }
+  absl::StatusOr<std::vector<DeferredCitations>> none =
+      QueryDeferredCitations(std::vector<v1::Event>());
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(*none, ::testing::IsEmpty());
 }
