@@ -1783,10 +1783,7 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
   return out;
 }
 
-}  // namespace
-
-namespace {
-
+// QueryDeferredCitations, over either folder.
 absl::StatusOr<std::vector<DeferredCitations>> DeferredCitationsOf(Folder& folder) {
   std::vector<DeferredCitations> out;
   const uint64_t head = folder.timeline().head();

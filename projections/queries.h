@@ -16,10 +16,8 @@
 #define GOVLEDGER_PROJECTIONS_QUERIES_H_
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "govledger/v1/ledger.pb.h"
 #include "govledger/v1/query.pb.h"
