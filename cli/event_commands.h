@@ -5,21 +5,13 @@
 //   govledger import FILE... [--batch N] [--actor NAME]        JSON Lines, idempotent
 //   govledger export [--from P] [--to P] [--stream S] [--out FILE]
 //   govledger tail [--from P | -n N] [--limit N] [--json] [--stream-prefix P]... [--type T]...
-//   govledger verify                                 walks the whole hash chain, re-verifies signatures
-//   govledger verify --file FILE [--head-hash HEX] [--allow-gaps]   checks an export, offline
-//   govledger tree-head [--public-key PEM]           the log's signed tree head, as JSON
-//   govledger prove event POSITION --tree-head FILE [--public-key PEM]
-//   govledger prove extends OLD_FILE [--tree-head NEW_FILE] [--public-key PEM]
-//       check, on this machine, an event against a tree head and a later log (or tree head)
-//       against an earlier tree head, from the server's proofs (AuditService)
-//   govledger witness DIR [--public-key PEM]         keeps tree heads, each checked against the last
 //   govledger head [--json]                          the head position, event count and hash
 //   govledger sources [--source TEXT] [--json]       the sources events name (Event.source), each
 //       with its events' count, positions and effective dates; or the events naming one
 //
-// Events are read and written as JSON documents (cli/event_json.h). Exit codes as the rest of
-// the CLI (cli/client.h), plus 4 from `verify`, `tree-head`, `prove` and `witness`: the chain,
-// a signature or a proof does not verify. Not thread-safe (one command per process).
+// Checking that the log proves itself (verify, tree-head, prove, witness) is
+// cli/audit_commands.h. Events are read and written as JSON documents (cli/event_json.h). Exit
+// codes as the rest of the CLI (cli/client.h). Not thread-safe (one command per process).
 #ifndef GOVLEDGER_CLI_EVENT_COMMANDS_H_
 #define GOVLEDGER_CLI_EVENT_COMMANDS_H_
 
@@ -47,26 +39,13 @@ class EventCommands {
   int Import(const std::string& server);
   int Export(const std::string& server);
   int Tail(const std::string& server);
-  int Verify(const std::string& server);
-  int VerifyFile();
-  int TreeHead(const std::string& server);
-  int ProveEvent(const std::string& server);
-  int ProveExtends(const std::string& server);
-  int Witness(const std::string& server);
   int Sources(const std::string& server);
-  // --public-key of `command`, into public_key_files_: one file each time it is given.
-  void AddPublicKeyOption(CLI::App* command, const std::string& help);
 
   CLI::App* head_ = nullptr;
   CLI::App* append_ = nullptr;
   CLI::App* import_ = nullptr;
   CLI::App* export_ = nullptr;
   CLI::App* tail_ = nullptr;
-  CLI::App* verify_ = nullptr;
-  CLI::App* tree_head_ = nullptr;
-  CLI::App* prove_event_ = nullptr;
-  CLI::App* prove_extends_ = nullptr;
-  CLI::App* witness_ = nullptr;
   CLI::App* sources_ = nullptr;
 
   // append
@@ -82,13 +61,6 @@ class EventCommands {
   bool retry_ = false;  // tail: resubscribe after a lost connection
   std::vector<std::string> stream_prefixes_, event_types_;  // tail: the server's filters
   std::string out_;
-  // verify --file
-  std::string verify_file_, head_hash_;
-  bool allow_gaps_ = false;
-  // tree-head, prove, witness
-  std::vector<std::string> public_key_files_;  // --public-key, repeatable
-  std::string tree_head_file_, old_tree_head_file_, witness_dir_;
-  uint64_t position_ = 0;
   // sources
   std::string source_filter_;
 };

@@ -16,6 +16,7 @@
 #include "cli/admin_commands.h"
 #include "cli/bench.h"
 #include "cli/client.h"
+#include "cli/audit_commands.h"
 #include "cli/event_commands.h"
 #include "cli/printable.h"
 #include "cli/query_commands.h"
@@ -119,9 +120,10 @@ int main(int argc, char** argv) {
   govledger::cli::SigningCommands signing(app, server_flag);
   // admin stats|backup|restore|token (cli/admin_commands.cc).
   govledger::cli::AdminCommands admin(app, server_flag);
-  // head, append, import, export, tail, verify, tree-head, prove, witness,
-  // sources (cli/event_commands.cc).
+  // head, append, import, export, tail, sources (cli/event_commands.cc).
   govledger::cli::EventCommands events(app, server_flag);
+  // verify, tree-head, prove, witness (cli/audit_commands.cc).
+  govledger::cli::AuditCommands audit(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
 
@@ -158,6 +160,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = signing.Run(server)) return *code;
   if (std::optional<int> code = admin.Run(server)) return *code;
   if (std::optional<int> code = events.Run(server)) return *code;
+  if (std::optional<int> code = audit.Run(server)) return *code;
   if (std::optional<int> code = queries.Run(server)) return *code;
   if (std::optional<int> code = bench.Run(server)) return *code;
   return 2;
