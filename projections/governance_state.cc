@@ -137,6 +137,19 @@ absl::Status CheckDate(absl::string_view field, const v1::Date& d,
   return absl::OkStatus();
 }
 
+// An optional date (`present`: the message holds the field): absent, or a date CheckDate
+// accepts. One held but left all zero ({} in JSON) is refused: the rules and the decision digest
+// would read it as no date, an answer that asks whether the field is held as 0000-00-00.
+absl::Status CheckOptionalDate(absl::string_view field, bool present, const v1::Date& d) {
+  if (present && IsUnset(d)) {
+    return Invalid(absl::StrCat(field,
+                                " is present but empty (year, month and day 0): give the date, "
+                                "e.g. {\"year\": 2017, \"month\": 3, \"day\": 1}, or leave "
+                                "the field out"));
+  }
+  return CheckDate(field, d, /*required=*/false);
+}
+
 int64_t DateKey(const v1::Date& d) {
   return d.year() * 10000LL + d.month() * 100 + d.day();
 }
@@ -1576,10 +1589,11 @@ struct GovernanceState::Access {
       }
       total += a.pence();
     }
-    RETURN_IF_ERROR(
-        CheckDate("part1_deferred_until", m.part1_deferred_until(), false));
-    RETURN_IF_ERROR(CheckDate("part2.publication_deferred_until",
-                               m.part2().publication_deferred_until(), false));
+    RETURN_IF_ERROR(CheckOptionalDate("part1_deferred_until", m.has_part1_deferred_until(),
+                                      m.part1_deferred_until()));
+    RETURN_IF_ERROR(CheckOptionalDate("part2.publication_deferred_until",
+                                      m.part2().has_publication_deferred_until(),
+                                      m.part2().publication_deferred_until()));
     if (!m.part2().text().empty() && m.part2().reason().empty()) {
       return Invalid(absl::StrCat(
           entity, ": a Part 2 needs the reason it is confidential"));
@@ -1656,8 +1670,8 @@ struct GovernanceState::Access {
         RETURN_IF_ERROR(
             Required(absl::StrCat(name, ".statement"), list[i].statement()));
       }
-      RETURN_IF_ERROR(
-          CheckDate(absl::StrCat(name, ".dated"), list[i].dated(), false));
+      RETURN_IF_ERROR(CheckOptionalDate(absl::StrCat(name, ".dated"), list[i].has_dated(),
+                                        list[i].dated()));
     }
     return absl::OkStatus();
   }
@@ -1852,7 +1866,7 @@ struct GovernanceState::Access {
       return Invalid(absl::StrCat("digest has ", m.digest().size(),
                                   " bytes; it has 32 or is unset"));
     }
-    RETURN_IF_ERROR(CheckDate("signed_on", m.signed_on(), false));
+    RETURN_IF_ERROR(CheckOptionalDate("signed_on", m.has_signed_on(), m.signed_on()));
     if (m.has_declaration()) {
       RETURN_IF_ERROR(
           Required("declaration.statement", m.declaration().statement()));

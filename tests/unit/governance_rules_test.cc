@@ -1414,6 +1414,50 @@ TEST_F(RulesTest, OfficersStatementsNeedARoleAndADeclarationAStatement) {
             "R. Lowrence");
 }
 
+// A date a message holds but leaves all zero ({} in JSON) would be no date to the rules and the
+// digest, and 0000-00-00 to an answer that asks whether the field is held: each optional date
+// is a date or absent.
+TEST_F(RulesTest, AnOptionalDateHeldButEmptyIsRefused) {
+  ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
+  const v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Deputy Mayor"}, {});
+  v1::DecisionProposed part1 = d;
+  part1.mutable_part1_deferred_until();
+  EXPECT_THAT(Append(Ev(part1)),
+              StatusIs(kInvalid, HasSubstr("part1_deferred_until is present but empty (year, "
+                                           "month and day 0): give the date")));
+  v1::DecisionProposed part2 = d;
+  part2.mutable_part2()->set_text("Commercially sensitive figures.");
+  part2.mutable_part2()->set_reason("Exempt under section 43 of the FOI Act");
+  part2.mutable_part2()->mutable_publication_deferred_until();
+  EXPECT_THAT(Append(Ev(part2)),
+              StatusIs(kInvalid, HasSubstr("part2.publication_deferred_until is present but "
+                                           "empty")));
+  v1::DecisionProposed approval = d;
+  approval.add_officer_approvals()->set_role("Chief Finance Officer");
+  approval.mutable_officer_approvals(0)->mutable_dated();
+  EXPECT_THAT(Append(Ev(approval)),
+              StatusIs(kInvalid, HasSubstr("officer_approvals[0].dated is present but empty")));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72"), nullptr);
+
+  // The same fields absent, or holding a date, are fine; so is a signature's date, absent.
+  *part1.mutable_part1_deferred_until() = MakeDate(2017, 3, 1);
+  *part1.mutable_part2() = part2.part2();
+  *part1.mutable_part2()->mutable_publication_deferred_until() = MakeDate(2017, 6, 1);
+  *part1.mutable_officer_approvals() = approval.officer_approvals();
+  part1.mutable_officer_approvals(0)->clear_dated();
+  ASSERT_OK(Append(Ev(part1)));
+  const Signer dm = NewSigner("dm", "Deputy Mayor");
+  ASSERT_OK(Append(Ev(dm.Registration())));
+  v1::DecisionSigned signature = dm.Sign(part1);
+  signature.mutable_signed_on();
+  EXPECT_THAT(Append(Ev(signature)),
+              StatusIs(kInvalid, HasSubstr("signed_on is present but empty")));
+  EXPECT_FALSE(state().FindDecision("MOPAC", "PCD 72")->approved());
+  signature.clear_signed_on();
+  ASSERT_OK(Append(Ev(signature)));
+  EXPECT_TRUE(state().FindDecision("MOPAC", "PCD 72")->approved());
+}
+
 TEST_F(RulesTest, DelegatedAuthorityShape) {
   ASSERT_OK(Append(Ev(Organisation("WWA"))));
   v1::DecisionProposed d = Decision("WWA", "D1", {"Commissioner"}, {});
