@@ -974,7 +974,12 @@ int EventCommands::Tail(const std::string& server) {
                                      PrintableText(event.event_type()),
                                      PrintableText(event.actor()));
       }
-      std::cout.flush();
+      if (!std::cout.flush()) {
+        subscription.Cancel();
+        return Fail(kExitBadArgs,
+                    absl::StrCat("tail: cannot write stdout: the event at position ",
+                                 event.position(), " and those after it are not written"));
+      }
       ++shown;
       from = event.position() + 1;
       backoff = std::chrono::seconds(1);

@@ -3,8 +3,14 @@
 // decision sign, admin token and admin restore work offline.
 //
 // Exit codes (cli/client.h): 0 success; 1 the server refused or failed the request; 2 bad
-// command-line arguments; 3 the server could not be reached; 4 a verification failed.
+// command-line arguments, or output that could not be written; 3 the server could not be
+// reached; 4 a verification failed.
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +30,25 @@
 #include "ledger/envelope.h"
 
 namespace {
+
+// `code`, or kExitBadArgs when a command that succeeded could not write all its output to
+// stdout (a full disk, a closed pipe): a script must not take a lost signature or token, or a
+// cut export or report, for a whole one. (A command that failed has said why already.)
+int OutputWritten(int code) {
+  errno = 0;
+  std::cout.flush();  // the last of the output reaches the file here, or fails (errno)
+  int error = errno;
+  const bool flushed = std::fflush(stdout) == 0;
+  if (code != govledger::cli::kExitOk || (flushed && std::cout && !std::ferror(stdout))) {
+    return code;
+  }
+  if (error == 0) error = errno;
+  return govledger::cli::Fail(
+      govledger::cli::kExitBadArgs,
+      absl::StrCat("cannot write stdout",
+                   error != 0 ? absl::StrCat(": ", std::strerror(error)) : "",
+                   ": the output is incomplete"));
+}
 
 // The commands below `app` that have an option `name`, as "compare, report".
 std::string CommandsWithOption(const CLI::App& app, const std::string& name,
@@ -157,11 +182,11 @@ int main(int argc, char** argv) {
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
   govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);
-  if (std::optional<int> code = signing.Run(server)) return *code;
-  if (std::optional<int> code = admin.Run(server)) return *code;
-  if (std::optional<int> code = events.Run(server)) return *code;
-  if (std::optional<int> code = audit.Run(server)) return *code;
-  if (std::optional<int> code = queries.Run(server)) return *code;
-  if (std::optional<int> code = bench.Run(server)) return *code;
-  return 2;
+  std::optional<int> code = signing.Run(server);
+  if (!code) code = admin.Run(server);
+  if (!code) code = events.Run(server);
+  if (!code) code = audit.Run(server);
+  if (!code) code = queries.Run(server);
+  if (!code) code = bench.Run(server);
+  return OutputWritten(code.value_or(govledger::cli::kExitBadArgs));
 }

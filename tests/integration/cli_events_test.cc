@@ -1111,6 +1111,40 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   EXPECT_EQ(empty.out, "");
 }
 
+// Output that cannot be written (a full disk: /dev/full) fails the command, exit 2 naming
+// stdout, rather than exit 0 with the events, the report, the signature or the token lost.
+TEST_F(CliEventsTest, OutputThatCannotBeWrittenFailsTheCommand) {
+  ASSERT_TRUE(std::filesystem::exists("/dev/full"));
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
+                             WriteFile("three.jsonl", {OpaqueLine(1), OpaqueLine(2),
+                                                       OpaqueLine(3)}))).code, 0);
+  CliRun tail = Cli(absl::StrCat(Server(), " tail --from 1 --limit 3 --json >/dev/full"));
+  EXPECT_EQ(tail.code, 2) << tail.err;
+  EXPECT_THAT(tail.err, HasSubstr("tail: cannot write stdout: the event at position 1 and those "
+                                  "after it are not written"));
+  for (const std::string& args : {std::string("export --to 3"), std::string("head --json"),
+                                  std::string("sources")}) {
+    CliRun run = Cli(absl::StrCat(Server(), " ", args, " >/dev/full"));
+    EXPECT_EQ(run.code, 2) << args << ": " << run.err;
+    EXPECT_THAT(run.err, HasSubstr("cannot write stdout")) << args;
+  }
+  const std::string key = dir_.path() + "/signer";
+  ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", key)).code, 0);
+  CliRun sign = Cli(absl::StrCat("decision sign --key ", key, ".key --digest ",
+                                 std::string(64, 'a'), " >/dev/full"));
+  EXPECT_EQ(sign.code, 2);
+  EXPECT_THAT(sign.err, HasSubstr("cannot write stdout: No space left on device: the output "
+                                  "is incomplete"));
+  CliRun token = Cli("admin token --role viewer --actor 'J. Smith' >/dev/full");
+  EXPECT_EQ(token.code, 2);
+  EXPECT_THAT(token.err, HasSubstr("cannot write stdout"));
+  // Written where it can be, the same commands succeed.
+  CliRun signed_ok = Cli(absl::StrCat("decision sign --key ", key, ".key --digest ",
+                                      std::string(64, 'a')));
+  EXPECT_EQ(signed_ok.code, 0) << signed_ok.err;
+  EXPECT_EQ(Lines(Cli(absl::StrCat(Server(), " tail --from 1 --limit 3 --json")).out).size(), 3u);
+}
+
 TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   // An empty ledger's head: every field, zeros included, as query --json prints them.
   CliRun head = Cli(absl::StrCat(Server(), " head --json"));
