@@ -599,7 +599,8 @@ int EventCommands::Export(const std::string& server) {
     return Fail(kExitBadArgs, "export: --out is empty: give FILE, or - for stdout");
   }
   if (out_ == "-") out_.clear();  // stdout, as '-' is stdin for append, import and verify
-  if (!stream_.empty()) {
+  // An empty --stream (an unset variable in a script) would export the whole log.
+  if (export_->count("--stream") != 0) {
     if (absl::Status bad = CheckStreamFlag("export: --stream", stream_); !bad.ok()) {
       return Fail(kExitBadArgs, std::string(bad.message()));
     }

@@ -1105,6 +1105,10 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   CliRun spaced = Cli("--server 127.0.0.1:1 export --stream 'risk/LPP R03'");
   EXPECT_EQ(spaced.code, 2) << spaced.err;
   EXPECT_THAT(spaced.err, HasSubstr("export: --stream: "));
+  CliRun no_stream = Cli("--server 127.0.0.1:1 export --stream ''");
+  EXPECT_EQ(no_stream.code, 2) << no_stream.err;
+  EXPECT_THAT(no_stream.err, HasSubstr("export: --stream: stream_id is empty"));
+  EXPECT_EQ(no_stream.out, "");
   CliRun empty = Cli(absl::StrCat(Server(), " export --out ''"));
   EXPECT_EQ(empty.code, 2);
   EXPECT_THAT(empty.err, HasSubstr("export: --out is empty"));
