@@ -144,7 +144,8 @@ absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
     if (e.event_type() != kType && e.event_type() != kReplanned) continue;
     const std::optional<EntityStream> stream = ParseEntityStream(e.stream_id());
     if (!stream || stream->kind != EntityKind::kProgramme) continue;
-    PlanEvent plan{.position = e.position()};
+    PlanEvent plan;
+    plan.position = e.position();
     if (e.event_type() == kReplanned) {
       v1::ProgrammeReplanned m;
       if (!m.ParseFromString(e.payload())) continue;

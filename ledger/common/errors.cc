@@ -58,20 +58,30 @@ absl::Status EventInvalid(int index, absl::string_view message) {
 absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatches) {
   std::vector<std::string> parts;
   // ErrorInfo's metadata keys are fixed names ([a-z][a-zA-Z0-9-_]*), so the streams go in one
-  // value, a JSON object. A stream id holds no character JSON escapes (names.h).
-  std::vector<std::string> current;
+  // value, a JSON object, of as many as fit: ToGrpcStatus would cut a longer value anywhere,
+  // leaving no JSON. A stream id holds no character JSON escapes (names.h), and one stream
+  // always fits (an id is at most 200 bytes).
+  std::string current = "{";
+  size_t left_out = 0;
   for (const VersionMismatch& m : mismatches) {
     parts.push_back(absl::StrCat("stream '", m.stream_id, "' expected ", m.expected,
                                  " but its current version is ", m.actual));
-    current.push_back(absl::StrCat("\"", m.stream_id, "\":", m.actual));
+    const std::string entry =
+        absl::StrCat(current.size() > 1 ? "," : "", "\"", m.stream_id, "\":", m.actual);
+    if (left_out == 0 && current.size() + entry.size() + 1 <= kMaxErrorMetadataBytes) {
+      current += entry;
+    } else {
+      ++left_out;
+    }
   }
-  const Metadata current_versions = {
-      {"current_versions", absl::StrCat("{", absl::StrJoin(current, ","), "}")}};
+  current += "}";
+  Metadata metadata = {{"current_versions", current}};
+  if (left_out > 0) metadata.emplace_back("streams_left_out", absl::StrCat(left_out));
   return WithReason(
       absl::AbortedError(absl::StrCat(absl::StrJoin(parts, "; "),
                                       mismatches.size() == 1 ? "; re-read the stream and retry"
                                                              : "; re-read the streams and retry")),
-      reason::kWrongExpectedVersion, current_versions);
+      reason::kWrongExpectedVersion, metadata);
 }
 
 absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {

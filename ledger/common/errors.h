@@ -37,6 +37,10 @@
 
 namespace govledger::errors {
 
+// The most of each ErrorInfo metadata value govledgerd sends (ToGrpcStatus, ledger/server/
+// grpc_status.h, cuts a longer one; see there why).
+inline constexpr size_t kMaxErrorMetadataBytes = 256;
+
 // The reasons govledgerd gives, in ErrorInfo.reason. Released names never change; the README's
 // "Error reasons" lists them for clients. Metadata keys are given with each.
 namespace reason {
@@ -45,7 +49,10 @@ namespace reason {
 // "event_id" when the governance rules did.
 inline constexpr absl::string_view kInvalidEvent = "INVALID_EVENT";
 // ABORTED: expected versions did not match. Metadata: "current_versions", a JSON object of
-// each such stream's id and its current version (0 for a stream with no events).
+// each such stream's id and its current version (0 for a stream with no events), in request
+// order and as many streams as fit in kMaxErrorMetadataBytes (always whole JSON); and, when
+// streams are left out of it, "streams_left_out", how many (their versions are in the message,
+// as long as it is not cut).
 inline constexpr absl::string_view kWrongExpectedVersion = "WRONG_EXPECTED_VERSION";
 // INVALID_ARGUMENT: a request (outside its events, which INVALID_EVENT covers) holds a field
 // this govledgerd does not know, from a newer client: it would be ignored. Metadata: "field"

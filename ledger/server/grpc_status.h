@@ -26,7 +26,7 @@ namespace govledger {
 // as RESOURCE_EXHAUSTED, a code that says "retry later": a message echoing a 20,000-character
 // id would hide the real status behind it.
 inline constexpr size_t kMaxStatusMessageBytes = 1024;
-inline constexpr size_t kMaxErrorMetadataBytes = 256;
+using errors::kMaxErrorMetadataBytes;
 
 // `text` cut at a UTF-8 character boundary and ending "... (N more bytes cut)", at most `max`
 // bytes in all; `text` itself when it fits. REQUIRES: `max` leaves room for the ending.

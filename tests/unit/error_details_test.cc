@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
@@ -16,6 +18,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::EndsWith;
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::testing::ElementsAre;
 using ::testing::Pair;
@@ -66,6 +69,35 @@ TEST(ErrorDetailsTest, EveryMismatchedStreamIsNamedWithItsCurrentVersion) {
   EXPECT_EQ(info->reason(), "WRONG_EXPECTED_VERSION");
   EXPECT_THAT(MetadataOf(*info),
               ElementsAre(Pair("current_versions", R"({"programme/LPP":2,"risk/LPP-R07":3})")));
+}
+
+// Many long stream ids: current_versions holds as many as fit within the metadata limit and
+// stays a JSON object a client can parse; streams_left_out counts the rest.
+TEST(ErrorDetailsTest, CurrentVersionsStaysJsonWhenNotEveryStreamFits) {
+  std::vector<errors::VersionMismatch> mismatches;
+  for (char c : std::string("ABCDE")) {
+    mismatches.push_back({"programme/" + std::string(120, c), "version 3", 0});
+  }
+  const grpc::Status sent = ToGrpcStatus(errors::WrongExpectedVersions(mismatches));
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(sent.error_details()));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  const std::string& current = info.metadata().at("current_versions");
+  EXPECT_LE(current.size(), kMaxErrorMetadataBytes);
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(current, &parsed).ok()) << current;
+  ASSERT_EQ(parsed.fields().size(), 1u);  // two ids of 131 bytes do not fit in 256
+  EXPECT_EQ(parsed.fields().at("programme/" + std::string(120, 'A')).number_value(), 0);
+  EXPECT_EQ(info.metadata().at("streams_left_out"), "4");
+  EXPECT_THAT(sent.error_message(), HasSubstr(std::string(120, 'E')));  // the message names all
+
+  // When every stream fits there is no count.
+  mismatches.resize(1);
+  std::optional<google::rpc::ErrorInfo> one =
+      errors::ErrorInfoOf(errors::WrongExpectedVersions(mismatches));
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->metadata().count("streams_left_out"), 0u);
 }
 
 TEST(ErrorDetailsTest, ToGrpcStatusSendsTheReasonAsAGoogleRpcStatus) {
