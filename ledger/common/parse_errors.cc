@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 #include "google/protobuf/stubs/logging.h"
@@ -69,7 +70,10 @@ ParseErrors::~ParseErrors() { current = outer_; }
 
 void ParseErrors::Add(const std::string& message) {
   if (!text_.empty()) text_ += "; ";
-  text_ += message;
+  // Protobuf ends some messages with a space; a status message that does is an HTTP/2 header
+  // value with white space at its end, which some clients (Node's) drop: the client would be
+  // told nothing.
+  absl::StrAppend(&text_, absl::StripAsciiWhitespace(message));
 }
 
 std::string ParseErrors::Suffix() const { return text_.empty() ? "" : ": " + text_; }

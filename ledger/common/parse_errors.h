@@ -45,8 +45,8 @@ class ParseErrors {
   ParseErrors(const ParseErrors&) = delete;
   ParseErrors& operator=(const ParseErrors&) = delete;
 
-  // ": " and what was logged, messages joined by "; ", or "" when nothing was (or the capture is
-  // not installed): for the end of an error message.
+  // ": " and what was logged, messages joined by "; " without white space at either end, or ""
+  // when nothing was (or the capture is not installed): for the end of an error message.
   std::string Suffix() const;
 
   // The handler's: adds one message.
