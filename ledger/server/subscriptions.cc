@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <tuple>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -36,14 +37,15 @@ constexpr int kMaxFilters = 100;
 
 // OK, or INVALID_ARGUMENT naming the filter to fix (SubscribeRequest's limits).
 absl::Status CheckFilters(const v1::SubscribeRequest& request) {
-  for (const auto& [name, list] :
-       {std::pair{"stream_prefixes", &request.stream_prefixes()},
-        std::pair{"event_types", &request.event_types()}}) {
+  for (const auto& [name, list, fewer] :
+       {std::tuple{"stream_prefixes", &request.stream_prefixes(),
+                   " (a shorter stream prefix matches more streams)"},
+        std::tuple{"event_types", &request.event_types(), ""}}) {
     if (list->size() > kMaxFilters) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " has ", list->size(), " entries; at most ", kMaxFilters,
-          ": give fewer (a shorter stream prefix matches more streams), or subscribe "
-          "more than once"));
+      return absl::InvalidArgumentError(absl::StrCat(name, " has ", list->size(),
+                                                     " entries; at most ", kMaxFilters,
+                                                     ": give fewer", fewer,
+                                                     ", or subscribe more than once"));
     }
   }
   for (int i = 0; i < request.stream_prefixes_size(); ++i) {

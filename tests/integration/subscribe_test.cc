@@ -366,7 +366,12 @@ TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
   refused([](v1::SubscribeRequest* r) {
             for (int i = 0; i < 101; ++i) r->add_event_types(absl::StrCat("t.v1.T", i));
           },
-          "event_types has 101 entries; at most 100");
+          "event_types has 101 entries; at most 100: give fewer, or subscribe more than once");
+  refused([](v1::SubscribeRequest* r) {
+            for (int i = 0; i < 101; ++i) r->add_stream_prefixes(absl::StrCat("s", i, "/"));
+          },
+          "stream_prefixes has 101 entries; at most 100: give fewer (a shorter stream prefix "
+          "matches more streams), or subscribe more than once");
   // A prefix of 200 bytes, and a filter that matches nothing yet, are fine: it waits.
   v1::SubscribeRequest fine = Subscriber::From(1);
   fine.add_stream_prefixes(std::string(200, 'a'));
