@@ -265,8 +265,10 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
           std::max<int64_t>(0, PlanWeekAt(*programme, now_micros) - 1));
       const std::string valid = absl::StrCat(
           "programme ", pw.programme_id(), " mobilised on ",
-          FormatDate(programme->mobilisation_date()), " with a plan of ",
-          programme->planned_weeks(), " weeks; ",
+          FormatDate(programme->mobilisation_date()),
+          // A question may name any week of any plan recorded, a re-plan's that a later one
+          // shortened included (FindProgrammeRegistration).
+          "; its longest plan recorded is ", programme->planned_weeks(), " weeks; ",
           last_complete == 0
               ? "no week of it has ended yet: ask about a time (as_at.time) instead"
               : absl::StrCat("valid weeks are 1 to ", last_complete,

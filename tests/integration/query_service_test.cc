@@ -693,7 +693,9 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   v1::GetRiskRegisterResponse r;
   EXPECT_THAT(RiskRegister(Week(261, kKnown), &r),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                           AllOf(HasSubstr("past the plan"), HasSubstr("1 to 260"))));
+                           AllOf(HasSubstr("past the plan"),
+                                 HasSubstr("its longest plan recorded is 260 weeks"),
+                                 HasSubstr("1 to 260"))));
 
   v1::GetEntityHistoryResponse history;
   ASSERT_THAT(History("programme/LPP", Position(head), &history), GrpcOk());
@@ -718,6 +720,17 @@ TEST_F(QueryServiceTest, AReplanChangesThePlanFromItsEffectiveTimeOn) {
   EXPECT_THAT(Append(*stub_, MakeAppend({earlier}), &refused, "clerk"),
               GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                            HasSubstr("programme LPP was last re-planned effective")));
+  // Shortened again to 230 weeks: a question may still name a week of the 260-week plan, and
+  // one past it is told the longest plan, not the one now in force.
+  v1::Event shorter = Ev(Replan("LPP", 230));
+  SetMicros(seed000::InWeek(95), shorter.mutable_effective_time());
+  Send({shorter});
+  v1::GetProgrammeStatusResponse status;
+  ASSERT_THAT(ProgrammeStatus(Week(250, kKnown), &status), GrpcOk());
+  EXPECT_EQ(status.planned_weeks(), 230);
+  EXPECT_THAT(ProgrammeStatus(Week(261, kKnown), &status),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                           HasSubstr("its longest plan recorded is 260 weeks; valid weeks")));
 }
 
 // A re-plan recorded in error and corrected no longer lengthens the plan: its weeks may not be
@@ -741,7 +754,8 @@ TEST_F(QueryServiceTest, ACorrectedReplanNoLongerLengthensThePlan) {
     }
     EXPECT_THAT(ProgrammeStatus(Week(230, kKnown), &status),
                 GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                             AllOf(HasSubstr("past the plan"), HasSubstr("a plan of 208 weeks"),
+                             AllOf(HasSubstr("past the plan"),
+                                   HasSubstr("its longest plan recorded is 208 weeks"),
                                    HasSubstr("1 to 208"))));
     ASSERT_THAT(ProgrammeStatus(Week(200, kKnown), &status), GrpcOk());
     EXPECT_EQ(status.planned_weeks(), 208);
