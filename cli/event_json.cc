@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
@@ -135,6 +136,8 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 
 // ParseEventDocument, keeping the server's fields (and storedBytes) or not.
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
+  // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
+  absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.

@@ -39,7 +39,8 @@ namespace govledger::cli {
 // JSON object, an unknown or mistyped envelope field, an unknown eventType with an object
 // payload, a payload field the type does not have or a bad value, bad base64, a missing
 // streamId that cannot be derived (and why). FAILED_PRECONDITION when deriving the stream meets
-// a payload a governance rule refuses (a negative amount), as the server would answer it.
+// a payload a governance rule refuses (a negative amount), as the server would answer it. A
+// UTF-8 byte order mark before the document (a file an editor saved so) is skipped.
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 
 // The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one

@@ -338,6 +338,11 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
   ASSERT_FALSE(week.ok());
   EXPECT_THAT(week.status().message(),
               HasSubstr(R"((plan_week): invalid value "abc": give a whole number)"));
+  // A byte order mark before the document, as Windows' Notepad saves UTF-8, is skipped.
+  absl::StatusOr<v1::Event> marked = ParseEventDocument(
+      "\xEF\xBB\xBF" R"({"eventType":"example.v1.Note","streamId":"notes/1","payload":"bm90ZQ=="})");
+  ASSERT_OK(marked);
+  EXPECT_EQ(marked->stream_id(), "notes/1");
   // A file that is no JSON at all, given by mistake, is not quoted back: its start may be a
   // secret.
   for (const char* secret : {"-----BEGIN PRIVATE KEY-----", "root:*:20228:0:99999:7:::",
