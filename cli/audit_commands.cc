@@ -607,7 +607,14 @@ int AuditCommands::ProveEvent(const std::string& server) {
                 absl::StrCat("the event at position ", position_, " is not in the log of the ",
                              DescribeTreeHead(*head),
                              ": the server's audit path does not lead from the event's hash "
-                             "to that root (the event, or the log before it, changed)"));
+                             "to that root (",
+                             keys->empty()
+                                 ? "the event or the log before it changed, or the tree head "
+                                   "was altered: its signature was not checked; give "
+                                   "--public-key to check it"
+                                 : "the event, or the log before it, changed: the tree head's "
+                                   "signature verifies",
+                             ")"));
   }
   absl::StatusOr<v1::Event> event = DecodeStoredEvent(position_, stored);
   std::cout << "event " << position_;
