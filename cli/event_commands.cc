@@ -854,7 +854,8 @@ int EventCommands::Sources(const std::string& server) {
   progress.Finish();
   if (!listing) {
     if (events.rows() == 0 && json_lines.empty()) {
-      // The sources that contain it, ignoring case: what may have been meant.
+      // The sources that contain it, ignoring the case of ASCII letters (not of é or Ж): what may
+      // have been meant.
       const std::string wanted = absl::AsciiStrToLower(source_filter_);
       std::vector<std::string> near;
       for (const SourceEvents& named : sources) {
