@@ -326,12 +326,17 @@ std::string ReportMarkdown(const ReportInputs& in) {
   const UnratedProjects unrated_then = CountUnratedProjects(then.status);
   add_row("unrated", unrated_now.no_report, unrated_then.no_report);
   add_row("delivery confidence only", unrated_now.confidence_only, unrated_then.confidence_only);
-  for (v1::DeliveryConfidence c : kConfidences) {
-    add_row(absl::StrCat("delivery confidence ", ConfidenceText(c)), CountOf(now.status, c),
-            CountOf(then.status, c));
-  }
   counts.AddRow({"open projects", absl::StrCat(OpenProjects(now.status)),
                  absl::StrCat(OpenProjects(then.status))});
+  // Apart: a project may have both a rating and a delivery confidence, so these rows do not
+  // add up to the open projects.
+  Table confidences({"DELIVERY CONFIDENCE", "NOW", "LAST TIME"});
+  confidences.AlignRight(1);
+  confidences.AlignRight(2);
+  for (v1::DeliveryConfidence c : kConfidences) {
+    const int n = CountOf(now.status, c), p = CountOf(then.status, c);
+    if (n != 0 || p != 0) confidences.AddRow({ConfidenceText(c), absl::StrCat(n), absl::StrCat(p)});
+  }
   Table projects({"PROJECT", "NAME", "NOW", "LAST TIME"});
   const auto before = ProjectsById(then.status);
   for (const v1::WorkStatus& w : now.status.projects()) {
@@ -340,7 +345,13 @@ std::string ReportMarkdown(const ReportInputs& in) {
                      b == before.end() ? "not registered" : ProjectRatingNow(*b->second)});
   }
   absl::StrAppend(&out, "\n## Projects by rating\n\nOpen projects:\n\n", counts.RenderMarkdown(),
-                  "\n", projects.RenderMarkdown());
+                  "\n");
+  if (confidences.rows() > 0) {
+    absl::StrAppend(&out,
+                    "Open projects by delivery confidence (a project may have a rating too):\n\n",
+                    confidences.RenderMarkdown(), "\n");
+  }
+  absl::StrAppend(&out, projects.RenderMarkdown());
 
   // Gates and milestones: each one passed by now, those passed since last time marked.
   std::map<std::string, std::set<std::string>> passed_then;

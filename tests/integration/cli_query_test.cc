@@ -1033,10 +1033,14 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
   EXPECT_THAT(report.out,
               AllOf(HasSubstr("The programme is AMBER (delivery confidence), as reported for week 86 "
                               "(last time: not rated).\n"),
-                    HasSubstr("| delivery confidence only        |   1 |         0 |\n"
-                              "| delivery confidence AMBER/GREEN |   1 |         0 |\n"
-                              "| delivery confidence AMBER/RED   |   1 |         0 |\n"
-                              "| open projects                   |   5 |         5 |\n"),
+                    HasSubstr("| delivery confidence only |   1 |         0 |\n"
+                              "| open projects            |   5 |         5 |\n\n"
+                              "Open projects by delivery confidence (a project may have a "
+                              "rating too):\n\n"
+                              "| DELIVERY CONFIDENCE | NOW | LAST TIME |\n"
+                              "| ------------------- | --: | --------: |\n"
+                              "| AMBER/GREEN         |   1 |         0 |\n"
+                              "| AMBER/RED           |   1 |         0 |\n"),
                     HasSubstr("| LPP-INV  | LPP-INV project  | AMBER/RED (delivery confidence) "),
                     // Compare's words for the rating.
                     HasSubstr("| GREEN, delivery confidence AMBER/GREEN |"),
