@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/parse_errors.h"
 #include "ledger/common/text.h"
 #include "ledger/common/uuid.h"
 
@@ -49,6 +50,35 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
   absl::flat_hash_set<absl::string_view> streams;
   for (int i = 0; i < request.events_size(); ++i) {
     const v1::Event& e = request.events(i);
+    // First, since a field sent with the wrong wire type is left unset (an event_id sent as a
+    // varint would be reported as an empty id). A field this version's Event does not have (a
+    // newer client's) would not be stored. One inside effective_time would be: hashed, but
+    // dropped by every JSON export, whose copy would then fail verification for good.
+    if (const google::protobuf::UnknownFieldSet& unknown = e.GetReflection()->GetUnknownFields(e);
+        !unknown.empty()) {
+      if (std::string why = MisencodedField(*v1::Event::descriptor(), unknown.field(0));
+          !why.empty()) {
+        return errors::EventInvalid(i, absl::StrCat("the event's bytes are malformed: ", why));
+      }
+      return errors::EventInvalid(
+          i, absl::StrCat("holds field number ", unknown.field(0).number(),
+                          ", which this govledgerd's Event does not have (from a newer "
+                          "client?); it would not be stored, so the event is refused"));
+    }
+    if (const google::protobuf::UnknownFieldSet& unknown =
+            e.effective_time().GetReflection()->GetUnknownFields(e.effective_time());
+        e.has_effective_time() && !unknown.empty()) {
+      if (std::string why = MisencodedField(*google::protobuf::Timestamp::descriptor(),
+                                            unknown.field(0));
+          !why.empty()) {
+        return errors::EventInvalid(
+            i, absl::StrCat("the event's bytes are malformed: effective_time's ", why));
+      }
+      return errors::EventInvalid(
+          i, absl::StrCat("effective_time holds field number ", unknown.field(0).number(),
+                          ", which a google.protobuf.Timestamp does not have; give seconds and "
+                          "nanos only"));
+    }
     std::optional<UuidBytes> id = ParseUuid(e.event_id());
     if (!id) {
       return errors::EventInvalid(
@@ -87,24 +117,6 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
       return errors::EventInvalid(
           i, "position, stream_version, recorded_time, actor, prev_hash and hash are set by "
              "the server; leave them empty");
-    }
-    // A field this version's Event does not have (a newer client's) would not be stored. One
-    // inside effective_time would be: hashed, but dropped by every JSON export, whose copy
-    // would then fail verification for good.
-    if (const google::protobuf::UnknownFieldSet& unknown = e.GetReflection()->GetUnknownFields(e);
-        !unknown.empty()) {
-      return errors::EventInvalid(
-          i, absl::StrCat("holds field number ", unknown.field(0).number(),
-                          ", which this govledgerd's Event does not have (from a newer "
-                          "client?); it would not be stored, so the event is refused"));
-    }
-    if (const google::protobuf::UnknownFieldSet& unknown =
-            e.effective_time().GetReflection()->GetUnknownFields(e.effective_time());
-        e.has_effective_time() && !unknown.empty()) {
-      return errors::EventInvalid(
-          i, absl::StrCat("effective_time holds field number ", unknown.field(0).number(),
-                          ", which a google.protobuf.Timestamp does not have; give seconds and "
-                          "nanos only"));
     }
     size_t event_bytes = e.ByteSizeLong();
     if (event_bytes > limits.max_event_bytes) {

@@ -307,13 +307,15 @@ struct UnknownField {
   std::string path;
   std::string type;
   int number = 0;
+  std::string misencoded;  // MisencodedField's account: "" for a field the type lacks
 };
 std::optional<UnknownField> FindUnknownField(const google::protobuf::Message& m) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Reflection* r = m.GetReflection();
   const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
   if (!unknown.empty()) {
-    return UnknownField{"", m.GetDescriptor()->full_name(), unknown.field(0).number()};
+    return UnknownField{"", m.GetDescriptor()->full_name(), unknown.field(0).number(),
+                        MisencodedField(*m.GetDescriptor(), unknown.field(0))};
   }
   // The hot path (every typed append): no allocation, and only the message fields set.
   const google::protobuf::Descriptor* d = m.GetDescriptor();
@@ -340,6 +342,11 @@ absl::Status CheckNoUnknownFields(absl::string_view event_type,
                                   const google::protobuf::Message& m) {
   std::optional<UnknownField> found = FindUnknownField(m);
   if (!found) return absl::OkStatus();
+  if (!found->misencoded.empty()) {
+    return Invalid(absl::StrCat("the ", event_type, " payload's bytes are malformed: ",
+                                found->path.empty() ? "" : absl::StrCat(found->path, "'s "),
+                                found->misencoded));
+  }
   return Invalid(absl::StrCat(
       "the ", event_type, " payload holds field number ", found->number,
       found->path.empty() ? "" : absl::StrCat(" in ", found->path), ", which ", found->type,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace govledger {
 namespace {
@@ -74,6 +75,49 @@ void ParseErrors::Add(const std::string& message) {
   // value with white space at its end, which some clients (Node's) drop: the client would be
   // told nothing.
   absl::StrAppend(&text_, absl::StripAsciiWhitespace(message));
+}
+
+std::string MisencodedField(const google::protobuf::Descriptor& type,
+                            const google::protobuf::UnknownField& field) {
+  using google::protobuf::UnknownField;
+  using google::protobuf::internal::WireFormatLite;
+  const google::protobuf::FieldDescriptor* declared = type.FindFieldByNumber(field.number());
+  if (declared == nullptr) return "";
+  auto sent = [](UnknownField::Type t) -> const char* {
+    switch (t) {
+      case UnknownField::TYPE_VARINT:
+        return "a varint";
+      case UnknownField::TYPE_FIXED32:
+        return "32 bits";
+      case UnknownField::TYPE_FIXED64:
+        return "64 bits";
+      case UnknownField::TYPE_LENGTH_DELIMITED:
+        return "length-delimited bytes";
+      case UnknownField::TYPE_GROUP:
+        return "a group";
+    }
+    return "an unknown wire type";
+  };
+  auto wire = [](WireFormatLite::WireType t) -> const char* {
+    switch (t) {
+      case WireFormatLite::WIRETYPE_VARINT:
+        return "a varint";
+      case WireFormatLite::WIRETYPE_FIXED32:
+        return "32 bits";
+      case WireFormatLite::WIRETYPE_FIXED64:
+        return "64 bits";
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED:
+        return "length-delimited";
+      default:
+        return "a group";
+    }
+  };
+  return absl::StrCat(
+      "field ", field.number(), " (", declared->name(), ") was sent as ", sent(field.type()),
+      ", but it is ", declared->is_repeated() ? "a repeated " : "a ", declared->type_name(), " (",
+      wire(WireFormatLite::WireTypeForFieldType(
+          static_cast<WireFormatLite::FieldType>(declared->type()))),
+      ")");
 }
 
 std::string ParseErrors::Suffix() const { return text_.empty() ? "" : ": " + text_; }

@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <string>
 
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/unknown_field_set.h"
+
 namespace govledger {
 
 void InstallParseErrorCapture();
@@ -56,6 +59,15 @@ class ParseErrors {
   ParseErrors* outer_;
   std::string text_;
 };
+
+// Why a field number that parsed as unknown in a message of `type` was not read as the field
+// `type` declares with that number: it arrived with another wire type than the field's (a
+// varint where a string or message goes, say), which protobuf keeps as an unknown field rather
+// than refuse. "" when `type` declares no field `field.number()`: a newer client's field, not
+// malformed bytes. Otherwise, for a message that the bytes are malformed: "field 1 (event_id)
+// was sent as a varint, but it is a string (length-delimited)".
+std::string MisencodedField(const google::protobuf::Descriptor& type,
+                            const google::protobuf::UnknownField& field);
 
 }  // namespace govledger
 

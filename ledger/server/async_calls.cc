@@ -5,19 +5,21 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "govledger/v1/ledger.pb.h"
+#include "ledger/common/parse_errors.h"
 
 namespace govledger {
 namespace {
 
 // The number of the first unknown field in `message` or the messages it holds, depth first,
-// with `path` set to where it is ("" for `message` itself) and `type` to the message type that
-// lacks it; 0 if none.
+// with `path` set to where it is ("" for `message` itself), `type` to the message type that
+// holds it, and `misencoded` to MisencodedField's account of it; 0 if none.
 int FirstUnknownField(const google::protobuf::Message& message, std::string* path,
-                      std::string* type) {
+                      std::string* type, std::string* misencoded) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
   if (const google::protobuf::UnknownFieldSet& unknown = reflection->GetUnknownFields(message);
       !unknown.empty()) {
     *type = message.GetDescriptor()->full_name();
+    *misencoded = MisencodedField(*message.GetDescriptor(), unknown.field(0));
     return unknown.field(0).number();
   }
   std::vector<const google::protobuf::FieldDescriptor*> fields;
@@ -32,7 +34,8 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
           field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
                                : reflection->GetMessage(message, field);
       std::string inner_path;
-      if (const int number = FirstUnknownField(inner, &inner_path, type); number != 0) {
+      if (const int number = FirstUnknownField(inner, &inner_path, type, misencoded);
+          number != 0) {
         *path = field->is_repeated() ? absl::StrCat(field->name(), "[", i, "]") : field->name();
         if (!inner_path.empty()) absl::StrAppend(path, ".", inner_path);
         return number;
@@ -47,8 +50,14 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
 absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {
   std::string path;
   std::string type;
-  const int number = FirstUnknownField(request, &path, &type);
+  std::string misencoded;
+  const int number = FirstUnknownField(request, &path, &type, &misencoded);
   if (number == 0) return absl::OkStatus();
+  if (!misencoded.empty()) {  // not a newer field: bytes the request's type cannot hold
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request does not parse as a ", request.GetDescriptor()->full_name(), ": ",
+        path.empty() ? "its " : absl::StrCat("its ", path, "'s "), misencoded));
+  }
   return errors::WithReason(
       absl::InvalidArgumentError(absl::StrCat(
           path.empty() ? "the request" : absl::StrCat("the request's ", path),

@@ -155,6 +155,42 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         },
         grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("does not parse as a " + type));
   }
+  // A field sent with the wrong wire type is malformed bytes, not a newer client's field:
+  // in the request, in an event, in a payload.
+  {
+    std::string response;
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, std::string("\x08\x05", 2),
+                                 &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             AllOf(HasSubstr("the request does not parse as a "
+                                             "govledger.v1.AppendRequest: its field 1 (events) "
+                                             "was sent as a varint, but it is a repeated message"),
+                                   Not(HasSubstr("newer")))));
+    v1::AppendRequest varint_id = MakeAppend({MakeEvent("programme/LPP", "x")});
+    varint_id.mutable_events(0)->clear_event_id();
+    std::string bytes = varint_id.SerializeAsString();
+    // The event's own bytes gain event_id as the varint 5 (its length grows by 2).
+    ASSERT_LT(static_cast<unsigned char>(bytes[1]), 0x7e);
+    bytes = absl::StrCat(std::string(1, bytes[0]), std::string(1, static_cast<char>(bytes[1] + 2)),
+                         std::string("\x08\x05", 2), bytes.substr(2));
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, bytes, &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("events[0]: the event's bytes are malformed: field 1 "
+                                       "(event_id) was sent as a varint, but it is a string")));
+    v1::ProgrammeRegistered programme;
+    programme.set_programme_id("WIRE");
+    std::string payload = programme.SerializeAsString() + std::string("\x10\x05", 2);
+    ASSERT_EQ(v1::ProgrammeRegistered::descriptor()->FindFieldByNumber(2)->type(),
+              google::protobuf::FieldDescriptor::TYPE_STRING);
+    v1::AppendResponse appended;
+    EXPECT_THAT(Append(*stub_,
+                       MakeAppend({MakeEvent("programme/WIRE", payload,
+                                             "govledger.v1.ProgrammeRegistered")}),
+                       &appended),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("the govledger.v1.ProgrammeRegistered payload's bytes are "
+                                       "malformed: field 2")));
+  }
   // A string that is not UTF-8 is named, as protobuf names it, by every method.
   for (const auto& [method, field] : std::vector<std::pair<std::string, std::string>>{
            {"/govledger.v1.LedgerService/Read", "govledger.v1.ReadRequest.stream_id"},

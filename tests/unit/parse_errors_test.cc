@@ -37,6 +37,26 @@ TEST(ParseErrorsTest, AParseOfAStringThatIsNotUtf8IsToldWhichField) {
   EXPECT_EQ(errors.Suffix().find(';'), std::string::npos) << errors.Suffix();
 }
 
+// A declared field sent with another wire type parses as an unknown field; MisencodedField
+// tells it from a field the type lacks (a newer client's).
+TEST(ParseErrorsTest, AFieldSentWithTheWrongWireTypeIsToldFromAFieldTheTypeLacks) {
+  v1::Event event;
+  // event_id (1) as the varint 5; field 99 as the varint 5.
+  ASSERT_TRUE(event.ParseFromString(std::string("\x08\x05\x98\x06\x05", 5)));
+  const google::protobuf::UnknownFieldSet& unknown =
+      event.GetReflection()->GetUnknownFields(event);
+  ASSERT_EQ(unknown.field_count(), 2);
+  EXPECT_EQ(MisencodedField(*v1::Event::descriptor(), unknown.field(0)),
+            "field 1 (event_id) was sent as a varint, but it is a string (length-delimited)");
+  EXPECT_EQ(MisencodedField(*v1::Event::descriptor(), unknown.field(1)), "");
+  v1::AppendRequest request;
+  ASSERT_TRUE(request.ParseFromString(std::string("\x0d\x01\x02\x03\x04", 5)));  // 32 bits
+  EXPECT_EQ(MisencodedField(*v1::AppendRequest::descriptor(),
+                            request.GetReflection()->GetUnknownFields(request).field(0)),
+            "field 1 (events) was sent as 32 bits, but it is a repeated message "
+            "(length-delimited)");
+}
+
 TEST(LogLimiterTest, TakesTenLinesAMinuteAndSaysHowManyItDropped) {
   LogLimiter limiter;
   uint64_t dropped = 99;
