@@ -837,12 +837,32 @@ struct GovernanceState::Access {
     ref.set_id(m.programme_id());
     RETURN_IF_ERROR(
         RequireOpen(s, ref, "only a registered, open programme is re-planned", e));
+    RETURN_IF_ERROR(RequireLengthReachesItsWeek(*s.FindWork(ref), m, e));
     // Each re-plan sets the plan from its effective time on: one dated before the last would
     // leave the plan as at any time after both unclear.
     return RequireEffectiveSince(Describe(ref), "was last re-planned",
                                  LastReplanMicros(*s.FindWork(ref)), e,
                                  "a programme's re-plans take effect in the order recorded "
                                  "(correct the later one first to record an earlier one)");
+  }
+  // Refuses a re-plan to a length that ends before the plan week it takes effect in: a plan
+  // of 80 weeks made in week 92 (a mistyped 180, say) had ended before it was made, and every
+  // week since would be past the plan. A re-plan that ends the programme early gives the week
+  // it takes effect in, or a later one.
+  static absl::Status RequireLengthReachesItsWeek(const WorkState& w,
+                                                  const v1::ProgrammeReplanned& m,
+                                                  const v1::Event& e) {
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    if (m.planned_weeks() == 0 || at == kUnknownTime) return absl::OkStatus();
+    const int week = PlanWeekAt(w.programme, at);
+    if (m.planned_weeks() >= week) return absl::OkStatus();
+    return Refuse(Describe(w.ref),
+                  absl::StrCat("is re-planned to ", m.planned_weeks(), " weeks effective ",
+                               FormatRfc3339(at), ", in week ", week,
+                               " of its plan: that plan would have ended before the re-plan "
+                               "takes effect"),
+                  "a re-plan's planned length reaches at least the plan week it takes effect "
+                  "in");
   }
   static int64_t LastReplanMicros(const WorkState& w) {
     return w.replans.empty() ? kUnknownTime : w.replans.back().micros;

@@ -227,6 +227,19 @@ TEST_F(RulesTest, AProgrammeIsReplannedWhileOpenInEffectiveOrder) {
   EXPECT_THAT(Append(Ev(Replan("OCP", 300))),
               StatusIs(kFailed, HasSubstr("programme OCP is closed")));
   EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 260);
+
+  // A length that ends before the week the re-plan takes effect in (2017-09-04 is in week 123
+  // of LPP's plan, which began 2015-05-04): refused; that week itself, or later, stands.
+  const v1::Date sep4 = MakeDate(2017, 9, 4);
+  EXPECT_THAT(Append(At(Ev(Replan("LPP", 122)), sep4)),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP is re-planned to 122 weeks "
+                                                "effective 2017-09-04T12:00:00Z, in week 123 of "
+                                                "its plan: that plan would have ended before"),
+                                      HasSubstr("a re-plan's planned length reaches at least "
+                                                "the plan week it takes effect in"))));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 260);
+  ASSERT_OK(Append(At(Ev(Replan("LPP", 123)), sep4)));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 123);
 }
 
 // What a programme's scope leaves out (seed 004: "The LPR excludes collaborated functions and

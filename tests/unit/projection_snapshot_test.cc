@@ -170,7 +170,7 @@ TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
   GovernanceState folded;
   for (const v1::Event& e :
        {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
-        At(Ev(Replan("LPP", 300)), kT0 + 10 * kDay), At(Ev(board), kT0 + 20 * kDay)}) {
+        At(Ev(Replan("LPP", 500)), kT0 + 10 * kDay), At(Ev(board), kT0 + 20 * kDay)}) {
     ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
   }
   GovernanceState loaded;
@@ -179,17 +179,18 @@ TEST(StateSnapshotTest, ReplansAndThePlanAsRegisteredRoundTrip) {
   ASSERT_NE(lpp, nullptr);
   ASSERT_EQ(lpp->replans.size(), 2u);
   EXPECT_EQ(lpp->replans[0].micros, kT0 + 10 * kDay);
-  EXPECT_EQ(lpp->replans[0].replan.planned_weeks(), 300);
+  EXPECT_EQ(lpp->replans[0].replan.planned_weeks(), 500);
   EXPECT_EQ(lpp->replans[1].micros, kT0 + 20 * kDay);
   EXPECT_EQ(lpp->replans[1].replan.board(), "LPP Board (re-formed)");
-  EXPECT_EQ(lpp->programme.planned_weeks(), 300);
+  EXPECT_EQ(lpp->programme.planned_weeks(), 500);
   EXPECT_EQ(lpp->programme.board(), "LPP Board (re-formed)");
   EXPECT_EQ(lpp->as_registered.planned_weeks(), Programme("LPP", "MOPAC").planned_weeks());
   EXPECT_EQ(lpp->as_registered.board(), Programme("LPP", "MOPAC").board());
   for (GovernanceState* state : {&folded, &loaded}) {
-    EXPECT_THAT(state->Apply(At(Ev(Replan("LPP", 310)), kT0 + 15 * kDay),
+    EXPECT_THAT(state->Apply(At(Ev(Replan("LPP", 510)), kT0 + 15 * kDay),
                              GovernanceState::Mode::kValidate),
-                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("LPP")));
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("programme LPP was last re-planned effective")));
   }
 }
 
