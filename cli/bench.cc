@@ -44,6 +44,12 @@ struct Figures {
   std::vector<double> latencies_us;  // one per call
 };
 
+// "1 client on 1 connection", "32 clients on 2 connections".
+std::string ClientsText(int clients, int connections) {
+  return absl::StrCat(clients, clients == 1 ? " client on " : " clients on ", connections,
+                      connections == 1 ? " connection" : " connections");
+}
+
 void Print(Figures& f, const BenchOptions& o) {
   double rate = f.seconds > 0 ? f.events / f.seconds : 0;
   double p50 = Percentile(f.latencies_us, 0.50);
@@ -57,9 +63,9 @@ void Print(Figures& f, const BenchOptions& o) {
           f.events, o.clients, connections, f.seconds, rate, p50, p99);
     } else {
       std::cout << absl::StrFormat(
-          "ping: %d GetHead calls, %d clients on %d connections: %.0f calls/s, "
-          "call latency p50 %.0f us, p99 %.0f us (%.2f s)\n",
-          f.events, o.clients, connections, rate, p50, p99, f.seconds);
+          "ping: %d GetHead calls, %s: %.0f calls/s, call latency p50 %.0f us, p99 %.0f us "
+          "(%.2f s)\n",
+          f.events, ClientsText(o.clients, connections), rate, p50, p99, f.seconds);
     }
     return;
   }
@@ -72,9 +78,9 @@ void Print(Figures& f, const BenchOptions& o) {
         append ? absl::StrCat("\"size\":", o.size, ",") : "", f.seconds, rate, p50, p99);
   } else {
     std::cout << absl::StrFormat(
-        "%s: %d events, %d clients on %d connections, %d per call%s: %.0f events/s, "
+        "%s: %d events, %s, %d per call%s: %.0f events/s, "
         "call latency p50 %.0f us, p99 %.0f us (%.2f s)\n",
-        f.mode, f.events, o.clients, connections, o.batch,
+        f.mode, f.events, ClientsText(o.clients, connections), o.batch,
         append ? absl::StrCat(", ", o.size, " B payload") : "", rate, p50, p99, f.seconds);
   }
 }
@@ -334,9 +340,12 @@ int RunClients(const BenchOptions& o, const std::string& mode,
 }  // namespace
 
 int BenchAppend(const BenchOptions& o) {
-  if (o.clients < 1 || o.batch < 1 || o.size < 0 || o.events < 1) {
-    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1, "
-                 "and --size at least 0\n";
+  if (o.clients < 1 || o.batch < 1 || o.events < 1) {
+    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
+    return 2;
+  }
+  if (o.size < 0) {
+    std::cerr << "govledger bench append: --size must be 0 or more (bytes of payload)\n";
     return 2;
   }
   if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {

@@ -133,8 +133,11 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
     }
     int week = 0;
     uint64_t week_or_more = 0;
-    if (ParseWhole(f.week, std::numeric_limits<uint64_t>::max(), &week_or_more) &&
-        week_or_more > uint64_t{std::numeric_limits<int>::max()}) {
+    const bool digits = !f.week.empty() && std::all_of(f.week.begin(), f.week.end(), [](char c) {
+      return c >= '0' && c <= '9';
+    });
+    if (digits && (!ParseWhole(f.week, std::numeric_limits<uint64_t>::max(), &week_or_more) ||
+                   week_or_more > uint64_t{std::numeric_limits<int>::max()})) {
       return absl::InvalidArgumentError(absl::StrCat(
           f.week_flag, " '", f.week, "' is too large: no plan has that many weeks"));
     }

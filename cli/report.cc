@@ -344,14 +344,18 @@ std::string ReportMarkdown(const ReportInputs& in) {
     projects.AddRow({w.ref().id(), w.name(), ProjectRatingNow(w),
                      b == before.end() ? "not registered" : ProjectRatingNow(*b->second)});
   }
-  absl::StrAppend(&out, "\n## Projects by rating\n\nOpen projects:\n\n", counts.RenderMarkdown(),
-                  "\n");
-  if (confidences.rows() > 0) {
-    absl::StrAppend(&out,
-                    "Open projects by delivery confidence (a project may have a rating too):\n\n",
-                    confidences.RenderMarkdown(), "\n");
+  absl::StrAppend(&out, "\n## Projects by rating\n\n");
+  if (now.status.projects().empty()) {  // a project once registered is listed for good
+    absl::StrAppend(&out, "The programme has no projects.\n");
+  } else {
+    absl::StrAppend(&out, "Open projects:\n\n", counts.RenderMarkdown(), "\n");
+    if (confidences.rows() > 0) {
+      absl::StrAppend(
+          &out, "Open projects by delivery confidence (a project may have a rating too):\n\n",
+          confidences.RenderMarkdown(), "\n");
+    }
+    absl::StrAppend(&out, projects.RenderMarkdown());
   }
-  absl::StrAppend(&out, projects.RenderMarkdown());
 
   // Gates and milestones: each one passed by now, those passed since last time marked.
   std::map<std::string, std::set<std::string>> passed_then;

@@ -1403,11 +1403,13 @@ QueryDecisionRegisterImpl(Folder& folder,
   if (!f.ok()) return f.status();
   const GovernanceState& s = (*f)->state;
   if (!org.empty() && s.FindOrganisation(org) == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("organisation '", org,
-                     "' is not registered as at this cut; registered "
-                     "then: ",
-                     KnownIds(IdsOf(s.organisations()))));
+    const Cut& cut = (*f)->cut;
+    const bool timed = cut.micros && *cut.micros != INT64_MIN;
+    return absl::NotFoundError(absl::StrCat(
+        "organisation '", org, "' is not registered as at this cut",
+        timed ? absl::StrCat(" (", FormatRfc3339(*cut.micros), ")") : std::string(),
+        "; registered then: ", KnownIds(IdsOf(s.organisations())),
+        "; choose a later position, time or week, or another organisation"));
   }
   if (!p.empty()) {
     absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);

@@ -15,7 +15,9 @@
 namespace govledger::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class CliBenchTest : public DaemonTest {
  protected:
@@ -85,7 +87,7 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
 
   CliRun text = Cli(absl::StrCat("bench ping ", Server(), " --calls 10"));
   ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_THAT(text.out, HasSubstr("ping: 10 GetHead calls, 1 clients on 1 connections"));
+  EXPECT_THAT(text.out, HasSubstr("ping: 10 GetHead calls, 1 client on 1 connection:"));
 
   // Three subscribers read the whole log, each checking every position.
   CliRun subscribe = Cli(absl::StrCat("bench subscribe ", Server(), " --clients 3 --json"));
@@ -124,7 +126,11 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
   EXPECT_THAT(zero.err, HasSubstr("must be at least 1"));
   CliRun no_size = Cli(absl::StrCat("bench append ", Server(), " --size -1"));
   EXPECT_EQ(no_size.code, 2);
-  EXPECT_THAT(no_size.err, HasSubstr("--size at least 0"));
+  EXPECT_THAT(no_size.err, HasSubstr("--size must be 0 or more"));
+  CliRun no_batch = Cli(absl::StrCat("bench append ", Server(), " --batch 0"));
+  EXPECT_EQ(no_batch.code, 2);
+  EXPECT_THAT(no_batch.err, AllOf(HasSubstr("--clients, --batch and --events must be at least 1"),
+                                  Not(HasSubstr("--size"))));
   // Negative counts are refused, not read as 2^64 minus a little.
   for (const char* args : {"append --events -5", "read --events -3", "ping --calls -1",
                            "append --connections -1", "read --connections 0"}) {

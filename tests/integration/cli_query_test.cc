@@ -773,6 +773,12 @@ TEST_F(CliQueryTest, ReportSinceBeforeTheProgrammesRegistration) {
   EXPECT_THAT(text.out, HasSubstr("the programme was not yet registered"));
   EXPECT_THAT(text.out, HasSubstr("(not registered last time)"));
   EXPECT_THAT(text.out, HasSubstr("11 open risks (0 last time)"));
+  // OCP has no projects: the report says so, rather than print empty tables.
+  CliRun no_projects = Run("report --programme OCP --since-position 1");
+  ASSERT_EQ(no_projects.code, 0) << no_projects.err;
+  EXPECT_THAT(no_projects.out, AllOf(HasSubstr("## Projects by rating\n\nThe programme has no "
+                                               "projects.\n"),
+                                     Not(HasSubstr("| PROJECT"))));
 
   // A report since a registered point says nothing of it.
   v1::ProgrammeReport since74;
@@ -1111,6 +1117,8 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"status --programme LPP --week 0", "--week '0' is not a plan week"},
       {"risks --programme LPP --week -2", "whole number, 1 or more"},
       {"risks --programme LPP --week 99999999999", "is too large: no plan has that many weeks"},
+      {"risks --programme LPP --week 99999999999999999999",
+       "is too large: no plan has that many weeks"},
       {"status --programme LPP --week 86 --as-recorded --as-known",
        "give --as-recorded or --as-known, not both"},
       {"status --programme LPP --week 86 --position 3",

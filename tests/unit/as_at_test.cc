@@ -991,7 +991,9 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
   request.set_organisation_id("NOPE");
   EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("registered then: LPF, MOPAC")));
+                       AllOf(HasSubstr("organisation 'NOPE' is not registered as at this cut ("),
+                             HasSubstr("); registered then: LPF, MOPAC; choose a later "
+                                       "position, time or week, or another organisation"))));
 }
 
 // An entity opened again after a correction voided its opening (a key registered again, a
