@@ -83,22 +83,7 @@ std::string MisencodedField(const google::protobuf::Descriptor& type,
   using google::protobuf::internal::WireFormatLite;
   const google::protobuf::FieldDescriptor* declared = type.FindFieldByNumber(field.number());
   if (declared == nullptr) return "";
-  auto sent = [](UnknownField::Type t) -> const char* {
-    switch (t) {
-      case UnknownField::TYPE_VARINT:
-        return "a varint";
-      case UnknownField::TYPE_FIXED32:
-        return "32 bits";
-      case UnknownField::TYPE_FIXED64:
-        return "64 bits";
-      case UnknownField::TYPE_LENGTH_DELIMITED:
-        return "length-delimited bytes";
-      case UnknownField::TYPE_GROUP:
-        return "a group";
-    }
-    return "an unknown wire type";
-  };
-  auto wire = [](WireFormatLite::WireType t) -> const char* {
+  auto text = [](WireFormatLite::WireType t) -> const char* {
     switch (t) {
       case WireFormatLite::WIRETYPE_VARINT:
         return "a varint";
@@ -112,10 +97,19 @@ std::string MisencodedField(const google::protobuf::Descriptor& type,
         return "a group";
     }
   };
+  // UnknownField's types, in its enum's order, as wire types.
+  static constexpr WireFormatLite::WireType kSent[] = {
+      WireFormatLite::WIRETYPE_VARINT, WireFormatLite::WIRETYPE_FIXED32,
+      WireFormatLite::WIRETYPE_FIXED64, WireFormatLite::WIRETYPE_LENGTH_DELIMITED,
+      WireFormatLite::WIRETYPE_START_GROUP};
+  static_assert(UnknownField::TYPE_VARINT == 0 && UnknownField::TYPE_FIXED32 == 1 &&
+                UnknownField::TYPE_FIXED64 == 2 && UnknownField::TYPE_LENGTH_DELIMITED == 3 &&
+                UnknownField::TYPE_GROUP == 4);
   return absl::StrCat(
-      "field ", field.number(), " (", declared->name(), ") was sent as ", sent(field.type()),
-      ", but it is ", declared->is_repeated() ? "a repeated " : "a ", declared->type_name(), " (",
-      wire(WireFormatLite::WireTypeForFieldType(
+      "field ", field.number(), " (", declared->name(), ") was sent as ",
+      text(kSent[field.type()]), ", but it is ", declared->is_repeated() ? "a repeated " : "a ",
+      declared->type_name(), " (",
+      text(WireFormatLite::WireTypeForFieldType(
           static_cast<WireFormatLite::FieldType>(declared->type()))),
       ")");
 }
