@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <optional>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,9 +20,9 @@
 #include "absl/synchronization/mutex.h"
 #include "grpc/support/log.h"
 #include "cli/admin_commands.h"
+#include "cli/audit_commands.h"
 #include "cli/bench.h"
 #include "cli/client.h"
-#include "cli/audit_commands.h"
 #include "cli/event_commands.h"
 #include "cli/printable.h"
 #include "cli/query_commands.h"
