@@ -340,7 +340,8 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
               HasSubstr(R"((plan_week): invalid value "abc": give a whole number)"));
   // A byte order mark before the document, as Windows' Notepad saves UTF-8, is skipped.
   absl::StatusOr<v1::Event> marked = ParseEventDocument(
-      "\xEF\xBB\xBF" R"({"eventType":"example.v1.Note","streamId":"notes/1","payload":"bm90ZQ=="})");
+      "\xEF\xBB\xBF"
+      R"({"eventType":"example.v1.Note","streamId":"notes/1","payload":"bm90ZQ=="})");
   ASSERT_OK(marked);
   EXPECT_EQ(marked->stream_id(), "notes/1");
   // A file that is no JSON at all, given by mistake, is not quoted back: its start may be a
