@@ -2280,8 +2280,19 @@ struct GovernanceState::Access {
       return Refuse(entity, "is not registered",
                     "only a registered key can be revoked");
     }
-    if (it->second.revoked)
-      return Refuse(entity, "is already revoked", "a key is revoked once");
+    // A revocation dated ahead (a term's end) may be brought forward (the key was lost before
+    // then) by another effective earlier; no other revocation changes anything.
+    const int64_t revoked = it->second.revoked_micros;
+    const int64_t at = EffectiveMicrosOrUnknown(e);
+    if (it->second.revoked &&
+        (revoked == kUnknownTime || at == kUnknownTime || at >= revoked)) {
+      return Refuse(entity,
+                    revoked == kUnknownTime
+                        ? std::string("is already revoked")
+                        : absl::StrCat("is already revoked, effective ", FormatRfc3339(revoked)),
+                    "a key is revoked once; another revocation is accepted only to bring one "
+                    "forward, effective earlier than the revocation in force");
+    }
     RETURN_IF_ERROR(RequireEffectiveSince(entity, "was registered",
                                           it->second.registered_micros, e));
     return RequireEffectiveSince(
@@ -2290,8 +2301,13 @@ struct GovernanceState::Access {
   }
   static void Do(S& s, const v1::SigningKeyRevoked& m, const v1::Event& e) {
     if (KeyState* k = ActedOn(s, s.keys_, m.key_id(), e)) {
+      // The earliest revocation is in force (Rules accept a second only effective earlier).
+      const int64_t at = EffectiveMicrosOrUnknown(e);
+      if (!k->revoked || k->revoked_micros == kUnknownTime || at == kUnknownTime ||
+          at < k->revoked_micros) {
+        k->revoked_micros = at;
+      }
       k->revoked = true;
-      k->revoked_micros = EffectiveMicrosOrUnknown(e);
     }
   }
 

@@ -499,7 +499,8 @@ absl::Status GovernanceValidator::CheckCorrected(
   if (*type == kRevocation) {
     return refuse(absl::StrCat("revokes a key on ", correction.stream_id()),
                   "a key's revocation is not corrected (a revoked key signs nothing more): "
-                  "register a new key for its holder instead");
+                  "register a new key for its holder instead; a revocation dated ahead is "
+                  "brought forward by another revocation, effective earlier");
   }
   if (*type == kKeyRegistration) {
     const std::optional<EntityStream> key = ParseEntityStream(correction.stream_id());

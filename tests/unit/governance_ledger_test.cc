@@ -267,6 +267,39 @@ TEST_F(GovernanceLedgerTest, AKeyRevokedAheadSignsOnceAndItsSignatureCounts) {
   EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->approved());
 }
 
+// A revocation dated ahead (a term's end, or a year mistyped) is brought forward when the key
+// is lost before then: another revocation effective earlier is accepted and in force, now and
+// after a replay; one effective at or after the revocation in force would change nothing and
+// is refused (found by a signatory's trial: a stolen key signed on, and nothing could stop it
+// before the date first typed).
+TEST_F(GovernanceLedgerTest, ARevocationDatedAheadIsBroughtForward) {
+  constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
+  Signer chair = NewSigner("chair", "Chair");
+  v1::DecisionProposed d1 = Decision("MOPAC", "D1", {chair.role});
+  v1::DecisionProposed d2 = Decision("MOPAC", "D2", {chair.role});
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(chair.Registration()), MakeDate(2016, 1, 1)),
+                    At(Ev(d1), MakeDate(2020, 2, 1)), At(Ev(d2), MakeDate(2020, 2, 1))}));
+  ASSERT_OK(Append({At(Ev(Revoke("chair")), MakeDate(2199, 1, 10))}));
+  ASSERT_OK(Append({Ev(chair.Sign(d1))}));  // before the revocation takes effect
+  for (int day : {10, 11}) {  // the same date, a later one
+    EXPECT_THAT(Append({At(Ev(Revoke("chair")), MakeDate(2199, 1, day))}),
+                StatusIs(kFailed, HasSubstr("signing key chair is already revoked, effective "
+                                            "2199-01-10T12:00:00Z")));
+  }
+  EXPECT_THAT(Append({At(Ev(Revoke("chair")), MakeDate(2021, 1, 1))}),
+              StatusIs(kFailed, HasSubstr("no earlier than its latest signature")));
+  ASSERT_OK(Append({Ev(Revoke("chair"))}));  // now: the key was lost
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    EXPECT_THAT(Append({Ev(chair.Sign(d2))}),
+                StatusIs(kFailed, HasSubstr("signing key chair has been revoked, effective ")));
+    EXPECT_THAT(Append({Ev(Revoke("chair"))}), StatusIs(kFailed, HasSubstr("already revoked")));
+    EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D1")->approved());
+    EXPECT_FALSE(validator_->state().FindDecision("MOPAC", "D2")->approved());
+    Open();  // a replay folds both revocations: the earlier stays in force
+  }
+}
+
 TEST_F(GovernanceLedgerTest,
        ALogWithUnknownTypesFromANewerVersionOpensReadsAndVerifies) {
   ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
