@@ -108,7 +108,7 @@ absl::Status Required(absl::string_view field, absl::string_view value) {
 absl::Status NotNegative(absl::string_view entity, absl::string_view field,
                          int64_t pence) {
   if (pence < 0) {
-    return Refuse(entity, absl::StrCat("has ", field, " ", pence, " pence"),
+    return Refuse(entity, absl::StrCat("has ", field, " of ", pence, " pence"),
                   "amounts are whole pence and not negative");
   }
   return absl::OkStatus();
@@ -1600,7 +1600,7 @@ struct GovernanceState::Access {
         return Invalid(absl::StrCat(
             entity, ": an amount's kind must be CAPITAL, REVENUE or ONE_OFF"));
       }
-      RETURN_IF_ERROR(NotNegative(entity, "an amount's pence", a.pence()));
+      RETURN_IF_ERROR(NotNegative(entity, "an amount", a.pence()));
       if (a.pence() == 0) {
         // Proto3 cannot tell 0 from a figure left out: a sum of nothing is refused rather than
         // shown as £0.00 approved.
@@ -2134,6 +2134,13 @@ struct GovernanceState::Access {
                             const v1::Event& e) {
     const std::string entity =
         absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id());
+    if (m.threshold_pence() == 0) {
+      // Proto3 cannot tell 0 from a threshold left out, which would hold every decision,
+      // even one that spends nothing, to the rule's role.
+      return Refuse(entity, "has a threshold of 0 pence",
+                    "a delegation rule's threshold_pence states the spend from which its role "
+                    "must sign, more than 0 pence: give the figure (1 for any spend at all)");
+    }
     RETURN_IF_ERROR(RequireOrganisation(
         s, entity, m.organisation_id(), "a delegation rule belongs to a registered organisation",
         e));

@@ -1176,7 +1176,7 @@ TEST_F(RulesTest, AmountsAreNotNegative) {
       Append(Ev(Decision("MOPAC", "D1", {"CEO"},
                          {Amount(v1::AMOUNT_KIND_CAPITAL, -1, "c")}))),
       StatusIs(kFailed,
-               AllOf(HasSubstr("decision MOPAC/D1"), HasSubstr("-1 pence"),
+               AllOf(HasSubstr("decision MOPAC/D1 has an amount of -1 pence"),
                      HasSubstr("whole pence and not negative"))));
   // Zero states no sum (proto3 cannot tell it from a figure left out); none at all is fine.
   EXPECT_THAT(Append(Ev(Decision("MOPAC", "D1", {"CEO"},
@@ -1187,7 +1187,12 @@ TEST_F(RulesTest, AmountsAreNotNegative) {
   EXPECT_THAT(Append(Ev(CloseProject("LPP-INV", -5))),
               StatusIs(kFailed, HasSubstr("final_cost_pence")));
   EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", -1, "X"))),
-              StatusIs(kFailed, HasSubstr("threshold_pence")));
+              StatusIs(kFailed, HasSubstr("delegation rule MOPAC/R has threshold_pence of -1 "
+                                          "pence")));
+  // A threshold left out reads as 0, which would hold even a decision that spends nothing.
+  EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", 0, "X"))),
+              StatusIs(kFailed, AllOf(HasSubstr("delegation rule MOPAC/R has a threshold of 0"),
+                                      HasSubstr("1 for any spend at all"))));
   v1::BenefitForecast f;
   *f.mutable_subject() = ProjectRef("LPP-INV");
   f.set_benefit_id("b");
