@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -308,16 +309,45 @@ int AdminCommands::Prune(const std::string& written) const {
   }
   std::sort(backups.begin(), backups.end());  // oldest first: the names sort by time
   const std::string kept = fs::path(written).filename().string();
+  std::vector<std::string> surplus;  // paths
   for (size_t i = 0; i + keep_ < backups.size(); ++i) {
-    if (backups[i] == kept) continue;
-    const fs::path old = fs::path(into_) / backups[i];
-    fs::remove_all(old, ec);
+    if (backups[i] != kept) surplus.push_back((fs::path(into_) / backups[i]).string());
+  }
+  if (surplus.empty()) return kExitOk;
+  // A backup is removed only when the new one holds its events: one of an empty or another
+  // ledger (a data volume not mounted, a daemon started on a new directory) must not rotate
+  // out the copies of the real one.
+  absl::StatusOr<std::vector<std::string>> uncontained =
+      backup::UncontainedBackups(written, surplus);
+  if (!uncontained.ok()) {
+    return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
+                                           ", but no older backup was removed: ",
+                                           uncontained.status().message()));
+  }
+  std::vector<std::string> refused;
+  for (size_t i = 0; i < surplus.size(); ++i) {
+    if (!(*uncontained)[i].empty()) {
+      refused.push_back(absl::StrCat(surplus[i], " (", (*uncontained)[i], ")"));
+      continue;
+    }
+    fs::remove_all(surplus[i], ec);
     if (ec) {
       return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
-                                             ", but the older backup ", old.string(),
+                                             ", but the older backup ", surplus[i],
                                              " could not be removed: ", ec.message()));
     }
-    std::cout << "removed the older backup " << old.string() << " (--keep " << keep_ << ")\n";
+    std::cout << "removed the older backup " << surplus[i] << " (--keep " << keep_ << ")\n";
+  }
+  if (!refused.empty()) {
+    return Fail(kExitRefused,
+                absl::StrCat("the backup was written to ", written, ", but it does not hold "
+                             "the events of ", refused.size() == 1 ? "an older backup" :
+                             absl::StrCat(refused.size(), " older backups"),
+                             ", kept despite --keep ", keep_, ": ",
+                             absl::StrJoin(refused, "; "),
+                             ". The server backed up is not the ledger those were taken of, or "
+                             "has lost events (a data directory not mounted, or moved?): check "
+                             "it; remove the older backups by hand only if that is intended"));
   }
   return kExitOk;
 }

@@ -567,6 +567,74 @@ absl::StatusOr<uint64_t> BackupWriter::Finish(
 
 // ---- Restore ----
 
+namespace {
+
+// The manifest of the backup in `backup`, parsed and checked (CheckManifest).
+absl::StatusOr<v1::BackupManifest> ReadManifest(const fs::path& backup) {
+  const std::string manifest_path = (backup / kManifestFile).string();
+  std::ifstream in(manifest_path, std::ios::binary);
+  if (!in) return FileError("read", manifest_path, errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::BackupManifest manifest;
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = false;
+  if (google::protobuf::util::Status parsed =
+          google::protobuf::util::JsonStringToMessage(text.str(), &manifest, parse);
+      !parsed.ok()) {
+    // protobuf's message may add the offending text on further lines: keep the
+    // first.
+    std::string why = parsed.message().as_string();
+    why = why.substr(0, why.find('\n'));
+    return absl::DataLossError(absl::StrCat("manifest ", manifest_path,
+                                            " does not parse as JSON: ", why));
+  }
+  if (absl::Status checked = CheckManifest(manifest); !checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat("manifest ", manifest_path,
+                                                     ": ", checked.message()));
+  }
+  return manifest;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> UncontainedBackups(
+    const std::string& newer, const std::vector<std::string>& older) {
+  ASSIGN_OR_RETURN(const v1::BackupManifest newest, ReadManifest(Normalized(newer)));
+  RocksDbOptions options;
+  options.block_cache_bytes = 8 << 20;
+  options.read_only = true;
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      RocksDbEventStore::Open(Normalized(newer).string(), options);
+  if (!store.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("backup ", newer, " does not open: ", store.status().message()));
+  }
+  std::vector<std::string> why(older.size());
+  for (size_t i = 0; i < older.size(); ++i) {
+    ASSIGN_OR_RETURN(const v1::BackupManifest old, ReadManifest(Normalized(older[i])));
+    const uint64_t at = old.head_position();
+    if (at == 0) continue;  // an empty ledger's backup: every log extends it
+    if (at > newest.head_position()) {
+      why[i] = absl::StrCat("it holds ", at, " events, the new backup ",
+                            newest.head_position());
+      continue;
+    }
+    ASSIGN_OR_RETURN(const std::optional<std::string> stored, (*store)->Get(at));
+    if (!stored.has_value()) {
+      return absl::DataLossError(
+          absl::StrCat("backup ", newer, " has no event at position ", at));
+    }
+    ASSIGN_OR_RETURN(const v1::Event event, DecodeStoredEvent(at, *stored));
+    const std::string hash = crypto::ToHex(event.hash());
+    if (hash != old.head_hash()) {
+      why[i] = absl::StrCat("its event at position ", at, " has the hash ", old.head_hash(),
+                            ", the new backup's ", hash, ": another ledger's log");
+    }
+  }
+  return why;
+}
+
 absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
                                       const std::string& target) {
   fs::path backup = Normalized(backup_dir);
@@ -592,28 +660,8 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
         backup.string(), " lie one inside the other; give a target outside the backup"));
   }
 
-  std::ifstream in(manifest_path, std::ios::binary);
-  if (!in) return FileError("read", manifest_path, errno);
-  std::stringstream text;
-  text << in.rdbuf();
   RestoreResult result;
-  google::protobuf::util::JsonParseOptions parse;
-  parse.ignore_unknown_fields = false;
-  if (google::protobuf::util::Status parsed =
-          google::protobuf::util::JsonStringToMessage(text.str(),
-                                                      &result.manifest, parse);
-      !parsed.ok()) {
-    // protobuf's message may add the offending text on further lines: keep the
-    // first.
-    std::string why = parsed.message().as_string();
-    why = why.substr(0, why.find('\n'));
-    return absl::DataLossError(absl::StrCat("manifest ", manifest_path,
-                                            " does not parse as JSON: ", why));
-  }
-  if (absl::Status checked = CheckManifest(result.manifest); !checked.ok()) {
-    return absl::Status(checked.code(), absl::StrCat("manifest ", manifest_path,
-                                                     ": ", checked.message()));
-  }
+  ASSIGN_OR_RETURN(result.manifest, ReadManifest(backup));
   // Every file of the directory must be in the manifest: RocksDB would read a
   // stray WAL or table file that nothing has checked.
   std::set<std::string> listed;

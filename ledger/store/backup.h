@@ -157,6 +157,16 @@ struct RestoreResult {
 absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
                                       const std::string& target);
 
+// Which of the backups in `older` the backup in `newer` does not hold whole, for a rotation
+// that removes older backups only when a newer one keeps their events: for each, an empty
+// string when the newer backup's head is at or past its head's position and the newer log's
+// event there has its head's hash (the chain then fixes every earlier event), else why not
+// ("it holds 536001 events, the new backup 0"). Reads the manifests and opens `newer`'s
+// database read-only; each backup was checked whole when it was written. Errors from reading
+// a manifest (ReadManifest's codes) or the database (DATA_LOSS).
+absl::StatusOr<std::vector<std::string>> UncontainedBackups(
+    const std::string& newer, const std::vector<std::string>& older);
+
 }  // namespace govledger::backup
 
 #endif  // GOVLEDGER_LEDGER_STORE_BACKUP_H_

@@ -521,6 +521,67 @@ TEST_F(AdminTest, BackupIntoADirectoryKeepsTheNewestN) {
   EXPECT_FALSE(fs::exists(Scratch("x")));
 }
 
+// --keep removes an older backup only when the new one holds its events: backing up an empty
+// ledger (a data volume not mounted) or another one removed the only copies of the real one
+// (found by an operator's trial). Those are kept, exit 1 names them and why; a later backup of
+// the real ledger rotates them as before.
+TEST_F(AdminTest, BackupIntoKeepsOlderBackupsTheNewOneDoesNotHold) {
+  const std::string parent = Scratch("scheduled");
+  fs::create_directories(parent);
+  auto written_by = [&](const CliRun& r) {
+    const std::string prefix = absl::StrCat("written to ", parent, "/");
+    const size_t at = r.out.find(prefix);
+    return at == std::string::npos ? std::string() : r.out.substr(at + prefix.size(), 27);
+  };
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+  AppendMany(5);
+  CliRun real = Cli(absl::StrCat(Server(), " admin backup --into ", parent, " --keep 1"));
+  ASSERT_EQ(real.code, 0) << real.err;
+  const std::string real_backup = written_by(real);
+  pause();
+
+  DaemonHarness empty;
+  ASSERT_OK(empty.Start());
+  CliRun of_empty = Cli(absl::StrCat("--server ", empty.address(), " admin backup --into ",
+                                     parent, " --keep 1"));
+  EXPECT_EQ(of_empty.code, 1) << of_empty.err;
+  EXPECT_THAT(of_empty.err,
+              AllOf(HasSubstr("does not hold the events of an older backup, kept despite "
+                              "--keep 1: "),
+                    HasSubstr(absl::StrCat(parent, "/", real_backup,
+                                           " (it holds 5 events, the new backup 0)")),
+                    HasSubstr("a data directory not mounted")));
+  const std::string empty_backup = written_by(of_empty);
+  ASSERT_FALSE(empty_backup.empty()) << of_empty.out;
+  pause();
+
+  // Another ledger, as long: its event at position 5 has another hash. The empty ledger's
+  // backup is held by every log, and goes.
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  for (int i = 0; i < 5; ++i) ASSERT_OK(AppendOne(*other.NewStub(), "other/y", "other"));
+  CliRun of_other = Cli(absl::StrCat("--server ", other.address(), " admin backup --into ",
+                                     parent, " --keep 1"));
+  EXPECT_EQ(of_other.code, 1) << of_other.err;
+  EXPECT_THAT(of_other.out, HasSubstr(absl::StrCat("removed the older backup ", parent, "/",
+                                                   empty_backup, " (--keep 1)\n")));
+  EXPECT_THAT(of_other.err, HasSubstr(absl::StrCat(parent, "/", real_backup,
+                                                   " (its event at position 5 has the hash ")));
+  EXPECT_THAT(of_other.err, HasSubstr(": another ledger's log)"));
+  const std::string other_backup = written_by(of_other);
+  EXPECT_EQ(ListDir(parent), (std::vector<std::string>{real_backup, other_backup}));
+  pause();
+
+  // The real ledger again, grown: its older backup goes; the other ledger's stays.
+  AppendMany(1);
+  CliRun again = Cli(absl::StrCat(Server(), " admin backup --into ", parent, " --keep 1"));
+  EXPECT_EQ(again.code, 1) << again.err;
+  EXPECT_THAT(again.out, HasSubstr(absl::StrCat("removed the older backup ", parent, "/",
+                                                real_backup, " (--keep 1)\n")));
+  EXPECT_THAT(again.err, HasSubstr(absl::StrCat(parent, "/", other_backup, " (its event")));
+  EXPECT_EQ(ListDir(parent), (std::vector<std::string>{other_backup, written_by(again)}));
+}
+
 TEST_F(AdminTest, RestoreRefusesATableFileWithAFlippedByte) {
   AppendMany(200);
   const std::string dir = Scratch("backup");
