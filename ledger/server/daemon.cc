@@ -15,6 +15,8 @@
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -174,6 +176,32 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot listen on ", listen, ": there is no directory ", dir.string(),
           " for the socket; create it (under systemd, RuntimeDirectory= makes one in /run)"));
+    }
+    // gRPC replaces a socket file already there: with another daemon still listening on it,
+    // that one would go on running, unreachable. A socket nobody answers on is left by a
+    // daemon that was killed, and is replaced.
+    const std::string socket_path(path);
+    struct stat st {};
+    if (lstat(socket_path.c_str(), &st) != 0) return absl::OkStatus();
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot listen on ", listen, ": ", socket_path,
+          " exists and is not a socket; give another path, or remove it"));
+    }
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof(address.sun_path)) return absl::OkStatus();  // gRPC's to say
+    std::memcpy(address.sun_path, socket_path.data(), socket_path.size());
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return absl::OkStatus();
+    const bool answered =
+        connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0 ||
+        errno == EAGAIN || errno == EINPROGRESS;  // a listener with its backlog full
+    close(fd);
+    if (answered) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", listen, ": another process is listening on that socket (another "
+          "govledgerd?); stop it or choose another --listen"));
     }
     return absl::OkStatus();
   }

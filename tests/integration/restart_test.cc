@@ -410,5 +410,44 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
                         "unsigned (no --tree-head-key)\n"));
 }
 
+// A second govledgerd on the unix socket of a running one stops before it opens or makes its
+// data directory: gRPC replaced the socket file, so the first went on running, unreachable
+// (found by an operator's trial). A file that is not a socket is refused too; a socket left
+// by a daemon killed with SIGKILL, which nothing answers on, is taken over.
+TEST(DaemonFlagsTest, AUnixSocketInUseStopsTheStart) {
+  TempDir dir;
+  const std::string address = absl::StrCat("unix:", dir.path(), "/g.sock");
+  const std::string wait_for_port = absl::StrCat(
+      "i=0; until [ -s ", dir.path(), "/port ] || [ $i -gt 300 ]; do sleep 0.1; i=$((i+1)); "
+      "done; ");
+  const std::string daemon = absl::StrCat(GOVLEDGERD_PATH, " --listen ", address,
+                                          " --port-file ", dir.path(), "/port --data-dir ");
+  const std::string script = absl::StrCat(
+      daemon, dir.path(), "/first 2>/dev/null & first=$!; ", wait_for_port,
+      GOVLEDGER_CLI_PATH, " --server ", address, " append --stream a/b --type x.Y >/dev/null; ",
+      daemon, dir.path(), "/second; echo \"second exit $?\"; ",
+      "[ -e ", dir.path(), "/second ] && echo \"second made its data directory\"; ",
+      GOVLEDGER_CLI_PATH, " --server ", address, " head; ",
+      "kill -KILL $first; wait $first; rm ", dir.path(), "/port; ",
+      daemon, dir.path(), "/third 2>/dev/null & third=$!; ", wait_for_port,
+      GOVLEDGER_CLI_PATH, " --server ", address, " head; kill -TERM $third; wait $third; ",
+      "echo \"third exit $?\"; touch ", dir.path(), "/file.sock; ", GOVLEDGERD_PATH,
+      " --listen unix:", dir.path(), "/file.sock --data-dir ", dir.path(), "/fourth; ",
+      "echo \"fourth exit $?\"");
+  const CliRun run = RunProgram("timeout 90 sh -c", absl::StrCat("'", script, "'"));
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("cannot listen on ", address,
+                                              ": another process is listening on that "
+                                              "socket")));
+  EXPECT_THAT(run.out, HasSubstr("second exit 1\n"));
+  EXPECT_THAT(run.out, Not(HasSubstr("second made its data directory")));
+  EXPECT_THAT(run.out, HasSubstr("position 1\n"));  // the first, still reached
+  EXPECT_THAT(run.out, HasSubstr("position 0\n"));  // the third, on the killed one's socket
+  EXPECT_THAT(run.out, HasSubstr("third exit 0\n"));
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("cannot listen on unix:", dir.path(),
+                                              "/file.sock: ", dir.path(),
+                                              "/file.sock exists and is not a socket")));
+  EXPECT_THAT(run.out, HasSubstr("fourth exit 1\n"));
+}
+
 }  // namespace
 }  // namespace govledger::testing
