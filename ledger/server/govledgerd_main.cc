@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -204,9 +205,18 @@ int main(int argc, char** argv) {
                            absl::StartsWith(options.listen, "unix-abstract:");
   const std::string bound =
       unix_socket ? options.listen : absl::StrCat((*daemon)->port());
+  // Where it listens, the port a port 0 picked in place, and the data directory as an absolute
+  // path: what an operator reading the journal needs, whatever the working directory was.
+  std::string listening = options.listen;
+  if (!unix_socket) {
+    listening = absl::StrCat(listening.substr(0, listening.rfind(':') + 1), bound);
+  }
+  std::error_code no_absolute;
+  std::string data_dir = std::filesystem::absolute(options.data_dir, no_absolute).string();
+  if (no_absolute) data_dir = options.data_dir;
   // A mistyped --data-dir makes a new ledger rather than fail: say so where it is seen.
-  Say(absl::StrCat("serving on ", unix_socket ? "" : "port ", bound, " with data in ",
-                   options.data_dir,
+  Say(absl::StrCat("serving on ", listening, unix_socket ? "" : absl::StrCat(" (port ", bound, ")"),
+                   " with data in ", data_dir,
                    (*daemon)->created_ledger()
                        ? " (a new, empty ledger: the directory held no database; if you meant "
                          "an existing ledger, stop govledgerd and check --data-dir)"

@@ -40,6 +40,12 @@ class RestartTest : public DaemonTest {
 
 TEST_F(RestartTest, IdempotentRetryAcrossRestart) {
   // The first start made the ledger, and said so (a mistyped --data-dir makes a new one).
+  // Where it listens, in full, with the port (the harness asks for port 0).
+  const std::string address = daemon_.address();
+  EXPECT_THAT(daemon_.Stderr(),
+              HasSubstr(absl::StrCat("serving on ", address, " (port ",
+                                     address.substr(address.rfind(':') + 1), ") with data in ",
+                                     daemon_.data_dir(), " (a new, empty ledger")));
   EXPECT_THAT(daemon_.Stderr(),
               HasSubstr(absl::StrCat("with data in ", daemon_.data_dir(),
                                      " (a new, empty ledger: the directory held no database; "
@@ -391,9 +397,10 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
   TempDir dir;
   const std::string address = absl::StrCat("unix:", dir.path(), "/govledgerd.sock");
   const std::string port_file = dir.path() + "/port";
+  // A relative --data-dir is said as an absolute path.
   const std::string script = absl::StrCat(
-      GOVLEDGERD_PATH, " --data-dir ", dir.path(), "/data --listen ", address, " --port-file ",
-      port_file, " 2>", dir.path(), "/stderr & pid=$!; i=0; "
+      "cd ", dir.path(), " && ", GOVLEDGERD_PATH, " --data-dir data --listen ", address,
+      " --port-file ", port_file, " 2>", dir.path(), "/stderr & pid=$!; i=0; "
       "until [ -s ", port_file, " ] || [ $i -gt 300 ]; do sleep 0.1; i=$((i+1)); done; "
       "cat ", port_file, "; ", GOVLEDGER_CLI_PATH, " --server ", address, " head; "
       "kill -TERM $pid; wait $pid; echo \"exit $?\"");
@@ -404,7 +411,8 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
   std::ifstream in(dir.path() + "/stderr");
   std::stringstream err;
   err << in.rdbuf();
-  EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("serving on ", address, " with data in ")));
+  EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("serving on ", address, " with data in ",
+                                                 dir.path(), "/data (a new")));
   EXPECT_THAT(err.str(),
               HasSubstr("govledgerd: plaintext; open to every caller (no --tokens); tree heads "
                         "unsigned (no --tree-head-key)\n"));
