@@ -276,6 +276,8 @@ int main(int argc, char** argv) {
     }
   }
   Say(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
+  // The port is no longer served: a script must not read it as a running daemon's.
+  if (!port_file.empty()) unlink(port_file.c_str());
   (*daemon)->Shutdown();
   Say("stopped");
   // Everything is on disk and the database is closed. Exit now: destroying the gRPC server

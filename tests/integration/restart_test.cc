@@ -403,9 +403,11 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
       " --port-file ", port_file, " 2>", dir.path(), "/stderr & pid=$!; i=0; "
       "until [ -s ", port_file, " ] || [ $i -gt 300 ]; do sleep 0.1; i=$((i+1)); done; "
       "cat ", port_file, "; ", GOVLEDGER_CLI_PATH, " --server ", address, " head; "
-      "kill -TERM $pid; wait $pid; echo \"exit $?\"");
+      "kill -TERM $pid; wait $pid; echo \"exit $?\"; [ -e ", port_file,
+      " ] && echo \"port file left\"");
   const CliRun run = RunProgram("timeout 60 sh -c", absl::StrCat("'", script, "'"));
   EXPECT_THAT(run.out, HasSubstr(absl::StrCat(address, "\n")));
+  EXPECT_THAT(run.out, Not(HasSubstr("port file left")));  // removed as the daemon stops
   EXPECT_THAT(run.out, HasSubstr("position 0"));
   EXPECT_THAT(run.out, HasSubstr("exit 0"));
   std::ifstream in(dir.path() + "/stderr");
