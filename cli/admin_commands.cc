@@ -84,6 +84,9 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
   metric("govledger_appends_paused", "gauge",
          "1 while appends are paused for want of free space (--min-free-bytes).",
          s->appends_paused().empty() ? "0" : "1");
+  metric("govledger_integrity_failed", "gauge",
+         "1 once a read found the stored log damaged (DATA_LOSS): run govledger verify.",
+         s->integrity_failure().empty() ? "0" : "1");
   return out;
 }
 
@@ -261,6 +264,12 @@ int AdminCommands::Stats(const std::string& server) {
                                    "); reads go on; restart govledgerd")
                 : !s.appends_paused().empty() ? absl::StrCat("PAUSED: ", s.appends_paused())
                                               : std::string("accepted"))
+            << "\n"
+            << "log            "
+            << (s.integrity_failure().empty()
+                    ? std::string("no damage found by reads since the start")
+                    : absl::StrCat("DAMAGED: ", s.integrity_failure(),
+                                   "; run govledger verify, and restore from a backup"))
             << "\n";
   return kExitOk;
 }

@@ -619,12 +619,31 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
   ASSIGN_OR_RETURN(std::string wire, ReadWire(request));
   v1::ReadResponse response;
   if (!response.ParseFromString(wire)) {
-    return absl::DataLossError("a page of stored events does not parse as events");
+    absl::Status damaged = absl::DataLossError("a page of stored events does not parse as events");
+    NoteDamage(damaged);
+    return damaged;
   }
   return response;
 }
 
+void Ledger::NoteDamage(const absl::Status& status) const {
+  if (status.code() != absl::StatusCode::kDataLoss) return;
+  std::lock_guard lock(damage_mu_);
+  if (damage_.ok()) damage_ = status;
+}
+
+absl::Status Ledger::integrity_failure() const {
+  std::lock_guard lock(damage_mu_);
+  return damage_;
+}
+
 absl::StatusOr<std::string> Ledger::ReadWire(const v1::ReadRequest& request) const {
+  absl::StatusOr<std::string> page = ReadPage(request);
+  NoteDamage(page.status());
+  return page;
+}
+
+absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) const {
   if (request.limit() > kMaxReadLimit) {
     return absl::InvalidArgumentError(
         absl::StrCat("limit ", request.limit(), " is too large; at most ", kMaxReadLimit));

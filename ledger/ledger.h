@@ -104,7 +104,8 @@ class Ledger {
   absl::StatusOr<v1::ReadResponse> Read(const v1::ReadRequest& request) const;
 
   // Read, returning the serialized ReadResponse: stored events are framed, not re-encoded, so
-  // this is what servers send.
+  // this is what servers send. DATA_LOSS for a stored log found damaged, noted
+  // (integrity_failure()).
   absl::StatusOr<std::string> ReadWire(const v1::ReadRequest& request) const;
 
   // The published head: every event at or below it is on disk and readable.
@@ -145,9 +146,20 @@ class Ledger {
   // re-reads and re-verifies the store).
   absl::Status storage_failure() const;
 
+  // Notes `status` if it is DATA_LOSS: a read of the stored log found it damaged (an event
+  // missing, not parsing or not chaining, a block checksum failing). Every read the ledger
+  // serves notes its own; other readers of store() (the Merkle tree) call it. Thread-safe.
+  void NoteDamage(const absl::Status& status) const;
+  // OK until NoteDamage met a DATA_LOSS; then the first one, until the ledger is opened again.
+  // Appends go on meanwhile (each new event chains to the head, whatever lies below it).
+  absl::Status integrity_failure() const;
+
  private:
   struct Pending;
   struct Staging;
+
+  // ReadWire's page, without noting damage.
+  absl::StatusOr<std::string> ReadPage(const v1::ReadRequest& request) const;
 
   Ledger(EventStore* store, const Clock* clock, const LedgerOptions& options,
          EventValidator* validator, ChainPoint head, int64_t last_recorded_micros);
@@ -207,6 +219,9 @@ class Ledger {
   std::atomic<bool> paused_{false};  // appends_paused_ is not empty
   mutable std::mutex paused_mu_;
   std::string appends_paused_;  // guarded by paused_mu_
+
+  mutable std::mutex damage_mu_;
+  mutable absl::Status damage_;  // guarded by damage_mu_
 
   const uint64_t opened_position_;
   std::atomic<uint64_t> appends_accepted_{0};

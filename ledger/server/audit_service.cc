@@ -64,6 +64,7 @@ UnaryMethod<Request> AuditServiceImpl::Method(
                               [this, answer](UnaryCall<Request>* call) {
     QueueCall<Request>(audits_, kMaxWaitingCalls, call, [this, answer](UnaryCall<Request>* call) {
       absl::StatusOr<Response> response = (this->*answer)(call->request());
+      ledger_->NoteDamage(response.status());  // the tree reads and verifies the log
       if (!response.ok()) {
         call->Fail(ToGrpcStatus(response.status()));
         return;
@@ -88,6 +89,7 @@ void AuditServiceImpl::StartPublishing(
     // The tree built now, reading and verifying the whole log (MerkleTree), rather than at the
     // first tick or at shutdown; a log that does not verify is said at once.
     if (absl::StatusOr<std::string> root = tree_.Root(ledger_->Head().position); !root.ok()) {
+      ledger_->NoteDamage(root.status());
       publish(root.status());
     }
     uint64_t published = 0;  // the size of the last tree head published
@@ -99,6 +101,7 @@ void AuditServiceImpl::StartPublishing(
       }
       if (ledger_->Head().position == published) continue;
       absl::StatusOr<v1::TreeHead> tree_head = CurrentTreeHead();
+      ledger_->NoteDamage(tree_head.status());
       if (tree_head.ok()) published = tree_head->size();
       publish(std::move(tree_head));
     }

@@ -562,6 +562,9 @@ v1::GetStatsResponse Daemon::Stats() const {
     out.set_storage_failure(std::string(failure.message()));
   }
   out.set_appends_paused(ledger_->appends_paused());
+  if (absl::Status damage = ledger_->integrity_failure(); !damage.ok()) {
+    out.set_integrity_failure(std::string(damage.message()));
+  }
   return out;
 }
 

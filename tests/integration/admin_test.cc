@@ -298,7 +298,8 @@ TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
   EXPECT_EQ(samples["govledger_appends_accepted_total"], "7");
   EXPECT_EQ(samples["govledger_storage_failed"], "0");
   EXPECT_EQ(samples["govledger_appends_paused"], "0");
-  EXPECT_EQ(samples.size(), 16u) << printed.out;
+  EXPECT_EQ(samples["govledger_integrity_failed"], "0");
+  EXPECT_EQ(samples.size(), 17u) << printed.out;
 
   const std::string file = Scratch("govledger.prom");
   WriteFile(file, "stale\n");

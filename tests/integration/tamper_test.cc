@@ -262,10 +262,22 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(verify.code, 4) << verify.out;
   EXPECT_THAT(verify.err, HasSubstr("does not verify at position 7"));
+  const std::string stats = absl::StrCat("--server ", daemon_.address(), " admin stats");
+  EXPECT_THAT(Cli(stats).out, HasSubstr("\nlog            no damage found by reads since the "
+                                        "start\n"));
   // Nor is a tree head made over it (one would be signed with the ledger's key).
   CliRun tree_head = Cli(absl::StrCat("--server ", daemon_.address(), " tree-head"));
   EXPECT_NE(tree_head.code, 0) << tree_head.out;
   EXPECT_THAT(tree_head.err, HasSubstr("hash chain broken at position 7"));
+  // What the daemon's own reads find shows where monitoring looks, and stays (found by an
+  // operator's trial: only a journal line said so); appends go on.
+  EXPECT_THAT(Cli(stats).out,
+              HasSubstr("\nlog            DAMAGED: hash chain broken at position 7"));
+  EXPECT_THAT(Cli(stats + " --prometheus").out, HasSubstr("\ngovledger_integrity_failed 1\n"));
+  stub_ = daemon_.NewStub();
+  ASSERT_OK(AppendOne(*stub_, "tamper/x", "after the damage was found"));
+  EXPECT_THAT(Cli(stats + " --json").out, HasSubstr("\"integrityFailure\":\"hash chain broken "
+                                                    "at position 7"));
   // Publishing tree heads, the daemon builds the tree at start and says so at once.
   daemon_.Stop();
   daemon_.set_extra_args({"--tree-head-seconds", "3600"});
@@ -279,13 +291,17 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
               HasSubstr("govledgerd: no tree head: DATA_LOSS: hash chain broken at position 7"));
   // The message alone: not the status's serialized payloads, bytes a journal cannot show.
   EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("type.googleapis.com")));
+  EXPECT_THAT(Cli(absl::StrCat("--server ", daemon_.address(), " admin stats")).out,
+              HasSubstr("\nlog            DAMAGED: hash chain broken at position 7"));
   daemon_.Stop();
   daemon_.set_extra_args({});
   PutEvent(7, original);
   ASSERT_OK(daemon_.Start());
   CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(clean.code, 0) << clean.err;
-  EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 20"));
+  EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 21"));
+  EXPECT_THAT(Cli(absl::StrCat("--server ", daemon_.address(), " admin stats --prometheus")).out,
+              HasSubstr("\ngovledger_integrity_failed 0\n"));
 }
 
 // Writes `events` to a new database in `dir` as positions 1..n, each chained to the one before,
