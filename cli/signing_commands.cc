@@ -241,6 +241,12 @@ SigningCommands::SigningCommands(CLI::App& app,
       ->required();
   decision_submit_->add_option("--signed-on", signed_on_,
                                "The date beside the signature, YYYY-MM-DD");
+  decision_submit_->add_option(
+      "--digest", digest_hex_,
+      "The digest that was signed, as `decision digest` printed it (with the same "
+      "--declaration): checked against the decision as stored now before anything is sent, so "
+      "a decision corrected and proposed again since is refused as such. Default: not checked "
+      "here (the ledger refuses a signature over another digest as not verifying)");
   for (CLI::App* sub : {decision_digest_, decision_submit_}) {
     CLI::Option* declaration = sub->add_option(
         "--declaration", declaration_,
@@ -469,6 +475,16 @@ int SigningCommands::Submit(const std::string& server) {
       Declaration(decision_submit_);
   if (!declaration.ok())
     return Fail(kExitBadArgs, std::string(declaration.status().message()));
+  std::optional<std::string> signed_digest;
+  if (decision_submit_->count("--digest") > 0) {
+    absl::StatusOr<std::string> digest = crypto::FromHex(digest_hex_);
+    if (!digest.ok() || digest->size() != 32) {
+      return Fail(kExitBadArgs,
+                  "--digest must be 64 hex digits (the digest signed, as `decision digest` "
+                  "printed it)");
+    }
+    signed_digest = *digest;
+  }
   std::optional<google::protobuf::Timestamp> effective;
   if (!effective_.empty()) {
     absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
@@ -494,6 +510,23 @@ int SigningCommands::Submit(const std::string& server) {
   m.set_key_id(key_id_);
   m.set_signature(*signature);
   m.set_digest(projections::DecisionDigest(*decision));
+  if (signed_digest.has_value()) {
+    const std::string now = declaration->has_value()
+                                ? projections::SignatureDigest(m.digest(), **declaration)
+                                : m.digest();
+    if (now != *signed_digest) {
+      return Fail(kExitRefused,
+                  absl::StrCat("decision ", PrintableText(decision->organisation_id()), "/",
+                               PrintableText(decision->reference()), " as stored now has the ",
+                               declaration->has_value() ? "signature digest " : "digest ",
+                               crypto::ToHex(now), ", not the ", crypto::ToHex(*signed_digest),
+                               " signed: the decision was corrected and proposed again since "
+                               "its digest was printed (govledger history ",
+                               PrintableText(*stream), "), or --declaration or --interests "
+                               "differ from those it was printed with. Nothing was sent: print "
+                               "its digest again, check what it says, and sign that"));
+    }
+  }
   if (declaration->has_value()) *m.mutable_declaration() = **declaration;
   v1::AppendRequest request;
   v1::Event* e = request.add_events();

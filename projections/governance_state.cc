@@ -1999,7 +1999,8 @@ struct GovernanceState::Access {
                            : " over its canonical digest"),
           "a signature verifies against the key over the decision's canonical "
           "digest (with a declaration of interests, over the signature "
-          "digest, which covers both)");
+          "digest, which covers both); one made over a proposal a correction has since "
+          "voided does not: sign the digest of the decision as proposed now");
     }
     if (m.has_signed_on()) {
       RETURN_IF_ERROR(CheckSignedOn(m, d, key->second, e));

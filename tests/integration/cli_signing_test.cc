@@ -143,6 +143,60 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
 }
 
+// A signature made before the decision was corrected and proposed again, submitted with the
+// digest that was signed (--digest), is refused before anything is sent, saying so: the
+// ledger, sent the digest as stored now, could only call it a signature that does not verify
+// with the key (found by a signatory's trial). The digest signed now goes in.
+TEST_F(CliSigningTest, SubmitSignatureChecksTheDigestSigned) {
+  std::string prefix;
+  ASSERT_NO_FATAL_FAILURE(RegisterDmpcKey(&prefix));
+  v1::DecisionProposed first = Decision(
+      "MOPAC", "PCD 72", {kDmpcRole}, {Amount(v1::AMOUNT_KIND_REVENUE, 7300000, "Reserve")});
+  const v1::Event proposed = Ev(first);
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({proposed}), &response), GrpcOk());
+  const std::string decision = " --organisation MOPAC --reference 'PCD 72'";
+  auto digest_now = [&] {
+    return std::string(absl::StripAsciiWhitespace(
+        Cli(absl::StrCat(Server(), " decision digest", decision)).out));
+  };
+  auto sign = [&](const std::string& digest) {
+    return std::string(absl::StripAsciiWhitespace(
+        Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ", digest)).out));
+  };
+  const std::string old_digest = digest_now();
+  const std::string old_signature = sign(old_digest);
+  v1::DecisionProposed second = first;
+  second.mutable_amounts(0)->set_pence(73000000);
+  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(proposed, "the amount was keyed wrong"),
+                                         Ev(second)}),
+                     &response),
+              GrpcOk());
+  const uint64_t head = response.events(1).position();
+  const std::string new_digest = digest_now();
+  ASSERT_NE(new_digest, old_digest);
+
+  const std::string submit = absl::StrCat(Server(), " decision submit-signature", decision,
+                                          " --key-id mopac-dmpc --signature ");
+  CliRun stale = Cli(absl::StrCat(submit, old_signature, " --digest ", old_digest));
+  EXPECT_EQ(stale.code, 1) << stale.err;
+  EXPECT_THAT(stale.err,
+              AllOf(HasSubstr(absl::StrCat("decision MOPAC/PCD 72 as stored now has the digest ",
+                                           new_digest, ", not the ", old_digest, " signed: ")),
+                    HasSubstr("govledger history decision/MOPAC/PCD-72"),
+                    HasSubstr("Nothing was sent")));
+  CliRun bad = Cli(absl::StrCat(submit, old_signature, " --digest 12ab"));
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("--digest must be 64 hex digits"));
+  absl::StatusOr<v1::GetHeadResponse> unchanged = GetHead(*stub_);
+  ASSERT_OK(unchanged);
+  EXPECT_EQ(unchanged->position(), head);
+
+  CliRun fresh = Cli(absl::StrCat(submit, sign(new_digest), " --digest ", new_digest));
+  EXPECT_EQ(fresh.code, 0) << fresh.err;
+  EXPECT_THAT(fresh.out, HasSubstr(absl::StrCat("recorded at position ", head + 1)));
+}
+
 // A proposal voided by a correction and proposed again: the digest printed, signed and
 // submitted is the live proposal's, and `verify` checks the signature against it.
 TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
