@@ -54,6 +54,11 @@ class EventValidator {
 
   // The group was not written: its staged state is dropped.
   virtual void AbortGroup() = 0;
+
+  // OK for an event type CheckAppend could accept; INVALID_ARGUMENT, saying what to give, for
+  // one it refuses whatever the state (a name slipped). For filters of events by type, which
+  // would otherwise wait for ever on a type no event has. Called from any thread.
+  virtual absl::Status CheckEventType(absl::string_view type) const = 0;
 };
 
 }  // namespace govledger

@@ -626,6 +626,10 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
   return response;
 }
 
+absl::Status Ledger::CheckEventType(absl::string_view type) const {
+  return validator_ == nullptr ? absl::OkStatus() : validator_->CheckEventType(type);
+}
+
 void Ledger::NoteDamage(const absl::Status& status) const {
   if (status.code() != absl::StatusCode::kDataLoss) return;
   std::lock_guard lock(damage_mu_);

@@ -146,6 +146,10 @@ class Ledger {
   // re-reads and re-verifies the store).
   absl::Status storage_failure() const;
 
+  // OK for an event type an append could hold; INVALID_ARGUMENT for one the validator refuses
+  // whatever the state (EventValidator::CheckEventType). Thread-safe.
+  absl::Status CheckEventType(absl::string_view type) const;
+
   // Notes `status` if it is DATA_LOSS: a read of the stored log found it damaged (an event
   // missing, not parsing or not chaining, a block checksum failing). Every read the ledger
   // serves notes its own; other readers of store() (the Merkle tree) call it. Thread-safe.

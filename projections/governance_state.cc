@@ -2529,15 +2529,13 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
                 "or revocation may be dated ahead");
 }
 
-absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
-  const auto& handlers = Access::Handlers();
-  if (!IsGovernanceType(event.event_type())) {  // opaque
+absl::Status CheckEventTypeName(absl::string_view type) {
+  if (!IsGovernanceType(type)) {  // opaque
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    const absl::string_view type = event.event_type();
     const absl::string_view last = type.substr(type.rfind('.') + 1);
-    if (mode == Mode::kValidate && Access::ShortNames().contains(last)) {
+    if (GovernanceState::Access::ShortNames().contains(last)) {
       return Invalid(absl::StrCat(
           "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
           " without its exact package: give the full name ", kGovernanceTypePrefix, last,
@@ -2546,15 +2544,22 @@ absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
     }
     return absl::OkStatus();
   }
+  if (!IsKnownGovernanceType(type)) {
+    return Invalid(absl::StrCat(
+        "event type ", type,
+        " is not a governance event type this govledgerd knows; "
+        "types in package govledger.v1 must be known to be appended"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
+  const auto& handlers = Access::Handlers();
+  if (mode == Mode::kValidate) RETURN_IF_ERROR(CheckEventTypeName(event.event_type()));
+  if (!IsGovernanceType(event.event_type())) return absl::OkStatus();  // opaque
   auto handler = handlers.find(event.event_type());
   absl::Status status;
   if (handler == handlers.end()) {
-    if (mode == Mode::kValidate) {
-      return Invalid(absl::StrCat(
-          "event type ", event.event_type(),
-          " is not a governance event type this govledgerd knows; "
-          "types in package govledger.v1 must be known to be appended"));
-    }
     CountUnknown();
     status = absl::UnimplementedError(
         absl::StrCat("unknown event type ", event.event_type()));

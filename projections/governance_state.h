@@ -515,6 +515,11 @@ bool IsGovernanceType(absl::string_view event_type);
 // True for the govledger.v1 types this version knows (the messages of
 // events.proto).
 bool IsKnownGovernanceType(absl::string_view event_type);
+// OK for an event type this version appends: a known govledger.v1 type, or an opaque one that
+// does not name a governance event without its exact package ("RiskClosed",
+// "GovLedger.v1.RiskClosed": a client's likeliest slip, which would store the fact unchecked);
+// else INVALID_ARGUMENT saying what to give. Thread-safe.
+absl::Status CheckEventTypeName(absl::string_view type);
 // The stream a typed governance event belongs on, read from its payload: the
 // one Apply checks the event's stream against (README, "Typed governance
 // events"), e.g. "decision/WWA/PCC/D/2017/05" for that DecisionProposed. ""

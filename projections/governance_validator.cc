@@ -937,6 +937,10 @@ void GovernanceValidator::CommitGroup() {
   }
 }
 
+absl::Status GovernanceValidator::CheckEventType(absl::string_view type) const {
+  return CheckEventTypeName(type);
+}
+
 void GovernanceValidator::AbortGroup() {
   if (group_base_ != nullptr) {
     // Back to the state as the group found it: drop the refolded one.

@@ -131,6 +131,7 @@ class GovernanceValidator : public EventValidator {
                            const AppendContext& context) override;
   void CommitGroup() override;
   void AbortGroup() override;
+  absl::Status CheckEventType(absl::string_view type) const override;
 
   // Saves the committed state as the snapshot, synced. REQUIRES: Recover has
   // run, and the writer has stopped (no group in progress).

@@ -171,7 +171,8 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
     case StreamKind::kProgramme: {
       const std::string id(ParseEntityStream(stream)->id);
       // Which registration and re-plans stand is settled when asked (StandingPlan).
-      PlanEvent plan{.position = position};
+      PlanEvent plan;
+      plan.position = position;
       if (type == kProgramme) {
         if (plan.registered.ParseFromString(event.payload()) &&
             plan.registered.programme_id() == id) {

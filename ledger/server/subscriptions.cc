@@ -35,8 +35,9 @@ constexpr std::chrono::milliseconds kCancelPoll(200);
 // Most stream prefixes and event types one subscription may filter on.
 constexpr int kMaxFilters = 100;
 
-// OK, or INVALID_ARGUMENT naming the filter to fix (SubscribeRequest's limits).
-absl::Status CheckFilters(const v1::SubscribeRequest& request) {
+// OK, or INVALID_ARGUMENT naming the filter to fix (SubscribeRequest's limits; an event type
+// `ledger` refuses to append, which no event would match).
+absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& ledger) {
   for (const auto& [name, list, fewer] :
        {std::tuple{"stream_prefixes", &request.stream_prefixes(),
                    " (a shorter stream prefix matches more streams)"},
@@ -61,7 +62,9 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request) {
     }
   }
   for (int i = 0; i < request.event_types_size(); ++i) {
-    if (absl::Status s = ValidateEventType(request.event_types(i)); !s.ok()) {
+    absl::Status s = ValidateEventType(request.event_types(i));
+    if (s.ok()) s = ledger.CheckEventType(request.event_types(i));
+    if (!s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("event_types[", i, "]: ", s.message()));
     }
@@ -208,7 +211,7 @@ void SubscribeCall::Arrived() {
     Finish(parsed);
     return;
   }
-  if (absl::Status bad = CheckFilters(request); !bad.ok()) {
+  if (absl::Status bad = CheckFilters(request, *owner_->ledger_); !bad.ok()) {
     Finish(ToGrpcStatus(bad));
     return;
   }

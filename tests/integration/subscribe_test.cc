@@ -363,6 +363,17 @@ TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
           "give 1 to 200 bytes");
   refused([](v1::SubscribeRequest* r) { r->add_event_types("not a type"); },
           "event_types[0]: event_type 'not a type' contains an illegal character");
+  // A type no append would hold, so that no event would ever match: refused as Append refuses
+  // it (found by an integrator's trial: a mistyped filter waited for ever, idle).
+  refused([](v1::SubscribeRequest* r) {
+            r->add_event_types("govledger.v1.RiskOpened");
+            r->add_event_types("RiskClosed");
+          },
+          "event_types[1]: event type RiskClosed names the governance event "
+          "govledger.v1.RiskClosed without its exact package: give the full name");
+  refused([](v1::SubscribeRequest* r) { r->add_event_types("govledger.v1.riskopened"); },
+          "event_types[0]: event type govledger.v1.riskopened is not a governance event type "
+          "this govledgerd knows");
   refused([](v1::SubscribeRequest* r) {
             for (int i = 0; i < 101; ++i) r->add_event_types(absl::StrCat("t.v1.T", i));
           },
