@@ -1640,6 +1640,21 @@ struct GovernanceState::Access {
     }
     return stream;
   }
+  // For a refusal over a role `roles` lacks: ", though it lists 'X', which differs only in
+  // letter case or spacing" when `roles` holds such a spelling of `role`, else "". Roles are
+  // compared exactly, so the near miss is what the reader must see.
+  static std::string NearMissRole(absl::string_view role,
+                                  const google::protobuf::RepeatedPtrField<std::string>& roles) {
+    const std::string key = HolderKey(role);
+    for (const std::string& listed : roles) {
+      if (listed != role && HolderKey(listed) == key) {
+        return absl::StrCat(", though it lists '", listed,
+                            "', which differs only in letter case or spacing (roles are "
+                            "compared exactly: spell them alike)");
+      }
+    }
+    return "";
+  }
   // Roles: none empty, none twice. `what` names the list in a refusal.
   static absl::Status CheckRoles(absl::string_view entity, absl::string_view what,
                                  const google::protobuf::RepeatedPtrField<std::string>& roles) {
@@ -1769,7 +1784,8 @@ struct GovernanceState::Access {
                          "/", rule->rule_id(), "'s threshold of ",
                          FormatPence(rule->threshold_pence()),
                          ", without the role '", rule->role(),
-                         "' among its required signatories"),
+                         "' among its required signatories",
+                         NearMissRole(rule->role(), m.required_signatory_roles())),
             "a decision at or above a delegation threshold requires that "
             "rule's role");
       }
@@ -1953,7 +1969,8 @@ struct GovernanceState::Access {
       return Refuse(
           entity,
           absl::StrCat("does not require the role '", role, "' of key ",
-                       m.key_id(), " (", key->second.registered.holder(), ")"),
+                       m.key_id(), " (", key->second.registered.holder(), ")",
+                       NearMissRole(role, required)),
           "a signature's key holder has one of the decision's required roles");
     }
     if (d.signing_keys.contains(m.key_id())) {

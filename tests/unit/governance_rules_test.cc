@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "projections/governance_validator.h"
 #include "projections/streams.h"
@@ -1155,6 +1156,14 @@ TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
       Append(Ev(Decision("MOPAC", "D2", {"CEO"},
                          {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "c")}))),
       StatusIs(kFailed, HasSubstr("'Board'")));
+  // A role spelt otherwise is not the rule's: the refusal shows the near miss (found by a
+  // signatory's trial).
+  EXPECT_THAT(
+      Append(Ev(Decision("MOPAC", "D2", {"CEO", "board"},
+                         {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "c")}))),
+      StatusIs(kFailed, HasSubstr("without the role 'Board' among its required signatories, "
+                                  "though it lists 'board', which differs only in letter case "
+                                  "or spacing")));
   // Setting the rule again replaces it.
   rule.set_threshold_pence(300000000);
   ASSERT_OK(Append(Ev(rule)));
@@ -1774,7 +1783,15 @@ TEST_F(SignatureTest, KeyHolderMustHaveARequiredRole) {
       StatusIs(kFailed,
                AllOf(HasSubstr(
                          "does not require the role 'Chief Executive Officer'"),
+                     Not(HasSubstr("though it lists")),
                      HasSubstr("one of the decision's required roles"))));
+  // A key registered with a required role spelt otherwise: the refusal shows the near miss.
+  Signer spelt = NewSigner("spelt", absl::AsciiStrToLower(decision_.required_signatory_roles(0)));
+  ASSERT_OK(Append(Ev(spelt.Registration())));
+  EXPECT_THAT(Append(Ev(spelt.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr(absl::StrCat(
+                                    "though it lists '", decision_.required_signatory_roles(0),
+                                    "', which differs only in letter case or spacing"))));
 }
 
 TEST_F(SignatureTest, SignatureMustVerifyOverTheCanonicalDigest) {
