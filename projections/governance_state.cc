@@ -1987,9 +1987,13 @@ struct GovernanceState::Access {
       if (other != s.keys_.end() &&
           HolderKey(other->second.registered.holder()) == holder_key) {
         return Refuse(entity,
-                      absl::StrCat("has already been signed by ", holder,
-                                   " (key ", signed_with, "; now key ",
-                                   m.key_id(), ")"),
+                      absl::StrCat("has already been signed by ",
+                                   other->second.registered.holder(), " (key ", signed_with,
+                                   "; now key ", m.key_id(),
+                                   other->second.registered.holder() == holder
+                                       ? std::string()
+                                       : absl::StrCat(", held by ", holder),
+                                   ")"),
                       "a holder signs a decision once");
       }
     }

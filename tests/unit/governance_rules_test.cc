@@ -1705,7 +1705,10 @@ TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
   ASSERT_OK(Append(Ev(campion_as_cc.Registration("john  CAMPION"))));
   ASSERT_OK(Append(Ev(wm_pcc_.Sign(decision_))));
   EXPECT_THAT(Append(Ev(campion_as_cc.Sign(decision_))),
-              StatusIs(kFailed, HasSubstr("a holder signs a decision once")));
+              StatusIs(kFailed, AllOf(HasSubstr("already been signed by John Campion (key "
+                                                "wm-pcc; now key wm-cc-campion, held by john  "
+                                                "CAMPION)"),
+                                      HasSubstr("a holder signs a decision once"))));
 }
 
 // Seed 003's four roles are four people: one person holding keys for two
