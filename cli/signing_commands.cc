@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "projections/corrections.h"
+#include "projections/as_at.h"
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
@@ -117,6 +119,31 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
                         : " holds no DecisionProposed that a correction has not voided"));
 }
 
+// The decision register of `organisation` as recorded at the head; none when it cannot be read.
+std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation) {
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  grpc::ClientContext head_context;
+  head_context.set_deadline(deadline);
+  v1::GetHeadResponse head;
+  if (!v1::LedgerService::NewStub(channel)
+           ->GetHead(&head_context, v1::GetHeadRequest(), &head)
+           .ok()) {
+    return std::nullopt;
+  }
+  grpc::ClientContext context;
+  context.set_deadline(deadline);
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id(organisation);
+  request.mutable_as_at()->set_position(head.position());
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  v1::GetDecisionRegisterResponse response;
+  if (!v1::QueryService::NewStub(channel)->GetDecisionRegister(&context, request, &response).ok()) {
+    return std::nullopt;
+  }
+  return response;
+}
+
 // FetchDecision of `*stream`. When the stream holds no events and the decision was named by
 // --organisation and --reference (`reference` not empty), once more with the reference of the
 // organisation's decision that the rules count as the same ("pcd 72" for "PCD 72": compared
@@ -127,21 +154,10 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
   auto stub = v1::LedgerService::NewStub(channel);
   absl::StatusOr<v1::DecisionProposed> decision = FetchDecision(*stub, *stream, rpc);
   if (rpc->error_code() != grpc::StatusCode::NOT_FOUND || reference.empty()) return decision;
-  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
-  grpc::ClientContext head_context;
-  head_context.set_deadline(deadline);
-  v1::GetHeadResponse head;
-  if (!stub->GetHead(&head_context, v1::GetHeadRequest(), &head).ok()) return decision;
-  grpc::ClientContext context;
-  context.set_deadline(deadline);
-  v1::GetDecisionRegisterRequest request;
-  request.set_organisation_id(organisation);
-  request.mutable_as_at()->set_position(head.position());
-  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
-  v1::GetDecisionRegisterResponse response;
-  auto query = v1::QueryService::NewStub(channel);
-  if (!query->GetDecisionRegister(&context, request, &response).ok()) return decision;
-  for (const v1::DecisionEntry& entry : response.decisions()) {
+  const std::optional<v1::GetDecisionRegisterResponse> response =
+      RegisterAtHead(channel, organisation);
+  for (int i = 0; response.has_value() && i < response->decisions_size(); ++i) {
+    const v1::DecisionEntry& entry = response->decisions(i);
     if (entry.reference() == reference ||
         projections::SpellingKey(entry.reference()) != projections::SpellingKey(reference)) {
       continue;
@@ -151,6 +167,14 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
               << "' (references are compared without case, hyphens or runs of spaces)\n";
     *stream = projections::DecisionStream(organisation, entry.reference());
     return FetchDecision(*stub, *stream, rpc);
+  }
+  if (rpc->error_code() == grpc::StatusCode::NOT_FOUND) {
+    *rpc = grpc::Status::OK;
+    return absl::NotFoundError(absl::StrCat(
+        "decision ", PrintableText(organisation), "/", PrintableText(reference),
+        " is not in the ledger (stream ", PrintableText(*stream), " has no events): check "
+        "--organisation and --reference (govledger decisions --organisation ",
+        PrintableText(organisation), " lists its decisions)"));
   }
   return decision;
 }
@@ -416,10 +440,58 @@ int SigningCommands::Digest(const std::string& server) {
     if (a.noted_only()) std::cerr << " (noted only)";
   }
   std::cerr << "; " << decision->recommendations_size() << " recommendation"
-            << (decision->recommendations_size() == 1 ? "" : "s") << "; to be signed by "
+            << (decision->recommendations_size() == 1 ? "" : "s");
+  if (!decision->programme_id().empty()) {
+    std::cerr << "; for programme " << PrintableText(decision->programme_id());
+  }
+  const int statements =
+      decision->originating_officer_declarations_size() + decision->officer_approvals_size();
+  if (statements > 0) {
+    std::cerr << "; " << statements
+              << (statements == 1 ? " officer's statement" : " officers' statements");
+  }
+  if (decision->delegated_authorities_size() > 0) {
+    std::cerr << "; delegates authority (" << decision->delegated_authorities_size() << ")";
+  }
+  if (decision->has_part1_deferred_until()) {
+    std::cerr << "; Part 1's publication deferred until "
+              << projections::FormatDate(decision->part1_deferred_until());
+  }
+  if (decision->has_part2()) {
+    std::cerr << "; a confidential Part 2 (" << PrintableText(decision->part2().reason()) << ")";
+  }
+  std::cerr << "; to be signed by "
             << PrintableText(absl::StrJoin(decision->required_signatory_roles(), ", "))
             << (declaration->has_value() ? "; with the declaration of interests given" : "")
             << "\n";
+  // Where it stands, so that a signatory does not sign what takes no more signatures.
+  const std::optional<v1::GetDecisionRegisterResponse> response =
+      RegisterAtHead(channel, decision->organisation_id());
+  const v1::DecisionEntry* entry = nullptr;
+  for (int i = 0; response.has_value() && i < response->decisions_size(); ++i) {
+    if (response->decisions(i).reference() == decision->reference()) {
+      entry = &response->decisions(i);
+    }
+  }
+  if (entry != nullptr) {
+    if (entry->status() != v1::DECISION_STATUS_PENDING) {
+      std::cerr << "govledger: decision " << PrintableText(decision->reference()) << " is "
+                << absl::AsciiStrToLower(
+                       v1::DecisionStatus_Name(entry->status()).substr(strlen("DECISION_STATUS_")))
+                << ": it takes no more signatures (the digest serves to check those it has)\n";
+    } else {
+      std::vector<std::string> signed_by;
+      for (const v1::DecisionSignature& sig : entry->signatures()) {
+        signed_by.push_back(absl::StrCat(PrintableText(sig.role()), " (",
+                                         PrintableText(sig.holder()), ")"));
+      }
+      std::cerr << "govledger: decision " << PrintableText(decision->reference())
+                << " is pending: signed by "
+                << (signed_by.empty() ? std::string("nobody yet") : absl::StrJoin(signed_by, ", "))
+                << "; awaiting " << PrintableText(absl::StrJoin(entry->unsigned_roles(), ", "))
+                << "\n";
+    }
+  }
   const std::string digest = projections::DecisionDigest(*decision);
   std::cout << crypto::ToHex(declaration->has_value()
                                  ? projections::SignatureDigest(digest, **declaration)

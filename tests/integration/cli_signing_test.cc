@@ -98,6 +98,16 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_THAT(digest.err, AllOf(HasSubstr("the digest of decision PCD 72 of MOPAC, \""),
                                 HasSubstr("; \u00a3730,000.00 revenue from Major Change Reserve"),
                                 HasSubstr("to be signed by ")));
+  // And where it stands (found by a signatory's trial: a withdrawn or approved decision's
+  // digest was printed without a word).
+  EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending: signed "
+                                                 "by nobody yet; awaiting ", role, "\n")));
+  CliRun unknown = Cli(absl::StrCat(
+      Server(), " decision digest --organisation MOPAC --reference 'PCD 99'"));
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("decision MOPAC/PCD 99 is not in the ledger (stream "
+                                     "decision/MOPAC/PCD-99 has no events): check "
+                                     "--organisation and --reference"));
   CliRun by_stream = Cli(absl::StrCat(
       Server(), " decision digest --decision-stream decision/MOPAC/PCD-72"));
   EXPECT_EQ(absl::StripAsciiWhitespace(by_stream.out), digest_hex);
@@ -141,6 +151,11 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
         state.Apply(e, projections::GovernanceState::Mode::kReplay).ok());
   }
   EXPECT_TRUE(state.FindDecision("MOPAC", "PCD 72")->approved());
+  CliRun approved = Cli(absl::StrCat(
+      Server(), " decision digest --organisation MOPAC --reference 'PCD 72'"));
+  EXPECT_EQ(absl::StripAsciiWhitespace(approved.out), digest_hex);
+  EXPECT_THAT(approved.err, HasSubstr("govledger: decision PCD 72 is approved: it takes no more "
+                                      "signatures"));
 }
 
 // A signature made before the decision was corrected and proposed again, submitted with the
