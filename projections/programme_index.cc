@@ -243,7 +243,9 @@ absl::Status ProgrammeIndex::Add(const v1::Event& event,
       decisions_.push_back(position);
       break;
     case StreamKind::kOther:
-      global_.push_back(position);
+      // Organisations, keys, delegation rules concern every programme; an opaque event on
+      // another system's stream ("case/42") changes no state, and is not folded.
+      if (IsGovernanceType(type)) global_.push_back(position);
       break;
   }
   return absl::OkStatus();

@@ -187,8 +187,9 @@ class ProgrammeIndex final : public Timeline {
   // has another index_format). Adding the events after it then gives the index
   // that adding every event from position 1 would have, catalogue included.
   // Format 2: programmes' plans with their positions (a registration or re-plan a correction
-  // voids is not used), projects' streams.
-  static constexpr uint32_t kIndexFormat = 2;
+  // voids is not used), projects' streams. Format 3: opaque events on streams of no entity are
+  // no longer among the global positions (every answer folded them, for nothing).
+  static constexpr uint32_t kIndexFormat = 3;
   void SaveTo(internal::QueryIndexSnapshot* out) const;
   absl::Status LoadFrom(const internal::QueryIndexSnapshot& in);
 

@@ -500,7 +500,9 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
             << " refused as invalid, "
             << refused[absl::StatusCode::kFailedPrecondition]
             << " by the rules\n";
-  EXPECT_GT(accepted, 500);
+  // Enough accepted for the fold below to mean something (500 with this seed under the rules of
+  // 2026-12-05; each new rule refuses a few more mutations).
+  EXPECT_GT(accepted, 400);
   EXPECT_GT(refused[absl::StatusCode::kInvalidArgument], 200);
   EXPECT_GT(refused[absl::StatusCode::kFailedPrecondition], 200);
 
