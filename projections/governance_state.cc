@@ -1723,6 +1723,25 @@ struct GovernanceState::Access {
         absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
     RETURN_IF_ERROR(RequireOrganisation(s, entity, m.organisation_id(),
                                         "a decision is made by a registered organisation", e));
+    // A deferral that ended before the proposal defers nothing: a mistyped year, most likely.
+    if (const int64_t at = EffectiveMicrosOrUnknown(e); at != kUnknownTime) {
+      const std::pair<const v1::Date*, absl::string_view> deferrals[] = {
+          {m.has_part1_deferred_until() ? &m.part1_deferred_until() : nullptr, "Part 1's"},
+          {m.part2().has_publication_deferred_until()
+               ? &m.part2().publication_deferred_until()
+               : nullptr,
+           "Part 2's"}};
+      for (const auto& [until, what] : deferrals) {
+        if (until != nullptr && DateKey(*until) < UtcDayKey(at)) {
+          return Refuse(entity,
+                        absl::StrCat("defers ", what, " publication until ", FormatDate(*until),
+                                     ", before the proposal takes effect (", FormatRfc3339(at),
+                                     ")"),
+                        "a deferral of publication runs to a date on or after the decision's "
+                        "proposal: leave it out for a decision published at once");
+        }
+      }
+    }
     // Decisions are made by people, hundreds a year: a scan costs nothing beside the proposal.
     if (const auto [stream, d] = SpelledAlike(s, m.organisation_id(), m.reference());
         d != nullptr) {
@@ -2028,6 +2047,11 @@ struct GovernanceState::Access {
     }
     return absl::OkStatus();
   }
+  // The UTC day of `micros`, as DateKey gives a Date's (YYYYMMDD).
+  static int64_t UtcDayKey(int64_t micros) {
+    const absl::CivilDay c = absl::ToCivilDay(absl::FromUnixMicros(micros), absl::UTCTimeZone());
+    return c.year() * 10000LL + c.month() * 100 + c.day();
+  }
   // The date written beside a signature (which the signature does not cover)
   // falls on or after the day the decision was proposed and its key
   // registered, and on or before the day the signature takes effect (UTC days;
@@ -2037,10 +2061,7 @@ struct GovernanceState::Access {
     constexpr absl::string_view kRule =
         "the date beside a signature falls between the decision's proposal (and its key's "
         "registration) and the signature's effective time";
-    auto day = [](int64_t micros) {
-      const absl::CivilDay c = absl::ToCivilDay(absl::FromUnixMicros(micros), absl::UTCTimeZone());
-      return c.year() * 10000LL + c.month() * 100 + c.day();
-    };
+    const auto day = UtcDayKey;
     const int64_t signed_on = DateKey(m.signed_on());
     const std::string entity = absl::StrCat("decision ", m.organisation_id(), "/", m.reference());
     const std::string date = FormatDate(m.signed_on());

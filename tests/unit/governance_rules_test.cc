@@ -1444,6 +1444,30 @@ TEST_F(RulesTest, OfficersStatementsNeedARoleAndADeclarationAStatement) {
 // A date a message holds but leaves all zero ({} in JSON) would be no date to the rules and the
 // digest, and 0000-00-00 to an answer that asks whether the field is held: each optional date
 // is a date or absent.
+// A deferral of publication that ended before the decision was proposed defers nothing (a
+// mistyped year, most likely), and is refused; one to the day of the proposal or later is fine
+// (found by a signatory's trial).
+TEST_F(RulesTest, ADeferralEndingBeforeTheProposalIsRefused) {
+  ASSERT_OK(Append(At(Ev(Organisation("MOPAC")), MakeDate(2016, 1, 1))));
+  v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Deputy Mayor"}, {});
+  *d.mutable_part1_deferred_until() = MakeDate(2010, 1, 1);
+  EXPECT_THAT(Append(At(Ev(d), MakeDate(2017, 2, 15))),
+              StatusIs(kFailed, AllOf(HasSubstr("decision MOPAC/PCD 72 defers Part 1's "
+                                                "publication until 2010-01-01, before the "
+                                                "proposal takes effect (2017-02-15T"),
+                                      HasSubstr("leave it out for a decision published at "
+                                                "once"))));
+  *d.mutable_part1_deferred_until() = MakeDate(2017, 2, 15);
+  d.mutable_part2()->set_text("Commercially sensitive figures.");
+  d.mutable_part2()->set_reason("Exempt under section 43 of the FOI Act");
+  *d.mutable_part2()->mutable_publication_deferred_until() = MakeDate(2017, 2, 14);
+  EXPECT_THAT(Append(At(Ev(d), MakeDate(2017, 2, 15))),
+              StatusIs(kFailed, HasSubstr("defers Part 2's publication until 2017-02-14")));
+  EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72"), nullptr);
+  *d.mutable_part2()->mutable_publication_deferred_until() = MakeDate(2018, 1, 1);
+  EXPECT_OK(Append(At(Ev(d), MakeDate(2017, 2, 15))));
+}
+
 TEST_F(RulesTest, AnOptionalDateHeldButEmptyIsRefused) {
   ASSERT_OK(Append(Ev(Organisation("MOPAC"))));
   const v1::DecisionProposed d = Decision("MOPAC", "PCD 72", {"Deputy Mayor"}, {});
