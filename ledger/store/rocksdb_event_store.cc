@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -248,6 +250,14 @@ namespace {
 // FAILED_PRECONDITION for a database of storage format `version`, which this one neither
 // writes nor upgrades.
 absl::Status OtherFormat(const std::string& dir, const std::string& version) {
+  // Formats are whole numbers: anything else is damage, not a newer govledger's database.
+  if (version.empty() || !std::all_of(version.begin(), version.end(), absl::ascii_isdigit)) {
+    return absl::DataLossError(absl::StrCat(
+        "data directory ", dir, " holds a storage format version that is not a number (\"",
+        absl::CHexEscape(version.substr(0, 32)), "\"): the database's meta record is damaged; "
+        "keep the directory for inspection, and restore the ledger from a backup (govledger "
+        "admin restore)"));
+  }
   return absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
       "; this govledgerd reads format ", kFormatVersion, " (and upgrades format ",
@@ -314,6 +324,14 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (dir.empty()) {
     return absl::InvalidArgumentError("the data directory is empty: give a path");
   }
+  if (const auto link = std::filesystem::symlink_status(dir, ec);
+      std::filesystem::is_symlink(link) && !std::filesystem::exists(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " is a symbolic link to ",
+        std::filesystem::read_symlink(dir, ec).string(),
+        ", which does not exist (a volume not mounted?): mount or create its target"));
+  }
+  ec.clear();
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data directory ", dir, " is a file, not a directory: give a directory (created if "

@@ -1059,6 +1059,33 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
   // Refusing must not rewrite the version: it is still refused.
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 3")));
+  // A version that is no number is damage, not a newer govledger's (found by an operator's
+  // trial: it was told to run a newer govledgerd).
+  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EXPECT_TRUE(db->Put(sync, meta, "format_version", "x").ok());
+  });
+  EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       ::testing::AllOf(HasSubstr("holds a storage format version that is not "
+                                                  "a number (\"x\")"),
+                                        HasSubstr("restore the ledger from a backup"),
+                                        Not(HasSubstr("at least as new")))));
+}
+
+// A data directory that is a symbolic link to nothing (a volume not mounted) is named as such:
+// creating it failed with "File exists" (found by an operator's trial).
+TEST_F(RocksDbEventStoreTest, ADanglingSymbolicLinkIsNamed) {
+  std::filesystem::create_directories(DbPath());
+  const std::string link = DbPath() + "/link";
+  std::filesystem::create_symlink(DbPath() + "/not-mounted", link);
+  EXPECT_THAT(RocksDbEventStore::Open(link),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("data directory ", link, " is a symbolic link to ",
+                                              DbPath(), "/not-mounted, which does not exist (a "
+                                              "volume not mounted?)"))));
+  EXPECT_FALSE(std::filesystem::exists(DbPath() + "/not-mounted"));
 }
 
 // A newer govledger adds a column family and bumps the version: this one says so, naming both,
