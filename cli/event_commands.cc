@@ -684,7 +684,12 @@ int EventCommands::Export(const std::string& server) {
   std::string wire;
   while (true) {
     if (grpc::Status status = RawRead(raw, request, &wire); !status.ok()) {
-      return FailCall(server, status);
+      if (written == 0) return FailCall(server, status);
+      // Not "cannot reach": the server answered, then the call failed part of the way.
+      return Fail(ExitCodeOf(status),
+                  absl::StrCat("export stopped after ", written, " events",
+                               out_.empty() ? "" : absl::StrCat(" (", out_, " not written)"),
+                               ": ", DescribeError(server, status)));
     }
     absl::StatusOr<RawPage> page = ParseRawPage(wire);
     if (!page.ok()) return Fail(kExitRefused, std::string(page.status().message()));

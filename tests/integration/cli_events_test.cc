@@ -1076,6 +1076,35 @@ TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) 
   }
 }
 
+// An export whose server goes away part of the way says how far it got, not "cannot reach"
+// (found by an operator's trial). Its stdout is read only after 5 s, so that the export is held
+// writing its first page while the daemon is killed.
+TEST_F(CliEventsTest, AnExportCutShortSaysHowFarItGot) {
+  std::vector<v1::Event> batch;
+  for (int i = 0; i < 15000; ++i) {
+    batch.push_back(MakeEvent(absl::StrCat("export/", i % 7), std::string(200, 'x')));
+    if (batch.size() == 1000) {
+      v1::AppendResponse response;
+      ASSERT_THAT(Append(*stub_, MakeAppend(std::move(batch)), &response), GrpcOk());
+      batch.clear();
+    }
+  }
+  const std::string err = dir_.path() + "/err";
+  const std::string rc = dir_.path() + "/rc";
+  std::future<CliRun> exported = std::async(std::launch::async, [&] {
+    return RunProgram("sh -c", absl::StrCat("'{ ", GOVLEDGER_CLI_PATH, " ", Server(),
+                                            " export 2>", err, "; echo $? >", rc,
+                                            "; } | (sleep 5; cat >/dev/null)'"));
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stub_.reset();
+  daemon_.Kill();
+  exported.get();
+  EXPECT_EQ(ReadWholeFile(rc).value_or(""), "3\n");
+  EXPECT_THAT(ReadWholeFile(err).value_or(""),
+              HasSubstr("govledger: export stopped after 10000 events: cannot reach govledgerd"));
+}
+
 TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   ASSERT_EQ(Cli(absl::StrCat(Server(), " import ",
                              WriteFile("one.jsonl", {OpaqueLine(1)}))).code, 0);
