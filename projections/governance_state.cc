@@ -208,13 +208,27 @@ bool InvisibleInName(char32_t c) {
          (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
 }
 
+// The script of a letter among those whose letters look alike (Latin "e", Cyrillic "е", Greek
+// "ο"): nullptr for any other character.
+const char* LookAlikeScript(char32_t c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+      (c >= 0x00C0 && c <= 0x024F && c != 0x00D7 && c != 0x00F7)) {
+    return "Latin";
+  }
+  if ((c >= 0x0370 && c <= 0x03FF) || (c >= 0x1F00 && c <= 0x1FFF)) return "Greek";
+  if (c >= 0x0400 && c <= 0x052F) return "Cyrillic";
+  return nullptr;
+}
+
 // Refuses a name (a key's holder or role) holding a tab, a line break or a
-// character InvisibleInName: two keys whose holders differ only there would
-// look like one person and count as two. `text` is valid UTF-8 (proto3).
+// character InvisibleInName, or letters of more than one of the Latin, Greek and
+// Cyrillic scripts: two keys whose holders differ only there would look like
+// one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
   uint32_t first = 0, last = 0;
   uint32_t hidden = 0;            // the first character that does not show as itself
   size_t hidden_at = text.size();  // and its byte
+  const char* script = nullptr;   // of the first letter LookAlikeScript names
   for (size_t i = 0; i < text.size();) {
     uint32_t c = 0;
     const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
@@ -223,6 +237,16 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
     if (hidden_at == text.size() && (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c))) {
       hidden = c;
       hidden_at = i;
+    }
+    if (const char* other = LookAlikeScript(c); other != nullptr) {
+      if (script == nullptr) {
+        script = other;
+      } else if (other != script) {
+        return Invalid(absl::StrFormat(
+            "%s '%s' mixes %s and %s letters (U+%04X at byte %d): letters that look alike "
+            "across scripts would make one name look like another; write it in one script",
+            field, text, script, other, c, i));
+      }
     }
     i += n;
   }

@@ -1721,6 +1721,14 @@ TEST_F(SignatureTest, AHoldersNameCannotHideASecondPerson) {
   EXPECT_THAT(Append(Ev(NewSigner("wm-cc-hidden", wm_cc_.role)
                             .Registration(std::string("John Campion\u200e")))),
               StatusIs(kInvalid, HasSubstr("holder holds the bidirectional control U+200E")));
+  // Letters of two scripts that look alike (a Cyrillic i in a Latin name) make two holders of
+  // one person (found by a signatory's trial); a name in one script, any, is fine.
+  EXPECT_THAT(Append(Ev(NewSigner("wm-cc-hidden", wm_cc_.role)
+                            .Registration(std::string("John Camp\u0456on")))),
+              StatusIs(kInvalid, HasSubstr("holder 'John Camp\u0456on' mixes Latin and Cyrillic "
+                                           "letters (U+0456 at byte 9)")));
+  EXPECT_OK(Append(Ev(NewSigner("observer", "Observer")
+                          .Registration(std::string("\u0418\u0432\u0430\u043d")))));
   Signer role_hidden = NewSigner("wm-cc-hidden", wm_cc_.role + "\u2060");
   EXPECT_THAT(Append(Ev(role_hidden.Registration())),
               StatusIs(kInvalid, HasSubstr("role holds U+2060 at byte")));
