@@ -360,12 +360,15 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
     ASSERT_THAT(
         stub_->Append(
             context.get(),
-            gov::Request({Ev(gov::Organisation("MOPAC")), Ev(gov::Programme("LPP", "MOPAC")),
-                          Ev(dmpc.Registration("Sophie Linden")),
+            gov::Request({gov::At(Ev(gov::Organisation("MOPAC")), MakeDate(2016, 1, 1)),
+                          gov::At(Ev(gov::Programme("LPP", "MOPAC")), MakeDate(2016, 1, 1)),
+                          gov::At(Ev(dmpc.Registration("Sophie Linden")), MakeDate(2016, 1, 1)),
                           sourced(Ev(secret), "Record of Decision PCD 90, PCD 90 title"),
                           sourced(Ev(dmpc.SignDeclaring(secret, "a sister on the board")),
                                   "Record of Decision PCD 90, PCD 90 title, as signed"),
-                          sourced(Ev(published), "Record of Decision PCD 91, PCD 91 title"),
+                          // Proposed before the date its publication was deferred to.
+                          sourced(gov::At(Ev(published), MakeDate(2016, 12, 1)),
+                                  "Record of Decision PCD 91, PCD 91 title"),
                           Ev(dmpc.SignDeclaring(published)), Ev(open), Ev(dmpc.Sign(open))}),
             &appended),
         GrpcOk());
