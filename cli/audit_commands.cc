@@ -293,14 +293,21 @@ int AuditCommands::Verify(const std::string& server) {
   crypto::Hash prev = crypto::kGenesisHash;
   uint64_t position = 1;
   std::string wire;
+  // Once a page cannot be read, events are read one at a time from its start, verified as
+  // before, so that the first that cannot be read is named, not the page's start.
+  bool one_by_one = false;
   while (position <= head.position()) {
     v1::ReadRequest request;
     request.set_from(position);
-    request.set_limit(kMaxReadLimit);
+    request.set_limit(one_by_one ? 1 : kMaxReadLimit);
     grpc::Status status = RawRead(raw, request, &wire);
+    if (status.error_code() == grpc::StatusCode::DATA_LOSS && !one_by_one) {
+      one_by_one = true;
+      continue;
+    }
     if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
       return Fail(kExitChainBroken,
-                  absl::StrCat("the chain does not verify: the server cannot read the log from "
+                  absl::StrCat("the chain does not verify: the server cannot read the event at "
                                "position ",
                                position, ": ", status.error_message()));
     }

@@ -304,6 +304,28 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
               HasSubstr("\ngovledger_integrity_failed 0\n"));
 }
 
+// An event the server cannot read at all (here, its hash trailer cut off; on disk, a block
+// whose checksum fails) fails the page that holds it: `verify` then reads one event at a time
+// and names that event, not the page's first position (found by an operator's trial).
+TEST_F(TamperTest, VerifyNamesTheEventTheServerCannotRead) {
+  std::string stored;
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(7), &stored).ok());
+  }
+  PutEvent(7, stored.substr(0, stored.size() - kHashTrailerSize));
+  ASSERT_OK(daemon_.Start());  // before the verified point: a start does not read it
+  CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr("the chain does not verify: the server cannot read the "
+                                    "event at position 7: "));
+  daemon_.Stop();
+  PutEvent(7, stored);
+  ASSERT_OK(daemon_.Start());
+  EXPECT_EQ(Cli(absl::StrCat("--server ", daemon_.address(), " verify")).code, 0);
+}
+
 // Writes `events` to a new database in `dir` as positions 1..n, each chained to the one before,
 // as the ledger would (nothing checks the rules or the signatures).
 void WriteChainedLog(const std::string& dir, std::vector<v1::Event> events) {
