@@ -221,9 +221,16 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (getaddrinfo(host_name.empty() ? nullptr : host_name.c_str(), port.c_str(), &hints,
-                  &found) != 0) {
-    return absl::OkStatus();
+  if (const int failed = getaddrinfo(host_name.empty() ? nullptr : host_name.c_str(),
+                                     port.c_str(), &hints, &found);
+      failed != 0) {
+    if (failed == EAI_NONAME || failed == EAI_FAIL || failed == EAI_NODATA ||
+        failed == EAI_AGAIN) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", listen, ": host ", host_name, " does not resolve (",
+          gai_strerror(failed), "); give an address of this machine, e.g. 127.0.0.1:", port));
+    }
+    return absl::OkStatus();  // gRPC's to say
   }
   // gRPC listens on every address the host resolves to, and fails if none can be bound.
   bool taken = false;

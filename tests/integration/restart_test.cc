@@ -303,8 +303,8 @@ TEST(DaemonFlagsTest, AListenAddressWithoutAValidPortStopsTheStart) {
   }
 }
 
-// An address no interface has, or a socket in a directory that is not there, stops the start
-// with the reason, before the data directory is made.
+// An address no interface has, a host name that does not resolve, or a socket in a directory
+// that is not there, stops the start with the reason, before the data directory is made.
 TEST(DaemonFlagsTest, AnAddressThatCannotBeBoundStopsTheStartBeforeTheDataDirectoryIsMade) {
   const std::string dir =
       (std::filesystem::temp_directory_path() / absl::StrCat("govledger-bind-", getpid()))
@@ -315,7 +315,11 @@ TEST(DaemonFlagsTest, AnAddressThatCannotBeBoundStopsTheStartBeforeTheDataDirect
             "cannot listen on 192.0.2.1:50051: Cannot assign requested address (no interface of "
             "this machine has that address)"},
            {"unix:/nonexistent-govledger-dir/gl.sock",
-            "there is no directory /nonexistent-govledger-dir for the socket"}}) {
+            "there is no directory /nonexistent-govledger-dir for the socket"},
+           // .invalid (RFC 6761) never resolves.
+           {"nosuchhost.invalid:50051",
+            "cannot listen on nosuchhost.invalid:50051: host nosuchhost.invalid does not "
+            "resolve ("}}) {
     std::filesystem::remove_all(dir);
     const CliRun run = RunProgram(
         GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir, " --listen ", address), "timeout 20");
