@@ -269,7 +269,16 @@ absl::Status WithContext(const absl::Status& status, const v1::Event& event) {
   if (status.code() == absl::StatusCode::kInvalidArgument && !errors::ErrorInfoOf(status)) {
     return WithContext(errors::WithReason(status, errors::reason::kInvalidEvent), event);
   }
-  return errors::WithContext(status,
+  // A refusal of the event itself (its entity is "event <id>") is not told its id twice.
+  const std::string self = absl::StrCat("event ", absl::AsciiStrToLower(event.event_id()), " ");
+  absl::Status named = status;
+  if (absl::StartsWith(status.message(), self)) {
+    named = absl::Status(status.code(), status.message().substr(self.size()));
+    status.ForEachPayload([&named](absl::string_view type_url, const absl::Cord& payload) {
+      named.SetPayload(type_url, payload);
+    });
+  }
+  return errors::WithContext(named,
                              absl::StrCat("event ", event.event_id(), " (", event.event_type(),
                                           " on ", event.stream_id(), "): "),
                              {{"event_id", event.event_id()}});

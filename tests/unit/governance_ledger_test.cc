@@ -175,7 +175,9 @@ TEST_F(GovernanceLedgerTest, AFactIsNotDatedAheadOfItsRecording) {
   EXPECT_THAT(Append({ahead}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(absl::StrCat("event ", ahead.event_id(),
-                                                    " takes effect 2199-01-01T12:00:00Z, more "
+                                                    " (govledger.v1.StatusReported on "
+                                                    "programme/LPP): takes effect "
+                                                    "2199-01-01T12:00:00Z, more "
                                                     "than a day after it is recorded "
                                                     "(2023-11-14T22:13:20.123456Z)")),
                              HasSubstr("a fact takes effect no later than it is recorded"))));
