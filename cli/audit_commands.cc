@@ -138,7 +138,12 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
                     PrintableText(use.registration.role()), "  public key ",
                     crypto::ToHex(use.registration.public_key()), " (registered at position ",
                     use.registered_at, ")  ", use.signatures,
-                    use.signatures == 1 ? " signature" : " signatures", "\n");
+                    use.signatures == 1 ? " signature" : " signatures");
+    if (use.revoked_at != 0) {
+      absl::StrAppend(&out, "; revoked from ", FormatRfc3339(use.revoked_from_micros),
+                      " (position ", use.revoked_at, ")");
+    }
+    absl::StrAppend(&out, "\n");
   }
   return out;
 }

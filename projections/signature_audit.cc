@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
 #include "projections/corrections.h"
@@ -124,6 +125,11 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     if (!m.ParseFromString(event.payload())) return unreadable();
     registration_key_[id] = m.key_id();
     keys_[m.key_id()].push_back(Key{event.position(), id, std::move(m)});
+  } else if (IsType<v1::SigningKeyRevoked>(event)) {
+    v1::SigningKeyRevoked m;
+    if (!m.ParseFromString(event.payload())) return unreadable();
+    revocations_[m.key_id()].push_back(
+        Revocation{event.position(), id, ToMicros(event.effective_time())});
   } else if (IsType<v1::DecisionProposed>(event)) {
     v1::DecisionProposed m;
     if (!m.ParseFromString(event.payload())) return unreadable();
@@ -190,7 +196,18 @@ std::vector<SignatureAudit::KeyUse> SignatureAudit::keys_used() const {
   std::vector<KeyUse> out;
   for (const auto& [key_id, registrations] : keys_) {
     for (const Key& k : registrations) {
-      if (k.signatures > 0) out.push_back(KeyUse{key_id, k.registration, k.position, k.signatures});
+      if (k.signatures == 0) continue;
+      KeyUse use{key_id, k.registration, k.position, k.signatures};
+      if (auto it = revocations_.find(key_id); it != revocations_.end()) {
+        for (const Revocation& r : it->second) {
+          if (left_out_.contains(r.event_id)) continue;
+          if (use.revoked_at == 0 || r.effective_micros < use.revoked_from_micros) {
+            use.revoked_at = r.position;
+            use.revoked_from_micros = r.effective_micros;
+          }
+        }
+      }
+      out.push_back(std::move(use));
     }
   }
   return out;

@@ -49,6 +49,11 @@ class SignatureAudit {
     v1::SigningKeyRegistered registration;
     uint64_t registered_at = 0;  // its position
     int signatures = 0;          // signatures verified with it, as recorded
+    // The key id's revocation in force as the log now stands (the earliest effective of
+    // those no correction voids; GovernanceState): its position and effective time in
+    // microseconds, or 0 and 0 when it is not revoked.
+    uint64_t revoked_at = 0;
+    int64_t revoked_from_micros = 0;
   };
 
   // Takes the next event of the log (position order); events of other types are passed over.
@@ -65,7 +70,8 @@ class SignatureAudit {
   int voided() const;
   // Decisions (streams) with at least one signature verified as recorded.
   size_t decisions_signed() const { return signed_decisions_.size(); }
-  // The key registrations that signed, by key id then position.
+  // The key registrations that signed, by key id then position, with their revocations: the
+  // auditor compares the signatures' dates with them (the rules held none after it).
   std::vector<KeyUse> keys_used() const;
 
  private:
@@ -79,6 +85,11 @@ class SignatureAudit {
     std::string event_id;
     v1::SigningKeyRegistered registration;
     int signatures = 0;
+  };
+  struct Revocation {
+    uint64_t position;
+    std::string event_id;
+    int64_t effective_micros;
   };
   struct Signature {
     uint64_t position;
@@ -111,6 +122,7 @@ class SignatureAudit {
   // By decision stream and by key id, in log order.
   absl::flat_hash_map<std::string, std::vector<Proposal>> proposals_;
   std::map<std::string, std::vector<Key>> keys_;
+  absl::flat_hash_map<std::string, std::vector<Revocation>> revocations_;
   std::vector<Signature> signatures_;
   // Indexes into signatures_: by decision stream, by key id, by event id.
   absl::flat_hash_map<std::string, std::vector<size_t>> signatures_by_stream_;

@@ -327,7 +327,8 @@ TEST_F(TamperTest, VerifyNamesTheEventTheServerCannotRead) {
 }
 
 // Writes `events` to a new database in `dir` as positions 1..n, each chained to the one before,
-// as the ledger would (nothing checks the rules or the signatures).
+// as the ledger would (nothing checks the rules or the signatures); an event without an
+// effective time takes effect when recorded.
 void WriteChainedLog(const std::string& dir, std::vector<v1::Event> events) {
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
       RocksDbEventStore::Open(dir, RocksDbOptions{});
@@ -340,7 +341,7 @@ void WriteChainedLog(const std::string& dir, std::vector<v1::Event> events) {
     e.set_position(i + 1);
     e.set_stream_version(++versions[e.stream_id()]);
     e.mutable_recorded_time()->set_seconds(1475668800 + static_cast<int64_t>(i));
-    *e.mutable_effective_time() = e.recorded_time();
+    if (!e.has_effective_time()) *e.mutable_effective_time() = e.recorded_time();
     e.set_actor("whoever holds the store");
     e.set_prev_hash(std::string(crypto::AsBytes(prev)));
     EventWrite write;
@@ -389,9 +390,12 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
   const Signer dmpc = NewSigner("mopac-dmpc", role);
   const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
   DaemonHarness daemon;
+  // Revoked twice (a term's end, then brought forward): the earliest is in force.
   WriteChainedLog(daemon.data_dir(), {Ev(Organisation("MOPAC")),
                                       Ev(dmpc.Registration("Sophie Linden")), Ev(pcd72),
-                                      Ev(dmpc.SignDeclaring(pcd72))});
+                                      Ev(dmpc.SignDeclaring(pcd72)),
+                                      At(Ev(Revoke("mopac-dmpc")), MakeDate(2030, 1, 1)),
+                                      At(Ev(Revoke("mopac-dmpc")), MakeDate(2029, 6, 1))});
   ASSERT_OK(daemon.Start());
   CliRun verify = Cli(absl::StrCat("--server ", daemon.address(), " verify"));
   EXPECT_EQ(verify.code, 0) << verify.err;
@@ -402,7 +406,8 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
                         "signing keys used (compare them with the keys their holders hold):\n"
                         "  mopac-dmpc  Sophie Linden, " +
                         role + "  public key " + crypto::ToHex(dmpc.keys.public_key) +
-                        " (registered at position 2)  1 signature\n"));
+                        " (registered at position 2)  1 signature; revoked from "
+                        "2029-06-01T12:00:00Z (position 6)\n"));
 }
 
 }  // namespace

@@ -85,6 +85,28 @@ TEST_F(SignatureAuditTest, EverySignatureOfAnHonestLogVerifies) {
   EXPECT_EQ(keys[1].registered_at, 2u);
 }
 
+// Each key that signed is listed with the revocation in force as the log now stands: the
+// earliest effective of those no correction voids.
+TEST_F(SignatureAuditTest, KeysUsedCarryTheirRevocationInForce) {
+  std::vector<v1::Event> log = Log();
+  log.push_back(At(Ev(Revoke("mopac-dmpc")), MakeDate(2030, 1, 1)));
+  log.push_back(At(Ev(Revoke("mopac-dmpc")), MakeDate(2029, 6, 1)));
+  log.push_back(Correction(log.back(), "the term was not cut short"));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit voided;
+  ASSERT_OK(Audit(log, &voided));
+  ASSERT_EQ(voided.keys_used().size(), 2u);
+  EXPECT_EQ(voided.keys_used()[0].revoked_at, 0u);  // mopac-cfo
+  EXPECT_EQ(voided.keys_used()[1].revoked_at, 7u);
+  EXPECT_EQ(voided.keys_used()[1].revoked_from_micros,
+            ToMicros(log[6].effective_time()));
+  log.pop_back();  // without the correction, the earlier one
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log, &audit));
+  EXPECT_EQ(audit.keys_used()[1].revoked_at, 8u);
+  EXPECT_EQ(audit.keys_used()[1].revoked_from_micros, ToMicros(log[7].effective_time()));
+}
+
 // What a rewritten log would hold: the decision changed after it was signed, another public key
 // registered for the signatory, a declaration changed, or a signature by someone else.
 TEST_F(SignatureAuditTest, ALogRewrittenAfterSigningIsFoundAtTheSignature) {
