@@ -27,6 +27,7 @@
 #include "govledger/v1/ledger.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/files.h"
+#include "ledger/common/names.h"
 #include "ledger/common/uuid.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/crypto/ed25519.h"
@@ -287,6 +288,9 @@ SigningCommands::SigningCommands(CLI::App& app,
         "Effective time, RFC 3339 or YYYY-MM-DD (midnight UTC); default: when the "
         "ledger receives it. A key signs only from its registration's effective time, "
         "so a key registered to sign a historic decision needs an earlier one");
+    sub->add_option("--source", source_,
+                    "Where the fact comes from: the paper, meeting or system, one line of at "
+                    "most 500 bytes (stored with the event, listed by `govledger sources`)");
     sub->add_option(
         "--actor", actor_,
         "Recorded actor (govledger-actor), default the peer address; with an access token, "
@@ -368,12 +372,7 @@ int SigningCommands::Register(const std::string& server) {
   if (absl::Status s = projections::CheckId("--key-id", key_id_); !s.ok()) {
     return Fail(kExitBadArgs, std::string(s.message()));
   }
-  std::optional<google::protobuf::Timestamp> effective;
-  if (!effective_.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
-    if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
-    effective = *t;
-  }
+  if (std::optional<int> bad = CheckEventFlags()) return *bad;
   v1::SigningKeyRegistered m;
   m.set_key_id(key_id_);
   m.set_holder(holder_);
@@ -392,23 +391,51 @@ int SigningCommands::Register(const std::string& server) {
       !shape.ok()) {
     return Fail(kExitBadArgs, PrintableText(shape.status().message()));
   }
+  v1::Event stored;
+  if (int code = AppendOne(Connect(server), server, projections::KeyStream(key_id_),
+                           v1::SigningKeyRegistered::descriptor()->full_name(),
+                           m.SerializeAsString(), &stored);
+      code != 0) {
+    return code;
+  }
+  std::cout << "registered key " << key_id_ << " at position " << stored.position()
+            << " (event " << stored.event_id() << ")\n";
+  return 0;
+}
+
+std::optional<int> SigningCommands::CheckEventFlags() {
+  if (!effective_.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
+    if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
+  }
+  if (absl::Status s = ValidateSource(source_); !s.ok()) {
+    return Fail(kExitBadArgs, PrintableText(absl::StrCat("--source: ", s.message())));
+  }
+  return std::nullopt;
+}
+
+int SigningCommands::AppendOne(const std::shared_ptr<grpc::Channel>& channel,
+                               const std::string& server, const std::string& stream,
+                               const std::string& type, const std::string& payload,
+                               v1::Event* appended) const {
   v1::AppendRequest request;
   v1::Event* e = request.add_events();
   e->set_event_id(NewUuid());
-  e->set_stream_id(projections::KeyStream(key_id_));
-  e->set_event_type(v1::SigningKeyRegistered::descriptor()->full_name());
-  e->set_payload(m.SerializeAsString());
-  if (effective) *e->mutable_effective_time() = *effective;
-  auto stub = v1::LedgerService::NewStub(Connect(server));
+  e->set_stream_id(stream);
+  e->set_event_type(type);
+  e->set_payload(payload);
+  if (!effective_.empty()) {
+    *e->mutable_effective_time() = *ParseEffectiveFlag("--effective", effective_);  // checked
+  }
+  e->set_source(source_);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
   v1::AppendResponse response;
-  grpc::Status status = stub->Append(&context, request, &response);
+  grpc::Status status = v1::LedgerService::NewStub(channel)->Append(&context, request, &response);
   if (!status.ok()) return FailCall(server, status);
-  std::cout << "registered key " << key_id_ << " at position "
-            << response.events(0).position() << "\n";
+  appended->set_event_id(e->event_id());
+  appended->set_position(response.events(0).position());
   return 0;
 }
 
@@ -557,12 +584,7 @@ int SigningCommands::Submit(const std::string& server) {
     }
     signed_digest = *digest;
   }
-  std::optional<google::protobuf::Timestamp> effective;
-  if (!effective_.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> t = ParseEffectiveFlag("--effective", effective_);
-    if (!t.ok()) return Fail(kExitBadArgs, std::string(t.status().message()));
-    effective = *t;
-  }
+  if (std::optional<int> bad = CheckEventFlags()) return *bad;
   v1::DecisionSigned m;
   if (!signed_on_.empty()) {
     absl::StatusOr<v1::Date> date = ParseDateFlag("--signed-on", signed_on_);
@@ -600,25 +622,16 @@ int SigningCommands::Submit(const std::string& server) {
     }
   }
   if (declaration->has_value()) *m.mutable_declaration() = **declaration;
-  v1::AppendRequest request;
-  v1::Event* e = request.add_events();
-  e->set_event_id(NewUuid());
-  e->set_stream_id(*stream);
-  e->set_event_type(v1::DecisionSigned::descriptor()->full_name());
-  e->set_payload(m.SerializeAsString());
-  if (effective) *e->mutable_effective_time() = *effective;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
-  v1::AppendResponse response;
-  grpc::Status status =
-      v1::LedgerService::NewStub(channel)->Append(&context, request, &response);
-  if (!status.ok()) return FailCall(server, status);
-  std::cout << "signature of " << decision->organisation_id() << "/"
-            << decision->reference() << " by key " << key_id_
-            << " recorded at position " << response.events(0).position()
-            << "\n";
+  v1::Event stored;
+  if (int code = AppendOne(channel, server, *stream,
+                           v1::DecisionSigned::descriptor()->full_name(), m.SerializeAsString(),
+                           &stored);
+      code != 0) {
+    return code;
+  }
+  std::cout << "signature of " << decision->organisation_id() << "/" << decision->reference()
+            << " by key " << key_id_ << " recorded at position " << stored.position()
+            << " (event " << stored.event_id() << ")\n";
   return 0;
 }
 

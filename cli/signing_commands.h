@@ -3,12 +3,14 @@
 //
 //   govledger keys generate --out PREFIX
 //   govledger keys register --key-id ID --holder NAME --role ROLE --pub PREFIX.pub
+//                           [--organisation ORG] [--effective TIME] [--source TEXT]
 //   govledger decision digest (--decision-stream S | --organisation O --reference R)
 //                             [--declaration TEXT [--interests TEXT]]
 //   govledger decision sign --key PREFIX.key --digest HEX
 //   govledger decision submit-signature (--decision-stream S | --organisation O --reference R)
-//                             --key-id ID --signature HEX [--signed-on YYYY-MM-DD]
-//                             [--declaration TEXT [--interests TEXT]]
+//                             --key-id ID --signature HEX [--digest HEX] [--signed-on DATE]
+//                             [--declaration TEXT [--interests TEXT]] [--effective TIME]
+//                             [--source TEXT]
 //
 // Exit codes as the rest of the CLI: 0 success; 1 the server refused or failed
 // the request (or has no such decision); 2 bad arguments or unusable input
@@ -17,12 +19,16 @@
 #ifndef GOVLEDGER_CLI_SIGNING_COMMANDS_H_
 #define GOVLEDGER_CLI_SIGNING_COMMANDS_H_
 
+#include <grpcpp/channel.h>
+
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "govledger/v1/events.pb.h"
+#include "govledger/v1/ledger.pb.h"
 
 namespace govledger::cli {
 
@@ -55,7 +61,17 @@ class SigningCommands {
   std::string key_id_, holder_, role_, pub_file_;
   std::string decision_stream_, organisation_, reference_;
   std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_,
-      effective_, key_organisation_, declaration_, interests_;
+      effective_, source_, key_organisation_, declaration_, interests_;
+
+  // --effective and --source of `keys register` and `submit-signature`, checked before any
+  // call: the exit code of a bad one.
+  std::optional<int> CheckEventFlags();
+  // Appends one event (`type` with `payload` on `stream`, a new id) with the effective time,
+  // source and actor the flags give. 0 with `*appended` the stored event, or the exit code of
+  // a failed call (reported on stderr).
+  int AppendOne(const std::shared_ptr<grpc::Channel>& channel, const std::string& server,
+                const std::string& stream, const std::string& type, const std::string& payload,
+                v1::Event* appended) const;
 
   // --declaration and --interests of `sub` (digest or submit-signature): none when
   // --declaration was not given; INVALID_ARGUMENT when it was, empty.

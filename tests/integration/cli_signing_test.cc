@@ -367,7 +367,12 @@ TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
       Server(), " keys register --key-id mopac-dmpc --holder 'Sophie Linden' --role '", role,
       "' --pub ", prefix, ".pub --organisation MOPAC");
   EXPECT_EQ(Cli(reg + " --effective 2016-13-01").code, 2);
-  ASSERT_EQ(Cli(reg + " --effective 2016-10-04T09:30:00Z").code, 0);
+  // A source of more than one line: exit 2, before anything is sent.
+  CliRun two_lines = Cli(reg + " --effective 2016-10-04 --source \"$(printf 'a\\nb')\"");
+  EXPECT_EQ(two_lines.code, 2) << two_lines.err;
+  EXPECT_THAT(two_lines.err, HasSubstr("--source: "));
+  CliRun registered = Cli(reg + " --effective 2016-10-04T09:30:00Z --source 'PCD 72 form'");
+  ASSERT_EQ(registered.code, 0) << registered.err;
   const std::string sig_hex(absl::StripAsciiWhitespace(
       Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ",
                        crypto::ToHex(projections::DecisionDigest(pcd72))))
@@ -381,11 +386,18 @@ TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
   EXPECT_THAT(early.err, HasSubstr("signing key mopac-dmpc was registered effective "
                                    "2016-10-04T09:30:00Z"));
   // At the paper's date, after the registration: accepted.
-  CliRun on_time = Cli(submit + " --effective 2016-10-05");
+  CliRun on_time = Cli(submit + " --effective 2016-10-05 --source 'PCD 72, signed form'");
   ASSERT_EQ(on_time.code, 0) << on_time.err;
   absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 4u);
+  // Each says which event it stored, with the source given.
+  EXPECT_THAT(registered.out, HasSubstr(absl::StrCat("registered key mopac-dmpc at position 3 "
+                                                     "(event ", (*events)[2].event_id(), ")")));
+  EXPECT_THAT(on_time.out, HasSubstr(absl::StrCat("recorded at position 4 (event ",
+                                                  (*events)[3].event_id(), ")")));
+  EXPECT_EQ((*events)[2].source(), "PCD 72 form");
+  EXPECT_EQ((*events)[3].source(), "PCD 72, signed form");
   v1::SigningKeyRegistered key;
   ASSERT_TRUE(key.ParseFromString((*events)[2].payload()));
   EXPECT_EQ(key.organisation_id(), "MOPAC");
