@@ -246,6 +246,18 @@ absl::Status CheckEnvelope(const v1::Event& event, bool flags) {
   return absl::OkStatus();
 }
 
+// The plan week (0: none given) of a status report that gives no effective time, which takes
+// effect when the server receives it; nullopt for any other event.
+std::optional<uint32_t> UndatedStatusReportWeek(const v1::Event& event) {
+  v1::StatusReported report;
+  if (event.has_effective_time() ||
+      event.event_type() != v1::StatusReported::descriptor()->full_name() ||
+      !report.ParseFromString(event.payload())) {
+    return std::nullopt;
+  }
+  return report.plan_week();
+}
+
 }  // namespace
 
 EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
@@ -463,13 +475,10 @@ int EventCommands::Append(const std::string& server) {
   if (!status.ok()) return FailCall(server, status);
   // A paper's status report recorded without its date takes effect now, and reads as the
   // latest report of every week since: say so, once it is stored.
-  const v1::Event& sent = request.events(0);
-  v1::StatusReported report;
-  if (!sent.has_effective_time() &&
-      sent.event_type() == v1::StatusReported::descriptor()->full_name() &&
-      report.ParseFromString(sent.payload()) && !response.events(0).duplicate()) {
+  if (std::optional<uint32_t> week = UndatedStatusReportWeek(request.events(0));
+      week.has_value() && !response.events(0).duplicate()) {
     std::cerr << "govledger: note: the status report";
-    if (report.plan_week() > 0) std::cerr << " for plan week " << report.plan_week();
+    if (*week > 0) std::cerr << " for plan week " << *week;
     std::cerr << " was given no --effective, so it took effect when the server received it: a "
                  "report of an earlier paper is recorded with --effective DATE (correct this "
                  "one with a CorrectionRecorded and record it again)\n";
@@ -491,6 +500,9 @@ int EventCommands::Import(const std::string& server) {
   };
   std::vector<Pending> pending;
   uint64_t added = 0, duplicates = 0, head = 0;
+  // Status reports stored without an effectiveTime (append's note), and the first's line.
+  uint64_t undated = 0;
+  std::string first_undated;
   // "the 5 events before it are stored", for a message about the line an import stopped at.
   auto stored_before = [&] {
     const uint64_t n = added + duplicates;
@@ -507,7 +519,16 @@ int EventCommands::Import(const std::string& server) {
     v1::AppendResponse response;
     grpc::Status status = stub->Append(context.get(), request, &response);
     if (status.ok()) {
-      for (const v1::AppendedEvent& e : response.events()) ++(e.duplicate() ? duplicates : added);
+      for (int i = 0; i < response.events_size(); ++i) {
+        if (response.events(i).duplicate()) {
+          ++duplicates;
+          continue;
+        }
+        ++added;
+        if (UndatedStatusReportWeek(batch[i].event).has_value() && undated++ == 0) {
+          first_undated = batch[i].where;
+        }
+      }
       head = response.head_position();
       batch.clear();
       return kExitOk;
@@ -591,6 +612,16 @@ int EventCommands::Import(const std::string& server) {
             << duplicates << " already stored";
   if (head != 0) std::cout << "; head position " << head;
   std::cout << "\n";
+  if (undated > 0) {
+    std::cerr << "govledger: note: " << undated
+              << (undated == 1 ? " status report (" : " status reports (the first ")
+              << "at " << first_undated << ") had no effectiveTime, so "
+              << (undated == 1 ? "it" : "they")
+              << " took effect when the server received " << (undated == 1 ? "it" : "them")
+              << ": a report of an earlier paper gives its date (correct "
+              << (undated == 1 ? "it" : "each") << " with a CorrectionRecorded and record it "
+              << "again)\n";
+  }
   return kExitOk;
 }
 

@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -100,6 +101,33 @@ TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
                                   "2016-10-14 --payload ", payload));
   ASSERT_EQ(dated.code, 0) << dated.err;
   EXPECT_EQ(dated.err, "");
+  // An import says how many it stored so, and the first's line; a rerun stores none of them
+  // again, and says nothing.
+  TempDir dir;
+  const std::string lines = dir.path() + "/reports.jsonl";
+  {
+    std::ofstream out(lines);
+    for (int week : {75, 76}) {
+      out << R"({"eventId":"5eed7000-0000-4000-8000-00000000000)" << week % 10
+          << R"(","eventType":"govledger.v1.StatusReported","payload":{"subject":)"
+          << R"({"kind":"WORK_KIND_PROJECT","id":"LPP-INV"},"rag":"RAG_AMBER","planWeek":)"
+          << week << "}}\n";
+    }
+    out << R"({"eventId":"5eed7000-0000-4000-8000-000000000077","effectiveTime":)"
+        << R"("2016-10-28T12:00:00Z","eventType":"govledger.v1.StatusReported","payload":)"
+        << R"({"subject":{"kind":"WORK_KIND_PROJECT","id":"LPP-INV"},"rag":"RAG_AMBER",)"
+        << R"("planWeek":76}})" << "\n";
+  }
+  CliRun imported = Run("import " + lines);
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  EXPECT_THAT(imported.err, HasSubstr(absl::StrCat(
+                                "note: 2 status reports (the first at ", lines,
+                                ":1) had no effectiveTime, so they took effect when the server "
+                                "received them")));
+  CliRun again = Run("import " + lines);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("0 new, 3 already stored"));
+  EXPECT_EQ(again.err, "");
 }
 
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
