@@ -2273,9 +2273,28 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::SigningKeyRegistered& m,
                             const v1::Event& e) {
-    if (s.keys_.contains(m.key_id())) {
-      return Refuse(absl::StrCat("signing key ", m.key_id()),
-                    "is already registered", "a key id is registered once");
+    if (auto it = s.keys_.find(m.key_id()); it != s.keys_.end()) {
+      const KeyState& key = it->second;
+      return Refuse(
+          absl::StrCat("signing key ", m.key_id()),
+          absl::StrCat("is already registered (to ", key.registered.holder(), ", ",
+                       key.registered.role(),
+                       key.registered_micros == kUnknownTime
+                           ? ""
+                           : absl::StrCat(", effective ", FormatRfc3339(key.registered_micros)),
+                       key.registered_position == 0
+                           ? ""
+                           : absl::StrCat(", at position ", key.registered_position),
+                       ")"),
+          key.revoked ? "a key id is registered once; this key is revoked: register a new "
+                        "key pair under a new id"
+          : key.last_signed_micros != kUnknownTime
+              ? "a key id is registered once; this key has signed, so its registration "
+                "stands: register a new key pair under a new id"
+              : absl::StrCat("a key id is registered once; a registration with the wrong "
+                             "date, holder or role is corrected before the key signs (a "
+                             "CorrectionRecorded naming it: govledger history key/",
+                             m.key_id(), " shows its event id), and then registered again"));
     }
     RETURN_IF_ERROR(RefuseCaseTwin(s.keys_, m.key_id(), absl::StrCat("signing key ", m.key_id()),
                                    "signing key"));
@@ -2301,7 +2320,8 @@ struct GovernanceState::Access {
                       absl::StrCat("has the public key of signing key ", id, ", registered to ",
                                    key.registered.holder(), " (", key.registered.role(), ")"),
                       "a key pair is registered once, to one holder and role: generate a new "
-                      "key pair for each");
+                      "key pair for each (or, if that registration is the wrong one and its key "
+                      "has not signed, correct it first)");
       }
     }
     return absl::OkStatus();

@@ -1891,10 +1891,19 @@ TEST_F(SignatureTest, OnlyAPendingDecisionIsWithdrawn) {
 }
 
 TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
+  // The refusal says what the registration holds, and how to change it while it may be.
   EXPECT_THAT(
       Append(Ev(wm_pcc_.Registration())),
-      StatusIs(kFailed, HasSubstr("signing key wm-pcc is already registered")));
+      StatusIs(kFailed, AllOf(HasSubstr("signing key wm-pcc is already registered (to "),
+                              HasSubstr("is corrected before the key signs (a "
+                                        "CorrectionRecorded naming it: govledger history "
+                                        "key/wm-pcc shows its event id)"))));
+  ASSERT_OK(Append(At(Ev(wm_pcc_.Sign(decision_)), MakeDate(2017, 3, 1))));
+  EXPECT_THAT(Append(Ev(wm_pcc_.Registration())),
+              StatusIs(kFailed, HasSubstr("this key has signed, so its registration stands")));
   EXPECT_OK(Append(Ev(Revoke("wm-pcc"))));
+  EXPECT_THAT(Append(Ev(wm_pcc_.Registration())),
+              StatusIs(kFailed, HasSubstr("this key is revoked: register a new key pair")));
   EXPECT_THAT(Append(Ev(Revoke("wm-pcc"))),
               StatusIs(kFailed, HasSubstr("is already revoked")));
   EXPECT_THAT(
