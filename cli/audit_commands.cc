@@ -533,6 +533,22 @@ int FetchTreeHead(const std::string& server, v1::AuditService::Stub& audit, v1::
   return kExitOk;
 }
 
+// kExitOk when the server's log holds at least the events of `head` (kept as `name`): a log
+// that holds fewer than a tree head its server signed was cut back, and no proof of it is worth
+// asking for (the server would refuse it as OUT_OF_RANGE).
+int CheckServerHolds(const std::string& server, v1::AuditService::Stub& audit,
+                     const v1::TreeHead& head, const std::string& name) {
+  v1::TreeHead now;
+  if (int code = FetchTreeHead(server, audit, &now); code != kExitOk) return code;
+  if (now.size() < head.size()) {
+    return Fail(kExitChainBroken,
+                absl::StrCat("the server's log holds ", now.size(), " events, fewer than the ",
+                             head.size(), " of ", name,
+                             ": a log only grows (it was cut back, or replaced)"));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int AuditCommands::TreeHead(const std::string& server) {
@@ -565,17 +581,8 @@ int AuditCommands::ProveEvent(const std::string& server) {
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto audit = v1::AuditService::NewStub(channel);
-  {
-    // A log that holds fewer events than a tree head its server signed was cut back: no proof
-    // of it is worth asking for.
-    v1::TreeHead now;
-    if (int code = FetchTreeHead(server, *audit, &now); code != kExitOk) return code;
-    if (now.size() < head->size()) {
-      return Fail(kExitChainBroken,
-                  absl::StrCat("the server's log holds ", now.size(), " events, fewer than the ",
-                               head->size(), " of ", tree_head_file_,
-                               ": a log only grows (it was cut back, or replaced)"));
-    }
+  if (int code = CheckServerHolds(server, *audit, *head, tree_head_file_); code != kExitOk) {
+    return code;
   }
   // The event's stored bytes, and its predecessor's hash, which its own hash covers: a wrong
   // predecessor gives a hash the tree does not hold, so it needs no trust.
@@ -726,6 +733,14 @@ int AuditCommands::ProveExtends(const std::string& server) {
                              old_tree_head_file_, " (", old_head->size(), " events, made ",
                              FormatRfc3339(ToMicros(old_head->time())),
                              "): give the older tree head as OLD and the newer as --tree-head"));
+  }
+  if (!tree_head_file_.empty()) {  // the server's own tree head is checked by CheckExtends
+    const bool new_larger = new_head.size() >= old_head->size();
+    if (int code = CheckServerHolds(server, *audit, new_larger ? new_head : *old_head,
+                                    new_larger ? tree_head_file_ : old_tree_head_file_);
+        code != kExitOk) {
+      return code;
+    }
   }
   const int code = CheckExtends(server, *audit, *old_head, old_tree_head_file_, new_head, new_name);
   if (code == kExitOk) std::cout << SignatureLine(!keys->empty(), {&*old_head, &new_head});

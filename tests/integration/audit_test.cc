@@ -513,6 +513,9 @@ TEST_F(AuditTest, ALogCutBackBelowAKeptTreeHeadIsAProofThatFails) {
   std::filesystem::copy(daemon_.data_dir(), older, std::filesystem::copy_options::recursive);
   ASSERT_OK(daemon_.Start());
   stub_ = daemon_.NewStub();
+  CliRun early = Run("tree-head");
+  ASSERT_EQ(early.code, 0) << early.err;
+  WriteText(Path("early.json"), early.out);
   AppendEvents(3);
   CliRun saved = Run("tree-head");
   ASSERT_EQ(saved.code, 0) << saved.err;
@@ -533,6 +536,12 @@ TEST_F(AuditTest, ALogCutBackBelowAKeptTreeHeadIsAProofThatFails) {
                                     Path("ledger.pub")));
   EXPECT_EQ(extends.code, 4) << extends.err;
   EXPECT_THAT(extends.err, HasSubstr("a log only grows"));
+  // Two kept tree heads, the newer past the server's log: so too.
+  CliRun kept = Run(absl::StrCat("prove extends ", Path("early.json"), " --tree-head ",
+                                 Path("kept.json"), " --public-key ", Path("ledger.pub")));
+  EXPECT_EQ(kept.code, 4) << kept.err;
+  EXPECT_THAT(kept.err, HasSubstr("the server's log holds 4 events, fewer than the 7 of " +
+                                  Path("kept.json") + ": a log only grows"));
 }
 
 TEST(AuditStartTest, ABadTreeHeadKeyStopsTheStart) {
