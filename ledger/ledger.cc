@@ -323,9 +323,10 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
       // a fork in the chain. A restart re-reads and re-verifies the store.
       StopAppends(wrote);
       if (validator_ != nullptr) validator_->AbortGroup();
-      for (auto& p : group) {
-        if (p->status.ok()) p->status = errors::WriterStopped(wrote.message());
-      }
+      // Every append of the group, refused ones too: a refusal may have been decided against
+      // an event of the group (an id or a stream version it took), which is not stored. A
+      // retry after the restart gets the true answer.
+      for (auto& p : group) p->status = errors::WriterStopped(wrote.message());
     } else if (staging.writes.empty()) {
       if (validator_ != nullptr) validator_->AbortGroup();  // nothing staged
     } else {
@@ -389,11 +390,10 @@ void Ledger::SyncLoop() {
     }
     if (!failed.ok()) {
       // Not known to be on disk: no append of the batch is acknowledged as stored, and no
-      // retry is answered with a position that may not survive.
+      // retry is answered with a position that may not survive; nor refused against an event
+      // that may not have survived (an id or a stream version it took).
       for (Written& w : batch) {
-        for (auto& p : w.group) {
-          if (p->status.ok()) p->status = errors::WriterStopped(failed.message());
-        }
+        for (auto& p : w.group) p->status = errors::WriterStopped(failed.message());
       }
     } else if (head) {
       {

@@ -1093,6 +1093,7 @@ class Gate {
 class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore {
  public:
   std::atomic<bool> fail_write = false;
+  std::atomic<int> fail_write_number = 0;  // the write (counting from 1) that fails; 0: none
   std::atomic<bool> fail_sync = false;
   std::atomic<int> writes = 0;
   std::atomic<int> syncs = 0;
@@ -1102,9 +1103,11 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
   Gate sync_gate;                      // a Sync waits here before syncing
 
   absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override {
-    ++writes;
+    const int number = ++writes;
     write_gate.Pass();
-    if (fail_write) return absl::InternalError("storage write failed: disk on fire");
+    if (fail_write || number == fail_write_number) {
+      return absl::InternalError("storage write failed: disk on fire");
+    }
     return ForwardingEventStore::Write(events, head);
   }
   absl::Status Sync() override {
@@ -1455,6 +1458,57 @@ TEST_F(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
   EXPECT_TRUE(r2->events(0).duplicate());
   EXPECT_EQ(r2->events(0).position(), r1->events(0).position());
   EXPECT_EQ(store_.writes.load(), 1);
+}
+
+// The appends of a group whose write fails are all UNAVAILABLE, also those refused against an
+// event of that group (its id, a stream version it took), which is not stored: a client told
+// ALREADY_EXISTS or ABORTED would give up on, or re-decide, a fact whose retry succeeds.
+TEST_F(LedgerStorageFailureTest, NoAppendIsRefusedAgainstAGroupWhoseWriteFailed) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = ledger_->Head();
+  store_.write_gate.Hold();
+  AppendFuture blocker = AppendInBackground(*ledger_, Request({NewEvent("b")}));
+  store_.write_gate.AwaitHeld();  // the writer holds `blocker`: the next three are one group
+  const v1::Event first = NewEvent("s", "first");
+  v1::Event other = first;
+  other.set_payload("other content, same id");
+  v1::AppendRequest no_stream = Request({NewEvent("s")});
+  Expect(no_stream, "s", v1::ExpectedVersion::KIND_NO_STREAM);
+  AppendFuture taken = AppendInBackground(*ledger_, Request({first}));
+  AppendFuture conflicting = AppendInBackground(*ledger_, Request({other}));
+  AppendFuture expecting = AppendInBackground(*ledger_, no_stream);
+  store_.fail_write_number = store_.writes.load() + 1;
+  store_.write_gate.Release();
+  ASSERT_OK(blocker.get());
+  for (AppendFuture* f : {&taken, &conflicting, &expecting}) {
+    EXPECT_THAT(f->get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk on fire")));
+  }
+  EXPECT_EQ(ledger_->Head().position, head.position + 1);
+}
+
+// So too after a failed sync: an append refused against a written event the sync did not put
+// on disk.
+TEST_F(LedgerStorageFailureTest, NoAppendIsRefusedAgainstAnEventASyncFailedFor) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  const ChainPoint head = ledger_->Head();
+  store_.fail_sync = true;
+  store_.sync_gate.Hold();
+  const v1::Event first = NewEvent("s", "first");
+  AppendFuture taken = AppendInBackground(*ledger_, Request({first}));
+  store_.sync_gate.AwaitHeld();  // `first` is written; its sync is held
+  v1::Event other = first;
+  other.set_payload("other content, same id");
+  v1::AppendRequest expect_new = Request({NewEvent("s")});
+  Expect(expect_new, "s", v1::ExpectedVersion::KIND_NO_STREAM);
+  AppendFuture conflicting = AppendInBackground(*ledger_, Request({other}));
+  AppendFuture expecting = AppendInBackground(*ledger_, expect_new);
+  AppendFuture after = AppendInBackground(*ledger_, Request({NewEvent("t")}));
+  AwaitStoreHead(store_, head.position + 2);  // `after` is written: the two before it staged
+  store_.sync_gate.Release();
+  for (AppendFuture* f : {&taken, &conflicting, &expecting, &after}) {
+    EXPECT_THAT(f->get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fdatasync EIO")));
+  }
+  EXPECT_EQ(ledger_->Head(), head);
 }
 
 TEST_F(LedgerStorageFailureTest, FailedSyncFailsWhatItCoveredPublishesNothingAndStopsTheWriter) {
