@@ -274,6 +274,9 @@ struct ReadOnlyView {
   std::string version;                // "" when it holds none
   std::string head;                   // meta's head, encoded; "" when it holds none
   std::optional<std::string> stored;  // the event at the position asked for, if any
+  // A read that failed other than for a missing key (a damaged table block): what it read is
+  // unknown, so none of the above is an answer.
+  absl::Status error;
 };
 
 ReadOnlyView ReadOnly(const rocksdb::DBOptions& db_options, const std::string& dir,
@@ -290,12 +293,18 @@ ReadOnlyView ReadOnly(const rocksdb::DBOptions& db_options, const std::string& d
   if (!rocksdb::DB::OpenForReadOnly(quiet, dir, families, &handles, &raw).ok()) return view;
   std::unique_ptr<rocksdb::DB> db(raw);
   view.opened = true;
-  if (!db->Get(rocksdb::ReadOptions(), handles[1], kFormatVersionKey, &view.version).ok()) {
-    view.version.clear();
-  }
-  if (!db->Get(rocksdb::ReadOptions(), handles[1], kHeadKey, &view.head).ok()) view.head.clear();
-  std::string stored;
-  if (db->Get(rocksdb::ReadOptions(), handles[2], PositionKey(position), &stored).ok()) {
+  // Whether `key` of `family` is found, into `*value`; a failed read is kept in view.error.
+  auto get = [&](rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
+                 std::string* value, absl::string_view what) {
+    const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), family, key, value);
+    if (!got.ok()) value->clear();
+    if (!got.ok() && !got.IsNotFound() && view.error.ok()) view.error = FromRocks(got, what);
+    return got.ok();
+  };
+  get(handles[1], kFormatVersionKey, &view.version, "read the storage format version");
+  get(handles[1], kHeadKey, &view.head, "read the head");
+  if (std::string stored; get(handles[2], PositionKey(position), &stored,
+                              absl::StrCat("read the event at position ", position))) {
     view.stored = std::move(stored);
   }
   for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -494,6 +503,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     if (!options.read_only) {
       const ReadOnlyView view =
           ReadOnly(db_options, dir, acknowledged.has_value() ? acknowledged->position : 0);
+      // Not taken for a missing record: "lost acknowledged events" would be untrue.
+      RETURN_IF_ERROR(view.error);
       if (!view.version.empty() && view.version != kFormatVersion &&
           view.version != kPreviousFormatVersion) {
         return OtherFormat(dir, view.version);

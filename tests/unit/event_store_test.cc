@@ -483,13 +483,14 @@ TEST_F(RocksDbEventStoreTest, DataSurvivesCloseAndReopen) {
 // A table file whose bytes rot on disk: the reads that meet the bad block are DATA_LOSS
 // (STORAGE_CORRUPT), saying to restore from a backup, not INTERNAL, so that `govledger verify`
 // reports the log unverifiable (exit 4) rather than the server failing.
-TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
-  // 48 MB of events: more than the events' 32 MiB memtable, which is flushed to a table file.
-  constexpr uint64_t kEvents = 12000;
+// 48 MB of events, more than the events' 32 MiB memtable, so in table files (an event a
+// block), whose first block's bytes then rot: event 1's block, among others.
+constexpr uint64_t kRottedEvents = 12000;
+void WriteEventsAndRotTheirTables(const std::string& dir) {
   {
-    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(dir);
     ASSERT_OK(store);
-    for (uint64_t first = 1; first <= kEvents; first += 500) {
+    for (uint64_t first = 1; first <= kRottedEvents; first += 500) {
       std::vector<EventWrite> writes;
       for (uint64_t p = first; p < first + 500; ++p) {
         writes.push_back(Write(p, "s", p));
@@ -504,7 +505,7 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
     ASSERT_OK((*store)->CreateCheckpoint(checkpoint.path() + "/c"));
   }
   int rotted = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(DbPath())) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".sst" || entry.file_size() < 4096) continue;
     std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
     file.seekg(100);
@@ -515,6 +516,11 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
     ++rotted;
   }
   ASSERT_GT(rotted, 0) << "no table file was written";
+}
+
+TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
+  constexpr uint64_t kEvents = kRottedEvents;
+  ASSERT_NO_FATAL_FAILURE(WriteEventsAndRotTheirTables(DbPath()));
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
   ASSERT_OK(store);
   // Every table's blocks checked (what a backup does first): the damaged file is named.
@@ -532,6 +538,23 @@ TEST_F(RocksDbEventStoreTest, ACorruptTableFileIsDataLoss) {
                        AllOf(HasSubstr("found the database corrupt"),
                              HasSubstr("restore the data directory from a backup"))));
   EXPECT_LT(read, kEvents);
+}
+
+// The acknowledged event's block damaged: the open says the database is corrupt, not that it
+// lost acknowledged events or holds another log (advice to remove the acknowledged head's file).
+TEST_F(RocksDbEventStoreTest, AnAcknowledgedEventInADamagedBlockIsDataLossNotLost) {
+  ASSERT_NO_FATAL_FAILURE(WriteEventsAndRotTheirTables(DbPath()));
+  {
+    std::ofstream file(DbPath() + "/" + kAcknowledgedHeadFile, std::ios::binary);
+    file << EncodeAcknowledgedHead({1, HashFor(1)});
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
+  EXPECT_THAT(store.status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("storage read the event at position 1 found the database "
+                                       "corrupt"),
+                             HasSubstr("restore the data directory from a backup"),
+                             Not(HasSubstr("acknowledged")))));
 }
 
 // A data directory its user may not read or write: FAILED_PRECONDITION saying whose files they
