@@ -701,6 +701,14 @@ int EventCommands::Export(const std::string& server) {
   };
   if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
   std::ostream& out = out_.empty() ? std::cout : file;
+  // A write that failed (a full disk, a closed pipe): `error` is its errno, 0 if unknown.
+  auto cannot_write = [&](int error) {
+    return Fail(kExitBadArgs,
+                absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_,
+                             error != 0 ? absl::StrCat(": ", std::strerror(error)) : "",
+                             out_.empty() ? ": the output is incomplete"
+                                          : " (removed: an export is written whole or not at all)"));
+  };
   Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
   uint64_t written = 0;
   uint64_t last_position = 0;
@@ -741,16 +749,19 @@ int EventCommands::Export(const std::string& server) {
       last_position = e->position();
       last_hash = e->hash();
     }
-    if (!out) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_));
+    if (!out) return cannot_write(errno);
     if (!out_.empty()) progress.Update(written);
     if (done) break;
     request.set_from(page->next);
   }
+  errno = 0;
   out.flush();
+  if (!out) return cannot_write(errno);
   progress.Finish();
   if (!out_.empty()) {
+    errno = 0;
     file.close();
-    if (!file) return Fail(kExitBadArgs, absl::StrCat("cannot write ", out_));
+    if (!file) return cannot_write(errno);
     complete = true;
     std::cerr << "exported " << written << " events to " << out_;
     if (written > 0) {

@@ -1161,6 +1161,10 @@ TEST_F(CliEventsTest, OutputThatCannotBeWrittenFailsTheCommand) {
     EXPECT_EQ(run.code, 2) << args << ": " << run.err;
     EXPECT_THAT(run.err, HasSubstr("cannot write stdout")) << args;
   }
+  CliRun exported = Cli(absl::StrCat(Server(), " export >/dev/full"));
+  EXPECT_EQ(exported.code, 2);
+  EXPECT_THAT(exported.err, HasSubstr("cannot write stdout: No space left on device: the output "
+                                      "is incomplete"));
   const std::string key = dir_.path() + "/signer";
   ASSERT_EQ(Cli(absl::StrCat("keys generate --out ", key)).code, 0);
   CliRun sign = Cli(absl::StrCat("decision sign --key ", key, ".key --digest ",
