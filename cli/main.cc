@@ -24,6 +24,7 @@
 #include "cli/bench.h"
 #include "cli/client.h"
 #include "cli/event_commands.h"
+#include "cli/explain_command.h"
 #include "cli/printable.h"
 #include "cli/query_commands.h"
 #include "cli/signing_commands.h"
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
   govledger::cli::AuditCommands audit(app, server_flag);
   // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
+  // explain (cli/explain_command.cc).
+  govledger::cli::ExplainCommand explain(app);
 
   // Every command's --actor (the signing commands' too) is checked before anything runs, as
   // govledgerd checks it.
@@ -188,5 +191,6 @@ int main(int argc, char** argv) {
   if (!code) code = audit.Run(server);
   if (!code) code = queries.Run(server);
   if (!code) code = bench.Run(server);
+  if (!code) code = explain.Run();
   return OutputWritten(code.value_or(govledger::cli::kExitBadArgs));
 }

@@ -202,6 +202,50 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   EXPECT_EQ(parsed.hash().size(), 32u);
 }
 
+// `explain` gives a type's fields with events.proto's comments, and a document that, filled
+// in, imports; a mistyped type is named.
+TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) {
+  CliRun list = Cli("explain");
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("  RiskOpened              \"There is a risk that ...\", "
+                                  "opened against a programme or project.\n"));
+  CliRun risk = Cli("explain govledger.v1.RiskOpened");
+  ASSERT_EQ(risk.code, 0) << risk.err;
+  EXPECT_THAT(risk.out, HasSubstr("  rating: Rag: RAG_GREEN | RAG_AMBER | RAG_RED\n"
+                                  "      Its rating. RAG_UNSPECIFIED (unset) records a risk "
+                                  "listed without a rating"));
+  EXPECT_THAT(risk.out, HasSubstr("  subject: WorkRef\n"));
+  EXPECT_THAT(risk.out, HasSubstr("      kind: WorkKind: WORK_KIND_PROGRAMME | WORK_KIND_PROJECT\n"));
+  CliRun mistyped = Cli("explain riskopened");
+  EXPECT_EQ(mistyped.code, 2);
+  EXPECT_THAT(mistyped.err, HasSubstr("'riskopened' is not a governance event type (did you "
+                                      "mean RiskOpened?)"));
+  EXPECT_EQ(Cli("explain --template").code, 2);
+
+  CliRun blank = Cli("explain OrganisationRegistered --template");
+  ASSERT_EQ(blank.code, 0) << blank.err;
+  ASSERT_EQ(Lines(blank.out).size(), 1u);
+  // As given, it is refused (the time is a placeholder), naming what to fill in.
+  const std::string unfilled = WriteFile("unfilled.jsonl", {Lines(blank.out)[0]});
+  CliRun refused = Cli(absl::StrCat(Server(), " import ", unfilled));
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("effectiveTime"));
+  const std::string filled = WriteFile(
+      "filled.jsonl",
+      {absl::StrReplaceAll(Lines(blank.out)[0],
+                           {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z",
+                             "2016-07-01T12:00:00Z"},
+                            {"THE PAPER IT RECORDS", "PCD 72"},
+                            {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
+                            {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"},
+                            {R"("oversees":[""])", R"("oversees":[])"}})});
+  CliRun imported = Cli(absl::StrCat(Server(), " import ", filled));
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  EXPECT_THAT(imported.out, HasSubstr("1 new"));
+  CliRun exported = Cli(absl::StrCat(Server(), " export --stream organisation/MOPAC"));
+  EXPECT_THAT(exported.out, HasSubstr(R"("source":"PCD 72")"));
+}
+
 TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
   // Bad arguments: exit 2, one line saying what to fix.
   CliRun neither = Cli(absl::StrCat(Server(), " append"));
