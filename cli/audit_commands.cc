@@ -137,7 +137,11 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
                     PrintableText(use.registration.holder()), ", ",
                     PrintableText(use.registration.role()), "  public key ",
                     crypto::ToHex(use.registration.public_key()), " (registered at position ",
-                    use.registered_at, ")  ", use.signatures,
+                    use.registered_at,
+                    use.registered_by.empty()
+                        ? ""
+                        : absl::StrCat(" by ", PrintableText(use.registered_by)),
+                    ")  ", use.signatures,
                     use.signatures == 1 ? " signature" : " signatures");
     if (use.revoked_at != 0) {
       absl::StrAppend(&out, "; revoked from ", FormatRfc3339(use.revoked_from_micros),

@@ -124,7 +124,7 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     v1::SigningKeyRegistered m;
     if (!m.ParseFromString(event.payload())) return unreadable();
     registration_key_[id] = m.key_id();
-    keys_[m.key_id()].push_back(Key{event.position(), id, std::move(m)});
+    keys_[m.key_id()].push_back(Key{event.position(), id, event.actor(), std::move(m)});
   } else if (IsType<v1::SigningKeyRevoked>(event)) {
     v1::SigningKeyRevoked m;
     if (!m.ParseFromString(event.payload())) return unreadable();
@@ -197,7 +197,7 @@ std::vector<SignatureAudit::KeyUse> SignatureAudit::keys_used() const {
   for (const auto& [key_id, registrations] : keys_) {
     for (const Key& k : registrations) {
       if (k.signatures == 0) continue;
-      KeyUse use{key_id, k.registration, k.position, k.signatures};
+      KeyUse use{key_id, k.registration, k.position, k.actor, k.signatures};
       if (auto it = revocations_.find(key_id); it != revocations_.end()) {
         for (const Revocation& r : it->second) {
           if (left_out_.contains(r.event_id)) continue;

@@ -48,6 +48,7 @@ class SignatureAudit {
     std::string key_id;
     v1::SigningKeyRegistered registration;
     uint64_t registered_at = 0;  // its position
+    std::string registered_by;   // its actor: who appended the registration
     int signatures = 0;          // signatures verified with it, as recorded
     // The key id's revocation in force as the log now stands (the earliest effective of
     // those no correction voids; GovernanceState): its position and effective time in
@@ -83,6 +84,7 @@ class SignatureAudit {
   struct Key {
     uint64_t position;
     std::string event_id;
+    std::string actor;
     v1::SigningKeyRegistered registration;
     int signatures = 0;
   };

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
 
@@ -40,10 +42,39 @@ void LedgerServiceImpl::Stop() {
   readers_.Stop();
 }
 
+namespace {
+
+// PERMISSION_DENIED when a caller below admin appends to the streams that decide who may
+// approve spending: signing keys (key/) and delegation rules (delegation/), their corrections
+// included. A writer who could register a key in a signatory's name, or revoke one, could
+// approve a decision, or stop one being approved, on their own.
+absl::Status CheckTrustStreams(const v1::AppendRequest& request, Role role,
+                               const std::string& actor) {
+  if (role >= Role::kAdmin) return absl::OkStatus();
+  for (int i = 0; i < request.events_size(); ++i) {
+    const std::string& stream = request.events(i).stream_id();
+    if (absl::StartsWith(stream, "key/") || absl::StartsWith(stream, "delegation/")) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "events[", i, "] is on ", stream, ": signing keys and delegation rules (their "
+          "registration, revocation, setting and corrections) decide who may approve spending, "
+          "so they need an admin token; the token of '", actor, "' has the role ",
+          RoleName(role)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
   std::shared_lock lock(mu_);
   if (stopped_) {
     call->Fail(ToGrpcStatus(errors::ShuttingDown()));
+    return;
+  }
+  if (absl::Status denied = CheckTrustStreams(call->request(), call->role(), call->actor());
+      !denied.ok()) {
+    call->Fail(ToGrpcStatus(denied));
     return;
   }
   // The ledger answers on its acknowledging thread once the append is on disk or refused.

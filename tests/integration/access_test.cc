@@ -257,6 +257,44 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr("needs admin")));
 }
 
+// Signing keys and delegation rules decide who may approve spending: a writer may not register
+// a key in a signatory's name, revoke one, set a rule, or correct any of those; an admin may.
+TEST_F(AccessTest, SigningKeysAndDelegationRulesNeedAnAdmin) {
+  using namespace testing::gov;  // NOLINT: builders
+  const Signer dmpc = NewSigner("mopac-dmpc", "Deputy Mayor for Policing and Crime");
+  const v1::Event registration = Ev(dmpc.Registration("Sophie Linden"));
+  auto append = [&](const std::string& token, std::vector<v1::Event> events) {
+    auto context = Context(token);
+    v1::AppendResponse response;
+    return stub_->Append(context.get(), MakeAppend(events), &response);
+  };
+  v1::AppendResponse appended;
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+  const uint64_t head = appended.head_position();
+  // Alone, or beside an event a writer may append: the whole append is refused.
+  for (const std::vector<v1::Event>& events :
+       {std::vector<v1::Event>{registration},
+        std::vector<v1::Event>{MakeEvent("programme/LPP", "p"), Ev(Revoke("mopac-dmpc"))},
+        std::vector<v1::Event>{Ev(Delegation("MOPAC", "DMPC-500K", 50000000,
+                                             "Deputy Mayor for Policing and Crime"))}}) {
+    EXPECT_THAT(append(writer_.secret, events),
+                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                             AllOf(HasSubstr("decide who may approve spending, so they need "
+                                             "an admin token; the token of 'PMO (Mayor's "
+                                             "office)' has the role writer"),
+                                   ::testing::AnyOf(
+                                       HasSubstr(" is on key/mopac-dmpc"),
+                                       HasSubstr(" is on delegation/MOPAC/DMPC-500K")))));
+  }
+  ASSERT_THAT(append(admin_.secret, {registration}), GrpcOk());
+  EXPECT_THAT(append(writer_.secret, {Correction(registration, "registered in error")}),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                           HasSubstr("events[0] is on key/mopac-dmpc")));
+  v1::GetHeadResponse now;
+  ASSERT_THAT(GetHeadAs(reader_.secret, &now), GrpcOk());
+  EXPECT_EQ(now.position(), head + 1);  // the admin's registration only
+}
+
 // A viewer has the queries and the head, which hold no payload, and not the whole events, which
 // carry decisions' confidential Part 2.
 TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
@@ -326,7 +364,7 @@ TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {
 // and signatories, and none of its content, until then; a reader sees it whole.
 TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   const Token viewer = MakeToken("viewer", "Police and Crime Panel");
-  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, viewer}, viewer));
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, admin_, viewer}, viewer));
 
   using gov::Amount;
   using gov::Decision;
@@ -356,7 +394,7 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
   };
   v1::AppendResponse appended;
   {
-    auto context = Context(writer_.secret);
+    auto context = Context(admin_.secret);  // it registers a key
     ASSERT_THAT(
         stub_->Append(
             context.get(),
@@ -529,7 +567,7 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
 // reader sees every source, and with published_only what a viewer sees.
 TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
   const Token viewer = MakeToken("viewer", "Police and Crime Panel");
-  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, viewer}, viewer));
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, admin_, viewer}, viewer));
 
   const gov::Signer dmpc = gov::NewSigner("dmpc-1", "Deputy Mayor for Policing and Crime");
   v1::DecisionProposed secret = gov::Decision("MOPAC", "PCD 90", {dmpc.role});
@@ -552,7 +590,7 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
   front.mutable_approval()->set_decision_stream(gov::StreamOf(published));
   v1::AppendResponse appended;
   {
-    auto context = Context(writer_.secret);
+    auto context = Context(admin_.secret);  // it registers a key
     ASSERT_THAT(
         stub_->Append(
             context.get(),

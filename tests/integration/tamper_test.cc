@@ -406,7 +406,8 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
                         "signing keys used (compare them with the keys their holders hold):\n"
                         "  mopac-dmpc  Sophie Linden, " +
                         role + "  public key " + crypto::ToHex(dmpc.keys.public_key) +
-                        " (registered at position 2)  1 signature; revoked from "
+                        " (registered at position 2 by whoever holds the store)  1 signature; "
+                        "revoked from "
                         "2029-06-01T12:00:00Z (position 6)\n"));
 }
 
