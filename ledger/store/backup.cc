@@ -699,6 +699,17 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   }
   RETURN_IF_ERROR(
       VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()), result.manifest));
+  {
+    // The projections (the rules' state, the query index, its snapshots) are derived from the
+    // log, and neither the chain nor a tree head covers them: a backup changed there would have
+    // the restored ledger's answers lie (a signature left out, an approved decision shown
+    // pending) while every check of the log passes. They are dropped, and the first start
+    // rebuilds them from the verified log.
+    absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+        RocksDbEventStore::Open(temp->path(), RocksDbOptions{});
+    if (!store.ok()) return store.status();
+    RETURN_IF_ERROR((*store)->DropProjections(""));
+  }
   RETURN_IF_ERROR(temp->MoveTo(target_path));
   return result;
 }

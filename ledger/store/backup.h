@@ -152,7 +152,8 @@ struct RestoreResult {
 // checking each one's size and SHA-256 as it is copied (a file missing, or
 // present but not in the manifest, is refused too), opens the copy read-only,
 // checks its head against the manifest's and verifies the whole hash chain from
-// position 1 to the head; only then fsyncs it and renames it to `target`. On
+// position 1 to the head; drops its projections (derived from the log and covered by no
+// hash: the first start rebuilds them); only then fsyncs it and renames it to `target`. On
 // any failure `target` is left as it was and the sibling is removed.
 absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
                                       const std::string& target);
