@@ -122,19 +122,26 @@ int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& pro
 // event is one of the events Compare lists between the points, and earlier ones whose approval
 // has lapsed since (a correction took away the approving decision's approval: the change now
 // stands on an approval the record no longer holds).
-std::vector<ItemChange> ScopeChangesSince(const ReportInputs& in) {
+struct ScopeChangeSince {
+  ItemChange change;
+  bool earlier = false;  // recorded before the previous point: listed for its lapse since
+};
+std::vector<ScopeChangeSince> ScopeChangesSince(const ReportInputs& in) {
   std::set<uint64_t> between;
   for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
   std::set<uint64_t> lapsed_before;
   for (const auto& [item, change] : ScopeChangesInLogOrder(in.previous.scope)) {
     if (!change->approval_lapsed().empty()) lapsed_before.insert(change->event().position());
   }
-  std::vector<ItemChange> out = ScopeChangesInLogOrder(in.current.scope);
-  std::erase_if(out, [&](const ItemChange& c) {
+  std::vector<ScopeChangeSince> out;
+  for (const ItemChange& c : ScopeChangesInLogOrder(in.current.scope)) {
     const uint64_t position = c.change->event().position();
-    return !between.contains(position) &&
-           (c.change->approval_lapsed().empty() || lapsed_before.contains(position));
-  });
+    if (between.contains(position)) {
+      out.push_back({c, false});
+    } else if (!c.change->approval_lapsed().empty() && !lapsed_before.contains(position)) {
+      out.push_back({c, true});
+    }
+  }
   return out;
 }
 
@@ -445,18 +452,22 @@ std::string ReportMarkdown(const ReportInputs& in) {
 
   // Scope changes.
   absl::StrAppend(&out, "\n## Scope changes since last time\n\n");
-  const std::vector<ItemChange> scope = ScopeChangesSince(in);
+  const std::vector<ScopeChangeSince> scope = ScopeChangesSince(in);
   if (scope.empty()) {
     absl::StrAppend(&out, "None.\n");
   } else {
     Table t({"ITEM", "CHANGE", "FROM", "TO", "BASELINE", "BENEFITS", "REASON", "APPROVAL"});
     t.AlignRight(4);
     t.AlignRight(5);
-    for (const ItemChange& c : scope) {
+    for (const auto& [c, earlier] : scope) {
       t.AddRow({c.item->title().empty() || c.item->title() == c.item->scope_item_id()
                     ? c.item->scope_item_id()
                     : absl::StrCat(c.item->scope_item_id(), ": ", c.item->title()),
-                ScopeChangeText(*c.change), WorkText(c.change->from()), WorkText(c.change->to()),
+                earlier ? absl::StrCat(ScopeChangeText(*c.change), " at position ",
+                                       c.change->event().position(),
+                                       ", before last time: its approval has lapsed since")
+                        : ScopeChangeText(*c.change),
+                WorkText(c.change->from()), WorkText(c.change->to()),
                 NonZeroPence(c.change->baseline_change_pence()),
                 NonZeroPence(c.change->benefit_change_pence()), c.change->reason(),
                 ApprovalText(*c.change)});
@@ -532,12 +543,13 @@ v1::ProgrammeReport ReportMessage(const ReportInputs& in) {
   for (const v1::WorkStatus* w : ClosedSince(in)) {
     *out.add_projects_closed_since() = ClosedProjectOf(*w, in.current.benefits);
   }
-  for (const ItemChange& c : ScopeChangesSince(in)) {
+  for (const auto& [c, earlier] : ScopeChangesSince(in)) {
     v1::ReportScopeChange* change = out.add_scope_changes();
     change->set_scope_item_id(c.item->scope_item_id());
     change->set_title(c.item->title());
     change->set_kind(ScopeChangeKindOf(*c.change));
     *change->mutable_change() = *c.change;
+    change->set_lapsed_since(earlier);
   }
   *out.mutable_changes() = in.compare.differences();
   out.set_events(in.compare.events_size());

@@ -839,7 +839,14 @@ TEST_F(CliQueryTest, AScopeChangeWhoseApprovalLapsedSinceLastTimeIsInTheReport) 
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("decision/LPF/LPB-20 (LAPSED: not every required role's "
                                "signature stands now"));
+  // Said to be the earlier change it is, not one made since.
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("| added at position ", added,
+                                            ", before last time: its approval has lapsed "
+                                            "since |")));
   EXPECT_THAT(r.out, Not(HasSubstr("## Scope changes since last time\n\nNone.")));
+  CliRun json = Run(absl::StrCat("report --programme LPP --since-position ", added, " --json"));
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr(R"("lapsedSince":true)"));
   // Before the correction, nothing had changed since.
   CliRun before = Run(absl::StrCat("report --programme LPP --since-position ", added,
                                    " --position ", added));
