@@ -91,7 +91,13 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
     const absl::string_view hex = fields[0];
     absl::StatusOr<std::string> digest = crypto::FromHex(hex);
     if (hex.size() != 2 * crypto::kHashSize || !digest.ok()) {
-      return bad(absl::StrCat("'", hex, "' is not a SHA-256 in hex"));
+      // Never echoed: a token pasted where its digest belongs would go to the journal.
+      return bad(absl::StartsWith(hex, kTokenPrefix)
+                     ? "the first field looks like a token itself, not its SHA-256 (which the "
+                       "file holds, so that it gives no token away): use the line `govledger "
+                       "admin token` printed for the file"
+                     : absl::StrCat("the first field (", hex.size(),
+                                    " characters) is not a SHA-256 in hex (64 hex digits)"));
     }
     TokenGrant grant;
     if (!ParseRole(fields[1], &grant.role)) {

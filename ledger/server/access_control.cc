@@ -1,8 +1,15 @@
 #include "ledger/server/access_control.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -38,23 +45,57 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
 }  // namespace
 
 absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the tokens file: ", text.status().message(), "; does it exist, and may govledgerd "
-        "read it?"));
+        "the tokens file: cannot open ", path, ": ", std::strerror(errno),
+        "; does it exist, and may govledgerd read it?"));
   }
-  // Whoever may write the file may grant themselves any role (as ssh refuses an
-  // authorized_keys file others may write).
-  std::error_code ec;
-  using std::filesystem::perms;
-  const perms mode = std::filesystem::status(path, ec).permissions();
-  if (!ec && (mode & (perms::group_write | perms::others_write)) != perms::none) {
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  // Whoever may write the file, or replace it, may grant themselves any role: as ssh refuses
+  // an authorized_keys file others may change, the file (the one opened, checked before it is
+  // read) must be root's or govledgerd's user's and writable by its owner only, in a directory
+  // others may not write (unless its sticky bit stops them replacing another's file).
+  struct stat file;
+  if (::fstat(fd, &file) != 0 || !S_ISREG(file.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the tokens file ", path, " is not a regular file"));
+  }
+  if (file.st_uid != 0 && file.st_uid != ::geteuid()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokens file ", path, " belongs to user ", file.st_uid, ", who could grant "
+        "themselves access: make it root's or govledgerd's user's (chown root ", path, ")"));
+  }
+  if ((file.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the tokens file ", path, " may be written by other users, who could grant themselves "
         "access; make it writable by its owner only (chmod go-w ", path, ")"));
   }
-  return ParseTokensFile(*text, path);
+  const std::string directory = std::filesystem::path(path).parent_path().empty()
+                                    ? std::string(".")
+                                    : std::filesystem::path(path).parent_path().string();
+  struct stat parent;
+  if (::stat(directory.c_str(), &parent) == 0 && (parent.st_mode & S_ISVTX) == 0 &&
+      ((parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+       (parent.st_uid != 0 && parent.st_uid != ::geteuid()))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokens file's directory ", directory, " may be written by other users, who could "
+        "replace the file and grant themselves access; keep the file in a directory only root "
+        "or govledgerd's user may write (chmod go-w ", directory, ")"));
+  }
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the tokens file: cannot read ", path, ": ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return ParseTokensFile(text, path);
 }
 
 absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::FromTokensFile(

@@ -10,6 +10,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -934,6 +935,18 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   ExpectStartFails({"--tokens", path}, "chmod go-w");
   std::filesystem::permissions(path, std::filesystem::perms::group_write,
                                std::filesystem::perm_options::remove);
+  // In a directory others may write (who could put another file in its place).
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tokens", path}, "the tokens file's directory");
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
+  // Another user's file (tests run as root in CI: nobody's, who could append an admin line).
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+    ExpectStartFails({"--tokens", path}, "belongs to user 65534");
+    ASSERT_EQ(::chown(path.c_str(), 0, 0), 0);
+  }
   DaemonHarness daemon({"--tokens", path});
   EXPECT_OK(daemon.Start());
 }
