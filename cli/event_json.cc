@@ -135,9 +135,45 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 }
 
 // ParseEventDocument, keeping the server's fields (and storedBytes) or not.
+// How deep an event document may nest arrays and objects. The deepest an event's JSON mapping
+// goes is 5 (an event, its payload, a decision's delegated authorities, one of them, its roles);
+// protobuf's parser takes time growing with the square of the depth, so a document of an
+// untrusted file (an export handed to `verify --file`) nested thousands deep would hold the CLI
+// for hours.
+constexpr int kMaxDocumentDepth = 32;
+
+// INVALID_ARGUMENT when `json` nests arrays and objects deeper than kMaxDocumentDepth (outside
+// strings); a scan of its bytes.
+absl::Status CheckDepth(absl::string_view json) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxDocumentDepth) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the document nests arrays and objects more than ", kMaxDocumentDepth,
+            " deep (at byte ", i + 1, "): no event does"));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
+  if (absl::Status deep = CheckDepth(json); !deep.ok()) return deep;
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.

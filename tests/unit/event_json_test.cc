@@ -228,6 +228,28 @@ TEST(EventJsonTest, ProtoFieldNamesEnumsAndInt64AsStringsOrNumbers) {
   EXPECT_EQ(closed.annual_benefits_pence(), 300000000);
 }
 
+// A document nested deeper than any event is refused before it is parsed (an untrusted file
+// nested thousands deep would hold protobuf's parser for hours); brackets in strings do not
+// count.
+TEST(EventJsonTest, ADocumentNestedDeeperThanAnEventIsRefused) {
+  const std::string deep = absl::StrCat(
+      R"({"eventId":"3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192","streamId":"s","eventType":"t",)",
+      R"("payload":{"a":)", std::string(100000, '['), std::string(100000, ']'), "}}");
+  EXPECT_THAT(ParseEventDocument(deep),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("nests arrays and objects more than 32 deep")));
+  EXPECT_THAT(ParseExportedEvent(deep).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 deep")));
+  v1::Event text;
+  text.set_event_id("3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192");
+  text.set_stream_id("s");
+  text.set_event_type("t");
+  text.set_source(std::string(100, '[') + "\\\"" + std::string(100, '{'));
+  absl::StatusOr<v1::Event> parsed = ParseEventDocument(EventDocument(text));
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->source(), text.source());
+}
+
 TEST(EventJsonTest, NoPayloadIsAnEmptyPayload) {
   absl::StatusOr<v1::Event> parsed =
       ParseEventDocument(R"({"streamId":"s/1","eventType":"t.X","payload":null})");
