@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -35,8 +36,8 @@ int FailLocal(const absl::Status& status) {
               std::string(status.message()));
 }
 
-// `stats` in Prometheus's text exposition format (version 0.0.4): govledger_up, and with the
-// figures (null: govledgerd could not be asked) a gauge or counter for each.
+}  // namespace
+
 std::string PrometheusText(const v1::GetStatsResponse* s) {
   std::string out;
   auto metric = [&](absl::string_view name, absl::string_view type, absl::string_view help,
@@ -47,10 +48,14 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
   metric("govledger_up", "gauge", "Whether govledgerd answered GetStats (1) or not (0).",
          s == nullptr ? "0" : "1");
   if (s == nullptr) return out;
-  // Label values would escape backslash, double quote and newline; a release holds none.
+  // Escaped as the text format requires: what the server says is not trusted to hold no
+  // newline (one would add lines of its choosing to the file the metrics job writes).
+  auto label = [](absl::string_view value) {
+    return absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+  };
   metric("govledger_info", "gauge", "The release and storage format, as labels.", "1",
-         absl::StrCat("{version=\"", s->version(), "\",storage_format=\"", s->storage_format(),
-                      "\"}"));
+         absl::StrCat("{version=\"", label(s->version()), "\",storage_format=\"",
+                      label(s->storage_format()), "\"}"));
   auto number = [](auto v) { return absl::StrCat(v); };
   metric("govledger_start_time_seconds", "gauge", "When govledgerd started serving (Unix time).",
          number(s->started_time().seconds()));
@@ -89,6 +94,8 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
          s->integrity_failure().empty() ? "0" : "1");
   return out;
 }
+
+namespace {
 
 // "1 append", "2 appends".
 std::string Counted(uint64_t n, absl::string_view one, absl::string_view many) {

@@ -30,8 +30,14 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "govledger/v1/admin.pb.h"
 
 namespace govledger::cli {
+
+// `stats` in Prometheus's text exposition format (version 0.0.4): govledger_up, and with the
+// figures (null: govledgerd could not be asked) a gauge or counter for each. Label values are
+// escaped (backslash, double quote, newline): the server's text cannot add lines.
+std::string PrometheusText(const v1::GetStatsResponse* stats);
 
 class AdminCommands {
  public:
