@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   // govledgerd checks it.
   const CLI::Validator actor_check(
       [](std::string& actor) {
-        absl::Status s = govledger::ValidateActor(actor);
+        absl::Status s = govledger::ValidateNamedActor(actor);
         return s.ok() ? std::string() : std::string(s.message());
       },
       "");

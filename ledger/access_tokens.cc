@@ -60,7 +60,7 @@ std::string TokenDigest(absl::string_view token) {
 
 absl::StatusOr<std::string> TokensFileLine(absl::string_view token, Role role,
                                            absl::string_view actor) {
-  if (absl::Status s = ValidateActor(actor); !s.ok()) return s;
+  if (absl::Status s = ValidateNamedActor(actor); !s.ok()) return s;
   return absl::StrCat(crypto::ToHex(TokenDigest(token)), " ", RoleName(role), " ", actor);
 }
 
@@ -104,7 +104,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
       return bad(absl::StrCat("unknown role '", fields[1], "'"));
     }
     grant.actor = std::string(absl::StripAsciiWhitespace(fields[2]));
-    if (absl::Status s = ValidateActor(grant.actor); !s.ok()) return bad(s.message());
+    if (absl::Status s = ValidateNamedActor(grant.actor); !s.ok()) return bad(s.message());
     if (!grants.emplace(*std::move(digest), std::move(grant)).second) {
       return bad("the same token hash is on an earlier line");
     }

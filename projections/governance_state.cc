@@ -196,30 +196,6 @@ size_t FirstControl(absl::string_view text) {
   return absl::string_view::npos;
 }
 
-// Whether `c` does not show as itself in a name: a format or variation
-// character (U+200B, U+FEFF, bidirectional controls, tags...), a filler, or a
-// space other than U+0020.
-bool InvisibleInName(char32_t c) {
-  return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F ||
-         c == 0x1160 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
-         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
-         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
-         (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
-         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
-}
-
-// The script of a letter among those whose letters look alike (Latin "e", Cyrillic "е", Greek
-// "ο"): nullptr for any other character.
-const char* LookAlikeScript(char32_t c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-      (c >= 0x00C0 && c <= 0x024F && c != 0x00D7 && c != 0x00F7)) {
-    return "Latin";
-  }
-  if ((c >= 0x0370 && c <= 0x03FF) || (c >= 0x1F00 && c <= 0x1FFF)) return "Greek";
-  if (c >= 0x0400 && c <= 0x052F) return "Cyrillic";
-  return nullptr;
-}
-
 // Refuses a name (a key's holder or role) holding a tab, a line break or a
 // character InvisibleInName, or letters of more than one of the Latin, Greek and
 // Cyrillic scripts: two keys whose holders differ only there would look like

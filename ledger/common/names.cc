@@ -2,8 +2,10 @@
 
 #include <cstdint>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/common/text.h"
 
 namespace govledger {
@@ -76,11 +78,16 @@ absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::
           "text around it when shown; %s without such characters",
           what, cp, i, is_a));
     }
-    if (ActsRatherThanShows(cp)) {
+    if (ActsRatherThanShows(cp) || cp == 0x2028 || cp == 0x2029) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("%s holds the control character U+%04X at byte %d; %s without "
+          absl::StrFormat("%s holds the %s U+%04X at byte %d; %s without "
                           "control characters (line breaks, tabs, escapes)",
-                          what, cp, i, is_a));
+                          what,
+                          cp == 0x2028   ? "line separator"
+                          : cp == 0x2029 ? "paragraph separator"
+                                         : "control character",
+                          cp, i,
+                          is_a));
     }
     i += n;
   }
@@ -102,7 +109,42 @@ absl::Status ValidateActor(absl::string_view actor) {
                                                 " bytes of UTF-8 (a letter such as é takes 2), not ",
                                                 actor.size()));
   }
-  return CheckOneLine("actor", "an actor is a name", actor);
+  RETURN_IF_ERROR(CheckOneLine("actor", "an actor is a name", actor));
+  // As a signing key's holder: "writer" with a zero-width space, or with a Cyrillic "е", would
+  // show as "writer" and be someone else.
+  const char* script = nullptr;
+  for (size_t i = 0; i < actor.size();) {
+    uint32_t cp = 0;
+    const size_t n = Utf8Length(actor.substr(i), &cp);
+    if (InvisibleInName(cp)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "actor holds U+%04X at byte %d, which does not show as itself: an actor is a name "
+          "in visible characters and ordinary spaces (U+0020)",
+          cp, i));
+    }
+    if (const char* other = LookAlikeScript(cp); other != nullptr) {
+      if (script == nullptr) {
+        script = other;
+      } else if (other != script) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "actor mixes %s and %s letters (U+%04X at byte %d): letters that look alike across "
+            "scripts would make one name look like another; write it in one script",
+            script, other, cp, i));
+      }
+    }
+    i += n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNamedActor(absl::string_view actor) {
+  RETURN_IF_ERROR(ValidateActor(actor));
+  if (absl::StartsWith(actor, kPeerActorPrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an actor starting '", kPeerActorPrefix, "' is the server's name for a caller that names "
+        "none (its address): name yourself otherwise"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateSource(absl::string_view source) {

@@ -25,14 +25,23 @@ constexpr bool IsSegmentChar(char c) {
 absl::Status ValidateStreamId(absl::string_view stream_id);
 absl::Status ValidateEventType(absl::string_view event_type);
 // An actor: 1 to kMaxNameLength bytes of well-formed UTF-8 without a character that acts rather
-// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls),
-// not starting or ending with white space.
-// The CLI checks every --actor with it before sending anything.
+// than shows (ActsRatherThanShows, ledger/common/text.h: C0, DEL, C1, bidirectional controls) or
+// that does not show as itself (InvisibleInName: zero-width and format characters, line
+// separators, spaces other than U+0020), without letters of two look-alike scripts (Latin,
+// Greek, Cyrillic: LookAlikeScript), not starting or ending with white space.
 absl::Status ValidateActor(absl::string_view actor);
+
+// What the server records for a caller that names no actor: this and its peer address.
+inline constexpr char kPeerActorPrefix[] = "peer:";
+// An actor a caller names (metadata, a tokens file's line, the CLI's --actor): ValidateActor's,
+// and not starting with kPeerActorPrefix, which would pass for a caller that named none.
+absl::Status ValidateNamedActor(absl::string_view actor);
 
 // Longest Event.source, bytes.
 inline constexpr size_t kMaxSourceLength = 500;
-// An event's source: empty, or up to kMaxSourceLength bytes of text under the actor's rules.
+// An event's source: empty, or up to kMaxSourceLength bytes of one line of text (no control
+// or bidirectional character, no line or paragraph separator), not starting or ending with
+// white space.
 absl::Status ValidateSource(absl::string_view source);
 
 }  // namespace govledger

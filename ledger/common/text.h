@@ -36,6 +36,30 @@ constexpr bool IsWhiteSpace(uint32_t cp) {
          cp == 0x205F || cp == 0x3000;
 }
 
+// Whether `c` does not show as itself in a name: a format or variation character (U+200B,
+// U+FEFF, bidirectional controls, tags...), a filler, a line or paragraph separator, or a space
+// other than U+0020.
+constexpr bool InvisibleInName(char32_t c) {
+  return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F ||
+         c == 0x1160 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+         (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
+}
+
+// The script of a letter among those whose letters look alike (Latin "e", Cyrillic "е", Greek
+// "ο"): nullptr for any other character. A name mixing two of them can pass for another.
+constexpr const char* LookAlikeScript(char32_t c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+      (c >= 0x00C0 && c <= 0x024F && c != 0x00D7 && c != 0x00F7)) {
+    return "Latin";
+  }
+  if ((c >= 0x0370 && c <= 0x03FF) || (c >= 0x1F00 && c <= 0x1FFF)) return "Greek";
+  if (c >= 0x0400 && c <= 0x052F) return "Cyrillic";
+  return nullptr;
+}
+
 // Whether `cp` acts rather than shows: a control character (C0, DEL, C1: U+0080 to U+009F),
 // which a terminal acts on (a carriage return or an escape sequence overwrites what was
 // printed before it), or a bidirectional control (IsBidiControl). Line breaks and tabs are

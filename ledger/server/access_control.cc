@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/files.h"
+#include "ledger/common/names.h"
 #include "ledger/common/status_macros.h"
 
 namespace govledger {
@@ -36,10 +37,13 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
     }
   }
   // Either is checked as every actor is (ValidateActor: UTF-8, no control
-  // characters, 1 to 200 bytes) before anything is stored.
-  if (text != metadata.end()) return absl::string_view(text->second.data(), text->second.size());
-  if (bytes == metadata.end()) return std::nullopt;
-  return absl::string_view(bytes->second.data(), bytes->second.size());
+  // characters, 1 to 200 bytes) before anything is stored; and may not pass for a caller that
+  // named none.
+  if (text == metadata.end() && bytes == metadata.end()) return std::nullopt;
+  const auto& named = text != metadata.end() ? text->second : bytes->second;
+  const absl::string_view actor(named.data(), named.size());
+  if (absl::StartsWith(actor, kPeerActorPrefix)) return ValidateNamedActor(actor);
+  return actor;
 }
 
 }  // namespace

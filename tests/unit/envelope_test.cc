@@ -434,6 +434,7 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {std::string(kMaxSourceLength + 1, 's'), "source has 501 bytes; at most 500"},
       {"report\nweek 86", "source holds the control character U+000A at byte 6"},
+      {"report\xE2\x80\xA9week 86", "source holds the paragraph separator U+2029 at byte 6"},
       {"report \xE2\x80\xAE" "68 keew", "source holds the bidirectional control U+202E"},
       {" report", "must not start or end with white space"},
       {"Rapport \xe9t\xe9", "source is not UTF-8"}};
@@ -469,13 +470,33 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_OK(ValidateActor("O\xE2\x80\x99Brien"));  // U+2019 is text
   // " bob" would read as bob, and match no token of bob's.
   // Unicode's white space too: a no-break space, an ideographic space, a line separator.
-  for (const char* actor : {" bob", "bob ", " ", "\xC2\xA0" "bob", "bob\xE3\x80\x80",
-                            "bob\xE2\x80\xA8"}) {
+  for (const char* actor : {" bob", "bob ", " ", "\xC2\xA0" "bob", "bob\xE3\x80\x80"}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("white space"))) << actor;
   }
   EXPECT_THAT(ValidateActor("\xC2\xA0" "bob"), StatusIs(kInvalid, HasSubstr("(here U+00A0)")));
-  EXPECT_OK(ValidateActor("Jean\xC2\xA0" "Dupont"));  // within a name, a space is a space
+  // A line separator makes a "one line" name two.
+  EXPECT_THAT(ValidateActor("writer\xE2\x80\xA8" "Approved by: Mayor"),
+              StatusIs(kInvalid, HasSubstr("the line separator U+2028 at byte 6")));
+  // As a key's holder: what does not show as itself (a zero-width space, a soft hyphen, a
+  // byte order mark, a tag, a no-break space within), or letters of two look-alike scripts
+  // (a Cyrillic "і" in "writer"), would let one actor pass for another.
+  for (const auto& [actor, says] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"writer-actor\xE2\x80\x8B", "U+200B at byte 12"},
+           {"writer\xC2\xAD" "actor", "U+00AD at byte 6"},
+           {"\xEF\xBB\xBF" "writer", "U+FEFF at byte 0"},
+           {"writer\xF3\xA0\x81\x81", "U+E0041 at byte 6"},
+           {"Jean\xC2\xA0" "Dupont", "U+00A0 at byte 4"},
+           {"wr\xD1\x96ter-actor", "mixes Latin and Cyrillic letters (U+0456 at byte 2)"}}) {
+    EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr(says))) << actor;
+  }
   EXPECT_OK(ValidateActor("J. Smith (PMO)"));
+  EXPECT_OK(ValidateActor("\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD"));  // Cyrillic alone: Иван
+  // The server's name for a caller that names none may not be named.
+  EXPECT_OK(ValidateActor("peer:ipv4:127.0.0.1:53422"));
+  EXPECT_THAT(ValidateNamedActor("peer:ipv4:10.0.0.7:51234"),
+              StatusIs(kInvalid, HasSubstr("is the server's name for a caller that names none")));
+  EXPECT_OK(ValidateNamedActor("J. Smith (PMO)"));
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr("not UTF-8"))) << actor;
