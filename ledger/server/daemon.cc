@@ -403,6 +403,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->admin_service_->Listen(daemon->calls_.get());
   daemon->audit_service_->Listen(daemon->calls_.get());
   daemon->unknown_methods_->Listen(daemon->calls_.get());
+  daemon->health_service_->Listen(daemon->calls_.get());
   daemon->calls_thread_ = std::thread([cq = daemon->calls_.get()] {
     pthread_setname_np(pthread_self(), "grpc-calls");
     ServeCalls(cq);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ledger/common/errors.h"
+#include "ledger/server/async_calls.h"
 #include "ledger/server/grpc_status.h"
 
 namespace govledger {
@@ -56,20 +57,59 @@ bool HealthServiceImpl::shut_down() const {
   return shut_down_;
 }
 
-grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
-                                      const grpc::health::v1::HealthCheckRequest* request,
-                                      HealthCheckResponse* response) {
-  const ServingStatus status = StatusOf(request->service());
+grpc::Status HealthServiceImpl::Answer(const grpc::health::v1::HealthCheckRequest& request,
+                                       HealthCheckResponse* response) const {
+  const ServingStatus status = StatusOf(request.service());
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
     return grpc::Status(
         grpc::StatusCode::NOT_FOUND,
-        CutForStatus(absl::StrCat("no service \"", request->service(),
+        CutForStatus(absl::StrCat("no service \"", request.service(),
                                   "\" here; ask for \"\" (the daemon) or one of ",
                                   absl::StrJoin(services_, ", ")),
                      kMaxStatusMessageBytes));
   }
   response->set_status(status);
   return grpc::Status::OK;
+}
+
+namespace {
+
+// One Check call: requested, answered at once, deleted when gRPC has sent the answer.
+class CheckCall final : public CallStep {
+ public:
+  CheckCall(HealthServiceImpl* service, grpc::ServerCompletionQueue* cq)
+      : service_(service), cq_(cq) {}
+
+  void Listen() { service_->RequestCheck(&context_, &request_, &responder_, cq_, cq_, this); }
+
+  void Proceed(bool ok) override {
+    if (answered_ || !ok) {  // sent, or no call will come: the server is shutting down
+      delete this;
+      return;
+    }
+    (new CheckCall(service_, cq_))->Listen();  // the next probe finds a slot
+    answered_ = true;
+    HealthCheckResponse response;
+    if (grpc::Status status = service_->Answer(request_, &response); status.ok()) {
+      responder_.Finish(response, grpc::Status::OK, this);
+    } else {
+      responder_.FinishWithError(status, this);
+    }
+  }
+
+ private:
+  HealthServiceImpl* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  grpc::health::v1::HealthCheckRequest request_;
+  grpc::ServerAsyncResponseWriter<HealthCheckResponse> responder_{&context_};
+  bool answered_ = false;
+};
+
+}  // namespace
+
+void HealthServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
+  (new CheckCall(this, cq))->Listen();
 }
 
 grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,

@@ -5,13 +5,13 @@
 // append (stopped after a storage failure, or paused on a nearly full disk), the appending
 // service and "" are NOT_SERVING while the others, which only read, stay SERVING.
 //
-// Both methods are synchronous handlers; a Watch holds one server thread while open (the pool
-// is bounded by DaemonOptions::max_sync_threads), sees a change within kWatchPoll, and
-// Shutdown() ends every Watch (after sending NOT_SERVING) so the server need not wait for them.
-// At most `max_watches` Watch streams are open at once; another is refused at once with
-// RESOURCE_EXHAUSTED, so that streams held open (by anyone who can connect: health is open to
-// every caller) leave the pool's other threads to Check, which probes use, and to reflection.
-// Thread-safe.
+// Check is answered on the daemon's completion queue (Listen), as the ledger's own calls are,
+// so no number of open streams (reflection's, Watch's: both open to every caller) keeps a
+// probe from its answer. Watch is a synchronous handler, holding one server thread while open
+// (the pool is bounded by DaemonOptions::max_sync_threads); it sees a change within kWatchPoll,
+// and Shutdown() ends every Watch (after sending NOT_SERVING) so the server need not wait for
+// them. At most `max_watches` Watch streams are open at once; another is refused at once with
+// RESOURCE_EXHAUSTED, leaving the pool's other threads to reflection. Thread-safe.
 #ifndef GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
 #define GOVLEDGER_LEDGER_SERVER_HEALTH_SERVICE_H_
 
@@ -23,10 +23,12 @@
 #include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/server_context.h"
 
 namespace govledger {
 
-class HealthServiceImpl final : public grpc::health::v1::Health::Service {
+class HealthServiceImpl final
+    : public grpc::health::v1::Health::WithAsyncMethod_Check<grpc::health::v1::Health::Service> {
  public:
   // `services`: the fully qualified names of the services the daemon serves, among them
   // `append_service`. `appends_refused` tells whether the ledger refuses every append now; it
@@ -37,9 +39,14 @@ class HealthServiceImpl final : public grpc::health::v1::Health::Service {
   // Everything NOT_SERVING from now on; open Watch streams send that and end.
   void Shutdown();
 
-  grpc::Status Check(grpc::ServerContext* context,
-                     const grpc::health::v1::HealthCheckRequest* request,
-                     grpc::health::v1::HealthCheckResponse* response) override;
+  // Starts answering Check calls arriving on `cq`, whose events the daemon's serving thread
+  // passes to their CallStep (async_calls.h). REQUIRES: the server is started.
+  void Listen(grpc::ServerCompletionQueue* cq);
+
+  // Check's answer to `request`: OK with the status, or NOT_FOUND for a service not served.
+  grpc::Status Answer(const grpc::health::v1::HealthCheckRequest& request,
+                      grpc::health::v1::HealthCheckResponse* response) const;
+
   grpc::Status Watch(grpc::ServerContext* context,
                      const grpc::health::v1::HealthCheckRequest* request,
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;

@@ -8,6 +8,7 @@
 // the stub generated from that copy.
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/generic/generic_stub.h>
 
 #include <algorithm>
 #include <chrono>
@@ -270,6 +271,46 @@ TEST(SyncThreadsTest, OpenStreamsAreBoundedAndTheRestStillServes) {
   } while (!check.ok() && std::chrono::steady_clock::now() < deadline);
   ASSERT_THAT(check, GrpcOk());
   EXPECT_EQ(VarintField(response, 1), std::optional<uint64_t>(1));
+}
+
+// Reflection streams, open to every caller and not bounded as Watch is, can hold every thread
+// of the pool; health Check, answered on the daemon's completion queue, still answers (a
+// probe that failed then would have a service manager restart a healthy daemon).
+TEST(SyncThreadsTest, ReflectionStreamsHoldingEveryThreadLeaveCheckAnswering) {
+  constexpr int kMaxThreads = 4;
+  DaemonHarness daemon({"--max-sync-threads", absl::StrCat(kMaxThreads)});
+  ASSERT_OK(daemon.Start());
+  std::shared_ptr<grpc::Channel> channel = daemon.NewChannel();
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue cq;
+  struct Stream {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call;
+  };
+  std::vector<std::unique_ptr<Stream>> streams;
+  for (int i = 0; i < kMaxThreads + 4; ++i) {
+    auto stream = std::make_unique<Stream>();
+    stream->call = generic.PrepareCall(
+        &stream->context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+    stream->call->StartCall(stream.get());
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    streams.push_back(std::move(stream));
+  }
+  // Let the server take them up (each holds a thread while open).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 10; ++i) {
+    std::string check_response;
+    ASSERT_THAT(GenericUnaryCall(channel, kHealthCheck, "", &check_response), GrpcOk()) << i;
+    EXPECT_EQ(VarintField(check_response, 1), std::optional<uint64_t>(1));
+  }
+  for (auto& stream : streams) stream->context.TryCancel();
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace
