@@ -543,6 +543,17 @@ std::string SignedText(const DecisionState* d) {
   return absl::StrJoin(roles, ", ");
 }
 
+// The committed total of `d`'s amounts (noted ones never count), "" for no decision: a
+// decision corrected and proposed again for another sum changes it.
+std::string AmountText(const DecisionState* d) {
+  if (d == nullptr) return "";
+  int64_t total = 0;
+  for (const v1::DecisionAmount& a : d->proposed.amounts()) {
+    if (!a.noted_only()) total = AddPence(total, a.pence());
+  }
+  return FormatPence(total);
+}
+
 // Whether `e`, an event on an entity's stream, is of a kind that can change `aspect` of that
 // entity (a Difference's aspect): a StatusReported can change a project's "rating", a
 // GatePassed its "gate", a MilestoneReached its "milestone", a BenefitForecast of benefit B its
@@ -588,6 +599,7 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
           {"subject", {"RiskOpened", "RiskTransferred"}},
           {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred"}},
           {"signed", {"DecisionSigned"}},
+          {"amount", {"DecisionProposed"}},
       };
   auto it = kTypes->find(aspect);
   return it != kTypes->end() && it->second.contains(type);
@@ -795,6 +807,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         const DecisionState* xa = decision_at(**da, stream);
         const DecisionState* xb = decision_at(**db, stream);
         diff(stream, "status", DecisionText(xa), DecisionText(xb));
+        diff(stream, "amount", AmountText(xa), AmountText(xb));
         diff(stream, "signed", SignedText(xa), SignedText(xb));
         break;
       }

@@ -792,6 +792,43 @@ TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
                           "Executive, Chief Finance Officer @9"));
 }
 
+// A decision corrected and proposed again for another sum: Compare says the amount changed,
+// not only its status and signatures.
+TEST(AsAtTest, CompareSaysADecisionsAmountChanged) {
+  Log log = Base();
+  Signer ceo = NewSigner("k-ceo", "Chief Executive");
+  log.Add(Ev(ceo.Registration()), InWeek(1));
+  v1::DecisionProposed first = Decision(
+      "LPF", "D1", {"Chief Executive"}, {Amount(v1::AMOUNT_KIND_REVENUE, 60000000, "Reserve")});
+  first.set_programme_id("LPP");
+  const v1::Event proposal = Ev(first);
+  log.Add(proposal, InWeek(2));
+  const v1::Event signature = Ev(ceo.Sign(first));
+  log.Add(signature, InWeek(2));
+  const uint64_t from = log.events().size();
+  log.Add(Correction(signature, "signed the wrong sum"), InWeek(3));
+  log.Add(Correction(proposal, "the sum was 650,000"), InWeek(3));
+  v1::DecisionProposed again = first;
+  again.mutable_amounts(0)->set_pence(65000000);
+  log.Add(Ev(again), InWeek(3));
+  log.Add(Ev(ceo.Sign(again)), InWeek(3));
+  const uint64_t to = log.events().size();
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Position(to, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r =
+      projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r), ElementsAre(absl::StrCat("decision/LPF/D1 amount: £600,000.00 -> "
+                                                       "£650,000.00 @", from - 1)));
+  // Explained by the proposal voided, its correction and the proposal made again.
+  std::vector<uint64_t> explained;
+  for (const v1::EventRef& e : r->differences(0).events()) explained.push_back(e.position());
+  EXPECT_THAT(explained, ElementsAre(from - 1, from + 2, from + 3));
+}
+
 TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
   Log log = Base();
   EXPECT_THAT(
