@@ -303,10 +303,16 @@ std::string ReportMarkdown(const ReportInputs& in) {
                     ":\n\n> ", MarkdownText(u.commentary()), "\n");
   }
 
-  // The plan, when re-planned since last time.
+  // The plan, when re-planned since last time, or its length changed all the same (a re-plan
+  // in effect last time that a correction has voided since).
   const std::vector<const v1::ReplanEntry*> replans = ReplansSince(in);
+  const int weeks = now.status.planned_weeks(), weeks_then = then.status.planned_weeks();
+  if (replans.empty() && weeks_then != 0 && weeks != weeks_then) {
+    absl::StrAppend(&out, "\n## Plan\n\nThe plan is of ", weeks, " weeks (", weeks_then,
+                    " last time): no re-plan since; one in effect last time has been voided by a "
+                    "correction since (see the changes below).\n");
+  }
   if (!replans.empty()) {
-    const int weeks = now.status.planned_weeks(), weeks_then = then.status.planned_weeks();
     absl::StrAppend(&out, "\n## Plan\n\nRe-planned since last time: a plan of ", weeks, " weeks",
                     weeks_then == 0 || weeks_then == weeks
                         ? ""

@@ -385,6 +385,16 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
               EndsWith(absl::StrCat("\nSources (where each fact comes from):\n  ",
                                     response.events(0).position(),
                                     ": Joint Audit Committee minutes, 9 January 2017, item 5\n")));
+  // The re-plan voided since: no re-plan since, but the plan is shorter, and the report says so.
+  const uint64_t replanned = response.head_position();
+  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(event, "not re-baselined after all")}),
+                     &response),
+              GrpcOk());
+  CliRun voided = Run(absl::StrCat("report --programme LPP --since-position ", replanned));
+  ASSERT_EQ(voided.code, 0) << voided.err;
+  EXPECT_THAT(voided.out, HasSubstr("\n## Plan\n\nThe plan is of 208 weeks (260 last time): no "
+                                    "re-plan since; one in effect last time has been voided by "
+                                    "a correction since"));
 }
 
 // status says which paper each current rating and update comes from, once per paper; compare
