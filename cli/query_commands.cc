@@ -393,7 +393,7 @@ std::string RisksView(const std::string& programme, const v1::GetRiskRegisterRes
     std::string subject = WorkText(e.subject());
     if (e.opened_against().id() != e.subject().id() ||
         e.opened_against().kind() != e.subject().kind()) {
-      absl::StrAppend(&subject, " (from ", WorkText(e.opened_against()), ")");
+      absl::StrAppend(&subject, " (opened against ", WorkText(e.opened_against()), ")");
     }
     risks.AddRow({e.risk_id(), RagCell(e.rating()), RiskStatusText(e.status()), subject, e.owner(),
                   e.title()});

@@ -206,6 +206,7 @@ TEST_F(CliQueryTest, RisksTableAsKnownAtWeek74) {
   CliRun at86 = Run("risks --programme LPP --week 86");
   ASSERT_EQ(at86.code, 0) << at86.err;
   EXPECT_THAT(at86.out, AllOf(HasSubstr("Transferred out:  1\n"),
+                              HasSubstr("programme OCP (opened against project LPP-CJ)"),
                               HasSubstr("project LPP-CJ       0    0       0                1\n"),
                               HasSubstr("project LPP-PCSO     0    0       2                0\n")));
 }
