@@ -1816,6 +1816,13 @@ struct GovernanceState::Access {
   // rule does not stand in `m`'s way.
   static std::optional<int64_t> Shortfall(const v1::DelegationRuleSet& rule,
                                           const v1::DecisionProposed& m) {
+    const std::optional<int64_t> counted = Reaches(rule, m);
+    if (!counted.has_value() || HasRole(m, rule.role())) return std::nullopt;
+    return counted;
+  }
+  // The total of `m`'s amounts `rule` counts, when it is at or above the rule's threshold.
+  static std::optional<int64_t> Reaches(const v1::DelegationRuleSet& rule,
+                                        const v1::DecisionProposed& m) {
     int64_t counted = 0;
     for (const v1::DecisionAmount& a : m.amounts()) {
       if (a.noted_only()) continue;
@@ -1825,11 +1832,11 @@ struct GovernanceState::Access {
       if (covered) counted += a.pence();
     }
     if (counted < rule.threshold_pence()) return std::nullopt;
-    const bool has_role = std::find(m.required_signatory_roles().begin(),
-                                    m.required_signatory_roles().end(),
-                                    rule.role()) != m.required_signatory_roles().end();
-    if (has_role) return std::nullopt;
     return counted;
+  }
+  static bool HasRole(const v1::DecisionProposed& m, const std::string& role) {
+    return std::find(m.required_signatory_roles().begin(), m.required_signatory_roles().end(),
+                     role) != m.required_signatory_roles().end();
   }
   // A proposal referred back under a delegation: the delegating decision is of
   // the same organisation and approved, delegates that authority with a
@@ -2219,6 +2226,31 @@ struct GovernanceState::Access {
             "a delegation rule's setting takes effect no earlier than a decision it would "
             "hold to a role the decision lacks: date it after that decision's proposal");
       }
+    }
+    // Nor may it release, after the fact, a decision the setting then in force held to its
+    // role: the register would no longer show what the decision was held to when signed.
+    const auto rule = s.rules_.find(DelegationStream(m.organisation_id(), m.rule_id()));
+    if (rule == s.rules_.end()) return absl::OkStatus();
+    for (const auto& [stream, d] : s.decisions_) {
+      if (d.proposed.organisation_id() != m.organisation_id() ||
+          d.proposed_micros == kUnknownTime || d.proposed_micros < from ||
+          d.proposed_micros >= until) {
+        continue;
+      }
+      const v1::DelegationRuleSet* then = rule->second.InForceAt(d.proposed_micros);
+      if (then == nullptr || !HasRole(d.proposed, then->role())) continue;
+      const std::optional<int64_t> held = Reaches(*then, d.proposed);
+      if (!held.has_value()) continue;
+      if (then->role() == m.role() && Reaches(m, d.proposed).has_value()) continue;
+      return Refuse(
+          entity,
+          absl::StrCat("would release decision ", m.organisation_id(), "/",
+                       d.proposed.reference(), ", proposed effective ",
+                       FormatRfc3339(d.proposed_micros), " for ", FormatPence(*held),
+                       ", from the role '", then->role(), "' the setting then in force (",
+                       FormatPence(then->threshold_pence()), ") held it to"),
+          "a delegation rule's setting takes effect no earlier than a decision whose "
+          "requirement it would change: date it after that decision's proposal");
     }
     return absl::OkStatus();
   }

@@ -1083,6 +1083,34 @@ TEST_F(RulesTest, ADecisionIsHeldToTheRuleSettingInForceWhenItIsProposed) {
                          GovernanceState::Mode::kValidate));
 }
 
+// Nor may a setting dated back over a decision release it from the role the setting then in
+// force held it to (raised past its amount, or given another role): the register would stop
+// showing what the decision was held to. A setting that still holds it, or dated after it,
+// stands.
+TEST_F(RulesTest, ADelegationSettingIsNotDatedBackToReleaseADecisionFromItsRole) {
+  SetUpProgrammes();
+  const std::string dm = "Deputy Mayor";
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 5, 1))));
+  ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 20", {"CEO", dm},
+                                  {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")})),
+                      MakeDate(2016, 6, 1))));
+  for (const v1::DelegationRuleSet& laxer :
+       {Delegation("MOPAC", "DM-500K", 100000000, dm),
+        Delegation("MOPAC", "DM-500K", 50000000, "CEO")}) {
+    EXPECT_THAT(Append(At(Ev(laxer), MakeDate(2016, 5, 15))),
+                StatusIs(kFailed,
+                         AllOf(HasSubstr("delegation rule MOPAC/DM-500K would release decision "
+                                         "MOPAC/PCD 20, proposed effective "
+                                         "2016-06-01T12:00:00Z for £730,000.00, from the role "
+                                         "'Deputy Mayor' the setting then in force "
+                                         "(£500,000.00) held it to"),
+                               HasSubstr("date it after that decision's proposal"))));
+  }
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "DM-500K")->threshold_pence(), 50000000);
+  EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 40000000, dm)), MakeDate(2016, 5, 15))));
+  EXPECT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 100000000, dm)), MakeDate(2016, 6, 2))));
+}
+
 // A setting dated back over a decision already proposed would hold that decision to a role it
 // lacks (approved without it, or pending and then approvable without it): refused, naming the
 // decision. Dated after the proposal, or covering only decisions that meet it, it stands; a
