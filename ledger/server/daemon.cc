@@ -336,7 +336,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   MallocExtension::instance()->ReleaseFreeMemory();
   daemon->ledger_service_ =
       std::make_unique<LedgerServiceImpl>(daemon->ledger_.get(), *daemon->access_,
-                                          options.max_subscriptions);
+                                          options.max_subscriptions,
+                                          options.max_subscriptions_per_token);
   daemon->query_service_ = std::make_unique<QueryServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, projections::SnapshotOptions(),
       options.log);

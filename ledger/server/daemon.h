@@ -78,6 +78,9 @@ struct DaemonOptions {
   // a page of at most 256 events (and 16 MiB) while it catches up, so this bounds their
   // memory. Default 1000.
   int max_subscriptions = 1000;
+  // Most of them one access token may hold open (with --tokens): one reader cannot take every
+  // slot from the rest.
+  int max_subscriptions_per_token = 100;
   // Keepalive, seconds: a connection with calls open is pinged after this long without a ping,
   // and closed, ending its calls, when its client has not answered this long after. A client
   // that vanished without closing its connection (a machine switched off, a firewall that

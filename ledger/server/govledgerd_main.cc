@@ -102,6 +102,11 @@ int main(int argc, char** argv) {
                  "Most subscriptions open at once; more are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(1, 1000000));
+  app.add_option("--max-subscriptions-per-token", options.max_subscriptions_per_token,
+                 "With --tokens, most subscriptions one token may hold open; more are refused "
+                 "with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--keepalive-seconds", options.keepalive_seconds,
                  "Ping a connection with calls open after this many seconds, and close it "
                  "(ending its calls) if its client does not answer within as many again")

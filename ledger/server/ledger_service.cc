@@ -10,7 +10,7 @@
 
 namespace govledger {
 LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access,
-                                     int max_subscriptions)
+                                     int max_subscriptions, int max_subscriptions_per_token)
     : ledger_(ledger),
       append_(BindRequest(this, &LedgerServiceImpl::RequestAppend), access, Role::kWriter,
               [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
@@ -23,7 +23,7 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access
                  grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer,
                  grpc::ServerCompletionQueue* cq,
                  void* tag) { RequestSubscribe(context, request, writer, cq, cq, tag); },
-          ledger, access, &page_readers_, max_subscriptions) {}
+          ledger, access, &page_readers_, max_subscriptions, max_subscriptions_per_token) {}
 
 void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
   append_.Listen(cq);

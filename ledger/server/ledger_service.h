@@ -27,7 +27,8 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   // Callers are admitted by `access`: Append needs a writer, Read and Subscribe a reader,
   // GetHead a viewer. At most `max_subscriptions` subscriptions are open at once. REQUIRES:
   // `ledger` and `access` outlive the service.
-  LedgerServiceImpl(Ledger* ledger, const AccessControl& access, int max_subscriptions);
+  LedgerServiceImpl(Ledger* ledger, const AccessControl& access, int max_subscriptions,
+                    int max_subscriptions_per_token);
 
   // Serves every method from `cq` (see UnaryMethod::Listen, Subscriptions::Listen).
   // REQUIRES: the ledger stays open until Stop() has returned (appends in flight answer their

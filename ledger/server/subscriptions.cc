@@ -108,6 +108,7 @@ class SubscribeCall {
 
   ~SubscribeCall() {
     if (counted_) owner_->open_.fetch_sub(1);
+    if (!token_actor_.empty()) owner_->ReleaseTokenSlot(token_actor_);
   }
 
   void OnOperation(bool ok);
@@ -140,6 +141,7 @@ class SubscribeCall {
   std::atomic<int> refs_{2};
   std::atomic<bool> cancelled_{false};
   bool counted_ = false;  // in owner_->open_
+  std::string token_actor_;  // the token's actor it is counted for (tokens enforced), or ""
 
   // Touched only by whoever drives the call (see above).
   State state_ = State::kRequested;
@@ -190,8 +192,9 @@ void SubscribeCall::OnDone(bool /*ok*/) {
 
 void SubscribeCall::Arrived() {
   admitted_at_ = owner_->access_.generation();
-  if (absl::StatusOr<AccessControl::Admitted> admitted = owner_->access_.Admit(context_, Role::kReader);
-      !admitted.ok()) {
+  const absl::StatusOr<AccessControl::Admitted> admitted =
+      owner_->access_.Admit(context_, Role::kReader);
+  if (!admitted.ok()) {
     Finish(ToGrpcStatus(admitted.status()));
     return;
   }
@@ -206,6 +209,19 @@ void SubscribeCall::Arrived() {
     return;
   }
   counted_ = true;
+  if (owner_->access_.enforced()) {
+    if (!owner_->TakeTokenSlot(admitted->actor)) {
+      Finish(ToGrpcStatus(errors::WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "the token of '", admitted->actor, "' holds ", owner_->max_open_per_token_,
+              " subscriptions open, the most one token may (govledgerd "
+              "--max-subscriptions-per-token); end one, or retry when some have ended")),
+          errors::reason::kSubscriptionsFull,
+          {{"max_subscriptions_per_token", absl::StrCat(owner_->max_open_per_token_)}})));
+      return;
+    }
+    token_actor_ = admitted->actor;
+  }
   v1::SubscribeRequest request;
   if (grpc::Status parsed = ParseRequest(&raw_request_, &request); !parsed.ok()) {
     Finish(parsed);
@@ -348,12 +364,14 @@ void SubscribeCall::Finish(const grpc::Status& status) {
 }
 
 Subscriptions::Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
-                             const AccessControl& access, WorkQueue* readers, int max_open)
+                             const AccessControl& access, WorkQueue* readers, int max_open,
+                             int max_open_per_token)
     : request_call_(std::move(request_call)),
       ledger_(ledger),
       access_(access),
       readers_(readers),
       max_open_(max_open),
+      max_open_per_token_(max_open_per_token),
       waiter_([this] {
         pthread_setname_np(pthread_self(), "subscriptions");
         WaitForHead();
@@ -363,6 +381,20 @@ Subscriptions::~Subscriptions() { Stop(); }
 
 void Subscriptions::Listen(grpc::ServerCompletionQueue* cq, int slots) {
   for (int i = 0; i < slots; ++i) Await(cq);
+}
+
+bool Subscriptions::TakeTokenSlot(const std::string& actor) {
+  std::lock_guard lock(per_token_mu_);
+  int& open = open_per_token_[actor];
+  if (open >= max_open_per_token_) return false;
+  ++open;
+  return true;
+}
+
+void Subscriptions::ReleaseTokenSlot(const std::string& actor) {
+  std::lock_guard lock(per_token_mu_);
+  auto it = open_per_token_.find(actor);
+  if (it != open_per_token_.end() && --it->second == 0) open_per_token_.erase(it);
 }
 
 void Subscriptions::Await(grpc::ServerCompletionQueue* cq) { (new SubscribeCall(this, cq))->Listen(); }

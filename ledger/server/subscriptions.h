@@ -34,8 +34,10 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "ledger/ledger.h"
 #include "ledger/server/access_control.h"
 #include "ledger/server/work_queue.h"
@@ -52,12 +54,14 @@ using RequestSubscribeCall = std::function<void(
 
 class Subscriptions {
  public:
-  // At most `max_open` subscriptions are open at once; another is refused with
-  // RESOURCE_EXHAUSTED (each holds up to a page of events while it catches up).
+  // At most `max_open` subscriptions are open at once, and, when access tokens are enforced,
+  // `max_open_per_token` of them by one token; another is refused with RESOURCE_EXHAUSTED
+  // (each holds up to a page of events while it catches up).
   // REQUIRES: `ledger`, `access` and `readers` outlive this object, and the ledger stays open
   // until the server has shut down.
   Subscriptions(RequestSubscribeCall request_call, const Ledger* ledger,
-                const AccessControl& access, WorkQueue* readers, int max_open);
+                const AccessControl& access, WorkQueue* readers, int max_open,
+                int max_open_per_token);
   ~Subscriptions();  // Stop()s
 
   Subscriptions(const Subscriptions&) = delete;
@@ -77,6 +81,11 @@ class Subscriptions {
  private:
   friend class SubscribeCall;
 
+  // Counts a subscription of the token whose actor is `actor`: false when it holds
+  // max_open_per_token_ already. ReleaseTokenSlot undoes it.
+  bool TakeTokenSlot(const std::string& actor);
+  void ReleaseTokenSlot(const std::string& actor);
+
   // Puts a call in place for the next subscription on `cq`.
   void Await(grpc::ServerCompletionQueue* cq);
   enum Parking {
@@ -94,6 +103,10 @@ class Subscriptions {
   WorkQueue* const readers_;
   const int max_open_;
   std::atomic<int> open_{0};  // subscriptions admitted and not yet deleted
+  // With tokens: subscriptions admitted and not yet deleted, by the token's actor.
+  const int max_open_per_token_;
+  std::mutex per_token_mu_;
+  absl::flat_hash_map<std::string, int> open_per_token_;  // guarded by per_token_mu_
 
   std::mutex mu_;
   // Wakes the waiting thread: a call parked where none was (while none is, it does not wait

@@ -805,6 +805,63 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   EXPECT_EQ(head.position(), 2u);
 }
 
+// One token holds at most --max-subscriptions-per-token subscriptions open: a reader cannot take
+// every slot from the rest. Another token still subscribes, and an ended one frees its slot.
+TEST_F(AccessTest, OneTokenHoldsAtMostItsShareOfTheSubscriptions) {
+  daemon_.Stop();
+  daemon_.set_extra_args({"--tokens", tokens_file_, "--max-subscriptions-per-token", "2"});
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  v1::AppendResponse appended;
+  ASSERT_THAT(AppendAs(writer_.secret, "", &appended), GrpcOk());
+  struct Open {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<v1::Event>> reader;
+  };
+  auto subscribe = [&](const std::string& token) {
+    Open open{Context(token), nullptr};
+    open.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    open.reader = stub_->Subscribe(open.context.get(), v1::SubscribeRequest());
+    return open;
+  };
+  std::vector<Open> reader_subscriptions;
+  for (int i = 0; i < 2; ++i) {
+    reader_subscriptions.push_back(subscribe(reader_.secret));
+    v1::Event event;
+    ASSERT_TRUE(reader_subscriptions.back().reader->Read(&event)) << i;
+  }
+  Open third = subscribe(reader_.secret);
+  v1::Event event;
+  EXPECT_FALSE(third.reader->Read(&event));
+  EXPECT_THAT(third.reader->Finish(),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           HasSubstr("the token of 'Internal audit' holds 2 subscriptions open, "
+                                     "the most one token may (govledgerd "
+                                     "--max-subscriptions-per-token)")));
+  Open admins = subscribe(admin_.secret);
+  ASSERT_TRUE(admins.reader->Read(&event));
+  // One ends: the reader subscribes again (its slot is given back once the call is done).
+  reader_subscriptions.front().context->TryCancel();
+  (void)reader_subscriptions.front().reader->Finish();
+  bool again = false;
+  for (int i = 0; i < 50 && !again; ++i) {
+    Open retry = subscribe(reader_.secret);
+    again = retry.reader->Read(&event);
+    if (!again) {
+      (void)retry.reader->Finish();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } else {
+      retry.context->TryCancel();
+      (void)retry.reader->Finish();
+    }
+  }
+  EXPECT_TRUE(again);
+  for (Open* open : {&reader_subscriptions.back(), &admins}) {
+    open->context->TryCancel();
+    (void)open->reader->Finish();
+  }
+}
+
 // A reload that revokes a token ends the calls it holds open, not only its next ones: a
 // backup stops at its next chunk, and a subscription waiting for new events ends within the
 // waiting thread's poll; a subscription whose token is still in the file goes on.
