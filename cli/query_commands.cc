@@ -302,7 +302,9 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     if (p.has_reported_time()) {
       reported.push_back(absl::StrCat("effective ", FormatRfc3339(
                                                         ToMicros(p.reported_time()))));
-      if (p.effective_plan_week() != p.reported_plan_week()) {
+      if (p.effective_plan_week() == 0) {  // within the day's grace before mobilisation
+        reported.push_back("the day before week 1 of the plan began");
+      } else if (p.effective_plan_week() != p.reported_plan_week()) {
         reported.push_back(absl::StrCat("which is in week ", p.effective_plan_week(),
                                         " of the plan"));
       }

@@ -130,6 +130,27 @@ TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
   EXPECT_EQ(again.err, "");
 }
 
+// A report effective within the day's grace before mobilisation is said to be so, not to be
+// "in week 0 of the plan".
+TEST_F(CliQueryTest, AReportTheEveningBeforeMobilisationIsSaidToBeSo) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::AppendResponse response;
+  v1::ProgrammeRegistered p5 = Programme("P5", "LPF");
+  *p5.mutable_mobilisation_date() = MakeDate(2016, 1, 4);
+  v1::Event report = Ev(Status(ProgrammeRef("P5"), v1::RAG_GREEN, 1));
+  SetMicros(projections::DateMicros(MakeDate(2016, 1, 3)) + 23 * 3600 * kMicrosPerSecond +
+                30 * 60 * kMicrosPerSecond,
+            report.mutable_effective_time());
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(p5), MakeDate(2016, 1, 1)), report}),
+                     &response),
+              GrpcOk());
+  CliRun status = Run("status --programme P5");
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("(reported for week 1, effective 2016-01-03T23:30:00Z, the "
+                                    "day before week 1 of the plan began)"));
+  EXPECT_THAT(status.out, Not(HasSubstr("week 0")));
+}
+
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   CliRun r = Run("status --programme LPP --week 86");
   ASSERT_EQ(r.code, 0) << r.err;
