@@ -201,42 +201,31 @@ size_t FirstControl(absl::string_view text) {
 // Cyrillic scripts: two keys whose holders differ only there would look like
 // one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
-  uint32_t first = 0, last = 0;
-  uint32_t hidden = 0;            // the first character that does not show as itself
-  size_t hidden_at = text.size();  // and its byte
-  const char* script = nullptr;   // of the first letter LookAlikeScript names
-  for (size_t i = 0; i < text.size();) {
-    uint32_t c = 0;
-    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
-    if (i == 0) first = c;
-    last = c;
-    if (hidden_at == text.size() && (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c))) {
-      hidden = c;
-      hidden_at = i;
-    }
-    if (const char* other = LookAlikeScript(c); other != nullptr) {
-      if (script == nullptr) {
-        script = other;
-      } else if (other != script) {
-        return Invalid(absl::StrFormat(
-            "%s '%s' mixes %s and %s letters (U+%04X at byte %d): letters that look alike "
-            "across scripts would make one name look like another; write it in one script",
-            field, text, script, other, c, i));
-      }
-    }
-    i += n;
+  const NameLookAlikes found = FindLookAlikes(text);
+  if (found.mixed_at != NameLookAlikes::kNone) {
+    return Invalid(absl::StrFormat(
+        "%s '%s' mixes %s and %s letters (U+%04X at byte %d): letters that look alike "
+        "across scripts would make one name look like another; write it in one script",
+        field, text, found.first_script, found.other_script, found.mixed, found.mixed_at));
   }
   // " Chair" would show as Chair and never match it.
-  if (!text.empty() && (IsWhiteSpace(first) || IsWhiteSpace(last))) {
-    return Invalid(absl::StrFormat("%s '%s' starts or ends with white space: send the name "
-                                   "without it",
-                                   field, text));
+  if (!text.empty()) {
+    uint32_t first = 0, last = 0;
+    Utf8Length(text, &first);
+    size_t at = text.size() - 1;
+    while (at > 0 && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
+    Utf8Length(text.substr(at), &last);
+    if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
+      return Invalid(absl::StrFormat("%s '%s' starts or ends with white space: send the name "
+                                     "without it",
+                                     field, text));
+    }
   }
-  if (hidden_at != text.size()) {
+  if (found.hidden_at != NameLookAlikes::kNone) {
     return Invalid(absl::StrFormat(
         "%s holds U+%04X at byte %d, which does not show as itself: a name is "
         "written in visible characters and ordinary spaces (U+0020)",
-        field, hidden, hidden_at));
+        field, found.hidden, found.hidden_at));
   }
   return absl::OkStatus();
 }

@@ -47,6 +47,21 @@ absl::Status FileError(absl::string_view what, const std::string& path, int erro
   return absl::InternalError(std::move(message));
 }
 
+absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
+  std::string bytes;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    }
+    if (n == 0) return bytes;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());

@@ -48,6 +48,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 // fsyncs the directory `path`, which makes the names created, renamed or removed in it durable.
 // `path` names the file in errors.
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+// The bytes of the open file `fd`, from its offset to its end (EINTR retried): for a reader
+// that checks the file it opened (fstat) before it reads it. FAILED_PRECONDITION "cannot read
+// PATH: REASON".
+absl::StatusOr<std::string> ReadAll(int fd, const std::string& path);
 absl::Status FsyncAndClose(int fd, const std::string& path);
 absl::Status FsyncDirectory(const std::string& path);
 

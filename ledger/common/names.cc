@@ -112,27 +112,18 @@ absl::Status ValidateActor(absl::string_view actor) {
   RETURN_IF_ERROR(CheckOneLine("actor", "an actor is a name", actor));
   // As a signing key's holder: "writer" with a zero-width space, or with a Cyrillic "е", would
   // show as "writer" and be someone else.
-  const char* script = nullptr;
-  for (size_t i = 0; i < actor.size();) {
-    uint32_t cp = 0;
-    const size_t n = Utf8Length(actor.substr(i), &cp);
-    if (InvisibleInName(cp)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "actor holds U+%04X at byte %d, which does not show as itself: an actor is a name "
-          "in visible characters and ordinary spaces (U+0020)",
-          cp, i));
-    }
-    if (const char* other = LookAlikeScript(cp); other != nullptr) {
-      if (script == nullptr) {
-        script = other;
-      } else if (other != script) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "actor mixes %s and %s letters (U+%04X at byte %d): letters that look alike across "
-            "scripts would make one name look like another; write it in one script",
-            script, other, cp, i));
-      }
-    }
-    i += n;
+  const NameLookAlikes found = FindLookAlikes(actor);
+  if (found.hidden_at < found.mixed_at) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "actor holds U+%04X at byte %d, which does not show as itself: an actor is a name "
+        "in visible characters and ordinary spaces (U+0020)",
+        found.hidden, found.hidden_at));
+  }
+  if (found.mixed_at != NameLookAlikes::kNone) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "actor mixes %s and %s letters (U+%04X at byte %d): letters that look alike across "
+        "scripts would make one name look like another; write it in one script",
+        found.first_script, found.other_script, found.mixed, found.mixed_at));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 #include "ledger/common/text.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace govledger {
@@ -76,6 +78,31 @@ std::string PrintableText(absl::string_view text, LineBreaks line_breaks) {
       absl::StrAppendFormat(&out, "\\x%02x", cp);
     } else {
       absl::StrAppendFormat(&out, "\\u%04x", cp);
+    }
+    i += n;
+  }
+  return out;
+}
+
+NameLookAlikes FindLookAlikes(absl::string_view name) {
+  NameLookAlikes out;
+  for (size_t i = 0; i < name.size();) {
+    uint32_t c = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(name.substr(i), &c));
+    if (out.hidden_at == NameLookAlikes::kNone &&
+        (c == '\t' || c == '\n' || c == '\r' || InvisibleInName(c))) {
+      out.hidden = c;
+      out.hidden_at = i;
+    }
+    if (const char* script = LookAlikeScript(c);
+        script != nullptr && out.mixed_at == NameLookAlikes::kNone) {
+      if (out.first_script == nullptr) {
+        out.first_script = script;
+      } else if (script != out.first_script) {
+        out.mixed = c;
+        out.mixed_at = i;
+        out.other_script = script;
+      }
     }
     i += n;
   }

@@ -60,6 +60,21 @@ constexpr const char* LookAlikeScript(char32_t c) {
   return nullptr;
 }
 
+// What in a name would let it pass for another (a key's holder or role, an actor): the first
+// character that does not show as itself (a tab, a line break, or InvisibleInName), and the
+// first letter of a second of the look-alike scripts (LookAlikeScript). A byte that starts no
+// well-formed UTF-8 sequence is passed over.
+struct NameLookAlikes {
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t hidden_at = kNone;  // byte
+  uint32_t hidden = 0;
+  size_t mixed_at = kNone;  // byte
+  uint32_t mixed = 0;
+  const char* first_script = nullptr;  // the script of the letters before mixed_at
+  const char* other_script = nullptr;  // mixed's
+};
+NameLookAlikes FindLookAlikes(absl::string_view name);
+
 // Whether `cp` acts rather than shows: a control character (C0, DEL, C1: U+0080 to U+009F),
 // which a terminal acts on (a carriage return or an escape sequence overwrites what was
 // printed before it), or a bidirectional control (IsBidiControl). Line breaks and tabs are

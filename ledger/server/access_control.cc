@@ -87,19 +87,12 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
         "replace the file and grant themselves access; keep the file in a directory only root "
         "or govledgerd's user may write (chmod go-w ", directory, ")"));
   }
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the tokens file: cannot read ", path, ": ", std::strerror(errno)));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
+  absl::StatusOr<std::string> text = ReadAll(fd, path);
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the tokens file: ", text.status().message()));
   }
-  return ParseTokensFile(text, path);
+  return ParseTokensFile(*text, path);
 }
 
 absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::FromTokensFile(
