@@ -679,8 +679,9 @@ int EventCommands::Export(const std::string& server) {
 
   std::ofstream file;
   if (!out_.empty()) {
-    // Created here (O_EXCL) or refused: an export never overwrites a file.
-    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    // Created here (O_EXCL) or refused: an export never overwrites a file. Readable by its
+    // owner alone (0600), as the data directory is: it holds decisions' confidential Part 2.
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
       return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
                                              "--out, or remove it first"));

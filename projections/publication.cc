@@ -58,8 +58,12 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
                 totals->end());
 }
 
-void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history) {
-  if (history->changes().empty()) {
+void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
+                         const std::string& stream_id, v1::GetEntityHistoryResponse* history) {
+  bool unpublished = std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) {
+    return d.stream_id == stream_id && Unpublished(d.part1_deferred_until, now_micros);
+  });
+  if (!unpublished && history->changes().empty()) {
     // Nothing folded says whether the decision's Part 1 is published yet: say no more than
     // which events were voided.
     for (v1::VoidedEvent& v : *history->mutable_voided()) {
@@ -71,9 +75,10 @@ void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* histo
   }
   // "2017-05-01": ISO dates order as text.
   const std::string today = FormatRfc3339(now_micros).substr(0, 10);
-  bool unpublished = false;
-  for (const v1::Aspect& a : history->changes().rbegin()->after()) {
-    if (a.name() == kPart1DeferredAspect) unpublished = today < a.value();
+  if (!unpublished) {  // as the proposal standing at the cut defers it
+    for (const v1::Aspect& a : history->changes().rbegin()->after()) {
+      if (a.name() == kPart1DeferredAspect) unpublished = today < a.value();
+    }
   }
   if (!unpublished) return;
   // Its events' sources may name what is withheld (a record of decision by its title).

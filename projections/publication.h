@@ -53,18 +53,22 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 // itself, GetDecisionRegisterRequest.published_only, which calls this.)
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
-// A decision's history whose last state shows Part 1 unpublished loses its declarations of
-// interests, the delegation it was referred under, its events' notes and sources (a source may
-// name the record of decision by its title) and its voided events' reasons and sources
-// (reasons: the only content a decision's history shows).
-// Other histories are unchanged.
-void WithholdUnpublished(int64_t now_micros, v1::GetEntityHistoryResponse* history);
-
 // The papers cited on the stream of a decision whose Part 1 publication is deferred.
 struct DeferredCitations {
+  std::string stream_id;  // "decision/MOPAC/PCD-72"
   v1::Date part1_deferred_until;
   std::vector<std::string> sources;  // as cited, in log order (repeats kept)
 };
+
+// The history of decision stream `stream_id` loses its declarations of interests, the
+// delegation it was referred under, its events' notes and sources (a source may name the record
+// of decision by its title) and its voided events' reasons and sources (reasons: the only
+// content a decision's history shows) while its Part 1 is unpublished at `now_micros`, as
+// either its last state shows (the proposal standing at the history's cut) or the stream's
+// entry in `deferred` does (at the head: a decision whose proposals corrections all void keeps
+// the deferral it was proposed with). Other histories are unchanged.
+void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
+                         const std::string& stream_id, v1::GetEntityHistoryResponse* history);
 
 // The sources of `deferred` whose date is still to come at `now_micros` (Unpublished): the
 // sources a viewer may not see.

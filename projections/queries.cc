@@ -63,6 +63,9 @@ class Folder {
   virtual ~Folder() = default;
   int64_t now_micros() const { return now_micros_; }
   virtual const Timeline& timeline() const = 0;
+  // Every position of `scope`'s the log holds, voided events included, in position order:
+  // those Select chooses among.
+  virtual absl::StatusOr<std::vector<uint64_t>> Candidates(const Scope& scope) = 0;
   // The positions `cut` folds among `scope`'s, in fold order.
   virtual absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
                                                        const Scope& scope) = 0;
@@ -107,6 +110,11 @@ class VectorFolder final : public Folder {
   VectorFolder(const std::vector<v1::Event>& log, int64_t now_micros)
       : Folder(now_micros), log_(log), timeline_(log) {}
   const Timeline& timeline() const override { return timeline_; }
+  absl::StatusOr<std::vector<uint64_t>> Candidates(const Scope&) override {
+    std::vector<uint64_t> out(log_.size());
+    std::iota(out.begin(), out.end(), uint64_t{1});
+    return out;
+  }
   absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
                                                const Scope&) override {
     std::vector<uint64_t> out;
@@ -871,6 +879,14 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     auto withhold = [&](v1::EventRef& e) {
       if (unpublished.contains(e.stream_id())) e.clear_source();
     };
+    // Their amounts are Part 1's content (the register withholds them too).
+    auto* differences = out.mutable_differences();
+    differences->erase(std::remove_if(differences->begin(), differences->end(),
+                                      [&](const v1::Difference& d) {
+                                        return d.aspect() == "amount" &&
+                                               unpublished.contains(d.entity());
+                                      }),
+                       differences->end());
     for (v1::EventRef& e : *out.mutable_events()) withhold(e);
     for (v1::Difference& d : *out.mutable_differences()) {
       for (v1::EventRef& e : *d.mutable_events()) withhold(e);
@@ -1801,16 +1817,10 @@ std::vector<uint64_t> SelectPositions(const ProgrammeIndex& index,
 // QueryDeferredCitations, over either folder.
 absl::StatusOr<std::vector<DeferredCitations>> DeferredCitationsOf(Folder& folder) {
   std::vector<DeferredCitations> out;
-  const uint64_t head = folder.timeline().head();
-  if (head == 0) return out;
-  v1::AsAt at;
-  at.set_mode(v1::AS_AT_MODE_AS_RECORDED);
-  at.set_position(head);
-  ASSIGN_OR_RETURN(const Cut cut, folder.Resolve(at));
   ASSIGN_OR_RETURN(const std::vector<uint64_t> positions,
-                   folder.Select(cut, Scope{Scope::kDecisions, ""}));
-  // The decision streams' events alone, corrections of them included (a correction is on the
-  // stream of the event it corrects).
+                   folder.Candidates(Scope{Scope::kDecisions, ""}));
+  // The decision streams' events alone, voided ones and corrections of them included (a
+  // correction is on the stream of the event it corrects).
   ASSIGN_OR_RETURN(const std::vector<v1::Event> events,
                    folder.Events(positions, StreamKind::kDecision));
   static const std::string kCorrection = v1::CorrectionRecorded::descriptor()->full_name();
@@ -1824,18 +1834,34 @@ absl::StatusOr<std::vector<DeferredCitations>> DeferredCitationsOf(Folder& folde
     }
   }
   const absl::flat_hash_set<std::string> voided = VoidedEvents(corrections);
-  std::map<std::string, DeferredCitations> by_stream;
+  struct Stream {
+    DeferredCitations cited;
+    bool standing = false;        // cited.part1_deferred_until is a standing proposal's
+    v1::Date last_voided_deferral;  // the deferral of the stream's last voided proposal
+  };
+  std::map<std::string, Stream> by_stream;
   for (const v1::Event& e : events) {
-    if (voided.contains(absl::AsciiStrToLower(e.event_id()))) continue;
-    DeferredCitations& cited = by_stream[e.stream_id()];
+    Stream& stream = by_stream[e.stream_id()];
+    const bool is_voided = voided.contains(absl::AsciiStrToLower(e.event_id()));
     v1::DecisionProposed m;
     if (e.event_type() == kProposed && m.ParseFromString(e.payload())) {
-      cited.part1_deferred_until = m.part1_deferred_until();
+      if (is_voided) {
+        stream.last_voided_deferral = m.part1_deferred_until();
+      } else {
+        stream.cited.part1_deferred_until = m.part1_deferred_until();
+        stream.standing = true;
+      }
     }
-    if (!e.source().empty()) cited.sources.push_back(e.source());
+    // A voided event's paper is the decision's paper still: voiding a signature does not
+    // publish the record it cites.
+    if (!e.source().empty()) stream.cited.sources.push_back(e.source());
   }
-  for (auto& [stream, cited] : by_stream) {
-    if (cited.part1_deferred_until.year() != 0) out.push_back(std::move(cited));
+  for (auto& [id, stream] : by_stream) {
+    // A decision struck out (every proposal voided) keeps the deferral it was proposed with.
+    if (!stream.standing) stream.cited.part1_deferred_until = stream.last_voided_deferral;
+    if (stream.cited.part1_deferred_until.year() == 0) continue;
+    stream.cited.stream_id = id;
+    out.push_back(std::move(stream.cited));
   }
   return out;
 }
@@ -1856,6 +1882,40 @@ class IndexFolder final : public Folder {
         options_(options) {}
 
   const Timeline& timeline() const override { return index_; }
+
+  absl::StatusOr<std::vector<uint64_t>> Candidates(const Scope& scope) override {
+    switch (scope.kind) {
+      case Scope::kProgramme:
+        return index_.PositionsFor(scope.id);
+      case Scope::kDecisions: {
+        std::vector<uint64_t> out = index_.DecisionPositions();
+        if (scope.id.empty()) return out;
+        // The programme's own events too, to tell whether it is registered.
+        const std::vector<uint64_t> programme = index_.PositionsFor(scope.id);
+        std::vector<uint64_t> merged;
+        std::set_union(out.begin(), out.end(), programme.begin(),
+                       programme.end(), std::back_inserter(merged));
+        return merged;
+      }
+      case Scope::kStream: {
+        ASSIGN_OR_RETURN(std::vector<uint64_t> stream,
+                         source_.StreamPositions(scope.id));
+        stream.erase(std::upper_bound(stream.begin(), stream.end(),
+                                      index_.size()),
+                     stream.end());
+        const std::vector<uint64_t>& global = index_.GlobalPositions();
+        std::vector<uint64_t> merged;
+        std::set_union(stream.begin(), stream.end(), global.begin(),
+                       global.end(), std::back_inserter(merged));
+        return merged;
+      }
+      case Scope::kAll:
+        break;
+    }
+    std::vector<uint64_t> all(index_.size());
+    std::iota(all.begin(), all.end(), 1);
+    return all;
+  }
 
   absl::StatusOr<std::vector<uint64_t>> Select(const Cut& cut,
                                                const Scope& scope) override {
@@ -1904,39 +1964,6 @@ class IndexFolder final : public Folder {
   }
 
  private:
-  absl::StatusOr<std::vector<uint64_t>> Candidates(const Scope& scope) {
-    switch (scope.kind) {
-      case Scope::kProgramme:
-        return index_.PositionsFor(scope.id);
-      case Scope::kDecisions: {
-        std::vector<uint64_t> out = index_.DecisionPositions();
-        if (scope.id.empty()) return out;
-        // The programme's own events too, to tell whether it is registered.
-        const std::vector<uint64_t> programme = index_.PositionsFor(scope.id);
-        std::vector<uint64_t> merged;
-        std::set_union(out.begin(), out.end(), programme.begin(),
-                       programme.end(), std::back_inserter(merged));
-        return merged;
-      }
-      case Scope::kStream: {
-        ASSIGN_OR_RETURN(std::vector<uint64_t> stream,
-                         source_.StreamPositions(scope.id));
-        stream.erase(std::upper_bound(stream.begin(), stream.end(),
-                                      index_.size()),
-                     stream.end());
-        const std::vector<uint64_t>& global = index_.GlobalPositions();
-        std::vector<uint64_t> merged;
-        std::set_union(stream.begin(), stream.end(), global.begin(),
-                       global.end(), std::back_inserter(merged));
-        return merged;
-      }
-      case Scope::kAll:
-        break;
-    }
-    std::vector<uint64_t> all(index_.size());
-    std::iota(all.begin(), all.end(), 1);
-    return all;
-  }
 
   // True if no correction after `after` (and up to `last`) changes whether
   // an event `in_snapshot` says a snapshot reflects counts: none names such an

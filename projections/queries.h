@@ -67,10 +67,11 @@ absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
 
-// For each decision whose standing proposal defers Part 1's publication (to any date), the
-// sources (Event.source) named by the events on its stream (its proposal, signatures, rejection
-// or withdrawal, and corrections of them), less the events corrections void; as recorded at the
-// head, in log order. What a viewer may not see of them depends on the day (publication.h,
+// For each decision whose standing proposal defers Part 1's publication (to any date), or, when
+// corrections void every proposal of the decision, whose last proposal did, the sources
+// (Event.source) named by the events on its stream (its proposals, signatures, rejection or
+// withdrawal, and corrections of them, voided events included: voiding an event does not
+// publish the paper it cites); as recorded at the head, in log order. What a viewer may not see of them depends on the day (publication.h,
 // WithheldSources): the answer does not. Reads the decision streams' events only.
 absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(
     const std::vector<v1::Event>& log);

@@ -112,11 +112,6 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
         call->Fail(ToGrpcStatus(answer.status()));
         return;
       }
-      if constexpr (std::is_same_v<Response, v1::GetEntityHistoryResponse>) {
-        if (call->role() == Role::kViewer) {
-          projections::WithholdUnpublished(clock_->NowMicros(), &*answer);
-        }
-      }
       call->Finish(*answer);
     });
   });
@@ -262,6 +257,9 @@ absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query
       deferred_read_at_ = index_.decision_events();
     }
     projections::WithholdSources(projections::WithheldSources(deferred_, now), &*answer);
+    if constexpr (std::is_same_v<Response, v1::GetEntityHistoryResponse>) {
+      projections::WithholdUnpublished(now, deferred_, request.stream_id(), &*answer);
+    }
   }
   // An answer folds megabytes (a snapshot's state, the events after it) and
   // frees them: give them back now rather than at tcmalloc's own pace, so that

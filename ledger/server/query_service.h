@@ -139,7 +139,8 @@ class QueryServiceImpl final : public QueryServiceBase {
                               Query<Request, Response> query);
   // Catches up, then runs `query` on the log as it stands now. `published`: the answer as a
   // viewer may see it, without the sources of decisions not yet published
-  // (projections/publication.h, WithholdSources).
+  // (projections/publication.h, WithholdSources) and, for a decision's history, without its
+  // notes and declarations while it is unpublished (WithholdUnpublished).
   template <typename Request, typename Response>
   absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request,
                                   bool published);

@@ -713,6 +713,72 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
   EXPECT_THAT(later_for_viewer, HasSubstr("new front counter"));
 }
 
+// What corrections do to a withheld decision: voiding its signature does not publish the paper
+// the signature cited, nor does voiding its only proposal publish the proposal's paper or make
+// the correction's reason public; and a comparison does not give a viewer its amount.
+TEST_F(AccessTest, CorrectionsAndComparisonsGiveAViewerNothingOfADecisionNotYetPublished) {
+  const Token viewer = MakeToken("viewer", "Police and Crime Panel");
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, admin_, viewer}, viewer));
+  const gov::Signer dmpc = gov::NewSigner("dmpc-1", "Deputy Mayor for Policing and Crime");
+  v1::DecisionProposed priced =
+      gov::Decision("MOPAC", "PCD 94", {dmpc.role},
+                    {gov::Amount(v1::AMOUNT_KIND_CAPITAL, 61234500, "Major Change Reserve")});
+  *priced.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
+  priced.set_programme_id("LPP");
+  v1::DecisionProposed struck = gov::Decision("MOPAC", "PCD 95", {dmpc.role});
+  *struck.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
+  struck.set_programme_id("LPP");
+  auto cites = [](v1::Event e, const std::string& source) {
+    e.set_source(source);
+    return e;
+  };
+  const v1::Event signature = cites(gov::Ev(dmpc.Sign(priced)), "PCD 94 as signed, secret price");
+  const v1::Event proposal = cites(gov::Ev(struck), "Record PCD 95, secret helipad");
+  v1::AppendResponse appended;
+  {
+    auto context = Context(admin_.secret);  // it registers a key
+    ASSERT_THAT(
+        stub_->Append(
+            context.get(),
+            gov::Request(
+                {gov::Ev(gov::Organisation("MOPAC")), gov::Ev(gov::Programme("LPP", "MOPAC")),
+                 gov::Ev(gov::Project("LPP-INV", "LPP")),
+                 gov::Ev(dmpc.Registration("Sophie Linden")), gov::Ev(priced), signature, proposal,
+                 // Other events citing the same papers.
+                 cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)),
+                       "PCD 94 as signed, secret price"),
+                 cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
+                       "Record PCD 95, secret helipad"),
+                 gov::Correction(signature, "signed before the board met"),
+                 gov::Correction(proposal, "entered in error: the secret helipad")}),
+            &appended),
+        GrpcOk());
+  }
+  const std::string server = absl::StrCat("--server ", daemon_.address(), " --token ");
+  // Each command, and what a reader sees in its answer that a viewer must not.
+  for (const auto& [command, withheld] : std::vector<std::pair<std::string, std::string>>{
+           {" status --programme LPP", "secret price"},
+           {" status --programme LPP", "secret helipad"},
+           {" history decision/MOPAC/PCD-95", "secret helipad"},
+           {" history decision/MOPAC/PCD-94", "signed before the board met"},
+           {" history programme/LPP", "secret price"},
+           {" compare --programme LPP --since-position 2 --json", "612,345.00"},
+           {" report --programme LPP --since-position 2 --json", "612,345.00"}}) {
+    CliRun as_viewer = Cli(server + viewer.secret + command);
+    ASSERT_EQ(as_viewer.code, 0) << command << ": " << as_viewer.err;
+    EXPECT_THAT(as_viewer.out, Not(HasSubstr("secret"))) << command;
+    EXPECT_THAT(as_viewer.out, Not(HasSubstr(withheld))) << command;
+    CliRun as_reader = Cli(server + reader_.secret + command);
+    ASSERT_EQ(as_reader.code, 0) << command << ": " << as_reader.err;
+    EXPECT_THAT(as_reader.out, HasSubstr(withheld)) << command;
+  }
+  // The comparison a viewer gets still says the decision came (its status), not its amount.
+  CliRun compare = Cli(server + viewer.secret + " compare --programme LPP --since-position 2");
+  EXPECT_THAT(compare.out, HasSubstr("decision/MOPAC/PCD-94"));
+  CliRun reader_compare = Cli(server + reader_.secret + " compare --programme LPP --since-position 2");
+  EXPECT_THAT(reader_compare.out, HasSubstr("612,345.00"));
+}
+
 TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   const std::string server = absl::StrCat("--server ", daemon_.address());
   CliRun run = Cli(absl::StrCat(server, " head"));

@@ -216,6 +216,9 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
 
   // An export checked offline against the tree head: its first 10 events give the root.
   ASSERT_EQ(Run("export --out " + Path("export.jsonl")).code, 0);
+  // Readable by its owner alone: it holds every decision's confidential Part 2.
+  EXPECT_EQ(std::filesystem::status(Path("export.jsonl")).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   CliRun offline = Cli(absl::StrCat("verify --file ", Path("export.jsonl"), " --tree-head ",
                                     Path("old.json"), " --public-key ", Path("ledger.pub")));
   EXPECT_EQ(offline.code, 0) << offline.err;

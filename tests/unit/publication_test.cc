@@ -190,7 +190,7 @@ TEST_F(PublicationTest, AWithheldDecisionsReferralsKeepTheirReferencesOnly) {
     a->set_name(name);
     a->set_value(value);
   }
-  WithholdUnpublished(publication_ - 1, &history);
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &history);
   EXPECT_FALSE(HasAspect(history, kReferredUnderAspect));
   EXPECT_TRUE(HasAspect(history, "status"));
 }
@@ -213,13 +213,13 @@ TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublishe
   v1::GetEntityHistoryResponse before = History(deferred_, publication_ - 1);
   ASSERT_TRUE(HasAspect(before, kInterestsDeclaredAspect));
   ASSERT_TRUE(HasAspect(before, kPart1DeferredAspect));
-  WithholdUnpublished(publication_ - 1, &before);
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &before);
   EXPECT_FALSE(HasAspect(before, kInterestsDeclaredAspect));
   EXPECT_TRUE(HasAspect(before, "status"));
   EXPECT_TRUE(HasAspect(before, kPart1DeferredAspect));
 
   v1::GetEntityHistoryResponse after = History(deferred_, publication_);
-  WithholdUnpublished(publication_, &after);
+  WithholdUnpublished(publication_, /*deferred=*/{}, "", &after);
   EXPECT_TRUE(HasAspect(after, kInterestsDeclaredAspect));
 }
 
@@ -238,26 +238,58 @@ TEST_F(PublicationTest, AHistoryLosesItsNotesWhileTheDecisionIsUnpublished) {
 
   v1::GetEntityHistoryResponse before = History(pending_, publication_ - 1);
   ASSERT_EQ(before.changes().rbegin()->note(), "superseded by PCD 93");
-  WithholdUnpublished(publication_ - 1, &before);
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &before);
   EXPECT_EQ(before.changes().rbegin()->note(), "");
   v1::GetEntityHistoryResponse after = History(pending_, publication_);
-  WithholdUnpublished(publication_, &after);
+  WithholdUnpublished(publication_, /*deferred=*/{}, "", &after);
   EXPECT_EQ(after.changes().rbegin()->note(), "superseded by PCD 93");
 }
 
 TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   v1::GetEntityHistoryResponse h = History(open_, publication_ - 1);
   const std::string whole = h.SerializeAsString();
-  WithholdUnpublished(publication_ - 1, &h);
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &h);
   EXPECT_EQ(h.SerializeAsString(), whole);
   EXPECT_FALSE(Unpublished(v1::Date(), 0));
   EXPECT_TRUE(Unpublished(MakeDate(2017, 5, 1), publication_ - 1));
   EXPECT_FALSE(Unpublished(MakeDate(2017, 5, 1), publication_));
 }
 
-// The papers a viewer may not see cited: those the standing events of a decision still
-// unpublished name (a correction's too, not the event it voids), none of the others, and none
-// once the date has come.
+// A decision whose only proposal a correction voids shows nothing of its proposal in its history,
+// so no state says it is deferred: the deferral it was proposed with, at the head, withholds the
+// correction's reason (which may quote the title) and the papers.
+TEST_F(PublicationTest, AHistoryOfADecisionStruckOutKeepsTheDeferralItWasProposedWith) {
+  v1::DecisionProposed struck = Decision("MOPAC", "PCD 93", {kRole});
+  *struck.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  v1::Event proposal = Ev(struck);
+  proposal.set_source("PCD 93: Buy the secret helipad");
+  for (const v1::Event& e : {proposal, Correction(proposal, "entered in error: secret helipad")}) {
+    log_.push_back(e);
+    log_.back().set_position(log_.size());
+    *log_.back().mutable_recorded_time() = log_[7].recorded_time();
+    *log_.back().mutable_effective_time() = log_[7].recorded_time();
+  }
+  absl::StatusOr<std::vector<DeferredCitations>> deferred = QueryDeferredCitations(log_);
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  const v1::GetEntityHistoryResponse whole = History(struck, publication_ - 1);
+  ASSERT_THAT(whole.DebugString(), HasSubstr("secret helipad"));
+  v1::GetEntityHistoryResponse h = whole;
+  WithholdUnpublished(publication_ - 1, *deferred, StreamOf(struck), &h);
+  EXPECT_THAT(h.DebugString(), Not(HasSubstr("secret helipad")));
+  ASSERT_EQ(h.voided_size(), 1);  // that the proposal was voided stays said
+  // From the date, or for another stream, the history is whole.
+  h = whole;
+  WithholdUnpublished(publication_, *deferred, StreamOf(struck), &h);
+  EXPECT_EQ(h.SerializeAsString(), whole.SerializeAsString());
+  h = whole;
+  WithholdUnpublished(publication_ - 1, *deferred, StreamOf(open_), &h);
+  EXPECT_THAT(h.DebugString(), HasSubstr("secret helipad"));
+}
+
+// The papers a viewer may not see cited: those the events of a decision still unpublished name
+// (a correction's, and the event it voids: voiding a signature publishes nothing), none of the
+// others, and none once the date has come. A decision whose only proposal is voided keeps the
+// deferral it was proposed with.
 TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
   log_[2].set_source("PCD 90: Let the secret contract, record of decision");
   log_[3].set_source("PCD 90 as signed");
@@ -265,26 +297,34 @@ TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
   log_[5].set_source("PCD 91 signed by the wrong key");
   log_[6].set_source("PCD 92 form");
   log_[7].set_source("PCD 92 as signed");
+  v1::DecisionProposed struck = Decision("MOPAC", "PCD 93", {kRole});
+  *struck.mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  v1::Event struck_event = Ev(struck);
+  struck_event.set_source("PCD 93 form");
   v1::Event correction = Correction(log_[5], "signed in error");
   correction.set_source("PCD 91 correction notice");
-  correction.set_position(log_.size() + 1);
-  *correction.mutable_recorded_time() = log_.back().recorded_time();
-  *correction.mutable_effective_time() = log_.back().recorded_time();
-  log_.push_back(correction);
+  for (const v1::Event& e : {correction, struck_event, Correction(struck_event, "in error")}) {
+    log_.push_back(e);
+    log_.back().set_position(log_.size());
+    *log_.back().mutable_recorded_time() = log_[7].recorded_time();
+    *log_.back().mutable_effective_time() = log_[7].recorded_time();
+  }
   absl::StatusOr<std::vector<DeferredCitations>> deferred = QueryDeferredCitations(log_);
   ASSERT_TRUE(deferred.ok()) << deferred.status();
   // PCD 92 is not deferred.
-  ASSERT_EQ(deferred->size(), 2);
+  ASSERT_EQ(deferred->size(), 3);
+  EXPECT_EQ((*deferred)[2].stream_id, "decision/MOPAC/PCD-93");
   EXPECT_THAT(WithheldSources(*deferred, publication_ - 1),
               ::testing::UnorderedElementsAre(
                   "PCD 90: Let the secret contract, record of decision", "PCD 90 as signed",
-                  "PCD 91 form", "PCD 91 correction notice"));
+                  "PCD 91 form", "PCD 91 signed by the wrong key", "PCD 91 correction notice",
+                  "PCD 93 form"));
   EXPECT_THAT(WithheldSources(*deferred, publication_), ::testing::IsEmpty());
   // The same from QueryService's index, which reads the decision streams alone.
   ProgrammeIndex index;
   VectorEventSource source(log_);
   for (const v1::Event& e : log_) ASSERT_TRUE(index.Add(e, source).ok());
-  EXPECT_EQ(index.decision_events(), 7);
+  EXPECT_EQ(index.decision_events(), 9);
   const IndexedLog indexed{&index, &source, nullptr, {}};
   absl::StatusOr<std::vector<DeferredCitations>> from_index = QueryDeferredCitations(indexed);
   ASSERT_TRUE(from_index.ok()) << from_index.status();
@@ -293,6 +333,7 @@ TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
     EXPECT_EQ((*from_index)[i].part1_deferred_until.SerializeAsString(),
               (*deferred)[i].part1_deferred_until.SerializeAsString());
     EXPECT_EQ((*from_index)[i].sources, (*deferred)[i].sources);
+    EXPECT_EQ((*from_index)[i].stream_id, (*deferred)[i].stream_id);
   }
   absl::StatusOr<std::vector<DeferredCitations>> none =
       QueryDeferredCitations(std::vector<v1::Event>());
