@@ -145,6 +145,11 @@ class Ledger {
   // reads go on serving the published head, until the ledger is opened again (a restart
   // re-reads and re-verifies the store).
   absl::Status storage_failure() const;
+  // Records `cause` as the storage failure unless one is recorded already (the ledger's own
+  // failed writes and syncs do; so may a watcher of the store that finds it cannot keep what
+  // would be written: its directory removed, a backup's failed flush), and tells
+  // options.on_storage_failure the first time. Thread-safe.
+  void StopAppends(const absl::Status& cause);
 
   // OK for an event type an append could hold; INVALID_ARGUMENT for one the validator refuses
   // whatever the state (EventValidator::CheckEventType). Thread-safe.
@@ -177,9 +182,6 @@ class Ledger {
   // the sync thread goes on to the next sync while responses are sent.
   void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
   void AckLoop();
-  // Records `cause` as the storage failure unless one is recorded already, and tells
-  // options_.on_storage_failure the first time. REQUIRES: sync_mu_ not held.
-  void StopAppends(const absl::Status& cause);
   absl::Status Stage(Pending& pending, Staging& staging);
 
   EventStore* const store_;

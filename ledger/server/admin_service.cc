@@ -139,13 +139,16 @@ class AdminServiceImpl::BackupCall final : public CallStep {
 
 AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_dir,
                                    const Clock* clock, const AccessControl& access,
-                                   StatsSource stats, std::chrono::seconds stall_limit,
+                                   StatsSource stats,
+                                   std::function<void(const absl::Status&)> stop_appends,
+                                   std::chrono::seconds stall_limit,
                                    std::function<void(const std::string&)> on_stalled)
     : store_(store),
       data_dir_(std::move(data_dir)),
       clock_(clock),
       access_(access),
       stats_(std::move(stats)),
+      stop_appends_(std::move(stop_appends)),
       stall_limit_(stall_limit),
       on_stalled_(std::move(on_stalled)),
       get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
@@ -239,6 +242,17 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
           "): the checkpoint failed too (", reader.status().message(),
           "); every acknowledged append is on disk: free space or repair the disk, restart "
           "govledgerd, then back up")));
+    }
+    // A flush that failed (a full disk) can leave RocksDB refusing every write until it is
+    // reopened: then appends stop here, said in the health and figures, not at the next append.
+    if (absl::Status writes = store_->CheckWrites(); !writes.ok()) {
+      const std::string failure = absl::StrCat(
+          "a backup's checkpoint failed (", reader.status().message(),
+          ") and left the store refusing writes (", writes.message(), ")");
+      stop_appends_(absl::UnavailableError(failure));
+      return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+          failure, ": appends are stopped too; every acknowledged append is on disk: free space "
+          "or repair the disk, restart govledgerd, then back up")));
     }
     return ToGrpcStatus(reader.status());
   }

@@ -42,10 +42,14 @@ class AdminServiceImpl final : public AdminServiceBase {
 
   // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. A backup
   // whose chunk is not taken `stall_limit` after it was sent is cancelled, and `on_stalled`
-  // (if set) told a line for the log, from an admin thread. REQUIRES: `store` (the database in `data_dir`),
-  // `clock` and `access` outlive the service, and `stats` may be called until Stop.
+  // (if set) told a line for the log, from an admin thread. A backup whose checkpoint failed
+  // and left the store refusing writes (its flush met a full disk) tells `stop_appends` so
+  // (Ledger::StopAppends: appends stop until a restart, as after a failed append). REQUIRES:
+  // `store` (the database in `data_dir`), `clock` and `access` outlive the service, and
+  // `stats` and `stop_appends` may be called until Stop.
   AdminServiceImpl(RocksDbEventStore* store, std::string data_dir, const Clock* clock,
                    const AccessControl& access, StatsSource stats,
+                   std::function<void(const absl::Status&)> stop_appends,
                    std::chrono::seconds stall_limit,
                    std::function<void(const std::string&)> on_stalled = {});
   ~AdminServiceImpl() override;  // Stop()s
@@ -79,6 +83,7 @@ class AdminServiceImpl final : public AdminServiceBase {
   const Clock* const clock_;
   const AccessControl& access_;
   const StatsSource stats_;
+  const std::function<void(const absl::Status&)> stop_appends_;
   const std::chrono::seconds stall_limit_;
   const std::function<void(const std::string&)> on_stalled_;
   std::atomic<bool> backup_running_{false};

@@ -344,6 +344,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->admin_service_ = std::make_unique<AdminServiceImpl>(
       daemon->store_.get(), options.data_dir, clock, *daemon->access_,
       [d = daemon.get()] { return d->Stats(); },
+      [ledger = daemon->ledger_.get()](const absl::Status& cause) { ledger->StopAppends(cause); },
       std::chrono::seconds(options.backup_stall_seconds), options.log);
   daemon->audit_service_ = std::make_unique<AuditServiceImpl>(
       daemon->ledger_.get(), clock, *daemon->access_, std::move(tree_head_key));

@@ -1,6 +1,7 @@
 #include "ledger/server/free_space_watch.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <cerrno>
@@ -13,7 +14,21 @@
 namespace govledger {
 
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
-  return [path = std::move(path)]() -> absl::StatusOr<uint64_t> {
+  struct stat at_start {};
+  const bool known = ::stat(path.c_str(), &at_start) == 0;
+  return [path = std::move(path), known, device = at_start.st_dev,
+          inode = at_start.st_ino]() -> absl::StatusOr<uint64_t> {
+    struct stat now {};
+    const int stat_error = ::stat(path.c_str(), &now) == 0 ? 0 : errno;
+    if (known && (stat_error == ENOENT || stat_error == ENOTDIR ||
+                  (stat_error == 0 && (now.st_dev != device || now.st_ino != inode)))) {
+      return absl::NotFoundError(absl::StrCat(
+          "the data directory ", path, " was ", stat_error == 0 ? "replaced" : "removed",
+          " while govledgerd ran: appends written from then on would be lost with it, so none "
+          "is accepted. Put the directory back (restore it from a backup, govledger admin "
+          "restore), then restart govledgerd; a restart on an empty directory starts a new, "
+          "empty ledger"));
+    }
     struct statvfs fs;
     if (::statvfs(path.c_str(), &fs) != 0) {
       return absl::UnavailableError(absl::StrCat("statvfs ", path, ": ", std::strerror(errno)));
@@ -54,6 +69,10 @@ FreeSpaceWatch::~FreeSpaceWatch() {
 
 void FreeSpaceWatch::Check() {
   absl::StatusOr<uint64_t> free = free_bytes_();
+  if (absl::IsNotFound(free.status())) {
+    ledger_->StopAppends(free.status());  // logged by the ledger's on_storage_failure
+    return;
+  }
   if (!free.ok()) return;
   if (*free < min_free_bytes_) {
     // The message changes with the figure, so it is set on every check while paused.

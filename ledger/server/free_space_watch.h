@@ -25,15 +25,20 @@ namespace govledger {
 
 class FreeSpaceWatch {
  public:
-  // The bytes free to this process on the file system holding a path, or why not known.
+  // The bytes free to this process on the file system holding a path, or why not known:
+  // NOT_FOUND when the path is gone.
   using FreeBytes = std::function<absl::StatusOr<uint64_t>()>;
-  // FreeBytes of the file system holding `path` (statvfs: available blocks times their size).
+  // FreeBytes of the file system holding `path` (statvfs: available blocks times their size);
+  // NOT_FOUND once `path` is no longer the directory it was when Of was called (removed, or
+  // replaced by another).
   static FreeBytes Of(std::string path);
 
   // Watches `free_bytes` against `min_free_bytes` (at least 1) for `ledger`, which must
   // outlive the watch; `path` names the place in the messages. `on_change` (may be empty) is
   // told, from the checking thread, a line for the daemon's log each time appends are paused
-  // or resumed. A check that cannot read the free space changes nothing.
+  // or resumed. A check that finds the path gone (NOT_FOUND) stops the ledger's appends for
+  // good (Ledger::StopAppends): what it would write goes with the directory. A check that
+  // cannot read the free space otherwise changes nothing.
   FreeSpaceWatch(Ledger* ledger, std::string path, uint64_t min_free_bytes,
                  FreeBytes free_bytes, std::chrono::milliseconds interval,
                  std::function<void(const std::string&)> on_change);

@@ -692,6 +692,11 @@ absl::Status RocksDbEventStore::CreateCheckpoint(const std::string& dir) {
   return Sync();
 }
 
+absl::Status RocksDbEventStore::CheckWrites() {
+  rocksdb::WriteBatch nothing;
+  return WriteSynced(&nothing, "check that the store takes writes");
+}
+
 absl::StatusOr<ChainPoint> RocksDbEventStore::LoadPoint(absl::string_view key) {
   std::string value;
   rocksdb::Status s =

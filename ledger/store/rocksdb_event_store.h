@@ -86,6 +86,11 @@ class RocksDbEventStore final : public EventStore {
   // whole commits only, and its `head` names its last event. Appends may run concurrently.
   absl::Status CreateCheckpoint(const std::string& dir);
 
+  // OK while the store takes writes: a synced write of nothing. After a background flush or
+  // compaction failed (a full disk), RocksDB may refuse every write until the database is
+  // reopened; then that error.
+  absl::Status CheckWrites();
+
   // Reads every block of every table file, of every column family (the indexes and
   // projections too, which a chain check never reads whole), and checks its checksum.
   // DATA_LOSS (STORAGE_CORRUPT) naming the file when one does not match.

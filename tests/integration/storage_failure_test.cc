@@ -234,6 +234,35 @@ TEST(StorageFailureTest, AnInfoLogTheDiskRefusesDoesNotStopTheDaemon) {
 
 // Below --min-free-bytes appends are refused before anything is written, so the ledger never
 // reaches a failed write; here the floor is above any disk, so the first check pauses them.
+// A data directory removed under a running daemon: RocksDB would go on writing to files no
+// longer in any directory, and a stop would lose every event acknowledged since. The free-space
+// watch, which looks once a second, finds the directory gone and stops appends for good.
+TEST(StorageFailureTest, ADataDirectoryRemovedWhileServingStopsAppends) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  ASSERT_OK(AppendOne(*stub, "gone/dir", "before"));
+  std::filesystem::remove_all(daemon.data_dir());
+  grpc::Status refused;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    v1::AppendResponse response;
+    refused = Append(*stub, MakeAppend({MakeEvent("gone/dir", "after")}), &response);
+    if (!refused.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
+                                    AllOf(HasSubstr(absl::StrCat("the data directory ",
+                                                                 daemon.data_dir(),
+                                                                 " was removed while govledgerd "
+                                                                 "ran")),
+                                          HasSubstr("restore it from a backup"))));
+  EXPECT_THAT(Stats(daemon).storage_failure(), HasSubstr("was removed while govledgerd ran"));
+  EXPECT_EQ(Health(daemon, "govledger.v1.LedgerService"), HealthCheckResponse::NOT_SERVING);
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("appends stopped after a storage failure: the data "
+                                         "directory"));
+}
+
 TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn) {
   constexpr char kFloor[] = "1152921504606846976";  // 2^60 bytes
   DaemonHarness daemon({"--min-free-bytes", kFloor});
