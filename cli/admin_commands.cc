@@ -79,6 +79,15 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
   metric("govledger_data_dir_free_bytes", "gauge",
          "Bytes free to govledgerd on the data directory's file system.",
          number(s->data_dir_free_bytes()));
+  metric("govledger_min_free_bytes", "gauge",
+         "govledgerd's --min-free-bytes: appends pause below it (0: never).",
+         number(s->min_free_bytes()));
+  if (s->has_head_recorded_time()) {
+    metric("govledger_head_recorded_time_seconds", "gauge",
+           "The recorded time of the head event (Unix time): later than now, the clock was "
+           "ahead at an earlier start.",
+           absl::StrFormat("%.6f", ToMicros(s->head_recorded_time()) / 1e6));
+  }
   metric("govledger_recovery_positions", "gauge",
          "Positions the governance state replayed at start.", number(s->recovery_positions()));
   metric("govledger_recovery_seconds", "gauge", "Seconds the recovery at start took.",
@@ -255,7 +264,11 @@ int AdminCommands::Stats(const std::string& server) {
             << FormatRfc3339(ToMicros(s.started_time()))
             << absl::StrFormat(" (up %.0f s)\n", s.uptime_seconds())
             << "head           position " << s.head_position() << ", hash "
-            << crypto::ToHex(s.head_hash()) << "\n"
+            << crypto::ToHex(s.head_hash())
+            << (s.has_head_recorded_time()
+                    ? absl::StrCat(", recorded ", FormatRfc3339(ToMicros(s.head_recorded_time())))
+                    : std::string())
+            << "\n"
             << "since start    " << Counted(s.events_appended(), "event", "events")
             << " appended; " << Counted(s.appends_accepted(), "append", "appends")
             << " accepted, " << s.appends_refused() << " refused; "
@@ -263,7 +276,11 @@ int AdminCommands::Stats(const std::string& server) {
             << absl::StrFormat(" (%.1f events a sync)\n", per_sync)
             << "subscriptions  " << s.subscriptions_open() << " open\n"
             << "data directory " << s.data_dir_bytes() << " bytes; "
-            << s.data_dir_free_bytes() << " bytes free on its file system\n"
+            << s.data_dir_free_bytes() << " bytes free on its file system"
+            << (s.min_free_bytes() > 0
+                    ? absl::StrCat(" (appends pause below ", s.min_free_bytes(), ")")
+                    : std::string(" (no floor: --min-free-bytes 0)"))
+            << "\n"
             << "recovery       " << s.recovery_positions()
             << absl::StrFormat(" positions replayed at start, in %.2f s\n", s.recovery_seconds())
             << "appends        "

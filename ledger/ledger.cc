@@ -138,6 +138,18 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     if (!stored) return errors::CorruptEvent(head.position, "missing");
     ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(head.position, *stored));
     last_recorded = ToMicros(event.recorded_time());
+    const int64_t now = clock->NowMicros();
+    if (now < last_recorded - options.max_clock_behind_seconds * 1000000) {
+      const int64_t behind = (last_recorded - now) / 1000000;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the clock reads ", FormatRfc3339(now), ", ", behind, " s before the last event's "
+          "recorded time, ", FormatRfc3339(last_recorded), " (position ", head.position,
+          "): recorded times never go backwards, so every event appended would be recorded "
+          "at that later time and misdated. If this clock is wrong, set it (NTP) and start "
+          "again: nothing was changed. If it is right, an earlier start's clock was ahead and "
+          "the log already holds that time: start with --max-clock-behind-seconds ",
+          behind + 1, " or more to append at it until the clock catches up"));
+    }
   }
   if (validator != nullptr) RETURN_IF_ERROR(validator->Recover(*store, head.position));
   return std::unique_ptr<Ledger>(
@@ -304,7 +316,8 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     Staging staging;
     staging.next_position = written_.position + 1;
     staging.prev_hash = written_.hash;
-    staging.recorded_micros = std::max(clock_->NowMicros(), last_recorded_micros_);
+    staging.recorded_micros =
+        std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
     if (validator_ != nullptr) validator_->BeginGroup();
     for (auto& p : group) p->status = Stage(*p, staging);
 
@@ -332,7 +345,7 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     } else {
       written_ = new_head;
       written.head = new_head;
-      last_recorded_micros_ = staging.recorded_micros;
+      last_recorded_micros_.store(staging.recorded_micros, std::memory_order_relaxed);
       if (validator_ != nullptr) validator_->CommitGroup();
       if (stream_versions_.size() + staging.stream_versions.size() >
           options_.stream_cache_entries) {
@@ -404,6 +417,12 @@ void Ledger::SyncLoop() {
     }
     for (Written& w : batch) Acknowledge(w.group);
   }
+}
+
+std::optional<int64_t> Ledger::last_recorded_micros() const {
+  const int64_t micros = last_recorded_micros_.load(std::memory_order_relaxed);
+  if (micros == 0) return std::nullopt;
+  return micros;
 }
 
 void Ledger::PauseAppends(std::string why) {

@@ -14,6 +14,7 @@
 #define GOVLEDGER_LEDGER_LEDGER_H_
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -52,6 +53,11 @@ struct LedgerOptions {
   // fits. Bounds the daemon's memory when clients send faster than the disk commits. Default
   // 64 MiB.
   size_t max_queued_bytes = 64 << 20;
+  // Open refuses (FAILED_PRECONDITION) a clock that reads more than this many seconds before
+  // the last event's recorded time. Recorded times never go backwards, so every event appended
+  // would take that later time: a start with the clock set back (not yet corrected by NTP, say)
+  // would misdate them, and one earlier with the clock ahead has already. Default 300.
+  int64_t max_clock_behind_seconds = 300;
   // Called once, on the writer's or the sync thread, when a store write or sync fails and the
   // ledger stops accepting appends (see storage_failure()), with the failure. Must not block
   // and must not call back into the ledger. May be empty.
@@ -130,6 +136,8 @@ class Ledger {
     uint64_t syncs = 0;             // store syncs that put groups on disk
   };
   Stats stats() const;
+  // The recorded time of the last event written; none for an empty log. Thread-safe.
+  std::optional<int64_t> last_recorded_micros() const;
 
   // While paused, every append fails at once with RESOURCE_EXHAUSTED and `why` (not empty)
   // as its message, storing nothing (a malformed one is still INVALID_ARGUMENT); appends
@@ -207,7 +215,9 @@ class Ledger {
   absl::flat_hash_map<UuidBytes, uint64_t> recent_ids_;
   std::deque<std::pair<uint64_t, UuidBytes>> recent_order_;
   uint64_t recent_floor_;
-  int64_t last_recorded_micros_;
+  // The recorded time of the last event written (0: none); written by the writer thread alone,
+  // read by last_recorded_micros().
+  std::atomic<int64_t> last_recorded_micros_;
 
   mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;

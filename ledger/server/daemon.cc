@@ -565,6 +565,10 @@ v1::GetStatsResponse Daemon::Stats() const {
   if (absl::StatusOr<uint64_t> free = FreeSpaceWatch::Of(options_.data_dir)(); free.ok()) {
     out.set_data_dir_free_bytes(*free);
   }
+  out.set_min_free_bytes(options_.min_free_bytes);
+  if (const std::optional<int64_t> recorded = ledger_->last_recorded_micros()) {
+    SetMicros(*recorded, out.mutable_head_recorded_time());
+  }
   const projections::RecoveryReport& recovery = validator_->recovery();
   out.set_recovery_positions(recovery.tail_positions);
   out.set_recovery_seconds(recovery.seconds);

@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
                  "with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(size_t{1} << 20, size_t{1} << 40));
+  app.add_option("--max-clock-behind-seconds", options.ledger.max_clock_behind_seconds,
+                 "Refuse to start while the clock reads more than this many seconds before the "
+                 "last event's recorded time (recorded times never go backwards)")
+      ->capture_default_str()
+      ->check(govledger::WholeNumberIn(int64_t{0}, int64_t{1} << 32));
   app.add_option("--min-free-bytes", options.min_free_bytes,
                  "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
                  "fewer free bytes than this, checked every second; they resume by themselves "
@@ -202,7 +207,10 @@ int main(int argc, char** argv) {
   auto daemon = govledger::Daemon::Start(options, &clock);
   if (!daemon.ok()) {
     Say(daemon.status().message());
-    return govledger::Daemon::IsConfigurationError(daemon.status()) ? 2 : 1;
+    // 2: fix the command line or a file it names; 3: the data directory is damaged (a restart
+    // would fail alike, so the unit does not restart either); 1: anything else.
+    if (govledger::Daemon::IsConfigurationError(daemon.status())) return 2;
+    return absl::IsDataLoss(daemon.status()) ? 3 : 1;
   }
   Say((*daemon)->RecoverySummary());
   // A unix socket has no port: the address itself is what a client dials.

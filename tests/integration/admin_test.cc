@@ -30,8 +30,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/admin.grpc.pb.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
@@ -251,17 +254,23 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr(absl::StrCat("version        govledgerd ", GOVLEDGER_VERSION,
                                                " (storage format 2)\n")));
-  EXPECT_THAT(text.out, HasSubstr("head           position 21, hash "));
+  EXPECT_THAT(text.out, ContainsRegex("head           position 21, hash [0-9a-f]{64}, recorded "
+                                      "20[0-9-]+T[0-9:.]+Z\n"));
   EXPECT_THAT(text.out, HasSubstr("since start    0 events appended; 0 appends accepted, 0 "
                                   "refused; 0 syncs"));
   EXPECT_THAT(text.out, ContainsRegex("data directory [0-9]+ bytes; [1-9][0-9]* bytes free on "
-                                      "its file system\n"));
+                                      "its file system \\(appends pause below 67108864\\)\n"));
   EXPECT_THAT(text.out, HasSubstr("appends        accepted\n"));
   CliRun json = Cli(absl::StrCat(Server(), " admin stats --json"));
   ASSERT_EQ(json.code, 0) << json.err;
   v1::GetStatsResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
   EXPECT_EQ(parsed.head_position(), 21u);
+  EXPECT_EQ(parsed.min_free_bytes(), uint64_t{64} << 20);
+  // The head event's recorded time: the last of the 21, before this call.
+  const int64_t recorded = ToMicros(parsed.head_recorded_time());
+  EXPECT_GT(recorded, 0);
+  EXPECT_LE(recorded, absl::ToUnixMicros(absl::Now()));
 }
 
 // `admin stats --prometheus` prints the figures in Prometheus's text format: every sample named
@@ -299,7 +308,11 @@ TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
   EXPECT_EQ(samples["govledger_storage_failed"], "0");
   EXPECT_EQ(samples["govledger_appends_paused"], "0");
   EXPECT_EQ(samples["govledger_integrity_failed"], "0");
-  EXPECT_EQ(samples.size(), 17u) << printed.out;
+  EXPECT_EQ(samples["govledger_min_free_bytes"], "67108864");
+  double recorded = 0;
+  ASSERT_TRUE(absl::SimpleAtod(samples["govledger_head_recorded_time_seconds"], &recorded));
+  EXPECT_NEAR(recorded, absl::ToUnixSeconds(absl::Now()), 600);
+  EXPECT_EQ(samples.size(), 19u) << printed.out;
 
   const std::string file = Scratch("govledger.prom");
   WriteFile(file, "stale\n");

@@ -115,9 +115,9 @@ class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(Reopen()); }
 
-  void Reopen() {
+  void Reopen(const LedgerOptions& options = {}) {
     ledger_.reset();
-    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_);
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store_, &clock_, options);
     ASSERT_OK(ledger);
     ledger_ = std::move(*ledger);
   }
@@ -249,11 +249,39 @@ TEST_F(LedgerTest, RecordedTimeNeverGoesBackwards) {
 TEST_F(LedgerTest, RecordedTimeNeverGoesBackwardsAcrossReopen) {
   ASSERT_OK(Append(Request({NewEvent("a")})));
   clock_.Set(kT0 - 3'600'000'000);
-  ASSERT_NO_FATAL_FAILURE(Reopen());
+  LedgerOptions options;
+  options.max_clock_behind_seconds = 3600;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
   ASSERT_OK(Append(Request({NewEvent("a")})));
   std::vector<v1::Event> stored = AllStored(store_);
   ASSERT_THAT(stored, SizeIs(2));
   EXPECT_EQ(Micros(stored[1].recorded_time()), kT0);
+  EXPECT_EQ(ledger_->last_recorded_micros(), kT0);
+}
+
+// A clock set back more than max_clock_behind_seconds (default 300) before the last recorded
+// time would misdate every event appended: the open is refused, saying both times and how to
+// go on, and changes nothing. Within the bound, or an empty log, it opens.
+TEST_F(LedgerTest, AnOpenWithTheClockFarBehindTheLastRecordedTimeIsRefused) {
+  ledger_.reset();
+  clock_.Set(kT0 - 3'600'000'000);
+  ASSERT_OK(Ledger::Open(&store_, &clock_));  // nothing recorded yet
+  clock_.Set(kT0);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->last_recorded_micros(), std::nullopt);
+  ASSERT_OK(Append(Request({NewEvent("a")})));
+  ledger_.reset();
+  clock_.Set(kT0 - 301'000'000);
+  absl::StatusOr<std::unique_ptr<Ledger>> refused = Ledger::Open(&store_, &clock_);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                AllOf(HasSubstr("the clock reads 2023-11-14T22:08:19.123456Z, 301 s "
+                                                "before the last event's recorded time, "
+                                                "2023-11-14T22:13:20.123456Z (position 1)"),
+                                      HasSubstr("set it (NTP) and start again"),
+                                      HasSubstr("--max-clock-behind-seconds 302 or more"))));
+  EXPECT_THAT(AllStored(store_), SizeIs(1));
+  clock_.Set(kT0 - 299'000'000);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
 }
 
 TEST_F(LedgerTest, EffectiveTimeDefaultsToRecordedTime) {
