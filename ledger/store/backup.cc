@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -704,7 +705,11 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
     // log, and neither the chain nor a tree head covers them: a backup changed there would have
     // the restored ledger's answers lie (a signature left out, an approved decision shown
     // pending) while every check of the log passes. They are dropped, and the first start
-    // rebuilds them from the verified log.
+    // rebuilds them from the verified log. The files this writable open makes (RocksDB's
+    // manifest, options and log, ACKNOWLEDGED_HEAD) are its owner's alone, as the copies are:
+    // the restore runs on one thread, so the process's umask is narrowed for it alone.
+    const mode_t umask_before = ::umask(077);
+    absl::Cleanup restore_umask = [umask_before] { ::umask(umask_before); };
     absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
         RocksDbEventStore::Open(temp->path(), RocksDbOptions{});
     if (!store.ok()) return store.status();

@@ -432,6 +432,13 @@ TEST_F(
   ASSERT_EQ(restore.code, 0) << restore.err;
   EXPECT_THAT(restore.out,
               HasSubstr(absl::StrCat("position ", manifest.head_position())));
+  // Every file restored, copied or made by the restore's own open, is its owner's alone.
+  for (const auto& entry : std::filesystem::directory_iterator(restored.data_dir())) {
+    if (!entry.is_regular_file()) continue;
+    EXPECT_EQ(entry.status().permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << entry.path();
+  }
   ASSERT_OK(restored.Start());
   auto restored_stub = restored.NewStub();
   absl::StatusOr<v1::GetHeadResponse> head = GetHead(*restored_stub);
