@@ -286,17 +286,7 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
   if (p.rated()) {
-    // "AMBER", "AMBER, delivery confidence AMBER/RED", "delivery confidence AMBER/RED".
-    const std::string confidence = Paint(ConfidenceText(p.delivery_confidence()),
-                                         ConfidenceStyle(p.delivery_confidence()), colour);
-    if (p.rag() == v1::RAG_UNSPECIFIED) {
-      rating = absl::StrCat("delivery confidence ", confidence);
-    } else {
-      rating = Paint(RagText(p.rag()), RagStyle(p.rag()), colour);
-      if (p.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
-        absl::StrAppend(&rating, ", delivery confidence ", confidence);
-      }
-    }
+    rating = RatingText(p, colour);
     std::vector<std::string> reported;
     if (p.reported_plan_week() > 0) reported.push_back(absl::StrCat("for week ", p.reported_plan_week()));
     if (p.has_reported_time()) {

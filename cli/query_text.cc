@@ -347,11 +347,16 @@ std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
 }
 
-std::string RatingText(const v1::WorkStatus& w) {
+std::string RatingText(const v1::WorkStatus& w, bool colour) {
   if (!w.rated()) return "";
-  if (w.rag() != v1::RAG_UNSPECIFIED) return RagText(w.rag());
-  if (w.delivery_confidence() == v1::DELIVERY_CONFIDENCE_UNSPECIFIED) return "";
-  return absl::StrCat(ConfidenceText(w.delivery_confidence()), " (delivery confidence)");
+  std::string out;
+  if (w.rag() != v1::RAG_UNSPECIFIED) out = Paint(RagText(w.rag()), RagStyle(w.rag()), colour);
+  if (w.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "delivery confidence ",
+                    Paint(ConfidenceText(w.delivery_confidence()),
+                          ConfidenceStyle(w.delivery_confidence()), colour));
+  }
+  return out;
 }
 
 UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r) {

@@ -111,9 +111,10 @@ std::string DecisionSourcesText(const v1::GetDecisionRegisterResponse& r);
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);
 
-// A programme's or project's current rating: its RAG rating ("AMBER"), else its delivery
-// confidence ("AMBER/RED (delivery confidence)"); "" when it has no report.
-std::string RatingText(const v1::WorkStatus& w);
+// A programme's or project's current rating, in Compare's words (its "rating" aspect): "AMBER",
+// "AMBER, delivery confidence AMBER/RED", "delivery confidence AMBER/RED"; "" when it has no
+// report. `colour`: each word painted by its rating.
+std::string RatingText(const v1::WorkStatus& w, bool colour = false);
 
 // The open projects of a status answer with no report yet, and those whose current report gives
 // a delivery confidence but no RAG rating (together, project_rag_counts' RAG_UNSPECIFIED).

@@ -64,13 +64,14 @@ int OpenProjects(const v1::GetProgrammeStatusResponse& s) {
   return n;
 }
 
-// The programme's rating: "AMBER", "AMBER/RED (delivery confidence)", or "not rated".
+// The programme's rating: "AMBER", "AMBER, delivery confidence AMBER/RED", "delivery
+// confidence AMBER/RED" (RatingText), or "not rated".
 std::string ProgrammeRating(const v1::WorkStatus& p) {
   const std::string rating = RatingText(p);
   return rating.empty() ? "not rated" : rating;
 }
 
-// A project's rating: "GREEN", "AMBER/RED (delivery confidence)", "unrated".
+// A project's rating: RatingText, or "unrated".
 std::string ProjectRating(const v1::WorkStatus& w) {
   const std::string rating = RatingText(w);
   return rating.empty() ? "unrated" : rating;
@@ -276,11 +277,6 @@ std::string ReportMarkdown(const ReportInputs& in) {
                                                              reported(then.status.programme()),
                                                              ")"),
                   ".");
-  if (programme.rag() != v1::RAG_UNSPECIFIED &&
-      programme.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED) {
-    absl::StrAppend(&out, " Delivery confidence: ", ConfidenceText(programme.delivery_confidence()),
-                    ".");
-  }
   if (programme.closed()) {
     const int open = now.risks.open();
     absl::StrAppend(&out, " The programme is closed",

@@ -1104,7 +1104,7 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
   CliRun report = Run("report --programme LPP --week 86 --since-week 74");
   ASSERT_EQ(report.code, 0) << report.err;
   EXPECT_THAT(report.out,
-              AllOf(HasSubstr("The programme is AMBER (delivery confidence), as reported for week 86 "
+              AllOf(HasSubstr("The programme is delivery confidence AMBER, as reported for week 86 "
                               "(last time: not rated).\n"),
                     HasSubstr("| delivery confidence only |   1 |         0 |\n"
                               "| open projects            |   5 |         5 |\n\n"
@@ -1114,7 +1114,7 @@ TEST_F(CliQueryTest, AProjectRatedOnDeliveryConfidenceOnlyIsNotUnrated) {
                               "| ------------------- | --: | --------: |\n"
                               "| AMBER/GREEN         |   1 |         0 |\n"
                               "| AMBER/RED           |   1 |         0 |\n"),
-                    HasSubstr("| LPP-INV  | LPP-INV project  | AMBER/RED (delivery confidence) "),
+                    HasSubstr("| LPP-INV  | LPP-INV project  | delivery confidence AMBER/RED "),
                     // Compare's words for the rating.
                     HasSubstr("| GREEN, delivery confidence AMBER/GREEN |"),
                     Not(HasSubstr("unrated"))));
