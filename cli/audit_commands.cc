@@ -799,7 +799,10 @@ int AuditCommands::Witness(const std::string& server) {
     google::protobuf::util::JsonPrintOptions options;
     options.always_print_primitive_fields = true;
     std::string json;
-    (void)google::protobuf::util::MessageToJsonString(now, &json, options);
+    if (auto s = google::protobuf::util::MessageToJsonString(now, &json, options); !s.ok()) {
+      return Fail(kExitRefused, absl::StrCat("witness: the server's tree head cannot be written "
+                                             "as JSON, nothing kept: ", s.ToString()));
+    }
     if (absl::Status s =
             WriteFileAtomically(path, absl::StrCat(json, "\n"), 0644, IfExists::kReplace);
         !s.ok()) {

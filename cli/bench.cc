@@ -293,8 +293,9 @@ std::optional<std::vector<std::shared_ptr<grpc::Channel>>> ConnectAll(const Benc
   for (int c = 0; c < std::clamp(o.connections, 1, o.clients); ++c) {
     channels.push_back(Connect(o.server, c));
     if (!WaitConnected(*channels.back(), 5)) {
-      std::cerr << "govledger: cannot reach govledgerd at " << o.server
-                << " (is it running? set --server or GOVLEDGER_SERVER)\n";
+      std::cerr << "govledger: no connection to govledgerd at " << o.server
+                << " within 5 s (is it running? set --server or GOVLEDGER_SERVER; a daemon "
+                   "busy sending to many subscribers can also be this slow)\n";
       return std::nullopt;
     }
   }

@@ -49,7 +49,7 @@ absl::StatusOr<std::string> NewAccessToken();
 std::string TokenDigest(absl::string_view token);
 
 // The tokens file's line for `token`: "<sha256 of the token, hex> <role> <actor>".
-// INVALID_ARGUMENT when the actor is not a legal actor (envelope.h, ValidateActor).
+// INVALID_ARGUMENT when the actor is not a legal actor (ledger/common/names.h, ValidateNamedActor).
 absl::StatusOr<std::string> TokensFileLine(absl::string_view token, Role role,
                                            absl::string_view actor);
 

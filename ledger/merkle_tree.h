@@ -46,6 +46,7 @@ class MerkleTree {
   // The consistency proof from `from` events to `to`. REQUIRES: 1 <= from <= to.
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from, uint64_t to);
 
+ private:
   // Adds the roots of the chunks complete within the first `size` events. REQUIRES: mu_ held.
   absl::Status Extend(uint64_t size);
   // The leaf hashes of events begin + 1 to end, each event verified against its stored bytes

@@ -269,7 +269,9 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   for (;;) {
-    sigwait(&signals, &signal_number);
+    // sigwait fails only for a set of invalid signals, which this one is not; a failure must
+    // not pass for a signal all the same.
+    if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number != SIGHUP) break;
     if (options.tokens_file.empty()) {
       Say("SIGHUP ignored: govledgerd was started without --tokens, so there is no tokens file "

@@ -181,14 +181,18 @@ absl::Status CheckFile(const std::string& path, const v1::BackupFile& expected,
   return absl::OkStatus();
 }
 
-std::string ManifestJson(const v1::BackupManifest& manifest) {
+// The manifest as written beside the files; DATA_LOSS for one JSON cannot hold (a server's
+// created_time out of range).
+absl::StatusOr<std::string> ManifestJson(const v1::BackupManifest& manifest) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = true;
   std::string json;
-  // Cannot fail: the message holds no Any and its timestamp is in range.
-  (void)google::protobuf::util::MessageToJsonString(manifest, &json, options);
+  if (auto s = google::protobuf::util::MessageToJsonString(manifest, &json, options); !s.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the server's manifest cannot be written as JSON: ", s.ToString()));
+  }
   return json;
 }
 
@@ -542,12 +546,12 @@ absl::StatusOr<uint64_t> BackupWriter::Finish(
         absl::StrCat("the server sent ", received.begin()->first,
                      ", which its manifest does not list"));
   }
+  ASSIGN_OR_RETURN(const std::string json, ManifestJson(manifest));
   std::string manifest_path =
       (fs::path(temp_->path()) / kManifestFile).string();
   int fd = ::open(manifest_path.c_str(),
                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0) return FileError("create", manifest_path, errno);
-  std::string json = ManifestJson(manifest);
   absl::Status written = WriteAll(fd, json, manifest_path);
   absl::Status closed = FsyncAndClose(fd, manifest_path);
   RETURN_IF_ERROR(written);

@@ -150,7 +150,7 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
 
   CliRun nobody = Cli("bench ping --server 127.0.0.1:1 --calls 5");
   EXPECT_EQ(nobody.code, 3);
-  EXPECT_THAT(nobody.err, HasSubstr("cannot reach govledgerd at 127.0.0.1:1"));
+  EXPECT_THAT(nobody.err, HasSubstr("no connection to govledgerd at 127.0.0.1:1 within 5 s"));
 
   // An empty ledger: every event is an append the run made, none is left by a failed run.
   EXPECT_EQ(Head(), 0u);
