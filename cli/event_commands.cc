@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,7 +93,7 @@ absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
     expected.set_kind(v1::ExpectedVersion::KIND_ANY);
   } else if (text == "no-stream") {
     expected.set_kind(v1::ExpectedVersion::KIND_NO_STREAM);
-  } else if (absl::SimpleAtoi(text, &version)) {
+  } else if (ParseWholeNumber(text, std::numeric_limits<uint64_t>::max(), &version)) {
     expected.set_kind(v1::ExpectedVersion::KIND_EXACT);
     expected.set_version(version);
   } else {

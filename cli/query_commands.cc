@@ -83,19 +83,6 @@ struct PointFlags {
   std::string week;
 };
 
-// A whole number written in decimal digits only (no sign), at most `max`.
-template <typename Int>
-bool ParseWhole(const std::string& text, Int max, Int* out) {
-  if (text.empty() ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  uint64_t n = 0;
-  if (!absl::SimpleAtoi(text, &n) || n > static_cast<uint64_t>(max)) return false;
-  *out = static_cast<Int>(n);
-  return true;
-}
-
 // A selector from the command line. `head`: no point was given, so the caller sets
 // as_at.position to the head it reads.
 struct Selector {
@@ -115,7 +102,7 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
   v1::AsAtMode mode = v1::AS_AT_MODE_AS_RECORDED;
   if (f.has_position) {
     uint64_t position = 0;
-    if (!ParseWhole(f.position, std::numeric_limits<uint64_t>::max(), &position)) {
+    if (!ParseWholeNumber(f.position, std::numeric_limits<uint64_t>::max(), &position)) {
       return absl::InvalidArgumentError(
           absl::StrCat(f.position_flag, " '", f.position,
                        "' is not a log position: give a whole number from 0 to the head"));
@@ -136,12 +123,12 @@ absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& prog
     const bool digits = !f.week.empty() && std::all_of(f.week.begin(), f.week.end(), [](char c) {
       return c >= '0' && c <= '9';
     });
-    if (digits && (!ParseWhole(f.week, std::numeric_limits<uint64_t>::max(), &week_or_more) ||
+    if (digits && (!ParseWholeNumber(f.week, std::numeric_limits<uint64_t>::max(), &week_or_more) ||
                    week_or_more > uint64_t{std::numeric_limits<int>::max()})) {
       return absl::InvalidArgumentError(absl::StrCat(
           f.week_flag, " '", f.week, "' is too large: no plan has that many weeks"));
     }
-    if (!ParseWhole(f.week, std::numeric_limits<int>::max(), &week) || week < 1) {
+    if (!ParseWholeNumber(f.week, std::numeric_limits<int>::max(), &week) || week < 1) {
       return absl::InvalidArgumentError(
           absl::StrCat(f.week_flag, " '", f.week,
                        "' is not a plan week: give a whole number, 1 or more (week 1 starts on the "
@@ -857,7 +844,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   }
   if (given("--known-through")) {
     uint64_t through = 0;
-    if (!ParseWhole(known_through_, std::numeric_limits<uint64_t>::max(), &through)) {
+    if (!ParseWholeNumber(known_through_, std::numeric_limits<uint64_t>::max(), &through)) {
       return Fail(kExitBadArgs, absl::StrCat("--known-through '", PrintableText(known_through_),
                                              "' is not a log position: give a whole number from "
                                              "1 to the head (0: the head)"));

@@ -258,9 +258,13 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
       R"( --payload '{"organisationID":"X"}')"));
   EXPECT_EQ(field.code, 2);
   EXPECT_THAT(field.err, HasSubstr("organisationID"));
-  CliRun expect = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --expect soon"));
-  EXPECT_EQ(expect.code, 2);
-  EXPECT_THAT(expect.err, HasSubstr("--expect"));
+  // A version is decimal digits alone, as every number the CLI takes.
+  for (const std::string version : {"soon", "' +1'", "-1", "0x1", "1.0", "''"}) {
+    CliRun expect = Cli(
+        absl::StrCat(Server(), " append --stream a/b --type t.X --expect ", version));
+    EXPECT_EQ(expect.code, 2) << version;
+    EXPECT_THAT(expect.err, HasSubstr("--expect")) << version;
+  }
   CliRun source_with_document =
       Cli(absl::StrCat(Server(), " append --document '{}' --source 'a paper'"));
   EXPECT_EQ(source_with_document.code, 2);
