@@ -1,12 +1,16 @@
 // govledgerd: the ledger daemon. Parses flags, starts the Daemon, reloads its tokens file on
 // SIGHUP, and shuts it down cleanly on SIGTERM or SIGINT.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -27,6 +31,26 @@ namespace {
 // One line "govledgerd: <text>" on stderr, in one write, so that lines from different threads
 // (the tree-head publisher, the query index, the main thread) never interleave and a reader of
 // the log never sees half a line.
+// Tells systemd `state` ("READY=1", "STOPPING=1") when it started govledgerd as a Type=notify
+// service, which sets NOTIFY_SOCKET (sd_notify(3)'s protocol: one datagram to that socket, a
+// leading '@' naming an abstract one); nothing otherwise, nor when the socket does not answer.
+void NotifySystemd(absl::string_view state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const size_t length = std::strlen(path);
+  if (length >= sizeof(address.sun_path)) return;
+  std::memcpy(address.sun_path, path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  (void)::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                 reinterpret_cast<const sockaddr*>(&address),
+                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+  ::close(fd);
+}
+
 void Say(absl::string_view text) {
   const std::string line = absl::StrCat("govledgerd: ", text, "\n");
   for (size_t done = 0; done < line.size();) {
@@ -266,6 +290,7 @@ int main(int argc, char** argv) {
       std::_Exit(1);  // as below, without gRPC's global shutdown
     }
   }
+  NotifySystemd("READY=1");  // serving: a Type=notify unit counts as started from here
 
   int signal_number = 0;
   for (;;) {
@@ -291,6 +316,7 @@ int main(int argc, char** argv) {
     }
   }
   Say(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
+  NotifySystemd("STOPPING=1");
   // The port is no longer served: a script must not read it as a running daemon's.
   if (!port_file.empty()) unlink(port_file.c_str());
   (*daemon)->Shutdown();

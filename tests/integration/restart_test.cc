@@ -2,8 +2,12 @@
 // SIGTERM while clients append exits 0 with every acknowledged append on disk. And a start
 // with a bad flag, which never gets that far.
 #include <grpcpp/client_context.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -422,6 +426,36 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
   EXPECT_THAT(err.str(),
               HasSubstr("govledgerd: plaintext; open to every caller (no --tokens); tree heads "
                         "unsigned (no --tree-head-key)\n"));
+}
+
+// Started by systemd as a Type=notify service (NOTIFY_SOCKET set), govledgerd says READY=1 once
+// it serves (its port file is written just before), and STOPPING=1 when SIGTERM stops it.
+TEST(DaemonFlagsTest, ItTellsSystemdWhenItServesAndWhenItStops) {
+  TempDir dir;
+  const std::string notify = dir.path() + "/notify";
+  const int socket = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(socket, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ASSERT_LT(notify.size(), sizeof(address.sun_path));
+  std::memcpy(address.sun_path, notify.data(), notify.size());
+  ASSERT_EQ(::bind(socket, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  timeval wait{30, 0};
+  ASSERT_EQ(::setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)), 0);
+  auto next = [&] {
+    char buffer[256];
+    const ssize_t n = ::recv(socket, buffer, sizeof(buffer), 0);
+    return n < 0 ? std::string("(nothing)") : std::string(buffer, static_cast<size_t>(n));
+  };
+  ASSERT_EQ(::setenv("NOTIFY_SOCKET", notify.c_str(), 1), 0);
+  DaemonHarness daemon;
+  const absl::Status started = daemon.Start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ASSERT_OK(started);
+  EXPECT_EQ(next(), "READY=1");
+  EXPECT_EQ(daemon.Stop().code, 0);
+  EXPECT_EQ(next(), "STOPPING=1");
+  ::close(socket);
 }
 
 // A second govledgerd on the unix socket of a running one stops before it opens or makes its
