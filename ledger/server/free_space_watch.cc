@@ -13,6 +13,13 @@
 
 namespace govledger {
 
+namespace {
+
+// Fewer free files (inodes) than this on the data directory's file system count as a full disk.
+constexpr uint64_t kMinFreeFiles = 256;
+
+}  // namespace
+
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
   struct stat at_start {};
   const bool known = ::stat(path.c_str(), &at_start) == 0;
@@ -32,6 +39,13 @@ FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
     struct statvfs fs;
     if (::statvfs(path.c_str(), &fs) != 0) {
       return absl::UnavailableError(absl::StrCat("statvfs ", path, ": ", std::strerror(errno)));
+    }
+    // A file system out of files (inodes) refuses a new table or log as one out of bytes does.
+    // Some count none at all (f_files 0: btrfs makes them as needed).
+    if (fs.f_files > 0 && fs.f_favail < kMinFreeFiles) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(fs.f_favail, " files (inodes) free on the file system of ", path,
+                       ", below the ", kMinFreeFiles, " RocksDB may make at once"));
     }
     return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   };
@@ -73,13 +87,15 @@ void FreeSpaceWatch::Check() {
     ledger_->StopAppends(free.status());  // logged by the ledger's on_storage_failure
     return;
   }
-  if (!free.ok()) return;
-  if (*free < min_free_bytes_) {
+  if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
+  if (!free.ok() || *free < min_free_bytes_) {
     // The message changes with the figure, so it is set on every check while paused.
     std::string why = absl::StrCat(
-        "the disk holding the ledger is nearly full: ", *free, " bytes free on the file system "
-        "of ", path_, ", below govledgerd's --min-free-bytes (", min_free_bytes_,
-        "); nothing was stored. Free space there: appends resume by themselves");
+        "the disk holding the ledger is nearly full: ",
+        free.ok() ? absl::StrCat(*free, " bytes free on the file system of ", path_,
+                                 ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
+                  : std::string(free.status().message()),
+        "; nothing was stored. Free space there: appends resume by themselves");
     ledger_->PauseAppends(why);
     if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why));
     paused_ = true;

@@ -26,7 +26,8 @@ namespace govledger {
 class FreeSpaceWatch {
  public:
   // The bytes free to this process on the file system holding a path, or why not known:
-  // NOT_FOUND when the path is gone.
+  // NOT_FOUND when the path is gone, RESOURCE_EXHAUSTED when its file system has almost no
+  // files (inodes) free, which pauses appends as too few bytes do.
   using FreeBytes = std::function<absl::StatusOr<uint64_t>()>;
   // FreeBytes of the file system holding `path` (statvfs: available blocks times their size);
   // NOT_FOUND once `path` is no longer the directory it was when Of was called (removed, or

@@ -68,6 +68,8 @@ class FreeSpaceWatchTest : public ::testing::Test {
           ++checks_;
           const int64_t free = free_.load();
           if (free == kUnreadable) return absl::UnavailableError("statvfs: EIO");
+          if (free == kNoFiles) return absl::ResourceExhaustedError("3 files (inodes) free");
+          if (free == kGone) return absl::NotFoundError("the data directory was removed");
           return static_cast<uint64_t>(free);
         },
         kInterval,
@@ -87,6 +89,8 @@ class FreeSpaceWatchTest : public ::testing::Test {
   // The free bytes the watch reads next, or kUnreadable: one variable, so that a check never
   // sees half of a change.
   static constexpr int64_t kUnreadable = -1;
+  static constexpr int64_t kNoFiles = -2;  // FreeBytes's RESOURCE_EXHAUSTED: no inodes free
+  static constexpr int64_t kGone = -3;     // FreeBytes's NOT_FOUND: the directory removed
   std::atomic<int64_t> free_{1000};
   std::atomic<int> checks_{0};  // the watch's reads of the free space
   std::mutex mu_;
@@ -155,6 +159,39 @@ TEST_F(FreeSpaceWatchTest, ADiskAlreadyBelowTheFloorPausesBeforeTheFirstAppend) 
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("0 bytes free")));
   EXPECT_EQ(ledger_->Head().position, 0u);
+}
+
+// A file system out of files (inodes) pauses appends as one out of bytes does, whatever the
+// bytes free, and they resume once files are freed.
+TEST_F(FreeSpaceWatchTest, NoFilesFreePausesAppendsToo) {
+  free_ = kNoFiles;
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(100);
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("nearly full: 3 files (inodes) free"),
+                             HasSubstr("nothing was stored"))));
+  free_ = 1000;
+  ASSERT_TRUE(AwaitPaused(*ledger_, false));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+}
+
+// The directory gone: appends stop for good (a storage failure), not pause.
+TEST_F(FreeSpaceWatchTest, ADirectoryGoneStopsAppends) {
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(100);
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+  free_ = kGone;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger_->storage_failure().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_THAT(ledger_->storage_failure(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("was removed")));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("was removed")));
+  free_ = 1000;  // nothing brings them back but a restart
+  std::this_thread::sleep_for(kInterval * 4);
+  EXPECT_FALSE(ledger_->storage_failure().ok());
+  EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
 TEST_F(FreeSpaceWatchTest, TheLedgerStaysAsTheLastCheckLeftIt) {
