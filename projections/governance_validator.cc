@@ -791,7 +791,7 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
   return absl::OkStatus();
 }
 
-absl::Status GovernanceValidator::SaveSnapshot() {
+absl::Status GovernanceValidator::SaveSnapshot(bool sync) {
   if (store_ == nullptr) {
     return absl::FailedPreconditionError("the validator has not recovered");
   }
@@ -802,7 +802,7 @@ absl::Status GovernanceValidator::SaveSnapshot() {
         "the store's head ", point.position,
         " is not the validator's committed position ", committed_position_));
   }
-  return Save(point, /*rebuilding=*/false, /*sync=*/true);
+  return Save(point, /*rebuilding=*/false, sync);
 }
 
 void GovernanceValidator::BeginGroup() {
@@ -936,9 +936,10 @@ void GovernanceValidator::CommitGroup() {
   committed_position_ = group_position_;
   if (options_.snapshot_every > 0 && store_ != nullptr &&
       committed_position_ - saved_position_ >= options_.snapshot_every) {
-    // After the commit, on the writer thread: the state is exactly 1..head.
-    // A failure only costs a longer replay at the next start.
-    if (absl::Status saved = SaveSnapshot(); !saved.ok() && options_.log) {
+    // After the commit, on the writer thread: the state is exactly 1..head. Not synced (the
+    // next sync of an append covers it), so appends wait for the write alone. A failure only
+    // costs a longer replay at the next start.
+    if (absl::Status saved = SaveSnapshot(/*sync=*/false); !saved.ok() && options_.log) {
       options_.log(absl::StrCat("governance rules' snapshot at position ", committed_position_,
                                 " not saved (", saved.message(),
                                 "): the next start replays the log from an earlier one"));

@@ -133,9 +133,11 @@ class GovernanceValidator : public EventValidator {
   void AbortGroup() override;
   absl::Status CheckEventType(absl::string_view type) const override;
 
-  // Saves the committed state as the snapshot, synced. REQUIRES: Recover has
-  // run, and the writer has stopped (no group in progress).
-  absl::Status SaveSnapshot();
+  // Saves the committed state as the snapshot; `sync`: on disk when OK is returned (the clean
+  // shutdown's). Unsynced, a crash may lose it, never keep it without the events it reflects
+  // (written after them, to the same write-ahead log). REQUIRES: Recover has run, and no
+  // group in progress (the writer stopped, or on the writer's thread between groups).
+  absl::Status SaveSnapshot(bool sync = true);
 
   const GovernanceState& state() const { return *state_; }
   const RecoveryReport& recovery() const { return recovery_; }
