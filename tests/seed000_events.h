@@ -1,4 +1,4 @@
-// Seed 000 (../shared/DOMAIN.md): the Local Policing Programme's update to the
+// Seed 000 (deploy/demo/10-seed000-*): the Local Policing Programme's update to the
 // Joint Audit Committee, "week 86 of the plan, we last reported in week 74", as
 // batches of typed events in the order the ledger records them. Each event's
 // effective time is in the plan week the report gives it (LPP mobilised on

@@ -2,9 +2,9 @@
 // govledgerd holding seed 000 (tests/seed000_events.h, recorded through gRPC as
 // query_service_test.cc does): tables checked against their exact text, --json parsed back into
 // the response types, the programme update report at week 86 since week 74 reproducing seed
-// 000's figures (../shared/DOMAIN.md) as Markdown and as JSON, colour only on a terminal without
-// NO_COLOR, and bad arguments (exit 2), server refusals (exit 1) and an unreachable server
-// (exit 3).
+// 000's figures (deploy/demo/10-seed000-*) as Markdown and as JSON, colour only on a terminal
+// without NO_COLOR, and bad arguments (exit 2), server refusals (exit 1) and an unreachable
+// server (exit 3).
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 // deploy/run.sh loads it: it loads without a refusal and a rerun stores nothing
 // new; the two signed decisions are approved (the ledger verified each
 // signature on append) and the IAB paper, which seeks approval, is pending; a decision changed after signing is refused at its
-// signature's line; and seed 000's figures (../shared/DOMAIN.md) come back, as
+// signature's line; and seed 000's figures (deploy/demo/10-seed000-*) come back, as
 // known at plan weeks 74 and 86, through QueryService and through `govledger
 // report --json`.
 #include <google/protobuf/util/json_util.h>

@@ -1,5 +1,5 @@
 // QueryService through gRPC against the real govledgerd: the seed-000 check of
-// ../shared/DOMAIN.md (the Local Policing Programme as at weeks 74 and 86, and
+// deploy/demo/10-seed000-* (the Local Policing Programme as at weeks 74 and 86, and
 // the events that explain the difference), asked both as recorded (by log
 // position) and as now known (by programme week: the events carry effective
 // times in the weeks the report gives them); the scope map, benefits and a
