@@ -562,6 +562,12 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
                                         "(viewers see its content from then)"));
 }
 
+// `e` citing `source`, the paper it comes from.
+v1::Event Cites(v1::Event e, const std::string& source) {
+  e.set_source(source);
+  return e;
+}
+
 // Other entities' events may cite the withheld decision's record too (the scope change it
 // approved, the report that announced it, a risk it opened): a viewer sees none of them cite
 // it, in any answer, while the papers of published decisions and other papers stay cited. A
@@ -579,10 +585,6 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
   const std::string record = "Record of Decision PCD 90, Let the secret contract";
   const std::string published_record = "Record of Decision PCD 91, Open the new front counter";
   const std::string update = "LPP update report, week 86";
-  auto cites = [](v1::Event e, const std::string& source) {
-    e.set_source(source);
-    return e;
-  };
   v1::ScopeItemAdded counter = gov::AddScope("LPP-SVC-CONTRACT", gov::ProjectRef("LPP-INV"));
   counter.mutable_approval()->clear_board();
   counter.mutable_approval()->set_decision_stream(gov::StreamOf(secret));
@@ -598,15 +600,15 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
             gov::Request(
                 {gov::Ev(gov::Organisation("MOPAC")), gov::Ev(gov::Programme("LPP", "MOPAC")),
                  gov::Ev(gov::Project("LPP-INV", "LPP")), gov::Ev(dmpc.Registration("Sophie Linden")),
-                 cites(gov::Ev(secret), record), cites(gov::Ev(dmpc.Sign(secret)), record),
-                 cites(gov::Ev(published), published_record),
-                 cites(gov::Ev(dmpc.Sign(published)), published_record),
-                 cites(gov::Ev(counter), record), cites(gov::Ev(front), published_record),
-                 cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)), record),
-                 cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
+                 Cites(gov::Ev(secret), record), Cites(gov::Ev(dmpc.Sign(secret)), record),
+                 Cites(gov::Ev(published), published_record),
+                 Cites(gov::Ev(dmpc.Sign(published)), published_record),
+                 Cites(gov::Ev(counter), record), Cites(gov::Ev(front), published_record),
+                 Cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)), record),
+                 Cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
                        update),
-                 cites(gov::Ev(gov::Risk("LPP-R01", gov::ProgrammeRef("LPP"))), record),
-                 cites(gov::Ev(gov::Risk("LPP-R02", gov::ProjectRef("LPP-INV"))), update)}),
+                 Cites(gov::Ev(gov::Risk("LPP-R01", gov::ProgrammeRef("LPP"))), record),
+                 Cites(gov::Ev(gov::Risk("LPP-R02", gov::ProjectRef("LPP-INV"))), update)}),
             &appended),
         GrpcOk());
   }
@@ -698,8 +700,8 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
     auto context = Context(writer_.secret);
     ASSERT_THAT(
         stub_->Append(context.get(),
-                      gov::Request({cites(gov::Ev(later), later_record),
-                                    cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"),
+                      gov::Request({Cites(gov::Ev(later), later_record),
+                                    Cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"),
                                                               v1::RAG_RED, 87)),
                                           later_record)}),
                       &appended),
@@ -728,12 +730,8 @@ TEST_F(AccessTest, CorrectionsAndComparisonsGiveAViewerNothingOfADecisionNotYetP
   v1::DecisionProposed struck = gov::Decision("MOPAC", "PCD 95", {dmpc.role});
   *struck.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
   struck.set_programme_id("LPP");
-  auto cites = [](v1::Event e, const std::string& source) {
-    e.set_source(source);
-    return e;
-  };
-  const v1::Event signature = cites(gov::Ev(dmpc.Sign(priced)), "PCD 94 as signed, secret price");
-  const v1::Event proposal = cites(gov::Ev(struck), "Record PCD 95, secret helipad");
+  const v1::Event signature = Cites(gov::Ev(dmpc.Sign(priced)), "PCD 94 as signed, secret price");
+  const v1::Event proposal = Cites(gov::Ev(struck), "Record PCD 95, secret helipad");
   v1::AppendResponse appended;
   {
     auto context = Context(admin_.secret);  // it registers a key
@@ -745,9 +743,9 @@ TEST_F(AccessTest, CorrectionsAndComparisonsGiveAViewerNothingOfADecisionNotYetP
                  gov::Ev(gov::Project("LPP-INV", "LPP")),
                  gov::Ev(dmpc.Registration("Sophie Linden")), gov::Ev(priced), signature, proposal,
                  // Other events citing the same papers.
-                 cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)),
+                 Cites(gov::Ev(gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 86)),
                        "PCD 94 as signed, secret price"),
-                 cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
+                 Cites(gov::Ev(gov::Status(gov::ProjectRef("LPP-INV"), v1::RAG_GREEN, 86)),
                        "Record PCD 95, secret helipad"),
                  gov::Correction(signature, "signed before the board met"),
                  gov::Correction(proposal, "entered in error: the secret helipad")}),
