@@ -73,21 +73,85 @@ namespace {
 using google::protobuf::internal::WireFormatLite;
 using Snapshot = internal::GovernanceStateSnapshot;
 
-// The size of field `field` holding a message (or bytes) of `size` bytes.
-size_t NestedSize(int field, size_t size) {
-  return WireFormatLite::TagSize(field, WireFormatLite::TYPE_MESSAGE) +
-         google::protobuf::io::CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + size;
-}
+// The two passes over an entity's fields, each field listed once (RiskFields, ScopeItemFields):
+// a FieldSizer adds up the bytes they take, then a FieldWriter writes them behind the entity's
+// header. Both follow proto3: a scalar at its default (an `optional` time at kUnknownTime) is
+// left out, a message field is always present. Sizing a message caches its size
+// (ByteSizeLong), which writing it then uses, so the sizer must walk the same objects first.
+class FieldSizer {
+ public:
+  void Message(int field, const google::protobuf::MessageLite& m) {
+    size_ += Nested(field, m.ByteSizeLong());
+  }
+  void String(int field, const std::string& s) {
+    if (!s.empty()) size_ += Nested(field, s.size());
+  }
+  void Bool(int field, bool b) {
+    if (b) size_ += WireFormatLite::TagSize(field, WireFormatLite::TYPE_BOOL) + 1;
+  }
+  void Enum(int field, int value) {
+    if (value != 0) {
+      size_ += WireFormatLite::TagSize(field, WireFormatLite::TYPE_ENUM) +
+               WireFormatLite::EnumSize(value);
+    }
+  }
+  void Time(int field, int64_t micros) {
+    if (micros != kUnknownTime) {
+      size_ += WireFormatLite::TagSize(field, WireFormatLite::TYPE_INT64) +
+               WireFormatLite::Int64Size(micros);
+    }
+  }
+  void UInt64(int field, uint64_t value) {
+    if (value != 0) {
+      size_ += WireFormatLite::TagSize(field, WireFormatLite::TYPE_UINT64) +
+               WireFormatLite::UInt64Size(value);
+    }
+  }
+  size_t size() const { return size_; }
 
-void WriteNestedHeader(int field, size_t size, google::protobuf::io::CodedOutputStream* out) {
-  WireFormatLite::WriteTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
-  out->WriteVarint32(static_cast<uint32_t>(size));
-}
+ private:
+  // The size of field `field` holding a message (or bytes) of `size` bytes.
+  static size_t Nested(int field, size_t size) {
+    return WireFormatLite::TagSize(field, WireFormatLite::TYPE_MESSAGE) +
+           google::protobuf::io::CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) +
+           size;
+  }
+  size_t size_ = 0;
+};
 
-// `departures` as snapshot messages, with the bytes they add to an entity written in field
-// `field` (few entities have any).
-std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Departure>& departures,
-                                              int field, size_t* size) {
+class FieldWriter {
+ public:
+  explicit FieldWriter(google::protobuf::io::CodedOutputStream* out) : out_(out) {}
+  void Message(int field, const google::protobuf::MessageLite& m) {
+    WireFormatLite::WriteMessage(field, m, out_);
+  }
+  void String(int field, const std::string& s) {
+    if (!s.empty()) WireFormatLite::WriteString(field, s, out_);
+  }
+  void Bool(int field, bool b) {
+    if (b) WireFormatLite::WriteBool(field, true, out_);
+  }
+  void Enum(int field, int value) {
+    if (value != 0) WireFormatLite::WriteEnum(field, value, out_);
+  }
+  void Time(int field, int64_t micros) {
+    if (micros != kUnknownTime) WireFormatLite::WriteInt64(field, micros, out_);
+  }
+  void UInt64(int field, uint64_t value) {
+    if (value != 0) WireFormatLite::WriteUInt64(field, value, out_);
+  }
+  // The header of field `field` holding `size` bytes of fields, written next.
+  void Header(int field, size_t size) {
+    WireFormatLite::WriteTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out_);
+    out_->WriteVarint32(static_cast<uint32_t>(size));
+  }
+
+ private:
+  google::protobuf::io::CodedOutputStream* out_;
+};
+
+// `departures` as snapshot messages (few entities have any).
+std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Departure>& departures) {
   std::vector<Snapshot::Departure> out;
   for (const auto& [programme_id, departure] : departures) {
     Snapshot::Departure& d = out.emplace_back();
@@ -97,9 +161,6 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
     d.set_rating_source(departure.rating_source);
     d.set_source(departure.source);
   }
-  // Sized only once every message is in place: WriteMessage writes the size ByteSizeLong
-  // caches, and a message moved as the vector grows does not keep it.
-  for (const Snapshot::Departure& d : out) *size += NestedSize(field, d.ByteSizeLong());
   return out;
 }
 
@@ -110,138 +171,76 @@ void LoadDepartures(const google::protobuf::RepeatedPtrField<Snapshot::Departure
   }
 }
 
+// A risk's fields as Snapshot::Risk holds them, to `f` (a FieldSizer or FieldWriter).
+template <typename Fields>
+void RiskFields(const RiskState& r, const std::vector<Snapshot::Departure>& departures, Fields& f) {
+  using Risk = Snapshot::Risk;
+  f.Message(Risk::kOpenedFieldNumber, r.opened);
+  f.Message(Risk::kSubjectFieldNumber, r.subject);
+  f.Enum(Risk::kRatingFieldNumber, r.rating);
+  f.Bool(Risk::kOpenFieldNumber, r.open);
+  f.String(Risk::kClosedReasonFieldNumber, r.closed_reason);
+  f.Time(Risk::kOpenedMicrosFieldNumber, r.opened_micros);
+  f.Time(Risk::kRatingMicrosFieldNumber, r.rating_micros);
+  f.UInt64(Risk::kOpenedPositionFieldNumber, r.opened_position);
+  for (const v1::WorkRef& held : r.earlier_subjects) {
+    f.Message(Risk::kEarlierSubjectsFieldNumber, held);
+  }
+  f.Time(Risk::kLastMicrosFieldNumber, r.last_micros);
+  for (const Snapshot::Departure& d : departures) f.Message(Risk::kDeparturesFieldNumber, d);
+  f.String(Risk::kRatingSourceFieldNumber, r.rating_source);
+  f.String(Risk::kClosedSourceFieldNumber, r.closed_source);
+}
+
+// A scope item's fields as Snapshot::ScopeItem holds them, to `f`.
+template <typename Fields>
+void ScopeItemFields(const ScopeItemState& item, const std::vector<Snapshot::Departure>& departures,
+                     Fields& f) {
+  using Item = Snapshot::ScopeItem;
+  f.Message(Item::kAddedFieldNumber, item.added);
+  f.Message(Item::kOwnerFieldNumber, item.owner);
+  f.Bool(Item::kInScopeFieldNumber, item.in_scope);
+  f.Time(Item::kAddedMicrosFieldNumber, item.added_micros);
+  f.UInt64(Item::kAddedPositionFieldNumber, item.added_position);
+  f.Time(Item::kLastMicrosFieldNumber, item.last_micros);
+  for (const v1::WorkRef& held : item.earlier_owners) {
+    f.Message(Item::kEarlierOwnersFieldNumber, held);
+  }
+  for (const Snapshot::Departure& d : departures) f.Message(Item::kDeparturesFieldNumber, d);
+}
+
+// Writes one entity as field `field` of the snapshot: `fields(entity, departures, f)` lists its
+// fields, sized then written.
+template <typename Entity, typename ListFields>
+void WriteEntity(int field, const Entity& entity, ListFields fields, FieldWriter& out) {
+  const std::vector<Snapshot::Departure> departures = DeparturesOf(entity.departures);
+  FieldSizer sizer;
+  fields(entity, departures, sizer);
+  out.Header(field, sizer.size());
+  fields(entity, departures, out);
+}
+
 }  // namespace
 
-// Each entity is written as its snapshot message would serialize (proto3: a
-// scalar at its default is left out; a message field is always present),
-// straight from the state's own messages: copying them into snapshot messages
-// first took about half of a snapshot's time.
+// Each entity is written as its snapshot message would serialize, straight from the state's
+// own messages: copying them into snapshot messages first took about half of a snapshot's
+// time.
 void GovernanceState::SerializeEntities(size_t part, size_t parts, std::string* out) const {
-  using Risk = Snapshot::Risk;
-  using Item = Snapshot::ScopeItem;
   google::protobuf::io::StringOutputStream stream(out);
   google::protobuf::io::CodedOutputStream coded(&stream);
+  FieldWriter writer(&coded);
   size_t i = 0;
   for (const auto& [id, r] : risks_) {
     if (i++ % parts != part) continue;
-    size_t size = NestedSize(Risk::kOpenedFieldNumber, r.opened.ByteSizeLong()) +
-                  NestedSize(Risk::kSubjectFieldNumber, r.subject.ByteSizeLong());
-    if (r.rating != 0) {
-      size += WireFormatLite::TagSize(Risk::kRatingFieldNumber, WireFormatLite::TYPE_ENUM) +
-              WireFormatLite::EnumSize(r.rating);
-    }
-    if (r.open) {
-      size += WireFormatLite::TagSize(Risk::kOpenFieldNumber, WireFormatLite::TYPE_BOOL) + 1;
-    }
-    if (!r.closed_reason.empty()) {
-      size += NestedSize(Risk::kClosedReasonFieldNumber, r.closed_reason.size());
-    }
-    if (r.opened_micros != kUnknownTime) {
-      size += WireFormatLite::TagSize(Risk::kOpenedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
-              WireFormatLite::Int64Size(r.opened_micros);
-    }
-    if (r.rating_micros != kUnknownTime) {
-      size += WireFormatLite::TagSize(Risk::kRatingMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
-              WireFormatLite::Int64Size(r.rating_micros);
-    }
-    if (r.opened_position != 0) {
-      size += WireFormatLite::TagSize(Risk::kOpenedPositionFieldNumber,
-                                      WireFormatLite::TYPE_UINT64) +
-              WireFormatLite::UInt64Size(r.opened_position);
-    }
-    for (const v1::WorkRef& held : r.earlier_subjects) {
-      size += NestedSize(Risk::kEarlierSubjectsFieldNumber, held.ByteSizeLong());
-    }
-    if (r.last_micros != kUnknownTime) {
-      size += WireFormatLite::TagSize(Risk::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
-              WireFormatLite::Int64Size(r.last_micros);
-    }
-    const std::vector<Snapshot::Departure> departures =
-        DeparturesOf(r.departures, Risk::kDeparturesFieldNumber, &size);
-    if (!r.rating_source.empty()) {
-      size += NestedSize(Risk::kRatingSourceFieldNumber, r.rating_source.size());
-    }
-    if (!r.closed_source.empty()) {
-      size += NestedSize(Risk::kClosedSourceFieldNumber, r.closed_source.size());
-    }
-    WriteNestedHeader(Snapshot::kRisksFieldNumber, size, &coded);
-    // WriteMessage writes the sizes ByteSizeLong has just cached.
-    WireFormatLite::WriteMessage(Risk::kOpenedFieldNumber, r.opened, &coded);
-    WireFormatLite::WriteMessage(Risk::kSubjectFieldNumber, r.subject, &coded);
-    if (r.rating != 0) WireFormatLite::WriteEnum(Risk::kRatingFieldNumber, r.rating, &coded);
-    if (r.open) WireFormatLite::WriteBool(Risk::kOpenFieldNumber, true, &coded);
-    if (!r.closed_reason.empty()) {
-      WireFormatLite::WriteString(Risk::kClosedReasonFieldNumber, r.closed_reason, &coded);
-    }
-    if (r.opened_micros != kUnknownTime) {
-      WireFormatLite::WriteInt64(Risk::kOpenedMicrosFieldNumber, r.opened_micros, &coded);
-    }
-    if (r.rating_micros != kUnknownTime) {
-      WireFormatLite::WriteInt64(Risk::kRatingMicrosFieldNumber, r.rating_micros, &coded);
-    }
-    if (r.opened_position != 0) {
-      WireFormatLite::WriteUInt64(Risk::kOpenedPositionFieldNumber, r.opened_position, &coded);
-    }
-    for (const v1::WorkRef& held : r.earlier_subjects) {
-      WireFormatLite::WriteMessage(Risk::kEarlierSubjectsFieldNumber, held, &coded);
-    }
-    if (r.last_micros != kUnknownTime) {
-      WireFormatLite::WriteInt64(Risk::kLastMicrosFieldNumber, r.last_micros, &coded);
-    }
-    for (const Snapshot::Departure& d : departures) {
-      WireFormatLite::WriteMessage(Risk::kDeparturesFieldNumber, d, &coded);
-    }
-    if (!r.rating_source.empty()) {
-      WireFormatLite::WriteString(Risk::kRatingSourceFieldNumber, r.rating_source, &coded);
-    }
-    if (!r.closed_source.empty()) {
-      WireFormatLite::WriteString(Risk::kClosedSourceFieldNumber, r.closed_source, &coded);
-    }
+    WriteEntity(
+        Snapshot::kRisksFieldNumber, r,
+        [](const auto& e, const auto& d, auto& f) { RiskFields(e, d, f); }, writer);
   }
   for (const auto& [id, item] : scope_items_) {
     if (i++ % parts != part) continue;
-    size_t size = NestedSize(Item::kAddedFieldNumber, item.added.ByteSizeLong()) +
-                  NestedSize(Item::kOwnerFieldNumber, item.owner.ByteSizeLong());
-    if (item.in_scope) {
-      size += WireFormatLite::TagSize(Item::kInScopeFieldNumber, WireFormatLite::TYPE_BOOL) + 1;
-    }
-    if (item.added_micros != kUnknownTime) {
-      size += WireFormatLite::TagSize(Item::kAddedMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
-              WireFormatLite::Int64Size(item.added_micros);
-    }
-    if (item.added_position != 0) {
-      size += WireFormatLite::TagSize(Item::kAddedPositionFieldNumber,
-                                      WireFormatLite::TYPE_UINT64) +
-              WireFormatLite::UInt64Size(item.added_position);
-    }
-    if (item.last_micros != kUnknownTime) {
-      size += WireFormatLite::TagSize(Item::kLastMicrosFieldNumber, WireFormatLite::TYPE_INT64) +
-              WireFormatLite::Int64Size(item.last_micros);
-    }
-    for (const v1::WorkRef& held : item.earlier_owners) {
-      size += NestedSize(Item::kEarlierOwnersFieldNumber, held.ByteSizeLong());
-    }
-    const std::vector<Snapshot::Departure> departures =
-        DeparturesOf(item.departures, Item::kDeparturesFieldNumber, &size);
-    WriteNestedHeader(Snapshot::kScopeItemsFieldNumber, size, &coded);
-    WireFormatLite::WriteMessage(Item::kAddedFieldNumber, item.added, &coded);
-    WireFormatLite::WriteMessage(Item::kOwnerFieldNumber, item.owner, &coded);
-    if (item.in_scope) WireFormatLite::WriteBool(Item::kInScopeFieldNumber, true, &coded);
-    if (item.added_micros != kUnknownTime) {
-      WireFormatLite::WriteInt64(Item::kAddedMicrosFieldNumber, item.added_micros, &coded);
-    }
-    if (item.added_position != 0) {
-      WireFormatLite::WriteUInt64(Item::kAddedPositionFieldNumber, item.added_position, &coded);
-    }
-    if (item.last_micros != kUnknownTime) {
-      WireFormatLite::WriteInt64(Item::kLastMicrosFieldNumber, item.last_micros, &coded);
-    }
-    for (const v1::WorkRef& held : item.earlier_owners) {
-      WireFormatLite::WriteMessage(Item::kEarlierOwnersFieldNumber, held, &coded);
-    }
-    for (const Snapshot::Departure& d : departures) {
-      WireFormatLite::WriteMessage(Item::kDeparturesFieldNumber, d, &coded);
-    }
+    WriteEntity(
+        Snapshot::kScopeItemsFieldNumber, item,
+        [](const auto& e, const auto& d, auto& f) { ScopeItemFields(e, d, f); }, writer);
   }
 }
 
@@ -438,8 +437,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
   for (const auto& s : in.decisions()) {
     if (s.outcome() < 0 || s.outcome() > 2) {
       Clear();
-      return absl::DataLossError(absl::StrCat(
-          "snapshot: decision ", s.stream_id(), " has outcome ", s.outcome()));
+      return absl::DataLossError(
+          absl::StrCat("snapshot: decision ", s.stream_id(), " has outcome ", s.outcome()));
     }
     DecisionState& d = decisions_[s.stream_id()];
     d.proposed = s.proposed();
@@ -499,15 +498,14 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
       const uint32_t stream = GetBigEndian<uint32_t>(packed.data() + off + 16);
       if (stream >= stream_ids_.size()) {
         Clear();
-        return absl::DataLossError(
-            "snapshot: an event names a stream the snapshot does not hold");
+        return absl::DataLossError("snapshot: an event names a stream the snapshot does not hold");
       }
       events_.emplace(key, stream);
     }
   }
   for (const auto& s : in.corrections()) {
-    corrections_[s.corrected_event_id()].assign(
-        s.correction_event_ids().begin(), s.correction_event_ids().end());
+    corrections_[s.corrected_event_id()].assign(s.correction_event_ids().begin(),
+                                                s.correction_event_ids().end());
   }
   unknown_events_ = in.unknown_events();
   return absl::OkStatus();
