@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -28,9 +29,6 @@
 
 namespace {
 
-// One line "govledgerd: <text>" on stderr, in one write, so that lines from different threads
-// (the tree-head publisher, the query index, the main thread) never interleave and a reader of
-// the log never sees half a line.
 // Tells systemd `state` ("READY=1", "STOPPING=1") when it started govledgerd as a Type=notify
 // service, which sets NOTIFY_SOCKET (sd_notify(3)'s protocol: one datagram to that socket, a
 // leading '@' naming an abstract one); nothing otherwise, nor when the socket does not answer.
@@ -51,6 +49,9 @@ void NotifySystemd(absl::string_view state) {
   ::close(fd);
 }
 
+// One line "govledgerd: <text>" on stderr, in one write, so that lines from different threads
+// (the tree-head publisher, the query index, the main thread) never interleave and a reader of
+// the log never sees half a line.
 void Say(absl::string_view text) {
   const std::string line = absl::StrCat("govledgerd: ", text, "\n");
   for (size_t done = 0; done < line.size();) {
@@ -61,20 +62,13 @@ void Say(absl::string_view text) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Every file govledgerd makes (the database's, snapshots, tree heads, backups' checkpoints)
-  // holds events, Part 2 text included: its owner's alone, whatever the caller's umask.
-  umask(077);
-  // Debian's abseil is built with its debug checks on, so every absl::Mutex lock (gRPC takes
-  // several a call) would also update a global lock-order graph to detect deadlocks: about 1%
-  // of the daemon's time under load, for a check meant for tests.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // A request that does not parse is answered with protobuf's reason, not logged.
-  govledger::InstallParseErrorCapture();
-  govledger::DaemonOptions options;
-  std::string port_file;
+// The command line into `*out` and `*port_file_out`. Returns the exit code when govledgerd is
+// to stop at once: 0 after --help or --version, 2 for a bad command line (one line on stderr,
+// "govledgerd: ...", as for the CLI).
+std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* out,
+                              std::string* port_file_out) {
+  govledger::DaemonOptions& options = *out;
+  std::string& port_file = *port_file_out;
   CLI::App app{"govledgerd: the governance ledger daemon (gRPC over an embedded RocksDB)"};
   app.set_version_flag("--version",
                        std::string("govledgerd " GOVLEDGER_VERSION " (storage format ") +
@@ -92,16 +86,16 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (for scripts and tests; for a "
                  "unix: address, the address)");
-  app.add_option("--tokens", options.tokens_file,
-                 "Require access tokens: a file of \"<sha256 of token> <viewer|reader|writer|admin> "
-                 "<actor>\" lines (`govledger admin token` makes them); without it every caller "
-                 "may call everything under the actor it names")
+  app.add_option(
+         "--tokens", options.tokens_file,
+         "Require access tokens: a file of \"<sha256 of token> <viewer|reader|writer|admin> "
+         "<actor>\" lines (`govledger admin token` makes them); without it every caller "
+         "may call everything under the actor it names")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-cert", options.tls_cert_file,
                  "Serve TLS with this certificate chain (PEM); needs --tls-key")
       ->check(CLI::ExistingFile);
-  app.add_option("--tls-key", options.tls_key_file,
-                 "The private key (PEM) of --tls-cert")
+  app.add_option("--tls-key", options.tls_key_file, "The private key (PEM) of --tls-cert")
       ->check(CLI::ExistingFile);
   app.add_option("--tree-head-key", options.tree_head_key_file,
                  "Sign tree heads (AuditService) with this Ed25519 private key (PEM, from "
@@ -136,8 +130,9 @@ int main(int argc, char** argv) {
                  "(ending its calls) if its client does not answer within as many again")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(1, 3600));
-  app.add_option("--backup-stall-seconds", options.backup_stall_seconds,
-                 "Cancel a backup whose client has taken none of its 1 MiB chunks for this many seconds")
+  app.add_option(
+         "--backup-stall-seconds", options.backup_stall_seconds,
+         "Cancel a backup whose client has taken none of its 1 MiB chunks for this many seconds")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(1, 86400));
   app.add_option("--max-event-bytes", options.ledger.limits.max_event_bytes,
@@ -184,7 +179,6 @@ int main(int argc, char** argv) {
   app.add_flag("--rebuild-projections", options.rebuild_projections,
                "Drop the projections and refold the whole log before serving; an interrupted "
                "rebuild resumes from its last checkpoint (the log is only read)");
-  // A bad command line is one line on stderr, "govledgerd: ...", exit 2, as for the CLI.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("govledgerd: ") + e.what() + " (see --help)\n";
   });
@@ -194,19 +188,113 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  return std::nullopt;
+}
+
+// What an operator reading the journal needs once govledgerd serves: how it recovered, where it
+// listens (the port a port 0 picked in place), the data directory as an absolute path, whatever
+// the working directory was, and what the command line put in force, so that the journal shows
+// an edited unit's effect. `bound` is the port, or a unix socket's address.
+void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daemon,
+                bool unix_socket, const std::string& bound) {
+  Say(daemon.RecoverySummary());
+  std::string listening = options.listen;
+  if (!unix_socket) {
+    listening = absl::StrCat(listening.substr(0, listening.rfind(':') + 1), bound);
+  }
+  std::error_code no_absolute;
+  std::string data_dir = std::filesystem::absolute(options.data_dir, no_absolute).string();
+  if (no_absolute) data_dir = options.data_dir;
+  // A mistyped --data-dir makes a new ledger rather than fail: say so where it is seen.
+  Say(absl::StrCat("serving on ", listening, unix_socket ? "" : absl::StrCat(" (port ", bound, ")"),
+                   " with data in ", data_dir,
+                   daemon.created_ledger()
+                       ? " (a new, empty ledger: the directory held no database; if you meant "
+                         "an existing ledger, stop govledgerd and check --data-dir)"
+                       : ""));
+  Say(absl::StrCat(options.tls_cert_file.empty() ? "plaintext"
+                                                 : absl::StrCat("TLS with ", options.tls_cert_file),
+                   "; ",
+                   options.tokens_file.empty()
+                       ? "open to every caller (no --tokens)"
+                       : absl::StrCat("access tokens of ", options.tokens_file),
+                   "; ",
+                   options.tree_head_key_file.empty()
+                       ? "tree heads unsigned (no --tree-head-key)"
+                       : absl::StrCat("tree heads signed with ", options.tree_head_key_file)));
+  if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
+    Say(warning);
+  }
+  if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir); !warning.empty()) {
+    Say(warning);
+  }
+}
+
+// Takes `signals` (blocked in every thread) until one asks govledgerd to stop, and returns it:
+// SIGTERM or SIGINT. SIGHUP reloads the tokens file; SIGUSR1 and SIGUSR2, whose default action
+// would kill the daemon without a clean stop, are said to be ignored.
+int WaitForStop(const sigset_t& signals, const govledger::DaemonOptions& options,
+                govledger::Daemon& daemon) {
+  int signal_number = 0;
+  for (;;) {
+    // sigwait fails only for a set of invalid signals, which this one is not; a failure must
+    // not pass for a signal all the same.
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGTERM || signal_number == SIGINT) return signal_number;
+    if (signal_number != SIGHUP) {
+      Say(absl::StrCat(signal_number == SIGUSR1 ? "SIGUSR1" : "SIGUSR2",
+                       " ignored: govledgerd stops on SIGTERM or SIGINT and reloads its tokens "
+                       "file on SIGHUP"));
+      continue;
+    }
+    if (options.tokens_file.empty()) {
+      Say("SIGHUP ignored: govledgerd was started without --tokens, so there is no tokens file "
+          "to reload");
+      continue;
+    }
+    absl::StatusOr<size_t> tokens = daemon.ReloadTokens();
+    if (tokens.ok()) {
+      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens,
+                       *tokens == 1 ? " token" : " tokens",
+                       *tokens == 0 ? " (every token revoked: only health checks are answered "
+                                      "until a token is added)"
+                                    : ""));
+    } else {
+      Say(absl::StrCat("SIGHUP, tokens file not reloaded, the tokens stay as they were: ",
+                       tokens.status().message()));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Every file govledgerd makes (the database's, snapshots, tree heads, backups' checkpoints)
+  // holds events, Part 2 text included: its owner's alone, whatever the caller's umask.
+  umask(077);
+  // Debian's abseil is built with its debug checks on, so every absl::Mutex lock (gRPC takes
+  // several a call) would also update a global lock-order graph to detect deadlocks: about 1%
+  // of the daemon's time under load, for a check meant for tests.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // A request that does not parse is answered with protobuf's reason, not logged.
+  govledger::InstallParseErrorCapture();
+  govledger::DaemonOptions options;
+  std::string port_file;
+  if (std::optional<int> exit_code = ParseFlags(argc, argv, &options, &port_file)) {
+    return *exit_code;
+  }
   options.on_rebuild_checkpoint = [](uint64_t position) {
     Say(absl::StrCat("rebuilding projections: checkpoint at position ", position));
   };
   options.log = [](const std::string& what) { Say(what); };
   options.on_tree_head = [](absl::StatusOr<govledger::v1::TreeHead> tree_head) {
     std::string json;
-    if (tree_head.ok() &&
-        google::protobuf::util::MessageToJsonString(*tree_head, &json).ok()) {
+    if (tree_head.ok() && google::protobuf::util::MessageToJsonString(*tree_head, &json).ok()) {
       Say(absl::StrCat("tree head ", json));
     } else {
       // The code and message, not ToString(): its payloads are serialized protos.
-      Say(absl::StrCat("no tree head: ", absl::StatusCodeToString(tree_head.status().code()),
-                       ": ", tree_head.status().message()));
+      Say(absl::StrCat("no tree head: ", absl::StatusCodeToString(tree_head.status().code()), ": ",
+                       tree_head.status().message()));
     }
   };
 
@@ -225,6 +313,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   govledger::SystemClock clock;
@@ -236,53 +326,17 @@ int main(int argc, char** argv) {
     if (govledger::Daemon::IsConfigurationError(daemon.status())) return 2;
     return absl::IsDataLoss(daemon.status()) ? 3 : 1;
   }
-  Say((*daemon)->RecoverySummary());
   // A unix socket has no port: the address itself is what a client dials.
   const bool unix_socket = absl::StartsWith(options.listen, "unix:") ||
                            absl::StartsWith(options.listen, "unix-abstract:");
-  const std::string bound =
-      unix_socket ? options.listen : absl::StrCat((*daemon)->port());
-  // Where it listens, the port a port 0 picked in place, and the data directory as an absolute
-  // path: what an operator reading the journal needs, whatever the working directory was.
-  std::string listening = options.listen;
-  if (!unix_socket) {
-    listening = absl::StrCat(listening.substr(0, listening.rfind(':') + 1), bound);
-  }
-  std::error_code no_absolute;
-  std::string data_dir = std::filesystem::absolute(options.data_dir, no_absolute).string();
-  if (no_absolute) data_dir = options.data_dir;
-  // A mistyped --data-dir makes a new ledger rather than fail: say so where it is seen.
-  Say(absl::StrCat("serving on ", listening, unix_socket ? "" : absl::StrCat(" (port ", bound, ")"),
-                   " with data in ", data_dir,
-                   (*daemon)->created_ledger()
-                       ? " (a new, empty ledger: the directory held no database; if you meant "
-                         "an existing ledger, stop govledgerd and check --data-dir)"
-                       : ""));
-  // What the command line put in force, so that the journal shows an edited unit's effect.
-  Say(absl::StrCat(
-      options.tls_cert_file.empty() ? "plaintext"
-                                    : absl::StrCat("TLS with ", options.tls_cert_file),
-      "; ",
-      options.tokens_file.empty() ? "open to every caller (no --tokens)"
-                                  : absl::StrCat("access tokens of ", options.tokens_file),
-      "; ",
-      options.tree_head_key_file.empty()
-          ? "tree heads unsigned (no --tree-head-key)"
-          : absl::StrCat("tree heads signed with ", options.tree_head_key_file)));
-  if (std::string warning = govledger::Daemon::ExposureWarning(options); !warning.empty()) {
-    Say(warning);
-  }
-  if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir);
-      !warning.empty()) {
-    Say(warning);
-  }
+  const std::string bound = unix_socket ? options.listen : absl::StrCat((*daemon)->port());
+  SayServing(options, **daemon, unix_socket, bound);
   // Last, so that whoever waits for the port file finds the lines above already written.
   // Whoever waits for it reads the whole port or nothing; a daemon that cannot tell them its
   // port stops rather than serve unseen.
   if (!port_file.empty()) {
-    if (absl::Status s = govledger::WriteFileAtomically(
-            port_file, absl::StrCat(bound, "\n"), 0644,
-            govledger::IfExists::kReplace);
+    if (absl::Status s = govledger::WriteFileAtomically(port_file, absl::StrCat(bound, "\n"), 0644,
+                                                        govledger::IfExists::kReplace);
         !s.ok()) {
       Say(absl::StrCat("--port-file: ", s.message(), "; shutting down"));
       (*daemon)->Shutdown();
@@ -292,29 +346,7 @@ int main(int argc, char** argv) {
   }
   NotifySystemd("READY=1");  // serving: a Type=notify unit counts as started from here
 
-  int signal_number = 0;
-  for (;;) {
-    // sigwait fails only for a set of invalid signals, which this one is not; a failure must
-    // not pass for a signal all the same.
-    if (sigwait(&signals, &signal_number) != 0) continue;
-    if (signal_number != SIGHUP) break;
-    if (options.tokens_file.empty()) {
-      Say("SIGHUP ignored: govledgerd was started without --tokens, so there is no tokens file "
-          "to reload");
-      continue;
-    }
-    absl::StatusOr<size_t> tokens = (*daemon)->ReloadTokens();
-    if (tokens.ok()) {
-      Say(absl::StrCat("SIGHUP, tokens file reloaded: ", *tokens,
-                       *tokens == 1 ? " token" : " tokens",
-                       *tokens == 0 ? " (every token revoked: only health checks are answered "
-                                      "until a token is added)"
-                                    : ""));
-    } else {
-      Say(absl::StrCat("SIGHUP, tokens file not reloaded, the tokens stay as they were: ",
-                       tokens.status().message()));
-    }
-  }
+  const int signal_number = WaitForStop(signals, options, **daemon);
   Say(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
   NotifySystemd("STOPPING=1");
   // The port is no longer served: a script must not read it as a running daemon's.

@@ -811,21 +811,6 @@ TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   EXPECT_TRUE(std::filesystem::exists(backup_dir + "/govledger-backup.json"));
 }
 
-// Waits up to 10 s for the daemon's stderr to say `text` `times` times.
-bool StderrSays(const DaemonHarness& daemon, const std::string& text, int times) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string err = daemon.Stderr();
-    int found = 0;
-    for (size_t at = err.find(text); at != std::string::npos; at = err.find(text, at + 1)) {
-      ++found;
-    }
-    if (found >= times) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadAndAnEmptyOneRevokesAll) {
   const Token newcomer = MakeToken("writer", "Finance (PCC office)");
   v1::AppendResponse appended;
@@ -835,7 +820,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   // The writer's token is revoked and the newcomer's added, without a restart.
   WriteFile(tokens_file_, absl::StrCat(reader_.line, "\n", newcomer.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 2 tokens", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 2 tokens")) << daemon_.Stderr();
   ASSERT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
   EXPECT_THAT(AppendAs(writer_.secret, "", &appended),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
@@ -845,7 +830,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
   // Waits for the end of the message (the line it names), not its start: the daemon may be
   // part way through writing it.
-  ASSERT_TRUE(StderrSays(daemon_, absl::StrCat(tokens_file_, " line 2"), 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr(absl::StrCat(tokens_file_, " line 2"))) << daemon_.Stderr();
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("tokens file not reloaded"));
   EXPECT_THAT(AppendAs(newcomer.secret, "", &appended), GrpcOk());
   v1::GetHeadResponse head;
@@ -855,7 +840,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   // A file emptied of tokens revokes them all: every caller is shut out, nothing is stored.
   WriteFile(tokens_file_, "# all access revoked\n");
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 0 tokens (every token revoked", 1))
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 0 tokens (every token revoked"))
       << daemon_.Stderr();
   EXPECT_THAT(AppendAs(newcomer.secret, "", &appended),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
@@ -864,7 +849,7 @@ TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadA
   // Adding a line back lets its caller in again; the log is as it was.
   WriteFile(tokens_file_, absl::StrCat(reader_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 1 token")) << daemon_.Stderr();
   EXPECT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
   EXPECT_EQ(head.position(), 2u);
 }
@@ -960,7 +945,7 @@ TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
   // The admin's token is revoked; the reader's stays.
   WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n", reader_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 2 tokens", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 2 tokens")) << daemon_.Stderr();
 
   // The admin's subscription ends without another event.
   const auto revoked = std::chrono::steady_clock::now();
@@ -985,7 +970,7 @@ TEST_F(AccessTest, ARevokedTokenEndsTheSubscriptionAndTheBackupItHoldsOpen) {
   // Now the reader's is revoked too.
   WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 1 token")) << daemon_.Stderr();
   EXPECT_FALSE(reader_sub->Read(&event));
   EXPECT_THAT(reader_sub->Finish(),
               GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED,
@@ -1011,7 +996,7 @@ TEST_F(AccessTest, ARevokedTokenEndsASubscriptionCatchingUpAtItsNextEvent) {
 
   WriteFile(tokens_file_, absl::StrCat(writer_.line, "\n"));
   ASSERT_EQ(::kill(daemon_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon_, "tokens file reloaded: 1 token", 1)) << daemon_.Stderr();
+  ASSERT_TRUE(daemon_.WaitForStderr("tokens file reloaded: 1 token")) << daemon_.Stderr();
   // What the transport already holds (an event of 512 KiB, or two) still arrives; the rest
   // of the page (30 events) does not.
   int after = 0;
@@ -1026,7 +1011,7 @@ TEST(AccessOpenTest, SighupWithoutATokensFileChangesNothing) {
   DaemonHarness daemon;
   ASSERT_OK(daemon.Start());
   ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
-  ASSERT_TRUE(StderrSays(daemon, "SIGHUP ignored: govledgerd was started without --tokens", 1))
+  ASSERT_TRUE(daemon.WaitForStderr("SIGHUP ignored: govledgerd was started without --tokens"))
       << daemon.Stderr();
   auto stub = daemon.NewStub();
   EXPECT_OK(AppendOne(*stub, "programme/LPP", "still open"));

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 #ifndef GOVLEDGERD_PATH
@@ -103,6 +104,15 @@ std::string DaemonHarness::address() const { return absl::StrCat("127.0.0.1:", p
 std::string DaemonHarness::Stderr() const {
   if (runs_ == 0) return "";
   return ReadFile(absl::StrCat(root_.path(), "/stderr.", runs_));
+}
+
+bool DaemonHarness::WaitForStderr(const std::string& text) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (absl::StrContains(Stderr(), text)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 absl::Status DaemonHarness::Start() {

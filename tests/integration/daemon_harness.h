@@ -98,6 +98,8 @@ class DaemonHarness {
 
   // What the current (or, when stopped, the last) run wrote to stderr.
   std::string Stderr() const;
+  // Waits up to 10 s for the current run's stderr to say `text`; false if it has not by then.
+  bool WaitForStderr(const std::string& text) const;
 
   // A new channel to the running daemon (large message limits, no proxy, a connection of its
   // own), connected unless the daemon is not running or no connection came within 10 s.

@@ -458,6 +458,21 @@ TEST(DaemonFlagsTest, ItTellsSystemdWhenItServesAndWhenItStops) {
   ::close(socket);
 }
 
+// SIGUSR1 and SIGUSR2, whose default action would kill it without a clean stop (an operator's
+// mistaken `kill -USR1`), are ignored, said so in the log; the daemon goes on serving.
+TEST(DaemonFlagsTest, SigusrOneAndTwoAreIgnored) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  ASSERT_EQ(::kill(daemon.pid(), SIGUSR1), 0);
+  ASSERT_TRUE(daemon.WaitForStderr("SIGUSR1 ignored: govledgerd stops on SIGTERM"))
+      << daemon.Stderr();
+  ASSERT_EQ(::kill(daemon.pid(), SIGUSR2), 0);
+  ASSERT_TRUE(daemon.WaitForStderr("SIGUSR2 ignored")) << daemon.Stderr();
+  auto stub = daemon.NewStub();
+  EXPECT_OK(AppendOne(*stub, "programme/LPP", "still serving"));
+  EXPECT_EQ(daemon.Stop().code, 0);
+}
+
 // A second govledgerd on the unix socket of a running one stops before it opens or makes its
 // data directory: gRPC replaced the socket file, so the first went on running, unreachable
 // (found by an operator's trial). A file that is not a socket is refused too; a socket left
