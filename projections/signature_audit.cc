@@ -119,6 +119,8 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     return absl::DataLossError(absl::StrCat("position ", event.position(), ": the ",
                                             event.event_type(), " payload does not parse"));
   };
+  whole_log_ = whole_log_ && event.position() == next_position_;
+  next_position_ = event.position() + 1;
   const std::string id = absl::AsciiStrToLower(event.event_id());
   if (IsType<v1::SigningKeyRegistered>(event)) {
     v1::SigningKeyRegistered m;
@@ -142,6 +144,21 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     s.stream = DecisionStream(s.message.organisation_id(), s.message.reference());
     // As recorded: the view the ledger checked it in.
     auto [proposal, key] = CountedWith(s, left_out_, /*as_recorded=*/true);
+    if (proposal == nullptr && whole_log_) {
+      const v1::DecisionSigned& m = s.message;
+      auto proposals = proposals_.find(s.stream);
+      const bool proposed =
+          proposals != proposals_.end() &&
+          LatestCounted(proposals->second, s.position, left_out_) != nullptr;
+      return absl::DataLossError(absl::StrCat(
+          "position ", s.position, ": the signature of decision ", m.organisation_id(), "/",
+          m.reference(), " with key ", m.key_id(), " has no ",
+          proposed ? absl::StrCat("key ", m.key_id(), " registered")
+                   : absl::StrCat("decision ", m.organisation_id(), "/", m.reference(),
+                                  " proposed"),
+          " before it, though the log from position 1 is all here: the ledger accepts no such "
+          "signature, so the log was changed after it was written"));
+    }
     if (proposal == nullptr) {
       ++unchecked_;
     } else {

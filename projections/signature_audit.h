@@ -24,7 +24,10 @@
 // Only the cryptography is checked, not the ledger's rules (roles, revocation, effective
 // times): those held when the ledger accepted each event, and a replay does not re-check them.
 // A signature whose key or decision is not in the events given (an export of one stream) is
-// counted as unchecked, not as a failure. Thread-compatible.
+// counted as unchecked, not as a failure; but when the events given so far are the whole log
+// from position 1, with none missing, it is a failure: the ledger accepts no signature without
+// its decision and key, so the log was changed after it was written (a signature forged into
+// a rewritten log, say). Thread-compatible.
 #ifndef GOVLEDGER_PROJECTIONS_SIGNATURE_AUDIT_H_
 #define GOVLEDGER_PROJECTIONS_SIGNATURE_AUDIT_H_
 
@@ -57,10 +60,12 @@ class SignatureAudit {
     int64_t revoked_from_micros = 0;
   };
 
-  // Takes the next event of the log (position order); events of other types are passed over.
-  // DATA_LOSS naming the position when a signature does not verify in a view where it counts
-  // (at the signature's, or at a later correction's, naming the signature's), or a decision
-  // event's payload does not parse; the audit stops there.
+  // Takes the next event of the log (position order); events of other types are passed over,
+  // but every event of the log should be given, so that the audit knows when it has the whole
+  // log (above). DATA_LOSS naming the position when a signature does not verify in a view
+  // where it counts (at the signature's, or at a later correction's, naming the signature's),
+  // when the whole log so far holds no decision or key for it, or when a decision event's
+  // payload does not parse; the audit stops there.
   absl::Status Add(const v1::Event& event);
 
   // Signatures verified as recorded, and those whose decision or key is not in the events.
@@ -140,6 +145,10 @@ class SignatureAudit {
   absl::flat_hash_set<std::string> signed_decisions_;
   int verified_ = 0;
   int unchecked_ = 0;
+  // Whether the events given so far are positions 1, 2, ... with none missing, and the position
+  // the next must have to keep it so.
+  bool whole_log_ = true;
+  uint64_t next_position_ = 1;
 };
 
 }  // namespace govledger::projections

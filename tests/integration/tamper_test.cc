@@ -385,6 +385,39 @@ TEST(ForgedLogTest, ASignatureTheSignatoryDidNotMakeIsFoundByVerify) {
   EXPECT_THAT(offline.err, HasSubstr("position 4: the signature of decision MOPAC/PCD 72"));
 }
 
+// A signature with a key that no event registers, forged into a rewritten log: in the whole
+// log (the server's, or an export from position 1) it is a failure, not a signature "not
+// checked" (an auditor's independent verifier caught it when verify passed it).
+TEST(ForgedLogTest, ASignatureWithAKeyTheLogNeverRegisteredIsFoundByVerify) {
+  using namespace gov;  // NOLINT: builders
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  const Signer forger = NewSigner("mopac-chair-2016", role);
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
+  DaemonHarness daemon;
+  WriteChainedLog(daemon.data_dir(),
+                  {Ev(Organisation("MOPAC")), Ev(pcd72), Ev(forger.Sign(pcd72))});
+  ASSERT_OK(daemon.Start());
+  const std::string server = absl::StrCat("--server ", daemon.address());
+  CliRun verify = Cli(absl::StrCat(server, " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr("position 3: the signature of decision MOPAC/PCD 72 with "
+                                    "key mopac-chair-2016 has no key mopac-chair-2016 "
+                                    "registered before it"));
+  TempDir dir;
+  const std::string file = dir.path() + "/forged.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(server, " export --out ", file)).code, 0);
+  CliRun offline = Cli(absl::StrCat("verify --file ", file));
+  EXPECT_EQ(offline.code, 4) << offline.out;
+  EXPECT_THAT(offline.err, HasSubstr("position 3: the signature of decision MOPAC/PCD 72"));
+  // An export of the decision's stream alone cannot tell: the signature is not checked.
+  const std::string stream = dir.path() + "/stream.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(server, " export --stream decision/MOPAC/PCD-72 --out ", stream)).code,
+            0);
+  CliRun partial = Cli(absl::StrCat("verify --allow-gaps --file ", stream));
+  EXPECT_EQ(partial.code, 0) << partial.err;
+  EXPECT_THAT(partial.out, HasSubstr("1 not checked"));
+}
+
 TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
   using namespace gov;  // NOLINT: builders
   const std::string role = "Deputy Mayor for Policing and Crime";

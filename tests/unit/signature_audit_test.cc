@@ -172,6 +172,48 @@ TEST_F(SignatureAuditTest, ALogRewrittenAfterSigningIsFoundAtTheSignature) {
   }
 }
 
+// In the whole log from position 1, a signature without its key's registration or its
+// decision's proposal before it is a failure naming its position: the ledger accepts none, so
+// it was forged into a rewritten log (found by an auditor's independent verifier: `verify`
+// passed such a log, counting the signature "not checked").
+TEST_F(SignatureAuditTest, InTheWholeLogASignatureWithoutItsKeyOrDecisionFails) {
+  const Signer stranger = NewSigner("never-registered", kRole);
+  {
+    std::vector<v1::Event> log = Log();
+    log.push_back(Ev(stranger.Sign(pcd72_)));
+    log.back().set_position(log.size());
+    SignatureAudit audit;
+    EXPECT_THAT(Audit(log, &audit),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("position 7: the signature of decision MOPAC/PCD 72 "
+                                         "with key never-registered has no key never-registered "
+                                         "registered before it"),
+                               HasSubstr("the log was changed after it was written"))));
+  }
+  {
+    v1::DecisionProposed never = pcd72_;
+    never.set_reference("PCD 99");
+    std::vector<v1::Event> log = Log();
+    log.push_back(Ev(dmpc_.Sign(never)));
+    log.back().set_position(log.size());
+    SignatureAudit audit;
+    EXPECT_THAT(Audit(log, &audit),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("position 7: the signature of decision MOPAC/PCD 99 with key "
+                                   "mopac-dmpc has no decision MOPAC/PCD 99 proposed before it")));
+  }
+  {
+    // A key registered only after the signature does not count for it.
+    std::vector<v1::Event> log = Log();
+    log.insert(log.begin() + 4, Ev(stranger.Sign(pcd72_)));
+    log.push_back(Ev(stranger.Registration("Someone")));
+    for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+    SignatureAudit audit;
+    EXPECT_THAT(Audit(log, &audit),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 5: ")));
+  }
+}
+
 // An export of one stream holds a decision's signatures without its keys' registrations: they
 // are counted as unchecked, not as failures.
 TEST_F(SignatureAuditTest, ASignatureWithoutItsKeyOrDecisionIsUnchecked) {
@@ -182,6 +224,11 @@ TEST_F(SignatureAuditTest, ASignatureWithoutItsKeyOrDecisionIsUnchecked) {
   EXPECT_EQ(audit.verified(), 0);
   EXPECT_EQ(audit.unchecked(), 2);
   EXPECT_TRUE(audit.keys_used().empty());
+  // Nor when the log given has a position missing before the signature.
+  std::vector<v1::Event> gapped = {log[0], log[3], log[4]};  // no key registration
+  SignatureAudit with_gap;
+  ASSERT_OK(Audit(gapped, &with_gap));
+  EXPECT_EQ(with_gap.unchecked(), 1);
   // Other events are passed over.
   SignatureAudit opaque;
   ASSERT_OK(opaque.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_RED, 3))));
