@@ -68,7 +68,9 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
 // Reads the decision's stream and returns the DecisionProposed the ledger's
 // rules and answers use: the latest one that no correction voids (a proposal
 // voided by a correction can be proposed again under its reference). NOT_FOUND
-// when the stream has none; other codes from the server.
+// when the stream has none; FAILED_PRECONDITION when it holds what this version
+// does not know (UnknownDecisionContent: recorded by a newer govledgerd), whose
+// digest here would not cover all it says; other codes from the server.
 absl::StatusOr<v1::DecisionProposed> FetchDecision(
     v1::LedgerService::Stub& stub, const std::string& stream,
     grpc::Status* rpc) {
@@ -111,6 +113,14 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
       return absl::DataLossError(
           absl::StrCat("the DecisionProposed at position ",
                        it->second.position(), " does not parse"));
+    }
+    if (std::string unknown = projections::UnknownDecisionContent(d); !unknown.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "decision ", d.organisation_id(), "/", d.reference(), " was proposed (position ",
+          it->second.position(), ") with ", unknown,
+          ", which this version of govledger does not know: its digest here would not cover "
+          "all the decision says, so it is not signed with this version; use a govledger at "
+          "least as new as the one that recorded it"));
     }
     return d;
   }

@@ -121,6 +121,48 @@ std::string DecisionDigest(const v1::DecisionProposed& decision) {
   return std::string(crypto::AsBytes(h).data(), crypto::kHashSize);
 }
 
+namespace {
+
+// UnknownDecisionContent's walk: `path` names `m` ("" for the decision itself).
+std::string UnknownContent(const google::protobuf::Message& m, const std::string& path) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const std::string in = path.empty() ? "" : absl::StrCat(" in ", path);
+  if (const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+      !unknown.empty()) {
+    return absl::StrCat("field number ", unknown.field(0).number(), in);
+  }
+  const google::protobuf::Descriptor* d = m.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const bool message = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!message && f->cpp_type() != FieldDescriptor::CPPTYPE_ENUM) continue;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : (r->HasField(m, f) ? 1 : 0);
+    for (int k = 0; k < n; ++k) {
+      const std::string name = absl::StrCat(path, path.empty() ? "" : ".", f->name(),
+                                            f->is_repeated() ? absl::StrCat("[", k, "]") : "");
+      if (message) {
+        std::string found = UnknownContent(
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, k) : r->GetMessage(m, f), name);
+        if (!found.empty()) return found;
+        continue;
+      }
+      const int value = f->is_repeated() ? r->GetRepeatedEnumValue(m, f, k)
+                                         : r->GetEnumValue(m, f);
+      if (f->enum_type()->FindValueByNumber(value) == nullptr) {
+        return absl::StrCat(name, " value ", value);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string UnknownDecisionContent(const v1::DecisionProposed& decision) {
+  return UnknownContent(decision, "");
+}
+
 std::string SignatureDigest(absl::string_view decision_digest,
                             const v1::InterestsDeclaration& declaration) {
   std::string encoding;

@@ -1947,6 +1947,15 @@ struct GovernanceState::Access {
                     "a decision about a closed programme is not signed (record its rejection or "
                     "withdrawal)");
     }
+    // Recorded by a newer govledgerd (a rollback to a build of the same storage format): the
+    // digest this version computes would not cover all the decision says.
+    if (std::string unknown = UnknownDecisionContent(d.proposed); !unknown.empty()) {
+      return Refuse(entity,
+                    absl::StrCat("was proposed with ", unknown,
+                                 ", which this version of govledgerd does not know"),
+                    "a decision is signed over all it says: sign it through a govledgerd at "
+                    "least as new as the one that recorded its proposal");
+    }
     std::string key_entity = absl::StrCat("signing key ", m.key_id());
     auto key = s.keys_.find(m.key_id());
     if (key == s.keys_.end()) {
@@ -2612,7 +2621,26 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
                 "or revocation may be dated ahead");
 }
 
+// Whether `type` is in a later version's governance package ("govledger.v2.", ...), reserved
+// as govledger.v1 is: FORMAT.md, "Event types and versioning", has a changed meaning go there.
+bool InLaterGovernancePackage(absl::string_view type) {
+  if (!absl::ConsumePrefix(&type, "govledger.v")) return false;
+  size_t digits = 0;
+  while (digits < type.size() && absl::ascii_isdigit(static_cast<unsigned char>(type[digits]))) {
+    ++digits;
+  }
+  return digits > 0 && digits < type.size() && type[digits] == '.' &&
+         type.substr(0, digits) != "1";
+}
+
 absl::Status CheckEventTypeName(absl::string_view type) {
+  if (InLaterGovernancePackage(type)) {
+    return Invalid(absl::StrCat(
+        "event type ", type, " is in ", type.substr(0, type.find('.', strlen("govledger.")) + 1),
+        ", a package kept for govledger's own governance events of a later version, whose "
+        "rules this govledgerd cannot check: upgrade every writer to a govledgerd that knows "
+        "it, or give a type of your own (outside govledger.v1, govledger.v2, ...)"));
+  }
   if (!IsGovernanceType(type)) {  // opaque
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which

@@ -56,6 +56,7 @@ absl::Status SignatureAudit::Check(Signature& s,
                                    uint64_t view_position) {
   auto [proposal, key] = CountedWith(s, left_out, view_position == 0);
   if (proposal == nullptr) return absl::OkStatus();
+  if (proposal->newer) return absl::OkStatus();  // not checkable by this version
   if (proposal->position == s.checked_proposal && key->position == s.checked_key) {
     return absl::OkStatus();  // verified with these already
   }
@@ -137,7 +138,8 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     if (!m.ParseFromString(event.payload())) return unreadable();
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     proposal_stream_[id] = stream;
-    proposals_[stream].push_back(Proposal{event.position(), id, DecisionDigest(m)});
+    proposals_[stream].push_back(
+        Proposal{event.position(), id, DecisionDigest(m), !UnknownDecisionContent(m).empty()});
   } else if (IsType<v1::DecisionSigned>(event)) {
     Signature s{event.position(), id, "", {}};
     if (!s.message.ParseFromString(event.payload())) return unreadable();
@@ -161,6 +163,8 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     }
     if (proposal == nullptr) {
       ++unchecked_;
+    } else if (proposal->newer) {
+      ++newer_;
     } else {
       RETURN_IF_ERROR(Check(s, left_out_, 0));
       ++verified_;

@@ -68,9 +68,13 @@ class SignatureAudit {
   // payload does not parse; the audit stops there.
   absl::Status Add(const v1::Event& event);
 
-  // Signatures verified as recorded, and those whose decision or key is not in the events.
+  // Signatures verified as recorded, those whose decision or key is not in the events, and
+  // those over a proposal holding what this version does not know (UnknownDecisionContent:
+  // recorded by a newer govledgerd, whose digest covers more than this version's would), which
+  // this version cannot check.
   int verified() const { return verified_; }
   int unchecked() const { return unchecked_; }
+  int newer() const { return newer_; }
   // Of the signatures verified as recorded, those a correction now voids (the folds of the log
   // as it stands no longer count them).
   int voided() const;
@@ -85,6 +89,7 @@ class SignatureAudit {
     uint64_t position;
     std::string event_id;  // lower case
     std::string digest;    // canonical
+    bool newer;            // holds what this version does not know: not checkable
   };
   struct Key {
     uint64_t position;
@@ -145,6 +150,7 @@ class SignatureAudit {
   absl::flat_hash_set<std::string> signed_decisions_;
   int verified_ = 0;
   int unchecked_ = 0;
+  int newer_ = 0;
   // Whether the events given so far are positions 1, 2, ... with none missing, and the position
   // the next must have to keep it so.
   bool whole_log_ = true;

@@ -301,7 +301,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
     return ConfigurationError(std::move(files));
   }
   RETURN_IF_ERROR(CheckListenAddressFree(options.listen));
-  ASSIGN_OR_RETURN(daemon->store_, RocksDbEventStore::Open(options.data_dir, options.rocksdb));
+  {
+    auto store = RocksDbEventStore::Open(options.data_dir, options.rocksdb);
+    if (!store.ok()) {
+      // A newer govledger's database: every start of this build would fail alike.
+      if (RocksDbEventStore::IsOtherFormat(store.status())) {
+        return ConfigurationError(store.status());
+      }
+      return store.status();
+    }
+    daemon->store_ = *std::move(store);
+  }
   // A backup cut short by a crash left its checkpoint (hard links that hold the space of files
   // the database has since dropped); the store is open, so no other process is backing it up.
   RETURN_IF_ERROR(backup::CheckpointReader::RemoveStaleCheckpoint(options.data_dir));

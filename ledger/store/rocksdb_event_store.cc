@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ledger/common/big_endian.h"
@@ -247,6 +248,14 @@ rocksdb::Slice AsSlice(const UuidBytes& id) {
 
 namespace {
 
+// Marks OtherFormat's and NewerFormat's refusals (RocksDbEventStore::IsOtherFormat).
+constexpr char kOtherFormatPayload[] = "type.googleapis.com/govledger.OtherStorageFormat";
+
+absl::Status MarkedOtherFormat(absl::Status status) {
+  status.SetPayload(kOtherFormatPayload, absl::Cord());
+  return status;
+}
+
 // FAILED_PRECONDITION for a database of storage format `version`, which this one neither
 // writes nor upgrades.
 absl::Status OtherFormat(const std::string& dir, const std::string& version) {
@@ -258,11 +267,11 @@ absl::Status OtherFormat(const std::string& dir, const std::string& version) {
         "keep the directory for inspection, and restore the ledger from a backup (govledger "
         "admin restore)"));
   }
-  return absl::FailedPreconditionError(absl::StrCat(
+  return MarkedOtherFormat(absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
       "; this govledgerd reads format ", kFormatVersion, " (and upgrades format ",
       kPreviousFormatVersion, "): nothing in it was changed. Run a govledgerd at least as new "
-      "as the one that wrote it"));
+      "as the one that wrote it")));
 }
 
 // What a read-only open of `dir`'s database (its default, meta and events column families)
@@ -318,14 +327,18 @@ absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string
                          const std::vector<std::string>& unknown) {
   std::string version = ReadOnly(db_options, dir, 0).version;
   if (version.empty()) version = "unknown";
-  return absl::FailedPreconditionError(absl::StrCat(
+  return MarkedOtherFormat(absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
       " (with column families this govledgerd does not know: ", absl::StrJoin(unknown, ", "),
       "), written by a newer govledger; this govledgerd reads format ", kFormatVersion,
-      ": run a govledgerd at least as new as the one that wrote it"));
+      ": run a govledgerd at least as new as the one that wrote it")));
 }
 
 }  // namespace
+
+bool RocksDbEventStore::IsOtherFormat(const absl::Status& status) {
+  return status.GetPayload(kOtherFormatPayload).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {

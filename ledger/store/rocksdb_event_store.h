@@ -50,7 +50,12 @@ class RocksDbEventStore final : public EventStore {
   static constexpr char kFormatVersion[] = "2";
 
   // Opens the database in `dir`, creating it (and `dir`) if missing. Refuses a database of
-  // another format version (FAILED_PRECONDITION) and one another process holds open.
+  // another format version (FAILED_PRECONDITION, IsOtherFormat) and one another process holds
+  // open.
+  // Whether Open's `status` refuses a database of a storage format this build neither reads nor
+  // upgrades (a newer govledger's): every later open by this build fails alike.
+  static bool IsOtherFormat(const absl::Status& status);
+
   static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(
       const std::string& dir, const RocksDbOptions& options = {});
   ~RocksDbEventStore() override;

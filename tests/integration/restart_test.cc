@@ -20,6 +20,7 @@
 #include "ledger/store/rocksdb_event_store.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
+#include "tests/integration/raw_database.h"
 
 namespace govledger::testing {
 namespace {
@@ -456,6 +457,27 @@ TEST(DaemonFlagsTest, ItTellsSystemdWhenItServesAndWhenItStops) {
   EXPECT_EQ(daemon.Stop().code, 0);
   EXPECT_EQ(next(), "STOPPING=1");
   ::close(socket);
+}
+
+// A data directory a newer govledgerd upgraded to its storage format: the start is refused,
+// naming both formats, with exit status 2, which the systemd unit does not restart (exit 1 had
+// it fail every 2 s until someone noticed; found by an upgrade tester).
+TEST(DaemonFlagsTest, ADataDirectoryOfANewerFormatExitsTwo) {
+  DaemonHarness daemon;
+  ASSERT_OK(daemon.Start());
+  ASSERT_OK(AppendOne(*daemon.NewStub(), "programme/LPP", "before"));
+  ASSERT_EQ(daemon.Stop().code, 0);
+  {
+    RawDatabase raw(daemon.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db().Put(sync, raw.meta(), "format_version", "3").ok());
+  }
+  EXPECT_FALSE(daemon.Start().ok());
+  EXPECT_EQ(daemon.last_exit().code, 2) << daemon.last_exit().ToString();
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("holds storage format version 3; this govledgerd reads "
+                                         "format 2"));
 }
 
 // SIGUSR1 and SIGUSR2, whose default action would kill it without a clean stop (an operator's

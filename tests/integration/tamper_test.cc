@@ -418,6 +418,37 @@ TEST(ForgedLogTest, ASignatureWithAKeyTheLogNeverRegisteredIsFoundByVerify) {
   EXPECT_THAT(partial.out, HasSubstr("1 not checked"));
 }
 
+// A log a newer govledgerd wrote (a rollback to a build of the same storage format), with a
+// proposal holding a field this version does not know, signed there: verify counts the
+// signature as not checkable here rather than failing the log, and this version gives no
+// digest to sign for such a proposal.
+TEST(NewerLogTest, AProposalFromANewerVersionIsNeitherSignedNorCheckedHere) {
+  using namespace gov;  // NOLINT: builders
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  const Signer dmpc = NewSigner("mopac-dmpc", role);
+  v1::DecisionProposed newer = Decision("MOPAC", "PCD 98", {role});
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddLengthDelimited(
+      16, "CONDITION: only if the Home Office grant is confirmed");
+  v1::DecisionSigned signed_there = dmpc.Sign(newer);
+  signed_there.set_signature(std::string(64, '\x42'));  // over the newer version's digest
+  DaemonHarness daemon;
+  WriteChainedLog(daemon.data_dir(), {Ev(Organisation("MOPAC")),
+                                      Ev(dmpc.Registration("Sophie Linden")), Ev(newer),
+                                      Ev(signed_there)});
+  ASSERT_OK(daemon.Start());
+  const std::string server = absl::StrCat("--server ", daemon.address());
+  CliRun verify = Cli(absl::StrCat(server, " verify"));
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("1 not checked: their decision was proposed with fields or "
+                                    "values this version of govledger does not know"));
+  CliRun digest =
+      Cli(absl::StrCat(server, " decision digest --organisation MOPAC --reference 'PCD 98'"));
+  EXPECT_EQ(digest.code, 1);
+  EXPECT_THAT(digest.err, HasSubstr("decision MOPAC/PCD 98 was proposed (position 3) with field "
+                                    "number 16, which this version of govledger does not know"));
+  EXPECT_EQ(digest.out, "");
+}
+
 TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
   using namespace gov;  // NOLINT: builders
   const std::string role = "Deputy Mayor for Policing and Crime";

@@ -127,6 +127,24 @@ TEST(DecisionDigestTest, KnownAnswer) {
             "3adea5cce6f71829b4826344128d1f859223cd8f307932da8317624f12e9b143");
 }
 
+// The digest covers the fields this version knows: what else a proposal holds (recorded by a
+// newer govledgerd) is named, at any depth, fields and enum values alike.
+TEST(DecisionDigestTest, WhatTheDigestLeavesOutIsNamed) {
+  v1::DecisionProposed d = KnownDecision();
+  EXPECT_EQ(UnknownDecisionContent(d), "");
+  v1::DecisionProposed top = d;
+  top.GetReflection()->MutableUnknownFields(&top)->AddVarint(16, 1);
+  EXPECT_EQ(UnknownDecisionContent(top), "field number 16");
+  EXPECT_EQ(DecisionDigest(top), DecisionDigest(d));  // what the newer one's would not be
+  v1::DecisionProposed nested = d;
+  v1::DecisionAmount* amount = nested.mutable_amounts(1);
+  amount->GetReflection()->MutableUnknownFields(amount)->AddFixed32(9, 5);
+  EXPECT_EQ(UnknownDecisionContent(nested), "field number 9 in amounts[1]");
+  v1::DecisionProposed value = d;
+  value.mutable_amounts(0)->set_kind(static_cast<v1::AmountKind>(42));
+  EXPECT_EQ(UnknownDecisionContent(value), "amounts[0].kind value 42");
+}
+
 // The officers' section and the signature digest, against the same independent
 // implementation (Python 3, hashlib, from the encoding in FORMAT.md).
 // A decision without officers' statements keeps the digest it had before the

@@ -1068,12 +1068,13 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
     return out;
   };
   const std::map<std::string, std::string> before = files();
-  EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       ::testing::AllOf(HasSubstr("format version 3"),
-                                        HasSubstr("reads format 2"),
-                                        HasSubstr("nothing in it was changed"),
-                                        HasSubstr("at least as new"))));
+  const absl::Status refused = RocksDbEventStore::Open(DbPath()).status();
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                ::testing::AllOf(HasSubstr("format version 3"),
+                                                 HasSubstr("reads format 2"),
+                                                 HasSubstr("nothing in it was changed"),
+                                                 HasSubstr("at least as new"))));
+  EXPECT_TRUE(RocksDbEventStore::IsOtherFormat(refused));
   const std::map<std::string, std::string> after = files();
   EXPECT_EQ(before.size(), after.size());
   for (const auto& [name, bytes] : before) {
@@ -1089,6 +1090,7 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
     sync.sync = true;
     EXPECT_TRUE(db->Put(sync, meta, "format_version", "x").ok());
   });
+  EXPECT_FALSE(RocksDbEventStore::IsOtherFormat(RocksDbEventStore::Open(DbPath()).status()));
   EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
               StatusIs(absl::StatusCode::kDataLoss,
                        ::testing::AllOf(HasSubstr("holds a storage format version that is not "
@@ -1130,11 +1132,12 @@ TEST_F(RocksDbEventStoreTest, RefusesANewerFormatWithAColumnFamilyItDoesNotKnow)
   for (bool read_only : {false, true}) {
     RocksDbOptions options;
     options.read_only = read_only;
-    EXPECT_THAT(RocksDbEventStore::Open(DbPath(), options),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
-                         ::testing::AllOf(HasSubstr("format version 3"), HasSubstr("merkle"),
-                                          HasSubstr("reads format 2"))))
+    const absl::Status refused = RocksDbEventStore::Open(DbPath(), options).status();
+    EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  ::testing::AllOf(HasSubstr("format version 3"),
+                                                   HasSubstr("merkle"), HasSubstr("reads format 2"))))
         << read_only;
+    EXPECT_TRUE(RocksDbEventStore::IsOtherFormat(refused));
   }
 }
 

@@ -372,6 +372,33 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
   EXPECT_OK(Append({typed}));
 }
 
+// A later version's governance package (govledger.v2, FORMAT.md's advice for a changed meaning)
+// is reserved as govledger.v1 is: an older govledgerd must not store such events unchecked
+// (an upgrade tester's StatusReported bytes went in as govledger.v2.StatusReportedX).
+TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
+  ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
+  v1::Event typed = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 3));
+  for (const std::string type :
+       {"govledger.v2.StatusReportedX", "govledger.v2.X", "govledger.v10.Anything"}) {
+    v1::Event later = typed;
+    later.set_event_id(NextId());
+    later.set_event_type(type);
+    EXPECT_THAT(Append({later}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr(absl::StrCat("event type ", type, " is in govledger.v")),
+                               HasSubstr("a package kept for govledger's own governance events "
+                                         "of a later version"))))
+        << type;
+  }
+  // Packages that only look alike stay opaque types of one's own.
+  for (const std::string type : {"govledger.v2", "govledger.vX.Y", "govledger.bench.Filler"}) {
+    v1::Event own = typed;
+    own.set_event_id(NextId());
+    own.set_event_type(type);
+    EXPECT_OK(Append({own})) << type;
+  }
+}
+
 // A random history of about 3,500 appends over a small world (seven programmes, one never
 // registered; twelve projects; ten risks; six scope items; four decisions; two signatories),
 // many of them refused by a rule, some several events long, several at a time so that groups

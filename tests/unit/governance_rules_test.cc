@@ -462,6 +462,35 @@ TEST_F(RulesTest, APayloadHoldsOnlyTheFieldsOfItsType) {
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 72", {"DMPC"}))));
 }
 
+// A proposal that a newer govledgerd recorded (replayed here after a rollback) may hold fields or
+// enum values this version does not know; the digest this version computes leaves them out, so
+// it takes no signature for it (an upgrade tester signed a condition the signatory never saw).
+TEST(NewerProposalTest, AProposalHoldingWhatThisVersionDoesNotKnowIsNotSignedHere) {
+  const Signer dmpc = NewSigner("dmpc", "DMPC");
+  for (int variant = 0; variant < 2; ++variant) {
+    SCOPED_TRACE(variant);
+    v1::DecisionProposed newer =
+        Decision("MOPAC", "PCD 98", {"DMPC"}, {Amount(v1::AMOUNT_KIND_CAPITAL, 100, "Reserve")});
+    if (variant == 0) {
+      newer.GetReflection()->MutableUnknownFields(&newer)->AddLengthDelimited(
+          16, "CONDITION: only if the Home Office grant is confirmed");
+    } else {
+      newer.mutable_amounts(0)->set_kind(static_cast<v1::AmountKind>(7));
+    }
+    GovernanceState state;
+    for (const v1::Event& e : {Ev(Organisation("MOPAC")), Ev(dmpc.Registration()), Ev(newer)}) {
+      ASSERT_OK(state.Apply(e, GovernanceState::Mode::kReplay));
+    }
+    EXPECT_THAT(state.Apply(Ev(dmpc.Sign(newer)), GovernanceState::Mode::kValidate),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr("decision MOPAC/PCD 98 was proposed with "),
+                               HasSubstr(variant == 0 ? "field number 16"
+                                                      : "amounts[0].kind value 7"),
+                               HasSubstr("sign it through a govledgerd at least as new"))));
+    EXPECT_EQ(state.FindDecision("MOPAC", "PCD 98")->signed_roles.size(), 0u);
+  }
+}
+
 TEST_F(RulesTest, TextHoldsNoControlCharactersButLineBreaksAndTabsAndNoBidirectionalControls) {
   SetUpProgrammes();
   v1::StatusReported report = Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 3);

@@ -214,6 +214,27 @@ TEST_F(SignatureAuditTest, InTheWholeLogASignatureWithoutItsKeyOrDecisionFails) 
   }
 }
 
+// A proposal recorded by a newer govledgerd, holding a field this version does not know: the
+// newer version's digest covers it, this one's cannot, so its signatures are counted apart as
+// not checkable here, not as failures (nor as verified).
+TEST_F(SignatureAuditTest, ASignatureOverAProposalFromANewerVersionIsNotChecked) {
+  std::vector<v1::Event> log = Log();
+  v1::DecisionProposed newer = pcd72_;
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddLengthDelimited(16, "a condition");
+  log[3] = Ev(newer);
+  log[3].set_position(4);
+  v1::DecisionSigned over_more = dmpc_.Sign(pcd72_);
+  over_more.set_signature(std::string(64, '\x42'));  // over the newer digest, say
+  over_more.clear_digest();
+  log[4] = Ev(over_more);
+  log[4].set_position(5);
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log, &audit));
+  EXPECT_EQ(audit.newer(), 2);
+  EXPECT_EQ(audit.verified(), 0);
+  EXPECT_EQ(audit.unchecked(), 0);
+}
+
 // An export of one stream holds a decision's signatures without its keys' registrations: they
 // are counted as unchecked, not as failures.
 TEST_F(SignatureAuditTest, ASignatureWithoutItsKeyOrDecisionIsUnchecked) {
