@@ -331,6 +331,16 @@ std::string ReportMarkdown(const ReportInputs& in) {
   auto add_row = [&](const std::string& name, int n, int p) {
     if (n != 0 || p != 0) counts.AddRow({name, absl::StrCat(n), absl::StrCat(p)});
   };
+  // Ratings this version does not know (a newer govledgerd's), at either point.
+  std::set<v1::Rag> unknown;
+  for (const auto* s : {&now.status, &then.status}) {
+    for (const v1::RagCount& c : s->project_rag_counts()) {
+      if (!v1::Rag_IsValid(c.rag())) unknown.insert(c.rag());
+    }
+  }
+  for (v1::Rag rag : unknown) {
+    add_row(RagText(rag), CountOf(now.status, rag), CountOf(then.status, rag));
+  }
   const UnratedProjects unrated_now = CountUnratedProjects(now.status);
   const UnratedProjects unrated_then = CountUnratedProjects(then.status);
   add_row("unrated", unrated_now.no_report, unrated_then.no_report);

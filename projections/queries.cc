@@ -260,8 +260,13 @@ absl::StatusOr<ProgrammeFold> FoldProgramme(Folder& folder,
 
 void AddRagCounts(const std::map<v1::Rag, int>& counts,
                   google::protobuf::RepeatedPtrField<v1::RagCount>* out) {
-  for (v1::Rag r :
-       {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED, v1::RAG_UNSPECIFIED}) {
+  std::vector<v1::Rag> order = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED, v1::RAG_UNSPECIFIED};
+  // Then ratings this version does not know (a newer govledgerd's), so that every open project
+  // is counted somewhere.
+  for (const auto& [r, n] : counts) {
+    if (!v1::Rag_IsValid(r)) order.push_back(r);
+  }
+  for (v1::Rag r : order) {
     auto it = counts.find(r);
     if (it == counts.end() || it->second == 0) continue;
     v1::RagCount* c = out->Add();
@@ -496,8 +501,10 @@ std::string RagText(v1::Rag rag) {
       return "AMBER";
     case v1::RAG_RED:
       return "RED";
-    default:
+    case v1::RAG_UNSPECIFIED:
       return "";
+    default:  // a newer govledgerd's
+      return absl::StrCat("unknown (", static_cast<int>(rag), ")");
   }
 }
 
@@ -517,8 +524,10 @@ std::string ConfidenceText(v1::DeliveryConfidence confidence) {
       return "AMBER/RED";
     case v1::DELIVERY_CONFIDENCE_RED:
       return "RED";
-    default:
+    case v1::DELIVERY_CONFIDENCE_UNSPECIFIED:
       return "";
+    default:  // a newer govledgerd's
+      return absl::StrCat("unknown (", static_cast<int>(confidence), ")");
   }
 }
 

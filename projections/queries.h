@@ -31,7 +31,8 @@ namespace govledger::projections {
 // "transferred out"; a scope item's: "in scope", "removed", "transferred out";
 // a decision's: "pending", "approved", "rejected", "withdrawn"; a RAG rating:
 // "GREEN", "AMBER", "RED"; delivery confidence: "GREEN", "AMBER/GREEN",
-// "AMBER", "AMBER/RED", "RED". "" when unspecified.
+// "AMBER", "AMBER/RED", "RED". "" when unspecified; a rating or confidence this version does
+// not know (a newer govledgerd's) as "unknown (N)".
 std::string RiskStatusText(v1::RiskStatus s);
 std::string ScopeStatusText(v1::ScopeStatus status);
 std::string DecisionStatusText(v1::DecisionStatus status);

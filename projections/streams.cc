@@ -133,9 +133,14 @@ absl::StatusOr<std::string> WorkStream(absl::string_view field,
 }
 
 std::string Describe(const v1::WorkRef& ref) {
-  return absl::StrCat(
-      ref.kind() == v1::WORK_KIND_PROJECT ? "project " : "programme ",
-      ref.id());
+  switch (ref.kind()) {
+    case v1::WORK_KIND_PROGRAMME:
+      return absl::StrCat("programme ", ref.id());
+    case v1::WORK_KIND_PROJECT:
+      return absl::StrCat("project ", ref.id());
+    default:  // unset, or a kind this version does not know (a newer govledgerd's)
+      return absl::StrCat("work of kind ", static_cast<int>(ref.kind()), " ", ref.id());
+  }
 }
 
 }  // namespace govledger::projections

@@ -68,7 +68,8 @@ std::string DecisionStream(absl::string_view organisation_id,
 absl::StatusOr<std::string> WorkStream(absl::string_view field,
                                        const v1::WorkRef& ref);
 
-// "programme LPP" / "project LPP-INV", for messages.
+// "programme LPP" / "project LPP-INV", for messages; another kind (unset, or a newer
+// govledgerd's) as "work of kind N LPP".
 std::string Describe(const v1::WorkRef& ref);
 
 }  // namespace govledger::projections
