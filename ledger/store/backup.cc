@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/files.h"
 #include "ledger/common/time.h"
@@ -244,6 +245,14 @@ absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
       RocksDbEventStore::Open(dir, options);
+  if (!store.ok() && RocksDbEventStore::IsOtherFormat(store.status())) {
+    // A newer govledger's: not damage. Named as `what`, not as the directory it is being
+    // checked in (a hidden one of the restore's).
+    return absl::FailedPreconditionError(absl::StrCat(
+        absl::StrReplaceAll(store.status().message(),
+                            {{absl::StrCat("data directory ", dir), what}}),
+        " (use a govledger at least as new as the one that made it)"));
+  }
   if (!store.ok()) {
     return absl::DataLossError(
         absl::StrCat(what, " does not open: ", store.status().message()));

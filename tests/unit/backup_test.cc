@@ -19,6 +19,7 @@
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
 #include "ledger/stored_event.h"
+#include "rocksdb/db.h"
 #include "tests/testutil.h"
 
 namespace govledger::backup {
@@ -30,7 +31,9 @@ using ::govledger::testing::IsOkAndHolds;
 using ::govledger::testing::ListDir;
 using ::govledger::testing::StatusIs;
 using ::govledger::testing::TempDir;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string HexSha256(absl::string_view bytes) {
   return crypto::ToHex(crypto::AsBytes(crypto::Sha256(bytes)));
@@ -352,6 +355,54 @@ TEST_F(BackupTest, RestoreRefusesManifestsThatNameFilesOutsideTheBackup) {
       StatusIs(absl::StatusCode::kDataLoss,
                HasSubstr(
                    "lists '../data/CURRENT', which is not a plain file name")));
+  EXPECT_FALSE(fs::exists(Path("restored")));
+}
+
+// A backup a newer govledger made (its database of storage format 3, the manifest in order):
+// refused as such, naming the backup rather than the hidden directory the restore checks it
+// in, and not as damage (found by an upgrade tester).
+TEST_F(BackupTest, RestoreOfANewerFormatsBackupSaysSo) {
+  Fill(*store_, 3);
+  v1::BackupManifest manifest;
+  ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest).status());
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), Path("backup"), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), Path("backup"), families, &handles, &db).ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") EXPECT_TRUE(db->Put(sync, handles[i], "format_version", "3").ok());
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  manifest.clear_files();
+  for (const std::string& name : ListDir(Path("backup"))) {
+    if (name == kManifestFile) continue;
+    std::ifstream in(Path("backup/" + name), std::ios::binary);
+    const std::string contents((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    v1::BackupFile* file = manifest.add_files();
+    file->set_name(name);
+    file->set_size(contents.size());
+    file->set_sha256(HexSha256(contents));
+  }
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  std::ofstream(Path("backup/") + kManifestFile, std::ios::trunc) << json;
+  EXPECT_THAT(Restore(Path("backup"), Path("restored")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("backup ", Path("backup"),
+                                                    " holds storage format version 3")),
+                             HasSubstr("use a govledger at least as new as the one that made "
+                                       "it"),
+                             Not(HasSubstr(".partial-")))));
   EXPECT_FALSE(fs::exists(Path("restored")));
 }
 
