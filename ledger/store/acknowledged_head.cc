@@ -133,8 +133,18 @@ absl::StatusOr<std::unique_ptr<AcknowledgedHead>> AcknowledgedHead::Create(
   if (absl::Status written =
           WriteFileAtomically(path, EncodeAcknowledgedHead(head), 0600, IfExists::kReplace);
       !written.ok()) {
-    return absl::Status(written.code(),
-                        absl::StrCat("record the acknowledged head: ", written.message()));
+    // Out of space (or over a file size limit) at start: say what to do, as the store's open
+    // does.
+    std::string advice;
+    if (absl::IsResourceExhausted(written)) {
+      advice = absl::StrContains(written.message(), "File too large")
+                   ? ". A file size limit stopped it: raise or remove the limit (ulimit -f, "
+                     "systemd's LimitFSIZE=) and start again; the database is as it was"
+                   : ". The data directory's file system is full: free space there and start "
+                     "again; the database is as it was";
+    }
+    return absl::Status(written.code(), absl::StrCat("record the acknowledged head: ",
+                                                     written.message(), advice));
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return FileError("open", path, errno);

@@ -152,5 +152,37 @@ TEST(AcknowledgedHeadTest, AFailedWriteIsAnErrorNamingTheFileFromThenOn) {
   EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(11))));
 }
 
+// A start that cannot write the file (a full disk, or a file size limit: here the limit, below
+// the record's length, in a child process) says what to do, not only what failed.
+TEST(AcknowledgedHeadTest, ACreateTheFileSystemRefusesSaysWhatToDo) {
+  TempDir dir;
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    const rlimit limit{64, 64};
+    ::signal(SIGXFSZ, SIG_IGN);
+    std::string report = "setrlimit failed";
+    if (::setrlimit(RLIMIT_FSIZE, &limit) == 0) {
+      report = AcknowledgedHead::Create(dir.path(), Point(5)).status().ToString();
+    }
+    ssize_t unused = ::write(pipe_fds[1], report.data(), report.size());
+    (void)unused;
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string report;
+  char buffer[1024];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_THAT(report, HasSubstr("RESOURCE_EXHAUSTED: record the acknowledged head: cannot write"));
+  EXPECT_THAT(report, HasSubstr("raise or remove the limit (ulimit -f, systemd's LimitFSIZE=) "
+                                "and start again; the database is as it was"));
+}
+
 }  // namespace
 }  // namespace govledger
