@@ -112,7 +112,7 @@ std::string SignatureLine(bool checked, std::initializer_list<const v1::TreeHead
 
 // What verify adds about decisions' signatures: nothing when the events hold none.
 std::string SignatureSummary(const projections::SignatureAudit& audit, absl::string_view where) {
-  if (audit.verified() == 0 && audit.unchecked() == 0 && audit.newer() == 0) return "";
+  if (audit.verified() == 0 && audit.unchecked() == 0) return "";
   std::string out = absl::StrCat(
       "decision signatures: ", audit.verified(), " verified (", audit.decisions_signed(),
       audit.decisions_signed() == 1 ? " decision" : " decisions",
@@ -126,12 +126,6 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
     absl::StrAppend(&out, "; ", audit.unchecked(),
                     " not checked: their decision or key is not in the ", where,
                     " (or a correction voided it, or them)");
-  }
-  if (audit.newer() > 0) {
-    absl::StrAppend(&out, "; ", audit.newer(),
-                    " not checked: their decision was proposed with fields or values this "
-                    "version of govledger does not know (by a newer govledger, whose digest "
-                    "covers them: verify with a govledger at least as new)");
   }
   absl::StrAppend(&out, "\n");
   const auto keys = audit.keys_used();

@@ -27,6 +27,37 @@ constexpr v1::DeliveryConfidence kConfidences[] = {
 
 using projections::FormatPence;
 
+// kRatings, then the ratings this version does not know (a newer govledgerd's) that `statuses`
+// count projects by, so that every open project is in some row.
+std::vector<v1::Rag> RatingsIn(
+    std::initializer_list<const v1::GetProgrammeStatusResponse*> statuses) {
+  std::vector<v1::Rag> out(std::begin(kRatings), std::end(kRatings));
+  std::set<v1::Rag> unknown;
+  for (const v1::GetProgrammeStatusResponse* s : statuses) {
+    for (const v1::RagCount& c : s->project_rag_counts()) {
+      if (!v1::Rag_IsValid(c.rag())) unknown.insert(c.rag());
+    }
+  }
+  out.insert(out.end(), unknown.begin(), unknown.end());
+  return out;
+}
+
+// kConfidences, then those this version does not know that `statuses` count projects by.
+std::vector<v1::DeliveryConfidence> ConfidencesIn(
+    std::initializer_list<const v1::GetProgrammeStatusResponse*> statuses) {
+  std::vector<v1::DeliveryConfidence> out(std::begin(kConfidences), std::end(kConfidences));
+  std::set<v1::DeliveryConfidence> unknown;
+  for (const v1::GetProgrammeStatusResponse* s : statuses) {
+    for (const v1::ConfidenceCount& c : s->project_confidence_counts()) {
+      if (!v1::DeliveryConfidence_IsValid(c.delivery_confidence())) {
+        unknown.insert(c.delivery_confidence());
+      }
+    }
+  }
+  out.insert(out.end(), unknown.begin(), unknown.end());
+  return out;
+}
+
 int CountOf(const v1::GetProgrammeStatusResponse& s, v1::Rag rag) {
   for (const v1::RagCount& c : s.project_rag_counts()) {
     if (c.rag() == rag) return c.count();
@@ -168,7 +199,7 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
   out.set_report_week(ReportWeek(p.status));
   out.set_planned_weeks(p.status.planned_weeks());
   *out.mutable_programme() = p.status.programme();
-  for (v1::Rag rag : kRatings) {
+  for (v1::Rag rag : RatingsIn({&p.status})) {
     v1::RagCount* count = out.add_projects_by_rating();
     count->set_rag(rag);
     count->set_count(CountOf(p.status, rag));
@@ -176,7 +207,7 @@ v1::ReportPoint PointOf(const ReportPoint& p) {
   const UnratedProjects unrated = CountUnratedProjects(p.status);
   out.set_projects_unrated(unrated.no_report);
   out.set_projects_delivery_confidence_only(unrated.confidence_only);
-  for (v1::DeliveryConfidence c : kConfidences) {
+  for (v1::DeliveryConfidence c : ConfidencesIn({&p.status})) {
     v1::ConfidenceCount* count = out.add_projects_by_delivery_confidence();
     count->set_delivery_confidence(c);
     count->set_count(CountOf(p.status, c));
@@ -323,7 +354,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
   Table counts({"RATING", "NOW", "LAST TIME"});
   counts.AlignRight(1);
   counts.AlignRight(2);
-  for (v1::Rag rag : kRatings) {
+  for (v1::Rag rag : RatingsIn({&now.status, &then.status})) {
     counts.AddRow({RagText(rag), absl::StrCat(CountOf(now.status, rag)),
                    absl::StrCat(CountOf(then.status, rag))});
   }
@@ -331,16 +362,6 @@ std::string ReportMarkdown(const ReportInputs& in) {
   auto add_row = [&](const std::string& name, int n, int p) {
     if (n != 0 || p != 0) counts.AddRow({name, absl::StrCat(n), absl::StrCat(p)});
   };
-  // Ratings this version does not know (a newer govledgerd's), at either point.
-  std::set<v1::Rag> unknown;
-  for (const auto* s : {&now.status, &then.status}) {
-    for (const v1::RagCount& c : s->project_rag_counts()) {
-      if (!v1::Rag_IsValid(c.rag())) unknown.insert(c.rag());
-    }
-  }
-  for (v1::Rag rag : unknown) {
-    add_row(RagText(rag), CountOf(now.status, rag), CountOf(then.status, rag));
-  }
   const UnratedProjects unrated_now = CountUnratedProjects(now.status);
   const UnratedProjects unrated_then = CountUnratedProjects(then.status);
   add_row("unrated", unrated_now.no_report, unrated_then.no_report);
@@ -352,7 +373,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
   Table confidences({"DELIVERY CONFIDENCE", "NOW", "LAST TIME"});
   confidences.AlignRight(1);
   confidences.AlignRight(2);
-  for (v1::DeliveryConfidence c : kConfidences) {
+  for (v1::DeliveryConfidence c : ConfidencesIn({&now.status, &then.status})) {
     const int n = CountOf(now.status, c), p = CountOf(then.status, c);
     if (n != 0 || p != 0) confidences.AddRow({ConfidenceText(c), absl::StrCat(n), absl::StrCat(p)});
   }

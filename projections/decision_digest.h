@@ -61,9 +61,9 @@ std::string DecisionDigest(const v1::DecisionProposed& decision);
 // What the digest leaves out of `decision`: "" when it covers everything the decision says,
 // else an account of the first field (at any depth) this version of govledger does not know,
 // or of the first enum value it does not know ("field number 16", "amounts[0].kind value 7").
-// Only a proposal recorded by a newer govledgerd holds one (Append refuses them); this version
-// neither signs nor checks a signature over such a proposal, since its digest would not cover
-// what the newer one's does.
+// Append refuses them, so only a proposal recorded by a newer govledgerd (or stored unchecked
+// by one before 2026-12-03) holds one; this version takes no signature for such a proposal,
+// since its digest would not cover all it says.
 std::string UnknownDecisionContent(const v1::DecisionProposed& decision);
 
 // The signature digest of a decision digest (32 raw bytes) and a signatory's

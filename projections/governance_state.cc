@@ -2624,7 +2624,9 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
 // Whether `type` is in a later version's governance package ("govledger.v2.", ...), reserved
 // as govledger.v1 is: FORMAT.md, "Event types and versioning", has a changed meaning go there.
 bool InLaterGovernancePackage(absl::string_view type) {
-  if (!absl::ConsumePrefix(&type, "govledger.v")) return false;
+  // In any letter case, as a slip of v1's package is caught (CheckEventTypeName).
+  if (!absl::StartsWithIgnoreCase(type, "govledger.v")) return false;
+  type.remove_prefix(strlen("govledger.v"));
   size_t digits = 0;
   while (digits < type.size() && absl::ascii_isdigit(static_cast<unsigned char>(type[digits]))) {
     ++digits;
@@ -2636,7 +2638,7 @@ bool InLaterGovernancePackage(absl::string_view type) {
 absl::Status CheckEventTypeName(absl::string_view type) {
   if (InLaterGovernancePackage(type)) {
     return Invalid(absl::StrCat(
-        "event type ", type, " is in ", type.substr(0, type.find('.', strlen("govledger.")) + 1),
+        "event type ", type, " is in ", type.substr(0, type.find('.', strlen("govledger."))),
         ", a package kept for govledger's own governance events of a later version, whose "
         "rules this govledgerd cannot check: upgrade every writer to a govledgerd that knows "
         "it, or give a type of your own (outside govledger.v1, govledger.v2, ...)"));

@@ -56,17 +56,26 @@ absl::Status SignatureAudit::Check(Signature& s,
                                    uint64_t view_position) {
   auto [proposal, key] = CountedWith(s, left_out, view_position == 0);
   if (proposal == nullptr) return absl::OkStatus();
-  if (proposal->newer) return absl::OkStatus();  // not checkable by this version
   if (proposal->position == s.checked_proposal && key->position == s.checked_key) {
     return absl::OkStatus();  // verified with these already
   }
   const v1::DecisionSigned& m = s.message;
+  // A proposal holding what this version does not know: a newer govledger's digest covers that
+  // too, and so does its signatures'; or the proposal was changed after signing. Either way the
+  // signature fails here, saying which may be the case.
+  const std::string newer =
+      proposal->unknown.empty()
+          ? ""
+          : absl::StrCat("; the proposal (position ", proposal->position, ") holds ",
+                         proposal->unknown,
+                         ", which this version of govledger does not know: if a newer govledger "
+                         "recorded it, verify with one at least as new");
   if (view_position == 0 && !m.digest().empty() && m.digest() != proposal->digest) {
     return absl::DataLossError(absl::StrCat(
         "position ", s.position, ": the signature of decision ", m.organisation_id(), "/",
         m.reference(), " with key ", m.key_id(), " names the digest ", crypto::ToHex(m.digest()),
         ", but the decision's canonical digest is ", crypto::ToHex(proposal->digest),
-        " (the ledger accepts a signature only when they are equal)"));
+        " (the ledger accepts a signature only when they are equal)", newer));
   }
   if (!crypto::Ed25519Verify(key->registration.public_key(), SignedDigest(proposal->digest, m),
                              m.signature())) {
@@ -75,7 +84,7 @@ absl::Status SignatureAudit::Check(Signature& s,
         m.key_id(), " (", key->registration.holder(), ") does not verify over the decision's ",
         m.has_declaration() ? "signature digest (with the declaration of interests)"
                             : "canonical digest",
-        " with the key's registered public key");
+        " with the key's registered public key", newer);
     if (view_position == 0) {
       return absl::DataLossError(absl::StrCat("position ", s.position, ": ", what));
     }
@@ -139,32 +148,36 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     proposal_stream_[id] = stream;
     proposals_[stream].push_back(
-        Proposal{event.position(), id, DecisionDigest(m), !UnknownDecisionContent(m).empty()});
+        Proposal{event.position(), id, DecisionDigest(m), UnknownDecisionContent(m)});
   } else if (IsType<v1::DecisionSigned>(event)) {
     Signature s{event.position(), id, "", {}};
     if (!s.message.ParseFromString(event.payload())) return unreadable();
     s.stream = DecisionStream(s.message.organisation_id(), s.message.reference());
     // As recorded: the view the ledger checked it in.
     auto [proposal, key] = CountedWith(s, left_out_, /*as_recorded=*/true);
+    // In the whole log, a decision never proposed, or a key never registered, before the
+    // signature (voided or not: a log written before 2026-11-30 may hold a signature whose
+    // proposal or key a correction had voided, which is counted as unchecked).
     if (proposal == nullptr && whole_log_) {
       const v1::DecisionSigned& m = s.message;
-      auto proposals = proposals_.find(s.stream);
-      const bool proposed =
-          proposals != proposals_.end() &&
-          LatestCounted(proposals->second, s.position, left_out_) != nullptr;
-      return absl::DataLossError(absl::StrCat(
-          "position ", s.position, ": the signature of decision ", m.organisation_id(), "/",
-          m.reference(), " with key ", m.key_id(), " has no ",
-          proposed ? absl::StrCat("key ", m.key_id(), " registered")
-                   : absl::StrCat("decision ", m.organisation_id(), "/", m.reference(),
-                                  " proposed"),
-          " before it, though the log from position 1 is all here: the ledger accepts no such "
-          "signature, so the log was changed after it was written"));
+      auto any_before = [&](const auto& index, const std::string& key) {
+        auto it = index.find(key);
+        return it != index.end() && !it->second.empty() && it->second.front().position < s.position;
+      };
+      const bool proposed = any_before(proposals_, s.stream);
+      if (!proposed || !any_before(keys_, m.key_id())) {
+        return absl::DataLossError(absl::StrCat(
+            "position ", s.position, ": the signature of decision ", m.organisation_id(), "/",
+            m.reference(), " with key ", m.key_id(), " has no ",
+            proposed ? absl::StrCat("key ", m.key_id(), " registered")
+                     : absl::StrCat("decision ", m.organisation_id(), "/", m.reference(),
+                                    " proposed"),
+            " before it, though the log from position 1 is all here: the ledger accepts no "
+            "such signature, so the log was changed after it was written"));
+      }
     }
     if (proposal == nullptr) {
       ++unchecked_;
-    } else if (proposal->newer) {
-      ++newer_;
     } else {
       RETURN_IF_ERROR(Check(s, left_out_, 0));
       ++verified_;

@@ -25,9 +25,17 @@
 // times): those held when the ledger accepted each event, and a replay does not re-check them.
 // A signature whose key or decision is not in the events given (an export of one stream) is
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
-// from position 1, with none missing, it is a failure: the ledger accepts no signature without
-// its decision and key, so the log was changed after it was written (a signature forged into
-// a rewritten log, say). Thread-compatible.
+// from position 1, with none missing, and no event before it proposed the decision or
+// registered the key, it is a failure: the ledger accepts no such signature, so the log was
+// changed after it was written (a signature forged into a rewritten log, say). (One whose
+// proposal or key a correction had voided before it is counted as unchecked: a log written
+// before 2026-11-30 may hold such.)
+//
+// A proposal holding fields or enum values this version does not know (a newer govledger's)
+// is checked with the digest this version computes, which leaves them out: a signature made
+// over a newer version's digest fails here, its message naming what this version does not
+// know, since a proposal changed after signing (with a field added to hide it) fails alike.
+// Thread-compatible.
 #ifndef GOVLEDGER_PROJECTIONS_SIGNATURE_AUDIT_H_
 #define GOVLEDGER_PROJECTIONS_SIGNATURE_AUDIT_H_
 
@@ -68,13 +76,9 @@ class SignatureAudit {
   // payload does not parse; the audit stops there.
   absl::Status Add(const v1::Event& event);
 
-  // Signatures verified as recorded, those whose decision or key is not in the events, and
-  // those over a proposal holding what this version does not know (UnknownDecisionContent:
-  // recorded by a newer govledgerd, whose digest covers more than this version's would), which
-  // this version cannot check.
+  // Signatures verified as recorded, and those whose decision or key is not in the events.
   int verified() const { return verified_; }
   int unchecked() const { return unchecked_; }
-  int newer() const { return newer_; }
   // Of the signatures verified as recorded, those a correction now voids (the folds of the log
   // as it stands no longer count them).
   int voided() const;
@@ -89,7 +93,8 @@ class SignatureAudit {
     uint64_t position;
     std::string event_id;  // lower case
     std::string digest;    // canonical
-    bool newer;            // holds what this version does not know: not checkable
+    // What the digest leaves out (UnknownDecisionContent): named when a signature fails.
+    std::string unknown;
   };
   struct Key {
     uint64_t position;
@@ -150,7 +155,6 @@ class SignatureAudit {
   absl::flat_hash_set<std::string> signed_decisions_;
   int verified_ = 0;
   int unchecked_ = 0;
-  int newer_ = 0;
   // Whether the events given so far are positions 1, 2, ... with none missing, and the position
   // the next must have to keep it so.
   bool whole_log_ = true;

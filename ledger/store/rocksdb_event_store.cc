@@ -259,10 +259,12 @@ absl::Status MarkedOtherFormat(absl::Status status) {
 // FAILED_PRECONDITION for a database of storage format `version`, which this one neither
 // writes nor upgrades.
 absl::Status OtherFormat(const std::string& dir, const std::string& version) {
-  // Formats are whole numbers: anything else is damage, not a newer govledger's database.
-  if (version.empty() || !std::all_of(version.begin(), version.end(), absl::ascii_isdigit)) {
+  // Formats are whole numbers from 1, written without leading zeros: anything else is damage,
+  // not a newer govledger's database.
+  if (version.empty() || version[0] == '0' ||
+      !std::all_of(version.begin(), version.end(), absl::ascii_isdigit)) {
     return absl::DataLossError(absl::StrCat(
-        "data directory ", dir, " holds a storage format version that is not a number (\"",
+        "data directory ", dir, " holds a storage format version that is not a format number (\"",
         absl::CHexEscape(version.substr(0, 32)), "\"): the database's meta record is damaged; "
         "keep the directory for inspection, and restore the ledger from a backup (govledger "
         "admin restore)"));

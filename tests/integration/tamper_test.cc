@@ -419,10 +419,10 @@ TEST(ForgedLogTest, ASignatureWithAKeyTheLogNeverRegisteredIsFoundByVerify) {
 }
 
 // A log a newer govledgerd wrote (a rollback to a build of the same storage format), with a
-// proposal holding a field this version does not know, signed there: verify counts the
-// signature as not checkable here rather than failing the log, and this version gives no
-// digest to sign for such a proposal.
-TEST(NewerLogTest, AProposalFromANewerVersionIsNeitherSignedNorCheckedHere) {
+// proposal holding a field this version does not know, signed there over the newer digest:
+// verify fails the signature (it cannot tell it from a proposal changed after signing) and says
+// to verify with a govledger at least as new; this version gives no digest to sign for it.
+TEST(NewerLogTest, AProposalFromANewerVersionIsNotSignedHereAndItsSignaturesFailSayingWhy) {
   using namespace gov;  // NOLINT: builders
   const std::string role = "Deputy Mayor for Policing and Crime";
   const Signer dmpc = NewSigner("mopac-dmpc", role);
@@ -438,9 +438,11 @@ TEST(NewerLogTest, AProposalFromANewerVersionIsNeitherSignedNorCheckedHere) {
   ASSERT_OK(daemon.Start());
   const std::string server = absl::StrCat("--server ", daemon.address());
   CliRun verify = Cli(absl::StrCat(server, " verify"));
-  EXPECT_EQ(verify.code, 0) << verify.err;
-  EXPECT_THAT(verify.out, HasSubstr("1 not checked: their decision was proposed with fields or "
-                                    "values this version of govledger does not know"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr("position 4: the signature of decision MOPAC/PCD 98"));
+  EXPECT_THAT(verify.err, HasSubstr("the proposal (position 3) holds field number 16, which "
+                                    "this version of govledger does not know: if a newer "
+                                    "govledger recorded it, verify with one at least as new"));
   CliRun digest =
       Cli(absl::StrCat(server, " decision digest --organisation MOPAC --reference 'PCD 98'"));
   EXPECT_EQ(digest.code, 1);

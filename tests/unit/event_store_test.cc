@@ -1085,18 +1085,25 @@ TEST_F(RocksDbEventStoreTest, RefusesAnotherFormatVersion) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 3")));
   // A version that is no number is damage, not a newer govledger's (found by an operator's
   // trial: it was told to run a newer govledgerd).
-  WithRawMeta(DbPath(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    EXPECT_TRUE(db->Put(sync, meta, "format_version", "x").ok());
-  });
-  EXPECT_FALSE(RocksDbEventStore::IsOtherFormat(RocksDbEventStore::Open(DbPath()).status()));
-  EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       ::testing::AllOf(HasSubstr("holds a storage format version that is not "
-                                                  "a number (\"x\")"),
-                                        HasSubstr("restore the ledger from a backup"),
-                                        Not(HasSubstr("at least as new")))));
+  // Nor is 0 (no govledger wrote it: a reviewer found it told to run a newer govledgerd), nor
+  // a number with a leading zero.
+  for (const std::string version : {"x", "0", "02"}) {
+    WithRawMeta(DbPath(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      EXPECT_TRUE(db->Put(sync, meta, "format_version", version).ok());
+    });
+    EXPECT_FALSE(RocksDbEventStore::IsOtherFormat(RocksDbEventStore::Open(DbPath()).status()));
+    EXPECT_THAT(RocksDbEventStore::Open(DbPath()),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         ::testing::AllOf(HasSubstr(absl::StrCat(
+                                              "holds a storage format version that is not a "
+                                              "format number (\"",
+                                              version, "\")")),
+                                          HasSubstr("restore the ledger from a backup"),
+                                          Not(HasSubstr("at least as new")))))
+        << version;
+  }
 }
 
 // A data directory that is a symbolic link to nothing (a volume not mounted) is named as such:

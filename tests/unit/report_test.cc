@@ -37,5 +37,34 @@ TEST(ReportTest, ADeliveryConfidenceChangedUnderTheSameRagIsAChangedRating) {
   EXPECT_FALSE(ReportMessage(same).rating_changed());
 }
 
+// A project rated, or given a delivery confidence, that this version does not know (a newer
+// govledgerd's) is counted in a row of its own, in the report and in its message, so that
+// every open project is in some row (an upgrade tester's report counted 4 of 5).
+TEST(ReportTest, RatingsThisVersionDoesNotKnowHaveRowsOfTheirOwn) {
+  ReportInputs in = Rated(v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER);
+  v1::WorkStatus* project = in.current.status.add_projects();
+  project->mutable_ref()->set_kind(v1::WORK_KIND_PROJECT);
+  project->mutable_ref()->set_id("TST-A");
+  project->set_rated(true);
+  project->set_rag(static_cast<v1::Rag>(9));
+  project->set_delivery_confidence(static_cast<v1::DeliveryConfidence>(6));
+  v1::RagCount* rag = in.current.status.add_project_rag_counts();
+  rag->set_rag(static_cast<v1::Rag>(9));
+  rag->set_count(1);
+  v1::ConfidenceCount* confidence = in.current.status.add_project_confidence_counts();
+  confidence->set_delivery_confidence(static_cast<v1::DeliveryConfidence>(6));
+  confidence->set_count(1);
+  const std::string markdown = ReportMarkdown(in);
+  EXPECT_THAT(markdown, HasSubstr("| unknown (9)   |   1 |         0 |\n"
+                                  "| open projects |   1 |         0 |"));
+  EXPECT_THAT(markdown, HasSubstr("| unknown (6)         |   1 |         0 |"));
+  const v1::ProgrammeReport message = ReportMessage(in);
+  ASSERT_EQ(message.current().projects_by_rating_size(), 4);
+  EXPECT_EQ(message.current().projects_by_rating(3).rag(), 9);
+  EXPECT_EQ(message.current().projects_by_rating(3).count(), 1);
+  ASSERT_EQ(message.current().projects_by_delivery_confidence_size(), 6);
+  EXPECT_EQ(message.current().projects_by_delivery_confidence(5).delivery_confidence(), 6);
+}
+
 }  // namespace
 }  // namespace govledger::cli
