@@ -390,6 +390,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   grpc::ResourceQuota threads("govledgerd-sync-threads");
   threads.SetMaxThreads(options.max_sync_threads);
   builder.SetResourceQuota(threads);
+  // No compressed requests: gRPC would inflate one before its size limit applies, so a 2 MB
+  // gzip "bomb", sent by anyone who can connect, token or not, grew the daemon by gigabytes.
+  // A client asking for compression is refused (UNIMPLEMENTED) before its message is read.
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Keepalive (DaemonOptions::keepalive_seconds). gRPC sends at most two pings without data in

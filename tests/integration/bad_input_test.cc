@@ -86,6 +86,24 @@ TEST_F(BadInputTest, EmptyRequest) {
       grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("no events"));
 }
 
+// A compressed request is refused before it is read: gRPC inflates a message before its size
+// limit applies, so a 2 MB gzip "bomb" (1 GiB inflated), sent by anyone who can connect, grew the
+// daemon by gigabytes (found by a fuzzer). Nothing is stored.
+TEST_F(BadInputTest, ACompressedRequestIsRefused) {
+  for (grpc_compression_algorithm algorithm : {GRPC_COMPRESS_GZIP, GRPC_COMPRESS_DEFLATE}) {
+    ExpectRejected(
+        absl::StrCat("compression ", algorithm),
+        [&] {
+          grpc::ClientContext context;
+          context.set_compression_algorithm(algorithm);
+          v1::AppendResponse response;
+          return stub_->Append(&context, MakeAppend({MakeEvent("programme/LPP", "zipped")}),
+                               &response);
+        },
+        grpc::StatusCode::UNIMPLEMENTED, HasSubstr("is disabled"));
+  }
+}
+
 TEST_F(BadInputTest, MalformedRequestBytes) {
   // Bytes that do not parse as an AppendRequest: field 1 (events, length-delimited) claiming
   // far more bytes than follow; a tag with the invalid wire type 7; an event whose stream_id
