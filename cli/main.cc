@@ -13,12 +13,12 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "grpc/support/log.h"
 #include "cli/admin_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/bench.h"
@@ -28,6 +28,7 @@
 #include "cli/printable.h"
 #include "cli/query_commands.h"
 #include "cli/signing_commands.h"
+#include "grpc/support/log.h"
 #include "ledger/envelope.h"
 
 namespace {
@@ -136,9 +137,10 @@ int main(int argc, char** argv) {
                  "Connect with TLS, checking that the server's certificate names this host "
                  "rather than the one in --server, e.g. through a tunnel (default "
                  "$GOVLEDGER_TLS_SERVER_NAME)");
-  app.footer("Environment: GOVLEDGER_SERVER, GOVLEDGER_TOKEN, GOVLEDGER_TLS_CA and\n"
-             "GOVLEDGER_TLS_SERVER_NAME as the options say; GOVLEDGER_KEEPALIVE, the seconds between\n"
-             "pings while a call is open (default 30, 1 to 3600). README, \"The govledger CLI\".");
+  app.footer(
+      "Environment: GOVLEDGER_SERVER, GOVLEDGER_TOKEN, GOVLEDGER_TLS_CA and\n"
+      "GOVLEDGER_TLS_SERVER_NAME as the options say; GOVLEDGER_KEEPALIVE, the seconds between\n"
+      "pings while a call is open (default 30, 1 to 3600). README, \"The govledger CLI\".");
 
   // bench append|read|ping|subscribe (cli/bench.cc).
   govledger::cli::BenchCommands bench(app, server_flag);
@@ -182,6 +184,26 @@ int main(int argc, char** argv) {
     return govledger::cli::Fail(govledger::cli::kExitBadArgs,
                                 "--server is empty: give HOST:PORT, e.g. 127.0.0.1:50051, or "
                                 "leave --server out for $GOVLEDGER_SERVER or 127.0.0.1:50051");
+  }
+  // So are an empty --tls-ca or --tls-server-name, which would otherwise connect in plaintext
+  // and send the token in clear, and a server name longer than a host name may be (gRPC aborts
+  // on one of 256 characters or more).
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"--tls-ca", &tls_ca_flag},
+        {"--tls-server-name", &tls_server_name_flag}}) {
+    if (app.count(name) > 0 && value->empty()) {
+      return govledger::cli::Fail(
+          govledger::cli::kExitBadArgs,
+          absl::StrCat(name, " is empty: give ",
+                       std::string(name) == "--tls-ca" ? "the CA certificates' PEM file"
+                                                       : "the host name the certificate names",
+                       ", or leave it out (without TLS flags the connection is plaintext)"));
+    }
+  }
+  if (tls_server_name_flag.size() > 253) {
+    return govledger::cli::Fail(govledger::cli::kExitBadArgs,
+                                absl::StrCat("--tls-server-name is ", tls_server_name_flag.size(),
+                                             " characters long; a host name has at most 253"));
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
   govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);

@@ -967,6 +967,18 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
                             absl::StrCat("GOVLEDGER_SERVER=", daemon_.address()));
   EXPECT_EQ(empty.code, 2) << empty.err;
   EXPECT_THAT(empty.err, HasSubstr("--server is empty: give HOST:PORT"));
+  // Nor an empty TLS flag, which connected in plaintext and sent the token in clear (found by a
+  // fuzzer), nor a server name longer than a host name (gRPC aborted on it).
+  for (const std::string flag : {"--tls-ca", "--tls-server-name"}) {
+    CliRun tls = Cli(absl::StrCat(Server(), " --token glt_00 ", flag, " '' head"));
+    EXPECT_EQ(tls.code, 2) << flag << ": " << tls.err;
+    EXPECT_THAT(tls.err, HasSubstr(absl::StrCat(flag, " is empty: give "))) << flag;
+  }
+  CliRun long_name =
+      Cli(absl::StrCat(Server(), " --tls-server-name ", std::string(300, 'x'), " head"));
+  EXPECT_EQ(long_name.code, 2) << long_name.err;
+  EXPECT_THAT(long_name.err,
+              HasSubstr("--tls-server-name is 300 characters long; a host name has at most 253"));
   // A token is glt_ and hex digits: anything gRPC cannot send is exit 2, and not shown.
   const std::vector<std::string> tokens = {R"sh("$(printf 'abc\ndef')")sh", "'glt_é'"};
   for (const std::string& token : tokens) {
