@@ -16,6 +16,7 @@
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/text.h"
 
 namespace govledger {
 namespace {
@@ -195,7 +196,8 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
   }
   if (named_actor && *named_actor != grant->second.actor) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "govledger-actor '", *named_actor, "' is not the token's actor '", grant->second.actor,
+        "govledger-actor '", PrintableText(*named_actor), "' is not the token's actor '",
+        grant->second.actor,
         "'; leave govledger-actor (the CLI's --actor) out: the token names the actor"));
   }
   return Admitted{grant->second.actor, grant->second.role};

@@ -232,6 +232,16 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
   EXPECT_THAT(AppendAs(writer_.secret, "Chief Constable", &appended),
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
                            HasSubstr("is not the token's actor 'PMO (Mayor's office)'")));
+  // An actor whose bytes a terminal would act on is quoted escaped (a fuzzer found them raw).
+  {
+    auto context = Context(writer_.secret);
+    context->AddMetadata("govledger-actor-bin", "\x1b[31mRED\x1b[0m\xff");
+    EXPECT_THAT(stub_->Append(context.get(), MakeAppend({MakeEvent("programme/LPP", "p")}),
+                              &appended),
+                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                             HasSubstr("govledger-actor '\\x1b[31mRED\\x1b[0m\\xff' is not "
+                                       "the token's actor")));
+  }
   // A reader reads but does not append.
   EXPECT_THAT(AppendAs(reader_.secret, "", &appended),
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
