@@ -41,7 +41,7 @@ namespace pb = ::google::protobuf;
 
 // A tree head from a file `tree-head` wrote.
 absl::StatusOr<v1::TreeHead> ReadTreeHeadFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path, kSmallFileBytes);
   if (!text.ok()) return text.status();
   v1::TreeHead head;
   if (!pb::util::JsonStringToMessage(*text, &head).ok()) {
@@ -73,7 +73,7 @@ int LoadTreeHead(const std::string& path, const std::vector<std::string>& public
 absl::StatusOr<std::vector<std::string>> ReadPublicKeyFiles(const std::vector<std::string>& paths) {
   std::vector<std::string> keys;
   for (const std::string& path : paths) {
-    absl::StatusOr<std::string> pem = ReadWholeFile(path);
+    absl::StatusOr<std::string> pem = ReadWholeFile(path, kSmallFileBytes);
     if (!pem.ok()) return pem.status();
     absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(*pem);
     if (!key.ok()) {

@@ -118,7 +118,7 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
   // --tls asks for the system's CA certificates: GOVLEDGER_TLS_CA, a default, gives way to it.
   if (std::string ca = tls ? tls_ca_flag : FlagOrEnv(tls_ca_flag, "GOVLEDGER_TLS_CA");
       !ca.empty()) {
-    absl::StatusOr<std::string> pem = ReadWholeFile(ca);
+    absl::StatusOr<std::string> pem = ReadWholeFile(ca, kSmallFileBytes);
     if (!pem.ok()) {
       settings.error = absl::StrCat("the TLS CA file: ", pem.status().message());
     } else if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {

@@ -103,11 +103,23 @@ absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
   return expected;
 }
 
+// An event's document from `path` ("-": stdin), of at most 64 MiB (an event is at most 16 MiB,
+// its JSON about a third more): /dev/zero, or a wrong file, is refused rather than read until
+// the memory runs out.
+constexpr size_t kMaxDocumentBytes = size_t{64} << 20;
+
 absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
-  if (path != "-") return ReadWholeFile(path);
-  std::stringstream ss;
-  ss << std::cin.rdbuf();
-  return ss.str();
+  if (path != "-") return ReadWholeFile(path, kMaxDocumentBytes);
+  std::string bytes;
+  char buffer[65536];
+  while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
+    bytes.append(buffer, static_cast<size_t>(std::cin.gcount()));
+    if (bytes.size() > kMaxDocumentBytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stdin holds more than ", kMaxDocumentBytes, " bytes, more than an event's document"));
+    }
+  }
+  return bytes;
 }
 
 // The document `append` was given by flags (`effective`: absent, or as --effective gave it;

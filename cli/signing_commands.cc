@@ -373,7 +373,7 @@ int SigningCommands::Generate() {
 }
 
 int SigningCommands::Register(const std::string& server) {
-  absl::StatusOr<std::string> pem = ReadWholeFile(pub_file_);
+  absl::StatusOr<std::string> pem = ReadWholeFile(pub_file_, kSmallFileBytes);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> pub = crypto::Ed25519PublicKeyFromPem(*pem);
   if (!pub.ok())
@@ -552,7 +552,7 @@ absl::StatusOr<std::optional<v1::InterestsDeclaration>> SigningCommands::Declara
 }
 
 int SigningCommands::Sign() {
-  absl::StatusOr<std::string> pem = ReadWholeFile(key_file_);
+  absl::StatusOr<std::string> pem = ReadWholeFile(key_file_, kSmallFileBytes);
   if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
   absl::StatusOr<std::string> key = crypto::Ed25519PrivateKeyFromPem(*pem);
   if (!key.ok())

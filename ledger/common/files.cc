@@ -26,17 +26,25 @@ absl::Status OpenForReading(const std::string& path, std::ifstream* file) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes) {
   std::ifstream in;
   if (absl::Status s = OpenForReading(path, &in); !s.ok()) return s;
   errno = 0;
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  if (!in) {
+  std::string bytes;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    bytes.append(buffer, static_cast<size_t>(in.gcount()));
+    if (bytes.size() > max_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot read ", path, ": it holds more than ", max_bytes,
+          " bytes, more than such a file can; is it the right file?"));
+    }
+  }
+  if (in.bad() || (in.fail() && !in.eof())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot read ", path, ": ", errno != 0 ? std::strerror(errno) : "read failed"));
   }
-  return bytes.str();
+  return bytes;
 }
 
 absl::Status FileError(absl::string_view what, const std::string& path, int error) {

@@ -22,8 +22,12 @@ namespace govledger {
 absl::Status OpenForReading(const std::string& path, std::ifstream* file);
 
 // The bytes of the file at `path`, as they are. FAILED_PRECONDITION as OpenForReading, or
-// "cannot read PATH: REASON" when it cannot be read.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+// "cannot read PATH: REASON" when it cannot be read, or holds more than `max_bytes` (read no
+// further: /dev/zero, or a wrong file, given for a key would otherwise fill the memory).
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes);
+
+// ReadWholeFile's limit for a key, a certificate (bundle), a tree head: each far smaller.
+inline constexpr size_t kSmallFileBytes = size_t{1} << 20;
 
 // "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing functions below
 // return when the system refuses. RESOURCE_EXHAUSTED for a full file system, a disk quota or a

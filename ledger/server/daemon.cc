@@ -56,7 +56,7 @@ namespace {
 constexpr int kMaxMessageBytes = 64 << 20;
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view what) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path, kSmallFileBytes);
   if (!text.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the TLS ", what, ": ", text.status().message()));
@@ -139,7 +139,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 // writes it); "" when there is none.
 absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
   if (path.empty()) return std::string();
-  absl::StatusOr<std::string> pem = ReadWholeFile(path);
+  absl::StatusOr<std::string> pem = ReadWholeFile(path, kSmallFileBytes);
   if (!pem.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the tree head key: ", pem.status().message()));

@@ -80,7 +80,7 @@ absl::StatusOr<std::optional<ChainPoint>> ReadAcknowledgedHead(const std::string
   const std::string path = PathIn(dir);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec) && !ec) return std::nullopt;
-  ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, kSmallFileBytes));
   absl::StatusOr<ChainPoint> head = DecodeAcknowledgedHead(bytes);
   if (!head.ok()) {
     return absl::DataLossError(absl::StrCat(

@@ -705,7 +705,7 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   ASSERT_EQ(export_run.code, 0) << export_run.err;
   // It names the hash to check the file against.
   EXPECT_THAT(export_run.err, HasSubstr("the last, position 12, has the hash " + head_hex));
-  absl::StatusOr<std::string> text = ReadWholeFile(exported);
+  absl::StatusOr<std::string> text = ReadWholeFile(exported, kSmallFileBytes);
   ASSERT_OK(text);
   std::vector<std::string> good = Lines(*text);
   ASSERT_EQ(good.size(), 12u);
@@ -829,7 +829,7 @@ TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndN
 
   const std::string exported = dir_.path() + "/ledger.jsonl";
   ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
-  absl::StatusOr<std::string> text = ReadWholeFile(exported);
+  absl::StatusOr<std::string> text = ReadWholeFile(exported, kSmallFileBytes);
   ASSERT_OK(text);
   std::vector<std::string> lines = Lines(*text);
   ASSERT_EQ(lines.size(), 3u);
@@ -1160,8 +1160,8 @@ TEST_F(CliEventsTest, AnExportCutShortSaysHowFarItGot) {
   stub_.reset();
   daemon_.Kill();
   exported.get();
-  EXPECT_EQ(ReadWholeFile(rc).value_or(""), "3\n");
-  EXPECT_THAT(ReadWholeFile(err).value_or(""),
+  EXPECT_EQ(ReadWholeFile(rc, kSmallFileBytes).value_or(""), "3\n");
+  EXPECT_THAT(ReadWholeFile(err, kSmallFileBytes).value_or(""),
               HasSubstr("govledger: export stopped after 10000 events: cannot reach govledgerd"));
 }
 
@@ -1172,14 +1172,14 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   CliRun run = Cli(absl::StrCat(Server(), " export --out ", existing));
   EXPECT_EQ(run.code, 2);
   EXPECT_THAT(run.err, HasSubstr(existing + " already exists"));
-  absl::StatusOr<std::string> kept = ReadWholeFile(existing);
+  absl::StatusOr<std::string> kept = ReadWholeFile(existing, kSmallFileBytes);
   ASSERT_OK(kept);
   EXPECT_EQ(*kept, "keep me\n");
   // A new name is written.
   const std::string fresh = dir_.path() + "/fresh.jsonl";
   CliRun ok = Cli(absl::StrCat(Server(), " export --out ", fresh));
   ASSERT_EQ(ok.code, 0) << ok.err;
-  absl::StatusOr<std::string> written = ReadWholeFile(fresh);
+  absl::StatusOr<std::string> written = ReadWholeFile(fresh, kSmallFileBytes);
   ASSERT_OK(written);
   EXPECT_EQ(Lines(*written).size(), 1u);
   // Said before any call: exit 2 with no server to reach, not 3.

@@ -57,14 +57,14 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((prefix + ".pub").c_str(), &st), 0);
   // Never overwrites a key by accident; --force replaces both, and leaves no partial file.
-  const absl::StatusOr<std::string> first_pub = ReadWholeFile(prefix + ".pub");
+  const absl::StatusOr<std::string> first_pub = ReadWholeFile(prefix + ".pub", kSmallFileBytes);
   ASSERT_TRUE(first_pub.ok());
   CliRun again = Cli(absl::StrCat("keys generate --out ", prefix));
   EXPECT_EQ(again.code, 2);
   EXPECT_THAT(again.err, HasSubstr(prefix + ".key: it exists (use --force)"));
-  EXPECT_EQ(ReadWholeFile(prefix + ".pub").value_or(""), *first_pub);
+  EXPECT_EQ(ReadWholeFile(prefix + ".pub", kSmallFileBytes).value_or(""), *first_pub);
   ASSERT_EQ(Cli(absl::StrCat("keys generate --force --out ", prefix)).code, 0);
-  EXPECT_NE(ReadWholeFile(prefix + ".pub").value_or(*first_pub), *first_pub);
+  EXPECT_NE(ReadWholeFile(prefix + ".pub", kSmallFileBytes).value_or(*first_pub), *first_pub);
   ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((prefix + ".pub").c_str(), &st), 0);

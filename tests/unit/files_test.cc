@@ -1,4 +1,5 @@
-// Durable whole-file writing (ledger/common/files.h): keys, kept tree heads and the port file.
+// Durable whole-file writing and bounded reading (ledger/common/files.h): keys, kept tree heads
+// and the port file.
 #include "ledger/common/files.h"
 
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 #include "gmock/gmock.h"
@@ -38,6 +40,25 @@ mode_t ModeOf(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 0777 : 0;
 }
 
+// A file larger than the limit is refused without being read to its end: /dev/zero, given for a
+// key file, had the CLI read gigabytes (found by a fuzzer). A file of exactly the limit is read.
+TEST(ReadWholeFileTest, AFileLargerThanTheLimitIsRefused) {
+  TempDir dir;
+  const std::string path = dir.path() + "/pem";
+  ASSERT_TRUE(WriteFileAtomically(path, std::string(100000, 'k'), 0600, IfExists::kRefuse).ok());
+  EXPECT_EQ(ReadWholeFile(path, 100000).value_or("").size(), 100000u);
+  const absl::StatusOr<std::string> over = ReadWholeFile(path, 99999);
+  EXPECT_FALSE(over.ok());
+  EXPECT_EQ(over.status().message(),
+            absl::StrCat("cannot read ", path,
+                         ": it holds more than 99999 bytes, more than such a file can; is it the "
+                         "right file?"));
+  const absl::StatusOr<std::string> zero = ReadWholeFile("/dev/zero", kSmallFileBytes);
+  EXPECT_EQ(zero.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadWholeFile(dir.path() + "/empty-not-there", 10).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartialFile) {
   TempDir dir;
   const std::string path = dir.path() + "/key";
@@ -45,7 +66,7 @@ TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartial
   const absl::Status written = WriteFileAtomically(path, "secret\n", 0644, IfExists::kRefuse);
   ::umask(umask_was);
   ASSERT_TRUE(written.ok()) << written;
-  EXPECT_EQ(ReadWholeFile(path).value_or(""), "secret\n");
+  EXPECT_EQ(ReadWholeFile(path, kSmallFileBytes).value_or(""), "secret\n");
   EXPECT_EQ(ModeOf(path), 0644u);
   EXPECT_EQ(Names(dir.path()), "key");
 }
@@ -57,7 +78,7 @@ TEST(WriteFileAtomicallyTest, RefusesAnExistingFileAndLeavesItAsItWas) {
   const absl::Status again = WriteFileAtomically(path, "second", 0644, IfExists::kRefuse);
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(again.message(), "cannot create " + path + ": it exists");
-  EXPECT_EQ(ReadWholeFile(path).value_or(""), "first");
+  EXPECT_EQ(ReadWholeFile(path, kSmallFileBytes).value_or(""), "first");
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(Names(dir.path()), "key");
 }
@@ -67,7 +88,7 @@ TEST(WriteFileAtomicallyTest, ReplacesAnExistingFile) {
   const std::string path = dir.path() + "/port";
   ASSERT_TRUE(WriteFileAtomically(path, "1234\n", 0644, IfExists::kReplace).ok());
   ASSERT_TRUE(WriteFileAtomically(path, "56789\n", 0600, IfExists::kReplace).ok());
-  EXPECT_EQ(ReadWholeFile(path).value_or(""), "56789\n");
+  EXPECT_EQ(ReadWholeFile(path, kSmallFileBytes).value_or(""), "56789\n");
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(Names(dir.path()), "port");
 }
@@ -84,7 +105,7 @@ TEST(WriteFileAtomicallyTest, ConcurrentWritersNeverMixTheirBytes) {
       const std::string contents(1 << 20, c);
       for (int i = 0; i < 5; ++i) {
         EXPECT_TRUE(WriteFileAtomically(path, contents, 0644, IfExists::kReplace).ok());
-        const std::string read = ReadWholeFile(path).value_or("");
+        const std::string read = ReadWholeFile(path, kSmallFileBytes).value_or("");
         EXPECT_EQ(read.size(), contents.size());
         EXPECT_EQ(read.find_first_not_of(read.empty() ? 'x' : read[0]), std::string::npos);
       }
