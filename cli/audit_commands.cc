@@ -398,7 +398,9 @@ int AuditCommands::VerifyFile() {
   crypto::Hash last_hash{};
   projections::SignatureAudit signatures;
   std::string line;
-  for (int line_number = 1; std::getline(in, line); ++line_number) {
+  bool too_long = false;
+  int line_number = 1;
+  for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++line_number) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
     if (!exported.ok() || exported->event.position() == 0) {
@@ -493,6 +495,11 @@ int AuditCommands::VerifyFile() {
     last = position;
     last_hash = hash;
     ++events;
+  }
+  if (too_long) {
+    return Fail(kExitBadArgs, absl::StrCat(name, " line ", line_number, " is longer than ",
+                                           kMaxEventDocumentBytes,
+                                           " bytes, more than any exported event"));
   }
   if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
   if (tree_head && !root_checked && tree_head->size() > 0) {

@@ -103,20 +103,16 @@ absl::StatusOr<v1::ExpectedVersion> ParseExpected(const std::string& stream,
   return expected;
 }
 
-// An event's document from `path` ("-": stdin), of at most 64 MiB (an event is at most 16 MiB,
-// its JSON about a third more): /dev/zero, or a wrong file, is refused rather than read until
-// the memory runs out.
-constexpr size_t kMaxDocumentBytes = size_t{64} << 20;
-
+// An event's document from `path` ("-": stdin), of at most kMaxEventDocumentBytes.
 absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
-  if (path != "-") return ReadWholeFile(path, kMaxDocumentBytes);
+  if (path != "-") return ReadWholeFile(path, kMaxEventDocumentBytes);
   std::string bytes;
   char buffer[65536];
   while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
     bytes.append(buffer, static_cast<size_t>(std::cin.gcount()));
-    if (bytes.size() > kMaxDocumentBytes) {
+    if (bytes.size() > kMaxEventDocumentBytes) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "stdin holds more than ", kMaxDocumentBytes, " bytes, more than an event's document"));
+          "stdin holds more than ", kMaxEventDocumentBytes, " bytes, more than an event's document"));
     }
   }
   return bytes;
@@ -590,7 +586,9 @@ int EventCommands::Import(const std::string& server) {
     }
     std::istream& in = path == "-" ? std::cin : file;
     std::string line;
-    for (uint64_t number = 1; std::getline(in, line); ++number) {
+    bool too_long = false;
+    uint64_t number = 1;
+    for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++number) {
       bytes_done += line.size() + 1;
       progress.Update(bytes_done);
       if (absl::StripAsciiWhitespace(line).empty()) continue;
@@ -614,6 +612,14 @@ int EventCommands::Import(const std::string& server) {
       if (pending.size() >= batch_) {
         if (int rc = send(pending); rc != kExitOk) return rc;
       }
+    }
+    if (too_long) {
+      if (int rc = send(pending); rc != kExitOk) return rc;
+      return Fail(kExitBadArgs,
+                  absl::StrCat(path == "-" ? "stdin" : path, ":", number,
+                               ": the line is longer than ", kMaxEventDocumentBytes,
+                               " bytes, more than any event's document; ", stored_before(),
+                               " (fix the line and rerun: none is stored twice)"));
     }
     if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", path));
   }

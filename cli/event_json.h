@@ -32,6 +32,11 @@
 
 namespace govledger::cli {
 
+// The most bytes of one event's document (a line of an export or an import, or `append`'s
+// file): an event is at most 16 MiB, its JSON (a payload in base64, and `storedBytes`) under
+// three times that. Longer input is refused rather than read until the memory runs out.
+inline constexpr size_t kMaxEventDocumentBytes = size_t{64} << 20;
+
 // Parses one document into an event with only client fields set. A governance event
 // (govledger.v1) without a streamId gets its entity's stream, read from its payload
 // (projections::EntityStreamOf: "decision/WWA/PCC/D/2017/05" for that DecisionProposed); a

@@ -26,6 +26,28 @@ absl::Status OpenForReading(const std::string& path, std::ifstream* file) {
   return absl::OkStatus();
 }
 
+bool GetBoundedLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  std::istream::sentry ok(in, /*noskipws=*/true);
+  if (!ok) return false;
+  std::streambuf* buffer = in.rdbuf();
+  for (;;) {
+    const int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      if (line->empty()) in.setstate(std::ios::failbit);
+      return !line->empty();
+    }
+    if (c == '\n') return true;
+    if (line->size() == max_bytes) {
+      *too_long = true;
+      return false;
+    }
+    line->push_back(static_cast<char>(c));
+  }
+}
+
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes) {
   std::ifstream in;
   if (absl::Status s = OpenForReading(path, &in); !s.ok()) return s;

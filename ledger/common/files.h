@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <fstream>
+#include <istream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,6 +29,11 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
 
 // ReadWholeFile's limit for a key, a certificate (bundle), a tree head: each far smaller.
 inline constexpr size_t kSmallFileBytes = size_t{1} << 20;
+
+// std::getline, reading no more than `max_bytes` of one line: false at the end of `in`, and
+// false with `*too_long` set when the line holds more (a line of an export, or /dev/zero, is
+// then refused rather than read until the memory runs out; `*line` holds its start).
+bool GetBoundedLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long);
 
 // "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing functions below
 // return when the system refuses. RESOURCE_EXHAUSTED for a full file system, a disk quota or a

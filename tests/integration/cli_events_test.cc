@@ -411,6 +411,22 @@ TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {
   EXPECT_EQ(HeadPosition(), 10u);
 }
 
+// A line longer than any event's document (/dev/zero, a binary file) is refused, named by its
+// line, rather than read until the memory runs out (a fuzzer's import of /dev/zero reached
+// 1.6 GB); so is one in an export given to verify --file.
+TEST_F(CliEventsTest, ALineLongerThanAnyEventIsRefused) {
+  CliRun import = Cli(absl::StrCat(Server(), " import /dev/zero"));
+  EXPECT_EQ(import.code, 2) << import.err;
+  EXPECT_THAT(import.err, HasSubstr("/dev/zero:1: the line is longer than 67108864 bytes, more "
+                                    "than any event's document"));
+  CliRun verify = Cli("verify --file /dev/zero");
+  EXPECT_EQ(verify.code, 2) << verify.err;
+  EXPECT_THAT(verify.err, HasSubstr("/dev/zero line 1 is longer than 67108864 bytes"));
+  CliRun append = Cli(absl::StrCat(Server(), " append --file /dev/zero"));
+  EXPECT_EQ(append.code, 2) << append.err;
+  EXPECT_THAT(append.err, HasSubstr("it holds more than 67108864 bytes"));
+}
+
 TEST_F(CliEventsTest, AnEventTheServerRefusesIsNamedByItsLine) {
   std::vector<std::string> lines = {OpaqueLine(1), OpaqueLine(2), OpaqueLine(3)};
   // A risk against a programme nobody registered: FAILED_PRECONDITION from the rules.

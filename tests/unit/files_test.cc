@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,26 @@ TEST(ReadWholeFileTest, AFileLargerThanTheLimitIsRefused) {
   EXPECT_EQ(zero.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadWholeFile(dir.path() + "/empty-not-there", 10).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// Lines as std::getline gives them (a last line without its newline included, an empty line
+// kept), but one longer than the limit stops the reading, said so.
+TEST(GetBoundedLineTest, ReadsLinesAsGetlineDoesButStopsAtOneTooLong) {
+  std::istringstream in("one\n\nthree\nfour");
+  std::vector<std::string> lines;
+  std::string line;
+  bool too_long = true;
+  while (GetBoundedLine(in, 5, &line, &too_long)) lines.push_back(line);
+  EXPECT_FALSE(too_long);
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "", "three", "four"}));
+  std::istringstream longer("12345\n123456\nnever\n");
+  ASSERT_TRUE(GetBoundedLine(longer, 5, &line, &too_long));
+  EXPECT_EQ(line, "12345");
+  EXPECT_FALSE(GetBoundedLine(longer, 5, &line, &too_long));
+  EXPECT_TRUE(too_long);
+  std::istringstream empty("");
+  EXPECT_FALSE(GetBoundedLine(empty, 5, &line, &too_long));
+  EXPECT_FALSE(too_long);
 }
 
 TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartialFile) {
