@@ -2427,6 +2427,10 @@ struct GovernanceState::Access {
     std::optional<EventRecord> target = s.FindEvent(m.corrected_event_id());
     std::string entity =
         absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
+    if (!target && absl::EqualsIgnoreCase(m.corrected_event_id(), e.event_id())) {
+      return Refuse(entity, "names itself",
+                    "a correction names an existing event, stored before it");
+    }
     if (!target) {
       return Refuse(entity, "is not a governance event in the ledger",
                     "a correction names an existing event");

@@ -2496,6 +2496,16 @@ TEST_F(RulesTest, CorrectionsNameAnExistingEventOnItsStream) {
       StatusIs(kFailed,
                AllOf(HasSubstr(absl::StrCat("event ", ghost.event_id())),
                      HasSubstr("a correction names an existing event"))));
+  // A correction naming itself is told so (a fuzzer found "not a governance event" puzzling).
+  v1::Event itself = Correction(status, "names itself");
+  v1::CorrectionRecorded names_itself;
+  ASSERT_TRUE(names_itself.ParseFromString(itself.payload()));
+  names_itself.set_corrected_event_id(absl::AsciiStrToUpper(itself.event_id()));
+  itself.set_payload(names_itself.SerializeAsString());
+  EXPECT_THAT(Append(itself),
+              StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("event ", itself.event_id())),
+                                      HasSubstr("names itself: a correction names an existing "
+                                                "event, stored before it"))));
   // The right event on the wrong stream.
   v1::Event wrong_stream = Correction(status);
   wrong_stream.set_stream_id("programme/OCP");
