@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -105,69 +106,20 @@ TEST(AcknowledgedHeadTest, RecordsOnlyHeadsPastTheLastInPlace) {
   EXPECT_EQ(files, 1u);
 }
 
-// A record the file system does not take is an error naming the file, returned again for every
-// later record (the store stops on the first). Made to fail with a file size limit below the
-// record's length, in a child process (the limit and the ignored SIGXFSZ stay there): the write
-// is cut short.
-TEST(AcknowledgedHeadTest, AFailedWriteIsAnErrorNamingTheFileFromThenOn) {
-  TempDir dir;
-  absl::StatusOr<std::unique_ptr<AcknowledgedHead>> file =
-      AcknowledgedHead::Create(dir.path(), Point(5));
-  ASSERT_OK(file);
+// What `run` returns, run in a child process under a file size limit of 64 bytes, below a
+// record's length, with SIGXFSZ ignored (the limit and the signal stay there): a write is cut
+// short. The child ends with _exit, not destructors (a syncing thread is the parent's).
+std::string InChildWithASmallFileSizeLimit(const std::function<std::string()>& run) {
   int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
+  if (::pipe(pipe_fds) != 0) return "pipe failed";
   const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return "fork failed";
   if (child == 0) {
     ::close(pipe_fds[0]);
     const rlimit limit{64, 64};
     ::signal(SIGXFSZ, SIG_IGN);
-    std::string report;
-    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) {
-      report = "setrlimit failed";
-    } else {
-      const absl::Status first = (*file)->Record(Point(9));
-      const absl::Status again = (*file)->Record(Point(10));
-      report = absl::StrCat(first.ToString(), "\n", again.ToString());
-    }
-    ssize_t unused = ::write(pipe_fds[1], report.data(), report.size());
-    (void)unused;
-    ::_exit(0);  // not the destructor: the syncing thread is the parent's
-  }
-  ::close(pipe_fds[1]);
-  std::string report;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  const std::string path = (std::filesystem::path(dir.path()) / kAcknowledgedHeadFile).string();
-  const std::vector<std::string> lines = absl::StrSplit(report, '\n');
-  ASSERT_EQ(lines.size(), 2u) << report;
-  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("cannot write ", path, ": ")));
-  EXPECT_EQ(lines[1], lines[0]);
-  // The parent, without the limit, still records.
-  ASSERT_OK((*file)->Record(Point(11)));
-  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(11))));
-}
-
-// A start that cannot write the file (a full disk, or a file size limit: here the limit, below
-// the record's length, in a child process) says what to do, not only what failed.
-TEST(AcknowledgedHeadTest, ACreateTheFileSystemRefusesSaysWhatToDo) {
-  TempDir dir;
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    const rlimit limit{64, 64};
-    ::signal(SIGXFSZ, SIG_IGN);
-    std::string report = "setrlimit failed";
-    if (::setrlimit(RLIMIT_FSIZE, &limit) == 0) {
-      report = AcknowledgedHead::Create(dir.path(), Point(5)).status().ToString();
-    }
+    const std::string report =
+        ::setrlimit(RLIMIT_FSIZE, &limit) != 0 ? "setrlimit failed" : run();
     ssize_t unused = ::write(pipe_fds[1], report.data(), report.size());
     (void)unused;
     ::_exit(0);
@@ -178,7 +130,40 @@ TEST(AcknowledgedHeadTest, ACreateTheFileSystemRefusesSaysWhatToDo) {
   for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
   ::close(pipe_fds[0]);
   int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::StrCat(report, " (the child failed: ", status, ")");
+  }
+  return report;
+}
+
+// A record the file system does not take is an error naming the file, returned again for every
+// later record (the store stops on the first). Made to fail with a file size limit.
+TEST(AcknowledgedHeadTest, AFailedWriteIsAnErrorNamingTheFileFromThenOn) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<AcknowledgedHead>> file =
+      AcknowledgedHead::Create(dir.path(), Point(5));
+  ASSERT_OK(file);
+  const std::string report = InChildWithASmallFileSizeLimit([&] {
+    const absl::Status first = (*file)->Record(Point(9));
+    const absl::Status again = (*file)->Record(Point(10));
+    return absl::StrCat(first.ToString(), "\n", again.ToString());
+  });
+  const std::string path = (std::filesystem::path(dir.path()) / kAcknowledgedHeadFile).string();
+  const std::vector<std::string> lines = absl::StrSplit(report, '\n');
+  ASSERT_EQ(lines.size(), 2u) << report;
+  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("cannot write ", path, ": ")));
+  EXPECT_EQ(lines[1], lines[0]);
+  // The parent, without the limit, still records.
+  ASSERT_OK((*file)->Record(Point(11)));
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(Optional(Point(11))));
+}
+
+// A start that cannot write the file (a full disk, or here a file size limit) says what to do,
+// not only what failed.
+TEST(AcknowledgedHeadTest, ACreateTheFileSystemRefusesSaysWhatToDo) {
+  TempDir dir;
+  const std::string report = InChildWithASmallFileSizeLimit(
+      [&] { return AcknowledgedHead::Create(dir.path(), Point(5)).status().ToString(); });
   EXPECT_THAT(report, HasSubstr("RESOURCE_EXHAUSTED: record the acknowledged head: cannot write"));
   EXPECT_THAT(report, HasSubstr("raise or remove the limit (ulimit -f, systemd's LimitFSIZE=) "
                                 "and start again; the database is as it was"));
