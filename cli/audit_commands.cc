@@ -501,6 +501,7 @@ int AuditCommands::VerifyFile() {
                                            kMaxEventDocumentBytes,
                                            " bytes, more than any exported event"));
   }
+  if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", name, " (a read error)"));
   if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
   if (tree_head && !root_checked && tree_head->size() > 0) {
     return Fail(kExitBadArgs, absl::StrCat(name, " ends at position ", last, ", before the ",

@@ -130,6 +130,11 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
   }
   if (std::string name = FlagOrEnv(tls_server_name_flag, "GOVLEDGER_TLS_SERVER_NAME");
       !name.empty()) {
+    // gRPC aborts on a server name of 256 characters or more.
+    if (name.size() > 253) {
+      settings.error = absl::StrCat("--tls-server-name (or GOVLEDGER_TLS_SERVER_NAME) is ",
+                                    name.size(), " characters long; a host name has at most 253");
+    }
     settings.tls_server_name = std::move(name);
     settings.tls = true;
   }

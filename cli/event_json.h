@@ -33,9 +33,11 @@
 namespace govledger::cli {
 
 // The most bytes of one event's document (a line of an export or an import, or `append`'s
-// file): an event is at most 16 MiB, its JSON (a payload in base64, and `storedBytes`) under
-// three times that. Longer input is refused rather than read until the memory runs out.
-inline constexpr size_t kMaxEventDocumentBytes = size_t{64} << 20;
+// file): 16 times the largest event (16 MiB), since its JSON may be several times its bytes
+// (protobuf's JSON writes '<' as "\u003c", six bytes for one; an enum's name for its number),
+// with `storedBytes` beside it. Longer input is refused rather than read until the memory
+// runs out (/dev/zero).
+inline constexpr size_t kMaxEventDocumentBytes = size_t{256} << 20;
 
 // Parses one document into an event with only client fields set. A governance event
 // (govledger.v1) without a streamId gets its entity's stream, read from its payload

@@ -186,8 +186,7 @@ int main(int argc, char** argv) {
                                 "leave --server out for $GOVLEDGER_SERVER or 127.0.0.1:50051");
   }
   // So are an empty --tls-ca or --tls-server-name, which would otherwise connect in plaintext
-  // and send the token in clear, and a server name longer than a host name may be (gRPC aborts
-  // on one of 256 characters or more).
+  // and send the token in clear (ConfigureConnections checks a server name's length).
   for (const auto& [name, value] :
        {std::pair<const char*, const std::string*>{"--tls-ca", &tls_ca_flag},
         {"--tls-server-name", &tls_server_name_flag}}) {
@@ -199,11 +198,6 @@ int main(int argc, char** argv) {
                                                        : "the host name the certificate names",
                        ", or leave it out (without TLS flags the connection is plaintext)"));
     }
-  }
-  if (tls_server_name_flag.size() > 253) {
-    return govledger::cli::Fail(govledger::cli::kExitBadArgs,
-                                absl::StrCat("--tls-server-name is ", tls_server_name_flag.size(),
-                                             " characters long; a host name has at most 253"));
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
   govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);

@@ -2659,6 +2659,14 @@ absl::Status CheckEventTypeName(absl::string_view type) {
           " (its message descriptor's full name), or a type of your own that does not end in ",
           "a governance event's name"));
     }
+    // Or one in govledger.v1 written in another letter case, whatever its name.
+    if (absl::StartsWithIgnoreCase(type, kGovernanceTypePrefix) &&
+        !absl::StartsWith(type, kGovernanceTypePrefix)) {
+      return Invalid(absl::StrCat(
+          "event type ", type, " names the package ", kGovernanceTypePrefix.substr(0, 12),
+          " in another letter case: a governance event's type is its message's full name, "
+          "exactly (", kGovernanceTypePrefix, "RiskClosed, say)"));
+    }
     return absl::OkStatus();
   }
   if (!IsKnownGovernanceType(type)) {

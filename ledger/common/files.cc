@@ -29,22 +29,35 @@ absl::Status OpenForReading(const std::string& path, std::ifstream* file) {
 bool GetBoundedLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long) {
   line->clear();
   *too_long = false;
-  std::istream::sentry ok(in, /*noskipws=*/true);
-  if (!ok) return false;
-  std::streambuf* buffer = in.rdbuf();
+  // In chunks, with istream::getline, which finds the newline fast and turns a read error
+  // (a file's buffer throws on EIO) into badbit.
+  char chunk[1 << 16];
   for (;;) {
-    const int c = buffer->sbumpc();
-    if (c == std::char_traits<char>::eof()) {
-      in.setstate(std::ios::eofbit);
-      if (line->empty()) in.setstate(std::ios::failbit);
-      return !line->empty();
+    in.getline(chunk, sizeof chunk);
+    const size_t got = static_cast<size_t>(in.gcount());
+    if (in.bad()) return false;
+    if (!in.fail()) {
+      // A whole line: gcount counts its newline, unless the input ended first.
+      const size_t length = in.eof() ? got : got - 1;
+      if (line->size() + length > max_bytes) {
+        *too_long = true;
+        return false;
+      }
+      line->append(chunk, length);
+      return true;
     }
-    if (c == '\n') return true;
-    if (line->size() == max_bytes) {
+    if (got == 0) {  // nothing more: the end of the input
+      if (line->empty()) return false;
+      in.clear(in.rdstate() & ~std::ios::failbit);  // the line ended with the input
+      return true;
+    }
+    // The chunk filled up before a newline.
+    if (line->size() + got > max_bytes) {
       *too_long = true;
       return false;
     }
-    line->push_back(static_cast<char>(c));
+    line->append(chunk, got);
+    in.clear(in.rdstate() & ~std::ios::failbit);
   }
 }
 

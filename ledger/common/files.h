@@ -32,7 +32,8 @@ inline constexpr size_t kSmallFileBytes = size_t{1} << 20;
 
 // std::getline, reading no more than `max_bytes` of one line: false at the end of `in`, and
 // false with `*too_long` set when the line holds more (a line of an export, or /dev/zero, is
-// then refused rather than read until the memory runs out; `*line` holds its start).
+// then refused rather than read until the memory runs out; `*line` holds its start). A read
+// error is false with `in.bad()`, as for std::getline.
 bool GetBoundedLine(std::istream& in, size_t max_bytes, std::string* line, bool* too_long);
 
 // "cannot WHAT PATH: REASON", REASON being strerror(`error`): what the writing functions below

@@ -392,6 +392,13 @@ TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
                                          "of a later version"))))
         << type;
   }
+  // govledger.v1 in another letter case is a slip, whatever the message's name.
+  v1::Event shouted = typed;
+  shouted.set_event_id(NextId());
+  shouted.set_event_type("GOVLEDGER.V1.FutureThing");
+  EXPECT_THAT(Append({shouted}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("names the package govledger.v1 in another letter case")));
   // Packages that only look alike stay opaque types of one's own.
   for (const std::string type : {"govledger.v2", "govledger.vX.Y", "govledger.bench.Filler"}) {
     v1::Event own = typed;
