@@ -78,6 +78,21 @@ TEST(GetBoundedLineTest, ReadsLinesAsGetlineDoesButStopsAtOneTooLong) {
   std::istringstream empty("");
   EXPECT_FALSE(GetBoundedLine(empty, 5, &line, &too_long));
   EXPECT_FALSE(too_long);
+  // Lines longer than the chunks it reads in, one of exactly a chunk (65,535 bytes and its
+  // newline), bytes of every value but the newline, a last line without its newline.
+  const std::string wide(70000, '\0'), exact(65535, 'e'), last(65535, 'l');
+  std::istringstream chunks(wide + "\n" + exact + "\n\r\n" + last);
+  std::vector<std::string> read;
+  while (GetBoundedLine(chunks, 100000, &line, &too_long)) read.push_back(line);
+  EXPECT_FALSE(too_long);
+  ASSERT_EQ(read.size(), 4u);
+  EXPECT_EQ(read[0], wide);
+  EXPECT_EQ(read[1], exact);
+  EXPECT_EQ(read[2], "\r");
+  EXPECT_EQ(read[3], last);
+  std::istringstream over(std::string(70000, 'o') + "\n");
+  EXPECT_FALSE(GetBoundedLine(over, 69999, &line, &too_long));
+  EXPECT_TRUE(too_long);
 }
 
 TEST(WriteFileAtomicallyTest, CreatesTheFileWithExactlyItsModeAndLeavesNoPartialFile) {
