@@ -67,7 +67,7 @@ absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {
       errors::reason::kUnknownField, {{"field", path}, {"field_number", absl::StrCat(number)}});
 }
 
-void ServeCalls(grpc::ServerCompletionQueue* cq) {
+void ServeCalls(grpc::CompletionQueue* cq) {
   void* tag = nullptr;
   bool ok = false;
   while (cq->Next(&tag, &ok)) static_cast<CallStep*>(tag)->Proceed(ok);

@@ -1,10 +1,10 @@
 // Unary methods served as gRPC asynchronous methods from one completion queue.
 //
 // Every unary method of govledgerd's own services (LedgerService, QueryService, AuditService,
-// AdminService) is served this way, and Subscribe and Backup as asynchronous streams on the
-// same queue (subscriptions.h, admin_service.h), as are calls of methods the daemon does not
-// have (unknown_methods.h). Only health Check and Watch and reflection
-// are synchronous, on gRPC's thread pool (--max-sync-threads). The server has no
+// AdminService) and health Check is served this way, and Subscribe and Backup as asynchronous
+// streams (subscriptions.h, whose operations complete on a queue of their own; admin_service.h),
+// as are calls of methods the daemon does not have (unknown_methods.h). Only health Watch and
+// reflection are synchronous, on gRPC's thread pool (--max-sync-threads). The server has no
 // callback-API method at all, on purpose: in
 // gRPC 1.51 a server with any callback method starts the callback API's own threads, which
 // then share the polling of the sockets with everyone else, and every call crosses threads
@@ -51,8 +51,8 @@ namespace govledger {
 // What the completion queue's tags point to: a call waiting for its next step.
 class CallStep {
  public:
-  // Runs on the serving thread with the outcome of the step (false: the call was cancelled,
-  // or no call will come because the server is shutting down).
+  // Runs on the thread serving the queue (ServeCalls) with the outcome of the step (false:
+  // the call was cancelled, or no call will come because the server is shutting down).
   virtual void Proceed(bool ok) = 0;
 
  protected:
@@ -61,7 +61,7 @@ class CallStep {
 
 // Runs the steps of the calls on `cq` until `cq` is shut down and drained. Several threads
 // may serve one queue. REQUIRES: every tag on `cq` is a CallStep.
-void ServeCalls(grpc::ServerCompletionQueue* cq);
+void ServeCalls(grpc::CompletionQueue* cq);
 
 // Starts waiting for one call of a raw method: a generated WithRawMethod_X::RequestX.
 using RequestRawCall = std::function<void(

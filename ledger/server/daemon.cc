@@ -1,5 +1,6 @@
 #include "ledger/server/daemon.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server.h>
@@ -415,7 +416,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
         "cannot listen on ", options.listen, "; is the address valid and the port free?",
         options.tls_cert_file.empty() ? "" : " Are the TLS certificate and key a matching pair?"));
   }
-  daemon->ledger_service_->Listen(daemon->calls_.get());
+  // Subscriptions' operations complete on a queue of their own, which polls nothing: the
+  // serving thread still does all the polling (daemon.h, streams_).
+  grpc_completion_queue_attributes non_polling{GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT,
+                                               GRPC_CQ_NON_POLLING, nullptr};
+  daemon->streams_ = std::make_unique<grpc::CompletionQueue>(grpc_completion_queue_create(
+      grpc_completion_queue_factory_lookup(&non_polling), &non_polling, nullptr));
+  daemon->ledger_service_->Listen(daemon->calls_.get(), daemon->streams_.get());
   daemon->query_service_->Listen(daemon->calls_.get());
   daemon->admin_service_->Listen(daemon->calls_.get());
   daemon->audit_service_->Listen(daemon->calls_.get());
@@ -423,6 +430,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   daemon->health_service_->Listen(daemon->calls_.get());
   daemon->calls_thread_ = std::thread([cq = daemon->calls_.get()] {
     pthread_setname_np(pthread_self(), "grpc-calls");
+    ServeCalls(cq);
+  });
+  daemon->streams_thread_ = std::thread([cq = daemon->streams_.get()] {
+    pthread_setname_np(pthread_self(), "grpc-streams");
     ServeCalls(cq);
   });
   return daemon;
@@ -474,22 +485,25 @@ void Daemon::Shutdown() {
   if (admin_service_ != nullptr) admin_service_->Stop();  // ends a backup the server cancelled
   free_space_watch_.reset();
   ledger_.reset();  // commits what is queued (finishing those calls), then stops the writer
-  if (calls_ != nullptr) {
-    // Every call has finished (or, a stalled backup, been abandoned) now; the thread deletes
-    // the last of them as their operations drain, and returns.
-    calls_->Shutdown();
+  // Every call has finished (or, a stalled backup or subscription, been abandoned) now; each
+  // queue's thread deletes the last of its calls as their operations drain, and returns.
+  const auto drain = [calls_abandoned](auto& queue, std::thread& thread) {
+    if (queue == nullptr) return;
+    queue->Shutdown();
     if (calls_abandoned) {  // it would wait for them: left to the process's exit
-      if (calls_thread_.joinable()) calls_thread_.detach();
-      (void)calls_.release();
-    } else if (calls_thread_.joinable()) {
-      calls_thread_.join();
+      if (thread.joinable()) thread.detach();
+      (void)queue.release();
+    } else if (thread.joinable()) {
+      thread.join();
     } else {  // the server never started: nothing was requested, but the queue must drain
       void* tag = nullptr;
       bool ok = false;
-      while (calls_->Next(&tag, &ok)) {
+      while (queue->Next(&tag, &ok)) {
       }
     }
-  }
+  };
+  drain(calls_, calls_thread_);
+  drain(streams_, streams_thread_);
   // The next start loads this instead of replaying the log (a failure only costs a replay).
   if (validator_ != nullptr && ledger_opened_) {
     if (absl::Status saved = validator_->SaveSnapshot(); !saved.ok() && options_.log) {

@@ -21,15 +21,18 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access
       subscriptions_(
           [this](grpc::ServerContext* context, grpc::ByteBuffer* request,
                  grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer,
-                 grpc::ServerCompletionQueue* cq,
-                 void* tag) { RequestSubscribe(context, request, writer, cq, cq, tag); },
+                 grpc::CompletionQueue* operations, grpc::ServerCompletionQueue* arrivals,
+                 void* tag) {
+            RequestSubscribe(context, request, writer, operations, arrivals, tag);
+          },
           ledger, access, &page_readers_, max_subscriptions, max_subscriptions_per_token) {}
 
-void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq) {
+void LedgerServiceImpl::Listen(grpc::ServerCompletionQueue* cq,
+                               grpc::CompletionQueue* streams) {
   append_.Listen(cq);
   read_.Listen(cq);
   get_head_.Listen(cq);
-  subscriptions_.Listen(cq);
+  subscriptions_.Listen(cq, streams);
 }
 
 void LedgerServiceImpl::Stop() {

@@ -30,10 +30,11 @@ class LedgerServiceImpl final : public LedgerServiceBase {
   LedgerServiceImpl(Ledger* ledger, const AccessControl& access, int max_subscriptions,
                     int max_subscriptions_per_token);
 
-  // Serves every method from `cq` (see UnaryMethod::Listen, Subscriptions::Listen).
+  // Serves every method from `cq`, Subscribe's writes completing on `streams` (see
+  // UnaryMethod::Listen, Subscriptions::Listen).
   // REQUIRES: the ledger stays open until Stop() has returned (appends in flight answer their
   // calls from the ledger's threads; the ledger finishes them when it closes).
-  void Listen(grpc::ServerCompletionQueue* cq);
+  void Listen(grpc::ServerCompletionQueue* cq, grpc::CompletionQueue* streams);
 
   // Ends the reader threads and the subscriptions' waiting thread. From its return no call
   // touches the ledger: Read calls still queued, and every Append, Read and GetHead whose

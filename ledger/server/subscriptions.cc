@@ -75,16 +75,18 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& led
 }  // namespace
 
 // One Subscribe call, from its arrival to its end. Exactly one of these drives it at a time:
-// the completion of its one outstanding operation (arrival, a write, the finish; on the
-// serving thread), a task on a reader thread, or the waiting thread that wakes it when
-// parked. It is deleted once its operations have ended and gRPC has reported the call done.
+// the completion of its one outstanding operation (its arrival, on the serving thread; a
+// write or the finish, on the operations' thread), a task on a reader thread, or the waiting
+// thread that wakes it when parked. It is deleted once its operations have ended and gRPC
+// has reported the call done.
 class SubscribeCall {
  public:
-  SubscribeCall(Subscriptions* owner, grpc::ServerCompletionQueue* cq) : owner_(owner), cq_(cq) {}
+  explicit SubscribeCall(Subscriptions* owner) : owner_(owner) {}
 
   void Listen() {
     context_.AsyncNotifyWhenDone(done_);
-    owner_->request_call_(&context_, &raw_request_, &writer_, cq_, op_);
+    owner_->request_call_(&context_, &raw_request_, &writer_, owner_->operations_,
+                          owner_->arrivals_, op_);
   }
 
   // Reads the events from next_ on and writes them, or parks; on a reader thread.
@@ -130,7 +132,6 @@ class SubscribeCall {
   }
 
   Subscriptions* const owner_;
-  grpc::ServerCompletionQueue* const cq_;
   grpc::ServerContext context_;
   grpc::ByteBuffer raw_request_;
   grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
@@ -166,7 +167,7 @@ void SubscribeCall::OnOperation(bool ok) {
         delete this;
         return;
       }
-      owner_->Await(cq_);  // the next subscription finds a slot
+      owner_->Await();  // the next subscription finds a slot
       Arrived();
       return;
     case State::kWriting:
@@ -325,7 +326,7 @@ void SubscribeCall::WriteNext() {
     Finish(grpc::Status::CANCELLED);
     return;
   }
-  // Not the ledger's own flag: this runs on the serving thread too, which may still be
+  // Not the ledger's own flag: this runs on the operations' thread too, which may still be
   // draining completions after the ledger is gone.
   if (owner_->ending_.load()) {
     Finish(ShuttingDown());
@@ -379,8 +380,11 @@ Subscriptions::Subscriptions(RequestSubscribeCall request_call, const Ledger* le
 
 Subscriptions::~Subscriptions() { Stop(); }
 
-void Subscriptions::Listen(grpc::ServerCompletionQueue* cq, int slots) {
-  for (int i = 0; i < slots; ++i) Await(cq);
+void Subscriptions::Listen(grpc::ServerCompletionQueue* arrivals,
+                           grpc::CompletionQueue* operations, int slots) {
+  arrivals_ = arrivals;
+  operations_ = operations;
+  for (int i = 0; i < slots; ++i) Await();
 }
 
 bool Subscriptions::TakeTokenSlot(const std::string& actor) {
@@ -397,7 +401,7 @@ void Subscriptions::ReleaseTokenSlot(const std::string& actor) {
   if (it != open_per_token_.end() && --it->second == 0) open_per_token_.erase(it);
 }
 
-void Subscriptions::Await(grpc::ServerCompletionQueue* cq) { (new SubscribeCall(this, cq))->Listen(); }
+void Subscriptions::Await() { (new SubscribeCall(this))->Listen(); }
 
 Subscriptions::Parking Subscriptions::Park(SubscribeCall* call) {
   std::lock_guard lock(mu_);

@@ -3,7 +3,9 @@
 //
 // The life of a subscription (SubscribeCall in subscriptions.cc):
 //   - it arrives on the serving thread's completion queue (async_calls.h), is admitted as a
-//     reader, and its request is parsed and checked;
+//     reader, and its request is parsed and checked; its operations from then on (writes,
+//     the end) complete on a queue of their own, with its own thread (Daemon's streams_), so
+//     that subscriptions catching up do not keep the serving thread from reading new calls;
 //   - a reader thread (the service's WorkQueue) reads the next page of stored events from
 //     its next position up to the published head, never past it;
 //   - events that do not pass the request's filters (stream prefixes, event types) are left
@@ -46,11 +48,12 @@ namespace govledger {
 
 class SubscribeCall;
 
-// Starts waiting for one Subscribe call: the generated WithRawMethod_Subscribe::RequestSubscribe.
+// Starts waiting for one Subscribe call: the generated WithRawMethod_Subscribe::RequestSubscribe,
+// its arrival reported on `arrivals` and its operations on `operations`.
 using RequestSubscribeCall = std::function<void(
     grpc::ServerContext* context, grpc::ByteBuffer* request,
-    grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer, grpc::ServerCompletionQueue* cq,
-    void* tag)>;
+    grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* operations,
+    grpc::ServerCompletionQueue* arrivals, void* tag)>;
 
 class Subscriptions {
  public:
@@ -67,9 +70,11 @@ class Subscriptions {
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
 
-  // Waits for subscriptions on `cq`, `slots` at a time. REQUIRES: the method is registered
-  // raw with the server that owns `cq`, which has started.
-  void Listen(grpc::ServerCompletionQueue* cq, int slots = 8);
+  // Waits for subscriptions arriving on `arrivals`, `slots` at a time; their writes complete
+  // on `operations`. REQUIRES: the method is registered raw with the server that owns
+  // `arrivals`, which has started; both queues outlive every subscription.
+  void Listen(grpc::ServerCompletionQueue* arrivals, grpc::CompletionQueue* operations,
+              int slots = 8);
 
   // Ends the thread that waits for the head. Call after the gRPC server has shut down (every
   // subscription has ended by then: the ledger's CloseSubscriptions ends them). Idempotent.
@@ -86,8 +91,8 @@ class Subscriptions {
   bool TakeTokenSlot(const std::string& actor);
   void ReleaseTokenSlot(const std::string& actor);
 
-  // Puts a call in place for the next subscription on `cq`.
-  void Await(grpc::ServerCompletionQueue* cq);
+  // Puts a call in place for the next subscription.
+  void Await();
   enum Parking {
     kParked,   // the waiting thread reads on for it once the head passes its next position,
                // the subscriptions are closed, its client goes, or the tokens are reloaded
@@ -98,6 +103,8 @@ class Subscriptions {
   void WaitForHead();
 
   const RequestSubscribeCall request_call_;
+  grpc::ServerCompletionQueue* arrivals_ = nullptr;  // set by Listen
+  grpc::CompletionQueue* operations_ = nullptr;      // set by Listen
   const Ledger* const ledger_;
   const AccessControl& access_;
   WorkQueue* const readers_;
