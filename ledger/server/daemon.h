@@ -204,8 +204,8 @@ class Daemon {
   // own. gRPC's queue polls the sockets only when it is empty, so with one queue, subscriptions
   // catching up, whose writes complete one after another, kept the serving thread from
   // reading any new call (40 of them: health Check and GetHead took 5 to 25 s). This queue
-  // polls nothing (GRPC_CQ_NON_POLLING): the serving thread still polls for everyone, and
-  // unary calls ran as fast as with one queue.
+  // polls nothing (GRPC_CQ_NON_POLLING): the sockets are polled by the serving thread (and
+  // gRPC's own pool threads), never by this one, and unary calls ran as fast as with one queue.
   std::unique_ptr<grpc::CompletionQueue> streams_;
   std::thread streams_thread_;
   int port_ = 0;

@@ -78,7 +78,9 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& led
 // the completion of its one outstanding operation (its arrival, on the serving thread; a
 // write or the finish, on the operations' thread), a task on a reader thread, or the waiting
 // thread that wakes it when parked. It is deleted once its operations have ended and gRPC
-// has reported the call done.
+// has reported the call done. That report (OnDone) comes on the operations' thread, and may
+// come while the arrival is still being handled on the serving thread: it touches only
+// atomics, and the chain of operations holds its own reference.
 class SubscribeCall {
  public:
   explicit SubscribeCall(Subscriptions* owner) : owner_(owner) {}
