@@ -37,6 +37,9 @@ namespace {
 // Deadline of every call: answers fold the log, which on a large ledger takes a while.
 constexpr std::chrono::seconds kCallTimeout{60};
 
+// Entries of a history asked for at a time (a page also ends at 16 MiB).
+constexpr uint32_t kHistoryPageSize = 1000;
+
 template <typename Request, typename Response>
 using QueryMethod = grpc::Status (v1::QueryService::Stub::*)(grpc::ClientContext*, const Request&,
                                                              Response*);
@@ -948,12 +951,28 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     });
   }
   if (cmd == history_) {
+    // In pages, so that no history is too large to answer; every page answers at the first
+    // page's cut, and they are put back together.
     v1::GetEntityHistoryRequest request;
     request.set_stream_id(entity_);
     *request.mutable_as_at() = to->as_at;
+    request.set_page_size(kHistoryPageSize);
     v1::GetEntityHistoryResponse response;
-    grpc::Status s = Call(*query, &v1::QueryService::Stub::GetEntityHistory, request, &response);
-    if (!s.ok()) return FailCall(server, s);
+    for (bool first = true;; first = false) {
+      v1::GetEntityHistoryResponse page;
+      grpc::Status s = Call(*query, &v1::QueryService::Stub::GetEntityHistory, request, &page);
+      if (!s.ok()) return FailCall(server, s);
+      if (first) {
+        response = std::move(page);
+      } else {
+        response.mutable_changes()->MergeFrom(page.changes());
+        response.mutable_voided()->MergeFrom(page.voided());
+        response.set_next_page_token(page.next_page_token());
+      }
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+      response.clear_next_page_token();
+    }
     return Answer(json_, response,
                   [&](const auto& r) { return HistoryView(entity_, r, colour); });
   }

@@ -4,13 +4,14 @@
 //   INVALID_ARGUMENT     the request is malformed (fix the request)
 //   NOT_FOUND            a named entity or position does not exist
 //   ALREADY_EXISTS       an id is taken by different content
-//   ABORTED              an expected stream version did not match (re-read and retry)
+//   ABORTED              an expected stream version did not match, or a paged history's
+//                        cut moved between its pages (re-read and retry)
 //   FAILED_PRECONDITION  a domain rule refuses the request in the current state
 //   OUT_OF_RANGE         a position or version past the end of the log or stream
 //   DATA_LOSS            stored bytes fail their hash or cannot be parsed, or the storage
 //                        engine finds its files corrupt
 //   RESOURCE_EXHAUSTED   a limit is reached: appends waiting, free disk space, subscriptions
-//                        (retry after a pause)
+//                        (retry after a pause); an answer too large to send
 //   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure
 //   UNAUTHENTICATED      no valid access token (or its access was withdrawn while the call ran)
 //   PERMISSION_DENIED    the token's role does not allow the call, or names another actor
@@ -101,6 +102,9 @@ inline constexpr absl::string_view kShuttingDown = "SHUTTING_DOWN";
 // UNAVAILABLE: the writer stopped after a storage failure; appends fail until govledgerd is
 // restarted (not worth retrying on its own). Metadata: "cause".
 inline constexpr absl::string_view kWriterStopped = "WRITER_STOPPED";
+// RESOURCE_EXHAUSTED: a query's answer is larger than a gRPC message may be (64 MiB); an
+// entity's history can be asked for in pages. Metadata: "answer_bytes".
+inline constexpr absl::string_view kAnswerTooLarge = "ANSWER_TOO_LARGE";
 }  // namespace reason
 
 inline constexpr absl::string_view kDomain = "govledger";

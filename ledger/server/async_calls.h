@@ -48,6 +48,10 @@
 
 namespace govledger {
 
+// Largest gRPC message govledgerd receives or sends: an append of the largest size plus
+// framing. An answer that would be larger is refused (RESOURCE_EXHAUSTED) rather than sent.
+inline constexpr size_t kMaxMessageBytes = 64 << 20;
+
 // What the completion queue's tags point to: a call waiting for its next step.
 class CallStep {
  public:

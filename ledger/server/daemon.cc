@@ -53,9 +53,6 @@ namespace govledger {
 
 namespace {
 
-// Largest gRPC message in either direction: an append of the largest size plus framing.
-constexpr int kMaxMessageBytes = 64 << 20;
-
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view what) {
   absl::StatusOr<std::string> text = ReadWholeFile(path, kSmallFileBytes);
   if (!text.ok()) {

@@ -15,6 +15,7 @@
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/server/grpc_status.h"
+#include "projections/history_pages.h"
 #include "projections/publication.h"
 
 namespace govledger {
@@ -107,9 +108,13 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
         if (published) request.set_published_only(true);
         published = request.published_only();
       }
-      absl::StatusOr<Response> answer = Answer(query, request, published);
+      absl::StatusOr<Response> answer = AnswerPage(query, request, published);
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));
+        return;
+      }
+      if (const size_t bytes = answer->ByteSizeLong(); bytes > kMaxMessageBytes) {
+        call->Fail(ToGrpcStatus(AnswerTooLarge<Request>(bytes)));
         return;
       }
       call->Finish(*answer);
@@ -237,6 +242,32 @@ absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
     from = index_.size() + 1;
   }
   return absl::OkStatus();
+}
+
+template <typename Request>
+absl::Status QueryServiceImpl::AnswerTooLarge(size_t bytes) {
+  return errors::WithReason(
+      absl::ResourceExhaustedError(absl::StrFormat(
+          "the answer is %d bytes, more than the %d a gRPC message may carry%s", bytes,
+          kMaxMessageBytes,
+          std::is_same_v<Request, v1::GetEntityHistoryRequest>
+              ? ": ask for the history in pages (page_size, then each answer's "
+                "next_page_token as page_token; `govledger history` does)"
+              : ": ask about an earlier point (as_at), where it is smaller")),
+      errors::reason::kAnswerTooLarge, {{"answer_bytes", absl::StrCat(bytes)}});
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> QueryServiceImpl::AnswerPage(Query<Request, Response> query,
+                                                      const Request& request, bool published) {
+  if constexpr (std::is_same_v<Request, v1::GetEntityHistoryRequest>) {
+    ASSIGN_OR_RETURN(projections::HistoryPage page, projections::OpenHistoryPage(request));
+    ASSIGN_OR_RETURN(Response answer, Answer(query, page.request, published));
+    RETURN_IF_ERROR(projections::CutHistoryPage(page, &answer));
+    return answer;
+  } else {
+    return Answer(query, request, published);
+  }
 }
 
 template <typename Request, typename Response>

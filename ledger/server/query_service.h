@@ -144,6 +144,15 @@ class QueryServiceImpl final : public QueryServiceBase {
   template <typename Request, typename Response>
   absl::StatusOr<Response> Answer(Query<Request, Response> query, const Request& request,
                                   bool published);
+  // Answer, and for an entity's history the page the request asks for
+  // (projections/history_pages.h).
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> AnswerPage(Query<Request, Response> query, const Request& request,
+                                      bool published);
+  // RESOURCE_EXHAUSTED (ANSWER_TOO_LARGE): an answer of `bytes`, above kMaxMessageBytes, with
+  // what the caller of a `Request` can ask instead.
+  template <typename Request>
+  static absl::Status AnswerTooLarge(size_t bytes);
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
   void Warm();

@@ -565,6 +565,31 @@ TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   EXPECT_EQ(decisions.decisions_size(), 0);
 }
 
+// A history too large for one answer (the daemon refuses a message over 64 MiB) is asked for
+// in pages and shown whole.
+TEST_F(CliQueryTest, AHistoryTooLargeForOneAnswerIsShownWhole) {
+  constexpr int kReports = 70;
+  for (int batch = 0; batch < kReports / 10; ++batch) {
+    std::vector<v1::Event> reports;
+    for (int i = 0; i < 10; ++i) {
+      v1::StatusReported m = gov::Status(gov::ProgrammeRef("LPP"), v1::RAG_AMBER, 90 + batch);
+      m.set_commentary(absl::StrCat(batch * 10 + i, std::string(1000000, 'c')));
+      reports.push_back(gov::Ev(m));
+    }
+    v1::AppendResponse response;
+    ASSERT_THAT(Append(*stub_, MakeAppend(reports), &response, "clerk"), GrpcOk());
+  }
+  v1::GetEntityHistoryResponse history;
+  RunJson("history programme/LPP", &history);
+  EXPECT_EQ(history.next_page_token(), "");
+  ASSERT_GE(history.changes_size(), kReports);
+  const int first = history.changes_size() - kReports;
+  for (int i = 0; i < kReports; ++i) {
+    EXPECT_EQ(history.changes(first + i).event().position(), kHead + 1 + i);
+    EXPECT_THAT(history.changes(first + i).note(), StartsWith(absl::StrCat(i, "c"))) << i;
+  }
+}
+
 TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   CliRun scope = Run("scope --programme LPP --week 86");
   ASSERT_EQ(scope.code, 0) << scope.err;

@@ -458,6 +458,166 @@ TEST_F(QueryServiceTest, Seed000ScopeBenefitsAndHistoryAtWeek86) {
   EXPECT_EQ(history.changes(1).after(2).value(), "programme OCP");
 }
 
+// A history asked for in pages: every page answers at the first page's cut (an as-known one
+// reads no further than the first page did, whatever is appended meanwhile), the pages put
+// together are the whole answer, and tokens from elsewhere are refused.
+TEST_F(QueryServiceTest, AHistoryComesInPagesAtTheFirstPagesCut) {
+  const v1::WorkRef lpp = ProgrammeRef("LPP");
+  std::vector<v1::Event> events = {At(Ev(Organisation("MOPAC")), MakeDate(2015, 5, 4)),
+                                   At(Ev(Programme("LPP", "MOPAC")), MakeDate(2015, 5, 4)),
+                                   At(Ev(Risk("LPP-R01", lpp)), MakeDate(2016, 1, 4))};
+  for (int i = 0; i < 23; ++i) {
+    events.push_back(At(Ev(Rerate("LPP-R01", i % 2 == 0 ? v1::RAG_RED : v1::RAG_AMBER)),
+                        MakeDate(2016, 2, 1 + i)));
+  }
+  const v1::Event voided = events[5];
+  events.push_back(gov::Correction(voided, "never re-rated that day"));
+  const uint64_t head = Send(events);
+  // 25 entries: the opening, 22 re-ratings and the correction, then the voided re-rating.
+  v1::AsAt as_known;
+  as_known.set_position(head);
+  as_known.set_mode(kKnown);
+  v1::GetEntityHistoryResponse whole;
+  ASSERT_THAT(History("risk/LPP-R01", as_known, &whole), GrpcOk());
+  ASSERT_EQ(whole.changes_size(), 24);
+  ASSERT_EQ(whole.voided_size(), 1);
+  EXPECT_EQ(whole.next_page_token(), "");
+
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("risk/LPP-R01");
+  *request.mutable_as_at() = as_known;
+  request.set_page_size(10);
+  auto page = [&](v1::GetEntityHistoryResponse* out) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    return query_->GetEntityHistory(&context, request, out);
+  };
+  v1::GetEntityHistoryResponse together;
+  std::vector<int> sizes;
+  std::vector<std::string> tokens;
+  for (;;) {
+    v1::GetEntityHistoryResponse p;
+    ASSERT_THAT(page(&p), GrpcOk());
+    EXPECT_EQ(p.as_at().SerializeAsString(), whole.as_at().SerializeAsString());
+    sizes.push_back(p.changes_size() + p.voided_size());
+    together.mutable_changes()->MergeFrom(p.changes());
+    together.mutable_voided()->MergeFrom(p.voided());
+    if (p.next_page_token().empty()) break;
+    tokens.push_back(p.next_page_token());
+    request.set_page_token(p.next_page_token());
+    if (sizes.size() == 1) {
+      // Re-ratings effective before the cut: a history read to the new head would hold them.
+      Send({At(Ev(Rerate("LPP-R01", v1::RAG_GREEN)), MakeDate(2016, 1, 5)),
+            At(Ev(Rerate("LPP-R01", v1::RAG_RED)), MakeDate(2016, 1, 6))});
+    }
+  }
+  EXPECT_THAT(sizes, ElementsAre(10, 10, 5));
+  EXPECT_EQ(together.SerializeAsString(),
+            [&] {
+              v1::GetEntityHistoryResponse w = whole;
+              w.clear_as_at();
+              return w.SerializeAsString();
+            }());
+  // The first page again now reads to the new head: two changes more.
+  v1::GetEntityHistoryResponse now;
+  as_known.set_position(head + 2);
+  ASSERT_THAT(History("risk/LPP-R01", as_known, &now), GrpcOk());
+  EXPECT_EQ(now.changes_size(), 26);
+
+  // Tokens this server did not give, or gave for another request.
+  v1::GetEntityHistoryResponse r;
+  for (const std::string& bad : {std::string("garbage"), std::string("1.2"),
+                                 absl::StrCat(tokens[0], "0"), std::string("5.0.0123456789abcdef")}) {
+    request.set_page_token(bad);
+    EXPECT_THAT(page(&r), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                       HasSubstr("page_token is not one this server gave")))
+        << bad;
+  }
+  request.set_page_token(tokens[0]);
+  request.set_stream_id("risk/LPP-R02");
+  EXPECT_THAT(page(&r), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                     HasSubstr("page_token was given for another request")));
+  request.set_stream_id("risk/LPP-R01");
+  request.mutable_as_at()->set_position(head - 1);
+  EXPECT_THAT(page(&r), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                     HasSubstr("page_token was given for another request")));
+  // A token whose first entry is past the history's end at its cut.
+  request.mutable_as_at()->set_position(head);
+  const std::string fingerprint = tokens[0].substr(tokens[0].rfind('.'));
+  request.set_page_token(absl::StrCat(head, ".25", fingerprint));
+  EXPECT_THAT(page(&r), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                     HasSubstr("is past the history's end at this cut (25 "
+                                               "entries)")));
+  // As recorded, a page whose cut no longer resolves where the first page's did is ABORTED
+  // (here a token naming another position than the point's own).
+  request.mutable_as_at()->set_mode(kRecorded);
+  request.clear_page_token();
+  ASSERT_THAT(page(&r), GrpcOk());
+  ASSERT_NE(r.next_page_token(), "");
+  const std::string token = r.next_page_token();
+  request.set_page_token(absl::StrCat(head - 1, token.substr(token.find('.'))));
+  EXPECT_THAT(page(&r), GrpcStatusIs(grpc::StatusCode::ABORTED,
+                                     AllOf(HasSubstr(absl::StrCat("now resolves to position ",
+                                                                  head, ", not ", head - 1)),
+                                           HasSubstr("with no page_token"))));
+  // Nothing stored changed.
+  EXPECT_EQ(GetHead(*stub_)->position(), head + 2);
+}
+
+// A history too large for one gRPC message is refused whole, saying how to ask for it, and
+// comes in pages of at most 16 MiB and one entry.
+TEST_F(QueryServiceTest, AHistoryTooLargeForOneMessageComesInPages) {
+  const v1::WorkRef lpp = ProgrammeRef("LPP");
+  Send({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))});
+  constexpr int kReports = 70;
+  const std::string commentary(1000000, 'c');
+  for (int batch = 0; batch < kReports / 10; ++batch) {
+    std::vector<v1::Event> reports;
+    for (int i = 0; i < 10; ++i) {
+      v1::StatusReported m = Status(lpp, v1::RAG_AMBER, batch * 10 + i + 1);
+      m.set_commentary(commentary);
+      reports.push_back(Ev(m));
+    }
+    Send(std::move(reports));
+  }
+  const uint64_t head = GetHead(*stub_)->position();
+  v1::GetEntityHistoryResponse whole;
+  const grpc::Status refused = History("programme/LPP", Position(head), &whole);
+  EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                    AllOf(HasSubstr("more than the 67108864 a gRPC message may "
+                                                    "carry"),
+                                          HasSubstr("ask for the history in pages"))));
+  EXPECT_THAT(refused, HasErrorInfo("ANSWER_TOO_LARGE", ::testing::Contains(::testing::Key(
+                                                            "answer_bytes"))));
+
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("programme/LPP");
+  *request.mutable_as_at() = Position(head);
+  request.set_page_size(1000);
+  int entries = 0;
+  int pages = 0;
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    v1::GetEntityHistoryResponse p;
+    ASSERT_THAT(query_->GetEntityHistory(&context, request, &p), GrpcOk());
+    ++pages;
+    ASSERT_GT(p.changes_size(), 0);
+    const size_t last = p.changes(p.changes_size() - 1).ByteSizeLong();
+    EXPECT_LT(p.ByteSizeLong() - last, size_t{16} << 20) << "page " << pages;
+    for (const v1::EntityChange& c : p.changes()) {
+      ++entries;
+      if (entries > 1) {
+        EXPECT_EQ(c.event().position(), uint64_t(entries + 1)) << "page " << pages;
+      }
+    }
+    if (p.next_page_token().empty()) break;
+    request.set_page_token(p.next_page_token());
+  }
+  EXPECT_EQ(entries, kReports + 1);  // the registration and the reports
+  EXPECT_GE(pages, 4);
+}
+
 // Seed 001: PCD 72, £730,000, needing the Deputy Mayor because of the £500,000
 // rule.
 TEST_F(QueryServiceTest, DecisionRegisterPcd72) {
