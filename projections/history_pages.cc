@@ -13,19 +13,35 @@ namespace govledger::projections {
 
 namespace {
 
-// The token's fingerprint: 16 hex digits of SHA-256 over the stream id and the serialized
-// as_at (protobuf's serialization of a message without maps is the same bytes every time).
-std::string Fingerprint(const v1::GetEntityHistoryRequest& request) {
-  const crypto::Hash h =
-      crypto::Sha256(absl::StrCat(request.stream_id().size(), ":", request.stream_id()),
-                     request.as_at().SerializeAsString());
+// What a token is given for: the request's stream id and its as_at, serialized (protobuf's
+// serialization of a message without maps is the same bytes every time).
+std::string RequestIdentity(const v1::GetEntityHistoryRequest& request) {
+  return absl::StrCat(request.stream_id().size(), ":", request.stream_id(),
+                      request.as_at().SerializeAsString());
+}
+
+// A token's check: 16 hex digits of SHA-256 over what it is given for and its two numbers, so
+// that a token edited, or passed with another request, is refused. Not a secret: a token
+// grants nothing that the request could not ask for itself.
+std::string TokenCheck(const std::string& identity, uint64_t position, uint64_t first) {
+  const crypto::Hash h = crypto::Sha256(identity, absl::StrCat(position, ".", first));
   return crypto::ToHex(crypto::AsBytes(h).substr(0, 8));
+}
+
+// A decimal number as this server writes it: digits only, no leading zero.
+bool ParseNumber(absl::string_view text, uint64_t* out) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  return absl::SimpleAtoi(text, out);
 }
 
 absl::Status NotOurs(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
-      "page_token is not one this server gave (", why,
-      "): pass the answer before's next_page_token as it came, or none for the first page"));
+      "page_token is not one this server gave for this request (", why,
+      "): pass the answer before's next_page_token as it came, with the same stream_id and "
+      "as_at, or no page_token for the first page"));
 }
 
 }  // namespace
@@ -34,21 +50,20 @@ absl::StatusOr<HistoryPage> OpenHistoryPage(const v1::GetEntityHistoryRequest& r
   HistoryPage page;
   page.request = request;
   page.paged = request.page_size() > 0 || !request.page_token().empty();
-  page.fingerprint = Fingerprint(request);
+  if (!page.paged) return page;
+  page.identity = RequestIdentity(request);
   if (request.page_token().empty()) return page;
-  // "<position>.<first entry>.<fingerprint>"
+  // "<position>.<first entry>.<check>"
   const std::vector<absl::string_view> parts = absl::StrSplit(request.page_token(), '.');
   uint64_t position = 0;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &position) ||
-      !absl::SimpleAtoi(parts[1], &page.first) || page.first == 0 ||
-      parts[2].size() != page.fingerprint.size()) {
+  if (parts.size() != 3 || !ParseNumber(parts[0], &position) ||
+      !ParseNumber(parts[1], &page.first) || page.first == 0) {
     return NotOurs("it does not parse");
   }
-  if (parts[2] != page.fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token was given for another request (its stream_id or as_at differ): ask with "
-        "the same stream_id and as_at as the page before, or with no page_token to start "
-        "again"));
+  if (parts[2] != TokenCheck(page.identity, position, page.first)) {
+    return NotOurs(
+        "its check does not match: it was edited, or given for another stream_id or "
+        "as_at");
   }
   page.cut_position = position;
   v1::AsAt& as_at = *page.request.mutable_as_at();
@@ -64,12 +79,12 @@ absl::Status CutHistoryPage(const HistoryPage& page, v1::GetEntityHistoryRespons
   if (page.cut_position && position != *page.cut_position) {
     return absl::AbortedError(absl::StrCat(
         "the history's cut now resolves to position ", position, ", not ", *page.cut_position,
-        " as for its first page (events recorded since moved what as_at names): ask again "
-        "from the first page, with no page_token"));
+        " as for its first page: ask again from the first page, with no page_token"));
   }
   const uint64_t changes = answer->changes_size();
   const uint64_t total = changes + answer->voided_size();
-  if (page.first >= total && page.first > 0) {
+  // (A first page, page.first 0, may be empty: the query itself refuses an empty history.)
+  if (page.first > 0 && page.first >= total) {
     return NotOurs(absl::StrCat("its first entry, ", page.first,
                                 ", is past the history's end at this cut (", total, " entries)"));
   }
@@ -95,7 +110,8 @@ absl::Status CutHistoryPage(const HistoryPage& page, v1::GetEntityHistoryRespons
   keep(answer->mutable_voided(), page.first > changes ? page.first - changes : 0,
        end > changes ? end - changes : 0);
   if (end < total) {
-    answer->set_next_page_token(absl::StrCat(position, ".", end, ".", page.fingerprint));
+    answer->set_next_page_token(
+        absl::StrCat(position, ".", end, ".", TokenCheck(page.identity, position, end)));
   }
   return absl::OkStatus();
 }

@@ -108,13 +108,16 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
         if (published) request.set_published_only(true);
         published = request.published_only();
       }
+      // The whole answer is built (a history whole, then cut to its page) before its size
+      // is known: one over the limit costs its fold and memory, then is refused.
       absl::StatusOr<Response> answer = AnswerPage(query, request, published);
       if (!answer.ok()) {
         call->Fail(ToGrpcStatus(answer.status()));
         return;
       }
       if (const size_t bytes = answer->ByteSizeLong(); bytes > kMaxMessageBytes) {
-        call->Fail(ToGrpcStatus(AnswerTooLarge<Request>(bytes)));
+        call->Fail(ToGrpcStatus(
+            AnswerTooLarge(bytes, std::is_same_v<Request, v1::GetEntityHistoryRequest>)));
         return;
       }
       call->Finish(*answer);
@@ -244,13 +247,12 @@ absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
   return absl::OkStatus();
 }
 
-template <typename Request>
-absl::Status QueryServiceImpl::AnswerTooLarge(size_t bytes) {
+absl::Status QueryServiceImpl::AnswerTooLarge(size_t bytes, bool history) {
   return errors::WithReason(
       absl::ResourceExhaustedError(absl::StrFormat(
           "the answer is %d bytes, more than the %d a gRPC message may carry%s", bytes,
           kMaxMessageBytes,
-          std::is_same_v<Request, v1::GetEntityHistoryRequest>
+          history
               ? ": ask for the history in pages (page_size, then each answer's "
                 "next_page_token as page_token; `govledger history` does)"
               : ": ask about an earlier point (as_at), where it is smaller")),

@@ -150,9 +150,8 @@ class QueryServiceImpl final : public QueryServiceBase {
   absl::StatusOr<Response> AnswerPage(Query<Request, Response> query, const Request& request,
                                       bool published);
   // RESOURCE_EXHAUSTED (ANSWER_TOO_LARGE): an answer of `bytes`, above kMaxMessageBytes, with
-  // what the caller of a `Request` can ask instead.
-  template <typename Request>
-  static absl::Status AnswerTooLarge(size_t bytes);
+  // what the caller can ask instead (of an entity's `history`: pages).
+  static absl::Status AnswerTooLarge(size_t bytes, bool history);
   // The background thread: catch up, then fold every programme at the head in
   // both modes (taking snapshots along the way).
   void Warm();

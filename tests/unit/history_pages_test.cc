@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "tests/testutil.h"
 
 namespace govledger::projections {
@@ -139,36 +140,56 @@ TEST(HistoryPagesTest, ALaterPageIsPinnedToTheFirstPagesCut) {
                                  "entries)")));
 }
 
-TEST(HistoryPagesTest, TokensFromElsewhereAreRefused) {
-  v1::GetEntityHistoryRequest request = Request(2, v1::AS_AT_MODE_AS_RECORDED);
+// A token edited (any of its parts), or passed with another stream_id or as_at, is refused.
+TEST(HistoryPagesTest, TokensEditedOrFromElsewhereAreRefused) {
+  v1::GetEntityHistoryRequest request = Request(2, v1::AS_AT_MODE_AS_KNOWN);
   absl::StatusOr<HistoryPage> first = OpenHistoryPage(request);
   ASSERT_TRUE(first.ok());
-  v1::GetEntityHistoryResponse answer = History(5, 0);
+  v1::GetEntityHistoryResponse answer = History(5, 0, /*position=*/90);
   ASSERT_TRUE(CutHistoryPage(*first, &answer).ok());
   const std::string token = answer.next_page_token();
-  const std::string fingerprint = token.substr(token.rfind('.'));
+  const std::vector<std::string> parts = absl::StrSplit(token, '.');
+  ASSERT_EQ(parts.size(), 3u);
+  ASSERT_EQ(parts[0], "90");
+  ASSERT_EQ(parts[1], "2");
+  const std::string check = parts[2];
   for (const std::string& bad :
-       {std::string("x"), std::string("40.2"), absl::StrCat("40.0", fingerprint),
-        absl::StrCat("40.-1", fingerprint), absl::StrCat("forty.2", fingerprint),
-        absl::StrCat(token, "0"), absl::StrCat("40.2.3", fingerprint)}) {
+       {std::string("x"), std::string("90.2"), absl::StrCat("90.0.", check),
+        absl::StrCat("90.-1.", check), absl::StrCat("forty.2.", check),
+        absl::StrCat("+90.2.", check), absl::StrCat(" 90.2.", check), absl::StrCat("090.2.", check),
+        absl::StrCat("90.02.", check), absl::StrCat("90.2.3.", check)}) {
     request.set_page_token(bad);
     EXPECT_THAT(OpenHistoryPage(request).status(),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("page_token is not one this server gave")))
+                         HasSubstr("page_token is not one this server gave for this request "
+                                   "(it does not parse)")))
+        << bad;
+  }
+  // Another cut or entry under the same check: as if from another request.
+  for (const std::string& bad :
+       {absl::StrCat("89.2.", check), absl::StrCat("0.2.", check), absl::StrCat("90.3.", check),
+        absl::StrCat("90.1.", check), absl::StrCat("90.2.", std::string(check.size(), '0')),
+        absl::StrCat("90.2.", check, "0"), std::string("90.2."), absl::StrCat("91.2.", check)}) {
+    request.set_page_token(bad);
+    EXPECT_THAT(OpenHistoryPage(request).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("its check does not match: it was edited, or given for "
+                                   "another stream_id or as_at")))
         << bad;
   }
   request.set_page_token(token);
   EXPECT_TRUE(OpenHistoryPage(request).ok());
-  for (auto change : {+[](v1::GetEntityHistoryRequest* r) { r->set_stream_id("risk/LPP-R02"); },
-                      +[](v1::GetEntityHistoryRequest* r) { r->mutable_as_at()->set_position(41); },
-                      +[](v1::GetEntityHistoryRequest* r) {
-                        r->mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_KNOWN);
-                      }}) {
+  for (auto change :
+       {+[](v1::GetEntityHistoryRequest* r) { r->set_stream_id("risk/LPP-R02"); },
+        +[](v1::GetEntityHistoryRequest* r) { r->mutable_as_at()->set_position(41); },
+        +[](v1::GetEntityHistoryRequest* r) {
+          r->mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+        },
+        +[](v1::GetEntityHistoryRequest* r) { r->mutable_as_at()->set_known_through(90); }}) {
     v1::GetEntityHistoryRequest other = request;
     change(&other);
-    EXPECT_THAT(OpenHistoryPage(other).status(),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("page_token was given for another request")));
+    EXPECT_THAT(OpenHistoryPage(other).status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                          HasSubstr("its check does not match")));
   }
   // page_size may change from page to page.
   request.set_page_size(7);
