@@ -503,9 +503,19 @@ int AuditCommands::VerifyFile() {
   }
   if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", name, " (a read error)"));
   if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
+  if (tree_head && !root_checked && tree_head->size() > 0 && first != 1) {
+    return Fail(kExitBadArgs, absl::StrCat("--tree-head needs the export from position 1; ", name,
+                                           " starts at position ", first));
+  }
   if (tree_head && !root_checked && tree_head->size() > 0) {
-    return Fail(kExitBadArgs, absl::StrCat(name, " ends at position ", last, ", before the ",
-                                           tree_head->size(), " events of ", tree_head_file_));
+    // Events the tree head commits to are missing: a log cut short is what the check is for.
+    return Fail(kExitChainBroken,
+                absl::StrCat("the export does not verify: ", name, " ends at position ", last,
+                             ", before the ", tree_head->size(), " events of ", tree_head_file_,
+                             " (", DescribeTreeHead(*tree_head), "): positions ", last + 1,
+                             " to ", tree_head->size(),
+                             " are missing (an export made before that tree head: export "
+                             "again, or verify it against an earlier tree head)"));
   }
   const std::string last_hex = crypto::ToHex(crypto::AsBytes(last_hash));
   if (!head_hash_.empty() && absl::AsciiStrToLower(head_hash_) != last_hex) {

@@ -233,11 +233,20 @@ TEST_F(AuditTest, TheCliProvesAnEventAndThatTheLogExtendsAnEarlierTreeHead) {
                                      Path("old.json")));
   EXPECT_EQ(from_two.code, 2);
   EXPECT_THAT(from_two.err, HasSubstr("--tree-head needs the export from position 1"));
+  // (An export starting past the tree head's size too.)
+  ASSERT_EQ(Run("export --from 11 --out " + Path("after.jsonl")).code, 0);
+  CliRun after = Cli(absl::StrCat("verify --file ", Path("after.jsonl"), " --tree-head ",
+                                  Path("old.json")));
+  EXPECT_EQ(after.code, 2);
+  EXPECT_THAT(after.err, HasSubstr("--tree-head needs the export from position 1; "));
   ASSERT_EQ(Run("export --to 5 --out " + Path("short.jsonl")).code, 0);
   CliRun short_file = Cli(absl::StrCat("verify --file ", Path("short.jsonl"), " --tree-head ",
                                        Path("old.json")));
-  EXPECT_EQ(short_file.code, 2);
-  EXPECT_THAT(short_file.err, HasSubstr("ends at position 5, before the 10 events of"));
+  EXPECT_EQ(short_file.code, 4);
+  EXPECT_THAT(short_file.err,
+              AllOf(HasSubstr("the export does not verify: "),
+                    HasSubstr("ends at position 5, before the 10 events of"),
+                    HasSubstr("positions 6 to 10 are missing")));
   CliRun online = Run("verify --tree-head " + Path("old.json"));
   EXPECT_EQ(online.code, 2);
   EXPECT_THAT(online.err, HasSubstr("use `prove extends`"));
