@@ -1,6 +1,7 @@
 #include "projections/signature_audit.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -154,7 +155,8 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     if (!s.message.ParseFromString(event.payload())) return unreadable();
     s.stream = DecisionStream(s.message.organisation_id(), s.message.reference());
     // As recorded: the view the ledger checked it in.
-    auto [proposal, key] = CountedWith(s, left_out_, /*as_recorded=*/true);
+    const absl::flat_hash_set<std::string>* view = &left_out_;
+    auto [proposal, key] = CountedWith(s, *view, /*as_recorded=*/true);
     // In the whole log, a decision never proposed, or a key never registered, before the
     // signature (voided or not: a log written before 2026-11-30 may hold a signature whose
     // proposal or key a correction had voided, which is counted as unchecked).
@@ -176,10 +178,18 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
             "such signature, so the log was changed after it was written"));
       }
     }
+    static const absl::flat_hash_set<std::string> kNothingLeftOut;
+    if (proposal == nullptr) {
+      // Its proposal or key voided before it (a log written before 2026-11-30): checked with
+      // the latest of each before it, voided or not, as the rules of the time checked it, so
+      // that a signature forged after a voided proposal or key is found.
+      view = &kNothingLeftOut;
+      std::tie(proposal, key) = CountedWith(s, *view, /*as_recorded=*/true);
+    }
     if (proposal == nullptr) {
       ++unchecked_;
     } else {
-      RETURN_IF_ERROR(Check(s, left_out_, 0));
+      RETURN_IF_ERROR(Check(s, *view, 0));
       ++verified_;
       s.verified = true;
       signed_decisions_.insert(s.stream);

@@ -27,9 +27,10 @@
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
 // from position 1, with none missing, and no event before it proposed the decision or
 // registered the key, it is a failure: the ledger accepts no such signature, so the log was
-// changed after it was written (a signature forged into a rewritten log, say). (One whose
-// proposal or key a correction had voided before it is counted as unchecked: a log written
-// before 2026-11-30 may hold such.)
+// changed after it was written (a signature forged into a rewritten log, say). One whose
+// proposal or key a correction had voided before it (a log written before 2026-11-30 may hold
+// such; the rules now refuse it) is verified with the latest proposal and key before it,
+// voided or not, as the rules of the time checked it: a signature forged there fails too.
 //
 // A proposal holding fields or enum values this version does not know (a newer govledger's)
 // is checked with the digest this version computes, which leaves them out: a signature made

@@ -265,16 +265,32 @@ TEST_F(SignatureAuditTest, AProposalHoldingWhatThisVersionDoesNotKnowIsCheckedWi
 }
 
 // A log written before 2026-11-30 may hold a signature whose key registration (or proposal) a
-// correction had voided before it: in the whole log it is counted as unchecked, not as a
-// forgery, since the key was registered (a reviewer's find).
-TEST_F(SignatureAuditTest, InTheWholeLogASignatureWhoseKeyWasVoidedBeforeItIsUnchecked) {
-  std::vector<v1::Event> log = Log();
-  log.insert(log.begin() + 4, Correction(log[1], "registered under the wrong holder"));
-  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
-  SignatureAudit audit;
-  ASSERT_OK(Audit(log, &audit));
-  EXPECT_EQ(audit.unchecked(), 1);
-  EXPECT_EQ(audit.verified(), 1);
+// correction had voided before it (the rules of the time did not look at corrections): it is
+// verified with the key and proposal before it, voided or not, as those rules checked it, not
+// taken for a forgery because the fold does not count it (a reviewer's find) nor passed over
+// unchecked, where a forged one would hide.
+TEST_F(SignatureAuditTest, ASignatureAfterItsKeyOrProposalWasVoidedIsVerifiedWithThem) {
+  for (size_t voided : {size_t{1}, size_t{3}}) {  // the signer's key, the proposal
+    std::vector<v1::Event> log = Log();
+    log.insert(log.begin() + 4, Correction(log[voided], "recorded in error"));
+    for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+    SignatureAudit audit;
+    ASSERT_OK(Audit(log, &audit)) << voided;
+    EXPECT_EQ(audit.unchecked(), 0) << voided;
+    EXPECT_EQ(audit.verified(), 2) << voided;
+    // Forged: another key's signature bytes in its place.
+    v1::DecisionSigned forged;
+    ASSERT_TRUE(forged.ParseFromString(log[5].payload()));
+    forged.set_signature(cfo_.Sign(pcd72_).signature());
+    log[5].set_payload(forged.SerializeAsString());
+    SignatureAudit found;
+    EXPECT_THAT(Audit(log, &found),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("position 6: the signature of decision MOPAC/PCD 72 "
+                                         "with key mopac-dmpc"),
+                               HasSubstr("does not verify"))))
+        << voided;
+  }
 }
 
 // An export of one stream holds a decision's signatures without its keys' registrations: they
