@@ -112,7 +112,9 @@ std::string SignatureLine(bool checked, std::initializer_list<const v1::TreeHead
 
 // What verify adds about decisions' signatures: nothing when the events hold none.
 std::string SignatureSummary(const projections::SignatureAudit& audit, absl::string_view where) {
-  if (audit.verified() == 0 && audit.unchecked() == 0) return "";
+  if (audit.verified() == 0 && audit.unchecked() == 0 && audit.verified_after_void() == 0) {
+    return "";
+  }
   std::string out = absl::StrCat(
       "decision signatures: ", audit.verified(), " verified (", audit.decisions_signed(),
       audit.decisions_signed() == 1 ? " decision" : " decisions",
@@ -122,10 +124,16 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
     absl::StrAppend(&out, "; ", voided, voided == 1 ? " of them is" : " of them are",
                     " since voided by a correction, and no longer counted towards approval");
   }
+  if (const int after_void = audit.verified_after_void(); after_void > 0) {
+    absl::StrAppend(&out, "; ", after_void, after_void == 1 ? " more, verified" : " more, each verified",
+                    " with a proposal or key a correction had voided before it (a log written "
+                    "before 2026-11-30 may hold such), which no answer counts");
+  }
   if (audit.unchecked() > 0) {
     absl::StrAppend(&out, "; ", audit.unchecked(),
                     " not checked: their decision or key is not in the ", where,
-                    " (or a correction voided it, or them)");
+                    ", or a correction in it voided them (a part of the log cannot show which "
+                    "counts)");
   }
   absl::StrAppend(&out, "\n");
   const auto keys = audit.keys_used();
@@ -512,10 +520,13 @@ int AuditCommands::VerifyFile() {
     return Fail(kExitChainBroken,
                 absl::StrCat("the export does not verify: ", name, " ends at position ", last,
                              ", before the ", tree_head->size(), " events of ", tree_head_file_,
-                             " (", DescribeTreeHead(*tree_head), "): positions ", last + 1,
-                             " to ", tree_head->size(),
-                             " are missing (an export made before that tree head: export "
-                             "again, or verify it against an earlier tree head)"));
+                             " (", DescribeTreeHead(*tree_head), "): ",
+                             last + 1 == tree_head->size()
+                                 ? absl::StrCat("position ", last + 1, " is")
+                                 : absl::StrCat("positions ", last + 1, " to ",
+                                                tree_head->size(), " are"),
+                             " missing (an export made before that tree head: export again, or "
+                             "verify it against an earlier tree head)"));
   }
   const std::string last_hex = crypto::ToHex(crypto::AsBytes(last_hash));
   if (!head_hash_.empty() && absl::AsciiStrToLower(head_hash_) != last_hex) {

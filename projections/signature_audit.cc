@@ -1,7 +1,6 @@
 #include "projections/signature_audit.h"
 
 #include <algorithm>
-#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -155,11 +154,9 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     if (!s.message.ParseFromString(event.payload())) return unreadable();
     s.stream = DecisionStream(s.message.organisation_id(), s.message.reference());
     // As recorded: the view the ledger checked it in.
-    const absl::flat_hash_set<std::string>* view = &left_out_;
-    auto [proposal, key] = CountedWith(s, *view, /*as_recorded=*/true);
+    auto [proposal, key] = CountedWith(s, left_out_, /*as_recorded=*/true);
     // In the whole log, a decision never proposed, or a key never registered, before the
-    // signature (voided or not: a log written before 2026-11-30 may hold a signature whose
-    // proposal or key a correction had voided, which is counted as unchecked).
+    // signature (voided or not) is a forgery; one voided is checked below.
     if (proposal == nullptr && whole_log_) {
       const v1::DecisionSigned& m = s.message;
       auto any_before = [&](const auto& index, const std::string& key) {
@@ -177,19 +174,30 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
             " before it, though the log from position 1 is all here: the ledger accepts no "
             "such signature, so the log was changed after it was written"));
       }
-    }
-    static const absl::flat_hash_set<std::string> kNothingLeftOut;
-    if (proposal == nullptr) {
-      // Its proposal or key voided before it (a log written before 2026-11-30): checked with
-      // the latest of each before it, voided or not, as the rules of the time checked it, so
-      // that a signature forged after a voided proposal or key is found.
-      view = &kNothingLeftOut;
-      std::tie(proposal, key) = CountedWith(s, *view, /*as_recorded=*/true);
-    }
-    if (proposal == nullptr) {
+      // Its proposal or key voided before it: a log written before 2026-11-30, whose rules
+      // did not look at corrections, may hold such a signature. No fold counts it, but it is
+      // checked as those rules checked it, with the latest proposal and key before it, voided
+      // or not, so that one forged there is found. (Only in the whole log: in a part, the
+      // proposal or key a fold counts may come before the part's first event.)
+      const absl::flat_hash_set<std::string> nothing_left_out;
+      auto [voided_proposal, voided_key] = CountedWith(s, nothing_left_out, /*as_recorded=*/true);
+      if (absl::Status checked = Check(s, nothing_left_out, 0); !checked.ok()) {
+        const bool proposal_voided = left_out_.contains(voided_proposal->event_id);
+        const bool key_voided = left_out_.contains(voided_key->event_id);
+        return absl::DataLossError(absl::StrCat(
+            checked.message(), " (checked with the proposal at position ",
+            voided_proposal->position, " and the key registered at position ",
+            voided_key->position, ", as the rules of the time did, though a correction had voided ",
+            proposal_voided && key_voided ? "both"
+            : proposal_voided             ? "the proposal"
+                                          : "the key's registration",
+            " before the signature)"));
+      }
+      ++verified_after_void_;
+    } else if (proposal == nullptr) {
       ++unchecked_;
     } else {
-      RETURN_IF_ERROR(Check(s, *view, 0));
+      RETURN_IF_ERROR(Check(s, left_out_, 0));
       ++verified_;
       s.verified = true;
       signed_decisions_.insert(s.stream);

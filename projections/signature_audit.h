@@ -27,10 +27,12 @@
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
 // from position 1, with none missing, and no event before it proposed the decision or
 // registered the key, it is a failure: the ledger accepts no such signature, so the log was
-// changed after it was written (a signature forged into a rewritten log, say). One whose
-// proposal or key a correction had voided before it (a log written before 2026-11-30 may hold
-// such; the rules now refuse it) is verified with the latest proposal and key before it,
-// voided or not, as the rules of the time checked it: a signature forged there fails too.
+// changed after it was written (a signature forged into a rewritten log, say). In the whole
+// log, one whose proposal or key a correction had voided before it (a log written before
+// 2026-11-30 may hold such; the rules now refuse it) is verified with the latest proposal and
+// key before it, voided or not, as the rules of the time checked it, so that a signature forged
+// there fails too, and is counted apart: no fold counts it. (In a part of the log it is
+// unchecked: the proposal or key a fold counts may come before the part.)
 //
 // A proposal holding fields or enum values this version does not know (a newer govledger's)
 // is checked with the digest this version computes, which leaves them out: a signature made
@@ -80,6 +82,9 @@ class SignatureAudit {
   // Signatures verified as recorded, and those whose decision or key is not in the events.
   int verified() const { return verified_; }
   int unchecked() const { return unchecked_; }
+  // Signatures of the whole log verified with a proposal or key a correction had voided before
+  // them (above), counted in neither verified() nor the keys used: no fold counts them.
+  int verified_after_void() const { return verified_after_void_; }
   // Of the signatures verified as recorded, those a correction now voids (the folds of the log
   // as it stands no longer count them).
   int voided() const;
@@ -156,6 +161,7 @@ class SignatureAudit {
   absl::flat_hash_set<std::string> signed_decisions_;
   int verified_ = 0;
   int unchecked_ = 0;
+  int verified_after_void_ = 0;
   // Whether the events given so far are positions 1, 2, ... with none missing, and the position
   // the next must have to keep it so.
   bool whole_log_ = true;

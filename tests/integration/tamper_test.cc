@@ -418,6 +418,45 @@ TEST(ForgedLogTest, ASignatureWithAKeyTheLogNeverRegisteredIsFoundByVerify) {
   EXPECT_THAT(partial.out, HasSubstr("1 not checked"));
 }
 
+// A log written before 2026-11-30 may hold a signature recorded after a correction voided its
+// proposal (the rules then did not look at corrections): verify checks it with that proposal,
+// as those rules did, says so apart from the signatures that count, and finds a forged one.
+TEST(ForgedLogTest, ASignatureAfterItsProposalWasVoidedIsVerifiedWithItAndSaidApart) {
+  using namespace gov;  // NOLINT: builders
+  const std::string role = "Deputy Mayor for Policing and Crime";
+  const Signer dmpc = NewSigner("mopac-dmpc", role);
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {role});
+  const v1::Event proposal = Ev(pcd72);
+  for (const bool forged : {false, true}) {
+    const Signer signer =
+        forged ? Signer{dmpc.key_id, role, NewSigner("forger", role).keys} : dmpc;
+    DaemonHarness daemon;
+    WriteChainedLog(daemon.data_dir(),
+                    {Ev(Organisation("MOPAC")), Ev(dmpc.Registration("Sophie Linden")), proposal,
+                     Correction(proposal, "proposed in error"), Ev(signer.Sign(pcd72))});
+    ASSERT_OK(daemon.Start());
+    CliRun verify = Cli(absl::StrCat("--server ", daemon.address(), " verify"));
+    if (!forged) {
+      EXPECT_EQ(verify.code, 0) << verify.err;
+      EXPECT_THAT(verify.out,
+                  HasSubstr("decision signatures: 0 verified (0 decisions), each over its "
+                            "decision's digest"));
+      EXPECT_THAT(verify.out, HasSubstr("; 1 more, verified with a proposal or key a correction "
+                                        "had voided before it (a log written before 2026-11-30 "
+                                        "may hold such), which no answer counts\n"));
+    } else {
+      EXPECT_EQ(verify.code, 4) << verify.out;
+      EXPECT_THAT(verify.err,
+                  AllOf(HasSubstr("position 5: the signature of decision MOPAC/PCD 72 with key "
+                                  "mopac-dmpc (Sophie Linden) does not verify"),
+                        HasSubstr("(checked with the proposal at position 3 and the key "
+                                  "registered at position 2, as the rules of the time did, "
+                                  "though a correction had voided the proposal before the "
+                                  "signature)")));
+    }
+  }
+}
+
 // A log a newer govledgerd wrote (a rollback to a build of the same storage format), with a
 // proposal holding a field this version does not know, signed there over the newer digest:
 // verify fails the signature (it cannot tell it from a proposal changed after signing) and says

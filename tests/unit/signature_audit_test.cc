@@ -265,10 +265,11 @@ TEST_F(SignatureAuditTest, AProposalHoldingWhatThisVersionDoesNotKnowIsCheckedWi
 }
 
 // A log written before 2026-11-30 may hold a signature whose key registration (or proposal) a
-// correction had voided before it (the rules of the time did not look at corrections): it is
-// verified with the key and proposal before it, voided or not, as those rules checked it, not
-// taken for a forgery because the fold does not count it (a reviewer's find) nor passed over
-// unchecked, where a forged one would hide.
+// correction had voided before it (the rules of the time did not look at corrections): in the
+// whole log it is verified with the key and proposal before it, voided or not, as those rules
+// checked it, and counted apart, since no fold counts it; neither taken for a forgery (a
+// reviewer's find) nor passed over unchecked, where a forged one would hide. In a part of the
+// log it is unchecked: the proposal a fold counts may come before the part.
 TEST_F(SignatureAuditTest, ASignatureAfterItsKeyOrProposalWasVoidedIsVerifiedWithThem) {
   for (size_t voided : {size_t{1}, size_t{3}}) {  // the signer's key, the proposal
     std::vector<v1::Event> log = Log();
@@ -277,7 +278,13 @@ TEST_F(SignatureAuditTest, ASignatureAfterItsKeyOrProposalWasVoidedIsVerifiedWit
     SignatureAudit audit;
     ASSERT_OK(Audit(log, &audit)) << voided;
     EXPECT_EQ(audit.unchecked(), 0) << voided;
-    EXPECT_EQ(audit.verified(), 2) << voided;
+    EXPECT_EQ(audit.verified_after_void(), voided == 1 ? 1 : 2) << voided;
+    EXPECT_EQ(audit.verified(), voided == 1 ? 1 : 0) << voided;
+    EXPECT_EQ(audit.keys_used().size(), voided == 1 ? 1u : 0u) << voided;
+    SignatureAudit part;
+    ASSERT_OK(Audit({log.begin() + 1, log.end()}, &part)) << voided;
+    EXPECT_EQ(part.unchecked(), voided == 1 ? 1 : 2) << voided;
+    EXPECT_EQ(part.verified_after_void(), 0) << voided;
     // Forged: another key's signature bytes in its place.
     v1::DecisionSigned forged;
     ASSERT_TRUE(forged.ParseFromString(log[5].payload()));
@@ -288,7 +295,13 @@ TEST_F(SignatureAuditTest, ASignatureAfterItsKeyOrProposalWasVoidedIsVerifiedWit
                 StatusIs(absl::StatusCode::kDataLoss,
                          AllOf(HasSubstr("position 6: the signature of decision MOPAC/PCD 72 "
                                          "with key mopac-dmpc"),
-                               HasSubstr("does not verify"))))
+                               HasSubstr("does not verify"),
+                               HasSubstr(absl::StrCat(
+                                   "(checked with the proposal at position 4 and the key "
+                                   "registered at position 2, as the rules of the time did, "
+                                   "though a correction had voided ",
+                                   voided == 1 ? "the key's registration" : "the proposal",
+                                   " before the signature)")))))
         << voided;
   }
 }
