@@ -155,6 +155,10 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
       absl::StrAppend(&out, "; revoked from ", FormatRfc3339(use.revoked_from_micros),
                       " (position ", use.revoked_at, ")");
     }
+    if (use.voided) {
+      absl::StrAppend(&out, "; its registration since voided by a correction (no answer counts "
+                            "its signatures)");
+    }
     absl::StrAppend(&out, "\n");
   }
   return out;

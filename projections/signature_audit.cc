@@ -250,6 +250,7 @@ std::vector<SignatureAudit::KeyUse> SignatureAudit::keys_used() const {
     for (const Key& k : registrations) {
       if (k.signatures == 0) continue;
       KeyUse use{key_id, k.registration, k.position, k.actor, k.signatures};
+      use.voided = left_out_.contains(k.event_id);
       if (auto it = revocations_.find(key_id); it != revocations_.end()) {
         for (const Revocation& r : it->second) {
           if (left_out_.contains(r.event_id)) continue;

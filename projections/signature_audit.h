@@ -64,6 +64,9 @@ class SignatureAudit {
     uint64_t registered_at = 0;  // its position
     std::string registered_by;   // its actor: who appended the registration
     int signatures = 0;          // signatures verified with it, as recorded
+    // Whether a correction voids the registration as the log now stands: the folds then count
+    // none of its signatures, and hold that its holder never held the key.
+    bool voided = false;
     // The key id's revocation in force as the log now stands (the earliest effective of
     // those no correction voids; GovernanceState): its position and effective time in
     // microseconds, or 0 and 0 when it is not revoked.

@@ -515,6 +515,20 @@ TEST(ForgedLogTest, VerifyListsTheKeysThatSignedAnHonestLog) {
                         " (registered at position 2 by whoever holds the store)  1 signature; "
                         "revoked from "
                         "2029-06-01T12:00:00Z (position 6)\n"));
+
+  // A registration a correction voids after the key signed: listed, and marked.
+  const v1::Event registration = Ev(dmpc.Registration("Sophie Linden"));
+  DaemonHarness corrected;
+  WriteChainedLog(corrected.data_dir(),
+                  {Ev(Organisation("MOPAC")), registration, Ev(pcd72), Ev(dmpc.Sign(pcd72)),
+                   Correction(registration, "registered under the wrong holder")});
+  ASSERT_OK(corrected.Start());
+  CliRun marked = Cli(absl::StrCat("--server ", corrected.address(), " verify"));
+  EXPECT_EQ(marked.code, 0) << marked.err;
+  EXPECT_THAT(marked.out,
+              HasSubstr("(registered at position 2 by whoever holds the store)  1 signature; its "
+                        "registration since voided by a correction (no answer counts its "
+                        "signatures)\n"));
 }
 
 }  // namespace

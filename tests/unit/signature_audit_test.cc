@@ -105,6 +105,20 @@ TEST_F(SignatureAuditTest, KeysUsedCarryTheirRevocationInForce) {
   ASSERT_OK(Audit(log, &audit));
   EXPECT_EQ(audit.keys_used()[1].revoked_at, 8u);
   EXPECT_EQ(audit.keys_used()[1].revoked_from_micros, ToMicros(log[7].effective_time()));
+  EXPECT_FALSE(audit.keys_used()[1].voided);
+}
+
+// A key whose registration a correction voids after it signed is still listed (it signed), and
+// marked: the folds count none of its signatures now.
+TEST_F(SignatureAuditTest, AKeyWhoseRegistrationIsVoidedLaterIsMarked) {
+  std::vector<v1::Event> log = Log();
+  log.push_back(Correction(log[1], "registered under the wrong holder"));
+  log.back().set_position(log.size());
+  SignatureAudit audit;
+  ASSERT_OK(Audit(log, &audit));
+  ASSERT_EQ(audit.keys_used().size(), 2u);
+  EXPECT_FALSE(audit.keys_used()[0].voided);  // mopac-cfo
+  EXPECT_TRUE(audit.keys_used()[1].voided);   // mopac-dmpc
 }
 
 // What a rewritten log would hold: the decision changed after it was signed, another public key
