@@ -125,7 +125,8 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
                     " since voided by a correction, and no longer counted towards approval");
   }
   if (const int after_void = audit.verified_after_void(); after_void > 0) {
-    absl::StrAppend(&out, "; ", after_void, after_void == 1 ? " more, verified" : " more, each verified",
+    absl::StrAppend(&out, "; ", after_void,
+                    after_void == 1 ? " more, verified" : " more, each verified",
                     " with a proposal or key a correction had voided before it (a log written "
                     "before 2026-11-30 may hold such), which no answer counts");
   }

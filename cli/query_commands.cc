@@ -951,8 +951,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     });
   }
   if (cmd == history_) {
-    // In pages, so that no history is too large to answer; every page answers at the first
-    // page's cut, and they are put back together.
+    // In pages, so that a history larger than one gRPC message is shown too; every page
+    // answers at the first page's cut, and they are put back together here.
     v1::GetEntityHistoryRequest request;
     request.set_stream_id(entity_);
     *request.mutable_as_at() = to->as_at;
