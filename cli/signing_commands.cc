@@ -155,16 +155,20 @@ std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
   return response;
 }
 
-// FetchDecision of `*stream`. When the stream holds no events and the decision was named by
-// --organisation and --reference (`reference` not empty), once more with the reference of the
-// organisation's decision that the rules count as the same ("pcd 72" for "PCD 72": compared
-// without case, hyphens or runs of spaces), found in its decision register and said on stderr.
+// FetchDecision of `*stream`. When the stream holds no proposal that stands (no events, or only
+// proposals a correction voided) and the decision was named by --organisation and --reference
+// (`reference` not empty), once more with the reference of the organisation's decision that the
+// rules count as the same ("pcd 72" for "PCD 72": compared without case, hyphens or runs of
+// spaces), found in its decision register and said on stderr. "PCD 72" voided and then proposed
+// again as "pcd-72" (another stream) is found so.
 absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation,
     const std::string& reference, std::string* stream, grpc::Status* rpc) {
   auto stub = v1::LedgerService::NewStub(channel);
   absl::StatusOr<v1::DecisionProposed> decision = FetchDecision(*stub, *stream, rpc);
-  if (rpc->error_code() != grpc::StatusCode::NOT_FOUND || reference.empty()) return decision;
+  const bool none_stands = rpc->error_code() == grpc::StatusCode::NOT_FOUND ||
+                           (rpc->ok() && absl::IsNotFound(decision.status()));
+  if (!none_stands || reference.empty()) return decision;
   const std::optional<v1::GetDecisionRegisterResponse> response =
       RegisterAtHead(channel, organisation);
   for (int i = 0; response.has_value() && i < response->decisions_size(); ++i) {

@@ -266,6 +266,18 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
   CliRun none = Cli(absl::StrCat(Server(), " decision digest", decision));
   EXPECT_NE(none.code, 0);
   EXPECT_THAT(none.err, HasSubstr("holds no DecisionProposed that a correction has not voided"));
+
+  // Proposed again spelt otherwise ("pcd-72": the same reference to the rules, another stream):
+  // 'PCD 72', whose stream holds only voided proposals, finds it and says so.
+  v1::DecisionProposed respelt = second;
+  respelt.set_reference("pcd-72");
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(respelt)}), &response), GrpcOk());
+  CliRun found = Cli(absl::StrCat(Server(), " decision digest", decision));
+  ASSERT_EQ(found.code, 0) << found.err;
+  EXPECT_EQ(absl::StripAsciiWhitespace(found.out),
+            crypto::ToHex(projections::DecisionDigest(respelt)));
+  EXPECT_THAT(found.err, HasSubstr("'PCD 72' is MOPAC's decision 'pcd-72' (references are "
+                                   "compared without case"));
 }
 
 // A signatory declares interests as they sign: the CLI prints the signature digest for the
