@@ -428,7 +428,8 @@ void PassOn(const GovernanceState& s, const v1::WorkRef& to, v1::Rag rating,
   const WorkState* to_work = s.FindWork(to);
   if (from_work != nullptr &&
       (to_work == nullptr || to_work->programme_id != from_work->programme_id)) {
-    (*departures)[from_work->programme_id] = Departure{to, rating, rating_source, e.source()};
+    (*departures)[from_work->programme_id] =
+        Departure{to, rating, rating_source, e.source(), e.position()};
   }
   *holder = to;
 }

@@ -182,6 +182,9 @@ struct Departure {
   v1::Rag rating = v1::RAG_UNSPECIFIED;  // a risk's; unset for a scope item
   std::string rating_source;  // the source (Event.source) of the event that set that rating
   std::string source;         // the transfer's source
+  // The transfer's (Event.position), after which the item's events are the new holder's (a
+  // comparison's cut); 0 where the event was folded before it was stored (the write side).
+  uint64_t position = 0;
 };
 
 struct RiskState {
@@ -445,8 +448,10 @@ class GovernanceState {
   // sources of the current report and update, which a status cites. 18: the sources of a
   // risk's current rating, closure and departures, which a register cites, and of a benefit's
   // current forecast and realised figures. 19: the sources of a decision's proposal,
-  // signatures and rejection or withdrawal, which the decision register cites.
-  static constexpr uint32_t kSnapshotFormat = 19;
+  // signatures and rejection or withdrawal, which the decision register cites. 20: the position
+  // of a risk's or scope item's departure from a programme, after which a comparison of that
+  // programme leaves the item's events to its new holder.
+  static constexpr uint32_t kSnapshotFormat = 20;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

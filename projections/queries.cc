@@ -643,6 +643,79 @@ void PlanAspects(const v1::ProgrammeRegistered& plan, Aspects* out) {
   AddAspect(out, "excluded_scope", absl::StrJoin(plan.excluded_scope(), "; "));
 }
 
+// Leaves out of `changed` (a comparison's events of programme `p`, by position) the events of a
+// risk or scope item that `p` had passed on at the cut that folds them, folded after its
+// departure: they are its new holder's ("shown as it left"). So too a correction folded after
+// the departure, unless the event it voids stays (one of `p`'s, folded at the other cut). An
+// item that came back to `p` is its own again, every event of it kept. `a` and `b` are the two
+// cuts' folds (`in_a`: `a`'s positions); every event in `changed` is folded at exactly one.
+void LeaveToNewHolders(const std::string& p, const Folded& a, const Folded& b,
+                       const absl::flat_hash_set<uint64_t>& in_a,
+                       const std::set<std::string>& risks,
+                       const std::set<std::string>& scope_items,
+                       std::map<uint64_t, const v1::Event*>* changed) {
+  struct Passed {
+    // Item stream -> the position of its departure from `p`, for items `p` no longer holds.
+    absl::flat_hash_map<std::string, uint64_t> departed;
+    absl::flat_hash_map<uint64_t, size_t> order;  // position -> index in fold order
+  };
+  auto passed_at = [&](const Folded& f) {
+    Passed out;
+    auto note = [&](const std::string& stream, const v1::WorkRef& holder,
+                    const std::map<std::string, Departure>& departures) {
+      auto it = departures.find(p);
+      if (it != departures.end() && !InProgramme(f.state, holder, p)) {
+        out.departed[stream] = it->second.position;
+      }
+    };
+    for (const std::string& id : risks) {
+      if (const RiskState* r = f.state.FindRisk(id)) note(RiskStream(id), r->subject, r->departures);
+    }
+    for (const std::string& id : scope_items) {
+      if (const ScopeItemState* item = f.state.FindScopeItem(id)) {
+        note(ScopeStream(id), item->owner, item->departures);
+      }
+    }
+    if (!out.departed.empty()) {
+      for (size_t i = 0; i < f.positions.size(); ++i) out.order[f.positions[i]] = i;
+    }
+    return out;
+  };
+  const Passed passed[2] = {passed_at(a), passed_at(b)};
+  // Whether `e`, folded by the cut `at`, comes after its item's departure there.
+  auto after_departure = [&](const v1::Event& e, const Passed& at) {
+    auto d = at.departed.find(e.stream_id());
+    if (d == at.departed.end()) return false;
+    auto mine = at.order.find(e.position());
+    auto left = at.order.find(d->second);
+    return mine != at.order.end() && left != at.order.end() && mine->second > left->second;
+  };
+  const std::string correction_type = absl::StrCat(kGovernanceTypePrefix, "CorrectionRecorded");
+  absl::flat_hash_set<std::string> kept_ids;  // lower-case ids of the events kept, corrections aside
+  std::vector<const v1::Event*> corrections;
+  for (auto it = changed->begin(); it != changed->end();) {
+    const v1::Event& e = *it->second;
+    if (e.event_type() == correction_type) {
+      corrections.push_back(&e);
+      ++it;
+    } else if (after_departure(e, passed[in_a.contains(e.position()) ? 0 : 1])) {
+      it = changed->erase(it);
+    } else {
+      kept_ids.insert(absl::AsciiStrToLower(e.event_id()));
+      ++it;
+    }
+  }
+  for (const v1::Event* e : corrections) {
+    if (!after_departure(*e, passed[in_a.contains(e->position()) ? 0 : 1])) continue;
+    v1::CorrectionRecorded m;
+    if (m.ParseFromString(e->payload()) &&
+        kept_ids.contains(absl::AsciiStrToLower(m.corrected_event_id()))) {
+      continue;
+    }
+    changed->erase(e->position());
+  }
+}
+
 }  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
@@ -738,6 +811,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   for (const v1::Event& e : *differing_events) {
     if (entities.count(e.stream_id()) > 0) changed[e.position()] = &e;
   }
+  LeaveToNewHolders(p, **a, **b, in_a, risks, scope_items, &changed);
 
   v1::CompareResponse out;
   *out.mutable_from() = (*a)->resolved;

@@ -160,6 +160,7 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
     d.set_rating(departure.rating);
     d.set_rating_source(departure.rating_source);
     d.set_source(departure.source);
+    d.set_position(departure.position);
   }
   return out;
 }
@@ -167,7 +168,8 @@ std::vector<Snapshot::Departure> DeparturesOf(const std::map<std::string, Depart
 void LoadDepartures(const google::protobuf::RepeatedPtrField<Snapshot::Departure>& in,
                     std::map<std::string, Departure>* out) {
   for (const Snapshot::Departure& d : in) {
-    (*out)[d.programme_id()] = Departure{d.to(), d.rating(), d.rating_source(), d.source()};
+    (*out)[d.programme_id()] =
+        Departure{d.to(), d.rating(), d.rating_source(), d.source(), d.position()};
   }
 }
 

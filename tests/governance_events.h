@@ -382,16 +382,23 @@ inline v1::AppendRequest Request(std::vector<v1::Event> events) {
 // A state's entities, to compare two states: its snapshot without the index of
 // event ids and streams, which a validator keeps only for the events since its
 // start (the store answers for the others), and without the entities' opening
-// positions, which the write side, folding events before they are stored (or as
-// Recover reads them), does not know (governance_state.h, "Incarnations").
+// positions and their departures' positions, which the write side, folding events
+// before they are stored (or as Recover reads them), does not know
+// (governance_state.h, "Incarnations").
 inline internal::GovernanceStateSnapshot Entities(
     const projections::GovernanceState& state) {
   internal::GovernanceStateSnapshot snapshot;
   state.Save(&snapshot);
   snapshot.clear_events();
   snapshot.clear_event_streams();
-  for (auto& r : *snapshot.mutable_risks()) r.clear_opened_position();
-  for (auto& i : *snapshot.mutable_scope_items()) i.clear_added_position();
+  for (auto& r : *snapshot.mutable_risks()) {
+    r.clear_opened_position();
+    for (auto& d : *r.mutable_departures()) d.clear_position();
+  }
+  for (auto& i : *snapshot.mutable_scope_items()) {
+    i.clear_added_position();
+    for (auto& d : *i.mutable_departures()) d.clear_position();
+  }
   for (auto& d : *snapshot.mutable_decisions()) d.clear_proposed_position();
   for (auto& k : *snapshot.mutable_keys()) k.clear_registered_position();
   return snapshot;

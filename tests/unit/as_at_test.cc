@@ -769,11 +769,15 @@ TEST(AsAtTest, CompareShowsWhatTheProgrammePassedOnAsItLeft) {
                                          before + 1),
                             absl::StrCat("scope/S1 owner: programme LPP -> programme OCP @",
                                          before + 2)));
+    // Nor are the new holders' events among those the comparison lists (a report's "scope
+    // changes since" listed OCP's removal of S1 as LPP's).
+    EXPECT_THAT(EventPositions(*r), ElementsAre(before + 1, before + 2));
     // Once passed on, nothing more of them is LPP's.
     *request.mutable_from() = Position(left, kRecorded);
     r = projections::QueryCompare(log.events(), kNow, request);
     ASSERT_OK(r);
     EXPECT_THAT(DiffLines(*r), IsEmpty());
+    EXPECT_THAT(EventPositions(*r), IsEmpty());
     // It is OCP's.
     request.set_programme_id("OCP");
     r = projections::QueryCompare(log.events(), kNow, request);
@@ -784,7 +788,41 @@ TEST(AsAtTest, CompareShowsWhatTheProgrammePassedOnAsItLeft) {
                             absl::StrCat("risk/R1 subject: programme OCP -> programme SCCP @",
                                          left + 2),
                             absl::StrCat("scope/S1 owner: programme OCP -> removed @", left + 3)));
+    EXPECT_THAT(EventPositions(*r), ElementsAre(left + 1, left + 2, left + 3));
   }
+}
+
+// A correction of what the new holder did is the new holder's too; the correction of an event
+// from before the departure stays the programme's. The events are folded in effective order as
+// known, so a re-rating keyed in late but dated before the transfer is still the programme's.
+TEST(AsAtTest, CompareLeavesTheNewHoldersCorrectionsAndKeepsTheProgrammesOwn) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  const uint64_t before = log.events().size();
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(4));
+  const v1::Event ocp_rerating = log.Add(Ev(Rerate("R1", v1::RAG_GREEN)), InWeek(5));
+  const v1::Event voided = log.Add(Correction(ocp_rerating, "OCP never re-rated it"), InWeek(6));
+  const v1::Event late = log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(3));
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(before, kRecorded);
+  *request.mutable_to() = Week(7, kKnown);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  // The correction voids OCP's re-rating, which neither cut folds: not LPP's.
+  EXPECT_THAT(EventPositions(*r), ElementsAre(before + 1, late.position()));
+  EXPECT_THAT(DiffLines(*r),
+              ElementsAre(absl::StrCat("risk/R1 status: open -> transferred out @", before + 1),
+                          absl::StrCat("risk/R1 rating: RED -> AMBER @", late.position()),
+                          absl::StrCat("risk/R1 subject: project LPP-INV -> programme OCP @",
+                                       before + 1)));
+  request.set_programme_id("OCP");
+  r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(EventPositions(*r),
+              ElementsAre(before + 1, voided.position(), late.position()));
 }
 
 TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {

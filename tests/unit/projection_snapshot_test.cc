@@ -216,8 +216,8 @@ TEST(StateSnapshotTest, TheCurrentReportsSourcesRoundTrip) {
   EXPECT_EQ(lpp->update_source, "Programme board highlight report, week 3");
 }
 
-// The sources of a risk's current rating, its closure and its departures come back from a
-// snapshot; a re-rating keyed in late for an earlier time does not take the rating's source.
+// The sources of a risk's current rating, its closure and its departures (and a departure's
+// position) come back from a snapshot; a re-rating keyed in late for an earlier time does not take the rating's source.
 TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
   constexpr int64_t kDay = int64_t{86400} * 1000000;
   auto sourced = [](v1::Event e, int64_t micros, const std::string& source) {
@@ -226,6 +226,7 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
     return e;
   };
   GovernanceState folded;
+  uint64_t position = 0;
   for (const v1::Event& e :
        {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
         At(Ev(Programme("OCP", "MOPAC")), kT0),
@@ -235,7 +236,9 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
         sourced(Ev(CloseRisk("R1")), kT0 + 11 * kDay, "closure note"),
         sourced(Ev(Risk("R2", ProgrammeRef("LPP"), v1::RAG_RED)), kT0 + kDay, "register 2"),
         sourced(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), kT0 + 12 * kDay, "transfer note")}) {
-    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+    v1::Event positioned = e;
+    positioned.set_position(++position);
+    ASSERT_OK(folded.Apply(positioned, GovernanceState::Mode::kValidate));
   }
   GovernanceState loaded;
   ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
@@ -249,6 +252,7 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
   ASSERT_EQ(r2.departures.size(), 1u);
   EXPECT_EQ(r2.departures.at("LPP").rating_source, "register 2");
   EXPECT_EQ(r2.departures.at("LPP").source, "transfer note");
+  EXPECT_EQ(r2.departures.at("LPP").position, 9u);  // the transfer's, where a Compare cuts
 }
 
 // The sources of a benefit's current forecast and realised figures come back from a snapshot; a
