@@ -284,6 +284,19 @@ int ExitCodeOf(const grpc::Status& status) {
   return unreachable || cancelled ? kExitUnreachable : kExitRefused;
 }
 
+bool OutcomeUnknown(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int FailCall(const std::string& server, const grpc::Status& status) {
   return Fail(ExitCodeOf(status), DescribeError(server, status));
 }

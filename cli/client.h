@@ -77,6 +77,12 @@ absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 // after a storage failure (it needs a restart).
 int ExitCodeOf(const grpc::Status& status);
 
+// Whether a failed Append may have stored its events all the same: no answer came (UNAVAILABLE,
+// including a connection lost after the request went out and a server that stopped appends
+// before their sync was known; DEADLINE_EXCEEDED; CANCELLED) or the server failed in a way it
+// did not describe (UNKNOWN, INTERNAL). A retry with the same event ids finds out.
+bool OutcomeUnknown(const grpc::Status& status);
+
 // Fail() for a failed call, with ExitCodeOf's code and DescribeError's message.
 int FailCall(const std::string& server, const grpc::Status& status);
 

@@ -118,8 +118,8 @@ absl::StatusOr<std::string> ReadAllOf(const std::string& path) {
   return bytes;
 }
 
-// The document `append` was given by flags (`effective`: absent, or as --effective gave it;
-// `source`: "" for none).
+// The document `append` was given by flags (`id`: "" for none, which `append` then gives it;
+// `effective`: absent, or as --effective gave it; `source`: "" for none).
 absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const std::string& type,
                                               const std::string& id,
                                               const std::optional<pb::Timestamp>& effective,
@@ -127,7 +127,7 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
                                               const std::string& payload) {
   pb::Struct doc;
   auto& fields = *doc.mutable_fields();
-  fields["eventId"].set_string_value(id.empty() ? NewUuid() : id);
+  if (!id.empty()) fields["eventId"].set_string_value(id);
   fields["streamId"].set_string_value(stream);
   fields["eventType"].set_string_value(type);
   if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
@@ -464,7 +464,10 @@ int EventCommands::Append(const std::string& server) {
 
   absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
   if (!event.ok()) return FailDocument(event.status());
-  if (event->event_id().empty()) event->set_event_id(NewUuid());
+  // An id the CLI makes up is said when the call fails without an answer (below): a retry
+  // must send the same one, or the event may be stored twice.
+  const bool id_made_here = event->event_id().empty();
+  if (id_made_here) event->set_event_id(NewUuid());
   if (absl::Status s = CheckEnvelope(*event, /*flags=*/true); !s.ok()) {
     return Fail(kExitBadArgs, absl::StrCat("append: ", s.message()));
   }
@@ -481,7 +484,19 @@ int EventCommands::Append(const std::string& server) {
   auto context = NewCallContext(actor_);
   v1::AppendResponse response;
   grpc::Status status = stub->Append(context.get(), request, &response);
-  if (!status.ok()) return FailCall(server, status);
+  if (!status.ok()) {
+    const int code = FailCall(server, status);
+    if (id_made_here && OutcomeUnknown(status)) {
+      const std::string& id = request.events(0).event_id();
+      std::cerr << "govledger: the event may have been stored all the same; retry with the "
+                   "event id this call gave it, "
+                << (by_flags ? absl::StrCat("--id ", id)
+                             : absl::StrCat("\"eventId\": \"", id, "\" in the document"))
+                << ", so that it is stored once (a retry of a stored event is answered "
+                   "\"already stored\")\n";
+    }
+    return code;
+  }
   // A paper's status report recorded without its date takes effect now, and reads as the
   // latest report of every week since: say so, once it is stored.
   if (std::optional<uint32_t> week = UndatedStatusReportWeek(request.events(0));
