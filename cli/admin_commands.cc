@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -294,7 +295,9 @@ int AdminCommands::Stats(const std::string& server) {
             << (s.integrity_failure().empty()
                     ? std::string("no damage found by reads since the start")
                     : absl::StrCat("DAMAGED: ", s.integrity_failure(),
-                                   "; run govledger verify, and restore from a backup"))
+                                   absl::StrContains(s.integrity_failure(), "backup")
+                                       ? ""
+                                       : "; run govledger verify, and restore from a backup"))
             << "\n";
   return kExitOk;
 }

@@ -302,8 +302,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   {
     auto store = RocksDbEventStore::Open(options.data_dir, options.rocksdb);
     if (!store.ok()) {
-      // A newer govledger's database: every start of this build would fail alike.
-      if (RocksDbEventStore::IsOtherFormat(store.status())) {
+      // A newer govledger's database, or a path that is no data directory: every start of this
+      // build would fail alike.
+      if (RocksDbEventStore::IsOtherFormat(store.status()) ||
+          RocksDbEventStore::IsWrongDirectory(store.status())) {
         return ConfigurationError(store.status());
       }
       return store.status();

@@ -63,6 +63,14 @@ struct RocksDbEventStore::WalGate {
 
 namespace {
 
+// Marks the refusals of a path that is no data directory (RocksDbEventStore::IsWrongDirectory).
+constexpr char kWrongDirectoryPayload[] = "type.googleapis.com/govledger.WrongDataDirectory";
+
+absl::Status MarkedWrongDirectory(absl::Status status) {
+  status.SetPayload(kWrongDirectoryPayload, absl::Cord());
+  return status;
+}
+
 // The most a failed append waits for a sync in progress. Only RocksDB's own waits inside a
 // sync could make it longer (no sync of ours waits for an append); then the append goes on
 // rather than hang.
@@ -143,11 +151,11 @@ absl::Status RefuseBackup(const std::string& dir) {
   if (!std::filesystem::exists(std::filesystem::path(dir) / backup::kManifestFile, ec)) {
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat(
+  return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " is a backup (it holds ", backup::kManifestFile,
       "): restore it into a new data directory with `govledger admin restore ", dir,
       " --data-dir NEW_DIR` and start govledgerd there; a daemon run on a backup would change it so that "
-      "it no longer restores"));
+      "it no longer restores")));
 }
 
 // Before a database is made in `dir`, which has no CURRENT file: FAILED_PRECONDITION when it
@@ -167,7 +175,7 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
       found.resize(4);
       found.push_back("...");
     }
-    return absl::FailedPreconditionError(absl::StrCat(
+    return absl::DataLossError(absl::StrCat(
         "data directory ", dir, " holds a database's files (", absl::StrJoin(found, ", "),
         ") but no CURRENT file, which names its MANIFEST: it is damaged or was copied in part. "
         "Restore it from a backup (govledger admin restore), or, if only CURRENT was lost, "
@@ -256,6 +264,7 @@ absl::Status MarkedOtherFormat(absl::Status status) {
   return status;
 }
 
+
 // FAILED_PRECONDITION for a database of storage format `version`, which this one neither
 // writes nor upgrades.
 absl::Status OtherFormat(const std::string& dir, const std::string& version) {
@@ -342,11 +351,16 @@ bool RocksDbEventStore::IsOtherFormat(const absl::Status& status) {
   return status.GetPayload(kOtherFormatPayload).has_value();
 }
 
+bool RocksDbEventStore::IsWrongDirectory(const absl::Status& status) {
+  return status.GetPayload(kWrongDirectoryPayload).has_value();
+}
+
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   std::error_code ec;
   if (dir.empty()) {
-    return absl::InvalidArgumentError("the data directory is empty: give a path");
+    return MarkedWrongDirectory(
+        absl::InvalidArgumentError("the data directory is empty: give a path"));
   }
   if (const auto link = std::filesystem::symlink_status(dir, ec);
       std::filesystem::is_symlink(link) && !std::filesystem::exists(dir, ec)) {
@@ -357,9 +371,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   }
   ec.clear();
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
         "data directory ", dir, " is a file, not a directory: give a directory (created if "
-        "missing)"));
+        "missing)")));
   }
   if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
@@ -487,12 +501,12 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
       }
     }
     if (!missing.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " holds a RocksDB database that is not govledger's: it has "
           "no column family ", absl::StrJoin(missing, ", "), " (it has ",
           absl::StrJoin(existing, ", "), "); nothing in it was changed. Give govledgerd a "
           "directory of its own (or, if a first start was stopped here before it made its "
-          "database, and the directory has never held events, remove it and start again)"));
+          "database, and the directory has never held events, remove it and start again)")));
     }
     // A database from before the projections column family (format 1 without it) opens
     // read-only as it is; a writable open creates the column family.
@@ -600,7 +614,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     // before this open without it is not govledger's, or lost it with its write-ahead log (which
     // held every event not yet in a table), or was made by a first start killed before writing
     // it; an empty database cannot tell the last two apart, so it is refused too.
-    return absl::FailedPreconditionError(absl::StrCat(
+    return absl::DataLossError(absl::StrCat(
         "data directory ", dir, " holds a RocksDB database without a govledger storage format "
         "version: it is not a govledger data directory, or it is damaged (restore it from a "
         "backup), or a first start was stopped before it could write one (if the directory "

@@ -55,6 +55,9 @@ class RocksDbEventStore final : public EventStore {
   // Whether Open's `status` refuses a database of a storage format this build neither reads nor
   // upgrades (a newer govledger's): every later open by this build fails alike.
   static bool IsOtherFormat(const absl::Status& status);
+  // Whether Open's `status` refuses a path that is no data directory: empty, a file, a backup
+  // (which is restored, not opened). The path is the operator's to change.
+  static bool IsWrongDirectory(const absl::Status& status);
 
   static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(
       const std::string& dir, const RocksDbOptions& options = {});

@@ -599,16 +599,21 @@ TEST_F(RocksDbEventStoreTest, ADirectoryItsUserMayNotWriteIsRefusedSayingWhy) {
   EXPECT_OK(RocksDbEventStore::Open(DbPath()));
 }
 
+// Marked IsWrongDirectory, which govledgerd exits 2 for (the path is the operator's to change,
+// and a restart would meet it again).
 TEST_F(RocksDbEventStoreTest, AnEmptyPathOrAFileIsNoDataDirectory) {
-  EXPECT_THAT(RocksDbEventStore::Open("").status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("the data directory is empty: give a path")));
+  absl::Status empty = RocksDbEventStore::Open("").status();
+  EXPECT_THAT(empty, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr("the data directory is empty: give a path")));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(empty));
   const std::string file = dir_.path() + "/a-file";
   std::ofstream(file) << "not a database";
-  EXPECT_THAT(RocksDbEventStore::Open(file).status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(absl::StrCat("data directory ", file,
-                                              " is a file, not a directory"))));
+  absl::Status a_file = RocksDbEventStore::Open(file).status();
+  EXPECT_THAT(a_file, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr(absl::StrCat("data directory ", file,
+                                                      " is a file, not a directory"))));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(a_file));
+  EXPECT_FALSE(RocksDbEventStore::IsOtherFormat(a_file));
 }
 
 // A damaged record in the write-ahead log before its last is damage to acknowledged (synced)
@@ -722,7 +727,7 @@ TEST_F(RocksDbEventStoreTest, ADatabaseThatLostItsOnlyWriteAheadLogIsNotServedEm
                              HasSubstr("To go on without positions 1 to 50"))));
   ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(image) / "ACKNOWLEDGED_HEAD"));
   EXPECT_THAT(RocksDbEventStore::Open(image).status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
+              StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("without a govledger storage format version")));
   // The database itself opens with every event.
   absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = RocksDbEventStore::Open(DbPath());
@@ -756,7 +761,7 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
   const std::vector<std::string> before = listing();
   for (int attempt = 0; attempt < 2; ++attempt) {  // a service manager's restart too
     EXPECT_THAT(RocksDbEventStore::Open(DbPath()).status(),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
+                StatusIs(absl::StatusCode::kDataLoss,
                          AllOf(HasSubstr("holds a database's files ("), HasSubstr(".log"),
                                HasSubstr("but no CURRENT file"),
                                HasSubstr("write the name of its newest MANIFEST file"))));
@@ -771,6 +776,7 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
                              // the restore command's syntax (cli/admin_commands.cc)
                              HasSubstr(absl::StrCat("`govledger admin restore ", backup,
                                                     " --data-dir NEW_DIR`")))));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(RocksDbEventStore::Open(backup).status()));
 
   const std::string foreign = dir_.path() + "/foreign";
   {
@@ -796,6 +802,7 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
                        AllOf(HasSubstr("holds a RocksDB database that is not govledger's: it has "
                                        "no column family events, streams, event_ids, meta (it "
                                        "has default); nothing in it was changed"))));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(RocksDbEventStore::Open(foreign).status()));
   EXPECT_EQ(files_of(foreign), foreign_files);
   std::vector<std::string> families;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), foreign, &families).ok());
@@ -832,7 +839,7 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
     delete db;
   }
   EXPECT_THAT(RocksDbEventStore::Open(unversioned).status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
+              StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("if the directory has never held events, remove it and start "
                                  "again")));
   // Killed before CURRENT: a MANIFEST and IDENTITY alone.
