@@ -322,8 +322,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
   validator_options.log = options.log;
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
+  LedgerOptions ledger_options = options.ledger;
+  // A rebuild folds every event again: it trusts none whose hash it has not checked.
+  ledger_options.verify_from_genesis = options.rebuild_projections;
   absl::StatusOr<std::unique_ptr<Ledger>> ledger =
-      Ledger::Open(daemon->store_.get(), clock, options.ledger, daemon->validator_.get());
+      Ledger::Open(daemon->store_.get(), clock, ledger_options, daemon->validator_.get());
   if (!ledger.ok()) {
     // A broken chain or a corrupt event found at start: say what to do.
     if (ledger.status().code() == absl::StatusCode::kDataLoss &&

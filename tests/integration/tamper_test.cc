@@ -303,6 +303,13 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   EXPECT_THAT(Cli(absl::StrCat("--server ", daemon_.address(), " admin stats")).out,
               HasSubstr("\nlog            DAMAGED: hash chain broken at position 7"));
   daemon_.Stop();
+  // A rebuild of the projections, which folds every event again, checks the whole chain first
+  // and refuses to start (exit 3, damage): it built its state from the edited event, without a
+  // word (found by an operator's trial).
+  daemon_.set_extra_args({"--rebuild-projections"});
+  EXPECT_FALSE(daemon_.Start().ok());
+  EXPECT_EQ(daemon_.last_exit().code, 3) << daemon_.last_exit().ToString();
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("position 7"));
   daemon_.set_extra_args({});
   PutEvent(7, original);
   ASSERT_OK(daemon_.Start());
