@@ -843,6 +843,14 @@ int AuditCommands::Witness(const std::string& server) {
       return Fail(kExitRefused, absl::StrCat("witness: ", s.message()));
     }
     std::cout << "kept the " << DescribeTreeHead(now) << " as " << path << "\n";
+    if (!last) {
+      // A first run, or a typo in a cron line or a volume not mounted: a new history starts
+      // here either way, and the one who reads the mail should know.
+      std::cerr << "govledger: witness: " << witness_dir_
+                << " held no tree head, so this one is its first and nothing was proved "
+                   "against an earlier one; if it should hold earlier ones, check the "
+                   "directory\n";
+    }
   } else {
     std::cout << "the log has not grown since " << last_path << "; nothing new kept\n";
   }

@@ -87,10 +87,22 @@ absl::StatusOr<std::optional<ChainPoint>> ReadAcknowledgedHead(const std::string
         path, " is damaged: ", head.status().message(), ". It records the last head "
         "govledgerd acknowledged, which a start checks the database against, and is written "
         "only by govledgerd; nothing in the data directory was changed. Check the database "
-        "with `govledger verify` against a witness's tree heads or a backup, and ",
-        RemoveAdvice(dir)));
+        "against a witness's tree heads or a backup (on a copy of the directory without the "
+        "file, served by a govledgerd on another address: `govledger verify`, `govledger "
+        "witness`), and ", RemoveAdvice(dir)));
   }
   return *head;
+}
+
+absl::Status AcknowledgedWithoutDatabase(const std::string& dir, const ChainPoint& acknowledged) {
+  return absl::DataLossError(absl::StrCat(
+      "data directory ", dir, " holds ", PathIn(dir), ", which records that govledgerd "
+      "acknowledged every event up to position ", acknowledged.position, ", but no database: "
+      "its files were removed or not copied with it, or --data-dir names the wrong directory. "
+      "Nothing in it was changed. Give the directory that holds the ledger, or restore a "
+      "backup that holds position ", acknowledged.position, " (govledger admin restore), or "
+      "put back the files it came from (removing ", PathIn(dir), " would start a new, empty "
+      "ledger here)"));
 }
 
 absl::Status CheckAcknowledgedHead(const std::string& dir, const ChainPoint& acknowledged,

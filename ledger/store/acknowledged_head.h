@@ -33,6 +33,11 @@ absl::StatusOr<ChainPoint> DecodeAcknowledgedHead(absl::string_view bytes);
 // it does not decode; FAILED_PRECONDITION "cannot read PATH: REASON" when it cannot be read.
 absl::StatusOr<std::optional<ChainPoint>> ReadAcknowledgedHead(const std::string& dir);
 
+// DATA_LOSS for `dir` holding the file (recording `acknowledged`) but no database (no CURRENT
+// and none of a database's files): removed, not copied, or the wrong directory. Says what to
+// do; removing the file would start a new, empty ledger there.
+absl::Status AcknowledgedWithoutDatabase(const std::string& dir, const ChainPoint& acknowledged);
+
 // Checks the head recorded in `dir`'s file (`acknowledged`) against the database: OK when the
 // event stored at its position (`stored`: its stored bytes, nullopt when there is none) is the
 // one acknowledged there. Else DATA_LOSS, saying what happened and what to do: acknowledged

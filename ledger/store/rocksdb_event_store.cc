@@ -406,7 +406,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   }
   ASSIGN_OR_RETURN(std::optional<ChainPoint> acknowledged, std::move(read));
   if (!exists && acknowledged.has_value()) {
-    RETURN_IF_ERROR(CheckAcknowledgedHead(dir, *acknowledged, ChainPoint{}, std::nullopt));
+    // RefuseLeftovers found none of a database's files either.
+    return AcknowledgedWithoutDatabase(dir, *acknowledged);
   }
   bool acknowledged_checked = !acknowledged.has_value();
   rocksdb::DBOptions db_options;

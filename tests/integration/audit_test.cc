@@ -401,8 +401,12 @@ TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {
   ASSERT_EQ(first.code, 0) << first.err;
   EXPECT_THAT(first.out, HasSubstr("kept the tree head of 5 events, root "));
   EXPECT_THAT(first.out, HasSubstr(dir + "/tree-head-00000000000000000005.json\n"));
+  // A new history is said on stderr (a mistyped directory in a cron line starts one too).
+  EXPECT_THAT(first.err, HasSubstr("held no tree head, so this one is its first and nothing was "
+                                   "proved against an earlier one"));
   CliRun again = Run(witness);
   ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.err, Not(HasSubstr("held no tree head")));
   EXPECT_THAT(again.out, HasSubstr("the log has not grown since"));
   AppendEvents(7);
   CliRun grown = Run(witness);

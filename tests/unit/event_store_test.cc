@@ -1333,10 +1333,13 @@ TEST_F(RocksDbEventStoreTest, ADamagedAcknowledgedHeadOrOneWithoutItsDatabaseIsR
   const std::string empty = dir_.path() + "/empty";
   std::filesystem::create_directory(empty);
   std::ofstream(std::filesystem::path(empty) / kAcknowledgedHeadFile, std::ios::binary) << good;
+  // The file alone: no database, not a log cut short (whose advice, to remove the file, would
+  // start a new ledger there; found by an operator's trial).
   EXPECT_THAT(RocksDbEventStore::Open(empty).status(),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("its log ends at position 0, but govledgerd acknowledged every "
-                                 "event up to position 5")));
+                       AllOf(HasSubstr("acknowledged every event up to position 5, but no "
+                                       "database: its files were removed or not copied"),
+                             HasSubstr("would start a new, empty ledger here"))));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(empty) / "CURRENT"));
 }
 
