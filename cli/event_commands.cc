@@ -779,6 +779,27 @@ int EventCommands::Export(const std::string& server) {
         done = true;
         break;
       }
+      // Each event is checked as it is written: its hash over its stored bytes, and its link to
+      // the event before it when that one is in the export too. An export of a damaged log
+      // fails here, not first in the auditor's `verify --file` (found by an operator's trial).
+      crypto::Hash prev{};
+      if (e->prev_hash().size() == prev.size()) {
+        std::copy(e->prev_hash().begin(), e->prev_hash().end(), prev.begin());
+      }
+      const bool linked = written > 0 && e->position() == last_position + 1;
+      if (absl::StatusOr<crypto::Hash> h = VerifyStoredEvent(e->position(), stored, prev);
+          !h.ok() || (linked && e->prev_hash() != last_hash)) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat("export: the event at position ", e->position(),
+                                 " does not verify (",
+                                 h.ok() ? "its previous hash is not the hash of the event before "
+                                          "it"
+                                        : h.status().message(),
+                                 "): the ledger is damaged there, and the export stopped",
+                                 out_.empty() ? " (the output is incomplete)"
+                                              : absl::StrCat(" (", out_, " not written)"),
+                                 "; run govledger verify, and restore from a backup"));
+      }
       out << ExportDocument(*e, stored) << "\n";
       ++written;
       last_position = e->position();

@@ -263,6 +263,14 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(verify.code, 4) << verify.out;
   EXPECT_THAT(verify.err, HasSubstr("does not verify at position 7"));
+  // Nor is it exported as if whole (an auditor's `verify --file` was the first to say).
+  const std::string exported = daemon_.data_dir() + "-export.jsonl";
+  CliRun out = Cli(absl::StrCat("--server ", daemon_.address(), " export --out ", exported));
+  EXPECT_EQ(out.code, 4) << out.err;
+  EXPECT_THAT(out.err, HasSubstr("export: the event at position 7 does not verify"));
+  EXPECT_FALSE(std::filesystem::exists(exported));
+  CliRun before = Cli(absl::StrCat("--server ", daemon_.address(), " export --to 6"));
+  EXPECT_EQ(before.code, 0) << before.err;
   const std::string stats = absl::StrCat("--server ", daemon_.address(), " admin stats");
   EXPECT_THAT(Cli(stats).out, HasSubstr("\nlog            no damage found by reads since the "
                                         "start\n"));
