@@ -25,7 +25,11 @@ absl::StatusOr<google::protobuf::Timestamp> Parse(absl::string_view flag, const 
                                                   absl::string_view time_of_day,
                                                   absl::string_view date_means) {
   google::protobuf::Timestamp t;
-  const std::string rfc3339 = IsDate(text) ? absl::StrCat(text, time_of_day) : text;
+  std::string rfc3339 = IsDate(text) ? absl::StrCat(text, time_of_day) : text;
+  // RFC 3339 (section 5.6) allows "t" and "z" in lower case; protobuf's parser takes only "T"
+  // and "Z".
+  if (rfc3339.size() > 10 && rfc3339[10] == 't') rfc3339[10] = 'T';
+  if (!rfc3339.empty() && rfc3339.back() == 'z') rfc3339.back() = 'Z';
   if (text.empty() || !google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
     return absl::InvalidArgumentError(absl::StrCat(
         flag, " '", PrintableText(text),
