@@ -473,6 +473,9 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   // Where each current figure comes from: "LPP-INV savings (forecast), ...: <paper>".
   std::vector<std::pair<std::string, std::string>> labelled;
   for (const v1::WorkBenefits* w : all) {
+    if (w->closed() && w->closure_annual_benefits_pence() > 0) {
+      labelled.push_back({w->closure_source(), absl::StrCat(w->subject().id(), " (at closure)")});
+    }
     for (const v1::BenefitEntry& b : w->benefits()) {
       const std::string name = absl::StrCat(w->subject().id(), " ", b.benefit_id());
       if (b.has_forecast()) labelled.push_back({b.forecast_source(), name + " (forecast)"});

@@ -151,9 +151,11 @@ int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& pro
 }
 
 // The scope changes between the two points, in log order: those of the current scope map whose
-// event is one of the events Compare lists between the points, and earlier ones whose approval
-// has lapsed since (a correction took away the approving decision's approval: the change now
-// stands on an approval the record no longer holds).
+// event is one of the events Compare lists between the points, and earlier ones (in the
+// previous point's scope map too) whose approval has lapsed since (a correction took away the
+// approving decision's approval: the change now stands on an approval the record no longer
+// holds). A change after the previous point that Compare does not list (another holder's, of an
+// item the programme passed on) is not the report's.
 struct ScopeChangeSince {
   ItemChange change;
   bool earlier = false;  // recorded before the previous point: listed for its lapse since
@@ -161,8 +163,9 @@ struct ScopeChangeSince {
 std::vector<ScopeChangeSince> ScopeChangesSince(const ReportInputs& in) {
   std::set<uint64_t> between;
   for (const v1::EventRef& e : in.compare.events()) between.insert(e.position());
-  std::set<uint64_t> lapsed_before;
+  std::set<uint64_t> earlier, lapsed_before;
   for (const auto& [item, change] : ScopeChangesInLogOrder(in.previous.scope)) {
+    earlier.insert(change->event().position());
     if (!change->approval_lapsed().empty()) lapsed_before.insert(change->event().position());
   }
   std::vector<ScopeChangeSince> out;
@@ -170,7 +173,8 @@ std::vector<ScopeChangeSince> ScopeChangesSince(const ReportInputs& in) {
     const uint64_t position = c.change->event().position();
     if (between.contains(position)) {
       out.push_back({c, false});
-    } else if (!c.change->approval_lapsed().empty() && !lapsed_before.contains(position)) {
+    } else if (!c.change->approval_lapsed().empty() && earlier.contains(position) &&
+               !lapsed_before.contains(position)) {
       out.push_back({c, true});
     }
   }

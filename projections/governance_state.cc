@@ -1041,6 +1041,7 @@ struct GovernanceState::Access {
     if (WorkState* w = MutableWork(s, ref)) {
       w->closed = true;
       w->closure = m;
+      w->closure_source = e.source();
       // Its programme closes no earlier (a programme is closed after its projects).
       w->last_micros = Latest(w->last_micros, EffectiveMicrosOrUnknown(e));
     }

@@ -146,6 +146,7 @@ struct WorkState {
   bool closed = false;
   std::string closed_reason;  // a closed programme's
   v1::ProjectClosed closure;  // a closed project's closure report
+  std::string closure_source;  // its event's source (Event.source), if it named one
   bool has_status = false;
   v1::StatusReported last_status;  // the current rated report (see BenefitState)
   int64_t status_micros = kUnknownTime;  // its effective time
@@ -450,7 +451,8 @@ class GovernanceState {
   // current forecast and realised figures. 19: the sources of a decision's proposal,
   // signatures and rejection or withdrawal, which the decision register cites. 20: the position
   // of a risk's or scope item's departure from a programme, after which a comparison of that
-  // programme leaves the item's events to its new holder.
+  // programme leaves the item's events to its new holder; the source of a project's closure,
+  // which the benefits cite for what it confirmed.
   static constexpr uint32_t kSnapshotFormat = 20;
 
   // Snapshots (projections/state_snapshot.cc; the layout is

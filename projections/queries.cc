@@ -646,14 +646,16 @@ void PlanAspects(const v1::ProgrammeRegistered& plan, Aspects* out) {
 // Leaves out of `changed` (a comparison's events of programme `p`, by position) the events of a
 // risk or scope item that `p` had passed on at the cut that folds them, folded after its
 // departure: they are its new holder's ("shown as it left"). So too a correction folded after
-// the departure, unless the event it voids stays (one of `p`'s, folded at the other cut). An
-// item that came back to `p` is its own again, every event of it kept. `a` and `b` are the two
+// the departure, unless the event it voids is `p`'s: one kept here (folded at the other cut),
+// or, folded at neither, one recorded before the departure (`position_of` finds it). An item
+// that came back to `p` is its own again, every event of it kept. `a` and `b` are the two
 // cuts' folds (`in_a`: `a`'s positions); every event in `changed` is folded at exactly one.
-void LeaveToNewHolders(const std::string& p, const Folded& a, const Folded& b,
-                       const absl::flat_hash_set<uint64_t>& in_a,
-                       const std::set<std::string>& risks,
-                       const std::set<std::string>& scope_items,
-                       std::map<uint64_t, const v1::Event*>* changed) {
+void LeaveToNewHolders(
+    const std::string& p, const Folded& a, const Folded& b,
+    const absl::flat_hash_set<uint64_t>& in_a, const std::set<std::string>& risks,
+    const std::set<std::string>& scope_items,
+    const std::function<std::optional<uint64_t>(const std::string& event_id)>& position_of,
+    std::map<uint64_t, const v1::Event*>* changed) {
   struct Passed {
     // Item stream -> the position of its departure from `p`, for items `p` no longer holds.
     absl::flat_hash_map<std::string, uint64_t> departed;
@@ -691,7 +693,8 @@ void LeaveToNewHolders(const std::string& p, const Folded& a, const Folded& b,
     return mine != at.order.end() && left != at.order.end() && mine->second > left->second;
   };
   const std::string correction_type = absl::StrCat(kGovernanceTypePrefix, "CorrectionRecorded");
-  absl::flat_hash_set<std::string> kept_ids;  // lower-case ids of the events kept, corrections aside
+  // Lower-case ids of the events other than corrections kept, and of those left out.
+  absl::flat_hash_set<std::string> kept_ids, left_ids;
   std::vector<const v1::Event*> corrections;
   for (auto it = changed->begin(); it != changed->end();) {
     const v1::Event& e = *it->second;
@@ -699,6 +702,7 @@ void LeaveToNewHolders(const std::string& p, const Folded& a, const Folded& b,
       corrections.push_back(&e);
       ++it;
     } else if (after_departure(e, passed[in_a.contains(e.position()) ? 0 : 1])) {
+      left_ids.insert(absl::AsciiStrToLower(e.event_id()));
       it = changed->erase(it);
     } else {
       kept_ids.insert(absl::AsciiStrToLower(e.event_id()));
@@ -706,11 +710,15 @@ void LeaveToNewHolders(const std::string& p, const Folded& a, const Folded& b,
     }
   }
   for (const v1::Event* e : corrections) {
-    if (!after_departure(*e, passed[in_a.contains(e->position()) ? 0 : 1])) continue;
+    const Passed& at = passed[in_a.contains(e->position()) ? 0 : 1];
+    if (!after_departure(*e, at)) continue;
     v1::CorrectionRecorded m;
-    if (m.ParseFromString(e->payload()) &&
-        kept_ids.contains(absl::AsciiStrToLower(m.corrected_event_id()))) {
-      continue;
+    if (!m.ParseFromString(e->payload())) continue;
+    const std::string voided = absl::AsciiStrToLower(m.corrected_event_id());
+    if (kept_ids.contains(voided)) continue;
+    if (!left_ids.contains(voided)) {
+      const std::optional<uint64_t> position = position_of(voided);
+      if (position.has_value() && *position < at.departed.at(e->stream_id())) continue;
     }
     changed->erase(e->position());
   }
@@ -811,7 +819,13 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   for (const v1::Event& e : *differing_events) {
     if (entities.count(e.stream_id()) > 0) changed[e.position()] = &e;
   }
-  LeaveToNewHolders(p, **a, **b, in_a, risks, scope_items, &changed);
+  LeaveToNewHolders(
+      p, **a, **b, in_a, risks, scope_items,
+      [&](const std::string& id) -> std::optional<uint64_t> {
+        absl::StatusOr<std::optional<uint64_t>> found = folder.FindEvent(id);
+        return found.ok() ? *found : std::nullopt;
+      },
+      &changed);
 
   v1::CompareResponse out;
   *out.mutable_from() = (*a)->resolved;
@@ -1018,6 +1032,7 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
   *out.mutable_subject() = w.ref;
   out.set_closed(w.closed);
   out.set_closure_annual_benefits_pence(w.closure.annual_benefits_pence());
+  if (w.closed) out.set_closure_source(w.closure_source);
   for (const auto& [id, b] : w.benefits) {
     v1::BenefitEntry* e = out.add_benefits();
     e->set_benefit_id(id);

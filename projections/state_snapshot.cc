@@ -284,6 +284,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     if (w.update_micros != kUnknownTime) s->set_update_micros(w.update_micros);
     s->set_status_source(w.status_source);
     s->set_update_source(w.update_source);
+    s->set_closure_source(w.closure_source);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -396,6 +397,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.update_micros = s.has_update_micros() ? s.update_micros() : kUnknownTime;
     w.status_source = s.status_source();
     w.update_source = s.update_source();
+    w.closure_source = s.closure_source();
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();

@@ -158,9 +158,9 @@ absl::Status RefuseBackup(const std::string& dir) {
       "it no longer restores")));
 }
 
-// Before a database is made in `dir`, which has no CURRENT file: FAILED_PRECONDITION when it
-// holds data a database would (tables, write-ahead logs), saying what to do; for a read-only
-// open, when it holds no database at all. A MANIFEST, OPTIONS or IDENTITY alone is what a
+// Before a database is made in `dir`, which has no CURRENT file: DATA_LOSS when it holds data a
+// database would (tables, write-ahead logs), saying what to do; FAILED_PRECONDITION for a
+// read-only open when it holds no database at all. A MANIFEST, OPTIONS or IDENTITY alone is what a
 // first start killed while making the database leaves, and is made again.
 absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::error_code ec;

@@ -479,7 +479,13 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
   *realised.mutable_subject() = ProjectRef("LPP-INV");
   realised.set_benefit_id("annual-savings");
   realised.set_annual_pence(100000000);
+  v1::ProjectClosed closed = CloseProject("LPP-HUB", 5000000);
+  closed.set_annual_benefits_pence(25000000);
   v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(Project("LPP-HUB", "LPP")), seed000::InWeek(88)),
+                                         sourced(Ev(closed), "LPP-HUB closure report")}),
+                     &response),
+              GrpcOk());
   ASSERT_THAT(Append(*stub_,
                      MakeAppend({sourced(Ev(CloseRisk("LPP-R05")), paper),
                                  sourced(Ev(Rerate("LPP-R06", v1::RAG_AMBER)), paper),
@@ -505,6 +511,7 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
               EndsWith("\nSources (where each current figure comes from):\n"
+                       "  LPP-HUB (at closure): LPP-HUB closure report\n"
                        "  LPP-INV annual-savings (realised): Investigations benefits report\n"));
   // Before them, the seed's events name no source: no such block.
   for (const char* command : {"risks --programme LPP --week 86",
@@ -909,6 +916,37 @@ TEST_F(CliQueryTest, AScopeChangeWhoseApprovalLapsedSinceLastTimeIsInTheReport) 
                                    " --position ", added));
   ASSERT_EQ(before.code, 0) << before.err;
   EXPECT_THAT(before.out, HasSubstr("## Scope changes since last time\n\nNone."));
+}
+
+// Another holder's change, after the report's earlier point, of an item the programme passed on
+// before it is not the programme's, even once its approval has lapsed: SCCP's removal of
+// LPP-SVC-SPEC (LPP's until week 82) was listed in LPP's report "before last time" (found by
+// review).
+TEST_F(CliQueryTest, ANewHoldersChangeWhoseApprovalLapsedIsNotInTheReport) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  Signer chief = NewSigner("lpf-cc", "Chief Constable");
+  v1::DecisionProposed decision = Decision("LPF", "SCCP 1", {chief.role});
+  decision.set_programme_id("SCCP");
+  const v1::Event signature = Ev(chief.Sign(decision));
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(chief.Registration()), Ev(decision), signature}),
+                     &response),
+              GrpcOk());
+  const uint64_t since = response.head_position();
+  v1::ScopeItemRemoved removed = RemoveScope("LPP-SVC-SPEC", ProgrammeRef("SCCP"));
+  removed.mutable_approval()->Clear();
+  removed.mutable_approval()->set_decision_stream("decision/LPF/SCCP-1");
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(removed)}), &response), GrpcOk());
+  ASSERT_THAT(Append(*stub_, MakeAppend({Correction(signature, "signed for the wrong force")}),
+                     &response),
+              GrpcOk());
+  CliRun lpp = Run(absl::StrCat("report --programme LPP --since-position ", since));
+  ASSERT_EQ(lpp.code, 0) << lpp.err;
+  EXPECT_THAT(lpp.out, HasSubstr("## Scope changes since last time\n\nNone."));
+  EXPECT_THAT(lpp.out, Not(HasSubstr("LPP-SVC-SPEC")));
+  CliRun sccp = Run(absl::StrCat("report --programme SCCP --since-position ", since));
+  ASSERT_EQ(sccp.code, 0) << sccp.err;
+  EXPECT_THAT(sccp.out, HasSubstr("decision/LPF/SCCP-1 (LAPSED: "));
 }
 
 TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {

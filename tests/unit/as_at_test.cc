@@ -800,10 +800,14 @@ TEST(AsAtTest, CompareLeavesTheNewHoldersCorrectionsAndKeepsTheProgrammesOwn) {
   log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
   log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
   const uint64_t before = log.events().size();
-  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(4));
+  const v1::Event lpp_rerating = log.Add(Ev(Rerate("R1", v1::RAG_GREEN)), InWeek(3));
+  const v1::Event transfer = log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(4));
   const v1::Event ocp_rerating = log.Add(Ev(Rerate("R1", v1::RAG_GREEN)), InWeek(5));
   const v1::Event voided = log.Add(Correction(ocp_rerating, "OCP never re-rated it"), InWeek(6));
   const v1::Event late = log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(3));
+  // LPP's own correction of its own re-rating before the transfer, recorded after it (the
+  // re-rating it voids is folded at neither cut; a reviewer found it given to OCP).
+  const v1::Event own = log.Add(Correction(lpp_rerating, "keyed in error"), InWeek(6));
 
   v1::CompareRequest request;
   request.set_programme_id("LPP");
@@ -811,18 +815,20 @@ TEST(AsAtTest, CompareLeavesTheNewHoldersCorrectionsAndKeepsTheProgrammesOwn) {
   *request.mutable_to() = Week(7, kKnown);
   absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
   ASSERT_OK(r);
-  // The correction voids OCP's re-rating, which neither cut folds: not LPP's.
-  EXPECT_THAT(EventPositions(*r), ElementsAre(before + 1, late.position()));
+  // OCP's correction voids OCP's re-rating, which neither cut folds: not LPP's.
+  EXPECT_THAT(EventPositions(*r),
+              ElementsAre(transfer.position(), late.position(), own.position()));
   EXPECT_THAT(DiffLines(*r),
-              ElementsAre(absl::StrCat("risk/R1 status: open -> transferred out @", before + 1),
+              ElementsAre(absl::StrCat("risk/R1 status: open -> transferred out @",
+                                       transfer.position()),
                           absl::StrCat("risk/R1 rating: RED -> AMBER @", late.position()),
                           absl::StrCat("risk/R1 subject: project LPP-INV -> programme OCP @",
-                                       before + 1)));
+                                       transfer.position())));
   request.set_programme_id("OCP");
   r = projections::QueryCompare(log.events(), kNow, request);
   ASSERT_OK(r);
-  EXPECT_THAT(EventPositions(*r),
-              ElementsAre(before + 1, voided.position(), late.position()));
+  EXPECT_THAT(EventPositions(*r), ElementsAre(transfer.position(), voided.position(),
+                                              late.position(), own.position()));
 }
 
 TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
