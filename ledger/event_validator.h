@@ -32,7 +32,9 @@ class EventValidator {
   virtual ~EventValidator() = default;
 
   // Rebuilds the validator's state from the stored log, positions 1 to `head`. Called once by
-  // Ledger::Open after the chain is verified. An error stops the ledger from opening.
+  // Ledger::Open after the chain is verified from the last verified point to `head`: an
+  // implementation that reads events below that point checks them against the chain itself.
+  // An error stops the ledger from opening.
   virtual absl::Status Recover(EventStore& store, uint64_t head) = 0;
 
   // Starts a group commit: what is accepted until CommitGroup or AbortGroup is staged.

@@ -120,8 +120,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     ASSIGN_OR_RETURN(crypto::Hash hash, VerifyStoredEvent(verified.position, *stored, prev));
     if (hash != verified.hash) return errors::ChainBroken(verified.position);
   }
-  const ChainPoint from = options.verify_from_genesis ? ChainPoint{} : verified;
-  ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, from, head.position));
+  ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));
   if (end.hash != head.hash) return errors::ChainBroken(head.position);
   ASSIGN_OR_RETURN(uint64_t last, store->LastPosition());
   if (last > head.position) {

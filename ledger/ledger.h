@@ -58,10 +58,6 @@ struct LedgerOptions {
   // would take that later time: a start with the clock set back (not yet corrected by NTP, say)
   // would misdate them, and one earlier with the clock ahead has already. Default 300.
   int64_t max_clock_behind_seconds = 300;
-  // Open verifies the chain from position 1, not from the last verified point: for a start
-  // that folds every event again (govledgerd --rebuild-projections), which must not build its
-  // state from an event edited below that point. Costs a read and a hash of the whole log.
-  bool verify_from_genesis = false;
   // Called once, on the writer's or the sync thread, when a store write or sync fails and the
   // ledger stops accepting appends (see storage_failure()), with the failure. Must not block
   // and must not call back into the ledger. May be empty.
@@ -78,8 +74,7 @@ inline constexpr size_t kMaxReadPageBytes = 16 << 20;
 class Ledger {
  public:
   // Opens the ledger on `store`: loads the head and verifies the hash chain from the last
-  // verified point (or position 1: LedgerOptions::verify_from_genesis) to the head, then
-  // records the head as verified. DATA_LOSS naming the first
+  // verified point to the head, then records the head as verified. DATA_LOSS naming the first
   // bad position when the chain does not verify. REQUIRES: `store` and `clock` outlive the
   // Ledger, and nothing else writes to `store`.
   // `validator`, if not null, checks every append's new events before they are staged (see

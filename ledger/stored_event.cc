@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 
@@ -61,12 +60,14 @@ absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored) {
     const int field = WireFormatLite::GetTagFieldNumber(tag);
     const auto wire_type = WireFormatLite::GetTagWireType(tag);
     bool ok = true;
-    if ((field == 2 || field == 3) && wire_type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    if ((field == 2 || field == 3 || field == 14) &&
+        wire_type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t size = 0;
       ok = in.ReadVarint32(&size) && in.Skip(static_cast<int>(size));
       if (ok) {
         const size_t end = static_cast<size_t>(in.CurrentPosition());
-        (field == 2 ? keys.stream_id : keys.event_type) = stored.substr(end - size, size);
+        (field == 2 ? keys.stream_id : field == 3 ? keys.event_type : keys.prev_hash) =
+            stored.substr(end - size, size);
       }
     } else if (field == 10 && wire_type == WireFormatLite::WIRETYPE_VARINT) {
       ok = in.ReadVarint64(&keys.position);
@@ -98,16 +99,14 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
   if (!HasHashTrailer(stored)) {
     return errors::CorruptEvent(position, "stored bytes lack the hash trailer");
   }
-  // Only the position and previous hash are needed: parse them, not the payload, off an arena.
-  google::protobuf::Arena arena;
-  auto& event = *google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
-  if (!event.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
-    return errors::CorruptEvent(position, "stored bytes do not parse as an event");
-  }
+  // Only the position and previous hash are needed: read them, skipping the rest unparsed
+  // (bytes whose hash matches are the bytes the writer serialized).
+  absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(stored);
+  if (!keys.ok()) return errors::CorruptEvent(position, "stored bytes do not parse as an event");
   absl::string_view record = stored.substr(0, stored.size() - kHashTrailerSize);
   crypto::Hash hash = crypto::ChainHash(prev, record);
   if (std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0 ||
-      event.position() != position || event.prev_hash() != crypto::AsBytes(prev)) {
+      keys->position != position || keys->prev_hash != crypto::AsBytes(prev)) {
     return errors::ChainBroken(position);
   }
   return hash;

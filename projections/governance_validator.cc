@@ -26,6 +26,7 @@
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
+#include "ledger/stored_event.h"
 #include "projections/as_at.h"
 #include "projections/corrections.h"
 
@@ -82,9 +83,9 @@ struct ReadAhead {
 // has none. Otherwise kGovernance, with its event_id, stream_id, event_type,
 // payload, effective_time and recorded_time (fields 1, 2, 3, 5, 4, 12) in
 // `event`; or kUnparsable if the bytes are not a well-formed message. The
-// envelope's other fields (position, actor, hashes) are skipped unparsed, and strings are not checked for UTF-8 again:
-// the ledger checked them when it stored the event, and the chain has been
-// verified since.
+// envelope's other fields (position, actor, hashes) are skipped unparsed, and
+// strings are not checked for UTF-8 again: the ledger checked them when it
+// stored the event, and the chain has been verified since.
 ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
   google::protobuf::io::CodedInputStream in(
       reinterpret_cast<const uint8_t*>(stored.data()),
@@ -147,20 +148,30 @@ class ReadAheadQueue {
     }
   }
 
-  // Reads positions from..head, parsing governance events; then closes.
-  absl::Status Fill(EventStore& store, uint64_t from, uint64_t head) {
+  // Reads positions from..head, checking each against the chain (`prev`: the
+  // hash of the event at from - 1, zeros for from = 1) and parsing governance
+  // events; then closes. DATA_LOSS naming the first position that does not
+  // verify, having handed on only the events before it.
+  absl::Status Fill(EventStore& store, uint64_t from, uint64_t head,
+                    crypto::Hash prev) {
     std::vector<ReadAhead>* batch = TakeFree();
     size_t n = 0;
+    absl::Status broken;
     absl::Status status = store.ScanLog(
         from, /*forward=*/true,
         [&](uint64_t position, absl::string_view stored) {
           if (batch == nullptr) return false;  // stopped
+          absl::StatusOr<crypto::Hash> hash =
+              VerifyStoredEvent(position, stored, prev);
+          if (!hash.ok()) {
+            broken = hash.status();
+            return false;
+          }
+          prev = *hash;
           ReadAhead& r = (*batch)[n++];
           r.position = position;
           r.kind = ParseForFold(stored, &r.event);
-          std::memcpy(r.hash.data(),
-                      stored.data() + stored.size() - crypto::kHashSize,
-                      crypto::kHashSize);
+          r.hash = *hash;
           if (n == kBatch) {
             Push(batch, n);
             batch = TakeFree();
@@ -170,7 +181,7 @@ class ReadAheadQueue {
         });
     if (batch != nullptr && n > 0) Push(batch, n);
     Close();
-    return status;
+    return status.ok() ? broken : status;
   }
 
   // The next batch and its size; false once the reader has closed and every
@@ -713,12 +724,22 @@ absl::Status GovernanceValidator::Recover(EventStore& store, uint64_t head) {
                std::chrono::seconds(options_.checkpoint_seconds);
   };
   if (from < head) {
-    // Two threads: a reader scans the store and parses each stored event, the
-    // caller's thread folds them (and checkpoints), one batch behind.
+    // The ledger verified the chain only from its last verified point: what
+    // is folded here, from the snapshot on (from position 1 without one), is
+    // checked again, so that no state is built from an event edited below
+    // that point (the snapshot's own event was checked against its anchor).
+    crypto::Hash prev{};
+    if (from > 0) {
+      ASSIGN_OR_RETURN(std::string anchor, AnchorHash(store, from, "the snapshot"));
+      std::memcpy(prev.data(), anchor.data(), prev.size());
+    }
+    // Two threads: a reader scans the store, checks and parses each stored
+    // event, the caller's thread folds them (and checkpoints), one batch
+    // behind.
     ReadAheadQueue queue;
     std::thread reader([&] {
       pthread_setname_np(pthread_self(), "replay-reader");
-      status = queue.Fill(store, from + 1, head);
+      status = queue.Fill(store, from + 1, head, prev);
     });
     std::vector<ReadAhead>* batch = nullptr;
     size_t n = 0;

@@ -158,6 +158,14 @@ absl::StatusOr<std::string> ReadTreeHeadKey(const std::string& path) {
   return seed;
 }
 
+// Marks a status as Start's configuration error (IsConfigurationError).
+constexpr char kConfigurationPayload[] = "type.googleapis.com/govledger.ConfigurationError";
+
+absl::Status ConfigurationError(absl::Status status) {
+  status.SetPayload(kConfigurationPayload, absl::Cord());
+  return status;
+}
+
 // Refuses a listen address ("HOST:PORT", an IPv6 host in brackets) that another process already
 // listens on, or that none of whose addresses can be bound (with the reason: no interface has
 // it, a port that needs privilege), by binding a socket to each of its addresses and closing
@@ -171,9 +179,9 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
     const std::filesystem::path dir = std::filesystem::path(std::string(path)).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return ConfigurationError(absl::FailedPreconditionError(absl::StrCat(
           "cannot listen on ", listen, ": there is no directory ", dir.string(),
-          " for the socket; create it (under systemd, RuntimeDirectory= makes one in /run)"));
+          " for the socket; create it (under systemd, RuntimeDirectory= makes one in /run)")));
     }
     // gRPC replaces a socket file already there: with another daemon still listening on it,
     // that one would go on running, unreachable. A socket nobody answers on is left by a
@@ -263,14 +271,6 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
   return absl::OkStatus();
 }
 
-// Marks a status as Start's configuration error (IsConfigurationError).
-constexpr char kConfigurationPayload[] = "type.googleapis.com/govledger.ConfigurationError";
-
-absl::Status ConfigurationError(absl::Status status) {
-  status.SetPayload(kConfigurationPayload, absl::Cord());
-  return status;
-}
-
 }  // namespace
 
 bool Daemon::IsConfigurationError(const absl::Status& status) {
@@ -322,11 +322,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   validator_options.on_rebuild_checkpoint = options.on_rebuild_checkpoint;
   validator_options.log = options.log;
   daemon->validator_ = std::make_unique<projections::GovernanceValidator>(validator_options);
-  LedgerOptions ledger_options = options.ledger;
-  // A rebuild folds every event again: it trusts none whose hash it has not checked.
-  ledger_options.verify_from_genesis = options.rebuild_projections;
   absl::StatusOr<std::unique_ptr<Ledger>> ledger =
-      Ledger::Open(daemon->store_.get(), clock, ledger_options, daemon->validator_.get());
+      Ledger::Open(daemon->store_.get(), clock, options.ledger, daemon->validator_.get());
   if (!ledger.ok()) {
     // A broken chain or a corrupt event found at start: say what to do.
     if (ledger.status().code() == absl::StatusCode::kDataLoss &&

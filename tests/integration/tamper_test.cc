@@ -16,6 +16,7 @@
 //   E. an event before the verified point (7) corrupted, "verified" left as it is. Start-up does
 //      not detect it by design (it checks only what was appended since the last verified
 //      start); `govledger verify`, which walks the whole chain, does, and names the position.
+//      A start that folds the governance state from position 1 reads it, and refuses.
 // And a log written whole by someone holding the store but not the signatories' keys, with a
 // chain that holds: `verify` finds the signature they could not make.
 #include <chrono>
@@ -319,6 +320,18 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   EXPECT_EQ(daemon_.last_exit().code, 3) << daemon_.last_exit().ToString();
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("position 7"));
   daemon_.set_extra_args({});
+  // So does an ordinary start that folds from position 1 (its snapshot gone, or of a format
+  // this version does not read): the fold checks each event it reads against the chain.
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db().Delete(sync, raw.family("projections"), "validator").ok());
+  }
+  EXPECT_FALSE(daemon_.Start().ok());
+  EXPECT_EQ(daemon_.last_exit().code, 3) << daemon_.last_exit().ToString();
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("hash chain broken at position 7"));
   PutEvent(7, original);
   ASSERT_OK(daemon_.Start());
   CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
