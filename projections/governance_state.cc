@@ -441,6 +441,19 @@ V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
                            const std::string& key) {
   // One probe of the map whether the entity is new or not.
   auto [it, inserted] = map.try_emplace(key);
+  if (inserted) {
+    if (auto folded = case_folded_.find(&map); folded != case_folded_.end()) {
+      std::string lower = absl::AsciiStrToLower(key);
+      if (folded->second.try_emplace(lower, key).second && journal_ != nullptr) {
+        // By the map's address, not the index's: CaseTwin may drop and rebuild the index.
+        journal_->Push([this, index = static_cast<const void*>(&map), lower] {
+          if (auto it = case_folded_.find(index); it != case_folded_.end()) {
+            it->second.erase(lower);
+          }
+        });
+      }
+    }
+  }
   if (journal_ != nullptr) {
     if (inserted) {
       journal_->Push([&map, key] { map.erase(key); });
@@ -451,6 +464,27 @@ V* GovernanceState::Mutate(absl::node_hash_map<std::string, V>& map,
     }
   }
   return &it->second;
+}
+
+template <typename V>
+const std::string* GovernanceState::CaseTwin(const absl::node_hash_map<std::string, V>& map,
+                                             absl::string_view key) const {
+  const std::string lower = absl::AsciiStrToLower(key);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto [folded, build] = case_folded_.try_emplace(&map);
+    if (build) {
+      for (const auto& [id, unused] : map) {
+        folded->second.try_emplace(absl::AsciiStrToLower(id), id);
+      }
+    }
+    auto it = folded->second.find(lower);
+    if (it == folded->second.end() || it->second == key) return nullptr;
+    if (map.contains(it->second)) return &it->second;
+    // Built while a group's ids were in the map, and one of them rolled back since (the
+    // journal undoes only what Mutate added): build it again.
+    case_folded_.erase(folded);
+  }
+  return nullptr;
 }
 
 template <typename V>
@@ -517,20 +551,19 @@ struct GovernanceState::Access {
 
   // Refuses `entity`, whose id is `key` in `map`, when the map holds a key that differs from it
   // only in letter case ("lpp" beside "LPP"): streams and queries would tell the two apart,
-  // their readers would not. `map` is keyed by id, or by stream ("programme/LPP"). A scan:
-  // registrations and openings are few beside the log's other events.
+  // their readers would not. `map` is one of `s`'s, keyed by id or by stream ("programme/LPP");
+  // a lookup (GovernanceState::CaseTwin): a scan of every id, at each of a long log's hundreds
+  // of thousands of openings, made appends crawl.
   template <typename Map>
-  static absl::Status RefuseCaseTwin(const Map& map, absl::string_view key,
+  static absl::Status RefuseCaseTwin(const S& s, const Map& map, absl::string_view key,
                                      absl::string_view entity, absl::string_view kind) {
-    for (const auto& [k, unused] : map) {
-      if (k == key || !absl::EqualsIgnoreCase(k, key)) continue;
-      std::string twin = kind.empty() ? absl::StrReplaceAll(k, {{"/", " "}})
-                                      : absl::StrCat(kind, " ", k);
-      return Refuse(entity, absl::StrCat("differs only in letter case from ", twin),
-                    "ids are compared without letter case: use the existing one's spelling, or "
-                    "another id");
-    }
-    return absl::OkStatus();
+    const std::string* k = s.CaseTwin(map, key);
+    if (k == nullptr) return absl::OkStatus();
+    std::string twin = kind.empty() ? absl::StrReplaceAll(*k, {{"/", " "}})
+                                    : absl::StrCat(kind, " ", *k);
+    return Refuse(entity, absl::StrCat("differs only in letter case from ", twin),
+                  "ids are compared without letter case: use the existing one's spelling, or "
+                  "another id");
   }
 
   // The subject exists and is open (a project also needs its programme open).
@@ -717,7 +750,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "is already registered",
                     "an organisation is registered once");
     }
-    RETURN_IF_ERROR(RefuseCaseTwin(s.organisations_, m.organisation_id(), entity,
+    RETURN_IF_ERROR(RefuseCaseTwin(s, s.organisations_, m.organisation_id(), entity,
                                    "organisation"));
     for (const std::string& id : m.oversees()) {
       if (!s.organisations_.contains(id)) {
@@ -793,7 +826,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "is already registered",
                     "a programme is registered once");
     }
-    RETURN_IF_ERROR(RefuseCaseTwin(s.work_, ProgrammeStream(m.programme_id()), entity, ""));
+    RETURN_IF_ERROR(RefuseCaseTwin(s, s.work_, ProgrammeStream(m.programme_id()), entity, ""));
     return RequireOrganisation(s, entity, m.organisation_id(),
                                "a programme belongs to a registered organisation", e);
   }
@@ -989,7 +1022,7 @@ struct GovernanceState::Access {
       return Refuse(absl::StrCat("project ", m.project_id()),
                     "is already registered", "a project is registered once");
     }
-    RETURN_IF_ERROR(RefuseCaseTwin(s.work_, ProjectStream(m.project_id()),
+    RETURN_IF_ERROR(RefuseCaseTwin(s, s.work_, ProjectStream(m.project_id()),
                                    absl::StrCat("project ", m.project_id()), ""));
     v1::WorkRef programme;
     programme.set_kind(v1::WORK_KIND_PROGRAMME);
@@ -1307,7 +1340,7 @@ struct GovernanceState::Access {
                     "has already been opened", "a risk id is used once");
     }
     RETURN_IF_ERROR(
-        RefuseCaseTwin(s.risks_, m.risk_id(), absl::StrCat("risk ", m.risk_id()), "risk"));
+        RefuseCaseTwin(s, s.risks_, m.risk_id(), absl::StrCat("risk ", m.risk_id()), "risk"));
     return RequireOpen(s, m.subject(),
                        "risks are opened only against a registered, open "
                        "programme or project", e);
@@ -1481,7 +1514,7 @@ struct GovernanceState::Access {
       return Refuse(entity, "has already been added",
                     "a scope item id is used once");
     }
-    RETURN_IF_ERROR(RefuseCaseTwin(s.scope_items_, m.scope_item_id(), entity, "scope item"));
+    RETURN_IF_ERROR(RefuseCaseTwin(s, s.scope_items_, m.scope_item_id(), entity, "scope item"));
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project", e));
@@ -1730,6 +1763,27 @@ struct GovernanceState::Access {
                                      ")"),
                         "a deferral of publication runs to a date on or after the decision's "
                         "proposal: leave it out for a decision published at once");
+        }
+      }
+      // The officers' statements put the decision to its signatories: the proposal records
+      // them as made, so none is dated after it takes effect.
+      const std::pair<const google::protobuf::RepeatedPtrField<v1::OfficerStatement>*,
+                      absl::string_view>
+          statements[] = {{&m.originating_officer_declarations(),
+                           "originating_officer_declarations"},
+                          {&m.officer_approvals(), "officer_approvals"}};
+      for (const auto& [list, field] : statements) {
+        for (int i = 0; i < list->size(); ++i) {
+          const v1::OfficerStatement& o = (*list)[i];
+          if (o.has_dated() && DateKey(o.dated()) > UtcDayKey(at)) {
+            return Refuse(
+                entity,
+                absl::StrCat("has ", field, "[", i, "] (", o.role(), ") dated ",
+                             FormatDate(o.dated()), ", after the proposal takes effect (",
+                             FormatRfc3339(at),
+                             "): record the proposal effective on or after that date"),
+                "an officer's statement on a decision is dated on or before its proposal");
+          }
         }
       }
     }
@@ -2304,7 +2358,7 @@ struct GovernanceState::Access {
                              "CorrectionRecorded naming it: govledger history key/",
                              m.key_id(), " shows its event id), and then registered again"));
     }
-    RETURN_IF_ERROR(RefuseCaseTwin(s.keys_, m.key_id(), absl::StrCat("signing key ", m.key_id()),
+    RETURN_IF_ERROR(RefuseCaseTwin(s, s.keys_, m.key_id(), absl::StrCat("signing key ", m.key_id()),
                                    "signing key"));
     if (!m.organisation_id().empty()) {
       RETURN_IF_ERROR(RequireOrganisation(s, absl::StrCat("signing key ", m.key_id()),

@@ -481,6 +481,11 @@ class GovernanceState {
   template <typename V>
   V* MutateExisting(absl::node_hash_map<std::string, V>& map,
                     const std::string& key);
+  // An id of `map` that differs from `key` in letter case (ASCII) alone, if any (null if none):
+  // a lookup in case_folded_, which it builds for `map` on first use.
+  template <typename V>
+  const std::string* CaseTwin(const absl::node_hash_map<std::string, V>& map,
+                              absl::string_view key) const;
   void CountUnknown();
   // Parts of a snapshot that share no entity: every `parts`-th risk and scope
   // item from the `part`-th (0-based), appended to `out` serialized as the
@@ -514,6 +519,12 @@ class GovernanceState {
   // Lower-case id of a corrected event -> lower-case ids of its corrections.
   absl::node_hash_map<std::string, std::vector<std::string>> corrections_;
   uint64_t unknown_events_ = 0;
+  // For each map CaseTwin was asked about (by its address): its ids by their lower-case
+  // spelling (one spelling each; a log from before the rule may hold two). Built from the map
+  // at the first question, then kept by Mutate with the map (journalled with it); dropped by
+  // Clear. A cache of the maps, never saved: without it each opening would scan every id.
+  mutable absl::flat_hash_map<const void*, absl::flat_hash_map<std::string, std::string>>
+      case_folded_;
 };
 
 // True for event types in package govledger.v1 (checked by the rules, or

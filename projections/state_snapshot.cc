@@ -35,6 +35,7 @@ void GovernanceState::Clear() {
   stream_numbers_.clear();
   corrections_.clear();
   unknown_events_ = 0;
+  case_folded_.clear();
 }
 
 void GovernanceState::ForgetEvents() {
