@@ -282,10 +282,12 @@ std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventR
 }
 
 std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
-  // 0: the risk's rating; 1: its closure; 2: its transfer out.
+  // 0: the risk's rating; 1: its closure; 2: its transfer out; 3: the opening of a risk never
+  // rated (its rating_source: no rating to name).
   std::vector<std::pair<std::string, std::pair<int, std::string>>> labelled;
   for (const v1::RiskEntry& e : r.risks()) {
-    labelled.push_back({e.rating_source(), {0, e.risk_id()}});
+    labelled.push_back(
+        {e.rating_source(), {e.rating() == v1::RAG_UNSPECIFIED ? 3 : 0, e.risk_id()}});
     if (e.status() == v1::RISK_STATUS_CLOSED) {
       labelled.push_back({e.status_source(), {1, e.risk_id()}});
     } else if (e.status() == v1::RISK_STATUS_TRANSFERRED_OUT) {
@@ -294,13 +296,22 @@ std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
   }
   std::string out;
   for (const auto& [source, labels] : BySource(labelled)) {
-    std::vector<std::string> ids[3];
+    std::vector<std::string> ids[4];
     for (const auto& [kind, id] : labels) ids[kind].push_back(id);
     std::vector<std::string> parts;
-    if (r.risks_size() > 1 && ids[0].size() == static_cast<size_t>(r.risks_size())) {
+    const auto every = [&](int kind) {
+      return r.risks_size() > 1 && ids[kind].size() == static_cast<size_t>(r.risks_size());
+    };
+    if (every(0)) {
       parts.push_back("every rating");
     } else if (!ids[0].empty()) {
       parts.push_back(absl::StrJoin(ids[0], ", "));
+    }
+    if (every(3)) {
+      parts.push_back("every opening (no risk rated)");
+    } else if (!ids[3].empty()) {
+      parts.push_back(absl::StrCat(ids[3].size() == 1 ? "opening of " : "openings of ",
+                                   absl::StrJoin(ids[3], ", "), " (unrated)"));
     }
     for (int kind : {1, 2}) {
       if (ids[kind].empty()) continue;

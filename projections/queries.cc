@@ -923,9 +923,13 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         work_diffs(stream, sa.FindProject(id), sb.FindProject(id));
         break;
       case EntityKind::kRisk: {
-        // A risk the programme passed on, as it left (its later holders' changes are theirs).
+        // A risk the programme passed on, as it left (its later holders' changes are theirs);
+        // one it has not held yet, unrated (another holder's rating is not the programme's).
+        auto status = [&](const GovernanceState& s, const RiskState* r) {
+          return r != nullptr ? RiskStatusIn(s, *r, p) : v1::RISK_STATUS_UNSPECIFIED;
+        };
         auto rating = [&](const GovernanceState& s, const RiskState* r) -> std::string {
-          if (r == nullptr) return "";
+          if (status(s, r) == v1::RISK_STATUS_UNSPECIFIED) return "";
           const Departure* left = DepartedFrom(s, *r, p);
           return RiskRatingText(left != nullptr ? left->rating : r->rating);
         };
@@ -936,8 +940,19 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         };
         const RiskState* ra = sa.FindRisk(id);
         const RiskState* rb = sb.FindRisk(id);
-        diff(stream, "status", ra ? RiskStatusText(RiskStatusIn(sa, *ra, p)) : "",
-             rb ? RiskStatusText(RiskStatusIn(sb, *rb, p)) : "");
+        auto held = [](v1::RiskStatus s) {
+          return s == v1::RISK_STATUS_OPEN || s == v1::RISK_STATUS_CLOSED;
+        };
+        std::string status_b = RiskStatusText(status(sb, rb));
+        if (held(status(sb, rb)) && !held(status(sa, ra))) {
+          // Held now, not then: transferred in, unless the programme opened it since.
+          const v1::WorkRef& first =
+              rb->earlier_subjects.empty() ? rb->subject : rb->earlier_subjects.front();
+          if (ra != nullptr || !InProgramme(sb, first, p)) {
+            absl::StrAppend(&status_b, " (transferred in)");
+          }
+        }
+        diff(stream, "status", RiskStatusText(status(sa, ra)), status_b);
         diff(stream, "rating", rating(sa, ra), rating(sb, rb));
         diff(stream, "subject", subject(sa, ra), subject(sb, rb));
         break;

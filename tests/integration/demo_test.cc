@@ -357,6 +357,19 @@ TEST_F(DemoTest, SourcesListsTheFourPapersAndNoEventWithoutOne) {
                                   "from):\n  every rating; closures of LPP-R01, LPP-R02; transfer "
                                   "of LPP-R03: Local Policing Programme Update Report to the Joint "
                                   "Audit Committee (its sixth update, week 86 of the plan)\n"));
+  // SLP's risks are not rated: their openings are cited, not "every rating" (found by an
+  // auditor's trial).
+  CliRun slp = Cli(absl::StrCat(Server(), " risks --programme SLP"));
+  ASSERT_EQ(slp.code, 0) << slp.err;
+  EXPECT_THAT(slp.out, HasSubstr("from):\n  every opening (no risk rated): MOPAC PCD 72"));
+  // OCP took LPP-R03 over between weeks 74 and 86: a transfer in, not an opening, with no
+  // rating before, when it was not OCP's (found by the same trial).
+  CliRun ocp = Cli(absl::StrCat(Server(), " report --programme OCP --week 86 --since-week 74"));
+  ASSERT_EQ(ocp.code, 0) << ocp.err;
+  EXPECT_THAT(ocp.out, AllOf(HasSubstr("| LPP-R03 | status  | -              | open (transferred "
+                                       "in) |"),
+                             ::testing::ContainsRegex("\\| LPP-R03 \\| rating  \\| -  +\\| RED +"
+                                                      "\\|")));
 }
 
 // The papers list SLP's nine risks and WWA's recruitment risk without ratings: the register
