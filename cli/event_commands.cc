@@ -819,7 +819,7 @@ int EventCommands::Export(const std::string& server) {
     file.close();
     if (!file) return cannot_write(errno);
     complete = true;
-    std::cerr << "exported " << written << " events to " << out_;
+    std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;
     if (written > 0) {
       std::cerr << "; the last, position " << last_position << ", has the hash "
                 << crypto::ToHex(last_hash) << " (for verify --file --head-hash)";

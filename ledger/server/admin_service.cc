@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
+#include "ledger/server/free_space_watch.h"
 #include "ledger/server/grpc_status.h"
 #include "ledger/store/backup.h"
 
@@ -236,7 +237,11 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
   if (!reader.ok()) {
     // A checkpoint flushes and syncs the store, which a failed disk refuses as it refused the
     // append: say so, and what to do, rather than pass on the storage engine's words alone.
-    if (const std::string failure = stats_().storage_failure(); !failure.empty()) {
+    if (const std::string failure = stats_().storage_failure();
+        FreeSpaceWatch::SaysDirectoryGone(failure)) {
+      return ToGrpcStatus(absl::FailedPreconditionError(
+          absl::StrCat("no backup: appends are stopped, as ", failure)));
+    } else if (!failure.empty()) {
       return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
           "no backup while appends are stopped after a storage failure (", failure,
           "): the checkpoint failed too (", reader.status().message(),

@@ -125,7 +125,8 @@ class Daemon {
   // cannot be bound; those of the tokens, TLS and tree-head key files (missing, unreadable,
   // malformed, open to others) and of TLS given half, before the store is opened, and a data
   // directory of another storage format (a newer govledger's) or a path that is none (empty, a
-  // file, a backup), pass IsConfigurationError.
+  // file, a backup, ...: RocksDbEventStore::IsWrongDirectory), and a unix socket's missing
+  // directory, pass IsConfigurationError.
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const DaemonOptions& options,
                                                        const Clock* clock);
   // Whether Start failed on its configuration (above): the operator's to fix, which a restart

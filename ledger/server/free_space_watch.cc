@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace govledger {
@@ -18,7 +19,22 @@ namespace {
 // Fewer free files (inodes) than this on the data directory's file system count as a full disk.
 constexpr uint64_t kMinFreeFiles = 256;
 
+// The store's files are gone from every directory, but the daemon holds them open and serves
+// every acknowledged event from them: a stop (or restart) would lose those since the last
+// backup.
+constexpr char kDirectoryGoneAdvice[] =
+    "Do not stop govledgerd: its open files are now the only copy of the events appended since "
+    "the last backup, and it still serves them. Export the log first (govledger export --out "
+    "FILE), then stop govledgerd, restore the last backup (govledger admin restore), start it "
+    "and import FILE (govledger import FILE appends again the events the backup lacks, with new "
+    "recorded times, hashes and actors). A start on an empty directory starts a new, empty "
+    "ledger";
+
 }  // namespace
+
+bool FreeSpaceWatch::SaysDirectoryGone(absl::string_view failure) {
+  return absl::StrContains(failure, kDirectoryGoneAdvice);
+}
 
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
   struct stat at_start {};
@@ -32,9 +48,7 @@ FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
       return absl::NotFoundError(absl::StrCat(
           "the data directory ", path, " was ", stat_error == 0 ? "replaced" : "removed",
           " while govledgerd ran: appends written from then on would be lost with it, so none "
-          "is accepted. Put the directory back (restore it from a backup, govledger admin "
-          "restore), then restart govledgerd; a restart on an empty directory starts a new, "
-          "empty ledger"));
+          "is accepted. ", kDirectoryGoneAdvice));
     }
     struct statvfs fs;
     if (::statvfs(path.c_str(), &fs) != 0) {

@@ -31,8 +31,11 @@ class FreeSpaceWatch {
   using FreeBytes = std::function<absl::StatusOr<uint64_t>()>;
   // FreeBytes of the file system holding `path` (statvfs: available blocks times their size);
   // NOT_FOUND once `path` is no longer the directory it was when Of was called (removed, or
-  // replaced by another).
+  // replaced by another), with what to do: its files are no longer on disk, so unlike other
+  // storage failures a restart would lose what was appended since the last backup.
   static FreeBytes Of(std::string path);
+  // True for a storage failure's message that is Of's NOT_FOUND (it carries its own advice).
+  static bool SaysDirectoryGone(absl::string_view failure);
 
   // Watches `free_bytes` against `min_free_bytes` (at least 1) for `ledger`, which must
   // outlive the watch; `path` names the place in the messages. `on_change` (may be empty) is

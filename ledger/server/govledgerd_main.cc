@@ -299,6 +299,12 @@ int main(int argc, char** argv) {
   };
 
   options.ledger.on_storage_failure = [](const absl::Status& failure) {
+    if (absl::IsNotFound(failure)) {
+      // The data directory gone (FreeSpaceWatch): its own advice, as the events are not on disk.
+      Say(absl::StrCat("appends stopped: ", failure.message(),
+                       " (README, \"When storage fails\")"));
+      return;
+    }
     Say(absl::StrCat("appends stopped after a storage failure: ", failure.message(),
                      ". Every acknowledged append is on disk and reads go on; free space or "
                      "repair the disk, then restart govledgerd (README, \"When storage fails\")"));
@@ -317,6 +323,17 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (!port_file.empty()) {
+    // Before the store is opened (or a new one made): a port file that cannot be written
+    // stops the daemon once it serves.
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::path(port_file).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      Say(absl::StrCat("--port-file: there is no directory ", dir.string(), " for ", port_file,
+                       "; create it or name a file in one"));
+      return 2;
+    }
+  }
   govledger::SystemClock clock;
   auto daemon = govledger::Daemon::Start(options, &clock);
   if (!daemon.ok()) {
@@ -341,7 +358,7 @@ int main(int argc, char** argv) {
       Say(absl::StrCat("--port-file: ", s.message(), "; shutting down"));
       (*daemon)->Shutdown();
       Say("stopped");
-      std::_Exit(1);  // as below, without gRPC's global shutdown
+      std::_Exit(2);  // a file a flag names, as below, without gRPC's global shutdown
     }
   }
   NotifySystemd("READY=1");  // serving: a Type=notify unit counts as started from here

@@ -137,11 +137,11 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
 // FAILED_PRECONDITION for a data directory, or a file in it, that govledgerd's user may not
 // read or write (`detail` says which), saying how to mend it.
 absl::Status MayNotReadOrWrite(const std::string& dir, absl::string_view detail) {
-  return absl::FailedPreconditionError(absl::StrCat(
+  return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
       "govledgerd may not read or write data directory ", dir, " (", detail,
       "): run it as the directory's owner, make every file there that user's (a start "
       "as root leaves root's files: chown -R the directory to the service's user), and "
-      "let the owner read and write them (chmod -R u+rwX the directory)"));
+      "let the owner read and write them (chmod -R u+rwX the directory)")));
 }
 
 // FAILED_PRECONDITION when `dir` is a backup (it holds a backup's manifest): a daemon run on
@@ -165,9 +165,21 @@ absl::Status RefuseBackup(const std::string& dir) {
 absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::error_code ec;
   std::vector<std::string> found;
+  std::vector<std::string> others;    // what neither RocksDB nor govledger makes there
+  std::vector<std::string> ledgers;   // subdirectories that hold a database
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) found.push_back(name);
+    if (absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) {
+      found.push_back(name);
+    } else if (name != "lost+found" && name != "LOCK" && name != "IDENTITY" &&
+               !absl::StartsWith(name, "LOG") && !absl::StartsWith(name, "OPTIONS-") &&
+               !absl::StartsWith(name, "MANIFEST-") && !absl::StartsWith(name, kAcknowledgedHeadFile)) {
+      others.push_back(name);
+      std::error_code not_there;
+      if (std::filesystem::exists(entry.path() / "CURRENT", not_there)) {
+        ledgers.push_back(entry.path().string());
+      }
+    }
   }
   if (!found.empty()) {
     std::sort(found.begin(), found.end());
@@ -184,6 +196,24 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   if (read_only) {
     return absl::FailedPreconditionError(
         absl::StrCat("data directory ", dir, " holds no database"));
+  }
+  if (!others.empty()) {
+    // A new ledger is made only in an empty directory: one holding other things is most likely
+    // a mistyped --data-dir (the parent of the ledger's, say), where a new, empty ledger would
+    // be served in its place.
+    std::sort(others.begin(), others.end());
+    std::sort(ledgers.begin(), ledgers.end());
+    if (others.size() > 4) {
+      others.resize(4);
+      others.push_back("...");
+    }
+    return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " holds no database but other things (",
+        absl::StrJoin(others, ", "), "): a new ledger is made only in an empty directory",
+        ledgers.empty() ? std::string("; give --data-dir the ledger's own directory, or an "
+                                      "empty or missing one for a new ledger")
+                        : absl::StrCat("; did you mean --data-dir ", ledgers.front(),
+                                       ", which holds a database?"))));
   }
   return absl::OkStatus();
 }
@@ -386,10 +416,10 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
                                  std::filesystem::perm_options::replace, ec);
   }
   if (ec) {
-    return absl::FailedPreconditionError(
+    return MarkedWrongDirectory(absl::FailedPreconditionError(
         absl::StrCat("cannot create data directory ", dir, ": ", ec.message(),
                      "; choose a directory govledgerd's user may create, or make it yourself "
-                     "and give it to that user (mkdir, then chown)"));
+                     "and give it to that user (mkdir, then chown)")));
   }
 
   // A database is made only in a directory that holds none: one whose CURRENT file is lost

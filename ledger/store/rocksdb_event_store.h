@@ -56,7 +56,9 @@ class RocksDbEventStore final : public EventStore {
   // upgrades (a newer govledger's): every later open by this build fails alike.
   static bool IsOtherFormat(const absl::Status& status);
   // Whether Open's `status` refuses a path that is no data directory: empty, a file, a backup
-  // (which is restored, not opened). The path is the operator's to change.
+  // (which is restored, not opened), another program's database, a directory holding other
+  // things but no database, one that cannot be made, or one govledgerd's user may not read or
+  // write. The path (or its owner) is the operator's to change: a restart would fail alike.
   static bool IsWrongDirectory(const absl::Status& status);
 
   static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(

@@ -577,13 +577,14 @@ TEST_F(RocksDbEventStoreTest, ADirectoryItsUserMayNotWriteIsRefusedSayingWhy) {
     if (store.ok()) ::_exit(11);
     const std::string message(store.status().message());
     const bool says = store.status().code() == absl::StatusCode::kFailedPrecondition &&
+                      RocksDbEventStore::IsWrongDirectory(store.status()) &&
                       message.find("may not read or write data directory") != std::string::npos &&
                       message.find("chown -R") != std::string::npos &&
                       message.find("chmod -R u+rwX") != std::string::npos;
     if (!says) std::fprintf(stderr, "refused with: %s\n", store.status().ToString().c_str());
     // One it may not make, beside it.
     store = RocksDbEventStore::Open(DbPath() + "-new");
-    const bool says_new = !store.ok() &&
+    const bool says_new = !store.ok() && RocksDbEventStore::IsWrongDirectory(store.status()) &&
                           absl::StrContains(store.status().message(), "cannot create data directory") &&
                           absl::StrContains(store.status().message(), "mkdir, then chown");
     if (!says_new) std::fprintf(stderr, "refused with: %s\n", store.status().ToString().c_str());
@@ -614,6 +615,42 @@ TEST_F(RocksDbEventStoreTest, AnEmptyPathOrAFileIsNoDataDirectory) {
                                                       " is a file, not a directory"))));
   EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(a_file));
   EXPECT_FALSE(RocksDbEventStore::IsOtherFormat(a_file));
+  // A path under a file cannot be made (found by an operator's trial: it exited 1, restarted).
+  absl::Status under_a_file = RocksDbEventStore::Open(file + "/data").status();
+  EXPECT_THAT(under_a_file, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                     HasSubstr("cannot create data directory")));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(under_a_file));
+}
+
+// A new ledger is made only in an empty directory: one that holds other things but no database
+// (the ledger's parent, given by mistake) would be served as a new, empty ledger (found by an
+// operator's trial). Nothing is written there. An empty one, or one holding only lost+found,
+// makes a ledger.
+TEST_F(RocksDbEventStoreTest, ADirectoryHoldingOtherThingsButNoDatabaseIsRefused) {
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(dir_.path()) / "srv";
+  { ASSERT_OK(RocksDbEventStore::Open((parent / "ledger").string())); }
+  absl::Status refused = RocksDbEventStore::Open(parent.string()).status();
+  EXPECT_THAT(refused,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("data directory ", parent.string(),
+                                                    " holds no database but other things "
+                                                    "(ledger)")),
+                             HasSubstr(absl::StrCat("did you mean --data-dir ",
+                                                    (parent / "ledger").string())))));
+  EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(refused));
+  EXPECT_FALSE(fs::exists(parent / "CURRENT"));
+  const fs::path junk = fs::path(dir_.path()) / "junk";
+  fs::create_directories(junk);
+  std::ofstream(junk / "notes.txt") << "not a database";
+  EXPECT_THAT(RocksDbEventStore::Open(junk.string()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("(notes.txt)"), HasSubstr("or an empty or missing one "
+                                                                 "for a new ledger"))));
+  EXPECT_EQ(std::distance(fs::directory_iterator(junk), fs::directory_iterator()), 1);
+  const fs::path mount = fs::path(dir_.path()) / "mount";
+  fs::create_directories(mount / "lost+found");
+  EXPECT_OK(RocksDbEventStore::Open(mount.string()));
 }
 
 // A damaged record in the write-ahead log before its last is damage to acknowledged (synced)
