@@ -60,7 +60,7 @@ inline constexpr int kExitBadArgs = 2;      // bad arguments or unusable input f
 inline constexpr int kExitUnreachable = 3;  // the server could not be reached
 // `verify` found an event that does not verify (its hash, or a decision signature it
 // carries), or a gap; or a tree head's signature or a proof (`tree-head`, `prove`, `witness`)
-// does not.
+// does not; or the server answered DATA_LOSS (its stored log damaged), to any command.
 inline constexpr int kExitChainBroken = 4;
 
 // Prints "govledger: <message>" on stderr and returns `code`.
@@ -73,8 +73,9 @@ int Fail(int code, const std::string& message);
 absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 
 // The exit code of a failed call: kExitUnreachable for UNAVAILABLE (the server unreachable, or
-// shutting down: worth retrying), else kExitRefused, as for a server that has stopped appends
-// after a storage failure (it needs a restart).
+// shutting down: worth retrying), kExitChainBroken for DATA_LOSS (the stored log damaged), else
+// kExitRefused, as for a server that has stopped appends after a storage failure (it needs a
+// restart).
 int ExitCodeOf(const grpc::Status& status);
 
 // Whether a failed Append may have stored its events all the same: no answer came (UNAVAILABLE,

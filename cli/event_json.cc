@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -143,10 +144,14 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 constexpr int kMaxDocumentDepth = 32;
 
 // INVALID_ARGUMENT when `json` nests arrays and objects deeper than kMaxDocumentDepth (outside
-// strings); a scan of its bytes.
-absl::Status CheckDepth(absl::string_view json) {
+// strings), or gives a key twice at its top (protobuf's mapping of an Event would keep the last
+// silently, storing one of two conflicting values: an event id a re-import relies on, a stream;
+// a key twice deeper, in a payload, its Struct parse refuses); a scan of its bytes.
+absl::Status CheckShape(absl::string_view json) {
   int depth = 0;
   bool in_string = false;
+  size_t string_start = 0;
+  absl::flat_hash_set<absl::string_view> keys;  // the top object's, as written
   for (size_t i = 0; i < json.size(); ++i) {
     const char c = json[i];
     if (in_string) {
@@ -154,9 +159,18 @@ absl::Status CheckDepth(absl::string_view json) {
         ++i;  // the escaped character
       } else if (c == '"') {
         in_string = false;
+        const size_t colon = json.find_first_not_of(" \t\r\n", i + 1);
+        if (depth == 1 && colon != absl::string_view::npos && json[colon] == ':' &&
+            !keys.insert(json.substr(string_start, i - string_start)).second) {
+          const absl::string_view key = json.substr(string_start, i - string_start);
+          return absl::InvalidArgumentError(
+              absl::StrCat("the key \"", key.substr(0, 64), key.size() > 64 ? "..." : "",
+                           "\" appears twice: give each field once"));
+        }
       }
     } else if (c == '"') {
       in_string = true;
+      string_start = i + 1;
     } else if (c == '{' || c == '[') {
       if (++depth > kMaxDocumentDepth) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -173,7 +187,7 @@ absl::Status CheckDepth(absl::string_view json) {
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
-  if (absl::Status deep = CheckDepth(json); !deep.ok()) return deep;
+  if (absl::Status shape = CheckShape(json); !shape.ok()) return shape;
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.

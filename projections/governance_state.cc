@@ -2488,7 +2488,11 @@ struct GovernanceState::Access {
                     "a correction names an existing event, stored before it");
     }
     if (!target) {
-      return Refuse(entity, "is not a governance event in the ledger",
+      // Only governance events are corrected: an event of another type (stored as it came,
+      // checked by no rule) states no governance fact to correct.
+      return Refuse(entity,
+                    "is not a governance event in the ledger (no event has that id, or its type "
+                    "is not one of govledger.v1's: only governance events are corrected)",
                     "a correction names an existing event");
     }
     if (target->stream_id != e.stream_id()) {

@@ -130,10 +130,11 @@ absl::Status ValidateActor(absl::string_view actor) {
 
 absl::Status ValidateNamedActor(absl::string_view actor) {
   RETURN_IF_ERROR(ValidateActor(actor));
-  if (absl::StartsWith(actor, kPeerActorPrefix)) {
+  // In any letter case: "PEER:ipv4:..." would pass for the address to a reader.
+  if (absl::StartsWithIgnoreCase(actor, kPeerActorPrefix)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "an actor starting '", kPeerActorPrefix, "' is the server's name for a caller that names "
-        "none (its address): name yourself otherwise"));
+        "an actor starting '", kPeerActorPrefix, "' (in any letter case) is the server's name "
+        "for a caller that names none (its address): name yourself otherwise"));
   }
   return absl::OkStatus();
 }

@@ -496,6 +496,9 @@ TEST(EnvelopeTest, ActorRules) {
   EXPECT_OK(ValidateActor("peer:ipv4:127.0.0.1:53422"));
   EXPECT_THAT(ValidateNamedActor("peer:ipv4:10.0.0.7:51234"),
               StatusIs(kInvalid, HasSubstr("is the server's name for a caller that names none")));
+  // In any letter case (found by an integrator's trial).
+  EXPECT_THAT(ValidateNamedActor("PEER:ipv4:10.0.0.7:51234"),
+              StatusIs(kInvalid, HasSubstr("(in any letter case)")));
   EXPECT_OK(ValidateNamedActor("J. Smith (PMO)"));
   // Not UTF-8: Latin-1, a lone continuation byte, a truncated sequence, an overlong encoding.
   for (const char* actor : {"Jos\xe9", "ab\xff\xfe" "cd", "a\x80", "a\xC3", "\xC0\xAF"}) {

@@ -231,6 +231,28 @@ TEST(EventJsonTest, ProtoFieldNamesEnumsAndInt64AsStringsOrNumbers) {
 // A document nested deeper than any event is refused before it is parsed (an untrusted file
 // nested thousands deep would hold protobuf's parser for hours); brackets in strings do not
 // count.
+// A key given twice at the top of a document is refused, as one given twice in its payload is:
+// protobuf's mapping would keep the last silently, storing one of two conflicting values (an
+// event id a re-import relies on, a stream), found by an integrator's trial.
+TEST(EventJsonTest, AKeyGivenTwiceIsRefused) {
+  for (const std::string& twice :
+       {std::string(R"({"streamId":"j/1","streamId":"j/2","eventType":"x.Note"})"),
+        std::string(R"({"eventId":"11111111-2222-4333-8444-555555555555",)"
+                    R"("eventId":"11111111-2222-4333-8444-666666666666","streamId":"j/4",)"
+                    R"("eventType":"x.T"})"),
+        std::string(R"({"streamId":"p/1","eventType":"x.T","payload":"Zmlyc3Q=",)"
+                    R"("payload":"c2Vjb25k"})")}) {
+    EXPECT_THAT(ParseEventDocument(twice),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice"))) << twice;
+    EXPECT_THAT(ParseExportedEvent(twice).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
+  }
+  EXPECT_THAT(ParseEventDocument(R"({"streamId":"j/1","streamId":"j/2","eventType":"x.Note"})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the key \"streamId\" appears twice: give each field once")));
+  EXPECT_OK(ParseEventDocument(R"({"streamId":"j/1","eventType":"x.Note","payload":"aGk="})"));
+}
+
 TEST(EventJsonTest, ADocumentNestedDeeperThanAnEventIsRefused) {
   const std::string deep = absl::StrCat(
       R"({"eventId":"3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192","streamId":"s","eventType":"t",)",

@@ -760,7 +760,8 @@ TEST_F(ValidatorSnapshotTest, ARestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
   ASSERT_OK(Append(note));
   EXPECT_THAT(Append(Correction(note)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("is not a governance event in the ledger")));
+                       AllOf(HasSubstr("is not a governance event in the ledger"),
+                             HasSubstr("only governance events are corrected"))));
 }
 
 TEST_F(ValidatorSnapshotTest, ReplayFoldsGovernanceEventsAndPassesOverOthers) {
