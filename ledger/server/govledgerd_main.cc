@@ -6,7 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <grpc/support/log.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -49,17 +52,49 @@ void NotifySystemd(absl::string_view state) {
   ::close(fd);
 }
 
-// One line "govledgerd: <text>" on stderr, in one write, so that lines from different threads
-// (the tree-head publisher, the query index, the main thread) never interleave and a reader of
-// the log never sees half a line.
-void Say(absl::string_view text) {
-  const std::string line = absl::StrCat("govledgerd: ", text, "\n");
+// A line on stderr, in one write, so that lines from different threads (the tree-head
+// publisher, the query index, the main thread, gRPC's) never interleave and a reader of the log
+// never sees half a line.
+void WriteLine(absl::string_view line) {
   for (size_t done = 0; done < line.size();) {
     const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // nowhere to say it
     done += static_cast<size_t>(n);
   }
+}
+
+// One line "govledgerd: <text>".
+void Say(absl::string_view text) { WriteLine(absl::StrCat("govledgerd: ", text, "\n")); }
+
+// gRPC's own log lines, as gRPC writes them ("E1205 ... file:line] message" becomes "[grpc
+// ERROR file:line] message"), its errors at most LogLimiter::kLinesPerMinute a minute: a
+// compressed request, refused, logs one per call, from any caller that can connect, token or
+// not (found by an integrator's trial), as a request that is not UTF-8 did (parse_errors.h).
+void GrpcLog(gpr_log_func_args* args) {
+  static absl::Mutex mu;
+  static govledger::LogLimiter* limiter = new govledger::LogLimiter();  // never destroyed
+  uint64_t dropped = 0;
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    absl::MutexLock lock(&mu);
+    if (!limiter->Admit(now, &dropped)) return;
+  }
+  const absl::string_view file = args->file != nullptr ? args->file : "";
+  const std::string line = absl::StrCat(
+      "[grpc ",
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? "ERROR"
+      : args->severity == GPR_LOG_SEVERITY_INFO ? "INFO"
+                                                : "DEBUG",
+      " ",
+      file.substr(file.rfind('/') == absl::string_view::npos ? 0 : file.rfind('/') + 1), ":",
+      args->line, "] ", args->message != nullptr ? args->message : "",
+      dropped == 0 ? ""
+                   : absl::StrCat(" (", dropped, " more such errors were not logged before it)"),
+      "\n");
+  WriteLine(line);
 }
 
 // The command line into `*out` and `*port_file_out`. Returns the exit code when govledgerd is
@@ -278,6 +313,7 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // A request that does not parse is answered with protobuf's reason, not logged.
   govledger::InstallParseErrorCapture();
+  gpr_set_log_function(&GrpcLog);
   govledger::DaemonOptions options;
   std::string port_file;
   if (std::optional<int> exit_code = ParseFlags(argc, argv, &options, &port_file)) {

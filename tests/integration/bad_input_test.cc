@@ -102,6 +102,24 @@ TEST_F(BadInputTest, ACompressedRequestIsRefused) {
         },
         grpc::StatusCode::UNIMPLEMENTED, HasSubstr("is disabled"));
   }
+  // gRPC logs a line for each: at most ten a minute, so that no caller (token or not) can fill
+  // the journal with them (found by an integrator's trial).
+  for (int i = 0; i < 30; ++i) {
+    grpc::ClientContext context;
+    context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    v1::AppendResponse response;
+    EXPECT_FALSE(
+        stub_->Append(&context, MakeAppend({MakeEvent("programme/LPP", "zipped")}), &response)
+            .ok());
+  }
+  const std::string log = daemon_.Stderr();
+  size_t lines = 0;
+  for (size_t at = log.find("is disabled"); at != std::string::npos;
+       at = log.find("is disabled", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 10u) << log;
+  EXPECT_THAT(log, HasSubstr("[grpc ERROR "));
 }
 
 TEST_F(BadInputTest, MalformedRequestBytes) {
