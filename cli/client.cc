@@ -226,12 +226,14 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                           "--tls-server-name or GOVLEDGER_TLS_SERVER_NAME)");
     }
     if (message.find("certificate verify failed") != std::string::npos) {
+      // The handshake says no more: a certificate expired (or not yet valid) fails alike.
       return absl::StrCat(prefix, "its TLS certificate is not signed by a CA this call "
-                          "trusts: ",
+                          "trusts, or is out of date: ",
                           Settings().tls_roots_pem.empty()
                               ? "give its CA with --tls-ca FILE; without it, TLS trusts only "
-                                "the system's CAs)"
-                              : "check that --tls-ca names the CA of its certificate)");
+                                "the system's CAs"
+                              : "check that --tls-ca names the CA of its certificate",
+                          "; govledgerd's log says at start if its certificate has expired)");
     }
     return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",
                         Settings().tls ? "this call used TLS: check that --tls-ca names the CA "

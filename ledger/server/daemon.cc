@@ -546,6 +546,50 @@ std::string Daemon::ExposureWarning(const DaemonOptions& options) {
   return "";
 }
 
+std::string Daemon::CertificateWarning(const DaemonOptions& options, int64_t now_micros) {
+  if (options.tls_cert_file.empty()) return "";
+  absl::StatusOr<std::string> pem = ReadPemFile(options.tls_cert_file, "certificate");
+  if (!pem.ok()) return "";
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  ERR_clear_error();
+  if (cert == nullptr) return "";
+  time_t now = static_cast<time_t>(now_micros / 1000000);
+  // The date of an ASN1_TIME, for the message.
+  auto date = [](const ASN1_TIME* t) {
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return std::string("an unreadable date");
+    char text[32];
+    std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", &tm);
+    return std::string(text);
+  };
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert.get());
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> at(ASN1_TIME_set(nullptr, now),
+                                                           &ASN1_TIME_free);
+  int days = 0, seconds = 0;
+  if (at == nullptr || ASN1_TIME_diff(&days, &seconds, at.get(), not_after) != 1) return "";
+  const std::string renew = "renew it, then restart govledgerd (it reads the certificate only at "
+                            "start)";
+  if (days < 0 || (days == 0 && seconds <= 0)) {
+    return absl::StrCat("warning: the TLS certificate ", options.tls_cert_file, " expired on ",
+                        date(not_after), ": clients refuse every connection; ", renew);
+  }
+  if (X509_cmp_time(not_before, &now) > 0) {
+    return absl::StrCat("warning: the TLS certificate ", options.tls_cert_file,
+                        " is not valid until ", date(not_before),
+                        ": clients refuse every connection until then (is the clock right?)");
+  }
+  if (days < 30) {
+    return absl::StrCat("warning: the TLS certificate ", options.tls_cert_file, " expires on ",
+                        date(not_after), ", in ", days, days == 1 ? " day" : " days", "; ",
+                        renew);
+  }
+  return "";
+}
+
 std::string Daemon::DataDirWarning(const std::string& data_dir) {
   std::error_code ec;
   using std::filesystem::perms;

@@ -157,6 +157,12 @@ class Daemon {
   // confidential Part 2 text included); empty when only its owner may.
   static std::string DataDirWarning(const std::string& data_dir);
 
+  // A warning for a --tls-cert whose certificate (the first in the file) has expired, is not
+  // yet valid, or expires within 30 days of `now_micros`: clients refuse it then, and it is
+  // read only at start. Empty when there is nothing to say (or no certificate to read: Start
+  // has said why).
+  static std::string CertificateWarning(const DaemonOptions& options, int64_t now_micros);
+
   // Re-reads the --tokens file (AccessControl::Reload): the number of tokens now accepted, or
   // why the file was not taken (the tokens then stay as they were).
   absl::StatusOr<size_t> ReloadTokens() { return access_->Reload(); }

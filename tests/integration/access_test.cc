@@ -1092,6 +1092,10 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   EXPECT_THAT(daemon.Stderr(),
               HasSubstr(absl::StrCat("govledgerd: TLS with ", cert,
                                      "; open to every caller (no --tokens); tree heads")));
+  // The certificate made for two days: the start warns of it (CertificateWarningTest).
+  EXPECT_THAT(daemon.Stderr(),
+              HasSubstr(absl::StrCat("govledgerd: warning: the TLS certificate ", cert,
+                                     " expires on ")));
 
   grpc::SslCredentialsOptions trust;
   trust.pem_root_certs = ReadFile(cert);
@@ -1118,9 +1122,10 @@ TEST(TlsTest, ATlsDaemonServesClientsThatTrustItsCertificateAndNoPlaintextOne) {
   EXPECT_EQ(run.code, 3);
   EXPECT_THAT(run.err,
               AllOf(StartsWith("govledger: cannot reach govledgerd"),
-                    HasSubstr("its TLS certificate is not signed by a CA this call trusts: "
-                              "give its CA with --tls-ca FILE; without it, TLS trusts only "
-                              "the system's CAs)")));
+                    HasSubstr("its TLS certificate is not signed by a CA this call trusts, "
+                              "or is out of date: give its CA with --tls-ca FILE; without it, "
+                              "TLS trusts only the system's CAs; govledgerd's log says at start "
+                              "if its certificate has expired)")));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   // --tls asks for the system's roots even where GOVLEDGER_TLS_CA names a file: the variable is
   // only the default of --tls-ca.
