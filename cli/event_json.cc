@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -144,14 +145,14 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 constexpr int kMaxDocumentDepth = 32;
 
 // INVALID_ARGUMENT when `json` nests arrays and objects deeper than kMaxDocumentDepth (outside
-// strings), or gives a key twice at its top (protobuf's mapping of an Event would keep the last
-// silently, storing one of two conflicting values: an event id a re-import relies on, a stream;
+// strings), or gives a key twice at its top, under either of its names (protobuf's mapping of an
+// Event would keep the last silently, storing one of two conflicting values: an event id a re-import relies on, a stream;
 // a key twice deeper, in a payload, its Struct parse refuses); a scan of its bytes.
 absl::Status CheckShape(absl::string_view json) {
   int depth = 0;
   bool in_string = false;
   size_t string_start = 0;
-  absl::flat_hash_set<absl::string_view> keys;  // the top object's, as written
+  absl::flat_hash_set<std::string> keys;  // the top object's, lower case without '_'
   for (size_t i = 0; i < json.size(); ++i) {
     const char c = json[i];
     if (in_string) {
@@ -160,9 +161,10 @@ absl::Status CheckShape(absl::string_view json) {
       } else if (c == '"') {
         in_string = false;
         const size_t colon = json.find_first_not_of(" \t\r\n", i + 1);
+        // A field by either of its names ("streamId", "stream_id"): protobuf takes both.
+        const absl::string_view key = json.substr(string_start, i - string_start);
         if (depth == 1 && colon != absl::string_view::npos && json[colon] == ':' &&
-            !keys.insert(json.substr(string_start, i - string_start)).second) {
-          const absl::string_view key = json.substr(string_start, i - string_start);
+            !keys.insert(absl::AsciiStrToLower(absl::StrReplaceAll(key, {{"_", ""}}))).second) {
           return absl::InvalidArgumentError(
               absl::StrCat("the key \"", key.substr(0, 64), key.size() > 64 ? "..." : "",
                            "\" appears twice: give each field once"));

@@ -2605,14 +2605,13 @@ struct GovernanceState::Access {
     return *table;
   }
 
-  // The governance event types' names without their package ("RiskClosed"), by their lower-case
-  // spelling, for CheckEventTypeName's check of an opaque type that names one in any case.
-  static const absl::flat_hash_map<std::string, std::string>& ShortNames() {
+  // The governance event types' names without their package ("RiskClosed"), for Apply's check
+  // of an opaque type that names one.
+  static const absl::flat_hash_set<std::string>& ShortNames() {
     static const auto* names = [] {
-      auto* n = new absl::flat_hash_map<std::string, std::string>();
+      auto* n = new absl::flat_hash_set<std::string>();
       for (const auto& [type, handler] : Handlers()) {
-        const std::string name = type.substr(kGovernanceTypePrefix.size());
-        n->emplace(absl::AsciiStrToLower(name), name);
+        n->insert(type.substr(kGovernanceTypePrefix.size()));
       }
       return n;
     }();
@@ -2712,14 +2711,11 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    // In any letter case ("x.riskclosed"), as the package is.
     const absl::string_view last = type.substr(type.rfind('.') + 1);
-    const auto& names = GovernanceState::Access::ShortNames();
-    if (auto it = names.find(absl::AsciiStrToLower(last)); it != names.end()) {
-      const std::string& named = it->second;
+    if (GovernanceState::Access::ShortNames().contains(last)) {
       return Invalid(absl::StrCat(
-          "event type ", type, " names the governance event ", kGovernanceTypePrefix, named,
-          " without its exact package: give the full name ", kGovernanceTypePrefix, named,
+          "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
+          " without its exact package: give the full name ", kGovernanceTypePrefix, last,
           " (its message descriptor's full name), or a type of your own that does not end in ",
           "a governance event's name"));
     }

@@ -584,8 +584,11 @@ std::string Daemon::CertificateWarning(const DaemonOptions& options, int64_t now
   }
   if (days < 30) {
     return absl::StrCat("warning: the TLS certificate ", options.tls_cert_file, " expires on ",
-                        date(not_after), ", in ", days, days == 1 ? " day" : " days", "; ",
-                        renew);
+                        date(not_after),
+                        days == 0   ? std::string(", within a day")
+                        : days == 1 ? std::string(", in 1 day")
+                                    : absl::StrCat(", in ", days, " days"),
+                        "; ", renew);
   }
   return "";
 }

@@ -75,7 +75,10 @@ void GrpcLog(gpr_log_func_args* args) {
   static absl::Mutex mu;
   static govledger::LogLimiter* limiter = new govledger::LogLimiter();  // never destroyed
   uint64_t dropped = 0;
-  if (args->severity == GPR_LOG_SEVERITY_ERROR) {
+  // Never a failed assertion: the last words of a daemon about to abort.
+  const bool assertion = args->message != nullptr &&
+                         absl::StartsWith(args->message, "assertion failed");
+  if (args->severity == GPR_LOG_SEVERITY_ERROR && !assertion) {
     const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();

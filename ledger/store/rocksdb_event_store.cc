@@ -173,7 +173,9 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
       found.push_back(name);
     } else if (name != "lost+found" && name != "LOCK" && name != "IDENTITY" &&
                !absl::StartsWith(name, "LOG") && !absl::StartsWith(name, "OPTIONS-") &&
-               !absl::StartsWith(name, "MANIFEST-") && !absl::StartsWith(name, kAcknowledgedHeadFile)) {
+               !absl::StartsWith(name, "MANIFEST-") && !absl::EndsWith(name, ".dbtmp") &&
+               !absl::StartsWith(name, ".nfs") && name != ".snapshot" &&
+               !absl::StartsWith(name, kAcknowledgedHeadFile)) {
       others.push_back(name);
       std::error_code not_there;
       if (std::filesystem::exists(entry.path() / "CURRENT", not_there)) {
@@ -416,10 +418,14 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
                                  std::filesystem::perm_options::replace, ec);
   }
   if (ec) {
-    return MarkedWrongDirectory(absl::FailedPreconditionError(
+    // A full or read-only file system may pass (exit 1, retried); anything else is the path's.
+    const bool passing = ec == std::errc::no_space_on_device ||
+                         ec == std::errc::read_only_file_system;
+    absl::Status cannot = absl::FailedPreconditionError(
         absl::StrCat("cannot create data directory ", dir, ": ", ec.message(),
                      "; choose a directory govledgerd's user may create, or make it yourself "
-                     "and give it to that user (mkdir, then chown)")));
+                     "and give it to that user (mkdir, then chown)"));
+    return passing ? cannot : MarkedWrongDirectory(std::move(cannot));
   }
 
   // A database is made only in a directory that holds none: one whose CURRENT file is lost

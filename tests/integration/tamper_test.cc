@@ -261,6 +261,25 @@ TEST(CutShortLogTest, AcknowledgedEventsLostWithTheLogAreFoundAndTheLossAccepted
 TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   std::string original = CorruptPayload(7);
   ASSERT_OK(daemon_.Start());
+  // A correction refolds the governance state from position 1, checking each event it reads:
+  // the append is refused, naming the position, and nothing is stored.
+  const std::string server = absl::StrCat("--server ", daemon_.address());
+  const std::string rule = "3f2b6c1e-8d4a-4b7e-9c1d-2a5e6f708192";
+  CliRun registered = Cli(absl::StrCat(
+      server, " append --type govledger.v1.OrganisationRegistered --effective 2016-01-01 "
+      "--payload '{\"organisationId\":\"T\",\"name\":\"Tamper Test\"}'"));
+  ASSERT_EQ(registered.code, 0) << registered.err;
+  CliRun ruled = Cli(absl::StrCat(
+      server, " append --id ", rule, " --type govledger.v1.DelegationRuleSet --payload "
+      "'{\"organisationId\":\"T\",\"ruleId\":\"R1\",\"thresholdPence\":\"50000000\","
+      "\"role\":\"Chief\"}'"));
+  ASSERT_EQ(ruled.code, 0) << ruled.err;
+  CliRun corrected = Cli(absl::StrCat(
+      server, " append --stream delegation/T/R1 --type govledger.v1.CorrectionRecorded "
+      "--payload '{\"correctedEventId\":\"", rule, "\",\"reason\":\"mistyped\"}'"));
+  EXPECT_NE(corrected.code, 0) << corrected.out;
+  EXPECT_THAT(corrected.err, HasSubstr("hash chain broken at position 7"));
+  EXPECT_THAT(Cli(absl::StrCat(server, " head")).out, HasSubstr("events   22"));
   CliRun verify = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(verify.code, 4) << verify.out;
   EXPECT_THAT(verify.err, HasSubstr("does not verify at position 7"));
@@ -341,7 +360,7 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   ASSERT_OK(daemon_.Start());
   CliRun clean = Cli(absl::StrCat("--server ", daemon_.address(), " verify"));
   EXPECT_EQ(clean.code, 0) << clean.err;
-  EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 21"));
+  EXPECT_THAT(clean.out, HasSubstr("verified positions 1 to 23"));
   EXPECT_THAT(Cli(absl::StrCat("--server ", daemon_.address(), " admin stats --prometheus")).out,
               HasSubstr("\ngovledger_integrity_failed 0\n"));
 }

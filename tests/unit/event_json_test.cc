@@ -241,7 +241,9 @@ TEST(EventJsonTest, AKeyGivenTwiceIsRefused) {
                     R"("eventId":"11111111-2222-4333-8444-666666666666","streamId":"j/4",)"
                     R"("eventType":"x.T"})"),
         std::string(R"({"streamId":"p/1","eventType":"x.T","payload":"Zmlyc3Q=",)"
-                    R"("payload":"c2Vjb25k"})")}) {
+                    R"("payload":"c2Vjb25k"})"),
+        // One field by both its names: protobuf takes either.
+        std::string(R"({"streamId":"j/1","stream_id":"j/2","eventType":"x.Note"})")}) {
     EXPECT_THAT(ParseEventDocument(twice),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice"))) << twice;
     EXPECT_THAT(ParseExportedEvent(twice).status(),
