@@ -138,7 +138,8 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
     if (!v1::ExpectedVersion::Kind_IsValid(ev.kind())) {
       return absl::InvalidArgumentError(
           absl::StrCat("expected_versions for '", ev.stream_id(), "' has unknown kind ",
-                       static_cast<int>(ev.kind())));
+                       static_cast<int>(ev.kind()),
+                       "; use KIND_ANY (0), KIND_NO_STREAM (1) or KIND_EXACT (2)"));
     }
     if (ev.kind() != v1::ExpectedVersion::KIND_EXACT && ev.version() != 0) {
       // A version with "any" or "no stream" says two things: which did the caller mean?

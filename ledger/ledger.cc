@@ -23,16 +23,19 @@ namespace {
 constexpr size_t kMaxCommitEvents = 20000;
 
 // An event id seen before is a retry when its content is the same; an unset effective time
-// on the retry matches whatever was recorded.
-bool SameContent(const v1::Event& proposed, const v1::Event& stored) {
-  if (proposed.stream_id() != stored.stream_id() ||
-      proposed.event_type() != stored.event_type() || proposed.payload() != stored.payload() ||
-      proposed.source() != stored.source()) {
-    return false;
+// on the retry matches whatever was recorded. Returns the first part that differs (as the
+// Event message names its field), or an empty view for a retry.
+absl::string_view DifferingPart(const v1::Event& proposed, const v1::Event& stored) {
+  if (proposed.stream_id() != stored.stream_id()) return "stream_id";
+  if (proposed.event_type() != stored.event_type()) return "event_type";
+  if (proposed.has_effective_time() &&
+      (proposed.effective_time().seconds() != stored.effective_time().seconds() ||
+       proposed.effective_time().nanos() != stored.effective_time().nanos())) {
+    return "effective_time";
   }
-  if (!proposed.has_effective_time()) return true;
-  return proposed.effective_time().seconds() == stored.effective_time().seconds() &&
-         proposed.effective_time().nanos() == stored.effective_time().nanos();
+  if (proposed.payload() != stored.payload()) return "payload";
+  if (proposed.source() != stored.source()) return "source";
+  return {};
 }
 
 std::string DescribeExpectation(const v1::ExpectedVersion& ev) {
@@ -513,8 +516,8 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     if (seen) {
       RETURN_IF_ERROR(seen->status());
       const v1::Event& earlier = **seen;
-      if (!SameContent(request.events(i), earlier)) {
-        return errors::EventIdConflict(out->event_id(), earlier.position());
+      if (absl::string_view part = DifferingPart(request.events(i), earlier); !part.empty()) {
+        return errors::EventIdConflict(out->event_id(), earlier.position(), part);
       }
       duplicate[i] = true;
       ++duplicates;
@@ -673,7 +676,8 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
   }
   if (!v1::Direction_IsValid(request.direction())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("direction ", static_cast<int>(request.direction()), " is unknown"));
+        absl::StrCat("direction ", static_cast<int>(request.direction()),
+                     " is unknown; use DIRECTION_FORWARD (0) or DIRECTION_BACKWARD (1)"));
   }
   const uint32_t limit = request.limit() == 0 ? kDefaultReadLimit : request.limit();
   const bool forward = request.direction() == v1::DIRECTION_FORWARD;

@@ -84,15 +84,18 @@ absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatche
       reason::kWrongExpectedVersion, metadata);
 }
 
-absl::Status EventIdConflict(absl::string_view event_id, uint64_t position) {
+absl::Status EventIdConflict(absl::string_view event_id, uint64_t position,
+                             absl::string_view differing_part) {
   return WithReason(
       absl::AlreadyExistsError(absl::StrCat(
           "event id ", event_id, " is already stored at position ", position,
-          " with different content (stream, type, effective time, payload bytes or source): "
-          "a retry must resend the bytes first sent (read position ",
-          position, " to compare); a new fact needs a new event id")),
+          " with different content: its ", differing_part,
+          " differs. A retry must resend the bytes first sent (read position ", position,
+          " to compare); a new fact needs a new event id")),
       reason::kEventIdConflict,
-      {{"event_id", std::string(event_id)}, {"position", absl::StrCat(position)}});
+      {{"event_id", std::string(event_id)},
+       {"position", absl::StrCat(position)},
+       {"differs", std::string(differing_part)}});
 }
 
 absl::Status PositionPastHead(absl::string_view field, uint64_t position, uint64_t head,

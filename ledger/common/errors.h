@@ -143,7 +143,11 @@ struct VersionMismatch {
 // Every expected version of a request that did not match, in request order.
 absl::Status WrongExpectedVersions(const std::vector<VersionMismatch>& mismatches);
 
-absl::Status EventIdConflict(absl::string_view event_id, uint64_t position);
+// ALREADY_EXISTS (EVENT_ID_CONFLICT, metadata "event_id", "position", "differs"): the event id
+// is stored at `position` with other content; `differing_part` names the first field of Event
+// that differs ("stream_id", "event_type", "effective_time", "payload", "source").
+absl::Status EventIdConflict(absl::string_view event_id, uint64_t position,
+                             absl::string_view differing_part);
 
 // OUT_OF_RANGE (POSITION_PAST_HEAD, metadata "head"): `field` (as the request names it) is
 // `position`, past the head; `valid` says what the caller may give instead. The message is

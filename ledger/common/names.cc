@@ -38,7 +38,11 @@ absl::Status ValidateStreamId(absl::string_view id) {
 }
 
 absl::Status ValidateEventType(absl::string_view type) {
-  if (type.empty()) return absl::InvalidArgumentError("event_type is empty");
+  if (type.empty()) {
+    return absl::InvalidArgumentError(
+        "event_type is empty; name the event's type, such as govledger.v1.StatusReported or "
+        "your own (A-Z a-z 0-9 . _ -)");
+  }
   if (type.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("event_type has ", type.size(), " bytes; at most ", kMaxNameLength));

@@ -725,20 +725,31 @@ TEST_F(BadInputTest, SameEventIdDifferentContent) {
   ExpectRejected(
       "other payload", [&] { return AppendEvent(other_payload); }, grpc::StatusCode::ALREADY_EXISTS,
       AllOf(HasSubstr(original.event_id()),
-            HasSubstr(absl::StrCat("already stored at position ", position))),
+            HasSubstr(absl::StrCat("already stored at position ", position)),
+            HasSubstr("its payload differs")),
       HasErrorInfo("EVENT_ID_CONFLICT",
-                   ElementsAre(Pair("event_id", original.event_id()),
+                   ElementsAre(Pair("differs", "payload"), Pair("event_id", original.event_id()),
                                Pair("position", absl::StrCat(position)))));
   v1::Event other_stream = original;
   other_stream.set_stream_id("risk/LPP-R08");
   ExpectRejected(
       "other stream", [&] { return AppendEvent(other_stream); }, grpc::StatusCode::ALREADY_EXISTS,
-      HasSubstr("different content"));
+      HasSubstr("its stream_id differs"));
   v1::Event other_time = original;
   other_time.mutable_effective_time()->set_seconds(86400);
   ExpectRejected(
       "other effective time", [&] { return AppendEvent(other_time); },
-      grpc::StatusCode::ALREADY_EXISTS, HasSubstr("different content"));
+      grpc::StatusCode::ALREADY_EXISTS, HasSubstr("its effective_time differs"));
+  v1::Event other_type = original;
+  other_type.set_event_type("RiskReopened");
+  ExpectRejected(
+      "other event type", [&] { return AppendEvent(other_type); },
+      grpc::StatusCode::ALREADY_EXISTS, HasSubstr("its event_type differs"));
+  v1::Event other_source = original;
+  other_source.set_source("another system");
+  ExpectRejected(
+      "other source", [&] { return AppendEvent(other_source); }, grpc::StatusCode::ALREADY_EXISTS,
+      HasSubstr("its source differs"));
   // A batch holding a new event and a conflicting one stores neither.
   ExpectRejected(
       "conflict inside a batch",

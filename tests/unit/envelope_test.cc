@@ -245,7 +245,7 @@ TEST(EnvelopeTest, IllegalEventTypeIsRejected) {
     std::string fragment;
   };
   const Case kCases[] = {
-      {"", "event_type is empty"},
+      {"", "event_type is empty; name the event's type"},
       {std::string(kMaxNameLength + 1, 't'), "at most 200"},
       {"govledger.v1/RiskOpened", "illegal character"},  // '/' is legal in stream ids only
       {"govledger:RiskOpened", "illegal character"},     // so is ':'
@@ -403,7 +403,8 @@ TEST(EnvelopeTest, ExpectedVersionWithUnknownKindIsRejected) {
   v1::ExpectedVersion* ev = request.add_expected_versions();
   ev->set_stream_id("programme/LPP");
   ev->set_kind(static_cast<v1::ExpectedVersion::Kind>(7));
-  EXPECT_THAT(Validate(request), StatusIs(kInvalid, HasSubstr("unknown kind 7")));
+  EXPECT_THAT(Validate(request), StatusIs(kInvalid, AllOf(HasSubstr("unknown kind 7"),
+                                                        HasSubstr("KIND_NO_STREAM (1)"))));
 }
 
 TEST(EnvelopeTest, ExpectedVersionWithAVersionButNotExactIsRejected) {

@@ -28,13 +28,15 @@ std::map<std::string, std::string> MetadataOf(const google::rpc::ErrorInfo& info
 }
 
 TEST(ErrorDetailsTest, AReasonTravelsWithTheStatusAndItsFacts) {
-  const absl::Status status = errors::EventIdConflict("0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11", 7);
+  const absl::Status status = errors::EventIdConflict("0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11", 7,
+                                                          "payload");
   std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(status);
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "EVENT_ID_CONFLICT");
   EXPECT_EQ(info->domain(), "govledger");
   EXPECT_THAT(MetadataOf(*info),
-              ElementsAre(Pair("event_id", "0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11"),
+              ElementsAre(Pair("differs", "payload"),
+                          Pair("event_id", "0f8e0c36-3c55-4f42-9d7c-1c7a0c0d7c11"),
                           Pair("position", "7")));
   EXPECT_FALSE(errors::ErrorInfoOf(absl::InvalidArgumentError("no reason")).has_value());
 }

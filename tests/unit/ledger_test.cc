@@ -822,7 +822,8 @@ TEST_F(LedgerTest, ReadRejectsMalformedRequests) {
   EXPECT_THAT(Read("/a", 0, v1::DIRECTION_FORWARD),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stream_id")));
   EXPECT_THAT(Read("", 0, static_cast<v1::Direction>(9)),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("direction 9")));
+              StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("direction 9"),
+                                                               HasSubstr("DIRECTION_BACKWARD"))));
 }
 
 // ---- Concurrency. ----
