@@ -431,10 +431,20 @@ int EventCommands::Head(const std::string& server) {
 int EventCommands::Append(const std::string& server) {
   const bool by_flags = !stream_.empty() || !type_.empty();
   const int sources = !document_.empty() + !file_.empty() + by_flags;
-  if (sources != 1) {
+  if (sources == 0) {
     return Fail(kExitBadArgs,
                 "append: give the event by flags (--type, and --stream unless the type is a "
                 "governance event's), or --document, or --file");
+  }
+  if (sources > 1) {
+    std::vector<std::string> given;
+    if (by_flags) given.push_back(!type_.empty() ? "--type" : "--stream");
+    if (!document_.empty()) given.push_back("--document");
+    if (!file_.empty()) given.push_back("--file");
+    return Fail(kExitBadArgs,
+                absl::StrCat("append: ", absl::StrJoin(given, " and "),
+                             " each give the event: use one of them (a document names its own "
+                             "streamId and eventType)"));
   }
   std::string document;
   if (by_flags) {
@@ -527,6 +537,18 @@ int EventCommands::Import(const std::string& server) {
   // Status reports stored without an effectiveTime (append's note), and the first's line.
   uint64_t undated = 0;
   std::string first_undated;
+  // Said however the import ends: a run stopped by a refused line has stored them too.
+  absl::Cleanup note_undated = [&] {
+    if (undated == 0) return;
+    std::cerr << "govledger: note: " << undated
+              << (undated == 1 ? " status report (" : " status reports (the first ")
+              << "at " << first_undated << ") had no effectiveTime, so "
+              << (undated == 1 ? "it" : "they")
+              << " took effect when the server received " << (undated == 1 ? "it" : "them")
+              << ": a report of an earlier paper gives its date (correct "
+              << (undated == 1 ? "it" : "each") << " with a CorrectionRecorded and record it "
+              << "again)\n";
+  };
   // "the 5 events before it are stored", for a message about the line an import stopped at.
   auto stored_before = [&] {
     const uint64_t n = added + duplicates;
@@ -646,16 +668,6 @@ int EventCommands::Import(const std::string& server) {
             << duplicates << " already stored";
   if (head != 0) std::cout << "; head position " << head;
   std::cout << "\n";
-  if (undated > 0) {
-    std::cerr << "govledger: note: " << undated
-              << (undated == 1 ? " status report (" : " status reports (the first ")
-              << "at " << first_undated << ") had no effectiveTime, so "
-              << (undated == 1 ? "it" : "they")
-              << " took effect when the server received " << (undated == 1 ? "it" : "them")
-              << ": a report of an earlier paper gives its date (correct "
-              << (undated == 1 ? "it" : "each") << " with a CorrectionRecorded and record it "
-              << "again)\n";
-  }
   return kExitOk;
 }
 

@@ -253,6 +253,11 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
   EXPECT_THAT(neither.err, HasSubstr("--stream"));
   CliRun both = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --document '{}'"));
   EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--type and --document each give the event: use one of them"));
+  CliRun document_and_file =
+      Cli(absl::StrCat(Server(), " append --document '{}' --file /dev/null"));
+  EXPECT_EQ(document_and_file.code, 2);
+  EXPECT_THAT(document_and_file.err, HasSubstr("--document and --file each give the event"));
   CliRun field = Cli(absl::StrCat(
       Server(), " append --stream organisation/X --type govledger.v1.OrganisationRegistered",
       R"( --payload '{"organisationID":"X"}')"));

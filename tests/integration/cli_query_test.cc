@@ -128,6 +128,24 @@ TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("0 new, 3 already stored"));
   EXPECT_EQ(again.err, "");
+
+  // An import stopped by a refused line has stored the reports before it: the note says so.
+  const std::string stopped = dir.path() + "/stopped.jsonl";
+  {
+    std::ofstream out(stopped);
+    out << R"({"eventId":"5eed7000-0000-4000-8000-000000000078","eventType":)"
+        << R"("govledger.v1.StatusReported","payload":{"subject":{"kind":"WORK_KIND_PROJECT",)"
+        << R"("id":"LPP-INV"},"rag":"RAG_AMBER","planWeek":78}})" << "\n";
+    out << R"({"eventId":"5eed7000-0000-4000-8000-000000000079","eventType":)"
+        << R"("govledger.v1.RiskClosed","payload":{"riskId":"LPP-R99","reason":"gone"}})"
+        << "\n";
+  }
+  CliRun refused = Run("import " + stopped);
+  EXPECT_EQ(refused.code, 1) << refused.err;
+  EXPECT_THAT(refused.err,
+              AllOf(HasSubstr(absl::StrCat(stopped, ":2: event")),
+                    HasSubstr(absl::StrCat("note: 1 status report (at ", stopped,
+                                           ":1) had no effectiveTime"))));
 }
 
 // A report effective within the day's grace before mobilisation is said to be so, not to be
