@@ -133,6 +133,11 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
   if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
   if (!source.empty()) fields["source"].set_string_value(source);
   if (!payload.empty()) {
+    if (absl::Status strict = CheckJsonText(payload); !strict.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--payload: ", strict.message(),
+          ": give a JSON object (the event type's fields) or a JSON string of base64"));
+    }
     pb::Value value;
     if (auto parsed = pb::util::JsonStringToMessage(payload, &value); !parsed.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(

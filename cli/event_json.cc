@@ -20,6 +20,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
 #include "cli/printable.h"
 #include "projections/governance_state.h"
@@ -144,52 +145,82 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 // for hours.
 constexpr int kMaxDocumentDepth = 32;
 
-// INVALID_ARGUMENT when `json` nests arrays and objects deeper than kMaxDocumentDepth (outside
-// strings), or gives a key twice at its top, under either of its names (protobuf's mapping of an
-// Event would keep the last silently, storing one of two conflicting values: an event id a re-import relies on, a stream;
-// a key twice deeper, in a payload, its Struct parse refuses); a scan of its bytes.
-absl::Status CheckShape(absl::string_view json) {
-  int depth = 0;
-  bool in_string = false;
-  size_t string_start = 0;
-  absl::flat_hash_set<std::string> keys;  // the top object's, lower case without '_'
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character
-      } else if (c == '"') {
-        in_string = false;
-        const size_t colon = json.find_first_not_of(" \t\r\n", i + 1);
-        // A field by either of its names ("streamId", "stream_id"): protobuf takes both.
-        const absl::string_view key = json.substr(string_start, i - string_start);
-        if (depth == 1 && colon != absl::string_view::npos && json[colon] == ':' &&
-            !keys.insert(absl::AsciiStrToLower(absl::StrReplaceAll(key, {{"_", ""}}))).second) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("the key \"", key.substr(0, 64), key.size() > 64 ? "..." : "",
-                           "\" appears twice: give each field once"));
-        }
-      }
-    } else if (c == '"') {
-      in_string = true;
-      string_start = i + 1;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxDocumentDepth) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the document nests arrays and objects more than ", kMaxDocumentDepth,
-            " deep (at byte ", i + 1, "): no event does"));
-      }
-    } else if (c == '}' || c == ']') {
-      --depth;
+// Reads a JSON text by RFC 8259 (nlohmann's SAX parser, strict), stopping at the first thing
+// CheckJsonText refuses. protobuf's parser alone would take JSON's look-alikes (unquoted keys,
+// single-quoted strings) that no other JSON tool reads, and would keep the last of a key given
+// twice silently.
+class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  absl::Status status() const { return status_; }
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return Enter(); }
+  bool end_object() override { return Leave(); }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return Leave(); }
+
+  bool key(string_t& key) override {
+    if (depth_ != 1) return true;
+    // A field by either of its names ("streamId", "stream_id"): protobuf takes both.
+    if (!top_keys_.insert(absl::AsciiStrToLower(absl::StrReplaceAll(key, {{"_", ""}}))).second) {
+      const absl::string_view shown = absl::string_view(key).substr(0, 64);
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("the key \"", PrintableText(shown), key.size() > 64 ? "..." : "",
+                       "\" appears twice: give each field once"));
+      return false;
     }
+    return true;
   }
-  return absl::OkStatus();
-}
+
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& error) override {
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ...":
+    // the text after the bracket says where and what; its "last read" quote of the input is
+    // made printable, as the input may hold anything.
+    absl::string_view what = error.what();
+    if (size_t bracket = what.find("] "); bracket != absl::string_view::npos) {
+      what.remove_prefix(bracket + 2);
+    }
+    status_ = absl::InvalidArgumentError(absl::StrCat("not JSON (", PrintableText(what), ")"));
+    return false;
+  }
+
+ private:
+  bool Enter() {
+    if (++depth_ > kMaxDocumentDepth) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "the document nests arrays and objects more than ", kMaxDocumentDepth,
+          " deep: no event does"));
+      return false;
+    }
+    return true;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+
+  int depth_ = 0;
+  absl::flat_hash_set<std::string> top_keys_;  // lower case without '_'
+  absl::Status status_;
+};
 
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
-  if (absl::Status shape = CheckShape(json); !shape.ok()) return shape;
+  // Text that is no JSON object at all is not quoted back: it may be a file given by mistake
+  // (a private key, a tokens file), whose start would end up on the terminal or in a log.
+  if (!absl::StartsWith(absl::StripLeadingAsciiWhitespace(json), "{")) {
+    return absl::InvalidArgumentError(
+        "not a JSON object of an event: it does not start with '{' (is it the right file?)");
+  }
+  if (absl::Status strict = CheckJsonText(json); !strict.ok()) return strict;
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.
@@ -204,12 +235,6 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
       event.clear_hash();
     }
     return ExportedEvent{std::move(event), ""};
-  }
-  // Text that is no JSON object at all is not quoted back: it may be a file given by mistake
-  // (a private key, a tokens file), whose start would end up on the terminal or in a log.
-  if (!absl::StartsWith(absl::StripLeadingAsciiWhitespace(json), "{")) {
-    return absl::InvalidArgumentError(
-        "not a JSON object of an event: it does not start with '{' (is it the right file?)");
   }
   pb::Struct document;
   if (auto s = pb::util::JsonStringToMessage(std::string(json), &document); !s.ok()) {
@@ -330,6 +355,12 @@ std::string JsonErrorText(const pb::util::Status& s, const pb::Descriptor* type)
     absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
   }
   return text;
+}
+
+absl::Status CheckJsonText(absl::string_view json) {
+  StrictJson check;
+  nlohmann::json::sax_parse(json.begin(), json.end(), &check);
+  return check.status();
 }
 
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {

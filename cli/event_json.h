@@ -39,6 +39,13 @@ namespace govledger::cli {
 // runs out (/dev/zero).
 inline constexpr size_t kMaxEventDocumentBytes = size_t{256} << 20;
 
+// OK when `json` is one JSON text by RFC 8259, without a key twice in its top object (under
+// either of a field's names, "streamId" and "stream_id") and nesting arrays and objects at most
+// 32 deep (no event goes deeper than 5; protobuf's parser takes time growing with the square of
+// the depth). Else INVALID_ARGUMENT saying where ("not JSON (parse error at line 1, column 2:
+// ...)"). Every JSON text the CLI reads as an event or payload goes through it first.
+absl::Status CheckJsonText(absl::string_view json);
+
 // Parses one document into an event with only client fields set. A governance event
 // (govledger.v1) without a streamId gets its entity's stream, read from its payload
 // (projections::EntityStreamOf: "decision/WWA/PCC/D/2017/05" for that DecisionProposed); a
