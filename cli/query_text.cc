@@ -99,16 +99,9 @@ std::string AwaitingText(const v1::DecisionEntry& decision) {
 
 std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   if (decision.withheld()) return "withheld";
-  int64_t committed = 0;
-  int noted = 0;
-  for (const v1::DecisionAmount& a : decision.amounts()) {
-    if (a.noted_only()) {
-      ++noted;
-    } else {
-      committed = projections::AddPence(committed, a.pence());
-    }
-  }
-  std::string out = projections::FormatPence(committed);
+  const auto noted = std::count_if(decision.amounts().begin(), decision.amounts().end(),
+                                   [](const v1::DecisionAmount& a) { return a.noted_only(); });
+  std::string out = projections::FormatPence(projections::CommittedPence(decision.amounts()));
   if (noted > 0) absl::StrAppend(&out, " (+", noted, " noted)");
   return out;
 }

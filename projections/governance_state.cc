@@ -51,6 +51,27 @@ int64_t AddPence(int64_t a, int64_t b) {
                : std::numeric_limits<int64_t>::min();
 }
 
+int64_t CommittedPence(const google::protobuf::RepeatedPtrField<v1::DecisionAmount>& amounts) {
+  int64_t total = 0;
+  for (const v1::DecisionAmount& a : amounts) {
+    if (!a.noted_only()) total = AddPence(total, a.pence());
+  }
+  return total;
+}
+
+int64_t CountedPence(const v1::DelegationRuleSet& rule,
+                     const google::protobuf::RepeatedPtrField<v1::DecisionAmount>& amounts) {
+  int64_t counted = 0;
+  for (const v1::DecisionAmount& a : amounts) {
+    if (a.noted_only()) continue;
+    if (rule.kinds().empty() ||
+        std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) != rule.kinds().end()) {
+      counted = AddPence(counted, a.pence());
+    }
+  }
+  return counted;
+}
+
 std::string FormatPence(int64_t pence) {
   std::string sign = pence < 0 ? "-" : "";
   uint64_t abs = pence < 0 ? 0 - static_cast<uint64_t>(pence)
@@ -1868,14 +1889,7 @@ struct GovernanceState::Access {
   // The total of `m`'s amounts `rule` counts, when it is at or above the rule's threshold.
   static std::optional<int64_t> Reaches(const v1::DelegationRuleSet& rule,
                                         const v1::DecisionProposed& m) {
-    int64_t counted = 0;
-    for (const v1::DecisionAmount& a : m.amounts()) {
-      if (a.noted_only()) continue;
-      const bool covered = rule.kinds().empty() ||
-                           std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) !=
-                               rule.kinds().end();
-      if (covered) counted += a.pence();
-    }
+    const int64_t counted = CountedPence(rule, m.amounts());
     if (counted < rule.threshold_pence()) return std::nullopt;
     return counted;
   }

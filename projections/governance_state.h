@@ -556,6 +556,16 @@ std::string FormatPence(int64_t pence);
 // over many events (or events an older version accepted).
 int64_t AddPence(int64_t a, int64_t b);
 
+// The committed total of a decision's amounts: every amount but those noted only, added with
+// AddPence. The one sum every view of a decision's total uses.
+int64_t CommittedPence(const google::protobuf::RepeatedPtrField<v1::DecisionAmount>& amounts);
+
+// The part of a decision's amounts that `rule` counts toward its threshold: the committed
+// amounts of a kind the rule names (of every kind when it names none), added with AddPence. The
+// rules refuse an approval the sum reaches without the rule's role; the register shows it.
+int64_t CountedPence(const v1::DelegationRuleSet& rule,
+                     const google::protobuf::RepeatedPtrField<v1::DecisionAmount>& amounts);
+
 }  // namespace govledger::projections
 
 #endif  // GOVLEDGER_PROJECTIONS_GOVERNANCE_STATE_H_

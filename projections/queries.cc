@@ -564,11 +564,7 @@ std::string SignedText(const DecisionState* d) {
 // decision corrected and proposed again for another sum changes it.
 std::string AmountText(const DecisionState* d) {
   if (d == nullptr) return "";
-  int64_t total = 0;
-  for (const v1::DecisionAmount& a : d->proposed.amounts()) {
-    if (!a.noted_only()) total = AddPence(total, a.pence());
-  }
-  return FormatPence(total);
+  return FormatPence(CommittedPence(d->proposed.amounts()));
 }
 
 // Whether `e`, an event on an entity's stream, is of a kind that can change `aspect` of that
@@ -1027,21 +1023,6 @@ v1::DecisionStatus DecisionStatusOf(const DecisionState& d) {
                       : v1::DECISION_STATUS_PENDING;
 }
 
-// The counted total of `d`'s amounts under `rule` (noted amounts never count).
-int64_t CountedPence(const v1::DecisionProposed& d,
-                     const v1::DelegationRuleSet& rule) {
-  int64_t counted = 0;
-  for (const v1::DecisionAmount& a : d.amounts()) {
-    if (a.noted_only()) continue;
-    if (rule.kinds().empty() ||
-        std::find(rule.kinds().begin(), rule.kinds().end(), a.kind()) !=
-            rule.kinds().end()) {
-      counted = AddPence(counted, a.pence());
-    }
-  }
-  return counted;
-}
-
 v1::WorkBenefits BenefitsOf(const WorkState& w) {
   v1::WorkBenefits out;
   *out.mutable_subject() = w.ref;
@@ -1479,7 +1460,7 @@ void FindPossibleSplits(const GovernanceState& s,
         if (setting == nullptr) continue;
         const auto& roles = p.required_signatory_roles();
         if (std::find(roles.begin(), roles.end(), setting->role()) != roles.end()) continue;
-        const int64_t counted = CountedPence(p, *setting);
+        const int64_t counted = CountedPence(*setting, p.amounts());
         if (counted <= 0 || counted >= setting->threshold_pence()) continue;
         by_programme[p.programme_id()].push_back(
             {d.proposed_micros, p.reference(), counted, setting});
@@ -1657,7 +1638,7 @@ QueryDecisionRegisterImpl(Folder& folder,
     for (const RuleState* rule : rules[decision_org]) {
       const v1::DelegationRuleSet* r = rule->InForceAt(d->proposed_micros);
       if (r == nullptr) continue;
-      const int64_t counted = CountedPence(d->proposed, *r);
+      const int64_t counted = CountedPence(*r, d->proposed.amounts());
       if (counted < r->threshold_pence()) continue;
       v1::DelegationNeed* need = e->add_delegations();
       need->set_rule_id(r->rule_id());

@@ -1273,6 +1273,26 @@ TEST(QueriesTest, TotalsPastSixtyFourBitsAreHeldAtTheLimit) {
             std::numeric_limits<int64_t>::min());
   EXPECT_EQ(projections::AddPence(-5, 3), -2);
 
+  // A decision's committed total leaves noted amounts out; a rule counts the kinds it names.
+  v1::DecisionProposed decision;
+  auto add = [&](int64_t pence, v1::AmountKind kind, bool noted) {
+    v1::DecisionAmount* a = decision.add_amounts();
+    a->set_pence(pence);
+    a->set_kind(kind);
+    a->set_noted_only(noted);
+  };
+  add(100, v1::AMOUNT_KIND_CAPITAL, false);
+  add(20, v1::AMOUNT_KIND_REVENUE, false);
+  add(5000, v1::AMOUNT_KIND_CAPITAL, true);
+  EXPECT_EQ(projections::CommittedPence(decision.amounts()), 120);
+  v1::DelegationRuleSet rule;
+  EXPECT_EQ(projections::CountedPence(rule, decision.amounts()), 120);
+  rule.add_kinds(v1::AMOUNT_KIND_CAPITAL);
+  EXPECT_EQ(projections::CountedPence(rule, decision.amounts()), 100);
+  add(kMax, v1::AMOUNT_KIND_CAPITAL, false);
+  EXPECT_EQ(projections::CommittedPence(decision.amounts()), kMax);
+  EXPECT_EQ(projections::CountedPence(rule, decision.amounts()), kMax);
+
   Log log = Base();
   v1::BenefitForecast forecast;
   *forecast.mutable_subject() = ProjectRef("LPP-INV");
