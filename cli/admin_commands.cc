@@ -239,10 +239,9 @@ std::optional<int> AdminCommands::Run(const std::string& server) {
 
 int AdminCommands::Stats(const std::string& server) {
   auto stub = v1::AdminService::NewStub(Connect(server));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto context = NewCallContext();
   v1::GetStatsResponse s;
-  grpc::Status status = stub->GetStats(&context, v1::GetStatsRequest(), &s);
+  grpc::Status status = stub->GetStats(context.get(), v1::GetStatsRequest(), &s);
   if (prometheus_) {
     // Written whether or not the call succeeded: a scrape then sees govledger_up 0.
     const std::string metrics = PrometheusText(status.ok() ? &s : nullptr);

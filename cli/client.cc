@@ -289,6 +289,14 @@ int ExitCodeOf(const grpc::Status& status) {
   return unreachable || cancelled ? kExitUnreachable : kExitRefused;
 }
 
+std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor) {
+  constexpr std::chrono::seconds kCallTimeout{60};
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (!actor.empty()) context->AddMetadata(kActorMetadataKey, actor);
+  return context;
+}
+
 bool OutcomeUnknown(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:

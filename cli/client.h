@@ -78,6 +78,12 @@ absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 // restart).
 int ExitCodeOf(const grpc::Status& status);
 
+// A context for one call, with the CLI's deadline, 60 s from now, and, if `actor` is not empty,
+// the actor to record (kActorMetadataKey; Connect's channel moves one that is not printable
+// ASCII to its binary key). Every unary call of the CLI takes one; streams (tail, export,
+// backup) set no deadline.
+std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor = "");
+
 // Whether a failed Append may have stored its events all the same: no answer came (UNAVAILABLE,
 // including a connection lost after the request went out and a server that stopped appends
 // before their sync was known; DEADLINE_EXCEEDED; CANCELLED) or the server failed in a way it

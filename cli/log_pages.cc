@@ -6,24 +6,16 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
-#include "ledger/access_tokens.h"
+#include "cli/client.h"
 
 namespace govledger::cli {
 namespace {
 
 namespace pb = ::google::protobuf;
 
-constexpr std::chrono::seconds kCallTimeout{60};
 constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
 
 }  // namespace
-
-std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  if (!actor.empty()) context->AddMetadata(kActorMetadataKey, actor);
-  return context;
-}
 
 grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head) {
   auto context = NewCallContext();

@@ -16,11 +16,6 @@
 
 namespace govledger::cli {
 
-// A context for one call, with a deadline of 60 s from now and, if `actor` is not empty, the
-// actor to record (kActorMetadataKey; client.h's Connect moves one that is not printable ASCII
-// to its binary key).
-std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor = "");
-
 // LedgerService.GetHead into `*head`.
 grpc::Status GetHead(v1::LedgerService::Stub& stub, v1::GetHeadResponse* head);
 

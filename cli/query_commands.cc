@@ -35,7 +35,6 @@ namespace govledger::cli {
 namespace {
 
 // Deadline of every call: answers fold the log, which on a large ledger takes a while.
-constexpr std::chrono::seconds kCallTimeout{60};
 
 // Entries of a history asked for at a time (a page also ends at 16 MiB).
 constexpr uint32_t kHistoryPageSize = 1000;
@@ -47,9 +46,8 @@ using QueryMethod = grpc::Status (v1::QueryService::Stub::*)(grpc::ClientContext
 template <typename Request, typename Response>
 grpc::Status Call(v1::QueryService::Stub& stub, QueryMethod<Request, Response> method,
                   const Request& request, Response* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  const grpc::Status status = (stub.*method)(&context, request, response);
+  auto context = NewCallContext();
+  const grpc::Status status = (stub.*method)(context.get(), request, response);
   if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT &&
       status.error_code() != grpc::StatusCode::OUT_OF_RANGE) {
     return status;
@@ -885,10 +883,9 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   const bool pin = cmd == report_ && (unpinned(&*to) || unpinned(from_selector));
   if (to->head || (from && from->head) || pin) {
     auto ledger = v1::LedgerService::NewStub(channel);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    auto context = NewCallContext();
     v1::GetHeadResponse head;
-    grpc::Status s = ledger->GetHead(&context, v1::GetHeadRequest(), &head);
+    grpc::Status s = ledger->GetHead(context.get(), v1::GetHeadRequest(), &head);
     if (!s.ok()) return FailCall(server, s);
     if (to->head) to->as_at.set_position(head.position());
     if (from && from->head) from->as_at.set_position(head.position());

@@ -80,14 +80,12 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
   std::vector<std::pair<std::string, std::string>> corrections;
   uint64_t from = 0;
   for (;;) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(10));
+    auto context = NewCallContext();
     v1::ReadRequest request;
     request.set_stream_id(stream);
     request.set_from(from);
     v1::ReadResponse response;
-    *rpc = stub.Read(&context, request, &response);
+    *rpc = stub.Read(context.get(), request, &response);
     if (!rpc->ok()) return absl::UnknownError("read failed");
     for (v1::Event& e : *response.mutable_events()) {
       const std::string id = absl::AsciiStrToLower(e.event_id());
@@ -133,23 +131,19 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
 // The decision register of `organisation` as recorded at the head; none when it cannot be read.
 std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation) {
-  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
-  grpc::ClientContext head_context;
-  head_context.set_deadline(deadline);
   v1::GetHeadResponse head;
   if (!v1::LedgerService::NewStub(channel)
-           ->GetHead(&head_context, v1::GetHeadRequest(), &head)
+           ->GetHead(NewCallContext().get(), v1::GetHeadRequest(), &head)
            .ok()) {
     return std::nullopt;
   }
-  grpc::ClientContext context;
-  context.set_deadline(deadline);
+  auto context = NewCallContext();
   v1::GetDecisionRegisterRequest request;
   request.set_organisation_id(organisation);
   request.mutable_as_at()->set_position(head.position());
   request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
   v1::GetDecisionRegisterResponse response;
-  if (!v1::QueryService::NewStub(channel)->GetDecisionRegister(&context, request, &response).ok()) {
+  if (!v1::QueryService::NewStub(channel)->GetDecisionRegister(context.get(), request, &response).ok()) {
     return std::nullopt;
   }
   return response;
@@ -442,12 +436,21 @@ int SigningCommands::AppendOne(const std::shared_ptr<grpc::Channel>& channel,
     *e->mutable_effective_time() = *ParseEffectiveFlag("--effective", effective_);  // checked
   }
   e->set_source(source_);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (!actor_.empty()) context.AddMetadata(kActorMetadataKey, actor_);
+  auto context = NewCallContext(actor_);
   v1::AppendResponse response;
-  grpc::Status status = v1::LedgerService::NewStub(channel)->Append(&context, request, &response);
-  if (!status.ok()) return FailCall(server, status);
+  grpc::Status status =
+      v1::LedgerService::NewStub(channel)->Append(context.get(), request, &response);
+  if (!status.ok()) {
+    const int code = FailCall(server, status);
+    // A second submission of a stored key or signature is refused ("already registered",
+    // "already signed"), so the way to know is to look.
+    if (OutcomeUnknown(status)) {
+      std::cerr << "govledger: the event (id " << e->event_id()
+                << ") may have been stored all the same: `govledger history " << stream
+                << "` shows whether it was, before anything is submitted again\n";
+    }
+    return code;
+  }
   appended->set_event_id(e->event_id());
   appended->set_position(response.events(0).position());
   return 0;

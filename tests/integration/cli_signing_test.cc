@@ -487,6 +487,13 @@ TEST_F(CliSigningTest, ExitCodes) {
                                        prefix, ".pub"));
   EXPECT_EQ(holderless.code, 2) << holderless.err;
   EXPECT_THAT(holderless.err, HasSubstr("holder is required"));
+  // A registration that got no answer may be stored: where to look is said.
+  CliRun unanswered = Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-lost "
+                                       "--holder 'Sophie Linden' --role 'Chief Executive' --pub ",
+                                       prefix, ".pub"));
+  EXPECT_EQ(unanswered.code, 3) << unanswered.err;
+  EXPECT_THAT(unanswered.err, HasSubstr("may have been stored all the same: `govledger history "
+                                        "key/k-lost` shows whether it was"));
   // A public key no private key makes (all zeros: anyone could sign for it).
   {
     std::ofstream pub(keys_dir_.path() + "/zero.pub");
