@@ -8,10 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -585,16 +583,15 @@ namespace {
 
 // The manifest of the backup in `backup`, parsed and checked (CheckManifest).
 absl::StatusOr<v1::BackupManifest> ReadManifest(const fs::path& backup) {
+  // A manifest lists a few hundred files at most; a larger one is no manifest of ours.
+  constexpr size_t kMaxManifestBytes = size_t{16} << 20;
   const std::string manifest_path = (backup / kManifestFile).string();
-  std::ifstream in(manifest_path, std::ios::binary);
-  if (!in) return FileError("read", manifest_path, errno);
-  std::stringstream text;
-  text << in.rdbuf();
+  ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(manifest_path, kMaxManifestBytes));
   v1::BackupManifest manifest;
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = false;
   if (google::protobuf::util::Status parsed =
-          google::protobuf::util::JsonStringToMessage(text.str(), &manifest, parse);
+          google::protobuf::util::JsonStringToMessage(text, &manifest, parse);
       !parsed.ok()) {
     // protobuf's message may add the offending text on further lines: keep the
     // first.
