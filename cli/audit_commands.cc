@@ -331,7 +331,7 @@ int AuditCommands::Verify(const std::string& server) {
       return Fail(kExitChainBroken,
                   absl::StrCat("the chain does not verify: the server cannot read the event at "
                                "position ",
-                               position, ": ", status.error_message()));
+                               position, ": ", PrintableText(status.error_message())));
     }
     if (!status.ok()) return FailCall(server, status);
     absl::StatusOr<RawPage> page = ParseRawPage(wire);

@@ -50,7 +50,8 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
 // Waits up to `seconds` for the channel to connect; false if it does not.
 bool WaitConnected(grpc::Channel& channel, int seconds);
 
-// One line for a failed call: "server ADDR: CODE: message".
+// One line for a failed call, printable: "server ADDR: CODE: message", or for a server that
+// could not be reached "cannot reach govledgerd at ADDR (why, and what to check)".
 std::string DescribeError(const std::string& server, const grpc::Status& status);
 
 // The CLI's exit codes (README, "CLI").
@@ -73,9 +74,9 @@ int Fail(int code, const std::string& message);
 absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 
 // The exit code of a failed call: kExitUnreachable for UNAVAILABLE (the server unreachable, or
-// shutting down: worth retrying), kExitChainBroken for DATA_LOSS (the stored log damaged), else
-// kExitRefused, as for a server that has stopped appends after a storage failure (it needs a
-// restart).
+// shutting down: worth retrying) and CANCELLED (a call the server cancelled as it shut down),
+// kExitChainBroken for DATA_LOSS (the stored log damaged), else kExitRefused, as for a server
+// that has stopped appends after a storage failure (it needs a restart).
 int ExitCodeOf(const grpc::Status& status);
 
 // A context for one call, with the CLI's deadline, 60 s from now, and, if `actor` is not empty,

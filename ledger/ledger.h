@@ -101,7 +101,7 @@ class Ledger {
   // which happens on the caller's thread before the append is queued. `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
 
-  // AppendAsync, waiting for the outcome (for tests and tools: govledgerd appends with
+  // AppendAsync, waiting for the outcome (for tests: govledgerd appends with
   // AppendAsync).
   absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest request, std::string actor);
 

@@ -151,8 +151,6 @@ uint64_t FoldEvents(const std::vector<const v1::Event*>& events,
                     GovernanceState* state);
 
 // How `cut` resolved, for answers.
-v1::ResolvedAsAt DescribeCut(const Cut& cut, const std::vector<v1::Event>& log,
-                             uint64_t folded);
 v1::ResolvedAsAt DescribeCut(const Cut& cut, const Timeline& log,
                              uint64_t folded);
 

@@ -7,8 +7,8 @@
 // effective time, actor) without their chain fields (prev_hash, hash): answers
 // never show the chain.
 //
-// Thread-safety: as the underlying log or store (both implementations may be
-// used from several threads when it is).
+// Thread-safety: StoreEventSource as its store (several threads when it
+// allows); VectorEventSource indexes on first use, so one thread at a time.
 #ifndef GOVLEDGER_PROJECTIONS_EVENT_SOURCE_H_
 #define GOVLEDGER_PROJECTIONS_EVENT_SOURCE_H_
 

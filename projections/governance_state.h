@@ -16,10 +16,12 @@
 //   parse, an entity unknown to this version) is skipped and counted, never a
 //   crash.
 //
-// Events whose type is not in package govledger.v1 are opaque: ignored by both
-// modes. Events of an unknown govledger.v1 type (from a newer version) are
-// refused by kValidate (this version cannot check their rules) and skipped by
-// kReplay (their event id is still recorded).
+// Events whose type is not in package govledger.v1 are opaque: their payload is
+// ignored by both modes, but kValidate refuses a name that is likely a slip for
+// a governance event (one ending in a governance event's name, or in a later
+// govledger.vN package; CheckEventTypeName). Events of an unknown govledger.v1
+// type (from a newer version) are refused by kValidate (this version cannot
+// check their rules) and skipped by kReplay (their event id is still recorded).
 //
 // Undo: with a journal set (set_journal), every change records how to undo
 // itself, so a caller can roll the state back to any earlier mark (per append,
@@ -304,8 +306,8 @@ class GovernanceState {
   // Folds one event (client fields suffice; of the server's, only the position
   // is read, and 0 is "not stored yet": Incarnations, above) into
   // the state. kValidate: OK and applied; or INVALID_ARGUMENT (malformed
-  // payload, wrong stream, unknown govledger.v1 type) or FAILED_PRECONDITION (a
-  // rule), and nothing changed. kReplay: always applies what it can; returns
+  // payload, wrong stream, unknown govledger.v1 type, an opaque type named like
+  // a governance event) or FAILED_PRECONDITION (a rule), and nothing changed. kReplay: always applies what it can; returns
   // OK, or the reason the event was skipped (which the caller may count; the
   // state is consistent either way).
   absl::Status Apply(const v1::Event& event, Mode mode);

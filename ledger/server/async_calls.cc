@@ -26,7 +26,7 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
   reflection->ListFields(message, &fields);
   for (const google::protobuf::FieldDescriptor* field : fields) {
     if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    // An event's fields are the ledger core's to check (ValidateAppend), by its index.
+    // An event's fields are the ledger core's to check (ValidateAppendRequest), by its index.
     if (field->message_type() == v1::Event::descriptor()) continue;
     const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
     for (int i = 0; i < count; ++i) {

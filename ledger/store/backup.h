@@ -54,15 +54,15 @@ class TempSibling;
 // file.
 class CheckpointReader {
  public:
+  // Removes the checkpoint a backup left in `data_dir` when its process died
+  // (govledgerd calls it at start, so that the space is not held until the
+  // next backup). REQUIRES: no CheckpointReader on `data_dir` exists.
+  static absl::Status RemoveStaleCheckpoint(const std::string& data_dir);
   // Removes what an earlier backup left in `data_dir` if its process died
   // (RemoveStaleCheckpoint), takes a
   // checkpoint of `store` (the database in `data_dir`) while appends continue,
   // and opens it read-only to read the head it holds. `created_micros`
   // (microseconds since the epoch) goes in the manifest.
-  // Removes the checkpoint a backup left in `data_dir` when its process died
-  // (govledgerd calls it at start, so that the space is not held until the
-  // next backup). REQUIRES: no CheckpointReader on `data_dir` exists.
-  static absl::Status RemoveStaleCheckpoint(const std::string& data_dir);
   static absl::StatusOr<std::unique_ptr<CheckpointReader>> Take(
       RocksDbEventStore& store, const std::string& data_dir,
       int64_t created_micros);

@@ -67,7 +67,7 @@ class EventStore {
   // concurrently with Write (the ledger writes the next group while the last one syncs).
   virtual absl::Status Sync() = 0;
 
-  // Write then Sync: one commit, on disk when OK is returned (for tests and tools: the ledger
+  // Write then Sync: one commit, on disk when OK is returned (for tests: the ledger
   // writes and syncs apart, to group commits).
   absl::Status Commit(const std::vector<EventWrite>& events, const ChainPoint& head) {
     if (absl::Status s = Write(events, head); !s.ok()) return s;
@@ -139,8 +139,8 @@ class EventStore {
 // A projection is saved with its anchor: the position of the log it was made from and the hash
 // of the event there. It is used again only while the log still holds that event (a log
 // restored from an older backup, or replaced, does not). CheckAnchor is the one way every
-// projection's anchor is checked when it is loaded (the governance state, QueryService's index,
-// the Merkle tree's roots); AnchorHash gives the hash to save for those that do not hold it
+// projection's anchor is checked when it is loaded (the governance state, QueryService's
+// index); AnchorHash gives the hash to save for those that do not hold it
 // already (the governance state saves the hash of the ChainPoint it was folded to).
 
 // The hash of the event at `position`, to save as a projection's anchor; "" for position 0

@@ -49,9 +49,6 @@ class RocksDbEventStore final : public EventStore {
   // The storage format this build writes (FORMAT.md; the `meta` key format_version).
   static constexpr char kFormatVersion[] = "2";
 
-  // Opens the database in `dir`, creating it (and `dir`) if missing. Refuses a database of
-  // another format version (FAILED_PRECONDITION, IsOtherFormat) and one another process holds
-  // open.
   // Whether Open's `status` refuses a database of a storage format this build neither reads nor
   // upgrades (a newer govledger's): every later open by this build fails alike.
   static bool IsOtherFormat(const absl::Status& status);
@@ -61,6 +58,9 @@ class RocksDbEventStore final : public EventStore {
   // write. The path (or its owner) is the operator's to change: a restart would fail alike.
   static bool IsWrongDirectory(const absl::Status& status);
 
+  // Opens the database in `dir`, creating it (and `dir`) if missing. Refuses a database of
+  // another format version (FAILED_PRECONDITION, IsOtherFormat) and one another process holds
+  // open.
   static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(
       const std::string& dir, const RocksDbOptions& options = {});
   ~RocksDbEventStore() override;
