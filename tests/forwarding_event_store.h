@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ledger/store/event_store.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 
 namespace govledger::testing {
 

@@ -18,7 +18,7 @@
 #include "ledger/common/clock.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/ledger.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "projections/as_at.h"
 #include "projections/corrections.h"

@@ -24,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "ledger/store/acknowledged_head.h"
 #include "ledger/store/event_store.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "ledger/store/rocksdb_event_store.h"
 #include "rocksdb/db.h"
 #include "tests/testutil.h"

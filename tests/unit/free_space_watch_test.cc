@@ -16,7 +16,7 @@
 #include "ledger/common/clock.h"
 #include "ledger/common/uuid.h"
 #include "ledger/ledger.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger {

@@ -41,7 +41,7 @@
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "projections/as_at.h"
 #include "projections/event_source.h"

@@ -23,7 +23,7 @@
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/ledger.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "tests/forwarding_event_store.h"
 #include "tests/testutil.h"

@@ -11,7 +11,7 @@
 #include "govledger/v1/ledger.pb.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "tests/forwarding_event_store.h"
 #include "tests/testutil.h"

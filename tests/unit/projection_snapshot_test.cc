@@ -15,7 +15,7 @@
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 #include "projections/governance_state.h"
 #include "projections/governance_validator.h"
 #include "tests/forwarding_event_store.h"

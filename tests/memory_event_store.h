@@ -1,7 +1,8 @@
-// MemoryEventStore: an EventStore in memory, for unit tests. Nothing survives the object.
+// MemoryEventStore: an EventStore in memory, for unit tests only (govledgerd always stores in
+// RocksDB). Nothing survives the object.
 // Thread-safe.
-#ifndef GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
-#define GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
+#ifndef GOVLEDGER_TESTS_MEMORY_EVENT_STORE_H_
+#define GOVLEDGER_TESTS_MEMORY_EVENT_STORE_H_
 
 #include <map>
 #include <mutex>
@@ -48,4 +49,4 @@ class MemoryEventStore final : public EventStore {
 
 }  // namespace govledger
 
-#endif  // GOVLEDGER_LEDGER_STORE_MEMORY_EVENT_STORE_H_
+#endif  // GOVLEDGER_TESTS_MEMORY_EVENT_STORE_H_

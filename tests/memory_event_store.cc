@@ -1,4 +1,4 @@
-#include "ledger/store/memory_event_store.h"
+#include "tests/memory_event_store.h"
 
 #include <mutex>
 
