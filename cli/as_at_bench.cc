@@ -15,6 +15,7 @@
 // build rate; peak RSS.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -396,17 +397,20 @@ class Daemon {
                                      "--listen",    "127.0.0.1:0",
                                      "--port-file", port_file};
     args.insert(args.end(), extra.begin(), extra.end());
+    // Everything the child needs is made before fork: gRPC's threads run by the second start,
+    // and a child of a threaded process may call only async-signal-safe functions (no malloc).
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     const auto t0 = Clock::now();
     pid_ = fork();
     if (pid_ == 0) {
-      FILE* log = std::fopen(log_file_.c_str(), "w");
-      if (log != nullptr) dup2(fileno(log), 2);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
+      if (log >= 0) dup2(log, 2);
       execv(argv[0], argv.data());
       _exit(127);
     }
+    if (log >= 0) ::close(log);
     for (;;) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
