@@ -34,10 +34,9 @@
 #include "govledger/v1/query.pb.h"
 #include "ledger/common/time.h"
 #include "projections/governance_state.h"
+#include "projections/plan_dates.h"
 
 namespace govledger::projections {
-
-inline constexpr int64_t kMicrosPerWeek = 7 * kMicrosPerDay;
 
 // A resolved selector.
 struct Cut {
@@ -51,20 +50,6 @@ struct Cut {
   // AS_KNOWN: the last position read (AsAt.known_through), or 0 for the head.
   uint64_t known_through = 0;
 };
-
-// Microseconds since the Unix epoch of a Date at 00:00 UTC (of a Timestamp: ToMicros and
-// SetMicros; an instant as text: FormatRfc3339; ledger/common/time.h). A day past its month's
-// end counts on into the next month, as a date the rules accept never is.
-int64_t DateMicros(const v1::Date& d);
-// "2015-05-04".
-std::string FormatDate(const v1::Date& d);
-
-// The last microsecond of week `week` of a programme's plan (week 1 starts on
-// the mobilisation date); held at the limits of int64 rather than overflow.
-int64_t EndOfWeekMicros(const v1::ProgrammeRegistered& programme, int week);
-// The plan week `micros` falls in: 0 before mobilisation (not capped at the
-// plan's length).
-int PlanWeekAt(const v1::ProgrammeRegistered& programme, int64_t micros);
 
 // The registration of `programme_id` in `log` that stands (the first that no correction in the
 // whole log voids: the rules never let a registration be corrected, but a log written by an

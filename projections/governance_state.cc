@@ -28,7 +28,7 @@
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
-#include "projections/as_at.h"
+#include "projections/plan_dates.h"
 #include "projections/decision_digest.h"
 #include "projections/streams.h"
 
