@@ -24,6 +24,7 @@
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
 #include "projections/streams.h"
+#include "ledger/common/numbers.h"
 
 namespace govledger::cli {
 namespace {
@@ -140,7 +141,7 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
   }
   if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr && *env != '\0') {
     int seconds = 0;
-    if (!absl::SimpleAtoi(env, &seconds) || seconds < 1 || seconds > 3600) {
+    if (!ParseWholeNumber(std::string_view(env), 3600, &seconds) || seconds < 1) {
       settings.error = absl::StrCat("GOVLEDGER_KEEPALIVE must be a whole number of seconds from "
                                     "1 to 3600, not '", env, "'");
     } else {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/common/numbers.h"
 
 namespace govledger::projections {
 
@@ -30,11 +31,9 @@ std::string TokenCheck(const std::string& identity, uint64_t position, uint64_t 
 
 // A decimal number as this server writes it: digits only, no leading zero.
 bool ParseNumber(absl::string_view text, uint64_t* out) {
-  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
-  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  return absl::SimpleAtoi(text, out);
+  if (text.size() > 1 && text[0] == '0') return false;
+  return ParseWholeNumber(std::string_view(text.data(), text.size()),
+                          std::numeric_limits<uint64_t>::max(), out);
 }
 
 absl::Status NotOurs(absl::string_view why) {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/numbers.h"
 
 namespace govledger {
 
@@ -40,10 +41,9 @@ absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed) {
     return invalid("has an IPv6 host without its brackets ([::1]:50051)");
   }
   uint32_t number = 0;
-  const bool digits =
-      !port.empty() && port.size() <= 5 &&
-      std::all_of(port.begin(), port.end(), [](char c) { return absl::ascii_isdigit(c); });
-  if (!digits || !absl::SimpleAtoi(port, &number) || number > 65535) {
+  // At most 5 digits, as a port is written (0000050051 is refused).
+  if (port.size() > 5 ||
+      !ParseWholeNumber(std::string_view(port.data(), port.size()), uint32_t{65535}, &number)) {
     return invalid(absl::StrCat("has the port '", port, "', not a number from ",
                                 port_zero_allowed ? 0 : 1, " to 65535"));
   }

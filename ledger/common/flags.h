@@ -1,29 +1,16 @@
-// Checks of numeric command-line flags shared by govledgerd and the CLI (both parse with CLI11).
+// Checks of numeric command-line flags shared by govledgerd and the CLI (both parse with CLI11;
+// header-only, so govledger_base itself does not depend on CLI11).
 #ifndef GOVLEDGER_LEDGER_COMMON_FLAGS_H_
 #define GOVLEDGER_LEDGER_COMMON_FLAGS_H_
 
 #include <charconv>
 #include <string>
-#include <string_view>
 #include <system_error>
 
 #include "CLI/CLI.hpp"
+#include "ledger/common/numbers.h"  // ParseWholeNumber, for what is parsed by hand
 
 namespace govledger {
-
-// `text` as a whole number written in decimal digits alone (no sign, no space), at most `max`:
-// what every numeric argument the programs parse by hand takes (a position, a week, a stream
-// version), as WholeNumberIn does for flags.
-template <typename Int>
-bool ParseWholeNumber(std::string_view text, Int max, Int* out) {
-  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
-  Int value{};
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value > max) return false;
-  *out = value;
-  return true;
-}
 
 // A whole number from `lo` to `hi`, written in decimal digits (a '-' first for a signed T).
 // Anything else, "abc", "1.5" or a number out of range, is refused as "'abc' is not a whole

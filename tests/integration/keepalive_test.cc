@@ -140,9 +140,14 @@ TEST(KeepaliveTest, AVanishedSubscriberDoesNotHoldUpTheStop) {
 }
 
 TEST(KeepaliveTest, ABadKeepaliveSettingIsNamed) {
-  const CliRun run = Cli("--server 127.0.0.1:1 head", "GOVLEDGER_KEEPALIVE=often");
-  EXPECT_EQ(run.code, 2);
-  EXPECT_THAT(run.err, HasSubstr("GOVLEDGER_KEEPALIVE must be a whole number of seconds"));
+  // Digits alone, as every number the CLI takes.
+  for (const char* setting : {"often", "+30", "' 30'", "0", "3601"}) {
+    const CliRun run = Cli("--server 127.0.0.1:1 head",
+                           absl::StrCat("GOVLEDGER_KEEPALIVE=", setting));
+    EXPECT_EQ(run.code, 2) << setting;
+    EXPECT_THAT(run.err, HasSubstr("GOVLEDGER_KEEPALIVE must be a whole number of seconds"))
+        << setting;
+  }
 }
 
 }  // namespace
