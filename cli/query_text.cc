@@ -23,7 +23,9 @@ std::string ModeText(v1::AsAtMode mode) {
 
 std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
   const std::string week = plan_week > 0 ? absl::StrCat("plan week ", plan_week, "; ") : "";
-  const std::string folded = absl::StrCat(as_at.events_folded(), " events folded");
+  const std::string folded = absl::StrCat(as_at.events_folded(),
+                                          as_at.events_folded() == 1 ? " event" : " events",
+                                          " folded");
   if (as_at.mode() == v1::AS_AT_MODE_AS_KNOWN) {
     return absl::StrCat("as known at ", TimeText(as_at.cut_time(), as_at.has_cut_time()), " (",
                         week, "log read to position ", as_at.position(), "; ", folded, ")");
