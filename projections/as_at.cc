@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -139,8 +140,21 @@ absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
   return ProgrammeNotRegistered(programme_id, registered);
 }
 
+std::optional<std::string> OtherCaseOf(absl::string_view id,
+                                       const std::vector<std::string>& known) {
+  for (const std::string& k : known) {
+    if (k != id && absl::EqualsIgnoreCase(k, id)) return k;
+  }
+  return std::nullopt;
+}
+
 absl::Status ProgrammeNotRegistered(absl::string_view programme_id,
                                     const std::vector<std::string>& registered) {
+  if (std::optional<std::string> meant = OtherCaseOf(programme_id, registered)) {
+    return absl::NotFoundError(absl::StrCat("programme '", programme_id,
+                                            "' is not registered in the ledger; did you mean ",
+                                            *meant, "? (ids are told apart by letter case)"));
+  }
   return absl::NotFoundError(
       absl::StrCat("programme '", programme_id,
                    "' is not registered in the ledger; registered programmes: ",

@@ -70,8 +70,14 @@ struct PlanEvent {
 // which positions corrections void; nullopt when no registration stands.
 std::optional<v1::ProgrammeRegistered> StandingPlan(
     const std::vector<PlanEvent>& events, absl::FunctionRef<bool(uint64_t)> voided);
+// The one of `known` that differs from `id` only in letter case, if any: what a user who typed
+// "mopac" for MOPAC meant (ids are told apart by case, and the rules refuse such twins, so there
+// is at most one).
+std::optional<std::string> OtherCaseOf(absl::string_view id,
+                                       const std::vector<std::string>& known);
+
 // That NOT_FOUND, for a Timeline's FindProgrammeRegistration: `registered` (sorted) are the
-// programme ids the log holds.
+// programme ids the log holds; one of them in another letter case is suggested.
 absl::Status ProgrammeNotRegistered(absl::string_view programme_id,
                                     const std::vector<std::string>& registered);
 

@@ -1528,6 +1528,13 @@ QueryDecisionRegisterImpl(Folder& folder,
   if (!org.empty() && s.FindOrganisation(org) == nullptr) {
     const Cut& cut = (*f)->cut;
     const bool timed = cut.micros && *cut.micros != INT64_MIN;
+    const std::set<std::string> ids = IdsOf(s.organisations());
+    if (std::optional<std::string> meant =
+            OtherCaseOf(org, std::vector<std::string>(ids.begin(), ids.end()))) {
+      return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                              "' is not registered; did you mean ", *meant,
+                                              "? (ids are told apart by letter case)"));
+    }
     return absl::NotFoundError(absl::StrCat(
         "organisation '", org, "' is not registered as at this cut",
         timed ? absl::StrCat(" (", FormatRfc3339(*cut.micros), ")") : std::string(),

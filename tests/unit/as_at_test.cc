@@ -936,6 +936,11 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
   EXPECT_THAT(Risks(log, Week(3, kRecorded), "NOPE"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("registered programmes: LPP")));
+  // An id in another letter case is named (a user typed "lpp" for LPP).
+  EXPECT_THAT(Risks(log, Week(3, kRecorded), "lpp"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("programme 'lpp' is not registered in the ledger; did you mean "
+                                 "LPP? (ids are told apart by letter case)")));
   EXPECT_THAT(Risks(log, Position(4, kRecorded)),
               StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("valid positions are 0 to 3")));
@@ -1101,6 +1106,11 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
                        AllOf(HasSubstr("organisation 'NOPE' is not registered as at this cut ("),
                              HasSubstr("); registered then: LPF, MOPAC; choose a later "
                                        "position, time or week, or another organisation"))));
+  request.set_organisation_id("mopac");
+  EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("organisation 'mopac' is not registered; did you mean MOPAC? "
+                                 "(ids are told apart by letter case)")));
 }
 
 // An entity opened again after a correction voided its opening (a key registered again, a
