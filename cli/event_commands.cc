@@ -326,7 +326,7 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       "Examples:\n"
       "  govledger import deploy/demo/*.jsonl\n"
       "  govledger export | govledger --server other:50051 import -");
-  import_->add_option("files", files_, "JSON Lines files, - for stdin")->required();
+  import_->add_option("FILE", files_, "JSON Lines files, - for stdin")->required();
   import_->add_option("--batch", batch_, "Events per append call")
       ->capture_default_str()
       ->check(WholeNumberIn(1, 10000));

@@ -115,7 +115,30 @@ int main(int argc, char** argv) {
     if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
       return "govledger: " + UnexpectedArguments(*failed) + "\n";
     }
-    return std::string("govledger: ") + e.what() + " (see --help)\n";
+    const std::string what = e.what();
+    // No command at all: name the commands there are.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        what.find("subcommand is required") != std::string::npos) {
+      // The error reaches the top: the command that lacks one is the last given.
+      const CLI::App* at = failed;
+      while (!at->get_subcommands().empty()) at = at->get_subcommands().front();
+      std::string names;
+      for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      }
+      const std::string where = at->get_parent() == nullptr ? "" : at->get_name() + ": ";
+      return "govledger: " + where + "give a command: " + names + " (see --help)\n";
+    }
+    // "--week: At Most 1 required but received 2": an option given more than once.
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+      const size_t colon = what.find(": At Most 1 required but received ");
+      if (colon != std::string::npos) {
+        return "govledger: " + what.substr(0, colon) + " is given " +
+               what.substr(colon + std::string(": At Most 1 required but received ").size()) +
+               " times: give it once\n";
+      }
+    }
+    return "govledger: " + what + " (see --help)\n";
   });
   std::string server_flag;
   app.add_option("--server", server_flag,

@@ -1386,6 +1386,21 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
     EXPECT_EQ(unknown.code, 2) << command;
     EXPECT_THAT(unknown.err, HasSubstr("is not a command here")) << command;
   }
+  // No command, or none of a group's: the commands there are.
+  CliRun none = Cli("");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_THAT(none.err, HasSubstr("govledger: give a command: bench, keys, decision, admin, "));
+  CliRun admin = Cli("admin");
+  EXPECT_EQ(admin.code, 2);
+  EXPECT_EQ(admin.err,
+            "govledger: admin: give a command: stats, backup, restore, token (see --help)\n");
+  // An option given twice; an argument left out.
+  CliRun twice = Cli(absl::StrCat(Server(), " status --programme LPP --week 86 --week 74"));
+  EXPECT_EQ(twice.code, 2);
+  EXPECT_EQ(twice.err, "govledger: --week is given 2 times: give it once\n");
+  CliRun no_file = Cli(absl::StrCat(Server(), " import"));
+  EXPECT_EQ(no_file.code, 2);
+  EXPECT_THAT(no_file.err, HasSubstr("FILE is required"));
 
   // Alternatives in the synopsis are refused together.
   CliRun tail = Cli(absl::StrCat(Server(), " tail -n 2 --from 5 --limit 1"));
