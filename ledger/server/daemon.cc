@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -602,6 +603,24 @@ std::string Daemon::DataDirWarning(const std::string& data_dir) {
       "warning: other users may enter the data directory %s (mode %04o), whose files hold every "
       "event, confidential Part 2 text included; restrict it (chmod 700 %s)",
       data_dir, static_cast<unsigned>(mode & perms::mask), data_dir);
+}
+
+std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {
+  if (options.min_free_bytes == 0) return "";
+  // On a first start the directory is yet to be made: its nearest existing ancestor's file
+  // system is where it will be.
+  std::filesystem::path at = std::filesystem::absolute(options.data_dir);
+  struct statvfs fs;
+  while (::statvfs(at.c_str(), &fs) != 0) {
+    if (!at.has_relative_path()) return "";
+    at = at.parent_path();
+  }
+  const uint64_t size = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  if (options.min_free_bytes < size) return "";
+  return absl::StrCat("warning: --min-free-bytes ", options.min_free_bytes,
+                      " is at least the size of the whole file system holding ", options.data_dir,
+                      " (", size, " bytes): every append will be refused as if the disk were "
+                      "full; give a smaller floor (1 GiB, say) and restart");
 }
 
 v1::GetStatsResponse Daemon::Stats() const {

@@ -157,6 +157,11 @@ class Daemon {
   // confidential Part 2 text included); empty when only its owner may.
   static std::string DataDirWarning(const std::string& data_dir);
 
+  // A warning for a --min-free-bytes at or above the size of the data directory's whole file
+  // system: appends would stay paused for ever (until it is lowered and govledgerd restarted).
+  // Empty otherwise, and when the size cannot be read.
+  static std::string FreeSpaceFloorWarning(const DaemonOptions& options);
+
   // A warning for a --tls-cert whose certificate (the first in the file) has expired, is not
   // yet valid, or expires within 30 days of `now_micros`: clients refuse it then, and it is
   // read only at start. Empty when there is nothing to say (or no certificate to read: Start

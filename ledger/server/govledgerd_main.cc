@@ -273,6 +273,9 @@ void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daem
   if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir); !warning.empty()) {
     Say(warning);
   }
+  if (std::string warning = govledger::Daemon::FreeSpaceFloorWarning(options); !warning.empty()) {
+    Say(warning);
+  }
 }
 
 // Takes `signals` (blocked in every thread) until one asks govledgerd to stop, and returns it:

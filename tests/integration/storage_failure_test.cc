@@ -321,6 +321,11 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   EXPECT_THAT(append.err, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(daemon.Stderr(), HasSubstr("govledgerd: appends paused: the disk holding the "
                                          "ledger is nearly full"));
+  // A floor no disk could meet is said at start.
+  EXPECT_THAT(daemon.Stderr(),
+              HasSubstr(absl::StrCat("govledgerd: warning: --min-free-bytes ", kFloor,
+                                     " is at least the size of the whole file system holding ",
+                                     daemon.data_dir())));
   // Nor a backup: its checkpoint, written in the data directory, could fill the disk.
   const std::string backup_dir = daemon.data_dir() + "-backup";
   CliRun backup = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", backup_dir));
