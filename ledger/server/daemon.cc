@@ -691,6 +691,13 @@ std::string Daemon::RecoverySummary() const {
                     store_->upgraded_from(), " to ", RocksDbEventStore::kFormatVersion,
                     " (one way: an older govledgerd can no longer open it)");
   }
+  if (const uint64_t at = store_->acknowledged_head_missing_at(); at > 0) {
+    absl::StrAppend(&out, "; ", kAcknowledgedHeadFile, " was missing beside a log of ", at,
+                    at == 1 ? " event" : " events",
+                    " and is made anew from its head: a log cut short before this start "
+                    "could not be found, so compare position ", at, " with the last head you "
+                    "know (a tree head, a backup's manifest)");
+  }
   absl::StrAppend(&out, "; replayed ", r.tail_positions, " positions (", r.replayed_events,
                   " governance events, ", r.skipped_events, " skipped) in ",
                   absl::StrFormat("%.2f", r.seconds), " s");

@@ -680,6 +680,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     // into synced tables before the open returns. The record never goes back (a head set back
     // by damage is the ledger's start to refuse).
     store->written_ = head;
+    if (!acknowledged.has_value()) store->acknowledged_head_missing_at_ = head.position;
     ASSIGN_OR_RETURN(store->acknowledged_,
                      AcknowledgedHead::Create(dir, acknowledged.has_value() &&
                                                            acknowledged->position > head.position

@@ -70,6 +70,10 @@ class RocksDbEventStore final : public EventStore {
   const std::string& upgraded_from() const { return upgraded_from_; }
   // Whether Open made the database: the directory held none.
   bool created() const { return created_; }
+  // The head Open made DIR/ACKNOWLEDGED_HEAD from when a database holding events had none
+  // (removed, or not copied with the database): a log cut short before this open could not be
+  // found. Position 0 when the file was there (or the log empty, or the open read-only).
+  uint64_t acknowledged_head_missing_at() const { return acknowledged_head_missing_at_; }
 
   absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
   absl::Status Sync() override;
@@ -135,6 +139,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* projections_ = nullptr;  // null: read-only, older database
   std::string upgraded_from_;
   bool created_ = false;
+  uint64_t acknowledged_head_missing_at_ = 0;
 };
 
 }  // namespace govledger

@@ -249,6 +249,11 @@ TEST(CutShortLogTest, AcknowledgedEventsLostWithTheLogAreFoundAndTheLossAccepted
   absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub);
   ASSERT_OK(head);
   EXPECT_LT(head->position(), static_cast<uint64_t>(kEvents));
+  // The start that accepted the loss says the file was made anew, and from which head.
+  EXPECT_THAT(daemon.Stderr(),
+              HasSubstr(absl::StrCat("ACKNOWLEDGED_HEAD was missing beside a log of ",
+                                     head->position(), " events and is made anew from its "
+                                     "head")));
   absl::StatusOr<std::vector<v1::Event>> log = ReadAll(*stub);
   ASSERT_OK(log);
   EXPECT_TRUE(ChainVerifies(*log, *head));
