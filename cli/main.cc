@@ -1,6 +1,6 @@
 // govledger: the administrators' and auditors' command-line tool. Most commands talk to a
 // running govledgerd over gRPC (--server or GOVLEDGER_SERVER); verify --file, keys generate,
-// decision sign, explain, admin token and admin restore work offline.
+// keys public, decision sign, explain, admin token and admin restore work offline.
 //
 // Exit codes (cli/client.h): 0 success; 1 the server refused or failed the request; 2 bad
 // command-line arguments, or output that could not be written; 3 the server could not be

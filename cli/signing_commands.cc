@@ -208,6 +208,14 @@ SigningCommands::SigningCommands(CLI::App& app,
                            "Replace existing files (a symbolic link is replaced, not written "
                            "through)");
 
+  keys_public_ = keys->add_subcommand(
+      "public",
+      "Print the public key of a private key file, as the PEM `keys register --pub` takes (or "
+      "in hex): for a PREFIX.pub lost or in doubt. Offline.\n\n"
+      "Example:\n  govledger keys public --key ~/keys/dmpc-2016.key > dmpc-2016.pub");
+  keys_public_->add_option("--key", key_file_, "Private key PEM file (PREFIX.key)")->required();
+  keys_public_->add_flag("--hex", public_hex_, "Print the key's 32 bytes in hex instead");
+
   keys_register_ = keys->add_subcommand(
       "register",
       "Append a SigningKeyRegistered event for a public key\n\n"
@@ -312,6 +320,7 @@ SigningCommands::SigningCommands(CLI::App& app,
 
 std::optional<int> SigningCommands::Run(const std::string& server) {
   if (keys_generate_->parsed()) return Generate();
+  if (keys_public_->parsed()) return Public();
   if (keys_register_->parsed()) return Register(server);
   if (decision_digest_->parsed()) return Digest(server);
   if (decision_sign_->parsed()) return Sign();
@@ -367,6 +376,23 @@ int SigningCommands::Generate() {
   std::cout << "private key  " << key_path << " (keep it secret)\npublic key   "
             << pub_path << "\npublic (hex) " << crypto::ToHex(pair->public_key)
             << "\n";
+  return 0;
+}
+
+int SigningCommands::Public() {
+  absl::StatusOr<std::string> pem = ReadWholeFile(key_file_, kSmallFileBytes);
+  if (!pem.ok()) return Fail(kExitBadArgs, std::string(pem.status().message()));
+  absl::StatusOr<std::string> key = crypto::Ed25519PrivateKeyFromPem(*pem);
+  if (!key.ok()) return Fail(kExitBadArgs, absl::StrCat(key_file_, ": ", key.status().message()));
+  absl::StatusOr<std::string> pub = crypto::Ed25519PublicKey(*key);
+  if (!pub.ok()) return Fail(kExitRefused, std::string(pub.status().message()));
+  if (public_hex_) {
+    std::cout << crypto::ToHex(*pub) << "\n";
+    return 0;
+  }
+  absl::StatusOr<std::string> pub_pem = crypto::Ed25519PublicKeyToPem(*pub);
+  if (!pub_pem.ok()) return Fail(kExitRefused, "cannot encode the public key as PEM");
+  std::cout << *pub_pem;
   return 0;
 }
 

@@ -45,12 +45,14 @@ class SigningCommands {
 
  private:
   int Generate();
+  int Public();
   int Register(const std::string& server);
   int Digest(const std::string& server);
   int Sign();
   int Submit(const std::string& server);
 
   CLI::App* keys_generate_ = nullptr;
+  CLI::App* keys_public_ = nullptr;
   CLI::App* keys_register_ = nullptr;
   CLI::App* decision_digest_ = nullptr;
   CLI::App* decision_sign_ = nullptr;
@@ -58,6 +60,7 @@ class SigningCommands {
 
   std::string out_prefix_;
   bool force_ = false;
+  bool public_hex_ = false;
   std::string key_id_, holder_, role_, pub_file_;
   std::string decision_stream_, organisation_, reference_;
   std::string key_file_, digest_hex_, signature_hex_, signed_on_, actor_,

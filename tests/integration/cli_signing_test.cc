@@ -72,6 +72,20 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   for (const auto& entry : std::filesystem::directory_iterator(keys_dir_.path())) {
     EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr(".partial")));
   }
+  // The public key again from the private key: the same PEM, and its hex.
+  CliRun pub_again = Cli(absl::StrCat("keys public --key ", prefix, ".key"));
+  ASSERT_EQ(pub_again.code, 0) << pub_again.err;
+  EXPECT_EQ(pub_again.out, ReadWholeFile(prefix + ".pub", kSmallFileBytes).value_or("?"));
+  CliRun pub_hex = Cli(absl::StrCat("keys public --hex --key ", prefix, ".key"));
+  ASSERT_EQ(pub_hex.code, 0) << pub_hex.err;
+  ASSERT_EQ(pub_hex.out.size(), 65u) << pub_hex.out;
+  CliRun regenerated = Cli(absl::StrCat("keys generate --force --out ", prefix));
+  ASSERT_EQ(regenerated.code, 0);
+  CliRun pub_hex_now = Cli(absl::StrCat("keys public --hex --key ", prefix, ".key"));
+  EXPECT_THAT(regenerated.out, HasSubstr(absl::StrCat("public (hex) ", pub_hex_now.out)));
+  CliRun not_private = Cli(absl::StrCat("keys public --key ", prefix, ".pub"));
+  EXPECT_EQ(not_private.code, 2);
+  EXPECT_THAT(not_private.err, HasSubstr("not a PEM Ed25519 private key"));
 
   const std::string role = "Deputy Mayor for Policing and Crime";
   v1::AppendResponse response;
