@@ -30,6 +30,7 @@ namespace {
 namespace pb = google::protobuf;
 
 constexpr char kPackagePrefix[] = "govledger.v1.";
+constexpr char kCorrectionType[] = "govledger.v1.CorrectionRecorded";
 
 // events.proto, built into a pool of its own that keeps its comments. Never null: the set is
 // compiled in.
@@ -194,7 +195,8 @@ std::string Template(const pb::Descriptor& message, std::set<const pb::Descripto
 // clerk gives, and the payload's.
 std::string Document(const pb::Descriptor& type) {
   std::set<const pb::Descriptor*> open;
-  const bool correction = type.name() == "CorrectionRecorded";
+  // The descriptor comes from the embedded pool (with comments): compare by name.
+  const bool correction = type.full_name() == kCorrectionType;
   return absl::StrCat(
       "{\"eventId\":\"", NewUuid(), "\",",
       correction ? "\"streamId\":\"THE CORRECTED EVENT'S STREAM\"," : "",
@@ -268,7 +270,7 @@ std::optional<int> ExplainCommand::Run() {
   }
   std::string out = absl::StrCat(type->full_name(), "\n");
   for (const std::string& line : CommentOf(*type)) absl::StrAppend(&out, "  ", line, "\n");
-  absl::StrAppend(&out, "\nPayload (", type->full_name() == "govledger.v1.CorrectionRecorded"
+  absl::StrAppend(&out, "\nPayload (", type->full_name() == kCorrectionType
                                            ? "on the corrected event's stream"
                                            : "its stream is read from it",
                   "; a field left out is unset):\n");
