@@ -79,7 +79,8 @@ absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 // that has stopped appends after a storage failure (it needs a restart).
 int ExitCodeOf(const grpc::Status& status);
 
-// A context for one call, with the CLI's deadline, 60 s from now, and, if `actor` is not empty,
+// A context for one call, with the CLI's deadline, 60 s from now (a query folds the log, which
+// on a large ledger takes a while), and, if `actor` is not empty,
 // the actor to record (kActorMetadataKey; Connect's channel moves one that is not printable
 // ASCII to its binary key). Every unary call of the CLI takes one; streams (tail, export,
 // backup) set no deadline.

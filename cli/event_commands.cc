@@ -136,7 +136,9 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
     if (absl::Status strict = CheckJsonText(payload); !strict.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--payload: ", strict.message(),
-          ": give a JSON object (the event type's fields) or a JSON string of base64"));
+          absl::StartsWith(strict.message(), "not JSON")
+              ? ": give a JSON object (the event type's fields) or a JSON string of base64"
+              : ""));
     }
     pb::Value value;
     if (auto parsed = pb::util::JsonStringToMessage(payload, &value); !parsed.ok()) {

@@ -137,7 +137,6 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
   }
 }
 
-// ParseEventDocument, keeping the server's fields (and storedBytes) or not.
 // How deep an event document may nest arrays and objects. The deepest an event's JSON mapping
 // goes is 5 (an event, its payload, a decision's delegated authorities, one of them, its roles);
 // protobuf's parser takes time growing with the square of the depth, so a document of an
@@ -145,10 +144,27 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
 // for hours.
 constexpr int kMaxDocumentDepth = 32;
 
+// A JSON key as protobuf's mapping reads it: a field's proto name ("stream_id") is its JSON
+// name ("streamId"), so the two are one key. No event has a map field, whose keys are free.
+std::string FieldKey(absl::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  bool upper = false;
+  for (char c : key) {
+    if (c == '_') {
+      upper = true;
+    } else {
+      out.push_back(upper ? absl::ascii_toupper(c) : c);
+      upper = false;
+    }
+  }
+  return out;
+}
+
 // Reads a JSON text by RFC 8259 (nlohmann's SAX parser, strict), stopping at the first thing
 // CheckJsonText refuses. protobuf's parser alone would take JSON's look-alikes (unquoted keys,
-// single-quoted strings) that no other JSON tool reads, and would keep the last of a key given
-// twice silently.
+// single-quoted strings) that no other JSON tool reads, and of a key given twice it would keep
+// one of the two (which one, through a Struct, differs from run to run).
 class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
  public:
   absl::Status status() const { return status_; }
@@ -160,32 +176,49 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override { return true; }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return Enter(); }
-  bool end_object() override { return Leave(); }
+  bool start_object(std::size_t) override {
+    objects_.emplace_back();
+    return Enter();
+  }
+  bool end_object() override {
+    objects_.pop_back();
+    return Leave();
+  }
   bool start_array(std::size_t) override { return Enter(); }
   bool end_array() override { return Leave(); }
 
+  // Keys are checked in every object, the payload's and its messages' too.
   bool key(string_t& key) override {
-    if (depth_ != 1) return true;
-    // A field by either of its names ("streamId", "stream_id"): protobuf takes both.
-    if (!top_keys_.insert(absl::AsciiStrToLower(absl::StrReplaceAll(key, {{"_", ""}}))).second) {
+    if (!objects_.back().insert(FieldKey(key)).second) {
       const absl::string_view shown = absl::string_view(key).substr(0, 64);
       status_ = absl::InvalidArgumentError(
           absl::StrCat("the key \"", PrintableText(shown), key.size() > 64 ? "..." : "",
-                       "\" appears twice: give each field once"));
+                       "\" appears twice", depth_ > 1 ? " in one object" : "",
+                       ": give each field once, by one of its names (\"streamId\" or "
+                       "\"stream_id\")"));
       return false;
     }
     return true;
   }
 
-  bool parse_error(std::size_t, const std::string&,
+  bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& error) override {
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ...":
-    // the text after the bracket says where and what; its "last read" quote of the input is
-    // made printable, as the input may hold anything.
-    absl::string_view what = error.what();
-    if (size_t bracket = what.find("] "); bracket != absl::string_view::npos) {
-      what.remove_prefix(bracket + 2);
+    // nlohmann says "[json.exception.parse_error.101] parse error at line 1, column 2: syntax
+    // error while parsing object key - invalid literal; last read: '{r'; expected string
+    // literal". Its "last read" quotes the input, up to all of a line of any length (an
+    // unterminated string), and the input may be a secret given by mistake: it is left out.
+    std::string what = error.what();
+    if (size_t bracket = what.find("] "); bracket != std::string::npos) what.erase(0, bracket + 2);
+    if (size_t quote = what.find("; last read: '"); quote != std::string::npos) {
+      const size_t expected = what.rfind("'; expected ");
+      what.erase(quote, expected != std::string::npos && expected > quote
+                            ? expected + 1 - quote
+                            : std::string::npos);
+    }
+    // A document is one line of a file: its column is what says where.
+    absl::StrReplaceAll({{"parse error at line 1, column ", "parse error at column "}}, &what);
+    if (error.id == 406) {  // a number beyond a double's range ("1e400"), quoted whole
+      what = absl::StrCat("a number out of range at byte ", position);
     }
     status_ = absl::InvalidArgumentError(absl::StrCat("not JSON (", PrintableText(what), ")"));
     return false;
@@ -195,7 +228,7 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   bool Enter() {
     if (++depth_ > kMaxDocumentDepth) {
       status_ = absl::InvalidArgumentError(absl::StrCat(
-          "the document nests arrays and objects more than ", kMaxDocumentDepth,
+          "the JSON nests arrays and objects more than ", kMaxDocumentDepth,
           " deep: no event does"));
       return false;
     }
@@ -207,10 +240,11 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   int depth_ = 0;
-  absl::flat_hash_set<std::string> top_keys_;  // lower case without '_'
+  std::vector<absl::flat_hash_set<std::string>> objects_;  // each open object's FieldKeys
   absl::Status status_;
 };
 
+// ParseEventDocument, keeping the server's fields (and storedBytes) or not.
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");

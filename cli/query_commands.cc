@@ -34,8 +34,6 @@
 namespace govledger::cli {
 namespace {
 
-// Deadline of every call: answers fold the log, which on a large ledger takes a while.
-
 // Entries of a history asked for at a time (a page also ends at 16 MiB).
 constexpr uint32_t kHistoryPageSize = 1000;
 

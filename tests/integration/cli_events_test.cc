@@ -174,18 +174,24 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
                                       R"( --payload '{"riskId":"LPP-R06","reason":"x"')"));
   EXPECT_EQ(cut_short.code, 2);
   EXPECT_THAT(cut_short.err,
-              AllOf(HasSubstr("--payload: not JSON (parse error at line 1, column 33: syntax "
+              AllOf(HasSubstr("--payload: not JSON (parse error at column 33: syntax "
                               "error while parsing object - unexpected end of input"),
                     HasSubstr("give a JSON object")));
   // JSON's look-alikes, which protobuf's parser alone would take, and a key given twice.
   CliRun unquoted = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                      R"( --payload '{riskId:"LPP-R06",reason:"x"}')"));
   EXPECT_EQ(unquoted.code, 2);
-  EXPECT_THAT(unquoted.err, HasSubstr("--payload: not JSON (parse error at line 1, column 2"));
+  EXPECT_THAT(unquoted.err, HasSubstr("--payload: not JSON (parse error at column 2: "));
   CliRun twice = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                   R"( --payload '{"riskId":"LPP-R06","risk_id":"LPP-R07"}')"));
   EXPECT_EQ(twice.code, 2);
   EXPECT_THAT(twice.err, HasSubstr(R"(--payload: the key "risk_id" appears twice)"));
+  EXPECT_THAT(twice.err, Not(HasSubstr("give a JSON object")));
+  CliRun nested = Cli(absl::StrCat(
+      Server(), " append --type govledger.v1.StatusReported",
+      R"( --payload '{"subject":{"kind":"WORK_KIND_PROGRAMME","id":"A","id":"B"}}')"));
+  EXPECT_EQ(nested.code, 2);
+  EXPECT_THAT(nested.err, HasSubstr(R"(--payload: the key "id" appears twice in one object)"));
   // A document without an event type is told so.
   CliRun no_type = Cli(absl::StrCat(Server(), " append --document '{}'"));
   EXPECT_EQ(no_type.code, 2);
