@@ -299,6 +299,13 @@ std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor) {
 }
 
 bool OutcomeUnknown(const grpc::Status& status) {
+  // gRPC's words for a channel that never connected (refused, a name that does not resolve, a
+  // failed TLS handshake): the request never left.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      (status.error_message().find("failed to connect") != std::string::npos ||
+       status.error_message().find("DNS resolution failed") != std::string::npos)) {
+    return false;
+  }
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:

@@ -88,8 +88,9 @@ std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor = "
 
 // Whether a failed Append may have stored its events all the same: no answer came (UNAVAILABLE,
 // including a connection lost after the request went out and a server that stopped appends
-// before their sync was known; DEADLINE_EXCEEDED; CANCELLED) or the server failed in a way it
-// did not describe (UNKNOWN, INTERNAL). A retry with the same event ids finds out.
+// before their sync was known, but not a channel that never connected; DEADLINE_EXCEEDED;
+// CANCELLED) or the server failed in a way it did not describe (UNKNOWN, INTERNAL). A retry
+// with the same event ids finds out.
 bool OutcomeUnknown(const grpc::Status& status);
 
 // Fail() for a failed call, with ExitCodeOf's code and DescribeError's message.

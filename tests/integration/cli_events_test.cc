@@ -322,8 +322,10 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
 // the CLI made up for it is said, so that the retry the exit code invites stores it once.
 // Found by an integrator's trial: the id was lost, and a retry stored the fact twice.
 TEST_F(CliEventsTest, AnAppendWithoutAnAnswerSaysTheEventIdToRetryWith) {
+  AnswerLost unanswered;
+  const std::string lost_server = absl::StrCat("--server ", unanswered.address(), " ");
   const std::string flags = "append --stream notes/1 --type example.Note --source 'minutes'";
-  CliRun lost = Cli(absl::StrCat("--server 127.0.0.1:1 ", flags));
+  CliRun lost = Cli(absl::StrCat(lost_server, flags));
   EXPECT_EQ(lost.code, 3);
   const std::string said = "retry with the event id this call gave it, --id ";
   const size_t at = lost.err.find(said);
@@ -342,14 +344,20 @@ TEST_F(CliEventsTest, AnAppendWithoutAnAnswerSaysTheEventIdToRetryWith) {
   EXPECT_EQ(HeadPosition(), 1u);
 
   // A document without an id: the id to put in it.
-  CliRun document = Cli(
-      R"(--server 127.0.0.1:1 append --document '{"streamId":"notes/1","eventType":"example.Note"}')");
+  CliRun document = Cli(absl::StrCat(
+      lost_server,
+      R"(append --document '{"streamId":"notes/1","eventType":"example.Note"}')"));
   EXPECT_EQ(document.code, 3);
   EXPECT_THAT(document.err, HasSubstr("retry with the event id this call gave it, \"eventId\": \""));
   // An id given is the caller's to retry with: nothing more is said.
-  CliRun given = Cli(absl::StrCat("--server 127.0.0.1:1 ", flags, " --id ", NewUuid()));
+  CliRun given = Cli(absl::StrCat(lost_server, flags, " --id ", NewUuid()));
   EXPECT_EQ(given.code, 3);
   EXPECT_THAT(given.err, Not(HasSubstr("may have been stored")));
+  // A server never reached stored nothing: "cannot reach", and no word of a retry's id.
+  CliRun refused = Cli(absl::StrCat("--server 127.0.0.1:1 ", flags));
+  EXPECT_EQ(refused.code, 3);
+  EXPECT_THAT(refused.err, HasSubstr("cannot reach govledgerd at 127.0.0.1:1"));
+  EXPECT_THAT(refused.err, Not(HasSubstr("may have been stored")));
 }
 
 TEST_F(CliEventsTest, ImportIsIdempotentAndExportReimports) {

@@ -502,7 +502,9 @@ TEST_F(CliSigningTest, ExitCodes) {
   EXPECT_EQ(holderless.code, 2) << holderless.err;
   EXPECT_THAT(holderless.err, HasSubstr("holder is required"));
   // A registration that got no answer may be stored: where to look is said.
-  CliRun unanswered = Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-lost "
+  AnswerLost lost;
+  CliRun unanswered = Cli(absl::StrCat("--server ", lost.address(),
+                                       " keys register --key-id k-lost "
                                        "--holder 'Sophie Linden' --role 'Chief Executive' --pub ",
                                        prefix, ".pub"));
   EXPECT_EQ(unanswered.code, 3) << unanswered.err;

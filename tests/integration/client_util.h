@@ -5,6 +5,7 @@
 #define GOVLEDGER_TESTS_INTEGRATION_CLIENT_UTIL_H_
 
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/support/status.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -30,6 +32,30 @@ inline void PrintTo(const Status& s, std::ostream* os) {
 }  // namespace grpc
 
 namespace govledger::testing {
+
+// A LedgerService on 127.0.0.1 whose appends fail as a connection lost after the request went
+// out does: UNAVAILABLE, the outcome unknown to the client (which a server never reached is
+// not). Its other methods are UNIMPLEMENTED.
+class AnswerLost final : public v1::LedgerService::Service {
+ public:
+  AnswerLost() {
+    // BuildAndStart fills port_ in.
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~AnswerLost() override { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  grpc::Status Append(grpc::ServerContext*, const v1::AppendRequest*,
+                      v1::AppendResponse*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "Connection reset by peer");
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
 
 // Deadline of every unary call the tests make: 10 s, times GOVLEDGER_TEST_TIMEOUT_SCALE
 // (tests/CMakeLists.txt; deploy/sanitize.sh sets 4, as the sanitizers slow the daemon too).
