@@ -201,16 +201,29 @@ bool WaitConnected(grpc::Channel& channel, int seconds) {
                                   std::chrono::seconds(seconds));
 }
 
+namespace {
+
+// gRPC's (c-ares's) words for a host name that does not resolve.
+bool NameNotResolved(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().find("DNS resolution failed") != std::string::npos;
+}
+
+// gRPC's words for a channel that never connected (refused, or a failed TLS handshake).
+bool ConnectFailed(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().find("failed to connect") != std::string::npos;
+}
+
+}  // namespace
+
 std::string DescribeError(const std::string& server, const grpc::Status& status) {
   const std::string& message = status.error_message();
-  // gRPC's (c-ares's) words for a host name that does not resolve.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      message.find("DNS resolution failed") != std::string::npos) {
+  if (NameNotResolved(status)) {
     return absl::StrCat("cannot reach govledgerd at ", PrintableText(server),
                         " (its host name is not known: check --server or GOVLEDGER_SERVER)");
   }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      message.find("failed to connect") != std::string::npos) {
+  if (ConnectFailed(status)) {
     const std::string prefix = absl::StrCat("cannot reach govledgerd at ", server, " (");
     // gRPC's words for a certificate that does not carry the name checked.
     constexpr std::string_view kPeerName = "Peer name ";
@@ -299,13 +312,8 @@ std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor) {
 }
 
 bool OutcomeUnknown(const grpc::Status& status) {
-  // gRPC's words for a channel that never connected (refused, a name that does not resolve, a
-  // failed TLS handshake): the request never left.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      (status.error_message().find("failed to connect") != std::string::npos ||
-       status.error_message().find("DNS resolution failed") != std::string::npos)) {
-    return false;
-  }
+  // A channel that never connected never sent the request.
+  if (NameNotResolved(status) || ConnectFailed(status)) return false;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
