@@ -370,6 +370,9 @@ int AuditCommands::Verify(const std::string& server) {
   std::cout << "verified positions 1 to " << head.position() << ": " << head.position()
             << " events, every hash chains to the one before\nhead hash "
             << crypto::ToHex(head.hash()) << "\n"
+            << "(the log holds together; that it is the ledger's own log is shown by this head "
+               "hash matching one kept elsewhere, or by `govledger prove extends` with a tree "
+               "head kept earlier)\n"
             << SignatureSummary(signatures, "log");
   return kExitOk;
 }
@@ -551,6 +554,11 @@ int AuditCommands::VerifyFile() {
   }
   std::cout << "\nlast hash " << last_hex << (head_hash_.empty() ? "" : " (the --head-hash given)")
             << "\n";
+  if (head_hash_.empty() && !tree_head) {
+    std::cout << "(the file holds together; that it is the ledger's own log is shown by "
+                 "--head-hash with a head hash kept elsewhere, or --tree-head with a tree head "
+                 "kept earlier)\n";
+  }
   if (tree_head) {
     std::cout << "events 1 to " << tree_head->size() << " give the Merkle root of "
               << tree_head_file_ << " (" << DescribeTreeHead(*tree_head) << ")\n"

@@ -416,11 +416,25 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   if (!passed.empty()) absl::StrAppend(&out, "\n## Gates and milestones\n\n", passed);
 
-  // Risks.
+  // Risks. "0 red" alone would read as assessed and none red: the unrated are counted apart.
+  auto unrated_risks = [](const v1::GetRiskRegisterResponse& r) {
+    int32_t n = 0;
+    for (const v1::RagCount& c : r.open_by_rating()) {
+      if (c.rag() == v1::RAG_UNSPECIFIED) n += c.count();
+    }
+    return n;
+  };
+  const int32_t risks_unrated_now = unrated_risks(now.risks),
+                risks_unrated_then = unrated_risks(then.risks);
   absl::StrAppend(&out, "\n## Risks\n\n", now.risks.open(),
                   now.risks.open() == 1 ? " open risk (" : " open risks (", then.risks.open(),
                   " last time), of which ", now.risks.open_red(), " red (", then.risks.open_red(),
-                  " last time).\n");
+                  " last time)");
+  if (risks_unrated_now > 0 || risks_unrated_then > 0) {
+    absl::StrAppend(&out, " and ", risks_unrated_now, " not rated (", risks_unrated_then,
+                    " last time)");
+  }
+  absl::StrAppend(&out, ".\n");
   const std::vector<const v1::RiskEntry*> red = RedRisks(now.risks);
   if (!red.empty()) {
     Table t({"RISK", "AGAINST", "OWNER", "DESCRIPTION"});

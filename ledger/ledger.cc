@@ -116,15 +116,22 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     if (!stored) return errors::CorruptEvent(verified.position, "missing");
     ASSIGN_OR_RETURN(v1::Event event, DecodeStoredEvent(verified.position, *stored));
     if (event.prev_hash().size() != crypto::kHashSize) {
-      return errors::ChainBroken(verified.position);
+      return errors::ChainBroken(verified.position, "its previous hash is not 32 bytes");
     }
     crypto::Hash prev{};
     std::copy(event.prev_hash().begin(), event.prev_hash().end(), prev.begin());
     ASSIGN_OR_RETURN(crypto::Hash hash, VerifyStoredEvent(verified.position, *stored, prev));
-    if (hash != verified.hash) return errors::ChainBroken(verified.position);
+    if (hash != verified.hash) {
+      return errors::ChainBroken(verified.position,
+                                 "its hash is not the one recorded when it was last verified "
+                                 "(it, or an event before it, was replaced since)");
+    }
   }
   ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));
-  if (end.hash != head.hash) return errors::ChainBroken(head.position);
+  if (end.hash != head.hash) {
+    return errors::ChainBroken(head.position,
+                               "its hash is not the head hash the database recorded with it");
+  }
   ASSIGN_OR_RETURN(uint64_t last, store->LastPosition());
   if (last > head.position) {
     // The head was lost or set back (a damaged or edited `meta`): appending would overwrite

@@ -104,11 +104,42 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
   absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(stored);
   if (!keys.ok()) return errors::CorruptEvent(position, "stored bytes do not parse as an event");
   absl::string_view record = stored.substr(0, stored.size() - kHashTrailerSize);
-  crypto::Hash hash = crypto::ChainHash(prev, record);
-  if (std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0 ||
-      keys->position != position || keys->prev_hash != crypto::AsBytes(prev)) {
-    return errors::ChainBroken(position);
+  // Its own hash first, over the previous hash it states: an edit of the event shows here,
+  // and only here (the next event still chains to the hash stored with it).
+  const absl::string_view stated_prev = keys->prev_hash;
+  crypto::Hash own{};
+  if (stated_prev.size() == crypto::kHashSize) {
+    std::memcpy(own.data(), stated_prev.data(), crypto::kHashSize);
   }
+  crypto::Hash hash = crypto::ChainHash(own, record);
+  if (stated_prev.size() != crypto::kHashSize ||
+      std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0) {
+    return errors::ChainBroken(position,
+                               "its content does not give the hash stored with it (the event "
+                               "was changed after it was written)");
+  }
+  if (keys->position != position) {
+    return errors::ChainBroken(
+        position, absl::StrCat("the event stored there names position ", keys->position,
+                               " (events were moved or renumbered)"));
+  }
+  if (own != prev) {
+    return errors::ChainBroken(
+        position,
+        position == 1
+            ? std::string("it does not follow the genesis hash (32 zero bytes): the log was "
+                          "rewritten from its start")
+            : absl::StrCat("the previous hash it holds is not the hash of position ", position - 1,
+                           " (that event was replaced, or this one was, after "
+                           "this one was written)"));
+  }
+  return hash;
+}
+
+std::optional<crypto::Hash> StoredHash(absl::string_view stored) {
+  if (!HasHashTrailer(stored)) return std::nullopt;
+  crypto::Hash hash;
+  std::memcpy(hash.data(), stored.data() + stored.size() - crypto::kHashSize, crypto::kHashSize);
   return hash;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -48,11 +49,18 @@ struct StoredEventKeys {
 };
 absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored);
 
-// Checks that `stored` is the event at `position` chained to `prev`: trailer present, hash
-// matches, and the record names this position and this previous hash. Returns its hash, or
-// DATA_LOSS naming the position.
+// Checks that `stored` is the event at `position` chained to `prev`: trailer present, its hash
+// is SHA-256 over the previous hash it names and its record, and the record names this
+// position and `prev`. Returns its hash, or DATA_LOSS (CHAIN_BROKEN or EVENT_CORRUPT) naming
+// the position and the first check that failed, in that order: an event changed after it was
+// written fails its own hash, while the event after it still chains to the hash stored with
+// it; an event replaced with a recomputed hash fails the next event's previous hash.
 absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
                                                const crypto::Hash& prev);
+
+// The hash stored in `stored`'s trailer, unchecked (nullopt without a trailer): where an audit
+// that goes on past an event that does not verify picks the chain up again.
+std::optional<crypto::Hash> StoredHash(absl::string_view stored);
 
 // Walks the chain from `start` (a point already trusted) to position `end`, verifying every
 // event. Returns the point at `end`, or DATA_LOSS naming the first bad or missing position.

@@ -123,11 +123,9 @@ absl::Status CorruptEvent(uint64_t position, absl::string_view what) {
       reason::kEventCorrupt, {{"position", absl::StrCat(position)}});
 }
 
-absl::Status ChainBroken(uint64_t position) {
+absl::Status ChainBroken(uint64_t position, absl::string_view why) {
   return WithReason(
-      absl::DataLossError(absl::StrCat(
-          "hash chain broken at position ", position,
-          ": the stored event does not match its hash or its predecessor's hash")),
+      absl::DataLossError(absl::StrCat("hash chain broken at position ", position, ": ", why)),
       reason::kChainBroken, {{"position", absl::StrCat(position)}});
 }
 

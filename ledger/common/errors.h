@@ -161,7 +161,9 @@ absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
 
 absl::Status CorruptEvent(uint64_t position, absl::string_view what);
 
-absl::Status ChainBroken(uint64_t position);
+// The event at `position` does not verify; `why` says which check failed, in words an auditor
+// can act on ("its content does not give the hash stored with it: ...").
+absl::Status ChainBroken(uint64_t position, absl::string_view why);
 
 absl::Status Storage(absl::string_view operation, absl::string_view detail);
 

@@ -763,6 +763,9 @@ TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("verified positions 1 to 12000: 12000 events"));
   EXPECT_THAT(ok.out, HasSubstr(crypto::ToHex(head->hash())));
+  // What it does not show is said: a rewritten log holds together too.
+  EXPECT_THAT(ok.out, HasSubstr("(the log holds together; that it is the ledger's own log is "
+                                "shown by this head hash matching one kept elsewhere"));
   // The flags of `verify --file` are refused, not ignored: a head hash given is never passed
   // over as if it had been checked.
   for (const std::string& flag :
@@ -803,11 +806,15 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   EXPECT_THAT(ok.out, HasSubstr("verified 12 events of " + exported + ", positions 1 to 12"));
   EXPECT_THAT(ok.out, HasSubstr("chains to the one before it from the genesis"));
   EXPECT_THAT(ok.out, HasSubstr("last hash " + head_hex));
+  EXPECT_THAT(ok.out, Not(HasSubstr("the file holds together")));
   // From stdin, and a range that starts after position 1.
   CliRun range = Cli(absl::StrCat("verify --file - < ", WriteFile("range.jsonl",
                                                                    {good[4], good[5], good[6]})));
   ASSERT_EQ(range.code, 0) << range.err;
   EXPECT_THAT(range.out, HasSubstr("positions 5 to 7"));
+  // Without a head hash or tree head kept elsewhere, it proves less, and says so.
+  EXPECT_THAT(range.out, HasSubstr("(the file holds together; that it is the ledger's own log is "
+                                   "shown by --head-hash"));
 
   struct Damage {
     std::string what;

@@ -383,6 +383,13 @@ TEST_F(DemoTest, RisksThePapersDoNotRateAreNotRated) {
   CliRun wwa = Cli(absl::StrCat(Server(), " risks --programme WWA-CHANGE"));
   ASSERT_EQ(wwa.code, 0) << wwa.err;
   EXPECT_THAT(wwa.out, HasSubstr("1, of which 0 red (unrated 1)\n"));
+  // The report says so too: "0 red" alone would read as assessed and none red.
+  CliRun report = Cli(absl::StrCat(Server(),
+                                   " report --programme SLP --at 2016-12-31 --since "
+                                   "2016-10-01"));
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out, HasSubstr("9 open risks (9 last time), of which 0 red (0 last time) and "
+                                    "9 not rated (9 last time).\n"));
   CliRun history = Cli(absl::StrCat(Server(), " history risk/WWA-R01"));
   ASSERT_EQ(history.code, 0) << history.err;
   EXPECT_THAT(history.out,

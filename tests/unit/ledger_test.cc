@@ -354,7 +354,17 @@ TEST_F(LedgerTest, HashChainLinksEveryEvent) {
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("does not parse")));
     // Chained to anything else, it does not verify.
     EXPECT_THAT(VerifyStoredEvent(p, bytes, crypto::Sha256("other")),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(absl::StrCat("position ", p))));
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr(absl::StrCat("hash chain broken at position ", p, ": ",
+                                                p == 1 ? "it does not follow the genesis hash"
+                                                       : "the previous hash it holds is not the "
+                                                         "hash of position "))));
+    // Where it is not, it says so; and the hash it stores is picked up as it is.
+    EXPECT_THAT(VerifyStoredEvent(p + 1, bytes, prev),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr(absl::StrCat("the event stored there names position ", p))));
+    EXPECT_EQ(StoredHash(bytes), expected);
+    EXPECT_EQ(StoredHash(record), std::nullopt);
     prev = expected;
   }
   EXPECT_EQ(ledger_->Head(), (ChainPoint{4, prev}));
@@ -1034,7 +1044,9 @@ TEST_F(LedgerTamperTest, FlippedPayloadByteIsDataLossNamingThePosition) {
     bytes[at + 8] = '9';
   });
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss,
-                          AllOf(HasSubstr("position 3"), HasSubstr("hash chain broken"))));
+                          HasSubstr("hash chain broken at position 3: its content does not give "
+                                    "the hash stored with it (the event was changed after it was "
+                                    "written)")));
 }
 
 TEST_F(LedgerTamperTest, ForgedHashIsCaughtByTheNextEvent) {
@@ -1053,7 +1065,10 @@ TEST_F(LedgerTamperTest, ForgedHashIsCaughtByTheNextEvent) {
     bytes = record + "\x7a\x20" + std::string(crypto::AsBytes(hash));
     ASSERT_OK(VerifyStoredEvent(p, bytes, prev)) << "the forgery is self-consistent";
   });
-  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 4")));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss,
+                          HasSubstr("hash chain broken at position 4: the previous hash it holds "
+                                    "is not the hash of position 3 (that event was replaced, or "
+                                    "this one was, after this one was written)")));
 }
 
 TEST_F(LedgerTamperTest, TamperedHeadEventIsDataLoss) {
