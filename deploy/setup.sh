@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libgoogle-perftools-dev
+  librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libicu-dev libgoogle-perftools-dev
 )
 
 if [ -r /etc/os-release ]; then

@@ -217,18 +217,24 @@ size_t FirstControl(absl::string_view text) {
   return absl::string_view::npos;
 }
 
+// Refuses text holding letters of more than one of the Latin, Greek and Cyrillic scripts
+// (FindLookAlikes): "Gаte 3" with a Cyrillic "а" would pass for "Gate 3" and not be compared
+// as it. `text` is valid UTF-8 (proto3).
+absl::Status CheckOneScript(absl::string_view field, absl::string_view text,
+                            const NameLookAlikes& found) {
+  if (found.mixed_at == NameLookAlikes::kNone) return absl::OkStatus();
+  return Invalid(absl::StrFormat(
+      "%s '%s' mixes %s and %s letters (U+%04X at byte %d): letters that look alike "
+      "across scripts would make one name look like another; write it in one script",
+      field, text, found.first_script, found.other_script, found.mixed, found.mixed_at));
+}
+
 // Refuses a name (a key's holder or role) holding a tab, a line break or a
-// character InvisibleInName, or letters of more than one of the Latin, Greek and
-// Cyrillic scripts: two keys whose holders differ only there would look like
-// one person and count as two. `text` is valid UTF-8 (proto3).
+// character InvisibleInName, or mixing scripts (CheckOneScript): two keys whose holders differ
+// only there would look like one person and count as two. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
   const NameLookAlikes found = FindLookAlikes(text);
-  if (found.mixed_at != NameLookAlikes::kNone) {
-    return Invalid(absl::StrFormat(
-        "%s '%s' mixes %s and %s letters (U+%04X at byte %d): letters that look alike "
-        "across scripts would make one name look like another; write it in one script",
-        field, text, found.first_script, found.other_script, found.mixed, found.mixed_at));
-  }
+  RETURN_IF_ERROR(CheckOneScript(field, text, found));
   // " Chair" would show as Chair and never match it.
   if (!text.empty()) {
     uint32_t first = 0, last = 0;
@@ -251,10 +257,11 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
   return absl::OkStatus();
 }
 
-// A holder as the rule "a holder signs a decision once" compares it: ASCII
-// letters in lower case, runs of spaces as one, none at either end.
+// A holder (or a role) as the rule "a holder signs a decision once" compares it:
+// FoldForComparison's (letter case in any script, accents composed or not), runs of spaces
+// as one, none at either end.
 std::string HolderKey(absl::string_view holder) {
-  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(holder, ' ', absl::SkipEmpty()), " "));
+  return absl::StrJoin(absl::StrSplit(FoldForComparison(holder), ' ', absl::SkipEmpty()), " ");
 }
 
 // Refuses a payload any of whose text fields (at any depth) holds a control
@@ -1200,6 +1207,9 @@ struct GovernanceState::Access {
     absl::StatusOr<std::string> stream = WorkStream("subject", m.subject());
     if (!stream.ok()) return stream.status();
     RETURN_IF_ERROR(Required("gate", m.gate()));
+    // A gate is passed once: a name that looks like another ("Gаte 3" with a Cyrillic "а")
+    // would pass it again. (Spaces and characters that show nothing are SpellingKey's.)
+    RETURN_IF_ERROR(CheckOneScript("gate", m.gate(), FindLookAlikes(m.gate())));
     return stream;
   }
   static absl::Status Rules(const S& s, const v1::GatePassed& m,

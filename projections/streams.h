@@ -33,10 +33,18 @@ absl::Status CheckReference(absl::string_view reference);
 // The reference with each space replaced by '-': "PCD 72" -> "PCD-72".
 std::string ReferenceSlug(absl::string_view reference);
 
+// `text` (well-formed UTF-8) as names are compared: Unicode's NFKC_Casefold (ICU), which
+// composes accented letters ("e" and U+0301 are "é"), folds letter case in every script
+// ("JOSÉ" is "josé"), maps compatibility forms to their plain ones (a no-break space or an en
+// space is a space, a full-width "Ｇ" a "g") and drops characters that show nothing (U+200B,
+// U+00AD, bidirectional controls).
+std::string FoldForComparison(absl::string_view text);
+
 // A decision reference or a gate's name as the rules "references are unique per organisation"
-// and "a gate is passed once" compare it: ASCII letters in lower case, hyphens and ASCII white
-// space (a tab, a line break) as spaces, runs of spaces as one, none at either end ("PCD 72",
-// "pcd-72" and "PCD  72" are one reference; "Gate\t3" and "Gate 3" one gate).
+// and "a gate is passed once" compare it: FoldForComparison's, with hyphens and dashes
+// (U+2010 to U+2015, U+2212) and white space (a tab, a line break) as spaces, runs of spaces as
+// one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one reference; "Gate\t3",
+// "GATE 3" and "Gate" U+00A0 "3" one gate).
 std::string SpellingKey(absl::string_view name);
 
 // The kinds of entity stream, each named by its first segment ("risk/LPP-R07": kRisk, id

@@ -48,19 +48,23 @@ void LedgerServiceImpl::Stop() {
 namespace {
 
 // PERMISSION_DENIED when a caller below admin appends to the streams that decide who may
-// approve spending: signing keys (key/) and delegation rules (delegation/), their corrections
-// included. A writer who could register a key in a signatory's name, or revoke one, could
-// approve a decision, or stop one being approved, on their own.
+// approve spending: organisations (organisation/), signing keys (key/) and delegation rules
+// (delegation/), their corrections included. A writer who could register a key in a
+// signatory's name, or revoke one, could approve a decision, or stop one being approved, on
+// their own; one who could register an organisation overseeing another could have that
+// organisation's decisions, held to none of the other's delegation rules, approve the other's
+// programmes' scope changes.
 absl::Status CheckTrustStreams(const v1::AppendRequest& request, Role role,
                                const std::string& actor) {
   if (role >= Role::kAdmin) return absl::OkStatus();
   for (int i = 0; i < request.events_size(); ++i) {
     const std::string& stream = request.events(i).stream_id();
-    if (absl::StartsWith(stream, "key/") || absl::StartsWith(stream, "delegation/")) {
+    if (absl::StartsWith(stream, "organisation/") || absl::StartsWith(stream, "key/") ||
+        absl::StartsWith(stream, "delegation/")) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "events[", i, "] is on ", stream, ": signing keys and delegation rules (their "
-          "registration, revocation, setting and corrections) decide who may approve spending, "
-          "so they need an admin token; the token of '", actor, "' has the role ",
+          "events[", i, "] is on ", stream, ": organisations, signing keys and delegation rules "
+          "(their registration, revocation, setting and corrections) decide who may approve "
+          "spending, so they need an admin token; the token of '", actor, "' has the role ",
           RoleName(role)));
     }
   }

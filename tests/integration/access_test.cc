@@ -268,9 +268,11 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr("needs admin")));
 }
 
-// Signing keys and delegation rules decide who may approve spending: a writer may not register
-// a key in a signatory's name, revoke one, set a rule, or correct any of those; an admin may.
-TEST_F(AccessTest, SigningKeysAndDelegationRulesNeedAnAdmin) {
+// Organisations, signing keys and delegation rules decide who may approve spending: a writer may
+// not register a key in a signatory's name, revoke one, set a rule, register an organisation
+// (one overseeing another would have its decisions, held to none of the other's rules, approve
+// the other's scope changes), or correct any of those; an admin may.
+TEST_F(AccessTest, OrganisationsSigningKeysAndDelegationRulesNeedAnAdmin) {
   using namespace testing::gov;  // NOLINT: builders
   const Signer dmpc = NewSigner("mopac-dmpc", "Deputy Mayor for Policing and Crime");
   const v1::Event registration = Ev(dmpc.Registration("Sophie Linden"));
@@ -287,7 +289,8 @@ TEST_F(AccessTest, SigningKeysAndDelegationRulesNeedAnAdmin) {
        {std::vector<v1::Event>{registration},
         std::vector<v1::Event>{MakeEvent("programme/LPP", "p"), Ev(Revoke("mopac-dmpc"))},
         std::vector<v1::Event>{Ev(Delegation("MOPAC", "DMPC-500K", 50000000,
-                                             "Deputy Mayor for Policing and Crime"))}}) {
+                                             "Deputy Mayor for Policing and Crime"))},
+        std::vector<v1::Event>{Ev(Organisation("OVERSEER"))}}) {
     EXPECT_THAT(append(writer_.secret, events),
                 GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
                              AllOf(HasSubstr("decide who may approve spending, so they need "
@@ -295,7 +298,8 @@ TEST_F(AccessTest, SigningKeysAndDelegationRulesNeedAnAdmin) {
                                              "office)' has the role writer"),
                                    ::testing::AnyOf(
                                        HasSubstr(" is on key/mopac-dmpc"),
-                                       HasSubstr(" is on delegation/MOPAC/DMPC-500K")))));
+                                       HasSubstr(" is on delegation/MOPAC/DMPC-500K"),
+                                       HasSubstr(" is on organisation/OVERSEER")))));
   }
   ASSERT_THAT(append(admin_.secret, {registration}), GrpcOk());
   EXPECT_THAT(append(writer_.secret, {Correction(registration, "registered in error")}),

@@ -602,7 +602,11 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
                AllOf(HasSubstr("project LPP-INV has already passed Gate 3"),
                      HasSubstr("a gate is passed once"))));
   // Nor spelled another way.
-  for (const char* spelling : {"gate 3", "GATE-3", " Gate  3", "Gate\t3"}) {
+  // Unicode's ways too (reviewer's finding: these passed Gate 3 twice more): a no-break space,
+  // a non-breaking hyphen, full-width letters, a zero-width space after it, a soft hyphen.
+  for (const char* spelling :
+       {"gate 3", "GATE-3", "Gate\t3", "Gate\u00a03", "Gate\u20113", "\uff27\uff41te 3",
+        "Gate 3\u200b", "Ga\u00adte 3"}) {
     gate.set_gate(spelling);
     EXPECT_THAT(Append(Ev(gate)),
                 StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("has already passed ", spelling,
@@ -610,6 +614,10 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
                                         HasSubstr("letter case, hyphens or spacing"))));
   }
   EXPECT_EQ(state().FindProject("LPP-INV")->gates_passed.size(), 1u);
+  // A name that looks like another is refused before it is compared: a Cyrillic "а".
+  gate.set_gate("G\u0430te 3");
+  EXPECT_THAT(Append(Ev(gate)), StatusIs(kInvalid, HasSubstr("gate 'G\u0430te 3' mixes Latin "
+                                                             "and Cyrillic letters")));
   gate.set_gate("Gate 4");
   ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
   EXPECT_THAT(Append(Ev(gate)),
@@ -1882,6 +1890,30 @@ TEST_F(SignatureTest, AHolderSignsADecisionOnceWhateverTheKey) {
   v1::DecisionProposed other = Decision("WWA", "PCC/D/2017/06", {wm_cc_.role});
   ASSERT_OK(Append(Ev(other)));
   EXPECT_OK(Append(Ev(campion_as_cc.Sign(other))));
+}
+
+// Reviewer's finding: "José" with its accent composed (U+00E9) and as "e" and U+0301 look the
+// same and were two holders, so one person approved a two-signatory decision alone; letter case
+// beyond ASCII ("JOSÉ") likewise.
+TEST_F(SignatureTest, AHolderIsOneWhateverTheUnicodeSpelling) {
+  v1::DecisionProposed decision = Decision("WWA", "PCC/D/2017/07", {wm_pcc_.role, wm_cc_.role});
+  ASSERT_OK(Append(Ev(decision)));
+  Signer composed = NewSigner("jose-composed", wm_pcc_.role);
+  Signer decomposed = NewSigner("jose-decomposed", wm_cc_.role);
+  Signer upper = NewSigner("jose-upper", wm_cc_.role);
+  ASSERT_OK(Append(Ev(composed.Registration("Jos\u00e9 Ruiz"))));
+  ASSERT_OK(Append(Ev(decomposed.Registration("Jose\u0301 Ruiz"))));
+  ASSERT_OK(Append(Ev(upper.Registration("JOS\u00c9 RUIZ"))));
+  ASSERT_OK(Append(Ev(composed.Sign(decision))));
+  for (const Signer* other : {&decomposed, &upper}) {
+    EXPECT_THAT(Append(Ev(other->Sign(decision))),
+                StatusIs(kFailed, AllOf(HasSubstr("has already been signed by Jos\u00e9 Ruiz "
+                                                  "(key jose-composed; now key " +
+                                                  other->key_id),
+                                        HasSubstr("a holder signs a decision once"))))
+        << other->key_id;
+  }
+  EXPECT_FALSE(state().FindDecision("WWA", "PCC/D/2017/07")->approved());
 }
 
 // F3: ORG's key does not sign ORG2's decisions once it names its organisation.
