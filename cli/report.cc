@@ -108,9 +108,18 @@ std::string ProjectRating(const v1::WorkStatus& w) {
   return rating.empty() ? "unrated" : rating;
 }
 
-// A project's rating for the report's table: ProjectRating, or "closed (last GREEN)".
-std::string ProjectRatingNow(const v1::WorkStatus& w) {
-  return w.closed() ? absl::StrCat("closed (last ", ProjectRating(w), ")") : ProjectRating(w);
+// A project's rating for the report's table: ProjectRating, or "closed (last GREEN)"; with
+// the week it was reported for when that is before `report_week` (the week the point speaks
+// for, ReportWeek), so that a project that missed a report does not look freshly rated:
+// "GREEN (week 74)", "closed (last GREEN, week 74)".
+std::string ProjectRatingNow(const v1::WorkStatus& w, int report_week) {
+  const int week = w.reported_plan_week();
+  const bool older = week > 0 && week < report_week;
+  if (w.closed()) {
+    return absl::StrCat("closed (last ", ProjectRating(w),
+                        older ? absl::StrCat(", week ", week) : "", ")");
+  }
+  return older ? absl::StrCat(ProjectRating(w), " (week ", week, ")") : ProjectRating(w);
 }
 
 std::map<std::string, const v1::WorkStatus*> ProjectsById(const v1::GetProgrammeStatusResponse& s) {
@@ -385,8 +394,9 @@ std::string ReportMarkdown(const ReportInputs& in) {
   const auto before = ProjectsById(then.status);
   for (const v1::WorkStatus& w : now.status.projects()) {
     const auto b = before.find(w.ref().id());
-    projects.AddRow({w.ref().id(), w.name(), ProjectRatingNow(w),
-                     b == before.end() ? "not registered" : ProjectRatingNow(*b->second)});
+    projects.AddRow({w.ref().id(), w.name(), ProjectRatingNow(w, ReportWeek(now.status)),
+                     b == before.end() ? "not registered"
+                                       : ProjectRatingNow(*b->second, ReportWeek(then.status))});
   }
   absl::StrAppend(&out, "\n## Projects by rating\n\n");
   if (now.status.projects().empty()) {  // a project once registered is listed for good

@@ -705,15 +705,15 @@ Open projects:
 | RED           |   0 |         0 |
 | open projects |   5 |         5 |
 
-| PROJECT  | NAME             | NOW                 | LAST TIME      |
-| -------- | ---------------- | ------------------- | -------------- |
-| LPP-CJ   | LPP-CJ project   | closed (last GREEN) | GREEN          |
-| LPP-INV  | LPP-INV project  | AMBER               | AMBER          |
-| LPP-PCSO | LPP-PCSO project | closed (last GREEN) | GREEN          |
-| LPP-PERF | LPP-PERF project | GREEN               | not registered |
-| LPP-PP   | LPP-PP project   | GREEN               | not registered |
-| LPP-PREV | LPP-PREV project | GREEN               | GREEN          |
-| LPP-RESP | LPP-RESP project | AMBER               | GREEN          |
+| PROJECT  | NAME             | NOW                          | LAST TIME      |
+| -------- | ---------------- | ---------------------------- | -------------- |
+| LPP-CJ   | LPP-CJ project   | closed (last GREEN, week 74) | GREEN          |
+| LPP-INV  | LPP-INV project  | AMBER                        | AMBER          |
+| LPP-PCSO | LPP-PCSO project | closed (last GREEN, week 74) | GREEN          |
+| LPP-PERF | LPP-PERF project | GREEN                        | not registered |
+| LPP-PP   | LPP-PP project   | GREEN                        | not registered |
+| LPP-PREV | LPP-PREV project | GREEN                        | GREEN          |
+| LPP-RESP | LPP-RESP project | AMBER                        | GREEN          |
 
 ## Gates and milestones
 

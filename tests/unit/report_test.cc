@@ -66,5 +66,29 @@ TEST(ReportTest, RatingsThisVersionDoesNotKnowHaveRowsOfTheirOwn) {
   EXPECT_EQ(message.current().projects_by_delivery_confidence(5).delivery_confidence(), 6);
 }
 
+// An auditor's finding: a project whose last report is older than the week the report speaks
+// for showed its old rating as NOW, as if freshly rated. Its week is given then, and only then.
+TEST(ReportTest, AProjectRatingOlderThanTheReportSaysItsWeek) {
+  ReportInputs in = Rated(v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER);
+  in.current.status.mutable_programme()->set_reported_plan_week(86);
+  auto add = [&](const std::string& id, int week, bool closed) {
+    v1::WorkStatus* project = in.current.status.add_projects();
+    project->mutable_ref()->set_kind(v1::WORK_KIND_PROJECT);
+    project->mutable_ref()->set_id(id);
+    project->set_rated(true);
+    project->set_rag(v1::RAG_GREEN);
+    project->set_reported_plan_week(week);
+    project->set_closed(closed);
+  };
+  add("TST-LATE", 74, false);
+  add("TST-NOW", 86, false);
+  add("TST-SHUT", 74, true);
+  const std::string markdown = ReportMarkdown(in);
+  EXPECT_THAT(markdown, ::testing::ContainsRegex("\\| TST-LATE +\\| - +\\| GREEN \\(week 74\\) +\\|"));
+  EXPECT_THAT(markdown, ::testing::ContainsRegex("\\| TST-NOW +\\| - +\\| GREEN +\\|"));
+  EXPECT_THAT(markdown,
+              ::testing::ContainsRegex("\\| TST-SHUT +\\| - +\\| closed \\(last GREEN, week 74\\) +\\|"));
+}
+
 }  // namespace
 }  // namespace govledger::cli
