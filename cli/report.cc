@@ -577,7 +577,21 @@ std::string ReportMarkdown(const ReportInputs& in) {
                   in.compare.events_size() == 1 ? " event" : " events",
                   " folded at one point and not the other ",
                   in.compare.events_size() == 1 ? "concerns" : "concern",
-                  " the programme, its projects, risks or scope items.\n");
+                  " the programme, its projects, risks or scope items");
+  // The table cites only the events behind a difference: say what the others are, so that the
+  // count and the table's positions are not read as disagreeing.
+  std::set<uint64_t> cited;
+  for (const v1::Difference& d : in.compare.differences()) {
+    for (const v1::EventRef& e : d.events()) cited.insert(e.position());
+  }
+  if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
+    const size_t others = in.compare.events_size() - cited.size();
+    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ", others,
+                    others == 1 ? " changes" : " change",
+                    " nothing the answers show (a report that restates the rating held, or a "
+                    "milestone, say)");
+  }
+  absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {
     Table t({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
     for (const v1::Difference& d : in.compare.differences()) {
