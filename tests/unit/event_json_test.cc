@@ -16,6 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "govledger/v1/events.pb.h"
 #include "ledger/stored_event.h"
@@ -213,6 +215,38 @@ TEST(EventJsonTest, APayloadThatDoesNotRoundTripAsItsTypeTravelsAsBase64) {
   absl::StatusOr<v1::Event> parsed = ParseEventDocument(doc);
   ASSERT_OK(parsed);
   EXPECT_EQ(parsed->payload(), e.payload());
+}
+
+// A reviewer's finding: an opaque event typed as one of protobuf's well-known types, whose JSON
+// is no object (StringValue and Timestamp print as strings, Int64Value as a string, BoolValue
+// as a bool, ListValue as an array), was exported as that JSON: import read the string as
+// base64 and stored other bytes, or refused the rest, and `verify --file` failed the export.
+TEST(EventJsonTest, AWellKnownTypeWhoseJsonIsNoObjectTravelsAsBase64) {
+  google::protobuf::StringValue text;
+  text.set_value("aGVsbG8=");
+  google::protobuf::Timestamp time;
+  time.set_seconds(1644450176);
+  google::protobuf::BoolValue flag;
+  flag.set_value(true);
+  google::protobuf::ListValue list;
+  list.add_values()->set_number_value(1);
+  google::protobuf::Struct object;
+  (*object.mutable_fields())["a"].set_string_value("b");
+  const std::pair<const google::protobuf::Message*, bool> cases[] = {
+      {&text, false}, {&time, false}, {&flag, false}, {&list, false}, {&object, true}};
+  for (const auto& [message, as_json] : cases) {
+    v1::Event e = Stored(v1::Event());
+    e.set_event_id("6f1c3c36-5b7e-4c55-9d0b-0a3f5f8e2d11");
+    e.set_stream_id("other/x");
+    e.set_event_type(message->GetDescriptor()->full_name());
+    e.set_payload(message->SerializeAsString());
+    const std::string doc = EventDocument(e);
+    const std::string base64 = absl::StrCat("\"payload\":\"", absl::Base64Escape(e.payload()), "\"");
+    EXPECT_EQ(absl::StrContains(doc, base64), !as_json) << doc;
+    absl::StatusOr<v1::Event> parsed = ParseEventDocument(doc);
+    ASSERT_OK(parsed) << doc;
+    EXPECT_EQ(parsed->payload(), e.payload()) << doc;
+  }
 }
 
 TEST(EventJsonTest, ProtoFieldNamesEnumsAndInt64AsStringsOrNumbers) {
