@@ -670,6 +670,14 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
         "target data directory ", target_path.string(), " and backup directory ",
         backup.string(), " lie one inside the other; give a target outside the backup"));
   }
+  // Nor inside another backup, which it would make unrestorable alike, or a data directory,
+  // whose daemon removes what it finds at the names of its own checkpoints (a ledger restored
+  // to DIR/backup-checkpoint was deleted by the next backup, without a word).
+  if (std::optional<fs::path> database = EnclosingDatabase(target_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target data directory ", target_path.string(), " is inside ", database->string(),
+        ", a ledger's data directory or a backup; give a directory outside it"));
+  }
 
   RestoreResult result;
   ASSIGN_OR_RETURN(result.manifest, ReadManifest(backup));

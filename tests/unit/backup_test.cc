@@ -268,6 +268,23 @@ TEST_F(BackupTest, ABackupOutsideTheDataDirectoryAndATargetOutsideTheBackup) {
   EXPECT_OK(Restore(Path("backup"), Path("backup-restored")).status());
   EXPECT_THAT(BackupWriter::Create(Path("backup-restored/b")).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is inside")));
+  // Nor a target inside another backup, or a data directory (a reviewer restored one to the
+  // daemon's checkpoint name, and the next backup deleted it), restored or not.
+  fs::copy(Path("backup"), Path("backup2"), fs::copy_options::recursive);
+  for (const auto& [target, outer] :
+       std::vector<std::pair<std::string, std::string>>{
+           {Path("backup2/x"), Path("backup2")},
+           {data_ + "/backup-checkpoint", data_},
+           {Path("backup-restored/inner"), Path("backup-restored")}}) {
+    EXPECT_THAT(Restore(Path("backup"), target).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr(absl::StrCat("target data directory ", target,
+                                                      " is inside ", outer)),
+                               HasSubstr("give a directory outside it"))))
+        << target;
+    EXPECT_FALSE(fs::exists(target)) << target;
+  }
+  EXPECT_OK(Restore(Path("backup2"), Path("backup2-restored")).status());
 }
 
 TEST_F(BackupTest, WriterRefusesChunksThatDoNotContinueTheStream) {
