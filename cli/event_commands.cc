@@ -323,7 +323,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   import_ = app.add_subcommand(
       "import", "Append the events of JSON Lines files, in order; safe to rerun (idempotent)");
   import_->footer(
-      "Batches of --batch events per call. Stops at the first bad line, naming FILE:LINE and the\n"
+      "Batches of --batch events per call, and of at most 16 MiB. Stops at the first bad line,\n"
+      "naming FILE:LINE and the\n"
       "field; the events before it are stored, and a rerun stores none of them twice.\n\n"
       "Examples:\n"
       "  govledger import deploy/demo/*.jsonl\n"
@@ -540,6 +541,11 @@ int EventCommands::Import(const std::string& server) {
     std::string where;  // "FILE:LINE"
   };
   std::vector<Pending> pending;
+  // A batch is also cut at this many bytes of events, half the server's default limit on an
+  // Append (AppendLimits), so that no batch of large events is refused for its size (or goes
+  // over gRPC's own limit on a message sent, 64 MiB), whatever --batch says.
+  constexpr size_t kBatchBytes = 16 << 20;
+  size_t pending_bytes = 0;
   uint64_t added = 0, duplicates = 0, head = 0;
   // Status reports stored without an effectiveTime (append's note), and the first's line.
   uint64_t undated = 0;
@@ -652,9 +658,16 @@ int EventCommands::Import(const std::string& server) {
             absl::StrCat(where, ": ", event.status().message(), "; ", stored_before(),
                          " (fix the line and rerun: none is stored twice)")));
       }
+      const size_t bytes = event->ByteSizeLong();
+      if (!pending.empty() && pending_bytes + bytes > kBatchBytes) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        pending_bytes = 0;
+      }
       pending.push_back({*std::move(event), where});
+      pending_bytes += bytes;
       if (pending.size() >= batch_) {
         if (int rc = send(pending); rc != kExitOk) return rc;
+        pending_bytes = 0;
       }
     }
     if (too_long) {
