@@ -782,7 +782,8 @@ int EventCommands::Export(const std::string& server) {
   std::string last_hash;  // of the last event written, for `verify --file --head-hash`
   v1::ReadRequest request;
   request.set_stream_id(stream_);
-  request.set_from(from_ == 0 ? 1 : from_);
+  const uint64_t request_from = from_ == 0 ? 1 : from_;
+  request.set_from(request_from);
   request.set_limit(kMaxReadLimit);
   // Pages as stored bytes, so that an event with fields this version does not know is exported
   // with those bytes (ExportDocument).
@@ -811,22 +812,25 @@ int EventCommands::Export(const std::string& server) {
         done = true;
         break;
       }
-      // Each event is checked as it is written: its hash over its stored bytes, and its link to
-      // the event before it when that one is in the export too. An export of a damaged log
-      // fails here, not first in the auditor's `verify --file` (found by an operator's trial).
+      // Each event is checked as it is written: its hash over its stored bytes, the position
+      // it holds (in an export of the log, the next one: an event moved or copied to another
+      // position names its own), position 1's link to the genesis hash, and its link to the
+      // event before it when that one is in the export too. An export of a damaged log fails
+      // here, not first in the auditor's `verify --file` (found by an operator's trial).
+      const uint64_t position = by_stream      ? e->position()
+                                : written == 0 ? request_from
+                                               : last_position + 1;
       crypto::Hash prev{};
-      if (e->prev_hash().size() == prev.size()) {
-        std::copy(e->prev_hash().begin(), e->prev_hash().end(), prev.begin());
-      }
-      const bool linked = written > 0 && e->position() == last_position + 1;
-      if (absl::StatusOr<crypto::Hash> h = VerifyStoredEvent(e->position(), stored, prev);
-          !h.ok() || (linked && e->prev_hash() != last_hash)) {
+      const bool linked = written > 0 && position == last_position + 1;
+      const std::string& link = linked                 ? last_hash
+                                : position == 1        ? std::string(crypto::AsBytes(
+                                                             crypto::kGenesisHash))
+                                                       : e->prev_hash();
+      if (link.size() == prev.size()) std::copy(link.begin(), link.end(), prev.begin());
+      if (absl::StatusOr<crypto::Hash> h = VerifyStoredEvent(position, stored, prev); !h.ok()) {
         return Fail(kExitChainBroken,
-                    absl::StrCat("export: the event at position ", e->position(),
-                                 " does not verify (",
-                                 h.ok() ? "its previous hash is not the hash of the event before "
-                                          "it"
-                                        : h.status().message(),
+                    absl::StrCat("export: the event at position ", position, " does not verify (",
+                                 h.status().message(),
                                  "): the ledger is damaged there, and the export stopped",
                                  out_.empty() ? " (the output is incomplete)"
                                               : absl::StrCat(" (", out_, " not written)"),

@@ -16,8 +16,8 @@
 # Further arguments go to govledgerd (see build/ledger/govledgerd --help); run.sh passes
 # --data-dir, --listen and --port-file itself, and --tree-head-key unless
 # GOVLEDGER_TREE_HEAD_KEY=0. With --tokens, set GOVLEDGER_TOKEN to an admin's token (the demo
-# registers signing keys and sets delegation rules, which need one; it then records that
-# token's actor); with TLS, GOVLEDGER_TLS_CA (README, "Access control").
+# registers organisations and signing keys and sets delegation rules, which need one; it then
+# records that token's actor); with TLS, GOVLEDGER_TLS_CA (README, "Access control").
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

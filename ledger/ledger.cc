@@ -124,7 +124,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     if (hash != verified.hash) {
       return errors::ChainBroken(verified.position,
                                  "its hash is not the one recorded when it was last verified "
-                                 "(it, or an event before it, was replaced since)");
+                                 "(it was replaced since, with a hash computed anew, or the "
+                                 "record of the verified point was changed)");
     }
   }
   ASSIGN_OR_RETURN(ChainPoint end, VerifyChain(*store, verified, head.position));

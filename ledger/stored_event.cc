@@ -127,8 +127,9 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
     return errors::ChainBroken(
         position,
         position == 1
-            ? std::string("it does not follow the genesis hash (32 zero bytes): the log was "
-                          "rewritten from its start")
+            ? std::string("its previous hash is not the genesis hash (32 zero bytes): the "
+                          "first event was replaced by one written to follow another, or the "
+                          "log's start was cut off")
             : absl::StrCat("the previous hash it holds is not the hash of position ", position - 1,
                            " (that event was replaced, or this one was, after "
                            "this one was written)"));
@@ -136,12 +137,6 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
   return hash;
 }
 
-std::optional<crypto::Hash> StoredHash(absl::string_view stored) {
-  if (!HasHashTrailer(stored)) return std::nullopt;
-  crypto::Hash hash;
-  std::memcpy(hash.data(), stored.data() + stored.size() - crypto::kHashSize, crypto::kHashSize);
-  return hash;
-}
 
 absl::StatusOr<ChainPoint> VerifyChain(EventStore& store, const ChainPoint& start, uint64_t end,
                                        const std::function<void(uint64_t)>& progress) {

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -57,10 +56,6 @@ absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored);
 // it; an event replaced with a recomputed hash fails the next event's previous hash.
 absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
                                                const crypto::Hash& prev);
-
-// The hash stored in `stored`'s trailer, unchecked (nullopt without a trailer): where an audit
-// that goes on past an event that does not verify picks the chain up again.
-std::optional<crypto::Hash> StoredHash(absl::string_view stored);
 
 // Walks the chain from `start` (a point already trusted) to position `end`, verifying every
 // event. Returns the point at `end`, or DATA_LOSS naming the first bad or missing position.

@@ -263,6 +263,36 @@ TEST(CutShortLogTest, AcknowledgedEventsLostWithTheLogAreFoundAndTheLossAccepted
 }
 
 // Case E.
+// An event copied over the next position (before the verified point, so the start does not
+// look): `verify` and `export` name the position that holds it and say what it names. (A
+// reviewer's finding: export checked each event at the position it names, and wrote position 5
+// twice with exit 0.)
+TEST_F(TamperTest, AnEventCopiedToAnotherPositionIsNamedByVerifyAndExport) {
+  std::string fifth;
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(5), &fifth).ok());
+  }
+  PutEvent(6, fifth);
+  ASSERT_OK(daemon_.Start());
+  const std::string server = absl::StrCat("--server ", daemon_.address());
+  const std::string why =
+      "hash chain broken at position 6: the event stored there names position 5 (events were "
+      "moved or renumbered)";
+  CliRun verify = Cli(absl::StrCat(server, " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr(why));
+  CliRun out = Cli(absl::StrCat(server, " export"));
+  EXPECT_EQ(out.code, 4) << out.err;
+  EXPECT_THAT(out.err, HasSubstr(absl::StrCat("export: the event at position 6 does not verify (",
+                                               why, ")")));
+  // Exported from position 6, it is the first event and its position is the one asked for.
+  CliRun from = Cli(absl::StrCat(server, " export --from 6"));
+  EXPECT_EQ(from.code, 4) << from.err;
+  EXPECT_THAT(from.err, HasSubstr(why));
+}
+
 TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   std::string original = CorruptPayload(7);
   ASSERT_OK(daemon_.Start());
