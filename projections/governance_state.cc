@@ -230,8 +230,9 @@ absl::Status CheckOneScript(absl::string_view field, absl::string_view text,
 }
 
 // Refuses a name (a key's holder or role) holding a tab, a line break or a
-// character InvisibleInName, or mixing scripts (CheckOneScript): two keys whose holders differ
-// only there would look like one person and count as two. `text` is valid UTF-8 (proto3).
+// character InvisibleInName, mixing scripts (CheckOneScript), or not in Unicode's composed
+// form (IsComposed): two keys whose holders differ only there would look like one person, and
+// two spellings of a role would not match. `text` is valid UTF-8 (proto3).
 absl::Status CheckName(absl::string_view field, absl::string_view text) {
   const NameLookAlikes found = FindLookAlikes(text);
   RETURN_IF_ERROR(CheckOneScript(field, text, found));
@@ -254,15 +255,17 @@ absl::Status CheckName(absl::string_view field, absl::string_view text) {
         "written in visible characters and ordinary spaces (U+0020)",
         field, found.hidden, found.hidden_at));
   }
+  // Roles are matched exactly: "Directeur Général" with its accents composed and decomposed
+  // look the same and would not match, leaving a decision no key can sign.
+  if (!IsComposed(text)) {
+    return Invalid(absl::StrFormat(
+        "%s '%s' is not in Unicode's composed form (NFC): write an accented letter as one "
+        "character (é, not e followed by U+0301), so that a name is spelled one way",
+        field, text));
+  }
   return absl::OkStatus();
 }
 
-// A holder (or a role) as the rule "a holder signs a decision once" compares it:
-// FoldForComparison's (letter case in any script, accents composed or not), runs of spaces
-// as one, none at either end.
-std::string HolderKey(absl::string_view holder) {
-  return absl::StrJoin(absl::StrSplit(FoldForComparison(holder), ' ', absl::SkipEmpty()), " ");
-}
 
 // Refuses a payload any of whose text fields (at any depth) holds a control
 // character or a bidirectional control (FirstControl): a terminal or a report
@@ -1208,7 +1211,7 @@ struct GovernanceState::Access {
     if (!stream.ok()) return stream.status();
     RETURN_IF_ERROR(Required("gate", m.gate()));
     // A gate is passed once: a name that looks like another ("Gаte 3" with a Cyrillic "а")
-    // would pass it again. (Spaces and characters that show nothing are SpellingKey's.)
+    // would pass it again. (Whole names alike, and invisible characters, are LookAlike's.)
     RETURN_IF_ERROR(CheckOneScript("gate", m.gate(), FindLookAlikes(m.gate())));
     return stream;
   }
@@ -1218,14 +1221,13 @@ struct GovernanceState::Access {
         s, m.subject(),
         "gates are passed only by a registered, open programme or project", e));
     const WorkState* w = s.FindWork(m.subject());
-    const std::string gate = SpellingKey(m.gate());
     for (const std::string& passed : w->gates_passed) {
-      if (SpellingKey(passed) != gate) continue;
+      if (!LookAlike(passed, m.gate())) continue;
       return Refuse(Describe(m.subject()),
                     absl::StrCat("has already passed ", m.gate(),
                                  passed == m.gate() ? "" : absl::StrCat(" (as '", passed, "')")),
-                    "a gate is passed once (names that differ only in letter case, hyphens or "
-                    "spacing are one gate)");
+                    "a gate is passed once (names that differ only in letter case, accents, "
+                    "hyphens, spacing or letters that look alike are one gate)");
     }
     return absl::OkStatus();
   }
@@ -1696,16 +1698,16 @@ struct GovernanceState::Access {
     return stream;
   }
   // For a refusal over a role `roles` lacks: ", though it lists 'X', which differs only in
-  // letter case or spacing" when `roles` holds such a spelling of `role`, else "". Roles are
-  // compared exactly, so the near miss is what the reader must see.
+  // letter case, accents, spacing or look-alike letters" when `roles` holds such a spelling of
+  // `role` (LookAlike), else "". Roles are compared exactly, so the near miss is what the
+  // reader must see.
   static std::string NearMissRole(absl::string_view role,
                                   const google::protobuf::RepeatedPtrField<std::string>& roles) {
-    const std::string key = HolderKey(role);
     for (const std::string& listed : roles) {
-      if (listed != role && HolderKey(listed) == key) {
+      if (listed != role && LookAlike(listed, role)) {
         return absl::StrCat(", though it lists '", listed,
-                            "', which differs only in letter case or spacing (roles are "
-                            "compared exactly: spell them alike)");
+                            "', which differs only in letter case, accents, spacing or "
+                            "look-alike letters (roles are compared exactly: spell them alike)");
       }
     }
     return "";
@@ -1713,16 +1715,17 @@ struct GovernanceState::Access {
   // Roles: none empty, none twice. `what` names the list in a refusal.
   static absl::Status CheckRoles(absl::string_view entity, absl::string_view what,
                                  const google::protobuf::RepeatedPtrField<std::string>& roles) {
-    absl::flat_hash_set<absl::string_view> seen;
-    absl::flat_hash_set<std::string> keys;
-    for (const std::string& role : roles) {
+    for (int i = 0; i < roles.size(); ++i) {
+      const std::string& role = roles[i];
       if (role.empty()) return Invalid(absl::StrCat(entity, ": a role in ", what, " is empty"));
       RETURN_IF_ERROR(CheckName(absl::StrCat(entity, ": a role in ", what), role));
       // "Chair" and "chair" would be two roles to sign for, one of them held by nobody.
-      if (!seen.insert(role).second || !keys.insert(HolderKey(role)).second) {
-        return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what,
-                                    " (roles that differ only in letter case or spacing are "
-                                    "one role)"));
+      for (int j = 0; j < i; ++j) {
+        if (LookAlike(roles[j], role)) {
+          return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what,
+                                      " (roles that differ only in letter case, accents, "
+                                      "spacing or look-alike letters are one role)"));
+        }
       }
     }
     return absl::OkStatus();
@@ -2085,11 +2088,9 @@ struct GovernanceState::Access {
     // One person, one signature: a holder with keys for several roles
     // satisfies only one of them.
     const std::string& holder = key->second.registered.holder();
-    const std::string holder_key = HolderKey(holder);
     for (const std::string& signed_with : d.signing_keys) {
       auto other = s.keys_.find(signed_with);
-      if (other != s.keys_.end() &&
-          HolderKey(other->second.registered.holder()) == holder_key) {
+      if (other != s.keys_.end() && LookAlike(other->second.registered.holder(), holder)) {
         return Refuse(entity,
                       absl::StrCat("has already been signed by ",
                                    other->second.registered.holder(), " (key ", signed_with,

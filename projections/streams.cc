@@ -6,7 +6,9 @@
 #include <iterator>
 
 #include "unicode/normalizer2.h"
+#include "unicode/uchar.h"
 #include "unicode/unistr.h"
+#include "unicode/uspoof.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -77,45 +79,94 @@ absl::Status CheckReference(absl::string_view reference) {
   return absl::OkStatus();
 }
 
-std::string FoldForComparison(absl::string_view text) {
-  // ASCII text, the most of it (references are ASCII only), folds to its lower case: ICU
-  // would give the same, a dozen times slower.
-  if (std::all_of(text.begin(), text.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    return absl::AsciiStrToLower(text);
+std::string SpellingKey(absl::string_view reference) {
+  std::string spaced(reference.data(), reference.size());
+  for (char& c : spaced) {
+    if (c == '-' || absl::ascii_isspace(static_cast<unsigned char>(c))) c = ' ';
   }
+  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
+}
+
+namespace {
+
+[[noreturn]] void IcuBroken(const char* what, UErrorCode error) {
+  // ICU's data is part of libicu: missing, it is a broken installation, not an input.
+  std::fprintf(stderr, "govledger: ICU's %s is missing (%s)\n", what, u_errorName(error));
+  std::abort();
+}
+
+const icu::Normalizer2& Normalizer(const icu::Normalizer2* (*get)(UErrorCode&), const char* what) {
   UErrorCode error = U_ZERO_ERROR;
-  const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(error);
-  if (U_FAILURE(error)) {
-    // ICU's data is part of libicu: missing, it is a broken installation, not an input.
-    std::fprintf(stderr, "govledger: ICU's NFKC_Casefold data is missing (%s)\n",
-                 u_errorName(error));
-    std::abort();
+  const icu::Normalizer2* n = get(error);
+  if (U_FAILURE(error)) IcuBroken(what, error);
+  return *n;
+}
+
+// The confusable skeleton of `text` (UTS #39). A USpoofChecker is safe to share once made.
+icu::UnicodeString Skeleton(const icu::UnicodeString& text) {
+  static USpoofChecker* const checker = [] {
+    UErrorCode error = U_ZERO_ERROR;
+    USpoofChecker* c = uspoof_open(&error);
+    if (U_FAILURE(error)) IcuBroken("confusables data", error);
+    return c;
+  }();
+  UErrorCode error = U_ZERO_ERROR;
+  icu::UnicodeString out;
+  uspoof_getSkeletonUnicodeString(checker, 0, text, out, &error);
+  return U_FAILURE(error) ? text : out;  // only on exhausted memory
+}
+
+// One of the two keys LookAlike compares: the skeleton taken after the fold, or before it.
+std::string LookAlikeKey(absl::string_view text, bool skeleton_first) {
+  static const icu::Normalizer2& fold =
+      Normalizer(icu::Normalizer2::getNFKCCasefoldInstance, "NFKC_Casefold data");
+  static const icu::Normalizer2& nfd = Normalizer(icu::Normalizer2::getNFDInstance, "NFD data");
+  UErrorCode error = U_ZERO_ERROR;
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  if (skeleton_first) u = Skeleton(u);
+  u = fold.normalize(u, error);
+  if (!skeleton_first) u = Skeleton(u);
+  u = nfd.normalize(u, error);
+  icu::UnicodeString kept;
+  bool space = true;  // none at the start, runs as one
+  for (int32_t i = 0; i < u.length();) {
+    const UChar32 c = u.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_charType(c) == U_NON_SPACING_MARK || u_charType(c) == U_ENCLOSING_MARK ||
+        u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+      continue;  // accents, and what shows nothing (U+200B, a soft hyphen)
+    }
+    if (u_isUWhiteSpace(c) || InvisibleInName(static_cast<char32_t>(c)) ||
+        u_charType(c) == U_DASH_PUNCTUATION || c == 0x2212) {  // blanks (U+2800, U+FFF9), dashes
+      if (!space) kept.append(static_cast<UChar>(' '));
+      space = true;
+      continue;
+    }
+    kept.append(c);
+    space = false;
   }
-  const icu::UnicodeString folded = fold->normalize(
-      icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))),
-      error);
-  if (U_FAILURE(error)) return std::string(text);  // only on exhausted memory
+  if (kept.endsWith(icu::UnicodeString(static_cast<UChar>(' ')))) kept.truncate(kept.length() - 1);
   std::string out;
-  folded.toUTF8String(out);
+  kept.toUTF8String(out);
   return out;
 }
 
-std::string SpellingKey(absl::string_view name) {
-  const std::string folded = FoldForComparison(name);
-  std::string spaced;
-  spaced.reserve(folded.size());
-  for (size_t i = 0; i < folded.size();) {
-    uint32_t cp = 0;
-    const size_t n = std::max<size_t>(1, Utf8Length(absl::string_view(folded).substr(i), &cp));
-    if (cp == '-' || IsWhiteSpace(cp) || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212) {
-      spaced.push_back(' ');
-    } else {
-      spaced.append(folded, i, n);
-    }
-    i += n;
-  }
-  return absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " ");
+}  // namespace
+
+bool IsComposed(absl::string_view text) {
+  static const icu::Normalizer2& nfc = Normalizer(icu::Normalizer2::getNFCInstance, "NFC data");
+  UErrorCode error = U_ZERO_ERROR;
+  const bool composed = nfc.isNormalized(
+      icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))),
+      error);
+  return U_SUCCESS(error) && composed;
+}
+
+bool LookAlike(absl::string_view a, absl::string_view b) {
+  if (a == b) return true;
+  return LookAlikeKey(a, false) == LookAlikeKey(b, false) ||
+         LookAlikeKey(a, true) == LookAlikeKey(b, true);
 }
 
 std::string ReferenceSlug(absl::string_view reference) {

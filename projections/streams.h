@@ -33,19 +33,28 @@ absl::Status CheckReference(absl::string_view reference);
 // The reference with each space replaced by '-': "PCD 72" -> "PCD-72".
 std::string ReferenceSlug(absl::string_view reference);
 
-// `text` (well-formed UTF-8) as names are compared: Unicode's NFKC_Casefold (ICU), which
-// composes accented letters ("e" and U+0301 are "é"), folds letter case in every script
-// ("JOSÉ" is "josé"), maps compatibility forms to their plain ones (a no-break space or an en
-// space is a space, a full-width "Ｇ" a "g") and drops characters that show nothing (U+200B,
-// U+00AD, bidirectional controls).
-std::string FoldForComparison(absl::string_view text);
+// A decision reference as the rule "references are unique per organisation" compares it
+// (references are ASCII: CheckReference): letters in lower case, hyphens and white space as
+// spaces, runs of spaces as one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one
+// reference).
+std::string SpellingKey(absl::string_view reference);
 
-// A decision reference or a gate's name as the rules "references are unique per organisation"
-// and "a gate is passed once" compare it: FoldForComparison's, with hyphens and dashes
-// (U+2010 to U+2015, U+2212) and white space (a tab, a line break) as spaces, runs of spaces as
-// one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one reference; "Gate\t3",
-// "GATE 3" and "Gate" U+00A0 "3" one gate).
-std::string SpellingKey(absl::string_view name);
+// Whether two names (gates' names, keys' holders, roles; well-formed UTF-8) would pass for one
+// another, so that the rules "a gate is passed once" and "a holder signs a decision once" hold
+// however a name is written: equal once letter case is folded in any script (Unicode's
+// NFKC_Casefold, which also composes accents and maps compatibility forms: full-width letters,
+// a no-break space), letters that look alike are mapped to one (Unicode's confusable
+// skeletons, UTS #39, taken after the fold and before it, so that capitals alike only as
+// capitals count: Cyrillic "ОВС" and "OBC"), accents and characters that show nothing
+// (U+200B, U+2800, U+FFF9) are dropped, and hyphens, dashes and runs of white space are one
+// space. So "Gate 3", "GATE-3", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one gate; "José",
+// "JOSÉ", "Jose" and "KADİR"/"Kadir" one holder each; and, on the safe side, so are "Weiß" and
+// "Weiss", or "Kim" and "Kirn" ("m" looks like "rn"). ICU.
+bool LookAlike(absl::string_view a, absl::string_view b);
+
+// Whether `text` (well-formed UTF-8) is in Unicode's composed form, NFC ("é" as one character,
+// not "e" and U+0301), in which names are kept so that one is spelled one way. ICU.
+bool IsComposed(absl::string_view text);
 
 // The kinds of entity stream, each named by its first segment ("risk/LPP-R07": kRisk, id
 // "LPP-R07"; "delegation/<organisation_id>/<rule_id>" and

@@ -37,13 +37,13 @@ constexpr bool IsWhiteSpace(uint32_t cp) {
 }
 
 // Whether `c` does not show as itself in a name: a format or variation character (U+200B,
-// U+FEFF, bidirectional controls, tags...), a filler, a line or paragraph separator, or a space
-// other than U+0020.
+// U+FEFF, bidirectional controls, tags...), a filler or the braille blank (U+2800), a line or
+// paragraph separator, or a space other than U+0020.
 constexpr bool InvisibleInName(char32_t c) {
   return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F ||
          c == 0x1160 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
          (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
-         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+         (c >= 0x205F && c <= 0x206F) || c == 0x2800 || c == 0x3000 || c == 0x3164 ||
          (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
          (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
 }
