@@ -778,7 +778,7 @@ int EventCommands::Export(const std::string& server) {
   };
   Progress progress("exporting", by_stream ? 0 : last - (from_ == 0 ? 1 : from_) + 1);
   uint64_t written = 0;
-  uint64_t last_position = 0;
+  uint64_t last_position = 0, last_version = 0;
   std::string last_hash;  // of the last event written, for `verify --file --head-hash`
   v1::ReadRequest request;
   request.set_stream_id(stream_);
@@ -827,6 +827,20 @@ int EventCommands::Export(const std::string& server) {
                                                              crypto::kGenesisHash))
                                                        : e->prev_hash();
       if (link.size() == prev.size()) std::copy(link.begin(), link.end(), prev.begin());
+      // In an export of a stream, each event must be the stream's, at the next version (the
+      // server reads the stream's index, which an event moved or copied into it would not
+      // match).
+      const uint64_t version = written == 0 ? request_from : last_version + 1;
+      if (by_stream && (e->stream_id() != stream_ || e->stream_version() != version)) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat("export: version ", version, " of stream ", stream_,
+                                 " is the event at position ", e->position(), ", version ",
+                                 e->stream_version(), " of stream ", e->stream_id(),
+                                 ": the ledger is damaged there, and the export stopped",
+                                 out_.empty() ? " (the output is incomplete)"
+                                              : absl::StrCat(" (", out_, " not written)"),
+                                 "; run govledger verify, and restore from a backup"));
+      }
       if (absl::StatusOr<crypto::Hash> h = VerifyStoredEvent(position, stored, prev); !h.ok()) {
         return Fail(kExitChainBroken,
                     absl::StrCat("export: the event at position ", position, " does not verify (",
@@ -839,6 +853,7 @@ int EventCommands::Export(const std::string& server) {
       out << ExportDocument(*e, stored) << "\n";
       ++written;
       last_position = e->position();
+      last_version = e->stream_version();
       last_hash = e->hash();
     }
     if (!out) return cannot_write(errno);

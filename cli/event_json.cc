@@ -457,12 +457,14 @@ std::string EventDocument(const v1::Event& event) {
       std::string typed;
       // Only when the JSON reads back to the very same bytes (no fields from a newer version,
       // which JSON would drop; the serialization ParseEventDocument uses), so that an export
-      // re-imports as the same events; and only when it is an object: a well-known type's
-      // JSON may be a string (google.protobuf.StringValue, Timestamp), which a document reads
-      // as base64, or a number, a bool or an array, which it refuses.
+      // re-imports as the same events; only when it is an object: a well-known type's JSON may
+      // be a string (google.protobuf.StringValue, Timestamp), which a document reads as base64,
+      // or a number, a bool or an array, which it refuses; and only when a document may hold
+      // it (CheckJsonText: a Struct's keys "fooBar" and "foo_bar" read as one key twice).
       std::unique_ptr<pb::Message> back(message->New());
       if (message->ParseFromString(event.payload()) &&
           pb::util::MessageToJsonString(*message, &typed).ok() && absl::StartsWith(typed, "{") &&
+          CheckJsonText(typed).ok() &&
           pb::util::JsonStringToMessage(typed, back.get()).ok() &&
           Deterministic(*back) == event.payload()) {
         payload_json = std::move(typed);

@@ -116,17 +116,24 @@ icu::UnicodeString Skeleton(const icu::UnicodeString& text) {
   return U_FAILURE(error) ? text : out;  // only on exhausted memory
 }
 
-// One of the two keys LookAlike compares: the skeleton taken after the fold, or before it.
-std::string LookAlikeKey(absl::string_view text, bool skeleton_first) {
+// One of the two keys LookAlike compares: the skeleton of the text with its letter case
+// folded, or with its letter case kept (capitals alike only as capitals: Cyrillic "В" and "B").
+// Not the skeleton folded: a skeleton maps "I" to "l", which folding "L" would then meet.
+std::string LookAlikeKey(absl::string_view text, bool fold_case) {
   static const icu::Normalizer2& fold =
       Normalizer(icu::Normalizer2::getNFKCCasefoldInstance, "NFKC_Casefold data");
   static const icu::Normalizer2& nfd = Normalizer(icu::Normalizer2::getNFDInstance, "NFD data");
   UErrorCode error = U_ZERO_ERROR;
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(
       icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
-  if (skeleton_first) u = Skeleton(u);
-  u = fold.normalize(u, error);
-  if (!skeleton_first) u = Skeleton(u);
+  // Fillers that show as a blank, which the normalization would drop as showing nothing
+  // (Hangul fillers): spaces, as they look.
+  for (int32_t i = 0; i < u.length(); ++i) {
+    const UChar c = u.charAt(i);
+    if (c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0) u.setCharAt(i, u' ');
+  }
+  // (As written: not NFKC's compatibility forms either, which map a lunate "Ϲ" to "Σ".)
+  u = Skeleton(fold_case ? fold.normalize(u, error) : u);
   u = nfd.normalize(u, error);
   icu::UnicodeString kept;
   bool space = true;  // none at the start, runs as one
@@ -165,8 +172,8 @@ bool IsComposed(absl::string_view text) {
 
 bool LookAlike(absl::string_view a, absl::string_view b) {
   if (a == b) return true;
-  return LookAlikeKey(a, false) == LookAlikeKey(b, false) ||
-         LookAlikeKey(a, true) == LookAlikeKey(b, true);
+  return LookAlikeKey(a, true) == LookAlikeKey(b, true) ||
+         LookAlikeKey(a, false) == LookAlikeKey(b, false);
 }
 
 std::string ReferenceSlug(absl::string_view reference) {

@@ -44,12 +44,14 @@ std::string SpellingKey(absl::string_view reference);
 // however a name is written: equal once letter case is folded in any script (Unicode's
 // NFKC_Casefold, which also composes accents and maps compatibility forms: full-width letters,
 // a no-break space), letters that look alike are mapped to one (Unicode's confusable
-// skeletons, UTS #39, taken after the fold and before it, so that capitals alike only as
-// capitals count: Cyrillic "ОВС" and "OBC"), accents and characters that show nothing
-// (U+200B, U+2800, U+FFF9) are dropped, and hyphens, dashes and runs of white space are one
-// space. So "Gate 3", "GATE-3", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one gate; "José",
-// "JOSÉ", "Jose" and "KADİR"/"Kadir" one holder each; and, on the safe side, so are "Weiß" and
-// "Weiss", or "Kim" and "Kirn" ("m" looks like "rn"). ICU.
+// skeletons, UTS #39, of the folded text and of the text with its case kept, so that capitals
+// alike only as capitals count: Cyrillic "ОВС" and "OBC"), accents and characters that show
+// nothing (U+200B) are dropped, and hyphens, dashes, blanks (U+2800, U+3164) and runs of white
+// space are one space. So "Gate 3", "GATE-3", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one
+// gate; "José", "JOSÉ", "Jose" and "KADİR"/"Kadir" one holder each; and, on the safe side, so
+// are "Weiß" and "Weiss", "Kim" and "Kirn" ("m" looks like "rn"), and the digits one and zero
+// and the letters that look like them ("Gate 1", "Gate l", "Gate I"; "Gate 0", "Gate O"), but
+// not "I" and "L". ICU.
 bool LookAlike(absl::string_view a, absl::string_view b);
 
 // Whether `text` (well-formed UTF-8) is in Unicode's composed form, NFC ("é" as one character,

@@ -291,6 +291,13 @@ TEST_F(TamperTest, AnEventCopiedToAnotherPositionIsNamedByVerifyAndExport) {
   CliRun from = Cli(absl::StrCat(server, " export --from 6"));
   EXPECT_EQ(from.code, 4) << from.err;
   EXPECT_THAT(from.err, HasSubstr(why));
+  // An export of the stream reads version 6 where the stream's index says, and finds version 5
+  // there (a reviewer's finding: it was exported inside the stream, exit 0).
+  CliRun stream = Cli(absl::StrCat(server, " export --stream tamper/x"));
+  EXPECT_EQ(stream.code, 4) << stream.err;
+  EXPECT_THAT(stream.err, HasSubstr("export: version 6 of stream tamper/x is the event at "
+                                    "position 5, version 5 of stream tamper/x: the ledger is "
+                                    "damaged there"));
 }
 
 TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {

@@ -232,8 +232,13 @@ TEST(EventJsonTest, AWellKnownTypeWhoseJsonIsNoObjectTravelsAsBase64) {
   list.add_values()->set_number_value(1);
   google::protobuf::Struct object;
   (*object.mutable_fields())["a"].set_string_value("b");
+  // Keys a document would read as one key twice (a field's two names): as base64 too.
+  google::protobuf::Struct aliased;
+  (*aliased.mutable_fields())["fooBar"].set_number_value(2);
+  (*aliased.mutable_fields())["foo_bar"].set_number_value(1);
   const std::pair<const google::protobuf::Message*, bool> cases[] = {
-      {&text, false}, {&time, false}, {&flag, false}, {&list, false}, {&object, true}};
+      {&text, false}, {&time, false}, {&flag, false}, {&list, false}, {&object, true},
+      {&aliased, false}};
   for (const auto& [message, as_json] : cases) {
     v1::Event e = Stored(v1::Event());
     e.set_event_id("6f1c3c36-5b7e-4c55-9d0b-0a3f5f8e2d11");

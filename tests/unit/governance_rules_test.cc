@@ -607,7 +607,7 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
   for (const char* spelling :
        {"gate 3", "GATE-3", "Gate\t3", "Gate\u00a03", "Gate\u20113", "\uff27\uff41te 3",
         "Gate 3\u200b", "Ga\u00adte 3", "Gate\u28003", "Gate\ufff93", "Gate\u2e3a3",
-        "\u13c0ate 3", "G\u00e1te 3"}) {
+        "\u13c0ate 3", "G\u00e1te 3", "Gate\u31643", "Gate\uffa03"}) {
     gate.set_gate(spelling);
     EXPECT_THAT(Append(Ev(gate)),
                 StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("has already passed ", spelling,
@@ -627,7 +627,8 @@ TEST_F(RulesTest, GatePassedOnceByAnOpenSubject) {
   gate.set_gate("\u039f\u0392\u03f9");  // Greek "ΟΒϹ"
   EXPECT_THAT(Append(Ev(gate)), StatusIs(kFailed, HasSubstr("(as 'OBC')")));
   // Other gates are other gates.
-  for (const char* other : {"Gate 4", "Gate 3a", "OBC 2", "FBC"}) {
+  // ("I" and "L" are not alike: a reviewer found "ITT" and "LTT" one gate.)
+  for (const char* other : {"Gate 4", "Gate 3a", "OBC 2", "FBC", "ITT", "LTT", "Gate I", "Gate L"}) {
     gate.set_gate(other);
     EXPECT_OK(Append(Ev(gate))) << other;
   }
@@ -1940,6 +1941,16 @@ TEST_F(SignatureTest, AHolderIsOneWhateverTheUnicodeSpelling) {
   ASSERT_OK(Append(Ev(ana.Registration("Ana Roux"))));
   ASSERT_OK(Append(Ev(ana.Sign(decision))));
   EXPECT_TRUE(state().FindDecision("WWA", "PCC/D/2017/07")->approved());
+  // Names that look different are two people: "I. Patel" and "L. Patel" (a reviewer found them
+  // one, leaving a decision no one could approve).
+  v1::DecisionProposed patels = Decision("WWA", "PCC/D/2017/08", {wm_pcc_.role, wm_cc_.role});
+  ASSERT_OK(Append(Ev(patels)));
+  Signer ip = NewSigner("i-patel", wm_pcc_.role), lp = NewSigner("l-patel", wm_cc_.role);
+  ASSERT_OK(Append(Ev(ip.Registration("I. Patel"))));
+  ASSERT_OK(Append(Ev(lp.Registration("L. Patel"))));
+  ASSERT_OK(Append(Ev(ip.Sign(patels))));
+  ASSERT_OK(Append(Ev(lp.Sign(patels))));
+  EXPECT_TRUE(state().FindDecision("WWA", "PCC/D/2017/08")->approved());
 }
 
 // F3: ORG's key does not sign ORG2's decisions once it names its organisation.
