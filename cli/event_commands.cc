@@ -820,35 +820,33 @@ int EventCommands::Export(const std::string& server) {
       const uint64_t position = by_stream      ? e->position()
                                 : written == 0 ? request_from
                                                : last_position + 1;
-      crypto::Hash prev{};
-      const bool linked = written > 0 && position == last_position + 1;
-      const std::string& link = linked                 ? last_hash
-                                : position == 1        ? std::string(crypto::AsBytes(
-                                                             crypto::kGenesisHash))
-                                                       : e->prev_hash();
-      if (link.size() == prev.size()) std::copy(link.begin(), link.end(), prev.begin());
+      crypto::Hash prev = crypto::kGenesisHash;
+      if (position != 1) {
+        const bool linked = written > 0 && position == last_position + 1;
+        const std::string& link = linked ? last_hash : e->prev_hash();
+        if (link.size() == prev.size()) std::copy(link.begin(), link.end(), prev.begin());
+      }
+      // Stops the export at a damaged event, saying `what` of it.
+      auto damaged = [&](absl::string_view what) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat("export: ", what,
+                                 ": the ledger is damaged there, and the export stopped",
+                                 out_.empty() ? " (the output is incomplete)"
+                                              : absl::StrCat(" (", out_, " not written)"),
+                                 "; run govledger verify, and restore from a backup"));
+      };
       // In an export of a stream, each event must be the stream's, at the next version (the
       // server reads the stream's index, which an event moved or copied into it would not
       // match).
       const uint64_t version = written == 0 ? request_from : last_version + 1;
       if (by_stream && (e->stream_id() != stream_ || e->stream_version() != version)) {
-        return Fail(kExitChainBroken,
-                    absl::StrCat("export: version ", version, " of stream ", stream_,
-                                 " is the event at position ", e->position(), ", version ",
-                                 e->stream_version(), " of stream ", e->stream_id(),
-                                 ": the ledger is damaged there, and the export stopped",
-                                 out_.empty() ? " (the output is incomplete)"
-                                              : absl::StrCat(" (", out_, " not written)"),
-                                 "; run govledger verify, and restore from a backup"));
+        return damaged(absl::StrCat("version ", version, " of stream ", stream_,
+                                    " is the event at position ", e->position(), ", version ",
+                                    e->stream_version(), " of stream ", e->stream_id()));
       }
       if (absl::StatusOr<crypto::Hash> h = VerifyStoredEvent(position, stored, prev); !h.ok()) {
-        return Fail(kExitChainBroken,
-                    absl::StrCat("export: the event at position ", position, " does not verify (",
-                                 h.status().message(),
-                                 "): the ledger is damaged there, and the export stopped",
-                                 out_.empty() ? " (the output is incomplete)"
-                                              : absl::StrCat(" (", out_, " not written)"),
-                                 "; run govledger verify, and restore from a backup"));
+        return damaged(absl::StrCat("the event at position ", position, " does not verify (",
+                                    h.status().message(), ")"));
       }
       out << ExportDocument(*e, stored) << "\n";
       ++written;
