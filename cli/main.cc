@@ -72,14 +72,21 @@ std::string CommandsWithOption(const CLI::App& app, const std::string& name,
 // name, or else its first stray argument.
 std::string UnexpectedArguments(const CLI::App& app) {
   std::string command = "govledger";
+  const CLI::App* last = &app;
   for (std::vector<CLI::App*> parsed = app.get_subcommands(); !parsed.empty();
        parsed = parsed.front()->get_subcommands()) {
     absl::StrAppend(&command, " ", parsed.front()->get_name());
+    last = parsed.front();
   }
   const std::vector<std::string> left = app.remaining(/*recurse=*/true);  // as given
   for (const std::string& arg : left) {
     if (arg.size() < 2 || arg.front() != '-') continue;
     const std::string name = arg.substr(0, arg.find('='));
+    // The command has it, so it came before the command's name ("govledger --actor X append").
+    if (last != &app && last->get_option_no_throw(name) != nullptr) {
+      return govledger::PrintableText(name) + " is an option of '" + command +
+             "': give it after '" + command + "'";
+    }
     std::string message = "'" + command + "' has no option " + govledger::PrintableText(name);
     const std::string elsewhere = CommandsWithOption(app, name, "");
     if (!elsewhere.empty()) absl::StrAppend(&message, " (it is an option of ", elsewhere, ")");

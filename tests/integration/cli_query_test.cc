@@ -1289,6 +1289,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"benefits --programme LPP --since-week 3 --bogus",
        "'govledger benefits' has no option --since-week (it is an option of compare, report)"},
       {"status --programme LPP 86", "'govledger status' takes no argument '86'"},
+      // The command's own option, given before the command.
+      {"--programme LPP status",
+       "--programme is an option of 'govledger status': give it after 'govledger status'"},
       {"history", "ENTITY is required"},
       {"decisions --week 3", "give --organisation, --programme or both"},
       {"history risk/LPP-R01 --programme LPP", "history takes --programme only with --week"},
