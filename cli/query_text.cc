@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/table.h"
+#include "govledger/v1/events.pb.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
@@ -432,7 +433,10 @@ namespace {
 
 using AspectList = google::protobuf::RepeatedPtrField<v1::Aspect>;
 
-std::string AspectDifferences(const AspectList& before_list, const AspectList& after_list) {
+// `restated` names an aspect shown even when the event left it as it was ("rating: AMBER (as
+// before)"), as a status report that restates its rating.
+std::string AspectDifferences(const AspectList& before_list, const AspectList& after_list,
+                              absl::string_view restated = "") {
   std::map<std::string, std::string> before, after;
   std::vector<std::string> order;  // aspects in the order the answer gives them
   for (const v1::Aspect& a : before_list) {
@@ -447,9 +451,11 @@ std::string AspectDifferences(const AspectList& before_list, const AspectList& a
   for (const std::string& name : order) {
     const auto b = before.find(name);
     const auto a = after.find(name);
-    if (b != before.end() && a != after.end() && b->second == a->second) continue;
     std::string text;
-    if (b == before.end()) {
+    if (b != before.end() && a != after.end() && b->second == a->second) {
+      if (name != restated) continue;
+      text = absl::StrCat(name, ": ", a->second, " (as before)");
+    } else if (b == before.end()) {
       text = absl::StrCat(name, ": ", a->second);
     } else {
       text = absl::StrCat(name, ": ", b->second, " -> ", a == after.end() ? "none" : a->second);
@@ -462,11 +468,15 @@ std::string AspectDifferences(const AspectList& before_list, const AspectList& a
 }  // namespace
 
 std::string AspectChanges(const v1::EntityChange& change) {
-  std::string out = AspectDifferences(change.before(), change.after());
-  if (out.empty() && change.after_at_effective_time_size() > 0) {
+  // A status report says the rating, changed or not.
+  static const std::string kStatusReported = v1::StatusReported::descriptor()->full_name();
+  const absl::string_view restated = change.event().event_type() == kStatusReported ? "rating" : "";
+  std::string out = AspectDifferences(change.before(), change.after(), restated);
+  if (change.after_at_effective_time_size() > 0 &&
+      AspectDifferences(change.before(), change.after()).empty()) {
     out = absl::StrCat("none now (a later-effective event stands); at its effective time: ",
                        AspectDifferences(change.before_at_effective_time(),
-                                         change.after_at_effective_time()));
+                                         change.after_at_effective_time(), restated));
   }
   return out;
 }

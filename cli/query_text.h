@@ -148,7 +148,8 @@ std::string ApprovalText(const v1::ScopeChange& change);
 
 // What an event changed in an entity's state: "name: before -> after" for each aspect that
 // differs, "; "-separated ("name: value" when it had no value before, "name: before -> none"
-// when it has none after). An as-recorded late fact that changed nothing now is
+// when it has none after); a status report's rating is there unchanged too, "rating: AMBER (as
+// before)". An as-recorded late fact that changed nothing now is
 // "none now (a later-effective event stands); at its effective time: " and what it changed then.
 std::string AspectChanges(const v1::EntityChange& change);
 

@@ -655,6 +655,13 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   ASSERT_EQ(own.code, 0) << own.err;
   EXPECT_THAT(own.out, HasSubstr("Entity:  programme/LPP\n"));
   EXPECT_EQ(own.out, Run("history programme/LPP --programme LPP --week 10").out);
+  // A status report that restates its rating says so: the rating is what it reports.
+  CliRun restated = Run("history project/LPP-INV");
+  ASSERT_EQ(restated.code, 0) << restated.err;
+  EXPECT_THAT(restated.out,
+              AllOf(HasSubstr("StatusReported     rating: AMBER; reported_plan_week: 74"),
+                    HasSubstr("StatusReported     rating: AMBER (as before); "
+                              "reported_plan_week: 74 -> 86")));
   CliRun history = Run("history risk/LPP-R03");
   ASSERT_EQ(history.code, 0) << history.err;
   EXPECT_THAT(history.out,
