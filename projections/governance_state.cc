@@ -2250,7 +2250,10 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(NotNegative(
         absl::StrCat("delegation rule ", m.organisation_id(), "/", m.rule_id()),
         "threshold_pence", m.threshold_pence()));
+    // Spelled as a decision's required role and a key's role must be, which it is compared with
+    // exactly: a role no decision may name would hold every decision it reaches unsignable.
     RETURN_IF_ERROR(Required("role", m.role()));
+    RETURN_IF_ERROR(CheckName("role", m.role()));
     for (int kind : m.kinds()) {
       if (kind == v1::AMOUNT_KIND_UNSPECIFIED ||
           !v1::AmountKind_IsValid(kind)) {
@@ -2288,12 +2291,16 @@ struct GovernanceState::Access {
         }
       }
     }
+    // Both checks below weigh the decisions that were signed or still may be: one withdrawn or
+    // rejected before anyone signed it was never held to anything.
+    const auto weighed = [&](const DecisionState& d) {
+      return d.proposed.organisation_id() == m.organisation_id() &&
+             d.proposed_micros != kUnknownTime && d.proposed_micros >= from &&
+             d.proposed_micros < until &&
+             (d.outcome == DecisionState::Outcome::kPending || !d.signing_keys.empty());
+    };
     for (const auto& [stream, d] : s.decisions_) {
-      if (d.proposed.organisation_id() != m.organisation_id() ||
-          d.proposed_micros == kUnknownTime || d.proposed_micros < from ||
-          d.proposed_micros >= until || d.outcome != DecisionState::Outcome::kPending) {
-        continue;
-      }
+      if (!weighed(d)) continue;
       if (const std::optional<int64_t> counted = Shortfall(m, d.proposed)) {
         return Refuse(
             entity,
@@ -2311,11 +2318,7 @@ struct GovernanceState::Access {
     const auto rule = s.rules_.find(DelegationStream(m.organisation_id(), m.rule_id()));
     if (rule == s.rules_.end()) return absl::OkStatus();
     for (const auto& [stream, d] : s.decisions_) {
-      if (d.proposed.organisation_id() != m.organisation_id() ||
-          d.proposed_micros == kUnknownTime || d.proposed_micros < from ||
-          d.proposed_micros >= until) {
-        continue;
-      }
+      if (!weighed(d)) continue;
       const v1::DelegationRuleSet* then = rule->second.InForceAt(d.proposed_micros);
       if (then == nullptr || !HasRole(d.proposed, then->role())) continue;
       const std::optional<int64_t> held = Reaches(*then, d.proposed);

@@ -1254,6 +1254,59 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
               StatusIs(kFailed, HasSubstr("it would leave decision MOPAC/PCD 11")));
 }
 
+// A decision withdrawn before anyone signed it was held to nothing: a setting dated back over
+// it may release it, or hold it to a role it lacks. One signed and then withdrawn was held to
+// the setting in force when signed: it still counts, both ways.
+TEST_F(RulesTest, ADelegationSettingDatedBackWeighsOnlyDecisionsSignedOrStillOpen) {
+  SetUpProgrammes();
+  const std::string dm = "Deputy Mayor";
+  Signer ceo = NewSigner("ceo", "CEO");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 1, 1))));
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 5, 1))));
+  auto propose = [&](const std::string& ref, std::vector<std::string> roles, int day) {
+    return Append(At(
+        Ev(Decision("MOPAC", ref, roles, {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")})),
+        MakeDate(2016, 6, day)));
+  };
+  auto withdraw = [&](const std::string& ref) {
+    v1::DecisionWithdrawn w;
+    w.set_organisation_id("MOPAC");
+    w.set_reference(ref);
+    w.set_reason("superseded");
+    return Append(At(Ev(w), MakeDate(2016, 7, 1)));
+  };
+  ASSERT_OK(propose("PCD 20", {"CEO", dm}, 1));
+  ASSERT_OK(withdraw("PCD 20"));
+  // PCD 20 was never signed: a laxer setting dated back over it stands (it was refused as
+  // releasing PCD 20 from the Deputy Mayor).
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "DM-500K", 100000000, dm)), MakeDate(2016, 5, 15))));
+  // PCD 21, signed by the CEO under the £1,000,000 setting and then withdrawn, still counts.
+  ASSERT_OK(propose("PCD 21", {"CEO", "Mayor"}, 10));
+  v1::DecisionProposed pcd21 = Decision("MOPAC", "PCD 21", {"CEO", "Mayor"},
+                                        {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")});
+  ASSERT_OK(Append(At(Ev(ceo.Sign(pcd21)), MakeDate(2016, 6, 11))));
+  ASSERT_OK(withdraw("PCD 21"));
+  EXPECT_THAT(Append(At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 6, 5))),
+              StatusIs(kFailed, HasSubstr("would hold decision MOPAC/PCD 21")));
+  // And a withdrawn decision signed under a setting is not released from it.
+  ASSERT_OK(Append(At(Ev(Delegation("MOPAC", "CEO-100K", 10000000, "CEO")), MakeDate(2016, 5, 1))));
+  EXPECT_THAT(
+      Append(At(Ev(Delegation("MOPAC", "CEO-100K", 90000000, "CEO")), MakeDate(2016, 6, 5))),
+      StatusIs(kFailed, HasSubstr("would release decision MOPAC/PCD 21")));
+}
+
+// A rule's role is spelled as a decision's required roles must be: one no decision could name
+// would hold every decision it reaches unsignable.
+TEST_F(RulesTest, ADelegationRuleRoleIsANameDecisionsCanRequire) {
+  SetUpProgrammes();
+  EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", 100, "Chair "))),
+              StatusIs(kInvalid, HasSubstr("role 'Chair ' starts or ends with white space")));
+  EXPECT_THAT(Append(Ev(Delegation("MOPAC", "R", 100, "Directeur Ge\u0301ne\u0301ral"))),
+              StatusIs(kInvalid, HasSubstr("not in Unicode's composed form")));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "R"), nullptr);
+  EXPECT_OK(Append(Ev(Delegation("MOPAC", "R", 100, "Directeur G\u00e9n\u00e9ral"))));
+}
+
 TEST_F(RulesTest, DelegationRuleCountsOnlyItsKinds) {
   SetUpProgrammes();
   v1::DelegationRuleSet rule =
