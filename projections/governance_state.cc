@@ -643,7 +643,25 @@ struct GovernanceState::Access {
                                  a.decision_stream(), ", which ", why),
                     kRule);
     };
-    if (it == s.decisions_.end()) return refuse("has not been proposed");
+    if (it == s.decisions_.end()) {
+      // "decision/MOPAC/PCD 72" or ".../pcd-72" for the stream of "PCD 72": name it.
+      std::string hint;
+      const absl::string_view named = a.decision_stream();
+      if (absl::StartsWith(named, "decision/")) {
+        const absl::string_view rest = named.substr(std::string_view("decision/").size());
+        if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+          const auto [stream, alike] =
+              SpelledAlike(s, rest.substr(0, slash), rest.substr(slash + 1));
+          if (alike != nullptr) {
+            hint = absl::StrCat(" (did you mean ", stream, ", the stream of decision ",
+                                alike->proposed.organisation_id(), "/", alike->proposed.reference(),
+                                "? a decision's stream has its reference as proposed, with '-' "
+                                "for each space)");
+          }
+        }
+      }
+      return refuse(absl::StrCat("has not been proposed", hint));
+    }
     const DecisionState& d = it->second;
     if (d.outcome == DecisionState::Outcome::kRejected) {
       return refuse("was rejected");

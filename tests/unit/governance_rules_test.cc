@@ -932,6 +932,19 @@ TEST_F(RulesTest, ScopeApprovalNamesAnExistingDecisionOrABoard) {
   v1::DecisionProposed pcd99 = Decision("MOPAC", "PCD 99", {"Chief Executive"});
   ASSERT_OK(Append(Ev(pcd99)));
   ASSERT_OK(Append(Ev(ceo.Sign(pcd99))));
+  // The decision named by its reference as written, or in other letter case: the refusal
+  // names its stream.
+  for (const std::string named : {"decision/MOPAC/PCD 99", "decision/MOPAC/pcd-99"}) {
+    v1::ScopeItemAdded misnamed = add;
+    misnamed.mutable_approval()->set_decision_stream(named);
+    EXPECT_THAT(
+        Append(Ev(misnamed)),
+        StatusIs(kFailed, AllOf(HasSubstr(named + ", which has not been proposed (did "
+                                                  "you mean decision/MOPAC/PCD-99, the stream "
+                                                  "of decision MOPAC/PCD 99?"),
+                                HasSubstr("with '-' for each space"))))
+        << named;
+  }
   EXPECT_OK(Append(Ev(add)));
 }
 
