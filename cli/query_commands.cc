@@ -242,7 +242,7 @@ std::string GatesAndMilestonesText(const v1::GetProgrammeStatusResponse& r) {
   auto add = [&](const v1::WorkStatus& w) {
     const std::vector<std::string> parts = PassedItems(w);
     if (!parts.empty()) {
-      absl::StrAppend(&out, "  ", w.ref().id(), ": ", absl::StrJoin(parts, "; "), "\n");
+      absl::StrAppend(&out, "  ", WorkLabel(w.ref(), r), ": ", absl::StrJoin(parts, "; "), "\n");
     }
   };
   add(r.programme());
@@ -257,7 +257,7 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
   auto add = [&](const v1::WorkStatus& w) {
     if (!w.has_update()) return;
     const v1::StatusUpdate& u = w.update();
-    absl::StrAppend(&out, "  ", w.ref().id(), ": week ", u.plan_week());
+    absl::StrAppend(&out, "  ", WorkLabel(w.ref(), r), ": week ", u.plan_week());
     if (u.has_reported_time()) {
       absl::StrAppend(&out, ", effective ", FormatRfc3339(ToMicros(u.reported_time())));
     }
@@ -341,9 +341,9 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   // Where each current rating and update comes from: "LPP, LPP-INV: <paper>".
   std::vector<std::pair<std::string, std::string>> labelled;
   auto add = [&](const v1::WorkStatus& w) {
-    if (w.rated()) labelled.push_back({w.reported_source(), w.ref().id()});
+    if (w.rated()) labelled.push_back({w.reported_source(), WorkLabel(w.ref(), r)});
     if (w.has_update()) {
-      labelled.push_back({w.update().source(), absl::StrCat(w.ref().id(), " (update)")});
+      labelled.push_back({w.update().source(), absl::StrCat(WorkLabel(w.ref(), r), " (update)")});
     }
   };
   add(p);

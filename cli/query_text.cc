@@ -354,6 +354,13 @@ std::string WorkText(const v1::WorkRef& ref) {
   return ref.id().empty() ? "" : projections::Describe(ref);
 }
 
+std::string WorkLabel(const v1::WorkRef& ref, const v1::GetProgrammeStatusResponse& status) {
+  for (const v1::WorkStatus& w : status.projects()) {
+    if (w.ref().id() == status.programme().ref().id()) return WorkText(ref);
+  }
+  return ref.id();
+}
+
 std::string RatingText(const v1::WorkStatus& w, bool colour) {
   if (!w.rated()) return "";
   std::string out;

@@ -111,6 +111,10 @@ std::string DecisionSourcesText(const v1::GetDecisionRegisterResponse& r);
 // "programme LPP" / "project LPP-INV"; "" for an unset reference.
 std::string WorkText(const v1::WorkRef& ref);
 
+// A programme's or project's id as a status answer's lines name it, "LPP-INV"; WorkText when
+// the programme and one of its projects share the id (ids are unique per kind only).
+std::string WorkLabel(const v1::WorkRef& ref, const v1::GetProgrammeStatusResponse& status);
+
 // A programme's or project's current rating, in Compare's words (its "rating" aspect): "AMBER",
 // "AMBER, delivery confidence AMBER/RED", "delivery confidence AMBER/RED"; "" when it has no
 // report. `colour`: each word painted by its rating.

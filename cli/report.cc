@@ -414,14 +414,15 @@ std::string ReportMarkdown(const ReportInputs& in) {
   // Gates and milestones: each one passed by now, those passed since last time marked.
   std::map<std::string, std::set<std::string>> passed_then;
   for (const v1::WorkStatus* w : WorksOf(then.status)) {
-    for (std::string& item : PassedItems(*w)) passed_then[w->ref().id()].insert(std::move(item));
+    for (std::string& item : PassedItems(*w))
+      passed_then[WorkText(w->ref())].insert(std::move(item));
   }
   std::string passed;
   for (const v1::WorkStatus* w : WorksOf(now.status)) {
     for (const std::string& item : PassedItems(*w)) {
-      absl::StrAppend(&passed, "- ", MarkdownText(absl::StrCat(w->ref().id(), ": ", item)),
-                      passed_then[w->ref().id()].contains(item) ? "" : " (since last time)",
-                      "\n");
+      absl::StrAppend(
+          &passed, "- ", MarkdownText(absl::StrCat(WorkLabel(w->ref(), now.status), ": ", item)),
+          passed_then[WorkText(w->ref())].contains(item) ? "" : " (since last time)", "\n");
     }
   }
   if (!passed.empty()) absl::StrAppend(&out, "\n## Gates and milestones\n\n", passed);

@@ -90,5 +90,24 @@ TEST(ReportTest, AProjectRatingOlderThanTheReportSaysItsWeek) {
               ::testing::ContainsRegex("\\| TST-SHUT +\\| - +\\| closed \\(last GREEN, week 74\\) +\\|"));
 }
 
+// Ids are unique per kind only: a project sharing its programme's id has gates of its own,
+// named and marked "since last time" apart from the programme's (a reviewer's finding: the
+// project's new gate read as the programme's old one).
+TEST(ReportTest, AProjectSharingItsProgrammesIdHasGatesOfItsOwn) {
+  ReportInputs in = Rated(v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER);
+  for (ReportPoint* point : {&in.previous, &in.current}) {
+    point->status.mutable_programme()->add_gates_passed("Gate 1");
+    v1::WorkStatus* project = point->status.add_projects();
+    project->mutable_ref()->set_kind(v1::WORK_KIND_PROJECT);
+    project->mutable_ref()->set_id("TST");
+  }
+  in.current.status.mutable_projects(0)->add_gates_passed("Gate 1");
+  EXPECT_THAT(ReportMarkdown(in), HasSubstr("- programme TST: Gate 1\n"
+                                            "- project TST: Gate 1 (since last time)\n"));
+  in.current.status.mutable_projects(0)->mutable_ref()->set_id("TST-A");
+  EXPECT_THAT(ReportMarkdown(in), HasSubstr("- TST: Gate 1\n"
+                                            "- TST-A: Gate 1 (since last time)\n"));
+}
+
 }  // namespace
 }  // namespace govledger::cli
