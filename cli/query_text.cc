@@ -91,7 +91,12 @@ std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits) {
 
 std::string SignatoryText(const v1::DecisionSignature& signature) {
   const std::string& who = signature.holder().empty() ? signature.key_id() : signature.holder();
-  if (absl::StartsWith(who, signature.role())) return who;
+  // As a word: "Chairman J. Smith" does not name the role "Chair".
+  const std::string& role = signature.role();
+  if (absl::StartsWith(who, role) && (who.size() == role.size() || who[role.size()] == ' ' ||
+                                      who[role.size()] == ',' || who[role.size()] == '(')) {
+    return who;
+  }
   return absl::StrCat(signature.role(), " (", who, ")");
 }
 
@@ -104,7 +109,10 @@ std::string DecisionAmountText(const v1::DecisionEntry& decision) {
   if (decision.withheld()) return "withheld";
   const auto noted = std::count_if(decision.amounts().begin(), decision.amounts().end(),
                                    [](const v1::DecisionAmount& a) { return a.noted_only(); });
-  std::string out = projections::FormatPence(projections::CommittedPence(decision.amounts()));
+  // Not "£0.00", as if it approved a sum of nothing.
+  std::string out = noted == decision.amounts_size()
+                        ? "no sum"
+                        : projections::FormatPence(projections::CommittedPence(decision.amounts()));
   if (noted > 0) absl::StrAppend(&out, " (+", noted, " noted)");
   return out;
 }

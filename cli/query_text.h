@@ -52,13 +52,14 @@ std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits);
 std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits);
 
 // Who signed: "ROLE (HOLDER)", the key id standing in for an unnamed holder; a holder that
-// already starts with the role ("Warwickshire PCC (not named in the paper)") alone.
+// already starts with the role as a word ("Warwickshire PCC (not named in the paper)") alone.
 std::string SignatoryText(const v1::DecisionSignature& signature);
 
 // A decision's amounts: the committed total, and how many amounts it only notes, e.g.
 // "£400,000.00 (+1 noted)" (noted amounts are of different kinds and sources, and may include
-// the decision's own, so they are not added up; DecisionNotes lists each); "withheld" for a
-// decision withheld from the caller.
+// the decision's own, so they are not added up; DecisionNotes lists each); "no sum" for a
+// decision that approves none (it may note some: "no sum (+1 noted)"); "withheld" for a decision
+// withheld from the caller.
 std::string DecisionAmountText(const v1::DecisionEntry& decision);
 // The roles a pending decision awaits, joined; "" for one approved, rejected or withdrawn (a
 // rejected decision awaits nobody, whichever roles never signed).
