@@ -833,7 +833,7 @@ struct GovernanceState::Access {
       const google::protobuf::RepeatedPtrField<std::string>& excluded) {
     absl::flat_hash_set<std::string> seen;
     for (const std::string& x : excluded) {
-      if (absl::StripAsciiWhitespace(x).empty()) {
+      if (IsBlank(x)) {  // white space of any kind, as for a required field
         return Invalid("excluded_scope has an empty entry: name each exclusion, or leave it out");
       }
       if (!seen.insert(absl::AsciiStrToLower(x)).second) {

@@ -285,8 +285,12 @@ TEST_F(RulesTest, AProgrammeNamesWhatItsScopeExcludesAndAReplanReplacesIt) {
   EXPECT_THAT(Append(Ev(lpr)),
               StatusIs(kInvalid, HasSubstr("excluded_scope names \"collaborated functions\" "
                                            "twice")));
-  lpr.set_excluded_scope(1, " ");
-  EXPECT_THAT(Append(Ev(lpr)), StatusIs(kInvalid, HasSubstr("excluded_scope has an empty entry")));
+  // Blank in any script's spaces (a reviewer's no-break and ideographic spaces were accepted).
+  for (const std::string blank : {" ", "\u00a0", "\u3000", "\t"}) {
+    lpr.set_excluded_scope(1, blank);
+    EXPECT_THAT(Append(Ev(lpr)),
+                StatusIs(kInvalid, HasSubstr("excluded_scope has an empty entry")));
+  }
   EXPECT_EQ(state().FindProgramme("LPR"), nullptr);
   lpr.set_excluded_scope(1, "Back office functions");
   ASSERT_OK(Append(Ev(lpr)));
