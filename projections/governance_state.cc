@@ -1286,9 +1286,30 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::BenefitForecast& m,
                             const v1::Event& e) {
-    return RequireOpen(s, m.subject(),
-                       "benefits are forecast only for a registered, open "
-                       "programme or project", e);
+    RETURN_IF_ERROR(RequireOpen(s, m.subject(),
+                                "benefits are forecast only for a registered, open "
+                                "programme or project",
+                                e));
+    return RequireBenefitSpelledOneWay(s, m.subject(), m.benefit_id());
+  }
+  // A benefit of `subject` is named one way: "Annual savings" beside "annual-savings" would
+  // be two benefits and add the same savings twice to the totals.
+  static absl::Status RequireBenefitSpelledOneWay(const S& s, const v1::WorkRef& subject,
+                                                  const std::string& id) {
+    const WorkState* w = s.FindWork(subject);
+    if (w == nullptr || w->benefits.contains(id)) return absl::OkStatus();
+    for (const auto& [known, unused] : w->benefits) {
+      if (LookAlike(known, id)) {
+        return Refuse(
+            Describe(subject),
+            absl::StrCat("names benefit '", id, "', which looks like its benefit '", known, "'"),
+            absl::StrCat("a benefit's id is written one way (ids that differ only in "
+                         "letter case, accents, spacing or look-alike letters are one "
+                         "benefit): use '",
+                         known, "'"));
+      }
+    }
+    return absl::OkStatus();
   }
   static void Do(S& s, const v1::BenefitForecast& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {
@@ -1317,9 +1338,9 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::BenefitRealised& m,
                             const v1::Event& e) {
-    return RequireRegistered(
-        s, m.subject(),
-        "benefits are realised only by a registered programme or project", e);
+    RETURN_IF_ERROR(RequireRegistered(
+        s, m.subject(), "benefits are realised only by a registered programme or project", e));
+    return RequireBenefitSpelledOneWay(s, m.subject(), m.benefit_id());
   }
   static void Do(S& s, const v1::BenefitRealised& m, const v1::Event& e) {
     if (WorkState* w = MutableWork(s, m.subject())) {

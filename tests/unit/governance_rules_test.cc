@@ -690,6 +690,25 @@ TEST_F(RulesTest, BenefitsForecastWhileOpenAndRealisedAfterClosure) {
   f.set_benefit_id("annual-savings");
   f.set_annual_pence(600000000);
   EXPECT_OK(Append(Ev(f)));
+  // The same benefit spelled another way would be a second one, its savings counted twice.
+  for (const std::string alike : {"Annual savings", "annual savings", "ANNUAL-SAVINGS"}) {
+    v1::BenefitForecast twice = f;
+    twice.set_benefit_id(alike);
+    EXPECT_THAT(Append(Ev(twice)),
+                StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV names benefit '" + alike +
+                                                  "', which looks like its benefit "
+                                                  "'annual-savings'"),
+                                        HasSubstr("use 'annual-savings'"))));
+  }
+  EXPECT_EQ(state().FindProject("LPP-INV")->benefits.size(), 1u);
+  // Another project may name its own benefit so; a benefit of another name stands.
+  v1::BenefitForecast other = f;
+  *other.mutable_subject() = ProjectRef("LPP-RESP");
+  other.set_benefit_id("Annual savings");
+  EXPECT_OK(Append(Ev(other)));
+  f.set_benefit_id("cashable-savings");
+  EXPECT_OK(Append(Ev(f)));
+  f.set_benefit_id("annual-savings");
   ASSERT_OK(Append(Ev(CloseProject("LPP-INV"))));
   EXPECT_THAT(Append(Ev(f)),
               StatusIs(kFailed, HasSubstr("project LPP-INV is closed")));
@@ -698,6 +717,9 @@ TEST_F(RulesTest, BenefitsForecastWhileOpenAndRealisedAfterClosure) {
   r.set_benefit_id("annual-savings");
   r.set_annual_pence(450000000);
   EXPECT_OK(Append(Ev(r)));
+  r.set_benefit_id("Annual Savings");
+  EXPECT_THAT(Append(Ev(r)), StatusIs(kFailed, HasSubstr("use 'annual-savings'")));
+  r.set_benefit_id("annual-savings");
   *r.mutable_subject() = ProjectRef("NOPE");
   EXPECT_THAT(Append(Ev(r)),
               StatusIs(kFailed, HasSubstr("project NOPE is not registered")));
