@@ -513,6 +513,7 @@ std::string ReplanText(const v1::ReplanEntry& e) {
   if (p.excluded_scope_size() > 0) {
     changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
   }
+  if (p.excludes_nothing()) changed.push_back("excluding nothing");
   std::string out = e.has_effective_time()
                         ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10)
                         : std::string("date not known");

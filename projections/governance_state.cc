@@ -893,10 +893,15 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
     RETURN_IF_ERROR(Required("reason", m.reason()));
     if (m.planned_weeks() == 0 && m.senior_responsible_owner().empty() && m.board().empty() &&
-        m.tranches().empty() && m.excluded_scope().empty()) {
+        m.tranches().empty() && m.excluded_scope().empty() && !m.excludes_nothing()) {
       return Invalid(
           "a re-plan sets planned_weeks, senior_responsible_owner, board, tranches, "
-          "excluded_scope or several");
+          "excluded_scope (or excludes_nothing) or several");
+    }
+    if (m.excludes_nothing() && !m.excluded_scope().empty()) {
+      return Invalid(
+          "a re-plan gives excluded_scope (what the scope leaves out from now on) or "
+          "excludes_nothing (it leaves out nothing), not both");
     }
     if (m.planned_weeks() != 0) RETURN_IF_ERROR(CheckPlannedWeeks(m.planned_weeks()));
     RETURN_IF_ERROR(CheckTranches(m.tranches()));
@@ -955,6 +960,7 @@ struct GovernanceState::Access {
     if (!m.board().empty()) plan.set_board(m.board());
     if (!m.tranches().empty()) *plan.mutable_tranches() = m.tranches();
     if (!m.excluded_scope().empty()) *plan.mutable_excluded_scope() = m.excluded_scope();
+    if (m.excludes_nothing()) plan.clear_excluded_scope();
   }
 
   static absl::StatusOr<std::string> Shape(const v1::ProgrammeClosed& m) {
@@ -2179,8 +2185,12 @@ struct GovernanceState::Access {
   }
   // The date written beside a signature (which the signature does not cover)
   // falls on or after the day the decision was proposed and its key
-  // registered, and on or before the day the signature takes effect (UTC days;
-  // unknown times bound nothing).
+  // registered, and on or before the day the signature takes effect, as the
+  // days fall in some time zone (UTC-12 to UTC+14: a signature made at 00:30 in
+  // London in summer is dated the day UTC has not reached); unknown times bound
+  // nothing.
+  static constexpr int64_t kZoneAheadMicros = int64_t{14} * 3600 * 1000000;   // UTC+14
+  static constexpr int64_t kZoneBehindMicros = int64_t{12} * 3600 * 1000000;  // UTC-12
   static absl::Status CheckSignedOn(const v1::DecisionSigned& m, const DecisionState& d,
                                     const KeyState& key, const v1::Event& e) {
     constexpr absl::string_view kRule =
@@ -2194,7 +2204,7 @@ struct GovernanceState::Access {
         {d.proposed_micros, "it was proposed"},
         {key.registered_micros, absl::StrCat("signing key ", m.key_id(), " was registered")}};
     for (const auto& [micros, what] : earliest) {
-      if (micros != kUnknownTime && signed_on < day(micros)) {
+      if (micros != kUnknownTime && signed_on < day(micros - kZoneBehindMicros)) {
         return Refuse(entity,
                       absl::StrCat("has a signature dated ", date, ", before ", what, " (",
                                    FormatRfc3339(micros), ")"),
@@ -2202,7 +2212,7 @@ struct GovernanceState::Access {
       }
     }
     const int64_t at = EffectiveMicrosOrUnknown(e);
-    if (at != kUnknownTime && signed_on > day(at)) {
+    if (at != kUnknownTime && signed_on > day(at + kZoneAheadMicros)) {
       return Refuse(entity,
                     absl::StrCat("has a signature dated ", date,
                                  ", after the signature takes effect (", FormatRfc3339(at), ")"),

@@ -1113,7 +1113,13 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
       if (const KeyState* k = s.FindKey(id)) {
         AddAspect(&out, "holder", k->registered.holder());
         AddAspect(&out, "role", k->registered.role());
-        AddAspect(&out, "revoked", k->revoked ? "yes" : "no");
+        // From when: a revocation dated ahead is not yet in force, and one brought forward
+        // changes when the key stopped signing.
+        AddAspect(&out, "revoked",
+                  !k->revoked ? "no"
+                  : k->revoked_micros == kUnknownTime
+                      ? "yes"
+                      : absl::StrCat("from ", FormatRfc3339(k->revoked_micros)));
       }
       break;
     case EntityKind::kDelegation:

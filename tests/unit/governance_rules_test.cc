@@ -304,6 +304,18 @@ TEST_F(RulesTest, AProgrammeNamesWhatItsScopeExcludesAndAReplanReplacesIt) {
   EXPECT_EQ(plan.planned_weeks(), 208);
   narrower.set_excluded_scope(0, "");
   EXPECT_THAT(Append(Ev(narrower)), StatusIs(kInvalid, HasSubstr("excluded_scope")));
+  // An empty list leaves the exclusions as they were: excludes_nothing brings them all in.
+  v1::ProgrammeReplanned wider = Replan("LPR", 0);
+  wider.set_excludes_nothing(true);
+  wider.add_excluded_scope("Back office functions");
+  EXPECT_THAT(Append(Ev(wider)),
+              StatusIs(kInvalid, HasSubstr("excluded_scope (what the scope leaves out from now "
+                                           "on) or excludes_nothing (it leaves out nothing), "
+                                           "not both")));
+  wider.clear_excluded_scope();
+  ASSERT_OK(Append(Ev(wider)));
+  EXPECT_THAT(state().FindProgramme("LPR")->programme.excluded_scope(), ElementsAre());
+  EXPECT_EQ(state().FindProgramme("LPR")->programme.planned_weeks(), 208);
 }
 
 TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
@@ -311,7 +323,8 @@ TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
   EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
               StatusIs(kInvalid, HasSubstr("a re-plan sets planned_weeks, "
                                            "senior_responsible_owner, board, tranches, "
-                                           "excluded_scope or several")));
+                                           "excluded_scope (or excludes_nothing) or "
+                                           "several")));
   v1::ProgrammeReplanned no_reason = Replan("LPP", 300);
   no_reason.clear_reason();
   EXPECT_THAT(Append(Ev(no_reason)), StatusIs(kInvalid, HasSubstr("reason")));
@@ -1912,9 +1925,19 @@ TEST_F(SignatureTest, TheDateBesideASignatureFallsBetweenTheProposalAndTheSignat
                                                 "dated 2017-02-28, before it was proposed "
                                                 "(2017-03-01T12:00:00Z)"),
                                       HasSubstr("the date beside a signature falls between"))));
-  EXPECT_THAT(Append(signed_on(MakeDate(2017, 3, 11))),
-              StatusIs(kFailed, HasSubstr("dated 2017-03-11, after the signature takes effect "
+  EXPECT_THAT(Append(signed_on(MakeDate(2017, 3, 12))),
+              StatusIs(kFailed, HasSubstr("dated 2017-03-12, after the signature takes effect "
                                           "(2017-03-10T12:00:00Z)")));
+  // Days as they fall in a time zone: at 00:30 on 1 July in London (BST), UTC is still on
+  // 30 June (a reviewer's signature could not carry the date written beside it).
+  v1::DecisionSigned bst = wm_pcc_.Sign(d);
+  *bst.mutable_signed_on() = MakeDate(2017, 7, 1);
+  v1::Event late_night = Ev(bst);
+  SetMicros(DateMicros(MakeDate(2017, 6, 30)) + (23 * 3600 + 30 * 60) * kMicrosPerSecond,
+            late_night.mutable_effective_time());
+  validator_.BeginGroup();
+  EXPECT_OK(CheckOnly({late_night}));
+  validator_.AbortGroup();
   EXPECT_OK(Append(signed_on(MakeDate(2017, 3, 1))));
   EXPECT_TRUE(state().FindDecision("WWA", "PCC/D/2017/07")->approved());
 }
