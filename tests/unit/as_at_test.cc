@@ -331,6 +331,34 @@ TEST(AsAtTest, LateEntriesDoNotReplaceValuesLaterInEffect) {
   EXPECT_EQ(h->changes_size(), 3);
 }
 
+// A key's history says from when it is revoked: a revocation dated ahead is not in force when
+// recorded, and one brought forward changes when the key stopped signing (a reviewer read
+// "revoked: no -> yes" for the first, and "none now" for the second, which is in force).
+TEST(AsAtTest, AKeysHistorySaysFromWhenItIsRevoked) {
+  Log log = Base();
+  Signer k = NewSigner("k-fd", "Finance Director");
+  log.Add(Ev(k.Registration()), InWeek(1));
+  log.Add(Ev(Revoke("k-fd")), InWeek(2), InWeek(40));  // dated ahead
+  log.Add(Ev(Revoke("k-fd")), InWeek(3), InWeek(10));  // brought forward
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("key/k-fd");
+  *request.mutable_as_at() = Position(6, kRecorded);
+  absl::StatusOr<v1::GetEntityHistoryResponse> h =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(h);
+  ASSERT_EQ(h->changes_size(), 3);
+  auto revoked = [](const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
+    for (const v1::Aspect& a : aspects) {
+      if (a.name() == "revoked") return a.value();
+    }
+    return std::string("(none)");
+  };
+  EXPECT_EQ(revoked(h->changes(0).after()), "no");
+  EXPECT_EQ(revoked(h->changes(1).after()), "from " + FormatRfc3339(InWeek(40)));
+  EXPECT_EQ(revoked(h->changes(2).before()), "from " + FormatRfc3339(InWeek(40)));
+  EXPECT_EQ(revoked(h->changes(2).after()), "from " + FormatRfc3339(InWeek(10)));
+}
+
 // README: a voided event stays in its stream's history as at a cut before its correction;
 // later, the correction stands in its place with the state it restored.
 TEST(AsAtTest, HistoryShowsAVoidedEventOnlyBeforeItsCorrection) {
