@@ -447,6 +447,17 @@ std::string ClosedText(const WorkState* w) {
   return w->closed ? "closed" : "open";
 }
 
+// A closed project's closure figures, "final cost £2,100,000.00; benefits £3,000,000.00 a year"
+// ("not stated" for a figure of 0, which proto3 cannot tell from one left out); "" while open.
+std::string ClosureText(const WorkState* w) {
+  if (w == nullptr || !w->closed || w->ref.kind() != v1::WORK_KIND_PROJECT) return "";
+  auto figure = [](int64_t pence) {
+    return pence == 0 ? std::string("not stated") : FormatPence(pence);
+  };
+  return absl::StrCat("final cost ", figure(w->closure.final_cost_pence()), "; benefits ",
+                      figure(w->closure.annual_benefits_pence()), " a year");
+}
+
 std::string BenefitText(const WorkState* w, const std::string& id) {
   if (w == nullptr) return "";
   auto it = w->benefits.find(id);
@@ -560,6 +571,12 @@ std::string SignedText(const DecisionState* d) {
   return absl::StrJoin(roles, ", ");
 }
 
+// When `d` was approved (its last required signature's effective time); "" while it is not.
+std::string ApprovedText(const DecisionState* d) {
+  if (d == nullptr || !d->approved() || d->signed_micros == kUnknownTime) return "";
+  return absl::StrCat("effective ", FormatRfc3339(d->signed_micros));
+}
+
 // The committed total of `d`'s amounts (noted ones never count), "" for no decision: a
 // decision corrected and proposed again for another sum changes it.
 std::string AmountText(const DecisionState* d) {
@@ -592,28 +609,30 @@ bool CanChange(absl::string_view aspect, const v1::Event& e) {
                        m.delivery_confidence() != v1::DELIVERY_CONFIDENCE_UNSPECIFIED;
     return aspect == (rated ? "rating" : "update");
   }
-  static const auto* const kTypes =
-      new std::map<absl::string_view, std::set<absl::string_view>>{
-          {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
-          {"planned_weeks", {"ProgrammeRegistered", "ProgrammeReplanned"}},
-          {"sro", {"ProgrammeRegistered", "ProgrammeReplanned"}},
-          {"board", {"ProgrammeRegistered", "ProgrammeReplanned"}},
-          {"tranches", {"ProgrammeRegistered", "ProgrammeReplanned"}},
-          {"excluded_scope", {"ProgrammeRegistered", "ProgrammeReplanned"}},
-          {"state",
-           {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
-          {"rating", {"RiskOpened", "RiskRerated"}},  // a work's: StatusReported, above
-          {"gate", {"GatePassed"}},
-          {"milestone", {"MilestoneReached"}},
-          // A risk's status, or a decision's (only an entity's own events are looked at).
-          {"status",
-           {"RiskOpened", "RiskClosed", "RiskTransferred", "DecisionProposed", "DecisionSigned",
-            "DecisionRejected", "DecisionWithdrawn"}},
-          {"subject", {"RiskOpened", "RiskTransferred"}},
-          {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred"}},
-          {"signed", {"DecisionSigned"}},
-          {"amount", {"DecisionProposed"}},
-      };
+  static const auto* const kTypes = new std::map<absl::string_view, std::set<absl::string_view>>{
+      {"registered", {"ProgrammeRegistered", "ProjectRegistered"}},
+      {"planned_weeks", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+      {"sro", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+      {"board", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+      {"tranches", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+      {"excluded_scope", {"ProgrammeRegistered", "ProgrammeReplanned"}},
+      {"state", {"ProgrammeRegistered", "ProjectRegistered", "ProgrammeClosed", "ProjectClosed"}},
+      {"rating", {"RiskOpened", "RiskRerated"}},  // a work's: StatusReported, above
+      {"gate", {"GatePassed"}},
+      {"milestone", {"MilestoneReached"}},
+      // A risk's status, or a decision's (only an entity's own events are looked at).
+      {"status",
+       {"RiskOpened", "RiskClosed", "RiskTransferred", "DecisionProposed", "DecisionSigned",
+        "DecisionRejected", "DecisionWithdrawn"}},
+      {"subject", {"RiskOpened", "RiskTransferred"}},
+      // A scope item's owning work, or a risk's owner (a person).
+      {"owner", {"ScopeItemAdded", "ScopeItemRemoved", "ScopeItemTransferred", "RiskOpened"}},
+      {"signed", {"DecisionSigned"}},
+      {"approved", {"DecisionSigned"}},
+      {"amount", {"DecisionProposed"}},
+      {"closure", {"ProjectClosed"}},
+      {"title", {"RiskOpened"}},
+  };
   auto it = kTypes->find(aspect);
   return it != kTypes->end() && it->second.contains(type);
 }
@@ -879,6 +898,10 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     diff(stream, "rating", RatingText(wa), RatingText(wb));
     diff(stream, "update", UpdateText(wa), UpdateText(wb));
     diff(stream, "state", ClosedText(wa), ClosedText(wb));
+    // Figures changed at a closure on both sides (a closure since is "state").
+    if (wa != nullptr && wb != nullptr && wa->closed && wb->closed) {
+      diff(stream, "closure", ClosureText(wa), ClosureText(wb));
+    }
     diff(stream, "gate", wa ? absl::StrJoin(wa->gates_passed, ", ") : "",
          wb ? absl::StrJoin(wb->gates_passed, ", ") : "");
     diff(stream, "milestone", wa ? absl::StrJoin(wa->milestones, "; ") : "",
@@ -910,6 +933,10 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         diff(stream, "status", DecisionText(xa), DecisionText(xb));
         diff(stream, "amount", AmountText(xa), AmountText(xb));
         diff(stream, "signed", SignedText(xa), SignedText(xb));
+        // Approved at both, at another time (approved since is "status").
+        if (xa != nullptr && xb != nullptr && xa->approved() && xb->approved()) {
+          diff(stream, "approved", ApprovedText(xa), ApprovedText(xb));
+        }
         break;
       }
       case EntityKind::kProgramme:
@@ -951,6 +978,12 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         diff(stream, "status", RiskStatusText(status(sa, ra)), status_b);
         diff(stream, "rating", rating(sa, ra), rating(sb, rb));
         diff(stream, "subject", subject(sa, ra), subject(sb, rb));
+        // As opened, at both (a correction of the opening may retitle it or name another
+        // owner).
+        if (ra != nullptr && rb != nullptr) {
+          diff(stream, "title", ra->opened.title(), rb->opened.title());
+          diff(stream, "owner", ra->opened.owner(), rb->opened.owner());
+        }
         break;
       }
       case EntityKind::kScope: {
@@ -1068,6 +1101,7 @@ void WorkAspects(const WorkState* w, Aspects* out) {
   }
   AddAspect(out, "update", UpdateText(w));
   AddAspect(out, "state", ClosedText(w));
+  AddAspect(out, "closure", ClosureText(w));
   AddAspect(out, "gate", absl::StrJoin(w->gates_passed, ", "));
   AddAspect(out, "milestone", absl::StrJoin(w->milestones, "; "));
   for (const auto& [id, unused] : w->benefits) {

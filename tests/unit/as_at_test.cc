@@ -890,6 +890,50 @@ TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
                           "Executive, Chief Finance Officer @9"));
 }
 
+// A correction that changes what a closed project's closure confirmed, a risk's title or owner,
+// or when a decision was approved: Compare says so, with the events behind it (a reviewer's
+// corrected closure benefits compared as "No differences", and so did a decision whose approval
+// a voided and re-dated signature moved).
+TEST(AsAtTest, CompareShowsCorrectedClosureFiguresRiskDetailsAndApprovalTime) {
+  Log log = Base();
+  Signer ceo = NewSigner("k-ceo", "Chief Executive");
+  log.Add(Ev(ceo.Registration()), InWeek(1));  // 4
+  v1::ProjectClosed closure = CloseProject("LPP-INV", 210000000);
+  closure.set_annual_benefits_pence(300000000);
+  const v1::Event closed = log.Add(Ev(closure), InWeek(2));                          // 5
+  const v1::Event opened = log.Add(Ev(Risk("R1", ProgrammeRef("LPP"))), InWeek(2));  // 6
+  v1::DecisionProposed d = Decision("LPF", "D1", {"Chief Executive"});
+  d.set_programme_id("LPP");
+  log.Add(Ev(d), InWeek(2));                                        // 7
+  const v1::Event signature = log.Add(Ev(ceo.Sign(d)), InWeek(2));  // 8
+  const uint64_t from = log.events().size();
+  log.Add(Correction(closed, "£3.2m a year, not £3.0m"), InWeek(9), InWeek(9));  // 9
+  closure.set_annual_benefits_pence(320000000);
+  log.Add(Ev(closure), InWeek(9), InWeek(2));                     // 10
+  log.Add(Correction(opened, "retitled"), InWeek(9), InWeek(9));  // 11
+  v1::RiskOpened retitled = Risk("R1", ProgrammeRef("LPP"));
+  retitled.set_title("Staff shortfall");
+  retitled.set_owner("Head of HR");
+  log.Add(Ev(retitled), InWeek(9), InWeek(2));                           // 12
+  log.Add(Correction(signature, "signed later"), InWeek(9), InWeek(9));  // 13
+  log.Add(Ev(ceo.Sign(d)), InWeek(9), InWeek(4));                        // 14
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Position(14, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(
+      DiffLines(*r),
+      ElementsAre(absl::StrCat("decision/LPF/D1 approved: effective ", FormatRfc3339(InWeek(2)),
+                               " -> effective ", FormatRfc3339(InWeek(4)), " @8"),
+                  "project/LPP-INV closure: final cost £2,100,000.00; benefits £3,000,000.00 a "
+                  "year -> final cost £2,100,000.00; benefits £3,200,000.00 a year @5",
+                  "risk/R1 title: R1 -> Staff shortfall @6",
+                  "risk/R1 owner: programme manager -> Head of HR @6"));
+}
+
 // A decision corrected and proposed again for another sum: Compare says the amount changed,
 // not only its status and signatures.
 TEST(AsAtTest, CompareSaysADecisionsAmountChanged) {
@@ -919,8 +963,12 @@ TEST(AsAtTest, CompareSaysADecisionsAmountChanged) {
   absl::StatusOr<v1::CompareResponse> r =
       projections::QueryCompare(log.events(), kNow, request);
   ASSERT_OK(r);
-  EXPECT_THAT(DiffLines(*r), ElementsAre(absl::StrCat("decision/LPF/D1 amount: £600,000.00 -> "
-                                                       "£650,000.00 @", from - 1)));
+  // Approved again a week later, when signed again.
+  EXPECT_THAT(
+      DiffLines(*r),
+      ElementsAre(absl::StrCat("decision/LPF/D1 amount: £600,000.00 -> £650,000.00 @", from - 1),
+                  absl::StrCat("decision/LPF/D1 approved: effective ", FormatRfc3339(InWeek(2)),
+                               " -> effective ", FormatRfc3339(InWeek(3)), " @", from)));
   // Explained by the proposal voided, its correction and the proposal made again.
   std::vector<uint64_t> explained;
   for (const v1::EventRef& e : r->differences(0).events()) explained.push_back(e.position());
