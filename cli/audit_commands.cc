@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
+#include "cli/export_chain.h"
 #include "cli/log_pages.h"
 #include "cli/printable.h"
 #include "cli/progress.h"
@@ -410,14 +411,15 @@ int AuditCommands::VerifyFile() {
 
   // Each event is checked against its own content and the previous hash it states, and, when it
   // follows the event before it in the file (or is position 1), against that event's hash.
-  uint64_t events = 0, first = 0, last = 0, gaps = 0;
-  crypto::Hash last_hash{};
+  ExportChain chain(allow_gaps_);
   projections::SignatureAudit signatures;
   std::string line;
   bool too_long = false;
+  bool ended_line = true;  // whether the last event's line ended with a newline
   int line_number = 1;
   for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++line_number) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
+    ended_line = !in.eof();  // a line that ends the input without a newline sets eof
     absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
     if (!exported.ok() || exported->event.position() == 0) {
       return Fail(kExitBadArgs,
@@ -432,61 +434,8 @@ int AuditCommands::VerifyFile() {
                   absl::StrCat("the export does not verify at position ", position, " (", name,
                                " line ", line_number, "): ", why));
     };
-    if (event->hash().size() != crypto::kHashSize ||
-        event->prev_hash().size() != crypto::kHashSize) {
-      return broken("its hash or previous hash is not 32 bytes");
-    }
-    crypto::Hash stated_prev{};
-    std::copy(event->prev_hash().begin(), event->prev_hash().end(), stated_prev.begin());
-    crypto::Hash hash;
-    if (const std::string& stored = exported->stored; stored.empty()) {
-      v1::Event record = *event;
-      record.clear_hash();
-      hash = crypto::ChainHash(stated_prev, record.SerializeAsString());
-      if (crypto::AsBytes(hash) != event->hash()) {
-        return broken(
-            "its hash does not match its content (an edited field, or an event with "
-            "fields this govledger does not know, exported by an older govledger)");
-      }
-    } else {
-      // Fields this version does not know: the hash covers the stored bytes, and the fields the
-      // line shows must be theirs.
-      absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(position, stored);
-      if (!decoded.ok()) return broken("its storedBytes are not a stored event");
-      hash = crypto::ChainHash(
-          stated_prev, absl::string_view(stored).substr(0, stored.size() - kHashTrailerSize));
-      if (crypto::AsBytes(hash) != event->hash() || decoded->hash() != event->hash()) {
-        return broken("its hash does not match its storedBytes");
-      }
-      decoded->DiscardUnknownFields();
-      if (decoded->SerializeAsString() != event->SerializeAsString()) {
-        return broken("its fields are not those of its storedBytes (an edited field)");
-      }
-    }
-    if (events > 0 && position <= last) {
-      return broken(absl::StrCat("it comes after position ", last,
-                                 "; an export lists positions in increasing order"));
-    }
-    if (position == 1 && stated_prev != crypto::kGenesisHash) {
-      return broken("position 1 must follow the genesis hash (32 zero bytes)");
-    }
-    if (events > 0 && position == last + 1) {
-      if (stated_prev != last_hash) {
-        return broken(absl::StrCat("it does not chain to position ", last,
-                                   " (its previous hash is not that event's hash)"));
-      }
-    } else if (events > 0) {
-      ++gaps;
-      if (!allow_gaps_) {
-        return broken(absl::StrCat(
-            position - 1 == last + 1
-                ? absl::StrCat("position ", last + 1, " is")
-                : absl::StrCat("positions ", last + 1, " to ", position - 1, " are"),
-            " missing here, or out of order (an export of the log lists every position in "
-            "increasing order); for an export of one stream, which skips positions, give "
-            "--allow-gaps"));
-      }
-    }
+    absl::StatusOr<crypto::Hash> hash = chain.Add(*exported);
+    if (!hash.ok()) return broken(hash.status().message());
     if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
       return broken(audited.message());
     }
@@ -495,7 +444,7 @@ int AuditCommands::VerifyFile() {
         return Fail(kExitBadArgs, absl::StrCat("--tree-head needs the export from position 1; ",
                                                name, " starts at position ", position));
       }
-      leaves.push_back(crypto::MerkleLeafHash(crypto::AsBytes(hash)));
+      leaves.push_back(crypto::MerkleLeafHash(crypto::AsBytes(*hash)));
       if (position == tree_head->size()) {
         if (crypto::MerkleRootOfLeaves(leaves) != tree_head->root_hash()) {
           return Fail(kExitChainBroken,
@@ -507,10 +456,6 @@ int AuditCommands::VerifyFile() {
         root_checked = true;
       }
     }
-    if (events == 0) first = position;
-    last = position;
-    last_hash = hash;
-    ++events;
   }
   if (too_long) {
     return Fail(kExitBadArgs, absl::StrCat(name, " line ", line_number, " is longer than ",
@@ -518,7 +463,19 @@ int AuditCommands::VerifyFile() {
                                            " bytes, more than any exported event"));
   }
   if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", name, " (a read error)"));
-  if (events == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
+  if (chain.events() == 0) return Fail(kExitBadArgs, absl::StrCat(name, " holds no event"));
+  if (!ended_line) {
+    // `export` ends every line with a newline: a last line without one was cut short (an
+    // export stopped part of the way, a file copied in part), however whole it parses.
+    return Fail(kExitChainBroken,
+                absl::StrCat("the export does not verify: ", name, " ends inside its line ",
+                             line_number - 1, " (position ", chain.last(),
+                             ") with no newline after it: the file was cut short (an export "
+                             "that was stopped, or a copy in part); export again"));
+  }
+  const uint64_t events = chain.events(), first = chain.first(), last = chain.last(),
+                 gaps = chain.gaps();
+  const crypto::Hash& last_hash = chain.last_hash();
   if (tree_head && !root_checked && tree_head->size() > 0 && first != 1) {
     return Fail(kExitBadArgs, absl::StrCat("--tree-head needs the export from position 1; ", name,
                                            " starts at position ", first));

@@ -1,6 +1,7 @@
 #include "cli/event_commands.h"
 
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -19,24 +21,23 @@
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/generic/generic_stub.h>
-
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
+#include "cli/export_chain.h"
 #include "cli/log_pages.h"
 #include "cli/printable.h"
+#include "cli/progress.h"
 #include "cli/query_text.h"
 #include "cli/table.h"
 #include "cli/time_flags.h"
-#include "cli/progress.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -45,9 +46,9 @@
 #include "ledger/common/flags.h"
 #include "ledger/common/names.h"
 #include "ledger/common/time.h"
-#include "ledger/envelope.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
+#include "ledger/envelope.h"
 #include "ledger/ledger.h"
 #include "ledger/stored_event.h"
 
@@ -325,7 +326,10 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   import_->footer(
       "Batches of --batch events per call, and of at most 16 MiB. Stops at the first bad line,\n"
       "naming FILE:LINE and the\n"
-      "field; the events before it are stored, and a rerun stores none of them twice.\n\n"
+      "field; the events before it are stored, and a rerun stores none of them twice.\n"
+      "A file `export` wrote is checked as `verify --file` checks it (each event's hash, the\n"
+      "chain from one position to the next, a last line cut short): an import stops at a\n"
+      "damaged event, before storing it.\n\n"
       "Examples:\n"
       "  govledger import deploy/demo/*.jsonl\n"
       "  govledger export | govledger --server other:50051 import -");
@@ -333,6 +337,9 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   import_->add_option("--batch", batch_, "Events per append call")
       ->capture_default_str()
       ->check(WholeNumberIn(1, 10000));
+  import_->add_flag("--allow-gaps", allow_gaps_,
+                    "An export of one stream: its positions skip, each event then checked on "
+                    "its own (as verify --file --allow-gaps)");
 
   for (CLI::App* sub : {append_, import_}) {
     sub->add_option("--actor", actor_,
@@ -635,14 +642,38 @@ int EventCommands::Import(const std::string& server) {
       }
     }
     std::istream& in = path == "-" ? std::cin : file;
+    const std::string name = path == "-" ? "stdin" : path;
     std::string line;
     bool too_long = false;
     uint64_t number = 1;
+    // The lines that carry the server's fields (an export's) are checked in order, as `verify
+    // --file` checks them, so that an edited, reordered, deleted or cut-short line is refused
+    // rather than stored as if it were the ledger's (hand-written lines carry none).
+    ExportChain chain(allow_gaps_);
+    bool exported_line_cut = false;  // an export's line that ended the file without a newline
+    std::string cut_where;
     for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++number) {
       bytes_done += line.size() + 1;
       progress.Update(bytes_done);
       if (absl::StripAsciiWhitespace(line).empty()) continue;
-      const std::string where = absl::StrCat(path == "-" ? "stdin" : path, ":", number);
+      const std::string where = absl::StrCat(name, ":", number);
+      if (absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
+          exported.ok() && exported->event.position() != 0) {
+        if (!in.eof()) {
+          if (absl::StatusOr<crypto::Hash> h = chain.Add(*exported); !h.ok()) {
+            if (int rc = send(pending); rc != kExitOk) return rc;
+            return Fail(kExitChainBroken,
+                        absl::StrCat(where, ": the export does not verify at position ",
+                                     exported->event.position(), ": ", h.status().message(),
+                                     "; the event is not stored (", stored_before(),
+                                     "): import an undamaged copy of the export"));
+          }
+        } else {
+          exported_line_cut = true;  // said after the loop, before it is sent
+          cut_where = where;
+          break;
+        }
+      }
       absl::StatusOr<v1::Event> event = ParseEventDocument(line);
       if (event.ok() && event->event_id().empty()) {
         event = absl::InvalidArgumentError(
@@ -670,13 +701,21 @@ int EventCommands::Import(const std::string& server) {
         pending_bytes = 0;
       }
     }
+    if (exported_line_cut) {
+      if (int rc = send(pending); rc != kExitOk) return rc;
+      return Fail(kExitChainBroken,
+                  absl::StrCat(cut_where,
+                               ": the export ends inside this line, with no newline "
+                               "after it: the file was cut short (an export that was stopped, "
+                               "or a copy in part); the event is not stored (",
+                               stored_before(), "): export again, and import that"));
+    }
     if (too_long) {
       if (int rc = send(pending); rc != kExitOk) return rc;
       return Fail(kExitBadArgs,
-                  absl::StrCat(path == "-" ? "stdin" : path, ":", number,
-                               ": the line is longer than ", kMaxEventDocumentBytes,
-                               " bytes, more than any event's document; ", stored_before(),
-                               " (fix the line and rerun: none is stored twice)"));
+                  absl::StrCat(name, ":", number, ": the line is longer than ",
+                               kMaxEventDocumentBytes, " bytes, more than any event's document; ",
+                               stored_before(), " (fix the line and rerun: none is stored twice)"));
     }
     if (in.bad()) return Fail(kExitBadArgs, absl::StrCat("cannot read ", path));
   }
@@ -744,29 +783,30 @@ int EventCommands::Export(const std::string& server) {
   const uint64_t last = to_given ? to_ : end;
 
   std::ofstream file;
+  // Written as OUT.partial-PID beside OUT, synced, then given its name: FILE is the whole
+  // export or nothing, even when the export is killed or the machine stops part of the way (a
+  // file cut short under the final name would verify and import as far as it goes).
+  const std::string partial = out_.empty() ? "" : absl::StrCat(out_, ".partial-", ::getpid());
   if (!out_.empty()) {
-    // Created here (O_EXCL) or refused: an export never overwrites a file. Readable by its
-    // owner alone (0600), as the data directory is: it holds decisions' confidential Part 2.
-    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST) {
-      return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
-                                             "--out, or remove it first"));
-    }
+    // Created here (O_EXCL) or refused. Readable by its owner alone (0600), as the data
+    // directory is: it holds decisions' confidential Part 2.
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-      return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_, ": ", std::strerror(errno)));
+      return Fail(kExitBadArgs,
+                  absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
     }
     ::close(fd);
-    file.open(out_, std::ios::binary);
+    file.open(partial, std::ios::binary);
   }
-  // A failed export leaves no partial file behind (a rerun may then use the same name).
+  // A failed export leaves no partial file behind.
   bool complete = false;
   absl::Cleanup remove_partial = [&] {
     if (!out_.empty() && !complete) {
       file.close();
-      std::remove(out_.c_str());
+      std::remove(partial.c_str());
     }
   };
-  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
+  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", partial));
   std::ostream& out = out_.empty() ? std::cout : file;
   // A write that failed (a full disk, a closed pipe): `error` is its errno, 0 if unknown.
   auto cannot_write = [&](int error) {
@@ -867,6 +907,29 @@ int EventCommands::Export(const std::string& server) {
     errno = 0;
     file.close();
     if (!file) return cannot_write(errno);
+    // On disk before it has its name; named without overwriting (link fails if OUT exists,
+    // where rename would replace it); then the name itself on disk.
+    const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+    if (absl::Status synced =
+            fd < 0 ? FileError("open", partial, errno) : FsyncAndClose(fd, partial);
+        !synced.ok()) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat("export: ", synced.message(), " (", out_, " not written)"));
+    }
+    if (::link(partial.c_str(), out_.c_str()) != 0) {
+      const int error = errno;
+      return Fail(kExitBadArgs,
+                  error == EEXIST
+                      ? absl::StrCat("export: ", out_,
+                                     " was created while the export ran; "
+                                     "give another --out, or remove it first")
+                      : absl::StrCat("cannot create ", out_, ": ", std::strerror(error)));
+    }
+    std::remove(partial.c_str());
+    const std::string directory = std::filesystem::path(out_).parent_path().string();
+    if (absl::Status synced = FsyncDirectory(directory.empty() ? "." : directory); !synced.ok()) {
+      return Fail(kExitBadArgs, absl::StrCat("export: ", synced.message()));
+    }
     complete = true;
     std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;
     if (written > 0) {

@@ -55,6 +55,7 @@ class EventCommands {
   // import
   std::vector<std::string> files_;
   uint32_t batch_ = 500;
+  bool allow_gaps_ = false;  // an export of one stream (ExportChain)
   // export / tail
   uint64_t from_ = 0, to_ = 0, limit_ = 0;
   uint64_t last_ = 10;

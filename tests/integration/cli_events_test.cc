@@ -861,6 +861,14 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
     EXPECT_EQ(run.code, 4) << run.out;
     EXPECT_THAT(run.err, HasSubstr(d.says));
   }
+  // A last line without its newline: the file was cut short, however whole the line parses
+  // (an export killed part of the way wrote such files under the final name).
+  const std::string cut = exported + ".cut";
+  std::ofstream(cut, std::ios::trunc) << absl::StrJoin(good, "\n");
+  CliRun cut_run = Cli(absl::StrCat("verify --file ", cut));
+  EXPECT_EQ(cut_run.code, 4) << cut_run.out;
+  EXPECT_THAT(cut_run.err, HasSubstr("ends inside its line 12 (position 12) with no newline "
+                                     "after it: the file was cut short"));
   // The wrong head hash, a bad one, a file that is no export, a missing file.
   CliRun other_head = Cli(absl::StrCat("verify --file ", exported, " --head-hash ",
                                        std::string(64, '0')));
@@ -871,6 +879,78 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   EXPECT_EQ(not_export.code, 2);
   EXPECT_THAT(not_export.err, HasSubstr("line 1 is not an event `export` wrote"));
   EXPECT_EQ(Cli("verify --file /nonexistent.jsonl").code, 2);
+}
+
+// An import checks an export's lines as `verify --file` does, and stops at the first damaged
+// one before storing it (an operator's trial: an edited rating, a deleted line, two lines
+// swapped and a file cut short all imported with exit 0). Hand-written lines, which carry no
+// server fields, are not checked.
+TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 6; ++i) {
+    lines.push_back(OrganisationLine(absl::StrCat("I", i)));
+    lines.push_back(OpaqueLine(i % 2));
+  }
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " import ", WriteFile("in.jsonl", lines))).code, 0);
+  const std::string exported = dir_.path() + "/ledger.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
+  absl::StatusOr<std::string> text = ReadWholeFile(exported, kSmallFileBytes);
+  ASSERT_OK(text);
+  const std::vector<std::string> good = Lines(*text);
+  ASSERT_EQ(good.size(), 12u);
+  // Written whole under its name (as ledger.jsonl.partial-PID until then): nothing else is left
+  // beside it.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr(".partial")));
+  }
+
+  struct Damage {
+    std::string what;
+    std::string text;
+    std::string says;
+    uint64_t stored;  // the events before the damage
+  };
+  std::vector<std::string> edited = good;
+  edited[2] = absl::StrReplaceAll(edited[2], {{"Force I1", "Force I9"}});
+  std::vector<std::string> dropped = good;
+  dropped.erase(dropped.begin() + 6);
+  std::vector<std::string> swapped = good;
+  std::swap(swapped[8], swapped[9]);
+  for (const Damage& d : {
+           Damage{"edited payload", absl::StrJoin(edited, "\n") + "\n",
+                  ".jsonl:3: the export does not verify at position 3: its hash does not match "
+                  "its content",
+                  2},
+           Damage{"dropped event", absl::StrJoin(dropped, "\n") + "\n",
+                  "position 7 is missing here", 6},
+           Damage{"swapped events", absl::StrJoin(swapped, "\n") + "\n",
+                  "position 9 is missing here, or out of order", 8},
+           Damage{"cut short", absl::StrJoin(good, "\n"),
+                  ".jsonl:12: the export ends inside this line, with no newline after it", 11},
+       }) {
+    SCOPED_TRACE(d.what);
+    DaemonHarness fresh;
+    ASSERT_OK(fresh.Start());
+    const std::string damaged = dir_.path() + "/damaged.jsonl";
+    std::ofstream(damaged, std::ios::trunc) << d.text;
+    CliRun run = Cli(absl::StrCat("--server ", fresh.address(), " import ", damaged));
+    EXPECT_EQ(run.code, 4) << run.out;
+    EXPECT_THAT(run.err, AllOf(HasSubstr(d.says), HasSubstr("the event is not stored")));
+    absl::StatusOr<v1::GetHeadResponse> head = GetHead(*fresh.NewStub());
+    ASSERT_OK(head);
+    EXPECT_EQ(head->position(), d.stored);
+  }
+  // A stream's export skips positions: imported with --allow-gaps, as verified.
+  const std::string stream = dir_.path() + "/stream.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --stream notes/1 --out ", stream)).code, 0);
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  CliRun strict = Cli(absl::StrCat("--server ", other.address(), " import ", stream));
+  EXPECT_EQ(strict.code, 4);
+  EXPECT_THAT(strict.err, HasSubstr("give --allow-gaps"));
+  CliRun gaps = Cli(absl::StrCat("--server ", other.address(), " import --allow-gaps ", stream));
+  ASSERT_EQ(gaps.code, 0) << gaps.err;
+  EXPECT_THAT(gaps.out, HasSubstr("imported 3 events from 1 file: 2 new, 1 already stored"));
 }
 
 TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
