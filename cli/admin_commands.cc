@@ -69,7 +69,8 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
   metric("govledger_appends_accepted_total", "counter",
          "Append calls answered OK since the start.", number(s->appends_accepted()));
   metric("govledger_appends_refused_total", "counter",
-         "Append calls refused since the start (bad input, a rule, a conflict, shutting down).",
+         "Append calls refused since the start (the wrong token, bad input, a rule, a "
+         "conflict, shutting down).",
          number(s->appends_refused()));
   metric("govledger_syncs_total", "counter",
          "Store syncs (group commits) since the start.", number(s->syncs()));

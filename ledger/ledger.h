@@ -100,6 +100,9 @@ class Ledger {
   // (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event ids,
   // which happens on the caller's thread before the append is queued. `done` must not block.
   void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
+  // Counts an append refused before it reached AppendAsync (by the server: a caller without
+  // the right token, a request that does not parse), among Stats::appends_refused.
+  void CountRefusedAppend() { appends_refused_.fetch_add(1, std::memory_order_relaxed); }
 
   // AppendAsync, waiting for the outcome (for tests: govledgerd appends with
   // AppendAsync).

@@ -168,11 +168,13 @@ class UnaryCall final : public CallStep {
     absl::StatusOr<AccessControl::Admitted> caller =
         method_->access_.Admit(context_, method_->role_);
     if (!caller.ok()) {
+      if (method_->refused_) method_->refused_();
       Fail(ToGrpcStatus(caller.status()));
       return;
     }
     caller_ = std::move(*caller);
     if (grpc::Status parsed = ParseRequest(&raw_request_, &request_); !parsed.ok()) {
+      if (method_->refused_) method_->refused_();
       Fail(parsed);
       return;
     }
@@ -198,13 +200,16 @@ class UnaryMethod {
   // call, now or later from another thread.
   using Handler = std::function<void(UnaryCall<Request>* call)>;
 
-  // Callers need `role` (AccessControl::Admit). REQUIRES: `access` outlives the method.
-  UnaryMethod(RequestRawCall request_call, const AccessControl& access, Role role,
-              Handler handler)
+  // Callers need `role` (AccessControl::Admit). `refused`, if given, runs on the serving
+  // thread for each call refused before `handler` (not admitted, or a request that does not
+  // parse), for a count of them. REQUIRES: `access` outlives the method.
+  UnaryMethod(RequestRawCall request_call, const AccessControl& access, Role role, Handler handler,
+              std::function<void()> refused = nullptr)
       : request_call_(std::move(request_call)),
         access_(access),
         role_(role),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        refused_(std::move(refused)) {}
 
   // Waits for calls on `cq`, `slots` at a time (calls that arrive while all are taken wait
   // in gRPC's queue until the serving thread puts the next in place). REQUIRES: the method
@@ -225,6 +230,7 @@ class UnaryMethod {
   const AccessControl& access_;
   const Role role_;
   const Handler handler_;
+  const std::function<void()> refused_;
 };
 
 // Calls of one kind that may wait for their thread (QueueCall) where no other limit is given.

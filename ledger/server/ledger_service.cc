@@ -12,8 +12,10 @@ namespace govledger {
 LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access,
                                      int max_subscriptions, int max_subscriptions_per_token)
     : ledger_(ledger),
-      append_(BindRequest(this, &LedgerServiceImpl::RequestAppend), access, Role::kWriter,
-              [this](UnaryCall<v1::AppendRequest>* call) { Append(call); }),
+      append_(
+          BindRequest(this, &LedgerServiceImpl::RequestAppend), access, Role::kWriter,
+          [this](UnaryCall<v1::AppendRequest>* call) { Append(call); },
+          [ledger] { ledger->CountRefusedAppend(); }),
       read_(BindRequest(this, &LedgerServiceImpl::RequestRead), access, Role::kReader,
             [this](UnaryCall<v1::ReadRequest>* call) { Read(call); }),
       get_head_(BindRequest(this, &LedgerServiceImpl::RequestGetHead), access, Role::kViewer,
@@ -76,11 +78,13 @@ absl::Status CheckTrustStreams(const v1::AppendRequest& request, Role role,
 void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
   std::shared_lock lock(mu_);
   if (stopped_) {
+    ledger_->CountRefusedAppend();
     call->Fail(ToGrpcStatus(errors::ShuttingDown()));
     return;
   }
   if (absl::Status denied = CheckTrustStreams(call->request(), call->role(), call->actor());
       !denied.ok()) {
+    ledger_->CountRefusedAppend();
     call->Fail(ToGrpcStatus(denied));
     return;
   }

@@ -308,6 +308,16 @@ TEST_F(AccessTest, OrganisationsSigningKeysAndDelegationRulesNeedAnAdmin) {
   v1::GetHeadResponse now;
   ASSERT_THAT(GetHeadAs(reader_.secret, &now), GrpcOk());
   EXPECT_EQ(now.position(), head + 1);  // the admin's registration only
+  // Each refusal is counted among the appends refused, with one made without a token (a
+  // monitor watching the count saw none of these).
+  EXPECT_THAT(append("", {MakeEvent("programme/LPP", "p")}),
+              GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+  auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
+  auto context = Context(reader_.secret);
+  v1::GetStatsResponse stats;
+  ASSERT_THAT(admin->GetStats(context.get(), v1::GetStatsRequest(), &stats), GrpcOk());
+  EXPECT_EQ(stats.appends_refused(), 6u);
+  EXPECT_EQ(stats.appends_accepted(), 2u);
 }
 
 // A viewer has the queries and the head, which hold no payload, and not the whole events, which

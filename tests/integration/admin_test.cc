@@ -204,6 +204,11 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
               GrpcStatusIs(grpc::StatusCode::ABORTED, ::testing::_));
   EXPECT_THAT(Append(*stub_, MakeAppend({MakeEvent("", "no stream")}), &response),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::_));
+  // Refused before it reaches the ledger (a newer client's field): counted too (it was not).
+  v1::AppendRequest newer = MakeAppend({MakeEvent("admin/z", "newer")});
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddVarint(99, 1);
+  EXPECT_THAT(Append(*stub_, newer, &response),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("99")));
 
   auto stats = [&] {
     auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
@@ -219,7 +224,7 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   EXPECT_EQ(s.head_hash().size(), 32u);
   EXPECT_EQ(s.events_appended(), 20u);
   EXPECT_EQ(s.appends_accepted(), 20u);
-  EXPECT_EQ(s.appends_refused(), 2u);
+  EXPECT_EQ(s.appends_refused(), 3u);
   EXPECT_GE(s.syncs(), 1u);
   EXPECT_LE(s.syncs(), 20u);
   EXPECT_EQ(s.subscriptions_open(), 0u);
