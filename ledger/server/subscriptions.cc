@@ -201,6 +201,17 @@ void SubscribeCall::Arrived() {
     Finish(ToGrpcStatus(admitted.status()));
     return;
   }
+  // A request that can never succeed is refused for what is wrong with it, before a slot is
+  // taken: when every slot is taken, RESOURCE_EXHAUSTED would tell its client to retry.
+  v1::SubscribeRequest request;
+  if (grpc::Status parsed = ParseRequest(&raw_request_, &request); !parsed.ok()) {
+    Finish(parsed);
+    return;
+  }
+  if (absl::Status bad = CheckFilters(request, *owner_->ledger_); !bad.ok()) {
+    Finish(ToGrpcStatus(bad));
+    return;
+  }
   if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
     owner_->open_.fetch_sub(1);
     Finish(ToGrpcStatus(errors::WithReason(
@@ -224,15 +235,6 @@ void SubscribeCall::Arrived() {
       return;
     }
     token_actor_ = admitted->actor;
-  }
-  v1::SubscribeRequest request;
-  if (grpc::Status parsed = ParseRequest(&raw_request_, &request); !parsed.ok()) {
-    Finish(parsed);
-    return;
-  }
-  if (absl::Status bad = CheckFilters(request, *owner_->ledger_); !bad.ok()) {
-    Finish(ToGrpcStatus(bad));
-    return;
   }
   stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
   event_types_.insert(request.event_types().begin(), request.event_types().end());

@@ -558,6 +558,17 @@ TEST(SubscribeLimitTest, SubscriptionsPastTheLimitAreRefusedUntilOneEnds) {
   EXPECT_THAT(refusal, HasErrorInfo("SUBSCRIPTIONS_FULL",
                                     ::testing::ElementsAre(::testing::Pair("max_subscriptions",
                                                                            "3"))));
+  // A request that could never succeed is refused for what is wrong with it, not as a retry
+  // for later (a reviewer's bad filter was told RESOURCE_EXHAUSTED).
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest bad;
+    bad.add_stream_prefixes("/leading-slash");
+    auto reader = stub->Subscribe(&context, bad);
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_THAT(reader->Finish(), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::_));
+  }
   // The three still follow the log.
   ASSERT_OK(AppendOne(*stub, "limit/a", "second"));
   for (auto& o : open) {
