@@ -509,8 +509,14 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
       signed_by.push_back(SignatoryText(s));
     }
     for (const v1::DelegationNeed& n : d.delegations()) {
-      delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(),
-                                         n.role_required() ? ")" : ", NOT REQUIRED)"));
+      delegations.push_back(absl::StrCat(
+          n.role(), " (", n.rule_id(),
+          n.has_setting_effective_time()
+              ? absl::StrCat(", NOT REQUIRED: proposal dated before its setting of ",
+                             FormatRfc3339(ToMicros(n.setting_effective_time())).substr(0, 10),
+                             ", recorded under it)")
+          : n.role_required() ? ")"
+                              : ", NOT REQUIRED)"));
     }
     decisions.AddRow({d.organisation_id(), d.reference(), DecisionStatusText(d.status()),
                       DecisionAmountText(d), absl::StrJoin(signed_by, ", "),

@@ -1591,6 +1591,23 @@ QueryDecisionRegisterImpl(Folder& folder,
   for (const auto& [stream, d] : s.decisions()) {
     keys.emplace(d.proposed.organisation_id(), d.proposed.reference());
   }
+  // When each decision's proposal was recorded (by its position), for the settings in force
+  // then (DelegationNeed.setting_effective_time): decisions are made by people, hundreds a
+  // year, so reading their proposals costs little.
+  absl::flat_hash_map<uint64_t, int64_t> proposal_recorded;
+  {
+    std::vector<uint64_t> positions;
+    for (const auto& [stream, d] : s.decisions()) {
+      if (d.proposed_position != 0) positions.push_back(d.proposed_position);
+    }
+    std::sort(positions.begin(), positions.end());
+    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+    absl::StatusOr<std::vector<v1::Event>> proposals = folder.Events(positions, std::nullopt);
+    if (!proposals.ok()) return proposals.status();
+    for (const v1::Event& e : *proposals) {
+      if (e.has_recorded_time()) proposal_recorded[e.position()] = ToMicros(e.recorded_time());
+    }
+  }
   // The delegation rules known at the cut, by organisation, each in stream order; a decision is
   // held to each one's setting in force when it was proposed.
   std::map<std::string, std::vector<const RuleState*>> rules;
@@ -1680,6 +1697,36 @@ QueryDecisionRegisterImpl(Folder& folder,
         referral->set_reference(other_reference);
         referral->set_delegation_id(r->proposed.referred_under().delegation_id());
         referral->set_status(DecisionStatusOf(*r));
+      }
+    }
+    // The settings it was dated before, in force when it was recorded, that it reaches
+    // without their role (a proposal dated back out of a threshold, or an older paper
+    // recorded late: the register shows both, for an auditor to tell apart).
+    const auto recorded = proposal_recorded.find(d->proposed_position);
+    const int64_t recorded_micros =
+        recorded == proposal_recorded.end() ? kUnknownTime : recorded->second;
+    for (const RuleState* rule : rules[decision_org]) {
+      if (recorded_micros == kUnknownTime || d->proposed_micros == kUnknownTime ||
+          d->proposed_micros >= recorded_micros) {
+        break;
+      }
+      const v1::DelegationRuleSet* then = rule->InForceAt(d->proposed_micros);
+      const v1::DelegationRuleSet* later = rule->InForceAt(recorded_micros);
+      if (later == nullptr || later == then) continue;
+      const int64_t counted = CountedPence(*later, d->proposed.amounts());
+      const auto& roles = d->proposed.required_signatory_roles();
+      if (counted < later->threshold_pence() ||
+          std::find(roles.begin(), roles.end(), later->role()) != roles.end()) {
+        continue;
+      }
+      v1::DelegationNeed* need = e->add_delegations();
+      need->set_rule_id(later->rule_id());
+      need->set_role(later->role());
+      need->set_threshold_pence(later->threshold_pence());
+      need->set_counted_pence(counted);
+      for (const RuleState::Setting& setting : rule->settings) {
+        if (&setting.rule == later)
+          SetMicros(setting.micros, need->mutable_setting_effective_time());
       }
     }
     for (const RuleState* rule : rules[decision_org]) {

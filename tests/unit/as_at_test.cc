@@ -1098,6 +1098,45 @@ TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
   EXPECT_EQ(r->in_scope(), 3);
 }
 
+// A proposal dated before a delegation rule's setting took effect, recorded while the setting
+// was in force, that reaches it without its role: the register flags it beside the rule (a
+// reviewer dated a £900,000 proposal an hour before a £500,000 rule and had it approved by one
+// signatory, with nothing in the register to say so). Recorded before the setting, or needing
+// its role anyway, it is not flagged.
+TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecordedUnder) {
+  Log log = Base();
+  log.Add(Ev(Organisation("ORG")), InWeek(1));
+  log.Add(Ev(Delegation("ORG", "DM-500K", 50000000, "Deputy Mayor")), InWeek(3));
+  auto decision = [](const std::string& ref, std::vector<std::string> roles) {
+    return Ev(Decision("ORG", ref, std::move(roles),
+                       {Amount(v1::AMOUNT_KIND_CAPITAL, 90000000, "Reserve")}));
+  };
+  log.Add(decision("EARLY", {"Chief Executive"}), InWeek(2));              // recorded before
+  log.Add(decision("BACK 1", {"Chief Executive"}), InWeek(5), InWeek(2));  // dated back
+  log.Add(decision("BACK 2", {"Chief Executive", "Deputy Mayor"}), InWeek(5), InWeek(2));
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("ORG");
+  *request.mutable_as_at() = Week(6, kKnown);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r =
+      projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 3);
+  for (const v1::DecisionEntry& d : r->decisions()) {
+    SCOPED_TRACE(d.reference());
+    if (d.reference() != "BACK 1") {
+      EXPECT_EQ(d.delegations_size(), 0);
+      continue;
+    }
+    ASSERT_EQ(d.delegations_size(), 1);
+    const v1::DelegationNeed& need = d.delegations(0);
+    EXPECT_EQ(need.rule_id(), "DM-500K");
+    EXPECT_EQ(need.role(), "Deputy Mayor");
+    EXPECT_FALSE(need.role_required());
+    EXPECT_EQ(need.counted_pence(), 90000000);
+    EXPECT_EQ(ToMicros(need.setting_effective_time()), InWeek(3));
+  }
+}
+
 TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
   const std::string dmpc = "Deputy Mayor";
   Signer deputy = NewSigner("k-dmpc", dmpc);
