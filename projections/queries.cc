@@ -1465,7 +1465,8 @@ constexpr int32_t kMaxSplitWindowDays = 3660;
 
 // Appends to `out` the PossibleSplits of `rules` (by organisation) among the decisions of `s`
 // (those of `programme` only, when it is not empty), chained by `window_micros`. Each decision
-// is held to the setting in force when it was proposed; a run, to the setting of its last.
+// is held to the setting in force when it was proposed; a run, to the lowest threshold among
+// its members' settings (the last's, of those as low).
 // `published_at`, unless kUnknownTime: only decisions whose Part 1 is published then count.
 void FindPossibleSplits(const GovernanceState& s,
                         const std::map<std::string, std::vector<const RuleState*>>& rules,
@@ -1517,7 +1518,15 @@ void FindPossibleSplits(const GovernanceState& s,
           }
           int64_t total = 0;
           for (size_t i = start; i < end; ++i) total = AddPence(total, candidates[i].counted);
+          // Held to the lowest threshold among its members' settings: judged by its last
+          // member's alone, a raised threshold and one small proposal after it hid a split
+          // the earlier setting had caught (a signatory's trial).
           const v1::DelegationRuleSet* rule = candidates[end - 1].setting;
+          for (size_t i = start; i < end; ++i) {
+            if (candidates[i].setting->threshold_pence() < rule->threshold_pence()) {
+              rule = candidates[i].setting;
+            }
+          }
           if (end - start >= 2 && total >= rule->threshold_pence()) {
             v1::PossibleSplit* split = out->add_possible_splits();
             split->set_organisation_id(org);

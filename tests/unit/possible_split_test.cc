@@ -123,6 +123,21 @@ TEST_F(PossibleSplitTest, ARunChainsEachDecisionToTheOneBefore) {
   EXPECT_EQ(r->possible_splits(0).total_pence(), 60000000);
 }
 
+// A run is held to the lowest threshold among its members' settings: a threshold raised after
+// two proposals that split the lower one, and a penny's proposal under the new setting within
+// the window, must not hide the split (judged by its last member's setting, it did).
+TEST_F(PossibleSplitTest, ARaisedThresholdAndASmallProposalAfterItDoNotHideASplit) {
+  Propose("S1", 30000000, 1);
+  Propose("S2", 30000000, 15);
+  Add(Ev(Delegation("MOPAC", "DMPC-500K", 500000000, kDmpc)), 30);
+  Propose("S3", 1, 31);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r = Register();
+  ASSERT_OK(r);
+  ASSERT_EQ(r->possible_splits_size(), 1);
+  EXPECT_EQ(r->possible_splits(0).threshold_pence(), 50000000);
+  EXPECT_THAT(References(r->possible_splits(0)), ElementsAre("S1", "S2", "S3"));
+}
+
 TEST_F(PossibleSplitTest, WhatKeepsADecisionOutOfASplit) {
   Propose("PCD 80", 30000000, 1);
   Propose("PCD 81", 50000000, 2);                        // reaches the threshold itself
