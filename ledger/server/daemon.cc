@@ -656,8 +656,10 @@ v1::GetStatsResponse Daemon::Stats() const {
     }
   }
   out.set_data_dir_bytes(bytes);
-  if (absl::StatusOr<uint64_t> free = FreeSpaceWatch::Of(options_.data_dir)(); free.ok()) {
-    out.set_data_dir_free_bytes(*free);
+  // The bytes free, whatever else is short (appends pause when files (inodes) run out too,
+  // which `appends_paused` says; the bytes then read 0 as if the disk were full).
+  if (struct statvfs fs; ::statvfs(options_.data_dir.c_str(), &fs) == 0) {
+    out.set_data_dir_free_bytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize);
   }
   out.set_min_free_bytes(options_.min_free_bytes);
   if (const std::optional<int64_t> recorded = ledger_->last_recorded_micros()) {
