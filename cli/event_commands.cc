@@ -657,8 +657,26 @@ int EventCommands::Import(const std::string& server) {
       progress.Update(bytes_done);
       if (absl::StripAsciiWhitespace(line).empty()) continue;
       const std::string where = absl::StrCat(name, ":", number);
-      if (absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
-          exported.ok() && exported->event.position() != 0) {
+      absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
+      // An export's line carries its position and hashes; one that has lost some of them, or a
+      // bare line among an export's, is an edited export, not a hand-written file.
+      const bool server_fields =
+          exported.ok() && (exported->event.position() != 0 || !exported->event.hash().empty() ||
+                            !exported->event.prev_hash().empty());
+      if (exported.ok() && (server_fields || chain.events() > 0) &&
+          (exported->event.position() == 0 || exported->event.hash().empty() ||
+           exported->event.prev_hash().empty())) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        return Fail(kExitChainBroken,
+                    absl::StrCat(where, ": ",
+                                 server_fields ? "the line carries some of the server's fields "
+                                                 "(position, prevHash, hash) and not all"
+                                               : "a line without the server's fields among an "
+                                                 "export's",
+                                 ": an edited export; the event is not stored (", stored_before(),
+                                 "): import an undamaged copy of the export"));
+      }
+      if (server_fields) {
         if (!in.eof()) {
           if (absl::StatusOr<crypto::Hash> h = chain.Add(*exported); !h.ok()) {
             if (int rc = send(pending); rc != kExitOk) return rc;
@@ -783,17 +801,23 @@ int EventCommands::Export(const std::string& server) {
   const uint64_t last = to_given ? to_ : end;
 
   std::ofstream file;
-  // Written as OUT.partial-PID beside OUT, synced, then given its name: FILE is the whole
-  // export or nothing, even when the export is killed or the machine stops part of the way (a
-  // file cut short under the final name would verify and import as far as it goes).
-  const std::string partial = out_.empty() ? "" : absl::StrCat(out_, ".partial-", ::getpid());
+  // Written as OUT.partial-XXXXXX beside OUT (a name of this run's own), synced, then given its
+  // name: FILE is the whole export or nothing, even when the export is killed or the machine
+  // stops part of the way (a file cut short under the final name would verify and import as
+  // far as it goes).
+  std::string partial;
   if (!out_.empty()) {
-    // Created here (O_EXCL) or refused. Readable by its owner alone (0600), as the data
-    // directory is: it holds decisions' confidential Part 2.
-    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    // Readable by its owner alone (mkstemp's 0600), as the data directory is: it holds
+    // decisions' confidential Part 2.
+    partial = out_ + ".partial-XXXXXX";
+    int fd = ::mkostemp(partial.data(), O_CLOEXEC);
+    if (fd < 0 && errno == ENAMETOOLONG) {  // a FILE whose name leaves no room for the suffix
+      const std::string directory = std::filesystem::path(out_).parent_path().string();
+      partial = (directory.empty() ? "" : directory + "/") + ".govledger-export.partial-XXXXXX";
+      fd = ::mkostemp(partial.data(), O_CLOEXEC);
+    }
     if (fd < 0) {
-      return Fail(kExitBadArgs,
-                  absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
+      return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_, ": ", std::strerror(errno)));
     }
     ::close(fd);
     file.open(partial, std::ios::binary);
@@ -806,7 +830,7 @@ int EventCommands::Export(const std::string& server) {
       std::remove(partial.c_str());
     }
   };
-  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", partial));
+  if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
   std::ostream& out = out_.empty() ? std::cout : file;
   // A write that failed (a full disk, a closed pipe): `error` is its errno, 0 if unknown.
   auto cannot_write = [&](int error) {
@@ -916,7 +940,13 @@ int EventCommands::Export(const std::string& server) {
       return Fail(kExitBadArgs,
                   absl::StrCat("export: ", synced.message(), " (", out_, " not written)"));
     }
-    if (::link(partial.c_str(), out_.c_str()) != 0) {
+    // Renamed only where nothing is; a file system without that gets a hard link, as
+    // exclusive (WriteFileAtomically does the same).
+    int named = ::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE);
+    if (named != 0 && (errno == EINVAL || errno == ENOSYS)) {
+      named = ::link(partial.c_str(), out_.c_str());
+    }
+    if (named != 0) {
       const int error = errno;
       return Fail(kExitBadArgs,
                   error == EEXIST
@@ -925,7 +955,7 @@ int EventCommands::Export(const std::string& server) {
                                      "give another --out, or remove it first")
                       : absl::StrCat("cannot create ", out_, ": ", std::strerror(error)));
     }
-    std::remove(partial.c_str());
+    std::remove(partial.c_str());  // the link's other name; after a rename, gone already
     const std::string directory = std::filesystem::path(out_).parent_path().string();
     if (absl::Status synced = FsyncDirectory(directory.empty() ? "." : directory); !synced.ok()) {
       return Fail(kExitBadArgs, absl::StrCat("export: ", synced.message()));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/admin_commands.h"
@@ -123,6 +124,17 @@ int main(int argc, char** argv) {
       return "govledger: " + UnexpectedArguments(*failed) + "\n";
     }
     const std::string what = e.what();
+    // "--out is required" of an option given, but before the command's name: its value is
+    // among the arguments left over (CLI11 says it is missing before it says they are extra).
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        absl::EndsWith(what, " is required")) {
+      const std::string name = what.substr(0, what.size() - std::string(" is required").size());
+      for (const std::string& arg : left) {
+        if (arg == name || absl::StartsWith(arg, name + "=")) {
+          return "govledger: " + UnexpectedArguments(*failed) + "\n";
+        }
+      }
+    }
     // No command at all: name the commands there are.
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         what.find("subcommand is required") != std::string::npos) {

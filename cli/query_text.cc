@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/table.h"
-#include "govledger/v1/events.pb.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
@@ -483,9 +482,8 @@ std::string AspectDifferences(const AspectList& before_list, const AspectList& a
 }  // namespace
 
 std::string AspectChanges(const v1::EntityChange& change) {
-  // A status report says the rating, changed or not.
-  static const std::string kStatusReported = v1::StatusReported::descriptor()->full_name();
-  const absl::string_view restated = change.event().event_type() == kStatusReported ? "rating" : "";
+  // A rated status report says the rating, changed or not (EntityChange.restated).
+  const absl::string_view restated = change.restated().empty() ? "" : change.restated(0);
   std::string out = AspectDifferences(change.before(), change.after(), restated);
   if (change.after_at_effective_time_size() > 0 &&
       AspectDifferences(change.before(), change.after()).empty()) {

@@ -1304,13 +1304,23 @@ struct GovernanceState::Access {
                                                   const std::string& id) {
     const WorkState* w = s.FindWork(subject);
     if (w == nullptr || w->benefits.contains(id)) return absl::OkStatus();
+    // Compared as names are (LookAlike), and without the separators an id may use between its
+    // words: "annual_savings", "annual.savings" and "annualsavings" are "annual-savings".
+    auto joined = [](absl::string_view text) {
+      std::string out;
+      for (char c : text) {
+        if (c != ' ' && c != '-' && c != '_' && c != '.' && c != ':' && c != '/') out += c;
+      }
+      return out;
+    };
+    const std::string id_joined = joined(id);
     for (const auto& [known, unused] : w->benefits) {
-      if (LookAlike(known, id)) {
+      if (LookAlike(known, id) || LookAlike(joined(known), id_joined)) {
         return Refuse(
             Describe(subject),
             absl::StrCat("names benefit '", id, "', which looks like its benefit '", known, "'"),
             absl::StrCat("a benefit's id is written one way (ids that differ only in "
-                         "letter case, accents, spacing or look-alike letters are one "
+                         "letter case, accents, spacing, separators or look-alike letters are one "
                          "benefit): use '",
                          known, "'"));
       }
@@ -2392,7 +2402,7 @@ struct GovernanceState::Access {
     // After every setting it supersedes (ties: the later event).
     auto place = r->settings.end();
     while (place != r->settings.begin() && !Supersedes((place - 1)->micros, at)) --place;
-    r->settings.insert(place, {at, m});
+    r->settings.insert(place, {at, m, e.position()});
   }
 
   static absl::StatusOr<std::string> Shape(const v1::SigningKeyRegistered& m) {

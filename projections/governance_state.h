@@ -220,6 +220,10 @@ struct RuleState {
   struct Setting {
     int64_t micros = kUnknownTime;  // its effective time
     v1::DelegationRuleSet rule;
+    // Its DelegationRuleSet's position: 0 where not known (the write side's fold of an append
+    // not yet stored). The decision register tells by it which settings a proposal was
+    // recorded under.
+    uint64_t position = 0;
   };
   // By effective time; ties, and settings of unknown time (only outside the ledger), in log
   // order. Never empty.
@@ -454,8 +458,9 @@ class GovernanceState {
   // signatures and rejection or withdrawal, which the decision register cites. 20: the position
   // of a risk's or scope item's departure from a programme, after which a comparison of that
   // programme leaves the item's events to its new holder; the source of a project's closure,
-  // which the benefits cite for what it confirmed.
-  static constexpr uint32_t kSnapshotFormat = 20;
+  // which the benefits cite for what it confirmed. 21: each delegation rule setting's position,
+  // by which the decision register tells the settings a proposal was recorded under.
+  static constexpr uint32_t kSnapshotFormat = 21;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

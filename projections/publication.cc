@@ -94,7 +94,8 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
     aspects->erase(std::remove_if(aspects->begin(), aspects->end(),
                                   [](const v1::Aspect& a) {
                                     return a.name() == kInterestsDeclaredAspect ||
-                                           a.name() == kReferredUnderAspect;
+                                           a.name() == kReferredUnderAspect ||
+                                           a.name() == kSignatoriesAspect;
                                   }),
                    aspects->end());
   };

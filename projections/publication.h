@@ -37,6 +37,8 @@ namespace govledger::projections {
 inline constexpr char kPart1DeferredAspect[] = "part 1 deferred until";
 inline constexpr char kInterestsDeclaredAspect[] = "interests declared";
 inline constexpr char kReferredUnderAspect[] = "referred under";
+// Who signed for each role: its key, the key's holder and the date beside the signature.
+inline constexpr char kSignatoriesAspect[] = "signatories";
 
 // Whether Part 1 deferred until `until` is still unpublished at `now_micros`: the date is set
 // and its 00:00 UTC is still to come.

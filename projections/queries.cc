@@ -1183,6 +1183,20 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
         for (const auto& [role, key] : d->signed_roles)
           signed_roles.push_back(role);
         AddAspect(&out, "signed", absl::StrJoin(signed_roles, ", "));
+        // Who: an auditor reading the history would otherwise take the actor who appended a
+        // signature (a clerk) for its signatory.
+        std::vector<std::string> signatories;
+        for (const auto& [role, key] : d->signed_roles) {
+          std::string who = absl::StrCat(role, ": key ", key);
+          if (const KeyState* k = s.FindKey(key); k != nullptr && !k->registered.holder().empty()) {
+            absl::StrAppend(&who, " (", k->registered.holder(), ")");
+          }
+          if (auto on = d->signed_on.find(key); on != d->signed_on.end()) {
+            absl::StrAppend(&who, ", dated ", FormatDate(on->second));
+          }
+          signatories.push_back(std::move(who));
+        }
+        AddAspect(&out, std::string(kSignatoriesAspect), absl::StrJoin(signatories, "; "));
         std::vector<std::string> declared;
         for (const auto& [role, key] : d->signed_roles) {
           auto it = d->declarations.find(key);
@@ -1719,9 +1733,17 @@ QueryDecisionRegisterImpl(Folder& folder,
           d->proposed_micros >= recorded_micros) {
         break;
       }
+      // The setting in force when the proposal was recorded, of those recorded before it.
+      const RuleState::Setting* under = nullptr;
+      for (const RuleState::Setting& setting : rule->settings) {
+        if (setting.position != 0 && setting.position < d->proposed_position &&
+            setting.micros != kUnknownTime && setting.micros <= recorded_micros) {
+          under = &setting;
+        }
+      }
       const v1::DelegationRuleSet* then = rule->InForceAt(d->proposed_micros);
-      const v1::DelegationRuleSet* later = rule->InForceAt(recorded_micros);
-      if (later == nullptr || later == then) continue;
+      if (under == nullptr || &under->rule == then || under->micros <= d->proposed_micros) continue;
+      const v1::DelegationRuleSet* later = &under->rule;
       const int64_t counted = CountedPence(*later, d->proposed.amounts());
       const auto& roles = d->proposed.required_signatory_roles();
       if (counted < later->threshold_pence() ||
@@ -1733,10 +1755,7 @@ QueryDecisionRegisterImpl(Folder& folder,
       need->set_role(later->role());
       need->set_threshold_pence(later->threshold_pence());
       need->set_counted_pence(counted);
-      for (const RuleState::Setting& setting : rule->settings) {
-        if (&setting.rule == later)
-          SetMicros(setting.micros, need->mutable_setting_effective_time());
-      }
+      SetMicros(under->micros, need->mutable_setting_effective_time());
     }
     for (const RuleState* rule : rules[decision_org]) {
       const v1::DelegationRuleSet* r = rule->InForceAt(d->proposed_micros);
@@ -1926,6 +1945,7 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
   if (!events.ok()) return events.status();
   static const std::string kProposed =
       v1::DecisionProposed::descriptor()->full_name();
+  static const std::string kStatusReported = v1::StatusReported::descriptor()->full_name();
   std::pair<std::string, std::string> decision;
   GovernanceState state(/*remember_events=*/false);
   v1::GetEntityHistoryResponse out;
@@ -1950,6 +1970,7 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     ToAspects(before, c->mutable_before());
     ToAspects(after, c->mutable_after());
     c->set_note(NoteOf(*e));
+    if (e->event_type() == kStatusReported && CanChange("rating", *e)) c->add_restated("rating");
     if (recorded && before == after) AddChangeAtEffectiveTime(*events, i, stream, decision, c);
   }
   RETURN_IF_ERROR(AddVoided(folder, *cut, stream, &out));

@@ -345,6 +345,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       Snap::Rule::Setting* out_setting = s->add_settings();
       *out_setting->mutable_rule() = setting.rule;
       if (setting.micros != kUnknownTime) out_setting->set_micros(setting.micros);
+      out_setting->set_position(setting.position);
     }
   }
   std::string* packed = out->mutable_events();
@@ -481,8 +482,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     }
     RuleState& r = rules_[s.stream_id()];
     for (const auto& setting : s.settings()) {
-      r.settings.push_back(
-          {setting.has_micros() ? setting.micros() : kUnknownTime, setting.rule()});
+      r.settings.push_back({setting.has_micros() ? setting.micros() : kUnknownTime, setting.rule(),
+                            setting.position()});
     }
   }
   const std::string& packed = in.events();

@@ -898,7 +898,7 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
   ASSERT_OK(text);
   const std::vector<std::string> good = Lines(*text);
   ASSERT_EQ(good.size(), 12u);
-  // Written whole under its name (as ledger.jsonl.partial-PID until then): nothing else is left
+  // Written whole under its name (as ledger.jsonl.partial-XXXXXX until then): nothing else is left
   // beside it.
   for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
     EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr(".partial")));
@@ -916,7 +916,20 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
   dropped.erase(dropped.begin() + 6);
   std::vector<std::string> swapped = good;
   std::swap(swapped[8], swapped[9]);
+  // An edited line whose position is taken out, so that it passes for a hand-written one (a
+  // reviewer's edit was stored so); and a bare line among an export's.
+  std::vector<std::string> unpositioned = edited;
+  unpositioned[2] = absl::StrReplaceAll(unpositioned[2], {{R"("position":"3",)", ""}});
+  ASSERT_NE(unpositioned[2], edited[2]);
+  std::vector<std::string> bare = good;
+  bare.insert(bare.begin() + 4, OpaqueLine(9));
   for (const Damage& d : {
+           Damage{"position taken out", absl::StrJoin(unpositioned, "\n") + "\n",
+                  ".jsonl:3: the line carries some of the server's fields (position, prevHash, "
+                  "hash) and not all: an edited export",
+                  2},
+           Damage{"bare line", absl::StrJoin(bare, "\n") + "\n",
+                  ".jsonl:5: a line without the server's fields among an export's", 4},
            Damage{"edited payload", absl::StrJoin(edited, "\n") + "\n",
                   ".jsonl:3: the export does not verify at position 3: its hash does not match "
                   "its content",

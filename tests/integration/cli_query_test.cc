@@ -1299,6 +1299,10 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       // The command's own option, given before the command.
       {"--programme LPP status",
        "--programme is an option of 'govledger status': give it after 'govledger status'"},
+      // ... one the command requires, which CLI11 would call missing.
+      {"--out k keys generate",
+       "--out is an option of 'govledger keys generate': give it after 'govledger keys "
+       "generate'"},
       {"history", "ENTITY is required"},
       {"decisions --week 3", "give --organisation, --programme or both"},
       {"history risk/LPP-R01 --programme LPP", "history takes --programme only with --week"},
@@ -1319,8 +1323,7 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
        "reads the log to position 50, past the report's point (position 30, recorded at "},
       {"compare --programme LPP --since-week 74 --position 30", "Give --known-through 30"},
       // Every event was recorded today, after week 86 took effect.
-      {"report --programme LPP --since-position 30 --week 86",
-       "recorded at 20"},
+      {"report --programme LPP --since-position 30 --week 86", "recorded at 20"},
       {"report --programme LPP --since-position 30 --week 86",
        "pair --since-position with --position, or --since-week and --since with --week and --at"},
   };

@@ -666,6 +666,18 @@ TEST(AsAtTest, AReportWithoutARatingIsTheUpdateAndLeavesTheRating) {
   EXPECT_THAT(DiffLines(*c), ElementsAre("programme/LPP update:  -> week 4 @5",
                                          "project/LPP-INV rating:  -> GREEN @6"));
   ASSERT_EQ(c->differences(0).events_size(), 1);
+  // Its history: the rated report restates its rating (shown even where unchanged), the
+  // update does not (a reviewer's update read "rating: AMBER (as before)").
+  v1::GetEntityHistoryRequest history;
+  history.set_stream_id("programme/LPP");
+  *history.mutable_as_at() = Week(5, kRecorded);
+  absl::StatusOr<v1::GetEntityHistoryResponse> h =
+      projections::QueryEntityHistory(log.events(), kNow, history);
+  ASSERT_OK(h);
+  ASSERT_EQ(h->changes_size(), 3);  // registration, rated report, update
+  EXPECT_THAT(h->changes(0).restated(), ElementsAre());
+  EXPECT_THAT(h->changes(1).restated(), ElementsAre("rating"));
+  EXPECT_THAT(h->changes(2).restated(), ElementsAre());
 }
 
 // Each difference names only the events that changed that aspect, not every event of its

@@ -704,7 +704,8 @@ TEST_F(RulesTest, BenefitsForecastWhileOpenAndRealisedAfterClosure) {
   f.set_annual_pence(600000000);
   EXPECT_OK(Append(Ev(f)));
   // The same benefit spelled another way would be a second one, its savings counted twice.
-  for (const std::string alike : {"Annual savings", "annual savings", "ANNUAL-SAVINGS"}) {
+  for (const std::string alike : {"Annual savings", "annual savings", "ANNUAL-SAVINGS",
+                                  "annual_savings", "annual.savings", "annualsavings"}) {
     v1::BenefitForecast twice = f;
     twice.set_benefit_id(alike);
     EXPECT_THAT(Append(Ev(twice)),
