@@ -1126,6 +1126,10 @@ TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecorded
   log.Add(decision("EARLY", {"Chief Executive"}), InWeek(2));              // recorded before
   log.Add(decision("BACK 1", {"Chief Executive"}), InWeek(5), InWeek(2));  // dated back
   log.Add(decision("BACK 2", {"Chief Executive", "Deputy Mayor"}), InWeek(5), InWeek(2));
+  // A lower setting recorded after every proposal, dated before their recording: none was
+  // recorded under it (a reviewer's decision recorded properly was flagged for such a one).
+  log.Add(Ev(Delegation("ORG", "DM-500K", 30000000, "Deputy Mayor")), InWeek(7), InWeek(4));
+  log.Add(Ev(Delegation("ORG", "OTHER", 1000, "Treasurer")), InWeek(7), InWeek(4));
   v1::GetDecisionRegisterRequest request;
   request.set_organisation_id("ORG");
   *request.mutable_as_at() = Week(6, kKnown);
@@ -1147,6 +1151,32 @@ TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecorded
     EXPECT_EQ(need.counted_pence(), 90000000);
     EXPECT_EQ(ToMicros(need.setting_effective_time()), InWeek(3));
   }
+}
+
+// A decision's history names who signed for each role: the key, its holder and the date beside
+// the signature (the actor who appended it, a clerk, is not the signatory).
+TEST(QueriesTest, ADecisionsHistoryNamesEachSignatory) {
+  Log log = Base();
+  Signer ceo = NewSigner("k-ceo", "Chief Executive");
+  log.Add(Ev(Organisation("ORG")), InWeek(1));
+  log.Add(Ev(ceo.Registration("Jane Doe")), InWeek(1));
+  const v1::DecisionProposed d = Decision("ORG", "D1", {"Chief Executive"});
+  log.Add(Ev(d), InWeek(2));
+  v1::DecisionSigned signature = ceo.Sign(d);
+  *signature.mutable_signed_on() = MakeDate(2015, 5, 13);
+  log.Add(Ev(signature), InWeek(2));
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("decision/ORG/D1");
+  *request.mutable_as_at() = Week(3, kKnown);
+  absl::StatusOr<v1::GetEntityHistoryResponse> h =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(h);
+  ASSERT_EQ(h->changes_size(), 2);
+  std::string signatories;
+  for (const v1::Aspect& a : h->changes(1).after()) {
+    if (a.name() == "signatories") signatories = a.value();
+  }
+  EXPECT_EQ(signatories, "Chief Executive: key k-ceo (Jane Doe), dated 2015-05-13");
 }
 
 TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
