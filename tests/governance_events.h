@@ -401,6 +401,9 @@ inline internal::GovernanceStateSnapshot Entities(
   }
   for (auto& d : *snapshot.mutable_decisions()) d.clear_proposed_position();
   for (auto& k : *snapshot.mutable_keys()) k.clear_registered_position();
+  for (auto& r : *snapshot.mutable_rules()) {
+    for (auto& setting : *r.mutable_settings()) setting.clear_position();
+  }
   return snapshot;
 }
 
