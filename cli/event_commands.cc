@@ -692,7 +692,9 @@ int EventCommands::Import(const std::string& server) {
           break;
         }
       }
-      absl::StatusOr<v1::Event> event = ParseEventDocument(line);
+      // One parse: the document read with the server's fields gives the event to send.
+      absl::StatusOr<v1::Event> event =
+          exported.ok() ? ClientEvent(*std::move(exported)) : ParseEventDocument(line);
       if (event.ok() && event->event_id().empty()) {
         event = absl::InvalidArgumentError(
             "eventId: required in an import, so that a rerun stores the event only once");

@@ -245,6 +245,12 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
 };
 
 // ParseEventDocument, keeping the server's fields (and storedBytes) or not.
+absl::Status StoredBytesRefused() {
+  return absl::InvalidArgumentError(
+      "storedBytes: this event has fields this govledger does not know (a newer govledgerd "
+      "wrote it), which an import would drop; import it with a govledger of that version");
+}
+
 absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
@@ -285,11 +291,7 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
   for (absl::string_view name : kStoredBytes) {
     auto it = fields.find(std::string(name));
     if (it == fields.end()) continue;
-    if (!keep_server_fields) {
-      return absl::InvalidArgumentError(
-          "storedBytes: this event has fields this govledger does not know (a newer govledgerd "
-          "wrote it), which an import would drop; import it with a govledger of that version");
-    }
+    if (!keep_server_fields) return StoredBytesRefused();
     if (it->second.kind_case() != pb::Value::kStringValue ||
         !absl::Base64Unescape(it->second.string_value(), &stored) || stored.empty()) {
       return absl::InvalidArgumentError("storedBytes: must be the stored bytes in base64");
@@ -397,10 +399,10 @@ absl::Status CheckJsonText(absl::string_view json) {
   return check.status();
 }
 
-absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
-  absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
-  if (!parsed.ok()) return parsed.status();
-  v1::Event& event = parsed->event;
+namespace {
+
+// A stream left out of a governance event's document: derived from its payload.
+absl::StatusOr<v1::Event> WithStream(v1::Event event) {
   if (event.stream_id().empty() && projections::IsKnownGovernanceType(event.event_type())) {
     absl::StatusOr<std::string> stream =
         projections::EntityStreamOf(event.event_type(), event.payload());
@@ -416,7 +418,27 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
     }
     event.set_stream_id(*std::move(stream));
   }
-  return std::move(event);
+  return event;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
+  absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
+  if (!parsed.ok()) return parsed.status();
+  return WithStream(std::move(parsed->event));
+}
+
+absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
+  if (!exported.stored.empty()) return StoredBytesRefused();
+  v1::Event& event = exported.event;
+  event.clear_position();
+  event.clear_stream_version();
+  event.clear_recorded_time();
+  event.clear_actor();
+  event.clear_prev_hash();
+  event.clear_hash();
+  return WithStream(std::move(event));
 }
 
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {

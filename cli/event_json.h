@@ -76,6 +76,11 @@ struct ExportedEvent {
 };
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json);
 
+// The event ParseEventDocument gives, from a document ParseExportedEvent read (one parse for a
+// reader that needs both, as `import`): the server's fields cleared, the stream derived as
+// ParseEventDocument derives it; INVALID_ARGUMENT for an event with storedBytes, as there.
+absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported);
+
 // One line of `export` for an event read as its stored bytes (as a Read page frames them, never
 // re-encoded): EventDocument(event), with storedBytes when the event has fields this program
 // does not know (its record is not the serialization of what it parses to). REQUIRES: `event`
