@@ -245,6 +245,16 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
 };
 
 // ParseEventDocument, keeping the server's fields (and storedBytes) or not.
+// The fields the server sets, which a document's reader does not send.
+void ClearServerFields(v1::Event& event) {
+  event.clear_position();
+  event.clear_stream_version();
+  event.clear_recorded_time();
+  event.clear_actor();
+  event.clear_prev_hash();
+  event.clear_hash();
+}
+
 absl::Status StoredBytesRefused() {
   return absl::InvalidArgumentError(
       "storedBytes: this event has fields this govledger does not know (a newer govledgerd "
@@ -266,14 +276,7 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
   // which gives the same event or the error to report.
   if (v1::Event event;
       pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &event).ok()) {
-    if (!keep_server_fields) {
-      event.clear_position();
-      event.clear_stream_version();
-      event.clear_recorded_time();
-      event.clear_actor();
-      event.clear_prev_hash();
-      event.clear_hash();
-    }
+    if (!keep_server_fields) ClearServerFields(event);
     return ExportedEvent{std::move(event), ""};
   }
   pb::Struct document;
@@ -431,14 +434,8 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
 
 absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
   if (!exported.stored.empty()) return StoredBytesRefused();
-  v1::Event& event = exported.event;
-  event.clear_position();
-  event.clear_stream_version();
-  event.clear_recorded_time();
-  event.clear_actor();
-  event.clear_prev_hash();
-  event.clear_hash();
-  return WithStream(std::move(event));
+  ClearServerFields(exported.event);
+  return WithStream(std::move(exported.event));
 }
 
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
