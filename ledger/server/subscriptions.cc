@@ -212,6 +212,13 @@ void SubscribeCall::Arrived() {
     Finish(ToGrpcStatus(bad));
     return;
   }
+  // The head only moves on, so a start past it now is past it for good.
+  const uint64_t from = request.from_position() == 0 ? 1 : request.from_position();
+  if (const uint64_t head = owner_->ledger_->Head().position; from > head + 1) {
+    Finish(ToGrpcStatus(errors::PositionPastHead("from_position", from, head,
+                                                 absl::StrCat("subscribe from 1 to ", head + 1))));
+    return;
+  }
   if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
     owner_->open_.fetch_sub(1);
     Finish(ToGrpcStatus(errors::WithReason(
@@ -239,20 +246,8 @@ void SubscribeCall::Arrived() {
   stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
   event_types_.insert(request.event_types().begin(), request.event_types().end());
   checkpoint_interval_ = request.checkpoint_interval();
-  next_ = request.from_position() == 0 ? 1 : request.from_position();
-  // The ledger is read on the reader threads only, which a stopped service has ended: a call
-  // whose arrival is handled after the service stopped never touches the ledger.
-  owner_->readers_->Add([this](bool stopped) {
-    if (!stopped) {
-      const uint64_t head = owner_->ledger_->Head().position;
-      if (next_ > head + 1) {
-        Finish(ToGrpcStatus(errors::PositionPastHead(
-            "from_position", next_, head, absl::StrCat("subscribe from 1 to ", head + 1))));
-        return;
-      }
-    }
-    ReadPage(stopped);
-  });
+  next_ = from;
+  owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
 }
 
 void SubscribeCall::ReadPage(bool stopped) {

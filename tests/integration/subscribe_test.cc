@@ -569,6 +569,17 @@ TEST(SubscribeLimitTest, SubscriptionsPastTheLimitAreRefusedUntilOneEnds) {
     EXPECT_FALSE(reader->Read(&event));
     EXPECT_THAT(reader->Finish(), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, ::testing::_));
   }
+  // So is a start past the head: the head only moves on (it had been told RESOURCE_EXHAUSTED).
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kSubscribeTimeout);
+    v1::SubscribeRequest past;
+    past.set_from_position(3);
+    auto reader = stub->Subscribe(&context, past);
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_THAT(reader->Finish(), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
+                                               ::testing::HasSubstr("subscribe from 1 to 2")));
+  }
   // The three still follow the log.
   ASSERT_OK(AppendOne(*stub, "limit/a", "second"));
   for (auto& o : open) {
