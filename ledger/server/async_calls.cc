@@ -1,9 +1,14 @@
 #include "ledger/server/async_calls.h"
 
+#include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "govledger/v1/ledger.pb.h"
 #include "ledger/common/parse_errors.h"
 
@@ -45,7 +50,54 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
   return 0;
 }
 
+// The path of the first part of `bytes` that does not parse as the message type its field in
+// `type` declares, innermost first found ("events[2]"); "" when no such part fails on its own.
+std::string WhereParseFails(const google::protobuf::Descriptor& type, const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  absl::flat_hash_map<int, int> seen;  // how many of each field number have gone before
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    const int index = seen[number]++;
+    const google::protobuf::FieldDescriptor* field = type.FindFieldByNumber(number);
+    if (field == nullptr ||
+        field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
+        WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::SkipField(&in, tag)) return "";
+      continue;
+    }
+    uint32_t length = 0;
+    std::string part;
+    if (!in.ReadVarint32(&length) || !in.ReadString(&part, static_cast<int>(length))) return "";
+    std::unique_ptr<google::protobuf::Message> message(
+        google::protobuf::MessageFactory::generated_factory()
+            ->GetPrototype(field->message_type())
+            ->New());
+    if (message->ParseFromString(part)) continue;
+    std::string path =
+        field->is_repeated() ? absl::StrCat(field->name(), "[", index, "]") : field->name();
+    if (std::string inner = WhereParseFails(*field->message_type(), part); !inner.empty()) {
+      absl::StrAppend(&path, ".", inner);
+    }
+    return path;
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string WhereParseFails(const google::protobuf::Descriptor& type, const grpc::ByteBuffer& raw) {
+  std::vector<grpc::Slice> slices;
+  if (!raw.Dump(&slices).ok()) return "";
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  ParseErrors ignored;  // what protobuf says of the parts again
+  const std::string path = WhereParseFails(type, bytes);
+  return path.empty() ? "" : absl::StrCat(" (its ", path, " does not)");
+}
 
 absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {
   std::string path;

@@ -100,19 +100,34 @@ class UnaryMethod;
 // may narrow what the request asks (AsAt.known_through, say) or guard it.
 absl::Status RefuseUnknownFields(const google::protobuf::Message& request);
 
+// Where bytes that do not parse as a `type` go wrong, for an error message: " (its events[2]
+// does not)", naming the first field holding a message that does not parse on its own (the
+// innermost such within it), or "" when none does (the bytes are cut short, say).
+std::string WhereParseFails(const google::protobuf::Descriptor& type, const grpc::ByteBuffer& raw);
+
 // Parses a request registered raw (here and in Subscribe, subscriptions.h): OK, or
 // INVALID_ARGUMENT naming the message type the bytes should have been, or the field they hold
 // that it does not have (RefuseUnknownFields).
 template <typename Request>
 grpc::Status ParseRequest(grpc::ByteBuffer* raw, Request* request) {
   ParseErrors why;  // protobuf's reason (a field that is not UTF-8), not its log line
-  if (grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(raw, request).ok()) {
+  bool parsed = false;
+  {
+    grpc::ProtoBufferReader reader(raw);
+    parsed = reader.status().ok() && request->ParseFromZeroCopyStream(&reader);
+  }
+  if (parsed) {
+    raw->Clear();
     return ToGrpcStatus(RefuseUnknownFields(*request));
   }
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      CutForStatus(absl::StrCat("the request does not parse as a ",
-                                                Request::descriptor()->full_name(), why.Suffix()),
-                                   kMaxStatusMessageBytes));
+  grpc::Status refused(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      CutForStatus(
+          absl::StrCat("the request does not parse as a ", Request::descriptor()->full_name(),
+                       WhereParseFails(*Request::descriptor(), *raw), why.Suffix()),
+          kMaxStatusMessageBytes));
+  raw->Clear();
+  return refused;
 }
 
 // One call of a unary method, from its arrival to its answer.

@@ -145,11 +145,22 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
   // nothing for it (a client could otherwise fill its journal).
   {
     std::string response;
-    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, not_utf8_bytes, &response),
+    EXPECT_THAT(
+        GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, not_utf8_bytes, &response),
+        GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                     AllOf(HasSubstr("does not parse as a govledger.v1.AppendRequest "
+                                     "(its events[0] does not): "),
+                           HasSubstr("govledger.v1.Event.stream_id"), HasSubstr("invalid UTF-8"))));
+    // In a batch, the event is named by its index (a batch of 1,000 had been refused whole).
+    v1::AppendRequest batch =
+        MakeAppend({MakeEvent("programme/A", "x"), MakeEvent("programme/B", "y"),
+                    MakeEvent("programme/C", "z")});
+    std::string batch_bytes = batch.SerializeAsString();
+    batch_bytes.replace(batch_bytes.find("programme/B"), 1, "\xff");
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, batch_bytes, &response),
                 GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                             AllOf(HasSubstr("does not parse as a govledger.v1.AppendRequest: "),
-                                   HasSubstr("govledger.v1.Event.stream_id"),
-                                   HasSubstr("invalid UTF-8"))));
+                             AllOf(HasSubstr("(its events[1] does not): "),
+                                   HasSubstr("govledger.v1.Event.stream_id"))));
     // A typed payload (bytes) holding such a string is refused the same way.
     v1::ProgrammeRegistered programme;
     programme.set_programme_id("UTF");
