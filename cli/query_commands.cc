@@ -259,7 +259,8 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
     const v1::StatusUpdate& u = w.update();
     absl::StrAppend(&out, "  ", WorkLabel(w.ref(), r), ": week ", u.plan_week());
     if (u.has_reported_time()) {
-      absl::StrAppend(&out, ", effective ", FormatRfc3339(ToMicros(u.reported_time())));
+      absl::StrAppend(&out, ", effective ", FormatRfc3339(ToMicros(u.reported_time())),
+                      EffectiveWeekText(u.plan_week(), u.effective_plan_week()));
     }
     absl::StrAppend(&out, ": ", u.commentary(), "\n");
   };
@@ -276,14 +277,9 @@ std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
     std::vector<std::string> reported;
     if (p.reported_plan_week() > 0) reported.push_back(absl::StrCat("for week ", p.reported_plan_week()));
     if (p.has_reported_time()) {
-      reported.push_back(absl::StrCat("effective ", FormatRfc3339(
-                                                        ToMicros(p.reported_time()))));
-      if (p.effective_plan_week() == 0) {  // within the day's grace before mobilisation
-        reported.push_back("the day before week 1 of the plan began");
-      } else if (p.effective_plan_week() != p.reported_plan_week()) {
-        reported.push_back(absl::StrCat("which is in week ", p.effective_plan_week(),
-                                        " of the plan"));
-      }
+      reported.push_back(
+          absl::StrCat("effective ", FormatRfc3339(ToMicros(p.reported_time())),
+                       EffectiveWeekText(p.reported_plan_week(), p.effective_plan_week())));
     }
     if (!reported.empty()) absl::StrAppend(&rating, " (reported ", absl::StrJoin(reported, ", "), ")");
   }

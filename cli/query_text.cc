@@ -368,6 +368,12 @@ std::string WorkLabel(const v1::WorkRef& ref, const v1::GetProgrammeStatusRespon
   return ref.id();
 }
 
+std::string EffectiveWeekText(int reported_week, int effective_week) {
+  if (effective_week == 0) return ", the day before week 1 of the plan began";
+  if (effective_week == reported_week) return "";
+  return absl::StrCat(", which is in week ", effective_week, " of the plan");
+}
+
 std::string RatingText(const v1::WorkStatus& w, bool colour) {
   if (!w.rated()) return "";
   std::string out;

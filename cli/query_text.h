@@ -116,6 +116,11 @@ std::string WorkText(const v1::WorkRef& ref);
 // the programme and one of its projects share the id (ids are unique per kind only).
 std::string WorkLabel(const v1::WorkRef& ref, const v1::GetProgrammeStatusResponse& status);
 
+// When a report's effective time falls in another plan week than the one it reports for, that
+// week, for after its effective time: ", which is in week 86 of the plan" (", the day before
+// week 1 of the plan began" in the day's grace before mobilisation); "" when the same.
+std::string EffectiveWeekText(int reported_week, int effective_week);
+
 // A programme's or project's current rating, in Compare's words (its "rating" aspect): "AMBER",
 // "AMBER, delivery confidence AMBER/RED", "delivery confidence AMBER/RED"; "" when it has no
 // report. `colour`: each word painted by its rating.

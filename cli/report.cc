@@ -338,7 +338,8 @@ std::string ReportMarkdown(const ReportInputs& in) {
     absl::StrAppend(&out, "\nIts latest progress update (a report without a rating) is for week ",
                     u.plan_week(),
                     u.has_reported_time()
-                        ? absl::StrCat(", effective ", FormatRfc3339(ToMicros(u.reported_time())))
+                        ? absl::StrCat(", effective ", FormatRfc3339(ToMicros(u.reported_time())),
+                                       EffectiveWeekText(u.plan_week(), u.effective_plan_week()))
                         : "",
                     ":\n\n> ", MarkdownText(u.commentary()), "\n");
   }

@@ -1102,6 +1102,20 @@ TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
   RunJson("status --programme LPP", &json);
   EXPECT_EQ(json.programme().reported_plan_week(), 68);
   EXPECT_EQ(json.programme().effective_plan_week(), 86);
+  // So is a progress update's (a report without a rating), in status and in the report: it
+  // had been shown as it was keyed.
+  v1::StatusReported update = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 78);
+  update.set_commentary("Progress as planned");
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(update), MakeDate(2016, 12, 24))}), &response),
+              GrpcOk());
+  r = Run("status --programme LPP");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  LPP: week 78, effective 2016-12-24T12:00:00Z, which is in week "
+                               "86 of the plan: Progress as planned\n"));
+  r = Run("report --programme LPP --since-week 74");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("is for week 78, effective 2016-12-24T12:00:00Z, which is in week "
+                               "86 of the plan:\n"));
 }
 
 // The heading's week is the latest report's of the programme or its projects; the rating's
