@@ -460,7 +460,7 @@ class GovernanceState {
   // programme leaves the item's events to its new holder; the source of a project's closure,
   // which the benefits cite for what it confirmed. 21: each delegation rule setting's position,
   // by which the decision register tells the settings a proposal was recorded under.
-  static constexpr uint32_t kSnapshotFormat = 21;
+  static constexpr uint32_t kSnapshotFormat = 22;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

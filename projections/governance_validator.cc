@@ -561,9 +561,11 @@ absl::Status GovernanceValidator::Refold(Replaced* replaced) {
   // Corrections themselves always fold: a correction's only effect is the
   // link it records, which decides whether it is voided. A voided event is
   // still known to FindEvent, for later corrections to name.
-  auto fold = [&](const v1::Event& e) {
+  // `recorded`: for an event without its recorded time (the group's), the time its append has.
+  auto fold = [&](const v1::Event& e, int64_t recorded = kUnknownTime) {
     if (IsCorrection(e) ||
         !voided.contains(absl::AsciiStrToLower(e.event_id()))) {
+      fresh->set_recording_micros(recorded);
       fresh->Apply(e, GovernanceState::Mode::kReplay).IgnoreError();
     } else {
       fresh->Remember(e);
@@ -593,7 +595,8 @@ absl::Status GovernanceValidator::Refold(Replaced* replaced) {
   }
   for (const v1::Event& e : unstored_log_) fold(e);
   fresh->set_remember_events(true);  // the group's events are not stored yet
-  for (const v1::Event* e : group_events_) fold(*e);
+  for (size_t i = 0; i < group_events_.size(); ++i) fold(*group_events_[i], group_recorded_[i]);
+  fresh->set_recording_micros(kUnknownTime);
   if (group_base_ == nullptr) {
     // The first refold of the group: keep the state as the group found it.
     group_base_ = std::move(state_);
@@ -848,6 +851,7 @@ absl::Status GovernanceValidator::SaveSnapshot(bool sync) {
 void GovernanceValidator::BeginGroup() {
   journal_.Clear();
   group_events_.clear();
+  group_recorded_.clear();
   timed_.clear();
 }
 
@@ -879,8 +883,10 @@ absl::Status GovernanceValidator::CheckAppend(
   auto refold_with = [&](size_t n) {
     const std::map<std::string, std::string> short_before = state_->DecisionsShortOfTheirRules();
     group_events_.insert(group_events_.end(), stored.begin(), stored.begin() + n);
+    group_recorded_.insert(group_recorded_.end(), n, context.recorded_micros);
     absl::Status status = Refold(group_refolded ? &replaced : nullptr);
     group_events_.resize(accepted);
+    group_recorded_.resize(accepted);
     if (!status.ok()) return status;
     refolded = true;
     // A correction that reinstates a decision (voids its withdrawal or rejection) or relaxes
@@ -955,6 +961,7 @@ absl::Status GovernanceValidator::CheckAppend(
     }
   }
   group_events_.insert(group_events_.end(), stored.begin(), stored.end());
+  group_recorded_.insert(group_recorded_.end(), stored.size(), context.recorded_micros);
   if (!events.empty()) {
     group_position_ = context.first_position + events.size() - 1;
   }
@@ -969,9 +976,15 @@ void GovernanceValidator::CommitGroup() {
     // The group is in the store now, where the event lookup finds it.
     state_->ForgetEvents();
   } else {
-    for (const v1::Event* e : group_events_) unstored_log_.push_back(*e);
+    for (size_t i = 0; i < group_events_.size(); ++i) {
+      v1::Event& committed = unstored_log_.emplace_back(*group_events_[i]);
+      if (!committed.has_recorded_time() && group_recorded_[i] != kUnknownTime) {
+        SetMicros(group_recorded_[i], committed.mutable_recorded_time());
+      }
+    }
   }
   group_events_.clear();
+  group_recorded_.clear();
   timed_.clear();
   committed_position_ = group_position_;
   if (options_.snapshot_every > 0 && store_ != nullptr &&
@@ -1002,6 +1015,7 @@ void GovernanceValidator::AbortGroup() {
     journal_.RollbackTo(0);
   }
   group_events_.clear();
+  group_recorded_.clear();
   timed_.clear();
   group_position_ = committed_position_;
 }

@@ -214,6 +214,9 @@ class GovernanceValidator : public EventValidator {
   // The group's accepted events, in order (CheckAppend's events stay valid
   // until the group ends), some of them in timed_.
   std::vector<const v1::Event*> group_events_;
+  // Each one's recorded time (AppendContext::recorded_micros): a client's event carries none,
+  // and a refold's Apply needs it (a key whose revocation is dated ahead signs until then).
+  std::vector<int64_t> group_recorded_;
   // The group's governance events sent without an effective time, copied with
   // the one the ledger gives them (AppendContext::received_micros).
   std::deque<v1::Event> timed_;

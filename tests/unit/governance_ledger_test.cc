@@ -269,6 +269,29 @@ TEST_F(GovernanceLedgerTest, AKeyRevokedAheadSignsOnceAndItsSignatureCounts) {
   EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->approved());
 }
 
+// So does one appended with a correction, which refolds the state from the group's events:
+// those carry no recorded time, and the refold had dropped the signature, so the key signed
+// again (a code reader's find).
+TEST_F(GovernanceLedgerTest, AKeyRevokedAheadSignsOnceWhenItsAppendHoldsACorrection) {
+  Signer chair = NewSigner("chair", "Chair");
+  Signer treasurer = NewSigner("treasurer", "Treasurer");
+  v1::DecisionProposed d = Decision("MOPAC", "D3", {chair.role, treasurer.role});
+  const v1::Event risk = At(Ev(Risk("R1", ProgrammeRef("LPP"))), MakeDate(2020, 1, 1));
+  ASSERT_OK(Append({At(Ev(Organisation("MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(Programme("LPP", "MOPAC")), MakeDate(2015, 1, 1)),
+                    At(Ev(chair.Registration()), MakeDate(2016, 1, 1)),
+                    At(Ev(treasurer.Registration()), MakeDate(2016, 1, 1)), risk,
+                    At(Ev(d), MakeDate(2020, 2, 1))}));
+  ASSERT_OK(Append({At(Ev(Revoke("treasurer")), MakeDate(2024, 6, 1))}));  // after kT0
+  ASSERT_OK(Append({Ev(treasurer.Sign(d)), Correction(risk, "opened in error")}));
+  EXPECT_TRUE(validator_->state().FindDecision("MOPAC", "D3")->signing_keys.contains("treasurer"));
+  EXPECT_THAT(Append({Ev(treasurer.Sign(d))}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("signs once")));
+  Open();
+  EXPECT_THAT(Append({Ev(treasurer.Sign(d))}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("signs once")));
+}
+
 // A revocation dated ahead (a term's end, or a year mistyped) is brought forward when the key
 // is lost before then: another revocation effective earlier is accepted and in force, now and
 // after a replay; one effective at or after the revocation in force would change nothing and
