@@ -221,7 +221,9 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     done(s);
     return;
   }
-  if (paused_.load(std::memory_order_acquire)) {
+  // Stopped by a storage failure, appends are told so by the writer (UNAVAILABLE: restart
+  // govledgerd), not that they resume by themselves.
+  if (paused_.load(std::memory_order_acquire) && storage_failure().ok()) {
     if (std::string why = appends_paused(); !why.empty()) {
       done(errors::WithReason(absl::ResourceExhaustedError(why), errors::reason::kAppendsPaused));
       return;
@@ -236,6 +238,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   pending->ids_checked_through = Head().position;
   absl::StatusOr<std::vector<std::optional<uint64_t>>> stored = store_->FindEventIds(ids);
   if (!stored.ok()) {
+    NoteDamage(stored.status());  // the event id index's: monitoring must see it
     done(stored.status());
     return;
   }
@@ -330,7 +333,10 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     staging.recorded_micros =
         std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
     if (validator_ != nullptr) validator_->BeginGroup();
-    for (auto& p : group) p->status = Stage(*p, staging);
+    for (auto& p : group) {
+      p->status = Stage(*p, staging);
+      NoteDamage(p->status);  // a stream's version that does not read
+    }
 
     const ChainPoint new_head{staging.next_position - 1, staging.prev_hash};
     absl::Status wrote = absl::OkStatus();

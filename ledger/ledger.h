@@ -166,9 +166,10 @@ class Ledger {
   // whatever the state (EventValidator::CheckEventType). Thread-safe.
   absl::Status CheckEventType(absl::string_view type) const;
 
-  // Notes `status` if it is DATA_LOSS: a read of the stored log found it damaged (an event
-  // missing, not parsing or not chaining, a block checksum failing). Every read the ledger
-  // serves notes its own; other readers of store() (the Merkle tree) call it. Thread-safe.
+  // Notes `status` if it is DATA_LOSS: a read of the stored log or its indexes found it damaged
+  // (an event missing, not parsing or not chaining, a block checksum failing). Every read the
+  // ledger serves or makes for an append (event ids, stream versions) notes its own; other
+  // readers of store() (the Merkle tree) call it. Thread-safe.
   void NoteDamage(const absl::Status& status) const;
   // OK until NoteDamage met a DATA_LOSS; then the first one, until the ledger is opened again.
   // Appends go on meanwhile (each new event chains to the head, whatever lies below it).

@@ -102,16 +102,19 @@ void FreeSpaceWatch::Check() {
     return;
   }
   if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
+  // Appends stopped by a storage failure resume only with a restart: neither a pause nor a
+  // "resumed" is told then (the log's last line had said appends resumed).
+  if (!ledger_->storage_failure().ok()) return;
   if (!free.ok() || *free < min_free_bytes_) {
     // The message changes with the figure, so it is set on every check while paused.
-    std::string why = absl::StrCat(
+    const std::string why = absl::StrCat(
         "the disk holding the ledger is nearly full: ",
         free.ok() ? absl::StrCat(*free, " bytes free on the file system of ", path_,
                                  ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
-                  : std::string(free.status().message()),
-        "; nothing was stored. Free space there: appends resume by themselves");
-    ledger_->PauseAppends(why);
-    if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why));
+                  : std::string(free.status().message()));
+    constexpr absl::string_view kResume = "Free space there: appends resume by themselves";
+    ledger_->PauseAppends(absl::StrCat(why, "; nothing was stored. ", kResume));
+    if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why, ". ", kResume));
     paused_ = true;
   } else if (paused_) {
     ledger_->ResumeAppends();

@@ -194,6 +194,33 @@ TEST_F(FreeSpaceWatchTest, ADirectoryGoneStopsAppends) {
   EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
+// A storage failure while paused (a write-ahead log that could not grow on the full disk):
+// appends are told to restart govledgerd, not that they resume by themselves, and freeing
+// space logs no "appends resumed" (the log's last line had said so while appends stayed
+// stopped: an operations reviewer's find).
+TEST_F(FreeSpaceWatchTest, AStorageFailureWhilePausedIsNotToldAsResumed) {
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(100);
+  free_ = 10;
+  ASSERT_TRUE(AwaitPaused(*ledger_, true));
+  ledger_->StopAppends(absl::InternalError("storage write failed: No space left on device"));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("No space left on device")));
+  free_ = 1000;
+  const int checks = checks_.load() + 3;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (checks_.load() < checks && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  watch.reset();
+  EXPECT_THAT(lines(), ElementsAre(AllOf(StartsWith("appends paused: the disk holding the ledger "
+                                                    "is nearly full: 10 bytes free"),
+                                         ::testing::EndsWith(". Free space there: appends "
+                                                             "resume by themselves"),
+                                         ::testing::Not(HasSubstr("nothing was stored")))));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("restart govledgerd")));
+}
+
 TEST_F(FreeSpaceWatchTest, TheLedgerStaysAsTheLastCheckLeftIt) {
   free_ = 10;
   std::unique_ptr<FreeSpaceWatch> watch = Watch(100);

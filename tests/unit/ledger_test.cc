@@ -1140,6 +1140,7 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
   std::atomic<int> writes = 0;
   std::atomic<int> syncs = 0;
   std::string fail_stream_version_of;  // set before use; read by the writer
+  std::atomic<bool> damaged_id_index = false;  // FindEventIds is DATA_LOSS
   std::atomic<uint64_t> lost = 0;      // a position the store has lost (0: none)
   Gate write_gate;                     // a Write waits here before writing anything
   Gate sync_gate;                      // a Sync waits here before syncing
@@ -1163,6 +1164,15 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
       return absl::InternalError("storage read stream version failed: bad sector");
     }
     return ForwardingEventStore::StreamVersion(stream_id);
+  }
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> FindEventIds(
+      const std::vector<UuidBytes>& ids) override {
+    if (damaged_id_index) {
+      return absl::DataLossError(
+          "storage read event id found the database corrupt: block "
+          "checksum mismatch");
+    }
+    return ForwardingEventStore::FindEventIds(ids);
   }
   // A lost event ends a scan, as a gap in RocksDB's dense keys does.
   absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
@@ -1411,6 +1421,19 @@ TEST_F(LedgerStorageFailureTest, FailedReadWhileStagingStoresNoPartOfTheRequest)
   EXPECT_EQ(ledger_->Head().position, 0u);
   EXPECT_THAT(store_.LoadHead(), IsOkAndHolds(ChainPoint{}));
   EXPECT_THAT(store_.StreamVersion("a"), IsOkAndHolds(0u));
+}
+
+// Damage an append meets in the event id index is noted for monitoring, as a read's is
+// (stats' integrity failure): appends failing with DATA_LOSS had left every alert green.
+TEST_F(LedgerStorageFailureTest, DamageAnAppendMeetsIsNoted) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  EXPECT_OK(ledger_->integrity_failure());
+  store_.damaged_id_index = true;
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), "alice"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("block checksum mismatch")));
+  EXPECT_THAT(ledger_->integrity_failure(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("read event id")));
+  EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
 // ---- The pipeline: the writer runs ahead of the sync, and nothing unsynced is served. ----
