@@ -221,14 +221,6 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
     done(s);
     return;
   }
-  // Stopped by a storage failure, appends are told so by the writer (UNAVAILABLE: restart
-  // govledgerd), not that they resume by themselves.
-  if (paused_.load(std::memory_order_acquire) && storage_failure().ok()) {
-    if (std::string why = appends_paused(); !why.empty()) {
-      done(errors::WithReason(absl::ResourceExhaustedError(why), errors::reason::kAppendsPaused));
-      return;
-    }
-  }
   auto pending = std::make_unique<Pending>();
   const int64_t received_micros = clock_->NowMicros();
   pending->received_micros = received_micros;
@@ -244,6 +236,18 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   }
   for (int i = 0; i < request.events_size(); ++i) {
     pending->prepared[i].stored_position = (*stored)[i];
+  }
+  // Paused, an append that would store something is refused; a retry of stored events is
+  // answered (it writes nothing), so a client whose call timed out learns its outcome. Stopped
+  // by a storage failure, appends are told so by the writer (UNAVAILABLE: restart govledgerd),
+  // not that they resume by themselves.
+  if (paused_.load(std::memory_order_acquire) && storage_failure().ok() &&
+      !std::all_of(stored->begin(), stored->end(),
+                   [](const std::optional<uint64_t>& p) { return p.has_value(); })) {
+    if (std::string why = appends_paused(); !why.empty()) {
+      done(errors::WithReason(absl::ResourceExhaustedError(why), errors::reason::kAppendsPaused));
+      return;
+    }
   }
   v1::Event client_fields;
   for (int i = 0; i < request.events_size(); ++i) {

@@ -43,7 +43,7 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
   if (text == metadata.end() && bytes == metadata.end()) return std::nullopt;
   const auto& named = text != metadata.end() ? text->second : bytes->second;
   const absl::string_view actor(named.data(), named.size());
-  if (absl::StartsWith(actor, kPeerActorPrefix)) return ValidateNamedActor(actor);
+  if (absl::StartsWithIgnoreCase(actor, kPeerActorPrefix)) return ValidateNamedActor(actor);
   return actor;
 }
 

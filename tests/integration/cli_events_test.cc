@@ -1114,6 +1114,16 @@ TEST_F(CliEventsTest, AnActorInAnyUtf8IsRecordedAsGiven) {
                            HasSubstr("the call sends govledger-actor 2 times; send one actor")));
   EXPECT_THAT(append({{"govledger-actor", " a"}}),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("white space")));
+  // The server's name for a caller that names none, in any letter case (an integrator's
+  // "PEER:ipv4:..." had been stored as if it were a peer address).
+  for (const char* key : {"govledger-actor", "govledger-actor-bin"}) {
+    for (const char* peer : {"peer:ipv4:10.0.0.7:51234", "PEER:ipv4:127.0.0.1:53422"}) {
+      EXPECT_THAT(append({{key, peer}}),
+                  GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                               HasSubstr("an actor starting 'peer:' (in any letter case)")))
+          << key << " " << peer;
+    }
+  }
   EXPECT_EQ(HeadPosition(), 4u);
   EXPECT_THAT(append({{"govledger-actor-bin", "Ana Sánchez"}}), GrpcOk());
   log = ReadAll(*stub_);

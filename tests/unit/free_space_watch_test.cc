@@ -99,7 +99,8 @@ class FreeSpaceWatchTest : public ::testing::Test {
 
 TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   std::unique_ptr<FreeSpaceWatch> watch = Watch(500);
-  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+  const v1::AppendRequest first = OneEvent();
+  EXPECT_THAT(ledger_->Append(first, "alice"), IsOk());
 
   free_ = 499;
   ASSERT_TRUE(AwaitPaused(*ledger_, true));
@@ -110,6 +111,12 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("499 bytes free")));
   EXPECT_EQ(ledger_->Head().position, 1u) << "a paused append stores nothing";
+  // A retry of stored events writes nothing, and is answered: a client whose call timed out
+  // learns it was stored.
+  absl::StatusOr<v1::AppendResponse> retry = ledger_->Append(first, "alice");
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_TRUE(retry->events(0).duplicate());
+  EXPECT_EQ(retry->events(0).position(), 1u);
   // A malformed append still says what is wrong with it.
   v1::AppendRequest bad = OneEvent();
   bad.mutable_events(0)->set_event_id("not-a-uuid");
@@ -148,7 +155,7 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
                           "appends resumed: 500 bytes free on the file system of /srv/ledger "
                           "(--min-free-bytes 500)"));
   const Ledger::Stats stats = ledger_->stats();
-  EXPECT_EQ(stats.appends_accepted, 2u);
+  EXPECT_EQ(stats.appends_accepted, 3u);
   EXPECT_EQ(stats.appends_refused, 2u);
 }
 
