@@ -101,18 +101,22 @@ class CallMetadataFactory final : public grpc::experimental::ClientInterceptorFa
 
 }  // namespace
 
-void ConfigureConnections(const std::string& token_flag, bool tls,
-                          const std::string& tls_ca_flag,
-                          const std::string& tls_server_name_flag) {
+void ConfigureConnections(std::string option_error, const std::string& token_flag, bool tls,
+                          const std::string& tls_ca_flag, const std::string& tls_server_name_flag) {
   ConnectionSettings settings;
+  settings.error = std::move(option_error);
+  auto set_error = [&settings](std::string error) {  // the first reported
+    if (settings.error.empty()) settings.error = std::move(error);
+  };
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
     if (IsPrintableAscii(token)) {
       settings.authorization = absl::StrCat(kBearerPrefix, token);
     } else {
       // Not shown: it is a secret.
-      settings.error = "the access token (--token or GOVLEDGER_TOKEN) holds a character other "
-                       "than printable ASCII (a line break, a control character, a letter "
-                       "such as é); a token is glt_ and 64 hex digits";
+      set_error(
+          "the access token (--token or GOVLEDGER_TOKEN) holds a character other "
+          "than printable ASCII (a line break, a control character, a letter "
+          "such as é); a token is glt_ and 64 hex digits");
     }
   }
   settings.tls = tls;
@@ -121,9 +125,9 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
       !ca.empty()) {
     absl::StatusOr<std::string> pem = ReadWholeFile(ca, kSmallFileBytes);
     if (!pem.ok()) {
-      settings.error = absl::StrCat("the TLS CA file: ", pem.status().message());
+      set_error(absl::StrCat("the TLS CA file: ", pem.status().message()));
     } else if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      settings.error = absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate");
+      set_error(absl::StrCat("the TLS CA file ", ca, " holds no PEM certificate"));
     } else {
       settings.tls_roots_pem = *std::move(pem);
     }
@@ -133,8 +137,8 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
       !name.empty()) {
     // gRPC aborts on a server name of 256 characters or more.
     if (name.size() > 253) {
-      settings.error = absl::StrCat("--tls-server-name (or GOVLEDGER_TLS_SERVER_NAME) is ",
-                                    name.size(), " characters long; a host name has at most 253");
+      set_error(absl::StrCat("--tls-server-name (or GOVLEDGER_TLS_SERVER_NAME) is ", name.size(),
+                             " characters long; a host name has at most 253"));
     }
     settings.tls_server_name = std::move(name);
     settings.tls = true;
@@ -142,8 +146,10 @@ void ConfigureConnections(const std::string& token_flag, bool tls,
   if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr && *env != '\0') {
     int seconds = 0;
     if (!ParseWholeNumber(std::string_view(env), 3600, &seconds) || seconds < 1) {
-      settings.error = absl::StrCat("GOVLEDGER_KEEPALIVE must be a whole number of seconds from "
-                                    "1 to 3600, not '", env, "'");
+      set_error(
+          absl::StrCat("GOVLEDGER_KEEPALIVE must be a whole number of seconds from "
+                       "1 to 3600, not '",
+                       env, "'"));
     } else {
       settings.keepalive_ms = seconds * 1000;
     }

@@ -34,10 +34,10 @@ std::string ResolveServer(const std::string& flag);
 // Called once by main before any command runs. A CA file that cannot be read or holds no PEM
 // block, or a bad $GOVLEDGER_KEEPALIVE, is reported by the first Connect, so commands that work
 // offline (verify --file, keys, decision sign, admin token and restore) are not stopped by a
-// setting they do not use.
-void ConfigureConnections(const std::string& token_flag, bool tls,
-                          const std::string& tls_ca_flag,
-                          const std::string& tls_server_name_flag);
+// setting they do not use; so is `option_error`, main's account of an option it found wrong
+// (an empty --server, say), when not empty.
+void ConfigureConnections(std::string option_error, const std::string& token_flag, bool tls,
+                          const std::string& tls_ca_flag, const std::string& tls_server_name_flag);
 
 // A channel to `server`. Channels with different `connection_id`s use separate connections,
 // so concurrent benchmark clients do not share one HTTP/2 connection. Every call on it carries

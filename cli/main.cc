@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -221,28 +222,33 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  // An empty --server (an unset variable in a script, say) is a mistake, not the default.
-  if (app.count("--server") > 0 && server_flag.empty()) {
-    return govledger::cli::Fail(govledger::cli::kExitBadArgs,
-                                "--server is empty: give HOST:PORT, e.g. 127.0.0.1:50051, or "
-                                "leave --server out for $GOVLEDGER_SERVER or 127.0.0.1:50051");
-  }
-  // So are an empty --tls-ca or --tls-server-name, which would otherwise connect in plaintext
-  // and send the token in clear (ConfigureConnections checks a server name's length).
-  for (const auto& [name, value] :
-       {std::pair<const char*, const std::string*>{"--tls-ca", &tls_ca_flag},
-        {"--tls-server-name", &tls_server_name_flag}}) {
-    if (app.count(name) > 0 && value->empty()) {
-      return govledger::cli::Fail(
-          govledger::cli::kExitBadArgs,
-          absl::StrCat(name, " is empty: give ",
-                       std::string(name) == "--tls-ca" ? "the CA certificates' PEM file"
-                                                       : "the host name the certificate names",
-                       ", or leave it out (without TLS flags the connection is plaintext)"));
+  // An empty --server, --tls-ca or --tls-server-name (an unset variable in a script, say), or
+  // such an environment variable set but empty, is a mistake, not the default: the TLS ones
+  // would otherwise connect in plaintext and send the token in clear. Told by the first
+  // connection (commands that work offline ignore these options).
+  std::string option_error;
+  for (const auto& [name, variable, value, what] :
+       {std::tuple<const char*, const char*, const std::string*, const char*>{
+            "--server", "GOVLEDGER_SERVER", &server_flag,
+            "HOST:PORT, e.g. 127.0.0.1:50051, or leave it out for 127.0.0.1:50051"},
+        {"--tls-ca", "GOVLEDGER_TLS_CA", &tls_ca_flag,
+         "the CA certificates' PEM file, or leave it out (without TLS settings the connection "
+         "is plaintext)"},
+        {"--tls-server-name", "GOVLEDGER_TLS_SERVER_NAME", &tls_server_name_flag,
+         "the host name the certificate names, or leave it out (without TLS settings the "
+         "connection is plaintext)"}}) {
+    if (!option_error.empty()) break;
+    if (app.count(name) > 0) {
+      if (value->empty()) option_error = absl::StrCat(name, " is empty: give ", what);
+    } else if (const char* env = std::getenv(variable);
+               env != nullptr && *env == '\0' && !(tls && std::string(name) == "--tls-ca")) {
+      option_error =
+          absl::StrCat(variable, " is set but empty: give ", what, " and unset the variable");
     }
   }
   std::string server = govledger::cli::ResolveServer(server_flag);
-  govledger::cli::ConfigureConnections(token_flag, tls, tls_ca_flag, tls_server_name_flag);
+  govledger::cli::ConfigureConnections(std::move(option_error), token_flag, tls, tls_ca_flag,
+                                       tls_server_name_flag);
   std::optional<int> code = signing.Run(server);
   if (!code) code = admin.Run(server);
   if (!code) code = events.Run(server);
