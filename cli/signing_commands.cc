@@ -366,11 +366,17 @@ int SigningCommands::Generate() {
     return Fail(kExitBadArgs, absl::StrCat(s.message(), absl::IsAlreadyExists(s) ? " (use --force)"
                                                                                  : ""));
   };
-  if (absl::Status s = WriteFileAtomically(key_path, *priv, 0600, if_exists); !s.ok()) {
+  // The public key first: if it cannot be written, nothing has changed. If the private key
+  // then cannot be, the public key file is put back as it was (--force), or the new one
+  // removed: a private key is never lost, nor left beside another's public key.
+  const absl::StatusOr<std::string> old_pub = ReadWholeFile(pub_path, kSmallFileBytes);
+  if (absl::Status s = WriteFileAtomically(pub_path, *pub, 0644, if_exists); !s.ok()) {
     return failed(s);
   }
-  if (absl::Status s = WriteFileAtomically(pub_path, *pub, 0644, if_exists); !s.ok()) {
-    ::unlink(key_path.c_str());
+  if (absl::Status s = WriteFileAtomically(key_path, *priv, 0600, if_exists); !s.ok()) {
+    if (!old_pub.ok() || !WriteFileAtomically(pub_path, *old_pub, 0644, IfExists::kReplace).ok()) {
+      ::unlink(pub_path.c_str());
+    }
     return failed(s);
   }
   std::cout << "private key  " << key_path << " (keep it secret)\npublic key   "

@@ -362,6 +362,9 @@ int main(int argc, char** argv) {
   // A write past a file size limit (ulimit -f, systemd's LimitFSIZE) then fails with EFBIG,
   // a storage failure like any other, instead of killing the daemon with SIGXFSZ.
   signal(SIGXFSZ, SIG_IGN);
+  // A closed pipe behind stderr (`govledgerd ... | tee log` whose reader died) fails the log
+  // line's write with EPIPE, instead of killing the daemon mid-append with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   // Signals are taken by sigwait below, so block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -83,6 +83,24 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   ASSERT_EQ(regenerated.code, 0);
   CliRun pub_hex_now = Cli(absl::StrCat("keys public --hex --key ", prefix, ".key"));
   EXPECT_THAT(regenerated.out, HasSubstr(absl::StrCat("public (hex) ", pub_hex_now.out)));
+  // A --force that cannot write one of the files leaves the pair there as it was (a .pub that
+  // could not be replaced had cost the private key: a code reader's find).
+  const std::string key_before = ReadWholeFile(prefix + ".key", kSmallFileBytes).value_or("?");
+  const std::string pub_before = ReadWholeFile(prefix + ".pub", kSmallFileBytes).value_or("?");
+  for (const std::string& blocked : {prefix + ".pub", prefix + ".key"}) {
+    const std::string aside = blocked + ".aside";
+    ASSERT_EQ(::rename(blocked.c_str(), aside.c_str()), 0);
+    ASSERT_EQ(::mkdir(blocked.c_str(), 0700), 0);
+    ASSERT_EQ(::mkdir((blocked + "/x").c_str(), 0700), 0);  // a directory rename cannot replace
+    CliRun refused = Cli(absl::StrCat("keys generate --force --out ", prefix));
+    EXPECT_EQ(refused.code, 2) << blocked;
+    EXPECT_THAT(refused.err, HasSubstr(blocked)) << blocked;
+    ASSERT_EQ(::rmdir((blocked + "/x").c_str()), 0);
+    ASSERT_EQ(::rmdir(blocked.c_str()), 0);
+    ASSERT_EQ(::rename(aside.c_str(), blocked.c_str()), 0);
+    EXPECT_EQ(ReadWholeFile(prefix + ".key", kSmallFileBytes).value_or(""), key_before) << blocked;
+    EXPECT_EQ(ReadWholeFile(prefix + ".pub", kSmallFileBytes).value_or(""), pub_before) << blocked;
+  }
   CliRun not_private = Cli(absl::StrCat("keys public --key ", prefix, ".pub"));
   EXPECT_EQ(not_private.code, 2);
   EXPECT_THAT(not_private.err, HasSubstr("not a PEM Ed25519 private key"));
