@@ -578,10 +578,16 @@ std::string ApprovedText(const DecisionState* d) {
 }
 
 // The committed total of `d`'s amounts (noted ones never count), "" for no decision: a
-// decision corrected and proposed again for another sum changes it.
+// decision corrected and proposed again for another sum changes it. "no sum" for one that
+// approves none (every amount only noted, or none), as the register says, not "£0.00".
 std::string AmountText(const DecisionState* d) {
   if (d == nullptr) return "";
-  return FormatPence(CommittedPence(d->proposed.amounts()));
+  const auto& amounts = d->proposed.amounts();
+  if (std::all_of(amounts.begin(), amounts.end(),
+                  [](const v1::DecisionAmount& a) { return a.noted_only(); })) {
+    return "no sum";
+  }
+  return FormatPence(CommittedPence(amounts));
 }
 
 // Whether `e`, an event on an entity's stream, is of a kind that can change `aspect` of that

@@ -902,6 +902,23 @@ TEST(AsAtTest, CompareListsTheProgrammesDecisionsWithTheirEvents) {
                           "Executive, Chief Finance Officer @9"));
 }
 
+// A decision that approves no sum is told so, as the register tells it, not as "£0.00" (a
+// clerk's find).
+TEST(AsAtTest, CompareSaysNoSumForADecisionThatApprovesNone) {
+  Log log = Base();
+  const uint64_t from = log.events().size();
+  v1::DecisionProposed note = Decision("LPF", "D1", {"Chief Executive"});
+  note.set_programme_id("LPP");
+  log.Add(Ev(note), InWeek(2));
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Week(3, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r), Contains(HasSubstr("decision/LPF/D1 amount:  -> no sum")));
+}
+
 // A correction that changes what a closed project's closure confirmed, a risk's title or owner,
 // or when a decision was approved: Compare says so, with the events behind it (a reviewer's
 // corrected closure benefits compared as "No differences", and so did a decision whose approval
