@@ -328,7 +328,7 @@ int RunClients(const BenchOptions& o, const std::string& mode,
     if (!client->failure().ok()) {
       std::cerr << "govledger bench " << mode << ": " << DescribeError(o.server, client->failure())
                 << "\n";
-      return 1;
+      return ExitCodeOf(client->failure());
     }
     f.events += client->events();
     f.latencies_us.insert(f.latencies_us.end(), client->latencies().begin(),
@@ -389,13 +389,15 @@ constexpr char kReadMethod[] = "/govledger.v1.LedgerService/Read";
 // The published head position, for a run that reads what the log holds; nullopt, having said
 // why on stderr as `govledger bench COMMAND`, if it cannot be had.
 std::optional<uint64_t> HeadPosition(const std::shared_ptr<grpc::Channel>& channel,
-                                     const BenchOptions& o, absl::string_view command) {
+                                     const BenchOptions& o, absl::string_view command,
+                                     int* exit_code) {
   auto stub = v1::LedgerService::NewStub(channel);
   grpc::ClientContext context;
   v1::GetHeadResponse response;
   grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
   if (!status.ok()) {
     std::cerr << "govledger bench " << command << ": " << DescribeError(o.server, status) << "\n";
+    *exit_code = ExitCodeOf(status);
     return std::nullopt;
   }
   return response.position();
@@ -447,8 +449,9 @@ int BenchRead(const BenchOptions& o) {
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
-  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "read");
-  if (!got_head) return 1;
+  int failed = kExitRefused;
+  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "read", &failed);
+  if (!got_head) return failed;
   const uint64_t head = *got_head;
   uint64_t total = o.events == 0 ? head : o.events;
   if (total > head) {
@@ -518,6 +521,7 @@ int BenchRead(const BenchOptions& o) {
         if (!status.ok() || !wrong.empty()) {
           std::lock_guard lock(mu);
           failure = status.ok() ? wrong : DescribeError(o.server, status);
+          if (!status.ok()) failed = ExitCodeOf(status);
           next_page = UINT64_MAX / 2 / std::max(o.batch, 1);
           break;
         }
@@ -531,7 +535,7 @@ int BenchRead(const BenchOptions& o) {
   for (auto& t : threads) t.join();
   if (!failure.empty()) {
     std::cerr << "govledger bench read: " << failure << "\n";
-    return 1;
+    return failed;
   }
   Figures f{o.decode ? "read decoded" : "read", read.load(),
             std::chrono::duration<double>(Clock::now() - start).count(), std::move(latencies)};
@@ -619,8 +623,9 @@ int BenchSubscribe(const BenchOptions& o) {
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
-  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "subscribe");
-  if (!got_head) return 1;
+  int failed = kExitRefused;
+  const std::optional<uint64_t> got_head = HeadPosition(channels[0], o, "subscribe", &failed);
+  if (!got_head) return failed;
   const uint64_t head = *got_head;
   const uint64_t total = o.events == 0 ? head : o.events;
   if (total > head || total == 0) {
