@@ -6,11 +6,12 @@
 #include <mutex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "ledger/common/big_endian.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
@@ -169,7 +170,14 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::vector<std::string> ledgers;   // subdirectories that hold a database
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".log")) {
+    // RocksDB's tables and write-ahead logs, "000032.sst" and "000086.log" (not a shell's
+    // "daemon.log" beside a ledger's directory).
+    const auto numbered = [&name](absl::string_view suffix) {
+      absl::string_view stem = name;
+      return absl::ConsumeSuffix(&stem, suffix) && !stem.empty() &&
+             std::all_of(stem.begin(), stem.end(), absl::ascii_isdigit);
+    };
+    if (numbered(".sst") || numbered(".log")) {
       found.push_back(name);
     } else if (name != "lost+found" && name != "LOCK" && name != "IDENTITY" &&
                !absl::StartsWith(name, "LOG") && !absl::StartsWith(name, "OPTIONS-") &&
@@ -628,6 +636,17 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           "): opening the database writes what its write-ahead log holds into a table (up to "
           "about 300 MiB). Raise or remove the limit (ulimit -f, systemd's LimitFSIZE=) and "
           "start again; the database is as it was"));
+    }
+    if (exists && s.IsIOError() && s.ToString().find("MANIFEST-") != std::string::npos &&
+        s.ToString().find("No such file or directory") != std::string::npos) {
+      // Damage, as a database without its CURRENT file is (RefuseLeftovers): a restart would
+      // meet it again.
+      return absl::DataLossError(absl::StrCat(
+          "data directory ", dir, " names in its CURRENT file a MANIFEST that is not there (",
+          s.ToString(),
+          "): the database's list of its files is lost. Keep the directory as it "
+          "is; restore a copy from a backup elsewhere (govledger admin restore), or, if the "
+          "MANIFEST was moved, put it back"));
     }
     if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(

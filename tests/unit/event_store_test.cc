@@ -639,6 +639,15 @@ TEST_F(RocksDbEventStoreTest, ADirectoryHoldingOtherThingsButNoDatabaseIsRefused
                              HasSubstr(absl::StrCat("did you mean --data-dir ",
                                                     (parent / "ledger").string())))));
   EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(refused));
+  // A shell's log file beside the ledger is not a write-ahead log (it had been called a damaged
+  // database: a README reviewer's find).
+  std::ofstream(parent / "daemon.log") << "started\n";
+  EXPECT_THAT(RocksDbEventStore::Open(parent.string()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("(daemon.log, ledger)"),
+                             HasSubstr(absl::StrCat("did you mean --data-dir ",
+                                                    (parent / "ledger").string())))));
+  fs::remove(parent / "daemon.log");
   EXPECT_FALSE(fs::exists(parent / "CURRENT"));
   const fs::path junk = fs::path(dir_.path()) / "junk";
   fs::create_directories(junk);
@@ -804,6 +813,25 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
                                HasSubstr("write the name of its newest MANIFEST file"))));
   }
   EXPECT_EQ(listing(), before);
+
+  // CURRENT naming a MANIFEST that is gone is damage too, not a failure to retry (it had
+  // exited 1, and systemd restarted it every 2 s).
+  const std::string manifest =
+      [&] {
+        for (const auto& entry : std::filesystem::directory_iterator(backup)) {
+          if (absl::StartsWith(entry.path().filename().string(), "MANIFEST-")) return entry.path();
+        }
+        return std::filesystem::path();
+      }()
+          .string();
+  ASSERT_FALSE(manifest.empty());
+  const std::string manifest_aside = dir_.path() + "/manifest-aside";
+  std::filesystem::rename(manifest, manifest_aside);
+  EXPECT_THAT(RocksDbEventStore::Open(backup).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("names in its CURRENT file a MANIFEST that is not there"),
+                             HasSubstr("put it back"))));
+  std::filesystem::rename(manifest_aside, manifest);
 
   // A backup holds CURRENT too.
   std::ofstream(backup + "/govledger-backup.json") << "{}";
