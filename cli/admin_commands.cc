@@ -12,17 +12,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ledger/common/files.h"
-#include "ledger/common/time.h"
-#include "ledger/crypto/sha256.h"
 #include "cli/client.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/access_tokens.h"
+#include "ledger/common/errors.h"
+#include "ledger/common/files.h"
+#include "ledger/common/time.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/store/backup.h"
 
 namespace govledger::cli {
@@ -261,23 +262,20 @@ int AdminCommands::Stats(const std::string& server) {
       s.syncs() == 0 ? 0 : static_cast<double>(s.events_appended()) / static_cast<double>(s.syncs());
   std::cout << "version        govledgerd " << s.version() << " (storage format "
             << s.storage_format() << ")\n"
-            << "started        "
-            << FormatRfc3339(ToMicros(s.started_time()))
-            << absl::StrFormat(" (up %.0f s)\n", s.uptime_seconds())
-            << "head           position " << s.head_position() << ", hash "
-            << crypto::ToHex(s.head_hash())
+            << "started        " << FormatRfc3339(ToMicros(s.started_time()))
+            << absl::StrFormat(" (up %.0f s)\n", s.uptime_seconds()) << "head           position "
+            << s.head_position() << ", hash " << crypto::ToHex(s.head_hash())
             << (s.has_head_recorded_time()
                     ? absl::StrCat(", recorded ", FormatRfc3339(ToMicros(s.head_recorded_time())))
                     : std::string())
             << "\n"
-            << "since start    " << Counted(s.events_appended(), "event", "events")
-            << " appended; " << Counted(s.appends_accepted(), "append", "appends")
-            << " accepted, " << s.appends_refused() << " refused; "
-            << Counted(s.syncs(), "sync", "syncs")
-            << absl::StrFormat(" (%.1f events a sync)\n", per_sync)
-            << "subscriptions  " << s.subscriptions_open() << " open\n"
-            << "data directory " << s.data_dir_bytes() << " bytes; "
-            << s.data_dir_free_bytes() << " bytes free on its file system"
+            << "since start    " << Counted(s.events_appended(), "event", "events") << " appended; "
+            << Counted(s.appends_accepted(), "append", "appends") << " accepted, "
+            << s.appends_refused() << " refused; " << Counted(s.syncs(), "sync", "syncs")
+            << absl::StrFormat(" (%.1f events a sync)\n", per_sync) << "subscriptions  "
+            << s.subscriptions_open() << " open\n"
+            << "data directory " << s.data_dir_bytes() << " bytes; " << s.data_dir_free_bytes()
+            << " bytes free on its file system"
             << (s.min_free_bytes() > 0
                     ? absl::StrCat(" (appends pause below ", s.min_free_bytes(), ")")
                     : std::string(" (no floor: --min-free-bytes 0)"))
@@ -287,7 +285,9 @@ int AdminCommands::Stats(const std::string& server) {
             << "appends        "
             << (!s.storage_failure().empty()
                     ? absl::StrCat("STOPPED after a storage failure (", s.storage_failure(),
-                                   "); reads go on; restart govledgerd")
+                                   absl::StrContains(s.storage_failure(), errors::kDoNotStop)
+                                       ? "); reads go on"
+                                       : "); reads go on; restart govledgerd")
                 : !s.appends_paused().empty() ? absl::StrCat("PAUSED: ", s.appends_paused())
                                               : std::string("accepted"))
             << "\n"

@@ -1,6 +1,7 @@
 #include "ledger/common/errors.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/rpc/status.pb.h"
@@ -160,11 +161,10 @@ absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
 }
 
 absl::Status WriterStopped(absl::string_view cause) {
-  return WithReason(
-      absl::UnavailableError(
-          absl::StrCat("the ledger stopped accepting appends after a storage failure (", cause,
-                       "); restart govledgerd")),
-      reason::kWriterStopped, {{"cause", std::string(cause)}});
+  return WithReason(absl::UnavailableError(absl::StrCat(
+                        "the ledger stopped accepting appends after a storage failure (", cause,
+                        absl::StrContains(cause, kDoNotStop) ? ")" : "); restart govledgerd")),
+                    reason::kWriterStopped, {{"cause", std::string(cause)}});
 }
 
 }  // namespace govledger::errors

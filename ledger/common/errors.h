@@ -176,6 +176,10 @@ absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes);
 
 absl::Status WriterStopped(absl::string_view cause);
 
+// How a storage failure's cause begins its advice when a stop would lose events (the data
+// directory removed while govledgerd holds its files open): then nothing says to restart.
+inline constexpr absl::string_view kDoNotStop = "Do not stop govledgerd:";
+
 }  // namespace govledger::errors
 
 #endif  // GOVLEDGER_LEDGER_COMMON_ERRORS_H_

@@ -21,7 +21,7 @@ constexpr uint64_t kMinFreeFiles = 256;
 
 // The store's files are gone from every directory, but the daemon holds them open and serves
 // every acknowledged event from them: a stop (or restart) would lose those since the last
-// backup.
+// backup. It begins with errors::kDoNotStop, so that nothing else says to restart.
 constexpr char kDirectoryGoneAdvice[] =
     "Do not stop govledgerd: its open files are now the only copy of the events appended since "
     "the last backup, and it still serves them. Export the log first (govledger export --out "

@@ -121,11 +121,18 @@ absl::Status CheckAcknowledgedHead(const std::string& dir, const ChainPoint& ack
     return absl::DataLossError(absl::StrCat(
         "data directory ", dir, " has lost acknowledged events: its log ends at position ",
         head.position, ", but govledgerd acknowledged every event up to position ",
-        acknowledged.position, " (", PathIn(dir), "). Its write-ahead log (a *.log file) was "
-        "cut short, or files of an older copy were put in its place; ", restore, ". To go on "
-        "without positions ", head.position + 1, " to ", acknowledged.position,
+        acknowledged.position, " (", PathIn(dir),
+        "). Its write-ahead log (a *.log file) was "
+        "cut short, or files of an older copy were put in its place; ",
+        restore,
+        ". To go on "
+        "without ",
+        head.position + 1 == acknowledged.position
+            ? absl::StrCat("position ", acknowledged.position)
+            : absl::StrCat("positions ", head.position + 1, " to ", acknowledged.position),
         " (their clients were told they were stored, and new events will take their "
-        "positions), ", RemoveAdvice(dir)));
+        "positions), ",
+        RemoveAdvice(dir)));
   }
   const std::string found =
       !stored.has_value() ? std::string("no event")
