@@ -998,27 +998,40 @@ std::string DateSpanText(int64_t earliest, int64_t latest) {
 // "latestEffective"}]}, the effective times RFC 3339 and left out when no event gives one.
 std::string SourcesJson(const std::vector<SourceEvents>& sources, uint64_t events,
                         uint64_t unsourced) {
-  pb::Struct out;
-  auto& fields = *out.mutable_fields();
-  fields["events"].set_string_value(absl::StrCat(events));
-  fields["named"].set_string_value(absl::StrCat(events - unsourced));
-  fields["unsourced"].set_string_value(absl::StrCat(unsourced));
-  pb::ListValue* list = fields["sources"].mutable_list_value();
-  for (const SourceEvents& s : sources) {
-    auto& f = *list->add_values()->mutable_struct_value()->mutable_fields();
-    f["source"].set_string_value(s.source);
-    f["events"].set_string_value(absl::StrCat(s.events));
-    f["entities"].set_string_value(absl::StrCat(s.streams.size()));
-    f["firstPosition"].set_string_value(absl::StrCat(s.first));
-    f["lastPosition"].set_string_value(absl::StrCat(s.last));
-    if (s.dated) {
-      f["earliestEffective"].set_string_value(FormatRfc3339(s.earliest));
-      f["latestEffective"].set_string_value(FormatRfc3339(s.latest));
+  // Written in this order, every run: a Struct's fields come out in the order of a hash map.
+  const auto text = [](const std::string& value) {  // a JSON string, escaped by protobuf
+    pb::Value v;
+    v.set_string_value(value);
+    std::string json;
+    (void)pb::util::MessageToJsonString(v, &json);
+    return json;
+  };
+  const auto object = [&text](const std::vector<std::pair<const char*, std::string>>& fields) {
+    std::vector<std::string> members;
+    for (const auto& [name, value] : fields) {
+      members.push_back(absl::StrCat("\"", name, "\":", text(value)));
     }
+    return absl::StrCat("{", absl::StrJoin(members, ","), "}");
+  };
+  std::vector<std::string> list;
+  for (const SourceEvents& s : sources) {
+    std::vector<std::pair<const char*, std::string>> fields = {
+        {"source", s.source},
+        {"events", absl::StrCat(s.events)},
+        {"entities", absl::StrCat(s.streams.size())},
+        {"firstPosition", absl::StrCat(s.first)},
+        {"lastPosition", absl::StrCat(s.last)}};
+    if (s.dated) {
+      fields.emplace_back("earliestEffective", FormatRfc3339(s.earliest));
+      fields.emplace_back("latestEffective", FormatRfc3339(s.latest));
+    }
+    list.push_back(object(fields));
   }
-  std::string json;
-  (void)pb::util::MessageToJsonString(out, &json);
-  return json;
+  std::string out = object({{"events", absl::StrCat(events)},
+                            {"named", absl::StrCat(events - unsourced)},
+                            {"unsourced", absl::StrCat(unsourced)}});
+  out.pop_back();  // the sources go on inside it
+  return absl::StrCat(out, ",\"sources\":[", absl::StrJoin(list, ","), "]}");
 }
 
 }  // namespace
