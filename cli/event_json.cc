@@ -30,11 +30,6 @@ namespace {
 
 namespace pb = ::google::protobuf;
 
-// Envelope fields the server sets, by their JSON and proto names.
-constexpr absl::string_view kServerFields[] = {
-    "position", "streamVersion", "stream_version", "recordedTime", "recorded_time",
-    "actor",    "prevHash",      "prev_hash",      "hash"};
-
 // The member `export` adds for an event with fields this program does not know, by its JSON
 // and proto names.
 constexpr absl::string_view kStoredBytes[] = {"storedBytes", "stored_bytes"};
@@ -244,7 +239,6 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   absl::Status status_;
 };
 
-// ParseEventDocument, keeping the server's fields (and storedBytes) or not.
 // The fields the server sets, which a document's reader does not send.
 void ClearServerFields(v1::Event& event) {
   event.clear_position();
@@ -261,7 +255,8 @@ absl::Status StoredBytesRefused() {
       "wrote it), which an import would drop; import it with a govledger of that version");
 }
 
-absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_server_fields) {
+// An event document, with the server's fields (and storedBytes) as given.
+absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json) {
   // A file saved by an editor that starts UTF-8 with a byte order mark (Windows' Notepad).
   absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
   // Text that is no JSON object at all is not quoted back: it may be a file given by mistake
@@ -276,7 +271,6 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
   // which gives the same event or the error to report.
   if (v1::Event event;
       pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &event).ok()) {
-    if (!keep_server_fields) ClearServerFields(event);
     return ExportedEvent{std::move(event), ""};
   }
   pb::Struct document;
@@ -294,15 +288,11 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json, bool keep_se
   for (absl::string_view name : kStoredBytes) {
     auto it = fields.find(std::string(name));
     if (it == fields.end()) continue;
-    if (!keep_server_fields) return StoredBytesRefused();
     if (it->second.kind_case() != pb::Value::kStringValue ||
         !absl::Base64Unescape(it->second.string_value(), &stored) || stored.empty()) {
       return absl::InvalidArgumentError("storedBytes: must be the stored bytes in base64");
     }
     fields.erase(it);
-  }
-  if (!keep_server_fields) {
-    for (absl::string_view name : kServerFields) fields.erase(std::string(name));
   }
 
   std::string envelope_json;
@@ -427,19 +417,39 @@ absl::StatusOr<v1::Event> WithStream(v1::Event event) {
 }  // namespace
 
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
-  absl::StatusOr<ExportedEvent> parsed = ParseDocument(json, /*keep_server_fields=*/false);
+  absl::StatusOr<ExportedEvent> parsed = ParseDocument(json);
   if (!parsed.ok()) return parsed.status();
-  return WithStream(std::move(parsed->event));
+  return ClientEvent(*std::move(parsed));
 }
 
 absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
   if (!exported.stored.empty()) return StoredBytesRefused();
+  const v1::Event& e = exported.event;
+  // An export's line carries the server's fields with its position and hashes, and is sent
+  // without them. A document that claims who recorded it, or when, without them would have
+  // that claim dropped in silence: the server records its own.
+  if (e.position() == 0 && e.hash().empty() && e.prev_hash().empty()) {
+    std::vector<std::string> claimed;
+    if (!e.actor().empty()) claimed.push_back("actor");
+    if (e.has_recorded_time()) claimed.push_back("recordedTime");
+    if (e.stream_version() != 0) claimed.push_back("streamVersion");
+    if (!claimed.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          absl::StrJoin(claimed, ", "),
+          ": set by the server when it stores the event (the "
+          "actor is the caller's token or --actor, the time the server's), not by a document; "
+          "remove ",
+          claimed.size() == 1 ? "it" : "them",
+          " (an export's line carries them "
+          "with position, prevHash and hash, and is imported whole)"));
+    }
+  }
   ClearServerFields(exported.event);
   return WithStream(std::move(exported.event));
 }
 
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
-  return ParseDocument(json, /*keep_server_fields=*/true);
+  return ParseDocument(json);
 }
 
 std::string ExportDocument(const v1::Event& event, absl::string_view stored) {

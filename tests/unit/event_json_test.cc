@@ -183,13 +183,32 @@ TEST(EventJsonTest, BothWaysOfParsingAgree) {
   ASSERT_OK(exported);
   EXPECT_EQ(exported->event.position(), 3u);
   EXPECT_EQ(exported->event.actor(), "a");
-  // A server field the plain mapping refuses: dropped on import, an error for an export.
+  // A server field the plain mapping refuses is an error either way.
   const std::string bad_position =
       R"({"streamId":"s/1","eventType":"t.X","position":"soon","payload":"aGk="})";
-  absl::StatusOr<v1::Event> lenient = ParseEventDocument(bad_position);
-  ASSERT_OK(lenient);
-  EXPECT_EQ(lenient->payload(), "hi");
+  EXPECT_THAT(ParseEventDocument(bad_position),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("position")));
   EXPECT_FALSE(ParseExportedEvent(bad_position).ok());
+}
+
+// A document that claims who recorded it, or when, without an export line's position and
+// hashes is refused: the claim would be dropped in silence, the server recording its own (a
+// hand-written "actor": "The Mayor" was imported as the caller's: a README reviewer's find).
+TEST(EventJsonTest, AClaimOfTheServersFieldsOutsideAnExportLineIsRefused) {
+  for (const std::string claim :
+       {R"("actor":"The Mayor")", R"("recordedTime":"2016-01-01T00:00:00Z")",
+        R"("streamVersion":"4")"}) {
+    const std::string doc = absl::StrCat(R"({"streamId":"s/1","eventType":"t.X",)", claim, "}");
+    EXPECT_THAT(ParseEventDocument(doc),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(": set by the server when it stores the event")))
+        << claim;
+    absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(doc);
+    ASSERT_OK(exported);
+    EXPECT_THAT(ClientEvent(*std::move(exported)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("remove it")))
+        << claim;
+  }
 }
 
 TEST(EventJsonTest, UnknownTypesTravelAsBase64) {
@@ -564,7 +583,7 @@ TEST(EventJsonTest, MutatedDocumentsParseOrAreRefused) {
     }
   }
   std::cout << parsed << " parsed, " << refused << " refused\n";
-  EXPECT_GT(parsed, 400);
+  EXPECT_GT(parsed, 250);
   EXPECT_GT(refused, 4000);
 }
 
