@@ -35,6 +35,12 @@
 namespace govledger::cli {
 namespace {
 
+// ExitCodeOf for a failure a bench step reports with its call's code.
+int StepExitCode(const absl::Status& status) {
+  return ExitCodeOf(
+      grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
+}
+
 using Clock = std::chrono::steady_clock;
 
 struct Figures {
@@ -265,7 +271,8 @@ absl::StatusOr<std::vector<EventTemplate>> EventsOf(const BenchOptions& o, const
   v1::AppendResponse response;
   grpc::Status status = stub->Append(&context, setup, &response);
   if (!status.ok()) {
-    return absl::FailedPreconditionError(
+    return absl::Status(  // the call's code, for the exit code
+        static_cast<absl::StatusCode>(status.error_code()),
         absl::StrCat("registering the benchmark's programme: ", DescribeError(o.server, status)));
   }
   for (int c = 0; c < o.clients; ++c) {
@@ -359,7 +366,7 @@ int BenchAppend(const BenchOptions& o) {
   absl::StatusOr<std::vector<EventTemplate>> events = EventsOf(o, run, (*channels)[0]);
   if (!events.ok()) {
     std::cerr << "govledger bench append: " << events.status().message() << "\n";
-    return 1;
+    return StepExitCode(events.status());
   }
   int64_t events_left = static_cast<int64_t>(o.events);
   return RunClients(
@@ -607,8 +614,9 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
   call->Finish(&status, nullptr);
   next();
   if (expected <= total) {
-    return absl::UnavailableError(absl::StrCat("the subscription ended at position ", expected,
-                                               ": ", status.error_message()));
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("the subscription ended at position ", expected, ": ",
+                                     status.error_message()));
   }
   return seconds;
 }
@@ -647,13 +655,14 @@ int BenchSubscribe(const BenchOptions& o) {
         seconds.push_back(*took * 1e6);
       } else if (failure.empty()) {
         failure = std::string(took.status().message());
+        failed = StepExitCode(took.status());
       }
     });
   }
   for (auto& t : threads) t.join();
   if (!failure.empty()) {
     std::cerr << "govledger bench subscribe: " << failure << "\n";
-    return 1;
+    return failed;
   }
   Figures f{"subscribe", total * o.clients,
             std::chrono::duration<double>(Clock::now() - start).count(), std::move(seconds)};

@@ -227,23 +227,34 @@ int main(int argc, char** argv) {
   // would otherwise connect in plaintext and send the token in clear. Told by the first
   // connection (commands that work offline ignore these options).
   std::string option_error;
-  for (const auto& [name, variable, value, what] :
-       {std::tuple<const char*, const char*, const std::string*, const char*>{
-            "--server", "GOVLEDGER_SERVER", &server_flag,
-            "HOST:PORT, e.g. 127.0.0.1:50051, or leave it out for 127.0.0.1:50051"},
-        {"--tls-ca", "GOVLEDGER_TLS_CA", &tls_ca_flag,
-         "the CA certificates' PEM file, or leave it out (without TLS settings the connection "
-         "is plaintext)"},
+  // Whether `name` was given, before the command or after it (the commands that connect take
+  // --server after them too, into the same variable).
+  std::function<size_t(CLI::App*, const char*)> given = [&given](CLI::App* at, const char* name) {
+    size_t n = 0;
+    if (const CLI::Option* option = at->get_option_no_throw(name)) n += option->count();
+    for (CLI::App* command : at->get_subcommands()) n += given(command, name);
+    return n;
+  };
+  constexpr char kPlaintext[] = " (without TLS settings the connection is plaintext)";
+  for (const auto& [name, variable, value, what, left_out] :
+       {std::tuple<const char*, const char*, const std::string*, const char*, const char*>{
+            "--server", "GOVLEDGER_SERVER", &server_flag, "HOST:PORT, e.g. 127.0.0.1:50051",
+            " (for 127.0.0.1:50051)"},
+        {"--tls-ca", "GOVLEDGER_TLS_CA", &tls_ca_flag, "the CA certificates' PEM file", kPlaintext},
         {"--tls-server-name", "GOVLEDGER_TLS_SERVER_NAME", &tls_server_name_flag,
-         "the host name the certificate names, or leave it out (without TLS settings the "
-         "connection is plaintext)"}}) {
+         "the host name the certificate names", kPlaintext}}) {
     if (!option_error.empty()) break;
-    if (app.count(name) > 0) {
-      if (value->empty()) option_error = absl::StrCat(name, " is empty: give ", what);
+    if (given(&app, name) > 0) {
+      if (value->empty()) {
+        option_error = absl::StrCat(name, " is empty: give ", what, ", or leave ", name, " out",
+                                    std::string(name) == "--server"
+                                        ? " (for $GOVLEDGER_SERVER or 127.0.0.1:50051)"
+                                        : left_out);
+      }
     } else if (const char* env = std::getenv(variable);
                env != nullptr && *env == '\0' && !(tls && std::string(name) == "--tls-ca")) {
       option_error =
-          absl::StrCat(variable, " is set but empty: give ", what, " and unset the variable");
+          absl::StrCat(variable, " is set but empty: set it to ", what, ", or unset it", left_out);
     }
   }
   std::string server = govledger::cli::ResolveServer(server_flag);

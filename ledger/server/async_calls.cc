@@ -56,17 +56,18 @@ std::string WhereParseFails(const google::protobuf::Descriptor& type, const std:
   using google::protobuf::internal::WireFormatLite;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
                                             static_cast<int>(bytes.size()));
-  absl::flat_hash_map<int, int> seen;  // how many of each field number have gone before
+  absl::flat_hash_map<int, int> seen;  // how many elements of each field have gone before
   for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
     const int number = WireFormatLite::GetTagFieldNumber(tag);
-    const int index = seen[number]++;
     const google::protobuf::FieldDescriptor* field = type.FindFieldByNumber(number);
     if (field == nullptr ||
         field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
         WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      // Not an element (protobuf keeps one of another wire type as an unknown field).
       if (!WireFormatLite::SkipField(&in, tag)) return "";
       continue;
     }
+    const int index = seen[number]++;
     uint32_t length = 0;
     std::string part;
     if (!in.ReadVarint32(&length) || !in.ReadString(&part, static_cast<int>(length))) return "";

@@ -102,9 +102,14 @@ void FreeSpaceWatch::Check() {
     return;
   }
   if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
-  // Appends stopped by a storage failure resume only with a restart: neither a pause nor a
-  // "resumed" is told then (the log's last line had said appends resumed).
-  if (!ledger_->storage_failure().ok()) return;
+  // Appends stopped by a storage failure resume only with a restart: a pause is lifted without
+  // a word (the log's last line had said appends resumed), so that nothing tells a client or
+  // an operator that freeing space brings them back.
+  if (!ledger_->storage_failure().ok()) {
+    if (paused_) ledger_->ResumeAppends();
+    paused_ = false;
+    return;
+  }
   if (!free.ok() || *free < min_free_bytes_) {
     // The message changes with the figure, so it is set on every check while paused.
     const std::string why = absl::StrCat(

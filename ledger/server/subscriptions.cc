@@ -212,7 +212,8 @@ void SubscribeCall::Arrived() {
     Finish(ToGrpcStatus(bad));
     return;
   }
-  // The head only moves on, so a start past it now is past it for good.
+  // A start past the head is refused at once (OUT_OF_RANGE, whether slots are free or not),
+  // as a Read from past it is: no subscription waits for the log to reach it.
   const uint64_t from = request.from_position() == 0 ? 1 : request.from_position();
   if (const uint64_t head = owner_->ledger_->Head().position; from > head + 1) {
     Finish(ToGrpcStatus(errors::PositionPastHead("from_position", from, head,

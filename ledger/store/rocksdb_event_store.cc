@@ -545,6 +545,20 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
         missing.push_back(name);
       }
     }
+    std::error_code no_file;
+    if (!missing.empty() &&
+        std::filesystem::exists(std::filesystem::path(dir) / kAcknowledgedHeadFile, no_file)) {
+      // govledger's own file beside it: its MANIFEST, the list of its files, is damaged (a
+      // truncated one reads as a database of the default column family alone).
+      return absl::DataLossError(absl::StrCat(
+          "data directory ", dir, " holds govledger's ", kAcknowledgedHeadFile,
+          ", but its "
+          "database's MANIFEST lists no column family ",
+          absl::StrJoin(missing, ", "), " (it lists ", absl::StrJoin(existing, ", "),
+          "): the MANIFEST is damaged. Keep the "
+          "directory as it is; restore a copy from a backup elsewhere (govledger admin "
+          "restore)"));
+    }
     if (!missing.empty()) {
       return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " holds a RocksDB database that is not govledger's: it has "

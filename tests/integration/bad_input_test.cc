@@ -161,6 +161,11 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
                 GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                              AllOf(HasSubstr("(its events[1] does not): "),
                                    HasSubstr("govledger.v1.Event.stream_id"))));
+    // A field 1 of another wire type before them is no element (protobuf keeps it apart).
+    EXPECT_THAT(
+        GenericUnaryCall(daemon_.NewChannel(), kAppendMethod,
+                         std::string("\x08\x05", 2) + batch_bytes, &response),
+        GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("(its events[1] does not): ")));
     // A typed payload (bytes) holding such a string is refused the same way.
     v1::ProgrammeRegistered programme;
     programme.set_programme_id("UTF");

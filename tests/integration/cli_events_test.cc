@@ -1196,8 +1196,17 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
         RunProgram(GOVLEDGER_CLI_PATH, variable == "GOVLEDGER_SERVER" ? "head" : Server() + " head",
                    variable + "=");
     EXPECT_EQ(env.code, 2) << variable << ": " << env.err;
-    EXPECT_THAT(env.err, HasSubstr(variable + " is set but empty: give ")) << variable;
+    EXPECT_THAT(env.err, HasSubstr(variable + " is set but empty: set it to ")) << variable;
   }
+  // --server after the command is the same option (a reviewer's find: it was not checked
+  // there, and an empty variable beside it was refused though unused).
+  CliRun after = RunProgram(GOVLEDGER_CLI_PATH, "head --server ''",
+                            absl::StrCat("GOVLEDGER_SERVER=", daemon_.address()));
+  EXPECT_EQ(after.code, 2) << after.err;
+  EXPECT_THAT(after.err, HasSubstr("--server is empty: give HOST:PORT"));
+  CliRun unused =
+      RunProgram(GOVLEDGER_CLI_PATH, "head --server " + daemon_.address(), "GOVLEDGER_SERVER=");
+  EXPECT_EQ(unused.code, 0) << unused.err;
   // Commands that work offline ignore them all.
   CliRun offline =
       RunProgram(GOVLEDGER_CLI_PATH, "--server '' --tls-ca '' admin token --role viewer --actor x",

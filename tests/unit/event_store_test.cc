@@ -832,6 +832,17 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
                        AllOf(HasSubstr("names in its CURRENT file a MANIFEST that is not there"),
                              HasSubstr("put it back"))));
   std::filesystem::rename(manifest_aside, manifest);
+  // A MANIFEST cut short reads as a database of the default column family alone: beside
+  // govledger's ACKNOWLEDGED_HEAD it is damage too, not another program's database (which the
+  // message said to remove: a reviewer's find).
+  const std::string cut = dir_.path() + "/cut";
+  std::filesystem::copy(backup, cut);
+  ASSERT_TRUE(std::filesystem::exists(cut + "/ACKNOWLEDGED_HEAD"));
+  std::filesystem::resize_file(cut + "/" + std::filesystem::path(manifest).filename().string(), 10);
+  EXPECT_THAT(
+      RocksDbEventStore::Open(cut).status(),
+      StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr("holds govledger's ACKNOWLEDGED_HEAD"),
+                                                  HasSubstr("the MANIFEST is damaged"))));
 
   // A backup holds CURRENT too.
   std::ofstream(backup + "/govledger-backup.json") << "{}";

@@ -218,6 +218,8 @@ TEST_F(FreeSpaceWatchTest, AStorageFailureWhilePausedIsNotToldAsResumed) {
   while (checks_.load() < checks && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  EXPECT_TRUE(ledger_->appends_paused().empty()) << "stopped, not paused: stats and Backup "
+                                                    "would say space brings appends back";
   watch.reset();
   EXPECT_THAT(lines(), ElementsAre(AllOf(StartsWith("appends paused: the disk holding the ledger "
                                                     "is nearly full: 10 bytes free"),
