@@ -354,10 +354,13 @@ std::string ReportMarkdown(const ReportInputs& in) {
                     "correction since (see the changes below).\n");
   }
   if (!replans.empty()) {
-    absl::StrAppend(&out, "\n## Plan\n\nRe-planned since last time: a plan of ", weeks, " weeks",
-                    weeks_then == 0 || weeks_then == weeks
-                        ? ""
-                        : absl::StrCat(" (", weeks_then, " last time)"),
+    // A length unchanged is said so: "a plan of 170 weeks" alone read as if the re-plan had
+    // set it (a clerk's find, whose re-plan moved tranches only).
+    absl::StrAppend(&out, "\n## Plan\n\nRe-planned since last time: ",
+                    weeks_then == weeks ? absl::StrCat("the plan is still of ", weeks, " weeks")
+                    : weeks_then == 0
+                        ? absl::StrCat("a plan of ", weeks, " weeks")
+                        : absl::StrCat("a plan of ", weeks, " weeks (", weeks_then, " last time)"),
                     ".\n\n");
     for (const v1::ReplanEntry* e : replans) {
       absl::StrAppend(&out, "- ", MarkdownText(ReplanText(*e)), "\n");
@@ -588,10 +591,9 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
     const size_t others = in.compare.events_size() - cited.size();
-    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ", others,
-                    others == 1 ? " changes" : " change",
-                    " nothing the answers show (a report that restates the rating held, or a "
-                    "milestone, say)");
+    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
+                    others, others == 1 ? " changes" : " change",
+                    " nothing the answers show (a report that restates the rating held, say)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

@@ -153,11 +153,14 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(EventStore* store, const Cl
     if (now < last_recorded - options.max_clock_behind_seconds * 1000000) {
       const int64_t behind = (last_recorded - now) / 1000000;
       return absl::FailedPreconditionError(absl::StrCat(
-          "the clock reads ", FormatRfc3339(now), ", ", behind, " s before the last event's "
-          "recorded time, ", FormatRfc3339(last_recorded), " (position ", head.position,
+          "the clock reads ", FormatRfc3339(now), ", ", behind,
+          " s before the last event's "
+          "recorded time, ",
+          FormatRfc3339(last_recorded), " (position ", head.position,
           "): recorded times never go backwards, so every event appended would be recorded "
           "at that later time and misdated. If this clock is wrong, set it (NTP) and start "
-          "again: nothing was changed. If it is right, an earlier start's clock was ahead and "
+          "again: the log was not changed (the database's own files are tidied at each open). If "
+          "it is right, an earlier start's clock was ahead and "
           "the log already holds that time: start with --max-clock-behind-seconds ",
           behind + 1, " or more to append at it until the clock catches up"));
     }

@@ -782,7 +782,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events folded at one point and not the other concern the programme, its projects, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, or a milestone, say).
+20 events folded at one point and not the other concern the programme, its projects, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, say).
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |

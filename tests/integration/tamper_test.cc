@@ -334,8 +334,9 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   CliRun before = Cli(absl::StrCat("--server ", daemon_.address(), " export --to 6"));
   EXPECT_EQ(before.code, 0) << before.err;
   const std::string stats = absl::StrCat("--server ", daemon_.address(), " admin stats");
-  EXPECT_THAT(Cli(stats).out, HasSubstr("\nlog            no damage found by reads since the "
-                                        "start\n"));
+  // The correction's refold read the damage: monitoring sees it from then on.
+  EXPECT_THAT(Cli(stats).out, HasSubstr("\nlog            DAMAGED: applying a correction: hash "
+                                        "chain broken at position 7"));
   // Nor is a tree head made over it (one would be signed with the ledger's key).
   CliRun tree_head = Cli(absl::StrCat("--server ", daemon_.address(), " tree-head"));
   EXPECT_EQ(tree_head.code, 4) << tree_head.out;
@@ -348,7 +349,8 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   // What the daemon's own reads find shows where monitoring looks, and stays (found by an
   // operator's trial: only a journal line said so); appends go on.
   const std::string damaged = Cli(stats).out;
-  EXPECT_THAT(damaged, HasSubstr("\nlog            DAMAGED: hash chain broken at position 7"));
+  EXPECT_THAT(damaged, AllOf(HasSubstr("\nlog            DAMAGED: "),
+                             HasSubstr("hash chain broken at position 7")));
   // Its advice once, not the damage's and then the CLI's own again.
   const size_t from = damaged.find("\nlog ");
   const std::string line = damaged.substr(from, damaged.find('\n', from + 1) - from);
@@ -360,8 +362,8 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   EXPECT_THAT(Cli(stats + " --prometheus").out, HasSubstr("\ngovledger_integrity_failed 1\n"));
   stub_ = daemon_.NewStub();
   ASSERT_OK(AppendOne(*stub_, "tamper/x", "after the damage was found"));
-  EXPECT_THAT(Cli(stats + " --json").out, HasSubstr("\"integrityFailure\":\"hash chain broken "
-                                                    "at position 7"));
+  EXPECT_THAT(Cli(stats + " --json").out, HasSubstr("\"integrityFailure\":\"applying a "
+                                                    "correction: hash chain broken at position 7"));
   // Publishing tree heads, the daemon builds the tree at start and says so at once.
   daemon_.Stop();
   daemon_.set_extra_args({"--tree-head-seconds", "3600"});
