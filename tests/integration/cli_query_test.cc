@@ -435,6 +435,17 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
   EXPECT_THAT(voided.out, HasSubstr("\n## Plan\n\nThe plan is of 208 weeks (260 last time): no "
                                     "re-plan since; one in effect last time has been voided by "
                                     "a correction since"));
+  // A re-plan that keeps the plan's length says so (a clerk's re-plan of tranches alone had
+  // read "a plan of 170 weeks", as if it set it).
+  const uint64_t voided_at = response.head_position();
+  v1::ProgrammeReplanned sro = Replan("LPP", 0);
+  sro.set_senior_responsible_owner("ACC Neighbourhoods");
+  sro.set_reason("New portfolio holder");
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(sro), MakeDate(2017, 2, 1))}), &response), GrpcOk());
+  CliRun kept = Run(absl::StrCat("report --programme LPP --since-position ", voided_at));
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  EXPECT_THAT(kept.out, HasSubstr("\n## Plan\n\nRe-planned since last time: the plan is still of "
+                                  "208 weeks.\n"));
 }
 
 // status says which paper each current rating and update comes from, once per paper; compare
