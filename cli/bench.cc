@@ -614,7 +614,8 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
   call->Finish(&status, nullptr);
   next();
   if (expected <= total) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+    return absl::Status(status.ok() ? absl::StatusCode::kUnavailable  // ended early, yet OK
+                                    : static_cast<absl::StatusCode>(status.error_code()),
                         absl::StrCat("the subscription ended at position ", expected, ": ",
                                      status.error_message()));
   }

@@ -425,23 +425,27 @@ absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json) {
 absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
   if (!exported.stored.empty()) return StoredBytesRefused();
   const v1::Event& e = exported.event;
-  // An export's line carries the server's fields with its position and hashes, and is sent
-  // without them. A document that claims who recorded it, or when, without them would have
-  // that claim dropped in silence: the server records its own.
-  if (e.position() == 0 && e.hash().empty() && e.prev_hash().empty()) {
+  // An export's line carries the server's fields, its position and hashes among them, and is
+  // sent without them. Any other document that gives some would have them dropped in silence
+  // (who recorded it, when, where): the server sets its own.
+  if (e.position() == 0 || e.hash().empty() || e.prev_hash().empty()) {
     std::vector<std::string> claimed;
-    if (!e.actor().empty()) claimed.push_back("actor");
-    if (e.has_recorded_time()) claimed.push_back("recordedTime");
+    if (e.position() != 0) claimed.push_back("position");
     if (e.stream_version() != 0) claimed.push_back("streamVersion");
+    if (e.has_recorded_time()) claimed.push_back("recordedTime");
+    if (!e.actor().empty()) claimed.push_back("actor");
+    if (!e.prev_hash().empty()) claimed.push_back("prevHash");
+    if (!e.hash().empty()) claimed.push_back("hash");
     if (!claimed.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           absl::StrJoin(claimed, ", "),
-          ": set by the server when it stores the event (the "
-          "actor is the caller's token or --actor, the time the server's), not by a document; "
-          "remove ",
+          ": set by the server when it stores the event (the actor is the caller's token or "
+          "--actor, the time the server's), not by a document; remove ",
           claimed.size() == 1 ? "it" : "them",
-          " (an export's line carries them "
-          "with position, prevHash and hash, and is imported whole)"));
+          " (an export's line carries them all, with position, prevHash and hash, and imports "
+          "whole",
+          e.stream_version() != 0 ? "; a stream's expected version is `append --expect`" : "",
+          ")"));
     }
   }
   ClearServerFields(exported.event);

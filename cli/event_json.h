@@ -11,8 +11,8 @@
 // - absent or null: an empty payload.
 // Server-set fields (position, streamVersion, recordedTime, actor, prevHash, hash) may be
 // present, as `export` writes them; ParseEventDocument drops them, so an export re-imports. A
-// document with actor, recordedTime or streamVersion but none of position, prevHash and hash
-// (not an export's line) is refused: its claim of who recorded it, or when, would be dropped.
+// document with some of them but not all of position, prevHash and hash (not an export's line)
+// is refused: its claim of who recorded it, when or where would be dropped.
 // `export` and `tail --json` add `storedBytes` (base64 of the event's stored bytes) to an event
 // whose envelope holds fields this program does not know (written by a newer govledgerd), since
 // the JSON mapping cannot carry them: `verify --file` checks the hash over those bytes, and

@@ -4,16 +4,17 @@
 #include <chrono>
 #include <iostream>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "cli/client.h"
 #include "cli/printable.h"
 #include "cli/query_text.h"
@@ -24,8 +25,8 @@
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/flags.h"
-#include "ledger/envelope.h"
 #include "ledger/common/time.h"
+#include "ledger/envelope.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
 #include "projections/queries.h"
@@ -57,7 +58,7 @@ grpc::Status Call(v1::QueryService::Stub& stub, QueryMethod<Request, Response> m
       {{"from: as_at.programme_week.week", "--since-week"},
        {"from: as_at.position", "--since-position"},
        {"from: as_at.time", "--since"},
-       {"from: as_at.known_through", "--known-through"},
+       {"from: as_at.known_through", "--since-known-through (or --known-through)"},
        {"to: as_at.programme_week.week", "--week"},
        {"to: as_at.position", "--position"},
        {"to: as_at.time", "--at"},
@@ -787,6 +788,11 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
         ->type_name("TIME");
     sub->add_option("--since-week", since_week_, "The earlier point: a week of the plan")
         ->type_name("N");
+    sub->add_option("--since-known-through", since_known_through_,
+                    "The earlier point, as known: read the log only to position N (then "
+                    "--known-through is the later point's alone): what a correction changed "
+                    "about the same time")
+        ->type_name("N");
   }
 }
 
@@ -828,7 +834,9 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   const v1::AsAtMode forced = as_recorded_ ? v1::AS_AT_MODE_AS_RECORDED
                               : as_known_  ? v1::AS_AT_MODE_AS_KNOWN
                                            : v1::AS_AT_MODE_UNSPECIFIED;
-  const auto given = [cmd](const char* flag) { return cmd->count(flag) > 0; };
+  const auto given = [cmd](const char* flag) {  // false for a flag the command does not take
+    return cmd->get_option_no_throw(flag) != nullptr && cmd->count(flag) > 0;
+  };
   absl::StatusOr<Selector> to = SelectorOf({"--position", given("--position"), position_, "--at",
                                             given("--at"), at_, "--week", given("--week"), week_},
                                            programme_, forced);
@@ -846,22 +854,33 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     if (!since.ok()) return Fail(kExitBadArgs, std::string(since.status().message()));
     from = *since;
   }
-  if (given("--known-through")) {
+  // --known-through bounds both points' reading, or the later one's alone when the earlier
+  // has its own (--since-known-through: the same time as believed before and after a
+  // correction, say).
+  const bool since_own = from && given("--since-known-through");
+  for (const auto& [flag, text, points] :
+       {std::tuple<const char*, const std::string*, std::vector<Selector*>>{
+            "--known-through", &known_through_, {&*to, from && !since_own ? &*from : nullptr}},
+        {"--since-known-through", &since_known_through_, {since_own ? &*from : nullptr}}}) {
+    if (!given(flag)) continue;
     uint64_t through = 0;
-    if (!ParseWholeNumber(known_through_, std::numeric_limits<uint64_t>::max(), &through)) {
-      return Fail(kExitBadArgs, absl::StrCat("--known-through '", PrintableText(known_through_),
+    if (!ParseWholeNumber(*text, std::numeric_limits<uint64_t>::max(), &through)) {
+      return Fail(kExitBadArgs, absl::StrCat(flag, " '", PrintableText(*text),
                                              "' is not a log position: give a whole number from "
                                              "1 to the head (0: the head)"));
     }
     bool as_known = false;
-    for (Selector* s : {&*to, from ? &*from : nullptr}) {
+    for (Selector* s : points) {
       if (s == nullptr || s->as_at.mode() != v1::AS_AT_MODE_AS_KNOWN) continue;
       s->as_at.set_known_through(through);
       as_known = true;
     }
     if (!as_known) {
-      return Fail(kExitBadArgs, "--known-through goes with as known points (--at, --week, or "
-                                "--as-known): as recorded, the point bounds what is read");
+      return Fail(kExitBadArgs,
+                  absl::StrCat(
+                      flag, " goes with as known points (--",
+                      std::string(flag) == "--known-through" ? "at, --week" : "since, --since-week",
+                      ", or --as-known): as recorded, the point bounds what is read"));
     }
   }
   if (cmd == history_ && !programme_.empty() && !given("--week")) {

@@ -53,7 +53,7 @@ class QueryCommands {
   bool published_only_ = false;  // decisions --published-only
   // The points' flags as given; parsed in Run() so that every mistake gets its own message.
   std::string position_, at_, week_;
-  std::string since_position_, since_, since_week_, known_through_;
+  std::string since_position_, since_, since_week_, known_through_, since_known_through_;
   bool as_recorded_ = false, as_known_ = false, json_ = false;
 };
 

@@ -99,9 +99,7 @@ void FreeSpaceWatch::Check() {
   absl::StatusOr<uint64_t> free = free_bytes_();
   if (absl::IsNotFound(free.status())) {
     ledger_->StopAppends(free.status());  // logged by the ledger's on_storage_failure
-    return;
   }
-  if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
   // Appends stopped by a storage failure resume only with a restart: a pause is lifted without
   // a word (the log's last line had said appends resumed), so that nothing tells a client or
   // an operator that freeing space brings them back.
@@ -110,6 +108,7 @@ void FreeSpaceWatch::Check() {
     paused_ = false;
     return;
   }
+  if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
   if (!free.ok() || *free < min_free_bytes_) {
     // The message changes with the figure, so it is set on every check while paused.
     const std::string why = absl::StrCat(

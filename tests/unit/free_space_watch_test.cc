@@ -201,6 +201,18 @@ TEST_F(FreeSpaceWatchTest, ADirectoryGoneStopsAppends) {
   EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
+// The directory gone while appends were paused: stopped, and no longer paused (stats and
+// Backup had gone on saying that space would bring appends back: a reviewer's find).
+TEST_F(FreeSpaceWatchTest, ADirectoryGoneWhilePausedStopsAppendsAndLiftsThePause) {
+  free_ = 10;
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(100);
+  ASSERT_TRUE(AwaitPaused(*ledger_, true));
+  free_ = kGone;
+  ASSERT_TRUE(AwaitPaused(*ledger_, false));
+  EXPECT_THAT(ledger_->storage_failure(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("was removed")));
+}
+
 // A storage failure while paused (a write-ahead log that could not grow on the full disk):
 // appends are told to restart govledgerd, not that they resume by themselves, and freeing
 // space logs no "appends resumed" (the log's last line had said so while appends stayed
