@@ -915,6 +915,7 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(
         RequireOpen(s, ref, "only a registered, open programme is re-planned", e));
     RETURN_IF_ERROR(RequireLengthReachesItsWeek(*s.FindWork(ref), m, e));
+    RETURN_IF_ERROR(RequireExclusionsOutOfScope(s, m));
     // Each re-plan sets the plan from its effective time on: one dated before the last would
     // leave the plan as at any time after both unclear.
     return RequireEffectiveSince(Describe(ref), "was last re-planned",
@@ -940,6 +941,51 @@ struct GovernanceState::Access {
                                "takes effect"),
                   "a re-plan's planned length reaches at least the plan week it takes effect "
                   "in");
+  }
+  // A scope title as exclusions are compared with it: lower case, runs of white space as one.
+  static std::string ScopeTitleKey(absl::string_view title) {
+    return absl::StrJoin(
+        absl::StrSplit(absl::AsciiStrToLower(title), absl::ByAnyChar(" \t\n"), absl::SkipEmpty()),
+        " ");
+  }
+  // The exclusion of programme `w`'s scope, in effect at `micros`, that `title` names; "" if
+  // none does (re-plans take effect in the order recorded).
+  static std::string ExcludedAt(const WorkState& w, int64_t micros, absl::string_view title) {
+    const google::protobuf::RepeatedPtrField<std::string>* excluded =
+        &(w.replans.empty() ? w.programme : w.as_registered).excluded_scope();
+    for (const WorkState::Replan& r : w.replans) {
+      if (micros != kUnknownTime && r.micros != kUnknownTime && r.micros > micros) break;
+      if (!r.replan.excluded_scope().empty()) excluded = &r.replan.excluded_scope();
+      if (r.replan.excludes_nothing()) excluded = &kNoExclusions();
+    }
+    const std::string key = ScopeTitleKey(title);
+    for (const std::string& x : *excluded) {
+      if (ScopeTitleKey(x) == key) return x;
+    }
+    return "";
+  }
+  static const google::protobuf::RepeatedPtrField<std::string>& kNoExclusions() {
+    static const auto* const kNone = new google::protobuf::RepeatedPtrField<std::string>();
+    return *kNone;
+  }
+  // Refuses a re-plan that excludes what a scope item of the programme (or of its projects)
+  // holds in scope: the scope would both exclude and hold it.
+  static absl::Status RequireExclusionsOutOfScope(const S& s, const v1::ProgrammeReplanned& m) {
+    for (const std::string& x : m.excluded_scope()) {
+      const std::string key = ScopeTitleKey(x);
+      for (const auto& [id, item] : s.scope_items_) {
+        if (!item.in_scope || ScopeTitleKey(item.added.title()) != key) continue;
+        const WorkState* owner = s.FindWork(item.owner);
+        if (owner == nullptr || owner->programme_id != m.programme_id()) continue;
+        return Refuse(absl::StrCat("programme ", m.programme_id()),
+                      absl::StrCat("would exclude \"", x, "\", which scope item ", id,
+                                   " holds in its scope (", Describe(item.owner), ")"),
+                      "a programme's scope does not exclude what a scope item of it holds: "
+                      "remove the item from scope first (ScopeItemRemoved), or name the "
+                      "exclusion apart from it");
+      }
+    }
+    return absl::OkStatus();
   }
   static int64_t LastReplanMicros(const WorkState& w) {
     return w.replans.empty() ? kUnknownTime : w.replans.back().micros;
@@ -1606,6 +1652,23 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project", e));
+    // What the programme's scope excludes, as registered or re-planned then, is not added to it.
+    if (const WorkState* owner = s.FindWork(m.owner()); owner != nullptr) {
+      v1::WorkRef programme_ref;
+      programme_ref.set_kind(v1::WORK_KIND_PROGRAMME);
+      programme_ref.set_id(owner->programme_id);
+      if (const WorkState* programme = s.FindWork(programme_ref); programme != nullptr) {
+        if (const std::string x = ExcludedAt(*programme, EffectiveMicrosOrUnknown(e), m.title());
+            !x.empty()) {
+          return Refuse(entity,
+                        absl::StrCat("is titled \"", m.title(), "\", which programme ",
+                                     owner->programme_id, "'s scope excludes (\"", x, "\")"),
+                        "a scope item is not added to what its programme's scope excludes: "
+                        "re-plan the programme first to bring it in (excluded_scope without "
+                        "it, or excludes_nothing), or title the item apart from it");
+        }
+      }
+    }
     return RequireApproval(s, m.approval(), entity, {&m.owner()}, e);
   }
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {

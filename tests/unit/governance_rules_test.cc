@@ -318,6 +318,43 @@ TEST_F(RulesTest, AProgrammeNamesWhatItsScopeExcludesAndAReplanReplacesIt) {
   EXPECT_EQ(state().FindProgramme("LPR")->programme.planned_weeks(), 208);
 }
 
+// A scope item is not added to what its programme's scope excludes, and a re-plan does not
+// exclude what a scope item holds in scope: the scope map would say both (a clerk's "Back office
+// functions" was listed in scope under "Excluded: Back office functions").
+TEST_F(RulesTest, ScopeAndItsExclusionsDoNotOverlap) {
+  ASSERT_OK(Append(Ev(Organisation("CAMBS"))));
+  v1::ProgrammeRegistered lpr = Programme("LPR", "CAMBS");
+  lpr.add_excluded_scope("Collaborated functions");
+  lpr.add_excluded_scope("Back office functions");
+  ASSERT_OK(Append(Ev(lpr)));
+  ASSERT_OK(Append(Ev(Project("LPR-PES", "LPR"))));
+  for (const v1::WorkRef& owner : {ProgrammeRef("LPR"), ProjectRef("LPR-PES")}) {
+    v1::ScopeItemAdded back_office = AddScope("LPR-BO", owner);
+    back_office.set_title("back  office Functions");  // case and spacing aside
+    EXPECT_THAT(Append(Ev(back_office)),
+                StatusIs(kFailed, AllOf(HasSubstr("scope item LPR-BO is titled \"back  office "
+                                                  "Functions\", which programme LPR's scope "
+                                                  "excludes (\"Back office functions\")"),
+                                        HasSubstr("re-plan the programme first"))));
+  }
+  v1::ScopeItemAdded response = AddScope("LPR-RESP", ProgrammeRef("LPR"));
+  response.set_title("Response");
+  ASSERT_OK(Append(Ev(response)));
+  v1::ProgrammeReplanned exclude = Replan("LPR", 0);
+  exclude.add_excluded_scope("response");
+  EXPECT_THAT(Append(Ev(exclude)),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPR would exclude \"response\", "
+                                                "which scope item LPR-RESP holds in its scope"),
+                                      HasSubstr("remove the item from scope first"))));
+  // Brought in by a re-plan, it is added.
+  v1::ProgrammeReplanned wider = Replan("LPR", 0);
+  wider.set_excludes_nothing(true);
+  ASSERT_OK(Append(Ev(wider)));
+  v1::ScopeItemAdded back_office = AddScope("LPR-BO", ProgrammeRef("LPR"));
+  back_office.set_title("Back office functions");
+  EXPECT_OK(Append(Ev(back_office)));
+}
+
 TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
   SetUpProgrammes();
   EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
