@@ -1181,7 +1181,7 @@ std::optional<uint64_t> CheckpointPosition(const std::string& message) {
 }  // namespace
 
 int EventCommands::Tail(const std::string& server) {
-  const std::shared_ptr<grpc::Channel> channel = Connect(server);
+  std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
   uint64_t from = from_;
   // Waits before another attempt with --retry: 1 s, doubling to at most 16 s; back to 1 s once
@@ -1193,6 +1193,11 @@ int EventCommands::Tail(const std::string& server) {
               << " in " << backoff.count() << " s" << std::endl;
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::seconds(16));
+    // A new channel: one whose connection failed waits out gRPC's own reconnect backoff (to
+    // minutes), failing calls meanwhile, though the server is back (a restarted daemon's
+    // events had reached tail 12 s late).
+    channel = Connect(server);
+    stub = v1::LedgerService::NewStub(channel);
   };
   uint64_t shown = 0;
   for (;;) {
