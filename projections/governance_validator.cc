@@ -323,11 +323,18 @@ std::optional<v1::Event> GovernanceValidator::StoredEvent(
   std::optional<UuidBytes> id = ParseUuid(event_id);
   if (!id || store_ == nullptr) return std::nullopt;
   absl::StatusOr<std::optional<uint64_t>> position = store_->FindEventId(*id);
-  if (!position.ok() || !*position) return std::nullopt;
+  if (!position.ok()) {
+    if (lookup_failure_.ok()) lookup_failure_ = position.status();
+    return std::nullopt;
+  }
+  if (!*position) return std::nullopt;
   absl::StatusOr<std::optional<std::string>> stored = store_->Get(**position);
+  if (!stored.ok()) {
+    if (lookup_failure_.ok()) lookup_failure_ = stored.status();
+    return std::nullopt;
+  }
   v1::Event event;
-  if (!stored.ok() || !*stored ||
-      ParseForFold(**stored, &event) != ReadAhead::kGovernance) {
+  if (!*stored || ParseForFold(**stored, &event) != ReadAhead::kGovernance) {
     return std::nullopt;
   }
   return event;
@@ -935,6 +942,7 @@ absl::Status GovernanceValidator::CheckAppend(
       }
       refold_pending = false;
     }
+    lookup_failure_ = absl::OkStatus();
     absl::Status status = GovernanceState::CheckNotAhead(event, context.received_micros);
     state_->set_recording_micros(context.recorded_micros);
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
@@ -952,6 +960,9 @@ absl::Status GovernanceValidator::CheckAppend(
       }
       refold_pending = true;
     }
+    // A store that failed to give an event the checks looked up: its error, not what the
+    // checks concluded without the event ("names no event", or nothing refused).
+    if (!lookup_failure_.ok()) status = lookup_failure_;
     if (!status.ok()) return refuse(WithContext(status, event));
   }
   if (refold_pending) {

@@ -157,7 +157,8 @@ class GovernanceValidator : public EventValidator {
   std::unique_ptr<GovernanceState> NewState() const;
   // The committed governance event `event_id` (any case) as the fold reads it
   // (id, stream, type, payload, effective time), from the store; nullopt if
-  // there is none or no store.
+  // there is none or no store, or if the store fails, which lookup_failure_ then keeps (for
+  // CheckAppend to answer, not the "names no event" the caller would conclude).
   std::optional<v1::Event> StoredEvent(absl::string_view event_id) const;
   // Its stream.
   std::optional<std::string> LookUpEvent(absl::string_view event_id) const;
@@ -223,6 +224,7 @@ class GovernanceValidator : public EventValidator {
   // Without a store (a validator that never recovered, in tests): the
   // committed governance events, which Refold folds in place of the store's.
   std::vector<v1::Event> unstored_log_;
+  mutable absl::Status lookup_failure_;  // StoredEvent's, since CheckAppend last cleared it
   RecoveryReport recovery_;
   uint64_t committed_position_ = 0;  // the state reflects 1..this
   uint64_t group_position_ = 0;      // ... plus the group staged up to this

@@ -9,9 +9,9 @@
 #include <condition_variable>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,11 +20,12 @@
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/ledger.h"
-#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "projections/as_at.h"
 #include "projections/governance_validator.h"
+#include "tests/forwarding_event_store.h"
 #include "tests/governance_events.h"
+#include "tests/memory_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger::projections {
@@ -290,6 +291,34 @@ TEST_F(GovernanceLedgerTest, AKeyRevokedAheadSignsOnceWhenItsAppendHoldsACorrect
   Open();
   EXPECT_THAT(Append({Ev(treasurer.Sign(d))}),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("signs once")));
+}
+
+// A store that fails to give the event a correction names: the correction is refused with the
+// store's error, not as naming no event (a code reader's find: the failure read as "no such
+// event", and a correction's own checks were skipped).
+TEST(GovernanceLedgerStoreFailureTest, ACorrectionWhoseEventCannotBeReadIsRefusedWithTheError) {
+  class FailingGet final : public ::govledger::testing::ForwardingEventStore {
+   public:
+    std::atomic<uint64_t> fail_position = 0;
+    absl::StatusOr<std::optional<std::string>> Get(uint64_t p) override {
+      if (p == fail_position) return absl::DataLossError("storage read event: bad block");
+      return ForwardingEventStore::Get(p);
+    }
+  };
+  FakeClock clock(kT0);
+  FailingGet store;
+  GovernanceValidator validator;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, {}, &validator);
+  ASSERT_OK(ledger);
+  const v1::Event risk = Ev(Risk("R1", ProgrammeRef("LPP")));
+  ASSERT_OK((*ledger)->Append(
+      Request({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")), risk}), "tester"));
+  store.fail_position = 3;
+  EXPECT_THAT((*ledger)->Append(Request({Correction(risk, "opened in error")}), "tester"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad block")));
+  EXPECT_EQ((*ledger)->Head().position, 3u);
+  store.fail_position = 0;
+  EXPECT_OK((*ledger)->Append(Request({Correction(risk, "opened in error")}), "tester"));
 }
 
 // A revocation dated ahead (a term's end, or a year mistyped) is brought forward when the key
