@@ -358,10 +358,12 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
   // Positions and counts take a range: CLI11 alone reads "-5" into an unsigned integer as
   // 2^64 - 5.
   const CLI::Validator position_range = WholeNumberIn(uint64_t{0}, uint64_t{INT64_MAX});
-  export_->add_option("--from", from_, "First position (stream version with --stream)")
-      ->check(position_range);
+  // 0 is no position and no count (from_, to_ and limit_ hold 0 for "not given").
+  const CLI::Validator from_one = WholeNumberIn(uint64_t{1}, uint64_t{INT64_MAX});
+  export_->add_option("--from", from_, "First position (stream version with --stream; default 1)")
+      ->check(from_one);
   export_->add_option("--to", to_, "Last position (default: the head when export starts)")
-      ->check(position_range);
+      ->check(from_one);
   export_->add_option("--stream", stream_, "Only this stream");
   export_->add_option("--out", out_, "Write to FILE (new) instead of stdout ('-': stdout)");
 
@@ -378,8 +380,6 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
       tail_->add_option("-n,--lines", last_, "Start this many events before the head")
           ->capture_default_str()
           ->check(position_range);
-  // 0 is no position and no count (from_ and limit_ hold 0 for "not given").
-  const CLI::Validator from_one = WholeNumberIn(uint64_t{1}, uint64_t{INT64_MAX});
   tail_->add_option("--from", from_, "Start at this position instead (1: the first event)")
       ->check(from_one)
       ->excludes(tail_lines);
@@ -784,11 +784,7 @@ int EventCommands::Export(const std::string& server) {
                                        : "the head ",
                              end));
   }
-  const bool to_given = export_->count("--to") != 0;
-  if (to_given && to_ == 0) {
-    return Fail(kExitBadArgs, "export: --to 0 is no position (they start at 1); leave --to out "
-                              "to export to the head");
-  }
+  const bool to_given = to_ != 0;
   if (to_given && from_ > to_) {
     return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", to_));
   }

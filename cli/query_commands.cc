@@ -455,9 +455,14 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
                   RealisedText(*w),
                   NonZeroPence(w->closure_annual_benefits_pence())});
     for (const v1::BenefitEntry& b : w->benefits()) {
+      // "no figure": recorded without one (a qualitative benefit), which is not £0.00.
+      auto figure = [](bool recorded, bool has_amount, int64_t pence) -> std::string {
+        if (!recorded) return "";
+        return has_amount ? FormatPence(pence) : "no figure";
+      };
       benefits.AddRow({WorkText(w->subject()), b.benefit_id(),
-                       b.has_forecast() ? FormatPence(b.forecast_annual_pence()) : "",
-                       b.has_realised() ? FormatPence(b.realised_annual_pence()) : "",
+                       figure(b.has_forecast(), b.forecast_has_amount(), b.forecast_annual_pence()),
+                       figure(b.has_realised(), b.realised_has_amount(), b.realised_annual_pence()),
                        b.description()});
     }
   }

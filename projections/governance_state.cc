@@ -1383,6 +1383,7 @@ struct GovernanceState::Access {
       }
       if (!m.description().empty()) b.description = m.description();
       b.has_forecast = true;
+      b.forecast_has_amount = m.has_annual_pence();
       b.forecast_annual_pence = m.annual_pence();
       b.forecast_micros = at;
       b.forecast_source = e.source();
@@ -1414,6 +1415,7 @@ struct GovernanceState::Access {
       }
       if (!m.description().empty()) b.description = m.description();
       b.has_realised = true;
+      b.realised_has_amount = m.has_annual_pence();
       b.realised_annual_pence = m.annual_pence();
       b.realised_micros = at;
       b.realised_source = e.source();

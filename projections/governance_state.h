@@ -126,10 +126,12 @@ struct OrganisationState {
 struct BenefitState {
   std::string description;
   bool has_forecast = false;
+  bool forecast_has_amount = false;  // its forecast gives a figure (annual_pence is set)
   int64_t forecast_annual_pence = 0;
   int64_t forecast_micros = kUnknownTime;
   std::string forecast_source;  // the current forecast's event's source (Event.source)
   bool has_realised = false;
+  bool realised_has_amount = false;
   int64_t realised_annual_pence = 0;
   int64_t realised_micros = kUnknownTime;
   std::string realised_source;
@@ -460,7 +462,7 @@ class GovernanceState {
   // programme leaves the item's events to its new holder; the source of a project's closure,
   // which the benefits cite for what it confirmed. 21: each delegation rule setting's position,
   // by which the decision register tells the settings a proposal was recorded under.
-  static constexpr uint32_t kSnapshotFormat = 22;
+  static constexpr uint32_t kSnapshotFormat = 23;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -462,14 +462,17 @@ std::string BenefitText(const WorkState* w, const std::string& id) {
   if (w == nullptr) return "";
   auto it = w->benefits.find(id);
   if (it == w->benefits.end()) return "";
+  const BenefitState& b = it->second;
   std::vector<std::string> parts;
-  if (it->second.has_forecast) {
-    parts.push_back(absl::StrCat(
-        "forecast ", FormatPence(it->second.forecast_annual_pence)));
+  if (b.has_forecast) {
+    parts.push_back(absl::StrCat("forecast ", b.forecast_has_amount
+                                                  ? FormatPence(b.forecast_annual_pence)
+                                                  : std::string("with no figure")));
   }
-  if (it->second.has_realised) {
-    parts.push_back(absl::StrCat(
-        "realised ", FormatPence(it->second.realised_annual_pence)));
+  if (b.has_realised) {
+    parts.push_back(absl::StrCat("realised ", b.realised_has_amount
+                                                  ? FormatPence(b.realised_annual_pence)
+                                                  : std::string("with no figure")));
   }
   return absl::StrJoin(parts, ", ");
 }
@@ -1078,12 +1081,14 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
     e->set_realised_annual_pence(b.realised_annual_pence);
     e->set_forecast_source(b.forecast_source);
     e->set_realised_source(b.realised_source);
-    if (b.has_forecast) {
+    e->set_forecast_has_amount(b.has_forecast && b.forecast_has_amount);
+    e->set_realised_has_amount(b.has_realised && b.realised_has_amount);
+    if (e->forecast_has_amount()) {
       out.set_forecast_annual_pence(
           AddPence(out.forecast_annual_pence(), b.forecast_annual_pence));
       out.set_forecast_recorded(true);
     }
-    if (b.has_realised) {
+    if (e->realised_has_amount()) {
       out.set_realised_annual_pence(
           AddPence(out.realised_annual_pence(), b.realised_annual_pence));
       out.set_realised_recorded(true);

@@ -298,6 +298,8 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       if (b.realised_micros != kUnknownTime) sb->set_realised_micros(b.realised_micros);
       sb->set_forecast_source(b.forecast_source);
       sb->set_realised_source(b.realised_source);
+      sb->set_forecast_has_amount(b.forecast_has_amount);
+      sb->set_realised_has_amount(b.realised_has_amount);
     }
   }
   for (const auto& [stream, d] : decisions_) {
@@ -411,6 +413,8 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
       state.realised_micros = b.has_realised_micros() ? b.realised_micros() : kUnknownTime;
       state.forecast_source = b.forecast_source();
       state.realised_source = b.realised_source();
+      state.forecast_has_amount = b.forecast_has_amount();
+      state.realised_has_amount = b.realised_has_amount();
     }
   }
   for (const auto& s : in.risks()) {

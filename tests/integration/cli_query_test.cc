@@ -1109,6 +1109,39 @@ TEST_F(CliQueryTest, ASaturatedTotalIsShownAsALowerBound) {
   EXPECT_THAT(report.out, HasSubstr("Forecast £92,233,720,368,547,758.07 or more a year"));
 }
 
+// A benefit forecast without a figure (a qualitative one) shows as "no figure", not £0.00, and
+// adds nothing to the totals; its history says so too.
+TEST_F(CliQueryTest, ABenefitWithoutAFigureIsNotShownAsZero) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::BenefitForecast confidence;
+  *confidence.mutable_subject() = ProjectRef("LPP-RESP");
+  confidence.set_benefit_id("public-confidence");
+  confidence.set_description("Improved public confidence");
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(confidence)}), &response), GrpcOk());
+  CliRun r = Run("benefits --programme LPP");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                         "public-confidence +no figure +- +Improved public confidence"));
+  EXPECT_THAT(r.out, Not(HasSubstr("public-confidence  £0.00")));
+  EXPECT_THAT(r.out, HasSubstr("forecast £7,650,000.00 a year"));  // the demo's, unchanged
+  v1::GetBenefitsResponse benefits;
+  RunJson("benefits --programme LPP", &benefits);
+  bool seen = false;
+  for (const v1::WorkBenefits& w : benefits.projects()) {
+    for (const v1::BenefitEntry& b : w.benefits()) {
+      if (b.benefit_id() != "public-confidence") continue;
+      seen = true;
+      EXPECT_TRUE(b.has_forecast());
+      EXPECT_FALSE(b.forecast_has_amount());
+    }
+  }
+  EXPECT_TRUE(seen);
+  CliRun history = Run("history project/LPP-RESP");
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out, HasSubstr("forecast with no figure"));
+}
+
 // A report whose plan week is not the week its effective time falls in (here a mistyped "68"
 // dated in week 86): shown beside it, not refused.
 TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {

@@ -1448,6 +1448,59 @@ TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   EXPECT_EQ(r->total_closure_annual_benefits_pence(), 150000000);
 }
 
+// A benefit forecast or realised without a figure (a qualitative one) is recorded as such:
+// never £0.00, never in the sums, and a later forecast without one replaces a figure.
+TEST(QueriesTest, BenefitsWithoutAFigureAreNotZero) {
+  Log log = Base();
+  v1::BenefitForecast confidence;
+  *confidence.mutable_subject() = ProjectRef("LPP-INV");
+  confidence.set_benefit_id("public-confidence");
+  confidence.set_description("Improved public confidence in local policing");
+  log.Add(Ev(confidence), InWeek(10));
+  v1::BenefitForecast savings;
+  *savings.mutable_subject() = ProjectRef("LPP-INV");
+  savings.set_benefit_id("annual-savings");
+  savings.set_annual_pence(0);  // set: a forecast of nothing, which is a figure
+  log.Add(Ev(savings), InWeek(10));
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("public-confidence");
+  log.Add(Ev(realised), InWeek(12));
+  v1::GetBenefitsRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_as_at() = Week(11, kRecorded);
+  absl::StatusOr<v1::GetBenefitsResponse> r =
+      projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->projects_size(), 1);
+  ASSERT_EQ(r->projects(0).benefits_size(), 2);
+  const v1::BenefitEntry& zero = r->projects(0).benefits(0);  // annual-savings
+  EXPECT_TRUE(zero.has_forecast());
+  EXPECT_TRUE(zero.forecast_has_amount());
+  const v1::BenefitEntry& qualitative = r->projects(0).benefits(1);
+  EXPECT_EQ(qualitative.benefit_id(), "public-confidence");
+  EXPECT_TRUE(qualitative.has_forecast());
+  EXPECT_FALSE(qualitative.forecast_has_amount());
+  EXPECT_TRUE(r->total_forecast_recorded());  // the £0 forecast is a figure
+  EXPECT_FALSE(r->total_realised_recorded());
+  // Realised without a figure: recorded, and the totals still know of no realised amount.
+  *request.mutable_as_at() = Week(12, kRecorded);
+  r = projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->projects(0).benefits(1).has_realised());
+  EXPECT_FALSE(r->projects(0).benefits(1).realised_has_amount());
+  EXPECT_FALSE(r->total_realised_recorded());
+  // The savings' figure replaced by a forecast without one: no forecast figure is left.
+  savings.clear_annual_pence();
+  log.Add(Ev(savings), InWeek(13));
+  *request.mutable_as_at() = Week(13, kRecorded);
+  r = projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->projects(0).benefits(0).forecast_has_amount());
+  EXPECT_FALSE(r->projects(0).forecast_recorded());
+  EXPECT_FALSE(r->total_forecast_recorded());
+}
+
 // Each amount fits in 64 bits; a total of several need not, and is held at the limit.
 TEST(QueriesTest, TotalsPastSixtyFourBitsAreHeldAtTheLimit) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
