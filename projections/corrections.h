@@ -1,4 +1,4 @@
-// Which events corrections void (README, "Corrections").
+// Which events corrections void (README, "Rules checked on append", the bullet on corrections).
 //
 // A CorrectionRecorded names an earlier governance event of the log. The named
 // event is voided: the rules checked on append and every answer whose cut sees
