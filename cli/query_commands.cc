@@ -897,14 +897,16 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto query = v1::QueryService::NewStub(channel);
   // A point with no flags is the head, read once so that all of a report's calls ask about the
-  // same position; so is what a report's as known points read (appends landing between its
-  // calls would otherwise show in some sections and not others).
+  // same position; so is what a report's or a comparison's as known points read (appends
+  // landing between its calls would otherwise show in some sections and not others, and an
+  // earlier point as known would read past a later one pinned to the head read before).
   auto unpinned = [](const Selector* s) {
     return s != nullptr && s->as_at.mode() == v1::AS_AT_MODE_AS_KNOWN &&
            s->as_at.known_through() == 0;
   };
   Selector* const from_selector = from ? &*from : nullptr;
-  const bool pin = cmd == report_ && (unpinned(&*to) || unpinned(from_selector));
+  const bool pin =
+      (cmd == report_ || cmd == compare_) && (unpinned(&*to) || unpinned(from_selector));
   if (to->head || (from && from->head) || pin) {
     auto ledger = v1::LedgerService::NewStub(channel);
     auto context = NewCallContext();

@@ -748,6 +748,38 @@ void LeaveToNewHolders(
   }
 }
 
+absl::StatusOr<std::vector<DeferredCitations>> DeferredCitationsOf(Folder& folder);
+
+// The decisions a viewer (a published_only answer) is withheld at the folder's now: those
+// whose Part 1 the proposal at the cut defers, and those the proposal standing at the head
+// defers. A decision recorded without a deferral, then corrected and proposed again with one,
+// is withheld at every cut, as its sources and its history are (WithholdUnpublished).
+class Withheld {
+ public:
+  static absl::StatusOr<Withheld> Of(Folder& folder) {
+    ASSIGN_OR_RETURN(std::vector<DeferredCitations> deferred, DeferredCitationsOf(folder));
+    Withheld out(folder.now_micros());
+    for (DeferredCitations& d : deferred) {
+      out.at_head_.emplace(d.stream_id, std::move(d.part1_deferred_until));
+    }
+    return out;
+  }
+  // The date until which decision `stream`'s Part 1 is withheld, its deferral at the cut
+  // being `at_cut`: the head's while it is to come, else `at_cut` (unpublished or not).
+  const v1::Date& Until(const std::string& stream, const v1::Date& at_cut) const {
+    const auto head = at_head_.find(stream);
+    return head != at_head_.end() && Unpublished(head->second, now_micros_) ? head->second : at_cut;
+  }
+  bool Contains(const std::string& stream, const v1::Date& at_cut) const {
+    return Unpublished(Until(stream, at_cut), now_micros_);
+  }
+
+ private:
+  explicit Withheld(int64_t now_micros) : now_micros_(now_micros) {}
+  int64_t now_micros_;
+  absl::flat_hash_map<std::string, v1::Date> at_head_;
+};
+
 }  // namespace
 
 static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
@@ -1016,12 +1048,14 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
     }
   }
   if (request.published_only()) {
-    // The streams of the programme's decisions whose Part 1 is not yet published at either cut.
+    // The streams of the programme's decisions whose Part 1 is not yet published at either cut
+    // (or at the head).
+    ASSIGN_OR_RETURN(const Withheld withheld, Withheld::Of(folder));
     std::set<std::string> unpublished;
     for (const Folded* f : {da->get(), db->get()}) {
       for (const auto& [stream, d] : f->state.decisions()) {
         if (d.proposed.programme_id() == p &&
-            Unpublished(d.proposed.part1_deferred_until(), folder.now_micros())) {
+            withheld.Contains(stream, d.proposed.part1_deferred_until())) {
           unpublished.insert(stream);
         }
       }
@@ -1492,11 +1526,11 @@ constexpr int32_t kMaxSplitWindowDays = 3660;
 // (those of `programme` only, when it is not empty), chained by `window_micros`. Each decision
 // is held to the setting in force when it was proposed; a run, to the lowest threshold among
 // its members' settings (the last's, of those as low).
-// `published_at`, unless kUnknownTime: only decisions whose Part 1 is published then count.
+// `withheld`, unless null: only decisions it does not hold count.
 void FindPossibleSplits(const GovernanceState& s,
                         const std::map<std::string, std::vector<const RuleState*>>& rules,
                         const std::string& organisation, const std::string& programme,
-                        int64_t window_micros, int64_t published_at,
+                        int64_t window_micros, const Withheld* withheld,
                         v1::GetDecisionRegisterResponse* out) {
   struct Candidate {
     int64_t proposed_micros;
@@ -1515,11 +1549,9 @@ void FindPossibleSplits(const GovernanceState& s,
         const v1::DecisionProposed& p = d.proposed;
         // Decisions that name no programme form a group of their own: leaving the
         // programme out must not hide a split.
-        if (p.organisation_id() != org ||
-            (!programme.empty() && p.programme_id() != programme) ||
+        if (p.organisation_id() != org || (!programme.empty() && p.programme_id() != programme) ||
             d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime ||
-            (published_at != kUnknownTime &&
-             Unpublished(p.part1_deferred_until(), published_at))) {
+            (withheld != nullptr && withheld->Contains(stream, p.part1_deferred_until()))) {
           continue;
         }
         const v1::DelegationRuleSet* setting = rule_state->InForceAt(d.proposed_micros);
@@ -1808,8 +1840,17 @@ QueryDecisionRegisterImpl(Folder& folder,
     t->set_pence(pence);
   }
   out.set_split_window_days(window_days);
+  std::optional<Withheld> withheld;
+  if (request.published_only()) {
+    ASSIGN_OR_RETURN(withheld, Withheld::Of(folder));
+    for (v1::DecisionEntry& e : *out.mutable_decisions()) {
+      const v1::Date& until = withheld->Until(DecisionStream(e.organisation_id(), e.reference()),
+                                              e.part1_deferred_until());
+      if (&until != &e.part1_deferred_until()) *e.mutable_part1_deferred_until() = until;
+    }
+  }
   FindPossibleSplits(s, rules, org, p, int64_t{window_days} * kMicrosPerDay,
-                     request.published_only() ? folder.now_micros() : kUnknownTime, &out);
+                     withheld ? &*withheld : nullptr, &out);
   if (request.published_only()) WithholdUnpublished(folder.now_micros(), &out);
   return out;
 }

@@ -586,6 +586,101 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
                                         "(viewers see its content from then)"));
 }
 
+// A decision recorded without a deferral, then voided by a correction and proposed again with
+// Part 1 deferred: a viewer is withheld its content at every cut, the cuts before the
+// correction included (as its sources and history are), in the register, the spend totals and
+// a comparison; a reader sees it whole there.
+TEST_F(AccessTest, ADeferralRecordedByACorrectionWithholdsTheDecisionAtEarlierCutsToo) {
+  const Token viewer = MakeToken("viewer", "Police and Crime Panel");
+  ASSERT_NO_FATAL_FAILURE(ReloadTokens({writer_, reader_, admin_, viewer}, viewer));
+  const gov::Signer dmpc = gov::NewSigner("dmpc-1", "Deputy Mayor for Policing and Crime");
+  v1::DecisionProposed first = gov::Decision(
+      "MOPAC", "TEST 2", {dmpc.role}, {gov::Amount(v1::AMOUNT_KIND_REVENUE, 9990000, "Covert")});
+  first.set_title("Operation Kestrel informant payments");
+  first.set_programme_id("LPP");
+  first.mutable_part2()->set_reason("Exempt: law enforcement");
+  v1::DecisionProposed deferred = first;
+  *deferred.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);
+  const v1::Event proposed = gov::At(gov::Ev(first), gov::MakeDate(2016, 3, 1));
+  const v1::Event signed_first = gov::At(gov::Ev(dmpc.Sign(first)), gov::MakeDate(2016, 3, 2));
+  v1::AppendResponse before, after;
+  {
+    auto context = Context(admin_.secret);
+    ASSERT_THAT(
+        stub_->Append(
+            context.get(),
+            gov::Request(
+                {gov::At(gov::Ev(gov::Organisation("MOPAC")), gov::MakeDate(2016, 1, 1)),
+                 gov::At(gov::Ev(gov::Programme("LPP", "MOPAC")), gov::MakeDate(2016, 1, 1)),
+                 gov::At(gov::Ev(dmpc.Registration("Sophie Linden")), gov::MakeDate(2016, 1, 1)),
+                 proposed, signed_first}),
+            &before),
+        GrpcOk());
+  }
+  {
+    auto context = Context(admin_.secret);
+    ASSERT_THAT(stub_->Append(context.get(),
+                              gov::Request({gov::Correction(signed_first, "should be deferred"),
+                                            gov::Correction(proposed, "should be deferred"),
+                                            gov::At(gov::Ev(deferred), gov::MakeDate(2016, 3, 1))}),
+                              &after),
+                GrpcOk());
+  }
+  auto query = v1::QueryService::NewStub(daemon_.NewChannel());
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("MOPAC");
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  request.mutable_as_at()->set_position(before.head_position());
+  v1::GetDecisionRegisterResponse as_viewer, as_reader;
+  {
+    auto context = Context(viewer.secret);
+    ASSERT_THAT(query->GetDecisionRegister(context.get(), request, &as_viewer), GrpcOk());
+  }
+  {
+    auto context = Context(reader_.secret);
+    ASSERT_THAT(query->GetDecisionRegister(context.get(), request, &as_reader), GrpcOk());
+  }
+  ASSERT_EQ(as_viewer.decisions_size(), 1);
+  const v1::DecisionEntry& hidden = as_viewer.decisions(0);
+  EXPECT_EQ(hidden.status(), v1::DECISION_STATUS_APPROVED);
+  EXPECT_TRUE(hidden.withheld());
+  EXPECT_EQ(hidden.part1_deferred_until().year(), 2199);  // the date the head gives
+  EXPECT_EQ(hidden.title(), "");
+  EXPECT_EQ(hidden.amounts_size(), 0);
+  EXPECT_FALSE(hidden.has_part2());
+  EXPECT_EQ(as_viewer.approved_spend_size(), 0);
+  ASSERT_EQ(as_reader.decisions_size(), 1);
+  EXPECT_FALSE(as_reader.decisions(0).withheld());
+  EXPECT_EQ(as_reader.decisions(0).title(), "Operation Kestrel informant payments");
+  EXPECT_FALSE(as_reader.decisions(0).has_part1_deferred_until());  // as recorded then
+  // A comparison across the decision's approval shows a viewer none of its amounts.
+  v1::CompareRequest compare;
+  compare.set_programme_id("LPP");
+  for (v1::AsAt* cut : {compare.mutable_from(), compare.mutable_to()}) {
+    cut->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  }
+  compare.mutable_from()->set_position(3);
+  compare.mutable_to()->set_position(before.head_position());
+  auto amounts_shown = [&](const std::string& token) {
+    auto context = Context(token);
+    v1::CompareResponse r;
+    EXPECT_THAT(query->Compare(context.get(), compare, &r), GrpcOk());
+    int shown = 0;
+    for (const v1::Difference& d : r.differences()) shown += d.aspect() == "amount";
+    return shown;
+  };
+  EXPECT_EQ(amounts_shown(viewer.secret), 0);
+  EXPECT_GT(amounts_shown(reader_.secret), 0);
+  // The CLI, as a viewer, at the earlier position.
+  CliRun cli =
+      Cli(absl::StrCat("--server ", daemon_.address(), " --token ", viewer.secret,
+                       " decisions --organisation MOPAC --position ", before.head_position()));
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  EXPECT_THAT(cli.out, HasSubstr("withheld until 2199-01-01"));
+  EXPECT_THAT(cli.out, Not(HasSubstr("Kestrel")));
+  EXPECT_THAT(cli.out, Not(HasSubstr("law enforcement")));
+}
+
 // `e` citing `source`, the paper it comes from.
 v1::Event Cites(v1::Event e, const std::string& source) {
   e.set_source(source);
