@@ -71,6 +71,7 @@ struct Ledger::Pending {
   // only ids committed after it remain for the writer to check.
   uint64_t ids_checked_through = 0;
   std::string actor;
+  bool admin = true;  // the caller holds an admin token (AppendContext::admin)
   AppendDone done;
   size_t bytes = 0;  // of the events as received (their client records), for the queue's bound
   // When the append was received: the effective time of its events that have none.
@@ -209,7 +210,8 @@ Ledger::~Ledger() {
   if (failed_.ok()) store_->SaveVerified(Head()).IgnoreError();
 }
 
-void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done) {
+void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, bool admin,
+                         AppendDone done) {
   // Every outcome, wherever it is decided, is counted once.
   done = [this, done = std::move(done)](absl::StatusOr<v1::AppendResponse> result) {
     (result.ok() ? appends_accepted_ : appends_refused_).fetch_add(1, std::memory_order_relaxed);
@@ -273,6 +275,7 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   }
   pending->request = std::move(request);
   pending->actor = std::move(actor);
+  pending->admin = admin;
   pending->done = std::move(done);
   absl::Status refused;
   {
@@ -293,12 +296,13 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, AppendDon
   queue_cv_.notify_one();
 }
 
-absl::StatusOr<v1::AppendResponse> Ledger::Append(v1::AppendRequest request,
-                                                  std::string actor) {
+absl::StatusOr<v1::AppendResponse> Ledger::Append(v1::AppendRequest request, std::string actor,
+                                                  bool admin) {
   std::promise<absl::StatusOr<v1::AppendResponse>> promise;
   std::future<absl::StatusOr<v1::AppendResponse>> future = promise.get_future();
-  AppendAsync(std::move(request), std::move(actor),
-              [&promise](absl::StatusOr<v1::AppendResponse> r) { promise.set_value(std::move(r)); });
+  AppendAsync(
+      std::move(request), std::move(actor), admin,
+      [&promise](absl::StatusOr<v1::AppendResponse> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -584,9 +588,9 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     for (int i = 0; i < n; ++i) {
       if (!duplicate[i]) fresh.push_back(&request.events(i));
     }
-    RETURN_IF_ERROR(validator_->CheckAppend(
-        fresh, {staging.next_position, staging.recorded_micros, pending.received_micros,
-                pending.actor}));
+    RETURN_IF_ERROR(
+        validator_->CheckAppend(fresh, {staging.next_position, staging.recorded_micros,
+                                        pending.received_micros, pending.actor, pending.admin}));
   }
   v1::Event server_fields;
   SetMicros(staging.recorded_micros, server_fields.mutable_recorded_time());

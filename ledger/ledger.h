@@ -96,17 +96,20 @@ class Ledger {
   // on the ledger's ack thread or the caller's, after the events are on disk or with the error:
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
   // with other content), RESOURCE_EXHAUSTED (appends paused by PauseAppends, or more than
-  // max_queued_bytes already waiting), UNAVAILABLE (stopping or stopped), or the validator's refusal
-  // (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event ids,
-  // which happens on the caller's thread before the append is queued. `done` must not block.
-  void AppendAsync(v1::AppendRequest request, std::string actor, AppendDone done);
+  // max_queued_bytes already waiting), UNAVAILABLE (stopping or stopped), or the validator's
+  // refusal (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event
+  // ids, which happens on the caller's thread before the append is queued. `done` must not block.
+  // `admin`: the caller holds an admin token (or access is open), which the validator may ask
+  // of some events (AppendContext::admin).
+  void AppendAsync(v1::AppendRequest request, std::string actor, bool admin, AppendDone done);
   // Counts an append refused before it reached AppendAsync (by the server: a caller without
   // the right token, a request that does not parse), among Stats::appends_refused.
   void CountRefusedAppend() { appends_refused_.fetch_add(1, std::memory_order_relaxed); }
 
   // AppendAsync, waiting for the outcome (for tests: govledgerd appends with
   // AppendAsync).
-  absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest request, std::string actor);
+  absl::StatusOr<v1::AppendResponse> Append(v1::AppendRequest request, std::string actor,
+                                            bool admin = true);
 
   // One page of the global log or of one stream (see ReadRequest in ledger.proto).
   // OUT_OF_RANGE past the head, NOT_FOUND for a stream with no events.

@@ -488,8 +488,9 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
   return absl::OkStatus();
 }
 
-absl::Status GovernanceValidator::CheckCorrected(
-    const v1::Event& correction, absl::Span<const v1::Event* const> earlier) const {
+absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
+                                                 absl::Span<const v1::Event* const> earlier,
+                                                 bool admin) const {
   static const absl::flat_hash_set<std::string> kRegistrations = {
       v1::OrganisationRegistered::descriptor()->full_name(),
       v1::ProgrammeRegistered::descriptor()->full_name(),
@@ -529,6 +530,16 @@ absl::Status GovernanceValidator::CheckCorrected(
                     "an event is corrected once: its correction stands (a correction is not "
                     "corrected); record the fact as it should stand as a new event");
     }
+  }
+  static const std::string kSignature = v1::DecisionSigned::descriptor()->full_name();
+  if (*type == kSignature && !admin) {
+    // Voiding a signature takes a decision's approval away: no more a writer's to do alone
+    // than revoking the signatory's key is (organisation/, key/ and delegation/ need an admin).
+    return absl::PermissionDeniedError(absl::StrCat(
+        entity, " signs a decision on ", correction.stream_id(),
+        ": a signature is corrected only with an admin token (voiding it takes the decision's "
+        "approval away, as revoking its signatory's key would); ask an administrator to record "
+        "the correction"));
   }
   if (*type == kRevocation) {
     return refuse(absl::StrCat("revokes a key on ", correction.stream_id()),
@@ -947,7 +958,7 @@ absl::Status GovernanceValidator::CheckAppend(
     state_->set_recording_micros(context.recorded_micros);
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
-      status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
+      status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin);
       if (!status.ok() && refold_pending) {
         // Judged by a state that still counts what this append's earlier corrections void
         // (a signature voided just before its decision's proposal): judged again after them.
@@ -956,7 +967,9 @@ absl::Status GovernanceValidator::CheckAppend(
         }
         state_->set_recording_micros(context.recorded_micros);
         status = state_->Apply(event, GovernanceState::Mode::kValidate);
-        if (status.ok()) status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i));
+        if (status.ok()) {
+          status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin);
+        }
       }
       refold_pending = true;
     }

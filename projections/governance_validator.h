@@ -169,9 +169,10 @@ class GovernanceValidator : public EventValidator {
   // What a correction may not void, FAILED_PRECONDITION (RULE_REFUSED) if `correction` names
   // it: a correction; a registration (of an organisation, programme or project); a key's
   // revocation, or a revoked key's registration; an event later events build on
-  // (CheckNothingBuiltOn).
+  // (CheckNothingBuiltOn). And PERMISSION_DENIED for a signature unless `admin` (the caller
+  // holds an admin token, AppendContext::admin).
   absl::Status CheckCorrected(const v1::Event& correction,
-                              absl::Span<const v1::Event* const> earlier) const;
+                              absl::Span<const v1::Event* const> earlier, bool admin) const;
   // An event `event_id` of the entity on `stream` that later events build on: an opening of a
   // decision whose entity has since changed (signed, rejected or withdrawn); a signature of an
   // approved decision that a standing proposal was referred back under; a key's registration

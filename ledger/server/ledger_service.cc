@@ -90,6 +90,7 @@ void LedgerServiceImpl::Append(UnaryCall<v1::AppendRequest>* call) const {
   }
   // The ledger answers on its acknowledging thread once the append is on disk or refused.
   ledger_->AppendAsync(std::move(*call->mutable_request()), call->actor(),
+                       call->role() >= Role::kAdmin,
                        [call](absl::StatusOr<v1::AppendResponse> result) {
                          if (!result.ok()) {
                            call->Fail(ToGrpcStatus(result.status()));

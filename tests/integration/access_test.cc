@@ -320,6 +320,48 @@ TEST_F(AccessTest, OrganisationsSigningKeysAndDelegationRulesNeedAnAdmin) {
   EXPECT_EQ(stats.appends_accepted(), 2u);
 }
 
+// Voiding a signature takes a decision's approval away: a writer may not correct one (a writer
+// who could would un-approve PCD 72 alone, then withdraw it), whatever the decision's stream
+// allows them otherwise; an admin may. A writer still corrects a decision's other events.
+TEST_F(AccessTest, OnlyAnAdminCorrectsASignature) {
+  using namespace testing::gov;  // NOLINT: builders
+  const Signer dmpc = NewSigner("mopac-dmpc", "Deputy Mayor for Policing and Crime");
+  auto append = [&](const std::string& token, std::vector<v1::Event> events) {
+    auto context = Context(token);
+    v1::AppendResponse response;
+    return stub_->Append(context.get(), MakeAppend(events), &response);
+  };
+  const v1::DecisionProposed pcd72 = Decision("MOPAC", "PCD 72", {dmpc.role});
+  const v1::DecisionProposed pcd73 = Decision("MOPAC", "PCD 73", {dmpc.role});
+  const v1::Event signature = Ev(dmpc.Sign(pcd72));
+  const v1::Event unsigned_proposal = Ev(pcd73);
+  ASSERT_THAT(append(admin_.secret, {Ev(Organisation("MOPAC")), Ev(dmpc.Registration("S. Linden")),
+                                     Ev(pcd72), signature, unsigned_proposal}),
+              GrpcOk());
+  v1::GetHeadResponse before;
+  ASSERT_THAT(GetHeadAs(reader_.secret, &before), GrpcOk());
+  // Alone, or after a correction a writer may make: the whole append is refused.
+  for (const std::vector<v1::Event>& events :
+       {std::vector<v1::Event>{Correction(signature, "voided by a writer")},
+        std::vector<v1::Event>{Correction(unsigned_proposal, "a typo"),
+                               Correction(signature, "voided by a writer")}}) {
+    EXPECT_THAT(append(writer_.secret, events),
+                GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                             AllOf(HasSubstr(absl::StrCat("event ", signature.event_id(),
+                                                          " signs a decision on "
+                                                          "decision/MOPAC/PCD-72")),
+                                   HasSubstr("a signature is corrected only with an admin "
+                                             "token"))));
+  }
+  v1::GetHeadResponse after;
+  ASSERT_THAT(GetHeadAs(reader_.secret, &after), GrpcOk());
+  EXPECT_EQ(after.position(), before.position());
+  EXPECT_EQ(after.hash(), before.hash());
+  // A writer corrects the unsigned proposal; an admin the signature.
+  EXPECT_THAT(append(writer_.secret, {Correction(unsigned_proposal, "a typo")}), GrpcOk());
+  EXPECT_THAT(append(admin_.secret, {Correction(signature, "signed the wrong paper")}), GrpcOk());
+}
+
 // A viewer has the queries and the head, which hold no payload, and not the whole events, which
 // carry decisions' confidential Part 2.
 TEST_F(AccessTest, AViewerQueriesButReadsNoEvents) {

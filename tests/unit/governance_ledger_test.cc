@@ -583,7 +583,7 @@ TEST_F(GovernanceLedgerTest, RandomHistoryLeavesTheStateOfTheCommittedLog) {
       sizes[i] = 1 + (rng() % 4 == 0 ? rng() % 3 : 0);
       for (int k = 0; k < sizes[i]; ++k) events.push_back(random_event());
       for (const v1::Event& e : events) sent.push_back(e);
-      ledger_->AppendAsync(Request(std::move(events)), "tester",
+      ledger_->AppendAsync(Request(std::move(events)), "tester", /*admin=*/true,
                            [&, i](absl::StatusOr<v1::AppendResponse> r) {
                              outcomes[i] = std::move(r);
                              std::lock_guard lock(mu);

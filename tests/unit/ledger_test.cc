@@ -617,9 +617,9 @@ TEST_F(LedgerTest, QueuedAppendsSeeEachOther) {
       ++done;
     };
   };
-  ledger_->AppendAsync(first, std::string(kActor), record(0));
-  ledger_->AppendAsync(second, std::string(kActor), record(1));
-  ledger_->AppendAsync(third, std::string(kActor), record(2));
+  ledger_->AppendAsync(first, std::string(kActor), /*admin=*/true, record(0));
+  ledger_->AppendAsync(second, std::string(kActor), /*admin=*/true, record(1));
+  ledger_->AppendAsync(third, std::string(kActor), /*admin=*/true, record(2));
   ASSERT_EQ(ledger_->WaitForHead(1, std::chrono::steady_clock::now() + std::chrono::seconds(30)),
             1u);
   ledger_.reset();  // drains the queue: every callback has run
@@ -944,7 +944,7 @@ TEST_F(LedgerTest, DestructionCommitsWhatIsQueued) {
   std::atomic<int> ok = 0;
   std::atomic<int> called = 0;
   for (int i = 0; i < kCount; ++i) {
-    ledger_->AppendAsync(Request({NewEvent("a")}), std::string(kActor),
+    ledger_->AppendAsync(Request({NewEvent("a")}), std::string(kActor), /*admin=*/true,
                          [&](absl::StatusOr<v1::AppendResponse> r) {
                            if (r.ok()) ++ok;
                            ++called;
@@ -1237,9 +1237,11 @@ class LedgerRecentIdsTest : public ::testing::TestWithParam<size_t> {
     EXPECT_OK((*ledger)->Append(Request({NewEvent("before")}), "alice"));
     store_.write_gate.Hold();
     std::promise<absl::StatusOr<v1::AppendResponse>> a, b;
-    (*ledger)->AppendAsync(first, "alice", [&](auto r) { a.set_value(std::move(r)); });
+    (*ledger)->AppendAsync(first, "alice", /*admin=*/true,
+                           [&](auto r) { a.set_value(std::move(r)); });
     store_.write_gate.AwaitHeld();
-    (*ledger)->AppendAsync(second, "alice", [&](auto r) { b.set_value(std::move(r)); });
+    (*ledger)->AppendAsync(second, "alice", /*admin=*/true,
+                           [&](auto r) { b.set_value(std::move(r)); });
     store_.write_gate.Release();
     auto result = std::make_pair(a.get_future().get(), b.get_future().get());
     ledger->reset();
@@ -1317,14 +1319,15 @@ TEST(LedgerQueueBoundTest, AnAppendPastTheBoundIsRefusedAtOnceAndStoresNothing) 
   ASSERT_OK(ledger);
   store.write_gate.Hold();
   std::promise<absl::StatusOr<v1::AppendResponse>> first, second, third;
-  (*ledger)->AppendAsync(Request({NewEvent("a")}), "alice",
+  (*ledger)->AppendAsync(Request({NewEvent("a")}), "alice", /*admin=*/true,
                          [&](auto r) { first.set_value(std::move(r)); });
   store.write_gate.AwaitHeld();  // the writer holds `first`: the queue is empty
   // Alone in the queue, an append always fits, however large.
-  (*ledger)->AppendAsync(Request({NewEvent("b"), NewEvent("c")}), "alice",
+  (*ledger)->AppendAsync(Request({NewEvent("b"), NewEvent("c")}), "alice", /*admin=*/true,
                          [&](auto r) { second.set_value(std::move(r)); });
   const v1::AppendRequest refused = Request({NewEvent("d")});
-  (*ledger)->AppendAsync(refused, "alice", [&](auto r) { third.set_value(std::move(r)); });
+  (*ledger)->AppendAsync(refused, "alice", /*admin=*/true,
+                         [&](auto r) { third.set_value(std::move(r)); });
   // Refused before any commit finishes (the store still holds the first).
   std::future<absl::StatusOr<v1::AppendResponse>> third_result = third.get_future();
   ASSERT_EQ(third_result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
@@ -1454,7 +1457,8 @@ using AppendFuture = std::future<absl::StatusOr<v1::AppendResponse>>;
 AppendFuture AppendInBackground(Ledger& ledger, const v1::AppendRequest& request) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<v1::AppendResponse>>>();
   AppendFuture future = promise->get_future();
-  ledger.AppendAsync(request, "alice", [promise](auto r) { promise->set_value(std::move(r)); });
+  ledger.AppendAsync(request, "alice", /*admin=*/true,
+                     [promise](auto r) { promise->set_value(std::move(r)); });
   return future;
 }
 
