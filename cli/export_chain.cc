@@ -67,6 +67,20 @@ absl::StatusOr<crypto::Hash> ExportChain::Add(const ExportedEvent& exported) {
     }
     ++gaps_;
   }
+  if (allow_gaps_) {
+    if (events_ > 0 && event.stream_id() != stream_) {
+      return broken(absl::StrCat("it is on stream ", event.stream_id(), ", not ", stream_,
+                                 ": --allow-gaps takes an export of one stream"));
+    }
+    if (events_ > 0 && event.stream_version() != last_version_ + 1) {
+      return broken(absl::StrCat("its stream version ", event.stream_version(), " does not follow ",
+                                 last_version_,
+                                 " (a stream's versions run without a gap: an event of ", stream_,
+                                 " is missing here, or out of order)"));
+    }
+    stream_ = event.stream_id();
+    last_version_ = event.stream_version();
+  }
   if (events_ == 0) first_ = position;
   last_ = position;
   last_hash_ = hash;

@@ -4,6 +4,7 @@
 #define GOVLEDGER_CLI_EXPORT_CHAIN_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "cli/event_json.h"
@@ -15,6 +16,8 @@ class ExportChain {
  public:
   // `allow_gaps`: positions may be skipped (an export of one stream), each event after a gap
   // then checked on its own; otherwise a skipped position is damage (a line deleted or moved).
+  // With gaps allowed, every event is of the first one's stream and takes the next stream
+  // version (versions are dense: a version skipped is an event deleted).
   explicit ExportChain(bool allow_gaps) : allow_gaps_(allow_gaps) {}
 
   // Checks the next line's event, `e` (read with its server fields; position 1 or more): its
@@ -33,6 +36,8 @@ class ExportChain {
  private:
   bool allow_gaps_;
   uint64_t events_ = 0, first_ = 0, last_ = 0, gaps_ = 0;
+  std::string stream_;         // with gaps allowed: the first event's stream
+  uint64_t last_version_ = 0;  // and the last event's version in it
   crypto::Hash last_hash_{};
 };
 

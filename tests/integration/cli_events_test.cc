@@ -969,7 +969,7 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
 
 TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
   std::vector<std::string> lines;
-  for (int i = 0; i < 6; ++i) lines.push_back(OpaqueLine(i % 3));
+  for (int i = 0; i < 9; ++i) lines.push_back(OpaqueLine(i % 3));
   ASSERT_EQ(Cli(absl::StrCat(Server(), " import ", WriteFile("in.jsonl", lines))).code, 0);
   const std::string stream = dir_.path() + "/stream.jsonl";
   ASSERT_EQ(Cli(absl::StrCat(Server(), " export --stream notes/0 --out ", stream)).code, 0);
@@ -978,9 +978,29 @@ TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
   EXPECT_THAT(strict.err, HasSubstr("--allow-gaps"));
   CliRun gaps = Cli(absl::StrCat("verify --file ", stream, " --allow-gaps"));
   ASSERT_EQ(gaps.code, 0) << gaps.err;
-  EXPECT_THAT(gaps.out, HasSubstr("verified 2 events"));
-  EXPECT_THAT(gaps.out, HasSubstr("positions 1 to 4"));
-  EXPECT_THAT(gaps.out, HasSubstr("1 gap"));
+  EXPECT_THAT(gaps.out, HasSubstr("verified 3 events"));
+  EXPECT_THAT(gaps.out, HasSubstr("positions 1 to 7"));
+  EXPECT_THAT(gaps.out, HasSubstr("2 gaps"));
+  // A line deleted from the stream's export: its versions skip, even with the last line's hash
+  // given; and a line of another stream is no part of a stream's export.
+  std::vector<std::string> exported;
+  {
+    std::ifstream in(stream);
+    for (std::string line; std::getline(in, line);) exported.push_back(line);
+  }
+  ASSERT_EQ(exported.size(), 3u);
+  CliRun deleted = Cli(absl::StrCat("verify --allow-gaps --file ",
+                                    WriteFile("deleted.jsonl", {exported[0], exported[2]})));
+  EXPECT_EQ(deleted.code, 4) << deleted.out;
+  EXPECT_THAT(deleted.err, HasSubstr("its stream version 3 does not follow 1 (a stream's "
+                                     "versions run without a gap: an event of notes/0 is "
+                                     "missing here, or out of order)"));
+  CliRun whole_log = Cli(absl::StrCat(Server(), " export --out ", dir_.path(), "/log.jsonl"));
+  ASSERT_EQ(whole_log.code, 0) << whole_log.err;
+  CliRun mixed = Cli(absl::StrCat("verify --allow-gaps --file ", dir_.path(), "/log.jsonl"));
+  EXPECT_EQ(mixed.code, 4) << mixed.out;
+  EXPECT_THAT(mixed.err, HasSubstr("it is on stream notes/1, not notes/0: --allow-gaps takes "
+                                   "an export of one stream"));
 }
 
 // Evolution: an event a newer govledgerd wrote with an envelope field this version does not
