@@ -597,6 +597,13 @@ int SigningCommands::Sign() {
   if (!key.ok())
     return Fail(kExitBadArgs,
                 absl::StrCat(key_file_, ": ", key.status().message()));
+  // A signatory's key others may read may already sign in their name: refused, as ssh refuses
+  // such a key, before it signs anything.
+  if (absl::Status s = CheckKeyIsPrivate("the private key file", key_file_); !s.ok()) {
+    return Fail(kExitBadArgs, absl::StrCat(s.message(),
+                                           ", and if others could read it, treat the key as "
+                                           "lost: revoke it and register a new one"));
+  }
   absl::StatusOr<std::string> digest = crypto::FromHex(digest_hex_);
   if (!digest.ok() || digest->size() != 32) {
     return Fail(kExitBadArgs,

@@ -165,4 +165,15 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return FsyncDirectory(parent.empty() ? "." : parent.string());
 }
 
+absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path) {
+  std::error_code ec;
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(path, ec).permissions();
+  if (!ec && (mode & perms::others_all) != perms::none) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " ", path, " may be read by every user; restrict it (chmod o-rwx ", path, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace govledger

@@ -30,6 +30,13 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
 // ReadWholeFile's limit for a key, a certificate (bundle), a tree head: each far smaller.
 inline constexpr size_t kSmallFileBytes = size_t{1} << 20;
 
+// FAILED_PRECONDITION "WHAT PATH may be read by every user; restrict it (chmod o-rwx PATH)" when
+// other users may read, write or run the file at `path`: a private key every user of the
+// machine may read is no longer private (PostgreSQL and ssh refuse one the same way). Its group
+// may read it, for a key shared with a service group. OK when the file's mode cannot be read
+// (reading it says why).
+absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path);
+
 // std::getline, reading no more than `max_bytes` of one line: false at the end of `in`, and
 // false with `*too_long` set when the line holds more (a line of an export, or /dev/zero, is
 // then refused rather than read until the memory runs out; `*line` holds its start). A read

@@ -67,20 +67,6 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
   return text;
 }
 
-// A private key every user of the machine may read is no longer private (PostgreSQL refuses
-// one the same way); its group may read it, for a key shared with a service group.
-absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path) {
-  std::error_code ec;
-  using std::filesystem::perms;
-  const perms mode = std::filesystem::status(path, ec).permissions();
-  if (!ec && (mode & perms::others_all) != perms::none) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, " ", path,
-                     " may be read by every user; restrict it (chmod o-rwx ", path, ")"));
-  }
-  return absl::OkStatus();
-}
-
 // OK when the first certificate of `cert_pem` (the server's own) is for the private key of
 // `key_pem`: gRPC would otherwise find out only when it starts listening, once the store is
 // open, and say no more than that it could not.

@@ -153,6 +153,19 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
                                                   "(references are compared without case")));
   }
 
+  // A key file other users may read signs nothing (it may already sign in their name).
+  const std::string key_file = prefix + ".key";
+  std::filesystem::permissions(key_file, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  CliRun exposed = Cli(absl::StrCat("decision sign --key ", key_file, " --digest ", digest_hex));
+  EXPECT_EQ(exposed.code, 2);
+  EXPECT_THAT(exposed.err, HasSubstr(absl::StrCat("the private key file ", key_file,
+                                                  " may be read by every user; restrict it "
+                                                  "(chmod o-rwx ")));
+  EXPECT_THAT(exposed.err, HasSubstr("treat the key as lost"));
+  EXPECT_EQ(exposed.out, "");
+  std::filesystem::permissions(key_file, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::remove);
   CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix,
                                 ".key --digest ", digest_hex));
   ASSERT_EQ(sig.code, 0) << sig.err;
