@@ -187,6 +187,16 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& server, int connection
   // `tail --retry` does.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 16000);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!settings.tls && !settings.authorization.empty() && !IsLocalAddress(server)) {
+    // Once per process: the CLI holds the secret the daemon's own warning is about.
+    static const bool warned = [&server] {
+      std::cerr << "govledger: warning: sending the access token to " << server
+                << " in plaintext (no --tls-ca or --tls): anyone on the network path can read "
+                   "it and use it; connect with TLS\n";
+      return true;
+    }();
+    (void)warned;
+  }
   if (settings.tls) {
     grpc::SslCredentialsOptions trust;
     trust.pem_root_certs = settings.tls_roots_pem;

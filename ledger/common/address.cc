@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "ledger/common/numbers.h"
 
 namespace govledger {
@@ -51,6 +52,23 @@ absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed) {
     return invalid("has port 0, which names no server");
   }
   return absl::OkStatus();
+}
+
+bool IsLocalAddress(absl::string_view address) {
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  // gRPC's own schemes: "ipv4:127.0.0.1:50051", "dns:///localhost:50051".
+  for (absl::string_view scheme : {"ipv4:", "ipv6:", "dns:"}) {
+    if (absl::ConsumePrefix(&address, scheme)) break;
+  }
+  if (absl::ConsumePrefix(&address, "//")) {  // an authority (a DNS server), then the target
+    const size_t slash = address.find('/');
+    address = slash == absl::string_view::npos ? "" : address.substr(slash + 1);
+  }
+  absl::string_view host = address.substr(0, address.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
 }  // namespace govledger

@@ -1,13 +1,12 @@
 #include "ledger/server/daemon.h"
 
+#include <gperftools/malloc_extension.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/resource_quota.h>
-#include <grpcpp/server.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-
-#include <gperftools/malloc_extension.h>
 #include <netdb.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -23,8 +22,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -34,19 +33,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "ledger/common/address.h"
+#include "ledger/common/files.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
-#include "ledger/common/files.h"
-#include "ledger/common/status_macros.h"
 #include "ledger/server/admin_service.h"
-#include "ledger/server/audit_service.h"
 #include "ledger/server/async_calls.h"
+#include "ledger/server/audit_service.h"
 #include "ledger/server/free_space_watch.h"
 #include "ledger/server/health_service.h"
-#include "ledger/server/unknown_methods.h"
 #include "ledger/server/ledger_service.h"
 #include "ledger/server/query_service.h"
+#include "ledger/server/unknown_methods.h"
 #include "ledger/store/backup.h"
 #include "projections/governance_validator.h"
 
@@ -512,13 +512,7 @@ void Daemon::Shutdown() {
 Daemon::~Daemon() { Shutdown(); }
 
 std::string Daemon::ExposureWarning(const DaemonOptions& options) {
-  absl::string_view address = options.listen;
-  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
-    return "";
-  }
-  absl::string_view host = address.substr(0, address.rfind(':'));
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  if (host == "localhost" || host == "::1" || absl::StartsWith(host, "127.")) return "";
+  if (IsLocalAddress(options.listen)) return "";
   if (options.tokens_file.empty()) {
     return absl::StrCat("warning: ", options.listen,
                         " may be reachable from other machines, and without --tokens anyone "

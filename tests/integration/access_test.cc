@@ -957,6 +957,14 @@ TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   run = Cli(absl::StrCat(server, " export"), absl::StrCat("GOVLEDGER_TOKEN=", reader_.secret));
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\"actor\":\"PMO (Mayor's office)\""));
+  EXPECT_THAT(run.err, Not(HasSubstr("plaintext")));  // to 127.0.0.1
+  // A token sent in plaintext to an address that may be on another machine (0.0.0.0 reaches
+  // this one; an address of the machine's network would do the same) is warned of, once.
+  const std::string port = daemon_.address().substr(daemon_.address().rfind(':') + 1);
+  run = Cli(absl::StrCat("--server 0.0.0.0:", port, " --token ", reader_.secret, " head"));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("warning: sending the access token to 0.0.0.0:", port,
+                                              " in plaintext (no --tls-ca or --tls)")));
   // Subscribe, through tail, with a reader's token.
   run = Cli(absl::StrCat(server, " --token ", reader_.secret, " tail --from 1 --limit 1"));
   ASSERT_EQ(run.code, 0) << run.err;

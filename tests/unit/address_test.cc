@@ -60,5 +60,22 @@ TEST(AddressTest, AMissingOrImpossiblePortIsRefusedSayingWhatToGive) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("from 0 to 65535")));
 }
 
+// What stays on this machine: the CLI warns before sending a token in plaintext elsewhere, and
+// govledgerd before serving without TLS or tokens there.
+TEST(AddressTest, LocalAddressesAreLoopbackHostsAndUnixSockets) {
+  for (const char* local :
+       {"127.0.0.1:50051", "127.1.2.3:1", "localhost:50051", "[::1]:50051", "unix:/run/g.sock",
+        "unix-abstract:govledger", "ipv4:127.0.0.1:50051", "ipv6:[::1]:50051",
+        "dns:localhost:50051", "dns:///localhost:50051", "dns://8.8.8.8/localhost:50051"}) {
+    EXPECT_TRUE(IsLocalAddress(local)) << local;
+  }
+  for (const char* remote :
+       {"10.0.0.5:50051", "ledger.example.org:443", "[2001:db8::1]:50051", "0.0.0.0:50051",
+        "ipv4:10.0.0.5:50051", "dns:///ledger.example.org:443", "localhost.example.org:1",
+        "dns://127.0.0.1/ledger.example.org:443"}) {
+    EXPECT_FALSE(IsLocalAddress(remote)) << remote;
+  }
+}
+
 }  // namespace
 }  // namespace govledger::testing
