@@ -76,17 +76,28 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
         "the tokens file ", path, " may be written by other users, who could grant themselves "
         "access; make it writable by its owner only (chmod go-w ", path, ")"));
   }
-  const std::string directory = std::filesystem::path(path).parent_path().empty()
-                                    ? std::string(".")
-                                    : std::filesystem::path(path).parent_path().string();
-  struct stat parent;
-  if (::stat(directory.c_str(), &parent) == 0 && (parent.st_mode & S_ISVTX) == 0 &&
-      ((parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
-       (parent.st_uid != 0 && parent.st_uid != ::geteuid()))) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the tokens file's directory ", directory, " may be written by other users, who could "
-        "replace the file and grant themselves access; keep the file in a directory only root "
-        "or govledgerd's user may write (chmod go-w ", directory, ")"));
+  // Every directory above it too, as ssh's StrictModes checks them: one who may rename a
+  // directory on the way (or replace a symbolic link on it) may put another file in its place.
+  // Those of the path as given and those of the path it leads to.
+  std::error_code ec;
+  const std::filesystem::path given = std::filesystem::absolute(path, ec);
+  const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
+  for (const std::filesystem::path& file_path : {given, resolved}) {
+    for (std::filesystem::path directory = file_path.parent_path(); !directory.empty();
+         directory = directory.parent_path()) {
+      struct stat parent;
+      if (::stat(directory.c_str(), &parent) == 0 && (parent.st_mode & S_ISVTX) == 0 &&
+          ((parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+           (parent.st_uid != 0 && parent.st_uid != ::geteuid()))) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the tokens file's directory ", directory.string(),
+            " may be written by other users, who could replace the file (or a directory on "
+            "its path) and grant themselves access; keep the file where only root or "
+            "govledgerd's user may write each directory above it (chmod go-w ",
+            directory.string(), ")"));
+      }
+      if (directory == directory.root_path()) break;
+    }
   }
   absl::StatusOr<std::string> text = ReadAll(fd, path);
   if (!text.ok()) {

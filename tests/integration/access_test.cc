@@ -1214,7 +1214,31 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   std::filesystem::permissions(dir.path(), std::filesystem::perms::others_write,
                                std::filesystem::perm_options::add);
   ExpectStartFails({"--tokens", path}, "the tokens file's directory");
+  // Or further up (who could rename the directory holding it and put another in its place),
+  // and further up the path a symbolic link on the way leads to; a sticky one (/tmp) is safe.
+  const std::string deeper = dir.path() + "/etc/govledger";
+  std::filesystem::create_directories(deeper);
+  const std::string deep_path = deeper + "/tokens";
+  WriteFile(deep_path, absl::StrCat(std::string(64, 'a'), " writer Finance\n"));
+  ExpectStartFails({"--tokens", deep_path},
+                   absl::StrCat("the tokens file's directory ", dir.path(), " may be written"));
   std::filesystem::permissions(dir.path(), std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
+  TempDir elsewhere;
+  std::filesystem::create_symlink(dir.path() + "/etc", elsewhere.path() + "/etc");
+  std::filesystem::permissions(dir.path() + "/etc", std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tokens", elsewhere.path() + "/etc/govledger/tokens"},
+                   absl::StrCat("the tokens file's directory ", elsewhere.path(),
+                                "/etc may be"));  // the link, whose directory that is
+  std::filesystem::permissions(dir.path() + "/etc", std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
+  std::filesystem::create_symlink(deep_path, elsewhere.path() + "/tokens");
+  std::filesystem::permissions(deeper, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  ExpectStartFails({"--tokens", elsewhere.path() + "/tokens"},
+                   absl::StrCat("the tokens file's directory ", deeper, " may be"));
+  std::filesystem::permissions(deeper, std::filesystem::perms::others_write,
                                std::filesystem::perm_options::remove);
   // Another user's file (tests run as root in CI: nobody's, who could append an admin line).
   if (::geteuid() == 0) {
