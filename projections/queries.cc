@@ -1009,12 +1009,19 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         };
         std::string status_b = RiskStatusText(status(sb, rb));
         if (held(status(sb, rb)) && !held(status(sa, ra))) {
-          // Held now, not then: transferred in, unless the programme opened it since.
-          const v1::WorkRef& first =
-              rb->earlier_subjects.empty() ? rb->subject : rb->earlier_subjects.front();
-          if (ra != nullptr || !InProgramme(sb, first, p)) {
-            absl::StrAppend(&status_b, " (transferred in)");
+          // Held now, not then: transferred in when a transfer brought it to the programme
+          // (a subject outside it, then one in it), not when the programme opened it since,
+          // opened it again after a correction voided another's opening, or has it back
+          // because a correction voided its transfer out.
+          const std::vector<v1::WorkRef>& earlier = rb->earlier_subjects;
+          bool transferred_in = false;
+          for (size_t i = 0; i < earlier.size(); ++i) {
+            const v1::WorkRef& next = i + 1 < earlier.size() ? earlier[i + 1] : rb->subject;
+            if (!InProgramme(sb, earlier[i], p) && InProgramme(sb, next, p)) {
+              transferred_in = true;
+            }
           }
+          if (transferred_in) absl::StrAppend(&status_b, " (transferred in)");
         }
         diff(stream, "status", RiskStatusText(status(sa, ra)), status_b);
         diff(stream, "rating", rating(sa, ra), rating(sb, rb));

@@ -832,6 +832,49 @@ TEST(AsAtTest, CompareShowsWhatTheProgrammePassedOnAsItLeft) {
   }
 }
 
+// "Transferred in" is said of a risk a transfer brought to the programme (from another, or back
+// to it), not of one the programme has back because a correction voided its transfer out, nor
+// of one opened against it again after a correction voided another programme's opening.
+TEST(AsAtTest, CompareSaysTransferredInOnlyOfARiskATransferBrought) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Risk("R2", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  const v1::Event r3 = log.Add(Ev(Risk("R3", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  const uint64_t start = log.events().size();
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(3));
+  const v1::Event r2_out = log.Add(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), InWeek(3));
+  const uint64_t moved = log.events().size();
+  log.Add(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), InWeek(4));  // back by a transfer
+  log.Add(Correction(r2_out, "never transferred"), InWeek(4));      // back by a correction
+  log.Add(Correction(r3, "opened against the wrong programme"), InWeek(4));
+  log.Add(Ev(Risk("R3", ProgrammeRef("OCP"), v1::RAG_AMBER)), InWeek(4));  // opened again
+  const uint64_t end = log.events().size();
+  auto status_lines = [&](const std::string& programme, uint64_t from) {
+    v1::CompareRequest request;
+    request.set_programme_id(programme);
+    *request.mutable_from() = Position(from, kRecorded);
+    *request.mutable_to() = Position(end, kRecorded);
+    absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+    EXPECT_OK(r);
+    std::vector<std::string> lines;
+    for (const v1::Difference& d : r->differences()) {
+      if (d.aspect() == "status") {
+        lines.push_back(absl::StrCat(d.entity(), ": ", d.before(), " -> ", d.after()));
+      }
+    }
+    return lines;
+  };
+  EXPECT_THAT(status_lines("LPP", moved),
+              ElementsAre("risk/R1: transferred out -> open (transferred in)",
+                          "risk/R2: transferred out -> open", "risk/R3: open -> "));
+  // R1 came and went; R2's coming is voided.
+  EXPECT_THAT(status_lines("OCP", start),
+              ElementsAre("risk/R1:  -> transferred out", "risk/R3:  -> open"));
+  EXPECT_THAT(status_lines("OCP", moved), ElementsAre("risk/R1: open -> transferred out",
+                                                      "risk/R2: open -> ", "risk/R3:  -> open"));
+}
+
 // A correction of what the new holder did is the new holder's too; the correction of an event
 // from before the departure stays the programme's. The events are folded in effective order as
 // known, so a re-rating keyed in late but dated before the transfer is still the programme's.
