@@ -1506,7 +1506,19 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     e->set_scope_item_id(id);
     e->set_title(item->added.title());
     e->set_description(item->added.description());
-    *e->mutable_owner() = item->owner;
+    // An item the programme passed on shows as it left: where it went, and its changes up to
+    // that transfer; what later owners did with it is theirs (their scope maps show it), as
+    // a risk register and a comparison show a risk passed on.
+    const auto left =
+        InProgramme(s, item->owner, p) ? item->departures.end() : item->departures.find(p);
+    *e->mutable_owner() = left != item->departures.end() ? left->second.to : item->owner;
+    if (left != item->departures.end() && left->second.position != 0) {
+      const uint64_t transfer = left->second.position;
+      const auto after =
+          std::find_if(item_changes.begin(), item_changes.end(),
+                       [&](const v1::ScopeChange& c) { return c.event().position() == transfer; });
+      if (after != item_changes.end()) item_changes.erase(after + 1, item_changes.end());
+    }
     if (!InProgramme(s, item->owner, p)) {
       e->set_status(v1::SCOPE_STATUS_TRANSFERRED_OUT);
       out.set_transferred_out(out.transferred_out() + 1);

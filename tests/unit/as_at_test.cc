@@ -1168,6 +1168,31 @@ TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
   r = projections::QueryScopeMap(log.events(), kNow, request);
   ASSERT_OK(r);
   EXPECT_EQ(r->in_scope(), 3);
+  // What OCP does with S-OPS later (passes it to SCCP, which removes it) is not LPP's: LPP's
+  // map shows it as it left, to OCP, with LPP's changes only; OCP's shows its own part.
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(6));
+  log.Add(Ev(TransferScope("S-OPS", ProgrammeRef("OCP"), ProgrammeRef("SCCP"))), InWeek(6));
+  log.Add(Ev(RemoveScope("S-OPS", ProgrammeRef("SCCP"))), InWeek(7));
+  for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+    SCOPED_TRACE(v1::AsAtMode_Name(mode));
+    *request.mutable_as_at() = Week(8, mode);
+    r = projections::QueryScopeMap(log.events(), kNow, request);
+    ASSERT_OK(r);
+    ASSERT_EQ(r->items_size(), 3);
+    EXPECT_EQ(r->items(2).scope_item_id(), "S-OPS");
+    EXPECT_EQ(r->items(2).status(), v1::SCOPE_STATUS_TRANSFERRED_OUT);
+    EXPECT_EQ(r->items(2).owner().id(), "OCP");
+    ASSERT_EQ(r->items(2).changes_size(), 2);
+    EXPECT_EQ(r->items(2).changes(1).event().position(), 9u);
+    request.set_programme_id("OCP");
+    r = projections::QueryScopeMap(log.events(), kNow, request);
+    ASSERT_OK(r);
+    ASSERT_EQ(r->items_size(), 2);  // S-OCP and S-OPS
+    EXPECT_EQ(r->items(1).scope_item_id(), "S-OPS");
+    EXPECT_EQ(r->items(1).owner().id(), "SCCP");
+    EXPECT_EQ(r->items(1).changes_size(), 3);  // added by LPP, to OCP, to SCCP
+    request.set_programme_id("LPP");
+  }
 }
 
 // A proposal dated before a delegation rule's setting took effect, recorded while the setting
