@@ -882,6 +882,39 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         return found.ok() ? *found : std::nullopt;
       },
       &changed);
+  // As known, a correction voids from the moment it is read, whatever its effective time: one
+  // dated after a cut (a correction made today of a week long past) is folded at neither cut,
+  // yet voids, at the cut that reads it, an event the other folds. It explains that difference
+  // (who voided the event, and why), so it is listed with it.
+  std::vector<v1::Event> voiding;  // the corrections found, kept for `changed`
+  for (const auto& [f, folded] : {std::pair{a->get(), &in_a}, std::pair{b->get(), &in_b},
+                                  std::pair{da->get(), &in_da}, std::pair{db->get(), &in_db}}) {
+    if (f->cut.mode != v1::AS_AT_MODE_AS_KNOWN) continue;
+    const uint64_t last =
+        f->cut.known_through != 0 ? f->cut.known_through : folder.timeline().head();
+    for (const auto& [position, e] : changed) {
+      if (folded->contains(position) || position > last) continue;
+      ASSIGN_OR_RETURN(const std::vector<uint64_t> on_stream,
+                       folder.Candidates(Scope{Scope::kStream, e->stream_id()}));
+      std::vector<uint64_t> later;
+      for (uint64_t p : on_stream) {
+        if (p > position && p <= last && !folded->contains(p) && !changed.contains(p)) {
+          later.push_back(p);
+        }
+      }
+      ASSIGN_OR_RETURN(std::vector<v1::Event> events, folder.Events(later, std::nullopt));
+      for (v1::Event& c : events) {
+        v1::CorrectionRecorded m;
+        if (c.stream_id() == e->stream_id() &&
+            c.event_type() == v1::CorrectionRecorded::descriptor()->full_name() &&
+            m.ParseFromString(c.payload()) &&
+            absl::AsciiStrToLower(m.corrected_event_id()) == absl::AsciiStrToLower(e->event_id())) {
+          voiding.push_back(std::move(c));
+        }
+      }
+    }
+  }
+  for (const v1::Event& c : voiding) changed.emplace(c.position(), &c);
 
   v1::CompareResponse out;
   *out.mutable_from() = (*a)->resolved;

@@ -778,6 +778,32 @@ TEST(AsAtTest, CompareCitesTheCorrectionBehindADifference) {
   EXPECT_THAT(positions, ElementsAre(rerated.position(), correction.position()));
 }
 
+// As known, the same week before and after a correction made long after it (dated when it was
+// made, after the week): the correction is folded at neither point, yet voids at the later
+// one, and is listed with the difference it explains (it had been left out; only a correction
+// dated back into the week was listed).
+TEST(AsAtTest, CompareAsKnownCitesACorrectionDatedAfterTheWeek) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
+  const v1::Event closed = log.Add(Ev(CloseRisk("R1")), InWeek(3));
+  const uint64_t before = log.events().size();
+  const v1::Event correction = log.Add(Correction(closed, "it was never closed"), InWeek(20));
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Week(5, kKnown);
+  request.mutable_from()->set_known_through(before);
+  *request.mutable_to() = Week(5, kKnown);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r),
+              ElementsAre(absl::StrCat("risk/R1 status: closed -> open @", closed.position())));
+  ASSERT_EQ(r->differences_size(), 1);
+  std::vector<uint64_t> positions;
+  for (const v1::EventRef& e : r->differences(0).events()) positions.push_back(e.position());
+  EXPECT_THAT(positions, ElementsAre(closed.position(), correction.position()));
+  EXPECT_THAT(EventPositions(*r), ElementsAre(closed.position(), correction.position()));
+}
+
 // What a programme passed on shows in its Compare as it left: where it went and a risk's rating
 // then. What the next holder did with it afterwards (a re-rating, a transfer on, a removal) is
 // that holder's, and shows in its Compare instead.
