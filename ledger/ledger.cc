@@ -679,8 +679,12 @@ absl::Status Ledger::CheckEventType(absl::string_view type) const {
 
 void Ledger::NoteDamage(const absl::Status& status) const {
   if (status.code() != absl::StatusCode::kDataLoss) return;
-  std::lock_guard lock(damage_mu_);
-  if (damage_.ok()) damage_ = status;
+  {
+    std::lock_guard lock(damage_mu_);
+    if (!damage_.ok()) return;
+    damage_ = status;
+  }
+  if (options_.on_damage) options_.on_damage(status);
 }
 
 absl::Status Ledger::integrity_failure() const {

@@ -62,6 +62,10 @@ struct LedgerOptions {
   // ledger stops accepting appends (see storage_failure()), with the failure. Must not block
   // and must not call back into the ledger. May be empty.
   std::function<void(const absl::Status&)> on_storage_failure;
+  // Called once, on the thread of the read that met it, when NoteDamage first notes damage (the
+  // log's damage stays noted until the ledger is opened again), with that DATA_LOSS. The same
+  // contract as on_storage_failure. May be empty.
+  std::function<void(const absl::Status&)> on_damage;
 };
 
 // Read page limits (ReadRequest.limit).

@@ -359,6 +359,13 @@ int main(int argc, char** argv) {
                      "repair the disk, then restart govledgerd (README, \"When storage fails\")"));
   };
 
+  options.ledger.on_damage = [](const absl::Status& damage) {
+    Say(absl::StrCat("the log is damaged: ", damage.message(),
+                     ". Reads of the damage fail and stats say DAMAGED; appends go on. Save what "
+                     "it still holds and restore a backup (README, \"Saving what a damaged "
+                     "ledger still holds\")"));
+  };
+
   // A write past a file size limit (ulimit -f, systemd's LimitFSIZE) then fails with EFBIG,
   // a storage failure like any other, instead of killing the daemon with SIGXFSZ.
   signal(SIGXFSZ, SIG_IGN);

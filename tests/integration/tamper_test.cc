@@ -360,6 +360,17 @@ TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
   }
   EXPECT_EQ(backups, 1u) << line;
   EXPECT_THAT(Cli(stats + " --prometheus").out, HasSubstr("\ngovledger_integrity_failed 1\n"));
+  // And the journal says so, once, when the damage is first met (it had stayed silent).
+  const std::string journal = daemon_.Stderr();
+  EXPECT_THAT(journal, HasSubstr("govledgerd: the log is damaged: applying a correction: hash "
+                                 "chain broken at position 7"));
+  EXPECT_THAT(journal, HasSubstr("(README, \"Saving what a damaged ledger still holds\")"));
+  size_t said = 0;
+  for (size_t at = journal.find("the log is damaged"); at != std::string::npos;
+       at = journal.find("the log is damaged", at + 1)) {
+    ++said;
+  }
+  EXPECT_EQ(said, 1u) << journal;
   stub_ = daemon_.NewStub();
   ASSERT_OK(AppendOne(*stub_, "tamper/x", "after the damage was found"));
   EXPECT_THAT(Cli(stats + " --json").out, HasSubstr("\"integrityFailure\":\"applying a "
