@@ -511,6 +511,14 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
       signed_by.push_back(SignatoryText(s));
     }
     for (const v1::DelegationNeed& n : d.delegations()) {
+      if (n.below_threshold_by_kind()) {
+        std::vector<std::string> kinds;
+        for (int kind : n.counted_kinds()) kinds.push_back(AmountKindText(v1::AmountKind(kind)));
+        delegations.push_back(absl::StrCat(n.role(), " (", n.rule_id(), ", NOT REACHED: it counts ",
+                                           absl::StrJoin(kinds, ", "), " amounts only, ",
+                                           FormatPence(n.counted_pence()), " here)"));
+        continue;
+      }
       delegations.push_back(absl::StrCat(
           n.role(), " (", n.rule_id(),
           n.has_setting_effective_time()

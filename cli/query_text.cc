@@ -401,19 +401,6 @@ UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
-std::string AmountKindText(v1::AmountKind kind) {
-  switch (kind) {
-    case v1::AMOUNT_KIND_CAPITAL:
-      return "capital";
-    case v1::AMOUNT_KIND_REVENUE:
-      return "revenue";
-    case v1::AMOUNT_KIND_ONE_OFF:
-      return "one-off";
-    default:
-      return "";
-  }
-}
-
 v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change) {
   if (!change.has_from()) return v1::SCOPE_CHANGE_KIND_ADDED;
   if (!change.has_to()) return v1::SCOPE_CHANGE_KIND_REMOVED;

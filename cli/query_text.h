@@ -135,11 +135,10 @@ struct UnratedProjects {
 UnratedProjects CountUnratedProjects(const v1::GetProgrammeStatusResponse& r);
 
 // The words of the answers' statuses (projections/queries.h).
+using projections::AmountKindText;
 using projections::DecisionStatusText;
 using projections::RiskStatusText;
 using projections::ScopeStatusText;
-// "capital", "revenue", "one-off".
-std::string AmountKindText(v1::AmountKind kind);
 // Added, removed or transferred, from which ends of the change are set; and as text ("added",
 // "removed", "transferred").
 v1::ScopeChangeKind ScopeChangeKindOf(const v1::ScopeChange& change);

@@ -72,6 +72,19 @@ int64_t CountedPence(const v1::DelegationRuleSet& rule,
   return counted;
 }
 
+std::string AmountKindText(v1::AmountKind kind) {
+  switch (kind) {
+    case v1::AMOUNT_KIND_CAPITAL:
+      return "capital";
+    case v1::AMOUNT_KIND_REVENUE:
+      return "revenue";
+    case v1::AMOUNT_KIND_ONE_OFF:
+      return "one-off";
+    default:
+      return "";
+  }
+}
+
 std::string FormatPence(int64_t pence) {
   std::string sign = pence < 0 ? "-" : "";
   uint64_t abs = pence < 0 ? 0 - static_cast<uint64_t>(pence)
@@ -2193,12 +2206,11 @@ struct GovernanceState::Access {
     const std::string& role = key->second.registered.role();
     const auto& required = d.proposed.required_signatory_roles();
     if (std::find(required.begin(), required.end(), role) == required.end()) {
-      return Refuse(
-          entity,
-          absl::StrCat("does not require the role '", role, "' of key ",
-                       m.key_id(), " (", key->second.registered.holder(), ")",
-                       NearMissRole(role, required)),
-          "a signature's key holder has one of the decision's required roles");
+      return Refuse(entity,
+                    absl::StrCat("does not require the role '", role, "' of key ", m.key_id(), " (",
+                                 key->second.registered.holder(), ")", NearMissRole(role, required),
+                                 "; it requires '", absl::StrJoin(required, "', '"), "'"),
+                    "a signature's key holder has one of the decision's required roles");
     }
     if (d.signing_keys.contains(m.key_id())) {
       return Refuse(

@@ -560,6 +560,9 @@ absl::StatusOr<std::string> EntityStreamOf(absl::string_view event_type,
 // "£730,000.00" for 73000000 pence.
 std::string FormatPence(int64_t pence);
 
+// "capital", "revenue", "one-off"; "" for an unknown kind.
+std::string AmountKindText(v1::AmountKind kind);
+
 // a + b, held at the limits of int64 instead of overflowing. For totals on the
 // read side: the rules bound each amount and each decision's total, not a sum
 // over many events (or events an older version accepted).

@@ -1226,6 +1226,9 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
     case EntityKind::kOrganisation:
       if (const OrganisationState* o = s.FindOrganisation(id)) {
         AddAspect(&out, "registered", o->registered.name());
+        if (!o->registered.oversees().empty()) {
+          AddAspect(&out, "oversees", absl::StrJoin(o->registered.oversees(), ", "));
+        }
       }
       break;
     case EntityKind::kKey:
@@ -1247,6 +1250,13 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
                 s.FindDelegationRule(id.substr(0, slash), id.substr(slash + 1))) {
           AddAspect(&out, "threshold", FormatPence(r->threshold_pence()));
           AddAspect(&out, "role", r->role());
+          // Which amounts count towards the threshold (none given: every kind): a rule of
+          // revenue and capital is not reached by a one-off amount, and the history says so.
+          std::vector<std::string> kinds;
+          for (int kind : r->kinds()) kinds.push_back(AmountKindText(v1::AmountKind(kind)));
+          AddAspect(&out, "counts",
+                    kinds.empty() ? std::string("every kind of amount")
+                                  : absl::StrCat(absl::StrJoin(kinds, ", "), " amounts only"));
         }
       }
       break;
@@ -1856,12 +1866,20 @@ QueryDecisionRegisterImpl(Folder& folder,
       const v1::DelegationRuleSet* r = rule->InForceAt(d->proposed_micros);
       if (r == nullptr) continue;
       const int64_t counted = CountedPence(*r, d->proposed.amounts());
-      if (counted < r->threshold_pence()) continue;
+      // Below the threshold in the kinds the rule counts, at or above it in all of them: shown,
+      // flagged, for the kind an amount was recorded as decided that the rule does not apply.
+      v1::DelegationRuleSet every_kind = *r;
+      every_kind.clear_kinds();
+      const bool by_kind = counted < r->threshold_pence() && !r->kinds().empty() &&
+                           CountedPence(every_kind, d->proposed.amounts()) >= r->threshold_pence();
+      if (counted < r->threshold_pence() && !by_kind) continue;
       v1::DelegationNeed* need = e->add_delegations();
       need->set_rule_id(r->rule_id());
       need->set_role(r->role());
       need->set_threshold_pence(r->threshold_pence());
       need->set_counted_pence(counted);
+      *need->mutable_counted_kinds() = r->kinds();
+      need->set_below_threshold_by_kind(by_kind);
       const auto& roles = d->proposed.required_signatory_roles();
       need->set_role_required(std::find(roles.begin(), roles.end(), r->role()) != roles.end());
     }
@@ -2087,11 +2105,11 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
                            " has no events as at this cut; choose a later position, time or "
                            "week",
                            KnownThroughHint(*cut))
-            : absl::StrCat(
-                  "the ledger holds no events on stream ", stream,
-                  "; entity streams look like programme/<id>, project/<id>, "
-                  "risk/<id>, scope/<id>, "
-                  "decision/<organisation>/<reference>"));
+            : absl::StrCat("the ledger holds no events on stream ", stream,
+                           "; entity streams look like organisation/<id>, programme/<id>, "
+                           "project/<id>, risk/<id>, scope/<id>, "
+                           "decision/<organisation>/<reference>, delegation/<organisation>/<rule>, "
+                           "key/<id>"));
   }
   *out.mutable_as_at() =
       DescribeCut(*cut, folder.timeline(), positions->size());

@@ -1109,6 +1109,26 @@ TEST_F(CliQueryTest, ASaturatedTotalIsShownAsALowerBound) {
   EXPECT_THAT(report.out, HasSubstr("Forecast £92,233,720,368,547,758.07 or more a year"));
 }
 
+// A rule counting revenue only, and a decision of a one-off £730,000: the register shows the
+// rule NOT REACHED, saying what it counts, rather than nothing at all.
+TEST_F(CliQueryTest, TheRegisterShowsARuleNotReachedBecauseOfTheKindsOfTheAmounts) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::DelegationRuleSet rule = Delegation("MOPAC", "REV-500K", 50000000, "Treasurer");
+  rule.add_kinds(v1::AMOUNT_KIND_REVENUE);
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({Ev(Organisation("MOPAC")), Ev(rule),
+                                 Ev(Decision("MOPAC", "PCD 990", {"Chief Executive Officer"},
+                                             {Amount(v1::AMOUNT_KIND_ONE_OFF, 73000000,
+                                                     "Major Change Reserve")}))}),
+                     &response),
+              GrpcOk());
+  CliRun r = Run("decisions --organisation MOPAC");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Treasurer (REV-500K, NOT REACHED: it counts revenue amounts only, "
+                               "£0.00 here)"));
+}
+
 // A benefit forecast without a figure (a qualitative one) shows as "no figure", not £0.00, and
 // adds nothing to the totals; its history says so too.
 TEST_F(CliQueryTest, ABenefitWithoutAFigureIsNotShownAsZero) {

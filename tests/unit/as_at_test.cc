@@ -28,6 +28,7 @@ using namespace ::govledger::testing::gov;  // NOLINT: builders
 using projections::Cut;
 using projections::GovernanceState;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -1226,6 +1227,51 @@ TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
 // reviewer dated a £900,000 proposal an hour before a £500,000 rule and had it approved by one
 // signatory, with nothing in the register to say so). Recorded before the setting, or needing
 // its role anyway, it is not flagged.
+// A rule that counts some kinds of amount is not reached by a decision whose committed total
+// reaches its threshold only in other kinds: the register shows the rule, flagged, with what it
+// counted (a clerk's choice of kind, one-off for PCD 72's £730,000, had taken it out of the
+// Deputy Mayor's £500,000 rule with nothing to show it); and the rule's history what it counts.
+TEST(QueriesTest, DecisionRegisterFlagsARuleNotReachedBecauseOfTheKindsOfTheAmounts) {
+  Log log = Base();
+  log.Add(Ev(Organisation("MOPAC")), InWeek(1));
+  v1::DelegationRuleSet rule =
+      Delegation("MOPAC", "DMPC-500K", 50000000, "Deputy Mayor for Policing and Crime");
+  rule.add_kinds(v1::AMOUNT_KIND_REVENUE);
+  rule.add_kinds(v1::AMOUNT_KIND_CAPITAL);
+  log.Add(Ev(rule), InWeek(1));
+  log.Add(Ev(Decision("MOPAC", "PCD 72", {"Chief Executive Officer"},
+                      {Amount(v1::AMOUNT_KIND_ONE_OFF, 73000000, "Major Change Reserve")})),
+          InWeek(2));
+  log.Add(Ev(Decision("MOPAC", "PCD 73", {"Chief Executive Officer"},
+                      {Amount(v1::AMOUNT_KIND_ONE_OFF, 100000, "Major Change Reserve")})),
+          InWeek(2));
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("MOPAC");
+  *request.mutable_as_at() = Week(3, kRecorded);
+  absl::StatusOr<v1::GetDecisionRegisterResponse> r =
+      projections::QueryDecisionRegister(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->decisions_size(), 2);
+  ASSERT_EQ(r->decisions(0).delegations_size(), 1);
+  const v1::DelegationNeed& need = r->decisions(0).delegations(0);
+  EXPECT_EQ(need.rule_id(), "DMPC-500K");
+  EXPECT_TRUE(need.below_threshold_by_kind());
+  EXPECT_FALSE(need.role_required());
+  EXPECT_EQ(need.counted_pence(), 0);
+  EXPECT_THAT(need.counted_kinds(), ElementsAre(v1::AMOUNT_KIND_REVENUE, v1::AMOUNT_KIND_CAPITAL));
+  EXPECT_EQ(r->decisions(1).delegations_size(), 0);  // £1,000 in all: below it either way
+  v1::GetEntityHistoryRequest history;
+  history.set_stream_id("delegation/MOPAC/DMPC-500K");
+  *history.mutable_as_at() = Week(3, kRecorded);
+  absl::StatusOr<v1::GetEntityHistoryResponse> h =
+      projections::QueryEntityHistory(log.events(), kNow, history);
+  ASSERT_OK(h);
+  ASSERT_EQ(h->changes_size(), 1);
+  std::vector<std::string> after;
+  for (const v1::Aspect& a : h->changes(0).after()) after.push_back(a.name() + "=" + a.value());
+  EXPECT_THAT(after, Contains("counts=revenue, capital amounts only"));
+}
+
 TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecordedUnder) {
   Log log = Base();
   log.Add(Ev(Organisation("ORG")), InWeek(1));

@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "projections/governance_validator.h"
 #include "projections/streams.h"
 #include "tests/governance_events.h"
@@ -2151,13 +2152,15 @@ TEST_F(SignatureTest, KeyMustBeRegisteredAndUnrevoked) {
 }
 
 TEST_F(SignatureTest, KeyHolderMustHaveARequiredRole) {
-  EXPECT_THAT(
-      Append(Ev(other_.Sign(decision_))),
-      StatusIs(kFailed,
-               AllOf(HasSubstr(
-                         "does not require the role 'Chief Executive Officer'"),
-                     Not(HasSubstr("though it lists")),
-                     HasSubstr("one of the decision's required roles"))));
+  EXPECT_THAT(Append(Ev(other_.Sign(decision_))),
+              StatusIs(kFailed,
+                       AllOf(HasSubstr("does not require the role 'Chief Executive Officer'"),
+                             // What it does require, for the clerk to compare with the key's role.
+                             HasSubstr(absl::StrCat(
+                                 "; it requires '",
+                                 absl::StrJoin(decision_.required_signatory_roles(), "', '"), "'")),
+                             Not(HasSubstr("though it lists")),
+                             HasSubstr("one of the decision's required roles"))));
   // A key registered with a required role spelt otherwise: the refusal shows the near miss.
   Signer spelt = NewSigner("spelt", absl::AsciiStrToLower(decision_.required_signatory_roles(0)));
   ASSERT_OK(Append(Ev(spelt.Registration())));
