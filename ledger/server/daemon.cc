@@ -393,6 +393,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              std::min(keepalive_ms, 10000));
+  // A connection with no call open for 5 minutes is closed (the client reconnects when it next
+  // calls), and one that has not finished its handshake in 20 s (gRPC's default: 120 s):
+  // each holds a file descriptor, and connections that hold them for nothing, however opened,
+  // would otherwise run the daemon out of them (see govledgerd_main.cc on the listener).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 20 * 1000);
   // Refuse a port another process already serves on (gRPC allows sharing by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   daemon->calls_ = builder.AddCompletionQueue();

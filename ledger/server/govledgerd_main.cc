@@ -1,12 +1,12 @@
 // govledgerd: the ledger daemon. Parses flags, starts the Daemon, reloads its tokens file on
 // SIGHUP, and shuts it down cleanly on SIGTERM or SIGINT.
+#include <grpc/support/log.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <grpc/support/log.h>
 
 #include <cerrno>
 #include <chrono>
@@ -372,6 +372,14 @@ int main(int argc, char** argv) {
   // A closed pipe behind stderr (`govledgerd ... | tee log` whose reader died) fails the log
   // line's write with EPIPE, instead of killing the daemon mid-append with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
+  // Every client connection holds a file descriptor, and gRPC's listener stops accepting for
+  // good once accept() fails for want of one (grpc/grpc#20418): the soft limit, often 1,024,
+  // is raised to the hard one (systemd's LimitNOFILE=, 65,536 in the unit we ship).
+  if (struct rlimit files;
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   // Signals are taken by sigwait below, so block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
