@@ -394,7 +394,8 @@ EventCommands::EventCommands(CLI::App& app, std::string& server_flag) {
                     "several; with --stream-prefix, an event must match both)");
   tail_->add_flag("--retry", retry_,
                   "When the connection is lost or the server restarts (UNAVAILABLE, or a call "
-                  "the stopping server cancels: CANCELLED), say so on "
+                  "the stopping server cancels: CANCELLED), or its subscriptions are all "
+                  "taken (RESOURCE_EXHAUSTED), say so on "
                   "stderr and subscribe again after the last event printed (with filters, after "
                   "the last position the server said it had read past), every few seconds "
                   "until it succeeds: no event is skipped or repeated");
@@ -1153,9 +1154,12 @@ int EventCommands::Sources(const std::string& server) {
 // What --retry resubscribes after: the connection lost or the server restarting
 // (UNAVAILABLE), or a call the stopping server cancelled (CANCELLED: this client cancels only
 // when it stops itself).
+// Lost, stopped, or full for now (every subscription slot, or the token's share, taken):
+// worth subscribing again after a pause.
 static bool Resubscribable(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::CANCELLED;
+         status.error_code() == grpc::StatusCode::CANCELLED ||
+         status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
 }
 
 namespace {

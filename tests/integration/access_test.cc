@@ -8,7 +8,6 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
-
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <string>
 #include <thread>
@@ -1058,9 +1058,21 @@ TEST_F(AccessTest, OneTokenHoldsAtMostItsShareOfTheSubscriptions) {
                                      "--max-subscriptions-per-token)")));
   Open admins = subscribe(admin_.secret);
   ASSERT_TRUE(admins.reader->Read(&event));
+  // `tail --retry` with the reader's token waits for a slot rather than give up (an archiving
+  // job had died on a server whose slots were taken for the moment).
+  std::future<CliRun> waiting = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", daemon_.address(), " --token ", reader_.secret,
+                            " tail --retry --from 1 --limit 1"),
+               "timeout 60");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // refused at least once
   // One ends: the reader subscribes again (its slot is given back once the call is done).
   reader_subscriptions.front().context->TryCancel();
   (void)reader_subscriptions.front().reader->Finish();
+  const CliRun tail = waiting.get();
+  EXPECT_EQ(tail.code, 0) << tail.err;
+  EXPECT_THAT(tail.err, AllOf(HasSubstr("RESOURCE_EXHAUSTED"), HasSubstr("subscribing again")));
+  EXPECT_THAT(tail.out, HasSubstr("PMO (Mayor's office)"));
   bool again = false;
   for (int i = 0; i < 50 && !again; ++i) {
     Open retry = subscribe(reader_.secret);
