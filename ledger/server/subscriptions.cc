@@ -220,17 +220,9 @@ void SubscribeCall::Arrived() {
                                                  absl::StrCat("subscribe from 1 to ", head + 1))));
     return;
   }
-  if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
-    owner_->open_.fetch_sub(1);
-    Finish(ToGrpcStatus(errors::WithReason(
-        absl::ResourceExhaustedError(absl::StrCat(
-            owner_->max_open_, " subscriptions are open, the most this server allows "
-            "(govledgerd --max-subscriptions); retry when some have ended")),
-        errors::reason::kSubscriptionsFull,
-        {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
-    return;
-  }
-  counted_ = true;
+  // The token's share first: a call its own limit refuses takes no server-wide slot, not even
+  // for the moment until it is done (another token's subscription had been refused as if every
+  // slot were taken).
   if (owner_->access_.enforced()) {
     if (!owner_->TakeTokenSlot(admitted->actor)) {
       Finish(ToGrpcStatus(errors::WithReason(
@@ -244,6 +236,18 @@ void SubscribeCall::Arrived() {
     }
     token_actor_ = admitted->actor;
   }
+  if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
+    owner_->open_.fetch_sub(1);
+    Finish(ToGrpcStatus(
+        errors::WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                               owner_->max_open_,
+                               " subscriptions are open, the most this server allows "
+                               "(govledgerd --max-subscriptions); retry when some have ended")),
+                           errors::reason::kSubscriptionsFull,
+                           {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
+    return;
+  }
+  counted_ = true;
   stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
   event_types_.insert(request.event_types().begin(), request.event_types().end());
   checkpoint_interval_ = request.checkpoint_interval();
