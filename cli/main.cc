@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Environment: GOVLEDGER_SERVER, GOVLEDGER_TOKEN, GOVLEDGER_TLS_CA and\n"
       "GOVLEDGER_TLS_SERVER_NAME as the options say; GOVLEDGER_KEEPALIVE, the seconds between\n"
-      "pings while a call is open (default 30, 1 to 3600). README, \"The govledger CLI\".");
+      "pings while a call is open (default 30, 1 to 3600; below 10, govledgerd closes the\n"
+      "connection for pinging too often unless its --keepalive-seconds is as low). README,\n"
+      "\"The govledger CLI\".");
 
   // bench append|read|ping|subscribe (cli/bench.cc).
   govledger::cli::BenchCommands bench(app, server_flag);
