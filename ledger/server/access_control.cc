@@ -76,27 +76,46 @@ absl::StatusOr<AccessControl::Grants> AccessControl::ReadTokensFile(const std::s
         "the tokens file ", path, " may be written by other users, who could grant themselves "
         "access; make it writable by its owner only (chmod go-w ", path, ")"));
   }
-  // Every directory above it too, as ssh's StrictModes checks them: one who may rename a
-  // directory on the way (or replace a symbolic link on it) may put another file in its place.
-  // Those of the path as given and those of the path it leads to.
+  // Every directory above it too, as ssh's StrictModes checks them, and every symbolic link on
+  // the way: whoever may rename a directory on the way, or point a link elsewhere, may put
+  // another file in its place. Each must be root's or govledgerd's user's (the owner of a
+  // directory renames what it holds, sticky bit or not), and a directory writable by its owner
+  // alone or sticky. Those of the path as given (links themselves, by lstat) and of the path it
+  // leads to.
+  auto refuse = [&](const std::string& what, absl::string_view why, absl::string_view fix) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokens file's ", what, " ", why,
+        ", who could replace the file (or a directory on "
+        "its path) and grant themselves access; keep the file where only root or govledgerd's "
+        "user may change each directory above it (",
+        fix, ")"));
+  };
+  auto check = [&](const std::filesystem::path& entry, bool follow) -> absl::Status {
+    struct stat st;
+    if ((follow ? ::stat(entry.c_str(), &st) : ::lstat(entry.c_str(), &st)) != 0) {
+      return absl::OkStatus();  // gone meanwhile: the file opened was checked above
+    }
+    const bool link = S_ISLNK(st.st_mode);
+    if (!link && !S_ISDIR(st.st_mode)) return absl::OkStatus();  // the file itself: above
+    const std::string what = absl::StrCat(link ? "symbolic link " : "directory ", entry.string());
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+      return refuse(what, absl::StrCat("belongs to user ", st.st_uid),
+                    absl::StrCat("chown -h root ", entry.string()));
+    }
+    if (!link && (st.st_mode & S_ISVTX) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      return refuse(what, "may be written by other users",
+                    absl::StrCat("chmod go-w ", entry.string()));
+    }
+    return absl::OkStatus();
+  };
   std::error_code ec;
   const std::filesystem::path given = std::filesystem::absolute(path, ec);
   const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
-  for (const std::filesystem::path& file_path : {given, resolved}) {
-    for (std::filesystem::path directory = file_path.parent_path(); !directory.empty();
-         directory = directory.parent_path()) {
-      struct stat parent;
-      if (::stat(directory.c_str(), &parent) == 0 && (parent.st_mode & S_ISVTX) == 0 &&
-          ((parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
-           (parent.st_uid != 0 && parent.st_uid != ::geteuid()))) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the tokens file's directory ", directory.string(),
-            " may be written by other users, who could replace the file (or a directory on "
-            "its path) and grant themselves access; keep the file where only root or "
-            "govledgerd's user may write each directory above it (chmod go-w ",
-            directory.string(), ")"));
-      }
-      if (directory == directory.root_path()) break;
+  for (const auto& [file_path, follow] : {std::pair{given, false}, std::pair{resolved, true}}) {
+    if (file_path.empty()) continue;
+    for (std::filesystem::path entry = file_path; !entry.empty(); entry = entry.parent_path()) {
+      RETURN_IF_ERROR(check(entry, follow));
+      if (entry == entry.root_path()) break;
     }
   }
   absl::StatusOr<std::string> text = ReadAll(fd, path);

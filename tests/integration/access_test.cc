@@ -1241,8 +1241,7 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
   std::filesystem::permissions(dir.path() + "/etc", std::filesystem::perms::others_write,
                                std::filesystem::perm_options::add);
   ExpectStartFails({"--tokens", elsewhere.path() + "/etc/govledger/tokens"},
-                   absl::StrCat("the tokens file's directory ", elsewhere.path(),
-                                "/etc may be"));  // the link, whose directory that is
+                   absl::StrCat("the tokens file's directory ", dir.path(), "/etc may be"));
   std::filesystem::permissions(dir.path() + "/etc", std::filesystem::perms::others_write,
                                std::filesystem::perm_options::remove);
   std::filesystem::create_symlink(deep_path, elsewhere.path() + "/tokens");
@@ -1252,6 +1251,28 @@ TEST(AccessStartTest, ABadTokensFileStopsTheStartNamingTheLine) {
                    absl::StrCat("the tokens file's directory ", deeper, " may be"));
   std::filesystem::permissions(deeper, std::filesystem::perms::others_write,
                                std::filesystem::perm_options::remove);
+  // A directory or a symbolic link on the way that another user owns: they may rename what the
+  // directory holds, sticky bit or not, or point the link elsewhere (tests run as root in CI).
+  if (::geteuid() == 0) {
+    const std::string sticky = elsewhere.path() + "/sticky";
+    std::filesystem::create_directory(sticky);
+    std::filesystem::permissions(sticky, std::filesystem::perms::sticky_bit,
+                                 std::filesystem::perm_options::add);
+    WriteFile(sticky + "/tokens", absl::StrCat(std::string(64, 'a'), " writer Finance\n"));
+    ASSERT_EQ(::chown(sticky.c_str(), 65534, 65534), 0);
+    ExpectStartFails(
+        {"--tokens", sticky + "/tokens"},
+        absl::StrCat("the tokens file's directory ", sticky, " belongs to user 65534"));
+    const std::string link = elsewhere.path() + "/link";
+    std::filesystem::create_directory_symlink(deeper, link);
+    ASSERT_EQ(::lchown(link.c_str(), 65534, 65534), 0);
+    ExpectStartFails(
+        {"--tokens", link + "/tokens"},
+        absl::StrCat("the tokens file's symbolic link ", link, " belongs to user 65534"));
+    ASSERT_EQ(::lchown(link.c_str(), 0, 0), 0);
+    DaemonHarness through_link({"--tokens", link + "/tokens"});
+    EXPECT_OK(through_link.Start());
+  }
   // Another user's file (tests run as root in CI: nobody's, who could append an admin line).
   if (::geteuid() == 0) {
     ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
