@@ -1,5 +1,8 @@
 #include "ledger/common/address.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -7,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "ledger/common/numbers.h"
 
@@ -58,17 +62,37 @@ bool IsLocalAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
     return true;
   }
-  // gRPC's own schemes: "ipv4:127.0.0.1:50051", "dns:///localhost:50051".
+  // gRPC's own schemes: "ipv4:127.0.0.1:50051" (a list: "ipv4:127.0.0.1:1,10.0.0.5:1", each of
+  // which may be dialled), "dns:///localhost:50051".
+  bool list = false;
   for (absl::string_view scheme : {"ipv4:", "ipv6:", "dns:"}) {
-    if (absl::ConsumePrefix(&address, scheme)) break;
+    if (absl::ConsumePrefix(&address, scheme)) {
+      list = scheme != "dns:";
+      break;
+    }
   }
   if (absl::ConsumePrefix(&address, "//")) {  // an authority (a DNS server), then the target
     const size_t slash = address.find('/');
     address = slash == absl::string_view::npos ? "" : address.substr(slash + 1);
   }
-  absl::string_view host = address.substr(0, address.rfind(':'));
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  // Only a loopback address written out, or localhost: a name like 127.example.org is not one.
+  auto loopback = [](absl::string_view target) {
+    absl::string_view host = target.substr(0, target.rfind(':'));
+    if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+    const std::string text(host);
+    in_addr v4;
+    in6_addr v6;
+    if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    if (::inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+      return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    }
+    return absl::EqualsIgnoreCase(host, "localhost");
+  };
+  if (!list) return loopback(address);
+  for (absl::string_view target : absl::StrSplit(address, ',')) {
+    if (!loopback(target)) return false;
+  }
+  return true;
 }
 
 }  // namespace govledger

@@ -15,8 +15,9 @@ namespace govledger {
 // would serve on, or dial, port 443 for "localhost" and port 34463 for "127.0.0.1:99999".
 absl::Status CheckAddress(absl::string_view address, bool port_zero_allowed);
 
-// Whether `address` (as CheckAddress takes it) stays on this machine: a Unix socket, or a host
-// of localhost, ::1 or 127.x.y.z. Anything else may cross a network.
+// Whether `address` (as CheckAddress takes it) stays on this machine: a Unix socket, localhost,
+// or a loopback address written out (127.x.y.z, ::1, ::ffff:127.x.y.z; each address of an
+// ipv4:/ipv6: list). Anything else, a host name beginning "127." included, may cross a network.
 bool IsLocalAddress(absl::string_view address);
 
 }  // namespace govledger

@@ -66,13 +66,16 @@ TEST(AddressTest, LocalAddressesAreLoopbackHostsAndUnixSockets) {
   for (const char* local :
        {"127.0.0.1:50051", "127.1.2.3:1", "localhost:50051", "[::1]:50051", "unix:/run/g.sock",
         "unix-abstract:govledger", "ipv4:127.0.0.1:50051", "ipv6:[::1]:50051",
-        "dns:localhost:50051", "dns:///localhost:50051", "dns://8.8.8.8/localhost:50051"}) {
+        "dns:localhost:50051", "dns:///localhost:50051", "dns://8.8.8.8/localhost:50051",
+        "LOCALHOST:50051", "ipv4:127.0.0.1:1,127.0.0.2:1", "[::ffff:127.0.0.1]:50051"}) {
     EXPECT_TRUE(IsLocalAddress(local)) << local;
   }
   for (const char* remote :
        {"10.0.0.5:50051", "ledger.example.org:443", "[2001:db8::1]:50051", "0.0.0.0:50051",
         "ipv4:10.0.0.5:50051", "dns:///ledger.example.org:443", "localhost.example.org:1",
-        "dns://127.0.0.1/ledger.example.org:443"}) {
+        "dns://127.0.0.1/ledger.example.org:443",
+        // A list dials each address in turn; a name is not an address, whatever it begins with.
+        "ipv4:127.0.0.1:50051,192.0.2.1:50051", "127.attacker.example:50051"}) {
     EXPECT_FALSE(IsLocalAddress(remote)) << remote;
   }
 }
