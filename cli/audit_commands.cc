@@ -435,6 +435,9 @@ int AuditCommands::VerifyFile() {
                                " line ", line_number, "): ", why));
     };
     absl::StatusOr<crypto::Hash> hash = chain.Add(*exported);
+    if (absl::IsInvalidArgument(hash.status())) {
+      return Fail(kExitBadArgs, absl::StrCat(name, ": ", hash.status().message()));
+    }
     if (!hash.ok()) return broken(hash.status().message());
     if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
       return broken(audited.message());

@@ -680,6 +680,12 @@ int EventCommands::Import(const std::string& server) {
       if (server_fields) {
         if (!in.eof()) {
           if (absl::StatusOr<crypto::Hash> h = chain.Add(*exported); !h.ok()) {
+            if (absl::IsInvalidArgument(h.status())) {  // the option, not the file: nothing sent
+              return Fail(kExitBadArgs, absl::StrCat(where, ": ", h.status().message(), " (",
+                                                     added + duplicates == 0 ? "nothing is stored"
+                                                                             : stored_before(),
+                                                     ")"));
+            }
             if (int rc = send(pending); rc != kExitOk) return rc;
             return Fail(kExitChainBroken,
                         absl::StrCat(where, ": the export does not verify at position ",

@@ -69,8 +69,11 @@ absl::StatusOr<crypto::Hash> ExportChain::Add(const ExportedEvent& exported) {
   }
   if (allow_gaps_) {
     if (events_ > 0 && event.stream_id() != stream_) {
-      return broken(absl::StrCat("it is on stream ", event.stream_id(), ", not ", stream_,
-                                 ": --allow-gaps takes an export of one stream"));
+      // Not damage: the wrong option for the file (an export of the log, say).
+      return absl::InvalidArgumentError(absl::StrCat(
+          "position ", position, " is on stream ", event.stream_id(), ", not ", stream_,
+          ": --allow-gaps takes an export of one stream; leave it out for an export of the "
+          "log"));
     }
     if (events_ > 0 && event.stream_version() != last_version_ + 1) {
       return broken(absl::StrCat("its stream version ", event.stream_version(), " does not follow ",

@@ -16,15 +16,18 @@ class ExportChain {
  public:
   // `allow_gaps`: positions may be skipped (an export of one stream), each event after a gap
   // then checked on its own; otherwise a skipped position is damage (a line deleted or moved).
-  // With gaps allowed, every event is of the first one's stream and takes the next stream
-  // version (versions are dense: a version skipped is an event deleted).
+  // With gaps allowed, every event is of the first one's stream (INVALID_ARGUMENT otherwise:
+  // the option does not fit the file) and takes the next stream version (versions are dense: a
+  // version skipped is an event deleted).
   explicit ExportChain(bool allow_gaps) : allow_gaps_(allow_gaps) {}
 
   // Checks the next line's event, `e` (read with its server fields; position 1 or more): its
   // hash against its content (or its storedBytes) and the previous hash it states; that its
   // position comes after the last one's; position 1's link to the genesis hash; its link to the
   // event before it when that one is the previous position. Returns its hash; else
-  // DATA_LOSS saying why, in words that follow "the export does not verify at position N: ".
+  // DATA_LOSS saying why, in words that follow "the export does not verify at position N: "
+  // (or INVALID_ARGUMENT, a sentence of its own, for a file of several streams with gaps
+  // allowed).
   absl::StatusOr<crypto::Hash> Add(const ExportedEvent& e);
 
   uint64_t events() const { return events_; }

@@ -997,10 +997,24 @@ TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
                                      "missing here, or out of order)"));
   CliRun whole_log = Cli(absl::StrCat(Server(), " export --out ", dir_.path(), "/log.jsonl"));
   ASSERT_EQ(whole_log.code, 0) << whole_log.err;
+  // An export of the log given --allow-gaps: the option is wrong, not the file (exit 2, not the
+  // damage's 4); an import of it stores nothing.
   CliRun mixed = Cli(absl::StrCat("verify --allow-gaps --file ", dir_.path(), "/log.jsonl"));
-  EXPECT_EQ(mixed.code, 4) << mixed.out;
-  EXPECT_THAT(mixed.err, HasSubstr("it is on stream notes/1, not notes/0: --allow-gaps takes "
-                                   "an export of one stream"));
+  EXPECT_EQ(mixed.code, 2) << mixed.out;
+  EXPECT_THAT(mixed.err, HasSubstr("position 2 is on stream notes/1, not notes/0: --allow-gaps "
+                                   "takes an export of one stream; leave it out for an export "
+                                   "of the log"));
+  EXPECT_THAT(mixed.err, Not(HasSubstr("does not verify")));
+  DaemonHarness empty;
+  ASSERT_OK(empty.Start());
+  CliRun imported = Cli(absl::StrCat("--server ", empty.address(), " import --allow-gaps ",
+                                     dir_.path(), "/log.jsonl"));
+  EXPECT_EQ(imported.code, 2) << imported.out;
+  EXPECT_THAT(imported.err, HasSubstr("leave it out for an export of the log (nothing is "
+                                      "stored)"));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*empty.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 0u);
 }
 
 // Evolution: an event a newer govledgerd wrote with an envelope field this version does not
