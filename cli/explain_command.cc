@@ -151,7 +151,8 @@ void PrintFields(const pb::Descriptor& message, int depth, std::set<const pb::De
 }
 
 // A JSON value of `message` with every field present: "" for text, 0, the first value of an
-// enum that is not its unset one, one element for a list.
+// enum that is not its unset one, one element for a list; null for a number whose absence
+// means something (`optional`: a benefit without a figure), which a 0 would fill in.
 std::string Template(const pb::Descriptor& message, std::set<const pb::Descriptor*>* open) {
   open->insert(&message);
   std::vector<std::string> members;
@@ -182,7 +183,7 @@ std::string Template(const pb::Descriptor& message, std::set<const pb::Descripto
         value = "false";
         break;
       default:
-        value = "0";
+        value = field.has_optional_keyword() ? "null" : "0";
     }
     if (field.is_repeated()) value = absl::StrCat("[", value, "]");
     members.push_back(absl::StrCat("\"", field.json_name(), "\":", value));

@@ -63,29 +63,56 @@ std::string SumText(int64_t pence) {
              : projections::FormatPence(pence);
 }
 
-std::string ForecastText(const v1::WorkBenefits& subject) {
-  return subject.forecast_recorded() ? SumText(subject.forecast_annual_pence()) : "";
-}
-
-std::string RealisedText(const v1::WorkBenefits& subject) {
-  return subject.realised_recorded() ? SumText(subject.realised_annual_pence()) : "";
-}
-
 namespace {
 
-std::string TotalText(bool recorded, int64_t pence) {
-  if (!recorded) return "none recorded";
-  return absl::StrCat(SumText(pence), " a year");
+// How many of `subject`'s benefits have a forecast (or a realisation) recorded without a figure.
+int WithoutFigure(const v1::WorkBenefits& subject, bool forecast) {
+  int n = 0;
+  for (const v1::BenefitEntry& b : subject.benefits()) {
+    n += forecast ? b.has_forecast() && !b.forecast_has_amount()
+                  : b.has_realised() && !b.realised_has_amount();
+  }
+  return n;
+}
+
+// A subject's sum: "no figure" when its only benefits recorded give none (not "-", which says
+// none was recorded).
+std::string SubjectText(const v1::WorkBenefits& subject, bool forecast) {
+  if (forecast ? subject.forecast_recorded() : subject.realised_recorded()) {
+    return SumText(forecast ? subject.forecast_annual_pence() : subject.realised_annual_pence());
+  }
+  return WithoutFigure(subject, forecast) > 0 ? "no figure" : "";
+}
+
+// "£7,650,000.00 a year (and 1 without a figure)", "none recorded (2 without a figure)".
+std::string TotalText(const v1::GetBenefitsResponse& benefits, bool forecast) {
+  int without = WithoutFigure(benefits.programme(), forecast);
+  for (const v1::WorkBenefits& w : benefits.projects()) without += WithoutFigure(w, forecast);
+  const bool recorded =
+      forecast ? benefits.total_forecast_recorded() : benefits.total_realised_recorded();
+  std::string out = recorded
+                        ? absl::StrCat(SumText(forecast ? benefits.total_forecast_annual_pence()
+                                                        : benefits.total_realised_annual_pence()),
+                                       " a year")
+                        : "none recorded";
+  if (without > 0) {
+    absl::StrAppend(&out, " (", recorded ? "and " : "", without, " without a figure)");
+  }
+  return out;
 }
 
 }  // namespace
 
+std::string ForecastText(const v1::WorkBenefits& subject) { return SubjectText(subject, true); }
+
+std::string RealisedText(const v1::WorkBenefits& subject) { return SubjectText(subject, false); }
+
 std::string ForecastTotalText(const v1::GetBenefitsResponse& benefits) {
-  return TotalText(benefits.total_forecast_recorded(), benefits.total_forecast_annual_pence());
+  return TotalText(benefits, true);
 }
 
 std::string RealisedTotalText(const v1::GetBenefitsResponse& benefits) {
-  return TotalText(benefits.total_realised_recorded(), benefits.total_realised_annual_pence());
+  return TotalText(benefits, false);
 }
 
 std::string SignatoryText(const v1::DecisionSignature& signature) {

@@ -262,6 +262,21 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   EXPECT_THAT(imported.out, HasSubstr("1 new"));
   CliRun exported = Cli(absl::StrCat(Server(), " export --stream organisation/MOPAC"));
   EXPECT_THAT(exported.out, HasSubstr(R"("source":"PCD 72")"));
+  // A number whose absence means something (a benefit without a figure) is null, not a 0 that
+  // would record £0.00; the document parses as it is (the rules then want a programme).
+  CliRun benefit = Cli("explain BenefitForecast --template");
+  ASSERT_EQ(benefit.code, 0) << benefit.err;
+  EXPECT_THAT(benefit.out, HasSubstr(R"("annualPence":null)"));
+  const std::string qualitative =
+      WriteFile("benefit.jsonl",
+                {absl::StrReplaceAll(
+                    Lines(benefit.out)[0],
+                    {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
+                     {R"("id":"")", R"("id":"SLP")"},
+                     {R"("benefitId":"")", R"("benefitId":"trust")"}})});
+  CliRun refused_by_rules = Cli(absl::StrCat(Server(), " import ", qualitative));
+  EXPECT_EQ(refused_by_rules.code, 1) << refused_by_rules.err;
+  EXPECT_THAT(refused_by_rules.err, HasSubstr("FAILED_PRECONDITION"));
 }
 
 TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {

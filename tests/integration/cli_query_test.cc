@@ -1137,14 +1137,19 @@ TEST_F(CliQueryTest, ABenefitWithoutAFigureIsNotShownAsZero) {
   *confidence.mutable_subject() = ProjectRef("LPP-RESP");
   confidence.set_benefit_id("public-confidence");
   confidence.set_description("Improved public confidence");
+  v1::BenefitForecast only = confidence;  // LPP-PERF's only benefit
+  *only.mutable_subject() = ProjectRef("LPP-PERF");
   v1::AppendResponse response;
-  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(confidence)}), &response), GrpcOk());
+  ASSERT_THAT(Append(*stub_, MakeAppend({Ev(confidence), Ev(only)}), &response), GrpcOk());
   CliRun r = Run("benefits --programme LPP");
+  // Its row says "no figure", not "-" (none recorded).
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("project LPP-PERF +open +no figure +- +-\n"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, ::testing::ContainsRegex(
                          "public-confidence +no figure +- +Improved public confidence"));
   EXPECT_THAT(r.out, Not(HasSubstr("public-confidence  £0.00")));
-  EXPECT_THAT(r.out, HasSubstr("forecast £7,650,000.00 a year"));  // the demo's, unchanged
+  // The demo's sum, unchanged; the benefit without a figure counted apart.
+  EXPECT_THAT(r.out, HasSubstr("forecast £7,650,000.00 a year (and 2 without a figure)"));
   v1::GetBenefitsResponse benefits;
   RunJson("benefits --programme LPP", &benefits);
   bool seen = false;
