@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <sstream>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/client.h"
@@ -28,12 +29,12 @@
 #include "govledger/v1/query.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
-#include "ledger/common/uuid.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
-#include "projections/corrections.h"
 #include "projections/as_at.h"
+#include "projections/corrections.h"
 #include "projections/decision_digest.h"
 #include "projections/governance_state.h"
 #include "projections/streams.h"
@@ -600,9 +601,12 @@ int SigningCommands::Sign() {
   // A signatory's key others may read may already sign in their name: refused, as ssh refuses
   // such a key, before it signs anything.
   if (absl::Status s = CheckKeyIsPrivate("the private key file", key_file_); !s.ok()) {
-    return Fail(kExitBadArgs, absl::StrCat(s.message(),
-                                           ", and if others could read it, treat the key as "
-                                           "lost: revoke it and register a new one"));
+    const bool readable = absl::StrContains(s.message(), " may be read by");
+    return Fail(kExitBadArgs,
+                absl::StrCat(s.message(), readable ? ", and if others could read it, treat the "
+                                                     "key as lost: revoke it and register a new "
+                                                     "one"
+                                                   : ""));
   }
   absl::StatusOr<std::string> digest = crypto::FromHex(digest_hex_);
   if (!digest.ok() || digest->size() != 32) {

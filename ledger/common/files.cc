@@ -170,8 +170,10 @@ absl::Status CheckKeyIsPrivate(absl::string_view what, const std::string& path) 
   using std::filesystem::perms;
   const perms mode = std::filesystem::status(path, ec).permissions();
   if (!ec && (mode & perms::others_all) != perms::none) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " ", path, " may be read by every user; restrict it (chmod o-rwx ", path, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " ", path, " may be ",
+                     (mode & perms::others_read) != perms::none ? "read" : "written or run",
+                     " by every user; restrict it (chmod o-rwx ", path, ")"));
   }
   return absl::OkStatus();
 }

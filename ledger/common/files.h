@@ -30,7 +30,8 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_by
 // ReadWholeFile's limit for a key, a certificate (bundle), a tree head: each far smaller.
 inline constexpr size_t kSmallFileBytes = size_t{1} << 20;
 
-// FAILED_PRECONDITION "WHAT PATH may be read by every user; restrict it (chmod o-rwx PATH)" when
+// FAILED_PRECONDITION "WHAT PATH may be read (or: written or run) by every user; restrict it
+// (chmod o-rwx PATH)" when
 // other users may read, write or run the file at `path`: a private key every user of the
 // machine may read is no longer private (PostgreSQL and ssh refuse one the same way). Its group
 // may read it, for a key shared with a service group. OK when the file's mode cannot be read

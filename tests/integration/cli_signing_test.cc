@@ -166,6 +166,15 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_EQ(exposed.out, "");
   std::filesystem::permissions(key_file, std::filesystem::perms::others_read,
                                std::filesystem::perm_options::remove);
+  // Writable by others, not readable: refused, without telling the signatory the key was lost.
+  std::filesystem::permissions(key_file, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  CliRun writable = Cli(absl::StrCat("decision sign --key ", key_file, " --digest ", digest_hex));
+  EXPECT_EQ(writable.code, 2);
+  EXPECT_THAT(writable.err, HasSubstr(" may be written or run by every user; restrict it"));
+  EXPECT_THAT(writable.err, Not(HasSubstr("treat the key as lost")));
+  std::filesystem::permissions(key_file, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
   CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix,
                                 ".key --digest ", digest_hex));
   ASSERT_EQ(sig.code, 0) << sig.err;
