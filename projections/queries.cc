@@ -894,6 +894,11 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         f->cut.known_through != 0 ? f->cut.known_through : folder.timeline().head();
     for (const auto& [position, e] : changed) {
       if (folded->contains(position) || position > last) continue;
+      // Read by this cut and not folded: voided, unless it takes effect after the cut.
+      if (f->cut.micros && e->has_effective_time() &&
+          ToMicros(e->effective_time()) > *f->cut.micros) {
+        continue;
+      }
       ASSIGN_OR_RETURN(const std::vector<uint64_t> on_stream,
                        folder.Candidates(Scope{Scope::kStream, e->stream_id()}));
       std::vector<uint64_t> later;
