@@ -1,30 +1,30 @@
 #include "projections/queries.h"
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
-
-#include <functional>
-#include <numeric>
-#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "projections/as_at.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/arena.h"
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/names.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
+#include "projections/as_at.h"
 #include "projections/corrections.h"
 #include "projections/governance_state.h"
 #include "projections/publication.h"
@@ -2023,30 +2023,32 @@ static absl::Status AddVoided(Folder& folder, const Cut& cut, const std::string&
   return absl::OkStatus();
 }
 
-// For an event of an as-recorded history that left its entity's state as it was: what it
-// changed as at its own effective time, among the events recorded before it (`events` is in
-// log order; `index` is the event's). A late fact dated before an event already recorded
-// changes nothing now (the later-effective one stands) but did change the entity then; that
-// change goes in `c`'s at-effective aspects, which stay empty where there is none either.
-static void AddChangeAtEffectiveTime(const std::vector<v1::Event>& events, size_t index,
-                                     const std::string& stream,
-                                     const std::pair<std::string, std::string>& decision,
-                                     v1::EntityChange* c) {
-  const v1::Event& late = events[index];
-  const int64_t t = ToMicros(late.effective_time());
+// The fold, in effective-time order (stable: log order among equal times), of those of the
+// first `count` events of `events` (in log order) effective at or before `until`.
+static std::unique_ptr<GovernanceState> FoldByEffectiveTime(const std::vector<v1::Event>& events,
+                                                            size_t count, int64_t until) {
   std::vector<const v1::Event*> earlier;
-  for (size_t j = 0; j < index; ++j) {
-    if (ToMicros(events[j].effective_time()) <= t) earlier.push_back(&events[j]);
+  for (size_t j = 0; j < count; ++j) {
+    if (ToMicros(events[j].effective_time()) <= until) earlier.push_back(&events[j]);
   }
   std::stable_sort(earlier.begin(), earlier.end(), [](const v1::Event* a, const v1::Event* b) {
     return ToMicros(a->effective_time()) < ToMicros(b->effective_time());
   });
-  GovernanceState state(/*remember_events=*/false);
+  auto state = std::make_unique<GovernanceState>(/*remember_events=*/false);
   for (const v1::Event* e : earlier) {
-    state.Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();  // skips are harmless
+    state->Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();  // skips are harmless
   }
+  return state;
+}
+
+// What `event` changes applied to `state`, which it leaves applied, into `c`'s at-effective
+// aspects, which stay empty where it changes nothing.
+static void AddChangeAtEffectiveTime(GovernanceState& state, const v1::Event& event,
+                                     const std::string& stream,
+                                     const std::pair<std::string, std::string>& decision,
+                                     v1::EntityChange* c) {
   const Aspects before = AspectsOf(state, stream, decision);
-  state.Apply(late, GovernanceState::Mode::kReplay).IgnoreError();
+  state.Apply(event, GovernanceState::Mode::kReplay).IgnoreError();
   const Aspects after = AspectsOf(state, stream, decision);
   if (before == after) return;
   ToAspects(before, c->mutable_before_at_effective_time());
@@ -2077,11 +2079,32 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
   GovernanceState state(/*remember_events=*/false);
   v1::GetEntityHistoryResponse out;
   const bool recorded = cut->mode == v1::AS_AT_MODE_AS_RECORDED;
+  // As recorded, an event that leaves its entity's state as it was may still have changed it
+  // as at its own effective time, among the events recorded before it: a late fact dated
+  // before an event already recorded changes nothing now (the later-effective one stands) but
+  // did change the entity then; that change goes in its at-effective aspects. For an event
+  // dated at or after every earlier one, that fold is `by_effective`, kept as the events come
+  // (so a long history costs one more fold, not one per event); a late event is placed among
+  // them by a fold of its own, and `by_effective` is folded again when next needed.
+  std::unique_ptr<GovernanceState> by_effective;  // the first i events by effective time
+  int64_t latest_effective = std::numeric_limits<int64_t>::min();
   for (size_t i = 0; i < events->size(); ++i) {
     const v1::Event* e = &(*events)[i];
+    const int64_t t = ToMicros(e->effective_time());
+    const bool late = t < latest_effective;
+    latest_effective = std::max(latest_effective, t);
+    // Folds `e` into by_effective where it comes last there, or drops it, to be rebuilt.
+    const auto advance = [&] {
+      if (late) {
+        by_effective.reset();
+      } else if (by_effective != nullptr) {
+        by_effective->Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();
+      }
+    };
     if (e->stream_id() != stream) {
       state.Apply(*e, GovernanceState::Mode::kReplay)
           .IgnoreError();  // skips are harmless
+      if (recorded) advance();
       continue;
     }
     if (e->event_type() == kProposed && decision.first.empty()) {
@@ -2098,7 +2121,16 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     ToAspects(after, c->mutable_after());
     c->set_note(NoteOf(*e));
     if (e->event_type() == kStatusReported && CanChange("rating", *e)) c->add_restated("rating");
-    if (recorded && before == after) AddChangeAtEffectiveTime(*events, i, stream, decision, c);
+    if (!recorded) continue;
+    if (before != after) {
+      advance();
+    } else if (late) {
+      AddChangeAtEffectiveTime(*FoldByEffectiveTime(*events, i, t), *e, stream, decision, c);
+      by_effective.reset();
+    } else {
+      if (by_effective == nullptr) by_effective = FoldByEffectiveTime(*events, i, t);
+      AddChangeAtEffectiveTime(*by_effective, *e, stream, decision, c);  // leaves it applied
+    }
   }
   RETURN_IF_ERROR(AddVoided(folder, *cut, stream, &out));
   if (out.changes_size() == 0 && out.voided_size() == 0) {
