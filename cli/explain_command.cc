@@ -150,9 +150,11 @@ void PrintFields(const pb::Descriptor& message, int depth, std::set<const pb::De
   open->erase(&message);
 }
 
-// A JSON value of `message` with every field present: "" for text, 0, the first value of an
-// enum that is not its unset one, one element for a list; null for a number whose absence
-// means something (`optional`: a benefit without a figure), which a 0 would fill in.
+// A JSON value of `message` with every field present: "" for text, 0, one element for a list;
+// null for a number whose absence means something (`optional`: a benefit without a figure),
+// which a 0 would fill in; for an enum, its values to choose from ("RAG_GREEN | RAG_AMBER |
+// RAG_RED"), which import refuses as they stand: any one value would be a rating or a kind the
+// clerk never gave (a risk recorded GREEN because the template said so).
 std::string Template(const pb::Descriptor& message, std::set<const pb::Descriptor*>* open) {
   open->insert(&message);
   std::vector<std::string> members;
@@ -166,14 +168,11 @@ std::string Template(const pb::Descriptor& message, std::set<const pb::Descripto
         break;
       case pb::FieldDescriptor::CPPTYPE_ENUM: {
         const pb::EnumDescriptor& e = *field.enum_type();
-        const pb::EnumValueDescriptor* chosen = e.value(0);
+        std::vector<std::string> choices;
         for (int v = 0; v < e.value_count(); ++v) {
-          if (e.value(v)->number() != 0) {
-            chosen = e.value(v);
-            break;
-          }
+          if (e.value(v)->number() != 0) choices.push_back(e.value(v)->name());
         }
-        value = absl::StrCat("\"", chosen->name(), "\"");
+        value = absl::StrCat("\"", absl::StrJoin(choices, " | "), "\"");
         break;
       }
       case pb::FieldDescriptor::CPPTYPE_STRING:

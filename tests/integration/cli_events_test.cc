@@ -267,11 +267,25 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   CliRun benefit = Cli("explain BenefitForecast --template");
   ASSERT_EQ(benefit.code, 0) << benefit.err;
   EXPECT_THAT(benefit.out, HasSubstr(R"("annualPence":null)"));
+  // An enum is its choices, refused until one is made: no kind (or rating) the clerk did not
+  // give is recorded.
+  const std::string unchosen =
+      WriteFile("unchosen.jsonl",
+                {absl::StrReplaceAll(
+                    Lines(benefit.out)[0],
+                    {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"}})});
+  CliRun not_chosen = Cli(absl::StrCat(Server(), " import ", unchosen));
+  EXPECT_EQ(not_chosen.code, 2);
+  EXPECT_THAT(not_chosen.err,
+              HasSubstr(R"(invalid value "WORK_KIND_PROGRAMME | WORK_KIND_PROJECT": give one of )"
+                        "WORK_KIND_PROGRAMME, WORK_KIND_PROJECT"));
   const std::string qualitative =
       WriteFile("benefit.jsonl",
                 {absl::StrReplaceAll(
                     Lines(benefit.out)[0],
                     {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
+                     {R"("kind":"WORK_KIND_PROGRAMME | WORK_KIND_PROJECT")",
+                      R"("kind":"WORK_KIND_PROGRAMME")"},
                      {R"("id":"")", R"("id":"SLP")"},
                      {R"("benefitId":"")", R"("benefitId":"trust")"}})});
   CliRun refused_by_rules = Cli(absl::StrCat(Server(), " import ", qualitative));
