@@ -40,7 +40,29 @@ int FailLocal(const absl::Status& status) {
 
 }  // namespace
 
-std::string PrometheusText(const v1::GetStatsResponse* s) {
+BackupsSeen SeeBackups(const std::string& parent) {
+  BackupsSeen seen;
+  absl::StatusOr<std::vector<std::string>> names = backup::ListTimedBackups(parent);
+  if (!names.ok()) {
+    seen.read = names.status();
+    return seen;
+  }
+  seen.count = names->size();
+  if (names->empty()) return seen;
+  seen.newest = names->back();
+  absl::StatusOr<v1::BackupManifest> manifest =
+      backup::ReadManifest((std::filesystem::path(parent) / seen.newest).string());
+  if (!manifest.ok()) {
+    seen.read = absl::Status(manifest.status().code(),
+                             absl::StrCat("the newest backup in ", parent, ", ", seen.newest, ": ",
+                                          manifest.status().message()));
+    return seen;
+  }
+  seen.manifest = *std::move(manifest);
+  return seen;
+}
+
+std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* backups) {
   std::string out;
   auto metric = [&](absl::string_view name, absl::string_view type, absl::string_view help,
                     absl::string_view value, absl::string_view labels = "") {
@@ -49,6 +71,26 @@ std::string PrometheusText(const v1::GetStatsResponse* s) {
   };
   metric("govledger_up", "gauge", "Whether govledgerd answered GetStats (1) or not (0).",
          s == nullptr ? "0" : "1");
+  // Local files, known whether or not govledgerd answers: a backup's age is watched also
+  // while the daemon is down.
+  if (backups != nullptr) {
+    metric("govledger_backups_readable", "gauge",
+           "Whether the backups directory (--backups) and its newest backup's manifest could be "
+           "read (1) or not (0).",
+           backups->read.ok() ? "1" : "0");
+    if (backups->read.ok()) {
+      metric("govledger_backups", "gauge", "Complete, checked backups in the backups directory.",
+             absl::StrCat(backups->count));
+    }
+    if (backups->read.ok() && !backups->newest.empty()) {
+      metric("govledger_backup_newest_time_seconds", "gauge",
+             "When the newest backup's checkpoint was taken (Unix time).",
+             absl::StrFormat("%.3f", ToMicros(backups->manifest.created_time()) / 1e6));
+      metric("govledger_backup_newest_head_position", "gauge",
+             "The last position the newest backup holds.",
+             absl::StrCat(backups->manifest.head_position()));
+    }
+  }
   if (s == nullptr) return out;
   // Escaped as the text format requires: what the server says is not trusted to hold no
   // newline (one would add lines of its choosing to the file the metrics job writes).
@@ -114,6 +156,32 @@ std::string Counted(uint64_t n, absl::string_view one, absl::string_view many) {
   return absl::StrCat(n, " ", n == 1 ? one : many);
 }
 
+// "3 h ago" of an instant `micros`: minutes below two hours, hours below two days, then days.
+std::string AgoText(int64_t micros) {
+  const int64_t minutes = (absl::ToUnixMicros(absl::Now()) - micros) / 60'000'000;
+  if (minutes < 0) return "in the future: check the clock";
+  if (minutes < 120) return absl::StrCat(minutes, " min ago");
+  if (minutes < 48 * 60) return absl::StrCat(minutes / 60, " h ago");
+  return absl::StrCat(minutes / (24 * 60), " days ago");
+}
+
+// The `backups` line of `admin stats --backups`: how many, and the newest's age and head against
+// the daemon's head.
+std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse& s) {
+  if (!b.read.ok()) return absl::StrCat("UNREADABLE: ", b.read.message());
+  if (b.newest.empty()) return "none (no complete backup-* directory there)";
+  const uint64_t held = b.manifest.head_position();
+  const int64_t taken = ToMicros(b.manifest.created_time());
+  return absl::StrCat(
+      b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",
+      FormatRfc3339(taken), " (", AgoText(taken), "), holds positions 1 to ", held,
+      s.head_position() > held
+          ? absl::StrCat(" (", s.head_position() - held, " later events not in a backup)")
+      : s.head_position() < held ? absl::StrCat(" (MORE than the daemon's head ", s.head_position(),
+                                                ": is it serving the ledger these backups are of?)")
+                                 : std::string(" (the daemon's head)"));
+}
+
 void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
   std::cout << "position " << manifest.head_position() << "\nevents   "
             << manifest.event_count() << "\nhash     " << manifest.head_hash()
@@ -139,7 +207,7 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
       "viewer token suffices.\n\n"
       "Examples:\n"
       "  govledger --server 127.0.0.1:50051 admin stats --json\n"
-      "  govledger admin stats --prometheus --out "
+      "  govledger admin stats --prometheus --backups /var/backups/govledger --out "
       "/var/lib/prometheus/node-exporter/govledger.prom");
   CLI::Option* json =
       stats_->add_flag("--json", json_, "Print GetStatsResponse as one JSON object");
@@ -154,6 +222,13 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "With --prometheus: write them to this file instead, atomically (a new file "
                    "renamed over it), for node_exporter's textfile collector")
       ->needs(prometheus);
+  stats_
+      ->add_option("--backups", backups_parent_,
+                   "Also the timed backups in this directory (admin backup --into it): how "
+                   "many, and the newest's time and head (with --prometheus, "
+                   "govledger_backup_newest_time_seconds and others); exit 1 after the figures "
+                   "if they cannot be read")
+      ->excludes(json);
   stats_->add_option("--server", server_flag, "govledgerd address");
   backup_ = admin->add_subcommand(
       "backup",
@@ -244,9 +319,17 @@ int AdminCommands::Stats(const std::string& server) {
   auto context = NewCallContext();
   v1::GetStatsResponse s;
   grpc::Status status = stub->GetStats(context.get(), v1::GetStatsRequest(), &s);
+  std::optional<BackupsSeen> backups;
+  if (!backups_parent_.empty()) backups = SeeBackups(backups_parent_);
+  // Backups that cannot be read are said after the figures, which are printed (written) first.
+  const auto backups_result = [&] {
+    if (!backups.has_value() || backups->read.ok()) return kExitOk;
+    return Fail(kExitRefused, absl::StrCat("admin stats --backups: ", backups->read.message()));
+  };
   if (prometheus_) {
     // Written whether or not the call succeeded: a scrape then sees govledger_up 0.
-    const std::string metrics = PrometheusText(status.ok() ? &s : nullptr);
+    const std::string metrics =
+        PrometheusText(status.ok() ? &s : nullptr, backups.has_value() ? &*backups : nullptr);
     if (metrics_file_.empty()) {
       std::cout << metrics << std::flush;
     } else if (absl::Status written =
@@ -256,7 +339,7 @@ int AdminCommands::Stats(const std::string& server) {
     }
   }
   if (!status.ok()) return FailCall(server, status);
-  if (prometheus_) return kExitOk;
+  if (prometheus_) return backups_result();
   if (json_) return PrintJson(s);
   const double per_sync =
       s.syncs() == 0 ? 0 : static_cast<double>(s.events_appended()) / static_cast<double>(s.syncs());
@@ -299,7 +382,8 @@ int AdminCommands::Stats(const std::string& server) {
                                        ? ""
                                        : "; run govledger verify, and restore from a backup"))
             << "\n";
-  return kExitOk;
+  if (backups.has_value()) std::cout << "backups        " << BackupsText(*backups, s) << "\n";
+  return backups_result();
 }
 
 absl::Status AdminCommands::NotWritten(const absl::Status& why) const {
@@ -307,44 +391,16 @@ absl::Status AdminCommands::NotWritten(const absl::Status& why) const {
                                                " left as it was: ", why.message()));
 }
 
-namespace {
-
-constexpr absl::string_view kTimedPrefix = "backup-";
-
-// Whether `name` is one that --into gives: backup-YYYYMMDDTHHMMSS.mmmZ.
-bool IsTimedBackupName(absl::string_view name) {
-  constexpr absl::string_view kShape = "00000000T000000.000Z";
-  if (!absl::ConsumePrefix(&name, kTimedPrefix) || name.size() != kShape.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const bool digit = kShape[i] == '0';
-    if (digit ? !absl::ascii_isdigit(name[i]) : name[i] != kShape[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 int AdminCommands::Prune(const std::string& written) const {
   namespace fs = std::filesystem;
-  std::vector<std::string> backups;  // names, complete ones (a manifest) only
-  std::error_code ec;  // of the listing itself
-  for (fs::directory_iterator it(into_, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::error_code unknown;  // an entry that cannot be examined is not one to remove
-    if (!IsTimedBackupName(name) || it->is_symlink(unknown) || !it->is_directory(unknown) ||
-        !fs::is_regular_file(it->path() / backup::kManifestFile, unknown)) {
-      continue;
-    }
-    backups.push_back(name);
-  }
-  if (ec) {
+  absl::StatusOr<std::vector<std::string>> listed = backup::ListTimedBackups(into_);
+  if (!listed.ok()) {
     return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
-                                           ", but older backups in ", into_,
-                                           " could not be listed to keep ", keep_, ": ",
-                                           ec.message()));
+                                           ", but no older backup was removed to keep ", keep_,
+                                           ": ", listed.status().message()));
   }
-  std::sort(backups.begin(), backups.end());  // oldest first: the names sort by time
+  const std::vector<std::string>& backups = *listed;  // oldest first
+  std::error_code ec;
   const std::string kept = fs::path(written).filename().string();
   std::vector<std::string> surplus;  // paths
   for (size_t i = 0; i + keep_ < backups.size(); ++i) {
@@ -403,19 +459,17 @@ int AdminCommands::Backup(const std::string& server) {
                                              " is not a directory; make it first (it holds the "
                                              "timed backups)"));
     }
-    const int64_t now = absl::ToUnixMicros(absl::Now());
-    backup_dir_ = (std::filesystem::path(into_) /
-                   absl::StrCat(kTimedPrefix, absl::FormatTime("%Y%m%dT%H%M%S",
-                                                                absl::FromUnixMicros(now),
-                                                                absl::UTCTimeZone()),
-                                absl::StrFormat(".%03dZ", (now / 1000) % 1000)))
-                      .string();
+    backup_dir_ =
+        (std::filesystem::path(into_) / backup::TimedBackupName(absl::ToUnixMicros(absl::Now())))
+            .string();
   }
+  // Connected first: Connect exits on bad settings (an unreadable --tls-ca, say), which would
+  // leave the writer's hidden directory behind.
+  auto stub = v1::AdminService::NewStub(Connect(server));
   absl::StatusOr<std::unique_ptr<backup::BackupWriter>> writer =
       backup::BackupWriter::Create(backup_dir_);
   if (!writer.ok()) return FailLocal(writer.status());
 
-  auto stub = v1::AdminService::NewStub(Connect(server));
   grpc::ClientContext
       context;  // no deadline: a large store takes as long as it takes
   std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =

@@ -34,10 +34,23 @@
 
 namespace govledger::cli {
 
+// What `admin stats --backups PARENT` found of the timed backups in PARENT (`admin backup
+// --into PARENT`): how many, and the newest's manifest; or why they could not be read.
+struct BackupsSeen {
+  absl::Status read;  // not OK: PARENT could not be listed, or the newest's manifest read
+  size_t count = 0;
+  std::string newest;           // its name; empty when there is none
+  v1::BackupManifest manifest;  // the newest's
+};
+// The timed backups in `parent`, as BackupsSeen says.
+BackupsSeen SeeBackups(const std::string& parent);
+
 // `stats` in Prometheus's text exposition format (version 0.0.4): govledger_up, and with the
-// figures (null: govledgerd could not be asked) a gauge or counter for each. Label values are
-// escaped (backslash, double quote, newline): the server's text cannot add lines.
-std::string PrometheusText(const v1::GetStatsResponse* stats);
+// figures (null: govledgerd could not be asked) a gauge or counter for each; then, given
+// `backups` (null: --backups not given), whether they could be read, how many there are and
+// the newest's time and head, whether or not govledgerd answered. Label values are escaped
+// (backslash, double quote, newline): the server's text cannot add lines.
+std::string PrometheusText(const v1::GetStatsResponse* stats, const BackupsSeen* backups);
 
 class AdminCommands {
  public:
@@ -79,6 +92,8 @@ class AdminCommands {
   // written atomically to FILE (for node_exporter's textfile collector).
   bool prometheus_ = false;
   std::string metrics_file_;
+  // stats --backups PARENT: also the timed backups in PARENT (their number, the newest's age).
+  std::string backups_parent_;
 };
 
 }  // namespace govledger::cli

@@ -963,7 +963,11 @@ int EventCommands::Export(const std::string& server) {
     std::remove(partial.c_str());  // the link's other name; after a rename, gone already
     const std::string directory = std::filesystem::path(out_).parent_path().string();
     if (absl::Status synced = FsyncDirectory(directory.empty() ? "." : directory); !synced.ok()) {
-      return Fail(kExitBadArgs, absl::StrCat("export: ", synced.message()));
+      // Whole, but its name may not survive a crash: removed, so that an export is written
+      // whole and on disk or not at all.
+      std::remove(out_.c_str());
+      return Fail(kExitBadArgs,
+                  absl::StrCat("export: ", synced.message(), " (", out_, " not written)"));
     }
     complete = true;
     std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;

@@ -639,11 +639,12 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
                      TimeText(e.effective_time(), e.has_effective_time()),
                      ShortType(e.event_type()), e.stream_id(), e.actor()});
     }
-    absl::StrAppend(&out, "\n", r.events_size(), r.events_size() == 1 ? " event" : " events",
-                    " folded at one point and not the other ",
-                    r.events_size() == 1 ? "concerns " : "concern ", programme,
-                    " (its own, its projects', and those of the risks and scope items it held "
-                    "at either point):\n",
+    absl::StrAppend(&out, "\n", r.events_size(),
+                    r.events_size() == 1 ? " event tells" : " events tell",
+                    " the two points apart for ", programme,
+                    " (folded at one point and not the other, or a correction that voids one of "
+                    "them at the point that reads it; its own, its projects', and those of the "
+                    "risks and scope items it held at either point):\n",
                     events.Render(colour));
     const std::string sources = EventSourcesText(r.events());
     if (!sources.empty()) {

@@ -8,7 +8,7 @@
 // streams, each chunk's write waited for, so flow control holds a slow client's
 // backup back (the checkpoint costs hard links, little space) and the store is
 // never buffered in memory; the other thread still answers GetStats. One backup
-// runs at a time: another Backup meanwhile is FAILED_PRECONDITION. A backup
+// runs at a time: another Backup meanwhile is RESOURCE_EXHAUSTED (BACKUP_IN_PROGRESS). A backup
 // whose chunk (1 MiB) gRPC has not taken `stall_limit` after it was sent (the
 // client stopped reading, though its connection still answers pings, or its
 // process or machine stopped) is cancelled, so that it does not hold the one

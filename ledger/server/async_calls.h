@@ -1,9 +1,10 @@
 // Unary methods served as gRPC asynchronous methods from one completion queue.
 //
 // Every unary method of govledgerd's own services (LedgerService, QueryService, AuditService,
-// AdminService) and health Check is served this way, and Subscribe and Backup as asynchronous
-// streams (subscriptions.h, whose operations complete on a queue of their own; admin_service.h),
-// as are calls of methods the daemon does not have (unknown_methods.h). Only health Watch and
+// AdminService) is served this way, and Subscribe and Backup as asynchronous streams
+// (subscriptions.h, whose operations complete on a queue of their own; admin_service.h), as
+// are calls of methods the daemon does not have (unknown_methods.h). Health Check is
+// asynchronous too, typed and open to every caller (health_service.h). Only health Watch and
 // reflection are synchronous, on gRPC's thread pool (--max-sync-threads). The server has no
 // callback-API method at all, on purpose: in
 // gRPC 1.51 a server with any callback method starts the callback API's own threads, which

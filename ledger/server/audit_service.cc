@@ -88,9 +88,17 @@ void AuditServiceImpl::StartPublishing(
     pthread_setname_np(pthread_self(), "tree-heads");
     // The tree built now, reading and verifying the whole log (MerkleTree), rather than at the
     // first tick or at shutdown; a log that does not verify is said at once.
+    // A failure is passed on once until it changes or a tree head is published: the same
+    // damage at every tick would bury the log's other lines (and say nothing new).
+    std::string failure;  // the message of the last failure passed on since a tree head
+    const auto publish_failure = [&](const absl::Status& status) {
+      if (status.message() == failure) return;
+      failure = std::string(status.message());
+      publish(status);
+    };
     if (absl::StatusOr<std::string> root = tree_.Root(ledger_->Head().position); !root.ok()) {
       ledger_->NoteDamage(root.status());
-      publish(root.status());
+      publish_failure(root.status());
     }
     uint64_t published = 0;  // the size of the last tree head published
     bool last = false;
@@ -102,7 +110,12 @@ void AuditServiceImpl::StartPublishing(
       if (ledger_->Head().position == published) continue;
       absl::StatusOr<v1::TreeHead> tree_head = CurrentTreeHead();
       ledger_->NoteDamage(tree_head.status());
-      if (tree_head.ok()) published = tree_head->size();
+      if (!tree_head.ok()) {
+        publish_failure(tree_head.status());
+        continue;
+      }
+      published = tree_head->size();
+      failure.clear();
       publish(std::move(tree_head));
     }
   });

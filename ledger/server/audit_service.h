@@ -48,13 +48,13 @@ class AuditServiceImpl final : public AuditServiceBase {
   // last one, a thread passes the current tree head to `publish` (govledgerd writes it to its
   // log as JSON); at Stop, one more for the head then. The thread first builds the tree (so a
   // log that does not verify is passed on at once, and Stop does not wait for a build). An
-  // error is passed on as the tree head's absence. REQUIRES: called at most once, before Stop.
+  // error is passed on as the tree head's absence, once until another error or a tree head
+  // (the same damage is not said at every tick). REQUIRES: called at most once, before Stop.
   void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
 
   // Ends the audit thread (calls still queued, and any later, are refused with UNAVAILABLE),
-  // then the publishing thread (after its last tree head), and waits for them; then saves the
-  // tree's chunk roots (synced). Call after the gRPC server has shut down, before the ledger is
-  // destroyed. Idempotent.
+  // then the publishing thread (after its last tree head), and waits for them. Call after the gRPC
+  // server has shut down, before the ledger is destroyed. Idempotent.
   void Stop();
 
  private:

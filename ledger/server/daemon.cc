@@ -162,6 +162,9 @@ absl::Status ConfigurationError(absl::Status status) {
 // gRPC, whose failure to bind is reported after the store is open; so is a port taken between
 // this check and gRPC's bind.
 absl::Status CheckListenAddressFree(const std::string& listen) {
+  for (absl::string_view scheme : {"unix-abstract:", "dns:", "ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(listen, scheme)) return absl::OkStatus();  // gRPC's to judge
+  }
   if (absl::string_view path = listen; absl::ConsumePrefix(&path, "unix:")) {
     const std::filesystem::path dir = std::filesystem::path(std::string(path)).parent_path();
     std::error_code ec;
@@ -177,9 +180,9 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
     struct stat st {};
     if (lstat(socket_path.c_str(), &st) != 0) return absl::OkStatus();
     if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot listen on ", listen, ": ", socket_path,
-          " exists and is not a socket; give another path, or remove it"));
+      return ConfigurationError(absl::FailedPreconditionError(
+          absl::StrCat("cannot listen on ", listen, ": ", socket_path,
+                       " exists and is not a socket; give another path, or remove it")));
     }
     sockaddr_un address{};
     address.sun_family = AF_UNIX;

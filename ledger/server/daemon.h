@@ -65,9 +65,9 @@ struct DaemonOptions {
   std::function<void(absl::StatusOr<v1::TreeHead>)> on_tree_head;
   // Longest wait for in-flight calls at shutdown before they are cancelled, seconds. Default 10.
   int shutdown_grace_seconds = 10;
-  // Most threads serving the synchronous calls: health Check and Watch and server reflection,
-  // one thread per open call (LedgerService, QueryService, AuditService and AdminService hold
-  // none: async_calls.h). A call
+  // Most threads serving the synchronous calls: health Watch and server reflection, one thread
+  // per open call (health Check, LedgerService, QueryService, AuditService and AdminService
+  // hold none: async_calls.h). A call
   // past the limit is refused at once with RESOURCE_EXHAUSTED, so no client can make the daemon
   // start threads without bound. At least 4. Default 32. Health Watch streams, which anyone
   // who can connect may hold open, get all but kSyncThreadsNotForWatches of them (at least one):
@@ -78,8 +78,9 @@ struct DaemonOptions {
   // a page of at most 256 events (and 16 MiB) while it catches up, so this bounds their
   // memory. Default 1000.
   int max_subscriptions = 1000;
-  // Most of them one access token may hold open (with --tokens): one reader cannot take every
-  // slot from the rest.
+  // Most of them one actor's access tokens may hold open together (with --tokens; counted by
+  // the actor, so tokens being rotated share it): one reader cannot take every slot from the
+  // rest.
   int max_subscriptions_per_token = 100;
   // Keepalive, seconds: a connection with calls open is pinged after this long without a ping,
   // and closed, ending its calls, when its client has not answered this long after. A client

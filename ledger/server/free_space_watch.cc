@@ -36,6 +36,10 @@ bool FreeSpaceWatch::SaysDirectoryGone(absl::string_view failure) {
   return absl::StrContains(failure, kDirectoryGoneAdvice);
 }
 
+uint64_t FreeSpaceWatch::ResumeBytes(uint64_t min_free_bytes) {
+  return min_free_bytes + min_free_bytes / 8;
+}
+
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
   struct stat at_start {};
   const bool known = ::stat(path.c_str(), &at_start) == 0;
@@ -109,23 +113,33 @@ void FreeSpaceWatch::Check() {
     return;
   }
   if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
-  if (!free.ok() || *free < min_free_bytes_) {
+  // Once paused, appends wait for the floor and an eighth more (ResumeBytes), so that a disk
+  // hovering about the floor (a compaction writing, then deleting) does not flap between the
+  // two, each change a line in the log and a health change.
+  const uint64_t needed = paused_ ? ResumeBytes(min_free_bytes_) : min_free_bytes_;
+  if (!free.ok() || *free < needed) {
     // The message changes with the figure, so it is set on every check while paused.
     const std::string why = absl::StrCat(
         "the disk holding the ledger is nearly full: ",
-        free.ok() ? absl::StrCat(*free, " bytes free on the file system of ", path_,
-                                 ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
-                  : std::string(free.status().message()));
-    constexpr absl::string_view kResume = "Free space there: appends resume by themselves";
-    ledger_->PauseAppends(absl::StrCat(why, "; nothing was stored. ", kResume));
-    if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why, ". ", kResume));
+        !free.ok() ? std::string(free.status().message())
+        : *free < min_free_bytes_
+            ? absl::StrCat(*free, " bytes free on the file system of ", path_,
+                           ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
+            : absl::StrCat(*free, " bytes free on the file system of ", path_,
+                           ", above govledgerd's --min-free-bytes (", min_free_bytes_,
+                           ") but short of the eighth more that paused appends wait for"));
+    const std::string resume = absl::StrCat("Free space there: appends resume by themselves once ",
+                                            ResumeBytes(min_free_bytes_), " bytes are free");
+    ledger_->PauseAppends(absl::StrCat(why, "; nothing was stored. ", resume));
+    if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why, ". ", resume));
     paused_ = true;
   } else if (paused_) {
     ledger_->ResumeAppends();
     paused_ = false;
     if (on_change_) {
       on_change_(absl::StrCat("appends resumed: ", *free, " bytes free on the file system of ",
-                              path_, " (--min-free-bytes ", min_free_bytes_, ")"));
+                              path_, " (--min-free-bytes ", min_free_bytes_, ", resumed at ",
+                              ResumeBytes(min_free_bytes_), ")"));
     }
   }
 }

@@ -1,5 +1,6 @@
 // FreeSpaceWatch: pauses a ledger's appends while the file system holding its data has fewer
-// free bytes than a floor, and resumes them once it has at least that many again, so a disk
+// free bytes than a floor, and resumes them once it has the floor and an eighth more again
+// (ResumeBytes: the margin keeps a disk hovering about the floor from flapping), so a disk
 // that fills refuses appends cleanly (RESOURCE_EXHAUSTED, and back by itself when space is
 // freed) before a write fails and stops the ledger until a restart (README, "When storage
 // fails").
@@ -34,6 +35,8 @@ class FreeSpaceWatch {
   // replaced by another), with what to do: its files are no longer on disk, so unlike other
   // storage failures a restart would lose what was appended since the last backup.
   static FreeBytes Of(std::string path);
+  // The free bytes at which paused appends resume: `min_free_bytes` and an eighth more.
+  static uint64_t ResumeBytes(uint64_t min_free_bytes);
   // True for a storage failure's message that is Of's NOT_FOUND (it carries its own advice).
   static bool SaysDirectoryGone(absl::string_view failure);
 

@@ -17,7 +17,7 @@ namespace govledger {
 // append waiting for its group commit holding no thread (the ledger's acknowledgement answers
 // it), Read pages built on two reader threads of the service's own from stored bytes without
 // re-encoding them; Subscribe as a stream (subscriptions.h) that holds no thread while it
-// waits, its pages read on the same reader threads.
+// waits, its pages read on reader threads of their own (page_readers_, below).
 using LedgerServiceBase = v1::LedgerService::WithRawMethod_Append<
     v1::LedgerService::WithRawMethod_Read<v1::LedgerService::WithRawMethod_Subscribe<
         v1::LedgerService::WithRawMethod_GetHead<v1::LedgerService::Service>>>>;

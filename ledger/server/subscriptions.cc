@@ -228,7 +228,8 @@ void SubscribeCall::Arrived() {
       Finish(ToGrpcStatus(errors::WithReason(
           absl::ResourceExhaustedError(absl::StrCat(
               "the token of '", admitted->actor, "' holds ", owner_->max_open_per_token_,
-              " subscriptions open, the most one token may (govledgerd "
+              owner_->max_open_per_token_ == 1 ? " subscription" : " subscriptions",
+              " open, the most one token may (govledgerd "
               "--max-subscriptions-per-token); end one, or retry when some have ended")),
           errors::reason::kSubscriptionsFull,
           {{"max_subscriptions_per_token", absl::StrCat(owner_->max_open_per_token_)}})));
@@ -238,13 +239,13 @@ void SubscribeCall::Arrived() {
   }
   if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
     owner_->open_.fetch_sub(1);
-    Finish(ToGrpcStatus(
-        errors::WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                               owner_->max_open_,
-                               " subscriptions are open, the most this server allows "
-                               "(govledgerd --max-subscriptions); retry when some have ended")),
-                           errors::reason::kSubscriptionsFull,
-                           {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
+    Finish(ToGrpcStatus(errors::WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            owner_->max_open_, owner_->max_open_ == 1 ? " subscription is" : " subscriptions are",
+            " open, the most this server allows "
+            "(govledgerd --max-subscriptions); retry when some have ended")),
+        errors::reason::kSubscriptionsFull,
+        {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
     return;
   }
   counted_ = true;

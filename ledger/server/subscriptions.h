@@ -58,7 +58,7 @@ using RequestSubscribeCall = std::function<void(
 class Subscriptions {
  public:
   // At most `max_open` subscriptions are open at once, and, when access tokens are enforced,
-  // `max_open_per_token` of them by one token; another is refused with RESOURCE_EXHAUSTED
+  // `max_open_per_token` of them by one actor's tokens; another is refused with RESOURCE_EXHAUSTED
   // (each holds up to a page of events while it catches up).
   // REQUIRES: `ledger`, `access` and `readers` outlive this object, and the ledger stays open
   // until the server has shut down.

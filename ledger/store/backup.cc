@@ -12,14 +12,18 @@
 #include <optional>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/files.h"
-#include "ledger/common/time.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/stored_event.h"
 
@@ -579,10 +583,8 @@ absl::StatusOr<uint64_t> BackupWriter::Finish(
 
 // ---- Restore ----
 
-namespace {
-
-// The manifest of the backup in `backup`, parsed and checked (CheckManifest).
-absl::StatusOr<v1::BackupManifest> ReadManifest(const fs::path& backup) {
+absl::StatusOr<v1::BackupManifest> ReadManifest(const std::string& backup_dir) {
+  const fs::path backup(backup_dir);
   // A manifest lists a few hundred files at most; a larger one is no manifest of ours.
   constexpr size_t kMaxManifestBytes = size_t{16} << 20;
   const std::string manifest_path = (backup / kManifestFile).string();
@@ -606,8 +608,6 @@ absl::StatusOr<v1::BackupManifest> ReadManifest(const fs::path& backup) {
   }
   return manifest;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<std::string>> UncontainedBackups(
     const std::string& newer, const std::vector<std::string>& older) {
@@ -735,6 +735,53 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   }
   RETURN_IF_ERROR(temp->MoveTo(target_path));
   return result;
+}
+
+// ---- Timed backups ----
+
+namespace {
+
+constexpr absl::string_view kTimedPrefix = "backup-";
+
+// Whether `name` is one that TimedBackupName gives.
+bool IsTimedBackupName(absl::string_view name) {
+  constexpr absl::string_view kShape = "00000000T000000.000Z";
+  if (!absl::ConsumePrefix(&name, kTimedPrefix) || name.size() != kShape.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const bool digit = kShape[i] == '0';
+    if (digit ? !absl::ascii_isdigit(name[i]) : name[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string TimedBackupName(int64_t micros) {
+  return absl::StrCat(
+      kTimedPrefix,
+      absl::FormatTime("%Y%m%dT%H%M%S", absl::FromUnixMicros(micros), absl::UTCTimeZone()),
+      absl::StrFormat(".%03dZ", (micros / 1000) % 1000));
+}
+
+absl::StatusOr<std::vector<std::string>> ListTimedBackups(const std::string& parent) {
+  std::vector<std::string> backups;
+  std::error_code ec;  // of the listing itself
+  for (fs::directory_iterator it(parent, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code unknown;  // an entry that cannot be examined is left out
+    if (!IsTimedBackupName(name) || it->is_symlink(unknown) || !it->is_directory(unknown) ||
+        !fs::is_regular_file(it->path() / kManifestFile, unknown)) {
+      continue;
+    }
+    backups.push_back(name);
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the backups in ", parent, " cannot be listed: ", ec.message()));
+  }
+  std::sort(backups.begin(), backups.end());  // oldest first: the names sort by time
+  return backups;
 }
 
 }  // namespace govledger::backup

@@ -169,6 +169,24 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
 absl::StatusOr<std::vector<std::string>> UncontainedBackups(
     const std::string& newer, const std::vector<std::string>& older);
 
+// The manifest of the backup in `backup_dir`, parsed and checked (its version, its head, each
+// file listed once): FAILED_PRECONDITION for one that cannot be read (missing, a directory,
+// over 16 MiB), DATA_LOSS for one that does not parse or is not well formed. It does not check
+// the files against it (Restore does).
+absl::StatusOr<v1::BackupManifest> ReadManifest(const std::string& backup_dir);
+
+// ---- Timed backups (`govledger admin backup --into PARENT`) ----
+
+// The name `--into` gives the backup taken at `micros` (since the epoch, UTC):
+// backup-YYYYMMDDTHHMMSS.mmmZ, so that names sort by time.
+std::string TimedBackupName(int64_t micros);
+
+// The names of the complete timed backups in `parent`, oldest first: its directories (not
+// links to one) named as TimedBackupName names them that hold a manifest file (the CLI moves a
+// backup to its name only once it is complete and checked). An entry that cannot be examined
+// is left out; the listing's own error if `parent` cannot be listed.
+absl::StatusOr<std::vector<std::string>> ListTimedBackups(const std::string& parent);
+
 }  // namespace govledger::backup
 
 #endif  // GOVLEDGER_LEDGER_STORE_BACKUP_H_

@@ -547,6 +547,93 @@ TEST_F(AdminTest, BackupIntoADirectoryKeepsTheNewestN) {
   EXPECT_FALSE(fs::exists(Scratch("x")));
 }
 
+// `admin stats --backups PARENT` watches the scheduled backups: how many, the newest's time and
+// head (in the text and as metrics, the metrics also while govledgerd is down); backups that
+// cannot be read are said (govledger_backups_readable 0, exit 1 after the figures).
+TEST_F(AdminTest, StatsWatchTheNewestBackup) {
+  const std::string parent = Scratch("scheduled");
+  fs::create_directories(parent);
+  const std::string stats = absl::StrCat(Server(), " admin stats --backups ", parent);
+  CliRun none = Cli(stats);
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("\nbackups        none (no complete backup-* directory "
+                                  "there)\n"));
+  CliRun none_metrics = Cli(stats + " --prometheus");
+  ASSERT_EQ(none_metrics.code, 0) << none_metrics.err;
+  EXPECT_THAT(none_metrics.out, AllOf(HasSubstr("\ngovledger_backups_readable 1\n"),
+                                      HasSubstr("\ngovledger_backups 0\n"),
+                                      Not(HasSubstr("govledger_backup_newest"))));
+
+  AppendMany(3);
+  const int64_t before = absl::ToUnixSeconds(absl::Now());
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_EQ(Cli(absl::StrCat(Server(), " admin backup --into ", parent)).code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // names differ by the ms
+  }
+  AppendMany(2);  // two events the backups do not hold
+  CliRun two = Cli(stats);
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_THAT(two.out, ::testing::ContainsRegex(
+                           "\nbackups        2; the newest, backup-[0-9]{8}T[0-9]{6}\\.[0-9]{3}Z, "
+                           "taken [-0-9T:.]+Z \\(0 min ago\\), holds positions 1 to 3 \\(2 later "
+                           "events not in a backup\\)\n"));
+  CliRun metrics = Cli(stats + " --prometheus");
+  ASSERT_EQ(metrics.code, 0) << metrics.err;
+  EXPECT_THAT(metrics.out, AllOf(HasSubstr("\ngovledger_backups_readable 1\n"),
+                                 HasSubstr("\ngovledger_backups 2\n"),
+                                 HasSubstr("\ngovledger_backup_newest_head_position 3\n"),
+                                 HasSubstr("\ngovledger_head_position 5\n")));
+  const std::string sample = "\ngovledger_backup_newest_time_seconds ";
+  const size_t at = metrics.out.find(sample);
+  ASSERT_NE(at, std::string::npos) << metrics.out;
+  const size_t from = at + sample.size();
+  double taken = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtod(metrics.out.substr(from, metrics.out.find('\n', from) - from), &taken));
+  EXPECT_GE(taken, before);
+  EXPECT_LE(taken, absl::ToUnixSeconds(absl::Now()) + 1);
+
+  // The daemon down: the file still says how old the newest backup is.
+  TempDir nowhere;
+  const std::string file = Scratch("govledger.prom");
+  CliRun down =
+      Cli(absl::StrCat("--server unix:", nowhere.path(),
+                       "/none.sock admin stats --prometheus --backups ", parent, " --out ", file));
+  EXPECT_EQ(down.code, 3) << down.err;
+  EXPECT_THAT(ReadFile(file),
+              AllOf(HasSubstr("\ngovledger_up 0\n"), HasSubstr("\ngovledger_backups 2\n"),
+                    HasSubstr("\ngovledger_backup_newest_head_position 3\n")));
+
+  // The newest's manifest damaged: said, exit 1, after the figures.
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(parent)) {
+    names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  ASSERT_EQ(names.size(), 2u);
+  WriteFile(parent + "/" + names[1] + "/govledger-backup.json", "{not json");
+  CliRun damaged = Cli(stats + " --prometheus");
+  EXPECT_EQ(damaged.code, 1);
+  EXPECT_THAT(damaged.out,
+              AllOf(HasSubstr("\ngovledger_up 1\n"), HasSubstr("\ngovledger_backups_readable 0\n"),
+                    Not(HasSubstr("govledger_backup_newest"))));
+  EXPECT_THAT(damaged.err, AllOf(HasSubstr("admin stats --backups: the newest backup in "),
+                                 HasSubstr(names[1]), HasSubstr("does not parse as JSON")));
+  CliRun damaged_text = Cli(stats);
+  EXPECT_EQ(damaged_text.code, 1);
+  EXPECT_THAT(damaged_text.out, HasSubstr("\nbackups        UNREADABLE: the newest backup in "));
+
+  // A directory that is not there is unreadable too; --json with --backups is a usage error.
+  CliRun missing =
+      Cli(absl::StrCat(Server(), " admin stats --prometheus --backups ", Scratch("missing")));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("\ngovledger_backups_readable 0\n"));
+  EXPECT_THAT(missing.err, HasSubstr("cannot be listed"));
+  CliRun json = Cli(absl::StrCat(stats, " --json"));
+  EXPECT_EQ(json.code, 2);
+  EXPECT_THAT(json.err, HasSubstr("excludes"));
+}
+
 // --keep removes an older backup only when the new one holds its events: backing up an empty
 // ledger (a data volume not mounted) or another one removed the only copies of the real one
 // (found by an operator's trial). Those are kept, exit 1 names them and why; a later backup of

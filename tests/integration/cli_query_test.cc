@@ -709,9 +709,10 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                     HasSubstr("To:         as recorded at position 50 ("),
                     HasSubstr("risk/LPP-R04              rating                  RED             "
                               "AMBER                   36\n"),
-                    HasSubstr("20 events folded at one point and not the other concern LPP (its own, its "
-                              "projects', and those of the risks and scope items it held at "
-                              "either point):\n")));
+                    HasSubstr("20 events tell the two points apart for LPP (folded at one point "
+                              "and not the other, or a correction that voids one of them at the "
+                              "point that reads it; its own, its projects', and those of the "
+                              "risks and scope items it held at either point):\n")));
 }
 
 TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {
@@ -811,7 +812,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events folded at one point and not the other concern the programme, its projects, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, say).
+20 events tell the two points apart for the programme, its projects, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, say).
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |

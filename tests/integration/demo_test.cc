@@ -694,14 +694,13 @@ TEST_F(DemoTest, ACorrectionAndALateFactChangeWhatIsKnownNotWhatWasRecorded) {
   EXPECT_NE(then.out.find(voided), std::string::npos) << then.out;
   EXPECT_THAT(then.out, HasSubstr("2016-10-26T12:00:00Z"));
   EXPECT_THAT(then.out, ::testing::Not(HasSubstr("week 76")));
-  // At the head the risk is closed either way; the events folded at one
-  // point and not the other are the voided closure and the two new events.
+  // At the head the risk is closed either way; the events that tell the points
+  // apart are the voided closure and the two new events.
   CliRun compare = Cli(absl::StrCat(Server(), " compare --programme LPP",
                                     " --since-position ", loaded));
   ASSERT_EQ(compare.code, 0) << compare.err;
   EXPECT_THAT(compare.out, HasSubstr("No differences."));
-  EXPECT_THAT(compare.out,
-              HasSubstr("3 events folded at one point and not the other concern LPP"));
+  EXPECT_THAT(compare.out, HasSubstr("3 events tell the two points apart for LPP"));
 }
 
 }  // namespace

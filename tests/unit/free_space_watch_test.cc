@@ -141,8 +141,27 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_GE(checks_.load(), checks) << "the watch stopped checking";
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
 
-  // Exactly the floor is enough.
+  // Paused appends wait for the floor and an eighth more (562 here), so that a disk hovering
+  // about the floor does not flap: at the floor they stay paused, saying why.
   free_ = 500;
+  const auto above = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger_->appends_paused().find("500 bytes") == std::string::npos &&
+         std::chrono::steady_clock::now() < above) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_THAT(ledger_->appends_paused(),
+              AllOf(HasSubstr("500 bytes free on the file system of /srv/ledger, above "
+                              "govledgerd's --min-free-bytes (500) but short of the eighth more"),
+                    HasSubstr("appends resume by themselves once 562 bytes are free")));
+  free_ = 561;
+  const int at_561 = checks_.load() + 2;
+  const auto checked = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (checks_.load() < at_561 && std::chrono::steady_clock::now() < checked) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_THAT(ledger_->appends_paused(), HasSubstr("561 bytes free"));
+  // Exactly the floor and an eighth is enough.
+  free_ = 562;
   ASSERT_TRUE(AwaitPaused(*ledger_, false));
   absl::StatusOr<v1::AppendResponse> appended = ledger_->Append(OneEvent(), "alice");
   ASSERT_THAT(appended, IsOk());
@@ -152,8 +171,8 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_THAT(lines(),
               ElementsAre(StartsWith("appends paused: the disk holding the ledger is nearly "
                                      "full: 499 bytes free"),
-                          "appends resumed: 500 bytes free on the file system of /srv/ledger "
-                          "(--min-free-bytes 500)"));
+                          "appends resumed: 562 bytes free on the file system of /srv/ledger "
+                          "(--min-free-bytes 500, resumed at 562)"));
   const Ledger::Stats stats = ledger_->stats();
   EXPECT_EQ(stats.appends_accepted, 3u);
   EXPECT_EQ(stats.appends_refused, 2u);
@@ -236,7 +255,8 @@ TEST_F(FreeSpaceWatchTest, AStorageFailureWhilePausedIsNotToldAsResumed) {
   EXPECT_THAT(lines(), ElementsAre(AllOf(StartsWith("appends paused: the disk holding the ledger "
                                                     "is nearly full: 10 bytes free"),
                                          ::testing::EndsWith(". Free space there: appends "
-                                                             "resume by themselves"),
+                                                             "resume by themselves once 112 "
+                                                             "bytes are free"),
                                          ::testing::Not(HasSubstr("nothing was stored")))));
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("restart govledgerd")));

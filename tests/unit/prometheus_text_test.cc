@@ -19,7 +19,7 @@ TEST(PrometheusTextTest, LabelValuesAreEscaped) {
   v1::GetStatsResponse stats;
   stats.set_version("1\"} 1\ngovledger_fake{x=\"\\");
   stats.set_storage_format("7");
-  const std::string text = PrometheusText(&stats);
+  const std::string text = PrometheusText(&stats, nullptr);
   EXPECT_THAT(text, HasSubstr(R"(govledger_info{version="1\"} 1\ngovledger_fake{x=\"\\",)"
                               R"(storage_format="7"} 1)"));
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -28,7 +28,7 @@ TEST(PrometheusTextTest, LabelValuesAreEscaped) {
 }
 
 TEST(PrometheusTextTest, AServerNotAnsweringIsUpZero) {
-  EXPECT_EQ(PrometheusText(nullptr),
+  EXPECT_EQ(PrometheusText(nullptr, nullptr),
             "# HELP govledger_up Whether govledgerd answered GetStats (1) or not (0).\n"
             "# TYPE govledger_up gauge\ngovledger_up 0\n");
 }
