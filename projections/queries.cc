@@ -1035,8 +1035,10 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           const Departure* left = DepartedFrom(s, *r, p);
           return RiskRatingText(left != nullptr ? left->rating : r->rating);
         };
+        // Where it sat; nothing where the programme has not held it yet (another holder's
+        // project is not the programme's: the transfer in says where it came from).
         auto subject = [&](const GovernanceState& s, const RiskState* r) -> std::string {
-          if (r == nullptr) return "";
+          if (status(s, r) == v1::RISK_STATUS_UNSPECIFIED) return "";
           const Departure* left = DepartedFrom(s, *r, p);
           return Describe(left != nullptr ? left->to : r->subject);
         };
@@ -1062,7 +1064,24 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           if (transferred_in) absl::StrAppend(&status_b, " (transferred in)");
         }
         diff(stream, "status", RiskStatusText(status(sa, ra)), status_b);
-        diff(stream, "rating", rating(sa, ra), rating(sb, rb));
+        const std::string rating_a = rating(sa, ra);
+        const int differences = out.differences_size();
+        diff(stream, "rating", rating_a, rating(sb, rb));
+        // Unrated where the programme did not hold it yet: the transfer that brought it in
+        // explains the rating it has now, with any re-rating.
+        if (out.differences_size() > differences && rating_a.empty()) {
+          v1::Difference& d = *out.mutable_differences(out.differences_size() - 1);
+          std::map<uint64_t, v1::EventRef> by_position;
+          for (const v1::EventRef& ref : d.events()) by_position[ref.position()] = ref;
+          for (const auto& [position, e] : changed) {
+            if (e->stream_id() == stream &&
+                e->event_type() == v1::RiskTransferred::descriptor()->full_name()) {
+              by_position[position] = RefOf(*e);
+            }
+          }
+          d.clear_events();
+          for (auto& [position, ref] : by_position) *d.add_events() = std::move(ref);
+        }
         diff(stream, "subject", subject(sa, ra), subject(sb, rb));
         // As opened, at both (a correction of the opening may retitle it or name another
         // owner).

@@ -902,6 +902,38 @@ TEST(AsAtTest, CompareSaysTransferredInOnlyOfARiskATransferBrought) {
                                                       "risk/R2: open -> ", "risk/R3:  -> open"));
 }
 
+// A risk taken over between the points had no rating and sat nowhere of the programme's before:
+// the transfer explains the rating it brought (with a re-rating by its new holder), and its
+// former place is not shown as the programme's (found by an auditor's trial: "subject
+// project LPP-INV -> programme OCP" beside a status of nothing, the rating explained by no
+// event).
+TEST(AsAtTest, CompareExplainsATransferredInRiskByItsTransfer) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(2));
+  const uint64_t start = log.events().size();
+  const v1::Event in = log.Add(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), InWeek(3));
+  const v1::Event rerated = log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(4));
+  v1::CompareRequest request;
+  request.set_programme_id("OCP");
+  *request.mutable_from() = Position(start, kRecorded);
+  *request.mutable_to() = Position(log.events().size(), kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::vector<std::string> lines;
+  for (const v1::Difference& d : r->differences()) {
+    std::vector<uint64_t> positions;
+    for (const v1::EventRef& e : d.events()) positions.push_back(e.position());
+    lines.push_back(absl::StrCat(d.entity(), " ", d.aspect(), ": ", d.before(), " -> ", d.after(),
+                                 " @", absl::StrJoin(positions, ",")));
+  }
+  EXPECT_THAT(
+      lines, ElementsAre(absl::StrCat("risk/R1 status:  -> open (transferred in) @", in.position()),
+                         absl::StrCat("risk/R1 rating:  -> AMBER @", in.position(), ",",
+                                      rerated.position()),
+                         absl::StrCat("risk/R1 subject:  -> programme OCP @", in.position())));
+}
+
 // A correction of what the new holder did is the new holder's too; the correction of an event
 // from before the departure stays the programme's. The events are folded in effective order as
 // known, so a re-rating keyed in late but dated before the transfer is still the programme's.
