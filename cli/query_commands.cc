@@ -643,8 +643,8 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
                     r.events_size() == 1 ? " event tells" : " events tell",
                     " the two points apart for ", programme,
                     " (folded at one point and not the other, or a correction that voids one of "
-                    "them at the point that reads it; its own, its projects', and those of the "
-                    "risks and scope items it held at either point):\n",
+                    "them at the point that reads it; its own, its projects', its decisions', and "
+                    "those of the risks and scope items it held at either point):\n",
                     events.Render(colour));
     const std::string sources = EventSourcesText(r.events());
     if (!sources.empty()) {

@@ -578,9 +578,11 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
 
   // Every difference.
-  absl::StrAppend(&out, "\n## Changes and the events behind them\n\n", in.compare.events_size(),
-                  in.compare.events_size() == 1 ? " event tells" : " events tell",
-                  " the two points apart for the programme, its projects, risks or scope items");
+  absl::StrAppend(
+      &out, "\n## Changes and the events behind them\n\n", in.compare.events_size(),
+      in.compare.events_size() == 1 ? " event tells" : " events tell",
+      " the two points apart for the programme, its projects, decisions, risks or scope "
+      "items");
   // The table cites only the events behind a difference: say what the others are, so that the
   // count and the table's positions are not read as disagreeing.
   std::set<uint64_t> cited;

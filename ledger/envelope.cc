@@ -34,15 +34,23 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
     return absl::InvalidArgumentError("the append request has no events; send at least one");
   }
   if (static_cast<size_t>(request.events_size()) > limits.max_events_per_append) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the append request has ", request.events_size(),
-                     " events; at most ", limits.max_events_per_append,
-                     " per call (split it into several calls)"));
+    return errors::WithReason(
+        absl::InvalidArgumentError(absl::StrCat("the append request has ", request.events_size(),
+                                                " events; at most ", limits.max_events_per_append,
+                                                " per call (split it into several calls)")),
+        errors::reason::kRequestTooLarge,
+        {{"events", absl::StrCat(request.events_size())},
+         {"max_events", absl::StrCat(limits.max_events_per_append)}});
   }
   size_t request_bytes = request.ByteSizeLong();
   if (request_bytes > limits.max_append_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("the append request has ", request_bytes,
-                                                " bytes; at most ", limits.max_append_bytes));
+    return errors::WithReason(
+        absl::InvalidArgumentError(absl::StrCat("the append request has ", request_bytes,
+                                                " bytes; at most ", limits.max_append_bytes,
+                                                " per call (split it into several calls)")),
+        errors::reason::kRequestTooLarge,
+        {{"request_bytes", absl::StrCat(request_bytes)},
+         {"max_request_bytes", absl::StrCat(limits.max_append_bytes)}});
   }
   ids->clear();
   ids->reserve(request.events_size());

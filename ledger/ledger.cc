@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <future>
 #include <optional>
-#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
@@ -17,6 +18,22 @@
 
 namespace govledger {
 namespace {
+
+// A refusal by the governance rules, which name an event by its id ("event_id"), also names it by
+// its index in the request ("event_index"), as the ledger's own checks do: a client maps either
+// back to what it sent.
+absl::Status WithEventIndex(absl::Status status, const v1::AppendRequest& request) {
+  const std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(status);
+  if (!info.has_value()) return status;
+  const auto id = info->metadata().find("event_id");
+  if (id == info->metadata().end() || info->metadata().contains("event_index")) return status;
+  for (int i = 0; i < request.events_size(); ++i) {
+    if (absl::EqualsIgnoreCase(request.events(i).event_id(), id->second)) {
+      return errors::WithContext(status, "", {{"event_index", absl::StrCat(i)}});
+    }
+  }
+  return status;
+}
 
 // Most events written by one group commit (one store write): appends queued past it wait for
 // the next commit (an append larger than this alone is one commit).
@@ -588,9 +605,12 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
     for (int i = 0; i < n; ++i) {
       if (!duplicate[i]) fresh.push_back(&request.events(i));
     }
-    RETURN_IF_ERROR(
-        validator_->CheckAppend(fresh, {staging.next_position, staging.recorded_micros,
-                                        pending.received_micros, pending.actor, pending.admin}));
+    if (absl::Status refused =
+            validator_->CheckAppend(fresh, {staging.next_position, staging.recorded_micros,
+                                            pending.received_micros, pending.actor, pending.admin});
+        !refused.ok()) {
+      return WithEventIndex(std::move(refused), request);
+    }
   }
   v1::Event server_fields;
   SetMicros(staging.recorded_micros, server_fields.mutable_recorded_time());

@@ -1727,6 +1727,14 @@ QueryDecisionRegisterImpl(Folder& folder,
                                               "' is not registered; did you mean ", *meant,
                                               "? (ids are told apart by letter case)"));
     }
+    ASSIGN_OR_RETURN(const bool anywhere,
+                     folder.StreamHasEvents(absl::StrCat("organisation/", org)));
+    if (!anywhere) {
+      return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                              "' is not registered in the ledger; registered at "
+                                              "this cut: ",
+                                              KnownIds(IdsOf(s.organisations()))));
+    }
     return absl::NotFoundError(absl::StrCat(
         "organisation '", org, "' is not registered as at this cut",
         timed ? absl::StrCat(" (", FormatRfc3339(*cut.micros), ")") : std::string(),
@@ -2074,6 +2082,30 @@ static void AddChangeAtEffectiveTime(GovernanceState& state, const v1::Event& ev
   ToAspects(after, c->mutable_after_at_effective_time());
 }
 
+// A stream with events that a stream without any was likely meant to be: an entity's id given
+// alone ("LPP-R03": risk/LPP-R03), or a stream written in other letter case ("risk/lpp-r03":
+// kinds are lower case, ids all upper or all lower case in the recordings); nullopt if none.
+static absl::StatusOr<std::optional<std::string>> StreamMeant(Folder& folder,
+                                                              const std::string& stream) {
+  std::vector<std::string> candidates;
+  const size_t slash = stream.find('/');
+  if (slash == std::string::npos) {
+    for (const char* kind : {"programme", "project", "risk", "scope", "organisation", "key"}) {
+      candidates.push_back(absl::StrCat(kind, "/", stream));
+    }
+  } else {
+    const std::string kind = absl::AsciiStrToLower(stream.substr(0, slash));
+    candidates.push_back(absl::StrCat(kind, "/", absl::AsciiStrToUpper(stream.substr(slash + 1))));
+    candidates.push_back(absl::StrCat(kind, "/", absl::AsciiStrToLower(stream.substr(slash + 1))));
+  }
+  for (const std::string& candidate : candidates) {
+    if (candidate == stream || !ValidateStreamId(candidate).ok()) continue;
+    ASSIGN_OR_RETURN(const bool held, folder.StreamHasEvents(candidate));
+    if (held) return candidate;
+  }
+  return std::nullopt;
+}
+
 static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     Folder& folder, const v1::GetEntityHistoryRequest& request) {
   const std::string& stream = request.stream_id();
@@ -2155,6 +2187,13 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
   if (out.changes_size() == 0 && out.voided_size() == 0) {
     absl::StatusOr<bool> anywhere = folder.StreamHasEvents(stream);
     if (!anywhere.ok()) return anywhere.status();
+    if (!*anywhere) {
+      ASSIGN_OR_RETURN(const std::optional<std::string> meant, StreamMeant(folder, stream));
+      if (meant.has_value()) {
+        return absl::NotFoundError(absl::StrCat("the ledger holds no events on stream ", stream,
+                                                "; did you mean ", *meant, "?"));
+      }
+    }
     return absl::NotFoundError(
         *anywhere
             ? absl::StrCat("stream ", stream,

@@ -46,9 +46,12 @@ inline constexpr size_t kMaxErrorMetadataBytes = 256;
 // "Error reasons" lists them for clients. Metadata keys are given with each.
 namespace reason {
 // INVALID_ARGUMENT: one event of an Append is malformed or breaks a field's rule.
-// Metadata: "event_index" (its index in the request) when the ledger core found it, or
-// "event_id" when the governance rules did.
+// Metadata: "event_index" (its index in the request); and "event_id" too when the governance
+// rules found it.
 inline constexpr absl::string_view kInvalidEvent = "INVALID_EVENT";
+// INVALID_ARGUMENT: an Append holds more events, or more bytes, than one call may; split it.
+// Metadata: "events" and "max_events", or "request_bytes" and "max_request_bytes".
+inline constexpr absl::string_view kRequestTooLarge = "REQUEST_TOO_LARGE";
 // ABORTED: expected versions did not match. Metadata: "current_versions", a JSON object of
 // each such stream's id and its current version (0 for a stream with no events), in request
 // order and as many streams as fit in kMaxErrorMetadataBytes (always whole JSON); and, when
@@ -63,7 +66,7 @@ inline constexpr absl::string_view kUnknownField = "UNKNOWN_FIELD";
 // "position" (where it is stored).
 inline constexpr absl::string_view kEventIdConflict = "EVENT_ID_CONFLICT";
 // FAILED_PRECONDITION: a governance rule refuses an event. Metadata: "entity" (as "risk
-// LPP-R07"), "rule" (the rule's sentence), "event_id".
+// LPP-R07"), "rule" (the rule's sentence), "event_id", "event_index" (in the request).
 inline constexpr absl::string_view kRuleRefused = "RULE_REFUSED";
 // NOT_FOUND: a programme the ledger holds, but registered after the query's cut (an earlier
 // cut has nothing of it). Metadata: "programme".

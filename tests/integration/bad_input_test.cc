@@ -430,7 +430,10 @@ TEST_F(BadInputTest, BatchOverCountLimit) {
         return Append(*stub_, request, &response);
       },
       grpc::StatusCode::INVALID_ARGUMENT,
-      AllOf(HasSubstr("10001 events"), HasSubstr("at most 10000")));
+      AllOf(HasSubstr("10001 events"), HasSubstr("at most 10000")),
+      // A program splits it by the reason and its figures, not by parsing the message.
+      HasErrorInfo("REQUEST_TOO_LARGE", ::testing::UnorderedElementsAre(
+                                            Pair("events", "10001"), Pair("max_events", "10000"))));
 }
 
 TEST_F(BadInputTest, JustWithinTheLimitsIsAccepted) {

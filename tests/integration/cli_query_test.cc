@@ -711,8 +711,8 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
                               "AMBER                   36\n"),
                     HasSubstr("20 events tell the two points apart for LPP (folded at one point "
                               "and not the other, or a correction that voids one of them at the "
-                              "point that reads it; its own, its projects', and those of the "
-                              "risks and scope items it held at either point):\n")));
+                              "point that reads it; its own, its projects', its decisions', and "
+                              "those of the risks and scope items it held at either point):\n")));
 }
 
 TEST_F(CliQueryTest, ReportAtWeek86SinceWeek74IsSeed000) {
@@ -812,7 +812,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events tell the two points apart for the programme, its projects, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, say).
+20 events tell the two points apart for the programme, its projects, decisions, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (a report that restates the rating held, say).
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |
@@ -1464,7 +1464,15 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
       {"compare --programme LPP --since-position 51 --position 50",
        "OUT_OF_RANGE: --since-position 51 is past the head (50)"},
       {"history risk/NOPE", "NOT_FOUND"},
-      {"decisions --organisation NOPE", "organisation 'NOPE' is not registered"},
+      // A stream mistyped is named as it likely was meant (an id alone, another letter case).
+      {"history risk/lpp-r04",
+       "NOT_FOUND: the ledger holds no events on stream risk/lpp-r04; "
+       "did you mean risk/LPP-R04?"},
+      {"history LPP-R04", "did you mean risk/LPP-R04?"},
+      // Never registered is not "registered later" (nothing to choose a later point for).
+      {"decisions --organisation NOPE",
+       "organisation 'NOPE' is not registered in the ledger; "
+       "registered at this cut: "},
       // A report's own point must hold the programme (LPP is registered at position 2).
       {"report --programme LPP --position 1 --since-position 0",
        "not yet registered as at this cut"},

@@ -99,14 +99,16 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
   // The refusal also says so to a program: reason RULE_REFUSED, naming the entity, the rule
   // and the event refused.
   const v1::Event rerate_closed = Ev(Rerate("LPP-R01", v1::RAG_RED));
-  const grpc::Status refused = Send({rerate_closed});
+  const grpc::Status refused = Send({Ev(Rerate("LPP-R04", v1::RAG_RED)), rerate_closed});
   EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                                     HasSubstr("only an open risk can be re-rated")));
   EXPECT_THAT(refused,
               HasErrorInfo("RULE_REFUSED",
                            UnorderedElementsAre(Pair("entity", "risk LPP-R01"),
                                                 Pair("rule", "only an open risk can be re-rated"),
-                                                Pair("event_id", rerate_closed.event_id()))));
+                                                Pair("event_id", rerate_closed.event_id()),
+                                                // by its index too, as the ledger's own checks
+                                                Pair("event_index", "1"))));
   // A malformed payload is INVALID_EVENT naming the event, whichever check finds it (here an
   // empty risk id, and a subject of no kind).
   v1::Event no_risk_id = Ev(Rerate("LPP-R05", v1::RAG_RED));
@@ -122,8 +124,9 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
     EXPECT_THAT(malformed, GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                                         ::testing::AnyOf(HasSubstr("risk_id is required"),
                                                          HasSubstr("subject.kind must be"))));
-    EXPECT_THAT(malformed, HasErrorInfo("INVALID_EVENT",
-                                        UnorderedElementsAre(Pair("event_id", bad.event_id()))));
+    EXPECT_THAT(malformed,
+                HasErrorInfo("INVALID_EVENT", UnorderedElementsAre(Pair("event_id", bad.event_id()),
+                                                                   Pair("event_index", "0"))));
   }
   ASSERT_THAT(Send(seed.changes), GrpcOk());
   // Only the current owner transfers a scope item: LPP no longer owns

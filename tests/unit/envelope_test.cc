@@ -1,12 +1,15 @@
 // ValidateAppendRequest and the id rules: every malformed request is INVALID_ARGUMENT with a
 // message that tells the caller what to fix; the nearest well-formed request is OK.
+#include "ledger/envelope.h"
+
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
-#include "ledger/envelope.h"
 #include "tests/testutil.h"
 
 namespace govledger {
@@ -131,9 +134,13 @@ TEST(EnvelopeTest, RequestTooLargeIsRejected) {
   limits.max_append_bytes = 2000;
   v1::AppendRequest request;
   for (int i = 0; i < 4; ++i) AddEvent(request)->set_payload(std::string(600, 'x'));
-  EXPECT_THAT(Validate(request, limits),
-              StatusIs(kInvalid, AllOf(HasSubstr("append request has"),
-                                       HasSubstr("bytes; at most 2000"))));
+  const absl::Status refused = Validate(request, limits);
+  EXPECT_THAT(refused, StatusIs(kInvalid, AllOf(HasSubstr("append request has"),
+                                                HasSubstr("bytes; at most 2000"))));
+  const std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(refused);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "REQUEST_TOO_LARGE");
+  EXPECT_EQ(info->metadata().at("max_request_bytes"), "2000");
   request.mutable_events()->RemoveLast();
   request.mutable_events()->RemoveLast();
   EXPECT_OK(Validate(request, limits));
