@@ -48,17 +48,24 @@ BackupsSeen SeeBackups(const std::string& parent) {
     return seen;
   }
   seen.count = names->size();
-  if (names->empty()) return seen;
-  seen.newest = names->back();
-  absl::StatusOr<v1::BackupManifest> manifest =
-      backup::ReadManifest((std::filesystem::path(parent) / seen.newest).string());
-  if (!manifest.ok()) {
-    seen.read = absl::Status(manifest.status().code(),
-                             absl::StrCat("the newest backup in ", parent, ", ", seen.newest, ": ",
-                                          manifest.status().message()));
-    return seen;
+  // The newest by the time each was taken (its manifest's), not by its name: a name given by a
+  // clock that was ahead would otherwise stand for the newest after every later backup.
+  for (const std::string& name : *names) {
+    absl::StatusOr<v1::BackupManifest> manifest =
+        backup::ReadManifest((std::filesystem::path(parent) / name).string());
+    if (!manifest.ok()) {
+      seen.read = absl::Status(
+          manifest.status().code(),
+          absl::StrCat("the backup ", name, " in ", parent, ": ", manifest.status().message()));
+      seen.newest.clear();
+      return seen;
+    }
+    if (seen.newest.empty() ||
+        ToMicros(manifest->created_time()) >= ToMicros(seen.manifest.created_time())) {
+      seen.newest = name;
+      seen.manifest = *std::move(manifest);
+    }
   }
-  seen.manifest = *std::move(manifest);
   return seen;
 }
 
@@ -167,19 +174,22 @@ std::string AgoText(int64_t micros) {
 
 // The `backups` line of `admin stats --backups`: how many, and the newest's age and head against
 // the daemon's head.
-std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse& s) {
+std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
   if (!b.read.ok()) return absl::StrCat("UNREADABLE: ", b.read.message());
   if (b.newest.empty()) return "none (no complete backup-* directory there)";
   const uint64_t held = b.manifest.head_position();
   const int64_t taken = ToMicros(b.manifest.created_time());
-  return absl::StrCat(
-      b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",
-      FormatRfc3339(taken), " (", AgoText(taken), "), holds positions 1 to ", held,
-      s.head_position() > held
-          ? absl::StrCat(" (", s.head_position() - held, " later events not in a backup)")
-      : s.head_position() < held ? absl::StrCat(" (MORE than the daemon's head ", s.head_position(),
-                                                ": is it serving the ledger these backups are of?)")
-                                 : std::string(" (the daemon's head)"));
+  std::string against;  // the daemon's head, when it answered
+  if (s != nullptr) {
+    const uint64_t head = s->head_position();
+    against = head > held   ? absl::StrCat(" (", head - held, " later events not in a backup)")
+              : head < held ? absl::StrCat(" (MORE than the daemon's head ", head,
+                                           ": is it serving the ledger these backups are of?)")
+                            : std::string(" (the daemon's head)");
+  }
+  return absl::StrCat(b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",
+                      FormatRfc3339(taken), " (", AgoText(taken), "), holds positions 1 to ", held,
+                      against);
 }
 
 void PrintHead(const v1::BackupManifest& manifest, uint64_t bytes) {
@@ -228,6 +238,12 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "many, and the newest's time and head (with --prometheus, "
                    "govledger_backup_newest_time_seconds and others); exit 1 after the figures "
                    "if they cannot be read")
+      ->check(CLI::Validator(
+          [](const std::string& dir) {
+            return dir.empty() ? std::string("give the directory admin backup --into fills")
+                               : std::string();
+          },
+          "PARENT", "non-empty"))
       ->excludes(json);
   stats_->add_option("--server", server_flag, "govledgerd address");
   backup_ = admin->add_subcommand(
@@ -338,7 +354,13 @@ int AdminCommands::Stats(const std::string& server) {
       return Fail(kExitRefused, std::string(written.message()));
     }
   }
-  if (!status.ok()) return FailCall(server, status);
+  if (!status.ok()) {
+    // The backups are local files: said also when the daemon does not answer.
+    if (backups.has_value() && !prometheus_) {
+      std::cout << "backups        " << BackupsText(*backups, nullptr) << "\n";
+    }
+    return FailCall(server, status);
+  }
   if (prometheus_) return backups_result();
   if (json_) return PrintJson(s);
   const double per_sync =
@@ -382,7 +404,7 @@ int AdminCommands::Stats(const std::string& server) {
                                        ? ""
                                        : "; run govledger verify, and restore from a backup"))
             << "\n";
-  if (backups.has_value()) std::cout << "backups        " << BackupsText(*backups, s) << "\n";
+  if (backups.has_value()) std::cout << "backups        " << BackupsText(*backups, &s) << "\n";
   return backups_result();
 }
 

@@ -963,11 +963,13 @@ int EventCommands::Export(const std::string& server) {
     std::remove(partial.c_str());  // the link's other name; after a rename, gone already
     const std::string directory = std::filesystem::path(out_).parent_path().string();
     if (absl::Status synced = FsyncDirectory(directory.empty() ? "." : directory); !synced.ok()) {
-      // Whole, but its name may not survive a crash: removed, so that an export is written
-      // whole and on disk or not at all.
-      std::remove(out_.c_str());
+      // The file is whole and synced; only its name may not survive a power loss. It is kept
+      // (a directory others may write but not read, or a file system that cannot sync
+      // directories, would otherwise never hold an export), and the failure said.
       return Fail(kExitBadArgs,
-                  absl::StrCat("export: ", synced.message(), " (", out_, " not written)"));
+                  absl::StrCat("export: wrote ", out_, " whole, but ", synced.message(),
+                               ": its name may not survive a power loss (copy it elsewhere, or "
+                               "export into a directory you may read)"));
     }
     complete = true;
     std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;

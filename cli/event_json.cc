@@ -339,8 +339,15 @@ std::string ValueErrorText(absl::string_view message) {
       names.push_back(name);
       if (absl::EndsWith(name, absl::StrCat("_", absl::AsciiStrToUpper(value)))) meant = name;
     }
+    // explain's template lists the choices ("A | B | C"): one is kept, or, where the paper
+    // gives none and the field may be left unset (a risk's rating), the member is left out.
+    const bool choices = absl::StrContains(value, " | ");
     return absl::StrCat(given, ": give one of ", absl::StrJoin(names, ", "),
-                        meant.empty() ? "" : absl::StrCat(" (did you mean ", meant, "?)"));
+                        meant.empty() ? "" : absl::StrCat(" (did you mean ", meant, "?)"),
+                        choices ? " (the template's choices: keep the one the paper gives, or "
+                                  "leave the member out if it gives none and the field may be "
+                                  "unset; explain TYPE says which)"
+                                : "");
   }
   if (type == "TYPE_INT32" || type == "TYPE_INT64" || type == "TYPE_UINT32" ||
       type == "TYPE_UINT64") {

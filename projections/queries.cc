@@ -2133,29 +2133,52 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
   // As recorded, an event that leaves its entity's state as it was may still have changed it
   // as at its own effective time, among the events recorded before it: a late fact dated
   // before an event already recorded changes nothing now (the later-effective one stands) but
-  // did change the entity then; that change goes in its at-effective aspects. For an event
-  // dated at or after every earlier one, that fold is `by_effective`, kept as the events come
-  // (so a long history costs one more fold, not one per event); a late event is placed among
-  // them by a fold of its own, and `by_effective` is folded again when next needed.
-  std::unique_ptr<GovernanceState> by_effective;  // the first i events by effective time
-  int64_t latest_effective = std::numeric_limits<int64_t>::min();
+  // did change the entity then; that change goes in its at-effective aspects. That fold (the
+  // events before it dated at or before it, in effective-time order, stable) is kept as the
+  // events come, so that a long history costs about one more fold, not one per event:
+  // `by_effective` holds those dated at or before `frontier`, `pending` the others, by time and
+  // index, folded in once the frontier passes them. An event dated before the frontier (a late
+  // fact) is placed by a fold of its own, and `by_effective` is built again when next needed.
+  std::unique_ptr<GovernanceState> by_effective;
+  int64_t frontier = std::numeric_limits<int64_t>::min();
+  std::set<std::pair<int64_t, size_t>> pending;
+  // Counts event i (dated t), folded by neither, among the events before the next.
+  const auto account = [&](size_t i, int64_t t) {
+    if (by_effective == nullptr) return;
+    if (t > frontier) {
+      pending.emplace(t, i);
+    } else if (t == frontier) {  // after every event folded (none pending is dated t)
+      by_effective->Apply((*events)[i], GovernanceState::Mode::kReplay).IgnoreError();
+    } else {
+      by_effective.reset();
+      pending.clear();
+    }
+  };
+  // Makes by_effective the fold of the events before i dated at or before t.
+  // REQUIRES: by_effective is null, or t >= frontier.
+  const auto fold_to = [&](size_t i, int64_t t) {
+    if (by_effective == nullptr) {
+      by_effective = FoldByEffectiveTime(*events, i, t);
+      pending.clear();
+      for (size_t j = 0; j < i; ++j) {
+        const int64_t tj = ToMicros((*events)[j].effective_time());
+        if (tj > t) pending.emplace(tj, j);
+      }
+    }
+    while (!pending.empty() && pending.begin()->first <= t) {
+      by_effective->Apply((*events)[pending.begin()->second], GovernanceState::Mode::kReplay)
+          .IgnoreError();
+      pending.erase(pending.begin());
+    }
+    frontier = t;
+  };
   for (size_t i = 0; i < events->size(); ++i) {
     const v1::Event* e = &(*events)[i];
     const int64_t t = ToMicros(e->effective_time());
-    const bool late = t < latest_effective;
-    latest_effective = std::max(latest_effective, t);
-    // Folds `e` into by_effective where it comes last there, or drops it, to be rebuilt.
-    const auto advance = [&] {
-      if (late) {
-        by_effective.reset();
-      } else if (by_effective != nullptr) {
-        by_effective->Apply(*e, GovernanceState::Mode::kReplay).IgnoreError();
-      }
-    };
     if (e->stream_id() != stream) {
       state.Apply(*e, GovernanceState::Mode::kReplay)
           .IgnoreError();  // skips are harmless
-      if (recorded) advance();
+      if (recorded) account(i, t);
       continue;
     }
     if (e->event_type() == kProposed && decision.first.empty()) {
@@ -2174,12 +2197,12 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     if (e->event_type() == kStatusReported && CanChange("rating", *e)) c->add_restated("rating");
     if (!recorded) continue;
     if (before != after) {
-      advance();
-    } else if (late) {
+      account(i, t);
+    } else if (by_effective != nullptr && t < frontier) {
       AddChangeAtEffectiveTime(*FoldByEffectiveTime(*events, i, t), *e, stream, decision, c);
-      by_effective.reset();
+      account(i, t);  // drops by_effective
     } else {
-      if (by_effective == nullptr) by_effective = FoldByEffectiveTime(*events, i, t);
+      fold_to(i, t);
       AddChangeAtEffectiveTime(*by_effective, *e, stream, decision, c);  // leaves it applied
     }
   }

@@ -162,7 +162,17 @@ absl::Status ConfigurationError(absl::Status status) {
 // gRPC, whose failure to bind is reported after the store is open; so is a port taken between
 // this check and gRPC's bind.
 absl::Status CheckListenAddressFree(const std::string& listen) {
-  for (absl::string_view scheme : {"unix-abstract:", "dns:", "ipv4:", "ipv6:"}) {
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(listen, scheme)) {
+      // Lists of addresses to call, which gRPC's server does not take (it would fail to bind,
+      // after the store is open and its directory made).
+      return ConfigurationError(absl::InvalidArgumentError(
+          absl::StrCat("cannot listen on ", listen, ": ", scheme,
+                       " names addresses to call, not one to serve on; give HOST:PORT, e.g. ",
+                       listen.substr(scheme.size()))));
+    }
+  }
+  for (absl::string_view scheme : {"unix-abstract:", "dns:"}) {
     if (absl::StartsWith(listen, scheme)) return absl::OkStatus();  // gRPC's to judge
   }
   if (absl::string_view path = listen; absl::ConsumePrefix(&path, "unix:")) {

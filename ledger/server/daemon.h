@@ -94,7 +94,8 @@ struct DaemonOptions {
   // keeps a backup going on a link of 4 KB/s. Default 300.
   int backup_stall_seconds = 300;
   // Appends are paused (RESOURCE_EXHAUSTED) while the data directory's file system has fewer
-  // free bytes than this, checked every second, and resume by themselves above it
+  // free bytes than this, checked every second, and resume by themselves once it has been
+  // free for 10 checks in a row
   // (free_space_watch.h); 0: never. Default 64 MiB.
   uint64_t min_free_bytes = 64 << 20;
   LedgerOptions ledger;

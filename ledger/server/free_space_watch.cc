@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -34,10 +35,6 @@ constexpr char kDirectoryGoneAdvice[] =
 
 bool FreeSpaceWatch::SaysDirectoryGone(absl::string_view failure) {
   return absl::StrContains(failure, kDirectoryGoneAdvice);
-}
-
-uint64_t FreeSpaceWatch::ResumeBytes(uint64_t min_free_bytes) {
-  return min_free_bytes + min_free_bytes / 8;
 }
 
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
@@ -99,6 +96,11 @@ FreeSpaceWatch::~FreeSpaceWatch() {
   thread_.join();
 }
 
+int64_t FreeSpaceWatch::ResumeSeconds() const {
+  return std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(interval_ * kResumeChecks).count());
+}
+
 void FreeSpaceWatch::Check() {
   absl::StatusOr<uint64_t> free = free_bytes_();
   if (absl::IsNotFound(free.status())) {
@@ -110,26 +112,30 @@ void FreeSpaceWatch::Check() {
   if (!ledger_->storage_failure().ok()) {
     if (paused_) ledger_->ResumeAppends();
     paused_ = false;
+    free_checks_ = 0;
     return;
   }
   if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
-  // Once paused, appends wait for the floor and an eighth more (ResumeBytes), so that a disk
-  // hovering about the floor (a compaction writing, then deleting) does not flap between the
-  // two, each change a line in the log and a health change.
-  const uint64_t needed = paused_ ? ResumeBytes(min_free_bytes_) : min_free_bytes_;
-  if (!free.ok() || *free < needed) {
+  const bool enough = free.ok() && *free >= min_free_bytes_;
+  // Once paused, appends wait for the floor to be free at kResumeChecks checks in a row, so that
+  // a disk about the floor (a compaction writing, then deleting) does not flap between the two
+  // at every check, each change a line in the log and a health change. Time, not more space:
+  // a file system whose data leaves little more than the floor free must still resume.
+  free_checks_ = enough ? free_checks_ + 1 : 0;
+  if (!enough || (paused_ && free_checks_ < kResumeChecks)) {
     // The message changes with the figure, so it is set on every check while paused.
     const std::string why = absl::StrCat(
         "the disk holding the ledger is nearly full: ",
         !free.ok() ? std::string(free.status().message())
-        : *free < min_free_bytes_
-            ? absl::StrCat(*free, " bytes free on the file system of ", path_,
-                           ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
-            : absl::StrCat(*free, " bytes free on the file system of ", path_,
-                           ", above govledgerd's --min-free-bytes (", min_free_bytes_,
-                           ") but short of the eighth more that paused appends wait for"));
-    const std::string resume = absl::StrCat("Free space there: appends resume by themselves once ",
-                                            ResumeBytes(min_free_bytes_), " bytes are free");
+        : !enough  ? absl::StrCat(*free, " bytes free on the file system of ", path_,
+                                  ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
+                   : absl::StrCat(*free, " bytes free on the file system of ", path_,
+                                  ", at least govledgerd's --min-free-bytes (", min_free_bytes_,
+                                  ") again, at ", free_checks_, " of the ", kResumeChecks,
+                                  " checks in a row that paused appends wait for"));
+    const std::string resume = absl::StrCat(
+        "Free space there: appends resume by themselves once --min-free-bytes has been free for ",
+        kResumeChecks, " checks in a row (", ResumeSeconds(), " s)");
     ledger_->PauseAppends(absl::StrCat(why, "; nothing was stored. ", resume));
     if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why, ". ", resume));
     paused_ = true;
@@ -138,8 +144,8 @@ void FreeSpaceWatch::Check() {
     paused_ = false;
     if (on_change_) {
       on_change_(absl::StrCat("appends resumed: ", *free, " bytes free on the file system of ",
-                              path_, " (--min-free-bytes ", min_free_bytes_, ", resumed at ",
-                              ResumeBytes(min_free_bytes_), ")"));
+                              path_, " (--min-free-bytes ", min_free_bytes_, ", free at ",
+                              kResumeChecks, " checks in a row)"));
     }
   }
 }

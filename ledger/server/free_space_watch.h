@@ -1,6 +1,6 @@
 // FreeSpaceWatch: pauses a ledger's appends while the file system holding its data has fewer
-// free bytes than a floor, and resumes them once it has the floor and an eighth more again
-// (ResumeBytes: the margin keeps a disk hovering about the floor from flapping), so a disk
+// free bytes than a floor, and resumes them once it has had at least that many at
+// kResumeChecks checks in a row (so that a disk about the floor does not flap), so a disk
 // that fills refuses appends cleanly (RESOURCE_EXHAUSTED, and back by itself when space is
 // freed) before a write fails and stops the ledger until a restart (README, "When storage
 // fails").
@@ -35,8 +35,8 @@ class FreeSpaceWatch {
   // replaced by another), with what to do: its files are no longer on disk, so unlike other
   // storage failures a restart would lose what was appended since the last backup.
   static FreeBytes Of(std::string path);
-  // The free bytes at which paused appends resume: `min_free_bytes` and an eighth more.
-  static uint64_t ResumeBytes(uint64_t min_free_bytes);
+  // Paused appends resume once the floor is free at this many checks in a row.
+  static constexpr int kResumeChecks = 10;
   // True for a storage failure's message that is Of's NOT_FOUND (it carries its own advice).
   static bool SaysDirectoryGone(absl::string_view failure);
 
@@ -64,7 +64,11 @@ class FreeSpaceWatch {
   const FreeBytes free_bytes_;
   const std::chrono::milliseconds interval_;
   const std::function<void(const std::string&)> on_change_;
+  // kResumeChecks intervals, in whole seconds (at least 1), for the messages.
+  int64_t ResumeSeconds() const;
+
   bool paused_ = false;  // what the last check did; checking thread only (and the constructor)
+  int free_checks_ = 0;  // checks in a row that found the floor free; as paused_
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

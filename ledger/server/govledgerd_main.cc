@@ -115,7 +115,7 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
       ->capture_default_str();
   app.add_option("--listen", options.listen,
                  "Address to serve gRPC on, HOST:PORT (IPv6 in brackets; port 0 picks a free "
-                 "port) or unix:PATH")
+                 "port), unix:PATH or unix-abstract:NAME")
       ->capture_default_str()
       ->check([](const std::string& address) -> std::string {
         const absl::Status status = govledger::CheckAddress(address, /*port_zero_allowed=*/true);
@@ -194,7 +194,7 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
   app.add_option("--min-free-bytes", options.min_free_bytes,
                  "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
                  "fewer free bytes than this, checked every second; they resume by themselves "
-                 "above it (0: never)")
+                 "once it has been free for 10 s (0: never)")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(uint64_t{0}, uint64_t{1} << 60));
   // Every unsigned option takes a range: CLI11 alone reads "-5" into an

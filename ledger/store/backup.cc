@@ -769,12 +769,23 @@ absl::StatusOr<std::vector<std::string>> ListTimedBackups(const std::string& par
   for (fs::directory_iterator it(parent, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    std::error_code unknown;  // an entry that cannot be examined is left out
-    if (!IsTimedBackupName(name) || it->is_symlink(unknown) || !it->is_directory(unknown) ||
-        !fs::is_regular_file(it->path() / kManifestFile, unknown)) {
-      continue;
+    if (!IsTimedBackupName(name)) continue;
+    // A backup's name that cannot be examined is said: left out, a backup this user may not
+    // enter would read as no backup at all.
+    std::error_code unknown;
+    const fs::file_status entry = fs::symlink_status(it->path(), unknown);
+    fs::file_status manifest;
+    if (!unknown && fs::is_directory(entry)) {
+      manifest = fs::status(it->path() / kManifestFile, unknown);
+      if (unknown == std::errc::no_such_file_or_directory) unknown.clear();  // not a backup
     }
-    backups.push_back(name);
+    const bool backup = fs::is_directory(entry) && fs::is_regular_file(manifest);
+    if (unknown) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the backups in ", parent, " cannot be listed: ", (it->path() / kManifestFile).string(),
+          " cannot be examined: ", unknown.message()));
+    }
+    if (backup) backups.push_back(name);
   }
   if (ec) {
     return absl::FailedPreconditionError(

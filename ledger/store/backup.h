@@ -183,8 +183,8 @@ std::string TimedBackupName(int64_t micros);
 
 // The names of the complete timed backups in `parent`, oldest first: its directories (not
 // links to one) named as TimedBackupName names them that hold a manifest file (the CLI moves a
-// backup to its name only once it is complete and checked). An entry that cannot be examined
-// is left out; the listing's own error if `parent` cannot be listed.
+// backup to its name only once it is complete and checked). FAILED_PRECONDITION if `parent`
+// cannot be listed, or an entry named as a backup cannot be examined (no permission to enter it).
 absl::StatusOr<std::vector<std::string>> ListTimedBackups(const std::string& parent);
 
 }  // namespace govledger::backup

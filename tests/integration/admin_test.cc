@@ -603,25 +603,42 @@ TEST_F(AdminTest, StatsWatchTheNewestBackup) {
   EXPECT_THAT(ReadFile(file),
               AllOf(HasSubstr("\ngovledger_up 0\n"), HasSubstr("\ngovledger_backups 2\n"),
                     HasSubstr("\ngovledger_backup_newest_head_position 3\n")));
+  // In text too, without the daemon's head to set it against.
+  CliRun down_text = Cli(
+      absl::StrCat("--server unix:", nowhere.path(), "/none.sock admin stats --backups ", parent));
+  EXPECT_EQ(down_text.code, 3) << down_text.err;
+  EXPECT_THAT(down_text.out, ::testing::MatchesRegex("backups        2; the newest, backup-.*, "
+                                                     "holds positions 1 to 3\n"));
 
-  // The newest's manifest damaged: said, exit 1, after the figures.
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(parent)) {
     names.push_back(entry.path().filename());
   }
   std::sort(names.begin(), names.end());
   ASSERT_EQ(names.size(), 2u);
+  // The newest is the last taken, by its manifest, not the last by name: a backup named by a
+  // clock that was ahead (here a copy of the older one) does not stand for the newest.
+  fs::copy(parent + "/" + names[0], parent + "/backup-29991231T000000.000Z");
+  CliRun renamed = Cli(stats);
+  ASSERT_EQ(renamed.code, 0) << renamed.err;
+  EXPECT_THAT(renamed.out,
+              HasSubstr(absl::StrCat("\nbackups        3; the newest, ", names[1], ", taken ")));
+  fs::remove_all(parent + "/backup-29991231T000000.000Z");
+
+  // A manifest damaged: said, exit 1, after the figures.
   WriteFile(parent + "/" + names[1] + "/govledger-backup.json", "{not json");
   CliRun damaged = Cli(stats + " --prometheus");
   EXPECT_EQ(damaged.code, 1);
   EXPECT_THAT(damaged.out,
               AllOf(HasSubstr("\ngovledger_up 1\n"), HasSubstr("\ngovledger_backups_readable 0\n"),
                     Not(HasSubstr("govledger_backup_newest"))));
-  EXPECT_THAT(damaged.err, AllOf(HasSubstr("admin stats --backups: the newest backup in "),
-                                 HasSubstr(names[1]), HasSubstr("does not parse as JSON")));
+  EXPECT_THAT(damaged.err,
+              AllOf(HasSubstr(absl::StrCat("admin stats --backups: the backup ", names[1], " in ")),
+                    HasSubstr("does not parse as JSON")));
   CliRun damaged_text = Cli(stats);
   EXPECT_EQ(damaged_text.code, 1);
-  EXPECT_THAT(damaged_text.out, HasSubstr("\nbackups        UNREADABLE: the newest backup in "));
+  EXPECT_THAT(damaged_text.out,
+              HasSubstr(absl::StrCat("\nbackups        UNREADABLE: the backup ", names[1])));
 
   // A directory that is not there is unreadable too; --json with --backups is a usage error.
   CliRun missing =
@@ -632,6 +649,9 @@ TEST_F(AdminTest, StatsWatchTheNewestBackup) {
   CliRun json = Cli(absl::StrCat(stats, " --json"));
   EXPECT_EQ(json.code, 2);
   EXPECT_THAT(json.err, HasSubstr("excludes"));
+  CliRun empty = Cli(absl::StrCat(Server(), " admin stats --backups ''"));
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("give the directory admin backup --into fills"));
 }
 
 // --keep removes an older backup only when the new one holds its events: backing up an empty

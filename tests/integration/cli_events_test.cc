@@ -278,7 +278,8 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   EXPECT_EQ(not_chosen.code, 2);
   EXPECT_THAT(not_chosen.err,
               HasSubstr(R"(invalid value "WORK_KIND_PROGRAMME | WORK_KIND_PROJECT": give one of )"
-                        "WORK_KIND_PROGRAMME, WORK_KIND_PROJECT"));
+                        "WORK_KIND_PROGRAMME, WORK_KIND_PROJECT (the template's choices: keep the "
+                        "one the paper gives, or leave the member out if it gives none"));
   const std::string qualitative =
       WriteFile("benefit.jsonl",
                 {absl::StrReplaceAll(

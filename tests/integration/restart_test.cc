@@ -437,7 +437,8 @@ TEST(DaemonFlagsTest, AUnixSocketIsNamedByItsAddress) {
 
 // An abstract unix socket (unix-abstract:NAME) is served, as --listen's help says: the start's
 // check of the address took it for HOST:PORT and refused it ("host unix-abstract does not
-// resolve", found by a review).
+// resolve", found by a review). An ipv4: list, which gRPC's server does not take, is a bad
+// --listen (exit 2), before any data directory is made.
 TEST(DaemonFlagsTest, AnAbstractUnixSocketIsServed) {
   TempDir dir;
   const std::string address = absl::StrCat("unix-abstract:govledger-test-", getpid());
@@ -457,6 +458,12 @@ TEST(DaemonFlagsTest, AnAbstractUnixSocketIsServed) {
   EXPECT_THAT(run.out, HasSubstr(absl::StrCat(address, "\n")));
   EXPECT_THAT(run.out, HasSubstr("position 0"));
   EXPECT_THAT(run.out, HasSubstr("exit 0"));
+  const CliRun list = RunProgram(
+      GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir.path(), "/list --listen ipv4:127.0.0.1:1"));
+  EXPECT_EQ(list.code, 2);
+  EXPECT_THAT(list.err, HasSubstr("cannot listen on ipv4:127.0.0.1:1: ipv4: names addresses to "
+                                  "call, not one to serve on; give HOST:PORT, e.g. 127.0.0.1:1"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/list"));
 }
 
 // Started by systemd as a Type=notify service (NOTIFY_SOCKET set), govledgerd says READY=1 once

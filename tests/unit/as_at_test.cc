@@ -1449,9 +1449,18 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
   request.set_organisation_id("NOPE");
   EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kNotFound,
-                       AllOf(HasSubstr("organisation 'NOPE' is not registered as at this cut ("),
-                             HasSubstr("); registered then: LPF, MOPAC; choose a later "
-                                       "position, time or week, or another organisation"))));
+                       HasSubstr("organisation 'NOPE' is not registered in the ledger; "
+                                 "registered at this cut: LPF, MOPAC")));
+  // One registered after the cut: a later point holds it.
+  request.set_organisation_id("MOPAC");
+  const v1::AsAt as_at = request.as_at();
+  *request.mutable_as_at() = Position(1, kRecorded);
+  EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr("organisation 'MOPAC' is not registered as at this cut"),
+                             HasSubstr("; registered then: LPF; choose a later position, time "
+                                       "or week, or another organisation"))));
+  *request.mutable_as_at() = as_at;
   request.set_organisation_id("mopac");
   EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kNotFound,

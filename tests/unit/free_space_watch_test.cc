@@ -65,7 +65,8 @@ class FreeSpaceWatchTest : public ::testing::Test {
     return std::make_unique<FreeSpaceWatch>(
         ledger_.get(), "/srv/ledger", min_free_bytes,
         [this]() -> absl::StatusOr<uint64_t> {
-          ++checks_;
+          const int check = ++checks_;
+          if (flap_) return static_cast<uint64_t>(check % 2 == 0 ? 500 : 499);
           const int64_t free = free_.load();
           if (free == kUnreadable) return absl::UnavailableError("statvfs: EIO");
           if (free == kNoFiles) return absl::ResourceExhaustedError("3 files (inodes) free");
@@ -93,6 +94,7 @@ class FreeSpaceWatchTest : public ::testing::Test {
   static constexpr int64_t kGone = -3;     // FreeBytes's NOT_FOUND: the directory removed
   std::atomic<int64_t> free_{1000};
   std::atomic<int> checks_{0};  // the watch's reads of the free space
+  std::atomic<bool> flap_{false};  // free_ aside: 500 and 499 bytes by turns
   std::mutex mu_;
   std::vector<std::string> lines_;  // guarded by mu_
 };
@@ -141,28 +143,25 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_GE(checks_.load(), checks) << "the watch stopped checking";
   EXPECT_THAT(ledger_->appends_paused(), HasSubstr("123 bytes free"));
 
-  // Paused appends wait for the floor and an eighth more (562 here), so that a disk hovering
-  // about the floor does not flap: at the floor they stay paused, saying why.
-  free_ = 500;
-  const auto above = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (ledger_->appends_paused().find("500 bytes") == std::string::npos &&
-         std::chrono::steady_clock::now() < above) {
+  // Paused appends wait for the floor to be free at 10 checks in a row, so that a disk about
+  // the floor does not flap: free at every other check, they stay paused, saying so.
+  flap_ = true;  // 500 and 499 by turns
+  const int flapped = checks_.load() + 4 * FreeSpaceWatch::kResumeChecks;
+  const auto flapping = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (checks_.load() < flapped && std::chrono::steady_clock::now() < flapping) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  EXPECT_GE(checks_.load(), flapped) << "the watch stopped checking";
   EXPECT_THAT(ledger_->appends_paused(),
-              AllOf(HasSubstr("500 bytes free on the file system of /srv/ledger, above "
-                              "govledgerd's --min-free-bytes (500) but short of the eighth more"),
-                    HasSubstr("appends resume by themselves once 562 bytes are free")));
-  free_ = 561;
-  const int at_561 = checks_.load() + 2;
-  const auto checked = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (checks_.load() < at_561 && std::chrono::steady_clock::now() < checked) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_THAT(ledger_->appends_paused(), HasSubstr("561 bytes free"));
-  // Exactly the floor and an eighth is enough.
-  free_ = 562;
+              AllOf(HasSubstr("bytes free on the file system of /srv/ledger"),
+                    HasSubstr("appends resume by themselves once --min-free-bytes has been "
+                              "free for 10 checks in a row")));
+  // The floor free from now on: exactly the floor is enough, at 10 checks in a row.
+  free_ = 500;
+  const int steady_from = checks_.load();
+  flap_ = false;
   ASSERT_TRUE(AwaitPaused(*ledger_, false));
+  EXPECT_GE(checks_.load() - steady_from, FreeSpaceWatch::kResumeChecks);
   absl::StatusOr<v1::AppendResponse> appended = ledger_->Append(OneEvent(), "alice");
   ASSERT_THAT(appended, IsOk());
   EXPECT_EQ(appended->events(0).position(), 2u);
@@ -171,8 +170,8 @@ TEST_F(FreeSpaceWatchTest, PausesBelowTheFloorAndResumesAboveIt) {
   EXPECT_THAT(lines(),
               ElementsAre(StartsWith("appends paused: the disk holding the ledger is nearly "
                                      "full: 499 bytes free"),
-                          "appends resumed: 562 bytes free on the file system of /srv/ledger "
-                          "(--min-free-bytes 500, resumed at 562)"));
+                          "appends resumed: 500 bytes free on the file system of /srv/ledger "
+                          "(--min-free-bytes 500, free at 10 checks in a row)"));
   const Ledger::Stats stats = ledger_->stats();
   EXPECT_EQ(stats.appends_accepted, 3u);
   EXPECT_EQ(stats.appends_refused, 2u);
@@ -255,8 +254,9 @@ TEST_F(FreeSpaceWatchTest, AStorageFailureWhilePausedIsNotToldAsResumed) {
   EXPECT_THAT(lines(), ElementsAre(AllOf(StartsWith("appends paused: the disk holding the ledger "
                                                     "is nearly full: 10 bytes free"),
                                          ::testing::EndsWith(". Free space there: appends "
-                                                             "resume by themselves once 112 "
-                                                             "bytes are free"),
+                                                             "resume by themselves once "
+                                                             "--min-free-bytes has been free "
+                                                             "for 10 checks in a row (1 s)"),
                                          ::testing::Not(HasSubstr("nothing was stored")))));
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("restart govledgerd")));
