@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -29,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "cli/client.h"
 #include "cli/event_json.h"
 #include "cli/export_chain.h"
@@ -265,14 +267,30 @@ absl::Status CheckEnvelope(const v1::Event& event, bool flags) {
 
 // The plan week (0: none given) of a status report that gives no effective time, which takes
 // effect when the server receives it; nullopt for any other event.
-std::optional<uint32_t> UndatedStatusReportWeek(const v1::Event& event) {
-  v1::StatusReported report;
-  if (event.has_effective_time() ||
-      event.event_type() != v1::StatusReported::descriptor()->full_name() ||
-      !report.ParseFromString(event.payload())) {
+// For an event that records what a paper reported (a status report, a risk's opening,
+// re-rating, closure or transfer, a scope change, a gate, a milestone, a benefit, a closure or
+// re-plan) appended without its effective time, which then is when the server received it (and
+// it reads as the latest of every week since): what to call it in a note, "the status report
+// for plan week 86", "the RiskRerated"; nullopt for any other event. Registrations, keys,
+// decisions and corrections taking effect when recorded are the usual case, not noted.
+std::optional<std::string> UndatedPaperEvent(const v1::Event& event) {
+  absl::string_view type = event.event_type();
+  if (event.has_effective_time() || !absl::ConsumePrefix(&type, "govledger.v1.")) {
     return std::nullopt;
   }
-  return report.plan_week();
+  static const auto* const kOfPapers = new absl::flat_hash_set<absl::string_view>{
+      "StatusReported",  "RiskOpened",       "RiskRerated",       "RiskClosed",
+      "RiskTransferred", "ScopeItemAdded",   "ScopeItemRemoved",  "ScopeItemTransferred",
+      "GatePassed",      "MilestoneReached", "BenefitForecast",   "BenefitRealised",
+      "ProjectClosed",   "ProgrammeClosed",  "ProgrammeReplanned"};
+  if (!kOfPapers->contains(type)) return std::nullopt;
+  v1::StatusReported report;
+  if (type == "StatusReported" && report.ParseFromString(event.payload())) {
+    return report.plan_week() > 0
+               ? absl::StrCat("the status report for plan week ", report.plan_week())
+               : std::string("the status report");
+  }
+  return absl::StrCat("the ", type);
 }
 
 }  // namespace
@@ -525,13 +543,12 @@ int EventCommands::Append(const std::string& server) {
   }
   // A paper's status report recorded without its date takes effect now, and reads as the
   // latest report of every week since: say so, once it is stored.
-  if (std::optional<uint32_t> week = UndatedStatusReportWeek(request.events(0));
-      week.has_value() && !response.events(0).duplicate()) {
-    std::cerr << "govledger: note: the status report";
-    if (*week > 0) std::cerr << " for plan week " << *week;
-    std::cerr << " was given no --effective, so it took effect when the server received it: a "
-                 "report of an earlier paper is recorded with --effective DATE (correct this "
-                 "one with a CorrectionRecorded and record it again)\n";
+  if (std::optional<std::string> what = UndatedPaperEvent(request.events(0));
+      what.has_value() && !response.events(0).duplicate()) {
+    std::cerr << "govledger: note: " << *what
+              << " was given no --effective, so it took effect when the server received it: "
+                 "what an earlier paper reported is recorded with --effective DATE (correct "
+                 "this one with a CorrectionRecorded and record it again)\n";
   }
   if (json_) return PrintJson(response);
   const v1::AppendedEvent& appended = response.events(0);
@@ -555,18 +572,19 @@ int EventCommands::Import(const std::string& server) {
   constexpr size_t kBatchBytes = 16 << 20;
   size_t pending_bytes = 0;
   uint64_t added = 0, duplicates = 0, head = 0;
-  // Status reports stored without an effectiveTime (append's note), and the first's line.
+  // Events of papers stored without an effectiveTime (append's note), and the first's line.
   uint64_t undated = 0;
   std::string first_undated;
+  std::string first_undated_what;  // "the status report for plan week 75"
   // Said however the import ends: a run stopped by a refused line has stored them too.
   absl::Cleanup note_undated = [&] {
     if (undated == 0) return;
     std::cerr << "govledger: note: " << undated
-              << (undated == 1 ? " status report (" : " status reports (the first ")
-              << "at " << first_undated << ") had no effectiveTime, so "
-              << (undated == 1 ? "it" : "they")
-              << " took effect when the server received " << (undated == 1 ? "it" : "them")
-              << ": a report of an earlier paper gives its date (correct "
+              << (undated == 1 ? " event of a paper (" : " events of papers (the first ") << "at "
+              << first_undated << ", " << first_undated_what << ") had no effectiveTime, so "
+              << (undated == 1 ? "it" : "they") << " took effect when the server received "
+              << (undated == 1 ? "it" : "them")
+              << ": what an earlier paper reported gives its date (correct "
               << (undated == 1 ? "it" : "each") << " with a CorrectionRecorded and record it "
               << "again)\n";
   };
@@ -592,8 +610,10 @@ int EventCommands::Import(const std::string& server) {
           continue;
         }
         ++added;
-        if (UndatedStatusReportWeek(batch[i].event).has_value() && undated++ == 0) {
+        if (std::optional<std::string> what = UndatedPaperEvent(batch[i].event);
+            what.has_value() && undated++ == 0) {
           first_undated = batch[i].where;
+          first_undated_what = *what;
         }
       }
       head = response.head_position();

@@ -121,9 +121,9 @@ TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
   CliRun imported = Run("import " + lines);
   ASSERT_EQ(imported.code, 0) << imported.err;
   EXPECT_THAT(imported.err, HasSubstr(absl::StrCat(
-                                "note: 2 status reports (the first at ", lines,
-                                ":1) had no effectiveTime, so they took effect when the server "
-                                "received them")));
+                                "note: 2 events of papers (the first at ", lines,
+                                ":1, the status report for plan week 75) had no effectiveTime, "
+                                "so they took effect when the server received them")));
   CliRun again = Run("import " + lines);
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("0 new, 3 already stored"));
@@ -144,8 +144,21 @@ TEST_F(CliQueryTest, AStatusReportWithoutAnEffectiveTimeIsPointedOut) {
   EXPECT_EQ(refused.code, 1) << refused.err;
   EXPECT_THAT(refused.err,
               AllOf(HasSubstr(absl::StrCat(stopped, ":2: event")),
-                    HasSubstr(absl::StrCat("note: 1 status report (at ", stopped,
-                                           ":1) had no effectiveTime"))));
+                    HasSubstr(absl::StrCat("note: 1 event of a paper (at ", stopped,
+                                           ":1, the status report for plan week 78) had no "
+                                           "effectiveTime"))));
+  // Not only status reports: a re-rating recorded without its date is said too (an auditor
+  // re-rated a risk "today" by mistake, unwarned); a registration taking effect now is not.
+  CliRun rerated = Run(
+      R"(append --type govledger.v1.RiskRerated --payload '{"riskId":"LPP-R04","rating":"RAG_RED"}')");
+  ASSERT_EQ(rerated.code, 0) << rerated.err;
+  EXPECT_THAT(rerated.err, HasSubstr("note: the RiskRerated was given no --effective, so it took "
+                                     "effect when the server received it"));
+  CliRun registered =
+      Run(R"(append --type govledger.v1.ProjectRegistered --payload '{"projectId":"LPP-NEW",)"
+          R"("programmeId":"LPP","name":"New"}')");
+  ASSERT_EQ(registered.code, 0) << registered.err;
+  EXPECT_EQ(registered.err, "");
 }
 
 // A report effective within the day's grace before mobilisation is said to be so, not to be
