@@ -1826,6 +1826,14 @@ TEST(QueriesTest, EntityHistoryNamesWhatCorrectionsVoid) {
   EXPECT_EQ(restored.changes(4).corrects().position(), correction.position());
 }
 
+// The "rating" aspect among `aspects`, or "none".
+std::string RatingIn(const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
+  for (const v1::Aspect& a : aspects) {
+    if (a.name() == "rating") return a.value();
+  }
+  return "none";
+}
+
 // As recorded, a late re-rating dated before one already recorded changes nothing now (the
 // later-effective rating stands), so its before and after are equal; what it changed at its
 // own effective time is given apart. Events that did change the state, and as-known histories,
@@ -1841,24 +1849,18 @@ TEST(QueriesTest, AsRecordedHistoryGivesALateFactsChangeAtItsEffectiveTime) {
   absl::StatusOr<v1::GetEntityHistoryResponse> r =
       projections::QueryEntityHistory(log.events(), kNow, request);
   ASSERT_OK(r);
-  auto rating = [](const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
-    for (const v1::Aspect& a : aspects) {
-      if (a.name() == "rating") return a.value();
-    }
-    return std::string("none");
-  };
   ASSERT_EQ(r->changes_size(), 3);
   const v1::EntityChange& late = r->changes(2);
-  EXPECT_EQ(rating(late.before()), "GREEN");
-  EXPECT_EQ(rating(late.after()), "GREEN");
-  EXPECT_EQ(rating(late.before_at_effective_time()), "RED");
-  EXPECT_EQ(rating(late.after_at_effective_time()), "AMBER");
+  EXPECT_EQ(RatingIn(late.before()), "GREEN");
+  EXPECT_EQ(RatingIn(late.after()), "GREEN");
+  EXPECT_EQ(RatingIn(late.before_at_effective_time()), "RED");
+  EXPECT_EQ(RatingIn(late.after_at_effective_time()), "AMBER");
   for (int i = 0; i < 2; ++i) EXPECT_EQ(r->changes(i).after_at_effective_time_size(), 0) << i;
   *request.mutable_as_at() = Week(30, kKnown);
   r = projections::QueryEntityHistory(log.events(), kNow, request);
   ASSERT_OK(r);
   ASSERT_EQ(r->changes_size(), 3);
-  EXPECT_EQ(rating(r->changes(1).after()), "AMBER");  // in effective order
+  EXPECT_EQ(RatingIn(r->changes(1).after()), "AMBER");  // in effective order
   for (const v1::EntityChange& c : r->changes()) {
     EXPECT_EQ(c.after_at_effective_time_size(), 0) << c.event().position();
   }
@@ -1883,25 +1885,19 @@ TEST(QueriesTest, AsRecordedHistoryPlacesEachOfSeveralLateFacts) {
   absl::StatusOr<v1::GetEntityHistoryResponse> r =
       projections::QueryEntityHistory(log.events(), kNow, request);
   ASSERT_OK(r);
-  auto rating = [](const google::protobuf::RepeatedPtrField<v1::Aspect>& aspects) {
-    for (const v1::Aspect& a : aspects) {
-      if (a.name() == "rating") return a.value();
-    }
-    return std::string("none");
-  };
   ASSERT_EQ(r->changes_size(), 7);
   std::vector<std::string> at_effective;
   for (const v1::EntityChange& c : r->changes()) {
     at_effective.push_back(c.after_at_effective_time_size() == 0
                                ? "-"
-                               : absl::StrCat(rating(c.before_at_effective_time()), ">",
-                                              rating(c.after_at_effective_time())));
+                               : absl::StrCat(RatingIn(c.before_at_effective_time()), ">",
+                                              RatingIn(c.after_at_effective_time())));
   }
   // The AMBER of week 15 (RED before it then), nothing for the restatements, the RED of week
   // 12 restating the RED then, and the AMBER of week 21 after the GREEN of week 20.
   EXPECT_THAT(at_effective,
               ::testing::ElementsAre("-", "-", "RED>AMBER", "-", "-", "GREEN>AMBER", "-"));
-  for (int i = 2; i < 7; ++i) EXPECT_EQ(rating(r->changes(i).after()), "GREEN") << i;
+  for (int i = 2; i < 7; ++i) EXPECT_EQ(RatingIn(r->changes(i).after()), "GREEN") << i;
 }
 
 TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
