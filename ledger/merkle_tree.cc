@@ -68,7 +68,10 @@ absl::StatusOr<std::vector<std::string>> MerkleTree::Leaves(uint64_t begin, uint
 
 absl::Status MerkleTree::Extend(uint64_t size) {
   const uint64_t complete = size / chunk_;
+  bool first = true;
   while (chunk_roots_.size() < complete) {
+    if (!first && stopping_) return errors::ShuttingDown();
+    first = false;
     const uint64_t begin = chunk_roots_.size() * chunk_;
     // Up to 64 chunks per read: one scan, bounded memory.
     const uint64_t end = std::min(complete, chunk_roots_.size() + 64) * chunk_;

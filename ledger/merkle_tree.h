@@ -18,6 +18,7 @@
 #ifndef GOVLEDGER_LEDGER_MERKLE_TREE_H_
 #define GOVLEDGER_LEDGER_MERKLE_TREE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -46,6 +47,13 @@ class MerkleTree {
   // The consistency proof from `from` events to `to`. REQUIRES: 1 <= from <= to.
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from, uint64_t to);
 
+  // Makes a call that still has more than one read of chunks to make (the first build after a
+  // start, about 1.3 s a million events) stop after the read in progress, UNAVAILABLE
+  // (errors::ShuttingDown), it and every later one; a call that extends the tree by one read
+  // or less (a growing log's) still answers. For a shutdown: its wait is bounded by one read,
+  // not the log's size. Thread-safe; may be called while a call runs.
+  void Stop() { stopping_ = true; }
+
  private:
   // Adds the roots of the chunks complete within the first `size` events. REQUIRES: mu_ held.
   absl::Status Extend(uint64_t size);
@@ -61,6 +69,7 @@ class MerkleTree {
 
   EventStore* const store_;
   const uint64_t chunk_;
+  std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::vector<std::string> chunk_roots_;  // guarded by mu_
   // The first leaves of the chunk after the complete ones (events chunk_roots_.size() * chunk_

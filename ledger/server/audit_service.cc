@@ -122,6 +122,7 @@ void AuditServiceImpl::StartPublishing(
 }
 
 void AuditServiceImpl::Stop() {
+  tree_.Stop();  // a first build of a long log in progress ends after its current read
   audits_.Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);

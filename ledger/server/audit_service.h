@@ -52,8 +52,11 @@ class AuditServiceImpl final : public AuditServiceBase {
   // (the same damage is not said at every tick). REQUIRES: called at most once, before Stop.
   void StartPublishing(int seconds, std::function<void(absl::StatusOr<v1::TreeHead>)> publish);
 
-  // Ends the audit thread (calls still queued, and any later, are refused with UNAVAILABLE),
-  // then the publishing thread (after its last tree head), and waits for them. Call after the gRPC
+  // Stops a first build of the tree in progress after its current read (MerkleTree::Stop: a
+  // long log's would hold the shutdown for seconds; a proof or tree head waiting for it is
+  // refused with UNAVAILABLE, and no last tree head is written), ends the audit thread (calls
+  // still queued, and any later, are refused with UNAVAILABLE), then the publishing thread
+  // (after its last tree head), and waits for them. Call after the gRPC
   // server has shut down, before the ledger is destroyed. Idempotent.
   void Stop();
 

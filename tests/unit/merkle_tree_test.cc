@@ -119,6 +119,20 @@ TEST_F(MerkleTreeTest, TheDefaultChunkGivesTheSameRoots) {
                                             proof, *tree.Root(2500)));
 }
 
+// A stopped tree (a shutdown) ends a long first build after the read in progress (64 chunks),
+// UNAVAILABLE, instead of reading the whole log; an extension of one read still answers.
+TEST_F(MerkleTreeTest, AStoppedTreeEndsALongBuildAfterOneRead) {
+  GrowTo(4 * 64 * 3);  // three reads of 64 chunks of 4
+  MerkleTree tree(&store_, /*chunk=*/4);
+  ASSERT_TRUE(tree.Root(4 * 64).ok());  // one read
+  tree.Stop();
+  const uint64_t read = store_.read;
+  EXPECT_TRUE(tree.Root(4 * 64 + 4).ok()) << "an extension of one read answers";
+  EXPECT_THAT(tree.Root(4 * 64 * 3).status(),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("shutting down")));
+  EXPECT_LE(store_.read - read, 4u * 64 * 2) << "it read on after the stop";
+}
+
 // Tree heads and proofs of a growing log read each event of its unfinished last chunk once,
 // not once a call, nor again when the chunk completes.
 TEST_F(MerkleTreeTest, EachEventOfTheUnfinishedChunkIsReadOnce) {
