@@ -82,7 +82,7 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
   // while the daemon is down.
   if (backups != nullptr) {
     metric("govledger_backups_readable", "gauge",
-           "Whether the backups directory (--backups) and its newest backup's manifest could be "
+           "Whether the backups directory (--backups), its backups and their manifests could be "
            "read (1) or not (0).",
            backups->read.ok() ? "1" : "0");
     if (backups->read.ok()) {

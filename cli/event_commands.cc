@@ -981,6 +981,13 @@ int EventCommands::Export(const std::string& server) {
                       : absl::StrCat("cannot create ", out_, ": ", std::strerror(error)));
     }
     std::remove(partial.c_str());  // the link's other name; after a rename, gone already
+    complete = true;
+    std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;
+    if (written > 0) {
+      std::cerr << "; the last, position " << last_position << ", has the hash "
+                << crypto::ToHex(last_hash) << " (for verify --file --head-hash)";
+    }
+    std::cerr << "\n";
     const std::string directory = std::filesystem::path(out_).parent_path().string();
     if (absl::Status synced = FsyncDirectory(directory.empty() ? "." : directory); !synced.ok()) {
       // The file is whole and synced; only its name may not survive a power loss. It is kept
@@ -991,13 +998,6 @@ int EventCommands::Export(const std::string& server) {
                                ": its name may not survive a power loss (copy it elsewhere, or "
                                "export into a directory you may read)"));
     }
-    complete = true;
-    std::cerr << "exported " << written << (written == 1 ? " event" : " events") << " to " << out_;
-    if (written > 0) {
-      std::cerr << "; the last, position " << last_position << ", has the hash "
-                << crypto::ToHex(last_hash) << " (for verify --file --head-hash)";
-    }
-    std::cerr << "\n";
   }
   return kExitOk;
 }

@@ -944,13 +944,22 @@ absl::Status GovernanceValidator::CheckAppend(
     return status;
   };
   bool refold_pending = false;
+  // The last correction of the run a refold applies: a refusal found by the refold names it
+  // (a client maps it back to the request; the refold applies the whole run).
+  const v1::Event* run_last = nullptr;
+  // A damaged log or a failed read is the log's, not the correction's: said as it was.
+  const auto refold_refused = [&](const absl::Status& status) {
+    const absl::Status applying = errors::WithContext(status, "applying a correction: ");
+    const bool of_the_log = status.code() == absl::StatusCode::kDataLoss ||
+                            status.code() == absl::StatusCode::kInternal ||
+                            status.code() == absl::StatusCode::kUnavailable;
+    return refuse(of_the_log ? applying : WithContext(applying, *run_last));
+  };
   for (size_t i = 0; i < stored.size(); ++i) {
     const v1::Event& event = *stored[i];
     const bool correction = IsCorrection(event);
     if (refold_pending && !correction) {
-      if (absl::Status status = refold_with(i); !status.ok()) {
-        return refuse(errors::WithContext(status, "applying a correction: "));
-      }
+      if (absl::Status status = refold_with(i); !status.ok()) return refold_refused(status);
       refold_pending = false;
     }
     lookup_failure_ = absl::OkStatus();
@@ -963,7 +972,7 @@ absl::Status GovernanceValidator::CheckAppend(
         // Judged by a state that still counts what this append's earlier corrections void
         // (a signature voided just before its decision's proposal): judged again after them.
         if (absl::Status refolded_now = refold_with(i); !refolded_now.ok()) {
-          return refuse(errors::WithContext(refolded_now, "applying a correction: "));
+          return refold_refused(refolded_now);
         }
         state_->set_recording_micros(context.recorded_micros);
         status = state_->Apply(event, GovernanceState::Mode::kValidate);
@@ -972,6 +981,7 @@ absl::Status GovernanceValidator::CheckAppend(
         }
       }
       refold_pending = true;
+      run_last = &event;
     }
     // A store that failed to give an event the checks looked up: its error, not what the
     // checks concluded without the event ("names no event", or nothing refused).
@@ -981,7 +991,7 @@ absl::Status GovernanceValidator::CheckAppend(
   if (refold_pending) {
     // The corrected events stop counting for the rules from now on.
     if (absl::Status status = refold_with(stored.size()); !status.ok()) {
-      return refuse(errors::WithContext(status, "applying a correction: "));
+      return refold_refused(status);
     }
   }
   group_events_.insert(group_events_.end(), stored.begin(), stored.end());

@@ -1048,13 +1048,13 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           return s == v1::RISK_STATUS_OPEN || s == v1::RISK_STATUS_CLOSED;
         };
         std::string status_b = RiskStatusText(status(sb, rb));
+        bool transferred_in = false;
         if (held(status(sb, rb)) && !held(status(sa, ra))) {
           // Held now, not then: transferred in when a transfer brought it to the programme
           // (a subject outside it, then one in it), not when the programme opened it since,
           // opened it again after a correction voided another's opening, or has it back
           // because a correction voided its transfer out.
           const std::vector<v1::WorkRef>& earlier = rb->earlier_subjects;
-          bool transferred_in = false;
           for (size_t i = 0; i < earlier.size(); ++i) {
             const v1::WorkRef& next = i + 1 < earlier.size() ? earlier[i + 1] : rb->subject;
             if (!InProgramme(sb, earlier[i], p) && InProgramme(sb, next, p)) {
@@ -1068,14 +1068,18 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
         const int differences = out.differences_size();
         diff(stream, "rating", rating_a, rating(sb, rb));
         // Unrated where the programme did not hold it yet: the transfer that brought it in
-        // explains the rating it has now, with any re-rating.
-        if (out.differences_size() > differences && rating_a.empty()) {
+        // explains the rating it has now, with any re-rating. That is a transfer folded at the
+        // later point into the programme (not one a correction voids there, nor a move within
+        // the programme of a risk opened since).
+        if (out.differences_size() > differences && rating_a.empty() && transferred_in) {
           v1::Difference& d = *out.mutable_differences(out.differences_size() - 1);
           std::map<uint64_t, v1::EventRef> by_position;
           for (const v1::EventRef& ref : d.events()) by_position[ref.position()] = ref;
           for (const auto& [position, e] : changed) {
-            if (e->stream_id() == stream &&
-                e->event_type() == v1::RiskTransferred::descriptor()->full_name()) {
+            v1::RiskTransferred m;
+            if (e->stream_id() == stream && in_b.contains(position) &&
+                e->event_type() == v1::RiskTransferred::descriptor()->full_name() &&
+                m.ParseFromString(e->payload()) && InProgramme(sb, m.to(), p)) {
               by_position[position] = RefOf(*e);
             }
           }
@@ -1730,6 +1734,16 @@ QueryDecisionRegisterImpl(Folder& folder,
     ASSIGN_OR_RETURN(const bool anywhere,
                      folder.StreamHasEvents(absl::StrCat("organisation/", org)));
     if (!anywhere) {
+      for (const std::string& other : {absl::AsciiStrToUpper(org), absl::AsciiStrToLower(org)}) {
+        if (other == org || !CheckId("organisation_id", other).ok()) continue;
+        ASSIGN_OR_RETURN(const bool held,
+                         folder.StreamHasEvents(absl::StrCat("organisation/", other)));
+        if (held) {
+          return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                                  "' is not registered; did you mean ", other,
+                                                  "? (ids are told apart by letter case)"));
+        }
+      }
       return absl::NotFoundError(absl::StrCat("organisation '", org,
                                               "' is not registered in the ledger; registered at "
                                               "this cut: ",
@@ -2091,7 +2105,10 @@ static absl::StatusOr<std::optional<std::string>> StreamMeant(Folder& folder,
   const size_t slash = stream.find('/');
   if (slash == std::string::npos) {
     for (const char* kind : {"programme", "project", "risk", "scope", "organisation", "key"}) {
-      candidates.push_back(absl::StrCat(kind, "/", stream));
+      for (const std::string& id :
+           {stream, absl::AsciiStrToUpper(stream), absl::AsciiStrToLower(stream)}) {
+        candidates.push_back(absl::StrCat(kind, "/", id));
+      }
     }
   } else {
     const std::string kind = absl::AsciiStrToLower(stream.substr(0, slash));

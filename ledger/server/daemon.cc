@@ -166,10 +166,10 @@ absl::Status CheckListenAddressFree(const std::string& listen) {
     if (absl::StartsWith(listen, scheme)) {
       // Lists of addresses to call, which gRPC's server does not take (it would fail to bind,
       // after the store is open and its directory made).
-      return ConfigurationError(absl::InvalidArgumentError(
-          absl::StrCat("cannot listen on ", listen, ": ", scheme,
-                       " names addresses to call, not one to serve on; give HOST:PORT, e.g. ",
-                       listen.substr(scheme.size()))));
+      const std::string first = listen.substr(scheme.size(), listen.find(',') - scheme.size());
+      return ConfigurationError(absl::InvalidArgumentError(absl::StrCat(
+          "cannot listen on ", listen, ": ", scheme,
+          " names addresses to call, not one to serve on; give HOST:PORT, e.g. ", first)));
     }
   }
   for (absl::string_view scheme : {"unix-abstract:", "dns:"}) {

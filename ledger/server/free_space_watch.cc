@@ -121,7 +121,7 @@ void FreeSpaceWatch::Check() {
   // a disk about the floor (a compaction writing, then deleting) does not flap between the two
   // at every check, each change a line in the log and a health change. Time, not more space:
   // a file system whose data leaves little more than the floor free must still resume.
-  free_checks_ = enough ? free_checks_ + 1 : 0;
+  free_checks_ = enough ? std::min(free_checks_ + 1, kResumeChecks) : 0;
   if (!enough || (paused_ && free_checks_ < kResumeChecks)) {
     // The message changes with the figure, so it is set on every check while paused.
     const std::string why = absl::StrCat(

@@ -1482,6 +1482,7 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
        "NOT_FOUND: the ledger holds no events on stream risk/lpp-r04; "
        "did you mean risk/LPP-R04?"},
       {"history LPP-R04", "did you mean risk/LPP-R04?"},
+      {"history lpp-r04", "did you mean risk/LPP-R04?"},
       // Never registered is not "registered later" (nothing to choose a later point for).
       {"decisions --organisation NOPE",
        "organisation 'NOPE' is not registered in the ledger; "

@@ -459,10 +459,12 @@ TEST(DaemonFlagsTest, AnAbstractUnixSocketIsServed) {
   EXPECT_THAT(run.out, HasSubstr("position 0"));
   EXPECT_THAT(run.out, HasSubstr("exit 0"));
   const CliRun list = RunProgram(
-      GOVLEDGERD_PATH, absl::StrCat("--data-dir ", dir.path(), "/list --listen ipv4:127.0.0.1:1"));
+      GOVLEDGERD_PATH,
+      absl::StrCat("--data-dir ", dir.path(), "/list --listen ipv4:127.0.0.1:1,127.0.0.2:1"));
   EXPECT_EQ(list.code, 2);
-  EXPECT_THAT(list.err, HasSubstr("cannot listen on ipv4:127.0.0.1:1: ipv4: names addresses to "
-                                  "call, not one to serve on; give HOST:PORT, e.g. 127.0.0.1:1"));
+  EXPECT_THAT(list.err, HasSubstr("cannot listen on ipv4:127.0.0.1:1,127.0.0.2:1: ipv4: names "
+                                  "addresses to call, not one to serve on; give HOST:PORT, e.g. "
+                                  "127.0.0.1:1"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/list"));
 }
 

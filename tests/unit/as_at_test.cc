@@ -932,6 +932,29 @@ TEST(AsAtTest, CompareExplainsATransferredInRiskByItsTransfer) {
                          absl::StrCat("risk/R1 rating:  -> AMBER @", in.position(), ",",
                                       rerated.position()),
                          absl::StrCat("risk/R1 subject:  -> programme OCP @", in.position())));
+
+  // Only the transfer that brought it in, as the later point folds it: not one a correction
+  // voids there (R2 sent to SCCP first, by mistake), nor a move within the programme of a risk
+  // opened since (R3), which no transfer brought (found by a review of the change).
+  log.Add(Ev(Programme("SCCP", "LPF")), InWeek(4));
+  log.Add(Ev(Risk("R2", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(4));
+  const v1::Event wrong = log.Add(Ev(TransferRisk("R2", ProgrammeRef("SCCP"))), InWeek(5));
+  const uint64_t from = log.events().size();
+  log.Add(Correction(wrong, "meant OCP"), InWeek(6));
+  const v1::Event meant = log.Add(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), InWeek(6));
+  const v1::Event opened = log.Add(Ev(Risk("R3", ProgrammeRef("OCP"), v1::RAG_AMBER)), InWeek(6));
+  log.Add(Ev(TransferRisk("R3", ProgrammeRef("OCP"))), InWeek(7));  // within OCP
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Position(log.events().size(), kRecorded);
+  r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::map<std::string, std::vector<uint64_t>> rating_events;
+  for (const v1::Difference& d : r->differences()) {
+    if (d.aspect() != "rating") continue;
+    for (const v1::EventRef& e : d.events()) rating_events[d.entity()].push_back(e.position());
+  }
+  EXPECT_THAT(rating_events["risk/R2"], ElementsAre(meant.position()));
+  EXPECT_THAT(rating_events["risk/R3"], ElementsAre(opened.position()));
 }
 
 // A correction of what the new holder did is the new holder's too; the correction of an event
@@ -1460,6 +1483,11 @@ TEST(QueriesTest, DecisionRegisterSignaturesSpendAndDelegation) {
                        AllOf(HasSubstr("organisation 'MOPAC' is not registered as at this cut"),
                              HasSubstr("; registered then: LPF; choose a later position, time "
                                        "or week, or another organisation"))));
+  // Another letter case of one registered later is suggested, not said to be nowhere.
+  request.set_organisation_id("mopac");
+  EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("organisation 'mopac' is not registered; did you mean MOPAC?")));
   *request.mutable_as_at() = as_at;
   request.set_organisation_id("mopac");
   EXPECT_THAT(projections::QueryDecisionRegister(log.events(), kNow, request),

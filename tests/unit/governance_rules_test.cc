@@ -1341,8 +1341,14 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
   ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 11", {"CEO", dm},
                                   {Amount(v1::AMOUNT_KIND_CAPITAL, 200000000, "Reserve")})),
                       MakeDate(2016, 4, 3))));
-  EXPECT_THAT(Append(Correction(lax, "set in error")),
-              StatusIs(kFailed, HasSubstr("it would leave decision MOPAC/PCD 11")));
+  // The refusal, found by folding the log again without the voided event, names the
+  // correction (it named no event: a client could not tell which to fix).
+  const v1::Event fix = Correction(lax, "set in error");
+  EXPECT_THAT(Append(fix), StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("event ", fix.event_id(),
+                                                                          " (govledger.v1."
+                                                                          "CorrectionRecorded")),
+                                                   HasSubstr("applying a correction: it would "
+                                                             "leave decision MOPAC/PCD 11"))));
 }
 
 // A decision withdrawn before anyone signed it was held to nothing: a setting dated back over
