@@ -110,16 +110,26 @@ std::string ProjectRating(const v1::WorkStatus& w) {
 
 // A project's rating for the report's table: ProjectRating, or "closed (last GREEN)"; with
 // the week it was reported for when that is before `report_week` (the week the point speaks
-// for, ReportWeek), so that a project that missed a report does not look freshly rated:
-// "GREEN (week 74)", "closed (last GREEN, week 74)".
+// for, ReportWeek), so that a project that missed a report does not look freshly rated, and
+// the week its effective time is in when that is another (a week typed wrongly, or a report
+// dated late), as `status` shows it: "GREEN (week 74)", "closed (last GREEN, week 74)",
+// "RED (week 8, effective in week 86)".
 std::string ProjectRatingNow(const v1::WorkStatus& w, int report_week) {
   const int week = w.reported_plan_week();
-  const bool older = week > 0 && week < report_week;
-  if (w.closed()) {
-    return absl::StrCat("closed (last ", ProjectRating(w),
-                        older ? absl::StrCat(", week ", week) : "", ")");
+  const bool elsewhere = week > 0 && w.has_reported_time() && w.effective_plan_week() != week;
+  std::vector<std::string> notes;
+  if (week > 0 && (week < report_week || elsewhere)) notes.push_back(absl::StrCat("week ", week));
+  if (elsewhere) {
+    notes.push_back(w.effective_plan_week() == 0
+                        ? std::string("effective before week 1")
+                        : absl::StrCat("effective in week ", w.effective_plan_week()));
   }
-  return older ? absl::StrCat(ProjectRating(w), " (week ", week, ")") : ProjectRating(w);
+  if (w.closed()) {
+    notes.insert(notes.begin(), absl::StrCat("last ", ProjectRating(w)));
+    return absl::StrCat("closed (", absl::StrJoin(notes, ", "), ")");
+  }
+  return notes.empty() ? ProjectRating(w)
+                       : absl::StrCat(ProjectRating(w), " (", absl::StrJoin(notes, ", "), ")");
 }
 
 std::map<std::string, const v1::WorkStatus*> ProjectsById(const v1::GetProgrammeStatusResponse& s) {

@@ -1203,6 +1203,13 @@ TEST_F(CliQueryTest, StatusShowsAPlanWeekThatIsNotTheWeekOfTheReportsDate) {
   RunJson("status --programme LPP", &json);
   EXPECT_EQ(json.programme().reported_plan_week(), 68);
   EXPECT_EQ(json.programme().effective_plan_week(), 86);
+  // And the report's table of projects: it had shown "RED (week 68)", a project that had
+  // missed its reports since week 68.
+  r = Run("report --programme LPP --since-week 74");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("| LPP-INV  | LPP-INV project  | RED (week 68, effective in week 86) "
+                        "| AMBER          |\n"));
   // So is a progress update's (a report without a rating), in status and in the report: it
   // had been shown as it was keyed.
   v1::StatusReported update = Status(ProgrammeRef("LPP"), v1::RAG_UNSPECIFIED, 78);
