@@ -1310,7 +1310,7 @@ struct GovernanceState::Access {
                     absl::StrCat("has already passed ", m.gate(),
                                  passed == m.gate() ? "" : absl::StrCat(" (as '", passed, "')")),
                     "a gate is passed once (names that differ only in letter case, accents, "
-                    "hyphens, spacing or letters that look alike are one gate)");
+                    "punctuation, spacing or letters that look alike are one gate)");
     }
     return absl::OkStatus();
   }
@@ -2323,6 +2323,24 @@ struct GovernanceState::Access {
         RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {
       return;
+    }
+    // Nor one the rules refuse whatever the corrections: by a key of another organisation,
+    // for a role the decision does not require or has had signed, or by a holder who has
+    // signed it already. No log the rules checked holds one, but a copy rewritten with a new
+    // chain may (its signatures each real): a decision is approved by as many people as it
+    // has required roles, whatever the log says.
+    const KeyState& k = *key_found;
+    const auto& required = found->proposed.required_signatory_roles();
+    if ((!k.registered.organisation_id().empty() &&
+         k.registered.organisation_id() != m.organisation_id()) ||
+        std::find(required.begin(), required.end(), k.registered.role()) == required.end() ||
+        found->signed_roles.contains(k.registered.role()) ||
+        found->signing_keys.contains(m.key_id())) {
+      return;
+    }
+    for (const std::string& signed_with : found->signing_keys) {
+      const KeyState* other = s.FindKey(signed_with);
+      if (other != nullptr && LookAlike(other->registered.holder(), k.registered.holder())) return;
     }
     KeyState* key = s.MutateExisting(s.keys_, m.key_id());
     const int64_t at = EffectiveMicrosOrUnknown(e);  // kUnknownTime is the least

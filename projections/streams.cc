@@ -144,8 +144,10 @@ std::string LookAlikeKey(absl::string_view text, bool fold_case) {
         u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
       continue;  // accents, and what shows nothing (U+200B, a soft hyphen)
     }
-    if (u_isUWhiteSpace(c) || InvisibleInName(static_cast<char32_t>(c)) ||
-        u_charType(c) == U_DASH_PUNCTUATION || c == 0x2212) {  // blanks (U+2800, U+FFF9), dashes
+    // Blanks (U+2800, U+FFF9), and punctuation, which a reader passes over as they do a space:
+    // "Alice Smith." and "Alice_Smith" are "Alice Smith"; "O’Brien" is "O'Brien".
+    if (u_isUWhiteSpace(c) || InvisibleInName(static_cast<char32_t>(c)) || u_ispunct(c) ||
+        c == 0x2212) {
       if (!space) kept.append(static_cast<UChar>(' '));
       space = true;
       continue;

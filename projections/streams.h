@@ -46,9 +46,10 @@ std::string SpellingKey(absl::string_view reference);
 // a no-break space), letters that look alike are mapped to one (Unicode's confusable
 // skeletons, UTS #39, of the folded text and of the text with its case kept, so that capitals
 // alike only as capitals count: Cyrillic "ОВС" and "OBC"), accents and characters that show
-// nothing (U+200B) are dropped, and hyphens, dashes, blanks (U+2800, U+3164) and runs of white
-// space are one space. So "Gate 3", "GATE-3", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one
-// gate; "José", "JOSÉ", "Jose" and "KADİR"/"Kadir" one holder each; and, on the safe side, so
+// nothing (U+200B) are dropped, and punctuation (hyphens, dashes, full stops, underscores,
+// brackets, apostrophes), blanks (U+2800, U+3164) and runs of white space are one space. So
+// "Gate 3", "GATE-3", "Gate 3.", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one gate; "José",
+// "JOSÉ", "Jose", "José_", "(José)" and "KADİR"/"Kadir" one holder each; and, on the safe side, so
 // are "Weiß" and "Weiss", "Kim" and "Kirn" ("m" looks like "rn"), and the digits one and zero
 // and the letters that look like them ("Gate 1", "Gate l", "Gate I"; "Gate 0", "Gate O"), but
 // not "I" and "L". ICU.
