@@ -94,8 +94,7 @@ absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view
   return event;
 }
 
-absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
-                                               const crypto::Hash& prev) {
+absl::StatusOr<StoredEventHashes> CheckStoredEvent(uint64_t position, absl::string_view stored) {
   if (!HasHashTrailer(stored)) {
     return errors::CorruptEvent(position, "stored bytes lack the hash trailer");
   }
@@ -107,13 +106,13 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
   // Its own hash first, over the previous hash it states: an edit of the event shows here,
   // and only here (the next event still chains to the hash stored with it).
   const absl::string_view stated_prev = keys->prev_hash;
-  crypto::Hash own{};
+  StoredEventHashes out{};
   if (stated_prev.size() == crypto::kHashSize) {
-    std::memcpy(own.data(), stated_prev.data(), crypto::kHashSize);
+    std::memcpy(out.prev.data(), stated_prev.data(), crypto::kHashSize);
   }
-  crypto::Hash hash = crypto::ChainHash(own, record);
+  out.hash = crypto::ChainHash(out.prev, record);
   if (stated_prev.size() != crypto::kHashSize ||
-      std::memcmp(hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0) {
+      std::memcmp(out.hash.data(), stored.data() + record.size() + 2, crypto::kHashSize) != 0) {
     return errors::ChainBroken(position,
                                "its content does not give the hash stored with it (the event "
                                "was changed after it was written)");
@@ -123,7 +122,13 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
         position, absl::StrCat("the event stored there names position ", keys->position,
                                " (events were moved or renumbered)"));
   }
-  if (own != prev) {
+  return out;
+}
+
+absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_view stored,
+                                               const crypto::Hash& prev) {
+  ASSIGN_OR_RETURN(const StoredEventHashes checked, CheckStoredEvent(position, stored));
+  if (checked.prev != prev) {
     return errors::ChainBroken(
         position,
         position == 1
@@ -134,9 +139,8 @@ absl::StatusOr<crypto::Hash> VerifyStoredEvent(uint64_t position, absl::string_v
                            " (that event was replaced, or this one was, after "
                            "this one was written)"));
   }
-  return hash;
+  return checked.hash;
 }
-
 
 absl::StatusOr<ChainPoint> VerifyChain(EventStore& store, const ChainPoint& start, uint64_t end,
                                        const std::function<void(uint64_t)>& progress) {

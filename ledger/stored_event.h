@@ -48,6 +48,16 @@ struct StoredEventKeys {
 };
 absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored);
 
+// Checks `stored` alone as the event at `position`: trailer present, its hash SHA-256 over the
+// previous hash it names and its record, and the record naming this position; not its link to
+// the event before (what a reader of some events, not of the chain, can check). Returns the
+// previous hash it names and its own, or DATA_LOSS as VerifyStoredEvent.
+struct StoredEventHashes {
+  crypto::Hash prev;
+  crypto::Hash hash;
+};
+absl::StatusOr<StoredEventHashes> CheckStoredEvent(uint64_t position, absl::string_view stored);
+
 // Checks that `stored` is the event at `position` chained to `prev`: trailer present, its hash
 // is SHA-256 over the previous hash it names and its record, and the record names this
 // position and `prev`. Returns its hash, or DATA_LOSS (CHAIN_BROKEN or EVENT_CORRUPT) naming

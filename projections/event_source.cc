@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/uuid.h"
+#include "ledger/stored_event.h"
 
 namespace govledger::projections {
 
@@ -69,13 +70,20 @@ absl::StatusOr<std::vector<v1::Event>> StoreEventSource::Read(
   for (size_t i = 0; i < order.size(); ++i) sorted[i] = positions[order[i]];
   std::vector<v1::Event> out(positions.size());
   size_t i = 0;
-  absl::Status parse_error;
+  absl::Status damage;  // or a hash that does not match
   absl::Status status = store_->GetMany(
       sorted, [&](uint64_t position, absl::string_view stored) {
         v1::Event& e = out[order[i++]];
+        // Each event against its own hash (not its link to the one before, which this read
+        // need not hold): an event edited on disk is never folded into an answer.
+        if (absl::StatusOr<StoredEventHashes> checked = CheckStoredEvent(position, stored);
+            !checked.ok()) {
+          damage = checked.status();
+          return false;
+        }
         if (!e.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
-          parse_error = absl::DataLossError(absl::StrCat(
-              "the stored event at position ", position, " does not parse"));
+          damage = absl::DataLossError(
+              absl::StrCat("the stored event at position ", position, " does not parse"));
           return false;
         }
         e.clear_prev_hash();
@@ -83,7 +91,7 @@ absl::StatusOr<std::vector<v1::Event>> StoreEventSource::Read(
         return true;
       });
   if (!status.ok()) return status;
-  if (!parse_error.ok()) return parse_error;
+  if (!damage.ok()) return damage;
   return out;
 }
 

@@ -112,6 +112,7 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
       // is known: one over the limit costs its fold and memory, then is refused.
       absl::StatusOr<Response> answer = AnswerPage(query, request, published);
       if (!answer.ok()) {
+        ledger_->NoteDamage(answer.status());  // an event read that fails its hash, say
         call->Fail(ToGrpcStatus(answer.status()));
         return;
       }

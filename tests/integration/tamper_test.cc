@@ -40,6 +40,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kEvents = 20;
 constexpr uint64_t kVerifiedPoint = 10;
@@ -298,6 +299,50 @@ TEST_F(TamperTest, AnEventCopiedToAnotherPositionIsNamedByVerifyAndExport) {
   EXPECT_THAT(stream.err, HasSubstr("export: version 6 of stream tamper/x is the event at "
                                     "position 5, version 5 of stream tamper/x: the ledger is "
                                     "damaged there"));
+}
+
+// A governance event edited below the verified point (a start does not look there): a query
+// that folds it refuses with DATA_LOSS naming the position, and monitoring sees the damage. It
+// had answered with the edited text (an operator's trial: a decision's amount changed on disk
+// was served as the amount).
+TEST_F(TamperTest, AQueryNeverFoldsAnEventEditedOnDisk) {
+  ASSERT_OK(daemon_.Start());
+  const std::string server = absl::StrCat("--server ", daemon_.address());
+  CliRun registered =
+      Cli(absl::StrCat(server,
+                       " append --type govledger.v1.OrganisationRegistered --effective 2016-01-01 "
+                       "--payload '{\"organisationId\":\"T\",\"name\":\"Tamper Test\"}'"));
+  ASSERT_EQ(registered.code, 0) << registered.err;
+  const uint64_t position = kEvents + 1;
+  // Another after it, so that neither the verified point nor the rules' snapshot (each
+  // checked against the event it names at a start) is the edited event.
+  stub_ = daemon_.NewStub();
+  ASSERT_OK(AppendOne(*stub_, "tamper/x", "after the organisation"));
+  stub_.reset();
+  daemon_.Stop();  // a clean stop: the verified point passes it
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    std::string stored;
+    ASSERT_TRUE(
+        raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(position), &stored).ok());
+    const size_t at = stored.find("Tamper Test");
+    ASSERT_NE(at, std::string::npos);
+    stored[at] = 'D';  // "Damper Test"
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db().Put(sync, raw.events(), PositionKey(position), stored).ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  CliRun history = Cli(absl::StrCat("--server ", daemon_.address(), " history organisation/T"));
+  EXPECT_EQ(history.code, 4) << history.out;
+  EXPECT_THAT(history.out, Not(HasSubstr("Damper")));
+  EXPECT_THAT(history.err,
+              HasSubstr(absl::StrCat("hash chain broken at position ", position,
+                                     ": its content does not give the hash stored with it")));
+  EXPECT_THAT(Cli(absl::StrCat("--server ", daemon_.address(), " admin stats")).out,
+              HasSubstr(absl::StrCat("\nlog            DAMAGED: hash chain broken at position ",
+                                     position)));
 }
 
 TEST_F(TamperTest, CorruptedEventBeforeTheVerifiedPointFoundByVerify) {
