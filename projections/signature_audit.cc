@@ -98,6 +98,62 @@ absl::Status SignatureAudit::Check(Signature& s,
   return absl::OkStatus();
 }
 
+absl::Status SignatureAudit::CheckSignatory(const Signature& s, const Proposal& proposal,
+                                            const Key& key, const v1::Event& event) const {
+  const v1::DecisionSigned& m = s.message;
+  auto changed = [&](absl::string_view what, absl::string_view rule) {
+    return absl::DataLossError(
+        absl::StrCat("position ", s.position, ": the signature of decision ", m.organisation_id(),
+                     "/", m.reference(), " with key ", m.key_id(), " (", key.registration.holder(),
+                     ") ", what, ", though the ledger accepts none (", rule,
+                     "): the log was changed after it was written, each signature in it real"));
+  };
+  // The key's revocations recorded before it (and after the registration it counts with)
+  // that no correction voids: one in effect by the signature's recorded or effective time
+  // stops it (GovernanceState's RevokedOnlyLater).
+  const int64_t recorded = ToMicros(event.recorded_time());
+  const int64_t effective =
+      event.has_effective_time() ? ToMicros(event.effective_time()) : recorded;
+  if (auto it = revocations_.find(m.key_id()); it != revocations_.end()) {
+    for (const Revocation& r : it->second) {
+      if (r.position < key.position || r.position > s.position || left_out_.contains(r.event_id)) {
+        continue;
+      }
+      if (r.effective_micros <= recorded || r.effective_micros <= effective) {
+        return changed(
+            absl::StrCat("was recorded after the key's revocation at position ", r.position,
+                         " took effect (", FormatRfc3339(r.effective_micros), ")"),
+            "a revoked key signs nothing after its revocation takes effect");
+      }
+    }
+  }
+  // One signature per holder, per key and per role, among those counted with this proposal.
+  if (auto it = signatures_by_stream_.find(s.stream); it != signatures_by_stream_.end()) {
+    for (size_t i : it->second) {
+      const Signature& earlier = signatures_[i];
+      if (!earlier.verified || earlier.checked_proposal != proposal.position ||
+          left_out_.contains(earlier.event_id)) {
+        continue;
+      }
+      const Key* earlier_key = nullptr;
+      for (const Key& k : keys_.at(earlier.message.key_id())) {
+        if (k.position == earlier.checked_key) earlier_key = &k;
+      }
+      if (earlier_key == nullptr) continue;
+      const v1::SigningKeyRegistered& a = earlier_key->registration;
+      const v1::SigningKeyRegistered& b = key.registration;
+      if (earlier.message.key_id() == m.key_id() || LookAlike(a.holder(), b.holder()) ||
+          a.role() == b.role()) {
+        return changed(
+            absl::StrCat("follows the signature at position ", earlier.position, " with key ",
+                         earlier.message.key_id(), " (", a.holder(), ", role '", a.role(), "')"),
+            "a decision is signed once per key, per holder and per role");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SignatureAudit::CheckAfterCorrection(
     const absl::flat_hash_set<std::string>& changed, uint64_t position) {
   absl::flat_hash_set<size_t> concerned;
@@ -198,6 +254,7 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
       ++unchecked_;
     } else {
       RETURN_IF_ERROR(Check(s, left_out_, 0));
+      RETURN_IF_ERROR(CheckSignatory(s, *proposal, *key, event));
       ++verified_;
       s.verified = true;
       signed_decisions_.insert(s.stream);

@@ -21,8 +21,11 @@
 // be its decision's, as the rules required. The keys used are listed, so that the auditor can
 // compare them with the keys the signatories hold.
 //
-// Only the cryptography is checked, not the ledger's rules (roles, revocation, effective
-// times): those held when the ledger accepted each event, and a replay does not re-check them.
+// The cryptography is checked, and of the ledger's rules only those that decide who approved a
+// decision whatever the corrections (CheckSignatory: a key not yet revoked, one signature per
+// key, holder and role), so that a log rewritten with real signatures (a stolen key's, one
+// person's two keys) fails; the others (roles required, effective times) held when the ledger
+// accepted each event, and a replay does not re-check them.
 // A signature whose key or decision is not in the events given (an export of one stream) is
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
 // from position 1, with none missing, and no event before it proposed the decision or
@@ -140,6 +143,13 @@ class SignatureAudit {
   absl::Status Check(Signature& s, const absl::flat_hash_set<std::string>& left_out,
                      uint64_t view_position);
 
+  // The rules of who signs that hold whatever the corrections, as `s` (verified with `proposal`
+  // and `key`, `event` its event) was recorded: its key was not revoked by then, and no
+  // signature counted with the same proposal before it has its key, holder or role. DATA_LOSS
+  // otherwise: the ledger accepts no such signature, so the log was rewritten (with real
+  // signatures: a stolen key's, or one person's two keys), and a fold counts none of them.
+  absl::Status CheckSignatory(const Signature& s, const Proposal& proposal, const Key& key,
+                              const v1::Event& event) const;
   // Re-checks, in the view after the correction at `position`, the signatures a change to
   // whether the events `changed` are left out can concern.
   absl::Status CheckAfterCorrection(const absl::flat_hash_set<std::string>& changed,
