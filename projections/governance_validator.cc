@@ -347,24 +347,21 @@ std::optional<std::string> GovernanceValidator::LookUpEvent(
   return std::move(*event->mutable_stream_id());
 }
 
-std::optional<std::string> GovernanceValidator::TypeOf(
-    absl::string_view event_id,
-    absl::Span<const v1::Event* const> earlier) const {
+std::optional<v1::Event> GovernanceValidator::EventNamed(
+    absl::string_view event_id, absl::Span<const v1::Event* const> earlier) const {
   auto same = [&](const v1::Event& e) {
     return absl::EqualsIgnoreCase(e.event_id(), event_id);
   };
   for (const v1::Event* e : earlier) {
-    if (same(*e)) return e->event_type();
+    if (same(*e)) return *e;
   }
   for (const v1::Event* e : group_events_) {
-    if (same(*e)) return e->event_type();
+    if (same(*e)) return *e;
   }
   for (const v1::Event& e : unstored_log_) {
-    if (same(e)) return e.event_type();
+    if (same(e)) return e;
   }
-  std::optional<v1::Event> event = StoredEvent(event_id);
-  if (!event) return std::nullopt;
-  return std::move(*event->mutable_event_type());
+  return StoredEvent(event_id);
 }
 
 absl::StatusOr<std::optional<v1::Event>> GovernanceValidator::NewestStandingAfter(
@@ -501,8 +498,9 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
   static const std::string kCorrection = v1::CorrectionRecorded::descriptor()->full_name();
   v1::CorrectionRecorded m;
   if (!m.ParseFromString(correction.payload())) return absl::OkStatus();  // Apply refused it
-  const std::optional<std::string> type = TypeOf(m.corrected_event_id(), earlier);
-  if (!type) return absl::OkStatus();  // Apply refused it
+  const std::optional<v1::Event> corrected = EventNamed(m.corrected_event_id(), earlier);
+  if (!corrected) return absl::OkStatus();  // Apply refused it
+  const std::string* type = &corrected->event_type();
   const std::string entity = absl::StrCat("event ", absl::AsciiStrToLower(m.corrected_event_id()));
   auto refuse = [&](absl::string_view what, absl::string_view rule) {
     return errors::WithReason(
@@ -540,6 +538,31 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
         ": a signature is corrected only with an admin token (voiding it takes the decision's "
         "approval away, as revoking its signatory's key would); ask an administrator to record "
         "the correction"));
+  }
+  // Voiding a withdrawal or rejection brings the decision's signatures back into force, and
+  // with them, once every role has signed, its approval: an admin's to do, as voiding a
+  // signature is (a writer had restored a signatory's withdrawn consent alone).
+  if (const bool withdrawal = *type == v1::DecisionWithdrawn::descriptor()->full_name();
+      !admin && (withdrawal || *type == v1::DecisionRejected::descriptor()->full_name())) {
+    std::string organisation, reference;
+    if (v1::DecisionWithdrawn w; withdrawal && w.ParseFromString(corrected->payload())) {
+      organisation = w.organisation_id();
+      reference = w.reference();
+    } else if (v1::DecisionRejected r; !withdrawal && r.ParseFromString(corrected->payload())) {
+      organisation = r.organisation_id();
+      reference = r.reference();
+    }
+    const DecisionState* d = state_->FindDecision(organisation, reference);
+    if (d != nullptr && !d->signing_keys.empty()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          entity, withdrawal ? " withdraws" : " rejects", " decision ", organisation, "/",
+          reference, ", which holds ", d->signing_keys.size(),
+          d->signing_keys.size() == 1 ? " signature" : " signatures",
+          ": the withdrawal or rejection of a signed decision is corrected only with an admin "
+          "token (voiding it brings the signatures back into force, and the decision is "
+          "approved once every required role has signed, as voiding a signature takes approval "
+          "away); ask an administrator to record the correction"));
+    }
   }
   if (*type == kRevocation) {
     return refuse(absl::StrCat("revokes a key on ", correction.stream_id()),

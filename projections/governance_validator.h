@@ -162,10 +162,10 @@ class GovernanceValidator : public EventValidator {
   std::optional<v1::Event> StoredEvent(absl::string_view event_id) const;
   // Its stream.
   std::optional<std::string> LookUpEvent(absl::string_view event_id) const;
-  // The type of the event `event_id` (any case): one of `earlier` (this
-  // append's), of the group's, or of the committed log; nullopt if none.
-  std::optional<std::string> TypeOf(absl::string_view event_id,
-                                    absl::Span<const v1::Event* const> earlier) const;
+  // The event `event_id` (any case): one of `earlier` (this append's), of the
+  // group's, or of the committed log; nullopt if none.
+  std::optional<v1::Event> EventNamed(absl::string_view event_id,
+                                      absl::Span<const v1::Event* const> earlier) const;
   // What a correction may not void, FAILED_PRECONDITION (RULE_REFUSED) if `correction` names
   // it: a correction; a registration (of an organisation, programme or project); a key's
   // revocation, or a revoked key's registration; an event later events build on

@@ -360,6 +360,33 @@ TEST_F(AccessTest, OnlyAnAdminCorrectsASignature) {
   // A writer corrects the unsigned proposal; an admin the signature.
   EXPECT_THAT(append(writer_.secret, {Correction(unsigned_proposal, "a typo")}), GrpcOk());
   EXPECT_THAT(append(admin_.secret, {Correction(signature, "signed the wrong paper")}), GrpcOk());
+  // Nor does a writer void the withdrawal of a signed decision: its signature would count
+  // again, and approve it once every role has signed (a security review restored a withdrawn
+  // consent so). A withdrawal of a decision no one signed is a writer's to correct.
+  const Signer cfo = NewSigner("mopac-cfo", "Chief Finance Officer");
+  const v1::DecisionProposed pcd74 = Decision("MOPAC", "PCD 74", {dmpc.role, cfo.role});
+  const v1::DecisionProposed pcd75 = Decision("MOPAC", "PCD 75", {dmpc.role});
+  auto withdrawn = [](const v1::DecisionProposed& d) {
+    v1::DecisionWithdrawn m;
+    m.set_organisation_id(d.organisation_id());
+    m.set_reference(d.reference());
+    m.set_reason("consent withdrawn");
+    return Ev(m);
+  };
+  const v1::Event withdrawal = withdrawn(pcd74), unsigned_withdrawal = withdrawn(pcd75);
+  ASSERT_THAT(
+      append(admin_.secret, {Ev(cfo.Registration("C. F. Officer")), Ev(pcd74), Ev(dmpc.Sign(pcd74)),
+                             withdrawal, Ev(pcd75), unsigned_withdrawal}),
+      GrpcOk());
+  EXPECT_THAT(append(writer_.secret, {Correction(withdrawal, "withdrawn in error")}),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                           AllOf(HasSubstr(absl::StrCat("event ", withdrawal.event_id(),
+                                                        " withdraws decision MOPAC/PCD 74, which "
+                                                        "holds 1 signature")),
+                                 HasSubstr("corrected only with an admin token"))));
+  EXPECT_THAT(append(writer_.secret, {Correction(unsigned_withdrawal, "withdrawn in error")}),
+              GrpcOk());
+  EXPECT_THAT(append(admin_.secret, {Correction(withdrawal, "withdrawn in error")}), GrpcOk());
 }
 
 // A viewer has the queries and the head, which hold no payload, and not the whole events, which
