@@ -2893,12 +2893,19 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    const absl::string_view last = type.substr(type.rfind('.') + 1);
-    if (GovernanceState::Access::ShortNames().contains(last)) {
+    // Its last word: after the last character that is not a letter or digit ("v1_RiskClosed",
+    // "govledger.v1-RiskClosed"), in any letter case ("riskclosed").
+    size_t word = type.size();
+    while (word > 0 && absl::ascii_isalnum(static_cast<unsigned char>(type[word - 1]))) --word;
+    std::string last;
+    for (const std::string& name : GovernanceState::Access::ShortNames()) {
+      if (absl::EqualsIgnoreCase(type.substr(word), name)) last = name;
+    }
+    if (!last.empty()) {
       return Invalid(absl::StrCat(
           "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
           " without its exact package: give the full name ", kGovernanceTypePrefix, last,
-          " (its message descriptor's full name), or a type of your own that does not end in ",
+          " (its message descriptor's full name), or a type of your own whose last word is not ",
           "a governance event's name"));
     }
     // Or one in govledger.v1 written in another letter case, whatever its name.

@@ -169,8 +169,9 @@ class GovernanceValidator : public EventValidator {
   // What a correction may not void, FAILED_PRECONDITION (RULE_REFUSED) if `correction` names
   // it: a correction; a registration (of an organisation, programme or project); a key's
   // revocation, or a revoked key's registration; an event later events build on
-  // (CheckNothingBuiltOn). And PERMISSION_DENIED for a signature unless `admin` (the caller
-  // holds an admin token, AppendContext::admin).
+  // (CheckNothingBuiltOn). And PERMISSION_DENIED for a signature, or the withdrawal or
+  // rejection of a decision that holds signatures, unless `admin` (the caller holds an admin
+  // token, AppendContext::admin).
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier, bool admin) const;
   // An event `event_id` of the entity on `stream` that later events build on: an opening of a

@@ -401,9 +401,11 @@ TEST_F(GovernanceLedgerTest,
 TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
   ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
   v1::Event typed = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 3));
-  for (const std::string type : {"StatusReported", "GovLedger.v1.StatusReported",
-                                 "govledger.V1.StatusReported", "v1.StatusReported",
-                                 "govledger.v1beta.StatusReported"}) {
+  for (const std::string type :
+       {"StatusReported", "GovLedger.v1.StatusReported", "govledger.V1.StatusReported",
+        "v1.StatusReported", "govledger.v1beta.StatusReported",
+        // A security review's: other separators, another case.
+        "govledger.v1_StatusReported", "govledger.v1-StatusReported", "example.statusreported"}) {
     v1::Event slip = typed;
     slip.set_event_id(NextId());
     slip.set_event_type(type);
@@ -415,7 +417,8 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
                                HasSubstr("give the full name govledger.v1.StatusReported"))))
         << type;
   }
-  for (const std::string type : {"myorg.StatusReportedByEmail", "Status", "govledger.test.x"}) {
+  for (const std::string type :
+       {"myorg.StatusReportedByEmail", "Status", "govledger.test.x", "myorg.EmailStatusReported"}) {
     v1::Event own = typed;
     own.set_event_id(NextId());
     own.set_event_type(type);
