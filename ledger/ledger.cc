@@ -195,6 +195,7 @@ Ledger::Ledger(EventStore* store, const Clock* clock, const LedgerOptions& optio
       options_(options),
       validator_(validator),
       head_(head),
+      written_position_(head.position),
       written_(head),
       recent_floor_(head.position),
       last_recorded_micros_(last_recorded_micros),
@@ -358,6 +359,10 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     Staging staging;
     staging.next_position = written_.position + 1;
     staging.prev_hash = written_.hash;
+    {
+      std::lock_guard lock(stamp_mu_);
+      stamping_ = true;
+    }
     staging.recorded_micros =
         std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
     if (validator_ != nullptr) validator_->BeginGroup();
@@ -410,6 +415,12 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
       }
     }
     for (auto& p : group) p->response.set_head_position(written_.position);
+    {
+      std::lock_guard lock(stamp_mu_);
+      stamping_ = false;
+      written_position_ = written_.position;
+    }
+    stamp_cv_.notify_all();
   }
   written.group = std::move(group);
   {
@@ -667,6 +678,23 @@ uint64_t Ledger::WaitForHead(uint64_t position,
     return head_.position >= position || subscriptions_closed_;
   });
   return head_.position;
+}
+
+int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline) const {
+  int64_t now = 0;
+  uint64_t written = 0;
+  {
+    std::unique_lock lock(stamp_mu_);
+    stamp_cv_.wait_until(lock, deadline, [&] { return !stamping_; });
+    now = clock_->NowMicros() - 1;
+    written = written_position_;
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    if (!failed_.ok()) return now;  // nothing more is published
+  }
+  WaitForHead(written, deadline);
+  return now;
 }
 
 void Ledger::CloseSubscriptions() {

@@ -131,6 +131,13 @@ class Ledger {
   // returns the head position then.
   uint64_t WaitForHead(uint64_t position, std::chrono::steady_clock::time_point deadline) const;
 
+  // Now by the ledger's clock, less a microsecond, once every event recorded at or before it
+  // is published (or the writer has stopped, or `deadline` has passed): a cut at that instant
+  // or before, "as recorded", then misses no event recorded by it. Without the wait, an event
+  // recorded (stamped) in a group still being written or synced would be left out of a cut
+  // after its recorded time, and be in the same cut asked a moment later.
+  int64_t SettledNowMicros(std::chrono::steady_clock::time_point deadline) const;
+
   // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end
   // before the server shuts down. Appends continue.
   void CloseSubscriptions();
@@ -218,6 +225,14 @@ class Ledger {
   mutable std::condition_variable head_cv_;
   ChainPoint head_;                    // guarded by head_mu_
   bool subscriptions_closed_ = false;  // guarded by head_mu_
+
+  // Whether the writer has read its clock for a group it has not yet written (or given up),
+  // and the position of the last event written; SettledNowMicros reads the clock only when
+  // no group is so stamped, so that each group is either written by then or recorded later.
+  mutable std::mutex stamp_mu_;
+  mutable std::condition_variable stamp_cv_;
+  bool stamping_ = false;          // guarded by stamp_mu_
+  uint64_t written_position_ = 0;  // guarded by stamp_mu_
 
   // Writer thread only.
   ChainPoint written_;  // the head of the last group written to the store

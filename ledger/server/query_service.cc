@@ -276,11 +276,15 @@ absl::StatusOr<Response> QueryServiceImpl::AnswerPage(Query<Request, Response> q
 template <typename Request, typename Response>
 absl::StatusOr<Response> QueryServiceImpl::Answer(Query<Request, Response> query,
                                                   const Request& request, bool published) {
+  // Now, once every event recorded by then is published (a sync away, under appends), and
+  // then the log: every event recorded at or before `now` is indexed (and those recorded
+  // since may be, after any cut at or before `now`). A cut at a time just past, as recorded,
+  // then holds all the ledger had recorded by then: it had left out a group still being
+  // synced, and held it when asked again. A stuck disk delays an answer by 2 s at most.
+  const int64_t now =
+      ledger_->SettledNowMicros(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status s = CatchUp(Caller::kCall); !s.ok()) return s;
-  // The log is read before the clock: every event indexed was recorded at or
-  // before `now`.
-  const int64_t now = clock_->NowMicros();
   absl::StatusOr<Response> answer = query(log_, now, request);
   if (answer.ok() && published) {
     if (deferred_read_at_ != index_.decision_events()) {
