@@ -19,10 +19,12 @@
 #include "absl/time/time.h"
 #include "cli/client.h"
 #include "govledger/v1/admin.grpc.pb.h"
+#include "govledger/v1/audit.grpc.pb.h"
 #include "ledger/access_tokens.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 #include "ledger/common/time.h"
+#include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/backup.h"
 
@@ -36,6 +38,39 @@ int FailLocal(const absl::Status& status) {
                   ? kExitBadArgs
                   : kExitRefused,
               std::string(status.message()));
+}
+
+// OK when the newest of `backups` is of the ledger `channel` serves (`head` its head): its head
+// hash is the ledger's event at its head position, shown by an inclusion proof (which a viewer's
+// token may ask for); FAILED_PRECONDITION when it is another ledger's, whose age would stand for
+// this one's (an operator's drill found a copy of another ledger counted as the newest); OK too
+// when the daemon gives no proof, or the backup holds more than the head (said apart).
+absl::Status CheckBackupIsOfLedger(const std::shared_ptr<grpc::Channel>& channel,
+                                   const BackupsSeen& backups, uint64_t head) {
+  const uint64_t held = backups.manifest.head_position();
+  if (held == 0 || held > head) return absl::OkStatus();
+  auto audit = v1::AuditService::NewStub(channel);
+  v1::GetInclusionProofRequest request;
+  request.set_position(held);
+  request.set_tree_size(head);
+  v1::GetInclusionProofResponse proof;
+  auto context = NewCallContext();
+  if (!audit->GetInclusionProof(context.get(), request, &proof).ok()) return absl::OkStatus();
+  const std::string& hex = backups.manifest.head_hash();
+  const absl::StatusOr<std::string> hash = crypto::FromHex(hex);
+  const std::vector<std::string> path(proof.hashes().begin(), proof.hashes().end());
+  if (hash.ok() && hash->size() == crypto::kHashSize &&
+      crypto::VerifyMerkleInclusion(crypto::MerkleLeafHash(*hash), held - 1, proof.tree_size(),
+                                    path, proof.root_hash())) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("the newest backup, ", backups.newest,
+                   ", is not of the ledger the daemon serves: its head "
+                   "hash at position ",
+                   held, " (", hex,
+                   ") is not the hash of the ledger's event there; move "
+                   "other ledgers' backups out of this directory, and take a backup of this one"));
 }
 
 }  // namespace
@@ -331,12 +366,16 @@ std::optional<int> AdminCommands::Run(const std::string& server) {
 }
 
 int AdminCommands::Stats(const std::string& server) {
-  auto stub = v1::AdminService::NewStub(Connect(server));
+  const std::shared_ptr<grpc::Channel> channel = Connect(server);
+  auto stub = v1::AdminService::NewStub(channel);
   auto context = NewCallContext();
   v1::GetStatsResponse s;
   grpc::Status status = stub->GetStats(context.get(), v1::GetStatsRequest(), &s);
   std::optional<BackupsSeen> backups;
   if (!backups_parent_.empty()) backups = SeeBackups(backups_parent_);
+  if (backups.has_value() && backups->read.ok() && !backups->newest.empty() && status.ok()) {
+    backups->read = CheckBackupIsOfLedger(channel, *backups, s.head_position());
+  }
   // Backups that cannot be read are said after the figures, which are printed (written) first.
   const auto backups_result = [&] {
     if (!backups.has_value() || backups->read.ok()) return kExitOk;

@@ -138,6 +138,14 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
                     "counts)");
   }
   absl::StrAppend(&out, "\n");
+  if (const auto& refused = audit.refused_by_rules(); !refused.empty()) {
+    absl::StrAppend(
+        &out, "decision signatures the rules now refuse (", refused.size(),
+        "; a log written under an earlier version's rules may hold such, and so may a log "
+        "rewritten with real signatures, a stolen key's or one person's second, which a tree "
+        "head kept from before tells apart):\n");
+    for (const std::string& why : refused) absl::StrAppend(&out, "  ", PrintableText(why), "\n");
+  }
   const auto keys = audit.keys_used();
   if (!keys.empty()) {
     absl::StrAppend(&out, "signing keys used (compare them with the keys their holders hold):\n");

@@ -506,7 +506,20 @@ int EventCommands::Append(const std::string& server) {
     document = document_;
   }
 
-  absl::StatusOr<v1::Event> event = ParseEventDocument(absl::StripAsciiWhitespace(document));
+  const absl::string_view text = absl::StripAsciiWhitespace(document);
+  // An export's line (with its position and hashes) is checked against its own hash, as
+  // `import` checks it: an edited line had been stored without a word.
+  if (absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(text);
+      exported.ok() && exported->event.position() != 0 && !exported->event.hash().empty() &&
+      !exported->event.prev_hash().empty()) {
+    if (absl::StatusOr<crypto::Hash> h = ExportChain(/*allow_gaps=*/true).Add(*exported); !h.ok()) {
+      return Fail(kExitChainBroken,
+                  absl::StrCat("append: the document is an export's line (position ",
+                               exported->event.position(), "), and it does not verify: ",
+                               h.status().message(), "; nothing is stored"));
+    }
+  }
+  absl::StatusOr<v1::Event> event = ParseEventDocument(text);
   if (!event.ok()) return FailDocument(event.status());
   // An id the CLI makes up is said when the call fails without an answer (below): a retry
   // must send the same one, or the event may be stored twice.

@@ -156,6 +156,24 @@ std::string FieldKey(absl::string_view key) {
   return out;
 }
 
+// A field's two names, for a message about `key`: "\"riskId\" or \"risk_id\"", its JSON
+// name and its proto name; "" for a key that has one ("id"), or over 64 bytes.
+std::string FieldNames(absl::string_view key) {
+  if (key.size() > 64) return "";
+  const std::string json = FieldKey(key);
+  std::string proto;
+  for (char c : json) {
+    if (absl::ascii_isupper(c)) {
+      proto.push_back('_');
+      proto.push_back(absl::ascii_tolower(c));
+    } else {
+      proto.push_back(c);
+    }
+  }
+  if (json == proto) return "";
+  return absl::StrCat("\"", json, "\" or \"", proto, "\"");
+}
+
 // Reads a JSON text by RFC 8259 (nlohmann's SAX parser, strict), stopping at the first thing
 // CheckJsonText refuses. protobuf's parser alone would take JSON's look-alikes (unquoted keys,
 // single-quoted strings) that no other JSON tool reads, and of a key given twice it would keep
@@ -186,11 +204,12 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   bool key(string_t& key) override {
     if (!objects_.back().insert(FieldKey(key)).second) {
       const absl::string_view shown = absl::string_view(key).substr(0, 64);
-      status_ = absl::InvalidArgumentError(
-          absl::StrCat("the key \"", PrintableText(shown), key.size() > 64 ? "..." : "",
-                       "\" appears twice", depth_ > 1 ? " in one object" : "",
-                       ": give each field once, by one of its names (\"streamId\" or "
-                       "\"stream_id\")"));
+      const std::string names = FieldNames(key);
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "the key \"", PrintableText(shown), key.size() > 64 ? "..." : "", "\" appears twice",
+          depth_ > 1 ? " in one object" : "", ": give each field once",
+          names.empty() ? std::string()
+                        : absl::StrCat(", by one of its names (", PrintableText(names), ")")));
       return false;
     }
     return true;

@@ -27,7 +27,12 @@ std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
                                           as_at.events_folded() == 1 ? " event" : " events",
                                           " folded");
   if (as_at.mode() == v1::AS_AT_MODE_AS_KNOWN) {
-    return absl::StrCat("as known at ", TimeText(as_at.cut_time(), as_at.has_cut_time()), " (",
+    // Asked at a position, its recorded time: said so, or the instant reads as one asked for.
+    const std::string of =
+        as_at.time_of_position() > 0
+            ? absl::StrCat("the recorded time of position ", as_at.time_of_position(), "; ")
+            : "";
+    return absl::StrCat("as known at ", TimeText(as_at.cut_time(), as_at.has_cut_time()), " (", of,
                         week, "log read to position ", as_at.position(), "; ", folded, ")");
   }
   return absl::StrCat(

@@ -361,10 +361,10 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     staging.prev_hash = written_.hash;
     {
       std::lock_guard lock(stamp_mu_);
-      stamping_ = true;
+      staging.recorded_micros =
+          std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
+      staging_micros_ = staging.recorded_micros;
     }
-    staging.recorded_micros =
-        std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
     if (validator_ != nullptr) validator_->BeginGroup();
     for (auto& p : group) {
       p->status = Stage(*p, staging);
@@ -417,10 +417,9 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
     for (auto& p : group) p->response.set_head_position(written_.position);
     {
       std::lock_guard lock(stamp_mu_);
-      stamping_ = false;
+      staging_micros_ = 0;
       written_position_ = written_.position;
     }
-    stamp_cv_.notify_all();
   }
   written.group = std::move(group);
   {
@@ -684,9 +683,9 @@ int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline)
   int64_t now = 0;
   uint64_t written = 0;
   {
-    std::unique_lock lock(stamp_mu_);
-    stamp_cv_.wait_until(lock, deadline, [&] { return !stamping_; });
+    std::lock_guard lock(stamp_mu_);
     now = clock_->NowMicros() - 1;
+    if (staging_micros_ != 0) now = std::min(now, staging_micros_ - 1);
     written = written_position_;
   }
   {

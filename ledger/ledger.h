@@ -131,11 +131,13 @@ class Ledger {
   // returns the head position then.
   uint64_t WaitForHead(uint64_t position, std::chrono::steady_clock::time_point deadline) const;
 
-  // Now by the ledger's clock, less a microsecond, once every event recorded at or before it
-  // is published (or the writer has stopped, or `deadline` has passed): a cut at that instant
-  // or before, "as recorded", then misses no event recorded by it. Without the wait, an event
-  // recorded (stamped) in a group still being written or synced would be left out of a cut
-  // after its recorded time, and be in the same cut asked a moment later.
+  // An instant by which every event recorded is published, once it is (or the writer has
+  // stopped, or `deadline` has passed): now by the ledger's clock less a microsecond, or, while
+  // the writer stages a group (its rules' checks, which a correction's refold makes seconds
+  // long), the microsecond before that group's recorded time; then a wait for the groups
+  // written before to be synced. A cut "as recorded" at that instant or before then misses no
+  // event recorded by it: without this, an event of a group still being written or synced was
+  // left out of a cut after its recorded time, and was in the same cut asked a moment later.
   int64_t SettledNowMicros(std::chrono::steady_clock::time_point deadline) const;
 
   // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end
@@ -226,12 +228,11 @@ class Ledger {
   ChainPoint head_;                    // guarded by head_mu_
   bool subscriptions_closed_ = false;  // guarded by head_mu_
 
-  // Whether the writer has read its clock for a group it has not yet written (or given up),
-  // and the position of the last event written; SettledNowMicros reads the clock only when
-  // no group is so stamped, so that each group is either written by then or recorded later.
+  // The recorded time of the group the writer is staging (0: none), and the position of the
+  // last event written: under one lock with the clock's reading in SettledNowMicros, so that
+  // each group is written by then, or being staged, or recorded later.
   mutable std::mutex stamp_mu_;
-  mutable std::condition_variable stamp_cv_;
-  bool stamping_ = false;          // guarded by stamp_mu_
+  int64_t staging_micros_ = 0;     // guarded by stamp_mu_
   uint64_t written_position_ = 0;  // guarded by stamp_mu_
 
   // Writer thread only.

@@ -208,6 +208,7 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
         cut.micros = as_at.position() == 0
                          ? INT64_MIN
                          : log.RecordedMicros(as_at.position());
+        cut.time_of_position = as_at.position();
       }
       return cut;
     }
@@ -407,6 +408,7 @@ v1::ResolvedAsAt DescribeCut(const Cut& cut, const Timeline& log,
     out.set_position(cut.known_through != 0 ? cut.known_through : log.head());
   }
   out.set_events_folded(folded);
+  out.set_time_of_position(cut.time_of_position);
   return out;
 }
 

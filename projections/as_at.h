@@ -49,6 +49,8 @@ struct Cut {
   std::optional<int64_t> micros;
   // AS_KNOWN: the last position read (AsAt.known_through), or 0 for the head.
   uint64_t known_through = 0;
+  // AS_KNOWN asked at a position: it (its recorded time is `micros`); otherwise 0.
+  uint64_t time_of_position = 0;
 };
 
 // The registration of `programme_id` in `log` that stands (the first that no correction in the

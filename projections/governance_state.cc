@@ -1831,16 +1831,17 @@ struct GovernanceState::Access {
     return stream;
   }
   // For a refusal over a role `roles` lacks: ", though it lists 'X', which differs only in
-  // letter case, accents, spacing or look-alike letters" when `roles` holds such a spelling of
-  // `role` (LookAlike), else "". Roles are compared exactly, so the near miss is what the
-  // reader must see.
+  // letter case, accents, punctuation, spacing or look-alike letters" when `roles` holds such a
+  // spelling of `role` (LookAlike), else "". Roles are compared exactly, so the near miss is
+  // what the reader must see.
   static std::string NearMissRole(absl::string_view role,
                                   const google::protobuf::RepeatedPtrField<std::string>& roles) {
     for (const std::string& listed : roles) {
       if (listed != role && LookAlike(listed, role)) {
-        return absl::StrCat(", though it lists '", listed,
-                            "', which differs only in letter case, accents, spacing or "
-                            "look-alike letters (roles are compared exactly: spell them alike)");
+        return absl::StrCat(
+            ", though it lists '", listed,
+            "', which differs only in letter case, accents, punctuation, spacing or "
+            "look-alike letters (roles are compared exactly: spell them alike)");
       }
     }
     return "";
@@ -1857,7 +1858,7 @@ struct GovernanceState::Access {
         if (LookAlike(roles[j], role)) {
           return Invalid(absl::StrCat(entity, ": role '", role, "' appears twice in ", what,
                                       " (roles that differ only in letter case, accents, "
-                                      "spacing or look-alike letters are one role)"));
+                                      "punctuation, spacing or look-alike letters are one role)"));
         }
       }
     }
@@ -2184,9 +2185,9 @@ struct GovernanceState::Access {
                         ? std::string("has been revoked")
                         : absl::StrCat("has been revoked, effective ",
                                        FormatRfc3339(key->second.revoked_micros)),
-                    "a decision is signed with a registered, unrevoked key (one whose "
-                    "revocation, dated ahead, takes effect after the signature is recorded and "
-                    "after it takes effect signs until then)");
+                    "a decision is signed with a registered, unrevoked key (a key whose "
+                    "revocation is dated ahead signs until the revocation takes effect: a "
+                    "signature both recorded and effective before then)");
     }
     RETURN_IF_ERROR(RequireKeyPairNotRevoked(s, key_entity, key->second.registered.public_key(),
                                              "a revoked key signs nothing more, under any id",
@@ -2323,24 +2324,6 @@ struct GovernanceState::Access {
         RecordedBefore(key_found->registered_position, e) ||
         (!m.digest().empty() && m.digest() != found->digest)) {
       return;
-    }
-    // Nor one the rules refuse whatever the corrections: by a key of another organisation,
-    // for a role the decision does not require or has had signed, or by a holder who has
-    // signed it already. No log the rules checked holds one, but a copy rewritten with a new
-    // chain may (its signatures each real): a decision is approved by as many people as it
-    // has required roles, whatever the log says.
-    const KeyState& k = *key_found;
-    const auto& required = found->proposed.required_signatory_roles();
-    if ((!k.registered.organisation_id().empty() &&
-         k.registered.organisation_id() != m.organisation_id()) ||
-        std::find(required.begin(), required.end(), k.registered.role()) == required.end() ||
-        found->signed_roles.contains(k.registered.role()) ||
-        found->signing_keys.contains(m.key_id())) {
-      return;
-    }
-    for (const std::string& signed_with : found->signing_keys) {
-      const KeyState* other = s.FindKey(signed_with);
-      if (other != nullptr && LookAlike(other->registered.holder(), k.registered.holder())) return;
     }
     KeyState* key = s.MutateExisting(s.keys_, m.key_id());
     const int64_t at = EffectiveMicrosOrUnknown(e);  // kUnknownTime is the least
@@ -2893,13 +2876,34 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    // Its last word: after the last character that is not a letter or digit ("v1_RiskClosed",
-    // "govledger.v1-RiskClosed"), in any letter case ("riskclosed").
-    size_t word = type.size();
-    while (word > 0 && absl::ascii_isalnum(static_cast<unsigned char>(type[word - 1]))) --word;
+    // Its words (runs of letters and digits): the last ("v1_RiskClosed", "RiskClosed_"), the
+    // last without a version before it ("govledger.v1RiskClosed"), or the last two as one
+    // ("Risk_Closed"), in any letter case ("riskclosed").
+    std::vector<absl::string_view> words;
+    for (size_t i = 0; i < type.size();) {
+      size_t j = i;
+      while (j < type.size() && absl::ascii_isalnum(static_cast<unsigned char>(type[j]))) ++j;
+      if (j > i) words.push_back(type.substr(i, j - i));
+      i = j + 1;
+    }
+    std::vector<std::string> candidates;
+    if (!words.empty()) {
+      absl::string_view last_word = words.back();
+      candidates.emplace_back(last_word);
+      if (last_word.size() > 1 && (last_word[0] == 'v' || last_word[0] == 'V')) {
+        size_t k = 1;
+        while (k < last_word.size() &&
+               absl::ascii_isdigit(static_cast<unsigned char>(last_word[k])))
+          ++k;
+        if (k > 1) candidates.emplace_back(last_word.substr(k));
+      }
+      if (words.size() > 1) candidates.push_back(absl::StrCat(words[words.size() - 2], last_word));
+    }
     std::string last;
     for (const std::string& name : GovernanceState::Access::ShortNames()) {
-      if (absl::EqualsIgnoreCase(type.substr(word), name)) last = name;
+      for (const std::string& candidate : candidates) {
+        if (absl::EqualsIgnoreCase(candidate, name)) last = name;
+      }
     }
     if (!last.empty()) {
       return Invalid(absl::StrCat(

@@ -1063,7 +1063,9 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           }
           if (transferred_in) absl::StrAppend(&status_b, " (transferred in)");
         }
+        const int status_row = out.differences_size();
         diff(stream, "status", RiskStatusText(status(sa, ra)), status_b);
+        const bool status_differs = out.differences_size() > status_row;
         const std::string rating_a = rating(sa, ra);
         const int differences = out.differences_size();
         diff(stream, "rating", rating_a, rating(sb, rb));
@@ -1085,6 +1087,14 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           }
           d.clear_events();
           for (auto& [position, ref] : by_position) *d.add_events() = std::move(ref);
+        }
+        // A rating that came or went with the risk itself, which no event of a rating's kind
+        // explains (a transfer in that a correction voids at one point): the events that
+        // changed its status explain it.
+        if (out.differences_size() > differences && status_differs &&
+            out.differences(out.differences_size() - 1).events_size() == 0) {
+          *out.mutable_differences(out.differences_size() - 1)->mutable_events() =
+              out.differences(status_row).events();
         }
         diff(stream, "subject", subject(sa, ra), subject(sb, rb));
         // As opened, at both (a correction of the opening may retitle it or name another

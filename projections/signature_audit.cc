@@ -98,15 +98,13 @@ absl::Status SignatureAudit::Check(Signature& s,
   return absl::OkStatus();
 }
 
-absl::Status SignatureAudit::CheckSignatory(const Signature& s, const Proposal& proposal,
-                                            const Key& key, const v1::Event& event) const {
+std::string SignatureAudit::RefusedByRules(const Signature& s, const Proposal& proposal,
+                                           const Key& key, const v1::Event& event) const {
   const v1::DecisionSigned& m = s.message;
-  auto changed = [&](absl::string_view what, absl::string_view rule) {
-    return absl::DataLossError(
-        absl::StrCat("position ", s.position, ": the signature of decision ", m.organisation_id(),
-                     "/", m.reference(), " with key ", m.key_id(), " (", key.registration.holder(),
-                     ") ", what, ", though the ledger accepts none (", rule,
-                     "): the log was changed after it was written, each signature in it real"));
+  auto refused = [&](absl::string_view what, absl::string_view rule) {
+    return absl::StrCat("position ", s.position, ": the signature of decision ",
+                        m.organisation_id(), "/", m.reference(), " with key ", m.key_id(), " (",
+                        key.registration.holder(), ") ", what, " (", rule, ")");
   };
   // The key's revocations recorded before it (and after the registration it counts with)
   // that no correction voids: one in effect by the signature's recorded or effective time
@@ -120,7 +118,7 @@ absl::Status SignatureAudit::CheckSignatory(const Signature& s, const Proposal& 
         continue;
       }
       if (r.effective_micros <= recorded || r.effective_micros <= effective) {
-        return changed(
+        return refused(
             absl::StrCat("was recorded after the key's revocation at position ", r.position,
                          " took effect (", FormatRfc3339(r.effective_micros), ")"),
             "a revoked key signs nothing after its revocation takes effect");
@@ -144,14 +142,14 @@ absl::Status SignatureAudit::CheckSignatory(const Signature& s, const Proposal& 
       const v1::SigningKeyRegistered& b = key.registration;
       if (earlier.message.key_id() == m.key_id() || LookAlike(a.holder(), b.holder()) ||
           a.role() == b.role()) {
-        return changed(
+        return refused(
             absl::StrCat("follows the signature at position ", earlier.position, " with key ",
                          earlier.message.key_id(), " (", a.holder(), ", role '", a.role(), "')"),
             "a decision is signed once per key, per holder and per role");
       }
     }
   }
-  return absl::OkStatus();
+  return "";
 }
 
 absl::Status SignatureAudit::CheckAfterCorrection(
@@ -254,7 +252,9 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
       ++unchecked_;
     } else {
       RETURN_IF_ERROR(Check(s, left_out_, 0));
-      RETURN_IF_ERROR(CheckSignatory(s, *proposal, *key, event));
+      if (std::string why = RefusedByRules(s, *proposal, *key, event); !why.empty()) {
+        refused_by_rules_.push_back(std::move(why));
+      }
       ++verified_;
       s.verified = true;
       signed_decisions_.insert(s.stream);

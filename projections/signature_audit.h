@@ -21,11 +21,12 @@
 // be its decision's, as the rules required. The keys used are listed, so that the auditor can
 // compare them with the keys the signatories hold.
 //
-// The cryptography is checked, and of the ledger's rules only those that decide who approved a
-// decision whatever the corrections (CheckSignatory: a key not yet revoked, one signature per
-// key, holder and role), so that a log rewritten with real signatures (a stolen key's, one
-// person's two keys) fails; the others (roles required, effective times) held when the ledger
-// accepted each event, and a replay does not re-check them.
+// Only the cryptography is checked, not the ledger's rules (roles, revocation, effective
+// times): those held when the ledger accepted each event, and a replay does not re-check them.
+// But the signatures the rules now refuse that decide who approved a decision (a revoked key's,
+// a second by one key, holder or role: RefusedByRules) are listed for the auditor to judge: a
+// log written under an earlier version's rules may hold them, and so may a log rewritten with
+// real signatures (a stolen key's, one person's two keys), which tree heads tell apart.
 // A signature whose key or decision is not in the events given (an export of one stream) is
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
 // from position 1, with none missing, and no event before it proposed the decision or
@@ -91,6 +92,11 @@ class SignatureAudit {
   // Signatures of the whole log verified with a proposal or key a correction had voided before
   // them (above), counted in neither verified() nor the keys used: no fold counts them.
   int verified_after_void() const { return verified_after_void_; }
+  // Of the signatures verified as recorded, those that the rules now refuse (RefusedByRules),
+  // each said, in log order. Not a failure: a log written under an earlier version's rules may
+  // hold them. A fold counts none by a revoked key; the others it counts, as the rules of
+  // their time took them.
+  const std::vector<std::string>& refused_by_rules() const { return refused_by_rules_; }
   // Of the signatures verified as recorded, those a correction now voids (the folds of the log
   // as it stands no longer count them).
   int voided() const;
@@ -143,13 +149,14 @@ class SignatureAudit {
   absl::Status Check(Signature& s, const absl::flat_hash_set<std::string>& left_out,
                      uint64_t view_position);
 
-  // The rules of who signs that hold whatever the corrections, as `s` (verified with `proposal`
-  // and `key`, `event` its event) was recorded: its key was not revoked by then, and no
-  // signature counted with the same proposal before it has its key, holder or role. DATA_LOSS
-  // otherwise: the ledger accepts no such signature, so the log was rewritten (with real
-  // signatures: a stolen key's, or one person's two keys), and a fold counts none of them.
-  absl::Status CheckSignatory(const Signature& s, const Proposal& proposal, const Key& key,
-                              const v1::Event& event) const;
+  // The rules of who signs, as `s` (verified with `proposal` and `key`, `event` its event) was
+  // recorded: its key was not revoked by then, and no signature counted with the same proposal
+  // before it has its key, holder (LookAlike) or role. "" when they hold, else why not, from
+  // "position N: ". The ledger now refuses such a signature; an earlier version's rules may
+  // have taken it (before 2026-11-30 a holder could sign twice), and a log rewritten with real
+  // signatures (a stolen key's, one person's two keys) may hold one.
+  std::string RefusedByRules(const Signature& s, const Proposal& proposal, const Key& key,
+                             const v1::Event& event) const;
   // Re-checks, in the view after the correction at `position`, the signatures a change to
   // whether the events `changed` are left out can concern.
   absl::Status CheckAfterCorrection(const absl::flat_hash_set<std::string>& changed,
@@ -175,6 +182,7 @@ class SignatureAudit {
   int verified_ = 0;
   int unchecked_ = 0;
   int verified_after_void_ = 0;
+  std::vector<std::string> refused_by_rules_;
   // Whether the events given so far are positions 1, 2, ... with none missing, and the position
   // the next must have to keep it so.
   bool whole_log_ = true;

@@ -206,7 +206,9 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
       !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
     return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");
   }
-  const absl::string_view token = absl::StripLeadingAsciiWhitespace(value.substr(kBearer.size()));
+  // White space around the token too (a token pasted with a trailing space was refused, one
+  // with a leading space taken).
+  const absl::string_view token = absl::StripAsciiWhitespace(value.substr(kBearer.size()));
   const std::shared_ptr<const Grants> grants = this->grants();
   auto grant = grants->find(TokenDigest(token));
   if (grant == grants->end()) {

@@ -112,7 +112,14 @@ UnaryMethod<Request> QueryServiceImpl::Method(RequestRawCall request_call,
       // is known: one over the limit costs its fold and memory, then is refused.
       absl::StatusOr<Response> answer = AnswerPage(query, request, published);
       if (!answer.ok()) {
-        ledger_->NoteDamage(answer.status());  // an event read that fails its hash, say
+        // The log's own damage (an event read that fails its hash, the store's files), not a
+        // derived snapshot's, which a rebuild replaces.
+        if (const std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(answer.status());
+            info && (info->reason() == errors::reason::kChainBroken ||
+                     info->reason() == errors::reason::kEventCorrupt ||
+                     info->reason() == errors::reason::kStorageCorrupt)) {
+          ledger_->NoteDamage(answer.status());
+        }
         call->Fail(ToGrpcStatus(answer.status()));
         return;
       }

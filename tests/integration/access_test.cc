@@ -160,10 +160,12 @@ TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
                               &appended),
                 GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, HasSubstr("'Bearer <token>'")));
   }
-  // The scheme's name in any case, and more than one space after it (RFC 6750), are accepted.
+  // The scheme's name in any case, and more than one space after it (RFC 6750), are accepted;
+  // so is white space after the token, as before it (a security review found a trailing space
+  // refused).
   for (const char* scheme : {"bearer ", "BEARER ", "Bearer   "}) {
     auto context = Context("");
-    context->AddMetadata("authorization", absl::StrCat(scheme, reader_.secret));
+    context->AddMetadata("authorization", absl::StrCat(scheme, reader_.secret, " "));
     v1::GetHeadResponse head;
     EXPECT_TRUE(stub_->GetHead(context.get(), v1::GetHeadRequest(), &head).ok()) << scheme;
   }

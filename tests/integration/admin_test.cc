@@ -654,6 +654,31 @@ TEST_F(AdminTest, StatsWatchTheNewestBackup) {
   EXPECT_THAT(empty.err, HasSubstr("give the directory admin backup --into fills"));
 }
 
+// A backup of another ledger, newer than this one's, does not stand for this one's: its head is
+// not this ledger's event (an operator's drill: its age kept the backup-age alert quiet).
+TEST_F(AdminTest, StatsSayTheNewestBackupIsAnotherLedgers) {
+  const std::string parent = Scratch("scheduled");
+  fs::create_directories(parent);
+  AppendMany(5);
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " admin backup --into ", parent)).code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::string stats = absl::StrCat(Server(), " admin stats --backups ", parent);
+  ASSERT_EQ(Cli(stats).code, 0);
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  for (int i = 0; i < 3; ++i) ASSERT_OK(AppendOne(*other.NewStub(), "other/y", "other"));
+  ASSERT_EQ(Cli(absl::StrCat("--server ", other.address(), " admin backup --into ", parent)).code,
+            0);
+  CliRun foreign = Cli(stats);
+  EXPECT_EQ(foreign.code, 1) << foreign.err;
+  EXPECT_THAT(foreign.out, AllOf(HasSubstr("\nbackups        UNREADABLE: the newest backup, "),
+                                 HasSubstr("is not of the ledger the daemon serves: its head hash "
+                                           "at position 3 (")));
+  CliRun metrics = Cli(stats + " --prometheus");
+  EXPECT_EQ(metrics.code, 1) << metrics.err;
+  EXPECT_THAT(metrics.out, HasSubstr("\ngovledger_backups_readable 0\n"));
+}
+
 // --keep removes an older backup only when the new one holds its events: backing up an empty
 // ledger (a data volume not mounted) or another one removed the only copies of the real one
 // (found by an operator's trial). Those are kept, exit 1 names them and why; a later backup of

@@ -186,13 +186,16 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   CliRun twice = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                   R"( --payload '{"riskId":"LPP-R06","risk_id":"LPP-R07"}')"));
   EXPECT_EQ(twice.code, 2);
-  EXPECT_THAT(twice.err, HasSubstr(R"(--payload: the key "risk_id" appears twice)"));
+  // Named by its own two names (the message had named "streamId" whatever the key).
+  EXPECT_THAT(twice.err, HasSubstr(R"(--payload: the key "risk_id" appears twice: give each )"
+                                   R"(field once, by one of its names ("riskId" or "risk_id"))"));
   EXPECT_THAT(twice.err, Not(HasSubstr("give a JSON object")));
   CliRun nested = Cli(absl::StrCat(
       Server(), " append --type govledger.v1.StatusReported",
       R"( --payload '{"subject":{"kind":"WORK_KIND_PROGRAMME","id":"A","id":"B"}}')"));
   EXPECT_EQ(nested.code, 2);
-  EXPECT_THAT(nested.err, HasSubstr(R"(--payload: the key "id" appears twice in one object)"));
+  EXPECT_THAT(nested.err, HasSubstr(R"(--payload: the key "id" appears twice in one object: )"
+                                    R"(give each field once)"));
   // A document without an event type is told so.
   CliRun no_type = Cli(absl::StrCat(Server(), " append --document '{}'"));
   EXPECT_EQ(no_type.code, 2);
@@ -449,6 +452,24 @@ TEST_F(CliEventsTest, ImportIsIdempotentAndExportReimports) {
     EXPECT_EQ((*copy)[i].payload(), (*original)[i].payload());
     EXPECT_EQ((*copy)[i].stream_id(), (*original)[i].stream_id());
   }
+
+  // One export line appended on its own is checked as import checks it: edited, it is refused
+  // (exit 4) and nothing is stored (a newcomer's trial: it was stored, unchecked); whole, it
+  // is the event already stored.
+  std::string edited = out[9];
+  const size_t at = edited.find("bm90ZQ==");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, 8, "bm90ZA==");
+  const std::string edited_file = WriteFile("edited-line.jsonl", {edited});
+  CliRun refused = Cli(absl::StrCat(Server(), " append --file ", edited_file));
+  EXPECT_EQ(refused.code, 4) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("append: the document is an export's line (position 10), "
+                                     "and it does not verify: its hash does not match its "
+                                     "content"));
+  EXPECT_EQ(HeadPosition(), 10u);
+  CliRun whole = Cli(absl::StrCat(Server(), " append --file ", WriteFile("line.jsonl", {out[9]})));
+  EXPECT_EQ(whole.code, 0) << whole.err;
+  EXPECT_THAT(whole.out, StartsWith("already stored (same event id): position 10"));
 }
 
 TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {

@@ -135,9 +135,6 @@ std::string Rags(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
-// Another system's events on streams of no entity change no programme's state and are not
-// folded into its answers (found by an integrator's trial: 25,000 such events were counted in,
-// and read, by every programme's answer).
 // A cut "as recorded" at a time just past, under appends, holds every event recorded by then:
 // the event after the position it resolves to was recorded after it. (An integrator's trial:
 // half of such cuts left out a group stamped before the time but still being synced, and
@@ -178,6 +175,9 @@ TEST_F(QueryServiceTest, ACutAtATimeJustPastHoldsEveryEventRecordedByThen) {
   for (std::thread& w : writers) w.join();
 }
 
+// Another system's events on streams of no entity change no programme's state and are not
+// folded into its answers (found by an integrator's trial: 25,000 such events were counted in,
+// and read, by every programme's answer).
 TEST_F(QueryServiceTest, AnotherSystemsEventsAreNotFolded) {
   RecordSeed000();
   auto folded = [&](uint64_t position) {

@@ -955,6 +955,20 @@ TEST(AsAtTest, CompareExplainsATransferredInRiskByItsTransfer) {
   }
   EXPECT_THAT(rating_events["risk/R2"], ElementsAre(meant.position()));
   EXPECT_THAT(rating_events["risk/R3"], ElementsAre(opened.position()));
+
+  // And the other way: for SCCP, the transfer in that a correction voids takes the rating away
+  // with the risk, which the events of its status explain (an auditor's trial found it
+  // explained by none).
+  request.set_programme_id("SCCP");
+  r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::map<std::string, std::vector<uint64_t>> events_of;
+  for (const v1::Difference& d : r->differences()) {
+    if (d.entity() != "risk/R2") continue;
+    for (const v1::EventRef& e : d.events()) events_of[d.aspect()].push_back(e.position());
+  }
+  EXPECT_THAT(events_of["rating"], ::testing::Not(::testing::IsEmpty()));
+  EXPECT_EQ(events_of["rating"], events_of["status"]);
 }
 
 // A correction of what the new holder did is the new holder's too; the correction of an event

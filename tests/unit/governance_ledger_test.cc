@@ -405,7 +405,9 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
        {"StatusReported", "GovLedger.v1.StatusReported", "govledger.V1.StatusReported",
         "v1.StatusReported", "govledger.v1beta.StatusReported",
         // A security review's: other separators, another case.
-        "govledger.v1_StatusReported", "govledger.v1-StatusReported", "example.statusreported"}) {
+        "govledger.v1_StatusReported", "govledger.v1-StatusReported", "example.statusreported",
+        // And a reviewer's: a separator after it, a version before it, one within it.
+        "example.StatusReported_", "govledger.v1StatusReported", "example.Status_Reported"}) {
     v1::Event slip = typed;
     slip.set_event_id(NextId());
     slip.set_event_type(type);
