@@ -282,6 +282,18 @@ TEST_F(CliQueryTest, PositionAndHeadAreAskedAsRecorded) {
   RunJson("risks --programme LPP --as-known", &known);
   EXPECT_EQ(known.as_at().mode(), v1::AS_AT_MODE_AS_KNOWN);
   EXPECT_EQ(known.open(), 11);
+  // A position asked as known: its recorded time is the instant, and the header says so (it
+  // had shown the instant alone, as if a time had been asked).
+  CliRun known_at =
+      Run(absl::StrCat("status --programme LPP --as-known --position ", kWeek74Position));
+  ASSERT_EQ(known_at.code, 0) << known_at.err;
+  EXPECT_THAT(known_at.out,
+              HasSubstr(absl::StrCat("(the recorded time of position ", kWeek74Position,
+                                     "; log read to position ", kHead, "; ")));
+  v1::GetProgrammeStatusResponse known_json;
+  RunJson(absl::StrCat("status --programme LPP --as-known --position ", kWeek74Position),
+          &known_json);
+  EXPECT_EQ(known_json.as_at().time_of_position(), kWeek74Position);
   // --at with a date: the end of that day (UTC), as known; week 74 ended on 2016-10-02.
   v1::GetProgrammeStatusResponse day;
   RunJson("status --programme LPP --at 2016-10-02", &day);
