@@ -95,12 +95,19 @@ absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::
     }
     i += n;
   }
-  // " bob" (or bob after a no-break space) would read as bob wherever it is shown, and not
-  // match bob's token.
-  if (IsWhiteSpace(first) || IsWhiteSpace(last)) {
+  // " bob" (or bob after a no-break space, a zero-width space or a byte-order mark) would read
+  // as bob wherever it is shown, and not match bob's token; two sources alike to the eye would
+  // differ on a retry. (Not a variation selector or a tag, which end an emoji as shown.)
+  const auto hidden_at_end = [](uint32_t cp) {
+    return IsWhiteSpace(cp) ||
+           (InvisibleInName(cp) && !(cp >= 0xFE00 && cp <= 0xFE0F) &&
+            !(cp >= 0x180B && cp <= 0x180D) && !(cp >= 0xE0000 && cp <= 0xE0FFF));
+  };
+  if (hidden_at_end(first) || hidden_at_end(last)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s must not start or end with white space (here U+%04X); send it without it", what,
-        IsWhiteSpace(first) ? first : last));
+        "%s must not start or end with white space or a character that shows nothing (here "
+        "U+%04X); send it without it",
+        what, hidden_at_end(first) ? first : last));
   }
   return absl::OkStatus();
 }

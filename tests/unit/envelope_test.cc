@@ -443,8 +443,13 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
       {std::string(kMaxSourceLength + 1, 's'), "source has 501 bytes; at most 500"},
       {"report\nweek 86", "source holds the control character U+000A at byte 6"},
       {"report\xE2\x80\xA9week 86", "source holds the paragraph separator U+2029 at byte 6"},
-      {"report \xE2\x80\xAE" "68 keew", "source holds the bidirectional control U+202E"},
+      {"report \xE2\x80\xAE"
+       "68 keew",
+       "source holds the bidirectional control U+202E"},
       {" report", "must not start or end with white space"},
+      // An integrator's: a byte-order mark before it, a zero-width space after it.
+      {"\xEF\xBB\xBFreport", "(here U+FEFF)"},
+      {"report\xE2\x80\x8B", "(here U+200B)"},
       {"Rapport \xe9t\xe9", "source is not UTF-8"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
@@ -488,13 +493,18 @@ TEST(EnvelopeTest, ActorRules) {
   // As a key's holder: what does not show as itself (a zero-width space, a soft hyphen, a
   // byte order mark, a tag, a no-break space within), or letters of two look-alike scripts
   // (a Cyrillic "і" in "writer"), would let one actor pass for another.
-  for (const auto& [actor, says] :
-       std::vector<std::pair<std::string, std::string>>{
-           {"writer-actor\xE2\x80\x8B", "U+200B at byte 12"},
-           {"writer\xC2\xAD" "actor", "U+00AD at byte 6"},
-           {"\xEF\xBB\xBF" "writer", "U+FEFF at byte 0"},
+  for (const auto& [actor, says] : std::vector<std::pair<std::string, std::string>>{
+           {"writer-actor\xE2\x80\x8B", "shows nothing (here U+200B)"},
+           {"writer\xC2\xAD"
+            "actor",
+            "U+00AD at byte 6"},
+           {"\xEF\xBB\xBF"
+            "writer",
+            "shows nothing (here U+FEFF)"},
            {"writer\xF3\xA0\x81\x81", "U+E0041 at byte 6"},
-           {"Jean\xC2\xA0" "Dupont", "U+00A0 at byte 4"},
+           {"Jean\xC2\xA0"
+            "Dupont",
+            "U+00A0 at byte 4"},
            {"wr\xD1\x96ter-actor", "mixes Latin and Cyrillic letters (U+0456 at byte 2)"}}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr(says))) << actor;
   }
