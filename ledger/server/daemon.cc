@@ -325,6 +325,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   absl::StatusOr<std::unique_ptr<Ledger>> ledger =
       Ledger::Open(daemon->store_.get(), clock, options.ledger, daemon->validator_.get());
   if (!ledger.ok()) {
+    // The next start must still say the acknowledged head was missing (a clock refused, say).
+    daemon->store_->RemoveAcknowledgedHeadMadeAtOpen();
     // A broken chain or a corrupt event found at start: say what to do.
     if (ledger.status().code() == absl::StatusCode::kDataLoss &&
         !absl::StrContains(ledger.status().message(), "from a backup")) {

@@ -713,6 +713,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     // into synced tables before the open returns. The record never goes back (a head set back
     // by damage is the ledger's start to refuse).
     store->written_ = head;
+    store->dir_ = dir;
     if (!acknowledged.has_value()) store->acknowledged_head_missing_at_ = head.position;
     ASSIGN_OR_RETURN(store->acknowledged_,
                      AcknowledgedHead::Create(dir, acknowledged.has_value() &&
@@ -721,6 +722,13 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
                                                        : head));
   }
   return store;
+}
+
+void RocksDbEventStore::RemoveAcknowledgedHeadMadeAtOpen() {
+  if (acknowledged_head_missing_at_ == 0 || acknowledged_ == nullptr) return;
+  acknowledged_.reset();
+  std::error_code ignored;  // the file then says the head it was made from, which is true
+  std::filesystem::remove(std::filesystem::path(dir_) / kAcknowledgedHeadFile, ignored);
 }
 
 RocksDbEventStore::~RocksDbEventStore() {

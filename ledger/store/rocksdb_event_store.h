@@ -74,6 +74,10 @@ class RocksDbEventStore final : public EventStore {
   // (removed, or not copied with the database): a log cut short before this open could not be
   // found. Position 0 when the file was there (or the log empty, or the open read-only).
   uint64_t acknowledged_head_missing_at() const { return acknowledged_head_missing_at_; }
+  // For a start refused after Open (its ledger's checks): removes the ACKNOWLEDGED_HEAD file Open
+  // made when it was missing (acknowledged_head_missing_at() > 0), so that the next start still
+  // says it was missing; nothing otherwise. No more appends are acknowledged through this store.
+  void RemoveAcknowledgedHeadMadeAtOpen();
 
   absl::Status Write(const std::vector<EventWrite>& events, const ChainPoint& head) override;
   absl::Status Sync() override;
@@ -140,6 +144,7 @@ class RocksDbEventStore final : public EventStore {
   std::string upgraded_from_;
   bool created_ = false;
   uint64_t acknowledged_head_missing_at_ = 0;
+  std::string dir_;  // the data directory, as Open was given it
 };
 
 }  // namespace govledger

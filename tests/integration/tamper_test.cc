@@ -140,10 +140,17 @@ TEST_F(TamperTest, CorruptedEventFoundWhenReverifyingFromTheStart) {
     sync.sync = true;
     ASSERT_TRUE(raw.db().Delete(sync, raw.meta(), "verified").ok());
   }
+  // ACKNOWLEDGED_HEAD gone too: the refused start does not make it (an operator's drill: the
+  // next start no longer said it had been missing).
+  const std::filesystem::path acknowledged =
+      std::filesystem::path(daemon_.data_dir()) / "ACKNOWLEDGED_HEAD";
+  ASSERT_TRUE(std::filesystem::remove(acknowledged));
   ExpectRefusesToStart(7);
   EXPECT_THAT(daemon_.Stderr(), HasSubstr("hash chain broken at position 7"));
+  EXPECT_FALSE(std::filesystem::exists(acknowledged));
   PutEvent(7, original);
   ExpectStartsAndVerifies();
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("ACKNOWLEDGED_HEAD was missing beside a log of 20"));
 }
 
 // Case B.
