@@ -891,8 +891,30 @@ int EventCommands::Export(const std::string& server) {
   // with those bytes (ExportDocument).
   grpc::GenericStub raw(channel);
   std::string wire;
+  // Once a page cannot be read, events are read one at a time from its start, as verify reads
+  // them, so that the one that cannot be read is named (an operator's drill: only the table
+  // file and its offset were).
+  bool one_by_one = false;
   while (true) {
     if (grpc::Status status = RawRead(raw, request, &wire); !status.ok()) {
+      if (status.error_code() == grpc::StatusCode::DATA_LOSS && !one_by_one) {
+        one_by_one = true;
+        request.set_limit(1);
+        continue;
+      }
+      if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat(
+                        "export: the server cannot read ",
+                        by_stream ? absl::StrCat("version ", request.from(), " of stream ", stream_)
+                                  : absl::StrCat("the event at position ", request.from()),
+                        " (", PrintableText(status.error_message()),
+                        "): the ledger is damaged there, and the export stopped after ", written,
+                        written == 1 ? " event" : " events",
+                        out_.empty() ? " (the output is incomplete)"
+                                     : absl::StrCat(" (", out_, " not written)"),
+                        "; run govledger verify, and restore from a backup"));
+      }
       if (written == 0) return FailCall(server, status);
       // Not "cannot reach": the server answered, then the call failed part of the way.
       return Fail(ExitCodeOf(status),

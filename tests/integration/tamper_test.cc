@@ -503,6 +503,12 @@ TEST_F(TamperTest, VerifyNamesTheEventTheServerCannotRead) {
   EXPECT_EQ(verify.code, 4) << verify.out;
   EXPECT_THAT(verify.err, HasSubstr("the chain does not verify: the server cannot read the "
                                     "event at position 7: "));
+  // So does export, having written the 6 before it (it had named only the page it read).
+  CliRun exported = Cli(absl::StrCat("--server ", daemon_.address(), " export"));
+  EXPECT_EQ(exported.code, 4) << exported.err;
+  EXPECT_THAT(exported.err, HasSubstr("export: the server cannot read the event at position 7 ("));
+  EXPECT_THAT(exported.err, HasSubstr("the export stopped after 6 events (the output is "
+                                      "incomplete)"));
   daemon_.Stop();
   PutEvent(7, stored);
   ASSERT_OK(daemon_.Start());
