@@ -131,6 +131,12 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
       metric("govledger_backup_newest_head_position", "gauge",
              "The last position the newest backup holds.",
              absl::StrCat(backups->manifest.head_position()));
+      if (backups->of_ledger_checked) {
+        metric("govledger_backup_newest_of_ledger", "gauge",
+               "Whether the newest backup is of the ledger the daemon serves (1) or another's "
+               "(0): its head is not the daemon's event at that position.",
+               backups->of_ledger.ok() ? "1" : "0");
+      }
     }
   }
   if (s == nullptr) return out;
@@ -211,6 +217,7 @@ std::string AgoText(int64_t micros) {
 // the daemon's head.
 std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
   if (!b.read.ok()) return absl::StrCat("UNREADABLE: ", b.read.message());
+  if (!b.of_ledger.ok()) return absl::StrCat("ANOTHER LEDGER'S: ", b.of_ledger.message());
   if (b.newest.empty()) return "none (no complete backup-* directory there)";
   const uint64_t held = b.manifest.head_position();
   const int64_t taken = ToMicros(b.manifest.created_time());
@@ -374,12 +381,15 @@ int AdminCommands::Stats(const std::string& server) {
   std::optional<BackupsSeen> backups;
   if (!backups_parent_.empty()) backups = SeeBackups(backups_parent_);
   if (backups.has_value() && backups->read.ok() && !backups->newest.empty() && status.ok()) {
-    backups->read = CheckBackupIsOfLedger(channel, *backups, s.head_position());
+    backups->of_ledger = CheckBackupIsOfLedger(channel, *backups, s.head_position());
+    backups->of_ledger_checked = true;
   }
   // Backups that cannot be read are said after the figures, which are printed (written) first.
   const auto backups_result = [&] {
-    if (!backups.has_value() || backups->read.ok()) return kExitOk;
-    return Fail(kExitRefused, absl::StrCat("admin stats --backups: ", backups->read.message()));
+    if (!backups.has_value() || (backups->read.ok() && backups->of_ledger.ok())) return kExitOk;
+    return Fail(kExitRefused, absl::StrCat("admin stats --backups: ",
+                                           !backups->read.ok() ? backups->read.message()
+                                                               : backups->of_ledger.message()));
   };
   if (prometheus_) {
     // Written whether or not the call succeeded: a scrape then sees govledger_up 0.

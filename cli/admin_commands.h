@@ -41,6 +41,10 @@ struct BackupsSeen {
   size_t count = 0;
   std::string newest;           // its name; empty when there is none
   v1::BackupManifest manifest;  // the newest's
+  // Not OK when the newest is another ledger's (its head is not the daemon's event there);
+  // OK when it is this ledger's, or was not checked (the daemon did not answer).
+  absl::Status of_ledger;
+  bool of_ledger_checked = false;
 };
 // The timed backups in `parent`, as BackupsSeen says.
 BackupsSeen SeeBackups(const std::string& parent);

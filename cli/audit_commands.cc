@@ -151,16 +151,16 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
     absl::StrAppend(&out, "signing keys used (compare them with the keys their holders hold):\n");
   }
   for (const projections::SignatureAudit::KeyUse& use : keys) {
-    absl::StrAppend(&out, "  ", PrintableText(use.key_id), "  ",
-                    PrintableText(use.registration.holder()), ", ",
-                    PrintableText(use.registration.role()), "  public key ",
-                    crypto::ToHex(use.registration.public_key()), " (registered at position ",
-                    use.registered_at,
-                    use.registered_by.empty()
-                        ? ""
-                        : absl::StrCat(" by ", PrintableText(use.registered_by)),
-                    ")  ", use.signatures,
-                    use.signatures == 1 ? " signature" : " signatures");
+    absl::StrAppend(
+        &out, "  ", PrintableText(use.key_id), "  ", PrintableText(use.registration.holder()), ", ",
+        PrintableText(use.registration.role()),
+        use.registration.organisation_id().empty()
+            ? ""
+            : absl::StrCat(" of ", PrintableText(use.registration.organisation_id())),
+        "  public key ", crypto::ToHex(use.registration.public_key()), " (registered at position ",
+        use.registered_at,
+        use.registered_by.empty() ? "" : absl::StrCat(" by ", PrintableText(use.registered_by)),
+        ")  ", use.signatures, use.signatures == 1 ? " signature" : " signatures");
     if (use.revoked_at != 0) {
       absl::StrAppend(&out, "; revoked from ", FormatRfc3339(use.revoked_from_micros),
                       " (position ", use.revoked_at, ")");

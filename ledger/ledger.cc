@@ -420,6 +420,7 @@ void Ledger::WriteGroup(std::vector<std::unique_ptr<Pending>> group) {
       staging_micros_ = 0;
       written_position_ = written_.position;
     }
+    stamp_cv_.notify_all();
   }
   written.group = std::move(group);
   {
@@ -683,8 +684,10 @@ int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline)
   int64_t now = 0;
   uint64_t written = 0;
   {
-    std::lock_guard lock(stamp_mu_);
-    now = clock_->NowMicros() - 1;
+    std::unique_lock lock(stamp_mu_);
+    now = std::max(clock_->NowMicros() - 1, last_recorded_micros_.load(std::memory_order_relaxed));
+    stamp_cv_.wait_until(lock, deadline,
+                         [&] { return staging_micros_ == 0 || staging_micros_ > now; });
     if (staging_micros_ != 0) now = std::min(now, staging_micros_ - 1);
     written = written_position_;
   }

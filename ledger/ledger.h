@@ -131,13 +131,15 @@ class Ledger {
   // returns the head position then.
   uint64_t WaitForHead(uint64_t position, std::chrono::steady_clock::time_point deadline) const;
 
-  // An instant by which every event recorded is published, once it is (or the writer has
-  // stopped, or `deadline` has passed): now by the ledger's clock less a microsecond, or, while
-  // the writer stages a group (its rules' checks, which a correction's refold makes seconds
-  // long), the microsecond before that group's recorded time; then a wait for the groups
-  // written before to be synced. A cut "as recorded" at that instant or before then misses no
-  // event recorded by it: without this, an event of a group still being written or synced was
-  // left out of a cut after its recorded time, and was in the same cut asked a moment later.
+  // Now (by the ledger's clock less a microsecond, and not before the last recorded time, which
+  // a clock set back would leave ahead of it), once every event recorded by then is published:
+  // after the group the writer is staging, if its recorded time is by then, is written (its
+  // rules' checks, which a correction's refold makes seconds long), and the groups written are
+  // synced. A cut "as recorded" at that instant or before then misses no event recorded by it:
+  // without this, an event of a group still being staged or synced was left out of a cut after
+  // its recorded time, and was in the same cut asked a moment later. Past `deadline` (or with
+  // the writer stopped), it returns at once: then the microsecond before the staged group's
+  // recorded time, if that is sooner.
   int64_t SettledNowMicros(std::chrono::steady_clock::time_point deadline) const;
 
   // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end
@@ -232,7 +234,8 @@ class Ledger {
   // last event written: under one lock with the clock's reading in SettledNowMicros, so that
   // each group is written by then, or being staged, or recorded later.
   mutable std::mutex stamp_mu_;
-  int64_t staging_micros_ = 0;     // guarded by stamp_mu_
+  mutable std::condition_variable stamp_cv_;  // signalled when a staged group is done
+  int64_t staging_micros_ = 0;                // guarded by stamp_mu_
   uint64_t written_position_ = 0;  // guarded by stamp_mu_
 
   // Writer thread only.

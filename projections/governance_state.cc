@@ -2325,6 +2325,13 @@ struct GovernanceState::Access {
         (!m.digest().empty() && m.digest() != found->digest)) {
       return;
     }
+    // Nor one by a key of another organisation: the rules have refused it since keys named
+    // their organisation, so no log they checked holds one, while a copy rewritten with a new
+    // chain could have another organisation's real signature approve a decision.
+    if (const std::string& org = key_found->registered.organisation_id();
+        !org.empty() && org != m.organisation_id()) {
+      return;
+    }
     KeyState* key = s.MutateExisting(s.keys_, m.key_id());
     const int64_t at = EffectiveMicrosOrUnknown(e);  // kUnknownTime is the least
     key->last_signed_micros = std::max(key->last_signed_micros, at);
@@ -2876,9 +2883,9 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    // Its words (runs of letters and digits): the last ("v1_RiskClosed", "RiskClosed_"), the
-    // last without a version before it ("govledger.v1RiskClosed"), or the last two as one
-    // ("Risk_Closed"), in any letter case ("riskclosed").
+    // Its last word (run of letters and digits: "v1_RiskClosed", "RiskClosed_"), or that word
+    // without a version before it ("govledger.v1RiskClosed"), in any letter case
+    // ("riskclosed"). (Not words joined: "com.example.risk.closed" is a type of one's own.)
     std::vector<absl::string_view> words;
     for (size_t i = 0; i < type.size();) {
       size_t j = i;
@@ -2897,7 +2904,6 @@ absl::Status CheckEventTypeName(absl::string_view type) {
           ++k;
         if (k > 1) candidates.emplace_back(last_word.substr(k));
       }
-      if (words.size() > 1) candidates.push_back(absl::StrCat(words[words.size() - 2], last_word));
     }
     std::string last;
     for (const std::string& name : GovernanceState::Access::ShortNames()) {

@@ -119,11 +119,25 @@ std::string SignatureAudit::RefusedByRules(const Signature& s, const Proposal& p
       }
       if (r.effective_micros <= recorded || r.effective_micros <= effective) {
         return refused(
-            absl::StrCat("was recorded after the key's revocation at position ", r.position,
-                         " took effect (", FormatRfc3339(r.effective_micros), ")"),
+            absl::StrCat(r.effective_micros <= recorded ? "was recorded" : "takes effect",
+                         " after the key's revocation at position ", r.position, " took effect (",
+                         FormatRfc3339(r.effective_micros), ")"),
             "a revoked key signs nothing after its revocation takes effect");
       }
     }
+  }
+  // A key of another organisation, or a role the decision does not require.
+  if (const std::string& org = key.registration.organisation_id();
+      !org.empty() && org != m.organisation_id()) {
+    return refused(absl::StrCat("is by a key registered for organisation ", org),
+                   "a key registered for an organisation signs only that organisation's "
+                   "decisions; no answer counts it");
+  }
+  const auto& required = proposal.required_roles;
+  if (std::find(required.begin(), required.end(), key.registration.role()) == required.end()) {
+    return refused(absl::StrCat("is for the role '", key.registration.role(),
+                                "', which the decision does not require"),
+                   "a signature's key holder has one of the decision's required roles");
   }
   // One signature per holder, per key and per role, among those counted with this proposal.
   if (auto it = signatures_by_stream_.find(s.stream); it != signatures_by_stream_.end()) {
@@ -140,12 +154,15 @@ std::string SignatureAudit::RefusedByRules(const Signature& s, const Proposal& p
       if (earlier_key == nullptr) continue;
       const v1::SigningKeyRegistered& a = earlier_key->registration;
       const v1::SigningKeyRegistered& b = key.registration;
-      if (earlier.message.key_id() == m.key_id() || LookAlike(a.holder(), b.holder()) ||
-          a.role() == b.role()) {
-        return refused(
-            absl::StrCat("follows the signature at position ", earlier.position, " with key ",
-                         earlier.message.key_id(), " (", a.holder(), ", role '", a.role(), "')"),
-            "a decision is signed once per key, per holder and per role");
+      const char* same = earlier.message.key_id() == m.key_id() ? "its key"
+                         : LookAlike(a.holder(), b.holder())    ? "its holder"
+                         : a.role() == b.role()                 ? "its role"
+                                                                : nullptr;
+      if (same != nullptr) {
+        return refused(absl::StrCat("follows the signature at position ", earlier.position,
+                                    " with key ", earlier.message.key_id(), " (", a.holder(),
+                                    ", role '", a.role(), "'), of ", same),
+                       "a decision is signed once per key, per holder and per role");
       }
     }
   }
@@ -202,7 +219,11 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     std::string stream = DecisionStream(m.organisation_id(), m.reference());
     proposal_stream_[id] = stream;
     proposals_[stream].push_back(
-        Proposal{event.position(), id, DecisionDigest(m), UnknownDecisionContent(m)});
+        Proposal{event.position(),
+                 id,
+                 DecisionDigest(m),
+                 UnknownDecisionContent(m),
+                 {m.required_signatory_roles().begin(), m.required_signatory_roles().end()}});
   } else if (IsType<v1::DecisionSigned>(event)) {
     Signature s{event.position(), id, "", {}};
     if (!s.message.ParseFromString(event.payload())) return unreadable();

@@ -113,6 +113,7 @@ class SignatureAudit {
     std::string digest;    // canonical
     // What the digest leaves out (UnknownDecisionContent): named when a signature fails.
     std::string unknown;
+    std::vector<std::string> required_roles;
   };
   struct Key {
     uint64_t position;
@@ -151,7 +152,8 @@ class SignatureAudit {
 
   // The rules of who signs, as `s` (verified with `proposal` and `key`, `event` its event) was
   // recorded: its key was not revoked by then, and no signature counted with the same proposal
-  // before it has its key, holder (LookAlike) or role. "" when they hold, else why not, from
+  // before it has its key, holder (LookAlike) or role; its key is of the decision's
+  // organisation (if it names one) and its role required. "" when they hold, else why not, from
   // "position N: ". The ledger now refuses such a signature; an earlier version's rules may
   // have taken it (before 2026-11-30 a holder could sign twice), and a log rewritten with real
   // signatures (a stolen key's, one person's two keys) may hold one.

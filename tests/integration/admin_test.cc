@@ -671,12 +671,14 @@ TEST_F(AdminTest, StatsSayTheNewestBackupIsAnotherLedgers) {
             0);
   CliRun foreign = Cli(stats);
   EXPECT_EQ(foreign.code, 1) << foreign.err;
-  EXPECT_THAT(foreign.out, AllOf(HasSubstr("\nbackups        UNREADABLE: the newest backup, "),
-                                 HasSubstr("is not of the ledger the daemon serves: its head hash "
-                                           "at position 3 (")));
+  EXPECT_THAT(foreign.out,
+              AllOf(HasSubstr("\nbackups        ANOTHER LEDGER'S: the newest backup, "),
+                    HasSubstr("is not of the ledger the daemon serves: its head hash "
+                              "at position 3 (")));
   CliRun metrics = Cli(stats + " --prometheus");
   EXPECT_EQ(metrics.code, 1) << metrics.err;
-  EXPECT_THAT(metrics.out, HasSubstr("\ngovledger_backups_readable 0\n"));
+  EXPECT_THAT(metrics.out, AllOf(HasSubstr("\ngovledger_backups_readable 1\n"),
+                                 HasSubstr("\ngovledger_backup_newest_of_ledger 0\n")));
 }
 
 // --keep removes an older backup only when the new one holds its events: backing up an empty

@@ -163,6 +163,24 @@ TEST_F(SignatureAuditTest, SignaturesTheRulesNowRefuseAreListed) {
   SignatureAudit after_void;
   ASSERT_OK(Audit(log, &after_void));
   EXPECT_THAT(after_void.refused_by_rules(), IsEmpty());
+  // Another organisation's key (a reviewer's: listed by nothing, and counted by the fold).
+  Signer outsider = NewSigner("other-cfo", "Chief Finance Officer");
+  v1::SigningKeyRegistered outsider_key = outsider.Registration("Someone Else");
+  outsider_key.set_organisation_id("OTHER");
+  log = Log();
+  log.pop_back();
+  log.insert(log.begin() + 3, Ev(outsider_key));
+  log.push_back(Ev(outsider.Sign(pcd72_)));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit other_org;
+  ASSERT_OK(Audit(log, &other_org));
+  EXPECT_THAT(other_org.refused_by_rules(),
+              ElementsAre(HasSubstr("position 7: the signature of decision MOPAC/PCD 72 with key "
+                                    "other-cfo (Someone Else) is by a key registered for "
+                                    "organisation OTHER")));
+  GovernanceState folded;
+  for (const v1::Event& e : log) ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kReplay));
+  EXPECT_THAT(folded.FindDecision("MOPAC", "PCD 72")->signing_keys, ElementsAre("mopac-dmpc"));
 }
 
 // A key whose registration a correction voids after it signed is still listed (it signed), and
