@@ -156,7 +156,8 @@ std::string SignatureSummary(const projections::SignatureAudit& audit, absl::str
         PrintableText(use.registration.role()),
         use.registration.organisation_id().empty()
             ? ""
-            : absl::StrCat(" of ", PrintableText(use.registration.organisation_id())),
+            : absl::StrCat(", for organisation ",
+                           PrintableText(use.registration.organisation_id())),
         "  public key ", crypto::ToHex(use.registration.public_key()), " (registered at position ",
         use.registered_at,
         use.registered_by.empty() ? "" : absl::StrCat(" by ", PrintableText(use.registered_by)),

@@ -166,8 +166,10 @@ TEST_F(DemoTest, LoadsInFileNameOrderAndARerunStoresNothingNew) {
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
   // The two decisions' five signatures, re-verified from the log, with the five keys.
   EXPECT_THAT(verify.out, HasSubstr("decision signatures: 5 verified (2 decisions)"));
+  // Each with the organisation it signs for (a reviewer's: an auditor could not tell a key of
+  // another organisation).
   EXPECT_THAT(verify.out, HasSubstr("  mopac-dmpc-2016  Sophie Linden, Deputy Mayor for "
-                                    "Policing and Crime  public key "));
+                                    "Policing and Crime, for organisation MOPAC  public key "));
 }
 
 TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
