@@ -2779,11 +2779,13 @@ struct GovernanceState::Access {
 
   // The governance event types' names without their package ("RiskClosed"), for Apply's check
   // of an opaque type that names one.
-  static const absl::flat_hash_set<std::string>& ShortNames() {
+  // Each governance event's short name ("RiskClosed"), by its lower-case form.
+  static const absl::flat_hash_map<std::string, std::string>& ShortNames() {
     static const auto* names = [] {
-      auto* n = new absl::flat_hash_set<std::string>();
+      auto* n = new absl::flat_hash_map<std::string, std::string>();
       for (const auto& [type, handler] : Handlers()) {
-        n->insert(type.substr(kGovernanceTypePrefix.size()));
+        std::string name = type.substr(kGovernanceTypePrefix.size());
+        n->emplace(absl::AsciiStrToLower(name), name);
       }
       return n;
     }();
@@ -2886,29 +2888,24 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Its last word (run of letters and digits: "v1_RiskClosed", "RiskClosed_"), or that word
     // without a version before it ("govledger.v1RiskClosed"), in any letter case
     // ("riskclosed"). (Not words joined: "com.example.risk.closed" is a type of one's own.)
-    std::vector<absl::string_view> words;
-    for (size_t i = 0; i < type.size();) {
-      size_t j = i;
-      while (j < type.size() && absl::ascii_isalnum(static_cast<unsigned char>(type[j]))) ++j;
-      if (j > i) words.push_back(type.substr(i, j - i));
-      i = j + 1;
-    }
-    std::vector<std::string> candidates;
-    if (!words.empty()) {
-      absl::string_view last_word = words.back();
-      candidates.emplace_back(last_word);
-      if (last_word.size() > 1 && (last_word[0] == 'v' || last_word[0] == 'V')) {
-        size_t k = 1;
-        while (k < last_word.size() &&
-               absl::ascii_isdigit(static_cast<unsigned char>(last_word[k])))
-          ++k;
-        if (k > 1) candidates.emplace_back(last_word.substr(k));
-      }
-    }
+    const auto alnum = [&](size_t i) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(type[i]));
+    };
+    size_t end = type.size();
+    while (end > 0 && !alnum(end - 1)) --end;
+    size_t begin = end;
+    while (begin > 0 && alnum(begin - 1)) --begin;
+    std::string word = absl::AsciiStrToLower(type.substr(begin, end - begin));
     std::string last;
-    for (const std::string& name : GovernanceState::Access::ShortNames()) {
-      for (const std::string& candidate : candidates) {
-        if (absl::EqualsIgnoreCase(candidate, name)) last = name;
+    if (auto it = GovernanceState::Access::ShortNames().find(word);
+        it != GovernanceState::Access::ShortNames().end()) {
+      last = it->second;
+    } else if (word.size() > 1 && word[0] == 'v' && absl::ascii_isdigit(word[1])) {
+      const size_t digits = word.find_first_not_of("0123456789", 1);
+      if (auto versioned = GovernanceState::Access::ShortNames().find(
+              digits == std::string::npos ? "" : word.substr(digits));
+          versioned != GovernanceState::Access::ShortNames().end()) {
+        last = versioned->second;
       }
     }
     if (!last.empty()) {
