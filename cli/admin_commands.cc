@@ -43,12 +43,22 @@ int FailLocal(const absl::Status& status) {
 // OK when the newest of `backups` is of the ledger `channel` serves (`head` its head): its head
 // hash is the ledger's event at its head position, shown by an inclusion proof (which a viewer's
 // token may ask for); FAILED_PRECONDITION when it is another ledger's, whose age would stand for
-// this one's (an operator's drill found a copy of another ledger counted as the newest); OK too
-// when the daemon gives no proof, or the backup holds more than the head (said apart).
+// this one's (an operator's drill found a copy of another ledger counted as the newest), and
+// when it holds more events than the daemon's head (an empty ledger on a data volume not
+// mounted, an older copy restored in place: its age said all was well); OK when the daemon
+// gives no proof.
 absl::Status CheckBackupIsOfLedger(const std::shared_ptr<grpc::Channel>& channel,
                                    const BackupsSeen& backups, uint64_t head) {
   const uint64_t held = backups.manifest.head_position();
-  if (held == 0 || held > head) return absl::OkStatus();
+  if (held > head) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the newest backup, ", backups.newest, ", holds positions 1 to ", held,
+        ", more than the daemon's head, ", head,
+        ": the daemon serves another ledger, or an older or empty copy of this one (a data "
+        "volume not mounted?); check its --data-dir, and restore the newest backup if the "
+        "ledger was lost"));
+  }
+  if (held == 0) return absl::OkStatus();
   auto audit = v1::AuditService::NewStub(channel);
   v1::GetInclusionProofRequest request;
   request.set_position(held);
@@ -217,17 +227,20 @@ std::string AgoText(int64_t micros) {
 // the daemon's head.
 std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
   if (!b.read.ok()) return absl::StrCat("UNREADABLE: ", b.read.message());
-  if (!b.of_ledger.ok()) return absl::StrCat("ANOTHER LEDGER'S: ", b.of_ledger.message());
+  if (!b.of_ledger.ok()) {
+    const bool ahead = s != nullptr && s->head_position() < b.manifest.head_position();
+    return absl::StrCat(ahead ? "AHEAD OF THE LEDGER: " : "ANOTHER LEDGER'S: ",
+                        b.of_ledger.message());
+  }
   if (b.newest.empty()) return "none (no complete backup-* directory there)";
   const uint64_t held = b.manifest.head_position();
   const int64_t taken = ToMicros(b.manifest.created_time());
   std::string against;  // the daemon's head, when it answered
   if (s != nullptr) {
     const uint64_t head = s->head_position();
-    against = head > held   ? absl::StrCat(" (", head - held, " later events not in a backup)")
-              : head < held ? absl::StrCat(" (MORE than the daemon's head ", head,
-                                           ": is it serving the ledger these backups are of?)")
-                            : std::string(" (the daemon's head)");
+    // A backup ahead of the head is refused above (CheckBackupIsOfLedger).
+    against = head > held ? absl::StrCat(" (", head - held, " later events not in a backup)")
+                          : std::string(" (the daemon's head)");
   }
   return absl::StrCat(b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",
                       FormatRfc3339(taken), " (", AgoText(taken), "), holds positions 1 to ", held,

@@ -431,6 +431,26 @@ int AuditCommands::VerifyFile() {
     ended_line = !in.eof();  // a line that ends the input without a newline sets eof
     absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
     if (!exported.ok() || exported->event.position() == 0) {
+      const std::string why =
+          exported.ok() ? " (it has no position)" : absl::StrCat(": ", exported.status().message());
+      // A line cut short, or one with an export's position and hashes that no longer parses
+      // (a type, a time or a hash edited into what no export writes), is damage, as an edit
+      // that parses is: exit 4, which a monitor alerts on, not the exit 2 of a wrong file.
+      if (!ended_line && (chain.events() > 0 || CarriesExportFields(line))) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat("the export does not verify: ", name, " ends inside its line ",
+                                 line_number,
+                                 " with no newline after it: the file was cut "
+                                 "short (an export that was stopped, or a copy in part); export "
+                                 "again"));
+      }
+      if (CarriesExportFields(line)) {
+        return Fail(kExitChainBroken,
+                    absl::StrCat("the export does not verify at ", name, " line ", line_number,
+                                 ": it carries an export's position and hashes but is not an "
+                                 "event `export` wrote",
+                                 why, ": an edited export"));
+      }
       return Fail(kExitBadArgs,
                   absl::StrCat(name, " line ", line_number, " is not an event `export` wrote",
                                exported.ok() ? " (it has no position)"

@@ -520,6 +520,13 @@ int EventCommands::Append(const std::string& server) {
     }
   }
   absl::StatusOr<v1::Event> event = ParseEventDocument(text);
+  if (!event.ok() && CarriesExportFields(text)) {
+    return Fail(
+        kExitChainBroken,
+        absl::StrCat("append: the document carries an export's position and hashes but "
+                     "is not an event `export` wrote (",
+                     event.status().message(), "): an edited export's line; nothing is stored"));
+  }
   if (!event.ok()) return FailDocument(event.status());
   // An id the CLI makes up is said when the call fails without an answer (below): a retry
   // must send the same one, or the event may be stored twice.
@@ -686,6 +693,11 @@ int EventCommands::Import(const std::string& server) {
     ExportChain chain(allow_gaps_);
     bool exported_line_cut = false;  // an export's line that ended the file without a newline
     std::string cut_where;
+    // The lines without the server's fields this file began with, and how many of them wait
+    // in `pending`: an export's first lines stripped of their fields, before the rest of it,
+    // are an edited export too, and none of them is stored.
+    uint64_t bare_lines = 0;
+    size_t bare_pending = 0;
     for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++number) {
       bytes_done += line.size() + 1;
       progress.Update(bytes_done);
@@ -709,6 +721,24 @@ int EventCommands::Import(const std::string& server) {
                                                  "export's",
                                  ": an edited export; the event is not stored (", stored_before(),
                                  "): import an undamaged copy of the export"));
+      }
+      if (server_fields && chain.events() == 0 && bare_lines > 0) {
+        pending.resize(pending.size() - bare_pending);
+        const uint64_t sent = bare_lines - bare_pending;
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        return Fail(kExitChainBroken,
+                    absl::StrCat(where, ": an export's line (position ", exported->event.position(),
+                                 ") after ", bare_lines, bare_lines == 1 ? " line" : " lines",
+                                 " without the server's fields at the start of ", name,
+                                 ": an edited export (its first lines stripped of their "
+                                 "position and hashes, so that nothing checks them); ",
+                                 sent == 0 ? "none of those lines is stored"
+                                           : absl::StrCat(sent,
+                                                          " of those lines were stored "
+                                                          "before this line was read "
+                                                          "(correct them)"),
+                                 ": import an undamaged copy of the export, or the hand-written "
+                                 "lines from a file of their own"));
       }
       if (server_fields) {
         if (!in.eof()) {
@@ -742,6 +772,22 @@ int EventCommands::Import(const std::string& server) {
       if (event.ok()) {
         if (absl::Status s = CheckEnvelope(*event, /*flags=*/false); !s.ok()) event = s;
       }
+      if (!event.ok() && !exported.ok() && in.eof() &&
+          (chain.events() > 0 || CarriesExportFields(line))) {
+        exported_line_cut = true;  // an export's last line cut short, said after the loop
+        cut_where = where;
+        break;
+      }
+      if (!event.ok() && !exported.ok() && CarriesExportFields(line)) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        return Fail(
+            kExitChainBroken,
+            absl::StrCat(where,
+                         ": the line carries an export's position and hashes "
+                         "but is not an event `export` wrote (",
+                         event.status().message(), "): an edited export; the event is not stored (",
+                         stored_before(), "): import an undamaged copy of the export"));
+      }
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;
         return FailDocument(absl::Status(
@@ -753,12 +799,15 @@ int EventCommands::Import(const std::string& server) {
       if (!pending.empty() && pending_bytes + bytes > kBatchBytes) {
         if (int rc = send(pending); rc != kExitOk) return rc;
         pending_bytes = 0;
+        bare_pending = 0;
       }
       pending.push_back({*std::move(event), where});
       pending_bytes += bytes;
+      if (!server_fields && chain.events() == 0) ++bare_lines, ++bare_pending;
       if (pending.size() >= batch_) {
         if (int rc = send(pending); rc != kExitOk) return rc;
         pending_bytes = 0;
+        bare_pending = 0;
       }
     }
     if (exported_line_cut) {

@@ -361,12 +361,17 @@ std::string ValueErrorText(absl::string_view message) {
     // explain's template lists the choices ("A | B | C"): one is kept, or, where the paper
     // gives none and the field may be left unset (a risk's rating), the member is left out.
     const bool choices = absl::StrContains(value, " | ");
+    // "" where the paper gives none (a progress update's rating): left out, not emptied.
+    const bool emptied = value.empty();
     return absl::StrCat(given, ": give one of ", absl::StrJoin(names, ", "),
                         meant.empty() ? "" : absl::StrCat(" (did you mean ", meant, "?)"),
-                        choices ? " (the template's choices: keep the one the paper gives, or "
-                                  "leave the member out if it gives none and the field may be "
-                                  "unset; explain TYPE says which)"
-                                : "");
+                        choices   ? " (the template's choices: keep the one the paper gives, or "
+                                    "leave the member out if it gives none and the field may be "
+                                    "unset; explain TYPE says which)"
+                        : emptied ? " (or, if the paper gives none and the field may be unset, "
+                                    "leave the member out rather than give \"\"; explain TYPE "
+                                    "says which)"
+                                  : "");
   }
   if (type == "TYPE_INT32" || type == "TYPE_INT64" || type == "TYPE_UINT32" ||
       type == "TYPE_UINT64") {
@@ -482,6 +487,35 @@ absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
   return ParseDocument(json);
 }
 
+bool CarriesExportFields(absl::string_view json) {
+  bool position = false, prev_hash = false, hash = false;
+  int depth = 0;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      const size_t start = i + 1;
+      for (++i; i < json.size() && json[i] != '"'; ++i) {
+        if (json[i] == '\\') ++i;  // the escaped character
+      }
+      if (depth != 1 || i >= json.size()) continue;
+      const absl::string_view text = json.substr(start, i - start);
+      size_t after = i + 1;
+      while (after < json.size() && absl::ascii_isspace(static_cast<unsigned char>(json[after]))) {
+        ++after;
+      }
+      if (after >= json.size() || json[after] != ':') continue;  // a value, not a member's name
+      position |= text == "position";
+      prev_hash |= text == "prevHash" || text == "prev_hash";
+      hash |= text == "hash";
+    }
+  }
+  return position && prev_hash && hash;
+}
+
 std::string ExportDocument(const v1::Event& event, absl::string_view stored) {
   std::string json = EventDocument(event);
   // Stored bytes are the record (every field but `hash`, in field order) then `hash`, the last
@@ -510,7 +544,13 @@ std::string EventDocument(const v1::Event& event) {
 
   std::string payload_json;
   if (!event.payload().empty()) {
-    if (const pb::Descriptor* type = PayloadType(event.event_type()); type != nullptr) {
+    // Only govledger.v1's payloads of events.proto are written as objects: another type the
+    // CLI happens to link (google.protobuf.Struct, its own storage-internal messages) is no
+    // part of the format, and a reader working from the docs (or a later CLI without it)
+    // could not read its JSON back to the bytes hashed. Such objects in older exports still
+    // read (ParseEventDocument).
+    if (const pb::Descriptor* type = PayloadType(event.event_type());
+        type != nullptr && type->file() == v1::RiskOpened::descriptor()->file()) {
       std::unique_ptr<pb::Message> message(
           pb::MessageFactory::generated_factory()->GetPrototype(type)->New());
       std::string typed;

@@ -142,6 +142,17 @@ void PrintFields(const pb::Descriptor& message, int depth, std::set<const pb::De
     for (const std::string& line : CommentOf(field)) {
       absl::StrAppend(out, indent, "    ", line, "\n");
     }
+    // What each value of an enum means, where events.proto says ("AMOUNT_KIND_ONE_OFF: One-off
+    // revenue cost: ...").
+    if (field.cpp_type() == pb::FieldDescriptor::CPPTYPE_ENUM) {
+      const pb::EnumDescriptor& e = *field.enum_type();
+      for (int v = 0; v < e.value_count(); ++v) {
+        const std::vector<std::string> meaning = CommentOf(*e.value(v));
+        if (e.value(v)->number() == 0 || meaning.empty()) continue;
+        absl::StrAppend(out, indent, "    ", e.value(v)->name(), ": ", absl::StrJoin(meaning, " "),
+                        "\n");
+      }
+    }
     if (field.cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
         !open->contains(field.message_type())) {
       PrintFields(*field.message_type(), depth + 1, open, out);

@@ -20,6 +20,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli/client.h"
 #include "cli/printable.h"
 #include "cli/query_text.h"
@@ -651,6 +654,24 @@ int SigningCommands::Submit(const std::string& server) {
     if (!date.ok())
       return Fail(kExitBadArgs, std::string(date.status().message()));
     *m.mutable_signed_on() = *date;
+    // Without --effective the signature takes effect when the ledger receives it, and the
+    // decision is approved then: a paper's earlier date beside it would not date the approval
+    // (a clerk had typed the date and read "approved" today).
+    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+    if (effective_.empty() && absl::CivilDay(date->year(), date->month(), date->day()) < today) {
+      return Fail(kExitBadArgs,
+                  absl::StrCat("--signed-on ", signed_on_,
+                               " is before today, but without "
+                               "--effective the signature takes effect when the ledger receives "
+                               "it, and the decision is approved today, not on ",
+                               signed_on_,
+                               ": give --effective with the time it was signed (RFC 3339, e.g. "
+                               "--effective ",
+                               signed_on_,
+                               "T17:00:00Z; not before the "
+                               "decision's proposal or the key's registration). Nothing was "
+                               "sent"));
+    }
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;

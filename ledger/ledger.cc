@@ -245,7 +245,11 @@ void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, bool admi
     return;
   }
   auto pending = std::make_unique<Pending>();
-  const int64_t received_micros = clock_->NowMicros();
+  // An event without an effective time takes effect when received: never before the last
+  // recorded time, as recorded times never go back (an operator's drill: a clock stepped back
+  // two hours dated such events two hours early, recorded times clamped beside them).
+  const int64_t received_micros =
+      std::max(clock_->NowMicros(), last_recorded_micros_.load(std::memory_order_relaxed));
   pending->received_micros = received_micros;
   pending->prepared.resize(request.events_size());
   // The id look-ups happen here, on the caller's thread, so the single writer does not wait

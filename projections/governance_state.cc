@@ -856,6 +856,12 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
   static absl::Status CheckPlannedWeeks(int weeks) {
+    if (weeks == 0) {
+      return Invalid(
+          absl::StrCat("planned_weeks (JSON plannedWeeks) is 0 or left out: give the "
+                       "plan's length in weeks, 1 to ",
+                       kMaxPlannedWeeks));
+    }
     if (weeks < 1 || weeks > kMaxPlannedWeeks) {
       return Invalid(absl::StrCat("planned_weeks ", weeks, " is not from 1 to ",
                                   kMaxPlannedWeeks, " (a plan of at most 100 years)"));
@@ -1210,6 +1216,12 @@ struct GovernanceState::Access {
           "a status report sets rag, delivery_confidence or both; a report without a rating (a "
           "progress update) gives its commentary");
     }
+    if (m.plan_week() == 0) {
+      return Invalid(
+          "plan_week (JSON planWeek) is 0 or left out: give the week of the "
+          "programme's plan the report is for, from 1 (week 1 begins on the "
+          "mobilisation date)");
+    }
     if (m.plan_week() < 1) return Invalid("plan_week must be at least 1");
     return stream;
   }
@@ -1218,7 +1230,27 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.subject(),
         "status is reported only for a registered, open programme or project", e));
-    return RequireWeekBegun(s, m, e);
+    RETURN_IF_ERROR(RequireWeekBegun(s, m, e));
+    return RequireWeekInPlan(s, m);
+  }
+  // Refuses a report for a week past the programme's plan: no question could name that week
+  // (as_at's programme week runs from 1 to the planned weeks), though the report was stored
+  // (a clerk's trial: week 179 of a 175-week plan). A programme that runs on is re-planned.
+  static absl::Status RequireWeekInPlan(const S& s, const v1::StatusReported& m) {
+    const WorkState* w = s.FindWork(m.subject());
+    const WorkState* programme =
+        w->ref.kind() == v1::WORK_KIND_PROGRAMME ? w : s.FindProgramme(w->programme_id);
+    if (programme == nullptr) return absl::OkStatus();
+    const v1::ProgrammeRegistered& plan = programme->programme;
+    if (m.plan_week() <= plan.planned_weeks()) return absl::OkStatus();
+    return Refuse(
+        Describe(m.subject()),
+        absl::StrCat("reports plan week ", m.plan_week(), ", past programme ", programme->ref.id(),
+                     "'s plan of ", plan.planned_weeks(), " weeks (its last week ended ",
+                     FormatRfc3339(EndOfWeekMicros(plan, plan.planned_weeks()) + 1), ")"),
+        "a status report is for a week of its programme's plan: a programme that runs past "
+        "its plan is re-planned first (ProgrammeReplanned with planned_weeks reaching the "
+        "week), and its weeks can then be asked about");
   }
   // Refuses a report for a plan week that had not begun by the report's effective time (a
   // day's grace for time zones): week 5,000 of a plan in its fifth week, or any week before
@@ -2194,7 +2226,9 @@ struct GovernanceState::Access {
                                              m.key_id()));
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
-        "a signature takes effect no earlier than its key's registration"));
+        "a signature takes effect no earlier than its key's registration (to record an "
+        "earlier signature, correct the key's registration and register the key again, "
+        "effective on or before the signing)"));
     const std::string& key_org = key->second.registered.organisation_id();
     if (!key_org.empty() && key_org != m.organisation_id()) {
       return Refuse(key_entity,

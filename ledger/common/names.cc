@@ -1,6 +1,8 @@
 #include "ledger/common/names.h"
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -59,16 +61,36 @@ absl::Status ValidateEventType(absl::string_view type) {
 
 namespace {
 
+// Whether the invisible character that ends `cps` completes what shows before it: a variation
+// selector (U+FE00 to U+FE0F, U+E0100 to U+E01EF, Mongolian U+180B to U+180D) after a
+// character beyond ASCII that is not itself hidden (an emoji's U+FE0F, an ideograph's
+// variant), or a flag's tag sequence (U+1F3F4, tags U+E0020 to U+E007E, the cancel tag
+// U+E007F). Anything else invisible at the end ("Paper A" then a tag or a selector) makes a
+// look-alike of the text without it.
+bool EndsAnEmojiOrVariant(const std::vector<uint32_t>& cps) {
+  const uint32_t last = cps.back();
+  const bool selector = (last >= 0xFE00 && last <= 0xFE0F) ||
+                        (last >= 0xE0100 && last <= 0xE01EF) || (last >= 0x180B && last <= 0x180D);
+  if (selector) {
+    if (cps.size() < 2) return false;
+    const uint32_t base = cps[cps.size() - 2];
+    return base >= 0x80 && !IsWhiteSpace(base) && !InvisibleInName(base);
+  }
+  if (last != 0xE007F) return false;
+  size_t i = cps.size() - 1;
+  while (i > 0 && cps[i - 1] >= 0xE0020 && cps[i - 1] <= 0xE007E) --i;
+  return i > 0 && i < cps.size() - 1 && cps[i - 1] == 0x1F3F4;
+}
+
 // One line of text naming something (`what`: "actor", "source"; `is_a`: "an actor is a name"):
 // well-formed UTF-8 without a character that acts rather than shows, not starting or ending
 // with white space.
 absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::string_view text) {
-  uint32_t first = 0, last = 0;
+  std::vector<uint32_t> code_points;
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
     const size_t n = Utf8Length(text.substr(i), &cp);
-    if (i == 0) first = cp;
-    last = cp;
+    code_points.push_back(cp);
     // Event's strings are protobuf strings: a record holding bytes that are not UTF-8 would
     // never parse again.
     if (n == 0) {
@@ -97,17 +119,19 @@ absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::
   }
   // " bob" (or bob after a no-break space, a zero-width space or a byte-order mark) would read
   // as bob wherever it is shown, and not match bob's token; two sources alike to the eye would
-  // differ on a retry. (Not a variation selector or a tag, which end an emoji as shown.)
-  const auto hidden_at_end = [](uint32_t cp) {
-    return IsWhiteSpace(cp) ||
-           (InvisibleInName(cp) && !(cp >= 0xFE00 && cp <= 0xFE0F) &&
-            !(cp >= 0x180B && cp <= 0x180D) && !(cp >= 0xE0000 && cp <= 0xE0FFF));
-  };
-  if (hidden_at_end(first) || hidden_at_end(last)) {
+  // differ on a retry.
+  const auto hidden = [](uint32_t cp) { return IsWhiteSpace(cp) || InvisibleInName(cp); };
+  if (code_points.empty()) return absl::OkStatus();
+  std::optional<uint32_t> refused;
+  if (hidden(code_points.front())) refused = code_points.front();
+  if (!refused && hidden(code_points.back()) && !EndsAnEmojiOrVariant(code_points)) {
+    refused = code_points.back();
+  }
+  if (refused) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s must not start or end with white space or a character that shows nothing (here "
         "U+%04X); send it without it",
-        what, hidden_at_end(first) ? first : last));
+        what, *refused));
   }
   return absl::OkStatus();
 }

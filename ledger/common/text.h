@@ -37,15 +37,19 @@ constexpr bool IsWhiteSpace(uint32_t cp) {
 }
 
 // Whether `c` does not show as itself in a name: a format or variation character (U+200B,
-// U+FEFF, bidirectional controls, tags...), a filler or the braille blank (U+2800), a line or
-// paragraph separator, or a space other than U+0020.
+// U+FEFF, bidirectional controls, tags, Egyptian hieroglyph format controls, shorthand format
+// controls, musical symbol beams...: Unicode's Default_Ignorable_Code_Point and the format
+// characters that show nothing), a filler or the braille blank (U+2800), a line or paragraph
+// separator, or a space other than U+0020.
 constexpr bool InvisibleInName(char32_t c) {
-  return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F ||
-         c == 0x1160 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+  return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F || c == 0x1160 ||
+         c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
          (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
          (c >= 0x205F && c <= 0x206F) || c == 0x2800 || c == 0x3000 || c == 0x3164 ||
          (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
-         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
+         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0x13430 && c <= 0x1343F) ||
+         (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+         (c >= 0xE0000 && c <= 0xE0FFF);
 }
 
 // The script of a letter among those whose letters look alike (Latin "e", Cyrillic "е", Greek

@@ -1,10 +1,17 @@
 #include "ledger/store/rocksdb_event_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
@@ -436,6 +443,32 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     return passing ? cannot : MarkedWrongDirectory(std::move(cannot));
   }
 
+  // The directory itself is locked (flock) for as long as the store is open, besides RocksDB's
+  // LOCK file: an operator's drill removed a "stale" LOCK, and a second govledgerd served the
+  // same database beside the first, both acknowledging the same positions, and left it
+  // corrupt. A directory cannot be removed while in use. Where the file system has no flock,
+  // RocksDB's lock alone guards it.
+  int dir_lock = -1;
+  if (!options.read_only) {
+    dir_lock = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_lock >= 0 && ::flock(dir_lock, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(dir_lock);
+      dir_lock = -1;
+      if (error == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "data directory ", dir,
+            " is in use by another process (it holds the directory's "
+            "lock): a govledgerd is running on it. Stop that one first, or give this one "
+            "another --data-dir; a backup of a running daemon's directory is `govledger admin "
+            "backup`"));
+      }
+    }
+  }
+  absl::Cleanup unlock = [&dir_lock] {
+    if (dir_lock >= 0) ::close(dir_lock);
+  };
+
   // A database is made only in a directory that holds none: one whose CURRENT file is lost
   // (damage, a partial copy) would otherwise be made anew beside the old files, and served
   // empty while RocksDB deleted the old tables as obsolete.
@@ -612,6 +645,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   store->env_ = std::move(env);
   store->gate_ = std::move(gate);
   store->created_ = !exists && !options.read_only;
+  store->dir_lock_ = std::exchange(dir_lock, -1);  // closed with the store, after the database
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -732,9 +766,12 @@ void RocksDbEventStore::RemoveAcknowledgedHeadMadeAtOpen() {
 }
 
 RocksDbEventStore::~RocksDbEventStore() {
-  if (db_ == nullptr) return;
-  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+    db_.reset();
+  }
+  if (dir_lock_ >= 0) ::close(dir_lock_);
 }
 
 absl::Status RocksDbEventStore::Write(const std::vector<EventWrite>& events,

@@ -145,6 +145,7 @@ class RocksDbEventStore final : public EventStore {
   bool created_ = false;
   uint64_t acknowledged_head_missing_at_ = 0;
   std::string dir_;  // the data directory, as Open was given it
+  int dir_lock_ = -1;  // the data directory opened and flock()ed while writable; -1: none
 };
 
 }  // namespace govledger

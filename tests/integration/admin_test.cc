@@ -264,14 +264,14 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   EXPECT_THAT(text.out, HasSubstr("since start    0 events appended; 0 appends accepted, 0 "
                                   "refused; 0 syncs"));
   EXPECT_THAT(text.out, ContainsRegex("data directory [0-9]+ bytes; [1-9][0-9]* bytes free on "
-                                      "its file system \\(appends pause below 67108864\\)\n"));
+                                      "its file system \\(appends pause below 268435456\\)\n"));
   EXPECT_THAT(text.out, HasSubstr("appends        accepted\n"));
   CliRun json = Cli(absl::StrCat(Server(), " admin stats --json"));
   ASSERT_EQ(json.code, 0) << json.err;
   v1::GetStatsResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
   EXPECT_EQ(parsed.head_position(), 21u);
-  EXPECT_EQ(parsed.min_free_bytes(), uint64_t{64} << 20);
+  EXPECT_EQ(parsed.min_free_bytes(), uint64_t{256} << 20);
   // The head event's recorded time: the last of the 21, before this call.
   const int64_t recorded = ToMicros(parsed.head_recorded_time());
   EXPECT_GT(recorded, 0);
@@ -313,7 +313,7 @@ TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
   EXPECT_EQ(samples["govledger_storage_failed"], "0");
   EXPECT_EQ(samples["govledger_appends_paused"], "0");
   EXPECT_EQ(samples["govledger_integrity_failed"], "0");
-  EXPECT_EQ(samples["govledger_min_free_bytes"], "67108864");
+  EXPECT_EQ(samples["govledger_min_free_bytes"], "268435456");
   double recorded = 0;
   ASSERT_TRUE(absl::SimpleAtod(samples["govledger_head_recorded_time_seconds"], &recorded));
   EXPECT_NEAR(recorded, absl::ToUnixSeconds(absl::Now()), 600);
@@ -679,6 +679,21 @@ TEST_F(AdminTest, StatsSayTheNewestBackupIsAnotherLedgers) {
   EXPECT_EQ(metrics.code, 1) << metrics.err;
   EXPECT_THAT(metrics.out, AllOf(HasSubstr("\ngovledger_backups_readable 1\n"),
                                  HasSubstr("\ngovledger_backup_newest_of_ledger 0\n")));
+  // A daemon holding fewer events than the newest backup (an empty ledger: a data volume not
+  // mounted) is no ledger the backup stands for either (an operator's drill: of_ledger 1).
+  DaemonHarness empty;
+  ASSERT_OK(empty.Start());
+  const std::string empty_stats =
+      absl::StrCat("--server ", empty.address(), " admin stats --backups ", parent);
+  CliRun ahead = Cli(empty_stats);
+  EXPECT_EQ(ahead.code, 1) << ahead.err;
+  EXPECT_THAT(ahead.out, HasSubstr("\nbackups        AHEAD OF THE LEDGER: the newest backup, "));
+  EXPECT_THAT(ahead.out, HasSubstr(", holds positions 1 to 3, more than the daemon's head, 0: "
+                                   "the daemon serves another ledger, or an older or empty copy "
+                                   "of this one"));
+  CliRun ahead_metrics = Cli(empty_stats + " --prometheus");
+  EXPECT_EQ(ahead_metrics.code, 1);
+  EXPECT_THAT(ahead_metrics.out, HasSubstr("\ngovledger_backup_newest_of_ledger 0\n"));
 }
 
 // --keep removes an older backup only when the new one holds its events: backing up an empty

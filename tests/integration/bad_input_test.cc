@@ -141,6 +141,32 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         grpc::StatusCode::INVALID_ARGUMENT,
         HasSubstr("does not parse as a govledger.v1.AppendRequest"));
   }
+  // Bytes that break the wire format are told where (a contract checker's finding: a bare
+  // "does not parse"): cut short, a wire type protobuf does not have, within an event too.
+  {
+    std::string response;
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod,
+                                 std::string("\x0a\xff\xff\xff\x0f\x01\x02", 7), &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("does not parse as a govledger.v1.AppendRequest: field 1 "
+                                       "at byte 0 runs past the end of the 7 bytes: they are cut "
+                                       "short, or its length is wrong")));
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod,
+                                 std::string("\x0f\x0f\x0f", 3), &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("byte 0 starts field 1 with wire type 7, which protobuf "
+                                       "does not have")));
+    // An event whose own bytes end inside its stream id.
+    std::string event_bytes = MakeEvent("programme/LPP", "x").SerializeAsString();
+    event_bytes.resize(event_bytes.find("programme/LPP") + 3);
+    const std::string cut_event =
+        std::string("\x0a", 1) + static_cast<char>(event_bytes.size()) + event_bytes;
+    ASSERT_LT(event_bytes.size(), 128u);
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod, cut_event, &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             AllOf(HasSubstr("(its events[0] does not: field "),
+                                   HasSubstr("runs past the end of the "))));
+  }
   // The one that is not UTF-8 is told which field, as protobuf says it, and the daemon logs
   // nothing for it (a client could otherwise fill its journal).
   {

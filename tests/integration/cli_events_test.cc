@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,9 +27,9 @@
 #include "govledger/v1/admin.grpc.pb.h"
 #include "ledger/common/files.h"
 #include "ledger/common/uuid.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
 #include "ledger/stored_event.h"
-#include "ledger/crypto/sha256.h"
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
@@ -237,6 +238,16 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
                                   "listed without a rating"));
   EXPECT_THAT(risk.out, HasSubstr("  subject: WorkRef\n"));
   EXPECT_THAT(risk.out, HasSubstr("      kind: WorkKind: WORK_KIND_PROGRAMME | WORK_KIND_PROJECT\n"));
+  // What each enum value means, where events.proto says (a clerk had left one-off costs out
+  // of a delegation rule, not knowing what ONE_OFF was).
+  CliRun rule = Cli("explain DelegationRuleSet");
+  ASSERT_EQ(rule.code, 0) << rule.err;
+  EXPECT_THAT(rule.out,
+              HasSubstr("  kinds: list of AmountKind: AMOUNT_KIND_CAPITAL | AMOUNT_KIND_REVENUE | "
+                        "AMOUNT_KIND_ONE_OFF\n"));
+  EXPECT_THAT(rule.out, HasSubstr("\n      AMOUNT_KIND_ONE_OFF: One-off revenue cost: spent once "
+                                  "and not on an asset"));
+  EXPECT_THAT(rule.out, Not(HasSubstr("AMOUNT_KIND_UNSPECIFIED")));
   CliRun mistyped = Cli("explain riskopened");
   EXPECT_EQ(mistyped.code, 2);
   EXPECT_THAT(mistyped.err, HasSubstr("'riskopened' is not a governance event type (did you "
@@ -283,6 +294,19 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
               HasSubstr(R"(invalid value "WORK_KIND_PROGRAMME | WORK_KIND_PROJECT": give one of )"
                         "WORK_KIND_PROGRAMME, WORK_KIND_PROJECT (the template's choices: keep the "
                         "one the paper gives, or leave the member out if it gives none"));
+  // Emptied rather than left out: told to leave it out (a clerk's trial of a progress update).
+  const std::string emptied =
+      WriteFile("emptied.jsonl",
+                {absl::StrReplaceAll(
+                    Lines(benefit.out)[0],
+                    {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
+                     {R"("kind":"WORK_KIND_PROGRAMME | WORK_KIND_PROJECT")", R"("kind":"")"}})});
+  CliRun empty_choice = Cli(absl::StrCat(Server(), " import ", emptied));
+  EXPECT_EQ(empty_choice.code, 2);
+  EXPECT_THAT(empty_choice.err,
+              HasSubstr(R"(invalid value "": give one of WORK_KIND_PROGRAMME, WORK_KIND_PROJECT )"
+                        R"((or, if the paper gives none and the field may be unset, leave the )"
+                        R"(member out rather than give ""; explain TYPE says which))"));
   const std::string qualitative =
       WriteFile("benefit.jsonl",
                 {absl::StrReplaceAll(
@@ -921,6 +945,27 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   EXPECT_EQ(cut_run.code, 4) << cut_run.out;
   EXPECT_THAT(cut_run.err, HasSubstr("ends inside its line 12 (position 12) with no newline "
                                      "after it: the file was cut short"));
+  // Cut inside the line, so that it no longer parses: still cut short, exit 4 (an auditor's
+  // finding: exit 2, "not JSON").
+  const std::string cut_inside = exported + ".cut-inside";
+  std::ofstream(cut_inside, std::ios::trunc)
+      << absl::StrJoin(good, "\n").substr(0, absl::StrJoin(good, "\n").size() - 40);
+  CliRun cut_inside_run = Cli(absl::StrCat("verify --file ", cut_inside));
+  EXPECT_EQ(cut_inside_run.code, 4) << cut_inside_run.err;
+  EXPECT_THAT(cut_inside_run.err,
+              HasSubstr("ends inside its line 12 with no newline after it: the file was cut "
+                        "short"));
+  // A line with an export's position and hashes edited into what no export writes (another
+  // type, whose payload it is not): damage, exit 4, not a wrong file's exit 2.
+  std::vector<std::string> retyped = good;
+  retyped[2] = absl::StrReplaceAll(
+      retyped[2], {{"govledger.v1.OrganisationRegistered", "govledger.v1.GatePassed"}});
+  ASSERT_NE(retyped[2], good[2]);
+  CliRun retyped_run = Cli(absl::StrCat("verify --file ", WriteFile("retyped.jsonl", retyped)));
+  EXPECT_EQ(retyped_run.code, 4) << retyped_run.err;
+  EXPECT_THAT(retyped_run.err,
+              HasSubstr("line 3: it carries an export's position and hashes but is not an event "
+                        "`export` wrote: "));
   // The wrong head hash, a bad one, a file that is no export, a missing file.
   CliRun other_head = Cli(absl::StrCat("verify --file ", exported, " --head-hash ",
                                        std::string(64, '0')));
@@ -975,6 +1020,10 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
   ASSERT_NE(unpositioned[2], edited[2]);
   std::vector<std::string> bare = good;
   bare.insert(bare.begin() + 4, OpaqueLine(9));
+  std::vector<std::string> retyped = good;
+  retyped[2] = absl::StrReplaceAll(
+      retyped[2], {{"govledger.v1.OrganisationRegistered", "govledger.v1.GatePassed"}});
+  ASSERT_NE(retyped[2], good[2]);
   for (const Damage& d : {
            Damage{"position taken out", absl::StrJoin(unpositioned, "\n") + "\n",
                   ".jsonl:3: the line carries some of the server's fields (position, prevHash, "
@@ -992,6 +1041,15 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
                   "position 9 is missing here, or out of order", 8},
            Damage{"cut short", absl::StrJoin(good, "\n"),
                   ".jsonl:12: the export ends inside this line, with no newline after it", 11},
+           // Cut inside the line (it no longer parses), and a line edited into what no export
+           // writes: damage too (an auditor's finding: "fix the line and rerun", exit 2).
+           Damage{"cut inside",
+                  absl::StrJoin(good, "\n").substr(0, absl::StrJoin(good, "\n").size() - 40),
+                  ".jsonl:12: the export ends inside this line, with no newline after it", 11},
+           Damage{"retyped", absl::StrJoin(retyped, "\n") + "\n",
+                  ".jsonl:3: the line carries an export's position and hashes but is not an "
+                  "event `export` wrote (",
+                  2},
        }) {
     SCOPED_TRACE(d.what);
     DaemonHarness fresh;
@@ -1004,6 +1062,30 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
     absl::StatusOr<v1::GetHeadResponse> head = GetHead(*fresh.NewStub());
     ASSERT_OK(head);
     EXPECT_EQ(head->position(), d.stored);
+  }
+  // An export whose first line is edited and stripped of the server's fields, so that it
+  // passes for a hand-written line and the rest for an export from position 2 (an auditor's
+  // finding: stored, exit 0): refused at the first export line, the stripped line not stored.
+  {
+    std::vector<std::string> stripped = good;
+    stripped[0] = std::regex_replace(
+        absl::StrReplaceAll(stripped[0], {{"Force I0", "Force FORGED"}}),
+        std::regex(R"re("(position|streamVersion|recordedTime|actor|prevHash|hash)":"[^"]*",?)re"),
+        "");
+    ASSERT_THAT(stripped[0], AllOf(HasSubstr("FORGED"), Not(HasSubstr("prevHash"))));
+    DaemonHarness fresh;
+    ASSERT_OK(fresh.Start());
+    CliRun run = Cli(absl::StrCat("--server ", fresh.address(), " import ",
+                                  WriteFile("stripped.jsonl", stripped)));
+    EXPECT_EQ(run.code, 4) << run.out;
+    EXPECT_THAT(run.err, HasSubstr("stripped.jsonl:2: an export's line (position 2) after 1 line "
+                                   "without the server's fields at the start of "));
+    EXPECT_THAT(run.err, HasSubstr("an edited export (its first lines stripped of their position "
+                                   "and hashes, so that nothing checks them); none of those lines "
+                                   "is stored"));
+    absl::StatusOr<v1::GetHeadResponse> head = GetHead(*fresh.NewStub());
+    ASSERT_OK(head);
+    EXPECT_EQ(head->position(), 0u);
   }
   // A stream's export skips positions: imported with --allow-gaps, as verified.
   const std::string stream = dir_.path() + "/stream.jsonl";

@@ -192,10 +192,21 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   EXPECT_EQ(refused.code, 1) << refused.err;
   EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
 
-  CliRun submit = Cli(absl::StrCat(
-      Server(),
-      " decision submit-signature --decision-stream decision/MOPAC/PCD-72",
-      " --key-id mopac-dmpc --signed-on 2016-10-05 --signature ", sig_hex));
+  // A paper's date beside the signature without --effective: refused before anything is
+  // sent, since the decision would be approved today (a clerk's trial).
+  const std::string submit_command =
+      absl::StrCat(Server(), " decision submit-signature --decision-stream decision/MOPAC/PCD-72",
+                   " --key-id mopac-dmpc --signed-on 2016-10-05 --signature ", sig_hex);
+  CliRun undated = Cli(submit_command);
+  EXPECT_EQ(undated.code, 2) << undated.err;
+  EXPECT_THAT(undated.err,
+              HasSubstr("--signed-on 2016-10-05 is before today, but without --effective the "
+                        "signature takes effect when the ledger receives it, and the decision "
+                        "is approved today, not on 2016-10-05: give --effective"));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->event_count(), 3u);  // the organisation, the key and the decision
+  CliRun submit = Cli(submit_command + " --effective 2016-10-05T17:00:00Z");
   ASSERT_EQ(submit.code, 0) << submit.err;
   absl::StatusOr<std::vector<v1::Event>> events = ReadAll(*stub_);
   ASSERT_TRUE(events.ok());

@@ -367,6 +367,30 @@ TEST(DaemonFlagsTest, AListenThatFailsAfterTheStoreOpensExitsWithItsReason) {
   EXPECT_TRUE(daemon.Stop().Success());
 }
 
+// A second govledgerd on the data directory of a running one is refused even when RocksDB's
+// LOCK file was removed (an operator's drill: a "stale" LOCK deleted, and two daemons served one
+// database, acknowledging the same positions, and left it corrupt): the directory itself is
+// locked. The first goes on serving, and starts again once stopped.
+TEST(DaemonFlagsTest, ASecondDaemonOnADataDirectoryInUseIsRefusedWithoutItsLockFile) {
+  DaemonHarness first;
+  ASSERT_TRUE(first.Start().ok());
+  ASSERT_OK(AppendOne(*first.NewStub(), "notes/1", "first"));
+  ASSERT_TRUE(std::filesystem::remove(first.data_dir() + "/LOCK"));
+  const CliRun run = RunProgram(
+      GOVLEDGERD_PATH, absl::StrCat("--data-dir ", first.data_dir(), " --listen 127.0.0.1:0"),
+      "timeout 20");
+  EXPECT_EQ(run.code, 1) << run.err;  // as with the LOCK file: the other daemon may stop
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("data directory ", first.data_dir(),
+                                              " is in use by another process (it holds the "
+                                              "directory's lock): a govledgerd is running on it")));
+  ASSERT_OK(AppendOne(*first.NewStub(), "notes/1", "second"));
+  EXPECT_TRUE(first.Stop().Success()) << first.Stderr();
+  ASSERT_TRUE(first.Start().ok()) << first.Stderr();
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*first.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 2u);
+}
+
 // A second govledgerd on the address of a running one stops at once, saying why, before it
 // opens or makes its data directory; the first goes on serving.
 TEST(DaemonFlagsTest, AListenAddressInUseStopsTheStartBeforeTheDataDirectoryIsMade) {

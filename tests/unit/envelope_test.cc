@@ -450,12 +450,27 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
       // An integrator's: a byte-order mark before it, a zero-width space after it.
       {"\xEF\xBB\xBFreport", "(here U+FEFF)"},
       {"report\xE2\x80\x8B", "(here U+200B)"},
-      {"Rapport \xe9t\xe9", "source is not UTF-8"}};
+      {"Rapport \xe9t\xe9", "source is not UTF-8"},
+      // A contract checker's: a selector or tag that completes nothing, at either end.
+      {"\xEF\xB8\x8FPaper A", "(here U+FE0F)"},
+      {"Paper A\xEF\xB8\x8F", "(here U+FE0F)"},
+      {"Paper A\xF3\xA0\x80\x81", "(here U+E0001)"},
+      {"Paper A\xF3\xA0\x81\xBF", "(here U+E007F)"},
+      {"Paper A\xF0\x9D\x85\xB3", "(here U+1D173)"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
     EXPECT_THAT(Validate(r),
                 StatusIs(kInvalid, AllOf(HasSubstr("events[0]"), HasSubstr(message))))
         << source;
+  }
+  // What a selector or tags complete at the end: an emoji shown as an emoji (U+2705 U+FE0F),
+  // a flag's tag sequence (U+1F3F4, tags "gbeng", the cancel tag).
+  for (const std::string& source :
+       {std::string("Board minutes \xE2\x9C\x85\xEF\xB8\x8F"),
+        std::string("Board minutes \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
+                    "\xA5\xF3\xA0\x81\xAE\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF")}) {
+    r.mutable_events(0)->set_source(source);
+    EXPECT_OK(Validate(r)) << source;
   }
 }
 
@@ -501,11 +516,17 @@ TEST(EnvelopeTest, ActorRules) {
            {"\xEF\xBB\xBF"
             "writer",
             "shows nothing (here U+FEFF)"},
-           {"writer\xF3\xA0\x81\x81", "U+E0041 at byte 6"},
+           {"writer\xF3\xA0\x81\x81", "shows nothing (here U+E0041)"},
+           {"wri\xF3\xA0\x81\x81ter", "U+E0041 at byte 3"},
            {"Jean\xC2\xA0"
             "Dupont",
             "U+00A0 at byte 4"},
-           {"wr\xD1\x96ter-actor", "mixes Latin and Cyrillic letters (U+0456 at byte 2)"}}) {
+           {"wr\xD1\x96ter-actor", "mixes Latin and Cyrillic letters (U+0456 at byte 2)"},
+           // A contract checker's: a musical symbol beam, a shorthand format control.
+           {"bob\xF0\x9D\x85\xB3", "shows nothing (here U+1D173)"},
+           {"bo\xF0\x9B\xB2\xA0"
+            "b",
+            "U+1BCA0 at byte 2"}}) {
     EXPECT_THAT(ValidateActor(actor), StatusIs(kInvalid, HasSubstr(says))) << actor;
   }
   EXPECT_OK(ValidateActor("J. Smith (PMO)"));

@@ -521,6 +521,31 @@ TEST_F(RulesTest, AStatusReportIsForAWeekThatHasBegun) {
               StatusIs(kFailed, HasSubstr("before programme LPP mobilised (2015-05-04)")));
 }
 
+// A report is for a week of the plan (208 weeks for LPP, the last ending 2019-04-29): week 212
+// of a programme running on is refused, since no question could name it, until a re-plan
+// reaches it. A project's report counts in its programme's plan.
+TEST_F(RulesTest, AStatusReportIsForAWeekOfThePlan) {
+  SetUpProgrammes();
+  const v1::Date june = MakeDate(2019, 6, 1);  // in week 213
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 208)), june)));
+  for (const v1::WorkRef& subject : {ProgrammeRef("LPP"), ProjectRef("LPP-INV")}) {
+    EXPECT_THAT(
+        Append(At(Ev(Status(subject, v1::RAG_AMBER, 212)), june)),
+        StatusIs(kFailed, AllOf(HasSubstr("reports plan week 212, past programme LPP's plan of "
+                                          "208 weeks (its last week ended 2019-04-29T00:00:00Z)"),
+                                HasSubstr("a programme that runs past its plan is re-planned "
+                                          "first"))))
+        << subject.id();
+  }
+  EXPECT_THAT(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 0)), june)),
+              StatusIs(kInvalid, HasSubstr("plan_week (JSON planWeek) is 0 or left out: give "
+                                           "the week of the programme's plan")));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.plan_week(), 208);
+  ASSERT_OK(Append(At(Ev(Replan("LPP", 260)), MakeDate(2019, 5, 31))));
+  EXPECT_OK(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 212)), june)));
+  EXPECT_EQ(state().FindProgramme("LPP")->last_status.plan_week(), 212);
+}
+
 // A field the payload's type does not declare is refused on append, at any depth: no rule
 // checks it and a decision's digest does not cover it. Replay (a log a newer version wrote)
 // folds the fields it knows.
@@ -1591,7 +1616,10 @@ TEST_F(RulesTest, ProgrammeShape) {
   p.mutable_tranches(1)->set_number(2);
   p.set_planned_weeks(0);
   EXPECT_THAT(Append(Ev(p)),
-              StatusIs(kInvalid, HasSubstr("planned_weeks 0 is not from 1 to 5200")));
+              StatusIs(kInvalid, HasSubstr("planned_weeks (JSON plannedWeeks) is 0 or left out: "
+                                           "give the plan's length in weeks, 1 to 5200")));
+  p.set_planned_weeks(-3);
+  EXPECT_THAT(Append(Ev(p)), StatusIs(kInvalid, HasSubstr("planned_weeks -3 is not from 1")));
   p.set_planned_weeks(5201);
   EXPECT_THAT(Append(Ev(p)),
               StatusIs(kInvalid, HasSubstr("planned_weeks 5201 is not from 1 to 5200 (a plan of "

@@ -244,6 +244,10 @@ TEST_F(LedgerTest, RecordedTimeNeverGoesBackwards) {
   EXPECT_EQ(Micros(stored[0].recorded_time()), kT0);
   EXPECT_EQ(Micros(stored[1].recorded_time()), kT0);
   EXPECT_EQ(Micros(stored[2].recorded_time()), kT0 + 7);
+  // Nor does the effective time an event without one is given: when it was received, never
+  // before the last recorded time (an operator's drill: dated early by the clock's step).
+  EXPECT_EQ(Micros(stored[1].effective_time()), kT0);
+  EXPECT_EQ(Micros(stored[2].effective_time()), kT0 + 7);
 }
 
 TEST_F(LedgerTest, RecordedTimeNeverGoesBackwardsAcrossReopen) {
