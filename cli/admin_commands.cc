@@ -20,6 +20,7 @@
 #include "cli/client.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "govledger/v1/audit.grpc.pb.h"
+#include "govledger/v1/ledger.grpc.pb.h"
 #include "ledger/access_tokens.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
@@ -50,6 +51,16 @@ int FailLocal(const absl::Status& status) {
 absl::Status CheckBackupIsOfLedger(const std::shared_ptr<grpc::Channel>& channel,
                                    const BackupsSeen& backups, uint64_t head) {
   const uint64_t held = backups.manifest.head_position();
+  if (held > head) {
+    // A backup finished since the daemon's figures were read may hold a later head: read it
+    // again before calling the backup ahead (a reviewer's race on a busy ledger).
+    auto ledger = v1::LedgerService::NewStub(channel);
+    auto again = NewCallContext();
+    v1::GetHeadResponse now;
+    if (ledger->GetHead(again.get(), v1::GetHeadRequest(), &now).ok()) {
+      head = std::max(head, now.position());
+    }
+  }
   if (held > head) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the newest backup, ", backups.newest, ", holds positions 1 to ", held,
@@ -143,8 +154,9 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
              absl::StrCat(backups->manifest.head_position()));
       if (backups->of_ledger_checked) {
         metric("govledger_backup_newest_of_ledger", "gauge",
-               "Whether the newest backup is of the ledger the daemon serves (1) or another's "
-               "(0): its head is not the daemon's event at that position.",
+               "Whether the newest backup is of the ledger the daemon serves (1) or not (0): "
+               "its head is not the daemon's event at that position, or is past the daemon's "
+               "head.",
                backups->of_ledger.ok() ? "1" : "0");
       }
     }

@@ -436,7 +436,8 @@ int AuditCommands::VerifyFile() {
       // A line cut short, or one with an export's position and hashes that no longer parses
       // (a type, a time or a hash edited into what no export writes), is damage, as an edit
       // that parses is: exit 4, which a monitor alerts on, not the exit 2 of a wrong file.
-      if (!ended_line && (chain.events() > 0 || CarriesExportFields(line))) {
+      const int export_fields = CountExportFields(line);
+      if (!ended_line && (chain.events() > 0 || export_fields > 0)) {
         return Fail(kExitChainBroken,
                     absl::StrCat("the export does not verify: ", name, " ends inside its line ",
                                  line_number,
@@ -444,7 +445,7 @@ int AuditCommands::VerifyFile() {
                                  "short (an export that was stopped, or a copy in part); export "
                                  "again"));
       }
-      if (CarriesExportFields(line)) {
+      if (export_fields == 3) {
         return Fail(kExitChainBroken,
                     absl::StrCat("the export does not verify at ", name, " line ", line_number,
                                  ": it carries an export's position and hashes but is not an "

@@ -487,7 +487,7 @@ absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
   return ParseDocument(json);
 }
 
-bool CarriesExportFields(absl::string_view json) {
+int CountExportFields(absl::string_view json) {
   bool position = false, prev_hash = false, hash = false;
   int depth = 0;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -513,7 +513,7 @@ bool CarriesExportFields(absl::string_view json) {
       hash |= text == "hash";
     }
   }
-  return position && prev_hash && hash;
+  return int{position} + int{prev_hash} + int{hash};
 }
 
 std::string ExportDocument(const v1::Event& event, absl::string_view stored) {

@@ -78,12 +78,13 @@ struct ExportedEvent {
 };
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json);
 
-// Whether `json` names, among the members at its top level, an export's position, prevHash and
-// hash (by JSON or proto names), however the rest of it fails to parse: a line that does not
-// parse as an exported event but carries these is an edited export, not a bad hand-written
-// document. Linear in the text, without parsing it (a line cut short, nested deep, or with
-// values of the wrong kind is read as far as it goes).
-bool CarriesExportFields(absl::string_view json);
+// How many of an export's position, prevHash and hash (by JSON or proto names) `json` names
+// among the members at its top level, 0 to 3, however the rest of it fails to parse: a line
+// that does not parse as an exported event but names all three is an edited export, not a bad
+// hand-written document (which may name none: the server sets them), and a last line cut short
+// that names any is an export's. Linear in the text, without parsing it (a line cut short,
+// nested deep, or with values of the wrong kind is read as far as it goes).
+int CountExportFields(absl::string_view json);
 
 // The event ParseEventDocument gives, from a document ParseExportedEvent read (one parse for a
 // reader that needs both, as `import`): the server's fields cleared, the stream derived as

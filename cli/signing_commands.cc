@@ -657,7 +657,11 @@ int SigningCommands::Submit(const std::string& server) {
     // Without --effective the signature takes effect when the ledger receives it, and the
     // decision is approved then: a paper's earlier date beside it would not date the approval
     // (a clerk had typed the date and read "approved" today).
-    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+    // Today where the signatory is and in UTC, the earlier of the two: a date that is today in
+    // either is not refused (a reviewer's trial in New York at 20:00, 01:00 UTC).
+    const absl::Time now = absl::Now();
+    const absl::CivilDay today = std::min(absl::ToCivilDay(now, absl::UTCTimeZone()),
+                                          absl::ToCivilDay(now, absl::LocalTimeZone()));
     if (effective_.empty() && absl::CivilDay(date->year(), date->month(), date->day()) < today) {
       return Fail(kExitBadArgs,
                   absl::StrCat("--signed-on ", signed_on_,

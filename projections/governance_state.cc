@@ -1233,21 +1233,29 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireWeekBegun(s, m, e));
     return RequireWeekInPlan(s, m);
   }
-  // Refuses a report for a week past the programme's plan: no question could name that week
-  // (as_at's programme week runs from 1 to the planned weeks), though the report was stored
-  // (a clerk's trial: week 179 of a 175-week plan). A programme that runs on is re-planned.
+  // Refuses a report for a week past the longest plan the programme has had (its registration's
+  // or any re-plan's): no question could name that week (as_at's programme week runs from 1 to
+  // the longest plan recorded), though the report was stored (a clerk's trial: week 179 of a
+  // 175-week plan). A programme that runs on is re-planned.
   static absl::Status RequireWeekInPlan(const S& s, const v1::StatusReported& m) {
     const WorkState* w = s.FindWork(m.subject());
     const WorkState* programme =
         w->ref.kind() == v1::WORK_KIND_PROGRAMME ? w : s.FindProgramme(w->programme_id);
     if (programme == nullptr) return absl::OkStatus();
     const v1::ProgrammeRegistered& plan = programme->programme;
-    if (m.plan_week() <= plan.planned_weeks()) return absl::OkStatus();
+    int longest = plan.planned_weeks();
+    if (!programme->replans.empty()) {
+      longest = std::max(longest, programme->as_registered.planned_weeks());
+      for (const WorkState::Replan& r : programme->replans) {
+        longest = std::max(longest, r.replan.planned_weeks());
+      }
+    }
+    if (m.plan_week() <= longest) return absl::OkStatus();
     return Refuse(
         Describe(m.subject()),
         absl::StrCat("reports plan week ", m.plan_week(), ", past programme ", programme->ref.id(),
-                     "'s plan of ", plan.planned_weeks(), " weeks (its last week ended ",
-                     FormatRfc3339(EndOfWeekMicros(plan, plan.planned_weeks()) + 1), ")"),
+                     "'s longest plan recorded, ", longest, " weeks (its last week ended ",
+                     FormatRfc3339(EndOfWeekMicros(plan, longest) + 1), ")"),
         "a status report is for a week of its programme's plan: a programme that runs past "
         "its plan is re-planned first (ProgrammeReplanned with planned_weeks reaching the "
         "week), and its weeks can then be asked about");
@@ -2227,8 +2235,9 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireEffectiveSince(
         key_entity, "was registered", key->second.registered_micros, e,
         "a signature takes effect no earlier than its key's registration (to record an "
-        "earlier signature, correct the key's registration and register the key again, "
-        "effective on or before the signing)"));
+        "earlier signature, register a key effective on or before the signing: a new key id "
+        "for its holder, or, for a key that has signed nothing yet, this one's registration "
+        "corrected and made again)"));
     const std::string& key_org = key->second.registered.organisation_id();
     if (!key_org.empty() && key_org != m.organisation_id()) {
       return Refuse(key_entity,

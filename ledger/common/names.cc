@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -61,25 +62,43 @@ absl::Status ValidateEventType(absl::string_view type) {
 
 namespace {
 
-// Whether the invisible character that ends `cps` completes what shows before it: a variation
-// selector (U+FE00 to U+FE0F, U+E0100 to U+E01EF, Mongolian U+180B to U+180D) after a
-// character beyond ASCII that is not itself hidden (an emoji's U+FE0F, an ideograph's
-// variant), or a flag's tag sequence (U+1F3F4, tags U+E0020 to U+E007E, the cancel tag
-// U+E007F). Anything else invisible at the end ("Paper A" then a tag or a selector) makes a
-// look-alike of the text without it.
+// Whether `c` is shown as an emoji when an emoji presentation selector (U+FE0F) follows it, or
+// as text with U+FE0E: the symbols of Unicode's emoji variation sequences (©, ™, ↔, ⌚, ☀ to ➿,
+// ⬅, 〰...) and the emoji planes.
+constexpr bool HasEmojiPresentation(uint32_t c) {
+  return c == 0x00A9 || c == 0x00AE || c == 0x203C || c == 0x2049 || c == 0x2122 || c == 0x2139 ||
+         (c >= 0x2194 && c <= 0x21AA) || (c >= 0x231A && c <= 0x23FF) || c == 0x24C2 ||
+         (c >= 0x25AA && c <= 0x27BF) || c == 0x2934 || c == 0x2935 ||
+         (c >= 0x2B05 && c <= 0x2B55) || c == 0x3030 || c == 0x303D || c == 0x3297 || c == 0x3299 ||
+         (c >= 0x1F000 && c <= 0x1FAFF);
+}
+
+// Whether the invisible character that ends `cps` completes what shows before it: an emoji or
+// text presentation selector (U+FE0E, U+FE0F) after a symbol that has both, an ideographic
+// variation selector (U+E0100 to U+E01EF) after a CJK ideograph, a Mongolian free variation
+// selector after a Mongolian letter, or the tag sequence of one of the subdivision flags
+// Unicode recommends (England, Scotland, Wales: U+1F3F4, "gbeng", "gbsct" or "gbwls" in tags,
+// the cancel tag U+E007F). Anything else invisible at the end ("Paper A", or "Café", then a
+// selector; a flag followed by tags spelling hidden text) makes a look-alike of the text
+// without it.
 bool EndsAnEmojiOrVariant(const std::vector<uint32_t>& cps) {
   const uint32_t last = cps.back();
-  const bool selector = (last >= 0xFE00 && last <= 0xFE0F) ||
-                        (last >= 0xE0100 && last <= 0xE01EF) || (last >= 0x180B && last <= 0x180D);
-  if (selector) {
-    if (cps.size() < 2) return false;
-    const uint32_t base = cps[cps.size() - 2];
-    return base >= 0x80 && !IsWhiteSpace(base) && !InvisibleInName(base);
+  const uint32_t base = cps.size() >= 2 ? cps[cps.size() - 2] : 0;
+  if (last == 0xFE0E || last == 0xFE0F) return HasEmojiPresentation(base);
+  if (last >= 0xE0100 && last <= 0xE01EF) {
+    return (base >= 0x3400 && base <= 0x4DBF) || (base >= 0x4E00 && base <= 0x9FFF) ||
+           (base >= 0xF900 && base <= 0xFAFF) || (base >= 0x20000 && base <= 0x3134F);
   }
-  if (last != 0xE007F) return false;
-  size_t i = cps.size() - 1;
-  while (i > 0 && cps[i - 1] >= 0xE0020 && cps[i - 1] <= 0xE007E) --i;
-  return i > 0 && i < cps.size() - 1 && cps[i - 1] == 0x1F3F4;
+  if ((last >= 0x180B && last <= 0x180D) || last == 0x180F) {
+    return base >= 0x1820 && base <= 0x18AF;
+  }
+  if (last != 0xE007F || cps.size() < 7) return false;
+  std::string tags;
+  for (size_t i = cps.size() - 6; i + 1 < cps.size(); ++i) {
+    if (cps[i] < 0xE0020 || cps[i] > 0xE007E) return false;
+    tags += static_cast<char>(cps[i] - 0xE0000);
+  }
+  return cps[cps.size() - 7] == 0x1F3F4 && (tags == "gbeng" || tags == "gbsct" || tags == "gbwls");
 }
 
 // One line of text naming something (`what`: "actor", "source"; `is_a`: "an actor is a name"):

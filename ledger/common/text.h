@@ -37,10 +37,10 @@ constexpr bool IsWhiteSpace(uint32_t cp) {
 }
 
 // Whether `c` does not show as itself in a name: a format or variation character (U+200B,
-// U+FEFF, bidirectional controls, tags, Egyptian hieroglyph format controls, shorthand format
-// controls, musical symbol beams...: Unicode's Default_Ignorable_Code_Point and the format
-// characters that show nothing), a filler or the braille blank (U+2800), a line or paragraph
-// separator, or a space other than U+0020.
+// U+FEFF, bidirectional controls, tags, shorthand format controls, musical symbol beams...:
+// Unicode's Default_Ignorable_Code_Point), the Egyptian hieroglyph format controls (format
+// characters that show nothing of their own), a filler or the braille blank (U+2800), a line
+// or paragraph separator, or a space other than U+0020.
 constexpr bool InvisibleInName(char32_t c) {
   return c == 0x00A0 || c == 0x00AD || c == 0x034F || c == 0x061C || c == 0x115F || c == 0x1160 ||
          c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||

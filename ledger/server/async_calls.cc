@@ -68,6 +68,9 @@ std::string WireFault(const std::string& bytes) {
     }
     const int number = WireFormatLite::GetTagFieldNumber(tag);
     const int wire_type = WireFormatLite::GetTagWireType(tag);
+    if (number == 0) {
+      return absl::StrCat("byte ", at, " starts field number 0, which no message has");
+    }
     if (wire_type > WireFormatLite::WIRETYPE_FIXED32) {
       return absl::StrCat("byte ", at, " starts field ", number, " with wire type ", wire_type,
                           ", which protobuf does not have");
@@ -76,6 +79,10 @@ std::string WireFault(const std::string& bytes) {
       return absl::StrCat("byte ", at, " ends a group (field ", number, ") that was never started");
     }
     if (!WireFormatLite::SkipField(&in, tag)) {
+      if (wire_type == WireFormatLite::WIRETYPE_START_GROUP) {
+        return absl::StrCat("the group of field ", number, " at byte ", at,
+                            " does not end with its own end tag before the bytes end");
+      }
       return absl::StrCat("field ", number, " at byte ", at, " runs past the end of the ",
                           bytes.size(), " bytes: they are cut short, or its length is wrong");
     }

@@ -139,17 +139,18 @@ absl::StatusOr<v1::TreeHead> AuditServiceImpl::TreeHead(const v1::GetTreeHeadReq
 
 absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
     const v1::GetInclusionProofRequest& request) {
+  // A position past a tree the caller named is a request at odds with itself, whatever the
+  // head (the tree's size past it too): INVALID_ARGUMENT, checked first, as it never becomes
+  // valid. A position or size past the head is OUT_OF_RANGE, as in Read: it may be provable
+  // once the log has grown.
+  if (request.tree_size() != 0 && request.position() > request.tree_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "position ", request.position(), " is not in the tree: give 1 to its size, ",
+        request.tree_size(), ", or a tree_size of at least the position (0: the head)"));
+  }
   const uint64_t head = ledger_->Head().position;
   uint64_t size = request.tree_size();
   RETURN_IF_ERROR(ResolveSize("tree_size", head, &size));
-  // A position past the head is OUT_OF_RANGE, as in Read: it may be provable once the log has
-  // grown. One past a smaller tree the caller named is a request at odds with itself, whatever
-  // the head: INVALID_ARGUMENT, checked first (it never becomes valid).
-  if (request.tree_size() != 0 && request.position() > size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("position ", request.position(), " is not in the tree: give 1 to its size, ",
-                     size, ", or a tree_size of at least the position (0: the head)"));
-  }
   if (request.position() > head) {
     return errors::PositionPastHead(
         "position", request.position(), head,
@@ -177,16 +178,17 @@ absl::StatusOr<v1::GetInclusionProofResponse> AuditServiceImpl::InclusionProof(
 
 absl::StatusOr<v1::GetConsistencyProofResponse> AuditServiceImpl::ConsistencyProof(
     const v1::GetConsistencyProofRequest& request) {
+  const uint64_t from = request.from_size();
+  if (request.to_size() != 0 && from > request.to_size()) {  // never valid, whatever the head
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_size ", from, " is past to_size ", request.to_size(),
+                     ": a consistency proof goes "
+                     "from an earlier tree to a later one; give from_size 1 to ",
+                     request.to_size(), ", or a larger to_size (0: the head)"));
+  }
   const uint64_t head = ledger_->Head().position;
   uint64_t to = request.to_size();
   RETURN_IF_ERROR(ResolveSize("to_size", head, &to));
-  const uint64_t from = request.from_size();
-  if (request.to_size() != 0 && from > to) {  // never valid, whatever the head: said first
-    return absl::InvalidArgumentError(absl::StrCat("from_size ", from, " is past to_size ", to,
-                                                   ": a consistency proof goes from an earlier "
-                                                   "tree to a later one; give from_size 1 to ",
-                                                   to, ", or a larger to_size (0: the head)"));
-  }
   if (from > head) {
     return errors::PositionPastHead(
         "from_size", from, head,

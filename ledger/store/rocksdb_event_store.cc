@@ -446,7 +446,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   // The directory itself is locked (flock) for as long as the store is open, besides RocksDB's
   // LOCK file: an operator's drill removed a "stale" LOCK, and a second govledgerd served the
   // same database beside the first, both acknowledging the same positions, and left it
-  // corrupt. A directory cannot be removed while in use. Where the file system has no flock,
+  // corrupt. The directory's lock goes with the directory, whatever is removed in it. Where the
+  // file system has no flock,
   // RocksDB's lock alone guards it.
   int dir_lock = -1;
   if (!options.read_only) {

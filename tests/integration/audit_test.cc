@@ -325,6 +325,11 @@ TEST_F(AuditTest, BadRequestsAreRefusedAndChangeNothing) {
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("is not in the tree")));
   EXPECT_THAT(consistency(UINT64_MAX, 3),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("is past to_size 3")));
+  // The tree named past the head as well (a reviewer's trial: OUT_OF_RANGE still).
+  EXPECT_THAT(inclusion(20, 10), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                              HasSubstr("position 20 is not in the tree")));
+  EXPECT_THAT(consistency(20, 10),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("is past to_size 10")));
   EXPECT_THAT(inclusion(1, 6), GrpcStatusIs(grpc::StatusCode::OUT_OF_RANGE,
                                             HasSubstr("tree_size 6 is past the head (5)")));
   EXPECT_THAT(consistency(0, 5),

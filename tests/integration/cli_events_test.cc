@@ -1086,6 +1086,38 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
     absl::StatusOr<v1::GetHeadResponse> head = GetHead(*fresh.NewStub());
     ASSERT_OK(head);
     EXPECT_EQ(head->position(), 0u);
+    // The stripped line is not stored either when the export line after it is damaged too (a
+    // reviewer's trial: its hash taken out, its time edited, the file cut inside it).
+    std::vector<std::string> unhashed = stripped;
+    unhashed[1] = std::regex_replace(unhashed[1], std::regex(R"re(,"hash":"[^"]*")re"), "");
+    std::vector<std::string> mistimed = stripped;
+    mistimed[1] = std::regex_replace(mistimed[1], std::regex(R"re("effectiveTime":"[^"]*")re"),
+                                     R"("effectiveTime":"not-a-time")");
+    const std::string cut_inside = absl::StrCat(stripped[0], "\n", stripped[1].substr(0, 200));
+    for (const std::string& text :
+         {absl::StrJoin(unhashed, "\n") + "\n", absl::StrJoin(mistimed, "\n") + "\n", cut_inside}) {
+      DaemonHarness other;
+      ASSERT_OK(other.Start());
+      const std::string damaged = dir_.path() + "/stripped-damaged.jsonl";
+      std::ofstream(damaged, std::ios::trunc) << text;
+      CliRun again = Cli(absl::StrCat("--server ", other.address(), " import ", damaged));
+      EXPECT_EQ(again.code, 4) << again.err;
+      absl::StatusOr<v1::GetHeadResponse> none = GetHead(*other.NewStub());
+      ASSERT_OK(none);
+      EXPECT_EQ(none->position(), 0u) << again.err;
+    }
+  }
+  // Hand-written lines, then a whole export from position 1, in one file: nothing was stripped
+  // from it (a reviewer's trial: refused as an edited export). All are stored.
+  {
+    DaemonHarness fresh;
+    ASSERT_OK(fresh.Start());
+    std::vector<std::string> both = {OpaqueLine(5)};
+    both.insert(both.end(), good.begin(), good.end());
+    CliRun run = Cli(absl::StrCat("--server ", fresh.address(), " import ",
+                                  WriteFile("hand-then-export.jsonl", both)));
+    EXPECT_EQ(run.code, 0) << run.err;
+    EXPECT_THAT(run.out, HasSubstr("13 new"));
   }
   // A stream's export skips positions: imported with --allow-gaps, as verified.
   const std::string stream = dir_.path() + "/stream.jsonl";
@@ -1237,6 +1269,15 @@ TEST_F(CliEventsTest, AnEventWithFieldsFromANewerVersionIsExportedVerifiableAndN
   EXPECT_EQ(import.code, 2);
   EXPECT_THAT(import.err, HasSubstr(exported + ":3: storedBytes: this event has fields this "
                                     "govledger does not know"));
+  EXPECT_EQ(HeadPosition(), 3u);
+  // So does append of that line, as not to be appended, not as an edited export (a reviewer's
+  // trial: exit 4, though its hash had just checked out).
+  CliRun append =
+      Cli(absl::StrCat(Server(), " append --file ", WriteFile("newer-line.jsonl", {lines[2]})));
+  EXPECT_EQ(append.code, 2) << append.err;
+  EXPECT_THAT(append.err, HasSubstr("storedBytes: this event has fields this govledger does not "
+                                    "know"));
+  EXPECT_THAT(append.err, Not(HasSubstr("edited")));
   EXPECT_EQ(HeadPosition(), 3u);
 }
 

@@ -456,7 +456,13 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
       {"Paper A\xEF\xB8\x8F", "(here U+FE0F)"},
       {"Paper A\xF3\xA0\x80\x81", "(here U+E0001)"},
       {"Paper A\xF3\xA0\x81\xBF", "(here U+E007F)"},
-      {"Paper A\xF0\x9D\x85\xB3", "(here U+1D173)"}};
+      {"Paper A\xF0\x9D\x85\xB3", "(here U+1D173)"},
+      // A reviewer's: a selector after a letter that has no variant, tags spelling hidden text
+      // after a flag ("Paper " U+1F3F4, tags "ignore", the cancel tag).
+      {"Caf\xC3\xA9\xEF\xB8\x8F", "(here U+FE0F)"},
+      {"Paper \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA9\xF3\xA0\x81\xA7\xF3\xA0\x81\xAE\xF3\xA0\x81\xAF"
+       "\xF3\xA0\x81\xB2\xF3\xA0\x81\xA5\xF3\xA0\x81\xBF",
+       "(here U+E007F)"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
     EXPECT_THAT(Validate(r),
@@ -467,6 +473,7 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
   // a flag's tag sequence (U+1F3F4, tags "gbeng", the cancel tag).
   for (const std::string& source :
        {std::string("Board minutes \xE2\x9C\x85\xEF\xB8\x8F"),
+        std::string("Minutes \xE6\xB1\xBA\xF3\xA0\x84\x80"),  // an ideograph's variant
         std::string("Board minutes \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
                     "\xA5\xF3\xA0\x81\xAE\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF")}) {
     r.mutable_events(0)->set_source(source);
