@@ -445,11 +445,16 @@ int AuditCommands::VerifyFile() {
                                  "short (an export that was stopped, or a copy in part); export "
                                  "again"));
       }
-      if (export_fields == 3) {
+      // Among an export's lines, or naming its fields, a line that is no exported event is an
+      // edited export too (a reviewer's trial: a position taken out of line 5, exit 2).
+      if (export_fields == 3 || chain.events() > 0 || export_fields > 0) {
         return Fail(kExitChainBroken,
                     absl::StrCat("the export does not verify at ", name, " line ", line_number,
-                                 ": it carries an export's position and hashes but is not an "
-                                 "event `export` wrote",
+                                 export_fields == 3
+                                     ? ": it carries an export's position and hashes but is "
+                                       "not an event `export` wrote"
+                                     : ": it is not an event `export` wrote, among an export's "
+                                       "lines",
                                  why, ": an edited export"));
       }
       return Fail(kExitBadArgs,

@@ -801,6 +801,19 @@ int EventCommands::Import(const std::string& server) {
                          event.status().message(), "): an edited export; the event is not stored (",
                          stored_before(), "): import an undamaged copy of the export"));
       }
+      // Naming some of an export's fields, or among its lines, a line that does not parse is an
+      // edited export's (a reviewer's trial: "posiion" on line 4 stored the stripped lines 1-3).
+      if (!event.ok() && !exported.ok() && (export_fields > 0 || chain.events() > 0)) {
+        drop_bare_lines();
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        return Fail(kExitChainBroken,
+                    absl::StrCat(where, ": the line is not an event `export` wrote (",
+                                 event.status().message(),
+                                 export_fields > 0 ? "), though it names some of an export's fields"
+                                                   : "), among an export's lines",
+                                 ": an edited export; the event is not stored (", stored_before(),
+                                 "): import an undamaged copy of the export"));
+      }
       if (!event.ok()) {
         if (int rc = send(pending); rc != kExitOk) return rc;
         return FailDocument(absl::Status(

@@ -657,8 +657,8 @@ int SigningCommands::Submit(const std::string& server) {
     // Without --effective the signature takes effect when the ledger receives it, and the
     // decision is approved then: a paper's earlier date beside it would not date the approval
     // (a clerk had typed the date and read "approved" today).
-    // Today where the signatory is and in UTC, the earlier of the two: a date that is today in
-    // either is not refused (a reviewer's trial in New York at 20:00, 01:00 UTC).
+    // Today by this machine's time zone and in UTC, the earlier of the two: a date that is
+    // today in either is not refused (a reviewer's trial in New York at 20:00, 01:00 UTC).
     const absl::Time now = absl::Now();
     const absl::CivilDay today = std::min(absl::ToCivilDay(now, absl::UTCTimeZone()),
                                           absl::ToCivilDay(now, absl::LocalTimeZone()));

@@ -66,11 +66,11 @@ namespace {
 // as text with U+FE0E: the symbols of Unicode's emoji variation sequences (©, ™, ↔, ⌚, ☀ to ➿,
 // ⬅, 〰...) and the emoji planes.
 constexpr bool HasEmojiPresentation(uint32_t c) {
-  return c == 0x00A9 || c == 0x00AE || c == 0x203C || c == 0x2049 || c == 0x2122 || c == 0x2139 ||
-         (c >= 0x2194 && c <= 0x21AA) || (c >= 0x231A && c <= 0x23FF) || c == 0x24C2 ||
-         (c >= 0x25AA && c <= 0x27BF) || c == 0x2934 || c == 0x2935 ||
-         (c >= 0x2B05 && c <= 0x2B55) || c == 0x3030 || c == 0x303D || c == 0x3297 || c == 0x3299 ||
-         (c >= 0x1F000 && c <= 0x1FAFF);
+  return c == '#' || c == '*' || (c >= '0' && c <= '9') || c == 0x00A9 || c == 0x00AE ||
+         c == 0x203C || c == 0x2049 || c == 0x2122 || c == 0x2139 || (c >= 0x2194 && c <= 0x21AA) ||
+         (c >= 0x231A && c <= 0x23FF) || c == 0x24C2 || (c >= 0x25AA && c <= 0x27BF) ||
+         c == 0x2934 || c == 0x2935 || (c >= 0x2B05 && c <= 0x2B55) || c == 0x3030 || c == 0x303D ||
+         c == 0x3297 || c == 0x3299 || (c >= 0x1F000 && c <= 0x1FAFF);
 }
 
 // Whether the invisible character that ends `cps` completes what shows before it: an emoji or
@@ -85,6 +85,13 @@ bool EndsAnEmojiOrVariant(const std::vector<uint32_t>& cps) {
   const uint32_t last = cps.back();
   const uint32_t base = cps.size() >= 2 ? cps[cps.size() - 2] : 0;
   if (last == 0xFE0E || last == 0xFE0F) return HasEmojiPresentation(base);
+  // Unicode's standardized variation sequences: mathematical operators, CJK compatibility
+  // ideographs, Myanmar, Phags-pa.
+  if (last >= 0xFE00 && last <= 0xFE0D) {
+    return (base >= 0x2200 && base <= 0x2AFF) || (base >= 0x1000 && base <= 0x109F) ||
+           (base >= 0xA840 && base <= 0xA877) || (base >= 0x3400 && base <= 0x9FFF) ||
+           (base >= 0xF900 && base <= 0xFAFF) || (base >= 0x20000 && base <= 0x3134F);
+  }
   if (last >= 0xE0100 && last <= 0xE01EF) {
     return (base >= 0x3400 && base <= 0x4DBF) || (base >= 0x4E00 && base <= 0x9FFF) ||
            (base >= 0xF900 && base <= 0xFAFF) || (base >= 0x20000 && base <= 0x3134F);

@@ -966,6 +966,16 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   EXPECT_THAT(retyped_run.err,
               HasSubstr("line 3: it carries an export's position and hashes but is not an event "
                         "`export` wrote: "));
+  // A line among an export's that lost its position: damage too (a reviewer's trial: exit 2).
+  std::vector<std::string> unpositioned = good;
+  unpositioned[4] = absl::StrReplaceAll(unpositioned[4], {{R"("position":"5",)", ""}});
+  ASSERT_NE(unpositioned[4], good[4]);
+  CliRun unpositioned_run =
+      Cli(absl::StrCat("verify --file ", WriteFile("unpositioned.jsonl", unpositioned)));
+  EXPECT_EQ(unpositioned_run.code, 4) << unpositioned_run.err;
+  EXPECT_THAT(unpositioned_run.err,
+              HasSubstr("line 5: it is not an event `export` wrote, among an export's lines (it "
+                        "has no position): an edited export"));
   // The wrong head hash, a bad one, a file that is no export, a missing file.
   CliRun other_head = Cli(absl::StrCat("verify --file ", exported, " --head-hash ",
                                        std::string(64, '0')));
@@ -1094,8 +1104,12 @@ TEST_F(CliEventsTest, AnImportStopsAtTheFirstDamagedLineOfAnExport) {
     mistimed[1] = std::regex_replace(mistimed[1], std::regex(R"re("effectiveTime":"[^"]*")re"),
                                      R"("effectiveTime":"not-a-time")");
     const std::string cut_inside = absl::StrCat(stripped[0], "\n", stripped[1].substr(0, 200));
+    // And with the export line's field misspelt ("posiion"), naming only some of its fields.
+    std::vector<std::string> misspelt = stripped;
+    misspelt[1] = absl::StrReplaceAll(misspelt[1], {{R"("position":)", R"("posiion":)"}});
     for (const std::string& text :
-         {absl::StrJoin(unhashed, "\n") + "\n", absl::StrJoin(mistimed, "\n") + "\n", cut_inside}) {
+         {absl::StrJoin(unhashed, "\n") + "\n", absl::StrJoin(mistimed, "\n") + "\n", cut_inside,
+          absl::StrJoin(misspelt, "\n") + "\n"}) {
       DaemonHarness other;
       ASSERT_OK(other.Start());
       const std::string damaged = dir_.path() + "/stripped-damaged.jsonl";

@@ -474,6 +474,8 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
   for (const std::string& source :
        {std::string("Board minutes \xE2\x9C\x85\xEF\xB8\x8F"),
         std::string("Minutes \xE6\xB1\xBA\xF3\xA0\x84\x80"),  // an ideograph's variant
+        std::string("Note 1\xEF\xB8\x8F"),                    // a digit's emoji variant
+        std::string("Lemma \xE2\x89\xA8\xEF\xB8\x80"),        // a math operator's variant
         std::string("Board minutes \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
                     "\xA5\xF3\xA0\x81\xAE\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF")}) {
     r.mutable_events(0)->set_source(source);
