@@ -1,9 +1,10 @@
 #include "ledger/common/names.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -73,7 +74,9 @@ constexpr bool HasEmojiPresentation(uint32_t c) {
          c == 0x3297 || c == 0x3299 || (c >= 0x1F000 && c <= 0x1FAFF);
 }
 
-// Whether the invisible character that ends `cps` completes what shows before it: an emoji or
+// Whether the invisible character that ends a text completes what shows before it (`tail`: the
+// text's last code points, at most 7, the last at the back; `count`: how many the text has): an
+// emoji or
 // text presentation selector (U+FE0E, U+FE0F) after a symbol that has both, an ideographic
 // variation selector (U+E0100 to U+E01EF) after a CJK ideograph, a Mongolian free variation
 // selector after a Mongolian letter, or the tag sequence of one of the subdivision flags
@@ -81,9 +84,9 @@ constexpr bool HasEmojiPresentation(uint32_t c) {
 // the cancel tag U+E007F). Anything else invisible at the end ("Paper A", or "Café", then a
 // selector; a flag followed by tags spelling hidden text) makes a look-alike of the text
 // without it.
-bool EndsAnEmojiOrVariant(const std::vector<uint32_t>& cps) {
-  const uint32_t last = cps.back();
-  const uint32_t base = cps.size() >= 2 ? cps[cps.size() - 2] : 0;
+bool EndsAnEmojiOrVariant(const std::array<uint32_t, 7>& tail, size_t count) {
+  const uint32_t last = tail[6];
+  const uint32_t base = count >= 2 ? tail[5] : 0;
   if (last == 0xFE0E || last == 0xFE0F) return HasEmojiPresentation(base);
   // Unicode's standardized variation sequences: mathematical operators, CJK compatibility
   // ideographs, Myanmar, Phags-pa.
@@ -99,24 +102,30 @@ bool EndsAnEmojiOrVariant(const std::vector<uint32_t>& cps) {
   if ((last >= 0x180B && last <= 0x180D) || last == 0x180F) {
     return base >= 0x1820 && base <= 0x18AF;
   }
-  if (last != 0xE007F || cps.size() < 7) return false;
+  if (last != 0xE007F || count < 7) return false;
   std::string tags;
-  for (size_t i = cps.size() - 6; i + 1 < cps.size(); ++i) {
-    if (cps[i] < 0xE0020 || cps[i] > 0xE007E) return false;
-    tags += static_cast<char>(cps[i] - 0xE0000);
+  for (size_t i = 1; i < 6; ++i) {
+    if (tail[i] < 0xE0020 || tail[i] > 0xE007E) return false;
+    tags += static_cast<char>(tail[i] - 0xE0000);
   }
-  return cps[cps.size() - 7] == 0x1F3F4 && (tags == "gbeng" || tags == "gbsct" || tags == "gbwls");
+  return tail[0] == 0x1F3F4 && (tags == "gbeng" || tags == "gbsct" || tags == "gbwls");
 }
 
 // One line of text naming something (`what`: "actor", "source"; `is_a`: "an actor is a name"):
 // well-formed UTF-8 without a character that acts rather than shows, not starting or ending
 // with white space.
 absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::string_view text) {
-  std::vector<uint32_t> code_points;
+  // The first code point, and the last 7 (for the end's check), without keeping the rest: every
+  // event's source passes here.
+  uint32_t first = 0;
+  std::array<uint32_t, 7> tail{};
+  size_t count = 0;
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
     const size_t n = Utf8Length(text.substr(i), &cp);
-    code_points.push_back(cp);
+    if (count++ == 0) first = cp;
+    std::copy(tail.begin() + 1, tail.end(), tail.begin());
+    tail[6] = cp;
     // Event's strings are protobuf strings: a record holding bytes that are not UTF-8 would
     // never parse again.
     if (n == 0) {
@@ -147,11 +156,11 @@ absl::Status CheckOneLine(absl::string_view what, absl::string_view is_a, absl::
   // as bob wherever it is shown, and not match bob's token; two sources alike to the eye would
   // differ on a retry.
   const auto hidden = [](uint32_t cp) { return IsWhiteSpace(cp) || InvisibleInName(cp); };
-  if (code_points.empty()) return absl::OkStatus();
+  if (count == 0) return absl::OkStatus();
   std::optional<uint32_t> refused;
-  if (hidden(code_points.front())) refused = code_points.front();
-  if (!refused && hidden(code_points.back()) && !EndsAnEmojiOrVariant(code_points)) {
-    refused = code_points.back();
+  if (hidden(first)) refused = first;
+  if (!refused && hidden(tail[6]) && !EndsAnEmojiOrVariant(tail, count)) {
+    refused = tail[6];
   }
   if (refused) {
     return absl::InvalidArgumentError(absl::StrFormat(
