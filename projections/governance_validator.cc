@@ -12,23 +12,24 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "govledger/internal/snapshot.pb.h"
-#include "projections/streams.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/stored_event.h"
 #include "projections/as_at.h"
 #include "projections/corrections.h"
+#include "projections/streams.h"
 
 namespace govledger::projections {
 namespace {
@@ -514,6 +515,20 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
     return refuse(absl::StrCat("is itself a correction on ", correction.stream_id()),
                   "a correction is not corrected: record the fact it voided again, as a new "
                   "event, which the rules check against the record as it now stands");
+  }
+  // A correction dated before the event it voids would stand in that event's history, as now
+  // known, at dates when neither had taken effect (before the risk was even opened).
+  if (const int64_t voided_at = ToMicros(corrected->effective_time()),
+      at = ToMicros(correction.effective_time());
+      at < voided_at) {
+    return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at),
+                               ", after the correction's effective time ", FormatRfc3339(at)),
+                  absl::StrCat("a correction takes effect no earlier than the event it corrects: "
+                               "date it ",
+                               FormatRfc3339(voided_at),
+                               " or later, or leave its effective time out to date it when "
+                               "recorded (the fact as it should stand, recorded again as a new "
+                               "event, carries the earlier date)"));
   }
   // A second correction of a voided event would change nothing but which correction a history
   // credits with the voiding.

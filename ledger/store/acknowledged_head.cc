@@ -79,9 +79,14 @@ absl::StatusOr<ChainPoint> DecodeAcknowledgedHead(absl::string_view bytes) {
 absl::StatusOr<std::optional<ChainPoint>> ReadAcknowledgedHead(const std::string& dir) {
   const std::string path = PathIn(dir);
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec) && !ec) return std::nullopt;
-  ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, kSmallFileBytes));
-  absl::StatusOr<ChainPoint> head = DecodeAcknowledgedHead(bytes);
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return std::nullopt;
+  absl::StatusOr<ChainPoint> head =
+      absl::DataLossError("it is not a file (a directory or another kind of entry)");
+  if (ec || std::filesystem::is_regular_file(status)) {
+    ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, kSmallFileBytes));
+    head = DecodeAcknowledgedHead(bytes);
+  }
   if (!head.ok()) {
     return absl::DataLossError(absl::StrCat(
         path, " is damaged: ", head.status().message(), ". It records the last head "

@@ -697,6 +697,14 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           "is; restore a copy from a backup elsewhere (govledger admin restore), or, if the "
           "MANIFEST was moved, put it back"));
     }
+    if (exists && s.IsCorruption() && s.ToString().find("CURRENT file") != std::string::npos) {
+      // Empty or cut short (RocksDB writes it whole, through a temporary file): damage.
+      return absl::DataLossError(absl::StrCat(
+          "data directory ", dir, " has a damaged CURRENT file (", s.ToString(),
+          "), which names the database's MANIFEST. Keep the directory as it is; restore a copy "
+          "from a backup elsewhere (govledger admin restore), or, if only CURRENT was damaged, "
+          "write the name of its newest MANIFEST file and a line break into CURRENT"));
+    }
     if (locked_out) {
       return absl::FailedPreconditionError(absl::StrCat(
           "data directory ", dir, " is in use by another process (", s.ToString(),

@@ -76,6 +76,16 @@ TEST(AcknowledgedHeadTest, ReadsNoneFromADirectoryWithoutTheFile) {
   EXPECT_THAT(ReadAcknowledgedHead(dir.path()), IsOkAndHolds(std::nullopt));
 }
 
+// Something else under the file's name (a directory made by hand, say) is damage, as a bad
+// record is (govledgerd exits 3, not restarted), not a read failure to retry.
+TEST(AcknowledgedHeadTest, ADirectoryInItsPlaceIsDataLoss) {
+  TempDir dir;
+  std::filesystem::create_directory(std::filesystem::path(dir.path()) / kAcknowledgedHeadFile);
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("ACKNOWLEDGED_HEAD is damaged: it is not a file (a directory")));
+}
+
 // Each record replaces the last in place, at once (no sync is waited for), and only a head past
 // it is recorded; the file stays a whole record of the last head after the close.
 TEST(AcknowledgedHeadTest, RecordsOnlyHeadsPastTheLastInPlace) {

@@ -2,6 +2,10 @@
 // (projections/corrections.h): which events are voided, the validator inside
 // the real Ledger (MemoryEventStore) before and after a reopen, a group that
 // is aborted, and the as-at fold of the same log.
+#include "projections/corrections.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -10,23 +14,21 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/clock.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/time.h"
 #include "ledger/ledger.h"
-#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "projections/as_at.h"
-#include "projections/corrections.h"
 #include "projections/event_source.h"
 #include "projections/governance_validator.h"
 #include "projections/programme_index.h"
 #include "projections/queries.h"
 #include "tests/governance_events.h"
+#include "tests/memory_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger::projections {
@@ -195,6 +197,40 @@ TEST_F(CorrectionsTest, ACorrectedClosureLeavesTheRiskOpenForTheRules) {
   EXPECT_TRUE(state().FindRisk("R1")->open);
   ASSERT_OK(Append({Ev(CloseRisk("R1"))}));
   EXPECT_FALSE(state().FindRisk("R1")->open);
+}
+
+// A correction dated before the event it voids would stand in the entity's history, as now
+// known, at dates when neither had taken effect. Refused; dated with the event or later, or left
+// undated (the time it is recorded), it is accepted.
+TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
+  const int64_t rated_at = clock_.NowMicros() + 3600 * kMicrosPerSecond;
+  const v1::Event rerating = At(Ev(Rerate("R1", v1::RAG_AMBER)), rated_at);
+  ASSERT_OK(Append({rerating}));
+  const uint64_t head = ledger_->Head().position;
+  EXPECT_THAT(
+      Append({At(Correction(rerating, "rated in error"), rated_at - 1)}),
+      StatusIs(kFailed,
+               AllOf(HasSubstr(absl::StrCat("event ", absl::AsciiStrToLower(rerating.event_id()),
+                                            " takes effect ", FormatRfc3339(rated_at),
+                                            ", after the correction's effective time ",
+                                            FormatRfc3339(rated_at - 1))),
+                     HasSubstr("a correction takes effect no earlier than the event it "
+                               "corrects: date it "))));
+  // Nor in the append that records the event.
+  const v1::Event closure = At(Ev(CloseRisk("R1")), rated_at + 10);
+  EXPECT_THAT(Append({closure, At(Correction(closure), rated_at + 9)}),
+              StatusIs(kFailed, HasSubstr("no earlier than the event it corrects")));
+  EXPECT_EQ(ledger_->Head().position, head);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
+
+  ASSERT_OK(Append({At(Correction(rerating, "rated in error"), rated_at)}));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+  // Undated, it takes the time it is recorded: after an event dated in the past.
+  const v1::Event second = At(Ev(Rerate("R1", v1::RAG_GREEN)), rated_at - 60 * kMicrosPerSecond);
+  ASSERT_OK(Append({second}));
+  clock_.Advance(7200 * kMicrosPerSecond);
+  ASSERT_OK(Append({Correction(second)}));
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
 }
 
 // A correction is not corrected: voiding it would make the closure it voided count again,

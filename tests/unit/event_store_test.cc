@@ -832,6 +832,19 @@ TEST_F(RocksDbEventStoreTest, ADatabaseWithoutCurrentOrABackupIsNotOpenedAsNew) 
                        AllOf(HasSubstr("names in its CURRENT file a MANIFEST that is not there"),
                              HasSubstr("put it back"))));
   std::filesystem::rename(manifest_aside, manifest);
+  // CURRENT emptied or cut short: damage, with the same mend as for a lost one.
+  const std::string current = backup + "/CURRENT";
+  std::string named;
+  std::getline(std::ifstream(current), named);
+  for (const std::string& damaged : {std::string(), named.substr(0, 5)}) {
+    std::ofstream(current, std::ios::trunc) << damaged;
+    EXPECT_THAT(RocksDbEventStore::Open(backup).status(),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("has a damaged CURRENT file"),
+                               HasSubstr("write the name of its newest MANIFEST file"))))
+        << "CURRENT holding '" << damaged << "'";
+  }
+  std::ofstream(current, std::ios::trunc) << named << "\n";  // put back as it was
   // A MANIFEST cut short reads as a database of the default column family alone: beside
   // govledger's ACKNOWLEDGED_HEAD it is damage too, not another program's database (which the
   // message said to remove: a reviewer's find).

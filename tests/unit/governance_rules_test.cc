@@ -1361,7 +1361,7 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
   // Nor does a correction of the withdrawal reinstate PCD 9 under that setting, to be approved
   // without the Deputy Mayor.
   EXPECT_THAT(
-      Append(Correction(withdrawal, "withdrawn in error")),
+      Append(At(Correction(withdrawal, "withdrawn in error"), MakeDate(2016, 3, 6))),
       StatusIs(kFailed,
                AllOf(HasSubstr("it would leave decision MOPAC/PCD 9 (£730,000.00) without the "
                                "role 'Deputy Mayor' that delegation rule MOPAC/DM-500K requires "
@@ -1379,7 +1379,7 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
                       MakeDate(2016, 4, 3))));
   // The refusal, found by folding the log again without the voided event, names the
   // correction (it named no event: a client could not tell which to fix).
-  const v1::Event fix = Correction(lax, "set in error");
+  const v1::Event fix = At(Correction(lax, "set in error"), MakeDate(2016, 4, 4));
   EXPECT_THAT(Append(fix), StatusIs(kFailed, AllOf(HasSubstr(absl::StrCat("event ", fix.event_id(),
                                                                           " (govledger.v1."
                                                                           "CorrectionRecorded")),
@@ -2684,7 +2684,7 @@ TEST_F(EffectiveTimeTest, ACorrectedReratingNoLongerHoldsAClosureBack) {
   ASSERT_OK(Append(rerating));
   EXPECT_THAT(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 4, 1))),
               StatusIs(kFailed, HasSubstr("re-rating or transfer effective 2016-05-01")));
-  ASSERT_OK(Append(Correction(rerating, "keyed against the wrong risk")));
+  ASSERT_OK(Append(At(Correction(rerating, "keyed against the wrong risk"), MakeDate(2016, 6, 1))));
   EXPECT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 4, 1))));
 }
 
