@@ -251,7 +251,9 @@ std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
   if (s != nullptr) {
     const uint64_t head = s->head_position();
     // A backup ahead of the head is refused above (CheckBackupIsOfLedger).
-    against = head > held ? absl::StrCat(" (", head - held, " later events not in a backup)")
+    against = head > held ? absl::StrCat(" (", head - held,
+                                         head - held == 1 ? " later event" : " later events",
+                                         " not in a backup)")
                           : std::string(" (the daemon's head)");
   }
   return absl::StrCat(b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",

@@ -677,9 +677,9 @@ int BenchSubscribe(const BenchOptions& o) {
         f.events, o.clients, f.seconds, rate, p50, p99);
   } else {
     std::cout << absl::StrFormat(
-        "subscribe: %d subscribers from position 1, %d events each: %.0f events/s in all, "
+        "subscribe: %d %s from position 1, %d events each: %.0f events/s in all, "
         "caught up in p50 %.2f s, p99 %.2f s (%.2f s)\n",
-        o.clients, total, rate, p50, p99, f.seconds);
+        o.clients, o.clients == 1 ? "subscriber" : "subscribers", total, rate, p50, p99, f.seconds);
   }
   return 0;
 }

@@ -48,15 +48,22 @@ inline constexpr size_t kMaxEventDocumentBytes = size_t{256} << 20;
 // ...)"). Every JSON text the CLI reads as an event or payload goes through it first.
 absl::Status CheckJsonText(absl::string_view json);
 
+// What `explain --template` writes where a clerk fills in the paper's own words: a document
+// still holding one is refused (the time and stream parse as neither; the source is checked).
+inline constexpr char kTemplateEffectiveTime[] = "WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z";
+inline constexpr char kTemplateSource[] = "THE PAPER IT RECORDS";
+inline constexpr char kTemplateCorrectionStream[] = "THE CORRECTED EVENT'S STREAM";
+
 // Parses one document into an event with only client fields set. A governance event
 // (govledger.v1) without a streamId gets its entity's stream, read from its payload
 // (projections::EntityStreamOf: "decision/WWA/PCC/D/2017/05" for that DecisionProposed); a
 // correction's cannot be, and must be given. INVALID_ARGUMENT naming the field at fault: not a
 // JSON object, an unknown or mistyped envelope field, an unknown eventType with an object
 // payload, a payload field the type does not have or a bad value, bad base64, a missing
-// streamId that cannot be derived (and why). FAILED_PRECONDITION when deriving the stream meets
-// a payload a governance rule refuses (a negative amount), as the server would answer it. A
-// UTF-8 byte order mark before the document (a file an editor saved so) is skipped.
+// streamId that cannot be derived (and why), the template's source left in. FAILED_PRECONDITION
+// when deriving the stream meets a payload a governance rule refuses (a negative amount), as the
+// server would answer it. A UTF-8 byte order mark before the document (a file an editor saved so)
+// is skipped.
 absl::StatusOr<v1::Event> ParseEventDocument(absl::string_view json);
 
 // The message of protobuf's own util::Status (protobuf 3.21 does not use absl::Status), on one

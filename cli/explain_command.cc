@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/client.h"
+#include "cli/event_json.h"
 #include "ledger/common/uuid.h"
 #include "projections/governance_state.h"
 
@@ -210,11 +211,9 @@ std::string Document(const pb::Descriptor& type) {
   const bool correction = type.full_name() == kCorrectionType;
   return absl::StrCat(
       "{\"eventId\":\"", NewUuid(), "\",",
-      correction ? "\"streamId\":\"THE CORRECTED EVENT'S STREAM\"," : "",
-      "\"eventType\":\"", type.full_name(),
-      "\",\"effectiveTime\":\"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z\",\"source\":"
-      "\"THE PAPER IT RECORDS\",\"payload\":",
-      Template(type, &open), "}");
+      correction ? absl::StrCat("\"streamId\":\"", kTemplateCorrectionStream, "\",") : "",
+      "\"eventType\":\"", type.full_name(), "\",\"effectiveTime\":\"", kTemplateEffectiveTime,
+      "\",\"source\":\"", kTemplateSource, "\",\"payload\":", Template(type, &open), "}");
 }
 
 }  // namespace

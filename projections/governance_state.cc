@@ -795,6 +795,10 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(Required("name", m.name()));
     absl::flat_hash_set<std::string> overseen;
     for (const std::string& id : m.oversees()) {
+      if (id.empty()) {
+        return Invalid(
+            "oversees has an empty entry: name each organisation overseen, or leave it out");
+      }
       RETURN_IF_ERROR(CheckId("oversees", id));
       if (id == m.organisation_id()) {
         return Invalid("oversees names the organisation itself");
@@ -2745,6 +2749,10 @@ struct GovernanceState::Access {
       ParseErrors errors;
       if (m.ParseFromString(e.payload())) return true;
       why = errors.Suffix();
+      // Else its bytes may break the wire format: say where.
+      if (std::string fault; why.empty() && !(fault = WireFault(e.payload())).empty()) {
+        why = absl::StrCat(": ", fault);
+      }
       return false;
     }();
     if (!parsed) return Invalid(absl::StrCat("payload does not parse as ", e.event_type(), why));
@@ -2871,7 +2879,9 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
   static const absl::flat_hash_set<std::string> kMayBeAhead = {
       v1::DelegationRuleSet::descriptor()->full_name(),
       v1::SigningKeyRegistered::descriptor()->full_name(),
-      v1::SigningKeyRevoked::descriptor()->full_name()};
+      v1::SigningKeyRevoked::descriptor()->full_name(),
+      // At the time of the event it corrects, dated ahead (GovernanceValidator::CheckCorrected).
+      v1::CorrectionRecorded::descriptor()->full_name()};
   static const absl::flat_hash_set<std::string> kEntityRegistrations = {
       v1::OrganisationRegistered::descriptor()->full_name(),
       v1::ProgrammeRegistered::descriptor()->full_name(),
@@ -2895,11 +2905,13 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
   }
   if (kMayBeAhead.contains(event.event_type())) return absl::OkStatus();
   return Refuse(absl::StrCat("event ", absl::AsciiStrToLower(event.event_id())),
-                absl::StrCat("takes effect ", FormatRfc3339(at), ", more than a day after it is "
-                             "recorded (", FormatRfc3339(recorded_micros), ")"),
+                absl::StrCat("takes effect ", FormatRfc3339(at),
+                             ", more than a day after it is "
+                             "recorded (",
+                             FormatRfc3339(recorded_micros), ")"),
                 "a fact takes effect no later than it is recorded (a day allowed for clocks); "
-                "only a registration, a delegation rule's setting and a key's registration "
-                "or revocation may be dated ahead");
+                "only a registration, a delegation rule's setting, a key's registration "
+                "or revocation, and a correction of one of them, may be dated ahead");
 }
 
 // Whether `type` is in a later version's governance package ("govledger.v2.", ...), reserved

@@ -322,7 +322,8 @@ class GovernanceState {
   // recorded (`recorded_micros`), with kFutureAllowanceMicros for clocks; a
   // registration (of an organisation, programme or project: at most
   // kRegistrationAheadMicros), a delegation rule's setting and a key's
-  // registration or revocation may be dated ahead (they take effect from then). Otherwise a
+  // registration or revocation may be dated ahead (they take effect from then), and so may a
+  // correction (GovernanceValidator::CheckCorrected holds it to its event's time). Otherwise a
   // fact dated ahead would stay the current value over every fact recorded
   // after it. OK, or FAILED_PRECONDITION.
   static absl::Status CheckNotAhead(const v1::Event& event, int64_t recorded_micros);

@@ -488,7 +488,7 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
 
 absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                                                  absl::Span<const v1::Event* const> earlier,
-                                                 bool admin) const {
+                                                 bool admin, int64_t received_micros) const {
   static const absl::flat_hash_set<std::string> kRegistrations = {
       v1::OrganisationRegistered::descriptor()->full_name(),
       v1::ProgrammeRegistered::descriptor()->full_name(),
@@ -515,20 +515,6 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
     return refuse(absl::StrCat("is itself a correction on ", correction.stream_id()),
                   "a correction is not corrected: record the fact it voided again, as a new "
                   "event, which the rules check against the record as it now stands");
-  }
-  // A correction dated before the event it voids would stand in that event's history, as now
-  // known, at dates when neither had taken effect (before the risk was even opened).
-  if (const int64_t voided_at = ToMicros(corrected->effective_time()),
-      at = ToMicros(correction.effective_time());
-      at < voided_at) {
-    return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at),
-                               ", after the correction's effective time ", FormatRfc3339(at)),
-                  absl::StrCat("a correction takes effect no earlier than the event it corrects: "
-                               "date it ",
-                               FormatRfc3339(voided_at),
-                               " or later, or leave its effective time out to date it when "
-                               "recorded (the fact as it should stand, recorded again as a new "
-                               "event, carries the earlier date)"));
   }
   // A second correction of a voided event would change nothing but which correction a history
   // credits with the voiding.
@@ -606,6 +592,32 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                                ", and a registration is not corrected (every later event of ",
                                correction.stream_id(), " rests on it)"),
                   "a correction names an event other than a registration");
+  }
+  // Dated before the event it voids, a correction would stand in that event's history, as now
+  // known, at dates when neither had taken effect (before the risk was even opened). Dated
+  // ahead (CheckNotAhead lets it), it is dated at the event's own time: a delegation setting
+  // or key registration dated ahead is corrected before it takes effect.
+  const int64_t voided_at = ToMicros(corrected->effective_time());
+  const int64_t at = ToMicros(correction.effective_time());
+  const bool voided_ahead = voided_at - received_micros > GovernanceState::kFutureAllowanceMicros;
+  if (at < voided_at) {
+    return refuse(
+        absl::StrCat("takes effect ", FormatRfc3339(voided_at),
+                     ", after the correction's effective time ", FormatRfc3339(at)),
+        absl::StrCat("a correction takes effect no earlier than the event it corrects: date it ",
+                     FormatRfc3339(voided_at),
+                     voided_ahead ? ""
+                                  : " or later, or leave its effective time out to date it "
+                                    "when recorded",
+                     " (the fact as it should stand, recorded again as a new event, carries the "
+                     "earlier date)"));
+  }
+  if (at - received_micros > GovernanceState::kFutureAllowanceMicros && at != voided_at) {
+    return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at),
+                               ", and the correction, dated ahead, ", FormatRfc3339(at)),
+                  absl::StrCat("a correction is dated ahead only at the time of the event it "
+                               "corrects: date it ",
+                               FormatRfc3339(voided_at)));
   }
   return absl::OkStatus();
 }
@@ -1005,7 +1017,8 @@ absl::Status GovernanceValidator::CheckAppend(
     state_->set_recording_micros(context.recorded_micros);
     if (status.ok()) status = state_->Apply(event, GovernanceState::Mode::kValidate);
     if (status.ok() && correction) {
-      status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin);
+      status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin,
+                              context.received_micros);
       if (!status.ok() && refold_pending) {
         // Judged by a state that still counts what this append's earlier corrections void
         // (a signature voided just before its decision's proposal): judged again after them.
@@ -1015,7 +1028,8 @@ absl::Status GovernanceValidator::CheckAppend(
         state_->set_recording_micros(context.recorded_micros);
         status = state_->Apply(event, GovernanceState::Mode::kValidate);
         if (status.ok()) {
-          status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin);
+          status = CheckCorrected(event, absl::MakeConstSpan(stored.data(), i), context.admin,
+                                  context.received_micros);
         }
       }
       refold_pending = true;

@@ -171,9 +171,12 @@ class GovernanceValidator : public EventValidator {
   // revocation, or a revoked key's registration; an event later events build on
   // (CheckNothingBuiltOn). And PERMISSION_DENIED for a signature, or the withdrawal or
   // rejection of a decision that holds signatures, unless `admin` (the caller holds an admin
-  // token, AppendContext::admin).
+  // token, AppendContext::admin). Then, FAILED_PRECONDITION for a correction dated before the
+  // event it names, or dated ahead (past `received_micros`, the append's received time, and
+  // the allowance for clocks) at another time than that event's.
   absl::Status CheckCorrected(const v1::Event& correction,
-                              absl::Span<const v1::Event* const> earlier, bool admin) const;
+                              absl::Span<const v1::Event* const> earlier, bool admin,
+                              int64_t received_micros) const;
   // An event `event_id` of the entity on `stream` that later events build on: an opening of a
   // decision whose entity has since changed (signed, rejected or withdrawn); a signature of an
   // approved decision that a standing proposal was referred back under; a key's registration

@@ -6,7 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/wire_format_lite.h"
 
@@ -115,5 +115,41 @@ std::string MisencodedField(const google::protobuf::Descriptor& type,
 }
 
 std::string ParseErrors::Suffix() const { return text_.empty() ? "" : ": " + text_; }
+
+std::string WireFault(absl::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  while (true) {
+    const int at = in.CurrentPosition();
+    if (at >= static_cast<int>(bytes.size())) return "";
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) {
+      return absl::StrCat("byte ", at,
+                          " starts no field (its tag is field number 0, or a "
+                          "varint cut short)");
+    }
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    const int wire_type = WireFormatLite::GetTagWireType(tag);
+    if (number == 0) {
+      return absl::StrCat("byte ", at, " starts field number 0, which no message has");
+    }
+    if (wire_type > WireFormatLite::WIRETYPE_FIXED32) {
+      return absl::StrCat("byte ", at, " starts field ", number, " with wire type ", wire_type,
+                          ", which protobuf does not have");
+    }
+    if (wire_type == WireFormatLite::WIRETYPE_END_GROUP) {
+      return absl::StrCat("byte ", at, " ends a group (field ", number, ") that was never started");
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) {
+      if (wire_type == WireFormatLite::WIRETYPE_START_GROUP) {
+        return absl::StrCat("the group of field ", number, " at byte ", at,
+                            " does not end with its own end tag before the bytes end");
+      }
+      return absl::StrCat("field ", number, " at byte ", at, " runs past the end of the ",
+                          bytes.size(), " bytes: they are cut short, or its length is wrong");
+    }
+  }
+}
 
 }  // namespace govledger

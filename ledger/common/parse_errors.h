@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/unknown_field_set.h"
 
@@ -68,6 +69,11 @@ class ParseErrors {
 // was sent as a varint, but it is a string (length-delimited)".
 std::string MisencodedField(const google::protobuf::Descriptor& type,
                             const google::protobuf::UnknownField& field);
+
+// What in `bytes` breaks protobuf's wire format, where ("byte 7 starts field 2 with wire type 7,
+// which protobuf does not have"); "" when every field reads (the fault is then in what a field
+// holds: a string that is not UTF-8, say).
+std::string WireFault(absl::string_view bytes);
 
 }  // namespace govledger
 

@@ -50,45 +50,6 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
   return 0;
 }
 
-// What in `bytes` breaks protobuf's wire format, where ("byte 7 starts field 2 with wire type 7,
-// which protobuf does not have"); "" when every field reads (the fault is then in what a field
-// holds: a string that is not UTF-8, say).
-std::string WireFault(const std::string& bytes) {
-  using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  while (true) {
-    const int at = in.CurrentPosition();
-    if (at >= static_cast<int>(bytes.size())) return "";
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) {
-      return absl::StrCat("byte ", at,
-                          " starts no field (its tag is field number 0, or a "
-                          "varint cut short)");
-    }
-    const int number = WireFormatLite::GetTagFieldNumber(tag);
-    const int wire_type = WireFormatLite::GetTagWireType(tag);
-    if (number == 0) {
-      return absl::StrCat("byte ", at, " starts field number 0, which no message has");
-    }
-    if (wire_type > WireFormatLite::WIRETYPE_FIXED32) {
-      return absl::StrCat("byte ", at, " starts field ", number, " with wire type ", wire_type,
-                          ", which protobuf does not have");
-    }
-    if (wire_type == WireFormatLite::WIRETYPE_END_GROUP) {
-      return absl::StrCat("byte ", at, " ends a group (field ", number, ") that was never started");
-    }
-    if (!WireFormatLite::SkipField(&in, tag)) {
-      if (wire_type == WireFormatLite::WIRETYPE_START_GROUP) {
-        return absl::StrCat("the group of field ", number, " at byte ", at,
-                            " does not end with its own end tag before the bytes end");
-      }
-      return absl::StrCat("field ", number, " at byte ", at, " runs past the end of the ",
-                          bytes.size(), " bytes: they are cut short, or its length is wrong");
-    }
-  }
-}
-
 // The path of the first part of `bytes` that does not parse as the message type its field in
 // `type` declares, innermost first found ("events[2]"), with the wire fault found in that part
 // (WireFault) in `*fault`; "" when no such part fails on its own (`*fault` is then left as it

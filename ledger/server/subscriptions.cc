@@ -52,7 +52,12 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& led
   for (int i = 0; i < request.stream_prefixes_size(); ++i) {
     const std::string& prefix = request.stream_prefixes(i);
     // The start of a stream id: it may end with '/'.
-    if (prefix.empty() || prefix.size() > kMaxNameLength || prefix.front() == '/' ||
+    if (prefix.size() > kMaxNameLength) {
+      return absl::InvalidArgumentError(absl::StrCat("stream_prefixes[", i, "] has ", prefix.size(),
+                                                     " bytes; at most ", kMaxNameLength,
+                                                     ", the longest a stream id may be"));
+    }
+    if (prefix.empty() || prefix.front() == '/' ||
         !std::all_of(prefix.begin(), prefix.end(),
                      [](char c) { return IsSegmentChar(c) || c == '/'; })) {
       return absl::InvalidArgumentError(absl::StrCat(

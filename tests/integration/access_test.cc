@@ -386,6 +386,12 @@ TEST_F(AccessTest, OnlyAnAdminCorrectsASignature) {
                                                         " withdraws decision MOPAC/PCD 74, which "
                                                         "holds 1 signature")),
                                  HasSubstr("corrected only with an admin token"))));
+  // Dated before the withdrawal as well: told first that it is an admin's to record, not
+  // sent to mend the date only to be refused for the token.
+  EXPECT_THAT(append(writer_.secret,
+                     {At(Correction(withdrawal, "withdrawn in error"), MakeDate(2016, 1, 1))}),
+              GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                           HasSubstr("corrected only with an admin token")));
   EXPECT_THAT(append(writer_.secret, {Correction(unsigned_withdrawal, "withdrawn in error")}),
               GrpcOk());
   EXPECT_THAT(append(admin_.secret, {Correction(withdrawal, "withdrawn in error")}), GrpcOk());

@@ -208,6 +208,13 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
                              AllOf(HasSubstr("payload does not parse as "
                                              "govledger.v1.ProgrammeRegistered: "),
                                    HasSubstr("govledger.v1.ProgrammeRegistered.name"))));
+    // Bytes that break the wire format: where.
+    EXPECT_THAT(
+        Append(*stub_, MakeAppend({MakeEvent("risk/R1", "\xff\xff", "govledger.v1.RiskOpened")}),
+               &appended),
+        GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                     HasSubstr("payload does not parse as govledger.v1.RiskOpened: byte 0 "
+                               "starts no field")));
     EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("libprotobuf")));
   }
   // Every unary method parses its request the same way (ledger/server/async_calls.h), and

@@ -360,7 +360,7 @@ TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
   refused([](v1::SubscribeRequest* r) { r->add_stream_prefixes("risk R1"); },
           "stream_prefixes[0] 'risk R1'");
   refused([](v1::SubscribeRequest* r) { r->add_stream_prefixes(std::string(201, 'a')); },
-          "give 1 to 200 bytes");
+          "stream_prefixes[0] has 201 bytes; at most 200, the longest a stream id may be");
   refused([](v1::SubscribeRequest* r) { r->add_event_types("not a type"); },
           "event_types[0]: event_type 'not a type' contains an illegal character");
   // A type no append would hold, so that no event would ever match: refused as Append refuses

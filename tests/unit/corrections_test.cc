@@ -40,6 +40,7 @@ using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
@@ -231,6 +232,32 @@ TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
   clock_.Advance(7200 * kMicrosPerSecond);
   ASSERT_OK(Append({Correction(second)}));
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+}
+
+// A delegation setting dated ahead is corrected before it takes effect: the correction is
+// dated at the setting's own time, the one time both rules (no earlier than the event it
+// corrects, no later than recorded, but for what may be dated ahead) leave it.
+TEST_F(CorrectionsTest, AnEventDatedAheadIsCorrectedAtItsOwnTime) {
+  const int64_t ahead = clock_.NowMicros() + 60 * kMicrosPerDay;
+  const v1::Event setting = At(Ev(Delegation("MOPAC", "DM-1M", 100000000, "Mayor")), ahead);
+  ASSERT_OK(Append({setting}));
+  ASSERT_NE(state().FindDelegationRule("MOPAC", "DM-1M"), nullptr);
+  const uint64_t head = ledger_->Head().position;
+  // Undated, it takes the time it is recorded: before the setting. The advice names the time.
+  absl::Status undated = Append({Correction(setting, "set in error")});
+  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(absl::StrCat("date it ", FormatRfc3339(ahead),
+                                                                " (the fact as it should"))));
+  EXPECT_THAT(undated.message(), Not(HasSubstr("leave its effective time out")));
+  EXPECT_THAT(Append({At(Correction(setting), ahead + 1)}),
+              StatusIs(kFailed, HasSubstr("a correction is dated ahead only at the time of the "
+                                          "event it corrects: date it " +
+                                          FormatRfc3339(ahead))));
+  // Nor is any other event dated ahead because a correction may be.
+  EXPECT_THAT(Append({At(Ev(Rerate("R1", v1::RAG_AMBER)), ahead)}),
+              StatusIs(kFailed, HasSubstr("more than a day after it is recorded")));
+  EXPECT_EQ(ledger_->Head().position, head);
+  ASSERT_OK(Append({At(Correction(setting, "set in error"), ahead)}));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "DM-1M"), nullptr);
 }
 
 // A correction is not corrected: voiding it would make the closure it voided count again,
