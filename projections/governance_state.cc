@@ -2750,9 +2750,7 @@ struct GovernanceState::Access {
       if (m.ParseFromString(e.payload())) return true;
       why = errors.Suffix();
       // Else its bytes may break the wire format: say where.
-      if (std::string fault; why.empty() && !(fault = WireFault(e.payload())).empty()) {
-        why = absl::StrCat(": ", fault);
-      }
+      if (why.empty()) why = WhereParseFails(*M::descriptor(), e.payload());
       return false;
     }();
     if (!parsed) return Invalid(absl::StrCat("payload does not parse as ", e.event_type(), why));
@@ -2910,8 +2908,9 @@ absl::Status GovernanceState::CheckNotAhead(const v1::Event& event,
                              "recorded (",
                              FormatRfc3339(recorded_micros), ")"),
                 "a fact takes effect no later than it is recorded (a day allowed for clocks); "
-                "only a registration, a delegation rule's setting, a key's registration "
-                "or revocation, and a correction of one of them, may be dated ahead");
+                "only a registration, a delegation rule's setting and a key's registration "
+                "or revocation may be dated ahead (and a correction of a setting or key "
+                "registration dated ahead, at its time)");
 }
 
 // Whether `type` is in a later version's governance package ("govledger.v2.", ...), reserved

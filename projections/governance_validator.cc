@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -594,32 +595,49 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                   "a correction names an event other than a registration");
   }
   // Dated before the event it voids, a correction would stand in that event's history, as now
-  // known, at dates when neither had taken effect (before the risk was even opened). Dated
-  // ahead (CheckNotAhead lets it), it is dated at the event's own time: a delegation setting
-  // or key registration dated ahead is corrected before it takes effect.
+  // known, at dates when neither had taken effect (before the risk was even opened). And it is
+  // dated no later than a day after it is recorded (CheckNotAhead lets every correction by),
+  // but for one of an event dated further ahead (a delegation setting, a key's registration),
+  // which is dated at that event's time: corrected before it takes effect.
+  if (!correction.has_effective_time() || !corrected->has_effective_time()) {
+    return absl::OkStatus();  // the ledger dates every event it stores: a test's validator
+  }
   const int64_t voided_at = ToMicros(corrected->effective_time());
   const int64_t at = ToMicros(correction.effective_time());
-  const bool voided_ahead = voided_at - received_micros > GovernanceState::kFutureAllowanceMicros;
+  // No received time (0), as in CheckNotAhead: nothing is checked against it.
+  const int64_t latest = received_micros == 0
+                             ? std::numeric_limits<int64_t>::max()
+                             : received_micros + GovernanceState::kFutureAllowanceMicros;
+  if (at >= voided_at && (at <= latest || at == voided_at)) return absl::OkStatus();
+  std::string dating;  // how to date it
+  if (voided_at > latest) {
+    dating = absl::StrCat("date it ", FormatRfc3339(voided_at),
+                          ", the time of the event it corrects, which is dated ahead");
+  } else {
+    dating = absl::StrCat("date it ", FormatRfc3339(voided_at), " or later");
+    if (received_micros != 0) {
+      absl::StrAppend(&dating, ", up to a day after it is recorded (", FormatRfc3339(latest), ")",
+                      voided_at <= received_micros
+                          ? ", or leave its effective time out to date it when recorded"
+                          : "");
+    }
+  }
   if (at < voided_at) {
-    return refuse(
-        absl::StrCat("takes effect ", FormatRfc3339(voided_at),
-                     ", after the correction's effective time ", FormatRfc3339(at)),
-        absl::StrCat("a correction takes effect no earlier than the event it corrects: date it ",
-                     FormatRfc3339(voided_at),
-                     voided_ahead ? ""
-                                  : " or later, or leave its effective time out to date it "
-                                    "when recorded",
-                     " (the fact as it should stand, recorded again as a new event, carries the "
-                     "earlier date)"));
-  }
-  if (at - received_micros > GovernanceState::kFutureAllowanceMicros && at != voided_at) {
     return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at),
-                               ", and the correction, dated ahead, ", FormatRfc3339(at)),
-                  absl::StrCat("a correction is dated ahead only at the time of the event it "
-                               "corrects: date it ",
-                               FormatRfc3339(voided_at)));
+                               ", after the correction's effective time ", FormatRfc3339(at)),
+                  absl::StrCat("a correction takes effect no earlier than the event it "
+                               "corrects: ",
+                               dating,
+                               " (the fact as it should stand, recorded again as a new "
+                               "event, carries the earlier date)"));
   }
-  return absl::OkStatus();
+  return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at), ", and the correction ",
+                             FormatRfc3339(at), ", more than a day after it is recorded (",
+                             FormatRfc3339(received_micros), ")"),
+                absl::StrCat("a correction takes effect no later than a day after it is "
+                             "recorded, unless it corrects an event dated further ahead, and "
+                             "then at that event's time: ",
+                             dating));
 }
 
 absl::Status GovernanceValidator::Refold(Replaced* replaced) {

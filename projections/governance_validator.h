@@ -172,8 +172,9 @@ class GovernanceValidator : public EventValidator {
   // (CheckNothingBuiltOn). And PERMISSION_DENIED for a signature, or the withdrawal or
   // rejection of a decision that holds signatures, unless `admin` (the caller holds an admin
   // token, AppendContext::admin). Then, FAILED_PRECONDITION for a correction dated before the
-  // event it names, or dated ahead (past `received_micros`, the append's received time, and
-  // the allowance for clocks) at another time than that event's.
+  // event it names, or more than the allowance for clocks after `received_micros` (the
+  // append's received time; 0: not checked) other than at the time of an event it names that
+  // is dated ahead; saying how to date it.
   absl::Status CheckCorrected(const v1::Event& correction,
                               absl::Span<const v1::Event* const> earlier, bool admin,
                               int64_t received_micros) const;

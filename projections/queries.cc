@@ -2249,6 +2249,10 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
             ? absl::StrCat("stream ", stream,
                            " has no events as at this cut; choose a later position, time or "
                            "week",
+                           recorded ? ""
+                                    : ", or ask as recorded (as known, an event counts from "
+                                      "its effective time, which for one dated ahead is "
+                                      "after now)",
                            KnownThroughHint(*cut))
             : absl::StrCat("the ledger holds no events on stream ", stream,
                            "; entity streams look like organisation/<id>, programme/<id>, "

@@ -70,10 +70,13 @@ class ParseErrors {
 std::string MisencodedField(const google::protobuf::Descriptor& type,
                             const google::protobuf::UnknownField& field);
 
-// What in `bytes` breaks protobuf's wire format, where ("byte 7 starts field 2 with wire type 7,
-// which protobuf does not have"); "" when every field reads (the fault is then in what a field
-// holds: a string that is not UTF-8, say).
-std::string WireFault(absl::string_view bytes);
+// Where `bytes` fail to parse as a `type`, for the end of an error message: " (its
+// events[2].effective_time does not: byte 3 starts field 2 with wire type 7, which protobuf
+// does not have)" for a part of it, the innermost found, or ": field 1 at byte 0 runs past
+// the end of the 7 bytes: ..." for the message itself; "" when no part breaks protobuf's wire
+// format on its own (the fault is then in what a field holds: a string that is not UTF-8,
+// which ParseErrors says).
+std::string WhereParseFails(const google::protobuf::Descriptor& type, absl::string_view bytes);
 
 }  // namespace govledger
 

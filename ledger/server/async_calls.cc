@@ -50,47 +50,6 @@ int FirstUnknownField(const google::protobuf::Message& message, std::string* pat
   return 0;
 }
 
-// The path of the first part of `bytes` that does not parse as the message type its field in
-// `type` declares, innermost first found ("events[2]"), with the wire fault found in that part
-// (WireFault) in `*fault`; "" when no such part fails on its own (`*fault` is then left as it
-// is).
-std::string WhereParseFails(const google::protobuf::Descriptor& type, const std::string& bytes,
-                            std::string* fault) {
-  using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  absl::flat_hash_map<int, int> seen;  // how many elements of each field have gone before
-  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
-    const int number = WireFormatLite::GetTagFieldNumber(tag);
-    const google::protobuf::FieldDescriptor* field = type.FindFieldByNumber(number);
-    if (field == nullptr ||
-        field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
-        WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      // Not an element (protobuf keeps one of another wire type as an unknown field).
-      if (!WireFormatLite::SkipField(&in, tag)) return "";
-      continue;
-    }
-    const int index = seen[number]++;
-    uint32_t length = 0;
-    std::string part;
-    if (!in.ReadVarint32(&length) || !in.ReadString(&part, static_cast<int>(length))) return "";
-    std::unique_ptr<google::protobuf::Message> message(
-        google::protobuf::MessageFactory::generated_factory()
-            ->GetPrototype(field->message_type())
-            ->New());
-    if (message->ParseFromString(part)) continue;
-    std::string path =
-        field->is_repeated() ? absl::StrCat(field->name(), "[", index, "]") : field->name();
-    if (std::string inner = WhereParseFails(*field->message_type(), part, fault); !inner.empty()) {
-      absl::StrAppend(&path, ".", inner);
-    } else {
-      *fault = WireFault(part);
-    }
-    return path;
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string WhereParseFails(const google::protobuf::Descriptor& type, const grpc::ByteBuffer& raw) {
@@ -100,12 +59,7 @@ std::string WhereParseFails(const google::protobuf::Descriptor& type, const grpc
   for (const grpc::Slice& slice : slices) {
     bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  ParseErrors ignored;  // what protobuf says of the parts again
-  std::string fault;
-  const std::string path = WhereParseFails(type, bytes, &fault);
-  if (path.empty()) fault = WireFault(bytes);
-  if (path.empty()) return fault.empty() ? "" : absl::StrCat(": ", fault);
-  return absl::StrCat(" (its ", path, " does not", fault.empty() ? "" : ": ", fault, ")");
+  return WhereParseFails(type, bytes);
 }
 
 absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {

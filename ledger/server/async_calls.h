@@ -101,11 +101,7 @@ class UnaryMethod;
 // may narrow what the request asks (AsAt.known_through, say) or guard it.
 absl::Status RefuseUnknownFields(const google::protobuf::Message& request);
 
-// Where bytes that do not parse as a `type` go wrong, for an error message: " (its events[2]
-// does not: byte 40 starts no field ...)", naming the first field holding a message that does
-// not parse on its own (the innermost such within it) and what in it breaks the wire format;
-// when none does, ": field 1 at byte 0 runs past the end of the 12 bytes: ..." (the bytes cut
-// short, say); "" when the wire format holds (a string that is not UTF-8: protobuf says so).
+// WhereParseFails (ledger/common/parse_errors.h) for a request's bytes as gRPC received them.
 std::string WhereParseFails(const google::protobuf::Descriptor& type, const grpc::ByteBuffer& raw);
 
 // Parses a request registered raw (here and in Subscribe, subscriptions.h): OK, or

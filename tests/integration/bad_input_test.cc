@@ -215,6 +215,13 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
         GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                      HasSubstr("payload does not parse as govledger.v1.RiskOpened: byte 0 "
                                "starts no field")));
+    EXPECT_THAT(
+        Append(*stub_,
+               MakeAppend({MakeEvent("risk/R1", "\x12\x02\xff\xff", "govledger.v1.RiskOpened")}),
+               &appended),
+        GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                     HasSubstr("payload does not parse as govledger.v1.RiskOpened (its subject "
+                               "does not: byte 0 starts no field")));
     EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("libprotobuf")));
   }
   // Every unary method parses its request the same way (ledger/server/async_calls.h), and

@@ -99,7 +99,7 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
   EXPECT_GE(Number(sub, "catch_up_p99_s"), Number(sub, "catch_up_p50_s"));
   CliRun part = Cli(absl::StrCat("bench subscribe ", Server(), " --events 50"));
   ASSERT_EQ(part.code, 0) << part.err;
-  EXPECT_THAT(part.out, HasSubstr("subscribe: 1 subscribers from position 1, 50 events each"));
+  EXPECT_THAT(part.out, HasSubstr("subscribe: 1 subscriber from position 1, 50 events each"));
   CliRun beyond = Cli(absl::StrCat("bench subscribe ", Server(), " --events 204"));
   EXPECT_EQ(beyond.code, 1);
   EXPECT_THAT(beyond.err, HasSubstr("the ledger holds 203 events"));

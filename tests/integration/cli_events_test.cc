@@ -285,7 +285,7 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
                      {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
                      {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"}})});
   CliRun empty_entry = Cli(absl::StrCat(Server(), " import ", unlisted));
-  EXPECT_EQ(empty_entry.code, 1);
+  EXPECT_EQ(empty_entry.code, 2);
   EXPECT_THAT(empty_entry.err, HasSubstr("oversees has an empty entry: name each organisation "
                                          "overseen, or leave it out"));
   EXPECT_THAT(Cli(absl::StrCat(Server(), " export")).out, ::testing::IsEmpty());
@@ -339,6 +339,7 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
                 {absl::StrReplaceAll(
                     Lines(benefit.out)[0],
                     {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
+                     {"THE PAPER IT RECORDS", "SLP update"},
                      {R"("kind":"WORK_KIND_PROGRAMME | WORK_KIND_PROJECT")",
                       R"("kind":"WORK_KIND_PROGRAMME")"},
                      {R"("id":"")", R"("id":"SLP")"},

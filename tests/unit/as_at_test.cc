@@ -32,6 +32,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Programme() mobilises on 2015-05-04 (a Monday) with a plan of 208 weeks.
 const int64_t kMobilised = projections::DateMicros(MakeDate(2015, 5, 4));
@@ -1993,9 +1994,16 @@ TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
                        HasSubstr("holds no events on stream")));
   request.set_stream_id("risk/R1");
   *request.mutable_as_at() = Week(5, kRecorded);
+  const auto early = projections::QueryEntityHistory(log.events(), kNow, request);
+  EXPECT_THAT(early, StatusIs(absl::StatusCode::kNotFound, HasSubstr("no events as at this cut")));
+  EXPECT_THAT(early.status().message(), Not(HasSubstr("ask as recorded")));
+  // As known, an event dated ahead counts only from then: asking as recorded is the way.
+  *request.mutable_as_at() = Week(5, kKnown);
   EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("no events as at this cut")));
+                       HasSubstr("no events as at this cut; choose a later position, time or "
+                                 "week, or ask as recorded (as known, an event counts from its "
+                                 "effective time")));
   request.clear_stream_id();
   EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -201,13 +201,18 @@ TEST_F(CorrectionsTest, ACorrectedClosureLeavesTheRiskOpenForTheRules) {
 }
 
 // A correction dated before the event it voids would stand in the entity's history, as now
-// known, at dates when neither had taken effect. Refused; dated with the event or later, or left
-// undated (the time it is recorded), it is accepted.
+// known, at dates when neither had taken effect. Refused, saying how to date it; dated with the
+// event or later (up to a day after it is recorded), or left undated when the event is past, it
+// is accepted.
 TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
-  const int64_t rated_at = clock_.NowMicros() + 3600 * kMicrosPerSecond;
+  const int64_t now = clock_.NowMicros();
+  const int64_t rated_at = now + 3600 * kMicrosPerSecond;  // within the day clocks are allowed
   const v1::Event rerating = At(Ev(Rerate("R1", v1::RAG_AMBER)), rated_at);
   ASSERT_OK(Append({rerating}));
   const uint64_t head = ledger_->Head().position;
+  const std::string dating = absl::StrCat("date it ", FormatRfc3339(rated_at),
+                                          " or later, up to a day after it is recorded (",
+                                          FormatRfc3339(now + kMicrosPerDay), ")");
   EXPECT_THAT(
       Append({At(Correction(rerating, "rated in error"), rated_at - 1)}),
       StatusIs(kFailed,
@@ -215,28 +220,46 @@ TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
                                             " takes effect ", FormatRfc3339(rated_at),
                                             ", after the correction's effective time ",
                                             FormatRfc3339(rated_at - 1))),
-                     HasSubstr("a correction takes effect no earlier than the event it "
-                               "corrects: date it "))));
+                     HasSubstr(absl::StrCat("a correction takes effect no earlier than "
+                                            "the event it corrects: ",
+                                            dating, " (the fact")))));
+  // Undated, it would take the time it is recorded, before the re-rating: not advised.
+  const absl::Status undated = Append({Correction(rerating, "rated in error")});
+  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(dating + " (the fact")));
+  EXPECT_THAT(undated.message(), Not(HasSubstr("leave its effective time out")));
   // Nor in the append that records the event.
   const v1::Event closure = At(Ev(CloseRisk("R1")), rated_at + 10);
   EXPECT_THAT(Append({closure, At(Correction(closure), rated_at + 9)}),
               StatusIs(kFailed, HasSubstr("no earlier than the event it corrects")));
+  // Nor more than a day ahead of its recording.
+  EXPECT_THAT(Append({At(Correction(rerating), now + kMicrosPerDay + 1)}),
+              StatusIs(kFailed, AllOf(HasSubstr("more than a day after it is recorded"),
+                                      HasSubstr("a correction takes effect no later than a day "
+                                                "after it is recorded, unless it corrects an "
+                                                "event dated further ahead, and then at that "
+                                                "event's time: " +
+                                                dating))));
   EXPECT_EQ(ledger_->Head().position, head);
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_AMBER);
 
-  ASSERT_OK(Append({At(Correction(rerating, "rated in error"), rated_at)}));
+  ASSERT_OK(Append({At(Correction(rerating, "rated in error"), now + kMicrosPerDay)}));
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
-  // Undated, it takes the time it is recorded: after an event dated in the past.
-  const v1::Event second = At(Ev(Rerate("R1", v1::RAG_GREEN)), rated_at - 60 * kMicrosPerSecond);
+  // An event of the past: left undated, its correction takes the time it is recorded, as the
+  // advice says.
+  clock_.Advance(2 * kMicrosPerDay);
+  const int64_t later = clock_.NowMicros();
+  const v1::Event second = At(Ev(Rerate("R1", v1::RAG_GREEN)), later - 60 * kMicrosPerSecond);
   ASSERT_OK(Append({second}));
-  clock_.Advance(7200 * kMicrosPerSecond);
+  EXPECT_THAT(Append({At(Correction(second), later - 61 * kMicrosPerSecond)}),
+              StatusIs(kFailed, HasSubstr(", or leave its effective time out to date it when "
+                                          "recorded (the fact")));
   ASSERT_OK(Append({Correction(second)}));
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
 }
 
 // A delegation setting dated ahead is corrected before it takes effect: the correction is
 // dated at the setting's own time, the one time both rules (no earlier than the event it
-// corrects, no later than recorded, but for what may be dated ahead) leave it.
+// corrects, no later than a day after it is recorded, but for what may be dated ahead) leave it.
 TEST_F(CorrectionsTest, AnEventDatedAheadIsCorrectedAtItsOwnTime) {
   const int64_t ahead = clock_.NowMicros() + 60 * kMicrosPerDay;
   const v1::Event setting = At(Ev(Delegation("MOPAC", "DM-1M", 100000000, "Mayor")), ahead);
@@ -244,14 +267,14 @@ TEST_F(CorrectionsTest, AnEventDatedAheadIsCorrectedAtItsOwnTime) {
   ASSERT_NE(state().FindDelegationRule("MOPAC", "DM-1M"), nullptr);
   const uint64_t head = ledger_->Head().position;
   // Undated, it takes the time it is recorded: before the setting. The advice names the time.
-  absl::Status undated = Append({Correction(setting, "set in error")});
-  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(absl::StrCat("date it ", FormatRfc3339(ahead),
-                                                                " (the fact as it should"))));
+  const std::string dating = absl::StrCat("date it ", FormatRfc3339(ahead),
+                                          ", the time of the event it corrects, which is dated "
+                                          "ahead");
+  const absl::Status undated = Append({Correction(setting, "set in error")});
+  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(dating + " (the fact")));
   EXPECT_THAT(undated.message(), Not(HasSubstr("leave its effective time out")));
   EXPECT_THAT(Append({At(Correction(setting), ahead + 1)}),
-              StatusIs(kFailed, HasSubstr("a correction is dated ahead only at the time of the "
-                                          "event it corrects: date it " +
-                                          FormatRfc3339(ahead))));
+              StatusIs(kFailed, HasSubstr("and then at that event's time: " + dating)));
   // Nor is any other event dated ahead because a correction may be.
   EXPECT_THAT(Append({At(Ev(Rerate("R1", v1::RAG_AMBER)), ahead)}),
               StatusIs(kFailed, HasSubstr("more than a day after it is recorded")));
