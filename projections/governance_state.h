@@ -323,7 +323,8 @@ class GovernanceState {
   // registration (of an organisation, programme or project: at most
   // kRegistrationAheadMicros), a delegation rule's setting and a key's
   // registration or revocation may be dated ahead (they take effect from then), and so may a
-  // correction (GovernanceValidator::CheckCorrected holds it to its event's time). Otherwise a
+  // correction (GovernanceValidator::CheckCorrected holds it to a day after it is recorded,
+  // or to the time of an event dated further ahead that it corrects). Otherwise a
   // fact dated ahead would stay the current value over every fact recorded
   // after it. OK, or FAILED_PRECONDITION.
   static absl::Status CheckNotAhead(const v1::Event& event, int64_t recorded_micros);

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -599,10 +600,10 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
   // dated no later than a day after it is recorded (CheckNotAhead lets every correction by),
   // but for one of an event dated further ahead (a delegation setting, a key's registration),
   // which is dated at that event's time: corrected before it takes effect.
-  if (!correction.has_effective_time() || !corrected->has_effective_time()) {
-    return absl::OkStatus();  // the ledger dates every event it stores: a test's validator
-  }
-  const int64_t voided_at = ToMicros(corrected->effective_time());
+  // The ledger dates every event it stores; only a test's validator sees one undated.
+  if (!correction.has_effective_time()) return absl::OkStatus();
+  const int64_t voided_at = corrected->has_effective_time() ? ToMicros(corrected->effective_time())
+                                                            : std::numeric_limits<int64_t>::min();
   const int64_t at = ToMicros(correction.effective_time());
   // No received time (0), as in CheckNotAhead: nothing is checked against it.
   const int64_t latest = received_micros == 0
@@ -613,8 +614,12 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
   if (voided_at > latest) {
     dating = absl::StrCat("date it ", FormatRfc3339(voided_at),
                           ", the time of the event it corrects, which is dated ahead");
+  } else if (voided_at == latest) {
+    dating = absl::StrCat("date it ", FormatRfc3339(voided_at));
   } else {
-    dating = absl::StrCat("date it ", FormatRfc3339(voided_at), " or later");
+    dating = absl::StrCat("date it ", voided_at == std::numeric_limits<int64_t>::min()
+                                          ? "no later than a day after it is recorded"
+                                          : absl::StrCat(FormatRfc3339(voided_at), " or later"));
     if (received_micros != 0) {
       absl::StrAppend(&dating, ", up to a day after it is recorded (", FormatRfc3339(latest), ")",
                       voided_at <= received_micros
@@ -622,14 +627,22 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                           : "");
     }
   }
+  // The event it corrects sent in this append, undated, is dated by each attempt anew.
+  if (absl::c_any_of(earlier, [&](const v1::Event* e) {
+        return absl::EqualsIgnoreCase(e->event_id(), m.corrected_event_id());
+      })) {
+    absl::StrAppend(&dating, " (it is in this append: date both, or leave both undated)");
+  }
   if (at < voided_at) {
     return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at),
                                ", after the correction's effective time ", FormatRfc3339(at)),
                   absl::StrCat("a correction takes effect no earlier than the event it "
                                "corrects: ",
                                dating,
-                               " (the fact as it should stand, recorded again as a new "
-                               "event, carries the earlier date)"));
+                               voided_at > latest ? ""
+                                                  : "; the fact as it should stand, recorded "
+                                                    "again as a new event, carries the earlier "
+                                                    "date"));
   }
   return refuse(absl::StrCat("takes effect ", FormatRfc3339(voided_at), ", and the correction ",
                              FormatRfc3339(at), ", more than a day after it is recorded (",

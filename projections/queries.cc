@@ -2244,16 +2244,32 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
                                                 "; did you mean ", *meant, "?"));
       }
     }
+    // As known, the stream's events read count from their effective times: say when the
+    // earliest does (after now, for a setting dated ahead: as recorded shows it before then).
+    std::string from_when;
+    if (*anywhere && !recorded) {
+      ASSIGN_OR_RETURN(const std::vector<uint64_t> candidates,
+                       folder.Candidates(Scope{Scope::kStream, std::string(stream)}));
+      ASSIGN_OR_RETURN(const std::vector<v1::Event> events,
+                       folder.Events(candidates, std::nullopt));
+      const uint64_t read_to =
+          cut->known_through == 0 ? folder.timeline().head() : cut->known_through;
+      std::optional<int64_t> earliest;
+      for (const v1::Event& e : events) {
+        if (e.stream_id() != stream || e.position() > read_to) continue;
+        if (!earliest || EffectiveMicros(e) < *earliest) earliest = EffectiveMicros(e);
+      }
+      if (earliest.has_value()) {
+        from_when = absl::StrCat(
+            " (as known, an event counts from its effective time: its earliest takes effect ",
+            FormatRfc3339(*earliest),
+            *earliest > folder.now_micros() ? ", after now; as recorded shows it" : "", ")");
+      }
+    }
     return absl::NotFoundError(
         *anywhere
-            ? absl::StrCat("stream ", stream,
-                           " has no events as at this cut; choose a later position, time or "
-                           "week",
-                           recorded ? ""
-                                    : ", or ask as recorded (as known, an event counts from "
-                                      "its effective time, which for one dated ahead is "
-                                      "after now)",
-                           KnownThroughHint(*cut))
+            ? absl::StrCat("stream ", stream, " has no events as at this cut", from_when,
+                           "; choose a later position, time or week", KnownThroughHint(*cut))
             : absl::StrCat("the ledger holds no events on stream ", stream,
                            "; entity streams look like organisation/<id>, programme/<id>, "
                            "project/<id>, risk/<id>, scope/<id>, "

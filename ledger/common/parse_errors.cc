@@ -209,8 +209,10 @@ std::string WhereParseFails(const google::protobuf::Descriptor& type, absl::stri
   ParseErrors ignored;  // what protobuf says of the parts again
   std::string fault;
   const std::string path = PathWhereParseFails(type, bytes, &fault);
-  if (path.empty()) fault = WireFault(bytes);
-  if (path.empty()) return fault.empty() ? "" : absl::StrCat(": ", fault);
+  if (path.empty()) {
+    fault = WireFault(bytes);
+    return fault.empty() ? "" : absl::StrCat(": ", fault);
+  }
   return absl::StrCat(" (its ", path, " does not", fault.empty() ? "" : ": ", fault, ")");
 }
 

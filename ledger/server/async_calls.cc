@@ -1,14 +1,10 @@
 #include "ledger/server/async_calls.h"
 
-#include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "govledger/v1/ledger.pb.h"
 #include "ledger/common/parse_errors.h"
 

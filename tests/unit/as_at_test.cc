@@ -1996,14 +1996,19 @@ TEST(QueriesTest, EntityHistoryWithStateBeforeAndAfter) {
   *request.mutable_as_at() = Week(5, kRecorded);
   const auto early = projections::QueryEntityHistory(log.events(), kNow, request);
   EXPECT_THAT(early, StatusIs(absl::StatusCode::kNotFound, HasSubstr("no events as at this cut")));
-  EXPECT_THAT(early.status().message(), Not(HasSubstr("ask as recorded")));
-  // As known, an event dated ahead counts only from then: asking as recorded is the way.
+  EXPECT_THAT(early.status().message(), Not(HasSubstr("effective time")));
+  // As known, the stream's events count from their effective times: when the first does.
   *request.mutable_as_at() = Week(5, kKnown);
-  EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
+  const auto known = projections::QueryEntityHistory(log.events(), kNow, request);
+  EXPECT_THAT(known, StatusIs(absl::StatusCode::kNotFound,
+                              HasSubstr("no events as at this cut (as known, an event counts "
+                                        "from its effective time: its earliest takes effect 20")));
+  EXPECT_THAT(known.status().message(), Not(HasSubstr("after now")));
+  // Before any of them takes effect, now included (a setting dated ahead): as recorded shows
+  // them.
+  EXPECT_THAT(projections::QueryEntityHistory(log.events(), InWeek(7), request),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("no events as at this cut; choose a later position, time or "
-                                 "week, or ask as recorded (as known, an event counts from its "
-                                 "effective time")));
+                       HasSubstr(", after now; as recorded shows it); choose a later")));
   request.clear_stream_id();
   EXPECT_THAT(projections::QueryEntityHistory(log.events(), kNow, request),
               StatusIs(absl::StatusCode::kInvalidArgument,

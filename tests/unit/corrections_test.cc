@@ -39,6 +39,7 @@ using ::govledger::testing::FakeClock;
 using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
@@ -222,15 +223,17 @@ TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
                                             FormatRfc3339(rated_at - 1))),
                      HasSubstr(absl::StrCat("a correction takes effect no earlier than "
                                             "the event it corrects: ",
-                                            dating, " (the fact")))));
+                                            dating, "; the fact")))));
   // Undated, it would take the time it is recorded, before the re-rating: not advised.
   const absl::Status undated = Append({Correction(rerating, "rated in error")});
-  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(dating + " (the fact")));
+  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(dating + "; the fact")));
   EXPECT_THAT(undated.message(), Not(HasSubstr("leave its effective time out")));
   // Nor in the append that records the event.
   const v1::Event closure = At(Ev(CloseRisk("R1")), rated_at + 10);
   EXPECT_THAT(Append({closure, At(Correction(closure), rated_at + 9)}),
-              StatusIs(kFailed, HasSubstr("no earlier than the event it corrects")));
+              StatusIs(kFailed, AllOf(HasSubstr("no earlier than the event it corrects"),
+                                      HasSubstr(" (it is in this append: date both, or leave "
+                                                "both undated)"))));
   // Nor more than a day ahead of its recording.
   EXPECT_THAT(Append({At(Correction(rerating), now + kMicrosPerDay + 1)}),
               StatusIs(kFailed, AllOf(HasSubstr("more than a day after it is recorded"),
@@ -252,7 +255,7 @@ TEST_F(CorrectionsTest, ACorrectionTakesEffectNoEarlierThanTheEventItCorrects) {
   ASSERT_OK(Append({second}));
   EXPECT_THAT(Append({At(Correction(second), later - 61 * kMicrosPerSecond)}),
               StatusIs(kFailed, HasSubstr(", or leave its effective time out to date it when "
-                                          "recorded (the fact")));
+                                          "recorded; the fact")));
   ASSERT_OK(Append({Correction(second)}));
   EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
 }
@@ -271,7 +274,7 @@ TEST_F(CorrectionsTest, AnEventDatedAheadIsCorrectedAtItsOwnTime) {
                                           ", the time of the event it corrects, which is dated "
                                           "ahead");
   const absl::Status undated = Append({Correction(setting, "set in error")});
-  EXPECT_THAT(undated, StatusIs(kFailed, HasSubstr(dating + " (the fact")));
+  EXPECT_THAT(undated, StatusIs(kFailed, EndsWith(dating)));
   EXPECT_THAT(undated.message(), Not(HasSubstr("leave its effective time out")));
   EXPECT_THAT(Append({At(Correction(setting), ahead + 1)}),
               StatusIs(kFailed, HasSubstr("and then at that event's time: " + dating)));
