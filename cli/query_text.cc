@@ -508,7 +508,9 @@ std::string AspectDifferences(const AspectList& before_list, const AspectList& a
 
 std::string AspectChanges(const v1::EntityChange& change) {
   // A rated status report says the rating, changed or not (EntityChange.restated).
-  const absl::string_view restated = change.restated().empty() ? "" : change.restated(0);
+  // (Both sides string_view: "" against a std::string would make a temporary it outlives.)
+  const absl::string_view restated =
+      change.restated().empty() ? absl::string_view() : absl::string_view(change.restated(0));
   std::string out = AspectDifferences(change.before(), change.after(), restated);
   if (change.after_at_effective_time_size() > 0 &&
       AspectDifferences(change.before(), change.after()).empty()) {
