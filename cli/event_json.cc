@@ -480,7 +480,8 @@ absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
     }
   }
   // An export's line is what the ledger holds, whatever its source says.
-  if (e.position() == 0 && e.source() == kTemplateSource) {
+  if (e.position() == 0 &&
+      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(e.source()), kTemplateSource)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "source is still the template's \"", kTemplateSource,
         "\": name the paper the event records (its title, and the meeting or date), or leave "

@@ -34,8 +34,9 @@ std::string PathIn(const std::string& dir) {
 }
 
 // What to do about a file that cannot be believed.
-std::string RemoveAdvice(const std::string& dir) {
-  return absl::StrCat("remove ", PathIn(dir), " only once you accept that, and start again");
+std::string RemoveAdvice(const std::string& dir, bool directory = false) {
+  return absl::StrCat("remove ", PathIn(dir), directory ? " (a directory: `rm -r`)" : "",
+                      " only once you accept that, and start again");
 }
 
 }  // namespace
@@ -89,12 +90,14 @@ absl::StatusOr<std::optional<ChainPoint>> ReadAcknowledgedHead(const std::string
   }
   if (!head.ok()) {
     return absl::DataLossError(absl::StrCat(
-        path, " is damaged: ", head.status().message(), ". It records the last head "
+        path, " is damaged: ", head.status().message(),
+        ". It records the last head "
         "govledgerd acknowledged, which a start checks the database against, and is written "
         "only by govledgerd; nothing in the data directory was changed. Check the database "
         "against a witness's tree heads or a backup (on a copy of the directory without the "
         "file, served by a govledgerd on another address: `govledger verify`, `govledger "
-        "witness`), and ", RemoveAdvice(dir)));
+        "witness`), and ",
+        RemoveAdvice(dir, std::filesystem::is_directory(status))));
   }
   return *head;
 }

@@ -262,42 +262,35 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   CliRun refused = Cli(absl::StrCat(Server(), " import ", unfilled));
   EXPECT_EQ(refused.code, 2);
   EXPECT_THAT(refused.err, HasSubstr("effectiveTime"));
-  // Its source left in is refused too: the ledger would cite "THE PAPER IT RECORDS" for good.
+  // The template with its blanks filled in, but for the source (and the list of organisations
+  // overseen) given.
+  const auto fill = [&](absl::string_view source, absl::string_view oversees) {
+    return absl::StrReplaceAll(
+        Lines(blank.out)[0],
+        {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
+         {"THE PAPER IT RECORDS", source},
+         {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
+         {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"},
+         {R"("oversees":[""])", oversees}});
+  };
+  // Its source left in is refused too: the ledger would cite "THE PAPER IT RECORDS" for good;
+  // retyped in another case, or with spaces about it, it is still the placeholder.
   // So is its one-member list of organisations overseen, left with its empty entry.
-  const std::string sourceless =
-      WriteFile("sourceless.jsonl",
-                {absl::StrReplaceAll(
-                    Lines(blank.out)[0],
-                    {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
-                     {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
-                     {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"},
-                     {R"("oversees":[""])", R"("oversees":[])"}})});
-  CliRun no_source = Cli(absl::StrCat(Server(), " import ", sourceless));
-  EXPECT_EQ(no_source.code, 2);
-  EXPECT_THAT(no_source.err, HasSubstr("source is still the template's \"THE PAPER IT RECORDS\": "
-                                       "name the paper the event records"));
-  const std::string unlisted =
-      WriteFile("unlisted.jsonl",
-                {absl::StrReplaceAll(
-                    Lines(blank.out)[0],
-                    {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "2016-07-01T12:00:00Z"},
-                     {"THE PAPER IT RECORDS", "PCD 72"},
-                     {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
-                     {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"}})});
+  for (const char* source : {"THE PAPER IT RECORDS", " The paper it records"}) {
+    const std::string sourceless =
+        WriteFile("sourceless.jsonl", {fill(source, R"("oversees":[])")});
+    CliRun no_source = Cli(absl::StrCat(Server(), " import ", sourceless));
+    EXPECT_EQ(no_source.code, 2) << source;
+    EXPECT_THAT(no_source.err, HasSubstr("source is still the template's \"THE PAPER IT "
+                                         "RECORDS\": name the paper the event records"));
+  }
+  const std::string unlisted = WriteFile("unlisted.jsonl", {fill("PCD 72", R"("oversees":[""])")});
   CliRun empty_entry = Cli(absl::StrCat(Server(), " import ", unlisted));
   EXPECT_EQ(empty_entry.code, 2);
   EXPECT_THAT(empty_entry.err, HasSubstr("oversees has an empty entry: name each organisation "
                                          "overseen, or leave it out"));
   EXPECT_THAT(Cli(absl::StrCat(Server(), " export")).out, ::testing::IsEmpty());
-  const std::string filled = WriteFile(
-      "filled.jsonl",
-      {absl::StrReplaceAll(Lines(blank.out)[0],
-                           {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z",
-                             "2016-07-01T12:00:00Z"},
-                            {"THE PAPER IT RECORDS", "PCD 72"},
-                            {R"("organisationId":"")", R"("organisationId":"MOPAC")"},
-                            {R"("name":"")", R"("name":"Mayor's Office for Policing and Crime")"},
-                            {R"("oversees":[""])", R"("oversees":[])"}})});
+  const std::string filled = WriteFile("filled.jsonl", {fill("PCD 72", R"("oversees":[])")});
   CliRun imported = Cli(absl::StrCat(Server(), " import ", filled));
   ASSERT_EQ(imported.code, 0) << imported.err;
   EXPECT_THAT(imported.out, HasSubstr("1 new"));

@@ -84,6 +84,8 @@ TEST(AcknowledgedHeadTest, ADirectoryInItsPlaceIsDataLoss) {
   EXPECT_THAT(ReadAcknowledgedHead(dir.path()),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("ACKNOWLEDGED_HEAD is damaged: it is not a file (a directory")));
+  EXPECT_THAT(ReadAcknowledgedHead(dir.path()),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("(a directory: `rm -r`)")));
 }
 
 // Each record replaces the last in place, at once (no sync is waited for), and only a head past
