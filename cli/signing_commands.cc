@@ -693,6 +693,18 @@ int SigningCommands::Submit(const std::string& server) {
     const std::string now = declaration->has_value()
                                 ? projections::SignatureDigest(m.digest(), **declaration)
                                 : m.digest();
+    if (now != *signed_digest && *signed_digest == m.digest()) {
+      // The stored event's digest field holds this one; with a declaration, it is not signed.
+      return Fail(kExitBadArgs,
+                  absl::StrCat("--digest is decision ", PrintableText(decision->organisation_id()),
+                               "/", PrintableText(decision->reference()),
+                               "'s own digest, but with --declaration the signature is over the "
+                               "signature digest, ",
+                               crypto::ToHex(now),
+                               " (`govledger decision digest` with the same --declaration and "
+                               "--interests prints it): give that, the digest signed. Nothing "
+                               "was sent"));
+    }
     if (now != *signed_digest) {
       return Fail(kExitRefused,
                   absl::StrCat("decision ", PrintableText(decision->organisation_id()), "/",

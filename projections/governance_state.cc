@@ -716,6 +716,45 @@ struct GovernanceState::Access {
     return std::find(overseen.begin(), overseen.end(), owner) != overseen.end();
   }
 
+  // Whether a risk or scope item of organisation `from` may pass to work of organisation `to`:
+  // one organisation, one overseeing the other, or both overseen by a third (the partners of a
+  // collaboration, registered as overseen by its joint board). Organisations are few: a scan.
+  static bool OneFamily(const S& s, absl::string_view from, absl::string_view to) {
+    if (DecidesFor(s, from, to) || DecidesFor(s, to, from)) return true;
+    for (const auto& [id, o] : s.organisations_) {
+      const auto& overseen = o.registered.oversees();
+      if (std::find(overseen.begin(), overseen.end(), from) != overseen.end() &&
+          std::find(overseen.begin(), overseen.end(), to) != overseen.end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A transfer of `entity`, held by `held` (registered), to `to` (registered): within one
+  // family of organisations (OneFamily), else refused naming both organisations.
+  static absl::Status RequireOneFamily(const S& s, absl::string_view entity,
+                                       const v1::WorkRef& held, const v1::WorkRef& to,
+                                       absl::string_view what) {
+    const WorkState* from_work = s.FindWork(held);
+    const WorkState* to_work = s.FindWork(to);
+    if (from_work == nullptr || to_work == nullptr ||
+        OneFamily(s, from_work->organisation_id, to_work->organisation_id)) {
+      return absl::OkStatus();
+    }
+    return Refuse(
+        entity,
+        absl::StrCat("belongs to ", Describe(held), " of organisation ", from_work->organisation_id,
+                     ", and ", Describe(to), " is of organisation ", to_work->organisation_id,
+                     ", which neither oversees nor is overseen by ", from_work->organisation_id,
+                     ", and no organisation oversees both"),
+        absl::StrCat(what,
+                     " passes only between the work of one organisation, of an organisation "
+                     "and one it oversees, or of organisations one organisation oversees (the "
+                     "partners of a collaboration: register its joint board as an organisation "
+                     "overseeing them)"));
+  }
+
   static const DecisionState* Decision(const S& s, absl::string_view org,
                                        absl::string_view ref) {
     auto it = s.decisions_.find(DecisionStream(org, ref));
@@ -1643,9 +1682,10 @@ struct GovernanceState::Access {
                     absl::StrCat("already belongs to ", Describe(m.to())),
                     "a risk is transferred to another programme or project");
     }
-    return RequireOpen(
-        s, m.to(),
-        "a risk is transferred only to an existing, open programme or project", e);
+    RETURN_IF_ERROR(RequireOpen(
+        s, m.to(), "a risk is transferred only to an existing, open programme or project", e));
+    return RequireOneFamily(s, absl::StrCat("risk ", m.risk_id()),
+                            s.risks_.find(m.risk_id())->second.subject, m.to(), "a risk");
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
@@ -1790,6 +1830,8 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.to(),
         "scope is transferred only to an existing, open programme or project", e));
+    RETURN_IF_ERROR(RequireOneFamily(s, absl::StrCat("scope item ", m.scope_item_id()), m.from(),
+                                     m.to(), "a scope item"));
     // Either side's organisation may approve a transfer: seed 000's services
     // left the programme on its own board's decision.
     return RequireApproval(s, m.approval(),

@@ -24,6 +24,7 @@ namespace {
 using namespace ::govledger::testing::gov;  // NOLINT: builders
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class CliSigningTest : public DaemonTest {
  protected:
@@ -398,6 +399,19 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
                                   "have any personal or prejudicial interest in this matter.'"));
   EXPECT_EQ(other.code, 1);
   EXPECT_THAT(other.err, HasSubstr("this declaration of interests"));
+  // With --digest the decision's own digest (what a stored DecisionSigned's digest holds), not
+  // the signature digest signed: told which to give, nothing sent.
+  const std::string own = crypto::ToHex(projections::DecisionDigest(pcd72));
+  CliRun own_digest =
+      Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                       " --key-id mopac-dmpc --signature ", sig_hex, declared, " --digest ", own));
+  EXPECT_EQ(own_digest.code, 2) << own_digest.err;
+  EXPECT_THAT(own_digest.err,
+              HasSubstr(absl::StrCat("--digest is decision MOPAC/PCD 72's own digest, but with "
+                                     "--declaration the signature is over the signature "
+                                     "digest, ",
+                                     digest_hex)));
+  EXPECT_THAT(own_digest.err, Not(HasSubstr("corrected")));
   CliRun submit = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
                                    " --key-id mopac-dmpc --signature ", sig_hex, declared));
   ASSERT_EQ(submit.code, 0) << submit.err;

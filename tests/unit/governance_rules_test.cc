@@ -952,6 +952,46 @@ TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
   EXPECT_EQ(CountOpenRisks(state(), "OCP").open, 1);
 }
 
+// A risk or scope item passes only within a family of organisations: one organisation, one
+// and an organisation it oversees, or two one organisation oversees (a collaboration's partners
+// under its joint board). Seed 004's risk would otherwise sit in the Met's register.
+TEST_F(RulesTest, RisksAndScopePassOnlyWithinAFamilyOfOrganisations) {
+  SetUpProgrammes();  // MOPAC's LPP and OCP
+  ASSERT_OK(Append({Ev(Organisation("CAMBS")), Ev(Programme("LPR", "CAMBS")),
+                    Ev(Risk("R1", ProgrammeRef("LPR"))), Ev(AddScope("S1", ProgrammeRef("LPR")))}));
+  EXPECT_THAT(
+      Append(Ev(TransferRisk("R1", ProgrammeRef("LPP")))),
+      StatusIs(kFailed, AllOf(HasSubstr("risk R1 belongs to programme LPR of organisation CAMBS, "
+                                        "and programme LPP is of organisation MOPAC, which "
+                                        "neither oversees nor is overseen by CAMBS, and no "
+                                        "organisation oversees both"),
+                              HasSubstr("a risk passes only between the work of one "
+                                        "organisation"),
+                              HasSubstr("register its joint board as an organisation"))));
+  EXPECT_THAT(Append(Ev(TransferScope("S1", ProgrammeRef("LPR"), ProgrammeRef("LPP")))),
+              StatusIs(kFailed, AllOf(HasSubstr("scope item S1 belongs to programme LPR of "
+                                                "organisation CAMBS"),
+                                      HasSubstr("a scope item passes only between"))));
+  EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPR");
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPR");
+
+  // Two organisations a third oversees: a collaboration's partners.
+  v1::OrganisationRegistered board = Organisation("JOINT");
+  board.add_oversees("CAMBS");
+  board.add_oversees("MOPAC");
+  ASSERT_OK(Append(Ev(board)));
+  EXPECT_OK(Append(Ev(TransferRisk("R1", ProgrammeRef("LPP")))));
+  EXPECT_OK(Append(Ev(TransferScope("S1", ProgrammeRef("LPR"), ProgrammeRef("LPP")))));
+  EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPP");
+
+  // An organisation and one it oversees, either way; within one organisation, as ever.
+  ASSERT_OK(Append(Ev(Programme("JP", "JOINT"))));
+  EXPECT_OK(Append(Ev(TransferRisk("R1", ProgrammeRef("JP")))));
+  EXPECT_OK(Append(Ev(TransferRisk("R1", ProgrammeRef("LPR")))));
+  EXPECT_OK(Append(Ev(TransferScope("S1", ProgrammeRef("LPP"), ProgrammeRef("OCP")))));
+  EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "OCP");
+}
+
 // --- Scope. ---
 
 TEST_F(RulesTest, ScopeAddedOnlyToRegisteredOpenSubjectAndOnce) {
@@ -1071,6 +1111,7 @@ TEST_F(RulesTest, ScopeApprovalDecisionIsApprovedAndOfTheOwningOrganisation) {
   ASSERT_OK(Append(Ev(Programme("P2", "ORG2"))));
   v1::OrganisationRegistered pcc = Organisation("PCC");
   pcc.add_oversees("MOPAC");
+  pcc.add_oversees("ORG2");  // scope passes between MOPAC's and ORG2's work
   ASSERT_OK(Append(Ev(pcc)));
   Signer ceo = NewSigner("ceo", "Chief Executive");
   ASSERT_OK(Append(Ev(ceo.Registration())));
