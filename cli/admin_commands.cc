@@ -466,7 +466,7 @@ int AdminCommands::Stats(const std::string& server) {
             << "appends        "
             << (!s.storage_failure().empty()
                     ? absl::StrCat("STOPPED after a storage failure (", s.storage_failure(),
-                                   absl::StrContains(s.storage_failure(), errors::kDoNotStop)
+                                   errors::CarriesItsOwnAdvice(s.storage_failure())
                                        ? "); reads go on"
                                        : "); reads go on; restart govledgerd")
                 : !s.appends_paused().empty() ? absl::StrCat("PAUSED: ", s.appends_paused())

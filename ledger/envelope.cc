@@ -88,6 +88,12 @@ absl::Status ValidateAppendRequest(const v1::AppendRequest& request, const Appen
                           "nanos only"));
     }
     std::optional<UuidBytes> id = ParseUuid(e.event_id());
+    if (e.event_id().empty()) {
+      return errors::EventInvalid(
+          i,
+          "event_id is empty: give each event a UUID of the client's making (a retry sends "
+          "the same one), e.g. 3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d");
+    }
     if (!id) {
       return errors::EventInvalid(
           i, absl::StrCat("event_id '", PrintableText(e.event_id()),

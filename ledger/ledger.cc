@@ -224,8 +224,12 @@ Ledger::~Ledger() {
   }
   ack_cv_.notify_all();
   acker_.join();
-  // Everything up to the head was chained by this writer from a verified start.
-  if (failed_.ok()) store_->SaveVerified(Head()).IgnoreError();
+  // Everything up to the head was chained by this writer from a verified start; unless a read
+  // found the stored log damaged since: then the verified point stays where this start left
+  // it, and the next start checks again what was appended since (a damaged table of them had
+  // served on as verified after a restart). Damage below that point still lets a start serve
+  // what can be read, to be exported (README, "Saving what a damaged ledger still holds").
+  if (failed_.ok() && integrity_failure().ok()) store_->SaveVerified(Head()).IgnoreError();
 }
 
 void Ledger::AppendAsync(v1::AppendRequest request, std::string actor, bool admin,

@@ -80,7 +80,8 @@ class Ledger {
   // Opens the ledger on `store`: loads the head and verifies the hash chain from the last
   // verified point to the head, then records the head as verified. DATA_LOSS naming the first
   // bad position when the chain does not verify. REQUIRES: `store` and `clock` outlive the
-  // Ledger, and nothing else writes to `store`.
+  // Ledger, and nothing else writes the log to `store` (its events, streams, ids and head;
+  // projections and the verified point are others' to write).
   // `validator`, if not null, checks every append's new events before they are staged (see
   // event_validator.h) and must also outlive the Ledger.
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(EventStore* store, const Clock* clock,
@@ -88,7 +89,9 @@ class Ledger {
                                                       EventValidator* validator = nullptr);
 
   // Stops the writer after the appends already queued are committed (later appends fail with
-  // UNAVAILABLE) and records the head as verified, so the next Open has nothing to re-verify.
+  // UNAVAILABLE) and records the head as verified, so the next Open has nothing to re-verify;
+  // not after a storage failure, nor once damage was found (integrity_failure()): then the next
+  // Open verifies again what this one appended.
   ~Ledger();
 
   Ledger(const Ledger&) = delete;

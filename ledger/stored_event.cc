@@ -161,8 +161,8 @@ absl::StatusOr<ChainPoint> VerifyChain(EventStore& store, const ChainPoint& star
                                 }));
   RETURN_IF_ERROR(failure);
   if (point.position < end) {
-    return absl::DataLossError(absl::StrCat("event at position ", point.position + 1,
-                                            " is missing; the log should reach ", end));
+    return errors::CorruptEvent(point.position + 1,
+                                absl::StrCat("missing; the log should reach ", end));
   }
   return point;
 }

@@ -137,9 +137,12 @@ absl::Status Storage(absl::string_view operation, absl::string_view detail) {
 }
 
 absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detail) {
+  // RocksDB repeats its code as it passes a status on ("Corruption: Corruption: ...").
+  std::string said(detail);
+  while (absl::StartsWith(said, "Corruption: Corruption: ")) said.erase(0, 12);
   return WithReason(
-      absl::DataLossError(absl::StrCat("storage ", operation, " found the database corrupt: ",
-                                       detail, "; restore the data directory from a backup")),
+      absl::DataLossError(absl::StrCat("storage ", operation, " found the database corrupt: ", said,
+                                       kCorruptDataDirAdvice)),
       reason::kStorageCorrupt, {{"operation", std::string(operation)}});
 }
 
@@ -163,8 +166,12 @@ absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes) {
 absl::Status WriterStopped(absl::string_view cause) {
   return WithReason(absl::UnavailableError(absl::StrCat(
                         "the ledger stopped accepting appends after a storage failure (", cause,
-                        absl::StrContains(cause, kDoNotStop) ? ")" : "); restart govledgerd")),
+                        CarriesItsOwnAdvice(cause) ? ")" : "); restart govledgerd")),
                     reason::kWriterStopped, {{"cause", std::string(cause)}});
+}
+
+bool CarriesItsOwnAdvice(absl::string_view cause) {
+  return absl::StrContains(cause, kDoNotStop) || absl::StrContains(cause, kDoNotJustRestart);
 }
 
 }  // namespace govledger::errors

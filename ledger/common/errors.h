@@ -14,7 +14,8 @@
 //                        (retry after a pause); an answer too large to send
 //   UNAVAILABLE          the ledger is shutting down or has stopped after a storage failure
 //   UNAUTHENTICATED      no valid access token (or its access was withdrawn while the call ran)
-//   PERMISSION_DENIED    the token's role does not allow the call, or names another actor
+//   PERMISSION_DENIED    the token's role does not allow the call (or no longer does: a reload
+//                        gave it a lower role while the call ran), or names another actor
 //   CANCELLED            the client went away, or the server ended the call at shutdown
 //   INTERNAL             the storage engine failed
 //
@@ -172,6 +173,12 @@ absl::Status Storage(absl::string_view operation, absl::string_view detail);
 
 // The storage engine's files are corrupt (DATA_LOSS, kStorageCorrupt): restore from a backup.
 absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detail);
+// How StorageCorrupt's message ends: what to do about a ledger's own data directory (not about a
+// backup, whose checks take it out).
+inline constexpr absl::string_view kCorruptDataDirAdvice =
+    "; keep this data directory as it is (what a daemon can still read of it, the events since "
+    "the last backup, can be saved: README, \"Saving what a damaged ledger still holds\"), and "
+    "restore the data directory from a backup into another";
 
 absl::Status ShuttingDown();
 
@@ -179,9 +186,13 @@ absl::Status Overloaded(size_t queued_bytes, size_t max_queued_bytes);
 
 absl::Status WriterStopped(absl::string_view cause);
 
-// How a storage failure's cause begins its advice when a stop would lose events (the data
-// directory removed while govledgerd holds its files open): then nothing says to restart.
+// How a storage failure's cause begins its advice when a plain restart is the wrong thing to
+// do: a stop would lose events (the data directory removed while govledgerd holds its files
+// open), or a start would not find the ledger (the data directory moved). Such a cause carries
+// its own advice, and nothing adds "restart govledgerd" to it (CarriesItsOwnAdvice).
 inline constexpr absl::string_view kDoNotStop = "Do not stop govledgerd:";
+inline constexpr absl::string_view kDoNotJustRestart = "Do not just restart govledgerd:";
+bool CarriesItsOwnAdvice(absl::string_view cause);
 
 }  // namespace govledger::errors
 

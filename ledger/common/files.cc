@@ -105,13 +105,22 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
   }
 }
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+bool WriteFully(int fd, absl::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FileError("write", path, errno);
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = ENOSPC;
+      return false;
+    }
     data.remove_prefix(static_cast<size_t>(n));
   }
+  return true;
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  if (!WriteFully(fd, data)) return FileError("write", path, errno);
   return absl::OkStatus();
 }
 

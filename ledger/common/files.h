@@ -67,6 +67,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 // fsyncs the directory `path`, which makes the names created, renamed or removed in it durable.
 // `path` names the file in errors.
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+// WriteAll's loop, for a writer that reports errno itself: false, with errno set, if the file
+// took less than all of `data` (a full disk, a size limit, an error; a write of 0 bytes is
+// ENOSPC).
+bool WriteFully(int fd, absl::string_view data);
 // The bytes of the open file `fd`, from its offset to its end (EINTR retried): for a reader
 // that checks the file it opened (fstat) before it reads it. FAILED_PRECONDITION "cannot read
 // PATH: REASON".

@@ -3,16 +3,15 @@
 #ifndef GOVLEDGER_LEDGER_COMMON_FLAGS_H_
 #define GOVLEDGER_LEDGER_COMMON_FLAGS_H_
 
-#include <charconv>
 #include <string>
-#include <system_error>
+#include <string_view>
 
 #include "CLI/CLI.hpp"
-#include "ledger/common/numbers.h"  // ParseWholeNumber, for what is parsed by hand
+#include "ledger/common/numbers.h"
 
 namespace govledger {
 
-// A whole number from `lo` to `hi`, written in decimal digits (a '-' first for a signed T).
+// A whole number from `lo` (at least 0) to `hi`, written in decimal digits (ParseWholeNumber).
 // Anything else, "abc", "1.5" or a number out of range, is refused as "'abc' is not a whole
 // number from 1 to 3660" (CLI11's own Range says "Value abc not in range", as if "abc" were a
 // number).
@@ -22,9 +21,7 @@ CLI::Validator WholeNumberIn(T lo, T hi) {
   return CLI::Validator(
       [lo, hi, range](std::string& text) -> std::string {
         T value{};
-        const char* end = text.data() + text.size();
-        const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-        if (ec != std::errc() || ptr != end || value < lo || value > hi) {
+        if (!ParseWholeNumber(std::string_view(text), hi, &value) || value < lo) {
           return "'" + text + "' is not a whole number from " + range;
         }
         return std::string();

@@ -37,13 +37,13 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
           absl::StrCat("the call sends ", key, " ", n, " times; send one actor"));
     }
   }
-  // Either is checked as every actor is (ValidateActor: UTF-8, no control
-  // characters, 1 to 200 bytes) before anything is stored; and may not pass for a caller that
-  // named none.
+  // Either is checked as every actor is (ValidateNamedActor: UTF-8, no control characters, 1
+  // to 200 bytes, not passing for a caller that named none), on every call, not only on those
+  // that record it: a call is refused or answered whatever it is.
   if (text == metadata.end() && bytes == metadata.end()) return std::nullopt;
   const auto& named = text != metadata.end() ? text->second : bytes->second;
   const absl::string_view actor(named.data(), named.size());
-  if (absl::StartsWithIgnoreCase(actor, kPeerActorPrefix)) return ValidateNamedActor(actor);
+  RETURN_IF_ERROR(ValidateNamedActor(actor));
   return actor;
 }
 

@@ -238,7 +238,7 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
     // A checkpoint flushes and syncs the store, which a failed disk refuses as it refused the
     // append: say so, and what to do, rather than pass on the storage engine's words alone.
     if (const std::string failure = stats_().storage_failure();
-        FreeSpaceWatch::SaysDirectoryGone(failure)) {
+        errors::CarriesItsOwnAdvice(failure)) {
       return ToGrpcStatus(absl::FailedPreconditionError(
           absl::StrCat("no backup: appends are stopped, as ", failure)));
     } else if (!failure.empty()) {

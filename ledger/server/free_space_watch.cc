@@ -1,5 +1,6 @@
 #include "ledger/server/free_space_watch.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -7,11 +8,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
 
 namespace govledger {
 
@@ -23,33 +28,63 @@ constexpr uint64_t kMinFreeFiles = 256;
 // The store's files are gone from every directory, but the daemon holds them open and serves
 // every acknowledged event from them: a stop (or restart) would lose those since the last
 // backup. It begins with errors::kDoNotStop, so that nothing else says to restart.
-constexpr char kDirectoryGoneAdvice[] =
-    "Do not stop govledgerd: its open files are now the only copy of the events appended since "
-    "the last backup, and it still serves them. Export the log first (govledger export --out "
-    "FILE), then stop govledgerd, restore the last backup (govledger admin restore), start it "
-    "and import FILE (govledger import FILE appends again the events the backup lacks, with new "
-    "recorded times, hashes and actors). A start on an empty directory starts a new, empty "
-    "ledger";
+std::string DirectoryGoneAdvice() {
+  return absl::StrCat(
+      errors::kDoNotStop,
+      " its open files are now the only copy of the events appended since the last backup, and "
+      "it still serves them. Export the log first (govledger export --out FILE), then stop "
+      "govledgerd, restore the last backup (govledger admin restore), start it and import FILE "
+      "(govledger import FILE appends again the events the backup lacks, with new recorded "
+      "times, hashes and actors). A start on an empty directory starts a new, empty ledger");
+}
+
+// Where the directory open as `fd` is now, if it is still linked into the file system (moved
+// or renamed, not removed): Linux names it at /proc/self/fd.
+std::optional<std::string> NowAt(int fd) {
+  struct stat held {};
+  if (fd < 0 || ::fstat(fd, &held) != 0 || held.st_nlink == 0) return std::nullopt;
+  std::error_code ec;
+  const std::filesystem::path at =
+      std::filesystem::read_symlink(absl::StrCat("/proc/self/fd/", fd), ec);
+  if (ec || absl::EndsWith(at.native(), " (deleted)")) return std::nullopt;
+  return at.string();
+}
 
 }  // namespace
-
-bool FreeSpaceWatch::SaysDirectoryGone(absl::string_view failure) {
-  return absl::StrContains(failure, kDirectoryGoneAdvice);
-}
 
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
   struct stat at_start {};
   const bool known = ::stat(path.c_str(), &at_start) == 0;
-  return [path = std::move(path), known, device = at_start.st_dev,
-          inode = at_start.st_ino]() -> absl::StatusOr<uint64_t> {
+  // Held open for the daemon's life, to tell a directory moved from one removed.
+  std::shared_ptr<const int> held(new int(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+                                  [](const int* fd) {
+                                    if (*fd >= 0) ::close(*fd);
+                                    delete fd;
+                                  });
+  return [path = std::move(path), known, device = at_start.st_dev, inode = at_start.st_ino,
+          held = std::move(held)]() -> absl::StatusOr<uint64_t> {
     struct stat now {};
     const int stat_error = ::stat(path.c_str(), &now) == 0 ? 0 : errno;
     if (known && (stat_error == ENOENT || stat_error == ENOTDIR ||
                   (stat_error == 0 && (now.st_dev != device || now.st_ino != inode)))) {
+      if (const std::optional<std::string> moved = NowAt(*held)) {
+        return absl::NotFoundError(absl::StrCat(
+            "the data directory ", path, " was moved to ", *moved,
+            " while govledgerd ran: appends written from then on would not be where a start "
+            "looks for them, so none is accepted. ",
+            errors::kDoNotJustRestart, " a start on ", path,
+            " as it is would begin a new, empty ledger there, or serve whatever is there now. "
+            "The ledger's files are whole at ",
+            *moved, ": stop govledgerd, move ", *moved, " back to ", path,
+            " (setting aside first whatever is at ", path,
+            " now), and start it again; or start it with --data-dir ", *moved,
+            ". No acknowledged event is lost"));
+      }
       return absl::NotFoundError(absl::StrCat(
           "the data directory ", path, " was ", stat_error == 0 ? "replaced" : "removed",
           " while govledgerd ran: appends written from then on would be lost with it, so none "
-          "is accepted. ", kDirectoryGoneAdvice));
+          "is accepted. ",
+          DirectoryGoneAdvice()));
     }
     struct statvfs fs;
     if (::statvfs(path.c_str(), &fs) != 0) {

@@ -31,14 +31,14 @@ class FreeSpaceWatch {
   // files (inodes) free, which pauses appends as too few bytes do.
   using FreeBytes = std::function<absl::StatusOr<uint64_t>()>;
   // FreeBytes of the file system holding `path` (statvfs: available blocks times their size);
-  // NOT_FOUND once `path` is no longer the directory it was when Of was called (removed, or
-  // replaced by another), with what to do: its files are no longer on disk, so unlike other
-  // storage failures a restart would lose what was appended since the last backup.
+  // NOT_FOUND once `path` is no longer the directory it was when Of was called, with what to
+  // do (errors::CarriesItsOwnAdvice): moved elsewhere (renamed: it is still linked, and where is
+  // said), its files are whole there, and the fix is to stop and move it back; removed (or
+  // replaced by another), its files are no longer on disk, so unlike other storage failures a
+  // stop would lose what was appended since the last backup.
   static FreeBytes Of(std::string path);
   // Paused appends resume once the floor is free at this many checks in a row.
   static constexpr int kResumeChecks = 10;
-  // True for a storage failure's message that is Of's NOT_FOUND (it carries its own advice).
-  static bool SaysDirectoryGone(absl::string_view failure);
 
   // Watches `free_bytes` against `min_free_bytes` (at least 1) for `ledger`, which must
   // outlive the watch; `path` names the place in the messages. `on_change` (may be empty) is

@@ -193,12 +193,8 @@ absl::Status QueryServiceImpl::CatchUp(Caller caller) {
       loaded = absl::StrCat("loaded at position ", index_.size(), " (",
                             absl::StrFormat("%.1f", *size / 1e6), " MB)");
     } else {
-      // Built from position 1: the snapshots of earlier runs are not in its
-      // catalogue (a failure leaves them unused).
-      index_ = projections::ProgrammeIndex();
-      ledger_->store()
-          .DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix)
-          .IgnoreError();
+      // Built from position 1 (a failure leaves them unused).
+      ResetIndex();
       loaded = absl::StrCat("built from position 1 (", size.status().message(), ")");
     }
     index_ready_ = true;
@@ -220,6 +216,13 @@ absl::Status QueryServiceImpl::CatchUp(Caller caller) {
             : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
   }
   return caught_up;
+}
+
+void QueryServiceImpl::ResetIndex() {
+  index_ = projections::ProgrammeIndex();
+  // The snapshots saved by the index thrown away are in no catalogue now: nothing else would
+  // ever delete them.
+  ledger_->store().DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix).IgnoreError();
 }
 
 absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
@@ -246,7 +249,7 @@ absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
         return absl::InternalError("the ledger returned a page out of order");
       }
       if (absl::Status s = index_.Add(e, source_); !s.ok()) {
-        index_ = projections::ProgrammeIndex();  // rebuilt by the next call
+        ResetIndex();  // rebuilt by the next call
         return s;
       }
     }

@@ -120,6 +120,9 @@ class QueryServiceImpl final : public QueryServiceBase {
   // UNAVAILABLE (SHUTTING_DOWN) between two pages once `caller` is to stop;
   // Stop's own adds at most kIndexedAtStop events. REQUIRES: mu_ held.
   absl::Status CatchUpFromLog(Caller caller);
+  // An empty index, to be built from position 1, and no snapshot of the old one left stored.
+  // REQUIRES: mu_ held.
+  void ResetIndex();
   static constexpr uint64_t kIndexedAtStop = 100000;
   // Saves the index (projections::SaveIndex) if it changed since loaded or
   // saved (events added, snapshots taken or left out of the catalogue), then

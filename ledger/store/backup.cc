@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
@@ -238,10 +239,19 @@ absl::Status CopyHashed(const std::string& from, const std::string& to,
 }
 
 // Opens the database in `dir` read-only, checks its head against the
-// manifest's, every table file's block checksums, and the chain from position 1 to the head. Errors start
-// with `what`, the database's name for the reader ("backup /b", "the copy").
+// manifest's, every table file's block checksums, and the chain from position 1 to the head. Errors
+// start with `what`, the database's name for the reader ("backup /b", "the copy"); `files_of`, when
+// not empty, is the directory whose files `dir` holds copies of, named in their place (a
+// restore checks its copy in a hidden directory it then removes).
 absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
-                            const v1::BackupManifest& manifest) {
+                            const v1::BackupManifest& manifest, const std::string& files_of = "") {
+  // The storage engine's words, naming the files the reader has, without the advice for a
+  // ledger's own data directory (the callers say what to do about a backup).
+  const auto said = [&](const absl::Status& status) {
+    std::string message(status.message());
+    if (!files_of.empty()) message = absl::StrReplaceAll(message, {{dir, files_of}});
+    return absl::StrReplaceAll(message, {{errors::kCorruptDataDirAdvice, ""}});
+  };
   RocksDbOptions options;
   options.block_cache_bytes = 8 << 20;
   options.read_only = true;
@@ -256,12 +266,11 @@ absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
         " (use a govledger at least as new as the one that made it)"));
   }
   if (!store.ok()) {
-    return absl::DataLossError(
-        absl::StrCat(what, " does not open: ", store.status().message()));
+    return absl::DataLossError(absl::StrCat(what, " does not open: ", said(store.status())));
   }
   absl::StatusOr<ChainPoint> head = (*store)->LoadHead();
   if (!head.ok()) {
-    return absl::DataLossError(absl::StrCat(what, ": ", head.status().message()));
+    return absl::DataLossError(absl::StrCat(what, ": ", said(head.status())));
   }
   std::string head_hash = crypto::ToHex(crypto::AsBytes(head->hash));
   if (head->position != manifest.head_position() ||
@@ -274,12 +283,12 @@ absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
   // Every table's blocks first: the chain check below reads the events, but neither index
   // (stream versions, event ids) nor the projections whole.
   if (absl::Status checked = (*store)->VerifyChecksums(); !checked.ok()) {
-    return absl::Status(checked.code(), absl::StrCat(what, ": ", checked.message()));
+    return absl::Status(checked.code(), absl::StrCat(what, ": ", said(checked)));
   }
   absl::StatusOr<ChainPoint> end =
       VerifyChain(**store, ChainPoint{}, head->position);
   if (!end.ok()) {
-    return absl::Status(end.status().code(), absl::StrCat(what, ": ", end.status().message()));
+    return absl::Status(end.status().code(), absl::StrCat(what, ": ", said(end.status())));
   }
   if (end->hash != head->hash) {
     return absl::DataLossError(absl::StrCat(
@@ -716,8 +725,16 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
     RETURN_IF_ERROR(CheckFile(from, file, size, sha256));
     result.bytes += size;
   }
-  RETURN_IF_ERROR(
-      VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()), result.manifest));
+  if (absl::Status checked = VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()),
+                                            result.manifest, backup.string());
+      !checked.ok()) {
+    if (checked.code() != absl::StatusCode::kDataLoss) return checked;
+    return absl::DataLossError(
+        absl::StrCat(checked.message(),
+                     "; this backup is damaged and cannot be restored: restore an older "
+                     "one (nothing was written to ",
+                     target_path.string(), ")"));
+  }
   {
     // The projections (the rules' state, the query index, its snapshots) are derived from the
     // log, and neither the chain nor a tree head covers them: a backup changed there would have

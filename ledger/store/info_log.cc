@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -18,29 +17,16 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/clock.h"
+#include "ledger/common/files.h"
 
 namespace govledger {
 namespace {
 
 constexpr char kOldPrefix[] = "LOG.old.";
 
-uint64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Writes all of `data`; false if the file took less (a full disk, a size limit, an error).
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
+// The wall clock's time, for a human's log: not the ledger's (injected) clock.
+uint64_t NowMicros() { return static_cast<uint64_t>(SystemClock().NowMicros()); }
 
 }  // namespace
 
@@ -157,7 +143,7 @@ void InfoLog::Logv(const char* format, va_list ap) {
 void InfoLog::Write(const std::string& line) {
   if (fd_ >= 0 && size_ > 0 && size_ + line.size() > max_bytes_) Roll();
   if (fd_ < 0) OpenFile();
-  if (fd_ >= 0 && WriteAll(fd_, line.data(), line.size())) {
+  if (fd_ >= 0 && WriteFully(fd_, line)) {
     size_ += line.size();
     failing_ = false;
   } else {

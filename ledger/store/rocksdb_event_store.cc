@@ -406,8 +406,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   std::error_code ec;
   if (dir.empty()) {
-    return MarkedWrongDirectory(
-        absl::InvalidArgumentError("the data directory is empty: give a path"));
+    return MarkedWrongDirectory(absl::InvalidArgumentError(
+        "the data directory's path is empty (an empty string): give one"));
   }
   if (const auto link = std::filesystem::symlink_status(dir, ec);
       std::filesystem::is_symlink(link) && !std::filesystem::exists(dir, ec)) {

@@ -131,7 +131,7 @@ class RocksDbEventStore final : public EventStore {
   std::unique_ptr<AcknowledgedHead> acknowledged_;
 
   // The file system RocksDB uses for this database (its write-ahead logs' gate), and the
-  // gate; declared first, so destroyed after the database.
+  // gate; declared before db_, so destroyed after the database.
   std::unique_ptr<rocksdb::Env> env_;
   std::shared_ptr<WalGate> gate_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -534,8 +534,13 @@ TEST_F(BadInputTest, EmptyOrIllegalStreamId) {
 }
 
 TEST_F(BadInputTest, EventIdNotAUuid) {
+  v1::Event empty = MakeEvent("programme/LPP", "x");
+  empty.set_event_id("");
+  ExpectRejected(
+      "an empty event id", [&] { return AppendEvent(empty); }, grpc::StatusCode::INVALID_ARGUMENT,
+      HasSubstr("event_id is empty: give each event a UUID of the client's making"));
   for (const std::string& id :
-       {std::string(""), std::string("not-a-uuid"), std::string("3f2b8c1e4d6a4f7b9c0d1e2f3a4b5c6d"),
+       {std::string("not-a-uuid"), std::string("3f2b8c1e4d6a4f7b9c0d1e2f3a4b5c6d"),
         std::string("3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6"),
         std::string("3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6g"),
         std::string("{3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6d}")}) {

@@ -1369,6 +1369,18 @@ TEST_F(CliEventsTest, AnActorInAnyUtf8IsRecordedAsGiven) {
     }
   }
   EXPECT_EQ(HeadPosition(), 4u);
+  // A call that records no actor is refused for one alike, whichever rule it breaks.
+  for (const std::pair<std::string, std::string>& bad :
+       std::vector<std::pair<std::string, std::string>>{{"govledger-actor-bin", "Jos\xe9"},
+                                                        {"govledger-actor", std::string(201, 'a')},
+                                                        {"govledger-actor", "peer:x"}}) {
+    grpc::ClientContext context;
+    context.AddMetadata(bad.first, bad.second);
+    v1::GetHeadResponse head;
+    EXPECT_THAT(stub_->GetHead(&context, v1::GetHeadRequest(), &head),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("actor")))
+        << bad.first << " " << bad.second.substr(0, 10);
+  }
   EXPECT_THAT(append({{"govledger-actor-bin", "Ana Sánchez"}}), GrpcOk());
   log = ReadAll(*stub_);
   ASSERT_OK(log);

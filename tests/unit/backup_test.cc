@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/status_macros.h"
@@ -120,6 +121,24 @@ class BackupTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) const {
     return tmp_.path() + "/" + name;
+  }
+  // Rewrites the manifest of the backup in `dir` to list its files as they are now, as one
+  // who changed them and covered their tracks would.
+  static void RelistFiles(v1::BackupManifest* manifest, const std::string& dir) {
+    manifest->clear_files();
+    for (const std::string& name : ListDir(dir)) {
+      if (name == kManifestFile) continue;
+      std::ifstream in(dir + "/" + name, std::ios::binary);
+      const std::string contents((std::istreambuf_iterator<char>(in)),
+                                 std::istreambuf_iterator<char>());
+      v1::BackupFile* file = manifest->add_files();
+      file->set_name(name);
+      file->set_size(contents.size());
+      file->set_sha256(HexSha256(contents));
+    }
+    std::string json;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(*manifest, &json).ok());
+    std::ofstream(dir + "/" + kManifestFile, std::ios::trunc) << json;
   }
 
   TempDir tmp_;
@@ -375,6 +394,38 @@ TEST_F(BackupTest, RestoreRefusesManifestsThatNameFilesOutsideTheBackup) {
   EXPECT_FALSE(fs::exists(Path("restored")));
 }
 
+// A backup whose table file was damaged, its manifest's digests made to match: refused as a
+// damaged backup, naming its own file (not the hidden copy the restore checks and removes),
+// and told to restore an older one, not "restore from a backup" (an operator's trial).
+TEST_F(BackupTest, RestoreOfADamagedBackupNamesItsFileAndSaysToTakeAnOlderOne) {
+  Fill(*store_, 3);
+  v1::BackupManifest manifest;
+  ASSERT_OK(BackupTo(*store_, data_, Path("backup"), &manifest).status());
+  std::string table;
+  for (const std::string& name : ListDir(Path("backup"))) {
+    if (absl::EndsWith(name, ".sst")) table = name;
+  }
+  ASSERT_FALSE(table.empty());
+  {
+    std::fstream file(Path("backup/" + table), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(10);
+    const char byte = static_cast<char>(file.get());
+    file.seekp(10);
+    file.put(static_cast<char>(byte ^ 0x5A));
+  }
+  ASSERT_NO_FATAL_FAILURE(RelistFiles(&manifest, Path("backup")));
+  absl::StatusOr<RestoreResult> restored = Restore(Path("backup"), Path("restored"));
+  EXPECT_THAT(restored.status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr(absl::StrCat("backup ", Path("backup"), " ")),
+                             HasSubstr(Path("backup/" + table)),
+                             HasSubstr("this backup is damaged and cannot be restored: restore "
+                                       "an older one"),
+                             Not(HasSubstr(".partial-")),
+                             Not(HasSubstr("restore the data directory from a backup")))));
+  EXPECT_FALSE(fs::exists(Path("restored")));
+}
+
 // A backup a newer govledger made (its database of storage format 3, the manifest in order):
 // refused as such, naming the backup rather than the hidden directory the restore checks it
 // in, and not as damage (found by an upgrade tester).
@@ -399,20 +450,7 @@ TEST_F(BackupTest, RestoreOfANewerFormatsBackupSaysSo) {
     for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
-  manifest.clear_files();
-  for (const std::string& name : ListDir(Path("backup"))) {
-    if (name == kManifestFile) continue;
-    std::ifstream in(Path("backup/" + name), std::ios::binary);
-    const std::string contents((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    v1::BackupFile* file = manifest.add_files();
-    file->set_name(name);
-    file->set_size(contents.size());
-    file->set_sha256(HexSha256(contents));
-  }
-  std::string json;
-  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(manifest, &json).ok());
-  std::ofstream(Path("backup/") + kManifestFile, std::ios::trunc) << json;
+  ASSERT_NO_FATAL_FAILURE(RelistFiles(&manifest, Path("backup")));
   EXPECT_THAT(Restore(Path("backup"), Path("restored")),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(absl::StrCat("backup ", Path("backup"),

@@ -149,8 +149,12 @@ TEST(EnvelopeTest, RequestTooLargeIsRejected) {
 // ---- Event ids. ----
 
 TEST(EnvelopeTest, NonUuidEventIdIsRejected) {
-  for (const char* id : {"", "not-a-uuid", "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6",
-                         "3f2b8c1e4d6a4f7b9c0d1e2f3a4b5c6d"}) {
+  v1::AppendRequest empty = OneEvent();
+  AddEvent(empty)->set_event_id("");
+  EXPECT_THAT(Validate(empty),
+              StatusIs(kInvalid, AllOf(HasSubstr("events[1]"), HasSubstr("event_id is empty"))));
+  for (const char* id :
+       {"not-a-uuid", "3f2b8c1e-4d6a-4f7b-9c0d-1e2f3a4b5c6", "3f2b8c1e4d6a4f7b9c0d1e2f3a4b5c6d"}) {
     v1::AppendRequest request = OneEvent();
     AddEvent(request)->set_event_id(id);
     EXPECT_THAT(Validate(request),

@@ -1,6 +1,8 @@
 // The Ledger over a MemoryEventStore and a FakeClock: positions, versions, recorded times, the
 // hash chain, idempotency, expected versions, atomicity, reads, concurrency, waiting for the
 // head, reopening, tamper detection and storage failure.
+#include "ledger/ledger.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -20,12 +22,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "ledger/common/clock.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
-#include "ledger/ledger.h"
-#include "tests/memory_event_store.h"
 #include "ledger/stored_event.h"
 #include "tests/forwarding_event_store.h"
+#include "tests/memory_event_store.h"
 #include "tests/testutil.h"
 
 namespace govledger {
@@ -384,7 +386,11 @@ TEST_F(LedgerTest, HashChainLinksEveryEvent) {
 TEST_F(LedgerTest, VerifyChainReportsAMissingTail) {
   AppendMany("a", 3);
   EXPECT_THAT(VerifyChain(store_, ChainPoint{}, 5),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("position 4 is missing")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("event at position 4: missing; the log should reach 5")));
+  // With the reason every damaged event's refusal has, for a client that acts on it.
+  EXPECT_EQ(errors::ErrorInfoOf(VerifyChain(store_, ChainPoint{}, 5).status())->reason(),
+            errors::reason::kEventCorrupt);
 }
 
 // ---- Idempotency. ----
@@ -1441,6 +1447,23 @@ TEST_F(LedgerStorageFailureTest, DamageAnAppendMeetsIsNoted) {
   EXPECT_THAT(ledger_->integrity_failure(),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("read event id")));
   EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
+// A clean stop after damage was found does not move the verified point past what this start
+// verified: the next start checks again what was appended since (a damaged SST had served on
+// as verified after a restart).
+TEST_F(LedgerStorageFailureTest, DamageFoundKeepsTheVerifiedPointWhereTheStartLeftIt) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  ledger_.reset();
+  EXPECT_EQ(store_.LoadVerified()->position, 1u);  // a clean stop without damage
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  store_.damaged_id_index = true;
+  EXPECT_THAT(ledger_->Append(Request({NewEvent("a")}), "alice"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("block checksum mismatch")));
+  EXPECT_EQ(ledger_->Head().position, 2u);
+  ledger_.reset();
+  EXPECT_EQ(store_.LoadVerified()->position, 1u);
 }
 
 // ---- The pipeline: the writer runs ahead of the sync, and nothing unsynced is served. ----
