@@ -1,12 +1,13 @@
 #include "ledger/server/ledger_service.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/grpc_status.h"
+#include "projections/streams.h"
 
 namespace govledger {
 LedgerServiceImpl::LedgerServiceImpl(Ledger* ledger, const AccessControl& access,
@@ -61,8 +62,10 @@ absl::Status CheckTrustStreams(const v1::AppendRequest& request, Role role,
   if (role >= Role::kAdmin) return absl::OkStatus();
   for (int i = 0; i < request.events_size(); ++i) {
     const std::string& stream = request.events(i).stream_id();
-    if (absl::StartsWith(stream, "organisation/") || absl::StartsWith(stream, "key/") ||
-        absl::StartsWith(stream, "delegation/")) {
+    const std::optional<projections::EntityStream> entity = projections::ParseEntityStream(stream);
+    if (entity && (entity->kind == projections::EntityKind::kOrganisation ||
+                   entity->kind == projections::EntityKind::kKey ||
+                   entity->kind == projections::EntityKind::kDelegation)) {
       return absl::PermissionDeniedError(absl::StrCat(
           "events[", i, "] is on ", stream, ": organisations, signing keys and delegation rules "
           "(their registration, revocation, setting and corrections) decide who may approve "
