@@ -531,6 +531,11 @@ int EventCommands::Append(const std::string& server) {
   // An id the CLI makes up is said when the call fails without an answer (below): a retry
   // must send the same one, or the event may be stored twice.
   const bool id_made_here = event->event_id().empty();
+  if (id_made_here && NamesAnEmptyEventId(text)) {
+    return Fail(kExitBadArgs,
+                "append: the document's eventId is empty: give the event's UUID (a retry sends "
+                "the same one), or leave eventId out and one is made here");
+  }
   if (id_made_here) event->set_event_id(NewUuid());
   if (absl::Status s = CheckEnvelope(*event, /*flags=*/true); !s.ok()) {
     return Fail(kExitBadArgs, absl::StrCat("append: ", s.message()));

@@ -480,8 +480,7 @@ absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
     }
   }
   // An export's line is what the ledger holds, whatever its source says.
-  if (e.position() == 0 &&
-      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(e.source()), kTemplateSource)) {
+  if (e.position() == 0 && IsTemplateSource(e.source())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "source is still the template's \"", kTemplateSource,
         "\": name the paper the event records (its title, and the meeting or date), or leave "
@@ -491,8 +490,31 @@ absl::StatusOr<v1::Event> ClientEvent(ExportedEvent exported) {
   return WithStream(std::move(exported.event));
 }
 
+bool IsTemplateSource(absl::string_view source) {
+  // Its letters alone, in any case: retyped with other spaces (two, a no-break one) or
+  // punctuation, it is still the placeholder.
+  std::string letters;
+  for (const char c : source) {
+    if (absl::ascii_isalpha(c)) letters.push_back(absl::ascii_toupper(c));
+  }
+  return letters == "THEPAPERITRECORDS";
+}
+
 absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json) {
   return ParseDocument(json);
+}
+
+bool NamesAnEmptyEventId(absl::string_view json) {
+  const nlohmann::json doc = nlohmann::json::parse(json.begin(), json.end(), nullptr,
+                                                   /*allow_exceptions=*/false);
+  if (!doc.is_object()) return false;
+  for (const char* key : {"eventId", "event_id"}) {  // protobuf's JSON takes either
+    const auto id = doc.find(key);
+    if (id != doc.end() && id->is_string() && id->get_ref<const std::string&>().empty()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int CountExportFields(absl::string_view json) {

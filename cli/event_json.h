@@ -52,6 +52,8 @@ absl::Status CheckJsonText(absl::string_view json);
 // still holding one is refused (the time and stream parse as neither; the source is checked).
 inline constexpr char kTemplateEffectiveTime[] = "WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z";
 inline constexpr char kTemplateSource[] = "THE PAPER IT RECORDS";
+// Whether `source` is kTemplateSource retyped: its letters, in any case, with any spacing.
+bool IsTemplateSource(absl::string_view source);
 inline constexpr char kTemplateCorrectionStream[] = "THE CORRECTED EVENT'S STREAM";
 
 // Parses one document into an event with only client fields set. A governance event
@@ -92,6 +94,9 @@ absl::StatusOr<ExportedEvent> ParseExportedEvent(absl::string_view json);
 // that names any is an export's. Linear in the text, without parsing it (a line cut short,
 // nested deep, or with values of the wrong kind is read as far as it goes).
 int CountExportFields(absl::string_view json);
+// Whether the JSON object `json` gives "eventId" (or "event_id") as "" (not leaves it out): an id
+// variable a client never set, which a made-up id would turn into a new event at every retry.
+bool NamesAnEmptyEventId(absl::string_view json);
 
 // The event ParseEventDocument gives, from a document ParseExportedEvent read (one parse for a
 // reader that needs both, as `import`): the server's fields cleared, the stream derived as

@@ -716,30 +716,44 @@ struct GovernanceState::Access {
     return std::find(overseen.begin(), overseen.end(), owner) != overseen.end();
   }
 
-  // Whether a risk or scope item of organisation `from` may pass to work of organisation `to`:
-  // one organisation, one overseeing the other, or both overseen by a third (the partners of a
-  // collaboration, registered as overseen by its joint board). Organisations are few: a scan.
-  static bool OneFamily(const S& s, absl::string_view from, absl::string_view to) {
-    if (DecidesFor(s, from, to) || DecidesFor(s, to, from)) return true;
+  // Whether organisation `overseer`'s registration, and so what it oversees, holds at `at`
+  // (when both times are known) and names `overseen`.
+  static bool OverseesAt(const OrganisationState& overseer, absl::string_view overseen,
+                         int64_t at) {
+    if (overseer.registered_micros != kUnknownTime && at != kUnknownTime &&
+        overseer.registered_micros > at) {
+      return false;
+    }
+    const auto& list = overseer.registered.oversees();
+    return std::find(list.begin(), list.end(), overseen) != list.end();
+  }
+
+  // Whether a risk or scope item of organisation `from` may pass to work of organisation `to`
+  // at `at`: one organisation, one overseeing the other, or both overseen by a third (the
+  // partners of a collaboration, registered as overseen by its joint board), the overseer
+  // registered by then. Organisations are few: a scan.
+  static bool OneFamily(const S& s, absl::string_view from, absl::string_view to, int64_t at) {
+    if (from == to) return true;
     for (const auto& [id, o] : s.organisations_) {
-      const auto& overseen = o.registered.oversees();
-      if (std::find(overseen.begin(), overseen.end(), from) != overseen.end() &&
-          std::find(overseen.begin(), overseen.end(), to) != overseen.end()) {
+      if ((id == from && OverseesAt(o, to, at)) || (id == to && OverseesAt(o, from, at)) ||
+          (OverseesAt(o, from, at) && OverseesAt(o, to, at))) {
         return true;
       }
     }
     return false;
   }
 
-  // A transfer of `entity`, held by `held` (registered), to `to` (registered): within one
-  // family of organisations (OneFamily), else refused naming both organisations.
+  // A transfer of `entity`, held by `held` (registered), to `to` (registered), by event `e`:
+  // within one family of organisations at its effective time (OneFamily), else refused naming
+  // both organisations.
   static absl::Status RequireOneFamily(const S& s, absl::string_view entity,
                                        const v1::WorkRef& held, const v1::WorkRef& to,
-                                       absl::string_view what) {
+                                       absl::string_view what, const v1::Event& e) {
     const WorkState* from_work = s.FindWork(held);
     const WorkState* to_work = s.FindWork(to);
+    const int64_t at = EffectiveMicrosOrUnknown(e);
     if (from_work == nullptr || to_work == nullptr ||
-        OneFamily(s, from_work->organisation_id, to_work->organisation_id)) {
+        OneFamily(s, from_work->organisation_id, to_work->organisation_id, at)) {
       return absl::OkStatus();
     }
     return Refuse(
@@ -747,7 +761,10 @@ struct GovernanceState::Access {
         absl::StrCat("belongs to ", Describe(held), " of organisation ", from_work->organisation_id,
                      ", and ", Describe(to), " is of organisation ", to_work->organisation_id,
                      ", which neither oversees nor is overseen by ", from_work->organisation_id,
-                     ", and no organisation oversees both"),
+                     ", and no organisation oversees both",
+                     at == kUnknownTime ? ""
+                                        : absl::StrCat(" (as registered by ", FormatRfc3339(at),
+                                                       ", this event's effective time)")),
         absl::StrCat(what,
                      " passes only between the work of one organisation, of an organisation "
                      "and one it oversees, or of organisations one organisation oversees (the "
@@ -1685,7 +1702,7 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.to(), "a risk is transferred only to an existing, open programme or project", e));
     return RequireOneFamily(s, absl::StrCat("risk ", m.risk_id()),
-                            s.risks_.find(m.risk_id())->second.subject, m.to(), "a risk");
+                            s.risks_.find(m.risk_id())->second.subject, m.to(), "a risk", e);
   }
   static void Do(S& s, const v1::RiskTransferred& m, const v1::Event& e) {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
@@ -1831,7 +1848,7 @@ struct GovernanceState::Access {
         s, m.to(),
         "scope is transferred only to an existing, open programme or project", e));
     RETURN_IF_ERROR(RequireOneFamily(s, absl::StrCat("scope item ", m.scope_item_id()), m.from(),
-                                     m.to(), "a scope item"));
+                                     m.to(), "a scope item", e));
     // Either side's organisation may approve a transfer: seed 000's services
     // left the programme on its own board's decision.
     return RequireApproval(s, m.approval(),

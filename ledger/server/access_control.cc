@@ -43,7 +43,14 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
   if (text == metadata.end() && bytes == metadata.end()) return std::nullopt;
   const auto& named = text != metadata.end() ? text->second : bytes->second;
   const absl::string_view actor(named.data(), named.size());
-  RETURN_IF_ERROR(ValidateNamedActor(actor));
+  // Named by its key: a caller that never meant to send one (a proxy's, a stray header) knows
+  // what to look for.
+  if (absl::Status s = ValidateNamedActor(actor); !s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat("the call's metadata ",
+                               text != metadata.end() ? kActorMetadataKey : kActorBinMetadataKey,
+                               ": ", s.message()));
+  }
   return actor;
 }
 

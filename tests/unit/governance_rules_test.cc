@@ -975,12 +975,16 @@ TEST_F(RulesTest, RisksAndScopePassOnlyWithinAFamilyOfOrganisations) {
   EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPR");
   EXPECT_EQ(state().FindScopeItem("S1")->owner.id(), "LPR");
 
-  // Two organisations a third oversees: a collaboration's partners.
+  // Two organisations a third oversees: a collaboration's partners; from the third's
+  // registration on, not dated before it.
   v1::OrganisationRegistered board = Organisation("JOINT");
   board.add_oversees("CAMBS");
   board.add_oversees("MOPAC");
-  ASSERT_OK(Append(Ev(board)));
-  EXPECT_OK(Append(Ev(TransferRisk("R1", ProgrammeRef("LPP")))));
+  ASSERT_OK(Append(At(Ev(board), MakeDate(2017, 1, 2))));
+  EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), MakeDate(2017, 1, 1))),
+              StatusIs(kFailed, HasSubstr("and no organisation oversees both (as registered by "
+                                          "2017-01-01T12:00:00Z, this event's effective time)")));
+  EXPECT_OK(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), MakeDate(2017, 1, 2))));
   EXPECT_OK(Append(Ev(TransferScope("S1", ProgrammeRef("LPR"), ProgrammeRef("LPP")))));
   EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPP");
 
