@@ -176,9 +176,9 @@ absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detai
 // How StorageCorrupt's message ends: what to do about a ledger's own data directory (not about a
 // backup, whose checks take it out).
 inline constexpr absl::string_view kCorruptDataDirAdvice =
-    "; keep this data directory as it is (what a daemon can still read of it, the events since "
-    "the last backup, can be saved: README, \"Saving what a damaged ledger still holds\"), and "
-    "restore the data directory from a backup into another";
+    "; keep this data directory as it is (while a daemon still serves it, what it can read, the "
+    "events since the last backup, can be saved first: README, \"Saving what a damaged ledger "
+    "still holds\"), and restore the data directory from a backup into another";
 
 absl::Status ShuttingDown();
 

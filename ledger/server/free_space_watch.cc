@@ -47,6 +47,13 @@ std::optional<std::string> NowAt(int fd) {
   const std::filesystem::path at =
       std::filesystem::read_symlink(absl::StrCat("/proc/self/fd/", fd), ec);
   if (ec || absl::EndsWith(at.native(), " (deleted)")) return std::nullopt;
+  // Only a name that reaches this very directory: one whose file system was unmounted (named
+  // from the detached mount, "/") or a symlink repointed is not a move.
+  struct stat there {};
+  if (::stat(at.c_str(), &there) != 0 || there.st_dev != held.st_dev ||
+      there.st_ino != held.st_ino) {
+    return std::nullopt;
+  }
   return at.string();
 }
 
