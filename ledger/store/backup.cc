@@ -688,8 +688,18 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
         ", a ledger's data directory or a backup; give a directory outside it"));
   }
 
+  // What a restore refuses for damage to the backup itself says what to do instead.
+  const auto damaged = [](const absl::Status& status) {
+    if (status.code() != absl::StatusCode::kDataLoss) return status;
+    return absl::DataLossError(
+        absl::StrCat(status.message(),
+                     "; this backup is damaged and cannot be restored: restore an older "
+                     "one"));
+  };
   RestoreResult result;
-  ASSIGN_OR_RETURN(result.manifest, ReadManifest(backup));
+  absl::StatusOr<v1::BackupManifest> manifest = ReadManifest(backup);
+  if (!manifest.ok()) return damaged(manifest.status());
+  result.manifest = *std::move(manifest);
   // Every file of the directory must be in the manifest: RocksDB would read a
   // stray WAL or table file that nothing has checked.
   std::set<std::string> listed;
@@ -698,9 +708,8 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   for (const fs::directory_entry& entry : fs::directory_iterator(backup, ec)) {
     std::string name = entry.path().filename().string();
     if (name != kManifestFile && listed.count(name) == 0) {
-      return absl::DataLossError(
-          absl::StrCat("backup file ", entry.path().string(),
-                       " is not listed in the manifest"));
+      return damaged(absl::DataLossError(
+          absl::StrCat("backup file ", entry.path().string(), " is not listed in the manifest")));
     }
   }
   if (ec) return FileError("list", backup.string(), ec.value());
@@ -711,30 +720,22 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
     std::string from = (backup / file.name()).string();
     fs::file_status status = fs::symlink_status(from, ec);
     if (!fs::exists(status)) {
-      return absl::DataLossError(absl::StrCat(
-          "backup file ", from, " is missing; the manifest lists it"));
+      return damaged(absl::DataLossError(
+          absl::StrCat("backup file ", from, " is missing; the manifest lists it")));
     }
     if (!fs::is_regular_file(status)) {
-      return absl::DataLossError(
-          absl::StrCat("backup file ", from, " is not a regular file"));
+      return damaged(
+          absl::DataLossError(absl::StrCat("backup file ", from, " is not a regular file")));
     }
     uint64_t size = 0;
     std::string sha256;
     RETURN_IF_ERROR(CopyHashed(
         from, (fs::path(temp->path()) / file.name()).string(), &size, &sha256));
-    RETURN_IF_ERROR(CheckFile(from, file, size, sha256));
+    RETURN_IF_ERROR(damaged(CheckFile(from, file, size, sha256)));
     result.bytes += size;
   }
-  if (absl::Status checked = VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()),
-                                            result.manifest, backup.string());
-      !checked.ok()) {
-    if (checked.code() != absl::StatusCode::kDataLoss) return checked;
-    return absl::DataLossError(
-        absl::StrCat(checked.message(),
-                     "; this backup is damaged and cannot be restored: restore an older "
-                     "one (nothing was written to ",
-                     target_path.string(), ")"));
-  }
+  RETURN_IF_ERROR(damaged(VerifyDatabase(temp->path(), absl::StrCat("backup ", backup.string()),
+                                         result.manifest, backup.string())));
   {
     // The projections (the rules' state, the query index, its snapshots) are derived from the
     // log, and neither the chain nor a tree head covers them: a backup changed there would have

@@ -769,6 +769,9 @@ TEST_F(AdminTest, RestoreRefusesATableFileWithAFlippedByte) {
   WriteFile(dir + "/" + table, contents);
   ExpectRestoreRefused(
       dir, absl::StrCat("backup file ", dir, "/", table, " has SHA-256 "));
+  // And says what to do instead (it had said nothing; an operator's trial).
+  ExpectRestoreRefused(dir,
+                       "; this backup is damaged and cannot be restored: restore an older one");
 }
 
 TEST_F(AdminTest, RestoreRefusesAManifestHashThatDoesNotMatch) {

@@ -233,8 +233,23 @@ TEST(StorageFailureTest, AnInfoLogTheDiskRefusesDoesNotStopTheDaemon) {
                                                       "(File too large)")));
 }
 
-// Below --min-free-bytes appends are refused before anything is written, so the ledger never
-// reaches a failed write; here the floor is above any disk, so the first check pauses them.
+// Appends an event to `stream` every 100 ms, for up to 20 s, until one is refused (the free-space
+// watch looks once a second): the refusal, with each acknowledged append counted in
+// `acknowledged`.
+grpc::Status AppendUntilRefused(v1::LedgerService::Stub& stub, const std::string& stream,
+                                uint64_t* acknowledged) {
+  grpc::Status refused;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    v1::AppendResponse response;
+    refused = Append(stub, MakeAppend({MakeEvent(stream, "after")}), &response);
+    if (!refused.ok()) break;
+    ++*acknowledged;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return refused;
+}
+
 // A data directory removed under a running daemon: RocksDB would go on writing to files no
 // longer in any directory, and a stop would lose every event acknowledged since. The free-space
 // watch, which looks once a second, finds the directory gone and stops appends for good. What
@@ -246,16 +261,8 @@ TEST(StorageFailureTest, ADataDirectoryRemovedWhileServingStopsAppends) {
   auto stub = daemon.NewStub();
   ASSERT_OK(AppendOne(*stub, "gone/dir", "before"));
   std::filesystem::remove_all(daemon.data_dir());
-  grpc::Status refused;
-  int acknowledged = 1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    v1::AppendResponse response;
-    refused = Append(*stub, MakeAppend({MakeEvent("gone/dir", "after")}), &response);
-    if (!refused.ok()) break;
-    ++acknowledged;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  uint64_t acknowledged = 1;
+  const grpc::Status refused = AppendUntilRefused(*stub, "gone/dir", &acknowledged);
   EXPECT_THAT(refused,
               GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
                            AllOf(HasSubstr(absl::StrCat("the data directory ", daemon.data_dir(),
@@ -300,16 +307,8 @@ TEST(StorageFailureTest, ADataDirectoryMovedWhileServingIsToldToBeMovedBack) {
   ASSERT_OK(AppendOne(*stub, "moved/dir", "before"));
   const std::string aside = daemon.data_dir() + "-aside";
   std::filesystem::rename(daemon.data_dir(), aside);
-  grpc::Status refused;
   uint64_t acknowledged = 1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    v1::AppendResponse response;
-    refused = Append(*stub, MakeAppend({MakeEvent("moved/dir", "after")}), &response);
-    if (!refused.ok()) break;
-    ++acknowledged;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const grpc::Status refused = AppendUntilRefused(*stub, "moved/dir", &acknowledged);
   EXPECT_THAT(
       refused,
       GrpcStatusIs(
@@ -335,6 +334,8 @@ TEST(StorageFailureTest, ADataDirectoryMovedWhileServingIsToldToBeMovedBack) {
   EXPECT_THAT(verify.out, HasSubstr(absl::StrCat("verified positions 1 to ", acknowledged)));
 }
 
+// Below --min-free-bytes appends are refused before anything is written, so the ledger never
+// reaches a failed write; here the floor is above any disk, so the first check pauses them.
 TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn) {
   constexpr char kFloor[] = "1152921504606846976";  // 2^60 bytes
   DaemonHarness daemon({"--min-free-bytes", kFloor});
