@@ -733,19 +733,25 @@ struct GovernanceState::Access {
   // partners of a collaboration, registered as overseen by its joint board), the overseer
   // registered by then. Organisations are few: a scan.
   static bool OneFamily(const S& s, absl::string_view from, absl::string_view to, int64_t at) {
-    if (from == to) return true;
+    return from == to || FamilyOverseer(s, from, to, at) != nullptr;
+  }
+
+  // The organisation that makes `from` and `to` one family at `at` (one of them, or a third),
+  // registered by then; null if none.
+  static const OrganisationState* FamilyOverseer(const S& s, absl::string_view from,
+                                                 absl::string_view to, int64_t at) {
     for (const auto& [id, o] : s.organisations_) {
       if ((id == from && OverseesAt(o, to, at)) || (id == to && OverseesAt(o, from, at)) ||
           (OverseesAt(o, from, at) && OverseesAt(o, to, at))) {
-        return true;
+        return &o;
       }
     }
-    return false;
+    return nullptr;
   }
 
   // A transfer of `entity`, held by `held` (registered), to `to` (registered), by event `e`:
   // within one family of organisations at its effective time (OneFamily), else refused naming
-  // both organisations.
+  // both organisations, and any organisation that makes them one family only later.
   static absl::Status RequireOneFamily(const S& s, absl::string_view entity,
                                        const v1::WorkRef& held, const v1::WorkRef& to,
                                        absl::string_view what, const v1::Event& e) {
@@ -756,15 +762,24 @@ struct GovernanceState::Access {
         OneFamily(s, from_work->organisation_id, to_work->organisation_id, at)) {
       return absl::OkStatus();
     }
+    std::string when;
+    if (at != kUnknownTime) {
+      when =
+          absl::StrCat(" (as registered by ", FormatRfc3339(at), ", this event's effective time");
+      if (const OrganisationState* later = FamilyOverseer(s, from_work->organisation_id,
+                                                          to_work->organisation_id, kUnknownTime)) {
+        absl::StrAppend(&when, "; organisation ", later->registered.organisation_id(),
+                        " does from its registration, effective ",
+                        FormatRfc3339(later->registered_micros), ": date the transfer from then");
+      }
+      absl::StrAppend(&when, ")");
+    }
     return Refuse(
         entity,
         absl::StrCat("belongs to ", Describe(held), " of organisation ", from_work->organisation_id,
                      ", and ", Describe(to), " is of organisation ", to_work->organisation_id,
                      ", which neither oversees nor is overseen by ", from_work->organisation_id,
-                     ", and no organisation oversees both",
-                     at == kUnknownTime ? ""
-                                        : absl::StrCat(" (as registered by ", FormatRfc3339(at),
-                                                       ", this event's effective time)")),
+                     ", and no organisation oversees both", when),
         absl::StrCat(what,
                      " passes only between the work of one organisation, of an organisation "
                      "and one it oversees, or of organisations one organisation oversees (the "

@@ -46,12 +46,14 @@ std::optional<std::string> NowAt(int fd) {
   std::error_code ec;
   const std::filesystem::path at =
       std::filesystem::read_symlink(absl::StrCat("/proc/self/fd/", fd), ec);
-  if (ec || absl::EndsWith(at.native(), " (deleted)")) return std::nullopt;
-  // Only a name that reaches this very directory: one whose file system was unmounted (named
-  // from the detached mount, "/") or a symlink repointed is not a move.
+  if (ec) return std::nullopt;
+  // Only a name that reaches this very directory (a removed one's name ends " (deleted)"; one
+  // on a file system unmounted is named from the detached mount, "/"). A name this user may not
+  // look up (moved under a directory it cannot search) is believed: it is what /proc says.
   struct stat there {};
-  if (::stat(at.c_str(), &there) != 0 || there.st_dev != held.st_dev ||
-      there.st_ino != held.st_ino) {
+  if (::stat(at.c_str(), &there) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+  } else if (there.st_dev != held.st_dev || there.st_ino != held.st_ino) {
     return std::nullopt;
   }
   return at.string();
@@ -62,22 +64,31 @@ std::optional<std::string> NowAt(int fd) {
 FreeSpaceWatch::FreeBytes FreeSpaceWatch::Of(std::string path) {
   struct stat at_start {};
   const bool known = ::stat(path.c_str(), &at_start) == 0;
+  // The directory's own name, symlinks resolved: where it stays when only a symlink at `path`
+  // is repointed.
+  std::error_code unresolved;
+  std::string resolved = std::filesystem::canonical(path, unresolved).string();
   // Held open for the daemon's life, to tell a directory moved from one removed.
   std::shared_ptr<const int> held(new int(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
                                   [](const int* fd) {
                                     if (*fd >= 0) ::close(*fd);
                                     delete fd;
                                   });
-  return [path = std::move(path), known, device = at_start.st_dev, inode = at_start.st_ino,
-          held = std::move(held)]() -> absl::StatusOr<uint64_t> {
+  return [path = std::move(path), resolved = std::move(resolved), known, device = at_start.st_dev,
+          inode = at_start.st_ino, held = std::move(held)]() -> absl::StatusOr<uint64_t> {
     struct stat now {};
     const int stat_error = ::stat(path.c_str(), &now) == 0 ? 0 : errno;
     if (known && (stat_error == ENOENT || stat_error == ENOTDIR ||
                   (stat_error == 0 && (now.st_dev != device || now.st_ino != inode)))) {
       if (const std::optional<std::string> moved = NowAt(*held)) {
         return absl::NotFoundError(absl::StrCat(
-            "the data directory ", path, " was moved to ", *moved,
-            " while govledgerd ran: appends written from then on would not be where a start "
+            "the data directory ", path,
+            *moved == resolved
+                ? absl::StrCat(" stopped leading to the ledger's directory, ", *moved,
+                               ", while govledgerd ran (a symlink repointed, or another "
+                               "directory put at its name)")
+                : absl::StrCat(" was moved to ", *moved, " while govledgerd ran"),
+            ": appends written from then on would not be where a start "
             "looks for them, so none is accepted. ",
             errors::kDoNotJustRestart, " a start on ", path,
             " as it is would begin a new, empty ledger there, or serve whatever is there now. "

@@ -708,8 +708,11 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   for (const fs::directory_entry& entry : fs::directory_iterator(backup, ec)) {
     std::string name = entry.path().filename().string();
     if (name != kManifestFile && listed.count(name) == 0) {
-      return damaged(absl::DataLossError(
-          absl::StrCat("backup file ", entry.path().string(), " is not listed in the manifest")));
+      // Not damage: a file put beside the backup's own (notes, a copy's stray).
+      return absl::DataLossError(absl::StrCat(
+          "backup file ", entry.path().string(),
+          " is not listed in the manifest, and RocksDB would read it unchecked: move it out of "
+          "the backup and restore again"));
     }
   }
   if (ec) return FileError("list", backup.string(), ec.value());

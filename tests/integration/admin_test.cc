@@ -805,6 +805,13 @@ TEST_F(AdminTest, RestoreRefusesAMissingFileAndAnUnlistedFile) {
   ExpectRestoreRefused(
       dir, absl::StrCat("backup file ", dir,
                         "/999999.log is not listed in the manifest"));
+  // A stray beside a sound backup is not the backup's damage: told to move it out, not to
+  // restore an older backup (which would lose all since; a reviewer's find).
+  ExpectRestoreRefused(dir, "move it out of the backup and restore again");
+  {
+    CliRun stray = Cli(absl::StrCat("admin restore ", dir, " --data-dir ", Scratch("stray")));
+    EXPECT_THAT(stray.err, Not(HasSubstr("restore an older one")));
+  }
 
   // With the stray file gone the backup restores: the refusals were the edits'
   // doing.

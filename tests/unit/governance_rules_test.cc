@@ -983,7 +983,10 @@ TEST_F(RulesTest, RisksAndScopePassOnlyWithinAFamilyOfOrganisations) {
   ASSERT_OK(Append(At(Ev(board), MakeDate(2017, 1, 2))));
   EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), MakeDate(2017, 1, 1))),
               StatusIs(kFailed, HasSubstr("and no organisation oversees both (as registered by "
-                                          "2017-01-01T12:00:00Z, this event's effective time)")));
+                                          "2017-01-01T12:00:00Z, this event's effective time; "
+                                          "organisation JOINT does from its registration, "
+                                          "effective 2017-01-02T12:00:00Z: date the transfer "
+                                          "from then)")));
   EXPECT_OK(Append(At(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), MakeDate(2017, 1, 2))));
   EXPECT_OK(Append(Ev(TransferScope("S1", ProgrammeRef("LPR"), ProgrammeRef("LPP")))));
   EXPECT_EQ(state().FindRisk("R1")->subject.id(), "LPP");
