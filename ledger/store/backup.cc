@@ -305,9 +305,40 @@ absl::Status VerifyDatabase(const std::string& dir, const std::string& what,
   return absl::OkStatus();
 }
 
+// This host's name as it goes into a hidden sibling's name: letters, digits, '.' and '_' kept,
+// anything else (a '-' included, which separates it from the pid) as '_'.
+std::string HostForName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  std::string out(host);
+  for (char& c : out) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.') c = '_';
+  }
+  return out;
+}
+
+// True for the name of a hidden sibling that a backup or restore on this host left and whose
+// process has died: ".<target>.partial-<host>-<pid>" with this host's name, or the
+// ".<target>.partial-<pid>" of versions before 2026-12-07, and no process runs <pid>. Another
+// host's (a backup directory on shared storage) is never taken for dead: its pid means nothing
+// here.
+bool LeftByADeadProcess(absl::string_view name, absl::string_view host) {
+  constexpr absl::string_view kPartial = ".partial-";
+  const size_t at = name.rfind(kPartial);
+  if (!absl::StartsWith(name, ".") || at == absl::string_view::npos || at <= 1) return false;
+  absl::string_view suffix = name.substr(at + kPartial.size());
+  const size_t dash = suffix.rfind('-');
+  if (dash != absl::string_view::npos) {
+    if (suffix.substr(0, dash) != host) return false;
+    suffix.remove_prefix(dash + 1);
+  }
+  int pid = 0;
+  return absl::SimpleAtoi(suffix, &pid) && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
 
-// A hidden sibling of `path` to build it in ("<parent>/.<name>.partial-<pid>"),
+// A hidden sibling of `path` to build it in ("<parent>/.<name>.partial-<host>-<pid>"),
 // removed on destruction unless MoveTo() put it in place.
 class TempSibling {
  public:
@@ -315,20 +346,15 @@ class TempSibling {
       const fs::path& path) {
     fs::path parent =
         path.has_parent_path() ? path.parent_path() : fs::path(".");
-    const std::string prefix = absl::StrCat(".", path.filename().string(), ".partial-");
-    fs::path temp = parent / absl::StrCat(prefix, ::getpid());
-    // Left by earlier processes that died (killed, or the machine stopped), whatever their
-    // target (a nightly backup killed leaves its copy, and the next night's has another name):
-    // the directories ".<name>.partial-<pid>" whose pid runs no process now, and this pid's.
+    const std::string host = HostForName();
+    fs::path temp =
+        parent / absl::StrCat(".", path.filename().string(), ".partial-", host, "-", ::getpid());
+    // Left by earlier processes on this host that died (killed, or the machine stopped),
+    // whatever their target (a nightly backup killed leaves its copy, and the next night's has
+    // another name), and this pid's.
     std::error_code ec;
     for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
-      const std::string name = entry.path().filename().string();
-      constexpr std::string_view kPartial = ".partial-";
-      const size_t at = name.rfind(kPartial);
-      int pid = 0;
-      if (absl::StartsWith(name, ".") && at != std::string::npos && at > 1 &&
-          absl::SimpleAtoi(absl::string_view(name).substr(at + kPartial.size()), &pid) &&
-          pid > 0 && entry.is_directory(ec) && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      if (LeftByADeadProcess(entry.path().filename().string(), host) && entry.is_directory(ec)) {
         std::error_code ignored;
         fs::remove_all(entry.path(), ignored);
       }

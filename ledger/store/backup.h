@@ -10,7 +10,7 @@
 //   SHA-256, the whole
 //     hash chain, the head) before it is put in place as a new data directory.
 // A directory made by BackupWriter or Restore appears whole or not at all: it
-// is written as a hidden sibling ("<parent>/.<name>.partial-<pid>"), fsynced,
+// is written as a hidden sibling ("<parent>/.<name>.partial-<host>-<pid>"), fsynced,
 // and renamed into place.
 //
 // Error codes: INVALID_ARGUMENT for a directory that cannot be used as asked
@@ -19,8 +19,8 @@
 // that fails a check (the message names the file, or the position in the
 // chain); FAILED_PRECONDITION for a manifest of another version; for a
 // failed file operation (the message names the file), RESOURCE_EXHAUSTED when
-// the file system is full or a size limit is reached, else INTERNAL (FileError). Each object is used by
-// one thread at a time.
+// the file system is full or a size limit is reached, else INTERNAL (FileError). Each object is
+// used by one thread at a time.
 #ifndef GOVLEDGER_LEDGER_STORE_BACKUP_H_
 #define GOVLEDGER_LEDGER_STORE_BACKUP_H_
 

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -214,7 +216,7 @@ TEST_F(BackupTest, CheckpointStreamsIntoABackupThatRestores) {
 
 // A target that names no new directory is refused before anything is copied; copies that
 // earlier processes left half-built (killed, say) are removed when a later one starts, unless
-// their process still runs.
+// their process still runs or they are another host's.
 TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
   for (const std::string bad : {"", ".", "..", "/"}) {
     EXPECT_THAT(BackupWriter::Create(bad).status(),
@@ -227,12 +229,27 @@ TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
   EXPECT_THAT(Restore(Path("backup"), "").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names no new directory")));
 
-  const std::string dead = Path(".copy.partial-2147483600");  // no such process
-  const std::string alive = Path(absl::StrCat(".copy.partial-", ::getppid()));
+  // Named ".<target>.partial-<host>-<pid>", the host name's characters other than letters,
+  // digits and '.' written as '_'.
+  std::string host(256, '\0');
+  ASSERT_EQ(::gethostname(host.data(), host.size() - 1), 0);
+  host.resize(std::strlen(host.c_str()));
+  for (char& c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.') c = '_';
+  }
+  const std::string dead =
+      Path(absl::StrCat(".copy.partial-", host, "-2147483600"));  // no such process
+  const std::string alive = Path(absl::StrCat(".copy.partial-", host, "-", ::getppid()));
   // Another target's (yesterday's nightly backup, killed): its process is gone too.
-  const std::string other = Path(".other.partial-2147483600");
-  const std::string other_alive = Path(absl::StrCat(".other.partial-", ::getppid()));
-  for (const std::string& dir : {dead, alive, other, other_alive}) {
+  const std::string other = Path(absl::StrCat(".other.partial-", host, "-2147483600"));
+  const std::string other_alive = Path(absl::StrCat(".other.partial-", host, "-", ::getppid()));
+  // Another host's, on storage both hosts share: its pid says nothing about processes here.
+  const std::string other_host = Path(".copy.partial-elsewhere_1-2147483600");
+  // The name versions before 2026-12-07 gave, taken as this host's.
+  const std::string old_dead = Path(".copy.partial-2147483600");
+  const std::string old_alive = Path(absl::StrCat(".copy.partial-", ::getppid()));
+  for (const std::string& dir :
+       {dead, alive, other, other_alive, other_host, old_dead, old_alive}) {
     fs::create_directories(dir);
     std::ofstream(dir + "/000001.sst") << "half";
   }
@@ -246,6 +263,9 @@ TEST_F(BackupTest, TheTargetIsCheckedFirstAndStaleCopiesBesideItAreRemoved) {
   EXPECT_TRUE(fs::exists(alive));
   EXPECT_FALSE(fs::exists(other));
   EXPECT_TRUE(fs::exists(other_alive));
+  EXPECT_TRUE(fs::exists(other_host));
+  EXPECT_FALSE(fs::exists(old_dead));
+  EXPECT_TRUE(fs::exists(old_alive));
   EXPECT_TRUE(fs::exists(file));
   EXPECT_TRUE(fs::exists(unnamed));
 }
