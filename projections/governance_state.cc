@@ -1042,21 +1042,67 @@ struct GovernanceState::Access {
         absl::StrSplit(absl::AsciiStrToLower(title), absl::ByAnyChar(" \t\n"), absl::SkipEmpty()),
         " ");
   }
-  // The exclusion of programme `w`'s scope, in effect at `micros`, that `title` names; "" if
-  // none does (re-plans take effect in the order recorded).
-  static std::string ExcludedAt(const WorkState& w, int64_t micros, absl::string_view title) {
+  // An exclusion of programme `w`'s scope that names `title`: the one in effect at `micros`, or
+  // else one a later re-plan sets (an item dated before that re-plan would be held in scope
+  // when it took effect). Re-plans take effect in the order recorded.
+  struct Exclusion {
+    std::string text;               // as the plan words it; "" if none names the title
+    int64_t micros = kUnknownTime;  // the re-plan's effective time; unknown for the one in effect
+  };
+  static Exclusion ExcludedAtOrAfter(const WorkState& w, int64_t micros, absl::string_view title) {
+    const std::string key = ScopeTitleKey(title);
+    const auto naming = [&](const google::protobuf::RepeatedPtrField<std::string>& excluded) {
+      for (const std::string& x : excluded) {
+        if (ScopeTitleKey(x) == key) return x;
+      }
+      return std::string();
+    };
     const google::protobuf::RepeatedPtrField<std::string>* excluded =
         &(w.replans.empty() ? w.programme : w.as_registered).excluded_scope();
-    for (const WorkState::Replan& r : w.replans) {
+    size_t later = 0;
+    for (; later < w.replans.size(); ++later) {
+      const WorkState::Replan& r = w.replans[later];
       if (micros != kUnknownTime && r.micros != kUnknownTime && r.micros > micros) break;
       if (!r.replan.excluded_scope().empty()) excluded = &r.replan.excluded_scope();
       if (r.replan.excludes_nothing()) excluded = &kNoExclusions();
     }
-    const std::string key = ScopeTitleKey(title);
-    for (const std::string& x : *excluded) {
-      if (ScopeTitleKey(x) == key) return x;
+    if (std::string x = naming(*excluded); !x.empty()) return {std::move(x), kUnknownTime};
+    for (; later < w.replans.size(); ++later) {
+      const WorkState::Replan& r = w.replans[later];
+      if (std::string x = naming(r.replan.excluded_scope()); !x.empty()) {
+        return {std::move(x), r.micros};
+      }
     }
-    return "";
+    return {};
+  }
+  // Refuses scope item `id` titled `title` coming into `owner`'s programme at `e`'s effective
+  // time (added, or transferred in) when that programme's scope excludes the title then or
+  // from a later re-plan on.
+  static absl::Status RequireNotExcluded(const S& s, absl::string_view id, absl::string_view title,
+                                         const v1::WorkRef& owner, absl::string_view coming,
+                                         const v1::Event& e) {
+    const WorkState* work = s.FindWork(owner);
+    if (work == nullptr) return absl::OkStatus();
+    v1::WorkRef programme_ref;
+    programme_ref.set_kind(v1::WORK_KIND_PROGRAMME);
+    programme_ref.set_id(work->programme_id);
+    const WorkState* programme = s.FindWork(programme_ref);
+    if (programme == nullptr) return absl::OkStatus();
+    const Exclusion x = ExcludedAtOrAfter(*programme, EffectiveMicrosOrUnknown(e), title);
+    if (x.text.empty()) return absl::OkStatus();
+    const std::string when =
+        x.micros == kUnknownTime
+            ? std::string()
+            : absl::StrCat(" from its re-plan effective ", FormatRfc3339(x.micros),
+                           ", after this event's effective time, so the item would be held in "
+                           "scope when it was excluded");
+    return Refuse(absl::StrCat("scope item ", id),
+                  absl::StrCat("is titled \"", title, "\", which programme ", work->programme_id,
+                               "'s scope excludes (\"", x.text, "\")", when),
+                  absl::StrCat("a scope item is not ", coming,
+                               " what its programme's scope excludes: re-plan the programme "
+                               "first to bring it in (excluded_scope without it, or "
+                               "excludes_nothing), or title the item apart from it"));
   }
   static const google::protobuf::RepeatedPtrField<std::string>& kNoExclusions() {
     static const auto* const kNone = new google::protobuf::RepeatedPtrField<std::string>();
@@ -1783,23 +1829,9 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(RequireOpen(
         s, m.owner(),
         "scope is added only to a registered, open programme or project", e));
-    // What the programme's scope excludes, as registered or re-planned then, is not added to it.
-    if (const WorkState* owner = s.FindWork(m.owner()); owner != nullptr) {
-      v1::WorkRef programme_ref;
-      programme_ref.set_kind(v1::WORK_KIND_PROGRAMME);
-      programme_ref.set_id(owner->programme_id);
-      if (const WorkState* programme = s.FindWork(programme_ref); programme != nullptr) {
-        if (const std::string x = ExcludedAt(*programme, EffectiveMicrosOrUnknown(e), m.title());
-            !x.empty()) {
-          return Refuse(entity,
-                        absl::StrCat("is titled \"", m.title(), "\", which programme ",
-                                     owner->programme_id, "'s scope excludes (\"", x, "\")"),
-                        "a scope item is not added to what its programme's scope excludes: "
-                        "re-plan the programme first to bring it in (excluded_scope without "
-                        "it, or excludes_nothing), or title the item apart from it");
-        }
-      }
-    }
+    // What the programme's scope excludes, as registered or re-planned then or later, is not
+    // added to it.
+    RETURN_IF_ERROR(RequireNotExcluded(s, m.scope_item_id(), m.title(), m.owner(), "added to", e));
     return RequireApproval(s, m.approval(), entity, {&m.owner()}, e);
   }
   static void Do(S& s, const v1::ScopeItemAdded& m, const v1::Event& e) {
@@ -1864,6 +1896,10 @@ struct GovernanceState::Access {
         "scope is transferred only to an existing, open programme or project", e));
     RETURN_IF_ERROR(RequireOneFamily(s, absl::StrCat("scope item ", m.scope_item_id()), m.from(),
                                      m.to(), "a scope item", e));
+    if (const auto item = s.scope_items_.find(m.scope_item_id()); item != s.scope_items_.end()) {
+      RETURN_IF_ERROR(RequireNotExcluded(s, m.scope_item_id(), item->second.added.title(), m.to(),
+                                         "transferred into", e));
+    }
     // Either side's organisation may approve a transfer: seed 000's services
     // left the programme on its own board's decision.
     return RequireApproval(s, m.approval(),
@@ -3171,11 +3207,19 @@ std::optional<EventRecord> GovernanceState::FindEvent(
 
 std::map<std::string, std::string> GovernanceState::DecisionsShortOfTheirRules() const {
   std::map<std::string, std::string> out;
+  // In the order of their ids, so that a decision two rules find short is always reported
+  // against the same one.
+  std::vector<const RuleState*> rules;
+  for (const auto& [rule_stream, rule] : rules_) rules.push_back(&rule);
+  std::sort(rules.begin(), rules.end(), [](const RuleState* a, const RuleState* b) {
+    return a->rule().rule_id() < b->rule().rule_id();
+  });
   for (const auto& [stream, d] : decisions_) {
     if (d.outcome != DecisionState::Outcome::kPending || d.proposed_micros == kUnknownTime) {
       continue;
     }
-    for (const auto& [rule_stream, rule] : rules_) {
+    for (const RuleState* rule_state : rules) {
+      const RuleState& rule = *rule_state;
       if (rule.rule().organisation_id() != d.proposed.organisation_id()) continue;
       const v1::DelegationRuleSet* setting = rule.InForceAt(d.proposed_micros);
       if (setting == nullptr) continue;

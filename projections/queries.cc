@@ -372,7 +372,8 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     *e->mutable_opened_against() = r->opened.subject();
     e->set_rating(left != nullptr ? left->rating : r->rating);
     e->set_status(status);
-    e->set_closed_reason(r->closed_reason);
+    // Closed by its new holder after it left: not this register's closure.
+    if (left == nullptr) e->set_closed_reason(r->closed_reason);
     e->set_rating_source(left != nullptr ? left->rating_source : r->rating_source);
     if (status == v1::RISK_STATUS_CLOSED) e->set_status_source(r->closed_source);
     if (left != nullptr) e->set_status_source(left->source);

@@ -498,6 +498,22 @@ TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {
   ASSERT_OK(ocp);
   EXPECT_EQ(ocp->open(), 2);
   EXPECT_EQ(ocp->open_red(), 2);
+  // Closed by OCP after LPP passed it on: LPP's register shows it as it left, with no closure
+  // of OCP's (a reviewer's read "mitigated in OCP" as LPP's reason).
+  v1::RiskClosed closed = CloseRisk("R3");
+  closed.set_reason("mitigated in OCP");
+  log.Add(Ev(closed), InWeek(4));
+  r = Risks(log, Week(4, kRecorded));
+  ASSERT_OK(r);
+  ASSERT_EQ(r->risks_size(), 3);
+  EXPECT_EQ(r->risks(2).status(), v1::RISK_STATUS_TRANSFERRED_OUT);
+  EXPECT_EQ(r->risks(2).rating(), v1::RAG_RED);
+  EXPECT_EQ(r->risks(2).closed_reason(), "");
+  EXPECT_EQ(r->risks(1).closed_reason(), CloseRisk("R2").reason());
+  ocp = Risks(log, Week(4, kRecorded), "OCP");
+  ASSERT_OK(ocp);
+  EXPECT_EQ(ocp->closed(), 1);
+  EXPECT_EQ(ocp->risks(0).closed_reason(), "mitigated in OCP");  // R3, before R4
 }
 
 // A risk passed on (LPP -> OCP -> SCCP, and OCP -> LPP -> OCP) stays in the register of every

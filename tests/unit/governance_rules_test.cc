@@ -356,6 +356,47 @@ TEST_F(RulesTest, ScopeAndItsExclusionsDoNotOverlap) {
   EXPECT_OK(Append(Ev(back_office)));
 }
 
+// An item keyed in late, dated before a re-plan that excluded its title, would have been held in
+// scope when it was excluded: a reviewer's "Foo service" was then listed both in scope and under
+// "Excluded". An item transferred in is held to the same, before or after the re-plan.
+TEST_F(RulesTest, AnItemDatedBeforeAReplanThatExcludesItsTitleIsRefused) {
+  SetUpProgrammes();
+  v1::ProgrammeReplanned exclude = Replan("LPP", 0);
+  exclude.add_excluded_scope("Foo service");
+  ASSERT_OK(Append(At(Ev(exclude), MakeDate(2016, 12, 20))));
+  for (const v1::WorkRef& owner : {ProgrammeRef("LPP"), ProjectRef("LPP-INV")}) {
+    v1::ScopeItemAdded foo = AddScope("LPP-FOO", owner);
+    foo.set_title("Foo service");
+    EXPECT_THAT(Append(At(Ev(foo), MakeDate(2016, 12, 10))),
+                StatusIs(kFailed, AllOf(HasSubstr("scope item LPP-FOO is titled \"Foo service\", "
+                                                  "which programme LPP's scope excludes (\"Foo "
+                                                  "service\") from its re-plan effective "
+                                                  "2016-12-20T12:00:00Z, after this event's"),
+                                        HasSubstr("a scope item is not added to what its "
+                                                  "programme's scope excludes"))));
+  }
+  EXPECT_EQ(state().FindScopeItem("LPP-FOO"), nullptr);
+  v1::ScopeItemAdded foo = AddScope("OCP-FOO", ProgrammeRef("OCP"));
+  foo.set_title("Foo service");
+  ASSERT_OK(Append(At(Ev(foo), MakeDate(2016, 12, 1))));
+  for (const v1::Date& date : {MakeDate(2016, 12, 10), MakeDate(2016, 12, 21)}) {
+    EXPECT_THAT(
+        Append(At(Ev(TransferScope("OCP-FOO", ProgrammeRef("OCP"), ProjectRef("LPP-RESP"))), date)),
+        StatusIs(kFailed, AllOf(HasSubstr("scope item OCP-FOO is titled \"Foo service\", which "
+                                          "programme LPP's scope excludes"),
+                                HasSubstr("a scope item is not transferred into what its "
+                                          "programme's scope excludes"))));
+  }
+  EXPECT_EQ(state().FindScopeItem("OCP-FOO")->owner.id(), "OCP");
+  // Brought back in by a later re-plan, it may come in after that.
+  v1::ProgrammeReplanned wider = Replan("LPP", 0);
+  wider.set_excludes_nothing(true);
+  ASSERT_OK(Append(At(Ev(wider), MakeDate(2017, 1, 9))));
+  EXPECT_OK(Append(At(Ev(TransferScope("OCP-FOO", ProgrammeRef("OCP"), ProjectRef("LPP-RESP"))),
+                      MakeDate(2017, 1, 10))));
+  EXPECT_EQ(state().FindScopeItem("OCP-FOO")->owner.id(), "LPP-RESP");
+}
+
 TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
   SetUpProgrammes();
   EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
