@@ -18,6 +18,7 @@
 #include "cli/client.h"
 #include "cli/event_json.h"
 #include "cli/export_chain.h"
+#include "cli/log_identities.h"
 #include "cli/log_pages.h"
 #include "cli/printable.h"
 #include "cli/progress.h"
@@ -322,6 +323,7 @@ int AuditCommands::Verify(const std::string& server) {
   grpc::GenericStub raw(channel);
   Progress progress("verifying", head.position());
   projections::SignatureAudit signatures;
+  LogIdentities identities;
   crypto::Hash prev = crypto::kGenesisHash;
   uint64_t position = 1;
   std::string wire;
@@ -357,6 +359,12 @@ int AuditCommands::Verify(const std::string& server) {
       if (hash.ok()) {
         absl::StatusOr<v1::Event> event = DecodeStoredEvent(position, stored);
         audited = event.ok() ? signatures.Add(*event) : event.status();
+        if (audited.ok()) {
+          if (absl::Status s = identities.Add(*event); !s.ok()) {
+            return Fail(kExitChainBroken, absl::StrCat("the log does not verify at position ",
+                                                       position, ": ", s.message()));
+          }
+        }
       }
       if (!hash.ok()) {
         return Fail(kExitChainBroken, absl::StrCat("the chain does not verify at position ",
@@ -378,7 +386,8 @@ int AuditCommands::Verify(const std::string& server) {
                              " but the server's head hash is ", crypto::ToHex(head.hash())));
   }
   std::cout << "verified positions 1 to " << head.position() << ": " << head.position()
-            << " events, every hash chains to the one before\nhead hash "
+            << " events, every hash chains to the one before, each event id appears once and "
+               "each stream's versions run 1, 2, 3, ...\nhead hash "
             << crypto::ToHex(head.hash()) << "\n"
             << "(the log holds together; that it is the ledger's own log is shown by this head "
                "hash matching one kept elsewhere, or by `govledger prove extends` with a tree "
@@ -421,6 +430,7 @@ int AuditCommands::VerifyFile() {
   // Each event is checked against its own content and the previous hash it states, and, when it
   // follows the event before it in the file (or is position 1), against that event's hash.
   ExportChain chain(allow_gaps_);
+  LogIdentities identities;
   projections::SignatureAudit signatures;
   std::string line;
   bool too_long = false;
@@ -474,6 +484,7 @@ int AuditCommands::VerifyFile() {
       return Fail(kExitBadArgs, absl::StrCat(name, ": ", hash.status().message()));
     }
     if (!hash.ok()) return broken(hash.status().message());
+    if (absl::Status s = identities.Add(*event); !s.ok()) return broken(s.message());
     if (absl::Status audited = signatures.Add(*event); !audited.ok()) {
       return broken(audited.message());
     }
@@ -547,7 +558,8 @@ int AuditCommands::VerifyFile() {
     std::cout << "; " << gaps << (gaps == 1 ? " gap" : " gaps")
               << " in the positions, across which events were checked on their own";
   }
-  std::cout << "\nlast hash " << last_hex << (head_hash_.empty() ? "" : " (the --head-hash given)")
+  std::cout << "; each event id appears once, and each stream's versions follow on"
+            << "\nlast hash " << last_hex << (head_hash_.empty() ? "" : " (the --head-hash given)")
             << "\n";
   if (head_hash_.empty() && !tree_head) {
     std::cout << "(the file holds together; that it is the ledger's own log is shown by "

@@ -873,6 +873,18 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
           failure = stored.ok() ? errors::CorruptEvent(position, "missing") : stored.status();
           return false;
         }
+        // The stream index is covered by no hash: an entry that names another event (another
+        // stream's, or another version's) is damage, not an answer.
+        absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(**stored);
+        if (!keys.ok() || keys->stream_id != request.stream_id() || keys->stream_version != v) {
+          failure = errors::CorruptEvent(
+              position,
+              keys.ok() ? absl::StrCat("the stream index gives it as version ", v, " of stream '",
+                                       request.stream_id(), "', but it is version ",
+                                       keys->stream_version, " of stream '", keys->stream_id, "'")
+                        : std::string("stored bytes do not parse as an event"));
+          return false;
+        }
         full = !add(position, **stored);
         return failure.ok();
       }));

@@ -69,8 +69,8 @@ absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored) {
         (field == 2 ? keys.stream_id : field == 3 ? keys.event_type : keys.prev_hash) =
             stored.substr(end - size, size);
       }
-    } else if (field == 10 && wire_type == WireFormatLite::WIRETYPE_VARINT) {
-      ok = in.ReadVarint64(&keys.position);
+    } else if ((field == 10 || field == 11) && wire_type == WireFormatLite::WIRETYPE_VARINT) {
+      ok = in.ReadVarint64(field == 10 ? &keys.position : &keys.stream_version);
     } else {
       ok = WireFormatLite::SkipField(&in, tag);
     }

@@ -37,11 +37,12 @@ std::string ChainRecord(std::string record, const crypto::Hash& prev, crypto::Ha
 // the hash trailer.
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored);
 
-// The position, stream id, event type and previous hash of stored bytes (fields 10, 2, 3 and
-// 14), read without parsing or copying the rest (the payload is skipped); the views point into
-// `stored`. DATA_LOSS if the bytes do not parse as a message.
+// The position, stream version, stream id, event type and previous hash of stored bytes
+// (fields 10, 11, 2, 3 and 14), read without parsing or copying the rest (the payload is
+// skipped); the views point into `stored`. DATA_LOSS if the bytes do not parse as a message.
 struct StoredEventKeys {
   uint64_t position = 0;
+  uint64_t stream_version = 0;
   absl::string_view stream_id;
   absl::string_view event_type;
   absl::string_view prev_hash;

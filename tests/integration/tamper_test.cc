@@ -21,7 +21,9 @@
 // chain that holds: `verify` finds the signature they could not make.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -218,6 +220,55 @@ TEST_F(TamperTest, EventsStoredPastTheHeadFound) {
   ExpectStartsAndVerifies();
 }
 
+// The indexes no hash covers: an event id's entry lost from `event_ids` lets a retry of that
+// event be stored a second time (the chain still holds), and `verify`, `export` then
+// `verify --file` find the id stored twice (a reviewer's tampered copy passed every check).
+TEST_F(TamperTest, AnEventIdStoredTwiceAfterItsIndexEntryWasLostIsFoundByVerify) {
+  std::string third;
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    ASSERT_TRUE(raw.db().Get(rocksdb::ReadOptions(), raw.events(), PositionKey(3), &third).ok());
+    absl::StatusOr<v1::Event> event = DecodeStoredEvent(3, third);
+    ASSERT_OK(event);
+    const std::optional<UuidBytes> id = ParseUuid(event->event_id());
+    ASSERT_TRUE(id.has_value());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(raw.db()
+                    .Delete(sync, raw.family("event_ids"),
+                            rocksdb::Slice(reinterpret_cast<const char*>(id->data()), id->size()))
+                    .ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  absl::StatusOr<v1::Event> original = DecodeStoredEvent(3, third);
+  ASSERT_OK(original);
+  v1::AppendRequest retry;
+  v1::Event* e = retry.add_events();
+  e->set_event_id(original->event_id());
+  e->set_stream_id(original->stream_id());
+  e->set_event_type(original->event_type());
+  e->set_payload(original->payload());
+  v1::AppendResponse stored;
+  ASSERT_TRUE(Append(*stub_, retry, &stored).ok());
+  ASSERT_EQ(stored.events(0).position(), kEvents + 1u);  // stored again: the index lost it
+
+  const std::string server = absl::StrCat("--server ", daemon_.address());
+  const std::string why =
+      absl::StrCat("its event id ", original->event_id(), " is also the event id of position 3");
+  CliRun verify = Cli(absl::StrCat(server, " verify"));
+  EXPECT_EQ(verify.code, 4) << verify.out;
+  EXPECT_THAT(verify.err, HasSubstr(absl::StrCat("the log does not verify at position 21: ", why)));
+  CliRun exported = Cli(absl::StrCat(server, " export"));
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  const std::string file = daemon_.data_dir() + "-export.jsonl";
+  std::ofstream(file) << exported.out;
+  CliRun offline = Cli(absl::StrCat("verify --file ", file));
+  EXPECT_EQ(offline.code, 4) << offline.out;
+  EXPECT_THAT(offline.err, HasSubstr(absl::StrCat("at position 21 (", file, " line 21): ", why)));
+}
+
 // The write-ahead log cut short after a kill (by hand, a failing copy), dropping events that
 // were acknowledged: RocksDB's replay cannot tell it from a crash's cut, ACKNOWLEDGED_HEAD can.
 // The daemon refuses to start, changing nothing; removing the file (accepting the loss) lets
@@ -300,12 +351,14 @@ TEST_F(TamperTest, AnEventCopiedToAnotherPositionIsNamedByVerifyAndExport) {
   EXPECT_EQ(from.code, 4) << from.err;
   EXPECT_THAT(from.err, HasSubstr(why));
   // An export of the stream reads version 6 where the stream's index says, and finds version 5
-  // there (a reviewer's finding: it was exported inside the stream, exit 0).
+  // there (a reviewer's finding: it was exported inside the stream, exit 0): the server's read
+  // of the stream refuses it.
   CliRun stream = Cli(absl::StrCat(server, " export --stream tamper/x"));
   EXPECT_EQ(stream.code, 4) << stream.err;
-  EXPECT_THAT(stream.err, HasSubstr("export: version 6 of stream tamper/x is the event at "
-                                    "position 5, version 5 of stream tamper/x: the ledger is "
-                                    "damaged there"));
+  EXPECT_THAT(stream.err, HasSubstr("export: the server cannot read version 6 of stream tamper/x "
+                                    "(event at position 6: the stream index gives it as version "
+                                    "6 of stream 'tamper/x', but it is version 5 of stream "
+                                    "'tamper/x'): the ledger is damaged there"));
 }
 
 // A governance event edited below the verified point (a start does not look there): a query

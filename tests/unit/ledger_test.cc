@@ -1184,6 +1184,18 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
     }
     return ForwardingEventStore::FindEventIds(ids);
   }
+  // Stream `misindexed_stream`'s index entry for version 1 names the event at `misindexed_to`,
+  // as an entry rewritten in the database would (the stream index is covered by no hash).
+  std::string misindexed_stream;  // set before use
+  uint64_t misindexed_to = 0;
+  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
+                          const StreamVisitor& fn) override {
+    return ForwardingEventStore::ScanStream(
+        stream_id, from, forward, [&](uint64_t version, uint64_t position) {
+          const bool misindexed = stream_id == misindexed_stream && version == 1;
+          return fn(version, misindexed ? misindexed_to : position);
+        });
+  }
   // A lost event ends a scan, as a gap in RocksDB's dense keys does.
   absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
     return ForwardingEventStore::ScanLog(from, forward, [&](uint64_t p, absl::string_view s) {
@@ -1228,6 +1240,36 @@ TEST(LedgerLostEventTest, AReadThatMeetsALostEventIsDataLossNamingIt) {
   ASSERT_OK(back);
   EXPECT_THAT(back->events(), SizeIs(2));
   EXPECT_EQ(back->next(), 0u);
+}
+
+// A stream index entry that names another stream's event, or another version of its own, is
+// DATA_LOSS naming the position and both: never that event served as the stream's (a
+// reviewer's rewritten entry had notes/a read back notes/b's event).
+TEST(LedgerLostEventTest, AStreamIndexEntryNamingAnotherEventIsDataLoss) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, {});
+  ASSERT_OK(ledger);
+  for (const char* stream : {"notes/a", "notes/b", "notes/a"}) {
+    ASSERT_OK((*ledger)->Append(Request({NewEvent(stream)}), "alice"));
+  }
+  v1::ReadRequest request;
+  request.set_stream_id("notes/a");
+  store.misindexed_stream = "notes/a";
+  store.misindexed_to = 2;  // notes/b's
+  EXPECT_THAT((*ledger)->Read(request),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("position 2: the stream index gives it as version 1 of stream "
+                                 "'notes/a', but it is version 1 of stream 'notes/b'")));
+  store.misindexed_to = 3;  // notes/a's version 2
+  EXPECT_THAT(
+      (*ledger)->Read(request),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("but it is version 2 of stream 'notes/a'")));
+  store.misindexed_to = 1;  // as it should be
+  absl::StatusOr<v1::ReadResponse> read = (*ledger)->Read(request);
+  ASSERT_OK(read);
+  ASSERT_THAT(read->events(), SizeIs(2));
+  EXPECT_EQ(read->events(1).position(), 3u);
 }
 
 // An append's ids are looked up before it is queued; one committed after that look-up (here,
