@@ -865,6 +865,14 @@ int AuditCommands::Witness(const std::string& server) {
                 << " held no tree head, so this one is its first and nothing was proved "
                    "against an earlier one; if it should hold earlier ones, check the "
                    "directory\n";
+    } else if (last->size() == 0) {
+      // Every log extends the empty one: a first run against an empty ledger (a volume not yet
+      // mounted) proves nothing of the log that follows, whichever it is.
+      std::cerr << "govledger: witness: " << witness_dir_
+                << " held only the tree head of an empty log (" << last_path
+                << "), which every log extends, so nothing was proved against an earlier one; "
+                   "if it should hold earlier ones, or the server should be the one it was, "
+                   "check the directory and the server\n";
     }
   } else {
     std::cout << "the log has not grown since " << last_path << "; nothing new kept\n";

@@ -609,7 +609,9 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
     ++expected;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  context.TryCancel();
+  // A subscription never ends by itself: once every event is read, it is cancelled. One that
+  // ended early is not: its status is the server's (a refusal, say), not the cancellation.
+  if (expected > total) context.TryCancel();
   grpc::Status status;
   call->Finish(&status, nullptr);
   next();

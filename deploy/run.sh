@@ -47,6 +47,13 @@ tree_head="${GOVLEDGER_TREE_HEAD_KEY:-${data_dir%/}-tree-head}"
 tree_head_args=()
 if [ "$tree_head" != 0 ]; then
   if [ ! -e "$tree_head.key" ]; then
+    if [ -e "$tree_head.pub" ]; then
+      # Its key lost: a new key pair would not match tree heads kept with the old public key.
+      echo "run.sh: $tree_head.pub exists but $tree_head.key does not; if the key is lost, move" \
+        "$tree_head.pub aside (tree heads signed with the old key are checked with it) and run" \
+        "again to make a new pair" >&2
+      exit 1
+    fi
     mkdir -p "$(dirname "$tree_head")"
     "$govledger" keys generate --out "$tree_head" >/dev/null
     echo "run.sh: made the tree head key $tree_head.key (public key $tree_head.pub)"

@@ -3108,6 +3108,12 @@ absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
     CountUnknown();
     status = absl::UnimplementedError(
         absl::StrCat("unknown event type ", event.event_type()));
+  } else if (mode == Mode::kValidate && event.payload().empty()) {
+    // Every governance event names at least its entity: a field's refusal would blame the
+    // first field checked rather than the missing payload.
+    return Invalid(absl::StrCat("the payload is empty: a ", event.event_type(),
+                                " carries its fields in payload, the message serialized (or, "
+                                "in the CLI's JSON, as an object)"));
   } else {
     status = handler->second.handle(*this, event, mode);
     if (!status.ok()) {

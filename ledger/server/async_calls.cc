@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -69,12 +71,21 @@ absl::Status RefuseUnknownFields(const google::protobuf::Message& request) {
         "the request does not parse as a ", request.GetDescriptor()->full_name(), ": ",
         path.empty() ? "its " : absl::StrCat("its ", path, "'s "), misencoded));
   }
+  const std::string where = path.empty() ? "the request" : absl::StrCat("the request's ", path);
+  // Protobuf's own types (a Timestamp) gain no fields in any release: no upgrade would help.
+  const bool standard = absl::StartsWith(type, "google.protobuf.");
   return errors::WithReason(
-      absl::InvalidArgumentError(absl::StrCat(
-          path.empty() ? "the request" : absl::StrCat("the request's ", path),
-          " holds field number ", number, ", which this govledgerd's ", type, " (release ",
-          GOVLEDGER_VERSION, ") does not have: it is from a newer client, and would be ignored, "
-          "so the request is refused; leave the field unset, or upgrade govledgerd")),
+      absl::InvalidArgumentError(
+          standard
+              ? absl::StrCat(where, " holds field number ", number, ", which a ", type,
+                             " does not have (protobuf's own type, the same in every release): "
+                             "send only its fields",
+                             type == "google.protobuf.Timestamp" ? " (seconds and nanos)" : "")
+              : absl::StrCat(where, " holds field number ", number, ", which this govledgerd's ",
+                             type, " (release ", GOVLEDGER_VERSION,
+                             ") does not have: it is from a newer client, and would be ignored, "
+                             "so the request is refused; leave the field unset, or upgrade "
+                             "govledgerd")),
       errors::reason::kUnknownField, {{"field", path}, {"field_number", absl::StrCat(number)}});
 }
 

@@ -68,10 +68,16 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& led
   }
   for (int i = 0; i < request.event_types_size(); ++i) {
     absl::Status s = ValidateEventType(request.event_types(i));
-    if (s.ok()) s = ledger.CheckEventType(request.event_types(i));
     if (!s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("event_types[", i, "]: ", s.message()));
+    }
+    // A type every append is refused (in words for the one who appends), so that no event
+    // would ever match.
+    if (s = ledger.CheckEventType(request.event_types(i)); !s.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("event_types[", i, "]: ", s.message()));
+          absl::StrCat("event_types[", i, "]: no event of this ledger can have type ",
+                       request.event_types(i), ", as every append of one is refused (", s.message(),
+                       "); filter by a type events are appended with, or by a stream prefix"));
     }
   }
   return absl::OkStatus();

@@ -193,7 +193,9 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
                !absl::StartsWith(name, kAcknowledgedHeadFile)) {
       others.push_back(name);
       std::error_code not_there;
-      if (std::filesystem::exists(entry.path() / "CURRENT", not_there)) {
+      // A backup holds a database too, but is never served: it is not the ledger meant.
+      if (std::filesystem::exists(entry.path() / "CURRENT", not_there) &&
+          !std::filesystem::exists(entry.path() / backup::kManifestFile, not_there)) {
         ledgers.push_back(entry.path().string());
       }
     }

@@ -1092,6 +1092,14 @@ TEST_F(AccessTest, OneTokenHoldsAtMostItsShareOfTheSubscriptions) {
                            HasSubstr("the token of 'Internal audit' holds 2 subscriptions open, "
                                      "the most one token may (govledgerd "
                                      "--max-subscriptions-per-token)")));
+  // `bench subscribe` says why it was refused (it had said CANCELLED, exit 3: its own cancel).
+  const CliRun bench = Cli(absl::StrCat("--server ", daemon_.address(), " --token ", reader_.secret,
+                                        " bench subscribe"));
+  EXPECT_EQ(bench.code, 1) << bench.err;
+  EXPECT_THAT(bench.err, AllOf(HasSubstr("govledger bench subscribe: the subscription ended at "
+                                         "position 1: the token of 'Internal audit' holds 2 "
+                                         "subscriptions open"),
+                               Not(HasSubstr("CANCELLED"))));
   Open admins = subscribe(admin_.secret);
   ASSERT_TRUE(admins.reader->Read(&event));
   // `tail --retry` with the reader's token waits for a slot rather than give up (an archiving

@@ -454,6 +454,28 @@ TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {
 // The ledger's tree head key is replaced (README, "As a system service"): tree heads from
 // before and after are checked together, each with the key that signed it, and the log's
 // continuity across the change is proved as before.
+// A first run against an empty ledger keeps the empty log's tree head, which every log extends:
+// the next run, against whatever log, proves nothing and says so (it had said nothing, exit 0).
+TEST_F(AuditTest, AWitnessWhoseOnlyTreeHeadIsOfAnEmptyLogSaysNothingWasProved) {
+  const std::string dir = Path("witness");
+  const std::string witness = absl::StrCat("witness ", dir, " --public-key ", Path("ledger.pub"));
+  CliRun empty = Run(witness);
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_THAT(empty.err, HasSubstr("held no tree head"));
+  AppendEvents(5);
+  CliRun grown = Run(witness);
+  ASSERT_EQ(grown.code, 0) << grown.err;
+  EXPECT_THAT(grown.out, HasSubstr("tree-head-00000000000000000005.json"));
+  EXPECT_THAT(grown.err,
+              HasSubstr(absl::StrCat("held only the tree head of an empty log (", dir,
+                                     "/tree-head-00000000000000000000.json), which every log "
+                                     "extends, so nothing was proved against an earlier one")));
+  AppendEvents(2);
+  CliRun proved = Run(witness);
+  ASSERT_EQ(proved.code, 0) << proved.err;
+  EXPECT_THAT(proved.err, Not(HasSubstr("nothing was proved")));
+}
+
 TEST_F(AuditTest, TreeHeadsFromBeforeAndAfterTheTreeHeadKeyIsReplacedAreCheckedWithBothKeys) {
   const std::string dir = Path("witness");
   const std::string old_key = " --public-key " + Path("ledger.pub");

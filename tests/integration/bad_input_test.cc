@@ -24,6 +24,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Matcher;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::Property;
 
@@ -685,6 +686,25 @@ TEST_F(BadInputTest, FieldsFromANewerClientAreRefused) {
                 "govledger.v1.AsAt"),
       HasErrorInfo("UNKNOWN_FIELD",
                    ElementsAre(Pair("field", "as_at"), Pair("field_number", "6"))));
+  // Inside a Timestamp, protobuf's own type: no upgrade would help (it had said one would).
+  status.mutable_as_at()->Clear();
+  status.mutable_as_at()->mutable_time()->set_seconds(1482321600);
+  with_unknown_field(status.mutable_as_at()->mutable_time(), 5);
+  ExpectRejected(
+      "a query's as_at.time field",
+      [&] {
+        std::string response;
+        return GenericUnaryCall(daemon_.NewChannel(),
+                                "/govledger.v1.QueryService/GetProgrammeStatus",
+                                status.SerializeAsString(), &response);
+      },
+      grpc::StatusCode::INVALID_ARGUMENT,
+      AllOf(HasSubstr("the request's as_at.time holds field number 5, which a "
+                      "google.protobuf.Timestamp does not have (protobuf's own type, the same "
+                      "in every release): send only its fields (seconds and nanos)"),
+            Not(HasSubstr("upgrade"))),
+      HasErrorInfo("UNKNOWN_FIELD",
+                   ElementsAre(Pair("field", "as_at.time"), Pair("field_number", "5"))));
 
   v1::SubscribeRequest subscribe;
   with_unknown_field(&subscribe, 7);

@@ -365,15 +365,20 @@ TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
           "event_types[0]: event_type 'not a type' contains an illegal character");
   // A type no append would hold, so that no event would ever match: refused as Append refuses
   // it (found by an integrator's trial: a mistyped filter waited for ever, idle).
-  refused([](v1::SubscribeRequest* r) {
-            r->add_event_types("govledger.v1.RiskOpened");
-            r->add_event_types("RiskClosed");
-          },
-          "event_types[1]: event type RiskClosed names the governance event "
-          "govledger.v1.RiskClosed without its exact package: give the full name");
+  refused(
+      [](v1::SubscribeRequest* r) {
+        r->add_event_types("govledger.v1.RiskOpened");
+        r->add_event_types("RiskClosed");
+      },
+      "event_types[1]: no event of this ledger can have type RiskClosed, as every append of "
+      "one is refused (event type RiskClosed names the governance event "
+      "govledger.v1.RiskClosed without its exact package: give the full name");
   refused([](v1::SubscribeRequest* r) { r->add_event_types("govledger.v1.riskopened"); },
-          "event_types[0]: event type govledger.v1.riskopened is not a governance event type "
-          "this govledgerd knows");
+          "event_types[0]: no event of this ledger can have type govledger.v1.riskopened, as "
+          "every append of one is refused (event type govledger.v1.riskopened is not a "
+          "governance event type this govledgerd knows");
+  refused([](v1::SubscribeRequest* r) { r->add_event_types("govledger.v2.RiskOpened"); },
+          "a type events are appended with, or by a stream prefix");
   refused([](v1::SubscribeRequest* r) {
             for (int i = 0; i < 101; ++i) r->add_event_types(absl::StrCat("t.v1.T", i));
           },

@@ -651,6 +651,16 @@ TEST_F(RocksDbEventStoreTest, ADirectoryHoldingOtherThingsButNoDatabaseIsRefused
                              HasSubstr(absl::StrCat("did you mean --data-dir ",
                                                     (parent / "ledger").string())))));
   fs::remove(parent / "daemon.log");
+  // A backup beside it ("a-backup", first in order) holds a database too, but is never one to
+  // serve: the ledger is still the one named (the backup had been, and was then refused).
+  { ASSERT_OK(RocksDbEventStore::Open((parent / "a-backup").string())); }
+  std::ofstream(parent / "a-backup" / "govledger-backup.json") << "{}";
+  EXPECT_THAT(RocksDbEventStore::Open(parent.string()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("(a-backup, ledger)"),
+                             HasSubstr(absl::StrCat("did you mean --data-dir ",
+                                                    (parent / "ledger").string())))));
+  fs::remove_all(parent / "a-backup");
   EXPECT_FALSE(fs::exists(parent / "CURRENT"));
   const fs::path junk = fs::path(dir_.path()) / "junk";
   fs::create_directories(junk);

@@ -397,6 +397,17 @@ TEST_F(RulesTest, AnItemDatedBeforeAReplanThatExcludesItsTitleIsRefused) {
   EXPECT_EQ(state().FindScopeItem("OCP-FOO")->owner.id(), "LPP-RESP");
 }
 
+// An empty payload is said to be empty, not blamed on the first field checked (a client's
+// StatusReported with no payload was told "subject.kind must be ...").
+TEST_F(RulesTest, AnEmptyPayloadIsSaidToBeEmpty) {
+  SetUpProgrammes();
+  v1::Event e = Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 86));
+  e.clear_payload();
+  EXPECT_THAT(Append(e), StatusIs(kInvalid, HasSubstr("the payload is empty: a "
+                                                      "govledger.v1.StatusReported carries its "
+                                                      "fields in payload")));
+}
+
 TEST_F(RulesTest, AReplanChangesSomethingAndSaysWhy) {
   SetUpProgrammes();
   EXPECT_THAT(Append(Ev(Replan("LPP", 0))),
