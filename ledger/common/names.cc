@@ -209,13 +209,78 @@ absl::Status ValidateNamedActor(absl::string_view actor) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Why `cp`, at code point number `index` of a source, shows nothing of its own or nothing at
+// all where it stands; nullptr if it shows. (A tag inside a flag's sequence is passed over by
+// the caller.)
+const char* HiddenInASource(uint32_t cp, size_t index) {
+  if (cp >= 0xE0000 && cp <= 0xE007F) {
+    return "a tag character, which shows nothing and can spell hidden text (tags stand only "
+           "in the flags of England, Scotland and Wales)";
+  }
+  if (cp >= 0xFFF9 && cp <= 0xFFFB)
+    return "an interlinear annotation character, which shows "
+           "nothing";
+  if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) {
+    return "a noncharacter, which no text holds";
+  }
+  const bool combining = (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+                         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+                         (cp >= 0xFE20 && cp <= 0xFE2F);
+  if (combining && index == 0) return "a combining mark with nothing before it to combine with";
+  return nullptr;
+}
+
+// The number of bytes at the start of `text` that a subdivision flag Unicode recommends takes
+// (U+1F3F4, the tags "gbeng", "gbsct" or "gbwls", the cancel tag U+E007F); 0 if none starts
+// there.
+size_t SubdivisionFlagLength(absl::string_view text) {
+  uint32_t cp = 0;
+  size_t at = Utf8Length(text, &cp);
+  if (at == 0 || cp != 0x1F3F4) return 0;
+  std::string tags;
+  while (at < text.size()) {
+    const size_t n = Utf8Length(text.substr(at), &cp);
+    if (n == 0) return 0;
+    at += n;
+    if (cp == 0xE007F) {
+      return tags == "gbeng" || tags == "gbsct" || tags == "gbwls" ? at : 0;
+    }
+    if (cp < 0xE0020 || cp > 0xE007E || tags.size() == 5) return 0;
+    tags += static_cast<char>(cp - 0xE0000);
+  }
+  return 0;
+}
+
+}  // namespace
+
 absl::Status ValidateSource(absl::string_view source) {
   if (source.size() > kMaxSourceLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "source has ", source.size(), " bytes; at most ", kMaxSourceLength,
         " bytes of UTF-8 (a letter such as é takes 2): name the paper, not its text"));
   }
-  return CheckOneLine("source", "a source is one line of text", source);
+  RETURN_IF_ERROR(CheckOneLine("source", "a source is one line of text", source));
+  // Within it too: text an auditor reads must show all it holds (a reviewer hid a run of tag
+  // characters, which spell ASCII no one sees, inside a source).
+  size_t index = 0;
+  for (size_t i = 0; i < source.size(); ++index) {
+    if (const size_t flag = SubdivisionFlagLength(source.substr(i)); flag > 0) {
+      i += flag;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t n = Utf8Length(source.substr(i), &cp);  // UTF-8: CheckOneLine's
+    if (const char* why = HiddenInASource(cp, index)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "source holds U+%04X at byte %d, %s: a source is text that shows all it holds; send "
+          "it without it",
+          cp, i, why));
+    }
+    i += n;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace govledger

@@ -466,7 +466,23 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
       {"Caf\xC3\xA9\xEF\xB8\x8F", "(here U+FE0F)"},
       {"Paper \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA9\xF3\xA0\x81\xA7\xF3\xA0\x81\xAE\xF3\xA0\x81\xAF"
        "\xF3\xA0\x81\xB2\xF3\xA0\x81\xA5\xF3\xA0\x81\xBF",
-       "(here U+E007F)"}};
+       "(here U+E007F)"},
+      // A gRPC client's, within the source: a tag (hidden ASCII), an annotation character, a
+      // noncharacter, and a combining mark that starts it.
+      {"a\xF3\xA0\x81\x81"
+       "b",
+       "source holds U+E0041 at byte 1, a tag character, which shows nothing"},
+      {"Paper \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA9\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF A",
+       "source holds U+E0069 at byte 10, a tag character"},
+      {"a\xEF\xBF\xB9"
+       "b",
+       "U+FFF9 at byte 1, an interlinear annotation character"},
+      {"a\xEF\xBF\xBF"
+       "b",
+       "U+FFFF at byte 1, a noncharacter"},
+      {"\xCC\x81"
+       "abc",
+       "U+0301 at byte 0, a combining mark with nothing before it"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
     EXPECT_THAT(Validate(r),
@@ -481,7 +497,11 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
         std::string("Note 1\xEF\xB8\x8F"),                    // a digit's emoji variant
         std::string("Lemma \xE2\x89\xA8\xEF\xB8\x80"),        // a math operator's variant
         std::string("Board minutes \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
-                    "\xA5\xF3\xA0\x81\xAE\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF")}) {
+                    "\xA5\xF3\xA0\x81\xAE\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF"),
+        // Within it: a flag's tags, a combining accent after its letter, private use.
+        std::string("Board \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
+                    "\xB7\xF3\xA0\x81\xAC\xF3\xA0\x81\xB3\xF3\xA0\x81\xBF minutes"),
+        std::string("Cafe\xCC\x81 minutes"), std::string("Minutes \xEE\x80\x80 item 4")}) {
     r.mutable_events(0)->set_source(source);
     EXPECT_OK(Validate(r)) << source;
   }
