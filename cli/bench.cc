@@ -597,24 +597,29 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
   if (!next()) return absl::UnavailableError("the subscription request was not closed");
   uint64_t expected = 1;
   grpc::ByteBuffer event;
+  absl::Status wrong;  // an event that is not the next expected
   while (expected <= total) {
     call->Read(&event, nullptr);
     if (!next()) break;
     absl::StatusOr<uint64_t> position = PositionOf(event);
-    if (!position.ok()) return position.status();
-    if (*position != expected) {
-      return absl::DataLossError(
+    if (!position.ok()) {
+      wrong = position.status();
+    } else if (*position != expected) {
+      wrong = absl::DataLossError(
           absl::StrCat("expected the event at position ", expected, ", got ", *position));
     }
+    if (!wrong.ok()) break;
     ++expected;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  // A subscription never ends by itself: once every event is read, it is cancelled. One that
-  // ended early is not: its status is the server's (a refusal, say), not the cancellation.
-  if (expected > total) context.TryCancel();
+  // A subscription never ends by itself: once every event is read (or one was wrong), it is
+  // cancelled. One that ended early is not: its status is the server's (a refusal, say), not
+  // the cancellation. Either way the call is finished before its queue goes.
+  if (expected > total || !wrong.ok()) context.TryCancel();
   grpc::Status status;
   call->Finish(&status, nullptr);
   next();
+  if (!wrong.ok()) return wrong;
   if (expected <= total) {
     return absl::Status(status.ok() ? absl::StatusCode::kUnavailable  // ended early, yet OK
                                     : static_cast<absl::StatusCode>(status.error_code()),

@@ -261,17 +261,29 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
 
 namespace {
 
-// `labelled`'s labels grouped by source, in the order each source was first named.
+// What a sources list says of the events that name no source: listed last, so that a reader
+// is not left to think the list covers every event (a correction recorded without one, say).
+constexpr absl::string_view kNoSource = "(no source named)";
+
+// `labelled`'s labels grouped by source, in the order each source was first named; those whose
+// events name none last, under kNoSource, when some events name one.
 template <typename Label>
 std::vector<std::pair<std::string, std::vector<Label>>> BySource(
     const std::vector<std::pair<std::string, Label>>& labelled) {
   std::vector<std::pair<std::string, std::vector<Label>>> sources;
+  std::vector<Label> unsourced;
   for (const auto& [source, label] : labelled) {
-    if (source.empty()) continue;
+    if (source.empty()) {
+      unsourced.push_back(label);
+      continue;
+    }
     auto it = std::find_if(sources.begin(), sources.end(),
                            [&](const auto& s) { return s.first == source; });
     if (it == sources.end()) it = sources.insert(sources.end(), {source, {}});
     it->second.push_back(label);
+  }
+  if (!sources.empty() && !unsourced.empty()) {
+    sources.push_back({std::string(kNoSource), std::move(unsourced)});
   }
   return sources;
 }

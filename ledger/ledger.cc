@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -572,6 +573,15 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
         ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(*position));
         if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");
         seen = DecodeStoredEvent(*position, *bytes);
+        // The event id index is covered by no hash: an entry naming another event would
+        // answer a new append as a retry and store nothing (or refuse it as a conflict).
+        if (seen->ok() && absl::AsciiStrToLower((*seen)->event_id()) != p.id_text) {
+          absl::Status damaged = errors::CorruptEvent(
+              *position, absl::StrCat("the event id index gives it for event id ", p.id_text,
+                                      ", but its event id is ", (*seen)->event_id()));
+          NoteDamage(damaged);  // monitoring must see it, as a read's
+          return damaged;
+        }
       }
     }
     if (seen) {
@@ -861,6 +871,7 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
     return errors::VersionPastStreamEnd(request.stream_id(), from, version);
   }
   bool full = false;
+  uint64_t last_version = 0;  // the last version added to the page
   RETURN_IF_ERROR(store_->ScanStream(
       request.stream_id(), from, forward, [&](uint64_t v, uint64_t position) {
         if (position > head) return false;  // written but not yet published
@@ -886,8 +897,21 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
           return false;
         }
         full = !add(position, **stored);
+        last_version = v;
         return failure.ok();
       }));
+  // Versions are dense from 1 to the stream's last: a scan that ended before that, with no
+  // next page to read, met a version missing from the index (an entry deleted on disk), which
+  // is reported, not passed off as the stream's end.
+  const uint64_t end = forward ? version : 1;
+  if (failure.ok() && next == 0 && last_version != end && (!forward || from <= version)) {
+    const uint64_t missing =
+        last_version == 0 ? from : (forward ? last_version + 1 : last_version - 1);
+    failure = absl::DataLossError(
+        absl::StrCat("version ", missing, " of stream '", request.stream_id(),
+                     "' is missing from the stream index, whose last version is ", version,
+                     ": the ledger's stream index is damaged"));
+  }
   return finish();
 }
 

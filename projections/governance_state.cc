@@ -1090,19 +1090,30 @@ struct GovernanceState::Access {
     if (programme == nullptr) return absl::OkStatus();
     const Exclusion x = ExcludedAtOrAfter(*programme, EffectiveMicrosOrUnknown(e), title);
     if (x.text.empty()) return absl::OkStatus();
-    const std::string when =
-        x.micros == kUnknownTime
-            ? std::string()
-            : absl::StrCat(" from its re-plan effective ", FormatRfc3339(x.micros),
-                           ", after this event's effective time, so the item would be held in "
-                           "scope when it was excluded");
-    return Refuse(absl::StrCat("scope item ", id),
-                  absl::StrCat("is titled \"", title, "\", which programme ", work->programme_id,
-                               "'s scope excludes (\"", x.text, "\")", when),
-                  absl::StrCat("a scope item is not ", coming,
-                               " what its programme's scope excludes: re-plan the programme "
-                               "first to bring it in (excluded_scope without it, or "
-                               "excludes_nothing), or title the item apart from it"));
+    if (x.micros == kUnknownTime) {
+      return Refuse(absl::StrCat("scope item ", id),
+                    absl::StrCat("is titled \"", title, "\", which programme ", work->programme_id,
+                                 "'s scope excludes (\"", x.text, "\")"),
+                    absl::StrCat("a scope item is not ", coming,
+                                 " what its programme's scope excludes: re-plan the programme "
+                                 "first to bring it in (excluded_scope without it, or "
+                                 "excludes_nothing), or title the item apart from it"));
+    }
+    // Re-plans take effect in the order recorded, so a later one cannot make way for it: an
+    // item held only before the exclusion is recorded as re-plans dated before the last are.
+    return Refuse(
+        absl::StrCat("scope item ", id),
+        absl::StrCat("is titled \"", title, "\", which programme ", work->programme_id,
+                     "'s scope excludes (\"", x.text, "\") from its re-plan effective ",
+                     FormatRfc3339(x.micros),
+                     ", after this event's effective time, so the item would be held in scope "
+                     "when it was excluded"),
+        absl::StrCat("a scope item is not ", coming,
+                     " what its programme's scope excludes, then or later: date it on or after "
+                     "a later re-plan that brings it back in, or, for an item the programme held "
+                     "only before that exclusion, correct the excluding re-plan first "
+                     "(CorrectionRecorded), record the item and its removal or transfer, and "
+                     "record the re-plan again"));
   }
   static const google::protobuf::RepeatedPtrField<std::string>& kNoExclusions() {
     static const auto* const kNone = new google::protobuf::RepeatedPtrField<std::string>();
@@ -1896,7 +1907,13 @@ struct GovernanceState::Access {
         "scope is transferred only to an existing, open programme or project", e));
     RETURN_IF_ERROR(RequireOneFamily(s, absl::StrCat("scope item ", m.scope_item_id()), m.from(),
                                      m.to(), "a scope item", e));
-    if (const auto item = s.scope_items_.find(m.scope_item_id()); item != s.scope_items_.end()) {
+    // Only into another programme: a move between a programme's own projects changes nothing
+    // its scope holds.
+    const WorkState* from = s.FindWork(m.from());
+    const WorkState* to = s.FindWork(m.to());
+    if (const auto item = s.scope_items_.find(m.scope_item_id());
+        item != s.scope_items_.end() && from != nullptr && to != nullptr &&
+        from->programme_id != to->programme_id) {
       RETURN_IF_ERROR(RequireNotExcluded(s, m.scope_item_id(), item->second.added.title(), m.to(),
                                          "transferred into", e));
     }

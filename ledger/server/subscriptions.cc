@@ -71,12 +71,13 @@ absl::Status CheckFilters(const v1::SubscribeRequest& request, const Ledger& led
     if (!s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("event_types[", i, "]: ", s.message()));
     }
-    // A type every append is refused (in words for the one who appends), so that no event
-    // would ever match.
+    // A type every append is refused (in words for the one who appends), so that no new event
+    // would ever match. (A log may hold older events of such a type, stored before a rule
+    // refused it: those are followed by stream prefix.)
     if (s = ledger.CheckEventType(request.event_types(i)); !s.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("event_types[", i, "]: no event of this ledger can have type ",
-                       request.event_types(i), ", as every append of one is refused (", s.message(),
+          absl::StrCat("event_types[", i, "]: this govledgerd appends no event of type ",
+                       request.event_types(i), " (", s.message(),
                        "); filter by a type events are appended with, or by a stream prefix"));
     }
   }

@@ -370,12 +370,12 @@ TEST_F(SubscribeTest, AFilterOutOfItsLimitsIsRefused) {
         r->add_event_types("govledger.v1.RiskOpened");
         r->add_event_types("RiskClosed");
       },
-      "event_types[1]: no event of this ledger can have type RiskClosed, as every append of "
-      "one is refused (event type RiskClosed names the governance event "
+      "event_types[1]: this govledgerd appends no event of type RiskClosed (event type RiskClosed "
+      "names the governance event "
       "govledger.v1.RiskClosed without its exact package: give the full name");
   refused([](v1::SubscribeRequest* r) { r->add_event_types("govledger.v1.riskopened"); },
-          "event_types[0]: no event of this ledger can have type govledger.v1.riskopened, as "
-          "every append of one is refused (event type govledger.v1.riskopened is not a "
+          "event_types[0]: this govledgerd appends no event of type govledger.v1.riskopened "
+          "(event type govledger.v1.riskopened is not a "
           "governance event type this govledgerd knows");
   refused([](v1::SubscribeRequest* r) { r->add_event_types("govledger.v2.RiskOpened"); },
           "a type events are appended with, or by a stream prefix");

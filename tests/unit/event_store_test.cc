@@ -661,6 +661,13 @@ TEST_F(RocksDbEventStoreTest, ADirectoryHoldingOtherThingsButNoDatabaseIsRefused
                              HasSubstr(absl::StrCat("did you mean --data-dir ",
                                                     (parent / "ledger").string())))));
   fs::remove_all(parent / "a-backup");
+  // Nor the hidden copy a killed backup left, which holds CURRENT before its manifest.
+  { ASSERT_OK(RocksDbEventStore::Open((parent / ".a.partial-host-999999").string())); }
+  EXPECT_THAT(
+      RocksDbEventStore::Open(parent.string()).status(),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr(absl::StrCat("did you mean --data-dir ", (parent / "ledger").string()))));
+  fs::remove_all(parent / ".a.partial-host-999999");
   EXPECT_FALSE(fs::exists(parent / "CURRENT"));
   const fs::path junk = fs::path(dir_.path()) / "junk";
   fs::create_directories(junk);

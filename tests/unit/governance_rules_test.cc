@@ -361,9 +361,24 @@ TEST_F(RulesTest, ScopeAndItsExclusionsDoNotOverlap) {
 // "Excluded". An item transferred in is held to the same, before or after the re-plan.
 TEST_F(RulesTest, AnItemDatedBeforeAReplanThatExcludesItsTitleIsRefused) {
   SetUpProgrammes();
+  // An item held and removed before the exclusion (its removal later voided: the state a
+  // correction can leave, and a log written before this rule can hold).
+  v1::ScopeItemAdded gadget = AddScope("LPP-GADGET", ProjectRef("LPP-INV"));
+  gadget.set_title("Gadget");
+  ASSERT_OK(Append(At(Ev(gadget), MakeDate(2016, 3, 1))));
+  const v1::Event removal =
+      At(Ev(RemoveScope("LPP-GADGET", ProjectRef("LPP-INV"))), MakeDate(2016, 4, 1));
+  ASSERT_OK(Append(removal));
   v1::ProgrammeReplanned exclude = Replan("LPP", 0);
   exclude.add_excluded_scope("Foo service");
+  exclude.add_excluded_scope("Gadget");
   ASSERT_OK(Append(At(Ev(exclude), MakeDate(2016, 12, 20))));
+  ASSERT_OK(Append(At(Correction(removal, "not removed after all"), MakeDate(2016, 12, 21))));
+  // A move between the programme's own projects brings nothing into its scope (a reviewer's
+  // was refused as "transferred into what its programme's scope excludes").
+  EXPECT_OK(
+      Append(At(Ev(TransferScope("LPP-GADGET", ProjectRef("LPP-INV"), ProjectRef("LPP-RESP"))),
+                MakeDate(2016, 12, 22))));
   for (const v1::WorkRef& owner : {ProgrammeRef("LPP"), ProjectRef("LPP-INV")}) {
     v1::ScopeItemAdded foo = AddScope("LPP-FOO", owner);
     foo.set_title("Foo service");
@@ -373,7 +388,11 @@ TEST_F(RulesTest, AnItemDatedBeforeAReplanThatExcludesItsTitleIsRefused) {
                                                   "service\") from its re-plan effective "
                                                   "2016-12-20T12:00:00Z, after this event's"),
                                         HasSubstr("a scope item is not added to what its "
-                                                  "programme's scope excludes"))));
+                                                  "programme's scope excludes, then or later: "
+                                                  "date it on or after a later re-plan that "
+                                                  "brings it back in, or, for an item the "
+                                                  "programme held only before that exclusion, "
+                                                  "correct the excluding re-plan first"))));
   }
   EXPECT_EQ(state().FindScopeItem("LPP-FOO"), nullptr);
   v1::ScopeItemAdded foo = AddScope("OCP-FOO", ProgrammeRef("OCP"));

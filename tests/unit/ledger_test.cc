@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "ledger/common/clock.h"
@@ -1151,6 +1152,7 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
   std::atomic<int> syncs = 0;
   std::string fail_stream_version_of;  // set before use; read by the writer
   std::atomic<bool> damaged_id_index = false;  // FindEventIds is DATA_LOSS
+  std::atomic<uint64_t> every_id_at = 0;       // FindEventIds finds every id at this position
   std::atomic<uint64_t> lost = 0;      // a position the store has lost (0: none)
   Gate write_gate;                     // a Write waits here before writing anything
   Gate sync_gate;                      // a Sync waits here before syncing
@@ -1182,16 +1184,23 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
           "storage read event id found the database corrupt: block "
           "checksum mismatch");
     }
+    if (every_id_at != 0) {  // an index rewritten so that every id names one event
+      return std::vector<std::optional<uint64_t>>(ids.size(), every_id_at.load());
+    }
     return ForwardingEventStore::FindEventIds(ids);
   }
   // Stream `misindexed_stream`'s index entry for version 1 names the event at `misindexed_to`,
   // as an entry rewritten in the database would (the stream index is covered by no hash).
   std::string misindexed_stream;  // set before use
   uint64_t misindexed_to = 0;
+  // That stream's index has no entry for this version (0: none): a scan ends there, as
+  // RocksDB's ends at a gap in the dense versions.
+  uint64_t unindexed_version = 0;
   absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                           const StreamVisitor& fn) override {
     return ForwardingEventStore::ScanStream(
         stream_id, from, forward, [&](uint64_t version, uint64_t position) {
+          if (stream_id == misindexed_stream && version == unindexed_version) return false;
           const bool misindexed = stream_id == misindexed_stream && version == 1;
           return fn(version, misindexed ? misindexed_to : position);
         });
@@ -1242,6 +1251,28 @@ TEST(LedgerLostEventTest, AReadThatMeetsALostEventIsDataLossNamingIt) {
   EXPECT_EQ(back->next(), 0u);
 }
 
+// An event id index entry that names an event of another id is DATA_LOSS naming it, noted for
+// monitoring, and nothing is stored: it had answered a new append as a retry ("duplicate"),
+// storing nothing (a reviewer's planted entry).
+TEST(LedgerLostEventTest, AnEventIdIndexEntryNamingAnotherEventIsDataLoss) {
+  FakeClock clock(kT0);
+  FaultyEventStore store;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, {});
+  ASSERT_OK(ledger);
+  ASSERT_OK((*ledger)->Append(Request({NewEvent("notes/a")}), "alice"));
+  store.every_id_at = 1;
+  v1::AppendRequest fresh = Request({NewEvent("notes/b")});
+  const std::string id = fresh.events(0).event_id();
+  EXPECT_THAT(
+      (*ledger)->Append(fresh, "alice"),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr(absl::StrCat("event at position 1: the event id index gives it "
+                                      "for event id ",
+                                      absl::AsciiStrToLower(id), ", but its event id is "))));
+  EXPECT_EQ((*ledger)->Head().position, 1u);
+  EXPECT_EQ((*ledger)->integrity_failure().code(), absl::StatusCode::kDataLoss);
+}
+
 // A stream index entry that names another stream's event, or another version of its own, is
 // DATA_LOSS naming the position and both: never that event served as the stream's (a
 // reviewer's rewritten entry had notes/a read back notes/b's event).
@@ -1250,7 +1281,7 @@ TEST(LedgerLostEventTest, AStreamIndexEntryNamingAnotherEventIsDataLoss) {
   FaultyEventStore store;
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(&store, &clock, {});
   ASSERT_OK(ledger);
-  for (const char* stream : {"notes/a", "notes/b", "notes/a"}) {
+  for (const char* stream : {"notes/a", "notes/b", "notes/a", "notes/a"}) {
     ASSERT_OK((*ledger)->Append(Request({NewEvent(stream)}), "alice"));
   }
   v1::ReadRequest request;
@@ -1268,8 +1299,25 @@ TEST(LedgerLostEventTest, AStreamIndexEntryNamingAnotherEventIsDataLoss) {
   store.misindexed_to = 1;  // as it should be
   absl::StatusOr<v1::ReadResponse> read = (*ledger)->Read(request);
   ASSERT_OK(read);
-  ASSERT_THAT(read->events(), SizeIs(2));
+  ASSERT_THAT(read->events(), SizeIs(3));
   EXPECT_EQ(read->events(1).position(), 3u);
+  // An entry deleted: the read ends there and says so, forwards and backwards, rather than
+  // pass the stream off as shorter (a reviewer's read of version 1 alone, exit 0).
+  store.unindexed_version = 2;
+  for (v1::Direction direction : {v1::DIRECTION_FORWARD, v1::DIRECTION_BACKWARD}) {
+    request.set_direction(direction);
+    EXPECT_THAT((*ledger)->Read(request),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("version 2 of stream 'notes/a' is missing from the stream "
+                                   "index, whose last version is 3")));
+  }
+  // Read from past its end (forwards): an empty page, as before.
+  request.set_direction(v1::DIRECTION_FORWARD);
+  request.set_from(4);
+  store.unindexed_version = 0;
+  absl::StatusOr<v1::ReadResponse> past = (*ledger)->Read(request);
+  ASSERT_OK(past);
+  EXPECT_THAT(past->events(), SizeIs(0));
 }
 
 // An append's ids are looked up before it is queued; one committed after that look-up (here,
