@@ -166,7 +166,8 @@ TEST(QueryTextTest, AHistoryChangeCellSaysWhatALateFactChangedAtItsEffectiveTime
 }
 
 // A decision register's sources: one line per paper; a decision whose events name different
-// papers is listed by part; the organisation is named when the register spans two.
+// papers is listed by part; the organisation is named when the register spans two; what names
+// no source comes last, said so.
 TEST(QueryTextTest, DecisionSourcesAreListedByPaperAndByPartWhereTheyDiffer) {
   v1::GetDecisionRegisterResponse r;
   v1::DecisionEntry* pcd72 = r.add_decisions();
@@ -188,14 +189,20 @@ TEST(QueryTextTest, DecisionSourcesAreListedByPaperAndByPartWhereTheyDiffer) {
   unsourced->set_reference("PCD 74");
   EXPECT_EQ(DecisionSourcesText(r),
             "  PCD 72, PCD 73 (rejection): PCD 72 as signed\n"
-            "  PCD 73 (proposal): PCD 73 form\n");
+            "  PCD 73 (proposal): PCD 73 form\n"
+            "  PCD 73 (signed by Chief Finance Officer), PCD 74: (no source named)\n");
   unsourced->set_organisation_id("WWA");
   unsourced->set_proposed_source("PCC/D/2017/05");
   pcd73->set_status(v1::DECISION_STATUS_WITHDRAWN);
   EXPECT_EQ(DecisionSourcesText(r),
             "  MOPAC PCD 72, MOPAC PCD 73 (withdrawal): PCD 72 as signed\n"
             "  MOPAC PCD 73 (proposal): PCD 73 form\n"
-            "  WWA PCD 74: PCC/D/2017/05\n");
+            "  WWA PCD 74: PCC/D/2017/05\n"
+            "  MOPAC PCD 73 (signed by Chief Finance Officer): (no source named)\n");
+  // None names a source: no list at all.
+  v1::GetDecisionRegisterResponse none;
+  none.add_decisions()->set_reference("PCD 75");
+  EXPECT_EQ(DecisionSourcesText(none), "");
 }
 
 }  // namespace
