@@ -673,32 +673,22 @@ TEST_F(BadInputTest, FieldsFromANewerClientAreRefused) {
   status.set_programme_id("LPP");
   status.mutable_as_at()->set_position(1);
   with_unknown_field(status.mutable_as_at(), 6);
-  ExpectRejected(
-      "a query's as_at field",
-      [&] {
-        std::string response;
-        return GenericUnaryCall(daemon_.NewChannel(),
-                                "/govledger.v1.QueryService/GetProgrammeStatus",
-                                status.SerializeAsString(), &response);
-      },
-      grpc::StatusCode::INVALID_ARGUMENT,
-      HasSubstr("the request's as_at holds field number 6, which this govledgerd's "
-                "govledger.v1.AsAt"),
-      HasErrorInfo("UNKNOWN_FIELD",
-                   ElementsAre(Pair("field", "as_at"), Pair("field_number", "6"))));
+  const auto query_status = [&] {
+    std::string response;
+    return GenericUnaryCall(daemon_.NewChannel(), "/govledger.v1.QueryService/GetProgrammeStatus",
+                            status.SerializeAsString(), &response);
+  };
+  ExpectRejected("a query's as_at field", query_status, grpc::StatusCode::INVALID_ARGUMENT,
+                 HasSubstr("the request's as_at holds field number 6, which this govledgerd's "
+                           "govledger.v1.AsAt"),
+                 HasErrorInfo("UNKNOWN_FIELD",
+                              ElementsAre(Pair("field", "as_at"), Pair("field_number", "6"))));
   // Inside a Timestamp, protobuf's own type: no upgrade would help (it had said one would).
   status.mutable_as_at()->Clear();
   status.mutable_as_at()->mutable_time()->set_seconds(1482321600);
   with_unknown_field(status.mutable_as_at()->mutable_time(), 5);
   ExpectRejected(
-      "a query's as_at.time field",
-      [&] {
-        std::string response;
-        return GenericUnaryCall(daemon_.NewChannel(),
-                                "/govledger.v1.QueryService/GetProgrammeStatus",
-                                status.SerializeAsString(), &response);
-      },
-      grpc::StatusCode::INVALID_ARGUMENT,
+      "a query's as_at.time field", query_status, grpc::StatusCode::INVALID_ARGUMENT,
       AllOf(HasSubstr("the request's as_at.time holds field number 5, which a "
                       "google.protobuf.Timestamp does not have (protobuf's own type, the same "
                       "in every release): send only its fields (seconds and nanos)"),

@@ -642,31 +642,28 @@ TEST_F(RocksDbEventStoreTest, ADirectoryHoldingOtherThingsButNoDatabaseIsRefused
                              HasSubstr(absl::StrCat("did you mean --data-dir ",
                                                     (parent / "ledger").string())))));
   EXPECT_TRUE(RocksDbEventStore::IsWrongDirectory(refused));
+  // The ledger is still the one named with `listed` beside it.
+  const auto suggests_the_ledger = [&](const std::string& listed) {
+    EXPECT_THAT(
+        RocksDbEventStore::Open(parent.string()).status(),
+        StatusIs(absl::StatusCode::kFailedPrecondition,
+                 AllOf(HasSubstr(listed), HasSubstr(absl::StrCat("did you mean --data-dir ",
+                                                                 (parent / "ledger").string())))));
+  };
   // A shell's log file beside the ledger is not a write-ahead log (it had been called a damaged
   // database: a README reviewer's find).
   std::ofstream(parent / "daemon.log") << "started\n";
-  EXPECT_THAT(RocksDbEventStore::Open(parent.string()).status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("(daemon.log, ledger)"),
-                             HasSubstr(absl::StrCat("did you mean --data-dir ",
-                                                    (parent / "ledger").string())))));
+  suggests_the_ledger("(daemon.log, ledger)");
   fs::remove(parent / "daemon.log");
   // A backup beside it ("a-backup", first in order) holds a database too, but is never one to
-  // serve: the ledger is still the one named (the backup had been, and was then refused).
+  // serve (the backup had been named, and was then refused).
   { ASSERT_OK(RocksDbEventStore::Open((parent / "a-backup").string())); }
   std::ofstream(parent / "a-backup" / "govledger-backup.json") << "{}";
-  EXPECT_THAT(RocksDbEventStore::Open(parent.string()).status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("(a-backup, ledger)"),
-                             HasSubstr(absl::StrCat("did you mean --data-dir ",
-                                                    (parent / "ledger").string())))));
+  suggests_the_ledger("(a-backup, ledger)");
   fs::remove_all(parent / "a-backup");
   // Nor the hidden copy a killed backup left, which holds CURRENT before its manifest.
   { ASSERT_OK(RocksDbEventStore::Open((parent / ".a.partial-host-999999").string())); }
-  EXPECT_THAT(
-      RocksDbEventStore::Open(parent.string()).status(),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               HasSubstr(absl::StrCat("did you mean --data-dir ", (parent / "ledger").string()))));
+  suggests_the_ledger("holds no database but other things");
   fs::remove_all(parent / ".a.partial-host-999999");
   EXPECT_FALSE(fs::exists(parent / "CURRENT"));
   const fs::path junk = fs::path(dir_.path()) / "junk";
