@@ -1182,7 +1182,9 @@ std::string SourcesJson(const std::vector<SourceEvents>& sources, uint64_t event
 
 int EventCommands::Sources(const std::string& server) {
   if (sources_->count("--source") != 0) {
-    if (absl::Status bad = ValidateSource(source_filter_); !bad.ok() || source_filter_.empty()) {
+    // Any source a log may hold, older ones' included (ValidateSource's newest rule aside).
+    if (absl::Status bad = ValidateStoredSource(source_filter_);
+        !bad.ok() || source_filter_.empty()) {
       return Fail(kExitBadArgs,
                   absl::StrCat("sources: --source is no source an event could name: ",
                                source_filter_.empty() ? "it is empty" : bad.message()));

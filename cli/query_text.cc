@@ -261,12 +261,8 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
 
 namespace {
 
-// What a sources list says of the events that name no source: listed last, so that a reader
-// is not left to think the list covers every event (a correction recorded without one, say).
-constexpr absl::string_view kNoSource = "(no source named)";
-
 // `labelled`'s labels grouped by source, in the order each source was first named; those whose
-// events name none last, under kNoSource, when some events name one.
+// events name none last, under the empty source, when some events name one (SourceLine).
 template <typename Label>
 std::vector<std::pair<std::string, std::vector<Label>>> BySource(
     const std::vector<std::pair<std::string, Label>>& labelled) {
@@ -282,10 +278,17 @@ std::vector<std::pair<std::string, std::vector<Label>>> BySource(
     if (it == sources.end()) it = sources.insert(sources.end(), {source, {}});
     it->second.push_back(label);
   }
-  if (!sources.empty() && !unsourced.empty()) {
-    sources.push_back({std::string(kNoSource), std::move(unsourced)});
-  }
+  if (!sources.empty() && !unsourced.empty()) sources.push_back({"", std::move(unsourced)});
   return sources;
+}
+
+// One line of a sources list: "LABELS: SOURCE"; for those that name none (`source` empty),
+// "no source named: LABELS", last, so that the list is not read as covering every figure (a
+// correction recorded without a source, say), in a shape no source's line has.
+std::string SourceLine(absl::string_view prefix, absl::string_view labels,
+                       absl::string_view source) {
+  return source.empty() ? absl::StrCat(prefix, "no source named: ", labels, "\n")
+                        : absl::StrCat(prefix, labels, ": ", source, "\n");
 }
 
 // "35-56, 60" for positions 35 to 56 and 60, in the order given.
@@ -307,7 +310,7 @@ std::string SourcesText(const std::vector<std::pair<std::string, std::string>>& 
                         absl::string_view prefix) {
   std::string out;
   for (const auto& [source, labels] : BySource(labelled)) {
-    absl::StrAppend(&out, prefix, absl::StrJoin(labels, ", "), ": ", source, "\n");
+    absl::StrAppend(&out, SourceLine(prefix, absl::StrJoin(labels, ", "), source));
   }
   return out;
 }
@@ -316,7 +319,7 @@ std::string PositionSourcesText(const std::vector<std::pair<std::string, uint64_
                                 absl::string_view prefix) {
   std::string out;
   for (const auto& [source, positions] : BySource(events)) {
-    absl::StrAppend(&out, prefix, PositionRuns(positions), ": ", source, "\n");
+    absl::StrAppend(&out, SourceLine(prefix, PositionRuns(positions), source));
   }
   return out;
 }
@@ -366,7 +369,7 @@ std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
                                    ids[kind].size() == 1 ? " of " : "s of ",
                                    absl::StrJoin(ids[kind], ", ")));
     }
-    absl::StrAppend(&out, "  ", absl::StrJoin(parts, "; "), ": ", source, "\n");
+    absl::StrAppend(&out, SourceLine("  ", absl::StrJoin(parts, "; "), source));
   }
   return out;
 }

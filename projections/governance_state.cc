@@ -1111,9 +1111,9 @@ struct GovernanceState::Access {
         absl::StrCat("a scope item is not ", coming,
                      " what its programme's scope excludes, then or later: date it on or after "
                      "a later re-plan that brings it back in, or, for an item the programme held "
-                     "only before that exclusion, correct the excluding re-plan first "
-                     "(CorrectionRecorded), record the item and its removal or transfer, and "
-                     "record the re-plan again"));
+                     "only before that exclusion, correct the excluding re-plan and every later "
+                     "one first, latest first (CorrectionRecorded), record the item and its "
+                     "removal or transfer, and record those re-plans again in date order"));
   }
   static const google::protobuf::RepeatedPtrField<std::string>& kNoExclusions() {
     static const auto* const kNone = new google::protobuf::RepeatedPtrField<std::string>();

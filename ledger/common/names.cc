@@ -211,10 +211,35 @@ absl::Status ValidateNamedActor(absl::string_view actor) {
 
 namespace {
 
-// Why `cp`, at code point number `index` of a source, shows nothing of its own or nothing at
-// all where it stands; nullptr if it shows. (A tag inside a flag's sequence is passed over by
-// the caller.)
-const char* HiddenInASource(uint32_t cp, size_t index) {
+constexpr bool IsVariationSelector(uint32_t cp) {
+  return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF) ||
+         (cp >= 0x180B && cp <= 0x180D) || cp == 0x180F;
+}
+constexpr bool IsJoiner(uint32_t cp) { return cp == 0x200C || cp == 0x200D; }
+
+// Why `cp`, at code point number `index` of a source and after `prev` (0 for none), shows
+// nothing of its own or nothing at all where it stands, so that it could carry text no reader
+// sees; nullptr if it shows or does its work. A variation selector is one only right after a
+// character Unicode gives that variant (EndsAnEmojiOrVariant's test: a selector after a letter,
+// or a run of them, carries a byte each), a joiner only singly (between letters of a script
+// that needs it, or the parts of an emoji), and the characters that only ever show nothing
+// (zero-width space, word joiner and invisible operators, fillers, the braille blank, ...)
+// nowhere. (A tag inside a flag's sequence is passed over by the caller.)
+const char* HiddenInASource(uint32_t cp, uint32_t prev, size_t index) {
+  if (IsVariationSelector(cp) &&
+      (index == 0 || !EndsAnEmojiOrVariant({0, 0, 0, 0, 0, prev, cp}, 2))) {
+    return "a variation selector after a character that has no such variant, which shows "
+           "nothing (selectors can spell hidden text)";
+  }
+  if (IsJoiner(cp) && (index == 0 || IsJoiner(prev) || IsWhiteSpace(prev))) {
+    return "a joiner that joins nothing, which shows nothing (a run of them can spell hidden "
+           "text)";
+  }
+  if (!IsVariationSelector(cp) && !IsJoiner(cp) && InvisibleInName(cp) && !IsWhiteSpace(cp) &&
+      cp != 0x00AD && cp != 0x034F && !(cp >= 0xE0000 && cp <= 0xE007F) &&
+      !(cp >= 0xFFF9 && cp <= 0xFFFB)) {
+    return "a character that shows nothing";
+  }
   if (cp >= 0xE0000 && cp <= 0xE007F) {
     return "a tag character, which shows nothing and can spell hidden text (tags stand only "
            "in the flags of England, Scotland and Wales)";
@@ -255,29 +280,36 @@ size_t SubdivisionFlagLength(absl::string_view text) {
 
 }  // namespace
 
-absl::Status ValidateSource(absl::string_view source) {
+absl::Status ValidateStoredSource(absl::string_view source) {
   if (source.size() > kMaxSourceLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "source has ", source.size(), " bytes; at most ", kMaxSourceLength,
         " bytes of UTF-8 (a letter such as é takes 2): name the paper, not its text"));
   }
-  RETURN_IF_ERROR(CheckOneLine("source", "a source is one line of text", source));
+  return CheckOneLine("source", "a source is one line of text", source);
+}
+
+absl::Status ValidateSource(absl::string_view source) {
+  RETURN_IF_ERROR(ValidateStoredSource(source));
   // Within it too: text an auditor reads must show all it holds (a reviewer hid a run of tag
   // characters, which spell ASCII no one sees, inside a source).
   size_t index = 0;
+  uint32_t prev = 0;
   for (size_t i = 0; i < source.size(); ++index) {
     if (const size_t flag = SubdivisionFlagLength(source.substr(i)); flag > 0) {
       i += flag;
+      prev = 0x1F3F4;  // the flag, as shown
       continue;
     }
     uint32_t cp = 0;
     const size_t n = Utf8Length(source.substr(i), &cp);  // UTF-8: CheckOneLine's
-    if (const char* why = HiddenInASource(cp, index)) {
+    if (const char* why = HiddenInASource(cp, prev, index)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "source holds U+%04X at byte %d, %s: a source is text that shows all it holds; send "
           "it without it",
           cp, i, why));
     }
+    prev = cp;
     i += n;
   }
   return absl::OkStatus();

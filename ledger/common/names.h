@@ -41,8 +41,12 @@ absl::Status ValidateNamedActor(absl::string_view actor);
 inline constexpr size_t kMaxSourceLength = 500;
 // An event's source: empty, or up to kMaxSourceLength bytes of one line of text (no control
 // or bidirectional character, no line or paragraph separator), not starting or ending with
-// white space.
+// white space or a character that shows nothing, and holding nothing that hides text
+// (ValidateSource's rule for new events since 2026-12-07).
 absl::Status ValidateSource(absl::string_view source);
+// What any stored source holds to, whatever version appended it: ValidateSource's rules but
+// the last (a log written before 2026-12-07 may hold a source with hidden characters within).
+absl::Status ValidateStoredSource(absl::string_view source);
 
 }  // namespace govledger
 

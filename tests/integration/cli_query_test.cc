@@ -469,7 +469,7 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
                                     response.events(0).position(),
                                     ": Joint Audit Committee minutes, 9 January 2017, item 5\n"
                                     // The rest, listed so the list is read as whole.
-                                    "  2, 45: (no source named)\n")));
+                                    "  no source named: 2, 45\n")));
   // The re-plan voided since: no re-plan since, but the plan is shorter, and the report says so.
   const uint64_t replanned = response.head_position();
   ASSERT_THAT(Append(*stub_, MakeAppend({Correction(event, "not re-baselined after all")}),
@@ -516,14 +516,14 @@ TEST_F(CliQueryTest, StatusCompareAndReportNameTheirSources) {
   const uint64_t first = response.events(0).position();
   CliRun status = Run("status --programme LPP");
   ASSERT_EQ(status.code, 0) << status.err;
-  EXPECT_THAT(status.out,
-              EndsWith(absl::StrCat(
-                  "\nSources (where each current report comes from):\n"
-                  "  LPP, LPP-INV, LPP-RESP: ",
-                  paper,
-                  "\n"
-                  "  LPP-PP (update): Public Protection highlight report, week 90\n"
-                  "  LPP-CJ, LPP-PCSO, LPP-PERF, LPP-PP, LPP-PREV: (no source named)\n")));
+  EXPECT_THAT(
+      status.out,
+      EndsWith(absl::StrCat("\nSources (where each current report comes from):\n"
+                            "  LPP, LPP-INV, LPP-RESP: ",
+                            paper,
+                            "\n"
+                            "  LPP-PP (update): Public Protection highlight report, week 90\n"
+                            "  no source named: LPP-CJ, LPP-PCSO, LPP-PERF, LPP-PP, LPP-PREV\n")));
   // Before them, the seed's reports name no source: no such block.
   CliRun before = Run("status --programme LPP --week 86");
   ASSERT_EQ(before.code, 0) << before.err;
@@ -576,28 +576,29 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
               GrpcOk());
   CliRun risks = Run("risks --programme LPP");
   ASSERT_EQ(risks.code, 0) << risks.err;
-  EXPECT_THAT(risks.out, EndsWith(absl::StrCat(
-                             "\nSources (where each rating, closure and transfer comes "
-                             "from):\n  LPP-R06; closure of LPP-R05: ",
-                             paper, "\n  transfer of LPP-R07: Scope change note 4\n  LPP-R01, ",
-                             "LPP-R02, LPP-R03, LPP-R04, LPP-R05, LPP-R07, LPP-R08, "
-                             "LPP-R09, LPP-R10, LPP-R11, LPP-R12, LPP-R13, LPP-R14; "
-                             "closures of LPP-R01, LPP-R02; transfer of LPP-R03: (no "
-                             "source named)\n")));
+  EXPECT_THAT(
+      risks.out,
+      EndsWith(absl::StrCat(
+          "\nSources (where each rating, closure and transfer comes "
+          "from):\n  LPP-R06; closure of LPP-R05: ",
+          paper, "\n  transfer of LPP-R07: Scope change note 4\n  no source named: LPP-R01, ",
+          "LPP-R02, LPP-R03, LPP-R04, LPP-R05, LPP-R07, LPP-R08, "
+          "LPP-R09, LPP-R10, LPP-R11, LPP-R12, LPP-R13, LPP-R14; "
+          "closures of LPP-R01, LPP-R02; transfer of LPP-R03\n")));
   CliRun scope = Run("scope --programme LPP");
   ASSERT_EQ(scope.code, 0) << scope.err;
-  EXPECT_THAT(scope.out, EndsWith(absl::StrCat(
-                             "\nSources (where each change comes from, by position):\n  ",
-                             response.events(3).position(),
-                             ": Scope change note 4\n  10, 11, 42-44: (no source named)\n")));
+  EXPECT_THAT(scope.out,
+              EndsWith(absl::StrCat("\nSources (where each change comes from, by position):\n  ",
+                                    response.events(3).position(),
+                                    ": Scope change note 4\n  no source named: 10, 11, 42-44\n")));
   CliRun benefits = Run("benefits --programme LPP");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
               EndsWith("\nSources (where each current figure comes from):\n"
                        "  LPP-HUB (at closure): LPP-HUB closure report\n"
                        "  LPP-INV annual-savings (realised): Investigations benefits report\n"
-                       "  LPP-CJ (at closure), LPP-INV annual-savings (forecast), LPP-PCSO (at "
-                       "closure), LPP-RESP annual-savings (forecast): (no source named)\n"));
+                       "  no source named: LPP-CJ (at closure), LPP-INV annual-savings "
+                       "(forecast), LPP-PCSO (at closure), LPP-RESP annual-savings (forecast)\n"));
   // Before them, the seed's events name no source: no such block.
   for (const char* command : {"risks --programme LPP --week 86",
                               "scope --programme LPP --week 86",

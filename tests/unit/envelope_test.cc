@@ -482,7 +482,15 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
        "U+FFFF at byte 1, a noncharacter"},
       {"\xCC\x81"
        "abc",
-       "U+0301 at byte 0, a combining mark with nothing before it"}};
+       "U+0301 at byte 0, a combining mark with nothing before it"},
+      // A second reviewer's: variation selectors after letters that have no such variant (one
+      // a byte), a zero-width space, a run of joiners.
+      {"Paper\xF3\xA0\x84\x80 A", "source holds U+E0100 at byte 5, a variation selector"},
+      {"\xE8\xAD\xB0\xF3\xA0\x84\x80\xF3\xA0\x84\x81 A", "U+E0101 at byte 7, a variation selector"},
+      {"Paper\xE2\x80\x8B A", "U+200B at byte 5, a character that shows nothing"},
+      {"a\xE2\x80\x8C\xE2\x80\x8C"
+       "b",
+       "U+200C at byte 4, a joiner that joins nothing"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
     EXPECT_THAT(Validate(r),
@@ -501,7 +509,13 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
         // Within it: a flag's tags, a combining accent after its letter, private use.
         std::string("Board \xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81"
                     "\xB7\xF3\xA0\x81\xAC\xF3\xA0\x81\xB3\xF3\xA0\x81\xBF minutes"),
-        std::string("Cafe\xCC\x81 minutes"), std::string("Minutes \xEE\x80\x80 item 4")}) {
+        std::string("Cafe\xCC\x81 minutes"), std::string("Minutes \xEE\x80\x80 item 4"),
+        // An emoji's selector and joiners, a Persian non-joiner, an ideograph's variant.
+        std::string("Board \xE2\x9D\xA4\xEF\xB8\x8F minutes"),
+        std::string("\xF0\x9F\x91\xA9\xF0\x9F\x8F\xBE\xE2\x80\x8D\xF0\x9F\x92\xBB minutes"),
+        std::string("\xF0\x9F\x8F\xB3\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x8C\x88 minutes"),
+        std::string("\xD9\x85\xDB\x8C\xE2\x80\x8C\xD8\xAE\xD9\x88\xD8\xA7\xD9\x87\xD9\x85"),
+        std::string("\xE8\xAD\xB0\xF3\xA0\x84\x80 minutes")}) {
     r.mutable_events(0)->set_source(source);
     EXPECT_OK(Validate(r)) << source;
   }

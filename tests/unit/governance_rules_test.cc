@@ -392,7 +392,8 @@ TEST_F(RulesTest, AnItemDatedBeforeAReplanThatExcludesItsTitleIsRefused) {
                                                   "date it on or after a later re-plan that "
                                                   "brings it back in, or, for an item the "
                                                   "programme held only before that exclusion, "
-                                                  "correct the excluding re-plan first"))));
+                                                  "correct the excluding re-plan and every "
+                                                  "later one first, latest first"))));
   }
   EXPECT_EQ(state().FindScopeItem("LPP-FOO"), nullptr);
   v1::ScopeItemAdded foo = AddScope("OCP-FOO", ProgrammeRef("OCP"));

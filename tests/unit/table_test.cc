@@ -190,7 +190,7 @@ TEST(QueryTextTest, DecisionSourcesAreListedByPaperAndByPartWhereTheyDiffer) {
   EXPECT_EQ(DecisionSourcesText(r),
             "  PCD 72, PCD 73 (rejection): PCD 72 as signed\n"
             "  PCD 73 (proposal): PCD 73 form\n"
-            "  PCD 73 (signed by Chief Finance Officer), PCD 74: (no source named)\n");
+            "  no source named: PCD 73 (signed by Chief Finance Officer), PCD 74\n");
   unsourced->set_organisation_id("WWA");
   unsourced->set_proposed_source("PCC/D/2017/05");
   pcd73->set_status(v1::DECISION_STATUS_WITHDRAWN);
@@ -198,7 +198,7 @@ TEST(QueryTextTest, DecisionSourcesAreListedByPaperAndByPartWhereTheyDiffer) {
             "  MOPAC PCD 72, MOPAC PCD 73 (withdrawal): PCD 72 as signed\n"
             "  MOPAC PCD 73 (proposal): PCD 73 form\n"
             "  WWA PCD 74: PCC/D/2017/05\n"
-            "  MOPAC PCD 73 (signed by Chief Finance Officer): (no source named)\n");
+            "  no source named: MOPAC PCD 73 (signed by Chief Finance Officer)\n");
   // None names a source: no list at all.
   v1::GetDecisionRegisterResponse none;
   none.add_decisions()->set_reference("PCD 75");
