@@ -215,29 +215,37 @@ constexpr bool IsVariationSelector(uint32_t cp) {
   return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF) ||
          (cp >= 0x180B && cp <= 0x180D) || cp == 0x180F;
 }
-constexpr bool IsJoiner(uint32_t cp) { return cp == 0x200C || cp == 0x200D; }
+// The invisible characters text uses singly, between what shows: the zero-width non-joiner
+// and joiner (Persian and Indic spelling, emoji sequences), the soft hyphen and the combining
+// grapheme joiner.
+constexpr bool IsJoiner(uint32_t cp) {
+  return cp == 0x200C || cp == 0x200D || cp == 0x00AD || cp == 0x034F;
+}
 
-// Why `cp`, at code point number `index` of a source and after `prev` (0 for none), shows
-// nothing of its own or nothing at all where it stands, so that it could carry text no reader
-// sees; nullptr if it shows or does its work. A variation selector is one only right after a
-// character Unicode gives that variant (EndsAnEmojiOrVariant's test: a selector after a letter,
-// or a run of them, carries a byte each), a joiner only singly (between letters of a script
-// that needs it, or the parts of an emoji), and the characters that only ever show nothing
-// (zero-width space, word joiner and invisible operators, fillers, the braille blank, ...)
-// nowhere. (A tag inside a flag's sequence is passed over by the caller.)
+// Why `cp`, at code point number `index` of a source and after `prev` (0 for none), could
+// carry text no reader sees; nullptr if it shows or does its work. These rules close the wide
+// channels, runs of characters that show nothing (a reviewer spelled words in tags, selectors,
+// soft hyphens and grapheme joiners); a narrow one is left wherever text may differ unseen (a
+// selector after each ideograph, a joiner between letters, the kind of space), so sources are
+// compared by their bytes, never by eye. A variation selector stands only right after a
+// character of a kind that takes one (EndsAnEmojiOrVariant's test: an emoji-capable symbol or
+// digit, an ideograph, a math operator, a Myanmar, Phags-pa or Mongolian letter), a joiner
+// (IsJoiner) only singly and after something that shows, and a character that only ever shows
+// nothing (zero-width space, word joiner and invisible operators, fillers, the braille blank,
+// ...) nowhere. (A tag inside a flag's sequence is passed over by the caller.)
 const char* HiddenInASource(uint32_t cp, uint32_t prev, size_t index) {
   if (IsVariationSelector(cp) &&
       (index == 0 || !EndsAnEmojiOrVariant({0, 0, 0, 0, 0, prev, cp}, 2))) {
-    return "a variation selector after a character that has no such variant, which shows "
+    return "a variation selector after a character of no kind that takes one, which shows "
            "nothing (selectors can spell hidden text)";
   }
   if (IsJoiner(cp) && (index == 0 || IsJoiner(prev) || IsWhiteSpace(prev))) {
-    return "a joiner that joins nothing, which shows nothing (a run of them can spell hidden "
-           "text)";
+    return "a joiner, soft hyphen or grapheme joiner after no character that shows, which "
+           "shows nothing (a run of them can spell hidden text)";
   }
+  // The Mongolian vowel separator is spelling (it shapes the letter after it).
   if (!IsVariationSelector(cp) && !IsJoiner(cp) && InvisibleInName(cp) && !IsWhiteSpace(cp) &&
-      cp != 0x00AD && cp != 0x034F && !(cp >= 0xE0000 && cp <= 0xE007F) &&
-      !(cp >= 0xFFF9 && cp <= 0xFFFB)) {
+      cp != 0x180E && !(cp >= 0xE0000 && cp <= 0xE007F) && !(cp >= 0xFFF9 && cp <= 0xFFFB)) {
     return "a character that shows nothing";
   }
   if (cp >= 0xE0000 && cp <= 0xE007F) {
@@ -280,17 +288,13 @@ size_t SubdivisionFlagLength(absl::string_view text) {
 
 }  // namespace
 
-absl::Status ValidateStoredSource(absl::string_view source) {
+absl::Status ValidateSource(absl::string_view source) {
   if (source.size() > kMaxSourceLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "source has ", source.size(), " bytes; at most ", kMaxSourceLength,
         " bytes of UTF-8 (a letter such as é takes 2): name the paper, not its text"));
   }
-  return CheckOneLine("source", "a source is one line of text", source);
-}
-
-absl::Status ValidateSource(absl::string_view source) {
-  RETURN_IF_ERROR(ValidateStoredSource(source));
+  RETURN_IF_ERROR(CheckOneLine("source", "a source is one line of text", source));
   // Within it too: text an auditor reads must show all it holds (a reviewer hid a run of tag
   // characters, which spell ASCII no one sees, inside a source).
   size_t index = 0;

@@ -41,12 +41,10 @@ absl::Status ValidateNamedActor(absl::string_view actor);
 inline constexpr size_t kMaxSourceLength = 500;
 // An event's source: empty, or up to kMaxSourceLength bytes of one line of text (no control
 // or bidirectional character, no line or paragraph separator), not starting or ending with
-// white space or a character that shows nothing, and holding nothing that hides text
-// (ValidateSource's rule for new events since 2026-12-07).
+// white space or a character that shows nothing, and with no run of invisible characters
+// within (since 2026-12-07: README, "Concepts"). Older logs may hold sources these rules
+// refuse now.
 absl::Status ValidateSource(absl::string_view source);
-// What any stored source holds to, whatever version appended it: ValidateSource's rules but
-// the last (a log written before 2026-12-07 may hold a source with hidden characters within).
-absl::Status ValidateStoredSource(absl::string_view source);
 
 }  // namespace govledger
 

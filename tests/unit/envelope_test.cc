@@ -490,7 +490,9 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
       {"Paper\xE2\x80\x8B A", "U+200B at byte 5, a character that shows nothing"},
       {"a\xE2\x80\x8C\xE2\x80\x8C"
        "b",
-       "U+200C at byte 4, a joiner that joins nothing"}};
+       "U+200C at byte 4, a joiner, soft hyphen or grapheme joiner after no character"},
+      // A third's: soft hyphens and grapheme joiners as bits.
+      {"Paper A\xC2\xAD\xCD\x8F final", "U+034F at byte 9, a joiner, soft hyphen"}};
   for (const auto& [source, message] : bad) {
     r.mutable_events(0)->set_source(source);
     EXPECT_THAT(Validate(r),
@@ -515,7 +517,10 @@ TEST(EnvelopeTest, SourceIsOneLineOfTextOfAtMost500Bytes) {
         std::string("\xF0\x9F\x91\xA9\xF0\x9F\x8F\xBE\xE2\x80\x8D\xF0\x9F\x92\xBB minutes"),
         std::string("\xF0\x9F\x8F\xB3\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x8C\x88 minutes"),
         std::string("\xD9\x85\xDB\x8C\xE2\x80\x8C\xD8\xAE\xD9\x88\xD8\xA7\xD9\x87\xD9\x85"),
-        std::string("\xE8\xAD\xB0\xF3\xA0\x84\x80 minutes")}) {
+        std::string("\xE8\xAD\xB0\xF3\xA0\x84\x80 minutes"),
+        // A soft hyphen within a word; Mongolian's vowel separator, which is spelling.
+        std::string("Pro\xC2\xADgramme board"),
+        std::string("\xE1\xA0\xAC\xE1\xA0\xA0\xE1\xA0\xB7\xE1\xA0\x8E\xE1\xA0\xA0 report")}) {
     r.mutable_events(0)->set_source(source);
     EXPECT_OK(Validate(r)) << source;
   }
