@@ -1083,10 +1083,7 @@ struct GovernanceState::Access {
                                          const v1::Event& e) {
     const WorkState* work = s.FindWork(owner);
     if (work == nullptr) return absl::OkStatus();
-    v1::WorkRef programme_ref;
-    programme_ref.set_kind(v1::WORK_KIND_PROGRAMME);
-    programme_ref.set_id(work->programme_id);
-    const WorkState* programme = s.FindWork(programme_ref);
+    const WorkState* programme = s.FindProgramme(work->programme_id);
     if (programme == nullptr) return absl::OkStatus();
     const Exclusion x = ExcludedAtOrAfter(*programme, EffectiveMicrosOrUnknown(e), title);
     if (x.text.empty()) return absl::OkStatus();

@@ -243,18 +243,18 @@ const char* HiddenInASource(uint32_t cp, uint32_t prev, size_t index) {
     return "a joiner, soft hyphen or grapheme joiner after no character that shows, which "
            "shows nothing (a run of them can spell hidden text)";
   }
-  // The Mongolian vowel separator is spelling (it shapes the letter after it).
-  if (!IsVariationSelector(cp) && !IsJoiner(cp) && InvisibleInName(cp) && !IsWhiteSpace(cp) &&
-      cp != 0x180E && !(cp >= 0xE0000 && cp <= 0xE007F) && !(cp >= 0xFFF9 && cp <= 0xFFFB)) {
-    return "a character that shows nothing";
-  }
   if (cp >= 0xE0000 && cp <= 0xE007F) {
     return "a tag character, which shows nothing and can spell hidden text (tags stand only "
            "in the flags of England, Scotland and Wales)";
   }
-  if (cp >= 0xFFF9 && cp <= 0xFFFB)
-    return "an interlinear annotation character, which shows "
-           "nothing";
+  if (cp >= 0xFFF9 && cp <= 0xFFFB) {
+    return "an interlinear annotation character, which shows nothing";
+  }
+  // The Mongolian vowel separator is spelling (it shapes the letter after it).
+  if (!IsVariationSelector(cp) && !IsJoiner(cp) && InvisibleInName(cp) && !IsWhiteSpace(cp) &&
+      cp != 0x180E) {
+    return "a character that shows nothing";
+  }
   if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) {
     return "a noncharacter, which no text holds";
   }
@@ -300,13 +300,13 @@ absl::Status ValidateSource(absl::string_view source) {
   size_t index = 0;
   uint32_t prev = 0;
   for (size_t i = 0; i < source.size(); ++index) {
-    if (const size_t flag = SubdivisionFlagLength(source.substr(i)); flag > 0) {
-      i += flag;
-      prev = 0x1F3F4;  // the flag, as shown
-      continue;
-    }
     uint32_t cp = 0;
     const size_t n = Utf8Length(source.substr(i), &cp);  // UTF-8: CheckOneLine's
+    if (const size_t flag = cp == 0x1F3F4 ? SubdivisionFlagLength(source.substr(i)) : 0; flag > 0) {
+      i += flag;
+      prev = cp;  // the flag, as shown
+      continue;
+    }
     if (const char* why = HiddenInASource(cp, prev, index)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "source holds U+%04X at byte %d, %s: a source is text that shows all it holds; send "

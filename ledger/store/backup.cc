@@ -323,10 +323,8 @@ std::string HostForName() {
 // host's (a backup directory on shared storage) is never taken for dead: its pid means nothing
 // here.
 bool LeftByADeadProcess(absl::string_view name, absl::string_view host) {
-  constexpr absl::string_view kPartial = ".partial-";
-  const size_t at = name.rfind(kPartial);
-  if (!absl::StartsWith(name, ".") || at == absl::string_view::npos || at <= 1) return false;
-  absl::string_view suffix = name.substr(at + kPartial.size());
+  absl::string_view suffix;
+  if (!IsPartialCopyName(name, &suffix)) return false;
   const size_t dash = suffix.rfind('-');
   if (dash != absl::string_view::npos) {
     if (suffix.substr(0, dash) != host) return false;
@@ -337,6 +335,14 @@ bool LeftByADeadProcess(absl::string_view name, absl::string_view host) {
 }
 
 }  // namespace
+
+bool IsPartialCopyName(absl::string_view name, absl::string_view* suffix) {
+  constexpr absl::string_view kPartial = ".partial-";
+  const size_t at = name.rfind(kPartial);
+  if (!absl::StartsWith(name, ".") || at == absl::string_view::npos || at <= 1) return false;
+  if (suffix != nullptr) *suffix = name.substr(at + kPartial.size());
+  return true;
+}
 
 // A hidden sibling of `path` to build it in ("<parent>/.<name>.partial-<host>-<pid>"),
 // removed on destruction unless MoveTo() put it in place.

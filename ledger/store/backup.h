@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "govledger/v1/admin.pb.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -41,6 +42,10 @@ namespace govledger::backup {
 // The manifest's file name in a backup directory (BackupManifest in protobuf's
 // JSON mapping).
 inline constexpr char kManifestFile[] = "govledger-backup.json";
+// Whether `name` (a file name, no '/') is one a backup or restore gives the hidden copy it
+// builds beside its target: ".<target>.partial-<host>-<pid>", or ".<target>.partial-<pid>"
+// before 2026-12-07. Sets *suffix to what follows ".partial-".
+bool IsPartialCopyName(absl::string_view name, absl::string_view* suffix = nullptr);
 // BackupManifest.manifest_version written and accepted.
 inline constexpr uint32_t kManifestVersion = 1;
 // Largest BackupFileChunk.data.

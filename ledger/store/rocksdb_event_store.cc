@@ -195,10 +195,9 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
       std::error_code not_there;
       // A backup holds a database too, but is never served, nor is the hidden copy a killed
       // backup or restore left (".NAME.partial-..."): neither is the ledger meant.
-      const std::string name = entry.path().filename().string();
       if (std::filesystem::exists(entry.path() / "CURRENT", not_there) &&
           !std::filesystem::exists(entry.path() / backup::kManifestFile, not_there) &&
-          !(absl::StartsWith(name, ".") && absl::StrContains(name, ".partial-"))) {
+          !backup::IsPartialCopyName(entry.path().filename().string())) {
         ledgers.push_back(entry.path().string());
       }
     }
