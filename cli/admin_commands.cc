@@ -476,9 +476,7 @@ int AdminCommands::Stats(const std::string& server) {
             << (s.integrity_failure().empty()
                     ? std::string("no damage found by reads since the start")
                     : absl::StrCat("DAMAGED: ", s.integrity_failure(),
-                                   absl::StrContains(s.integrity_failure(), "backup")
-                                       ? ""
-                                       : "; run govledger verify, and restore from a backup"))
+                                   DamageAdvice(s.integrity_failure())))
             << "\n";
   if (backups.has_value()) std::cout << "backups        " << BackupsText(*backups, &s) << "\n";
   return backups_result();

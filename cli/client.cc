@@ -319,6 +319,13 @@ int ExitCodeOf(const grpc::Status& status) {
   return unreachable || cancelled ? kExitUnreachable : kExitRefused;
 }
 
+std::string DamageAdvice(absl::string_view message) {
+  if (absl::StrContains(message, "backup") || absl::StrContains(message, "--rebuild-indexes")) {
+    return "";
+  }
+  return "; run govledger verify, and restore from a backup";
+}
+
 std::unique_ptr<grpc::ClientContext> NewCallContext(const std::string& actor) {
   constexpr std::chrono::seconds kCallTimeout{60};
   auto context = std::make_unique<grpc::ClientContext>();

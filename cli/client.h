@@ -79,6 +79,11 @@ absl::Status CheckStreamFlag(absl::string_view flag, const std::string& stream);
 // that has stopped appends after a storage failure (it needs a restart).
 int ExitCodeOf(const grpc::Status& status);
 
+// What to do about the damage a DATA_LOSS `message` of the server's reports, to end a line
+// with: "; run govledger verify, and restore from a backup", or nothing when the message says
+// already (a backup's, or an index's damage, which --rebuild-indexes mends).
+std::string DamageAdvice(absl::string_view message);
+
 // A context for one call, with the CLI's deadline, 60 s from now (a query folds the log, which
 // on a large ledger takes a while), and, if `actor` is not empty,
 // the actor to record (kActorMetadataKey; Connect's channel moves one that is not printable

@@ -966,7 +966,6 @@ int EventCommands::Export(const std::string& server) {
   request.set_stream_id(stream_);
   const uint64_t request_from = from_ == 0 ? 1 : from_;
   request.set_from(request_from);
-  request.set_limit(kMaxReadLimit);
   // Pages as stored bytes, so that an event with fields this version does not know is exported
   // with those bytes (ExportDocument).
   grpc::GenericStub raw(channel);
@@ -975,11 +974,15 @@ int EventCommands::Export(const std::string& server) {
   // them, so that the one that cannot be read is named (an operator's drill: only the table
   // file and its offset were).
   bool one_by_one = false;
-  while (true) {
+  while (request.from() <= last) {
+    // Never past `last`: an export up to just before damage is what saves the rest (an
+    // operator's drill: `--to` read the damaged event after it, and wrote nothing).
+    request.set_limit(one_by_one ? 1
+                                 : static_cast<uint32_t>(std::min<uint64_t>(
+                                       kMaxReadLimit, last - request.from() + 1)));
     if (grpc::Status status = RawRead(raw, request, &wire); !status.ok()) {
       if (status.error_code() == grpc::StatusCode::DATA_LOSS && !one_by_one) {
         one_by_one = true;
-        request.set_limit(1);
         continue;
       }
       if (status.error_code() == grpc::StatusCode::DATA_LOSS) {
@@ -993,7 +996,7 @@ int EventCommands::Export(const std::string& server) {
                         written == 1 ? " event" : " events",
                         out_.empty() ? " (the output is incomplete)"
                                      : absl::StrCat(" (", out_, " not written)"),
-                        "; run govledger verify, and restore from a backup"));
+                        DamageAdvice(status.error_message())));
       }
       if (written == 0) return FailCall(server, status);
       // Not "cannot reach": the server answered, then the call failed part of the way.

@@ -156,8 +156,8 @@ std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
 // FetchDecision of `*stream`. When the stream holds no proposal that stands (no events, or only
 // proposals a correction voided) and the decision was named by --organisation and --reference
 // (`reference` not empty), once more with the reference of the organisation's decision that the
-// rules count as the same ("pcd 72" for "PCD 72": compared without case, hyphens or runs of
-// spaces), found in its decision register and said on stderr. "PCD 72" voided and then proposed
+// rules count as the same ("pcd 72" or "PCD72" for "PCD 72": projections::SpellingKey), found
+// in its decision register and said on stderr. "PCD 72" voided and then proposed
 // again as "pcd-72" (another stream) is found so.
 absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation,
@@ -177,7 +177,8 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
     }
     std::cerr << "govledger: '" << PrintableText(reference) << "' is " << organisation
               << "'s decision '" << PrintableText(entry.reference())
-              << "' (references are compared without case, hyphens or runs of spaces)\n";
+              << "' (references are compared without letter case, punctuation, spacing or a "
+                 "number's leading zeros)\n";
     *stream = projections::DecisionStream(organisation, entry.reference());
     return FetchDecision(*stub, *stream, rpc);
   }

@@ -572,16 +572,14 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
       if (position) {
         ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(*position));
         if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");
-        seen = DecodeStoredEvent(*position, *bytes);
-        // The event id index is covered by no hash: an entry naming another event would
-        // answer a new append as a retry and store nothing (or refuse it as a conflict).
-        if (seen->ok() && absl::AsciiStrToLower((*seen)->event_id()) != p.id_text) {
-          absl::Status damaged = errors::CorruptEvent(
-              *position, absl::StrCat("the event id index gives it for event id ", p.id_text,
-                                      ", but its event id is ", (*seen)->event_id()));
+        // An entry naming another event would answer a new append as a retry and store
+        // nothing (or refuse it as a conflict).
+        if (absl::Status damaged = CheckEventIdIndexEntry(p.id_text, *position, *bytes);
+            !damaged.ok()) {
           NoteDamage(damaged);  // monitoring must see it, as a read's
           return damaged;
         }
+        seen = DecodeStoredEvent(*position, *bytes);
       }
     }
     if (seen) {
@@ -884,18 +882,10 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
           failure = stored.ok() ? errors::CorruptEvent(position, "missing") : stored.status();
           return false;
         }
-        // The stream index is covered by no hash: an entry that names another event (another
-        // stream's, or another version's) is damage, not an answer.
-        absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(**stored);
-        if (!keys.ok() || keys->stream_id != request.stream_id() || keys->stream_version != v) {
-          failure = errors::CorruptEvent(
-              position,
-              keys.ok() ? absl::StrCat("the stream index gives it as version ", v, " of stream '",
-                                       request.stream_id(), "', but it is version ",
-                                       keys->stream_version, " of stream '", keys->stream_id, "'")
-                        : std::string("stored bytes do not parse as an event"));
-          return false;
-        }
+        // An entry that names another event (another stream's, or another version's) is
+        // damage, not an answer.
+        failure = CheckStreamIndexEntry(request.stream_id(), v, position, **stored);
+        if (!failure.ok()) return false;
         full = !add(position, **stored);
         last_version = v;
         return failure.ok();
@@ -907,10 +897,7 @@ absl::StatusOr<std::string> Ledger::ReadPage(const v1::ReadRequest& request) con
   if (failure.ok() && next == 0 && last_version != end && (!forward || from <= version)) {
     const uint64_t missing =
         last_version == 0 ? from : (forward ? last_version + 1 : last_version - 1);
-    failure = absl::DataLossError(
-        absl::StrCat("version ", missing, " of stream '", request.stream_id(),
-                     "' is missing from the stream index, whose last version is ", version,
-                     ": the ledger's stream index is damaged"));
+    failure = errors::StreamVersionMissing(request.stream_id(), missing, version);
   }
   return finish();
 }

@@ -2,10 +2,10 @@
 
 #include <cstring>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
-
-#include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/status_macros.h"
 
@@ -60,14 +60,17 @@ absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored) {
     const int field = WireFormatLite::GetTagFieldNumber(tag);
     const auto wire_type = WireFormatLite::GetTagWireType(tag);
     bool ok = true;
-    if ((field == 2 || field == 3 || field == 14) &&
+    if ((field == 1 || field == 2 || field == 3 || field == 14) &&
         wire_type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t size = 0;
       ok = in.ReadVarint32(&size) && in.Skip(static_cast<int>(size));
       if (ok) {
         const size_t end = static_cast<size_t>(in.CurrentPosition());
-        (field == 2 ? keys.stream_id : field == 3 ? keys.event_type : keys.prev_hash) =
-            stored.substr(end - size, size);
+        absl::string_view& value = field == 1   ? keys.event_id
+                                   : field == 2 ? keys.stream_id
+                                   : field == 3 ? keys.event_type
+                                                : keys.prev_hash;
+        value = stored.substr(end - size, size);
       }
     } else if ((field == 10 || field == 11) && wire_type == WireFormatLite::WIRETYPE_VARINT) {
       ok = in.ReadVarint64(field == 10 ? &keys.position : &keys.stream_version);
@@ -81,6 +84,31 @@ absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored) {
     return absl::DataLossError("a stored event does not parse");
   }
   return keys;
+}
+
+absl::Status CheckStreamIndexEntry(absl::string_view stream_id, uint64_t version, uint64_t position,
+                                   absl::string_view stored) {
+  absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(stored);
+  if (!keys.ok()) return errors::CorruptEvent(position, "stored bytes do not parse as an event");
+  if (keys->stream_id == stream_id && keys->stream_version == version) return absl::OkStatus();
+  // The event itself may be what was changed (or moved): that is the log's damage.
+  RETURN_IF_ERROR(CheckStoredEvent(position, stored).status());
+  return errors::IndexEntryWrong(
+      "streams", position,
+      absl::StrCat("the stream index gives it as version ", version, " of stream '", stream_id,
+                   "', but it is version ", keys->stream_version, " of stream '", keys->stream_id,
+                   "'"));
+}
+
+absl::Status CheckEventIdIndexEntry(absl::string_view event_id, uint64_t position,
+                                    absl::string_view stored) {
+  absl::StatusOr<StoredEventKeys> keys = ReadStoredEventKeys(stored);
+  if (!keys.ok()) return errors::CorruptEvent(position, "stored bytes do not parse as an event");
+  if (absl::EqualsIgnoreCase(keys->event_id, event_id)) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckStoredEvent(position, stored).status());
+  return errors::IndexEntryWrong("event_ids", position,
+                                 absl::StrCat("the event id index gives it for event id ", event_id,
+                                              ", but its event id is ", keys->event_id));
 }
 
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored) {

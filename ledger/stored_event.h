@@ -37,17 +37,29 @@ std::string ChainRecord(std::string record, const crypto::Hash& prev, crypto::Ha
 // the hash trailer.
 absl::StatusOr<v1::Event> DecodeStoredEvent(uint64_t position, absl::string_view stored);
 
-// The position, stream version, stream id, event type and previous hash of stored bytes
-// (fields 10, 11, 2, 3 and 14), read without parsing or copying the rest (the payload is
+// The position, stream version, event id, stream id, event type and previous hash of stored
+// bytes (fields 10, 11, 1, 2, 3 and 14), read without parsing or copying the rest (the payload is
 // skipped); the views point into `stored`. DATA_LOSS if the bytes do not parse as a message.
 struct StoredEventKeys {
   uint64_t position = 0;
   uint64_t stream_version = 0;
+  absl::string_view event_id;
   absl::string_view stream_id;
   absl::string_view event_type;
   absl::string_view prev_hash;
 };
 absl::StatusOr<StoredEventKeys> ReadStoredEventKeys(absl::string_view stored);
+
+// The `streams` and `event_ids` indexes are covered by no hash (FORMAT.md): a reader that takes
+// an event through one checks that the entry names that event. Each is DATA_LOSS naming
+// `position` when `stored`, the event there, is not the one the entry names: INDEX_DAMAGED, or
+// as CheckStoredEvent when the event itself fails its own checks (changed, or moved there).
+// `stored` is what the stream index gives as version `version` of `stream_id`.
+absl::Status CheckStreamIndexEntry(absl::string_view stream_id, uint64_t version, uint64_t position,
+                                   absl::string_view stored);
+// `stored` is what the event id index gives for `event_id` (any case).
+absl::Status CheckEventIdIndexEntry(absl::string_view event_id, uint64_t position,
+                                    absl::string_view stored);
 
 // Checks `stored` alone as the event at `position`: trailer present, its hash SHA-256 over the
 // previous hash it names and its record, and the record naming this position; not its link to

@@ -5,6 +5,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "ledger/common/errors.h"
+#include "ledger/common/status_macros.h"
 #include "ledger/common/uuid.h"
 #include "ledger/stored_event.h"
 
@@ -55,7 +57,13 @@ absl::StatusOr<std::optional<uint64_t>> StoreEventSource::FindEvent(
     absl::string_view event_id) {
   std::optional<UuidBytes> id = ParseUuid(event_id);
   if (!id) return std::nullopt;
-  return store_->FindEventId(*id);
+  ASSIGN_OR_RETURN(std::optional<uint64_t> position, store_->FindEventId(*id));
+  if (!position) return std::nullopt;
+  // The index is covered by no hash: its entry must name the event with this id.
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(*position));
+  if (!stored) return errors::CorruptEvent(*position, "indexed by event id but missing");
+  RETURN_IF_ERROR(CheckEventIdIndexEntry(event_id, *position, *stored));
+  return position;
 }
 
 absl::StatusOr<std::vector<v1::Event>> StoreEventSource::Read(
@@ -97,13 +105,31 @@ absl::StatusOr<std::vector<v1::Event>> StoreEventSource::Read(
 
 absl::StatusOr<std::vector<uint64_t>> StoreEventSource::StreamPositions(
     absl::string_view stream_id) {
+  // Read before the scan: appends only add versions, so the scan sees at least these.
+  ASSIGN_OR_RETURN(const uint64_t last, store_->StreamVersion(stream_id));
   std::vector<uint64_t> out;
-  absl::Status status = store_->ScanStream(
-      stream_id, 1, /*forward=*/true, [&](uint64_t, uint64_t position) {
+  RETURN_IF_ERROR(
+      store_->ScanStream(stream_id, 1, /*forward=*/true, [&](uint64_t, uint64_t position) {
         out.push_back(position);
         return true;
-      });
-  if (!status.ok()) return status;
+      }));
+  // The index is covered by no hash: the scan, which ends at a version the index lacks, reaches
+  // the stream's last, and each entry names the stream's own event at that version (read in
+  // position order, as GetMany needs).
+  if (out.size() < last) return errors::StreamVersionMissing(stream_id, out.size() + 1, last);
+  std::vector<std::pair<uint64_t, uint64_t>> entries;  // (position, version)
+  entries.reserve(out.size());
+  for (size_t i = 0; i < out.size(); ++i) entries.emplace_back(out[i], i + 1);
+  std::sort(entries.begin(), entries.end());
+  std::vector<uint64_t> positions(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) positions[i] = entries[i].first;
+  absl::Status damage;
+  size_t i = 0;
+  RETURN_IF_ERROR(store_->GetMany(positions, [&](uint64_t position, absl::string_view stored) {
+    damage = CheckStreamIndexEntry(stream_id, entries[i++].second, position, stored);
+    return damage.ok();
+  }));
+  RETURN_IF_ERROR(damage);
   return out;
 }
 

@@ -34,10 +34,12 @@ class EventSource {
   virtual absl::StatusOr<std::vector<v1::Event>> Read(
       const std::vector<uint64_t>& positions) = 0;
   // The positions of the stream's events, ascending (none for an unknown
-  // stream).
+  // stream). DATA_LOSS (INDEX_DAMAGED) when a store's stream index lacks a
+  // version or names an event that is not the stream's at that version.
   virtual absl::StatusOr<std::vector<uint64_t>> StreamPositions(
       absl::string_view stream_id) = 0;
   // The position of the event with this id (any case), nullopt if none.
+  // DATA_LOSS (INDEX_DAMAGED) when a store's event id index names another event.
   virtual absl::StatusOr<std::optional<uint64_t>> FindEvent(
       absl::string_view event_id) = 0;
 };

@@ -793,8 +793,9 @@ struct GovernanceState::Access {
     return it == s.decisions_.end() ? nullptr : &it->second;
   }
 
-  // A decision of `org` whose reference differs from `ref` at most in letter case, hyphens or
-  // spacing (one reference, for uniqueness), with its stream; {"", null} if none.
+  // A decision of `org` whose reference differs from `ref` at most in letter case,
+  // punctuation, spacing or a number's leading zeros (SpellingKey: one reference, for
+  // uniqueness), with its stream; {"", null} if none.
   static std::pair<std::string, const DecisionState*> SpelledAlike(const S& s,
                                                                    absl::string_view org,
                                                                    absl::string_view ref) {

@@ -336,6 +336,15 @@ std::optional<v1::Event> GovernanceValidator::StoredEvent(
     if (lookup_failure_.ok()) lookup_failure_ = stored.status();
     return std::nullopt;
   }
+  // The index is covered by no hash: its entry must name the event with this id.
+  if (absl::Status named = *stored ? CheckEventIdIndexEntry(event_id, **position, **stored)
+                                   : errors::CorruptEvent(**position,
+                                                          "indexed by event id "
+                                                          "but missing");
+      !named.ok()) {
+    if (lookup_failure_.ok()) lookup_failure_ = named;
+    return std::nullopt;
+  }
   v1::Event event;
   if (!*stored || ParseForFold(**stored, &event) != ReadAhead::kGovernance) {
     return std::nullopt;
@@ -396,17 +405,26 @@ absl::StatusOr<std::optional<v1::Event>> GovernanceValidator::NewestStandingAfte
   if (version == 0) return newest;
   v1::Event event;
   absl::Status read = absl::OkStatus();
-  RETURN_IF_ERROR(store_->ScanStream(
-      stream, version, /*forward=*/false, [&](uint64_t, uint64_t position) {
+  bool found = false;             // the scan stopped at the named event or a standing one after it
+  uint64_t lowest = version + 1;  // the lowest version scanned
+  RETURN_IF_ERROR(
+      store_->ScanStream(stream, version, /*forward=*/false, [&](uint64_t v, uint64_t position) {
+        lowest = v;
         absl::StatusOr<std::optional<std::string>> stored = store_->Get(position);
         if (!stored.ok() || !*stored) {
-          read = stored.ok() ? absl::DataLossError(absl::StrCat("position ", position,
-                                                                " of ", stream, " is missing"))
+          read = stored.ok() ? errors::CorruptEvent(position, "indexed by stream but missing")
                              : stored.status();
           return false;
         }
-        return ParseForFold(**stored, &event) != ReadAhead::kGovernance || !reached(event);
+        read = CheckStreamIndexEntry(stream, v, position, **stored);
+        if (!read.ok()) return false;
+        found = ParseForFold(**stored, &event) == ReadAhead::kGovernance && reached(event);
+        return !found;
       }));
+  // The scan ends at a version the index lacks: one that ended above version 1 met a gap.
+  if (read.ok() && !found && lowest != 1) {
+    read = errors::StreamVersionMissing(stream, lowest - 1, version);
+  }
   RETURN_IF_ERROR(read);
   return newest;
 }
@@ -585,6 +603,8 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
   if (absl::Status built_on =
           CheckNothingBuiltOn(*type, correction.stream_id(), m.corrected_event_id(), earlier);
       !built_on.ok()) {
+    // (A look-up that failed, as through a damaged index, is no refusal: it says so.)
+    if (built_on.code() != absl::StatusCode::kFailedPrecondition) return built_on;
     return refuse(built_on.message(),
                   "an event that later events of its entity build on is not corrected: correct "
                   "those first, newest first");

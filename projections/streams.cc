@@ -5,11 +5,6 @@
 #include <cstdlib>
 #include <iterator>
 
-#include "unicode/normalizer2.h"
-#include "unicode/uchar.h"
-#include "unicode/unistr.h"
-#include "unicode/uspoof.h"
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +13,11 @@
 #include "absl/strings/strip.h"
 #include "ledger/common/names.h"
 #include "ledger/common/text.h"
+#include "unicode/locid.h"
+#include "unicode/normalizer2.h"
+#include "unicode/uchar.h"
+#include "unicode/unistr.h"
+#include "unicode/uspoof.h"
 
 namespace govledger::projections {
 namespace {
@@ -80,11 +80,28 @@ absl::Status CheckReference(absl::string_view reference) {
 }
 
 std::string SpellingKey(absl::string_view reference) {
-  std::string spaced(reference.data(), reference.size());
-  for (char& c : spaced) {
-    if (c == '-' || absl::ascii_isspace(static_cast<unsigned char>(c))) c = ' ';
+  std::vector<std::string> words;
+  for (size_t i = 0; i < reference.size();) {
+    const auto alnum = [&](size_t k) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(reference[k]));
+    };
+    const auto digit = [&](size_t k) {
+      return absl::ascii_isdigit(static_cast<unsigned char>(reference[k]));
+    };
+    if (!alnum(i)) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < reference.size() && alnum(end) && digit(end) == digit(i)) ++end;
+    absl::string_view word = reference.substr(i, end - i);
+    if (digit(i)) {  // a number, as its value reads: "072" is "72", "00" is "0"
+      while (word.size() > 1 && word.front() == '0') word.remove_prefix(1);
+    }
+    words.push_back(absl::AsciiStrToLower(word));
+    i = end;
   }
-  return absl::AsciiStrToLower(absl::StrJoin(absl::StrSplit(spaced, ' ', absl::SkipEmpty()), " "));
+  return absl::StrJoin(words, " ");
 }
 
 namespace {
@@ -116,10 +133,15 @@ icu::UnicodeString Skeleton(const icu::UnicodeString& text) {
   return U_FAILURE(error) ? text : out;  // only on exhausted memory
 }
 
-// One of the two keys LookAlike compares: the skeleton of the text with its letter case
-// folded, or with its letter case kept (capitals alike only as capitals: Cyrillic "В" and "B").
-// Not the skeleton folded: a skeleton maps "I" to "l", which folding "L" would then meet.
-std::string LookAlikeKey(absl::string_view text, bool fold_case) {
+// How LookAlikeKey takes the text's letter case, before its skeleton: folded; kept (capitals
+// alike only as capitals: Cyrillic "В" and "B"); or upper case (a digit zero as a capital O in
+// a name written in capitals: "B0B" and "Bob", which neither other key meets, since a skeleton
+// maps "0" to "O" and folding leaves "o"). Never the skeleton folded: a skeleton maps "I" to
+// "l", which folding "L" would then meet.
+enum class LetterCase { kFolded, kKept, kUpper };
+
+// One of the keys LookAlike compares: the skeleton of the text with its letter case as `cased`.
+std::string LookAlikeKey(absl::string_view text, LetterCase cased) {
   static const icu::Normalizer2& fold =
       Normalizer(icu::Normalizer2::getNFKCCasefoldInstance, "NFKC_Casefold data");
   static const icu::Normalizer2& nfd = Normalizer(icu::Normalizer2::getNFDInstance, "NFD data");
@@ -133,7 +155,9 @@ std::string LookAlikeKey(absl::string_view text, bool fold_case) {
     if (c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0) u.setCharAt(i, u' ');
   }
   // (As written: not NFKC's compatibility forms either, which map a lunate "Ϲ" to "Σ".)
-  u = Skeleton(fold_case ? fold.normalize(u, error) : u);
+  if (cased == LetterCase::kFolded) u = fold.normalize(u, error);
+  if (cased == LetterCase::kUpper) u.toUpper(icu::Locale::getRoot());
+  u = Skeleton(u);
   u = nfd.normalize(u, error);
   icu::UnicodeString kept;
   bool space = true;  // none at the start, runs as one
@@ -174,8 +198,10 @@ bool IsComposed(absl::string_view text) {
 
 bool LookAlike(absl::string_view a, absl::string_view b) {
   if (a == b) return true;
-  return LookAlikeKey(a, true) == LookAlikeKey(b, true) ||
-         LookAlikeKey(a, false) == LookAlikeKey(b, false);
+  for (LetterCase cased : {LetterCase::kFolded, LetterCase::kKept, LetterCase::kUpper}) {
+    if (LookAlikeKey(a, cased) == LookAlikeKey(b, cased)) return true;
+  }
+  return false;
 }
 
 std::string ReferenceSlug(absl::string_view reference) {

@@ -34,9 +34,10 @@ absl::Status CheckReference(absl::string_view reference);
 std::string ReferenceSlug(absl::string_view reference);
 
 // A decision reference as the rule "references are unique per organisation" compares it
-// (references are ASCII: CheckReference): letters in lower case, hyphens and white space as
-// spaces, runs of spaces as one, none at either end ("PCD 72", "pcd-72" and "PCD  72" are one
-// reference).
+// (references are ASCII: CheckReference): its words, each a run of letters or of digits, in
+// lower case, numbers without leading zeros, one space between; punctuation, spacing and where
+// letters meet digits only separate them ("PCD 72", "pcd-72", "PCD  72", "PCD72", "PCD.72",
+// "PCD_72" and "PCD 072" are one reference, "pcd 72"; "PCD 7 2" is another).
 std::string SpellingKey(absl::string_view reference);
 
 // Whether two names (gates' names, keys' holders, roles; well-formed UTF-8) would pass for one
@@ -44,8 +45,9 @@ std::string SpellingKey(absl::string_view reference);
 // however a name is written: equal once letter case is folded in any script (Unicode's
 // NFKC_Casefold, which also composes accents and maps compatibility forms: full-width letters,
 // a no-break space), letters that look alike are mapped to one (Unicode's confusable
-// skeletons, UTS #39, of the folded text and of the text with its case kept, so that capitals
-// alike only as capitals count: Cyrillic "ОВС" and "OBC"), accents and characters that show
+// skeletons, UTS #39, of the folded text, of the text with its case kept, so that capitals
+// alike only as capitals count: Cyrillic "ОВС" and "OBC", and of the text in capitals, so that
+// "B0B" and "Bob" count), accents and characters that show
 // nothing (U+200B) are dropped, and punctuation (hyphens, dashes, full stops, underscores,
 // brackets, apostrophes), blanks (U+2800, U+3164) and runs of white space are one space. So
 // "Gate 3", "GATE-3", "Gate 3.", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one gate; "José",

@@ -124,6 +124,31 @@ absl::Status CorruptEvent(uint64_t position, absl::string_view what) {
       reason::kEventCorrupt, {{"position", absl::StrCat(position)}});
 }
 
+namespace {
+// What an index damage message ends with: the remedy.
+constexpr absl::string_view kRebuildIndexes =
+    "the log itself may be whole (govledger verify checks it): stop govledgerd and start it "
+    "once with --rebuild-indexes, which rebuilds the indexes from the log";
+}  // namespace
+
+absl::Status IndexEntryWrong(absl::string_view index, uint64_t position, absl::string_view what) {
+  return WithReason(absl::DataLossError(absl::StrCat("event at position ", position, ": ", what,
+                                                     ": the ledger's ", index,
+                                                     " index is damaged; ", kRebuildIndexes)),
+                    reason::kIndexDamaged,
+                    {{"index", std::string(index)}, {"position", absl::StrCat(position)}});
+}
+
+absl::Status StreamVersionMissing(absl::string_view stream_id, uint64_t missing,
+                                  uint64_t last_version) {
+  return WithReason(absl::DataLossError(absl::StrCat(
+                        "version ", missing, " of stream '", stream_id,
+                        "' is missing from the stream index, whose last version is ", last_version,
+                        ": the ledger's streams index is damaged; ", kRebuildIndexes)),
+                    reason::kIndexDamaged,
+                    {{"index", "streams"}, {"stream_id", std::string(stream_id)}});
+}
+
 absl::Status ChainBroken(uint64_t position, absl::string_view why) {
   return WithReason(
       absl::DataLossError(absl::StrCat("hash chain broken at position ", position, ": ", why)),

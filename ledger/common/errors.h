@@ -78,6 +78,11 @@ inline constexpr absl::string_view kPositionPastHead = "POSITION_PAST_HEAD";
 inline constexpr absl::string_view kVersionPastStreamEnd = "VERSION_PAST_STREAM_END";
 // DATA_LOSS: an event's stored bytes are missing or do not parse. Metadata: "position".
 inline constexpr absl::string_view kEventCorrupt = "EVENT_CORRUPT";
+// DATA_LOSS: the `streams` or `event_ids` index names another event than the log holds, or
+// lacks one: the index is damaged, the log may be whole (govledgerd --rebuild-indexes rebuilds
+// the indexes from it). Metadata: "index" ("streams" or "event_ids"), and "position" (the event
+// an entry names) or "stream_id" (the stream missing a version).
+inline constexpr absl::string_view kIndexDamaged = "INDEX_DAMAGED";
 // DATA_LOSS: the hash chain does not verify. Metadata: "position".
 inline constexpr absl::string_view kChainBroken = "CHAIN_BROKEN";
 // INTERNAL: the storage engine failed. Metadata: "operation".
@@ -164,6 +169,14 @@ absl::Status VersionPastStreamEnd(absl::string_view stream_id, uint64_t version,
                                   uint64_t stream_version);
 
 absl::Status CorruptEvent(uint64_t position, absl::string_view what);
+
+// DATA_LOSS (INDEX_DAMAGED): the entry of `index` ("streams" or "event_ids") names the event at
+// `position`, which `what` says is not the one it names ("the stream index gives it as ...").
+absl::Status IndexEntryWrong(absl::string_view index, uint64_t position, absl::string_view what);
+// DATA_LOSS (INDEX_DAMAGED): version `missing` of `stream_id`, whose last is `last_version`,
+// has no entry in the stream index (an entry lost on disk; the log itself may be whole).
+absl::Status StreamVersionMissing(absl::string_view stream_id, uint64_t missing,
+                                  uint64_t last_version);
 
 // The event at `position` does not verify; `why` says which check failed, in words an auditor
 // can act on ("its content does not give the hash stored with it: ...").

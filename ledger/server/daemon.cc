@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "ledger/common/address.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
@@ -48,6 +49,7 @@
 #include "ledger/server/query_service.h"
 #include "ledger/server/unknown_methods.h"
 #include "ledger/store/backup.h"
+#include "ledger/store/index_rebuild.h"
 #include "projections/governance_validator.h"
 
 namespace govledger {
@@ -315,6 +317,26 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   // A backup cut short by a crash left its checkpoint (hard links that hold the space of files
   // the database has since dropped); the store is open, so no other process is backing it up.
   RETURN_IF_ERROR(backup::CheckpointReader::RemoveStaleCheckpoint(options.data_dir));
+  // The indexes before anything reads them: the rules' replay looks corrections' targets up.
+  ASSIGN_OR_RETURN(const bool interrupted, daemon->store_->IndexRebuildUnfinished());
+  if (options.rebuild_indexes || interrupted) {
+    if (options.log) {
+      options.log(interrupted ? "an index rebuild was cut short: rebuilding the streams and "
+                                "event_ids indexes from the log again"
+                              : "rebuilding the streams and event_ids indexes from the log");
+    }
+    ASSIGN_OR_RETURN(const IndexRebuildResult rebuilt, RebuildIndexes(*daemon->store_));
+    if (options.log) {
+      options.log(absl::StrFormat("indexes rebuilt: %d events, %d streams, in %.2f s",
+                                  rebuilt.events, rebuilt.streams, rebuilt.seconds));
+      for (const std::string& a : rebuilt.anomalies) options.log("index rebuild: " + a);
+      if (rebuilt.anomaly_count > rebuilt.anomalies.size()) {
+        options.log(absl::StrCat("index rebuild: and ",
+                                 rebuilt.anomaly_count - rebuilt.anomalies.size(),
+                                 " more such (govledger verify lists them)"));
+      }
+    }
+  }
   projections::ValidatorOptions validator_options;
   validator_options.snapshot_every = options.snapshot_every;
   validator_options.checkpoint_seconds = options.checkpoint_seconds;
@@ -327,9 +349,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   if (!ledger.ok()) {
     // The next start must still say the acknowledged head was missing (a clock refused, say).
     daemon->store_->RemoveAcknowledgedHeadMadeAtOpen();
-    // A broken chain or a corrupt event found at start: say what to do.
+    // A broken chain or a corrupt event found at start: say what to do (an index's damage says
+    // so itself: the log may be whole).
+    const std::optional<google::rpc::ErrorInfo> info = errors::ErrorInfoOf(ledger.status());
     if (ledger.status().code() == absl::StatusCode::kDataLoss &&
-        !absl::StrContains(ledger.status().message(), "from a backup")) {
+        !absl::StrContains(ledger.status().message(), "from a backup") &&
+        !(info && info->reason() == errors::reason::kIndexDamaged)) {
       return absl::DataLossError(absl::StrCat(
           ledger.status().message(), "; the data directory is damaged or was altered: keep it "
           "for inspection, and restore the ledger from a backup (govledger admin restore)"));

@@ -110,6 +110,9 @@ struct DaemonOptions {
   int checkpoint_seconds = 10;
   // Drop the projections and refold the whole log before serving (resumable). Default false.
   bool rebuild_projections = false;
+  // Rebuild the `streams` and `event_ids` indexes from the log before serving (RebuildIndexes;
+  // a start that finds a rebuild cut short does so whatever this says). Default false.
+  bool rebuild_indexes = false;
   // Called after each checkpoint of a rebuild with the position reached (progress). Default
   // none.
   std::function<void(uint64_t position)> on_rebuild_checkpoint;

@@ -217,6 +217,10 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
   app.add_flag("--rebuild-projections", options.rebuild_projections,
                "Drop the projections and refold the whole log before serving; an interrupted "
                "rebuild resumes from its last checkpoint (the log is only read)");
+  app.add_flag("--rebuild-indexes", options.rebuild_indexes,
+               "Rebuild the streams and event_ids indexes from the log before serving, checking "
+               "its chain (the log is only read); for an index a read reports damaged "
+               "(INDEX_DAMAGED)");
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("govledgerd: ") + e.what() + " (see --help)\n";
   });

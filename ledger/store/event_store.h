@@ -99,7 +99,8 @@ class EventStore {
   virtual absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) = 0;
 
   // Calls fn(version, position) for the stream's events starting at version `from`, in
-  // increasing (forward) or decreasing order, until fn returns false or the stream ends.
+  // increasing (forward) or decreasing order, until fn returns false, the stream ends, or the
+  // next version has no entry (the index is dense: only damage leaves a gap).
   using StreamVisitor = std::function<bool(uint64_t version, uint64_t position)>;
   virtual absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
                                   const StreamVisitor& fn) = 0;

@@ -47,6 +47,7 @@ constexpr char kProjectionsCf[] = "projections";
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kHeadKey[] = "head";
 constexpr char kVerifiedKey[] = "verified";
+constexpr char kIndexesRebuildingKey[] = "indexes-rebuilding";
 constexpr const char* kFormatVersion = RocksDbEventStore::kFormatVersion;
 // Format 1 is format 2 without the projections column family: a writable open creates the
 // column family and records format 2; a read-only open reads it as it is.
@@ -872,6 +873,48 @@ absl::Status RocksDbEventStore::SaveVerified(const ChainPoint& point) {
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocks(batch.Put(meta_, kVerifiedKey, EncodePoint(point)), "batch"));
   return WriteSynced(&batch, "write verified point");
+}
+
+absl::StatusOr<bool> RocksDbEventStore::IndexRebuildUnfinished() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kIndexesRebuildingKey, &value);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocks(s, "read the index rebuild mark"));
+  return true;
+}
+
+absl::Status RocksDbEventStore::BeginIndexRebuild() {
+  if (projections_ == nullptr) return errors::Storage("rebuild the indexes", "read-only store");
+  // The mark and the range deletions in one synced batch: a crash leaves either the old
+  // indexes, or empty ones with the mark that says so.
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(meta_, kIndexesRebuildingKey, ""), "batch"));
+  // Past every key of both: an event id key is 16 bytes, a stream key starts with ASCII.
+  const std::string past_every_key(17, '\xFF');
+  RETURN_IF_ERROR(FromRocks(batch.DeleteRange(streams_, "", past_every_key), "batch"));
+  RETURN_IF_ERROR(FromRocks(batch.DeleteRange(event_ids_, "", past_every_key), "batch"));
+  return WriteSynced(&batch, "begin the index rebuild");
+}
+
+absl::Status RocksDbEventStore::PutIndexEntries(const std::vector<IndexEntry>& entries) {
+  rocksdb::WriteBatch batch;
+  char position[8];
+  for (const IndexEntry& e : entries) {
+    PutBigEndian<uint64_t>(e.position, position);
+    const rocksdb::Slice pos(position, 8);
+    rocksdb::Status s;
+    if (!e.stream_id.empty())
+      s = batch.Put(streams_, StreamKey(e.stream_id, e.stream_version), pos);
+    if (s.ok() && e.event_id) s = batch.Put(event_ids_, AsSlice(*e.event_id), pos);
+    if (!s.ok()) return FromRocks(s, "batch");
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "write index entries");
+}
+
+absl::Status RocksDbEventStore::EndIndexRebuild() {
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Delete(meta_, kIndexesRebuildingKey), "batch"));
+  return WriteSynced(&batch, "end the index rebuild");
 }
 
 absl::StatusOr<std::optional<std::string>> RocksDbEventStore::Get(uint64_t position) {

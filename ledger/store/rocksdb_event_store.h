@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,27 @@ class RocksDbEventStore final : public EventStore {
   // projections too, which a chain check never reads whole), and checks its checksum.
   // DATA_LOSS (STORAGE_CORRUPT) naming the file when one does not match.
   absl::Status VerifyChecksums();
+
+  // Rebuilding the `streams` and `event_ids` indexes from the log (govledgerd
+  // --rebuild-indexes; FORMAT.md, "Rebuilding the indexes"). The caller reads the log and puts
+  // each event's entries, between Begin and End, with no append in between.
+  //
+  // Whether a rebuild was begun and not ended (the `meta` key `indexes-rebuilding`): the
+  // indexes are incomplete until one is.
+  absl::StatusOr<bool> IndexRebuildUnfinished();
+  // Marks a rebuild begun and empties both indexes (synced).
+  absl::Status BeginIndexRebuild();
+  // One event's entries; an empty stream_id, or no event_id, puts none in that index.
+  struct IndexEntry {
+    uint64_t position = 0;
+    std::string stream_id;
+    uint64_t stream_version = 0;
+    std::optional<UuidBytes> event_id;
+  };
+  // Puts entries (not synced: EndIndexRebuild's sync covers them).
+  absl::Status PutIndexEntries(const std::vector<IndexEntry>& entries);
+  // Removes the mark (synced, with every entry put before it).
+  absl::Status EndIndexRebuild();
 
   // Orders a failed write-ahead-log append before later syncs (rocksdb_event_store.cc).
   struct WalGate;

@@ -145,13 +145,14 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
       Server(), " decision digest --decision-stream decision/MOPAC/PCD-72"));
   EXPECT_EQ(absl::StripAsciiWhitespace(by_stream.out), digest_hex);
   // A reference the rules count as the same: the decision as registered, said so.
-  for (const char* alike : {"pcd 72", "PCD  72", "pcd-72"}) {
+  for (const char* alike : {"pcd 72", "PCD  72", "pcd-72", "PCD72"}) {
     CliRun spelt = Cli(absl::StrCat(Server(), " decision digest --organisation MOPAC --reference '",
                                     alike, "'"));
     EXPECT_EQ(spelt.code, 0) << alike << ": " << spelt.err;
     EXPECT_EQ(absl::StripAsciiWhitespace(spelt.out), digest_hex) << alike;
-    EXPECT_THAT(spelt.err, HasSubstr(absl::StrCat("'", alike, "' is MOPAC's decision 'PCD 72' "
-                                                  "(references are compared without case")));
+    EXPECT_THAT(spelt.err, HasSubstr(absl::StrCat("'", alike,
+                                                  "' is MOPAC's decision 'PCD 72' "
+                                                  "(references are compared without letter case")));
   }
 
   // A key file other users may read signs nothing (it may already sign in their name).
@@ -343,7 +344,7 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
   EXPECT_EQ(absl::StripAsciiWhitespace(found.out),
             crypto::ToHex(projections::DecisionDigest(respelt)));
   EXPECT_THAT(found.err, HasSubstr("'PCD 72' is MOPAC's decision 'pcd-72' (references are "
-                                   "compared without case"));
+                                   "compared without letter case"));
 }
 
 // A signatory declares interests as they sign: the CLI prints the signature digest for the

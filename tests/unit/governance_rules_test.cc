@@ -1292,9 +1292,11 @@ TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
       StatusIs(kFailed,
                AllOf(HasSubstr("decision MOPAC/PCD 72"),
                      HasSubstr("references are unique per organisation"))));
-  // "PCD-72" has the same stream (the slug), and "pcd 72" and "PCD  72" differ only in case
-  // or spacing: each counts as the same reference.
-  for (const char* same : {"PCD-72", "pcd 72", "PCD  72", "Pcd--72"}) {
+  // "PCD-72" has the same stream (the slug), and the others differ only in case, spacing,
+  // punctuation or a leading zero: each counts as the same reference (a clerk's trial stored
+  // "PCD72", "PCD_72", "PCD.72" and "PCD 072" beside MOPAC's approved "PCD 72").
+  for (const char* same : {"PCD-72", "pcd 72", "PCD  72", "Pcd--72", "PCD72", "PCD_72", "PCD.72",
+                           "PCD:72", "PCD/72", "PCD 072"}) {
     EXPECT_THAT(Append(Ev(Decision("MOPAC", same, {"DMPC"}))),
                 StatusIs(kFailed, HasSubstr("already used by this organisation ('PCD 72', "
                                             "stream decision/MOPAC/PCD-72)")))
@@ -1303,6 +1305,8 @@ TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
   // Another organisation may use it.
   EXPECT_OK(Append(Ev(Decision("WWA", "PCD 72", {"PCC"}))));
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 73", {"DMPC"}))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 7 2", {"DMPC"}))));  // words of their own
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 720", {"DMPC"}))));
 }
 
 TEST_F(RulesTest, DecisionNeedsARegisteredOrganisation) {
@@ -2248,7 +2252,10 @@ TEST_F(SignatureTest, AHolderIsOneWhateverTheUnicodeSpelling) {
   // Smith." and "Alice_Smith" as other people).
   for (const char* holder :
        {"JOS\u00c9 RUIZ", "\u13abos\u00e9 Ruiz", "Jose Ruiz", "jose-ruiz", "Jos\u00e9 Ruiz.",
-        "Jos\u00e9_Ruiz", "Jos\u00e9 Ruiz\u2019", "(Jos\u00e9 Ruiz)"}) {
+        "Jos\u00e9_Ruiz", "Jos\u00e9 Ruiz\u2019", "(Jos\u00e9 Ruiz)",
+        // Capitals with a digit zero for the O (a signatory's trial: "B0B TREASURER" signed
+        // beside "Bob Treasurer", each alike only to "BOB TREASURER").
+        "J0S\u00c9 RUIZ", "J0SE RU1Z"}) {
     Signer other = NewSigner(absl::StrCat("jose-", ++n), wm_cc_.role);
     ASSERT_OK(Append(Ev(other.Registration(holder)))) << holder;
     EXPECT_THAT(Append(Ev(other.Sign(decision))),

@@ -27,7 +27,7 @@
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/stored_event.h"
-#include "tests/forwarding_event_store.h"
+#include "tests/damaged_index_store.h"
 #include "tests/memory_event_store.h"
 #include "tests/testutil.h"
 
@@ -1143,7 +1143,7 @@ class Gate {
 };
 
 // Fails Write, Sync or StreamVersion on demand, and holds writes or syncs in flight on demand.
-class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore {
+class FaultyEventStore final : public ::govledger::testing::DamagedIndexStore {
  public:
   std::atomic<bool> fail_write = false;
   std::atomic<int> fail_write_number = 0;  // the write (counting from 1) that fails; 0: none
@@ -1152,7 +1152,6 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
   std::atomic<int> syncs = 0;
   std::string fail_stream_version_of;  // set before use; read by the writer
   std::atomic<bool> damaged_id_index = false;  // FindEventIds is DATA_LOSS
-  std::atomic<uint64_t> every_id_at = 0;       // FindEventIds finds every id at this position
   std::atomic<uint64_t> lost = 0;      // a position the store has lost (0: none)
   Gate write_gate;                     // a Write waits here before writing anything
   Gate sync_gate;                      // a Sync waits here before syncing
@@ -1184,32 +1183,12 @@ class FaultyEventStore final : public ::govledger::testing::ForwardingEventStore
           "storage read event id found the database corrupt: block "
           "checksum mismatch");
     }
-    if (every_id_at != 0) {  // an index rewritten so that every id names one event
-      return std::vector<std::optional<uint64_t>>(ids.size(), every_id_at.load());
-    }
-    return ForwardingEventStore::FindEventIds(ids);
-  }
-  // Stream `misindexed_stream`'s index entry for version 1 names the event at `misindexed_to`,
-  // as an entry rewritten in the database would (the stream index is covered by no hash).
-  std::string misindexed_stream;  // set before use
-  uint64_t misindexed_to = 0;
-  // That stream's index has no entry for this version (0: none): a scan ends there, as
-  // RocksDB's ends at a gap in the dense versions.
-  uint64_t unindexed_version = 0;
-  absl::Status ScanStream(absl::string_view stream_id, uint64_t from, bool forward,
-                          const StreamVisitor& fn) override {
-    return ForwardingEventStore::ScanStream(
-        stream_id, from, forward, [&](uint64_t version, uint64_t position) {
-          if (stream_id == misindexed_stream && version == unindexed_version) return false;
-          const bool misindexed = stream_id == misindexed_stream && version == 1;
-          return fn(version, misindexed ? misindexed_to : position);
-        });
+    return DamagedIndexStore::FindEventIds(ids);
   }
   // A lost event ends a scan, as a gap in RocksDB's dense keys does.
   absl::Status ScanLog(uint64_t from, bool forward, const LogVisitor& fn) override {
-    return ForwardingEventStore::ScanLog(from, forward, [&](uint64_t p, absl::string_view s) {
-      return p != lost && fn(p, s);
-    });
+    return DamagedIndexStore::ScanLog(
+        from, forward, [&](uint64_t p, absl::string_view s) { return p != lost && fn(p, s); });
   }
 };
 
@@ -1288,10 +1267,13 @@ TEST(LedgerLostEventTest, AStreamIndexEntryNamingAnotherEventIsDataLoss) {
   request.set_stream_id("notes/a");
   store.misindexed_stream = "notes/a";
   store.misindexed_to = 2;  // notes/b's
-  EXPECT_THAT((*ledger)->Read(request),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("position 2: the stream index gives it as version 1 of stream "
-                                 "'notes/a', but it is version 1 of stream 'notes/b'")));
+  absl::StatusOr<v1::ReadResponse> damaged = (*ledger)->Read(request);
+  EXPECT_THAT(damaged, StatusIs(absl::StatusCode::kDataLoss,
+                                AllOf(HasSubstr("position 2: the stream index gives it as version "
+                                                "1 of stream 'notes/a', but it is version 1 of "
+                                                "stream 'notes/b'"),
+                                      HasSubstr("start it once with --rebuild-indexes"))));
+  EXPECT_EQ(errors::ErrorInfoOf(damaged.status())->reason(), errors::reason::kIndexDamaged);
   store.misindexed_to = 3;  // notes/a's version 2
   EXPECT_THAT(
       (*ledger)->Read(request),
