@@ -3258,6 +3258,27 @@ std::map<std::string, std::string> GovernanceState::DecisionsShortOfTheirRules()
   return out;
 }
 
+std::map<std::string, std::set<std::string>> GovernanceState::DecisionsHeldByTheirRules() const {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& [stream, d] : decisions_) {
+    if (d.proposed_micros == kUnknownTime ||
+        (d.outcome != DecisionState::Outcome::kPending && d.signing_keys.empty())) {
+      continue;
+    }
+    for (const auto& [rule_stream, rule] : rules_) {
+      if (rule.rule().organisation_id() != d.proposed.organisation_id()) continue;
+      const v1::DelegationRuleSet* setting = rule.InForceAt(d.proposed_micros);
+      if (setting == nullptr || !Access::HasRole(d.proposed, setting->role()) ||
+          !Access::Reaches(*setting, d.proposed).has_value()) {
+        continue;
+      }
+      out[stream].insert(absl::StrCat("delegation rule ", setting->organisation_id(), "/",
+                                      setting->rule_id(), "'s role '", setting->role(), "'"));
+    }
+  }
+  return out;
+}
+
 std::vector<const WorkState*> GovernanceState::ProjectsOf(
     absl::string_view programme_id) const {
   std::vector<const WorkState*> out;

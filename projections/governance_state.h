@@ -392,6 +392,12 @@ class GovernanceState {
   // setting) can reinstate one: the validator refuses a correction that adds to it. A log
   // written before these rules may hold some.
   std::map<std::string, std::string> DecisionsShortOfTheirRules() const;
+  // The decisions that were signed or still may be (pending, or with a signature) that a
+  // delegation rule's setting in force when they were proposed holds to its role (they reach
+  // its threshold and name the role): by decision stream, each such rule and role ("delegation
+  // rule MOPAC/DMPC-500K's role 'DMPC'"). The rules keep a setting from releasing one after the
+  // fact; the validator refuses a correction (of the setting) that would.
+  std::map<std::string, std::set<std::string>> DecisionsHeldByTheirRules() const;
 
   // Projects of a programme, in id order.
   std::vector<const WorkState*> ProjectsOf(

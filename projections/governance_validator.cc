@@ -1001,6 +1001,8 @@ absl::Status GovernanceValidator::CheckAppend(
   bool refolded = false;  // by this append: journal_ no longer holds `mark`
   auto refold_with = [&](size_t n) {
     const std::map<std::string, std::string> short_before = state_->DecisionsShortOfTheirRules();
+    const std::map<std::string, std::set<std::string>> held_before =
+        state_->DecisionsHeldByTheirRules();
     group_events_.insert(group_events_.end(), stored.begin(), stored.begin() + n);
     group_recorded_.insert(group_recorded_.end(), n, context.recorded_micros);
     absl::Status status = Refold(group_refolded ? &replaced : nullptr);
@@ -1020,6 +1022,28 @@ absl::Status GovernanceValidator::CheckAppend(
       return errors::WithReason(
           absl::FailedPreconditionError(absl::StrCat("it would leave ", lacks, ": ", kRule)),
           errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+    }
+    // Nor one that releases a decision from the role a setting held it to when it was proposed
+    // (voids that setting): the register would no longer show what it was held to, as a setting
+    // dated back over it may not (a signatory's trial: a rule's only setting voided, and a
+    // decision approved with its role showed none). A decision voided itself is not released.
+    const std::map<std::string, std::set<std::string>> held_after =
+        state_->DecisionsHeldByTheirRules();
+    for (const auto& [stream, requirements] : held_before) {
+      if (!state_->decisions().contains(stream)) continue;
+      const auto after = held_after.find(stream);
+      for (const std::string& requirement : requirements) {
+        if (after != held_after.end() && after->second.contains(requirement)) continue;
+        constexpr absl::string_view kRule =
+            "a correction releases no decision from the role a delegation rule's setting in "
+            "force when it was proposed held it to: record a new setting, dated after that "
+            "decision's proposal, instead";
+        const std::string entity = absl::StrCat("decision on ", stream);
+        return errors::WithReason(
+            absl::FailedPreconditionError(absl::StrCat("it would release the decision on ", stream,
+                                                       " from ", requirement, ": ", kRule)),
+            errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+      }
     }
     return absl::OkStatus();
   };

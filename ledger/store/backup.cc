@@ -88,21 +88,6 @@ absl::Status CheckNewDirectory(const fs::path& path, absl::string_view what) {
   return absl::OkStatus();
 }
 
-// The ledger's data directory or backup `path` lies inside, if any: the nearest ancestor holding
-// RocksDB's CURRENT file (a data directory, restored or not) or a backup's manifest.
-std::optional<fs::path> EnclosingDatabase(const fs::path& path) {
-  std::error_code ec;
-  const fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  if (ec) return std::nullopt;
-  for (fs::path dir = absolute.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::is_regular_file(dir / "CURRENT", ec) || fs::is_regular_file(dir / kManifestFile, ec)) {
-      return dir;
-    }
-    if (dir == dir.root_path()) break;
-  }
-  return std::nullopt;
-}
-
 // Whether `inner` is `outer` or lies inside it (both resolved as far as they exist).
 bool Within(const fs::path& inner, const fs::path& outer) {
   auto resolved = [](const fs::path& p) {
@@ -505,6 +490,19 @@ absl::StatusOr<bool> CheckpointReader::Next(v1::BackupFileChunk* chunk) {
   return true;
 }
 
+std::optional<std::string> EnclosingDatabase(const std::string& path) {
+  std::error_code ec;
+  const fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) return std::nullopt;
+  for (fs::path dir = absolute.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_regular_file(dir / "CURRENT", ec) || fs::is_regular_file(dir / kManifestFile, ec)) {
+      return dir.string();
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
+
 // ---- BackupWriter ----
 
 absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
@@ -514,10 +512,10 @@ absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
   // In a data directory it would share the disk it is to outlive, and the daemon removes what it
   // finds at the names it uses for its own checkpoints; in a backup, a file its manifest does not
   // list makes that backup unrestorable.
-  if (std::optional<fs::path> database = EnclosingDatabase(path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "backup directory ", path.string(), " is inside ", database->string(),
-        ", a ledger's data directory or a backup; give a directory outside it"));
+  if (std::optional<std::string> database = EnclosingDatabase(path.string())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("backup directory ", path.string(), " is inside ", *database,
+                     ", a ledger's data directory or a backup; give a directory outside it"));
   }
   std::unique_ptr<BackupWriter> writer(new BackupWriter());
   writer->dir_ = path.string();
@@ -714,10 +712,10 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   // Nor inside another backup, which it would make unrestorable alike, or a data directory,
   // whose daemon removes what it finds at the names of its own checkpoints (a ledger restored
   // to DIR/backup-checkpoint was deleted by the next backup, without a word).
-  if (std::optional<fs::path> database = EnclosingDatabase(target_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "target data directory ", target_path.string(), " is inside ", database->string(),
-        ", a ledger's data directory or a backup; give a directory outside it"));
+  if (std::optional<std::string> database = EnclosingDatabase(target_path.string())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target data directory ", target_path.string(), " is inside ", *database,
+                     ", a ledger's data directory or a backup; give a directory outside it"));
   }
 
   // What a restore refuses for damage to the backup itself says what to do instead.

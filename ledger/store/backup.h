@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ inline constexpr char kManifestFile[] = "govledger-backup.json";
 // builds beside its target: ".<target>.partial-<host>-<pid>", or ".<target>.partial-<pid>"
 // before 2026-12-07. Sets *suffix to what follows ".partial-".
 bool IsPartialCopyName(absl::string_view name, absl::string_view* suffix = nullptr);
+// The ledger's data directory or backup `path` lies inside, if any: the nearest ancestor
+// holding RocksDB's CURRENT file (a data directory, restored or not) or a backup's manifest.
+// Nothing of a ledger is made there: a daemon removes what it finds at the names of its own
+// checkpoints, and a file a backup's manifest does not list makes the backup unrestorable.
+std::optional<std::string> EnclosingDatabase(const std::string& path);
 // BackupManifest.manifest_version written and accepted.
 inline constexpr uint32_t kManifestVersion = 1;
 // Largest BackupFileChunk.data.

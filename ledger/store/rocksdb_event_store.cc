@@ -430,6 +430,18 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
   }
+  // Nor made inside another ledger's directory or a backup (checked before the directory is
+  // made; an operator's trial: a ledger made at DIR/backup-checkpoint of a served one took an
+  // append, and the served one's next backup deleted it).
+  if (!options.read_only && !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    if (std::optional<std::string> database = backup::EnclosingDatabase(dir)) {
+      return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", dir, " is inside ", *database,
+          ", a ledger's data directory or a backup: a new ledger is not made there (a daemon "
+          "removes what it finds at the names of its own files, and a backup's manifest does "
+          "not list it); give a directory outside it")));
+    }
+  }
   // A directory made here is its owner's alone (0700): the log holds decisions' confidential
   // parts, which no other user of the machine should read, whatever the umask. One that exists
   // keeps its mode (the system service's is 0700 too: StateDirectoryMode).

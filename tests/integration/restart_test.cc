@@ -599,6 +599,26 @@ TEST(DaemonFlagsTest, SetupAStartWouldMeetAgainExitsTwo) {
   EXPECT_THAT(the_parent.err, HasSubstr(absl::StrCat("did you mean --data-dir ",
                                                      daemon.data_dir())));
   EXPECT_FALSE(std::filesystem::exists(parent + "/CURRENT"));
+  // Nor is a new ledger made inside another's data directory, or inside a backup (an
+  // operator's trial: one made at DATA/backup-checkpoint took an append, and the served
+  // ledger's next backup deleted it without a word).
+  for (const std::string& inside :
+       {daemon.data_dir() + "/backup-checkpoint", daemon.data_dir() + "/deeper/still"}) {
+    CliRun nested = run(absl::StrCat("--data-dir ", inside, " --listen 127.0.0.1:0"));
+    EXPECT_EQ(nested.code, 2) << nested.err;
+    EXPECT_THAT(nested.err, HasSubstr(absl::StrCat("is inside ", daemon.data_dir(),
+                                                   ", a ledger's data directory or a backup: a "
+                                                   "new ledger is not made there")));
+    EXPECT_FALSE(std::filesystem::exists(inside)) << inside;
+  }
+  std::filesystem::create_directories(tmp.path() + "/backup");
+  std::ofstream(tmp.path() + "/backup/govledger-backup.json") << "{}";
+  CliRun in_backup =
+      run(absl::StrCat("--data-dir ", tmp.path(), "/backup/sub --listen 127.0.0.1:0"));
+  EXPECT_EQ(in_backup.code, 2) << in_backup.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/backup/sub"));
+  // The ledger itself still starts.
+  ASSERT_OK(daemon.Start());
 }
 
 // SIGUSR1 and SIGUSR2, whose default action would kill it without a clean stop (an operator's

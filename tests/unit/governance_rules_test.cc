@@ -1511,6 +1511,37 @@ TEST_F(RulesTest, ADelegationSettingIsNotDatedBackOverADecisionItWouldHoldToAMis
                                                              "leave decision MOPAC/PCD 11"))));
 }
 
+// Nor does a correction of the setting a decision was proposed under release the decision from
+// that setting's role (a signatory's trial: a rule's only setting voided, and a decision
+// approved with its role showed none in the register). A setting that held no decision is
+// corrected, and so is one whose decision was withdrawn before anyone signed it.
+TEST_F(RulesTest, ACorrectionOfADelegationSettingReleasesNoDecisionItHeld) {
+  SetUpProgrammes();
+  const std::string dm = "Deputy Mayor";
+  const v1::Event only = At(Ev(Delegation("MOPAC", "DM-500K", 50000000, dm)), MakeDate(2016, 1, 1));
+  ASSERT_OK(Append(only));
+  ASSERT_OK(Append(At(Ev(Decision("MOPAC", "PCD 10", {"CEO", dm},
+                                  {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")})),
+                      MakeDate(2016, 3, 1))));
+  EXPECT_THAT(Append(At(Correction(only, "keyed in error"), MakeDate(2016, 3, 2))),
+              StatusIs(kFailed, AllOf(HasSubstr("it would release the decision on "
+                                                "decision/MOPAC/PCD-10 from delegation rule "
+                                                "MOPAC/DM-500K's role 'Deputy Mayor'"),
+                                      HasSubstr("a correction releases no decision"))));
+  EXPECT_NE(state().FindDelegationRule("MOPAC", "DM-500K"), nullptr);
+  const v1::Event high =
+      At(Ev(Delegation("MOPAC", "M-10M", 1000000000, "Mayor")), MakeDate(2016, 1, 1));
+  ASSERT_OK(Append(high));
+  EXPECT_OK(Append(At(Correction(high, "keyed in error"), MakeDate(2016, 3, 2))));
+  v1::DecisionWithdrawn withdrawn;
+  withdrawn.set_organisation_id("MOPAC");
+  withdrawn.set_reference("PCD 10");
+  withdrawn.set_reason("superseded");
+  ASSERT_OK(Append(At(Ev(withdrawn), MakeDate(2016, 3, 3))));
+  EXPECT_OK(Append(At(Correction(only, "keyed in error"), MakeDate(2016, 3, 4))));
+  EXPECT_EQ(state().FindDelegationRule("MOPAC", "DM-500K"), nullptr);
+}
+
 // A decision withdrawn before anyone signed it was held to nothing: a setting dated back over
 // it may release it, or hold it to a role it lacks. One signed and then withdrawn was held to
 // the setting in force when signed: it still counts, both ways.
