@@ -96,6 +96,9 @@ absl::StatusOr<absl::flat_hash_map<std::string, TokenGrant>> ParseTokensFile(
                      ? "the first field looks like a token itself, not its SHA-256 (which the "
                        "file holds, so that it gives no token away): use the line `govledger "
                        "admin token` printed for the file"
+                 : hex == "tokens-file-line"
+                     ? "the line starts with `tokens-file-line`, the label `govledger admin "
+                       "token` prints before it: copy what follows the label"
                      : absl::StrCat("the first field (", hex.size(),
                                     " characters) is not a SHA-256 in hex (64 hex digits)"));
     }

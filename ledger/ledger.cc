@@ -606,6 +606,10 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
       v = it->second;
     } else {
       ASSIGN_OR_RETURN(v, store_->StreamVersion(stream));
+      // The stream index is covered by no hash, and the next version is taken from its last
+      // entry: one planted past the stream's end would have the append store a version the
+      // log skips, for good (a reviewer's forged entry). Its event must be that version.
+      if (v > 0) RETURN_IF_ERROR(CheckLastStreamEntry(stream, v));
     }
     staging.stream_versions.emplace(stream, v);
     return v;
@@ -737,6 +741,20 @@ absl::StatusOr<v1::ReadResponse> Ledger::Read(const v1::ReadRequest& request) co
     return damaged;
   }
   return response;
+}
+
+absl::Status Ledger::CheckLastStreamEntry(const std::string& stream, uint64_t version) const {
+  absl::Status checked;
+  RETURN_IF_ERROR(
+      store_->ScanStream(stream, version, /*forward=*/true, [&](uint64_t, uint64_t position) {
+        absl::StatusOr<std::optional<std::string>> stored = store_->Get(position);
+        checked = !stored.ok() ? stored.status()
+                  : !*stored   ? errors::CorruptEvent(position, "indexed by stream but missing")
+                               : CheckStreamIndexEntry(stream, version, position, **stored);
+        return false;
+      }));
+  NoteDamage(checked);  // monitoring must see it, as a read's
+  return checked;
 }
 
 absl::Status Ledger::CheckEventType(absl::string_view type) const {

@@ -216,6 +216,9 @@ class Ledger {
   void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
   void AckLoop();
   absl::Status Stage(Pending& pending, Staging& staging);
+  // DATA_LOSS (INDEX_DAMAGED, noted) unless the stream index's last entry for `stream`, at
+  // `version`, names that version of the stream's own event.
+  absl::Status CheckLastStreamEntry(const std::string& stream, uint64_t version) const;
 
   EventStore* const store_;
   const Clock* const clock_;

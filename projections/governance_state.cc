@@ -1980,9 +1980,22 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckOptionalDate("part2.publication_deferred_until",
                                       m.part2().has_publication_deferred_until(),
                                       m.part2().publication_deferred_until()));
-    if (!m.part2().text().empty() && m.part2().reason().empty()) {
-      return Invalid(absl::StrCat(
-          entity, ": a Part 2 needs the reason it is confidential"));
+    // A Part 2 is its text and the reason it is confidential: the register says a decision
+    // has one, and why, from these (a clerk's trial: a reason alone showed as a Part 2, a date
+    // alone showed nowhere). One whose text this ledger is not to hold says so in its text.
+    if (const v1::ConfidentialPart& part2 = m.part2(); !part2.text().empty() ||
+                                                       !part2.reason().empty() ||
+                                                       part2.has_publication_deferred_until()) {
+      if (IsBlank(part2.text())) {
+        return Invalid(absl::StrCat(
+            entity, ": a Part 2 needs its text (part2.text ",
+            part2.text().empty() ? "is empty" : "holds only white space",
+            "): what is confidential, or, when this ledger is not to hold it, where it is "
+            "held; or leave part2 out if the decision has none"));
+      }
+      if (IsBlank(part2.reason())) {
+        return Invalid(absl::StrCat(entity, ": a Part 2 needs the reason it is confidential"));
+      }
     }
     if (!m.programme_id().empty())
       RETURN_IF_ERROR(CheckId("programme_id", m.programme_id()));
@@ -2130,8 +2143,9 @@ struct GovernanceState::Access {
       return Refuse(entity,
                     absl::StrCat("uses a reference already used by this organisation ('",
                                  d->proposed.reference(), "', stream ", stream,
-                                 "): references that differ only in letter case, hyphens or "
-                                 "spacing are one reference"),
+                                 "): references that differ only in letter case, "
+                                 "punctuation, spacing or a number's leading zeros are one "
+                                 "reference"),
                     "decision references are unique per organisation");
     }
     if (!m.programme_id().empty()) {
@@ -3265,6 +3279,7 @@ std::map<std::string, std::set<std::string>> GovernanceState::DecisionsHeldByThe
         (d.outcome != DecisionState::Outcome::kPending && d.signing_keys.empty())) {
       continue;
     }
+    std::set<std::string>& held = out[stream];  // (weighed: listed even if held to none)
     for (const auto& [rule_stream, rule] : rules_) {
       if (rule.rule().organisation_id() != d.proposed.organisation_id()) continue;
       const v1::DelegationRuleSet* setting = rule.InForceAt(d.proposed_micros);
@@ -3272,8 +3287,8 @@ std::map<std::string, std::set<std::string>> GovernanceState::DecisionsHeldByThe
           !Access::Reaches(*setting, d.proposed).has_value()) {
         continue;
       }
-      out[stream].insert(absl::StrCat("delegation rule ", setting->organisation_id(), "/",
-                                      setting->rule_id(), "'s role '", setting->role(), "'"));
+      held.insert(absl::StrCat("delegation rule ", setting->organisation_id(), "/",
+                               setting->rule_id(), "'s role '", setting->role(), "'"));
     }
   }
   return out;

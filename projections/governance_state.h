@@ -395,8 +395,9 @@ class GovernanceState {
   // The decisions that were signed or still may be (pending, or with a signature) that a
   // delegation rule's setting in force when they were proposed holds to its role (they reach
   // its threshold and name the role): by decision stream, each such rule and role ("delegation
-  // rule MOPAC/DMPC-500K's role 'DMPC'"). The rules keep a setting from releasing one after the
-  // fact; the validator refuses a correction (of the setting) that would.
+  // rule MOPAC/DMPC-500K's role 'DMPC'"), every such decision listed (held to none: an empty
+  // set). The rules keep a setting from releasing one after the fact; the validator refuses a
+  // correction (of the setting) that would, for a decision still so weighed after it.
   std::map<std::string, std::set<std::string>> DecisionsHeldByTheirRules() const;
 
   // Projects of a programme, in id order.

@@ -1026,14 +1026,16 @@ absl::Status GovernanceValidator::CheckAppend(
     // Nor one that releases a decision from the role a setting held it to when it was proposed
     // (voids that setting): the register would no longer show what it was held to, as a setting
     // dated back over it may not (a signatory's trial: a rule's only setting voided, and a
-    // decision approved with its role showed none). A decision voided itself is not released.
+    // decision approved with its role showed none). A decision the correction leaves held to
+    // nothing at all, as one no longer signed or pending (its proposal voided, or the last
+    // signature of one rejected), is not released: it was never held, as now known.
     const std::map<std::string, std::set<std::string>> held_after =
         state_->DecisionsHeldByTheirRules();
     for (const auto& [stream, requirements] : held_before) {
-      if (!state_->decisions().contains(stream)) continue;
       const auto after = held_after.find(stream);
+      if (after == held_after.end()) continue;
       for (const std::string& requirement : requirements) {
-        if (after != held_after.end() && after->second.contains(requirement)) continue;
+        if (after->second.contains(requirement)) continue;
         constexpr absl::string_view kRule =
             "a correction releases no decision from the role a delegation rule's setting in "
             "force when it was proposed held it to: record a new setting, dated after that "

@@ -876,18 +876,23 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   for (const v1::Event& e : *differing_events) {
     if (entities.count(e.stream_id()) > 0) changed[e.position()] = &e;
   }
+  absl::Status lookup;  // the first look-up that failed (a damaged index): no answer then
   LeaveToNewHolders(
       p, **a, **b, in_a, risks, scope_items,
       [&](const std::string& id) -> std::optional<uint64_t> {
         absl::StatusOr<std::optional<uint64_t>> found = folder.FindEvent(id);
+        if (!found.ok() && lookup.ok()) lookup = found.status();
         return found.ok() ? *found : std::nullopt;
       },
       &changed);
+  RETURN_IF_ERROR(lookup);
   // As known, a correction voids from the moment it is read, whatever its effective time: one
   // dated after a cut (a correction made today of a week long past) is folded at neither cut,
   // yet voids, at the cut that reads it, an event the other folds. It explains that difference
   // (who voided the event, and why), so it is listed with it.
   std::vector<v1::Event> voiding;  // the corrections found, kept for `changed`
+  // Each stream's candidates, read once (a stream read checks every entry it reads).
+  absl::flat_hash_map<std::string, std::vector<uint64_t>> streams_read;
   for (const auto& [f, folded] : {std::pair{a->get(), &in_a}, std::pair{b->get(), &in_b},
                                   std::pair{da->get(), &in_da}, std::pair{db->get(), &in_db}}) {
     if (f->cut.mode != v1::AS_AT_MODE_AS_KNOWN) continue;
@@ -900,8 +905,13 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
           ToMicros(e->effective_time()) > *f->cut.micros) {
         continue;
       }
-      ASSIGN_OR_RETURN(const std::vector<uint64_t> on_stream,
-                       folder.Candidates(Scope{Scope::kStream, e->stream_id()}));
+      auto read = streams_read.find(e->stream_id());
+      if (read == streams_read.end()) {
+        ASSIGN_OR_RETURN(std::vector<uint64_t> candidates,
+                         folder.Candidates(Scope{Scope::kStream, e->stream_id()}));
+        read = streams_read.emplace(e->stream_id(), std::move(candidates)).first;
+      }
+      const std::vector<uint64_t>& on_stream = read->second;
       std::vector<uint64_t> later;
       for (uint64_t p : on_stream) {
         if (p > position && p <= last && !folded->contains(p) && !changed.contains(p)) {

@@ -35,9 +35,10 @@ std::string ReferenceSlug(absl::string_view reference);
 
 // A decision reference as the rule "references are unique per organisation" compares it
 // (references are ASCII: CheckReference): its words, each a run of letters or of digits, in
-// lower case, numbers without leading zeros, one space between; punctuation, spacing and where
-// letters meet digits only separate them ("PCD 72", "pcd-72", "PCD  72", "PCD72", "PCD.72",
-// "PCD_72" and "PCD 072" are one reference, "pcd 72"; "PCD 7 2" is another).
+// lower case, numbers without leading zeros (but for digits after a full stop: "3.01" and
+// "3.1" differ), one space between; punctuation, spacing and where letters meet digits only
+// separate them ("PCD 72", "pcd-72", "PCD  72", "PCD72", "PCD.72", "PCD_72" and "PCD 072" are
+// one reference, "pcd 72"; "PCD 7 2" is another).
 std::string SpellingKey(absl::string_view reference);
 
 // Whether two names (gates' names, keys' holders, roles; well-formed UTF-8) would pass for one
@@ -47,7 +48,8 @@ std::string SpellingKey(absl::string_view reference);
 // a no-break space), letters that look alike are mapped to one (Unicode's confusable
 // skeletons, UTS #39, of the folded text, of the text with its case kept, so that capitals
 // alike only as capitals count: Cyrillic "ОВС" and "OBC", and of the text in capitals, so that
-// "B0B" and "Bob" count), accents and characters that show
+// "B0B" and "Bob" count, and so, in any case, do the digits 0 and 1 and the letters o and i:
+// "M0" and "Mo", "Tier 1" and "Tier i"), accents and characters that show
 // nothing (U+200B) are dropped, and punctuation (hyphens, dashes, full stops, underscores,
 // brackets, apostrophes), blanks (U+2800, U+3164) and runs of white space are one space. So
 // "Gate 3", "GATE-3", "Gate 3.", "Gate" U+00A0 "3" and Cherokee "Ꮐate 3" are one gate; "José",

@@ -191,7 +191,7 @@ absl::Status StorageCorrupt(absl::string_view operation, absl::string_view detai
 inline constexpr absl::string_view kCorruptDataDirAdvice =
     "; keep this data directory as it is (while a daemon still serves it, what it can read, the "
     "events since the last backup, can be saved first: README, \"Saving what a damaged ledger "
-    "still holds\"), and restore the data directory from a backup into another";
+    "still holds\"), and restore the data directory from a backup into another directory";
 
 absl::Status ShuttingDown();
 

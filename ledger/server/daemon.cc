@@ -325,7 +325,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
                                 "event_ids indexes from the log again"
                               : "rebuilding the streams and event_ids indexes from the log");
     }
-    ASSIGN_OR_RETURN(const IndexRebuildResult rebuilt, RebuildIndexes(*daemon->store_));
+    absl::StatusOr<IndexRebuildResult> result = RebuildIndexes(*daemon->store_);
+    if (!result.ok() && result.status().code() == absl::StatusCode::kDataLoss) {
+      return absl::DataLossError(absl::StrCat(
+          result.status().message(),
+          interrupted ? "; the log does not verify, so the indexes, which a rebuild cut short "
+                        "left incomplete, were not rebuilt: restore the ledger from a backup"
+                      : "; the log does not verify, so the indexes were not rebuilt (nothing "
+                        "was changed): start without --rebuild-indexes to save what can still be "
+                        "read (README, \"Saving what a damaged ledger still holds\"), and "
+                        "restore the ledger from a backup"));
+    }
+    RETURN_IF_ERROR(result.status());
+    const IndexRebuildResult& rebuilt = *result;
     if (options.log) {
       options.log(absl::StrFormat("indexes rebuilt: %d events, %d streams, in %.2f s",
                                   rebuilt.events, rebuilt.streams, rebuilt.seconds));

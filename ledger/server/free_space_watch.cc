@@ -176,16 +176,28 @@ void FreeSpaceWatch::Check() {
   // a file system whose data leaves little more than the floor free must still resume.
   free_checks_ = enough ? std::min(free_checks_ + 1, kResumeChecks) : 0;
   if (!enough || (paused_ && free_checks_ < kResumeChecks)) {
-    // The message changes with the figure, so it is set on every check while paused.
+    // The message changes with the figure, so it is set on every check while paused. Once the
+    // floor is free again, it says so, and when appends resume: not to free space already free
+    // (an operator's trial).
+    if (enough) {
+      ledger_->PauseAppends(absl::StrCat(
+          "appends are paused until the disk holding the ledger has had room for ", kResumeChecks,
+          " checks in a row: ", *free,
+          " bytes are free again on the file system "
+          "of ",
+          path_, ", at least govledgerd's --min-free-bytes (", min_free_bytes_, "), at ",
+          free_checks_, " of the ", kResumeChecks,
+          " checks; nothing was stored. Appends resume "
+          "by themselves in about ",
+          std::max<int64_t>(1, ResumeSeconds() * (kResumeChecks - free_checks_) / kResumeChecks),
+          " s: retry then"));
+      return;
+    }
     const std::string why = absl::StrCat(
         "the disk holding the ledger is nearly full: ",
         !free.ok() ? std::string(free.status().message())
-        : !enough  ? absl::StrCat(*free, " bytes free on the file system of ", path_,
-                                  ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")")
                    : absl::StrCat(*free, " bytes free on the file system of ", path_,
-                                  ", at least govledgerd's --min-free-bytes (", min_free_bytes_,
-                                  ") again, at ", free_checks_, " of the ", kResumeChecks,
-                                  " checks in a row that paused appends wait for"));
+                                  ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")"));
     const std::string resume = absl::StrCat(
         "Free space there: appends resume by themselves once --min-free-bytes has been free for ",
         kResumeChecks, " checks in a row (", ResumeSeconds(), " s)");

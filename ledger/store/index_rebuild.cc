@@ -82,12 +82,16 @@ absl::StatusOr<IndexRebuildResult> RebuildIndexes(RocksDbEventStore& store) {
         if (keys->stream_version <= last) {
           anomaly(absl::StrCat("the event at position ", position, " is version ",
                                keys->stream_version, " of stream '", keys->stream_id,
-                               "', which an earlier event is; the index keeps the earlier"));
+                               "', not above the stream's version before it (", last,
+                               "); the index leaves it out"));
         } else {
           if (keys->stream_version != last + 1) {
-            anomaly(absl::StrCat("stream '", keys->stream_id, "' has no version ", last + 1,
-                                 " (the event at position ", position, " is version ",
-                                 keys->stream_version, ")"));
+            anomaly(absl::StrCat("the log holds no version ", last + 1, " of stream '",
+                                 keys->stream_id, "' (the event at position ", position,
+                                 " is version ", keys->stream_version,
+                                 "): reads of the stream stop at that gap, which no rebuild "
+                                 "mends; its events are all in the log (govledger export "
+                                 "reads them)"));
           }
           e.stream_id = std::string(keys->stream_id);
           e.stream_version = keys->stream_version;

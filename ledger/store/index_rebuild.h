@@ -17,8 +17,8 @@ struct IndexRebuildResult {
   uint64_t events = 0;   // read, 1 to the head
   uint64_t streams = 0;  // with an entry in `streams`
   // What the log holds that an index cannot (an event id used twice, a stream version taken
-  // twice or skipped: what damaged indexes let in before), the first few in log order, each a
-  // sentence naming the positions; and how many there were in all.
+  // twice or skipped: what damaged indexes let in before), the first few, each a sentence
+  // naming the positions; and how many there were in all.
   std::vector<std::string> anomalies;
   uint64_t anomaly_count = 0;
   double seconds = 0;

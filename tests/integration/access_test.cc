@@ -676,6 +676,7 @@ TEST_F(AccessTest, ADeferralRecordedByACorrectionWithholdsTheDecisionAtEarlierCu
       "MOPAC", "TEST 2", {dmpc.role}, {gov::Amount(v1::AMOUNT_KIND_REVENUE, 9990000, "Covert")});
   first.set_title("Operation Kestrel informant payments");
   first.set_programme_id("LPP");
+  first.mutable_part2()->set_text("The informants' names and the sums paid to each.");
   first.mutable_part2()->set_reason("Exempt: law enforcement");
   v1::DecisionProposed deferred = first;
   *deferred.mutable_part1_deferred_until() = gov::MakeDate(2199, 1, 1);

@@ -366,6 +366,30 @@ TEST_F(TamperTest, ADamagedStreamIndexIsReportedAndRebuiltFromTheLog) {
   // Finished, the next start does not rebuild.
   ASSERT_OK(daemon_.Start());
   EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("rebuilding the streams")));
+  stub_.reset();
+  daemon_.Stop();
+
+  // An entry planted past the stream's end: the next version is taken from the last entry, so
+  // an append would store a version the log skips, for good (a reviewer's forged entry made
+  // the log itself fail `verify`). The append is refused, storing nothing.
+  {
+    RawDatabase raw(daemon_.data_dir());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    ASSERT_TRUE(raw.db().Put(sync, raw.family("streams"), stream_key(30), PositionKey(9)).ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  v1::AppendResponse refused;
+  grpc::Status appended =
+      Append(*stub_, MakeAppend({MakeEvent("tamper/x", "after the plant")}), &refused);
+  EXPECT_THAT(appended, GrpcStatusIs(grpc::StatusCode::DATA_LOSS,
+                                     HasSubstr("the stream index gives it as version 30 of "
+                                               "stream 'tamper/x', but it is version 9")));
+  EXPECT_THAT(appended, HasErrorInfo("INDEX_DAMAGED",
+                                     ElementsAre(Pair("index", "streams"), Pair("position", "9"))));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), kEvents + 1u);
 }
 
 // A rebuild reads the whole log and checks its chain first: an index is only rebuilt from a
@@ -377,7 +401,10 @@ TEST_F(TamperTest, AnIndexRebuildChecksTheWholeChainBeforeChangingAnything) {
   daemon_.set_extra_args({"--rebuild-indexes"});
   EXPECT_FALSE(daemon_.Start().ok());
   EXPECT_EQ(daemon_.last_exit().code, 3) << daemon_.last_exit().ToString();
-  EXPECT_THAT(daemon_.Stderr(), HasSubstr("hash chain broken at position 7"));
+  EXPECT_THAT(daemon_.Stderr(),
+              AllOf(HasSubstr("hash chain broken at position 7"),
+                    HasSubstr("the indexes were not rebuilt (nothing was changed): start "
+                              "without --rebuild-indexes to save what can still be read")));
   daemon_.set_extra_args({});
   ASSERT_OK(daemon_.Start());
   EXPECT_THAT(daemon_.Stderr(), Not(HasSubstr("rebuilding the streams")));

@@ -85,6 +85,9 @@ TEST(AccessTokensTest, EachMalformedLineIsRefusedNamingTheFileAndLine) {
            Case{absl::StrCat("glt_", std::string(64, 'b'), " writer Someone"),
                 "looks like a token itself, not its SHA-256"},
            Case{absl::StrCat(std::string(63, 'a'), "g writer Someone"), "is not a SHA-256"},
+           // The line `admin token` printed, pasted with its label (an operator's trial).
+           Case{absl::StrCat("tokens-file-line ", HexDigest("x"), " writer Someone"),
+                "copy what follows the label"},
            Case{absl::StrCat(HexDigest("x"), " owner Someone"), "unknown role 'owner'"},
            Case{absl::StrCat(HexDigest("x"), " writer"), "expected three fields"},
            Case{absl::StrCat(HexDigest("x"), " writer bad\x01name"), "actor"},

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -1307,6 +1308,13 @@ TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 73", {"DMPC"}))));
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 7 2", {"DMPC"}))));  // words of their own
   EXPECT_OK(Append(Ev(Decision("MOPAC", "PCD 720", {"DMPC"}))));
+  // Digits after a full stop keep their zeros: two sections (a reviewer's "FPC 3.01" was
+  // refused as "FPC 3.1").
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "FPC 3.1", {"DMPC"}))));
+  EXPECT_OK(Append(Ev(Decision("MOPAC", "FPC 3.01", {"DMPC"}))));
+  EXPECT_THAT(Append(Ev(Decision("MOPAC", "fpc 03.01", {"DMPC"}))),
+              StatusIs(kFailed, HasSubstr("punctuation, spacing or a number's leading zeros are "
+                                          "one reference")));
 }
 
 TEST_F(RulesTest, DecisionNeedsARegisteredOrganisation) {
@@ -1533,6 +1541,21 @@ TEST_F(RulesTest, ACorrectionOfADelegationSettingReleasesNoDecisionItHeld) {
       At(Ev(Delegation("MOPAC", "M-10M", 1000000000, "Mayor")), MakeDate(2016, 1, 1));
   ASSERT_OK(Append(high));
   EXPECT_OK(Append(At(Correction(high, "keyed in error"), MakeDate(2016, 3, 2))));
+  // A signature corrected on a decision since rejected leaves that decision held to nothing
+  // (never signed, as now known): no release (reviewers' refusal of it).
+  Signer ceo = NewSigner("ceo", "CEO");
+  ASSERT_OK(Append(At(Ev(ceo.Registration()), MakeDate(2016, 1, 1))));
+  const v1::DecisionProposed twelve = Decision(
+      "MOPAC", "PCD 12", {"CEO", dm}, {Amount(v1::AMOUNT_KIND_CAPITAL, 73000000, "Reserve")});
+  ASSERT_OK(Append(At(Ev(twelve), MakeDate(2016, 3, 1))));
+  const v1::Event signature = At(Ev(ceo.Sign(twelve)), MakeDate(2016, 3, 2));
+  ASSERT_OK(Append(signature));
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PCD 12");
+  rejected.set_rejected_by("Board");
+  ASSERT_OK(Append(At(Ev(rejected), MakeDate(2016, 3, 3))));
+  EXPECT_OK(Append(At(Correction(signature, "signed the wrong paper"), MakeDate(2016, 3, 4))));
   v1::DecisionWithdrawn withdrawn;
   withdrawn.set_organisation_id("MOPAC");
   withdrawn.set_reference("PCD 10");
@@ -1682,6 +1705,22 @@ TEST_F(RulesTest, DecisionShape) {
   d.mutable_part2()->set_text("secret");
   EXPECT_THAT(Append(Ev(d)),
               StatusIs(kInvalid, HasSubstr("Part 2 needs the reason")));
+  d.mutable_part2()->set_reason("   ");
+  EXPECT_THAT(Append(Ev(d)), StatusIs(kInvalid, HasSubstr("Part 2 needs the reason")));
+  // Nor a reason or a date without the text (a clerk's trial: the register showed a Part 2 of
+  // a reason alone, and a date alone nowhere), nor blank text.
+  for (const auto& [text, reason, deferred] :
+       {std::tuple<std::string, std::string, bool>{"", "Commercial", false},
+        {"", "", true},
+        {"   ", "Commercial", false}}) {
+    v1::DecisionProposed partial = Decision("MOPAC", "D1", {"A"});
+    partial.mutable_part2()->set_text(text);
+    partial.mutable_part2()->set_reason(reason);
+    if (deferred)
+      *partial.mutable_part2()->mutable_publication_deferred_until() = MakeDate(2017, 2, 28);
+    EXPECT_THAT(Append(Ev(partial)), StatusIs(kInvalid, HasSubstr("a Part 2 needs its text")))
+        << "'" << text << "' '" << reason << "'";
+  }
   d.mutable_part2()->set_reason("Commercial Sensitivity");
   *d.mutable_part2()->mutable_publication_deferred_until() =
       MakeDate(2017, 2, 30);
