@@ -97,7 +97,7 @@ std::string SpellingKey(absl::string_view reference) {
     absl::string_view word = reference.substr(i, end - i);
     // A number, as its value reads ("072" is "72", "00" is "0"), but not a fraction's digits
     // after a full stop ("3.01" and "3.1" are two sections).
-    if (digit(i) && (i == 0 || reference[i - 1] != '.')) {
+    if (digit(i) && !(i >= 2 && reference[i - 1] == '.' && digit(i - 2))) {
       while (word.size() > 1 && word.front() == '0') word.remove_prefix(1);
     }
     words.push_back(absl::AsciiStrToLower(word));

@@ -35,9 +35,9 @@ std::string ReferenceSlug(absl::string_view reference);
 
 // A decision reference as the rule "references are unique per organisation" compares it
 // (references are ASCII: CheckReference): its words, each a run of letters or of digits, in
-// lower case, numbers without leading zeros (but for digits after a full stop: "3.01" and
-// "3.1" differ), one space between; punctuation, spacing and where letters meet digits only
-// separate them ("PCD 72", "pcd-72", "PCD  72", "PCD72", "PCD.72", "PCD_72" and "PCD 072" are
+// lower case, numbers without leading zeros (but for digits after a full stop after a digit:
+// "3.01" and "3.1" differ), one space between; punctuation, spacing and where letters meet digits
+// only separate them ("PCD 72", "pcd-72", "PCD  72", "PCD72", "PCD.72", "PCD_72" and "PCD 072" are
 // one reference, "pcd 72"; "PCD 7 2" is another).
 std::string SpellingKey(absl::string_view reference);
 

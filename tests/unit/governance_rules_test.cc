@@ -1297,7 +1297,7 @@ TEST_F(RulesTest, DecisionReferencesAreUniquePerOrganisation) {
   // punctuation or a leading zero: each counts as the same reference (a clerk's trial stored
   // "PCD72", "PCD_72", "PCD.72" and "PCD 072" beside MOPAC's approved "PCD 72").
   for (const char* same : {"PCD-72", "pcd 72", "PCD  72", "Pcd--72", "PCD72", "PCD_72", "PCD.72",
-                           "PCD:72", "PCD/72", "PCD 072"}) {
+                           "PCD:72", "PCD/72", "PCD 072", "PCD.072"}) {
     EXPECT_THAT(Append(Ev(Decision("MOPAC", same, {"DMPC"}))),
                 StatusIs(kFailed, HasSubstr("already used by this organisation ('PCD 72', "
                                             "stream decision/MOPAC/PCD-72)")))
