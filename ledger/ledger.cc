@@ -574,11 +574,8 @@ absl::Status Ledger::Stage(Pending& pending, Staging& staging) {
         if (!bytes) return errors::CorruptEvent(*position, "indexed by event id but missing");
         // An entry naming another event would answer a new append as a retry and store
         // nothing (or refuse it as a conflict).
-        if (absl::Status damaged = CheckEventIdIndexEntry(p.id_text, *position, *bytes);
-            !damaged.ok()) {
-          NoteDamage(damaged);  // monitoring must see it, as a read's
-          return damaged;
-        }
+        // (WriteGroup notes it for monitoring, as every failed Stage.)
+        RETURN_IF_ERROR(CheckEventIdIndexEntry(p.id_text, *position, *bytes));
         seen = DecodeStoredEvent(*position, *bytes);
       }
     }
@@ -753,8 +750,7 @@ absl::Status Ledger::CheckLastStreamEntry(const std::string& stream, uint64_t ve
                                : CheckStreamIndexEntry(stream, version, position, **stored);
         return false;
       }));
-  NoteDamage(checked);  // monitoring must see it, as a read's
-  return checked;
+  return checked;  // (noted for monitoring by WriteGroup, as every failed Stage)
 }
 
 absl::Status Ledger::CheckEventType(absl::string_view type) const {

@@ -216,7 +216,7 @@ class Ledger {
   void Acknowledge(std::vector<std::unique_ptr<Pending>>& group);
   void AckLoop();
   absl::Status Stage(Pending& pending, Staging& staging);
-  // DATA_LOSS (INDEX_DAMAGED, noted) unless the stream index's last entry for `stream`, at
+  // DATA_LOSS (INDEX_DAMAGED) unless the stream index's last entry for `stream`, at
   // `version`, names that version of the stream's own event.
   absl::Status CheckLastStreamEntry(const std::string& stream, uint64_t version) const;
 
