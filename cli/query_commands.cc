@@ -35,8 +35,11 @@
 namespace govledger::cli {
 namespace {
 
-// Entries of a history asked for at a time (a page also ends at 16 MiB).
-constexpr uint32_t kHistoryPageSize = 1000;
+// Entries of a history asked for at a time: no count, so that each page is as large as the
+// daemon's 16 MiB allows. Each page costs the daemon a fold of the whole history (README,
+// "Paging a history"), and the pages are put together here anyway: pages of 1,000 entries made
+// a 100,000-event stream's history take 100 folds (77 s; 2 s in pages of 16 MiB).
+constexpr uint32_t kHistoryPageSize = std::numeric_limits<uint32_t>::max();
 
 template <typename Request, typename Response>
 using QueryMethod = grpc::Status (v1::QueryService::Stub::*)(grpc::ClientContext*, const Request&,
