@@ -259,6 +259,19 @@ std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>
   return absl::StrJoin(positions, ", ");
 }
 
+// "35-56, 60" for positions 35 to 56 and 60, in the order given.
+std::string PositionRuns(const std::vector<uint64_t>& positions) {
+  std::vector<std::string> runs;
+  for (size_t i = 0; i < positions.size();) {
+    size_t j = i;
+    while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1) ++j;
+    runs.push_back(j == i ? absl::StrCat(positions[i])
+                          : absl::StrCat(positions[i], j == i + 1 ? ", " : "-", positions[j]));
+    i = j + 1;
+  }
+  return absl::StrJoin(runs, ", ");
+}
+
 namespace {
 
 // `labelled`'s labels grouped by source, in the order each source was first named; those whose
@@ -289,19 +302,6 @@ std::string SourceLine(absl::string_view prefix, absl::string_view labels,
                        absl::string_view source) {
   return source.empty() ? absl::StrCat(prefix, "no source named: ", labels, "\n")
                         : absl::StrCat(prefix, labels, ": ", source, "\n");
-}
-
-// "35-56, 60" for positions 35 to 56 and 60, in the order given.
-std::string PositionRuns(const std::vector<uint64_t>& positions) {
-  std::vector<std::string> runs;
-  for (size_t i = 0; i < positions.size();) {
-    size_t j = i;
-    while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1) ++j;
-    runs.push_back(j == i ? absl::StrCat(positions[i])
-                          : absl::StrCat(positions[i], j == i + 1 ? ", " : "-", positions[j]));
-    i = j + 1;
-  }
-  return absl::StrJoin(runs, ", ");
 }
 
 }  // namespace

@@ -87,6 +87,9 @@ std::string ReplanText(const v1::ReplanEntry& e);
 // The positions of `events`, ", "-separated: "39, 40, 46".
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);
 
+// "35-56, 60" for positions 35 to 56 and 60, in the order given.
+std::string PositionRuns(const std::vector<uint64_t>& positions);
+
 // Sources (Event.source) are long text, often one paper for many facts: listed under a table
 // rather than in a column of it. Given (source, label) pairs, a line per source, in the order
 // first named, with the labels of its facts in order: "  3, 7, 12: <paper>" (`prefix` begins

@@ -600,10 +600,15 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::EventRef& e : d.events()) cited.insert(e.position());
   }
   if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
-    const size_t others = in.compare.events_size() - cited.size();
+    std::vector<uint64_t> others;
+    for (const v1::EventRef& e : in.compare.events()) {
+      if (!cited.contains(e.position())) others.push_back(e.position());
+    }
     absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
-                    others, others == 1 ? " changes" : " change",
-                    " nothing the answers show (a report that restates the rating held, say)");
+                    others.size(), others.size() == 1 ? " changes" : " change",
+                    " nothing the answers show (", PositionRuns(others),
+                    ": a report that restates the rating held, say; `govledger history` shows "
+                    "what each did)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

@@ -113,13 +113,19 @@ absl::Status Invalid(absl::string_view message) {
                             errors::reason::kInvalidEvent);
 }
 
-// A broken rule: "<entity> <problem>: <rule>".
-absl::Status Refuse(absl::string_view entity, absl::string_view problem,
-                    absl::string_view rule) {
+// What to do when a fact reported late is dated before a closure already recorded: the
+// rules read the state as recorded, in which the entity is closed, whatever the fact's date.
+constexpr absl::string_view kDatedBeforeClosure =
+    "a fact dated before the closure goes in by voiding the closure with a correction "
+    "(govledger.v1.CorrectionRecorded), recording the fact, then recording the closure again";
+
+// A broken rule: "<entity> <problem>: <rule>", and "; <remedy>" when one is given.
+absl::Status Refuse(absl::string_view entity, absl::string_view problem, absl::string_view rule,
+                    absl::string_view remedy = "") {
   return errors::WithReason(
-      absl::FailedPreconditionError(absl::StrCat(entity, " ", problem, ": ", rule)),
-      errors::reason::kRuleRefused,
-      {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
+      absl::FailedPreconditionError(
+          absl::StrCat(entity, " ", problem, ": ", rule, remedy.empty() ? "" : "; ", remedy)),
+      errors::reason::kRuleRefused, {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
 }
 
 // Whether `text` (valid UTF-8) is empty or only white space.
@@ -611,11 +617,30 @@ struct GovernanceState::Access {
   }
 
   // The subject exists and is open (a project also needs its programme open).
+  // "is not registered", and when the id is registered as the other kind of work, that it is
+  // (a reference's kind given wrong: "programme LPP-INV is not registered (LPP-INV is a
+  // project: give WORK_KIND_PROJECT)").
+  static absl::Status RefuseUnregistered(const S& s, const v1::WorkRef& ref,
+                                         absl::string_view rule) {
+    v1::WorkRef other = ref;
+    other.set_kind(ref.kind() == v1::WORK_KIND_PROJECT ? v1::WORK_KIND_PROGRAMME
+                                                       : v1::WORK_KIND_PROJECT);
+    if (s.FindWork(other) == nullptr) return Refuse(Describe(ref), "is not registered", rule);
+    return Refuse(Describe(ref),
+                  absl::StrCat("is not registered (", ref.id(), " is a ",
+                               other.kind() == v1::WORK_KIND_PROJECT ? "project: give kind "
+                                                                       "WORK_KIND_PROJECT"
+                                                                     : "programme: give kind "
+                                                                       "WORK_KIND_PROGRAMME",
+                               ")"),
+                  rule);
+  }
+
   static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref,
                                   absl::string_view rule, const v1::Event& e) {
     const WorkState* w = s.FindWork(ref);
-    if (w == nullptr) return Refuse(Describe(ref), "is not registered", rule);
-    if (w->closed) return Refuse(Describe(ref), "is closed", rule);
+    if (w == nullptr) return RefuseUnregistered(s, ref, rule);
+    if (w->closed) return Refuse(Describe(ref), "is closed", rule, kDatedBeforeClosure);
     if (ref.kind() == v1::WORK_KIND_PROJECT) {
       const WorkState* p = s.FindProgramme(w->programme_id);
       if (p != nullptr && p->closed) {
@@ -632,7 +657,7 @@ struct GovernanceState::Access {
                                         absl::string_view rule,
                                         const v1::Event& e) {
     const WorkState* w = s.FindWork(ref);
-    if (w == nullptr) return Refuse(Describe(ref), "is not registered", rule);
+    if (w == nullptr) return RefuseUnregistered(s, ref, rule);
     return RequireEffectiveSince(Describe(ref), "was registered",
                                  w->opened_micros, e);
   }
@@ -1628,7 +1653,7 @@ struct GovernanceState::Access {
     auto it = s.risks_.find(risk_id);
     if (it == s.risks_.end())
       return Refuse(entity, "has not been opened", rule);
-    if (!it->second.open) return Refuse(entity, "is closed", rule);
+    if (!it->second.open) return Refuse(entity, "is closed", rule, kDatedBeforeClosure);
     return RequireEffectiveSince(entity, "was opened",
                                  it->second.opened_micros, e);
   }
@@ -3066,11 +3091,70 @@ bool InLaterGovernancePackage(absl::string_view type) {
          type.substr(0, digits) != "1";
 }
 
+// The governance event's name that `type` names without its exact package ("RiskClosed" for
+// "riskclosed"), or "":
+std::string GovernanceNameIn(absl::string_view type) {
+  // Its last word (run of letters and digits: "v1_RiskClosed", "RiskClosed_"), or that word
+  // without a version before it ("govledger.v1RiskClosed"), in any letter case
+  // ("riskclosed"). (Not words joined: "com.example.risk.closed" is a type of one's own.)
+  const auto alnum = [&](size_t i) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(type[i]));
+  };
+  size_t end = type.size();
+  while (end > 0 && !alnum(end - 1)) --end;
+  size_t begin = end;
+  while (begin > 0 && alnum(begin - 1)) --begin;
+  // Or its last name (after the last '.', '/' or ':') with what separates its words taken
+  // out ("RISK_CLOSED", "risk-closed": a constant's or a URL's spelling of the name).
+  const size_t name = type.find_last_of("./:");
+  std::string joined;
+  for (const char c : type.substr(name == absl::string_view::npos ? 0 : name + 1)) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+      joined.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  for (const std::string word :
+       {absl::AsciiStrToLower(type.substr(begin, end - begin)), std::move(joined)}) {
+    if (auto it = GovernanceState::Access::ShortNames().find(word);
+        it != GovernanceState::Access::ShortNames().end()) {
+      return it->second;
+    }
+    if (word.size() > 1 && word[0] == 'v' && absl::ascii_isdigit(word[1])) {
+      const size_t digits = word.find_first_not_of("0123456789", 1);
+      if (auto versioned = GovernanceState::Access::ShortNames().find(
+              digits == std::string::npos ? "" : word.substr(digits));
+          versioned != GovernanceState::Access::ShortNames().end()) {
+        return versioned->second;
+      }
+    }
+  }
+  return "";
+}
+
+// Whether `type` is a governance package's name alone, in any letter case: "govledger",
+// "govledger.v1", "govledger.v2." (a client's slip: the package where a type was meant).
+bool IsGovernancePackageName(absl::string_view type) {
+  absl::ConsumeSuffix(&type, ".");
+  if (!absl::StartsWithIgnoreCase(type, "govledger")) return false;
+  type.remove_prefix(strlen("govledger"));
+  if (type.empty()) return true;
+  if (!absl::StartsWithIgnoreCase(type, ".v") || type.size() == 2) return false;
+  type.remove_prefix(2);
+  return std::all_of(type.begin(), type.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+}
+
 absl::Status CheckEventTypeName(absl::string_view type) {
+  if (IsGovernancePackageName(type)) {
+    return Invalid(absl::StrCat("event type ", type,
+                                " is a package's name, not an event type: give the event's "
+                                "message's full name (govledger.v1.RiskClosed, say), or a type "
+                                "of your own"));
+  }
   if (InLaterGovernancePackage(type)) {
     return Invalid(absl::StrCat(
         "event type ", type, " is in ", type.substr(0, type.find('.', strlen("govledger."))),
-        ", a package kept for govledger's own governance events of a later version, whose "
+        ", a package kept for govledger's own governance events of another version, whose "
         "rules this govledgerd cannot check: upgrade every writer to a govledgerd that knows "
         "it, or give a type of your own (outside govledger.v1, govledger.v2, ...)"));
   }
@@ -3078,30 +3162,7 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     // Unless it names a governance event without its package, or in another case ("RiskClosed",
     // "GovLedger.v1.RiskClosed"): a client's likeliest slip (a descriptor's short name), which
     // would store the fact unchecked and fold it nowhere.
-    // Its last word (run of letters and digits: "v1_RiskClosed", "RiskClosed_"), or that word
-    // without a version before it ("govledger.v1RiskClosed"), in any letter case
-    // ("riskclosed"). (Not words joined: "com.example.risk.closed" is a type of one's own.)
-    const auto alnum = [&](size_t i) {
-      return absl::ascii_isalnum(static_cast<unsigned char>(type[i]));
-    };
-    size_t end = type.size();
-    while (end > 0 && !alnum(end - 1)) --end;
-    size_t begin = end;
-    while (begin > 0 && alnum(begin - 1)) --begin;
-    std::string word = absl::AsciiStrToLower(type.substr(begin, end - begin));
-    std::string last;
-    if (auto it = GovernanceState::Access::ShortNames().find(word);
-        it != GovernanceState::Access::ShortNames().end()) {
-      last = it->second;
-    } else if (word.size() > 1 && word[0] == 'v' && absl::ascii_isdigit(word[1])) {
-      const size_t digits = word.find_first_not_of("0123456789", 1);
-      if (auto versioned = GovernanceState::Access::ShortNames().find(
-              digits == std::string::npos ? "" : word.substr(digits));
-          versioned != GovernanceState::Access::ShortNames().end()) {
-        last = versioned->second;
-      }
-    }
-    if (!last.empty()) {
+    if (const std::string last = GovernanceNameIn(type); !last.empty()) {
       return Invalid(absl::StrCat(
           "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
           " without its exact package: give the full name ", kGovernanceTypePrefix, last,
@@ -3119,10 +3180,12 @@ absl::Status CheckEventTypeName(absl::string_view type) {
     return absl::OkStatus();
   }
   if (!IsKnownGovernanceType(type)) {
+    const std::string meant = GovernanceNameIn(type);
     return Invalid(absl::StrCat(
         "event type ", type,
         " is not a governance event type this govledgerd knows; "
-        "types in package govledger.v1 must be known to be appended"));
+        "types in package govledger.v1 must be known to be appended",
+        meant.empty() ? "" : absl::StrCat(" (did you mean ", kGovernanceTypePrefix, meant, "?)")));
   }
   return absl::OkStatus();
 }

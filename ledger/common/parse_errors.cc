@@ -109,13 +109,16 @@ std::string MisencodedField(const google::protobuf::Descriptor& type,
   static_assert(UnknownField::TYPE_VARINT == 0 && UnknownField::TYPE_FIXED32 == 1 &&
                 UnknownField::TYPE_FIXED64 == 2 && UnknownField::TYPE_LENGTH_DELIMITED == 3 &&
                 UnknownField::TYPE_GROUP == 4);
-  return absl::StrCat(
-      "field ", field.number(), " (", declared->name(), ") was sent as ",
-      text(kSent[field.type()]), ", but it is ", declared->is_repeated() ? "a repeated " : "a ",
-      declared->type_name(), " (",
-      text(WireFormatLite::WireTypeForFieldType(
-          static_cast<WireFormatLite::FieldType>(declared->type()))),
-      ")");
+  return absl::StrCat("field ", field.number(), " (", declared->name(), ") was sent as ",
+                      text(kSent[field.type()]), ", but it is ",
+                      declared->is_repeated() ? "a repeated "
+                      : declared->type_name()[0] == 'e' || declared->type_name()[0] == 'i'
+                          ? "an "  // enum, int32
+                          : "a ",
+                      declared->type_name(), " (",
+                      text(WireFormatLite::WireTypeForFieldType(
+                          static_cast<WireFormatLite::FieldType>(declared->type()))),
+                      ")");
 }
 
 std::string ParseErrors::Suffix() const { return text_.empty() ? "" : ": " + text_; }

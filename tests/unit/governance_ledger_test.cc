@@ -407,7 +407,10 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
         // A security review's: other separators, another case.
         "govledger.v1_StatusReported", "govledger.v1-StatusReported", "example.statusreported",
         // And a reviewer's: a separator after it, a version before it.
-        "example.StatusReported_", "govledger.v1StatusReported"}) {
+        "example.StatusReported_", "govledger.v1StatusReported",
+        // An integrator's: a constant's and a URL's spelling, whose last word alone is no
+        // event's name.
+        "STATUS_REPORTED", "status-reported", "com.example.Status_Reported"}) {
     v1::Event slip = typed;
     slip.set_event_id(NextId());
     slip.set_event_type(type);
@@ -419,6 +422,15 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
                                HasSubstr("give the full name govledger.v1.StatusReported"))))
         << type;
   }
+  // In govledger.v1, the name meant is suggested.
+  v1::Event unknown = typed;
+  unknown.set_event_id(NextId());
+  unknown.set_event_type("govledger.v1.status_reported");
+  EXPECT_THAT(Append({unknown}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("this govledgerd knows; types in package govledger.v1 must be "
+                                 "known to be appended (did you mean "
+                                 "govledger.v1.StatusReported?)")));
   for (const std::string type : {"myorg.StatusReportedByEmail", "Status", "govledger.test.x",
                                  "myorg.EmailStatusReported", "com.example.status.reported"}) {
     v1::Event own = typed;
@@ -435,9 +447,8 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
 TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
   ASSERT_OK(Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC"))}));
   v1::Event typed = Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 3));
-  for (const std::string type :
-       {"govledger.v2.StatusReportedX", "govledger.v2.X", "govledger.v10.Anything",
-        "GovLedger.V2.Note"}) {
+  for (const std::string type : {"govledger.v2.StatusReportedX", "govledger.v2.X",
+                                 "govledger.v10.Anything", "GovLedger.V2.Note", "govledger.v0.X"}) {
     v1::Event later = typed;
     later.set_event_id(NextId());
     later.set_event_type(type);
@@ -446,7 +457,7 @@ TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
                          AllOf(HasSubstr(absl::StrCat("event type ", type, " is in ",
                                                       type.substr(0, type.rfind('.')), ", a ")),
                                HasSubstr("a package kept for govledger's own governance events "
-                                         "of a later version"))))
+                                         "of another version"))))
         << type;
   }
   // govledger.v1 in another letter case is a slip, whatever the message's name.
@@ -456,8 +467,21 @@ TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
   EXPECT_THAT(Append({shouted}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("names the package govledger.v1 in another letter case")));
+  // A package's name alone is no type (an integrator's govledger.v1 went in as an opaque event).
+  for (const std::string type :
+       {"govledger", "govledger.v1", "govledger.v2", "GOVLEDGER.V1.", "GovLedger.v10"}) {
+    v1::Event package = typed;
+    package.set_event_id(NextId());
+    package.set_event_type(type);
+    EXPECT_THAT(Append({package}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("event type ", type,
+                                                " is a package's name, not an event type"))))
+        << type;
+  }
   // Packages that only look alike stay opaque types of one's own.
-  for (const std::string type : {"govledger.v2", "govledger.vX.Y", "govledger.bench.Filler"}) {
+  for (const std::string type :
+       {"govledger.vX.Y", "govledger.bench.Filler", "govledgers", "govledger.v", "govledger.v1x"}) {
     v1::Event own = typed;
     own.set_event_id(NextId());
     own.set_event_type(type);

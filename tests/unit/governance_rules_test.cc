@@ -958,10 +958,46 @@ TEST_F(RulesTest, OnlyAnOpenRiskIsRerated) {
   ASSERT_OK(Append(Ev(CloseRisk("R1"))));
   EXPECT_THAT(
       Append(Ev(Rerate("R1", v1::RAG_RED))),
-      StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"),
-                              HasSubstr("only an open risk can be re-rated"))));
+      StatusIs(kFailed,
+               AllOf(HasSubstr("risk R1 is closed"), HasSubstr("only an open risk can be re-rated"),
+                     HasSubstr("; a fact dated before the closure goes in by voiding the closure "
+                               "with a correction"))));
   EXPECT_THAT(Append(Ev(Rerate("R2", v1::RAG_RED))),
               StatusIs(kFailed, HasSubstr("risk R2 has not been opened")));
+}
+
+// A fact reported late, dated before a closure already recorded, is refused as any fact on a
+// closed entity is (the rules read the state as recorded), with the way to record it: void the
+// closure, record the fact, close again (a reviewer's PMO had found no way from the message).
+TEST_F(RulesTest, AFactDatedBeforeAClosureGoesInOnceTheClosureIsVoided) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_AMBER)), MakeDate(2016, 3, 1))));
+  const v1::Event closure = At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1));
+  ASSERT_OK(Append(closure));
+  const v1::Event late = At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 5, 1));
+  EXPECT_THAT(Append(late),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed: only an open risk can be "
+                                                "re-rated; a fact dated before the closure goes "
+                                                "in by voiding the closure with a correction"),
+                                      HasSubstr("then recording the closure again"))));
+  ASSERT_OK(
+      Append(At(Correction(closure, "recorded before the May re-rating"), MakeDate(2016, 6, 2))));
+  ASSERT_OK(Append(late));
+  ASSERT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
+  EXPECT_FALSE(state().FindRisk("R1")->open);
+  EXPECT_EQ(state().FindRisk("R1")->rating, v1::RAG_RED);
+
+  // A project's the same way.
+  const v1::Event project_closure = At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1));
+  ASSERT_OK(Append(project_closure));
+  const v1::Event report =
+      At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 50)), MakeDate(2016, 5, 1));
+  EXPECT_THAT(Append(report),
+              StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV is closed"),
+                                      HasSubstr("a fact dated before the closure goes in"))));
+  ASSERT_OK(Append(
+      At(Correction(project_closure, "recorded before the May report"), MakeDate(2016, 6, 2))));
+  EXPECT_OK(Append(report));
 }
 
 TEST_F(RulesTest, OnlyAnOpenRiskIsClosed) {
@@ -983,6 +1019,13 @@ TEST_F(RulesTest, OnlyAnOpenRiskIsTransferredAndOnlyToAnExistingOpenTarget) {
       Append(Ev(TransferRisk("R1", ProgrammeRef("NOPE")))),
       StatusIs(kFailed, AllOf(HasSubstr("programme NOPE is not registered"),
                               HasSubstr("transferred only to an existing"))));
+  // A project named as a programme (an integrator's): the message says which kind it is.
+  EXPECT_THAT(Append(Ev(TransferRisk("R1", ProgrammeRef("LPP-RESP")))),
+              StatusIs(kFailed, HasSubstr("programme LPP-RESP is not registered (LPP-RESP is a "
+                                          "project: give kind WORK_KIND_PROJECT): a risk is")));
+  EXPECT_THAT(Append(Ev(TransferRisk("R1", ProjectRef("OCP")))),
+              StatusIs(kFailed, HasSubstr("project OCP is not registered (OCP is a programme: "
+                                          "give kind WORK_KIND_PROGRAMME)")));
   EXPECT_THAT(
       Append(Ev(TransferRisk("R1", ProjectRef("LPP-INV")))),
       StatusIs(kFailed,

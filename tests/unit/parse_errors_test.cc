@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
 
 namespace govledger {
@@ -55,6 +56,12 @@ TEST(ParseErrorsTest, AFieldSentWithTheWrongWireTypeIsToldFromAFieldTheTypeLacks
                             request.GetReflection()->GetUnknownFields(request).field(0)),
             "field 1 (events) was sent as 32 bits, but it is a repeated message "
             "(length-delimited)");
+  // "an enum", "an int32" (a reviewer's "a enum").
+  v1::RiskRerated rerated;
+  ASSERT_TRUE(rerated.ParseFromString(std::string("\x12\x01\x00", 3)));  // rating (2), bytes
+  EXPECT_EQ(MisencodedField(*v1::RiskRerated::descriptor(),
+                            rerated.GetReflection()->GetUnknownFields(rerated).field(0)),
+            "field 2 (rating) was sent as length-delimited, but it is an enum (a varint)");
 }
 
 TEST(LogLimiterTest, TakesTenLinesAMinuteAndSaysHowManyItDropped) {
