@@ -823,8 +823,13 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
 
   // Arguments first: every mistake here exits 2 before the server is asked anything.
   if (programme_.empty() && cmd != decisions_ && cmd != history_) {
-    return Fail(kExitBadArgs, absl::StrCat(cmd->get_name(), " needs --programme, e.g. ",
-                                           cmd->get_name(), " --programme LPP"));
+    const CLI::Option* given = cmd->get_option_no_throw("--programme");
+    return Fail(kExitBadArgs, absl::StrCat(cmd->get_name(),
+                                           given != nullptr && given->count() > 0
+                                               ? " was given an empty --programme: give the "
+                                                 "programme's id"
+                                               : " needs --programme",
+                                           ", e.g. ", cmd->get_name(), " --programme LPP"));
   }
   if (cmd == decisions_ && organisation_.empty() && programme_.empty()) {
     return Fail(kExitBadArgs, "give --organisation, --programme or both");

@@ -172,6 +172,15 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     }
     out.push_back(std::move(line));
   }
+  if (d.status() == v1::DECISION_STATUS_REJECTED || d.status() == v1::DECISION_STATUS_WITHDRAWN) {
+    std::string line = d.status() == v1::DECISION_STATUS_REJECTED ? "Rejected" : "Withdrawn";
+    if (!d.rejected_by().empty()) absl::StrAppend(&line, " by ", d.rejected_by());
+    if (d.has_outcome_time()) {
+      absl::StrAppend(&line, " effective ", FormatRfc3339(ToMicros(d.outcome_time())));
+    }
+    if (!d.outcome_reason().empty()) absl::StrAppend(&line, ": ", d.outcome_reason());
+    out.push_back(std::move(line));
+  }
   for (int i = 0; i < d.recommendations_size(); ++i) {
     out.push_back(absl::StrCat("Recommendation ", i + 1, ": ", d.recommendations(i)));
   }
@@ -342,6 +351,12 @@ std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
       labelled.push_back({e.status_source(), {1, e.risk_id()}});
     } else if (e.status() == v1::RISK_STATUS_TRANSFERRED_OUT) {
       labelled.push_back({e.status_source(), {2, e.risk_id()}});
+    }
+    // The transfer that gave it its subject (into the programme, or between its own work).
+    if (e.status() != v1::RISK_STATUS_TRANSFERRED_OUT &&
+        (!e.subject_source().empty() || e.subject().id() != e.opened_against().id() ||
+         e.subject().kind() != e.opened_against().kind())) {
+      labelled.push_back({e.subject_source(), {2, e.risk_id()}});
     }
   }
   std::string out;

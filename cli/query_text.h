@@ -70,7 +70,8 @@ std::string DecisionTitleText(const v1::DecisionEntry& decision);
 // When a possible split's decisions were proposed: "2016-10-03 to 2016-11-20" (one date when
 // the same day).
 std::string SplitPeriodText(const v1::PossibleSplit& split);
-// What a decision's row cannot hold, one line each: its recommendations, its amounts (kind,
+// What a decision's row cannot hold, one line each: when it was proposed and approved, its
+// rejection or withdrawal (by whom, when, why), its recommendations, its amounts (kind,
 // funding source, description; noted ones as such), the officers' statements on its form, the
 // related decisions it names, the dates beside its signatures, the signatories' declarations
 // of interests, the authority it delegates and what was referred back under it, that it has a
@@ -102,7 +103,8 @@ std::string PositionSourcesText(const std::vector<std::pair<std::string, uint64_
                                 absl::string_view prefix = "  ");
 std::string EventSourcesText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events,
                              absl::string_view prefix = "  ");
-// The sources of a risk register's ratings, closures and transfers out, a line per source:
+// The sources of a risk register's ratings, closures, transfers out and the transfers that gave
+// a risk its subject, a line per source:
 // "  LPP-R04, LPP-R05; closures of LPP-R01, LPP-R02; transfer of LPP-R03: <paper>", or
 // "every rating" when every risk's rating comes from that source.
 std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r);

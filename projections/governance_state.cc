@@ -1803,6 +1803,7 @@ struct GovernanceState::Access {
     if (RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e)) {
       PassOn(s, m.to(), r->rating, r->rating_source, e, &r->subject, &r->earlier_subjects,
              &r->departures);
+      r->subject_source = e.source();
       r->last_micros = Latest(r->last_micros, EffectiveMicrosOrUnknown(e));
       Received(s, m.to(), e);
     }
@@ -2573,6 +2574,9 @@ struct GovernanceState::Access {
     if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kRejected;
       d->outcome_source = e.source();
+      d->outcome_by = m.rejected_by();
+      d->outcome_reason = m.reason();
+      d->outcome_micros = EffectiveMicrosOrUnknown(e);
     }
   }
 
@@ -2594,6 +2598,9 @@ struct GovernanceState::Access {
     if (DecisionState* d = ActedOn(s, s.decisions_, stream, e)) {
       d->outcome = DecisionState::Outcome::kWithdrawn;
       d->outcome_source = e.source();
+      d->outcome_by.clear();
+      d->outcome_reason = m.reason();
+      d->outcome_micros = EffectiveMicrosOrUnknown(e);
     }
   }
 

@@ -207,6 +207,8 @@ struct RiskState {
   bool open = true;
   std::string closed_reason;
   std::string closed_source;  // the closure's source
+  // The source of the transfer that made `subject` its holder; empty before any transfer.
+  std::string subject_source;
   int64_t opened_micros = kUnknownTime;  // RiskOpened's effective time
   uint64_t opened_position = 0;          // RiskOpened's (see ActedOn)
   // The latest effective time of its opening, re-ratings and transfers: a closure or transfer
@@ -272,6 +274,11 @@ struct DecisionState {
   std::string proposed_source;
   std::map<std::string, std::string> signed_sources;
   std::string outcome_source;
+  // Its rejection's or withdrawal's: who rejected it (DecisionRejected.rejected_by; empty for a
+  // withdrawal), why, and when it took effect.
+  std::string outcome_by;
+  std::string outcome_reason;
+  int64_t outcome_micros = kUnknownTime;
   // The latest effective time of its signatures: once approved, when it was.
   int64_t signed_micros = kUnknownTime;
   // Approved is derived: every required role has signed (and it was not
@@ -470,8 +477,12 @@ class GovernanceState {
   // of a risk's or scope item's departure from a programme, after which a comparison of that
   // programme leaves the item's events to its new holder; the source of a project's closure,
   // which the benefits cite for what it confirmed. 21: each delegation rule setting's position,
-  // by which the decision register tells the settings a proposal was recorded under.
-  static constexpr uint32_t kSnapshotFormat = 23;
+  // by which the decision register tells the settings a proposal was recorded under. 22: a
+  // signature appended with a correction keeps its recorded time. 23: whether a benefit's
+  // figure was given (a qualitative benefit has none). 24: the source of the transfer that made
+  // a risk's current subject its holder, which a register cites for the risk's subject; who
+  // rejected a decision, why it was rejected or withdrawn, and when, which the register shows.
+  static constexpr uint32_t kSnapshotFormat = 24;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -43,6 +43,7 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     // Sources may name the record of decision by its title.
     e.clear_proposed_source();
     e.clear_outcome_source();
+    e.clear_outcome_reason();
     for (v1::DecisionSignature& s : *e.mutable_signatures()) {
       s.clear_declaration();
       s.clear_source();

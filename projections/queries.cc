@@ -377,6 +377,7 @@ static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     e->set_rating_source(left != nullptr ? left->rating_source : r->rating_source);
     if (status == v1::RISK_STATUS_CLOSED) e->set_status_source(r->closed_source);
     if (left != nullptr) e->set_status_source(left->source);
+    if (left == nullptr) e->set_subject_source(r->subject_source);
     switch (status) {
       case v1::RISK_STATUS_OPEN: {
         out.set_open(out.open() + 1);
@@ -1831,6 +1832,12 @@ QueryDecisionRegisterImpl(Folder& folder,
     }
     if (status == v1::DECISION_STATUS_APPROVED && d->signed_micros != kUnknownTime) {
       SetMicros(d->signed_micros, e->mutable_approved_time());
+    }
+    if (d->outcome != DecisionState::Outcome::kPending) {
+      if (d->outcome_micros != kUnknownTime)
+        SetMicros(d->outcome_micros, e->mutable_outcome_time());
+      e->set_rejected_by(d->outcome_by);
+      e->set_outcome_reason(d->outcome_reason);
     }
     for (const std::string& role : d->proposed.required_signatory_roles()) {
       e->add_required_signatory_roles(role);

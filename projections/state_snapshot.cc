@@ -193,6 +193,7 @@ void RiskFields(const RiskState& r, const std::vector<Snapshot::Departure>& depa
   for (const Snapshot::Departure& d : departures) f.Message(Risk::kDeparturesFieldNumber, d);
   f.String(Risk::kRatingSourceFieldNumber, r.rating_source);
   f.String(Risk::kClosedSourceFieldNumber, r.closed_source);
+  f.String(Risk::kSubjectSourceFieldNumber, r.subject_source);
 }
 
 // A scope item's fields as Snapshot::ScopeItem holds them, to `f`.
@@ -330,6 +331,9 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     s->set_proposed_position(d.proposed_position);
     s->set_proposed_source(d.proposed_source);
     s->set_outcome_source(d.outcome_source);
+    s->set_outcome_by(d.outcome_by);
+    s->set_outcome_reason(d.outcome_reason);
+    if (d.outcome_micros != kUnknownTime) s->set_outcome_micros(d.outcome_micros);
   }
   for (const auto& [id, k] : keys_) {
     Snap::Key* s = out->add_keys();
@@ -432,6 +436,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     LoadDepartures(s.departures(), &r.departures);
     r.rating_source = s.rating_source();
     r.closed_source = s.closed_source();
+    r.subject_source = s.subject_source();
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];
@@ -468,6 +473,9 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     d.proposed_position = s.proposed_position();
     d.proposed_source = s.proposed_source();
     d.outcome_source = s.outcome_source();
+    d.outcome_by = s.outcome_by();
+    d.outcome_reason = s.outcome_reason();
+    d.outcome_micros = s.has_outcome_micros() ? s.outcome_micros() : kUnknownTime;
   }
   for (const auto& s : in.keys()) {
     KeyState& k = keys_[s.registered().key_id()];

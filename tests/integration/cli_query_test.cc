@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "govledger/v1/query.pb.h"
 #include "govledger/v1/report.pb.h"
+#include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
@@ -564,16 +565,18 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
                                          sourced(Ev(closed), "LPP-HUB closure report")}),
                      &response),
               GrpcOk());
-  ASSERT_THAT(Append(*stub_,
-                     MakeAppend({sourced(Ev(CloseRisk("LPP-R05")), paper),
-                                 sourced(Ev(Rerate("LPP-R06", v1::RAG_AMBER)), paper),
-                                 sourced(Ev(TransferRisk("LPP-R07", ProgrammeRef("OCP"))),
-                                         "Scope change note 4"),
-                                 sourced(Ev(AddScope("LPP-NEW", ProjectRef("LPP-INV"))),
-                                         "Scope change note 4"),
-                                 sourced(Ev(realised), "Investigations benefits report")}),
-                     &response),
-              GrpcOk());
+  ASSERT_THAT(
+      Append(*stub_,
+             MakeAppend(
+                 {sourced(Ev(CloseRisk("LPP-R05")), paper),
+                  sourced(Ev(Rerate("LPP-R06", v1::RAG_AMBER)), paper),
+                  sourced(Ev(TransferRisk("LPP-R07", ProgrammeRef("OCP"))), "Scope change note 4"),
+                  sourced(Ev(TransferRisk("LPP-R08", ProjectRef("LPP-RESP"))),
+                          "Risk register, January"),
+                  sourced(Ev(AddScope("LPP-NEW", ProjectRef("LPP-INV"))), "Scope change note 4"),
+                  sourced(Ev(realised), "Investigations benefits report")}),
+             &response),
+      GrpcOk());
   CliRun risks = Run("risks --programme LPP");
   ASSERT_EQ(risks.code, 0) << risks.err;
   EXPECT_THAT(
@@ -581,7 +584,9 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
       EndsWith(absl::StrCat(
           "\nSources (where each rating, closure and transfer comes "
           "from):\n  LPP-R06; closure of LPP-R05: ",
-          paper, "\n  transfer of LPP-R07: Scope change note 4\n  no source named: LPP-R01, ",
+          paper,
+          "\n  transfer of LPP-R07: Scope change note 4\n  transfer of LPP-R08: Risk register, "
+          "January\n  no source named: LPP-R01, ",
           "LPP-R02, LPP-R03, LPP-R04, LPP-R05, LPP-R07, LPP-R08, "
           "LPP-R09, LPP-R10, LPP-R11, LPP-R12, LPP-R13, LPP-R14; "
           "closures of LPP-R01, LPP-R02; transfer of LPP-R03\n")));
@@ -589,8 +594,13 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
   ASSERT_EQ(scope.code, 0) << scope.err;
   EXPECT_THAT(scope.out,
               EndsWith(absl::StrCat("\nSources (where each change comes from, by position):\n  ",
-                                    response.events(3).position(),
+                                    response.events(4).position(),
                                     ": Scope change note 4\n  no source named: 10, 11, 42-44\n")));
+  // The register a risk was transferred into cites the transfer that gave it its subject (a
+  // reviewer's auditor could not trace the SUBJECT column to a paper).
+  CliRun received = Run("risks --programme OCP");
+  ASSERT_EQ(received.code, 0) << received.err;
+  EXPECT_THAT(received.out, HasSubstr("\n  transfer of LPP-R07: Scope change note 4\n"));
   CliRun benefits = Run("benefits --programme LPP");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
@@ -1095,6 +1105,19 @@ TEST_F(CliQueryTest, DecisionsOfAProgrammeInTheRegisterAndTheReport) {
   CliRun after = Run("decisions --programme LPP");
   ASSERT_EQ(after.code, 0) << after.err;
   EXPECT_THAT(after.out, AllOf(HasSubstr("LPB 12     rejected"), Not(HasSubstr("Chief Constable"))));
+  // Who rejected it, when and why (the register had said only "rejected").
+  v1::GetDecisionRegisterResponse json;
+  RunJson("decisions --programme LPP", &json);
+  ASSERT_EQ(json.decisions_size(), 1);
+  EXPECT_EQ(json.decisions(0).rejected_by(), "Police and Crime Commissioner");
+  EXPECT_EQ(json.decisions(0).outcome_reason(), "not affordable this year");
+  ASSERT_TRUE(json.decisions(0).has_outcome_time());
+  EXPECT_GE(ToMicros(json.decisions(0).outcome_time()),
+            ToMicros(json.decisions(0).proposed_time()));
+  EXPECT_THAT(after.out,
+              HasSubstr(absl::StrCat("\n  Rejected by Police and Crime Commissioner effective ",
+                                     FormatRfc3339(ToMicros(json.decisions(0).outcome_time())),
+                                     ": not affordable this year\n")));
 }
 
 // A programme with no rated status report (OCP): the title says so, rather than "reported".
@@ -1438,6 +1461,7 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       // Shown as typed (only bytes that are not UTF-8, or characters that act, are escaped).
       {"risks --programme ЛПП", "--programme 'ЛПП' may hold only A-Z a-z 0-9 . _ : -"},
       {"status", "status needs --programme"},
+      {"status --programme ''", "status was given an empty --programme: give the programme's id"},
       {"status --programme LPP --bogus",
        "'govledger status' has no option --bogus; 'govledger status --help' lists its options"},
       // An option of other commands says which; the first unknown option is named.

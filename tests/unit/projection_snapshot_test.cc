@@ -253,6 +253,8 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
   EXPECT_EQ(r2.departures.at("LPP").rating_source, "register 2");
   EXPECT_EQ(r2.departures.at("LPP").source, "transfer note");
   EXPECT_EQ(r2.departures.at("LPP").position, 9u);  // the transfer's, where a Compare cuts
+  EXPECT_EQ(r2.subject_source, "transfer note");    // what gave it its subject, OCP
+  EXPECT_EQ(r1.subject_source, "");                 // never transferred
 }
 
 // The sources of a benefit's current forecast and realised figures come back from a snapshot; a
@@ -300,7 +302,7 @@ TEST(StateSnapshotTest, TheDecisionsSourcesRoundTrip) {
   for (const v1::Event& e :
        {Ev(Organisation("MOPAC")), Ev(dmpc.Registration()), sourced(Ev(pcd72), "PCD 72 form"),
         sourced(Ev(dmpc.Sign(pcd72)), "PCD 72 as signed"), sourced(Ev(pcd73), "PCD 73 form"),
-        sourced(Ev(rejected), "DMPC's letter")}) {
+        sourced(At(Ev(rejected), kT0), "DMPC's letter")}) {
     ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
   }
   GovernanceState loaded;
@@ -315,6 +317,10 @@ TEST(StateSnapshotTest, TheDecisionsSourcesRoundTrip) {
   EXPECT_EQ(rejected_one->proposed_source, "PCD 73 form");
   EXPECT_TRUE(rejected_one->signed_sources.empty());
   EXPECT_EQ(rejected_one->outcome_source, "DMPC's letter");
+  EXPECT_EQ(rejected_one->outcome_by, dmpc.role);
+  EXPECT_EQ(rejected_one->outcome_reason, "not affordable");
+  EXPECT_EQ(rejected_one->outcome_micros, kT0);
+  EXPECT_EQ(signed_one->outcome_reason, "");
 }
 
 // Risks and scope items are serialized straight from the state, not through

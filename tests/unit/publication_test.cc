@@ -171,7 +171,15 @@ TEST_F(PublicationTest, AWithheldDecisionsReferralsKeepTheirReferencesOnly) {
   v1::DecisionEntry* plain = r.add_decisions();  // withheld, referred under nothing
   plain->set_reference("PCD 97");
   *plain->mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  // Rejected: who and when stay, why goes (a reason may quote the title).
+  plain->set_status(v1::DECISION_STATUS_REJECTED);
+  plain->set_rejected_by("Police and Crime Panel");
+  plain->set_outcome_reason("the secret price is too high");
+  SetMicros(publication_ - 2, plain->mutable_outcome_time());
   WithholdUnpublished(publication_ - 1, &r);
+  EXPECT_EQ(r.decisions(1).rejected_by(), "Police and Crime Panel");
+  EXPECT_TRUE(r.decisions(1).has_outcome_time());
+  EXPECT_EQ(r.decisions(1).outcome_reason(), "");
   EXPECT_TRUE(r.decisions(0).withheld());
   EXPECT_EQ(r.decisions(0).referred_under().reference(), "PCD 90");
   EXPECT_EQ(r.decisions(0).referred_under().delegation_id(), "");
