@@ -604,11 +604,16 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::EventRef& e : in.compare.events()) {
       if (!cited.contains(e.position())) others.push_back(e.position());
     }
-    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
-                    others.size(), others.size() == 1 ? " changes" : " change",
-                    " nothing the answers show (", PositionRuns(others),
-                    ": a report that restates the rating held, say; `govledger history` shows "
-                    "what each did)");
+    absl::StrAppend(
+        &out, "; ", cited.size(), " of them explain the differences below, and ", others.size(),
+        others.size() == 1 ? " changes" : " change", " nothing the answers show (",
+        // At most 20, lest a busy ledger's run to thousands.
+        others.size() <= 20
+            ? PositionRuns(others)
+            : absl::StrCat(PositionRuns(std::vector<uint64_t>(others.begin(), others.begin() + 20)),
+                           ", ... (the first 20)"),
+        ": a report that restates the rating held, say; `govledger history` shows "
+        "what each did)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

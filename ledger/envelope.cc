@@ -19,12 +19,6 @@ absl::Status CheckEffectiveTime(const google::protobuf::Timestamp& t) {
         "is out of range; it must fall between 1900-01-01 and 2199-12-31 (UTC) with nanos in "
         "[0, 999999999]");
   }
-  if (t.seconds() == 0 && t.nanos() == 0) {
-    return absl::InvalidArgumentError(
-        "is 1970-01-01T00:00:00Z, what a Timestamp left empty holds (many client libraries' "
-        "default): give the time the fact became true, or leave effective_time unset for the "
-        "time the server receives the append");
-  }
   if (t.nanos() % 1000 != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("has ", t.nanos() % 1000,

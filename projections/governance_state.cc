@@ -619,34 +619,33 @@ struct GovernanceState::Access {
   // The subject exists and is open (a project also needs its programme open).
   // "is not registered", and when the id is registered as the other kind of work, that it is
   // (a reference's kind given wrong: "programme LPP-INV is not registered (LPP-INV is a
-  // project: give WORK_KIND_PROJECT)").
+  // project, not a programme)").
   static absl::Status RefuseUnregistered(const S& s, const v1::WorkRef& ref,
                                          absl::string_view rule) {
     v1::WorkRef other = ref;
     other.set_kind(ref.kind() == v1::WORK_KIND_PROJECT ? v1::WORK_KIND_PROGRAMME
                                                        : v1::WORK_KIND_PROJECT);
     if (s.FindWork(other) == nullptr) return Refuse(Describe(ref), "is not registered", rule);
-    return Refuse(Describe(ref),
-                  absl::StrCat("is not registered (", ref.id(), " is a ",
-                               other.kind() == v1::WORK_KIND_PROJECT ? "project: give kind "
-                                                                       "WORK_KIND_PROJECT"
-                                                                     : "programme: give kind "
-                                                                       "WORK_KIND_PROGRAMME",
-                               ")"),
-                  rule);
+    return Refuse(
+        Describe(ref),
+        other.kind() == v1::WORK_KIND_PROJECT
+            ? absl::StrCat("is not registered (", ref.id(), " is a project, not a programme)")
+            : absl::StrCat("is not registered (", ref.id(), " is a programme, not a project)"),
+        rule);
   }
 
-  static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref,
-                                  absl::string_view rule, const v1::Event& e) {
+  // `remedy`: what to say to a fact refused for a closure (none for a closure refused for one).
+  static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref, absl::string_view rule,
+                                  const v1::Event& e,
+                                  absl::string_view remedy = kDatedBeforeClosure) {
     const WorkState* w = s.FindWork(ref);
     if (w == nullptr) return RefuseUnregistered(s, ref, rule);
-    if (w->closed) return Refuse(Describe(ref), "is closed", rule, kDatedBeforeClosure);
+    if (w->closed) return Refuse(Describe(ref), "is closed", rule, remedy);
     if (ref.kind() == v1::WORK_KIND_PROJECT) {
       const WorkState* p = s.FindProgramme(w->programme_id);
       if (p != nullptr && p->closed) {
-        return Refuse(Describe(ref),
-                      absl::StrCat("belongs to closed programme ", p->ref.id()),
-                      rule);
+        return Refuse(Describe(ref), absl::StrCat("belongs to closed programme ", p->ref.id()),
+                      rule, remedy);
       }
     }
     return RequireEffectiveSince(Describe(ref), "was registered",
@@ -1193,8 +1192,8 @@ struct GovernanceState::Access {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROGRAMME);
     ref.set_id(m.programme_id());
-    RETURN_IF_ERROR(RequireOpen(s, ref,
-                                "only a registered, open programme can be closed", e));
+    RETURN_IF_ERROR(RequireOpen(s, ref, "only a registered, open programme can be closed", e,
+                                /*remedy=*/""));
     // Otherwise its open projects would go on with nothing they could record: no status, risk
     // or scope for a project of a closed programme.
     for (const WorkState* project : s.ProjectsOf(m.programme_id())) {
@@ -1646,14 +1645,15 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
 
-  static absl::Status RequireOpenRisk(const S& s, absl::string_view risk_id,
-                                      absl::string_view rule,
-                                      const v1::Event& e) {
+  // `remedy`: as RequireOpen's.
+  static absl::Status RequireOpenRisk(const S& s, absl::string_view risk_id, absl::string_view rule,
+                                      const v1::Event& e,
+                                      absl::string_view remedy = kDatedBeforeClosure) {
     std::string entity = absl::StrCat("risk ", risk_id);
     auto it = s.risks_.find(risk_id);
     if (it == s.risks_.end())
       return Refuse(entity, "has not been opened", rule);
-    if (!it->second.open) return Refuse(entity, "is closed", rule, kDatedBeforeClosure);
+    if (!it->second.open) return Refuse(entity, "is closed", rule, remedy);
     return RequireEffectiveSince(entity, "was opened",
                                  it->second.opened_micros, e);
   }
@@ -1709,18 +1709,21 @@ struct GovernanceState::Access {
     RETURN_IF_ERROR(CheckRating(m.rating(), /*unrated_allowed=*/false));
     return RiskStream(m.risk_id());
   }
-  static absl::Status Rules(const S& s, const v1::RiskRerated& m,
-                            const v1::Event& e) {
-    RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e));
+  static absl::Status Rules(const S& s, const v1::RiskRerated& m, const v1::Event& e) {
     // A closed project takes no new risk: nor a change of one it still holds (which would
     // change its closed register's counts). Closing or passing the risk on is what is left.
-    const RiskState& r = s.risks_.find(m.risk_id())->second;
+    // Said first: for a risk closed too, voiding its closure (RequireOpenRisk's remedy) would
+    // not let a re-rating in.
     const std::string entity = absl::StrCat("risk ", m.risk_id());
-    if (const std::string closed = ClosedRegister(s, r.subject); !closed.empty()) {
-      return Refuse(entity, absl::StrCat("is held by ", closed),
-                    "a risk of a closed programme or project is closed or transferred, not "
-                    "re-rated");
+    if (auto held = s.risks_.find(m.risk_id()); held != s.risks_.end()) {
+      if (const std::string closed = ClosedRegister(s, held->second.subject); !closed.empty()) {
+        return Refuse(entity, absl::StrCat("is held by ", closed),
+                      "a risk of a closed programme or project is closed or transferred, not "
+                      "re-rated");
+      }
     }
+    RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e));
+    const RiskState& r = s.risks_.find(m.risk_id())->second;
     // Nor dated back into the time a closed holder had it.
     for (const v1::WorkRef& earlier : r.earlier_subjects) {
       if (const std::string closed = ClosedRegister(s, earlier); !closed.empty()) {
@@ -1768,7 +1771,7 @@ struct GovernanceState::Access {
   static absl::Status Rules(const S& s, const v1::RiskClosed& m,
                             const v1::Event& e) {
     RETURN_IF_ERROR(
-        RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e));
+        RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e, /*remedy=*/""));
     return RequireLatestForRisk(s, m.risk_id(), e);
   }
   static void Do(S& s, const v1::RiskClosed& m, const v1::Event& e) {
@@ -3111,9 +3114,9 @@ std::string GovernanceNameIn(absl::string_view type) {
   while (end > 0 && !alnum(end - 1)) --end;
   size_t begin = end;
   while (begin > 0 && alnum(begin - 1)) --begin;
-  // Or its last name (after the last '.', '/' or ':') with what separates its words taken
-  // out ("RISK_CLOSED", "risk-closed": a constant's or a URL's spelling of the name).
-  const size_t name = type.find_last_of("./:");
+  // Or its last name (after the last '.') with what separates its words taken out
+  // ("RISK_CLOSED", "risk-closed": a constant's spelling of the name, or a file's).
+  const size_t name = type.rfind('.');
   std::string joined;
   for (const char c : type.substr(name == absl::string_view::npos ? 0 : name + 1)) {
     if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
@@ -3173,8 +3176,8 @@ absl::Status CheckEventTypeName(absl::string_view type) {
       return Invalid(absl::StrCat(
           "event type ", type, " names the governance event ", kGovernanceTypePrefix, last,
           " without its exact package: give the full name ", kGovernanceTypePrefix, last,
-          " (its message descriptor's full name), or a type of your own whose last word is not ",
-          "a governance event's name"));
+          " (its message descriptor's full name), or a type of your own whose last word, and "
+          "last name with its separators taken out, are not a governance event's name"));
     }
     // Or one in govledger.v1 written in another letter case, whatever its name.
     if (absl::StartsWithIgnoreCase(type, kGovernanceTypePrefix) &&
@@ -3199,7 +3202,18 @@ absl::Status CheckEventTypeName(absl::string_view type) {
 
 absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
   const auto& handlers = Access::Handlers();
-  if (mode == Mode::kValidate) RETURN_IF_ERROR(CheckEventTypeName(event.event_type()));
+  if (mode == Mode::kValidate) {
+    RETURN_IF_ERROR(CheckEventTypeName(event.event_type()));
+    // Checked here, for new events only, not with the envelope: a retry of an event stored
+    // before this check is answered as stored, before the rules run.
+    if (event.has_effective_time() && event.effective_time().seconds() == 0 &&
+        event.effective_time().nanos() == 0) {
+      return Invalid(
+          "effective_time is 1970-01-01T00:00:00Z, what a Timestamp set but left empty holds "
+          "(many client libraries' default): give the time the fact became true, or none for "
+          "the time the server receives the append (govledger append: leave out --effective)");
+    }
+  }
   if (!IsGovernanceType(event.event_type())) return absl::OkStatus();  // opaque
   auto handler = handlers.find(event.event_type());
   absl::Status status;

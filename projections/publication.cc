@@ -96,7 +96,8 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
                                   [](const v1::Aspect& a) {
                                     return a.name() == kInterestsDeclaredAspect ||
                                            a.name() == kReferredUnderAspect ||
-                                           a.name() == kSignatoriesAspect;
+                                           a.name() == kSignatoriesAspect ||
+                                           a.name() == kAmountAspect;
                                   }),
                    aspects->end());
   };

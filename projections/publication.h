@@ -39,6 +39,8 @@ inline constexpr char kInterestsDeclaredAspect[] = "interests declared";
 inline constexpr char kReferredUnderAspect[] = "referred under";
 // Who signed for each role: its key, the key's holder and the date beside the signature.
 inline constexpr char kSignatoriesAspect[] = "signatories";
+// The committed total of its amounts, which a proposal made again may change.
+inline constexpr char kAmountAspect[] = "amount";
 
 // Whether Part 1 deferred until `until` is still unpublished at `now_micros`: the date is set
 // and its 00:00 UTC is still to come.
@@ -62,13 +64,13 @@ struct DeferredCitations {
   std::vector<std::string> sources;  // as cited, in log order (repeats kept)
 };
 
-// The history of decision stream `stream_id` loses its declarations of interests, the
-// delegation it was referred under, its events' notes and sources (a source may name the record
-// of decision by its title) and its voided events' reasons and sources (reasons: the only
-// content a decision's history shows) while its Part 1 is unpublished at `now_micros`, as
-// either its last state shows (the proposal standing at the history's cut) or the stream's
-// entry in `deferred` does (at the head: a decision whose proposals corrections all void keeps
-// the deferral it was proposed with). Other histories are unchanged.
+// The history of decision stream `stream_id` loses its declarations of interests, its amount,
+// its signatories, the delegation it was referred under, its events' notes and sources (a source
+// may name the record of decision by its title) and its voided events' reasons and sources
+// (reasons: the only content a decision's history shows) while its Part 1 is unpublished at
+// `now_micros`, as either its last state shows (the proposal standing at the history's cut) or the
+// stream's entry in `deferred` does (at the head: a decision whose proposals corrections all void
+// keeps the deferral it was proposed with). Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
                          const std::string& stream_id, v1::GetEntityHistoryResponse* history);
 

@@ -1315,6 +1315,7 @@ Aspects AspectsOf(const GovernanceState& s, const std::string& stream,
       if (const DecisionState* d =
               s.FindDecision(decision.first, decision.second)) {
         AddAspect(&out, "status", DecisionText(d));
+        AddAspect(&out, std::string(kAmountAspect), AmountText(d));
         if (d->proposed.has_part1_deferred_until()) {
           AddAspect(&out, std::string(kPart1DeferredAspect),
                     FormatDate(d->proposed.part1_deferred_until()));

@@ -1462,6 +1462,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"risks --programme ЛПП", "--programme 'ЛПП' may hold only A-Z a-z 0-9 . _ : -"},
       {"status", "status needs --programme"},
       {"status --programme ''", "status was given an empty --programme: give the programme's id"},
+      {"decisions --organisation MOPAC --programme ''",
+       "decisions was given an empty --programme: give the programme's id"},
+      {"decisions --organisation ''", "decisions was given an empty --organisation"},
       {"status --programme LPP --bogus",
        "'govledger status' has no option --bogus; 'govledger status --help' lists its options"},
       // An option of other commands says which; the first unknown option is named.

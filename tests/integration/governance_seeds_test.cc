@@ -100,12 +100,17 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
   // and the event refused.
   const v1::Event rerate_closed = Ev(Rerate("LPP-R01", v1::RAG_RED));
   const grpc::Status refused = Send({Ev(Rerate("LPP-R04", v1::RAG_RED)), rerate_closed});
+  // (LPP-R01 is closed, and so is its project: the project's closure is what stands in the way,
+  // and said first.)
+  constexpr char kRule[] =
+      "a risk of a closed programme or project is closed or transferred, not re-rated";
   EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
-                                    HasSubstr("only an open risk can be re-rated")));
+                                    HasSubstr(absl::StrCat("risk LPP-R01 is held by project "
+                                                           "LPP-PCSO, which is closed: ",
+                                                           kRule))));
   EXPECT_THAT(refused,
               HasErrorInfo("RULE_REFUSED",
-                           UnorderedElementsAre(Pair("entity", "risk LPP-R01"),
-                                                Pair("rule", "only an open risk can be re-rated"),
+                           UnorderedElementsAre(Pair("entity", "risk LPP-R01"), Pair("rule", kRule),
                                                 Pair("event_id", rerate_closed.event_id()),
                                                 // by its index too, as the ledger's own checks
                                                 Pair("event_index", "1"))));

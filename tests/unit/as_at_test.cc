@@ -518,6 +518,54 @@ TEST(AsAtTest, RiskRegisterOpenClosedTransferredBySubject) {
 
 // A risk passed on (LPP -> OCP -> SCCP, and OCP -> LPP -> OCP) stays in the register of every
 // programme that held it, as transferred out, as a scope item does in the scope map.
+// Where a risk's subject comes from: the transfer that gave it, into the programme or between
+// its own work, and back; a transfer a correction voids gives none; a risk the programme passed
+// on cites its transfer out as its status's source, not a subject's.
+TEST(AsAtTest, RiskRegisterCitesTheTransferThatGaveARiskItsSubject) {
+  Log log = Base();
+  log.Add(Ev(Project("LPP-RESP", "LPP")), InWeek(1));
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));
+  auto sourced = [](v1::Event e, const std::string& source) {
+    e.set_source(source);
+    return e;
+  };
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));
+  log.Add(Ev(Risk("R2", ProgrammeRef("OCP"), v1::RAG_RED)), InWeek(2));
+  log.Add(sourced(Ev(TransferRisk("R1", ProjectRef("LPP-INV"))), "paper A"), InWeek(3));  // 8
+  log.Add(sourced(Ev(TransferRisk("R2", ProgrammeRef("LPP"))), "paper B"), InWeek(3));    // 9
+  const v1::Event back =
+      log.Add(sourced(Ev(TransferRisk("R1", ProgrammeRef("LPP"))), "paper C"), InWeek(4));  // 10
+  auto source_of = [](const v1::GetRiskRegisterResponse& r, const std::string& id) {
+    for (const v1::RiskEntry& e : r.risks()) {
+      if (e.risk_id() == id) return e.subject_source();
+    }
+    return std::string("(not listed)");
+  };
+  absl::StatusOr<v1::GetRiskRegisterResponse> r = Risks(log, Position(7, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(source_of(*r, "R1"), "");  // never transferred yet
+  r = Risks(log, Position(9, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(source_of(*r, "R1"), "paper A");
+  EXPECT_EQ(source_of(*r, "R2"), "paper B");  // into the programme
+  r = Risks(log, Position(10, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(source_of(*r, "R1"), "paper C");  // back where it was opened
+  log.Add(Correction(back, "not moved back after all"), InWeek(5), InWeek(5));
+  r = Risks(log, Position(11, kRecorded));
+  ASSERT_OK(r);
+  EXPECT_EQ(source_of(*r, "R1"), "paper A");
+  // OCP passed R2 on: its transfer is the status's source there.
+  r = Risks(log, Position(11, kRecorded), "OCP");
+  ASSERT_OK(r);
+  for (const v1::RiskEntry& e : r->risks()) {
+    if (e.risk_id() != "R2") continue;
+    EXPECT_EQ(e.status(), v1::RISK_STATUS_TRANSFERRED_OUT);
+    EXPECT_EQ(e.status_source(), "paper B");
+    EXPECT_EQ(e.subject_source(), "");
+  }
+}
+
 TEST(AsAtTest, RiskRegisterListsARiskPassedOnAsTransferredOut) {
   Log log = Base();
   log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));

@@ -441,6 +441,44 @@ TEST_F(GovernanceLedgerTest, AGovernanceEventsNameWithoutItsPackageIsRefused) {
   EXPECT_OK(Append({typed}));
 }
 
+// A Timestamp set but left empty (an integrator's client library's default) would date the fact
+// 1970-01-01T00:00:00Z without a word: refused for a new event, governance or opaque. An event
+// an older govledgerd stored so is still answered as stored when retried (a reviewer's import
+// rerun had failed on one).
+TEST_F(GovernanceLedgerTest, AnEmptyEffectiveTimeIsRefusedButItsRetryIsAnswered) {
+  v1::Event old;
+  old.set_event_id(NextId());
+  old.set_stream_id("misc/old");
+  old.set_event_type("acme.Note");
+  old.mutable_effective_time();  // set, empty
+  {
+    ledger_.reset();  // as an older govledgerd stored it, without the check
+    absl::StatusOr<std::unique_ptr<Ledger>> unchecked = Ledger::Open(&store_, &clock_, {}, nullptr);
+    ASSERT_OK(unchecked);
+    ASSERT_OK((*unchecked)->Append(Request({old}), "tester"));
+  }
+  Open();
+  absl::StatusOr<v1::AppendResponse> retry = Append({old});
+  ASSERT_OK(retry);
+  EXPECT_TRUE(retry->events(0).duplicate());
+  ASSERT_OK(Append({Ev(Organisation("MOPAC"))}));
+  for (const std::string type : {"acme.Note", "govledger.v1.ProgrammeRegistered"}) {
+    v1::Event fresh = type == "acme.Note" ? old : Ev(Programme("LPP", "MOPAC"));
+    fresh.set_event_id(NextId());
+    fresh.mutable_effective_time()->Clear();
+    const uint64_t head = HeadPosition();
+    EXPECT_THAT(Append({fresh}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("effective_time is 1970-01-01T00:00:00Z, what a "
+                                         "Timestamp set but left empty holds"),
+                               HasSubstr("leave out --effective"))))
+        << type;
+    EXPECT_EQ(HeadPosition(), head);
+    fresh.clear_effective_time();  // unset: the time of receipt
+    EXPECT_OK(Append({fresh})) << type;
+  }
+}
+
 // A later version's governance package (govledger.v2, FORMAT.md's advice for a changed meaning)
 // is reserved as govledger.v1 is: an older govledgerd must not store such events unchecked
 // (an upgrade tester's StatusReported bytes went in as govledger.v2.StatusReportedX).

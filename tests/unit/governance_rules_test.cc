@@ -25,6 +25,7 @@ using ::govledger::testing::IsOk;
 using ::govledger::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
 constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
@@ -998,16 +999,24 @@ TEST_F(RulesTest, AFactDatedBeforeAClosureGoesInOnceTheClosureIsVoided) {
   ASSERT_OK(Append(
       At(Correction(project_closure, "recorded before the May report"), MakeDate(2016, 6, 2))));
   EXPECT_OK(Append(report));
+  // A project of a closed programme the same way; a programme closed again has no remedy.
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-RESP")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3))));
+  EXPECT_THAT(Append(At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 50)), MakeDate(2016, 5, 2))),
+              StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 4))),
+              StatusIs(kFailed, EndsWith("only a registered, open programme can be closed")));
 }
 
 TEST_F(RulesTest, OnlyAnOpenRiskIsClosed) {
   SetUpProgrammes();
   ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP")))));
   EXPECT_OK(Append(Ev(CloseRisk("R1"))));
-  EXPECT_THAT(
-      Append(Ev(CloseRisk("R1"))),
-      StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"),
-                              HasSubstr("only an open risk can be closed"))));
+  EXPECT_THAT(Append(Ev(CloseRisk("R1"))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"),
+                                      // No remedy for a late fact: closing again is no late fact.
+                                      EndsWith("only an open risk can be closed"))));
   EXPECT_THAT(Append(Ev(CloseRisk("R2"))),
               StatusIs(kFailed, HasSubstr("risk R2 has not been opened")));
 }
@@ -1022,10 +1031,14 @@ TEST_F(RulesTest, OnlyAnOpenRiskIsTransferredAndOnlyToAnExistingOpenTarget) {
   // A project named as a programme (an integrator's): the message says which kind it is.
   EXPECT_THAT(Append(Ev(TransferRisk("R1", ProgrammeRef("LPP-RESP")))),
               StatusIs(kFailed, HasSubstr("programme LPP-RESP is not registered (LPP-RESP is a "
-                                          "project: give kind WORK_KIND_PROJECT): a risk is")));
+                                          "project, not a programme): a risk is")));
   EXPECT_THAT(Append(Ev(TransferRisk("R1", ProjectRef("OCP")))),
-              StatusIs(kFailed, HasSubstr("project OCP is not registered (OCP is a programme: "
-                                          "give kind WORK_KIND_PROGRAMME)")));
+              StatusIs(kFailed, HasSubstr("project OCP is not registered (OCP is a programme, "
+                                          "not a project)")));
+  // So too where the payload names a programme by its id alone (a project joins a programme).
+  EXPECT_THAT(Append(Ev(Project("LPP-SUB", "LPP-INV"))),
+              StatusIs(kFailed, HasSubstr("programme LPP-INV is not registered (LPP-INV is a "
+                                          "project, not a programme): a project joins")));
   EXPECT_THAT(
       Append(Ev(TransferRisk("R1", ProjectRef("LPP-INV")))),
       StatusIs(kFailed,

@@ -12,6 +12,7 @@
 namespace govledger::cli {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -163,6 +164,28 @@ TEST(QueryTextTest, AHistoryChangeCellSaysWhatALateFactChangedAtItsEffectiveTime
   EXPECT_EQ(AspectChanges(change),
             "none now (a later-effective event stands); at its effective time: "
             "rating: RED -> AMBER");
+}
+
+// Under the register's table, a rejection says by whom, when and why; a withdrawal when and why;
+// a viewer's answer (no reason) says who and when only.
+TEST(QueryTextTest, ARejectionOrWithdrawalSaysWhoWhenAndWhy) {
+  v1::DecisionEntry d;
+  d.set_status(v1::DECISION_STATUS_REJECTED);
+  d.set_rejected_by("Police and Crime Panel");
+  d.mutable_outcome_time()->set_seconds(1488369600);  // 2017-03-01T12:00:00Z
+  d.set_outcome_reason("not affordable");
+  EXPECT_THAT(DecisionNotes(d), ElementsAre("Rejected by Police and Crime Panel effective "
+                                            "2017-03-01T12:00:00Z: not affordable"));
+  d.clear_outcome_reason();
+  EXPECT_THAT(DecisionNotes(d), ElementsAre("Rejected by Police and Crime Panel effective "
+                                            "2017-03-01T12:00:00Z"));
+  d.set_status(v1::DECISION_STATUS_WITHDRAWN);
+  d.clear_rejected_by();
+  d.set_outcome_reason("superseded by PCD 93");
+  EXPECT_THAT(DecisionNotes(d),
+              ElementsAre("Withdrawn effective 2017-03-01T12:00:00Z: superseded by PCD 93"));
+  d.set_status(v1::DECISION_STATUS_PENDING);
+  EXPECT_THAT(DecisionNotes(d), ::testing::IsEmpty());
 }
 
 // A decision register's sources: one line per paper; a decision whose events name different
