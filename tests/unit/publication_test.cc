@@ -221,14 +221,17 @@ TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublishe
   v1::GetEntityHistoryResponse before = History(deferred_, publication_ - 1);
   ASSERT_TRUE(HasAspect(before, kInterestsDeclaredAspect));
   ASSERT_TRUE(HasAspect(before, kPart1DeferredAspect));
+  ASSERT_TRUE(HasAspect(before, kAmountAspect));
   WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &before);
   EXPECT_FALSE(HasAspect(before, kInterestsDeclaredAspect));
+  EXPECT_FALSE(HasAspect(before, kAmountAspect));  // as the register withholds the amounts
   EXPECT_TRUE(HasAspect(before, "status"));
   EXPECT_TRUE(HasAspect(before, kPart1DeferredAspect));
 
   v1::GetEntityHistoryResponse after = History(deferred_, publication_);
   WithholdUnpublished(publication_, /*deferred=*/{}, "", &after);
   EXPECT_TRUE(HasAspect(after, kInterestsDeclaredAspect));
+  EXPECT_TRUE(HasAspect(after, kAmountAspect));
 }
 
 // A withdrawal's reason is Part 1's content too.
