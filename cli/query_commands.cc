@@ -829,7 +829,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     if (given != nullptr && given->count() > 0 && id->empty()) {
       return Fail(kExitBadArgs,
                   absl::StrCat(cmd->get_name(), " was given an empty ", flag, ": give the ",
-                               flag + 2, "'s id, e.g. ", cmd->get_name(), " ", flag,
+                               flag + 2, "'s id, e.g. ", cmd->get_name(),
+                               cmd == history_ ? " risk/LPP-R03 --week 86" : "", " ", flag,
                                flag == std::string("--programme") ? " LPP" : " MOPAC"));
     }
   }

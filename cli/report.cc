@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "cli/query_text.h"
 #include "cli/table.h"
 #include "projections/governance_state.h"
@@ -16,6 +17,16 @@
 
 namespace govledger::cli {
 namespace {
+
+// "35-56, 60" for `positions`, at most 20 runs of them, lest a busy ledger's run to thousands:
+// "..., 900, ... (the first 20 runs of 3000)".
+std::string FirstRuns(const std::vector<uint64_t>& positions) {
+  constexpr size_t kRuns = 20;
+  const std::vector<std::string> runs = absl::StrSplit(PositionRuns(positions), ", ");
+  if (runs.size() <= kRuns) return absl::StrJoin(runs, ", ");
+  return absl::StrCat(absl::StrJoin(runs.begin(), runs.begin() + kRuns, ", "), ", ... (the first ",
+                      kRuns, " runs of ", positions.size(), ")");
+}
 
 // The ratings a report counts projects by, in order; a project without one is counted as
 // unrated or rated on delivery confidence only (UnratedProjects).
@@ -604,16 +615,11 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::EventRef& e : in.compare.events()) {
       if (!cited.contains(e.position())) others.push_back(e.position());
     }
-    absl::StrAppend(
-        &out, "; ", cited.size(), " of them explain the differences below, and ", others.size(),
-        others.size() == 1 ? " changes" : " change", " nothing the answers show (",
-        // At most 20, lest a busy ledger's run to thousands.
-        others.size() <= 20
-            ? PositionRuns(others)
-            : absl::StrCat(PositionRuns(std::vector<uint64_t>(others.begin(), others.begin() + 20)),
-                           ", ... (the first 20)"),
-        ": a report that restates the rating held, say; `govledger history` shows "
-        "what each did)");
+    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
+                    others.size(), others.size() == 1 ? " changes" : " change",
+                    " nothing the answers show (", FirstRuns(others),
+                    ": a report that restates the rating held, say; `govledger history` shows "
+                    "what each did)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

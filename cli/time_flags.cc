@@ -51,6 +51,13 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
     return absl::InvalidArgumentError(
         absl::StrCat(flag, " '", PrintableText(text), "' ", s.message()));
   }
+  if (t->seconds() == 0 && t->nanos() == 0) {  // the rules' refusal of a new event's
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", PrintableText(text),
+        "' is 1970-01-01T00:00:00Z, which the ledger refuses for a new event (it is what a "
+        "Timestamp left empty holds): leave ",
+        flag, " out to date the event when recorded"));
+  }
   return t;
 }
 

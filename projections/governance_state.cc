@@ -117,7 +117,9 @@ absl::Status Invalid(absl::string_view message) {
 // rules read the state as recorded, in which the entity is closed, whatever the fact's date.
 constexpr absl::string_view kDatedBeforeClosure =
     "a fact dated before the closure goes in by voiding the closure with a correction "
-    "(govledger.v1.CorrectionRecorded), recording the fact, then recording the closure again";
+    "(govledger.v1.CorrectionRecorded, on the closure's stream; a programme's closure before "
+    "its projects', a project's before its risks'), recording the fact, then recording the "
+    "closure again";
 
 // A broken rule: "<entity> <problem>: <rule>", and "; <remedy>" when one is given.
 absl::Status Refuse(absl::string_view entity, absl::string_view problem, absl::string_view rule,
@@ -1457,6 +1459,11 @@ struct GovernanceState::Access {
     auto it = s.work_.find(*stream);
     if (it == s.work_.end()) return;
     WorkState* w = &it->second;
+    if (m.plan_week() > w->max_reported_week) {
+      int* highest = &w->max_reported_week;
+      if (s.journal_ != nullptr) s.journal_->Push([highest, was = *highest] { *highest = was; });
+      *highest = m.plan_week();
+    }
     // A rated report is the current status; one without a rating the latest update.
     const bool rated = Rated(m);
     bool* has = rated ? &w->has_status : &w->has_update;
@@ -1717,9 +1724,11 @@ struct GovernanceState::Access {
     const std::string entity = absl::StrCat("risk ", m.risk_id());
     if (auto held = s.risks_.find(m.risk_id()); held != s.risks_.end()) {
       if (const std::string closed = ClosedRegister(s, held->second.subject); !closed.empty()) {
-        return Refuse(entity, absl::StrCat("is held by ", closed),
-                      "a risk of a closed programme or project is closed or transferred, not "
-                      "re-rated");
+        return Refuse(
+            entity, absl::StrCat("is held by ", closed, held->second.open ? "" : ", and is closed"),
+            "a risk of a closed programme or project is closed or transferred, not "
+            "re-rated",
+            kDatedBeforeClosure);
       }
     }
     RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e));
@@ -3211,7 +3220,7 @@ absl::Status GovernanceState::Apply(const v1::Event& event, Mode mode) {
       return Invalid(
           "effective_time is 1970-01-01T00:00:00Z, what a Timestamp set but left empty holds "
           "(many client libraries' default): give the time the fact became true, or none for "
-          "the time the server receives the append (govledger append: leave out --effective)");
+          "the time the server receives the append");
     }
   }
   if (!IsGovernanceType(event.event_type())) return absl::OkStatus();  // opaque

@@ -172,6 +172,9 @@ struct WorkState {
   };
   std::vector<Replan> replans;
   v1::ProgrammeRegistered as_registered;  // set when replans is not empty
+  // The highest plan week a status report on it gives (0 for none): a correction voiding a
+  // re-plan may not leave a programme's, or its projects', past the longest plan left.
+  int max_reported_week = 0;
   // The latest effective time of its gates and milestones, of the transfers of risks and scope
   // items to it, and of a project's closure (a closure takes effect no earlier than any fact on
   // the work, including a risk it received and passed on again, and a programme's no earlier
@@ -481,7 +484,9 @@ class GovernanceState {
   // signature appended with a correction keeps its recorded time. 23: whether a benefit's
   // figure was given (a qualitative benefit has none). 24: the source of the transfer that made
   // a risk's current subject its holder, which a register cites for the risk's subject; who
-  // rejected a decision, why it was rejected or withdrawn, and when, which the register shows.
+  // rejected a decision, why it was rejected or withdrawn, and when, which the register shows;
+  // a programme's highest plan week reported, which a correction of a re-plan is checked
+  // against.
   static constexpr uint32_t kSnapshotFormat = 24;
 
   // Snapshots (projections/state_snapshot.cc; the layout is

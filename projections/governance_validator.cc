@@ -6,6 +6,7 @@
 #include <google/protobuf/wire_format_lite.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -598,6 +599,41 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
       return refuse(absl::StrCat("registers ", correction.stream_id(), ", which is revoked"),
                     "a revoked key's registration is not corrected (its id could then be "
                     "registered again and sign): register a new key for its holder instead");
+    }
+  }
+  // Voiding the re-plan that made the plan long enough for the weeks reported since would leave
+  // those reports past the plan, as no report may be (RequireWeekInPlan).
+  if (v1::ProgrammeReplanned replan; *type == v1::ProgrammeReplanned::descriptor()->full_name() &&
+                                     replan.ParseFromString(corrected->payload()) &&
+                                     replan.planned_weeks() != 0) {
+    if (const WorkState* w = state_->FindProgramme(replan.programme_id()); w != nullptr) {
+      // The longest plan left: the registration's and every other re-plan's (one instance of
+      // this length goes with it).
+      std::vector<int> lengths = {static_cast<int>(w->as_registered.planned_weeks())};
+      if (w->replans.empty()) lengths[0] = w->programme.planned_weeks();
+      bool dropped = false;
+      for (const WorkState::Replan& r : w->replans) {
+        if (!dropped && r.replan.planned_weeks() == replan.planned_weeks()) {
+          dropped = true;
+          continue;
+        }
+        lengths.push_back(r.replan.planned_weeks());
+      }
+      const int longest = *std::max_element(lengths.begin(), lengths.end());
+      const WorkState* highest = w;
+      for (const WorkState* project : state_->ProjectsOf(w->ref.id())) {
+        if (project->max_reported_week > highest->max_reported_week) highest = project;
+      }
+      if (highest->max_reported_week > longest) {
+        return refuse(
+            absl::StrCat("re-plans programme ", w->ref.id(), " to ", replan.planned_weeks(),
+                         " weeks, and ", Describe(highest->ref),
+                         " has since been reported for plan week ", highest->max_reported_week,
+                         ", past the ", longest, " weeks of the longest plan left without it"),
+            "a correction leaves no status report past its programme's plan: correct those "
+            "reports first, newest first, or record a re-plan of the right length before "
+            "voiding this one");
+      }
     }
   }
   if (absl::Status built_on =

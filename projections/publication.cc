@@ -104,6 +104,8 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
   for (v1::EntityChange& c : *history->mutable_changes()) {
     drop(c.mutable_before());
     drop(c.mutable_after());
+    drop(c.mutable_before_at_effective_time());
+    drop(c.mutable_after_at_effective_time());
     c.clear_note();
   }
   for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();

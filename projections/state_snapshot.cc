@@ -287,6 +287,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     s->set_status_source(w.status_source);
     s->set_update_source(w.update_source);
     s->set_closure_source(w.closure_source);
+    s->set_max_reported_week(w.max_reported_week);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -406,6 +407,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.status_source = s.status_source();
     w.update_source = s.update_source();
     w.closure_source = s.closure_source();
+    w.max_reported_week = s.max_reported_week();
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();

@@ -1864,7 +1864,9 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   // A time the ledger does not keep is exit 2 before any call, as the server would refuse it.
   for (const auto& [effective, says] : std::vector<std::pair<std::string, std::string>>{
            {"1899-12-31", "is out of range; it must fall between 1900-01-01 and 2199-12-31"},
-           {"2016-12-21T12:00:00.1234567Z", "has 700 ns below the microsecond"}}) {
+           {"2016-12-21T12:00:00.1234567Z", "has 700 ns below the microsecond"},
+           // The rules refuse it for a new event: what an empty Timestamp holds.
+           {"1970-01-01", "is 1970-01-01T00:00:00Z, which the ledger refuses for a new event"}}) {
     CliRun refused = Cli(absl::StrCat("--server 127.0.0.1:1 append --stream notes/1 --type "
                                       "example.v1.Note --effective ", effective));
     EXPECT_EQ(refused.code, 2) << effective << ": " << refused.err;

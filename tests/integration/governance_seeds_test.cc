@@ -106,8 +106,9 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
       "a risk of a closed programme or project is closed or transferred, not re-rated";
   EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                                     HasSubstr(absl::StrCat("risk LPP-R01 is held by project "
-                                                           "LPP-PCSO, which is closed: ",
-                                                           kRule))));
+                                                           "LPP-PCSO, which is closed, and is "
+                                                           "closed: ",
+                                                           kRule, "; a fact dated before"))));
   EXPECT_THAT(refused,
               HasErrorInfo("RULE_REFUSED",
                            UnorderedElementsAre(Pair("entity", "risk LPP-R01"), Pair("rule", kRule),

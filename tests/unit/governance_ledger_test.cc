@@ -471,7 +471,7 @@ TEST_F(GovernanceLedgerTest, AnEmptyEffectiveTimeIsRefusedButItsRetryIsAnswered)
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          AllOf(HasSubstr("effective_time is 1970-01-01T00:00:00Z, what a "
                                          "Timestamp set but left empty holds"),
-                               HasSubstr("leave out --effective"))))
+                               HasSubstr("or none for the time the server receives"))))
         << type;
     EXPECT_EQ(HeadPosition(), head);
     fresh.clear_effective_time();  // unset: the time of receipt

@@ -628,6 +628,32 @@ TEST_F(RulesTest, AStatusReportIsForAWeekOfThePlan) {
       StatusIs(kFailed, HasSubstr("past programme LPP's longest plan recorded, 260 weeks")));
 }
 
+// A correction voiding the re-plan that made room for the weeks reported since would leave those
+// reports past the plan, which no report may be (an auditor's: the rules refused the report, not
+// the correction that left it there).
+TEST_F(RulesTest, ACorrectionLeavesNoReportPastThePlan) {
+  SetUpProgrammes();
+  const v1::Event longer = At(Ev(Replan("LPP", 260)), MakeDate(2019, 4, 1));
+  ASSERT_OK(Append(longer));
+  const v1::Event report =
+      At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_AMBER, 212)), MakeDate(2019, 6, 1));
+  ASSERT_OK(Append(report));
+  EXPECT_THAT(Append(At(Correction(longer, "keyed in error"), MakeDate(2019, 6, 2))),
+              StatusIs(kFailed, AllOf(HasSubstr("re-plans programme LPP to 260 weeks, and project "
+                                                "LPP-INV has since been reported for plan week "
+                                                "212, past the 208 weeks of the longest plan "
+                                                "left without it"),
+                                      HasSubstr("correct those reports first"))));
+  // Another re-plan as long leaves room: this one may go.
+  const v1::Event again = At(Ev(Replan("LPP", 260)), MakeDate(2019, 6, 2));
+  ASSERT_OK(Append(again));
+  EXPECT_OK(Append(At(Correction(longer, "recorded twice"), MakeDate(2019, 6, 3))));
+  // With the report voided first, the last one goes too.
+  ASSERT_OK(Append(At(Correction(report, "for week 112"), MakeDate(2019, 6, 4))));
+  EXPECT_OK(Append(At(Correction(again, "not re-planned after all"), MakeDate(2019, 6, 5))));
+  EXPECT_EQ(state().FindProgramme("LPP")->programme.planned_weeks(), 208);
+}
+
 // A field the payload's type does not declare is refused on append, at any depth: no rule
 // checks it and a decision's digest does not cover it. Replay (a log a newer version wrote)
 // folds the fields it knows.
@@ -1064,8 +1090,9 @@ TEST_F(RulesTest, RisksOfAClosedProjectCanStillBeClosedOrTransferred) {
   // Not re-rated: that would change a closed project's register.
   EXPECT_THAT(Append(Ev(Rerate("R1", v1::RAG_GREEN))),
               StatusIs(kFailed, AllOf(HasSubstr("risk R1 is held by project LPP-INV, which is "
-                                                "closed"),
-                                      HasSubstr("is closed or transferred, not re-rated"))));
+                                                "closed: "),
+                                      HasSubstr("is closed or transferred, not re-rated; a fact "
+                                                "dated before the closure goes in"))));
   EXPECT_OK(Append(Ev(CloseRisk("R1"))));
   EXPECT_OK(Append(At(Ev(TransferRisk("R2", ProgrammeRef("OCP"))), MakeDate(2016, 3, 1))));
   // Nor re-rated where it went with a date from the time the closed project held it.
