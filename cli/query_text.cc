@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "cli/table.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
@@ -265,7 +266,15 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events) {
   std::vector<uint64_t> positions;
   for (const v1::EventRef& e : events) positions.push_back(e.position());
-  return absl::StrJoin(positions, ", ");
+  return FirstRuns(positions);
+}
+
+std::string FirstRuns(const std::vector<uint64_t>& positions) {
+  constexpr size_t kRuns = 20;
+  const std::vector<std::string> runs = absl::StrSplit(PositionRuns(positions), ", ");
+  if (runs.size() <= kRuns) return absl::StrJoin(runs, ", ");
+  return absl::StrCat(absl::StrJoin(runs.begin(), runs.begin() + kRuns, ", "), ", ... (the first ",
+                      kRuns, " runs of ", positions.size(), " events; --json lists them all)");
 }
 
 // "35-56, 60" for positions 35 to 56 and 60, in the order given.

@@ -86,7 +86,11 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& decision);
 std::string ReplanText(const v1::ReplanEntry& e);
 
 // The positions of `events`, ", "-separated: "39, 40, 46".
+// The positions of `events` as FirstRuns gives them.
 std::string PositionsText(const google::protobuf::RepeatedPtrField<v1::EventRef>& events);
+// "35-56, 60" for `positions` (PositionRuns), at most 20 runs of them, lest a busy ledger's run
+// to thousands: "..., 900, ... (the first 20 runs of 3000 events; --json lists them all)".
+std::string FirstRuns(const std::vector<uint64_t>& positions);
 
 // "35-56, 60" for positions 35 to 56 and 60, in the order given.
 std::string PositionRuns(const std::vector<uint64_t>& positions);

@@ -18,16 +18,6 @@
 namespace govledger::cli {
 namespace {
 
-// "35-56, 60" for `positions`, at most 20 runs of them, lest a busy ledger's run to thousands:
-// "..., 900, ... (the first 20 runs of 3000)".
-std::string FirstRuns(const std::vector<uint64_t>& positions) {
-  constexpr size_t kRuns = 20;
-  const std::vector<std::string> runs = absl::StrSplit(PositionRuns(positions), ", ");
-  if (runs.size() <= kRuns) return absl::StrJoin(runs, ", ");
-  return absl::StrCat(absl::StrJoin(runs.begin(), runs.begin() + kRuns, ", "), ", ... (the first ",
-                      kRuns, " runs of ", positions.size(), ")");
-}
-
 // The ratings a report counts projects by, in order; a project without one is counted as
 // unrated or rated on delivery confidence only (UnratedProjects).
 constexpr v1::Rag kRatings[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED};

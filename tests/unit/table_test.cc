@@ -166,6 +166,22 @@ TEST(QueryTextTest, AHistoryChangeCellSaysWhatALateFactChangedAtItsEffectiveTime
             "rating: RED -> AMBER");
 }
 
+// The events behind a difference, as runs, at most 20 of them (a reviewer's busy risk, re-rated
+// 8,000 times, made a compare line of 47,000 characters).
+TEST(QueryTextTest, PositionsAreShownAsAtMostTwentyRuns) {
+  google::protobuf::RepeatedPtrField<v1::EventRef> events;
+  for (uint64_t p : {52, 110, 111, 112, 200}) events.Add()->set_position(p);
+  EXPECT_EQ(PositionsText(events), "52, 110-112, 200");
+  events.Clear();
+  for (uint64_t p = 148; p < 8148; ++p) events.Add()->set_position(p);
+  EXPECT_EQ(PositionsText(events), "148-8147");
+  std::vector<uint64_t> scattered;
+  for (uint64_t p = 1; p <= 60; p += 2) scattered.push_back(p);  // 30 runs of one
+  EXPECT_EQ(FirstRuns(scattered),
+            "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39, ... (the "
+            "first 20 runs of 30 events; --json lists them all)");
+}
+
 // Under the register's table, a rejection says by whom, when and why; a withdrawal when and why;
 // a viewer's answer (no reason) says who and when only.
 TEST(QueryTextTest, ARejectionOrWithdrawalSaysWhoWhenAndWhy) {
