@@ -2194,7 +2194,10 @@ struct GovernanceState::Access {
       if (p == nullptr) {
         return Refuse(entity,
                       absl::StrCat("names programme ", m.programme_id(),
-                                   ", which is not registered"),
+                                   s.FindProject(m.programme_id()) != nullptr
+                                       ? ", which is not registered (it is a project, not a "
+                                         "programme: name the project's programme)"
+                                       : ", which is not registered"),
                       kRule);
       }
       if (!DecidesFor(s, m.organisation_id(), p->organisation_id)) {

@@ -1405,6 +1405,17 @@ TEST_F(RulesTest, DecisionNeedsARegisteredOrganisation) {
       Append(Ev(Decision("NOBODY", "D1", {"R"}))),
       StatusIs(kFailed,
                HasSubstr("organisation NOBODY, which is not registered")));
+  // A decision's programme named by a project's id says so (a reviewer's integrator).
+  SetUpProgrammes();
+  v1::DecisionProposed d = Decision("MOPAC", "D2", {"R"});
+  d.set_programme_id("LPP-INV");
+  EXPECT_THAT(Append(Ev(d)),
+              StatusIs(kFailed, HasSubstr("names programme LPP-INV, which is not registered (it "
+                                          "is a project, not a programme: name the project's "
+                                          "programme)")));
+  d.set_programme_id("NOPE");
+  EXPECT_THAT(Append(Ev(d)), StatusIs(kFailed, HasSubstr("names programme NOPE, which is not "
+                                                         "registered: a decision concerns")));
 }
 
 TEST_F(RulesTest, DecisionAtOrAboveADelegationThresholdRequiresThatRole) {
