@@ -1399,13 +1399,7 @@ struct GovernanceState::Access {
         w->ref.kind() == v1::WORK_KIND_PROGRAMME ? w : s.FindProgramme(w->programme_id);
     if (programme == nullptr) return absl::OkStatus();
     const v1::ProgrammeRegistered& plan = programme->programme;
-    int longest = plan.planned_weeks();
-    if (!programme->replans.empty()) {
-      longest = std::max(longest, programme->as_registered.planned_weeks());
-      for (const WorkState::Replan& r : programme->replans) {
-        longest = std::max(longest, r.replan.planned_weeks());
-      }
-    }
+    const int longest = LongestPlan(*programme);
     if (m.plan_week() <= longest) return absl::OkStatus();
     return Refuse(
         Describe(m.subject()),
@@ -3334,6 +3328,35 @@ std::optional<EventRecord> GovernanceState::FindEvent(
     record.corrected_by = c->second;
   }
   return record;
+}
+
+int GovernanceState::LongestPlan(const WorkState& programme) {
+  int longest = programme.programme.planned_weeks();
+  if (!programme.replans.empty()) {
+    longest = std::max(longest, static_cast<int>(programme.as_registered.planned_weeks()));
+    for (const WorkState::Replan& r : programme.replans) {
+      longest = std::max(longest, static_cast<int>(r.replan.planned_weeks()));
+    }
+  }
+  return longest;
+}
+
+std::map<std::string, std::string> GovernanceState::ProgrammesReportedPastTheirPlan() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [stream, w] : work_) {
+    if (w.max_reported_week == 0) continue;
+    const WorkState* programme =
+        w.ref.kind() == v1::WORK_KIND_PROGRAMME ? &w : FindProgramme(w.programme_id);
+    if (programme == nullptr) continue;
+    const int longest = LongestPlan(*programme);
+    if (w.max_reported_week <= longest) continue;
+    std::string& said = out[programme->ref.id()];
+    if (!said.empty()) continue;  // one is enough to say
+    said = absl::StrCat(Describe(w.ref), " reported for plan week ", w.max_reported_week,
+                        ", past the ", longest, " weeks of programme ", programme->ref.id(),
+                        "'s longest plan left");
+  }
+  return out;
 }
 
 std::map<std::string, std::string> GovernanceState::DecisionsShortOfTheirRules() const {

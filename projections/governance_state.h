@@ -402,6 +402,15 @@ class GovernanceState {
   // setting) can reinstate one: the validator refuses a correction that adds to it. A log
   // written before these rules may hold some.
   std::map<std::string, std::string> DecisionsShortOfTheirRules() const;
+
+  // The programmes reported on (themselves, or a project of theirs) for a plan week past their
+  // longest plan recorded (the registration's and every re-plan's): by programme id, which work
+  // and week. The rules keep this empty, but a correction voiding a re-plan can add to it:
+  // the validator refuses one that does (also when a single append voids several re-plans).
+  std::map<std::string, std::string> ProgrammesReportedPastTheirPlan() const;
+
+  // A programme's longest plan recorded: its registration's planned weeks, or a re-plan's.
+  static int LongestPlan(const WorkState& programme);
   // The decisions that were signed or still may be (pending, or with a signature) that a
   // delegation rule's setting in force when they were proposed holds to its role (they reach
   // its threshold and name the role): by decision stream, each such rule and role ("delegation

@@ -601,41 +601,6 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                     "registered again and sign): register a new key for its holder instead");
     }
   }
-  // Voiding the re-plan that made the plan long enough for the weeks reported since would leave
-  // those reports past the plan, as no report may be (RequireWeekInPlan).
-  if (v1::ProgrammeReplanned replan; *type == v1::ProgrammeReplanned::descriptor()->full_name() &&
-                                     replan.ParseFromString(corrected->payload()) &&
-                                     replan.planned_weeks() != 0) {
-    if (const WorkState* w = state_->FindProgramme(replan.programme_id()); w != nullptr) {
-      // The longest plan left: the registration's and every other re-plan's (one instance of
-      // this length goes with it).
-      std::vector<int> lengths = {static_cast<int>(w->as_registered.planned_weeks())};
-      if (w->replans.empty()) lengths[0] = w->programme.planned_weeks();
-      bool dropped = false;
-      for (const WorkState::Replan& r : w->replans) {
-        if (!dropped && r.replan.planned_weeks() == replan.planned_weeks()) {
-          dropped = true;
-          continue;
-        }
-        lengths.push_back(r.replan.planned_weeks());
-      }
-      const int longest = *std::max_element(lengths.begin(), lengths.end());
-      const WorkState* highest = w;
-      for (const WorkState* project : state_->ProjectsOf(w->ref.id())) {
-        if (project->max_reported_week > highest->max_reported_week) highest = project;
-      }
-      if (highest->max_reported_week > longest) {
-        return refuse(
-            absl::StrCat("re-plans programme ", w->ref.id(), " to ", replan.planned_weeks(),
-                         " weeks, and ", Describe(highest->ref),
-                         " has since been reported for plan week ", highest->max_reported_week,
-                         ", past the ", longest, " weeks of the longest plan left without it"),
-            "a correction leaves no status report past its programme's plan: correct those "
-            "reports first, newest first, or record a re-plan of the right length before "
-            "voiding this one");
-      }
-    }
-  }
   if (absl::Status built_on =
           CheckNothingBuiltOn(*type, correction.stream_id(), m.corrected_event_id(), earlier);
       !built_on.ok()) {
@@ -1039,6 +1004,8 @@ absl::Status GovernanceValidator::CheckAppend(
     const std::map<std::string, std::string> short_before = state_->DecisionsShortOfTheirRules();
     const std::map<std::string, std::set<std::string>> held_before =
         state_->DecisionsHeldByTheirRules();
+    const std::map<std::string, std::string> past_before =
+        state_->ProgrammesReportedPastTheirPlan();
     group_events_.insert(group_events_.end(), stored.begin(), stored.begin() + n);
     group_recorded_.insert(group_recorded_.end(), n, context.recorded_micros);
     absl::Status status = Refold(group_refolded ? &replaced : nullptr);
@@ -1049,6 +1016,19 @@ absl::Status GovernanceValidator::CheckAppend(
     // A correction that reinstates a decision (voids its withdrawal or rejection) or relaxes
     // nothing but leaves one short of a rule (voids the later setting it was proposed under)
     // would let it be approved without the rule's role.
+    // Nor one that leaves a status report past its programme's plan (several re-plans voided
+    // in one append: CheckCorrected sees each with the others still standing).
+    for (const auto& [programme, what] : state_->ProgrammesReportedPastTheirPlan()) {
+      if (past_before.contains(programme)) continue;
+      constexpr absl::string_view kRule =
+          "a correction leaves no status report past its programme's plan: correct those "
+          "reports first, newest first, or record a re-plan of the right length before voiding "
+          "the re-plans";
+      const std::string entity = absl::StrCat("programme ", programme);
+      return errors::WithReason(
+          absl::FailedPreconditionError(absl::StrCat("it would leave ", what, ": ", kRule)),
+          errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+    }
     for (const auto& [stream, lacks] : state_->DecisionsShortOfTheirRules()) {
       if (short_before.contains(stream)) continue;
       constexpr absl::string_view kRule =
