@@ -1013,31 +1013,31 @@ absl::Status GovernanceValidator::CheckAppend(
     group_recorded_.resize(accepted);
     if (!status.ok()) return status;
     refolded = true;
+    // A refusal of the correction(s) just folded without the events they void.
+    auto refused = [](const std::string& entity, absl::string_view problem,
+                      absl::string_view rule) {
+      return errors::WithReason(absl::FailedPreconditionError(absl::StrCat(problem, ": ", rule)),
+                                errors::reason::kRuleRefused,
+                                {{"entity", entity}, {"rule", std::string(rule)}});
+    };
+    // A correction that leaves a status report past its programme's plan (voids the re-plan
+    // that made room for its week; checked on the state folded without every event the
+    // append's corrections void, so that two re-plans voided together are seen together).
+    for (const auto& [programme, what] : state_->ProgrammesReportedPastTheirPlan()) {
+      if (past_before.contains(programme)) continue;
+      return refused(absl::StrCat("programme ", programme), absl::StrCat("it would leave ", what),
+                     "a correction leaves no status report past its programme's plan: correct "
+                     "those reports first, newest first, or record a re-plan of the right "
+                     "length before voiding the re-plans");
+    }
     // A correction that reinstates a decision (voids its withdrawal or rejection) or relaxes
     // nothing but leaves one short of a rule (voids the later setting it was proposed under)
     // would let it be approved without the rule's role.
-    // Nor one that leaves a status report past its programme's plan (several re-plans voided
-    // in one append: CheckCorrected sees each with the others still standing).
-    for (const auto& [programme, what] : state_->ProgrammesReportedPastTheirPlan()) {
-      if (past_before.contains(programme)) continue;
-      constexpr absl::string_view kRule =
-          "a correction leaves no status report past its programme's plan: correct those "
-          "reports first, newest first, or record a re-plan of the right length before voiding "
-          "the re-plans";
-      const std::string entity = absl::StrCat("programme ", programme);
-      return errors::WithReason(
-          absl::FailedPreconditionError(absl::StrCat("it would leave ", what, ": ", kRule)),
-          errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
-    }
     for (const auto& [stream, lacks] : state_->DecisionsShortOfTheirRules()) {
       if (short_before.contains(stream)) continue;
-      constexpr absl::string_view kRule =
-          "a correction leaves no pending or approved decision short of the delegation rule's "
-          "setting in force when it was proposed";
-      const std::string entity = absl::StrCat("decision on ", stream);
-      return errors::WithReason(
-          absl::FailedPreconditionError(absl::StrCat("it would leave ", lacks, ": ", kRule)),
-          errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+      return refused(absl::StrCat("decision on ", stream), absl::StrCat("it would leave ", lacks),
+                     "a correction leaves no pending or approved decision short of the "
+                     "delegation rule's setting in force when it was proposed");
     }
     // Nor one that releases a decision from the role a setting held it to when it was proposed
     // (voids that setting): the register would no longer show what it was held to, as a setting
@@ -1052,15 +1052,12 @@ absl::Status GovernanceValidator::CheckAppend(
       if (after == held_after.end()) continue;
       for (const std::string& requirement : requirements) {
         if (after->second.contains(requirement)) continue;
-        constexpr absl::string_view kRule =
-            "a correction releases no decision from the role a delegation rule's setting in "
-            "force when it was proposed held it to: record a new setting, dated after that "
-            "decision's proposal, instead";
-        const std::string entity = absl::StrCat("decision on ", stream);
-        return errors::WithReason(
-            absl::FailedPreconditionError(absl::StrCat("it would release the decision on ", stream,
-                                                       " from ", requirement, ": ", kRule)),
-            errors::reason::kRuleRefused, {{"entity", entity}, {"rule", std::string(kRule)}});
+        return refused(
+            absl::StrCat("decision on ", stream),
+            absl::StrCat("it would release the decision on ", stream, " from ", requirement),
+            "a correction releases no decision from the role a delegation rule's "
+            "setting in force when it was proposed held it to: record a new "
+            "setting, dated after that decision's proposal, instead");
       }
     }
     return absl::OkStatus();
