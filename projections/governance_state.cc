@@ -121,6 +121,19 @@ constexpr absl::string_view kDatedBeforeClosure =
     "its projects', a project's before its risks'), recording the fact, then recording the "
     "closure again";
 
+// What to do when a project registered late is dated before its programme's closure.
+constexpr absl::string_view kProjectDatedBeforeClosure =
+    "a project dated before its programme's closure goes in by voiding that closure with a "
+    "correction (govledger.v1.CorrectionRecorded, on the programme's stream), registering the "
+    "project, recording the project's closure (a programme is closed after its projects), then "
+    "recording the programme's closure again";
+
+// What to do when a fact is dated after a closure already recorded.
+constexpr absl::string_view kDatedAfterClosure =
+    "a closure recorded in error is voided with a correction (govledger.v1.CorrectionRecorded, "
+    "on the closure's stream; a programme's closure before its projects', a project's before "
+    "its risks')";
+
 // A broken rule: "<entity> <problem>: <rule>", and "; <remedy>" when one is given.
 absl::Status Refuse(absl::string_view entity, absl::string_view problem, absl::string_view rule,
                     absl::string_view remedy = "") {
@@ -410,6 +423,21 @@ int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
   return ToMicros(e.effective_time());
 }
 
+// What a fact refused for a closure effective at `closed_micros` is told: `before_closure`
+// when it is dated no later than the closure (or either time is unknown), which "" leaves
+// unsaid (a closure refused for one); otherwise that it is dated after the closure, and
+// kDatedAfterClosure.
+std::string ClosureRemedy(absl::string_view before_closure, int64_t closed_micros,
+                          const v1::Event& e) {
+  if (before_closure.empty()) return "";
+  const int64_t at = EffectiveMicrosOrUnknown(e);
+  if (closed_micros == kUnknownTime || at == kUnknownTime || at <= closed_micros) {
+    return std::string(before_closure);
+  }
+  return absl::StrCat("this event is dated after the closure, effective ",
+                      FormatRfc3339(closed_micros), "; ", kDatedAfterClosure);
+}
+
 // Refuses an event effective before `since`, when both times are known:
 // "<entity> <what> effective <since>, after this event's effective time <at>".
 absl::Status RequireEffectiveSince(absl::string_view entity,
@@ -636,18 +664,22 @@ struct GovernanceState::Access {
         rule);
   }
 
-  // `remedy`: what to say to a fact refused for a closure (none for a closure refused for one).
+  // `before_closure`: what to say to a fact refused for a closure it is dated before (none for
+  // a closure refused for one; ClosureRemedy).
   static absl::Status RequireOpen(const S& s, const v1::WorkRef& ref, absl::string_view rule,
                                   const v1::Event& e,
-                                  absl::string_view remedy = kDatedBeforeClosure) {
+                                  absl::string_view before_closure = kDatedBeforeClosure) {
     const WorkState* w = s.FindWork(ref);
     if (w == nullptr) return RefuseUnregistered(s, ref, rule);
-    if (w->closed) return Refuse(Describe(ref), "is closed", rule, remedy);
+    if (w->closed) {
+      return Refuse(Describe(ref), "is closed", rule,
+                    ClosureRemedy(before_closure, w->closed_micros, e));
+    }
     if (ref.kind() == v1::WORK_KIND_PROJECT) {
       const WorkState* p = s.FindProgramme(w->programme_id);
       if (p != nullptr && p->closed) {
         return Refuse(Describe(ref), absl::StrCat("belongs to closed programme ", p->ref.id()),
-                      rule, remedy);
+                      rule, ClosureRemedy(before_closure, p->closed_micros, e));
       }
     }
     return RequireEffectiveSince(Describe(ref), "was registered",
@@ -1195,7 +1227,7 @@ struct GovernanceState::Access {
     ref.set_kind(v1::WORK_KIND_PROGRAMME);
     ref.set_id(m.programme_id());
     RETURN_IF_ERROR(RequireOpen(s, ref, "only a registered, open programme can be closed", e,
-                                /*remedy=*/""));
+                                /*before_closure=*/""));
     // Otherwise its open projects would go on with nothing they could record: no status, risk
     // or scope for a project of a closed programme.
     for (const WorkState* project : s.ProjectsOf(m.programme_id())) {
@@ -1276,12 +1308,13 @@ struct GovernanceState::Access {
         "report, gate, milestone, benefit, a risk or scope item it holds or that was opened on "
         "it; for a programme, also its projects' and the decisions naming it) takes effect");
   }
-  static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event&) {
+  static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event& e) {
     v1::WorkRef ref;
     ref.set_kind(v1::WORK_KIND_PROGRAMME);
     ref.set_id(m.programme_id());
     if (WorkState* w = MutableWork(s, ref)) {
       w->closed = true;
+      w->closed_micros = EffectiveMicrosOrUnknown(e);
       w->closed_reason = m.reason();
     }
   }
@@ -1303,8 +1336,8 @@ struct GovernanceState::Access {
     v1::WorkRef programme;
     programme.set_kind(v1::WORK_KIND_PROGRAMME);
     programme.set_id(m.programme_id());
-    return RequireOpen(s, programme,
-                       "a project joins a registered, open programme", e);
+    return RequireOpen(s, programme, "a project joins a registered, open programme", e,
+                       kProjectDatedBeforeClosure);
   }
   static void Do(S& s, const v1::ProjectRegistered& m, const v1::Event& e) {
     const WorkState* programme = s.FindProgramme(m.programme_id());
@@ -1349,6 +1382,7 @@ struct GovernanceState::Access {
     ref.set_id(m.project_id());
     if (WorkState* w = MutableWork(s, ref)) {
       w->closed = true;
+      w->closed_micros = EffectiveMicrosOrUnknown(e);
       w->closure = m;
       w->closure_source = e.source();
       // Its programme closes no earlier (a programme is closed after its projects).
@@ -1646,15 +1680,18 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
 
-  // `remedy`: as RequireOpen's.
+  // `before_closure`: as RequireOpen's.
   static absl::Status RequireOpenRisk(const S& s, absl::string_view risk_id, absl::string_view rule,
                                       const v1::Event& e,
-                                      absl::string_view remedy = kDatedBeforeClosure) {
+                                      absl::string_view before_closure = kDatedBeforeClosure) {
     std::string entity = absl::StrCat("risk ", risk_id);
     auto it = s.risks_.find(risk_id);
     if (it == s.risks_.end())
       return Refuse(entity, "has not been opened", rule);
-    if (!it->second.open) return Refuse(entity, "is closed", rule, remedy);
+    if (!it->second.open) {
+      return Refuse(entity, "is closed", rule,
+                    ClosureRemedy(before_closure, it->second.closed_micros, e));
+    }
     return RequireEffectiveSince(entity, "was opened",
                                  it->second.opened_micros, e);
   }
@@ -1717,12 +1754,14 @@ struct GovernanceState::Access {
     // not let a re-rating in.
     const std::string entity = absl::StrCat("risk ", m.risk_id());
     if (auto held = s.risks_.find(m.risk_id()); held != s.risks_.end()) {
-      if (const std::string closed = ClosedRegister(s, held->second.subject); !closed.empty()) {
+      int64_t closed_micros = kUnknownTime;
+      if (const std::string closed = ClosedRegister(s, held->second.subject, &closed_micros);
+          !closed.empty()) {
         return Refuse(
             entity, absl::StrCat("is held by ", closed, held->second.open ? "" : ", and is closed"),
             "a risk of a closed programme or project is closed or transferred, not "
             "re-rated",
-            kDatedBeforeClosure);
+            ClosureRemedy(kDatedBeforeClosure, closed_micros, e));
       }
     }
     RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be re-rated", e));
@@ -1742,16 +1781,21 @@ struct GovernanceState::Access {
     return absl::OkStatus();
   }
   // "project P, which is closed" or "project P, of closed programme Q" when the register of
-  // `ref` is closed; "" when it is open (or unknown).
-  static std::string ClosedRegister(const S& s, const v1::WorkRef& ref) {
+  // `ref` is closed, and that closure's effective time to `closed_micros` if given; "" when it
+  // is open (or unknown).
+  static std::string ClosedRegister(const S& s, const v1::WorkRef& ref,
+                                    int64_t* closed_micros = nullptr) {
     const WorkState* holder = s.FindWork(ref);
     if (holder == nullptr) return "";
-    if (holder->closed) return absl::StrCat(Describe(ref), ", which is closed");
     const WorkState* programme = s.FindProgramme(holder->programme_id);
-    if (programme != nullptr && programme->closed) {
-      return absl::StrCat(Describe(ref), ", of closed programme ", programme->ref.id());
-    }
-    return "";
+    const WorkState* closed = holder->closed                              ? holder
+                              : programme != nullptr && programme->closed ? programme
+                                                                          : nullptr;
+    if (closed == nullptr) return "";
+    if (closed_micros != nullptr) *closed_micros = closed->closed_micros;
+    return closed == holder
+               ? absl::StrCat(Describe(ref), ", which is closed")
+               : absl::StrCat(Describe(ref), ", of closed programme ", programme->ref.id());
   }
   static void Do(S& s, const v1::RiskRerated& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
@@ -1773,14 +1817,15 @@ struct GovernanceState::Access {
   }
   static absl::Status Rules(const S& s, const v1::RiskClosed& m,
                             const v1::Event& e) {
-    RETURN_IF_ERROR(
-        RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e, /*remedy=*/""));
+    RETURN_IF_ERROR(RequireOpenRisk(s, m.risk_id(), "only an open risk can be closed", e,
+                                    /*before_closure=*/""));
     return RequireLatestForRisk(s, m.risk_id(), e);
   }
   static void Do(S& s, const v1::RiskClosed& m, const v1::Event& e) {
     RiskState* r = ActedOn(s, s.risks_, m.risk_id(), e);
     if (r == nullptr) return;
     r->open = false;
+    r->closed_micros = EffectiveMicrosOrUnknown(e);
     r->closed_reason = m.reason();
     r->closed_source = e.source();
   }

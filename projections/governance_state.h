@@ -148,6 +148,7 @@ struct WorkState {
   v1::ProgrammeRegistered programme;
   v1::ProjectRegistered project;      // set for a project
   bool closed = false;
+  int64_t closed_micros = kUnknownTime;  // the closure's effective time, while closed
   std::string closed_reason;  // a closed programme's
   v1::ProjectClosed closure;  // a closed project's closure report
   std::string closure_source;  // its event's source (Event.source), if it named one
@@ -208,6 +209,7 @@ struct RiskState {
   int64_t rating_micros = kUnknownTime;   // its effective time
   std::string rating_source;  // the source (Event.source) of the event that set it, if any
   bool open = true;
+  int64_t closed_micros = kUnknownTime;  // the closure's effective time, once closed
   std::string closed_reason;
   std::string closed_source;  // the closure's source
   // The source of the transfer that made `subject` its holder; empty before any transfer.
@@ -495,8 +497,9 @@ class GovernanceState {
   // a risk's current subject its holder, which a register cites for the risk's subject; who
   // rejected a decision, why it was rejected or withdrawn, and when, which the register shows;
   // a programme's highest plan week reported, which a correction of a re-plan is checked
-  // against.
-  static constexpr uint32_t kSnapshotFormat = 24;
+  // against. 25: when a programme, project or risk was closed, by which a fact refused for
+  // the closure is told how to go in.
+  static constexpr uint32_t kSnapshotFormat = 25;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -41,12 +41,13 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.clear_related_decisions();
     e.clear_part2();
     // Sources may name the record of decision by its title.
-    e.clear_proposed_source();
-    e.clear_outcome_source();
+    WithholdSource(e.mutable_proposed_source());
+    WithholdSource(e.mutable_outcome_source());
     e.clear_outcome_reason();
+    e.clear_rejected_by();  // free text, which may say more than a name
     for (v1::DecisionSignature& s : *e.mutable_signatures()) {
       s.clear_declaration();
-      s.clear_source();
+      WithholdSource(s.mutable_source());
     }
     if (e.has_referred_under()) e.mutable_referred_under()->clear_delegation_id();
     for (v1::DecisionReferral& r : *e.mutable_referrals()) r.clear_delegation_id();
@@ -69,8 +70,8 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
     // which events were voided.
     for (v1::VoidedEvent& v : *history->mutable_voided()) {
       v.clear_reason();
-      v.mutable_event()->clear_source();
-      if (v.has_voided_by()) v.mutable_voided_by()->clear_source();
+      WithholdSource(v.mutable_event()->mutable_source());
+      if (v.has_voided_by()) WithholdSource(v.mutable_voided_by()->mutable_source());
     }
     return;
   }
@@ -84,12 +85,12 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
   if (!unpublished) return;
   // Its events' sources may name what is withheld (a record of decision by its title).
   for (v1::EntityChange& c : *history->mutable_changes()) {
-    c.mutable_event()->clear_source();
-    if (c.has_corrects()) c.mutable_corrects()->clear_source();
+    WithholdSource(c.mutable_event()->mutable_source());
+    if (c.has_corrects()) WithholdSource(c.mutable_corrects()->mutable_source());
   }
   for (v1::VoidedEvent& v : *history->mutable_voided()) {
-    v.mutable_event()->clear_source();
-    if (v.has_voided_by()) v.mutable_voided_by()->clear_source();
+    WithholdSource(v.mutable_event()->mutable_source());
+    if (v.has_voided_by()) WithholdSource(v.mutable_voided_by()->mutable_source());
   }
   auto drop = [](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects) {
     aspects->erase(std::remove_if(aspects->begin(), aspects->end(),
@@ -109,6 +110,10 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
     c.clear_note();
   }
   for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
+}
+
+void WithholdSource(std::string* source) {
+  if (!source->empty()) *source = kWithheldSource;
 }
 
 absl::flat_hash_set<std::string> WithheldSources(const std::vector<DeferredCitations>& deferred,
@@ -143,7 +148,7 @@ void WithholdSources(const absl::flat_hash_set<std::string>& sources,
                (field->name() == "source" || absl::EndsWith(field->name(), "_source")) &&
                field->name() != "funding_source" &&
                sources.contains(reflection->GetString(*answer, field))) {
-      reflection->ClearField(answer, field);
+      reflection->SetString(answer, field, kWithheldSource);
     }
   }
 }

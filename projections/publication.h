@@ -13,10 +13,10 @@
 // of the answer and the current time.
 //
 // Nor does a viewer see the papers such a decision's events cite (Event.source), wherever
-// they are cited: a source may name the record of decision by its title, and the events of
-// other entities (a scope transfer it approved, a programme it set up) may cite the same paper.
-// The query service gathers the papers each deferred decision's events cite
-// (QueryDeferredCitations, queries.h), keeps them until a decision event is appended, and
+// they are cited (each reads kWithheldSource instead): a source may name the record of decision by
+// its title, and the events of other entities (a scope transfer it approved, a programme it set up)
+// may cite the same paper. The query service gathers the papers each deferred decision's events
+// cite (QueryDeferredCitations, queries.h), keeps them until a decision event is appended, and
 // passes every answer a viewer gets, and every published_only answer, through WithholdSources
 // with those still unpublished (WithheldSources).
 #ifndef GOVLEDGER_PROJECTIONS_PUBLICATION_H_
@@ -48,13 +48,13 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 
 // Each unpublished decision of `register_answer` is marked withheld and loses its title,
 // amounts, delegation needs, officers' statements, delegated authorities, recommendations,
-// related decisions, Part 2's summary, its events' sources (which may name the record of
-// decision by its title), its signatures' declarations and the delegation ids of
-// its referrals either way (which name its own, or another decision's, delegated authority);
-// its
-// approved amounts leave the spend totals (a total left at nothing is removed), and `withheld`
-// counts it. (Possible splits are found among the published decisions alone by the query
-// itself, GetDecisionRegisterRequest.published_only, which calls this.)
+// related decisions, Part 2's summary, who rejected it and the reason given, its events'
+// sources (which may name the record of decision by its title; each reads kWithheldSource),
+// its signatures' declarations and the delegation ids of its referrals either way (which name
+// its own, or another decision's, delegated authority); its approved amounts leave the spend totals
+// (a total left at nothing is removed), and `withheld` counts it. (Possible splits are found among
+// the published decisions alone by the query itself, GetDecisionRegisterRequest.published_only,
+// which calls this.)
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // The papers cited on the stream of a decision whose Part 1 publication is deferred.
@@ -66,11 +66,11 @@ struct DeferredCitations {
 
 // The history of decision stream `stream_id` loses its declarations of interests, its amount,
 // its signatories, the delegation it was referred under, its events' notes and sources (a source
-// may name the record of decision by its title) and its voided events' reasons and sources
-// (reasons: the only content a decision's history shows) while its Part 1 is unpublished at
-// `now_micros`, as either its last state shows (the proposal standing at the history's cut) or the
-// stream's entry in `deferred` does (at the head: a decision whose proposals corrections all void
-// keeps the deferral it was proposed with). Other histories are unchanged.
+// may name the record of decision by its title; each reads kWithheldSource) and its voided events'
+// reasons and sources (reasons: the only content a decision's history shows) while its Part 1 is
+// unpublished at `now_micros`, as either its last state shows (the proposal standing at the
+// history's cut) or the stream's entry in `deferred` does (at the head: a decision whose proposals
+// corrections all void keeps the deferral it was proposed with). Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
                          const std::string& stream_id, v1::GetEntityHistoryResponse* history);
 
@@ -79,9 +79,17 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
 absl::flat_hash_set<std::string> WithheldSources(const std::vector<DeferredCitations>& deferred,
                                                  int64_t now_micros);
 
-// Clears, anywhere in `answer` (every message field, repeated or not, at any depth), each
-// string field named `source` or `..._source` (Event.source as an answer carries it: `source`,
-// `reported_source`, `rating_source`, `proposed_source`, ...; not `funding_source`, which
+// What a viewer sees in place of a source withheld from them, so that a withheld paper reads
+// apart from none named (an empty source).
+inline constexpr char kWithheldSource[] =
+    "(withheld: cited for a decision whose Part 1 is not yet published)";
+
+// Replaces a source a viewer may not see with kWithheldSource; an empty one (none named) stays.
+void WithholdSource(std::string* source);
+
+// Replaces with kWithheldSource, anywhere in `answer` (every message field, repeated or not, at any
+// depth), each string field named `source` or `..._source` (Event.source as an answer carries it:
+// `source`, `reported_source`, `rating_source`, `proposed_source`, ...; not `funding_source`, which
 // names where money comes from) whose value is one of `sources`, the sources a viewer may not
 // see. Other fields, and other sources, are unchanged.
 void WithholdSources(const absl::flat_hash_set<std::string>& sources,

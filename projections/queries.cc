@@ -1151,7 +1151,7 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
       }
     }
     auto withhold = [&](v1::EventRef& e) {
-      if (unpublished.contains(e.stream_id())) e.clear_source();
+      if (unpublished.contains(e.stream_id())) WithholdSource(e.mutable_source());
     };
     // Their amounts are Part 1's content (the register withholds them too).
     auto* differences = out.mutable_differences();

@@ -194,6 +194,7 @@ void RiskFields(const RiskState& r, const std::vector<Snapshot::Departure>& depa
   f.String(Risk::kRatingSourceFieldNumber, r.rating_source);
   f.String(Risk::kClosedSourceFieldNumber, r.closed_source);
   f.String(Risk::kSubjectSourceFieldNumber, r.subject_source);
+  f.Time(Risk::kClosedMicrosFieldNumber, r.closed_micros);
 }
 
 // A scope item's fields as Snapshot::ScopeItem holds them, to `f`.
@@ -288,6 +289,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
     s->set_update_source(w.update_source);
     s->set_closure_source(w.closure_source);
     s->set_max_reported_week(w.max_reported_week);
+    if (w.closed_micros != kUnknownTime) s->set_closed_micros(w.closed_micros);
     for (const auto& [id, b] : w.benefits) {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
@@ -408,6 +410,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     w.update_source = s.update_source();
     w.closure_source = s.closure_source();
     w.max_reported_week = s.max_reported_week();
+    w.closed_micros = s.has_closed_micros() ? s.closed_micros() : kUnknownTime;
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();
@@ -439,6 +442,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     r.rating_source = s.rating_source();
     r.closed_source = s.closed_source();
     r.subject_source = s.subject_source();
+    r.closed_micros = s.has_closed_micros() ? s.closed_micros() : kUnknownTime;
   }
   for (const auto& s : in.scope_items()) {
     ScopeItemState& item = scope_items_[s.added().scope_item_id()];

@@ -27,6 +27,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "govledger/v1/query.grpc.pb.h"
+#include "projections/publication.h"
 #include "tests/governance_events.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
@@ -607,7 +608,8 @@ TEST_F(AccessTest, AViewerSeesNothingOfADecisionWhosePublicationIsDeferred) {
     for (const v1::EntityChange& c : r.changes()) sources.push_back(c.event().source());
     return sources;
   };
-  EXPECT_THAT(history_sources(viewer.secret), ElementsAre("", ""));
+  EXPECT_THAT(history_sources(viewer.secret),
+              ElementsAre(projections::kWithheldSource, projections::kWithheldSource));
   EXPECT_THAT(history_sources(reader_.secret),
               ElementsAre("Record of Decision PCD 90, PCD 90 title",
                           "Record of Decision PCD 90, PCD 90 title, as signed"));
@@ -885,6 +887,9 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
     ASSERT_EQ(as_viewer.code, 0) << command << ": " << as_viewer.err;
     EXPECT_THAT(as_viewer.out, Not(HasSubstr("secret contract"))) << command;
     EXPECT_THAT(as_viewer.out, HasSubstr(update)) << command;
+    // The withheld paper reads as withheld, not as none named.
+    EXPECT_THAT(as_viewer.out, HasSubstr(absl::StrCat(": ", projections::kWithheldSource, "\n")))
+        << command;
     CliRun as_reader = Cli(server + reader_.secret + command);
     ASSERT_EQ(as_reader.code, 0) << command << ": " << as_reader.err;
     EXPECT_THAT(as_reader.out, HasSubstr("secret contract")) << command;

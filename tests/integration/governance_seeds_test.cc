@@ -101,14 +101,16 @@ TEST_F(GovernanceSeedsTest, Seed000LocalPolicingProgrammeWeeks74And86) {
   const v1::Event rerate_closed = Ev(Rerate("LPP-R01", v1::RAG_RED));
   const grpc::Status refused = Send({Ev(Rerate("LPP-R04", v1::RAG_RED)), rerate_closed});
   // (LPP-R01 is closed, and so is its project: the project's closure is what stands in the way,
-  // and said first.)
+  // and said first; the re-rating, dated when recorded, is after it.)
   constexpr char kRule[] =
       "a risk of a closed programme or project is closed or transferred, not re-rated";
   EXPECT_THAT(refused, GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
                                     HasSubstr(absl::StrCat("risk LPP-R01 is held by project "
                                                            "LPP-PCSO, which is closed, and is "
                                                            "closed: ",
-                                                           kRule, "; a fact dated before"))));
+                                                           kRule,
+                                                           "; this event is dated after the "
+                                                           "closure, effective "))));
   EXPECT_THAT(refused,
               HasErrorInfo("RULE_REFUSED",
                            UnorderedElementsAre(Pair("entity", "risk LPP-R01"), Pair("rule", kRule),

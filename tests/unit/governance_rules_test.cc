@@ -1040,6 +1040,81 @@ TEST_F(RulesTest, AFactDatedBeforeAClosureGoesInOnceTheClosureIsVoided) {
               StatusIs(kFailed, EndsWith("only a registered, open programme can be closed")));
 }
 
+// A fact dated after a closure is not told to void the closure and record it (the entity had
+// ended by then), but that a closure recorded in error is voided with a correction; one dated at
+// the closure's own time may have been recorded before it, so it gets the other remedy.
+TEST_F(RulesTest, AFactDatedAfterAClosureIsToldSo) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(At(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_AMBER)), MakeDate(2016, 3, 1))));
+  ASSERT_OK(Append(At(Ev(Risk("R2", ProjectRef("LPP-INV"), v1::RAG_AMBER)), MakeDate(2016, 3, 1))));
+  ASSERT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
+  const auto after = AllOf(HasSubstr("; this event is dated after the closure, effective "
+                                     "2016-06-01T12:00:00Z; a closure recorded in error is voided "
+                                     "with a correction (govledger.v1.CorrectionRecorded"),
+                           Not(HasSubstr("a fact dated before the closure")));
+  EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 7, 1))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed: only an open risk can be "
+                                                "re-rated"),
+                                      after)));
+  EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), MakeDate(2016, 6, 2))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"), after)));
+  EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 6, 1))),
+              StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
+
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))));
+  EXPECT_THAT(
+      Append(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 60)), MakeDate(2016, 6, 8))),
+      StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV is closed"), after)));
+  // A risk the closed project still holds, by the project's closure.
+  EXPECT_THAT(Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 6, 8))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R2 is held by project LPP-INV, which is "
+                                                "closed"),
+                                      after)));
+  EXPECT_THAT(Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 5, 8))),
+              StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
+  // A project of a closed programme, by the programme's closure.
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-RESP")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseRisk("R2")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3))));
+  EXPECT_THAT(Append(At(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED)), MakeDate(2016, 6, 4))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP is closed"),
+                                      HasSubstr("dated after the closure, effective "
+                                                "2016-06-03T12:00:00Z"))));
+  // An event without an effective time is not known to be after: the other remedy.
+  EXPECT_THAT(Append(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED))),
+              StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
+  EXPECT_EQ(state().FindRisk("R3"), nullptr);
+}
+
+// A project dated before its programme's closure, recorded after it, is told the whole way in:
+// the project must be closed too before the programme closes again. Followed here.
+TEST_F(RulesTest, AProjectDatedBeforeItsProgrammesClosureIsToldTheWayIn) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-RESP")), MakeDate(2016, 6, 1))));
+  const v1::Event closure = At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3));
+  ASSERT_OK(Append(closure));
+  const v1::Event late = At(Ev(Project("LPP-LATE", "LPP")), MakeDate(2016, 4, 1));
+  EXPECT_THAT(
+      Append(late),
+      StatusIs(kFailed, AllOf(HasSubstr("programme LPP is closed: a project joins a registered, "
+                                        "open programme; a project dated before its programme's "
+                                        "closure goes in by voiding that closure"),
+                              HasSubstr("recording the project's closure (a programme is closed "
+                                        "after its projects), then recording the programme's "
+                                        "closure again"))));
+  EXPECT_THAT(Append(At(Ev(Project("LPP-LATER", "LPP")), MakeDate(2016, 7, 1))),
+              StatusIs(kFailed, HasSubstr("this event is dated after the closure")));
+  ASSERT_OK(Append(At(Correction(closure, "a project was left out"), MakeDate(2016, 6, 4))));
+  ASSERT_OK(Append(late));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3))),
+              StatusIs(kFailed, HasSubstr("has project LPP-LATE, which is open")));
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-LATE")), MakeDate(2016, 5, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3))));
+  EXPECT_TRUE(state().FindProgramme("LPP")->closed);
+  EXPECT_EQ(state().FindProgramme("LPP")->closed_micros, ToMicros(closure.effective_time()));
+}
+
 TEST_F(RulesTest, OnlyAnOpenRiskIsClosed) {
   SetUpProgrammes();
   ASSERT_OK(Append(Ev(Risk("R1", ProgrammeRef("LPP")))));

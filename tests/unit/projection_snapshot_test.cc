@@ -255,6 +255,33 @@ TEST(StateSnapshotTest, TheRisksSourcesRoundTrip) {
   EXPECT_EQ(r2.departures.at("LPP").position, 9u);  // the transfer's, where a Compare cuts
   EXPECT_EQ(r2.subject_source, "transfer note");    // what gave it its subject, OCP
   EXPECT_EQ(r1.subject_source, "");                 // never transferred
+  EXPECT_EQ(r1.closed_micros, kT0 + 11 * kDay);     // which a late fact's refusal compares
+  EXPECT_EQ(r2.closed_micros, kUnknownTime);
+}
+
+// When a programme and a project were closed comes back from a snapshot, and so a fact dated
+// after a closure is still told so after a load.
+TEST(StateSnapshotTest, ClosureTimesRoundTrip) {
+  constexpr int64_t kDay = int64_t{86400} * 1000000;
+  GovernanceState folded;
+  for (const v1::Event& e :
+       {At(Ev(Organisation("MOPAC")), kT0), At(Ev(Programme("LPP", "MOPAC")), kT0),
+        At(Ev(Project("LPP-INV", "LPP")), kT0), At(Ev(Project("LPP-RESP", "LPP")), kT0),
+        At(Ev(CloseProject("LPP-INV")), kT0 + 5 * kDay)}) {
+    ASSERT_OK(folded.Apply(e, GovernanceState::Mode::kValidate));
+  }
+  GovernanceState loaded;
+  ASSERT_NO_FATAL_FAILURE(RoundTrip(folded, &loaded));
+  EXPECT_EQ(loaded.FindWork(ProjectRef("LPP-INV"))->closed_micros, kT0 + 5 * kDay);
+  EXPECT_EQ(loaded.FindWork(ProjectRef("LPP-RESP"))->closed_micros, kUnknownTime);
+  EXPECT_EQ(loaded.FindProgramme("LPP")->closed_micros, kUnknownTime);
+  for (GovernanceState* state : {&folded, &loaded}) {
+    EXPECT_THAT(
+        state->Apply(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 2)), kT0 + 6 * kDay),
+                     GovernanceState::Mode::kValidate),
+        StatusIs(absl::StatusCode::kFailedPrecondition,
+                 HasSubstr("this event is dated after the closure, effective")));
+  }
 }
 
 // The sources of a benefit's current forecast and realised figures come back from a snapshot; a

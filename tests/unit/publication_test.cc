@@ -130,8 +130,8 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(r.approved_spend(0).pence(), 1000000);
 }
 
-// Each decision cites the sources of its events; a withheld one loses them, since a source may
-// name the record of decision by its title.
+// Each decision cites the sources of its events; a withheld one's read kWithheldSource, since a
+// source may name the record of decision by its title (one that names none stays empty).
 TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
   log_[2].set_source("PCD 90: Let the secret contract, record of decision");
   log_[3].set_source("PCD 90 as signed");
@@ -144,8 +144,8 @@ TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
   ASSERT_EQ(r.decisions(0).signatures_size(), 1);
   EXPECT_EQ(r.decisions(0).signatures(0).source(), "PCD 90 as signed");
   WithholdUnpublished(publication_ - 1, &r);
-  EXPECT_EQ(r.decisions(0).proposed_source(), "");
-  EXPECT_EQ(r.decisions(0).signatures(0).source(), "");
+  EXPECT_EQ(r.decisions(0).proposed_source(), kWithheldSource);
+  EXPECT_EQ(r.decisions(0).signatures(0).source(), kWithheldSource);
   EXPECT_THAT(r.ShortDebugString(), Not(HasSubstr("secret")));
   EXPECT_EQ(r.decisions(2).proposed_source(), "PCD 92 form");
   EXPECT_EQ(r.decisions(2).signatures(0).source(), "PCD 92 as signed");
@@ -153,6 +153,35 @@ TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
   v1::GetDecisionRegisterResponse later = Register(publication_);
   WithholdUnpublished(publication_, &later);
   EXPECT_EQ(later.decisions(0).signatures(0).source(), "PCD 90 as signed");
+}
+
+// A withheld decision rejected says to a viewer neither who rejected it nor why; its events
+// that name no source stay without one, which the CLI lists as "no source named", apart from a
+// withheld paper.
+TEST_F(PublicationTest, AWithheldRejectionSaysNeitherWhoNorWhy) {
+  log_[2].set_source("PCD 90: Let the secret contract, record of decision");
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PCD 91");
+  rejected.set_reason("the secret contract's price");
+  rejected.set_rejected_by("Police and Crime Panel (secret session)");
+  log_.push_back(Ev(rejected));
+  log_.back().set_position(log_.size());
+  *log_.back().mutable_recorded_time() = log_[7].recorded_time();
+  *log_.back().mutable_effective_time() = log_[7].recorded_time();
+  v1::GetDecisionRegisterResponse r = Register(publication_ - 1);
+  ASSERT_EQ(r.decisions_size(), 3);
+  ASSERT_EQ(r.decisions(1).status(), v1::DECISION_STATUS_REJECTED);
+  EXPECT_EQ(r.decisions(1).rejected_by(), "Police and Crime Panel (secret session)");
+  WithholdUnpublished(publication_ - 1, &r);
+  EXPECT_TRUE(r.decisions(1).withheld());
+  EXPECT_EQ(r.decisions(1).rejected_by(), "");
+  EXPECT_EQ(r.decisions(1).outcome_reason(), "");
+  EXPECT_TRUE(r.decisions(1).has_outcome_time());  // when, as for a signature
+  EXPECT_EQ(r.decisions(1).outcome_source(), "");
+  EXPECT_EQ(r.decisions(1).proposed_source(), "");
+  EXPECT_EQ(r.decisions(0).proposed_source(), kWithheldSource);
+  EXPECT_THAT(r.ShortDebugString(), Not(HasSubstr("secret")));
 }
 
 // A withheld decision's referrals either way keep their references, not the delegation ids,
@@ -171,13 +200,13 @@ TEST_F(PublicationTest, AWithheldDecisionsReferralsKeepTheirReferencesOnly) {
   v1::DecisionEntry* plain = r.add_decisions();  // withheld, referred under nothing
   plain->set_reference("PCD 97");
   *plain->mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
-  // Rejected: who and when stay, why goes (a reason may quote the title).
+  // Rejected: when stays; who (free text) and why go (a reason may quote the title).
   plain->set_status(v1::DECISION_STATUS_REJECTED);
   plain->set_rejected_by("Police and Crime Panel");
   plain->set_outcome_reason("the secret price is too high");
   SetMicros(publication_ - 2, plain->mutable_outcome_time());
   WithholdUnpublished(publication_ - 1, &r);
-  EXPECT_EQ(r.decisions(1).rejected_by(), "Police and Crime Panel");
+  EXPECT_EQ(r.decisions(1).rejected_by(), "");
   EXPECT_TRUE(r.decisions(1).has_outcome_time());
   EXPECT_EQ(r.decisions(1).outcome_reason(), "");
   EXPECT_TRUE(r.decisions(0).withheld());
@@ -352,9 +381,9 @@ TEST_F(PublicationTest, TheWithheldSourcesAreThoseOfDecisionsNotYetPublished) {
   EXPECT_THAT(*none, ::testing::IsEmpty());
 }
 
-// WithholdSources clears the source fields holding a withheld paper at any depth, and nothing
-// else: other sources, other fields holding the same words, a funding source.
-TEST_F(PublicationTest, WithholdSourcesClearsEverySourceFieldCitingAWithheldPaper) {
+// WithholdSources marks the source fields holding a withheld paper withheld at any depth, and
+// nothing else: other sources, other fields holding the same words, a funding source.
+TEST_F(PublicationTest, WithholdSourcesMarksEverySourceFieldCitingAWithheldPaper) {
   const std::string paper = "PCD 90: Let the secret contract, record of decision";
   v1::GetEntityHistoryResponse history;
   v1::EntityChange* change = history.add_changes();
@@ -367,12 +396,12 @@ TEST_F(PublicationTest, WithholdSourcesClearsEverySourceFieldCitingAWithheldPape
   voided->mutable_event()->set_source(paper);
   voided->mutable_voided_by()->set_source(paper);
   WithholdSources({paper}, &history);
-  EXPECT_EQ(history.changes(0).event().source(), "");
-  EXPECT_EQ(history.changes(0).corrects().source(), "");
+  EXPECT_EQ(history.changes(0).event().source(), kWithheldSource);
+  EXPECT_EQ(history.changes(0).corrects().source(), kWithheldSource);
   EXPECT_EQ(history.changes(0).note(), paper);
   EXPECT_EQ(history.changes(1).event().source(), "update report, week 86");
-  EXPECT_EQ(history.voided(0).event().source(), "");
-  EXPECT_EQ(history.voided(0).voided_by().source(), "");
+  EXPECT_EQ(history.voided(0).event().source(), kWithheldSource);
+  EXPECT_EQ(history.voided(0).voided_by().source(), kWithheldSource);
 
   v1::GetProgrammeStatusResponse status;
   status.mutable_programme()->set_reported_source(paper);
@@ -384,12 +413,12 @@ TEST_F(PublicationTest, WithholdSourcesClearsEverySourceFieldCitingAWithheldPape
   decisions.add_approved_spend()->set_funding_source(paper);
   WithholdSources({paper}, &status);
   WithholdSources({paper}, &decisions);
-  EXPECT_EQ(status.programme().reported_source(), "");
-  EXPECT_EQ(status.programme().update().source(), "");
+  EXPECT_EQ(status.programme().reported_source(), kWithheldSource);
+  EXPECT_EQ(status.programme().update().source(), kWithheldSource);
   EXPECT_EQ(status.projects(0).reported_source(), "update report, week 86");
-  EXPECT_EQ(decisions.decisions(0).proposed_source(), "");
-  EXPECT_EQ(decisions.decisions(0).signatures(0).source(), "");
-  // Money's source is not a paper: never cleared.
+  EXPECT_EQ(decisions.decisions(0).proposed_source(), kWithheldSource);
+  EXPECT_EQ(decisions.decisions(0).signatures(0).source(), kWithheldSource);
+  // Money's source is not a paper: never withheld.
   EXPECT_EQ(decisions.approved_spend(0).funding_source(), paper);
   // Nothing withheld: nothing changes.
   v1::GetProgrammeStatusResponse whole;
