@@ -10,6 +10,7 @@
 #include "ledger/crypto/sha256.h"
 #include "projections/corrections.h"
 #include "projections/decision_digest.h"
+#include "projections/governance_state.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -28,6 +29,19 @@ const Entry* LatestCounted(const std::vector<Entry>& entries, uint64_t position,
     if (it->position < position && !left_out.contains(it->event_id)) return &*it;
   }
   return nullptr;
+}
+
+// The event's effective time; kUnknownTime when it has none.
+int64_t EffectiveMicros(const v1::Event& event) {
+  return event.has_effective_time() ? ToMicros(event.effective_time()) : kUnknownTime;
+}
+
+// The decision stream a rejection or withdrawal ends; "" when the payload does not parse.
+template <typename Message>
+std::string EndedStream(const v1::Event& event) {
+  Message m;
+  if (!m.ParseFromString(event.payload())) return "";
+  return DecisionStream(m.organisation_id(), m.reference());
 }
 
 }  // namespace
@@ -133,11 +147,42 @@ std::string SignatureAudit::RefusedByRules(const Signature& s, const Proposal& p
                    "a key registered for an organisation signs only that organisation's "
                    "decisions; no answer counts it");
   }
+  // Its key pair registered under another key id too: one holder's signature counting for
+  // another holder or role.
+  for (const Registered& other : keys_by_public_key_.at(key.registration.public_key())) {
+    if (other.key_id == m.key_id() || other.position > s.position ||
+        left_out_.contains(other.event_id)) {
+      continue;
+    }
+    return refused(absl::StrCat("is by a key pair also registered as key ", other.key_id,
+                                " at position ", other.position),
+                   "a key pair is registered once, to one holder and role");
+  }
   const auto& required = proposal.required_roles;
   if (std::find(required.begin(), required.end(), key.registration.role()) == required.end()) {
     return refused(absl::StrCat("is for the role '", key.registration.role(),
                                 "', which the decision does not require"),
                    "a signature's key holder has one of the decision's required roles");
+  }
+  // Dated before the proposal or the key's registration.
+  for (const auto& [since, what] : {std::pair{proposal.effective_micros, "its decision's proposal"},
+                                    std::pair{key.effective_micros, "its key's registration"}}) {
+    if (event.has_effective_time() && since != kUnknownTime && effective < since) {
+      return refused(absl::StrCat("takes effect (", FormatRfc3339(effective), ") before ", what,
+                                  " (", FormatRfc3339(since), ")"),
+                     "a signature takes effect no earlier than its decision's proposal and its "
+                     "key's registration");
+    }
+  }
+  // Recorded after the decision's rejection or withdrawal.
+  if (auto it = outcomes_.find(s.stream); it != outcomes_.end()) {
+    for (const Outcome& o : it->second) {
+      if (o.position > proposal.position && o.position < s.position &&
+          !left_out_.contains(o.event_id)) {
+        return refused(absl::StrCat("follows the decision's ", o.what, " at position ", o.position),
+                       "only a pending decision is signed");
+      }
+    }
   }
   // One signature per holder, per key and per role, among those counted with this proposal.
   if (auto it = signatures_by_stream_.find(s.stream); it != signatures_by_stream_.end()) {
@@ -207,7 +252,9 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     v1::SigningKeyRegistered m;
     if (!m.ParseFromString(event.payload())) return unreadable();
     registration_key_[id] = m.key_id();
-    keys_[m.key_id()].push_back(Key{event.position(), id, event.actor(), std::move(m)});
+    keys_by_public_key_[m.public_key()].push_back({m.key_id(), event.position(), id});
+    keys_[m.key_id()].push_back(
+        Key{event.position(), id, event.actor(), std::move(m), EffectiveMicros(event)});
   } else if (IsType<v1::SigningKeyRevoked>(event)) {
     v1::SigningKeyRevoked m;
     if (!m.ParseFromString(event.payload())) return unreadable();
@@ -223,7 +270,15 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
                  id,
                  DecisionDigest(m),
                  UnknownDecisionContent(m),
-                 {m.required_signatory_roles().begin(), m.required_signatory_roles().end()}});
+                 {m.required_signatory_roles().begin(), m.required_signatory_roles().end()},
+                 EffectiveMicros(event)});
+  } else if (IsType<v1::DecisionRejected>(event) || IsType<v1::DecisionWithdrawn>(event)) {
+    const bool rejection = IsType<v1::DecisionRejected>(event);
+    const std::string stream = rejection ? EndedStream<v1::DecisionRejected>(event)
+                                         : EndedStream<v1::DecisionWithdrawn>(event);
+    if (stream.empty()) return unreadable();
+    outcomes_[stream].push_back(
+        Outcome{event.position(), id, rejection ? "rejection" : "withdrawal"});
   } else if (IsType<v1::DecisionSigned>(event)) {
     Signature s{event.position(), id, "", {}};
     if (!s.message.ParseFromString(event.payload())) return unreadable();

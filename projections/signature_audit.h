@@ -114,13 +114,21 @@ class SignatureAudit {
     // What the digest leaves out (UnknownDecisionContent): named when a signature fails.
     std::string unknown;
     std::vector<std::string> required_roles;
+    int64_t effective_micros;  // kUnknownTime when the event has no effective time
   };
   struct Key {
     uint64_t position;
     std::string event_id;
     std::string actor;
     v1::SigningKeyRegistered registration;
+    int64_t effective_micros;  // as Proposal's
     int signatures = 0;
+  };
+  // A decision's rejection or withdrawal.
+  struct Outcome {
+    uint64_t position;
+    std::string event_id;
+    const char* what;  // "rejection" or "withdrawal"
   };
   struct Revocation {
     uint64_t position;
@@ -153,9 +161,12 @@ class SignatureAudit {
   // The rules of who signs, as `s` (verified with `proposal` and `key`, `event` its event) was
   // recorded: its key was not revoked by then, and no signature counted with the same proposal
   // before it has its key, holder (LookAlike) or role; its key is of the decision's
-  // organisation (if it names one) and its role required. "" when they hold, else why not, from
-  // "position N: ". The ledger now refuses such a signature; an earlier version's rules may
-  // have taken it (before 2026-11-30 a holder could sign twice), and a log rewritten with real
+  // organisation (if it names one) and its role required; its key pair is registered under no
+  // other key id before it (else one signature would count for two holders or roles); it takes
+  // effect no earlier than the proposal and the key's registration; and no rejection or
+  // withdrawal of the decision comes between the proposal and it. "" when they hold, else why
+  // not, from "position N: ". The ledger now refuses such a signature; an earlier version's rules
+  // may have taken it (before 2026-11-30 a holder could sign twice), and a log rewritten with real
   // signatures (a stolen key's, one person's two keys) may hold one.
   std::string RefusedByRules(const Signature& s, const Proposal& proposal, const Key& key,
                              const v1::Event& event) const;
@@ -168,6 +179,16 @@ class SignatureAudit {
   absl::flat_hash_map<std::string, std::vector<Proposal>> proposals_;
   std::map<std::string, std::vector<Key>> keys_;
   absl::flat_hash_map<std::string, std::vector<Revocation>> revocations_;
+  // By decision stream, in log order.
+  absl::flat_hash_map<std::string, std::vector<Outcome>> outcomes_;
+  // The key ids registered with each public key, with their registrations' positions and event
+  // ids, in log order.
+  struct Registered {
+    std::string key_id;
+    uint64_t position;
+    std::string event_id;
+  };
+  absl::flat_hash_map<std::string, std::vector<Registered>> keys_by_public_key_;
   std::vector<Signature> signatures_;
   // Indexes into signatures_: by decision stream, by key id, by event id.
   absl::flat_hash_map<std::string, std::vector<size_t>> signatures_by_stream_;

@@ -183,6 +183,82 @@ TEST_F(SignatureAuditTest, SignaturesTheRulesNowRefuseAreListed) {
   EXPECT_THAT(folded.FindDecision("MOPAC", "PCD 72")->signing_keys, ElementsAre("mopac-dmpc"));
 }
 
+// More signatures the rules refuse, each verifying (a reviewer planted them in a log rewritten
+// with a fresh chain, and verify listed none): one key pair registered under two key ids, so
+// that one signature counts for two roles; a signature dated before its decision's proposal;
+// one recorded after the decision's withdrawal.
+TEST_F(SignatureAuditTest, AKeyPairUnderTwoIdsAnEarlySignatureAndOneAfterAWithdrawalAreListed) {
+  v1::SigningKeyRegistered twin = cfo_.Registration("Zed Other");
+  twin.set_key_id("twin");
+  twin.set_role(kRole);
+  v1::DecisionSigned by_twin = cfo_.Sign(pcd72_);  // the very signature bytes
+  by_twin.set_key_id("twin");
+  std::vector<v1::Event> log = {Ev(Organisation("MOPAC")),
+                                Ev(cfo_.Registration("Chief Finance Officer")),
+                                Ev(twin),
+                                Ev(pcd72_),
+                                Ev(cfo_.Sign(pcd72_)),
+                                Ev(by_twin)};
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit twice;
+  ASSERT_OK(Audit(log, &twice));
+  EXPECT_EQ(twice.verified(), 2);
+  EXPECT_THAT(twice.refused_by_rules(),
+              ElementsAre(HasSubstr("position 5: the signature of decision MOPAC/PCD 72 with key "
+                                    "mopac-cfo (Chief Finance Officer) is by a key pair also "
+                                    "registered as key twin at position 3"),
+                          AllOf(HasSubstr("position 6: the signature of decision MOPAC/PCD 72 "
+                                          "with key twin (Zed Other) is by a key pair also "
+                                          "registered as key mopac-cfo at position 2"),
+                                HasSubstr("(a key pair is registered once, to one holder and "
+                                          "role)"))));
+  // Voided, the twin's registration no longer stands in the first's way.
+  log.insert(log.begin() + 3, Correction(log[2], "registered with the wrong key pair"));
+  log.pop_back();
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit voided;
+  ASSERT_OK(Audit(log, &voided));
+  EXPECT_THAT(voided.refused_by_rules(), IsEmpty());
+
+  // Dated before the proposal.
+  log = Log();
+  log[3] = At(Ev(pcd72_), MakeDate(2016, 6, 1));
+  log[4] = At(Ev(dmpc_.Sign(pcd72_)), MakeDate(2016, 5, 1));
+  log[5] = At(Ev(cfo_.Sign(pcd72_)), MakeDate(2016, 6, 1));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit early;
+  ASSERT_OK(Audit(log, &early));
+  EXPECT_THAT(early.refused_by_rules(),
+              ElementsAre(AllOf(HasSubstr("position 5: the signature of decision MOPAC/PCD 72 "
+                                          "with key mopac-dmpc (Sophie Linden) takes effect "
+                                          "(2016-05-01T12:00:00Z) before its decision's proposal "
+                                          "(2016-06-01T12:00:00Z)"),
+                                HasSubstr("no earlier than its decision's proposal and its key's "
+                                          "registration"))));
+
+  // Recorded after the decision's withdrawal.
+  v1::DecisionWithdrawn withdrawn;
+  withdrawn.set_organisation_id("MOPAC");
+  withdrawn.set_reference("PCD 72");
+  withdrawn.set_reason("overtaken");
+  log = Log();
+  log.insert(log.end() - 1, Ev(withdrawn));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit after;
+  ASSERT_OK(Audit(log, &after));
+  EXPECT_THAT(after.refused_by_rules(),
+              ElementsAre(AllOf(HasSubstr("position 7: the signature of decision MOPAC/PCD 72 "
+                                          "with key mopac-cfo (Chief Finance Officer) follows "
+                                          "the decision's withdrawal at position 6"),
+                                HasSubstr("(only a pending decision is signed)"))));
+  // Proposed again after it: signed anew, nothing to list.
+  log.insert(log.end() - 1, Ev(pcd72_));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit again;
+  ASSERT_OK(Audit(log, &again));
+  EXPECT_THAT(again.refused_by_rules(), IsEmpty());
+}
+
 // A key whose registration a correction voids after it signed is still listed (it signed), and
 // marked: the folds count none of its signatures now.
 TEST_F(SignatureAuditTest, AKeyWhoseRegistrationIsVoidedLaterIsMarked) {
