@@ -257,7 +257,8 @@ std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
                           : std::string(" (the daemon's head)");
   }
   return absl::StrCat(b.count, b.count == 1 ? "; it, " : "; the newest, ", b.newest, ", taken ",
-                      FormatRfc3339(taken), " (", AgoText(taken), "), holds positions 1 to ", held,
+                      FormatRfc3339(taken), " (", AgoText(taken), "), holds ",
+                      held == 0 ? std::string("no event") : absl::StrCat("positions 1 to ", held),
                       against);
 }
 

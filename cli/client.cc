@@ -265,6 +265,14 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                               : "check that --tls-ca names the CA of its certificate",
                           "; govledgerd's log says at start if its certificate has expired)");
     }
+    // gRPC's words for a connection accepted that nothing answered on: a process stopped or
+    // stuck (the kernel accepts for it), or a program that does not speak gRPC.
+    if (message.find("before receiving SETTINGS frame") != std::string::npos) {
+      return absl::StrCat(prefix,
+                          "it took the connection but did not answer on it in time: is "
+                          "govledgerd stopped (SIGSTOP) or stuck, or is another program "
+                          "listening there? check --server or GOVLEDGER_SERVER)");
+    }
     return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",
                         Settings().tls ? "this call used TLS: check that --tls-ca names the CA "
                                          "of its certificate, or, if it serves plaintext, drop "

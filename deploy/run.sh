@@ -29,7 +29,7 @@ if [ "$demo" != 0 ] && [ "$demo" != 1 ]; then
   exit 2
 fi
 # Events are never deleted: the demo loaded into the service's database would stay there.
-if [ "$demo" = 1 ] && [ "$(realpath -m "$data_dir")" = /var/lib/govledger ]; then
+if [ "$demo" = 1 ] && [ "$(realpath -m "$data_dir")" = "$(realpath -m /var/lib/govledger)" ]; then
   echo "run.sh: /var/lib/govledger is the system service's database (deploy/govledgerd.service);" \
     "the demo would stay in it for good. Leave GOVLEDGER_DATA_DIR unset (the demo's" \
     "/var/lib/govledger-demo) or name another directory, or set GOVLEDGER_DEMO=0" >&2

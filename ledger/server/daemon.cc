@@ -718,6 +718,22 @@ v1::GetStatsResponse Daemon::Stats() const {
 
 bool Daemon::created_ledger() const { return store_->created(); }
 
+std::optional<int64_t> Daemon::last_recorded_micros() const {
+  return ledger_->last_recorded_micros();
+}
+
+std::string Daemon::ClockBehindWarning(std::optional<int64_t> last_recorded_micros,
+                                       int64_t now_micros) {
+  if (!last_recorded_micros || now_micros >= *last_recorded_micros) return "";
+  const int64_t behind = *last_recorded_micros - now_micros;
+  return absl::StrCat("the clock reads ", FormatRfc3339(now_micros), ", ",
+                      (behind + 999999) / 1000000, " s before the last event's recorded time, ",
+                      FormatRfc3339(*last_recorded_micros),
+                      " (--max-clock-behind-seconds let govledgerd start): every event appended "
+                      "is recorded at that time until the clock catches up; if the clock is "
+                      "wrong, set it (NTP)");
+}
+
 std::string Daemon::RecoverySummary() const {
   const projections::RecoveryReport& r = validator_->recovery();
   std::string out =

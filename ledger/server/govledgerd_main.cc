@@ -274,6 +274,13 @@ void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daem
       !warning.empty()) {
     Say(warning);
   }
+  if (std::string warning = govledger::Daemon::ClockBehindWarning(
+          daemon.last_recorded_micros(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+      !warning.empty()) {
+    Say(warning);
+  }
   if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir); !warning.empty()) {
     Say(warning);
   }

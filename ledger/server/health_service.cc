@@ -119,9 +119,10 @@ grpc::Status HealthServiceImpl::Watch(grpc::ServerContext* context,
     open_watches_.fetch_sub(1);
     return grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat(max_watches_, " health Watch streams are open, the most this server "
-                     "allows (govledgerd --max-sync-threads less the threads kept for Check and "
-                     "reflection); use Check, or retry when some have ended"));
+        absl::StrCat(max_watches_,
+                     " health Watch streams are open, the most this server "
+                     "allows (govledgerd --max-sync-threads less the threads kept for reflection); "
+                     "use Check, or retry when some have ended"));
   }
   const absl::Cleanup counted = [this] { open_watches_.fetch_sub(1); };
   ServingStatus sent = StatusOf(request->service());

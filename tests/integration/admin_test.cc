@@ -563,6 +563,14 @@ TEST_F(AdminTest, StatsWatchTheNewestBackup) {
   EXPECT_THAT(none_metrics.out, AllOf(HasSubstr("\ngovledger_backups_readable 1\n"),
                                       HasSubstr("\ngovledger_backups 0\n"),
                                       Not(HasSubstr("govledger_backup_newest"))));
+  // A backup of the empty ledger holds no event (not "positions 1 to 0").
+  const std::string of_nothing = Scratch("of-nothing");
+  fs::create_directories(of_nothing);
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " admin backup --into ", of_nothing)).code, 0);
+  CliRun of_empty = Cli(absl::StrCat(Server(), " admin stats --backups ", of_nothing));
+  ASSERT_EQ(of_empty.code, 0) << of_empty.err;
+  EXPECT_THAT(of_empty.out, ::testing::ContainsRegex("\nbackups        1; it, backup-.*, holds no "
+                                                     "event \\(the daemon's head\\)\n"));
 
   AppendMany(3);
   const int64_t before = absl::ToUnixSeconds(absl::Now());

@@ -234,7 +234,7 @@ TEST(SyncThreadsTest, OpenStreamsAreBoundedAndTheRestStillServes) {
                   GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                HasSubstr("4 health Watch streams are open, the most this "
                                          "server allows (govledgerd --max-sync-threads less "
-                                         "the threads kept for Check and reflection)")));
+                                         "the threads kept for reflection)")));
       ++refused;
     }
   }

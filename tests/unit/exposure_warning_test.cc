@@ -76,5 +76,19 @@ TEST(CertificateWarningTest, ExpiredSoonExpiringAndNotYetValidAreSaid) {
   EXPECT_THAT(Daemon::CertificateWarning(options, now + 61 * kDay), IsEmpty());
 }
 
+// A start that --max-clock-behind-seconds let through says so, since every event appended then
+// bears the last event's recorded time (an operator's journal showed nothing of it).
+TEST(ClockBehindWarningTest, AClockBehindTheLogIsSaid) {
+  constexpr int64_t kLast = 1765000000LL * 1000000;                         // 2025-12-06T05:46:40Z
+  EXPECT_THAT(Daemon::ClockBehindWarning(std::nullopt, kLast), IsEmpty());  // an empty log
+  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, kLast), IsEmpty());
+  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, kLast + 1), IsEmpty());
+  EXPECT_EQ(Daemon::ClockBehindWarning(kLast, kLast - 7183LL * 1000000 - 5),
+            "the clock reads 2025-12-06T03:46:56.999995Z, 7184 s before the last event's "
+            "recorded time, 2025-12-06T05:46:40Z (--max-clock-behind-seconds let govledgerd "
+            "start): every event appended is recorded at that time until the clock catches up; "
+            "if the clock is wrong, set it (NTP)");
+}
+
 }  // namespace
 }  // namespace govledger
