@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
@@ -289,6 +290,24 @@ void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daem
   }
 }
 
+// "SIGTERM" and the like, for the signals govledgerd takes.
+const char* SignalName(int signal_number) {
+  switch (signal_number) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "a signal";
+  }
+}
+
 // Takes `signals` (blocked in every thread) until one asks govledgerd to stop, and returns it:
 // SIGTERM or SIGINT. SIGHUP reloads the tokens file; SIGUSR1 and SIGUSR2, whose default action
 // would kill the daemon without a clean stop, are said to be ignored.
@@ -301,7 +320,7 @@ int WaitForStop(const sigset_t& signals, const govledger::DaemonOptions& options
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGTERM || signal_number == SIGINT) return signal_number;
     if (signal_number != SIGHUP) {
-      Say(absl::StrCat(signal_number == SIGUSR1 ? "SIGUSR1" : "SIGUSR2",
+      Say(absl::StrCat(SignalName(signal_number),
                        " ignored: govledgerd stops on SIGTERM or SIGINT and reloads its tokens "
                        "file on SIGHUP"));
       continue;
@@ -442,7 +461,20 @@ int main(int argc, char** argv) {
   NotifySystemd("READY=1");  // serving: a Type=notify unit counts as started from here
 
   const int signal_number = WaitForStop(signals, options, **daemon);
-  Say(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
+  Say(absl::StrCat(SignalName(signal_number), ", shutting down"));
+  // A signal during the stop is said, not acted on: the stop finishes as it would (a second
+  // SIGTERM cannot make it safer or faster). The thread ends with the process.
+  std::thread([signals, grace = options.shutdown_grace_seconds] {
+    for (int again = 0;;) {
+      if (sigwait(&signals, &again) != 0) continue;
+      Say(absl::StrCat(SignalName(again),
+                       " while stopping: already stopping; calls still open "
+                       "get up to ",
+                       grace,
+                       " s (--shutdown-grace) and a few more, then the "
+                       "database closes"));
+    }
+  }).detach();
   NotifySystemd("STOPPING=1");
   // The port is no longer served: a script must not read it as a running daemon's.
   if (!port_file.empty()) unlink(port_file.c_str());

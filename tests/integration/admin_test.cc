@@ -1140,7 +1140,15 @@ TEST(AdminShutdownTest, AStopDoesNotWaitForTheStallLimitOfAStuckBackup) {
   ASSERT_GT(client, 0);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the connection's buffers fill
   const auto stopping = std::chrono::steady_clock::now();
+  // An impatient operator's second signal is said, not acted on.
+  ASSERT_EQ(::kill(daemon.pid(), SIGINT), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
   const ExitStatus stopped = daemon.Stop();
+  EXPECT_THAT(daemon.Stderr(),
+              AllOf(HasSubstr("govledgerd: SIGINT, shutting down\n"),
+                    HasSubstr("govledgerd: SIGTERM while stopping: already stopping; calls "
+                              "still open get up to 1 s (--shutdown-grace) and a few more")));
   // Not a speed check: the failure this guards against waits for the stall limit, 120 s.
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(60));
   ::kill(client, SIGKILL);
