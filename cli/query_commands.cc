@@ -273,6 +273,44 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
+// `govledger programmes`: the organisations, then a programme a row, then where to look next.
+std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour) {
+  std::string out = Fields({{"As at", DescribeAsAt(r.as_at())}});
+  Table organisations({"ORGANISATION", "NAME", "KIND", "REGISTERED"});
+  for (const v1::OrganisationEntry& o : r.organisations()) {
+    organisations.AddRow({o.organisation_id(), o.name(), o.kind(),
+                          o.has_registered_time()
+                              ? FormatRfc3339(ToMicros(o.registered_time())).substr(0, 10)
+                              : ""});
+  }
+  absl::StrAppend(&out, "\n",
+                  organisations.rows() > 0 ? organisations.Render(colour) : "No organisations.\n");
+  Table programmes({"ORGANISATION", "PROGRAMME", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK",
+                    "PLAN WEEK", "PROJECTS"});
+  programmes.AlignRight(6);
+  for (const v1::ProgrammeEntry& e : r.programmes()) {
+    const v1::WorkStatus& p = e.programme();
+    const int closed = static_cast<int>(std::count_if(e.projects().begin(), e.projects().end(),
+                                                      [](const auto& w) { return w.closed(); }));
+    programmes.AddRow(
+        {e.organisation_id(), p.ref().id(), p.name(), p.closed() ? "closed" : "open",
+         RagCell(p.rag()), ConfidenceCell(p.delivery_confidence()), ReportedWeekText(p),
+         PlanWeekText(e.plan_week(), e.planned_weeks()),
+         e.projects().empty()
+             ? "none"
+             : absl::StrCat(e.projects_size(),
+                            closed > 0 ? absl::StrCat(" (", closed, " closed)") : std::string())});
+  }
+  absl::StrAppend(&out, "\n",
+                  programmes.rows() > 0 ? programmes.Render(colour) : "No programmes.\n");
+  if (programmes.rows() > 0) {
+    absl::StrAppend(&out, "\nEach programme's detail: govledger status --programme ",
+                    r.programmes(0).programme().ref().id(),
+                    " (and risks, scope, benefits, decisions, report).\n");
+  }
+  return out;
+}
+
 std::string StatusView(const v1::GetProgrammeStatusResponse& r, bool colour) {
   const v1::WorkStatus& p = r.programme();
   std::string rating = "not rated";
@@ -760,21 +798,35 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
       "\n\nExamples:\n  govledger report --programme LPP --week 86 --since-week 74\n"
       "  govledger report --programme LPP --week 86 --since-week 74 --json"));
 
+  programmes_ = app.add_subcommand(
+      "programmes",
+      "The organisations and programmes the ledger holds: each programme's projects, rating and "
+      "plan week");
+  programmes_->footer(
+      "The point (none means the head): --position N or --at TIME, read as for the other\n"
+      "queries (README, \"Queries\"); --as-recorded or --as-known as theirs.\n\n"
+      "Examples:\n  govledger programmes\n  govledger programmes --organisation MOPAC "
+      "--at 2016-12-25");
+
   for (CLI::App* sub :
-       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_}) {
+       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_, programmes_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
-    sub->add_option("--programme", programme_,
-                    sub == history_ ? "The programme whose plan --week counts (with --week only; "
-                                      "for a programme's own history, that programme)"
-                    : sub == decisions_
-                        ? "Only the decisions concerning this programme (and the plan --week "
-                          "counts in)"
-                        : "Required: the programme's id, e.g. LPP");
+    if (sub != programmes_) {
+      sub->add_option(
+          "--programme", programme_,
+          sub == history_     ? "The programme whose plan --week counts (with --week only; for a "
+                                "programme's own history, that programme)"
+          : sub == decisions_ ? "Only the decisions concerning this programme (and the plan --week "
+                                "counts in)"
+                              : "Required: the programme's id, e.g. LPP");
+    }
     sub->add_option("--position", position_, "Log position (0 to the head)")->type_name("N");
     sub->add_option("--at", at_,
                     "RFC 3339 instant, or YYYY-MM-DD (the end of that day, UTC; today: now)")
         ->type_name("TIME");
-    sub->add_option("--week", week_, "Week of --programme's plan (1 or more)")->type_name("N");
+    if (sub != programmes_) {
+      sub->add_option("--week", week_, "Week of --programme's plan (1 or more)")->type_name("N");
+    }
     sub->add_flag("--as-recorded", as_recorded_, "What the ledger held at the point");
     sub->add_flag("--as-known", as_known_, "What is now known to have been true at the point");
     sub->add_option("--known-through", known_through_,
@@ -789,6 +841,8 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   }
   decisions_->add_option("--organisation", organisation_,
                          "Only the decisions of this organisation, e.g. MOPAC");
+  programmes_->add_option("--organisation", organisation_,
+                          "Only this organisation and its programmes, e.g. MOPAC");
   decisions_->add_option("--split-window", split_window_days_,
                          "Possible splits: decisions proposed within this many days of the one "
                          "before count together (default 90)")
@@ -816,7 +870,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
 std::optional<int> QueryCommands::Run(const std::string& server) {
   CLI::App* cmd = nullptr;
   for (CLI::App* sub :
-       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_}) {
+       {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_, programmes_}) {
     if (sub->parsed()) cmd = sub;
   }
   if (cmd == nullptr) return std::nullopt;
@@ -834,7 +888,7 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
                                flag == std::string("--programme") ? " LPP" : " MOPAC"));
     }
   }
-  if (programme_.empty() && cmd != decisions_ && cmd != history_) {
+  if (programme_.empty() && cmd != decisions_ && cmd != history_ && cmd != programmes_) {
     return Fail(kExitBadArgs, absl::StrCat(cmd->get_name(), " needs --programme, e.g. ",
                                            cmd->get_name(), " --programme LPP"));
   }
@@ -947,6 +1001,15 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   }
   const bool colour = !json_ && StdoutWantsColour();
 
+  if (cmd == programmes_) {
+    v1::ListProgrammesRequest request;
+    request.set_organisation_id(organisation_);
+    *request.mutable_as_at() = to->as_at;
+    v1::ListProgrammesResponse response;
+    grpc::Status s = Call(*query, &v1::QueryService::Stub::ListProgrammes, request, &response);
+    if (!s.ok()) return FailCall(server, s);
+    return Answer(json_, response, [&](const auto& r) { return ProgrammesView(r, colour); });
+  }
   if (cmd == status_) {
     v1::GetProgrammeStatusRequest request;
     request.set_programme_id(programme_);

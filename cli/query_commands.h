@@ -47,6 +47,7 @@ class QueryCommands {
   CLI::App* history_ = nullptr;
   CLI::App* compare_ = nullptr;
   CLI::App* report_ = nullptr;
+  CLI::App* programmes_ = nullptr;
 
   std::string programme_, organisation_, entity_;
   int split_window_days_ = 0;  // decisions --split-window; 0: the server's default

@@ -119,6 +119,7 @@ EOF
 if [ "$demo" = 1 ] && [ "$stopping" = 0 ]; then
   cat <<EOF
 The demo ledger (deploy/demo/README.md) reconstructs the five seed papers. Try:
+  $cli programmes
   $cli report --programme LPP --week 86 --since-week 74
   $cli risks --programme LPP --week 74
   $cli decisions --organisation MOPAC

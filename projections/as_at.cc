@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,17 @@ absl::StatusOr<v1::ProgrammeRegistered>
 VectorTimeline::FindProgrammeRegistration(
     absl::string_view programme_id) const {
   return projections::FindProgrammeRegistration(log_, programme_id);
+}
+
+std::vector<std::string> VectorTimeline::ProgrammesEverRegistered() const {
+  static const std::string kType = v1::ProgrammeRegistered::descriptor()->full_name();
+  std::set<std::string> ids;
+  for (const v1::Event& e : log_) {
+    if (e.event_type() != kType) continue;
+    const std::optional<EntityStream> stream = ParseEntityStream(e.stream_id());
+    if (stream && stream->kind == EntityKind::kProgramme) ids.insert(std::string(stream->id));
+  }
+  return {ids.begin(), ids.end()};
 }
 
 std::optional<v1::ProgrammeRegistered> StandingPlan(

@@ -100,6 +100,9 @@ class Timeline {
   // As the function FindProgrammeRegistration, over the whole log.
   virtual absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const = 0;
+  // The ids of the programmes the whole log holds a registration of, sorted: those a
+  // correction voids since included (a cut before the correction holds them).
+  virtual std::vector<std::string> ProgrammesEverRegistered() const = 0;
 };
 
 // A Timeline over a log held in memory. REQUIRES: `log` outlives it.
@@ -111,6 +114,7 @@ class VectorTimeline final : public Timeline {
   uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
   absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const override;
+  std::vector<std::string> ProgrammesEverRegistered() const override;
 
  private:
   const std::vector<v1::Event>& log_;

@@ -417,12 +417,6 @@ absl::Status CheckApproval(absl::string_view field, const v1::Approval& a) {
   return absl::OkStatus();
 }
 
-// The event's effective time; kUnknownTime when it has none.
-int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
-  if (!e.has_effective_time()) return kUnknownTime;
-  return ToMicros(e.effective_time());
-}
-
 // What a fact refused for a closure effective at `closed_micros` is told: `before_closure`
 // when it is dated no later than the closure (or either time is unknown), which "" leaves
 // unsaid (a closure refused for one); otherwise that it is dated after the closure, and
@@ -1284,6 +1278,7 @@ struct GovernanceState::Access {
       }
     }
     if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
+      latest = Latest(latest, LastReplanMicros(w));
       for (const auto& [stream, d] : s.decisions_) {
         // A rejected or withdrawn proposal binds nothing (one may record the closure itself).
         if (d.proposed.programme_id() == w.ref.id() &&
@@ -1306,7 +1301,8 @@ struct GovernanceState::Access {
         Describe(w.ref), "has a fact recorded", LatestFactOn(s, w), e,
         "a programme or project is closed no earlier than the latest fact on it (a status "
         "report, gate, milestone, benefit, a risk or scope item it holds or that was opened on "
-        "it; for a programme, also its projects' and the decisions naming it) takes effect");
+        "it; for a programme, also its re-plans, its projects' and the decisions naming it) "
+        "takes effect");
   }
   static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event& e) {
     v1::WorkRef ref;
@@ -1757,6 +1753,9 @@ struct GovernanceState::Access {
       int64_t closed_micros = kUnknownTime;
       if (const std::string closed = ClosedRegister(s, held->second.subject, &closed_micros);
           !closed.empty()) {
+        // A fact dated after the risk's own closure, though before its holder's, is after a
+        // closure too (kUnknownTime, the least, leaves it unknown).
+        if (!held->second.open) closed_micros = std::min(closed_micros, held->second.closed_micros);
         return Refuse(
             entity, absl::StrCat("is held by ", closed, held->second.open ? "" : ", and is closed"),
             "a risk of a closed programme or project is closed or transferred, not "
@@ -3174,7 +3173,7 @@ std::string GovernanceNameIn(absl::string_view type) {
       joined.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
     }
   }
-  for (const std::string word :
+  for (const std::string& word :
        {absl::AsciiStrToLower(type.substr(begin, end - begin)), std::move(joined)}) {
     if (auto it = GovernanceState::Access::ShortNames().find(word);
         it != GovernanceState::Access::ShortNames().end()) {

@@ -114,6 +114,11 @@ class UndoJournal {
 // do not apply to it. Effective times are microseconds since the epoch.
 inline constexpr int64_t kUnknownTime = std::numeric_limits<int64_t>::min();
 
+// The event's effective time; kUnknownTime when it has none.
+inline int64_t EffectiveMicrosOrUnknown(const v1::Event& e) {
+  return e.has_effective_time() ? ToMicros(e.effective_time()) : kUnknownTime;
+}
+
 struct OrganisationState {
   v1::OrganisationRegistered registered;
   int64_t registered_micros = kUnknownTime;  // effective time

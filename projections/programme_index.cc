@@ -269,6 +269,17 @@ ProgrammeIndex::FindProgrammeRegistration(
   return ProgrammeNotRegistered(programme_id, Programmes());
 }
 
+std::vector<std::string> ProgrammeIndex::ProgrammesEverRegistered() const {
+  std::vector<std::string> out;
+  for (const auto& [id, events] : plans_) {
+    if (std::any_of(events.begin(), events.end(), [](const PlanEvent& e) { return !e.replan; })) {
+      out.push_back(id);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<std::string> ProgrammeIndex::Programmes() const {
   const absl::flat_hash_set<uint64_t> voided = VoidedEvents(corrections_);
   std::vector<std::string> out;

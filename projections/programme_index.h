@@ -122,8 +122,9 @@ class ProgrammeIndex final : public Timeline {
   uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
   absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const override;
+  std::vector<std::string> ProgrammesEverRegistered() const override;
 
-  // The ids of the programmes registered, sorted.
+  // The ids of the programmes registered (by a registration no correction voids), sorted.
   std::vector<std::string> Programmes() const;
 
   int64_t EffectiveMicros(uint64_t position) const {

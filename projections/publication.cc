@@ -10,6 +10,7 @@
 #include "google/protobuf/reflection.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
+#include "projections/streams.h"
 
 namespace govledger::projections {
 
@@ -66,8 +67,10 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
     return d.stream_id == stream_id && Unpublished(d.part1_deferred_until, now_micros);
   });
   if (!unpublished && history->changes().empty()) {
-    // Nothing folded says whether the decision's Part 1 is published yet: say no more than
-    // which events were voided.
+    // Nothing folded says whether a decision's Part 1 is published yet: say no more than which
+    // events were voided. (Another entity's history has no Part 1 to withhold.)
+    const std::optional<EntityStream> entity = ParseEntityStream(stream_id);
+    if (!entity || entity->kind != EntityKind::kDecision) return;
     for (v1::VoidedEvent& v : *history->mutable_voided()) {
       v.clear_reason();
       WithholdSource(v.mutable_event()->mutable_source());

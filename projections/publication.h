@@ -24,12 +24,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "google/protobuf/message.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/query.pb.h"
+#include "ledger/common/names.h"
 
 namespace govledger::projections {
 
@@ -83,6 +85,8 @@ absl::flat_hash_set<std::string> WithheldSources(const std::vector<DeferredCitat
 // apart from none named (an empty source).
 inline constexpr char kWithheldSource[] =
     "(withheld: cited for a decision whose Part 1 is not yet published)";
+// No source may begin so (ValidateSource): a withheld source is never one a writer recorded.
+static_assert(std::string_view(kWithheldSource).starts_with(kWithheldSourcePrefix));
 
 // Replaces a source a viewer may not see with kWithheldSource; an empty one (none named) stays.
 void WithholdSource(std::string* source);

@@ -49,7 +49,8 @@ struct Folded {
 // (ProgrammeIndex::PositionsFor), the decision register's, or one stream's and
 // those that concern every programme.
 struct Scope {
-  enum Kind { kAll, kProgramme, kDecisions, kStream };
+  // kGlobal: the events that concern every programme (organisations, keys, delegation rules).
+  enum Kind { kAll, kProgramme, kDecisions, kStream, kGlobal };
   Kind kind = kAll;
   std::string id;  // programme id (kProgramme, kDecisions: "" for none), stream
 };
@@ -334,6 +335,59 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
   if (pf.folded->cut.micros && *pf.folded->cut.micros != INT64_MIN) {
     out.set_plan_week(PlanWeekAt(pf.programme->programme, *pf.folded->cut.micros));
   }
+  return out;
+}
+
+static absl::StatusOr<v1::ListProgrammesResponse> QueryProgrammesImpl(
+    Folder& folder, const v1::ListProgrammesRequest& request) {
+  const std::string& organisation = request.organisation_id();
+  if (!organisation.empty()) RETURN_IF_ERROR(CheckId("organisation_id", organisation));
+  v1::ListProgrammesResponse out;
+  ASSIGN_OR_RETURN(std::unique_ptr<Folded> global,
+                   folder.Fold(request.as_at(), Scope{Scope::kGlobal, ""}));
+  uint64_t folded = global->positions.size();
+  for (const std::string& id : IdsOf(global->state.organisations())) {
+    if (!organisation.empty() && id != organisation) continue;
+    const OrganisationState& o = global->state.organisations().at(id);
+    v1::OrganisationEntry* entry = out.add_organisations();
+    entry->set_organisation_id(id);
+    entry->set_name(o.registered.name());
+    entry->set_kind(o.registered.kind());
+    if (o.registered_micros != kUnknownTime) {
+      SetMicros(o.registered_micros, entry->mutable_registered_time());
+    }
+  }
+  if (!organisation.empty() && out.organisations().empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "organisation '", organisation, "' is not registered as at this cut",
+        global->cut.micros && *global->cut.micros != INT64_MIN
+            ? absl::StrCat(" (", FormatRfc3339(*global->cut.micros), ")")
+            : std::string(),
+        "; leave organisation_id empty for every organisation, or choose a later point",
+        KnownThroughHint(global->cut)));
+  }
+  std::vector<v1::ProgrammeEntry> programmes;
+  for (const std::string& id : folder.timeline().ProgrammesEverRegistered()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Folded> f, folder.Fold(request.as_at(), ProgrammeScope(id)));
+    folded += f->positions.size();
+    const WorkState* p = f->state.FindProgramme(id);  // none: not registered at the cut
+    if (p == nullptr || (!organisation.empty() && p->organisation_id != organisation)) continue;
+    v1::ProgrammeEntry& entry = programmes.emplace_back();
+    entry.set_organisation_id(p->organisation_id);
+    *entry.mutable_programme() = StatusOf(*p, p->programme);
+    for (const WorkState* w : f->state.ProjectsOf(id)) {
+      *entry.add_projects() = StatusOf(*w, p->programme);
+    }
+    if (f->cut.micros && *f->cut.micros != INT64_MIN) {
+      entry.set_plan_week(PlanWeekAt(p->programme, *f->cut.micros));
+    }
+    entry.set_planned_weeks(p->programme.planned_weeks());
+  }
+  std::stable_sort(programmes.begin(), programmes.end(), [](const auto& a, const auto& b) {
+    return a.organisation_id() < b.organisation_id();
+  });
+  for (v1::ProgrammeEntry& entry : programmes) *out.add_programmes() = std::move(entry);
+  *out.mutable_as_at() = DescribeCut(global->cut, folder.timeline(), folded);
   return out;
 }
 
@@ -2433,6 +2487,8 @@ class IndexFolder final : public Folder {
                        global.end(), std::back_inserter(merged));
         return merged;
       }
+      case Scope::kGlobal:
+        return index_.GlobalPositions();
       case Scope::kAll:
         break;
     }
@@ -2721,6 +2777,7 @@ GOVLEDGER_QUERY(QueryDecisionRegister, GetDecisionRegisterRequest,
 GOVLEDGER_QUERY(QueryBenefits, GetBenefitsRequest, GetBenefitsResponse)
 GOVLEDGER_QUERY(QueryEntityHistory, GetEntityHistoryRequest,
                 GetEntityHistoryResponse)
+GOVLEDGER_QUERY(QueryProgrammes, ListProgrammesRequest, ListProgrammesResponse)
 
 #undef GOVLEDGER_QUERY
 

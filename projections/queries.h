@@ -67,6 +67,11 @@ absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const std::vector<v1::Event>& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
+// The organisations and programmes registered at the cut, each programme folded as
+// QueryProgrammeStatus folds it. NOT_FOUND for an organisation_id not registered at the cut.
+absl::StatusOr<v1::ListProgrammesResponse> QueryProgrammes(
+    const std::vector<v1::Event>& log, int64_t now_micros,
+    const v1::ListProgrammesRequest& request);
 
 // For each decision whose standing proposal defers Part 1's publication (to any date), or, when
 // corrections void every proposal of the decision, whose last proposal did, the sources
@@ -123,6 +128,8 @@ absl::StatusOr<v1::GetBenefitsResponse> QueryBenefits(
 absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistory(
     const IndexedLog& log, int64_t now_micros,
     const v1::GetEntityHistoryRequest& request);
+absl::StatusOr<v1::ListProgrammesResponse> QueryProgrammes(
+    const IndexedLog& log, int64_t now_micros, const v1::ListProgrammesRequest& request);
 absl::StatusOr<std::vector<DeferredCitations>> QueryDeferredCitations(const IndexedLog& log);
 
 }  // namespace govledger::projections

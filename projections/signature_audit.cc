@@ -31,11 +31,6 @@ const Entry* LatestCounted(const std::vector<Entry>& entries, uint64_t position,
   return nullptr;
 }
 
-// The event's effective time; kUnknownTime when it has none.
-int64_t EffectiveMicros(const v1::Event& event) {
-  return event.has_effective_time() ? ToMicros(event.effective_time()) : kUnknownTime;
-}
-
 // The decision stream a rejection or withdrawal ends; "" when the payload does not parse.
 template <typename Message>
 std::string EndedStream(const v1::Event& event) {
@@ -254,7 +249,7 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
     registration_key_[id] = m.key_id();
     keys_by_public_key_[m.public_key()].push_back({m.key_id(), event.position(), id});
     keys_[m.key_id()].push_back(
-        Key{event.position(), id, event.actor(), std::move(m), EffectiveMicros(event)});
+        Key{event.position(), id, event.actor(), std::move(m), EffectiveMicrosOrUnknown(event)});
   } else if (IsType<v1::SigningKeyRevoked>(event)) {
     v1::SigningKeyRevoked m;
     if (!m.ParseFromString(event.payload())) return unreadable();
@@ -271,7 +266,7 @@ absl::Status SignatureAudit::Add(const v1::Event& event) {
                  DecisionDigest(m),
                  UnknownDecisionContent(m),
                  {m.required_signatory_roles().begin(), m.required_signatory_roles().end()},
-                 EffectiveMicros(event)});
+                 EffectiveMicrosOrUnknown(event)});
   } else if (IsType<v1::DecisionRejected>(event) || IsType<v1::DecisionWithdrawn>(event)) {
     const bool rejection = IsType<v1::DecisionRejected>(event);
     const std::string stream = rejection ? EndedStream<v1::DecisionRejected>(event)

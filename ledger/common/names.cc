@@ -295,6 +295,12 @@ absl::Status ValidateSource(absl::string_view source) {
         " bytes of UTF-8 (a letter such as é takes 2): name the paper, not its text"));
   }
   RETURN_IF_ERROR(CheckOneLine("source", "a source is one line of text", source));
+  if (absl::StartsWithIgnoreCase(source, kWithheldSourcePrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source begins '", kWithheldSourcePrefix,
+        "', as the text a viewer is shown in place of a withheld source does: name the paper "
+        "itself"));
+  }
   // Within it too: text an auditor reads must show all it holds (a reviewer hid a run of tag
   // characters, which spell ASCII no one sees, inside a source).
   size_t index = 0;

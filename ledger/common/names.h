@@ -37,13 +37,18 @@ inline constexpr char kPeerActorPrefix[] = "peer:";
 // and not starting with kPeerActorPrefix, which would pass for a caller that named none.
 absl::Status ValidateNamedActor(absl::string_view actor);
 
+// How the text QueryService shows a viewer in place of a source withheld from them begins
+// (projections/publication.h, kWithheldSource): no source may begin so, in any letter case, or
+// a writer could pass a paper off as withheld.
+inline constexpr char kWithheldSourcePrefix[] = "(withheld:";
+
 // Longest Event.source, bytes.
 inline constexpr size_t kMaxSourceLength = 500;
 // An event's source: empty, or up to kMaxSourceLength bytes of one line of text (no control
 // or bidirectional character, no line or paragraph separator), not starting or ending with
 // white space or a character that shows nothing, and with no run of invisible characters
-// within (since 2026-12-07: README, "Concepts"). Older logs may hold sources these rules
-// refuse now.
+// within (since 2026-12-07: README, "Concepts"), and not beginning with kWithheldSourcePrefix.
+// Older logs may hold sources these rules refuse now.
 absl::Status ValidateSource(absl::string_view source);
 
 }  // namespace govledger

@@ -30,25 +30,22 @@ QueryServiceImpl::QueryServiceImpl(const Ledger* ledger, const Clock* clock,
       snapshots_(&ledger->store()),
       log_{&index_, &source_, &snapshots_, options},
       log_line_(std::move(log)),
-      programme_status_(Method(
-          BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus), access,
-          projections::QueryProgrammeStatus)),
-      risk_register_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetRiskRegister), access,
-                 projections::QueryRiskRegister)),
+      programme_status_(Method(BindRequest(this, &QueryServiceImpl::RequestGetProgrammeStatus),
+                               access, projections::QueryProgrammeStatus)),
+      risk_register_(Method(BindRequest(this, &QueryServiceImpl::RequestGetRiskRegister), access,
+                            projections::QueryRiskRegister)),
       compare_(Method(BindRequest(this, &QueryServiceImpl::RequestCompare), access,
                       projections::QueryCompare)),
-      scope_map_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetScopeMap), access,
-                 projections::QueryScopeMap)),
-      decision_register_(Method(
-          BindRequest(this, &QueryServiceImpl::RequestGetDecisionRegister), access,
-          projections::QueryDecisionRegister)),
+      scope_map_(Method(BindRequest(this, &QueryServiceImpl::RequestGetScopeMap), access,
+                        projections::QueryScopeMap)),
+      decision_register_(Method(BindRequest(this, &QueryServiceImpl::RequestGetDecisionRegister),
+                                access, projections::QueryDecisionRegister)),
       benefits_(Method(BindRequest(this, &QueryServiceImpl::RequestGetBenefits), access,
                        projections::QueryBenefits)),
-      entity_history_(
-          Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory), access,
-                 projections::QueryEntityHistory)) {
+      entity_history_(Method(BindRequest(this, &QueryServiceImpl::RequestGetEntityHistory), access,
+                             projections::QueryEntityHistory)),
+      programmes_(Method(BindRequest(this, &QueryServiceImpl::RequestListProgrammes), access,
+                         projections::QueryProgrammes)) {
   warmer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "query-warming");
     Warm();
@@ -90,6 +87,7 @@ void QueryServiceImpl::Listen(grpc::ServerCompletionQueue* cq) const {
   decision_register_.Listen(cq);
   benefits_.Listen(cq);
   entity_history_.Listen(cq);
+  programmes_.Listen(cq);
 }
 
 template <typename Request, typename Response>

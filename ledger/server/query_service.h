@@ -54,12 +54,13 @@ namespace govledger {
 
 // All methods raw, so that async_calls.h parses the requests.
 using QueryServiceBase = v1::QueryService::WithRawMethod_GetProgrammeStatus<
-    v1::QueryService::WithRawMethod_GetRiskRegister<v1::QueryService::WithRawMethod_Compare<
-        v1::QueryService::WithRawMethod_GetScopeMap<
+    v1::QueryService::WithRawMethod_GetRiskRegister<
+        v1::QueryService::WithRawMethod_Compare<v1::QueryService::WithRawMethod_GetScopeMap<
             v1::QueryService::WithRawMethod_GetDecisionRegister<
                 v1::QueryService::WithRawMethod_GetBenefits<
                     v1::QueryService::WithRawMethod_GetEntityHistory<
-                        v1::QueryService::Service>>>>>>>;
+                        v1::QueryService::WithRawMethod_ListProgrammes<
+                            v1::QueryService::Service>>>>>>>>;
 
 class QueryServiceImpl final : public QueryServiceBase {
  public:
@@ -190,6 +191,7 @@ class QueryServiceImpl final : public QueryServiceBase {
   const UnaryMethod<v1::GetDecisionRegisterRequest> decision_register_;
   const UnaryMethod<v1::GetBenefitsRequest> benefits_;
   const UnaryMethod<v1::GetEntityHistoryRequest> entity_history_;
+  const UnaryMethod<v1::ListProgrammesRequest> programmes_;
 };
 
 }  // namespace govledger

@@ -210,6 +210,10 @@ TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
     v1::GetProgrammeStatusResponse status;
     EXPECT_THAT(query->GetProgrammeStatus(context.get(), request, &status),
                 GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
+    auto list_context = Context("");
+    v1::ListProgrammesResponse programmes;
+    EXPECT_THAT(query->ListProgrammes(list_context.get(), v1::ListProgrammesRequest(), &programmes),
+                GrpcStatusIs(grpc::StatusCode::UNAUTHENTICATED, ::testing::_));
   }
   {
     auto admin = v1::AdminService::NewStub(daemon_.NewChannel());
@@ -845,6 +849,9 @@ TEST_F(AccessTest, NoEventCitesTheRecordOfADecisionNotYetPublishedToAViewer) {
       *history.mutable_as_at() = head;
       call(&v1::QueryService::Stub::GetEntityHistory, history, v1::GetEntityHistoryResponse());
     }
+    v1::ListProgrammesRequest programmes;
+    *programmes.mutable_as_at() = head;
+    call(&v1::QueryService::Stub::ListProgrammes, programmes, v1::ListProgrammesResponse());
     published_only_at = all.size();
     v1::CompareRequest compare;
     compare.set_programme_id("LPP");

@@ -183,6 +183,58 @@ TEST_F(CliQueryTest, AReportTheEveningBeforeMobilisationIsSaidToBeSo) {
   EXPECT_THAT(status.out, Not(HasSubstr("week 0")));
 }
 
+// `programmes` lists what the ledger holds, for the ids every other query takes: at the head,
+// at an earlier point, for one organisation; bad arguments are exit 2 before any call, an
+// organisation not registered exit 1.
+TEST_F(CliQueryTest, ProgrammesListsWhatTheLedgerHolds) {
+  CliRun r = Run("programmes");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  // (The plan week is now's, past the plan's end.)
+  EXPECT_THAT(r.out, AllOf(StartsWith("As at:  as recorded at position 50 ("),
+                           HasSubstr("\nORGANISATION  NAME                                     "
+                                     "                    KIND          REGISTERED\nLPF         "
+                                     "  The police force of the Local Policing Programme (seed "
+                                     "000)  police force  2015-05-06\n"),
+                           HasSubstr("\nLPF           LPP        Local Policing Programme      "
+                                     "           open   AMBER  -             86  "),
+                           HasSubstr(" (the plan of 208 weeks has ended)  7 (2 closed)\n"),
+                           HasSubstr("\nLPF           OCP        Operations Command Programme  "),
+                           EndsWith("\nEach programme's detail: govledger status --programme LPP "
+                                    "(and risks, scope, benefits, decisions, report).\n")));
+  // As known at the end of week 86's Sunday: its week, against the plan.
+  CliRun at86 = Run("programmes --at 2016-12-25");
+  ASSERT_EQ(at86.code, 0) << at86.err;
+  EXPECT_THAT(at86.out, HasSubstr("  86  86 of 208  7 (2 closed)\n"));
+  // As recorded at the week-74 ratings (status's figures there): the five projects then, none
+  // closed yet, and the programme itself not rated.
+  v1::ListProgrammesResponse week74;
+  RunJson(absl::StrCat("programmes --organisation LPF --position ", kWeek74Position), &week74);
+  ASSERT_EQ(week74.organisations_size(), 1);
+  ASSERT_EQ(week74.programmes_size(), 3);
+  const v1::ProgrammeEntry& lpp = week74.programmes(0);
+  EXPECT_EQ(lpp.programme().ref().id(), "LPP");
+  EXPECT_FALSE(lpp.programme().rated());
+  EXPECT_EQ(lpp.projects_size(), 5);
+  for (const v1::WorkStatus& w : lpp.projects()) EXPECT_FALSE(w.closed()) << w.ref().id();
+  EXPECT_EQ(week74.as_at().position(), kWeek74Position);
+
+  CliRun unknown = Run("programmes --organisation NOPE");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND: organisation 'NOPE' is not registered as at "
+                                     "this cut"));
+  CliRun past = Run("programmes --position 51");
+  EXPECT_EQ(past.code, 1);
+  EXPECT_THAT(past.err, HasSubstr("valid positions are 0 to 50"));
+  for (const std::string& bad :
+       {"programmes --week 3", "programmes --organisation ''", "programmes --programme LPP",
+        "programmes --position 2 --at 2016-12-25", "programmes --as-known --as-recorded"}) {
+    CliRun refused = Run(bad);
+    EXPECT_EQ(refused.code, 2) << bad << ": " << refused.err;
+    EXPECT_EQ(refused.out, "") << bad;
+  }
+}
+
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {
   CliRun r = Run("status --programme LPP --week 86");
   ASSERT_EQ(r.code, 0) << r.err;

@@ -278,6 +278,87 @@ TEST(AsAtTest, AsKnownFoldsInEffectiveOrderTiesByPosition) {
   EXPECT_EQ(head->projects(0).rag(), v1::RAG_AMBER);
 }
 
+absl::StatusOr<v1::ListProgrammesResponse> Programmes(const Log& log, const v1::AsAt& as_at,
+                                                      const std::string& organisation = "") {
+  v1::ListProgrammesRequest request;
+  *request.mutable_as_at() = as_at;
+  request.set_organisation_id(organisation);
+  return projections::QueryProgrammes(log.events(), kNow, request);
+}
+
+// The organisations and programmes a ledger holds at a point, each programme with its projects,
+// rating and plan week (what a user needs before any other query: the ids).
+TEST(AsAtTest, ProgrammesListsTheOrganisationsAndProgrammesHeldAtThePoint) {
+  Log log = Base();
+  log.Add(Ev(Organisation("MOPAC")), InWeek(2));
+  log.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_AMBER, 10)), InWeek(10));  // position 5
+  log.Add(Ev(Project("LPP-RESP", "LPP")), InWeek(11));
+  log.Add(Ev(CloseProject("LPP-RESP")), InWeek(12));
+  log.Add(Ev(Programme("OCP", "MOPAC")), InWeek(20));  // position 8
+  const v1::Event& ghost = log.Add(Ev(Programme("GHOST", "LPF")), InWeek(21));
+  log.Add(Correction(ghost, "registered in error"), InWeek(22));  // position 10
+
+  absl::StatusOr<v1::ListProgrammesResponse> head = Programmes(log, Position(10, kRecorded));
+  ASSERT_OK(head);
+  ASSERT_EQ(head->organisations_size(), 2);
+  EXPECT_EQ(head->organisations(0).organisation_id(), "LPF");
+  EXPECT_EQ(head->organisations(0).name(), Organisation("LPF").name());
+  EXPECT_EQ(head->organisations(0).kind(), "police force");
+  EXPECT_EQ(ToMicros(head->organisations(0).registered_time()), InWeek(1));
+  EXPECT_EQ(head->organisations(1).organisation_id(), "MOPAC");
+  // By organisation: LPF's LPP, then MOPAC's OCP; GHOST, voided, is not there.
+  ASSERT_EQ(head->programmes_size(), 2);
+  const v1::ProgrammeEntry& lpp = head->programmes(0);
+  EXPECT_EQ(lpp.organisation_id(), "LPF");
+  EXPECT_EQ(lpp.programme().ref().id(), "LPP");
+  EXPECT_EQ(lpp.programme().rag(), v1::RAG_AMBER);
+  EXPECT_EQ(lpp.programme().reported_plan_week(), 10);
+  EXPECT_FALSE(lpp.programme().closed());
+  ASSERT_EQ(lpp.projects_size(), 2);
+  EXPECT_EQ(lpp.projects(0).ref().id(), "LPP-INV");
+  EXPECT_TRUE(lpp.projects(1).closed());
+  EXPECT_EQ(lpp.plan_week(), 22);
+  EXPECT_EQ(lpp.planned_weeks(), Programme("LPP", "LPF").planned_weeks());
+  EXPECT_EQ(head->programmes(1).programme().ref().id(), "OCP");
+  EXPECT_EQ(head->programmes(1).organisation_id(), "MOPAC");
+  EXPECT_EQ(head->as_at().position(), 10u);
+
+  // Earlier: as recorded at position 9, GHOST was registered (the correction came after); at
+  // position 5 neither OCP nor MOPAC's programmes, nor LPP-RESP, were.
+  absl::StatusOr<v1::ListProgrammesResponse> before = Programmes(log, Position(9, kRecorded));
+  ASSERT_OK(before);
+  ASSERT_EQ(before->programmes_size(), 3);
+  EXPECT_EQ(before->programmes(0).programme().ref().id(), "GHOST");
+  absl::StatusOr<v1::ListProgrammesResponse> early = Programmes(log, Position(5, kRecorded));
+  ASSERT_OK(early);
+  ASSERT_EQ(early->programmes_size(), 1);
+  EXPECT_EQ(early->programmes(0).projects_size(), 1);
+  // As known at week 20's end, from the log as it now stands: GHOST never was.
+  absl::StatusOr<v1::ListProgrammesResponse> known = Programmes(log, Week(21, kKnown));
+  ASSERT_OK(known);
+  ASSERT_EQ(known->programmes_size(), 2);
+
+  // One organisation's, and an organisation not registered at the point.
+  absl::StatusOr<v1::ListProgrammesResponse> mopac =
+      Programmes(log, Position(10, kRecorded), "MOPAC");
+  ASSERT_OK(mopac);
+  ASSERT_EQ(mopac->organisations_size(), 1);
+  ASSERT_EQ(mopac->programmes_size(), 1);
+  EXPECT_EQ(mopac->programmes(0).programme().ref().id(), "OCP");
+  EXPECT_THAT(Programmes(log, Position(3, kRecorded), "MOPAC"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("organisation 'MOPAC' is not registered as at this cut")));
+  EXPECT_THAT(Programmes(log, Position(10, kRecorded), "not an id!"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("organisation_id")));
+  EXPECT_THAT(Programmes(log, Position(11, kRecorded)),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("valid positions are 0 to 10")));
+  // An empty ledger holds none.
+  absl::StatusOr<v1::ListProgrammesResponse> empty = Programmes(Log(), Position(0, kRecorded));
+  ASSERT_OK(empty);
+  EXPECT_EQ(empty->organisations_size(), 0);
+  EXPECT_EQ(empty->programmes_size(), 0);
+}
+
 // A re-rating, forecast or realised figure keyed in late for an earlier time
 // joins the history; the current value stays the one latest in effect, as
 // recorded and as known alike.
@@ -2314,6 +2395,10 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
           *benefits.mutable_as_at() = as_at;
           ExpectSameAnswer(projections::QueryBenefits(prefix, kNow, benefits),
                projections::QueryBenefits(indexed_log, kNow, benefits));
+          v1::ListProgrammesRequest programmes;
+          *programmes.mutable_as_at() = as_at;
+          ExpectSameAnswer(projections::QueryProgrammes(prefix, kNow, programmes),
+                           projections::QueryProgrammes(indexed_log, kNow, programmes));
           v1::GetEntityHistoryRequest history;
           history.set_stream_id(absl::StrCat("risk/", risks[week % risks.size()]));
           *history.mutable_as_at() = as_at;

@@ -710,6 +710,13 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
       check(QueryDecisionRegister(log, now, organisation_decisions),
             QueryDecisionRegister(indexed, now, organisation_decisions),
             "decisions of O " + what);
+      v1::ListProgrammesRequest programmes;
+      *programmes.mutable_as_at() = at[i];
+      check(QueryProgrammes(log, now, programmes), QueryProgrammes(indexed, now, programmes),
+            "programmes " + what);
+      programmes.set_organisation_id("O");
+      check(QueryProgrammes(log, now, programmes), QueryProgrammes(indexed, now, programmes),
+            "programmes of O " + what);
       v1::CompareRequest compare;
       compare.set_programme_id(p);
       *compare.mutable_from() = at[i];

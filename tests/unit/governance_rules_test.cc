@@ -1048,42 +1048,66 @@ TEST_F(RulesTest, AFactDatedAfterAClosureIsToldSo) {
   ASSERT_OK(Append(At(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_AMBER)), MakeDate(2016, 3, 1))));
   ASSERT_OK(Append(At(Ev(Risk("R2", ProjectRef("LPP-INV"), v1::RAG_AMBER)), MakeDate(2016, 3, 1))));
   ASSERT_OK(Append(At(Ev(CloseRisk("R1")), MakeDate(2016, 6, 1))));
-  const auto after = AllOf(HasSubstr("; this event is dated after the closure, effective "
-                                     "2016-06-01T12:00:00Z; a closure recorded in error is voided "
-                                     "with a correction (govledger.v1.CorrectionRecorded"),
-                           Not(HasSubstr("a fact dated before the closure")));
+  auto after = [](const std::string& date) {
+    return AllOf(HasSubstr(absl::StrCat("; this event is dated after the closure, effective ", date,
+                                        "T12:00:00Z; a closure recorded in error is voided with a "
+                                        "correction (govledger.v1.CorrectionRecorded")),
+                 Not(HasSubstr("a fact dated before the closure")));
+  };
   EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 7, 1))),
               StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed: only an open risk can be "
                                                 "re-rated"),
-                                      after)));
+                                      after("2016-06-01"))));
   EXPECT_THAT(Append(At(Ev(TransferRisk("R1", ProgrammeRef("OCP"))), MakeDate(2016, 6, 2))),
-              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"), after)));
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is closed"), after("2016-06-01"))));
   EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 6, 1))),
               StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
 
-  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 10))));
   EXPECT_THAT(
-      Append(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 60)), MakeDate(2016, 6, 8))),
-      StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV is closed"), after)));
+      Append(At(Ev(Status(ProjectRef("LPP-INV"), v1::RAG_GREEN, 60)), MakeDate(2016, 6, 15))),
+      StatusIs(kFailed, AllOf(HasSubstr("project LPP-INV is closed"), after("2016-06-10"))));
   // A risk the closed project still holds, by the project's closure.
-  EXPECT_THAT(Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 6, 8))),
+  EXPECT_THAT(Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 6, 15))),
               StatusIs(kFailed, AllOf(HasSubstr("risk R2 is held by project LPP-INV, which is "
                                                 "closed"),
-                                      after)));
+                                      after("2016-06-10"))));
   EXPECT_THAT(Append(At(Ev(Rerate("R2", v1::RAG_RED)), MakeDate(2016, 5, 8))),
+              StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
+  // R1, closed before its project, by its own closure: voiding the project's would not let in
+  // a re-rating dated between the two (a reviewer followed that remedy into the risk's own
+  // refusal).
+  EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 6, 5))),
+              StatusIs(kFailed, AllOf(HasSubstr("risk R1 is held by project LPP-INV, which is "
+                                                "closed, and is closed"),
+                                      after("2016-06-01"))));
+  EXPECT_THAT(Append(At(Ev(Rerate("R1", v1::RAG_RED)), MakeDate(2016, 5, 20))),
               StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
   // A project of a closed programme, by the programme's closure.
   ASSERT_OK(Append(At(Ev(CloseProject("LPP-RESP")), MakeDate(2016, 6, 1))));
-  ASSERT_OK(Append(At(Ev(CloseRisk("R2")), MakeDate(2016, 6, 1))));
-  ASSERT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 3))));
-  EXPECT_THAT(Append(At(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED)), MakeDate(2016, 6, 4))),
-              StatusIs(kFailed, AllOf(HasSubstr("programme LPP is closed"),
-                                      HasSubstr("dated after the closure, effective "
-                                                "2016-06-03T12:00:00Z"))));
+  ASSERT_OK(Append(At(Ev(CloseRisk("R2")), MakeDate(2016, 6, 10))));
+  ASSERT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 12))));
+  EXPECT_THAT(Append(At(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED)), MakeDate(2016, 6, 14))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP is closed"), after("2016-06-12"))));
   // An event without an effective time is not known to be after: the other remedy.
   EXPECT_THAT(Append(Ev(Risk("R3", ProgrammeRef("LPP"), v1::RAG_RED))),
               StatusIs(kFailed, HasSubstr("a fact dated before the closure goes in")));
   EXPECT_EQ(state().FindRisk("R3"), nullptr);
+}
+
+// A programme is closed no earlier than its latest re-plan takes effect, as after any fact on it
+// (a reviewer closed one, had a later re-plan refused as dated after the closure, then voided
+// the closure, recorded the re-plan and closed it again at its first date).
+TEST_F(RulesTest, AProgrammeClosesNoEarlierThanItsLatestReplan) {
+  SetUpProgrammes();
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-INV")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(CloseProject("LPP-RESP")), MakeDate(2016, 6, 1))));
+  ASSERT_OK(Append(At(Ev(Replan("LPP", 260)), MakeDate(2016, 7, 1))));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 6, 2))),
+              StatusIs(kFailed, AllOf(HasSubstr("programme LPP has a fact recorded effective "
+                                                "2016-07-01T12:00:00Z"),
+                                      HasSubstr("for a programme, also its re-plans"))));
+  EXPECT_OK(Append(At(Ev(CloseProgramme("LPP")), MakeDate(2016, 7, 1))));
 }
 
 // A project dated before its programme's closure, recorded after it, is told the whole way in:

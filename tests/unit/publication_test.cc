@@ -290,6 +290,16 @@ TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   const std::string whole = h.SerializeAsString();
   WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &h);
   EXPECT_EQ(h.SerializeAsString(), whole);
+  // Another entity's history with nothing folded, only events voided: as it is (a reviewer's
+  // voided risk had its public papers marked withheld).
+  v1::GetEntityHistoryResponse risk;
+  v1::VoidedEvent* voided = risk.add_voided();
+  voided->mutable_event()->set_source("Risk paper A (public)");
+  voided->mutable_voided_by()->set_source("Correction memo (public)");
+  voided->set_reason("opened in error");
+  const std::string risk_whole = risk.SerializeAsString();
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "risk/LPP-RX", &risk);
+  EXPECT_EQ(risk.SerializeAsString(), risk_whole);
   EXPECT_FALSE(Unpublished(v1::Date(), 0));
   EXPECT_TRUE(Unpublished(MakeDate(2017, 5, 1), publication_ - 1));
   EXPECT_FALSE(Unpublished(MakeDate(2017, 5, 1), publication_));

@@ -235,6 +235,18 @@ TEST_F(SignatureAuditTest, AKeyPairUnderTwoIdsAnEarlySignatureAndOneAfterAWithdr
                                           "(2016-06-01T12:00:00Z)"),
                                 HasSubstr("no earlier than its decision's proposal and its key's "
                                           "registration"))));
+  // Dated before its key's registration.
+  log = Log();
+  log[2] = At(Ev(cfo_.Registration("Chief Finance Officer")), MakeDate(2016, 6, 1));
+  log[5] = At(Ev(cfo_.Sign(pcd72_)), MakeDate(2016, 5, 1));
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit before_key;
+  ASSERT_OK(Audit(log, &before_key));
+  EXPECT_THAT(before_key.refused_by_rules(),
+              ElementsAre(HasSubstr("position 6: the signature of decision MOPAC/PCD 72 with key "
+                                    "mopac-cfo (Chief Finance Officer) takes effect "
+                                    "(2016-05-01T12:00:00Z) before its key's registration "
+                                    "(2016-06-01T12:00:00Z)")));
 
   // Recorded after the decision's withdrawal.
   v1::DecisionWithdrawn withdrawn;
@@ -251,11 +263,25 @@ TEST_F(SignatureAuditTest, AKeyPairUnderTwoIdsAnEarlySignatureAndOneAfterAWithdr
                                           "with key mopac-cfo (Chief Finance Officer) follows "
                                           "the decision's withdrawal at position 6"),
                                 HasSubstr("(only a pending decision is signed)"))));
-  // Proposed again after it: signed anew, nothing to list.
+  // After a rejection alike.
+  v1::DecisionRejected rejected;
+  rejected.set_organisation_id("MOPAC");
+  rejected.set_reference("PCD 72");
+  rejected.set_rejected_by("Police and Crime Panel");
+  log[5] = Ev(rejected);
+  for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
+  SignatureAudit after_rejection;
+  ASSERT_OK(Audit(log, &after_rejection));
+  EXPECT_THAT(after_rejection.refused_by_rules(),
+              ElementsAre(HasSubstr("follows the decision's rejection at position 6")));
+  // The first proposal voided and the decision proposed again (as the rules let it be): the
+  // rejection was of the voided proposal, and the signature counts with the new one.
+  log.insert(log.end() - 1, Correction(log[3], "proposed with the wrong amount"));
   log.insert(log.end() - 1, Ev(pcd72_));
   for (size_t i = 0; i < log.size(); ++i) log[i].set_position(i + 1);
   SignatureAudit again;
   ASSERT_OK(Audit(log, &again));
+  EXPECT_EQ(again.verified(), 2);
   EXPECT_THAT(again.refused_by_rules(), IsEmpty());
 }
 
