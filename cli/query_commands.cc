@@ -81,7 +81,7 @@ struct PointFlags {
   const char* at_flag;
   bool has_at;
   std::string at;
-  const char* week_flag;
+  const char* week_flag;  // null for a command that takes no week
   bool has_week;
   std::string week;
 };
@@ -98,8 +98,11 @@ struct Selector {
 absl::StatusOr<Selector> SelectorOf(const PointFlags& f, const std::string& programme,
                                     v1::AsAtMode forced) {
   if (int(f.has_position) + int(f.has_at) + int(f.has_week) > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("give at most one of ", f.position_flag, ", ",
-                                                   f.at_flag, " and ", f.week_flag));
+    return absl::InvalidArgumentError(
+        f.week_flag == nullptr
+            ? absl::StrCat("give ", f.position_flag, " or ", f.at_flag, ", not both")
+            : absl::StrCat("give at most one of ", f.position_flag, ", ", f.at_flag, " and ",
+                           f.week_flag));
   }
   Selector s;
   v1::AsAtMode mode = v1::AS_AT_MODE_AS_RECORDED;
@@ -273,8 +276,18 @@ std::string UpdatesText(const v1::GetProgrammeStatusResponse& r) {
   return out;
 }
 
-// `govledger programmes`: the organisations, then a programme a row, then where to look next.
-std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour) {
+// A programme's (or project's) REPORTED cell: its rated report's week (ReportedWeekText), or,
+// with only a report without a rating, that update's week: "38 (update)".
+std::string ReportedCell(const v1::WorkStatus& w) {
+  if (w.rated() || !w.has_update() || w.update().plan_week() <= 0) return ReportedWeekText(w);
+  return absl::StrCat(w.update().plan_week(), " (update)");
+}
+
+// `govledger programmes`: the organisations, then a programme a row, then where to look next:
+// `status` of the first programme with a report or a project, at `point` (the point's flags as
+// given, " --at 2016-12-25").
+std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour,
+                           const std::string& point) {
   std::string out = Fields({{"As at", DescribeAsAt(r.as_at())}});
   Table organisations({"ORGANISATION", "NAME", "KIND", "REGISTERED"});
   for (const v1::OrganisationEntry& o : r.organisations()) {
@@ -285,7 +298,7 @@ std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour) {
   }
   absl::StrAppend(&out, "\n",
                   organisations.rows() > 0 ? organisations.Render(colour) : "No organisations.\n");
-  Table programmes({"ORGANISATION", "PROGRAMME", "NAME", "STATE", "RAG", "CONFIDENCE", "WEEK",
+  Table programmes({"ORGANISATION", "PROGRAMME", "NAME", "STATE", "RAG", "CONFIDENCE", "REPORTED",
                     "PLAN WEEK", "PROJECTS"});
   programmes.AlignRight(6);
   for (const v1::ProgrammeEntry& e : r.programmes()) {
@@ -294,7 +307,7 @@ std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour) {
                                                       [](const auto& w) { return w.closed(); }));
     programmes.AddRow(
         {e.organisation_id(), p.ref().id(), p.name(), p.closed() ? "closed" : "open",
-         RagCell(p.rag()), ConfidenceCell(p.delivery_confidence()), ReportedWeekText(p),
+         RagCell(p.rag()), ConfidenceCell(p.delivery_confidence()), ReportedCell(p),
          PlanWeekText(e.plan_week(), e.planned_weeks()),
          e.projects().empty()
              ? "none"
@@ -304,9 +317,15 @@ std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour) {
   absl::StrAppend(&out, "\n",
                   programmes.rows() > 0 ? programmes.Render(colour) : "No programmes.\n");
   if (programmes.rows() > 0) {
-    absl::StrAppend(&out, "\nEach programme's detail: govledger status --programme ",
-                    r.programmes(0).programme().ref().id(),
-                    " (and risks, scope, benefits, decisions, report).\n");
+    const auto example =
+        std::find_if(r.programmes().begin(), r.programmes().end(), [](const v1::ProgrammeEntry& e) {
+          return e.programme().rated() || e.programme().has_update() || !e.projects().empty();
+        });
+    absl::StrAppend(
+        &out, "\nREPORTED: the week of the latest rated report (or of an update, without one).\n",
+        "Each programme's detail: govledger status --programme ",
+        (example == r.programmes().end() ? r.programmes(0) : *example).programme().ref().id(),
+        point, " (and risks, scope, benefits, decisions, report).\n");
   }
   return out;
 }
@@ -744,6 +763,15 @@ constexpr const char* kSinceHelp =
 
 QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   // One line each in `govledger --help`; the points, modes and examples in the command's own.
+  programmes_ = app.add_subcommand(
+      "programmes",
+      "The organisations and programmes the ledger holds: each programme's projects, rating and "
+      "plan week");
+  programmes_->footer(
+      "The point (none means the head): --position N or --at TIME, read as for the other\n"
+      "queries (README, \"Queries\"); --as-recorded or --as-known as theirs.\n\n"
+      "Examples:\n  govledger programmes\n  govledger programmes --organisation LPF "
+      "--at 2016-12-25");
   status_ = app.add_subcommand(
       "status",
       "A programme's and its projects' ratings, counts per rating, the plan week, and the "
@@ -797,16 +825,6 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
       kSinceHelp, "\n\n", kPointHelp,
       "\n\nExamples:\n  govledger report --programme LPP --week 86 --since-week 74\n"
       "  govledger report --programme LPP --week 86 --since-week 74 --json"));
-
-  programmes_ = app.add_subcommand(
-      "programmes",
-      "The organisations and programmes the ledger holds: each programme's projects, rating and "
-      "plan week");
-  programmes_->footer(
-      "The point (none means the head): --position N or --at TIME, read as for the other\n"
-      "queries (README, \"Queries\"); --as-recorded or --as-known as theirs.\n\n"
-      "Examples:\n  govledger programmes\n  govledger programmes --organisation MOPAC "
-      "--at 2016-12-25");
 
   for (CLI::App* sub :
        {status_, risks_, scope_, benefits_, decisions_, history_, compare_, report_, programmes_}) {
@@ -920,9 +938,10 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   const auto given = [cmd](const char* flag) {  // false for a flag the command does not take
     return cmd->get_option_no_throw(flag) != nullptr && cmd->count(flag) > 0;
   };
-  absl::StatusOr<Selector> to = SelectorOf({"--position", given("--position"), position_, "--at",
-                                            given("--at"), at_, "--week", given("--week"), week_},
-                                           programme_, forced);
+  absl::StatusOr<Selector> to =
+      SelectorOf({"--position", given("--position"), position_, "--at", given("--at"), at_,
+                  cmd == programmes_ ? nullptr : "--week", given("--week"), week_},
+                 programme_, forced);
   if (!to.ok()) return Fail(kExitBadArgs, std::string(to.status().message()));
   std::optional<Selector> from;
   if (cmd == compare_ || cmd == report_) {
@@ -960,10 +979,11 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     }
     if (!as_known) {
       return Fail(kExitBadArgs,
-                  absl::StrCat(
-                      flag, " goes with as known points (--",
-                      std::string(flag) == "--known-through" ? "at, --week" : "since, --since-week",
-                      ", or --as-known): as recorded, the point bounds what is read"));
+                  absl::StrCat(flag, " goes with as known points (--",
+                               std::string(flag) != "--known-through" ? "since, --since-week"
+                               : cmd == programmes_                   ? "at"
+                                                                      : "at, --week",
+                               ", or --as-known): as recorded, the point bounds what is read"));
     }
   }
   if (cmd == history_ && !programme_.empty() && !given("--week")) {
@@ -1008,7 +1028,19 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
     v1::ListProgrammesResponse response;
     grpc::Status s = Call(*query, &v1::QueryService::Stub::ListProgrammes, request, &response);
     if (!s.ok()) return FailCall(server, s);
-    return Answer(json_, response, [&](const auto& r) { return ProgrammesView(r, colour); });
+    // The point as given, for the hint: `status` at the same point.
+    std::string point;
+    for (const char* flag : {"--position", "--at", "--known-through"}) {
+      if (given(flag)) {
+        absl::StrAppend(&point, " ", flag, " ",
+                        flag == std::string("--position") ? position_
+                        : flag == std::string("--at")     ? at_
+                                                          : known_through_);
+      }
+    }
+    if (as_recorded_) absl::StrAppend(&point, " --as-recorded");
+    if (as_known_) absl::StrAppend(&point, " --as-known");
+    return Answer(json_, response, [&](const auto& r) { return ProgrammesView(r, colour, point); });
   }
   if (cmd == status_) {
     v1::GetProgrammeStatusRequest request;

@@ -84,15 +84,20 @@ VectorTimeline::FindProgrammeRegistration(
   return projections::FindProgrammeRegistration(log_, programme_id);
 }
 
-std::vector<std::string> VectorTimeline::ProgrammesEverRegistered() const {
+std::map<std::string, std::set<std::string>> VectorTimeline::ProgrammesEverRegistered() const {
   static const std::string kType = v1::ProgrammeRegistered::descriptor()->full_name();
-  std::set<std::string> ids;
+  std::map<std::string, std::set<std::string>> out;
   for (const v1::Event& e : log_) {
     if (e.event_type() != kType) continue;
     const std::optional<EntityStream> stream = ParseEntityStream(e.stream_id());
-    if (stream && stream->kind == EntityKind::kProgramme) ids.insert(std::string(stream->id));
+    v1::ProgrammeRegistered m;
+    if (!stream || stream->kind != EntityKind::kProgramme || !m.ParseFromString(e.payload()) ||
+        m.programme_id() != stream->id) {
+      continue;
+    }
+    out[m.programme_id()].insert(m.organisation_id());
   }
-  return {ids.begin(), ids.end()};
+  return out;
 }
 
 std::optional<v1::ProgrammeRegistered> StandingPlan(

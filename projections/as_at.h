@@ -22,7 +22,9 @@
 #define GOVLEDGER_PROJECTIONS_AS_AT_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,9 +102,10 @@ class Timeline {
   // As the function FindProgrammeRegistration, over the whole log.
   virtual absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const = 0;
-  // The ids of the programmes the whole log holds a registration of, sorted: those a
-  // correction voids since included (a cut before the correction holds them).
-  virtual std::vector<std::string> ProgrammesEverRegistered() const = 0;
+  // The programmes the whole log holds a registration of (one with its stream's id), by id,
+  // each with the organisations its registrations name: those a correction voids since included
+  // (a cut before the correction holds them).
+  virtual std::map<std::string, std::set<std::string>> ProgrammesEverRegistered() const = 0;
 };
 
 // A Timeline over a log held in memory. REQUIRES: `log` outlives it.
@@ -114,7 +117,7 @@ class VectorTimeline final : public Timeline {
   uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
   absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const override;
-  std::vector<std::string> ProgrammesEverRegistered() const override;
+  std::map<std::string, std::set<std::string>> ProgrammesEverRegistered() const override;
 
  private:
   const std::vector<v1::Event>& log_;

@@ -1247,8 +1247,9 @@ struct GovernanceState::Access {
   // The latest effective time of a fact on `w`: its registration, its current status report
   // and update, gates, milestones and benefit figures, the risks it holds (their opening,
   // re-ratings and transfers) and the scope items it owns (their addition and transfers), the
-  // opening of those opened on it and passed on; for a programme, also those of its projects, and the
-  // proposals and signatures of the pending or approved decisions naming it.
+  // opening of those opened on it and passed on; for a programme, also its latest re-plan, those
+  // of its projects, and the proposals and signatures of the pending or approved decisions
+  // naming it.
   static int64_t LatestFactOn(const S& s, const WorkState& w) {
     int64_t latest = Latest(w.opened_micros, w.last_micros);
     if (w.has_status) latest = Latest(latest, w.status_micros);

@@ -269,14 +269,13 @@ ProgrammeIndex::FindProgrammeRegistration(
   return ProgrammeNotRegistered(programme_id, Programmes());
 }
 
-std::vector<std::string> ProgrammeIndex::ProgrammesEverRegistered() const {
-  std::vector<std::string> out;
+std::map<std::string, std::set<std::string>> ProgrammeIndex::ProgrammesEverRegistered() const {
+  std::map<std::string, std::set<std::string>> out;
   for (const auto& [id, events] : plans_) {
-    if (std::any_of(events.begin(), events.end(), [](const PlanEvent& e) { return !e.replan; })) {
-      out.push_back(id);
+    for (const PlanEvent& e : events) {
+      if (!e.replan) out[id].insert(e.registered.organisation_id());
     }
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -46,20 +46,21 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/internal/snapshot.pb.h"
-#include "absl/container/inlined_vector.h"
-#include "projections/as_at.h"
 #include "ledger/store/event_store.h"
+#include "projections/as_at.h"
 #include "projections/event_source.h"
 
 namespace govledger::projections {
@@ -122,7 +123,7 @@ class ProgrammeIndex final : public Timeline {
   uint64_t LastRecordedAtOrBefore(int64_t micros) const override;
   absl::StatusOr<v1::ProgrammeRegistered> FindProgrammeRegistration(
       absl::string_view programme_id) const override;
-  std::vector<std::string> ProgrammesEverRegistered() const override;
+  std::map<std::string, std::set<std::string>> ProgrammesEverRegistered() const override;
 
   // The ids of the programmes registered (by a registration no correction voids), sorted.
   std::vector<std::string> Programmes() const;

@@ -338,59 +338,6 @@ static absl::StatusOr<v1::GetProgrammeStatusResponse> QueryProgrammeStatusImpl(
   return out;
 }
 
-static absl::StatusOr<v1::ListProgrammesResponse> QueryProgrammesImpl(
-    Folder& folder, const v1::ListProgrammesRequest& request) {
-  const std::string& organisation = request.organisation_id();
-  if (!organisation.empty()) RETURN_IF_ERROR(CheckId("organisation_id", organisation));
-  v1::ListProgrammesResponse out;
-  ASSIGN_OR_RETURN(std::unique_ptr<Folded> global,
-                   folder.Fold(request.as_at(), Scope{Scope::kGlobal, ""}));
-  uint64_t folded = global->positions.size();
-  for (const std::string& id : IdsOf(global->state.organisations())) {
-    if (!organisation.empty() && id != organisation) continue;
-    const OrganisationState& o = global->state.organisations().at(id);
-    v1::OrganisationEntry* entry = out.add_organisations();
-    entry->set_organisation_id(id);
-    entry->set_name(o.registered.name());
-    entry->set_kind(o.registered.kind());
-    if (o.registered_micros != kUnknownTime) {
-      SetMicros(o.registered_micros, entry->mutable_registered_time());
-    }
-  }
-  if (!organisation.empty() && out.organisations().empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "organisation '", organisation, "' is not registered as at this cut",
-        global->cut.micros && *global->cut.micros != INT64_MIN
-            ? absl::StrCat(" (", FormatRfc3339(*global->cut.micros), ")")
-            : std::string(),
-        "; leave organisation_id empty for every organisation, or choose a later point",
-        KnownThroughHint(global->cut)));
-  }
-  std::vector<v1::ProgrammeEntry> programmes;
-  for (const std::string& id : folder.timeline().ProgrammesEverRegistered()) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Folded> f, folder.Fold(request.as_at(), ProgrammeScope(id)));
-    folded += f->positions.size();
-    const WorkState* p = f->state.FindProgramme(id);  // none: not registered at the cut
-    if (p == nullptr || (!organisation.empty() && p->organisation_id != organisation)) continue;
-    v1::ProgrammeEntry& entry = programmes.emplace_back();
-    entry.set_organisation_id(p->organisation_id);
-    *entry.mutable_programme() = StatusOf(*p, p->programme);
-    for (const WorkState* w : f->state.ProjectsOf(id)) {
-      *entry.add_projects() = StatusOf(*w, p->programme);
-    }
-    if (f->cut.micros && *f->cut.micros != INT64_MIN) {
-      entry.set_plan_week(PlanWeekAt(p->programme, *f->cut.micros));
-    }
-    entry.set_planned_weeks(p->programme.planned_weeks());
-  }
-  std::stable_sort(programmes.begin(), programmes.end(), [](const auto& a, const auto& b) {
-    return a.organisation_id() < b.organisation_id();
-  });
-  for (v1::ProgrammeEntry& entry : programmes) *out.add_programmes() = std::move(entry);
-  *out.mutable_as_at() = DescribeCut(global->cut, folder.timeline(), folded);
-  return out;
-}
-
 static absl::StatusOr<v1::GetRiskRegisterResponse> QueryRiskRegisterImpl(
     Folder& folder, const v1::GetRiskRegisterRequest& request) {
   const std::string& p = request.programme_id();
@@ -1230,6 +1177,93 @@ std::string KnownIds(const std::set<std::string>& ids) {
   return ids.empty() ? "(none)" : absl::StrJoin(ids, ", ");
 }
 
+// NOT_FOUND for organisation `org`, which the fold `f` (whose state holds every organisation
+// registered at its cut) does not hold: another letter case of an id it holds, or one the log
+// holds; registered nowhere in the log; or not yet at the cut.
+static absl::Status OrganisationNotFound(Folder& folder, const Folded& f, const std::string& org) {
+  const GovernanceState& s = f.state;
+  const Cut& cut = f.cut;
+  const bool timed = cut.micros && *cut.micros != INT64_MIN;
+  const std::set<std::string> ids = IdsOf(s.organisations());
+  if (std::optional<std::string> meant =
+          OtherCaseOf(org, std::vector<std::string>(ids.begin(), ids.end()))) {
+    return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                            "' is not registered; did you mean ", *meant,
+                                            "? (ids are told apart by letter case)"));
+  }
+  ASSIGN_OR_RETURN(const bool anywhere, folder.StreamHasEvents(absl::StrCat("organisation/", org)));
+  if (!anywhere) {
+    for (const std::string& other : {absl::AsciiStrToUpper(org), absl::AsciiStrToLower(org)}) {
+      if (other == org || !CheckId("organisation_id", other).ok()) continue;
+      ASSIGN_OR_RETURN(const bool held,
+                       folder.StreamHasEvents(absl::StrCat("organisation/", other)));
+      if (held) {
+        return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                                "' is not registered; did you mean ", other,
+                                                "? (ids are told apart by letter case)"));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("organisation '", org,
+                                            "' is not registered in the ledger; registered at "
+                                            "this cut: ",
+                                            KnownIds(IdsOf(s.organisations()))));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "organisation '", org, "' is not registered as at this cut",
+      timed ? absl::StrCat(" (", FormatRfc3339(*cut.micros), ")") : std::string(),
+      "; registered then: ", KnownIds(IdsOf(s.organisations())),
+      "; choose a later position, time or week, or another organisation", KnownThroughHint(cut)));
+}
+
+static absl::StatusOr<v1::ListProgrammesResponse> QueryProgrammesImpl(
+    Folder& folder, const v1::ListProgrammesRequest& request) {
+  const std::string& organisation = request.organisation_id();
+  if (!organisation.empty()) RETURN_IF_ERROR(CheckId("organisation_id", organisation));
+  v1::ListProgrammesResponse out;
+  ASSIGN_OR_RETURN(std::unique_ptr<Folded> global,
+                   folder.Fold(request.as_at(), Scope{Scope::kGlobal, ""}));
+  uint64_t folded = global->positions.size();
+  for (const std::string& id : IdsOf(global->state.organisations())) {
+    if (!organisation.empty() && id != organisation) continue;
+    const OrganisationState& o = global->state.organisations().at(id);
+    v1::OrganisationEntry* entry = out.add_organisations();
+    entry->set_organisation_id(id);
+    entry->set_name(o.registered.name());
+    entry->set_kind(o.registered.kind());
+    if (o.registered_micros != kUnknownTime) {
+      SetMicros(o.registered_micros, entry->mutable_registered_time());
+    }
+  }
+  if (!organisation.empty() && out.organisations().empty()) {
+    return OrganisationNotFound(folder, *global, organisation);
+  }
+  std::vector<v1::ProgrammeEntry> programmes;
+  for (const auto& [id, organisations] : folder.timeline().ProgrammesEverRegistered()) {
+    // Another organisation's (by every registration of it): not folded at all.
+    if (!organisation.empty() && !organisations.contains(organisation)) continue;
+    ASSIGN_OR_RETURN(std::unique_ptr<Folded> f, folder.Fold(request.as_at(), ProgrammeScope(id)));
+    const WorkState* p = f->state.FindProgramme(id);  // none: not registered at the cut
+    if (p == nullptr || (!organisation.empty() && p->organisation_id != organisation)) continue;
+    folded += f->positions.size();
+    v1::ProgrammeEntry& entry = programmes.emplace_back();
+    entry.set_organisation_id(p->organisation_id);
+    *entry.mutable_programme() = StatusOf(*p, p->programme);
+    for (const WorkState* w : f->state.ProjectsOf(id)) {
+      *entry.add_projects() = StatusOf(*w, p->programme);
+    }
+    if (f->cut.micros && *f->cut.micros != INT64_MIN) {
+      entry.set_plan_week(PlanWeekAt(p->programme, *f->cut.micros));
+    }
+    entry.set_planned_weeks(p->programme.planned_weeks());
+  }
+  std::stable_sort(programmes.begin(), programmes.end(), [](const auto& a, const auto& b) {
+    return a.organisation_id() < b.organisation_id();
+  });
+  for (v1::ProgrammeEntry& entry : programmes) *out.add_programmes() = std::move(entry);
+  *out.mutable_as_at() = DescribeCut(global->cut, folder.timeline(), folded);
+  return out;
+}
+
 v1::DecisionStatus DecisionStatusOf(const DecisionState& d) {
   switch (d.outcome) {
     case DecisionState::Outcome::kRejected:
@@ -1799,38 +1833,7 @@ QueryDecisionRegisterImpl(Folder& folder,
   if (!f.ok()) return f.status();
   const GovernanceState& s = (*f)->state;
   if (!org.empty() && s.FindOrganisation(org) == nullptr) {
-    const Cut& cut = (*f)->cut;
-    const bool timed = cut.micros && *cut.micros != INT64_MIN;
-    const std::set<std::string> ids = IdsOf(s.organisations());
-    if (std::optional<std::string> meant =
-            OtherCaseOf(org, std::vector<std::string>(ids.begin(), ids.end()))) {
-      return absl::NotFoundError(absl::StrCat("organisation '", org,
-                                              "' is not registered; did you mean ", *meant,
-                                              "? (ids are told apart by letter case)"));
-    }
-    ASSIGN_OR_RETURN(const bool anywhere,
-                     folder.StreamHasEvents(absl::StrCat("organisation/", org)));
-    if (!anywhere) {
-      for (const std::string& other : {absl::AsciiStrToUpper(org), absl::AsciiStrToLower(org)}) {
-        if (other == org || !CheckId("organisation_id", other).ok()) continue;
-        ASSIGN_OR_RETURN(const bool held,
-                         folder.StreamHasEvents(absl::StrCat("organisation/", other)));
-        if (held) {
-          return absl::NotFoundError(absl::StrCat("organisation '", org,
-                                                  "' is not registered; did you mean ", other,
-                                                  "? (ids are told apart by letter case)"));
-        }
-      }
-      return absl::NotFoundError(absl::StrCat("organisation '", org,
-                                              "' is not registered in the ledger; registered at "
-                                              "this cut: ",
-                                              KnownIds(IdsOf(s.organisations()))));
-    }
-    return absl::NotFoundError(absl::StrCat(
-        "organisation '", org, "' is not registered as at this cut",
-        timed ? absl::StrCat(" (", FormatRfc3339(*cut.micros), ")") : std::string(),
-        "; registered then: ", KnownIds(IdsOf(s.organisations())),
-        "; choose a later position, time or week, or another organisation"));
+    return OrganisationNotFound(folder, **f, org);
   }
   if (!p.empty()) {
     absl::StatusOr<const WorkState*> programme = ProgrammeAt(folder, **f, p);

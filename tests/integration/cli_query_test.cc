@@ -196,16 +196,20 @@ TEST_F(CliQueryTest, ProgrammesListsWhatTheLedgerHolds) {
                                      "                    KIND          REGISTERED\nLPF         "
                                      "  The police force of the Local Policing Programme (seed "
                                      "000)  police force  2015-05-06\n"),
+                           HasSubstr("\nORGANISATION  PROGRAMME  NAME                          "
+                                     "           STATE  RAG    CONFIDENCE  REPORTED  PLAN WEEK"),
                            HasSubstr("\nLPF           LPP        Local Policing Programme      "
-                                     "           open   AMBER  -             86  "),
+                                     "           open   AMBER  -                 86  "),
                            HasSubstr(" (the plan of 208 weeks has ended)  7 (2 closed)\n"),
                            HasSubstr("\nLPF           OCP        Operations Command Programme  "),
                            EndsWith("\nEach programme's detail: govledger status --programme LPP "
                                     "(and risks, scope, benefits, decisions, report).\n")));
+  // The hint keeps the point asked about.
   // As known at the end of week 86's Sunday: its week, against the plan.
   CliRun at86 = Run("programmes --at 2016-12-25");
   ASSERT_EQ(at86.code, 0) << at86.err;
-  EXPECT_THAT(at86.out, HasSubstr("  86  86 of 208  7 (2 closed)\n"));
+  EXPECT_THAT(at86.out, AllOf(HasSubstr("  86  86 of 208  7 (2 closed)\n"),
+                              HasSubstr("govledger status --programme LPP --at 2016-12-25 (")));
   // As recorded at the week-74 ratings (status's figures there): the five projects then, none
   // closed yet, and the programme itself not rated.
   v1::ListProgrammesResponse week74;
@@ -221,18 +225,27 @@ TEST_F(CliQueryTest, ProgrammesListsWhatTheLedgerHolds) {
 
   CliRun unknown = Run("programmes --organisation NOPE");
   EXPECT_EQ(unknown.code, 1);
-  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND: organisation 'NOPE' is not registered as at "
-                                     "this cut"));
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND: organisation 'NOPE' is not registered in the "
+                                     "ledger; registered at this cut: LPF"));
+  CliRun other_case = Run("programmes --organisation lpf");
+  EXPECT_EQ(other_case.code, 1);
+  EXPECT_THAT(other_case.err, HasSubstr("did you mean LPF? (ids are told apart by letter case)"));
   CliRun past = Run("programmes --position 51");
   EXPECT_EQ(past.code, 1);
   EXPECT_THAT(past.err, HasSubstr("valid positions are 0 to 50"));
   for (const std::string& bad :
        {"programmes --week 3", "programmes --organisation ''", "programmes --programme LPP",
-        "programmes --position 2 --at 2016-12-25", "programmes --as-known --as-recorded"}) {
+        "programmes --position 2 --at 2016-12-25", "programmes --as-known --as-recorded",
+        "programmes --known-through 3"}) {
     CliRun refused = Run(bad);
     EXPECT_EQ(refused.code, 2) << bad << ": " << refused.err;
     EXPECT_EQ(refused.out, "") << bad;
   }
+  // Its messages name only what it takes.
+  EXPECT_THAT(Run("programmes --position 2 --at 2016-12-25").err,
+              HasSubstr("give --position or --at, not both"));
+  EXPECT_THAT(Run("programmes --known-through 3").err,
+              HasSubstr("goes with as known points (--at, or --as-known)"));
 }
 
 TEST_F(CliQueryTest, StatusTableAsKnownAtWeek86) {

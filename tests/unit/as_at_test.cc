@@ -345,6 +345,8 @@ TEST(AsAtTest, ProgrammesListsTheOrganisationsAndProgrammesHeldAtThePoint) {
   ASSERT_EQ(mopac->organisations_size(), 1);
   ASSERT_EQ(mopac->programmes_size(), 1);
   EXPECT_EQ(mopac->programmes(0).programme().ref().id(), "OCP");
+  // Another organisation's programmes are not folded (nor counted).
+  EXPECT_LT(mopac->as_at().events_folded(), head->as_at().events_folded());
   EXPECT_THAT(Programmes(log, Position(3, kRecorded), "MOPAC"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("organisation 'MOPAC' is not registered as at this cut")));
