@@ -197,7 +197,8 @@ int main(int argc, char** argv) {
   govledger::cli::EventCommands events(app, server_flag);
   // verify, tree-head, prove, witness (cli/audit_commands.cc).
   govledger::cli::AuditCommands audit(app, server_flag);
-  // status, risks, scope, benefits, decisions, history, compare, report (cli/query_commands.cc).
+  // programmes, status, risks, scope, benefits, decisions, history, compare, report
+  // (cli/query_commands.cc).
   govledger::cli::QueryCommands queries(app, server_flag);
   // explain (cli/explain_command.cc).
   govledger::cli::ExplainCommand explain(app);

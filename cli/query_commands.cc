@@ -860,7 +860,7 @@ QueryCommands::QueryCommands(CLI::App& app, std::string& server_flag) {
   decisions_->add_option("--organisation", organisation_,
                          "Only the decisions of this organisation, e.g. MOPAC");
   programmes_->add_option("--organisation", organisation_,
-                          "Only this organisation and its programmes, e.g. MOPAC");
+                          "Only this organisation and its programmes, e.g. LPF");
   decisions_->add_option("--split-window", split_window_days_,
                          "Possible splits: decisions proposed within this many days of the one "
                          "before count together (default 90)")
@@ -903,7 +903,9 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
                   absl::StrCat(cmd->get_name(), " was given an empty ", flag, ": give the ",
                                flag + 2, "'s id, e.g. ", cmd->get_name(),
                                cmd == history_ ? " risk/LPP-R03 --week 86" : "", " ", flag,
-                               flag == std::string("--programme") ? " LPP" : " MOPAC"));
+                               flag == std::string("--programme") ? " LPP"
+                               : cmd == programmes_               ? " LPF"
+                                                                  : " MOPAC"));
     }
   }
   if (programme_.empty() && cmd != decisions_ && cmd != history_ && cmd != programmes_) {

@@ -31,7 +31,8 @@ namespace govledger::cli {
 
 class QueryCommands {
  public:
-  // Adds status, risks, scope, benefits, decisions, history, compare and report to `app`.
+  // Adds programmes, status, risks, scope, benefits, decisions, history, compare and report to
+  // `app`.
   // `server_flag` is the shared --server option's variable. REQUIRES: both outlive this object.
   QueryCommands(CLI::App& app, std::string& server_flag);
 

@@ -10,7 +10,6 @@
 #include "google/protobuf/reflection.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
-#include "projections/streams.h"
 
 namespace govledger::projections {
 
@@ -66,18 +65,10 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
   bool unpublished = std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) {
     return d.stream_id == stream_id && Unpublished(d.part1_deferred_until, now_micros);
   });
-  if (!unpublished && history->changes().empty()) {
-    // Nothing folded says whether a decision's Part 1 is published yet: say no more than which
-    // events were voided. (Another entity's history has no Part 1 to withhold.)
-    const std::optional<EntityStream> entity = ParseEntityStream(stream_id);
-    if (!entity || entity->kind != EntityKind::kDecision) return;
-    for (v1::VoidedEvent& v : *history->mutable_voided()) {
-      v.clear_reason();
-      WithholdSource(v.mutable_event()->mutable_source());
-      if (v.has_voided_by()) WithholdSource(v.mutable_voided_by()->mutable_source());
-    }
-    return;
-  }
+  // Nothing folded, and the head's deferrals (which hold every decision deferred, one whose
+  // proposals corrections all void included) hold none in force for the stream: nothing to
+  // withhold (another entity's history has no Part 1).
+  if (!unpublished && history->changes().empty()) return;
   // "2017-05-01": ISO dates order as text.
   const std::string today = FormatRfc3339(now_micros).substr(0, 10);
   if (!unpublished) {  // as the proposal standing at the cut defers it

@@ -21,12 +21,12 @@
 // be its decision's, as the rules required. The keys used are listed, so that the auditor can
 // compare them with the keys the signatories hold.
 //
-// Only the cryptography is checked, not the ledger's rules (roles, revocation, effective
-// times): those held when the ledger accepted each event, and a replay does not re-check them.
-// But the signatures the rules now refuse that decide who approved a decision (a revoked key's,
-// a second by one key, holder or role: RefusedByRules) are listed for the auditor to judge: a
-// log written under an earlier version's rules may hold them, and so may a log rewritten with
-// real signatures (a stolen key's, one person's two keys), which tree heads tell apart.
+// What fails the audit is the cryptography alone, not the ledger's rules (roles, revocation,
+// effective times): those held when the ledger accepted each event, and a replay does not
+// re-check them. But the signatures the rules now refuse (RefusedByRules: a revoked key's, a
+// second by one key, holder or role, and more) are listed for the auditor to judge: a log
+// written under an earlier version's rules may hold them, and so may a log rewritten with real
+// signatures (a stolen key's, one person's two keys), which tree heads tell apart.
 // A signature whose key or decision is not in the events given (an export of one stream) is
 // counted as unchecked, not as a failure; but when the events given so far are the whole log
 // from position 1, with none missing, and no event before it proposed the decision or
@@ -94,8 +94,8 @@ class SignatureAudit {
   int verified_after_void() const { return verified_after_void_; }
   // Of the signatures verified as recorded, those that the rules now refuse (RefusedByRules),
   // each said, in log order. Not a failure: a log written under an earlier version's rules may
-  // hold them. A fold counts none by a revoked key; the others it counts, as the rules of
-  // their time took them.
+  // hold them. A fold counts none by a revoked key, nor one by a key of another organisation;
+  // the others it counts, as the rules of their time took them.
   const std::vector<std::string>& refused_by_rules() const { return refused_by_rules_; }
   // Of the signatures verified as recorded, those a correction now voids (the folds of the log
   // as it stands no longer count them).

@@ -333,7 +333,7 @@ TEST(AsAtTest, ProgrammesListsTheOrganisationsAndProgrammesHeldAtThePoint) {
   ASSERT_OK(early);
   ASSERT_EQ(early->programmes_size(), 1);
   EXPECT_EQ(early->programmes(0).projects_size(), 1);
-  // As known at week 20's end, from the log as it now stands: GHOST never was.
+  // As known at week 21's end, from the log as it now stands: GHOST never was.
   absl::StatusOr<v1::ListProgrammesResponse> known = Programmes(log, Week(21, kKnown));
   ASSERT_OK(known);
   ASSERT_EQ(known->programmes_size(), 2);
@@ -345,7 +345,7 @@ TEST(AsAtTest, ProgrammesListsTheOrganisationsAndProgrammesHeldAtThePoint) {
   ASSERT_EQ(mopac->organisations_size(), 1);
   ASSERT_EQ(mopac->programmes_size(), 1);
   EXPECT_EQ(mopac->programmes(0).programme().ref().id(), "OCP");
-  // Another organisation's programmes are not folded (nor counted).
+  // Another organisation's programmes are not counted.
   EXPECT_LT(mopac->as_at().events_folded(), head->as_at().events_folded());
   EXPECT_THAT(Programmes(log, Position(3, kRecorded), "MOPAC"),
               StatusIs(absl::StatusCode::kNotFound,

@@ -132,7 +132,7 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
 
 // Each decision cites the sources of its events; a withheld one's read kWithheldSource, since a
 // source may name the record of decision by its title (one that names none stays empty).
-TEST_F(PublicationTest, AWithheldDecisionLosesItsSourcesOthersKeepThem) {
+TEST_F(PublicationTest, AWithheldDecisionsSourcesReadWithheldOthersStand) {
   log_[2].set_source("PCD 90: Let the secret contract, record of decision");
   log_[3].set_source("PCD 90 as signed");
   log_[6].set_source("PCD 92 form");
@@ -290,8 +290,8 @@ TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   const std::string whole = h.SerializeAsString();
   WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &h);
   EXPECT_EQ(h.SerializeAsString(), whole);
-  // Another entity's history with nothing folded, only events voided: as it is (a reviewer's
-  // voided risk had its public papers marked withheld).
+  // A history with nothing folded, only events voided, of another entity or of a decision never
+  // deferred: as it is (a reviewer's voided risk had its public papers marked withheld).
   v1::GetEntityHistoryResponse risk;
   v1::VoidedEvent* voided = risk.add_voided();
   voided->mutable_event()->set_source("Risk paper A (public)");
@@ -299,6 +299,8 @@ TEST_F(PublicationTest, OtherHistoriesAndUndeferredDecisionsAreUntouched) {
   voided->set_reason("opened in error");
   const std::string risk_whole = risk.SerializeAsString();
   WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "risk/LPP-RX", &risk);
+  EXPECT_EQ(risk.SerializeAsString(), risk_whole);
+  WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "decision/MOPAC/PCD-94", &risk);
   EXPECT_EQ(risk.SerializeAsString(), risk_whole);
   EXPECT_FALSE(Unpublished(v1::Date(), 0));
   EXPECT_TRUE(Unpublished(MakeDate(2017, 5, 1), publication_ - 1));
