@@ -191,9 +191,11 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
          number(s->subscriptions_open()));
   metric("govledger_data_dir_bytes", "gauge", "Bytes of every file in the data directory.",
          number(s->data_dir_bytes()));
-  metric("govledger_data_dir_free_bytes", "gauge",
-         "Bytes free to govledgerd on the data directory's file system.",
-         number(s->data_dir_free_bytes()));
+  if (s->has_data_dir_free_bytes()) {  // unknown: left out, not 0 (a full disk's figure)
+    metric("govledger_data_dir_free_bytes", "gauge",
+           "Bytes free to govledgerd on the data directory's file system.",
+           number(s->data_dir_free_bytes()));
+  }
   metric("govledger_min_free_bytes", "gauge",
          "govledgerd's --min-free-bytes: appends pause below it (0: never).",
          number(s->min_free_bytes()));
@@ -456,8 +458,10 @@ int AdminCommands::Stats(const std::string& server) {
             << s.appends_refused() << " refused; " << Counted(s.syncs(), "sync", "syncs")
             << absl::StrFormat(" (%.1f events a sync)\n", per_sync) << "subscriptions  "
             << s.subscriptions_open() << " open\n"
-            << "data directory " << s.data_dir_bytes() << " bytes; " << s.data_dir_free_bytes()
-            << " bytes free on its file system"
+            << "data directory " << s.data_dir_bytes() << " bytes; "
+            << (s.has_data_dir_free_bytes()
+                    ? absl::StrCat(s.data_dir_free_bytes(), " bytes free on its file system")
+                    : std::string("the space free on its file system cannot be read"))
             << (s.min_free_bytes() > 0
                     ? absl::StrCat(" (appends pause below ", s.min_free_bytes(), ")")
                     : std::string(" (no floor: --min-free-bytes 0)"))

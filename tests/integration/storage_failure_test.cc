@@ -320,7 +320,13 @@ TEST(StorageFailureTest, ADataDirectoryMovedWhileServingIsToldToBeMovedBack) {
                 HasSubstr("Do not just restart govledgerd:"),
                 Not(HasSubstr("); restart govledgerd")), Not(HasSubstr("Export the log first")))));
   CliRun stats = Cli(absl::StrCat("--server ", daemon.address(), " admin stats"));
-  EXPECT_THAT(stats.out, AllOf(HasSubstr("was moved to"), HasSubstr("); reads go on\n")));
+  EXPECT_THAT(stats.out, AllOf(HasSubstr("was moved to"), HasSubstr("); reads go on\n"),
+                               // Not "0 bytes free", a full disk's figure (an operator's alert).
+                               HasSubstr(" bytes; the space free on its file system cannot be "
+                                         "read (appends pause below ")));
+  CliRun metrics = Cli(absl::StrCat("--server ", daemon.address(), " admin stats --prometheus"));
+  EXPECT_THAT(metrics.out, AllOf(HasSubstr("\ngovledger_data_dir_bytes "),
+                                 Not(HasSubstr("govledger_data_dir_free_bytes"))));
   CliRun backup = Cli(
       absl::StrCat("--server ", daemon.address(), " admin backup ", daemon.data_dir(), "-backups"));
   EXPECT_NE(backup.code, 0);
