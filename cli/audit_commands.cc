@@ -814,8 +814,8 @@ int AuditCommands::Witness(const std::string& server) {
   }
   // The tree head kept last: the largest of the names KeptName gives.
   std::string last_name;
-  for (const fs::directory_entry& entry : fs::directory_iterator(witness_dir_, ec)) {
-    const std::string name = entry.path().filename().string();
+  for (fs::directory_iterator it(witness_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (name.size() == KeptName(0).size() && absl::StartsWith(name, "tree-head-") &&
         absl::EndsWith(name, ".json") && name > last_name) {
       last_name = name;

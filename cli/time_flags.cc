@@ -4,11 +4,11 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "cli/printable.h"
+#include "ledger/common/numbers.h"
 #include "ledger/common/time.h"
 #include "ledger/envelope.h"
 
@@ -79,11 +79,9 @@ absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view f
 
 absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag, const std::string& text) {
   int y = 0, m = 0, d = 0;
-  const bool digits =
-      IsDate(text) && absl::c_all_of(text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2),
-                                     absl::ascii_isdigit);
-  if (!digits || !absl::SimpleAtoi(text.substr(0, 4), &y) ||
-      !absl::SimpleAtoi(text.substr(5, 2), &m) || !absl::SimpleAtoi(text.substr(8, 2), &d)) {
+  const std::string_view all(text);
+  if (!IsDate(text) || !ParseWholeNumber(all.substr(0, 4), 9999, &y) ||
+      !ParseWholeNumber(all.substr(5, 2), 99, &m) || !ParseWholeNumber(all.substr(8, 2), 99, &d)) {
     return absl::InvalidArgumentError(absl::StrCat(
         flag, " '", PrintableText(text), "' is not a date: give YYYY-MM-DD, e.g. 2016-12-14"));
   }

@@ -2,8 +2,10 @@
 // state they would change, inside the ledger's single writer. The ledger core knows nothing of
 // governance; the daemon wires a validator in.
 //
-// Called only from the ledger's writer thread (and from Ledger::Open before the writer starts),
-// so implementations need no locking of their own for these calls.
+// Recover and the group calls (BeginGroup, CheckAppend, CommitGroup, AbortGroup) come only from
+// the ledger's writer thread (and from Ledger::Open before the writer starts), so
+// implementations need no locking of their own for them. CheckEventType may come from any
+// thread: it reads no state.
 #ifndef GOVLEDGER_LEDGER_EVENT_VALIDATOR_H_
 #define GOVLEDGER_LEDGER_EVENT_VALIDATOR_H_
 
@@ -46,9 +48,10 @@ class EventValidator {
   // Checks one append's new events (client fields as sent; duplicates of earlier events
   // excluded; an event without an effective time will be stored with context.received_micros
   // as its effective time), in order, against the committed state plus the appends accepted
-  // earlier in this group. OK: the events are staged. Otherwise the status to refuse the append with
-  // (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload), and the
-  // state is exactly as before the call. The events stay valid (the writer keeps them) until
+  // earlier in this group. OK: the events are staged. Otherwise the status to refuse the append
+  // with (FAILED_PRECONDITION for a broken rule, INVALID_ARGUMENT for a malformed payload,
+  // PERMISSION_DENIED for an event that needs context.admin without it), and the state is
+  // exactly as before the call. The events stay valid (the writer keeps them) until
   // the group ends with CommitGroup or AbortGroup.
   virtual absl::Status CheckAppend(const std::vector<const v1::Event*>& events,
                                    const AppendContext& context) = 0;

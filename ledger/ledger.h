@@ -104,7 +104,8 @@ class Ledger {
   // INVALID_ARGUMENT (malformed), ABORTED (expected version), ALREADY_EXISTS (event id reused
   // with other content), RESOURCE_EXHAUSTED (appends paused by PauseAppends, or more than
   // max_queued_bytes already waiting), UNAVAILABLE (stopping or stopped), or the validator's
-  // refusal (FAILED_PRECONDITION for a broken rule), or a storage error from looking up the event
+  // refusal (FAILED_PRECONDITION for a broken rule, PERMISSION_DENIED for an event only an
+  // admin may append), or a storage error from looking up the event
   // ids, which happens on the caller's thread before the append is queued. `done` must not block.
   // `admin`: the caller holds an admin token (or access is open), which the validator may ask
   // of some events (AppendContext::admin).

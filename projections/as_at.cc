@@ -41,18 +41,14 @@ std::optional<std::pair<std::string, std::string>> CorrectionOf(
 
 // Lower-case ids of the events a fold leaves out for the corrections among
 // `events` (in position order; projections/corrections.h).
-template <typename It, typename Deref>
-absl::flat_hash_set<std::string> VoidedIds(It begin, It end, Deref deref) {
-  std::vector<std::pair<std::string, std::string>> corrections;
-  for (It it = begin; it != end; ++it) {
-    if (auto c = CorrectionOf(deref(*it))) corrections.push_back(*std::move(c));
-  }
-  return LeftOutEvents(corrections);
-}
 absl::flat_hash_set<std::string> VoidedIds(
     std::vector<v1::Event>::const_iterator begin,
     std::vector<v1::Event>::const_iterator end) {
-  return VoidedIds(begin, end, [](const v1::Event& e) -> const v1::Event& { return e; });
+  std::vector<std::pair<std::string, std::string>> corrections;
+  for (auto it = begin; it != end; ++it) {
+    if (auto c = CorrectionOf(*it)) corrections.push_back(*std::move(c));
+  }
+  return LeftOutEvents(corrections);
 }
 
 }  // namespace
@@ -344,59 +340,6 @@ std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
                    [](const v1::Event* a, const v1::Event* b) {
                      return EffectiveMicros(*a) < EffectiveMicros(*b);
                    });
-  return out;
-}
-
-std::vector<const v1::Event*> SelectEvents(
-    const std::vector<const v1::Event*>& all_candidates, const Cut& cut) {
-  // AS_KNOWN up to a position: the candidates recorded by then (position order).
-  std::vector<const v1::Event*> read;
-  if (cut.mode == v1::AS_AT_MODE_AS_KNOWN && cut.known_through != 0) {
-    for (const v1::Event* e : all_candidates) {
-      if (e->position() > cut.known_through) break;
-      read.push_back(e);
-    }
-  }
-  const std::vector<const v1::Event*>& candidates =
-      cut.mode == v1::AS_AT_MODE_AS_KNOWN && cut.known_through != 0 ? read : all_candidates;
-  std::vector<const v1::Event*> chosen;
-  chosen.reserve(candidates.size());
-  if (cut.mode == v1::AS_AT_MODE_AS_RECORDED) {
-    for (const v1::Event* e : candidates) {
-      const bool in = cut.by_position
-                          ? e->position() <= cut.position
-                          : ToMicros(e->recorded_time()) <= *cut.micros;
-      if (!in) break;  // position order is recorded order
-      chosen.push_back(e);
-    }
-  } else {
-    const int64_t t = cut.micros.value_or(INT64_MIN);
-    for (const v1::Event* e : candidates) {
-      if (EffectiveMicros(*e) <= t) chosen.push_back(e);
-    }
-  }
-  // Corrections visible at the cut: AS_RECORDED, those chosen; AS_KNOWN, every
-  // candidate.
-  const std::vector<const v1::Event*>& visible =
-      cut.mode == v1::AS_AT_MODE_AS_RECORDED ? chosen : candidates;
-  absl::flat_hash_set<std::string> corrected =
-      VoidedIds(visible.begin(), visible.end(),
-                [](const v1::Event* e) -> const v1::Event& { return *e; });
-  std::vector<const v1::Event*> out;
-  out.reserve(chosen.size());
-  for (const v1::Event* e : chosen) {
-    if (!corrected.empty() &&
-        corrected.contains(absl::AsciiStrToLower(e->event_id()))) {
-      continue;
-    }
-    out.push_back(e);
-  }
-  if (cut.mode == v1::AS_AT_MODE_AS_KNOWN) {
-    std::stable_sort(out.begin(), out.end(),
-                     [](const v1::Event* a, const v1::Event* b) {
-                       return EffectiveMicros(*a) < EffectiveMicros(*b);
-                     });
-  }
   return out;
 }
 

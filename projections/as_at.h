@@ -124,10 +124,11 @@ class VectorTimeline final : public Timeline {
 };
 
 // Resolves `as_at` against `log` (the whole log up to its head) at
-// `now_micros`. INVALID_ARGUMENT: no point or no mode, a time after now, a
-// week outside 1..planned_weeks or ending after now; OUT_OF_RANGE (reason
-// POSITION_PAST_HEAD, metadata head): a position past the head; NOT_FOUND: an
-// unknown programme. Each message says what is valid.
+// `now_micros`. INVALID_ARGUMENT: no point or no mode, a time that is not a
+// timestamp, a week outside 1..planned_weeks; OUT_OF_RANGE: a time after now, a
+// week ending after now (both become valid as time passes), a position past the
+// head (reason POSITION_PAST_HEAD, metadata head); NOT_FOUND: an unknown
+// programme. Each message says what is valid.
 absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at,
                                 const std::vector<v1::Event>& log,
                                 int64_t now_micros);
@@ -135,15 +136,10 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
                                 int64_t now_micros);
 
 // The events the cut folds, in fold order. REQUIRES: `log` in position order.
+// The rule written over the whole log, which the query service's answers over
+// its index (SelectPositions, queries.cc) are tested against.
 std::vector<const v1::Event*> SelectEvents(const std::vector<v1::Event>& log,
                                            const Cut& cut);
-
-// The same, choosing among `candidates` only (a subset of the log, in position
-// order, e.g. a ProgrammeIndex's events for one programme): the events of the
-// subset that SelectEvents would choose from the whole log, in the same order,
-// provided every correction of a candidate is itself a candidate.
-std::vector<const v1::Event*> SelectEvents(
-    const std::vector<const v1::Event*>& candidates, const Cut& cut);
 
 // Applies `events` to `state` in Mode::kReplay; returns how many were skipped
 // as inapplicable.

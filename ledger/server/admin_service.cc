@@ -220,15 +220,15 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
 grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
   // A checkpoint writes in the data directory (it flushes the memtables to a table file and
   // copies the write-ahead log): on a disk already nearly full it could fill it, and a full disk
-  // stops appends until a restart.
+  // stops appends until a restart. The pause's own words say why (bytes or files below the
+  // floor, or room again but not yet for long enough).
   if (const v1::GetStatsResponse stats = stats_(); !stats.appends_paused().empty()) {
     return ToGrpcStatus(errors::WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
-            "no backup while the disk holding the ledger is nearly full (",
-            stats.data_dir_free_bytes(), " bytes free on the file system of ", data_dir_,
-            ", below govledgerd's --min-free-bytes: appends are paused too): a backup's "
-            "checkpoint is written in the data directory and could fill it; free space there, "
-            "then back up")),
+            "no backup while appends are paused for the disk holding the ledger (",
+            stats.appends_paused(),
+            "): a backup's checkpoint is written in the data directory and could fill it; "
+            "back up once appends have resumed")),
         errors::reason::kAppendsPaused));
   }
   // The reader (and with it the checkpoint directory) is destroyed on every return below.

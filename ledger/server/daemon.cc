@@ -647,7 +647,9 @@ std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {
   if (options.min_free_bytes == 0) return "";
   // On a first start the directory is yet to be made: its nearest existing ancestor's file
   // system is where it will be.
-  std::filesystem::path at = std::filesystem::absolute(options.data_dir);
+  std::error_code no_absolute;  // the working directory removed: the path as given
+  std::filesystem::path at = std::filesystem::absolute(options.data_dir, no_absolute);
+  if (no_absolute) at = options.data_dir;
   struct statvfs fs;
   while (::statvfs(at.c_str(), &fs) != 0) {
     if (!at.has_relative_path()) return "";
@@ -694,8 +696,8 @@ v1::GetStatsResponse Daemon::Stats() const {
     }
   }
   out.set_data_dir_bytes(bytes);
-  // The bytes free, whatever else is short (appends pause when files (inodes) run out too,
-  // which `appends_paused` says; the bytes then read 0 as if the disk were full).
+  // The bytes free, whatever else is short: appends pause when files (inodes) run out too, with
+  // bytes to spare, and `appends_paused` says which.
   if (struct statvfs fs; ::statvfs(options_.data_dir.c_str(), &fs) == 0) {
     out.set_data_dir_free_bytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize);
   }

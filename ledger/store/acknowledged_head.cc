@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/common/files.h"
+#include "ledger/common/numbers.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_crc32c.h"
@@ -67,7 +68,8 @@ absl::StatusOr<ChainPoint> DecodeAcknowledgedHead(absl::string_view bytes) {
   ChainPoint head;
   absl::StatusOr<std::string> hash;
   if (!absl::StartsWith(rest, "position ") ||
-      !absl::SimpleAtoi(rest.substr(9, kPositionDigits), &head.position) ||
+      !ParseWholeNumber(std::string_view(rest.data(), rest.size()).substr(9, kPositionDigits),
+                        UINT64_MAX, &head.position) ||
       rest.substr(9 + kPositionDigits, 6) != "\nhash " ||
       !(hash = crypto::FromHex(rest.substr(15 + kPositionDigits, 2 * crypto::kHashSize))).ok() ||
       hash->size() != crypto::kHashSize) {

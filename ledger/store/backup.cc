@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
+#include "ledger/common/numbers.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/sha256.h"
@@ -316,7 +318,8 @@ bool LeftByADeadProcess(absl::string_view name, absl::string_view host) {
     suffix.remove_prefix(dash + 1);
   }
   int pid = 0;
-  return absl::SimpleAtoi(suffix, &pid) && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+  return ParseWholeNumber(std::string_view(suffix.data(), suffix.size()), INT_MAX, &pid) &&
+         pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace
@@ -344,10 +347,11 @@ class TempSibling {
     // whatever their target (a nightly backup killed leaves its copy, and the next night's has
     // another name), and this pid's.
     std::error_code ec;
-    for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
-      if (LeftByADeadProcess(entry.path().filename().string(), host) && entry.is_directory(ec)) {
-        std::error_code ignored;
-        fs::remove_all(entry.path(), ignored);
+    // Best effort, without exceptions: a listing that fails partway leaves the rest.
+    for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code ignored;
+      if (LeftByADeadProcess(it->path().filename().string(), host) && it->is_directory(ignored)) {
+        fs::remove_all(it->path(), ignored);
       }
     }
     fs::remove_all(temp, ec);
@@ -406,13 +410,16 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Take(
   reader->dir_ = dir;
   RETURN_IF_ERROR(store.CreateCheckpoint(dir));
 
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file()) {
-      return absl::InternalError(absl::StrCat("checkpoint ", dir, " holds ",
-                                              entry.path().string(),
+  // Stepped with increment(ec), and the file's type read with an error code: a disk error
+  // fails this backup, not the daemon.
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code unreadable;
+    if (!it->is_regular_file(unreadable)) {
+      if (unreadable) return FileError("examine", it->path().string(), unreadable.value());
+      return absl::InternalError(absl::StrCat("checkpoint ", dir, " holds ", it->path().string(),
                                               ", which is not a regular file"));
     }
-    reader->names_.push_back(entry.path().filename().string());
+    reader->names_.push_back(it->path().filename().string());
   }
   if (ec) return FileError("list", dir, ec.value());
   std::sort(reader->names_.begin(), reader->names_.end());
@@ -735,12 +742,12 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
   std::set<std::string> listed;
   for (const v1::BackupFile& file : result.manifest.files())
     listed.insert(file.name());
-  for (const fs::directory_entry& entry : fs::directory_iterator(backup, ec)) {
-    std::string name = entry.path().filename().string();
+  for (fs::directory_iterator it(backup, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
     if (name != kManifestFile && listed.count(name) == 0) {
       // Not damage: a file put beside the backup's own (notes, a copy's stray).
       return absl::DataLossError(absl::StrCat(
-          "backup file ", entry.path().string(),
+          "backup file ", it->path().string(),
           " is not listed in the manifest, and RocksDB would read it unchecked: move it out of "
           "the backup and restore again"));
     }

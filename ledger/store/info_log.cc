@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/clock.h"
 #include "ledger/common/files.h"
+#include "ledger/common/numbers.h"
 
 namespace govledger {
 namespace {
@@ -91,7 +91,8 @@ void InfoLog::Roll() {
     const std::string name = it->path().filename().string();
     uint64_t time = 0;
     if (name.rfind(kOldPrefix, 0) == 0 &&
-        absl::SimpleAtoi(absl::string_view(name).substr(sizeof(kOldPrefix) - 1), &time)) {
+        ParseWholeNumber(std::string_view(name).substr(sizeof(kOldPrefix) - 1), UINT64_MAX,
+                         &time)) {
       old.emplace_back(time, it->path());
     }
   }

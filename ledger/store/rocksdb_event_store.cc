@@ -176,7 +176,10 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::vector<std::string> found;
   std::vector<std::string> others;    // what neither RocksDB nor govledger makes there
   std::vector<std::string> ledgers;   // subdirectories that hold a database
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+  // Stepped with increment(ec): a read failing partway (EIO, a directory removed meanwhile) is
+  // an error here, not an exception out of Open.
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
     // RocksDB's tables and write-ahead logs, "000032.sst" and "000086.log" (not a shell's
     // "daemon.log" beside a ledger's directory).

@@ -388,13 +388,13 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   const std::string backup_dir = daemon.data_dir() + "-backup";
   CliRun backup = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", backup_dir));
   EXPECT_EQ(backup.code, 1);
-  EXPECT_THAT(backup.err, AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
-                                HasSubstr(absl::StrCat("no backup while the disk holding the "
-                                                       "ledger is nearly full (")),
-                                HasSubstr(absl::StrCat("bytes free on the file system of ",
-                                                       daemon.data_dir(), ", below govledgerd's "
-                                                       "--min-free-bytes")),
-                                HasSubstr("free space there, then back up")));
+  EXPECT_THAT(backup.err,
+              AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
+                    HasSubstr("no backup while appends are paused for the disk holding the "
+                              "ledger (the disk holding the ledger is nearly full: "),
+                    HasSubstr(absl::StrCat("bytes free on the file system of ", daemon.data_dir(),
+                                           ", below govledgerd's --min-free-bytes")),
+                    HasSubstr("back up once appends have resumed")));
   EXPECT_FALSE(std::filesystem::exists(backup_dir));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(daemon.data_dir()) /
                                        "backup-checkpoint"));
