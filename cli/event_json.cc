@@ -333,9 +333,29 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json) {
 namespace {
 
 // Protobuf's words for a value of the wrong kind, 'invalid value "RED" for type
-// type.googleapis.com/govledger.v1.Rag' or '... for type TYPE_INT32', said as what to give
-// instead; other messages as they are.
+// type.googleapis.com/govledger.v1.Rag' or '... for type TYPE_INT32', or a time that does not
+// parse ("invalid value Field 'effectiveTime', Invalid time format: X for type
+// type.googleapis.com/google.protobuf.Timestamp"), said as what to give instead; other
+// messages as they are.
 std::string ValueErrorText(absl::string_view message) {
+  constexpr absl::string_view kTimeFormat = "Invalid time format: ";
+  constexpr absl::string_view kTimestamp =
+      " for type type.googleapis.com/google.protobuf.Timestamp";
+  if (const size_t at = message.find(kTimeFormat);
+      at != absl::string_view::npos && absl::EndsWith(message, kTimestamp)) {
+    const size_t from = at + kTimeFormat.size();
+    const absl::string_view value = message.substr(from, message.size() - kTimestamp.size() - from);
+    const size_t invalid = message.find("invalid value ");
+    return absl::StrCat(
+        message.substr(0, invalid == absl::string_view::npos ? 0 : invalid), "invalid time \"",
+        value,
+        "\": give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z (UTC) or "
+        "2016-12-21T12:00:00+01:00",
+        value == kTemplateEffectiveTime
+            ? " (the template's placeholder: give when the event took effect, or leave "
+              "effectiveTime out for the time the ledger receives it)"
+            : "");
+  }
   constexpr absl::string_view kInvalid = "invalid value \"";
   constexpr absl::string_view kForType = "\" for type ";
   const size_t start = message.find(kInvalid);

@@ -602,14 +602,26 @@ std::string ReportMarkdown(const ReportInputs& in) {
   }
   if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
     std::vector<uint64_t> others;
+    size_t corrections = 0;  // among the others
     for (const v1::EventRef& e : in.compare.events()) {
-      if (!cited.contains(e.position())) others.push_back(e.position());
+      if (cited.contains(e.position())) continue;
+      others.push_back(e.position());
+      if (e.event_type() == v1::CorrectionRecorded::descriptor()->full_name()) ++corrections;
     }
+    // What such events are, by their kinds: a correction cited by no difference voids an event
+    // that neither point shows (or one whose voiding changes nothing shown).
+    const std::string such =
+        corrections == others.size()
+            ? (others.size() == 1 ? "a correction of an event neither point shows, say"
+                                  : "corrections of events neither point shows, say")
+        : corrections > 0
+            ? "a report that restates the rating held, or a correction of an event neither "
+              "point shows, say"
+            : "a report that restates the rating held, say";
     absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
                     others.size(), others.size() == 1 ? " changes" : " change",
-                    " nothing the answers show (", FirstRuns(others),
-                    ": a report that restates the rating held, say; `govledger history` shows "
-                    "what each did)");
+                    " nothing the answers show (", FirstRuns(others), ": ", such,
+                    "; `govledger history` shows what each did)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

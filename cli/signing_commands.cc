@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -75,9 +76,11 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
 // when the stream has none; FAILED_PRECONDITION when it holds what this version
 // does not know (UnknownDecisionContent: recorded by a newer govledgerd), whose
 // digest here would not cover all it says; other codes from the server.
+// `voided_digests`, when given, gets the digests of the stream's proposals that
+// corrections voided (what a signatory may have been given before a correction).
 absl::StatusOr<v1::DecisionProposed> FetchDecision(
-    v1::LedgerService::Stub& stub, const std::string& stream,
-    grpc::Status* rpc) {
+    v1::LedgerService::Stub& stub, const std::string& stream, grpc::Status* rpc,
+    std::vector<std::string>* voided_digests = nullptr) {
   // The stream's proposals (lower-case event id, payload) and corrections
   // (correcting, corrected), which go on the corrected event's stream.
   std::vector<std::pair<std::string, v1::Event>> proposals;
@@ -108,6 +111,13 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
   }
   const absl::flat_hash_set<std::string> left_out =
       projections::LeftOutEvents(corrections);
+  for (const auto& [id, event] : proposals) {
+    v1::DecisionProposed voided;
+    if (voided_digests != nullptr && left_out.contains(id) &&
+        voided.ParseFromString(event.payload())) {
+      voided_digests->push_back(projections::DecisionDigest(voided));
+    }
+  }
   for (auto it = proposals.rbegin(); it != proposals.rend(); ++it) {
     if (left_out.contains(it->first)) continue;
     v1::DecisionProposed d;
@@ -161,9 +171,11 @@ std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
 // again as "pcd-72" (another stream) is found so.
 absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation,
-    const std::string& reference, std::string* stream, grpc::Status* rpc) {
+    const std::string& reference, std::string* stream, grpc::Status* rpc,
+    std::vector<std::string>* voided_digests = nullptr) {
   auto stub = v1::LedgerService::NewStub(channel);
-  absl::StatusOr<v1::DecisionProposed> decision = FetchDecision(*stub, *stream, rpc);
+  absl::StatusOr<v1::DecisionProposed> decision =
+      FetchDecision(*stub, *stream, rpc, voided_digests);
   const bool none_stands = rpc->error_code() == grpc::StatusCode::NOT_FOUND ||
                            (rpc->ok() && absl::IsNotFound(decision.status()));
   if (!none_stands || reference.empty()) return decision;
@@ -180,7 +192,8 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
               << "' (references are compared without letter case, punctuation, spacing or a "
                  "number's leading zeros)\n";
     *stream = projections::DecisionStream(organisation, entry.reference());
-    return FetchDecision(*stub, *stream, rpc);
+    if (voided_digests != nullptr) voided_digests->clear();
+    return FetchDecision(*stub, *stream, rpc, voided_digests);
   }
   if (rpc->error_code() == grpc::StatusCode::NOT_FOUND) {
     *rpc = grpc::Status::OK;
@@ -680,8 +693,9 @@ int SigningCommands::Submit(const std::string& server) {
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
+  std::vector<std::string> voided_digests;
   absl::StatusOr<v1::DecisionProposed> decision =
-      FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc);
+      FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc, &voided_digests);
   if (!rpc.ok()) return FailCall(server, rpc);
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
@@ -707,16 +721,33 @@ int SigningCommands::Submit(const std::string& server) {
                                "was sent"));
     }
     if (now != *signed_digest) {
-      return Fail(kExitRefused,
-                  absl::StrCat("decision ", PrintableText(decision->organisation_id()), "/",
-                               PrintableText(decision->reference()), " as stored now has the ",
-                               declaration->has_value() ? "signature digest " : "digest ",
-                               crypto::ToHex(now), ", not the ", crypto::ToHex(*signed_digest),
-                               " signed: the decision was corrected and proposed again since "
-                               "its digest was printed (govledger history ",
-                               PrintableText(*stream), "), or --declaration or --interests "
-                               "differ from those it was printed with. Nothing was sent: print "
-                               "its digest again, check what it says, and sign that"));
+      // Of a proposal of this decision that a correction voided since (with the same
+      // declaration, when one is given), or of none on record.
+      const bool corrected_since = absl::c_any_of(voided_digests, [&](const std::string& d) {
+        return *signed_digest ==
+               (declaration->has_value() ? projections::SignatureDigest(d, **declaration) : d);
+      });
+      const std::string what = absl::StrCat(
+          "decision ", PrintableText(decision->organisation_id()), "/",
+          PrintableText(decision->reference()), " as stored now has the ",
+          declaration->has_value() ? "signature digest " : "digest ", crypto::ToHex(now),
+          ", not the ", crypto::ToHex(*signed_digest), " signed: ");
+      return Fail(
+          kExitRefused,
+          corrected_since
+              ? absl::StrCat(what,
+                             "that is the digest of a proposal of it that a correction has "
+                             "voided since (govledger history ",
+                             PrintableText(*stream),
+                             "). Nothing was sent: print its digest again, check what it "
+                             "says now, and sign that")
+              : absl::StrCat(
+                    what,
+                    "it is the digest of no proposal of this decision on record: of "
+                    "another decision (check --organisation and --reference), or printed with "
+                    "other --declaration or --interests. Nothing was sent: print this "
+                    "decision's digest (govledger decision digest with the same flags), check "
+                    "what it says, and sign that"));
     }
   }
   if (declaration->has_value()) *m.mutable_declaration() = **declaration;

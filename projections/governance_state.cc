@@ -7,14 +7,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
@@ -28,8 +29,8 @@
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
-#include "projections/plan_dates.h"
 #include "projections/decision_digest.h"
+#include "projections/plan_dates.h"
 #include "projections/streams.h"
 
 namespace govledger::projections {
@@ -1244,19 +1245,43 @@ struct GovernanceState::Access {
     return RequireClosedAfterFacts(s, *s.FindWork(ref), e);
   }
 
-  // The latest effective time of a fact on `w`: its registration, its current status report
-  // and update, gates, milestones and benefit figures, the risks it holds (their opening,
-  // re-ratings and transfers) and the scope items it owns (their addition and transfers), the
-  // opening of those opened on it and passed on; for a programme, also its latest re-plan, those
-  // of its projects, and the proposals and signatures of the pending or approved decisions
-  // naming it.
-  static int64_t LatestFactOn(const S& s, const WorkState& w) {
-    int64_t latest = Latest(w.opened_micros, w.last_micros);
-    if (w.has_status) latest = Latest(latest, w.status_micros);
-    if (w.has_update) latest = Latest(latest, w.update_micros);
+  // The latest fact on `w` a closure must follow: its effective time and what it is.
+  struct Fact {
+    int64_t micros = kUnknownTime;
+    std::string what;  // "its status report", "risk R1 (its latest change)", ...
+  };
+  // Keeps the later of `*latest` and the fact at `micros` that `what` describes (written only
+  // when it is the later).
+  static void KeepLater(Fact* latest, int64_t micros, absl::FunctionRef<std::string()> what) {
+    if (micros == kUnknownTime || (latest->micros != kUnknownTime && micros <= latest->micros)) {
+      return;
+    }
+    latest->micros = micros;
+    latest->what = what();
+  }
+  // The latest fact on `w`: its registration, its current status report and update, gates,
+  // milestones, transfers in and (a programme's) project closures, benefit forecasts, the risks
+  // it holds (their opening, re-ratings and transfers) and the scope items it owns (their
+  // addition and transfers), the opening of those opened on it and passed on; for a programme,
+  // also its latest re-plan, its projects' facts, and the proposals and signatures of the
+  // pending decisions naming it. Not a realised benefit figure: one may be recorded for a
+  // closed project, after its closure.
+  static Fact LatestFactOn(const S& s, const WorkState& w) {
+    Fact latest;
+    KeepLater(&latest, w.opened_micros, [] { return "its registration"; });
+    // (A project's closure counts too, for its programme's.)
+    KeepLater(&latest, w.last_micros, [&w] {
+      return w.closed && w.closed_micros == w.last_micros
+                 ? "its closure"
+                 : "a gate, milestone, or risk or scope item transferred to it";
+    });
+    if (w.has_status) KeepLater(&latest, w.status_micros, [] { return "its status report"; });
+    if (w.has_update) KeepLater(&latest, w.update_micros, [] { return "its progress update"; });
     for (const auto& [id, b] : w.benefits) {
-      if (b.has_forecast) latest = Latest(latest, b.forecast_micros);
-      if (b.has_realised) latest = Latest(latest, b.realised_micros);
+      if (b.has_forecast) {
+        KeepLater(&latest, b.forecast_micros,
+                  [&id = id] { return absl::StrCat("the forecast of benefit ", id); });
+      }
     }
     auto is_w = [&w](const v1::WorkRef& ref) {
       return ref.kind() == w.ref.kind() && ref.id() == w.ref.id();
@@ -1266,31 +1291,44 @@ struct GovernanceState::Access {
     // new risk or scope).
     for (const auto& [id, r] : s.risks_) {
       if (is_w(r.subject)) {
-        latest = Latest(latest, r.last_micros);
+        KeepLater(&latest, r.last_micros, [&id = id] {
+          return absl::StrCat("risk ", id, " (its latest opening, re-rating or transfer)");
+        });
       } else if (is_w(r.opened.subject())) {
-        latest = Latest(latest, r.opened_micros);
+        KeepLater(&latest, r.opened_micros, [&id = id] {
+          return absl::StrCat("the opening of risk ", id, ", since transferred");
+        });
       }
     }
     for (const auto& [id, item] : s.scope_items_) {
       if (is_w(item.owner)) {
-        latest = Latest(latest, item.last_micros);
+        KeepLater(&latest, item.last_micros, [&id = id] {
+          return absl::StrCat("scope item ", id, " (its latest addition or transfer)");
+        });
       } else if (is_w(item.added.owner())) {
-        latest = Latest(latest, item.added_micros);
+        KeepLater(&latest, item.added_micros, [&id = id] {
+          return absl::StrCat("the addition of scope item ", id, ", since transferred");
+        });
       }
     }
     if (w.ref.kind() == v1::WORK_KIND_PROGRAMME) {
-      latest = Latest(latest, LastReplanMicros(w));
+      KeepLater(&latest, LastReplanMicros(w), [] { return "its latest re-plan"; });
       for (const auto& [stream, d] : s.decisions_) {
         // A rejected or withdrawn proposal binds nothing (one may record the closure itself).
         if (d.proposed.programme_id() == w.ref.id() &&
             d.outcome == DecisionState::Outcome::kPending) {
-          latest = Latest(latest, Latest(d.proposed_micros, d.signed_micros));
+          KeepLater(&latest, Latest(d.proposed_micros, d.signed_micros), [&stream = stream] {
+            return absl::StrCat("the proposal or a signature of ", stream);
+          });
         }
       }
       for (const auto& [stream, project] : s.work_) {
         if (project.ref.kind() == v1::WORK_KIND_PROJECT &&
             project.programme_id == w.ref.id()) {
-          latest = Latest(latest, LatestFactOn(s, project));
+          const Fact on_project = LatestFactOn(s, project);
+          KeepLater(&latest, on_project.micros, [&] {
+            return absl::StrCat("project ", project.ref.id(), ": ", on_project.what);
+          });
         }
       }
     }
@@ -1298,12 +1336,13 @@ struct GovernanceState::Access {
   }
   static absl::Status RequireClosedAfterFacts(const S& s, const WorkState& w,
                                               const v1::Event& e) {
+    const Fact latest = LatestFactOn(s, w);
     return RequireEffectiveSince(
-        Describe(w.ref), "has a fact recorded", LatestFactOn(s, w), e,
+        Describe(w.ref), absl::StrCat("has a fact recorded (", latest.what, ")"), latest.micros, e,
         "a programme or project is closed no earlier than the latest fact on it (a status "
-        "report, gate, milestone, benefit, a risk or scope item it holds or that was opened on "
-        "it; for a programme, also its re-plans, its projects' and the decisions naming it) "
-        "takes effect");
+        "report, gate, milestone, benefit forecast, a risk or scope item it holds or that was "
+        "opened on it; for a programme, also its re-plans, its projects' and the decisions "
+        "naming it) takes effect");
   }
   static void Do(S& s, const v1::ProgrammeClosed& m, const v1::Event& e) {
     v1::WorkRef ref;

@@ -1110,9 +1110,11 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
               out.differences(status_row).events();
         }
         diff(stream, "subject", subject(sa, ra), subject(sb, rb));
-        // As opened, at both (a correction of the opening may retitle it or name another
-        // owner).
-        if (ra != nullptr && rb != nullptr) {
+        // As opened, where the programme holds or held it at both (a correction of the opening
+        // may retitle it or name another owner); a risk opened elsewhere at one point, by
+        // another holder, is not the programme's title (the status row says it came or went).
+        if (status(sa, ra) != v1::RISK_STATUS_UNSPECIFIED &&
+            status(sb, rb) != v1::RISK_STATUS_UNSPECIFIED) {
           diff(stream, "title", ra->opened.title(), rb->opened.title());
           diff(stream, "owner", ra->opened.owner(), rb->opened.owner());
         }

@@ -265,8 +265,20 @@ TEST_F(CliSigningTest, SubmitSignatureChecksTheDigestSigned) {
   EXPECT_THAT(stale.err,
               AllOf(HasSubstr(absl::StrCat("decision MOPAC/PCD 72 as stored now has the digest ",
                                            new_digest, ", not the ", old_digest, " signed: ")),
-                    HasSubstr("govledger history decision/MOPAC/PCD-72"),
+                    HasSubstr("that is the digest of a proposal of it that a correction has "
+                              "voided since (govledger history decision/MOPAC/PCD-72)"),
                     HasSubstr("Nothing was sent")));
+  // A digest of no proposal of it (another decision's, say) is not called a correction's doing
+  // (an integrator's trial).
+  const std::string other_digest(64, 'a');
+  CliRun other = Cli(absl::StrCat(submit, old_signature, " --digest ", other_digest));
+  EXPECT_EQ(other.code, 1) << other.err;
+  EXPECT_THAT(other.err, AllOf(HasSubstr(absl::StrCat("not the ", other_digest,
+                                                      " signed: it is "
+                                                      "the digest of no proposal of this "
+                                                      "decision on record: of another decision "
+                                                      "(check --organisation and --reference)")),
+                               Not(HasSubstr("voided since")), HasSubstr("Nothing was sent")));
   CliRun bad = Cli(absl::StrCat(submit, old_signature, " --digest 12ab"));
   EXPECT_EQ(bad.code, 2) << bad.err;
   EXPECT_THAT(bad.err, HasSubstr("--digest must be 64 hex digits"));

@@ -1250,6 +1250,37 @@ TEST(AsAtTest, CompareShowsCorrectedClosureFiguresRiskDetailsAndApprovalTime) {
                   "risk/R1 owner: programme manager -> Head of HR @6"));
 }
 
+// A risk whose opening a correction voids and which is opened again under another programme:
+// for the first, it went; its title and owner now are the other holder's, not rows of this
+// programme's (an integrator's: the title row showed the other programme's title).
+TEST(AsAtTest, CompareShowsNoTitleOfARiskOpenedAgainElsewhere) {
+  Log log = Base();
+  log.Add(Ev(Programme("OCP", "LPF")), InWeek(1));                                   // 4
+  const v1::Event opened = log.Add(Ev(Risk("R1", ProgrammeRef("LPP"))), InWeek(2));  // 5
+  const uint64_t from = log.events().size();
+  log.Add(Correction(opened, "the risk was OCP's"), InWeek(3), InWeek(3));  // 6
+  v1::RiskOpened elsewhere = Risk("R1", ProgrammeRef("OCP"));
+  elsewhere.set_title("Supplier (OCP)");
+  elsewhere.set_owner("Head of IT");
+  log.Add(Ev(elsewhere), InWeek(3), InWeek(2));  // 7
+
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Position(from, kRecorded);
+  *request.mutable_to() = Position(7, kRecorded);
+  absl::StatusOr<v1::CompareResponse> r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r), AllOf(Contains(HasSubstr("risk/R1 status: open -> ")),
+                                   Not(Contains(HasSubstr("risk/R1 title"))),
+                                   Not(Contains(HasSubstr("risk/R1 owner")))));
+  // For OCP, the risk came: its status says so, and it has no earlier title to compare.
+  request.set_programme_id("OCP");
+  r = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(r);
+  EXPECT_THAT(DiffLines(*r), AllOf(Contains(HasSubstr("risk/R1 status:  -> open")),
+                                   Not(Contains(HasSubstr("risk/R1 title")))));
+}
+
 // A decision corrected and proposed again for another sum: Compare says the amount changed,
 // not only its status and signatures.
 TEST(AsAtTest, CompareSaysADecisionsAmountChanged) {

@@ -109,5 +109,32 @@ TEST(ReportTest, AProjectSharingItsProgrammesIdHasGatesOfItsOwn) {
                                             "- TST-A: Gate 1 (since last time)\n"));
 }
 
+// The events that tell the points apart but explain no difference are said by their kinds:
+// corrections of events neither point shows are not called reports restating a rating (an
+// integrator's report of ten such corrections said so).
+TEST(ReportTest, EventsThatChangeNothingShownAreSaidByTheirKinds) {
+  ReportInputs in = Rated(v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER);
+  auto add_event = [&in](uint64_t position, const std::string& type) {
+    v1::EventRef* e = in.compare.add_events();
+    e->set_position(position);
+    e->set_event_type(type);
+  };
+  const std::string correction = "govledger.v1.CorrectionRecorded";
+  const std::string report = "govledger.v1.StatusReported";
+  add_event(34, correction);
+  add_event(35, correction);
+  EXPECT_THAT(ReportMarkdown(in),
+              HasSubstr("0 of them explain the differences below, and 2 change nothing the "
+                        "answers show (34, 35: corrections of events neither point shows, say; "
+                        "`govledger history` shows what each did)"));
+  add_event(36, report);
+  EXPECT_THAT(ReportMarkdown(in),
+              HasSubstr("(34-36: a report that restates the rating held, or a correction of an "
+                        "event neither point shows, say;"));
+  in.compare.clear_events();
+  add_event(36, report);
+  EXPECT_THAT(ReportMarkdown(in), HasSubstr("(36: a report that restates the rating held, say;"));
+}
+
 }  // namespace
 }  // namespace govledger::cli
