@@ -346,10 +346,14 @@ std::string ValueErrorText(absl::string_view message) {
     const size_t from = at + kTimeFormat.size();
     const absl::string_view value = message.substr(from, message.size() - kTimestamp.size() - from);
     const size_t invalid = message.find("invalid value ");
+    // "Field 'effectiveTime', ": the member's JSON name.
+    absl::string_view field = message.substr(invalid == absl::string_view::npos ? 0 : invalid);
+    const bool named = absl::ConsumePrefix(&field, "invalid value Field '") &&
+                       field.find('\'') != absl::string_view::npos;
     return absl::StrCat(
-        message.substr(0, invalid == absl::string_view::npos ? 0 : invalid), "invalid time \"",
-        value,
-        "\": give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z (UTC) or "
+        message.substr(0, invalid == absl::string_view::npos ? 0 : invalid),
+        named ? absl::StrCat(field.substr(0, field.find('\'')), " ") : "", "\"", value,
+        "\" is not a time: give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z (UTC) or "
         "2016-12-21T12:00:00+01:00",
         value == kTemplateEffectiveTime
             ? " (the template's placeholder: give when the event took effect, or leave "

@@ -1250,14 +1250,17 @@ struct GovernanceState::Access {
     int64_t micros = kUnknownTime;
     std::string what;  // "its status report", "risk R1 (its latest change)", ...
   };
-  // Keeps the later of `*latest` and the fact at `micros` that `what` describes (written only
-  // when it is the later).
+  // Keeps the later of `*latest` and the fact at `micros` that `what` describes (made only when
+  // it is not earlier). Of two at one time, the one whose words sort first: the state's maps
+  // are not iterated in one order, and a refusal says the same every time.
   static void KeepLater(Fact* latest, int64_t micros, absl::FunctionRef<std::string()> what) {
-    if (micros == kUnknownTime || (latest->micros != kUnknownTime && micros <= latest->micros)) {
+    if (micros == kUnknownTime || (latest->micros != kUnknownTime && micros < latest->micros)) {
       return;
     }
+    std::string words = what();
+    if (micros == latest->micros && words >= latest->what) return;
     latest->micros = micros;
-    latest->what = what();
+    latest->what = std::move(words);
   }
   // The latest fact on `w`: its registration, its current status report and update, gates,
   // milestones, transfers in and (a programme's) project closures, benefit forecasts, the risks

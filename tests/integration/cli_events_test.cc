@@ -270,12 +270,14 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   const std::string unfilled = WriteFile("unfilled.jsonl", {Lines(blank.out)[0]});
   CliRun refused = Cli(absl::StrCat(Server(), " import ", unfilled));
   EXPECT_EQ(refused.code, 2);
-  EXPECT_THAT(refused.err,
-              HasSubstr("(effective_time): invalid time \"WHEN IT TOOK EFFECT, e.g. "
-                        "2016-12-21T12:00:00Z\": give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z "
-                        "(UTC) or 2016-12-21T12:00:00+01:00 (the template's placeholder: give when "
-                        "the event took effect, or leave effectiveTime out for the time the "
-                        "ledger receives it)"));
+  EXPECT_THAT(
+      refused.err,
+      HasSubstr(
+          "(effective_time): effectiveTime \"WHEN IT TOOK EFFECT, e.g. "
+          "2016-12-21T12:00:00Z\" is not a time: give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z "
+          "(UTC) or 2016-12-21T12:00:00+01:00 (the template's placeholder: give when "
+          "the event took effect, or leave effectiveTime out for the time the "
+          "ledger receives it)"));
   // A time mistyped: what to give, without the placeholder's words.
   const std::string mistimed = WriteFile(
       "mistimed.jsonl",
@@ -283,8 +285,10 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
                            {{"WHEN IT TOOK EFFECT, e.g. 2016-12-21T12:00:00Z", "21/12/2016"}})});
   CliRun bad_time = Cli(absl::StrCat(Server(), " import ", mistimed));
   EXPECT_EQ(bad_time.code, 2);
-  EXPECT_THAT(bad_time.err, AllOf(HasSubstr("invalid time \"21/12/2016\": give an RFC 3339 time"),
-                                  Not(HasSubstr("placeholder"))));
+  EXPECT_THAT(bad_time.err,
+              AllOf(HasSubstr("effectiveTime \"21/12/2016\" is not a time: give an RFC 3339 "
+                              "time"),
+                    Not(HasSubstr("placeholder"))));
   // The template with its blanks filled in, but for the source (and the list of organisations
   // overseen) given.
   const auto fill = [&](absl::string_view source, absl::string_view oversees) {

@@ -430,7 +430,9 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
   EXPECT_THAT(ParseEventDocument(R"({"streamID":"s/1"})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("streamID")));
   EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"yesterday"})"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("effectiveTime")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("(effective_time): effectiveTime \"yesterday\" is not a time: "
+                                 "give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z")));
   // An unknown type's payload cannot be a JSON object: a governance event's name without its
   // package gets the full name, a misspelt governance type the advice to check it, and a type of
   // one's own the advice to give base64.
