@@ -1,6 +1,7 @@
 #include "projections/publication.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "google/protobuf/reflection.h"
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
+#include "projections/governance_state.h"
 
 namespace govledger::projections {
 
@@ -19,17 +21,19 @@ bool Unpublished(const v1::Date& until, int64_t now_micros) {
 }
 
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* answer) {
+  // The approved spend again, from the decisions left whole, as the register adds it (a
+  // withheld decision's amounts taken from a total held at the largest int64 would leave a
+  // figure that is neither).
+  std::map<std::pair<std::string, int>, int64_t> spend;
   for (v1::DecisionEntry& e : *answer->mutable_decisions()) {
-    if (!Unpublished(e.part1_deferred_until(), now_micros)) continue;
-    if (e.status() == v1::DECISION_STATUS_APPROVED) {
+    if (!Unpublished(e.part1_deferred_until(), now_micros)) {
+      if (e.status() != v1::DECISION_STATUS_APPROVED) continue;
       for (const v1::DecisionAmount& a : e.amounts()) {
         if (a.noted_only()) continue;
-        for (v1::SpendTotal& t : *answer->mutable_approved_spend()) {
-          if (t.funding_source() == a.funding_source() && t.kind() == a.kind()) {
-            t.set_pence(t.pence() - a.pence());
-          }
-        }
+        int64_t& total = spend[{a.funding_source(), a.kind()}];
+        total = AddPence(total, a.pence());
       }
+      continue;
     }
     e.clear_title();
     e.clear_amounts();
@@ -54,10 +58,13 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
     e.set_withheld(true);
     answer->set_withheld(answer->withheld() + 1);
   }
-  auto* totals = answer->mutable_approved_spend();
-  totals->erase(std::remove_if(totals->begin(), totals->end(),
-                               [](const v1::SpendTotal& t) { return t.pence() == 0; }),
-                totals->end());
+  answer->clear_approved_spend();
+  for (const auto& [key, pence] : spend) {
+    v1::SpendTotal* t = answer->add_approved_spend();
+    t->set_funding_source(key.first);
+    t->set_kind(static_cast<v1::AmountKind>(key.second));
+    t->set_pence(pence);
+  }
 }
 
 void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,

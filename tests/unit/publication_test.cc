@@ -130,6 +130,34 @@ TEST_F(PublicationTest, ADeferredDecisionIsWithheldUntilItsDateBegins) {
   EXPECT_EQ(r.approved_spend(0).pence(), 1000000);
 }
 
+// A viewer's approved spend is added up from the decisions it sees, not taken down from the
+// whole register's: a total held at the largest int64 (two huge sums) less a withheld decision's
+// amount was a figure that was neither (a code reviewer's finding).
+TEST(PublicationTotalsTest, AViewersSpendIsTheSumOfTheDecisionsItSees) {
+  v1::GetDecisionRegisterResponse r;
+  for (const bool deferred : {false, true}) {
+    v1::DecisionEntry* e = r.add_decisions();
+    e->set_status(v1::DECISION_STATUS_APPROVED);
+    *e->add_amounts() = Amount(v1::AMOUNT_KIND_CAPITAL, 5'000'000'000'000'000'000, "Reserve");
+    *e->add_amounts() = Amount(v1::AMOUNT_KIND_CAPITAL, 7, "Reserve", /*noted_only=*/true);
+    if (deferred) *e->mutable_part1_deferred_until() = MakeDate(2017, 5, 1);
+  }
+  v1::SpendTotal* whole = r.add_approved_spend();
+  whole->set_funding_source("Reserve");
+  whole->set_kind(v1::AMOUNT_KIND_CAPITAL);
+  whole->set_pence(INT64_MAX);  // as the register holds the sum of the two
+  v1::GetDecisionRegisterResponse published = r;
+  WithholdUnpublished(DateMicros(MakeDate(2017, 4, 30)), &r);
+  ASSERT_EQ(r.approved_spend_size(), 1);
+  EXPECT_EQ(r.approved_spend(0).pence(), 5'000'000'000'000'000'000);
+  EXPECT_EQ(r.withheld(), 1);
+  // Once published, both count (held at the largest int64), as in the whole register.
+  WithholdUnpublished(DateMicros(MakeDate(2017, 5, 1)), &published);
+  ASSERT_EQ(published.approved_spend_size(), 1);
+  EXPECT_EQ(published.approved_spend(0).pence(), INT64_MAX);
+  EXPECT_EQ(published.withheld(), 0);
+}
+
 // Each decision cites the sources of its events; a withheld one's read kWithheldSource, since a
 // source may name the record of decision by its title (one that names none stays empty).
 TEST_F(PublicationTest, AWithheldDecisionsSourcesReadWithheldOthersStand) {
