@@ -339,12 +339,17 @@ namespace {
 // messages as they are.
 std::string ValueErrorText(absl::string_view message) {
   constexpr absl::string_view kTimeFormat = "Invalid time format: ";
+  constexpr absl::string_view kNotAString = "Invalid data type for timestamp, value is ";
   constexpr absl::string_view kTimestamp =
       " for type type.googleapis.com/google.protobuf.Timestamp";
-  if (const size_t at = message.find(kTimeFormat);
-      at != absl::string_view::npos && absl::EndsWith(message, kTimestamp)) {
-    const size_t from = at + kTimeFormat.size();
+  size_t at = message.find(kTimeFormat);
+  const bool not_a_string = at == absl::string_view::npos;
+  if (not_a_string) at = message.find(kNotAString);
+  if (at != absl::string_view::npos && absl::EndsWith(message, kTimestamp)) {
+    const size_t from = at + (not_a_string ? kNotAString : kTimeFormat).size();
     const absl::string_view value = message.substr(from, message.size() - kTimestamp.size() - from);
+    // RFC 3339 allows "t" and "z"; protobuf's parser takes only capitals.
+    const bool lower_case = value.size() > 10 && (value[10] == 't' || value.back() == 'z');
     const size_t invalid = message.find("invalid value ");
     // "Field 'effectiveTime', ": the member's JSON name.
     absl::string_view field = message.substr(invalid == absl::string_view::npos ? 0 : invalid);
@@ -352,9 +357,11 @@ std::string ValueErrorText(absl::string_view message) {
                        field.find('\'') != absl::string_view::npos;
     return absl::StrCat(
         message.substr(0, invalid == absl::string_view::npos ? 0 : invalid),
-        named ? absl::StrCat(field.substr(0, field.find('\'')), " ") : "", "\"", value,
-        "\" is not a time: give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z (UTC) or "
-        "2016-12-21T12:00:00+01:00",
+        named ? absl::StrCat(field.substr(0, field.find('\'')), " ") : "",
+        not_a_string ? value : absl::StrCat("\"", absl::CEscape(value), "\""),
+        " is not a time: give an RFC 3339 time", not_a_string ? " as a JSON string" : "",
+        ", e.g. \"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\"",
+        lower_case ? " (T and Z in capitals)" : "",
         value == kTemplateEffectiveTime
             ? " (the template's placeholder: give when the event took effect, or leave "
               "effectiveTime out for the time the ledger receives it)"

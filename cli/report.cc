@@ -601,27 +601,34 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::EventRef& e : d.events()) cited.insert(e.position());
   }
   if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
-    std::vector<uint64_t> others;
-    size_t corrections = 0;  // among the others
+    // The others by kind ("36, 112: ProjectClosed; 110: CorrectionRecorded"), kinds in the
+    // order of their first event.
+    std::vector<std::pair<std::string, std::vector<uint64_t>>> by_kind;
+    size_t others = 0;
     for (const v1::EventRef& e : in.compare.events()) {
       if (cited.contains(e.position())) continue;
-      others.push_back(e.position());
-      if (e.event_type() == v1::CorrectionRecorded::descriptor()->full_name()) ++corrections;
+      ++others;
+      absl::string_view kind = e.event_type();
+      absl::ConsumePrefix(&kind, "govledger.v1.");
+      auto it = std::find_if(by_kind.begin(), by_kind.end(),
+                             [&](const auto& k) { return k.first == kind; });
+      if (it == by_kind.end()) it = by_kind.insert(by_kind.end(), {std::string(kind), {}});
+      it->second.push_back(e.position());
     }
-    // What such events are, by their kinds: a correction cited by no difference voids an event
-    // that neither point shows (or one whose voiding changes nothing shown).
-    const std::string such =
-        corrections == others.size()
-            ? (others.size() == 1 ? "a correction of an event neither point shows, say"
-                                  : "corrections of events neither point shows, say")
-        : corrections > 0
-            ? "a report that restates the rating held, or a correction of an event neither "
-              "point shows, say"
-            : "a report that restates the rating held, say";
-    absl::StrAppend(&out, "; ", cited.size(), " of them explain the differences below, and ",
-                    others.size(), others.size() == 1 ? " changes" : " change",
-                    " nothing the answers show (", FirstRuns(others), ": ", such,
-                    "; `govledger history` shows what each did)");
+    std::vector<std::string> kinds;
+    for (const auto& [kind, positions] : by_kind) {
+      kinds.push_back(absl::StrCat(FirstRuns(positions), ": ", kind));
+    }
+    absl::StrAppend(
+        &out, "; ",
+        cited.empty() ? "none of them changes anything"
+                      : absl::StrCat(cited.size(),
+                                     cited.size() == 1 ? " of them explains" : " of them explain",
+                                     " the differences below, and ", others,
+                                     others == 1 ? " changes nothing" : " change nothing"),
+        " the answers show (", absl::StrJoin(kinds, "; "),
+        ": each restates what was held, say a report of the rating held, or is undone by "
+        "another, a fact voided and recorded again; `govledger history` shows what each did)");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

@@ -192,7 +192,7 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
               << "' (references are compared without letter case, punctuation, spacing or a "
                  "number's leading zeros)\n";
     *stream = projections::DecisionStream(organisation, entry.reference());
-    if (voided_digests != nullptr) voided_digests->clear();
+    // (The voided proposals of the reference as given stay among `voided_digests`.)
     return FetchDecision(*stub, *stream, rpc, voided_digests);
   }
   if (rpc->error_code() == grpc::StatusCode::NOT_FOUND) {
@@ -723,9 +723,11 @@ int SigningCommands::Submit(const std::string& server) {
     if (now != *signed_digest) {
       // Of a proposal of this decision that a correction voided since (with the same
       // declaration, when one is given), or of none on record.
+      // (With a declaration, its own digest too: the one printed without the declaration.)
       const bool corrected_since = absl::c_any_of(voided_digests, [&](const std::string& d) {
-        return *signed_digest ==
-               (declaration->has_value() ? projections::SignatureDigest(d, **declaration) : d);
+        return *signed_digest == d ||
+               (declaration->has_value() &&
+                *signed_digest == projections::SignatureDigest(d, **declaration));
       });
       const std::string what = absl::StrCat(
           "decision ", PrintableText(decision->organisation_id()), "/",

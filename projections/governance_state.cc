@@ -1249,18 +1249,23 @@ struct GovernanceState::Access {
   struct Fact {
     int64_t micros = kUnknownTime;
     std::string what;  // "its status report", "risk R1 (its latest change)", ...
+    bool kinds = false;  // `what` names kinds of fact only (WorkState::last_micros's)
   };
   // Keeps the later of `*latest` and the fact at `micros` that `what` describes (made only when
-  // it is not earlier). Of two at one time, the one whose words sort first: the state's maps
-  // are not iterated in one order, and a refusal says the same every time.
-  static void KeepLater(Fact* latest, int64_t micros, absl::FunctionRef<std::string()> what) {
+  // it is not earlier). Of two at one time, one that names its fact over one that names only
+  // kinds (a risk transferred in is both), then the one whose words sort first: the state's
+  // maps are not iterated in one order, and a refusal says the same every time.
+  static void KeepLater(Fact* latest, int64_t micros, absl::FunctionRef<std::string()> what,
+                        bool kinds = false) {
     if (micros == kUnknownTime || (latest->micros != kUnknownTime && micros < latest->micros)) {
       return;
     }
+    if (micros == latest->micros && kinds && !latest->kinds) return;
     std::string words = what();
-    if (micros == latest->micros && words >= latest->what) return;
+    if (micros == latest->micros && kinds == latest->kinds && words >= latest->what) return;
     latest->micros = micros;
     latest->what = std::move(words);
+    latest->kinds = kinds;
   }
   // The latest fact on `w`: its registration, its current status report and update, gates,
   // milestones, transfers in and (a programme's) project closures, benefit forecasts, the risks
@@ -1273,11 +1278,14 @@ struct GovernanceState::Access {
     Fact latest;
     KeepLater(&latest, w.opened_micros, [] { return "its registration"; });
     // (A project's closure counts too, for its programme's.)
-    KeepLater(&latest, w.last_micros, [&w] {
-      return w.closed && w.closed_micros == w.last_micros
-                 ? "its closure"
-                 : "a gate, milestone, or risk or scope item transferred to it";
-    });
+    const bool closure = w.closed && w.closed_micros == w.last_micros;
+    KeepLater(
+        &latest, w.last_micros,
+        [closure] {
+          return closure ? "its closure"
+                         : "a gate, milestone, or risk or scope item transferred to it";
+        },
+        /*kinds=*/!closure);
     if (w.has_status) KeepLater(&latest, w.status_micros, [] { return "its status report"; });
     if (w.has_update) KeepLater(&latest, w.update_micros, [] { return "its progress update"; });
     for (const auto& [id, b] : w.benefits) {
@@ -1320,18 +1328,23 @@ struct GovernanceState::Access {
         // A rejected or withdrawn proposal binds nothing (one may record the closure itself).
         if (d.proposed.programme_id() == w.ref.id() &&
             d.outcome == DecisionState::Outcome::kPending) {
-          KeepLater(&latest, Latest(d.proposed_micros, d.signed_micros), [&stream = stream] {
-            return absl::StrCat("the proposal or a signature of ", stream);
-          });
+          const bool signature =
+              d.signed_micros != kUnknownTime &&
+              (d.proposed_micros == kUnknownTime || d.signed_micros > d.proposed_micros);
+          KeepLater(
+              &latest, Latest(d.proposed_micros, d.signed_micros), [&stream = stream, signature] {
+                return absl::StrCat(signature ? "a signature of " : "the proposal of ", stream);
+              });
         }
       }
       for (const auto& [stream, project] : s.work_) {
         if (project.ref.kind() == v1::WORK_KIND_PROJECT &&
             project.programme_id == w.ref.id()) {
           const Fact on_project = LatestFactOn(s, project);
-          KeepLater(&latest, on_project.micros, [&] {
-            return absl::StrCat("project ", project.ref.id(), ": ", on_project.what);
-          });
+          KeepLater(
+              &latest, on_project.micros,
+              [&] { return absl::StrCat("project ", project.ref.id(), ": ", on_project.what); },
+              on_project.kinds);
         }
       }
     }

@@ -225,8 +225,7 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
   if (const v1::GetStatsResponse stats = stats_(); !stats.appends_paused().empty()) {
     return ToGrpcStatus(errors::WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
-            "no backup while appends are paused for the disk holding the ledger (",
-            stats.appends_paused(),
+            "no backup while appends are paused (", stats.appends_paused(),
             "): a backup's checkpoint is written in the data directory and could fill it; "
             "back up once appends have resumed")),
         errors::reason::kAppendsPaused));

@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "ledger/common/big_endian.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/files.h"
 #include "ledger/common/status_macros.h"
 #include "ledger/store/acknowledged_head.h"
 #include "ledger/store/backup.h"
@@ -177,8 +178,11 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::vector<std::string> others;    // what neither RocksDB nor govledger makes there
   std::vector<std::string> ledgers;   // subdirectories that hold a database
   // Stepped with increment(ec): a read failing partway (EIO, a directory removed meanwhile) is
-  // an error here, not an exception out of Open.
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  // an error here, not an exception out of Open. One that cannot be opened at all (not there
+  // yet, or not this user's to read) is left to Open, which says what to do.
+  std::filesystem::directory_iterator it(dir, ec);
+  const bool opened = !ec;
+  for (const std::filesystem::directory_iterator end; !ec && it != end; it.increment(ec)) {
     const std::filesystem::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
     // RocksDB's tables and write-ahead logs, "000032.sst" and "000086.log" (not a shell's
@@ -206,6 +210,9 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
       }
     }
   }
+  // A listing cut short could have missed the tables a new database would be made beside (a
+  // directory not there yet has nothing to miss).
+  if (opened && ec) return FileError("list the data directory", dir, ec.value());
   if (!found.empty()) {
     std::sort(found.begin(), found.end());
     if (found.size() > 4) {

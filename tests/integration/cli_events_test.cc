@@ -272,12 +272,12 @@ TEST_F(CliEventsTest, ExplainGivesTheFieldsAndADocumentThatImportsOnceFilledIn) 
   EXPECT_EQ(refused.code, 2);
   EXPECT_THAT(
       refused.err,
-      HasSubstr(
-          "(effective_time): effectiveTime \"WHEN IT TOOK EFFECT, e.g. "
-          "2016-12-21T12:00:00Z\" is not a time: give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z "
-          "(UTC) or 2016-12-21T12:00:00+01:00 (the template's placeholder: give when "
-          "the event took effect, or leave effectiveTime out for the time the "
-          "ledger receives it)"));
+      HasSubstr("(effective_time): effectiveTime \"WHEN IT TOOK EFFECT, e.g. "
+                "2016-12-21T12:00:00Z\" is not a time: give an RFC 3339 time, e.g. "
+                "\"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\" (the template's "
+                "placeholder: give when "
+                "the event took effect, or leave effectiveTime out for the time the "
+                "ledger receives it)"));
   // A time mistyped: what to give, without the placeholder's words.
   const std::string mistimed = WriteFile(
       "mistimed.jsonl",

@@ -268,6 +268,14 @@ TEST_F(CliSigningTest, SubmitSignatureChecksTheDigestSigned) {
                     HasSubstr("that is the digest of a proposal of it that a correction has "
                               "voided since (govledger history decision/MOPAC/PCD-72)"),
                     HasSubstr("Nothing was sent")));
+  // With a declaration, the voided proposal's own digest is still its (a tester's finding: it
+  // was called no proposal's).
+  CliRun stale_declared =
+      Cli(absl::StrCat(submit, old_signature, " --digest ", old_digest,
+                       " --declaration 'I have no interest to declare' --interests none"));
+  EXPECT_EQ(stale_declared.code, 1) << stale_declared.err;
+  EXPECT_THAT(stale_declared.err, HasSubstr("that is the digest of a proposal of it that a "
+                                            "correction has voided since"));
   // A digest of no proposal of it (another decision's, say) is not called a correction's doing
   // (an integrator's trial).
   const std::string other_digest(64, 'a');

@@ -390,8 +390,8 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   EXPECT_EQ(backup.code, 1);
   EXPECT_THAT(backup.err,
               AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
-                    HasSubstr("no backup while appends are paused for the disk holding the "
-                              "ledger (the disk holding the ledger is nearly full: "),
+                    HasSubstr("no backup while appends are paused (the disk holding the ledger "
+                              "is nearly full: "),
                     HasSubstr(absl::StrCat("bytes free on the file system of ", daemon.data_dir(),
                                            ", below govledgerd's --min-free-bytes")),
                     HasSubstr("back up once appends have resumed")));

@@ -432,7 +432,17 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
   EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"yesterday"})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("(effective_time): effectiveTime \"yesterday\" is not a time: "
-                                 "give an RFC 3339 time, e.g. 2016-12-21T12:00:00Z")));
+                                 "give an RFC 3339 time, e.g. \"2016-12-21T12:00:00Z\"")));
+  // A number, not a string; a time in lower case, which protobuf does not parse.
+  EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":5})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("(effective_time): effectiveTime 5 is not a time: give an RFC "
+                                 "3339 time as a JSON string, e.g. \"2016-12-21T12:00:00Z\"")));
+  EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"2016-12-01t12:00:00z"})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is not a time: give an RFC 3339 time, e.g. "
+                                 "\"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\" "
+                                 "(T and Z in capitals)")));
   // An unknown type's payload cannot be a JSON object: a governance event's name without its
   // package gets the full name, a misspelt governance type the advice to check it, and a type of
   // one's own the advice to give base64.

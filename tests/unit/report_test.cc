@@ -109,31 +109,37 @@ TEST(ReportTest, AProjectSharingItsProgrammesIdHasGatesOfItsOwn) {
                                             "- TST-A: Gate 1 (since last time)\n"));
 }
 
-// The events that tell the points apart but explain no difference are said by their kinds:
-// corrections of events neither point shows are not called reports restating a rating (an
-// integrator's report of ten such corrections said so).
-TEST(ReportTest, EventsThatChangeNothingShownAreSaidByTheirKinds) {
+// The events that tell the points apart but explain no difference are listed by their kinds,
+// each with its positions (an integrator's report of ten corrections called them reports that
+// restate a rating; a tester's, of closures, corrections and a report, one "or" for all four).
+TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
   ReportInputs in = Rated(v1::DELIVERY_CONFIDENCE_AMBER, v1::DELIVERY_CONFIDENCE_AMBER);
   auto add_event = [&in](uint64_t position, const std::string& type) {
     v1::EventRef* e = in.compare.add_events();
     e->set_position(position);
     e->set_event_type(type);
   };
-  const std::string correction = "govledger.v1.CorrectionRecorded";
-  const std::string report = "govledger.v1.StatusReported";
-  add_event(34, correction);
-  add_event(35, correction);
+  add_event(36, "govledger.v1.ProjectClosed");
+  add_event(110, "govledger.v1.CorrectionRecorded");
+  add_event(111, "govledger.v1.StatusReported");
+  add_event(112, "govledger.v1.ProjectClosed");
+  add_event(113, "example.Other");
   EXPECT_THAT(ReportMarkdown(in),
-              HasSubstr("0 of them explain the differences below, and 2 change nothing the "
-                        "answers show (34, 35: corrections of events neither point shows, say; "
-                        "`govledger history` shows what each did)"));
-  add_event(36, report);
+              HasSubstr("5 events tell the two points apart for the programme, its projects, "
+                        "decisions, risks or scope items; none of them changes anything the "
+                        "answers show (36, 112: ProjectClosed; 110: CorrectionRecorded; 111: "
+                        "StatusReported; 113: example.Other: each restates what was held, say a "
+                        "report of the rating held, or is undone by another, a fact voided and "
+                        "recorded again; `govledger history` shows what each did).\n"));
+  // One explains a difference: counted apart, in the singular.
+  v1::Difference* d = in.compare.add_differences();
+  d->set_entity("project/X");
+  d->set_aspect("closed");
+  d->add_events()->set_position(36);
   EXPECT_THAT(ReportMarkdown(in),
-              HasSubstr("(34-36: a report that restates the rating held, or a correction of an "
-                        "event neither point shows, say;"));
-  in.compare.clear_events();
-  add_event(36, report);
-  EXPECT_THAT(ReportMarkdown(in), HasSubstr("(36: a report that restates the rating held, say;"));
+              HasSubstr("; 1 of them explains the differences below, and 4 change nothing the "
+                        "answers show (110: CorrectionRecorded; 111: StatusReported; 112: "
+                        "ProjectClosed; 113: example.Other: each"));
 }
 
 }  // namespace
