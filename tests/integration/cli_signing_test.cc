@@ -365,6 +365,17 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
             crypto::ToHex(projections::DecisionDigest(respelt)));
   EXPECT_THAT(found.err, HasSubstr("'PCD 72' is MOPAC's decision 'pcd-72' (references are "
                                    "compared without letter case"));
+  // The digest signed before, of 'PCD 72' voided since, submitted for it: said to be a voided
+  // proposal's, not another decision's (a reviewer's finding), and nothing is sent.
+  CliRun stale = Cli(absl::StrCat(Server(), " decision submit-signature", decision,
+                                  " --key-id mopac-dmpc --signature ",
+                                  absl::StripAsciiWhitespace(sig.out), " --digest ", digest_hex));
+  EXPECT_EQ(stale.code, 1) << stale.err;
+  EXPECT_THAT(stale.err, HasSubstr("that is the digest of a proposal of it that a correction has "
+                                   "voided since"));
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), response.events(0).position());
 }
 
 // A signatory declares interests as they sign: the CLI prints the signature digest for the
