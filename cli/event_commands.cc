@@ -44,9 +44,11 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "govledger/v1/ledger.grpc.pb.h"
+#include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 #include "ledger/common/flags.h"
 #include "ledger/common/names.h"
+#include "ledger/common/numbers.h"
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
@@ -1424,6 +1426,19 @@ int EventCommands::Tail(const std::string& server) {
     }
     if (std::chrono::steady_clock::now() - subscribed_at >= std::chrono::seconds(30)) {
       backoff = std::chrono::seconds(1);
+    }
+    // A stopping server says where it stopped: nothing before that position is left unsent for
+    // this subscription, events or skipped ones (with filters, a checkpoint may lie far back).
+    if (const std::optional<google::rpc::ErrorInfo> info =
+            errors::ErrorInfoOfDetails(status.error_details());
+        info && info->reason() == errors::reason::kShuttingDown) {
+      const auto next = info->metadata().find("next_position");
+      uint64_t position = 0;
+      if (next != info->metadata().end() &&
+          ParseWholeNumber(std::string_view(next->second), UINT64_MAX, &position) &&
+          position > from) {
+        from = position;
+      }
     }
     lost(status);
   }

@@ -885,6 +885,41 @@ TEST_F(CliEventsTest, AFilteredTailRetryResumesAfterTheServersCheckpoint) {
   EXPECT_THAT(lines[1], AllOf(StartsWith("   10241  "), HasSubstr("decision/B")));
 }
 
+// Fewer events skipped than a checkpoint's interval: a stopping server's own resume position
+// (SHUTTING_DOWN's next_position, past the events it skipped) is where `tail --retry` goes on,
+// not after the last event printed (a subscriber's trial re-read skipped events each restart).
+TEST_F(CliEventsTest, AFilteredTailRetryResumesWhereTheStoppingServerSays) {
+  ASSERT_OK(AppendOne(*stub_, "decision/A", std::string(4096, 'x')));
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 500; ++i) events.push_back(MakeEvent("filler/x", "x"));
+  v1::AppendResponse response;
+  ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
+  Relay relay(daemon_.port());
+  ASSERT_NE(relay.port(), 0);
+  std::future<CliRun> tail = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", relay.address(),
+                            " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
+               "timeout 60");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the 500
+  ASSERT_OK(daemon_.Restart());
+  relay.set_upstream(daemon_.port());
+  stub_ = daemon_.NewStub();
+  ASSERT_OK(AppendOne(*stub_, "decision/B", "after"));
+  const CliRun followed = tail.get();
+  ASSERT_EQ(followed.code, 0) << followed.err;
+  EXPECT_THAT(followed.err, AllOf(HasSubstr("resubscribe from position 502"),
+                                  HasSubstr("subscribing again from position 502")));
+  std::vector<std::string> lines = Lines(followed.out);
+  ASSERT_EQ(lines.size(), 2u) << followed.out;
+  EXPECT_THAT(lines[0], AllOf(StartsWith("       1  "), HasSubstr("decision/A")));
+  EXPECT_THAT(lines[1], AllOf(StartsWith("     502  "), HasSubstr("decision/B")));
+}
+
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   CliRun empty = Cli(absl::StrCat(Server(), " verify"));
   ASSERT_EQ(empty.code, 0) << empty.err;
