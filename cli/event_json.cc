@@ -1,28 +1,29 @@
 #include "cli/event_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "cli/printable.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "nlohmann/json.hpp"
 #include "govledger/v1/events.pb.h"  // links the payload types into the generated pool
-#include "cli/printable.h"
+#include "nlohmann/json.hpp"
 #include "projections/governance_state.h"
 
 namespace govledger::cli {
@@ -348,8 +349,12 @@ std::string ValueErrorText(absl::string_view message) {
   if (at != absl::string_view::npos && absl::EndsWith(message, kTimestamp)) {
     const size_t from = at + (not_a_string ? kNotAString : kTimeFormat).size();
     const absl::string_view value = message.substr(from, message.size() - kTimestamp.size() - from);
-    // RFC 3339 allows "t" and "z"; protobuf's parser takes only capitals.
-    const bool lower_case = value.size() > 10 && (value[10] == 't' || value.back() == 'z');
+    // RFC 3339 allows "t" and "z"; protobuf's parser takes only capitals ("2016-12-21t12:00:00z").
+    const bool lower_case =
+        value.size() > 10 &&
+        std::all_of(value.begin(), value.begin() + 10,
+                    [](char c) { return absl::ascii_isdigit(c) || c == '-'; }) &&
+        (value[10] == 't' || (value.back() == 'z' && absl::ascii_isdigit(value[value.size() - 2])));
     const size_t invalid = message.find("invalid value ");
     // "Field 'effectiveTime', ": the member's JSON name.
     absl::string_view field = message.substr(invalid == absl::string_view::npos ? 0 : invalid);
@@ -358,7 +363,7 @@ std::string ValueErrorText(absl::string_view message) {
     return absl::StrCat(
         message.substr(0, invalid == absl::string_view::npos ? 0 : invalid),
         named ? absl::StrCat(field.substr(0, field.find('\'')), " ") : "",
-        not_a_string ? value : absl::StrCat("\"", absl::CEscape(value), "\""),
+        not_a_string ? value : absl::StrCat("\"", absl::Utf8SafeCEscape(value), "\""),
         " is not a time: give an RFC 3339 time", not_a_string ? " as a JSON string" : "",
         ", e.g. \"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\"",
         lower_case ? " (T and Z in capitals)" : "",

@@ -617,18 +617,20 @@ std::string ReportMarkdown(const ReportInputs& in) {
     }
     std::vector<std::string> kinds;
     for (const auto& [kind, positions] : by_kind) {
-      kinds.push_back(absl::StrCat(FirstRuns(positions), ": ", kind));
+      kinds.push_back(absl::StrCat(kind, " at ", FirstRuns(positions)));
     }
     absl::StrAppend(
         &out, "; ",
-        cited.empty() ? "none of them changes anything"
-                      : absl::StrCat(cited.size(),
-                                     cited.size() == 1 ? " of them explains" : " of them explain",
-                                     " the differences below, and ", others,
-                                     others == 1 ? " changes nothing" : " change nothing"),
-        " the answers show (", absl::StrJoin(kinds, "; "),
-        ": each restates what was held, say a report of the rating held, or is undone by "
-        "another, a fact voided and recorded again; `govledger history` shows what each did)");
+        !cited.empty() ? absl::StrCat(cited.size(),
+                                      cited.size() == 1 ? " of them explains" : " of them explain",
+                                      " the differences below, and ", others,
+                                      others == 1 ? " changes nothing" : " change nothing")
+        : others == 1  ? "it changes nothing"
+                       : "none of them changes anything",
+        " the answers show: ", absl::StrJoin(kinds, "; "),
+        ". Such an event restates what was held (a report of the rating held, say), voids one "
+        "that neither point shows, or is undone by another (a fact voided and recorded again); "
+        "`govledger history` shows what each did");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

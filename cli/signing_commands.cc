@@ -694,6 +694,7 @@ int SigningCommands::Submit(const std::string& server) {
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
   std::vector<std::string> voided_digests;
+  const std::string asked_stream = *stream;  // a voided proposal may be on it, not on *stream
   absl::StatusOr<v1::DecisionProposed> decision =
       FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc, &voided_digests);
   if (!rpc.ok()) return FailCall(server, rpc);
@@ -740,7 +741,10 @@ int SigningCommands::Submit(const std::string& server) {
               ? absl::StrCat(what,
                              "that is the digest of a proposal of it that a correction has "
                              "voided since (govledger history ",
-                             PrintableText(*stream),
+                             asked_stream == *stream
+                                 ? PrintableText(*stream)
+                                 : absl::StrCat(PrintableText(asked_stream), " and ",
+                                                PrintableText(*stream)),
                              "). Nothing was sent: print its digest again, check what it "
                              "says now, and sign that")
               : absl::StrCat(

@@ -177,11 +177,11 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   std::vector<std::string> found;
   std::vector<std::string> others;    // what neither RocksDB nor govledger makes there
   std::vector<std::string> ledgers;   // subdirectories that hold a database
-  // Stepped with increment(ec): a read failing partway (EIO, a directory removed meanwhile) is
-  // an error here, not an exception out of Open. One that cannot be opened at all (not there
-  // yet, or not this user's to read) is left to Open, which says what to do.
+  // Stepped with increment(ec): a read failing (EIO, a directory removed meanwhile) is an error
+  // here, not an exception out of Open. A directory not there yet, not a directory, or not this
+  // user's to read is left to Open, which says what to do.
   std::filesystem::directory_iterator it(dir, ec);
-  const bool opened = !ec;
+  const bool listable = ::access(dir.c_str(), R_OK | X_OK) == 0;
   for (const std::filesystem::directory_iterator end; !ec && it != end; it.increment(ec)) {
     const std::filesystem::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
@@ -212,7 +212,10 @@ absl::Status RefuseLeftovers(const std::string& dir, bool read_only) {
   }
   // A listing cut short could have missed the tables a new database would be made beside (a
   // directory not there yet has nothing to miss).
-  if (opened && ec) return FileError("list the data directory", dir, ec.value());
+  if (listable && ec && ec != std::errc::no_such_file_or_directory &&
+      ec != std::errc::not_a_directory) {
+    return FileError("list the data directory", dir, ec.value());
+  }
   if (!found.empty()) {
     std::sort(found.begin(), found.end());
     if (found.size() > 4) {

@@ -72,6 +72,29 @@ class CliEventsTest : public DaemonTest {
     return false;
   }
 
+  // `tail --retry --from 1 --limit 2 --stream-prefix decision/`, through a relay, across a
+  // restart of the daemon once the log's first event (4 KiB, on decision/A) has reached it and
+  // the server has read on a second; decision/B is appended after the restart. What tail said.
+  CliRun FilteredTailAcrossARestart() {
+    Relay relay(daemon_.port());
+    EXPECT_NE(relay.port(), 0);
+    std::future<CliRun> tail = std::async(std::launch::async, [&] {
+      return Cli(absl::StrCat("--server ", relay.address(),
+                              " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
+                 "timeout 60");
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the others
+    EXPECT_OK(daemon_.Restart());
+    relay.set_upstream(daemon_.port());
+    stub_ = daemon_.NewStub();
+    EXPECT_OK(AppendOne(*stub_, "decision/B", "after"));
+    return tail.get();
+  }
+
   std::string WriteFile(const std::string& name, const std::vector<std::string>& lines) {
     const std::string path = dir_.path() + "/" + name;
     std::ofstream out(path);
@@ -859,24 +882,8 @@ TEST_F(CliEventsTest, AFilteredTailRetryResumesAfterTheServersCheckpoint) {
     v1::AppendResponse response;
     ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
   }
-  Relay relay(daemon_.port());
-  ASSERT_NE(relay.port(), 0);
-  std::future<CliRun> tail = std::async(std::launch::async, [&] {
-    return Cli(absl::StrCat("--server ", relay.address(),
-                            " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
-               "timeout 60");
-  });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  // The server reads the other 10,239 in well under this, and sends the checkpoint.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  ASSERT_OK(daemon_.Restart());
-  relay.set_upstream(daemon_.port());
-  stub_ = daemon_.NewStub();
-  ASSERT_OK(AppendOne(*stub_, "decision/B", "after"));
-  const CliRun followed = tail.get();
+  // The server reads the other 10,239 in well under a second, and sends the checkpoint.
+  const CliRun followed = FilteredTailAcrossARestart();
   ASSERT_EQ(followed.code, 0) << followed.err;
   EXPECT_THAT(followed.err, HasSubstr("subscribing again from position 10241"));
   std::vector<std::string> lines = Lines(followed.out);
@@ -894,23 +901,7 @@ TEST_F(CliEventsTest, AFilteredTailRetryResumesWhereTheStoppingServerSays) {
   for (int i = 0; i < 500; ++i) events.push_back(MakeEvent("filler/x", "x"));
   v1::AppendResponse response;
   ASSERT_THAT(Append(*stub_, MakeAppend(std::move(events)), &response), GrpcOk());
-  Relay relay(daemon_.port());
-  ASSERT_NE(relay.port(), 0);
-  std::future<CliRun> tail = std::async(std::launch::async, [&] {
-    return Cli(absl::StrCat("--server ", relay.address(),
-                            " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
-               "timeout 60");
-  });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the 500
-  ASSERT_OK(daemon_.Restart());
-  relay.set_upstream(daemon_.port());
-  stub_ = daemon_.NewStub();
-  ASSERT_OK(AppendOne(*stub_, "decision/B", "after"));
-  const CliRun followed = tail.get();
+  const CliRun followed = FilteredTailAcrossARestart();
   ASSERT_EQ(followed.code, 0) << followed.err;
   EXPECT_THAT(followed.err, AllOf(HasSubstr("resubscribe from position 502"),
                                   HasSubstr("subscribing again from position 502")));

@@ -926,7 +926,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events tell the two points apart for the programme, its projects, decisions, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show (46, 48: StatusReported: each restates what was held, say a report of the rating held, or is undone by another, a fact voided and recorded again; `govledger history` shows what each did).
+20 events tell the two points apart for the programme, its projects, decisions, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show: StatusReported at 46, 48. Such an event restates what was held (a report of the rating held, say), voids one that neither point shows, or is undone by another (a fact voided and recorded again); `govledger history` shows what each did.
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |

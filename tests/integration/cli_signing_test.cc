@@ -372,7 +372,8 @@ TEST_F(CliSigningTest, TheDecisionProposedAgainAfterACorrectionIsTheOneSigned) {
                                   absl::StripAsciiWhitespace(sig.out), " --digest ", digest_hex));
   EXPECT_EQ(stale.code, 1) << stale.err;
   EXPECT_THAT(stale.err, HasSubstr("that is the digest of a proposal of it that a correction has "
-                                   "voided since"));
+                                   "voided since (govledger history decision/MOPAC/PCD-72 and "
+                                   "decision/MOPAC/pcd-72)"));
   absl::StatusOr<v1::GetHeadResponse> head = GetHead(*stub_);
   ASSERT_OK(head);
   EXPECT_EQ(head->position(), response.events(0).position());

@@ -443,6 +443,16 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
                        HasSubstr("is not a time: give an RFC 3339 time, e.g. "
                                  "\"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\" "
                                  "(T and Z in capitals)")));
+  // Words that happen to have a "t" at the eleventh letter are not told about capitals; text
+  // beyond ASCII (a date in French, quotes pasted from a word processor) stays readable.
+  EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"last sprint"})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("effectiveTime \"last sprint\" is not a time"),
+                             Not(HasSubstr("capitals")))));
+  EXPECT_THAT(ParseEventDocument("{\"effectiveTime\":\"\u201c2016-12-21T12:00:00Z\u201d\"}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("effectiveTime \"\u201c2016-12-21T12:00:00Z\u201d\" is not a "
+                                 "time")));
   // An unknown type's payload cannot be a JSON object: a governance event's name without its
   // package gets the full name, a misspelt governance type the advice to check it, and a type of
   // one's own the advice to give base64.

@@ -127,10 +127,11 @@ TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
   EXPECT_THAT(ReportMarkdown(in),
               HasSubstr("5 events tell the two points apart for the programme, its projects, "
                         "decisions, risks or scope items; none of them changes anything the "
-                        "answers show (36, 112: ProjectClosed; 110: CorrectionRecorded; 111: "
-                        "StatusReported; 113: example.Other: each restates what was held, say a "
-                        "report of the rating held, or is undone by another, a fact voided and "
-                        "recorded again; `govledger history` shows what each did).\n"));
+                        "answers show: ProjectClosed at 36, 112; CorrectionRecorded at 110; "
+                        "StatusReported at 111; example.Other at 113. Such an event restates "
+                        "what was held (a report of the rating held, say), voids one that "
+                        "neither point shows, or is undone by another (a fact voided and "
+                        "recorded again); `govledger history` shows what each did.\n"));
   // One explains a difference: counted apart, in the singular.
   v1::Difference* d = in.compare.add_differences();
   d->set_entity("project/X");
@@ -138,8 +139,16 @@ TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
   d->add_events()->set_position(36);
   EXPECT_THAT(ReportMarkdown(in),
               HasSubstr("; 1 of them explains the differences below, and 4 change nothing the "
-                        "answers show (110: CorrectionRecorded; 111: StatusReported; 112: "
-                        "ProjectClosed; 113: example.Other: each"));
+                        "answers show: CorrectionRecorded at 110; StatusReported at 111; "
+                        "ProjectClosed at 112; example.Other at 113. Such an event"));
+  // One event alone, explaining nothing.
+  in.compare.clear_differences();
+  in.compare.clear_events();
+  add_event(112, "govledger.v1.StatusReported");
+  EXPECT_THAT(ReportMarkdown(in),
+              HasSubstr("1 event tells the two points apart for the programme, its projects, "
+                        "decisions, risks or scope items; it changes nothing the answers show: "
+                        "StatusReported at 112. Such an event"));
 }
 
 }  // namespace
