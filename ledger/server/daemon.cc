@@ -724,14 +724,16 @@ std::optional<int64_t> Daemon::last_recorded_micros() const {
   return ledger_->last_recorded_micros();
 }
 
+uint64_t Daemon::head_position() const { return ledger_->Head().position; }
+
 std::string Daemon::ClockBehindWarning(std::optional<int64_t> last_recorded_micros,
-                                       int64_t now_micros) {
+                                       uint64_t head_position, int64_t now_micros) {
   if (!last_recorded_micros || now_micros >= *last_recorded_micros) return "";
   const int64_t behind = *last_recorded_micros - now_micros;
   return absl::StrCat("the clock reads ", FormatRfc3339(now_micros), ", ",
                       (behind + 999999) / 1000000, " s before the last event's recorded time, ",
-                      FormatRfc3339(*last_recorded_micros),
-                      " (--max-clock-behind-seconds let govledgerd start): every event appended "
+                      FormatRfc3339(*last_recorded_micros), " (position ", head_position,
+                      "; --max-clock-behind-seconds let govledgerd start): every event appended "
                       "is recorded at that time until the clock catches up; if the clock is "
                       "wrong, set it (NTP)");
 }

@@ -176,14 +176,16 @@ class Daemon {
   // has said why).
   static std::string CertificateWarning(const DaemonOptions& options, int64_t now_micros);
 
-  // A warning for a clock behind the last event's recorded time (`last_recorded_micros`), which
-  // --max-clock-behind-seconds let govledgerd start on: every event appended is recorded at that
-  // later time until the clock catches up. Empty when the clock is not behind (or the log is
-  // empty).
+  // A warning for a clock behind the last event's recorded time (`last_recorded_micros`, of the
+  // event at `head_position`), which --max-clock-behind-seconds let govledgerd start on: every
+  // event appended is recorded at that later time until the clock catches up. Empty when the
+  // clock is not behind (or the log is empty).
   static std::string ClockBehindWarning(std::optional<int64_t> last_recorded_micros,
-                                        int64_t now_micros);
+                                        uint64_t head_position, int64_t now_micros);
   // The recorded time of the last event in the log; none for an empty log. Thread-safe.
   std::optional<int64_t> last_recorded_micros() const;
+  // The log's head position (0 for an empty log). Thread-safe.
+  uint64_t head_position() const;
 
   // Re-reads the --tokens file (AccessControl::Reload): the number of tokens now accepted, or
   // why the file was not taken (the tokens then stay as they were).

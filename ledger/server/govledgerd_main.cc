@@ -276,9 +276,10 @@ void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daem
     Say(warning);
   }
   if (std::string warning = govledger::Daemon::ClockBehindWarning(
-          daemon.last_recorded_micros(), std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
+          daemon.last_recorded_micros(), daemon.head_position(),
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count());
       !warning.empty()) {
     Say(warning);
   }

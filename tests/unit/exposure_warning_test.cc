@@ -80,13 +80,14 @@ TEST(CertificateWarningTest, ExpiredSoonExpiringAndNotYetValidAreSaid) {
 // bears the last event's recorded time (an operator's journal showed nothing of it).
 TEST(ClockBehindWarningTest, AClockBehindTheLogIsSaid) {
   constexpr int64_t kLast = 1765000000LL * 1000000;                         // 2025-12-06T05:46:40Z
-  EXPECT_THAT(Daemon::ClockBehindWarning(std::nullopt, kLast), IsEmpty());  // an empty log
-  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, kLast), IsEmpty());
-  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, kLast + 1), IsEmpty());
-  EXPECT_EQ(Daemon::ClockBehindWarning(kLast, kLast - 7183LL * 1000000 - 5),
+  EXPECT_THAT(Daemon::ClockBehindWarning(std::nullopt, 0, kLast), IsEmpty());  // an empty log
+  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, 108, kLast), IsEmpty());
+  EXPECT_THAT(Daemon::ClockBehindWarning(kLast, 108, kLast + 1), IsEmpty());
+  EXPECT_EQ(Daemon::ClockBehindWarning(kLast, 108, kLast - 7183LL * 1000000 - 5),
             "the clock reads 2025-12-06T03:46:56.999995Z, 7184 s before the last event's "
-            "recorded time, 2025-12-06T05:46:40Z (--max-clock-behind-seconds let govledgerd "
-            "start): every event appended is recorded at that time until the clock catches up; "
+            "recorded time, 2025-12-06T05:46:40Z (position 108; --max-clock-behind-seconds let "
+            "govledgerd start): every event appended is recorded at that time until the clock "
+            "catches up; "
             "if the clock is wrong, set it (NTP)");
 }
 
