@@ -333,6 +333,29 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json) {
 
 namespace {
 
+// Whether `text` has the shape of an RFC 3339 time in capitals: 2016-12-21T12:00:00Z, with
+// any fraction of a second, and Z or an offset (+01:00).
+bool RfcTimeShape(absl::string_view text) {
+  auto digits = [&text](size_t n) {
+    if (text.size() < n || !std::all_of(text.begin(), text.begin() + n, absl::ascii_isdigit)) {
+      return false;
+    }
+    text.remove_prefix(n);
+    return true;
+  };
+  auto one = [&text](char c) { return absl::ConsumePrefix(&text, absl::string_view(&c, 1)); };
+  if (!(digits(4) && one('-') && digits(2) && one('-') && digits(2) && one('T') && digits(2) &&
+        one(':') && digits(2) && one(':') && digits(2))) {
+    return false;
+  }
+  if (one('.')) {
+    if (!digits(1)) return false;
+    while (!text.empty() && absl::ascii_isdigit(text.front())) text.remove_prefix(1);
+  }
+  if (one('Z')) return text.empty();
+  return (one('+') || one('-')) && digits(2) && one(':') && digits(2) && text.empty();
+}
+
 // Protobuf's words for a value of the wrong kind, 'invalid value "RED" for type
 // type.googleapis.com/govledger.v1.Rag' or '... for type TYPE_INT32', or a time that does not
 // parse ("invalid value Field 'effectiveTime', Invalid time format: X for type
@@ -349,12 +372,11 @@ std::string ValueErrorText(absl::string_view message) {
   if (at != absl::string_view::npos && absl::EndsWith(message, kTimestamp)) {
     const size_t from = at + (not_a_string ? kNotAString : kTimeFormat).size();
     const absl::string_view value = message.substr(from, message.size() - kTimestamp.size() - from);
-    // RFC 3339 allows "t" and "z"; protobuf's parser takes only capitals ("2016-12-21t12:00:00z").
-    const bool lower_case =
-        value.size() > 10 &&
-        std::all_of(value.begin(), value.begin() + 10,
-                    [](char c) { return absl::ascii_isdigit(c) || c == '-'; }) &&
-        (value[10] == 't' || (value.back() == 'z' && absl::ascii_isdigit(value[value.size() - 2])));
+    // RFC 3339 allows "t" and "z"; protobuf's parser takes only capitals: a time of that shape
+    // ("2016-12-21t12:00:00z") with either in lower case.
+    const bool lower_case = absl::StrContains(value, "t") || absl::StrContains(value, "z")
+                                ? RfcTimeShape(absl::AsciiStrToUpper(value))
+                                : false;
     const size_t invalid = message.find("invalid value ");
     // "Field 'effectiveTime', ": the member's JSON name.
     absl::string_view field = message.substr(invalid == absl::string_view::npos ? 0 : invalid);
@@ -363,7 +385,7 @@ std::string ValueErrorText(absl::string_view message) {
     return absl::StrCat(
         message.substr(0, invalid == absl::string_view::npos ? 0 : invalid),
         named ? absl::StrCat(field.substr(0, field.find('\'')), " ") : "",
-        not_a_string ? value : absl::StrCat("\"", absl::Utf8SafeCEscape(value), "\""),
+        not_a_string ? value : absl::StrCat("\"", value, "\""),  // made printable below
         " is not a time: give an RFC 3339 time", not_a_string ? " as a JSON string" : "",
         ", e.g. \"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\"",
         lower_case ? " (T and Z in capitals)" : "",

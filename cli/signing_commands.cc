@@ -70,6 +70,12 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
   return projections::DecisionStream(org, reference);
 }
 
+// The digest of a proposal that a correction voided, and the stream it is on.
+struct VoidedDigest {
+  std::string stream;
+  std::string digest;
+};
+
 // Reads the decision's stream and returns the DecisionProposed the ledger's
 // rules and answers use: the latest one that no correction voids (a proposal
 // voided by a correction can be proposed again under its reference). NOT_FOUND
@@ -77,10 +83,11 @@ absl::StatusOr<std::string> DecisionStreamOf(const std::string& stream,
 // does not know (UnknownDecisionContent: recorded by a newer govledgerd), whose
 // digest here would not cover all it says; other codes from the server.
 // `voided_digests`, when given, gets the digests of the stream's proposals that
-// corrections voided (what a signatory may have been given before a correction).
+// corrections voided (what a signatory may have been given before a correction), each with
+// the stream.
 absl::StatusOr<v1::DecisionProposed> FetchDecision(
     v1::LedgerService::Stub& stub, const std::string& stream, grpc::Status* rpc,
-    std::vector<std::string>* voided_digests = nullptr) {
+    std::vector<VoidedDigest>* voided_digests = nullptr) {
   // The stream's proposals (lower-case event id, payload) and corrections
   // (correcting, corrected), which go on the corrected event's stream.
   std::vector<std::pair<std::string, v1::Event>> proposals;
@@ -115,7 +122,7 @@ absl::StatusOr<v1::DecisionProposed> FetchDecision(
     v1::DecisionProposed voided;
     if (voided_digests != nullptr && left_out.contains(id) &&
         voided.ParseFromString(event.payload())) {
-      voided_digests->push_back(projections::DecisionDigest(voided));
+      voided_digests->push_back({stream, projections::DecisionDigest(voided)});
     }
   }
   for (auto it = proposals.rbegin(); it != proposals.rend(); ++it) {
@@ -172,7 +179,7 @@ std::optional<v1::GetDecisionRegisterResponse> RegisterAtHead(
 absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& organisation,
     const std::string& reference, std::string* stream, grpc::Status* rpc,
-    std::vector<std::string>* voided_digests = nullptr) {
+    std::vector<VoidedDigest>* voided_digests = nullptr) {
   auto stub = v1::LedgerService::NewStub(channel);
   absl::StatusOr<v1::DecisionProposed> decision =
       FetchDecision(*stub, *stream, rpc, voided_digests);
@@ -693,8 +700,7 @@ int SigningCommands::Submit(const std::string& server) {
   }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
-  std::vector<std::string> voided_digests;
-  const std::string asked_stream = *stream;  // a voided proposal may be on it, not on *stream
+  std::vector<VoidedDigest> voided_digests;
   absl::StatusOr<v1::DecisionProposed> decision =
       FetchNamedDecision(channel, organisation_, reference_, &*stream, &rpc, &voided_digests);
   if (!rpc.ok()) return FailCall(server, rpc);
@@ -725,10 +731,10 @@ int SigningCommands::Submit(const std::string& server) {
       // Of a proposal of this decision that a correction voided since (with the same
       // declaration, when one is given), or of none on record.
       // (With a declaration, its own digest too: the one printed without the declaration.)
-      const bool corrected_since = absl::c_any_of(voided_digests, [&](const std::string& d) {
-        return *signed_digest == d ||
+      const auto voided = absl::c_find_if(voided_digests, [&](const VoidedDigest& v) {
+        return *signed_digest == v.digest ||
                (declaration->has_value() &&
-                *signed_digest == projections::SignatureDigest(d, **declaration));
+                *signed_digest == projections::SignatureDigest(v.digest, **declaration));
       });
       const std::string what = absl::StrCat(
           "decision ", PrintableText(decision->organisation_id()), "/",
@@ -737,14 +743,11 @@ int SigningCommands::Submit(const std::string& server) {
           ", not the ", crypto::ToHex(*signed_digest), " signed: ");
       return Fail(
           kExitRefused,
-          corrected_since
+          voided != voided_digests.end()
               ? absl::StrCat(what,
                              "that is the digest of a proposal of it that a correction has "
                              "voided since (govledger history ",
-                             asked_stream == *stream
-                                 ? PrintableText(*stream)
-                                 : absl::StrCat(PrintableText(asked_stream), " and ",
-                                                PrintableText(*stream)),
+                             PrintableText(voided->stream),
                              "). Nothing was sent: print its digest again, check what it "
                              "says now, and sign that")
               : absl::StrCat(

@@ -445,10 +445,17 @@ TEST(EventJsonTest, BadDocumentsNameWhatToFix) {
                                  "(T and Z in capitals)")));
   // Words that happen to have a "t" at the eleventh letter are not told about capitals; text
   // beyond ASCII (a date in French, quotes pasted from a word processor) stays readable.
-  EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"last sprint"})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("effectiveTime \"last sprint\" is not a time"),
-                             Not(HasSubstr("capitals")))));
+  for (const char* words :
+       {"last sprint", "1234567890tz", "2016-12-01 12:00:00z", "2016-12-01T12:00z"}) {
+    EXPECT_THAT(
+        ParseEventDocument(absl::StrCat(R"({"effectiveTime":")", words, R"("})")),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 AllOf(HasSubstr(absl::StrCat("effectiveTime \"", words, "\" is not a time")),
+                       Not(HasSubstr("capitals")))))
+        << words;
+  }
+  EXPECT_THAT(ParseEventDocument(R"({"effectiveTime":"2016-12-01T12:00:00.5z"})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(T and Z in capitals)")));
   EXPECT_THAT(ParseEventDocument("{\"effectiveTime\":\"\u201c2016-12-21T12:00:00Z\u201d\"}"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("effectiveTime \"\u201c2016-12-21T12:00:00Z\u201d\" is not a "
