@@ -2642,9 +2642,15 @@ class IndexFolder final : public Folder {
         std::upper_bound(f.positions.begin(), f.positions.end(), from) -
         f.positions.begin();
     size_t since = 0;
+    size_t unsaved = 0;  // events folded since the state was loaded or saved
     return FoldTail(f, begin, [&](size_t i) -> absl::Status {
       const uint64_t p = f.positions[i];
-      if (++since < options_.every || i + 1 == f.positions.size()) {
+      ++unsaved;
+      const bool interval = ++since >= options_.every;
+      // The last event folded is a snapshot's point only when a whole interval has been folded
+      // with none saved: a correction of an early event leaves none to save on the way (each
+      // is before the correction), and every answer at a later cut would fold them all again.
+      if (i + 1 == f.positions.size() ? unsaved < options_.every : !interval) {
         return absl::OkStatus();
       }
       since = 0;
@@ -2662,6 +2668,7 @@ class IndexFolder final : public Folder {
       RETURN_IF_ERROR(SaveSnapshot(
           ProgrammeIndex::RecordedSnapshotKey(programme, p), f.state));
       index_.AddRecordedSnapshot(programme, p);
+      unsaved = 0;
       return absl::OkStatus();
     });
   }

@@ -2501,6 +2501,45 @@ void CheckAnswersEqualThoseOverTheWholeLog(bool reload) {
   }
 }
 
+// After a correction of an early event, an answer as recorded folds the programme again from
+// before that event, where no snapshot on the way may be saved (each is before the
+// correction): it leaves one at its last event, so that the next answer starts there (a
+// reviewer's big programme paid the whole fold at every answer until 2,000 more events came).
+TEST(ProgrammeIndexTest, AnAnswerAfterAnEarlyCorrectionLeavesASnapshotForTheNext) {
+  Log log = Base();
+  std::vector<v1::Event> reports;
+  for (int week = 1; week <= 60; ++week) {
+    reports.push_back(log.Add(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, week)), InWeek(week)));
+  }
+  log.Add(Correction(reports[1], "another programme's report"), InWeek(60));
+  projections::ProgrammeIndex index = IndexOf(log);
+  projections::VectorEventSource source(log.events());
+  projections::MemorySnapshotStore snapshots;
+  const projections::IndexedLog indexed_log{&index, &source, &snapshots, {10}};
+  v1::GetProgrammeStatusRequest status;
+  status.set_programme_id("LPP");
+  *status.mutable_as_at() = Position(log.events().size(), kRecorded);
+  absl::StatusOr<v1::GetProgrammeStatusResponse> first =
+      projections::QueryProgrammeStatus(indexed_log, kNow, status);
+  ASSERT_OK(first);
+  EXPECT_EQ(index.snapshots_taken, 1u);
+  ASSERT_NE(index.SnapshotsOf("LPP"), nullptr);
+  EXPECT_THAT(index.SnapshotsOf("LPP")->recorded, ElementsAre(log.events().size()));
+  EXPECT_EQ(index.recorded_from_snapshot, 0u);
+  absl::StatusOr<v1::GetProgrammeStatusResponse> second =
+      projections::QueryProgrammeStatus(indexed_log, kNow, status);
+  ASSERT_OK(second);
+  EXPECT_EQ(index.recorded_from_snapshot, 1u);
+  EXPECT_EQ(second->SerializeAsString(), first->SerializeAsString());
+  // An earlier cut, before the correction, is not answered from it.
+  *status.mutable_as_at() = Position(log.events().size() - 1, kRecorded);
+  absl::StatusOr<v1::GetProgrammeStatusResponse> before =
+      projections::QueryProgrammeStatus(indexed_log, kNow, status);
+  ASSERT_OK(before);
+  EXPECT_EQ(index.recorded_from_snapshot, 1u);
+  ExpectSameAnswer(before, projections::QueryProgrammeStatus(log.events(), kNow, status));
+}
+
 TEST(ProgrammeIndexTest, AnswersEqualThoseOverTheWholeLog) {
   CheckAnswersEqualThoseOverTheWholeLog(/*reload=*/false);
 }
