@@ -2556,9 +2556,10 @@ class IndexFolder final : public Folder {
   // the event it named), and so on down the chain.
   bool NoLaterCorrectionOf(uint64_t after, uint64_t last,
                            const std::function<bool(uint64_t)>& in_snapshot) {
-    const auto& all = index_.corrections();
-    for (const auto& [correction, target] : all) {
-      if (correction <= after) continue;
+    const auto& all = index_.corrections();  // by the correction's position
+    for (auto it = std::upper_bound(all.begin(), all.end(), std::make_pair(after, UINT64_MAX));
+         it != all.end(); ++it) {
+      const auto& [correction, target] = *it;
       if (correction > last) break;
       for (uint64_t named = target;;) {
         if (in_snapshot(named)) return false;
