@@ -601,7 +601,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
     for (const v1::EventRef& e : d.events()) cited.insert(e.position());
   }
   if (in.compare.events_size() > 0 && cited.size() < static_cast<size_t>(in.compare.events_size())) {
-    // The others by kind ("36, 112: ProjectClosed; 110: CorrectionRecorded"), kinds in the
+    // The others by kind ("ProjectClosed at 36, 112; CorrectionRecorded at 110"), kinds in the
     // order of their first event.
     std::vector<std::pair<std::string, std::vector<uint64_t>>> by_kind;
     size_t others = 0;
