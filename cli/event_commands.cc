@@ -1431,8 +1431,7 @@ int EventCommands::Tail(const std::string& server) {
     // this subscription, events or skipped ones (with filters, a checkpoint may lie far back).
     if (const std::optional<google::rpc::ErrorInfo> info =
             errors::ErrorInfoOfDetails(status.error_details());
-        info && info->domain() == errors::kDomain &&
-        info->reason() == errors::reason::kShuttingDown) {
+        info && info->reason() == errors::reason::kShuttingDown) {
       const auto next = info->metadata().find("next_position");
       uint64_t position = 0;
       if (next != info->metadata().end() &&

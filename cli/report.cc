@@ -617,7 +617,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
     }
     std::vector<std::string> kinds;
     for (const auto& [kind, positions] : by_kind) {
-      kinds.push_back(absl::StrCat(kind, " at ", FirstRuns(positions)));
+      kinds.push_back(absl::StrCat(MarkdownText(kind), " at ", FirstRuns(positions)));
     }
     absl::StrAppend(
         &out, "; ",

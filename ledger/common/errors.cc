@@ -30,7 +30,10 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOfDetails(absl::string_view detai
   if (details.empty() || !status.ParseFromString(std::string(details))) return std::nullopt;
   for (const google::protobuf::Any& any : status.details()) {
     google::rpc::ErrorInfo info;
-    if (any.type_url() == kErrorInfoTypeUrl && info.ParseFromString(any.value())) return info;
+    if (any.type_url() == kErrorInfoTypeUrl && info.ParseFromString(any.value()) &&
+        info.domain() == kDomain) {
+      return info;
+    }
   }
   return std::nullopt;
 }

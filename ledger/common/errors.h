@@ -130,8 +130,9 @@ absl::Status WithReason(absl::Status status, absl::string_view reason,
 // The ErrorInfo attached to `status`, if any.
 std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status);
 
-// The ErrorInfo in a serialized google.rpc.Status (what grpc::Status::error_details() holds on
-// a client), if any.
+// The ErrorInfo of govledger's domain (kDomain) in a serialized google.rpc.Status (what
+// grpc::Status::error_details() holds on a client), if any: another's (a proxy's) is not
+// read as govledger's reason.
 std::optional<google::rpc::ErrorInfo> ErrorInfoOfDetails(absl::string_view details);
 
 // `status` with its message prefixed by `prefix` and `metadata` added to its ErrorInfo (if it

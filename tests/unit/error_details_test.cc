@@ -122,6 +122,12 @@ TEST(ErrorDetailsTest, ToGrpcStatusSendsTheReasonAsAGoogleRpcStatus) {
   EXPECT_EQ(ToGrpcStatus(absl::OkStatus()).error_details(), "");
   EXPECT_FALSE(errors::ErrorInfoOfDetails("").has_value());
   EXPECT_FALSE(errors::ErrorInfoOfDetails("not a google.rpc.Status").has_value());
+  // Another domain's (a proxy's) reason is not read as govledger's.
+  details.mutable_details(0)->clear_value();
+  google::rpc::ErrorInfo foreign = *info;
+  foreign.set_domain("proxy.example");
+  details.mutable_details(0)->set_value(foreign.SerializeAsString());
+  EXPECT_FALSE(errors::ErrorInfoOfDetails(details.SerializeAsString()).has_value());
 }
 
 // A message echoing a huge id is cut (a client would refuse the trailers whole, as

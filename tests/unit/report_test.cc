@@ -123,15 +123,16 @@ TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
   add_event(110, "govledger.v1.CorrectionRecorded");
   add_event(111, "govledger.v1.StatusReported");
   add_event(112, "govledger.v1.ProjectClosed");
-  add_event(113, "example.Other");
-  EXPECT_THAT(ReportMarkdown(in),
-              HasSubstr("5 events tell the two points apart for the programme, its projects, "
-                        "decisions, risks or scope items; none of them changes anything the "
-                        "answers show: ProjectClosed at 36, 112; CorrectionRecorded at 110; "
-                        "StatusReported at 111; example.Other at 113. Such an event restates "
-                        "what was held (a report of the rating held, say), voids one that "
-                        "neither point shows, or is undone by another (a fact voided and "
-                        "recorded again); `govledger history` shows what each did.\n"));
+  add_event(113, "example.other_kind");  // Markdown-escaped
+  EXPECT_THAT(
+      ReportMarkdown(in),
+      HasSubstr("5 events tell the two points apart for the programme, its projects, "
+                "decisions, risks or scope items; none of them changes anything the "
+                "answers show: ProjectClosed at 36, 112; CorrectionRecorded at 110; "
+                "StatusReported at 111; example.other\\_kind at 113. Such an event restates "
+                "what was held (a report of the rating held, say), voids one that "
+                "neither point shows, or is undone by another (a fact voided and "
+                "recorded again); `govledger history` shows what each did.\n"));
   // One explains a difference: counted apart, in the singular.
   v1::Difference* d = in.compare.add_differences();
   d->set_entity("project/X");
@@ -140,7 +141,7 @@ TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
   EXPECT_THAT(ReportMarkdown(in),
               HasSubstr("; 1 of them explains the differences below, and 4 change nothing the "
                         "answers show: CorrectionRecorded at 110; StatusReported at 111; "
-                        "ProjectClosed at 112; example.Other at 113. Such an event"));
+                        "ProjectClosed at 112; example.other\\_kind at 113. Such an event"));
   // One event alone, explaining nothing.
   in.compare.clear_differences();
   in.compare.clear_events();
