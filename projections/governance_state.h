@@ -37,6 +37,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,9 +48,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/time.h"
 
 namespace govledger::projections {
@@ -322,9 +323,13 @@ class GovernanceState {
   // faster).
   explicit GovernanceState(bool remember_events = true)
       : remember_events_(remember_events) {}
-  // The journal's undo actions refer to this object: not copyable or movable.
-  GovernanceState(const GovernanceState&) = delete;
+  // The journal's undo actions refer to this object: not movable, and copied only by Clone.
   GovernanceState& operator=(const GovernanceState&) = delete;
+
+  // A copy of everything the folds so far have built (not the journal: the copy has none),
+  // from which folding on gives exactly what folding on from this state gives. It shares the
+  // event lookup. REQUIRES: no journalled change is pending.
+  std::unique_ptr<GovernanceState> Clone() const;
 
   // Folds one event (client fields suffice; of the server's, only the position
   // is read, and 0 is "not stored yet": Incarnations, above) into
@@ -524,6 +529,8 @@ class GovernanceState {
 
  private:
   friend struct Access;
+
+  GovernanceState(const GovernanceState&) = default;  // for Clone
 
   // The entity at `key`, for a change (journalled): Mutate makes it if it is
   // missing; MutateExisting returns nullptr then.

@@ -322,7 +322,7 @@ std::unique_ptr<GovernanceState> GovernanceValidator::NewState() const {
   return state;
 }
 
-std::optional<v1::Event> GovernanceValidator::StoredEvent(
+std::optional<std::pair<uint64_t, std::string>> GovernanceValidator::Stored(
     absl::string_view event_id) const {
   std::optional<UuidBytes> id = ParseUuid(event_id);
   if (!id || store_ == nullptr) return std::nullopt;
@@ -346,8 +346,13 @@ std::optional<v1::Event> GovernanceValidator::StoredEvent(
     if (lookup_failure_.ok()) lookup_failure_ = named;
     return std::nullopt;
   }
+  return std::make_pair(**position, *std::move(*stored));
+}
+
+std::optional<v1::Event> GovernanceValidator::StoredEvent(absl::string_view event_id) const {
+  std::optional<std::pair<uint64_t, std::string>> stored = Stored(event_id);
   v1::Event event;
-  if (!*stored || ParseForFold(**stored, &event) != ReadAhead::kGovernance) {
+  if (!stored || ParseForFold(stored->second, &event) != ReadAhead::kGovernance) {
     return std::nullopt;
   }
   return event;
@@ -674,10 +679,46 @@ absl::Status GovernanceValidator::CheckCorrected(const v1::Event& correction,
                              dating));
 }
 
+bool GovernanceValidator::CheckpointServes(const absl::flat_hash_set<std::string>& voided) const {
+  if (!checkpoint_ || checkpoint_->point.position > committed_position_) return false;
+  const absl::Status failure = lookup_failure_;
+  // An event `id` that comes after the checkpoint: what folding on from it reaches.
+  auto after = [&](const std::string& id) {
+    if (absl::c_any_of(group_events_, [&](const v1::Event* e) {
+          return absl::EqualsIgnoreCase(e->event_id(), id);
+        })) {
+      return true;
+    }
+    const std::optional<std::pair<uint64_t, std::string>> stored = Stored(id);
+    return stored && stored->first > checkpoint_->point.position;
+  };
+  bool serves = true;
+  for (const std::string& id : voided) {
+    serves = serves && (checkpoint_->voided.contains(id) || after(id));
+  }
+  for (const std::string& id : checkpoint_->voided) {
+    serves = serves && (voided.contains(id) || after(id));
+  }
+  lookup_failure_ = failure;
+  return serves;
+}
+
 absl::Status GovernanceValidator::Refold(Replaced* replaced) {
   const absl::flat_hash_set<std::string> voided =
       VoidedEvents(state_->corrections());
-  std::unique_ptr<GovernanceState> fresh = NewState();
+  const bool from_checkpoint = CheckpointServes(voided);
+  std::unique_ptr<GovernanceState> fresh =
+      from_checkpoint ? checkpoint_->state->Clone() : NewState();
+  const ChainPoint start = from_checkpoint ? checkpoint_->point : ChainPoint{};
+  // Where the fold takes the next checkpoint (0: nowhere): the lag behind the committed head,
+  // when that is at least the lag past the checkpoint it starts from, or it starts from none.
+  const uint64_t lag = options_.refold_checkpoint_lag;
+  uint64_t retake = 0;
+  if (store_ != nullptr && lag > 0 && committed_position_ > lag &&
+      committed_position_ - lag >= (from_checkpoint ? start.position + lag : 1)) {
+    retake = committed_position_ - lag;
+  }
+  std::optional<Checkpoint> taken;
   // Corrections themselves always fold: a correction's only effect is the
   // link it records, which decides whether it is voided. A voided event is
   // still known to FindEvent, for later corrections to name.
@@ -692,14 +733,14 @@ absl::Status GovernanceValidator::Refold(Replaced* replaced) {
     }
   };
   fresh->set_remember_events(store_ == nullptr);
-  if (store_ != nullptr && committed_position_ > 0) {
+  if (store_ != nullptr && committed_position_ > start.position) {
     // Checked against the chain as it is read, as Recover's replay is: the events below the
-    // snapshot were not read at this start.
+    // snapshot were not read at this start (nor those below the checkpoint at this refold).
     v1::Event event;
-    crypto::Hash prev{};
+    crypto::Hash prev = start.hash;
     absl::Status broken;
     RETURN_IF_ERROR(store_->ScanLog(
-        1, /*forward=*/true, [&](uint64_t position, absl::string_view stored) {
+        start.position + 1, /*forward=*/true, [&](uint64_t position, absl::string_view stored) {
           absl::StatusOr<crypto::Hash> hash = VerifyStoredEvent(position, stored, prev);
           if (!hash.ok()) {
             broken = hash.status();
@@ -709,6 +750,7 @@ absl::Status GovernanceValidator::Refold(Replaced* replaced) {
           if (ParseForFold(stored, &event) == ReadAhead::kGovernance) {
             fold(event);
           }
+          if (position == retake) taken = Checkpoint{fresh->Clone(), {position, prev}, voided};
           return position < committed_position_;
         }));
     RETURN_IF_ERROR(broken);
@@ -730,6 +772,10 @@ absl::Status GovernanceValidator::Refold(Replaced* replaced) {
   journal_.Clear();
   state_ = std::move(fresh);
   state_->set_journal(&journal_);
+  if (taken) checkpoint_ = std::move(taken);
+  ++refolds_.refolds;
+  refolds_.from_checkpoint += from_checkpoint ? 1 : 0;
+  refolds_.last_from = start.position + 1;
   return absl::OkStatus();
 }
 

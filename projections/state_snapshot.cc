@@ -1,10 +1,12 @@
 // GovernanceState's snapshot half: Save, SerializeSnapshot and Load (the state to and from a
 // govledger.internal.GovernanceStateSnapshot, proto/govledger/internal/snapshot.proto) and
-// their helpers, and Clear and ForgetEvents, which must know every member as they do.
+// their helpers, and Clear, Clone and ForgetEvents, which must know every member as they do.
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +38,28 @@ void GovernanceState::Clear() {
   corrections_.clear();
   unknown_events_ = 0;
   case_folded_.clear();
+}
+
+std::unique_ptr<GovernanceState> GovernanceState::Clone() const {
+  std::unique_ptr<GovernanceState> copy(new GovernanceState(*this));
+  copy->journal_ = nullptr;
+  // Keyed by the maps' addresses: each index moves to the copy's own map (rebuilt, an index
+  // costs a pass over every id of its map).
+  copy->case_folded_.clear();
+  const std::pair<const void*, const void*> maps[] = {{&organisations_, &copy->organisations_},
+                                                      {&work_, &copy->work_},
+                                                      {&risks_, &copy->risks_},
+                                                      {&scope_items_, &copy->scope_items_},
+                                                      {&decisions_, &copy->decisions_},
+                                                      {&keys_, &copy->keys_},
+                                                      {&rules_, &copy->rules_},
+                                                      {&corrections_, &copy->corrections_}};
+  for (const auto& [mine, its] : maps) {
+    if (auto folded = case_folded_.find(mine); folded != case_folded_.end()) {
+      copy->case_folded_.emplace(its, folded->second);
+    }
+  }
+  return copy;
 }
 
 void GovernanceState::ForgetEvents() {

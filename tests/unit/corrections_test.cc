@@ -6,8 +6,10 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <string>
@@ -846,6 +848,128 @@ TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {
 
 // The validator without a ledger: a correction inside a group that is then
 // aborted, or followed by a refused append.
+// The refold checkpoint (GovernanceValidator, "Corrections") changes what a refold costs, never
+// what it gives: the same appends to two ledgers, one whose refolds all fold from position 1 and
+// one whose checkpoint lags 4 positions, are accepted or refused alike and leave the same state,
+// append after append and after a reopen. Corrections name recent events mostly (folded on from
+// the checkpoint) and any earlier event sometimes (from position 1), and some come in appends
+// refused after their refold (the checkpoint then taken left out an event that stands again).
+TEST(RefoldCheckpointTest, FoldingOnFromTheCheckpointGivesWhatFoldingFromPositionOneGives) {
+  struct Side {
+    explicit Side(uint64_t lag) : lag(lag) { Open(); }
+    void Open() {
+      ledger.reset();
+      ValidatorOptions options;
+      options.refold_checkpoint_lag = lag;
+      validator = std::make_unique<GovernanceValidator>(std::move(options));
+      absl::StatusOr<std::unique_ptr<Ledger>> l = Ledger::Open(&store, &clock, {}, validator.get());
+      ASSERT_OK(l);
+      ledger = *std::move(l);
+    }
+    uint64_t lag;
+    FakeClock clock{1700000000000000};
+    MemoryEventStore store;
+    std::unique_ptr<GovernanceValidator> validator;
+    std::unique_ptr<Ledger> ledger;
+  };
+  Side from_one(0);
+  Side checkpointed(4);
+  google::protobuf::util::MessageDifferencer same;
+  same.set_repeated_field_comparison(google::protobuf::util::MessageDifferencer::AS_SET);
+  std::string differences;
+  same.ReportDifferencesToString(&differences);
+  std::vector<v1::Event> stored;  // for corrections to name
+  int sent = 0;
+  int accepted = 0;
+  auto append = [&](const std::vector<v1::Event>& events) {
+    ++sent;
+    const absl::Status a = from_one.ledger->Append(Request(events), "tester").status();
+    const absl::Status b = checkpointed.ledger->Append(Request(events), "tester").status();
+    EXPECT_EQ(a.code(), b.code());
+    EXPECT_EQ(a.message(), b.message());
+    if (a.ok()) {
+      ++accepted;
+      stored.insert(stored.end(), events.begin(), events.end());
+    }
+    from_one.clock.Advance(3600 * kMicrosPerSecond);
+    checkpointed.clock.Advance(3600 * kMicrosPerSecond);
+    differences.clear();
+    EXPECT_TRUE(same.Compare(Entities(checkpointed.validator->state()),
+                             Entities(from_one.validator->state())))
+        << "after append " << sent << ": " << differences;
+  };
+  append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")), Ev(Project("J0", "LPP")),
+          Ev(Project("J1", "LPP"))});
+  std::mt19937 rng(20261207);
+  const std::vector<v1::WorkRef> subjects = {ProgrammeRef("LPP"), ProjectRef("J0"),
+                                             ProjectRef("J1")};
+  const v1::Rag rags[] = {v1::RAG_GREEN, v1::RAG_AMBER, v1::RAG_RED};
+  int risks = 0;
+  int items = 0;
+  auto risk = [&] { return absl::StrCat("R", rng() % (risks + 1)); };
+  auto item = [&] { return absl::StrCat("S", rng() % (items + 1)); };
+  for (int round = 0; round < 400; ++round) {
+    std::vector<v1::Event> events;
+    for (int n = rng() % 4 == 0 ? 2 : 1; n > 0; --n) {
+      const v1::WorkRef& subject = subjects[rng() % subjects.size()];
+      switch (rng() % 9) {
+        case 0:
+          events.push_back(Ev(Risk(absl::StrCat("R", ++risks), subject, rags[rng() % 3])));
+          break;
+        case 1:
+          events.push_back(Ev(Rerate(risk(), rags[rng() % 3])));
+          break;
+        case 2:
+          events.push_back(Ev(CloseRisk(risk())));
+          break;
+        case 3:
+          events.push_back(Ev(TransferRisk(risk(), subject)));
+          break;
+        case 4:
+          events.push_back(Ev(Status(subject, rags[rng() % 3], 200 + round / 50)));
+          break;
+        case 5:
+          events.push_back(Ev(AddScope(absl::StrCat("S", ++items), subject)));
+          break;
+        case 6:
+          events.push_back(Ev(TransferScope(item(), subjects[rng() % 3], subject)));
+          break;
+        default: {
+          // Mostly one of the last few events stored; else any.
+          const size_t back = rng() % 4 == 0 ? stored.size() : std::min<size_t>(stored.size(), 6);
+          events.push_back(Correction(stored[stored.size() - 1 - rng() % back]));
+          if (rng() % 6 == 0) events.push_back(Ev(CloseRisk("R-none")));  // refused after it
+          break;
+        }
+      }
+    }
+    append(events);
+    if (::testing::Test::HasFailure()) break;
+  }
+  const RefoldReport& refolds = checkpointed.validator->refolds();
+  std::cout << accepted << " appends accepted; " << refolds.refolds << " refolds, "
+            << refolds.from_checkpoint << " of them from the checkpoint\n";
+  EXPECT_GT(accepted, 150);
+  EXPECT_GT(refolds.from_checkpoint, 20u);
+  EXPECT_GT(refolds.refolds - refolds.from_checkpoint, 5u);
+  EXPECT_EQ(from_one.validator->refolds().from_checkpoint, 0u);
+  EXPECT_EQ(from_one.validator->refolds().refolds, refolds.refolds);
+
+  // A reopen refolds at its replay's end (from position 1: no checkpoint yet), and the next
+  // correction of a recent event folds on from the checkpoint that refold left.
+  from_one.Open();
+  checkpointed.Open();
+  EXPECT_TRUE(same.Compare(Entities(checkpointed.validator->state()),
+                           Entities(from_one.validator->state())));
+  ASSERT_EQ(checkpointed.validator->refolds().refolds, 1u);
+  EXPECT_EQ(checkpointed.validator->refolds().last_from, 1u);
+  append({Ev(Risk("R-last", ProgrammeRef("LPP")))});
+  append({Correction(stored.back())});
+  EXPECT_EQ(checkpointed.validator->refolds().from_checkpoint, 1u);
+  EXPECT_GT(checkpointed.validator->refolds().last_from, 1u);
+  EXPECT_EQ(checkpointed.validator->state().FindRisk("R-last"), nullptr);
+}
+
 class CorrectionGroupTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -10,8 +10,9 @@
 // The contract checked:
 //   - every refusal is INVALID_ARGUMENT or FAILED_PRECONDITION with a message;
 //   - nothing crashes or trips a sanitizer (deploy/sanitize.sh runs this too);
-//   - the validator's state is the fold of the log it accepted, and a reopen
-//     recovers it;
+//   - the validator's state is the fold of the log it accepted (its refolds
+//     folding on from a checkpoint 8 positions back when they can), and a
+//     reopen recovers it;
 //   - every query (status, risks, scope, decisions, benefits, history,
 //     compare), at programme weeks, times and positions in both modes, answers
 //     or refuses with INVALID_ARGUMENT or NOT_FOUND, and the answers from the
@@ -257,7 +258,9 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
 
   FakeClock clock(kStart);
   MemoryEventStore store;
-  auto validator = std::make_unique<GovernanceValidator>();
+  ValidatorOptions options;
+  options.refold_checkpoint_lag = 8;
+  auto validator = std::make_unique<GovernanceValidator>(options);
   absl::StatusOr<std::unique_ptr<Ledger>> opened =
       Ledger::Open(&store, &clock, {}, validator.get());
   ASSERT_OK(opened);
@@ -495,11 +498,10 @@ TEST(GovernanceFuzzTest, MutatedEventsAreRefusedOrFoldedAndEveryQueryAnswers) {
         << r.status();
     EXPECT_GT(r.status().message().size(), 10u) << r.status();
   }
-  std::cout << accepted << " appends accepted, "
-            << refused[absl::StatusCode::kInvalidArgument]
-            << " refused as invalid, "
-            << refused[absl::StatusCode::kFailedPrecondition]
-            << " by the rules\n";
+  std::cout << accepted << " appends accepted, " << refused[absl::StatusCode::kInvalidArgument]
+            << " refused as invalid, " << refused[absl::StatusCode::kFailedPrecondition]
+            << " by the rules; " << validator->refolds().refolds << " refolds, "
+            << validator->refolds().from_checkpoint << " of them from the checkpoint\n";
   // Enough accepted for the fold below to mean something (500 with this seed under the rules of
   // 2026-12-05; each new rule refuses a few more mutations).
   EXPECT_GT(accepted, 400);

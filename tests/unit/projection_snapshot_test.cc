@@ -593,6 +593,43 @@ TEST(StateSnapshotTest, FoldedToNEqualsTheSnapshotAtNLoaded) {
   EXPECT_OK(loaded.Apply(Correction(log[9]), GovernanceState::Mode::kValidate));
 }
 
+// A clone (the validator's refold checkpoint) folds on as the state it copies, itself
+// outliving it: the same rules refuse the same events (ids told apart only by letter case
+// among them, which each state's own index of its maps answers), and the two end equal.
+TEST(StateSnapshotTest, AClonedStateFoldsOnAsTheStateItCopies) {
+  const std::vector<v1::Event> log = RichLog();
+  for (size_t n : {size_t{1}, size_t{9}, size_t{19}, log.size()}) {  // MOPAC's registered first
+    SCOPED_TRACE(absl::StrCat("cloned after ", n, " events"));
+    auto folded = std::make_unique<GovernanceState>();
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_OK(folded->Apply(log[i], GovernanceState::Mode::kValidate));
+    }
+    // Asked about letter case before the copy: the index is built, and copied.
+    EXPECT_THAT(folded->Apply(Ev(Organisation("mopac")), GovernanceState::Mode::kValidate),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("letter case")));
+    std::unique_ptr<GovernanceState> clone = folded->Clone();
+    EXPECT_EQ(Canonical(*clone), Canonical(*folded));
+    for (size_t i = n; i < log.size(); ++i) {
+      ASSERT_OK(folded->Apply(log[i], GovernanceState::Mode::kValidate));
+      ASSERT_OK(clone->Apply(log[i], GovernanceState::Mode::kValidate));
+    }
+    const std::string canonical = Canonical(*folded);
+    folded.reset();  // the clone's indexes are its own
+    EXPECT_EQ(Canonical(*clone), canonical);
+    for (const v1::Event& twin : {Ev(Organisation("mopac")), Ev(Risk("r1", ProgrammeRef("LPP"))),
+                                  Ev(Programme("lpp", "MOPAC"))}) {
+      EXPECT_THAT(clone->Apply(twin, GovernanceState::Mode::kValidate),
+                  StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("letter case")))
+          << twin.stream_id();
+    }
+    ASSERT_OK(
+        clone->Apply(Ev(Risk("R-NEW", ProgrammeRef("LPP"))), GovernanceState::Mode::kValidate));
+    EXPECT_THAT(
+        clone->Apply(Ev(Risk("r-new", ProgrammeRef("LPP"))), GovernanceState::Mode::kValidate),
+        StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("letter case")));
+  }
+}
+
 // The fold reads an event's id, stream, type, effective time and payload, and
 // of the server's fields only its position (governance_state.h, "Incarnations"):
 // the state must be the one folded from whole events.
