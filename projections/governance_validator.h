@@ -234,12 +234,15 @@ class GovernanceValidator : public EventValidator {
     std::unique_ptr<GovernanceState> state;
     ChainPoint point;  // the position it reflects, and the hash of the event there
     absl::flat_hash_set<std::string> voided;  // lower-case ids of the events it left out
+    // Lower-case ids found to come after it: stored after it, or not stored yet (any later
+    // position is after it), so that each is looked up once.
+    absl::flat_hash_set<std::string> after;
   };
   // Whether the checkpoint is the fold, at its position, of the log without `voided`: every
   // event in one of `voided` and the checkpoint's set but not the other is one of the group's,
   // or stored after the checkpoint's position. False when one is not found, or the store fails
   // (lookup_failure_ is left as it was).
-  bool CheckpointServes(const absl::flat_hash_set<std::string>& voided) const;
+  bool CheckpointServes(const absl::flat_hash_set<std::string>& voided);
   // Replaces the state with the fold (Mode::kReplay) of the committed log and
   // the group's accepted events, less the events the state's corrections void
   // (projections/corrections.h): on from the checkpoint when it serves, else from position 1,
