@@ -712,7 +712,10 @@ int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline)
     std::lock_guard lock(sync_mu_);
     if (!failed_.ok()) return now;  // nothing more is published
   }
-  WaitForHead(written, deadline);
+  // Not WaitForHead, which CloseSubscriptions ends: a query answered in the shutdown's grace
+  // period needs its cut as exact as any other.
+  std::unique_lock lock(head_mu_);
+  head_cv_.wait_until(lock, deadline, [&] { return head_.position >= written; });
   return now;
 }
 

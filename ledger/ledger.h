@@ -143,7 +143,7 @@ class Ledger {
   // without this, an event of a group still being staged or synced was left out of a cut after
   // its recorded time, and was in the same cut asked a moment later. Past `deadline` (or with
   // the writer stopped), it returns at once: then the microsecond before the staged group's
-  // recorded time, if that is sooner.
+  // recorded time, if that is sooner. CloseSubscriptions does not end its wait.
   int64_t SettledNowMicros(std::chrono::steady_clock::time_point deadline) const;
 
   // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end

@@ -1609,6 +1609,24 @@ TEST_F(LedgerPipelineTest, WrittenButUnsyncedEventsAreNeitherAcknowledgedNorServ
   EXPECT_OK(ledger_->Read(stream_b));
 }
 
+// A query answered during the shutdown's grace period (subscriptions closed) still waits for
+// the events recorded by its "now" to be published: its cut misses none of them.
+TEST_F(LedgerPipelineTest, SettledNowWaitsForWrittenEventsAfterSubscriptionsClose) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  store_.sync_gate.Hold();
+  AppendFuture held = AppendInBackground(*ledger_, Request({NewEvent("a")}));
+  store_.sync_gate.AwaitHeld();  // written, its sync held
+  ledger_->CloseSubscriptions();
+  std::future<uint64_t> settled = std::async(std::launch::async, [&] {
+    ledger_->SettledNowMicros(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    return ledger_->Head().position;  // what a cut at that instant reads
+  });
+  EXPECT_EQ(settled.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  store_.sync_gate.Release();
+  EXPECT_EQ(settled.get(), 2u);
+  ASSERT_OK(held.get());
+}
+
 TEST_F(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
   const v1::AppendRequest original = Request({NewEvent("x")});
   store_.sync_gate.Hold();
