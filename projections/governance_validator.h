@@ -50,7 +50,9 @@
 // (2.5 s at a million governance events on a 2-core machine). A refold that
 // passes the point ValidatorOptions::refold_checkpoint_lag positions behind the
 // committed head copies the state there, as the next checkpoint, when the head
-// is twice the lag past the checkpoint it used (or it used none).
+// is twice the lag past the checkpoint it used (or it used none). A refold
+// checks the chain of the events it reads: from the checkpoint on (those before
+// it were checked as the checkpoint was taken), or from position 1.
 //
 // Memory: committed events' ids are not kept; a correction's target is looked
 // up in the store (EventStore::FindEventId), so the state holds only entities.
@@ -103,10 +105,11 @@ struct ValidatorOptions {
   std::function<void(uint64_t position)> on_rebuild_checkpoint;
   // How far behind the committed head a refold takes the refold checkpoint it
   // leaves (Corrections, above); 0: every refold folds from position 1, and no
-  // copy of the state is kept. A refold from the checkpoint folds between one
-  // and two lags of positions, and copies the state (one copy more in memory).
-  // Default 10,000: tens of milliseconds at 50,000 risks on a 2-core machine,
-  // for a correction of an event up to 10,000 to 20,000 positions old.
+  // copy of the state is kept. A refold from the checkpoint copies the state
+  // (one copy more in memory) and folds every position from the checkpoint to
+  // the head: one to two lags while corrections keep coming, more after a long
+  // stretch without one (the checkpoint moves only at a refold). Default
+  // 10,000: tens of milliseconds at 50,000 risks on a 2-core machine.
   uint64_t refold_checkpoint_lag = 10000;
   // Told a line for the daemon's log when a snapshot taken every snapshot_every positions could
   // not be saved (a full disk). Default none.

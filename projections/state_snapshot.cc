@@ -43,8 +43,8 @@ void GovernanceState::Clear() {
 std::unique_ptr<GovernanceState> GovernanceState::Clone() const {
   std::unique_ptr<GovernanceState> copy(new GovernanceState(*this));
   copy->journal_ = nullptr;
-  // Keyed by the maps' addresses: each index moves to the copy's own map (rebuilt, an index
-  // costs a pass over every id of its map).
+  // Keyed by the maps' addresses: each index is copied to the copy's own map (without one, the
+  // copy's first question about a map's letter case builds its index in a pass over every id).
   copy->case_folded_.clear();
   const std::pair<const void*, const void*> maps[] = {{&organisations_, &copy->organisations_},
                                                       {&work_, &copy->work_},

@@ -846,8 +846,6 @@ TEST_F(CorrectionsTest, RegistrationsAreNotCorrected) {
   EXPECT_EQ(ledger_->Head().position, 4u);
 }
 
-// The validator without a ledger: a correction inside a group that is then
-// aborted, or followed by a refused append.
 // The refold checkpoint (GovernanceValidator, "Corrections") changes what a refold costs, never
 // what it gives: the same appends to two ledgers, one whose refolds all fold from position 1 and
 // one whose checkpoint lags 4 positions, are accepted or refused alike and leave the same state,
@@ -970,6 +968,8 @@ TEST(RefoldCheckpointTest, FoldingOnFromTheCheckpointGivesWhatFoldingFromPositio
   EXPECT_EQ(checkpointed.validator->state().FindRisk("R-last"), nullptr);
 }
 
+// The validator without a ledger: a correction inside a group that is then
+// aborted, or followed by a refused append.
 class CorrectionGroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
