@@ -198,18 +198,23 @@ absl::Status QueryServiceImpl::CatchUp(Caller caller) {
     index_ready_ = true;
   }
   const uint64_t before = index_.size();
-  absl::Status caught_up = CatchUpFromLog(caller);
+  uint64_t dropped_at = 0;
+  absl::Status caught_up = CatchUpFromLog(caller, &dropped_at);
   if (started && log_line_) {
     log_line_(absl::StrCat(
-        "query index ", loaded, ", then ", index_.size() - before, " events read to position ",
-        index_.size(), ", in ",
-        absl::StrFormat("%.2f", std::chrono::duration<double>(
-                                    std::chrono::steady_clock::now() - *started)
-                                    .count()),
+        "query index ", loaded, ", then ",
+        dropped_at == 0
+            ? absl::StrCat(index_.size() - before, " events read to position ", index_.size())
+            : absl::StrCat("dropped at position ", dropped_at,
+                           " (the next query builds it again from position 1)"),
+        ", in ",
+        absl::StrFormat(
+            "%.2f",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - *started).count()),
         " s",
         caught_up.ok() ? ""
         : errors::ErrorInfoOf(caught_up).value_or(google::rpc::ErrorInfo()).reason() ==
-                  errors::reason::kShuttingDown
+                errors::reason::kShuttingDown
             ? " (stopped by the shutdown: the next start goes on from there)"
             : absl::StrCat(" (stopped: ", caught_up.message(), ")")));
   }
@@ -218,12 +223,15 @@ absl::Status QueryServiceImpl::CatchUp(Caller caller) {
 
 void QueryServiceImpl::ResetIndex() {
   index_ = projections::ProgrammeIndex();
-  // The snapshots saved by the index thrown away are in no catalogue now: nothing else would
+  saved_size_ = saved_snapshots_ = saved_dropped_ = 0;
+  // The saved index goes too (a start would load it again, and its catalogue lists the
+  // snapshots below), before its snapshots, which are in no catalogue then: nothing else would
   // ever delete them.
+  ledger_->store().DeleteProjection(projections::kQueryIndexKey).IgnoreError();
   ledger_->store().DropProjections(projections::ProgrammeIndex::kSnapshotKeyPrefix).IgnoreError();
 }
 
-absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
+absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller, uint64_t* dropped_at) {
   const uint64_t head =
       caller == Caller::kStop
           ? std::min(ledger_->Head().position, index_.size() + kIndexedAtStop)
@@ -248,6 +256,7 @@ absl::Status QueryServiceImpl::CatchUpFromLog(Caller caller) {
       }
       if (absl::Status s = index_.Add(e, source_); !s.ok()) {
         ResetIndex();  // rebuilt by the next call
+        if (dropped_at != nullptr) *dropped_at = e.position();
         return s;
       }
     }

@@ -119,10 +119,12 @@ class QueryServiceImpl final : public QueryServiceBase {
   absl::Status CatchUp(Caller caller);
   // Adds the events from the index's size + 1 to the head published now;
   // UNAVAILABLE (SHUTTING_DOWN) between two pages once `caller` is to stop;
-  // Stop's own adds at most kIndexedAtStop events. REQUIRES: mu_ held.
-  absl::Status CatchUpFromLog(Caller caller);
-  // An empty index, to be built from position 1, and no snapshot of the old one left stored.
-  // REQUIRES: mu_ held.
+  // Stop's own adds at most kIndexedAtStop events. An event the index cannot add (a store
+  // that fails to find a correction's target) resets it (ResetIndex) and returns that error,
+  // its position in `*dropped_at` when given. REQUIRES: mu_ held.
+  absl::Status CatchUpFromLog(Caller caller, uint64_t* dropped_at = nullptr);
+  // An empty index, to be built from position 1, and neither the saved index nor a snapshot of
+  // the old one left stored. REQUIRES: mu_ held.
   void ResetIndex();
   static constexpr uint64_t kIndexedAtStop = 100000;
   // Saves the index (projections::SaveIndex) if it changed since loaded or

@@ -20,8 +20,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "govledger/v1/query.grpc.pb.h"
 #include "govledger/internal/snapshot.pb.h"
+#include "govledger/v1/query.grpc.pb.h"
+#include "ledger/common/uuid.h"
 #include "tests/governance_events.h"
 #include "tests/integration/client_util.h"
 #include "tests/integration/raw_database.h"
@@ -260,6 +261,52 @@ TEST_F(ProjectionsTest, ARestartLoadsTheQueryIndexAndReadsOnlyTheEventsAfterIt) 
                                      "index's hash at position ",
                                      head + 2, " does not match the log's)")));
   EXPECT_EQ(Answers(), later);
+}
+
+// A correction whose target the event-id index cannot give (its entry names another event: a
+// damaged index) stops the catch-up of a loaded query index, which is dropped with the saved
+// one: the start says so, and the stop leaves no saved index to load (the next start builds it
+// from position 1) nor snapshots that no catalogue lists.
+TEST_F(ProjectionsTest, AQueryIndexDroppedAtADamagedEventTakesTheSavedOneWithIt) {
+  const uint64_t head = RecordSeed000();
+  ASSERT_FALSE(Answers().empty());  // snapshots for the catalogue
+  ASSERT_OK(daemon_.Restart());     // saves the index at the head
+  Connect();
+  const v1::Event opened = Ev(Risk("LPP-RX1", ProgrammeRef("LPP")));
+  Send({opened});
+  Send({Correction(opened, "opened in error")});
+  EXPECT_TRUE(daemon_.Kill().signaled);  // the index saved stays at `head`
+  {
+    RawDatabase db(daemon_.data_dir());
+    ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+    const std::optional<UuidBytes> id = ParseUuid(opened.event_id());
+    ASSERT_TRUE(id.has_value());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(db.db()
+                    .Put(sync, db.family("event_ids"),
+                         rocksdb::Slice(reinterpret_cast<const char*>(id->data()), id->size()),
+                         PositionKey(1))
+                    .ok());
+  }
+  ASSERT_OK(daemon_.Start());
+  Connect();
+  const std::string line = IndexLine();
+  EXPECT_THAT(line, AllOf(HasSubstr(absl::StrCat("query index loaded at position ", head, " (")),
+                          HasSubstr("then dropped at position "), HasSubstr("(stopped: ")))
+      << line;
+  ASSERT_EQ(daemon_.Stop().code, 0);
+  RawDatabase db(daemon_.data_dir());
+  ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+  std::string bytes;
+  EXPECT_TRUE(db.db()
+                  .Get(rocksdb::ReadOptions(), db.family("projections"), "query-index", &bytes)
+                  .IsNotFound());
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db().NewIterator(rocksdb::ReadOptions(), db.family("projections")));
+  for (it->Seek("query/"); it->Valid() && it->key().starts_with("query/"); it->Next()) {
+    ADD_FAILURE() << "snapshot left: " << it->key().ToString();
+  }
 }
 
 // A daemon restarted day after day does not pile up query snapshots: they grow with the
