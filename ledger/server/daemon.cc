@@ -655,12 +655,18 @@ std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {
     if (!at.has_relative_path()) return "";
     at = at.parent_path();
   }
-  const uint64_t size = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
-  if (options.min_free_bytes < size) return "";
+  // The watch reads the space free to a process without root's privilege (f_bavail): at most
+  // the file system's size less the blocks reserved for root.
+  const uint64_t reserved = fs.f_bfree > fs.f_bavail ? fs.f_bfree - fs.f_bavail : 0;
+  const uint64_t usable =
+      (fs.f_blocks > reserved ? fs.f_blocks - reserved : 0) * static_cast<uint64_t>(fs.f_frsize);
+  if (options.min_free_bytes < usable) return "";
   return absl::StrCat("warning: --min-free-bytes ", options.min_free_bytes,
-                      " is at least the size of the whole file system holding ", options.data_dir,
-                      " (", size, " bytes): every append will be refused as if the disk were "
-                      "full; give a smaller floor (1 GiB, say) and restart");
+                      " is at least all the file system holding ", options.data_dir,
+                      " can ever have free (", usable,
+                      " bytes: its size less the blocks reserved for root): every append will be "
+                      "refused as if the disk were full; give a smaller floor (1 GiB, say) and "
+                      "restart");
 }
 
 v1::GetStatsResponse Daemon::Stats() const {

@@ -165,9 +165,10 @@ class Daemon {
   // confidential Part 2 text included); empty when only its owner may.
   static std::string DataDirWarning(const std::string& data_dir);
 
-  // A warning for a --min-free-bytes at or above the size of the data directory's whole file
-  // system: appends would stay paused for ever (until it is lowered and govledgerd restarted).
-  // Empty otherwise, and when the size cannot be read.
+  // A warning for a --min-free-bytes at or above all the data directory's file system can ever
+  // have free for govledgerd (its size less the blocks reserved for root, which the watch does
+  // not count): appends would stay paused for ever (until it is lowered and govledgerd
+  // restarted). Empty otherwise, and when the file system cannot be read.
   static std::string FreeSpaceFloorWarning(const DaemonOptions& options);
 
   // A warning for a --tls-cert whose certificate (the first in the file) has expired, is not

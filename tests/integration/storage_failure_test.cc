@@ -382,8 +382,8 @@ TEST(FreeSpaceTest, BelowTheFloorAppendsAreRefusedAndStoreNothingWhileReadsGoOn)
   // A floor no disk could meet is said at start.
   EXPECT_THAT(daemon.Stderr(),
               HasSubstr(absl::StrCat("govledgerd: warning: --min-free-bytes ", kFloor,
-                                     " is at least the size of the whole file system holding ",
-                                     daemon.data_dir())));
+                                     " is at least all the file system holding ", daemon.data_dir(),
+                                     " can ever have free (")));
   // Nor a backup: its checkpoint, written in the data directory, could fill the disk.
   const std::string backup_dir = daemon.data_dir() + "-backup";
   CliRun backup = Cli(absl::StrCat("--server ", daemon.address(), " admin backup ", backup_dir));
