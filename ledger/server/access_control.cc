@@ -21,9 +21,14 @@
 namespace govledger {
 namespace {
 
+// The actor a call names, and the metadata key that carried it.
+struct Named {
+  absl::string_view actor;
+  const char* key;  // kActorMetadataKey or kActorBinMetadataKey
+};
+
 // The actor the call names, if it names one.
-absl::StatusOr<std::optional<absl::string_view>> NamedActor(
-    const grpc::ServerContextBase& context) {
+absl::StatusOr<std::optional<Named>> NamedActor(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   const auto text = metadata.find(kActorMetadataKey);
   const auto bytes = metadata.find(kActorBinMetadataKey);
@@ -43,15 +48,13 @@ absl::StatusOr<std::optional<absl::string_view>> NamedActor(
   if (text == metadata.end() && bytes == metadata.end()) return std::nullopt;
   const auto& named = text != metadata.end() ? text->second : bytes->second;
   const absl::string_view actor(named.data(), named.size());
+  const char* key = text != metadata.end() ? kActorMetadataKey : kActorBinMetadataKey;
   // Named by its key: a caller that never meant to send one (a proxy's, a stray header) knows
   // what to look for.
   if (absl::Status s = ValidateNamedActor(actor); !s.ok()) {
-    return absl::Status(
-        s.code(), absl::StrCat("the call's metadata ",
-                               text != metadata.end() ? kActorMetadataKey : kActorBinMetadataKey,
-                               ": ", s.message()));
+    return absl::Status(s.code(), absl::StrCat("the call's metadata ", key, ": ", s.message()));
   }
-  return actor;
+  return Named{actor, key};
 }
 
 }  // namespace
@@ -188,11 +191,12 @@ std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {
 absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
     const grpc::ServerContextBase& context, Role needed) const {
   const auto& metadata = context.client_metadata();
-  ASSIGN_OR_RETURN(const std::optional<absl::string_view> named_actor, NamedActor(context));
+  ASSIGN_OR_RETURN(const std::optional<Named> named_actor, NamedActor(context));
   if (!enforced()) {
     // Only appends record an actor: a read does not pay for formatting the peer's address.
     if (needed <= Role::kReader) return Admitted{};
-    return Admitted{named_actor ? std::string(*named_actor) : absl::StrCat("peer:", context.peer())};
+    return Admitted{named_actor ? std::string(named_actor->actor)
+                                : absl::StrCat("peer:", context.peer())};
   }
   auto it = metadata.find(kAuthorizationMetadataKey);
   if (it == metadata.end()) {
@@ -233,11 +237,11 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
               "Part 2 included)"
             : ""));
   }
-  if (named_actor && *named_actor != grant->second.actor) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "govledger-actor '", PrintableText(*named_actor), "' is not the token's actor '",
-        grant->second.actor,
-        "'; leave govledger-actor (the CLI's --actor) out: the token names the actor"));
+  if (named_actor && named_actor->actor != grant->second.actor) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(named_actor->key, " '", PrintableText(named_actor->actor),
+                     "' is not the token's actor '", grant->second.actor, "'; leave ",
+                     named_actor->key, " (the CLI's --actor) out: the token names the actor"));
   }
   return Admitted{grant->second.actor, grant->second.role};
 }

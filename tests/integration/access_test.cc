@@ -238,7 +238,17 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
   ASSERT_THAT(AppendAs(writer_.secret, "PMO (Mayor's office)", &appended), GrpcOk());
   EXPECT_THAT(AppendAs(writer_.secret, "Chief Constable", &appended),
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
-                           HasSubstr("is not the token's actor 'PMO (Mayor's office)'")));
+                           HasSubstr("govledger-actor 'Chief Constable' is not the token's actor "
+                                     "'PMO (Mayor's office)'; leave govledger-actor (")));
+  {  // The refusal names the key that carried the actor.
+    auto context = Context(writer_.secret);
+    context->AddMetadata("govledger-actor-bin", "Zoë");
+    EXPECT_THAT(
+        stub_->Append(context.get(), MakeAppend({MakeEvent("programme/LPP", "p")}), &appended),
+        GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
+                     HasSubstr("govledger-actor-bin 'Zoë' is not the token's actor 'PMO (Mayor's "
+                               "office)'; leave govledger-actor-bin (")));
+  }
   // An actor whose bytes a terminal would act on is refused as an actor, before it is compared
   // with the token's, and not echoed raw (a fuzzer had found them so).
   {
