@@ -563,6 +563,7 @@ void Daemon::Shutdown() {
     (void)query_service_.release();
     (void)audit_service_.release();
     (void)health_service_.release();
+    (void)unknown_methods_.release();
     (void)access_.release();
   }
 }
