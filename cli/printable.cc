@@ -3,11 +3,19 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "ledger/common/text.h"
 
 namespace govledger::cli {
+
+std::string QuotedText(absl::string_view text) {
+  // Before PrintableText, whose escapes start with a backslash of their own.
+  return absl::StrCat(
+      "\"", PrintableText(absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}})), "\"");
+}
 
 void MakePrintable(google::protobuf::Message* message, LineBreaks line_breaks) {
   using google::protobuf::FieldDescriptor;

@@ -21,6 +21,11 @@ namespace govledger::cli {
 void MakePrintable(google::protobuf::Message* message,
                    LineBreaks line_breaks = LineBreaks::kEscape);
 
+// `text` in double quotes, made printable, a quote or backslash in it escaped (\" and \\): stored
+// text cannot close the quotes and go on as the words around it (a title that closed its quotes
+// and stated a false amount in the summary a signatory checks).
+std::string QuotedText(absl::string_view text);
+
 }  // namespace govledger::cli
 
 #endif  // GOVLEDGER_CLI_PRINTABLE_H_

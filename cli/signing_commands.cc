@@ -532,12 +532,12 @@ int SigningCommands::Digest(const std::string& server) {
   // What the digest is of, on stderr (stdout stays the digest alone, for scripts): the
   // signatory who signs it offline sees only the hex, so this is what to check it against.
   std::cerr << "govledger: the digest of decision " << PrintableText(decision->reference())
-            << " of " << PrintableText(decision->organisation_id()) << ", \""
-            << PrintableText(decision->title()) << "\"";
+            << " of " << PrintableText(decision->organisation_id()) << ", "
+            << QuotedText(decision->title());
   for (const v1::DecisionAmount& a : decision->amounts()) {
     std::cerr << "; " << projections::FormatPence(a.pence()) << " "
               << AmountKindText(a.kind());
-    if (!a.funding_source().empty()) std::cerr << " from " << PrintableText(a.funding_source());
+    if (!a.funding_source().empty()) std::cerr << " from " << QuotedText(a.funding_source());
     if (a.noted_only()) std::cerr << " (noted only)";
   }
   std::cerr << "; " << decision->recommendations_size() << " recommendation"
@@ -559,10 +559,13 @@ int SigningCommands::Digest(const std::string& server) {
               << projections::FormatDate(decision->part1_deferred_until());
   }
   if (decision->has_part2()) {
-    std::cerr << "; a confidential Part 2 (" << PrintableText(decision->part2().reason()) << ")";
+    std::cerr << "; a confidential Part 2 (" << QuotedText(decision->part2().reason()) << ")";
   }
+  // Every text a proposer wrote is quoted: none can pass for the summary's own words.
   std::cerr << "; to be signed by "
-            << PrintableText(absl::StrJoin(decision->required_signatory_roles(), ", "))
+            << absl::StrJoin(
+                   decision->required_signatory_roles(), ", ",
+                   [](std::string* out, const std::string& role) { out->append(QuotedText(role)); })
             << (declaration->has_value() ? "; with the declaration of interests given" : "")
             << "\n";
   // Where it stands, so that a signatory does not sign what takes no more signatures.

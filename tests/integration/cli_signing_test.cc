@@ -128,9 +128,10 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
   EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(pcd72)));
   // What it is the digest of, for the signatory to check, apart from it on stderr.
-  EXPECT_THAT(digest.err, AllOf(HasSubstr("the digest of decision PCD 72 of MOPAC, \""),
-                                HasSubstr("; \u00a3730,000.00 revenue from Major Change Reserve"),
-                                HasSubstr("to be signed by ")));
+  EXPECT_THAT(digest.err,
+              AllOf(HasSubstr("the digest of decision PCD 72 of MOPAC, \""),
+                    HasSubstr("; \u00a3730,000.00 revenue from \"Major Change Reserve\""),
+                    HasSubstr(absl::StrCat("to be signed by \"", role, "\""))));
   // And where it stands (found by a signatory's trial: a withdrawn or approved decision's
   // digest was printed without a word).
   EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending: signed "
@@ -229,6 +230,29 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
 // digest that was signed (--digest), is refused before anything is sent, saying so: the
 // ledger, sent the digest as stored now, could only call it a signature that does not verify
 // with the key (found by a signatory's trial). The digest signed now goes in.
+// The summary beside a digest quotes what the proposer wrote: a title cannot close its quotes
+// and state figures of its own (a security reviewer's trial), nor can a funding source or a
+// role.
+TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
+  const std::string role = "Deputy Mayor; \"Mayor\"";
+  v1::AppendResponse response;
+  ASSERT_THAT(
+      Append(*stub_, MakeAppend({At(Ev(Organisation("MOPAC")), MakeDate(2016, 1, 1))}), &response),
+      GrpcOk());
+  v1::DecisionProposed forged =
+      Decision("MOPAC", "PCD 908", {role}, {Amount(v1::AMOUNT_KIND_ONE_OFF, 900000000, "F\"; x")});
+  forged.set_title("Stationery\"; \u00a310.00 one-off from Petty Cash; x\\");
+  ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(forged), MakeDate(2016, 10, 4))}), &response),
+              GrpcOk());
+  CliRun shown =
+      Cli(absl::StrCat(Server(), " decision digest --organisation MOPAC --reference 'PCD 908'"));
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_THAT(shown.err,
+              AllOf(HasSubstr("of MOPAC, \"Stationery\\\"; \u00a310.00 one-off from Petty Cash; "
+                              "x\\\\\"; \u00a39,000,000.00 one-off from \"F\\\"; x\";"),
+                    HasSubstr("to be signed by \"Deputy Mayor; \\\"Mayor\\\"\"\n")));
+}
+
 TEST_F(CliSigningTest, SubmitSignatureChecksTheDigestSigned) {
   std::string prefix;
   ASSERT_NO_FATAL_FAILURE(RegisterDmpcKey(&prefix));
