@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cli/client.h"
+#include "cli/printable.h"
 #include "govledger/v1/admin.grpc.pb.h"
 #include "govledger/v1/audit.grpc.pb.h"
 #include "govledger/v1/ledger.grpc.pb.h"
@@ -442,6 +443,8 @@ int AdminCommands::Stats(const std::string& server) {
   }
   if (prometheus_) return backups_result();
   if (json_) return PrintJson(s);
+  // The server's words (its version, a failure's message) reach a terminal.
+  MakePrintable(&s);
   const double per_sync =
       s.syncs() == 0 ? 0 : static_cast<double>(s.events_appended()) / static_cast<double>(s.syncs());
   std::cout << "version        govledgerd " << s.version() << " (storage format "

@@ -281,6 +281,40 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
 // `admin stats --prometheus` prints the figures in Prometheus's text format: every sample named
 // govledger_*, after its HELP and TYPE; --out replaces a file atomically (no partial file left);
 // a daemon that does not answer gives govledger_up 0 and exit 3; misused flags are exit 2.
+// An AdminService on 127.0.0.1 whose figures carry what a terminal would act on: escape
+// sequences in the version and in a storage failure's message.
+class HostileStats final : public v1::AdminService::Service {
+ public:
+  HostileStats() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~HostileStats() override { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+                        v1::GetStatsResponse* out) override {
+    out->set_version("0.1.0\x1b]0;TITLE\x07\x1b[31mRED");
+    out->set_storage_failure("\x1b[2J\x1b[31mFAKE FAILURE");
+    return grpc::Status::OK;
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// `admin stats` shows a server's words escaped (a security reviewer's trial with a fake server).
+TEST(AdminStatsTextTest, TheServersWordsReachTheTerminalEscaped) {
+  HostileStats server;
+  CliRun stats = Cli(absl::StrCat("--server ", server.address(), " admin stats"));
+  EXPECT_EQ(stats.code, 0) << stats.err;
+  EXPECT_THAT(stats.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(stats.out, AllOf(HasSubstr("govledgerd 0.1.0\\x1b]0;TITLE\\x07\\x1b[31mRED"),
+                               HasSubstr("(\\x1b[2J\\x1b[31mFAKE FAILURE")));
+}
+
 TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
   AppendMany(7);
   CliRun printed = Cli(absl::StrCat(Server(), " admin stats --prometheus"));
