@@ -586,13 +586,17 @@ int SigningCommands::Digest(const std::string& server) {
     } else {
       std::vector<std::string> signed_by;
       for (const v1::DecisionSignature& sig : entry->signatures()) {
-        signed_by.push_back(absl::StrCat(PrintableText(sig.role()), " (",
-                                         PrintableText(sig.holder()), ")"));
+        signed_by.push_back(
+            absl::StrCat(QuotedText(sig.role()), " (", QuotedText(sig.holder()), ")"));
       }
       std::cerr << "govledger: decision " << PrintableText(decision->reference())
                 << " is pending: signed by "
                 << (signed_by.empty() ? std::string("nobody yet") : absl::StrJoin(signed_by, ", "))
-                << "; awaiting " << PrintableText(absl::StrJoin(entry->unsigned_roles(), ", "))
+                << "; awaiting "
+                << absl::StrJoin(entry->unsigned_roles(), ", ",
+                                 [](std::string* out, const std::string& role) {
+                                   out->append(QuotedText(role));
+                                 })
                 << "\n";
     }
   }

@@ -278,9 +278,6 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
   EXPECT_LE(recorded, absl::ToUnixMicros(absl::Now()));
 }
 
-// `admin stats --prometheus` prints the figures in Prometheus's text format: every sample named
-// govledger_*, after its HELP and TYPE; --out replaces a file atomically (no partial file left);
-// a daemon that does not answer gives govledger_up 0 and exit 3; misused flags are exit 2.
 // An AdminService on 127.0.0.1 whose figures carry what a terminal would act on: escape
 // sequences in the version and in a storage failure's message.
 class HostileStats final : public v1::AdminService::Service {
@@ -315,6 +312,9 @@ TEST(AdminStatsTextTest, TheServersWordsReachTheTerminalEscaped) {
                                HasSubstr("(\\x1b[2J\\x1b[31mFAKE FAILURE")));
 }
 
+// `admin stats --prometheus` prints the figures in Prometheus's text format: every sample named
+// govledger_*, after its HELP and TYPE; --out replaces a file atomically (no partial file left);
+// a daemon that does not answer gives govledger_up 0 and exit 3; misused flags are exit 2.
 TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
   AppendMany(7);
   CliRun printed = Cli(absl::StrCat(Server(), " admin stats --prometheus"));

@@ -135,7 +135,8 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   // And where it stands (found by a signatory's trial: a withdrawn or approved decision's
   // digest was printed without a word).
   EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending: signed "
-                                                 "by nobody yet; awaiting ", role, "\n")));
+                                                 "by nobody yet; awaiting \"",
+                                                 role, "\"\n")));
   CliRun unknown = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 99'"));
   EXPECT_EQ(unknown.code, 1);
@@ -226,10 +227,6 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
                                       "signatures"));
 }
 
-// A signature made before the decision was corrected and proposed again, submitted with the
-// digest that was signed (--digest), is refused before anything is sent, saying so: the
-// ledger, sent the digest as stored now, could only call it a signature that does not verify
-// with the key (found by a signatory's trial). The digest signed now goes in.
 // The summary beside a digest quotes what the proposer wrote: a title cannot close its quotes
 // and state figures of its own (a security reviewer's trial), nor can a funding source or a
 // role.
@@ -242,6 +239,9 @@ TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
   v1::DecisionProposed forged =
       Decision("MOPAC", "PCD 908", {role}, {Amount(v1::AMOUNT_KIND_ONE_OFF, 900000000, "F\"; x")});
   forged.set_title("Stationery\"; \u00a310.00 one-off from Petty Cash; x\\");
+  // A character read as a quote (U+02BA) is escaped too: a helper's second trial.
+  forged.mutable_part2()->set_text("withheld");
+  forged.mutable_part2()->set_reason("commercial\u02ba; \u00a31.00");
   ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(forged), MakeDate(2016, 10, 4))}), &response),
               GrpcOk());
   CliRun shown =
@@ -250,9 +250,16 @@ TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
   EXPECT_THAT(shown.err,
               AllOf(HasSubstr("of MOPAC, \"Stationery\\\"; \u00a310.00 one-off from Petty Cash; "
                               "x\\\\\"; \u00a39,000,000.00 one-off from \"F\\\"; x\";"),
-                    HasSubstr("to be signed by \"Deputy Mayor; \\\"Mayor\\\"\"\n")));
+                    HasSubstr("; a confidential Part 2 (\"commercial\\u02ba; \u00a31.00\")"),
+                    HasSubstr("to be signed by \"Deputy Mayor; \\\"Mayor\\\"\"\n"),
+                    // Where it stands names the role quoted too.
+                    HasSubstr("; awaiting \"Deputy Mayor; \\\"Mayor\\\"\"\n")));
 }
 
+// A signature made before the decision was corrected and proposed again, submitted with the
+// digest that was signed (--digest), is refused before anything is sent, saying so: the
+// ledger, sent the digest as stored now, could only call it a signature that does not verify
+// with the key (found by a signatory's trial). The digest signed now goes in.
 TEST_F(CliSigningTest, SubmitSignatureChecksTheDigestSigned) {
   std::string prefix;
   ASSERT_NO_FATAL_FAILURE(RegisterDmpcKey(&prefix));
