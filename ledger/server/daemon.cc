@@ -375,11 +375,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   }
   daemon->ledger_ = std::move(*ledger);
   daemon->ledger_opened_ = true;
-  if (options.min_free_bytes > 0) {
-    daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(
-        daemon->ledger_.get(), options.data_dir, options.min_free_bytes,
-        FreeSpaceWatch::Of(options.data_dir), std::chrono::seconds(1), options.log);
-  }
+  // With no floor too: it also stops appends once the data directory is removed or moved.
+  daemon->free_space_watch_ = std::make_unique<FreeSpaceWatch>(
+      daemon->ledger_.get(), options.data_dir, options.min_free_bytes,
+      FreeSpaceWatch::Of(options.data_dir), std::chrono::seconds(1), options.log);
   // Recovery parsed a large snapshot (or replayed the log): give the freed memory back to the
   // system (tcmalloc keeps it otherwise).
   MallocExtension::instance()->ReleaseFreeMemory();

@@ -168,6 +168,8 @@ void FreeSpaceWatch::Check() {
     free_checks_ = 0;
     return;
   }
+  // No floor: the directory alone is watched.
+  if (min_free_bytes_ == 0) return;
   if (!free.ok() && !absl::IsResourceExhausted(free.status())) return;
   const bool enough = free.ok() && *free >= min_free_bytes_;
   // Once paused, appends wait for the floor to be free at kResumeChecks checks in a row, so that

@@ -1,4 +1,6 @@
-// FreeSpaceWatch: pauses a ledger's appends while the file system holding its data has fewer
+// FreeSpaceWatch: stops a ledger's appends for good once its data directory is removed or moved
+// (what they would write would go with it), and pauses them while the file system holding its
+// data has fewer
 // free bytes than a floor, and resumes them once it has had at least that many at
 // kResumeChecks checks in a row (so that a disk about the floor does not flap), so a disk
 // that fills refuses appends cleanly (RESOURCE_EXHAUSTED, and back by itself when space is
@@ -40,12 +42,12 @@ class FreeSpaceWatch {
   // Paused appends resume once the floor is free at this many checks in a row.
   static constexpr int kResumeChecks = 10;
 
-  // Watches `free_bytes` against `min_free_bytes` (at least 1) for `ledger`, which must
-  // outlive the watch; `path` names the place in the messages. `on_change` (may be empty) is
-  // told, from the checking thread, a line for the daemon's log each time appends are paused
-  // or resumed. A check that finds the path gone (NOT_FOUND) stops the ledger's appends for
-  // good (Ledger::StopAppends): what it would write goes with the directory. A check that
-  // cannot read the free space otherwise changes nothing.
+  // Watches `free_bytes` against `min_free_bytes` for `ledger`, which must outlive the watch
+  // (0: no floor, never a pause: only the directory is watched, as below); `path` names the place
+  // in the messages. `on_change` (may be empty) is told, from the checking thread, a line for the
+  // daemon's log each time appends are paused or resumed. A check that finds the path gone
+  // (NOT_FOUND) stops the ledger's appends for good (Ledger::StopAppends): what it would write goes
+  // with the directory. A check that cannot read the free space otherwise changes nothing.
   FreeSpaceWatch(Ledger* ledger, std::string path, uint64_t min_free_bytes,
                  FreeBytes free_bytes, std::chrono::milliseconds interval,
                  std::function<void(const std::string&)> on_change);

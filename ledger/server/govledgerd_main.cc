@@ -192,10 +192,12 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
                  "last event's recorded time (recorded times never go backwards)")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(int64_t{0}, int64_t{1} << 32));
-  app.add_option("--min-free-bytes", options.min_free_bytes,
-                 "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
-                 "fewer free bytes than this, checked every second; they resume by themselves "
-                 "once it has been free for 10 s (0: never)")
+  app.add_option(
+         "--min-free-bytes", options.min_free_bytes,
+         "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
+         "fewer free bytes than this, checked every second; they resume by themselves "
+         "once it has been free for 10 s (0: never; the data directory is still watched, and "
+         "appends stop if it is removed or moved)")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(uint64_t{0}, uint64_t{1} << 60));
   // Every unsigned option takes a range: CLI11 alone reads "-5" into an

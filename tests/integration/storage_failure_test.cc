@@ -296,6 +296,23 @@ TEST(StorageFailureTest, ADataDirectoryRemovedWhileServingStopsAppends) {
   std::filesystem::remove(saved);
 }
 
+// With no free-space floor, the directory is watched all the same (an operator's trial: with
+// --min-free-bytes 0, appends were acknowledged on into files no directory held, and lost at
+// the stop).
+TEST(StorageFailureTest, ADataDirectoryRemovedStopsAppendsWithNoFreeSpaceFloorToo) {
+  DaemonHarness daemon({"--min-free-bytes", "0"});
+  ASSERT_OK(daemon.Start());
+  auto stub = daemon.NewStub();
+  ASSERT_OK(AppendOne(*stub, "gone/dir", "before"));
+  std::filesystem::remove_all(daemon.data_dir());
+  uint64_t acknowledged = 1;
+  EXPECT_THAT(AppendUntilRefused(*stub, "gone/dir", &acknowledged),
+              GrpcStatusIs(grpc::StatusCode::UNAVAILABLE,
+                           AllOf(HasSubstr(absl::StrCat("the data directory ", daemon.data_dir(),
+                                                        " was removed while govledgerd ran")),
+                                 HasSubstr("Do not stop govledgerd"))));
+}
+
 // A data directory moved aside (renamed) while the daemon runs is whole where it went: the
 // watch says where, and that the fix is to stop and move it back, which loses nothing. It had
 // been taken for removed, whose advice (export, restore, import) rewrites every event since

@@ -235,6 +235,28 @@ TEST_F(FreeSpaceWatchTest, ADirectoryGoneStopsAppends) {
   EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
+// With no floor (--min-free-bytes 0), no pause ever, for bytes or files, but the directory is
+// still watched: gone, appends stop (an operator's trial: acknowledged appends were lost with a
+// directory removed under a daemon started with no floor).
+TEST_F(FreeSpaceWatchTest, NoFloorNeverPausesButADirectoryGoneStillStopsAppends) {
+  free_ = 0;
+  std::unique_ptr<FreeSpaceWatch> watch = Watch(0);
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+  free_ = kNoFiles;
+  const int seen = checks_.load();
+  while (checks_.load() < seen + 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
+  EXPECT_THAT(ledger_->appends_paused(), IsEmpty());
+  free_ = kGone;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger_->storage_failure().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("was removed")));
+  EXPECT_EQ(ledger_->Head().position, 2u);
+}
+
 // The directory gone while appends were paused: stopped, and no longer paused (stats and
 // Backup had gone on saying that space would bring appends back: a reviewer's find).
 TEST_F(FreeSpaceWatchTest, ADirectoryGoneWhilePausedStopsAppendsAndLiftsThePause) {
