@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <system_error>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -123,6 +124,24 @@ BackupsSeen SeeBackups(const std::string& parent) {
       seen.manifest = *std::move(manifest);
     }
   }
+  // The newest's files are there, at the sizes its manifest gives (a file's bytes are checked
+  // against its SHA-256 by a restore, which reads them all: too long for a metrics job).
+  for (const v1::BackupFile& file : seen.manifest.files()) {
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(
+        std::filesystem::path(parent) / seen.newest / file.name(), error);
+    if (error || size != file.size()) {
+      seen.read = absl::DataLossError(
+          absl::StrCat("the newest backup, ", seen.newest, " in ", parent,
+                       ", is damaged: its file ", PrintableText(file.name()),
+                       error ? absl::StrCat(" cannot be read (", error.message(), ")")
+                             : absl::StrCat(" holds ", size, " bytes"),
+                       ", where its manifest gives ", file.size(),
+                       "; take a new backup (govledger admin backup --into ", parent, ")"));
+      seen.newest.clear();
+      return seen;
+    }
+  }
   return seen;
 }
 
@@ -140,10 +159,13 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
   if (backups != nullptr) {
     metric("govledger_backups_readable", "gauge",
            "Whether the backups directory (--backups), its backups and their manifests could be "
-           "read (1) or not (0).",
+           "read, and the newest's files are there at the sizes its manifest gives (1), or not "
+           "(0).",
            backups->read.ok() ? "1" : "0");
     if (backups->read.ok()) {
-      metric("govledger_backups", "gauge", "Complete, checked backups in the backups directory.",
+      metric("govledger_backups", "gauge",
+             "Backups in the backups directory, their manifests read (the newest's files "
+             "there at the sizes its manifest gives).",
              absl::StrCat(backups->count));
     }
     if (backups->read.ok() && !backups->newest.empty()) {

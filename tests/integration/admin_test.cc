@@ -667,6 +667,31 @@ TEST_F(AdminTest, StatsWatchTheNewestBackup) {
               HasSubstr(absl::StrCat("\nbackups        3; the newest, ", names[1], ", taken ")));
   fs::remove_all(parent + "/backup-29991231T000000.000Z");
 
+  // A file of the newest missing, or cut short: the backup is damaged, said, exit 1 (an
+  // operator's trial: a damaged newest backup was counted, and found only at its restore).
+  std::string table;
+  for (const auto& entry : fs::directory_iterator(parent + "/" + names[1])) {
+    if (entry.path().extension() == ".sst") table = entry.path();
+  }
+  ASSERT_FALSE(table.empty());
+  const std::string table_bytes = ReadFile(table);
+  WriteFile(table, table_bytes.substr(0, table_bytes.size() / 2));
+  CliRun cut = Cli(stats + " --prometheus");
+  EXPECT_EQ(cut.code, 1);
+  EXPECT_THAT(cut.out, AllOf(HasSubstr("\ngovledger_backups_readable 0\n"),
+                             Not(HasSubstr("govledger_backup_newest"))));
+  EXPECT_THAT(cut.err, AllOf(HasSubstr(absl::StrCat("the newest backup, ", names[1], " in ")),
+                             HasSubstr(absl::StrCat(", is damaged: its file ",
+                                                    fs::path(table).filename().string(), " holds ",
+                                                    table_bytes.size() / 2, " bytes")),
+                             HasSubstr("take a new backup")));
+  fs::remove(table);
+  CliRun missing_file = Cli(stats);
+  EXPECT_EQ(missing_file.code, 1);
+  EXPECT_THAT(missing_file.out, AllOf(HasSubstr("\nbackups        UNREADABLE: the newest backup, "),
+                                      HasSubstr(" cannot be read (")));
+  WriteFile(table, table_bytes);
+
   // A manifest damaged: said, exit 1, after the figures.
   WriteFile(parent + "/" + names[1] + "/govledger-backup.json", "{not json");
   CliRun damaged = Cli(stats + " --prometheus");
