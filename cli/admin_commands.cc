@@ -212,7 +212,8 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
          "Store syncs (group commits) since the start.", number(s->syncs()));
   metric("govledger_subscriptions_open", "gauge", "Subscriptions open now.",
          number(s->subscriptions_open()));
-  metric("govledger_data_dir_bytes", "gauge", "Bytes of every file in the data directory.",
+  metric("govledger_data_dir_bytes", "gauge",
+         "Bytes the files of the data directory take on disk (their blocks, as du counts them).",
          number(s->data_dir_bytes()));
   if (s->has_data_dir_free_bytes()) {  // unknown: left out, not 0 (a full disk's figure)
     metric("govledger_data_dir_free_bytes", "gauge",
