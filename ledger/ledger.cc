@@ -509,6 +509,12 @@ void Ledger::StopAppends(const absl::Status& cause) {
     if (!failed_.ok()) return;
     failed_ = cause;
   }
+  {
+    // Nothing more is published: a SettledNowMicros waiting for the head stops waiting.
+    std::lock_guard lock(head_mu_);
+    publishing_stopped_ = true;
+  }
+  head_cv_.notify_all();
   if (options_.on_storage_failure) options_.on_storage_failure(cause);
 }
 
@@ -715,7 +721,8 @@ int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline)
   // Not WaitForHead, which CloseSubscriptions ends: a query answered in the shutdown's grace
   // period needs its cut as exact as any other.
   std::unique_lock lock(head_mu_);
-  head_cv_.wait_until(lock, deadline, [&] { return head_.position >= written; });
+  head_cv_.wait_until(lock, deadline,
+                      [&] { return head_.position >= written || publishing_stopped_; });
   return now;
 }
 

@@ -1627,6 +1627,24 @@ TEST_F(LedgerPipelineTest, SettledNowWaitsForWrittenEventsAfterSubscriptionsClos
   ASSERT_OK(held.get());
 }
 
+// A sync that fails while SettledNowMicros waits for it ends the wait: nothing more is
+// published, and the query is answered then, not at its deadline (a reviewer's finding).
+TEST_F(LedgerPipelineTest, SettledNowStopsWaitingWhenTheSyncItWaitsForFails) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  store_.sync_gate.Hold();
+  AppendFuture held = AppendInBackground(*ledger_, Request({NewEvent("a")}));
+  store_.sync_gate.AwaitHeld();
+  std::future<void> settled = std::async(std::launch::async, [&] {
+    ledger_->SettledNowMicros(std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  });
+  EXPECT_EQ(settled.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  store_.fail_sync = true;
+  store_.sync_gate.Release();
+  EXPECT_EQ(settled.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(held.get().ok());
+  EXPECT_EQ(ledger_->Head().position, 1u);
+}
+
 TEST_F(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
   const v1::AppendRequest original = Request({NewEvent("x")});
   store_.sync_gate.Hold();
