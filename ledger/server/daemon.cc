@@ -655,16 +655,22 @@ std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {
     if (!at.has_relative_path()) return "";
     at = at.parent_path();
   }
+  return FreeSpaceFloorWarning(options.min_free_bytes, options.data_dir, fs);
+}
+
+std::string Daemon::FreeSpaceFloorWarning(uint64_t min_free_bytes, const std::string& data_dir,
+                                          const struct statvfs& fs) {
+  if (min_free_bytes == 0) return "";
   // The watch reads the space free to a process without root's privilege (f_bavail): at most
-  // the file system's size less the blocks reserved for root.
+  // the file system's size less the blocks only root may use.
   const uint64_t reserved = fs.f_bfree > fs.f_bavail ? fs.f_bfree - fs.f_bavail : 0;
   const uint64_t usable =
       (fs.f_blocks > reserved ? fs.f_blocks - reserved : 0) * static_cast<uint64_t>(fs.f_frsize);
-  if (options.min_free_bytes < usable) return "";
-  return absl::StrCat("warning: --min-free-bytes ", options.min_free_bytes,
-                      " is at least all the file system holding ", options.data_dir,
+  if (min_free_bytes < usable) return "";
+  return absl::StrCat("warning: --min-free-bytes ", min_free_bytes,
+                      " is at least all the file system holding ", data_dir,
                       " can ever have free (", usable,
-                      " bytes: its size less the blocks reserved for root): every append will be "
+                      " bytes: its size less the blocks only root may use): every append will be "
                       "refused as if the disk were full; give a smaller floor (1 GiB, say) and "
                       "restart");
 }

@@ -6,6 +6,8 @@
 #ifndef GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 #define GOVLEDGER_LEDGER_SERVER_DAEMON_H_
 
+#include <sys/statvfs.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -166,10 +168,13 @@ class Daemon {
   static std::string DataDirWarning(const std::string& data_dir);
 
   // A warning for a --min-free-bytes at or above all the data directory's file system can ever
-  // have free for govledgerd (its size less the blocks reserved for root, which the watch does
+  // have free for govledgerd (its size less the blocks only root may use, which the watch does
   // not count): appends would stay paused for ever (until it is lowered and govledgerd
   // restarted). Empty otherwise, and when the file system cannot be read.
   static std::string FreeSpaceFloorWarning(const DaemonOptions& options);
+  // The same for the file system `fs` describes.
+  static std::string FreeSpaceFloorWarning(uint64_t min_free_bytes, const std::string& data_dir,
+                                           const struct statvfs& fs);
 
   // A warning for a --tls-cert whose certificate (the first in the file) has expired, is not
   // yet valid, or expires within 30 days of `now_micros`: clients refuse it then, and it is

@@ -2,6 +2,7 @@
 // can reach it; Daemon::CertificateWarning: a TLS certificate expired or about to.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 
 #include <cstdlib>
 #include <string>
@@ -17,6 +18,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::string WarningFor(const std::string& listen, bool tokens, bool tls) {
   DaemonOptions options;
@@ -89,6 +91,35 @@ TEST(ClockBehindWarningTest, AClockBehindTheLogIsSaid) {
             "govledgerd start): every event appended is recorded at that time until the clock "
             "catches up; "
             "if the clock is wrong, set it (NTP)");
+}
+
+}  // namespace
+}  // namespace govledger
+
+namespace govledger {
+namespace {
+
+// Daemon::FreeSpaceFloorWarning: a floor the watch can never see free, which it reads as the
+// blocks free to a process without root's privilege (f_bavail), so at most the file system's
+// size less the blocks only root may use (a code reader's finding: a floor between the two
+// went unwarned).
+TEST(FreeSpaceFloorWarningTest, AFloorAboveAllTheFileSystemCanHaveFreeIsSaid) {
+  struct statvfs fs {};
+  fs.f_frsize = 4096;
+  fs.f_blocks = 1000;  // 4,096,000 bytes in all
+  fs.f_bfree = 600;
+  fs.f_bavail = 200;  // 400 blocks only root may use: 2,457,600 bytes at most free to others
+  EXPECT_THAT(Daemon::FreeSpaceFloorWarning(0, "/srv/ledger", fs), IsEmpty());
+  EXPECT_THAT(Daemon::FreeSpaceFloorWarning(2457599, "/srv/ledger", fs), IsEmpty());
+  EXPECT_EQ(Daemon::FreeSpaceFloorWarning(2457600, "/srv/ledger", fs),
+            "warning: --min-free-bytes 2457600 is at least all the file system holding "
+            "/srv/ledger can ever have free (2457600 bytes: its size less the blocks only root "
+            "may use): every append will be refused as if the disk were full; give a smaller "
+            "floor (1 GiB, say) and restart");
+  EXPECT_THAT(Daemon::FreeSpaceFloorWarning(3000000, "/srv/ledger", fs), Not(IsEmpty()));
+  fs.f_bavail = fs.f_bfree;  // nothing reserved: the whole size
+  EXPECT_THAT(Daemon::FreeSpaceFloorWarning(4095999, "/srv/ledger", fs), IsEmpty());
+  EXPECT_THAT(Daemon::FreeSpaceFloorWarning(4096000, "/srv/ledger", fs), Not(IsEmpty()));
 }
 
 }  // namespace
