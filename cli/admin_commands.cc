@@ -620,7 +620,13 @@ int AdminCommands::Backup(const std::string& server) {
     return FailLocal(NotWritten(failed));
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok()) return FailCall(server, status);
+  if (!status.ok()) {
+    // The call's end said as for any call, then what became of the backup (a daemon stopped
+    // mid-stream gave gRPC's words alone: an operator's trial).
+    return Fail(ExitCodeOf(status),
+                absl::StrCat(DescribeError(server, status), "\ngovledger: backup not written, ",
+                             backup_dir_, " left as it was"));
+  }
   if (!manifest.has_value()) {
     return Fail(kExitRefused, absl::StrCat("server ", server,
                                            ": the backup ended without its "

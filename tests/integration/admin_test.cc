@@ -1023,7 +1023,9 @@ TEST_F(AdminTest, BackupRefusesANonEmptyDirectoryAndAnUnreachableServer) {
   const std::string target = Scratch("unreachable");
   r = Cli(absl::StrCat("--server 127.0.0.1:1 admin backup ", target));
   EXPECT_EQ(r.code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
+  EXPECT_THAT(r.err, AllOf(HasSubstr("127.0.0.1:1"),
+                           HasSubstr(absl::StrCat("\ngovledger: backup not written, ", target,
+                                                  " left as it was\n"))));
   EXPECT_FALSE(fs::exists(target));
   EXPECT_EQ(ListDir(scratch_.path()), std::vector<std::string>{"occupied"});
 }
