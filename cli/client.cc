@@ -2,7 +2,9 @@
 
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/client_interceptor.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -16,15 +18,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
+#include "absl/strings/strip.h"
 #include "cli/printable.h"
 #include "cli/progress.h"
+#include "google/protobuf/util/json_util.h"
 #include "ledger/common/address.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
-#include "projections/streams.h"
 #include "ledger/common/numbers.h"
+#include "projections/streams.h"
 
 namespace govledger::cli {
 namespace {
@@ -272,6 +275,17 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                           "it took the connection but did not answer on it in time: is "
                           "govledgerd stopped (SIGSTOP) or stuck, or is another program "
                           "listening there? check --server or GOVLEDGER_SERVER)");
+    }
+    // A Unix socket this user may not open (its mode or directory's): said, not "is it running?"
+    // (an operator's trial with a socket of mode 0700).
+    if (absl::string_view path = server; absl::ConsumePrefix(&path, "unix:")) {
+      if (absl::StartsWith(path, "///")) path.remove_prefix(2);
+      if (message.find("Permission denied") != std::string::npos ||
+          (::access(std::string(path).c_str(), W_OK) != 0 && errno == EACCES)) {
+        return absl::StrCat(prefix,
+                            "this user may not open its socket, permission denied: run as "
+                            "govledgerd's user or one its socket's mode and directory let in)");
+      }
     }
     return absl::StrCat(prefix, "is it running? set --server or GOVLEDGER_SERVER; ",
                         Settings().tls ? "this call used TLS: check that --tls-ca names the CA "

@@ -26,6 +26,25 @@ TEST(DescribeErrorTest, AHostNameThatDoesNotResolveIsSaidPlainly) {
   EXPECT_EQ(ExitCodeOf(status), kExitUnreachable);
 }
 
+// A Unix socket this user may not open is said so, not "is it running?" (an operator's trial:
+// a socket of mode 0700 and a client of another user). gRPC's words carry the errno's; a
+// client not running as root is also told by access(2).
+TEST(DescribeErrorTest, ASocketThisUserMayNotOpenIsSaidSo) {
+  const grpc::Status denied(grpc::StatusCode::UNAVAILABLE,
+                            "failed to connect to all addresses; last error: UNKNOWN: "
+                            "unix:/run/govledger/g.sock: Permission denied");
+  EXPECT_EQ(DescribeError("unix:/run/govledger/g.sock", denied),
+            "cannot reach govledgerd at unix:/run/govledger/g.sock (this user may not open its "
+            "socket, permission denied: run as govledgerd's user or one its socket's mode and "
+            "directory let in)");
+  const grpc::Status missing(grpc::StatusCode::UNAVAILABLE,
+                             "failed to connect to all addresses; last error: UNKNOWN: "
+                             "unix:/run/govledger/none.sock: No such file or directory");
+  EXPECT_THAT(DescribeError("unix:/run/govledger/none.sock", missing),
+              HasSubstr("(is it running? "));
+  EXPECT_EQ(ExitCodeOf(denied), kExitUnreachable);
+}
+
 TEST(DescribeErrorTest, OtherRefusalsKeepTheServersWords) {
   const grpc::Status status(grpc::StatusCode::FAILED_PRECONDITION, "risk R1 is closed");
   EXPECT_EQ(DescribeError("127.0.0.1:50051", status),
