@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -293,6 +294,18 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
                                          "--tls, --tls-ca, --tls-server-name, "
                                          "GOVLEDGER_TLS_CA and GOVLEDGER_TLS_SERVER_NAME)"
                                        : "if it serves TLS, add --tls-ca or --tls)");
+  }
+  // A tokens file's digest given as the token (an operator's trial): the server cannot tell.
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    absl::string_view token = Settings().authorization;
+    if (absl::ConsumePrefix(&token, kBearerPrefix) && token.size() == 64 &&
+        absl::c_all_of(token, [](char c) { return absl::ascii_isxdigit(c); })) {
+      return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
+                          PrintableText(message),
+                          "; the token given is 64 hex digits, as a digest in the tokens file "
+                          "is: give the token itself, glt_ and 64 hex digits, as `govledger "
+                          "admin token` printed it");
+    }
   }
   if (status.error_code() == grpc::StatusCode::CANCELLED &&
       (message.empty() || message == "CANCELLED" || message == "Cancelled")) {

@@ -45,6 +45,22 @@ TEST(DescribeErrorTest, ASocketThisUserMayNotOpenIsSaidSo) {
   EXPECT_EQ(ExitCodeOf(denied), kExitUnreachable);
 }
 
+// A tokens file's digest sent as the token is told apart (an operator's trial).
+TEST(DescribeErrorTest, ADigestGivenAsTheTokenIsSaidToBeOne) {
+  const grpc::Status unknown(grpc::StatusCode::UNAUTHENTICATED,
+                             "the access token is not one this server accepts");
+  ConfigureConnections("", std::string(64, 'a'), false, "", "");
+  EXPECT_EQ(DescribeError("127.0.0.1:50051", unknown),
+            "server 127.0.0.1:50051: UNAUTHENTICATED: the access token is not one this server "
+            "accepts; the token given is 64 hex digits, as a digest in the tokens file is: give "
+            "the token itself, glt_ and 64 hex digits, as `govledger admin token` printed it");
+  ConfigureConnections("", absl::StrCat("glt_", std::string(64, 'a')), false, "", "");
+  EXPECT_EQ(DescribeError("127.0.0.1:50051", unknown),
+            "server 127.0.0.1:50051: UNAUTHENTICATED: the access token is not one this server "
+            "accepts");
+  ConfigureConnections("", "", false, "", "");
+}
+
 TEST(DescribeErrorTest, OtherRefusalsKeepTheServersWords) {
   const grpc::Status status(grpc::StatusCode::FAILED_PRECONDITION, "risk R1 is closed");
   EXPECT_EQ(DescribeError("127.0.0.1:50051", status),
