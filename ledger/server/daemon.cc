@@ -643,6 +643,32 @@ std::string Daemon::DataDirWarning(const std::string& data_dir) {
       data_dir, static_cast<unsigned>(mode & perms::mask), data_dir);
 }
 
+std::string Daemon::NestedLedgerWarning(const std::string& data_dir) {
+  std::vector<std::string> nested;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(data_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // A backup's checkpoint, or the hidden copy a killed backup or restore left, is no ledger.
+    if (name == backup::kCheckpointDir || backup::IsPartialCopyName(name)) continue;
+    std::error_code not_there;
+    if (std::filesystem::exists(it->path() / "CURRENT", not_there)) {
+      nested.push_back(it->path().string());
+    }
+  }
+  if (nested.empty()) return "";
+  std::sort(nested.begin(), nested.end());
+  return absl::StrCat(
+      "warning: ", nested.front(),
+      nested.size() > 1 ? absl::StrCat(" (and ", nested.size() - 1, " more)") : "",
+      " inside the data directory holds a database too, which govledgerd does not serve: it "
+      "serves ",
+      data_dir,
+      "'s own. A restored copy moved into the data directory rather than in its place? Then "
+      "stop govledgerd, move the data directory aside and the copy to where it was, and start "
+      "again");
+}
+
 std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {
   if (options.min_free_bytes == 0) return "";
   // On a first start the directory is yet to be made: its nearest existing ancestor's file

@@ -167,6 +167,11 @@ class Daemon {
   // confidential Part 2 text included); empty when only its owner may.
   static std::string DataDirWarning(const std::string& data_dir);
 
+  // A warning for a database in a subdirectory of the data directory (a restored copy moved
+  // into it, say, rather than in its place), which govledgerd does not serve; empty when there
+  // is none (a backup's checkpoint, or a killed copy's hidden directory, is none).
+  static std::string NestedLedgerWarning(const std::string& data_dir);
+
   // A warning for a --min-free-bytes at or above all the data directory's file system can ever
   // have free for govledgerd (its size less the blocks only root may use, which the watch does
   // not count): appends would stay paused for ever (until it is lowered and govledgerd

@@ -288,6 +288,10 @@ void SayServing(const govledger::DaemonOptions& options, govledger::Daemon& daem
   if (std::string warning = govledger::Daemon::DataDirWarning(options.data_dir); !warning.empty()) {
     Say(warning);
   }
+  if (std::string warning = govledger::Daemon::NestedLedgerWarning(options.data_dir);
+      !warning.empty()) {
+    Say(warning);
+  }
   if (std::string warning = govledger::Daemon::FreeSpaceFloorWarning(options); !warning.empty()) {
     Say(warning);
   }

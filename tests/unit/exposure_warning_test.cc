@@ -5,6 +5,8 @@
 #include <sys/statvfs.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -120,6 +122,34 @@ TEST(FreeSpaceFloorWarningTest, AFloorAboveAllTheFileSystemCanHaveFreeIsSaid) {
   fs.f_bavail = fs.f_bfree;  // nothing reserved: the whole size
   EXPECT_THAT(Daemon::FreeSpaceFloorWarning(4095999, "/srv/ledger", fs), IsEmpty());
   EXPECT_THAT(Daemon::FreeSpaceFloorWarning(4096000, "/srv/ledger", fs), Not(IsEmpty()));
+}
+
+}  // namespace
+}  // namespace govledger
+
+namespace govledger {
+namespace {
+
+// Daemon::NestedLedgerWarning: a database inside the data directory, which govledgerd does not
+// serve (an operator's trial: a restored copy moved into the data directory, and the old ledger
+// served without a word).
+TEST(NestedLedgerWarningTest, ADatabaseInsideTheDataDirectoryIsSaid) {
+  testing::TempDir dir;
+  const std::filesystem::path data = std::filesystem::path(dir.path()) / "ledger";
+  std::filesystem::create_directories(data / "backup-checkpoint");
+  std::ofstream(data / "CURRENT") << "MANIFEST-000001\n";
+  std::ofstream(data / "backup-checkpoint" / "CURRENT") << "MANIFEST-000001\n";
+  EXPECT_THAT(Daemon::NestedLedgerWarning(data.string()), IsEmpty());
+  std::filesystem::create_directories(data / "ledger.restored");
+  std::ofstream(data / "ledger.restored" / "CURRENT") << "MANIFEST-000009\n";
+  EXPECT_EQ(Daemon::NestedLedgerWarning(data.string()),
+            absl::StrCat("warning: ", (data / "ledger.restored").string(),
+                         " inside the data directory holds a database too, which govledgerd "
+                         "does not serve: it serves ",
+                         data.string(),
+                         "'s own. A restored copy moved into the data directory rather than in "
+                         "its place? Then stop govledgerd, move the data directory aside and the "
+                         "copy to where it was, and start again"));
 }
 
 }  // namespace
