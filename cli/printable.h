@@ -21,12 +21,6 @@ namespace govledger::cli {
 void MakePrintable(google::protobuf::Message* message,
                    LineBreaks line_breaks = LineBreaks::kEscape);
 
-// `text` in double quotes, made printable, a quote or backslash in it escaped (\" and \\), and
-// as \uNNNN a character a reader takes for a quote or cannot see: stored text cannot close the
-// quotes and go on as the words around it (a title that closed its quotes and stated a false
-// amount in the summary a signatory checks), nor pass for another text.
-std::string QuotedText(absl::string_view text);
-
 }  // namespace govledger::cli
 
 #endif  // GOVLEDGER_CLI_PRINTABLE_H_

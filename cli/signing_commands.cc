@@ -20,7 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -530,44 +530,42 @@ int SigningCommands::Digest(const std::string& server) {
   if (!decision.ok())
     return Fail(kExitRefused, std::string(decision.status().message()));
   // What the digest is of, on stderr (stdout stays the digest alone, for scripts): the
-  // signatory who signs it offline sees only the hex, so this is what to check it against.
-  std::cerr << "govledger: the digest of decision " << PrintableText(decision->reference())
-            << " of " << PrintableText(decision->organisation_id()) << ", "
-            << QuotedText(decision->title());
+  // signatory who signs it offline sees only the hex, so this is what to check it against. Each
+  // text the proposer wrote stands alone on its line, after a label of ours (its line breaks
+  // and bidirectional controls escaped): no title, source or role can pass for the summary's own
+  // words, as one closing its quotes and stating a false amount had (a security reviewer's
+  // trial), whatever characters it holds.
+  std::ostringstream out;
+  const auto line = [&out](absl::string_view label, absl::string_view value) {
+    out << "  " << absl::StrFormat("%-17s", label) << " " << value << "\n";
+  };
+  out << "govledger: the digest of decision " << PrintableText(decision->reference()) << " of "
+      << PrintableText(decision->organisation_id()) << " is of:\n";
+  line("title", PrintableText(decision->title()));
   for (const v1::DecisionAmount& a : decision->amounts()) {
-    std::cerr << "; " << projections::FormatPence(a.pence()) << " "
-              << AmountKindText(a.kind());
-    if (!a.funding_source().empty()) std::cerr << " from " << QuotedText(a.funding_source());
-    if (a.noted_only()) std::cerr << " (noted only)";
+    line("amount", absl::StrCat(projections::FormatPence(a.pence()), " ", AmountKindText(a.kind()),
+                                a.noted_only() ? " (noted only)" : ""));
+    if (!a.funding_source().empty()) line("  funded from", PrintableText(a.funding_source()));
   }
-  std::cerr << "; " << decision->recommendations_size() << " recommendation"
-            << (decision->recommendations_size() == 1 ? "" : "s");
+  line("recommendations", absl::StrCat(decision->recommendations_size()));
   if (!decision->programme_id().empty()) {
-    std::cerr << "; for programme " << PrintableText(decision->programme_id());
+    line("programme", PrintableText(decision->programme_id()));
   }
   const int statements =
       decision->originating_officer_declarations_size() + decision->officer_approvals_size();
-  if (statements > 0) {
-    std::cerr << "; " << statements
-              << (statements == 1 ? " officer's statement" : " officers' statements");
-  }
+  if (statements > 0) line("officers' statements", absl::StrCat(statements));
   if (decision->delegated_authorities_size() > 0) {
-    std::cerr << "; delegates authority (" << decision->delegated_authorities_size() << ")";
+    line("delegates authority", absl::StrCat(decision->delegated_authorities_size()));
   }
   if (decision->has_part1_deferred_until()) {
-    std::cerr << "; Part 1's publication deferred until "
-              << projections::FormatDate(decision->part1_deferred_until());
+    line("Part 1 deferred",
+         absl::StrCat("until ", projections::FormatDate(decision->part1_deferred_until())));
   }
-  if (decision->has_part2()) {
-    std::cerr << "; a confidential Part 2 (" << QuotedText(decision->part2().reason()) << ")";
+  if (decision->has_part2()) line("Part 2 reason", PrintableText(decision->part2().reason()));
+  for (const std::string& role : decision->required_signatory_roles()) {
+    line("to be signed by", PrintableText(role));
   }
-  // Every text a proposer wrote is quoted: none can pass for the summary's own words.
-  std::cerr << "; to be signed by "
-            << absl::StrJoin(
-                   decision->required_signatory_roles(), ", ",
-                   [](std::string* out, const std::string& role) { out->append(QuotedText(role)); })
-            << (declaration->has_value() ? "; with the declaration of interests given" : "")
-            << "\n";
+  if (declaration->has_value()) line("declaration", "of interests, given");
   // Where it stands, so that a signatory does not sign what takes no more signatures.
   const std::optional<v1::GetDecisionRegisterResponse> response =
       RegisterAtHead(channel, decision->organisation_id());
@@ -579,27 +577,23 @@ int SigningCommands::Digest(const std::string& server) {
   }
   if (entry != nullptr) {
     if (entry->status() != v1::DECISION_STATUS_PENDING) {
-      std::cerr << "govledger: decision " << PrintableText(decision->reference()) << " is "
-                << absl::AsciiStrToLower(
-                       v1::DecisionStatus_Name(entry->status()).substr(strlen("DECISION_STATUS_")))
-                << ": it takes no more signatures (the digest serves to check those it has)\n";
+      out << "govledger: decision " << PrintableText(decision->reference()) << " is "
+          << absl::AsciiStrToLower(
+                 v1::DecisionStatus_Name(entry->status()).substr(strlen("DECISION_STATUS_")))
+          << ": it takes no more signatures (the digest serves to check those it has)\n";
     } else {
-      std::vector<std::string> signed_by;
+      out << "govledger: decision " << PrintableText(decision->reference()) << " is pending"
+          << (entry->signatures().empty() ? ", signed by nobody yet" : "") << ":\n";
       for (const v1::DecisionSignature& sig : entry->signatures()) {
-        signed_by.push_back(
-            absl::StrCat(QuotedText(sig.role()), " (", QuotedText(sig.holder()), ")"));
+        line("signed as", PrintableText(sig.role()));
+        line("  by", PrintableText(sig.holder()));
       }
-      std::cerr << "govledger: decision " << PrintableText(decision->reference())
-                << " is pending: signed by "
-                << (signed_by.empty() ? std::string("nobody yet") : absl::StrJoin(signed_by, ", "))
-                << "; awaiting "
-                << absl::StrJoin(entry->unsigned_roles(), ", ",
-                                 [](std::string* out, const std::string& role) {
-                                   out->append(QuotedText(role));
-                                 })
-                << "\n";
+      for (const std::string& role : entry->unsigned_roles()) {
+        line("awaiting", PrintableText(role));
+      }
     }
   }
+  std::cerr << out.str();
   const std::string digest = projections::DecisionDigest(*decision);
   std::cout << crypto::ToHex(declaration->has_value()
                                  ? projections::SignatureDigest(digest, **declaration)

@@ -128,15 +128,19 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   const std::string digest_hex(absl::StripAsciiWhitespace(digest.out));
   EXPECT_EQ(digest_hex, crypto::ToHex(projections::DecisionDigest(pcd72)));
   // What it is the digest of, for the signatory to check, apart from it on stderr.
-  EXPECT_THAT(digest.err,
-              AllOf(HasSubstr("the digest of decision PCD 72 of MOPAC, \""),
-                    HasSubstr("; \u00a3730,000.00 revenue from \"Major Change Reserve\""),
-                    HasSubstr(absl::StrCat("to be signed by \"", role, "\""))));
+  EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: the digest of decision PCD 72 of "
+                                                 "MOPAC is of:\n"
+                                                 "  title             PCD 72 title\n"
+                                                 "  amount            \u00a3730,000.00 revenue\n"
+                                                 "    funded from     Major Change Reserve\n"
+                                                 "  recommendations   1\n"
+                                                 "  to be signed by   ",
+                                                 role, "\n")));
   // And where it stands (found by a signatory's trial: a withdrawn or approved decision's
   // digest was printed without a word).
-  EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending: signed "
-                                                 "by nobody yet; awaiting \"",
-                                                 role, "\"\n")));
+  EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending, signed "
+                                                 "by nobody yet:\n  awaiting          ",
+                                                 role, "\n")));
   CliRun unknown = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 99'"));
   EXPECT_EQ(unknown.code, 1);
@@ -227,10 +231,11 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
                                       "signatures"));
 }
 
-// The summary beside a digest quotes what the proposer wrote: a title cannot close its quotes
-// and state figures of its own (a security reviewer's trial), nor can a funding source or a
-// role.
-TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
+// The summary beside a digest gives each text the proposer wrote alone on its line, after a
+// label of ours: a title cannot close its quotes and state figures of its own (a security
+// reviewer's trial), nor can a funding source, Part 2's reason or a role, whatever characters
+// they hold (a quote, a backslash, a character read as a quote, a line break).
+TEST_F(CliSigningTest, TheDigestsSummaryGivesEachTextOnALineOfItsOwn) {
   const std::string role = "Deputy Mayor; \"Mayor\"";
   v1::AppendResponse response;
   ASSERT_THAT(
@@ -238,8 +243,7 @@ TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
       GrpcOk());
   v1::DecisionProposed forged =
       Decision("MOPAC", "PCD 908", {role}, {Amount(v1::AMOUNT_KIND_ONE_OFF, 900000000, "F\"; x")});
-  forged.set_title("Stationery\"; \u00a310.00 one-off from Petty Cash; x\\");
-  // A character read as a quote (U+02BA) is escaped too: a helper's second trial.
+  forged.set_title("Stationery\"; \u00a310.00 one-off from Petty Cash\namount  \u00a31.00");
   forged.mutable_part2()->set_text("withheld");
   forged.mutable_part2()->set_reason("commercial\u02ba; \u00a31.00");
   ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(forged), MakeDate(2016, 10, 4))}), &response),
@@ -247,13 +251,17 @@ TEST_F(CliSigningTest, TheDigestsSummaryQuotesTheProposersText) {
   CliRun shown =
       Cli(absl::StrCat(Server(), " decision digest --organisation MOPAC --reference 'PCD 908'"));
   ASSERT_EQ(shown.code, 0) << shown.err;
-  EXPECT_THAT(shown.err,
-              AllOf(HasSubstr("of MOPAC, \"Stationery\\\"; \u00a310.00 one-off from Petty Cash; "
-                              "x\\\\\"; \u00a39,000,000.00 one-off from \"F\\\"; x\";"),
-                    HasSubstr("; a confidential Part 2 (\"commercial\\u02ba; \u00a31.00\")"),
-                    HasSubstr("to be signed by \"Deputy Mayor; \\\"Mayor\\\"\"\n"),
-                    // Where it stands names the role quoted too.
-                    HasSubstr("; awaiting \"Deputy Mayor; \\\"Mayor\\\"\"\n")));
+  EXPECT_EQ(shown.err,
+            "govledger: the digest of decision PCD 908 of MOPAC is of:\n"
+            "  title             Stationery\"; \u00a310.00 one-off from Petty Cash\\namount  "
+            "\u00a31.00\n"
+            "  amount            \u00a39,000,000.00 one-off\n"
+            "    funded from     F\"; x\n"
+            "  recommendations   1\n"
+            "  Part 2 reason     commercial\u02ba; \u00a31.00\n"
+            "  to be signed by   Deputy Mayor; \"Mayor\"\n"
+            "govledger: decision PCD 908 is pending, signed by nobody yet:\n"
+            "  awaiting          Deputy Mayor; \"Mayor\"\n");
 }
 
 // A signature made before the decision was corrected and proposed again, submitted with the

@@ -60,19 +60,6 @@ TEST(PrintableTextTest, EscapingTwiceChangesNothingMore) {
   EXPECT_EQ(PrintableText(once), once);
 }
 
-TEST(QuotedTextTest, NoTextClosesItsQuotesOrPassesForAnother) {
-  EXPECT_EQ(QuotedText("Major Change Reserve"), "\"Major Change Reserve\"");
-  EXPECT_EQ(QuotedText("Zo\u00eb \u00a3730,000"), "\"Zo\u00eb \u00a3730,000\"");
-  // A quote, and a backslash (else `x\"` would end as `x\` and a quote).
-  EXPECT_EQ(QuotedText("a\"b"), "\"a\\\"b\"");
-  EXPECT_EQ(QuotedText("x\\"), "\"x\\\\\"");
-  EXPECT_EQ(QuotedText("a\nb\x1b[2J"), "\"a\\nb\\x1b[2J\"");
-  // Characters read as a quote (a security reviewer's: U+02BA, U+FF02, U+201D, U+2033), or
-  // not seen at all (U+200B, U+FEFF, U+2028).
-  EXPECT_EQ(QuotedText("a\u02bab\uff02c\u201dd\u2033e"), "\"a\\u02bab\\uff02c\\u201dd\\u2033e\"");
-  EXPECT_EQ(QuotedText("zw\u200bx\ufeffy\u2028z"), "\"zw\\u200bx\\ufeffy\\u2028z\"");
-}
-
 TEST(MakePrintableTest, EveryStringFieldAtAnyDepthButNotBytes) {
   v1::GetRiskRegisterResponse response;
   v1::RiskEntry* risk = response.add_risks();
