@@ -462,6 +462,13 @@ void Ledger::SyncLoop() {
       failed = store_->Sync();
       if (!failed.ok()) {
         StopAppends(failed);
+        {
+          // Nothing more is published (a write that fails publishes the groups written before
+          // it): a SettledNowMicros waiting for the head stops waiting.
+          std::lock_guard lock(head_mu_);
+          publishing_stopped_ = true;
+        }
+        head_cv_.notify_all();
       } else {
         syncs_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -509,12 +516,6 @@ void Ledger::StopAppends(const absl::Status& cause) {
     if (!failed_.ok()) return;
     failed_ = cause;
   }
-  {
-    // Nothing more is published: a SettledNowMicros waiting for the head stops waiting.
-    std::lock_guard lock(head_mu_);
-    publishing_stopped_ = true;
-  }
-  head_cv_.notify_all();
   if (options_.on_storage_failure) options_.on_storage_failure(cause);
 }
 
@@ -714,12 +715,10 @@ int64_t Ledger::SettledNowMicros(std::chrono::steady_clock::time_point deadline)
     if (staging_micros_ != 0) now = std::min(now, staging_micros_ - 1);
     written = written_position_;
   }
-  {
-    std::lock_guard lock(sync_mu_);
-    if (!failed_.ok()) return now;  // nothing more is published
-  }
-  // Not WaitForHead, which CloseSubscriptions ends: a query answered in the shutdown's grace
-  // period needs its cut as exact as any other.
+  // Until every group written by then is published, or a failed sync has stopped publishing
+  // (appends stopped otherwise, by a failed write or the data directory's watch, still publish
+  // the groups written before). Not WaitForHead, which CloseSubscriptions ends: a query answered in
+  // the shutdown's grace period needs its cut as exact as any other.
   std::unique_lock lock(head_mu_);
   head_cv_.wait_until(lock, deadline,
                       [&] { return head_.position >= written || publishing_stopped_; });

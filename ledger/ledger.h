@@ -141,10 +141,10 @@ class Ledger {
   // rules' checks, which a correction's refold makes seconds long), and the groups written are
   // synced. A cut "as recorded" at that instant or before then misses no event recorded by it:
   // without this, an event of a group still being staged or synced was left out of a cut after
-  // its recorded time, and was in the same cut asked a moment later. Past `deadline` (or with
-  // the writer stopped), it returns at once: then the microsecond before the staged group's
-  // recorded time, if that is sooner; and so once the writer stops while it waits (a storage
-  // failure: nothing more is published). CloseSubscriptions does not end its wait.
+  // its recorded time, and was in the same cut asked a moment later. Past `deadline`, it
+  // returns at once: then the microsecond before the staged group's recorded time, if that is
+  // sooner; and so once a sync has failed (nothing more is published then), also before the
+  // call. CloseSubscriptions does not end its wait.
   int64_t SettledNowMicros(std::chrono::steady_clock::time_point deadline) const;
 
   // Wakes every WaitForHead and makes subscriptions_closed() true, so long-lived readers end
@@ -237,7 +237,7 @@ class Ledger {
   mutable std::condition_variable head_cv_;
   ChainPoint head_;                    // guarded by head_mu_
   bool subscriptions_closed_ = false;  // guarded by head_mu_
-  bool publishing_stopped_ = false;    // by StopAppends; guarded by head_mu_
+  bool publishing_stopped_ = false;    // by a failed sync; guarded by head_mu_
 
   // The recorded time of the group the writer is staging (0: none), and the position of the
   // last event written: under one lock with the clock's reading in SettledNowMicros, so that

@@ -1645,6 +1645,24 @@ TEST_F(LedgerPipelineTest, SettledNowStopsWaitingWhenTheSyncItWaitsForFails) {
   EXPECT_EQ(ledger_->Head().position, 1u);
 }
 
+// Appends stopped otherwise (the data directory's watch), a group written before is still
+// synced and published: SettledNowMicros waits for it (a reviewer's finding).
+TEST_F(LedgerPipelineTest, SettledNowWaitsForAGroupWrittenBeforeAppendsStopped) {
+  ASSERT_OK(ledger_->Append(Request({NewEvent("a")}), "alice"));
+  store_.sync_gate.Hold();
+  AppendFuture held = AppendInBackground(*ledger_, Request({NewEvent("a")}));
+  store_.sync_gate.AwaitHeld();
+  ledger_->StopAppends(absl::NotFoundError("the data directory was removed"));
+  std::future<uint64_t> settled = std::async(std::launch::async, [&] {
+    ledger_->SettledNowMicros(std::chrono::steady_clock::now() + std::chrono::seconds(60));
+    return ledger_->Head().position;
+  });
+  EXPECT_EQ(settled.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  store_.sync_gate.Release();
+  EXPECT_EQ(settled.get(), 2u);
+  EXPECT_OK(held.get());
+}
+
 TEST_F(LedgerPipelineTest, RetryOfAnUnsyncedEventIsAnsweredOnlyAfterItsSync) {
   const v1::AppendRequest original = Request({NewEvent("x")});
   store_.sync_gate.Hold();
