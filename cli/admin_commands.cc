@@ -1,10 +1,15 @@
 #include "cli/admin_commands.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <system_error>
 #include <vector>
 
@@ -124,23 +129,46 @@ BackupsSeen SeeBackups(const std::string& parent) {
       seen.manifest = *std::move(manifest);
     }
   }
-  // The newest's files are there, at the sizes its manifest gives (a file's bytes are checked
-  // against its SHA-256 by a restore, which reads them all: too long for a metrics job).
+  // The newest is one a restore takes, but for its files' bytes (checked against their SHA-256
+  // by a restore, which reads them all: too long for a metrics job): each file its manifest
+  // lists is there, a regular file (not a link to one elsewhere) of the size it gives, and it
+  // holds no other file.
+  if (seen.newest.empty()) return seen;
+  const std::filesystem::path newest = std::filesystem::path(parent) / seen.newest;
+  const auto unrestorable = [&](const std::string& why) {
+    seen.read = absl::DataLossError(absl::StrCat("the newest backup, ", seen.newest, " in ", parent,
+                                                 ", would not restore: ", why));
+    seen.unrestorable = true;
+    seen.newest.clear();
+    return seen;
+  };
+  const std::string take_another =
+      absl::StrCat("; take a new backup (govledger admin backup --into ", parent, ")");
+  std::set<std::string> listed;
   for (const v1::BackupFile& file : seen.manifest.files()) {
-    std::error_code error;
-    const std::uintmax_t size = std::filesystem::file_size(
-        std::filesystem::path(parent) / seen.newest / file.name(), error);
-    if (error || size != file.size()) {
-      seen.read = absl::DataLossError(
-          absl::StrCat("the newest backup, ", seen.newest, " in ", parent,
-                       ", is damaged: its file ", PrintableText(file.name()),
-                       error ? absl::StrCat(" cannot be read (", error.message(), ")")
-                             : absl::StrCat(" holds ", size, " bytes"),
-                       ", where its manifest gives ", file.size(),
-                       "; take a new backup (govledger admin backup --into ", parent, ")"));
-      seen.newest.clear();
-      return seen;
+    listed.insert(file.name());
+    const std::string name = PrintableText(file.name());
+    struct stat found;
+    if (::lstat((newest / file.name()).c_str(), &found) != 0) {
+      return unrestorable(absl::StrCat("its file ", name, " cannot be read (", std::strerror(errno),
+                                       ")", take_another));
     }
+    if (!S_ISREG(found.st_mode)) {
+      return unrestorable(absl::StrCat("its file ", name, " is not a regular file", take_another));
+    }
+    if (static_cast<uint64_t>(found.st_size) != file.size()) {
+      return unrestorable(absl::StrCat("its file ", name, " holds ", found.st_size,
+                                       " bytes, where its manifest gives ", file.size(),
+                                       take_another));
+    }
+  }
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(newest, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name == backup::kManifestFile || listed.contains(name)) continue;
+    return unrestorable(absl::StrCat("it holds ", PrintableText(name),
+                                     ", which its manifest does not list; move it out"));
   }
   return seen;
 }
@@ -159,13 +187,13 @@ std::string PrometheusText(const v1::GetStatsResponse* s, const BackupsSeen* bac
   if (backups != nullptr) {
     metric("govledger_backups_readable", "gauge",
            "Whether the backups directory (--backups), its backups and their manifests could be "
-           "read, and the newest's files are there at the sizes its manifest gives (1), or not "
-           "(0).",
+           "read, and the newest's files are as its manifest lists them, at their sizes (1), or "
+           "not (0).",
            backups->read.ok() ? "1" : "0");
     if (backups->read.ok()) {
       metric("govledger_backups", "gauge",
              "Backups in the backups directory, their manifests read (the newest's files "
-             "there at the sizes its manifest gives).",
+             "as its manifest lists them, at their sizes).",
              absl::StrCat(backups->count));
     }
     if (backups->read.ok() && !backups->newest.empty()) {
@@ -264,7 +292,9 @@ std::string AgoText(int64_t micros) {
 // The `backups` line of `admin stats --backups`: how many, and the newest's age and head against
 // the daemon's head.
 std::string BackupsText(const BackupsSeen& b, const v1::GetStatsResponse* s) {
-  if (!b.read.ok()) return absl::StrCat("UNREADABLE: ", b.read.message());
+  if (!b.read.ok()) {
+    return absl::StrCat(b.unrestorable ? "NOT RESTORABLE: " : "UNREADABLE: ", b.read.message());
+  }
   if (!b.of_ledger.ok()) {
     const bool ahead = s != nullptr && s->head_position() < b.manifest.head_position();
     return absl::StrCat(ahead ? "AHEAD OF THE LEDGER: " : "ANOTHER LEDGER'S: ",
@@ -333,7 +363,8 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "Also the timed backups in this directory (admin backup --into it): how "
                    "many, and the newest's time and head (with --prometheus, "
                    "govledger_backup_newest_time_seconds and others); exit 1 after the figures "
-                   "if they cannot be read")
+                   "if they cannot be read, or the newest would not restore (a file missing, "
+                   "not of its manifest's size, or not in its manifest)")
       ->check(CLI::Validator(
           [](const std::string& dir) {
             return dir.empty() ? std::string("give the directory admin backup --into fills")

@@ -37,7 +37,11 @@ namespace govledger::cli {
 // What `admin stats --backups PARENT` found of the timed backups in PARENT (`admin backup
 // --into PARENT`): how many, and the newest's manifest; or why they could not be read.
 struct BackupsSeen {
-  absl::Status read;  // not OK: PARENT could not be listed, or the newest's manifest read
+  // Not OK: PARENT could not be listed, a manifest read, or the newest would not restore.
+  absl::Status read;
+  // The newest would not restore: a file its manifest lists missing, not a regular file or not
+  // of its size, or one it does not list there.
+  bool unrestorable = false;
   size_t count = 0;
   std::string newest;           // its name; empty when there is none
   v1::BackupManifest manifest;  // the newest's
