@@ -224,7 +224,8 @@ class Daemon {
   std::unique_ptr<Ledger> ledger_;
   // The ledger opened (the validator recovered): only then is there a state to snapshot.
   bool ledger_opened_ = false;
-  // Pauses ledger_'s appends while the disk is nearly full; null when min_free_bytes is 0.
+  // Stops ledger_'s appends once the data directory is removed or moved, and pauses them while
+  // its disk is nearly full (never with min_free_bytes 0).
   std::unique_ptr<FreeSpaceWatch> free_space_watch_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   // The read side: "as at" queries over the ledger's log.
