@@ -170,6 +170,9 @@ BackupsSeen SeeBackups(const std::string& parent) {
     return unrestorable(absl::StrCat("it holds ", PrintableText(name),
                                      ", which its manifest does not list; move it out"));
   }
+  if (error) {  // as a restore, which lists it, would refuse it
+    return unrestorable(absl::StrCat("its files cannot be listed (", error.message(), ")"));
+  }
   return seen;
 }
 
@@ -364,7 +367,7 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "many, and the newest's time and head (with --prometheus, "
                    "govledger_backup_newest_time_seconds and others); exit 1 after the figures "
                    "if they cannot be read, or the newest would not restore (a file missing, "
-                   "not of its manifest's size, or not in its manifest)")
+                   "not a regular file, not of its manifest's size, or not in its manifest)")
       ->check(CLI::Validator(
           [](const std::string& dir) {
             return dir.empty() ? std::string("give the directory admin backup --into fills")

@@ -302,9 +302,9 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
         absl::c_all_of(token, [](char c) { return absl::ascii_isxdigit(c); })) {
       return absl::StrCat("server ", server, ": ", CodeName(status.error_code()), ": ",
                           PrintableText(message),
-                          "; the token given is 64 hex digits, as a digest in the tokens file "
-                          "is: give the token itself, glt_ and 64 hex digits, as `govledger "
-                          "admin token` printed it");
+                          "; the token given is 64 hex digits: a tokens file's digest, or a "
+                          "token without its glt_? give the token itself, glt_ and 64 hex "
+                          "digits, as `govledger admin token` printed it");
     }
   }
   if (status.error_code() == grpc::StatusCode::CANCELLED &&

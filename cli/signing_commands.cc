@@ -536,8 +536,22 @@ int SigningCommands::Digest(const std::string& server) {
   // words, as one closing its quotes and stating a false amount had (a security reviewer's
   // trial), whatever characters it holds.
   std::ostringstream out;
+  // A run of spaces is shown counted: padded out to the terminal's width, a text would wrap
+  // into what looks like a labelled line of its own (a reviewer's trial).
   const auto line = [&out](absl::string_view label, absl::string_view value) {
-    out << "  " << absl::StrFormat("%-17s", label) << " " << value << "\n";
+    std::string shown;
+    for (size_t i = 0; i < value.size();) {
+      size_t run = 0;
+      while (i + run < value.size() && value[i + run] == ' ') ++run;
+      if (run >= 2) {
+        absl::StrAppend(&shown, " [", run, " spaces] ");
+      } else {
+        shown.push_back(value[i]);
+        run = 1;
+      }
+      i += run;
+    }
+    out << "  " << absl::StrFormat("%-20s", label) << " " << shown << "\n";
   };
   out << "govledger: the digest of decision " << PrintableText(decision->reference()) << " of "
       << PrintableText(decision->organisation_id()) << " is of:\n";
@@ -565,7 +579,7 @@ int SigningCommands::Digest(const std::string& server) {
   for (const std::string& role : decision->required_signatory_roles()) {
     line("to be signed by", PrintableText(role));
   }
-  if (declaration->has_value()) line("declaration", "of interests, given");
+  if (declaration->has_value()) line("interests", "declared (--declaration)");
   // Where it stands, so that a signatory does not sign what takes no more signatures.
   const std::optional<v1::GetDecisionRegisterResponse> response =
       RegisterAtHead(channel, decision->organisation_id());

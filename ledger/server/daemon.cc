@@ -32,6 +32,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "ledger/common/address.h"
 #include "ledger/common/errors.h"
@@ -659,14 +660,12 @@ std::string Daemon::NestedLedgerWarning(const std::string& data_dir) {
   if (nested.empty()) return "";
   std::sort(nested.begin(), nested.end());
   return absl::StrCat(
-      "warning: ", nested.front(),
-      nested.size() > 1 ? absl::StrCat(" (and ", nested.size() - 1, " more)") : "",
-      " inside the data directory holds a database too, which govledgerd does not serve: it "
-      "serves ",
+      "warning: ", absl::StrJoin(nested, ", "), nested.size() == 1 ? " holds" : " hold",
+      " a database too, inside the data directory, which govledgerd does not serve: it serves ",
       data_dir,
       "'s own. A restored copy moved into the data directory rather than in its place? Then "
-      "stop govledgerd, move the data directory aside and the copy to where it was, and start "
-      "again");
+      "stop govledgerd, move ",
+      data_dir, " aside, move the copy to ", data_dir, ", and start again");
 }
 
 std::string Daemon::FreeSpaceFloorWarning(const DaemonOptions& options) {

@@ -130,16 +130,16 @@ TEST_F(CliSigningTest, GenerateRegisterDigestSignSubmit) {
   // What it is the digest of, for the signatory to check, apart from it on stderr.
   EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: the digest of decision PCD 72 of "
                                                  "MOPAC is of:\n"
-                                                 "  title             PCD 72 title\n"
-                                                 "  amount            \u00a3730,000.00 revenue\n"
-                                                 "    funded from     Major Change Reserve\n"
-                                                 "  recommendations   1\n"
-                                                 "  to be signed by   ",
+                                                 "  title                PCD 72 title\n"
+                                                 "  amount               \u00a3730,000.00 revenue\n"
+                                                 "    funded from        Major Change Reserve\n"
+                                                 "  recommendations      1\n"
+                                                 "  to be signed by      ",
                                                  role, "\n")));
   // And where it stands (found by a signatory's trial: a withdrawn or approved decision's
   // digest was printed without a word).
   EXPECT_THAT(digest.err, HasSubstr(absl::StrCat("govledger: decision PCD 72 is pending, signed "
-                                                 "by nobody yet:\n  awaiting          ",
+                                                 "by nobody yet:\n  awaiting             ",
                                                  role, "\n")));
   CliRun unknown = Cli(absl::StrCat(
       Server(), " decision digest --organisation MOPAC --reference 'PCD 99'"));
@@ -243,7 +243,8 @@ TEST_F(CliSigningTest, TheDigestsSummaryGivesEachTextOnALineOfItsOwn) {
       GrpcOk());
   v1::DecisionProposed forged =
       Decision("MOPAC", "PCD 908", {role}, {Amount(v1::AMOUNT_KIND_ONE_OFF, 900000000, "F\"; x")});
-  forged.set_title("Stationery\"; \u00a310.00 one-off from Petty Cash\namount  \u00a31.00");
+  forged.set_title(absl::StrCat("Stationery\"; \u00a310.00 one-off from Petty Cash\namount  ",
+                                "\u00a31.00", std::string(50, ' '), "  amount            \u00a35"));
   forged.mutable_part2()->set_text("withheld");
   forged.mutable_part2()->set_reason("commercial\u02ba; \u00a31.00");
   ASSERT_THAT(Append(*stub_, MakeAppend({At(Ev(forged), MakeDate(2016, 10, 4))}), &response),
@@ -253,15 +254,15 @@ TEST_F(CliSigningTest, TheDigestsSummaryGivesEachTextOnALineOfItsOwn) {
   ASSERT_EQ(shown.code, 0) << shown.err;
   EXPECT_EQ(shown.err,
             "govledger: the digest of decision PCD 908 of MOPAC is of:\n"
-            "  title             Stationery\"; \u00a310.00 one-off from Petty Cash\\namount  "
-            "\u00a31.00\n"
-            "  amount            \u00a39,000,000.00 one-off\n"
-            "    funded from     F\"; x\n"
-            "  recommendations   1\n"
-            "  Part 2 reason     commercial\u02ba; \u00a31.00\n"
-            "  to be signed by   Deputy Mayor; \"Mayor\"\n"
+            "  title                Stationery\"; \u00a310.00 one-off from Petty Cash\\namount [2 "
+            "spaces] \u00a31.00 [52 spaces] amount [12 spaces] \u00a35\n"
+            "  amount               \u00a39,000,000.00 one-off\n"
+            "    funded from        F\"; x\n"
+            "  recommendations      1\n"
+            "  Part 2 reason        commercial\u02ba; \u00a31.00\n"
+            "  to be signed by      Deputy Mayor; \"Mayor\"\n"
             "govledger: decision PCD 908 is pending, signed by nobody yet:\n"
-            "  awaiting          Deputy Mayor; \"Mayor\"\n");
+            "  awaiting             Deputy Mayor; \"Mayor\"\n");
 }
 
 // A signature made before the decision was corrected and proposed again, submitted with the

@@ -52,8 +52,9 @@ TEST(DescribeErrorTest, ADigestGivenAsTheTokenIsSaidToBeOne) {
   ConfigureConnections("", std::string(64, 'a'), false, "", "");
   EXPECT_EQ(DescribeError("127.0.0.1:50051", unknown),
             "server 127.0.0.1:50051: UNAUTHENTICATED: the access token is not one this server "
-            "accepts; the token given is 64 hex digits, as a digest in the tokens file is: give "
-            "the token itself, glt_ and 64 hex digits, as `govledger admin token` printed it");
+            "accepts; the token given is 64 hex digits: a tokens file's digest, or a token "
+            "without its glt_? give the token itself, glt_ and 64 hex digits, as `govledger "
+            "admin token` printed it");
   ConfigureConnections("", absl::StrCat("glt_", std::string(64, 'a')), false, "", "");
   EXPECT_EQ(DescribeError("127.0.0.1:50051", unknown),
             "server 127.0.0.1:50051: UNAUTHENTICATED: the access token is not one this server "

@@ -142,14 +142,21 @@ TEST(NestedLedgerWarningTest, ADatabaseInsideTheDataDirectoryIsSaid) {
   EXPECT_THAT(Daemon::NestedLedgerWarning(data.string()), IsEmpty());
   std::filesystem::create_directories(data / "ledger.restored");
   std::ofstream(data / "ledger.restored" / "CURRENT") << "MANIFEST-000009\n";
-  EXPECT_EQ(Daemon::NestedLedgerWarning(data.string()),
-            absl::StrCat("warning: ", (data / "ledger.restored").string(),
-                         " inside the data directory holds a database too, which govledgerd "
-                         "does not serve: it serves ",
-                         data.string(),
-                         "'s own. A restored copy moved into the data directory rather than in "
-                         "its place? Then stop govledgerd, move the data directory aside and the "
-                         "copy to where it was, and start again"));
+  EXPECT_EQ(
+      Daemon::NestedLedgerWarning(data.string()),
+      absl::StrCat("warning: ", (data / "ledger.restored").string(),
+                   " holds a database too, inside the data directory, which govledgerd "
+                   "does not serve: it serves ",
+                   data.string(),
+                   "'s own. A restored copy moved into the data directory rather than in "
+                   "its place? Then stop govledgerd, move ",
+                   data.string(), " aside, move the copy to ", data.string(), ", and start again"));
+  // Every one is named.
+  std::filesystem::create_directories(data / "another");
+  std::ofstream(data / "another" / "CURRENT") << "MANIFEST-000002\n";
+  EXPECT_THAT(Daemon::NestedLedgerWarning(data.string()),
+              HasSubstr(absl::StrCat("warning: ", (data / "another").string(), ", ",
+                                     (data / "ledger.restored").string(), " hold a database too")));
 }
 
 }  // namespace
