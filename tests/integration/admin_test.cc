@@ -294,14 +294,7 @@ TEST_F(AdminTest, StatsCountAppendsSyncsAndTheRecovery) {
 // sequences in the version and in a storage failure's message.
 class HostileStats final : public v1::AdminService::Service {
  public:
-  HostileStats() {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
-  }
-  ~HostileStats() override { server_->Shutdown(); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string address() const { return server_.address(); }
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
                         v1::GetStatsResponse* out) override {
     out->set_version("0.1.0\x1b]0;TITLE\x07\x1b[31mRED");
@@ -310,8 +303,7 @@ class HostileStats final : public v1::AdminService::Service {
   }
 
  private:
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  LocalServer server_{this};  // last: shut down first
 };
 
 // `admin stats` shows a server's words escaped (a security reviewer's trial with a fake server).

@@ -33,28 +33,38 @@ inline void PrintTo(const Status& s, std::ostream* os) {
 
 namespace govledger::testing {
 
+// A gRPC server on 127.0.0.1, on a port of its own, serving `service` (a stand-in for
+// govledgerd that answers as a test needs); shut down when destroyed, before the service is.
+class LocalServer {
+ public:
+  explicit LocalServer(grpc::Service* service) {
+    // BuildAndStart fills port_ in.
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service);
+    server_ = builder.BuildAndStart();
+  }
+  ~LocalServer() { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
 // A LedgerService on 127.0.0.1 whose appends fail as a connection lost after the request went
 // out does: UNAVAILABLE, the outcome unknown to the client (which a server never reached is
 // not). Its other methods are UNIMPLEMENTED.
 class AnswerLost final : public v1::LedgerService::Service {
  public:
-  AnswerLost() {
-    // BuildAndStart fills port_ in.
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
-  }
-  ~AnswerLost() override { server_->Shutdown(); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string address() const { return server_.address(); }
   grpc::Status Append(grpc::ServerContext*, const v1::AppendRequest*,
                       v1::AppendResponse*) override {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "Connection reset by peer");
   }
 
  private:
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  LocalServer server_{this};  // last: shut down first
 };
 
 // Deadline of every unary call the tests make: 10 s, times GOVLEDGER_TEST_TIMEOUT_SCALE
