@@ -257,9 +257,13 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
       absl::StatusOr<v1::ProgrammeRegistered> programme =
           log.FindProgrammeRegistration(pw.programme_id());
       if (!programme.ok()) return programme.status();
-      const int last_complete = std::min<int64_t>(
-          programme->planned_weeks(),
-          std::max<int64_t>(0, PlanWeekAt(*programme, now_micros) - 1));
+      // The last week whose last microsecond (EndOfWeekMicros) is at or before now: the week
+      // the next microsecond falls in, less one.
+      const int64_t next_micros =
+          now_micros == std::numeric_limits<int64_t>::max() ? now_micros : now_micros + 1;
+      const int last_complete =
+          std::min<int64_t>(programme->planned_weeks(),
+                            std::max<int64_t>(0, PlanWeekAt(*programme, next_micros) - 1));
       const std::string valid = absl::StrCat(
           "programme ", pw.programme_id(), " mobilised on ",
           FormatDate(programme->mobilisation_date()),

@@ -790,16 +790,21 @@ struct GovernanceState::Access {
   }
 
   // The organisation that makes `from` and `to` one family at `at` (one of them, or a third),
-  // registered by then; null if none.
+  // registered by then; null if none. Of several, the one with the least id: the same every
+  // time.
   static const OrganisationState* FamilyOverseer(const S& s, absl::string_view from,
                                                  absl::string_view to, int64_t at) {
+    const std::string* least = nullptr;
+    const OrganisationState* found = nullptr;
     for (const auto& [id, o] : s.organisations_) {
-      if ((id == from && OverseesAt(o, to, at)) || (id == to && OverseesAt(o, from, at)) ||
-          (OverseesAt(o, from, at) && OverseesAt(o, to, at))) {
-        return &o;
+      if (((id == from && OverseesAt(o, to, at)) || (id == to && OverseesAt(o, from, at)) ||
+           (OverseesAt(o, from, at) && OverseesAt(o, to, at))) &&
+          (least == nullptr || id < *least)) {
+        least = &id;
+        found = &o;
       }
     }
-    return nullptr;
+    return found;
   }
 
   // A transfer of `entity`, held by `held` (registered), to `to` (registered), by event `e`:
@@ -853,12 +858,15 @@ struct GovernanceState::Access {
                                                                    absl::string_view org,
                                                                    absl::string_view ref) {
     const std::string key = SpellingKey(ref);
+    std::pair<std::string, const DecisionState*> found{"", nullptr};
+    // Of several (a log written before references were unique so), the least stream.
     for (const auto& [stream, d] : s.decisions_) {
-      if (d.proposed.organisation_id() == org && SpellingKey(d.proposed.reference()) == key) {
-        return {stream, &d};
+      if (d.proposed.organisation_id() == org && SpellingKey(d.proposed.reference()) == key &&
+          (found.second == nullptr || stream < found.first)) {
+        found = {stream, &d};
       }
     }
-    return {"", nullptr};
+    return found;
   }
   // " (references are matched exactly: did you mean 'PCD 72'?)" for SpelledAlike's decision;
   // "" if none.
@@ -1175,13 +1183,22 @@ struct GovernanceState::Access {
   static absl::Status RequireExclusionsOutOfScope(const S& s, const v1::ProgrammeReplanned& m) {
     for (const std::string& x : m.excluded_scope()) {
       const std::string key = ScopeTitleKey(x);
+      // The least id of those that hold it, so that the refusal says the same every time.
+      const std::string* held_by = nullptr;
+      const ScopeItemState* holder = nullptr;
       for (const auto& [id, item] : s.scope_items_) {
         if (!item.in_scope || ScopeTitleKey(item.added.title()) != key) continue;
         const WorkState* owner = s.FindWork(item.owner);
         if (owner == nullptr || owner->programme_id != m.programme_id()) continue;
+        if (held_by == nullptr || id < *held_by) {
+          held_by = &id;
+          holder = &item;
+        }
+      }
+      if (held_by != nullptr) {
         return Refuse(absl::StrCat("programme ", m.programme_id()),
-                      absl::StrCat("would exclude \"", x, "\", which scope item ", id,
-                                   " holds in its scope (", Describe(item.owner), ")"),
+                      absl::StrCat("would exclude \"", x, "\", which scope item ", *held_by,
+                                   " holds in its scope (", Describe(holder->owner), ")"),
                       "a programme's scope does not exclude what a scope item of it holds: "
                       "remove the item from scope first (ScopeItemRemoved), or name the "
                       "exclusion apart from it");
@@ -1231,14 +1248,19 @@ struct GovernanceState::Access {
                     absl::StrCat("has project ", project->ref.id(), ", which is open"),
                     "a programme is closed after its projects: close each first");
     }
-    // Otherwise a decision about it could be approved after it closed.
+    // Otherwise a decision about it could be approved after it closed. The refusal names the
+    // least stream of those pending, the same every time.
+    const std::string* pending = nullptr;
     for (const auto& [stream, d] : s.decisions_) {
       if (d.proposed.programme_id() != m.programme_id() ||
           d.outcome != DecisionState::Outcome::kPending || d.approved()) {
         continue;
       }
+      if (pending == nullptr || stream < *pending) pending = &stream;
+    }
+    if (pending != nullptr) {
       return Refuse(absl::StrCat("programme ", m.programme_id()),
-                    absl::StrCat("is named by ", stream, ", which is pending"),
+                    absl::StrCat("is named by ", *pending, ", which is pending"),
                     "a programme is closed once the decisions naming it are approved, rejected "
                     "or withdrawn");
     }
@@ -2770,40 +2792,67 @@ struct GovernanceState::Access {
              d.proposed_micros < until &&
              (d.outcome == DecisionState::Outcome::kPending || !d.signing_keys.empty());
     };
+    // Each refusal names the latest proposal of those it would change (by stream on a tie):
+    // dated after it, the setting is after them all, and the refusal says the same every time.
+    const auto later = [](const std::string& stream, const DecisionState& d,
+                          const std::string* than_stream, const DecisionState* than) {
+      return than == nullptr || d.proposed_micros > than->proposed_micros ||
+             (d.proposed_micros == than->proposed_micros && stream < *than_stream);
+    };
+    const std::string* held_stream = nullptr;
+    const DecisionState* held = nullptr;
+    int64_t held_pence = 0;
     for (const auto& [stream, d] : s.decisions_) {
       if (!weighed(d)) continue;
-      if (const std::optional<int64_t> counted = Shortfall(m, d.proposed)) {
-        return Refuse(
-            entity,
-            absl::StrCat("would hold decision ", m.organisation_id(), "/",
-                         d.proposed.reference(), ", proposed effective ",
-                         FormatRfc3339(d.proposed_micros), " for ", FormatPence(*counted),
-                         " without the role '", m.role(), "', to its threshold of ",
-                         FormatPence(m.threshold_pence())),
-            "a delegation rule's setting takes effect no earlier than a decision it would "
-            "hold to a role the decision lacks: date it after that decision's proposal");
+      const std::optional<int64_t> counted = Shortfall(m, d.proposed);
+      if (counted && later(stream, d, held_stream, held)) {
+        held_stream = &stream;
+        held = &d;
+        held_pence = *counted;
       }
+    }
+    if (held != nullptr) {
+      return Refuse(
+          entity,
+          absl::StrCat("would hold decision ", m.organisation_id(), "/", held->proposed.reference(),
+                       ", proposed effective ", FormatRfc3339(held->proposed_micros), " for ",
+                       FormatPence(held_pence), " without the role '", m.role(),
+                       "', to its threshold of ", FormatPence(m.threshold_pence())),
+          "a delegation rule's setting takes effect no earlier than a decision it would "
+          "hold to a role the decision lacks: date it after that decision's proposal");
     }
     // Nor may it release, after the fact, a decision the setting then in force held to its
     // role: the register would no longer show what the decision was held to when signed.
     const auto rule = s.rules_.find(DelegationStream(m.organisation_id(), m.rule_id()));
     if (rule == s.rules_.end()) return absl::OkStatus();
+    const std::string* released_stream = nullptr;
+    const DecisionState* released = nullptr;
+    const v1::DelegationRuleSet* released_from = nullptr;
+    int64_t released_pence = 0;
     for (const auto& [stream, d] : s.decisions_) {
       if (!weighed(d)) continue;
       const v1::DelegationRuleSet* then = rule->second.InForceAt(d.proposed_micros);
       if (then == nullptr || !HasRole(d.proposed, then->role())) continue;
-      const std::optional<int64_t> held = Reaches(*then, d.proposed);
-      if (!held.has_value()) continue;
+      const std::optional<int64_t> reached = Reaches(*then, d.proposed);
+      if (!reached.has_value()) continue;
       if (then->role() == m.role() && Reaches(m, d.proposed).has_value()) continue;
-      return Refuse(
-          entity,
-          absl::StrCat("would release decision ", m.organisation_id(), "/",
-                       d.proposed.reference(), ", proposed effective ",
-                       FormatRfc3339(d.proposed_micros), " for ", FormatPence(*held),
-                       ", from the role '", then->role(), "' the setting then in force (",
-                       FormatPence(then->threshold_pence()), ") held it to"),
-          "a delegation rule's setting takes effect no earlier than a decision whose "
-          "requirement it would change: date it after that decision's proposal");
+      if (later(stream, d, released_stream, released)) {
+        released_stream = &stream;
+        released = &d;
+        released_from = then;
+        released_pence = *reached;
+      }
+    }
+    if (released != nullptr) {
+      return Refuse(entity,
+                    absl::StrCat("would release decision ", m.organisation_id(), "/",
+                                 released->proposed.reference(), ", proposed effective ",
+                                 FormatRfc3339(released->proposed_micros), " for ",
+                                 FormatPence(released_pence), ", from the role '",
+                                 released_from->role(), "' the setting then in force (",
+                                 FormatPence(released_from->threshold_pence()), ") held it to"),
+                    "a delegation rule's setting takes effect no earlier than a decision whose "
+                    "requirement it would change: date it after that decision's proposal");
     }
     return absl::OkStatus();
   }
@@ -3442,7 +3491,14 @@ int GovernanceState::LongestPlan(const WorkState& programme) {
 }
 
 std::map<std::string, std::string> GovernanceState::ProgrammesReportedPastTheirPlan() const {
-  std::map<std::string, std::string> out;
+  // One work is enough to say: of a programme and its projects, the one reported for the latest
+  // week, by least stream on a tie, so that the same state says the same every time.
+  struct Past {
+    const std::string* stream;
+    const WorkState* work;
+    int longest;
+  };
+  std::map<std::string, Past> past;  // by programme id
   for (const auto& [stream, w] : work_) {
     if (w.max_reported_week == 0) continue;
     const WorkState* programme =
@@ -3450,11 +3506,19 @@ std::map<std::string, std::string> GovernanceState::ProgrammesReportedPastTheirP
     if (programme == nullptr) continue;
     const int longest = LongestPlan(*programme);
     if (w.max_reported_week <= longest) continue;
-    std::string& said = out[programme->ref.id()];
-    if (!said.empty()) continue;  // one is enough to say
-    said = absl::StrCat(Describe(w.ref), " reported for plan week ", w.max_reported_week,
-                        ", past the ", longest, " weeks of programme ", programme->ref.id(),
-                        "'s longest plan left");
+    auto [it, added] = past.try_emplace(programme->ref.id(), Past{&stream, &w, longest});
+    const Past& said = it->second;
+    if (!added &&
+        (w.max_reported_week > said.work->max_reported_week ||
+         (w.max_reported_week == said.work->max_reported_week && stream < *said.stream))) {
+      it->second = Past{&stream, &w, longest};
+    }
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [programme_id, p] : past) {
+    out[programme_id] = absl::StrCat(Describe(p.work->ref), " reported for plan week ",
+                                     p.work->max_reported_week, ", past the ", p.longest,
+                                     " weeks of programme ", programme_id, "'s longest plan left");
   }
   return out;
 }

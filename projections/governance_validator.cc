@@ -479,12 +479,17 @@ absl::Status GovernanceValidator::CheckNothingBuiltOn(
     // The approval a referral back was proposed under (no decision is referred under one
     // that is not approved, so one of its signatures is enough to look for).
     if (!signs || d == nullptr || !d->approved()) return absl::OkStatus();
+    const std::string* referred = nullptr;  // the least stream, the same every time
     for (const auto& [other_stream, other] : state_->decisions()) {
       const v1::DecisionProposed& p = other.proposed;
       if (p.has_referred_under() &&
-          state_->FindDecision(p.organisation_id(), p.referred_under().reference()) == d) {
-        return built_on("signs", absl::StrCat("had ", other_stream, " referred back under it"));
+          state_->FindDecision(p.organisation_id(), p.referred_under().reference()) == d &&
+          (referred == nullptr || other_stream < *referred)) {
+        referred = &other_stream;
       }
+    }
+    if (referred != nullptr) {
+      return built_on("signs", absl::StrCat("had ", *referred, " referred back under it"));
     }
   } else if (const auto verb = PassedOn().find(type); verb != PassedOn().end()) {
     ASSIGN_OR_RETURN(const std::optional<v1::Event> later,

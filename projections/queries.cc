@@ -2129,12 +2129,16 @@ static absl::Status AddVoided(Folder& folder, const Cut& cut, const std::string&
     auto ref = named.find(absl::AsciiStrToLower(it->second.second.corrected_event_id()));
     if (ref != named.end()) *c.mutable_corrects() = ref->second;
   }
-  const absl::flat_hash_set<std::string> left_out = LeftOutEvents(corrections);
+  const absl::flat_hash_set<std::string> voided_ids = VoidedEvents(corrections);
   const int64_t t = cut.micros.value_or(INT64_MIN);
   std::map<uint64_t, v1::VoidedEvent> voided;  // by position
   for (auto it = corrections.rbegin(); it != corrections.rend(); ++it) {
     const auto& [correcting, corrected] = *it;
-    if (!left_out.contains(corrected)) continue;  // (a correction is never left out)
+    // A correction voided in its turn (an older log's: corrections of corrections are refused
+    // now) voids nothing: another, standing, names the event, or it counts again. A correction
+    // is never left out, so never listed.
+    if (voided_ids.contains(correcting) || !voided_ids.contains(corrected)) continue;
+    if (by_id.contains(corrected)) continue;
     auto ref = named.find(corrected);
     if (ref == named.end()) continue;
     if (cut.mode != v1::AS_AT_MODE_AS_RECORDED &&

@@ -1404,6 +1404,13 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
               StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("in the future"),
                              HasSubstr("no week of it has ended yet: ask about a time"))));
+  // At week 2's last microsecond, week 2 has ended: asked, and named among the valid weeks.
+  const int64_t end_of_week_2 = projections::DateMicros(MakeDate(2020, 1, 20)) - 1;
+  *request.mutable_as_at() = Week(2, kKnown, "NEW");
+  EXPECT_OK(projections::QueryRiskRegister(young.events(), end_of_week_2, request));
+  *request.mutable_as_at() = Week(3, kKnown, "NEW");
+  EXPECT_THAT(projections::QueryRiskRegister(young.events(), end_of_week_2, request),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("valid weeks are 1 to 2 ")));
 }
 
 TEST(QueriesTest, ScopeMapOwnersAndTransfers) {
@@ -2045,6 +2052,29 @@ TEST(QueriesTest, EntityHistoryNamesWhatCorrectionsVoid) {
   ASSERT_EQ(restored.changes_size(), 5);
   EXPECT_EQ(restored.changes(1).event().position(), closure.position());
   EXPECT_EQ(restored.changes(4).corrects().position(), correction.position());
+}
+
+// An older log's: two corrections name one closure and the later is voided in its turn. The
+// closure stays voided, by the first, which stands: the voided row names it and its reason, not
+// the later one's.
+TEST(QueriesTest, EntityHistoryNamesTheCorrectionThatStands) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProjectRef("LPP-INV"), v1::RAG_RED)), InWeek(10));
+  const v1::Event closure = log.Add(Ev(CloseRisk("R1")), InWeek(20));
+  const v1::Event first = log.Add(Correction(closure, "closed in error"), InWeek(21));
+  const v1::Event second = log.Add(Correction(closure, "recorded twice"), InWeek(22));
+  log.Add(Correction(second, "the first correction says why"), InWeek(23));
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("risk/R1");
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  request.mutable_as_at()->set_position(log.events().size());
+  absl::StatusOr<v1::GetEntityHistoryResponse> history =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(history);
+  ASSERT_EQ(history->voided_size(), 1);
+  EXPECT_EQ(history->voided(0).event().position(), closure.position());
+  EXPECT_EQ(history->voided(0).voided_by().position(), first.position());
+  EXPECT_EQ(history->voided(0).reason(), "closed in error");
 }
 
 // The "rating" aspect among `aspects`, or "none".

@@ -1623,6 +1623,37 @@ TEST_F(RulesTest, ADecisionIsHeldToTheRuleSettingInForceWhenItIsProposed) {
                          GovernanceState::Mode::kValidate));
 }
 
+// Where several entities break a rule, the refusal names the same one on every run and in
+// every process (the state's maps are hashed, their order a process's own): a setting dated
+// back over several decisions names the latest proposal, after which it may be dated; a
+// closure held by several pending decisions, and a re-plan excluding what several scope items
+// hold, name the least stream or id.
+TEST_F(RulesTest, ARuleBrokenBySeveralEntitiesNamesTheSameOneEveryTime) {
+  SetUpProgrammes();
+  for (int day = 1; day <= 12; ++day) {
+    v1::DecisionProposed d = Decision("MOPAC", absl::StrCat("PCD ", 23 - day), {"CEO"},
+                                      {Amount(v1::AMOUNT_KIND_CAPITAL, 1000000, "Reserve")});
+    d.set_programme_id("OCP");
+    ASSERT_OK(Append(At(Ev(d), MakeDate(2016, 3, day))));
+  }
+  EXPECT_THAT(Append(At(Ev(Delegation("MOPAC", "DM", 1, "Deputy Mayor")), MakeDate(2016, 1, 1))),
+              StatusIs(kFailed, HasSubstr("would hold decision MOPAC/PCD 11, proposed effective "
+                                          "2016-03-12T12:00:00Z")));
+  EXPECT_THAT(Append(At(Ev(CloseProgramme("OCP")), MakeDate(2016, 6, 1))),
+              StatusIs(kFailed, HasSubstr("programme OCP is named by decision/MOPAC/PCD-11, "
+                                          "which is pending")));
+  for (const std::string id : {"S-7", "S-3", "S-9", "S-1", "S-5", "S-2", "S-8"}) {
+    v1::ScopeItemAdded item = AddScope(id, ProgrammeRef("LPP"));
+    item.set_title("Response");
+    ASSERT_OK(Append(Ev(item)));
+  }
+  v1::ProgrammeReplanned exclude = Replan("LPP", 0);
+  exclude.add_excluded_scope("response");
+  EXPECT_THAT(Append(Ev(exclude)),
+              StatusIs(kFailed, HasSubstr("programme LPP would exclude \"response\", which scope "
+                                          "item S-1 holds in its scope")));
+}
+
 // Nor may a setting dated back over a decision release it from the role the setting then in
 // force held it to (raised past its amount, or given another role): the register would stop
 // showing what the decision was held to. A setting that still holds it, or dated after it,
