@@ -49,6 +49,7 @@
 #include "ledger/common/flags.h"
 #include "ledger/common/names.h"
 #include "ledger/common/numbers.h"
+#include "ledger/common/text.h"
 #include "ledger/common/time.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/sha256.h"
@@ -136,7 +137,12 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
   fields["streamId"].set_string_value(stream);
   fields["eventType"].set_string_value(type);
   if (effective) fields["effectiveTime"].set_string_value(pb::util::TimeUtil::ToString(*effective));
-  if (!source.empty()) fields["source"].set_string_value(source);
+  if (!source.empty()) {
+    if (absl::Status s = ValidateSource(source); !s.ok()) {
+      return absl::InvalidArgumentError(PrintableText(absl::StrCat("--source: ", s.message())));
+    }
+    fields["source"].set_string_value(source);
+  }
   if (!payload.empty()) {
     if (absl::Status strict = CheckJsonText(payload); !strict.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -873,9 +879,6 @@ int EventCommands::Import(const std::string& server) {
 }
 
 int EventCommands::Export(const std::string& server) {
-  if (export_->count("--out") != 0 && out_.empty()) {
-    return Fail(kExitBadArgs, "export: --out is empty: give FILE, or - for stdout");
-  }
   if (out_ == "-") out_.clear();  // stdout, as '-' is stdin for append, import and verify
   // An empty --stream (an unset variable in a script) would export the whole log.
   if (export_->count("--stream") != 0) {

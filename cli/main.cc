@@ -218,6 +218,31 @@ int main(int argc, char** argv) {
     }
   };
   check_actors(&app);
+  // A value given empty (an unset variable in a script, say) is a mistake, not the option left
+  // out: an empty `verify --head-hash` would skip the check asked for, an empty --effective would
+  // date the event now. Refused before anything runs. --server and the TLS options are checked
+  // below, with their environment variables.
+  std::function<void(CLI::App*)> check_empty = [&](CLI::App* command) {
+    for (CLI::Option* option : command->get_options()) {
+      const std::string& name = option->get_name();
+      if (option->get_expected_min() == 0 || name == "--server" || name == "--tls-ca" ||
+          name == "--tls-server-name") {
+        continue;
+      }
+      const std::string mend =
+          option->get_positional() ? "give a value" : "give a value, or leave the option out";
+      option->check(CLI::Validator(
+          [mend](std::string& value) {
+            return value.empty() ? absl::StrCat("is empty (an unset shell variable?): ", mend)
+                                 : std::string();
+          },
+          ""));
+    }
+    for (CLI::App* sub : command->get_subcommands([](CLI::App*) { return true; })) {
+      check_empty(sub);
+    }
+  };
+  check_empty(&app);
 
   try {
     app.parse(argc, argv);

@@ -893,21 +893,8 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
   }
   if (cmd == nullptr) return std::nullopt;
 
-  // Arguments first: every mistake here exits 2 before the server is asked anything.
-  // Given but empty (a shell variable unset, say): not the same as not given.
-  for (const auto& [flag, id] :
-       {std::pair{"--programme", &programme_}, std::pair{"--organisation", &organisation_}}) {
-    const CLI::Option* given = cmd->get_option_no_throw(flag);
-    if (given != nullptr && given->count() > 0 && id->empty()) {
-      return Fail(kExitBadArgs,
-                  absl::StrCat(cmd->get_name(), " was given an empty ", flag, ": give the ",
-                               flag + 2, "'s id, e.g. ", cmd->get_name(),
-                               cmd == history_ ? " risk/LPP-R03 --week 86" : "", " ", flag,
-                               flag == std::string("--programme") ? " LPP"
-                               : cmd == programmes_               ? " LPF"
-                                                                  : " MOPAC"));
-    }
-  }
+  // Arguments first: every mistake here exits 2 before the server is asked anything (an
+  // empty value already did, cli/main.cc).
   if (programme_.empty() && cmd != decisions_ && cmd != history_ && cmd != programmes_) {
     return Fail(kExitBadArgs, absl::StrCat(cmd->get_name(), " needs --programme, e.g. ",
                                            cmd->get_name(), " --programme LPP"));

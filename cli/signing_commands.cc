@@ -34,6 +34,7 @@
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
 #include "ledger/common/status_macros.h"
+#include "ledger/common/text.h"
 #include "ledger/common/uuid.h"
 #include "ledger/crypto/ed25519.h"
 #include "ledger/crypto/sha256.h"
@@ -213,6 +214,23 @@ absl::StatusOr<v1::DecisionProposed> FetchNamedDecision(
   return decision;
 }
 
+// Refuses a value that is not well-formed UTF-8, which a payload's text fields hold only: said
+// naming the flag, before anything is built or sent (Latin-1 from a spreadsheet, say).
+const CLI::Validator kUtf8Text(
+    [](std::string& value) {
+      for (size_t i = 0; i < value.size();) {
+        uint32_t code_point = 0;
+        const size_t n = Utf8Length(absl::string_view(value).substr(i), &code_point);
+        if (n == 0) {
+          return absl::StrCat("is not UTF-8 text (byte ", i + 1,
+                              "); give it as UTF-8 (any other encoding, Latin-1 say, is refused)");
+        }
+        i += n;
+      }
+      return std::string();
+    },
+    "");
+
 }  // namespace
 
 SigningCommands::SigningCommands(CLI::App& app,
@@ -252,9 +270,11 @@ SigningCommands::SigningCommands(CLI::App& app,
       ->add_option("--key-id", key_id_, "Key id (its stream is key/ID)")
       ->required();
   keys_register_->add_option("--holder", holder_, "The person holding the key")
-      ->required();
+      ->required()
+      ->check(kUtf8Text);
   keys_register_->add_option("--role", role_, "The role the holder signs as")
-      ->required();
+      ->required()
+      ->check(kUtf8Text);
   keys_register_
       ->add_option("--pub", pub_file_, "Public key PEM file (PREFIX.pub)")
       ->required();
@@ -319,9 +339,11 @@ SigningCommands::SigningCommands(CLI::App& app,
         "The signatory's declaration of interests as worded on the form; the "
         "signature then covers it: digest prints the signature digest to sign, "
         "over the decision's digest and the declaration");
+    declaration->check(kUtf8Text);
     sub->add_option("--interests", interests_,
                     "The interests recorded below the declaration (default: none)")
-        ->needs(declaration);
+        ->needs(declaration)
+        ->check(kUtf8Text);
   }
   for (CLI::App* sub : {keys_register_, decision_submit_}) {
     sub->add_option(
@@ -518,10 +540,7 @@ int SigningCommands::Digest(const std::string& server) {
       DecisionStreamOf(decision_stream_, organisation_, reference_);
   if (!stream.ok())
     return Fail(kExitBadArgs, std::string(stream.status().message()));
-  const absl::StatusOr<std::optional<v1::InterestsDeclaration>> declaration =
-      Declaration(decision_digest_);
-  if (!declaration.ok())
-    return Fail(kExitBadArgs, std::string(declaration.status().message()));
+  const std::optional<v1::InterestsDeclaration> declaration = Declaration(decision_digest_);
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   grpc::Status rpc;
   absl::StatusOr<v1::DecisionProposed> decision =
@@ -579,7 +598,7 @@ int SigningCommands::Digest(const std::string& server) {
   for (const std::string& role : decision->required_signatory_roles()) {
     line("to be signed by", PrintableText(role));
   }
-  if (declaration->has_value()) line("interests", "declared (--declaration)");
+  if (declaration.has_value()) line("interests", "declared (--declaration)");
   // Where it stands, so that a signatory does not sign what takes no more signatures.
   const std::optional<v1::GetDecisionRegisterResponse> response =
       RegisterAtHead(channel, decision->organisation_id());
@@ -609,21 +628,15 @@ int SigningCommands::Digest(const std::string& server) {
   }
   std::cerr << out.str();
   const std::string digest = projections::DecisionDigest(*decision);
-  std::cout << crypto::ToHex(declaration->has_value()
-                                 ? projections::SignatureDigest(digest, **declaration)
+  std::cout << crypto::ToHex(declaration.has_value()
+                                 ? projections::SignatureDigest(digest, *declaration)
                                  : digest)
             << "\n";
   return 0;
 }
 
-absl::StatusOr<std::optional<v1::InterestsDeclaration>> SigningCommands::Declaration(
-    const CLI::App* sub) const {
+std::optional<v1::InterestsDeclaration> SigningCommands::Declaration(const CLI::App* sub) const {
   if (sub->count("--declaration") == 0) return std::nullopt;
-  if (declaration_.empty()) {
-    return absl::InvalidArgumentError(
-        "--declaration is empty: give the declaration of interests as worded on the form, or "
-        "leave the option out");
-  }
   v1::InterestsDeclaration d;
   d.set_statement(declaration_);
   d.set_interests(interests_);
@@ -669,10 +682,7 @@ int SigningCommands::Submit(const std::string& server) {
     return Fail(kExitBadArgs,
                 "--signature must be 128 hex digits (an Ed25519 signature)");
   }
-  const absl::StatusOr<std::optional<v1::InterestsDeclaration>> declaration =
-      Declaration(decision_submit_);
-  if (!declaration.ok())
-    return Fail(kExitBadArgs, std::string(declaration.status().message()));
+  const std::optional<v1::InterestsDeclaration> declaration = Declaration(decision_submit_);
   std::optional<std::string> signed_digest;
   if (decision_submit_->count("--digest") > 0) {
     absl::StatusOr<std::string> digest = crypto::FromHex(digest_hex_);
@@ -727,8 +737,8 @@ int SigningCommands::Submit(const std::string& server) {
   m.set_signature(*signature);
   m.set_digest(projections::DecisionDigest(*decision));
   if (signed_digest.has_value()) {
-    const std::string now = declaration->has_value()
-                                ? projections::SignatureDigest(m.digest(), **declaration)
+    const std::string now = declaration.has_value()
+                                ? projections::SignatureDigest(m.digest(), *declaration)
                                 : m.digest();
     if (now != *signed_digest && *signed_digest == m.digest()) {
       // The stored event's digest field holds this one; with a declaration, it is not signed.
@@ -748,13 +758,13 @@ int SigningCommands::Submit(const std::string& server) {
       // (With a declaration, its own digest too: the one printed without the declaration.)
       const auto voided = absl::c_find_if(voided_digests, [&](const VoidedDigest& v) {
         return *signed_digest == v.digest ||
-               (declaration->has_value() &&
-                *signed_digest == projections::SignatureDigest(v.digest, **declaration));
+               (declaration.has_value() &&
+                *signed_digest == projections::SignatureDigest(v.digest, *declaration));
       });
       const std::string what = absl::StrCat(
           "decision ", PrintableText(decision->organisation_id()), "/",
           PrintableText(decision->reference()), " as stored now has the ",
-          declaration->has_value() ? "signature digest " : "digest ", crypto::ToHex(now),
+          declaration.has_value() ? "signature digest " : "digest ", crypto::ToHex(now),
           ", not the ", crypto::ToHex(*signed_digest), " signed: ");
       return Fail(
           kExitRefused,
@@ -774,7 +784,7 @@ int SigningCommands::Submit(const std::string& server) {
                     "what it says, and sign that"));
     }
   }
-  if (declaration->has_value()) *m.mutable_declaration() = **declaration;
+  if (declaration.has_value()) *m.mutable_declaration() = *declaration;
   v1::Event stored;
   if (int code = AppendOne(channel, server, *stream,
                            v1::DecisionSigned::descriptor()->full_name(), m.SerializeAsString(),

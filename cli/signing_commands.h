@@ -77,9 +77,8 @@ class SigningCommands {
                 v1::Event* appended) const;
 
   // --declaration and --interests of `sub` (digest or submit-signature): none when
-  // --declaration was not given; INVALID_ARGUMENT when it was, empty.
-  absl::StatusOr<std::optional<v1::InterestsDeclaration>> Declaration(
-      const CLI::App* sub) const;
+  // --declaration was not given (given, it is not empty: cli/main.cc refuses an empty value).
+  std::optional<v1::InterestsDeclaration> Declaration(const CLI::App* sub) const;
 };
 
 }  // namespace govledger::cli

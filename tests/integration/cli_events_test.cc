@@ -422,12 +422,26 @@ TEST_F(CliEventsTest, AppendBadInputIsRefusedAndNothingIsStored) {
   EXPECT_EQ(source_with_document.code, 2);
   EXPECT_THAT(source_with_document.err,
               HasSubstr("--source go with --type, not with a document"));
-  // A source of two lines: the server's INVALID_ARGUMENT, naming the field.
+  // A source the server would refuse, refused by the same rules before anything is sent: of
+  // two lines; not UTF-8 (it had been sent with the bad byte dropped, and stored so).
   CliRun two_lines = Cli(absl::StrCat(
       Server(), " append --stream a/b --type t.X --source \"$(printf 'minutes\\nitem 4')\""));
-  EXPECT_EQ(two_lines.code, 1);
-  EXPECT_THAT(two_lines.err, AllOf(HasSubstr("INVALID_ARGUMENT"),
-                                   HasSubstr("source holds the control character U+000A")));
+  EXPECT_EQ(two_lines.code, 2);
+  EXPECT_THAT(two_lines.err, HasSubstr("--source: source holds the control character U+000A"));
+  CliRun latin1 = Cli(absl::StrCat(
+      Server(), " append --stream a/b --type t.X --source \"$(printf 'Board paper \\243730k')\""));
+  EXPECT_EQ(latin1.code, 2);
+  EXPECT_THAT(latin1.err, HasSubstr("--source: source is not UTF-8 text"));
+  // A value given empty (an unset variable in a script) is not the option left out: an empty
+  // --effective had dated the event now, an empty --source or --payload stored none.
+  for (const std::string flag : {"--effective", "--source", "--payload", "--stream"}) {
+    CliRun empty = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X ", flag, " ''"));
+    EXPECT_EQ(empty.code, 2) << flag;
+    EXPECT_THAT(empty.err, HasSubstr(absl::StrCat(flag,
+                                                  ": is empty (an unset shell variable?): "
+                                                  "give a value, or leave the option out")))
+        << flag;
+  }
   CliRun bad_id = Cli(absl::StrCat(Server(), " append --stream a/b --type t.X --id 42"));
   EXPECT_EQ(bad_id.code, 2);  // a bad argument, refused before anything is sent
   EXPECT_THAT(bad_id.err, AllOf(HasSubstr("--id"), HasSubstr("not a UUID")));
@@ -943,6 +957,17 @@ TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
     EXPECT_EQ(misplaced.code, 2) << flag;
     EXPECT_THAT(misplaced.err, HasSubstr("go with --file")) << flag;
     EXPECT_THAT(misplaced.out, ::testing::IsEmpty()) << flag;
+  }
+  // Nor is an empty --file, --head-hash or --tree-head (a script's variable unset) taken as
+  // left out: `verify --file ''` had verified the server's log, and an empty --head-hash had
+  // skipped the check it asked for, each exiting 0.
+  for (const char* args :
+       {" verify --file ''", " verify --file x.jsonl --head-hash ''",
+        " verify --file x.jsonl --tree-head ''", " prove extends th.json --tree-head ''"}) {
+    CliRun empty = Cli(absl::StrCat(Server(), args));
+    EXPECT_EQ(empty.code, 2) << args;
+    EXPECT_THAT(empty.err, HasSubstr(": is empty (an unset shell variable?)")) << args;
+    EXPECT_THAT(empty.out, ::testing::IsEmpty()) << args;
   }
 }
 
@@ -1696,7 +1721,9 @@ TEST_F(CliEventsTest, SourcesListsEachSourceWithItsEventsAndTheEventsNamingOne) 
                                   absl::StrCat(" sources --source ", std::string(501, 'x'))}) {
     CliRun bad = Cli(absl::StrCat(Server(), args));
     EXPECT_EQ(bad.code, 2) << args << ": " << bad.err;
-    EXPECT_THAT(bad.err, HasSubstr("govledger: sources: ")) << args;
+    EXPECT_THAT(bad.err, HasSubstr(args == " sources --source ''" ? "govledger: --source: is empty"
+                                                                  : "govledger: sources: "))
+        << args;
   }
 }
 
@@ -1760,11 +1787,11 @@ TEST_F(CliEventsTest, ExportRefusesAnExistingOutputFile) {
   EXPECT_THAT(spaced.err, HasSubstr("export: --stream: "));
   CliRun no_stream = Cli("--server 127.0.0.1:1 export --stream ''");
   EXPECT_EQ(no_stream.code, 2) << no_stream.err;
-  EXPECT_THAT(no_stream.err, HasSubstr("export: --stream: stream_id is empty"));
+  EXPECT_THAT(no_stream.err, HasSubstr("--stream: is empty"));
   EXPECT_EQ(no_stream.out, "");
   CliRun empty = Cli(absl::StrCat(Server(), " export --out ''"));
   EXPECT_EQ(empty.code, 2);
-  EXPECT_THAT(empty.err, HasSubstr("export: --out is empty"));
+  EXPECT_THAT(empty.err, HasSubstr("--out: is empty"));
   EXPECT_EQ(empty.out, "");
 }
 
@@ -1858,7 +1885,8 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   EXPECT_THAT(bad_stream.err, HasSubstr("stream_id"));
   CliRun no_entity = Cli(absl::StrCat(Server(), " history ''"));
   EXPECT_EQ(no_entity.code, 2);
-  EXPECT_THAT(no_entity.err, HasSubstr("stream_id is empty"));
+  EXPECT_THAT(no_entity.err,
+              HasSubstr("ENTITY: is empty (an unset shell variable?): give a value"));
   for (const std::string command : {"append --file ", "import ", "verify --file "}) {
     CliRun directory = Cli(absl::StrCat(Server(), " ", command, dir_.path()));
     EXPECT_EQ(directory.code, 2) << command;

@@ -1526,10 +1526,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       // Shown as typed (only bytes that are not UTF-8, or characters that act, are escaped).
       {"risks --programme ЛПП", "--programme 'ЛПП' may hold only A-Z a-z 0-9 . _ : -"},
       {"status", "status needs --programme"},
-      {"status --programme ''", "status was given an empty --programme: give the programme's id"},
-      {"decisions --organisation MOPAC --programme ''",
-       "decisions was given an empty --programme: give the programme's id"},
-      {"decisions --organisation ''", "decisions was given an empty --organisation"},
+      {"status --programme ''", "--programme: is empty (an unset shell variable?): give a value"},
+      {"decisions --organisation MOPAC --programme ''", "--programme: is empty"},
+      {"decisions --organisation ''", "--organisation: is empty"},
       {"status --programme LPP --bogus",
        "'govledger status' has no option --bogus; 'govledger status --help' lists its options"},
       // An option of other commands says which; the first unknown option is named.

@@ -463,7 +463,14 @@ TEST_F(CliSigningTest, ADeclarationOfInterestsIsSignedAndShownInTheRegister) {
   EXPECT_EQ(Cli(absl::StrCat(Server(), " decision digest", decision, " --interests x")).code, 2);
   CliRun empty = Cli(absl::StrCat(Server(), " decision digest", decision, " --declaration ''"));
   EXPECT_EQ(empty.code, 2);
-  EXPECT_THAT(empty.err, HasSubstr("--declaration is empty"));
+  EXPECT_THAT(empty.err, HasSubstr("--declaration: is empty"));
+  // Text not UTF-8 is refused naming its flag, before anything is sent (it had reached
+  // protobuf's serializer, which logged errors, and the server).
+  CliRun latin1 = Cli(absl::StrCat(Server(), " decision digest", decision,
+                                   " --declaration \"$(printf 'I \\243 declare')\""));
+  EXPECT_EQ(latin1.code, 2);
+  EXPECT_THAT(latin1.err, HasSubstr("--declaration: is not UTF-8 text (byte 3); give it as UTF-8"));
+  EXPECT_THAT(latin1.err, Not(HasSubstr("libprotobuf")));
 
   CliRun sig = Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ", digest_hex));
   ASSERT_EQ(sig.code, 0) << sig.err;
@@ -624,7 +631,7 @@ TEST_F(CliSigningTest, ExitCodes) {
   for (const std::string& out : {std::string("''"), keys_dir_.path() + "/"}) {
     CliRun nameless = Cli(absl::StrCat("keys generate --out ", out));
     EXPECT_EQ(nameless.code, 2) << out;
-    EXPECT_THAT(nameless.err, HasSubstr("names no file")) << out;
+    EXPECT_THAT(nameless.err, HasSubstr(out == "''" ? "--out: is empty" : "names no file")) << out;
   }
   EXPECT_NE(::stat((keys_dir_.path() + "/.key").c_str(), &st), 0);
   // A directory without the slash: the keys would have landed beside it.
@@ -641,11 +648,12 @@ TEST_F(CliSigningTest, ExitCodes) {
   EXPECT_THAT(spaced.err, HasSubstr("a decision's stream has its reference with '-' for each "
                                     "space: decision/MOPAC/PCD-72"));
   // A key's registration the server would refuse as malformed: exit 2 before any call.
-  CliRun holderless = Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-empty "
-                                       "--holder '' --role 'Chief Executive' --pub ",
-                                       prefix, ".pub"));
+  CliRun holderless =
+      Cli(absl::StrCat("--server 127.0.0.1:1 keys register --key-id k-empty "
+                       "--holder ' ' --role 'Chief Executive' --pub ",
+                       prefix, ".pub"));
   EXPECT_EQ(holderless.code, 2) << holderless.err;
-  EXPECT_THAT(holderless.err, HasSubstr("holder is required"));
+  EXPECT_THAT(holderless.err, HasSubstr("holder is required (it holds only white space)"));
   // A registration that got no answer may be stored: where to look is said.
   AnswerLost lost;
   CliRun unanswered = Cli(absl::StrCat("--server ", lost.address(),
