@@ -1133,21 +1133,31 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
                                    "--since with --week and --at)"
                                  : ""));
   }
-  // An earlier point as known that reads further than a later one as recorded: facts recorded
-  // in between would show as known before and gone after.
-  if (in.compare.from().mode() == v1::AS_AT_MODE_AS_KNOWN &&
-      in.compare.to().mode() == v1::AS_AT_MODE_AS_RECORDED &&
-      in.compare.from().position() > in.compare.to().position()) {
+  // An earlier point that reads the log further than the later one (as known, or as recorded
+  // against a later point as known read to less): facts recorded in between would show as
+  // known before and gone after (two points as recorded are in order by After).
+  const uint64_t later_reads = in.compare.to().position();
+  if (in.compare.from().position() > later_reads) {
+    const bool earlier_as_known = in.compare.from().mode() == v1::AS_AT_MODE_AS_KNOWN;
+    const bool later_as_known = in.compare.to().mode() == v1::AS_AT_MODE_AS_KNOWN;
+    std::string mend;
+    if (earlier_as_known && later_as_known) {
+      mend = absl::StrCat("Give --since-known-through ", later_reads,
+                          " or less, or --known-through alone (both points then read as far)");
+    } else if (earlier_as_known) {
+      mend = absl::StrCat("Give --known-through ", later_reads,
+                          " (the earlier point then reads as far), or pair --since-position "
+                          "with --position");
+    } else {
+      mend = absl::StrCat("Give an earlier --since-position, or --known-through ",
+                          in.compare.from().position(), " or more");
+    }
     return Fail(kExitBadArgs,
                 absl::StrCat("the earlier point (", PointText(in.compare.from()),
                              ") reads the log to position ", in.compare.from().position(),
                              ", past the ", cmd == compare_ ? "later" : "report's", " point (",
                              PointText(in.compare.to()), "): what was recorded after position ",
-                             in.compare.to().position(),
-                             " would show as known before and gone after. Give --known-through ",
-                             in.compare.to().position(),
-                             " (the earlier point then reads as far), or pair --since-position "
-                             "with --position"));
+                             later_reads, " would show as known before and gone after. ", mend));
   }
   if (cmd == compare_) {
     return Answer(json_, in.compare,

@@ -1561,6 +1561,15 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"report --programme LPP --since-week 74 --position 30",
        "reads the log to position 50, past the report's point (position 30, recorded at "},
       {"compare --programme LPP --since-week 74 --position 30", "Give --known-through 30"},
+      // Both as known, the earlier reading the whole log (0: the head) and the later to 30: a
+      // risk recorded after 30 had shown as gone, explained by its own opening (an auditor's
+      // find).
+      {"report --programme LPP --since-week 74 --week 86 --since-known-through 0 "
+       "--known-through 30",
+       "reads the log to position 50, past the report's point (as known at "},
+      {"compare --programme LPP --since-week 74 --week 86 --since-known-through 40 "
+       "--known-through 30",
+       "Give --since-known-through 30 or less, or --known-through alone"},
       // Every event was recorded today, after week 86 took effect.
       {"report --programme LPP --since-position 30 --week 86", "recorded at 20"},
       {"report --programme LPP --since-position 30 --week 86",
