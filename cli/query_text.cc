@@ -33,8 +33,12 @@ std::string DescribeAsAt(const v1::ResolvedAsAt& as_at, int plan_week) {
         as_at.time_of_position() > 0
             ? absl::StrCat("the recorded time of position ", as_at.time_of_position(), "; ")
             : "";
-    return absl::StrCat("as known at ", TimeText(as_at.cut_time(), as_at.has_cut_time()), " (", of,
-                        week, "log read to position ", as_at.position(), "; ", folded, ")");
+    // Unset only at position 0, which has no recorded time: the cut is before any event.
+    const std::string at = as_at.has_cut_time()
+                               ? absl::StrCat("at ", TimeText(as_at.cut_time(), true), " (")
+                               : "before the ledger recorded anything (position 0; ";
+    return absl::StrCat("as known ", at, of, week, "log read to position ", as_at.position(), "; ",
+                        folded, ")");
   }
   return absl::StrCat(
       "as recorded at position ", as_at.position(), " (",

@@ -186,7 +186,10 @@ absl::StatusOr<const WorkState*> ProgrammeAt(const Folder& folder,
   return errors::WithReason(
       absl::NotFoundError(absl::StrCat(
           "programme '", id, "' is not yet registered as at this cut",
-          timed ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")") : std::string(),
+          timed ? absl::StrCat(" (", FormatRfc3339(*f.cut.micros), ")")
+          : f.cut.mode == v1::AS_AT_MODE_AS_KNOWN
+              ? std::string(" (position 0, before the ledger recorded anything)")
+              : std::string(),
           "; choose a later position, time or week", KnownThroughHint(f.cut), recorded_hint)),
       errors::reason::kNotYetRegistered, {{"programme", id}});
 }

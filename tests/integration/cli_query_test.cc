@@ -230,6 +230,11 @@ TEST_F(CliQueryTest, ProgrammesListsWhatTheLedgerHolds) {
   CliRun other_case = Run("programmes --organisation lpf");
   EXPECT_EQ(other_case.code, 1);
   EXPECT_THAT(other_case.err, HasSubstr("did you mean LPF? (ids are told apart by letter case)"));
+  // As known at position 0, which has no recorded time: the cut is named, not left blank.
+  CliRun at0 = Run("programmes --position 0 --as-known");
+  ASSERT_EQ(at0.code, 0) << at0.err;
+  EXPECT_THAT(at0.out, HasSubstr("as known before the ledger recorded anything (position 0; log "
+                                 "read to position 50; 0 events folded)"));
   CliRun past = Run("programmes --position 51");
   EXPECT_EQ(past.code, 1);
   EXPECT_THAT(past.err, HasSubstr("valid positions are 0 to 50"));
@@ -1623,6 +1628,10 @@ TEST_F(CliQueryTest, ServerRefusalsExitOneWithTheServersMessage) {
       // A report's own point must hold the programme (LPP is registered at position 2).
       {"report --programme LPP --position 1 --since-position 0",
        "not yet registered as at this cut"},
+      // As known at position 0, which has no recorded time: said so (the cut had gone unnamed).
+      {"status --programme LPP --position 0 --as-known",
+       "programme 'LPP' is not yet registered as at this cut (position 0, before the ledger "
+       "recorded anything); choose a later"},
   };
   for (const auto& [args, message] : cases) {
     SCOPED_TRACE(args);
