@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything govledger needs to build, test and run on Debian 12 (bookworm): the
 # toolchain and the Debian packages of gRPC, protobuf, RocksDB, abseil, GoogleTest, OpenSSL
-# (and its `openssl` tool, which makes the TLS tests' certificate), libsodium, CLI11 and nlohmann/json. Run as root on a
+# (and its `openssl` tool, which makes the TLS tests' certificate), libsodium, CLI11 and nlohmann/json,
+# and jq (deploy/demo/sign.sh, which a test runs). Run as root on a
 # fresh machine. Idempotent: when every package is already installed it changes nothing and
 # needs no network (so it also works for a non-root developer then).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl jq
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libicu-dev libgoogle-perftools-dev
 )

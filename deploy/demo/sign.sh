@@ -37,6 +37,12 @@ cleanup() {
 trap cleanup EXIT
 
 hex_to_base64() { printf "$(sed 's/../\\x&/g' <<<"$1")" | base64 -w0; }
+# `decision digest ARGS...` against the throwaway ledger: the digest alone on stdout; the
+# summary it prints for a signatory to check is shown only when it fails.
+digest_of() {
+  "$govledger" --server "$server" decision digest "$@" 2>"$tmp/digest.err" ||
+    { cat "$tmp/digest.err" >&2; return 1; }
+}
 
 # The demo files in the order they load.
 mapfile -t files < <(LC_ALL=C ls "$demo"/*.jsonl)
@@ -82,16 +88,19 @@ for f in "${files[@]}"; do
       org="$(jq -r .payload.organisationId <<<"$line")"
       ref="$(jq -r .payload.reference <<<"$line")"
       key_id="$(jq -r .payload.keyId <<<"$line")"
-      digest="$("$govledger" --server "$server" decision digest --organisation "$org" --reference "$ref")"
+      digest="$(digest_of --organisation "$org" --reference "$ref")"
       # A line with a declaration of interests is signed over the signature digest, which
       # covers the decision's digest and the declaration; .payload.digest stays the decision's.
       signed="$digest"
       if [ "$(jq -r '.payload | has("declaration")' <<<"$line")" = true ]; then
-        signed="$("$govledger" --server "$server" decision digest --organisation "$org" \
-          --reference "$ref" --declaration "$(jq -r .payload.declaration.statement <<<"$line")" \
-          --interests "$(jq -r '.payload.declaration.interests // ""' <<<"$line")")"
+        declared=(--declaration "$(jq -r .payload.declaration.statement <<<"$line")")
+        interests="$(jq -r '.payload.declaration.interests // ""' <<<"$line")"
+        [ -z "$interests" ] || declared+=(--interests "$interests")
+        signed="$(digest_of --organisation "$org" --reference "$ref" "${declared[@]}")"
       fi
-      signature="$("$govledger" decision sign --key "$demo/keys/$key_id.key" --digest "$signed")"
+      # The CLI signs only with a key file no other user may read; a checkout's is 0644.
+      install -m 600 "$demo/keys/$key_id.key" "$tmp/signing.key"
+      signature="$("$govledger" decision sign --key "$tmp/signing.key" --digest "$signed")"
       line="$(jq -c --arg d "$(hex_to_base64 "$digest")" --arg s "$(hex_to_base64 "$signature")" \
         '.payload.digest = $d | .payload.signature = $s' <<<"$line")"
     fi
