@@ -38,6 +38,7 @@
 #include "cli/printable.h"
 #include "cli/progress.h"
 #include "cli/query_text.h"
+#include "cli/stdout_buffer.h"
 #include "cli/table.h"
 #include "cli/time_flags.h"
 #include "google/protobuf/struct.pb.h"
@@ -1066,14 +1067,14 @@ int EventCommands::Export(const std::string& server) {
       last_version = e->stream_version();
       last_hash = e->hash();
     }
-    if (!out) return cannot_write(errno);
+    if (!out) return cannot_write(out_.empty() ? StdoutWriteError() : errno);
     if (!out_.empty()) progress.Update(written);
     if (done) break;
     request.set_from(page->next);
   }
   errno = 0;
   out.flush();
-  if (!out) return cannot_write(errno);
+  if (!out) return cannot_write(out_.empty() ? StdoutWriteError() : errno);
   progress.Finish();
   if (!out_.empty()) {
     errno = 0;
@@ -1405,8 +1406,12 @@ int EventCommands::Tail(const std::string& server) {
       if (!std::cout.flush()) {
         subscription.Cancel();
         return Fail(kExitBadArgs,
-                    absl::StrCat("tail: cannot write stdout: the event at position ",
-                                 event.position(), " and those after it are not written"));
+                    absl::StrCat("tail: cannot write stdout",
+                                 StdoutWriteError() != 0
+                                     ? absl::StrCat(": ", std::strerror(StdoutWriteError()))
+                                     : "",
+                                 ": the event at position ", event.position(),
+                                 " and those after it are not written"));
       }
       ++shown;
       from = event.position() + 1;

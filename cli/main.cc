@@ -30,6 +30,7 @@
 #include "cli/printable.h"
 #include "cli/query_commands.h"
 #include "cli/signing_commands.h"
+#include "cli/stdout_buffer.h"
 #include "grpc/support/log.h"
 #include "ledger/envelope.h"
 
@@ -39,14 +40,9 @@ namespace {
 // stdout (a full disk, a closed pipe): a script must not take a lost signature or token, or a
 // cut export or report, for a whole one. (A command that failed has said why already.)
 int OutputWritten(int code) {
-  errno = 0;
-  std::cout.flush();  // the last of the output reaches the file here, or fails (errno)
-  int error = errno;
-  const bool flushed = std::fflush(stdout) == 0;
-  if (code != govledger::cli::kExitOk || (flushed && std::cout && !std::ferror(stdout))) {
-    return code;
-  }
-  if (error == 0) error = errno;
+  std::cout.flush();  // the last of the output reaches the file here, or fails
+  if (code != govledger::cli::kExitOk || std::cout) return code;
+  const int error = govledger::cli::StdoutWriteError();
   return govledger::cli::Fail(
       govledger::cli::kExitBadArgs,
       absl::StrCat("cannot write stdout",
@@ -104,6 +100,7 @@ std::string UnexpectedArguments(const CLI::App& app) {
 int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  govledger::cli::InstallStdoutBuffer();
   // gRPC's own log lines (a failed TLS handshake, say) would come before the one line on stderr
   // that says what failed, in our words; GRPC_VERBOSITY (e.g. =DEBUG) brings them back.
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
@@ -248,7 +245,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    return code == 0 ? OutputWritten(0) : 2;  // --help and --version write to stdout
   }
   // An empty --server, --tls-ca or --tls-server-name (an unset variable in a script, say), or
   // such an environment variable set but empty, is a mistake, not the default: the TLS ones
