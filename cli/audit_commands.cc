@@ -57,12 +57,22 @@ absl::StatusOr<v1::TreeHead> ReadTreeHeadFile(const std::string& path) {
 }
 
 // The tree head in `path`, its signature checked with one of `public_keys` (none: not
-// checked): kExitOk with it in `*out`, else Fail's code (kExitBadArgs for a file that is not a
-// tree head, kExitChainBroken for a signature that does not verify).
+// checked): kExitOk with it in `*out`, else Fail's code (kExitBadArgs for a file that cannot be
+// read, and, unless `kept`, for one that is not a tree head; kExitChainBroken for a signature
+// that does not verify). `kept`: a file the witness wrote itself, whose damage is an
+// integrity finding like a bad signature.
 int LoadTreeHead(const std::string& path, const std::vector<std::string>& public_keys,
-                 v1::TreeHead* out) {
+                 v1::TreeHead* out, bool kept = false) {
   absl::StatusOr<v1::TreeHead> read = ReadTreeHeadFile(path);
-  if (!read.ok()) return Fail(kExitBadArgs, std::string(read.status().message()));
+  if (!read.ok()) {
+    if (kept && absl::IsInvalidArgument(read.status())) {
+      return Fail(kExitChainBroken,
+                  absl::StrCat("witness: ", read.status().message(),
+                               ": the tree head it kept last is damaged, so nothing is compared "
+                               "or kept; find out what changed it, and restore it from a copy"));
+    }
+    return Fail(kExitBadArgs, std::string(read.status().message()));
+  }
   if (absl::Status s = VerifyTreeHead(*read, public_keys); !s.ok()) {
     return Fail(kExitChainBroken, absl::StrCat(path, ": ", s.message()));
   }
@@ -826,7 +836,9 @@ int AuditCommands::Witness(const std::string& server) {
   const std::string last_path = (fs::path(witness_dir_) / last_name).string();
   if (!last_name.empty()) {
     last.emplace();
-    if (int code = LoadTreeHead(last_path, *keys, &*last); code != kExitOk) return code;
+    if (int code = LoadTreeHead(last_path, *keys, &*last, /*kept=*/true); code != kExitOk) {
+      return code;
+    }
   }
 
   std::shared_ptr<grpc::Channel> channel = Connect(server);

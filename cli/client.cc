@@ -28,6 +28,7 @@
 #include "ledger/common/files.h"
 #include "ledger/common/names.h"
 #include "ledger/common/numbers.h"
+#include "ledger/common/text.h"
 #include "projections/streams.h"
 
 namespace govledger::cli {
@@ -319,7 +320,10 @@ std::string DescribeError(const std::string& server, const grpc::Status& status)
 
 int Fail(int code, const std::string& message) {
   Progress::FinishShown();
-  std::cerr << "govledger: " << message << "\n";
+  // Escaped here, whatever the message quotes (a file name, a flag's value, the server's words):
+  // a terminal acts on an escape sequence rather than show it (PrintableText is idempotent,
+  // so what a caller escaped already is shown the same).
+  std::cerr << "govledger: " << PrintableText(message, LineBreaks::kKeep) << "\n";
   return code;
 }
 

@@ -64,7 +64,8 @@ inline constexpr int kExitUnreachable = 3;  // the server could not be reached
 // does not; or the server answered DATA_LOSS (its stored log damaged), to any command.
 inline constexpr int kExitChainBroken = 4;
 
-// Prints "govledger: <message>" on stderr and returns `code`.
+// Prints "govledger: <message>" on stderr, with what a terminal would act on escaped
+// (PrintableText; line breaks kept), and returns `code`.
 int Fail(int code, const std::string& message);
 
 // OK when `stream` is a legal stream id; otherwise INVALID_ARGUMENT "FLAG: why" (made

@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
                " times: give it once\n";
       }
     }
-    return "govledger: " + what + " (see --help)\n";
+    return "govledger: " + govledger::PrintableText(what, govledger::LineBreaks::kKeep) +
+           " (see --help)\n";
   });
   std::string server_flag;
   app.add_option("--server", server_flag,

@@ -449,6 +449,14 @@ TEST_F(AuditTest, AWitnessKeepsTreeHeadsEachCheckedAgainstTheLast) {
   CliRun file = Run("witness " + Path("ledger.pub"));
   EXPECT_EQ(file.code, 2);
   EXPECT_THAT(file.err, HasSubstr("is not a directory it can create or use"));
+  // The tree head it kept last, damaged: an integrity finding (exit 4), as a bad signature is,
+  // not a mistake in the command (it had been exit 2, which a monitor alerting on 4 missed).
+  const std::string kept = dir + "/tree-head-00000000000000000012.json";
+  std::ofstream(kept, std::ios::trunc) << "{\"treeSize\":\"12\",";
+  CliRun damaged = Run(witness);
+  EXPECT_EQ(damaged.code, 4) << damaged.err;
+  EXPECT_THAT(damaged.err, HasSubstr(kept + " does not hold a tree head"));
+  EXPECT_THAT(damaged.err, HasSubstr("the tree head it kept last is damaged"));
 }
 
 // The ledger's tree head key is replaced (README, "As a system service"): tree heads from

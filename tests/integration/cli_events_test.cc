@@ -1859,6 +1859,17 @@ TEST_F(CliEventsTest, OutputThatCannotBeWrittenFailsTheCommand) {
 }
 
 TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
+  // A file name (or any value) an error quotes is shown escaped: a terminal would act on the
+  // escape sequence (here, print the rest in red) rather than show it.
+  for (const std::string& args :
+       {absl::StrCat(Server(), " import \"$(printf 'in/\\033[31mx')\""),
+        std::string("--server \"$(printf '127.0.0.1:514\\001')\" head")}) {
+    CliRun escaped = Cli(args);
+    EXPECT_EQ(escaped.code, 2) << args;
+    EXPECT_THAT(escaped.err, HasSubstr("\\x")) << args;
+    EXPECT_EQ(escaped.err.find('\x1b'), std::string::npos) << args;
+    EXPECT_EQ(escaped.err.find('\x01'), std::string::npos) << args;
+  }
   // An empty ledger's head: every field, zeros included, as query --json prints them.
   CliRun head = Cli(absl::StrCat(Server(), " head --json"));
   ASSERT_EQ(head.code, 0) << head.err;
