@@ -488,7 +488,8 @@ int AdminCommands::Stats(const std::string& server) {
     } else if (absl::Status written =
                    WriteFileAtomically(metrics_file_, metrics, 0644, IfExists::kReplace);
                !written.ok()) {
-      return Fail(kExitRefused, std::string(written.message()));
+      // As for every file the CLI cannot write (export --out): the command's input is unusable.
+      return Fail(kExitBadArgs, absl::StrCat("admin stats: --out: ", written.message()));
     }
   }
   if (!status.ok()) {

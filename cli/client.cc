@@ -148,9 +148,14 @@ void ConfigureConnections(std::string option_error, const std::string& token_fla
     settings.tls_server_name = std::move(name);
     settings.tls = true;
   }
-  if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr && *env != '\0') {
+  // Set but empty is a mistake too (an unset variable), as for GOVLEDGER_SERVER.
+  if (const char* env = std::getenv("GOVLEDGER_KEEPALIVE"); env != nullptr) {
     int seconds = 0;
-    if (!ParseWholeNumber(std::string_view(env), 3600, &seconds) || seconds < 1) {
+    if (*env == '\0') {
+      set_error(
+          "GOVLEDGER_KEEPALIVE is set but empty: set it to seconds from 1 to 3600, or "
+          "unset it (for 30)");
+    } else if (!ParseWholeNumber(std::string_view(env), 3600, &seconds) || seconds < 1) {
       set_error(
           absl::StrCat("GOVLEDGER_KEEPALIVE must be a whole number of seconds from "
                        "1 to 3600, not '",

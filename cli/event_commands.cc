@@ -536,7 +536,18 @@ int EventCommands::Append(const std::string& server) {
                      "is not an event `export` wrote (",
                      event.status().message(), "): an edited export's line; nothing is stored"));
   }
-  if (!event.ok()) return FailDocument(event.status());
+  if (!event.ok()) {
+    // JSON Lines (an export, a file for import) given to append: said so, not as bad JSON.
+    const absl::string_view first_line = text.substr(0, text.find('\n'));
+    if (first_line.size() < text.size() && ParseEventDocument(first_line).ok()) {
+      return Fail(
+          kExitBadArgs,
+          absl::StrCat("append: ", file_.empty() ? "--document" : file_,
+                       " holds an event on each line (JSON Lines): `govledger import ",
+                       file_.empty() ? "FILE" : file_, "` appends them; append takes one event"));
+    }
+    return FailDocument(event.status());
+  }
   // An id the CLI makes up is said when the call fails without an answer (below): a retry
   // must send the same one, or the event may be stored twice.
   const bool id_made_here = event->event_id().empty();
@@ -680,6 +691,10 @@ int EventCommands::Import(const std::string& server) {
                              " or will be stored once"));
   };
 
+  if (const auto dashes = std::count(files_.begin(), files_.end(), "-"); dashes > 1) {
+    return Fail(kExitBadArgs, absl::StrCat("import: - (stdin) is given ", dashes,
+                                           " times; stdin is read once: give it once"));
+  }
   uint64_t total_bytes = 0;
   for (const std::string& path : files_) {
     struct stat st;

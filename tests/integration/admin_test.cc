@@ -369,6 +369,11 @@ TEST_F(AdminTest, StatsInPrometheusFormatForATextfileCollector) {
     names.push_back(entry.path().filename());
   }
   EXPECT_THAT(names, ElementsAre("govledger.prom"));  // no partial file left beside it
+  // A file it cannot write is exit 2, as export --out's is.
+  CliRun unwritable = Cli(absl::StrCat(Server(), " admin stats --prometheus --out ",
+                                       scratch_.path(), "/no-such-dir/govledger.prom"));
+  EXPECT_EQ(unwritable.code, 2) << unwritable.err;
+  EXPECT_THAT(unwritable.err, HasSubstr("admin stats: --out: "));
 
   // No daemon at the address: the file says so, for an alert on govledger_up.
   TempDir nowhere;

@@ -1859,6 +1859,18 @@ TEST_F(CliEventsTest, OutputThatCannotBeWrittenFailsTheCommand) {
 }
 
 TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
+  // JSON Lines given to append: import is named.
+  const std::string lines = WriteFile("lines.jsonl", {OpaqueLine(1), OpaqueLine(2)});
+  CliRun jsonl = Cli(absl::StrCat(Server(), " append --file ", lines));
+  EXPECT_EQ(jsonl.code, 2) << jsonl.err;
+  EXPECT_THAT(jsonl.err, HasSubstr(absl::StrCat("append: ", lines,
+                                                " holds an event on each line "
+                                                "(JSON Lines): `govledger import ",
+                                                lines, "`")));
+  CliRun stdin_twice =
+      Cli(absl::StrCat(Server(), " import - - <", WriteFile("one.jsonl", {OpaqueLine(1)})));
+  EXPECT_EQ(stdin_twice.code, 2) << stdin_twice.err;
+  EXPECT_THAT(stdin_twice.err, HasSubstr("import: - (stdin) is given 2 times; stdin is read once"));
   // A file name (or any value) an error quotes is shown escaped: a terminal would act on the
   // escape sequence (here, print the rest in red) rather than show it.
   for (const std::string& args :

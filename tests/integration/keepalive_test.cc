@@ -148,6 +148,10 @@ TEST(KeepaliveTest, ABadKeepaliveSettingIsNamed) {
     EXPECT_THAT(run.err, HasSubstr("GOVLEDGER_KEEPALIVE must be a whole number of seconds"))
         << setting;
   }
+  // Set but empty (an unset variable in a script) is not the default either.
+  const CliRun empty = Cli("--server 127.0.0.1:1 head", "GOVLEDGER_KEEPALIVE=");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("GOVLEDGER_KEEPALIVE is set but empty"));
 }
 
 }  // namespace
