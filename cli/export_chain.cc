@@ -56,16 +56,6 @@ absl::StatusOr<crypto::Hash> ExportChain::Add(const ExportedEvent& exported) {
                                  " (its previous hash is not that event's hash)"));
     }
   } else if (events_ > 0) {
-    if (!allow_gaps_ && one_stream_ && event.stream_id() == stream_ &&
-        event.stream_version() == last_version_ + 1) {
-      // Every event so far one stream's, in version order, and this one its next: the file
-      // reads as an export of one stream, not a damaged export of the log.
-      return absl::InvalidArgumentError(
-          absl::StrCat("position ", position, " follows position ", last_,
-                       " as the next event of stream ", stream_,
-                       ", whose events are all the file holds so far: an export of one stream "
-                       "skips the other streams' positions; give --allow-gaps"));
-    }
     if (!allow_gaps_) {
       return broken(absl::StrCat(
           position - 1 == last_ + 1
@@ -76,10 +66,6 @@ absl::StatusOr<crypto::Hash> ExportChain::Add(const ExportedEvent& exported) {
           "--allow-gaps"));
     }
     ++gaps_;
-  }
-  if (events_ > 0 &&
-      (event.stream_id() != stream_ || event.stream_version() != last_version_ + 1)) {
-    one_stream_ = false;
   }
   if (allow_gaps_) {
     if (events_ > 0 && event.stream_id() != stream_) {
@@ -95,9 +81,9 @@ absl::StatusOr<crypto::Hash> ExportChain::Add(const ExportedEvent& exported) {
                                  " (a stream's versions run without a gap: an event of ", stream_,
                                  " is missing here, or out of order)"));
     }
+    stream_ = event.stream_id();
+    last_version_ = event.stream_version();
   }
-  stream_ = event.stream_id();
-  last_version_ = event.stream_version();
   if (events_ == 0) first_ = position;
   last_ = position;
   last_hash_ = hash;

@@ -18,9 +18,7 @@ class ExportChain {
   // then checked on its own; otherwise a skipped position is damage (a line deleted or moved).
   // With gaps allowed, every event is of the first one's stream (INVALID_ARGUMENT otherwise:
   // the option does not fit the file) and takes the next stream version (versions are dense: a
-  // version skipped is an event deleted). Without, a gap after events all of one stream, in
-  // version order, at that stream's next event is INVALID_ARGUMENT too (an export of one
-  // stream, given without the option), not damage.
+  // version skipped is an event deleted).
   explicit ExportChain(bool allow_gaps) : allow_gaps_(allow_gaps) {}
 
   // Checks the next line's event, `e` (read with its server fields; position 1 or more): its
@@ -41,9 +39,8 @@ class ExportChain {
  private:
   bool allow_gaps_;
   uint64_t events_ = 0, first_ = 0, last_ = 0, gaps_ = 0;
-  std::string stream_;         // the last event's stream
-  uint64_t last_version_ = 0;  // and its version there
-  bool one_stream_ = true;     // every event so far of one stream, each the next version
+  std::string stream_;         // with gaps allowed: the first event's stream
+  uint64_t last_version_ = 0;  // and the last event's version in it
   crypto::Hash last_hash_{};
 };
 
