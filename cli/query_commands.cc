@@ -630,14 +630,19 @@ std::string DecisionsView(const std::string& organisation, const std::string& pr
   return out;
 }
 
+// `week`: "80 of programme SLP's plan" for a cut at a plan week (--week, whose --programme
+// need not be the entity's), else "".
 std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryResponse& r,
-                        bool colour) {
+                        bool colour, const std::string& week) {
   // The count of events folded is not the entity's alone: say what else its state reads.
-  std::string out = Fields({{"Entity", entity},
-                            {"As at", DescribeAsAt(r.as_at())},
-                            {"Folded", "its own events, and those every entity's state reads "
-                                       "(organisations, signing keys, delegation rules, events "
-                                       "of other kinds)"}});
+  std::vector<std::pair<std::string, std::string>> fields = {{"Entity", entity},
+                                                             {"As at", DescribeAsAt(r.as_at())}};
+  if (!week.empty()) fields.push_back({"Week", week});
+  fields.push_back({"Folded",
+                    "its own events, and those every entity's state reads "
+                    "(organisations, signing keys, delegation rules, events of other "
+                    "kinds)"});
+  std::string out = Fields(fields);
   Table changes({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "CHANGE", "NOTE"});
   changes.AlignRight(0);
   for (const v1::EntityChange& c : r.changes()) {
@@ -1107,8 +1112,11 @@ std::optional<int> QueryCommands::Run(const std::string& server) {
       request.set_page_token(response.next_page_token());
       response.clear_next_page_token();
     }
-    return Answer(json_, response,
-                  [&](const auto& r) { return HistoryView(entity_, r, colour); });
+    return Answer(json_, response, [&](const auto& r) {
+      return HistoryView(
+          entity_, r, colour,
+          week_.empty() ? "" : absl::StrCat(week_, " of programme ", programme_, "'s plan"));
+    });
   }
 
   v1::CompareRequest compare;

@@ -803,6 +803,8 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   ASSERT_EQ(own.code, 0) << own.err;
   EXPECT_THAT(own.out, HasSubstr("Entity:  programme/LPP\n"));
   EXPECT_EQ(own.out, Run("history programme/LPP --programme LPP --week 10").out);
+  // Whose week it is, said: --programme need not be the entity's.
+  EXPECT_THAT(own.out, HasSubstr("\nWeek:    10 of programme LPP's plan\n"));
   // A status report that restates its rating says so: the rating is what it reports.
   CliRun restated = Run("history project/LPP-INV");
   ASSERT_EQ(restated.code, 0) << restated.err;
