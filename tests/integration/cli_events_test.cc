@@ -1288,7 +1288,8 @@ TEST_F(CliEventsTest, VerifyFileWithAllowGapsChecksAStreamsExport) {
     for (const std::vector<std::string>& damaged_log :
          {std::vector<std::string>{log[0], log[2], log[3]},
           std::vector<std::string>{log[0], log[3], log[4]}}) {
-      CliRun damaged = Cli(absl::StrCat("verify --file ", WriteFile("log-deleted.jsonl", damaged_log)));
+      CliRun damaged =
+          Cli(absl::StrCat("verify --file ", WriteFile("log-deleted.jsonl", damaged_log)));
       EXPECT_EQ(damaged.code, 4) << damaged.err;
       EXPECT_THAT(damaged.err, HasSubstr("missing here, or out of order"));
     }
