@@ -1577,6 +1577,9 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"compare --programme LPP --since-week 74 --week 86 --since-known-through 40 "
        "--known-through 30",
        "Give --since-known-through 30 or less, or --known-through alone"},
+      // As recorded at 40 against as known read to 30.
+      {"compare --programme LPP --since-position 40 --at $(date -u +%F) --known-through 30",
+       "reads the log to position 40, past the later point (as known at "},
       // Every event was recorded today, after week 86 took effect.
       {"report --programme LPP --since-position 30 --week 86", "recorded at 20"},
       {"report --programme LPP --since-position 30 --week 86",
