@@ -1363,7 +1363,14 @@ int EventCommands::Tail(const std::string& server) {
   // an event has arrived, or a subscription has lasted a while (an idle ledger's restarts had
   // each waited longer, though every subscription in between served).
   std::chrono::seconds backoff(1);
+  // The event printed last (position 0: none yet), which a resubscription checks is still the
+  // server's: another ledger on the address (a wrong --data-dir, another deployment) would
+  // otherwise have its events printed as if they followed.
+  uint64_t last_position = 0;
+  std::string last_hash;
+  bool check_last = false;  // set by a lost subscription, cleared once checked
   auto lost = [&](const grpc::Status& status) {
+    check_last = true;
     std::cerr << "govledger tail: " << DescribeError(server, status) << "; subscribing again "
               << (from == 0 ? std::string("at the head") : absl::StrCat("from position ", from))
               << " in " << backoff.count() << " s" << std::endl;
@@ -1377,6 +1384,38 @@ int EventCommands::Tail(const std::string& server) {
   };
   uint64_t shown = 0;
   for (;;) {
+    if (check_last && last_position != 0) {
+      v1::ReadRequest read;
+      read.set_from(last_position);
+      read.set_limit(1);
+      v1::ReadResponse page;
+      auto context = NewCallContext();
+      if (grpc::Status s = stub->Read(context.get(), read, &page); !s.ok()) {
+        if (Resubscribable(s)) {
+          lost(s);
+          continue;
+        }
+        // A log shorter than what was printed: another ledger, or one restored from an older
+        // backup.
+        if (s.error_code() != grpc::StatusCode::OUT_OF_RANGE) return FailCall(server, s);
+        page.clear_events();
+      }
+      if (page.events_size() == 0 || page.events(0).position() != last_position ||
+          page.events(0).hash() != last_hash) {
+        return Fail(
+            kExitChainBroken,
+            absl::StrCat("tail: the server at ", server,
+                         " no longer holds the event printed at "
+                         "position ",
+                         last_position,
+                         page.events_size() == 0 ? " (its log is shorter)"
+                                                 : " (its event there has another hash)",
+                         ": another ledger now answers there, or this one was restored from an "
+                         "older backup or from elsewhere; nothing of it is printed after the "
+                         "events above"));
+      }
+      check_last = false;
+    }
     if (from == 0) {
       v1::GetHeadResponse head;
       if (grpc::Status s = GetHead(*stub, &head); !s.ok()) {
@@ -1430,6 +1469,8 @@ int EventCommands::Tail(const std::string& server) {
       }
       ++shown;
       from = event.position() + 1;
+      last_position = event.position();
+      last_hash = event.hash();
       backoff = std::chrono::seconds(1);
     }
     if (limit_ != 0 && shown >= limit_) {

@@ -925,6 +925,37 @@ TEST_F(CliEventsTest, AFilteredTailRetryResumesWhereTheStoppingServerSays) {
   EXPECT_THAT(lines[1], AllOf(StartsWith("     502  "), HasSubstr("decision/B")));
 }
 
+// A follower whose address comes to answer with another ledger (a wrong --data-dir, another
+// deployment) stops, exit 4, rather than print that ledger's events as if they followed the
+// ones it printed (a concurrency tester's find: the two logs were spliced in one file).
+TEST_F(CliEventsTest, TailRetryStopsWhenAnotherLedgerAnswersAtTheAddress) {
+  for (int i = 0; i < 3; ++i) ASSERT_OK(AppendOne(*stub_, "notes/a", "first ledger"));
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  auto other_stub = other.NewStub();
+  for (int i = 0; i < 6; ++i) ASSERT_OK(AppendOne(*other_stub, "notes/b", "second ledger"));
+  Relay relay(daemon_.port());
+  std::future<CliRun> tail = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", relay.address(), " tail --retry --from 1 --json"),
+               "timeout 60");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (relay.bytes_to_client() < 600 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  relay.set_upstream(other.port());
+  daemon_.Stop();  // ends the subscription; the retry reaches the other ledger
+  const CliRun followed = tail.get();
+  EXPECT_EQ(followed.code, 4) << followed.err;
+  EXPECT_THAT(followed.err, HasSubstr("no longer holds the event printed at position 3 (its "
+                                      "event there has another hash): another ledger now "
+                                      "answers there"));
+  std::vector<std::string> lines = Lines(followed.out);
+  EXPECT_EQ(lines.size(), 3u) << followed.out;
+  for (const std::string& line : lines) EXPECT_THAT(line, HasSubstr("notes/a"));
+}
+
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
   CliRun empty = Cli(absl::StrCat(Server(), " verify"));
   ASSERT_EQ(empty.code, 0) << empty.err;
