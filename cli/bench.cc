@@ -300,9 +300,10 @@ std::optional<std::vector<std::shared_ptr<grpc::Channel>>> ConnectAll(const Benc
   for (int c = 0; c < std::clamp(o.connections, 1, o.clients); ++c) {
     channels.push_back(Connect(o.server, c));
     if (!WaitConnected(*channels.back(), 5)) {
-      std::cerr << "govledger: no connection to govledgerd at " << o.server
-                << " within 5 s (is it running? set --server or GOVLEDGER_SERVER; a daemon "
-                   "busy sending to many subscribers can also be this slow)\n";
+      Fail(kExitUnreachable,
+           absl::StrCat("no connection to govledgerd at ", o.server,
+                        " within 5 s (is it running? set --server or GOVLEDGER_SERVER; a daemon "
+                        "busy sending to many subscribers can also be this slow)"));
       return std::nullopt;
     }
   }
@@ -333,9 +334,8 @@ int RunClients(const BenchOptions& o, const std::string& mode,
   Figures f{mode, 0, seconds, {}};
   for (auto& client : clients) {
     if (!client->failure().ok()) {
-      std::cerr << "govledger bench " << mode << ": " << DescribeError(o.server, client->failure())
-                << "\n";
-      return ExitCodeOf(client->failure());
+      return Fail(ExitCodeOf(client->failure()),
+                  absl::StrCat("bench ", mode, ": ", DescribeError(o.server, client->failure())));
     }
     f.events += client->events();
     f.latencies_us.insert(f.latencies_us.end(), client->latencies().begin(),
@@ -349,24 +349,21 @@ int RunClients(const BenchOptions& o, const std::string& mode,
 
 int BenchAppend(const BenchOptions& o) {
   if (o.clients < 1 || o.batch < 1 || o.events < 1) {
-    std::cerr << "govledger bench append: --clients, --batch and --events must be at least 1\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench append: --clients, --batch and --events must be at least 1");
   }
   if (o.size < 0) {
-    std::cerr << "govledger bench append: --size must be 0 or more (bytes of payload)\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench append: --size must be 0 or more (bytes of payload)");
   }
   if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {
-    std::cerr << "govledger bench append: --events-of must be filler, status or status-opaque\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench append: --events-of must be filler, status or status-opaque");
   }
   const std::string run = NewUuid().substr(0, 8);
   auto channels = ConnectAll(o);
   if (!channels) return 3;
   absl::StatusOr<std::vector<EventTemplate>> events = EventsOf(o, run, (*channels)[0]);
   if (!events.ok()) {
-    std::cerr << "govledger bench append: " << events.status().message() << "\n";
-    return StepExitCode(events.status());
+    return Fail(StepExitCode(events.status()),
+                absl::StrCat("bench append: ", events.status().message()));
   }
   int64_t events_left = static_cast<int64_t>(o.events);
   return RunClients(
@@ -378,8 +375,7 @@ int BenchAppend(const BenchOptions& o) {
 
 int BenchPing(const BenchOptions& o) {
   if (o.clients < 1 || o.events < 1) {
-    std::cerr << "govledger bench ping: --clients and --calls must be at least 1\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench ping: --clients and --calls must be at least 1");
   }
   auto channels = ConnectAll(o);
   if (!channels) return 3;
@@ -403,8 +399,8 @@ std::optional<uint64_t> HeadPosition(const std::shared_ptr<grpc::Channel>& chann
   v1::GetHeadResponse response;
   grpc::Status status = stub->GetHead(&context, v1::GetHeadRequest(), &response);
   if (!status.ok()) {
-    std::cerr << "govledger bench " << command << ": " << DescribeError(o.server, status) << "\n";
-    *exit_code = ExitCodeOf(status);
+    *exit_code = Fail(ExitCodeOf(status),
+                      absl::StrCat("bench ", command, ": ", DescribeError(o.server, status)));
     return std::nullopt;
   }
   return response.position();
@@ -450,8 +446,7 @@ absl::StatusOr<uint64_t> WalkPage(grpc::ByteBuffer& page, uint64_t* expected) {
 
 int BenchRead(const BenchOptions& o) {
   if (o.clients < 1 || o.batch < 1) {
-    std::cerr << "govledger bench read: --clients and --batch must be at least 1\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench read: --clients and --batch must be at least 1");
   }
   auto connected = ConnectAll(o);
   if (!connected) return 3;
@@ -462,9 +457,10 @@ int BenchRead(const BenchOptions& o) {
   const uint64_t head = *got_head;
   uint64_t total = o.events == 0 ? head : o.events;
   if (total > head) {
-    std::cerr << "govledger bench read: the ledger holds " << head << " events, fewer than --events "
-              << total << "; append more first (govledger bench append --events N)\n";
-    return 1;
+    return Fail(kExitRefused, absl::StrCat("bench read: the ledger holds ", head,
+                                           " events, fewer than --events ", total,
+                                           "; append more first (govledger bench append "
+                                           "--events N)"));
   }
   // Positions are dense, so readers can fetch successive pages without waiting for each other.
   std::atomic<uint64_t> next_page{0};
@@ -541,8 +537,7 @@ int BenchRead(const BenchOptions& o) {
   }
   for (auto& t : threads) t.join();
   if (!failure.empty()) {
-    std::cerr << "govledger bench read: " << failure << "\n";
-    return failed;
+    return Fail(failed, absl::StrCat("bench read: ", failure));
   }
   Figures f{o.decode ? "read decoded" : "read", read.load(),
             std::chrono::duration<double>(Clock::now() - start).count(), std::move(latencies)};
@@ -633,8 +628,7 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
 
 int BenchSubscribe(const BenchOptions& o) {
   if (o.clients < 1) {
-    std::cerr << "govledger bench subscribe: --clients must be at least 1\n";
-    return 2;
+    return Fail(kExitBadArgs, "bench subscribe: --clients must be at least 1");
   }
   auto connected = ConnectAll(o);
   if (!connected) return 3;
@@ -645,10 +639,9 @@ int BenchSubscribe(const BenchOptions& o) {
   const uint64_t head = *got_head;
   const uint64_t total = o.events == 0 ? head : o.events;
   if (total > head || total == 0) {
-    std::cerr << "govledger bench subscribe: the ledger holds " << head
-              << " events; --events must be 1 to that (append more first: govledger bench "
-                 "append --events N)\n";
-    return 1;
+    return Fail(kExitRefused, absl::StrCat("bench subscribe: the ledger holds ", head,
+                                           " events; --events must be 1 to that (append more "
+                                           "first: govledger bench append --events N)"));
   }
   std::mutex mu;
   std::vector<double> seconds;
@@ -669,8 +662,7 @@ int BenchSubscribe(const BenchOptions& o) {
   }
   for (auto& t : threads) t.join();
   if (!failure.empty()) {
-    std::cerr << "govledger bench subscribe: " << failure << "\n";
-    return failed;
+    return Fail(failed, absl::StrCat("bench subscribe: ", failure));
   }
   Figures f{"subscribe", total * o.clients,
             std::chrono::duration<double>(Clock::now() - start).count(), std::move(seconds)};

@@ -146,6 +146,18 @@ int main(int argc, char** argv) {
       const std::string where = at->get_parent() == nullptr ? "" : at->get_name() + ": ";
       return "govledger: " + where + "give a command: " + names + " (see --help)\n";
     }
+    // "Could not convert: --size = 99999999999": a number out of the option's type's range, or
+    // not a number.
+    if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr &&
+        absl::StartsWith(what, "Could not convert: ")) {
+      const std::string rest = what.substr(std::string("Could not convert: ").size());
+      const size_t equals = rest.find(" = ");
+      if (equals != std::string::npos) {
+        return "govledger: " + rest.substr(0, equals) + " '" +
+               govledger::PrintableText(rest.substr(equals + 3)) +
+               "' is not a number it takes (see --help for its range)\n";
+      }
+    }
     // "--week: At Most 1 required but received 2": an option given more than once.
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
       const size_t colon = what.find(": At Most 1 required but received ");

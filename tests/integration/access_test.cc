@@ -1119,7 +1119,7 @@ TEST_F(AccessTest, OneTokenHoldsAtMostItsShareOfTheSubscriptions) {
   const CliRun bench = Cli(absl::StrCat("--server ", daemon_.address(), " --token ", reader_.secret,
                                         " bench subscribe"));
   EXPECT_EQ(bench.code, 1) << bench.err;
-  EXPECT_THAT(bench.err, AllOf(HasSubstr("govledger bench subscribe: the subscription ended at "
+  EXPECT_THAT(bench.err, AllOf(HasSubstr("govledger: bench subscribe: the subscription ended at "
                                          "position 1: the token of 'Internal audit' holds 2 "
                                          "subscriptions open"),
                                Not(HasSubstr("CANCELLED"))));

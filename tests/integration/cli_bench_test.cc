@@ -123,7 +123,13 @@ TEST_F(CliBenchTest, RefusesWhatItCannotDo) {
 
   CliRun zero = Cli(absl::StrCat("bench append ", Server(), " --clients 0"));
   EXPECT_EQ(zero.code, 2);
-  EXPECT_THAT(zero.err, HasSubstr("must be at least 1"));
+  EXPECT_THAT(zero.err, HasSubstr("govledger: bench append: --clients, --batch and --events must "
+                                  "be at least 1"));
+  // A number its type cannot hold, or not a number, named as such (CLI11 said "Could not
+  // convert").
+  CliRun huge = Cli(absl::StrCat("bench append ", Server(), " --size 99999999999"));
+  EXPECT_EQ(huge.code, 2);
+  EXPECT_THAT(huge.err, HasSubstr("govledger: --size '99999999999' is not a number it takes"));
   CliRun no_size = Cli(absl::StrCat("bench append ", Server(), " --size -1"));
   EXPECT_EQ(no_size.code, 2);
   EXPECT_THAT(no_size.err, HasSubstr("--size must be 0 or more"));
