@@ -228,17 +228,21 @@ int main(int argc, char** argv) {
     }
   };
   check_actors(&app);
-  // A value given empty (an unset variable in a script, say) is a mistake, not the option left
-  // out: an empty `verify --head-hash` would skip the check asked for, an empty --effective would
-  // date the event now. Refused before anything runs. --server and the TLS options are checked
-  // below, with their environment variables.
-  std::function<void(CLI::App*)> check_empty = [&](CLI::App* command) {
+  // What every command's options refuse before anything runs: a value given empty (an unset
+  // variable in a script, say) is a mistake, not the option left out (an empty `verify
+  // --head-hash` would skip the check asked for, an empty --effective would date the event now;
+  // --server and the TLS options are checked below, with their environment variables); and a
+  // flag, like an option with a value, is given once.
+  std::function<void(CLI::App*)> check_given = [&](CLI::App* command) {
     for (CLI::Option* option : command->get_options()) {
       const std::string& name = option->get_name();
-      if (option->get_expected_min() == 0 || name == "--server" || name == "--tls-ca" ||
-          name == "--tls-server-name") {
+      if (option->get_expected_min() == 0) {
+        // A flag given twice is a mistake too (a script's options joined twice), as an
+        // option with a value given twice is.
+        option->multi_option_policy(CLI::MultiOptionPolicy::Throw);
         continue;
       }
+      if (name == "--server" || name == "--tls-ca" || name == "--tls-server-name") continue;
       const std::string mend =
           option->get_positional() ? "give a value" : "give a value, or leave the option out";
       option->check(CLI::Validator(
@@ -249,10 +253,10 @@ int main(int argc, char** argv) {
           ""));
     }
     for (CLI::App* sub : command->get_subcommands([](CLI::App*) { return true; })) {
-      check_empty(sub);
+      check_given(sub);
     }
   };
-  check_empty(&app);
+  check_given(&app);
 
   try {
     app.parse(argc, argv);

@@ -1894,6 +1894,9 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
                                                 " holds an event on each line "
                                                 "(JSON Lines): `govledger import ",
                                                 lines, "`")));
+  CliRun json_twice = Cli(absl::StrCat(Server(), " head --json --json"));
+  EXPECT_EQ(json_twice.code, 2);
+  EXPECT_THAT(json_twice.err, HasSubstr("--json is given 2 times: give it once"));
   CliRun stdin_twice =
       Cli(absl::StrCat(Server(), " import - - <", WriteFile("one.jsonl", {OpaqueLine(1)})));
   EXPECT_EQ(stdin_twice.code, 2) << stdin_twice.err;
