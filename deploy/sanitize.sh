@@ -14,7 +14,7 @@ bash "$root/deploy/setup.sh"
 cmake_args=(-S "$root" -B "$build" -G Ninja
   -DCMAKE_BUILD_TYPE=Debug
   -DGOVLEDGER_BUILD_TESTS=ON
-  -DGOVLEDGER_TEST_TIMEOUT_SCALE=4
+  -DGOVLEDGER_TEST_TIMEOUT_SCALE=8
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
 cmake "${cmake_args[@]}"
 ninja -C "$build"
