@@ -730,8 +730,22 @@ int EventCommands::Import(const std::string& server) {
     for (; GetBoundedLine(in, kMaxEventDocumentBytes, &line, &too_long); ++number) {
       bytes_done += line.size() + 1;
       progress.Update(bytes_done);
+      // A byte order mark starts a file an editor saved (Windows' Notepad), a blank one too.
+      if (number == 1 && absl::StartsWith(line, "\xEF\xBB\xBF")) line.erase(0, 3);
       if (absl::StripAsciiWhitespace(line).empty()) continue;
       const std::string where = absl::StrCat(name, ":", number);
+      // JSON holds no raw carriage return but at a line's end (CRLF): one inside is a file
+      // whose lines end in CR alone, read as one line.
+      if (const size_t cr = line.find('\r'); cr != std::string::npos && cr + 1 < line.size()) {
+        if (int rc = send(pending); rc != kExitOk) return rc;
+        return Fail(kExitBadArgs,
+                    absl::StrCat(where,
+                                 ": the line holds a carriage return before its end: a "
+                                 "file whose lines end in CR alone (a classic Mac file) "
+                                 "is not JSON Lines; end them with LF (tr '\\r' '\\n' "
+                                 "< FILE), then rerun: none is stored twice (",
+                                 stored_before(), ")"));
+      }
       absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(line);
       // An export's line carries its position and hashes; one that has lost some of them, or a
       // bare line among an export's, is an edited export, not a hand-written file.
@@ -1345,12 +1359,15 @@ constexpr uint32_t kTailCheckpointInterval = 10'000;
 
 // The position of a subscription's checkpoint (SubscribeRequest.checkpoint_interval: an Event
 // without an event_id), or nothing for an event.
-std::optional<uint64_t> CheckpointPosition(const std::string& message) {
+// A checkpoint's position, with its hash when the server gave one ("" otherwise); none for an
+// event.
+std::optional<std::pair<uint64_t, std::string>> Checkpoint(const std::string& message) {
   v1::Event event;
   if (!event.ParseFromString(message) || !event.event_id().empty() || event.position() == 0) {
     return std::nullopt;
   }
-  return event.position();
+  return std::pair{event.position(),
+                   event.hash().size() == crypto::kHashSize ? event.hash() : std::string()};
 }
 
 }  // namespace
@@ -1363,14 +1380,23 @@ int EventCommands::Tail(const std::string& server) {
   // an event has arrived, or a subscription has lasted a while (an idle ledger's restarts had
   // each waited longer, though every subscription in between served).
   std::chrono::seconds backoff(1);
-  // The event printed last (position 0: none yet), which a resubscription checks is still the
-  // server's: another ledger on the address (a wrong --data-dir, another deployment) would
-  // otherwise have its events printed as if they followed.
-  uint64_t last_position = 0;
-  std::string last_hash;
-  bool check_last = false;  // set by a lost subscription, cleared once checked
+  // The latest position whose hash the server followed gave (position 0: none yet): the event
+  // printed last, a checkpoint, the position before the one a stopping server names, the head
+  // `-n` counted back from. A resubscription first checks that the server still holds it, the
+  // same: another ledger on the address (a wrong --data-dir, another deployment), or this one
+  // restored from an older backup, would otherwise have its events printed as if they followed
+  // (the hash chain makes the log up to it the same when it is).
+  uint64_t anchor_position = 0;
+  std::string anchor_hash;
+  const auto anchor = [&](uint64_t position, const std::string& hash) {
+    if (position > anchor_position && hash.size() == crypto::kHashSize) {
+      anchor_position = position;
+      anchor_hash = hash;
+    }
+  };
+  bool check_anchor = false;  // set by a lost subscription, cleared once checked
   auto lost = [&](const grpc::Status& status) {
-    check_last = true;
+    check_anchor = true;
     std::cerr << "govledger tail: " << DescribeError(server, status) << "; subscribing again "
               << (from == 0 ? std::string("at the head") : absl::StrCat("from position ", from))
               << " in " << backoff.count() << " s" << std::endl;
@@ -1384,9 +1410,9 @@ int EventCommands::Tail(const std::string& server) {
   };
   uint64_t shown = 0;
   for (;;) {
-    if (check_last && last_position != 0) {
+    if (check_anchor && anchor_position != 0) {
       v1::ReadRequest read;
-      read.set_from(last_position);
+      read.set_from(anchor_position);
       read.set_limit(1);
       v1::ReadResponse page;
       auto context = NewCallContext();
@@ -1400,21 +1426,21 @@ int EventCommands::Tail(const std::string& server) {
         if (s.error_code() != grpc::StatusCode::OUT_OF_RANGE) return FailCall(server, s);
         page.clear_events();
       }
-      if (page.events_size() == 0 || page.events(0).position() != last_position ||
-          page.events(0).hash() != last_hash) {
+      if (page.events_size() == 0 || page.events(0).position() != anchor_position ||
+          page.events(0).hash() != anchor_hash) {
         return Fail(
             kExitChainBroken,
             absl::StrCat("tail: the server at ", server,
-                         " no longer holds the event printed at "
+                         " no longer holds the event it had at "
                          "position ",
-                         last_position,
+                         anchor_position,
                          page.events_size() == 0 ? " (its log is shorter)"
                                                  : " (its event there has another hash)",
                          ": another ledger now answers there, or this one was restored from an "
                          "older backup or from elsewhere; nothing of it is printed after the "
                          "events above"));
       }
-      check_last = false;
+      check_anchor = false;
     }
     if (from == 0) {
       v1::GetHeadResponse head;
@@ -1426,6 +1452,7 @@ int EventCommands::Tail(const std::string& server) {
         return FailCall(server, s);
       }
       from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
+      anchor(head.position(), head.hash());
     }
     v1::SubscribeRequest request;
     request.set_from_position(from);
@@ -1437,10 +1464,12 @@ int EventCommands::Tail(const std::string& server) {
     RawSubscription subscription(channel, request);
     std::string stored;
     while ((limit_ == 0 || shown < limit_) && subscription.Next(&stored)) {
-      std::optional<uint64_t> checkpoint;
-      if (filtered && (checkpoint = CheckpointPosition(stored))) {
-        from = *checkpoint + 1;  // nothing to print: where --retry resubscribes from
-        continue;
+      if (filtered) {
+        if (const auto checkpoint = Checkpoint(stored)) {
+          from = checkpoint->first + 1;  // nothing to print: where --retry resubscribes from
+          anchor(checkpoint->first, checkpoint->second);
+          continue;
+        }
       }
       absl::StatusOr<v1::Event> decoded = DecodeStoredEvent(0, stored);
       if (!decoded.ok()) {
@@ -1469,8 +1498,7 @@ int EventCommands::Tail(const std::string& server) {
       }
       ++shown;
       from = event.position() + 1;
-      last_position = event.position();
-      last_hash = event.hash();
+      anchor(event.position(), event.hash());
       backoff = std::chrono::seconds(1);
     }
     if (limit_ != 0 && shown >= limit_) {
@@ -1502,6 +1530,12 @@ int EventCommands::Tail(const std::string& server) {
           ParseWholeNumber(std::string_view(next->second), UINT64_MAX, &position) &&
           position > from) {
         from = position;
+        if (const auto previous = info->metadata().find("previous_hash");
+            previous != info->metadata().end()) {
+          if (absl::StatusOr<std::string> hash = crypto::FromHex(previous->second); hash.ok()) {
+            anchor(position - 1, *hash);
+          }
+        }
       }
     }
     lost(status);

@@ -6,21 +6,22 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <tuple>
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ledger/server/async_calls.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/names.h"
 #include "ledger/common/text.h"
-#include "ledger/stored_event.h"
+#include "ledger/crypto/sha256.h"
+#include "ledger/server/async_calls.h"
 #include "ledger/server/grpc_status.h"
+#include "ledger/stored_event.h"
 
 namespace govledger {
 namespace {
@@ -135,10 +136,20 @@ class SubscribeCall {
   bool Passes(absl::string_view stored) const;
   void Finish(const grpc::Status& status);
   grpc::Status ShuttingDown() const {
-    return ToGrpcStatus(errors::WithReason(
-        absl::UnavailableError(
-            absl::StrCat("the server is shutting down; resubscribe from position ", next_)),
-        errors::reason::kShuttingDown, {{"next_position", absl::StrCat(next_)}}));
+    errors::Metadata metadata = {{"next_position", absl::StrCat(next_)}};
+    // The hash of the event before it, for a client to check that the server it resubscribes
+    // to holds the same log (a restore, another ledger at the address).
+    if (!next_hash_.empty()) metadata.emplace_back("previous_hash", crypto::ToHex(next_hash_));
+    return ToGrpcStatus(
+        errors::WithReason(absl::UnavailableError(absl::StrCat(
+                               "the server is shutting down; resubscribe from position ", next_)),
+                           errors::reason::kShuttingDown, metadata));
+  }
+  // The hash a stored event (or a checkpoint, whose hash field is also its last) ends with;
+  // "" for bytes without one.
+  static std::string HashOf(absl::string_view stored) {
+    if (!HasHashTrailer(stored)) return "";
+    return std::string(stored.substr(stored.size() - crypto::kHashSize));
   }
   // Two references: the chain of operations, and gRPC's report that the call is done.
   void Release() {
@@ -161,11 +172,13 @@ class SubscribeCall {
   // Touched only by whoever drives the call (see above).
   State state_ = State::kRequested;
   uint64_t next_ = 1;               // the position from which nothing has been sent or skipped
+  std::string next_hash_;           // the hash of the event at next_ - 1 ("": not read here)
   uint64_t admitted_at_ = 0;        // AccessControl::generation() when last admitted
   std::vector<std::string> page_;   // the stored events of a page that pass the filters
   std::vector<uint64_t> positions_;  // their positions
   size_t index_ = 0;                // the next of page_ to write
   uint64_t page_end_ = 1;           // the position after the page's last event, sent or not
+  std::string page_end_hash_;       // the hash of the page's last event
   // The request's filters (empty: none).
   std::vector<std::string> stream_prefixes_;
   absl::flat_hash_set<std::string> event_types_;
@@ -190,6 +203,7 @@ void SubscribeCall::OnOperation(bool ok) {
         return;
       }
       next_ = positions_[index_] + 1;
+      next_hash_ = HashOf(page_[index_]);
       ++index_;
       WriteNext();
       return;
@@ -316,6 +330,7 @@ void SubscribeCall::ReadPage(bool stopped) {
                    1, wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
       if (!wfl::WireFormatLite::ReadBytes(&in, &event)) break;
       const uint64_t position = page_end_++;  // a page holds consecutive positions
+      page_end_hash_ = HashOf(event);
       if (filtered && !Passes(event)) {
         ++skipped_;
         continue;
@@ -331,6 +346,7 @@ void SubscribeCall::ReadPage(bool stopped) {
     // The page's last event was skipped: a checkpoint at it (SubscribeRequest).
     v1::Event checkpoint;
     checkpoint.set_position(page_end_ - 1);
+    checkpoint.set_hash(page_end_hash_);
     page_.push_back(checkpoint.SerializeAsString());
     positions_.push_back(page_end_ - 1);
     skipped_ = 0;
@@ -363,6 +379,7 @@ void SubscribeCall::WriteNext() {
   }
   page_.clear();
   next_ = page_end_;  // the page's events that did not pass the filters are skipped
+  next_hash_ = page_end_hash_;
   owner_->readers_->Add([this](bool stopped) { ReadPage(stopped); });
 }
 

@@ -948,12 +948,51 @@ TEST_F(CliEventsTest, TailRetryStopsWhenAnotherLedgerAnswersAtTheAddress) {
   daemon_.Stop();  // ends the subscription; the retry reaches the other ledger
   const CliRun followed = tail.get();
   EXPECT_EQ(followed.code, 4) << followed.err;
-  EXPECT_THAT(followed.err, HasSubstr("no longer holds the event printed at position 3 (its "
+  EXPECT_THAT(followed.err, HasSubstr("no longer holds the event it had at position 3 (its "
                                       "event there has another hash): another ledger now "
                                       "answers there"));
   std::vector<std::string> lines = Lines(followed.out);
   EXPECT_EQ(lines.size(), 3u) << followed.out;
   for (const std::string& line : lines) EXPECT_THAT(line, HasSubstr("notes/a"));
+}
+
+// With filters, a stopping server names where to resubscribe past the last event printed, and
+// the hash of the event before it: checked too, so that a copy of the ledger restored from an
+// older backup, and written to since, is found though it holds the event printed (it had been
+// followed on without a word, its own events up to there skipped).
+TEST_F(CliEventsTest, AFilteredTailRetryStopsAtALedgerRestoredFromAnOlderBackup) {
+  ASSERT_OK(AppendOne(*stub_, "notes/a", "followed"));
+  for (int i = 0; i < 2; ++i) ASSERT_OK(AppendOne(*stub_, "notes/b", "skipped"));
+  daemon_.Stop();
+  DaemonHarness restored;
+  std::filesystem::copy(
+      daemon_.data_dir(), restored.data_dir(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  ASSERT_OK(daemon_.Start());
+  stub_ = daemon_.NewStub();
+  for (int i = 0; i < 3; ++i) ASSERT_OK(AppendOne(*stub_, "notes/b", "skipped after"));
+  ASSERT_OK(restored.Start());
+  auto restored_stub = restored.NewStub();
+  for (int i = 0; i < 5; ++i) ASSERT_OK(AppendOne(*restored_stub, "notes/c", "written since"));
+  Relay relay(daemon_.port());
+  std::future<CliRun> tail = std::async(std::launch::async, [&] {
+    return Cli(absl::StrCat("--server ", relay.address(),
+                            " tail --retry --from 1 --stream-prefix notes/a"),
+               "timeout 60");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (relay.bytes_to_client() < 100 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the others
+  relay.set_upstream(restored.port());
+  daemon_.Stop();
+  const CliRun followed = tail.get();
+  EXPECT_EQ(followed.code, 4) << followed.err;
+  EXPECT_THAT(followed.err, AllOf(HasSubstr("resubscribe from position 7"),
+                                  HasSubstr("no longer holds the event it had at position 6 (its "
+                                            "event there has another hash)")));
+  EXPECT_EQ(Lines(followed.out).size(), 1u) << followed.out;
 }
 
 TEST_F(CliEventsTest, VerifyWalksTheWholeChain) {
@@ -2023,6 +2062,17 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
     EXPECT_THAT(refused.err, HasSubstr(absl::StrCat("--effective '", effective, "' ", says)));
   }
   EXPECT_EQ(HeadPosition(), 3u);  // two before, and the lower-case one
+  // A first line holding only a byte order mark is blank; lines ending in CR alone are said to.
+  std::ofstream(dir_.path() + "/bom.jsonl") << "\xEF\xBB\xBF\n" << OpaqueLine(9) << "\n";
+  CliRun bom = Cli(absl::StrCat(Server(), " import ", dir_.path(), "/bom.jsonl"));
+  EXPECT_EQ(bom.code, 0) << bom.err;
+  EXPECT_EQ(HeadPosition(), 4u);
+  std::ofstream(dir_.path() + "/mac.jsonl") << OpaqueLine(7) << "\r" << OpaqueLine(8) << "\r";
+  CliRun mac = Cli(absl::StrCat(Server(), " import ", dir_.path(), "/mac.jsonl"));
+  EXPECT_EQ(mac.code, 2) << mac.err;
+  EXPECT_THAT(mac.err, HasSubstr("mac.jsonl:1: the line holds a carriage return before its end: "
+                                 "a file whose lines end in CR alone"));
+  EXPECT_EQ(HeadPosition(), 4u);
 }
 
 }  // namespace

@@ -8,16 +8,16 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "ledger/crypto/sha256.h"
 #include "ledger/store/rocksdb_event_store.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/client_util.h"
@@ -26,9 +26,9 @@
 namespace govledger::testing {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 // A grace period far beyond the bounds the tests put on a stop, so that a stop that waited for
 // it fails them by a wide margin.
@@ -143,9 +143,13 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
   auto sub_reader = sub_stub->Subscribe(&sub_context, v1::SubscribeRequest());
   grpc::Status sub_status;
   uint64_t sub_last = 0;  // the last position the subscriber received
+  std::string sub_last_hash;  // and that event's hash
   std::thread subscriber([&] {
     v1::Event event;
-    while (sub_reader->Read(&event)) sub_last = event.position();
+    while (sub_reader->Read(&event)) {
+      sub_last = event.position();
+      sub_last_hash = event.hash();
+    }
     sub_status = sub_reader->Finish();
   });
 
@@ -195,10 +199,12 @@ TEST_F(RestartTest, SigtermWhileClientsAppendExitsZeroAndKeepsAcknowledged) {
   EXPECT_LT(stop_took, DaemonHarness::kStopTimeout);
   EXPECT_THAT(sub_status,
               GrpcStatusIs(grpc::StatusCode::UNAVAILABLE, HasSubstr("resubscribe from position")));
-  // Where to resubscribe, for a program: the position after the last one received.
-  EXPECT_THAT(sub_status,
-              HasErrorInfo("SHUTTING_DOWN", ElementsAre(Pair("next_position",
-                                                             absl::StrCat(sub_last + 1)))));
+  // Where to resubscribe, for a program: the position after the last one received, and that
+  // event's hash (for checking that a server it resubscribes to holds the same log).
+  EXPECT_THAT(sub_status, HasErrorInfo("SHUTTING_DOWN",
+                                       UnorderedElementsAre(
+                                           Pair("next_position", absl::StrCat(sub_last + 1)),
+                                           Pair("previous_hash", crypto::ToHex(sub_last_hash)))));
   // Calls refused once the daemon is gone are UNAVAILABLE. A call that reaches the server
   // while it is shutting down, before it was handed to the ledger, is cancelled by gRPC
   // itself (CANCELLED, message "CANCELLED"). In practice nothing of such a call is stored;

@@ -256,9 +256,9 @@ TEST_F(SubscribeTest, AFilteredSubscriptionSendsExactlyTheMatchingEvents) {
 }
 
 // With checkpoint_interval, a filtered subscription also receives checkpoints (an Event with
-// only a position) once that many events in a row have been skipped, at the end of a page:
-// while catching up and live. Resubscribing after a checkpoint skips nothing twice and misses
-// nothing; without filters, or without the interval, none is sent.
+// only a position and the hash of the event there) once that many events in a row have been
+// skipped, at the end of a page: while catching up and live. Resubscribing after a checkpoint skips
+// nothing twice and misses nothing; without filters, or without the interval, none is sent.
 TEST_F(SubscribeTest, CheckpointsSayHowFarAFilteredSubscriptionHasRead) {
   constexpr uint32_t kInterval = 300;
   auto append = [&](uint64_t first, uint64_t last, const std::set<uint64_t>& decisions) {
@@ -299,10 +299,18 @@ TEST_F(SubscribeTest, CheckpointsSayHowFarAFilteredSubscriptionHasRead) {
   for (const v1::Event& e : received) {
     ASSERT_GT(e.position(), previous) << "out of order";
     if (e.event_id().empty()) {
-      // Only a position; at least kInterval skipped since the message before, and no more
-      // than a page (256) beyond that.
+      // Only a position and the hash of the event there (for a client to check that a server
+      // it resubscribes to holds the same log); at least kInterval skipped since the message
+      // before, and no more than a page (256) beyond that.
+      v1::ReadRequest at;
+      at.set_from(e.position());
+      at.set_limit(1);
+      v1::ReadResponse there;
+      ASSERT_THAT(Read(*stub_, at, &there), GrpcOk());
+      ASSERT_EQ(there.events_size(), 1);
       v1::Event only;
       only.set_position(e.position());
+      only.set_hash(there.events(0).hash());
       EXPECT_EQ(e.SerializeAsString(), only.SerializeAsString());
       EXPECT_GE(e.position() - previous, kInterval) << e.position();
       EXPECT_LT(e.position() - previous, kInterval + 256) << e.position();
