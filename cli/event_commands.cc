@@ -516,6 +516,17 @@ int EventCommands::Append(const std::string& server) {
   }
 
   const absl::string_view text = absl::StripAsciiWhitespace(document);
+  // JSON Lines (an export, a file for import) given to append: said so, not as bad JSON or an
+  // edited export's line. (A document on several lines has no whole one on its first.)
+  if (const absl::string_view first_line = text.substr(0, text.find('\n'));
+      first_line.size() < text.size() &&
+      (ParseExportedEvent(first_line).ok() || ParseEventDocument(first_line).ok())) {
+    return Fail(
+        kExitBadArgs,
+        absl::StrCat("append: ", file_.empty() ? "--document" : file_,
+                     " holds an event on each line (JSON Lines): `govledger import ",
+                     file_.empty() ? "FILE" : file_, "` appends them; append takes one event"));
+  }
   // An export's line (with its position and hashes) is checked against its own hash, as
   // `import` checks it: an edited line had been stored without a word.
   const absl::StatusOr<ExportedEvent> exported = ParseExportedEvent(text);
@@ -536,18 +547,7 @@ int EventCommands::Append(const std::string& server) {
                      "is not an event `export` wrote (",
                      event.status().message(), "): an edited export's line; nothing is stored"));
   }
-  if (!event.ok()) {
-    // JSON Lines (an export, a file for import) given to append: said so, not as bad JSON.
-    const absl::string_view first_line = text.substr(0, text.find('\n'));
-    if (first_line.size() < text.size() && ParseEventDocument(first_line).ok()) {
-      return Fail(
-          kExitBadArgs,
-          absl::StrCat("append: ", file_.empty() ? "--document" : file_,
-                       " holds an event on each line (JSON Lines): `govledger import ",
-                       file_.empty() ? "FILE" : file_, "` appends them; append takes one event"));
-    }
-    return FailDocument(event.status());
-  }
+  if (!event.ok()) return FailDocument(event.status());
   // An id the CLI makes up is said when the call fails without an answer (below): a retry
   // must send the same one, or the event may be stored twice.
   const bool id_made_here = event->event_id().empty();

@@ -2073,6 +2073,14 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   EXPECT_THAT(mac.err, HasSubstr("mac.jsonl:1: the line holds a carriage return before its end: "
                                  "a file whose lines end in CR alone"));
   EXPECT_EQ(HeadPosition(), 4u);
+  // An export given to append is named JSON Lines too (it had been exit 4, an edited export's
+  // line).
+  const std::string exported = dir_.path() + "/exported.jsonl";
+  ASSERT_EQ(Cli(absl::StrCat(Server(), " export --out ", exported)).code, 0);
+  CliRun export_lines = Cli(absl::StrCat(Server(), " append --file ", exported));
+  EXPECT_EQ(export_lines.code, 2) << export_lines.err;
+  EXPECT_THAT(export_lines.err, HasSubstr("holds an event on each line (JSON Lines)"));
+  EXPECT_EQ(HeadPosition(), 4u);
 }
 
 }  // namespace
