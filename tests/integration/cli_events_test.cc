@@ -72,22 +72,28 @@ class CliEventsTest : public DaemonTest {
     return false;
   }
 
+  // `tail ARGS` through `relay`, run in the background (for at most 60 s), returned once
+  // `bytes` have reached the client and the server has had a second to read on.
+  std::future<CliRun> TailThrough(Relay& relay, const std::string& args, size_t bytes) {
+    std::future<CliRun> tail = std::async(std::launch::async, [&relay, args] {
+      return Cli(absl::StrCat("--server ", relay.address(), " tail ", args), "timeout 60");
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (relay.bytes_to_client() < bytes && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return tail;
+  }
+
   // `tail --retry --from 1 --limit 2 --stream-prefix decision/`, through a relay, across a
   // restart of the daemon once the log's first event (4 KiB, on decision/A) has reached it and
   // the server has read on a second; decision/B is appended after the restart. What tail said.
   CliRun FilteredTailAcrossARestart() {
     Relay relay(daemon_.port());
     EXPECT_NE(relay.port(), 0);
-    std::future<CliRun> tail = std::async(std::launch::async, [&] {
-      return Cli(absl::StrCat("--server ", relay.address(),
-                              " tail --retry --from 1 --limit 2 --stream-prefix decision/"),
-                 "timeout 60");
-    });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (relay.bytes_to_client() < 4096 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the others
+    std::future<CliRun> tail =
+        TailThrough(relay, "--retry --from 1 --limit 2 --stream-prefix decision/", 4096);
     EXPECT_OK(daemon_.Restart());
     relay.set_upstream(daemon_.port());
     stub_ = daemon_.NewStub();
@@ -935,15 +941,7 @@ TEST_F(CliEventsTest, TailRetryStopsWhenAnotherLedgerAnswersAtTheAddress) {
   auto other_stub = other.NewStub();
   for (int i = 0; i < 6; ++i) ASSERT_OK(AppendOne(*other_stub, "notes/b", "second ledger"));
   Relay relay(daemon_.port());
-  std::future<CliRun> tail = std::async(std::launch::async, [&] {
-    return Cli(absl::StrCat("--server ", relay.address(), " tail --retry --from 1 --json"),
-               "timeout 60");
-  });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (relay.bytes_to_client() < 600 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::future<CliRun> tail = TailThrough(relay, "--retry --from 1 --json", 600);
   relay.set_upstream(other.port());
   daemon_.Stop();  // ends the subscription; the retry reaches the other ledger
   const CliRun followed = tail.get();
@@ -975,16 +973,7 @@ TEST_F(CliEventsTest, AFilteredTailRetryStopsAtALedgerRestoredFromAnOlderBackup)
   auto restored_stub = restored.NewStub();
   for (int i = 0; i < 5; ++i) ASSERT_OK(AppendOne(*restored_stub, "notes/c", "written since"));
   Relay relay(daemon_.port());
-  std::future<CliRun> tail = std::async(std::launch::async, [&] {
-    return Cli(absl::StrCat("--server ", relay.address(),
-                            " tail --retry --from 1 --stream-prefix notes/a"),
-               "timeout 60");
-  });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (relay.bytes_to_client() < 100 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // the server reads past the others
+  std::future<CliRun> tail = TailThrough(relay, "--retry --from 1 --stream-prefix notes/a", 100);
   relay.set_upstream(restored.port());
   daemon_.Stop();
   const CliRun followed = tail.get();
