@@ -86,6 +86,17 @@ class CliEventsTest : public DaemonTest {
     return tail;
   }
 
+  // `tail ARGS` through a relay to the daemon, which, once `bytes` have reached tail, now
+  // leads to `other` and the daemon stops (ending the subscription): the retry reaches other.
+  // What tail said.
+  CliRun TailIntoAnotherLedger(const DaemonHarness& other, const std::string& args, size_t bytes) {
+    Relay relay(daemon_.port());
+    std::future<CliRun> tail = TailThrough(relay, args, bytes);
+    relay.set_upstream(other.port());
+    daemon_.Stop();
+    return tail.get();
+  }
+
   // `tail --retry --from 1 --limit 2 --stream-prefix decision/`, through a relay, across a
   // restart of the daemon once the log's first event (4 KiB, on decision/A) has reached it and
   // the server has read on a second; decision/B is appended after the restart. What tail said.
@@ -940,11 +951,7 @@ TEST_F(CliEventsTest, TailRetryStopsWhenAnotherLedgerAnswersAtTheAddress) {
   ASSERT_OK(other.Start());
   auto other_stub = other.NewStub();
   for (int i = 0; i < 6; ++i) ASSERT_OK(AppendOne(*other_stub, "notes/b", "second ledger"));
-  Relay relay(daemon_.port());
-  std::future<CliRun> tail = TailThrough(relay, "--retry --from 1 --json", 600);
-  relay.set_upstream(other.port());
-  daemon_.Stop();  // ends the subscription; the retry reaches the other ledger
-  const CliRun followed = tail.get();
+  const CliRun followed = TailIntoAnotherLedger(other, "--retry --from 1 --json", 600);
   EXPECT_EQ(followed.code, 4) << followed.err;
   EXPECT_THAT(followed.err, HasSubstr("no longer holds the event it had at position 3 (its "
                                       "event there has another hash): another ledger now "
@@ -972,11 +979,8 @@ TEST_F(CliEventsTest, AFilteredTailRetryStopsAtALedgerRestoredFromAnOlderBackup)
   ASSERT_OK(restored.Start());
   auto restored_stub = restored.NewStub();
   for (int i = 0; i < 5; ++i) ASSERT_OK(AppendOne(*restored_stub, "notes/c", "written since"));
-  Relay relay(daemon_.port());
-  std::future<CliRun> tail = TailThrough(relay, "--retry --from 1 --stream-prefix notes/a", 100);
-  relay.set_upstream(restored.port());
-  daemon_.Stop();
-  const CliRun followed = tail.get();
+  const CliRun followed =
+      TailIntoAnotherLedger(restored, "--retry --from 1 --stream-prefix notes/a", 100);
   EXPECT_EQ(followed.code, 4) << followed.err;
   EXPECT_THAT(followed.err, AllOf(HasSubstr("resubscribe from position 7"),
                                   HasSubstr("no longer holds the event it had at position 6 (its "
