@@ -5,8 +5,6 @@
 // Exit codes (cli/client.h): 0 success; 1 the server refused or failed the request; 2 bad
 // command-line arguments, or output that could not be written; 3 the server could not be
 // reached; 4 a verification failed, or the server found its stored log damaged (DATA_LOSS).
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
