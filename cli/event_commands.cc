@@ -1453,6 +1453,22 @@ int EventCommands::Tail(const std::string& server) {
       }
       from = head.position() >= last_ ? head.position() - last_ + 1 : 1;
       anchor(head.position(), head.hash());
+    } else if (retry_ && anchor_position == 0 && from > 1) {
+      // --from N: the event before N, so that a resubscription before anything is printed
+      // checks something too. Past the head, the subscription says so in its own words.
+      v1::ReadRequest read;
+      read.set_from(from - 1);
+      read.set_limit(1);
+      v1::ReadResponse page;
+      auto context = NewCallContext();
+      if (grpc::Status s = stub->Read(context.get(), read, &page); !s.ok()) {
+        if (Resubscribable(s)) {
+          lost(s);
+          continue;
+        }
+      } else if (page.events_size() == 1 && page.events(0).position() == from - 1) {
+        anchor(from - 1, page.events(0).hash());
+      }
     }
     v1::SubscribeRequest request;
     request.set_from_position(from);

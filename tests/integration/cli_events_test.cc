@@ -87,13 +87,18 @@ class CliEventsTest : public DaemonTest {
   }
 
   // `tail ARGS` through a relay to the daemon, which, once `bytes` have reached tail, now
-  // leads to `other` and the daemon stops (ending the subscription): the retry reaches other.
-  // What tail said.
-  CliRun TailIntoAnotherLedger(const DaemonHarness& other, const std::string& args, size_t bytes) {
+  // leads to `other` and the daemon stops (ending the subscription; `killed`: with SIGKILL, so
+  // that it names no position to resubscribe from): the retry reaches other. What tail said.
+  CliRun TailIntoAnotherLedger(const DaemonHarness& other, const std::string& args, size_t bytes,
+                               bool killed = false) {
     Relay relay(daemon_.port());
     std::future<CliRun> tail = TailThrough(relay, args, bytes);
     relay.set_upstream(other.port());
-    daemon_.Stop();
+    if (killed) {
+      daemon_.Kill();
+    } else {
+      daemon_.Stop();
+    }
     return tail.get();
   }
 
@@ -959,6 +964,23 @@ TEST_F(CliEventsTest, TailRetryStopsWhenAnotherLedgerAnswersAtTheAddress) {
   std::vector<std::string> lines = Lines(followed.out);
   EXPECT_EQ(lines.size(), 3u) << followed.out;
   for (const std::string& line : lines) EXPECT_THAT(line, HasSubstr("notes/a"));
+}
+
+// The same before anything is printed: `--from N` reads the event before N at the start, and
+// a resubscription after a daemon killed (which names no position) checks it.
+TEST_F(CliEventsTest, TailRetryFromAPositionStopsWhenAnotherLedgerAnswers) {
+  for (int i = 0; i < 3; ++i) ASSERT_OK(AppendOne(*stub_, "notes/a", "first ledger"));
+  DaemonHarness other;
+  ASSERT_OK(other.Start());
+  auto other_stub = other.NewStub();
+  for (int i = 0; i < 6; ++i) ASSERT_OK(AppendOne(*other_stub, "notes/b", "second ledger"));
+  const CliRun followed =
+      TailIntoAnotherLedger(other, "--retry --from 3 --stream-prefix notes/none", 200,
+                            /*killed=*/true);
+  EXPECT_EQ(followed.code, 4) << followed.err;
+  EXPECT_THAT(followed.err, HasSubstr("no longer holds the event it had at position 2 (its "
+                                      "event there has another hash)"));
+  EXPECT_EQ(followed.out, "");
 }
 
 // With filters, a stopping server names where to resubscribe past the last event printed, and
