@@ -1382,10 +1382,10 @@ int EventCommands::Tail(const std::string& server) {
   std::chrono::seconds backoff(1);
   // The latest position whose hash the server followed gave (position 0: none yet): the event
   // printed last, a checkpoint, the position before the one a stopping server names, the head
-  // `-n` counted back from. A resubscription first checks that the server still holds it, the
-  // same: another ledger on the address (a wrong --data-dir, another deployment), or this one
-  // restored from an older backup, would otherwise have its events printed as if they followed
-  // (the hash chain makes the log up to it the same when it is).
+  // `-n` counted back from, the event before --from's. A resubscription first checks that the
+  // server still holds it, the same: another ledger on the address (a wrong --data-dir, another
+  // deployment), or this one restored from an older backup, would otherwise have its events printed
+  // as if they followed (the hash chain makes the log up to it the same when it is).
   uint64_t anchor_position = 0;
   std::string anchor_hash;
   const auto anchor = [&](uint64_t position, const std::string& hash) {
@@ -1395,6 +1395,14 @@ int EventCommands::Tail(const std::string& server) {
     }
   };
   bool check_anchor = false;  // set by a lost subscription, cleared once checked
+  // The event at `position` (a page of at most that one).
+  const auto read_at = [&](uint64_t position, v1::ReadResponse* page) {
+    v1::ReadRequest read;
+    read.set_from(position);
+    read.set_limit(1);
+    auto context = NewCallContext();
+    return stub->Read(context.get(), read, page);
+  };
   auto lost = [&](const grpc::Status& status) {
     check_anchor = true;
     std::cerr << "govledger tail: " << DescribeError(server, status) << "; subscribing again "
@@ -1411,12 +1419,8 @@ int EventCommands::Tail(const std::string& server) {
   uint64_t shown = 0;
   for (;;) {
     if (check_anchor && anchor_position != 0) {
-      v1::ReadRequest read;
-      read.set_from(anchor_position);
-      read.set_limit(1);
       v1::ReadResponse page;
-      auto context = NewCallContext();
-      if (grpc::Status s = stub->Read(context.get(), read, &page); !s.ok()) {
+      if (grpc::Status s = read_at(anchor_position, &page); !s.ok()) {
         if (Resubscribable(s)) {
           lost(s);
           continue;
@@ -1456,12 +1460,8 @@ int EventCommands::Tail(const std::string& server) {
     } else if (retry_ && anchor_position == 0 && from > 1) {
       // --from N: the event before N, so that a resubscription before anything is printed
       // checks something too. Past the head, the subscription says so in its own words.
-      v1::ReadRequest read;
-      read.set_from(from - 1);
-      read.set_limit(1);
       v1::ReadResponse page;
-      auto context = NewCallContext();
-      if (grpc::Status s = stub->Read(context.get(), read, &page); !s.ok()) {
+      if (grpc::Status s = read_at(from - 1, &page); !s.ok()) {
         if (Resubscribable(s)) {
           lost(s);
           continue;
