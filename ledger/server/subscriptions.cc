@@ -123,8 +123,14 @@ class SubscribeCall {
   };
   enum class State { kRequested, kWriting, kFinishing };
 
-  ~SubscribeCall() {
-    if (counted_) owner_->open_.fetch_sub(1);
+  ~SubscribeCall() { ReleaseSlots(); }
+
+  // Gives back the server-wide and the token's slot the call holds, once: when gRPC reports
+  // the call ended (a cancelled call still parked would hold them until the waiting thread next
+  // looks, and a client that resubscribes at once was refused), or else when it is deleted.
+  void ReleaseSlots() {
+    if (!holds_slots_.exchange(false)) return;
+    owner_->open_.fetch_sub(1);
     if (!token_actor_.empty()) owner_->ReleaseTokenSlot(token_actor_);
   }
 
@@ -166,7 +172,10 @@ class SubscribeCall {
   CallStep* const done_ = &done_step_;
   std::atomic<int> refs_{2};
   std::atomic<bool> cancelled_{false};
-  bool counted_ = false;  // in owner_->open_
+  // Whether it holds a slot in owner_->open_ (and one of token_actor_'s, if that is set).
+  // Stored true after token_actor_ is set: OnDone, which may run while Arrived does, reads
+  // token_actor_ only after it has seen true.
+  std::atomic<bool> holds_slots_{false};
   std::string token_actor_;  // the token's actor it is counted for (tokens enforced), or ""
 
   // Touched only by whoever drives the call (see above).
@@ -214,8 +223,10 @@ void SubscribeCall::OnOperation(bool ok) {
 }
 
 void SubscribeCall::OnDone(bool /*ok*/) {
-  // Finished, or cancelled by the client or the server: start nothing more.
+  // Finished, or cancelled by the client or the server: start nothing more, and free its slots
+  // for the next subscription now.
   cancelled_.store(true);
+  ReleaseSlots();
   Release();
 }
 
@@ -249,7 +260,8 @@ void SubscribeCall::Arrived() {
   // The token's share first: a call its own limit refuses takes no server-wide slot, not even
   // for the moment until it is done (another token's subscription had been refused as if every
   // slot were taken).
-  if (owner_->access_.enforced()) {
+  const bool per_token = owner_->access_.enforced();
+  if (per_token) {
     if (!owner_->TakeTokenSlot(admitted->actor)) {
       Finish(ToGrpcStatus(errors::WithReason(
           absl::ResourceExhaustedError(absl::StrCat(
@@ -261,10 +273,10 @@ void SubscribeCall::Arrived() {
           {{"max_subscriptions_per_token", absl::StrCat(owner_->max_open_per_token_)}})));
       return;
     }
-    token_actor_ = admitted->actor;
   }
   if (owner_->open_.fetch_add(1) >= owner_->max_open_) {
     owner_->open_.fetch_sub(1);
+    if (per_token) owner_->ReleaseTokenSlot(admitted->actor);
     Finish(ToGrpcStatus(errors::WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
             owner_->max_open_, owner_->max_open_ == 1 ? " subscription is" : " subscriptions are",
@@ -274,7 +286,8 @@ void SubscribeCall::Arrived() {
         {{"max_subscriptions", absl::StrCat(owner_->max_open_)}})));
     return;
   }
-  counted_ = true;
+  if (per_token) token_actor_ = admitted->actor;
+  holds_slots_.store(true);
   stream_prefixes_.assign(request.stream_prefixes().begin(), request.stream_prefixes().end());
   event_types_.insert(request.event_types().begin(), request.event_types().end());
   checkpoint_interval_ = request.checkpoint_interval();

@@ -109,7 +109,7 @@ class Subscriptions {
   const AccessControl& access_;
   WorkQueue* const readers_;
   const int max_open_;
-  std::atomic<int> open_{0};  // subscriptions admitted and not yet deleted
+  std::atomic<int> open_{0};  // subscriptions admitted and not yet ended
   // With tokens: subscriptions admitted and not yet deleted, by the token's actor.
   const int max_open_per_token_;
   std::mutex per_token_mu_;
