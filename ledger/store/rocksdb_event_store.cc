@@ -350,13 +350,27 @@ absl::Status OtherFormat(const std::string& dir, const std::string& version) {
       "as the one that wrote it")));
 }
 
+// DATA_LOSS for a database that was there before this open without a storage format version.
+// It is written right after the database is made, before any event: such a database is not
+// govledger's, or lost it with its write-ahead log (which held every event not yet in a
+// table), or was made by a first start killed before writing it; an empty database cannot tell
+// the last two apart, so it is refused too.
+absl::Status NoFormatVersion(const std::string& dir) {
+  return absl::DataLossError(absl::StrCat(
+      "data directory ", dir,
+      " holds a RocksDB database without a govledger storage format "
+      "version: it is not a govledger data directory, or it is damaged (restore it from a "
+      "backup), or a first start was stopped before it could write one (if the directory "
+      "has never held events, remove it and start again); nothing in it was changed"));
+}
+
 // What a read-only open of `dir`'s database (its default, meta and events column families)
 // shows, before a writable open, which would replay the write-ahead log into a table, start a
 // new log and rewrite MANIFEST and OPTIONS. A read-only open writes nothing, and may leave
 // column families out.
 struct ReadOnlyView {
   bool opened = false;
-  std::string version;                // "" when it holds none
+  std::optional<std::string> version;  // none when it holds none
   std::string head;                   // meta's head, encoded; "" when it holds none
   std::optional<std::string> stored;  // the event at the position asked for, if any
   // A read that failed other than for a missing key (a damaged table block): what it read is
@@ -386,7 +400,10 @@ ReadOnlyView ReadOnly(const rocksdb::DBOptions& db_options, const std::string& d
     if (!got.ok() && !got.IsNotFound() && view.error.ok()) view.error = FromRocks(got, what);
     return got.ok();
   };
-  get(handles[1], kFormatVersionKey, &view.version, "read the storage format version");
+  if (std::string version;
+      get(handles[1], kFormatVersionKey, &version, "read the storage format version")) {
+    view.version = std::move(version);
+  }
   get(handles[1], kHeadKey, &view.head, "read the head");
   if (std::string stored; get(handles[2], PositionKey(position), &stored,
                               absl::StrCat("read the event at position ", position))) {
@@ -401,13 +418,19 @@ ReadOnlyView ReadOnly(const rocksdb::DBOptions& db_options, const std::string& d
 absl::Status NewerFormat(const rocksdb::DBOptions& db_options, const std::string& dir,
                          const std::vector<std::string>& existing,
                          const std::vector<std::string>& unknown) {
-  std::string version = ReadOnly(db_options, dir, 0).version;
+  std::string version = ReadOnly(db_options, dir, 0).version.value_or("");
   if (version.empty()) version = "unknown";
+  // Its own format's number beside families it does not know: not a newer format's, but
+  // families another program (or a newer govledger's mistake) added.
+  const bool same = version == kFormatVersion;
   return MarkedOtherFormat(absl::FailedPreconditionError(absl::StrCat(
       "data directory ", dir, " holds storage format version ", version,
-      " (with column families this govledgerd does not know: ", absl::StrJoin(unknown, ", "),
-      "), written by a newer govledger; this govledgerd reads format ", kFormatVersion,
-      ": run a govledgerd at least as new as the one that wrote it")));
+      " with column families this govledgerd does not know (", absl::StrJoin(unknown, ", "),
+      same ? "), which format " : "), written by a newer govledger; this govledgerd reads format ",
+      kFormatVersion,
+      same ? " does not have: nothing in it was changed. Find out what added them"
+           : ": nothing in it was changed. Run a govledgerd at least as new as "
+             "the one that wrote it")));
 }
 
 }  // namespace
@@ -657,9 +680,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
           ReadOnly(db_options, dir, acknowledged.has_value() ? acknowledged->position : 0);
       // Not taken for a missing record: "lost acknowledged events" would be untrue.
       RETURN_IF_ERROR(view.error);
-      if (!view.version.empty() && view.version != kFormatVersion &&
-          view.version != kPreviousFormatVersion) {
-        return OtherFormat(dir, view.version);
+      if (view.version.has_value() && *view.version != kFormatVersion &&
+          *view.version != kPreviousFormatVersion) {
+        return OtherFormat(dir, *view.version);
       }
       if (view.opened && !acknowledged_checked) {
         ChainPoint head;
@@ -669,6 +692,10 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
         RETURN_IF_ERROR(CheckAcknowledgedHead(dir, *acknowledged, head, view.stored));
         acknowledged_checked = true;
       }
+      // A missing version too (after the lost events, which say more), and an empty one
+      // above: the writable open would refuse them after it had changed the files of a
+      // directory its message says to keep for inspection.
+      if (view.opened && !view.version.has_value()) return NoFormatVersion(dir);
     }
   }
 
@@ -753,15 +780,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::string version;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, kFormatVersionKey, &version);
   if (s.IsNotFound() && (options.read_only || exists)) {
-    // Written right after the database is made, before any event: a database that was there
-    // before this open without it is not govledger's, or lost it with its write-ahead log (which
-    // held every event not yet in a table), or was made by a first start killed before writing
-    // it; an empty database cannot tell the last two apart, so it is refused too.
-    return absl::DataLossError(absl::StrCat(
-        "data directory ", dir, " holds a RocksDB database without a govledger storage format "
-        "version: it is not a govledger data directory, or it is damaged (restore it from a "
-        "backup), or a first start was stopped before it could write one (if the directory "
-        "has never held events, remove it and start again)"));
+    return NoFormatVersion(dir);
   } else if (s.IsNotFound() || (s.ok() && version == kPreviousFormatVersion &&
                                   !options.read_only)) {
     // A new database's version, or an upgrade's.
