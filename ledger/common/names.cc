@@ -58,6 +58,15 @@ absl::Status ValidateEventType(absl::string_view type) {
                                                   "a-z 0-9 . _ -"));
     }
   }
+  // Parts between single dots, as a protobuf message's full name: a leading dot (the spelling
+  // of a descriptor's type_name) had put govledger's own packages' names past the rules that
+  // keep them.
+  if (type.front() == '.' || type.back() == '.' || absl::StrContains(type, "..")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "event_type '", PrintableText(type),
+        "' has an empty part between dots: give its parts between single dots, with no dot at "
+        "its start or end (e.g. govledger.v1.RiskOpened, or com.example.ContractAwarded)"));
+  }
   return absl::OkStatus();
 }
 

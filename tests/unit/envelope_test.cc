@@ -262,6 +262,12 @@ TEST(EnvelopeTest, IllegalEventTypeIsRejected) {
       {"govledger:RiskOpened", "illegal character"},     // so is ':'
       {"Risk Opened", "illegal character"},
       {std::string("Risk\0Opened", 11), "illegal character"},
+      // Parts between single dots: a leading dot had put govledger's own packages past the
+      // rules that keep them (".govledger.v2.X" was stored as an opaque type).
+      {".govledger.v2.X", "'.govledger.v2.X' has an empty part between dots"},
+      {"govledger..v2.X", "has an empty part between dots"},
+      {"com.example.", "has an empty part between dots"},
+      {".", "has an empty part between dots"},
   };
   for (const Case& c : kCases) {
     v1::AppendRequest request = OneEvent();
