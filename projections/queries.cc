@@ -1997,6 +1997,7 @@ QueryDecisionRegisterImpl(Folder& folder,
       need->set_role(later->role());
       need->set_threshold_pence(later->threshold_pence());
       need->set_counted_pence(counted);
+      *need->mutable_counted_kinds() = later->kinds();
       SetMicros(under->micros, need->mutable_setting_effective_time());
     }
     for (const RuleState* rule : rules[decision_org]) {

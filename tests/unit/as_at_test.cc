@@ -1530,7 +1530,10 @@ TEST(QueriesTest, DecisionRegisterFlagsARuleNotReachedBecauseOfTheKindsOfTheAmou
 TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecordedUnder) {
   Log log = Base();
   log.Add(Ev(Organisation("ORG")), InWeek(1));
-  log.Add(Ev(Delegation("ORG", "DM-500K", 50000000, "Deputy Mayor")), InWeek(3));
+  // Capital only: the entry names the kinds it counted (they had been left out, read as all).
+  v1::DelegationRuleSet capital = Delegation("ORG", "DM-500K", 50000000, "Deputy Mayor");
+  capital.add_kinds(v1::AMOUNT_KIND_CAPITAL);
+  log.Add(Ev(capital), InWeek(3));
   auto decision = [](const std::string& ref, std::vector<std::string> roles) {
     return Ev(Decision("ORG", ref, std::move(roles),
                        {Amount(v1::AMOUNT_KIND_CAPITAL, 90000000, "Reserve")}));
@@ -1561,6 +1564,7 @@ TEST(QueriesTest, DecisionRegisterFlagsAProposalDatedBeforeASettingItWasRecorded
     EXPECT_EQ(need.role(), "Deputy Mayor");
     EXPECT_FALSE(need.role_required());
     EXPECT_EQ(need.counted_pence(), 90000000);
+    EXPECT_THAT(need.counted_kinds(), ElementsAre(v1::AMOUNT_KIND_CAPITAL));
     EXPECT_EQ(ToMicros(need.setting_effective_time()), InWeek(3));
   }
 }
