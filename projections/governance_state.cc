@@ -641,6 +641,16 @@ struct GovernanceState::Access {
                   "another id");
   }
 
+  // "is not registered" for signing key `key_id`, naming a registered key whose id differs from
+  // it in letter case alone (ids are matched exactly; a key id typed in capitals was refused
+  // with no hint).
+  static std::string KeyNotRegistered(const S& s, absl::string_view key_id) {
+    const std::string* twin = s.CaseTwin(s.keys_, key_id);
+    if (twin == nullptr) return "is not registered";
+    return absl::StrCat("is not registered (key ids are matched exactly: did you mean ", *twin,
+                        "?)");
+  }
+
   // The subject exists and is open (a project also needs its programme open).
   // "is not registered", and when the id is registered as the other kind of work, that it is
   // (a reference's kind given wrong: "programme LPP-INV is not registered (LPP-INV is a
@@ -2516,7 +2526,7 @@ struct GovernanceState::Access {
     std::string key_entity = absl::StrCat("signing key ", m.key_id());
     auto key = s.keys_.find(m.key_id());
     if (key == s.keys_.end()) {
-      return Refuse(key_entity, "is not registered",
+      return Refuse(key_entity, KeyNotRegistered(s, m.key_id()),
                     "a decision is signed with a registered, unrevoked key");
     }
     if (key->second.revoked && !RevokedOnlyLater(s, key->second, e)) {
@@ -2579,10 +2589,10 @@ struct GovernanceState::Access {
       }
     }
     if (auto it = d.signed_roles.find(role); it != d.signed_roles.end()) {
-      return Refuse(entity,
-                    absl::StrCat("has already been signed for the role '", role,
-                                 "' (key ", it->second, ")"),
-                    "a signatory signs once");
+      return Refuse(
+          entity,
+          absl::StrCat("has already been signed for the role '", role, "' (key ", it->second, ")"),
+          "each required role is signed for once: one signature satisfies it");
     }
     if (!m.digest().empty() && m.digest() != d.digest) {
       return Refuse(entity,
@@ -2981,7 +2991,7 @@ struct GovernanceState::Access {
     std::string entity = absl::StrCat("signing key ", m.key_id());
     auto it = s.keys_.find(m.key_id());
     if (it == s.keys_.end()) {
-      return Refuse(entity, "is not registered",
+      return Refuse(entity, KeyNotRegistered(s, m.key_id()),
                     "only a registered key can be revoked");
     }
     // A revocation dated ahead (a term's end) may be brought forward (the key was lost before

@@ -235,6 +235,10 @@ absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
             ? " (a viewer has the queries, the head, tree heads and proofs of them, and the "
               "daemon's figures only: whole events carry payloads, decisions' confidential "
               "Part 2 included)"
+        : needed == Role::kWriter
+            // Append, whose events on these streams need more (CheckTrustStreams): a reader
+            // registering a key was told only of writer.
+            ? " (admin for events on organisation/, key/ and delegation/ streams)"
             : ""));
   }
   if (named_actor && named_actor->actor != grant->second.actor) {

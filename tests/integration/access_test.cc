@@ -260,11 +260,13 @@ TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
             grpc::StatusCode::INVALID_ARGUMENT,
             AllOf(HasSubstr("control character U+001B at byte 0"), Not(HasSubstr("\x1b[31m")))));
   }
-  // A reader reads but does not append.
+  // A reader reads but does not append; told too what the streams that decide who approves
+  // spending need (a reader registering a key had been told only of writer).
   EXPECT_THAT(AppendAs(reader_.secret, "", &appended),
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED,
                            HasSubstr("'Internal audit' has the role reader; this call needs "
-                                     "writer")));
+                                     "writer (admin for events on organisation/, key/ and "
+                                     "delegation/ streams)")));
   // An admin may do all a writer may.
   ASSERT_THAT(AppendAs(admin_.secret, "", &appended), GrpcOk());
 

@@ -2459,10 +2459,10 @@ TEST_F(SignatureTest, ASignatorySignsOnce) {
   // Another key of the same role cannot sign for it again either.
   Signer deputy = NewSigner("wm-pcc-2", wm_pcc_.role);
   ASSERT_OK(Append(Ev(deputy.Registration())));
-  EXPECT_THAT(
-      Append(Ev(deputy.Sign(decision_))),
-      StatusIs(kFailed, HasSubstr("already been signed for the role 'West "
-                                  "Mercia Police and Crime Commissioner'")));
+  EXPECT_THAT(Append(Ev(deputy.Sign(decision_))),
+              StatusIs(kFailed, AllOf(HasSubstr("already been signed for the role 'West "
+                                                "Mercia Police and Crime Commissioner'"),
+                                      HasSubstr("each required role is signed for once"))));
 }
 
 // A holder is one person however the name is keyed: an invisible character (U+200B, a
@@ -2726,6 +2726,14 @@ TEST_F(SignatureTest, KeysAreRegisteredOnceAndRevokedOnce) {
   EXPECT_THAT(
       Append(Ev(Revoke("nobody"))),
       StatusIs(kFailed, HasSubstr("signing key nobody is not registered")));
+  // A key id in other letter case names the registered one.
+  EXPECT_THAT(Append(Ev(Revoke("WM-PCC"))),
+              StatusIs(kFailed, HasSubstr("signing key WM-PCC is not registered (key ids are "
+                                          "matched exactly: did you mean wm-pcc?)")));
+  Signer shouting = wm_pcc_;
+  shouting.key_id = "WM-PCC";
+  EXPECT_THAT(Append(Ev(shouting.Sign(decision_))),
+              StatusIs(kFailed, HasSubstr("did you mean wm-pcc?")));
   v1::SigningKeyRegistered bad = NewSigner("bad", "r").Registration();
   bad.set_public_key("short");
   EXPECT_THAT(Append(Ev(bad)), StatusIs(kInvalid, HasSubstr("public_key")));
