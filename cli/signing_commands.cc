@@ -487,6 +487,14 @@ int SigningCommands::Register(const std::string& server) {
   }
   std::cout << "registered key " << key_id_ << " at position " << stored.position()
             << " (event " << stored.event_id() << ")\n";
+  // The default is the wider one: said, so that a left-out flag does not pass unseen.
+  if (key_organisation_.empty()) {
+    std::cerr << "govledger: key " << key_id_ << " signs for any organisation (no "
+              << "--organisation): every organisation's decisions that require the role '"
+              << PrintableText(role_) << "' take its signature. To limit it to one, correct "
+              << "this registration before the key signs (govledger history key/" << key_id_
+              << " shows its event id) and register it again with --organisation\n";
+  }
   return 0;
 }
 

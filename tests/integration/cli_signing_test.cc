@@ -42,6 +42,12 @@ class CliSigningTest : public DaemonTest {
                                          " --holder 'Sophie Linden' --role '", kDmpcRole,
                                          "' --pub ", *prefix, ".pub"));
     ASSERT_EQ(registered.code, 0) << registered.err;
+    // Without --organisation, the key signs for any: said on stderr.
+    EXPECT_THAT(registered.err,
+                HasSubstr(absl::StrCat("key mopac-dmpc signs for any organisation (no "
+                                       "--organisation): every organisation's decisions that "
+                                       "require the role '",
+                                       kDmpcRole, "' take its signature")));
   }
 
   static constexpr char kDmpcRole[] = "Deputy Mayor for Policing and Crime";
@@ -551,6 +557,7 @@ TEST_F(CliSigningTest, AHistoricDecisionIsSignedWithEffectiveTimes) {
   EXPECT_THAT(two_lines.err, HasSubstr("--source: "));
   CliRun registered = Cli(reg + " --effective 2016-10-04T09:30:00Z --source 'PCD 72 form'");
   ASSERT_EQ(registered.code, 0) << registered.err;
+  EXPECT_EQ(registered.err, "");  // signs for MOPAC alone: nothing to say
   const std::string sig_hex(absl::StripAsciiWhitespace(
       Cli(absl::StrCat("decision sign --key ", prefix, ".key --digest ",
                        crypto::ToHex(projections::DecisionDigest(pcd72))))
