@@ -367,7 +367,8 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "many, and the newest's time and head (with --prometheus, "
                    "govledger_backup_newest_time_seconds and others); exit 1 after the figures "
                    "if they cannot be read, or the newest would not restore (a file missing, "
-                   "not a regular file, not of its manifest's size, or not in its manifest)")
+                   "not a regular file, not of its manifest's size, or not in its manifest), "
+                   "is another ledger's, or holds more events than the ledger")
       ->check(CLI::Validator(
           [](const std::string& dir) {
             return dir.empty() ? std::string("give the directory admin backup --into fills")
@@ -402,9 +403,11 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "manifest; nothing else is touched)")
       ->check(CLI::Range(1, 100000))
       ->needs(into);
+  // Its own footer replaces the one every command shows: both, then.
   backup_->footer(
-      "Scheduled (deploy/govledger-backup.timer, daily):\n"
-      "  govledger admin backup --into /var/backups/govledger --keep 14");
+      absl::StrCat("Scheduled (deploy/govledger-backup.timer, daily):\n"
+                   "  govledger admin backup --into /var/backups/govledger --keep 14\n\n",
+                   app.get_footer()));
   backup_->add_option("--server", server_flag, "govledgerd address");
 
   restore_ = admin->add_subcommand(

@@ -284,7 +284,10 @@ int main(int argc, char** argv) {
         {"--tls-server-name", "GOVLEDGER_TLS_SERVER_NAME", &tls_server_name_flag,
          "the host name the certificate names", kPlaintext}}) {
     if (!option_error.empty()) break;
-    if (given(&app, name) > 0) {
+    // Before the command and after it (one variable: the last had been taken without a word).
+    if (const size_t n = given(&app, name); n > 1) {
+      option_error = absl::StrCat(name, " is given ", n, " times: give it once");
+    } else if (n > 0) {
       if (value->empty()) {
         option_error = absl::StrCat(name, " is empty: give ", what, ", or leave ", name, " out",
                                     std::string(name) == "--server"

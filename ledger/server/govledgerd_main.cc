@@ -143,7 +143,8 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
       ->check(CLI::ExistingFile);
   app.add_option("--tree-head-seconds", options.tree_head_seconds,
                  "Write a tree head to the log (stderr, one JSON line) every this many seconds "
-                 "when the ledger has grown, and one at shutdown; 0: only when asked")
+                 "when the ledger has grown, and one at shutdown if it has grown since the last; "
+                 "0: only when asked")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(0, 86400));
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
@@ -160,8 +161,8 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--max-subscriptions-per-token", options.max_subscriptions_per_token,
-                 "With --tokens, most subscriptions one token may hold open; more are refused "
-                 "with RESOURCE_EXHAUSTED")
+                 "With --tokens, most subscriptions one actor's tokens may hold open (tokens of "
+                 "the same actor share them); more are refused with RESOURCE_EXHAUSTED")
       ->capture_default_str()
       ->check(govledger::WholeNumberIn(1, 1000000));
   app.add_option("--keepalive-seconds", options.keepalive_seconds,
@@ -195,7 +196,8 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
   app.add_option(
          "--min-free-bytes", options.min_free_bytes,
          "Pause appends (RESOURCE_EXHAUSTED) while the data directory's file system has "
-         "fewer free bytes than this, checked every second; they resume by themselves "
+         "fewer free bytes than this (or fewer than 256 free inodes), checked every second; they "
+         "resume by themselves "
          "once it has been free for 10 s (0: never; the data directory is still watched, and "
          "appends stop if it is removed or moved)")
       ->capture_default_str()

@@ -265,10 +265,11 @@ void SubscribeCall::Arrived() {
     if (!owner_->TakeTokenSlot(admitted->actor)) {
       Finish(ToGrpcStatus(errors::WithReason(
           absl::ResourceExhaustedError(absl::StrCat(
-              "the token of '", admitted->actor, "' holds ", owner_->max_open_per_token_,
+              "the tokens of '", admitted->actor, "' hold ", owner_->max_open_per_token_,
               owner_->max_open_per_token_ == 1 ? " subscription" : " subscriptions",
-              " open, the most one token may (govledgerd "
-              "--max-subscriptions-per-token); end one, or retry when some have ended")),
+              " open, the most one actor's tokens may (govledgerd "
+              "--max-subscriptions-per-token; tokens of the same actor share them); end one, or "
+              "retry when some have ended")),
           errors::reason::kSubscriptionsFull,
           {{"max_subscriptions_per_token", absl::StrCat(owner_->max_open_per_token_)}})));
       return;

@@ -1114,15 +1114,16 @@ TEST_F(AccessTest, OneTokenHoldsAtMostItsShareOfTheSubscriptions) {
   EXPECT_FALSE(third.reader->Read(&event));
   EXPECT_THAT(third.reader->Finish(),
               GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                           HasSubstr("the token of 'Internal audit' holds 2 subscriptions open, "
-                                     "the most one token may (govledgerd "
-                                     "--max-subscriptions-per-token)")));
+                           HasSubstr("the tokens of 'Internal audit' hold 2 subscriptions open, "
+                                     "the most one actor's tokens may (govledgerd "
+                                     "--max-subscriptions-per-token; tokens of the same actor "
+                                     "share them)")));
   // `bench subscribe` says why it was refused (it had said CANCELLED, exit 3: its own cancel).
   const CliRun bench = Cli(absl::StrCat("--server ", daemon_.address(), " --token ", reader_.secret,
                                         " bench subscribe"));
   EXPECT_EQ(bench.code, 1) << bench.err;
   EXPECT_THAT(bench.err, AllOf(HasSubstr("govledger: bench subscribe: the subscription ended at "
-                                         "position 1: the token of 'Internal audit' holds 2 "
+                                         "position 1: the tokens of 'Internal audit' hold 2 "
                                          "subscriptions open"),
                                Not(HasSubstr("CANCELLED"))));
   Open admins = subscribe(admin_.secret);

@@ -1621,9 +1621,10 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
     EXPECT_THAT(tls.err, HasSubstr(absl::StrCat(flag, " is empty: give "))) << flag;
   }
   // Nor such a variable set but empty (GOVLEDGER_TLS_CA= had connected in plaintext, and
-  // GOVLEDGER_SERVER= to the default address: a README reviewer's find).
+  // GOVLEDGER_SERVER= to the default address: a README reviewer's find; GOVLEDGER_TOKEN= had
+  // called without a token).
   for (const std::string variable :
-       {"GOVLEDGER_SERVER", "GOVLEDGER_TLS_CA", "GOVLEDGER_TLS_SERVER_NAME"}) {
+       {"GOVLEDGER_SERVER", "GOVLEDGER_TLS_CA", "GOVLEDGER_TLS_SERVER_NAME", "GOVLEDGER_TOKEN"}) {
     CliRun env =
         RunProgram(GOVLEDGER_CLI_PATH, variable == "GOVLEDGER_SERVER" ? "head" : Server() + " head",
                    variable + "=");
@@ -1639,6 +1640,10 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
   CliRun unused =
       RunProgram(GOVLEDGER_CLI_PATH, "head --server " + daemon_.address(), "GOVLEDGER_SERVER=");
   EXPECT_EQ(unused.code, 0) << unused.err;
+  // Given before the command and after it: the last had been taken without a word.
+  CliRun twice = Cli(absl::StrCat("--server 127.0.0.1:1 head ", Server()));
+  EXPECT_EQ(twice.code, 2) << twice.err;
+  EXPECT_THAT(twice.err, HasSubstr("--server is given 2 times: give it once"));
   // Commands that work offline ignore them all.
   CliRun offline =
       RunProgram(GOVLEDGER_CLI_PATH, "--server '' --tls-ca '' admin token --role viewer --actor x",
