@@ -507,7 +507,7 @@ TEST_F(GovernanceLedgerTest, ALaterVersionsGovernancePackageIsReserved) {
                        HasSubstr("names the package govledger.v1 in another letter case")));
   // A package's name alone is no type (an integrator's govledger.v1 went in as an opaque event).
   for (const std::string type :
-       {"govledger", "govledger.v1", "govledger.v2", "GOVLEDGER.V1.", "GovLedger.v10"}) {
+       {"govledger", "govledger.v1", "govledger.v2", "GOVLEDGER.V1", "GovLedger.v10"}) {
     v1::Event package = typed;
     package.set_event_id(NextId());
     package.set_event_type(type);
