@@ -113,14 +113,6 @@ void ConfigureConnections(std::string option_error, const std::string& token_fla
   auto set_error = [&settings](std::string error) {  // the first reported
     if (settings.error.empty()) settings.error = std::move(error);
   };
-  // Set but empty is a mistake (an unset variable in a script), not a call without a token,
-  // as for GOVLEDGER_SERVER (--token '' is refused with every empty option).
-  if (const char* env = std::getenv("GOVLEDGER_TOKEN");
-      token_flag.empty() && env != nullptr && *env == '\0') {
-    set_error(
-        "GOVLEDGER_TOKEN is set but empty: set it to the access token, or unset it (for "
-        "calls without one)");
-  }
   if (std::string token = FlagOrEnv(token_flag, "GOVLEDGER_TOKEN"); !token.empty()) {
     if (IsPrintableAscii(token)) {
       settings.authorization = absl::StrCat(kBearerPrefix, token);

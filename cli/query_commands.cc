@@ -647,10 +647,13 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   changes.AlignRight(0);
   for (const v1::EntityChange& c : r.changes()) {
     const v1::EventRef& e = c.event();
-    const std::string change =
-        c.has_corrects() ? absl::StrCat("corrects ", c.corrects().position(), " (",
-                                        ShortType(c.corrects().event_type()), ")")
-                         : AspectChanges(c);
+    std::string change = c.has_corrects() ? absl::StrCat("corrects ", c.corrects().position(), " (",
+                                                         ShortType(c.corrects().event_type()), ")")
+                                          : AspectChanges(c);
+    // Not "-" (a change of nothing) for an event this version could not read all of.
+    if (!c.unread().empty()) {
+      change = change.empty() ? "not read (below)" : absl::StrCat(change, "; in part (below)");
+    }
     changes.AddRow({absl::StrCat(e.position()), TimeText(e.recorded_time(), e.has_recorded_time()),
                     TimeText(e.effective_time(), e.has_effective_time()), e.actor(),
                     ShortType(e.event_type()), change, c.note()});
@@ -663,6 +666,17 @@ std::string HistoryView(const std::string& entity, const v1::GetEntityHistoryRes
   }
   const std::string sources = PositionSourcesText(labelled);
   if (!sources.empty()) absl::StrAppend(&out, "\nSources (where each fact comes from):\n", sources);
+  std::string unread;
+  for (const v1::EntityChange& c : r.changes()) {
+    if (!c.unread().empty())
+      absl::StrAppend(&unread, "  ", c.event().position(), ": ", PrintableText(c.unread()), "\n");
+  }
+  if (!unread.empty()) {
+    absl::StrAppend(&out,
+                    "\nNot read in full by this version of govledger (a newer one wrote "
+                    "them; a govledgerd as new shows what they change):\n",
+                    unread);
+  }
   if (r.voided_size() > 0) {
     Table voided({"POSITION", "RECORDED", "EFFECTIVE", "ACTOR", "EVENT", "VOIDED BY", "REASON"});
     voided.AlignRight(0);

@@ -3266,6 +3266,39 @@ bool InLaterGovernancePackage(absl::string_view type) {
          type.substr(0, digits) != "1";
 }
 
+std::string UnreadByThisVersion(const v1::Event& event) {
+  const std::string& type = event.event_type();
+  if (InLaterGovernancePackage(type)) {
+    return absl::StrCat("its type is in ", type.substr(0, type.find('.', strlen("govledger."))),
+                        ", a later govledger version's package, which this version does not "
+                        "read");
+  }
+  if (!IsGovernanceType(type)) return "";
+  const google::protobuf::Descriptor* d =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  if (!IsKnownGovernanceType(type) || d == nullptr) {
+    return "its type is one of govledger.v1 that this version does not know (a newer "
+           "govledgerd's)";
+  }
+  std::unique_ptr<google::protobuf::Message> m(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(d)->New());
+  if (!m->ParseFromString(event.payload())) {
+    return absl::StrCat("its payload does not parse as ", type);
+  }
+  const std::optional<UnknownField> found = FindUnknownField(*m);
+  if (!found) return "";
+  if (!found->misencoded.empty()) {
+    return absl::StrCat("its payload's bytes are malformed: ",
+                        found->path.empty() ? "" : absl::StrCat(found->path, "'s "),
+                        found->misencoded);
+  }
+  return absl::StrCat("its payload holds field number ", found->number,
+                      found->path.empty() ? "" : absl::StrCat(" in ", found->path), ", which ",
+                      found->type,
+                      " does not have in this version (a newer govledgerd's): what "
+                      "it says there is left out");
+}
+
 // The governance event's name that `type` names without its exact package ("RiskClosed" for
 // "riskclosed"), or "":
 std::string GovernanceNameIn(absl::string_view type) {

@@ -596,6 +596,12 @@ bool IsKnownGovernanceType(absl::string_view event_type);
 // "GovLedger.v1.RiskClosed": a client's likeliest slip, which would store the fact unchecked);
 // else INVALID_ARGUMENT saying what to give. Thread-safe.
 absl::Status CheckEventTypeName(absl::string_view type);
+// What of `event` this version cannot read, in words ("its payload does not parse as
+// govledger.v1.RiskRerated"), or "" when it reads all of it or it is an opaque event of another
+// system: a govledger.v1 type this version does not know, a type of a later version's
+// governance package, a payload that does not parse as its type, or one holding a field its
+// type does not have here (EntityChange.unread). Thread-safe.
+std::string UnreadByThisVersion(const v1::Event& event);
 // The stream a typed governance event belongs on, read from its payload: the
 // one Apply checks the event's stream against (README, "Typed governance
 // events"), e.g. "decision/WWA/PCC/D/2017/05" for that DecisionProposed. ""

@@ -2307,6 +2307,7 @@ static absl::StatusOr<v1::GetEntityHistoryResponse> QueryEntityHistoryImpl(
     ToAspects(before, c->mutable_before());
     ToAspects(after, c->mutable_after());
     c->set_note(NoteOf(*e));
+    c->set_unread(UnreadByThisVersion(*e));
     if (e->event_type() == kStatusReported && CanChange("rating", *e)) c->add_restated("rating");
     if (!recorded) continue;
     if (before != after) {

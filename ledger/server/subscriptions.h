@@ -110,7 +110,7 @@ class Subscriptions {
   WorkQueue* const readers_;
   const int max_open_;
   std::atomic<int> open_{0};  // subscriptions admitted and not yet ended
-  // With tokens: subscriptions admitted and not yet deleted, by the token's actor.
+  // With tokens: subscriptions admitted and not yet ended, by the token's actor.
   const int max_open_per_token_;
   std::mutex per_token_mu_;
   absl::flat_hash_map<std::string, int> open_per_token_;  // guarded by per_token_mu_

@@ -1621,10 +1621,9 @@ TEST_F(CliEventsTest, AnIllegalActorOrTokenIsRefusedBeforeAnythingIsSent) {
     EXPECT_THAT(tls.err, HasSubstr(absl::StrCat(flag, " is empty: give "))) << flag;
   }
   // Nor such a variable set but empty (GOVLEDGER_TLS_CA= had connected in plaintext, and
-  // GOVLEDGER_SERVER= to the default address: a README reviewer's find; GOVLEDGER_TOKEN= had
-  // called without a token).
+  // GOVLEDGER_SERVER= to the default address: a README reviewer's find).
   for (const std::string variable :
-       {"GOVLEDGER_SERVER", "GOVLEDGER_TLS_CA", "GOVLEDGER_TLS_SERVER_NAME", "GOVLEDGER_TOKEN"}) {
+       {"GOVLEDGER_SERVER", "GOVLEDGER_TLS_CA", "GOVLEDGER_TLS_SERVER_NAME"}) {
     CliRun env =
         RunProgram(GOVLEDGER_CLI_PATH, variable == "GOVLEDGER_SERVER" ? "head" : Server() + " head",
                    variable + "=");

@@ -2006,6 +2006,52 @@ TEST(QueriesTest, EntityHistoryNotesWhatEachEventSays) {
                               "-£10,000.00; benefit change -£5,000.00"));
 }
 
+// A row says what of its event this version cannot read (a newer govledgerd's log, after a
+// rollback): an unknown govledger.v1 type, a later version's package, a payload that does not
+// parse, a field its type does not have here. Each had shown as a change of nothing ("-"), or
+// as a change in full. Other events, an opaque one of another system's included, say nothing.
+TEST(QueriesTest, EntityHistorySaysWhatThisVersionCannotRead) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(3));
+  v1::Event future = Ev(Rerate("R1", v1::RAG_AMBER));
+  future.set_event_type("govledger.v1.RiskEscalated");
+  log.Add(future, InWeek(4));
+  v1::Event later = Ev(Rerate("R1", v1::RAG_AMBER));
+  later.set_event_type("govledger.v2.RiskRerated");
+  log.Add(later, InWeek(4));
+  v1::Event broken = Ev(Rerate("R1", v1::RAG_AMBER));
+  broken.set_payload("\xff\xff");
+  log.Add(broken, InWeek(4));
+  v1::Event extra = Ev(Rerate("R1", v1::RAG_AMBER));
+  extra.mutable_payload()->append("\xa0\x06\x01");  // field 100, varint 1
+  log.Add(extra, InWeek(5));
+  v1::Event other = Ev(Rerate("R1", v1::RAG_AMBER));
+  other.set_event_type("com.example.Note");
+  log.Add(other, InWeek(5));
+  v1::GetEntityHistoryRequest request;
+  request.set_stream_id("risk/R1");
+  *request.mutable_as_at() = Week(20, kKnown);
+  absl::StatusOr<v1::GetEntityHistoryResponse> r =
+      projections::QueryEntityHistory(log.events(), kNow, request);
+  ASSERT_OK(r);
+  std::vector<std::string> unread;
+  for (const v1::EntityChange& c : r->changes()) unread.push_back(c.unread());
+  EXPECT_THAT(unread,
+              ElementsAre("",
+                          "its type is one of govledger.v1 that this version does not know (a "
+                          "newer govledgerd's)",
+                          "its type is in govledger.v2, a later govledger version's package, "
+                          "which this version does not read",
+                          "its payload does not parse as govledger.v1.RiskRerated",
+                          HasSubstr("its payload holds field number 100, which "
+                                    "govledger.v1.RiskRerated does not have in this version"),
+                          ""));
+  // What it could read of the last re-rating is still shown.
+  std::vector<std::string> after;
+  for (const v1::Aspect& a : r->changes(4).after()) after.push_back(a.name() + "=" + a.value());
+  EXPECT_THAT(after, Contains("rating=AMBER"));
+}
+
 // A correction's row names the event it corrects, and the events corrections void are listed
 // apart, each with the correction that voids it: as recorded before the correction the closure
 // stands; after it, it is voided, and voided no longer once the correction is itself voided.
