@@ -492,17 +492,28 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
                          bool colour) {
   // With no project closed, nothing was confirmed at closure: not "£0.00", which reads as a
   // figure someone confirmed.
+  // Nor for closures that do not state their benefits.
   const bool any_closed = std::any_of(r.projects().begin(), r.projects().end(),
                                       [](const v1::WorkBenefits& w) { return w.closed(); });
+  const bool any_stated =
+      std::any_of(r.projects().begin(), r.projects().end(),
+                  [](const v1::WorkBenefits& w) { return w.has_closure_annual_benefits_pence(); });
+  const int unstated = r.closures_without_benefits();
+  const std::string unstated_text =
+      absl::StrCat(unstated, unstated == 1 ? " closed project's closure does not state them"
+                                           : " closed projects' closures do not state them");
   std::string out = Fields(
       {{"Programme", programme},
        {"As at", DescribeAsAt(r.as_at())},
        {"Totals",
-        absl::StrCat("forecast ", ForecastTotalText(r), "; realised ", RealisedTotalText(r),
-                     "; confirmed at closure ",
-                     any_closed
-                         ? absl::StrCat(SumText(r.total_closure_annual_benefits_pence()), " a year")
-                         : "none (no project closed)")}});
+        absl::StrCat(
+            "forecast ", ForecastTotalText(r), "; realised ", RealisedTotalText(r),
+            "; confirmed at closure ",
+            !any_closed ? "none (no project closed)"
+            : !any_stated
+                ? absl::StrCat("not stated (", unstated_text, ")")
+                : absl::StrCat(SumText(r.total_closure_annual_benefits_pence()), " a year",
+                               unstated > 0 ? absl::StrCat(" (", unstated_text, ")") : ""))}});
   Table works({"SUBJECT", "STATE", "FORECAST/YEAR", "REALISED/YEAR", "AT CLOSURE/YEAR"});
   for (size_t c = 2; c <= 4; ++c) works.AlignRight(c);
   Table benefits({"SUBJECT", "BENEFIT", "FORECAST/YEAR", "REALISED/YEAR", "DESCRIPTION"});
@@ -513,7 +524,10 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   for (const v1::WorkBenefits* w : all) {
     works.AddRow({WorkText(w->subject()), w->closed() ? "closed" : "open", ForecastText(*w),
                   RealisedText(*w),
-                  NonZeroPence(w->closure_annual_benefits_pence())});
+                  w->has_closure_annual_benefits_pence()
+                      ? FormatPence(w->closure_annual_benefits_pence())
+                  : w->closed() && w->subject().kind() == v1::WORK_KIND_PROJECT ? "not stated"
+                                                                                : ""});
     for (const v1::BenefitEntry& b : w->benefits()) {
       // "no figure": recorded without one (a qualitative benefit), which is not £0.00.
       auto figure = [](bool recorded, bool has_amount, int64_t pence) -> std::string {
@@ -531,7 +545,7 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   // Where each current figure comes from: "LPP-INV savings (forecast), ...: <paper>".
   std::vector<std::pair<std::string, std::string>> labelled;
   for (const v1::WorkBenefits* w : all) {
-    if (w->closed() && w->closure_annual_benefits_pence() > 0) {
+    if (w->closed() && w->has_closure_annual_benefits_pence()) {
       labelled.push_back({w->closure_source(), absl::StrCat(w->subject().id(), " (at closure)")});
     }
     for (const v1::BenefitEntry& b : w->benefits()) {

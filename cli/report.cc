@@ -162,12 +162,16 @@ std::vector<const v1::WorkStatus*> ClosedSince(const ReportInputs& in) {
   return out;
 }
 
-// A project's annual benefits confirmed at closure, from a benefits answer.
-int64_t ClosureBenefits(const v1::GetBenefitsResponse& b, const std::string& project_id) {
+// A project's annual benefits confirmed at closure, from a benefits answer; none when its
+// closure does not state them.
+std::optional<int64_t> ClosureBenefits(const v1::GetBenefitsResponse& b,
+                                       const std::string& project_id) {
   for (const v1::WorkBenefits& w : b.projects()) {
-    if (w.subject().id() == project_id) return w.closure_annual_benefits_pence();
+    if (w.subject().id() == project_id && w.has_closure_annual_benefits_pence()) {
+      return w.closure_annual_benefits_pence();
+    }
   }
-  return 0;
+  return std::nullopt;
 }
 
 // The scope changes between the two points, in log order: those of the current scope map whose
@@ -212,7 +216,9 @@ v1::ClosedProject ClosedProjectOf(const v1::WorkStatus& w, const v1::GetBenefits
   v1::ClosedProject out;
   out.set_project_id(w.ref().id());
   out.set_name(w.name());
-  out.set_annual_benefits_pence(ClosureBenefits(b, w.ref().id()));
+  if (const std::optional<int64_t> benefits = ClosureBenefits(b, w.ref().id())) {
+    out.set_annual_benefits_pence(*benefits);
+  }
   return out;
 }
 
@@ -491,14 +497,27 @@ std::string ReportMarkdown(const ReportInputs& in) {
     Table t({"PROJECT", "NAME", "LAST RATING", "ANNUAL BENEFITS AT CLOSURE"});
     t.AlignRight(3);
     int64_t total = 0;
+    size_t unstated = 0;  // closures that do not state their benefits: not £0.00
     for (const v1::WorkStatus* w : closed) {
-      const int64_t benefits = ClosureBenefits(now.benefits, w->ref().id());
-      total = projections::AddPence(total, benefits);
-      t.AddRow({w->ref().id(), w->name(), ProjectRating(*w), FormatPence(benefits)});
+      const std::optional<int64_t> benefits = ClosureBenefits(now.benefits, w->ref().id());
+      if (benefits) total = projections::AddPence(total, *benefits);
+      if (!benefits) ++unstated;
+      t.AddRow({w->ref().id(), w->name(), ProjectRating(*w),
+                benefits ? FormatPence(*benefits) : "not stated"});
     }
     absl::StrAppend(&out, t.RenderMarkdown(), "\n", closed.size(),
-                    closed.size() == 1 ? " project" : " projects", " closed, with ",
-                    SumText(total), " a year of benefits confirmed at closure.\n");
+                    closed.size() == 1 ? " project" : " projects", " closed");
+    if (unstated == closed.size()) {
+      absl::StrAppend(&out, unstated == 1 ? "; its closure does not state its benefits.\n"
+                                          : "; their closures do not state their benefits.\n");
+    } else {
+      absl::StrAppend(&out, ", with ", SumText(total), " a year of benefits confirmed at closure",
+                      unstated == 0 ? ""
+                                    : absl::StrCat(" (", unstated,
+                                                   unstated == 1 ? " closure does" : " closures do",
+                                                   " not state them)"),
+                      ".\n");
+    }
   }
 
   // Forecast savings.

@@ -454,14 +454,17 @@ std::string ClosedText(const WorkState* w) {
 }
 
 // A closed project's closure figures, "final cost £2,100,000.00; benefits £3,000,000.00 a year"
-// ("not stated" for a figure of 0, which proto3 cannot tell from one left out); "" while open.
+// ("not stated" for a figure left out); "" while open.
 std::string ClosureText(const WorkState* w) {
   if (w == nullptr || !w->closed || w->ref.kind() != v1::WORK_KIND_PROJECT) return "";
-  auto figure = [](int64_t pence) {
-    return pence == 0 ? std::string("not stated") : FormatPence(pence);
+  auto figure = [](bool stated, int64_t pence) {
+    return stated ? FormatPence(pence) : std::string("not stated");
   };
-  return absl::StrCat("final cost ", figure(w->closure.final_cost_pence()), "; benefits ",
-                      figure(w->closure.annual_benefits_pence()), " a year");
+  return absl::StrCat(
+      "final cost ", figure(w->closure.has_final_cost_pence(), w->closure.final_cost_pence()),
+      "; benefits ",
+      figure(w->closure.has_annual_benefits_pence(), w->closure.annual_benefits_pence()),
+      " a year");
 }
 
 std::string BenefitText(const WorkState* w, const std::string& id) {
@@ -1286,7 +1289,9 @@ v1::WorkBenefits BenefitsOf(const WorkState& w) {
   v1::WorkBenefits out;
   *out.mutable_subject() = w.ref;
   out.set_closed(w.closed);
-  out.set_closure_annual_benefits_pence(w.closure.annual_benefits_pence());
+  if (w.closed && w.closure.has_annual_benefits_pence()) {
+    out.set_closure_annual_benefits_pence(w.closure.annual_benefits_pence());
+  }
   if (w.closed) out.set_closure_source(w.closure_source);
   for (const auto& [id, b] : w.benefits) {
     v1::BenefitEntry* e = out.add_benefits();
@@ -1513,8 +1518,8 @@ std::string NoteOf(const v1::Event& e) {
     v1::ProjectClosed m;
     if (parsed(&m)) {
       add("", m.summary());
-      if (m.final_cost_pence() != 0) add("final cost ", FormatPence(m.final_cost_pence()));
-      if (m.annual_benefits_pence() != 0) {
+      if (m.has_final_cost_pence()) add("final cost ", FormatPence(m.final_cost_pence()));
+      if (m.has_annual_benefits_pence()) {
         add("annual benefits ", FormatPence(m.annual_benefits_pence()));
       }
       add("lessons: ", absl::StrJoin(m.lessons(), "; "));
@@ -2078,6 +2083,10 @@ static absl::StatusOr<v1::GetBenefitsResponse> QueryBenefitsImpl(
     out.set_total_closure_annual_benefits_pence(
         AddPence(out.total_closure_annual_benefits_pence(),
                  b.closure_annual_benefits_pence()));
+    if (b.closed() && b.subject().kind() == v1::WORK_KIND_PROJECT &&
+        !b.has_closure_annual_benefits_pence()) {
+      out.set_closures_without_benefits(out.closures_without_benefits() + 1);
+    }
     if (b.forecast_recorded()) out.set_total_forecast_recorded(true);
     if (b.realised_recorded()) out.set_total_realised_recorded(true);
   };

@@ -689,6 +689,57 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
   }
 }
 
+// A closure that does not state its figures says so wherever they are shown, and is told from
+// one stating none (£0.00): the report had said "£0.00 a year of benefits confirmed at
+// closure" for a paper that gave no figure (a clerk's trial).
+TEST_F(CliQueryTest, AClosureThatStatesNoFiguresIsNotReadAsZero) {
+  using namespace ::govledger::testing::gov;  // NOLINT: builders
+  v1::ProjectClosed silent;
+  silent.set_project_id("LPP-X1");
+  v1::ProjectClosed none;
+  none.set_project_id("LPP-X2");
+  none.set_final_cost_pence(0);
+  none.set_annual_benefits_pence(0);
+  v1::AppendResponse response;
+  ASSERT_THAT(
+      Append(*stub_,
+             MakeAppend({At(Ev(Project("LPP-X1", "LPP")), seed000::InWeek(87)),
+                         At(Ev(Project("LPP-X2", "LPP")), seed000::InWeek(87)),
+                         At(Ev(silent), seed000::InWeek(88)), At(Ev(none), seed000::InWeek(88))}),
+             &response),
+      GrpcOk());
+  CliRun benefits = Run("benefits --programme LPP --week 89");
+  ASSERT_EQ(benefits.code, 0) << benefits.err;
+  EXPECT_THAT(benefits.out,
+              AllOf(HasSubstr("confirmed at closure £4,500,000.00 a year (1 closed project's "
+                              "closure does not state them)\n"),
+                    ::testing::ContainsRegex("project LPP-X1 +closed +- +- +not stated\n"),
+                    ::testing::ContainsRegex("project LPP-X2 +closed +- +- +£0.00\n")));
+  v1::GetBenefitsResponse json;
+  RunJson("benefits --programme LPP --week 89", &json);
+  EXPECT_EQ(json.closures_without_benefits(), 1);
+  for (const v1::WorkBenefits& w : json.projects()) {
+    if (w.subject().id() == "LPP-X1") EXPECT_FALSE(w.has_closure_annual_benefits_pence());
+    if (w.subject().id() == "LPP-X2") {
+      EXPECT_TRUE(w.has_closure_annual_benefits_pence());
+      EXPECT_EQ(w.closure_annual_benefits_pence(), 0);
+    }
+  }
+  CliRun report = Run("report --programme LPP --week 89 --since-week 87");
+  ASSERT_EQ(report.code, 0) << report.err;
+  EXPECT_THAT(report.out,
+              AllOf(::testing::ContainsRegex("\\| LPP-X1 +\\|.*\\| +not stated \\|\n"),
+                    ::testing::ContainsRegex("\\| LPP-X2 +\\|.*\\| +£0.00 \\|\n"),
+                    HasSubstr("2 projects closed, with £0.00 a year of benefits confirmed at "
+                              "closure (1 closure does not state them).\n")));
+  CliRun history = Run("history project/LPP-X1");
+  ASSERT_EQ(history.code, 0) << history.err;
+  EXPECT_THAT(history.out, HasSubstr("final cost not stated; benefits not stated a year"));
+  CliRun stated = Run("history project/LPP-X2");
+  ASSERT_EQ(stated.code, 0) << stated.err;
+  EXPECT_THAT(stated.out, HasSubstr("final cost £0.00; benefits £0.00 a year"));
+}
+
 TEST_F(CliQueryTest, JsonOfEveryQueryCommandParsesIntoItsResponse) {
   // Protobuf's JSON mapping: lowerCamelCase names, enums by name, zero values printed.
   CliRun raw = Run("status --programme LPP --week 86 --json");
