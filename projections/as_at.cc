@@ -185,10 +185,13 @@ absl::StatusOr<Cut> ResolveAsAt(const v1::AsAt& as_at, const Timeline& log,
   Cut cut;
   if (as_at.mode() != v1::AS_AT_MODE_AS_RECORDED &&
       as_at.mode() != v1::AS_AT_MODE_AS_KNOWN) {
-    return absl::InvalidArgumentError(
-        "as_at.mode must be AS_AT_MODE_AS_RECORDED (what the ledger held at "
-        "the cut) or "
-        "AS_AT_MODE_AS_KNOWN (what is now known to have been true at the cut)");
+    // Unset (an as_at left out is one), or a value this version does not know: said which.
+    return absl::InvalidArgumentError(absl::StrCat(
+        as_at.mode() == v1::AS_AT_MODE_UNSPECIFIED
+            ? "as_at.mode is unset (AS_AT_MODE_UNSPECIFIED, as in an as_at left out)"
+            : absl::StrCat("as_at.mode ", as_at.mode(), " is unknown"),
+        ": give AS_AT_MODE_AS_RECORDED (what the ledger held at the cut) or AS_AT_MODE_AS_KNOWN "
+        "(what is now known to have been true at the cut)"));
   }
   cut.mode = as_at.mode();
   const uint64_t head = log.head();

@@ -1372,7 +1372,12 @@ TEST(AsAtTest, BadSelectorsSayWhatIsValid) {
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("not yet registered")));
   EXPECT_THAT(Risks(log, Position(1, v1::AS_AT_MODE_UNSPECIFIED)),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("AS_AT_MODE_AS_KNOWN")));
+                       AllOf(HasSubstr("as_at.mode is unset (AS_AT_MODE_UNSPECIFIED, as in an "
+                                       "as_at left out): give AS_AT_MODE_AS_RECORDED"),
+                             HasSubstr("AS_AT_MODE_AS_KNOWN"))));
+  EXPECT_THAT(Risks(log, Position(1, static_cast<v1::AsAtMode>(9))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("as_at.mode 9 is unknown: give AS_AT_MODE_AS_RECORDED")));
   v1::AsAt no_point;
   no_point.set_mode(kKnown);
   EXPECT_THAT(Risks(log, no_point), StatusIs(absl::StatusCode::kInvalidArgument,
