@@ -288,7 +288,13 @@ std::string ReportedCell(const v1::WorkStatus& w) {
 // given, " --at 2016-12-25").
 std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour,
                            const std::string& point) {
-  std::string out = Fields({{"As at", DescribeAsAt(r.as_at())}});
+  // Its count of events folded is a sum (ListProgrammesResponse), larger than the log when
+  // several programmes are listed: said, as history says what its count holds.
+  std::string out = Fields({{"As at", DescribeAsAt(r.as_at())},
+                            {"Folded",
+                             "the count sums the organisations' fold and each "
+                             "programme's: an event every programme reads counts in "
+                             "each"}});
   Table organisations({"ORGANISATION", "NAME", "KIND", "REGISTERED"});
   for (const v1::OrganisationEntry& o : r.organisations()) {
     organisations.AddRow({o.organisation_id(), o.name(), o.kind(),

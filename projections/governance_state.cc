@@ -1166,7 +1166,9 @@ struct GovernanceState::Access {
                     absl::StrCat("a scope item is not ", coming,
                                  " what its programme's scope excludes: re-plan the programme "
                                  "first to bring it in (excluded_scope without it, or "
-                                 "excludes_nothing), or title the item apart from it"));
+                                 "excludes_nothing); an item that is another thing than the one "
+                                 "excluded is titled for what "
+                                 "it is"));
     }
     // Re-plans take effect in the order recorded, so a later one cannot make way for it: an
     // item held only before the exclusion is recorded as re-plans dated before the last are.
