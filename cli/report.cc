@@ -648,8 +648,9 @@ std::string ReportMarkdown(const ReportInputs& in) {
                        : "none of them changes anything",
         " the answers show: ", absl::StrJoin(kinds, "; "),
         ". Such an event restates what was held (a report of the rating held, say), voids one "
-        "that neither point shows, or is undone by another (a fact voided and recorded again); "
-        "`govledger history` shows what each did");
+        "that neither point shows, is undone by another (a fact voided and recorded again), is "
+        "another system's, or is one this version of govledger cannot read (a newer "
+        "govledgerd's); `govledger history` shows what each did");
   }
   absl::StrAppend(&out, ".\n");
   if (in.compare.differences_size() > 0) {

@@ -3268,6 +3268,29 @@ bool InLaterGovernancePackage(absl::string_view type) {
          type.substr(0, digits) != "1";
 }
 
+namespace {
+
+// A known governance type's payload parsed as its message; null when `type` is none, or the
+// payload does not parse.
+std::unique_ptr<google::protobuf::Message> ParsedPayload(const v1::Event& event) {
+  if (!IsKnownGovernanceType(event.event_type())) return nullptr;
+  const google::protobuf::Descriptor* d =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(event.event_type());
+  if (d == nullptr) return nullptr;
+  std::unique_ptr<google::protobuf::Message> m(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(d)->New());
+  if (!m->ParseFromString(event.payload())) return nullptr;
+  return m;
+}
+
+}  // namespace
+
+bool ReadableByThisVersion(const v1::Event& event) {
+  if (InLaterGovernancePackage(event.event_type())) return false;
+  if (!IsGovernanceType(event.event_type())) return true;
+  return ParsedPayload(event) != nullptr;
+}
+
 std::string UnreadByThisVersion(const v1::Event& event) {
   const std::string& type = event.event_type();
   if (InLaterGovernancePackage(type)) {
@@ -3276,17 +3299,12 @@ std::string UnreadByThisVersion(const v1::Event& event) {
                         "read");
   }
   if (!IsGovernanceType(type)) return "";
-  const google::protobuf::Descriptor* d =
-      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
-  if (!IsKnownGovernanceType(type) || d == nullptr) {
+  if (!IsKnownGovernanceType(type)) {
     return "its type is one of govledger.v1 that this version does not know (a newer "
            "govledgerd's)";
   }
-  std::unique_ptr<google::protobuf::Message> m(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(d)->New());
-  if (!m->ParseFromString(event.payload())) {
-    return absl::StrCat("its payload does not parse as ", type);
-  }
+  const std::unique_ptr<google::protobuf::Message> m = ParsedPayload(event);
+  if (m == nullptr) return absl::StrCat("its payload does not parse as ", type);
   const std::optional<UnknownField> found = FindUnknownField(*m);
   if (!found) return "";
   if (!found->misencoded.empty()) {

@@ -602,6 +602,10 @@ absl::Status CheckEventTypeName(absl::string_view type);
 // governance package, a payload that does not parse as its type, or one holding a field its
 // type does not have here (EntityChange.unread). Thread-safe.
 std::string UnreadByThisVersion(const v1::Event& event);
+// Whether this version reads what `event` says, if only in part: false for the events
+// UnreadByThisVersion names but those whose payload holds a field it does not know (it reads
+// the rest). Thread-safe.
+bool ReadableByThisVersion(const v1::Event& event);
 // The stream a typed governance event belongs on, read from its payload: the
 // one Apply checks the event's stream against (README, "Typed governance
 // events"), e.g. "decision/WWA/PCC/D/2017/05" for that DecisionProposed. ""

@@ -948,11 +948,17 @@ static absl::StatusOr<v1::CompareResponse> QueryCompareImpl(
   // folded at the other (so also among `changed`): it explains what that event changed.
   absl::flat_hash_map<std::string, const v1::Event*> changed_by_id;
   for (const auto& [position, e] : changed) changed_by_id[absl::AsciiStrToLower(e->event_id())] = e;
+  // An event this version cannot read (a newer govledgerd's) changed nothing it folded, so it
+  // explains no difference (an unparsed re-rating had been cited for a rating's).
+  absl::flat_hash_map<uint64_t, bool> readable;
   auto explains = [&](const std::string& aspect, const v1::Event* e) {
     // A correction of a correction (only an older log holds one) explains what the first did.
     for (int depth = 0; depth < 8 && e != nullptr; ++depth) {
       if (e->event_type() != absl::StrCat(kGovernanceTypePrefix, "CorrectionRecorded")) {
-        return CanChange(aspect, *e);
+        if (!CanChange(aspect, *e)) return false;
+        auto [it, added] = readable.try_emplace(e->position(), false);
+        if (added) it->second = ReadableByThisVersion(*e);
+        return it->second;
       }
       v1::CorrectionRecorded m;
       if (!m.ParseFromString(e->payload())) return false;

@@ -783,6 +783,32 @@ TEST(AsAtTest, ARiskNotRatedIsCountedAndComparedAsNotRated) {
                                          "risk/R2 subject:  -> programme LPP @5"));
 }
 
+// An event this version cannot read (a newer govledgerd's, after a rollback) changed nothing it
+// folded: a comparison lists it among the events between the points but cites it for no
+// difference (an unparsed re-rating had been cited for a rating's difference beside the
+// re-rating that made it).
+TEST(AsAtTest, AComparisonCitesNoEventThisVersionCannotRead) {
+  Log log = Base();
+  log.Add(Ev(Risk("R1", ProgrammeRef("LPP"), v1::RAG_RED)), InWeek(2));  // 4
+  v1::Event broken = Ev(Rerate("R1", v1::RAG_GREEN));
+  broken.set_payload("\xff\xff");
+  log.Add(broken, InWeek(3));                           // 5
+  log.Add(Ev(Rerate("R1", v1::RAG_AMBER)), InWeek(4));  // 6
+  v1::Event unknown = Ev(Rerate("R1", v1::RAG_GREEN));
+  unknown.set_event_type("govledger.v1.RiskEscalated");
+  log.Add(unknown, InWeek(4));  // 7
+  v1::CompareRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_from() = Week(2, kRecorded);
+  *request.mutable_to() = Week(5, kRecorded);
+  absl::StatusOr<v1::CompareResponse> c = projections::QueryCompare(log.events(), kNow, request);
+  ASSERT_OK(c);
+  EXPECT_THAT(DiffLines(*c), ElementsAre("risk/R1 rating: RED -> AMBER @6"));
+  std::vector<uint64_t> listed;
+  for (const v1::EventRef& e : c->events()) listed.push_back(e.position());
+  EXPECT_THAT(listed, ElementsAre(5u, 6u, 7u));
+}
+
 // A report without a rating is the work's latest update (WorkStatus.update), beside its rated
 // report; a comparison shows it as the "update" aspect, explained by that report alone, and
 // the rating as the rated reports left it.
