@@ -482,9 +482,10 @@ std::string ScopeView(const std::string& programme, const v1::GetScopeMapRespons
     changes.AddRow({absl::StrCat(c->event().position()),
                     TimeText(c->event().effective_time(), c->event().has_effective_time()),
                     item->scope_item_id(), ScopeChangeText(*c), WorkText(c->from()),
-                    WorkText(c->to()), NonZeroPence(c->baseline_change_pence()),
-                    NonZeroPence(c->benefit_change_pence()), ApprovalText(*c),
-                    c->reason()});
+                    WorkText(c->to()),
+                    StatedPence(c->has_baseline_change_pence(), c->baseline_change_pence()),
+                    StatedPence(c->has_benefit_change_pence(), c->benefit_change_pence()),
+                    ApprovalText(*c), c->reason()});
   }
   absl::StrAppend(&out, "\n", items.Render(colour), "\nChanges:\n", changes.Render(colour));
   const std::string sources = PositionSourcesText(sourced);

@@ -57,8 +57,8 @@ std::string ShortType(const std::string& event_type) {
   return event_type;
 }
 
-std::string NonZeroPence(int64_t pence) {
-  return pence == 0 ? "" : projections::FormatPence(pence);
+std::string StatedPence(bool stated, int64_t pence) {
+  return stated ? projections::FormatPence(pence) : "";
 }
 
 std::vector<std::string> PassedItems(const v1::WorkStatus& w) {

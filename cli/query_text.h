@@ -34,8 +34,9 @@ std::string ShortType(const std::string& event_type);
 // {"Gate 3", "milestone Investigations go-live"}.
 std::vector<std::string> PassedItems(const v1::WorkStatus& w);
 
-// FormatPence ("£1,500,000.00"), or "" for zero (which a table shows as "-").
-std::string NonZeroPence(int64_t pence);
+// FormatPence ("£1,500,000.00", "£0.00") of a figure the event states, or "" for one it does
+// not (which a table shows as "-").
+std::string StatedPence(bool stated, int64_t pence);
 
 // A sum the server computed, as FormatPence, marked "or more" when it is held at the largest
 // int64 (a sum past about £92 quadrillion is held there rather than wrapping), so that a capped

@@ -556,17 +556,18 @@ std::string ReportMarkdown(const ReportInputs& in) {
     t.AlignRight(4);
     t.AlignRight(5);
     for (const auto& [c, earlier] : scope) {
-      t.AddRow({c.item->title().empty() || c.item->title() == c.item->scope_item_id()
-                    ? c.item->scope_item_id()
-                    : absl::StrCat(c.item->scope_item_id(), ": ", c.item->title()),
-                earlier ? absl::StrCat(ScopeChangeText(*c.change), " at position ",
-                                       c.change->event().position(),
-                                       ", before last time: its approval has lapsed since")
-                        : ScopeChangeText(*c.change),
-                WorkText(c.change->from()), WorkText(c.change->to()),
-                NonZeroPence(c.change->baseline_change_pence()),
-                NonZeroPence(c.change->benefit_change_pence()), c.change->reason(),
-                ApprovalText(*c.change)});
+      t.AddRow(
+          {c.item->title().empty() || c.item->title() == c.item->scope_item_id()
+               ? c.item->scope_item_id()
+               : absl::StrCat(c.item->scope_item_id(), ": ", c.item->title()),
+           earlier ? absl::StrCat(ScopeChangeText(*c.change), " at position ",
+                                  c.change->event().position(),
+                                  ", before last time: its approval has lapsed since")
+                   : ScopeChangeText(*c.change),
+           WorkText(c.change->from()), WorkText(c.change->to()),
+           StatedPence(c.change->has_baseline_change_pence(), c.change->baseline_change_pence()),
+           StatedPence(c.change->has_benefit_change_pence(), c.change->benefit_change_pence()),
+           c.change->reason(), ApprovalText(*c.change)});
     }
     absl::StrAppend(&out, t.RenderMarkdown());
   }

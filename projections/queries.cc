@@ -1478,10 +1478,10 @@ std::string NoteOf(const v1::Event& e) {
     if (parsed(&m)) add("", m.reason());
   };
   auto scope_amounts = [&](const auto& m) {
-    if (m.baseline_change_pence() != 0) {
+    if (m.has_baseline_change_pence()) {
       add("baseline change ", FormatPence(m.baseline_change_pence()));
     }
-    if (m.benefit_change_pence() != 0) {
+    if (m.has_benefit_change_pence()) {
       add("benefit change ", FormatPence(m.benefit_change_pence()));
     }
   };
@@ -1619,6 +1619,13 @@ std::string ApprovalLapsed(const GovernanceState& s, const v1::Approval& approva
 
 }  // namespace
 
+// A scope event's baseline and benefit changes into `c`, each only where the event states it.
+template <typename M>
+static void CopyScopeFigures(const M& m, v1::ScopeChange* c) {
+  if (m.has_baseline_change_pence()) c->set_baseline_change_pence(m.baseline_change_pence());
+  if (m.has_benefit_change_pence()) c->set_benefit_change_pence(m.benefit_change_pence());
+}
+
 static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
     Folder& folder, const v1::GetScopeMapRequest& request) {
   const std::string& p = request.programme_id();
@@ -1658,24 +1665,21 @@ static absl::StatusOr<v1::GetScopeMapResponse> QueryScopeMapImpl(
       v1::ScopeItemAdded m;
       if (!m.ParseFromString(e->payload())) continue;
       *c.mutable_to() = m.owner();
-      c.set_baseline_change_pence(m.baseline_change_pence());
-      c.set_benefit_change_pence(m.benefit_change_pence());
+      CopyScopeFigures(m, &c);
       *c.mutable_approval() = m.approval();
     } else if (e->event_type() == kTransferred) {
       v1::ScopeItemTransferred m;
       if (!m.ParseFromString(e->payload())) continue;
       *c.mutable_from() = m.from();
       *c.mutable_to() = m.to();
-      c.set_baseline_change_pence(m.baseline_change_pence());
-      c.set_benefit_change_pence(m.benefit_change_pence());
+      CopyScopeFigures(m, &c);
       c.set_reason(m.reason());
       *c.mutable_approval() = m.approval();
     } else if (e->event_type() == kRemoved) {
       v1::ScopeItemRemoved m;
       if (!m.ParseFromString(e->payload())) continue;
       *c.mutable_from() = m.from();
-      c.set_baseline_change_pence(m.baseline_change_pence());
-      c.set_benefit_change_pence(m.benefit_change_pence());
+      CopyScopeFigures(m, &c);
       c.set_reason(m.reason());
       *c.mutable_approval() = m.approval();
     } else {

@@ -696,7 +696,7 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
 
 // A closure that does not state its figures says so wherever they are shown, and is told from
 // one stating none (£0.00): the report had said "£0.00 a year of benefits confirmed at
-// closure" for a paper that gave no figure (a clerk's trial).
+// closure" for a paper that gave no figure (a clerk's trial). So are a scope change's.
 TEST_F(CliQueryTest, AClosureThatStatesNoFiguresIsNotReadAsZero) {
   using namespace ::govledger::testing::gov;  // NOLINT: builders
   v1::ProjectClosed silent;
@@ -705,14 +705,33 @@ TEST_F(CliQueryTest, AClosureThatStatesNoFiguresIsNotReadAsZero) {
   none.set_project_id("LPP-X2");
   none.set_final_cost_pence(0);
   none.set_annual_benefits_pence(0);
+  v1::ScopeItemAdded costless = AddScope("LPP-X3", ProgrammeRef("LPP"));
+  costless.set_baseline_change_pence(0);  // stated; its benefit change is not
   v1::AppendResponse response;
   ASSERT_THAT(
       Append(*stub_,
              MakeAppend({At(Ev(Project("LPP-X1", "LPP")), seed000::InWeek(87)),
                          At(Ev(Project("LPP-X2", "LPP")), seed000::InWeek(87)),
-                         At(Ev(silent), seed000::InWeek(88)), At(Ev(none), seed000::InWeek(88))}),
+                         At(Ev(silent), seed000::InWeek(88)), At(Ev(none), seed000::InWeek(88)),
+                         At(Ev(costless), seed000::InWeek(88))}),
              &response),
       GrpcOk());
+  CliRun scope = Run("scope --programme LPP --week 89");
+  ASSERT_EQ(scope.code, 0) << scope.err;
+  EXPECT_THAT(scope.out,
+              ::testing::ContainsRegex("LPP-X3 +added +- +programme LPP +£0.00 +- +Programme "
+                                       "Board"));
+  v1::GetScopeMapResponse map;
+  RunJson("scope --programme LPP --week 89", &map);
+  bool seen = false;
+  for (const v1::ScopeItemEntry& item : map.items()) {
+    if (item.scope_item_id() != "LPP-X3") continue;
+    seen = true;
+    ASSERT_GE(item.changes_size(), 1);
+    EXPECT_TRUE(item.changes(0).has_baseline_change_pence());
+    EXPECT_FALSE(item.changes(0).has_benefit_change_pence());
+  }
+  EXPECT_TRUE(seen);
   CliRun benefits = Run("benefits --programme LPP --week 89");
   ASSERT_EQ(benefits.code, 0) << benefits.err;
   EXPECT_THAT(benefits.out,
@@ -989,7 +1008,7 @@ No decisions concern LPP.
 
 ## Changes and the events behind them
 
-20 events tell the two points apart for the programme, its projects, decisions, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show: StatusReported at 46, 48. Such an event restates what was held (a report of the rating held, say), voids one that neither point shows, or is undone by another (a fact voided and recorded again); `govledger history` shows what each did.
+20 events tell the two points apart for the programme, its projects, decisions, risks or scope items; 18 of them explain the differences below, and 2 change nothing the answers show: StatusReported at 46, 48. Such an event restates what was held (a report of the rating held, say), voids one that neither point shows, is undone by another (a fact voided and recorded again), is another system's, or is one this version of govledger cannot read (a newer govledgerd's); `govledger history` shows what each did.
 
 | ENTITY                   | ASPECT                 | BEFORE         | AFTER                  | EVENTS |
 | ------------------------ | ---------------------- | -------------- | ---------------------- | ------ |

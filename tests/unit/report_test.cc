@@ -131,8 +131,10 @@ TEST(ReportTest, EventsThatChangeNothingShownAreListedByKind) {
                 "answers show: ProjectClosed at 36, 112; CorrectionRecorded at 110; "
                 "StatusReported at 111; example.other\\_kind at 113. Such an event restates "
                 "what was held (a report of the rating held, say), voids one that "
-                "neither point shows, or is undone by another (a fact voided and "
-                "recorded again); `govledger history` shows what each did.\n"));
+                "neither point shows, is undone by another (a fact voided and "
+                "recorded again), is another system's, or is one this version of govledger "
+                "cannot read (a newer govledgerd's); `govledger history` shows what each "
+                "did.\n"));
   // One explains a difference: counted apart, in the singular.
   v1::Difference* d = in.compare.add_differences();
   d->set_entity("project/X");
