@@ -505,7 +505,11 @@ std::string BenefitsView(const std::string& programme, const v1::GetBenefitsResp
   const bool any_stated =
       std::any_of(r.projects().begin(), r.projects().end(),
                   [](const v1::WorkBenefits& w) { return w.has_closure_annual_benefits_pence(); });
-  const int unstated = r.closures_without_benefits();
+  // Counted here, not read from closures_without_benefits, which an older server leaves 0.
+  const int unstated = static_cast<int>(
+      std::count_if(r.projects().begin(), r.projects().end(), [](const v1::WorkBenefits& w) {
+        return w.closed() && !w.has_closure_annual_benefits_pence();
+      }));
   const std::string unstated_text =
       absl::StrCat(unstated, unstated == 1 ? " closed project's closure does not state them"
                                            : " closed projects' closures do not state them");

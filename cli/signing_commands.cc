@@ -492,8 +492,8 @@ int SigningCommands::Register(const std::string& server) {
     std::cerr << "govledger: key " << key_id_ << " signs for any organisation (no "
               << "--organisation): every organisation's decisions that require the role '"
               << PrintableText(role_) << "' take its signature. To limit it to one, correct "
-              << "this registration (the event above) before the key signs, and register it "
-              << "again with --organisation\n";
+              << "this registration (event " << stored.event_id() << ") before the key "
+              << "signs, and register it again with --organisation\n";
   }
   return 0;
 }

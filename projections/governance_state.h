@@ -508,8 +508,9 @@ class GovernanceState {
   // rejected a decision, why it was rejected or withdrawn, and when, which the register shows;
   // a programme's highest plan week reported, which a correction of a re-plan is checked
   // against. 25: when a programme, project or risk was closed, by which a fact refused for
-  // the closure is told how to go in.
-  static constexpr uint32_t kSnapshotFormat = 25;
+  // the closure is told how to go in. 26: whether a project closure states its final cost and
+  // benefits (a stated 0 is kept; an older binary's state would have dropped it).
+  static constexpr uint32_t kSnapshotFormat = 26;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

@@ -457,14 +457,14 @@ std::string ClosedText(const WorkState* w) {
 // ("not stated" for a figure left out); "" while open.
 std::string ClosureText(const WorkState* w) {
   if (w == nullptr || !w->closed || w->ref.kind() != v1::WORK_KIND_PROJECT) return "";
-  auto figure = [](bool stated, int64_t pence) {
-    return stated ? FormatPence(pence) : std::string("not stated");
+  auto figure = [](bool stated, int64_t pence, absl::string_view per) {
+    return stated ? absl::StrCat(FormatPence(pence), per) : std::string("not stated");
   };
-  return absl::StrCat(
-      "final cost ", figure(w->closure.has_final_cost_pence(), w->closure.final_cost_pence()),
-      "; benefits ",
-      figure(w->closure.has_annual_benefits_pence(), w->closure.annual_benefits_pence()),
-      " a year");
+  return absl::StrCat("final cost ",
+                      figure(w->closure.has_final_cost_pence(), w->closure.final_cost_pence(), ""),
+                      "; benefits ",
+                      figure(w->closure.has_annual_benefits_pence(),
+                             w->closure.annual_benefits_pence(), " a year"));
 }
 
 std::string BenefitText(const WorkState* w, const std::string& id) {

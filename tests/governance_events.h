@@ -5,13 +5,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "govledger/internal/snapshot.pb.h"
 #include "govledger/v1/events.pb.h"
 #include "govledger/v1/ledger.pb.h"
-#include "govledger/internal/snapshot.pb.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/ed25519.h"
 #include "projections/as_at.h"
@@ -189,11 +190,12 @@ inline v1::ProjectRegistered Project(const std::string& id,
   m.set_name(id + " project");
   return m;
 }
+// Its final cost stated when given, else left out (not stated).
 inline v1::ProjectClosed CloseProject(const std::string& id,
-                                      int64_t final_cost = 0) {
+                                      std::optional<int64_t> final_cost = std::nullopt) {
   v1::ProjectClosed m;
   m.set_project_id(id);
-  m.set_final_cost_pence(final_cost);
+  if (final_cost) m.set_final_cost_pence(*final_cost);
   m.add_lessons("lesson");
   return m;
 }
