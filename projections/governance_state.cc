@@ -1167,8 +1167,7 @@ struct GovernanceState::Access {
                                  " what its programme's scope excludes: re-plan the programme "
                                  "first to bring it in (excluded_scope without it, or "
                                  "excludes_nothing); an item that is another thing than the one "
-                                 "excluded is titled for what "
-                                 "it is"));
+                                 "excluded is titled for what it is"));
     }
     // Re-plans take effect in the order recorded, so a later one cannot make way for it: an
     // item held only before the exclusion is recorded as re-plans dated before the last are.
@@ -3315,8 +3314,8 @@ std::string UnreadByThisVersion(const v1::Event& event) {
   return absl::StrCat("its payload holds field number ", found->number,
                       found->path.empty() ? "" : absl::StrCat(" in ", found->path), ", which ",
                       found->type,
-                      " does not have in this version (a newer govledgerd's): what "
-                      "it says there is left out");
+                      " does not have in this version (a newer govledgerd's): what it says there "
+                      "is left out");
 }
 
 // The governance event's name that `type` names without its exact package ("RiskClosed" for
