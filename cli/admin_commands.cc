@@ -31,6 +31,7 @@
 #include "ledger/access_tokens.h"
 #include "ledger/common/errors.h"
 #include "ledger/common/files.h"
+#include "ledger/common/flags.h"
 #include "ledger/common/time.h"
 #include "ledger/crypto/merkle.h"
 #include "ledger/crypto/sha256.h"
@@ -401,7 +402,7 @@ AdminCommands::AdminCommands(CLI::App& app, std::string& server_flag) {
                    "With --into: once the backup is written and checked, remove all but the N "
                    "newest backups there (those named as --into names them that hold a "
                    "manifest; nothing else is touched)")
-      ->check(CLI::Range(1, 100000))
+      ->check(WholeNumberIn(1, 100000))
       ->needs(into);
   // Its own footer replaces the one every command shows: both, then.
   backup_->footer(

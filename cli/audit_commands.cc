@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -202,8 +203,9 @@ AuditCommands::AuditCommands(CLI::App& app, std::string& server_flag) {
                       "Check this file written by `export` (- for stdin) instead of the server: "
                       "offline, no server needed");
   verify_->add_option("--head-hash", head_hash_,
-                      "With --file: the hash (hex) its last event must have, e.g. a head hash "
-                      "recorded when the export was made");
+                      "With --file: the hash its last event must have, e.g. a head hash "
+                      "recorded when the export was made (hex as `head` prints it, or base64 "
+                      "as `head --json` does)");
   verify_->add_flag("--allow-gaps", allow_gaps_,
                     "With --file: the file may skip positions (an export of one stream); events "
                     "across a gap are checked on their own");
@@ -407,11 +409,18 @@ int AuditCommands::Verify(const std::string& server) {
 }
 
 int AuditCommands::VerifyFile() {
-  if (!head_hash_.empty() &&
-      (head_hash_.size() != 2 * crypto::kHashSize || !crypto::FromHex(head_hash_).ok())) {
-    return Fail(kExitBadArgs,
-                "--head-hash must be a SHA-256 in hex (64 digits), as `govledger "
-                "head` prints it");
+  if (!head_hash_.empty()) {
+    // In hex as `head` prints it, or in base64 as `head --json` does (protobuf's JSON of bytes).
+    std::string raw;
+    if (head_hash_.size() == 2 * crypto::kHashSize && crypto::FromHex(head_hash_).ok()) {
+      head_hash_ = absl::AsciiStrToLower(head_hash_);
+    } else if (absl::Base64Unescape(head_hash_, &raw) && raw.size() == crypto::kHashSize) {
+      head_hash_ = crypto::ToHex(raw);
+    } else {
+      return Fail(kExitBadArgs,
+                  "--head-hash must be a SHA-256 in hex (64 digits), as `govledger head` prints "
+                  "it, or in base64 (44 characters), as `govledger head --json` does");
+    }
   }
   if (tree_head_file_.empty() && !public_key_files_.empty()) {
     return Fail(kExitBadArgs, "verify: --public-key checks a --tree-head; give both");
@@ -553,11 +562,10 @@ int AuditCommands::VerifyFile() {
                              "verify it against an earlier tree head)"));
   }
   const std::string last_hex = crypto::ToHex(crypto::AsBytes(last_hash));
-  if (!head_hash_.empty() && absl::AsciiStrToLower(head_hash_) != last_hex) {
+  if (!head_hash_.empty() && head_hash_ != last_hex) {
     return Fail(kExitChainBroken,
                 absl::StrCat("the export does not verify: its last event (position ", last,
-                             ") has the hash ", last_hex, ", not the --head-hash ",
-                             absl::AsciiStrToLower(head_hash_)));
+                             ") has the hash ", last_hex, ", not the --head-hash ", head_hash_));
   }
   std::cout << "verified " << events << " events of " << name << ", positions " << first << " to "
             << last << ": every hash matches its event's content";

@@ -348,12 +348,6 @@ int RunClients(const BenchOptions& o, const std::string& mode,
 }  // namespace
 
 int BenchAppend(const BenchOptions& o) {
-  if (o.clients < 1 || o.batch < 1 || o.events < 1) {
-    return Fail(kExitBadArgs, "bench append: --clients, --batch and --events must be at least 1");
-  }
-  if (o.size < 0) {
-    return Fail(kExitBadArgs, "bench append: --size must be 0 or more (bytes of payload)");
-  }
   if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {
     return Fail(kExitBadArgs, "bench append: --events-of must be filler, status or status-opaque");
   }
@@ -374,9 +368,6 @@ int BenchAppend(const BenchOptions& o) {
 }
 
 int BenchPing(const BenchOptions& o) {
-  if (o.clients < 1 || o.events < 1) {
-    return Fail(kExitBadArgs, "bench ping: --clients and --calls must be at least 1");
-  }
   auto channels = ConnectAll(o);
   if (!channels) return 3;
   int64_t calls_left = static_cast<int64_t>(o.events);
@@ -445,9 +436,6 @@ absl::StatusOr<uint64_t> WalkPage(grpc::ByteBuffer& page, uint64_t* expected) {
 }  // namespace
 
 int BenchRead(const BenchOptions& o) {
-  if (o.clients < 1 || o.batch < 1) {
-    return Fail(kExitBadArgs, "bench read: --clients and --batch must be at least 1");
-  }
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
@@ -457,7 +445,7 @@ int BenchRead(const BenchOptions& o) {
   const uint64_t head = *got_head;
   uint64_t total = o.events == 0 ? head : o.events;
   if (total > head) {
-    return Fail(kExitRefused, absl::StrCat("bench read: the ledger holds ", head,
+    return Fail(kExitBadArgs, absl::StrCat("bench read: the ledger holds ", head,
                                            " events, fewer than --events ", total,
                                            "; append more first (govledger bench append "
                                            "--events N)"));
@@ -627,9 +615,6 @@ absl::StatusOr<double> Subscribe(const std::shared_ptr<grpc::Channel>& channel,
 }  // namespace
 
 int BenchSubscribe(const BenchOptions& o) {
-  if (o.clients < 1) {
-    return Fail(kExitBadArgs, "bench subscribe: --clients must be at least 1");
-  }
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
@@ -639,7 +624,7 @@ int BenchSubscribe(const BenchOptions& o) {
   const uint64_t head = *got_head;
   const uint64_t total = o.events == 0 ? head : o.events;
   if (total > head || total == 0) {
-    return Fail(kExitRefused, absl::StrCat("bench subscribe: the ledger holds ", head,
+    return Fail(kExitBadArgs, absl::StrCat("bench subscribe: the ledger holds ", head,
                                            " events; --events must be 1 to that (append more "
                                            "first: govledger bench append --events N)"));
   }
@@ -702,7 +687,9 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
                    "Example:\n  govledger bench subscribe --clients 4 --events 1000000");
   for (CLI::App* sub : {append_, read_, ping_, subscribe_}) {
     sub->add_option("--server", server_flag, "govledgerd address");
-    sub->add_option("--clients", options_.clients, "Concurrent clients")->capture_default_str();
+    sub->add_option("--clients", options_.clients, "Concurrent clients, at most 10000")
+        ->capture_default_str()
+        ->check(WholeNumberIn(1, 10000));
     sub->add_option("--connections", options_.connections,
                     "Connections the clients share, up to one per client (default: 1 for "
                     "append and ping, one per client for read and subscribe)")
@@ -715,8 +702,12 @@ BenchCommands::BenchCommands(CLI::App& app, std::string& server_flag) {
   append_->add_option("--events", options_.events, "Events in all")
       ->capture_default_str()
       ->check(positive_count);
-  append_->add_option("--batch", options_.batch, "Events per call")->capture_default_str();
-  append_->add_option("--size", options_.size, "Payload bytes per event")->capture_default_str();
+  append_->add_option("--batch", options_.batch, "Events per call, at most 10000")
+      ->capture_default_str()
+      ->check(WholeNumberIn(1, 10000));
+  append_->add_option("--size", options_.size, "Payload bytes per event, at most 1048576")
+      ->capture_default_str()
+      ->check(WholeNumberIn(0, 1 << 20));
   append_->add_option("--events-of", options_.events_of,
                       "filler (opaque events), status (typed StatusReported events, checked by "
                       "the rules) or status-opaque (the same bytes, unchecked)")

@@ -921,6 +921,9 @@ int EventCommands::Export(const std::string& server) {
     return Fail(kExitBadArgs, absl::StrCat("export: ", out_, " already exists; give another "
                                            "--out, or remove it first"));
   }
+  if (to_ != 0 && from_ > to_) {
+    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", to_));
+  }
   std::shared_ptr<grpc::Channel> channel = Connect(server);
   auto stub = v1::LedgerService::NewStub(channel);
   v1::GetHeadResponse head;
@@ -940,9 +943,6 @@ int EventCommands::Export(const std::string& server) {
                              end));
   }
   const bool to_given = to_ != 0;
-  if (to_given && from_ > to_) {
-    return Fail(kExitBadArgs, absl::StrCat("export: --from ", from_, " is after --to ", to_));
-  }
   // An auditor who asks for events up to N is told when there are fewer, not handed them silently.
   if (to_ > end) {
     return Fail(kExitBadArgs,
@@ -985,7 +985,7 @@ int EventCommands::Export(const std::string& server) {
   };
   if (!out_.empty() && !file) return Fail(kExitBadArgs, absl::StrCat("cannot create ", out_));
   std::ostream& out = out_.empty() ? std::cout : file;
-  // A write that failed (a full disk, a closed pipe): `error` is its errno, 0 if unknown.
+  // A write that failed (a full disk, say): `error` is its errno, 0 if unknown.
   auto cannot_write = [&](int error) {
     return Fail(kExitBadArgs,
                 absl::StrCat("cannot write ", out_.empty() ? "stdout" : out_,

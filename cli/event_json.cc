@@ -88,6 +88,12 @@ absl::StatusOr<std::string> PayloadBytes(const std::string& event_type, const pb
       return bytes;
     }
     case pb::Value::kStructValue: {
+      if (event_type.empty()) {
+        return absl::InvalidArgumentError(
+            "the event has no eventType: give one, e.g. \"eventType\": "
+            "\"govledger.v1.RiskClosed\" (a payload given as a JSON object is read as its "
+            "type's fields)");
+      }
       const pb::Descriptor* type = PayloadType(event_type);
       if (type == nullptr) {
         // A governance event's name without its exact package ("RiskClosed") is the likeliest
@@ -187,10 +193,26 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t) override { return true; }
   bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
+  // Every number of an event is whole (pence, weeks, counts): protobuf's parser would take
+  // 100.00 as 100 (a figure in pounds read as pence) and 1e3 as 1000.
+  bool number_float(number_float_t, const string_t&) override {
+    status_ = absl::InvalidArgumentError(
+        "a number written with a decimal point or an exponent: an event's numbers are whole "
+        "(pence, weeks, counts), written in digits alone (£1,234.50 is 123450 pence)");
+    return false;
+  }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
+    // protobuf's parser reads a Timestamp's message form too ({"seconds": ...}), which no
+    // document of ours uses: a time is RFC 3339 text.
+    if (depth_ == 1 && (top_key_ == "effectiveTime" || top_key_ == "recordedTime")) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(top_key_,
+                       " is an object: give an RFC 3339 time as a JSON string, e.g. "
+                       "\"2016-12-21T12:00:00Z\" (UTC) or \"2016-12-21T12:00:00+01:00\""));
+      return false;
+    }
     objects_.emplace_back();
     return Enter();
   }
@@ -203,6 +225,7 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
 
   // Keys are checked in every object, the payload's and its messages' too.
   bool key(string_t& key) override {
+    if (depth_ == 1) top_key_ = FieldKey(key);
     if (!objects_.back().insert(FieldKey(key)).second) {
       const absl::string_view shown = absl::string_view(key).substr(0, 64);
       const std::string names = FieldNames(key);
@@ -255,6 +278,7 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   int depth_ = 0;
+  std::string top_key_;  // the FieldKey of the top object's last key
   std::vector<absl::flat_hash_set<std::string>> objects_;  // each open object's FieldKeys
   absl::Status status_;
 };
@@ -469,13 +493,17 @@ std::string JsonErrorText(const pb::util::Status& s, const pb::Descriptor* type)
       absl::StrAppend(&text, "; ", type->name(), " has ", absl::StrJoin(names, ", "));
     }
   }
-  if (lines.size() > 1 && !lines[1].empty()) {
-    absl::StrAppend(&text, " (near: ", PrintableText(lines[1]), ")");
-  }
+  // Protobuf's second line quotes the input near the error: left out, as nlohmann's "last
+  // read" is (StrictJson::parse_error).
   return text;
 }
 
 absl::Status CheckJsonText(absl::string_view json) {
+  // nlohmann's parser reads a NUL byte as the end of the input, and what follows it unread.
+  if (const size_t nul = json.find('\0'); nul != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("not JSON (a NUL byte at byte ", nul + 1,
+                                                   ": JSON text holds none outside \\u0000)"));
+  }
   StrictJson check;
   nlohmann::json::sax_parse(json.begin(), json.end(), &check);
   return check.status();

@@ -5,6 +5,10 @@
 // Exit codes (cli/client.h): 0 success; 1 the server refused or failed the request; 2 bad
 // command-line arguments, or output that could not be written; 3 the server could not be
 // reached; 4 a verification failed, or the server found its stored log damaged (DATA_LOSS).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -35,7 +39,8 @@
 namespace {
 
 // `code`, or kExitBadArgs when a command that succeeded could not write all its output to
-// stdout (a full disk, a closed pipe): a script must not take a lost signature or token, or a
+// stdout (a full disk, say; a pipe whose reader has gone ends the CLI by SIGPIPE, as it does
+// other tools): a script must not take a lost signature or token, or a
 // cut export or report, for a whole one. (A command that failed has said why already.)
 int OutputWritten(int code) {
   std::cout.flush();  // the last of the output reaches the file here, or fails
@@ -98,6 +103,13 @@ std::string UnexpectedArguments(const CLI::App& app) {
 int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // A closed stdout (`>&-`) would be taken by the first file gRPC or a command opens, which
+  // would then receive the output: refuse before anything is opened or written.
+  if (fcntl(STDOUT_FILENO, F_GETFD) == -1 && errno == EBADF) {
+    return govledger::cli::Fail(govledger::cli::kExitBadArgs,
+                                "stdout is closed, so nothing could be written: nothing was "
+                                "done (send it to a file, or to /dev/null)");
+  }
   govledger::cli::InstallStdoutBuffer();
   // gRPC's own log lines (a failed TLS handshake, say) would come before the one line on stderr
   // that says what failed, in our words; GRPC_VERBOSITY (e.g. =DEBUG) brings them back.

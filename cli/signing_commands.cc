@@ -391,6 +391,17 @@ int SigningCommands::Generate() {
                                            "' names no file: give a prefix such as "
                                            "~/keys/dmpc-2016, for PREFIX.key and PREFIX.pub"));
   }
+  // A file's name given for the prefix would make dmpc.key.key and dmpc.key.pub.
+  for (absl::string_view suffix : {".key", ".pub"}) {
+    if (absl::EndsWith(out_prefix_, suffix)) {
+      const std::string prefix = out_prefix_.substr(0, out_prefix_.size() - suffix.size());
+      return Fail(kExitBadArgs,
+                  absl::StrCat("--out '", out_prefix_, "' ends in ", suffix,
+                               ": it is the prefix of both files, which the command ends with "
+                               ".key and .pub; give --out ",
+                               prefix.empty() ? "dmpc-2016" : prefix));
+    }
+  }
   // Otherwise the keys would land beside the directory (`--out /tmp`: /tmp.key and /tmp.pub).
   if (std::error_code ec; std::filesystem::is_directory(out_prefix_, ec)) {
     return Fail(kExitBadArgs,

@@ -144,20 +144,44 @@ absl::Status Refuse(absl::string_view entity, absl::string_view problem, absl::s
       errors::reason::kRuleRefused, {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
 }
 
-// Whether `text` (valid UTF-8) is empty or only white space.
+// Whether `cp` is a combining mark (of the blocks of them), which shows nothing of its own.
+constexpr bool IsCombiningMark(uint32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+// Whether `text` (valid UTF-8) is empty or shows nothing a reader could see: white space,
+// characters that show nothing (InvisibleInName: U+2800, U+3164, zero-width and tag
+// characters...) and combining marks with nothing to combine with.
 bool IsBlank(absl::string_view text) {
   for (size_t i = 0; i < text.size();) {
     uint32_t c = 0;
     const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
-    if (!IsWhiteSpace(c)) return false;
+    if (!IsWhiteSpace(c) && !InvisibleInName(c) && !IsCombiningMark(c)) return false;
     i += n;
   }
   return true;
 }
 
+// Why a non-empty text IsBlank: "white space", or "nothing that shows".
+std::string BlankText(absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t c = 0;
+    const size_t n = std::max<size_t>(1, Utf8Length(text.substr(i), &c));
+    if (!IsWhiteSpace(c)) {
+      return absl::StrFormat("characters that show nothing, such as U+%04X", c);
+    }
+    i += n;
+  }
+  return "white space";
+}
+
 absl::Status Required(absl::string_view field, absl::string_view value) {
   if (value.empty()) return Invalid(absl::StrCat(field, " is required"));
-  if (IsBlank(value)) return Invalid(absl::StrCat(field, " is required (it holds only white space)"));
+  if (IsBlank(value)) {
+    return Invalid(absl::StrCat(field, " is required (it holds only ", BlankText(value), ")"));
+  }
   return absl::OkStatus();
 }
 
@@ -177,7 +201,9 @@ bool IsUnset(const v1::Date& d) {
 absl::Status CheckDate(absl::string_view field, const v1::Date& d,
                        bool required) {
   if (IsUnset(d)) {
-    return required ? Invalid(absl::StrCat(field, " is required"))
+    return required ? Invalid(absl::StrCat(field,
+                                           " is required: a date with its year, month and day "
+                                           "(all zero, or {} in JSON, is no date)"))
                     : absl::OkStatus();
   }
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
@@ -476,6 +502,15 @@ absl::Status RequireOrganisation(const GovernanceState& s, absl::string_view ent
 // wins, ties the later event; an unknown time falls back to fold order.
 bool Supersedes(int64_t current, int64_t at) {
   return current == kUnknownTime || at == kUnknownTime || at >= current;
+}
+
+// A benefit's forecast or realisation effective `at` gives `description`: it becomes the
+// benefit's if none is held or it is latest in effect (BenefitState::description).
+void TakeDescription(BenefitState& b, const std::string& description, int64_t at) {
+  if (description.empty()) return;
+  if (!b.description.empty() && !Supersedes(b.description_micros, at)) return;
+  b.description = description;
+  b.description_micros = at;
 }
 
 // The later of two effective times; an unknown one counts for nothing.
@@ -1021,7 +1056,11 @@ struct GovernanceState::Access {
     absl::flat_hash_set<int> numbers;
     for (const v1::Tranche& t : tranches) {
       std::string f = absl::StrCat("tranche ", t.number());
-      if (t.number() < 1) return Invalid("tranche numbers start at 1");
+      if (t.number() < 1) {
+        return Invalid(absl::StrCat("tranche number ", t.number(),
+                                    ": tranches are numbered from 1 (leave tranches out where "
+                                    "the paper names none)"));
+      }
       if (!numbers.insert(t.number()).second)
         return Invalid(absl::StrCat(f, " appears twice"));
       RETURN_IF_ERROR(
@@ -1704,11 +1743,8 @@ struct GovernanceState::Access {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
       const int64_t at = EffectiveMicrosOrUnknown(e);
-      if (b.has_forecast && !Supersedes(b.forecast_micros, at)) {
-        if (b.description.empty()) b.description = m.description();
-        return;
-      }
-      if (!m.description().empty()) b.description = m.description();
+      TakeDescription(b, m.description(), at);
+      if (b.has_forecast && !Supersedes(b.forecast_micros, at)) return;
       b.has_forecast = true;
       b.forecast_has_amount = m.has_annual_pence();
       b.forecast_annual_pence = m.annual_pence();
@@ -1736,11 +1772,8 @@ struct GovernanceState::Access {
     if (WorkState* w = MutableWork(s, m.subject())) {
       BenefitState& b = w->benefits[m.benefit_id()];
       const int64_t at = EffectiveMicrosOrUnknown(e);
-      if (b.has_realised && !Supersedes(b.realised_micros, at)) {
-        if (b.description.empty()) b.description = m.description();
-        return;
-      }
-      if (!m.description().empty()) b.description = m.description();
+      TakeDescription(b, m.description(), at);
+      if (b.has_realised && !Supersedes(b.realised_micros, at)) return;
       b.has_realised = true;
       b.realised_has_amount = m.has_annual_pence();
       b.realised_annual_pence = m.annual_pence();
@@ -2154,7 +2187,8 @@ struct GovernanceState::Access {
       if (IsBlank(part2.text())) {
         return Invalid(absl::StrCat(
             entity, ": a Part 2 needs its text (part2.text ",
-            part2.text().empty() ? "is empty" : "holds only white space",
+            part2.text().empty() ? "is empty"
+                                 : absl::StrCat("holds only ", BlankText(part2.text())),
             "): what is confidential, or, when this ledger is not to hold it, where it is "
             "held; or leave part2 out if the decision has none"));
       }

@@ -130,7 +130,10 @@ struct OrganisationState {
 // the later in the fold: a report keyed in late for an earlier week joins the
 // history without becoming current. Each keeps that event's effective time.
 struct BenefitState {
+  // The description of the forecast or realisation latest in effect that gives one (ties: the
+  // later position), and that event's effective time.
   std::string description;
+  int64_t description_micros = kUnknownTime;
   bool has_forecast = false;
   bool forecast_has_amount = false;  // its forecast gives a figure (annual_pence is set)
   int64_t forecast_annual_pence = 0;
@@ -509,8 +512,9 @@ class GovernanceState {
   // a programme's highest plan week reported, which a correction of a re-plan is checked
   // against. 25: when a programme, project or risk was closed, by which a fact refused for
   // the closure is told how to go in. 26: whether a project closure states its final cost and
-  // benefits (a stated 0 is kept; an older binary's state would have dropped it).
-  static constexpr uint32_t kSnapshotFormat = 26;
+  // benefits (a stated 0 is kept; an older binary's state would have dropped it). 27: a
+  // benefit's description is the one latest in effect (it had been the last folded).
+  static constexpr uint32_t kSnapshotFormat = 27;
 
   // Snapshots (projections/state_snapshot.cc; the layout is
   // proto/govledger/internal/snapshot.proto). Save records everything the folds so

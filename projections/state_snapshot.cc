@@ -318,6 +318,7 @@ void GovernanceState::SaveRest(internal::GovernanceStateSnapshot* out) const {
       Snap::Benefit* sb = s->add_benefits();
       sb->set_benefit_id(id);
       sb->set_description(b.description);
+      if (b.description_micros != kUnknownTime) sb->set_description_micros(b.description_micros);
       sb->set_has_forecast(b.has_forecast);
       sb->set_forecast_annual_pence(b.forecast_annual_pence);
       sb->set_has_realised(b.has_realised);
@@ -438,6 +439,7 @@ absl::Status GovernanceState::Load(const internal::GovernanceStateSnapshot& in) 
     for (const auto& b : s.benefits()) {
       BenefitState& state = w.benefits[b.benefit_id()];
       state.description = b.description();
+      state.description_micros = b.has_description_micros() ? b.description_micros() : kUnknownTime;
       state.has_forecast = b.has_forecast();
       state.forecast_annual_pence = b.forecast_annual_pence();
       state.has_realised = b.has_realised();

@@ -582,6 +582,7 @@ TEST_F(AdminTest, BackupIntoADirectoryKeepsTheNewestN) {
         absl::StrCat(" admin backup ", Scratch("x"), " --into ", parent),
         absl::StrCat(" admin backup --into ", Scratch("missing")),
         absl::StrCat(" admin backup --into ", parent, " --keep 0"),
+        absl::StrCat(" admin backup --into ", parent, " --keep 0x10"),  // CLI11 alone took it
         absl::StrCat(" admin backup")}) {
     CliRun bad = Cli(absl::StrCat(Server(), args));
     EXPECT_EQ(bad.code, 2) << args << ": " << bad.err;

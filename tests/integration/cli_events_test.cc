@@ -1079,6 +1079,15 @@ TEST_F(CliEventsTest, VerifyFileChecksAnExportOfflineAndRefusesEveryDamage) {
   EXPECT_THAT(ok.out, HasSubstr("chains to the one before it from the genesis"));
   EXPECT_THAT(ok.out, HasSubstr("last hash " + head_hex));
   EXPECT_THAT(ok.out, Not(HasSubstr("the file holds together")));
+  // The head hash as `head --json` gives it, in base64, does as well.
+  CliRun base64 = Cli(
+      absl::StrCat("verify --file ", exported, " --head-hash ", absl::Base64Escape(head->hash())));
+  ASSERT_EQ(base64.code, 0) << base64.err;
+  EXPECT_THAT(base64.out, HasSubstr("last hash " + head_hex));
+  CliRun short_hash = Cli(absl::StrCat("verify --file ", exported, " --head-hash ",
+                                       absl::Base64Escape(head->hash().substr(1))));
+  EXPECT_EQ(short_hash.code, 2);
+  EXPECT_THAT(short_hash.err, HasSubstr("or in base64 (44 characters)"));
   // From stdin, and a range that starts after position 1.
   CliRun range = Cli(absl::StrCat("verify --file - < ", WriteFile("range.jsonl",
                                                                    {good[4], good[5], good[6]})));
@@ -1978,6 +1987,10 @@ TEST_F(CliEventsTest, SmallArgumentMistakesAreSaidPlainly) {
   CliRun past_to = Cli(absl::StrCat(Server(), " export --from 2 --to 1"));
   EXPECT_EQ(past_to.code, 2);
   EXPECT_THAT(past_to.err, HasSubstr("--from 2 is after --to 1"));
+  // Said before the server is asked: none need answer.
+  CliRun past_to_offline = Cli("--server 127.0.0.1:1 export --from 5 --to 3");
+  EXPECT_EQ(past_to_offline.code, 2) << past_to_offline.err;
+  EXPECT_THAT(past_to_offline.err, HasSubstr("--from 5 is after --to 3"));
   // A --to past the head is not quietly the head: the auditor asked for more than there is.
   CliRun to_past_head = Cli(absl::StrCat(Server(), " export --to 3"));
   EXPECT_EQ(to_past_head.code, 2);

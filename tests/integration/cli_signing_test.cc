@@ -647,6 +647,19 @@ TEST_F(CliSigningTest, ExitCodes) {
   EXPECT_THAT(directory.err, HasSubstr(absl::StrCat("--out '", keys_dir_.path(),
                                                     "' is a directory: give a prefix inside it")));
   EXPECT_NE(::stat((keys_dir_.path() + ".key").c_str(), &st), 0);
+  // A file's name for the prefix (dmpc.key.key and dmpc.key.pub): its prefix is named.
+  CliRun suffixed = Cli(absl::StrCat("keys generate --out ", keys_dir_.path(), "/dmpc.key"));
+  EXPECT_EQ(suffixed.code, 2);
+  EXPECT_THAT(suffixed.err, HasSubstr(absl::StrCat("ends in .key: it is the prefix of both files, "
+                                                   "which the command ends with .key and .pub; "
+                                                   "give --out ",
+                                                   keys_dir_.path(), "/dmpc")));
+  EXPECT_NE(::stat((keys_dir_.path() + "/dmpc.key.key").c_str(), &st), 0);
+  // With stdout closed nothing is done: no key pair is left behind by a run that exits 2.
+  CliRun closed = Cli(absl::StrCat("keys generate --out ", keys_dir_.path(), "/closed >&-"));
+  EXPECT_EQ(closed.code, 2);
+  EXPECT_THAT(closed.err, HasSubstr("stdout is closed, so nothing could be written"));
+  EXPECT_NE(::stat((keys_dir_.path() + "/closed.key").c_str(), &st), 0);
   // A decision's reference as written, where its stream has the slug: exit 2 before any call.
   CliRun spaced = Cli("--server 127.0.0.1:1 decision digest --decision-stream "
                       "'decision/MOPAC/PCD 72'");

@@ -1892,6 +1892,49 @@ TEST(QueriesTest, BenefitsPerProjectAndProgramme) {
   EXPECT_EQ(r->total_closure_annual_benefits_pence(), 150000000);
 }
 
+// A benefit's description is that of its forecast or realisation latest in effect, in both
+// modes: a realisation keyed in late, dated before the forecast, leaves the forecast's.
+TEST(QueriesTest, BenefitDescriptionIsTheOneLatestInEffect) {
+  Log log = Base();
+  v1::BenefitForecast forecast;
+  *forecast.mutable_subject() = ProjectRef("LPP-INV");
+  forecast.set_benefit_id("annual-savings");
+  forecast.set_description("Forecast: savings of the new model");
+  forecast.set_annual_pence(1000);
+  log.Add(Ev(forecast), InWeek(20));
+  v1::BenefitRealised realised;
+  *realised.mutable_subject() = ProjectRef("LPP-INV");
+  realised.set_benefit_id("annual-savings");
+  realised.set_description("Realised in the first quarter");
+  realised.set_annual_pence(500);
+  log.Add(Ev(realised), InWeek(21), InWeek(10));  // keyed in late
+  v1::BenefitRealised undescribed = realised;     // later still, but says nothing of itself
+  undescribed.clear_description();
+  log.Add(Ev(undescribed), InWeek(30));
+  for (v1::AsAtMode mode : {kRecorded, kKnown}) {
+    v1::GetBenefitsRequest request;
+    request.set_programme_id("LPP");
+    *request.mutable_as_at() = Position(log.events().size(), mode);
+    absl::StatusOr<v1::GetBenefitsResponse> r =
+        projections::QueryBenefits(log.events(), kNow, request);
+    ASSERT_OK(r);
+    ASSERT_EQ(r->projects_size(), 1) << mode;
+    ASSERT_EQ(r->projects(0).benefits_size(), 1) << mode;
+    EXPECT_EQ(r->projects(0).benefits(0).description(), "Forecast: savings of the new model")
+        << mode;
+  }
+  // As now known at week 15, before the forecast: the realisation's.
+  v1::GetBenefitsRequest request;
+  request.set_programme_id("LPP");
+  *request.mutable_as_at() = Week(15, kKnown);
+  absl::StatusOr<v1::GetBenefitsResponse> r =
+      projections::QueryBenefits(log.events(), kNow, request);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->projects_size(), 1);
+  ASSERT_EQ(r->projects(0).benefits_size(), 1);
+  EXPECT_EQ(r->projects(0).benefits(0).description(), "Realised in the first quarter");
+}
+
 // A benefit forecast or realised without a figure (a qualitative one) is recorded as such:
 // never £0.00, never in the sums, and a later forecast without one replaces a figure.
 TEST(QueriesTest, BenefitsWithoutAFigureAreNotZero) {

@@ -393,6 +393,43 @@ TEST(EventJsonTest, OnlyJsonIsTaken) {
   EXPECT_THAT(ParseEventDocument(R"({"eventType":"x.Y","payload":{"planWeek":1e400}})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("not JSON (a number out of range at byte")));
+  // A NUL byte, which nlohmann's parser reads as the end: what follows it is not left unread
+  // for protobuf's parser, whose message quoted the input.
+  const std::string nul = std::string(R"({"streamId":"p/j","eventType":"example.Note"})") +
+                          std::string(1, '\0') + "SECRET";
+  EXPECT_THAT(ParseEventDocument(nul),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("not JSON (a NUL byte at byte 46"), Not(HasSubstr("SECRET")),
+                             Not(HasSubstr("near")))));
+  // Nor does a message of protobuf's parser.
+  const std::string typed =
+      absl::StrCat(R"({"eventType":"govledger.v1.BenefitForecast","source":"SECRET",)",
+                   R"("payload":{"benefitId":"b","annualPence":{}}})");
+  absl::StatusOr<v1::Event> scalar = ParseEventDocument(typed);
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_THAT(scalar.status().message(), AllOf(Not(HasSubstr("SECRET")), Not(HasSubstr("near"))));
+  // Numbers are whole, in digits: 100.00 meant as pounds would be 100 pence.
+  for (const char* number : {"100.00", "1e3", "1E2", "1.0"}) {
+    EXPECT_THAT(ParseEventDocument(absl::StrCat(R"({"eventType":"govledger.v1.BenefitForecast",)",
+                                                R"("payload":{"benefitId":"b","annualPence":)",
+                                                number, "}}")),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("a number written with a decimal point or an exponent")))
+        << number;
+  }
+  // A time is RFC 3339 text, not protobuf's message form.
+  for (const char* key : {"effectiveTime", "effective_time", "recordedTime"}) {
+    EXPECT_THAT(ParseEventDocument(absl::StrCat(R"({"streamId":"p/j","eventType":"example.Note",")",
+                                                key, R"(":{"seconds":1480593600}})")),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("is an object: give an RFC 3339 time as a JSON string")))
+        << key;
+  }
+  // A payload object without an eventType: the type is what is missing, not base64.
+  EXPECT_THAT(
+      ParseEventDocument(R"({"streamId":"p/j","payload":{"benefitId":"b"}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("the event has no eventType: give one"), Not(HasSubstr("base64")))));
 }
 
 TEST(EventJsonTest, ADocumentNestedDeeperThanAnEventIsRefused) {

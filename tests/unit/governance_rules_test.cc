@@ -860,6 +860,17 @@ TEST_F(RulesTest, NamesAreNeitherBlankNorPadded) {
   blank.set_name("   ");
   EXPECT_THAT(Append(Ev(blank)),
               StatusIs(kInvalid, HasSubstr("name is required (it holds only white space)")));
+  // Nor is a required text of characters that show nothing: it would list as blank.
+  for (const std::string& invisible :
+       {std::string("\u2800"), std::string("\u3164"), std::string("\u200D\u200D"),
+        std::string("\U000E0041\U000E0042"), std::string("\u0301"), std::string(" \u00AD ")}) {
+    v1::RiskOpened risk = Risk("LPP-R90", ProgrammeRef("LPP"));
+    risk.set_title(invisible);
+    EXPECT_THAT(Append(Ev(risk)),
+                StatusIs(kInvalid, HasSubstr("title is required (it holds only characters that "
+                                             "show nothing, such as U+")))
+        << invisible;
+  }
   EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {" Chair"}))),
               StatusIs(kInvalid, HasSubstr("starts or ends with white space")));
   EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {"Chair", "chair"}))),
