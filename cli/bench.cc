@@ -347,7 +347,12 @@ int RunClients(const BenchOptions& o, const std::string& mode,
 
 }  // namespace
 
-int BenchAppend(const BenchOptions& o) {
+int BenchAppend(const BenchOptions& given) {
+  // What runs, and is reported: no call holds more than the events there are, and no client
+  // is started with nothing to append.
+  BenchOptions o = given;
+  o.batch = static_cast<int>(std::min<uint64_t>(o.batch, o.events));
+  o.clients = static_cast<int>(std::min<uint64_t>(o.clients, (o.events + o.batch - 1) / o.batch));
   if (o.events_of != "filler" && o.events_of != "status" && o.events_of != "status-opaque") {
     return Fail(kExitBadArgs, "bench append: --events-of must be filler, status or status-opaque");
   }
@@ -435,7 +440,8 @@ absl::StatusOr<uint64_t> WalkPage(grpc::ByteBuffer& page, uint64_t* expected) {
 
 }  // namespace
 
-int BenchRead(const BenchOptions& o) {
+int BenchRead(const BenchOptions& given) {
+  BenchOptions o = given;
   auto connected = ConnectAll(o);
   if (!connected) return 3;
   const std::vector<std::shared_ptr<grpc::Channel>>& channels = *connected;
@@ -450,6 +456,8 @@ int BenchRead(const BenchOptions& o) {
                                            "; append more first (govledger bench append "
                                            "--events N)"));
   }
+  // What runs, and is reported: no page larger than the events read.
+  if (total > 0) o.batch = static_cast<int>(std::min<uint64_t>(o.batch, total));
   // Positions are dense, so readers can fetch successive pages without waiting for each other.
   std::atomic<uint64_t> next_page{0};
   std::atomic<uint64_t> read{0};

@@ -70,12 +70,15 @@ TEST_F(CliBenchTest, AppendReadAndPingPrintTheirFigures) {
   google::protobuf::Struct d = Json(decoded.out);
   EXPECT_EQ(d.fields().at("mode").string_value(), "read decoded");
   EXPECT_EQ(Number(d, "events"), 150);
+  EXPECT_EQ(Number(d, "batch"), 150);  // what ran: one page of 150, not the default 10,000
 
   // Events that do not fill the last batch: exactly those are appended.
   CliRun partial = Cli(absl::StrCat("bench append ", Server(),
                                     " --clients 2 --batch 100 --events 3 --json"));
   ASSERT_EQ(partial.code, 0) << partial.err;
   EXPECT_EQ(Number(Json(partial.out), "events"), 3);
+  EXPECT_EQ(Number(Json(partial.out), "batch"), 3);  // what ran: one call of 3, one client
+  EXPECT_EQ(Number(Json(partial.out), "clients"), 1);
   EXPECT_EQ(Head(), 203u);
 
   CliRun ping = Cli(absl::StrCat("bench ping ", Server(), " --clients 8 --calls 400 --json"));
