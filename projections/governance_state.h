@@ -334,13 +334,14 @@ class GovernanceState {
   // event lookup. REQUIRES: no journalled change is pending.
   std::unique_ptr<GovernanceState> Clone() const;
 
-  // Folds one event (client fields suffice; of the server's, only the position
-  // is read, and 0 is "not stored yet": Incarnations, above) into
+  // Folds one event (client fields suffice; of the server's, only the position,
+  // where 0 is "not stored yet" (Incarnations, above), and the recorded time, by
+  // which a signature counts before its key's revocation dated ahead, are read) into
   // the state. kValidate: OK and applied; or INVALID_ARGUMENT (malformed
   // payload, wrong stream, unknown govledger.v1 type, an opaque type named like
-  // a governance event) or FAILED_PRECONDITION (a rule), and nothing changed. kReplay: always applies what it can; returns
-  // OK, or the reason the event was skipped (which the caller may count; the
-  // state is consistent either way).
+  // a governance event) or FAILED_PRECONDITION (a rule), and nothing changed. kReplay: always
+  // applies what it can; returns OK, or the reason the event was skipped (which the caller may
+  // count; the state is consistent either way).
   absl::Status Apply(const v1::Event& event, Mode mode);
 
   // The rule only an append can check: a governance fact takes effect no later than it is

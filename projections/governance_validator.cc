@@ -73,8 +73,8 @@ struct ReadAhead {
   enum Kind { kOpaque, kGovernance, kUnparsable };
   uint64_t position = 0;
   Kind kind = kOpaque;
-  // kGovernance: the event's id, stream, type, payload and times, all the fold
-  // reads (GovernanceState::Apply); its other fields are never set. Reused batch
+  // kGovernance: the event's id, stream, type, payload, source and times, all the
+  // fold reads (GovernanceState::Apply); its other fields are never set. Reused batch
   // after batch (the strings keep their capacity).
   v1::Event event;
   crypto::Hash hash{};  // the stored event's, for checkpoints
@@ -85,18 +85,19 @@ struct ReadAhead {
 // further (the ledger stores fields in number order, so a large opaque payload
 // is skipped, not copied; the outcome does not depend on the order), or if it
 // has none. Otherwise kGovernance, with its event_id, stream_id, event_type,
-// payload, effective_time and recorded_time (fields 1, 2, 3, 5, 4, 12) in
-// `event`; or kUnparsable if the bytes are not a well-formed message. The
-// envelope's other fields (position, actor, hashes) are skipped unparsed, and
-// strings are not checked for UTF-8 again: the ledger checked them when it
-// stored the event, and the chain has been verified since.
+// payload, source, effective_time and recorded_time (fields 1, 2, 3, 5, 6, 4, 12)
+// in `event` (the state so rebuilt is the one the appends built); or kUnparsable if the bytes are
+// not a well-formed message. The envelope's other fields (position, actor, hashes) are skipped
+// unparsed, and strings are not checked for UTF-8 again: the ledger checked them when it stored the
+// event, and the chain has been verified since.
 ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
   google::protobuf::io::CodedInputStream in(
       reinterpret_cast<const uint8_t*>(stored.data()),
       static_cast<int>(stored.size()));
   std::string* const strings[] = {
-      nullptr, event->mutable_event_id(), event->mutable_stream_id(),
-      event->mutable_event_type(), nullptr, event->mutable_payload()};
+      nullptr, event->mutable_event_id(), event->mutable_stream_id(), event->mutable_event_type(),
+      nullptr, event->mutable_payload(),  event->mutable_source()};
+  static_assert(v1::Event::kSourceFieldNumber == 6);
   for (std::string* field : strings) {
     if (field != nullptr) field->clear();
   }
@@ -117,9 +118,8 @@ ReadAhead::Kind ParseForFold(absl::string_view stored, v1::Event* event) {
                                                 : event->mutable_recorded_time())) {
         return ReadAhead::kUnparsable;
       }
-    } else if (number < 6 && strings[number] != nullptr &&
-        WireFormatLite::GetTagWireType(tag) ==
-            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    } else if (number < 7 && strings[number] != nullptr &&
+               WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t size = 0;
       if (!in.ReadVarint32(&size) ||
           !in.ReadString(strings[number], static_cast<int>(size))) {

@@ -218,14 +218,18 @@ TEST_F(GovernanceLedgerTest, StateIsRebuiltFromTheLogOnReopen) {
   v1::DecisionProposed pcd72 = Decision(
       "MOPAC", "PCD 72", {dmpc.role},
       {Amount(v1::AMOUNT_KIND_REVENUE, 73000000, "Major Change Reserve")});
+  v1::Event closure = Ev(CloseRisk("R1"));
+  closure.set_source("LPP Board, 14 December 2016");
   ASSERT_OK(
       Append({Ev(Organisation("MOPAC")), Ev(Programme("LPP", "MOPAC")),
-              Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc.role)),
-              Ev(dmpc.Registration()), Ev(Risk("R1", ProgrammeRef("LPP"))),
-              Ev(CloseRisk("R1")), Ev(pcd72)}));
+              Ev(Delegation("MOPAC", "DMPC-500K", 50000000, dmpc.role)), Ev(dmpc.Registration()),
+              Ev(Risk("R1", ProgrammeRef("LPP"))), closure, Ev(pcd72)}));
+  ASSERT_EQ(validator_->state().FindRisk("R1")->closed_source, "LPP Board, 14 December 2016");
   Open();
   EXPECT_EQ(validator_->recovery().replayed_events, 7u);
   EXPECT_EQ(validator_->recovery().skipped_events, 0u);
+  // The state rebuilt is the one the appends built, sources too.
+  EXPECT_EQ(validator_->state().FindRisk("R1")->closed_source, "LPP Board, 14 December 2016");
   // The rules see the recovered state.
   EXPECT_THAT(Append({Ev(CloseRisk("R1"))}),
               StatusIs(absl::StatusCode::kFailedPrecondition,

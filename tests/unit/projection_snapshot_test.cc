@@ -630,10 +630,11 @@ TEST(StateSnapshotTest, AClonedStateFoldsOnAsTheStateItCopies) {
   }
 }
 
-// The fold reads an event's id, stream, type, effective time and payload, and
-// of the server's fields only its position (governance_state.h, "Incarnations"):
-// the state must be the one folded from whole events.
-TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimePayloadAndPosition) {
+// The fold reads an event's id, stream, type, effective time, source and payload,
+// and of the server's fields only its position (governance_state.h,
+// "Incarnations") and recorded time (GovernanceState::Apply): the state must be
+// the one folded from whole events. (Recover's ParseForFold reads those fields.)
+TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsClientFieldsPositionAndRecordedTime) {
   GovernanceState whole;
   GovernanceState bare;
   uint64_t position = 0;
@@ -648,16 +649,19 @@ TEST(StateSnapshotTest, TheFoldReadsOnlyAnEventsIdStreamTypeEffectiveTimePayload
     stored.set_actor("auditor");
     stored.set_prev_hash(std::string(32, 'p'));
     stored.set_hash(std::string(32, 'h'));
-    v1::Event four;
-    four.set_event_id(e.event_id());
-    four.set_stream_id(e.stream_id());
-    four.set_event_type(e.event_type());
-    four.set_payload(e.payload());
-    *four.mutable_effective_time() = stored.effective_time();
-    four.set_position(position);
-    // As the writer checks it, and as Recover replays it.
+    stored.set_source(absl::StrCat("Paper ", position));  // sources are kept in the state
+    v1::Event read;
+    read.set_event_id(e.event_id());
+    read.set_stream_id(e.stream_id());
+    read.set_event_type(e.event_type());
+    read.set_payload(e.payload());
+    read.set_source(stored.source());
+    *read.mutable_effective_time() = stored.effective_time();
+    *read.mutable_recorded_time() = stored.recorded_time();
+    read.set_position(position);
+    // As the writer checks it, and as a replay of those fields folds it.
     ASSERT_OK(whole.Apply(stored, GovernanceState::Mode::kValidate)) << e.event_type();
-    ASSERT_OK(bare.Apply(four, GovernanceState::Mode::kReplay)) << e.event_type();
+    ASSERT_OK(bare.Apply(read, GovernanceState::Mode::kReplay)) << e.event_type();
   }
   EXPECT_EQ(Canonical(bare), Canonical(whole));
 }
