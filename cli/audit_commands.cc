@@ -414,7 +414,8 @@ int AuditCommands::VerifyFile() {
     std::string raw;
     if (head_hash_.size() == 2 * crypto::kHashSize && crypto::FromHex(head_hash_).ok()) {
       head_hash_ = absl::AsciiStrToLower(head_hash_);
-    } else if (absl::Base64Unescape(head_hash_, &raw) && raw.size() == crypto::kHashSize) {
+    } else if (absl::Base64Unescape(head_hash_, &raw) && raw.size() == crypto::kHashSize &&
+               absl::Base64Escape(raw) == head_hash_) {  // exactly as printed: no typo passes
       head_hash_ = crypto::ToHex(raw);
     } else {
       return Fail(kExitBadArgs,

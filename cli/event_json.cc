@@ -181,32 +181,57 @@ std::string FieldNames(absl::string_view key) {
   return absl::StrCat("\"", json, "\" or \"", proto, "\"");
 }
 
+// What is wrong with a JSON number nlohmann read as a double, as written (`text`: digits,
+// sign, point and exponent only; a long one is cut).
+std::string FloatProblem(absl::string_view text) {
+  const std::string shown =
+      text.size() > 24 ? absl::StrCat(text.substr(0, 24), "...") : std::string(text);
+  if (text.find_first_of(".eE") == absl::string_view::npos) {
+    return absl::StrCat("the number ", shown, " is beyond 64 bits");
+  }
+  return absl::StrCat("the number ", shown,
+                      " has a decimal point or an exponent: an event's numbers are whole "
+                      "(pence, weeks, counts), written in digits alone (£1,234.50 is 123450 "
+                      "pence)");
+}
+
 // Reads a JSON text by RFC 8259 (nlohmann's SAX parser, strict), stopping at the first thing
 // CheckJsonText refuses. protobuf's parser alone would take JSON's look-alikes (unquoted keys,
 // single-quoted strings) that no other JSON tool reads, and of a key given twice it would keep
 // one of the two (which one, through a Struct, differs from run to run).
 class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
  public:
+  // `payload`: the text is a payload alone (--payload), not an event's document.
+  explicit StrictJson(bool payload) : payload_(payload) {}
   absl::Status status() const { return status_; }
+  // The first number of the payload not in digits alone, as written ("" if none).
+  const std::string& payload_float() const { return payload_float_; }
 
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t) override { return true; }
   bool number_unsigned(number_unsigned_t) override { return true; }
-  // Every number of an event is whole (pence, weeks, counts): protobuf's parser would take
-  // 100.00 as 100 (a figure in pounds read as pence) and 1e3 as 1000.
-  bool number_float(number_float_t, const string_t&) override {
-    status_ = absl::InvalidArgumentError(
-        "a number written with a decimal point or an exponent: an event's numbers are whole "
-        "(pence, weeks, counts), written in digits alone (£1,234.50 is 123450 pence)");
-    return false;
+  // A number not in digits alone (100.00, 1e3), or a whole number beyond 64 bits, which
+  // nlohmann reads as a double. The envelope has none; in a payload, the first is kept for
+  // the caller (JsonFacts), who refuses it for a governance type (protobuf's parser would
+  // take 100.00 pence, meant as pounds, as £1.00) but not in the object of a well-known type
+  // an older export wrote (google.protobuf.Struct, whose numbers are doubles).
+  bool number_float(number_float_t, const string_t& text) override {
+    if (!payload_ && (depth_ < 2 || top_key_ != "payload")) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          top_key_.empty() ? "" : absl::StrCat(PrintableText(top_key_.substr(0, 64)), ": "),
+          FloatProblem(text)));
+      return false;
+    }
+    if (payload_float_.empty()) payload_float_ = text;
+    return true;
   }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
     // protobuf's parser reads a Timestamp's message form too ({"seconds": ...}), which no
     // document of ours uses: a time is RFC 3339 text.
-    if (depth_ == 1 && (top_key_ == "effectiveTime" || top_key_ == "recordedTime")) {
+    if (!payload_ && depth_ == 1 && (top_key_ == "effectiveTime" || top_key_ == "recordedTime")) {
       status_ = absl::InvalidArgumentError(
           absl::StrCat(top_key_,
                        " is an object: give an RFC 3339 time as a JSON string, e.g. "
@@ -277,8 +302,10 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
 
+  const bool payload_;
   int depth_ = 0;
   std::string top_key_;  // the FieldKey of the top object's last key
+  std::string payload_float_;
   std::vector<absl::flat_hash_set<std::string>> objects_;  // each open object's FieldKeys
   absl::Status status_;
 };
@@ -309,7 +336,10 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json) {
     return absl::InvalidArgumentError(
         "not a JSON object of an event: it does not start with '{' (is it the right file?)");
   }
-  if (absl::Status strict = CheckJsonText(json); !strict.ok()) return strict;
+  std::string payload_float;
+  if (absl::Status strict = CheckJsonText(json, /*payload=*/false, &payload_float); !strict.ok()) {
+    return strict;
+  }
   // Fast path: a payload that is absent or base64 is the plain JSON mapping of an Event. Any
   // document it refuses (a typed payload object, a bad value) takes the general path below,
   // which gives the same event or the error to report.
@@ -346,6 +376,10 @@ absl::StatusOr<ExportedEvent> ParseDocument(absl::string_view json) {
   v1::Event event;
   if (auto s = pb::util::JsonStringToMessage(envelope_json, &event); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("event: ", JsonErrorText(s)));
+  }
+  if (!payload_float.empty() && projections::IsKnownGovernanceType(event.event_type())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("payload (", event.event_type(), "): ", FloatProblem(payload_float)));
   }
   absl::StatusOr<std::string> bytes = PayloadBytes(event.event_type(), payload);
   if (!bytes.ok()) return bytes.status();
@@ -498,14 +532,15 @@ std::string JsonErrorText(const pb::util::Status& s, const pb::Descriptor* type)
   return text;
 }
 
-absl::Status CheckJsonText(absl::string_view json) {
+absl::Status CheckJsonText(absl::string_view json, bool payload, std::string* payload_float) {
   // nlohmann's parser reads a NUL byte as the end of the input, and what follows it unread.
   if (const size_t nul = json.find('\0'); nul != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat("not JSON (a NUL byte at byte ", nul + 1,
                                                    ": JSON text holds none outside \\u0000)"));
   }
-  StrictJson check;
+  StrictJson check(payload);
   nlohmann::json::sax_parse(json.begin(), json.end(), &check);
+  if (payload_float != nullptr) *payload_float = check.payload_float();
   return check.status();
 }
 
@@ -679,7 +714,7 @@ std::string EventDocument(const v1::Event& event) {
       std::unique_ptr<pb::Message> back(message->New());
       if (message->ParseFromString(event.payload()) &&
           pb::util::MessageToJsonString(*message, &typed).ok() && absl::StartsWith(typed, "{") &&
-          CheckJsonText(typed).ok() &&
+          CheckJsonText(typed, /*payload=*/true).ok() &&
           pb::util::JsonStringToMessage(typed, back.get()).ok() &&
           Deterministic(*back) == event.payload()) {
         payload_json = std::move(typed);

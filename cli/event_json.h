@@ -46,7 +46,13 @@ inline constexpr size_t kMaxEventDocumentBytes = size_t{256} << 20;
 // 32 deep (no event goes deeper than 5; protobuf's parser takes time growing with the square of
 // the depth). Else INVALID_ARGUMENT saying where ("not JSON (parse error at line 1, column 2:
 // ...)"). Every JSON text the CLI reads as an event or payload goes through it first.
-absl::Status CheckJsonText(absl::string_view json);
+// `payload`: `json` is a payload alone (--payload), not an event's document. A number not
+// written in digits alone (100.00, 1e3, or beyond 64 bits) is refused outside a document's
+// payload; the payload's first is left in `*payload_float` as written ("" if none), for the
+// caller to refuse where the payload's type has only whole numbers (ParseEventDocument: the
+// govledger.v1 types).
+absl::Status CheckJsonText(absl::string_view json, bool payload = false,
+                           std::string* payload_float = nullptr);
 
 // What `explain --template` writes where a clerk fills in the paper's own words: a document
 // still holding one is refused (the time and stream parse as neither; the source is checked).

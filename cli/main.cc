@@ -103,8 +103,15 @@ std::string UnexpectedArguments(const CLI::App& app) {
 int main(int argc, char** argv) {
   // As in govledgerd: no debug-build deadlock detection on gRPC's locks (it slows `bench`).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // A closed stdout (`>&-`) would be taken by the first file gRPC or a command opens, which
-  // would then receive the output: refuse before anything is opened or written.
+  // A closed stdin or stderr (`<&-`, `2>&-`) would be taken by the first file gRPC or a
+  // command opens, which would then be read, or receive the error messages: /dev/null takes
+  // its place (an open takes the lowest free descriptor). A closed stdout would so receive
+  // the output: that is refused, before anything is opened or written.
+  for (int fd : {STDIN_FILENO, STDERR_FILENO}) {
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd) return 2;
+    }
+  }
   if (fcntl(STDOUT_FILENO, F_GETFD) == -1 && errno == EBADF) {
     return govledger::cli::Fail(govledger::cli::kExitBadArgs,
                                 "stdout is closed, so nothing could be written: nothing was "

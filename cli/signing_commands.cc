@@ -393,13 +393,15 @@ int SigningCommands::Generate() {
   }
   // A file's name given for the prefix would make dmpc.key.key and dmpc.key.pub.
   for (absl::string_view suffix : {".key", ".pub"}) {
-    if (absl::EndsWith(out_prefix_, suffix)) {
-      const std::string prefix = out_prefix_.substr(0, out_prefix_.size() - suffix.size());
+    if (absl::EndsWithIgnoreCase(out_prefix_, suffix)) {
+      std::string prefix = out_prefix_.substr(0, out_prefix_.size() - suffix.size());
+      if (prefix.empty() || prefix.back() == '/') prefix += "dmpc-2016";
       return Fail(kExitBadArgs,
-                  absl::StrCat("--out '", out_prefix_, "' ends in ", suffix,
+                  absl::StrCat("--out '", out_prefix_, "' ends in ",
+                               out_prefix_.substr(out_prefix_.size() - suffix.size()),
                                ": it is the prefix of both files, which the command ends with "
                                ".key and .pub; give --out ",
-                               prefix.empty() ? "dmpc-2016" : prefix));
+                               prefix));
     }
   }
   // Otherwise the keys would land beside the directory (`--out /tmp`: /tmp.key and /tmp.pub).

@@ -204,6 +204,19 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   ASSERT_EQ(derived_doc.code, 0) << derived_doc.err;
   EXPECT_THAT(derived_doc.out,
               HasSubstr("appended: position 4, delegation/MOPAC/DMPC-500K version 1"));
+  // A --payload goes as given: a large whole number is not rewritten (2e+15) and refused.
+  CliRun large = Cli(absl::StrCat(
+      Server(), " append --type govledger.v1.DelegationRuleSet",
+      R"( --payload '{"organisationId":"MOPAC","ruleId":"LARGE","thresholdPence":2000000000000000,)",
+      R"("role":"Mayor"}')"));
+  ASSERT_EQ(large.code, 0) << large.err;
+  EXPECT_THAT(large.out, HasSubstr("appended: position 5, delegation/MOPAC/LARGE version 1"));
+  CliRun pounds = Cli(absl::StrCat(
+      Server(), " append --type govledger.v1.DelegationRuleSet",
+      R"( --payload '{"organisationId":"MOPAC","ruleId":"POUNDS","thresholdPence":500000.00,)",
+      R"("role":"Mayor"}')"));
+  EXPECT_EQ(pounds.code, 2);
+  EXPECT_THAT(pounds.err, HasSubstr("the number 500000.00 has a decimal point or an exponent"));
   CliRun underivable = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                         R"( --payload '{"reason":"mitigated"}')"));
   EXPECT_EQ(underivable.code, 2);
@@ -264,17 +277,17 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   EXPECT_EQ(wrong.code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("ABORTED"));
   EXPECT_THAT(wrong.err, HasSubstr("current version is 1"));
-  EXPECT_EQ(HeadPosition(), 5u);
+  EXPECT_EQ(HeadPosition(), 6u);
 
   CliRun head = Cli(absl::StrCat(Server(), " head"));
   ASSERT_EQ(head.code, 0) << head.err;
-  EXPECT_THAT(head.out, HasSubstr("position 5\nevents   5\nhash     "));
+  EXPECT_THAT(head.out, HasSubstr("position 6\nevents   6\nhash     "));
   CliRun head_json = Cli(absl::StrCat(Server(), " head --json"));
   ASSERT_EQ(head_json.code, 0) << head_json.err;
   v1::GetHeadResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(head_json.out, &parsed).ok())
       << head_json.out;
-  EXPECT_EQ(parsed.position(), 5u);
+  EXPECT_EQ(parsed.position(), 6u);
   EXPECT_EQ(parsed.hash().size(), 32u);
 }
 

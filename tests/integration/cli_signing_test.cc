@@ -655,6 +655,13 @@ TEST_F(CliSigningTest, ExitCodes) {
                                                    "give --out ",
                                                    keys_dir_.path(), "/dmpc")));
   EXPECT_NE(::stat((keys_dir_.path() + "/dmpc.key.key").c_str(), &st), 0);
+  // In any letter case; and a suffix alone is given a name that works.
+  CliRun bare = Cli(absl::StrCat("keys generate --out ", keys_dir_.path(), "/.KEY"));
+  EXPECT_EQ(bare.code, 2);
+  EXPECT_THAT(bare.err, HasSubstr(absl::StrCat("ends in .KEY: it is the prefix of both files, "
+                                               "which the command ends with .key and .pub; "
+                                               "give --out ",
+                                               keys_dir_.path(), "/dmpc-2016")));
   // With stdout closed nothing is done: no key pair is left behind by a run that exits 2.
   CliRun closed = Cli(absl::StrCat("keys generate --out ", keys_dir_.path(), "/closed >&-"));
   EXPECT_EQ(closed.code, 2);

@@ -408,15 +408,35 @@ TEST(EventJsonTest, OnlyJsonIsTaken) {
   absl::StatusOr<v1::Event> scalar = ParseEventDocument(typed);
   ASSERT_FALSE(scalar.ok());
   EXPECT_THAT(scalar.status().message(), AllOf(Not(HasSubstr("SECRET")), Not(HasSubstr("near"))));
-  // Numbers are whole, in digits: 100.00 meant as pounds would be 100 pence.
+  // A governance payload's numbers are whole, in digits: 100.00 meant as pounds would be 100
+  // pence. The number is named.
   for (const char* number : {"100.00", "1e3", "1E2", "1.0"}) {
-    EXPECT_THAT(ParseEventDocument(absl::StrCat(R"({"eventType":"govledger.v1.BenefitForecast",)",
-                                                R"("payload":{"benefitId":"b","annualPence":)",
-                                                number, "}}")),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("a number written with a decimal point or an exponent")))
+    EXPECT_THAT(
+        ParseEventDocument(absl::StrCat(R"({"eventType":"govledger.v1.BenefitForecast",)",
+                                        R"("payload":{"benefitId":"b","annualPence":)", number,
+                                        "}}")),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 HasSubstr(absl::StrCat("payload (govledger.v1.BenefitForecast): the number ",
+                                        number, " has a decimal point or an exponent"))))
         << number;
   }
+  EXPECT_THAT(ParseEventDocument(R"({"eventType":"govledger.v1.StatusReported",)"
+                                 R"("payload":{"planWeek":99999999999999999999}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the number 99999999999999999999 is beyond 64 bits")));
+  // So is the envelope's (it has only whole numbers).
+  EXPECT_THAT(ParseEventDocument(R"({"streamId":"p/j","eventType":"example.Note",)"
+                                 R"("position":1.5})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("position: the number 1.5 has a decimal point")));
+  // An older export wrote a google.protobuf.Struct payload as its object, whose numbers are
+  // doubles: such a line still reads.
+  absl::StatusOr<v1::Event> structure = ParseEventDocument(
+      R"({"streamId":"p/j","eventType":"google.protobuf.Struct","payload":{"x":1.5}})");
+  ASSERT_OK(structure);
+  google::protobuf::Struct x;
+  ASSERT_TRUE(x.ParseFromString(structure->payload()));
+  EXPECT_EQ(x.fields().at("x").number_value(), 1.5);
   // A time is RFC 3339 text, not protobuf's message form.
   for (const char* key : {"effectiveTime", "effective_time", "recordedTime"}) {
     EXPECT_THAT(ParseEventDocument(absl::StrCat(R"({"streamId":"p/j","eventType":"example.Note",")",
