@@ -32,6 +32,7 @@
 #include "projections/decision_digest.h"
 #include "projections/plan_dates.h"
 #include "projections/streams.h"
+#include "unicode/uchar.h"
 
 namespace govledger::projections {
 
@@ -144,11 +145,12 @@ absl::Status Refuse(absl::string_view entity, absl::string_view problem, absl::s
       errors::reason::kRuleRefused, {{"entity", std::string(entity)}, {"rule", std::string(rule)}});
 }
 
-// Whether `cp` is a combining mark (of the blocks of them), which shows nothing of its own.
-constexpr bool IsCombiningMark(uint32_t cp) {
-  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
-         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
-         (cp >= 0xFE20 && cp <= 0xFE2F);
+// Whether `cp` is a non-spacing or enclosing mark (Unicode's Mn and Me: an accent, an Arabic
+// haraka), which shows nothing of its own. (A spacing mark, such as Devanagari's vowel sign
+// U+093F, shows.)
+bool IsCombiningMark(uint32_t cp) {
+  const int8_t type = u_charType(static_cast<UChar32>(cp));
+  return type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK;
 }
 
 // Whether `text` (valid UTF-8) is empty or shows nothing a reader could see: white space,

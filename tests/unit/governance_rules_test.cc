@@ -863,7 +863,8 @@ TEST_F(RulesTest, NamesAreNeitherBlankNorPadded) {
   // Nor is a required text of characters that show nothing: it would list as blank.
   for (const std::string& invisible :
        {std::string("\u2800"), std::string("\u3164"), std::string("\u200D\u200D"),
-        std::string("\U000E0041\U000E0042"), std::string("\u0301"), std::string(" \u00AD ")}) {
+        std::string("\U000E0041\U000E0042"), std::string("\u0301"), std::string("\u064E"),
+        std::string(" \u00AD ")}) {
     v1::RiskOpened risk = Risk("LPP-R90", ProgrammeRef("LPP"));
     risk.set_title(invisible);
     EXPECT_THAT(Append(Ev(risk)),
@@ -871,6 +872,13 @@ TEST_F(RulesTest, NamesAreNeitherBlankNorPadded) {
                                              "show nothing, such as U+")))
         << invisible;
   }
+  // Marks on a letter, and a spacing mark, show.
+  v1::RiskOpened accented = Risk("LPP-R91", ProgrammeRef("LPP"));
+  accented.set_title("e\u0301\u0302");
+  EXPECT_OK(Append(Ev(accented)));
+  v1::RiskOpened spacing = Risk("LPP-R92", ProgrammeRef("LPP"));
+  spacing.set_title("\u093F");
+  EXPECT_OK(Append(Ev(spacing)));
   EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {" Chair"}))),
               StatusIs(kInvalid, HasSubstr("starts or ends with white space")));
   EXPECT_THAT(Append(Ev(Decision("MOPAC", "PCD 80", {"Chair", "chair"}))),
