@@ -12,6 +12,7 @@
 #include "ledger/common/time.h"
 #include "projections/as_at.h"
 #include "projections/governance_state.h"
+#include "projections/streams.h"
 
 namespace govledger::projections {
 
@@ -69,9 +70,32 @@ void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* an
 
 void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
                          const std::string& stream_id, v1::GetEntityHistoryResponse* history) {
-  bool unpublished = std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) {
-    return d.stream_id == stream_id && Unpublished(d.part1_deferred_until, now_micros);
-  });
+  auto withheld = [&](absl::string_view stream) {
+    return std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) {
+      return d.stream_id == stream && Unpublished(d.part1_deferred_until, now_micros);
+    });
+  };
+  // A decision referred back under a withheld decision's delegated authority says under whose,
+  // not which authority: its delegation id names it. ("referred under": "PCD 72, delegation
+  // D1", a decision of the stream's organisation.)
+  if (absl::StartsWith(stream_id, "decision/")) {
+    const absl::string_view rest = absl::string_view(stream_id).substr(9);
+    const absl::string_view organisation = rest.substr(0, rest.find('/'));
+    auto redact = [&](google::protobuf::RepeatedPtrField<v1::Aspect>* aspects) {
+      for (v1::Aspect& a : *aspects) {
+        if (a.name() != kReferredUnderAspect) continue;
+        const std::string reference = a.value().substr(0, a.value().find(", delegation "));
+        if (withheld(DecisionStream(organisation, reference))) a.set_value(reference);
+      }
+    };
+    for (v1::EntityChange& c : *history->mutable_changes()) {
+      redact(c.mutable_before());
+      redact(c.mutable_after());
+      redact(c.mutable_before_at_effective_time());
+      redact(c.mutable_after_at_effective_time());
+    }
+  }
+  bool unpublished = withheld(stream_id);
   // Nothing folded, and the head's deferrals (which hold every decision deferred, one whose
   // proposals corrections all void included) hold none in force for the stream: nothing to
   // withhold (another entity's history has no Part 1).
@@ -98,7 +122,6 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
                                   [](const v1::Aspect& a) {
                                     return a.name() == kInterestsDeclaredAspect ||
                                            a.name() == kReferredUnderAspect ||
-                                           a.name() == kSignatoriesAspect ||
                                            a.name() == kAmountAspect;
                                   }),
                    aspects->end());

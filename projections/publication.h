@@ -56,7 +56,8 @@ bool Unpublished(const v1::Date& until, int64_t now_micros);
 // its own, or another decision's, delegated authority); its approved amounts leave the spend totals
 // (a total left at nothing is removed), and `withheld` counts it. (Possible splits are found among
 // the published decisions alone by the query itself, GetDecisionRegisterRequest.published_only,
-// which calls this.)
+// which calls this; so is a published decision referred back under a withheld one's delegated
+// authority stripped of the delegation id, as it knows the other's deferral.)
 void WithholdUnpublished(int64_t now_micros, v1::GetDecisionRegisterResponse* register_answer);
 
 // The papers cited on the stream of a decision whose Part 1 publication is deferred.
@@ -67,12 +68,15 @@ struct DeferredCitations {
 };
 
 // The history of decision stream `stream_id` loses its declarations of interests, its amount,
-// its signatories, the delegation it was referred under, its events' notes and sources (a source
+// the delegation it was referred under, its events' notes and sources (a source
 // may name the record of decision by its title; each reads kWithheldSource) and its voided events'
 // reasons and sources (reasons: the only content a decision's history shows) while its Part 1 is
 // unpublished at `now_micros`, as either its last state shows (the proposal standing at the
 // history's cut) or the stream's entry in `deferred` does (at the head: a decision whose proposals
-// corrections all void keeps the deferral it was proposed with). Other histories are unchanged.
+// corrections all void keeps the deferral it was proposed with). Its signatories stay, as the
+// register shows them. The history of a decision referred back under the delegated authority
+// of one whose Part 1 `deferred` holds unpublished keeps that decision's reference, not the
+// delegation id. Other histories are unchanged.
 void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations>& deferred,
                          const std::string& stream_id, v1::GetEntityHistoryResponse* history);
 

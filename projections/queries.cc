@@ -2071,6 +2071,17 @@ QueryDecisionRegisterImpl(Folder& folder,
                                               e.part1_deferred_until());
       if (&until != &e.part1_deferred_until()) *e.mutable_part1_deferred_until() = until;
     }
+    // A decision referred back under a withheld decision's delegated authority is not: its
+    // delegation id names that authority.
+    for (v1::DecisionEntry& e : *out.mutable_decisions()) {
+      if (!e.has_referred_under()) continue;
+      const std::string& under = e.referred_under().reference();
+      const DecisionState* r = s.FindDecision(e.organisation_id(), under);
+      if (withheld->Contains(DecisionStream(e.organisation_id(), under),
+                             r != nullptr ? r->proposed.part1_deferred_until() : v1::Date())) {
+        e.mutable_referred_under()->clear_delegation_id();
+      }
+    }
   }
   FindPossibleSplits(s, rules, org, p, int64_t{window_days} * kMicrosPerDay,
                      withheld ? &*withheld : nullptr, &out);

@@ -260,6 +260,57 @@ TEST_F(PublicationTest, AWithheldDecisionsReferralsKeepTheirReferencesOnly) {
   EXPECT_TRUE(HasAspect(history, "status"));
 }
 
+// A published decision referred back under a withheld decision's delegated authority keeps the
+// reference, not the delegation id, which names that authority: in the register and in its
+// history (a publication officer's find).
+TEST_F(PublicationTest, APublishedDecisionReferredUnderAWithheldOneLosesTheDelegationId) {
+  v1::DecisionProposed referred = Decision("MOPAC", "PCD 99", {"Commissioner"},
+                                           {Amount(v1::AMOUNT_KIND_CAPITAL, 100000, "Reserve")});
+  referred.mutable_referred_under()->set_reference("PCD 90");
+  referred.mutable_referred_under()->set_delegation_id("commissioner");
+  log_.push_back(Ev(referred));
+  log_.back().set_position(log_.size());
+  *log_.back().mutable_recorded_time() = log_[7].recorded_time();
+  *log_.back().mutable_effective_time() = log_[7].recorded_time();
+  v1::GetDecisionRegisterRequest request;
+  request.set_organisation_id("MOPAC");
+  request.set_published_only(true);
+  request.mutable_as_at()->set_mode(v1::AS_AT_MODE_AS_RECORDED);
+  request.mutable_as_at()->set_position(log_.size());
+  for (const bool published : {false, true}) {
+    const int64_t now = published ? publication_ : publication_ - 1;
+    absl::StatusOr<v1::GetDecisionRegisterResponse> r = QueryDecisionRegister(log_, now, request);
+    ASSERT_OK(r);
+    const v1::DecisionEntry* entry = nullptr;
+    for (const v1::DecisionEntry& e : r->decisions()) {
+      if (e.reference() == "PCD 99") entry = &e;
+    }
+    ASSERT_NE(entry, nullptr);
+    EXPECT_FALSE(entry->withheld());
+    EXPECT_EQ(entry->referred_under().reference(), "PCD 90");
+    EXPECT_EQ(entry->referred_under().delegation_id(), published ? "commissioner" : "")
+        << published;
+  }
+
+  v1::GetEntityHistoryResponse history = History(referred, publication_ - 1);
+  const std::vector<DeferredCitations> deferred = {
+      {"decision/MOPAC/PCD-90", MakeDate(2017, 5, 1), {}}};
+  auto referred_under = [](const v1::GetEntityHistoryResponse& h) {
+    for (const v1::EntityChange& c : h.changes()) {
+      for (const v1::Aspect& a : c.after()) {
+        if (a.name() == kReferredUnderAspect) return a.value();
+      }
+    }
+    return std::string("(none)");
+  };
+  ASSERT_EQ(referred_under(history), "PCD 90, delegation commissioner");
+  v1::GetEntityHistoryResponse whole = history;
+  WithholdUnpublished(publication_ - 1, deferred, "decision/MOPAC/PCD-99", &history);
+  EXPECT_EQ(referred_under(history), "PCD 90");
+  WithholdUnpublished(publication_, deferred, "decision/MOPAC/PCD-99", &whole);
+  EXPECT_EQ(referred_under(whole), "PCD 90, delegation commissioner");
+}
+
 TEST_F(PublicationTest, FromItsDateADeferredDecisionIsWhole) {
   v1::GetDecisionRegisterResponse r = Register(publication_);
   const v1::GetDecisionRegisterResponse whole = r;
@@ -283,6 +334,8 @@ TEST_F(PublicationTest, AHistoryLosesItsDeclarationsWhileTheDecisionIsUnpublishe
   EXPECT_FALSE(HasAspect(before, kInterestsDeclaredAspect));
   EXPECT_FALSE(HasAspect(before, kAmountAspect));  // as the register withholds the amounts
   EXPECT_TRUE(HasAspect(before, "status"));
+  // Who signed, and when, as the register shows them.
+  EXPECT_TRUE(HasAspect(before, kSignatoriesAspect));
   EXPECT_TRUE(HasAspect(before, kPart1DeferredAspect));
 
   v1::GetEntityHistoryResponse after = History(deferred_, publication_);
