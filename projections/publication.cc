@@ -131,9 +131,11 @@ void WithholdUnpublished(int64_t now_micros, const std::vector<DeferredCitations
     drop(c.mutable_after());
     drop(c.mutable_before_at_effective_time());
     drop(c.mutable_after_at_effective_time());
-    c.clear_note();
+    if (!c.note().empty()) c.set_note(kWithheldNote);
   }
-  for (v1::VoidedEvent& v : *history->mutable_voided()) v.clear_reason();
+  for (v1::VoidedEvent& v : *history->mutable_voided()) {
+    if (!v.reason().empty()) v.set_reason(kWithheldNote);
+  }
 }
 
 void WithholdSource(std::string* source) {

@@ -91,6 +91,9 @@ inline constexpr char kWithheldSource[] =
     "(withheld: cited for a decision whose Part 1 is not yet published)";
 // No source may begin so (ValidateSource): a withheld source is never one a writer recorded.
 static_assert(std::string_view(kWithheldSource).starts_with(kWithheldSourcePrefix));
+// What a viewer sees in place of a withheld decision's note or reason in its history (a
+// rejection's or withdrawal's reason, a correction's), so that it reads apart from none given.
+inline constexpr char kWithheldNote[] = "(withheld: Part 1 not yet published)";
 
 // Replaces a source a viewer may not see with kWithheldSource; an empty one (none named) stays.
 void WithholdSource(std::string* source);

@@ -360,7 +360,9 @@ TEST_F(PublicationTest, AHistoryLosesItsNotesWhileTheDecisionIsUnpublished) {
   v1::GetEntityHistoryResponse before = History(pending_, publication_ - 1);
   ASSERT_EQ(before.changes().rbegin()->note(), "superseded by PCD 93");
   WithholdUnpublished(publication_ - 1, /*deferred=*/{}, "", &before);
-  EXPECT_EQ(before.changes().rbegin()->note(), "");
+  // Said to be withheld, so that it reads apart from an event that gave no reason.
+  EXPECT_EQ(before.changes().rbegin()->note(), kWithheldNote);
+  EXPECT_EQ(before.changes().begin()->note(), "");  // the proposal, with no note of its own
   v1::GetEntityHistoryResponse after = History(pending_, publication_);
   WithholdUnpublished(publication_, /*deferred=*/{}, "", &after);
   EXPECT_EQ(after.changes().rbegin()->note(), "superseded by PCD 93");
