@@ -568,45 +568,54 @@ int AdminCommands::Prune(const std::string& written) const {
   const std::vector<std::string>& backups = *listed;  // oldest first
   std::error_code ec;
   const std::string kept = fs::path(written).filename().string();
-  std::vector<std::string> surplus;  // paths
-  for (size_t i = 0; i + keep_ < backups.size(); ++i) {
-    if (backups[i] != kept) surplus.push_back((fs::path(into_) / backups[i]).string());
+  // Every other backup there is checked, not only those --keep would remove: a backup the new
+  // one does not hold (of an empty or another ledger, or a restore from an older backup that
+  // lost the events after it) is said at every run, not first when it falls out of --keep.
+  std::vector<std::string> others;  // paths, oldest first
+  size_t surplus = 0;               // the first `surplus` of `others` are beyond --keep
+  for (size_t i = 0; i < backups.size(); ++i) {
+    if (backups[i] == kept) continue;
+    others.push_back((fs::path(into_) / backups[i]).string());
+    if (i + keep_ < backups.size()) surplus = others.size();
   }
-  if (surplus.empty()) return kExitOk;
+  if (others.empty()) return kExitOk;
   // A backup is removed only when the new one holds its events: one of an empty or another
   // ledger (a data volume not mounted, a daemon started on a new directory) must not rotate
   // out the copies of the real one.
   absl::StatusOr<std::vector<std::string>> uncontained =
-      backup::UncontainedBackups(written, surplus);
+      backup::UncontainedBackups(written, others);
   if (!uncontained.ok()) {
     return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
                                            ", but no older backup was removed: ",
                                            uncontained.status().message()));
   }
   std::vector<std::string> refused;
-  for (size_t i = 0; i < surplus.size(); ++i) {
+  for (size_t i = 0; i < others.size(); ++i) {
     if (!(*uncontained)[i].empty()) {
-      refused.push_back(absl::StrCat(surplus[i], " (", (*uncontained)[i], ")"));
+      refused.push_back(absl::StrCat(others[i], " (", (*uncontained)[i], ")"));
       continue;
     }
-    fs::remove_all(surplus[i], ec);
+    if (i >= surplus) continue;
+    fs::remove_all(others[i], ec);
     if (ec) {
-      return Fail(kExitRefused, absl::StrCat("the backup was written to ", written,
-                                             ", but the older backup ", surplus[i],
-                                             " could not be removed: ", ec.message()));
+      return Fail(kExitRefused,
+                  absl::StrCat("the backup was written to ", written, ", but the older backup ",
+                               others[i], " could not be removed: ", ec.message()));
     }
-    std::cout << "removed the older backup " << surplus[i] << " (--keep " << keep_ << ")\n";
+    std::cout << "removed the older backup " << others[i] << " (--keep " << keep_ << ")\n";
   }
   if (!refused.empty()) {
-    return Fail(kExitRefused,
-                absl::StrCat("the backup was written to ", written, ", but it does not hold "
-                             "the events of ", refused.size() == 1 ? "an older backup" :
-                             absl::StrCat(refused.size(), " older backups"),
-                             ", kept despite --keep ", keep_, ": ",
-                             absl::StrJoin(refused, "; "),
-                             ". The server backed up is not the ledger those were taken of, or "
-                             "has lost events (a data directory not mounted, or moved?): check "
-                             "it; remove the older backups by hand only if that is intended"));
+    return Fail(
+        kExitRefused,
+        absl::StrCat("the backup was written to ", written,
+                     ", but it does not hold "
+                     "the events of ",
+                     refused.size() == 1 ? "an older backup"
+                                         : absl::StrCat(refused.size(), " older backups"),
+                     ", kept whatever --keep ", keep_, " says: ", absl::StrJoin(refused, "; "),
+                     ". The server backed up is not the ledger those were taken of, or "
+                     "has lost events (a data directory not mounted, or moved?): check "
+                     "it; remove the older backups by hand only if that is intended"));
   }
   return kExitOk;
 }
