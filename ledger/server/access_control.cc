@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -190,6 +191,28 @@ std::shared_ptr<const AccessControl::Grants> AccessControl::grants() const {
 
 absl::StatusOr<AccessControl::Admitted> AccessControl::Admit(
     const grpc::ServerContextBase& context, Role needed) const {
+  absl::StatusOr<Admitted> admitted = Check(context, needed);
+  if (admitted.ok() || !log_) return admitted;
+  // An operator's record of who was turned away (a scan, a revoked client still calling).
+  uint64_t dropped = 0;
+  {
+    std::lock_guard lock(log_mu_);
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (!log_limiter_.Admit(now, &dropped)) return admitted;
+  }
+  log_(absl::StrCat(
+      "refused a call from ", PrintableText(context.peer()), ": ",
+      absl::StatusCodeToString(admitted.status().code()), ": ", admitted.status().message(),
+      dropped == 0
+          ? ""
+          : absl::StrCat(" (", dropped, " more such refusals were not logged before it)")));
+  return admitted;
+}
+
+absl::StatusOr<AccessControl::Admitted> AccessControl::Check(const grpc::ServerContextBase& context,
+                                                             Role needed) const {
   const auto& metadata = context.client_metadata();
   ASSIGN_OR_RETURN(const std::optional<Named> named_actor, NamedActor(context));
   if (!enforced()) {

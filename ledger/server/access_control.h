@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ledger/access_tokens.h"
+#include "ledger/common/parse_errors.h"
 
 namespace govledger {
 
@@ -44,6 +46,12 @@ class AccessControl {
 
   // Whether tokens are required.
   bool enforced() const { return !path_.empty(); }
+
+  // Tells `log` (from any call's thread) a line for each call Admit refuses, with the peer and
+  // why ("refused a call from ipv4:127.0.0.1:5000: UNAUTHENTICATED: ..."), at most
+  // LogLimiter::kLinesPerMinute a minute (a client retrying in a loop, a scan), the lines
+  // dropped counted in the next. REQUIRES: called before any call is admitted.
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
 
   // Reads the tokens file again and, if it is good, makes its tokens the ones accepted from
   // the next call on; returns how many there are. A file that names no token is good here:
@@ -86,11 +94,15 @@ class AccessControl {
 
   static absl::StatusOr<Grants> ReadTokensFile(const std::string& path);
   std::shared_ptr<const Grants> grants() const;
+  absl::StatusOr<Admitted> Check(const grpc::ServerContextBase& context, Role needed) const;
 
   std::string path_;  // of the tokens file; empty: open
   mutable std::mutex mu_;
   std::shared_ptr<const Grants> grants_;  // guarded by mu_; null when open
   std::atomic<uint64_t> generation_{0};   // raised after each new grants_
+  std::function<void(const std::string&)> log_;
+  mutable std::mutex log_mu_;
+  mutable LogLimiter log_limiter_;  // guarded by log_mu_
 };
 
 }  // namespace govledger

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
 #include "ledger/server/free_space_watch.h"
@@ -143,7 +144,7 @@ AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_di
                                    StatsSource stats,
                                    std::function<void(const absl::Status&)> stop_appends,
                                    std::chrono::seconds stall_limit,
-                                   std::function<void(const std::string&)> on_stalled)
+                                   std::function<void(const std::string&)> log)
     : store_(store),
       data_dir_(std::move(data_dir)),
       clock_(clock),
@@ -151,7 +152,7 @@ AdminServiceImpl::AdminServiceImpl(RocksDbEventStore* store, std::string data_di
       stats_(std::move(stats)),
       stop_appends_(std::move(stop_appends)),
       stall_limit_(stall_limit),
-      on_stalled_(std::move(on_stalled)),
+      log_(std::move(log)),
       get_stats_(BindRequest(this, &AdminServiceImpl::RequestGetStats), access, Role::kViewer,
                  [this](UnaryCall<v1::GetStatsRequest>* call) {
                    QueueCall<v1::GetStatsRequest>(
@@ -183,8 +184,8 @@ void AdminServiceImpl::AwaitBackup(grpc::ServerCompletionQueue* cq) {
 
 void AdminServiceImpl::Arrived(BackupCall* call) {
   uint64_t admitted_at = access_.generation();
-  if (absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(call->context(), Role::kAdmin);
-      !admitted.ok()) {
+  absl::StatusOr<AccessControl::Admitted> admitted = access_.Admit(call->context(), Role::kAdmin);
+  if (!admitted.ok()) {
     call->Finish(ToGrpcStatus(admitted.status()));
     return;
   }
@@ -200,14 +201,29 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
         errors::reason::kBackupInProgress)));
     return;
   }
-  work_.Add([this, call, admitted_at](bool stopped) {
+  // A backup is a copy of everything, Part 2 included: the log says who took each.
+  const std::string who =
+      absl::StrCat(admitted->actor.empty() || absl::StartsWith(admitted->actor, "peer:")
+                       ? ""
+                       : absl::StrCat("'", admitted->actor, "' at "),
+                   call->peer());
+  work_.Add([this, call, admitted_at, who](bool stopped) {
     {
       std::lock_guard<std::mutex> lock(running_mu_);
       running_ = call;
       if (stopping_) call->GiveUp();
     }
+    if (log_ && !stopped) log_(absl::StrCat("backup for ", who, " started"));
+    uint64_t head = 0;
     grpc::Status status =
-        stopped ? ToGrpcStatus(errors::ShuttingDown()) : Backup(call, admitted_at);
+        stopped ? ToGrpcStatus(errors::ShuttingDown()) : Backup(call, admitted_at, &head);
+    if (log_ && !stopped) {
+      log_(status.ok() ? absl::StrCat("backup for ", who, " sent, to head position ", head)
+                       : absl::StrCat("backup for ", who, " ended: ",
+                                      absl::StatusCodeToString(
+                                          static_cast<absl::StatusCode>(status.error_code())),
+                                      ": ", status.error_message()));
+    }
     {
       std::lock_guard<std::mutex> lock(running_mu_);
       running_ = nullptr;
@@ -217,7 +233,7 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
   });
 }
 
-grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
+grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at, uint64_t* head) {
   // A checkpoint writes in the data directory (it flushes the memtables to a table file and
   // copies the write-ahead log): on a disk already nearly full it could fill it, and a full disk
   // stops appends until a restart. The pause's own words say why (bytes or files below the
@@ -272,6 +288,7 @@ grpc::Status AdminServiceImpl::Backup(BackupCall* call, uint64_t admitted_at) {
     if (!Send(call, chunk)) return grpc::Status::CANCELLED;
   }
   *chunk.mutable_manifest() = (*reader)->manifest();
+  *head = chunk.manifest().head_position();
   if (!Send(call, chunk)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
 }
@@ -281,10 +298,9 @@ bool AdminServiceImpl::Send(BackupCall* call, const v1::BackupChunk& chunk) {
     case BackupCall::Written::kYes:
       return true;
     case BackupCall::Written::kStalled:
-      if (on_stalled_) {
-        on_stalled_(absl::StrCat("backup for ", call->peer(),
-                                 " cancelled: its client took no chunk for ",
-                                 stall_limit_.count(), " s (--backup-stall-seconds)"));
+      if (log_) {
+        log_(absl::StrCat("backup for ", call->peer(), " cancelled: its client took no chunk for ",
+                          stall_limit_.count(), " s (--backup-stall-seconds)"));
       }
       return false;
     case BackupCall::Written::kCallEnded:

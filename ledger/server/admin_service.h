@@ -41,9 +41,10 @@ class AdminServiceImpl final : public AdminServiceBase {
   using StatsSource = std::function<v1::GetStatsResponse()>;
 
   // Callers are admitted by `access`: Backup needs an admin, GetStats a viewer. A backup
-  // whose chunk is not taken `stall_limit` after it was sent is cancelled, and `on_stalled`
-  // (if set) told a line for the log, from an admin thread. A backup whose checkpoint failed
-  // and left the store refusing writes (its flush met a full disk) tells `stop_appends` so
+  // whose chunk is not taken `stall_limit` after it was sent is cancelled. `log` (if set) is
+  // told, from an admin thread, a line for the log as each backup starts and ends: who took
+  // it, from where, and its head, or why it ended (a stall among them). A backup whose checkpoint
+  // failed and left the store refusing writes (its flush met a full disk) tells `stop_appends` so
   // (Ledger::StopAppends: appends stop until a restart, as after a failed append). REQUIRES:
   // `store` (the database in `data_dir`), `clock` and `access` outlive the service, and
   // `stats` and `stop_appends` may be called until Stop.
@@ -51,7 +52,7 @@ class AdminServiceImpl final : public AdminServiceBase {
                    const AccessControl& access, StatsSource stats,
                    std::function<void(const absl::Status&)> stop_appends,
                    std::chrono::seconds stall_limit,
-                   std::function<void(const std::string&)> on_stalled = {});
+                   std::function<void(const std::string&)> log = {});
   ~AdminServiceImpl() override;  // Stop()s
 
   // Serves both methods from `cq` (see UnaryMethod::Listen).
@@ -72,8 +73,9 @@ class AdminServiceImpl final : public AdminServiceBase {
   // queues the backup unless one is running.
   void Arrived(BackupCall* call);
   // Streams a backup to `call`, on an admin thread: the status to finish it with. The caller
-  // was admitted at AccessControl::generation() `admitted_at`.
-  grpc::Status Backup(BackupCall* call, uint64_t admitted_at);
+  // was admitted at AccessControl::generation() `admitted_at`. `*head`: the head position of
+  // the copy, once its manifest is sent.
+  grpc::Status Backup(BackupCall* call, uint64_t admitted_at, uint64_t* head);
   // Writes `chunk` to `call` (BackupCall::Write), telling on_stalled_ of a stall: whether the
   // backup goes on.
   bool Send(BackupCall* call, const v1::BackupChunk& chunk);
@@ -85,7 +87,7 @@ class AdminServiceImpl final : public AdminServiceBase {
   const StatsSource stats_;
   const std::function<void(const absl::Status&)> stop_appends_;
   const std::chrono::seconds stall_limit_;
-  const std::function<void(const std::string&)> on_stalled_;
+  const std::function<void(const std::string&)> log_;
   std::atomic<bool> backup_running_{false};
   std::mutex running_mu_;
   BackupCall* running_ = nullptr;  // the backup an admin thread streams; guarded by running_mu_

@@ -294,6 +294,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
         if (!options.tokens_file.empty()) {
           ASSIGN_OR_RETURN(daemon->access_, AccessControl::FromTokensFile(options.tokens_file));
         }
+        if (options.log) daemon->access_->set_log(options.log);
         ASSIGN_OR_RETURN(credentials, ServerCredentials(options));
         ASSIGN_OR_RETURN(tree_head_key, ReadTreeHeadKey(options.tree_head_key_file));
         return absl::OkStatus();

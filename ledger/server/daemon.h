@@ -121,10 +121,11 @@ struct DaemonOptions {
   std::function<void(uint64_t position)> on_rebuild_checkpoint;
   // Told, from any of the daemon's threads, each line for its log (one call at a time is not
   // promised): appends paused or resumed for free space; how QueryService made its index ready
-  // (loaded or built, and in how long); a backup cancelled because its client took no chunk for
-  // backup_stall_seconds; calls still open when Shutdown stopped waiting; a projection's
-  // snapshot (the governance rules' state, the query index) that could not be saved. Default
-  // none.
+  // (loaded or built, and in how long); each backup, who took it and how it ended (one
+  // cancelled because its client took no chunk for backup_stall_seconds among them); calls
+  // refused for their token (at most 10 lines a minute); calls still open when Shutdown stopped
+  // waiting; a projection's snapshot (the governance rules' state, the query index) that could not
+  // be saved. Default none.
   std::function<void(const std::string&)> log;
 };
 

@@ -229,6 +229,17 @@ TEST_F(AccessTest, ACallWithoutAKnownTokenIsUnauthenticatedAndStoresNothing) {
 
   ASSERT_THAT(GetHeadAs(reader_.secret, &head), GrpcOk());
   EXPECT_EQ(head.position(), 0u);
+  // The daemon's log says who was turned away, and why, at most 10 lines a minute.
+  const std::string log = daemon_.Stderr();
+  EXPECT_THAT(log, HasSubstr("refused a call from ipv"));
+  EXPECT_THAT(log, HasSubstr(": UNAUTHENTICATED: the access token is not one this server "
+                             "accepts"));
+  size_t refusals = 0;
+  for (size_t at = log.find("refused a call from"); at != std::string::npos;
+       at = log.find("refused a call from", at + 1)) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 10u);  // of 13 or so: the first 10 of the minute
 }
 
 TEST_F(AccessTest, TheTokenNamesTheActorAndItsRoleBoundsWhatItMayCall) {
@@ -1039,6 +1050,12 @@ TEST_F(AccessTest, TheCliSendsItsTokenFromTheFlagOrTheEnvironment) {
   run = Cli(absl::StrCat(server, " --token ", admin_.secret, " admin backup ", backup_dir));
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_TRUE(std::filesystem::exists(backup_dir + "/govledger-backup.json"));
+  // A copy of everything: the log says who took it, and the reader's refusal.
+  const std::string log = daemon_.Stderr();
+  EXPECT_THAT(log, HasSubstr("backup for 'Operations' at ipv"));
+  EXPECT_THAT(log, HasSubstr(" started\n"));
+  EXPECT_THAT(log, HasSubstr(" sent, to head position "));
+  EXPECT_THAT(log, HasSubstr("PERMISSION_DENIED: the token of '"));
 }
 
 TEST_F(AccessTest, SighupReloadsTheTokensFileKeepsTheOldTokensIfTheNewFileIsBadAndAnEmptyOneRevokesAll) {
