@@ -158,6 +158,12 @@ std::string WireFault(absl::string_view bytes) {
         return absl::StrCat("the group of field ", number, " at byte ", at,
                             " does not end with its own end tag before the bytes end");
       }
+      if (wire_type == WireFormatLite::WIRETYPE_VARINT) {
+        return absl::StrCat("field ", number, " at byte ", at,
+                            " holds a number (a varint) that does not end within 10 bytes, "
+                            "its longest, or before the ",
+                            bytes.size(), " bytes end");
+      }
       return absl::StrCat("field ", number, " at byte ", at, " runs past the end of the ",
                           bytes.size(), " bytes: they are cut short, or its length is wrong");
     }

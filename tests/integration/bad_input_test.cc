@@ -152,6 +152,12 @@ TEST_F(BadInputTest, MalformedRequestBytes) {
                              HasSubstr("does not parse as a govledger.v1.AppendRequest: field 1 "
                                        "at byte 0 runs past the end of the 7 bytes: they are cut "
                                        "short, or its length is wrong")));
+    // A number longer than a varint may be is not said to be cut short (an integrator's find).
+    EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod,
+                                 std::string("\x08") + std::string(10, '\x80') + '\x00', &response),
+                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                             HasSubstr("field 1 at byte 0 holds a number (a varint) that does "
+                                       "not end within 10 bytes")));
     EXPECT_THAT(GenericUnaryCall(daemon_.NewChannel(), kAppendMethod,
                                  std::string("\x0f\x0f\x0f", 3), &response),
                 GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
