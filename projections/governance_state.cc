@@ -3202,9 +3202,8 @@ struct GovernanceState::Access {
     return *table;
   }
 
-  // The governance event types' names without their package ("RiskClosed"), for Apply's check
-  // of an opaque type that names one.
-  // Each governance event's short name ("RiskClosed"), by its lower-case form.
+  // Each governance event type's name without its package ("RiskClosed"), by its lower-case
+  // form: for Apply's check of an opaque type that names one.
   static const absl::flat_hash_map<std::string, std::string>& ShortNames() {
     static const auto* names = [] {
       auto* n = new absl::flat_hash_map<std::string, std::string>();

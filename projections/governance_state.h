@@ -484,7 +484,7 @@ class GovernanceState {
   // loaded state would credit events to an incarnation they were not recorded
   // against. 7: risks' earlier subjects, scope items' earlier owners, the
   // latest effective time of a risk's or scope item's changes, and delegation
-  // rules' effective times (ledger/store/FORMAT.md, "History of changes"). 8:
+  // rules' effective times (ledger/store/FORMAT.md, "Event types and versioning"). 8:
   // the dates written beside signatures, which the decision register shows. 9:
   // every setting of a delegation rule, each held to decisions proposed while
   // it was in force. 10: organisations' effective times. 11: a programme's or project's
@@ -594,8 +594,9 @@ class GovernanceState {
 // True for event types in package govledger.v1 (checked by the rules, or
 // refused if unknown).
 bool IsGovernanceType(absl::string_view event_type);
-// True for the govledger.v1 types this version knows (the messages of
-// events.proto).
+// True for the govledger.v1 types this version knows: the event messages of
+// events.proto registered in GovernanceState's handlers (not its parts, such as
+// Date or WorkRef; a message added without a handler is unknown, and refused).
 bool IsKnownGovernanceType(absl::string_view event_type);
 // OK for an event type this version appends: a known govledger.v1 type, or an opaque one that
 // does not name a governance event without its exact package ("RiskClosed",

@@ -124,7 +124,8 @@ class EventStore {
 
   // Projections (FORMAT.md, "projections"): state derived from the log (snapshots of folds),
   // kept beside it but outside the chain. Any writer may rebuild them from the log at any
-  // time, so they are written without sync: a crash may lose the latest, never the log.
+  // time, so they are written without sync unless the caller asks (PutProjection's `sync`, at
+  // a clean shutdown; DropProjections, always): a crash may lose the latest, never the log.
   // The value stored under `key`, or nullopt.
   virtual absl::StatusOr<std::optional<std::string>> GetProjection(absl::string_view key) = 0;
   // Stores `value` under `key`; `sync`: on disk when OK is returned (clean shutdown).
