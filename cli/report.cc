@@ -304,6 +304,13 @@ std::string PointTitle(const v1::GetProgrammeStatusResponse& s, absl::string_vie
     return absl::StrCat(asked, " week ", s.plan_week(), " (latest status report for week ",
                         ReportWeek(s), ")");
   }
+  // As recorded (the head, by default) at a point in another plan week than the report's: the
+  // title says it is the latest report the ledger held there (a panel member read "update at
+  // week 86" beside "plan week 606", the week of the head's recording).
+  if (s.as_at().mode() == v1::AS_AT_MODE_AS_RECORDED && s.plan_week() != ReportWeek(s)) {
+    return absl::StrCat(reported, " week ", ReportWeek(s),
+                        " (the latest status report at position ", s.as_at().position(), ")");
+  }
   return absl::StrCat(reported, " week ", ReportWeek(s));
 }
 

@@ -1113,7 +1113,8 @@ TEST_F(CliQueryTest, ReportSinceBeforeTheProgrammesRegistration) {
 
   CliRun text = Run("report --programme LPP --since-position 1");
   ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_THAT(text.out, HasSubstr("update at week 86, since before its registration"));
+  EXPECT_THAT(text.out, HasSubstr("update at week 86 (the latest status report at position 50), "
+                                  "since before its registration"));
   EXPECT_THAT(text.out, HasSubstr("the programme was not yet registered"));
   EXPECT_THAT(text.out, HasSubstr("(not registered last time)"));
   EXPECT_THAT(text.out, HasSubstr("11 open risks (0 last time)"));
@@ -1447,10 +1448,12 @@ TEST_F(CliQueryTest, TheReportsRatingNamesTheProgrammesOwnReport) {
   EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 84 (latest "
                                 "status report for week 74), last time week 83 (latest status "
                                 "report for week 74)\n"));
-  // As recorded at a position, the report's week, as before.
+  // As recorded at a position recorded long after (the head, in plan week 606), the report's
+  // week, said to be the latest report there, not the cut's week.
   r = Run("report --programme LPP --since-position 1");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87, "));
+  EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87 (the latest "
+                                "status report at position 51), "));
   // A report for week 88 sent on the last day of week 87 (within a day's allowance): week 87's
   // report is titled week 87, naming the later report, not "update at week 88".
   ASSERT_THAT(Append(*stub_,
