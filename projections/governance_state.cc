@@ -2306,14 +2306,18 @@ struct GovernanceState::Access {
                ? &m.part2().publication_deferred_until()
                : nullptr,
            "Part 2's"}};
+      // Dates are the paper's, as the days fall where it was written: compared with the
+      // proposal's date in any time zone (UTC-12 to UTC+14), as a signature's date is (a
+      // proposal made at 00:30 in London in summer is dated the day UTC has not reached).
       for (const auto& [until, what] : deferrals) {
-        if (until != nullptr && DateKey(*until) < UtcDayKey(at)) {
-          return Refuse(entity,
-                        absl::StrCat("defers ", what, " publication until ", FormatDate(*until),
-                                     ", before the proposal takes effect (", FormatRfc3339(at),
-                                     ")"),
-                        "a deferral of publication runs to a date on or after the decision's "
-                        "proposal: leave it out for a decision published at once");
+        if (until != nullptr && DateKey(*until) < UtcDayKey(at - kZoneBehindMicros)) {
+          return Refuse(
+              entity,
+              absl::StrCat("defers ", what, " publication until ", FormatDate(*until),
+                           ", before the proposal takes effect (", FormatRfc3339(at), ")"),
+              "a deferral of publication runs to a date on or after the decision's "
+              "proposal (its date in some time zone, UTC-12 to UTC+14): leave it out "
+              "for a decision published at once");
         }
       }
       // The officers' statements put the decision to its signatories: the proposal records
@@ -2326,14 +2330,15 @@ struct GovernanceState::Access {
       for (const auto& [list, field] : statements) {
         for (int i = 0; i < list->size(); ++i) {
           const v1::OfficerStatement& o = (*list)[i];
-          if (o.has_dated() && DateKey(o.dated()) > UtcDayKey(at)) {
+          if (o.has_dated() && DateKey(o.dated()) > UtcDayKey(at + kZoneAheadMicros)) {
             return Refuse(
                 entity,
                 absl::StrCat("has ", field, "[", i, "] (", o.role(), ") dated ",
                              FormatDate(o.dated()), ", after the proposal takes effect (",
                              FormatRfc3339(at),
                              "): record the proposal effective on or after that date"),
-                "an officer's statement on a decision is dated on or before its proposal");
+                "an officer's statement on a decision is dated on or before its proposal (its "
+                "date in some time zone, UTC-12 to UTC+14)");
           }
         }
       }

@@ -2205,6 +2205,12 @@ TEST_F(RulesTest, ADeferralEndingBeforeTheProposalIsRefused) {
   EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72"), nullptr);
   *d.mutable_part2()->mutable_publication_deferred_until() = MakeDate(2018, 1, 1);
   EXPECT_OK(Append(At(Ev(d), MakeDate(2017, 2, 15))));
+  // The paper's date where it was written: a proposal at 23:30 on 5 October at UTC-11 (10:30
+  // UTC on the 6th) may be deferred to the 5th.
+  v1::DecisionProposed far_west = Decision("MOPAC", "PCD 74", {"Deputy Mayor"}, {});
+  *far_west.mutable_part1_deferred_until() = MakeDate(2016, 10, 5);
+  EXPECT_OK(Append(
+      At(Ev(far_west), DateMicros(MakeDate(2016, 10, 6)) + int64_t{10 * 3600 + 1800} * 1000000)));
 }
 
 // The officers' statements a proposal records put it to its signatories: one dated after the
@@ -2233,6 +2239,22 @@ TEST_F(RulesTest, AnOfficersStatementDatedAfterTheProposalIsRefused) {
   EXPECT_EQ(state().FindDecision("MOPAC", "PCD 72"), nullptr);
   *declaration->mutable_dated() = MakeDate(2017, 2, 28);
   EXPECT_OK(Append(At(Ev(d), MakeDate(2017, 3, 1))));
+  // A statement dated the day a proposal made at 00:30 BST takes effect in London (23:30 UTC
+  // the day before), as a signature's date may be; not the day after.
+  v1::DecisionProposed late = Decision("MOPAC", "PCD 73", {"Deputy Mayor"}, {});
+  v1::OfficerStatement* london = late.add_officer_approvals();
+  london->set_role("Chief Executive Officer");
+  *london->mutable_dated() = MakeDate(2016, 10, 7);
+  v1::Event at_half_past_midnight = Ev(late);
+  SetMicros(DateMicros(MakeDate(2016, 10, 6)) - int64_t{1800} * 1000000,
+            at_half_past_midnight.mutable_effective_time());  // 2016-10-05T23:30:00Z
+  EXPECT_THAT(Append(at_half_past_midnight),
+              StatusIs(kFailed, HasSubstr("dated 2016-10-07, after the proposal takes effect")));
+  *london->mutable_dated() = MakeDate(2016, 10, 6);
+  at_half_past_midnight = Ev(late);
+  SetMicros(DateMicros(MakeDate(2016, 10, 6)) - int64_t{1800} * 1000000,
+            at_half_past_midnight.mutable_effective_time());
+  EXPECT_OK(Append(at_half_past_midnight));
 }
 
 // A date a message holds but leaves all zero ({} in JSON) would be no date to the rules and the
