@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/printable.h"
+#include "cli/time_flags.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -181,6 +182,15 @@ std::string FieldNames(absl::string_view key) {
   return absl::StrCat("\"", json, "\" or \"", proto, "\"");
 }
 
+// Whether `text` starts as an RFC 3339 date and time, YYYY-MM-DDTHH:MM:SS.
+bool DateTimeShaped(absl::string_view text) {
+  if (text.size() < 19 || (text[10] != 'T' && text[10] != 't')) return false;
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
+    if (!absl::ascii_isdigit(text[i])) return false;
+  }
+  return text[4] == '-' && text[7] == '-' && text[13] == ':' && text[16] == ':';
+}
+
 // What is wrong with a JSON number nlohmann read as a double, as written (`text`: digits,
 // sign, point and exponent only; a long one is cut).
 std::string FloatProblem(absl::string_view text) {
@@ -226,7 +236,18 @@ class StrictJson final : public nlohmann::json_sax<nlohmann::json> {
     if (payload_float_.empty()) payload_float_ = text;
     return true;
   }
-  bool string(string_t&) override { return true; }
+  // A time protobuf's parser would take with a zone that is no zone ("+23:59", "+1:00") or none.
+  bool string(string_t& value) override {
+    if (payload_ || depth_ != 1 || top_key_ != "effectiveTime" || !DateTimeShaped(value)) {
+      return true;
+    }
+    if (const std::string zone = TimeZoneProblem(value); !zone.empty()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("effectiveTime \"", PrintableText(value.substr(0, 40)), "\" ", zone));
+      return false;
+    }
+    return true;
+  }
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
     // protobuf's parser reads a Timestamp's message form too ({"seconds": ...}), which no

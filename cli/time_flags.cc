@@ -4,6 +4,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -20,6 +21,35 @@ bool IsDate(absl::string_view text) {
   return text.size() == 10 && text[4] == '-' && text[7] == '-';
 }
 
+}  // namespace
+
+std::string TimeZoneProblem(absl::string_view text) {
+  if (IsDate(text) || text.size() < 11) return "";
+  const absl::string_view time = text.substr(11);  // after "YYYY-MM-DDT"
+  if (!time.empty() && (time.back() == 'Z' || time.back() == 'z')) return "";
+  const size_t sign = time.find_first_of("+-");
+  if (sign == absl::string_view::npos) {
+    return "has no zone: end it with Z (UTC) or an offset, such as +01:00 (British Summer "
+           "Time), for the local time may occur twice and means another instant elsewhere";
+  }
+  const absl::string_view offset = time.substr(sign);
+  if (offset.size() != 6 || offset[3] != ':' || !absl::ascii_isdigit(offset[1]) ||
+      !absl::ascii_isdigit(offset[2]) || !absl::ascii_isdigit(offset[4]) ||
+      !absl::ascii_isdigit(offset[5])) {
+    return "has an offset not written +HH:MM (two digits each, such as +01:00)";
+  }
+  const int minutes = ((offset[1] - '0') * 10 + (offset[2] - '0')) * 60 + (offset[4] - '0') * 10 +
+                      (offset[5] - '0');
+  if ((offset[0] == '+' && minutes > 14 * 60) || (offset[0] == '-' && minutes > 12 * 60)) {
+    return absl::StrCat("has the offset ", offset,
+                        ", beyond any time zone's (-12:00 to +14:00): a slip, most likely "
+                        "(British time is +00:00 or +01:00)");
+  }
+  return "";
+}
+
+namespace {
+
 // `text`, or `text` + `time_of_day` when it is a date, as a Timestamp.
 absl::StatusOr<google::protobuf::Timestamp> Parse(absl::string_view flag, const std::string& text,
                                                   absl::string_view time_of_day,
@@ -30,6 +60,13 @@ absl::StatusOr<google::protobuf::Timestamp> Parse(absl::string_view flag, const 
   // and "Z".
   if (rfc3339.size() > 10 && rfc3339[10] == 't') rfc3339[10] = 'T';
   if (!rfc3339.empty() && rfc3339.back() == 'z') rfc3339.back() = 'Z';
+  // Said of a time well formed but for its zone (anything else gets the message below).
+  if (const std::string zone = TimeZoneProblem(text); !zone.empty()) {
+    const bool zoneless = absl::StartsWith(zone, "has no zone");
+    if (google::protobuf::util::TimeUtil::FromString(zoneless ? rfc3339 + "Z" : rfc3339, &t)) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, " '", PrintableText(text), "' ", zone));
+    }
+  }
   if (text.empty() || !google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) {
     return absl::InvalidArgumentError(absl::StrCat(
         flag, " '", PrintableText(text),

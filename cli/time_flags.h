@@ -26,6 +26,12 @@ absl::StatusOr<google::protobuf::Timestamp> ParseEffectiveFlag(absl::string_view
 absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view flag,
                                                              const std::string& text);
 
+// What is wrong with the zone of an RFC 3339 time that protobuf's parser takes (it reads
+// "+1:00" and "+23:59"), or "" if nothing: none given ("2016-10-10T00:30:00", a local time that
+// may occur twice), an offset not of two digits each, or one beyond any time zone's (-12:00 to
+// +14:00). A bare date (YYYY-MM-DD) has nothing wrong.
+std::string TimeZoneProblem(absl::string_view text);
+
 // A calendar date (--signed-on): YYYY-MM-DD exactly, a day of the calendar. INVALID_ARGUMENT
 // naming `flag` and the text (made printable) otherwise.
 absl::StatusOr<v1::Date> ParseDateFlag(absl::string_view flag, const std::string& text);

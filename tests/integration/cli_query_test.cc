@@ -1606,6 +1606,13 @@ TEST_F(CliQueryTest, BadArgumentsExitTwoWithOneLineSayingWhatToFix) {
       {"history 'decision/MOPAC/PCD 72'",
        "a decision's stream has its reference with '-' for each space: decision/MOPAC/PCD-72"},
       {"status --programme LPP --at 2016-02-30", "is not a time: give RFC 3339"},
+      // A time whose zone is missing or no zone at all (protobuf's parser took "+23:59").
+      {"status --programme LPP --at 2016-10-10T00:30:00",
+       "--at '2016-10-10T00:30:00' has no zone: end it with Z (UTC) or an offset, such as +01:00"},
+      {"status --programme LPP --at 2016-10-10T00:30:00+23:59",
+       "has the offset +23:59, beyond any time zone's (-12:00 to +14:00)"},
+      {"status --programme LPP --at 2016-10-10T00:30:00+1:00",
+       "has an offset not written +HH:MM (two digits each, such as +01:00)"},
       // An id no programme or organisation can have, before any call.
       {"risks --programme 'LP P'", "--programme 'LP P' may hold only A-Z a-z 0-9 . _ : -"},
       {"decisions --organisation 'MO PAC'", "--organisation 'MO PAC' may hold only"},

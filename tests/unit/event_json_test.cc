@@ -445,6 +445,14 @@ TEST(EventJsonTest, OnlyJsonIsTaken) {
                          HasSubstr("is an object: give an RFC 3339 time as a JSON string")))
         << key;
   }
+  // A time is in a zone: one protobuf's parser takes beyond any zone, or none, is refused.
+  EXPECT_THAT(ParseEventDocument(R"({"streamId":"p/j","eventType":"example.Note",)"
+                                 R"("effectiveTime":"2016-11-15T09:00:00+23:59"})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("effectiveTime \"2016-11-15T09:00:00+23:59\" has the offset "
+                                 "+23:59, beyond any time zone's")));
+  EXPECT_OK(ParseEventDocument(R"({"streamId":"p/j","eventType":"example.Note",)"
+                               R"("effectiveTime":"2016-11-15T09:00:00+05:30"})"));
   // A payload object without an eventType: the type is what is missing, not base64.
   EXPECT_THAT(
       ParseEventDocument(R"({"streamId":"p/j","payload":{"benefitId":"b"}})"),
