@@ -728,7 +728,7 @@ std::string CompareView(const std::string& programme, const v1::CompareResponse&
   Table differences({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
   for (const v1::Difference& d : r.differences()) {
     const bool rating = d.aspect() == "rating";
-    differences.AddRow({d.entity(), d.aspect(),
+    differences.AddRow({d.entity(), AspectLabel(d.aspect()),
                         Cell(d.before(), rating ? RatingTextStyle(d.before()) : Style::kPlain),
                         Cell(d.after(), rating ? RatingTextStyle(d.after()) : Style::kPlain),
                         PositionsText(d.events())});

@@ -511,6 +511,18 @@ std::string ApprovalText(const v1::ScopeChange& change) {
   return absl::StrCat(approval.decision_stream(), " (LAPSED: ", change.approval_lapsed(), ")");
 }
 
+std::string AspectLabel(absl::string_view name) {
+  static const auto* const kLabels = new std::map<absl::string_view, absl::string_view>{
+      {"reported_plan_week", "reported for week"},
+      {"planned_weeks", "plan (weeks)"},
+      {"sro", "senior responsible owner"},
+      {"excluded_scope", "excluded from scope"},
+      {"in_scope", "in scope"},
+  };
+  const auto it = kLabels->find(name);
+  return std::string(it == kLabels->end() ? name : it->second);
+}
+
 namespace {
 
 using AspectList = google::protobuf::RepeatedPtrField<v1::Aspect>;
@@ -536,11 +548,12 @@ std::string AspectDifferences(const AspectList& before_list, const AspectList& a
     std::string text;
     if (b != before.end() && a != after.end() && b->second == a->second) {
       if (name != restated) continue;
-      text = absl::StrCat(name, ": ", a->second, " (as before)");
+      text = absl::StrCat(AspectLabel(name), ": ", a->second, " (as before)");
     } else if (b == before.end()) {
-      text = absl::StrCat(name, ": ", a->second);
+      text = absl::StrCat(AspectLabel(name), ": ", a->second);
     } else {
-      text = absl::StrCat(name, ": ", b->second, " -> ", a == after.end() ? "none" : a->second);
+      text = absl::StrCat(AspectLabel(name), ": ", b->second, " -> ",
+                          a == after.end() ? "none" : a->second);
     }
     absl::StrAppend(&out, out.empty() ? "" : "; ", text);
   }

@@ -165,6 +165,11 @@ std::vector<ItemChange> ScopeChangesInLogOrder(const v1::GetScopeMapResponse& ma
 // has lapsed since (ScopeChange.approval_lapsed) is followed by "(LAPSED: why)".
 std::string ApprovalText(const v1::ScopeChange& change);
 
+// An aspect's name (Aspect.name, CompareDifference.aspect) as a reader reads it: the few named
+// after a field ("reported_plan_week", "sro", "excluded_scope") in words ("reported for
+// week", "senior responsible owner", "excluded from scope"); others as they are.
+std::string AspectLabel(absl::string_view name);
+
 // What an event changed in an entity's state: "name: before -> after" for each aspect that
 // differs, "; "-separated ("name: value" when it had no value before, "name: before -> none"
 // when it has none after); a status report's rating is there unchanged too, "rating: AMBER (as

@@ -487,7 +487,7 @@ std::string ReportMarkdown(const ReportInputs& in) {
     const std::optional<projections::EntityStream> entity =
         projections::ParseEntityStream(d.entity());
     if (!entity || entity->kind != projections::EntityKind::kRisk) continue;
-    risk_changes.AddRow({std::string(entity->id), d.aspect(), d.before(), d.after(),
+    risk_changes.AddRow({std::string(entity->id), AspectLabel(d.aspect()), d.before(), d.after(),
                          PositionsText(d.events())});
   }
   if (risk_changes.rows() > 0) {
@@ -664,7 +664,8 @@ std::string ReportMarkdown(const ReportInputs& in) {
   if (in.compare.differences_size() > 0) {
     Table t({"ENTITY", "ASPECT", "BEFORE", "AFTER", "EVENTS"});
     for (const v1::Difference& d : in.compare.differences()) {
-      t.AddRow({d.entity(), d.aspect(), d.before(), d.after(), PositionsText(d.events())});
+      t.AddRow(
+          {d.entity(), AspectLabel(d.aspect()), d.before(), d.after(), PositionsText(d.events())});
     }
     absl::StrAppend(&out, "\n", t.RenderMarkdown());
   }

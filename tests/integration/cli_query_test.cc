@@ -885,9 +885,9 @@ TEST_F(CliQueryTest, TablesOfScopeBenefitsHistoryAndCompare) {
   CliRun restated = Run("history project/LPP-INV");
   ASSERT_EQ(restated.code, 0) << restated.err;
   EXPECT_THAT(restated.out,
-              AllOf(HasSubstr("StatusReported     rating: AMBER; reported_plan_week: 74"),
+              AllOf(HasSubstr("StatusReported     rating: AMBER; reported for week: 74"),
                     HasSubstr("StatusReported     rating: AMBER (as before); "
-                              "reported_plan_week: 74 -> 86")));
+                              "reported for week: 74 -> 86")));
   CliRun history = Run("history risk/LPP-R03");
   ASSERT_EQ(history.code, 0) << history.err;
   EXPECT_THAT(history.out,
