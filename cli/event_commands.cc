@@ -131,7 +131,10 @@ absl::StatusOr<std::string> DocumentFromFlags(const std::string& stream, const s
                                               const std::string& id,
                                               const std::optional<pb::Timestamp>& effective,
                                               const std::string& source,
-                                              const std::string& payload) {
+                                              const std::string& given_payload) {
+  // A payload saved by an editor that starts UTF-8 with a byte order mark, as a document may.
+  absl::string_view payload = given_payload;
+  absl::ConsumePrefix(&payload, "\xEF\xBB\xBF");
   pb::Struct doc;
   auto& fields = *doc.mutable_fields();
   if (!id.empty()) fields["eventId"].set_string_value(id);

@@ -333,10 +333,17 @@ std::string ReportMarkdown(const ReportInputs& in) {
   const std::string rating_now = ProgrammeRating(programme);
   const std::string rating_then = ProgrammeRating(then.status.programme());
   // The week of the programme's own report, not the heading's (a project's may be later).
+  // With the week its effective time is in when that is another (a report for week 2 made at
+  // 00:30 BST on its Monday is in week 1, UTC), as `status` and the projects' table say.
   auto reported = [](const v1::WorkStatus& w) {
-    return w.reported_plan_week() > 0 ? absl::StrCat(", as reported for week ",
-                                                     w.reported_plan_week())
-                                      : std::string();
+    if (w.reported_plan_week() <= 0) return std::string();
+    const bool elsewhere =
+        w.has_reported_time() && w.effective_plan_week() != w.reported_plan_week();
+    return absl::StrCat(", as reported for week ", w.reported_plan_week(),
+                        !elsewhere ? ""
+                        : w.effective_plan_week() == 0
+                            ? " (effective before week 1)"
+                            : absl::StrCat(" (effective in week ", w.effective_plan_week(), ")"));
   };
   absl::StrAppend(&out, "\n## Rating\n\nThe programme is ", rating_now, reported(programme),
                   in.registered_since           ? " (not registered last time)"

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "cli/printable.h"
@@ -24,15 +25,22 @@ bool IsDate(absl::string_view text) {
 }  // namespace
 
 std::string TimeZoneProblem(absl::string_view text) {
-  if (IsDate(text) || text.size() < 11) return "";
-  const absl::string_view time = text.substr(11);  // after "YYYY-MM-DDT"
-  if (!time.empty() && (time.back() == 'Z' || time.back() == 'z')) return "";
-  const size_t sign = time.find_first_of("+-");
-  if (sign == absl::string_view::npos) {
+  // What follows "YYYY-MM-DDTHH:MM:SS" and any fraction of a second: the zone. Anything else
+  // is no time at all, which the parser says.
+  if (IsDate(text) || text.size() < 19) return "";
+  absl::string_view offset = text.substr(19);
+  if (absl::ConsumePrefix(&offset, ".")) {
+    while (!offset.empty() && absl::ascii_isdigit(offset.front())) offset.remove_prefix(1);
+  }
+  if (offset == "Z" || offset == "z") return "";
+  if (offset.empty()) {
     return "has no zone: end it with Z (UTC) or an offset, such as +01:00 (British Summer "
            "Time), for the local time may occur twice and means another instant elsewhere";
   }
-  const absl::string_view offset = time.substr(sign);
+  if ((offset.front() != '+' && offset.front() != '-') ||
+      offset.find_first_not_of("+-:0123456789", 1) != absl::string_view::npos) {
+    return "";
+  }
   if (offset.size() != 6 || offset[3] != ':' || !absl::ascii_isdigit(offset[1]) ||
       !absl::ascii_isdigit(offset[2]) || !absl::ascii_isdigit(offset[4]) ||
       !absl::ascii_isdigit(offset[5])) {

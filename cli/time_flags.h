@@ -29,7 +29,8 @@ absl::StatusOr<google::protobuf::Timestamp> ParseInstantFlag(absl::string_view f
 // What is wrong with the zone of an RFC 3339 time that protobuf's parser takes (it reads
 // "+1:00" and "+23:59"), or "" if nothing: none given ("2016-10-10T00:30:00", a local time that
 // may occur twice), an offset not of two digits each, or one beyond any time zone's (-12:00 to
-// +14:00). A bare date (YYYY-MM-DD) has nothing wrong.
+// +14:00). A bare date (YYYY-MM-DD), and text that is no time (whatever follows its seconds
+// is neither Z nor an offset), have nothing wrong here: the parser refuses the latter.
 std::string TimeZoneProblem(absl::string_view text);
 
 // A calendar date (--signed-on): YYYY-MM-DD exactly, a day of the calendar. INVALID_ARGUMENT

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/common/errors.h"
+#include "ledger/common/text.h"
 #include "ledger/server/free_space_watch.h"
 #include "ledger/server/grpc_status.h"
 #include "ledger/store/backup.h"
@@ -205,7 +206,7 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
   const std::string who =
       absl::StrCat(admitted->actor.empty() || absl::StartsWith(admitted->actor, "peer:")
                        ? ""
-                       : absl::StrCat("'", admitted->actor, "' at "),
+                       : absl::StrCat("'", PrintableText(admitted->actor), "' at "),
                    call->peer());
   work_.Add([this, call, admitted_at, who](bool stopped) {
     {
@@ -222,7 +223,9 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
                        : absl::StrCat("backup for ", who, " ended: ",
                                       absl::StatusCodeToString(
                                           static_cast<absl::StatusCode>(status.error_code())),
-                                      ": ", status.error_message()));
+                                      status.error_message().empty()
+                                          ? " (the client went away, or the call was cancelled)"
+                                          : absl::StrCat(": ", status.error_message())));
     }
     {
       std::lock_guard<std::mutex> lock(running_mu_);

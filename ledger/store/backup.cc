@@ -669,7 +669,14 @@ absl::StatusOr<std::vector<std::string>> UncontainedBackups(
   }
   std::vector<std::string> why(older.size());
   for (size_t i = 0; i < older.size(); ++i) {
-    ASSIGN_OR_RETURN(const v1::BackupManifest old, ReadManifest(Normalized(older[i])));
+    // One whose manifest cannot be read is said, and kept, on its own: the others are still
+    // compared (one damaged backup must not stop every rotation, and fill the disk).
+    absl::StatusOr<v1::BackupManifest> manifest = ReadManifest(Normalized(older[i]));
+    if (!manifest.ok()) {
+      why[i] = absl::StrCat("its manifest cannot be read: ", manifest.status().message());
+      continue;
+    }
+    const v1::BackupManifest& old = *manifest;
     const uint64_t at = old.head_position();
     if (at == 0) continue;  // an empty ledger's backup: every log extends it
     if (at > newest.head_position()) {

@@ -173,10 +173,11 @@ absl::StatusOr<RestoreResult> Restore(const std::string& backup_dir,
 // that removes older backups only when a newer one keeps their events: for each, an empty
 // string when the newer backup's head is at or past its head's position and the newer log's
 // event there has its head's hash (the chain then fixes every earlier event), else why not
-// ("it holds 536001 events, the new backup 0"). Reads the manifests and opens `newer`'s
-// database read-only; each backup was checked whole when it was written. FAILED_PRECONDITION
-// for a manifest that cannot be read (missing, a directory, over 16 MiB), DATA_LOSS for one
-// that does not parse or a database that does not open.
+// ("it holds 536001 events, the new backup 0", or "its manifest cannot be read: ..." for one
+// whose manifest is missing, a directory, over 16 MiB or does not parse). Reads the manifests
+// and opens `newer`'s database read-only; each backup was checked whole when it was written.
+// FAILED_PRECONDITION for `newer`'s manifest that cannot be read, DATA_LOSS for one that does
+// not parse or a database that does not open.
 absl::StatusOr<std::vector<std::string>> UncontainedBackups(
     const std::string& newer, const std::vector<std::string>& older);
 

@@ -862,8 +862,21 @@ TEST_F(AdminTest, BackupIntoKeepsOlderBackupsTheNewOneDoesNotHold) {
   EXPECT_EQ(roomy.code, 1) << roomy.err;
   EXPECT_THAT(roomy.err, HasSubstr(absl::StrCat(parent, "/", other_backup, " (its event")));
   EXPECT_THAT(roomy.err, Not(HasSubstr(again_backup)));
+  const std::string roomy_backup = written_by(roomy);
+  EXPECT_EQ(ListDir(parent), (std::vector<std::string>{other_backup, again_backup, roomy_backup}));
+  pause();
+
+  // A backup whose manifest cannot be read is said and kept on its own; the others rotate as
+  // before (it had stopped every removal, and the disk would fill).
+  WriteFile(absl::StrCat(parent, "/", again_backup, "/govledger-backup.json"), "{garbage");
+  CliRun damaged = Cli(absl::StrCat(Server(), " admin backup --into ", parent, " --keep 1"));
+  EXPECT_EQ(damaged.code, 1) << damaged.err;
+  EXPECT_THAT(damaged.err, HasSubstr(absl::StrCat(parent, "/", again_backup,
+                                                  " (its manifest cannot be read: ")));
+  EXPECT_THAT(damaged.out, HasSubstr(absl::StrCat("removed the older backup ", parent, "/",
+                                                  roomy_backup, " (--keep 1)\n")));
   EXPECT_EQ(ListDir(parent),
-            (std::vector<std::string>{other_backup, again_backup, written_by(roomy)}));
+            (std::vector<std::string>{other_backup, again_backup, written_by(damaged)}));
 }
 
 TEST_F(AdminTest, RestoreRefusesATableFileWithAFlippedByte) {

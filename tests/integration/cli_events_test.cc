@@ -217,6 +217,16 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
       R"("role":"Mayor"}')"));
   EXPECT_EQ(pounds.code, 2);
   EXPECT_THAT(pounds.err, HasSubstr("the number 500000.00 has a decimal point or an exponent"));
+  // A payload saved with a byte order mark, as a document may be.
+  const std::string marked_payload =
+      WriteFile("marked.json", {"\xEF\xBB\xBF{\"organisationId\":\"MOPAC\",\"ruleId\":\"MARKED\","
+                                "\"thresholdPence\":1,\"role\":\"Mayor\"}"});
+  CliRun marked = Cli(absl::StrCat(Server(),
+                                   " append --type govledger.v1.DelegationRuleSet --payload "
+                                   "\"$(cat ",
+                                   marked_payload, ")\""));
+  ASSERT_EQ(marked.code, 0) << marked.err;
+  EXPECT_THAT(marked.out, HasSubstr("delegation/MOPAC/MARKED version 1"));
   CliRun underivable = Cli(absl::StrCat(Server(), " append --type govledger.v1.RiskClosed",
                                         R"( --payload '{"reason":"mitigated"}')"));
   EXPECT_EQ(underivable.code, 2);
@@ -277,17 +287,17 @@ TEST_F(CliEventsTest, AppendByFlagsAndByDocument) {
   EXPECT_EQ(wrong.code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("ABORTED"));
   EXPECT_THAT(wrong.err, HasSubstr("current version is 1"));
-  EXPECT_EQ(HeadPosition(), 6u);
+  EXPECT_EQ(HeadPosition(), 7u);
 
   CliRun head = Cli(absl::StrCat(Server(), " head"));
   ASSERT_EQ(head.code, 0) << head.err;
-  EXPECT_THAT(head.out, HasSubstr("position 6\nevents   6\nhash     "));
+  EXPECT_THAT(head.out, HasSubstr("position 7\nevents   7\nhash     "));
   CliRun head_json = Cli(absl::StrCat(Server(), " head --json"));
   ASSERT_EQ(head_json.code, 0) << head_json.err;
   v1::GetHeadResponse parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(head_json.out, &parsed).ok())
       << head_json.out;
-  EXPECT_EQ(parsed.position(), 6u);
+  EXPECT_EQ(parsed.position(), 7u);
   EXPECT_EQ(parsed.hash().size(), 32u);
 }
 

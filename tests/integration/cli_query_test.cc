@@ -1465,6 +1465,18 @@ TEST_F(CliQueryTest, TheReportsRatingNamesTheProgrammesOwnReport) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("# Local Policing Programme (LPP): update at week 87 (latest "
                                 "status report for week 88), last reported at week 86\n"));
+  // The programme's own report so sent: its rating says the week it took effect in, as the
+  // projects' table does (a UK clerk's report made at 00:30 BST on a Monday is in the week
+  // before, UTC).
+  ASSERT_THAT(Append(*stub_,
+                     MakeAppend({At(Ev(Status(ProgrammeRef("LPP"), v1::RAG_GREEN, 88)),
+                                    MakeDate(2017, 1, 1))}),
+                     &response),
+              GrpcOk());
+  r = Run("report --programme LPP --week 87 --since-week 86");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("The programme is GREEN, as reported for week 88 (effective in "
+                               "week 87) (last time: AMBER, as reported for week 86)."));
 }
 
 // DOMAIN.md: support both scales. A project whose current report gives only a delivery

@@ -453,6 +453,11 @@ TEST(EventJsonTest, OnlyJsonIsTaken) {
                                  "+23:59, beyond any time zone's")));
   EXPECT_OK(ParseEventDocument(R"({"streamId":"p/j","eventType":"example.Note",)"
                                R"("effectiveTime":"2016-11-15T09:00:00+05:30"})"));
+  // What is no time at all is said to be none, not to lack a zone.
+  EXPECT_THAT(ParseEventDocument(R"({"streamId":"p/j","eventType":"example.Note",)"
+                                 R"("effectiveTime":"2016-12-14T09:30:00Z "})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("is not a time"), Not(HasSubstr("zone")))));
   // A payload object without an eventType: the type is what is missing, not base64.
   EXPECT_THAT(
       ParseEventDocument(R"({"streamId":"p/j","payload":{"benefitId":"b"}})"),
