@@ -383,7 +383,8 @@ std::string RiskSourcesText(const v1::GetRiskRegisterResponse& r) {
     if (every(0)) {
       parts.push_back("every rating");
     } else if (!ids[0].empty()) {
-      parts.push_back(absl::StrJoin(ids[0], ", "));
+      parts.push_back(absl::StrCat(ids[0].size() == 1 ? "rating of " : "ratings of ",
+                                   absl::StrJoin(ids[0], ", ")));
     }
     if (every(3)) {
       parts.push_back("every opening (no risk rated)");

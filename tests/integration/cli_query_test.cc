@@ -658,10 +658,10 @@ TEST_F(CliQueryTest, RisksScopeAndBenefitsNameTheirSources) {
       risks.out,
       EndsWith(absl::StrCat(
           "\nSources (where each rating, closure and transfer comes "
-          "from):\n  LPP-R06; closure of LPP-R05: ",
+          "from):\n  rating of LPP-R06; closure of LPP-R05: ",
           paper,
           "\n  transfer of LPP-R07: Scope change note 4\n  transfer of LPP-R08: Risk register, "
-          "January\n  no source named: LPP-R01, ",
+          "January\n  no source named: ratings of LPP-R01, ",
           "LPP-R02, LPP-R03, LPP-R04, LPP-R05, LPP-R07, LPP-R08, "
           "LPP-R09, LPP-R10, LPP-R11, LPP-R12, LPP-R13, LPP-R14; "
           "closures of LPP-R01, LPP-R02; transfer of LPP-R03\n")));
