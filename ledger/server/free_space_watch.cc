@@ -200,9 +200,17 @@ void FreeSpaceWatch::Check() {
         !free.ok() ? std::string(free.status().message())
                    : absl::StrCat(*free, " bytes free on the file system of ", path_,
                                   ", below govledgerd's --min-free-bytes (", min_free_bytes_, ")"));
-    const std::string resume = absl::StrCat(
-        "Free space there: appends resume by themselves once --min-free-bytes has been free for ",
-        kResumeChecks, " checks in a row (", ResumeSeconds(), " s)");
+    // Out of files (inodes) rather than bytes: freeing bytes would not do.
+    const std::string resume =
+        free.ok() ? absl::StrCat(
+                        "Free space there: appends resume by themselves once "
+                        "--min-free-bytes has been free for ",
+                        kResumeChecks, " checks in a row (", ResumeSeconds(), " s)")
+                  : absl::StrCat(
+                        "Free files there (delete some, or give the file system more "
+                        "inodes): appends resume by themselves once it has files and "
+                        "--min-free-bytes free for ",
+                        kResumeChecks, " checks in a row (", ResumeSeconds(), " s)");
     ledger_->PauseAppends(absl::StrCat(why, "; nothing was stored. ", resume));
     if (!paused_ && on_change_) on_change_(absl::StrCat("appends paused: ", why, ". ", resume));
     paused_ = true;

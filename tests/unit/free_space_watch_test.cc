@@ -210,7 +210,10 @@ TEST_F(FreeSpaceWatchTest, NoFilesFreePausesAppendsToo) {
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        AllOf(HasSubstr("nearly full: 3 files (inodes) free"),
-                             HasSubstr("nothing was stored"))));
+                             HasSubstr("nothing was stored"),
+                             // Files, not bytes, are what to free.
+                             HasSubstr("Free files there (delete some, or give the file system "
+                                       "more inodes)"))));
   free_ = 1000;
   ASSERT_TRUE(AwaitPaused(*ledger_, false));
   EXPECT_THAT(ledger_->Append(OneEvent(), "alice"), IsOk());
