@@ -211,10 +211,14 @@ std::vector<std::string> DecisionNotes(const v1::DecisionEntry& d) {
     out.push_back(absl::StrCat("Related decisions: ", absl::StrJoin(d.related_decisions(), ", ")));
   }
   for (const v1::DecisionSignature& s : d.signatures()) {
-    out.push_back(absl::StrCat("Signed by ", SignatoryText(s),
-                               s.has_signed_on()
-                                   ? absl::StrCat(" on ", projections::FormatDate(s.signed_on()))
-                                   : " (no date written beside the signature)"));
+    out.push_back(
+        absl::StrCat("Signed by ", SignatoryText(s),
+                     s.has_signed_on()
+                         // The paper's date, as the days fell where it was signed;
+                         // the effective times above are UTC.
+                         ? absl::StrCat(", dated ", projections::FormatDate(s.signed_on()),
+                                        " beside the signature")
+                         : " (no date written beside the signature)"));
   }
   for (const v1::DecisionSignature& s : d.signatures()) {
     if (!s.has_declaration()) continue;

@@ -232,8 +232,8 @@ TEST_F(DemoTest, TheTwoSignedDecisionsAreApprovedAndTheIabPaperIsPending) {
   CliRun register_text = Cli(absl::StrCat(Server(), " decisions --organisation MOPAC"));
   ASSERT_EQ(register_text.code, 0) << register_text.err;
   EXPECT_THAT(register_text.out,
-              AllOf(HasSubstr("\n  Signed by Deputy Mayor for Policing and Crime (Sophie Linden) "
-                              "on 2016-10-05\n"),
+              AllOf(HasSubstr("\n  Signed by Deputy Mayor for Policing and Crime (Sophie Linden), "
+                              "dated 2016-10-05 beside the signature\n"),
                     HasSubstr("\n  Has a confidential Part 2: Commercial Sensitivity\n"),
                     HasSubstr("\n  Amount: £730,000.00 one-off from Major Change Reserve"),
                     // Its proposal and signature come from the record of decision.
