@@ -112,8 +112,14 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
   app.set_version_flag("--version",
                        std::string("govledgerd " GOVLEDGER_VERSION " (storage format ") +
                            govledger::RocksDbEventStore::kFormatVersion + ")");
-  app.add_option("--data-dir", options.data_dir, "Database directory, created if missing")
+  app.add_option("--data-dir", options.data_dir,
+                 "Database directory, created if missing (unless --no-create)")
       ->capture_default_str();
+  bool no_create = false;
+  app.add_flag("--no-create", no_create,
+               "Refuse a data directory that holds no ledger (missing or empty) rather than "
+               "start a new one there: for a ledger that exists, so that a data volume not "
+               "mounted, or a restore out of order, never starts a second history");
   app.add_option("--listen", options.listen,
                  "Address to serve gRPC on, HOST:PORT (IPv6 in brackets; port 0 picks a free "
                  "port), unix:PATH or unix-abstract:NAME")
@@ -235,6 +241,7 @@ std::optional<int> ParseFlags(int argc, char** argv, govledger::DaemonOptions* o
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  options.rocksdb.create = !no_create;
   return std::nullopt;
 }
 

@@ -466,6 +466,14 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   if (options.read_only && !std::filesystem::is_directory(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " does not exist"));
   }
+  if (!options.read_only && !options.create &&
+      !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return MarkedWrongDirectory(absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir,
+        " holds no ledger, and --no-create was given: nothing was made. Mount the ledger's "
+        "volume, restore it, or check --data-dir (to start a new ledger there, start once "
+        "without --no-create)")));
+  }
   // Nor made inside another ledger's directory or a backup (checked before the directory is
   // made; an operator's trial: a ledger made at DIR/backup-checkpoint of a served one took an
   // append, and the served one's next backup deleted it).

@@ -43,6 +43,11 @@ struct RocksDbOptions {
   // DropProjections) fails.
   // Default false.
   bool read_only = false;
+  // Whether a directory that holds no database (missing, or empty) gets a new, empty ledger.
+  // False (govledgerd --no-create): such a directory is refused (a wrong directory), and
+  // nothing is made, so that a data volume not mounted, or a restore done out of order, never
+  // starts a second history. Default true.
+  bool create = true;
 };
 
 class RocksDbEventStore final : public EventStore {

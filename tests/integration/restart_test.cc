@@ -549,6 +549,27 @@ TEST(DaemonFlagsTest, ADataDirectoryOfANewerFormatExitsTwo) {
                                          "format 2"));
 }
 
+// --no-create: a data directory that holds no ledger (a volume not mounted) is refused, exit 2,
+// and nothing is made; one that holds a ledger is served as ever.
+TEST(DaemonFlagsTest, NoCreateRefusesADirectoryWithoutALedgerAndMakesNothing) {
+  DaemonHarness daemon({"--no-create"});
+  EXPECT_FALSE(daemon.Start().ok());
+  EXPECT_EQ(daemon.last_exit().code, 2) << daemon.last_exit().ToString();
+  EXPECT_THAT(daemon.Stderr(), HasSubstr("holds no ledger, and --no-create was given: nothing "
+                                         "was made"));
+  EXPECT_FALSE(std::filesystem::exists(daemon.data_dir() + "/CURRENT"));
+  daemon.set_extra_args({});
+  ASSERT_OK(daemon.Start());  // made once
+  ASSERT_OK(AppendOne(*daemon.NewStub(), "programme/LPP", "made"));
+  ASSERT_EQ(daemon.Stop().code, 0);
+  daemon.set_extra_args({"--no-create"});
+  ASSERT_OK(daemon.Start());
+  absl::StatusOr<v1::GetHeadResponse> head = GetHead(*daemon.NewStub());
+  ASSERT_OK(head);
+  EXPECT_EQ(head->position(), 1u);
+  ASSERT_EQ(daemon.Stop().code, 0);
+}
+
 // A path that is no data directory (a backup) exits 2, as a bad flag does; a data directory
 // that lost its CURRENT file exits 3, as other damage does: neither is restarted by the unit
 // (RestartPreventExitStatus=2 3), where exit 1 had it fail every 2 s (found by an operator's
