@@ -634,10 +634,15 @@ int EventCommands::Import(const std::string& server) {
               << (undated == 1 ? "it" : "each") << " with a CorrectionRecorded and record it "
               << "again)\n";
   };
-  // "the 5 events before it are stored", for a message about the line an import stopped at.
+  // "the 5 events before it are stored", for a message about the line an import stopped at;
+  // "(3 of them were already)" when a ledger held some before, which this run did not add.
   auto stored_before = [&] {
     const uint64_t n = added + duplicates;
-    return absl::StrCat("the ", n, n == 1 ? " event before it is stored" : " events before it are stored");
+    return absl::StrCat(
+        "the ", n, n == 1 ? " event before it is stored" : " events before it are stored",
+        duplicates == 0   ? ""
+        : duplicates == n ? (n == 1 ? " (it was already)" : " (all of them were already)")
+                          : absl::StrCat(" (", duplicates, " of them were already)"));
   };
 
   // Appends `batch` in one call; if the server refuses it, one event at a time, so that the

@@ -642,6 +642,12 @@ TEST_F(CliEventsTest, ABadLineIsNamedAndTheEventsBeforeItAreStoredOnce) {
   EXPECT_THAT(bad.err, HasSubstr(absl::StrCat(file, ":7: ")));
   EXPECT_THAT(bad.err, HasSubstr("orgId"));
   EXPECT_THAT(bad.err, HasSubstr("the 5 events before it are stored"));
+  EXPECT_THAT(bad.err, Not(HasSubstr("already")));
+  EXPECT_EQ(HeadPosition(), 5u);
+  // Run again as it is: the events before it were stored by the first run, and it says so.
+  CliRun again = Cli(absl::StrCat(Server(), " import --batch 2 ", file));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_THAT(again.err, HasSubstr("the 5 events before it are stored (all of them were already)"));
   EXPECT_EQ(HeadPosition(), 5u);
 
   // Fixed and rerun: the first five are not stored twice.
