@@ -295,7 +295,7 @@ std::string ProgrammesView(const v1::ListProgrammesResponse& r, bool colour,
                              "the count sums the organisations' fold and each "
                              "programme's: an event every programme reads counts in "
                              "each"}});
-  Table organisations({"ORGANISATION", "NAME", "KIND", "REGISTERED"});
+  Table organisations({"ORGANISATION", "NAME", "KIND", "REGISTERED (UTC)"});
   for (const v1::OrganisationEntry& o : r.organisations()) {
     organisations.AddRow({o.organisation_id(), o.name(), o.kind(),
                           o.has_registered_time()

@@ -600,8 +600,9 @@ std::string ReplanText(const v1::ReplanEntry& e) {
     changed.push_back(absl::StrCat("excluded ", absl::StrJoin(p.excluded_scope(), "; ")));
   }
   if (p.excludes_nothing()) changed.push_back("excluding nothing");
+  // The day of its effective time in UTC, said so: a re-plan at 00:30 BST falls the day before.
   std::string out = e.has_effective_time()
-                        ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10)
+                        ? FormatRfc3339(ToMicros(e.effective_time())).substr(0, 10) + " (UTC)"
                         : std::string("date not known");
   absl::StrAppend(&out, ": ", absl::StrJoin(changed, "; "), ". ", p.reason());
   if (!p.approved_by().empty()) absl::StrAppend(&out, " (approved by ", p.approved_by(), ")");

@@ -198,9 +198,9 @@ TEST_F(CliQueryTest, ProgrammesListsWhatTheLedgerHolds) {
                                      "each programme's: an event every programme reads counts "
                                      "in each\n"),
                            HasSubstr("\nORGANISATION  NAME                                     "
-                                     "                    KIND          REGISTERED\nLPF         "
-                                     "  The police force of the Local Policing Programme (seed "
-                                     "000)  police force  2015-05-06\n"),
+                                     "                    KIND          REGISTERED (UTC)\nLPF   "
+                                     "        The police force of the Local Policing Programme "
+                                     "(seed 000)  police force  2015-05-06\n"),
                            HasSubstr("\nORGANISATION  PROGRAMME  NAME                          "
                                      "           STATE  RAG    CONFIDENCE  REPORTED  PLAN WEEK"),
                            HasSubstr("\nLPF           LPP        Local Policing Programme      "
@@ -517,7 +517,7 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
                     HasSubstr("Mobilised:     2015-05-04, a plan of 260 weeks (208 as "
                               "registered)\n"),
                     HasSubstr("SRO:           ACC Local Policing\n"),
-                    HasSubstr("Re-planned:    2017-01-09: planned length 260 weeks; SRO ACC "
+                    HasSubstr("Re-planned:    2017-01-09 (UTC): planned length 260 weeks; SRO ACC "
                               "Local Policing. Re-baselined after the week 86 report (approved "
                               "by Joint Audit Committee)\n")));
   // The report since before it names it; one since after it does not.
@@ -525,7 +525,7 @@ TEST_F(CliQueryTest, StatusShowsTheReplansInEffect) {
   ASSERT_EQ(report.code, 0) << report.err;
   EXPECT_THAT(report.out,
               HasSubstr("\n## Plan\n\nRe-planned since last time: a plan of 260 weeks (208 last "
-                        "time).\n\n- 2017-01-09: planned length 260 weeks; SRO ACC Local "
+                        "time).\n\n- 2017-01-09 (UTC): planned length 260 weeks; SRO ACC Local "
                         "Policing. Re-baselined after the week 86 report (approved by Joint Audit "
                         "Committee)\n\n## Projects by rating\n"));
   v1::ProgrammeReport json;
