@@ -196,6 +196,10 @@ void AdminServiceImpl::Arrived(BackupCall* call) {
     return;
   }
   if (backup_running_.exchange(true)) {
+    if (log_) {
+      log_(absl::StrCat("backup for ", call->peer(),
+                        " refused: another backup of this server is in progress"));
+    }
     call->Finish(ToGrpcStatus(errors::WithReason(
         absl::ResourceExhaustedError(
             "a backup of this server is already in progress; retry when it has finished"),

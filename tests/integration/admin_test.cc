@@ -1135,6 +1135,9 @@ TEST_F(AdminTest, SecondBackupWhileOneIsInProgressIsRefused) {
   EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(r.err, HasSubstr("already in progress"));
   EXPECT_FALSE(fs::exists(Scratch("second")));
+  // The log says who was turned away, as it says who took each backup.
+  EXPECT_THAT(daemon_.Stderr(),
+              HasSubstr(" refused: another backup of this server is in progress"));
   // The reason tells it from gRPC's own RESOURCE_EXHAUSTED (a message over a size limit).
   EXPECT_THAT(RefusedBackup(daemon_.NewChannel()), HasErrorInfo("BACKUP_IN_PROGRESS", IsEmpty()));
   // The backup holds one admin thread while it waits on its client; the daemon's figures are
